@@ -1,0 +1,33 @@
+/** Builds a connection handle per configured connection, each from its kind's adapter. */
+import type { ConnectionInfo } from '../core/connection.ts';
+import type { ConnectionHandle, Connections } from '../core/ports.ts';
+import type { ConnectionConfig } from '../config/schema.ts';
+import { createExecConnection } from './executor/exec/connection.ts';
+import { createHttpConnection } from './executor/http/connection.ts';
+import { createPostgresConnection, loadSqlParser } from './executor/sql/index.ts';
+
+export async function createConnections(configs: readonly ConnectionConfig[]): Promise<Connections & { close(): Promise<void> }> {
+  if (configs.some((c) => c.kind === 'postgres')) await loadSqlParser();
+  const handles = new Map<string, ConnectionHandle & { close?: () => Promise<void> }>();
+  for (const c of configs) {
+    switch (c.kind) {
+      case 'http':
+        handles.set(c.name, createHttpConnection(c));
+        break;
+      case 'exec':
+        handles.set(c.name, createExecConnection(c));
+        break;
+      case 'postgres':
+        handles.set(c.name, createPostgresConnection({ name: c.name, url: c.url, tags: c.tags, statementTimeoutMs: c.statementTimeoutMs, maxRows: c.maxRows }));
+        break;
+    }
+  }
+  const infos: ConnectionInfo[] = [...handles.values()].map((h) => h.info);
+  return {
+    get: (name) => handles.get(name),
+    list: () => infos,
+    async close() {
+      await Promise.all([...handles.values()].map((h) => h.close?.()));
+    },
+  };
+}

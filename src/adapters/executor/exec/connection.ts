@@ -1,0 +1,79 @@
+/**
+ * An `exec` connection: one allow-listed binary, run with the agent's argv
+ * and never through a shell, with an environment of the config's choosing
+ * (the agent's process environment is not inherited).
+ */
+import { execFile } from 'node:child_process';
+import { basename } from 'node:path';
+import type { ActionInput, ExecInput } from '../../../core/action.ts';
+import type { TagValue } from '../../../core/connection.ts';
+import { makeFacts } from '../../../core/facts.ts';
+import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
+
+export interface ExecConnectionConfig {
+  readonly name: string;
+  readonly command: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  readonly tags: Readonly<Record<string, TagValue>>;
+  readonly timeoutMs: number;
+}
+
+const MAX_OUTPUT_BYTES = 1_048_576;
+
+/**
+ * @example
+ * const kubectl = createExecConnection({ name: 'ops-tool', command: '/usr/local/bin/kubectl', env: {}, tags: {}, timeoutMs: 60000 });
+ */
+export function createExecConnection(config: ExecConnectionConfig): ConnectionHandle {
+  return {
+    info: { name: config.name, kind: 'exec', tags: config.tags },
+    facts(input: ActionInput) {
+      const args = (input as ExecInput).args;
+      return makeFacts('exec', {
+        writes: true,
+        exec: {
+          argv: [config.command, ...args],
+          command: basename(config.command),
+          subcommand: args.find((a) => !a.startsWith('-')) ?? '',
+        },
+      });
+    },
+    execute(input: ActionInput): Promise<ExecutionResult> {
+      const args = (input as ExecInput).args;
+      return new Promise((resolve) => {
+        execFile(
+          config.command,
+          args,
+          {
+            shell: false,
+            timeout: config.timeoutMs,
+            maxBuffer: MAX_OUTPUT_BYTES,
+            env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...config.env },
+            ...(config.cwd ? { cwd: config.cwd } : {}),
+            windowsHide: true,
+          },
+          (error, stdout, stderr) => {
+            const err = error as (NodeJS.ErrnoException & { code?: string | number; killed?: boolean; signal?: string }) | null;
+            if (err && typeof err.code === 'string') {
+              const message = err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' ? 'output exceeded 1 MiB' : `could not start (${err.code})`;
+              resolve({ ok: false, output: { stdout, stderr }, summary: { error: err.code }, error: { code: 'EXECUTION_FAILED', message: `${config.name}: ${message}` } });
+              return;
+            }
+            const exitCode = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+            const signal = err?.signal ?? null;
+            const ok = exitCode === 0;
+            resolve({
+              ok,
+              output: { exitCode, signal, stdout, stderr },
+              summary: { exitCode, signal },
+              ...(ok
+                ? {}
+                : { error: { code: 'EXECUTION_FAILED', message: err?.killed ? `${config.name} timed out` : `${config.name} exited with ${exitCode ?? signal}` } }),
+            });
+          },
+        );
+      });
+    },
+  };
+}

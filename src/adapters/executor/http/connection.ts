@@ -1,0 +1,116 @@
+/**
+ * An `http` connection: the gateway calls the configured base URL with the
+ * configured headers (its credentials), which always win over the agent's.
+ * Responses are bounded so one large upstream answer cannot exhaust memory.
+ */
+import { Pool } from 'undici';
+import type { ActionInput, HttpInput } from '../../../core/action.ts';
+import type { TagValue } from '../../../core/connection.ts';
+import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
+import { deriveHttpFacts, normaliseHttpTarget } from './facts.ts';
+
+export interface HttpConnectionConfig {
+  readonly name: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly tags: Readonly<Record<string, TagValue>>;
+  readonly timeoutMs: number;
+}
+
+const MAX_BODY_BYTES = 1_048_576;
+// Hop-by-hop and routing headers are the gateway's business, never the agent's.
+const DROPPED = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'content-length']);
+
+function encodeBody(input: HttpInput, headers: Record<string, string>): string | undefined {
+  if (input.body === undefined) return undefined;
+  if (typeof input.body === 'string') return input.body;
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  return JSON.stringify(input.body);
+}
+
+async function readBounded(body: AsyncIterable<Buffer>): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let truncated = false;
+  for await (const chunk of body) {
+    if (size + chunk.length > MAX_BODY_BYTES) {
+      chunks.push(chunk.subarray(0, MAX_BODY_BYTES - size));
+      truncated = true;
+      break;
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated };
+}
+
+/**
+ * @example
+ * const billing = createHttpConnection({ name: 'billing-api', url: 'http://127.0.0.1:9000', headers: {}, tags: {}, timeoutMs: 30000 });
+ */
+export function createHttpConnection(config: HttpConnectionConfig): ConnectionHandle & { close(): Promise<void> } {
+  const base = new URL(config.url);
+  const basePath = base.pathname.replace(/\/$/, '');
+  const pool = new Pool(base.origin, {
+    connections: 128,
+    keepAliveTimeout: 10_000,
+    headersTimeout: config.timeoutMs,
+    bodyTimeout: config.timeoutMs,
+  });
+  const configured = new Set(Object.keys(config.headers).map((h) => h.toLowerCase()));
+
+  return {
+    info: { name: config.name, kind: 'http', tags: config.tags },
+    facts: (input: ActionInput) => deriveHttpFacts(input as HttpInput),
+    async execute(input: ActionInput): Promise<ExecutionResult> {
+      const http = input as HttpInput;
+      const { path, query } = normaliseHttpTarget(http);
+      const search = new URLSearchParams();
+      for (const [k, vs] of Object.entries(query)) for (const v of vs) search.append(k, v);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(http.headers ?? {})) {
+        if (!DROPPED.has(k.toLowerCase()) && !configured.has(k.toLowerCase())) headers[k] = v;
+      }
+      Object.assign(headers, config.headers);
+      const body = encodeBody(http, headers);
+      const qs = search.toString();
+      try {
+        const res = await pool.request({
+          path: `${basePath}${path}${qs ? `?${qs}` : ''}`,
+          method: http.method as 'GET',
+          headers,
+          body,
+        });
+        const { text, truncated } = await readBounded(res.body);
+        const contentType = String(res.headers['content-type'] ?? '');
+        let parsed: unknown = text;
+        if (contentType.includes('json') && !truncated) {
+          try {
+            parsed = JSON.parse(text) as unknown;
+          } catch {
+            parsed = text;
+          }
+        }
+        const ok = res.statusCode < 400;
+        return {
+          ok,
+          output: { status: res.statusCode, contentType, body: parsed, ...(truncated ? { truncated: true } : {}) },
+          summary: { status: res.statusCode, bytes: Buffer.byteLength(text) },
+          ...(ok ? {} : { error: { code: 'EXECUTION_FAILED', message: `${config.name} answered HTTP ${res.statusCode}` } }),
+        };
+      } catch (e) {
+        // undici's errors name the address; the agent learns only which connection failed.
+        const kind = e instanceof Error && /timeout/i.test(e.name + e.message) ? 'timed out' : 'could not be reached';
+        return {
+          ok: false,
+          output: null,
+          summary: { error: kind },
+          error: { code: 'EXECUTION_FAILED', message: `${config.name} ${kind}` },
+        };
+      }
+    },
+    async close() {
+      await pool.close();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * API-key identity. Keys are stored only as `sha256:<hex>`; a presented key
+ * is hashed and looked up, so the gateway never holds a key it could leak.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Identity } from '../../core/ports.ts';
+import type { Principal } from '../../core/principal.ts';
+
+export interface ApiKeyPrincipal extends Principal {
+  readonly apiKeys: readonly string[];
+}
+
+/** The `sha256:<hex>` form of a key, as the config stores it. */
+export function hashApiKey(key: string): string {
+  return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
+}
+
+/**
+ * A new random key (256 bits) and the line to paste into the config.
+ *
+ * @example
+ * const { key, hash } = generateApiKey(); // key 'cs_…', hash 'sha256:…'
+ */
+export function generateApiKey(): { key: string; hash: string } {
+  const key = `cs_${randomBytes(32).toString('base64url')}`;
+  return { key, hash: hashApiKey(key) };
+}
+
+export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Identity {
+  const byHash = new Map<string, Principal>();
+  const byId = new Map<string, Principal>();
+  for (const p of principals) {
+    const principal: Principal = Object.freeze({
+      id: p.id,
+      kind: p.kind,
+      actsFor: p.actsFor,
+      groups: Object.freeze([...p.groups]),
+      email: p.email,
+    });
+    byId.set(p.id, principal);
+    for (const h of p.apiKeys) byHash.set(h, principal);
+  }
+  return {
+    authenticate(bearer) {
+      if (bearer.length === 0 || bearer.length > 512) return undefined;
+      return byHash.get(hashApiKey(bearer));
+    },
+    principal(id) {
+      return byId.get(id);
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The SQLite schema, applied in numbered steps so an older file upgrades in place.
+ * A request row keeps its record as JSON plus the columns queries filter on;
+ * reviews are keyed by (request, reviewer) so the file itself refuses a second
+ * vote by the same human.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE requests (
+     id TEXT PRIMARY KEY,
+     status TEXT NOT NULL,
+     principal_id TEXT NOT NULL,
+     acts_for TEXT,
+     connection TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     expires_at TEXT,
+     version INTEGER NOT NULL,
+     record TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX requests_status_expires ON requests (status, expires_at);
+   CREATE INDEX requests_created ON requests (created_at);
+   CREATE INDEX requests_principal ON requests (principal_id);
+   CREATE TABLE reviews (
+     request_id TEXT NOT NULL REFERENCES requests (id),
+     reviewer TEXT NOT NULL,
+     verdict TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     record TEXT NOT NULL,
+     PRIMARY KEY (request_id, reviewer)
+   ) STRICT;
+   CREATE TABLE audit_events (
+     seq INTEGER PRIMARY KEY,
+     time TEXT NOT NULL,
+     type TEXT NOT NULL,
+     request_id TEXT,
+     actor TEXT,
+     body TEXT NOT NULL,
+     hash TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX audit_request ON audit_events (request_id);`,
+];

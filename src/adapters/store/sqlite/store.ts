@@ -1,0 +1,187 @@
+/**
+ * The embedded store: one SQLite file in WAL mode through better-sqlite3.
+ * Every write runs in one BEGIN IMMEDIATE transaction with its audit events,
+ * so state and evidence commit together or not at all, and writers in other
+ * processes on the same file are serialized by SQLite's own lock.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { chainEvent, type AuditDraft, type AuditEvent } from '../../../core/audit.ts';
+import { CountersignError } from '../../../core/errors.ts';
+import type { Mutation, RequestQuery, Store } from '../../../core/ports.ts';
+import type { RequestRecord } from '../../../core/request.ts';
+import type { Review } from '../../../core/review.ts';
+import { MIGRATIONS } from './schema.ts';
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:'. */
+  readonly path: string;
+  readonly synchronous?: 'normal' | 'full';
+}
+
+type RequestRow = { record: string };
+type ReviewRow = { request_id: string; record: string };
+type AuditRow = { seq: number; body: string; hash: string };
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+  const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+  MIGRATIONS.forEach((sql, i) => {
+    if (done.has(i + 1)) return;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, new Date().toISOString());
+    }).immediate();
+  });
+}
+
+/**
+ * @example
+ * const store = createSqliteStore({ path: './.countersign/countersign.db' });
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('busy_timeout = 10000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+
+  const q = {
+    insertRequest: db.prepare(
+      `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, record)
+       VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @version, @record)`,
+    ),
+    updateRequest: db.prepare(
+      `UPDATE requests SET status = @status, updated_at = @updated_at, expires_at = @expires_at, version = @version, record = @record
+       WHERE id = @id AND version = @previous_version`,
+    ),
+    getRequest: db.prepare('SELECT record FROM requests WHERE id = ?'),
+    reviewsOf: db.prepare('SELECT request_id, record FROM reviews WHERE request_id = ? ORDER BY created_at, rowid'),
+    insertReview: db.prepare('INSERT INTO reviews (request_id, reviewer, verdict, created_at, record) VALUES (?, ?, ?, ?, ?)'),
+    due: db.prepare(`SELECT id FROM requests WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?`),
+    head: db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
+    insertAudit: db.prepare('INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    readAudit: db.prepare('SELECT seq, body, hash FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?'),
+  };
+
+  function rowParams(r: RequestRecord): Record<string, unknown> {
+    const { reviews: _reviews, ...rest } = r;
+    return {
+      id: r.id,
+      status: r.status,
+      principal_id: r.principal.id,
+      acts_for: r.principal.actsFor,
+      connection: r.action.connection,
+      created_at: r.createdAt,
+      updated_at: r.updatedAt,
+      expires_at: r.expiresAt,
+      version: r.version,
+      record: JSON.stringify(rest),
+    };
+  }
+
+  function appendAuditInTx(drafts: readonly AuditDraft[]): void {
+    if (drafts.length === 0) return;
+    try {
+      let head = (q.head.get() as { seq: number; hash: string } | undefined) ?? null;
+      for (const d of drafts) {
+        const e = chainEvent(head, d);
+        q.insertAudit.run(e.seq, e.time, e.type, e.requestId, e.actor, e.body, e.hash);
+        head = { seq: e.seq, hash: e.hash };
+      }
+    } catch (e) {
+      throw new CountersignError('AUDIT_WRITE_FAILED', undefined, { cause: e instanceof Error ? e.message : String(e) });
+    }
+  }
+
+  function load(id: string): RequestRecord | undefined {
+    const row = q.getRequest.get(id) as RequestRow | undefined;
+    if (!row) return undefined;
+    const reviews = (q.reviewsOf.all(id) as ReviewRow[]).map((r) => JSON.parse(r.record) as Review);
+    return { ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews };
+  }
+
+  const insertTx = db.transaction((request: RequestRecord, audit: readonly AuditDraft[]) => {
+    q.insertRequest.run(rowParams(request));
+    appendAuditInTx(audit);
+  });
+
+  const mutateTx = db.transaction(<T>(id: string, fn: (current: RequestRecord) => Mutation<T>): T => {
+    const current = load(id);
+    if (!current) throw new CountersignError('NOT_FOUND', `no request ${id}`);
+    const m = fn(current);
+    if (m.next) {
+      const params = { ...rowParams(m.next), previous_version: current.version };
+      if (q.updateRequest.run(params).changes !== 1) throw new Error(`request ${id} changed under a write lock`);
+    }
+    if (m.review) {
+      q.insertReview.run(id, m.review.reviewer.id, m.review.verdict, m.review.createdAt, JSON.stringify(m.review));
+    }
+    appendAuditInTx(m.audit);
+    return m.result;
+  });
+
+  const appendTx = db.transaction((audit: readonly AuditDraft[]) => appendAuditInTx(audit));
+
+  return {
+    async insertRequest(request, audit) {
+      insertTx.immediate(request, audit);
+    },
+    async mutateRequest(id, fn) {
+      return mutateTx.immediate(id, fn) as ReturnType<typeof fn>['result'];
+    },
+    async getRequest(id) {
+      return load(id);
+    },
+    async listRequests(query: RequestQuery) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (query.status?.length) {
+        where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
+        params.push(...query.status);
+      }
+      if (query.involving) {
+        where.push('(principal_id = ? OR acts_for = ?)');
+        params.push(query.involving, query.involving);
+      }
+      const sql = `SELECT id, record FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                   ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+      const rows = db.prepare(sql).all(...params, Math.min(query.limit ?? 100, 1000)) as (RequestRow & { id: string })[];
+      if (rows.length === 0) return [];
+      const byId = new Map<string, Review[]>();
+      const reviewRows = db
+        .prepare(`SELECT request_id, record FROM reviews WHERE request_id IN (${rows.map(() => '?').join(', ')}) ORDER BY created_at, rowid`)
+        .all(...rows.map((r) => r.id)) as ReviewRow[];
+      for (const r of reviewRows) {
+        const list = byId.get(r.request_id) ?? [];
+        list.push(JSON.parse(r.record) as Review);
+        byId.set(r.request_id, list);
+      }
+      return rows.map((r) => ({ ...(JSON.parse(r.record) as Omit<RequestRecord, 'reviews'>), reviews: byId.get(r.id) ?? [] }));
+    },
+    async dueForExpiry(now, limit) {
+      return (q.due.all(now.toISOString(), limit) as { id: string }[]).map((r) => r.id);
+    },
+    async appendAudit(audit) {
+      appendTx.immediate(audit);
+    },
+    async readAudit(fromSeq, limit) {
+      return (q.readAudit.all(fromSeq, limit) as AuditRow[]).map((r): AuditEvent => {
+        let b: Omit<AuditEvent, 'body' | 'hash'>;
+        try {
+          b = JSON.parse(r.body) as Omit<AuditEvent, 'body' | 'hash'>;
+        } catch {
+          // A damaged row is still returned as stored, so the verifier can name it.
+          b = { seq: r.seq, time: '', type: '(unreadable)', requestId: null, actor: null, data: {}, prev: '' };
+        }
+        return { ...b, seq: r.seq, body: r.body, hash: r.hash };
+      });
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}

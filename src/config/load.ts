@@ -1,0 +1,123 @@
+/**
+ * Loads the configuration once, at start: read the YAML file, replace
+ * `${VAR}` with the environment's value, validate against the schema, check
+ * the cross-references, and freeze. A bad config stops the start with the
+ * file, the path in it and what was expected.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { CountersignError } from '../core/errors.ts';
+import { configSchema, type Config } from './schema.ts';
+
+function fail(file: string, problems: string[]): never {
+  throw new CountersignError('CONFIG_INVALID', `${file}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+    problems,
+  });
+}
+
+/** `${VAR}` from the environment; `$${` writes a literal `${`. Only string values are touched. */
+function substitute(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, escaped: string | undefined, name: string) => {
+      if (escaped) return whole.slice(1);
+      const v = env[name];
+      if (v === undefined) {
+        problems.push(`${path}: environment variable ${name} is not set`);
+        return '';
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, `${path}[${i}]`, problems));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substitute(v, env, path ? `${path}.${k}` : k, problems)]),
+    );
+  }
+  return value;
+}
+
+function pathOf(parts: readonly PropertyKey[]): string {
+  return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(top level)';
+}
+
+function crossCheck(config: Config): string[] {
+  const problems: string[] = [];
+  const principals = new Map(config.principals.map((p) => [p.id, p]));
+  const seenIds = new Set<string>();
+  const seenKeys = new Set<string>();
+  config.principals.forEach((p, i) => {
+    if (seenIds.has(p.id)) problems.push(`principals[${i}].id: duplicate principal id ${p.id}`);
+    seenIds.add(p.id);
+    p.apiKeys.forEach((k, j) => {
+      if (seenKeys.has(k)) problems.push(`principals[${i}].apiKeys[${j}]: this key hash is already used by another principal`);
+      seenKeys.add(k);
+    });
+    if (p.actsFor !== undefined) {
+      const target = principals.get(p.actsFor);
+      if (p.kind !== 'agent') problems.push(`principals[${i}].actsFor: only an agent acts for a human`);
+      else if (!target || target.kind !== 'human') problems.push(`principals[${i}].actsFor: ${p.actsFor} is not a configured human principal`);
+    }
+  });
+  const seenConnections = new Set<string>();
+  config.connections.forEach((c, i) => {
+    if (seenConnections.has(c.name)) problems.push(`connections[${i}].name: duplicate connection name ${c.name}`);
+    seenConnections.add(c.name);
+  });
+  config.policy.rules.forEach((r, i) => {
+    r.approvers?.forEach((a, j) => {
+      a.principals?.forEach((pid, k) => {
+        const p = principals.get(pid);
+        if (!p || p.kind !== 'human') problems.push(`policy.rules[${i}].approvers[${j}].principals[${k}]: ${pid} is not a configured human principal`);
+      });
+    });
+  });
+  return problems;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Parses configuration text (as read from `file`, which is only used in messages).
+ *
+ * @example
+ * parseConfig('policy: { default: deny }', 'countersign.yaml', process.env);
+ */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    fail(file, doc.errors.map((e) => `line ${(e.linePos?.[0].line ?? 0)}: ${e.message.split('\n')[0]}`));
+  }
+  const raw = doc.toJS() ?? {};
+  const problems: string[] = [];
+  const substituted = substitute(raw, env, '', problems);
+  if (problems.length) fail(file, problems);
+  const result = configSchema.safeParse(substituted);
+  if (!result.success) {
+    fail(
+      file,
+      result.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`),
+    );
+  }
+  const cross = crossCheck(result.data);
+  if (cross.length) fail(file, cross);
+  return deepFreeze(result.data);
+}
+
+/** Reads and parses the configuration file at `file`. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot be read';
+    fail(file, [`${why} (give another with --config)`]);
+  }
+  return parseConfig(text, file, env);
+}

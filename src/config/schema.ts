@@ -1,0 +1,122 @@
+/**
+ * The one configuration schema. Everything the gateway reads from its YAML
+ * file is declared and defaulted here, and nothing re-checks it later.
+ */
+import { z } from 'zod';
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/, 'an id of letters, digits and . _ @ : -');
+
+/** `90`, `90s`, `15m`, `1h`, `7d` → seconds. */
+export const duration = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+(s|m|h|d)?$/, 'a duration such as 90s, 15m, 1h or 7d')
+    .transform((s) => {
+      const n = Number.parseInt(s, 10);
+      const unit = s.replace(/^\d+/, '') || 's';
+      return n * { s: 1, m: 60, h: 3600, d: 86_400 }[unit as 's' | 'm' | 'h' | 'd'];
+    })
+    .refine((n) => n > 0, 'a positive duration'),
+]);
+
+const apiKeyHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 lower-case hex digits> (see `countersign keys create`)');
+
+export const principalSchema = z.strictObject({
+  id,
+  kind: z.enum(['agent', 'human']),
+  actsFor: id.optional(),
+  email: z.string().email().optional(),
+  groups: z.array(z.string().min(1)).default([]),
+  apiKeys: z.array(apiKeyHash).default([]),
+});
+
+const tagValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
+const tags = z.record(z.string().min(1), tagValue).default({});
+const connectionName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a name of lower-case letters, digits, - and _');
+
+const httpConnection = z.strictObject({
+  name: connectionName,
+  kind: z.literal('http'),
+  url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL'),
+  headers: z.record(z.string(), z.string()).default({}),
+  tags,
+  timeoutMs: z.number().int().positive().default(30_000),
+});
+
+const execConnection = z.strictObject({
+  name: connectionName,
+  kind: z.literal('exec'),
+  command: z.string().startsWith('/', 'an absolute path to one binary (argv only, never a shell)'),
+  env: z.record(z.string(), z.string()).default({}),
+  cwd: z.string().optional(),
+  tags,
+  timeoutMs: z.number().int().positive().default(60_000),
+});
+
+const postgresConnection = z.strictObject({
+  name: connectionName,
+  kind: z.literal('postgres'),
+  url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
+  tags,
+  statementTimeoutMs: z.number().int().positive().default(30_000),
+  maxRows: z.number().int().positive().default(1000),
+});
+
+export const connectionSchema = z.discriminatedUnion('kind', [httpConnection, execConnection, postgresConnection]);
+
+const approverSchema = z.strictObject({
+  groups: z.array(z.string().min(1)).optional(),
+  principals: z.array(id).optional(),
+  count: z.number().int().min(1).max(100).default(1),
+});
+
+const ruleSchema = z
+  .strictObject({
+    id,
+    when: z.string().min(1),
+    effect: z.enum(['allow', 'deny', 'approve']),
+    approvers: z.array(approverSchema).min(1).optional(),
+    ttl: duration.optional(),
+    message: z.string().max(1000).optional(),
+  })
+  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined), {
+    message: 'approvers and ttl belong to rules whose effect is approve',
+  });
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      port: z.number().int().min(0).max(65_535).default(8700),
+      host: z.string().default('127.0.0.1'),
+      bodyLimitBytes: z.number().int().positive().default(1_048_576),
+      /** How long a long-poll may wait, at most. */
+      maxWaitSeconds: z.number().int().positive().default(60),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      sqlite: z
+        .strictObject({
+          path: z.string().min(1).default('./.countersign/countersign.db'),
+          /** FULL also survives power loss, at a cost per commit; NORMAL (WAL) survives a crash of the gateway. */
+          synchronous: z.enum(['normal', 'full']).default('normal'),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  principals: z.array(principalSchema).default([]),
+  connections: z.array(connectionSchema).default([]),
+  policy: z
+    .strictObject({
+      default: z.enum(['allow', 'deny', 'approve']).default('deny'),
+      defaultTtl: duration.default(3600),
+      rules: z.array(ruleSchema).default([]),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type PrincipalConfig = z.output<typeof principalSchema>;
+export type ConnectionConfig = z.output<typeof connectionSchema>;

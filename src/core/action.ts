@@ -1,0 +1,84 @@
+/**
+ * An action: what a principal asks to do on a connection. Immutable once
+ * submitted. The input's shape depends on the connection's kind and is checked
+ * here, before any parsing or policy.
+ */
+import { z } from 'zod';
+import type { ConnectionKind } from './connection.ts';
+import { CountersignError } from './errors.ts';
+
+const sqlParam = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const sqlInputSchema = z.strictObject({
+  sql: z.string().min(1).max(1_000_000),
+  params: z.array(sqlParam).max(10_000).optional(),
+});
+
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a valid HTTP header name');
+
+export const httpInputSchema = z.strictObject({
+  method: z
+    .string()
+    .regex(/^[A-Za-z]+$/, 'an HTTP method')
+    .transform((m) => m.toUpperCase()),
+  path: z.string().startsWith('/', 'a path starting with /').max(8192),
+  query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
+  headers: z.record(headerName, z.string().max(8192)).optional(),
+  body: z.unknown().optional(),
+});
+
+export const execInputSchema = z.strictObject({
+  args: z.array(z.string().max(65_536)).max(1024),
+});
+
+export type SqlInput = z.infer<typeof sqlInputSchema>;
+export type HttpInput = z.infer<typeof httpInputSchema>;
+export type ExecInput = z.infer<typeof execInputSchema>;
+export type ActionInput = SqlInput | HttpInput | ExecInput;
+
+/** The operation name each kind's actions carry (for policy and display). */
+export const OPERATION_BY_KIND: Readonly<Record<ConnectionKind, string>> = {
+  postgres: 'sql.query',
+  http: 'http.request',
+  exec: 'exec.run',
+};
+
+export interface Action {
+  readonly connection: string;
+  readonly operation: string;
+  readonly input: ActionInput;
+  readonly reason: string;
+}
+
+const SCHEMAS = { postgres: sqlInputSchema, http: httpInputSchema, exec: execInputSchema } as const;
+
+/**
+ * Checks an agent's raw input against the shape of its connection kind.
+ *
+ * @example
+ * parseInput('exec', { args: ['get', 'pods'] }); // { args: ['get', 'pods'] }
+ */
+export function parseInput(kind: ConnectionKind, raw: unknown): ActionInput {
+  const result = SCHEMAS[kind].safeParse(raw);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`);
+    throw new CountersignError('INVALID_INPUT', `input for a ${kind} connection is invalid: ${issues.join('; ')}`, {
+      issues,
+    });
+  }
+  return result.data;
+}
+
+const VISIBLE_HEADERS = new Set(['content-type', 'accept', 'content-language', 'accept-language', 'if-match', 'if-none-match']);
+
+/**
+ * The input as it may be shown in responses, logs and audit payloads: header
+ * values other than a few harmless ones are replaced, so credentials an agent
+ * passes never leave the gateway.
+ */
+export function redactInput(input: ActionInput): ActionInput {
+  if (!('method' in input) || !input.headers) return input;
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input.headers)) headers[k] = VISIBLE_HEADERS.has(k.toLowerCase()) ? v : '[redacted]';
+  return { ...input, headers };
+}

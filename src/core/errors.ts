@@ -1,0 +1,61 @@
+/**
+ * One error base class and one registry of stable codes. A code is what a
+ * client can act on; the surface maps it to an HTTP status (or another wire
+ * error) and never shows a stack, a SQL error text or a secret.
+ */
+
+/** Every stable code with the sentence documented in docs/errors.md. */
+export const ERROR_CODES = {
+  UNAUTHENTICATED: 'The caller sent no API key, or one that matches no principal.',
+  INVALID_JSON: 'The request body is not valid JSON.',
+  INVALID_REQUEST: 'The request body or query does not have the expected shape.',
+  PAYLOAD_TOO_LARGE: 'The request body is larger than the gateway accepts.',
+  UNKNOWN_CONNECTION: 'The action names a connection that is not configured.',
+  UNKNOWN_PRINCIPAL: 'The principal named (for simulation or review) is not configured.',
+  INVALID_INPUT: "The action's input does not have the shape its connection kind expects.",
+  INPUT_UNPARSEABLE: "The action's input cannot be parsed (for example SQL with a syntax error); it is denied.",
+  POLICY_DENIED: 'The policy denied the action.',
+  POLICY_ERROR: 'A policy rule failed to evaluate; the action is denied (fail closed).',
+  NOT_FOUND: 'No such request, or the caller may not see it.',
+  FORBIDDEN: 'The caller may not do this to this request.',
+  AGENT_CANNOT_REVIEW: 'Only humans review; an agent can never approve or deny.',
+  SELF_APPROVAL_FORBIDDEN: 'The requester, and the human an agent acts for, can never review that request.',
+  NOT_AN_APPROVER: 'The reviewer is outside every approver group the request needs.',
+  ALREADY_REVIEWED: 'This human has already reviewed this request; each human counts once.',
+  REQUEST_ALREADY_DECIDED: 'The request was already approved or denied; its decision is final.',
+  REQUEST_EXPIRED: 'The request passed its time to live without a decision; it is final.',
+  REQUEST_CANCELLED: 'The request was withdrawn by its requester; it is final.',
+  REQUEST_NOT_PENDING: 'The request is no longer pending, so it cannot be cancelled.',
+  DIGEST_MISMATCH: 'The stored action no longer matches the digest that was approved; it will not run.',
+  EXECUTION_FAILED: 'The gateway ran the action and the target reported an error.',
+  EXECUTION_INTERRUPTED: 'The gateway stopped while the action was running; it is not retried (at most once).',
+  AUDIT_WRITE_FAILED: 'The audit event could not be written, so nothing changed and nothing ran (fail closed).',
+  CONFIG_INVALID: 'The configuration file is missing, malformed or fails validation.',
+  INTERNAL: 'An unexpected error inside the gateway; nothing was executed because of it.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * The one error type the gateway raises on purpose.
+ *
+ * @example
+ * throw new CountersignError('NOT_AN_APPROVER', 'alice is in none of: sre');
+ */
+export class CountersignError extends Error {
+  readonly code: ErrorCode;
+  /** Safe, structured details a client may see (never secrets). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message?: string, details: Record<string, unknown> = {}) {
+    super(message ?? ERROR_CODES[code]);
+    this.name = 'CountersignError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** True when `e` is a CountersignError, optionally of one code. */
+export function isCountersignError(e: unknown, code?: ErrorCode): e is CountersignError {
+  return e instanceof CountersignError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,92 @@
+/**
+ * Facts: what the gateway derives from an action before policy sees it.
+ * They come from parsing the input, never from what the agent claims.
+ * Every kind fills all three sections (the other kinds' sections neutral),
+ * so a rule such as `facts.sql.readOnly` evaluates on an HTTP action too
+ * instead of failing on a missing key.
+ */
+import type { ConnectionKind } from './connection.ts';
+
+/** One SQL statement, as the Postgres parser saw it. */
+export interface SqlStatementFacts {
+  /** Lower-case statement type: select, insert, update, delete, merge, create, alter, drop, truncate, grant, revoke, alter_role, copy, … */
+  readonly type: string;
+  /** Tables the statement touches (schema-qualified when written so), lower-case. */
+  readonly tables: readonly string[];
+  /** For update/delete: whether a WHERE clause is present; null for other types. */
+  readonly hasWhere: boolean | null;
+}
+
+export interface SqlFacts {
+  readonly statements: readonly SqlStatementFacts[];
+  /** Every table touched by any statement, CTEs and subqueries included, deduplicated. */
+  readonly tables: readonly string[];
+  /** True only when every statement (and every nested statement) only reads. */
+  readonly readOnly: boolean;
+  readonly writes: boolean;
+  /** CREATE / ALTER / DROP / TRUNCATE / COMMENT and other schema changes. */
+  readonly ddl: boolean;
+  /** GRANT / REVOKE / CREATE|ALTER|DROP ROLE / ALTER DEFAULT PRIVILEGES. */
+  readonly privilege: boolean;
+  /** An UPDATE or DELETE (anywhere, CTEs included) without a WHERE clause. */
+  readonly unboundedWrite: boolean;
+  /** Names of functions called anywhere, lower-case (a SELECT can still call a function that writes). */
+  readonly functions: readonly string[];
+}
+
+export interface HttpFacts {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface ExecFacts {
+  /** The full argv the gateway will run: the configured command, then the agent's args. */
+  readonly argv: readonly string[];
+  readonly command: string;
+  /** The first argument that does not start with '-', or ''. */
+  readonly subcommand: string;
+}
+
+export interface Facts {
+  readonly kind: ConnectionKind;
+  /** Set by every kind: non-GET/HEAD/OPTIONS for http, not read-only for SQL, always for exec. */
+  readonly writes: boolean;
+  readonly sql: SqlFacts;
+  readonly http: HttpFacts;
+  readonly exec: ExecFacts;
+}
+
+export const EMPTY_SQL_FACTS: SqlFacts = Object.freeze({
+  statements: [],
+  tables: [],
+  readOnly: false,
+  writes: false,
+  ddl: false,
+  privilege: false,
+  unboundedWrite: false,
+  functions: [],
+});
+
+export const EMPTY_HTTP_FACTS: HttpFacts = Object.freeze({ method: '', path: '', query: {} });
+
+export const EMPTY_EXEC_FACTS: ExecFacts = Object.freeze({ argv: [], command: '', subcommand: '' });
+
+/**
+ * Builds complete facts for one kind, filling the other sections neutrally.
+ *
+ * @example
+ * makeFacts('http', { http: { method: 'GET', path: '/x', query: {} }, writes: false });
+ */
+export function makeFacts(
+  kind: ConnectionKind,
+  parts: { writes: boolean; sql?: SqlFacts; http?: HttpFacts; exec?: ExecFacts },
+): Facts {
+  return {
+    kind,
+    writes: parts.writes,
+    sql: parts.sql ?? EMPTY_SQL_FACTS,
+    http: parts.http ?? EMPTY_HTTP_FACTS,
+    exec: parts.exec ?? EMPTY_EXEC_FACTS,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Evaluates a compiled policy. The most restrictive matching effect wins
+ * (deny > approve > allow); the approver requirements of every matching
+ * approve rule accumulate; no match gives the default. A rule that errors or
+ * yields a non-boolean counts as a matching deny: the policy fails closed.
+ */
+import type { ApproverRequirement, Decision, Effect } from './decision.ts';
+import type { CompiledPolicy, PolicyVariables } from './compile.ts';
+
+const RANK: Readonly<Record<Effect, number>> = { allow: 0, approve: 1, deny: 2 };
+
+/**
+ * @example
+ * evaluatePolicy(policy, { principal, action, facts, connection, context }).effect; // 'approve'
+ */
+export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables): Decision {
+  const matched: string[] = [];
+  const approvers: ApproverRequirement[] = [];
+  const errors: { rule: string; message: string }[] = [];
+  let effect: Effect | undefined;
+  let message: string | null = null;
+  let ttlSeconds: number | null = null;
+
+  for (const rule of policy.rules) {
+    let outcome: unknown;
+    try {
+      outcome = rule.condition(vars);
+    } catch (e) {
+      outcome = e instanceof Error ? e : new Error(String(e));
+    }
+    let ruleEffect = rule.spec.effect;
+    let ruleMessage = rule.spec.message ?? null;
+    if (outcome instanceof Error || typeof outcome !== 'boolean') {
+      const why = outcome instanceof Error ? outcome.message.split('\n')[0] ?? '' : `yields ${typeof outcome}, not bool`;
+      errors.push({ rule: rule.spec.id, message: why });
+      ruleEffect = 'deny';
+      ruleMessage = `rule ${rule.spec.id} could not be evaluated: ${why}`;
+    } else if (!outcome) {
+      continue;
+    }
+    matched.push(rule.spec.id);
+    if (ruleEffect === 'approve') {
+      for (const a of rule.spec.approvers ?? [{}]) {
+        approvers.push({ rule: rule.spec.id, groups: a.groups ?? [], principals: a.principals ?? [], count: a.count ?? 1 });
+      }
+      const ttl = rule.spec.ttlSeconds ?? policy.spec.defaultTtlSeconds;
+      ttlSeconds = ttlSeconds === null ? ttl : Math.min(ttlSeconds, ttl);
+    }
+    if (effect === undefined || RANK[ruleEffect] > RANK[effect]) {
+      effect = ruleEffect;
+      message = ruleMessage;
+    } else if (RANK[ruleEffect] === RANK[effect] && message === null) {
+      message = ruleMessage;
+    }
+  }
+
+  const final = effect ?? policy.spec.default;
+  if (final === 'approve' && approvers.length === 0) {
+    // The default is 'approve' and no rule matched: one human, anyone but the requester.
+    approvers.push({ rule: '(default)', groups: [], principals: [], count: 1 });
+    ttlSeconds = policy.spec.defaultTtlSeconds;
+  }
+  return {
+    effect: final,
+    rules: matched,
+    approvers: final === 'approve' ? approvers : [],
+    message: effect === undefined ? (final === 'deny' ? 'no policy rule matched; the default is deny' : null) : message,
+    policyHash: policy.hash,
+    ttlSeconds: final === 'approve' ? ttlSeconds : null,
+    errors,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The ports: small interfaces the core owns and the adapters implement.
+ * The service layer depends on these and nothing else from the outside.
+ */
+import type { ActionInput } from './action.ts';
+import type { AuditDraft, AuditEvent } from './audit.ts';
+import type { ConnectionInfo } from './connection.ts';
+import type { Facts } from './facts.ts';
+import type { Principal } from './principal.ts';
+import type { RequestRecord, RequestStatus } from './request.ts';
+import type { Review } from './review.ts';
+
+/** Time, injected so tests can freeze it. */
+export interface Clock {
+  now(): Date;
+}
+
+/** Ids, injected so tests can predict them. */
+export interface IdGenerator {
+  requestId(): string;
+}
+
+/** What running an action produced. `ok: false` means the target reported an error. */
+export interface ExecutionResult {
+  readonly ok: boolean;
+  /** What the agent gets back (bounded in size by the executor). */
+  readonly output: unknown;
+  /** A short, non-sensitive summary for the audit log (status code, row count, exit code). */
+  readonly summary: Readonly<Record<string, unknown>>;
+  /** Set when ok is false: a message safe to show the agent. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/**
+ * One configured connection as the service sees it: its public info, how to
+ * derive facts from an input, and how to run an action on it. The secrets
+ * live inside the closure the adapter made, never here.
+ */
+export interface ConnectionHandle {
+  readonly info: ConnectionInfo;
+  /** Throws CountersignError('INPUT_UNPARSEABLE') when the input cannot be parsed. */
+  facts(input: ActionInput): Facts;
+  execute(input: ActionInput, opts: { readOnly: boolean }): Promise<ExecutionResult>;
+}
+
+export interface Connections {
+  get(name: string): ConnectionHandle | undefined;
+  list(): readonly ConnectionInfo[];
+}
+
+/** Resolves a presented credential to a principal; and principals by id. */
+export interface Identity {
+  authenticate(bearer: string): Principal | undefined;
+  principal(id: string): Principal | undefined;
+}
+
+/**
+ * The result of a guarded change to one request: the new record (if it
+ * changes), a review to add, and the audit events that commit with it.
+ */
+export interface Mutation<T> {
+  readonly result: T;
+  readonly next?: RequestRecord;
+  readonly review?: Review;
+  readonly audit: readonly AuditDraft[];
+}
+
+export interface RequestQuery {
+  readonly status?: readonly RequestStatus[];
+  /** Requests whose requester or acting-for human is this id. */
+  readonly involving?: string;
+  readonly limit?: number;
+}
+
+/**
+ * State and audit. Every write commits its audit events in the same
+ * transaction; if the audit write fails, the state change does not happen.
+ */
+export interface Store {
+  insertRequest(request: RequestRecord, audit: readonly AuditDraft[]): Promise<void>;
+  /**
+   * Reads the request under a lock, calls `fn` (pure, synchronous) and writes
+   * what it returns atomically. If `fn` throws, nothing is written.
+   */
+  mutateRequest<T>(id: string, fn: (current: RequestRecord) => Mutation<T>): Promise<T>;
+  getRequest(id: string): Promise<RequestRecord | undefined>;
+  listRequests(query: RequestQuery): Promise<RequestRecord[]>;
+  /** Ids of pending requests whose expiry is at or before `now`. */
+  dueForExpiry(now: Date, limit: number): Promise<string[]>;
+  appendAudit(audit: readonly AuditDraft[]): Promise<void>;
+  /** Audit events with seq ≥ fromSeq, in order. */
+  readAudit(fromSeq: number, limit: number): Promise<AuditEvent[]>;
+  close(): Promise<void>;
+}
+
+/** Wakes waiters when a request changes (in-process now; LISTEN/NOTIFY later). */
+export interface Notifier {
+  publish(request: RequestRecord): void;
+  subscribe(requestId: string, listener: (request: RequestRecord) => void): () => void;
+}
+
+/** Where the service reports what it does not return (background failures). */
+export interface Log {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}

@@ -1,0 +1,91 @@
+/**
+ * The request: the record of one submitted action, and the only transitions
+ * its status may take. Anything else is a bug or a race, and is refused.
+ */
+import type { Action } from './action.ts';
+import type { ConnectionInfo } from './connection.ts';
+import type { Facts } from './facts.ts';
+import type { Decision } from './policy/decision.ts';
+import type { Principal } from './principal.ts';
+import type { Review } from './review.ts';
+
+export const REQUEST_STATUSES = [
+  'pending',
+  'approved',
+  'denied',
+  'expired',
+  'cancelled',
+  'executing',
+  'succeeded',
+  'failed',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+/** Statuses after which nothing more happens to a request. */
+export const TERMINAL_STATUSES: ReadonlySet<RequestStatus> = new Set([
+  'denied',
+  'expired',
+  'cancelled',
+  'succeeded',
+  'failed',
+]);
+
+// approved → pending: the policy tightened between approval and execution and
+// the reviews given no longer meet it; approved → denied: it now denies.
+const TRANSITIONS: Readonly<Record<RequestStatus, readonly RequestStatus[]>> = {
+  pending: ['approved', 'denied', 'expired', 'cancelled'],
+  approved: ['executing', 'denied', 'pending'],
+  executing: ['succeeded', 'failed'],
+  denied: [],
+  expired: [],
+  cancelled: [],
+  succeeded: [],
+  failed: [],
+};
+
+export function canTransition(from: RequestStatus, to: RequestStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+export interface RequestError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface RequestRecord {
+  readonly id: string;
+  readonly status: RequestStatus;
+  readonly principal: Principal;
+  readonly action: Action;
+  readonly connection: ConnectionInfo;
+  readonly facts: Facts;
+  readonly digest: string;
+  readonly decision: Decision;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly expiresAt: string | null;
+  readonly reviews: readonly Review[];
+  readonly result: unknown;
+  readonly error: RequestError | null;
+  /** Bumped on every write; a store may use it for compare-and-set. */
+  readonly version: number;
+}
+
+/**
+ * The next record with a new status; throws on a transition the state
+ * machine does not allow.
+ *
+ * @example
+ * transition(req, 'approved', now); // { ...req, status: 'approved', version: req.version + 1 }
+ */
+export function transition(
+  request: RequestRecord,
+  to: RequestStatus,
+  now: Date,
+  patch: Partial<Pick<RequestRecord, 'result' | 'error' | 'decision' | 'expiresAt'>> = {},
+): RequestRecord {
+  if (!canTransition(request.status, to)) {
+    throw new Error(`illegal transition ${request.status} → ${to} for ${request.id}`);
+  }
+  return { ...request, ...patch, status: to, updatedAt: now.toISOString(), version: request.version + 1 };
+}

@@ -1,0 +1,83 @@
+/**
+ * Reviews, separation of duties and quorum. A review counts once per human,
+ * never from the requester, the human the agent acts for, or any agent; each
+ * approver requirement needs its own count of distinct eligible humans.
+ */
+import { CountersignError } from './errors.ts';
+import type { Principal } from './principal.ts';
+import type { ApproverRequirement } from './policy/decision.ts';
+import type { RequestRecord } from './request.ts';
+
+export type Verdict = 'approve' | 'deny';
+
+export interface Review {
+  readonly requestId: string;
+  readonly reviewer: { readonly id: string; readonly kind: 'human'; readonly groups: readonly string[] };
+  readonly verdict: Verdict;
+  readonly comment: string;
+  /** The digest the reviewer saw: the review is for this exact action. */
+  readonly digest: string;
+  readonly createdAt: string;
+}
+
+/** Whether a human with these groups may fill this requirement. */
+export function fills(req: ApproverRequirement, reviewer: { id: string; groups: readonly string[] }): boolean {
+  if (req.groups.length === 0 && req.principals.length === 0) return true;
+  return req.principals.includes(reviewer.id) || req.groups.some((g) => reviewer.groups.includes(g));
+}
+
+/** The requester and the human an agent acts for are never reviewers of their own request. */
+export function isRequesterSide(request: RequestRecord, id: string): boolean {
+  return id === request.principal.id || (request.principal.actsFor !== null && id === request.principal.actsFor);
+}
+
+/**
+ * Throws the stable error that keeps `reviewer` from reviewing `request`
+ * (status aside); returns when they may.
+ */
+export function assertMayReview(request: RequestRecord, reviewer: Principal): void {
+  if (reviewer.kind !== 'human') {
+    throw new CountersignError('AGENT_CANNOT_REVIEW', `${reviewer.id} is an agent; only humans review`);
+  }
+  if (isRequesterSide(request, reviewer.id)) {
+    throw new CountersignError(
+      'SELF_APPROVAL_FORBIDDEN',
+      `${reviewer.id} asked for this request (or is the human it acts for) and cannot review it`,
+    );
+  }
+  if (!request.decision.approvers.some((r) => fills(r, reviewer))) {
+    const needed = request.decision.approvers.flatMap((r) => [...r.groups.map((g) => `group ${g}`), ...r.principals]);
+    throw new CountersignError('NOT_AN_APPROVER', `${reviewer.id} is not an approver here; needed: ${needed.join(', ')}`);
+  }
+  if (request.reviews.some((r) => r.reviewer.id === reviewer.id)) {
+    throw new CountersignError('ALREADY_REVIEWED', `${reviewer.id} has already reviewed this request`);
+  }
+}
+
+/** Approvals still needed per requirement, counting only distinct eligible humans. */
+export function remainingApprovals(
+  requirements: readonly ApproverRequirement[],
+  reviews: readonly Review[],
+  request: Pick<RequestRecord, 'principal'>,
+): { rule: string; groups: readonly string[]; principals: readonly string[]; needed: number }[] {
+  const approvers = new Map<string, Review['reviewer']>();
+  for (const r of reviews) {
+    if (r.verdict !== 'approve' || r.reviewer.kind !== 'human') continue;
+    if (r.reviewer.id === request.principal.id || r.reviewer.id === request.principal.actsFor) continue;
+    approvers.set(r.reviewer.id, r.reviewer);
+  }
+  return requirements.map((req) => {
+    let have = 0;
+    for (const a of approvers.values()) if (fills(req, a)) have++;
+    return { rule: req.rule, groups: req.groups, principals: req.principals, needed: Math.max(0, req.count - have) };
+  });
+}
+
+/** True when every requirement has its count of distinct eligible human approvals. */
+export function quorumMet(
+  requirements: readonly ApproverRequirement[],
+  reviews: readonly Review[],
+  request: Pick<RequestRecord, 'principal'>,
+): boolean {
+  return remainingApprovals(requirements, reviews, request).every((r) => r.needed === 0);
+}

@@ -1,0 +1,121 @@
+/**
+ * The composition root: the only file that knows every adapter. It turns a
+ * validated config into a running gateway and hands back a way to stop it.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config/schema.ts';
+import { compilePolicy } from './core/policy/compile.ts';
+import type { Clock, IdGenerator } from './core/ports.ts';
+import { createConnections } from './adapters/connections.ts';
+import { createApiKeyIdentity } from './adapters/identity/api-keys.ts';
+import { createMemoryNotifier } from './adapters/notifier/memory.ts';
+import { createSqliteStore } from './adapters/store/sqlite/index.ts';
+import { randomIds, systemClock } from './adapters/system.ts';
+import type { Deps } from './service/deps.ts';
+import { expireDue } from './service/expire.ts';
+import { recover } from './service/recover.ts';
+import { createHttpApp } from './surfaces/http/app.ts';
+
+export interface Gateway {
+  readonly url: string;
+  readonly port: number;
+  readonly deps: Deps;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  /** How often pending requests are checked for expiry, in ms. */
+  readonly sweepMs?: number;
+}
+
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    base: { service: 'countersign' },
+    // Defence in depth: nothing logs these today, and nothing ever should.
+    redact: { paths: ['authorization', 'headers', '*.headers', 'apiKeys', '*.apiKeys', 'url', '*.url', 'env', '*.env'], censor: '[redacted]' },
+  });
+}
+
+/** Builds the service dependencies from a config (no listening socket). */
+export async function createDeps(config: Config, opts: StartOptions = {}): Promise<Deps & { close(): Promise<void> }> {
+  const log = opts.logger ?? createLogger(config.log.level);
+  const policy = compilePolicy({
+    default: config.policy.default,
+    defaultTtlSeconds: config.policy.defaultTtl,
+    rules: config.policy.rules.map((r) => ({
+      id: r.id,
+      when: r.when,
+      effect: r.effect,
+      ...(r.approvers ? { approvers: r.approvers } : {}),
+      ...(r.ttl !== undefined ? { ttlSeconds: r.ttl } : {}),
+      ...(r.message !== undefined ? { message: r.message } : {}),
+    })),
+  });
+  const connections = await createConnections(config.connections);
+  const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous });
+  const identity = createApiKeyIdentity(
+    config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys })),
+  );
+  return {
+    store,
+    connections,
+    identity,
+    policy: () => policy,
+    clock: opts.clock ?? systemClock,
+    ids: opts.ids ?? randomIds,
+    notifier: createMemoryNotifier(),
+    log,
+    async close() {
+      await connections.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * Starts the gateway: recover what a previous run left, sweep expiries, listen.
+ *
+ * @example
+ * const gw = await startGateway(loadConfig('countersign.yaml'));
+ * console.log(gw.url); // http://127.0.0.1:8700
+ */
+export async function startGateway(config: Config, opts: StartOptions = {}): Promise<Gateway> {
+  const deps = await createDeps(config, opts);
+  const recovered = await recover(deps);
+  if (recovered.interrupted || recovered.resumed || recovered.expired) deps.log.info(recovered, 'recovered requests from the previous run');
+
+  const sweep = setInterval(() => {
+    expireDue(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'expiry sweep failed'));
+  }, opts.sweepMs ?? 1000);
+  sweep.unref();
+
+  const app = createHttpApp(deps, { bodyLimitBytes: config.server.bodyLimitBytes, maxWaitSeconds: config.server.maxWaitSeconds });
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  deps.log.info({ url }, 'countersign gateway listening');
+
+  return {
+    url,
+    port,
+    deps,
+    async close() {
+      clearInterval(sweep);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await deps.close();
+    },
+  };
+}

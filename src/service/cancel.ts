@@ -1,0 +1,31 @@
+/** Cancel: the requester (or the human an agent acts for) withdraws a pending request. */
+import { CountersignError } from '../core/errors.ts';
+import type { Principal } from '../core/principal.ts';
+import { transition, type RequestRecord } from '../core/request.ts';
+import { isRequesterSide } from '../core/review.ts';
+import type { Deps } from './deps.ts';
+import { isDue } from './expire.ts';
+
+/**
+ * @example
+ * await cancel(deps, { principal: deployBot, requestId: 'req_…', reason: 'no longer needed' });
+ */
+export async function cancel(deps: Deps, cmd: { principal: Principal; requestId: string; reason?: string }): Promise<RequestRecord> {
+  const r = await deps.store.mutateRequest(cmd.requestId, (current) => {
+    if (!isRequesterSide(current, cmd.principal.id)) {
+      throw new CountersignError(cmd.principal.kind === 'human' ? 'FORBIDDEN' : 'NOT_FOUND', 'only the requester can cancel a request');
+    }
+    const now = deps.clock.now();
+    if (current.status !== 'pending' || isDue(current, now)) {
+      throw new CountersignError('REQUEST_NOT_PENDING', `request ${current.id} is ${isDue(current, now) ? 'expired' : current.status}`, { status: current.status });
+    }
+    const next = transition(current, 'cancelled', now, { error: { code: 'REQUEST_CANCELLED', message: cmd.reason || 'cancelled by the requester' } });
+    return {
+      result: next,
+      next,
+      audit: [{ type: 'request.cancelled', time: now.toISOString(), requestId: current.id, actor: cmd.principal.id, data: { reason: cmd.reason ?? '' } }],
+    };
+  });
+  deps.notifier.publish(r);
+  return r;
+}

@@ -1,0 +1,15 @@
+/** What every use case needs: the ports, the current policy, time and ids. */
+import type { CompiledPolicy } from '../core/policy/compile.ts';
+import type { Clock, Connections, IdGenerator, Identity, Log, Notifier, Store } from '../core/ports.ts';
+
+export interface Deps {
+  readonly store: Store;
+  readonly connections: Connections;
+  readonly identity: Identity;
+  /** The policy in force now (a getter, so a reload is seen by the next call). */
+  readonly policy: () => CompiledPolicy;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly notifier: Notifier;
+  readonly log: Log;
+}

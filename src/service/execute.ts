@@ -1,0 +1,122 @@
+/**
+ * Execute: claim an approved request atomically (approved → executing, so it
+ * runs at most once across threads, processes and replicas), check the policy
+ * and the digest again just before running, run the stored action — never
+ * anything the agent sends later — and record the outcome.
+ */
+import { actionDigest } from '../core/digest.ts';
+import type { ExecutionResult } from '../core/ports.ts';
+import { quorumMet, remainingApprovals } from '../core/review.ts';
+import { transition, type RequestRecord } from '../core/request.ts';
+import { decide } from './decide.ts';
+import type { Deps } from './deps.ts';
+import { decisionView } from './views.ts';
+
+type Claim = { claimed: true; request: RequestRecord } | { claimed: false; request: RequestRecord };
+
+/**
+ * Claims and runs an approved request. Returns the final record, or the record
+ * as it stands when the claim was lost (someone else runs it) or refused.
+ *
+ * @example
+ * const done = await executeApproved(deps, 'req_…'); // done.status: 'succeeded' | 'failed' | 'denied' | 'pending'
+ */
+export async function executeApproved(deps: Deps, id: string): Promise<RequestRecord> {
+  const claim = await deps.store.mutateRequest<Claim>(id, (current) => {
+    if (current.status !== 'approved') return { result: { claimed: false, request: current }, audit: [] };
+    const now = deps.clock.now();
+    const at = now.toISOString();
+    const handle = deps.connections.get(current.action.connection);
+    const refuse = (code: string, message: string, extra: Record<string, unknown> = {}) => {
+      const next = transition(current, 'denied', now, { error: { code, message } });
+      return {
+        result: { claimed: false, request: next } as Claim,
+        next,
+        audit: [{ type: 'request.denied', time: at, requestId: id, actor: null, data: { by: 'execute-check', code, message, ...extra } }],
+      };
+    };
+    if (!handle) return refuse('UNKNOWN_CONNECTION', `connection ${current.action.connection} is no longer configured`);
+    const principal = deps.identity.principal(current.principal.id) ?? current.principal;
+    if (actionDigest(current.principal, current.connection, current.action) !== current.digest) {
+      return refuse('DIGEST_MISMATCH', 'the stored action does not match the digest that was approved');
+    }
+    let facts;
+    try {
+      facts = handle.facts(current.action.input);
+    } catch {
+      return refuse('INPUT_UNPARSEABLE', 'the stored input no longer parses');
+    }
+    const decision = decide(deps.policy(), principal, current.action, handle.info, facts, { time: now, request: {} });
+    if (decision.effect === 'deny') {
+      return refuse(decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED', decision.message ?? 'denied by the policy in force now', {
+        decision: decisionView(decision),
+      });
+    }
+    if (decision.effect === 'approve' && !quorumMet(decision.approvers, current.reviews, current)) {
+      // The policy tightened after approval: the reviews given so far stand, more are needed.
+      const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? 3600) * 1000).toISOString();
+      const next = transition(current, 'pending', now, { decision, expiresAt });
+      return {
+        result: { claimed: false, request: next },
+        next,
+        audit: [
+          {
+            type: 'request.requeued',
+            time: at,
+            requestId: id,
+            actor: null,
+            data: { decision: decisionView(decision), remaining: remainingApprovals(decision.approvers, current.reviews, current), expiresAt },
+          },
+        ],
+      };
+    }
+    const next = transition(current, 'executing', now);
+    return {
+      result: { claimed: true, request: next },
+      next,
+      audit: [{ type: 'request.executing', time: at, requestId: id, actor: null, data: { by: 'approval', policyHash: decision.policyHash, rules: decision.rules } }],
+    };
+  });
+  deps.notifier.publish(claim.request);
+  if (!claim.claimed) return claim.request;
+  return runClaimed(deps, claim.request);
+}
+
+/** Runs a request this process has claimed (status executing) and records the outcome. */
+export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<RequestRecord> {
+  const handle = deps.connections.get(claimed.action.connection);
+  let result: ExecutionResult;
+  if (!handle) {
+    result = { ok: false, output: null, summary: {}, error: { code: 'UNKNOWN_CONNECTION', message: 'connection is no longer configured' } };
+  } else {
+    try {
+      result = await handle.execute(claimed.action.input, { readOnly: claimed.facts.kind === 'postgres' && claimed.facts.sql.readOnly });
+    } catch (e) {
+      deps.log.error({ requestId: claimed.id, err: e instanceof Error ? e.message : String(e) }, 'executor threw');
+      result = { ok: false, output: null, summary: {}, error: { code: 'INTERNAL', message: 'the executor failed unexpectedly' } };
+    }
+  }
+  const final = await deps.store.mutateRequest(claimed.id, (current) => {
+    const now = deps.clock.now();
+    const next = transition(current, result.ok ? 'succeeded' : 'failed', now, {
+      result: result.output,
+      error: result.ok ? null : (result.error ?? { code: 'EXECUTION_FAILED', message: 'the target reported an error' }),
+    });
+    return {
+      result: next,
+      next,
+      audit: [
+        {
+          type: result.ok ? 'request.succeeded' : 'request.failed',
+          time: now.toISOString(),
+          requestId: claimed.id,
+          actor: null,
+          data: { summary: result.summary, ...(result.ok ? {} : { error: result.error ?? null }) },
+        },
+      ],
+    };
+  });
+  deps.notifier.publish(final);
+  deps.log.info({ requestId: final.id, status: final.status, connection: final.action.connection }, 'action executed');
+  return final;
+}

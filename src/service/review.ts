@@ -1,0 +1,98 @@
+/**
+ * Review: one human's verdict on one pending request. The reviewer is the
+ * authenticated caller; the rules (agents never, not the requester side,
+ * approver groups, once per human) are the core's; quorum met → approved and
+ * execution starts; one eligible deny → denied.
+ */
+import { CountersignError } from '../core/errors.ts';
+import type { Mutation } from '../core/ports.ts';
+import type { Principal } from '../core/principal.ts';
+import { transition, type RequestRecord } from '../core/request.ts';
+import { assertMayReview, quorumMet, remainingApprovals, type Review, type Verdict } from '../core/review.ts';
+import type { Deps } from './deps.ts';
+import { executeApproved } from './execute.ts';
+import { expiredMutation, isDue } from './expire.ts';
+
+export interface ReviewCommand {
+  readonly reviewer: Principal;
+  readonly requestId: string;
+  readonly verdict: Verdict;
+  readonly comment: string;
+  /** When given, the review only counts if the request still has this digest. */
+  readonly digest?: string;
+}
+
+type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: CountersignError; request: RequestRecord };
+
+const FINAL: Partial<Record<RequestRecord['status'], 'REQUEST_EXPIRED' | 'REQUEST_CANCELLED' | 'REQUEST_ALREADY_DECIDED'>> = {
+  expired: 'REQUEST_EXPIRED',
+  cancelled: 'REQUEST_CANCELLED',
+  approved: 'REQUEST_ALREADY_DECIDED',
+  denied: 'REQUEST_ALREADY_DECIDED',
+  executing: 'REQUEST_ALREADY_DECIDED',
+  succeeded: 'REQUEST_ALREADY_DECIDED',
+  failed: 'REQUEST_ALREADY_DECIDED',
+};
+
+/**
+ * @example
+ * await review(deps, { reviewer: alice, requestId: 'req_…', verdict: 'approve', comment: 'looks right' });
+ */
+export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRecord> {
+  if (cmd.reviewer.kind !== 'human') throw new CountersignError('AGENT_CANNOT_REVIEW', `${cmd.reviewer.id} is an agent; only humans review`);
+  const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
+    const now = deps.clock.now();
+    if (isDue(current, now)) {
+      const m = expiredMutation(current, now);
+      return { ...m, result: { ok: false, error: new CountersignError('REQUEST_EXPIRED', `request ${current.id} expired at ${current.expiresAt}`), request: m.result } };
+    }
+    const final = FINAL[current.status];
+    if (final) throw new CountersignError(final, `request ${current.id} is ${current.status}`, { status: current.status });
+    assertMayReview(current, cmd.reviewer);
+    if (cmd.digest !== undefined && cmd.digest !== current.digest) {
+      throw new CountersignError('DIGEST_MISMATCH', 'the request does not have the digest you reviewed');
+    }
+    const at = now.toISOString();
+    const review: Review = {
+      requestId: current.id,
+      reviewer: { id: cmd.reviewer.id, kind: 'human', groups: [...cmd.reviewer.groups] },
+      verdict: cmd.verdict,
+      comment: cmd.comment,
+      digest: current.digest,
+      createdAt: at,
+    };
+    const reviews = [...current.reviews, review];
+    const recorded = {
+      type: 'review.recorded',
+      time: at,
+      requestId: current.id,
+      actor: cmd.reviewer.id,
+      data: { reviewer: review.reviewer, verdict: review.verdict, comment: review.comment, digest: review.digest },
+    };
+    if (cmd.verdict === 'deny') {
+      const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };
+      return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.denied', time: at, requestId: current.id, actor: cmd.reviewer.id, data: { by: 'review' } }] };
+    }
+    if (quorumMet(current.decision.approvers, reviews, current)) {
+      const next = { ...transition(current, 'approved', now), reviews };
+      const approvers = reviews.filter((r) => r.verdict === 'approve').map((r) => r.reviewer.id);
+      return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.approved', time: at, requestId: current.id, actor: null, data: { approvers, digest: current.digest } }] };
+    }
+    const next: RequestRecord = { ...current, reviews, updatedAt: at, version: current.version + 1 };
+    return {
+      result: { ok: true, request: next },
+      next,
+      review,
+      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(current.decision.approvers, reviews, current) } }],
+    };
+  });
+  deps.notifier.publish(outcome.request);
+  if (!outcome.ok) throw outcome.error;
+  if (outcome.request.status === 'approved') {
+    // The reviewer does not wait for the target; the agent does, on its handle.
+    void executeApproved(deps, outcome.request.id).catch((e: unknown) =>
+      deps.log.error({ requestId: outcome.request.id, err: e instanceof Error ? e.message : String(e) }, 'execution after approval failed'),
+    );
+  }
+  return outcome.request;
+}

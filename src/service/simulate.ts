@@ -1,0 +1,49 @@
+/**
+ * Simulate: what would the policy do with this action, without creating
+ * anything. A human may simulate as any principal; an agent only as itself.
+ */
+import { OPERATION_BY_KIND, parseInput, type Action } from '../core/action.ts';
+import { actionDigest } from '../core/digest.ts';
+import { CountersignError } from '../core/errors.ts';
+import type { Facts } from '../core/facts.ts';
+import type { Decision } from '../core/policy/decision.ts';
+import type { Principal } from '../core/principal.ts';
+import { decide } from './decide.ts';
+import type { Deps } from './deps.ts';
+
+export interface SimulateCommand {
+  readonly caller: Principal;
+  /** Simulate as this principal id (default: the caller). */
+  readonly as?: string;
+  readonly connection: string;
+  readonly input: unknown;
+  readonly reason?: string;
+}
+
+export interface Simulation {
+  readonly principal: string;
+  readonly decision: Decision;
+  readonly facts: Facts;
+  readonly digest: string;
+}
+
+/**
+ * @example
+ * (await simulate(deps, { caller: alice, as: 'deploy-bot', connection: 'orders-db', input: { sql: 'drop table t' } })).decision.effect; // 'deny'
+ */
+export function simulate(deps: Deps, cmd: SimulateCommand): Simulation {
+  let principal = cmd.caller;
+  if (cmd.as !== undefined && cmd.as !== cmd.caller.id) {
+    if (cmd.caller.kind !== 'human') throw new CountersignError('FORBIDDEN', 'an agent may only simulate as itself');
+    const p = deps.identity.principal(cmd.as);
+    if (!p) throw new CountersignError('UNKNOWN_PRINCIPAL', `no principal ${cmd.as}`);
+    principal = p;
+  }
+  const handle = deps.connections.get(cmd.connection);
+  if (!handle) throw new CountersignError('UNKNOWN_CONNECTION', `no connection named ${JSON.stringify(cmd.connection).slice(0, 80)}`);
+  const input = parseInput(handle.info.kind, cmd.input);
+  const facts = handle.facts(input);
+  const action: Action = { connection: handle.info.name, operation: OPERATION_BY_KIND[handle.info.kind], input, reason: cmd.reason ?? '' };
+  const decision = decide(deps.policy(), principal, action, handle.info, facts, { time: deps.clock.now(), request: { surface: 'simulate' } });
+  return { principal: principal.id, decision, facts, digest: actionDigest(principal, handle.info, action) };
+}

@@ -1,0 +1,89 @@
+/**
+ * Submit: every surface turns what arrives into an action and calls this.
+ * Parse and derive facts, decide by policy, record the request with its audit
+ * events, then run it (allow), hold it for review (approve) or refuse it (deny).
+ */
+import { OPERATION_BY_KIND, parseInput, type Action } from '../core/action.ts';
+import { actionDigest } from '../core/digest.ts';
+import { CountersignError } from '../core/errors.ts';
+import { decide } from './decide.ts';
+import type { Principal } from '../core/principal.ts';
+import type { RequestRecord } from '../core/request.ts';
+import type { Deps } from './deps.ts';
+import { runClaimed } from './execute.ts';
+import { submittedAuditData } from './views.ts';
+
+export interface SubmitCommand {
+  readonly principal: Principal;
+  readonly connection: string;
+  readonly input: unknown;
+  readonly reason: string;
+  /** Metadata of the submission (surface, client address), seen by policy as `context.request`. */
+  readonly context?: Readonly<Record<string, string>>;
+}
+
+/**
+ * @example
+ * const r = await submit(deps, { principal, connection: 'orders-db', input: { sql: 'select 1' }, reason: 'check' });
+ * r.status; // 'succeeded' | 'failed' | 'pending' | 'denied'
+ */
+export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRecord> {
+  const handle = deps.connections.get(cmd.connection);
+  if (!handle) throw new CountersignError('UNKNOWN_CONNECTION', `no connection named ${JSON.stringify(cmd.connection).slice(0, 80)}`);
+  const input = parseInput(handle.info.kind, cmd.input);
+  const facts = handle.facts(input);
+  const action: Action = { connection: handle.info.name, operation: OPERATION_BY_KIND[handle.info.kind], input, reason: cmd.reason };
+  const now = deps.clock.now();
+  const context = cmd.context ?? {};
+  const decision = decide(deps.policy(), cmd.principal, action, handle.info, facts, { time: now, request: context });
+
+  const at = now.toISOString();
+  const base: RequestRecord = {
+    id: deps.ids.requestId(),
+    status: 'pending',
+    principal: cmd.principal,
+    action,
+    connection: handle.info,
+    facts,
+    digest: actionDigest(cmd.principal, handle.info, action),
+    decision,
+    createdAt: at,
+    updatedAt: at,
+    expiresAt: null,
+    reviews: [],
+    result: null,
+    error: null,
+    version: 1,
+  };
+  const submitted = { type: 'request.submitted', time: at, requestId: base.id, actor: cmd.principal.id, data: submittedAuditData(base, context) };
+
+  if (decision.effect === 'deny') {
+    const code = decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED';
+    const denied: RequestRecord = { ...base, status: 'denied', error: { code, message: decision.message ?? 'denied by policy' } };
+    await deps.store.insertRequest(denied, [
+      submitted,
+      { type: 'request.denied', time: at, requestId: base.id, actor: null, data: { by: 'policy', code, rules: decision.rules, message: denied.error?.message } },
+    ]);
+    deps.log.info({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action denied by policy');
+    return denied;
+  }
+
+  if (decision.effect === 'approve') {
+    const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
+    const pending: RequestRecord = { ...base, expiresAt };
+    await deps.store.insertRequest(pending, [
+      submitted,
+      { type: 'request.held', time: at, requestId: base.id, actor: null, data: { approvers: decision.approvers, expiresAt } },
+    ]);
+    deps.notifier.publish(pending);
+    deps.log.info({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action held for approval');
+    return pending;
+  }
+
+  const executing: RequestRecord = { ...base, status: 'executing' };
+  await deps.store.insertRequest(executing, [
+    submitted,
+    { type: 'request.executing', time: at, requestId: base.id, actor: null, data: { by: 'policy', policyHash: decision.policyHash, rules: decision.rules } },
+  ]);
+  return runClaimed(deps, executing);
+}

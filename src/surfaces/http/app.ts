@@ -1,0 +1,83 @@
+/**
+ * The HTTP app: trace ids, body limit, bearer authentication on /v1, the
+ * routes, and one error handler that turns codes into statuses.
+ */
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { CountersignError, isCountersignError } from '../../core/errors.ts';
+import type { Deps } from '../../service/deps.ts';
+import type { AppEnv } from './context.ts';
+import { HTTP_STATUS } from './errors.ts';
+import { actionRoutes } from './routes/actions.ts';
+import { policyRoutes } from './routes/policy.ts';
+import { requestRoutes } from './routes/requests.ts';
+
+export interface HttpOptions {
+  readonly bodyLimitBytes: number;
+  readonly maxWaitSeconds: number;
+}
+
+/**
+ * @example
+ * const app = createHttpApp(deps, { bodyLimitBytes: 1 << 20, maxWaitSeconds: 60 });
+ */
+export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    c.set('traceId', randomUUID());
+    await next();
+    c.header('x-trace-id', c.get('traceId'));
+  });
+
+  app.onError((err, c) => {
+    const traceId = c.get('traceId') ?? randomUUID();
+    if (isCountersignError(err)) {
+      const status = HTTP_STATUS[err.code];
+      if (status >= 500) deps.log.error({ traceId, code: err.code, ...err.details }, err.message);
+      const { cause: _cause, ...safe } = err.details as Record<string, unknown>;
+      return c.json({ error: { code: err.code, message: err.message, traceId, ...safe } }, status as 400);
+    }
+    deps.log.error({ traceId, err: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined }, 'unhandled error');
+    return c.json({ error: { code: 'INTERNAL', message: 'an unexpected error occurred; nothing ran because of it', traceId } }, 500);
+  });
+
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: 'no such route', traceId: c.get('traceId') } }, 404));
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    await deps.store.readAudit(1, 1);
+    return c.json({ ok: true });
+  });
+
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: opts.bodyLimitBytes,
+      onError: () => {
+        throw new CountersignError('PAYLOAD_TOO_LARGE', `the body is over ${opts.bodyLimitBytes} bytes`);
+      },
+    }),
+  );
+  app.use('/v1/*', async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    const principal = m ? deps.identity.authenticate(m[1]!) : undefined;
+    if (!principal) {
+      c.header('www-authenticate', 'Bearer realm="countersign"');
+      throw new CountersignError('UNAUTHENTICATED', m ? 'the API key matches no principal' : 'send Authorization: Bearer <api key>');
+    }
+    c.set('principal', principal);
+    await next();
+  });
+
+  app.get('/v1/whoami', (c) => {
+    const p = c.get('principal');
+    return c.json({ id: p.id, kind: p.kind, actsFor: p.actsFor, groups: p.groups });
+  });
+  app.route('/v1/actions', actionRoutes(deps));
+  app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));
+  app.route('/v1/policy', policyRoutes(deps));
+  return app;
+}

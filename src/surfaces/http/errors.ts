@@ -1,0 +1,38 @@
+/**
+ * Error codes → HTTP statuses, at the surface only. A client gets a code, a
+ * message it can act on and a trace id; never a stack or an internal text.
+ */
+import type { ErrorCode } from '../../core/errors.ts';
+
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  UNAUTHENTICATED: 401,
+  INVALID_JSON: 400,
+  INVALID_REQUEST: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNKNOWN_CONNECTION: 400,
+  UNKNOWN_PRINCIPAL: 400,
+  INVALID_INPUT: 400,
+  INPUT_UNPARSEABLE: 422,
+  POLICY_DENIED: 403,
+  POLICY_ERROR: 403,
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  AGENT_CANNOT_REVIEW: 403,
+  SELF_APPROVAL_FORBIDDEN: 403,
+  NOT_AN_APPROVER: 403,
+  ALREADY_REVIEWED: 409,
+  REQUEST_ALREADY_DECIDED: 409,
+  REQUEST_EXPIRED: 409,
+  REQUEST_CANCELLED: 409,
+  REQUEST_NOT_PENDING: 409,
+  DIGEST_MISMATCH: 409,
+  EXECUTION_FAILED: 502,
+  EXECUTION_INTERRUPTED: 500,
+  AUDIT_WRITE_FAILED: 503,
+  CONFIG_INVALID: 500,
+  INTERNAL: 500,
+};
+
+export interface WireError {
+  error: { code: string; message: string; traceId: string; [k: string]: unknown };
+}

@@ -1,0 +1,42 @@
+/** POST /v1/policy/simulate: what would happen, without creating anything. */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { Deps } from '../../../service/deps.ts';
+import { simulate } from '../../../service/simulate.ts';
+import { jsonBody } from '../body.ts';
+import type { AppEnv } from '../context.ts';
+
+const simulateBody = z.strictObject({
+  principal: z.string().min(1).optional(),
+  connection: z.string().min(1),
+  input: z.unknown(),
+  reason: z.string().max(4000).optional(),
+});
+
+export function policyRoutes(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.post('/simulate', async (c) => {
+    const body = await jsonBody(c, simulateBody);
+    const s = simulate(deps, {
+      caller: c.get('principal'),
+      connection: body.connection,
+      input: body.input,
+      ...(body.principal ? { as: body.principal } : {}),
+      ...(body.reason ? { reason: body.reason } : {}),
+    });
+    const d = s.decision;
+    return c.json({
+      principal: s.principal,
+      effect: d.effect,
+      rules: d.rules,
+      message: d.message,
+      approvers: d.approvers,
+      ttlSeconds: d.ttlSeconds,
+      errors: d.errors,
+      policyHash: d.policyHash,
+      facts: s.facts,
+      digest: s.digest,
+    });
+  });
+  return app;
+}

@@ -1,0 +1,109 @@
+/**
+ * Requests: list, read (with long-poll), follow (server-sent events), review
+ * and cancel. The reviewer is always the authenticated caller.
+ */
+import { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import { CountersignError } from '../../../core/errors.ts';
+import { REQUEST_STATUSES, TERMINAL_STATUSES, type RequestRecord } from '../../../core/request.ts';
+import { cancel } from '../../../service/cancel.ts';
+import type { Deps } from '../../../service/deps.ts';
+import { getRequest, listRequests } from '../../../service/read.ts';
+import { review } from '../../../service/review.ts';
+import { waitForChange } from '../../../service/wait.ts';
+import { jsonBody } from '../body.ts';
+import type { AppEnv } from '../context.ts';
+import { requestView } from '../views.ts';
+
+const listQuery = z.object({
+  status: z
+    .string()
+    .optional()
+    .transform((s) => (s ? s.split(',') : undefined))
+    .pipe(z.array(z.enum(REQUEST_STATUSES)).optional()),
+  reviewable: z.enum(['true', 'false']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+const reviewBody = z.strictObject({
+  verdict: z.enum(['approve', 'deny']),
+  comment: z.string().max(4000).default(''),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
+});
+
+const cancelBody = z.strictObject({ reason: z.string().max(4000).optional() }).default({});
+
+function parseQuery<S extends z.ZodType>(schema: S, q: Record<string, string>): z.output<S> {
+  const r = schema.safeParse(q);
+  if (!r.success) throw new CountersignError('INVALID_REQUEST', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get('/', async (c) => {
+    const q = parseQuery(listQuery, c.req.query());
+    const viewer = c.get('principal');
+    // A reviewer asking for pending work gets what they may review, unless they ask for all of it.
+    const onlyPending = q.status?.length === 1 && q.status[0] === 'pending';
+    const reviewable = q.reviewable ? q.reviewable === 'true' : viewer.kind === 'human' && onlyPending;
+    const rows = await listRequests(deps, viewer, { ...(q.status ? { status: q.status } : {}), reviewable, ...(q.limit ? { limit: q.limit } : {}) });
+    return c.json({ requests: rows.map((r) => requestView(r, viewer)) });
+  });
+
+  app.get('/:id', async (c) => {
+    const viewer = c.get('principal');
+    const waitParam = c.req.query('wait');
+    let r: RequestRecord;
+    if (waitParam !== undefined) {
+      const seconds = Number(waitParam);
+      if (!Number.isFinite(seconds) || seconds < 0) throw new CountersignError('INVALID_REQUEST', 'wait: seconds, a number ≥ 0');
+      const from = c.req.query('from');
+      if (from !== undefined && !(REQUEST_STATUSES as readonly string[]).includes(from)) throw new CountersignError('INVALID_REQUEST', 'from: a request status');
+      r = await waitForChange(deps, viewer, c.req.param('id'), {
+        seconds: Math.min(seconds, opts.maxWaitSeconds),
+        ...(from ? { from: from as RequestRecord['status'] } : {}),
+        signal: c.req.raw.signal,
+      });
+    } else {
+      r = await getRequest(deps, viewer, c.req.param('id'));
+    }
+    return c.json(requestView(r, viewer));
+  });
+
+  app.get('/:id/events', async (c) => {
+    const viewer = c.get('principal');
+    const id = c.req.param('id');
+    const first = await getRequest(deps, viewer, id);
+    return streamSSE(c, async (stream) => {
+      let last = first;
+      await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer)) });
+      while (!TERMINAL_STATUSES.has(last.status) && !stream.aborted) {
+        const next = await waitForChange(deps, viewer, id, { seconds: 15, from: last.status, signal: c.req.raw.signal });
+        if (next.version === last.version) {
+          await stream.writeSSE({ event: 'ping', data: '{}' });
+          continue;
+        }
+        last = next;
+        await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer)) });
+      }
+    });
+  });
+
+  app.post('/:id/reviews', async (c) => {
+    const body = await jsonBody(c, reviewBody);
+    const reviewer = c.get('principal');
+    const r = await review(deps, { reviewer, requestId: c.req.param('id'), verdict: body.verdict, comment: body.comment, ...(body.digest ? { digest: body.digest } : {}) });
+    return c.json(requestView(r, reviewer));
+  });
+
+  app.post('/:id/cancel', async (c) => {
+    const body = await jsonBody(c, cancelBody);
+    const r = await cancel(deps, { principal: c.get('principal'), requestId: c.req.param('id'), ...(body.reason ? { reason: body.reason } : {}) });
+    return c.json(requestView(r));
+  });
+
+  return app;
+}

@@ -1,0 +1,35 @@
+/**
+ * The request as the API shows it: the exact input (agent header values
+ * redacted), facts, decision, approvals given and still needed. Never a
+ * connection's URL, headers or credentials — the core does not have them.
+ */
+import { redactInput } from '../../core/action.ts';
+import type { Principal } from '../../core/principal.ts';
+import type { RequestRecord } from '../../core/request.ts';
+import { remainingApprovals } from '../../core/review.ts';
+import { reviewability } from '../../service/read.ts';
+
+export function requestView(r: RequestRecord, viewer?: Principal): Record<string, unknown> {
+  const remaining = remainingApprovals(r.decision.approvers, r.reviews, r);
+  return {
+    id: r.id,
+    status: r.status,
+    principal: { id: r.principal.id, kind: r.principal.kind, actsFor: r.principal.actsFor, groups: r.principal.groups },
+    connection: r.connection,
+    action: { connection: r.action.connection, operation: r.action.operation, input: redactInput(r.action.input), reason: r.action.reason },
+    facts: r.facts,
+    digest: r.digest,
+    decision: { effect: r.decision.effect, rules: r.decision.rules, message: r.decision.message, policyHash: r.decision.policyHash, approvers: r.decision.approvers },
+    approvals: {
+      needed: r.status === 'pending' ? remaining.reduce((n, x) => n + x.needed, 0) : 0,
+      remaining: r.status === 'pending' ? remaining.filter((x) => x.needed > 0) : [],
+    },
+    reviews: r.reviews.map((v) => ({ reviewer: v.reviewer.id, verdict: v.verdict, comment: v.comment, at: v.createdAt })),
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    expiresAt: r.expiresAt,
+    result: r.result,
+    error: r.error,
+    ...(viewer?.kind === 'human' ? { reviewable: reviewability(viewer, r) } : {}),
+  };
+}

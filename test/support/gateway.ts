@@ -1,0 +1,103 @@
+/**
+ * Starts the real gateway on a random port with a throwaway SQLite file and
+ * principals whose keys are made fresh for the run.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { Clock } from '../../src/core/ports.ts';
+import { startGateway, type Gateway } from '../../src/main.ts';
+
+export interface TestPrincipal {
+  id: string;
+  kind: 'agent' | 'human';
+  actsFor?: string;
+  groups?: string[];
+}
+
+export interface TestGateway extends Gateway {
+  keys: Record<string, string>;
+  dir: string;
+  dbPath: string;
+  /** fetch against the gateway as a principal. */
+  as(id: string, path: string, init?: { method?: string; body?: unknown }): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_PRINCIPALS: TestPrincipal[] = [
+  { id: 'deploy-bot', kind: 'agent', actsFor: 'carol' },
+  { id: 'other-bot', kind: 'agent' },
+  { id: 'alice', kind: 'human', groups: ['sre'] },
+  { id: 'bob', kind: 'human', groups: ['sre'] },
+  { id: 'carol', kind: 'human', groups: ['sre', 'dev'] },
+  { id: 'dave', kind: 'human', groups: ['dev'] },
+];
+
+/** Builds the YAML of a config; `body` holds connections and policy. */
+export function configYaml(principals: TestPrincipal[], keys: Record<string, string>, body: string, dbPath: string): string {
+  const ps = principals
+    .map((p) => {
+      const hash = generateApiKey();
+      keys[p.id] = hash.key;
+      return [
+        `  - id: ${p.id}`,
+        `    kind: ${p.kind}`,
+        ...(p.actsFor ? [`    actsFor: ${p.actsFor}`] : []),
+        `    groups: [${(p.groups ?? []).join(', ')}]`,
+        `    apiKeys: ["${hash.hash}"]`,
+      ].join('\n');
+    })
+    .join('\n');
+  return `server: { port: 0 }\nstore: { sqlite: { path: ${JSON.stringify(dbPath)} } }\nlog: { level: silent }\nprincipals:\n${ps}\n${body}`;
+}
+
+export async function startTestGateway(
+  body: string,
+  opts: { principals?: TestPrincipal[]; env?: NodeJS.ProcessEnv; clock?: Clock; dir?: string; keys?: Record<string, string> } = {},
+): Promise<TestGateway> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cs-test-'));
+  const dbPath = join(dir, 'countersign.db');
+  const keys: Record<string, string> = opts.keys ?? {};
+  const yaml = opts.keys ? body : configYaml(opts.principals ?? DEFAULT_PRINCIPALS, keys, body, dbPath);
+  const config = parseConfig(yaml, 'test.yaml', { ...process.env, ...opts.env });
+  const gw = await startGateway(config, { logger: pino({ level: 'silent' }), ...(opts.clock ? { clock: opts.clock } : {}), sweepMs: 50 });
+  return {
+    ...gw,
+    keys,
+    dir,
+    dbPath,
+    async as(id, path, init = {}) {
+      const res = await fetch(`${gw.url}${path}`, {
+        method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+        headers: { authorization: `Bearer ${keys[id]}`, 'content-type': 'application/json' },
+        ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body: parsed };
+    },
+    async stop() {
+      await gw.close();
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a value (for outcomes that land after a response). */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
