@@ -1,0 +1,186 @@
+/**
+ * A Postgres connection: derives SQL facts with the real parser and runs an
+ * approved statement in one transaction on a small pool. The URL (with its
+ * host, user and password) stays in this closure: no message, output or
+ * thrown error carries it, so a failed connect reads "could not connect to
+ * <name>" and nothing more.
+ */
+import pg from 'pg';
+import type { FieldDef, PoolClient, QueryResult } from 'pg';
+import type { SqlInput } from '../../../core/action.ts';
+import type { TagValue } from '../../../core/connection.ts';
+import { CountersignError } from '../../../core/errors.ts';
+import { makeFacts } from '../../../core/facts.ts';
+import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
+import { deriveSqlFacts } from './facts.ts';
+
+export interface PostgresConnectionConfig {
+  name: string;
+  /** postgres:// URL with credentials; never leaves this module. */
+  url: string;
+  tags: Record<string, TagValue>;
+  /** Per statement; default 30 s. */
+  statementTimeoutMs?: number;
+  /** Rows returned to the agent, over all statements; default 1000. */
+  maxRows?: number;
+}
+
+/** One statement's outcome; rows are arrays in `fields` order, so `SELECT a.id, b.id` keeps both. */
+export interface SqlStatementResult {
+  command: string | null;
+  rowCount: number | null;
+  fields: string[];
+  rows: unknown[][];
+  truncated?: true;
+}
+
+// Date and time types come back as Postgres wrote them: a JS Date would shift
+// a timestamp without time zone into the gateway's zone.
+const TEXT_TYPES: ReadonlySet<number> = new Set([1082, 1083, 1114, 1184, 1186, 1266]); // date time timestamp timestamptz interval timetz
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    TEXT_TYPES.has(oid) ? (v: string) => v : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/**
+ * Creates the handle for one configured Postgres connection. The pool opens
+ * on the first execute. `loadSqlParser()` must have been awaited before `facts` is called.
+ *
+ * @example
+ * const db = createPostgresConnection({ name: 'orders', url: process.env.ORDERS_URL!, tags: { env: 'prod' } });
+ * const result = await db.execute({ sql: 'SELECT * FROM orders WHERE id = $1', params: [7] }, { readOnly: true });
+ * await db.close();
+ */
+export function createPostgresConnection(config: PostgresConnectionConfig): ConnectionHandle & { close(): Promise<void> } {
+  const timeoutMs = Math.max(1, Math.floor(config.statementTimeoutMs ?? 30_000));
+  const maxRows = Math.max(0, Math.floor(config.maxRows ?? 1000));
+  let pool: pg.Pool | undefined;
+
+  function getPool(): pg.Pool {
+    if (!pool) {
+      pool = new pg.Pool({
+        connectionString: config.url,
+        max: 4,
+        application_name: 'countersign',
+        connectionTimeoutMillis: 10_000,
+        // A session-level bound too, for statements after an agent's own COMMIT.
+        statement_timeout: timeoutMs,
+        types,
+      });
+      // An idle client dropped by the server must not crash the gateway; the next checkout reconnects.
+      pool.on('error', () => {});
+    }
+    return pool;
+  }
+
+  async function execute(input: SqlInput, readOnly: boolean): Promise<ExecutionResult> {
+    let client: PoolClient;
+    try {
+      client = await getPool().connect();
+    } catch (e) {
+      return failed(`could not connect to ${config.name}`, safeCode(e));
+    }
+    let destroy = false;
+    try {
+      // Read-only as the session default too, so an agent's own COMMIT cannot
+      // leave the read-only transaction; DISCARD ALL below restores it.
+      if (readOnly) await client.query('SET default_transaction_read_only = on');
+      await client.query(readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
+      await client.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
+      const params = input.params ?? [];
+      // Extended protocol with params (Postgres refuses several statements there); simple protocol without.
+      const raw = (await client.query(
+        params.length > 0 ? { text: input.sql, values: params, rowMode: 'array' } : { text: input.sql, rowMode: 'array' },
+      )) as QueryResult<unknown[]> | QueryResult<unknown[]>[];
+      await client.query('COMMIT');
+      return succeeded(Array.isArray(raw) ? raw : [raw], maxRows);
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {
+        destroy = true;
+      });
+      if (e instanceof pg.DatabaseError) {
+        const sqlstate = e.code ?? 'XX000';
+        return {
+          ok: false,
+          output: { sqlstate, message: e.message },
+          summary: { sqlstate },
+          error: { code: 'EXECUTION_FAILED', message: `postgres ${sqlstate}: ${e.message}` },
+        };
+      }
+      destroy = true;
+      return failed(`lost the connection to ${config.name} while running the statement`, safeCode(e));
+    } finally {
+      // Session state an agent set (SET ROLE, search_path, …) must not leak to the next action.
+      if (!destroy) {
+        await client.query('DISCARD ALL').catch(() => {
+          destroy = true;
+        });
+      }
+      client.release(destroy);
+    }
+  }
+
+  return {
+    info: { name: config.name, kind: 'postgres', tags: config.tags },
+    facts(input) {
+      const sql = 'sql' in input ? input.sql : undefined;
+      if (typeof sql !== 'string') throw new CountersignError('INVALID_INPUT', 'a postgres action needs { sql }');
+      const facts = deriveSqlFacts(sql);
+      return makeFacts('postgres', { writes: facts.writes, sql: facts });
+    },
+    execute: (input, opts) => execute(input as SqlInput, opts.readOnly),
+    async close() {
+      const p = pool;
+      pool = undefined;
+      await p?.end();
+    },
+  };
+}
+
+/** Packs pg's results, capping rows at `maxRows` over all statements. */
+function succeeded(results: readonly QueryResult<unknown[]>[], maxRows: number): ExecutionResult {
+  let left = maxRows;
+  let total = 0;
+  const out = results.map((r): SqlStatementResult => {
+    const rows = r.rows ?? [];
+    const kept = rows.slice(0, left);
+    left -= kept.length;
+    total += r.rowCount ?? 0;
+    const result: SqlStatementResult = {
+      command: r.command ?? null,
+      rowCount: r.rowCount ?? null,
+      fields: (r.fields ?? []).map((f: FieldDef) => f.name),
+      rows: kept.map((row) => row.map(toJson)),
+    };
+    if (kept.length < rows.length) result.truncated = true;
+    return result;
+  });
+  return { ok: true, output: { results: out }, summary: { statements: out.length, rowCount: total } };
+}
+
+function failed(message: string, reason: string | undefined): ExecutionResult {
+  const detail = reason ? { reason } : {};
+  return { ok: false, output: { message, ...detail }, summary: { ...detail }, error: { code: 'EXECUTION_FAILED', message } };
+}
+
+/**
+ * The error's code when it is a bare token (SQLSTATE 28P01, ECONNREFUSED):
+ * useful to an operator, and unlike a message it cannot carry a host or user.
+ */
+function safeCode(e: unknown): string | undefined {
+  const code = typeof e === 'object' && e !== null && 'code' in e ? e.code : undefined;
+  return typeof code === 'string' && /^[A-Z0-9_]{1,40}$/.test(code) ? code : undefined;
+}
+
+/** A value JSON can carry without loss or a throw: bigint, bytea and odd numbers become strings. */
+function toJson(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : String(v);
+  if (typeof v === 'bigint') return v.toString();
+  if (Buffer.isBuffer(v)) return `\\x${v.toString('hex')}`; // Postgres' own bytea hex form
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? String(v) : v.toISOString();
+  if (Array.isArray(v)) return v.map(toJson);
+  if (typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toJson(x)]));
+  return String(v);
+}

@@ -1,0 +1,205 @@
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CountersignError } from '../../../core/errors.ts';
+import { deriveSqlFacts, loadSqlParser } from './facts.ts';
+
+beforeAll(async () => {
+  await loadSqlParser();
+});
+
+function parseError(sql: string): CountersignError {
+  try {
+    deriveSqlFacts(sql);
+  } catch (e) {
+    if (e instanceof CountersignError) return e;
+    throw e;
+  }
+  throw new Error(`expected ${sql} not to parse`);
+}
+
+describe('deriveSqlFacts', () => {
+  it('sees a plain SELECT as read-only, with its tables', () => {
+    const f = deriveSqlFacts('SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id');
+    expect(f.readOnly).toBe(true);
+    expect(f.writes).toBe(false);
+    expect(f.tables).toEqual(['orders', 'customers']);
+    expect(f.statements).toEqual([{ type: 'select', tables: ['orders', 'customers'], hasWhere: null }]);
+    expect(f.ddl || f.privilege || f.unboundedWrite).toBe(false);
+  });
+
+  it('sees a DELETE hidden in a CTE as a write on the real table, not the CTE', () => {
+    const f = deriveSqlFacts('WITH d AS (DELETE FROM orders WHERE id=1 RETURNING *) SELECT * FROM d');
+    expect(f.statements.map((s) => s.type)).toEqual(['select']);
+    expect(f.readOnly).toBe(false);
+    expect(f.writes).toBe(true);
+    expect(f.tables).toContain('orders');
+    expect(f.tables).not.toContain('d');
+    expect(f.unboundedWrite).toBe(false);
+  });
+
+  it('treats a CTE reading a table of its own name as the table', () => {
+    expect(deriveSqlFacts('WITH t AS (SELECT * FROM t) SELECT * FROM t').tables).toEqual(['t']);
+    expect(deriveSqlFacts('WITH t AS (SELECT 1) DELETE FROM t WHERE true').tables).toEqual(['t']);
+  });
+
+  it('finds a table in a subquery even when a CTE of the same name is in scope elsewhere', () => {
+    const f = deriveSqlFacts('SELECT * FROM secrets WHERE EXISTS (WITH secrets AS (SELECT 1) SELECT 1 FROM secrets)');
+    expect(f.tables).toEqual(['secrets']);
+  });
+
+  it('sees every statement of a multi-statement string', () => {
+    const f = deriveSqlFacts('select 1; drop table x');
+    expect(f.statements.map((s) => s.type)).toEqual(['select', 'drop']);
+    expect(f.statements[1]?.tables).toEqual(['x']);
+    expect(f.ddl).toBe(true);
+    expect(f.writes).toBe(true);
+  });
+
+  it('flags DELETE without WHERE as an unbounded write', () => {
+    const f = deriveSqlFacts('DELETE FROM t');
+    expect(f.statements).toEqual([{ type: 'delete', tables: ['t'], hasWhere: false }]);
+    expect(f.unboundedWrite).toBe(true);
+  });
+
+  it('flags an UPDATE without WHERE nested in a CTE as unbounded', () => {
+    expect(deriveSqlFacts('WITH u AS (UPDATE t SET a = 1 RETURNING id) SELECT * FROM u').unboundedWrite).toBe(true);
+  });
+
+  it('sees UPDATE with WHERE as bounded', () => {
+    const f = deriveSqlFacts('UPDATE t SET a=1 WHERE id=2');
+    expect(f.statements).toEqual([{ type: 'update', tables: ['t'], hasWhere: true }]);
+    expect(f.unboundedWrite).toBe(false);
+    expect(f.writes).toBe(true);
+  });
+
+  it.each([
+    ['GRANT SELECT ON t TO bob', 'grant'],
+    ['REVOKE SELECT ON t FROM bob', 'revoke'],
+    ['GRANT admins TO bob', 'grant'],
+    ['REVOKE admins FROM bob', 'revoke'],
+    ['ALTER ROLE bob SUPERUSER', 'alter_role'],
+    ['ALTER ROLE bob SET search_path = x', 'alter_role'],
+    ['CREATE ROLE eve LOGIN', 'create_role'],
+    ['DROP ROLE eve', 'drop_role'],
+    ['ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO bob', 'grant'],
+  ])('sees %s as a privilege change (%s)', (sql, type) => {
+    const f = deriveSqlFacts(sql);
+    expect(f.statements[0]?.type).toBe(type);
+    expect(f.privilege).toBe(true);
+    expect(f.readOnly).toBe(false);
+  });
+
+  it.each([
+    ['CREATE TABLE a (id int)', 'create'],
+    ['CREATE TABLE b AS SELECT 1', 'create'],
+    ['CREATE INDEX ON a (id)', 'create'],
+    ['CREATE VIEW v AS SELECT 1', 'create'],
+    ['CREATE EXTENSION pgcrypto', 'create'],
+    ['ALTER TABLE a ADD COLUMN x int', 'alter'],
+    ['ALTER TABLE a RENAME TO c', 'alter'],
+    ['TRUNCATE a, s.b', 'truncate'],
+    ["COMMENT ON TABLE a IS 'x'", 'comment'],
+  ])('sees %s as DDL (%s)', (sql, type) => {
+    const f = deriveSqlFacts(sql);
+    expect(f.statements[0]?.type).toBe(type);
+    expect(f.ddl).toBe(true);
+    expect(f.writes).toBe(true);
+  });
+
+  it('names the tables of DROP and TRUNCATE', () => {
+    expect(deriveSqlFacts('DROP TABLE a.x, y').tables).toEqual(['a.x', 'y']);
+    expect(deriveSqlFacts('TRUNCATE a, s.b').tables).toEqual(['a', 's.b']);
+  });
+
+  it.each([
+    ['SET search_path = x', 'set'],
+    ['BEGIN', 'transaction'],
+    ['CALL p(1)', 'call'],
+    ["DO $$ BEGIN PERFORM 1; END $$", 'do'],
+    ['COPY t TO STDOUT', 'copy'],
+    ['VACUUM t', 'vacuum'],
+    ['REFRESH MATERIALIZED VIEW m', 'refresh_mat_view'],
+  ])('sees %s as not read-only (%s)', (sql, type) => {
+    const f = deriveSqlFacts(sql);
+    expect(f.statements[0]?.type).toBe(type);
+    expect(f.readOnly).toBe(false);
+  });
+
+  it('sees SHOW as read-only', () => {
+    expect(deriveSqlFacts('SHOW search_path')).toMatchObject({ readOnly: true, statements: [{ type: 'show' }] });
+  });
+
+  it('sees SELECT … FOR UPDATE as not read-only', () => {
+    expect(deriveSqlFacts('SELECT * FROM t FOR UPDATE').readOnly).toBe(false);
+    expect(deriveSqlFacts('SELECT * FROM (SELECT * FROM t FOR SHARE) s').readOnly).toBe(false);
+  });
+
+  it('sees SELECT … INTO as not read-only', () => {
+    const f = deriveSqlFacts('SELECT id INTO newt FROM t');
+    expect(f.readOnly).toBe(false);
+    expect(f.tables).toEqual(expect.arrayContaining(['newt', 't']));
+  });
+
+  it('sees EXPLAIN ANALYZE of a write as a write, and plain EXPLAIN SELECT as read-only', () => {
+    expect(deriveSqlFacts('EXPLAIN ANALYZE DELETE FROM t').writes).toBe(true);
+    expect(deriveSqlFacts('EXPLAIN ANALYZE DELETE FROM t').unboundedWrite).toBe(true);
+    expect(deriveSqlFacts('EXPLAIN SELECT 1').readOnly).toBe(true);
+    expect(deriveSqlFacts('EXPLAIN (ANALYZE off) SELECT 1').readOnly).toBe(true);
+    expect(deriveSqlFacts('EXPLAIN (ANALYZE) SELECT 1').readOnly).toBe(false);
+    expect(deriveSqlFacts('EXPLAIN DELETE FROM t WHERE id = 1').readOnly).toBe(false);
+  });
+
+  it('lists every function called, qualified as written', () => {
+    const f = deriveSqlFacts('select pg_terminate_backend(1), pg_catalog.NOW(), lower(x) from t where lower(y) = $1');
+    expect(f.functions).toEqual(['pg_terminate_backend', 'pg_catalog.now', 'lower']);
+    expect(deriveSqlFacts('CALL app.purge(1)').functions).toEqual(['app.purge']);
+  });
+
+  it('lower-cases schema-qualified names', () => {
+    expect(deriveSqlFacts('SELECT * FROM public.Orders').tables).toEqual(['public.orders']);
+    expect(deriveSqlFacts('SELECT * FROM "Sales"."Orders"').tables).toEqual(['sales.orders']);
+  });
+
+  it('sees MERGE target and source', () => {
+    const f = deriveSqlFacts('MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE');
+    expect(f.statements).toEqual([{ type: 'merge', tables: ['t', 's'], hasWhere: null }]);
+    expect(f.writes).toBe(true);
+  });
+
+  it('rejects a syntax error as INPUT_UNPARSEABLE', () => {
+    const e = parseError('selec 1');
+    expect(e.code).toBe('INPUT_UNPARSEABLE');
+    expect(e.message).toContain('syntax error at or near "selec"');
+  });
+
+  it('rejects a string holding no statement', () => {
+    const e = parseError('-- only a comment');
+    expect(e.code).toBe('INPUT_UNPARSEABLE');
+    expect(e.message).toBe('no SQL statement');
+  });
+
+  it('rejects SQL nested too deeply instead of crashing', () => {
+    const deep = `select ${'(select '.repeat(2000)}1${')'.repeat(2000)}`;
+    expect(parseError(deep).code).toBe('INPUT_UNPARSEABLE');
+  });
+
+  it('never lets a CTE make a write look read-only', () => {
+    const name = fc.stringMatching(/^[a-z][a-z0-9_]{0,15}$/);
+    fc.assert(
+      // Quoted, so a name that is a keyword (user, table) still parses.
+      fc.property(name, name, fc.constantFrom('select', 'insert', 'update', 'delete'), (table, cte, kind) => {
+        const inner = {
+          select: `SELECT * FROM "${table}"`,
+          insert: `INSERT INTO "${table}" VALUES (1) RETURNING *`,
+          update: `UPDATE "${table}" SET a = 1 RETURNING *`,
+          delete: `DELETE FROM "${table}" RETURNING *`,
+        }[kind];
+        const bare = deriveSqlFacts(inner);
+        const wrapped = deriveSqlFacts(`WITH "${cte}" AS (${inner}) SELECT * FROM "${cte}"`);
+        expect(wrapped.readOnly).toBe(bare.readOnly);
+        expect(wrapped.writes).toBe(kind !== 'select');
+        expect(wrapped.tables).toContain(table);
+      }),
+    );
+  });
+});

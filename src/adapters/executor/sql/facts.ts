@@ -1,0 +1,250 @@
+/**
+ * SQL facts from the real Postgres parser (libpg-query: the server's own
+ * grammar compiled to WASM), never from the statement's first keyword. The
+ * whole parse tree is walked generically, so a write hidden in a CTE, a
+ * subquery, an EXPLAIN or a second statement is seen wherever it sits.
+ *
+ * The tree has one trap: a field whose type is a specific node (a DML
+ * `relation`, `intoClause.rel`, `CallStmt.funccall`, a UNION's `larg`) holds
+ * the node bare, without the `{ RangeVar: … }` wrapper that fields typed as
+ * any node carry. So RangeVars and FuncCalls are recognised by their shape.
+ */
+import { loadModule, parseSync } from 'libpg-query';
+import { CountersignError } from '../../../core/errors.ts';
+import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
+import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
+
+type Json = null | boolean | number | string | readonly Json[] | JsonObject;
+interface JsonObject {
+  readonly [key: string]: Json;
+}
+
+/** What one walk over a top-level statement found. */
+interface Found {
+  readonly tables: Set<string>;
+  readonly functions: Set<string>;
+  /** Every statement node met, the top-level one first. */
+  readonly statements: { readonly node: string; readonly type: string }[];
+  /** SELECT … INTO or FOR UPDATE/SHARE somewhere: a "select" that writes or locks. */
+  selectWrites: boolean;
+  unboundedWrite: boolean;
+}
+
+const NO_CTES: ReadonlySet<string> = new Set();
+/** Their `relation` is the target table; Postgres never resolves it to a CTE of the same name. */
+const DML_NODES: ReadonlySet<string> = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+const READ_ONLY_NODES: ReadonlySet<string> = new Set(['SelectStmt', 'VariableShowStmt', 'ExplainStmt']);
+
+let loading: Promise<void> | undefined;
+let loaded = false;
+
+/**
+ * Loads the parser's WASM module; call once at start, before deriveSqlFacts.
+ * Safe to call again: later calls share the first load.
+ *
+ * @example
+ * await loadSqlParser();
+ */
+export function loadSqlParser(): Promise<void> {
+  loading ??= loadModule()
+    .then(() => void (loaded = true))
+    .catch((e: unknown) => {
+      loading = undefined; // let a later call retry
+      throw e;
+    });
+  return loading;
+}
+
+/**
+ * Derives the facts of a SQL string (one or more statements).
+ * Throws CountersignError('INPUT_UNPARSEABLE') when it does not parse or holds no statement.
+ *
+ * @example
+ * deriveSqlFacts('WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d');
+ * // { readOnly: false, tables: ['orders'], unboundedWrite: true, statements: [{ type: 'select', … }], … }
+ */
+export function deriveSqlFacts(sql: string): SqlFacts {
+  if (!loaded) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
+  const roots = parse(sql);
+  const statements: SqlStatementFacts[] = [];
+  const tables = new Set<string>();
+  const functions = new Set<string>();
+  let readOnly = true;
+  let ddl = false;
+  let privilege = false;
+  let unboundedWrite = false;
+  for (const [node, payload] of roots) {
+    const found = walkStatement(node, payload);
+    const type = statementType(node, payload);
+    const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
+    statements.push({ type, tables: [...found.tables], hasWhere });
+    for (const t of found.tables) tables.add(t);
+    for (const f of found.functions) functions.add(f);
+    readOnly &&= isReadOnly(node, payload, found);
+    ddl ||= found.statements.some((s) => DDL_TYPES.has(s.type));
+    privilege ||= found.statements.some((s) => PRIVILEGE_TYPES.has(s.type));
+    unboundedWrite ||= found.unboundedWrite;
+  }
+  return {
+    statements,
+    tables: [...tables],
+    readOnly,
+    writes: !readOnly,
+    ddl,
+    privilege,
+    unboundedWrite,
+    functions: [...functions],
+  };
+}
+
+/** The top-level statements as [node name, payload] pairs. */
+function parse(sql: string): [string, JsonObject][] {
+  let tree: unknown;
+  try {
+    tree = parseSync(sql);
+  } catch (e) {
+    // Every parser failure (syntax error, too deep, out of memory) denies: fail closed.
+    throw new CountersignError('INPUT_UNPARSEABLE', `SQL does not parse: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const raw = isObject(tree) && Array.isArray(tree['stmts']) ? tree['stmts'] : [];
+  const roots: [string, JsonObject][] = [];
+  for (const r of raw) {
+    const entry = isObject(r) && isObject(r['stmt']) ? Object.entries(r['stmt'])[0] : undefined;
+    if (entry && isObject(entry[1])) roots.push([entry[0], entry[1]]);
+  }
+  if (roots.length === 0) throw new CountersignError('INPUT_UNPARSEABLE', 'no SQL statement');
+  return roots;
+}
+
+function walkStatement(node: string, payload: JsonObject): Found {
+  const found: Found = { tables: new Set(), functions: new Set(), statements: [], selectWrites: false, unboundedWrite: false };
+  try {
+    visitNode(node, payload, NO_CTES, found);
+  } catch (e) {
+    if (e instanceof RangeError) throw new CountersignError('INPUT_UNPARSEABLE', 'SQL is nested too deeply to analyse');
+    throw e;
+  }
+  return found;
+}
+
+/** A wrapped node `{ Name: payload }`: statements are noted here, then the payload is walked. */
+function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>, found: Found): void {
+  if (node.endsWith('Stmt')) {
+    found.statements.push({ node, type: statementType(node, payload) });
+    if ((node === 'UpdateStmt' || node === 'DeleteStmt') && payload['whereClause'] === undefined) {
+      found.unboundedWrite = true;
+    }
+    if (node === 'DropStmt' && DROPPED_RELATION_KINDS.has(String(payload['removeType']))) {
+      for (const name of droppedNames(payload['objects'])) found.tables.add(name);
+    }
+  }
+  walkObject(payload, scope, found, node);
+}
+
+function walk(value: Json, scope: ReadonlySet<string>, found: Found): void {
+  if (Array.isArray(value)) {
+    for (const item of value as readonly Json[]) walk(item, scope, found);
+  } else if (isObject(value)) {
+    walkObject(value, scope, found, undefined);
+  }
+}
+
+/**
+ * Walks every field of one object. `scope` holds the CTE names visible here:
+ * an unqualified table reference to one of them is the CTE, not a table.
+ */
+function walkObject(obj: JsonObject, scope: ReadonlySet<string>, found: Found, node: string | undefined): void {
+  noteShape(obj, scope, found);
+  const inner = isObject(obj['withClause']) ? walkWith(obj['withClause'], scope, found) : scope;
+  for (const [key, child] of Object.entries(obj)) {
+    if (key === 'withClause') continue;
+    if (key === 'intoClause' || (key === 'lockingClause' && Array.isArray(child) && child.length > 0)) {
+      found.selectWrites = true;
+    }
+    const childScope = key === 'relation' && node !== undefined && DML_NODES.has(node) ? NO_CTES : inner;
+    if (/^[A-Z]/.test(key) && isObject(child)) visitNode(key, child, childScope, found);
+    else walk(child, childScope, found);
+  }
+}
+
+/**
+ * Walks a WITH clause and returns the scope of the statement it belongs to.
+ * Without RECURSIVE a CTE sees only the CTEs before it, so `WITH t AS
+ * (SELECT * FROM t)` reads the real table t.
+ */
+function walkWith(clause: JsonObject, scope: ReadonlySet<string>, found: Found): ReadonlySet<string> {
+  const ctes = Array.isArray(clause['ctes']) ? (clause['ctes'] as readonly Json[]) : [];
+  const names = ctes.map((c) => {
+    const cte = isObject(c) ? c['CommonTableExpr'] : undefined;
+    return isObject(cte) && typeof cte['ctename'] === 'string' ? cte['ctename'] : '';
+  });
+  const all = new Set([...scope, ...names]);
+  ctes.forEach((cte, i) => {
+    walk(cte, clause['recursive'] === true ? all : new Set([...scope, ...names.slice(0, i)]), found);
+  });
+  return all;
+}
+
+/** Records a RangeVar (table reference) or FuncCall, wrapped or bare. */
+function noteShape(obj: JsonObject, scope: ReadonlySet<string>, found: Found): void {
+  const { relname, relpersistence, schemaname, catalogname, funcname, funcformat } = obj;
+  if (typeof relname === 'string' && typeof relpersistence === 'string') {
+    const qualified = typeof schemaname === 'string' || typeof catalogname === 'string';
+    if (qualified || !scope.has(relname)) {
+      found.tables.add([catalogname, schemaname, relname].filter((p) => typeof p === 'string').join('.').toLowerCase());
+    }
+  }
+  if (Array.isArray(funcname) && typeof funcformat === 'string') {
+    found.functions.add(stringParts(funcname).join('.').toLowerCase());
+  }
+}
+
+/** `DROP TABLE a.x, y` holds its names as lists of String nodes, not RangeVars. */
+function droppedNames(objects: Json | undefined): string[] {
+  if (!Array.isArray(objects)) return [];
+  return (objects as readonly Json[]).flatMap((o) => {
+    const list = isObject(o) ? o['List'] : undefined;
+    const parts = isObject(list) && Array.isArray(list['items']) ? stringParts(list['items']) : [];
+    return parts.length ? [parts.join('.').toLowerCase()] : [];
+  });
+}
+
+function stringParts(items: readonly Json[]): string[] {
+  return items.flatMap((i) => {
+    const s = isObject(i) ? i['String'] : undefined;
+    return isObject(s) && typeof s['sval'] === 'string' ? [s['sval']] : [];
+  });
+}
+
+/**
+ * A statement only reads when it is a SELECT, SHOW or EXPLAIN without
+ * ANALYZE, holds no SELECT INTO or FOR UPDATE/SHARE, and nests no statement
+ * but SELECTs (a DELETE in a CTE writes).
+ */
+function isReadOnly(node: string, payload: JsonObject, found: Found): boolean {
+  if (!READ_ONLY_NODES.has(node) || found.selectWrites) return false;
+  if (node === 'ExplainStmt' && explainAnalyzes(payload)) return false;
+  return found.statements.slice(1).every((s) => s.node === 'SelectStmt');
+}
+
+/** EXPLAIN ANALYZE runs the statement; `ANALYZE`, `(ANALYZE)` and `(ANALYZE on)` all do. */
+function explainAnalyzes(payload: JsonObject): boolean {
+  const options = Array.isArray(payload['options']) ? (payload['options'] as readonly Json[]) : [];
+  return options.some((o) => {
+    const def = isObject(o) ? o['DefElem'] : undefined;
+    if (!isObject(def) || def['defname'] !== 'analyze') return false;
+    return !isFalse(def['arg']);
+  });
+}
+
+/** Option values the parser gives for false: `'false'`/`'off'`/`'no'`/`'0'`, or 0 (false values are omitted). */
+function isFalse(arg: Json | undefined): boolean {
+  const { String: str, Integer: int, Boolean: bool } = isObject(arg) ? arg : {};
+  if (isObject(str)) return ['false', 'off', 'no', '0'].includes(String(str['sval']).toLowerCase());
+  if (isObject(int)) return !int['ival'];
+  return isObject(bool) && bool['boolval'] !== true;
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,78 @@
+/**
+ * The table from Postgres parse-node names (`SelectStmt`, `AlterRoleStmt`, …)
+ * to the short statement types policy rules match on, and the families
+ * (DDL, privilege) a rule can ask about without listing every node name.
+ * It lives apart from the tree walk because it is a vocabulary, not logic.
+ */
+
+/** Node names whose type is not derived from the name's prefix. */
+const EXPLICIT: Readonly<Record<string, string>> = {
+  SelectStmt: 'select',
+  InsertStmt: 'insert',
+  UpdateStmt: 'update',
+  DeleteStmt: 'delete',
+  MergeStmt: 'merge',
+  // Creating schema objects whose node name does not start with Create.
+  IndexStmt: 'create',
+  ViewStmt: 'create',
+  DefineStmt: 'create',
+  CompositeTypeStmt: 'create',
+  RuleStmt: 'create',
+  ImportForeignSchemaStmt: 'create',
+  // Written as ALTER … RENAME / SET SCHEMA / OWNER TO.
+  RenameStmt: 'alter',
+  AlterObjectSchemaStmt: 'alter',
+  AlterOwnerStmt: 'alter',
+  DropStmt: 'drop',
+  TruncateStmt: 'truncate',
+  CommentStmt: 'comment',
+  CreateRoleStmt: 'create_role',
+  AlterRoleStmt: 'alter_role',
+  AlterRoleSetStmt: 'alter_role',
+  DropRoleStmt: 'drop_role',
+  AlterDefaultPrivilegesStmt: 'grant',
+  CopyStmt: 'copy',
+  ExplainStmt: 'explain',
+  VariableSetStmt: 'set',
+  VariableShowStmt: 'show',
+  TransactionStmt: 'transaction',
+  CallStmt: 'call',
+  DoStmt: 'do',
+};
+
+/** Statement types that change the schema. */
+export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop', 'truncate', 'comment']);
+
+/** Statement types that change who may do what (every privilege node maps to one of these). */
+export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
+
+/** DropStmt object kinds whose names are relations a query could read. */
+export const DROPPED_RELATION_KINDS: ReadonlySet<string> = new Set([
+  'OBJECT_TABLE',
+  'OBJECT_VIEW',
+  'OBJECT_MATVIEW',
+  'OBJECT_FOREIGN_TABLE',
+]);
+
+/**
+ * The lower-case statement type of one parse node.
+ *
+ * @example
+ * statementType('GrantStmt', { is_grant: true }); // 'grant'
+ * statementType('RefreshMatViewStmt', {});        // 'refresh_mat_view'
+ */
+export function statementType(node: string, payload: Readonly<Record<string, unknown>>): string {
+  // The parser omits false booleans, so a REVOKE has no is_grant key at all.
+  if (node === 'GrantStmt' || node === 'GrantRoleStmt') return payload['is_grant'] === true ? 'grant' : 'revoke';
+  if (node === 'RenameStmt' && payload['renameType'] === 'OBJECT_ROLE') return 'alter_role';
+  const explicit = EXPLICIT[node];
+  if (explicit) return explicit;
+  // CreatedbStmt, CreateSeqStmt, AlterTableStmt, DropdbStmt, DropOwnedStmt, …
+  if (/^Create[A-Z]|^Createdb/.test(node)) return 'create';
+  if (/^Alter[A-Z]/.test(node)) return 'alter';
+  if (/^Drop[A-Z]|^Dropdb/.test(node)) return 'drop';
+  return node
+    .replace(/Stmt$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+}
