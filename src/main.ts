@@ -5,7 +5,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.ts';
-import { compilePolicy } from './core/policy/compile.ts';
+import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
 import type { Clock, IdGenerator } from './core/ports.ts';
 import { createConnections } from './adapters/connections.ts';
 import { createApiKeyIdentity } from './adapters/identity/api-keys.ts';
@@ -37,14 +37,13 @@ export function createLogger(level: string): Logger {
     level,
     base: { service: 'countersign' },
     // Defence in depth: nothing logs these today, and nothing ever should.
-    redact: { paths: ['authorization', 'headers', '*.headers', 'apiKeys', '*.apiKeys', 'url', '*.url', 'env', '*.env'], censor: '[redacted]' },
+    redact: { paths: ['authorization', '*.authorization', 'headers', '*.headers', 'apiKeys', '*.apiKeys', 'env', '*.env', 'input.headers', '*.input.headers'], censor: '[redacted]' },
   });
 }
 
-/** Builds the service dependencies from a config (no listening socket). */
-export async function createDeps(config: Config, opts: StartOptions = {}): Promise<Deps & { close(): Promise<void> }> {
-  const log = opts.logger ?? createLogger(config.log.level);
-  const policy = compilePolicy({
+/** Compiles the configured policy (throws CONFIG_INVALID naming the rule that does not compile). */
+export function compileConfiguredPolicy(config: Config): CompiledPolicy {
+  return compilePolicy({
     default: config.policy.default,
     defaultTtlSeconds: config.policy.defaultTtl,
     rules: config.policy.rules.map((r) => ({
@@ -56,17 +55,33 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
       ...(r.message !== undefined ? { message: r.message } : {}),
     })),
   });
+}
+
+/**
+ * What deciding needs without running anything: identity, connections (for
+ * facts; nothing connects until an action runs) and the policy. Used by
+ * `countersign policy test` and `config check`, which must not touch the store.
+ */
+export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 'clock'> = {}) {
+  const policy = compileConfiguredPolicy(config);
   const connections = await createConnections(config.connections);
-  const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous });
   const identity = createApiKeyIdentity(
     config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys })),
   );
+  return { policy: () => policy, connections, identity, clock: opts.clock ?? systemClock };
+}
+
+/** Builds the service dependencies from a config (no listening socket). */
+export async function createDeps(config: Config, opts: StartOptions = {}): Promise<Deps & { close(): Promise<void> }> {
+  const log = opts.logger ?? createLogger(config.log.level);
+  const { policy, connections, identity, clock } = await createPolicyDeps(config, opts);
+  const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous });
   return {
     store,
     connections,
     identity,
-    policy: () => policy,
-    clock: opts.clock ?? systemClock,
+    policy,
+    clock,
     ids: opts.ids ?? randomIds,
     notifier: createMemoryNotifier(),
     log,

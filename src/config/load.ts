@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
-import { CountersignError } from '../core/errors.ts';
+import { CountersignError, isCountersignError } from '../core/errors.ts';
+import { compilePolicy } from '../core/policy/compile.ts';
 import { configSchema, type Config } from './schema.ts';
 
 function fail(file: string, problems: string[]): never {
@@ -15,18 +16,24 @@ function fail(file: string, problems: string[]): never {
   });
 }
 
-/** `${VAR}` from the environment; `$${` writes a literal `${`. Only string values are touched. */
+/**
+ * `${VAR}` from the environment, `${VAR:-fallback}` with a fallback; `$${`
+ * writes a literal `${`. Only string values are touched, after YAML parsing,
+ * so a secret's value can never change the document's structure.
+ */
 function substitute(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[]): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, escaped: string | undefined, name: string) => {
-      if (escaped) return whole.slice(1);
-      const v = env[name];
-      if (v === undefined) {
+    return value.replace(
+      /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (whole, escaped: string | undefined, name: string, fallback: string | undefined) => {
+        if (escaped) return whole.slice(1);
+        const v = env[name];
+        if (v !== undefined && v !== '') return v;
+        if (fallback !== undefined) return fallback;
         problems.push(`${path}: environment variable ${name} is not set`);
         return '';
-      }
-      return v;
-    });
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, `${path}[${i}]`, problems));
   if (value && typeof value === 'object') {
@@ -94,10 +101,17 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (doc.errors.length > 0) {
     fail(file, doc.errors.map((e) => `line ${(e.linePos?.[0].line ?? 0)}: ${e.message.split('\n')[0]}`));
   }
-  const raw = doc.toJS() ?? {};
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw) || raw === null) fail(file, ['(top level): expected a mapping of sections (server, store, principals, connections, policy)']);
   const problems: string[] = [];
-  const substituted = substitute(raw, env, '', problems);
+  const substituted = substitute(raw, env, '', problems) as Record<string, unknown>;
   if (problems.length) fail(file, problems);
+  if (env['PORT'] !== undefined && env['PORT'] !== '') {
+    const port = Number(env['PORT']);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(file, [`PORT (environment): ${env['PORT']} is not a port number`]);
+    const server = substituted['server'];
+    substituted['server'] = { ...(server && typeof server === 'object' ? server : {}), port };
+  }
   const result = configSchema.safeParse(substituted);
   if (!result.success) {
     fail(
@@ -107,6 +121,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   const cross = crossCheck(result.data);
   if (cross.length) fail(file, cross);
+  try {
+    // Conditions are compiled here only to fail the load with the file's name; main compiles the policy it runs.
+    compilePolicy({ default: result.data.policy.default, defaultTtlSeconds: result.data.policy.defaultTtl, rules: result.data.policy.rules });
+  } catch (e) {
+    if (isCountersignError(e, 'CONFIG_INVALID')) fail(file, [e.message]);
+    throw e;
+  }
   return deepFreeze(result.data);
 }
 

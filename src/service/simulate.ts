@@ -31,7 +31,7 @@ export interface Simulation {
  * @example
  * (await simulate(deps, { caller: alice, as: 'deploy-bot', connection: 'orders-db', input: { sql: 'drop table t' } })).decision.effect; // 'deny'
  */
-export function simulate(deps: Deps, cmd: SimulateCommand): Simulation {
+export function simulate(deps: Pick<Deps, 'identity' | 'connections' | 'policy' | 'clock'>, cmd: SimulateCommand): Simulation {
   let principal = cmd.caller;
   if (cmd.as !== undefined && cmd.as !== cmd.caller.id) {
     if (cmd.caller.kind !== 'human') throw new CountersignError('FORBIDDEN', 'an agent may only simulate as itself');

@@ -1,0 +1,17 @@
+/**
+ * Which config a store-reading command uses: --config if given, else
+ * ./countersign.yaml, else the demo's (.countersign/demo.yaml) when a demo ran here.
+ */
+import { existsSync } from 'node:fs';
+import { CountersignError } from '../core/errors.ts';
+
+export const DEFAULT_CONFIG = './countersign.yaml';
+export const DEMO_DIR = './.countersign';
+export const DEMO_CONFIG = `${DEMO_DIR}/demo.yaml`;
+
+export function resolveConfigPath(given: string | undefined): string {
+  if (given) return given;
+  if (existsSync(DEFAULT_CONFIG)) return DEFAULT_CONFIG;
+  if (existsSync(DEMO_CONFIG)) return DEMO_CONFIG;
+  throw new CountersignError('CONFIG_INVALID', `${DEFAULT_CONFIG}: file not found (give one with --config, or run \`npm start\` for the demo)`);
+}

@@ -1,0 +1,99 @@
+/**
+ * The `countersign` command. Exit codes: 0 done, 1 a check failed (audit,
+ * policy test, an API refusal), 2 bad usage or configuration.
+ */
+import { Command, Option } from 'commander';
+import { CountersignError } from '../core/errors.ts';
+import { CountersignApiError } from '../surfaces/sdk/client.ts';
+import { auditExportCommand, auditVerifyCommand } from './audit.ts';
+import { configCheckCommand } from './config-check.ts';
+import { resolveConfigPath } from './config-path.ts';
+import { demoAgentCommand, demoResetCommand } from './demo.ts';
+import { keysCreateCommand } from './keys.ts';
+import { policyTestCommand } from './policy-test.ts';
+import { listCommand, reviewCommand, showCommand, UsageError, type RemoteOptions } from './requests.ts';
+import { startCommand } from './start.ts';
+
+const program = new Command('countersign').description('A human countersignature on the privileged actions of AI agents.').showHelpAfterError();
+
+const configOption = () => new Option('-c, --config <file>', 'configuration file (default ./countersign.yaml, else the demo config)');
+const remote = (cmd: Command) =>
+  cmd
+    .addOption(new Option('--url <url>', 'gateway URL').env('COUNTERSIGN_URL').default('http://127.0.0.1:8700'))
+    .addOption(new Option('--key <key>', 'API key (prefer the environment variable)').env('COUNTERSIGN_KEY'))
+    .option('--json', 'print JSON');
+
+let exitCode = 0;
+const run = (fn: (...args: any[]) => Promise<number | void> | number | void) => async (...args: any[]) => {
+  exitCode = (await fn(...args)) ?? 0;
+};
+
+program
+  .command('start')
+  .description('run the gateway')
+  .addOption(configOption())
+  .option('--demo-if-missing', 'without a config, run the demo (what `npm start` does)')
+  .action(run((o: { config?: string; demoIfMissing?: boolean }) => startCommand(o)));
+
+program.command('keys').description('API keys').command('create').description('print a new API key and its sha256: line').option('--json').action(run((o: { json?: boolean }) => keysCreateCommand(o)));
+
+program.command('config').description('configuration').command('check').description('validate a config and compile its policy').addOption(configOption()).action(run((o: { config?: string }) => configCheckCommand(resolveConfigPath(o.config))));
+
+const requests = program.command('requests').description('review requests (as a human principal)');
+remote(requests.command('list').description('pending requests you may review').option('--status <s>', 'status filter, comma-separated, or "any"', 'pending').option('--all', 'also requests you cannot review').option('--limit <n>')).action(
+  run((o: RemoteOptions & { status: string; all?: boolean; limit?: string }) => listCommand(o)),
+);
+remote(requests.command('show').argument('<id>').description('everything a reviewer needs to decide')).action(run((id: string, o: RemoteOptions) => showCommand(id, o)));
+remote(requests.command('approve').argument('<id>').option('-m, --comment <text>', 'why')).action(run((id: string, o: RemoteOptions & { comment?: string }) => reviewCommand('approve', id, o)));
+remote(requests.command('deny').argument('<id>').option('-m, --comment <text>', 'why')).action(run((id: string, o: RemoteOptions & { comment?: string }) => reviewCommand('deny', id, o)));
+
+program
+  .command('policy')
+  .description('policy tools')
+  .command('test')
+  .argument('<cases>', 'YAML file of cases')
+  .addOption(configOption())
+  .description('run table cases: principal + action → expected effect and rules')
+  .action(run((cases: string, o: { config?: string }) => policyTestCommand(cases, resolveConfigPath(o.config))));
+
+const audit = program.command('audit').description('the audit trail (reads the store named by the config)');
+audit.command('verify').addOption(configOption()).description('check the hash chain; names the first broken event').action(run((o: { config?: string }) => auditVerifyCommand(resolveConfigPath(o.config))));
+audit
+  .command('export')
+  .addOption(configOption())
+  .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+  .description('write every event to stdout')
+  .action(run((o: { config?: string; format: 'jsonl' | 'csv' }) => auditExportCommand(resolveConfigPath(o.config), o.format)));
+
+const demo = program.command('demo').description('the local demo');
+remote(demo.command('agent').description('play an agent against the running demo').option('--no-wait', 'do not wait for the approval')).action(
+  run((o: RemoteOptions & { wait: boolean }) => demoAgentCommand({ url: o.url, wait: o.wait, ...(o.key ? { key: o.key } : {}) })),
+);
+demo.command('reset').description('forget the demo config, keys and store').action(run(() => demoResetCommand()));
+
+// A closed pipe (`countersign audit export | head`) is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
+try {
+  await program.parseAsync(process.argv);
+  process.exitCode = exitCode;
+} catch (e) {
+  if (e instanceof CountersignApiError) {
+    process.stderr.write(`countersign: ${e.code}: ${e.message}\n`);
+    process.exitCode = e.status === 401 ? 2 : 1;
+  } else if (e instanceof CountersignError) {
+    process.stderr.write(`countersign: ${e.message}\n`);
+    process.exitCode = e.code === 'CONFIG_INVALID' || e.code === 'INVALID_REQUEST' ? 2 : 1;
+  } else if (e instanceof UsageError) {
+    process.stderr.write(`countersign: ${e.message}\n`);
+    process.exitCode = 2;
+  } else if (e instanceof TypeError && /fetch failed/.test(e.message)) {
+    process.stderr.write(`countersign: cannot reach the gateway (${(e.cause as Error | undefined)?.message ?? e.message}); is it running? Set --url or COUNTERSIGN_URL.\n`);
+    process.exitCode = 1;
+  } else {
+    throw e;
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Terminal output. Agent-supplied text is untrusted: control characters
+ * (ANSI escapes that could redraw the screen and fake a request) are shown
+ * escaped, never interpreted.
+ */
+import type { RequestView } from '../surfaces/sdk/client.ts';
+
+/** Makes text safe to print: C0/C1 controls except newline and tab become \\xNN. */
+export function safe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function tagsLine(tags: Record<string, unknown>): string {
+  const parts = Object.entries(tags).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`);
+  return parts.length ? parts.join('  ') : '(none)';
+}
+
+/** The exact input, as a reviewer should read it. */
+export function inputText(r: RequestView): string {
+  const input = r.action.input as Record<string, unknown>;
+  if (typeof input['sql'] === 'string') {
+    const params = input['params'] as unknown[] | undefined;
+    return `${input['sql']}${params?.length ? `\nparams: ${JSON.stringify(params)}` : ''}`;
+  }
+  if (typeof input['method'] === 'string') {
+    const pairs = Object.entries((input['query'] as Record<string, string | string[]> | undefined) ?? {}).flatMap(([k, v]) =>
+      (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]),
+    );
+    const query = pairs.length ? `?${new URLSearchParams(pairs).toString()}` : '';
+    const headers = Object.entries((input['headers'] as Record<string, string> | undefined) ?? {}).map(([k, v]) => `${k}: ${v}`);
+    const body = input['body'] === undefined ? [] : [typeof input['body'] === 'string' ? input['body'] : JSON.stringify(input['body'], null, 2)];
+    return [`${input['method']} ${input['path']}${query}`, ...headers, ...body].join('\n');
+  }
+  if (Array.isArray(input['args'])) {
+    const argv = (r.facts['exec'] as { argv?: string[] } | undefined)?.argv ?? (input['args'] as string[]);
+    return argv.map(shellQuote).join(' ');
+  }
+  return JSON.stringify(input, null, 2);
+}
+
+function indent(text: string, by: number): string {
+  return text.split('\n').join(`\n${' '.repeat(by)}`);
+}
+
+function factsText(r: RequestView): string {
+  const f = r.facts as Record<string, any>;
+  const parts = [`writes=${f['writes']}`];
+  if (f['kind'] === 'postgres') {
+    const sql = f['sql'];
+    parts.push(`statements=${sql.statements.map((s: { type: string }) => s.type).join(',')}`, `tables=${sql.tables.join(',') || '-'}`, `readOnly=${sql.readOnly}`);
+    if (sql.ddl) parts.push('ddl');
+    if (sql.privilege) parts.push('privilege');
+    if (sql.unboundedWrite) parts.push('UPDATE/DELETE without WHERE');
+  } else if (f['kind'] === 'http') {
+    parts.push(`method=${f['http'].method}`, `path=${f['http'].path}`);
+  } else if (f['kind'] === 'exec') {
+    parts.push(`command=${f['exec'].command}`, `subcommand=${f['exec'].subcommand || '-'}`);
+  }
+  return parts.join('  ');
+}
+
+function timeLeft(expiresAt: string | null): string {
+  if (!expiresAt) return '';
+  const s = Math.round((Date.parse(expiresAt) - Date.now()) / 1000);
+  if (s <= 0) return ` (expired at ${expiresAt})`;
+  return ` (expires in ${s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m` : `${s}s`}, ${expiresAt})`;
+}
+
+/** Everything a reviewer needs, in one screen. */
+export function requestDetails(r: RequestView): string {
+  const who = `${r.principal.id} (${r.principal.kind})${r.principal.actsFor ? ` acting for ${r.principal.actsFor}` : ''}`;
+  const remaining = r.approvals.remaining
+    .map((x) => `${x.needed} from ${[...x.groups.map((g) => `group ${g}`), ...x.principals].join(' or ') || 'any human'} (rule ${x.rule})`)
+    .join('; ');
+  const lines = [
+    `Request ${r.id} — ${r.status}${r.status === 'pending' ? timeLeft(r.expiresAt) : ''}`,
+    `  asked by    ${who}`,
+    `  connection  ${r.connection.name} (${r.connection.kind})   tags: ${tagsLine(r.connection.tags)}`,
+    `  reason      ${indent(r.action.reason, 14)}`,
+    `  input       ${indent(inputText(r), 14)}`,
+    `  facts       ${factsText(r)}`,
+    `  rules       ${r.decision.rules.join(', ') || '(none matched: default)'} → ${r.decision.effect}${r.decision.message ? ` — ${r.decision.message}` : ''}`,
+    ...(r.status === 'pending' ? [`  approvals   ${remaining ? `still needed: ${remaining}` : 'none needed'}`] : []),
+    `  reviews     ${r.reviews.map((v) => `${v.verdict} by ${v.reviewer} at ${v.at}${v.comment ? ` ("${v.comment}")` : ''}`).join('\n              ') || '—'}`,
+    `  digest      ${r.digest}`,
+    `  policy      ${r.decision.policyHash}`,
+    ...(r.error ? [`  error       ${r.error.code}: ${r.error.message}`] : []),
+    ...(r.result !== null && r.result !== undefined ? [`  result      ${indent(JSON.stringify(r.result, null, 2).slice(0, 4000), 14)}`] : []),
+    ...(r.reviewable ? [`  you         ${r.reviewable.reviewable ? 'may review this request' : `cannot review: ${r.reviewable.why}`}`] : []),
+  ];
+  return safe(lines.join('\n'));
+}
+
+/** One line per request for lists. */
+export function requestLine(r: RequestView): string {
+  const summary = inputText(r).split('\n')[0]!.slice(0, 60);
+  return safe(`${r.id}  ${r.status.padEnd(9)}  ${r.principal.id}${r.principal.actsFor ? `→${r.principal.actsFor}` : ''}  ${r.connection.name}  ${summary}  needs ${r.approvals.needed}`);
+}

@@ -1,0 +1,59 @@
+/**
+ * `countersign policy test <cases.yaml>`: table tests for the policy. Each case
+ * names a principal and an action and the expected effect (and, optionally,
+ * the exact rules that must match). Nothing is stored or run.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { loadConfig } from '../config/load.ts';
+import { CountersignError } from '../core/errors.ts';
+import { createPolicyDeps } from '../main.ts';
+import { simulate } from '../service/simulate.ts';
+import { safe } from './output.ts';
+
+const caseSchema = z.strictObject({
+  name: z.string().min(1),
+  principal: z.string().min(1),
+  connection: z.string().min(1),
+  input: z.unknown(),
+  reason: z.string().optional(),
+  expect: z.strictObject({
+    effect: z.enum(['allow', 'deny', 'approve']),
+    rules: z.array(z.string()).optional(),
+  }),
+});
+const fileSchema = z.union([z.strictObject({ cases: z.array(caseSchema).min(1) }), z.array(caseSchema).min(1).transform((cases) => ({ cases }))]);
+
+export async function policyTestCommand(casesFile: string, configPath: string): Promise<number> {
+  const config = loadConfig(configPath);
+  const deps = await createPolicyDeps(config);
+  const parsed = fileSchema.safeParse(parse(readFileSync(casesFile, 'utf8')));
+  if (!parsed.success) {
+    throw new CountersignError('INVALID_REQUEST', `${casesFile}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`);
+  }
+  let passed = 0;
+  let failed = 0;
+  for (const c of parsed.data.cases) {
+    let problem: string | null = null;
+    let got = '';
+    try {
+      const s = simulate(deps, { caller: { id: '(policy test)', kind: 'human', actsFor: null, groups: [], email: null }, as: c.principal, connection: c.connection, input: c.input, ...(c.reason ? { reason: c.reason } : {}) });
+      got = `${s.decision.effect} [${s.decision.rules.join(', ')}]`;
+      if (s.decision.effect !== c.expect.effect) problem = `expected ${c.expect.effect}, got ${got}`;
+      else if (c.expect.rules && c.expect.rules.join('\u0000') !== s.decision.rules.join('\u0000')) problem = `expected rules [${c.expect.rules.join(', ')}], got [${s.decision.rules.join(', ')}]`;
+      if (s.decision.errors.length) problem = `${problem ? `${problem}; ` : ''}rule errors: ${s.decision.errors.map((e) => `${e.rule}: ${e.message}`).join('; ')}`;
+    } catch (e) {
+      problem = e instanceof CountersignError ? `${e.code}: ${e.message}` : String(e);
+    }
+    if (problem) {
+      failed++;
+      process.stdout.write(safe(`✗ ${c.name}\n    ${problem}\n`));
+    } else {
+      passed++;
+      process.stdout.write(safe(`✓ ${c.name} → ${got}\n`));
+    }
+  }
+  process.stdout.write(`\npolicy: ${passed} passed, ${failed} failed\n`);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,43 @@
+/** `countersign requests list|show|approve|deny`: the reviewer's side, over the REST API. */
+import { createClient, type RequestStatus, type RequestView } from '../surfaces/sdk/client.ts';
+import { requestDetails, requestLine, safe } from './output.ts';
+
+export interface RemoteOptions {
+  url: string;
+  key?: string;
+  json?: boolean;
+}
+
+function client(o: RemoteOptions) {
+  if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
+  return createClient({ url: o.url, key: o.key });
+}
+
+export class UsageError extends Error {}
+
+function print(o: RemoteOptions, value: unknown, text: () => string): void {
+  process.stdout.write(o.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+export async function listCommand(o: RemoteOptions & { status: string; all?: boolean; limit?: string }): Promise<void> {
+  const status = o.status === 'any' ? undefined : (o.status.split(',') as RequestStatus[]);
+  const rows = await client(o).list({ ...(status ? { status } : {}), ...(o.all ? { reviewable: false } : {}), ...(o.limit ? { limit: Number(o.limit) } : {}) });
+  print(o, rows, () => (rows.length ? rows.map(requestLine).join('\n') : `No ${o.status === 'any' ? '' : `${o.status} `}requests${o.all ? '' : ' for you to review'}.`));
+}
+
+export async function showCommand(id: string, o: RemoteOptions): Promise<void> {
+  const r = await client(o).get(id);
+  print(o, r, () => requestDetails(r));
+}
+
+export async function reviewCommand(verdict: 'approve' | 'deny', id: string, o: RemoteOptions & { comment?: string }): Promise<void> {
+  const cs = client(o);
+  // Bind the verdict to what is shown: if the request changed meanwhile, the gateway refuses it.
+  const seen: RequestView = await cs.get(id);
+  const r = await cs.review(id, { verdict, digest: seen.digest, ...(o.comment ? { comment: o.comment } : {}) });
+  print(o, r, () => {
+    const head = safe(`${verdict === 'approve' ? 'Approved' : 'Denied'} ${r.id} (${seen.action.connection}: ${seen.action.operation}). Status now: ${r.status}.`);
+    const more = r.status === 'pending' ? `\n${r.approvals.needed} more approval(s) needed.` : r.status === 'approved' || r.status === 'executing' ? `\nThe gateway is running it; follow with: countersign requests show ${r.id}` : '';
+    return head + more;
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * `countersign start`: run the gateway from a config; without one (and with
+ * --demo-if-missing, as `npm start` passes) run the demo: a generated config,
+ * a local billing API, and printed next steps.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { startGateway, type Gateway } from '../main.ts';
+import { DEFAULT_CONFIG, DEMO_CONFIG } from './config-path.ts';
+import { DEMO_PRINCIPALS, ensureDemoConfig } from './demo/config.ts';
+import { startDemoApi } from './demo/upstream.ts';
+
+function banner(gw: Gateway, keys: Record<string, string> | null): string {
+  const k = (id: string) => (keys ? keys[id] : `<${id}'s key>`);
+  const lines = [
+    '',
+    `Countersign is running at ${gw.url}  (demo config ${DEMO_CONFIG}; state and audit in ./.countersign/)`,
+    '',
+  ];
+  if (keys) {
+    lines.push('Demo principals — their API keys are shown this once and stored only hashed:');
+    for (const p of DEMO_PRINCIPALS) lines.push(`  ${p.id.padEnd(11)} ${keys[p.id]}   ${p.note}`);
+  } else {
+    lines.push('Demo principals: deploy-bot (agent, acts for carol), alice and bob (sre reviewers), carol.');
+    lines.push('Their keys were printed when this demo was first set up. Lost them? `npx countersign demo reset`, then `npm start`.');
+  }
+  const url = gw.url === 'http://127.0.0.1:8700' ? '' : `COUNTERSIGN_URL=${gw.url} `;
+  lines.push(
+    '',
+    'Try it, in another terminal:',
+    `  1. Play the agent:        ${url}COUNTERSIGN_KEY=${k('deploy-bot')} npm run demo:agent`,
+    `  2. See what awaits you:   ${url}COUNTERSIGN_KEY=${k('alice')} npx countersign requests list`,
+    `  3. Approve it:            ${url}COUNTERSIGN_KEY=${k('alice')} npx countersign requests approve <request id>`,
+    `  4. Check the audit trail: npx countersign audit verify --config ${DEMO_CONFIG}`,
+    '',
+    'Your own setup: copy examples/countersign.yaml to ./countersign.yaml and edit it. Stop with Ctrl-C.',
+    '',
+  );
+  return lines.join('\n');
+}
+
+async function runUntilSignal(gw: Gateway, extra: () => Promise<void> = async () => {}): Promise<never> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await gw.close();
+  await extra();
+  process.exit(0);
+}
+
+export async function startCommand(opts: { config?: string; demoIfMissing?: boolean }): Promise<void> {
+  const path = opts.config ?? DEFAULT_CONFIG;
+  if (opts.config || existsSync(DEFAULT_CONFIG) || !opts.demoIfMissing) {
+    const gw = await startGateway(loadConfig(path));
+    process.stderr.write(`Countersign is running at ${gw.url} (config ${path})\n`);
+    await runUntilSignal(gw);
+  }
+
+  const keys = ensureDemoConfig(DEMO_CONFIG);
+  const token = /Bearer (demo_[A-Za-z0-9_-]+)/.exec(readFileSync(DEMO_CONFIG, 'utf8'))?.[1];
+  if (!token) throw new Error(`${DEMO_CONFIG} has no demo token; run \`npx countersign demo reset\``);
+  const api = await startDemoApi(token, Number(process.env['COUNTERSIGN_DEMO_API_PORT'] ?? 8701));
+  let config: Config;
+  try {
+    config = loadConfig(DEMO_CONFIG, { ...process.env, COUNTERSIGN_DEMO_API: api.url });
+  } catch (e) {
+    await api.close();
+    throw e;
+  }
+  const gw = await startGateway(config);
+  process.stdout.write(banner(gw, keys));
+  await runUntilSignal(gw, () => api.close());
+}

@@ -1,0 +1,151 @@
+/**
+ * The typed client for agents and tools: `countersign/client`.
+ * `run` submits an action and resolves with its outcome, waiting through an
+ * approval on the request's durable handle (long-poll), so a restart of the
+ * gateway or of the client loses nothing: the request id is enough to resume.
+ */
+
+export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'executing' | 'succeeded' | 'failed';
+
+export interface RequestView {
+  id: string;
+  status: RequestStatus;
+  principal: { id: string; kind: 'agent' | 'human'; actsFor: string | null; groups: string[] };
+  connection: { name: string; kind: string; tags: Record<string, unknown> };
+  action: { connection: string; operation: string; input: unknown; reason: string };
+  facts: Record<string, unknown> & { writes: boolean };
+  digest: string;
+  decision: { effect: 'allow' | 'deny' | 'approve'; rules: string[]; message: string | null; policyHash: string; approvers: unknown[] };
+  approvals: { needed: number; remaining: { rule: string; groups: string[]; principals: string[]; needed: number }[] };
+  reviews: { reviewer: string; verdict: 'approve' | 'deny'; comment: string; at: string }[];
+  createdAt: string;
+  updatedAt: string;
+  expiresAt: string | null;
+  result: unknown;
+  error: { code: string; message: string } | null;
+  reviewable?: { reviewable: boolean; why: string | null };
+}
+
+export interface ActionRequest {
+  connection: string;
+  input: unknown;
+  reason: string;
+}
+
+/** An error answer from the gateway, with its stable code. */
+export class CountersignApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly body: unknown;
+  constructor(status: number, code: string, message: string, body: unknown) {
+    super(message);
+    this.name = 'CountersignApiError';
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+}
+
+export interface ClientOptions {
+  /** The gateway, e.g. http://127.0.0.1:8700 */
+  url: string;
+  /** An API key (or, later, a bearer token). */
+  key: string;
+  fetch?: typeof fetch;
+}
+
+const TERMINAL: ReadonlySet<RequestStatus> = new Set(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
+
+/**
+ * @example
+ * const cs = createClient({ url: 'http://127.0.0.1:8700', key: process.env.COUNTERSIGN_KEY! });
+ * const r = await cs.run({ connection: 'orders-db', input: { sql: 'select 1' }, reason: 'health check' });
+ * if (r.status === 'succeeded') console.log(r.result);
+ */
+export function createClient(opts: ClientOptions) {
+  const base = opts.url.replace(/\/$/, '');
+  const doFetch = opts.fetch ?? fetch;
+
+  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
+    const res = await doFetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${opts.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(signal ? { signal } : {}),
+    });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new CountersignApiError(res.status, 'INVALID_RESPONSE', `the gateway answered ${res.status} with a body that is not JSON`, text);
+    }
+    return { status: res.status, body: parsed as T };
+  }
+
+  function fail(status: number, body: unknown): never {
+    const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new CountersignApiError(status, e?.code ?? 'HTTP_ERROR', e?.message ?? `the gateway answered ${status}`, body);
+  }
+
+  async function ok<T>(p: Promise<{ status: number; body: T }>): Promise<T> {
+    const r = await p;
+    if (r.status >= 400) fail(r.status, r.body);
+    return r.body;
+  }
+
+  const client = {
+    /** Submits an action. A policy denial resolves too: with the denied request. */
+    async submit(action: ActionRequest): Promise<RequestView> {
+      const r = await call<RequestView & { request?: RequestView }>('POST', '/v1/actions', action);
+      if (r.status === 403 && r.body.request) return r.body.request;
+      if (r.status >= 400) fail(r.status, r.body);
+      return r.body;
+    },
+    get: (id: string) => ok(call<RequestView>('GET', `/v1/requests/${encodeURIComponent(id)}`)),
+    /** Long-polls until the status moves from `from` (default: what it is now), or `seconds` pass. */
+    wait: (id: string, o: { seconds?: number; from?: RequestStatus; signal?: AbortSignal } = {}) =>
+      ok(call<RequestView>('GET', `/v1/requests/${encodeURIComponent(id)}?wait=${o.seconds ?? 30}${o.from ? `&from=${o.from}` : ''}`, undefined, o.signal)),
+    list: async (o: { status?: RequestStatus[]; reviewable?: boolean; limit?: number } = {}) => {
+      const q = new URLSearchParams();
+      if (o.status?.length) q.set('status', o.status.join(','));
+      if (o.reviewable !== undefined) q.set('reviewable', String(o.reviewable));
+      if (o.limit) q.set('limit', String(o.limit));
+      return (await ok(call<{ requests: RequestView[] }>('GET', `/v1/requests?${q}`))).requests;
+    },
+    review: (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) =>
+      ok(call<RequestView>('POST', `/v1/requests/${encodeURIComponent(id)}/reviews`, r)),
+    cancel: (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${encodeURIComponent(id)}/cancel`, reason ? { reason } : {})),
+    simulate: (s: { connection: string; input: unknown; principal?: string; reason?: string }) =>
+      ok(call<{ effect: string; rules: string[]; message: string | null; facts: unknown; approvers: unknown[] }>('POST', '/v1/policy/simulate', s)),
+    whoami: () => ok(call<{ id: string; kind: string; actsFor: string | null; groups: string[] }>('GET', '/v1/whoami')),
+
+    /** Waits until the request is final (or `timeoutMs` passes) and returns it as it stands. */
+    async settle(id: string, o: { timeoutMs?: number; onChange?: (r: RequestView) => void; signal?: AbortSignal } = {}): Promise<RequestView> {
+      const end = Date.now() + (o.timeoutMs ?? 24 * 3600 * 1000);
+      let r = await client.get(id);
+      while (!TERMINAL.has(r.status) && Date.now() < end && !o.signal?.aborted) {
+        const seconds = Math.max(1, Math.min(30, Math.ceil((end - Date.now()) / 1000)));
+        const next = await client.wait(id, { seconds, from: r.status, ...(o.signal ? { signal: o.signal } : {}) });
+        if (next.status !== r.status) o.onChange?.(next);
+        r = next;
+      }
+      return r;
+    },
+
+    /**
+     * Submits and resolves with the final request: succeeded or failed (with
+     * its result), denied, expired or cancelled. `onPending` is called once if
+     * the action is held for approval.
+     */
+    async run(action: ActionRequest, o: { timeoutMs?: number; onPending?: (r: RequestView) => void; onChange?: (r: RequestView) => void; signal?: AbortSignal } = {}): Promise<RequestView> {
+      const first = await client.submit(action);
+      if (TERMINAL.has(first.status)) return first;
+      if (first.status === 'pending') o.onPending?.(first);
+      return client.settle(first.id, o);
+    },
+  };
+  return client;
+}
+
+export type CountersignClient = ReturnType<typeof createClient>;
