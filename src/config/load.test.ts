@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { CountersignError } from '../core/errors.ts';
+import { parseConfig } from './load.ts';
+
+const HASH = `sha256:${'a'.repeat(64)}`;
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string {
+  try {
+    parseConfig(text, 'countersign.yaml', env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(CountersignError);
+    expect((e as CountersignError).code).toBe('CONFIG_INVALID');
+    return (e as CountersignError).message;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('parseConfig', () => {
+  it('fills defaults: port 8700, SQLite under ./.countersign, default deny, 1h TTL', () => {
+    const c = parseConfig('{}', 'countersign.yaml', {});
+    expect(c.server.port).toBe(8700);
+    expect(c.store.sqlite.path).toBe('./.countersign/countersign.db');
+    expect(c.policy.default).toBe('deny');
+    expect(c.policy.defaultTtl).toBe(3600);
+    expect(Object.isFrozen(c.policy)).toBe(true);
+  });
+
+  it('reads the issue’s example shape, with ${VAR} from the environment and durations', () => {
+    const c = parseConfig(
+      `server: { port: 8700 }
+principals:
+  - { id: deploy-bot, kind: agent, actsFor: alice, apiKeys: ["${HASH}"] }
+  - { id: alice, kind: human, email: alice@example.com, groups: [sre] }
+connections:
+  - name: billing-api
+    kind: http
+    url: http://127.0.0.1:9000
+    headers: { Authorization: "Bearer \${BILLING_TOKEN}" }
+    tags: { env: prod, data: pii, compliance: [soc2, gdpr] }
+  - { name: ops-tool, kind: exec, command: /usr/local/bin/kubectl }
+  - { name: orders-db, kind: postgres, url: "\${ORDERS_DB_URL}" }
+policy:
+  default: deny
+  rules:
+    - { id: prod-writes, when: 'connection.tags.env == "prod" && facts.writes', effect: approve, approvers: [{ groups: [sre], count: 2 }], ttl: 90m }
+`,
+      'countersign.yaml',
+      { BILLING_TOKEN: 't0k', ORDERS_DB_URL: 'postgres://u@h/db' },
+    );
+    const billing = c.connections[0]!;
+    expect(billing.kind === 'http' && billing.headers['Authorization']).toBe('Bearer t0k');
+    expect(c.policy.rules[0]!.ttl).toBe(5400);
+    expect(c.policy.rules[0]!.approvers![0]).toEqual({ groups: ['sre'], count: 2 });
+  });
+
+  it('takes ${VAR:-fallback} and a literal $${', () => {
+    const c = parseConfig('connections: [{ name: a, kind: http, url: "${A_URL:-http://127.0.0.1:1}", headers: { x: "$${NOT_A_VAR}" } }]', 'f', {});
+    const a = c.connections[0]!;
+    expect(a.kind === 'http' && [a.url, a.headers['x']]).toEqual(['http://127.0.0.1:1', '${NOT_A_VAR}']);
+  });
+
+  it('lets PORT override server.port', () => {
+    expect(parseConfig('server: { port: 1 }', 'f', { PORT: '9123' }).server.port).toBe(9123);
+    expect(problems('{}', { PORT: 'eighty' })).toContain('PORT (environment)');
+  });
+
+  it('names the file, the path and what was expected', () => {
+    const m = problems('principals:\n  - { id: x, kind: robot, apiKeys: ["plain-key"] }\nconnections:\n  - { name: a, kind: exec, command: kubectl }');
+    expect(m).toContain('countersign.yaml');
+    expect(m).toContain('principals[0].kind');
+    expect(m).toContain('principals[0].apiKeys[0]: sha256:<64 lower-case hex digits>');
+    expect(m).toContain('connections[0].command: an absolute path');
+  });
+
+  it('refuses a missing environment variable, naming it and where it is used', () => {
+    expect(problems('connections: [{ name: a, kind: postgres, url: "${DB_URL}" }]')).toContain('connections[0].url: environment variable DB_URL is not set');
+  });
+
+  it('refuses unknown keys, duplicate ids and dangling references', () => {
+    expect(problems('serverr: {}')).toContain('serverr');
+    expect(problems('principals: [{ id: a, kind: human }, { id: a, kind: human }]')).toContain('duplicate principal id a');
+    expect(problems('principals: [{ id: bot, kind: agent, actsFor: alcie }]')).toContain('alcie is not a configured human principal');
+    expect(problems(`principals: [{ id: a, kind: human, apiKeys: ["${HASH}"] }, { id: b, kind: human, apiKeys: ["${HASH}"] }]`)).toContain('already used');
+    expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers and ttl belong to rules whose effect is approve');
+  });
+
+  it('fails the load when a rule does not compile, naming the rule', () => {
+    expect(problems('policy: { rules: [{ id: broken-rule, when: "facts.x ==", effect: deny }] }')).toMatch(/policy\.rules\[0\] \(id broken-rule\): condition does not compile/);
+  });
+
+  it('reports YAML syntax errors with a line', () => {
+    expect(problems('server: { port: 1\nstore: [')).toMatch(/line \d+/);
+  });
+});

@@ -1,0 +1,174 @@
+/**
+ * The `countersign` command as a user runs it: the demo from an empty
+ * directory, the demo agent, reviewing from the CLI, policy tests, and audit
+ * verify/export — including a tampered store file that verify must catch.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/gateway.ts';
+
+const BIN = resolve('bin/countersign.js');
+const dir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
+const baseEnv = { ...process.env, PORT: '0', COUNTERSIGN_DEMO_API_PORT: '0', COUNTERSIGN_URL: '', COUNTERSIGN_KEY: '' };
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const p = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...baseEnv, ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+let server: ChildProcess | undefined;
+let url = '';
+const keys: Record<string, string> = {};
+
+async function startDemo(): Promise<string> {
+  server = spawn(process.execPath, [BIN, 'start', '--demo-if-missing'], { cwd: dir, env: baseEnv });
+  let out = '';
+  server.stdout!.on('data', (d: Buffer) => (out += d));
+  server.stderr!.on('data', (d: Buffer) => (out += d));
+  await eventually(async () => (/Stop with Ctrl-C/.test(out) ? true : undefined), 30_000);
+  return out;
+}
+
+async function stopDemo(): Promise<void> {
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((r) => server!.once('exit', r));
+  server.kill('SIGTERM');
+  await exited;
+}
+
+beforeAll(async () => {
+  const out = await startDemo();
+  url = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+  for (const m of out.matchAll(/^ {2}(deploy-bot|alice|bob|carol)\s+(cs_[A-Za-z0-9_-]+)/gm)) keys[m[1]!] = m[2]!;
+}, 60_000);
+
+afterAll(async () => {
+  await stopDemo();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm start without a config (the demo)', () => {
+  it('prints each demo principal’s key once, and where to go next', () => {
+    expect(Object.keys(keys).sort()).toEqual(['alice', 'bob', 'carol', 'deploy-bot']);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('plays an agent: one allowed, one denied, one held — and a reviewer approves from the CLI', async () => {
+    const agent = await cli(['demo', 'agent', '--no-wait'], { COUNTERSIGN_URL: url, COUNTERSIGN_KEY: keys['deploy-bot']! });
+    expect(agent.code).toBe(0);
+    expect(agent.stdout).toContain('→ succeeded by rule reads');
+    expect(agent.stdout).toContain('→ denied: POLICY_DENIED — Deleting customer data is never allowed from agents');
+    const id = /held for approval: (req_[a-z0-9]+)/.exec(agent.stdout)![1]!;
+    expect(agent.stdout).toContain(`npx countersign requests approve ${id}`);
+
+    const list = await cli(['requests', 'list'], { COUNTERSIGN_URL: url, COUNTERSIGN_KEY: keys['alice']! });
+    expect(list.stdout).toContain(id);
+
+    const show = await cli(['requests', 'show', id], { COUNTERSIGN_URL: url, COUNTERSIGN_KEY: keys['alice']! });
+    expect(show.stdout).toContain('deploy-bot (agent) acting for carol');
+    expect(show.stdout).toContain('POST /refunds');
+    expect(show.stdout).toContain('tags: env=prod  data=pii  compliance=soc2,gdpr');
+    expect(show.stdout).toContain('you         may review this request');
+
+    const carol = await cli(['requests', 'approve', id], { COUNTERSIGN_URL: url, COUNTERSIGN_KEY: keys['carol']! });
+    expect(carol.code).toBe(1);
+    expect(carol.stderr).toContain('SELF_APPROVAL_FORBIDDEN');
+
+    const agentApproves = await cli(['requests', 'approve', id], { COUNTERSIGN_URL: url, COUNTERSIGN_KEY: keys['deploy-bot']! });
+    expect(agentApproves.stderr).toContain('AGENT_CANNOT_REVIEW');
+
+    const alice = await cli(['requests', 'approve', id, '-m', 'double charge confirmed'], { COUNTERSIGN_URL: url, COUNTERSIGN_KEY: keys['alice']! });
+    expect(alice.code).toBe(0);
+    expect(alice.stdout).toContain(`Approved ${id}`);
+
+    const done = await eventually(async () => {
+      const r = await cli(['requests', 'show', id, '--json'], { COUNTERSIGN_URL: url, COUNTERSIGN_KEY: keys['bob']! });
+      const v = JSON.parse(r.stdout) as { status: string; result: { status: number; body: { status: string } } };
+      return v.status === 'succeeded' ? v : undefined;
+    }, 10_000);
+    expect(done.result).toMatchObject({ status: 201, body: { status: 'issued' } });
+  }, 60_000);
+
+  it('refuses a missing key with exit code 2', async () => {
+    const r = await cli(['requests', 'list'], { COUNTERSIGN_URL: url });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no API key');
+  });
+});
+
+describe('countersign policy test', () => {
+  it('passes matching cases and fails a mismatch with a non-zero exit', async () => {
+    const cases = join(dir, 'cases.yaml');
+    writeFileSync(
+      cases,
+      `cases:
+  - { name: reads are allowed, principal: deploy-bot, connection: billing-api, input: { method: GET, path: /invoices }, expect: { effect: allow, rules: [reads] } }
+  - { name: refunds need an sre, principal: deploy-bot, connection: billing-api, input: { method: POST, path: /refunds }, expect: { effect: approve } }
+  - { name: deletes are denied, principal: deploy-bot, connection: billing-api, input: { method: DELETE, path: /customers/1 }, expect: { effect: deny, rules: [prod-writes, no-deletes] } }
+`,
+    );
+    const ok = await cli(['policy', 'test', cases, '--config', '.countersign/demo.yaml']);
+    expect(ok.stdout).toContain('3 passed, 0 failed');
+    expect(ok.code).toBe(0);
+
+    writeFileSync(cases, `- { name: wrong on purpose, principal: deploy-bot, connection: billing-api, input: { method: GET, path: /x }, expect: { effect: deny } }\n`);
+    const bad = await cli(['policy', 'test', cases, '--config', '.countersign/demo.yaml']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('expected deny, got allow [reads]');
+  });
+});
+
+describe('countersign audit', () => {
+  it('exports the exact hashed bytes, verifies, and names the first event after tampering', async () => {
+    await stopDemo();
+    const ok = await cli(['audit', 'verify', '--config', '.countersign/demo.yaml']);
+    expect(ok.code).toBe(0);
+    const count = Number(/OK: (\d+) events/.exec(ok.stdout)![1]);
+    expect(count).toBeGreaterThan(5);
+
+    const jsonl = await cli(['audit', 'export', '--format', 'jsonl']);
+    const lines = jsonl.stdout.trim().split('\n');
+    expect(lines).toHaveLength(count);
+    const db = new Database(join(dir, '.countersign/countersign.db'));
+    const rows = db.prepare('SELECT body, hash FROM audit_events ORDER BY seq').all() as { body: string; hash: string }[];
+    lines.forEach((l, i) => expect(createHash('sha256').update(l).digest('hex')).toBe(rows[i]!.hash));
+
+    const csv = await cli(['audit', 'export', '--format', 'csv']);
+    expect(csv.stdout.split('\n')[0]).toBe('seq,time,type,request_id,actor,data,prev,hash');
+
+    // An insider edits who approved: the chain breaks at that event.
+    const seq = (db.prepare("SELECT seq FROM audit_events WHERE type = 'review.recorded' ORDER BY seq LIMIT 1").get() as { seq: number }).seq;
+    db.prepare("UPDATE audit_events SET body = replace(body, '\"alice\"', '\"mallory\"') WHERE seq = ?").run(seq);
+    db.close();
+    const broken = await cli(['audit', 'verify', '--config', '.countersign/demo.yaml']);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain(`BROKEN at event ${seq}`);
+  }, 30_000);
+
+  it('on the next start, does not print keys again', async () => {
+    const out = await startDemo();
+    expect(out).not.toMatch(/cs_[A-Za-z0-9_-]{20,}/);
+    expect(out).toContain('Lost them?');
+    await stopDemo();
+  }, 60_000);
+});
+
+describe('countersign keys create', () => {
+  it('prints a key and the sha256 line of exactly that key', async () => {
+    const r = await cli(['keys', 'create', '--json']);
+    const { key, hash } = JSON.parse(r.stdout) as { key: string; hash: string };
+    expect(key).toMatch(/^cs_[A-Za-z0-9_-]{43}$/);
+    expect(hash).toBe(`sha256:${createHash('sha256').update(key).digest('hex')}`);
+  });
+});
