@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CountersignError } from '../core/errors.ts';
-import { parseConfig } from './load.ts';
+import { loadConfig, parseConfig } from './load.ts';
 
 const HASH = `sha256:${'a'.repeat(64)}`;
 
@@ -90,5 +90,11 @@ policy:
 
   it('reports YAML syntax errors with a line', () => {
     expect(problems('server: { port: 1\nstore: [')).toMatch(/line \d+/);
+  });
+
+  it('accepts the example config shipped in examples/', () => {
+    const c = loadConfig('examples/countersign.yaml', { BILLING_TOKEN: 't', ORDERS_DB_URL: 'postgres://u@127.0.0.1/db' });
+    expect(c.connections.map((x) => x.kind)).toEqual(['http', 'exec', 'postgres']);
+    expect(c.policy.rules.length).toBeGreaterThan(3);
   });
 });
