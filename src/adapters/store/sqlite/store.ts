@@ -106,6 +106,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const insertTx = db.transaction((request: RequestRecord, audit: readonly AuditDraft[]) => {
     q.insertRequest.run(rowParams(request));
+    // The record's reviews live in their own table; without this they would be dropped.
+    for (const r of request.reviews) q.insertReview.run(request.id, r.reviewer.id, r.verdict, r.createdAt, JSON.stringify(r));
     appendAuditInTx(audit);
   });
 
@@ -118,7 +120,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       if (q.updateRequest.run(params).changes !== 1) throw new Error(`request ${id} changed under a write lock`);
     }
     if (m.review) {
-      q.insertReview.run(id, m.review.reviewer.id, m.review.verdict, m.review.createdAt, JSON.stringify(m.review));
+      try {
+        q.insertReview.run(id, m.review.reviewer.id, m.review.verdict, m.review.createdAt, JSON.stringify(m.review));
+      } catch (e) {
+        // The primary key (request, reviewer) is the last line of "each human counts once".
+        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+          throw new CountersignError('ALREADY_REVIEWED', `${m.review.reviewer.id} has already reviewed this request`);
+        }
+        throw e;
+      }
     }
     appendAuditInTx(m.audit);
     return m.result;
@@ -149,7 +159,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       }
       const sql = `SELECT id, record FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                    ORDER BY created_at DESC, rowid DESC LIMIT ?`;
-      const rows = db.prepare(sql).all(...params, Math.min(query.limit ?? 100, 1000)) as (RequestRow & { id: string })[];
+      const rows = db.prepare(sql).all(...params, Math.max(1, Math.min(query.limit ?? 100, 1000))) as (RequestRow & { id: string })[];
       if (rows.length === 0) return [];
       const byId = new Map<string, Review[]>();
       const reviewRows = db
@@ -163,7 +173,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return rows.map((r) => ({ ...(JSON.parse(r.record) as Omit<RequestRecord, 'reviews'>), reviews: byId.get(r.id) ?? [] }));
     },
     async dueForExpiry(now, limit) {
-      return (q.due.all(now.toISOString(), limit) as { id: string }[]).map((r) => r.id);
+      return (q.due.all(now.toISOString(), Math.max(1, limit)) as { id: string }[]).map((r) => r.id);
     },
     async appendAudit(audit) {
       appendTx.immediate(audit);

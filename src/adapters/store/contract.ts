@@ -1,0 +1,242 @@
+/**
+ * The Store contract: what every store (SQLite now, PostgreSQL later) must do,
+ * written once and run against each. A store passes when a use case cannot
+ * tell which one it talks to: same records back, guarded atomic writes, the
+ * audit chain committed with the state it describes, one winner under races.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createChainVerifier, type AuditEvent } from '../../core/audit.ts';
+import { CountersignError } from '../../core/errors.ts';
+import type { Mutation, Store } from '../../core/ports.ts';
+import { transition, type RequestRecord } from '../../core/request.ts';
+import { agent, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../test/support/fixtures.ts';
+
+export interface StoreUnderTest {
+  store: Store;
+  cleanup(): Promise<void>;
+}
+
+const carol = human('carol', ['sre']);
+const dave = human('dave', ['sre']);
+
+async function allAudit(store: Store): Promise<AuditEvent[]> {
+  return store.readAudit(1, 100_000);
+}
+
+/** Inserts a request with its one `request.created` event. */
+async function submitted(store: Store, overrides: Partial<RequestRecord> = {}): Promise<RequestRecord> {
+  const r = requestRecord(overrides);
+  await store.insertRequest(r, [auditDraft('request.created', r.id, { status: r.status })]);
+  return r;
+}
+
+/** A mutation that records one approving review and moves the request to approved. */
+function approveBy(reviewer: typeof carol) {
+  return (current: RequestRecord): Mutation<string> => {
+    const review = reviewOf(current, reviewer);
+    const next = { ...transition(current, 'approved', FIXTURE_TIME), reviews: [...current.reviews, review] };
+    return { result: 'approved', next, review, audit: [auditDraft('review.recorded', current.id, { by: reviewer.id })] };
+  };
+}
+
+/**
+ * Registers the contract suite for one store.
+ *
+ * @example
+ * storeContract('sqlite (memory)', async () => {
+ *   const store = createSqliteStore({ path: ':memory:' });
+ *   return { store, cleanup: () => store.close() };
+ * });
+ */
+export function storeContract(name: string, make: () => Promise<StoreUnderTest>): void {
+  describe(name, () => {
+    let sut: StoreUnderTest;
+    let store: Store;
+
+    beforeEach(async () => {
+      sut = await make();
+      store = sut.store;
+    });
+    afterEach(async () => {
+      await sut.cleanup();
+    });
+
+    describe('requests', () => {
+      it('returns an inserted request exactly as it was given, reviews included', async () => {
+        const bare = await submitted(store);
+        expect(await store.getRequest(bare.id)).toEqual(bare);
+
+        const base = requestRecord();
+        const reviewed = { ...base, reviews: [reviewOf(base, carol, 'approve', at(10)), reviewOf(base, dave, 'deny', at(20))] };
+        await store.insertRequest(reviewed, []);
+        expect(await store.getRequest(reviewed.id)).toEqual(reviewed);
+      });
+
+      it('returns undefined for an unknown id', async () => {
+        expect(await store.getRequest('req_nope')).toBeUndefined();
+      });
+
+      it('refuses a second request with the same id and keeps the first', async () => {
+        const r = await submitted(store);
+        await expect(store.insertRequest({ ...r, status: 'approved' }, [auditDraft('request.created', r.id)])).rejects.toThrow();
+        expect((await store.getRequest(r.id))?.status).toBe('pending');
+        expect(await allAudit(store)).toHaveLength(1);
+      });
+
+      it('lists newest first, filtered by status and by who is involved, up to the limit', async () => {
+        const a = await submitted(store, { createdAt: at(1), principal: agent('bot-a', 'alice') });
+        const b = await submitted(store, { createdAt: at(2), principal: agent('bot-b', 'bob'), status: 'approved' });
+        const c = await submitted(store, { createdAt: at(3), principal: human('alice'), status: 'denied' });
+        const d = await submitted(store, { createdAt: at(4), principal: agent('bot-a', null) });
+
+        const ids = (rs: RequestRecord[]) => rs.map((r) => r.id);
+        expect(ids(await store.listRequests({}))).toEqual([d.id, c.id, b.id, a.id]);
+        expect(ids(await store.listRequests({ status: ['pending'] }))).toEqual([d.id, a.id]);
+        expect(ids(await store.listRequests({ status: ['approved', 'denied'] }))).toEqual([c.id, b.id]);
+        expect(ids(await store.listRequests({ involving: 'alice' }))).toEqual([c.id, a.id]);
+        expect(ids(await store.listRequests({ involving: 'bot-a' }))).toEqual([d.id, a.id]);
+        expect(ids(await store.listRequests({ involving: 'alice', status: ['pending'] }))).toEqual([a.id]);
+        expect(ids(await store.listRequests({ limit: 2 }))).toEqual([d.id, c.id]);
+        expect(await store.listRequests({ involving: 'nobody' })).toEqual([]);
+      });
+
+      it('lists requests with their reviews', async () => {
+        const r = await submitted(store);
+        await store.mutateRequest(r.id, approveBy(carol));
+        const [listed] = await store.listRequests({ involving: 'alice' });
+        expect(listed?.reviews.map((v) => v.reviewer.id)).toEqual(['carol']);
+        expect(listed).toEqual(await store.getRequest(r.id));
+      });
+
+      it('names only pending requests whose expiry is at or before now as due', async () => {
+        const past = await submitted(store, { expiresAt: at(-10) });
+        const exactlyNow = await submitted(store, { expiresAt: at(0) });
+        await submitted(store, { expiresAt: at(1) });
+        await submitted(store, { expiresAt: null });
+        await submitted(store, { status: 'approved', expiresAt: at(-10) });
+        await submitted(store, { status: 'cancelled', expiresAt: at(-10) });
+
+        expect((await store.dueForExpiry(FIXTURE_TIME, 10)).sort()).toEqual([past.id, exactlyNow.id].sort());
+        expect(await store.dueForExpiry(FIXTURE_TIME, 1)).toHaveLength(1);
+        expect(await store.dueForExpiry(new Date(FIXTURE_TIME.getTime() - 60_000), 10)).toEqual([]);
+      });
+    });
+
+    describe('mutateRequest', () => {
+      it('writes the next record, the review and the audit events together, and returns the result', async () => {
+        const r = await submitted(store);
+        expect(await store.mutateRequest(r.id, approveBy(carol))).toBe('approved');
+
+        const after = await store.getRequest(r.id);
+        expect(after?.status).toBe('approved');
+        expect(after?.version).toBe(r.version + 1);
+        expect(after?.reviews).toEqual([reviewOf(r, carol)]);
+        expect((await allAudit(store)).map((e) => [e.type, e.requestId])).toEqual([
+          ['request.created', r.id],
+          ['review.recorded', r.id],
+        ]);
+      });
+
+      it('writes nothing when fn throws: same row, no review, no audit event', async () => {
+        const r = await submitted(store);
+        const refused = store.mutateRequest(r.id, () => {
+          throw new CountersignError('REQUEST_ALREADY_DECIDED', 'no');
+        });
+        await expect(refused).rejects.toMatchObject({ code: 'REQUEST_ALREADY_DECIDED' });
+        expect(await store.getRequest(r.id)).toEqual(r);
+        expect(await allAudit(store)).toHaveLength(1);
+      });
+
+      it('writes only the audit events when fn returns no next record', async () => {
+        const r = await submitted(store);
+        await store.mutateRequest(r.id, () => ({ result: null, audit: [auditDraft('request.viewed', r.id)] }));
+        expect(await store.getRequest(r.id)).toEqual(r);
+        expect((await allAudit(store)).map((e) => e.type)).toEqual(['request.created', 'request.viewed']);
+      });
+
+      it('rejects an unknown id with NOT_FOUND and writes nothing', async () => {
+        const missing = store.mutateRequest('req_nope', approveBy(carol));
+        await expect(missing).rejects.toBeInstanceOf(CountersignError);
+        await expect(missing).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        expect(await allAudit(store)).toEqual([]);
+      });
+
+      it('refuses a second review by the same human and writes nothing of that mutation', async () => {
+        const r = await submitted(store, { decision: { ...requestRecord().decision, approvers: [{ rule: 'x', groups: ['sre'], principals: [], count: 2 }] } });
+        await store.mutateRequest(r.id, (current) => ({
+          result: null,
+          next: { ...current, version: current.version + 1 },
+          review: reviewOf(current, carol),
+          audit: [auditDraft('review.recorded', current.id)],
+        }));
+        const once = await store.getRequest(r.id);
+
+        const again = store.mutateRequest(r.id, approveBy(carol));
+        await expect(again).rejects.toMatchObject({ code: 'ALREADY_REVIEWED' });
+        expect(await store.getRequest(r.id)).toEqual(once);
+        expect(once?.reviews).toHaveLength(1);
+        expect(await allAudit(store)).toHaveLength(2);
+      });
+
+      it('lets exactly one of 20 concurrent claims move approved → executing', async () => {
+        const r = await submitted(store, { status: 'approved' });
+        const claim = (current: RequestRecord): Mutation<string> => {
+          if (current.status !== 'approved') throw new CountersignError('REQUEST_ALREADY_DECIDED', `already ${current.status}`);
+          return { result: 'claimed', next: transition(current, 'executing', FIXTURE_TIME), audit: [auditDraft('execution.started', current.id)] };
+        };
+        const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => store.mutateRequest(r.id, claim)));
+
+        expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+        for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'REQUEST_ALREADY_DECIDED' });
+        const after = await store.getRequest(r.id);
+        expect(after?.status).toBe('executing');
+        expect(after?.version).toBe(r.version + 1);
+        expect((await allAudit(store)).filter((e) => e.type === 'execution.started')).toHaveLength(1);
+      });
+    });
+
+    describe('audit', () => {
+      it('numbers events 1..n across writes and links each to the hash of the one before', async () => {
+        const r = await submitted(store);
+        await store.appendAudit([auditDraft('gateway.started', null), auditDraft('gateway.note', null, { n: 1 })]);
+        await store.mutateRequest(r.id, approveBy(carol));
+        await store.appendAudit([]);
+
+        const events = await allAudit(store);
+        expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+        expect(events.map((e) => e.type)).toEqual(['request.created', 'gateway.started', 'gateway.note', 'review.recorded']);
+        expect(events[0]?.prev).toBe('0'.repeat(64));
+        for (let i = 1; i < events.length; i++) expect(events[i]?.prev).toBe(events[i - 1]?.hash);
+        expect(events[2]).toMatchObject({ requestId: null, actor: null, data: { n: 1 } });
+      });
+
+      it('pages with fromSeq and limit', async () => {
+        await store.appendAudit(Array.from({ length: 7 }, (_, i) => auditDraft('tick', null, { i })));
+        const seqs = async (from: number, limit: number) => (await store.readAudit(from, limit)).map((e) => e.seq);
+        expect(await seqs(1, 3)).toEqual([1, 2, 3]);
+        expect(await seqs(4, 3)).toEqual([4, 5, 6]);
+        expect(await seqs(7, 3)).toEqual([7]);
+        expect(await seqs(8, 3)).toEqual([]);
+      });
+
+      it('stores a chain that the verifier accepts, read page by page', async () => {
+        for (let i = 0; i < 5; i++) {
+          const r = await submitted(store);
+          await store.mutateRequest(r.id, approveBy(carol));
+        }
+        await store.appendAudit([auditDraft('gateway.stopped', null)]);
+
+        const verifier = createChainVerifier();
+        let last: AuditEvent | undefined;
+        for (let from = 1; ; ) {
+          const page = await store.readAudit(from, 4);
+          if (page.length === 0) break;
+          for (const e of page) expect(verifier.push(e)).toBeNull();
+          last = page[page.length - 1];
+          from = (last?.seq ?? from) + 1;
+        }
+        expect(verifier.finish()).toEqual({ ok: true, count: 11, head: last?.hash });
+      });
+    });
+  });
+}

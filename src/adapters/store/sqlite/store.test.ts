@@ -1,0 +1,148 @@
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createChainVerifier } from '../../../core/audit.ts';
+import { CountersignError } from '../../../core/errors.ts';
+import type { Store } from '../../../core/ports.ts';
+import { transition } from '../../../core/request.ts';
+import { storeContract } from '../contract.ts';
+import { auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
+import { createSqliteStore } from './store.ts';
+
+storeContract('sqlite store (file)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'countersign-store-'));
+  const store = createSqliteStore({ path: join(dir, 'countersign.db') });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+storeContract('sqlite store (:memory:)', async () => {
+  const store = createSqliteStore({ path: ':memory:' });
+  return { store, cleanup: () => store.close() };
+});
+
+describe('sqlite store on a file', () => {
+  let dir: string;
+  let path: string;
+  const opened: Store[] = [];
+
+  function open(): Store {
+    const store = createSqliteStore({ path });
+    opened.push(store);
+    return store;
+  }
+
+  /** Makes every audit insert fail, as a full disk would, from outside the store. */
+  function breakAuditWrites(): void {
+    const other = new Database(path);
+    other.exec(`CREATE TRIGGER t BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'disk full'); END;`);
+    other.close();
+  }
+
+  async function auditFailure(p: Promise<unknown>): Promise<CountersignError> {
+    const e: unknown = await p.then(
+      () => new Error('expected the write to fail'),
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(CountersignError);
+    return e as CountersignError;
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'countersign-store-'));
+    path = join(dir, 'nested', 'countersign.db');
+  });
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates the directory of a new file', async () => {
+    const store = open();
+    const r = requestRecord();
+    await store.insertRequest(r, []);
+    expect(await store.getRequest(r.id)).toEqual(r);
+  });
+
+  it('does not insert a request when its audit event cannot be written', async () => {
+    const store = open();
+    breakAuditWrites();
+    const r = requestRecord({ reviews: [] });
+
+    const e = await auditFailure(store.insertRequest(r, [auditDraft('request.created', r.id)]));
+    expect(e.code).toBe('AUDIT_WRITE_FAILED');
+    expect(e.details['cause']).toContain('disk full');
+    expect(await store.getRequest(r.id)).toBeUndefined();
+    expect(await store.listRequests({})).toEqual([]);
+  });
+
+  it('does not change a request when the audit event of the change cannot be written', async () => {
+    const store = open();
+    const r = requestRecord();
+    await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+    breakAuditWrites();
+
+    const approve = store.mutateRequest(r.id, (current) => {
+      const review = reviewOf(current, human('carol', ['sre']));
+      return {
+        result: null,
+        next: { ...transition(current, 'approved', FIXTURE_TIME), reviews: [review] },
+        review,
+        audit: [auditDraft('request.approved', current.id)],
+      };
+    });
+    expect((await auditFailure(approve)).code).toBe('AUDIT_WRITE_FAILED');
+    expect(await store.getRequest(r.id)).toEqual(r);
+    expect((await store.readAudit(1, 100)).map((e) => e.type)).toEqual(['request.created']);
+  });
+
+  it('shares the file with a second store (another process): it sees the writes and the chain continues without a fork', async () => {
+    const first = open();
+    const second = open();
+
+    const r = requestRecord();
+    await first.insertRequest(r, [auditDraft('request.created', r.id)]);
+    expect(await second.getRequest(r.id)).toEqual(r);
+
+    await second.mutateRequest(r.id, (current) => ({
+      result: null,
+      next: transition(current, 'approved', FIXTURE_TIME),
+      audit: [auditDraft('request.approved', current.id)],
+    }));
+    expect((await first.getRequest(r.id))?.status).toBe('approved');
+
+    await Promise.all([
+      first.appendAudit([auditDraft('from.first', null), auditDraft('from.first', null)]),
+      second.appendAudit([auditDraft('from.second', null)]),
+      first.appendAudit([auditDraft('from.first', null)]),
+    ]);
+
+    const seen = await second.readAudit(1, 100);
+    expect(seen.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await first.readAudit(1, 100)).toEqual(seen);
+    const verifier = createChainVerifier();
+    for (const e of seen) verifier.push(e);
+    expect(verifier.finish()).toMatchObject({ ok: true, count: 6 });
+  });
+
+  it('keeps requests and the chain across a restart', async () => {
+    const before = open();
+    const r = requestRecord();
+    await before.insertRequest(r, [auditDraft('request.created', r.id)]);
+    await before.close();
+
+    const after = open();
+    expect(await after.getRequest(r.id)).toEqual(r);
+    await after.appendAudit([auditDraft('gateway.started', null)]);
+    const verifier = createChainVerifier();
+    for (const e of await after.readAudit(1, 100)) verifier.push(e);
+    expect(verifier.finish()).toMatchObject({ ok: true, count: 2 });
+  });
+});

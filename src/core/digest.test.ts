@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { Action } from './action.ts';
+import type { ConnectionInfo } from './connection.ts';
+import { actionDigest, canonicalJson, sha256Hex } from './digest.ts';
+import type { Principal } from './principal.ts';
+
+describe('canonicalJson (RFC 8785)', () => {
+  it('sorts keys, at every depth, whatever order they were written in', () => {
+    expect(canonicalJson({ b: 1, a: 2 })).toBe('{"a":2,"b":1}');
+    expect(canonicalJson({ z: { y: [{ d: 1, c: 2 }], x: null }, a: true })).toBe('{"a":true,"z":{"x":null,"y":[{"c":2,"d":1}]}}');
+  });
+
+  it('sorts keys by UTF-16 code units (RFC 8785 §3.2.3 example)', () => {
+    const input = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
+    // Compared as text: JSON.parse would put the integer-like key '1' first again.
+    const order = ['\r', '1', '\u0080', '\u00f6', '\u20ac', '\ud83d\ude00', '\ufb33'] as const;
+    const expected = `{${order.map((k) => `${JSON.stringify(k)}:${JSON.stringify(input[k])}`).join(',')}}`;
+    expect(canonicalJson(input)).toBe(expected);
+  });
+
+  it('writes numbers the way ECMAScript does (RFC 8785 §3.2.2.3)', () => {
+    expect(canonicalJson(1e21)).toBe('1e+21');
+    expect(canonicalJson(1e-7)).toBe('1e-7');
+    expect(canonicalJson(0.1)).toBe('0.1');
+    expect(canonicalJson(100)).toBe('100');
+    expect(canonicalJson(-0)).toBe('0');
+    expect(canonicalJson(1.0)).toBe('1');
+    expect(canonicalJson(333333333.33333329)).toBe('333333333.3333333');
+    expect(canonicalJson([4.5, 2e-3, 0.000001])).toBe('[4.5,0.002,0.000001]');
+  });
+
+  it('escapes strings minimally (RFC 8785 §3.2.2.2)', () => {
+    expect(canonicalJson('\u20ac$\u000f\nA\'B"\\\\"/')).toBe('"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"');
+  });
+
+  it('refuses a value with no JSON form', () => {
+    expect(() => canonicalJson(undefined)).toThrow(TypeError);
+    expect(() => canonicalJson(Number.NaN)).toThrow();
+  });
+});
+
+describe('actionDigest', () => {
+  const principal: Principal = { id: 'deploy-bot', kind: 'agent', actsFor: 'alice', groups: ['ci'], email: null };
+  const connection: ConnectionInfo = { name: 'orders-db', kind: 'postgres', tags: { env: 'prod' } };
+  const action: Action = {
+    connection: 'orders-db',
+    operation: 'sql.query',
+    input: { sql: 'UPDATE orders SET status = $1 WHERE id = $2', params: ['shipped', 42] },
+    reason: 'ship order 42',
+  };
+  const digest = actionDigest(principal, connection, action);
+
+  it('is sha256: and 64 lower-case hex digits', () => {
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('is the SHA-256 of the canonical JSON of what it binds', () => {
+    const bound = {
+      principal: { id: 'deploy-bot', kind: 'agent', actsFor: 'alice' },
+      connection: { name: 'orders-db', kind: 'postgres' },
+      operation: 'sql.query',
+      input: action.input,
+    };
+    expect(digest).toBe(`sha256:${sha256Hex(canonicalJson(bound))}`);
+  });
+
+  it('does not depend on the key order of the objects it is given', () => {
+    const reordered: Action = {
+      reason: action.reason,
+      input: { params: ['shipped', 42], sql: 'UPDATE orders SET status = $1 WHERE id = $2' },
+      operation: action.operation,
+      connection: action.connection,
+    };
+    const p2: Principal = { email: null, groups: ['ci'], actsFor: 'alice', kind: 'agent', id: 'deploy-bot' };
+    const c2: ConnectionInfo = { tags: { env: 'prod' }, kind: 'postgres', name: 'orders-db' };
+    expect(actionDigest(p2, c2, reordered)).toBe(digest);
+  });
+
+  it.each([
+    ['principal id', () => actionDigest({ ...principal, id: 'other-bot' }, connection, action)],
+    ['principal kind', () => actionDigest({ ...principal, kind: 'human' }, connection, action)],
+    ['acting-for human', () => actionDigest({ ...principal, actsFor: 'bob' }, connection, action)],
+    ['acting for nobody', () => actionDigest({ ...principal, actsFor: null }, connection, action)],
+    ['connection name', () => actionDigest(principal, { ...connection, name: 'orders-db-2' }, action)],
+    ['connection kind', () => actionDigest(principal, { ...connection, kind: 'http' }, action)],
+    ['operation', () => actionDigest(principal, connection, { ...action, operation: 'sql.other' })],
+    ['input text', () => actionDigest(principal, connection, { ...action, input: { sql: 'UPDATE orders SET status = $1 WHERE id > $2', params: ['shipped', 42] } })],
+    ['input parameter', () => actionDigest(principal, connection, { ...action, input: { sql: 'UPDATE orders SET status = $1 WHERE id = $2', params: ['shipped', 43] } })],
+    ['input parameter type', () => actionDigest(principal, connection, { ...action, input: { sql: 'UPDATE orders SET status = $1 WHERE id = $2', params: ['shipped', '42'] } })],
+  ])('changes with the %s', (_what, changed) => {
+    expect(changed()).not.toBe(digest);
+  });
+
+  it('does not change with the reason, the groups, the email or the connection tags', () => {
+    expect(actionDigest(principal, connection, { ...action, reason: 'a different story' })).toBe(digest);
+    expect(actionDigest({ ...principal, groups: ['admins'], email: 'x@example.test' }, connection, action)).toBe(digest);
+    expect(actionDigest(principal, { ...connection, tags: { env: 'staging' } }, action)).toBe(digest);
+  });
+});

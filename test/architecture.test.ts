@@ -1,0 +1,111 @@
+/**
+ * The direction of imports is the architecture (docs: DESIGN.md, "Layout"):
+ * core imports nothing outside core and no I/O; service imports neither
+ * adapters, surfaces, cli, config nor the composition root.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SRC = join(ROOT, 'src');
+const CORE = join(SRC, 'core');
+const SERVICE = join(SRC, 'service');
+
+/** Pure libraries (and node:crypto) the core may use: no I/O, no project layers. */
+const CORE_ALLOWED_PACKAGES = new Set(['zod', 'canonicalize', '@marcbachmann/cel-js', 'node:crypto']);
+
+const NODE_IO_MODULES = new Set(
+  ['fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'child_process', 'dgram', 'tls', 'dns', 'worker_threads', 'cluster'].flatMap(
+    (m) => [m, `node:${m}`],
+  ),
+);
+
+const SERVICE_FORBIDDEN = ['adapters', 'surfaces', 'cli', 'config'].map((d) => join(SRC, d)).concat(join(SRC, 'main.ts'));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+/** Every module specifier a file imports or re-exports, static or dynamic, type-only included. */
+function importsOf(source: string): string[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const patterns = [
+    /\b(?:import|export)\s+(?:type\s+)?[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
+  return patterns.flatMap((p) => [...code.matchAll(p)].map((m) => m[1] as string));
+}
+
+const isRelative = (spec: string) => spec.startsWith('.') || spec.startsWith('/');
+const within = (path: string, dir: string) => path === dir || path.startsWith(dir + sep);
+const rel = (path: string) => relative(ROOT, path);
+
+/** Why the core may not import `spec` from `file`, or null when it may. */
+function coreViolation(file: string, spec: string): string | null {
+  if (isRelative(spec)) {
+    const target = resolve(dirname(file), spec);
+    return within(target, CORE) ? null : `reaches outside src/core (${rel(target)})`;
+  }
+  if (NODE_IO_MODULES.has(spec)) return 'is a node I/O module';
+  if (CORE_ALLOWED_PACKAGES.has(spec)) return null;
+  return 'is not on the core allow-list (zod, canonicalize, @marcbachmann/cel-js, node:crypto)';
+}
+
+/** Why the service may not import `spec` from `file`, or null when it may. */
+function serviceViolation(file: string, spec: string): string | null {
+  const target = isRelative(spec) ? resolve(dirname(file), spec) : join(ROOT, spec);
+  const hit = SERVICE_FORBIDDEN.find((dir) => within(target, dir) || target === dir.replace(/\.ts$/, ''));
+  return hit ? `imports ${rel(hit)}` : null;
+}
+
+function violations(dir: string, check: (file: string, spec: string) => string | null): string[] {
+  return sourceFiles(dir).flatMap((file) =>
+    importsOf(readFileSync(file, 'utf8')).flatMap((spec) => {
+      const why = check(file, spec);
+      return why ? [`${rel(file)}: import '${spec}' ${why}`] : [];
+    }),
+  );
+}
+
+describe('architecture', () => {
+  it('finds the imports it must check, multi-line and type-only ones included', () => {
+    const sample = [
+      "import { a,\n  b } from './a.ts';",
+      "import type { T } from '../adapters/x.ts';",
+      "export { c } from 'node:fs';",
+      "import 'side-effect';",
+      "const m = await import('node:net');",
+      "// import { ignored } from 'commented-out';",
+    ].join('\n');
+    expect(importsOf(sample)).toEqual(['./a.ts', '../adapters/x.ts', 'node:fs', 'side-effect', 'node:net']);
+  });
+
+  it('tells a core file that reaches out from one that does not', () => {
+    const file = join(CORE, 'policy', 'x.ts');
+    expect(coreViolation(file, '../digest.ts')).toBeNull();
+    expect(coreViolation(file, '../../service/submit.ts')).toMatch(/outside src\/core/);
+    expect(coreViolation(file, 'node:fs')).toMatch(/I\/O/);
+    expect(coreViolation(file, 'pg')).toMatch(/allow-list/);
+    expect(serviceViolation(join(SERVICE, 'x.ts'), '../adapters/store/sqlite/store.ts')).toMatch(/src\/adapters/);
+    expect(serviceViolation(join(SERVICE, 'x.ts'), '../main.ts')).toMatch(/main\.ts/);
+    expect(serviceViolation(join(SERVICE, 'x.ts'), '../core/errors.ts')).toBeNull();
+  });
+
+  it('has a core that imports only core, pure libraries and node:crypto', () => {
+    expect(sourceFiles(CORE).length).toBeGreaterThan(5);
+    expect(violations(CORE, coreViolation)).toEqual([]);
+  });
+
+  it('has a service layer that imports no adapter, surface, cli, config or main.ts', () => {
+    expect(sourceFiles(SERVICE).length).toBeGreaterThan(3);
+    expect(violations(SERVICE, serviceViolation)).toEqual([]);
+  });
+});
