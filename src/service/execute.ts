@@ -5,6 +5,7 @@
  * anything the agent sends later — and record the outcome.
  */
 import { actionDigest } from '../core/digest.ts';
+import { CountersignError, isCountersignError } from '../core/errors.ts';
 import type { ExecutionResult } from '../core/ports.ts';
 import { quorumMet, remainingApprovals } from '../core/review.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
@@ -96,7 +97,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<Re
       result = { ok: false, output: null, summary: {}, error: { code: 'INTERNAL', message: 'the executor failed unexpectedly' } };
     }
   }
-  const final = await deps.store.mutateRequest(claimed.id, (current) => {
+  const record = deps.store.mutateRequest(claimed.id, (current) => {
     const now = deps.clock.now();
     const next = transition(current, result.ok ? 'succeeded' : 'failed', now, {
       result: result.output,
@@ -116,6 +117,18 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<Re
       ],
     };
   });
+  let final: RequestRecord;
+  try {
+    final = await record;
+  } catch (e) {
+    // The action ran; only its outcome is lost. Saying "nothing ran" here would invite a retry,
+    // so the agent is told it ran. The request stays executing and the next start marks it interrupted.
+    deps.log.error({ requestId: claimed.id, err: e instanceof Error ? e.message : String(e) }, 'the outcome of an action that ran could not be recorded');
+    const code = isCountersignError(e, 'AUDIT_WRITE_FAILED') ? 'AUDIT_WRITE_FAILED' : 'INTERNAL';
+    throw new CountersignError(code, `the gateway ran the action but could not record its outcome; do not retry it (request ${claimed.id})`, {
+      requestId: claimed.id,
+    });
+  }
   deps.notifier.publish(final);
   deps.log.info({ requestId: final.id, status: final.status, connection: final.action.connection }, 'action executed');
   return final;

@@ -1,0 +1,35 @@
+/**
+ * A gateway as its own process, for tests that need a second process on the
+ * same SQLite file or a crash mid-flight. Started by shared-gateway.ts as
+ * `node bin/run-ts.js test/support/gateway-child.ts <config.yaml>`.
+ *
+ * Prints one JSON line on stdout when listening: {"url", "pid"}. Closes on
+ * SIGTERM or when stdin closes (its parent went away).
+ */
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.ts';
+import { startGateway } from '../../src/main.ts';
+
+const file = process.argv[2];
+if (!file) {
+  process.stderr.write('usage: gateway-child <config.yaml>\n');
+  process.exit(2);
+}
+
+const gateway = await startGateway(loadConfig(file, process.env), { logger: pino({ level: 'silent' }), sweepMs: 50 });
+process.stdout.write(`${JSON.stringify({ url: gateway.url, pid: process.pid })}\n`);
+
+let stopping = false;
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  setTimeout(() => process.exit(0), 3000).unref();
+  gateway.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+}
+process.on('SIGTERM', stop);
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();
