@@ -67,6 +67,12 @@ export interface RequestRecord {
   readonly reviews: readonly Review[];
   readonly result: unknown;
   readonly error: RequestError | null;
+  /**
+   * While executing: when the run must be over. Past it, with the request
+   * still executing, the process that claimed it has died; anything before it
+   * may still be running in another gateway on the same store.
+   */
+  readonly runDeadline?: string | null;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }
@@ -82,7 +88,7 @@ export function transition(
   request: RequestRecord,
   to: RequestStatus,
   now: Date,
-  patch: Partial<Pick<RequestRecord, 'result' | 'error' | 'decision' | 'expiresAt'>> = {},
+  patch: Partial<Pick<RequestRecord, 'result' | 'error' | 'decision' | 'expiresAt' | 'runDeadline'>> = {},
 ): RequestRecord {
   if (!canTransition(request.status, to)) {
     throw new Error(`illegal transition ${request.status} → ${to} for ${request.id}`);

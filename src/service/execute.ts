@@ -13,6 +13,14 @@ import { decide } from './decide.ts';
 import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
 
+/** Grace beyond a connection's own time bound before a claim is presumed dead. */
+export const RUN_GRACE_MS = 30_000;
+
+/** When a run claimed now on this connection must be over. */
+export function runDeadline(now: Date, maxRunMs: number): string {
+  return new Date(now.getTime() + maxRunMs + RUN_GRACE_MS).toISOString();
+}
+
 type Claim = { claimed: true; request: RequestRecord } | { claimed: false; request: RequestRecord };
 
 /**
@@ -71,7 +79,7 @@ export async function executeApproved(deps: Deps, id: string): Promise<RequestRe
         ],
       };
     }
-    const next = transition(current, 'executing', now);
+    const next = transition(current, 'executing', now, { runDeadline: runDeadline(now, handle.maxRunMs) });
     return {
       result: { claimed: true, request: next },
       next,
@@ -100,6 +108,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<Re
   const record = deps.store.mutateRequest(claimed.id, (current) => {
     const now = deps.clock.now();
     const next = transition(current, result.ok ? 'succeeded' : 'failed', now, {
+      runDeadline: null,
       result: result.output,
       error: result.ok ? null : (result.error ?? { code: 'EXECUTION_FAILED', message: 'the target reported an error' }),
     });

@@ -1,27 +1,48 @@
 /**
- * Recover, at start: a restart loses no request. Approved requests that were
- * never claimed are run now; requests caught mid-run are marked failed and
- * never retried, because the gateway cannot know whether they ran (at most once).
+ * Recover: a restart loses no request. Approved requests that were never
+ * claimed are run now. A request still `executing` after its run deadline was
+ * claimed by a process that died mid-run: it is marked failed and never
+ * retried, because nobody can know whether it ran (at most once). One before
+ * its deadline may be running in another gateway on the same store, so it is
+ * left alone until then; the sweeper checks again.
  */
 import { transition } from '../core/request.ts';
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
 import { expireDue } from './expire.ts';
 
-export async function recover(deps: Deps): Promise<{ interrupted: number; resumed: number; expired: number }> {
+/** Marks overdue executions as interrupted; returns how many. */
+export async function interruptOverdue(deps: Deps): Promise<number> {
   const executing = await deps.store.listRequests({ status: ['executing'], limit: 1000 });
-  for (const r of executing) {
-    await deps.store.mutateRequest(r.id, (current) => {
-      if (current.status !== 'executing') return { result: null, audit: [] };
+  let count = 0;
+  const now = deps.clock.now().getTime();
+  // Only overdue runs take the write lock; one still in time is left to its owner.
+  for (const r of executing.filter((x) => !x.runDeadline || Date.parse(x.runDeadline) <= now)) {
+    const overdue = await deps.store.mutateRequest(r.id, (current) => {
       const now = deps.clock.now();
-      const next = transition(current, 'failed', now, { error: { code: 'EXECUTION_INTERRUPTED', message: 'the gateway stopped while this action ran; it is not retried' } });
-      return { result: null, next, audit: [{ type: 'request.failed', time: now.toISOString(), requestId: r.id, actor: null, data: { code: 'EXECUTION_INTERRUPTED' } }] };
+      const deadline = current.runDeadline ? Date.parse(current.runDeadline) : 0;
+      if (current.status !== 'executing' || deadline > now.getTime()) return { result: false, audit: [] };
+      const next = transition(current, 'failed', now, {
+        runDeadline: null,
+        error: { code: 'EXECUTION_INTERRUPTED', message: 'the gateway stopped while this action ran; it is not retried' },
+      });
+      return {
+        result: true,
+        next,
+        audit: [{ type: 'request.failed', time: now.toISOString(), requestId: r.id, actor: null, data: { code: 'EXECUTION_INTERRUPTED', runDeadline: current.runDeadline ?? null } }],
+      };
     });
+    if (overdue) count++;
   }
+  return count;
+}
+
+export async function recover(deps: Deps): Promise<{ interrupted: number; resumed: number; expired: number }> {
+  const interrupted = await interruptOverdue(deps);
   const approved = await deps.store.listRequests({ status: ['approved'], limit: 1000 });
   for (const r of approved) {
     void executeApproved(deps, r.id).catch((e: unknown) => deps.log.error({ requestId: r.id, err: String(e) }, 'resumed execution failed'));
   }
   const expired = await expireDue(deps);
-  return { interrupted: executing.length, resumed: approved.length, expired };
+  return { interrupted, resumed: approved.length, expired };
 }

@@ -10,7 +10,7 @@ import { decide } from './decide.ts';
 import type { Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
 import type { Deps } from './deps.ts';
-import { runClaimed } from './execute.ts';
+import { runClaimed, runDeadline } from './execute.ts';
 import { submittedAuditData } from './views.ts';
 
 export interface SubmitCommand {
@@ -80,7 +80,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     return pending;
   }
 
-  const executing: RequestRecord = { ...base, status: 'executing' };
+  const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, handle.maxRunMs) };
   await deps.store.insertRequest(executing, [
     submitted,
     { type: 'request.executing', time: at, requestId: base.id, actor: null, data: { by: 'policy', policyHash: decision.policyHash, rules: decision.rules } },

@@ -5,7 +5,9 @@
  * interrupted and never retried.
  */
 import Database from 'better-sqlite3';
-import { createServer, type Server } from 'node:http';
+import { createServer, type ServerResponse, type Server } from 'node:http';
+import type { Clock } from '../../src/core/ports.ts';
+import { manualClock } from '../support/clock.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type TestGateway } from '../support/gateway.ts';
 import { prepareSharedGateway, type SharedGateway } from '../support/shared-gateway.ts';
@@ -68,8 +70,8 @@ function share(): SharedGateway {
   return s;
 }
 
-async function start(s: SharedGateway, b: string): Promise<TestGateway> {
-  const g = await s.start(b);
+async function start(s: SharedGateway, b: string, clock?: Clock): Promise<TestGateway> {
+  const g = await s.start(b, clock ? { clock } : {});
   gateways.push(g);
   return g;
 }
@@ -142,7 +144,8 @@ describe('an audit write that fails after the action ran', () => {
 
     await gw.stop();
     onFile(s.dbPath, 'DROP TRIGGER fail_outcome;');
-    const b = await start(s, body(upstream.url));
+    // Ten minutes on: past the run's deadline (the connection's time bound plus grace).
+    const b = await start(s, body(upstream.url), manualClock(Date.now() + 10 * 60_000));
     const seen = await b.as('deploy-bot', `/v1/requests/${res.body.error.requestId}`);
     expect(seen.body).toMatchObject({ status: 'failed', error: { code: 'EXECUTION_INTERRUPTED' } });
     expect(callsTo('/outcome-lost')).toBe(1);
@@ -246,12 +249,47 @@ describe('a crash while an action runs', () => {
     await child.kill();
     expect(requestStatus(s.dbPath, id)).toBe('executing');
 
-    const b = await start(s, body(url));
+    // Started at once, the run is still within its deadline: it may be running elsewhere, so it is left alone.
+    const early = await start(s, body(url));
+    expect(requestStatus(s.dbPath, id)).toBe('executing');
+    await early.stop();
+    gateways.splice(gateways.indexOf(early), 1);
+
+    // Ten minutes on, past the deadline, the claimant is presumed dead.
+    const b = await start(s, body(url), manualClock(Date.now() + 10 * 60_000));
     expect(requestStatus(s.dbPath, id)).toBe('failed');
     const r = await b.as('deploy-bot', `/v1/requests/${id}`);
     expect(r.body).toMatchObject({ status: 'failed', error: { code: 'EXECUTION_INTERRUPTED' } });
     const last = auditEvents(s.dbPath, id).at(-1);
     expect(last).toMatchObject({ type: 'request.failed', actor: null, data: { code: 'EXECUTION_INTERRUPTED' } });
     expect(seen.filter((u) => u === '/refunds/crash')).toHaveLength(1);
+  });
+});
+
+describe('a second gateway starting while the first is mid-run', () => {
+  it('leaves the run alone, and the first records its real outcome', async () => {
+    const parked: ServerResponse[] = [];
+    const slow = createServer((_req, res) => parked.push(res));
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const addr = slow.address();
+    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    try {
+      const s = share();
+      const a = await start(s, body(url));
+      const held = await submit(a, 'POST', '/refunds/slow');
+      const id = held.body.id as string;
+      expect((await a.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+      await eventually(async () => (parked.length === 1 ? true : undefined));
+
+      await start(s, body(url)); // a replica (or a restart of another) on the same file
+      expect(requestStatus(s.dbPath, id)).toBe('executing');
+
+      parked[0]!.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      await eventually(async () => (requestStatus(s.dbPath, id) === 'succeeded' ? true : undefined));
+      expect(auditEvents(s.dbPath, id).map((e) => e.type)).not.toContain('request.failed');
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
   });
 });

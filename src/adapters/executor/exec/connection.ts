@@ -28,6 +28,7 @@ const MAX_OUTPUT_BYTES = 1_048_576;
 export function createExecConnection(config: ExecConnectionConfig): ConnectionHandle {
   return {
     info: { name: config.name, kind: 'exec', tags: config.tags },
+    maxRunMs: config.timeoutMs,
     facts(input: ActionInput) {
       const args = (input as ExecInput).args;
       return makeFacts('exec', {

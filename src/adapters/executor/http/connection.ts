@@ -61,6 +61,7 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
 
   return {
     info: { name: config.name, kind: 'http', tags: config.tags },
+    maxRunMs: 2 * config.timeoutMs, // headers, then body, each bounded
     facts: (input: ActionInput) => deriveHttpFacts(input as HttpInput),
     async execute(input: ActionInput): Promise<ExecutionResult> {
       const http = input as HttpInput;

@@ -65,6 +65,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
         connectionTimeoutMillis: 10_000,
         // A session-level bound too, for statements after an agent's own COMMIT.
         statement_timeout: timeoutMs,
+        // Client side, per query() call: several statements in one string share one bound.
+        query_timeout: timeoutMs + 5_000,
         types,
       });
       // An idle client dropped by the server must not crash the gateway; the next checkout reconnects.
@@ -122,6 +124,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
 
   return {
     info: { name: config.name, kind: 'postgres', tags: config.tags },
+    // Connect, then at most five bounded calls (BEGIN, SET LOCAL, the SQL, COMMIT/ROLLBACK, DISCARD ALL).
+    maxRunMs: 10_000 + 5 * (timeoutMs + 5_000),
     facts(input) {
       const sql = 'sql' in input ? input.sql : undefined;
       if (typeof sql !== 'string') throw new CountersignError('INVALID_INPUT', 'a postgres action needs { sql }');
