@@ -97,3 +97,35 @@ describe('actionDigest', () => {
     expect(actionDigest(principal, { ...connection, tags: { env: 'staging' } }, action)).toBe(digest);
   });
 });
+
+describe('canonicalJson against the canonicalize package (RFC 8785 reference)', () => {
+  it('agrees on any JSON value, integer-like keys and unicode keys included', async () => {
+    const fc = await import('fast-check');
+    const { default: reference } = (await import('canonicalize')) as unknown as { default: (v: unknown) => string };
+    const key = fc.oneof(fc.string(), fc.constantFrom('0', '1', '10', '9', '01', '-1', 'é', '\u{1F600}', 'a\u0000b', '\ud800', '__proto__', 'constructor'));
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof(
+        { depthSize: 'small' },
+        fc.constant(null),
+        fc.boolean(),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.integer(),
+        fc.constantFrom(0, -0, 1e21, 1e-7, 5e-324, 0.1, 123456789012345680000),
+        fc.string(),
+        fc.array(tie('any'), { maxLength: 4 }),
+        fc.dictionary(key, tie('any'), { maxKeys: 5 }),
+      ),
+    })).any;
+    fc.assert(fc.property(value, (v) => canonicalJson(v) === reference(v)), { numRuns: 2000 });
+  });
+
+  it('keeps an own __proto__ key from parsed input in the canonical form and the digest', () => {
+    const parsed = JSON.parse('{"__proto__":{"admin":true},"b":1}') as unknown;
+    expect(canonicalJson(parsed)).toBe('{"__proto__":{"admin":true},"b":1}');
+  });
+
+  it('refuses non-finite numbers like the reference does', () => {
+    expect(() => canonicalJson({ a: Number.NaN })).toThrow();
+    expect(() => canonicalJson([Number.POSITIVE_INFINITY])).toThrow();
+  });
+});

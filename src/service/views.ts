@@ -17,6 +17,10 @@ export function decisionView(d: Decision): Record<string, unknown> {
   };
 }
 
+function factsSection(r: RequestRecord): 'sql' | 'http' | 'exec' {
+  return r.facts.kind === 'postgres' ? 'sql' : r.facts.kind;
+}
+
 export function submittedAuditData(r: RequestRecord, context: Readonly<Record<string, string>>): Record<string, unknown> {
   return {
     principal: { id: r.principal.id, kind: r.principal.kind, actsFor: r.principal.actsFor, groups: r.principal.groups },
@@ -24,7 +28,8 @@ export function submittedAuditData(r: RequestRecord, context: Readonly<Record<st
     operation: r.action.operation,
     input: redactInput(r.action.input),
     reason: r.action.reason,
-    facts: r.facts,
+    // Only the section of the action's kind: the others are neutral by construction.
+    facts: { kind: r.facts.kind, writes: r.facts.writes, [factsSection(r)]: r.facts[factsSection(r)] },
     digest: r.digest,
     decision: decisionView(r.decision),
     context,

@@ -4,7 +4,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { CountersignError, isCountersignError } from '../../core/errors.ts';
 import type { Deps } from '../../service/deps.ts';
 import type { AppEnv } from './context.ts';
@@ -26,9 +25,12 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.use('*', async (c, next) => {
-    c.set('traceId', randomUUID());
+    const traceId = randomUUID();
+    c.set('traceId', traceId);
+    c.set('bodyLimit', opts.bodyLimitBytes);
+    // Before next(): a header added to a finished response makes Hono copy the whole Response.
+    c.header('x-trace-id', traceId);
     await next();
-    c.header('x-trace-id', c.get('traceId'));
   });
 
   app.onError((err, c) => {
@@ -51,15 +53,6 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
     return c.json({ ok: true });
   });
 
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: opts.bodyLimitBytes,
-      onError: () => {
-        throw new CountersignError('PAYLOAD_TOO_LARGE', `the body is over ${opts.bodyLimitBytes} bytes`);
-      },
-    }),
-  );
   app.use('/v1/*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);

@@ -1,10 +1,40 @@
-/** Reads and validates a JSON body, turning each kind of bad input into its stable code. */
+/**
+ * Reads and validates a JSON body, turning each kind of bad input into its
+ * stable code. On Node the body is read straight from the socket's request,
+ * with the size limit enforced as bytes arrive: going through a web Request
+ * costs more CPU than the rest of a small request together.
+ */
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { CountersignError } from '../../core/errors.ts';
+import type { AppEnv } from './context.ts';
 
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
-  const text = await c.req.text();
+function tooLarge(limit: number): CountersignError {
+  return new CountersignError('PAYLOAD_TOO_LARGE', `the body is over ${limit} bytes`);
+}
+
+async function readText(c: Context<AppEnv>, limit: number): Promise<string> {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const declared = Number(c.req.header('content-length') ?? Number.NaN);
+  if (declared > limit) throw tooLarge(limit);
+  if (!incoming) {
+    const text = await c.req.text();
+    if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
+    return text;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of incoming as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
+}
+
+export async function jsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
+  const text = await readText(c, c.get('bodyLimit'));
   let raw: unknown;
   try {
     raw = text.length ? JSON.parse(text) : undefined;

@@ -5,5 +5,7 @@ export type AppEnv = {
   Variables: {
     principal: Principal;
     traceId: string;
+    /** The most bytes a JSON body may have (server.bodyLimitBytes). */
+    bodyLimit: number;
   };
 };

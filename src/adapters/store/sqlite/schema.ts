@@ -38,4 +38,6 @@ export const MIGRATIONS: readonly string[] = [
      hash TEXT NOT NULL
    ) STRICT;
    CREATE INDEX audit_request ON audit_events (request_id);`,
+  // Insertion order (rowid) is creation order: one index fewer to update on every new request.
+  `DROP INDEX requests_created;`,
 ];

@@ -1,8 +1,9 @@
 /**
  * The embedded store: one SQLite file in WAL mode through better-sqlite3.
- * Every write runs in one BEGIN IMMEDIATE transaction with its audit events,
- * so state and evidence commit together or not at all, and writers in other
- * processes on the same file are serialized by SQLite's own lock.
+ * Every write runs in a BEGIN IMMEDIATE transaction (shared with the writes of
+ * the same event-loop turn: see group-commit.ts) together with its audit
+ * events, so state and evidence commit together or not at all, and writers in
+ * other processes on the same file are serialized by SQLite's own lock.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { Mutation, RequestQuery, Store } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
+import { createGroupCommit } from './group-commit.ts';
 import { MIGRATIONS } from './schema.ts';
 
 export interface SqliteStoreOptions {
@@ -135,13 +137,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   });
 
   const appendTx = db.transaction((audit: readonly AuditDraft[]) => appendAuditInTx(audit));
+  const write = createGroupCommit(db);
 
   return {
     async insertRequest(request, audit) {
-      insertTx.immediate(request, audit);
+      await write(() => insertTx(request, audit));
     },
     async mutateRequest(id, fn) {
-      return mutateTx.immediate(id, fn) as ReturnType<typeof fn>['result'];
+      return write(() => mutateTx(id, fn) as ReturnType<typeof fn>['result']);
     },
     async getRequest(id) {
       return load(id);
@@ -158,7 +161,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         params.push(query.involving, query.involving);
       }
       const sql = `SELECT id, record FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-                   ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+                   ORDER BY rowid DESC LIMIT ?`;
       const rows = db.prepare(sql).all(...params, Math.max(1, Math.min(query.limit ?? 100, 1000))) as (RequestRow & { id: string })[];
       if (rows.length === 0) return [];
       const byId = new Map<string, Review[]>();
@@ -176,7 +179,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return (q.due.all(now.toISOString(), Math.max(1, limit)) as { id: string }[]).map((r) => r.id);
     },
     async appendAudit(audit) {
-      appendTx.immediate(audit);
+      await write(() => appendTx(audit));
     },
     async readAudit(fromSeq, limit) {
       return (q.readAudit.all(fromSeq, limit) as AuditRow[]).map((r): AuditEvent => {

@@ -1,0 +1,85 @@
+/**
+ * The benchmark's gateway, run as its own process: a SQLite store in the
+ * directory BENCH_DIR, one agent with a fresh key, one human, an `http`
+ * connection to UPSTREAM_URL carrying the secret `${UPSTREAM_TOKEN}`, and a
+ * policy that allows GET and holds POST for approval (ttl 1h).
+ *
+ * Prints one JSON line on stdout: {"url", "agentKey", "connection", "pid"}.
+ * Exits when stdin closes (its parent went away) or on SIGTERM, closing the
+ * gateway first so that `--cpu-prof` and friends get to write their output.
+ */
+import { join } from 'node:path';
+import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { startGateway, type Gateway } from '../../src/main.ts';
+
+const CONNECTION = 'bench-api';
+
+function required(name: string): string {
+  const v = process.env[name];
+  if (!v) {
+    process.stderr.write(`gateway-process: ${name} is not set\n`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const dir = required('BENCH_DIR');
+const upstreamUrl = required('UPSTREAM_URL');
+required('UPSTREAM_TOKEN');
+const level = process.env['BENCH_GATEWAY_LOG'] ?? 'warn';
+const synchronous = process.env['BENCH_SQLITE_SYNCHRONOUS'] === 'full' ? 'full' : 'normal';
+
+const agent = generateApiKey();
+const human = generateApiKey();
+
+const yaml = `server: { port: 0, host: 127.0.0.1 }
+store: { sqlite: { path: ${JSON.stringify(join(dir, 'countersign.db'))}, synchronous: ${synchronous} } }
+log: { level: ${level} }
+principals:
+  - id: bench-bot
+    kind: agent
+    actsFor: alice
+    apiKeys: ["${agent.hash}"]
+  - id: alice
+    kind: human
+    groups: [ops]
+    apiKeys: ["${human.hash}"]
+connections:
+  - name: ${CONNECTION}
+    kind: http
+    url: ${upstreamUrl}
+    headers: { Authorization: "Bearer \${UPSTREAM_TOKEN}" }
+    tags: { env: bench }
+policy:
+  default: deny
+  rules:
+    - id: reads
+      when: facts.http.method == "GET"
+      effect: allow
+    - id: writes
+      when: facts.http.method == "POST"
+      effect: approve
+      approvers: [{ principals: [alice], count: 1 }]
+      ttl: 1h
+`;
+
+const config = parseConfig(yaml, 'bench.yaml', process.env);
+const gateway: Gateway = await startGateway(config);
+process.stdout.write(`${JSON.stringify({ url: gateway.url, agentKey: agent.key, connection: CONNECTION, pid: process.pid })}\n`);
+
+let stopping = false;
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  setTimeout(() => process.exit(0), 3000).unref();
+  gateway.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+}
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('end', stop);
+process.stdin.on('error', stop);
+process.stdin.resume();
