@@ -24,6 +24,10 @@ export function createGroupCommit(db: Database.Database): <T>(run: () => T) => P
       try {
         return { ok: true, value: op.run() };
       } catch (error) {
+        // Some errors (a full disk, an I/O error) make SQLite roll back the whole
+        // transaction: every earlier operation is gone too, and the later ones
+        // must not run on their own. Fail the batch.
+        if (!db.inTransaction) throw error;
         return { ok: false, error };
       }
     }),
