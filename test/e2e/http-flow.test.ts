@@ -34,6 +34,9 @@ policy:
       when: facts.http.method == "DELETE"
       effect: deny
       message: deletes are never allowed from agents
+    - id: no-admin
+      when: facts.http.path.startsWith("/admin")
+      effect: deny
 `,
     { env: { BILLING_TOKEN: 'tok-super-secret-123' } },
   );
@@ -72,6 +75,19 @@ describe('a denied action', () => {
     expect(res.status).toBe(403);
     expect(res.body.error).toMatchObject({ code: 'POLICY_DENIED', message: 'deletes are never allowed from agents' });
     expect(res.body.error.rules).toContain('no-deletes');
+    expect(upstream.calls.length).toBe(before);
+  });
+});
+
+describe('a path written to slip past a rule', () => {
+  it('is judged as the upstream will read it: /%61dmin is /admin, and ..; is refused', async () => {
+    const before = upstream.calls.length;
+    const encoded = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'billing-api', input: { method: 'GET', path: '/%61dmin/users' }, reason: 'x' } });
+    expect(encoded.status).toBe(403);
+    expect(encoded.body.error.rules).toContain('no-admin');
+    const traversal = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'billing-api', input: { method: 'GET', path: '/public/..;/admin' }, reason: 'x' } });
+    expect(traversal.status).toBe(422);
+    expect(traversal.body.error.code).toBe('INPUT_UNPARSEABLE');
     expect(upstream.calls.length).toBe(before);
   });
 });

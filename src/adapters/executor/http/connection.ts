@@ -58,10 +58,17 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
     bodyTimeout: config.timeoutMs,
   });
   const configured = new Set(Object.keys(config.headers).map((h) => h.toLowerCase()));
+  // An upstream that echoes requests (a debug endpoint) must not hand the gateway's credentials to the agent.
+  // The whole value and the credential after a scheme (`Bearer <token>`): an upstream may echo either.
+  const secrets = Object.values(config.headers)
+    .flatMap((v) => [v, v.slice(v.lastIndexOf(' ') + 1)])
+    .filter((v) => v.length >= 8)
+    .sort((a, b) => b.length - a.length);
+  const scrub = (text: string) => secrets.reduce((t, s) => t.split(s).join('[redacted]'), text);
 
   return {
     info: { name: config.name, kind: 'http', tags: config.tags },
-    maxRunMs: 2 * config.timeoutMs, // headers, then body, each bounded
+    maxRunMs: config.timeoutMs,
     facts: (input: ActionInput) => deriveHttpFacts(input as HttpInput),
     async execute(input: ActionInput): Promise<ExecutionResult> {
       const http = input as HttpInput;
@@ -81,8 +88,12 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
           method: http.method as 'GET',
           headers,
           body,
+          // undici's own timeouts are idle timeouts; this bounds the whole call, as the run deadline assumes.
+          signal: AbortSignal.timeout(config.timeoutMs),
         });
-        const { text, truncated } = await readBounded(res.body);
+        const read = await readBounded(res.body);
+        const text = scrub(read.text);
+        const truncated = read.truncated;
         const contentType = String(res.headers['content-type'] ?? '');
         let parsed: unknown = text;
         if (contentType.includes('json') && !truncated) {
@@ -101,7 +112,7 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
         };
       } catch (e) {
         // undici's errors name the address; the agent learns only which connection failed.
-        const kind = e instanceof Error && /timeout/i.test(e.name + e.message) ? 'timed out' : 'could not be reached';
+        const kind = e instanceof Error && /timeout|abort/i.test(e.name + e.message) ? 'timed out' : 'could not be reached';
         return {
           ok: false,
           output: null,

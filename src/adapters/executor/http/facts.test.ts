@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { httpInputSchema } from '../../../core/action.ts';
+import { deriveHttpFacts } from './facts.ts';
+
+const facts = (input: Record<string, unknown>) => deriveHttpFacts(httpInputSchema.parse({ method: 'GET', ...input }));
+const refused = (input: Record<string, unknown>) => expect(() => facts(input)).toThrow(expect.objectContaining({ code: 'INPUT_UNPARSEABLE' }));
+
+describe('HTTP facts', () => {
+  it('gives the method, path and query, and whether it writes', () => {
+    expect(facts({ path: '/invoices?limit=5', query: { limit: '6', status: ['open', 'paid'] } }).http).toEqual({
+      method: 'GET',
+      path: '/invoices',
+      query: { limit: ['5', '6'], status: ['open', 'paid'] },
+    });
+    expect(facts({ method: 'post', path: '/x' })).toMatchObject({ writes: true, http: { method: 'POST' } });
+    expect(facts({ method: 'HEAD', path: '/x' }).writes).toBe(false);
+  });
+
+  it('decodes escaped unreserved characters, so /%61dmin is /admin for policy and upstream alike', () => {
+    expect(facts({ path: '/%61dmin/users' }).http.path).toBe('/admin/users');
+    expect(facts({ path: '/caf%c3%a9' }).http.path).toBe('/caf%C3%A9');
+  });
+
+  it.each([
+    ['/public/..;/admin', 'a ; (matrix parameters, Tomcat-style traversal)'],
+    ['/a/../admin', 'a .. segment'],
+    ['/a/./b', 'a . segment'],
+    ['/a/.%2e/x', 'an encoded dot'],
+    ['/a%2Fadmin', 'an encoded slash'],
+    ['/a%5C..%5Cx', 'an encoded backslash'],
+    ['/a\\..\\x', 'a backslash'],
+    ['//evil.example/x', 'a second host'],
+    ['/x%zz', 'a malformed escape'],
+    ['/x%25', 'an encoded percent sign'],
+    ['/x#frag', 'a fragment'],
+  ])('refuses %s (%s)', (path) => refused({ path }));
+
+  it('refuses methods and headers that would change what runs behind the policy’s back', () => {
+    refused({ method: 'TRACE', path: '/x' });
+    refused({ method: 'CONNECT', path: '/x' });
+    refused({ method: 'POST', path: '/x', headers: { 'X-HTTP-Method-Override': 'DELETE' } });
+    refused({ path: '/public', headers: { 'X-Original-URL': '/admin' } });
+  });
+
+  it('treats query keys named like object members as plain keys', () => {
+    expect(facts({ path: '/x?constructor=1&toString=2&__proto__=3' }).http.query).toEqual({ constructor: ['1'], toString: ['2'], ['__proto__']: ['3'] });
+  });
+});
