@@ -44,7 +44,7 @@ export interface ExecFacts {
   /** The full argv the gateway will run: the configured command, then the agent's args. */
   readonly argv: readonly string[];
   readonly command: string;
-  /** The first argument that does not start with '-', or ''. */
+  /** The first argument when it does not start with '-', else '' (after an option, which argument is the subcommand is not knowable). */
   readonly subcommand: string;
 }
 

@@ -43,11 +43,15 @@ policy:
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('names the sub-command after the flags, for policy', async () => {
-    const res = await act(gw, 'echo', { args: ['-n', 'forbidden', 'x'] });
-    expect(res.status).toBe(403);
-    expect(res.body.error.code).toBe('POLICY_DENIED');
-    expect(res.body.request.facts.exec).toMatchObject({ subcommand: 'forbidden', argv: ['/bin/echo', '-n', 'forbidden', 'x'] });
+  it('names the sub-command only when it comes first, so an option value cannot pose as one', async () => {
+    const plain = await act(gw, 'echo', { args: ['forbidden', 'x'] });
+    expect(plain.status).toBe(403);
+    expect(plain.body.request.facts.exec).toMatchObject({ subcommand: 'forbidden', argv: ['/bin/echo', 'forbidden', 'x'] });
+
+    // `-n get delete`: is `get` the subcommand, or the value of -n? Without the tool's grammar nobody knows,
+    // so the fact is empty and a rule keyed on a subcommand does not match.
+    const flagged = await act(gw, 'echo', { args: ['-n', 'forbidden', 'x'] });
+    expect(flagged.body.facts?.exec ?? flagged.body.request?.facts.exec).toMatchObject({ subcommand: '', argv: ['/bin/echo', '-n', 'forbidden', 'x'] });
   });
 
   it('reports a non-zero exit as failed, with the exit code and stderr', async () => {

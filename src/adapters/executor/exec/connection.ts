@@ -22,6 +22,16 @@ export interface ExecConnectionConfig {
 const MAX_OUTPUT_BYTES = 1_048_576;
 
 /**
+ * The first argument, when it is positional. After an option it is not
+ * knowable without the tool's grammar (`-n get delete`: is `get` the value of
+ * -n?), so it is '' and a rule on the subcommand does not match.
+ */
+function subcommandOf(args: readonly string[]): string {
+  const first = args[0];
+  return first !== undefined && !first.startsWith('-') ? first : '';
+}
+
+/**
  * @example
  * const kubectl = createExecConnection({ name: 'ops-tool', command: '/usr/local/bin/kubectl', env: {}, tags: {}, timeoutMs: 60000 });
  */
@@ -36,7 +46,7 @@ export function createExecConnection(config: ExecConnectionConfig): ConnectionHa
         exec: {
           argv: [config.command, ...args],
           command: basename(config.command),
-          subcommand: args.find((a) => !a.startsWith('-')) ?? '',
+          subcommand: subcommandOf(args),
         },
       });
     },
@@ -49,6 +59,8 @@ export function createExecConnection(config: ExecConnectionConfig): ConnectionHa
           {
             shell: false,
             timeout: config.timeoutMs,
+            // SIGTERM can be ignored; the run deadline counts on the process being gone.
+            killSignal: 'SIGKILL',
             maxBuffer: MAX_OUTPUT_BYTES,
             env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...config.env },
             ...(config.cwd ? { cwd: config.cwd } : {}),
