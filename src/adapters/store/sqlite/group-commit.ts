@@ -5,43 +5,60 @@
  * COMMIT that makes it durable has returned. Under many concurrent agents this
  * pays the transaction and WAL page writes once per batch instead of once
  * per action; a lone write is a batch of one.
+ *
+ * Any doubt about what was written fails the batch: if a savepoint cannot be
+ * rolled back, or SQLite rolled back the whole transaction itself (a full
+ * disk, an I/O error), every operation in it is rejected. If even the final
+ * ROLLBACK fails the connection is left unusable, and the store refuses all
+ * later writes rather than let them run without a real COMMIT.
  */
 import type Database from 'better-sqlite3';
 
 type Op = { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Most operations in one transaction, so one batch cannot hold the write lock for long. */
 const MAX_BATCH = 256;
 
-export function createGroupCommit(db: Database.Database): <T>(run: () => T) => Promise<T> {
+export function createGroupCommit(db: Database.Database, onBroken: (error: unknown) => Error): <T>(run: () => T) => Promise<T> {
   const queue: Op[] = [];
   let scheduled = false;
+  let broken: Error | undefined;
 
-  // Each operation is itself a better-sqlite3 transaction function; called inside
-  // the batch's transaction it becomes a savepoint.
-  const batch = db.transaction((ops: Op[]) =>
-    ops.map((op): { ok: true; value: unknown } | { ok: false; error: unknown } => {
-      try {
-        return { ok: true, value: op.run() };
-      } catch (error) {
-        // Some errors (a full disk, an I/O error) make SQLite roll back the whole
-        // transaction: every earlier operation is gone too, and the later ones
-        // must not run on their own. Fail the batch.
-        if (!db.inTransaction) throw error;
-        return { ok: false, error };
-      }
-    }),
-  );
+  function runOne(op: Op): Outcome {
+    db.exec('SAVEPOINT op');
+    try {
+      const value = op.run();
+      db.exec('RELEASE op');
+      return { ok: true, value };
+    } catch (error) {
+      if (!db.inTransaction) throw error; // SQLite rolled everything back: fail the batch
+      db.exec('ROLLBACK TO op'); // if this throws, the batch fails: its writes are in doubt
+      db.exec('RELEASE op');
+      return { ok: false, error };
+    }
+  }
 
   function flush(): void {
     scheduled = false;
     const ops = queue.splice(0, MAX_BATCH);
     if (queue.length > 0) schedule();
-    let outcomes: ReturnType<typeof batch>;
+    if (broken) {
+      for (const op of ops) op.reject(broken);
+      return;
+    }
+    const outcomes: Outcome[] = [];
     try {
-      outcomes = batch.immediate(ops);
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        for (const op of ops) outcomes.push(runOne(op));
+        db.exec('COMMIT');
+      } catch (error) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw error;
+      }
     } catch (error) {
-      // The COMMIT (or BEGIN) failed: nothing in this batch happened.
+      if (db.inTransaction) broken = onBroken(error);
       for (const op of ops) op.reject(error);
       return;
     }

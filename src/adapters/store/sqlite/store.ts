@@ -137,7 +137,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   });
 
   const appendTx = db.transaction((audit: readonly AuditDraft[]) => appendAuditInTx(audit));
-  const write = createGroupCommit(db);
+  const write = createGroupCommit(
+    db,
+    (cause) => new CountersignError('AUDIT_WRITE_FAILED', 'the store could not end a failed transaction; restart the gateway', { cause: String(cause) }),
+  );
 
   return {
     async insertRequest(request, audit) {
