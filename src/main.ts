@@ -14,7 +14,7 @@ import { createSqliteStore } from './adapters/store/sqlite/index.ts';
 import { randomIds, systemClock } from './adapters/system.ts';
 import type { Deps } from './service/deps.ts';
 import { expireDue } from './service/expire.ts';
-import { interruptOverdue, recover } from './service/recover.ts';
+import { interruptOverdue, recover, resumeApproved } from './service/recover.ts';
 import { createHttpApp } from './surfaces/http/app.ts';
 
 export interface Gateway {
@@ -107,6 +107,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const sweep = setInterval(() => {
     expireDue(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'expiry sweep failed'));
     interruptOverdue(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'interrupted-run sweep failed'));
+    resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: String(e) }, 'approved-request sweep failed'));
   }, opts.sweepMs ?? 1000);
   sweep.unref();
 

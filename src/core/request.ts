@@ -73,6 +73,8 @@ export interface RequestRecord {
    * may still be running in another gateway on the same store.
    */
   readonly runDeadline?: string | null;
+  /** The submission's metadata (surface, client address), which policy sees as `context.request` again at execution. */
+  readonly context?: Readonly<Record<string, string>>;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }

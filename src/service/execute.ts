@@ -55,7 +55,7 @@ export async function executeApproved(deps: Deps, id: string): Promise<RequestRe
     } catch {
       return refuse('INPUT_UNPARSEABLE', 'the stored input no longer parses');
     }
-    const decision = decide(deps.policy(), principal, current.action, handle.info, facts, { time: now, request: {} });
+    const decision = decide(deps.policy(), principal, current.action, handle.info, facts, { time: now, request: current.context ?? {} });
     if (decision.effect === 'deny') {
       return refuse(decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED', decision.message ?? 'denied by the policy in force now', {
         decision: decisionView(decision),

@@ -37,12 +37,24 @@ export async function interruptOverdue(deps: Deps): Promise<number> {
   return count;
 }
 
-export async function recover(deps: Deps): Promise<{ interrupted: number; resumed: number; expired: number }> {
-  const interrupted = await interruptOverdue(deps);
-  const approved = await deps.store.listRequests({ status: ['approved'], limit: 1000 });
+/**
+ * Runs approved requests nobody has claimed for `idleMs` — after a restart,
+ * or when the claim right after approval failed (a busy or failing store).
+ * The claim is a compare-and-set, so a request being claimed elsewhere at the
+ * same moment still runs once.
+ */
+export async function resumeApproved(deps: Deps, idleMs: number): Promise<number> {
+  const cutoff = deps.clock.now().getTime() - idleMs;
+  const approved = (await deps.store.listRequests({ status: ['approved'], limit: 1000 })).filter((r) => Date.parse(r.updatedAt) <= cutoff);
   for (const r of approved) {
     void executeApproved(deps, r.id).catch((e: unknown) => deps.log.error({ requestId: r.id, err: String(e) }, 'resumed execution failed'));
   }
+  return approved.length;
+}
+
+export async function recover(deps: Deps): Promise<{ interrupted: number; resumed: number; expired: number }> {
+  const interrupted = await interruptOverdue(deps);
+  const resumed = await resumeApproved(deps, 0);
   const expired = await expireDue(deps);
-  return { interrupted, resumed: approved.length, expired };
+  return { interrupted, resumed, expired };
 }

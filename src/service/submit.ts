@@ -51,6 +51,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     updatedAt: at,
     expiresAt: null,
     reviews: [],
+    context,
     result: null,
     error: null,
     version: 1,

@@ -50,7 +50,13 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
     const onlyPending = q.status?.length === 1 && q.status[0] === 'pending';
     const reviewable = q.reviewable ? q.reviewable === 'true' : viewer.kind === 'human' && onlyPending;
     const rows = await listRequests(deps, viewer, { ...(q.status ? { status: q.status } : {}), reviewable, ...(q.limit ? { limit: q.limit } : {}) });
-    return c.json({ requests: rows.map((r) => requestView(r, viewer)) });
+    // Results can be large; a list carries everything needed to review, and GET /v1/requests/:id the result.
+    return c.json({
+      requests: rows.map((r) => {
+        const { result: _result, ...view } = requestView(r, viewer);
+        return view;
+      }),
+    });
   });
 
   app.get('/:id', async (c) => {
