@@ -105,6 +105,21 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  audit: z
+    .strictObject({
+      /** The log's name in its checkpoints (C2SP origin) and its key name: unique per deployment. */
+      origin: z
+        .string()
+        .regex(/^[^\s+]{1,200}$/, 'a name without spaces or +, e.g. countersign.example.com/prod')
+        .optional(),
+      /** Where the signing keys and the HMAC key live: outside the database, never in it. */
+      keyDir: z.string().min(1).default('./.countersign/keys'),
+      /** A signed checkpoint at most every `events` events or `seconds` seconds, and at shutdown. */
+      checkpoint: z
+        .strictObject({ events: z.number().int().positive().default(1000), seconds: z.number().positive().default(10) })
+        .prefault({}),
+    })
+    .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   principals: z.array(principalSchema).default([]),
   connections: z.array(connectionSchema).default([]),

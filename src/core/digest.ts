@@ -3,7 +3,7 @@
  * canonical JSON of the principal, the connection and the input. The reason is
  * left out on purpose: it explains the action but does not change what runs.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import type { Action } from './action.ts';
 import type { ConnectionInfo } from './connection.ts';
@@ -54,7 +54,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex'); // one-shot: no Hash object per call
 }
 
 /**

@@ -14,3 +14,21 @@ export { principalView, type Principal, type PrincipalKind } from './principal.t
 export { canTransition, transition, REQUEST_STATUSES, TERMINAL_STATUSES, type RequestRecord, type RequestStatus, type RequestError } from './request.ts';
 export { assertMayReview, fills, isRequesterSide, quorumMet, remainingApprovals, type Review, type Verdict } from './review.ts';
 export type { Clock, Connections, ConnectionHandle, ExecutionResult, Identity, IdGenerator, Log, Mutation, Notifier, RequestQuery, Store } from './ports.ts';
+export {
+  consistencyProof,
+  createFrontier,
+  EMPTY_ROOT,
+  Frontier,
+  hashFromHex,
+  inclusionProof,
+  leafHash,
+  memorySource,
+  rightEdge,
+  rootAt,
+  toHex,
+  verifyConsistency,
+  verifyInclusion,
+  type FrontierNode,
+  type SubtreeSource,
+} from './merkle/index.ts';
+export { formatCheckpoint, keyId, openNote, parseCheckpoint, parseVerifierKey, signNote, verifierKey, type Checkpoint, type NoteVerifier } from './note.ts';
