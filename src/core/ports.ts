@@ -89,10 +89,47 @@ export interface Store {
   listRequests(query: RequestQuery): Promise<RequestRecord[]>;
   /** Ids of pending requests whose expiry is at or before `now`. */
   dueForExpiry(now: Date, limit: number): Promise<string[]>;
-  appendAudit(audit: readonly AuditDraft[]): Promise<void>;
+  /** Appends events that change no request; `meta` keys are set in the same transaction. */
+  appendAudit(audit: readonly AuditDraft[], meta?: Readonly<Record<string, string>>): Promise<void>;
   /** Audit events with seq ≥ fromSeq, in order. */
   readAudit(fromSeq: number, limit: number): Promise<AuditEvent[]>;
+  /** The audit log's length and its RFC 6962 Merkle root (hex); leaf i is the event with seq i + 1. */
+  treeHead(): Promise<{ size: number; root: string }>;
+  /** Root of the first `size` events (size ≤ the log's length). */
+  rootAt(size: number): Promise<string>;
+  /** RFC 6962 audit path of leaf `index` in the tree of `size` leaves (hex). */
+  inclusionProof(index: number, size: number): Promise<string[]>;
+  /** RFC 6962 consistency proof between the trees of `from` and `to` leaves (hex). */
+  consistencyProof(from: number, to: number): Promise<string[]>;
+  /** The perfect subtrees that make up the tree of `size` leaves, left to right (a bundle's prefix). */
+  treeEdge(size: number): Promise<{ level: number; index: number; hash: string }[]>;
+  insertCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
+  /** Checkpoints with size ≥ fromSize, smallest first; or only the latest one. */
+  checkpoints(query: { fromSize?: number; latest?: boolean; limit?: number }): Promise<StoredCheckpoint[]>;
+  getMeta(key: string): Promise<string | undefined>;
   close(): Promise<void>;
+}
+
+/** A signed tree head of the audit log: a C2SP checkpoint in a signed note. */
+export interface StoredCheckpoint {
+  readonly size: number;
+  /** Merkle root, hex. */
+  readonly root: string;
+  /** The signing key's id (8 hex digits). */
+  readonly keyId: string;
+  /** The whole signed note, exactly as signed. */
+  readonly note: string;
+  readonly createdAt: string;
+}
+
+/** Signs checkpoints of the audit log; the private key never leaves the adapter. */
+export interface CheckpointSigner {
+  /** The log's origin line, also the key's name. */
+  readonly origin: string;
+  /** Signs a checkpoint note text; returns the signed note and the key id used. */
+  sign(text: string): { note: string; keyId: string };
+  /** Verifier keys (C2SP form) of every key that ever signed, for bundles and auditors. */
+  verifierKeys(): string[];
 }
 
 /** Wakes waiters when a request changes (in-process now; LISTEN/NOTIFY later). */

@@ -4,7 +4,11 @@
  * reviews are keyed by (request, reviewer) so the file itself refuses a second
  * vote by the same human.
  */
-export const MIGRATIONS: readonly string[] = [
+import type Database from 'better-sqlite3';
+import { backfillTree, TREE_SCHEMA } from './tree.ts';
+
+/** A step is SQL, or code for what SQL cannot do (hashing the existing log). Steps never change once shipped. */
+export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
   `CREATE TABLE requests (
      id TEXT PRIMARY KEY,
      status TEXT NOT NULL,
@@ -40,4 +44,28 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_request ON audit_events (request_id);`,
   // Insertion order (rowid) is creation order: one index fewer to update on every new request.
   `DROP INDEX requests_created;`,
+  TREE_SCHEMA,
+  backfillTree,
+  `CREATE TABLE checkpoints (
+     size INTEGER PRIMARY KEY,
+     root TEXT NOT NULL,
+     key_id TEXT NOT NULL,
+     note TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;`,
 ];
+
+/** Applies the steps this file has not had yet, each in its own transaction. */
+export function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+  const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+  MIGRATIONS.forEach((step, i) => {
+    if (done.has(i + 1)) return;
+    db.transaction(() => {
+      if (typeof step === 'string') db.exec(step);
+      else step(db);
+      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, new Date().toISOString());
+    }).immediate();
+  });
+}

@@ -8,10 +8,11 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { Store } from '../../../core/ports.ts';
 import { transition } from '../../../core/request.ts';
 import { storeContract } from '../contract.ts';
+import { treeContract } from '../contract-tree.ts';
 import { auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createSqliteStore } from './store.ts';
 
-storeContract('sqlite store (file)', async () => {
+async function onFile() {
   const dir = await mkdtemp(join(tmpdir(), 'countersign-store-'));
   const store = createSqliteStore({ path: join(dir, 'countersign.db') });
   return {
@@ -21,7 +22,10 @@ storeContract('sqlite store (file)', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+storeContract('sqlite store (file)', onFile);
+treeContract('sqlite store (file)', onFile);
 
 storeContract('sqlite store (:memory:)', async () => {
   const store = createSqliteStore({ path: ':memory:' });
@@ -79,6 +83,18 @@ describe('sqlite store on a file', () => {
     expect(events).toHaveLength(39);
     const verifier = createChainVerifier();
     for (const e of events) expect(verifier.push(e)).toBeNull();
+  });
+
+  it('builds the audit tree for a log written before the tree existed, on the next open', async () => {
+    const first = open();
+    await first.appendAudit(Array.from({ length: 9 }, (_, i) => auditDraft('tick', null, { i })));
+    const expected = await first.treeHead();
+    await first.close();
+    // Back to the schema before the tree: no nodes table, and its steps not yet applied.
+    const raw = new Database(path);
+    raw.exec("DROP TABLE merkle_nodes; DELETE FROM schema_migrations WHERE version IN (3, 4);");
+    raw.close();
+    expect(await open().treeHead()).toEqual(expected);
   });
 
   it('creates the directory of a new file', async () => {

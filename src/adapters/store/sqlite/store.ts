@@ -10,11 +10,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { chainEvent, type AuditDraft, type AuditEvent } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
-import type { Mutation, RequestQuery, Store } from '../../../core/ports.ts';
+import type { Mutation, RequestQuery, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
 import { createGroupCommit } from './group-commit.ts';
-import { MIGRATIONS } from './schema.ts';
+import { migrate } from './schema.ts';
+import { createTreeStore } from './tree.ts';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
@@ -25,18 +26,6 @@ export interface SqliteStoreOptions {
 type RequestRow = { record: string };
 type ReviewRow = { request_id: string; record: string };
 type AuditRow = { seq: number; body: string; hash: string };
-
-function migrate(db: Database.Database): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
-  const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-  MIGRATIONS.forEach((sql, i) => {
-    if (done.has(i + 1)) return;
-    db.transaction(() => {
-      db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, new Date().toISOString());
-    }).immediate();
-  });
-}
 
 /**
  * @example
@@ -67,7 +56,23 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     head: db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     readAudit: db.prepare('SELECT seq, body, hash FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?'),
+    size: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM audit_events').pluck(),
+    insertCheckpoint: db.prepare('INSERT OR IGNORE INTO checkpoints (size, root, key_id, note, created_at) VALUES (?, ?, ?, ?, ?)'),
+    checkpointsFrom: db.prepare('SELECT size, root, key_id AS keyId, note, created_at AS createdAt FROM checkpoints WHERE size >= ? ORDER BY size LIMIT ?'),
+    latestCheckpoint: db.prepare('SELECT size, root, key_id AS keyId, note, created_at AS createdAt FROM checkpoints ORDER BY size DESC LIMIT 1'),
+    getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
+    setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
   };
+  const tree = createTreeStore(db);
+
+  /** Reads a size that must lie within the log as it stands. */
+  function within(size: number, what: string): number {
+    const length = q.size.get() as number;
+    if (!Number.isSafeInteger(size) || size < 0 || size > length) {
+      throw new CountersignError('INVALID_REQUEST', `${what} must be an integer from 0 to the log's length (${length})`);
+    }
+    return size;
+  }
 
   function rowParams(r: RequestRecord): Record<string, unknown> {
     const { reviews: _reviews, ...rest } = r;
@@ -92,6 +97,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       for (const d of drafts) {
         const e = chainEvent(head, d);
         q.insertAudit.run(e.seq, e.time, e.type, e.requestId, e.actor, e.body, e.hash);
+        tree.appendLeaf(e.seq, e.body);
         head = { seq: e.seq, hash: e.hash };
       }
     } catch (e) {
@@ -136,7 +142,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return m.result;
   });
 
-  const appendTx = db.transaction((audit: readonly AuditDraft[]) => appendAuditInTx(audit));
+  const appendTx = db.transaction((audit: readonly AuditDraft[], meta: Readonly<Record<string, string>>) => {
+    appendAuditInTx(audit);
+    for (const [k, v] of Object.entries(meta)) q.setMeta.run(k, v);
+  });
   const write = createGroupCommit(
     db,
     (cause) => new CountersignError('AUDIT_WRITE_FAILED', 'the store could not end a failed transaction; restart the gateway', { cause: String(cause) }),
@@ -181,8 +190,38 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async dueForExpiry(now, limit) {
       return (q.due.all(now.toISOString(), Math.max(1, limit)) as { id: string }[]).map((r) => r.id);
     },
-    async appendAudit(audit) {
-      await write(() => appendTx(audit));
+    async appendAudit(audit, meta = {}) {
+      await write(() => appendTx(audit, meta));
+    },
+    async treeHead() {
+      const size = q.size.get() as number;
+      return { size, root: tree.rootHex(size) };
+    },
+    async rootAt(size) {
+      return tree.rootHex(within(size, 'size'));
+    },
+    async inclusionProof(index, size) {
+      within(size, 'size');
+      if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new CountersignError('INVALID_REQUEST', 'index must be an integer from 0 to size - 1');
+      return tree.inclusionHex(index, size);
+    },
+    async consistencyProof(from, to) {
+      within(to, 'to');
+      if (!Number.isSafeInteger(from) || from < 0 || from > to) throw new CountersignError('INVALID_REQUEST', 'from must be an integer from 0 to `to`');
+      return tree.consistencyHex(from, to);
+    },
+    async treeEdge(size) {
+      return tree.edge(within(size, 'size'));
+    },
+    async insertCheckpoint(c) {
+      await write(() => q.insertCheckpoint.run(c.size, c.root, c.keyId, c.note, c.createdAt));
+    },
+    async checkpoints(query) {
+      if (query.latest) return q.latestCheckpoint.all() as StoredCheckpoint[];
+      return q.checkpointsFrom.all(query.fromSize ?? 0, Math.max(1, Math.min(query.limit ?? 1000, 100_000))) as StoredCheckpoint[];
+    },
+    async getMeta(key) {
+      return (q.getMeta.get(key) as string | undefined) ?? undefined;
     },
     async readAudit(fromSeq, limit) {
       return (q.readAudit.all(fromSeq, limit) as AuditRow[]).map((r): AuditEvent => {
