@@ -56,7 +56,12 @@ export function createTreeStore(db: Database.Database): TreeStore {
 /** Builds the tree for events written before the tree existed (a store upgraded in place). */
 export function backfillTree(db: Database.Database): void {
   const tree = createTreeStore(db);
-  for (const row of db.prepare('SELECT seq, body FROM audit_events ORDER BY seq').iterate() as Iterable<{ seq: number; body: string }>) {
-    tree.appendLeaf(row.seq, row.body);
+  const page = db.prepare('SELECT seq, body FROM audit_events WHERE seq > ? ORDER BY seq LIMIT 5000');
+  // Pages, not an iterator: the connection cannot write while a read is open on it.
+  for (let after = 0; ; ) {
+    const rows = page.all(after) as { seq: number; body: string }[];
+    for (const row of rows) tree.appendLeaf(row.seq, row.body);
+    if (rows.length < 5000) return;
+    after = rows[rows.length - 1]!.seq;
   }
 }
