@@ -15,6 +15,10 @@ import { randomIds, systemClock } from './adapters/system.ts';
 import type { Deps } from './service/deps.ts';
 import { expireDue } from './service/expire.ts';
 import { interruptOverdue, recover, resumeApproved } from './service/recover.ts';
+import { signCheckpoint } from './service/checkpoint.ts';
+import { recordPolicyLoaded } from './service/policy-loaded.ts';
+import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
+import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
 
 export interface Gateway {
@@ -25,6 +29,8 @@ export interface Gateway {
 }
 
 export interface StartOptions {
+  /** The config file's path, recorded with a policy change. */
+  readonly configFile?: string;
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly ids?: IdGenerator;
@@ -39,6 +45,11 @@ export function createLogger(level: string): Logger {
     // Defence in depth: nothing logs these today, and nothing ever should.
     redact: { paths: ['authorization', '*.authorization', 'headers', '*.headers', 'apiKeys', '*.apiKeys', 'env', '*.env', 'input.headers', '*.input.headers'], censor: '[redacted]' },
   });
+}
+
+/** The log's origin: configured, else `countersign/<host name>` (a key name: no spaces or +). */
+export function auditOrigin(config: Config): string {
+  return config.audit.origin ?? `countersign/${hostname().replace(/[^A-Za-z0-9._-]/g, '-') || 'gateway'}`;
 }
 
 /** Compiles the configured policy (throws CONFIG_INVALID naming the rule that does not compile). */
@@ -76,7 +87,9 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
   const log = opts.logger ?? createLogger(config.log.level);
   const { policy, connections, identity, clock } = await createPolicyDeps(config, opts);
   const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous });
+  const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
   return {
+    signer,
     store,
     connections,
     identity,
@@ -101,6 +114,7 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
  */
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<Gateway> {
   const deps = await createDeps(config, opts);
+  await recordPolicyLoaded(deps, { file: opts.configFile ?? '(in memory)', loadedBy: `${userInfo().username}@${hostname()}` });
   const recovered = await recover(deps);
   if (recovered.interrupted || recovered.resumed || recovered.expired) deps.log.info(recovered, 'recovered requests from the previous run');
 
@@ -110,6 +124,21 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: String(e) }, 'approved-request sweep failed'));
   }, opts.sweepMs ?? 1000);
   sweep.unref();
+
+  // A signed checkpoint after `events` new events or `seconds` seconds, whichever comes first, and at shutdown.
+  const every = config.audit.checkpoint;
+  let signed = { size: (await deps.store.checkpoints({ latest: true }))[0]?.size ?? 0, at: Date.now() };
+  const checkpointNow = async () => {
+    const head = await deps.store.treeHead();
+    if (head.size <= signed.size) return;
+    if (head.size - signed.size < every.events && Date.now() - signed.at < every.seconds * 1000) return;
+    const cp = await signCheckpoint(deps);
+    if (cp) signed = { size: cp.size, at: Date.now() };
+  };
+  const checkpoints = setInterval(() => {
+    checkpointNow().catch((e: unknown) => deps.log.error({ err: String(e) }, 'signing a checkpoint failed'));
+  }, Math.min(1000, every.seconds * 1000));
+  checkpoints.unref();
 
   const app = createHttpApp(deps, { bodyLimitBytes: config.server.bodyLimitBytes, maxWaitSeconds: config.server.maxWaitSeconds });
   const server = await new Promise<ServerType>((resolve, reject) => {
@@ -128,10 +157,12 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     deps,
     async close() {
       clearInterval(sweep);
+      clearInterval(checkpoints);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
+      await signCheckpoint(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'signing the final checkpoint failed'));
       await deps.close();
     },
   };

@@ -35,6 +35,7 @@ const human = generateApiKey();
 
 const yaml = `server: { port: 0, host: 127.0.0.1 }
 store: { sqlite: { path: ${JSON.stringify(join(dir, 'countersign.db'))}, synchronous: ${synchronous} } }
+audit: { keyDir: ${JSON.stringify(join(dir, "keys"))} }
 log: { level: ${level} }
 principals:
   - id: bench-bot

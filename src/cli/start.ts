@@ -53,7 +53,7 @@ async function runUntilSignal(gw: Gateway, extra: () => Promise<void> = async ()
 export async function startCommand(opts: { config?: string; demoIfMissing?: boolean }): Promise<void> {
   const path = opts.config ?? DEFAULT_CONFIG;
   if (opts.config || existsSync(DEFAULT_CONFIG) || !opts.demoIfMissing) {
-    const gw = await startGateway(loadConfig(path));
+    const gw = await startGateway(loadConfig(path), { configFile: path });
     process.stderr.write(`Countersign is running at ${gw.url} (config ${path})\n`);
     await runUntilSignal(gw);
   }
@@ -69,7 +69,7 @@ export async function startCommand(opts: { config?: string; demoIfMissing?: bool
     await api.close();
     throw e;
   }
-  const gw = await startGateway(config);
+  const gw = await startGateway(config, { configFile: DEMO_CONFIG });
   process.stdout.write(banner(gw, keys));
   await runUntilSignal(gw, () => api.close());
 }

@@ -1,6 +1,6 @@
 /** What every use case needs: the ports, the current policy, time and ids. */
 import type { CompiledPolicy } from '../core/policy/compile.ts';
-import type { Clock, Connections, IdGenerator, Identity, Log, Notifier, Store } from '../core/ports.ts';
+import type { CheckpointSigner, Clock, Connections, IdGenerator, Identity, Log, Notifier, Store } from '../core/ports.ts';
 
 export interface Deps {
   readonly store: Store;
@@ -12,4 +12,6 @@ export interface Deps {
   readonly ids: IdGenerator;
   readonly notifier: Notifier;
   readonly log: Log;
+  /** Signs checkpoints of the audit log. */
+  readonly signer: CheckpointSigner;
 }

@@ -4,7 +4,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pino from 'pino';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -51,7 +51,8 @@ export function configYaml(principals: TestPrincipal[], keys: Record<string, str
       ].join('\n');
     })
     .join('\n');
-  return `server: { port: 0 }\nstore: { sqlite: { path: ${JSON.stringify(dbPath)} } }\nlog: { level: silent }\nprincipals:\n${ps}\n${body}`;
+  const keyDir = join(dirname(dbPath), 'keys');
+  return `server: { port: 0 }\nstore: { sqlite: { path: ${JSON.stringify(dbPath)} } }\naudit: { keyDir: ${JSON.stringify(keyDir)} }\nlog: { level: silent }\nprincipals:\n${ps}\n${body}`;
 }
 
 export async function startTestGateway(
