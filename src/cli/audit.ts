@@ -6,12 +6,22 @@ import { createSqliteStore } from '../adapters/store/sqlite/index.ts';
 import type { Store } from '../core/ports.ts';
 import { exportAudit } from '../service/audit-export.ts';
 import { verifyAudit } from '../service/audit-verify.ts';
+import { verifyBundle } from '../core/audit-bundle.ts';
+import { planBundle, type Bound } from '../service/audit-bundle.ts';
+import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts';
+import { systemClock } from '../adapters/system.ts';
+import { auditOrigin } from '../main.ts';
+import { readBundle, writeBundle } from './audit-bundle.ts';
 
 function openStore(configPath: string): Store {
+  return openAudit(configPath).store;
+}
+
+function openAudit(configPath: string) {
   const config = loadConfig(configPath);
   const path = config.store.sqlite.path;
   if (!existsSync(path)) throw new CountersignError('CONFIG_INVALID', `${configPath}: store.sqlite.path: ${path} does not exist (has the gateway run?)`);
-  return createSqliteStore({ path });
+  return { store: createSqliteStore({ path }), config };
 }
 
 export async function auditVerifyCommand(configPath: string): Promise<number> {
@@ -48,4 +58,40 @@ export async function auditExportCommand(configPath: string, format: 'jsonl' | '
   } finally {
     await store.close();
   }
+}
+
+/** `--from` / `--to`: a seq number or an ISO time. */
+function bound(value: string | undefined, name: string): Bound | undefined {
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const t = new Date(value);
+  if (Number.isNaN(t.getTime())) throw new CountersignError('INVALID_REQUEST', `--${name}: a seq number or an ISO time such as 2026-07-01T00:00:00Z`);
+  return t;
+}
+
+export async function auditBundleExportCommand(configPath: string, o: { out: string; from?: string; to?: string }): Promise<number> {
+  const { store, config } = openAudit(configPath);
+  try {
+    const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
+    const from = bound(o.from, 'from');
+    const to = bound(o.to, 'to');
+    const plan = await planBundle({ store, signer, clock: systemClock }, { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
+    await writeBundle(plan, o.out);
+    const m = plan.manifest;
+    process.stdout.write(`wrote ${o.out}: events ${m.events.first}–${m.events.last} (${m.events.count}), ${m.checkpoints.length} signed checkpoints, origin ${m.origin}\nverify with: countersign audit verify ${o.out}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+export async function auditBundleVerifyCommand(path: string): Promise<number> {
+  const report = verifyBundle(await readBundle(path));
+  if (report.ok) {
+    process.stdout.write(`bundle OK: events ${report.first}–${report.last} (${report.events}) of ${report.origin}; signed checkpoints verified at sizes ${report.verifiedCheckpoints.join(', ')}\n`);
+    return 0;
+  }
+  const where = report.problem?.seq !== undefined ? `event ${report.problem.seq}` : report.problem?.checkpoint !== undefined ? `checkpoint ${report.problem.checkpoint}` : 'the bundle';
+  process.stdout.write(`bundle FAILED at ${where}: ${report.problem?.message}\n`);
+  return 1;
 }

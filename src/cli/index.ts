@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { CountersignError } from '../core/errors.ts';
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
-import { auditExportCommand, auditVerifyCommand } from './audit.ts';
+import { auditBundleExportCommand, auditBundleVerifyCommand, auditExportCommand, auditVerifyCommand } from './audit.ts';
 import { configCheckCommand } from './config-check.ts';
 import { resolveConfigPath } from './config-path.ts';
 import { demoAgentCommand, demoResetCommand } from './demo.ts';
@@ -57,13 +57,25 @@ program
   .action(run((cases: string, o: { config?: string }) => policyTestCommand(cases, resolveConfigPath(o.config))));
 
 const audit = program.command('audit').description('the audit trail (reads the store named by the config)');
-audit.command('verify').addOption(configOption()).description('check the hash chain; names the first broken event').action(run((o: { config?: string }) => auditVerifyCommand(resolveConfigPath(o.config))));
+audit
+  .command('verify')
+  .argument('[bundle]', 'an exported bundle (.tar or directory): verified offline, from its files alone')
+  .addOption(configOption())
+  .description('verify a bundle, or (without one) the store\'s hash chain; names the first bad event')
+  .action(run((bundle: string | undefined, o: { config?: string }) => (bundle ? auditBundleVerifyCommand(bundle) : auditVerifyCommand(resolveConfigPath(o.config)))));
 audit
   .command('export')
   .addOption(configOption())
-  .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
-  .description('write every event to stdout')
-  .action(run((o: { config?: string; format: 'jsonl' | 'csv' }) => auditExportCommand(resolveConfigPath(o.config), o.format)));
+  .addOption(new Option('--format <format>', 'without --out: the stdout format').choices(['jsonl', 'csv']).default('jsonl'))
+  .option('--out <path>', 'write a verifiable bundle: a .tar file, or a new directory')
+  .option('--from <seq|time>', 'first event of the period (seq number or ISO time)')
+  .option('--to <seq|time>', 'end of the period: last seq, or the time before which events were written')
+  .description('write a verifiable bundle (--out), or every event to stdout')
+  .action(
+    run((o: { config?: string; format: 'jsonl' | 'csv'; out?: string; from?: string; to?: string }) =>
+      o.out ? auditBundleExportCommand(resolveConfigPath(o.config), { out: o.out, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) }) : auditExportCommand(resolveConfigPath(o.config), o.format),
+    ),
+  );
 
 const demo = program.command('demo').description('the local demo');
 remote(demo.command('agent').description('play an agent against the running demo').option('--no-wait', 'do not wait for the approval')).action(

@@ -9,6 +9,7 @@ import type { Deps } from '../../service/deps.ts';
 import type { AppEnv } from './context.ts';
 import { HTTP_STATUS } from './errors.ts';
 import { actionRoutes } from './routes/actions.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
 
@@ -72,5 +73,6 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.route('/v1/actions', actionRoutes(deps));
   app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));
   app.route('/v1/policy', policyRoutes(deps));
+  app.route('/v1/audit', auditRoutes(deps));
   return app;
 }

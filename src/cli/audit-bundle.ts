@@ -1,0 +1,88 @@
+/**
+ * Writing and reading audit bundles: a directory, or the same files in a tar.
+ * Reading needs nothing but the bundle: no config, no database, no network.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tar from 'tar';
+import type { BundleFiles } from '../core/audit-bundle.ts';
+import { CountersignError } from '../core/errors.ts';
+import type { BundlePlan } from '../service/audit-bundle.ts';
+
+const README = `Countersign audit bundle
+
+  manifest.json     what is here: origin, event range, the tree before the first event, checkpoints
+  events.jsonl      one event per line, exactly the bytes of its RFC 6962 Merkle leaf
+                    (leaf hash = SHA-256(0x00 || line without its newline))
+  checkpoints/      C2SP tlog-checkpoint signed notes (origin, tree size, base64 root, Ed25519 signature)
+  keys.txt          C2SP note verifier keys (name+keyid+base64(0x01 || Ed25519 public key))
+
+Verify:  npx countersign audit verify <this bundle>
+Or with any RFC 6962 and signed-note implementation: hash the lines as leaves (after the
+manifest's prefix subtrees, if the bundle does not start at event 1) and compare the roots
+with the signed checkpoints.
+`;
+
+async function writeEvents(path: string, lines: AsyncGenerator<string>): Promise<void> {
+  const out = createWriteStream(path);
+  const done = new Promise<void>((resolve, reject) => {
+    out.once('finish', resolve);
+    out.once('error', reject);
+  });
+  for await (const line of lines) if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
+  out.end();
+  await done;
+}
+
+/** Writes the bundle to `out`: a new directory, or a tar file when it ends in .tar. */
+export async function writeBundle(plan: BundlePlan, out: string): Promise<void> {
+  const asTar = out.endsWith('.tar');
+  const dir = asTar ? await mkdtemp(join(tmpdir(), 'cs-bundle-')) : out;
+  try {
+    if (!asTar) {
+      const existing = await readdir(dir).catch(() => []);
+      if (existing.length) throw new CountersignError('INVALID_REQUEST', `${out} exists and is not empty`);
+    }
+    await mkdir(join(dir, 'checkpoints'), { recursive: true });
+    await writeFile(join(dir, 'manifest.json'), `${JSON.stringify(plan.manifest, null, 2)}\n`);
+    await writeFile(join(dir, 'keys.txt'), plan.keys);
+    await writeFile(join(dir, 'README.txt'), README);
+    for (const n of plan.notes) await writeFile(join(dir, n.file), n.text);
+    await writeEvents(join(dir, 'events.jsonl'), plan.events());
+    if (asTar) await tar.c({ file: out, cwd: dir, portable: true }, ['manifest.json', 'events.jsonl', 'keys.txt', 'README.txt', 'checkpoints']);
+  } finally {
+    if (asTar) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function readTar(path: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  await tar.t({
+    file: path,
+    onReadEntry: (entry) => {
+      const chunks: Buffer[] = [];
+      entry.on('data', (c: Buffer) => chunks.push(c));
+      entry.on('end', () => {
+        if (entry.type === 'File') files.set(entry.path.replace(/^\.\//, ''), Buffer.concat(chunks));
+      });
+    },
+  });
+  return files;
+}
+
+/** Reads a bundle from a directory or a tar file. */
+export async function readBundle(path: string): Promise<BundleFiles> {
+  let files: Map<string, Buffer>;
+  if ((await stat(path)).isDirectory()) {
+    files = new Map();
+    for (const name of ['manifest.json', 'events.jsonl', 'keys.txt']) files.set(name, await readFile(join(path, name)).catch(() => Buffer.alloc(0)));
+    for (const name of await readdir(join(path, 'checkpoints')).catch(() => [] as string[])) files.set(`checkpoints/${name}`, await readFile(join(path, 'checkpoints', name)));
+  } else {
+    files = await readTar(path);
+  }
+  const text = (name: string) => files.get(name)?.toString('utf8') ?? '';
+  const notes = new Map([...files].filter(([k]) => k.startsWith('checkpoints/')).map(([k, v]) => [k, v.toString('utf8')] as const));
+  return { manifest: text('manifest.json'), events: text('events.jsonl'), notes, keys: text('keys.txt') };
+}

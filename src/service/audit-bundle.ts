@@ -1,0 +1,82 @@
+/**
+ * Audit bundle: the events of a period, exactly as hashed, with the signed
+ * checkpoints that cover them, the keys that signed those, and a manifest
+ * that says how they fit (the tree before the first event, as its perfect
+ * subtrees). `verifyBundle` in the core checks it with nothing else.
+ */
+import { GENESIS_HASH } from '../core/audit.ts';
+import { BUNDLE_FORMAT, type BundleManifest } from '../core/audit-bundle.ts';
+import { sha256Hex } from '../core/digest.ts';
+import { CountersignError } from '../core/errors.ts';
+import type { CheckpointSigner, Clock, Store } from '../core/ports.ts';
+import { signCheckpoint } from './checkpoint.ts';
+
+export interface BundlePlan {
+  readonly manifest: BundleManifest;
+  readonly notes: readonly { file: string; text: string }[];
+  readonly keys: string;
+  /** The event lines (each ends with a newline), read page by page. */
+  events(): AsyncGenerator<string>;
+}
+
+/** A bound of the period: a seq number, or an ISO time (events are found by the order they were written). */
+export type Bound = number | Date;
+
+async function firstSeqAtOrAfter(store: Store, time: Date, size: number): Promise<number> {
+  let lo = 1;
+  let hi = size + 1; // answer in [lo, hi]; hi = size + 1 means none
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    const [e] = await store.readAudit(mid, 1);
+    if (e && Date.parse(e.time) >= time.getTime()) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * @example
+ * const plan = await planBundle({ store, signer, clock }, { from: new Date('2026-07-01'), to: new Date('2026-10-01') });
+ */
+export async function planBundle(deps: { store: Store; signer: CheckpointSigner; clock: Clock }, range: { from?: Bound; to?: Bound }): Promise<BundlePlan> {
+  const { store } = deps;
+  // The newest events must be covered too: sign the head first if it is not yet.
+  await signCheckpoint(deps);
+  const size = (await store.treeHead()).size;
+  if (size === 0) throw new CountersignError('INVALID_REQUEST', 'the audit log is empty');
+  const first = range.from === undefined ? 1 : typeof range.from === 'number' ? range.from : await firstSeqAtOrAfter(store, range.from, size);
+  const wantedLast = range.to === undefined ? size : typeof range.to === 'number' ? range.to : (await firstSeqAtOrAfter(store, range.to, size)) - 1;
+  if (!Number.isInteger(first) || first < 1 || first > size || wantedLast < first || wantedLast > size) {
+    throw new CountersignError('INVALID_REQUEST', `the period holds no events (log has events 1–${size})`);
+  }
+  const all = await store.checkpoints({ fromSize: first, limit: 100_000 });
+  const covering = all.find((c) => c.size >= wantedLast);
+  if (!covering) throw new CountersignError('INTERNAL', 'no checkpoint covers the period');
+  const last = covering.size; // events run on to the checkpoint that signs them
+  const included = all.filter((c) => c.size <= last);
+  const [before] = first > 1 ? await store.readAudit(first - 1, 1) : [];
+  const [lastEvent] = await store.readAudit(last, 1);
+  const pad = (n: number) => String(n).padStart(12, '0');
+
+  const manifest: BundleManifest = {
+    format: BUNDLE_FORMAT,
+    origin: deps.signer.origin,
+    createdAt: deps.clock.now().toISOString(),
+    events: { first, last, count: last - first + 1, lastHash: lastEvent ? sha256Hex(lastEvent.body) : null },
+    prefix: { size: first - 1, prevHash: before?.hash ?? GENESIS_HASH, nodes: await store.treeEdge(first - 1) },
+    checkpoints: included.map((c) => ({ size: c.size, file: `checkpoints/${pad(c.size)}.note` })),
+  };
+  return {
+    manifest,
+    notes: included.map((c) => ({ file: `checkpoints/${pad(c.size)}.note`, text: c.note })),
+    keys: `${deps.signer.verifierKeys().join('\n')}\n`,
+    async *events() {
+      for (let seq = first; seq <= last; ) {
+        const page = await store.readAudit(seq, Math.min(5000, last - seq + 1));
+        if (page.length === 0) throw new CountersignError('INTERNAL', `event ${seq} could not be read`);
+        for (const e of page) yield `${e.body}\n`;
+        seq = page[page.length - 1]!.seq + 1;
+      }
+    },
+  };
+}
