@@ -12,6 +12,8 @@ import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts'
 import { systemClock } from '../adapters/system.ts';
 import { auditOrigin } from '../main.ts';
 import { readBundle, writeBundle } from './audit-bundle.ts';
+import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
+import { safe } from './output.ts';
 
 function openStore(configPath: string): Store {
   return openAudit(configPath).store;
@@ -94,4 +96,31 @@ export async function auditBundleVerifyCommand(path: string): Promise<number> {
   const where = report.problem?.seq !== undefined ? `event ${report.problem.seq}` : report.problem?.checkpoint !== undefined ? `checkpoint ${report.problem.checkpoint}` : 'the bundle';
   process.stdout.write(`bundle FAILED at ${where}: ${report.problem?.message}\n`);
   return 1;
+}
+
+export async function auditSearchCommand(configPath: string, filters: Record<string, string | undefined>, o: { json?: boolean }): Promise<number> {
+  const store = openStore(configPath);
+  try {
+    const query = parseAuditQuery(filters);
+    let after = query.afterSeq;
+    let shown = 0;
+    for (;;) {
+      const page = await searchAudit(store, { ...query, ...(after !== undefined ? { afterSeq: after } : {}) });
+      for (const e of page.events) {
+        shown++;
+        if (o.json) process.stdout.write(`${e.body}\n`);
+        else {
+          const d = e.data as Record<string, unknown>;
+          const detail = e.type === 'request.approved' ? `approvers ${(d['approvers'] as string[]).join(', ')}` : e.type === 'review.recorded' ? `${String(d['verdict'])} by ${e.actor}` : '';
+          process.stdout.write(safe(`${String(e.seq).padStart(8)}  ${e.time}  ${e.type.padEnd(18)} ${e.requestId ?? '-'}  ${e.actor ?? '-'}  ${detail}\n`));
+        }
+      }
+      if (page.next === null || (filters['limit'] !== undefined && shown >= Number(filters['limit']))) break;
+      after = page.next;
+    }
+    if (!o.json) process.stdout.write(`${shown} events\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
 }

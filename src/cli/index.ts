@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { CountersignError } from '../core/errors.ts';
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
-import { auditBundleExportCommand, auditBundleVerifyCommand, auditExportCommand, auditVerifyCommand } from './audit.ts';
+import { auditBundleExportCommand, auditBundleVerifyCommand, auditExportCommand, auditSearchCommand, auditVerifyCommand } from './audit.ts';
 import { configCheckCommand } from './config-check.ts';
 import { resolveConfigPath } from './config-path.ts';
 import { demoAgentCommand, demoResetCommand } from './demo.ts';
@@ -76,6 +76,30 @@ audit
       o.out ? auditBundleExportCommand(resolveConfigPath(o.config), { out: o.out, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) }) : auditExportCommand(resolveConfigPath(o.config), o.format),
     ),
   );
+
+const search = audit.command('search').addOption(configOption()).description('find events: who approved what, where, when (reads the store)').option('--json', 'print the events as exported (JSON lines)');
+for (const [flag, help] of [
+  ['from', 'ISO time, inclusive'],
+  ['to', 'ISO time, exclusive'],
+  ['type', 'event types, comma-separated (request.approved, review.recorded, …)'],
+  ['principal', 'the requester'],
+  ['acts-for', 'the human an agent acted for'],
+  ['reviewer', 'review events by this human'],
+  ['connection', 'connection name'],
+  ['tag', 'connection tag, key or key=value'],
+  ['effect', 'allow | deny | approve (the policy at submission)'],
+  ['rule', 'a policy rule id that matched'],
+  ['status', 'the request\'s status now'],
+  ['request', 'one request id'],
+  ['limit', 'at most this many events'],
+] as const) search.option(`--${flag} <value>`, help);
+search.action(
+  run((o: Record<string, string | boolean | undefined>) => {
+    const { config, json, actsFor, ...rest } = o;
+    const filters = Object.fromEntries(Object.entries({ ...rest, actsFor }).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    return auditSearchCommand(resolveConfigPath(config as string | undefined), filters, { json: json === true });
+  }),
+);
 
 const demo = program.command('demo').description('the local demo');
 remote(demo.command('agent').description('play an agent against the running demo').option('--no-wait', 'do not wait for the approval')).action(

@@ -107,7 +107,37 @@ export interface Store {
   /** Checkpoints with size ≥ fromSize, smallest first; or only the latest one. */
   checkpoints(query: { fromSize?: number; latest?: boolean; limit?: number }): Promise<StoredCheckpoint[]>;
   getMeta(key: string): Promise<string | undefined>;
+  /** Audit events matching every given filter, oldest first. */
+  searchAudit(query: AuditQuery): Promise<AuditEvent[]>;
   close(): Promise<void>;
+}
+
+/**
+ * Filters over the audit log. Request-level filters (principal, actsFor,
+ * connection, tag, effect, rule, status) match the events of requests that
+ * have them; `reviewer` matches review events by that human.
+ */
+export interface AuditQuery {
+  /** ISO times: from inclusive, to exclusive. */
+  readonly from?: string;
+  readonly to?: string;
+  /** Event types, e.g. ['review.recorded', 'request.approved']. */
+  readonly types?: readonly string[];
+  readonly principal?: string;
+  readonly actsFor?: string;
+  readonly reviewer?: string;
+  readonly connection?: string;
+  /** `key=value`, matched against the connection's tags (a list tag matches any of its values). */
+  readonly tag?: string;
+  /** The policy's effect at submission: allow, deny or approve. */
+  readonly effect?: string;
+  readonly rule?: string;
+  /** The request's status now. */
+  readonly status?: string;
+  readonly requestId?: string;
+  /** Only events with seq greater than this (paging). */
+  readonly afterSeq?: number;
+  readonly limit?: number;
 }
 
 /** A signed tree head of the audit log: a C2SP checkpoint in a signed note. */

@@ -5,6 +5,7 @@
  * vote by the same human.
  */
 import type Database from 'better-sqlite3';
+import { SEARCH_SCHEMA } from './search.ts';
 import { backfillTree, TREE_SCHEMA } from './tree.ts';
 
 /** A step is SQL, or code for what SQL cannot do (hashing the existing log). Steps never change once shipped. */
@@ -54,6 +55,7 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
      created_at TEXT NOT NULL
    ) STRICT;
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;`,
+  SEARCH_SCHEMA,
 ];
 
 /** Applies the steps this file has not had yet, each in its own transaction. */

@@ -16,6 +16,7 @@ import type { Review } from '../../../core/review.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
+import { createAuditSearch } from './search.ts';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
@@ -64,6 +65,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
   };
   const tree = createTreeStore(db);
+  const search = createAuditSearch(db);
 
   /** Reads a size that must lie within the log as it stands. */
   function within(size: number, what: string): number {
@@ -219,6 +221,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async checkpoints(query) {
       if (query.latest) return q.latestCheckpoint.all() as StoredCheckpoint[];
       return q.checkpointsFrom.all(query.fromSize ?? 0, Math.max(1, Math.min(query.limit ?? 1000, 100_000))) as StoredCheckpoint[];
+    },
+    async searchAudit(query) {
+      return search(query);
     },
     async getMeta(key) {
       return (q.getMeta.get(key) as string | undefined) ?? undefined;

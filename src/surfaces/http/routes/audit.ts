@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { CountersignError } from '../../../core/errors.ts';
 import { consistency, inclusion } from '../../../service/audit-proofs.ts';
+import { parseAuditQuery, searchAudit } from '../../../service/audit-search.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
 
@@ -22,6 +23,11 @@ export function auditRoutes(deps: Deps): Hono<AppEnv> {
   app.use('*', async (c, next) => {
     if (c.get('principal').kind !== 'human') throw new CountersignError('FORBIDDEN', 'the audit trail is for human principals');
     await next();
+  });
+
+  app.get('/events', async (c) => {
+    const page = await searchAudit(deps.store, parseAuditQuery(c.req.query()));
+    return c.json({ events: page.events.map(({ body: _body, ...e }) => e), next: page.next });
   });
 
   app.get('/keys', (c) => c.json({ origin: deps.signer.origin, keys: deps.signer.verifierKeys() }));
