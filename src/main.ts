@@ -18,6 +18,7 @@ import { interruptOverdue, recover, resumeApproved } from './service/recover.ts'
 import { signCheckpoint } from './service/checkpoint.ts';
 import { recordPolicyLoaded } from './service/policy-loaded.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
+import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
 
@@ -90,6 +91,7 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
   const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
   return {
     signer,
+    sensitive: { mask: openAuditHmac(config.audit.keyDir), paths: config.audit.sensitive },
     store,
     connections,
     identity,

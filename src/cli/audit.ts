@@ -9,6 +9,7 @@ import { verifyAudit } from '../service/audit-verify.ts';
 import { verifyBundle } from '../core/audit-bundle.ts';
 import { planBundle, type Bound } from '../service/audit-bundle.ts';
 import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts';
+import { openAuditHmac } from '../adapters/signer/audit-hmac.ts';
 import { systemClock } from '../adapters/system.ts';
 import { auditOrigin } from '../main.ts';
 import { readBundle, writeBundle } from './audit-bundle.ts';
@@ -123,4 +124,17 @@ export async function auditSearchCommand(configPath: string, filters: Record<str
   } finally {
     await store.close();
   }
+}
+
+/** `countersign audit hash <value>`: the HMAC the audit log keeps for a sensitive value, to find it there. */
+export async function auditHashCommand(configPath: string, value: string): Promise<number> {
+  const config = loadConfig(configPath);
+  let v = value;
+  if (value === '-') {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    v = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  }
+  process.stdout.write(`${openAuditHmac(config.audit.keyDir)(v)}\n`);
+  return 0;
 }

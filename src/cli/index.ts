@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { CountersignError } from '../core/errors.ts';
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
-import { auditBundleExportCommand, auditBundleVerifyCommand, auditExportCommand, auditSearchCommand, auditVerifyCommand } from './audit.ts';
+import { auditBundleExportCommand, auditBundleVerifyCommand, auditExportCommand, auditHashCommand, auditSearchCommand, auditVerifyCommand } from './audit.ts';
 import { configCheckCommand } from './config-check.ts';
 import { resolveConfigPath } from './config-path.ts';
 import { demoAgentCommand, demoResetCommand } from './demo.ts';
@@ -76,6 +76,13 @@ audit
       o.out ? auditBundleExportCommand(resolveConfigPath(o.config), { out: o.out, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) }) : auditExportCommand(resolveConfigPath(o.config), o.format),
     ),
   );
+
+audit
+  .command('hash')
+  .argument('<value>', "a value to look for ('-' reads it from stdin, keeping it out of shell history)")
+  .addOption(configOption())
+  .description('print the HMAC-SHA256 the audit log keeps for a sensitive value, to search the log or an export for it')
+  .action(run((value: string, o: { config?: string }) => auditHashCommand(resolveConfigPath(o.config), value)));
 
 const search = audit.command('search').addOption(configOption()).description('find events: who approved what, where, when (reads the store)').option('--json', 'print the events as exported (JSON lines)');
 for (const [flag, help] of [

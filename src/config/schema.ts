@@ -3,6 +3,7 @@
  * file is declared and defaulted here, and nothing re-checks it later.
  */
 import { z } from 'zod';
+import { parseMaskPath } from '../core/mask.ts';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/, 'an id of letters, digits and . _ @ : -');
 
@@ -60,6 +61,8 @@ const postgresConnection = z.strictObject({
   url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
   tags,
   statementTimeoutMs: z.number().int().positive().default(30_000),
+  /** Columns whose values the audit log keeps only as HMAC: `password` (any table) or `users.password`. */
+  secretColumns: z.array(z.string().regex(/^[a-z_][a-z0-9_$]*(\.[a-z_][a-z0-9_$]*)?$/i, 'column or table.column').transform((s) => s.toLowerCase())).default([]),
   maxRows: z.number().int().positive().default(1000),
 });
 
@@ -112,6 +115,20 @@ export const configSchema = z.strictObject({
         .string()
         .regex(/^[^\s+]{1,200}$/, 'a name without spaces or +, e.g. countersign.example.com/prod')
         .optional(),
+      /**
+       * Input paths whose values the audit log keeps only as HMAC-SHA256 (agent header values always are):
+       * `body.card_number`, `query.token`, `params[1]`, `args[*]`, `body.*.secret`.
+       */
+      sensitive: z
+        .array(z.string().refine((p) => {
+          try {
+            parseMaskPath(p);
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'a path such as body.password, query.token, params[1] or args[*]'))
+        .default([]),
       /** Where the signing keys and the HMAC key live: outside the database, never in it. */
       keyDir: z.string().min(1).default('./.countersign/keys'),
       /** A signed checkpoint at most every `events` events or `seconds` seconds, and at shutdown. */

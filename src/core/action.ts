@@ -73,12 +73,13 @@ const VISIBLE_HEADERS = new Set(['content-type', 'accept', 'content-language', '
 
 /**
  * The input as it may be shown in responses, logs and audit payloads: header
- * values other than a few harmless ones are replaced, so credentials an agent
- * passes never leave the gateway.
+ * values other than a few harmless ones are replaced (by `[redacted]`, or in
+ * the audit log by their HMAC), so credentials an agent passes never leave
+ * the gateway.
  */
-export function redactInput(input: ActionInput): ActionInput {
+export function redactInput(input: ActionInput, mask: (value: string) => string = () => '[redacted]'): ActionInput {
   if (!('method' in input) || !input.headers) return input;
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(input.headers)) headers[k] = VISIBLE_HEADERS.has(k.toLowerCase()) ? v : '[redacted]';
+  for (const [k, v] of Object.entries(input.headers)) headers[k] = VISIBLE_HEADERS.has(k.toLowerCase()) ? v : mask(v);
   return { ...input, headers };
 }

@@ -41,6 +41,8 @@ export interface ConnectionHandle {
   /** Throws CountersignError('INPUT_UNPARSEABLE') when the input cannot be parsed. */
   facts(input: ActionInput): Facts;
   execute(input: ActionInput, opts: { readOnly: boolean }): Promise<ExecutionResult>;
+  /** The input as the audit log keeps it: values this connection knows are secret, masked. */
+  maskForAudit?(input: ActionInput, mask: (value: string) => string): ActionInput;
   /** The longest one run can take (the connection's own timeouts); bounds an execution claim. */
   readonly maxRunMs: number;
 }

@@ -12,6 +12,8 @@ export interface Deps {
   readonly ids: IdGenerator;
   readonly notifier: Notifier;
   readonly log: Log;
+  /** How sensitive values are kept in audit payloads: `mask` (an HMAC) at the input `paths` the config lists, and agent header values. */
+  readonly sensitive: { readonly mask: (value: string) => string; readonly paths: readonly string[] };
   /** Signs checkpoints of the audit log. */
   readonly signer: CheckpointSigner;
 }

@@ -56,7 +56,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     error: null,
     version: 1,
   };
-  const submitted = { type: 'request.submitted', time: at, requestId: base.id, actor: cmd.principal.id, data: submittedAuditData(base, context) };
+  const submitted = { type: 'request.submitted', time: at, requestId: base.id, actor: cmd.principal.id, data: submittedAuditData(deps, base, context) };
 
   if (decision.effect === 'deny') {
     const code = decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED';

@@ -2,7 +2,10 @@
  * The shapes use cases put into audit payloads: enough to answer "who did
  * what, under which rule", never a credential or an agent's header value.
  */
-import { redactInput } from '../core/action.ts';
+import { redactInput, type ActionInput } from '../core/action.ts';
+import { maskPaths } from '../core/mask.ts';
+import type { Facts } from '../core/facts.ts';
+import type { Deps } from './deps.ts';
 import type { Decision } from '../core/policy/decision.ts';
 import type { RequestRecord } from '../core/request.ts';
 
@@ -21,15 +24,51 @@ function factsSection(r: RequestRecord): 'sql' | 'http' | 'exec' {
   return r.facts.kind === 'postgres' ? 'sql' : r.facts.kind;
 }
 
-export function submittedAuditData(r: RequestRecord, context: Readonly<Record<string, string>>): Record<string, unknown> {
+/** An HTTP input with the query string of its path moved into `query`, so `query.<name>` paths reach every value. */
+function foldQuery(input: ActionInput): ActionInput {
+  if (!('method' in input) || !input.path.includes('?')) return input;
+  const q = input.path.indexOf('?');
+  const query: Record<string, string | string[]> = { ...(input.query ?? {}) };
+  for (const [k, v] of new URLSearchParams(input.path.slice(q + 1))) {
+    const had = query[k];
+    query[k] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
+  }
+  return { ...input, path: input.path.slice(0, q), query };
+}
+
+/** The input as the audit log keeps it: header values, the connection's secret values and the configured paths as HMACs. */
+export function auditInput(deps: Pick<Deps, 'sensitive' | 'connections'>, r: RequestRecord): ActionInput {
+  const { mask, paths } = deps.sensitive;
+  let input = redactInput(r.action.input, mask);
+  const handle = deps.connections.get(r.action.connection);
+  if (handle?.maskForAudit) input = handle.maskForAudit(input, mask);
+  return paths.length ? maskPaths(foldQuery(input), paths, mask) : input;
+}
+
+/**
+ * Facts as the audit log keeps them. SQL facts hold no values; HTTP query and
+ * exec argv do, so those are derived again from the masked input.
+ */
+function auditFacts(deps: Pick<Deps, 'connections'>, r: RequestRecord, input: ActionInput): Facts {
+  if (r.facts.kind === 'postgres' || input === r.action.input) return r.facts;
+  try {
+    return deps.connections.get(r.action.connection)?.facts(input) ?? r.facts;
+  } catch {
+    return r.facts;
+  }
+}
+
+export function submittedAuditData(deps: Pick<Deps, 'sensitive' | 'connections'>, r: RequestRecord, context: Readonly<Record<string, string>>): Record<string, unknown> {
+  const input = auditInput(deps, r);
+  const facts = auditFacts(deps, r, input);
   return {
     principal: { id: r.principal.id, kind: r.principal.kind, actsFor: r.principal.actsFor, groups: r.principal.groups },
     connection: r.connection,
     operation: r.action.operation,
-    input: redactInput(r.action.input),
+    input,
     reason: r.action.reason,
     // Only the section of the action's kind: the others are neutral by construction.
-    facts: { kind: r.facts.kind, writes: r.facts.writes, [factsSection(r)]: r.facts[factsSection(r)] },
+    facts: { kind: facts.kind, writes: facts.writes, [factsSection(r)]: facts[factsSection(r)] },
     digest: r.digest,
     decision: decisionView(r.decision),
     context,

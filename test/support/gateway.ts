@@ -37,7 +37,7 @@ export const DEFAULT_PRINCIPALS: TestPrincipal[] = [
 ];
 
 /** Builds the YAML of a config; `body` holds connections and policy. */
-export function configYaml(principals: TestPrincipal[], keys: Record<string, string>, body: string, dbPath: string): string {
+export function configYaml(principals: TestPrincipal[], keys: Record<string, string>, body: string, dbPath: string, audit = ''): string {
   const ps = principals
     .map((p) => {
       const hash = generateApiKey();
@@ -52,17 +52,17 @@ export function configYaml(principals: TestPrincipal[], keys: Record<string, str
     })
     .join('\n');
   const keyDir = join(dirname(dbPath), 'keys');
-  return `server: { port: 0 }\nstore: { sqlite: { path: ${JSON.stringify(dbPath)} } }\naudit: { keyDir: ${JSON.stringify(keyDir)} }\nlog: { level: silent }\nprincipals:\n${ps}\n${body}`;
+  return `server: { port: 0 }\nstore: { sqlite: { path: ${JSON.stringify(dbPath)} } }\naudit: { keyDir: ${JSON.stringify(keyDir)}${audit ? `, ${audit}` : ''} }\nlog: { level: silent }\nprincipals:\n${ps}\n${body}`;
 }
 
 export async function startTestGateway(
   body: string,
-  opts: { principals?: TestPrincipal[]; env?: NodeJS.ProcessEnv; clock?: Clock; dir?: string; keys?: Record<string, string> } = {},
+  opts: { principals?: TestPrincipal[]; env?: NodeJS.ProcessEnv; clock?: Clock; dir?: string; keys?: Record<string, string>; /** Extra entries of the `audit:` map, as YAML. */ audit?: string } = {},
 ): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cs-test-'));
   const dbPath = join(dir, 'countersign.db');
   const keys: Record<string, string> = opts.keys ?? {};
-  const yaml = opts.keys ? body : configYaml(opts.principals ?? DEFAULT_PRINCIPALS, keys, body, dbPath);
+  const yaml = opts.keys ? body : configYaml(opts.principals ?? DEFAULT_PRINCIPALS, keys, body, dbPath, opts.audit);
   const config = parseConfig(yaml, 'test.yaml', { ...process.env, ...opts.env });
   const gw = await startGateway(config, { logger: pino({ level: 'silent' }), ...(opts.clock ? { clock: opts.clock } : {}), sweepMs: 50 });
   return {

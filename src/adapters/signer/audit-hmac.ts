@@ -1,0 +1,39 @@
+/**
+ * The per-deployment key for HMACs of sensitive values in the audit log,
+ * kept beside the signing keys (outside the database), made on first use.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CountersignError } from '../../core/errors.ts';
+
+function loadOrCreate(dir: string): Buffer {
+  const file = join(dir, 'audit-hmac.key');
+  try {
+    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new CountersignError('CONFIG_INVALID', `${file} cannot be read`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  try {
+    linkSync(tmp, file); // fails if another process made one first: theirs wins, for everyone
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+}
+
+/**
+ * @example
+ * const mask = openAuditHmac('./.countersign/keys');
+ * mask('4111 1111 1111 1111'); // 'hmac-sha256:6a1f…'
+ */
+export function openAuditHmac(dir: string): (value: string) => string {
+  const key = loadOrCreate(dir);
+  if (key.length < 32) throw new CountersignError('CONFIG_INVALID', `${join(dir, 'audit-hmac.key')} holds no 32-byte key`);
+  return (value) => `hmac-sha256:${createHmac('sha256', key).update(value, 'utf8').digest('hex')}`;
+}

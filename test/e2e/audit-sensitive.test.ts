@@ -1,0 +1,54 @@
+/** Sensitive values reach the target but the audit log keeps only their HMAC, which `audit hash` reproduces. */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+let upstream: Upstream;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  gw = await startTestGateway(
+    `connections:
+  - { name: pay, kind: http, url: "${upstream.url}" }
+policy:
+  rules:
+    - { id: all, when: "true", effect: allow }
+`,
+    { audit: 'sensitive: [body.card_number, query.token]' },
+  );
+});
+afterAll(async () => {
+  await gw?.stop();
+  await upstream?.close();
+});
+
+it('sends the real values upstream and keeps HMACs in the audit log', async () => {
+  const res = await gw.as('deploy-bot', '/v1/actions', {
+    body: { connection: 'pay', input: { method: 'POST', path: '/charge', query: { token: 'tok-9f8e7d6c' }, headers: { 'X-Api-Key': 'agent-key-123456' }, body: { card_number: '4111111111111111', amount: 42 } }, reason: 'charge' },
+  });
+  expect(res.body.status).toBe('succeeded');
+  const call = upstream.calls.at(-1)!;
+  expect(JSON.parse(call.body)).toEqual({ card_number: '4111111111111111', amount: 42 });
+  expect(call.url).toBe('/charge?token=tok-9f8e7d6c');
+
+  const db = new Database(gw.dbPath, { readonly: true });
+  const bodies = (db.prepare('SELECT body FROM audit_events').pluck().all() as string[]).join('\n');
+  db.close();
+  for (const secret of ['4111111111111111', 'tok-9f8e7d6c', 'agent-key-123456']) expect(bodies).not.toContain(secret);
+
+  // An auditor holding a known value finds it: the CLI computes the same HMAC with the deployment's key.
+  const yaml = join(gw.dir, 'gw.yaml');
+  writeFileSync(yaml, `store: { sqlite: { path: ${JSON.stringify(gw.dbPath)} } }\naudit: { keyDir: ${JSON.stringify(join(gw.dir, 'keys'))} }\n`);
+  for (const secret of ['4111111111111111', 'tok-9f8e7d6c', 'agent-key-123456']) {
+    const out = spawnSync(process.execPath, [resolve('bin/countersign.js'), 'audit', 'hash', '-', '--config', yaml], { input: secret, encoding: 'utf8' });
+    expect(out.status).toBe(0);
+    const hmac = out.stdout.trim();
+    expect(hmac).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(bodies).toContain(hmac);
+  }
+});
