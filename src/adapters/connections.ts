@@ -18,7 +18,7 @@ export async function createConnections(configs: readonly ConnectionConfig[]): P
         handles.set(c.name, createExecConnection(c));
         break;
       case 'postgres':
-        handles.set(c.name, createPostgresConnection({ name: c.name, url: c.url, tags: c.tags, statementTimeoutMs: c.statementTimeoutMs, maxRows: c.maxRows }));
+        handles.set(c.name, createPostgresConnection({ name: c.name, url: c.url, tags: c.tags, statementTimeoutMs: c.statementTimeoutMs, maxRows: c.maxRows, secretColumns: c.secretColumns }));
         break;
     }
   }

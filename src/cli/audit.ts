@@ -15,6 +15,7 @@ import { auditOrigin } from '../main.ts';
 import { readBundle, writeBundle } from './audit-bundle.ts';
 import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
 import { safe } from './output.ts';
+import { parsePeriodBound } from './evidence.ts';
 
 function openStore(configPath: string): Store {
   return openAudit(configPath).store;
@@ -67,9 +68,8 @@ export async function auditExportCommand(configPath: string, format: 'jsonl' | '
 function bound(value: string | undefined, name: string): Bound | undefined {
   if (value === undefined) return undefined;
   if (/^\d+$/.test(value)) return Number(value);
-  const t = new Date(value);
-  if (Number.isNaN(t.getTime())) throw new CountersignError('INVALID_REQUEST', `--${name}: a seq number or an ISO time such as 2026-07-01T00:00:00Z`);
-  return t;
+  // The same reading of dates as evidence reports, so a bundle and a report of one period match.
+  return parsePeriodBound(value, name);
 }
 
 export async function auditBundleExportCommand(configPath: string, o: { out: string; from?: string; to?: string }): Promise<number> {

@@ -9,6 +9,7 @@ import { auditBundleExportCommand, auditBundleVerifyCommand, auditExportCommand,
 import { configCheckCommand } from './config-check.ts';
 import { resolveConfigPath } from './config-path.ts';
 import { demoAgentCommand, demoResetCommand } from './demo.ts';
+import { evidenceReportCommand } from './evidence.ts';
 import { keysCreateCommand } from './keys.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { listCommand, reviewCommand, showCommand, UsageError, type RemoteOptions } from './requests.ts';
@@ -107,6 +108,23 @@ search.action(
     return auditSearchCommand(resolveConfigPath(config as string | undefined), filters, { json: json === true });
   }),
 );
+
+program
+  .command('evidence')
+  .description('compliance evidence')
+  .command('report')
+  .addOption(configOption())
+  .requiredOption('--from <date>', 'start, inclusive (2026-07-01, or an ISO time with its zone)')
+  .requiredOption('--to <date>', 'end, exclusive')
+  .addOption(new Option('--framework <framework>', 'the controls to map to').choices(['soc2', 'iso27001', 'gdpr']).makeOptionMandatory())
+  .requiredOption('--out <file.html>', 'the HTML report')
+  .option('--json <file.json>', 'the JSON report (default: beside the HTML)')
+  .description('a self-contained evidence report of a period, mapped to SOC 2, ISO 27001 or GDPR')
+  .action(
+    run((o: { config?: string; from: string; to: string; framework: 'soc2' | 'iso27001' | 'gdpr'; out: string; json?: string }) =>
+      evidenceReportCommand(resolveConfigPath(o.config), { from: o.from, to: o.to, framework: o.framework, out: o.out, ...(o.json ? { json: o.json } : {}) }),
+    ),
+  );
 
 const demo = program.command('demo').description('the local demo');
 remote(demo.command('agent').description('play an agent against the running demo').option('--no-wait', 'do not wait for the approval')).action(

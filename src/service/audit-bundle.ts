@@ -10,6 +10,7 @@ import { sha256Hex } from '../core/digest.ts';
 import { CountersignError } from '../core/errors.ts';
 import type { CheckpointSigner, Clock, Store } from '../core/ports.ts';
 import { signCheckpoint } from './checkpoint.ts';
+import { firstSeqAtOrAfter } from './audit-time.ts';
 
 export interface BundlePlan {
   readonly manifest: BundleManifest;
@@ -22,17 +23,6 @@ export interface BundlePlan {
 /** A bound of the period: a seq number, or an ISO time (events are found by the order they were written). */
 export type Bound = number | Date;
 
-async function firstSeqAtOrAfter(store: Store, time: Date, size: number): Promise<number> {
-  let lo = 1;
-  let hi = size + 1; // answer in [lo, hi]; hi = size + 1 means none
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    const [e] = await store.readAudit(mid, 1);
-    if (e && Date.parse(e.time) >= time.getTime()) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
 
 /**
  * @example
@@ -74,7 +64,8 @@ export async function planBundle(deps: { store: Store; signer: CheckpointSigner;
       for (let seq = first; seq <= last; ) {
         const page = await store.readAudit(seq, Math.min(5000, last - seq + 1));
         if (page.length === 0) throw new CountersignError('INTERNAL', `event ${seq} could not be read`);
-        for (const e of page) yield `${e.body}\n`;
+        // A page counts rows, not seqs: with a row missing it runs past `last`, which the bundle must not hold.
+        for (const e of page) if (e.seq <= last) yield `${e.body}\n`;
         seq = page[page.length - 1]!.seq + 1;
       }
     },

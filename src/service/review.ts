@@ -71,7 +71,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
     };
     if (cmd.verdict === 'deny') {
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };
-      return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.denied', time: at, requestId: current.id, actor: cmd.reviewer.id, data: { by: 'review' } }] };
+      return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.denied', time: at, requestId: current.id, actor: cmd.reviewer.id, data: { by: 'review', code: 'REVIEW_DENIED', message: next.error?.message ?? null } }] };
     }
     if (quorumMet(current.decision.approvers, reviews, current)) {
       const next = { ...transition(current, 'approved', now), reviews };

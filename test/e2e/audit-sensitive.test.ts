@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
@@ -51,4 +51,41 @@ it('sends the real values upstream and keeps HMACs in the audit log', async () =
     expect(hmac).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     expect(bodies).toContain(hmac);
   }
+});
+
+describe('a Postgres connection with secret columns', async () => {
+  const { createTestDatabase } = await import('../support/postgres.ts');
+  const db = await createTestDatabase();
+  it.skipIf(!db)('runs the real values and keeps HMACs of the secret columns’ values in the log', async () => {
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: db!.url });
+    await client.connect();
+    await client.query('CREATE TABLE users (id int PRIMARY KEY, email text, password text)');
+    const g = await startTestGateway(
+      `connections:
+  - { name: users-db, kind: postgres, url: "${db!.url}", secretColumns: [users.password] }
+policy:
+  rules:
+    - { id: all, when: "true", effect: allow }
+`,
+    );
+    try {
+      const res = await g.as('deploy-bot', '/v1/actions', {
+        body: { connection: 'users-db', input: { sql: "INSERT INTO users (id, email, password) VALUES (1, 'a@example.com', 'hunter2-secret'); UPDATE users SET password = 'n3w-secret' WHERE id = 1" }, reason: 'reset' },
+      });
+      expect(res.body.status).toBe('succeeded');
+      expect((await client.query('SELECT password FROM users')).rows).toEqual([{ password: 'n3w-secret' }]);
+      const log = new Database(g.dbPath, { readonly: true });
+      const bodies = (log.prepare('SELECT body FROM audit_events').pluck().all() as string[]).join('\n');
+      log.close();
+      expect(bodies).not.toContain('hunter2-secret');
+      expect(bodies).not.toContain('n3w-secret');
+      expect(bodies).toContain('a@example.com'); // only the secret column is masked
+      expect(bodies).toMatch(/'hmac-sha256:[0-9a-f]{64}'/);
+    } finally {
+      await g.stop();
+      await client.end();
+      await db!.drop();
+    }
+  });
 });

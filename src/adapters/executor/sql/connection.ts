@@ -13,6 +13,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts } from '../../../core/facts.ts';
 import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
 import { deriveSqlFacts } from './facts.ts';
+import { maskSqlSecrets } from './mask.ts';
 
 export interface PostgresConnectionConfig {
   name: string;
@@ -23,6 +24,8 @@ export interface PostgresConnectionConfig {
   statementTimeoutMs?: number;
   /** Rows returned to the agent, over all statements; default 1000. */
   maxRows?: number;
+  /** Columns whose values the audit log keeps only as HMAC (`password`, `users.password`). */
+  secretColumns?: readonly string[];
 }
 
 /** One statement's outcome; rows are arrays in `fields` order, so `SELECT a.id, b.id` keeps both. */
@@ -124,6 +127,12 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
 
   return {
     info: { name: config.name, kind: 'postgres', tags: config.tags },
+    maskForAudit(input, mask) {
+      const sql = input as SqlInput;
+      if (!config.secretColumns?.length) return input;
+      const m = maskSqlSecrets(sql.sql, sql.params, config.secretColumns, mask);
+      return m.masked ? { sql: m.sql, ...(m.params ? { params: m.params } : {}) } : input;
+    },
     // Connect, then at most five bounded calls (BEGIN, SET LOCAL, the SQL, COMMIT/ROLLBACK, DISCARD ALL).
     maxRunMs: 10_000 + 5 * (timeoutMs + 5_000),
     facts(input) {

@@ -54,7 +54,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     reviewsOf: db.prepare('SELECT request_id, record FROM reviews WHERE request_id = ? ORDER BY created_at, rowid'),
     insertReview: db.prepare('INSERT INTO reviews (request_id, reviewer, verdict, created_at, record) VALUES (?, ?, ?, ?, ?)'),
     due: db.prepare(`SELECT id FROM requests WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?`),
-    head: db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1'),
+    head: db.prepare('SELECT seq, hash, time FROM audit_events ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     readAudit: db.prepare('SELECT seq, body, hash FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?'),
     size: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM audit_events').pluck(),
@@ -95,12 +95,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   function appendAuditInTx(drafts: readonly AuditDraft[]): void {
     if (drafts.length === 0) return;
     try {
-      let head = (q.head.get() as { seq: number; hash: string } | undefined) ?? null;
+      let head = (q.head.get() as { seq: number; hash: string; time: string } | undefined) ?? null;
       for (const d of drafts) {
-        const e = chainEvent(head, d);
+        // Times never step back along the log (writers commit in groups, processes' clocks differ):
+        // a period's events are then one contiguous seq range, found by binary search.
+        const time = head && head.time > d.time ? head.time : d.time;
+        const e = chainEvent(head, { ...d, time });
         q.insertAudit.run(e.seq, e.time, e.type, e.requestId, e.actor, e.body, e.hash);
         tree.appendLeaf(e.seq, e.body);
-        head = { seq: e.seq, hash: e.hash };
+        head = { seq: e.seq, hash: e.hash, time };
       }
     } catch (e) {
       throw new CountersignError('AUDIT_WRITE_FAILED', undefined, { cause: e instanceof Error ? e.message : String(e) });

@@ -1,0 +1,103 @@
+/**
+ * `countersign evidence report --from --to --framework soc2|iso27001|gdpr --out report.html [--json report.json]`:
+ * reads the local store named by the config and writes the period's evidence
+ * as a self-contained HTML page and as JSON (the same report, as data).
+ */
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { createSqliteStore } from '../adapters/store/sqlite/index.ts';
+import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts';
+import { systemClock } from '../adapters/system.ts';
+import { loadConfig } from '../config/load.ts';
+import { CountersignError } from '../core/errors.ts';
+import { auditOrigin } from '../main.ts';
+import { signCheckpoint } from '../service/checkpoint.ts';
+import { buildEvidence, FRAMEWORKS, type EvidenceReport, type Framework } from '../service/evidence/index.ts';
+import { renderEvidenceHtml } from './evidence-html.ts';
+import { safe } from './output.ts';
+
+export interface EvidenceReportOptions {
+  readonly from: string;
+  readonly to: string;
+  readonly framework: Framework;
+  readonly out: string;
+  /** Where the JSON goes; default: `out` with its extension replaced by .json. */
+  readonly json?: string;
+}
+
+// A date, or a date and time with its zone: a time without a zone would mean whatever the local zone is.
+const TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * Parses `--from` / `--to`: `2026-07-01` (midnight UTC) or an ISO time with its zone.
+ *
+ * @example
+ * parsePeriodBound('2026-07-01', 'from'); // 2026-07-01T00:00:00.000Z
+ */
+export function parsePeriodBound(value: string, name: string): Date {
+  const t = new Date(value);
+  if (!TIME.test(value) || Number.isNaN(t.getTime())) {
+    throw new CountersignError('INVALID_REQUEST', `--${name}: a date such as 2026-07-01, or a time with its zone such as 2026-07-01T00:00:00Z (got ${JSON.stringify(value).slice(0, 60)})`);
+  }
+  return t;
+}
+
+/** The JSON path when none is given: `report.html` → `report.json`. */
+export function defaultJsonPath(out: string): string {
+  const ext = extname(out);
+  return `${ext ? out.slice(0, -ext.length) : out}.json`;
+}
+
+function writeWhole(path: string, text: string): void {
+  // Written beside and renamed, so a reader never sees half a report.
+  const tmp = `${path}.${process.pid}.tmp`;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(tmp, text, { mode: 0o644 });
+  renameSync(tmp, path);
+}
+
+function summaryLine(r: EvidenceReport, out: string, json: string): string {
+  const s = r.summary;
+  const c = r.coverage;
+  const covering = c.covered ? c.checkpoints[c.checkpoints.length - 1] : undefined;
+  const events = c.firstSeq === null ? 'no events in the period' : `events ${c.firstSeq}–${c.lastSeq}${covering ? `, covered by the signed checkpoint at size ${covering.size}` : ', not yet covered by a signed checkpoint'}`;
+  return (
+    `wrote ${out} and ${json}: ${r.frameworkTitle}, ${r.period.from} to ${r.period.to}: ` +
+    `${s.privilegedActions} privileged actions (${s.succeeded} succeeded, ${s.failed} failed), ${r.sod.approvedRequests} approved by humans, ` +
+    `${r.sod.selfApprovals} self-approvals, ${s.deniedByPolicy + s.deniedByReview + s.deniedAtExecution} denied, ${s.expired} expired, ${s.cancelled} cancelled, ` +
+    `${s.policyChanges} policy changes; ${events}\n`
+  );
+}
+
+/**
+ * @example
+ * await evidenceReportCommand('countersign.yaml', { from: '2026-07-01', to: '2026-10-01', framework: 'soc2', out: 'q3.html' }); // 0
+ */
+export async function evidenceReportCommand(configPath: string, o: EvidenceReportOptions): Promise<number> {
+  const from = parsePeriodBound(o.from, 'from');
+  const to = parsePeriodBound(o.to, 'to');
+  if (from.getTime() >= to.getTime()) throw new CountersignError('INVALID_REQUEST', '--to must be after --from (from is inclusive, to exclusive)');
+  if (!FRAMEWORKS.includes(o.framework)) throw new CountersignError('INVALID_REQUEST', `--framework: one of ${FRAMEWORKS.join(', ')}`);
+  const json = o.json ?? defaultJsonPath(o.out);
+  if (resolve(json) === resolve(o.out)) throw new CountersignError('INVALID_REQUEST', '--json and --out name the same file');
+
+  const config = loadConfig(configPath);
+  const path = config.store.sqlite.path;
+  if (!existsSync(path)) throw new CountersignError('CONFIG_INVALID', `${configPath}: store.sqlite.path: ${path} does not exist (has the gateway run?)`);
+  const store = createSqliteStore({ path });
+  try {
+    const options = { from, to, framework: o.framework, clock: systemClock };
+    let report = await buildEvidence(store, options);
+    if (report.coverage.lastSeq !== null && !report.coverage.covered) {
+      // As `audit export --out` does: sign the head, so the report ties to a signed checkpoint.
+      await signCheckpoint({ store, signer: createCheckpointSigner(config.audit.keyDir, auditOrigin(config)), clock: systemClock });
+      report = await buildEvidence(store, options);
+    }
+    writeWhole(o.out, renderEvidenceHtml(report));
+    writeWhole(json, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(safe(summaryLine(report, o.out, json)));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

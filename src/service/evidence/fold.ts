@@ -1,0 +1,236 @@
+/**
+ * Folds a period's audit events, in log order, into one trail per request and
+ * the list of policy changes. Pure: the same events always give the same
+ * trails, so the report is a function of the log and nothing else.
+ */
+import type { AuditEvent } from '../../core/audit.ts';
+import { inputSummary, isPersonalData, obj, str, strList, tagsOf, type Json } from './summary.ts';
+import type { Outcome, PolicyChange, RequestEntry } from './types.ts';
+
+export interface TrailReview {
+  readonly reviewer: string | null;
+  readonly kind: string | null;
+  readonly verdict: string | null;
+  readonly comment: string;
+  readonly seq: number;
+}
+
+/** One request as seen so far; `submitted` is the request.submitted payload once found. */
+export interface Trail {
+  readonly id: string;
+  firstSeq: number;
+  lastSeq: number;
+  submitted: Json | null;
+  submittedAt: string | null;
+  submittedInPeriod: boolean;
+  held: boolean;
+  reviews: TrailReview[];
+  /** The approvers the request.approved event names (all approving reviews, earlier ones included). */
+  approvedBy: string[];
+  approvals: number;
+  decidedAt: string | null;
+  humanDecision: boolean;
+  outcome: Outcome;
+  outcomeAt: string | null;
+  deniedBy: RequestEntry['deniedBy'];
+  code: string | null;
+  message: string | null;
+  executedUnder: RequestEntry['executedUnder'];
+}
+
+export function newTrail(id: string, seq: number): Trail {
+  return {
+    id,
+    firstSeq: seq,
+    lastSeq: seq,
+    submitted: null,
+    submittedAt: null,
+    submittedInPeriod: false,
+    held: false,
+    reviews: [],
+    approvedBy: [],
+    approvals: 0,
+    decidedAt: null,
+    humanDecision: false,
+    outcome: 'unknown',
+    outcomeAt: null,
+    deniedBy: null,
+    code: null,
+    message: null,
+    executedUnder: null,
+  };
+}
+
+/** Takes the request's identity, action and first decision from its request.submitted event. */
+export function applySubmitted(t: Trail, e: AuditEvent, inPeriod: boolean): void {
+  t.submitted = e.data;
+  t.submittedAt = e.time;
+  t.submittedInPeriod = inPeriod;
+  if (str(obj(e.data['decision'])['effect']) === 'approve') t.held = true;
+  if (inPeriod && t.outcome === 'unknown') setOutcome(t, 'pending', e.time);
+}
+
+function setOutcome(t: Trail, outcome: Outcome, at: string): void {
+  t.outcome = outcome;
+  t.outcomeAt = at;
+}
+
+/** Applies one event about this request (request.submitted included). */
+export function applyEvent(t: Trail, e: AuditEvent): void {
+  t.firstSeq = Math.min(t.firstSeq, e.seq);
+  t.lastSeq = Math.max(t.lastSeq, e.seq);
+  const d = e.data;
+  switch (e.type) {
+    case 'request.submitted':
+      applySubmitted(t, e, true);
+      return;
+    case 'request.held':
+      t.held = true;
+      setOutcome(t, 'pending', e.time);
+      return;
+    case 'request.requeued':
+      // The policy tightened after approval: the earlier approval no longer decides it.
+      t.held = true;
+      t.humanDecision = false;
+      t.decidedAt = null;
+      setOutcome(t, 'pending', e.time);
+      return;
+    case 'review.recorded': {
+      t.held = true;
+      const reviewer = obj(d['reviewer']);
+      t.reviews.push({ reviewer: str(reviewer['id']), kind: str(reviewer['kind']), verdict: str(d['verdict']), comment: str(d['comment']) ?? '', seq: e.seq });
+      return;
+    }
+    case 'request.approved':
+      t.held = true;
+      t.approvals++;
+      t.approvedBy = strList(d['approvers']);
+      t.decidedAt = e.time;
+      t.humanDecision = true;
+      setOutcome(t, 'approved', e.time);
+      return;
+    case 'request.denied': {
+      const by = str(d['by']);
+      t.deniedBy = by === 'policy' || by === 'review' || by === 'execute-check' ? by : null;
+      if (by === 'review') {
+        t.decidedAt = e.time;
+        t.humanDecision = true;
+        const last = t.reviews.filter((r) => r.verdict === 'deny').at(-1);
+        t.code = 'REVIEW_DENIED';
+        t.message = last ? `denied by ${last.reviewer ?? '?'}${last.comment ? `: ${last.comment}` : ''}` : null;
+      } else {
+        if (by === 'policy') t.decidedAt = e.time;
+        t.code = str(d['code']) ?? 'POLICY_DENIED';
+        t.message = str(d['message']);
+      }
+      setOutcome(t, 'denied', e.time);
+      return;
+    }
+    case 'request.expired':
+      t.held = true; // only a held request expires
+      t.code = 'REQUEST_EXPIRED';
+      t.message = `no decision before ${str(d['expiresAt']) ?? 'its expiry'}`;
+      setOutcome(t, 'expired', e.time);
+      return;
+    case 'request.cancelled':
+      t.held = true; // only a held request can be withdrawn
+      t.code = 'REQUEST_CANCELLED';
+      t.message = `cancelled by ${e.actor ?? '?'}${str(d['reason']) ? `: ${str(d['reason'])}` : ''}`;
+      setOutcome(t, 'cancelled', e.time);
+      return;
+    case 'request.executing':
+      t.executedUnder = { policyHash: str(d['policyHash']), rules: strList(d['rules']) };
+      setOutcome(t, 'executing', e.time);
+      return;
+    case 'request.succeeded':
+      t.code = null;
+      t.message = null;
+      setOutcome(t, 'succeeded', e.time);
+      return;
+    case 'request.failed': {
+      const err = obj(d['error']);
+      t.code = str(err['code']) ?? str(d['code']) ?? 'EXECUTION_FAILED';
+      t.message = str(err['message']);
+      setOutcome(t, 'failed', e.time);
+      return;
+    }
+    default:
+      return; // an event type this report does not know still counts in the coverage
+  }
+}
+
+function policyChange(e: AuditEvent): PolicyChange {
+  const d = e.data;
+  const rules = Array.isArray(d['rules']) ? d['rules'].map((r) => ({ id: str(obj(r)['id']) ?? '?', effect: str(obj(r)['effect']) ?? '?' })) : [];
+  return { seq: e.seq, time: e.time, actor: e.actor, old: str(d['old']), new: str(d['new']), default: str(d['default']), file: str(d['file']), rules };
+}
+
+export interface Folded {
+  readonly trails: Map<string, Trail>;
+  readonly policyChanges: PolicyChange[];
+}
+
+/**
+ * @example
+ * const { trails } = foldEvents(events); // trails.get('req_…')?.outcome === 'succeeded'
+ */
+export function foldEvents(events: Iterable<AuditEvent>, into: Folded = { trails: new Map(), policyChanges: [] }): Folded {
+  for (const e of events) {
+    if (e.type === 'policy.loaded') into.policyChanges.push(policyChange(e));
+    if (e.requestId === null) continue;
+    let t = into.trails.get(e.requestId);
+    if (!t) into.trails.set(e.requestId, (t = newTrail(e.requestId, e.seq)));
+    applyEvent(t, e);
+  }
+  return into;
+}
+
+/** The distinct humans who approved: approving reviews in the period and the approval event's own list. */
+export function approversOf(t: Trail): string[] {
+  const ids = new Set<string>(t.approvedBy);
+  for (const r of t.reviews) if (r.verdict === 'approve' && r.reviewer !== null && r.kind === 'human') ids.add(r.reviewer);
+  return [...ids];
+}
+
+export function toEntry(t: Trail): RequestEntry {
+  const s = obj(t.submitted);
+  const principal = obj(s['principal']);
+  const connection = obj(s['connection']);
+  const decision = obj(s['decision']);
+  const facts = obj(s['facts']);
+  const tags = tagsOf(connection['tags']);
+  const kind = str(principal['kind']);
+  const effect = str(decision['effect']);
+  const ttd = t.decidedAt !== null && t.submittedAt !== null ? Date.parse(t.decidedAt) - Date.parse(t.submittedAt) : null;
+  return {
+    id: t.id,
+    requester: str(principal['id']),
+    requesterKind: kind === 'agent' || kind === 'human' ? kind : null,
+    actsFor: str(principal['actsFor']),
+    connection: str(connection['name']),
+    connectionKind: str(connection['kind']),
+    tags,
+    personalData: isPersonalData(tags),
+    operation: str(s['operation']),
+    summary: t.submitted ? inputSummary(s['input'], facts) : '(submitted before the period; not found in the log)',
+    reason: str(s['reason']) ?? '',
+    writes: typeof facts['writes'] === 'boolean' ? facts['writes'] : null,
+    effect: effect === 'allow' || effect === 'deny' || effect === 'approve' ? effect : null,
+    rules: strList(decision['rules']),
+    policyHash: str(decision['policyHash']),
+    executedUnder: t.executedUnder,
+    submittedAt: t.submittedAt,
+    submittedInPeriod: t.submittedInPeriod,
+    decidedAt: t.decidedAt,
+    timeToDecisionMs: ttd !== null && Number.isFinite(ttd) ? ttd : null,
+    approvers: approversOf(t),
+    deniers: [...new Set(t.reviews.filter((r) => r.verdict === 'deny' && r.reviewer !== null).map((r) => r.reviewer as string))],
+    outcome: t.outcome,
+    outcomeAt: t.outcomeAt,
+    deniedBy: t.deniedBy,
+    code: t.code,
+    message: t.message,
+    firstSeq: t.firstSeq,
+    lastSeq: t.lastSeq,
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * Reading one period of the audit log: where it starts (events are written in
+ * time order, so a binary search over seq finds the first event at or after a
+ * time), the events up to its end, page by page, the submission of a request
+ * that began before the period, and the signed checkpoints that cover it.
+ */
+import { firstSeqAtOrAfter } from '../audit-time.ts';
+import type { AuditEvent } from '../../core/audit.ts';
+import type { Store } from '../../core/ports.ts';
+import type { CheckpointEntry } from './types.ts';
+
+const PAGE = 1000;
+
+/** The seq of the first event written at or after `time`; `size + 1` when there is none. */
+
+export interface PeriodRead {
+  readonly firstSeq: number | null;
+  readonly lastSeq: number | null;
+  readonly events: number;
+  readonly firstTime: string | null;
+  readonly lastTime: string | null;
+  readonly prevHash: string | null;
+  readonly lastHash: string | null;
+}
+
+/**
+ * Calls `visit` on every event from the first at or after `from` up to (not
+ * including) the first written at or after `to`, in log order.
+ *
+ * @example
+ * await readPeriod(store, from, to, size, (e) => fold(e));
+ */
+export async function readPeriod(store: Store, from: Date, to: Date, size: number, visit: (e: AuditEvent) => void): Promise<PeriodRead> {
+  const start = await firstSeqAtOrAfter(store, from, size);
+  let first: AuditEvent | undefined;
+  let last: AuditEvent | undefined;
+  let count = 0;
+  read: for (let seq = start; seq <= size; ) {
+    const page = await store.readAudit(seq, PAGE);
+    if (page.length === 0) break;
+    for (const e of page) {
+      if (Date.parse(e.time) >= to.getTime()) break read;
+      first ??= e;
+      last = e;
+      count++;
+      visit(e);
+    }
+    seq = page[page.length - 1]!.seq + 1;
+  }
+  const [before] = first && first.seq > 1 ? await store.readAudit(first.seq - 1, 1) : [];
+  return {
+    firstSeq: first?.seq ?? null,
+    lastSeq: last?.seq ?? null,
+    events: count,
+    firstTime: first?.time ?? null,
+    lastTime: last?.time ?? null,
+    prevHash: before?.hash ?? null,
+    lastHash: last?.hash ?? null,
+  };
+}
+
+/**
+ * The request.submitted event of a request that began before the period. The
+ * request's row only says where to look (its creation time, which is the
+ * event's time); what the report uses is the event, as hash-chained.
+ */
+export async function findSubmitted(store: Store, requestId: string, size: number, before: number): Promise<AuditEvent | undefined> {
+  const row = await store.getRequest(requestId);
+  if (!row) return undefined;
+  const at = await firstSeqAtOrAfter(store, new Date(row.createdAt), size);
+  // Writers commit in groups, so times may step back a little between neighbours: look a little either side.
+  const from = Math.max(1, at - 256);
+  const page = await store.readAudit(from, Math.max(1, Math.min(before, from + 1024) - from));
+  return page.find((e) => e.type === 'request.submitted' && e.requestId === requestId && e.seq < before);
+}
+
+/**
+ * The checkpoints from the first one that includes `firstSeq` up to the first
+ * one that includes `lastSeq`; `covered` is false when none includes `lastSeq` yet.
+ */
+export async function coveringCheckpoints(store: Store, firstSeq: number, lastSeq: number): Promise<{ checkpoints: CheckpointEntry[]; covered: boolean }> {
+  const out: CheckpointEntry[] = [];
+  for (let fromSize = firstSeq; ; ) {
+    const page = await store.checkpoints({ fromSize, limit: PAGE });
+    for (const c of page) {
+      out.push({ size: c.size, root: c.root, keyId: c.keyId, createdAt: c.createdAt, note: c.note });
+      if (c.size >= lastSeq) return { checkpoints: out, covered: true };
+    }
+    if (page.length < PAGE) return { checkpoints: out, covered: false };
+    fromSize = page[page.length - 1]!.size + 1;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The evidence report for one period, computed from the audit events of that
+ * period — not from the requests table, which can be changed without trace.
+ * The checkpoints it lists sign those same events, so every row can be proven
+ * against an audit bundle exported for the period.
+ *
+ * A privileged action here is a request that was held for human approval, or
+ * one whose parsed facts say it writes, unless the policy refused it at
+ * submission (those are listed as denied by policy). Reads the policy let
+ * through are counted but not listed.
+ */
+import { CountersignError } from '../../core/errors.ts';
+import type { Clock, Store } from '../../core/ports.ts';
+import { controlsFor, FRAMEWORK_TITLES } from './controls.ts';
+import { applySubmitted, approversOf, foldEvents, toEntry, type Folded, type Trail } from './fold.ts';
+import { coveringCheckpoints, findSubmitted, readPeriod } from './period.ts';
+import { decisionTimes } from './summary.ts';
+import { FRAMEWORKS, type EvidenceReport, type Framework, type RequestEntry, type SodStats } from './types.ts';
+
+export interface EvidenceOptions {
+  /** Inclusive. */
+  readonly from: Date;
+  /** Exclusive. */
+  readonly to: Date;
+  readonly framework: Framework;
+  /** For the generation time. */
+  readonly clock?: Clock;
+}
+
+function isPrivileged(t: Trail, e: RequestEntry): boolean {
+  if (e.deniedBy === 'policy' || e.effect === 'deny') return false;
+  return t.held || e.writes === true;
+}
+
+/** Separation of duties from the review events: nothing here is assumed from what the gateway enforces. */
+function sodStats(pairs: readonly { t: Trail; e: RequestEntry }[]): SodStats {
+  let approvalReviews = 0;
+  let denialReviews = 0;
+  let nonHumanApprovals = 0;
+  let uncheckedReviews = 0;
+  let selfApprovals = 0;
+  const selfApprovalRequests = new Set<string>();
+  const perApprover = new Map<string, number>();
+  const times: number[] = [];
+  for (const { t, e } of pairs) {
+    for (const r of t.reviews) {
+      if (r.verdict === 'approve') approvalReviews++;
+      else if (r.verdict === 'deny') denialReviews++;
+      if (r.verdict === 'approve' && r.kind !== 'human') nonHumanApprovals++;
+      if (!t.submitted) uncheckedReviews++;
+    }
+    // Every approver the events name, whatever their kind: an agent approving its own request is a self-approval too.
+    const approving = new Set([...t.approvedBy, ...t.reviews.filter((r) => r.verdict === 'approve' && r.reviewer !== null).map((r) => r.reviewer as string)]);
+    for (const id of approving) {
+      if (t.submitted && (id === e.requester || (e.actsFor !== null && id === e.actsFor))) {
+        selfApprovals++;
+        selfApprovalRequests.add(t.id);
+      }
+    }
+    for (const id of approversOf(t)) perApprover.set(id, (perApprover.get(id) ?? 0) + 1);
+    if (t.humanDecision && e.timeToDecisionMs !== null) times.push(e.timeToDecisionMs);
+  }
+  const approved = pairs.filter(({ t }) => t.approvals > 0);
+  return {
+    heldRequests: pairs.filter(({ t }) => t.held).length,
+    approvedRequests: approved.length,
+    approvalReviews,
+    denialReviews,
+    selfApprovals,
+    selfApprovalRequests: [...selfApprovalRequests],
+    nonHumanApprovals,
+    uncheckedReviews,
+    multiApproverRequests: approved.filter(({ t }) => approversOf(t).length >= 2).length,
+    approvers: [...perApprover].map(([id, approvals]) => ({ id, approvals })).sort((a, b) => b.approvals - a.approvals || a.id.localeCompare(b.id)),
+    timeToDecision: decisionTimes(times),
+  };
+}
+
+function scopeText(framework: Framework): string {
+  const base =
+    'Privileged actions: requests held for human approval, and requests whose parsed facts say they write, except those the policy refused at submission (listed under denied). ' +
+    'Separation-of-duties figures count every review in the period.';
+  return framework === 'gdpr'
+    ? `${base} For GDPR the privileged actions are limited to connections tagged as personal data (data: pii or personal, or compliance including gdpr).`
+    : base;
+}
+
+/**
+ * Builds the report from the audit events written in [from, to).
+ *
+ * @example
+ * const r = await buildEvidence(store, { from: new Date('2026-07-01'), to: new Date('2026-10-01'), framework: 'soc2' });
+ * r.sod.selfApprovals; // 0
+ */
+export async function buildEvidence(store: Store, o: EvidenceOptions): Promise<EvidenceReport> {
+  if (!(o.from instanceof Date) || !(o.to instanceof Date) || Number.isNaN(o.from.getTime()) || Number.isNaN(o.to.getTime())) {
+    throw new CountersignError('INVALID_REQUEST', 'the period needs a valid from and to time');
+  }
+  if (o.from.getTime() >= o.to.getTime()) throw new CountersignError('INVALID_REQUEST', 'the period must end after it starts (from is inclusive, to exclusive)');
+  if (!FRAMEWORKS.includes(o.framework)) throw new CountersignError('INVALID_REQUEST', `framework must be one of ${FRAMEWORKS.join(', ')}`);
+
+  const size = (await store.treeHead()).size;
+  const folded: Folded = { trails: new Map(), policyChanges: [] };
+  const read = await readPeriod(store, o.from, o.to, size, (e) => foldEvents([e], folded));
+  for (const t of folded.trails.values()) {
+    if (t.submitted || read.firstSeq === null) continue;
+    const submitted = await findSubmitted(store, t.id, size, read.firstSeq);
+    if (submitted) applySubmitted(t, submitted, false);
+  }
+
+  const pairs = [...folded.trails.values()].map((t) => ({ t, e: toEntry(t) }));
+  const privileged = pairs.filter(({ t, e }) => isPrivileged(t, e)).map(({ e }) => e);
+  const actions = o.framework === 'gdpr' ? privileged.filter((e) => e.personalData) : privileged;
+  const all = pairs.map(({ e }) => e);
+  const denied = all.filter((e) => e.outcome === 'denied');
+  const byReview = denied.filter((e) => e.deniedBy === 'review');
+  const atExecution = denied.filter((e) => e.deniedBy === 'execute-check');
+  const byPolicy = denied.filter((e) => e.deniedBy !== 'review' && e.deniedBy !== 'execute-check');
+  const expired = all.filter((e) => e.outcome === 'expired');
+  const cancelled = all.filter((e) => e.outcome === 'cancelled');
+  const cps = read.firstSeq !== null && read.lastSeq !== null ? await coveringCheckpoints(store, read.firstSeq, read.lastSeq) : { checkpoints: [], covered: false };
+
+  return {
+    format: 'countersign-evidence/1',
+    framework: o.framework,
+    frameworkTitle: FRAMEWORK_TITLES[o.framework],
+    period: { from: o.from.toISOString(), to: o.to.toISOString() },
+    generatedAt: (o.clock?.now() ?? new Date()).toISOString(),
+    scope: scopeText(o.framework),
+    summary: {
+      requests: all.length,
+      privilegedActions: actions.length,
+      routineReads: pairs.filter(({ t, e }) => !isPrivileged(t, e) && e.outcome !== 'denied').length,
+      succeeded: actions.filter((e) => e.outcome === 'succeeded').length,
+      failed: actions.filter((e) => e.outcome === 'failed').length,
+      deniedByPolicy: byPolicy.length,
+      deniedByReview: byReview.length,
+      deniedAtExecution: atExecution.length,
+      expired: expired.length,
+      cancelled: cancelled.length,
+      openAtEnd: actions.filter((e) => e.outcome === 'pending' || e.outcome === 'approved' || e.outcome === 'executing').length,
+      policyChanges: folded.policyChanges.length,
+    },
+    controls: controlsFor(o.framework),
+    actions,
+    sod: sodStats(pairs),
+    denied: { byPolicy, byReview, atExecution },
+    expired,
+    cancelled,
+    policyChanges: folded.policyChanges,
+    coverage: { ...read, ...cps },
+  };
+}
