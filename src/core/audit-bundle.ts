@@ -71,10 +71,12 @@ function locateChange(lines: readonly string[], first: number, prevHash: string,
     return linked;
   });
   const lastChanged = lastHash !== null && lines.length > 0 && sha256(lines[lines.length - 1]!) !== lastHash;
-  const broken = links.indexOf(false);
+  const nextBroken = (i: number) => (i + 1 < links.length ? !links[i + 1] : lastChanged);
+  // The roots cover the prefix as subtree hashes, never event first-1 itself, so a lone
+  // break at the first link (an unsigned prevHash that is wrong) cannot explain a root.
+  const broken = links.findIndex((linked, i) => !linked && (i > 0 || nextBroken(0)));
   if (broken === -1) return first + lines.length - 1;
-  const nextBroken = broken + 1 < links.length ? !links[broken + 1] : lastChanged;
-  return first + (nextBroken ? broken : Math.max(0, broken - 1));
+  return first + (nextBroken(broken) ? broken : broken - 1);
 }
 
 /**

@@ -44,8 +44,10 @@ export async function planBundle(deps: { store: Store; signer: CheckpointSigner;
   if (!covering) throw new CountersignError('INTERNAL', 'no checkpoint covers the period');
   const last = covering.size; // events run on to the checkpoint that signs them
   const included = all.filter((c) => c.size <= last);
-  const [before] = first > 1 ? await store.readAudit(first - 1, 1) : [];
-  const [lastEvent] = await store.readAudit(last, 1);
+  // Exactly these events or none: readAudit(seq) would return the next stored one if a row were gone.
+  const eventAt = async (seq: number) => (await store.readAudit(seq, 1)).find((e) => e.seq === seq);
+  const before = first > 1 ? await eventAt(first - 1) : undefined;
+  const lastEvent = await eventAt(last);
   const pad = (n: number) => String(n).padStart(12, '0');
 
   const manifest: BundleManifest = {

@@ -19,7 +19,8 @@ async function checkpointAt(store: Store, size: number): Promise<StoredCheckpoin
 export async function inclusion(store: Store, index: number, size: number) {
   const proof = await store.inclusionProof(index, size);
   const [event] = await store.readAudit(index + 1, 1);
-  if (!event) throw new CountersignError('INVALID_REQUEST', `no event at index ${index}`);
+  // A missing row must not be answered with its neighbour's body.
+  if (!event || event.seq !== index + 1) throw new CountersignError('INTERNAL', `the event at index ${index} is missing from the store`);
   return {
     index,
     size,
