@@ -5,7 +5,7 @@
  * vote by the same human.
  */
 import type Database from 'better-sqlite3';
-import { SEARCH_SCHEMA } from './search.ts';
+import { backfillTerms, SEARCH_SCHEMA, TERMS_SCHEMA } from './search.ts';
 import { backfillTree, TREE_SCHEMA } from './tree.ts';
 
 /** A step is SQL, or code for what SQL cannot do (hashing the existing log). Steps never change once shipped. */
@@ -56,6 +56,8 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
    ) STRICT;
    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;`,
   SEARCH_SCHEMA,
+  TERMS_SCHEMA,
+  backfillTerms,
 ];
 
 /** Applies the steps this file has not had yet, each in its own transaction. */

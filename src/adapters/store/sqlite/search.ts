@@ -8,10 +8,54 @@
 import type Database from 'better-sqlite3';
 import type { AuditEvent } from '../../../core/audit.ts';
 import type { AuditQuery } from '../../../core/ports.ts';
+import type { RequestRecord } from '../../../core/request.ts';
 
 export const SEARCH_SCHEMA = `
   CREATE INDEX requests_connection ON requests (connection);
   CREATE INDEX reviews_reviewer ON reviews (reviewer);`;
+
+/** Effect, rules and tags of each request as indexed terms: filters on them are range scans, not JSON scans. */
+export const TERMS_SCHEMA = `
+  CREATE TABLE request_terms (
+    term TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    PRIMARY KEY (term, request_id)
+  ) STRICT, WITHOUT ROWID;`;
+
+/** `effect:approve`, `rule:prod-writes`, `tag:data`, `tag:data=pii`, `tag:compliance=gdpr`, … */
+export function requestTerms(r: Pick<RequestRecord, 'decision' | 'connection'>): string[] {
+  const terms = new Set<string>([`effect:${r.decision.effect}`, ...r.decision.rules.map((id) => `rule:${id}`)]);
+  for (const [k, v] of Object.entries(r.connection.tags)) {
+    terms.add(`tag:${k}`);
+    for (const one of Array.isArray(v) ? v : [v]) terms.add(`tag:${k}=${String(one)}`);
+  }
+  return [...terms];
+}
+
+export function createTermWriter(db: Database.Database): { write(r: RequestRecord, previous?: RequestRecord): void } {
+  const insert = db.prepare('INSERT OR IGNORE INTO request_terms (term, request_id) VALUES (?, ?)');
+  const clear = db.prepare('DELETE FROM request_terms WHERE request_id = ?');
+  return {
+    write(r, previous) {
+      // Terms change only when a decision is replaced (a tightened policy re-evaluated at execution).
+      if (previous && previous.decision === r.decision) return;
+      if (previous) clear.run(r.id);
+      for (const t of requestTerms(r)) insert.run(t, r.id);
+    },
+  };
+}
+
+/** Terms for requests stored before the table existed. */
+export function backfillTerms(db: Database.Database): void {
+  const writer = createTermWriter(db);
+  const page = db.prepare('SELECT rowid, record FROM requests WHERE rowid > ? ORDER BY rowid LIMIT 5000');
+  for (let after = 0; ; ) {
+    const rows = page.all(after) as { rowid: number; record: string }[];
+    for (const row of rows) writer.write(JSON.parse(row.record) as RequestRecord);
+    if (rows.length < 5000) return;
+    after = rows[rows.length - 1]!.rowid;
+  }
+}
 
 type Row = { seq: number; body: string; hash: string };
 
@@ -57,15 +101,9 @@ export function createAuditSearch(db: Database.Database): (q: AuditQuery) => Aud
     if (q.actsFor) (r.push('r.acts_for = ?'), rp.push(q.actsFor));
     if (q.connection) (r.push('r.connection = ?'), rp.push(q.connection));
     if (q.status) (r.push('r.status = ?'), rp.push(q.status));
-    if (q.effect) (r.push(`json_extract(r.record, '$.decision.effect') = ?`), rp.push(q.effect));
-    if (q.rule) (r.push(`EXISTS (SELECT 1 FROM json_each(r.record, '$.decision.rules') x WHERE x.value = ?)`), rp.push(q.rule));
-    if (q.tag) {
-      const eq = q.tag.indexOf('=');
-      const key = eq === -1 ? q.tag : q.tag.slice(0, eq);
-      const value = eq === -1 ? null : q.tag.slice(eq + 1);
-      // A list tag (compliance: [soc2, gdpr]) matches any of its values.
-      r.push(`EXISTS (SELECT 1 FROM json_each(r.record, '$.connection.tags') t WHERE t.key = ? AND (? IS NULL OR t.value = ? OR (t.type = 'array' AND EXISTS (SELECT 1 FROM json_each(t.value) v WHERE v.value = ?))))`);
-      rp.push(key, value, value, value);
+    // A list tag (compliance: [soc2, gdpr]) has a term per value, so it matches any of them.
+    for (const term of [q.effect && `effect:${q.effect}`, q.rule && `rule:${q.rule}`, q.tag && `tag:${q.tag}`]) {
+      if (term) (r.push('r.id IN (SELECT request_id FROM request_terms WHERE term = ?)'), rp.push(term));
     }
     if (r.length) {
       where.push(`e.request_id IN (SELECT r.id FROM requests r WHERE ${r.join(' AND ')})`);

@@ -16,7 +16,7 @@ import type { Review } from '../../../core/review.ts';
 import { createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
-import { createAuditSearch } from './search.ts';
+import { createAuditSearch, createTermWriter } from './search.ts';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
@@ -66,6 +66,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   };
   const tree = createTreeStore(db);
   const search = createAuditSearch(db);
+  const terms = createTermWriter(db);
 
   /** Reads a size that must lie within the log as it stands. */
   function within(size: number, what: string): number {
@@ -119,6 +120,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const insertTx = db.transaction((request: RequestRecord, audit: readonly AuditDraft[]) => {
     q.insertRequest.run(rowParams(request));
+    terms.write(request);
     // The record's reviews live in their own table; without this they would be dropped.
     for (const r of request.reviews) q.insertReview.run(request.id, r.reviewer.id, r.verdict, r.createdAt, JSON.stringify(r));
     appendAuditInTx(audit);
@@ -131,6 +133,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (m.next) {
       const params = { ...rowParams(m.next), previous_version: current.version };
       if (q.updateRequest.run(params).changes !== 1) throw new Error(`request ${id} changed under a write lock`);
+      terms.write(m.next, current);
     }
     if (m.review) {
       try {
