@@ -10,6 +10,7 @@ import { configCheckCommand } from './config-check.ts';
 import { resolveConfigPath } from './config-path.ts';
 import { demoAgentCommand, demoResetCommand } from './demo.ts';
 import { evidenceReportCommand } from './evidence.ts';
+import { proveConsistencyCommand, proveInclusionCommand } from './audit-proof.ts';
 import { keysCreateCommand } from './keys.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { listCommand, reviewCommand, showCommand, UsageError, type RemoteOptions } from './requests.ts';
@@ -84,6 +85,19 @@ audit
   .addOption(configOption())
   .description('print the HMAC-SHA256 the audit log keeps for a sensitive value, to search the log or an export for it')
   .action(run((value: string, o: { config?: string }) => auditHashCommand(resolveConfigPath(o.config), value)));
+
+const proof = audit.command('proof').description('fetch RFC 9162 proofs from a gateway and verify them locally against signed checkpoints');
+const pinOption = () => new Option('--verifier-key <key...>', 'C2SP verifier key(s) to trust (else the gateway\'s own, which proves less)');
+remote(proof.command('inclusion').requiredOption('--index <n>', 'event index (seq - 1)').option('--size <n>', 'a checkpointed tree size (default: the latest)').addOption(pinOption())).action(
+  run((o: RemoteOptions & { index: string; size?: string; verifierKey?: string[] }) =>
+    proveInclusionCommand({ url: o.url, ...(o.key ? { key: o.key } : {}), ...(o.verifierKey ? { pin: o.verifierKey } : {}), index: Number(o.index), ...(o.size ? { size: Number(o.size) } : {}) }),
+  ),
+);
+remote(proof.command('consistency').requiredOption('--from <n>', 'older checkpointed size').requiredOption('--to <n>', 'newer checkpointed size').addOption(pinOption())).action(
+  run((o: RemoteOptions & { from: string; to: string; verifierKey?: string[] }) =>
+    proveConsistencyCommand({ url: o.url, ...(o.key ? { key: o.key } : {}), ...(o.verifierKey ? { pin: o.verifierKey } : {}), from: Number(o.from), to: Number(o.to) }),
+  ),
+);
 
 const search = audit.command('search').addOption(configOption()).description('find events: who approved what, where, when (reads the store)').option('--json', 'print the events as exported (JSON lines)');
 for (const [flag, help] of [

@@ -1,0 +1,71 @@
+/**
+ * `countersign audit proof inclusion|consistency`: fetch RFC 9162 proofs from
+ * a gateway and verify them here, against checkpoints whose signatures are
+ * checked with a key you pin (--key) — the gateway is not trusted for any of it.
+ */
+import { hashFromHex, leafHash, verifyConsistency, verifyInclusion, equalHash } from '../core/merkle/index.ts';
+import { openNote, parseCheckpoint, parseVerifierKey, type NoteVerifier } from '../core/note.ts';
+import { CountersignError } from '../core/errors.ts';
+import { safe } from './output.ts';
+
+interface Remote {
+  url: string;
+  key?: string;
+  /** Verifier keys to trust; without them, the gateway's own are used (and that is said). */
+  pin?: string[];
+}
+
+type Checkpoint = { size: number; root: string; note: string } | null;
+
+async function get<T>(o: Remote, path: string): Promise<T> {
+  if (!o.key) throw new CountersignError('UNAUTHENTICATED', 'no API key: pass --key or set COUNTERSIGN_KEY');
+  const res = await fetch(`${o.url.replace(/\/$/, '')}${path}`, { headers: { authorization: `Bearer ${o.key}` } });
+  const body = (await res.json()) as T & { error?: { code: string; message: string } };
+  if (!res.ok) throw new CountersignError('INVALID_REQUEST', `${body.error?.code ?? res.status}: ${body.error?.message ?? 'request failed'}`);
+  return body;
+}
+
+async function verifiers(o: Remote): Promise<{ keys: NoteVerifier[]; pinned: boolean }> {
+  if (o.pin?.length) return { keys: o.pin.map(parseVerifierKey), pinned: true };
+  const { keys } = await get<{ keys: string[] }>(o, '/v1/audit/keys');
+  return { keys: keys.map(parseVerifierKey), pinned: false };
+}
+
+/** A checkpoint's signature against the trusted keys, and its root: the one anchor every check uses. */
+function signedRoot(cp: Checkpoint, size: number, keys: NoteVerifier[]): Uint8Array {
+  if (!cp) throw new CountersignError('INVALID_REQUEST', `no signed checkpoint at size ${size}; choose a checkpointed size (GET /v1/audit/checkpoints)`);
+  const opened = openNote(cp.note, keys);
+  const parsed = parseCheckpoint(opened.text);
+  if (parsed.size !== size) throw new CountersignError('INVALID_REQUEST', `the checkpoint is for size ${parsed.size}, not ${size}`);
+  return parsed.rootHash;
+}
+
+export async function proveInclusionCommand(o: Remote & { index: number; size?: number }): Promise<number> {
+  const trust = await verifiers(o);
+  const size = o.size ?? (await get<{ checkpoints: { size: number }[] }>(o, '/v1/audit/checkpoints?latest=true')).checkpoints[0]?.size;
+  if (!size) throw new CountersignError('INVALID_REQUEST', 'the log has no signed checkpoint yet');
+  const p = await get<{ event: string; rootHash: string; proof: string[]; checkpoint: Checkpoint }>(o, `/v1/audit/proofs/inclusion?index=${o.index}&size=${size}`);
+  const root = signedRoot(p.checkpoint, size, trust.keys);
+  const ok = equalHash(root, hashFromHex(p.rootHash)) && verifyInclusion(leafHash(p.event), o.index, size, p.proof.map(hashFromHex), root);
+  const e = JSON.parse(p.event) as { seq: number; time: string; type: string; requestId: string | null; actor: string | null };
+  process.stdout.write(
+    safe(ok
+      ? `OK: event ${e.seq} (${e.type}, ${e.requestId ?? '-'}, ${e.actor ?? '-'}, ${e.time}) is in the log of ${size} events signed by ${trust.pinned ? 'the pinned key' : "the gateway's own key (pin one with --verifier-key)"}\n`
+      : `FAILED: the proof for index ${o.index} does not lead to the signed root of size ${size}\n`),
+  );
+  return ok ? 0 : 1;
+}
+
+export async function proveConsistencyCommand(o: Remote & { from: number; to: number }): Promise<number> {
+  const trust = await verifiers(o);
+  const p = await get<{ fromRoot: string; toRoot: string; proof: string[]; checkpoints: { from: Checkpoint; to: Checkpoint } }>(o, `/v1/audit/proofs/consistency?from=${o.from}&to=${o.to}`);
+  const fromRoot = signedRoot(p.checkpoints.from, o.from, trust.keys);
+  const toRoot = signedRoot(p.checkpoints.to, o.to, trust.keys);
+  const ok = verifyConsistency(o.from, o.to, fromRoot, toRoot, p.proof.map(hashFromHex));
+  process.stdout.write(
+    ok
+      ? `OK: the signed log of ${o.to} events extends the signed log of ${o.from} events (nothing before ${o.from} was changed or removed)\n`
+      : `FAILED: the signed logs of ${o.from} and ${o.to} events are not consistent\n`,
+  );
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,66 @@
+/** `countersign audit proof …` verifies a gateway's proofs locally, against checkpoints signed by a pinned key. */
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ed25519PublicKey, verifierKey } from '../../src/core/note.ts';
+import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+let upstream: Upstream;
+let gw: TestGateway;
+
+function cli(args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((done) => {
+    const p = spawn(process.execPath, [resolve('bin/countersign.js'), ...args], { env: { ...process.env, COUNTERSIGN_URL: gw.url, COUNTERSIGN_KEY: gw.keys['alice']! } });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    p.stderr.on('data', (d: Buffer) => (out += d));
+    p.on('close', (code) => done({ code: code ?? -1, out }));
+  });
+}
+
+async function act(path: string): Promise<void> {
+  expect((await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'GET', path }, reason: 'x' } })).status).toBe(200);
+}
+
+async function checkpointAtLeast(size: number): Promise<number> {
+  return eventually(async () => {
+    const r = await gw.as('alice', '/v1/audit/checkpoints?latest=true');
+    const s = r.body.checkpoints[0]?.size as number | undefined;
+    return s !== undefined && s >= size ? s : undefined;
+  }, 10_000);
+}
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  gw = await startTestGateway(`connections:\n  - { name: api, kind: http, url: "${upstream.url}" }\npolicy:\n  rules:\n    - { id: all, when: "true", effect: allow }\n`, {
+    audit: 'checkpoint: { events: 1, seconds: 1 }',
+  });
+});
+afterAll(async () => {
+  await gw?.stop();
+  await upstream?.close();
+});
+
+it('proves inclusion and consistency against checkpoints signed by the pinned key, and refuses a stranger’s key', async () => {
+  await act('/a');
+  const first = await checkpointAtLeast(4);
+  const pinned = ((await gw.as('alice', '/v1/audit/keys')).body.keys as string[])[0]!;
+
+  const inclusion = await cli(['audit', 'proof', 'inclusion', '--index', '1', '--size', String(first), '--verifier-key', pinned]);
+  expect(inclusion.out).toContain(`OK: event 2`);
+  expect(inclusion.code).toBe(0);
+
+  await act('/b');
+  const second = await checkpointAtLeast(first + 1);
+  const consistency = await cli(['audit', 'proof', 'consistency', '--from', String(first), '--to', String(second), '--verifier-key', pinned]);
+  expect(consistency.out).toContain(`extends the signed log of ${first} events`);
+  expect(consistency.code).toBe(0);
+
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const stranger = verifierKey(pinned.split('+')[0]!, ed25519PublicKey(privateKey));
+  const refused = await cli(['audit', 'proof', 'inclusion', '--index', '1', '--size', String(first), '--verifier-key', stranger]);
+  expect(refused.code).not.toBe(0);
+  expect(refused.out).not.toContain('OK:');
+}, 60_000);
