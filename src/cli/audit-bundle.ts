@@ -84,5 +84,6 @@ export async function readBundle(path: string): Promise<BundleFiles> {
   }
   const text = (name: string) => files.get(name)?.toString('utf8') ?? '';
   const notes = new Map([...files].filter(([k]) => k.startsWith('checkpoints/')).map(([k, v]) => [k, v.toString('utf8')] as const));
-  return { manifest: text('manifest.json'), events: text('events.jsonl'), notes, keys: text('keys.txt') };
+  // Bytes, not a string: a million events exceed the longest string Node allows (512 MiB).
+  return { manifest: text('manifest.json'), events: files.get('events.jsonl') ?? Buffer.alloc(0), notes, keys: text('keys.txt') };
 }

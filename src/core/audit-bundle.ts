@@ -26,8 +26,8 @@ export type BundleManifest = z.infer<typeof manifestSchema>;
 
 export interface BundleFiles {
   readonly manifest: string;
-  /** events.jsonl: one event per line, each exactly the bytes of its Merkle leaf. */
-  readonly events: string;
+  /** events.jsonl: one event per line, each exactly the bytes of its Merkle leaf (bytes: a large log exceeds a string's limit). */
+  readonly events: string | Uint8Array;
   /** The signed notes, by file name as the manifest lists them. */
   readonly notes: ReadonlyMap<string, string>;
   /** keys.txt: C2SP verifier keys, one per line. */
@@ -46,10 +46,37 @@ export interface BundleReport {
   readonly problem: { readonly seq?: number; readonly checkpoint?: number; readonly message: string } | null;
 }
 
-const sha256 = (text: string) => hash('sha256', text, 'hex');
+const sha256 = (data: string | Buffer) => hash('sha256', data, 'hex');
 
 function fail(partial: Partial<BundleReport>, problem: NonNullable<BundleReport['problem']>): BundleReport {
   return { ok: false, origin: null, events: 0, first: null, last: null, verifiedCheckpoints: [], ...partial, problem };
+}
+
+/** The lines of events.jsonl as views into its bytes, without copying or decoding the whole file. */
+function* eachLine(buf: Buffer): Generator<Buffer> {
+  for (let start = 0; start < buf.length; ) {
+    const nl = buf.indexOf(10, start);
+    const end = nl === -1 ? buf.length : nl;
+    yield buf.subarray(start, end);
+    start = end + 1;
+  }
+}
+
+const SEQ = Buffer.from('"seq":');
+
+/**
+ * The top-level seq of a canonical event line, without parsing it: keys are
+ * sorted (actor, data, prev, requestId, seq, time, type), so the last
+ * `"seq":` is the event's own, after anything `data` holds.
+ */
+function seqOf(line: Buffer): number | undefined {
+  const at = line.lastIndexOf(SEQ);
+  if (at === -1) return undefined;
+  let n = 0;
+  let i = at + SEQ.length;
+  const start = i;
+  while (i < line.length && line[i]! >= 48 && line[i]! <= 57) n = n * 10 + (line[i++]! - 48);
+  return i > start && line[i] === 44 ? n : undefined;
 }
 
 /**
@@ -58,25 +85,41 @@ function fail(partial: Partial<BundleReport>, problem: NonNullable<BundleReport[
  * its own link and the next. The last event is referenced by no link, so the
  * manifest's hash of it stands in for one.
  */
-function locateChange(lines: readonly string[], first: number, prevHash: string, lastHash: string | null): number {
+function locateChange(buf: Buffer, first: number, prevHash: string, lastHash: string | null): number {
   let prev = prevHash;
-  const links = lines.map((line) => {
+  let lastLine: Buffer | undefined;
+  const links: boolean[] = [];
+  for (const line of eachLine(buf)) {
     let linked = false;
     try {
-      linked = (JSON.parse(line) as { prev?: unknown }).prev === prev;
+      linked = (JSON.parse(line.toString('utf8')) as { prev?: unknown }).prev === prev;
     } catch {
       /* an unreadable line breaks its link */
     }
     prev = sha256(line);
-    return linked;
-  });
-  const lastChanged = lastHash !== null && lines.length > 0 && sha256(lines[lines.length - 1]!) !== lastHash;
+    links.push(linked);
+    lastLine = line;
+  }
+  const lastChanged = lastHash !== null && lastLine !== undefined && sha256(lastLine) !== lastHash;
   const nextBroken = (i: number) => (i + 1 < links.length ? !links[i + 1] : lastChanged);
   // The roots cover the prefix as subtree hashes, never event first-1 itself, so a lone
   // break at the first link (an unsigned prevHash that is wrong) cannot explain a root.
   const broken = links.findIndex((linked, i) => !linked && (i > 0 || nextBroken(0)));
-  if (broken === -1) return first + lines.length - 1;
+  if (broken === -1) return first + links.length - 1;
   return first + (nextBroken(broken) ? broken : broken - 1);
+}
+
+/** Why the line at `seq` has another seq: parsed only on this path, for the message. */
+function seqMismatch(buf: Buffer, line: Buffer, seq: number, offsetAfter: number): string {
+  let found: unknown;
+  try {
+    found = (JSON.parse(line.toString('utf8')) as { seq?: unknown }).seq;
+  } catch {
+    return `event ${seq} is not valid JSON (it was edited)`;
+  }
+  if (typeof found === 'number' && found < seq) return `at position ${seq}: event ${found} appears again or out of order`;
+  const later = buf.indexOf(`"seq":${seq},`, offsetAfter) !== -1;
+  return `at position ${seq}: ${later ? 'events are out of order' : `event ${seq} is missing (deleted)`}`;
 }
 
 /**
@@ -113,9 +156,9 @@ export function verifyBundle(files: BundleFiles): BundleReport {
     }
   }
 
-  const text = files.events;
-  if (text.length > 0 && !text.endsWith('\n')) return fail(base, { message: 'events.jsonl does not end with a newline (truncated?)' });
-  const lines = text.length ? text.slice(0, -1).split('\n') : [];
+  const buf = typeof files.events === 'string' ? Buffer.from(files.events, 'utf8') : Buffer.from(files.events.buffer, files.events.byteOffset, files.events.byteLength);
+  if (buf.length > 0 && buf[buf.length - 1] !== 10) return fail(base, { message: 'events.jsonl does not end with a newline (truncated?)' });
+  const body = buf.subarray(0, Math.max(0, buf.length - 1));
   const first = manifest.prefix.size + 1;
   if (manifest.events.first !== first) return fail(base, { message: `the manifest's first event ${manifest.events.first} does not follow its prefix of ${manifest.prefix.size}` });
   let frontier: Frontier;
@@ -127,27 +170,20 @@ export function verifyBundle(files: BundleFiles): BundleReport {
   const verified: number[] = [];
   const progress = { ...base, events: 0, first, last: first - 1 };
 
-  for (let i = 0; i < lines.length; i++) {
-    const seq = first + i;
-    const line = lines[i]!;
-    let found: unknown;
-    try {
-      found = (JSON.parse(line) as { seq?: unknown }).seq;
-    } catch {
-      return fail(progress, { seq, message: `event ${seq} is not valid JSON (it was edited)` });
-    }
-    if (found !== seq) {
-      const later = lines.slice(i + 1).some((l) => l.includes(`"seq":${seq},`));
-      const why = typeof found === 'number' && found < seq ? `event ${found} appears again or out of order` : later ? 'events are out of order' : `event ${seq} is missing (deleted)`;
-      return fail(progress, { seq, message: `at position ${seq}: ${why}` });
-    }
+  let count = 0;
+  let offset = 0;
+  for (const line of buf.length ? eachLine(body) : []) {
+    const seq = first + count;
+    offset += line.length + 1;
+    if (seqOf(line) !== seq) return fail(progress, { seq, message: seqMismatch(body, line, seq, offset) });
     frontier.append(leafHash(line));
-    progress.events = i + 1;
+    count++;
+    progress.events = count;
     progress.last = seq;
     const root = roots.get(seq);
     if (root) {
       if (!equalHash(frontier.root(), root)) {
-        const bad = locateChange(lines, first, manifest.prefix.prevHash, manifest.events.lastHash);
+        const bad = locateChange(body, first, manifest.prefix.prevHash, manifest.events.lastHash);
         return fail(progress, { seq: bad, message: `event ${bad} differs from what checkpoint ${seq} signed (root ${toHex(frontier.root()).slice(0, 16)}…)` });
       }
       verified.push(seq);
@@ -155,12 +191,12 @@ export function verifyBundle(files: BundleFiles): BundleReport {
   }
 
   const newest = Math.max(0, ...roots.keys());
-  const last = first + lines.length - 1;
+  const last = first + count - 1;
   if (newest > last) return fail(progress, { seq: last + 1, message: `checkpoint ${newest} signs events up to ${newest}, but the bundle stops at ${last} (truncated or deleted tail)` });
   if (last > newest) return fail(progress, { seq: newest + 1, message: `events after ${newest} are covered by no checkpoint in the bundle` });
-  if (manifest.events.last !== last || manifest.events.count !== lines.length) {
+  if (manifest.events.last !== last || manifest.events.count !== count) {
     return fail(progress, { seq: Math.min(manifest.events.last, last) + 1, message: `the manifest lists events ${manifest.events.first}–${manifest.events.last}, the file has ${first}–${last}` });
   }
   if (verified.length === 0) return fail(progress, { message: 'no checkpoint in the bundle covers its events' });
-  return { ...progress, ok: true, verifiedCheckpoints: verified, problem: null, origin: manifest.origin, events: lines.length, first, last };
+  return { ...progress, ok: true, verifiedCheckpoints: verified, problem: null, origin: manifest.origin, events: count, first, last };
 }

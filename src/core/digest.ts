@@ -16,6 +16,8 @@ const canonicalize = canonicalizeModule as unknown as (value: unknown) => string
 // JavaScript orders integer-like keys numerically before all others, whatever
 // the insertion order, so objects with such keys take the package's path.
 const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
+// `__proto__` as an own key (JSON.parse makes one) would set a plain object's prototype: also the package's path.
+const FALLBACK_KEY = (k: string) => INDEX_LIKE.test(k) || k === '__proto__';
 const FALLBACK = Symbol('fallback');
 
 /** A copy with every object's keys inserted in RFC 8785 order (UTF-16 code units). */
@@ -24,10 +26,10 @@ function sortedCopy(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
   if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return sortedCopy((v as { toJSON(): unknown }).toJSON());
   if (Array.isArray(v)) return v.map(sortedCopy);
-  // Null prototype: an agent's own `__proto__` key (JSON.parse makes one) stays a plain key.
-  const out = Object.create(null) as Record<string, unknown>;
+  // A plain object: null-prototype ones are far slower to build and to stringify (bench:audit).
+  const out: Record<string, unknown> = {};
   for (const k of Object.keys(v).sort()) {
-    if (INDEX_LIKE.test(k)) throw FALLBACK;
+    if (FALLBACK_KEY(k)) throw FALLBACK;
     out[k] = sortedCopy((v as Record<string, unknown>)[k]);
   }
   return out;

@@ -95,6 +95,8 @@ export interface Store {
   appendAudit(audit: readonly AuditDraft[], meta?: Readonly<Record<string, string>>): Promise<void>;
   /** Audit events with seq ≥ fromSeq, in order. */
   readAudit(fromSeq: number, limit: number): Promise<AuditEvent[]>;
+  /** The same rows as stored, unparsed: for exports and verification, which need only the bytes. */
+  readAuditRaw(fromSeq: number, limit: number): Promise<{ seq: number; body: string; hash: string }[]>;
   /** The audit log's length and its RFC 6962 Merkle root (hex); leaf i is the event with seq i + 1. */
   treeHead(): Promise<{ size: number; root: string }>;
   /** Root of the first `size` events (size ≤ the log's length). */

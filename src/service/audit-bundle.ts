@@ -64,7 +64,7 @@ export async function planBundle(deps: { store: Store; signer: CheckpointSigner;
     keys: `${deps.signer.verifierKeys().join('\n')}\n`,
     async *events() {
       for (let seq = first; seq <= last; ) {
-        const page = await store.readAudit(seq, Math.min(5000, last - seq + 1));
+        const page = await store.readAuditRaw(seq, Math.min(5000, last - seq + 1));
         if (page.length === 0) throw new CountersignError('INTERNAL', `event ${seq} could not be read`);
         // A page counts rows, not seqs: with a row missing it runs past `last`, which the bundle must not hold.
         for (const e of page) if (e.seq <= last) yield `${e.body}\n`;

@@ -11,7 +11,7 @@ export async function verifyAudit(store: Store): Promise<ReturnType<ReturnType<t
   const verifier = createChainVerifier();
   let from = 1;
   for (;;) {
-    const page = await store.readAudit(from, PAGE);
+    const page = await store.readAuditRaw(from, PAGE);
     for (const e of page) {
       if (verifier.push(e)) return verifier.finish();
     }

@@ -72,7 +72,8 @@ export function makeBundle(events: readonly AuditEvent[], key: TestLogKey, range
 
 /** The event lines of a bundle, without their newlines. */
 export function eventLines(files: BundleFiles): string[] {
-  return files.events === '' ? [] : files.events.slice(0, -1).split('\n');
+  const text = typeof files.events === 'string' ? files.events : Buffer.from(files.events).toString('utf8');
+  return text === '' ? [] : text.slice(0, -1).split('\n');
 }
 
 /** The same bundle with other event lines. */

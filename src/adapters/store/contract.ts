@@ -217,6 +217,9 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(await seqs(4, 3)).toEqual([4, 5, 6]);
         expect(await seqs(7, 3)).toEqual([7]);
         expect(await seqs(8, 3)).toEqual([]);
+        const raw = await store.readAuditRaw(4, 3);
+        expect(raw.map((e) => e.seq)).toEqual([4, 5, 6]);
+        expect(raw.map((e) => [e.body, e.hash])).toEqual((await store.readAudit(4, 3)).map((e) => [e.body, e.hash]));
       });
 
       it('stores a chain that the verifier accepts, read page by page', async () => {

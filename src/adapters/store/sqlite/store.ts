@@ -234,6 +234,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async getMeta(key) {
       return (q.getMeta.get(key) as string | undefined) ?? undefined;
     },
+    async readAuditRaw(fromSeq, limit) {
+      return q.readAudit.all(fromSeq, limit) as AuditRow[];
+    },
     async readAudit(fromSeq, limit) {
       return (q.readAudit.all(fromSeq, limit) as AuditRow[]).map((r): AuditEvent => {
         let b: Omit<AuditEvent, 'body' | 'hash'>;
