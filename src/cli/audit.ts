@@ -10,6 +10,7 @@ import { verifyBundle } from '../core/audit-bundle.ts';
 import { planBundle, type Bound } from '../service/audit-bundle.ts';
 import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from '../adapters/signer/audit-hmac.ts';
+import { openKeyring } from '../adapters/signer/ed25519-file.ts';
 import { systemClock } from '../adapters/system.ts';
 import { auditOrigin } from '../main.ts';
 import { readBundle, writeBundle } from './audit-bundle.ts';
@@ -136,5 +137,15 @@ export async function auditHashCommand(configPath: string, value: string): Promi
     v = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
   }
   process.stdout.write(`${openAuditHmac(config.audit.keyDir)(v)}\n`);
+  return 0;
+}
+
+/** `countersign audit rotate-key`: a new checkpoint signing key; the old public key stays, so old checkpoints still verify. */
+export function auditRotateKeyCommand(configPath: string): number {
+  const config = loadConfig(configPath);
+  const keyring = openKeyring(config.audit.keyDir, auditOrigin(config));
+  const before = keyring.current.verifierKey;
+  keyring.rotate();
+  process.stdout.write(`new signing key: ${keyring.current.verifierKey}\nprevious key, kept for old checkpoints: ${before}\nrestart the gateway to sign with the new key; give auditors the new verifier key\n`);
   return 0;
 }

@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { CountersignError } from '../core/errors.ts';
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
-import { auditBundleExportCommand, auditBundleVerifyCommand, auditExportCommand, auditHashCommand, auditSearchCommand, auditVerifyCommand } from './audit.ts';
+import { auditBundleExportCommand, auditBundleVerifyCommand, auditExportCommand, auditHashCommand, auditRotateKeyCommand, auditSearchCommand, auditVerifyCommand } from './audit.ts';
 import { configCheckCommand } from './config-check.ts';
 import { resolveConfigPath } from './config-path.ts';
 import { demoAgentCommand, demoResetCommand } from './demo.ts';
@@ -85,6 +85,12 @@ audit
   .addOption(configOption())
   .description('print the HMAC-SHA256 the audit log keeps for a sensitive value, to search the log or an export for it')
   .action(run((value: string, o: { config?: string }) => auditHashCommand(resolveConfigPath(o.config), value)));
+
+audit
+  .command('rotate-key')
+  .addOption(configOption())
+  .description('make a new checkpoint signing key; old checkpoints stay verifiable with the old public key')
+  .action(run((o: { config?: string }) => auditRotateKeyCommand(resolveConfigPath(o.config))));
 
 const proof = audit.command('proof').description('fetch RFC 9162 proofs from a gateway and verify them locally against signed checkpoints');
 const pinOption = () => new Option('--verifier-key <key...>', 'C2SP verifier key(s) to trust (else the gateway\'s own, which proves less)');

@@ -24,17 +24,26 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
   const queue: Op[] = [];
   let scheduled = false;
   let broken: Error | undefined;
+  // Prepared once: exec() would parse each of these again for every operation.
+  const sql = {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+    savepoint: db.prepare('SAVEPOINT op'),
+    release: db.prepare('RELEASE op'),
+    rollbackTo: db.prepare('ROLLBACK TO op'),
+  };
 
   function runOne(op: Op): Outcome {
-    db.exec('SAVEPOINT op');
+    sql.savepoint.run();
     try {
       const value = op.run();
-      db.exec('RELEASE op');
+      sql.release.run();
       return { ok: true, value };
     } catch (error) {
       if (!db.inTransaction) throw error; // SQLite rolled everything back: fail the batch
-      db.exec('ROLLBACK TO op'); // if this throws, the batch fails: its writes are in doubt
-      db.exec('RELEASE op');
+      sql.rollbackTo.run(); // if this throws, the batch fails: its writes are in doubt
+      sql.release.run();
       return { ok: false, error };
     }
   }
@@ -49,12 +58,12 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
     }
     const outcomes: Outcome[] = [];
     try {
-      db.exec('BEGIN IMMEDIATE');
+      sql.begin.run();
       try {
         for (const op of ops) outcomes.push(runOne(op));
-        db.exec('COMMIT');
+        sql.commit.run();
       } catch (error) {
-        if (db.inTransaction) db.exec('ROLLBACK');
+        if (db.inTransaction) sql.rollback.run();
         throw error;
       }
     } catch (error) {

@@ -118,15 +118,16 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews };
   }
 
-  const insertTx = db.transaction((request: RequestRecord, audit: readonly AuditDraft[]) => {
+  // Plain functions: the group commit runs each inside its own savepoint of the batch's transaction.
+  const insertTx = (request: RequestRecord, audit: readonly AuditDraft[]): void => {
     q.insertRequest.run(rowParams(request));
     terms.write(request);
     // The record's reviews live in their own table; without this they would be dropped.
     for (const r of request.reviews) q.insertReview.run(request.id, r.reviewer.id, r.verdict, r.createdAt, JSON.stringify(r));
     appendAuditInTx(audit);
-  });
+  };
 
-  const mutateTx = db.transaction(<T>(id: string, fn: (current: RequestRecord) => Mutation<T>): T => {
+  const mutateTx = <T>(id: string, fn: (current: RequestRecord) => Mutation<T>): T => {
     const current = load(id);
     if (!current) throw new CountersignError('NOT_FOUND', `no request ${id}`);
     const m = fn(current);
@@ -148,12 +149,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     appendAuditInTx(m.audit);
     return m.result;
-  });
+  };
 
-  const appendTx = db.transaction((audit: readonly AuditDraft[], meta: Readonly<Record<string, string>>) => {
+  const appendTx = (audit: readonly AuditDraft[], meta: Readonly<Record<string, string>>): void => {
     appendAuditInTx(audit);
     for (const [k, v] of Object.entries(meta)) q.setMeta.run(k, v);
-  });
+  };
   const write = createGroupCommit(
     db,
     (cause) => new CountersignError('AUDIT_WRITE_FAILED', 'the store could not end a failed transaction; restart the gateway', { cause: String(cause) }),
@@ -164,7 +165,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       await write(() => insertTx(request, audit));
     },
     async mutateRequest(id, fn) {
-      return write(() => mutateTx(id, fn) as ReturnType<typeof fn>['result']);
+      return write(() => mutateTx(id, fn));
     },
     async getRequest(id) {
       return load(id);

@@ -1,0 +1,44 @@
+/** A key rotation keeps every earlier checkpoint verifiable: a bundle across it verifies with both keys. */
+import { afterAll, expect, it } from 'vitest';
+import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { startUpstream } from '../support/upstream.ts';
+
+let cfg: GatewayConfigFile | undefined;
+afterAll(() => cfg?.remove());
+
+it('signs with the new key after a rotation, and a bundle spanning both keys verifies', async () => {
+  const upstream = await startUpstream();
+  try {
+    cfg = writeGatewayConfig(`connections:\n  - { name: api, kind: http, url: "${upstream.url}" }\npolicy:\n  rules:\n    - { id: all, when: "true", effect: allow }\n`);
+    const act = async (gw: Awaited<ReturnType<GatewayConfigFile['start']>>, path: string) =>
+      expect((await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'GET', path }, reason: 'x' } })).status).toBe(200);
+
+    const a = await cfg.start();
+    await act(a, '/before');
+    await a.stop(); // signs a checkpoint with the first key
+
+    const rotated = await runCli(['audit', 'rotate-key', '--config', cfg.configPath], cfg.dir);
+    expect(rotated.code).toBe(0);
+    const [, fresh, old] = /new signing key: (\S+)\nprevious key, kept for old checkpoints: (\S+)/.exec(rotated.stdout) ?? [];
+    expect(fresh).toBeTruthy();
+    expect(fresh).not.toBe(old);
+
+    const b = await cfg.start();
+    await act(b, '/after');
+    await b.stop(); // signs with the new key
+
+    const exported = await runCli(['audit', 'export', '--config', cfg.configPath, '--out', `${cfg.dir}/b.tar`], cfg.dir);
+    expect(exported.code).toBe(0);
+    const verified = await runCli(['audit', 'verify', `${cfg.dir}/b.tar`], cfg.dir);
+    expect(verified.stdout).toContain('bundle OK');
+    expect(verified.code).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    const { execFileSync } = await import('node:child_process');
+    const keys = execFileSync('tar', ['-xOf', `${cfg.dir}/b.tar`, 'keys.txt'], { encoding: 'utf8' });
+    expect(keys).toContain(old!);
+    expect(keys).toContain(fresh!);
+    expect(readFileSync(`${cfg.keyDir}/current.key`, 'utf8')).toContain('PRIVATE KEY');
+  } finally {
+    await upstream.close();
+  }
+}, 60_000);
