@@ -29,37 +29,48 @@ export interface TransactionLog {
 export function watchTransactions(): { stop(): TransactionLog } {
   const proto = Database.prototype as unknown as { exec(this: Database.Database, sql: string): Database.Database };
   const original = proto.exec;
+  // The group commit runs prepared statements (made before this watch starts): hook their common prototype.
+  const probe = new Database(':memory:');
+  const stProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as { run(this: { source: string }, ...args: unknown[]): unknown };
+  probe.close();
+  const originalRun = stProto.run;
   const opsPerCommit: number[] = [];
   let inTransactionMs = 0;
   let rolledBack = 0;
   let ops = 0;
   let began = 0;
-  proto.exec = function exec(this: Database.Database, sql: string) {
+  function seen<T>(sql: string, call: () => T): T {
     switch (sql) {
-      case 'BEGIN IMMEDIATE': {
+      case 'BEGIN IMMEDIATE':
         ops = 0;
         began = performance.now();
-        return original.call(this, sql);
-      }
+        return call();
       case 'SAVEPOINT op':
         ops++;
-        return original.call(this, sql);
+        return call();
       case 'COMMIT': {
-        const r = original.call(this, sql);
+        const r = call();
         inTransactionMs += performance.now() - began;
         opsPerCommit.push(ops);
         return r;
       }
       case 'ROLLBACK':
         rolledBack++;
-        return original.call(this, sql);
+        return call();
       default:
-        return original.call(this, sql);
+        return call();
     }
+  }
+  proto.exec = function exec(this: Database.Database, sql: string) {
+    return seen(sql, () => original.call(this, sql));
+  };
+  stProto.run = function run(this: { source: string }, ...args: unknown[]) {
+    return seen(this.source, () => originalRun.apply(this, args));
   };
   return {
     stop() {
       proto.exec = original;
+      stProto.run = originalRun;
       return { opsPerCommit, inTransactionMs, rolledBack };
     },
   };
