@@ -34,8 +34,8 @@ export async function planBundle(deps: { store: Store; signer: CheckpointSigner;
   await signCheckpoint(deps);
   const size = (await store.treeHead()).size;
   if (size === 0) throw new CountersignError('INVALID_REQUEST', 'the audit log is empty');
-  const first = range.from === undefined ? 1 : typeof range.from === 'number' ? range.from : await firstSeqAtOrAfter(store, range.from, size);
-  const wantedLast = range.to === undefined ? size : typeof range.to === 'number' ? range.to : (await firstSeqAtOrAfter(store, range.to, size)) - 1;
+  const first = range.from === undefined ? 1 : typeof range.from === 'number' ? range.from : await firstSeqAtOrAfter(store, range.from);
+  const wantedLast = range.to === undefined ? size : typeof range.to === 'number' ? range.to : (await firstSeqAtOrAfter(store, range.to)) - 1;
   if (!Number.isInteger(first) || first < 1 || first > size || wantedLast < first || wantedLast > size) {
     throw new CountersignError('INVALID_REQUEST', `the period holds no events (log has events 1–${size})`);
   }

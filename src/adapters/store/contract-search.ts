@@ -59,6 +59,14 @@ export function searchContract(name: string, make: () => Promise<{ store: Store;
       expect(answer.map((e) => e.data)).toEqual([{ approvers: ['bob'] }]);
     });
 
+    it('finds the first event at or after a time, and the end of the log past the last one', async () => {
+      expect(await store.firstSeqAtOrAfter(at(-5))).toBe(1);
+      expect(await store.firstSeqAtOrAfter(at(0))).toBe(1);
+      expect(await store.firstSeqAtOrAfter(at(5))).toBe(3);
+      expect(await store.firstSeqAtOrAfter(at(20))).toBe(5);
+      expect(await store.firstSeqAtOrAfter(at(31))).toBe(8);
+    });
+
     it('pages with afterSeq and limit, and returns the stored bytes', async () => {
       expect(await seqs({ limit: 2 })).toEqual([1, 2]);
       expect(await seqs({ afterSeq: 2, limit: 2 })).toEqual([3, 4]);

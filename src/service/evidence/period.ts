@@ -31,7 +31,7 @@ export interface PeriodRead {
  * await readPeriod(store, from, to, size, (e) => fold(e));
  */
 export async function readPeriod(store: Store, from: Date, to: Date, size: number, visit: (e: AuditEvent) => void): Promise<PeriodRead> {
-  const start = await firstSeqAtOrAfter(store, from, size);
+  const start = await firstSeqAtOrAfter(store, from);
   let first: AuditEvent | undefined;
   let last: AuditEvent | undefined;
   let count = 0;
@@ -59,19 +59,10 @@ export async function readPeriod(store: Store, from: Date, to: Date, size: numbe
   };
 }
 
-/**
- * The request.submitted event of a request that began before the period. The
- * request's row only says where to look (its creation time, which is the
- * event's time); what the report uses is the event, as hash-chained.
- */
-export async function findSubmitted(store: Store, requestId: string, size: number, before: number): Promise<AuditEvent | undefined> {
-  const row = await store.getRequest(requestId);
-  if (!row) return undefined;
-  const at = await firstSeqAtOrAfter(store, new Date(row.createdAt), size);
-  // Writers commit in groups, so times may step back a little between neighbours: look a little either side.
-  const from = Math.max(1, at - 256);
-  const page = await store.readAudit(from, Math.max(1, Math.min(before, from + 1024) - from));
-  return page.find((e) => e.type === 'request.submitted' && e.requestId === requestId && e.seq < before);
+/** The request.submitted event of a request that began before the period, as hash-chained (through the request index). */
+export async function findSubmitted(store: Store, requestId: string, before: number): Promise<AuditEvent | undefined> {
+  const [e] = await store.searchAudit({ requestId, types: ['request.submitted'], limit: 1 });
+  return e && e.seq < before ? e : undefined;
 }
 
 /**

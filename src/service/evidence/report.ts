@@ -104,7 +104,7 @@ export async function buildEvidence(store: Store, o: EvidenceOptions): Promise<E
   const read = await readPeriod(store, o.from, o.to, size, (e) => foldEvents([e], folded));
   for (const t of folded.trails.values()) {
     if (t.submitted || read.firstSeq === null) continue;
-    const submitted = await findSubmitted(store, t.id, size, read.firstSeq);
+    const submitted = await findSubmitted(store, t.id, read.firstSeq);
     if (submitted) applySubmitted(t, submitted, false);
   }
 

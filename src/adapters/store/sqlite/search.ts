@@ -59,7 +59,7 @@ export function backfillTerms(db: Database.Database): void {
 
 type Row = { seq: number; body: string; hash: string };
 
-export function createAuditSearch(db: Database.Database): (q: AuditQuery) => AuditEvent[] {
+export function createAuditSearch(db: Database.Database): { search(q: AuditQuery): AuditEvent[]; firstSeqAt(time: string): number } {
   const timeAt = db.prepare('SELECT time FROM audit_events WHERE seq = ?').pluck();
   const maxSeq = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM audit_events').pluck();
 
@@ -75,7 +75,7 @@ export function createAuditSearch(db: Database.Database): (q: AuditQuery) => Aud
     return lo;
   }
 
-  return (q) => {
+  function search(q: AuditQuery): AuditEvent[] {
     const where: string[] = [];
     const params: unknown[] = [];
     const size = maxSeq.get() as number;
@@ -112,5 +112,7 @@ export function createAuditSearch(db: Database.Database): (q: AuditQuery) => Aud
     const limit = Math.max(1, Math.min(q.limit ?? 100, 10_000));
     const rows = db.prepare(`SELECT e.seq, e.body, e.hash FROM audit_events e WHERE ${where.join(' AND ')} ORDER BY e.seq LIMIT ?`).all(...params, limit) as Row[];
     return rows.map((row) => ({ ...(JSON.parse(row.body) as Omit<AuditEvent, 'body' | 'hash'>), seq: row.seq, body: row.body, hash: row.hash }));
-  };
+  }
+
+  return { search, firstSeqAt: (time) => firstSeqAt(time, maxSeq.get() as number) };
 }

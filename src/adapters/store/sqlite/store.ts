@@ -65,7 +65,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
   };
   const tree = createTreeStore(db);
-  const search = createAuditSearch(db);
+  const audit = createAuditSearch(db);
   const terms = createTermWriter(db);
 
   /** Reads a size that must lie within the log as it stands. */
@@ -230,7 +230,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return q.checkpointsFrom.all(query.fromSize ?? 0, Math.max(1, Math.min(query.limit ?? 1000, 100_000))) as StoredCheckpoint[];
     },
     async searchAudit(query) {
-      return search(query);
+      return audit.search(query);
+    },
+    async firstSeqAtOrAfter(time) {
+      return audit.firstSeqAt(time);
     },
     async getMeta(key) {
       return (q.getMeta.get(key) as string | undefined) ?? undefined;
