@@ -11,6 +11,7 @@
 import { join } from 'node:path';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { closeWhenParentGoes } from '../../test/support/child-lifecycle.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 
 const CONNECTION = 'bench-api';
@@ -69,18 +70,4 @@ const config = parseConfig(yaml, 'bench.yaml', process.env);
 const gateway: Gateway = await startGateway(config);
 process.stdout.write(`${JSON.stringify({ url: gateway.url, agentKey: agent.key, connection: CONNECTION, pid: process.pid })}\n`);
 
-let stopping = false;
-function stop(): void {
-  if (stopping) return;
-  stopping = true;
-  setTimeout(() => process.exit(0), 3000).unref();
-  gateway.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-}
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-process.stdin.on('end', stop);
-process.stdin.on('error', stop);
-process.stdin.resume();
+closeWhenParentGoes(gateway);

@@ -8,6 +8,7 @@
  */
 import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
+import { closeWhenParentGoes } from './child-lifecycle.ts';
 import { startGateway } from '../../src/main.ts';
 
 const file = process.argv[2];
@@ -19,17 +20,4 @@ if (!file) {
 const gateway = await startGateway(loadConfig(file, process.env), { logger: pino({ level: 'silent' }), sweepMs: 50 });
 process.stdout.write(`${JSON.stringify({ url: gateway.url, pid: process.pid })}\n`);
 
-let stopping = false;
-function stop(): void {
-  if (stopping) return;
-  stopping = true;
-  setTimeout(() => process.exit(0), 3000).unref();
-  gateway.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-}
-process.on('SIGTERM', stop);
-process.stdin.on('end', stop);
-process.stdin.on('error', stop);
-process.stdin.resume();
+closeWhenParentGoes(gateway);
