@@ -46,11 +46,12 @@ export function auditInput(deps: Pick<Deps, 'sensitive' | 'connections'>, r: Req
 }
 
 /**
- * Facts as the audit log keeps them. SQL facts hold no values; HTTP query and
- * exec argv do, so those are derived again from the masked input.
+ * Facts as the audit log keeps them. SQL facts and header values are never in
+ * facts; HTTP query and exec argv are, so when configured paths masked the
+ * input, those facts are derived again from the masked input.
  */
-function auditFacts(deps: Pick<Deps, 'connections'>, r: RequestRecord, input: ActionInput): Facts {
-  if (r.facts.kind === 'postgres' || input === r.action.input) return r.facts;
+function auditFacts(deps: Pick<Deps, 'connections' | 'sensitive'>, r: RequestRecord, input: ActionInput): Facts {
+  if (r.facts.kind === 'postgres' || deps.sensitive.paths.length === 0) return r.facts;
   try {
     return deps.connections.get(r.action.connection)?.facts(input) ?? r.facts;
   } catch {
