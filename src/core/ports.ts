@@ -53,8 +53,17 @@ export interface Connections {
 }
 
 /** Resolves a presented credential to a principal; and principals by id. */
+/**
+ * The outcome of presenting a credential. A refusal carries a stable reason
+ * (`key.unknown`, `token.expired`, …) for the audit log, never the credential.
+ */
+export type Authentication =
+  | { readonly ok: true; readonly principal: Principal }
+  | { readonly ok: false; readonly reason: string; readonly issuer?: string };
+
 export interface Identity {
-  authenticate(bearer: string): Principal | undefined;
+  /** Verifies a bearer credential (API key or JWT); never throws for a bad one. */
+  authenticate(bearer: string): Promise<Authentication>;
   principal(id: string): Principal | undefined;
 }
 

@@ -41,9 +41,10 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
     for (const h of p.apiKeys) byHash.set(h, principal);
   }
   return {
-    authenticate(bearer) {
-      if (bearer.length === 0 || bearer.length > 512) return undefined;
-      return byHash.get(hashApiKey(bearer));
+    async authenticate(bearer) {
+      if (bearer.length === 0 || bearer.length > 512) return { ok: false, reason: 'key.malformed' };
+      const principal = byHash.get(hashApiKey(bearer));
+      return principal ? { ok: true, principal } : { ok: false, reason: 'key.unknown' };
     },
     principal(id) {
       return byId.get(id);

@@ -57,7 +57,8 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.use('/v1/*', async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const principal = m ? deps.identity.authenticate(m[1]!) : undefined;
+    const auth = m ? await deps.identity.authenticate(m[1]!) : undefined;
+    const principal = auth?.ok ? auth.principal : undefined;
     if (!principal) {
       c.header('www-authenticate', 'Bearer realm="countersign"');
       throw new CountersignError('UNAUTHENTICATED', m ? 'the API key matches no principal' : 'send Authorization: Bearer <api key>');
