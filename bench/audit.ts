@@ -23,7 +23,7 @@
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -34,6 +34,7 @@ import { createSqliteStore } from '../src/adapters/store/sqlite/store.ts';
 import { readBundle, writeBundle } from '../src/cli/audit-bundle.ts';
 import { chainEvent, type AuditDraft } from '../src/core/audit.ts';
 import { verifyBundle, type BundleFiles } from '../src/core/audit-bundle.ts';
+import { verifyBundleInParallel } from '../src/adapters/verify/parallel-leaves.ts';
 import { canonicalJson, sha256Hex } from '../src/core/digest.ts';
 import { createFrontier, hashFromHex, leafHash } from '../src/core/merkle/index.ts';
 import { formatCheckpoint } from '../src/core/note.ts';
@@ -412,8 +413,13 @@ async function main(): Promise<number> {
   });
   const verifyRuns: Timing[] = [];
   for (let i = 0; i < VERIFY_RUNS; i++) verifyRuns.push(await timed(N, () => checkReport(`verifyBundle (.tar, run ${i + 1})`, verifyBundle(files!))));
+  // As `countersign audit verify` runs it: the leaf hashes on every core, the tree on this thread.
+  const parallelRuns: Timing[] = [];
+  for (let i = 0; i < VERIFY_RUNS; i++) parallelRuns.push(await timed(N, async () => checkReport(`verifyBundleInParallel (.tar, run ${i + 1})`, await verifyBundleInParallel(files!))));
   const rssAfterTar = process.memoryUsage().rss;
   files = undefined;
+  const parallelMedian = [...parallelRuns].sort((x, y) => x.ms - y.ms)[Math.floor(parallelRuns.length / 2)]!;
+  const readVerifyParallel = plus(readTar, parallelRuns[0]!);
   const verifyCold = verifyRuns[0]!;
   const verifyMedian = [...verifyRuns].sort((x, y) => x.ms - y.ms)[Math.floor(verifyRuns.length / 2)]!;
   const readVerifyTar = plus(readTar, verifyCold);
@@ -425,7 +431,7 @@ async function main(): Promise<number> {
   const verifyDir = await timed(N, () => checkReport('verifyBundle (directory)', verifyBundle(dirFiles!)));
   dirFiles = undefined;
   const readVerifyDir = plus(readDir, verifyDir);
-  log(`bench: C: verify ${fmt(perSecond(verifyMedian))} events/s (median of ${VERIFY_RUNS}), read + verify .tar ${fmt(perSecond(readVerifyTar))} events/s`);
+  log(`bench: C: verify ${fmt(perSecond(verifyMedian))} events/s on one thread, ${fmt(perSecond(parallelMedian))} events/s with ${availableParallelism()} leaf-hashing threads (medians of ${VERIFY_RUNS})`);
 
   // Report.
   const ratio = perSecond(a.timing) / perSecond(b);
@@ -473,7 +479,9 @@ async function main(): Promise<number> {
   out.push(line('C   readBundle (.tar: untar into memory)', readTar));
   out.push(line(`C   verifyBundle, first run`, verifyCold));
   out.push(line(`C   verifyBundle, median of ${VERIFY_RUNS}`, verifyMedian));
-  out.push(line('C   readBundle + verifyBundle (.tar, as the CLI)', readVerifyTar));
+  out.push(line('C   readBundle + verifyBundle (.tar)', readVerifyTar));
+  out.push(line(`C   verifyBundleInParallel, median of ${VERIFY_RUNS}`, parallelMedian));
+  out.push(line('C   readBundle + verifyBundleInParallel (as the CLI)', readVerifyParallel));
   out.push(line('C   readBundle (directory)', readDir));
   out.push(line('C   verifyBundle (directory)', verifyDir));
   out.push(line('C   readBundle + verifyBundle (directory)', readVerifyDir));
@@ -494,8 +502,9 @@ async function main(): Promise<number> {
   out.push('  target                                           measured      result');
   const t = (name: string, measured: string, ok: boolean) => `  ${name.padEnd(46)}${measured.padStart(12)}      ${verdict(ok)}`;
   out.push(t(`appends >= ${TARGETS.appendRatio * 100} % of plain inserts (A / B)`, `${fmt(ratio * 100, 1)} %`, ratio >= TARGETS.appendRatio));
-  out.push(t(`verify >= ${fmt(TARGETS.verifyPerSecond)} events/s (verifyBundle)`, `${fmt(perSecond(verifyMedian))}/s`, perSecond(verifyMedian) >= TARGETS.verifyPerSecond));
-  out.push(t(`  same, read + verify of the .tar`, `${fmt(perSecond(readVerifyTar))}/s`, perSecond(readVerifyTar) >= TARGETS.verifyPerSecond));
+  out.push(t(`verify >= ${fmt(TARGETS.verifyPerSecond)} events/s (as the CLI verifies)`, `${fmt(perSecond(parallelMedian))}/s`, perSecond(parallelMedian) >= TARGETS.verifyPerSecond));
+  out.push(t(`  same, read + verify of the .tar`, `${fmt(perSecond(readVerifyParallel))}/s`, perSecond(readVerifyParallel) >= TARGETS.verifyPerSecond));
+  out.push(t(`  same, one thread (verifyBundle)`, `${fmt(perSecond(verifyMedian))}/s`, perSecond(verifyMedian) >= TARGETS.verifyPerSecond));
   if (problems.length) {
     out.push('');
     out.push('  ERRORS (the figures above are not valid):');

@@ -6,7 +6,7 @@ import { createSqliteStore } from '../adapters/store/sqlite/index.ts';
 import type { Store } from '../core/ports.ts';
 import { exportAudit } from '../service/audit-export.ts';
 import { verifyAudit } from '../service/audit-verify.ts';
-import { verifyBundle } from '../core/audit-bundle.ts';
+import { verifyBundleInParallel } from '../adapters/verify/parallel-leaves.ts';
 import { planBundle, type Bound } from '../service/audit-bundle.ts';
 import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from '../adapters/signer/audit-hmac.ts';
@@ -90,7 +90,7 @@ export async function auditBundleExportCommand(configPath: string, o: { out: str
 }
 
 export async function auditBundleVerifyCommand(path: string): Promise<number> {
-  const report = verifyBundle(await readBundle(path));
+  const report = await verifyBundleInParallel(await readBundle(path));
   if (report.ok) {
     process.stdout.write(`bundle OK: events ${report.first}–${report.last} (${report.events}) of ${report.origin}; signed checkpoints verified at sizes ${report.verifiedCheckpoints.join(', ')}\n`);
     return 0;

@@ -122,11 +122,22 @@ function seqMismatch(buf: Buffer, line: Buffer, seq: number, offsetAfter: number
   return `at position ${seq}: ${later ? 'events are out of order' : `event ${seq} is missing (deleted)`}`;
 }
 
+export interface VerifyOptions {
+  /**
+   * The RFC 6962 leaf hash of line `index` (0-based) of events.jsonl, for a
+   * caller that computes them elsewhere (in other threads): leaves are
+   * independent, only the tree above them is sequential. Must equal
+   * `leafHash(line)`; the default computes exactly that.
+   */
+  readonly leafHash?: (index: number, line: Uint8Array) => Uint8Array;
+}
+
 /**
  * @example
  * const report = verifyBundle(files); // report.ok, or report.problem.seq names the first bad event
  */
-export function verifyBundle(files: BundleFiles): BundleReport {
+export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): BundleReport {
+  const leafOf = opts.leafHash ?? ((_: number, line: Uint8Array) => leafHash(line));
   let manifest: BundleManifest;
   try {
     manifest = manifestSchema.parse(JSON.parse(files.manifest));
@@ -176,7 +187,7 @@ export function verifyBundle(files: BundleFiles): BundleReport {
     const seq = first + count;
     offset += line.length + 1;
     if (seqOf(line) !== seq) return fail(progress, { seq, message: seqMismatch(body, line, seq, offset) });
-    frontier.append(leafHash(line));
+    frontier.append(leafOf(count, line));
     count++;
     progress.events = count;
     progress.last = seq;
