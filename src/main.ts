@@ -8,7 +8,7 @@ import type { Config } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
 import type { Clock, IdGenerator } from './core/ports.ts';
 import { createConnections } from './adapters/connections.ts';
-import { createApiKeyIdentity } from './adapters/identity/api-keys.ts';
+import { createIdentity } from './adapters/identity/index.ts';
 import { createMemoryNotifier } from './adapters/notifier/memory.ts';
 import { createSqliteStore } from './adapters/store/sqlite/index.ts';
 import { randomIds, systemClock } from './adapters/system.ts';
@@ -77,10 +77,13 @@ export function compileConfiguredPolicy(config: Config): CompiledPolicy {
 export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 'clock'> = {}) {
   const policy = compileConfiguredPolicy(config);
   const connections = await createConnections(config.connections);
-  const identity = createApiKeyIdentity(
-    config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys })),
-  );
-  return { policy: () => policy, connections, identity, clock: opts.clock ?? systemClock };
+  const clock = opts.clock ?? systemClock;
+  const identity = createIdentity({
+    principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys })),
+    identity: config.identity,
+    now: () => clock.now(),
+  });
+  return { policy: () => policy, connections, identity, clock };
 }
 
 /** Builds the service dependencies from a config (no listening socket). */

@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 import { parseMaskPath } from '../core/mask.ts';
+import { identitySchema } from './identity-schema.ts';
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:-]{0,127}$/, 'an id of letters, digits and . _ @ : -');
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:\/-]{0,199}$/, 'an id of letters, digits and . _ @ : / -');
 
 /** `90`, `90s`, `15m`, `1h`, `7d` → seconds. */
 export const duration = z.union([
@@ -139,6 +140,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   principals: z.array(principalSchema).default([]),
+  identity: identitySchema,
   connections: z.array(connectionSchema).default([]),
   policy: z
     .strictObject({

@@ -6,7 +6,7 @@
 
 /** Every stable code with the sentence documented in docs/errors.md. */
 export const ERROR_CODES = {
-  UNAUTHENTICATED: 'The caller sent no API key, or one that matches no principal.',
+  UNAUTHENTICATED: 'The caller sent no credential, or one that was refused: an API key that matches no principal, or a token that failed verification (`reason` names the check).',
   INVALID_JSON: 'The request body is not valid JSON.',
   INVALID_REQUEST: 'The request body or query does not have the expected shape.',
   PAYLOAD_TOO_LARGE: 'The request body is larger than the gateway accepts.',

@@ -12,6 +12,29 @@ export interface Principal {
   readonly actsFor: string | null;
   readonly groups: readonly string[];
   readonly email: string | null;
+  /**
+   * For a principal from a token: who vouched for it (the issuer, compared
+   * exactly) and the token's claims, which policy sees as `principal.claims`.
+   * The claims are not part of the digest: a new token for the same
+   * principal is the same requester.
+   */
+  readonly issuer?: string;
+  readonly claims?: Readonly<Record<string, unknown>>;
+  /** GitHub Actions tokens: the subject's parts, which policy sees as `principal.github`. */
+  readonly github?: Readonly<GithubSubject>;
+}
+
+/** What a GitHub Actions OIDC token says about its workflow run, numeric ids as strings. */
+export interface GithubSubject {
+  readonly repository: string;
+  readonly repositoryId: string;
+  readonly ownerId: string;
+  readonly workflowRef: string | null;
+  /** From `sub`: `repo:ORG/REPO:environment:NAME`, `…:ref:refs/heads/B`, `…:pull_request`. */
+  readonly environment: string | null;
+  readonly ref: string | null;
+  readonly pullRequest: boolean;
+  readonly sub: string;
 }
 
 /** The fields of a principal that policy sees and the digest binds. */

@@ -45,7 +45,8 @@ export async function executeApproved(deps: Deps, id: string): Promise<RequestRe
       };
     };
     if (!handle) return refuse('UNKNOWN_CONNECTION', `connection ${current.action.connection} is no longer configured`);
-    const principal = deps.identity.principal(current.principal.id) ?? current.principal;
+    // A configured principal is looked up again (its groups may have changed); one from a token is as its issuer vouched at submission.
+    const principal = current.principal.issuer !== undefined ? current.principal : (deps.identity.principal(current.principal.id) ?? current.principal);
     if (actionDigest(current.principal, current.connection, current.action) !== current.digest) {
       return refuse('DIGEST_MISMATCH', 'the stored action does not match the digest that was approved');
     }

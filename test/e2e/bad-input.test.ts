@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareSharedGateway, call, type SharedGateway } from '../support/shared-gateway.ts';
 import type { TestGateway } from '../support/gateway.ts';
-import { counts } from '../support/sqlite.ts';
+import { auditEvents, counts } from '../support/sqlite.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const SECRET = 'hdr-secret-7f3a9c';
@@ -128,7 +128,7 @@ describe('a malformed submission is refused and leaves no trace', () => {
 });
 
 describe('authentication', () => {
-  it('no key or a wrong key → 401 UNAUTHENTICATED with a www-authenticate challenge', async () => {
+  it('no key or a wrong key → 401 UNAUTHENTICATED with a www-authenticate challenge; a wrong key is an auth.failed event without the key', async () => {
     for (const key of [null, 'cs_wrong-key']) {
       const before = counts(gw.dbPath);
       const res = await call(gw.url, key ?? undefined, '/v1/actions', { body: valid });
@@ -136,8 +136,12 @@ describe('authentication', () => {
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
-      expect(counts(gw.dbPath)).toEqual(before);
+      // Nothing changes but the evidence of a refused key.
+      expect(counts(gw.dbPath)).toEqual({ ...before, audit: before.audit + (key ? 1 : 0) });
     }
+    const failed = auditEvents(gw.dbPath).filter((e) => e.type === 'auth.failed');
+    expect(failed.at(-1)).toMatchObject({ actor: null, requestId: null, data: { reason: 'key.unknown', surface: 'rest' } });
+    expect(JSON.stringify(failed)).not.toContain('cs_wrong-key');
     expect(upstream.calls).toHaveLength(0);
   });
 

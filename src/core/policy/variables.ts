@@ -22,7 +22,7 @@ export function policyVariables(
   context: PolicyContext,
 ): PolicyVariables {
   return {
-    principal: principalView(principal),
+    principal: { ...principalView(principal), claims: principal.claims ?? {}, github: principal.github ?? null },
     action: { connection: action.connection, operation: action.operation, input: action.input, reason: action.reason },
     connection: { name: connection.name, kind: connection.kind, tags: connection.tags },
     facts,

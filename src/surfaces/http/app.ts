@@ -4,7 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { CountersignError, isCountersignError } from '../../core/errors.ts';
+import { isCountersignError } from '../../core/errors.ts';
+import { createAuthenticator } from '../../service/authenticate.ts';
+import { remoteOf } from './remote.ts';
 import type { Deps } from '../../service/deps.ts';
 import type { AppEnv } from './context.ts';
 import { HTTP_STATUS } from './errors.ts';
@@ -24,6 +26,7 @@ export interface HttpOptions {
  */
 export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const authenticate = createAuthenticator(deps);
 
   app.use('*', async (c, next) => {
     const traceId = randomUUID();
@@ -55,15 +58,14 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   });
 
   app.use('/v1/*', async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    const auth = m ? await deps.identity.authenticate(m[1]!) : undefined;
-    const principal = auth?.ok ? auth.principal : undefined;
-    if (!principal) {
-      c.header('www-authenticate', 'Bearer realm="countersign"');
-      throw new CountersignError('UNAUTHENTICATED', m ? 'the API key matches no principal' : 'send Authorization: Bearer <api key>');
+    const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+    try {
+      c.set('principal', await authenticate(m?.[1], { surface: 'rest', ...remoteOf(c) }));
+    } catch (e) {
+      // RFC 6750 §3: a refused bearer gets the challenge too.
+      c.header('www-authenticate', m ? 'Bearer realm="countersign", error="invalid_token"' : 'Bearer realm="countersign"');
+      throw e;
     }
-    c.set('principal', principal);
     await next();
   });
 

@@ -1,0 +1,56 @@
+/**
+ * The gateway's identity: API keys from the config and tokens from the
+ * configured OIDC/JWT issuers behind one port. A bearer that looks like a
+ * JWT goes to the issuer its (unverified) `iss` names, compared exactly;
+ * that issuer then verifies everything, `iss` included.
+ */
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import type { Identity } from '../../core/ports.ts';
+import type { Principal } from '../../core/principal.ts';
+import type { IdentityConfig } from '../../config/identity-schema.ts';
+import { createApiKeyIdentity, type ApiKeyPrincipal } from './api-keys.ts';
+import { createIssuerVerifier, type IssuerVerifier } from './jwt/issuer.ts';
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+/** Longer than any real access token; bounds the work an unauthenticated caller can ask for. */
+const MAX_TOKEN_LENGTH = 16_384;
+
+export interface IdentityOptions {
+  readonly principals: readonly ApiKeyPrincipal[];
+  readonly identity: IdentityConfig;
+  readonly now: () => Date;
+}
+
+/**
+ * @example
+ * const identity = createIdentity({ principals: config.principals, identity: config.identity, now: () => new Date() });
+ * const auth = await identity.authenticate(bearer); // { ok: true, principal } or { ok: false, reason }
+ */
+export function createIdentity(opts: IdentityOptions): Identity & { readonly issuers: readonly string[] } {
+  const keys = createApiKeyIdentity(opts.principals);
+  const verifiers = new Map<string, IssuerVerifier>();
+  for (const cfg of opts.identity.issuers) {
+    verifiers.set(cfg.issuer, createIssuerVerifier(cfg, { ...opts.identity.jwks, clockSkewSeconds: opts.identity.clockSkewSeconds, now: opts.now, configured: keys.principal }));
+  }
+  return {
+    issuers: [...verifiers.keys()],
+    async authenticate(bearer) {
+      if (!JWT_SHAPE.test(bearer)) return keys.authenticate(bearer);
+      if (bearer.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'token.malformed' };
+      let iss: unknown;
+      let header;
+      try {
+        header = decodeProtectedHeader(bearer);
+        iss = decodeJwt(bearer).iss;
+      } catch {
+        return { ok: false, reason: 'token.malformed' };
+      }
+      const verifier = typeof iss === 'string' ? verifiers.get(iss) : undefined;
+      if (!verifier) return { ok: false, reason: 'token.issuer_unknown' };
+      return verifier.verify(bearer, header);
+    },
+    principal(id): Principal | undefined {
+      return keys.principal(id);
+    },
+  };
+}

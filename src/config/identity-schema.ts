@@ -1,0 +1,97 @@
+/**
+ * The `identity` section: OIDC/JWT issuers whose tokens authenticate agents
+ * (and humans with a bearer token), and the web sign-in for humans. Presets
+ * fill safe defaults for GitHub Actions and Okta; anything else (Keycloak,
+ * Auth0, Entra ID, SPIFFE JWT-SVIDs) uses the generic form.
+ */
+import { z } from 'zod';
+
+/** Only asymmetric algorithms: an HMAC "key" would be the issuer's public key (algorithm confusion). */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** https, or http on loopback only (a local issuer in development and tests). */
+export const secureUrl = z
+  .string()
+  .url()
+  .refine((u) => {
+    const url = new URL(u);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
+  }, 'an https:// URL (http:// only on 127.0.0.1 or localhost)');
+
+const claimPath = z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/, 'a claim name, or a dotted path such as act.sub');
+
+const principalMapping = z.strictObject({
+  kind: z.enum(['agent', 'human']),
+  /** The claim whose value is the principal id. */
+  id: claimPath.default('sub'),
+  groups: claimPath.optional(),
+  /** The claim naming the human an agent acts for (RFC 8693 delegation: see the README). */
+  actsFor: claimPath.optional(),
+  email: claimPath.optional(),
+});
+
+const common = {
+  audience: z.string().min(1),
+  jwksUri: secureUrl.optional(),
+  algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).optional(),
+  /** Identity-provider group → Countersign groups, added to the token's own. */
+  groupMap: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+};
+
+const genericIssuer = z.strictObject({
+  preset: z.undefined().optional(),
+  /** Compared exactly with the token's `iss`, trailing slash included. */
+  issuer: secureUrl,
+  ...common,
+  principal: principalMapping,
+});
+
+const githubRepository = z.strictObject({
+  /** `repository_id`: a repository deleted and recreated under the same name gets another. */
+  id: z.union([z.number().int().positive(), z.string().regex(/^\d+$/)]).transform(String),
+  /** `repository_owner_id`, checked when given. */
+  ownerId: z.union([z.number().int().positive(), z.string().regex(/^\d+$/)]).transform(String).optional(),
+  /** `job_workflow_ref` values allowed (exact, or ending in `@*` for any ref); any when absent. */
+  workflows: z.array(z.string().min(1)).optional(),
+});
+
+const githubIssuer = z.strictObject({
+  preset: z.literal('github-actions'),
+  issuer: secureUrl.default('https://token.actions.githubusercontent.com'),
+  ...common,
+  principal: principalMapping.partial({ kind: true }).default({ kind: 'agent', id: 'repository' }).transform((p) => ({ ...p, kind: 'agent' as const, id: p.id ?? 'repository' })),
+  /** Tokens are accepted only from these repositories, matched by numeric id, never by name alone. */
+  repositories: z.array(githubRepository).min(1),
+});
+
+const oktaIssuer = z.strictObject({
+  preset: z.literal('okta'),
+  /** A custom authorization server (`https://<org>.okta.com/oauth2/<id>`): the org server's tokens are for Okta alone. */
+  issuer: secureUrl.refine((u) => /\/oauth2\/[^/]+$/.test(new URL(u).pathname), 'a custom authorization server issuer, https://<org>.okta.com/oauth2/<server id>'),
+  ...common,
+  principal: principalMapping.partial({ kind: true }).default({ kind: 'agent', id: 'sub' }).transform((p) => ({ ...p, kind: p.kind ?? ('agent' as const), id: p.id ?? 'sub' })),
+});
+
+export const issuerSchema = z.union([githubIssuer, oktaIssuer, genericIssuer]);
+
+export const identitySchema = z
+  .strictObject({
+    issuers: z.array(issuerSchema).default([]),
+    /** Tolerance for exp, nbf and iat against the gateway's clock. */
+    clockSkewSeconds: z.number().int().min(0).max(600).default(60),
+    jwks: z
+      .strictObject({
+        /** An unknown kid refetches the JWKS at most once per this many seconds (a burst of forged kids costs one fetch). */
+        cooldownSeconds: z.number().min(0).default(30),
+        /** Keys are refetched after this long even when every kid is known. */
+        cacheMaxAgeSeconds: z.number().positive().default(600),
+        timeoutMs: z.number().int().positive().default(5000),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+export type IssuerConfig = z.output<typeof issuerSchema>;
+export type IdentityConfig = z.output<typeof identitySchema>;

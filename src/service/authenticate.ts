@@ -1,0 +1,63 @@
+/**
+ * Authenticates a bearer credential for any surface. A refusal is evidence:
+ * it lands in the audit log as `auth.failed` with the reason (which check
+ * failed, which issuer) and where it came from, never the credential. So
+ * that a flood of bad tokens cannot flood the log, at most `perSecond`
+ * refusals a second are recorded one by one; the rest are counted and the
+ * count rides on the next recorded one. If the audit write fails, the
+ * caller is refused all the same.
+ */
+import { CountersignError } from '../core/errors.ts';
+import type { Principal } from '../core/principal.ts';
+import type { Deps } from './deps.ts';
+
+export interface AuthMeta {
+  /** Where the credential arrived: `http`, `mcp`, `console`, … */
+  readonly surface: string;
+  readonly remote?: string;
+}
+
+export type Authenticate = (bearer: string | undefined, meta: AuthMeta) => Promise<Principal>;
+
+/**
+ * @example
+ * const authenticate = createAuthenticator(deps);
+ * const principal = await authenticate(bearer, { surface: 'http', remote: '127.0.0.1' }); // or throws UNAUTHENTICATED
+ */
+export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'log'>, opts: { perSecond?: number } = {}): Authenticate {
+  const perSecond = opts.perSecond ?? 20;
+  let windowStart = 0;
+  let inWindow = 0;
+  let suppressed = 0;
+
+  async function record(reason: string, issuer: string | undefined, meta: AuthMeta): Promise<void> {
+    const now = deps.clock.now();
+    if (now.getTime() - windowStart >= 1000) {
+      windowStart = now.getTime();
+      inWindow = 0;
+    }
+    if (++inWindow > perSecond) {
+      suppressed++;
+      return;
+    }
+    const data: Record<string, unknown> = { reason, surface: meta.surface };
+    if (issuer !== undefined) data.issuer = issuer;
+    if (meta.remote !== undefined) data.remote = meta.remote;
+    if (suppressed > 0) data.suppressedBefore = suppressed;
+    suppressed = 0;
+    await deps.store.appendAudit([{ type: 'auth.failed', time: now.toISOString(), requestId: null, actor: null, data }]);
+  }
+
+  return async (bearer, meta) => {
+    if (bearer === undefined) throw new CountersignError('UNAUTHENTICATED', 'send Authorization: Bearer <api key or token>');
+    const auth = await deps.identity.authenticate(bearer);
+    if (auth.ok) return auth.principal;
+    deps.log.info({ reason: auth.reason, issuer: auth.issuer, surface: meta.surface }, 'authentication refused');
+    try {
+      await record(auth.reason, auth.issuer, meta);
+    } catch (e) {
+      deps.log.error({ err: e instanceof Error ? e.message : String(e) }, 'could not record auth.failed');
+    }
+    throw new CountersignError('UNAUTHENTICATED', auth.reason.startsWith('key.') ? 'the API key matches no principal' : `the token was refused (${auth.reason})`, { reason: auth.reason });
+  };
+}
