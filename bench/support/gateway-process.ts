@@ -4,6 +4,9 @@
  * connection to UPSTREAM_URL carrying the secret `${UPSTREAM_TOKEN}`, and a
  * policy that allows GET and holds POST for approval (ttl 1h).
  *
+ * With BENCH_ISSUER and BENCH_JWKS_URI set, tokens of that issuer (audience
+ * `countersign-bench`, `sub` → an agent principal) authenticate too.
+ *
  * Prints one JSON line on stdout: {"url", "agentKey", "connection", "pid"}.
  * Exits when stdin closes (its parent went away) or on SIGTERM, closing the
  * gateway first so that `--cpu-prof` and friends get to write their output.
@@ -34,7 +37,15 @@ const synchronous = process.env['BENCH_SQLITE_SYNCHRONOUS'] === 'full' ? 'full' 
 const agent = generateApiKey();
 const human = generateApiKey();
 
-const yaml = `server: { port: 0, host: 127.0.0.1 }
+const issuer = process.env['BENCH_ISSUER'];
+const identity = issuer
+  ? `identity:
+  issuers:
+    - { issuer: ${JSON.stringify(issuer)}, jwksUri: ${JSON.stringify(required('BENCH_JWKS_URI'))}, audience: countersign-bench, principal: { kind: agent, id: sub } }
+`
+  : '';
+
+const yaml = `${identity}server: { port: 0, host: 127.0.0.1 }
 store: { sqlite: { path: ${JSON.stringify(join(dir, 'countersign.db'))}, synchronous: ${synchronous} } }
 audit: { keyDir: ${JSON.stringify(join(dir, "keys"))} }
 log: { level: ${level} }
