@@ -41,7 +41,7 @@ const common = {
 };
 
 const genericIssuer = z.strictObject({
-  preset: z.undefined().optional(),
+  preset: z.literal('generic').optional(),
   /** Compared exactly with the token's `iss`, trailing slash included. */
   issuer: secureUrl,
   ...common,
@@ -74,7 +74,7 @@ const oktaIssuer = z.strictObject({
   principal: principalMapping.partial({ kind: true }).default({ kind: 'agent', id: 'sub' }).transform((p) => ({ ...p, kind: p.kind ?? ('agent' as const), id: p.id ?? 'sub' })),
 });
 
-export const issuerSchema = z.union([githubIssuer, oktaIssuer, genericIssuer]);
+export const issuerSchema = z.discriminatedUnion('preset', [githubIssuer, oktaIssuer, genericIssuer]);
 
 export const identitySchema = z
   .strictObject({

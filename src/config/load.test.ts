@@ -92,6 +92,43 @@ policy:
     expect(problems('server: { port: 1\nstore: [')).toMatch(/line \d+/);
   });
 
+  it('reads identity issuers: the generic form and the presets, with their defaults', () => {
+    const c = parseConfig(
+      `identity:
+  issuers:
+    - issuer: https://idp.example.com/
+      audience: countersign
+      jwksUri: https://idp.example.com/keys
+      algorithms: [RS256, ES256]
+      principal: { kind: agent, id: sub, groups: groups, actsFor: act.sub }
+    - preset: github-actions
+      audience: countersign-prod
+      principal: { kind: agent, id: repository }
+      repositories: [{ id: 123, ownerId: 45 }]
+    - preset: okta
+      issuer: https://acme.okta.com/oauth2/default
+      audience: api://countersign
+`,
+      'countersign.yaml',
+      {},
+    );
+    expect(c.identity.clockSkewSeconds).toBe(60);
+    expect(c.identity.jwks.cooldownSeconds).toBe(30);
+    expect(c.identity.issuers.map((i) => i.issuer)).toEqual(['https://idp.example.com/', 'https://token.actions.githubusercontent.com', 'https://acme.okta.com/oauth2/default']);
+    expect(c.identity.issuers[1]).toMatchObject({ principal: { kind: 'agent', id: 'repository' }, repositories: [{ id: '123', ownerId: '45' }] });
+    expect(c.identity.issuers[2]).toMatchObject({ principal: { kind: 'agent', id: 'sub' } });
+  });
+
+  it('refuses unsafe issuers: plain http off loopback, HMAC algorithms, Okta’s org server, GitHub without pinned repositories, one issuer twice', () => {
+    expect(problems('identity: { issuers: [{ issuer: "http://idp.example.com", audience: a, principal: { kind: agent } }] }')).toContain('identity.issuers[0].issuer: an https:// URL');
+    expect(problems('identity: { issuers: [{ issuer: "https://idp.example.com", audience: a, algorithms: [HS256], principal: { kind: agent } }] }')).toContain('identity.issuers[0].algorithms[0]');
+    expect(problems('identity: { issuers: [{ preset: okta, issuer: "https://acme.okta.com", audience: a }] }')).toContain('a custom authorization server issuer');
+    expect(problems('identity: { issuers: [{ preset: github-actions, audience: a }] }')).toContain('repositories');
+    expect(problems('identity: { issuers: [{ preset: github-actions, repositories: [{ id: 1 }] }] }')).toContain('audience');
+    expect(problems('identity: { issuers: [{ issuer: "https://i.example", audience: a, principal: { kind: agent } }, { issuer: "https://i.example", audience: b, principal: { kind: human } }] }')).toContain('configured twice');
+    expect(parseConfig('identity: { issuers: [{ issuer: "http://127.0.0.1:9000/idp", audience: a, principal: { kind: agent } }] }', 'x.yaml', {}).identity.issuers).toHaveLength(1);
+  });
+
   it('accepts the example config shipped in examples/', () => {
     const c = loadConfig('examples/countersign.yaml', { BILLING_TOKEN: 't', ORDERS_DB_URL: 'postgres://u@127.0.0.1/db' });
     expect(c.connections.map((x) => x.kind)).toEqual(['http', 'exec', 'postgres']);

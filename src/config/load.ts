@@ -53,6 +53,12 @@ function crossCheck(config: Config): string[] {
   const principals = new Map(config.principals.map((p) => [p.id, p]));
   const seenIds = new Set<string>();
   const seenKeys = new Set<string>();
+  const seenIssuers = new Set<string>();
+  config.identity.issuers.forEach((iss, i) => {
+    // Tokens find their issuer by exact `iss`: two entries for one issuer would make the second unreachable.
+    if (seenIssuers.has(iss.issuer)) problems.push(`identity.issuers[${i}].issuer: ${iss.issuer} is configured twice`);
+    seenIssuers.add(iss.issuer);
+  });
   config.principals.forEach((p, i) => {
     if (seenIds.has(p.id)) problems.push(`principals[${i}].id: duplicate principal id ${p.id}`);
     seenIds.add(p.id);
