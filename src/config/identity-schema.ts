@@ -76,9 +76,35 @@ const oktaIssuer = z.strictObject({
 
 export const issuerSchema = z.discriminatedUnion('preset', [githubIssuer, oktaIssuer, genericIssuer]);
 
+/** Humans signing in: the web console by authorization code + PKCE, the CLI by device authorization. */
+const loginSchema = z.strictObject({
+  issuer: secureUrl,
+  clientId: z.string().min(1),
+  /** Absent: a public client (PKCE alone). */
+  clientSecret: z.string().min(1).optional(),
+  /** Where the gateway is reached; the redirect URI is `<publicUrl>/auth/oidc/callback`. Default: the address the browser used. */
+  publicUrl: secureUrl.optional(),
+  scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']),
+  /** ID token claims → the human principal. The id claim must be verified when it is `email`. */
+  principal: z
+    .strictObject({ id: claimPath.default('email'), groups: claimPath.default('groups'), email: claimPath.default('email') })
+    .prefault({}),
+  groupMap: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+  /** `countersign login`: the device authorization grant (RFC 8628) with this public client. */
+  cli: z
+    .strictObject({
+      clientId: z.string().min(1),
+      scopes: z.array(z.string().min(1)).default(['openid', 'email']),
+      /** RFC 8707 resource indicator, for providers that issue JWT access tokens per resource. */
+      resource: z.string().min(1).optional(),
+    })
+    .optional(),
+});
+
 export const identitySchema = z
   .strictObject({
     issuers: z.array(issuerSchema).default([]),
+    login: loginSchema.optional(),
     /** Tolerance for exp, nbf and iat against the gateway's clock. */
     clockSkewSeconds: z.number().int().min(0).max(600).default(60),
     jwks: z
@@ -94,4 +120,5 @@ export const identitySchema = z
   .prefault({});
 
 export type IssuerConfig = z.output<typeof issuerSchema>;
+export type LoginConfig = z.output<typeof loginSchema>;
 export type IdentityConfig = z.output<typeof identitySchema>;

@@ -1,0 +1,99 @@
+/**
+ * A real OpenID Provider on 127.0.0.1 (the `oidc-provider` package, with its
+ * development login and consent pages): authorization code with PKCE for
+ * the web console, the device authorization grant for the CLI, and JWT
+ * access tokens for the resource `countersign`. Accounts are whatever login
+ * is typed; their claims come from `accounts`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider from 'oidc-provider';
+
+export interface AccountClaims {
+  email: string;
+  groups?: string[];
+  name?: string;
+}
+
+export interface TestOidcProvider {
+  issuer: string;
+  /** Registers the clients once the gateway's address (for redirect URIs) is known. */
+  configure(opts: { redirectUris: string[]; accounts: Record<string, AccountClaims> }): Promise<void>;
+  clientId: string;
+  clientSecret: string;
+  cliClientId: string;
+  audience: string;
+  close(): Promise<void>;
+}
+
+export async function startTestOidcProvider(): Promise<TestOidcProvider> {
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const server = createServer((req, res) => {
+    if (!handler) {
+      res.statusCode = 503;
+      res.end();
+      return;
+    }
+    handler(req, res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const signing = { ...(await exportJWK(privateKey)), kid: 'idp-1', alg: 'RS256', use: 'sig' };
+  const self: TestOidcProvider = {
+    issuer,
+    clientId: 'countersign-console',
+    clientSecret: 'console-secret-for-tests-only-0123456789',
+    cliClientId: 'countersign-cli',
+    audience: 'countersign',
+    async configure({ redirectUris, accounts }) {
+      const provider = new Provider(issuer, {
+        clients: [
+          { client_id: self.clientId, client_secret: self.clientSecret, redirect_uris: redirectUris, grant_types: ['authorization_code'], response_types: ['code'] },
+          {
+            client_id: self.cliClientId,
+            token_endpoint_auth_method: 'none',
+            grant_types: ['urn:ietf:params:oauth:grant-type:device_code'],
+            response_types: [],
+            redirect_uris: [],
+          },
+        ],
+        jwks: { keys: [signing] },
+        cookies: { keys: ['cookie-key-for-tests-only'] },
+        pkce: { required: () => true },
+        conformIdTokenClaims: false,
+        claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'], groups: ['groups'] },
+        scopes: ['openid', 'email', 'profile', 'groups'],
+        features: {
+          devInteractions: { enabled: true },
+          deviceFlow: { enabled: true },
+          resourceIndicators: {
+            enabled: true,
+            defaultResource: () => self.audience,
+            useGrantedResource: () => true,
+            getResourceServerInfo: () => ({ scope: 'openid email groups', audience: self.audience, accessTokenFormat: 'jwt', accessTokenTTL: 600, jwt: { sign: { alg: 'RS256' } } }),
+          },
+        },
+        extraTokenClaims: async (_ctx: unknown, token: { accountId?: string }) => {
+          const a = accounts[token.accountId ?? ""];
+          return a ? { email: a.email, email_verified: true, groups: a.groups ?? [] } : undefined;
+        },
+        findAccount: async (_ctx: unknown, sub: string) => {
+          const a = accounts[sub];
+          if (!a) return undefined;
+          return { accountId: sub, claims: async () => ({ sub, email: a.email, email_verified: true, name: a.name ?? sub, groups: a.groups ?? [] }) };
+        },
+      });
+      // Loopback http: the provider refuses to set secure cookies on it otherwise.
+      provider.proxy = false;
+      handler = provider.callback();
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+  return self;
+}
