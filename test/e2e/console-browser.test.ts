@@ -98,7 +98,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
       await signInWithKey(page, gw.url, gw.keys['alice']!);
       await expect.poll(() => page.locator('#inbox').textContent()).toContain('Nothing awaits your review');
       // Marks this document: if the list came by a reload, the mark would be gone.
-      await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+      await page.evaluate('window.__sameDocument = true');
 
       const held = await submit(
         { method: 'POST', path: '/refunds', headers: { 'content-type': 'application/json' }, body: { invoice: 'inv_1042', amount: 4900, currency: 'EUR' } },
@@ -110,7 +110,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
       const card = page.locator('#inbox .card', { hasText: 'POST /refunds' });
       await card.waitFor({ timeout: 10_000 });
       await expect.poll(() => page.locator('nav [data-inbox-count]').textContent()).toBe('2');
-      expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+      expect(await page.evaluate('window.__sameDocument')).toBe(true);
       expect(await card.textContent()).toMatch(/deploy-bot[\s\S]*carol[\s\S]*billing-api[\s\S]*env: prod[\s\S]*left/);
       await page.screenshot({ path: join(shots, 'inbox.png') });
 
@@ -150,13 +150,10 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
       expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
 
       // A hand-made POST from her own page, with her valid CSRF token: the review rules still refuse it.
+      const csrf = await page.locator('input[name=_csrf]').first().inputValue();
       const status = await page.evaluate(
-        async ({ id, digest }) => {
-          const csrf = (document.querySelector('input[name=_csrf]') as HTMLInputElement).value;
-          const res = await fetch(`/requests/${id}/review`, { method: 'POST', body: new URLSearchParams({ verdict: 'approve', digest, _csrf: csrf }) });
-          return res.status;
-        },
-        { id: held.id, digest: held.digest },
+        async ({ id, digest, csrf }) => (await fetch(`/requests/${id}/review`, { method: 'POST', body: new URLSearchParams({ verdict: 'approve', digest, _csrf: csrf }) })).status,
+        { id: held.id, digest: held.digest, csrf },
       );
       expect(status).toBe(403);
       expect(requestStatus(gw.dbPath, held.id)).toBe('pending');
@@ -206,7 +203,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
       await page.goto(`${gw.url}/requests/${sql.id}`);
       expect(await page.locator('pre.sql').textContent()).toContain(`'</pre><img src=x onerror="window.__xss=2">'`);
       expect(await page.locator('pre.sql img').count()).toBe(0);
-      expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+      expect(await page.evaluate('window.__xss')).toBeUndefined();
       expect(dialogs).toEqual([]);
     } finally {
       await context.close();
