@@ -16,6 +16,7 @@ import type { Deps } from './service/deps.ts';
 import { expireDue } from './service/expire.ts';
 import { interruptOverdue, recover, resumeApproved } from './service/recover.ts';
 import { signCheckpoint } from './service/checkpoint.ts';
+import { endExpiredSessions } from './service/session-end.ts';
 import { recordPolicyLoaded } from './service/policy-loaded.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
@@ -127,6 +128,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     expireDue(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'expiry sweep failed'));
     interruptOverdue(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'interrupted-run sweep failed'));
     resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: String(e) }, 'approved-request sweep failed'));
+    endExpiredSessions(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'console session sweep failed'));
   }, opts.sweepMs ?? 1000);
   sweep.unref();
 
@@ -145,7 +147,17 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   }, Math.min(1000, every.seconds * 1000));
   checkpoints.unref();
 
-  const app = createHttpApp(deps, { bodyLimitBytes: config.server.bodyLimitBytes, maxWaitSeconds: config.server.maxWaitSeconds });
+  const app = createHttpApp(deps, {
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    maxWaitSeconds: config.server.maxWaitSeconds,
+    console: {
+      enabled: config.console.enabled,
+      sessionTtlSeconds: config.console.sessionTtl,
+      ...(config.console.secureCookies !== undefined ? { secureCookies: config.console.secureCookies } : {}),
+      ...(config.console.origin ? { origin: config.console.origin } : {}),
+      principals: config.principals.map((p) => p.id),
+    },
+  });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, () => resolve(s));
     s.once('error', reject);

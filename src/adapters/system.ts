@@ -1,5 +1,5 @@
 /** The real clock and id generator (tests inject their own). */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock, IdGenerator } from '../core/ports.ts';
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -10,4 +10,5 @@ export const systemClock: Clock = { now: () => new Date() };
  */
 export const randomIds: IdGenerator = {
   requestId: () => `req_${Date.now().toString(36)}${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+  token: () => randomBytes(32).toString('base64url'),
 };

@@ -32,6 +32,7 @@ function banner(gw: Gateway, keys: Record<string, string> | null): string {
     `  1. Play the agent:        ${url}COUNTERSIGN_KEY=${k('deploy-bot')} npm run demo:agent`,
     `  2. See what awaits you:   ${url}COUNTERSIGN_KEY=${k('alice')} npx countersign requests list`,
     `  3. Approve it:            ${url}COUNTERSIGN_KEY=${k('alice')} npx countersign requests approve <request id>`,
+    `     or in the browser:     open ${gw.url}/ and sign in with alice's key`,
     `  4. Check the audit trail: npx countersign audit verify --config ${DEMO_CONFIG}`,
     '',
     'Your own setup: copy examples/countersign.yaml to ./countersign.yaml and edit it. Stop with Ctrl-C.',

@@ -138,6 +138,21 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  console: z
+    .strictObject({
+      /** The web console at `/` (sign-in, inbox, request pages, activity, audit, policy). */
+      enabled: z.boolean().default(true),
+      /** How long a console session lasts after sign-in. */
+      sessionTtl: duration.default(8 * 3600),
+      /** true: the session cookie is always Secure (TLS ends at a proxy in front); unset: Secure when the request came over TLS. */
+      secureCookies: z.boolean().optional(),
+      /** The console's public origin (https://countersign.example.com); forms from any other origin are refused. Default: the origin of the Host the request came to. */
+      origin: z
+        .string()
+        .regex(/^https?:\/\/[^/\s]+$/, 'an origin such as https://countersign.example.com (no path)')
+        .optional(),
+    })
+    .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   principals: z.array(principalSchema).default([]),
   identity: identitySchema,

@@ -19,6 +19,8 @@ export const ERROR_CODES = {
   NOT_FOUND: 'No such request, or the caller may not see it.',
   FORBIDDEN: 'The caller may not do this to this request.',
   AGENT_CANNOT_REVIEW: 'Only humans review; an agent can never approve or deny.',
+  AGENT_CANNOT_SIGN_IN: 'Only humans sign in to the web console; an agent uses its API key on the REST API.',
+  CSRF_REJECTED: 'A console form arrived without its session\'s CSRF token, or from another origin; nothing changed.',
   SELF_APPROVAL_FORBIDDEN: 'The requester, and the human an agent acts for, can never review that request.',
   NOT_AN_APPROVER: 'The reviewer is outside every approver group the request needs.',
   ALREADY_REVIEWED: 'This human has already reviewed this request; each human counts once.',

@@ -12,6 +12,7 @@ export type { ApproverRequirement, Decision, Effect } from './policy/decision.ts
 export type { PolicySpec, RuleSpec, ApproverSpec } from './policy/spec.ts';
 export { principalView, type Principal, type PrincipalKind } from './principal.ts';
 export { canTransition, transition, REQUEST_STATUSES, TERMINAL_STATUSES, type RequestRecord, type RequestStatus, type RequestError } from './request.ts';
+export { isSessionExpired, sessionKey, sessionRef, type Session } from './session.ts';
 export { assertMayReview, fills, isRequesterSide, quorumMet, remainingApprovals, type Review, type Verdict } from './review.ts';
 export type { Clock, Connections, ConnectionHandle, ExecutionResult, Identity, IdGenerator, Log, Mutation, Notifier, RequestQuery, Store } from './ports.ts';
 export {

@@ -9,6 +9,7 @@ import type { Facts } from './facts.ts';
 import type { Principal } from './principal.ts';
 import type { RequestRecord, RequestStatus } from './request.ts';
 import type { Review } from './review.ts';
+import type { Session } from './session.ts';
 
 /** Time, injected so tests can freeze it. */
 export interface Clock {
@@ -18,6 +19,8 @@ export interface Clock {
 /** Ids, injected so tests can predict them. */
 export interface IdGenerator {
   requestId(): string;
+  /** A secret of 256 random bits (base64url): session tokens, CSRF tokens. */
+  token(): string;
 }
 
 /** What running an action produced. `ok: false` means the target reported an error. */
@@ -82,6 +85,14 @@ export interface RequestQuery {
   readonly status?: readonly RequestStatus[];
   /** Requests whose requester or acting-for human is this id. */
   readonly involving?: string;
+  readonly connection?: string;
+  /** `key` or `key=value` of the connection's tags (a list tag matches any of its values). */
+  readonly tag?: string;
+  /** ISO times of creation: from inclusive, to exclusive. */
+  readonly from?: string;
+  readonly to?: string;
+  /** Only requests created before this one (paging, newest first). */
+  readonly before?: string;
   readonly limit?: number;
 }
 
@@ -124,6 +135,16 @@ export interface Store {
   firstSeqAtOrAfter(time: string): Promise<number>;
   /** Audit events matching every given filter, oldest first. */
   searchAudit(query: AuditQuery): Promise<AuditEvent[]>;
+  /** Stores a new console session with its audit events, in one transaction. */
+  insertSession(session: Session, audit: readonly AuditDraft[]): Promise<void>;
+  getSession(key: string): Promise<Session | undefined>;
+  /**
+   * Deletes a session; its audit events are written (in the same transaction)
+   * only when it existed, so a session ends once however often it is ended.
+   */
+  deleteSession(key: string, audit: readonly AuditDraft[]): Promise<boolean>;
+  /** Keys of sessions whose expiry is at or before `now`. */
+  expiredSessions(now: Date, limit: number): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -181,6 +202,8 @@ export interface CheckpointSigner {
 export interface Notifier {
   publish(request: RequestRecord): void;
   subscribe(requestId: string, listener: (request: RequestRecord) => void): () => void;
+  /** Every change to any request (the console's inbox). */
+  subscribeAll(listener: (request: RequestRecord) => void): () => void;
 }
 
 /** Where the service reports what it does not return (background failures). */

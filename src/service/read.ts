@@ -3,6 +3,7 @@
  * sees only its own, and another's id is simply not found for it.
  */
 import { CountersignError } from '../core/errors.ts';
+import type { RequestQuery } from '../core/ports.ts';
 import type { Principal } from '../core/principal.ts';
 import type { RequestRecord, RequestStatus } from '../core/request.ts';
 import { assertMayReview } from '../core/review.ts';
@@ -34,17 +35,20 @@ export async function getRequest(deps: Deps, viewer: Principal, id: string): Pro
   return expireIfDue(deps, r);
 }
 
-export interface ListOptions {
+export interface ListOptions extends Pick<RequestQuery, 'connection' | 'tag' | 'from' | 'to' | 'before'> {
   readonly status?: readonly RequestStatus[];
   /** Only requests the viewer may review now (humans). */
   readonly reviewable?: boolean;
+  /** Only requests this principal made or that act for them (humans; an agent always sees only its own). */
+  readonly involving?: string;
   readonly limit?: number;
 }
 
 export async function listRequests(deps: Deps, viewer: Principal, opts: ListOptions): Promise<RequestRecord[]> {
+  const { reviewable: _reviewable, involving, ...filters } = opts;
   const rows = await deps.store.listRequests({
-    ...(opts.status ? { status: opts.status } : {}),
-    ...(viewer.kind === 'agent' ? { involving: viewer.id } : {}),
+    ...filters,
+    ...(viewer.kind === 'agent' ? { involving: viewer.id } : involving ? { involving } : {}),
     limit: opts.limit ?? 100,
   });
   const fresh = await Promise.all(rows.filter((r) => maySee(viewer, r)).map((r) => expireIfDue(deps, r)));

@@ -7,11 +7,17 @@ import type { RequestRecord } from '../../core/request.ts';
 
 export function createMemoryNotifier(): Notifier {
   const listeners = new Map<string, Set<(r: RequestRecord) => void>>();
+  const everything = new Set<(r: RequestRecord) => void>();
   return {
     publish(request) {
+      for (const l of [...everything]) l(request);
       const set = listeners.get(request.id);
       if (!set) return;
       for (const l of [...set]) l(request);
+    },
+    subscribeAll(listener) {
+      everything.add(listener);
+      return () => everything.delete(listener);
     },
     subscribe(requestId, listener) {
       let set = listeners.get(requestId);

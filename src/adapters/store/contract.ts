@@ -100,6 +100,23 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.listRequests({ involving: 'nobody' })).toEqual([]);
       });
 
+      it('lists by connection, tag and creation time, and pages with before', async () => {
+        const prodDb = { name: 'orders-db', kind: 'postgres' as const, tags: { env: 'prod', compliance: ['soc2', 'gdpr'] } };
+        const stagingApi = { name: 'billing-api', kind: 'http' as const, tags: { env: 'staging' } };
+        const a = await submitted(store, { createdAt: at(1), connection: prodDb });
+        const b = await submitted(store, { createdAt: at(2), connection: stagingApi, action: { ...requestRecord().action, connection: 'billing-api' } });
+        const c = await submitted(store, { createdAt: at(3), connection: prodDb });
+
+        const ids = (rs: RequestRecord[]) => rs.map((r) => r.id);
+        expect(ids(await store.listRequests({ connection: 'billing-api' }))).toEqual([b.id]);
+        expect(ids(await store.listRequests({ tag: 'env=prod' }))).toEqual([c.id, a.id]);
+        expect(ids(await store.listRequests({ tag: 'compliance=gdpr' }))).toEqual([c.id, a.id]);
+        expect(ids(await store.listRequests({ tag: 'env' }))).toEqual([c.id, b.id, a.id]);
+        expect(ids(await store.listRequests({ from: at(2), to: at(3) }))).toEqual([b.id]);
+        expect(ids(await store.listRequests({ before: c.id, limit: 1 }))).toEqual([b.id]);
+        expect(ids(await store.listRequests({ before: a.id }))).toEqual([]);
+      });
+
       it('lists requests with their reviews', async () => {
         const r = await submitted(store);
         await store.mutateRequest(r.id, approveBy(carol));

@@ -1,6 +1,7 @@
 /**
  * The HTTP app: trace ids, body limit, bearer authentication on /v1, the
- * routes, and one error handler that turns codes into statuses.
+ * routes, and one error handler that turns codes into statuses; the web
+ * console at `/` (cookie sessions, never bearer keys).
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
@@ -8,7 +9,8 @@ import { isCountersignError } from '../../core/errors.ts';
 import { createAuthenticator } from '../../service/authenticate.ts';
 import { remoteOf } from './remote.ts';
 import type { Deps } from '../../service/deps.ts';
-import type { AppEnv } from './context.ts';
+import { consoleRoutes } from './console/index.ts';
+import type { AppEnv, ConsoleSettings } from './context.ts';
 import { HTTP_STATUS } from './errors.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -18,7 +20,11 @@ import { requestRoutes } from './routes/requests.ts';
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
   readonly maxWaitSeconds: number;
+  /** The web console; on by default, with 8-hour sessions. */
+  readonly console?: ConsoleSettings;
 }
+
+const DEFAULT_CONSOLE: ConsoleSettings = { enabled: true, sessionTtlSeconds: 8 * 3600, principals: [] };
 
 /**
  * @example
@@ -27,11 +33,13 @@ export interface HttpOptions {
 export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const authenticate = createAuthenticator(deps);
+  const consoleSettings = opts.console ?? DEFAULT_CONSOLE;
 
   app.use('*', async (c, next) => {
     const traceId = randomUUID();
     c.set('traceId', traceId);
     c.set('bodyLimit', opts.bodyLimitBytes);
+    c.set('console', consoleSettings);
     // Before next(): a header added to a finished response makes Hono copy the whole Response.
     c.header('x-trace-id', traceId);
     await next();
@@ -77,5 +85,6 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));
   app.route('/v1/policy', policyRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
+  if (consoleSettings.enabled) app.route('/', consoleRoutes(deps));
   return app;
 }

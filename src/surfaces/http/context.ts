@@ -1,11 +1,24 @@
 /** What the HTTP app carries per request: the authenticated principal and a trace id. */
 import type { Principal } from '../../core/principal.ts';
 
+/** How the web console runs; from the config's `console:` section and the configured principals. */
+export interface ConsoleSettings {
+  readonly enabled: boolean;
+  readonly sessionTtlSeconds: number;
+  /** true: cookies always Secure; undefined: Secure when the request came over TLS. */
+  readonly secureCookies?: boolean;
+  /** The only origin console forms may come from; default: the request's own. */
+  readonly origin?: string;
+  /** Principal ids the policy simulator offers. */
+  readonly principals: readonly string[];
+}
+
 export type AppEnv = {
   Variables: {
     principal: Principal;
     traceId: string;
     /** The most bytes a JSON body may have (server.bodyLimitBytes). */
     bodyLimit: number;
+    console: ConsoleSettings;
   };
 };

@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { backfillTerms, SEARCH_SCHEMA, TERMS_SCHEMA } from './search.ts';
+import { SESSIONS_SCHEMA } from './sessions.ts';
 import { backfillTree, TREE_SCHEMA } from './tree.ts';
 
 /** A step is SQL, or code for what SQL cannot do (hashing the existing log). Steps never change once shipped. */
@@ -58,6 +59,7 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   SEARCH_SCHEMA,
   TERMS_SCHEMA,
   backfillTerms,
+  SESSIONS_SCHEMA,
 ];
 
 /** Applies the steps this file has not had yet, each in its own transaction. */

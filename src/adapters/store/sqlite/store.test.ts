@@ -10,6 +10,7 @@ import { transition } from '../../../core/request.ts';
 import { storeContract } from '../contract.ts';
 import { treeContract } from '../contract-tree.ts';
 import { searchContract } from '../contract-search.ts';
+import { sessionContract } from '../contract-sessions.ts';
 import { auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createSqliteStore } from './store.ts';
 
@@ -28,6 +29,7 @@ async function onFile() {
 storeContract('sqlite store (file)', onFile);
 treeContract('sqlite store (file)', onFile);
 searchContract('sqlite store (file)', onFile);
+sessionContract('sqlite store (file)', onFile);
 
 storeContract('sqlite store (:memory:)', async () => {
   const store = createSqliteStore({ path: ':memory:' });

@@ -17,6 +17,7 @@ import { createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
 import { createAuditSearch, createTermWriter } from './search.ts';
+import { createSessionTable } from './sessions.ts';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
@@ -67,6 +68,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const tree = createTreeStore(db);
   const audit = createAuditSearch(db);
   const terms = createTermWriter(db);
+  const sessions = createSessionTable(db);
 
   /** Reads a size that must lie within the log as it stands. */
   function within(size: number, what: string): number {
@@ -181,6 +183,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         where.push('(principal_id = ? OR acts_for = ?)');
         params.push(query.involving, query.involving);
       }
+      if (query.connection) (where.push('connection = ?'), params.push(query.connection));
+      if (query.tag) (where.push('id IN (SELECT request_id FROM request_terms WHERE term = ?)'), params.push(`tag:${query.tag}`));
+      if (query.from) (where.push('created_at >= ?'), params.push(query.from));
+      if (query.to) (where.push('created_at < ?'), params.push(query.to));
+      if (query.before) (where.push('rowid < (SELECT rowid FROM requests WHERE id = ?)'), params.push(query.before));
       const sql = `SELECT id, record FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                    ORDER BY rowid DESC LIMIT ?`;
       const rows = db.prepare(sql).all(...params, Math.max(1, Math.min(query.limit ?? 100, 1000))) as (RequestRow & { id: string })[];
@@ -234,6 +241,25 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async firstSeqAtOrAfter(time) {
       return audit.firstSeqAt(time);
+    },
+    async insertSession(session, audit) {
+      await write(() => {
+        sessions.insert(session);
+        appendAuditInTx(audit);
+      });
+    },
+    async getSession(key) {
+      return sessions.get(key);
+    },
+    async deleteSession(key, audit) {
+      return write(() => {
+        if (!sessions.remove(key)) return false;
+        appendAuditInTx(audit);
+        return true;
+      });
+    },
+    async expiredSessions(now, limit) {
+      return sessions.expired(now, limit);
     },
     async getMeta(key) {
       return (q.getMeta.get(key) as string | undefined) ?? undefined;

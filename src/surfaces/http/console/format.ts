@@ -1,0 +1,78 @@
+/**
+ * Small pieces the pages share: a one-line summary of an action, tags,
+ * status, who asked and for whom, and time left — all through the escaping
+ * template.
+ */
+import type { ConnectionInfo } from '../../../core/connection.ts';
+import type { RequestRecord } from '../../../core/request.ts';
+import { html, type Html } from './html.ts';
+
+const ONE_LINE = 140;
+
+function clip(text: string, max = ONE_LINE): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** An MCP tool call as a later surface records it: operation `tools/call`, input `{ name, arguments }`. */
+export function mcpCall(r: Pick<RequestRecord, 'action'>): { tool: string; args: unknown } | undefined {
+  const input = r.action.input as unknown as Record<string, unknown>;
+  if (!r.action.operation.endsWith('tools/call') || typeof input['name'] !== 'string') return undefined;
+  return { tool: input['name'], args: input['arguments'] ?? {} };
+}
+
+/**
+ * @example
+ * actionSummary(r); // 'POST /refunds' | 'UPDATE orders SET …' | 'kubectl rollout restart deploy/web'
+ */
+export function actionSummary(r: Pick<RequestRecord, 'action' | 'facts'>): string {
+  const input = r.action.input;
+  const mcp = mcpCall(r);
+  if (mcp) return clip(`${mcp.tool} ${JSON.stringify(mcp.args)}`);
+  if ('sql' in input) return clip(input.sql);
+  if ('method' in input) return clip(`${input.method} ${input.path}`);
+  if ('args' in input) return clip((r.facts.exec.argv.length ? r.facts.exec.argv : input.args).join(' '));
+  return clip(JSON.stringify(input));
+}
+
+export function tags(connection: ConnectionInfo): Html {
+  const entries = Object.entries(connection.tags);
+  if (entries.length === 0) return html``;
+  return html`<ul class="tags" aria-label="tags of ${connection.name}">${entries.map(
+    ([k, v]) => html`<li class="tag">${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}</li>`,
+  )}</ul>`;
+}
+
+export function statusPill(status: string): Html {
+  return html`<span class="status status-${status}">${status}</span>`;
+}
+
+export function requester(r: Pick<RequestRecord, 'principal'>): Html {
+  return html`<span class="principal">${r.principal.id}</span> <span class="kind">(${r.principal.kind})</span>${
+    r.principal.actsFor ? html` for <span class="principal">${r.principal.actsFor}</span>` : ''
+  }`;
+}
+
+/** `1h 5m left`, `42s left`, `expired`. */
+export function timeLeft(expiresAt: string | null, now: Date): string {
+  if (!expiresAt) return 'no expiry';
+  const s = Math.floor((Date.parse(expiresAt) - now.getTime()) / 1000);
+  if (s <= 0) return 'expired';
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return `${d}d ${h}h left`;
+  if (h > 0) return `${h}h ${m}m left`;
+  if (m > 0) return `${m}m ${s % 60}s left`;
+  return `${s}s left`;
+}
+
+/** A countdown the script keeps ticking; the server's text is right at render time without it. */
+export function countdown(expiresAt: string | null, now: Date): Html {
+  return expiresAt ? html`<time class="left" datetime="${expiresAt}" data-expires="${expiresAt}">${timeLeft(expiresAt, now)}</time>` : html`<span class="left">no expiry</span>`;
+}
+
+/** An ISO time, shown to the minute in UTC, with the exact value for machines and hover. */
+export function when(iso: string): Html {
+  return html`<time datetime="${iso}" title="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
+}

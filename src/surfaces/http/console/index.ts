@@ -1,0 +1,39 @@
+/**
+ * The web console, served by the gateway at `/`: sign-in, the inbox (live),
+ * request pages with Approve / Deny, Activity, Audit and Policy. Server-
+ * rendered HTML with one small script; every route here runs through
+ * handlers.ts (security headers, session, CSRF) and every use case is the
+ * same one the REST API calls.
+ */
+import { Hono } from 'hono';
+import type { Deps } from '../../../service/deps.ts';
+import type { AppEnv } from '../context.ts';
+import { activityRoutes } from './activity.ts';
+import { assetRoutes } from './assets.ts';
+import { auditPageRoutes } from './audit-page.ts';
+import { consoleError } from './handlers.ts';
+import { inboxRoutes } from './inbox.ts';
+import { loginRoutes } from './login.ts';
+import { policyPageRoutes } from './policy-page.ts';
+import { requestPageRoutes } from './request-page.ts';
+
+export { CONTENT_SECURITY_POLICY } from './handlers.ts';
+export { endConsoleSession, readConsoleSession, safeNext, SECURE_SESSION_COOKIE, SESSION_COOKIE, startConsoleSession, type SignedIn } from './session.ts';
+
+/**
+ * @example
+ * app.route('/', consoleRoutes(deps));
+ */
+export function consoleRoutes(deps: Deps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  // Set before any route: hono applies a sub-app's error handler to the routes it holds.
+  app.onError((err, c) => consoleError(deps, err, c));
+  app.route('/', assetRoutes());
+  app.route('/', loginRoutes(deps));
+  app.route('/', inboxRoutes(deps));
+  app.route('/', requestPageRoutes(deps));
+  app.route('/', activityRoutes(deps));
+  app.route('/', auditPageRoutes(deps));
+  app.route('/', policyPageRoutes(deps));
+  return app;
+}

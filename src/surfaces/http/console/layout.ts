@@ -1,0 +1,71 @@
+/**
+ * The page shell every console page shares: one stylesheet and one script
+ * from the gateway itself (the CSP allows nothing else), a skip link, the
+ * navigation with the inbox badge, who is signed in and the sign-out form.
+ */
+import { html, type Html } from './html.ts';
+
+export interface Viewer {
+  readonly id: string;
+  readonly groups: readonly string[];
+  readonly csrfToken: string;
+  /** Pending requests this human may review: the badge. */
+  readonly inboxCount: number;
+}
+
+export type NavItem = 'inbox' | 'activity' | 'audit' | 'policy';
+
+const NAV: readonly [NavItem, string, string][] = [
+  ['inbox', '/', 'Inbox'],
+  ['activity', '/activity', 'Activity'],
+  ['audit', '/audit', 'Audit'],
+  ['policy', '/policy', 'Policy'],
+];
+
+/** The hidden field that carries the session's CSRF token in every state-changing form. */
+export function csrfField(viewer: Pick<Viewer, 'csrfToken'>): Html {
+  return html`<input type="hidden" name="_csrf" value="${viewer.csrfToken}">`;
+}
+
+function badge(count: number): Html {
+  return html`<span class="badge" data-inbox-count aria-label="${count} awaiting your review"${count === 0 ? html` hidden` : ''}>${count}</span>`;
+}
+
+function nav(viewer: Viewer, active: NavItem | undefined): Html {
+  return html`<nav class="top" aria-label="Console">
+  <a class="brand" href="/">Countersign</a>
+  <ul>${NAV.map(
+    ([key, href, label]) => html`<li><a href="${href}"${key === active ? html` aria-current="page"` : ''}>${label}${key === 'inbox' ? badge(viewer.inboxCount) : ''}</a></li>`,
+  )}</ul>
+  <form class="signout" method="post" action="/logout">${csrfField(viewer)}
+    <span class="who" title="groups: ${viewer.groups.join(', ') || 'none'}">${viewer.id}</span>
+    <button type="submit" class="link">Sign out</button>
+  </form>
+</nav>`;
+}
+
+/**
+ * @example
+ * c.html(page({ title: 'Inbox', viewer, active: 'inbox', body: html`<p>…</p>` }).value)
+ */
+export function page(opts: { title: string; viewer?: Viewer; active?: NavItem; body: Html }): Html {
+  const count = opts.viewer?.inboxCount ?? 0;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<title>${count > 0 ? `(${count}) ` : ''}${opts.title} · Countersign</title>
+<link rel="stylesheet" href="/assets/console.css">
+<script src="/assets/console.js" defer></script>
+</head>
+<body${opts.viewer ? html` data-live="/inbox/events"` : ''}>
+<a class="skip" href="#main">Skip to content</a>
+${opts.viewer ? nav(opts.viewer, opts.active) : html`<nav class="top" aria-label="Console"><span class="brand">Countersign</span></nav>`}
+<main id="main" tabindex="-1">
+${opts.body}
+</main>
+</body>
+</html>`;
+}

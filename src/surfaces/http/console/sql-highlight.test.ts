@@ -1,0 +1,46 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { highlightSql, tokenizeSql } from './sql-highlight.ts';
+
+const kinds = (sql: string) => tokenizeSql(sql).filter((t) => t.kind !== 'space').map((t) => [t.kind, t.text]);
+
+describe('SQL highlighting', () => {
+  it('tells keywords, strings, quoted identifiers, parameters, numbers and comments apart', () => {
+    expect(kinds(`UPDATE "Orders" SET note = 'it''s -- fine' WHERE id = $1 AND total > 10.5 -- why`)).toEqual([
+      ['keyword', 'UPDATE'],
+      ['identifier', '"Orders"'],
+      ['keyword', 'SET'],
+      ['word', 'note'],
+      ['operator', '='],
+      ['string', `'it''s -- fine'`],
+      ['keyword', 'WHERE'],
+      ['word', 'id'],
+      ['operator', '='],
+      ['param', '$1'],
+      ['keyword', 'AND'],
+      ['word', 'total'],
+      ['operator', '>'],
+      ['number', '10.5'],
+      ['comment', '-- why'],
+    ]);
+  });
+
+  it('keeps dollar-quoted bodies and block comments whole', () => {
+    expect(kinds('do $f$ begin perform 1; end $f$ /* a\n b */')).toEqual([
+      ['keyword', 'do'],
+      ['string', '$f$ begin perform 1; end $f$'],
+      ['comment', '/* a\n b */'],
+    ]);
+  });
+
+  it('loses no character of any text', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => tokenizeSql(s).map((t) => t.text).join('') === s));
+  });
+
+  it('escapes markup inside every kind of token', () => {
+    const out = highlightSql(`select '</pre><script>alert(1)</script>' as "<b>" -- <img src=x onerror=alert(1)>`).value;
+    expect(out).not.toMatch(/<script|<img|<b>|<\/pre>/);
+    expect(out).toContain('&lt;script&gt;');
+    expect(out).toContain('<span class="sql-keyword">select</span>');
+  });
+});

@@ -1,0 +1,72 @@
+/**
+ * SQL highlighting on the server: a small PostgreSQL lexer that splits the
+ * text into tokens without losing a character, and wraps each kind in a span.
+ * Every token's text goes through the escaping template, so a string literal
+ * holding `</pre><script>` is shown as written. It only colours; the facts
+ * the policy saw come from the real parser.
+ */
+import { html, type Html } from './html.ts';
+
+export type SqlTokenKind = 'keyword' | 'string' | 'identifier' | 'number' | 'param' | 'comment' | 'operator' | 'word' | 'space';
+
+export interface SqlToken {
+  readonly kind: SqlTokenKind;
+  readonly text: string;
+}
+
+const KEYWORDS = new Set(
+  `select from where and or not insert into values update set delete returning create alter drop table index view
+   grant revoke on to with as join left right inner outer full cross using group by order having limit offset union
+   all distinct case when then else end is null true false in exists between like ilike truncate begin commit rollback
+   primary key references default cascade restrict role user copy call do function procedure schema sequence trigger
+   merge matched nothing conflict for share lateral asc desc nulls first last explain analyze vacuum if only`
+    .split(/\s+/)
+    .filter(Boolean),
+);
+
+// Order matters: comments and quoted forms before operators; dollar quotes before parameters.
+const RULES: readonly [SqlTokenKind, RegExp][] = [
+  ['space', /\s+/y],
+  ['comment', /--[^\n]*/y],
+  ['comment', /\/\*[\s\S]*?(?:\*\/|$)/y],
+  ['string', /[eE]'(?:[^'\\]|\\[\s\S]|'')*(?:'|$)/y],
+  ['string', /'(?:[^']|'')*(?:'|$)/y],
+  ['string', /(\$[A-Za-z_][A-Za-z0-9_]*\$|\$\$)[\s\S]*?(?:\1|$)/y],
+  ['identifier', /"(?:[^"]|"")*(?:"|$)/y],
+  ['param', /\$\d+/y],
+  ['number', /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y],
+  ['word', /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/y],
+  ['operator', /[^\sA-Za-z0-9_'"$]+|\$/y],
+];
+
+/**
+ * @example
+ * tokenizeSql("select 'a'").map((t) => t.kind); // ['keyword', 'space', 'string']
+ */
+export function tokenizeSql(sql: string): SqlToken[] {
+  const tokens: SqlToken[] = [];
+  let at = 0;
+  while (at < sql.length) {
+    let matched = false;
+    for (const [kind, re] of RULES) {
+      re.lastIndex = at;
+      const m = re.exec(sql);
+      if (!m || m[0].length === 0) continue;
+      const text = m[0];
+      tokens.push({ kind: kind === 'word' && KEYWORDS.has(text.toLowerCase()) ? 'keyword' : kind, text });
+      at += text.length;
+      matched = true;
+      break;
+    }
+    if (!matched) {
+      tokens.push({ kind: 'operator', text: sql[at]! });
+      at += 1;
+    }
+  }
+  return tokens;
+}
+
+/** The SQL as markup: one span per coloured token, every character escaped. */
+export function highlightSql(sql: string): Html {
+  return html`${tokenizeSql(sql).map((t) => (t.kind === 'space' || t.kind === 'word' || t.kind === 'operator' ? t.text : html`<span class="sql-${t.kind}">${t.text}</span>`))}`;
+}

@@ -1,0 +1,235 @@
+/**
+ * The web console over plain HTTP: the session cookie and its attributes,
+ * the security headers, CSRF and origin checks on every form, sign-out and
+ * expiry — each refusal asserted by what did not change in the store.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manualClock } from '../support/clock.ts';
+import { getPage, postForm, postLogin, signIn, type ConsoleUser } from '../support/console.ts';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { auditEvents, requestStatus, reviewers } from '../support/sqlite.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+const body = (url: string) => `connections:
+  - name: ops-api
+    kind: http
+    url: ${url}
+    tags: { env: prod }
+policy:
+  default: deny
+  rules:
+    - id: writes
+      when: facts.http.method == "POST"
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      ttl: 1h
+`;
+
+let upstream: Upstream;
+let gw: TestGateway;
+const clock = manualClock();
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  gw = await startTestGateway(body(upstream.url), { clock });
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await upstream?.close();
+});
+
+async function hold(path: string): Promise<{ id: string; digest: string }> {
+  const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path }, reason: 'console test' } });
+  expect(res.status).toBe(202);
+  return { id: res.body.id, digest: res.body.digest };
+}
+
+const sessionEvents = () => auditEvents(gw.dbPath).filter((e) => e.type.startsWith('session.'));
+
+describe('sign-in', () => {
+  it('sets an HttpOnly, SameSite=Lax session cookie on / holding only an opaque token, and records session.started', async () => {
+    const before = sessionEvents().length;
+    const res = await postLogin(gw.url, gw.keys['alice']!, { next: '/activity' });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/activity');
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('countersign_session='))!;
+    expect(cookie).toMatch(/^countersign_session=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(cookie).not.toContain('Secure'); // plain HTTP on 127.0.0.1
+    expect(cookie).not.toContain(gw.keys['alice']!);
+    const started = sessionEvents().slice(before);
+    expect(started).toMatchObject([{ type: 'session.started', actor: 'alice', data: { method: 'api-key', groups: ['sre'] } }]);
+  });
+
+  it('refuses an agent’s key (403) and an unknown key (401) and starts no session', async () => {
+    const before = sessionEvents().length;
+    const agent = await postLogin(gw.url, gw.keys['deploy-bot']!);
+    expect(agent.status).toBe(403);
+    expect(await agent.text()).toContain('AGENT_CANNOT_SIGN_IN');
+    expect(agent.headers.getSetCookie().some((c) => c.startsWith('countersign_session='))).toBe(false);
+    const unknown = await postLogin(gw.url, 'cs_not-a-key');
+    expect(unknown.status).toBe(401);
+    expect(sessionEvents().length).toBe(before);
+  });
+
+  it('refuses the sign-in form without its own CSRF cookie, and never redirects off the site', async () => {
+    const forged = await postForm(gw.url, undefined, '/login', { key: gw.keys['alice']!, _csrf: 'guess' });
+    expect(forged.status).toBe(403);
+    expect(await forged.text()).toContain('CSRF_REJECTED');
+    for (const next of ['//evil.example/x', '/\\evil.example', 'https://evil.example/']) {
+      expect((await postLogin(gw.url, gw.keys['alice']!, { next })).headers.get('location')).toBe('/');
+    }
+  });
+
+  it('sends a page to the sign-in form when there is no session, and keeps where it was going', async () => {
+    const res = await getPage(gw.url, undefined, '/activity?status=pending');
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/login?next=%2Factivity%3Fstatus%3Dpending');
+  });
+});
+
+describe('headers', () => {
+  it('serves every page with a strict CSP, no framing, no sniffing and no caching', async () => {
+    const alice = await signIn(gw.url, gw.keys['alice']!);
+    for (const path of ['/', '/activity', '/audit', '/policy', '/login']) {
+      const res = await getPage(gw.url, alice, path);
+      expect([200, 303]).toContain(res.status);
+      expect(res.headers.get('content-security-policy')).toBe(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+      );
+      expect(res.headers.get('x-frame-options')).toBe('DENY');
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+    }
+    const page = await (await getPage(gw.url, alice, '/')).text();
+    expect(page).not.toMatch(/<script>|<script(?![^>]*src="\/assets\/console\.js")|\son[a-z]+=|style="/);
+  });
+
+  it('marks the cookie Secure under a __Host- name when configured for TLS in front', async () => {
+    const tls = await startTestGateway(`${body(upstream.url)}console: { secureCookies: true }\n`);
+    try {
+      const res = await postLogin(tls.url, tls.keys['alice']!);
+      const cookie = res.headers.getSetCookie().find((c) => c.includes('countersign_session='))!;
+      expect(cookie).toMatch(/^__Host-countersign_session=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    } finally {
+      await tls.stop();
+    }
+  });
+});
+
+describe('forms', () => {
+  let alice: ConsoleUser;
+  beforeAll(async () => {
+    alice = await signIn(gw.url, gw.keys['alice']!);
+  });
+
+  it('refuses a review without the CSRF token (403) and changes nothing', async () => {
+    const { id, digest } = await hold('/csrf/missing');
+    const audit = auditEvents(gw.dbPath).length;
+    const res = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('CSRF_REJECTED');
+    const wrong = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: `${alice.csrf.slice(0, -1)}x` });
+    expect(wrong.status).toBe(403);
+    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(auditEvents(gw.dbPath).length).toBe(audit);
+  });
+
+  it('refuses a review from another origin even with the right token', async () => {
+    const { id, digest } = await hold('/csrf/origin');
+    const res = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: alice.csrf }, { origin: 'http://evil.example' });
+    expect(res.status).toBe(403);
+    const site = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: alice.csrf }, { 'sec-fetch-site': 'cross-site' });
+    expect(site.status).toBe(403);
+    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+  });
+
+  it('refuses a form with no session (401), whatever it carries', async () => {
+    const { id, digest } = await hold('/csrf/nosession');
+    const res = await postForm(gw.url, undefined, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: alice.csrf });
+    expect(res.status).toBe(401);
+    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+  });
+
+  it('records a review sent with the token from the same origin, bound to the digest shown', async () => {
+    const { id, digest } = await hold('/csrf/ok');
+    const res = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, comment: 'fine', _csrf: alice.csrf }, { origin: gw.url });
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/requests/${id}?done=approve`);
+    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+    const stale = await hold('/csrf/stale');
+    const mismatch = await postForm(gw.url, alice, `/requests/${stale.id}/review`, { verdict: 'approve', digest: `sha256:${'0'.repeat(64)}`, _csrf: alice.csrf });
+    expect(mismatch.status).toBe(409);
+    expect(requestStatus(gw.dbPath, stale.id)).toBe('pending');
+  });
+
+  it('shows the requester side no review buttons, and refuses their review with the right token', async () => {
+    const carol = await signIn(gw.url, gw.keys['carol']!); // deploy-bot acts for carol
+    const { id, digest } = await hold('/csrf/self');
+    const page = await (await getPage(gw.url, carol, `/requests/${id}`)).text();
+    expect(page).not.toContain('value="approve"');
+    expect(page).toContain('You asked for this request');
+    const res = await postForm(gw.url, carol, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: carol.csrf });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('SELF_APPROVAL_FORBIDDEN');
+    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    // alice may: the same page shows her the buttons
+    expect(await (await getPage(gw.url, alice, `/requests/${id}`)).text()).toContain('value="approve"');
+  });
+});
+
+describe('session end', () => {
+  it('sign-out ends the session server-side: the old cookie no longer opens a page', async () => {
+    const bob = await signIn(gw.url, gw.keys['bob']!);
+    expect((await getPage(gw.url, bob, '/')).status).toBe(200);
+    const noToken = await postForm(gw.url, bob, '/logout', {});
+    expect(noToken.status).toBe(403);
+    const out = await postForm(gw.url, bob, '/logout', { _csrf: bob.csrf });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toBe('/login');
+    expect(out.headers.getSetCookie().join()).toMatch(/countersign_session=; Max-Age=0; Path=\//);
+    expect((await getPage(gw.url, bob, '/')).status).toBe(303);
+    expect(sessionEvents().filter((e) => e.actor === 'bob').map((e) => [e.type, e.data['reason']])).toEqual([
+      ['session.started', undefined],
+      ['session.ended', 'logout'],
+    ]);
+  });
+
+  it('a session past its expiry opens nothing and is ended as expired', async () => {
+    const dave = await signIn(gw.url, gw.keys['dave']!);
+    expect((await getPage(gw.url, dave, '/')).status).toBe(200);
+    clock.advance(8 * 3600_000 + 1000);
+    try {
+      expect((await getPage(gw.url, dave, '/')).status).toBe(303);
+      expect(sessionEvents().filter((e) => e.actor === 'dave').map((e) => [e.type, e.data['reason']])).toEqual([
+        ['session.started', undefined],
+        ['session.ended', 'expired'],
+      ]);
+    } finally {
+      clock.advance(-(8 * 3600_000 + 1000));
+    }
+  });
+
+  it('a new sign-in in the same browser replaces the old session', async () => {
+    const first = await signIn(gw.url, gw.keys['alice']!);
+    const again = await fetch(`${gw.url}/login`, { headers: { cookie: first.cookie }, redirect: 'manual' });
+    expect(again.status).toBe(303); // already signed in
+    const events = sessionEvents().length;
+    const page = await fetch(`${gw.url}/login?next=/`, { headers: {} });
+    const login = page.headers.getSetCookie()[0]!.split(';')[0]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
+    const res = await fetch(`${gw.url}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: `${login}; ${first.cookie}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf, key: gw.keys['alice']! }),
+    });
+    expect(res.status).toBe(303);
+    expect(sessionEvents().slice(events).map((e) => [e.type, e.data['reason']])).toEqual([
+      ['session.ended', 'replaced'],
+      ['session.started', undefined],
+    ]);
+    expect((await getPage(gw.url, first, '/')).status).toBe(303);
+  });
+});

@@ -1,0 +1,52 @@
+/**
+ * Debian's Chromium driven by playwright-core (which downloads no browser):
+ * one headless browser per test file, a fresh context (cookie jar) per user.
+ * playwright gives each launch a fresh temporary profile (--user-data-dir)
+ * and removes it at close.
+ */
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export interface TestBrowser {
+  browser: Browser;
+  /** A new context (its own cookies) with a page, optionally at a phone's size. */
+  page(opts?: { phone?: boolean }): Promise<{ context: BrowserContext; page: Page }>;
+  close(): Promise<void>;
+}
+
+/** Launches Chromium with a fresh, temporary profile directory. */
+export async function launchBrowser(): Promise<TestBrowser> {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 30_000 });
+  return {
+    browser,
+    async page(opts = {}) {
+      const context = await browser.newContext(
+        opts.phone ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true } : { viewport: { width: 1280, height: 800 } },
+      );
+      return { context, page: await context.newPage() };
+    },
+    async close() {
+      await browser.close();
+    },
+  };
+}
+
+/** Signs in through the console's form, as a person would. */
+export async function signInWithKey(page: Page, url: string, key: string): Promise<void> {
+  await page.goto(`${url}/login`);
+  await page.getByLabel('Your API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${url}/`);
+}
