@@ -156,6 +156,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       ...(config.console.secureCookies !== undefined ? { secureCookies: config.console.secureCookies } : {}),
       ...(config.console.origin ? { origin: config.console.origin } : {}),
       principals: config.principals.map((p) => p.id),
+      ...(config.identity.login ? { login: config.identity.login } : {}),
     },
   });
   const server = await new Promise<ServerType>((resolve, reject) => {

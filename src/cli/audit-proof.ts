@@ -7,6 +7,7 @@ import { hashFromHex, leafHash, verifyConsistency, verifyInclusion, equalHash } 
 import { openNote, parseCheckpoint, parseVerifierKey, type NoteVerifier } from '../core/note.ts';
 import { CountersignError } from '../core/errors.ts';
 import { safe } from './output.ts';
+import { bearerFor } from './credentials.ts';
 
 interface Remote {
   url: string;
@@ -18,8 +19,9 @@ interface Remote {
 type Checkpoint = { size: number; root: string; note: string } | null;
 
 async function get<T>(o: Remote, path: string): Promise<T> {
-  if (!o.key) throw new CountersignError('UNAUTHENTICATED', 'no API key: pass --key or set COUNTERSIGN_KEY');
-  const res = await fetch(`${o.url.replace(/\/$/, '')}${path}`, { headers: { authorization: `Bearer ${o.key}` } });
+  const key = bearerFor(o.url, o.key);
+  if (!key) throw new CountersignError('UNAUTHENTICATED', 'no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
+  const res = await fetch(`${o.url.replace(/\/$/, '')}${path}`, { headers: { authorization: `Bearer ${key}` } });
   const body = (await res.json()) as T & { error?: { code: string; message: string } };
   if (!res.ok) throw new CountersignError('INVALID_REQUEST', `${body.error?.code ?? res.status}: ${body.error?.message ?? 'request failed'}`);
   return body;

@@ -12,6 +12,7 @@ import { demoAgentCommand, demoResetCommand } from './demo.ts';
 import { evidenceReportCommand } from './evidence.ts';
 import { proveConsistencyCommand, proveInclusionCommand } from './audit-proof.ts';
 import { keysCreateCommand } from './keys.ts';
+import { loginCommand, logoutCommand } from './login.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { listCommand, reviewCommand, showCommand, UsageError, type RemoteOptions } from './requests.ts';
 import { startCommand } from './start.ts';
@@ -22,7 +23,7 @@ const configOption = () => new Option('-c, --config <file>', 'configuration file
 const remote = (cmd: Command) =>
   cmd
     .addOption(new Option('--url <url>', 'gateway URL').env('COUNTERSIGN_URL').default('http://127.0.0.1:8700'))
-    .addOption(new Option('--key <key>', 'API key (prefer the environment variable)').env('COUNTERSIGN_KEY'))
+    .addOption(new Option('--key <key>', 'API key or token (prefer the environment variable; default: the token `countersign login` saved)').env('COUNTERSIGN_KEY'))
     .option('--json', 'print JSON');
 
 let exitCode = 0;
@@ -40,6 +41,21 @@ program
 program.command('keys').description('API keys').command('create').description('print a new API key and its sha256: line').option('--json').action(run((o: { json?: boolean }) => keysCreateCommand(o)));
 
 program.command('config').description('configuration').command('check').description('validate a config and compile its policy').addOption(configOption()).action(run((o: { config?: string }) => configCheckCommand(resolveConfigPath(o.config))));
+
+program
+  .command('login')
+  .description('sign in as a human for the CLI (OAuth device authorization); the token is saved for this gateway')
+  .addOption(new Option('--url <url>', 'gateway URL').env('COUNTERSIGN_URL').default('http://127.0.0.1:8700'))
+  .option('--issuer <url>', 'OpenID Provider (default: what the gateway offers at /auth/cli)')
+  .option('--client-id <id>', 'public client for the device flow')
+  .option('--scope <scopes>', 'space-separated scopes')
+  .option('--resource <uri>', 'RFC 8707 resource indicator')
+  .action(run((o: { url: string; issuer?: string; clientId?: string; scope?: string; resource?: string }) => loginCommand(o)));
+program
+  .command('logout')
+  .description('forget the token `countersign login` saved for this gateway')
+  .addOption(new Option('--url <url>', 'gateway URL').env('COUNTERSIGN_URL').default('http://127.0.0.1:8700'))
+  .action(run((o: { url: string }) => logoutCommand(o)));
 
 const requests = program.command('requests').description('review requests (as a human principal)');
 remote(requests.command('list').description('pending requests you may review').option('--status <s>', 'status filter, comma-separated, or "any"', 'pending').option('--all', 'also requests you cannot review').option('--limit <n>')).action(

@@ -45,7 +45,15 @@ export async function loginCommand(o: LoginOptions): Promise<number> {
       (device.verification_uri_complete ? `(or open ${device.verification_uri_complete})\n` : '') +
       `Waiting for you to approve (the code expires in ${Math.round(device.expires_in / 60)} min)…\n`,
   );
-  const tokens = await oidc.pollDeviceAuthorizationGrant(config, device, resource ? { resource } : undefined);
+  let tokens: Awaited<ReturnType<typeof oidc.pollDeviceAuthorizationGrant>>;
+  try {
+    tokens = await oidc.pollDeviceAuthorizationGrant(config, device, resource ? { resource } : undefined);
+  } catch (e) {
+    // The provider's own words (access_denied, expired_token, …), never a stack.
+    const why = e instanceof oidc.ResponseBodyError ? `${e.error}${e.error_description ? `: ${e.error_description}` : ''}` : e instanceof Error ? e.message : String(e);
+    process.stdout.write(`Sign-in did not complete: ${why}\n`);
+    return 1;
+  }
   const expiresIn = tokens.expiresIn();
   saveToken(o.url, { token: tokens.access_token, issuer, expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000).toISOString() });
   const who = await fetch(`${o.url.replace(/\/$/, '')}/v1/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } });

@@ -1,6 +1,7 @@
 /** `countersign requests list|show|approve|deny`: the reviewer's side, over the REST API. */
 import { createClient, type RequestStatus, type RequestView } from '../surfaces/sdk/client.ts';
 import { requestDetails, requestLine, safe } from './output.ts';
+import { bearerFor } from './credentials.ts';
 
 export interface RemoteOptions {
   url: string;
@@ -9,8 +10,9 @@ export interface RemoteOptions {
 }
 
 function client(o: RemoteOptions) {
-  if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
-  return createClient({ url: o.url, key: o.key });
+  const key = bearerFor(o.url, o.key);
+  if (!key) throw new UsageError('no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
+  return createClient({ url: o.url, key });
 }
 
 export class UsageError extends Error {}

@@ -37,6 +37,15 @@ export interface GithubSubject {
   readonly sub: string;
 }
 
+/**
+ * Who vouched for a principal from a token or a login, as the audit log
+ * keeps it: the issuer and the subject, one person's canonical identity.
+ */
+export function canonicalIdentity(p: Principal): { issuer: string; subject: string } | null {
+  const sub = p.claims?.['sub'];
+  return p.issuer !== undefined && typeof sub === 'string' ? { issuer: p.issuer, subject: sub } : null;
+}
+
 /** The fields of a principal that policy sees and the digest binds. */
 export function principalView(p: Principal): { id: string; kind: PrincipalKind; actsFor: string | null; groups: string[] } {
   return { id: p.id, kind: p.kind, actsFor: p.actsFor, groups: [...p.groups] };

@@ -12,6 +12,7 @@ import { assertMayReview, quorumMet, remainingApprovals, type Review, type Verdi
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
 import { expiredMutation, isDue } from './expire.ts';
+import { withIdentity } from './views.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -67,7 +68,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
       time: at,
       requestId: current.id,
       actor: cmd.reviewer.id,
-      data: { reviewer: review.reviewer, verdict: review.verdict, comment: review.comment, digest: review.digest },
+      data: { reviewer: review.reviewer, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest },
     };
     if (cmd.verdict === 'deny') {
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };

@@ -5,6 +5,8 @@
  * human removed from a group loses that group at the next click; one it does
  * not know (a human from an OIDC issuer's claims) is the one verified at
  * sign-in, unless the session came from a credential the configuration holds.
+ * A single sign-on session keeps the human as the provider vouched at
+ * sign-in (groups from its claims, issuer and subject) until it ends.
  */
 import type { Principal } from '../core/principal.ts';
 import { isSessionExpired, sessionKey, type Session } from '../core/session.ts';
@@ -35,5 +37,7 @@ export async function resolveSession(
     await endSessionByKey(deps, key, 'principal-changed');
     return undefined;
   }
+  // Signed in through an identity provider: as it vouched at sign-in (its groups, issuer and subject), until the session ends.
+  if (session.method === 'oidc') return { session, principal: session.principal };
   return { session, principal: current ?? session.principal };
 }

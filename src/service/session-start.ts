@@ -8,6 +8,7 @@ import { CountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import { sessionKey, sessionRef, type Session } from '../core/session.ts';
 import type { Deps } from './deps.ts';
+import { withIdentity } from './views.ts';
 
 export interface StartSessionCommand {
   /** The human, as the login just verified them. */
@@ -46,7 +47,7 @@ export async function startSession(deps: Pick<Deps, 'store' | 'clock' | 'ids'>, 
       time: session.createdAt,
       requestId: null,
       actor: cmd.principal.id,
-      data: { session: sessionRef(session.key), method: cmd.method, groups: [...cmd.principal.groups], expiresAt: session.expiresAt, context: cmd.context ?? {} },
+      data: { session: sessionRef(session.key), method: cmd.method, ...withIdentity(cmd.principal), groups: [...cmd.principal.groups], expiresAt: session.expiresAt, context: cmd.context ?? {} },
     },
   ]);
   return { token, session };

@@ -8,6 +8,7 @@ import type { Facts } from '../core/facts.ts';
 import type { Deps } from './deps.ts';
 import type { Decision } from '../core/policy/decision.ts';
 import type { RequestRecord } from '../core/request.ts';
+import { canonicalIdentity, type Principal } from '../core/principal.ts';
 
 export function decisionView(d: Decision): Record<string, unknown> {
   return {
@@ -59,11 +60,17 @@ function auditFacts(deps: Pick<Deps, 'connections' | 'sensitive'>, r: RequestRec
   }
 }
 
+/** `{ identity: { issuer, subject } }` for a principal from a token or a login, else nothing. */
+export function withIdentity(p: Principal): { identity?: { issuer: string; subject: string } } {
+  const identity = canonicalIdentity(p);
+  return identity ? { identity } : {};
+}
+
 export function submittedAuditData(deps: Pick<Deps, 'sensitive' | 'connections'>, r: RequestRecord, context: Readonly<Record<string, string>>): Record<string, unknown> {
   const input = auditInput(deps, r);
   const facts = auditFacts(deps, r, input);
   return {
-    principal: { id: r.principal.id, kind: r.principal.kind, actsFor: r.principal.actsFor, groups: r.principal.groups },
+    principal: { id: r.principal.id, kind: r.principal.kind, actsFor: r.principal.actsFor, groups: r.principal.groups, ...withIdentity(r.principal) },
     connection: r.connection,
     operation: r.action.operation,
     input,

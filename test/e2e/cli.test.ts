@@ -101,9 +101,9 @@ describe('npm start without a config (the demo)', () => {
   }, 60_000);
 
   it('refuses a missing key with exit code 2', async () => {
-    const r = await cli(['requests', 'list'], { COUNTERSIGN_URL: url });
+    const r = await cli(['requests', 'list'], { COUNTERSIGN_URL: url, COUNTERSIGN_CREDENTIALS: '/nonexistent/credentials.json' });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('no API key');
+    expect(r.stderr).toContain('no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
   });
 });
 

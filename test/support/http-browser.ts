@@ -82,8 +82,8 @@ export class HttpBrowser {
   }
 
   /** Submits the form (the first, or the one whose id matches) with its fields and `values`. */
-  async submit(page: Page, values: Record<string, string> = {}, opts: { formId?: string; stop?: (url: string) => boolean } = {}): Promise<Page> {
-    const form = formsOf(page.html).find((f) => opts.formId === undefined || f.id === opts.formId);
+  async submit(page: Page, values: Record<string, string> = {}, opts: { formId?: string; action?: string; stop?: (url: string) => boolean } = {}): Promise<Page> {
+    const form = formsOf(page.html).find((f) => (opts.formId === undefined || f.id === opts.formId) && (opts.action === undefined || f.action === opts.action));
     if (!form) throw new Error(`no form${opts.formId ? ` ${opts.formId}` : ''} on ${page.url}: ${page.html.slice(0, 300)}`);
     const action = new URL(form.action || page.url, page.url).href;
     return this.follow(action, { method: form.method.toUpperCase(), body: new URLSearchParams({ ...form.fields, ...values }) }, opts.stop);

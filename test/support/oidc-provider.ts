@@ -24,6 +24,8 @@ export interface TestOidcProvider {
   clientSecret: string;
   cliClientId: string;
   audience: string;
+  /** The RFC 8707 resource indicator whose access tokens carry `audience`. */
+  resource: string;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function startTestOidcProvider(): Promise<TestOidcProvider> {
     clientSecret: 'console-secret-for-tests-only-0123456789',
     cliClientId: 'countersign-cli',
     audience: 'countersign',
+    resource: 'urn:countersign:gateway',
     async configure({ redirectUris, accounts }) {
       const provider = new Provider(issuer, {
         clients: [
@@ -70,7 +73,7 @@ export async function startTestOidcProvider(): Promise<TestOidcProvider> {
           deviceFlow: { enabled: true },
           resourceIndicators: {
             enabled: true,
-            defaultResource: () => self.audience,
+            defaultResource: () => self.resource,
             useGrantedResource: () => true,
             getResourceServerInfo: () => ({ scope: 'openid email groups', audience: self.audience, accessTokenFormat: 'jwt', accessTokenTTL: 600, jwt: { sign: { alg: 'RS256' } } }),
           },
@@ -87,6 +90,7 @@ export async function startTestOidcProvider(): Promise<TestOidcProvider> {
       });
       // Loopback http: the provider refuses to set secure cookies on it otherwise.
       provider.proxy = false;
+      provider.on('server_error', (_ctx: unknown, err: Error) => process.stderr.write(`oidc-provider server_error: ${err.stack}\n`));
       handler = provider.callback();
     },
     close: () =>

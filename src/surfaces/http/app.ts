@@ -85,6 +85,6 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));
   app.route('/v1/policy', policyRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
-  if (consoleSettings.enabled) app.route('/', consoleRoutes(deps));
+  if (consoleSettings.enabled) app.route('/', consoleRoutes(deps, consoleSettings));
   return app;
 }

@@ -1,4 +1,5 @@
 /** What the HTTP app carries per request: the authenticated principal and a trace id. */
+import type { LoginConfig } from '../../config/identity-schema.ts';
 import type { Principal } from '../../core/principal.ts';
 
 /** How the web console runs; from the config's `console:` section and the configured principals. */
@@ -11,6 +12,8 @@ export interface ConsoleSettings {
   readonly origin?: string;
   /** Principal ids the policy simulator offers. */
   readonly principals: readonly string[];
+  /** Single sign-on with an OpenID Provider (identity.login). */
+  readonly login?: LoginConfig;
 }
 
 export type AppEnv = {

@@ -68,6 +68,8 @@ export function createIssuerVerifier(cfg: IssuerConfig, opts: IssuerOptions, get
       const map = cfg.principal;
       const id = stringClaim(payload, map.id);
       if (!id) return refuse('token.claim_missing');
+      // An email names a person only once the provider has verified it.
+      if (map.id === 'email' && payload.email_verified !== true) return refuse('token.email_unverified');
       const known = opts.configured(id);
       if (known && known.kind !== map.kind) return refuse('principal.kind_mismatch');
       const tokenGroups = map.groups ? groupsClaim(payload, map.groups) : [];

@@ -17,6 +17,7 @@ export type TokenReason =
   | 'token.audience_invalid'
   | 'token.issuer_invalid'
   | 'token.claim_missing'
+  | 'token.email_unverified'
   | 'token.claims_invalid'
   | 'token.jwks_unavailable'
   | 'principal.kind_mismatch'

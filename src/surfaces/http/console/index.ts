@@ -14,6 +14,8 @@ import { auditPageRoutes } from './audit-page.ts';
 import { consoleError } from './handlers.ts';
 import { inboxRoutes } from './inbox.ts';
 import { loginRoutes } from './login.ts';
+import { oidcLoginRoutes } from './oidc-login.ts';
+import type { ConsoleSettings } from '../context.ts';
 import { policyPageRoutes } from './policy-page.ts';
 import { requestPageRoutes } from './request-page.ts';
 
@@ -24,12 +26,13 @@ export { endConsoleSession, readConsoleSession, safeNext, SECURE_SESSION_COOKIE,
  * @example
  * app.route('/', consoleRoutes(deps));
  */
-export function consoleRoutes(deps: Deps): Hono<AppEnv> {
+export function consoleRoutes(deps: Deps, settings: Pick<ConsoleSettings, 'login'> = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Set before any route: hono applies a sub-app's error handler to the routes it holds.
   app.onError((err, c) => consoleError(deps, err, c));
   app.route('/', assetRoutes());
-  app.route('/', loginRoutes(deps));
+  app.route('/', loginRoutes(deps, { sso: settings.login !== undefined }));
+  if (settings.login) app.route('/', oidcLoginRoutes(deps, settings.login));
   app.route('/', inboxRoutes(deps));
   app.route('/', requestPageRoutes(deps));
   app.route('/', activityRoutes(deps));

@@ -16,13 +16,14 @@ import { assertSameOrigin, endConsoleSession, readConsoleSession, safeNext, same
 
 const LOGIN_COOKIE = 'countersign_login';
 
-function loginPage(c: Context<AppEnv>, deps: Deps, opts: { next: string; error?: string; status?: number }): Response {
+function loginPage(c: Context<AppEnv>, deps: Deps, opts: { next: string; error?: string; status?: number; sso: boolean }): Response {
   const token = deps.ids.token();
   setCookie(c, LOGIN_COOKIE, token, { path: '/login', httpOnly: true, sameSite: 'Strict', secure: secureCookies(c), maxAge: 3600 });
   const body = html`<section class="signin" aria-labelledby="signin-title">
 <h1 id="signin-title">Sign in</h1>
 <p>Reviewers, admins and auditors sign in here. Agents use their key on the REST API instead.</p>
 ${opts.error ? html`<div class="notice error" role="alert" id="signin-error"><p>${opts.error}</p></div>` : ''}
+${opts.sso ? html`<p><a class="button primary" id="sso" href="/auth/oidc/start?next=${encodeURIComponent(opts.next)}">Sign in with your identity provider</a></p><p>Or, with an API key:</p>` : ''}
 <form method="post" action="/login">
   <input type="hidden" name="_csrf" value="${token}">
   <input type="hidden" name="next" value="${opts.next}">
@@ -34,14 +35,14 @@ ${opts.error ? html`<div class="notice error" role="alert" id="signin-error"><p>
   return c.html(page({ title: 'Sign in', body }).value, (opts.status ?? 200) as 200);
 }
 
-export function loginRoutes(deps: Deps): Hono<AppEnv> {
+export function loginRoutes(deps: Deps, opts: { sso: boolean } = { sso: false }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get('/login', async (c) => {
     securityHeaders(c);
     const next = safeNext(c.req.query('next'));
     if (await readConsoleSession(c, deps)) return c.redirect(next, 303);
-    return loginPage(c, deps, { next });
+    return loginPage(c, deps, { next, sso: opts.sso });
   });
 
   app.post('/login', async (c) => {
@@ -51,16 +52,16 @@ export function loginRoutes(deps: Deps): Hono<AppEnv> {
     const next = safeNext(form.get('next'));
     const expected = getCookie(c, LOGIN_COOKIE);
     if (!expected || !sameSecret(form.get('_csrf'), expected)) {
-      return loginPage(c, deps, { next, status: 403, error: 'This sign-in form has expired (CSRF_REJECTED). Please try again.' });
+      return loginPage(c, deps, { next, sso: opts.sso, status: 403, error: 'This sign-in form has expired (CSRF_REJECTED). Please try again.' });
     }
     const auth = await deps.identity.authenticate(form.get('key') ?? '');
     if (!auth.ok) {
       deps.log.warn({ traceId: c.get('traceId'), reason: auth.reason, surface: 'console' }, 'console sign-in refused');
-      return loginPage(c, deps, { next, status: 401, error: 'That key matches no one (UNAUTHENTICATED).' });
+      return loginPage(c, deps, { next, sso: opts.sso, status: 401, error: 'That key matches no one (UNAUTHENTICATED).' });
     }
     if (auth.principal.kind !== 'human') {
       deps.log.warn({ traceId: c.get('traceId'), principal: auth.principal.id, surface: 'console' }, 'an agent tried to sign in to the console');
-      return loginPage(c, deps, { next, status: 403, error: 'That is an agent’s key; only humans sign in to the console (AGENT_CANNOT_SIGN_IN).' });
+      return loginPage(c, deps, { next, sso: opts.sso, status: 403, error: 'That is an agent’s key; only humans sign in to the console (AGENT_CANNOT_SIGN_IN).' });
     }
     await startConsoleSession(c, deps, auth.principal, 'api-key');
     deleteCookie(c, LOGIN_COOKIE, { path: '/login', secure: secureCookies(c) });

@@ -1,0 +1,117 @@
+/**
+ * Single sign-on for the console: OpenID Connect authorization code flow
+ * with PKCE (S256), state and nonce (openid-client). The flow's secrets
+ * wait in a short-lived HttpOnly cookie scoped to /auth/oidc, so a restart
+ * or another replica can finish a login another one began. The callback
+ * verifies everything (state, code exchange, ID token signature, issuer,
+ * audience, nonce) before a session exists; then `startConsoleSession`.
+ * `GET /auth/cli` tells `countersign login` which client to use.
+ */
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import * as oidc from 'openid-client';
+import { discoverProvider } from '../../../adapters/identity/oidc/client.ts';
+import type { LoginConfig } from '../../../config/identity-schema.ts';
+import { isCountersignError } from '../../../core/errors.ts';
+import type { Deps } from '../../../service/deps.ts';
+import { humanFromClaims } from '../../../service/login-human.ts';
+import type { AppEnv } from '../context.ts';
+import { securityHeaders } from './handlers.ts';
+import { html } from './html.ts';
+import { page } from './layout.ts';
+import { safeNext, secureCookies, startConsoleSession } from './session.ts';
+
+const FLOW_COOKIE = 'countersign_oidc';
+const CALLBACK = '/auth/oidc/callback';
+
+interface Flow {
+  state: string;
+  verifier: string;
+  nonce: string;
+  next: string;
+}
+
+function redirectUri(c: Context<AppEnv>, login: LoginConfig): string {
+  // Without publicUrl, the address the browser used; the provider only redirects to URIs registered with it.
+  return `${(login.publicUrl ?? new URL(c.req.url).origin).replace(/\/$/, '')}${CALLBACK}`;
+}
+
+function failed(c: Context<AppEnv>, message: string, status: 400 | 401 | 502): Response {
+  const body = html`<section class="signin"><h1>Sign-in failed</h1><div class="notice error" role="alert"><p>${message}</p></div><p><a href="/login">Back to sign-in</a></p></section>`;
+  return c.html(page({ title: 'Sign-in failed', body }).value, status);
+}
+
+export function oidcLoginRoutes(deps: Deps, login: LoginConfig): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  let provider: Promise<oidc.Configuration> | undefined;
+  const discovered = () => {
+    provider ??= discoverProvider(login.issuer, login.clientId, login.clientSecret).catch((e: unknown) => {
+      provider = undefined;
+      throw e;
+    });
+    return provider;
+  };
+
+  app.get('/auth/cli', (c) => {
+    if (!login.cli) return c.json({ error: { code: 'NOT_FOUND', message: 'this gateway offers no CLI login' } }, 404);
+    return c.json({ issuer: login.issuer, clientId: login.cli.clientId, scopes: login.cli.scopes, ...(login.cli.resource ? { resource: login.cli.resource } : {}) });
+  });
+
+  app.get('/auth/oidc/start', async (c) => {
+    securityHeaders(c);
+    let config: oidc.Configuration;
+    try {
+      config = await discovered();
+    } catch (e) {
+      deps.log.error({ traceId: c.get('traceId'), err: e instanceof Error ? e.message : String(e) }, 'OIDC discovery failed');
+      return failed(c, 'The identity provider cannot be reached right now. Try again shortly.', 502);
+    }
+    const flow: Flow = { state: oidc.randomState(), verifier: oidc.randomPKCECodeVerifier(), nonce: oidc.randomNonce(), next: safeNext(c.req.query('next')) };
+    setCookie(c, FLOW_COOKIE, Buffer.from(JSON.stringify(flow)).toString('base64url'), {
+      path: '/auth/oidc',
+      httpOnly: true,
+      // Lax: the provider's redirect back is a top-level GET from another site.
+      sameSite: 'Lax',
+      secure: secureCookies(c),
+      maxAge: 600,
+    });
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: redirectUri(c, login),
+      scope: login.scopes.join(' '),
+      code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
+      code_challenge_method: 'S256',
+      state: flow.state,
+      nonce: flow.nonce,
+    });
+    return c.redirect(url.href, 302);
+  });
+
+  app.get(CALLBACK, async (c) => {
+    securityHeaders(c);
+    const raw = getCookie(c, FLOW_COOKIE);
+    deleteCookie(c, FLOW_COOKIE, { path: '/auth/oidc', secure: secureCookies(c) });
+    let flow: Flow;
+    try {
+      flow = JSON.parse(Buffer.from(raw ?? '', 'base64url').toString('utf8')) as Flow;
+      if (typeof flow.state !== 'string' || typeof flow.verifier !== 'string' || typeof flow.nonce !== 'string') throw new Error('incomplete');
+    } catch {
+      return failed(c, 'This sign-in was not started here, or took too long. Start again.', 400);
+    }
+    try {
+      const config = await discovered();
+      const current = new URL(`${redirectUri(c, login)}${new URL(c.req.url).search}`);
+      const tokens = await oidc.authorizationCodeGrant(config, current, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
+      const claims = tokens.claims();
+      if (!claims) throw new Error('no ID token');
+      const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap }, claims);
+      await startConsoleSession(c, deps, human, 'oidc');
+      return c.redirect(safeNext(flow.next), 303);
+    } catch (e) {
+      const reason = isCountersignError(e) ? String(e.details['reason'] ?? e.code) : e instanceof Error ? e.message : String(e);
+      deps.log.warn({ traceId: c.get('traceId'), reason, surface: 'console' }, 'OIDC sign-in refused');
+      return failed(c, isCountersignError(e) ? e.message : 'The identity provider’s answer did not verify.', 401);
+    }
+  });
+  return app;
+}

@@ -1,0 +1,191 @@
+/**
+ * The whole identity story against real parts on 127.0.0.1: an agent with a
+ * GitHub-Actions-shaped token submits an action; a human signs in to the
+ * console through the real OIDC login (authorization code + PKCE against
+ * the `oidc-provider` package, in a real HTTP client session with cookies
+ * and forms) and approves it; the audit events carry both canonical
+ * identities (issuer + subject). Then the CLI signs the same human in by
+ * the device authorization grant and acts with the saved token.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { formsOf, HttpBrowser } from '../support/http-browser.ts';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
+import { startTestOidcProvider, type TestOidcProvider } from '../support/oidc-provider.ts';
+import { auditEvents, requestStatus } from '../support/sqlite.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+let upstream: Upstream;
+let gh: TestIssuer;
+let op: TestOidcProvider;
+let gw: TestGateway;
+
+/** Retries an assertion until it holds or the time is up. */
+async function eventually(check: () => void, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      check();
+      return;
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+const GH_SUB = 'repo:acme/deployer:environment:prod';
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  gh = await startTestIssuer();
+  op = await startTestOidcProvider();
+  gw = await startTestGateway(`identity:
+  issuers:
+    - preset: github-actions
+      issuer: ${gh.issuer}
+      jwksUri: ${gh.jwksUri}
+      audience: countersign-prod
+      repositories: [{ id: 111, ownerId: 9 }]
+    - issuer: ${op.issuer}
+      audience: ${op.audience}
+      principal: { kind: human, id: email, groups: groups, email: email }
+      groupMap: { platform-oncall: [sre] }
+  login:
+    issuer: ${op.issuer}
+    clientId: ${op.clientId}
+    clientSecret: ${op.clientSecret}
+    scopes: [openid, email, profile, groups]
+    groupMap: { platform-oncall: [sre] }
+    cli: { clientId: ${op.cliClientId}, scopes: [openid, email, groups], resource: ${op.resource} }
+connections:
+  - name: ops-api
+    kind: http
+    url: ${upstream.url}/ops
+    tags: { env: prod }
+policy:
+  default: deny
+  rules:
+    - id: deploys
+      when: facts.http.method == "POST"
+      effect: approve
+      approvers: [{ groups: [sre] }]
+`);
+  await op.configure({
+    redirectUris: [`${gw.url}/auth/oidc/callback`],
+    accounts: {
+      bob: { email: 'bob@acme.test', groups: ['platform-oncall'] },
+      dora: { email: 'dora@acme.test', groups: ['platform-oncall'] },
+    },
+  });
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await Promise.all([op?.close(), gh?.close(), upstream?.close()]);
+});
+
+async function submitAsWorkflow(path: string): Promise<string> {
+  const token = await gh.sign({ aud: 'countersign-prod', sub: GH_SUB, repository: 'acme/deployer', repository_id: '111', repository_owner_id: '9', job_workflow_ref: 'acme/deployer/.github/workflows/deploy.yml@refs/heads/main' });
+  const res = await fetch(`${gw.url}/v1/actions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ connection: 'ops-api', input: { method: 'POST', path, body: { v: 1 } }, reason: 'release 1.2' }),
+  });
+  const body = (await res.json()) as { id: string; status: string };
+  expect(res.status).toBe(202);
+  return body.id;
+}
+
+/** Signs `login` in through the provider's own pages; returns the page the gateway sends them to. */
+async function signIn(browser: HttpBrowser, login: string, next: string) {
+  let page = await browser.follow(`${gw.url}/auth/oidc/start?next=${encodeURIComponent(next)}`);
+  expect(page.url.startsWith(op.issuer), `${page.url} ${page.status} ${page.html.slice(0, 300)}`).toBe(true);
+  page = await browser.submit(page, { login, password: 'any' });
+  // The provider asks for consent the first time.
+  if (formsOf(page.html).some((f) => f.fields['prompt'] === 'consent')) page = await browser.submit(page);
+  return page;
+}
+
+describe('sign in with the identity provider, then approve', () => {
+  it('an agent’s GitHub token submits, a human signs in by OIDC and approves; both canonical identities are in the audit log', async () => {
+    const id = await submitAsWorkflow('/deploy/1');
+    const browser = new HttpBrowser();
+    const page = await signIn(browser, 'bob', `/requests/${id}`);
+    expect(page.url).toBe(`${gw.url}/requests/${id}`);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('bob@acme.test');
+    // The session cookie is the only thing the browser holds.
+    expect([...browser.cookies(gw.url).keys()]).toEqual(['countersign_session']);
+
+    const approved = await browser.submit(page, { verdict: 'approve', comment: 'release approved' }, { action: `/requests/${id}/review` });
+    expect(approved.status).toBeLessThan(400);
+    await eventually(() => expect(requestStatus(gw.dbPath, id)).toBe('succeeded'));
+    expect(upstream.calls.filter((c) => c.url === '/ops/deploy/1')).toHaveLength(1);
+
+    const events = auditEvents(gw.dbPath);
+    const submitted = events.find((e) => e.type === 'request.submitted' && e.requestId === id)!;
+    expect(submitted.actor).toBe('acme/deployer');
+    expect((submitted.data as any).principal.identity).toEqual({ issuer: gh.issuer, subject: GH_SUB });
+    const review = events.find((e) => e.type === 'review.recorded' && e.requestId === id)!;
+    expect(review.actor).toBe('bob@acme.test');
+    expect((review.data as any).identity).toEqual({ issuer: op.issuer, subject: 'bob' });
+    const started = events.filter((e) => e.type === 'session.started').at(-1)!;
+    expect(started).toMatchObject({ actor: 'bob@acme.test', data: { method: 'oidc', identity: { issuer: op.issuer, subject: 'bob' }, groups: ['platform-oncall', 'sre'] } });
+  });
+
+  it('a callback that this browser did not start, or with a tampered state, makes no session', async () => {
+    const stranger = new HttpBrowser();
+    const direct = await stranger.request(`${gw.url}/auth/oidc/callback?code=abc&state=xyz`);
+    expect(direct.status).toBe(400);
+    expect(stranger.cookies(gw.url).has('countersign_session')).toBe(false);
+
+    const browser = new HttpBrowser();
+    const start = await browser.request(`${gw.url}/auth/oidc/start`);
+    const authorize = new URL(start.headers.get('location')!);
+    const before = auditEvents(gw.dbPath).filter((e) => e.type === 'session.started').length;
+    const forged = await browser.request(`${gw.url}/auth/oidc/callback?code=abc&state=${authorize.searchParams.get('state')}x`);
+    expect(forged.status).toBe(401);
+    expect(browser.cookies(gw.url).has('countersign_session')).toBe(false);
+    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
+  });
+});
+
+describe('countersign login (device authorization grant)', () => {
+  it('signs a human in for the CLI; the saved token then reviews as that human', async () => {
+    const id = await submitAsWorkflow('/deploy/2');
+    const credentials = join(mkdtempSync(join(tmpdir(), 'cs-cli-')), 'credentials.json');
+    const env = { ...process.env, COUNTERSIGN_CREDENTIALS: credentials, COUNTERSIGN_KEY: '' };
+    const cli = spawn(process.execPath, ['bin/countersign.js', 'login', '--url', gw.url], { env });
+    let out = '';
+    cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    cli.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number>((r) => cli.on('exit', (code) => r(code ?? -1)));
+    await eventually(() => expect(out).toMatch(/enter the code \S+/), 15_000);
+    const [, uri, code] = /open (\S+) and enter the code (\S+)/.exec(out)!;
+
+    const browser = new HttpBrowser();
+    // The provider's pages, in whatever order it shows them: the code, the login, consent, confirmation.
+    let page = await browser.follow(uri!);
+    for (let i = 0; i < 6 && formsOf(page.html).length > 0; i++) {
+      const fields = formsOf(page.html)[0]!.fields;
+      page = await browser.submit(page, 'user_code' in fields ? { user_code: code! } : 'login' in fields ? { login: 'dora', password: 'any' } : {});
+    }
+    expect(await exited, out).toBe(0);
+    expect(out).toContain('as dora@acme.test (human)');
+
+    const approve = spawn(process.execPath, ['bin/countersign.js', 'requests', 'approve', id, '--url', gw.url, '-m', 'from the terminal'], { env });
+    let said = '';
+    approve.stdout.on('data', (d: Buffer) => (said += d.toString()));
+    approve.stderr.on('data', (d: Buffer) => (said += d.toString()));
+    expect(await new Promise<number>((r) => approve.on('exit', (c) => r(c ?? -1))), said).toBe(0);
+    await eventually(() => expect(requestStatus(gw.dbPath, id)).toBe('succeeded'));
+    const review = auditEvents(gw.dbPath).find((e) => e.type === 'review.recorded' && e.requestId === id)!;
+    expect(review.actor).toBe('dora@acme.test');
+    expect((review.data as any).identity).toEqual({ issuer: op.issuer, subject: 'dora' });
+  }, 60_000);
+});
