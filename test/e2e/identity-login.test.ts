@@ -71,9 +71,13 @@ policy:
   default: deny
   rules:
     - id: deploys
-      when: facts.http.method == "POST"
+      when: facts.http.method == "POST" && !facts.http.path.startsWith("/rotate")
       effect: approve
       approvers: [{ groups: [sre] }]
+    - id: rotations
+      when: facts.http.method == "POST" && facts.http.path.startsWith("/rotate")
+      effect: approve
+      approvers: [{ groups: [sre], count: 2 }]
 `);
   await op.configure({
     redirectUris: [`${gw.url}/auth/oidc/callback`],
@@ -187,5 +191,22 @@ describe('countersign login (device authorization grant)', () => {
     const review = auditEvents(gw.dbPath).find((e) => e.type === 'review.recorded' && e.requestId === id)!;
     expect(review.actor).toBe('dora@acme.test');
     expect((review.data as any).identity).toEqual({ issuer: op.issuer, subject: 'dora' });
+
+    // One person, two channels, one vote: dora approves a two-approver request from the terminal, then tries again in the console.
+    const rotation = await submitAsWorkflow('/rotate/keys');
+    const again = spawn(process.execPath, ['bin/countersign.js', 'requests', 'approve', rotation, '--url', gw.url], { env });
+    expect(await new Promise<number>((r) => again.on('exit', (c) => r(c ?? -1)))).toBe(0);
+    const browserB = new HttpBrowser();
+    const doraPage = await signIn(browserB, 'dora', `/requests/${rotation}`);
+    expect(doraPage.url).toBe(`${gw.url}/requests/${rotation}`);
+    // The page offers her no second vote; a forged form from her session is refused all the same.
+    expect(formsOf(doraPage.html).some((f) => f.action === `/requests/${rotation}/review`)).toBe(false);
+    const csrf = formsOf(doraPage.html).find((f) => f.fields['_csrf'])!.fields['_csrf']!;
+    const digest = auditEvents(gw.dbPath).find((e) => e.type === 'request.submitted' && e.requestId === rotation)!.data as { digest: string };
+    const forged = await browserB.request(`${gw.url}/requests/${rotation}/review`, { method: 'POST', body: new URLSearchParams({ _csrf: csrf, digest: digest.digest, verdict: 'approve' }) });
+    expect(forged.status).toBe(409);
+    expect(forged.html).toContain('ALREADY_REVIEWED');
+    expect(requestStatus(gw.dbPath, rotation)).toBe('pending');
+    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'review.recorded' && e.requestId === rotation)).toHaveLength(1);
   }, 60_000);
 });
