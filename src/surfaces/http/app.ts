@@ -3,7 +3,7 @@
  * routes, and one error handler that turns codes into statuses.
  */
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { CountersignError, isCountersignError } from '../../core/errors.ts';
 import type { Deps } from '../../service/deps.ts';
 import type { AppEnv } from './context.ts';
@@ -12,10 +12,14 @@ import { actionRoutes } from './routes/actions.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
+import { toolRoutes } from './routes/tools.ts';
+import { mcpHttpRoutes } from '../mcp/http.ts';
 
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
   readonly maxWaitSeconds: number;
+  /** Seconds between progress notifications of a held MCP call (default 5). */
+  readonly mcpProgressSeconds?: number;
 }
 
 /**
@@ -54,7 +58,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
     return c.json({ ok: true });
   });
 
-  app.use('/v1/*', async (c, next) => {
+  const bearer: MiddlewareHandler<AppEnv> = async (c, next) => {
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     const auth = m ? await deps.identity.authenticate(m[1]!) : undefined;
@@ -65,7 +69,9 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
     }
     c.set('principal', principal);
     await next();
-  });
+  };
+  app.use('/v1/*', bearer);
+  app.use('/mcp', bearer);
 
   app.get('/v1/whoami', (c) => {
     const p = c.get('principal');
@@ -75,5 +81,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));
   app.route('/v1/policy', policyRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
+  app.route('/v1/mcp', toolRoutes(deps));
+  app.route('/mcp', mcpHttpRoutes(deps, opts.mcpProgressSeconds !== undefined ? { progressEverySeconds: opts.mcpProgressSeconds } : {}));
   return app;
 }
