@@ -32,7 +32,7 @@ describe('the /mcp endpoint at its edges, and MCP connections over REST', () => 
     const res = await post('{"jsonrpc":"2.0","id":1,"method":"tools/list"}');
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('Bearer');
-    expect((await res.json()).error.code).toBe('UNAUTHENTICATED');
+    expect(((await res.json()) as { error: { code: unknown } }).error.code).toBe('UNAUTHENTICATED');
     const get = await fetch(`${gw.url}/mcp`, { headers: { authorization: `Bearer ${gw.keys['deploy-bot']}` } });
     expect(get.status).toBe(405);
   });
@@ -40,7 +40,7 @@ describe('the /mcp endpoint at its edges, and MCP connections over REST', () => 
   it('answers a body that is not JSON with the JSON-RPC parse error', async () => {
     const res = await post('{not json', { authorization: `Bearer ${gw.keys['deploy-bot']}` });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.code).toBe(-32700);
+    expect(((await res.json()) as { error: { code: unknown } }).error.code).toBe(-32700);
   });
 
   it('answers an unknown tool with a JSON-RPC invalid-params error carrying the stable code', async () => {
