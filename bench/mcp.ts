@@ -11,7 +11,9 @@
  * Each phase runs BENCH_WARMUP_SECONDS (2) then BENCH_SECONDS (10) with one
  * call in flight (latency: every round trip timed), then the same with
  * BENCH_CONCURRENCY (16) calls in flight (throughput). Upstream and gateway
- * run in their own processes. Exits 1 if a call fails or a result is wrong.
+ * run in their own processes; BENCH_GATEWAY_NODE_ARGS adds node flags to the
+ * gateway's (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). Exits 1 if a call
+ * fails or a result is wrong.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
@@ -77,8 +79,12 @@ function caller(client: Client, tool: string): () => Promise<void> {
 const dir = mkdtempSync(join(tmpdir(), 'cs-bench-mcp-'));
 try {
   const upstream = await spawnTs<{ url: string }>('upstream', here('./support/mcp-upstream-process.ts'), {});
-  const gateway = await spawnTs<{ url: string; agentKey: string }>('gateway', here('./support/mcp-gateway-process.ts'), { BENCH_DIR: dir, UPSTREAM_URL: upstream.ready.url });
-  log(`bench: gateway pid ${gateway.pid}`);
+  const gateway = await spawnTs<{ url: string; agentKey: string }>(
+    'gateway',
+    here('./support/mcp-gateway-process.ts'),
+    { BENCH_DIR: dir, UPSTREAM_URL: upstream.ready.url },
+    { nodeArgs: (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean) },
+  );
   const direct = await connect(upstream.ready.url);
   const through = await connect(`${gateway.ready.url}/mcp`, gateway.ready.agentKey);
   const tools = (await through.listTools()).tools.map((t) => t.name);
