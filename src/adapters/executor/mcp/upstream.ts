@@ -10,6 +10,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CountersignError } from '../../../core/errors.ts';
 import type { ToolDefinition } from '../../../core/mcp/tool.ts';
+import { isolatingFetch } from './isolating-fetch.ts';
 
 export type UpstreamTarget =
   | { readonly command: string; readonly args: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly cwd?: string }
@@ -72,7 +73,7 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
       });
       transport = stdio;
     } else {
-      transport = new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: { ...target.headers } } });
+      transport = new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: { ...target.headers } }, fetch: isolatingFetch });
     }
     const attempt = client.connect(transport, { timeout: CONNECT_TIMEOUT_MS }).then(
       () => client,
