@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { isolatingFetch } from '../src/adapters/executor/mcp/isolating-fetch.ts';
 import { killAllChildren, spawnTs } from './support/procs.ts';
 
 const TARGET_ADDED_P50_MS = 1;
@@ -37,7 +38,8 @@ const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 
 async function connect(url: string, key?: string): Promise<Client> {
   const client = new Client({ name: 'bench', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), key ? { requestInit: { headers: { authorization: `Bearer ${key}` } } } : {}));
+  // The gateway's own fetch for upstreams, so both sides' clients pay the same and neither leaks listeners.
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { fetch: isolatingFetch, ...(key ? { requestInit: { headers: { authorization: `Bearer ${key}` } } } : {}) }));
   return client;
 }
 

@@ -7,11 +7,14 @@
  * request here gets its own signal, tied to the shared one until its body is
  * read to the end, so closing the transport still aborts what is in flight.
  */
+import { setMaxListeners } from 'node:events';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 
 export const isolatingFetch: FetchLike = async (url, init) => {
   const shared = init?.signal;
   if (!shared) return fetch(url, init);
+  // Now at most one listener per request in flight: many concurrent calls are not a leak.
+  setMaxListeners(0, shared);
   const own = new AbortController();
   const onAbort = () => own.abort(shared.reason);
   if (shared.aborted) own.abort(shared.reason);
