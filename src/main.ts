@@ -4,6 +4,7 @@
  */
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
+import { builtinRules } from './config/builtin-rules.ts';
 import type { Config } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
 import type { Clock, IdGenerator } from './core/ports.ts';
@@ -18,6 +19,7 @@ import { interruptOverdue, recover, resumeApproved } from './service/recover.ts'
 import { signCheckpoint } from './service/checkpoint.ts';
 import { endExpiredSessions } from './service/session-end.ts';
 import { recordPolicyLoaded } from './service/policy-loaded.ts';
+import { loadPins, mcpConnections, syncTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
 import { hostname, userInfo } from 'node:os';
@@ -38,6 +40,8 @@ export interface StartOptions {
   readonly ids?: IdGenerator;
   /** How often pending requests are checked for expiry, in ms. */
   readonly sweepMs?: number;
+  /** Seconds between progress notifications of a held MCP call. */
+  readonly mcpProgressSeconds?: number;
 }
 
 export function createLogger(level: string): Logger {
@@ -59,14 +63,17 @@ export function compileConfiguredPolicy(config: Config): CompiledPolicy {
   return compilePolicy({
     default: config.policy.default,
     defaultTtlSeconds: config.policy.defaultTtl,
-    rules: config.policy.rules.map((r) => ({
-      id: r.id,
-      when: r.when,
-      effect: r.effect,
-      ...(r.approvers ? { approvers: r.approvers } : {}),
-      ...(r.ttl !== undefined ? { ttlSeconds: r.ttl } : {}),
-      ...(r.message !== undefined ? { message: r.message } : {}),
-    })),
+    rules: [
+      ...builtinRules(config),
+      ...config.policy.rules.map((r) => ({
+        id: r.id,
+        when: r.when,
+        effect: r.effect,
+        ...(r.approvers ? { approvers: r.approvers } : {}),
+        ...(r.ttl !== undefined ? { ttlSeconds: r.ttl } : {}),
+        ...(r.message !== undefined ? { message: r.message } : {}),
+      })),
+    ],
   });
 }
 
@@ -112,6 +119,25 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
 }
 
 /**
+ * Lists every MCP upstream's tools and checks them against their pins, and
+ * does so again whenever an upstream says its list changed. An upstream that
+ * cannot be reached now does not stop the start: it is listed again on the
+ * next tools/list, and its calls fail with UPSTREAM_UNAVAILABLE meanwhile.
+ */
+async function startToolSync(deps: Deps): Promise<void> {
+  await Promise.all(
+    mcpConnections(deps).map(async (name) => {
+      const warn = (e: unknown) => deps.log.warn({ connection: name, err: e instanceof Error ? e.message : String(e) }, 'listing an MCP upstream failed');
+      await loadPins(deps, name);
+      deps.connections.get(name)?.catalog?.onListChanged(() => {
+        syncTools(deps, name).catch(warn);
+      });
+      await syncTools(deps, name).catch(warn);
+    }),
+  );
+}
+
+/**
  * Starts the gateway: recover what a previous run left, sweep expiries, listen.
  *
  * @example
@@ -121,6 +147,8 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<Gateway> {
   const deps = await createDeps(config, opts);
   await recordPolicyLoaded(deps, { file: opts.configFile ?? '(in memory)', loadedBy: `${userInfo().username}@${hostname()}` });
+  // Before recovery: resuming an approved MCP call derives its facts from the tool listing.
+  await startToolSync(deps);
   const recovered = await recover(deps);
   if (recovered.interrupted || recovered.resumed || recovered.expired) deps.log.info(recovered, 'recovered requests from the previous run');
 
@@ -158,6 +186,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       principals: config.principals.map((p) => p.id),
       ...(config.identity.login ? { login: config.identity.login } : {}),
     },
+    ...(opts.mcpProgressSeconds !== undefined ? { mcpProgressSeconds: opts.mcpProgressSeconds } : {}),
   });
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, () => resolve(s));

@@ -4,6 +4,7 @@ import type { ConnectionHandle, Connections } from '../core/ports.ts';
 import type { ConnectionConfig } from '../config/schema.ts';
 import { createExecConnection } from './executor/exec/connection.ts';
 import { createHttpConnection } from './executor/http/connection.ts';
+import { createMcpConnection } from './executor/mcp/connection.ts';
 import { createPostgresConnection, loadSqlParser } from './executor/sql/index.ts';
 
 export async function createConnections(configs: readonly ConnectionConfig[]): Promise<Connections & { close(): Promise<void> }> {
@@ -20,6 +21,15 @@ export async function createConnections(configs: readonly ConnectionConfig[]): P
       case 'postgres':
         handles.set(c.name, createPostgresConnection({ name: c.name, url: c.url, tags: c.tags, statementTimeoutMs: c.statementTimeoutMs, maxRows: c.maxRows, secretColumns: c.secretColumns }));
         break;
+      case 'mcp': {
+        // Nothing starts or connects here: the first listing (at the gateway's start) does.
+        const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds };
+        handles.set(
+          c.name,
+          createMcpConnection(c.command !== undefined ? { ...common, command: c.command, args: c.args, env: c.env, ...(c.cwd ? { cwd: c.cwd } : {}) } : { ...common, url: c.url ?? '', headers: c.headers }),
+        );
+        break;
+      }
     }
   }
   const infos: ConnectionInfo[] = [...handles.values()].map((h) => h.info);

@@ -13,6 +13,7 @@ import { evidenceReportCommand } from './evidence.ts';
 import { proveConsistencyCommand, proveInclusionCommand } from './audit-proof.ts';
 import { keysCreateCommand } from './keys.ts';
 import { loginCommand, logoutCommand } from './login.ts';
+import { mcpAcceptCommand, mcpRelayCommand, mcpToolsCommand } from './mcp.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { listCommand, reviewCommand, showCommand, UsageError, type RemoteOptions } from './requests.ts';
 import { startCommand } from './start.ts';
@@ -64,6 +65,24 @@ remote(requests.command('list').description('pending requests you may review').o
 remote(requests.command('show').argument('<id>').description('everything a reviewer needs to decide')).action(run((id: string, o: RemoteOptions) => showCommand(id, o)));
 remote(requests.command('approve').argument('<id>').option('-m, --comment <text>', 'why')).action(run((id: string, o: RemoteOptions & { comment?: string }) => reviewCommand('approve', id, o)));
 remote(requests.command('deny').argument('<id>').option('-m, --comment <text>', 'why')).action(run((id: string, o: RemoteOptions & { comment?: string }) => reviewCommand('deny', id, o)));
+
+const mcp = program
+  .command('mcp')
+  .description('the MCP gateway: serve MCP on stdio relayed to a gateway (--connect), or review changed tool definitions')
+  .option('--connect <url>', 'the gateway to relay to, e.g. http://127.0.0.1:8700')
+  .addOption(new Option('--key <key>', 'API key (prefer the environment variable)').env('COUNTERSIGN_KEY'))
+  .action(
+    run((o: { connect?: string; key?: string }) => {
+      if (!o.connect) throw new UsageError('say which gateway to relay to: countersign mcp --connect <url> (or use a subcommand: tools, accept)');
+      return mcpRelayCommand({ connect: o.connect, ...(o.key ? { key: o.key } : {}) });
+    }),
+  );
+remote(mcp.command('tools').description('upstream tools and their pins; changed definitions side by side').option('--connection <name>').option('--changed', 'only tools whose definition changed')).action(
+  run((o: RemoteOptions & { connection?: string; changed?: boolean }) => mcpToolsCommand(o)),
+);
+remote(mcp.command('accept').argument('<connection>').argument('<tool>').description("accept a tool's changed definition (as shown by `mcp tools`)")).action(
+  run((connection: string, tool: string, o: RemoteOptions) => mcpAcceptCommand(connection, tool, o)),
+);
 
 program
   .command('policy')

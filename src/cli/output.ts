@@ -40,6 +40,7 @@ export function inputText(r: RequestView): string {
     const argv = (r.facts['exec'] as { argv?: string[] } | undefined)?.argv ?? (input['args'] as string[]);
     return argv.map(shellQuote).join(' ');
   }
+  if (typeof input['tool'] === 'string') return `tool ${input['tool']}\narguments: ${JSON.stringify(input['arguments'] ?? {}, null, 2)}`;
   return JSON.stringify(input, null, 2);
 }
 
@@ -60,6 +61,10 @@ function factsText(r: RequestView): string {
     parts.push(`method=${f['http'].method}`, `path=${f['http'].path}`);
   } else if (f['kind'] === 'exec') {
     parts.push(`command=${f['exec'].command}`, `subcommand=${f['exec'].subcommand || '-'}`);
+  } else if (f['kind'] === 'mcp') {
+    const a = f['mcp'].annotations;
+    parts.push(`tool=${f['mcp'].tool}`, `readOnly=${a.readOnlyHint}`, `destructive=${a.destructiveHint}`, `openWorld=${a.openWorldHint}`);
+    if (f['mcp'].toolChanged) parts.push('TOOL DEFINITION CHANGED since it was pinned');
   }
   return parts.join('  ');
 }

@@ -131,7 +131,7 @@ policy:
 
   it('accepts the example config shipped in examples/', () => {
     const c = loadConfig('examples/countersign.yaml', { BILLING_TOKEN: 't', ORDERS_DB_URL: 'postgres://u@127.0.0.1/db' });
-    expect(c.connections.map((x) => x.kind)).toEqual(['http', 'exec', 'postgres']);
+    expect(c.connections.map((x) => x.kind)).toEqual(['http', 'exec', 'postgres', 'mcp']);
     expect(c.policy.rules.length).toBeGreaterThan(3);
   });
 });

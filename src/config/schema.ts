@@ -67,13 +67,50 @@ const postgresConnection = z.strictObject({
   maxRows: z.number().int().positive().default(1000),
 });
 
-export const connectionSchema = z.discriminatedUnion('kind', [httpConnection, execConnection, postgresConnection]);
-
 const approverSchema = z.strictObject({
   groups: z.array(z.string().min(1)).optional(),
   principals: z.array(id).optional(),
   count: z.number().int().min(1).max(100).default(1),
 });
+
+/**
+ * An upstream MCP server: a command over stdio, or a streamable HTTP `url`.
+ * Its tools reach agents as `<name>__<tool>`, so the name has no `__`.
+ */
+const mcpConnection = z
+  .strictObject({
+    name: connectionName.refine((n) => !n.includes('__'), 'no "__" in an mcp connection name (it separates connection and tool in the names agents see)'),
+    kind: z.literal('mcp'),
+    /** stdio: the command (looked up on PATH), its arguments and environment (with `${VAR}` secrets). */
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).default({}),
+    cwd: z.string().optional(),
+    /** streamable HTTP: the endpoint and the headers the gateway sends (its credentials). */
+    url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL').optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    tags,
+    /** The longest one tool call may take. */
+    timeoutMs: z.number().int().positive().default(60_000),
+    /** How long a held call waits for a decision before the agent is told to come back (MCP clients often time out at 60 s). */
+    waitSeconds: z.number().int().min(0).max(3600).default(45),
+    /** What happens to calls of a tool whose definition changed since it was pinned, until an admin accepts it. */
+    pinning: z
+      .strictObject({
+        onChange: z.enum(['approve', 'deny', 'allow']).default('approve'),
+        /** Who approves such calls (onChange: approve); default any one human but the requester. */
+        approvers: z.array(approverSchema).min(1).optional(),
+      })
+      .prefault({}),
+  })
+  .refine((c) => (c.command === undefined) !== (c.url === undefined), { message: 'give either command (stdio) or url (streamable HTTP)', path: ['command'] })
+  .refine((c) => c.url === undefined || (c.args.length === 0 && Object.keys(c.env).length === 0 && c.cwd === undefined), {
+    message: 'args, env and cwd belong to a command (stdio); an HTTP upstream takes headers',
+    path: ['url'],
+  })
+  .refine((c) => c.command === undefined || Object.keys(c.headers).length === 0, { message: 'headers belong to an HTTP upstream (url)', path: ['headers'] });
+
+export const connectionSchema = z.discriminatedUnion('kind', [httpConnection, execConnection, postgresConnection, mcpConnection]);
 
 const ruleSchema = z
   .strictObject({
@@ -169,3 +206,4 @@ export const configSchema = z.strictObject({
 export type Config = z.output<typeof configSchema>;
 export type PrincipalConfig = z.output<typeof principalSchema>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;
+export type McpConnectionConfig = z.output<typeof mcpConnection>;

@@ -31,16 +31,24 @@ export const execInputSchema = z.strictObject({
   args: z.array(z.string().max(65_536)).max(1024),
 });
 
+/** One MCP tool call: the upstream tool's own name (not the namespaced one) and its arguments. */
+export const mcpInputSchema = z.strictObject({
+  tool: z.string().min(1).max(256),
+  arguments: z.record(z.string(), z.unknown()).default({}),
+});
+
 export type SqlInput = z.infer<typeof sqlInputSchema>;
 export type HttpInput = z.infer<typeof httpInputSchema>;
 export type ExecInput = z.infer<typeof execInputSchema>;
-export type ActionInput = SqlInput | HttpInput | ExecInput;
+export type McpInput = z.infer<typeof mcpInputSchema>;
+export type ActionInput = SqlInput | HttpInput | ExecInput | McpInput;
 
 /** The operation name each kind's actions carry (for policy and display). */
 export const OPERATION_BY_KIND: Readonly<Record<ConnectionKind, string>> = {
   postgres: 'sql.query',
   http: 'http.request',
   exec: 'exec.run',
+  mcp: 'tools/call',
 };
 
 export interface Action {
@@ -50,7 +58,7 @@ export interface Action {
   readonly reason: string;
 }
 
-const SCHEMAS = { postgres: sqlInputSchema, http: httpInputSchema, exec: execInputSchema } as const;
+const SCHEMAS = { postgres: sqlInputSchema, http: httpInputSchema, exec: execInputSchema, mcp: mcpInputSchema } as const;
 
 /**
  * Checks an agent's raw input against the shape of its connection kind.

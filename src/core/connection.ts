@@ -3,7 +3,7 @@
  * headers and credentials stay in the executor adapter; the core never sees them.
  */
 
-export const CONNECTION_KINDS = ['http', 'exec', 'postgres'] as const;
+export const CONNECTION_KINDS = ['http', 'exec', 'postgres', 'mcp'] as const;
 export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
 
 /** Tag values as written in the config: `env: prod`, `compliance: [soc2, gdpr]`. */

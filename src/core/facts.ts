@@ -1,7 +1,7 @@
 /**
  * Facts: what the gateway derives from an action before policy sees it.
  * They come from parsing the input, never from what the agent claims.
- * Every kind fills all three sections (the other kinds' sections neutral),
+ * Every kind fills all four sections (the other kinds' sections neutral),
  * so a rule such as `facts.sql.readOnly` evaluates on an HTTP action too
  * instead of failing on a missing key.
  */
@@ -48,13 +48,37 @@ export interface ExecFacts {
   readonly subcommand: string;
 }
 
+/**
+ * MCP tool annotations as policy sees them: the upstream's hints with the
+ * spec's defaults filled in (readOnly false, destructive true, idempotent
+ * false, openWorld true), and destructive false for a read-only tool (the spec
+ * gives it meaning only when readOnlyHint is false).
+ */
+export interface McpAnnotationFacts {
+  readonly readOnlyHint: boolean;
+  readonly destructiveHint: boolean;
+  readonly idempotentHint: boolean;
+  readonly openWorldHint: boolean;
+}
+
+export interface McpFacts {
+  /** The upstream tool's own name. */
+  readonly tool: string;
+  readonly annotations: McpAnnotationFacts;
+  /** The argument values, as the upstream will receive them. */
+  readonly arguments: Readonly<Record<string, unknown>>;
+  /** The tool's definition differs from the one accepted (pinned): a possible rug pull. */
+  readonly toolChanged: boolean;
+}
+
 export interface Facts {
   readonly kind: ConnectionKind;
-  /** Set by every kind: non-GET/HEAD/OPTIONS for http, not read-only for SQL, always for exec. */
+  /** Set by every kind: non-GET/HEAD/OPTIONS for http, not read-only for SQL, always for exec, a tool without readOnlyHint for mcp. */
   readonly writes: boolean;
   readonly sql: SqlFacts;
   readonly http: HttpFacts;
   readonly exec: ExecFacts;
+  readonly mcp: McpFacts;
 }
 
 export const EMPTY_SQL_FACTS: SqlFacts = Object.freeze({
@@ -72,6 +96,13 @@ export const EMPTY_HTTP_FACTS: HttpFacts = Object.freeze({ method: '', path: '',
 
 export const EMPTY_EXEC_FACTS: ExecFacts = Object.freeze({ argv: [], command: '', subcommand: '' });
 
+export const EMPTY_MCP_FACTS: McpFacts = Object.freeze({
+  tool: '',
+  annotations: Object.freeze({ readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false }),
+  arguments: Object.freeze({}),
+  toolChanged: false,
+});
+
 /**
  * Builds complete facts for one kind, filling the other sections neutrally.
  *
@@ -80,7 +111,7 @@ export const EMPTY_EXEC_FACTS: ExecFacts = Object.freeze({ argv: [], command: ''
  */
 export function makeFacts(
   kind: ConnectionKind,
-  parts: { writes: boolean; sql?: SqlFacts; http?: HttpFacts; exec?: ExecFacts },
+  parts: { writes: boolean; sql?: SqlFacts; http?: HttpFacts; exec?: ExecFacts; mcp?: McpFacts },
 ): Facts {
   return {
     kind,
@@ -88,5 +119,6 @@ export function makeFacts(
     sql: parts.sql ?? EMPTY_SQL_FACTS,
     http: parts.http ?? EMPTY_HTTP_FACTS,
     exec: parts.exec ?? EMPTY_EXEC_FACTS,
+    mcp: parts.mcp ?? EMPTY_MCP_FACTS,
   };
 }

@@ -6,6 +6,8 @@ import type { ActionInput } from './action.ts';
 import type { AuditDraft, AuditEvent } from './audit.ts';
 import type { ConnectionInfo } from './connection.ts';
 import type { Facts } from './facts.ts';
+import type { PinChange, ToolPin } from './mcp/pins.ts';
+import type { ToolDefinition } from './mcp/tool.ts';
 import type { Principal } from './principal.ts';
 import type { RequestRecord, RequestStatus } from './request.ts';
 import type { Review } from './review.ts';
@@ -48,6 +50,26 @@ export interface ConnectionHandle {
   maskForAudit?(input: ActionInput, mask: (value: string) => string): ActionInput;
   /** The longest one run can take (the connection's own timeouts); bounds an execution claim. */
   readonly maxRunMs: number;
+  /** MCP connections: the upstream's tools, which facts are derived from. */
+  readonly catalog?: ToolCatalog;
+}
+
+/**
+ * The tools of one upstream MCP server, kept up to date so that facts (which
+ * are synchronous) can be derived from them, and the pins they are checked against.
+ */
+export interface ToolCatalog {
+  /** The tools as the upstream listed them last (empty before the first listing). */
+  tools(): readonly ToolDefinition[];
+  /** Lists the upstream's tools again (concurrent calls share one listing); throws UPSTREAM_UNAVAILABLE. */
+  refresh(): Promise<readonly ToolDefinition[]>;
+  /** `listener` runs when the upstream says its tool list changed. */
+  onListChanged(listener: () => void): void;
+  /** The pins of this connection as stored now; facts compare each tool with its pin. */
+  setPins(pins: readonly ToolPin[]): void;
+  pins(): readonly ToolPin[];
+  /** How long a held call waits for a decision before the agent is told to come back. */
+  readonly waitSeconds: number;
 }
 
 export interface Connections {
@@ -108,6 +130,15 @@ export interface Store {
    */
   mutateRequest<T>(id: string, fn: (current: RequestRecord) => Mutation<T>): Promise<T>;
   getRequest(id: string): Promise<RequestRecord | undefined>;
+  /** The newest request of this principal with this digest and one of these statuses (an agent's retry finds its request). */
+  findRequestByDigest(principalId: string, digest: string, status: readonly RequestStatus[]): Promise<RequestRecord | undefined>;
+  /** The tool pins of one connection, or of all. */
+  toolPins(connection?: string): Promise<ToolPin[]>;
+  /**
+   * Reads the pins of one connection under the write lock, calls `fn` (pure)
+   * and writes the pins it returns with their audit events, atomically.
+   */
+  mutateToolPins<T>(connection: string, fn: (current: readonly ToolPin[]) => PinChange<T>): Promise<T>;
   listRequests(query: RequestQuery): Promise<RequestRecord[]>;
   /** Ids of pending requests whose expiry is at or before `now`. */
   dueForExpiry(now: Date, limit: number): Promise<string[]>;

@@ -11,6 +11,7 @@ import type { Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
 import type { Deps } from './deps.ts';
 import { runClaimed, runDeadline } from './execute.ts';
+import { expireIfDue } from './expire.ts';
 import { submittedAuditData } from './views.ts';
 
 export interface SubmitCommand {
@@ -20,7 +21,15 @@ export interface SubmitCommand {
   readonly reason: string;
   /** Metadata of the submission (surface, client address), seen by policy as `context.request`. */
   readonly context?: Readonly<Record<string, string>>;
+  /**
+   * Return this principal's request for the same action (same digest) while it
+   * is still pending, approved or running, instead of submitting another: an
+   * agent that retries a held call resumes its request.
+   */
+  readonly resume?: boolean;
 }
+
+const RESUMABLE = ['pending', 'approved', 'executing'] as const;
 
 /**
  * @example
@@ -33,6 +42,14 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
   const input = parseInput(handle.info.kind, cmd.input);
   const facts = handle.facts(input);
   const action: Action = { connection: handle.info.name, operation: OPERATION_BY_KIND[handle.info.kind], input, reason: cmd.reason };
+  const digest = actionDigest(cmd.principal, handle.info, action);
+  if (cmd.resume) {
+    const existing = await deps.store.findRequestByDigest(cmd.principal.id, digest, RESUMABLE);
+    if (existing) {
+      const fresh = await expireIfDue(deps, existing);
+      if ((RESUMABLE as readonly string[]).includes(fresh.status)) return fresh;
+    }
+  }
   const now = deps.clock.now();
   const context = cmd.context ?? {};
   const decision = decide(deps.policy(), cmd.principal, action, handle.info, facts, { time: now, request: context });
@@ -45,7 +62,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     action,
     connection: handle.info,
     facts,
-    digest: actionDigest(cmd.principal, handle.info, action),
+    digest,
     decision,
     createdAt: at,
     updatedAt: at,

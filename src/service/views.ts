@@ -21,7 +21,7 @@ export function decisionView(d: Decision): Record<string, unknown> {
   };
 }
 
-function factsSection(r: RequestRecord): 'sql' | 'http' | 'exec' {
+function factsSection(r: RequestRecord): 'sql' | 'http' | 'exec' | 'mcp' {
   return r.facts.kind === 'postgres' ? 'sql' : r.facts.kind;
 }
 

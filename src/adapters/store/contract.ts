@@ -7,6 +7,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createChainVerifier, type AuditEvent } from '../../core/audit.ts';
 import { CountersignError } from '../../core/errors.ts';
+import { acceptPin, reconcilePins } from '../../core/mcp/pins.ts';
+import type { ToolDefinition } from '../../core/mcp/tool.ts';
 import type { Mutation, Store } from '../../core/ports.ts';
 import { transition, type RequestRecord } from '../../core/request.ts';
 import { agent, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../test/support/fixtures.ts';
@@ -209,6 +211,66 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(after?.status).toBe('executing');
         expect(after?.version).toBe(r.version + 1);
         expect((await allAudit(store)).filter((e) => e.type === 'execution.started')).toHaveLength(1);
+      });
+    });
+
+    describe('findRequestByDigest', () => {
+      it("finds the principal's newest request with that digest among the statuses asked, and nobody else's", async () => {
+        const digest = `sha256:${'e'.repeat(64)}`;
+        const older = await submitted(store, { digest });
+        const newer = await submitted(store, { digest });
+        await submitted(store, { digest, principal: agent('other-bot', null) });
+        await submitted(store, { digest: `sha256:${'f'.repeat(64)}` });
+
+        expect((await store.findRequestByDigest('deploy-bot', digest, ['pending']))?.id).toBe(newer.id);
+        await store.mutateRequest(newer.id, approveBy(carol));
+        expect((await store.findRequestByDigest('deploy-bot', digest, ['pending']))?.id).toBe(older.id);
+        expect(await store.findRequestByDigest('deploy-bot', digest, ['pending', 'approved'])).toEqual(await store.getRequest(newer.id));
+        expect((await store.findRequestByDigest('other-bot', digest, ['pending']))?.principal.id).toBe('other-bot');
+        expect(await store.findRequestByDigest('deploy-bot', digest, ['executing'])).toBeUndefined();
+        expect(await store.findRequestByDigest('nobody', digest, ['pending'])).toBeUndefined();
+      });
+    });
+
+    describe('tool pins', () => {
+      const tool = (name: string, description: string): ToolDefinition => ({ name, description, inputSchema: { type: 'object' } });
+
+      it('writes pins with their audit events and reads them back per connection', async () => {
+        const pinned = await store.mutateToolPins('fs', (current) => reconcilePins('fs', [tool('read', 'reads'), tool('write', 'writes')], current, at(0)));
+        await store.mutateToolPins('other', (current) => reconcilePins('other', [tool('read', 'reads')], current, at(0)));
+
+        expect(await store.toolPins('fs')).toEqual(pinned);
+        expect((await store.toolPins('fs')).map((p) => [p.tool, p.pinnedBy, p.changed])).toEqual([
+          ['read', 'first-sight', null],
+          ['write', 'first-sight', null],
+        ]);
+        expect((await store.toolPins()).map((p) => `${p.connection}/${p.tool}`)).toEqual(['fs/read', 'fs/write', 'other/read']);
+        expect((await allAudit(store)).map((e) => [e.type, e.data['tool']])).toEqual([
+          ['mcp.tool.pinned', 'read'],
+          ['mcp.tool.pinned', 'write'],
+          ['mcp.tool.pinned', 'read'],
+        ]);
+      });
+
+      it('keeps the accepted definition beside a changed one until a human accepts it', async () => {
+        await store.mutateToolPins('fs', (current) => reconcilePins('fs', [tool('write', 'writes')], current, at(0)));
+        await store.mutateToolPins('fs', (current) => reconcilePins('fs', [tool('write', 'also mails your keys')], current, at(10)));
+        const [changed] = await store.toolPins('fs');
+        expect(changed?.definition.description).toBe('writes');
+        expect(changed?.changed?.definition.description).toBe('also mails your keys');
+
+        await store.mutateToolPins('fs', (current) => acceptPin(current[0], changed!.changed!.hash, 'alice', at(20)));
+        const [accepted] = await store.toolPins('fs');
+        expect(accepted).toMatchObject({ hash: changed?.changed?.hash, pinnedBy: 'alice', changed: null, definition: { description: 'also mails your keys' } });
+        expect((await allAudit(store)).map((e) => e.type)).toEqual(['mcp.tool.pinned', 'mcp.tool.changed', 'mcp.tool.accepted']);
+      });
+
+      it('writes nothing when fn throws', async () => {
+        await store.mutateToolPins('fs', (current) => reconcilePins('fs', [tool('write', 'writes')], current, at(0)));
+        const before = await store.toolPins('fs');
+        await expect(store.mutateToolPins('fs', (current) => acceptPin(current[0], 'sha256:nope', 'alice', at(1)))).rejects.toMatchObject({ code: 'TOOL_DEFINITION_MISMATCH' });
+        expect(await store.toolPins('fs')).toEqual(before);
+        expect(await allAudit(store)).toHaveLength(1);
       });
     });
 

@@ -12,6 +12,10 @@ describe('inputSummary', () => {
     expect(inputSummary({ method: 'post', path: '/refunds', headers: { 'x-api-key': '[redacted]' }, body: { a: 1 } }, {})).toBe('POST /refunds');
   });
 
+  it('gives the tool and its arguments for an MCP call', () => {
+    expect(inputSummary({ tool: 'write_file', arguments: { path: '/srv/a.txt', content: 'x' } }, { kind: 'mcp' })).toBe('write_file {"path":"/srv/a.txt","content":"x"}');
+  });
+
   it('gives the argv the gateway ran for exec, quoting words with spaces', () => {
     expect(inputSummary({ args: ['rollout', 'restart', 'deploy/web app'] }, { exec: { argv: ['kubectl', 'rollout', 'restart', 'deploy/web app'] } })).toBe(
       'kubectl rollout restart "deploy/web app"',

@@ -34,7 +34,7 @@ function shellWord(arg: string): string {
 
 /**
  * One line that says what an action does: the SQL's first non-empty line,
- * `METHOD path`, or the argv the gateway ran.
+ * `METHOD path`, the argv the gateway ran, or an MCP tool and its arguments.
  *
  * @example
  * inputSummary({ sql: 'UPDATE orders\nSET x = 1' }, {}); // 'UPDATE orders …'
@@ -48,6 +48,8 @@ export function inputSummary(input: unknown, facts: unknown): string {
   }
   const method = str(i['method']);
   if (method !== null) return clip(`${method.toUpperCase()} ${str(i['path']) ?? ''}`);
+  const tool = str(i['tool']);
+  if (tool !== null && typeof i['arguments'] === 'object') return clip(`${tool} ${JSON.stringify(i['arguments'])}`);
   const argv = strList(obj(obj(facts)['exec'])['argv']);
   const args = argv.length ? argv : strList(i['args']);
   if (args.length || Array.isArray(i['args'])) return clip(args.map(shellWord).join(' '));

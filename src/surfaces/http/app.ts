@@ -4,7 +4,7 @@
  * console at `/` (cookie sessions, never bearer keys).
  */
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { isCountersignError } from '../../core/errors.ts';
 import { createAuthenticator } from '../../service/authenticate.ts';
 import { remoteOf } from './remote.ts';
@@ -16,12 +16,16 @@ import { actionRoutes } from './routes/actions.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
+import { toolRoutes } from './routes/tools.ts';
+import { mcpHttpRoutes } from '../mcp/http.ts';
 
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
   readonly maxWaitSeconds: number;
   /** The web console; on by default, with 8-hour sessions. */
   readonly console?: ConsoleSettings;
+  /** Seconds between progress notifications of a held MCP call (default 5). */
+  readonly mcpProgressSeconds?: number;
 }
 
 const DEFAULT_CONSOLE: ConsoleSettings = { enabled: true, sessionTtlSeconds: 8 * 3600, principals: [] };
@@ -65,17 +69,19 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
     return c.json({ ok: true });
   });
 
-  app.use('/v1/*', async (c, next) => {
+  const bearer: MiddlewareHandler<AppEnv> = async (c, next) => {
     const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
     try {
-      c.set('principal', await authenticate(m?.[1], { surface: 'rest', ...remoteOf(c) }));
+      c.set('principal', await authenticate(m?.[1], { surface: c.req.path.startsWith('/mcp') ? 'mcp' : 'rest', ...remoteOf(c) }));
     } catch (e) {
       // RFC 6750 §3: a refused bearer gets the challenge too.
       c.header('www-authenticate', m ? 'Bearer realm="countersign", error="invalid_token"' : 'Bearer realm="countersign"');
       throw e;
     }
     await next();
-  });
+  };
+  app.use('/v1/*', bearer);
+  app.use('/mcp', bearer);
 
   app.get('/v1/whoami', (c) => {
     const p = c.get('principal');
@@ -85,6 +91,8 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));
   app.route('/v1/policy', policyRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
+  app.route('/v1/mcp', toolRoutes(deps));
+  app.route('/mcp', mcpHttpRoutes(deps, opts.mcpProgressSeconds !== undefined ? { progressEverySeconds: opts.mcpProgressSeconds } : {}));
   if (consoleSettings.enabled) app.route('/', consoleRoutes(deps, consoleSettings));
   return app;
 }

@@ -14,7 +14,8 @@ function tooLarge(limit: number): CountersignError {
   return new CountersignError('PAYLOAD_TOO_LARGE', `the body is over ${limit} bytes`);
 }
 
-async function readText(c: Context<AppEnv>, limit: number): Promise<string> {
+/** The raw body as text, read within `limit` bytes (PAYLOAD_TOO_LARGE past it). */
+export async function readText(c: Context<AppEnv>, limit: number): Promise<string> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const declared = Number(c.req.header('content-length') ?? Number.NaN);
   if (declared > limit) throw tooLarge(limit);

@@ -26,6 +26,18 @@ export interface RequestView {
   reviewable?: { reviewable: boolean; why: string | null };
 }
 
+/** One MCP tool's pin: the accepted definition, and a changed one seen since (until accepted). */
+export interface ToolPinView {
+  connection: string;
+  tool: string;
+  state: 'pinned' | 'changed';
+  hash: string;
+  definition: { name: string; title?: string; description?: string; inputSchema: unknown; outputSchema?: unknown; annotations?: Record<string, unknown> };
+  pinnedAt: string;
+  pinnedBy: string;
+  changed: { hash: string; definition: ToolPinView['definition']; seenAt: string } | null;
+}
+
 export interface ActionRequest {
   connection: string;
   input: unknown;
@@ -118,6 +130,16 @@ export function createClient(opts: ClientOptions) {
     cancel: (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${encodeURIComponent(id)}/cancel`, reason ? { reason } : {})),
     simulate: (s: { connection: string; input: unknown; principal?: string; reason?: string }) =>
       ok(call<{ effect: string; rules: string[]; message: string | null; facts: unknown; approvers: unknown[] }>('POST', '/v1/policy/simulate', s)),
+    /** MCP tool pins (humans): each upstream tool's accepted definition and any change seen since. */
+    mcpTools: async (o: { connection?: string; changed?: boolean } = {}) => {
+      const q = new URLSearchParams();
+      if (o.connection) q.set('connection', o.connection);
+      if (o.changed) q.set('changed', 'true');
+      return (await ok(call<{ tools: ToolPinView[] }>('GET', `/v1/mcp/tools?${q}`))).tools;
+    },
+    /** Accepts the changed definition of one tool (humans), named by the hash you reviewed. */
+    acceptTool: (connection: string, tool: string, hash: string) =>
+      ok(call<ToolPinView>('POST', `/v1/mcp/tools/${encodeURIComponent(connection)}/${encodeURIComponent(tool)}/accept`, { hash })),
     whoami: () => ok(call<{ id: string; kind: string; actsFor: string | null; groups: string[] }>('GET', '/v1/whoami')),
 
     /** Waits until the request is final (or `timeoutMs` passes) and returns it as it stands. */

@@ -60,6 +60,22 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   TERMS_SCHEMA,
   backfillTerms,
   SESSIONS_SCHEMA,
+  // An agent's retry of a held MCP call finds its request by digest; the pair also serves lookups by principal.
+  `ALTER TABLE requests ADD COLUMN digest TEXT;
+   UPDATE requests SET digest = json_extract(record, '$.digest');
+   CREATE INDEX requests_principal_digest ON requests (principal_id, digest);
+   DROP INDEX requests_principal;`,
+  // The accepted definition of each upstream MCP tool, and a change seen since (JSON), until a human accepts it.
+  `CREATE TABLE tool_pins (
+     connection TEXT NOT NULL,
+     tool TEXT NOT NULL,
+     hash TEXT NOT NULL,
+     definition TEXT NOT NULL,
+     pinned_at TEXT NOT NULL,
+     pinned_by TEXT NOT NULL,
+     changed TEXT,
+     PRIMARY KEY (connection, tool)
+   ) STRICT;`,
 ];
 
 /** Applies the steps this file has not had yet, each in its own transaction. */

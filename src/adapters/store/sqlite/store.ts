@@ -18,6 +18,7 @@ import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
 import { createAuditSearch, createTermWriter } from './search.ts';
 import { createSessionTable } from './sessions.ts';
+import { createPinTable } from './pins.ts';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
@@ -44,14 +45,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const q = {
     insertRequest: db.prepare(
-      `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, record)
-       VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @version, @record)`,
+      `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, record)
+       VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @version, @digest, @record)`,
     ),
     updateRequest: db.prepare(
       `UPDATE requests SET status = @status, updated_at = @updated_at, expires_at = @expires_at, version = @version, record = @record
        WHERE id = @id AND version = @previous_version`,
     ),
     getRequest: db.prepare('SELECT record FROM requests WHERE id = ?'),
+    idsByDigest: db.prepare('SELECT id, status FROM requests WHERE principal_id = ? AND digest = ? ORDER BY rowid DESC'),
     reviewsOf: db.prepare('SELECT request_id, record FROM reviews WHERE request_id = ? ORDER BY created_at, rowid'),
     insertReview: db.prepare('INSERT INTO reviews (request_id, reviewer, verdict, created_at, record) VALUES (?, ?, ?, ?, ?)'),
     due: db.prepare(`SELECT id FROM requests WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?`),
@@ -69,6 +71,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const audit = createAuditSearch(db);
   const terms = createTermWriter(db);
   const sessions = createSessionTable(db);
+  const pins = createPinTable(db);
 
   /** Reads a size that must lie within the log as it stands. */
   function within(size: number, what: string): number {
@@ -91,6 +94,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       updated_at: r.updatedAt,
       expires_at: r.expiresAt,
       version: r.version,
+      digest: r.digest,
       record: JSON.stringify(rest),
     };
   }
@@ -171,6 +175,25 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async getRequest(id) {
       return load(id);
+    },
+    async findRequestByDigest(principalId, digest, status) {
+      const rows = q.idsByDigest.all(principalId, digest) as { id: string; status: string }[];
+      const hit = rows.find((r) => (status as readonly string[]).includes(r.status));
+      return hit ? load(hit.id) : undefined;
+    },
+    async toolPins(connection) {
+      return pins.read(connection);
+    },
+    async mutateToolPins(connection, fn) {
+      return write(() => {
+        const change = fn(pins.read(connection));
+        for (const p of change.next) {
+          if (p.connection !== connection) throw new Error(`a pin of ${p.connection} written through ${connection}`);
+          pins.upsert(p);
+        }
+        appendAuditInTx(change.audit);
+        return change.result;
+      });
     },
     async listRequests(query: RequestQuery) {
       const where: string[] = [];

@@ -1,0 +1,68 @@
+/**
+ * An `mcp` connection: an upstream MCP server the gateway reaches with its own
+ * credentials (a command's environment, or HTTP headers). Facts come from the
+ * upstream's tool listing, kept in the catalog; a run calls the one tool with
+ * exactly the stored arguments. What comes back is bounded in size and
+ * scrubbed of the connection's secrets, in case an upstream echoes them.
+ */
+import type { ActionInput, McpInput } from '../../../core/action.ts';
+import type { TagValue } from '../../../core/connection.ts';
+import type { ConnectionHandle, ExecutionResult, ToolCatalog } from '../../../core/ports.ts';
+import { createToolCatalog } from './catalog.ts';
+import { deriveMcpFacts } from './facts.ts';
+import { boundedResult, createScrubber } from './result.ts';
+import { createUpstream, type UpstreamTarget } from './upstream.ts';
+
+export type McpConnectionConfig = {
+  readonly name: string;
+  readonly tags: Readonly<Record<string, TagValue>>;
+  readonly timeoutMs: number;
+  readonly waitSeconds: number;
+} & UpstreamTarget;
+
+/**
+ * @example
+ * const fs = createMcpConnection({ name: 'fs', command: 'mcp-server-filesystem', args: ['/srv'], env: {}, tags: {}, timeoutMs: 60000, waitSeconds: 50 });
+ * await fs.catalog.refresh();
+ */
+export function createMcpConnection(config: McpConnectionConfig): ConnectionHandle & { catalog: ToolCatalog; close(): Promise<void> } {
+  const target: UpstreamTarget = 'command' in config ? { command: config.command, args: config.args, env: config.env, ...(config.cwd ? { cwd: config.cwd } : {}) } : { url: config.url, headers: config.headers };
+  const upstream = createUpstream(config.name, target, () => catalog.notifyListChanged());
+  const catalog = createToolCatalog(() => upstream.listTools(), config.waitSeconds);
+  const scrub = createScrubber(Object.values('command' in config ? config.env : config.headers));
+
+  return {
+    info: { name: config.name, kind: 'mcp', tags: config.tags },
+    maxRunMs: config.timeoutMs,
+    catalog,
+    facts(input: ActionInput) {
+      const call = input as McpInput;
+      const entry = catalog.entry(call.tool);
+      return deriveMcpFacts(config.name, call, entry && { annotations: entry.definition.annotations ?? {}, changed: entry.changed });
+    },
+    async execute(input: ActionInput): Promise<ExecutionResult> {
+      const call = input as McpInput;
+      try {
+        const result = scrub(await upstream.callTool(call.tool, call.arguments, config.timeoutMs));
+        const { output, bytes, truncated } = boundedResult(result);
+        const isError = result.isError === true;
+        return {
+          ok: !isError,
+          output,
+          summary: { isError, items: Array.isArray(result.content) ? result.content.length : 0, bytes, ...(truncated ? { truncated } : {}) },
+          ...(isError ? { error: { code: 'EXECUTION_FAILED', message: `tool ${call.tool} of ${config.name} reported an error` } } : {}),
+        };
+      } catch (e) {
+        // A JSON-RPC error (unknown tool, bad arguments, timeout) or a lost connection: the agent learns which.
+        const message = scrub(e instanceof Error ? e.message : String(e)).slice(0, 500);
+        return {
+          ok: false,
+          output: { content: [{ type: 'text', text: message }], isError: true },
+          summary: { error: message.slice(0, 200) },
+          error: { code: 'EXECUTION_FAILED', message: `tool ${call.tool} of ${config.name} failed: ${message}` },
+        };
+      }
+    },
+    close: () => upstream.close(),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The gateway's side of one upstream MCP server, through the SDK's real
+ * Client: a child process over stdio, or a streamable HTTP endpoint. One
+ * client is shared by every call (JSON-RPC multiplexes them); if the process
+ * dies or the connection drops, the next call connects again.
+ */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CountersignError } from '../../../core/errors.ts';
+import type { ToolDefinition } from '../../../core/mcp/tool.ts';
+import { isolatingFetch } from './isolating-fetch.ts';
+
+export type UpstreamTarget =
+  | { readonly command: string; readonly args: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly cwd?: string }
+  | { readonly url: string; readonly headers: Readonly<Record<string, string>> };
+
+export interface Upstream {
+  listTools(): Promise<ToolDefinition[]>;
+  callTool(tool: string, args: Readonly<Record<string, unknown>>, timeoutMs: number): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+const CONNECT_TIMEOUT_MS = 30_000;
+const STDERR_TAIL = 2048;
+
+function definitionOf(t: Record<string, unknown> & { name: string; inputSchema: Record<string, unknown> }): ToolDefinition {
+  return {
+    name: t.name,
+    ...(typeof t['title'] === 'string' ? { title: t['title'] } : {}),
+    ...(typeof t['description'] === 'string' ? { description: t['description'] } : {}),
+    inputSchema: t.inputSchema,
+    ...(t['outputSchema'] && typeof t['outputSchema'] === 'object' ? { outputSchema: t['outputSchema'] as Record<string, unknown> } : {}),
+    ...(t['annotations'] && typeof t['annotations'] === 'object' ? { annotations: t['annotations'] as ToolDefinition['annotations'] } : {}),
+  };
+}
+
+/**
+ * @example
+ * const fs = createUpstream('fs', { command: 'npx', args: ['@modelcontextprotocol/server-filesystem', '/srv'], env: {} }, () => {});
+ * await fs.listTools();
+ */
+export function createUpstream(name: string, target: UpstreamTarget, onListChanged: () => void): Upstream {
+  let current: Promise<Client> | undefined;
+  let closed = false;
+  let stderrTail = '';
+
+  function unavailable(e: unknown): CountersignError {
+    return new CountersignError('UPSTREAM_UNAVAILABLE', `the MCP server of connection ${name} could not be reached`, {
+      cause: e instanceof Error ? e.message : String(e),
+      ...(stderrTail ? { stderr: stderrTail } : {}),
+    });
+  }
+
+  function connect(): Promise<Client> {
+    if (closed) return Promise.reject(unavailable('the connection is closed'));
+    if (current) return current;
+    const client = new Client({ name: 'countersign', version: '0.1.0' }, { capabilities: {} });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => onListChanged());
+    let transport: StdioClientTransport | StreamableHTTPClientTransport;
+    if ('command' in target) {
+      // Only the SDK's safe default variables (PATH, HOME, …) and the configured ones: never the gateway's own secrets.
+      const stdio = new StdioClientTransport({
+        command: target.command,
+        args: [...target.args],
+        env: { ...getDefaultEnvironment(), ...target.env },
+        ...(target.cwd ? { cwd: target.cwd } : {}),
+        stderr: 'pipe',
+      });
+      stdio.stderr?.on('data', (chunk: Buffer) => {
+        stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+      });
+      transport = stdio;
+    } else {
+      transport = new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: { ...target.headers } }, fetch: isolatingFetch });
+    }
+    const attempt = client.connect(transport, { timeout: CONNECT_TIMEOUT_MS }).then(
+      () => client,
+      async (e: unknown) => {
+        await client.close().catch(() => {});
+        throw unavailable(e);
+      },
+    );
+    current = attempt;
+    client.onclose = () => {
+      if (current === attempt) current = undefined;
+    };
+    attempt.catch(() => {
+      if (current === attempt) current = undefined;
+    });
+    return attempt;
+  }
+
+  return {
+    async listTools() {
+      const client = await connect();
+      const tools: ToolDefinition[] = [];
+      let cursor: string | undefined;
+      try {
+        do {
+          const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: CONNECT_TIMEOUT_MS });
+          tools.push(...page.tools.map((t) => definitionOf(t as Parameters<typeof definitionOf>[0])));
+          cursor = page.nextCursor;
+        } while (cursor);
+      } catch (e) {
+        throw unavailable(e);
+      }
+      return tools;
+    },
+    async callTool(tool, args, timeoutMs) {
+      const client = await connect();
+      return (await client.callTool({ name: tool, arguments: { ...args } }, CallToolResultSchema, { timeout: timeoutMs })) as CallToolResult;
+    },
+    async close() {
+      closed = true;
+      const c = current;
+      current = undefined;
+      if (c) await c.then((client) => client.close()).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * `countersign mcp`: the MCP gateway from the command line. Without a
+ * subcommand it is an MCP server on stdio that relays to a gateway (what an
+ * MCP client launches); `tools` and `accept` let a human review and accept
+ * changed tool definitions.
+ */
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { startRelay } from '../surfaces/mcp/relay.ts';
+import { createClient, type ToolPinView } from '../surfaces/sdk/client.ts';
+import { safe } from './output.ts';
+import { UsageError, type RemoteOptions } from './requests.ts';
+
+export async function mcpRelayCommand(o: { connect: string; key?: string }): Promise<void> {
+  if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
+  // stdout carries the protocol: nothing else may be written to it.
+  const relay = await startRelay({ url: o.connect, key: o.key }, new StdioServerTransport());
+  await relay.closed;
+  await relay.close();
+}
+
+function definitionText(d: ToolPinView['definition']): string {
+  return [
+    `    description  ${(d.description ?? '').split('\n').join('\n                 ')}`,
+    `    annotations  ${JSON.stringify(d.annotations ?? {})}`,
+    `    inputSchema  ${JSON.stringify(d.inputSchema)}`,
+    ...(d.outputSchema ? [`    outputSchema ${JSON.stringify(d.outputSchema)}`] : []),
+  ].join('\n');
+}
+
+function pinText(p: ToolPinView): string {
+  const head = `${p.connection}__${p.tool}  ${p.state}  (pinned ${p.pinnedAt} by ${p.pinnedBy}, ${p.hash})`;
+  if (!p.changed) return head;
+  return [
+    head,
+    '  accepted definition:',
+    definitionText(p.definition),
+    `  changed definition, seen ${p.changed.seenAt} (${p.changed.hash}):`,
+    definitionText(p.changed.definition),
+    `  accept it with: countersign mcp accept ${p.connection} ${p.tool}`,
+  ].join('\n');
+}
+
+export async function mcpToolsCommand(o: RemoteOptions & { connection?: string; changed?: boolean }): Promise<void> {
+  if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
+  const pins = await createClient({ url: o.url, key: o.key }).mcpTools({ ...(o.connection ? { connection: o.connection } : {}), ...(o.changed ? { changed: true } : {}) });
+  process.stdout.write(o.json ? `${JSON.stringify(pins, null, 2)}\n` : `${pins.length ? safe(pins.map(pinText).join('\n')) : 'No tools.'}\n`);
+}
+
+/** Accepts the change as `show` would display it now: the hash sent is the one fetched, so a newer change is refused. */
+export async function mcpAcceptCommand(connection: string, tool: string, o: RemoteOptions): Promise<void> {
+  if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
+  const cs = createClient({ url: o.url, key: o.key });
+  const pin = (await cs.mcpTools({ connection })).find((p) => p.tool === tool);
+  if (!pin) throw new UsageError(`no tool ${tool} has been seen on connection ${connection}`);
+  if (!pin.changed) {
+    process.stdout.write(safe(`${connection}__${tool} matches its pin (${pin.hash}); nothing to accept.\n`));
+    return;
+  }
+  const accepted = await cs.acceptTool(connection, tool, pin.changed.hash);
+  process.stdout.write(o.json ? `${JSON.stringify(accepted, null, 2)}\n` : safe(`Accepted the new definition of ${connection}__${tool} (${accepted.hash}).\n`));
+}

@@ -1,0 +1,44 @@
+/**
+ * Tool sync: list an MCP connection's tools again and compare them with their
+ * pins. New tools are pinned, changed ones recorded (an audit event each), and
+ * the catalog learns the pins so facts say which tools changed.
+ */
+import { CountersignError } from '../core/errors.ts';
+import { reconcilePins, type ToolPin } from '../core/mcp/pins.ts';
+import type { ToolCatalog } from '../core/ports.ts';
+import type { Deps } from './deps.ts';
+
+export function catalogOf(deps: Pick<Deps, 'connections'>, connection: string): ToolCatalog {
+  const catalog = deps.connections.get(connection)?.catalog;
+  if (!catalog) throw new CountersignError('UNKNOWN_CONNECTION', `no mcp connection named ${JSON.stringify(connection).slice(0, 80)}`);
+  return catalog;
+}
+
+/** Names of the connections that have a tool catalog (kind mcp). */
+export function mcpConnections(deps: Pick<Deps, 'connections'>): string[] {
+  return deps.connections
+    .list()
+    .filter((c) => deps.connections.get(c.name)?.catalog)
+    .map((c) => c.name);
+}
+
+/** Gives the catalog the pins as stored, before its first listing (so a known tool is not taken for a changed one). */
+export async function loadPins(deps: Pick<Deps, 'connections' | 'store'>, connection: string): Promise<void> {
+  catalogOf(deps, connection).setPins(await deps.store.toolPins(connection));
+}
+
+/**
+ * @example
+ * const pins = await syncTools(deps, 'fs'); // throws UPSTREAM_UNAVAILABLE when the server cannot be listed
+ */
+export async function syncTools(deps: Pick<Deps, 'connections' | 'store' | 'clock' | 'log'>, connection: string): Promise<readonly ToolPin[]> {
+  const catalog = catalogOf(deps, connection);
+  const tools = await catalog.refresh();
+  const at = deps.clock.now().toISOString();
+  const pins = await deps.store.mutateToolPins(connection, (current) => reconcilePins(connection, tools, current, at));
+  catalog.setPins(pins);
+  for (const p of pins) {
+    if (p.changed?.seenAt === at) deps.log.warn({ connection, tool: p.tool, pinned: p.hash, seen: p.changed.hash }, 'an MCP tool definition changed since it was pinned');
+  }
+  return pins;
+}

@@ -1,0 +1,127 @@
+/**
+ * The gateway as an MCP server, for one authenticated principal. tools/list
+ * offers every MCP connection's tools; tools/call turns a call into an action
+ * and hands it to the same submit use case as the REST API, then returns the
+ * upstream's result, a refusal the model can read, or — when a human must
+ * decide — waits (with progress notifications) and, past the connection's
+ * wait, says how to come back. No policy or approval logic lives here.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type ServerNotification } from '@modelcontextprotocol/sdk/types.js';
+import { CountersignError } from '../../core/errors.ts';
+import { splitToolName, WAIT_TOOL } from '../../core/mcp/tool.ts';
+import type { Principal } from '../../core/principal.ts';
+import { TERMINAL_STATUSES, type RequestRecord } from '../../core/request.ts';
+import { awaitOutcome } from '../../service/await-outcome.ts';
+import type { Deps } from '../../service/deps.ts';
+import { getRequest } from '../../service/read.ts';
+import { submit } from '../../service/submit.ts';
+import { listOfferedTools } from '../../service/tool-list.ts';
+import { toMcpError } from './errors.ts';
+import { outcomeResult, waitingMessage } from './results.ts';
+import { toMcpTool, WAIT_TOOL_DEFINITION } from './tools.ts';
+
+export interface McpServerOptions {
+  /** Seconds between progress notifications while a call waits for a human. */
+  readonly progressEverySeconds?: number;
+  /** Metadata of the session (surface, client address, user agent), seen by policy as `context.request`. */
+  readonly context?: Readonly<Record<string, string>>;
+}
+
+const DEFAULT_WAIT_SECONDS = 45;
+
+export const SERVER_INFO = { name: 'countersign', version: '0.1.0' };
+
+const INSTRUCTIONS =
+  'Tools are named <connection>__<tool>. Countersign applies a policy to every call: some run at once, some are refused ' +
+  '(the result says why), and some wait for a human to approve. A call still waiting returns a request id: call ' +
+  `${WAIT_TOOL} with it to get the result once a human decides.`;
+
+// The server validates only elicitation answers with it, which the gateway never asks for; one shared
+// instance spares every request the cost of building its own Ajv (about a third of a stateless request).
+const SCHEMA_VALIDATOR = new AjvJsonSchemaValidator();
+
+type Extra = { signal: AbortSignal; sendNotification: (n: ServerNotification) => Promise<void> };
+
+/**
+ * @example
+ * const server = createGatewayMcpServer(deps, principal, { context: { surface: 'mcp' } });
+ * await server.connect(transport);
+ */
+export function createGatewayMcpServer(deps: Deps, principal: Principal, opts: McpServerOptions = {}): Server {
+  const server = new Server(SERVER_INFO, { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: SCHEMA_VALIDATOR });
+  const every = (opts.progressEverySeconds ?? 5) * 1000;
+
+  const waitSecondsOf = (connection: string) => deps.connections.get(connection)?.catalog?.waitSeconds ?? DEFAULT_WAIT_SECONDS;
+
+  /** Waits for a final outcome, sending progress while it waits when the client asked for it. */
+  async function settle(r: RequestRecord, progressToken: string | number | undefined, extra: Extra): Promise<CallToolResult> {
+    if (TERMINAL_STATUSES.has(r.status)) return outcomeResult(r);
+    const seconds = waitSecondsOf(r.action.connection);
+    let latest = r;
+    let sent = 0;
+    const progress = () => {
+      if (progressToken === undefined) return;
+      sent += 1;
+      extra
+        .sendNotification({ method: 'notifications/progress', params: { progressToken, progress: sent, message: waitingMessage(latest) } })
+        .catch(() => {});
+    };
+    progress();
+    const timer = setInterval(progress, every);
+    try {
+      latest = await awaitOutcome(deps, principal, r.id, {
+        seconds,
+        signal: extra.signal,
+        onChange: (next) => {
+          latest = next;
+          if (!TERMINAL_STATUSES.has(next.status)) progress();
+        },
+      });
+    } finally {
+      clearInterval(timer);
+    }
+    return outcomeResult(latest);
+  }
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => {
+    try {
+      const offered = await listOfferedTools(deps, { refresh: true });
+      return { tools: [...offered.map(toMcpTool), WAIT_TOOL_DEFINITION] };
+    } catch (e) {
+      throw toMcpError(e, deps.log);
+    }
+  });
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    try {
+      const { name } = request.params;
+      const args = request.params.arguments ?? {};
+      const progressToken = request.params._meta?.progressToken;
+      if (name === WAIT_TOOL) {
+        const id = args['requestId'];
+        if (typeof id !== 'string' || id.length === 0) throw new CountersignError('INVALID_INPUT', `${WAIT_TOOL} needs {"requestId": "req_…"}`);
+        return await settle(await getRequest(deps, principal, id), progressToken, extra);
+      }
+      const target = splitToolName(name);
+      if (!target || !deps.connections.get(target.connection)?.catalog) {
+        throw new CountersignError('UNKNOWN_TOOL', `no tool named ${JSON.stringify(name).slice(0, 100)}; tools are named <connection>__<tool> (see tools/list)`);
+      }
+      const reason = request.params._meta?.['countersign/reason'];
+      const r = await submit(deps, {
+        principal,
+        connection: target.connection,
+        input: { tool: target.tool, arguments: args },
+        reason: typeof reason === 'string' && reason.trim() ? reason.slice(0, 4000) : `MCP call of ${name}`,
+        context: { surface: 'mcp', ...opts.context },
+        resume: true,
+      });
+      return await settle(r, progressToken, extra);
+    } catch (e) {
+      throw toMcpError(e, deps.log);
+    }
+  });
+
+  return server;
+}

@@ -1,0 +1,81 @@
+/**
+ * A small MCP server whose tool definitions the test controls, served over
+ * streamable HTTP on 127.0.0.1 with the SDK's McpServer: the upstream for
+ * tool-pinning tests (the definitions of a third-party server cannot be
+ * changed mid-test). Stateful sessions, so a definition change reaches the
+ * gateway as notifications/tools/list_changed, the way a real server sends it.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { z } from 'zod';
+
+export interface MutableUpstream {
+  url: string;
+  /** Every call of `greet`, with its arguments, in order. */
+  calls: { name: string }[];
+  /** Headers of every HTTP request received. */
+  headers: Record<string, string | string[] | undefined>[];
+  /** Changes greet's description in every session (each sends tools/list_changed). */
+  setDescription(text: string): void;
+  close(): Promise<void>;
+}
+
+export async function startMutableUpstream(description = 'Greets someone by name.'): Promise<MutableUpstream> {
+  const calls: { name: string }[] = [];
+  const headers: MutableUpstream['headers'] = [];
+  const sessions = new Map<string, { transport: StreamableHTTPServerTransport; greet: RegisteredTool }>();
+  let current = description;
+
+  function newSession(): { server: McpServer; greet: RegisteredTool } {
+    const server = new McpServer({ name: 'mutable-upstream', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
+    const greet = server.registerTool(
+      'greet',
+      { description: current, inputSchema: { name: z.string() }, annotations: { readOnlyHint: true, openWorldHint: false } },
+      async ({ name }) => {
+        calls.push({ name });
+        return { content: [{ type: 'text', text: `hello, ${name}` }] };
+      },
+    );
+    return { server, greet };
+  }
+
+  const http: Server = createServer(async (req, res) => {
+    headers.push(req.headers);
+    const id = req.headers['mcp-session-id'];
+    const known = typeof id === 'string' ? sessions.get(id) : undefined;
+    if (known) {
+      await known.transport.handleRequest(req, res);
+      return;
+    }
+    const { server, greet } = newSession();
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid) => {
+        sessions.set(sid, { transport, greet });
+      },
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res);
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const addr = http.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    calls,
+    headers,
+    setDescription(text) {
+      current = text;
+      for (const s of sessions.values()) s.greet.update({ description: text });
+    },
+    async close() {
+      for (const s of sessions.values()) await s.transport.close().catch(() => {});
+      await new Promise<void>((r) => {
+        http.close(() => r());
+        http.closeAllConnections();
+      });
+    },
+  };
+}
