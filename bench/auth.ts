@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { startTestIssuer } from '../test/support/issuer.ts';
 import { runLoad, type LoadResult } from './support/autocannon.ts';
 import { cpuWindow, describeShare, type CpuShare } from './support/cpu.ts';
+import { runMain } from './support/run-main.ts';
 import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
 
 function envNumber(name: string, fallback: number): number {
@@ -139,14 +140,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    clearTimeout(watchdog);
-    process.exit(code);
-  },
-  (e: unknown) => {
-    log(`bench: failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    killAllChildren();
-    process.exit(1);
-  },
-);
+runMain(main, watchdog);

@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runLoad, type LoadResult } from './support/autocannon.ts';
 import { cpuWindow, describeShare, type CpuShare } from './support/cpu.ts';
+import { runMain } from './support/run-main.ts';
 import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
 import { peakRss, sampleRss } from './support/rss.ts';
 
@@ -288,14 +289,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    clearTimeout(watchdog);
-    process.exit(code);
-  },
-  (e: unknown) => {
-    log(`bench: failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    killAllChildren();
-    process.exit(1);
-  },
-);
+runMain(main, watchdog);

@@ -1,0 +1,20 @@
+/** The end of every benchmark: its exit code, or 1 with the error, children killed either way. */
+import { killAllChildren } from './procs.ts';
+
+/**
+ * @example
+ * runMain(main, watchdog); // exits 0 when measured, 1 when it could not measure
+ */
+export function runMain(main: () => Promise<number>, watchdog?: NodeJS.Timeout): void {
+  main().then(
+    (code) => {
+      if (watchdog) clearTimeout(watchdog);
+      process.exit(code);
+    },
+    (e: unknown) => {
+      process.stderr.write(`bench: failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      killAllChildren();
+      process.exit(1);
+    },
+  );
+}
