@@ -9,8 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { startFakeBotFramework, type FakeBotFramework } from '../../../../test/support/fake-botframework.ts';
-import { newSigningKey } from '../../../../test/support/issuer.ts';
-import { unsignedToken } from '../../../../test/support/issuer.ts';
+import { newSigningKey, unsignedToken } from '../../../../test/support/issuer.ts';
 import { requestCard } from './card.ts';
 import { teamsConfigSchema, type TeamsConfig } from './config.ts';
 import { createTeamsConnector } from './connector.ts';
@@ -72,7 +71,10 @@ describe('posting and updating cards through the Bot Connector', () => {
 
   it('fails without the secret in the message when the credentials are wrong', async () => {
     const connector = createTeamsConnector({ ...cfg, appPassword: 'wrong-password-123' });
-    const err = await connector.postCard(cfg.conversation, {}).catch((e: unknown) => e as Error & { status?: number; retryable?: boolean });
+    const err = (await connector.postCard(cfg.conversation, {}).then(
+      () => new Error('posted'),
+      (e: unknown) => e as Error,
+    )) as Error;
     expect(err).toMatchObject({ name: 'TeamsDeliveryError', status: 401, retryable: false });
     expect(err.message).toContain('invalid_client');
     expect(err.message).not.toContain('wrong-password-123');
