@@ -1,0 +1,106 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { messageCard, requestCard, type CardElement, type HeldRequestView } from './card.ts';
+import { SAMPLE_OPTIONS, SAMPLE_VIEW } from './sample.ts';
+
+const SAMPLE_FILE = join(dirname(fileURLToPath(import.meta.url)), '../../../../docs/teams-card.sample.json');
+
+/** Every element of the card, nested ones included. */
+function elements(node: unknown): CardElement[] {
+  if (Array.isArray(node)) return node.flatMap(elements);
+  if (typeof node !== 'object' || node === null) return [];
+  const el = node as CardElement;
+  return [el, ...Object.values(el).flatMap(elements)];
+}
+const texts = (card: unknown) => elements(card).filter((e) => e.type === 'TextRun' || e.type === 'TextBlock').map((e) => String(e.text));
+const allText = (card: unknown) => texts(card).join('');
+const actionsOf = (card: unknown) => elements(card).filter((e) => typeof e.type === 'string' && (e.type as string).startsWith('Action.'));
+
+describe('the Teams card for a held request', () => {
+  it('shows who asked and for whom, the connection and tags, the input, facts, reason, rules, what is needed and the expiry', () => {
+    const text = allText(requestCard(SAMPLE_VIEW, SAMPLE_OPTIONS));
+    for (const part of ['billing-agent', 'alice', 'prod-db', 'env: prod', 'data: pii', 'compliance: soc2, gdpr', SAMPLE_VIEW.input, 'public.invoices', SAMPLE_VIEW.reason, 'prod-writes-need-approval, pii-needs-dpo', '1 more from group dba', '2026-01-15 10:30 UTC']) {
+      expect(text).toContain(part);
+    }
+  });
+
+  it('puts the input in monospace', () => {
+    const input = elements(requestCard(SAMPLE_VIEW, SAMPLE_OPTIONS)).find((e) => e.text === SAMPLE_VIEW.input);
+    expect(input).toMatchObject({ type: 'TextRun', fontType: 'Monospace' });
+  });
+
+  it('offers Approve and Deny as Action.Execute carrying only the request id, Deny with a required reason', () => {
+    const card = requestCard(SAMPLE_VIEW, SAMPLE_OPTIONS);
+    expect(card.version).toBe('1.5');
+    const executes = actionsOf(card).filter((a) => a.type === 'Action.Execute' && a.verb !== 'refresh');
+    expect(executes.map((a) => a.verb)).toEqual(['approve', 'deny']);
+    for (const a of executes) expect(a.data).toEqual({ requestId: SAMPLE_VIEW.id });
+    expect(executes[0]).toMatchObject({ associatedInputs: 'none' });
+    const reason = elements(card).find((e) => e.type === 'Input.Text');
+    expect(reason).toMatchObject({ id: 'reason', isRequired: true });
+  });
+
+  it('carries a refresh action while the request can still change, and none once final', () => {
+    expect(requestCard(SAMPLE_VIEW, { ...SAMPLE_OPTIONS, refreshUserIds: ['29:a', '29:b'] }).refresh).toEqual({
+      action: { type: 'Action.Execute', verb: 'refresh', data: { requestId: SAMPLE_VIEW.id } },
+      userIds: ['29:a', '29:b'],
+    });
+    expect(requestCard({ ...SAMPLE_VIEW, status: 'executing' }, SAMPLE_OPTIONS).refresh).toBeDefined();
+    expect(requestCard({ ...SAMPLE_VIEW, status: 'succeeded' }, SAMPLE_OPTIONS).refresh).toBeUndefined();
+  });
+
+  it('truncates long input and links to the full request', () => {
+    const input = `SELECT ${'x, '.repeat(1000)}1`;
+    const card = requestCard({ ...SAMPLE_VIEW, input }, { ...SAMPLE_OPTIONS, maxInputChars: 100 });
+    const text = allText(card);
+    expect(text).toContain(input.slice(0, 100));
+    expect(text).not.toContain(input.slice(0, 101));
+    expect(text).toContain(`${input.length - 100} more characters`);
+    expect(actionsOf(card)).toContainEqual({ type: 'Action.OpenUrl', url: `https://countersign.example.com/requests/${SAMPLE_VIEW.id}` });
+  });
+
+  it('renders agent-supplied text only as plain TextRuns, so markdown and mentions stay inert', () => {
+    const hostile = '**APPROVED** by [security](https://evil.example) <at>everyone</at>\u202Egnp.exe';
+    const view: HeldRequestView = { ...SAMPLE_VIEW, reason: hostile, requester: { id: '[x](https://evil.example)', kind: 'agent' }, facts: [{ label: 'Tables', value: '_t_' }] };
+    const card = requestCard(view, SAMPLE_OPTIONS);
+    // No TextBlock (which renders markdown) holds anything the agent wrote.
+    for (const t of elements(card).filter((e) => e.type === 'TextBlock')) {
+      expect(String(t.text)).not.toMatch(/evil|APPROVED|_t_/);
+    }
+    const runs = elements(card).filter((e) => e.type === 'TextRun').map((e) => String(e.text));
+    expect(runs).toContain('**APPROVED** by [security](https://evil.example) <at>everyone</at>\uFFFDgnp.exe');
+    expect(JSON.stringify(card)).not.toContain('msteams":{"entities');
+  });
+
+  it('shows the outcome with who decided and when, and no buttons', () => {
+    const view: HeldRequestView = {
+      ...SAMPLE_VIEW,
+      status: 'succeeded',
+      reviews: [{ reviewer: 'bob', verdict: 'approve', at: '2026-01-15T09:41:00.000Z' }],
+      result: '3 rows updated',
+    };
+    const card = requestCard(view, SAMPLE_OPTIONS);
+    expect(card.actions).toBeUndefined();
+    expect(actionsOf(card).map((a) => a.type)).toEqual(['Action.OpenUrl']);
+    const text = allText(card);
+    expect(text).toContain('Approved and executed');
+    expect(text).toContain('Approved by bob at 2026-01-15 09:41 UTC');
+    expect(text).toContain('3 rows updated');
+    const denied = allText(requestCard({ ...SAMPLE_VIEW, status: 'denied', reviews: [{ reviewer: 'carol', verdict: 'deny', at: '2026-01-15T09:42:00.000Z', reason: 'not during the freeze' }] }, SAMPLE_OPTIONS));
+    expect(denied).toContain('Denied by carol at 2026-01-15 09:42 UTC: not during the freeze');
+  });
+
+  it('shows a notice to the one who clicked above the card', () => {
+    const card = requestCard(SAMPLE_VIEW, { ...SAMPLE_OPTIONS, notice: 'You cannot review your own request.' });
+    expect(texts(card.body[0])).toEqual(['You cannot review your own request.']);
+    expect(allText(messageCard('gone'))).toBe('gone');
+  });
+
+  it('matches docs/teams-card.sample.json (UPDATE_SAMPLES=1 rewrites it)', () => {
+    const rendered = `${JSON.stringify(requestCard(SAMPLE_VIEW, SAMPLE_OPTIONS), null, 2)}\n`;
+    if (process.env.UPDATE_SAMPLES === '1') writeFileSync(SAMPLE_FILE, rendered);
+    expect(readFileSync(SAMPLE_FILE, 'utf8')).toBe(rendered);
+  });
+});
