@@ -188,7 +188,7 @@ describe('forged and stale callbacks', () => {
       const before = auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused').length;
       const res = await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id }, sign);
       expect(res.status).toBe(401);
-      expect((await res.json()).error.reason).toBe(reason);
+      expect(((await res.json()) as any).error.reason).toBe(reason);
       const refused = auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused');
       expect(refused).toHaveLength(before + 1);
       expect(refused.at(-1)?.data).toMatchObject({ channel: 'slack', reason });
@@ -214,6 +214,6 @@ describe('readiness', () => {
   it('shows the Slack channel and its backlog in /readyz', async () => {
     const res = await fetch(`${gw.url}/readyz`);
     expect(res.status).toBe(200);
-    expect((await res.json()).channels.slack).toMatchObject({ status: 'ok' });
+    expect(((await res.json()) as any).channels.slack).toMatchObject({ status: 'ok' });
   });
 });

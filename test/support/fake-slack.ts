@@ -127,6 +127,14 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
   }
   await listen();
 
+  async function stop(): Promise<void> {
+    await new Promise<void>((r) => {
+      server?.close(() => r());
+      server?.closeAllConnections();
+    });
+    server = undefined;
+  }
+
   async function send(gatewayUrl: string, payload: Record<string, unknown>, s: SignOptions = {}): Promise<Response> {
     const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
     const timestamp = String(Math.floor(Date.now() / 1000) + (s.skewSeconds ?? 0));
@@ -172,7 +180,6 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
     },
     send,
     click(gatewayUrl, a, s) {
-      const user = users.get(a.user);
       return send(
         gatewayUrl,
         {
@@ -183,7 +190,6 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
           response_url: `http://127.0.0.1:${port}/response/${seq}`,
           container: { type: 'message', ...(a.message ? { channel_id: a.message.channel, message_ts: a.message.ts } : {}) },
           actions: [{ type: 'button', action_id: a.action === 'approve' ? 'countersign_approve' : 'countersign_deny', block_id: 'countersign_review', value: a.requestId, action_ts: String(Date.now() / 1000) }],
-          ...(user ? {} : {}),
         },
         s,
       );
@@ -200,16 +206,10 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
         s,
       );
     },
-    async stop() {
-      await new Promise<void>((r) => {
-        server?.close(() => r());
-        server?.closeAllConnections();
-      });
-      server = undefined;
-    },
+    stop,
     start: listen,
     async close() {
-      if (server) await this.stop();
+      if (server) await stop();
     },
   };
 }
