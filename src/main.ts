@@ -24,11 +24,13 @@ import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
+import { createChannels, type ConfiguredChannels } from './adapters/channel/index.ts';
+import { startDeliveryWorker } from './service/deliver.ts';
 
 export interface Gateway {
   readonly url: string;
   readonly port: number;
-  readonly deps: Deps;
+  readonly deps: Deps & { channels: ConfiguredChannels };
   close(): Promise<void>;
 }
 
@@ -95,10 +97,11 @@ export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 
 }
 
 /** Builds the service dependencies from a config (no listening socket). */
-export async function createDeps(config: Config, opts: StartOptions = {}): Promise<Deps & { close(): Promise<void> }> {
+export async function createDeps(config: Config, opts: StartOptions = {}): Promise<Deps & { close(): Promise<void>; channels: ConfiguredChannels }> {
   const log = opts.logger ?? createLogger(config.log.level);
   const { policy, connections, identity, clock } = await createPolicyDeps(config, opts);
-  const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous });
+  const channels = createChannels(config, clock);
+  const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous, outbox: channels.router });
   const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
   return {
     signer,
@@ -111,6 +114,7 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
     ids: opts.ids ?? randomIds,
     notifier: createMemoryNotifier(),
     log,
+    channels,
     async close() {
       await connections.close();
       await store.close();
@@ -176,6 +180,8 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   checkpoints.unref();
 
   const app = createHttpApp(deps, {
+    channels: [...deps.channels.channels.keys()],
+    ...(config.channels.slack && deps.channels.slackApi ? { slack: { config: config.channels.slack, api: deps.channels.slackApi } } : {}),
     bodyLimitBytes: config.server.bodyLimitBytes,
     maxWaitSeconds: config.server.maxWaitSeconds,
     console: {
@@ -198,6 +204,9 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   deps.log.info({ url }, 'countersign gateway listening');
 
+  const publicUrl = (config.channels.publicUrl ?? config.console.origin ?? url).replace(/\/$/, '');
+  const stopDelivery = startDeliveryWorker(deps, { channels: deps.channels.channels, requestUrl: (id) => `${publicUrl}/requests/${encodeURIComponent(id)}` });
+
   return {
     url,
     port,
@@ -205,6 +214,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     async close() {
       clearInterval(sweep);
       clearInterval(checkpoints);
+      await stopDelivery();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

@@ -16,6 +16,7 @@ import { loginCommand, logoutCommand } from './login.ts';
 import { mcpAcceptCommand, mcpRelayCommand, mcpToolsCommand } from './mcp.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { listCommand, reviewCommand, showCommand, UsageError, type RemoteOptions } from './requests.ts';
+import { slackManifestCommand } from './slack.ts';
 import { startCommand } from './start.ts';
 
 const program = new Command('countersign').description('A human countersignature on the privileged actions of AI agents.').showHelpAfterError();
@@ -57,6 +58,15 @@ program
   .description('forget the token `countersign login` saved for this gateway')
   .addOption(new Option('--url <url>', 'gateway URL').env('COUNTERSIGN_URL').default('http://127.0.0.1:8700'))
   .action(run((o: { url: string }) => logoutCommand(o)));
+
+program
+  .command('slack')
+  .description('Slack')
+  .command('manifest')
+  .description('print the Slack app manifest (scopes, interactivity URL) to create the app from')
+  .addOption(new Option('--url <url>', "the gateway's public URL, which Slack calls").env('COUNTERSIGN_PUBLIC_URL').makeOptionMandatory())
+  .option('--name <name>', 'the app and bot name', 'Countersign')
+  .action(run((o: { url: string; name: string }) => slackManifestCommand(o)));
 
 const requests = program.command('requests').description('review requests (as a human principal)');
 remote(requests.command('list').description('pending requests you may review').option('--status <s>', 'status filter, comma-separated, or "any"', 'pending').option('--all', 'also requests you cannot review').option('--limit <n>')).action(

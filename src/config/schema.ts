@@ -120,10 +120,41 @@ const ruleSchema = z
     approvers: z.array(approverSchema).min(1).optional(),
     ttl: duration.optional(),
     message: z.string().max(1000).optional(),
+    /** Where a held request of this rule is posted, besides nowhere else: `[{ slack: "#db-approvals" }]`. */
+    notify: z.array(z.strictObject({ slack: z.string().regex(/^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{2,})$/, 'a Slack channel id (C0123…) or #name') })).default([]),
   })
   .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined), {
     message: 'approvers and ttl belong to rules whose effect is approve',
   });
+
+const slackSchema = z.strictObject({
+  botToken: z.string().regex(/^xoxb-/, 'a bot token (xoxb-…), from the environment: ${SLACK_BOT_TOKEN}'),
+  signingSecret: z.string().min(16, 'the app\'s signing secret, from the environment: ${SLACK_SIGNING_SECRET}'),
+  /** The default channel for held requests (id or #name); a rule's notify may name others. */
+  channel: z.string().min(1),
+  /** Clicks from another workspace are refused. */
+  teamId: z.string().regex(/^[TE][A-Z0-9]+$/, 'a workspace id such as T0123ABCD'),
+  /** Clicks of another Slack app (a copied signing secret) are refused. */
+  appId: z.string().regex(/^A[A-Z0-9]+$/, 'an app id such as A0123ABCD'),
+  apiUrl: z.string().url().default('https://slack.com/api/'),
+});
+
+const webhookSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a name of lower-case letters, digits, - and _'),
+  url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL'),
+  /** Standard Webhooks secret: whsec_ + base64 of at least 24 random bytes. */
+  secret: z.string().regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'whsec_ followed by base64 of at least 24 random bytes'),
+  events: z.array(z.enum(['created', 'decided', 'executed'])).min(1).default(['created', 'decided', 'executed']),
+});
+
+export const channelsSchema = z
+  .strictObject({
+    slack: slackSchema.optional(),
+    webhooks: z.array(webhookSchema).default([]),
+    /** The gateway's public URL, for links to request pages in messages (default: console.origin, else the listening address). */
+    publicUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'an absolute URL').optional(),
+  })
+  .prefault({});
 
 export const configSchema = z.strictObject({
   server: z
@@ -193,6 +224,7 @@ export const configSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   principals: z.array(principalSchema).default([]),
   identity: identitySchema,
+  channels: channelsSchema,
   connections: z.array(connectionSchema).default([]),
   policy: z
     .strictObject({

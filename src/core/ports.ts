@@ -8,6 +8,9 @@ import type { ConnectionInfo } from './connection.ts';
 import type { Facts } from './facts.ts';
 import type { PinChange, ToolPin } from './mcp/pins.ts';
 import type { ToolDefinition } from './mcp/tool.ts';
+import type { ChannelMessage } from './channel.ts';
+import type { KnownHuman } from './known-human.ts';
+import type { ChannelHealth, OutboxDelivery } from './outbox.ts';
 import type { Principal } from './principal.ts';
 import type { RequestRecord, RequestStatus } from './request.ts';
 import type { Review } from './review.ts';
@@ -90,6 +93,8 @@ export interface Identity {
   /** Verifies a bearer credential (API key or JWT); never throws for a bad one. */
   authenticate(bearer: string): Promise<Authentication>;
   principal(id: string): Principal | undefined;
+  /** The configured human with this email (compared case-insensitively), if any. */
+  humanByEmail(email: string): Principal | undefined;
 }
 
 /**
@@ -176,6 +181,25 @@ export interface Store {
   deleteSession(key: string, audit: readonly AuditDraft[]): Promise<boolean>;
   /** Keys of sessions whose expiry is at or before `now`. */
   expiredSessions(now: Date, limit: number): Promise<string[]>;
+  /**
+   * Outbox: deliveries due at `now`, at most one per (channel, request) and
+   * only the oldest one owed, so a channel sees a request's events in order;
+   * each is leased for `leaseMs` (its next attempt moves on) so no other worker takes it meanwhile.
+   */
+  claimDeliveries(now: Date, limit: number, leaseMs: number): Promise<OutboxDelivery[]>;
+  /** Marks a delivery made; it is never tried again. */
+  completeDelivery(id: string): Promise<void>;
+  /** Records a failed attempt; `retryAt` null sets the delivery aside for good (dead). */
+  failDelivery(id: string, error: string, retryAt: string | null): Promise<void>;
+  /** How each channel that ever had a delivery stands. */
+  outboxHealth(): Promise<ChannelHealth[]>;
+  /** Remembers where a channel posted a message for a request. */
+  addChannelMessage(message: ChannelMessage): Promise<void>;
+  channelMessages(requestId: string, channel: string): Promise<ChannelMessage[]>;
+  /** Records (or refreshes) a human met at sign-in, keyed by verified email. */
+  rememberHuman(human: KnownHuman): Promise<void>;
+  knownHumanByEmail(email: string): Promise<KnownHuman | undefined>;
+  knownHumanById(id: string): Promise<KnownHuman | undefined>;
   close(): Promise<void>;
 }
 

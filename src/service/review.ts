@@ -21,6 +21,10 @@ export interface ReviewCommand {
   readonly comment: string;
   /** When given, the review only counts if the request still has this digest. */
   readonly digest?: string;
+  /** The channel the verdict came through (`slack`, `teams`), kept in the audit event. */
+  readonly via?: string;
+  /** The reviewer's account on that channel (a Slack user id), kept in the audit event. */
+  readonly channelUser?: string;
 }
 
 type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: CountersignError; request: RequestRecord };
@@ -68,7 +72,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
       time: at,
       requestId: current.id,
       actor: cmd.reviewer.id,
-      data: { reviewer: review.reviewer, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest },
+      data: { reviewer: review.reviewer, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest, ...(cmd.via ? { via: cmd.via, channelUser: cmd.channelUser ?? null } : {}) },
     };
     if (cmd.verdict === 'deny') {
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };

@@ -16,6 +16,7 @@ export interface TestPrincipal {
   kind: 'agent' | 'human';
   actsFor?: string;
   groups?: string[];
+  email?: string;
 }
 
 export interface TestGateway extends Gateway {
@@ -46,6 +47,7 @@ export function configYaml(principals: TestPrincipal[], keys: Record<string, str
         `  - id: ${p.id}`,
         `    kind: ${p.kind}`,
         ...(p.actsFor ? [`    actsFor: ${p.actsFor}`] : []),
+        ...(p.email ? [`    email: ${p.email}`] : []),
         `    groups: [${(p.groups ?? []).join(', ')}]`,
         `    apiKeys: ["${hash.hash}"]`,
       ].join('\n');

@@ -49,5 +49,10 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
     principal(id) {
       return byId.get(id);
     },
+    humanByEmail(email) {
+      const wanted = email.trim().toLowerCase();
+      for (const p of byId.values()) if (p.kind === 'human' && p.email?.toLowerCase() === wanted) return p;
+      return undefined;
+    },
   };
 }

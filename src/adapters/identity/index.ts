@@ -52,5 +52,8 @@ export function createIdentity(opts: IdentityOptions): Identity & { readonly iss
     principal(id): Principal | undefined {
       return keys.principal(id);
     },
+    humanByEmail(email) {
+      return keys.humanByEmail(email);
+    },
   };
 }

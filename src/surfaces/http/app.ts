@@ -18,6 +18,7 @@ import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { mcpHttpRoutes } from '../mcp/http.ts';
+import { slackRoutes, type SlackIntegration } from './integrations/slack.ts';
 
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
@@ -26,6 +27,10 @@ export interface HttpOptions {
   readonly console?: ConsoleSettings;
   /** Seconds between progress notifications of a held MCP call (default 5). */
   readonly mcpProgressSeconds?: number;
+  /** Names of the configured outbound channels, reported by /readyz. */
+  readonly channels?: readonly string[];
+  /** Slack's interactivity endpoint, when Slack is configured. */
+  readonly slack?: SlackIntegration;
 }
 
 const DEFAULT_CONSOLE: ConsoleSettings = { enabled: true, sessionTtlSeconds: 8 * 3600, principals: [] };
@@ -66,8 +71,18 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
     await deps.store.readAudit(1, 1);
-    return c.json({ ok: true });
+    // A failing channel does not make the gateway unready (decisions go on); it is shown so it gets fixed.
+    const configured = new Set(opts.channels ?? []);
+    const health = (await deps.store.outboxHealth()).filter((h) => configured.has(h.channel));
+    const channels = Object.fromEntries(
+      [...configured].map((name) => {
+        const h = health.find((x) => x.channel === name);
+        return [name, { status: h?.failing ? 'failing' : 'ok', pending: h?.pending ?? 0, dead: h?.dead ?? 0, oldestPending: h?.oldest ?? null, lastError: h?.failing || (h?.dead ?? 0) > 0 ? h?.lastError ?? null : null }];
+      }),
+    );
+    return c.json({ ok: true, channels });
   });
+  if (opts.slack) app.route('/', slackRoutes(deps, opts.slack));
 
   const bearer: MiddlewareHandler<AppEnv> = async (c, next) => {
     const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');

@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import { backfillTerms, SEARCH_SCHEMA, TERMS_SCHEMA } from './search.ts';
+import { OUTBOX_SCHEMA } from './outbox.ts';
 import { SESSIONS_SCHEMA } from './sessions.ts';
 import { backfillTree, TREE_SCHEMA } from './tree.ts';
 
@@ -76,6 +77,7 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
      changed TEXT,
      PRIMARY KEY (connection, tool)
    ) STRICT;`,
+  OUTBOX_SCHEMA,
 ];
 
 /** Applies the steps this file has not had yet, each in its own transaction. */

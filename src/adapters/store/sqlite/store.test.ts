@@ -11,6 +11,7 @@ import { storeContract } from '../contract.ts';
 import { treeContract } from '../contract-tree.ts';
 import { searchContract } from '../contract-search.ts';
 import { sessionContract } from '../contract-sessions.ts';
+import { outboxContract } from '../contract-outbox.ts';
 import { auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createSqliteStore } from './store.ts';
 
@@ -27,6 +28,10 @@ async function onFile() {
 }
 
 storeContract('sqlite store (file)', onFile);
+outboxContract('sqlite store (memory)', async (outbox) => {
+  const store = createSqliteStore({ path: ':memory:', outbox });
+  return { store, cleanup: () => store.close() };
+});
 treeContract('sqlite store (file)', onFile);
 searchContract('sqlite store (file)', onFile);
 sessionContract('sqlite store (file)', onFile);

@@ -19,11 +19,15 @@ import { createTreeStore } from './tree.ts';
 import { createAuditSearch, createTermWriter } from './search.ts';
 import { createSessionTable } from './sessions.ts';
 import { createPinTable } from './pins.ts';
+import { createOutboxTables } from './outbox.ts';
+import type { OutboxRouter } from '../../../core/outbox.ts';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
   readonly path: string;
   readonly synchronous?: 'normal' | 'full';
+  /** Which deliveries each audit event causes; they commit in the same transaction as the event. */
+  readonly outbox?: OutboxRouter;
 }
 
 type RequestRow = { record: string };
@@ -72,6 +76,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const terms = createTermWriter(db);
   const sessions = createSessionTable(db);
   const pins = createPinTable(db);
+  const outbox = createOutboxTables(db);
+  const route = options.outbox ?? (() => []);
 
   /** Reads a size that must lie within the log as it stands. */
   function within(size: number, what: string): number {
@@ -115,6 +121,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     } catch (e) {
       throw new CountersignError('AUDIT_WRITE_FAILED', undefined, { cause: e instanceof Error ? e.message : String(e) });
     }
+    // Outside the audit try: a failing enqueue still fails (and rolls back) the whole change.
+    for (const d of drafts) outbox.enqueue(route(d));
   }
 
   function load(id: string): RequestRecord | undefined {
@@ -301,6 +309,33 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         }
         return { ...b, seq: r.seq, body: r.body, hash: r.hash };
       });
+    },
+    async claimDeliveries(now, limit, leaseMs) {
+      return write(() => outbox.claim(now, limit, leaseMs));
+    },
+    async completeDelivery(id) {
+      await write(() => outbox.complete(id));
+    },
+    async failDelivery(id, error, retryAt) {
+      await write(() => outbox.fail(id, error, retryAt));
+    },
+    async outboxHealth() {
+      return outbox.health();
+    },
+    async addChannelMessage(m) {
+      await write(() => outbox.addMessage(m));
+    },
+    async channelMessages(requestId, channel) {
+      return outbox.messages(requestId, channel);
+    },
+    async rememberHuman(h) {
+      await write(() => outbox.remember(h));
+    },
+    async knownHumanByEmail(email) {
+      return outbox.byEmail(email);
+    },
+    async knownHumanById(id) {
+      return outbox.byId(id);
     },
     async close() {
       if (db.open) db.close();

@@ -16,9 +16,9 @@ function clip(text: string, max = ONE_LINE): string {
 
 /** An MCP tool call as a later surface records it: operation `tools/call`, input `{ name, arguments }`. */
 export function mcpCall(r: Pick<RequestRecord, 'action'>): { tool: string; args: unknown } | undefined {
-  const input = r.action.input as unknown as Record<string, unknown>;
-  if (!r.action.operation.endsWith('tools/call') || typeof input['name'] !== 'string') return undefined;
-  return { tool: input['name'], args: input['arguments'] ?? {} };
+  const input = r.action.input;
+  if (r.action.operation !== 'tools/call' || !('tool' in input)) return undefined;
+  return { tool: input.tool, args: input.arguments };
 }
 
 /**

@@ -15,6 +15,7 @@ import { discoverProvider } from '../../../adapters/identity/oidc/client.ts';
 import type { LoginConfig } from '../../../config/identity-schema.ts';
 import { isCountersignError } from '../../../core/errors.ts';
 import type { Deps } from '../../../service/deps.ts';
+import { rememberSignedInHuman } from '../../../service/chat-reviewer.ts';
 import { humanFromClaims } from '../../../service/login-human.ts';
 import type { AppEnv } from '../context.ts';
 import { securityHeaders } from './handlers.ts';
@@ -105,6 +106,8 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig): Hono<AppEnv> {
       const claims = tokens.claims();
       if (!claims) throw new Error('no ID token');
       const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap }, claims);
+      // Only an email the provider verified: humanFromClaims keeps no other from the token.
+      if (claims['email_verified'] === true) await rememberSignedInHuman(deps, human);
       await startConsoleSession(c, deps, human, 'oidc');
       return c.redirect(safeNext(flow.next), 303);
     } catch (e) {

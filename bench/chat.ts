@@ -1,0 +1,81 @@
+/**
+ * `npm run bench:chat`: how fast a held request reaches Slack, and how fast
+ * a click in Slack unblocks the agent. One gateway (SQLite, in this process)
+ * with a fake Slack on 127.0.0.1 and a local upstream; for each of N
+ * requests, one after another:
+ *   submit → the fake Slack receives chat.postMessage for it (outbox worker);
+ *   signed Approve click → the agent's long-poll returns the final status.
+ * Prints p50/p99 of both. Environment: BENCH_REQUESTS (200).
+ */
+import { cpus, release } from 'node:os';
+import { startFakeSlack } from '../test/support/fake-slack.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway } from '../test/support/gateway.ts';
+import { startUpstream } from '../test/support/upstream.ts';
+
+const n = Math.max(1, Number(process.env['BENCH_REQUESTS'] ?? 200));
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
+};
+
+const slack = await startFakeSlack();
+slack.users.set('UALICE', { id: 'UALICE', email: 'alice@example.com' });
+const upstream = await startUpstream();
+const gw = await startTestGateway(
+  `channels:
+  slack: { botToken: ${slack.botToken}, signingSecret: ${slack.signingSecret}, channel: C0APPROVALS, teamId: ${slack.teamId}, appId: ${slack.appId}, apiUrl: "${slack.apiUrl}" }
+connections:
+  - { name: api, kind: http, url: "${upstream.url}" }
+policy:
+  rules:
+    - { id: hold, when: "true", effect: approve, approvers: [{ groups: [sre] }] }
+`,
+  { principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, email: 'alice@example.com' } : p)) },
+);
+
+const toSlack: number[] = [];
+const toAgent: number[] = [];
+try {
+  for (let i = 0; i < n + 5; i++) {
+    const t0 = performance.now();
+    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'POST', path: `/bench/${i}` }, reason: 'bench' } });
+    if (res.status !== 202) throw new Error(`submit: HTTP ${res.status}`);
+    const id = res.body.id as string;
+    const post = await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks']).includes(id), 10_000);
+    const posted = post.at - t0;
+
+    // The agent waits on its handle, as the SDK does.
+    const agent = (async () => {
+      let status = 'pending';
+      while (!['succeeded', 'failed', 'denied', 'expired', 'cancelled'].includes(status)) {
+        const r = await gw.as('deploy-bot', `/v1/requests/${id}?wait=30&from=${status}`);
+        status = r.body.status as string;
+      }
+      return performance.now();
+    })();
+    await new Promise((r) => setTimeout(r, 5)); // the long-poll is parked before the click
+    const t1 = performance.now();
+    const click = await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id });
+    if (click.status !== 200) throw new Error(`click: HTTP ${click.status}`);
+    const unblocked = (await agent) - t1;
+    if (i >= 5) {
+      // The first five warm up the JIT and the caches (users.info is cached after the first click).
+      toSlack.push(posted);
+      toAgent.push(unblocked);
+    }
+  }
+} finally {
+  await gw.stop();
+  await slack.close();
+  await upstream.close();
+}
+
+const f = (x: number) => `${x.toFixed(1)} ms`;
+process.stdout.write(
+  [
+    `chat latency over ${n} held requests (Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()})`,
+    `  submit → message received by the fake Slack   p50 ${f(pct(toSlack, 50))}   p99 ${f(pct(toSlack, 99))}`,
+    `  signed click → agent unblocked (succeeded)    p50 ${f(pct(toAgent, 50))}   p99 ${f(pct(toAgent, 99))}`,
+    '',
+  ].join('\n'),
+);

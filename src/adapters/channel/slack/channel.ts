@@ -1,0 +1,83 @@
+/**
+ * The Slack channel: posts a request's message when it is held (to the
+ * channels its matched rules name, else the default one), updates every
+ * message of the request in place on each later event from any channel,
+ * and sends the human requester (or the human an agent acts for) a direct
+ * message with the outcome. Each step is safe to repeat: a retried delivery
+ * posts only where no message exists yet, and an update shows the request
+ * as it stands now.
+ */
+import type { Channel, DeliveryContext } from '../../../core/channel.ts';
+import { eventKind, type OutboxDelivery } from '../../../core/outbox.ts';
+import type { RequestRecord } from '../../../core/request.ts';
+import type { SlackApi } from './api.ts';
+import { outcomeDm, requestMessage } from './message.ts';
+
+export interface SlackChannelOptions {
+  readonly api: SlackApi;
+  /** Default channel (id or #name). */
+  readonly channel: string;
+  /** Channels each policy rule names in `notify`. */
+  readonly ruleChannels: ReadonlyMap<string, readonly string[]>;
+}
+
+const FOLLOWS = new Set(['held', 'reviewed', 'decided', 'executed']);
+const FINAL = new Set<RequestRecord['status']>(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
+
+/** Where a held request is posted. */
+export function targetsOf(r: RequestRecord, opts: Pick<SlackChannelOptions, 'channel' | 'ruleChannels'>): string[] {
+  const named = r.decision.rules.flatMap((rule) => opts.ruleChannels.get(rule) ?? []);
+  return [...new Set(named.length ? named : [opts.channel])];
+}
+
+export function createSlackChannel(opts: SlackChannelOptions): Channel {
+  async function post(r: RequestRecord, ctx: DeliveryContext): Promise<void> {
+    const message = requestMessage(r, ctx.requestUrl(r.id));
+    for (const target of targetsOf(r, opts)) {
+      if (ctx.messages.some((m) => m.ref['target'] === target)) continue;
+      const res = await opts.api.call<{ channel: string; ts: string }>('chat.postMessage', { channel: target, ...message, unfurl_links: false, unfurl_media: false });
+      await ctx.remember({ target, channel: res.channel, ts: res.ts });
+    }
+  }
+
+  async function update(r: RequestRecord, ctx: DeliveryContext): Promise<void> {
+    const message = requestMessage(r, ctx.requestUrl(r.id));
+    for (const m of ctx.messages) await opts.api.call('chat.update', { channel: m.ref['channel'], ts: m.ref['ts'], ...message });
+  }
+
+  async function dm(r: RequestRecord, ctx: DeliveryContext): Promise<void> {
+    const human = r.principal.kind === 'human' ? r.principal.id : r.principal.actsFor;
+    if (!human) return;
+    const email = await ctx.emailOf(human);
+    if (!email) return;
+    let user: string | undefined;
+    try {
+      user = (await opts.api.call<{ user?: { id?: string } }>('users.lookupByEmail', { email })).user?.id;
+    } catch (e) {
+      // Not every human the gateway knows is in the workspace.
+      if (e instanceof Error && /users_not_found/.test(e.message)) return;
+      throw e;
+    }
+    if (!user) return;
+    const im = await opts.api.call<{ channel: { id: string } }>('conversations.open', { users: user });
+    await opts.api.call('chat.postMessage', { channel: im.channel.id, ...outcomeDm(r, ctx.requestUrl(r.id)) });
+  }
+
+  return {
+    name: 'slack',
+    wants(type) {
+      const kind = eventKind(type);
+      return kind !== undefined && FOLLOWS.has(kind);
+    },
+    async deliver(d: OutboxDelivery, ctx) {
+      const r = ctx.request;
+      // Only requests that were held for review have a message (a policy deny at submission never does).
+      if (!r || r.expiresAt === null) return;
+      if (d.event === 'request.held') return post(r, ctx);
+      await update(r, ctx);
+      // One final event per request, so one DM; sent with the event that made the status final.
+      const finalEvent = { 'request.denied': 'denied', 'request.expired': 'expired', 'request.cancelled': 'cancelled', 'request.succeeded': 'succeeded', 'request.failed': 'failed' }[d.event];
+      if (finalEvent && FINAL.has(r.status)) await dm(r, ctx);
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { escapeCode, escapeMrkdwn } from './mrkdwn.ts';
+
+describe('Slack mrkdwn escaping of agent-supplied text', () => {
+  it('renders a mention, a broadcast and a disguised link inert', () => {
+    const out = escapeMrkdwn('APPROVED by security <!here> <@U0ADMIN> <https://evil.example|docs> & @channel');
+    expect(out).toBe('APPROVED by security &lt;!here&gt; &lt;@U0ADMIN&gt; &lt;https://evil.example|docs&gt; &amp; @\u2060channel');
+    expect(out).not.toMatch(/<[!@#]/);
+  });
+
+  it('keeps a code block closed whatever the input holds', () => {
+    expect(escapeCode('select 1; ``` *bold* <!channel>')).not.toContain('```');
+  });
+});

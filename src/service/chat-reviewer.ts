@@ -1,0 +1,47 @@
+/**
+ * Chat reviewer: who a chat user is, here. A chat platform vouches only for
+ * an email address; that address must belong to a human the gateway already
+ * knows — configured with that email, or signed in to the console with it
+ * verified by the identity provider — or the click counts for nobody. One
+ * person is thus one principal id on every channel, and "one vote per human"
+ * and "never the requester" hold across the console, the CLI and chat.
+ */
+import { normalizeEmail } from '../core/known-human.ts';
+import type { Principal } from '../core/principal.ts';
+import type { Deps } from './deps.ts';
+
+/**
+ * @example
+ * const alice = await reviewerByEmail(deps, 'alice@example.com'); // undefined when nobody known has it
+ */
+export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store'>, email: string): Promise<Principal | undefined> {
+  const configured = deps.identity.humanByEmail(email);
+  if (configured) return configured;
+  const known = await deps.store.knownHumanByEmail(normalizeEmail(email));
+  if (!known) return undefined;
+  // A configured id that is an agent never becomes a reviewer through an email.
+  const byId = deps.identity.principal(known.id);
+  if (byId && byId.kind !== 'human') return undefined;
+  return Object.freeze({
+    id: known.id,
+    kind: 'human',
+    actsFor: null,
+    groups: Object.freeze([...new Set([...(byId?.groups ?? []), ...known.groups])].sort()),
+    email: known.email,
+    ...(known.issuer && known.subject ? { issuer: known.issuer, claims: Object.freeze({ sub: known.subject, email: known.email }) } : {}),
+  });
+}
+
+/** Records a human who signed in with a verified email, so chat users with that email are them. */
+export async function rememberSignedInHuman(deps: Pick<Deps, 'store' | 'clock'>, human: Principal): Promise<void> {
+  if (human.kind !== 'human' || !human.email) return;
+  const sub = human.claims?.['sub'];
+  await deps.store.rememberHuman({
+    id: human.id,
+    email: normalizeEmail(human.email),
+    groups: [...human.groups],
+    issuer: human.issuer ?? null,
+    subject: typeof sub === 'string' ? sub : null,
+    seenAt: deps.clock.now().toISOString(),
+  });
+}

@@ -1,0 +1,108 @@
+/**
+ * The outbox end to end: a message owed while Slack is down is delivered
+ * after a gateway restart (nothing held in memory), /readyz shows the
+ * failing channel meanwhile, and signed webhooks reach a receiver that
+ * verifies them as Standard Webhooks specifies.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { verifyWebhookSignature } from '../../src/adapters/channel/webhook/sign.ts';
+import { startFakeSlack } from '../support/fake-slack.ts';
+import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway } from '../support/gateway.ts';
+import { startUpstream, type RecordedCall } from '../support/upstream.ts';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('the outbox', () => {
+  it('delivers a message owed while Slack was down after the gateway restarts, and shows the failing channel meanwhile', async () => {
+    const slack = await startFakeSlack();
+    const upstream = await startUpstream();
+    const dir = mkdtempSync(join(tmpdir(), 'cs-outbox-'));
+    dirs.push(dir);
+    const keys: Record<string, string> = {};
+    const yaml = configYaml(
+      DEFAULT_PRINCIPALS,
+      keys,
+      `channels:
+  slack: { botToken: ${slack.botToken}, signingSecret: ${slack.signingSecret}, channel: C0APPROVALS, teamId: ${slack.teamId}, appId: ${slack.appId}, apiUrl: "${slack.apiUrl}" }
+connections:
+  - { name: api, kind: http, url: "${upstream.url}" }
+policy:
+  rules:
+    - { id: hold, when: "true", effect: approve, approvers: [{ groups: [sre] }] }
+`,
+      join(dir, 'countersign.db'),
+    );
+    await slack.stop();
+    let gw = await startTestGateway(yaml, { dir, keys });
+    const submitted = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'POST', path: '/x' }, reason: 'while slack is down' } });
+    expect(submitted.status).toBe(202);
+    const id = submitted.body.id as string;
+    const failing = await eventually(async () => {
+      const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { channels: Record<string, { status: string; pending: number; lastError: string | null }> };
+      return ready.channels['slack']?.status === 'failing' ? ready.channels['slack'] : undefined;
+    });
+    expect(failing.pending).toBe(1);
+    expect(failing.lastError).toContain('unreachable');
+    await gw.stop();
+
+    await slack.start();
+    gw = await startTestGateway(yaml, { dir, keys });
+    try {
+      // The first retry is at most a few seconds of backoff away.
+      const post = await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks']).includes(id), 15_000);
+      expect(post.body['channel']).toBe('C0APPROVALS');
+      await eventually(async () => {
+        const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { channels: Record<string, { status: string; pending: number }> };
+        return ready.channels['slack']?.status === 'ok' && ready.channels['slack'].pending === 0 ? true : undefined;
+      }, 5000);
+    } finally {
+      await gw.stop();
+      await slack.close();
+      await upstream.close();
+    }
+  }, 30_000);
+});
+
+describe('signed webhooks', () => {
+  it('POSTs created, decided and executed events that verify as Standard Webhooks', async () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const receiver = await startUpstream(() => ({ status: 204 }));
+    const upstream = await startUpstream();
+    const gw = await startTestGateway(`channels:
+  webhooks:
+    - { name: ops, url: "${receiver.url}/hooks", secret: "${secret}" }
+connections:
+  - { name: api, kind: http, url: "${upstream.url}" }
+policy:
+  rules:
+    - { id: hold, when: "true", effect: approve, approvers: [{ groups: [sre] }] }
+`);
+    try {
+      const id = (await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'POST', path: '/y' }, reason: 'r' } })).body.id as string;
+      expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: '' } })).status).toBe(200);
+      const calls = await eventually(async () => {
+        const got = receiver.calls.filter((c) => c.body.includes(id));
+        return got.some((c) => JSON.parse(c.body).type === 'request.executed') ? got : undefined;
+      });
+      const types = calls.map((c: RecordedCall) => JSON.parse(c.body).type);
+      expect(types).toEqual(['request.created', 'request.decided', 'request.executed']);
+      for (const c of calls) {
+        const headers = { id: String(c.headers['webhook-id']), timestamp: String(c.headers['webhook-timestamp']), signature: String(c.headers['webhook-signature']) };
+        expect(headers.id).toMatch(/^msg_\d+$/);
+        expect(headers.signature).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+        expect(verifyWebhookSignature(secret, headers, c.body, new Date())).toBe(true);
+        expect(verifyWebhookSignature(secret, headers, c.body.replace(id, 'req_forged'), new Date())).toBe(false);
+      }
+      const executed = JSON.parse(calls.at(-1)!.body);
+      expect(executed.data).toMatchObject({ requestId: id, event: 'request.succeeded', status: 'succeeded', principal: 'deploy-bot', connection: 'api' });
+    } finally {
+      await gw.stop();
+      await receiver.close();
+      await upstream.close();
+    }
+  });
+});

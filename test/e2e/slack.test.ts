@@ -1,0 +1,219 @@
+/**
+ * Slack end to end: a real gateway, a real upstream and a fake Slack that
+ * speaks the Web API and signs its callbacks like Slack. Held request →
+ * message with the right content → signed click → approved → executed →
+ * message updated; an API approval updates the message too; the deny modal;
+ * the requester's DM; and every forged or stale callback refused with 401
+ * and an audit event.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { auditEvents, reviewers } from '../support/sqlite.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+let slack: FakeSlack;
+let upstream: Upstream;
+let gw: TestGateway;
+
+const EMAILS: Record<string, string> = { alice: 'alice@example.com', bob: 'bob@example.com', carol: 'carol@example.com', dave: 'dave@example.com' };
+
+beforeAll(async () => {
+  slack = await startFakeSlack();
+  for (const [id, email] of Object.entries(EMAILS)) slack.users.set(`U${id.toUpperCase()}`, { id: `U${id.toUpperCase()}`, email });
+  slack.users.set('UNOEMAIL', { id: 'UNOEMAIL' });
+  slack.users.set('USTRANGER', { id: 'USTRANGER', email: 'stranger@example.com' });
+  upstream = await startUpstream();
+  gw = await startTestGateway(
+    `channels:
+  slack:
+    botToken: ${slack.botToken}
+    signingSecret: ${slack.signingSecret}
+    channel: C0APPROVALS
+    teamId: ${slack.teamId}
+    appId: ${slack.appId}
+    apiUrl: ${slack.apiUrl}
+  publicUrl: https://countersign.example.com
+connections:
+  - name: billing-api
+    kind: http
+    url: ${upstream.url}
+    tags: { env: prod, data: pii, compliance: [soc2, gdpr] }
+policy:
+  rules:
+    - id: prod-writes
+      when: facts.writes
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+    - id: refunds
+      when: facts.http.path.startsWith("/refunds")
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      notify: [{ slack: "#payments" }]
+`,
+    { principals: DEFAULT_PRINCIPALS.map((p) => (EMAILS[p.id] ? { ...p, email: EMAILS[p.id] } : p)) },
+  );
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await slack?.close();
+  await upstream?.close();
+});
+
+async function hold(path = '/invoices', reason = 'APPROVED by security <!here> — just do it'): Promise<string> {
+  const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'billing-api', input: { method: 'POST', path, body: { amount: 12 } }, reason } });
+  expect(res.status).toBe(202);
+  return res.body.id as string;
+}
+
+const postedFor = (id: string) => slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id) && c.body['channel'] !== undefined && !String(c.body['channel']).startsWith('D'));
+const status = async (id: string) => (await gw.as('alice', `/v1/requests/${id}`)).body.status as string;
+
+describe('a held request in Slack', () => {
+  it('posts one message with everything needed to decide, agent text inert, buttons carrying only the id', async () => {
+    const id = await hold();
+    const post = await postedFor(id);
+    expect(post.token).toBe(slack.botToken);
+    expect(post.body['channel']).toBe('C0APPROVALS');
+    const text = JSON.stringify(post.body['blocks']);
+    expect(text).toContain('*deploy-bot* (agent) for *carol*');
+    expect(text).toContain('`billing-api` (http)');
+    expect(text).toContain('`env: prod`');
+    expect(text).toContain('`compliance: soc2, gdpr`');
+    expect(text).toContain('POST /invoices');
+    expect(text).toContain('`prod-writes`');
+    expect(text).toContain('1 from group sre');
+    expect(text).toContain('*Expires*');
+    expect(text).toContain(`https://countersign.example.com/requests/${id}`);
+    expect(text).toContain('APPROVED by security &lt;!here&gt;');
+    expect(text).not.toContain('<!here>');
+    const actions = (post.body['blocks'] as any[]).find((b) => b.type === 'actions');
+    expect(actions.elements.map((e: any) => [e.text.text, e.value])).toEqual([['Approve', id], ['Deny', id]]);
+  });
+
+  it('approves on a signed click by a known human, runs once, updates the message without buttons', async () => {
+    const id = await hold();
+    const post = await postedFor(id);
+    const res = await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id });
+    expect(res.status).toBe(200);
+    await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined));
+    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+    // Only approved requests run: the first test's request is still pending, so exactly one call.
+    expect(upstream.calls.filter((c) => c.url === '/invoices')).toHaveLength(1);
+    const recorded = auditEvents(gw.dbPath, id).find((e) => e.type === 'review.recorded');
+    expect(recorded?.data).toMatchObject({ via: 'slack', channelUser: 'UALICE', verdict: 'approve' });
+    const ts = (await gw.deps.store.channelMessages(id, 'slack'))[0]?.ref['ts'];
+    const update = await slack.waitFor('chat.update', (c) => c.body['channel'] === 'C0APPROVALS' && c.body['ts'] === ts && JSON.stringify(c.body['blocks']).includes('succeeded'));
+    expect(post.body['channel']).toBe('C0APPROVALS');
+    expect(JSON.stringify(update.body['blocks'])).toContain('Approved by *alice*');
+    expect((update.body['blocks'] as any[]).some((b) => b.type === 'actions')).toBe(false);
+    // The requester's human (deploy-bot acts for carol) gets a DM with the outcome.
+    const dm = await slack.waitFor('chat.postMessage', (c) => c.body['channel'] === 'DUCAROL' && JSON.stringify(c.body).includes(id));
+    expect(JSON.stringify(dm.body)).toContain('succeeded');
+    expect(slack.callsOf('conversations.open').some((c) => c.body['users'] === 'UCAROL')).toBe(true);
+  });
+
+  it('counts a replayed click once', async () => {
+    const id = await hold();
+    await postedFor(id);
+    // bob approves twice with the same signed body (a replay inside the window): one review.
+    await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: id });
+    await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined));
+    await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: id });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
+  });
+
+  it('refuses the human the agent acts for, a user without an email and a stranger, recording why', async () => {
+    const id = await hold();
+    await postedFor(id);
+    for (const user of ['UCAROL', 'UNOEMAIL', 'USTRANGER']) expect((await slack.click(gw.url, { user, action: 'approve', requestId: id })).status).toBe(200);
+    const refused = await eventually(async () => {
+      const r = auditEvents(gw.dbPath, id).filter((e) => e.type === 'channel.refused');
+      return r.length === 3 ? r : undefined;
+    });
+    expect(refused.map((e) => e.data['reason']).sort()).toEqual(['review.self_approval_forbidden', 'user.no_email', 'user.unknown_email']);
+    expect(await status(id)).toBe('pending');
+    expect(slack.responses.some((r) => r['response_type'] === 'ephemeral')).toBe(true);
+  });
+
+  it('updates the Slack message when the request is approved through the API', async () => {
+    const id = await hold();
+    await postedFor(id);
+    const res = await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok from the console' } });
+    expect(res.status).toBe(200);
+    const ts = (await gw.deps.store.channelMessages(id, 'slack'))[0]?.ref['ts'];
+    const update = await slack.waitFor('chat.update', (c) => c.body['ts'] === ts && JSON.stringify(c.body['blocks']).includes('ok from the console'));
+    expect((update.body['blocks'] as any[]).some((b) => b.type === 'actions')).toBe(false);
+  });
+
+  it('asks a denying reviewer why in a modal and records the deny with that reason', async () => {
+    const id = await hold();
+    await postedFor(id);
+    expect((await slack.click(gw.url, { user: 'UDAVE', action: 'deny', requestId: id })).status).toBe(200);
+    const open = await slack.waitFor('views.open', (c) => c.body['view']?.private_metadata === id);
+    expect(open.body['trigger_id']).toBeTruthy();
+    expect(open.body['view'].callback_id).toBe('countersign_deny_reason');
+    // The modal's submission may come from anyone eligible; here alice (sre) denies.
+    expect((await slack.submitDeny(gw.url, { user: 'UALICE', requestId: id, reason: 'not during the freeze <!channel>' })).status).toBe(200);
+    await eventually(async () => ((await status(id)) === 'denied' ? true : undefined));
+    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'deny' }]);
+    expect(auditEvents(gw.dbPath, id).find((e) => e.type === 'request.denied')?.data['message']).toContain('not during the freeze');
+    const update = await slack.waitFor('chat.update', (c) => JSON.stringify(c.body['blocks']).includes(id) && JSON.stringify(c.body['blocks']).includes('Denied by *alice*'));
+    expect(JSON.stringify(update.body['blocks'])).toContain('not during the freeze &lt;!channel&gt;');
+    const dm = await slack.waitFor('chat.postMessage', (c) => c.body['channel'] === 'DUCAROL' && JSON.stringify(c.body).includes(id));
+    expect(JSON.stringify(dm.body)).toContain('not during the freeze');
+  });
+
+  it('posts a request to the channel its rule names', async () => {
+    const id = await hold('/refunds/9', 'refund');
+    const post = await postedFor(id);
+    expect(post.body['channel']).toBe('#payments');
+  });
+});
+
+describe('forged and stale callbacks', () => {
+  const cases: [string, Parameters<FakeSlack['click']>[2], string][] = [
+    ['a timestamp 6 minutes old', { skewSeconds: -360 }, 'timestamp.outside_window'],
+    ['a timestamp 6 minutes in the future', { skewSeconds: 360 }, 'timestamp.outside_window'],
+    ['one body byte changed', { tamper: (b) => b.replace('UALICE', 'UALICF') }, 'signature.mismatch'],
+    ['a v1= prefix', { signature: (s) => s.replace(/^v0=/, 'v1=') }, 'signature.version'],
+    ['no signature header', { signature: () => undefined }, 'signature.missing'],
+    ['another signing secret', { secret: 'not-the-right-secret-at-all-000' }, 'signature.mismatch'],
+  ];
+  for (const [name, sign, reason] of cases) {
+    it(`refuses ${name} with 401 and an audit event, and records no review`, async () => {
+      const id = await hold();
+      const before = auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused').length;
+      const res = await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id }, sign);
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as any).error.reason).toBe(reason);
+      const refused = auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused');
+      expect(refused).toHaveLength(before + 1);
+      expect(refused.at(-1)?.data).toMatchObject({ channel: 'slack', reason });
+      expect(JSON.stringify(refused.at(-1))).not.toContain(slack.signingSecret);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(reviewers(gw.dbPath, id)).toEqual([]);
+    });
+  }
+
+  it('refuses a click from another workspace with 401 and an audit event', async () => {
+    const id = await hold();
+    const res = await slack.send(gw.url, { type: 'block_actions', team: { id: 'T0OTHER' }, api_app_id: slack.appId, user: { id: 'UALICE' }, actions: [{ action_id: 'countersign_approve', value: id }] });
+    expect(res.status).toBe(401);
+    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ reason: 'team.mismatch' });
+    const other = await slack.send(gw.url, { type: 'block_actions', team: { id: slack.teamId }, api_app_id: 'A0OTHER', user: { id: 'UALICE' }, actions: [{ action_id: 'countersign_approve', value: id }] });
+    expect(other.status).toBe(401);
+    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ reason: 'app.mismatch' });
+    expect(reviewers(gw.dbPath, id)).toEqual([]);
+  });
+});
+
+describe('readiness', () => {
+  it('shows the Slack channel and its backlog in /readyz', async () => {
+    const res = await fetch(`${gw.url}/readyz`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).channels.slack).toMatchObject({ status: 'ok' });
+  });
+});
