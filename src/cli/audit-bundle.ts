@@ -3,7 +3,7 @@
  * Reading needs nothing but the bundle: no config, no database, no network.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar';
@@ -62,14 +62,46 @@ async function readTar(path: string): Promise<Map<string, Buffer>> {
   await tar.t({
     file: path,
     onReadEntry: (entry) => {
+      const name = entry.path.replace(/^\.\//, '');
+      if (name === 'events.jsonl' && entry.type === 'File' && typeof entry.size === 'number') {
+        // Straight into shared memory: the verifier's worker threads read it where it lies.
+        const out = sharedBuffer(entry.size);
+        let at = 0;
+        entry.on('data', (c: Buffer) => {
+          out.set(c.subarray(0, Math.max(0, out.length - at)), at);
+          at += c.length;
+        });
+        entry.on('end', () => files.set(name, at === out.length ? out : out.subarray(0, Math.min(at, out.length))));
+        return;
+      }
       const chunks: Buffer[] = [];
       entry.on('data', (c: Buffer) => chunks.push(c));
       entry.on('end', () => {
-        if (entry.type === 'File') files.set(entry.path.replace(/^\.\//, ''), Buffer.concat(chunks));
+        if (entry.type === 'File') files.set(name, Buffer.concat(chunks));
       });
     },
   });
   return files;
+}
+
+/** A Buffer over a SharedArrayBuffer, which worker threads can read without a copy. */
+function sharedBuffer(size: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(size));
+}
+
+async function readShared(path: string): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const out = sharedBuffer((await fh.stat()).size);
+    for (let at = 0; at < out.length; ) {
+      const { bytesRead } = await fh.read(out, at, out.length - at, at);
+      if (bytesRead === 0) return out.subarray(0, at);
+      at += bytesRead;
+    }
+    return out;
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Reads a bundle from a directory or a tar file. */
@@ -77,7 +109,8 @@ export async function readBundle(path: string): Promise<BundleFiles> {
   let files: Map<string, Buffer>;
   if ((await stat(path)).isDirectory()) {
     files = new Map();
-    for (const name of ['manifest.json', 'events.jsonl', 'keys.txt']) files.set(name, await readFile(join(path, name)).catch(() => Buffer.alloc(0)));
+    for (const name of ['manifest.json', 'keys.txt']) files.set(name, await readFile(join(path, name)).catch(() => Buffer.alloc(0)));
+    files.set('events.jsonl', await readShared(join(path, 'events.jsonl')).catch(() => Buffer.alloc(0)));
     for (const name of await readdir(join(path, 'checkpoints')).catch(() => [] as string[])) files.set(`checkpoints/${name}`, await readFile(join(path, 'checkpoints', name)));
   } else {
     files = await readTar(path);

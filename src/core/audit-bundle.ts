@@ -187,7 +187,7 @@ export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): Bund
     const seq = first + count;
     offset += line.length + 1;
     if (seqOf(line) !== seq) return fail(progress, { seq, message: seqMismatch(body, line, seq, offset) });
-    frontier.append(leafOf(count, line));
+    frontier.push(leafOf(count, line));
     count++;
     progress.events = count;
     progress.last = seq;

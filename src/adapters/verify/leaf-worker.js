@@ -5,8 +5,8 @@
 import { hash } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
 
-const { body, out, done, chunks, first, step } = workerData;
-const bytes = new Uint8Array(body);
+const { body, base, length, out, done, chunks, first, step } = workerData;
+const bytes = new Uint8Array(body, base, length);
 const hashes = new Uint8Array(out);
 const flags = new Int32Array(done);
 let scratch = new Uint8Array(4096);

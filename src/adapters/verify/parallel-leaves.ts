@@ -66,15 +66,23 @@ export interface ParallelOptions {
 
 export async function hashLeavesInParallel(body: Uint8Array, opts: ParallelOptions = {}): Promise<LeafHashes> {
   const threads = opts.threads ?? availableParallelism();
-  const shared = new SharedArrayBuffer(body.length);
-  new Uint8Array(shared).set(body);
+  // Events read into shared memory (readBundle does) are used where they lie; others are copied once.
+  let shared: SharedArrayBuffer;
+  let base = 0;
+  if (body.buffer instanceof SharedArrayBuffer) {
+    shared = body.buffer;
+    base = body.byteOffset;
+  } else {
+    shared = new SharedArrayBuffer(body.length);
+    new Uint8Array(shared).set(body);
+  }
   const { chunks, lines } = planChunks(body, opts.chunkBytes ?? 1 << 20);
   const out = new SharedArrayBuffer(Math.max(1, lines) * HASH);
   const done = new SharedArrayBuffer(chunks.length * 4);
   const flags = new Int32Array(done);
   const hashes = new Uint8Array(out);
   const n = Math.max(1, Math.min(threads, chunks.length));
-  const workers = Array.from({ length: n }, (_, first) => new Worker(new URL('./leaf-worker.js', import.meta.url), { workerData: { body: shared, out, done, chunks, first, step: n } }));
+  const workers = Array.from({ length: n }, (_, first) => new Worker(new URL('./leaf-worker.js', import.meta.url), { workerData: { body: shared, base, length: body.length, out, done, chunks, first, step: n } }));
   // Online before the verifier blocks this thread: an error event could not reach it later.
   try {
     await Promise.all(workers.map((w) => once(w, 'online')));

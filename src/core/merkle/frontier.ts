@@ -83,6 +83,26 @@ export class Frontier {
    * @example
    * frontier.root(); // equals rootAt(src, frontier.size)
    */
+  /**
+   * `append` without reporting the new nodes: for a verifier, which only
+   * needs roots, one allocation per carry fewer.
+   *
+   * @example
+   * for (const leaf of leaves) frontier.push(leaf);
+   */
+  push(leaf: Uint8Array): void {
+    if (!isHash(leaf)) throw new TypeError('push takes a 32-byte leaf hash');
+    let h = leaf;
+    let level = 0;
+    for (let left = this.#edge[level]; left !== undefined; left = this.#edge[level]) {
+      this.#edge[level] = undefined;
+      h = nodeHash(left, h);
+      level++;
+    }
+    this.#edge[level] = h;
+    this.#size++;
+  }
+
   root(): Uint8Array {
     let acc: Uint8Array | undefined;
     for (const h of this.#edge) if (h !== undefined) acc = acc === undefined ? h : nodeHash(h, acc);

@@ -472,6 +472,19 @@ describe('the frontier', () => {
     expect(seen.size).toBe(2 * MAX - rightEdge(MAX).length);
   });
 
+  it('push keeps the same edge and roots as append, without reporting nodes', () => {
+    const a = createFrontier();
+    const b = createFrontier();
+    for (let i = 0; i < MAX; i++) {
+      a.append(LEAF_HASHES[i] as Uint8Array);
+      b.push(LEAF_HASHES[i] as Uint8Array);
+      expect(b.size).toBe(a.size);
+      expect(toHex(b.root())).toBe(toHex(a.root()));
+      expect(b.nodes()).toEqual(a.nodes());
+    }
+    expect(() => b.push(new Uint8Array(31))).toThrow(TypeError);
+  });
+
   it('lists the right edge left to right', () => {
     expect(rightEdge(0)).toEqual([]);
     expect(rightEdge(6)).toEqual([{ level: 2, index: 0 }, { level: 1, index: 2 }]);
