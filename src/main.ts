@@ -179,9 +179,13 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   }, Math.min(1000, every.seconds * 1000));
   checkpoints.unref();
 
+  // Known once the server listens (port 0 picks one); the Teams endpoint's card links read it then.
+  let publicUrl = '';
+  const requestUrl = (id: string) => `${publicUrl}/requests/${encodeURIComponent(id)}`;
   const app = createHttpApp(deps, {
     channels: [...deps.channels.channels.keys()],
     ...(config.channels.slack && deps.channels.slackApi ? { slack: { config: config.channels.slack, api: deps.channels.slackApi } } : {}),
+    ...(config.channels.teams && deps.channels.teamsConnector ? { teams: { config: config.channels.teams, connector: deps.channels.teamsConnector, requestUrl } } : {}),
     bodyLimitBytes: config.server.bodyLimitBytes,
     maxWaitSeconds: config.server.maxWaitSeconds,
     console: {
@@ -204,8 +208,8 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
   deps.log.info({ url }, 'countersign gateway listening');
 
-  const publicUrl = (config.channels.publicUrl ?? config.console.origin ?? url).replace(/\/$/, '');
-  const stopDelivery = startDeliveryWorker(deps, { channels: deps.channels.channels, requestUrl: (id) => `${publicUrl}/requests/${encodeURIComponent(id)}` });
+  publicUrl = (config.channels.publicUrl ?? config.console.origin ?? url).replace(/\/$/, '');
+  const stopDelivery = startDeliveryWorker(deps, { channels: deps.channels.channels, requestUrl });
 
   return {
     url,

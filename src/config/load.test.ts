@@ -129,6 +129,23 @@ policy:
     expect(parseConfig('identity: { issuers: [{ issuer: "http://127.0.0.1:9000/idp", audience: a, principal: { kind: agent } }] }', 'x.yaml', {}).identity.issuers).toHaveLength(1);
   });
 
+  it('takes a Teams channel and rules that name its conversations, and refuses a name it does not have', () => {
+    const teams = `channels:
+  teams:
+    appId: 11111111-2222-3333-4444-555555555555
+    appPassword: secret
+    tenantId: 66666666-7777-8888-9999-000000000000
+    conversation: { serviceUrl: "https://smba.trafficmanager.net/emea/", id: "19:a@thread.tacv2" }
+    conversations: { db-approvals: { serviceUrl: "https://smba.trafficmanager.net/emea/", id: "19:b@thread.tacv2" } }
+`;
+    const rule = (name: string) => `policy: { rules: [{ id: r, when: "true", effect: approve, notify: [{ teams: ${name} }, { slack: "#x" }] }] }\n`;
+    const c = parseConfig(teams + rule('db-approvals'), 'f', {});
+    expect(c.channels.teams?.conversations['db-approvals']?.id).toBe('19:b@thread.tacv2');
+    expect(c.policy.rules[0]?.notify).toEqual([{ teams: 'db-approvals' }, { slack: '#x' }]);
+    expect(problems(teams + rule('db-aprovals'))).toContain('policy.rules[0].notify[0].teams: a conversation named under channels.teams.conversations (known: db-approvals)');
+    expect(problems(rule('db-approvals'))).toContain('channels.teams is not configured');
+  });
+
   it('accepts the example config shipped in examples/', () => {
     const c = loadConfig('examples/countersign.yaml', { BILLING_TOKEN: 't', ORDERS_DB_URL: 'postgres://u@127.0.0.1/db' });
     expect(c.connections.map((x) => x.kind)).toEqual(['http', 'exec', 'postgres', 'mcp']);

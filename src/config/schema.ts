@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseMaskPath } from '../core/mask.ts';
+import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:\/-]{0,199}$/, 'an id of letters, digits and . _ @ : / -');
@@ -120,8 +121,16 @@ const ruleSchema = z
     approvers: z.array(approverSchema).min(1).optional(),
     ttl: duration.optional(),
     message: z.string().max(1000).optional(),
-    /** Where a held request of this rule is posted, besides nowhere else: `[{ slack: "#db-approvals" }]`. */
-    notify: z.array(z.strictObject({ slack: z.string().regex(/^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{2,})$/, 'a Slack channel id (C0123…) or #name') })).default([]),
+    /** Where a held request of this rule is posted instead of the default places: `[{ slack: "#db-approvals" }, { teams: "db-approvals" }]`. */
+    notify: z
+      .array(
+        z.union([
+          z.strictObject({ slack: z.string().regex(/^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{2,})$/, 'a Slack channel id (C0123…) or #name') }),
+          /** A name under channels.teams.conversations. */
+          z.strictObject({ teams: z.string().min(1) }),
+        ]),
+      )
+      .default([]),
   })
   .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined), {
     message: 'approvers and ttl belong to rules whose effect is approve',
@@ -150,6 +159,7 @@ const webhookSchema = z.strictObject({
 export const channelsSchema = z
   .strictObject({
     slack: slackSchema.optional(),
+    teams: teamsConfigSchema.optional(),
     webhooks: z.array(webhookSchema).default([]),
     /** The gateway's public URL, for links to request pages in messages (default: console.origin, else the listening address). */
     publicUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'an absolute URL').optional(),
@@ -233,6 +243,21 @@ export const configSchema = z.strictObject({
       rules: z.array(ruleSchema).default([]),
     })
     .prefault({}),
+}).superRefine((c, ctx) => {
+  // A rule's Teams conversation is a name; a misspelt one would silently post to the default conversation.
+  c.policy.rules.forEach((r, i) =>
+    r.notify.forEach((n, j) => {
+      if (!('teams' in n)) return;
+      const known = Object.keys(c.channels.teams?.conversations ?? {});
+      if (!known.includes(n.teams)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policy', 'rules', i, 'notify', j, 'teams'],
+          message: c.channels.teams ? `a conversation named under channels.teams.conversations (${known.length ? `known: ${known.join(', ')}` : 'none is named there'})` : 'a Teams conversation, but channels.teams is not configured',
+        });
+      }
+    }),
+  );
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -4,7 +4,8 @@
  * `endorsements` (one key endorsed for `msteams`, one for `webchat` only), a
  * client-credentials token endpoint that checks the bot's credentials, a Bot
  * Connector that records every activity posted or updated (with the bearer
- * token it came with) and refuses unknown tokens, and a sender that posts
+ * token it came with) and refuses unknown tokens, answers "Get conversation
+ * member" from a directory the test fills, and a sender that posts
  * signed activities to a bot's messaging endpoint the way Teams does.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -18,6 +19,14 @@ export interface RecordedActivity {
   readonly activityId: string;
   readonly authorization: string | undefined;
   readonly body: { type?: string; id?: string; attachments?: { contentType: string; content: unknown }[] } & Record<string, unknown>;
+}
+
+export interface FakeMember {
+  readonly aadObjectId: string;
+  readonly id?: string;
+  readonly email?: string;
+  readonly userPrincipalName?: string;
+  readonly name?: string;
 }
 
 export interface FakeBotFramework {
@@ -37,6 +46,10 @@ export interface FakeBotFramework {
   readonly posted: RecordedActivity[];
   readonly updated: RecordedActivity[];
   readonly conversationsCreated: Record<string, unknown>[];
+  /** Members the Bot Connector knows, keyed by Entra object id; `GET …/members/{id}` finds one by object id, `29:` id, email or UPN. */
+  readonly members: Map<string, FakeMember>;
+  /** Member look-ups as `{conversationId, userId}`, in order. */
+  readonly memberLookups: { conversationId: string; userId: string }[];
   /** Token lifetime the token endpoint announces (seconds). */
   tokenLifetimeSeconds: number;
   /** The next `count` connector calls answer `status` (to test retries). */
@@ -80,6 +93,8 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
   const posted: RecordedActivity[] = [];
   const updated: RecordedActivity[] = [];
   const conversationsCreated: Record<string, unknown>[] = [];
+  const members = new Map<string, FakeMember>();
+  const memberLookups: { conversationId: string; userId: string }[] = [];
   let failures: { status: number; count: number } | undefined;
   let serial = 0;
 
@@ -110,6 +125,18 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
         const token = `fake-access-token-${issuedTokens.length + 1}`;
         issuedTokens.push(token);
         return json(res, 200, { token_type: 'Bearer', expires_in: self.tokenLifetimeSeconds, ext_expires_in: self.tokenLifetimeSeconds, access_token: token });
+      }
+      const mm = /^\/connector\/v3\/conversations\/([^/]+)\/members\/([^/]+)$/.exec(path);
+      if (mm && req.method === 'GET') {
+        const bearer = req.headers.authorization?.replace(/^Bearer /, '');
+        if (!bearer || !issuedTokens.includes(bearer)) return json(res, 401, { error: { code: 'Unauthorized', message: 'token invalid' } });
+        const conversationId = decodeURIComponent(mm[1] as string);
+        const userId = decodeURIComponent(mm[2] as string).toLowerCase();
+        memberLookups.push({ conversationId, userId });
+        const found = [...members.values()].find((x) => [x.aadObjectId, x.id, x.email, x.userPrincipalName].some((v) => v?.toLowerCase() === userId));
+        if (!found) return json(res, 404, { error: { code: 'MemberNotFoundInConversation', message: 'The member was not found in the conversation.' } });
+        // The shape of a TeamsChannelAccount.
+        return json(res, 200, { id: found.id ?? `29:1${found.aadObjectId}`, name: found.name ?? found.email ?? '', aadObjectId: found.aadObjectId, email: found.email, userPrincipalName: found.userPrincipalName ?? found.email, tenantId, userRole: 'user' });
       }
       const m = /^\/connector\/v3\/conversations(?:\/([^/]+)\/activities(?:\/([^/]+))?)?$/.exec(path);
       if (m) {
@@ -163,6 +190,8 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
     posted,
     updated,
     conversationsCreated,
+    members,
+    memberLookups,
     tokenLifetimeSeconds: 3599,
     failNext(status, count = 1) {
       failures = { status, count };

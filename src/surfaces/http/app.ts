@@ -19,6 +19,7 @@ import { requestRoutes } from './routes/requests.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { mcpHttpRoutes } from '../mcp/http.ts';
 import { slackRoutes, type SlackIntegration } from './integrations/slack.ts';
+import { teamsRoutes, type TeamsIntegration } from './integrations/teams.ts';
 
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
@@ -31,6 +32,8 @@ export interface HttpOptions {
   readonly channels?: readonly string[];
   /** Slack's interactivity endpoint, when Slack is configured. */
   readonly slack?: SlackIntegration;
+  /** The Teams bot's messaging endpoint, when Teams is configured. */
+  readonly teams?: TeamsIntegration;
 }
 
 const DEFAULT_CONSOLE: ConsoleSettings = { enabled: true, sessionTtlSeconds: 8 * 3600, principals: [] };
@@ -83,6 +86,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
     return c.json({ ok: true, channels });
   });
   if (opts.slack) app.route('/', slackRoutes(deps, opts.slack));
+  if (opts.teams) app.route('/', teamsRoutes(deps, opts.teams));
 
   const bearer: MiddlewareHandler<AppEnv> = async (c, next) => {
     const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');

@@ -8,9 +8,8 @@
  * message shows the outcome and has no buttons. Every agent-supplied string
  * goes through escapeMrkdwn.
  */
-import { redactInput } from '../../../core/action.ts';
-import { remainingApprovals } from '../../../core/review.ts';
 import type { RequestRecord } from '../../../core/request.ts';
+import { approvalsNeeded, factsOf, inputText } from '../request-text.ts';
 import { escapeCode, escapeMrkdwn, truncate } from './mrkdwn.ts';
 
 export const APPROVE_ACTION = 'countersign_approve';
@@ -24,18 +23,6 @@ type Block = Record<string, unknown>;
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
 const section = (text: string): Block => ({ type: 'section', text: mrkdwn(text) });
 
-/** The input exactly as the gateway will run it (header values of HTTP calls masked, as in the audit log). */
-export function inputText(r: RequestRecord): string {
-  const input = redactInput(r.action.input);
-  if ('sql' in input) return input.params?.length ? `${input.sql}\n-- params: ${JSON.stringify(input.params)}` : input.sql;
-  if ('tool' in input) return `MCP tool ${input.tool}\n${JSON.stringify(input.arguments, null, 2)}`;
-  if ('args' in input) return input.args.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-  const query = input.query ? `?${new URLSearchParams(Object.entries(input.query).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]))).toString()}` : '';
-  const headers = Object.entries(input.headers ?? {}).map(([k, v]) => `${k}: ${v}`);
-  const body = input.body === undefined ? [] : ['', typeof input.body === 'string' ? input.body : JSON.stringify(input.body, null, 2)];
-  return [`${input.method} ${input.path}${query}`, ...headers, ...body].join('\n');
-}
-
 function tagsText(r: RequestRecord): string {
   const tags = Object.entries(r.connection.tags);
   if (tags.length === 0) return 'no tags';
@@ -43,14 +30,7 @@ function tagsText(r: RequestRecord): string {
 }
 
 function factsText(r: RequestRecord): string {
-  const f = r.facts;
-  if (f.kind === 'postgres') {
-    const types = [...new Set(f.sql.statements.map((s) => s.type))].join(', ');
-    const flags = [f.sql.readOnly ? 'read-only' : 'writes', f.sql.ddl ? 'DDL' : '', f.sql.unboundedWrite ? 'unbounded write (no WHERE)' : '', f.sql.privilege ? 'privilege change' : ''].filter(Boolean);
-    return `${escapeMrkdwn(types || 'none')} on ${escapeMrkdwn(f.sql.tables.join(', ') || 'no table')} · ${flags.join(' · ')}`;
-  }
-  if (f.kind === 'http') return `${escapeMrkdwn(f.http.method)} ${escapeMrkdwn(f.http.path)} · ${f.writes ? 'writes' : 'read'}`;
-  return `${escapeMrkdwn(f.exec.command)} ${escapeMrkdwn(f.exec.subcommand)} · ${f.writes ? 'writes' : 'read'}`;
+  return factsOf(r).map((f) => escapeMrkdwn(f.value)).join(' · ');
 }
 
 function whoText(r: RequestRecord): string {
@@ -59,9 +39,7 @@ function whoText(r: RequestRecord): string {
 }
 
 function neededText(r: RequestRecord): string {
-  const left = remainingApprovals(r.decision.approvers, r.reviews, r).filter((x) => x.needed > 0);
-  if (left.length === 0) return 'none';
-  return left.map((x) => `${x.needed} from ${[...x.groups.map((g) => `group ${g}`), ...x.principals].map(escapeMrkdwn).join(' or ') || 'anyone'}`).join('; ');
+  return approvalsNeeded(r).map(escapeMrkdwn).join('; ') || 'none';
 }
 
 const slackDate = (iso: string) => `<!date^${Math.floor(Date.parse(iso) / 1000)}^{date_short_pretty} {time}|${iso}>`;

@@ -9,6 +9,16 @@ beforeAll(async () => {
 afterAll(() => bf.close());
 
 describe('the Bot Connector client', () => {
+  it('looks up a conversation member by Entra object id or email, and says undefined for a stranger', async () => {
+    const connector = createTeamsConnector(bf);
+    bf.members.set('aaaaaaaa-0000-0000-0000-00000000000a', { aadObjectId: 'aaaaaaaa-0000-0000-0000-00000000000a', email: 'Ann@Example.com' });
+    const conversation = { serviceUrl: bf.serviceUrl, id: '19:abc@thread.tacv2' };
+    expect(await connector.getMember(conversation, 'aaaaaaaa-0000-0000-0000-00000000000a')).toMatchObject({ aadObjectId: 'aaaaaaaa-0000-0000-0000-00000000000a', email: 'Ann@Example.com', userPrincipalName: 'Ann@Example.com' });
+    expect((await connector.getMember(conversation, 'ann@example.com'))?.aadObjectId).toBe('aaaaaaaa-0000-0000-0000-00000000000a');
+    expect(await connector.getMember(conversation, 'nobody@example.com')).toBeUndefined();
+    expect(bf.memberLookups.at(-1)).toEqual({ conversationId: '19:abc@thread.tacv2', userId: 'nobody@example.com' });
+  });
+
   it('puts a conversation id with reserved characters into one path segment', async () => {
     const connector = createTeamsConnector(bf);
     const conversation = { serviceUrl: bf.serviceUrl.replace(/\/$/, ''), id: '19:abc@thread.tacv2;messageid=1700000000001' };

@@ -2,7 +2,8 @@
  * The outgoing side of the Teams channel: the bot's client-credentials token
  * from Microsoft Entra (cached until shortly before it expires) and the three
  * Bot Connector REST calls the channel needs: post a card to a conversation,
- * replace it in place, and open a 1:1 chat with a user. Every call has a
+ * replace it in place, open a 1:1 chat with a user, and look up one member
+ * of a conversation (who clicked, by their Entra object id). Every call has a
  * timeout; an error says which call failed and how, never a secret or a token.
  */
 import { isSafeUrl, type ConversationReference } from './config.ts';
@@ -37,6 +38,20 @@ export interface TeamsConnector {
   updateCard(conversation: ConversationReference, activityId: string, card: object): Promise<void>;
   /** Opens (or reuses) the 1:1 chat with a user (AAD object id or `29:` id) and posts the card; returns the conversation it went to. */
   sendToUser(user: { serviceUrl: string; userId: string; tenantId: string }, card: object): Promise<ConversationReference & { activityId: string }>;
+  /**
+   * One member of a conversation, by Teams user id (`29:…`), Entra object id or UPN; undefined when not a member (404).
+   * Bot Connector "Get conversation member": `GET {serviceUrl}/v3/conversations/{conversationId}/members/{userId}`.
+   */
+  getMember(conversation: ConversationReference, userId: string): Promise<TeamsMember | undefined>;
+}
+
+/** What the Bot Connector says of a member; Teams fills `email` and `userPrincipalName` from Entra. */
+export interface TeamsMember {
+  readonly id: string;
+  readonly aadObjectId: string | null;
+  readonly email: string | null;
+  readonly userPrincipalName: string | null;
+  readonly name: string | null;
 }
 
 const retryableStatus = (s: number) => s === 408 || s === 429 || s >= 500;
@@ -92,15 +107,15 @@ export function createTeamsConnector(opts: ConnectorOptions): TeamsConnector {
     return inflight;
   }
 
-  async function call(method: 'POST' | 'PUT', url: string, what: string, body: object): Promise<Record<string, unknown>> {
+  async function call(method: 'GET' | 'POST' | 'PUT', url: string, what: string, body?: object): Promise<Record<string, unknown>> {
     if (!isSafeUrl(url)) throw new TeamsDeliveryError(`${what}: the service URL is not https`, undefined, false);
     const bearer = await token();
     let res: Response;
     try {
       res = await fetch(url, {
         method,
-        body: JSON.stringify(body),
-        headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', accept: 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        headers: { authorization: `Bearer ${bearer}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), accept: 'application/json' },
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'error',
       });
@@ -145,6 +160,18 @@ export function createTeamsConnector(opts: ConnectorOptions): TeamsConnector {
       });
       const conversation = { serviceUrl: user.serviceUrl, id: idOf(created, what) };
       return { ...conversation, activityId: await api.postCard(conversation, card) };
+    },
+    async getMember(conversation, userId) {
+      let m: Record<string, unknown>;
+      try {
+        m = await call('GET', conversationUrl(conversation, `/members/${encodeURIComponent(userId)}`), 'looking up the Teams member');
+      } catch (e) {
+        if (e instanceof TeamsDeliveryError && e.status === 404) return undefined;
+        throw e;
+      }
+      const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+      if (typeof m.id !== 'string') throw new TeamsDeliveryError('looking up the Teams member: the Bot Connector sent no id', undefined, false);
+      return { id: m.id, aadObjectId: str(m.aadObjectId), email: str(m.email), userPrincipalName: str(m.userPrincipalName), name: str(m.name) };
     },
   };
   return api;

@@ -1,0 +1,76 @@
+/**
+ * A request as plain text, for every chat channel: the exact input as the
+ * gateway will run it, the derived facts as label/value pairs, what approvals
+ * are still needed and a short result. Nothing here escapes anything; each
+ * channel makes the text inert its own way (Slack escapes mrkdwn, Teams puts
+ * it in plain-text runs).
+ */
+import { redactInput } from '../../core/action.ts';
+import type { RequestRecord } from '../../core/request.ts';
+import { remainingApprovals } from '../../core/review.ts';
+
+/**
+ * The input exactly as the gateway will run it (header values of HTTP calls masked, as in the audit log).
+ *
+ * @example
+ * inputText(record); // "POST /invoices\n\n{ \"amount\": 12 }"
+ */
+export function inputText(r: RequestRecord): string {
+  const input = redactInput(r.action.input);
+  if ('sql' in input) return input.params?.length ? `${input.sql}\n-- params: ${JSON.stringify(input.params)}` : input.sql;
+  if ('tool' in input) return `MCP tool ${input.tool}\n${JSON.stringify(input.arguments, null, 2)}`;
+  if ('args' in input) return input.args.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  const query = input.query ? `?${new URLSearchParams(Object.entries(input.query).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]))).toString()}` : '';
+  const headers = Object.entries(input.headers ?? {}).map(([k, v]) => `${k}: ${v}`);
+  const body = input.body === undefined ? [] : ['', typeof input.body === 'string' ? input.body : JSON.stringify(input.body, null, 2)];
+  return [`${input.method} ${input.path}${query}`, ...headers, ...body].join('\n');
+}
+
+/**
+ * The derived facts, one pair per line of a card or message.
+ *
+ * @example
+ * factsOf(sqlRecord); // [{ label: 'Statements', value: 'update' }, { label: 'Tables', value: 'public.invoices' }, { label: 'Access', value: 'writes' }]
+ */
+export function factsOf(r: RequestRecord): { label: string; value: string }[] {
+  const f = r.facts;
+  if (f.kind === 'postgres') {
+    const flags = [f.sql.readOnly ? 'read-only' : 'writes', f.sql.ddl ? 'DDL' : '', f.sql.unboundedWrite ? 'unbounded write (no WHERE)' : '', f.sql.privilege ? 'privilege change' : ''].filter(Boolean);
+    return [
+      { label: 'Statements', value: [...new Set(f.sql.statements.map((s) => s.type))].join(', ') || 'none' },
+      { label: 'Tables', value: f.sql.tables.join(', ') || 'no table' },
+      { label: 'Access', value: flags.join(' · ') },
+    ];
+  }
+  if (f.kind === 'http') return [{ label: 'Call', value: `${f.http.method} ${f.http.path}` }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];
+  if (f.kind === 'mcp') return [{ label: 'Tool', value: f.mcp.tool }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];
+  return [{ label: 'Command', value: `${f.exec.command} ${f.exec.subcommand}`.trim() }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];
+}
+
+/**
+ * What is still needed before the request is approved, one entry per requirement; empty once met.
+ *
+ * @example
+ * approvalsNeeded(record); // ['1 from group sre']
+ */
+export function approvalsNeeded(r: RequestRecord): string[] {
+  return remainingApprovals(r.decision.approvers, r.reviews, r)
+    .filter((x) => x.needed > 0)
+    .map((x) => `${x.needed} from ${[...x.groups.map((g) => `group ${g}`), ...x.principals].join(' or ') || 'anyone'}`);
+}
+
+/**
+ * A short result once the action ran: `HTTP 200`, `exit 0`, `2 statements`; null before or when unknown.
+ *
+ * @example
+ * resultText({ ...record, status: 'succeeded', result: { status: 200, body: '…' } }); // 'HTTP 200'
+ */
+export function resultText(r: RequestRecord): string | null {
+  const out = r.result;
+  if (typeof out !== 'object' || out === null) return null;
+  const o = out as Record<string, unknown>;
+  if (typeof o['status'] === 'number') return `HTTP ${o['status']}`;
+  if (typeof o['exitCode'] === 'number') return `exit ${o['exitCode']}`;
+  if (Array.isArray(o['results'])) return `${o['results'].length} statement${o['results'].length === 1 ? '' : 's'}`;
+  return null;
+}

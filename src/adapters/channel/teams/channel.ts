@@ -1,0 +1,109 @@
+/**
+ * The Teams channel: posts a request's Adaptive Card when it is held (to the
+ * conversations its matched rules name, else the default one), replaces
+ * every card of the request in place on each later event from any channel,
+ * and sends the human requester (or the human an agent acts for) the outcome
+ * card in a 1:1 chat. The direct message needs their Entra object id, which
+ * the Bot Connector gives only for a member of the approvals conversation
+ * (looked up by their email); anyone else gets no direct message. Every step
+ * is safe to repeat, as in Slack. A Bot Connector failure that a retry cannot
+ * fix (403, 404, a bad request) sets the delivery aside; the rest are retried.
+ */
+import { PermanentDeliveryError, type Channel, type DeliveryContext } from '../../../core/channel.ts';
+import { eventKind, type OutboxDelivery } from '../../../core/outbox.ts';
+import type { RequestRecord } from '../../../core/request.ts';
+import { requestCard } from './card.ts';
+import { conversationFor, type ConversationReference, type TeamsConfig } from './config.ts';
+import { TeamsDeliveryError, type TeamsConnector } from './connector.ts';
+import { heldRequestView, publicUrlOf } from './view.ts';
+
+export interface TeamsChannelOptions {
+  readonly connector: TeamsConnector;
+  readonly config: TeamsConfig;
+  /** Conversation names each policy rule names in `notify`. */
+  readonly ruleConversations: ReadonlyMap<string, readonly string[]>;
+}
+
+/** The name the default conversation is recorded under. */
+export const DEFAULT_CONVERSATION = 'default';
+
+const FOLLOWS = new Set(['held', 'reviewed', 'decided', 'executed']);
+const FINAL_EVENTS: Readonly<Record<string, RequestRecord['status']>> = {
+  'request.denied': 'denied',
+  'request.expired': 'expired',
+  'request.cancelled': 'cancelled',
+  'request.succeeded': 'succeeded',
+  'request.failed': 'failed',
+};
+
+/** Where a held request is posted: conversation names, `default` when no rule names one. */
+export function conversationsOf(r: RequestRecord, ruleConversations: ReadonlyMap<string, readonly string[]>): string[] {
+  const named = r.decision.rules.flatMap((rule) => ruleConversations.get(rule) ?? []);
+  return [...new Set(named.length ? named : [DEFAULT_CONVERSATION])];
+}
+
+/** The outbox's two outcomes: retry later, or set the delivery aside. */
+async function judged<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof TeamsDeliveryError && !e.retryable) throw new PermanentDeliveryError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * @example
+ * const teams = createTeamsChannel({ connector: createTeamsConnector(cfg), config: cfg, ruleConversations: new Map() });
+ */
+export function createTeamsChannel(opts: TeamsChannelOptions): Channel {
+  const target = (name: string): ConversationReference => (name === DEFAULT_CONVERSATION ? opts.config.conversation : conversationFor(opts.config, name));
+  const cardOf = (r: RequestRecord, ctx: DeliveryContext) => requestCard(heldRequestView(r), { publicUrl: publicUrlOf(ctx.requestUrl) });
+
+  async function post(r: RequestRecord, ctx: DeliveryContext): Promise<void> {
+    const card = cardOf(r, ctx);
+    for (const name of conversationsOf(r, opts.ruleConversations)) {
+      if (ctx.messages.some((m) => m.ref['target'] === name)) continue;
+      const conversation = target(name);
+      const activityId = await judged(opts.connector.postCard(conversation, card));
+      await ctx.remember({ target: name, serviceUrl: conversation.serviceUrl, conversationId: conversation.id, activityId });
+    }
+  }
+
+  async function update(r: RequestRecord, ctx: DeliveryContext): Promise<void> {
+    const card = cardOf(r, ctx);
+    for (const m of ctx.messages) {
+      const { serviceUrl, conversationId, activityId } = m.ref;
+      if (!serviceUrl || !conversationId || !activityId) continue;
+      await judged(opts.connector.updateCard({ serviceUrl, id: conversationId }, activityId, card));
+    }
+  }
+
+  async function dm(r: RequestRecord, ctx: DeliveryContext): Promise<void> {
+    const human = r.principal.kind === 'human' ? r.principal.id : r.principal.actsFor;
+    if (!human) return;
+    const email = await ctx.emailOf(human);
+    if (!email) return;
+    const home = opts.config.conversation;
+    const member = await judged(opts.connector.getMember(home, email));
+    if (!member?.aadObjectId) return;
+    await judged(opts.connector.sendToUser({ serviceUrl: home.serviceUrl, userId: member.aadObjectId, tenantId: opts.config.tenantId }, cardOf(r, ctx)));
+  }
+
+  return {
+    name: 'teams',
+    wants(type) {
+      const kind = eventKind(type);
+      return kind !== undefined && FOLLOWS.has(kind);
+    },
+    async deliver(d: OutboxDelivery, ctx) {
+      const r = ctx.request;
+      // Only requests held for review have a card (a policy deny at submission never does).
+      if (!r || r.expiresAt === null) return;
+      if (d.event === 'request.held') return post(r, ctx);
+      await update(r, ctx);
+      // One final event per request, so one direct message, sent with the event that made it final.
+      if (FINAL_EVENTS[d.event] !== undefined && FINAL_EVENTS[d.event] === r.status) await dm(r, ctx);
+    },
+  };
+}
