@@ -5,9 +5,12 @@
  * requests, one after another:
  *   submit → the fake Slack receives chat.postMessage for it (outbox worker);
  *   signed Approve click → the agent's long-poll returns the final status.
- * Prints p50/p99 of both. Environment: BENCH_REQUESTS (200).
+ * Then the same with Microsoft Teams (a fake Bot Framework): the card
+ * posted to the conversation, and a signed Approve invoke.
+ * Prints p50/p99 of each. Environment: BENCH_REQUESTS (200).
  */
 import { cpus, release } from 'node:os';
+import { startFakeBotFramework } from '../test/support/fake-botframework.ts';
 import { startFakeSlack } from '../test/support/fake-slack.ts';
 import { DEFAULT_PRINCIPALS, startTestGateway } from '../test/support/gateway.ts';
 import { startUpstream } from '../test/support/upstream.ts';
@@ -70,12 +73,74 @@ try {
   await upstream.close();
 }
 
+// Microsoft Teams: the same loop against a fake Bot Framework.
+const bf = await startFakeBotFramework();
+const ALICE_AAD = '00000000-0000-4000-8000-00000000a11c';
+bf.members.set(ALICE_AAD, { aadObjectId: ALICE_AAD, email: 'alice@example.com', name: 'alice' });
+const upstream2 = await startUpstream();
+const gw2 = await startTestGateway(
+  `channels:
+  teams:
+    appId: ${bf.appId}
+    appPassword: ${bf.appPassword}
+    tenantId: ${bf.tenantId}
+    conversation: { serviceUrl: "${bf.serviceUrl}", id: "19:approvals@thread.tacv2" }
+    openIdMetadataUrl: ${bf.openIdMetadataUrl}
+    tokenUrl: ${bf.tokenUrl}
+connections:
+  - { name: api, kind: http, url: "${upstream2.url}" }
+policy:
+  rules:
+    - { id: hold, when: "true", effect: approve, approvers: [{ groups: [sre] }] }
+`,
+  { principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, email: 'alice@example.com' } : p)) },
+);
+const toTeams: number[] = [];
+const toAgentTeams: number[] = [];
+try {
+  for (let i = 0; i < n + 5; i++) {
+    const t0 = performance.now();
+    const res = await gw2.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'POST', path: `/bench/${i}` }, reason: 'bench' } });
+    if (res.status !== 202) throw new Error(`submit: HTTP ${res.status}`);
+    const id = res.body.id as string;
+    let card;
+    for (const end = performance.now() + 10_000; !(card = bf.posted.find((a) => JSON.stringify(a.body).includes(id))); ) {
+      if (performance.now() > end) throw new Error(`no card for ${id}`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const posted = (card.at ?? performance.now()) - t0;
+    const agent = (async () => {
+      let status = 'pending';
+      while (!['succeeded', 'failed', 'denied', 'expired', 'cancelled'].includes(status)) {
+        const r = await gw2.as('deploy-bot', `/v1/requests/${id}?wait=30&from=${status}`);
+        status = r.body.status as string;
+      }
+      return performance.now();
+    })();
+    await new Promise((r) => setTimeout(r, 5));
+    const t1 = performance.now();
+    const click = await bf.send(`${gw2.url}/integrations/teams/messages`, bf.invokeActivity({ verb: 'approve', requestId: id, aadObjectId: ALICE_AAD }));
+    if (click.status !== 200) throw new Error(`invoke: HTTP ${click.status}`);
+    const unblocked = (await agent) - t1;
+    if (i >= 5) {
+      toTeams.push(posted);
+      toAgentTeams.push(unblocked);
+    }
+  }
+} finally {
+  await gw2.stop();
+  await bf.close();
+  await upstream2.close();
+}
+
 const f = (x: number) => `${x.toFixed(1)} ms`;
 process.stdout.write(
   [
     `chat latency over ${n} held requests (Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()})`,
     `  submit → message received by the fake Slack   p50 ${f(pct(toSlack, 50))}   p99 ${f(pct(toSlack, 99))}`,
     `  signed click → agent unblocked (succeeded)    p50 ${f(pct(toAgent, 50))}   p99 ${f(pct(toAgent, 99))}`,
+    `  submit → card received by the fake Teams      p50 ${f(pct(toTeams, 50))}   p99 ${f(pct(toTeams, 99))}`,
+    `  signed invoke → agent unblocked (succeeded)   p50 ${f(pct(toAgentTeams, 50))}   p99 ${f(pct(toAgentTeams, 99))}`,
     '',
   ].join('\n'),
 );

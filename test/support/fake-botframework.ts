@@ -19,6 +19,8 @@ export interface RecordedActivity {
   readonly activityId: string;
   readonly authorization: string | undefined;
   readonly body: { type?: string; id?: string; attachments?: { contentType: string; content: unknown }[] } & Record<string, unknown>;
+  /** performance.now() when it arrived (for latency figures). */
+  readonly at?: number;
 }
 
 export interface FakeMember {
@@ -155,7 +157,7 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
         }
         if (m[1] && !m[2] && req.method === 'POST') {
           const activityId = `1700000000${String(++serial).padStart(3, '0')}`;
-          posted.push({ method: 'POST', conversationId, activityId, authorization, body });
+          posted.push({ method: 'POST', conversationId, activityId, authorization, body, at: performance.now() });
           return json(res, 201, { id: activityId });
         }
         if (m[1] && m[2] && req.method === 'PUT') {
