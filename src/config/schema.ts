@@ -100,6 +100,14 @@ const mcpConnection = z
         onChange: z.enum(['approve', 'deny', 'allow']).default('approve'),
         /** Who approves such calls (onChange: approve); default any one human but the requester. */
         approvers: z.array(approverSchema).min(1).optional(),
+        /**
+         * Who may accept a changed definition as the new pin. Default: the groups and principals
+         * that `approvers` names; when neither names anyone, nobody may accept (refused, TOOL_ACCEPTORS_NOT_CONFIGURED).
+         */
+        acceptors: z
+          .strictObject({ groups: z.array(z.string().min(1)).default([]), principals: z.array(id).default([]) })
+          .refine((a) => a.groups.length + a.principals.length > 0, 'name at least one group or principal')
+          .optional(),
       })
       .prefault({}),
   })

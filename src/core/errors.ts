@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   UNKNOWN_TOOL: "The MCP tool named is not offered by its connection. Agents see a tool as its connection's name, two underscores, then the tool's name.",
   UPSTREAM_UNAVAILABLE: 'The upstream MCP server could not be started or reached, or did not list its tools.',
   TOOL_DEFINITION_MISMATCH: 'The tool definition to accept is not the one the upstream now shows; nothing was accepted.',
+  TOOL_ACCEPTORS_NOT_CONFIGURED: "The MCP connection names no one who may accept a changed tool definition (`pinning.acceptors`), so nobody may; nothing was accepted.",
+  NOT_A_TOOL_ACCEPTOR: "The caller is not among the humans the MCP connection lets accept a changed tool definition; nothing was accepted.",
   POLICY_DENIED: 'The policy denied the action.',
   POLICY_ERROR: 'A policy rule failed to evaluate; the action is denied (fail closed).',
   NOT_FOUND: 'No such request, or the caller may not see it.',

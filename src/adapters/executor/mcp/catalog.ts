@@ -3,6 +3,7 @@
  * its hash, computed once per listing) and the pins they are compared with.
  * Facts are synchronous, so they read this cache; listings refresh it.
  */
+import type { ToolAcceptors } from '../../../core/mcp/acceptors.ts';
 import type { ToolPin } from '../../../core/mcp/pins.ts';
 import { toolHash, type ToolDefinition } from '../../../core/mcp/tool.ts';
 import type { ToolCatalog } from '../../../core/ports.ts';
@@ -14,7 +15,11 @@ export interface CatalogEntry {
   readonly changed: boolean;
 }
 
-export function createToolCatalog(list: () => Promise<ToolDefinition[]>, waitSeconds: number): ToolCatalog & { entry(tool: string): CatalogEntry | undefined; notifyListChanged(): void } {
+export function createToolCatalog(
+  list: () => Promise<ToolDefinition[]>,
+  waitSeconds: number,
+  acceptors: ToolAcceptors,
+): ToolCatalog & { entry(tool: string): CatalogEntry | undefined; notifyListChanged(): void } {
   let tools: { definition: ToolDefinition; hash: string }[] = [];
   let pins = new Map<string, ToolPin>();
   let entries = new Map<string, CatalogEntry>();
@@ -27,6 +32,7 @@ export function createToolCatalog(list: () => Promise<ToolDefinition[]>, waitSec
 
   return {
     waitSeconds,
+    acceptors,
     tools: () => tools.map((t) => t.definition),
     refresh() {
       listing ??= list()
