@@ -13,6 +13,8 @@ export interface CatalogEntry {
   readonly hash: string;
   /** The definition differs from its pin, or has none yet: not trusted. */
   readonly changed: boolean;
+  /** The accepted (pinned) definition, when the tool has a pin. */
+  readonly pinned: ToolDefinition | undefined;
 }
 
 export function createToolCatalog(
@@ -27,7 +29,12 @@ export function createToolCatalog(
   const listeners: (() => void)[] = [];
 
   const rebuild = () => {
-    entries = new Map(tools.map((t) => [t.definition.name, { ...t, changed: pins.get(t.definition.name)?.hash !== t.hash }]));
+    entries = new Map(
+      tools.map((t) => {
+        const pin = pins.get(t.definition.name);
+        return [t.definition.name, { ...t, changed: pin?.hash !== t.hash, pinned: pin?.definition }];
+      }),
+    );
   };
 
   return {

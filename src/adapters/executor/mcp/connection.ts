@@ -41,7 +41,10 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
     facts(input: ActionInput) {
       const call = input as McpInput;
       const entry = catalog.entry(call.tool);
-      return deriveMcpFacts(config.name, call, entry && { annotations: entry.definition.annotations ?? {}, changed: entry.changed });
+      if (!entry) return deriveMcpFacts(config.name, call, undefined);
+      // An unaccepted definition may not loosen what policy sees: while it differs from its pin, each hint is the stricter of the two.
+      const pinned = entry.changed && entry.pinned ? { pinnedAnnotations: entry.pinned.annotations ?? {} } : {};
+      return deriveMcpFacts(config.name, call, { annotations: entry.definition.annotations ?? {}, changed: entry.changed, ...pinned });
     },
     async execute(input: ActionInput): Promise<ExecutionResult> {
       const call = input as McpInput;

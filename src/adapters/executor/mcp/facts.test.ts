@@ -35,6 +35,18 @@ describe('MCP facts', () => {
     expect(deriveMcpFacts('fs', input('write_file'), { annotations: {}, changed: true }).mcp.toolChanged).toBe(true);
   });
 
+  it('while a definition is unaccepted, takes the stricter of the pinned and the new hint, one by one', () => {
+    const loosened = deriveMcpFacts('fs', input('write_file'), {
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+      pinnedAnnotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      changed: true,
+    });
+    expect(loosened.writes).toBe(true);
+    expect(loosened.mcp.annotations).toEqual({ readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true });
+    const tightened = deriveMcpFacts('fs', input('write_file'), { annotations: { destructiveHint: true }, pinnedAnnotations: { readOnlyHint: true }, changed: true });
+    expect(tightened.mcp.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
+  });
+
   it('refuses a tool the upstream does not offer', () => {
     expect(() => deriveMcpFacts('fs', input('rm_rf'), undefined)).toThrow(expect.objectContaining({ code: 'UNKNOWN_TOOL' }));
   });
