@@ -16,7 +16,7 @@ export const ERROR_CODES = {
   INPUT_UNPARSEABLE: "The action's input cannot be parsed (for example SQL with a syntax error); it is denied.",
   UNKNOWN_TOOL: "The MCP tool named is not offered by its connection. Agents see a tool as its connection's name, two underscores, then the tool's name.",
   UPSTREAM_UNAVAILABLE: 'The upstream MCP server could not be started or reached, or did not list its tools.',
-  TOOL_DEFINITION_MISMATCH: 'The tool definition to accept is not the one the upstream now shows; nothing was accepted.',
+  TOOL_DEFINITION_MISMATCH: "The MCP tool definition is not the one expected: a change to accept is no longer the one the upstream shows (nothing was accepted), or an approved call's tool changed since it was submitted (it did not run).",
   TOOL_ACCEPTORS_NOT_CONFIGURED: "The MCP connection names no one who may accept a changed tool definition (`pinning.acceptors`), so nobody may; nothing was accepted.",
   NOT_A_TOOL_ACCEPTOR: "The caller is not among the humans the MCP connection lets accept a changed tool definition; nothing was accepted.",
   POLICY_DENIED: 'The policy denied the action.',

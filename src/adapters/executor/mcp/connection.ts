@@ -44,7 +44,7 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
       if (!entry) return deriveMcpFacts(config.name, call, undefined);
       // An unaccepted definition may not loosen what policy sees: while it differs from its pin, each hint is the stricter of the two.
       const pinned = entry.changed && entry.pinned ? { pinnedAnnotations: entry.pinned.annotations ?? {} } : {};
-      return deriveMcpFacts(config.name, call, { annotations: entry.definition.annotations ?? {}, changed: entry.changed, ...pinned });
+      return deriveMcpFacts(config.name, call, { annotations: entry.definition.annotations ?? {}, changed: entry.changed, hash: entry.hash, ...pinned });
     },
     async execute(input: ActionInput): Promise<ExecutionResult> {
       const call = input as McpInput;

@@ -43,18 +43,18 @@ export function strictestAnnotations(a: McpAnnotationFacts, b: McpAnnotationFact
  * so an unaccepted change can never make a tool look safer than it was.
  *
  * @example
- * deriveMcpFacts('fs', { tool: 'read_file', arguments: { path: '/x' } }, { annotations: { readOnlyHint: true }, changed: false });
+ * deriveMcpFacts('fs', { tool: 'read_file', arguments: { path: '/x' } }, { annotations: { readOnlyHint: true }, changed: false, hash: 'sha256:…' });
  */
 export function deriveMcpFacts(
   connection: string,
   input: McpInput,
-  tool: { annotations?: ToolAnnotations; changed: boolean; pinnedAnnotations?: ToolAnnotations } | undefined,
+  tool: { annotations?: ToolAnnotations; changed: boolean; hash: string; pinnedAnnotations?: ToolAnnotations } | undefined,
 ): Facts {
   if (!tool) throw new CountersignError('UNKNOWN_TOOL', `${connection} offers no tool named ${JSON.stringify(input.tool).slice(0, 100)}`);
   const live = annotationFacts(tool.annotations);
   const annotations = tool.pinnedAnnotations ? strictestAnnotations(live, annotationFacts(tool.pinnedAnnotations)) : live;
   return makeFacts('mcp', {
     writes: !annotations.readOnlyHint,
-    mcp: { tool: input.tool, annotations, arguments: input.arguments, toolChanged: tool.changed },
+    mcp: { tool: input.tool, annotations, arguments: input.arguments, toolChanged: tool.changed, definitionHash: tool.hash },
   });
 }
