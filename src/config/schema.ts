@@ -79,7 +79,10 @@ const approverSchema = z.strictObject({
  */
 const mcpConnection = z
   .strictObject({
-    name: connectionName.refine((n) => !n.includes('__'), 'no "__" in an mcp connection name (it separates connection and tool in the names agents see)'),
+    name: connectionName
+      .refine((n) => !n.includes('__'), 'no "__" in an mcp connection name (it separates connection and tool in the names agents see)')
+      // `files_` would show its tool `x` as `files___x`, which splits at the first `__` into `files` and `_x`.
+      .refine((n) => !n.startsWith('_') && !n.endsWith('_'), 'no "_" at the start or end of an mcp connection name (it would run into the "__" before the tool name)'),
     kind: z.literal('mcp'),
     /** stdio: the command (looked up on PATH), its arguments and environment (with `${VAR}` secrets). */
     command: z.string().min(1).optional(),
