@@ -164,6 +164,22 @@ describe('sign in with the identity provider, then approve', () => {
     expect(browser.cookies(gw.url).has('countersign_session')).toBe(false);
     expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
   });
+
+  it('refuses a flow cookie the gateway did not seal (one planted with another state, verifier and nonce): 400, no session', async () => {
+    const browser = new HttpBrowser();
+    await browser.request(`${gw.url}/auth/oidc/start`);
+    const jar = browser.cookies(gw.url);
+    const sealed = jar.get('countersign_oidc')!;
+    const [payload, ...rest] = sealed.split('.');
+    const flow = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
+    const planted = { ...flow, state: 'planted-state', verifier: 'planted-verifier-planted-verifier-planted-verifier', nonce: 'planted-nonce' };
+    jar.set('countersign_oidc', [Buffer.from(JSON.stringify(planted)).toString('base64url'), ...rest].join('.'));
+    const before = auditEvents(gw.dbPath).filter((e) => e.type === 'session.started').length;
+    const res = await browser.request(`${gw.url}/auth/oidc/callback?code=attackers-code&state=planted-state`);
+    expect(res.status).toBe(400);
+    expect(browser.cookies(gw.url).has('countersign_session')).toBe(false);
+    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
+  });
 });
 
 describe('the console’s API-key form', () => {
