@@ -1,5 +1,6 @@
 /** Builds a connection handle per configured connection, each from its kind's adapter. */
 import type { ConnectionInfo } from '../core/connection.ts';
+import { toolAcceptors } from '../core/mcp/acceptors.ts';
 import type { ConnectionHandle, Connections } from '../core/ports.ts';
 import type { ConnectionConfig } from '../config/schema.ts';
 import { createExecConnection } from './executor/exec/connection.ts';
@@ -23,7 +24,7 @@ export async function createConnections(configs: readonly ConnectionConfig[]): P
         break;
       case 'mcp': {
         // Nothing starts or connects here: the first listing (at the gateway's start) does.
-        const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds };
+        const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds, acceptors: toolAcceptors(c.pinning) };
         handles.set(
           c.name,
           createMcpConnection(c.command !== undefined ? { ...common, command: c.command, args: c.args, env: c.env, ...(c.cwd ? { cwd: c.cwd } : {}) } : { ...common, url: c.url ?? '', headers: c.headers }),

@@ -19,7 +19,7 @@ export function toolChangedRuleId(connection: string): string {
 export function builtinRules(config: Config): RuleSpec[] {
   return config.connections.flatMap((c): RuleSpec[] => {
     if (c.kind !== 'mcp' || c.pinning.onChange === 'allow') return [];
-    const accept = `an admin must accept the new definition (countersign mcp accept ${c.name} <tool>)`;
+    const accept = `one of the connection's pinning.acceptors must accept the new definition (countersign mcp accept ${c.name} <tool>)`;
     return [
       {
         id: toolChangedRuleId(c.name),

@@ -84,6 +84,14 @@ policy:
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers and ttl belong to rules whose effect is approve');
   });
 
+  it('refuses an mcp connection name that would make <connection>__<tool> split wrongly', () => {
+    const mcp = (name: string) => `connections: [{ name: "${name}", kind: mcp, url: "http://127.0.0.1:1/mcp" }]`;
+    expect(problems(mcp('files_'))).toContain('connections[0].name: no "_" at the start or end of an mcp connection name');
+    expect(problems(mcp('_files'))).toContain('connections[0].name');
+    expect(problems(mcp('fi__les'))).toContain('no "__" in an mcp connection name');
+    expect(parseConfig(mcp('my_files'), 'countersign.yaml', {}).connections[0]?.name).toBe('my_files');
+  });
+
   it('fails the load when a rule does not compile, naming the rule', () => {
     expect(problems('policy: { rules: [{ id: broken-rule, when: "facts.x ==", effect: deny }] }')).toMatch(/policy\.rules\[0\] \(id broken-rule\): condition does not compile/);
   });

@@ -80,7 +80,10 @@ const approverSchema = z.strictObject({
  */
 const mcpConnection = z
   .strictObject({
-    name: connectionName.refine((n) => !n.includes('__'), 'no "__" in an mcp connection name (it separates connection and tool in the names agents see)'),
+    name: connectionName
+      .refine((n) => !n.includes('__'), 'no "__" in an mcp connection name (it separates connection and tool in the names agents see)')
+      // `files_` would show its tool `x` as `files___x`, which splits at the first `__` into `files` and `_x`.
+      .refine((n) => !n.startsWith('_') && !n.endsWith('_'), 'no "_" at the start or end of an mcp connection name (it would run into the "__" before the tool name)'),
     kind: z.literal('mcp'),
     /** stdio: the command (looked up on PATH), its arguments and environment (with `${VAR}` secrets). */
     command: z.string().min(1).optional(),
@@ -101,6 +104,14 @@ const mcpConnection = z
         onChange: z.enum(['approve', 'deny', 'allow']).default('approve'),
         /** Who approves such calls (onChange: approve); default any one human but the requester. */
         approvers: z.array(approverSchema).min(1).optional(),
+        /**
+         * Who may accept a changed definition as the new pin. Default: the groups and principals
+         * that `approvers` names; when neither names anyone, nobody may accept (refused, TOOL_ACCEPTORS_NOT_CONFIGURED).
+         */
+        acceptors: z
+          .strictObject({ groups: z.array(z.string().min(1)).default([]), principals: z.array(id).default([]) })
+          .refine((a) => a.groups.length + a.principals.length > 0, 'name at least one group or principal')
+          .optional(),
       })
       .prefault({}),
   })

@@ -69,6 +69,11 @@ export interface McpFacts {
   readonly arguments: Readonly<Record<string, unknown>>;
   /** The tool's definition differs from the one accepted (pinned): a possible rug pull. */
   readonly toolChanged: boolean;
+  /**
+   * The hash of the definition the upstream showed when the call was submitted: an approval is for
+   * a call of this definition, and execution refuses the call if the upstream shows another by then.
+   */
+  readonly definitionHash: string;
 }
 
 export interface Facts {
@@ -101,6 +106,7 @@ export const EMPTY_MCP_FACTS: McpFacts = Object.freeze({
   annotations: Object.freeze({ readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false }),
   arguments: Object.freeze({}),
   toolChanged: false,
+  definitionHash: '',
 });
 
 /**

@@ -7,6 +7,7 @@ import type { AuditDraft, AuditEvent } from './audit.ts';
 import type { ConnectionInfo } from './connection.ts';
 import type { Facts } from './facts.ts';
 import type { PinChange, ToolPin } from './mcp/pins.ts';
+import type { ToolAcceptors } from './mcp/acceptors.ts';
 import type { ToolDefinition } from './mcp/tool.ts';
 import type { ChannelMessage } from './channel.ts';
 import type { KnownHuman } from './known-human.ts';
@@ -73,6 +74,8 @@ export interface ToolCatalog {
   pins(): readonly ToolPin[];
   /** How long a held call waits for a decision before the agent is told to come back. */
   readonly waitSeconds: number;
+  /** Who may accept a changed definition (`pinning.acceptors`, else the groups and principals `pinning.approvers` names); empty: nobody. */
+  readonly acceptors: ToolAcceptors;
 }
 
 export interface Connections {

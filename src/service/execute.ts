@@ -56,6 +56,16 @@ export async function executeApproved(deps: Deps, id: string): Promise<RequestRe
     } catch {
       return refuse('INPUT_UNPARSEABLE', 'the stored input no longer parses');
     }
+    // An approval is for the tool as it was defined at submission: reviews given then say nothing about a definition
+    // the upstream shows now (even one the tool-changed rule would let those same reviews pass). Requests stored
+    // before definitions were recorded carry no hash and are judged by the policy alone.
+    const submittedHash = current.facts.kind === 'mcp' ? (current.facts.mcp.definitionHash as string | undefined) : undefined;
+    if (submittedHash && facts.mcp.definitionHash !== submittedHash) {
+      return refuse('TOOL_DEFINITION_MISMATCH', `the definition of tool ${facts.mcp.tool} changed since this call was submitted; call it again to have it judged as it is now`, {
+        submittedHash,
+        currentHash: facts.mcp.definitionHash,
+      });
+    }
     const decision = decide(deps.policy(), principal, current.action, handle.info, facts, { time: now, request: current.context ?? {} });
     if (decision.effect === 'deny') {
       return refuse(decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED', decision.message ?? 'denied by the policy in force now', {

@@ -5,6 +5,7 @@
  * the id must be one the provider verified, or anyone who could type an
  * address into their profile could become that person here.
  */
+import { claimAt } from '../core/claim-path.ts';
 import { CountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
@@ -22,7 +23,7 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' && v.len
  * const human = humanFromClaims(deps, login, tokens.claims()); // throws UNAUTHENTICATED when the claims do not name a human
  */
 export function humanFromClaims(deps: Pick<Deps, 'identity'>, login: LoginMapping, claims: Readonly<Record<string, unknown>>): Principal {
-  const id = text(claims[login.principal.id]);
+  const id = text(claimAt(claims, login.principal.id));
   if (!id) throw new CountersignError('UNAUTHENTICATED', `the ID token has no ${login.principal.id} claim to name you by`, { reason: 'login.claim_missing' });
   const emailVerified = claims['email_verified'] === true;
   if (login.principal.id === 'email' && !emailVerified) {
@@ -30,9 +31,9 @@ export function humanFromClaims(deps: Pick<Deps, 'identity'>, login: LoginMappin
   }
   const known = deps.identity.principal(id);
   if (known && known.kind !== 'human') throw new CountersignError('UNAUTHENTICATED', `${id} is configured as an agent`, { reason: 'principal.kind_mismatch' });
-  const raw = claims[login.principal.groups];
+  const raw = claimAt(claims, login.principal.groups);
   const idpGroups = Array.isArray(raw) ? raw.map(text).filter((g): g is string => g !== undefined) : [];
   const groups = new Set([...(known?.groups ?? []), ...idpGroups, ...idpGroups.flatMap((g) => login.groupMap[g] ?? [])]);
-  const email = (emailVerified ? text(claims[login.principal.email]) : undefined) ?? known?.email ?? null;
+  const email = (emailVerified ? text(claimAt(claims, login.principal.email)) : undefined) ?? known?.email ?? null;
   return Object.freeze({ id, kind: 'human', actsFor: null, groups: Object.freeze([...groups].sort()), email, issuer: login.issuer, claims: Object.freeze({ ...claims }) });
 }

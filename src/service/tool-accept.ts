@@ -1,9 +1,10 @@
 /**
- * Accept a changed tool definition: a human who has read the new definition
- * makes it the pin. From then on calls to the tool are judged by the policy
+ * Accept a changed tool definition: a human the connection names as an
+ * acceptor (`pinning.acceptors`), having read the new definition, makes it
+ * the pin. From then on calls to the tool are judged by the policy
  * alone again. The act is audited with who accepted which hash.
  */
-import { CountersignError } from '../core/errors.ts';
+import { assertMayAccept } from '../core/mcp/acceptors.ts';
 import { acceptPin, type ToolPin } from '../core/mcp/pins.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
@@ -18,8 +19,8 @@ export async function acceptToolChange(
   by: Principal,
   cmd: { connection: string; tool: string; hash: string },
 ): Promise<ToolPin> {
-  if (by.kind !== 'human') throw new CountersignError('FORBIDDEN', 'only a human accepts a changed tool definition');
   const catalog = catalogOf(deps, cmd.connection);
+  assertMayAccept(catalog.acceptors, by, cmd.connection);
   const at = deps.clock.now().toISOString();
   const pin = await deps.store.mutateToolPins(cmd.connection, (current) => acceptPin(current.find((p) => p.tool === cmd.tool), cmd.hash, by.id, at));
   catalog.setPins(await deps.store.toolPins(cmd.connection));

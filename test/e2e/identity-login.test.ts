@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { postLogin } from '../support/console.ts';
 import { formsOf, HttpBrowser } from '../support/http-browser.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { startTestOidcProvider, type TestOidcProvider } from '../support/oidc-provider.ts';
@@ -21,6 +22,7 @@ import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
 let gh: TestIssuer;
+let people: TestIssuer;
 let op: TestOidcProvider;
 let gw: TestGateway;
 
@@ -43,6 +45,7 @@ const GH_SUB = 'repo:acme/deployer:environment:prod';
 beforeAll(async () => {
   upstream = await startUpstream();
   gh = await startTestIssuer();
+  people = await startTestIssuer('/people');
   op = await startTestOidcProvider();
   gw = await startTestGateway(`identity:
   issuers:
@@ -55,6 +58,10 @@ beforeAll(async () => {
       audience: ${op.audience}
       principal: { kind: human, id: email, groups: groups, email: email }
       groupMap: { platform-oncall: [sre] }
+    - issuer: ${people.issuer}
+      jwksUri: ${people.jwksUri}
+      audience: countersign
+      principal: { kind: human, id: sub, groups: groups }
   login:
     issuer: ${op.issuer}
     clientId: ${op.clientId}
@@ -90,7 +97,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
-  await Promise.all([op?.close(), gh?.close(), upstream?.close()]);
+  await Promise.all([op?.close(), gh?.close(), people?.close(), upstream?.close()]);
 });
 
 async function submitAsWorkflow(path: string): Promise<string> {
@@ -155,6 +162,36 @@ describe('sign in with the identity provider, then approve', () => {
     const forged = await browser.request(`${gw.url}/auth/oidc/callback?code=abc&state=${authorize.searchParams.get('state')}x`);
     expect(forged.status).toBe(401);
     expect(browser.cookies(gw.url).has('countersign_session')).toBe(false);
+    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
+  });
+
+  it('refuses a flow cookie the gateway did not seal (one planted with another state, verifier and nonce): 400, no session', async () => {
+    const browser = new HttpBrowser();
+    await browser.request(`${gw.url}/auth/oidc/start`);
+    const jar = browser.cookies(gw.url);
+    const sealed = jar.get('countersign_oidc')!;
+    const [payload, ...rest] = sealed.split('.');
+    const flow = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
+    const planted = { ...flow, state: 'planted-state', verifier: 'planted-verifier-planted-verifier-planted-verifier', nonce: 'planted-nonce' };
+    jar.set('countersign_oidc', [Buffer.from(JSON.stringify(planted)).toString('base64url'), ...rest].join('.'));
+    const before = auditEvents(gw.dbPath).filter((e) => e.type === 'session.started').length;
+    const res = await browser.request(`${gw.url}/auth/oidc/callback?code=attackers-code&state=planted-state`);
+    expect(res.status).toBe(400);
+    expect(browser.cookies(gw.url).has('countersign_session')).toBe(false);
+    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
+  });
+});
+
+describe('the console’s API-key form', () => {
+  it('refuses a token, even a valid human one, like a key that matches no one: tokens sign in through SSO', async () => {
+    const token = await people.sign({ sub: 'erin', aud: 'countersign', groups: ['sre'] });
+    // The token itself is good: it authenticates erin on the REST API.
+    expect((await fetch(`${gw.url}/v1/requests`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const before = auditEvents(gw.dbPath).filter((e) => e.type === 'session.started').length;
+    const res = await postLogin(gw.url, token);
+    expect(res.status).toBe(401);
+    expect(await res.text()).toContain('That key matches no one (UNAUTHENTICATED).');
+    expect(res.headers.getSetCookie().some((c) => /^(__Host-)?countersign_session=/.test(c))).toBe(false);
     expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
   });
 });

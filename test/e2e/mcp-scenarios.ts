@@ -24,6 +24,7 @@ ${filesystemConnection('scratch', dir, '    tags: { env: prod }\n    waitSeconds
     url: ${greeterUrl}
     headers: { Authorization: "Bearer \${GREETER_TOKEN}" }
     waitSeconds: 1
+    pinning: { acceptors: { groups: [sre] } }
 policy:
   default: deny
   rules:
@@ -193,8 +194,14 @@ export function mcpGatewaySuite(transport: 'http' | 'stdio'): void {
       expect(request.body.decision).toMatchObject({ effect: 'approve', rules: ['mcp-tool-changed:greeter', 'reads'] });
       expect(request.body.facts.mcp.toolChanged).toBe(true);
 
-      // An agent cannot accept it; a human accepts exactly the definition they read.
+      // An agent cannot accept it, nor a human outside the connection's acceptors; the pin stays as it was.
       expect((await gw.as('deploy-bot', '/v1/mcp/tools/greeter/greet/accept', { body: { hash: pin.changed.hash } })).status).toBe(403);
+      const byOutsider = await gw.as('dave', '/v1/mcp/tools/greeter/greet/accept', { body: { hash: pin.changed.hash } });
+      expect(byOutsider.status).toBe(403);
+      expect(byOutsider.body.error.code).toBe('NOT_A_TOOL_ACCEPTOR');
+      expect((await gw.as('alice', '/v1/mcp/tools?connection=greeter')).body.tools[0]).toMatchObject({ state: 'changed', hash: pin.hash });
+      expect(auditEvents().some((e) => e.type === 'mcp.tool.accepted')).toBe(false);
+      // A human among the acceptors accepts exactly the definition they read.
       expect((await gw.as('alice', '/v1/mcp/tools/greeter/greet/accept', { body: { hash: pin.hash } })).body.error.code).toBe('TOOL_DEFINITION_MISMATCH');
       const accepted = await gw.as('alice', '/v1/mcp/tools/greeter/greet/accept', { body: { hash: pin.changed.hash } });
       expect(accepted.body).toMatchObject({ state: 'pinned', hash: pin.changed.hash, pinnedBy: 'alice' });

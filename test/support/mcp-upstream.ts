@@ -19,20 +19,28 @@ export interface MutableUpstream {
   headers: Record<string, string | string[] | undefined>[];
   /** Changes greet's description in every session (each sends tools/list_changed). */
   setDescription(text: string): void;
+  /** Changes greet's annotations in every session (each sends tools/list_changed). */
+  setAnnotations(annotations: GreetAnnotations): void;
   close(): Promise<void>;
 }
 
-export async function startMutableUpstream(description = 'Greets someone by name.'): Promise<MutableUpstream> {
+export type GreetAnnotations = { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean };
+
+export async function startMutableUpstream(
+  description = 'Greets someone by name.',
+  annotations: GreetAnnotations = { readOnlyHint: true, openWorldHint: false },
+): Promise<MutableUpstream> {
   const calls: { name: string }[] = [];
   const headers: MutableUpstream['headers'] = [];
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; greet: RegisteredTool }>();
   let current = description;
+  let currentAnnotations = annotations;
 
   function newSession(): { server: McpServer; greet: RegisteredTool } {
     const server = new McpServer({ name: 'mutable-upstream', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
     const greet = server.registerTool(
       'greet',
-      { description: current, inputSchema: { name: z.string() }, annotations: { readOnlyHint: true, openWorldHint: false } },
+      { description: current, inputSchema: { name: z.string() }, annotations: currentAnnotations },
       async ({ name }) => {
         calls.push({ name });
         return { content: [{ type: 'text', text: `hello, ${name}` }] };
@@ -69,6 +77,10 @@ export async function startMutableUpstream(description = 'Greets someone by name
     setDescription(text) {
       current = text;
       for (const s of sessions.values()) s.greet.update({ description: text });
+    },
+    setAnnotations(next) {
+      currentAnnotations = next;
+      for (const s of sessions.values()) s.greet.update({ annotations: next });
     },
     async close() {
       for (const s of sessions.values()) await s.transport.close().catch(() => {});

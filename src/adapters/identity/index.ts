@@ -5,13 +5,13 @@
  * that issuer then verifies everything, `iss` included.
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { looksLikeJwt } from '../../core/bearer.ts';
 import type { Identity } from '../../core/ports.ts';
 import type { Principal } from '../../core/principal.ts';
 import type { IdentityConfig } from '../../config/identity-schema.ts';
 import { createApiKeyIdentity, type ApiKeyPrincipal } from './api-keys.ts';
 import { createIssuerVerifier, type IssuerVerifier } from './jwt/issuer.ts';
 
-const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 /** Longer than any real access token; bounds the work an unauthenticated caller can ask for. */
 const MAX_TOKEN_LENGTH = 16_384;
 
@@ -35,7 +35,7 @@ export function createIdentity(opts: IdentityOptions): Identity & { readonly iss
   return {
     issuers: [...verifiers.keys()],
     async authenticate(bearer) {
-      if (!JWT_SHAPE.test(bearer)) return keys.authenticate(bearer);
+      if (!looksLikeJwt(bearer)) return keys.authenticate(bearer);
       if (bearer.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'token.malformed' };
       let iss: unknown;
       let header;

@@ -1,7 +1,7 @@
 /**
  * MCP tools as the gateway knows them: the upstream's definition, the hash
  * that pins it, and the namespaced name agents see. Connection names never
- * contain `__` (the config refuses it), so `<connection>__<tool>` splits at
+ * contain `__` nor start or end with `_` (the config refuses both), so `<connection>__<tool>` splits at
  * the first `__` without ambiguity, and stays within the characters every
  * client accepts in a tool name (letters, digits, `_`, `-`).
  */

@@ -7,6 +7,7 @@
  */
 import type { ActionInput, McpInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
+import type { ToolAcceptors } from '../../../core/mcp/acceptors.ts';
 import type { ConnectionHandle, ExecutionResult, ToolCatalog } from '../../../core/ports.ts';
 import { createToolCatalog } from './catalog.ts';
 import { deriveMcpFacts } from './facts.ts';
@@ -18,17 +19,19 @@ export type McpConnectionConfig = {
   readonly tags: Readonly<Record<string, TagValue>>;
   readonly timeoutMs: number;
   readonly waitSeconds: number;
+  /** Who may accept a changed tool definition; empty: nobody. */
+  readonly acceptors: ToolAcceptors;
 } & UpstreamTarget;
 
 /**
  * @example
- * const fs = createMcpConnection({ name: 'fs', command: 'mcp-server-filesystem', args: ['/srv'], env: {}, tags: {}, timeoutMs: 60000, waitSeconds: 50 });
+ * const fs = createMcpConnection({ name: 'fs', command: 'mcp-server-filesystem', args: ['/srv'], env: {}, tags: {}, timeoutMs: 60000, waitSeconds: 50, acceptors: { groups: ['sec'], principals: [] } });
  * await fs.catalog.refresh();
  */
 export function createMcpConnection(config: McpConnectionConfig): ConnectionHandle & { catalog: ToolCatalog; close(): Promise<void> } {
   const target: UpstreamTarget = 'command' in config ? { command: config.command, args: config.args, env: config.env, ...(config.cwd ? { cwd: config.cwd } : {}) } : { url: config.url, headers: config.headers };
   const upstream = createUpstream(config.name, target, () => catalog.notifyListChanged());
-  const catalog = createToolCatalog(() => upstream.listTools(), config.waitSeconds);
+  const catalog = createToolCatalog(() => upstream.listTools(), config.waitSeconds, config.acceptors);
   const scrub = createScrubber(Object.values('command' in config ? config.env : config.headers));
 
   return {
@@ -38,7 +41,10 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
     facts(input: ActionInput) {
       const call = input as McpInput;
       const entry = catalog.entry(call.tool);
-      return deriveMcpFacts(config.name, call, entry && { annotations: entry.definition.annotations ?? {}, changed: entry.changed });
+      if (!entry) return deriveMcpFacts(config.name, call, undefined);
+      // An unaccepted definition may not loosen what policy sees: while it differs from its pin, each hint is the stricter of the two.
+      const pinned = entry.changed && entry.pinned ? { pinnedAnnotations: entry.pinned.annotations ?? {} } : {};
+      return deriveMcpFacts(config.name, call, { annotations: entry.definition.annotations ?? {}, changed: entry.changed, hash: entry.hash, ...pinned });
     },
     async execute(input: ActionInput): Promise<ExecutionResult> {
       const call = input as McpInput;

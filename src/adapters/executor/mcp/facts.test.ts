@@ -6,7 +6,7 @@ const input = (tool: string, args: Record<string, unknown> = {}) => mcpInputSche
 
 describe('MCP facts', () => {
   it('gives the tool, its annotations and the argument values; a read-only tool does not write', () => {
-    const f = deriveMcpFacts('fs', input('read_file', { path: '/srv/a.txt' }), { annotations: { readOnlyHint: true, openWorldHint: false }, changed: false });
+    const f = deriveMcpFacts('fs', input('read_file', { path: '/srv/a.txt' }), { annotations: { readOnlyHint: true, openWorldHint: false }, changed: false, hash: 'sha256:x' });
     expect(f).toMatchObject({
       kind: 'mcp',
       writes: false,
@@ -23,7 +23,7 @@ describe('MCP facts', () => {
 
   it('takes the MCP spec defaults for hints a tool leaves out: a write that may destroy, in an open world', () => {
     expect(annotationFacts(undefined)).toEqual({ readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true });
-    expect(deriveMcpFacts('fs', input('mystery'), { changed: false }).writes).toBe(true);
+    expect(deriveMcpFacts('fs', input('mystery'), { changed: false, hash: 'sha256:x' }).writes).toBe(true);
   });
 
   it('keeps hints the tool gives, and calls no read-only tool destructive', () => {
@@ -32,7 +32,20 @@ describe('MCP facts', () => {
   });
 
   it('says when the definition differs from its pin', () => {
-    expect(deriveMcpFacts('fs', input('write_file'), { annotations: {}, changed: true }).mcp.toolChanged).toBe(true);
+    expect(deriveMcpFacts('fs', input('write_file'), { annotations: {}, changed: true, hash: 'sha256:x' }).mcp.toolChanged).toBe(true);
+  });
+
+  it('while a definition is unaccepted, takes the stricter of the pinned and the new hint, one by one', () => {
+    const loosened = deriveMcpFacts('fs', input('write_file'), {
+      annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+      pinnedAnnotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+      changed: true,
+      hash: 'sha256:x',
+    });
+    expect(loosened.writes).toBe(true);
+    expect(loosened.mcp.annotations).toEqual({ readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true });
+    const tightened = deriveMcpFacts('fs', input('write_file'), { annotations: { destructiveHint: true }, pinnedAnnotations: { readOnlyHint: true }, changed: true, hash: 'sha256:x' });
+    expect(tightened.mcp.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
   });
 
   it('refuses a tool the upstream does not offer', () => {

@@ -22,14 +22,39 @@ export function annotationFacts(a: ToolAnnotations = {}): McpAnnotationFacts {
 }
 
 /**
+ * The stricter of two sets of hints, one by one: a tool that writes, destroys,
+ * repeats unsafely or reaches the open world by either account does so.
+ *
  * @example
- * deriveMcpFacts('fs', { tool: 'read_file', arguments: { path: '/x' } }, { annotations: { readOnlyHint: true }, changed: false });
+ * strictestAnnotations(annotationFacts({ readOnlyHint: false }), annotationFacts({ readOnlyHint: true })).readOnlyHint; // false
  */
-export function deriveMcpFacts(connection: string, input: McpInput, tool: { annotations?: ToolAnnotations; changed: boolean } | undefined): Facts {
+export function strictestAnnotations(a: McpAnnotationFacts, b: McpAnnotationFacts): McpAnnotationFacts {
+  return {
+    readOnlyHint: a.readOnlyHint && b.readOnlyHint,
+    destructiveHint: a.destructiveHint || b.destructiveHint,
+    idempotentHint: a.idempotentHint && b.idempotentHint,
+    openWorldHint: a.openWorldHint || b.openWorldHint,
+  };
+}
+
+/**
+ * `pinnedAnnotations`: those of the accepted definition, given while the
+ * upstream shows another one; policy then sees the stricter hint of the two,
+ * so an unaccepted change can never make a tool look safer than it was.
+ *
+ * @example
+ * deriveMcpFacts('fs', { tool: 'read_file', arguments: { path: '/x' } }, { annotations: { readOnlyHint: true }, changed: false, hash: 'sha256:…' });
+ */
+export function deriveMcpFacts(
+  connection: string,
+  input: McpInput,
+  tool: { annotations?: ToolAnnotations; changed: boolean; hash: string; pinnedAnnotations?: ToolAnnotations } | undefined,
+): Facts {
   if (!tool) throw new CountersignError('UNKNOWN_TOOL', `${connection} offers no tool named ${JSON.stringify(input.tool).slice(0, 100)}`);
-  const annotations = annotationFacts(tool.annotations);
+  const live = annotationFacts(tool.annotations);
+  const annotations = tool.pinnedAnnotations ? strictestAnnotations(live, annotationFacts(tool.pinnedAnnotations)) : live;
   return makeFacts('mcp', {
     writes: !annotations.readOnlyHint,
-    mcp: { tool: input.tool, annotations, arguments: input.arguments, toolChanged: tool.changed },
+    mcp: { tool: input.tool, annotations, arguments: input.arguments, toolChanged: tool.changed, definitionHash: tool.hash },
   });
 }

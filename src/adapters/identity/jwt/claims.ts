@@ -1,14 +1,5 @@
-/** Reading claims by dotted path (`act.sub`), and the string forms a principal needs. */
-
-/** The value at a dotted path of a JWT payload, or undefined. */
-export function claimAt(payload: Readonly<Record<string, unknown>>, path: string): unknown {
-  let at: unknown = payload;
-  for (const part of path.split('.')) {
-    if (at === null || typeof at !== 'object' || Array.isArray(at) || !Object.hasOwn(at, part)) return undefined;
-    at = (at as Record<string, unknown>)[part];
-  }
-  return at;
-}
+/** Reading claims by dotted path (`act.sub`, core/claim-path.ts), and the string forms a principal needs. */
+import { claimAt } from '../../../core/claim-path.ts';
 
 /** A principal id, a human's id or a group must be a short printable string (no control characters). */
 export function isIdString(v: unknown): v is string {

@@ -2,11 +2,15 @@
  * Sign-in with an API key (the demo's humans and automation humans) and
  * sign-out. The sign-in form has its own CSRF token, a double-submit cookie
  * scoped to /login, so no other site can sign a browser in as someone else.
- * Only humans get a session; an agent's key is refused.
+ * Only humans get a session; an agent's key is refused. The form takes API
+ * keys only: a token (JWT) is refused like an unknown key, since a session
+ * from a pasted bearer token would outlive the token and be recorded as an
+ * API-key sign-in; tokens sign in through single sign-on.
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { looksLikeJwt } from '../../../core/bearer.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
 import { consoleForm, formFields, securityHeaders } from './handlers.ts';
@@ -54,7 +58,8 @@ export function loginRoutes(deps: Deps, opts: { sso: boolean } = { sso: false })
     if (!expected || !sameSecret(form.get('_csrf'), expected)) {
       return loginPage(c, deps, { next, sso: opts.sso, status: 403, error: 'This sign-in form has expired (CSRF_REJECTED). Please try again.' });
     }
-    const auth = await deps.identity.authenticate(form.get('key') ?? '');
+    const key = form.get('key') ?? '';
+    const auth = looksLikeJwt(key) ? ({ ok: false, reason: 'key.is_token' } as const) : await deps.identity.authenticate(key);
     if (!auth.ok) {
       deps.log.warn({ traceId: c.get('traceId'), reason: auth.reason, surface: 'console' }, 'console sign-in refused');
       return loginPage(c, deps, { next, sso: opts.sso, status: 401, error: 'That key matches no one (UNAUTHENTICATED).' });

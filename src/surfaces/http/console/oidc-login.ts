@@ -1,8 +1,8 @@
 /**
  * Single sign-on for the console: OpenID Connect authorization code flow
  * with PKCE (S256), state and nonce (openid-client). The flow's secrets
- * wait in a short-lived HttpOnly cookie scoped to /auth/oidc, so a restart
- * or another replica can finish a login another one began. The callback
+ * wait in a short-lived HttpOnly cookie, sealed with an HMAC and `__Host-`
+ * over TLS (oidc-flow-cookie.ts), so no other site can plant one. The callback
  * verifies everything (state, code exchange, ID token signature, issuer,
  * audience, nonce) before a session exists; then `startConsoleSession`.
  * `GET /auth/cli` tells `countersign login` which client to use.
@@ -21,16 +21,15 @@ import type { AppEnv } from '../context.ts';
 import { securityHeaders } from './handlers.ts';
 import { html } from './html.ts';
 import { page } from './layout.ts';
+import { FLOW_COOKIE, SECURE_FLOW_COOKIE, flowCookieKey, openFlow, sealFlow, type Flow } from './oidc-flow-cookie.ts';
 import { safeNext, secureCookies, startConsoleSession } from './session.ts';
 
-const FLOW_COOKIE = 'countersign_oidc';
 const CALLBACK = '/auth/oidc/callback';
 
-interface Flow {
-  state: string;
-  verifier: string;
-  nonce: string;
-  next: string;
+/** Over TLS the __Host- name, which needs Path=/; else the plain name, kept to the flow's own paths. */
+function flowCookie(c: Context<AppEnv>): { name: string; path: string; secure: boolean } {
+  const secure = secureCookies(c);
+  return secure ? { name: SECURE_FLOW_COOKIE, path: '/', secure } : { name: FLOW_COOKIE, path: '/auth/oidc', secure };
 }
 
 function redirectUri(c: Context<AppEnv>, login: LoginConfig): string {
@@ -45,6 +44,7 @@ function failed(c: Context<AppEnv>, message: string, status: 400 | 401 | 502): R
 
 export function oidcLoginRoutes(deps: Deps, login: LoginConfig): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const flowKey = flowCookieKey(login.clientSecret);
   let provider: Promise<oidc.Configuration> | undefined;
   const discovered = () => {
     provider ??= discoverProvider(login.issuer, login.clientId, login.clientSecret).catch((e: unknown) => {
@@ -69,12 +69,13 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig): Hono<AppEnv> {
       return failed(c, 'The identity provider cannot be reached right now. Try again shortly.', 502);
     }
     const flow: Flow = { state: oidc.randomState(), verifier: oidc.randomPKCECodeVerifier(), nonce: oidc.randomNonce(), next: safeNext(c.req.query('next')) };
-    setCookie(c, FLOW_COOKIE, Buffer.from(JSON.stringify(flow)).toString('base64url'), {
-      path: '/auth/oidc',
+    const cookie = flowCookie(c);
+    setCookie(c, cookie.name, sealFlow(flowKey, flow), {
+      path: cookie.path,
       httpOnly: true,
       // Lax: the provider's redirect back is a top-level GET from another site.
       sameSite: 'Lax',
-      secure: secureCookies(c),
+      secure: cookie.secure,
       maxAge: 600,
     });
     const url = oidc.buildAuthorizationUrl(config, {
@@ -90,15 +91,11 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig): Hono<AppEnv> {
 
   app.get(CALLBACK, async (c) => {
     securityHeaders(c);
-    const raw = getCookie(c, FLOW_COOKIE);
-    deleteCookie(c, FLOW_COOKIE, { path: '/auth/oidc', secure: secureCookies(c) });
-    let flow: Flow;
-    try {
-      flow = JSON.parse(Buffer.from(raw ?? '', 'base64url').toString('utf8')) as Flow;
-      if (typeof flow.state !== 'string' || typeof flow.verifier !== 'string' || typeof flow.nonce !== 'string') throw new Error('incomplete');
-    } catch {
-      return failed(c, 'This sign-in was not started here, or took too long. Start again.', 400);
-    }
+    const cookie = flowCookie(c);
+    const raw = getCookie(c, cookie.name);
+    deleteCookie(c, cookie.name, { path: cookie.path, secure: cookie.secure });
+    const flow: Flow | undefined = openFlow(flowKey, raw);
+    if (!flow) return failed(c, 'This sign-in was not started here, or took too long. Start again.', 400);
     try {
       const config = await discovered();
       const current = new URL(`${redirectUri(c, login)}${new URL(c.req.url).search}`);

@@ -1,0 +1,21 @@
+/**
+ * Reading a token's claims by dotted path (`act.sub`, `realm_access.roles`),
+ * the form the config uses for the claims that name a principal. Pure, so the
+ * token verifiers and the login use case read paths the same way.
+ */
+
+/**
+ * The value at a dotted path of a JWT payload, or undefined. Only own
+ * properties of plain objects are followed (never arrays or the prototype).
+ *
+ * @example
+ * claimAt({ realm_access: { roles: ['sre'] } }, 'realm_access.roles'); // ['sre']
+ */
+export function claimAt(payload: Readonly<Record<string, unknown>>, path: string): unknown {
+  let at: unknown = payload;
+  for (const part of path.split('.')) {
+    if (at === null || typeof at !== 'object' || Array.isArray(at) || !Object.hasOwn(at, part)) return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return at;
+}

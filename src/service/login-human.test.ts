@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { createIdentity } from '../adapters/identity/index.ts';
+import { identitySchema } from '../config/identity-schema.ts';
+import { humanFromClaims } from './login-human.ts';
+
+const identity = createIdentity({
+  principals: [{ id: 'alice', kind: 'human', actsFor: null, groups: ['audit'], email: null, apiKeys: [] }],
+  identity: identitySchema.parse({}),
+  now: () => new Date('2026-01-01T00:00:00Z'),
+});
+
+describe('the human an ID token names', () => {
+  it('reads the id, groups and email at dotted claim paths (Keycloak’s realm_access.roles)', () => {
+    const login = {
+      issuer: 'https://kc.example.com/realms/acme',
+      principal: { id: 'user.name', groups: 'realm_access.roles', email: 'contact.email' },
+      groupMap: { 'platform-oncall': ['sre'] },
+    };
+    const human = humanFromClaims({ identity }, login, {
+      sub: 'f3a1',
+      email_verified: true,
+      user: { name: 'alice' },
+      realm_access: { roles: ['platform-oncall', 'offline_access'] },
+      contact: { email: 'alice@acme.test' },
+    });
+    expect(human).toMatchObject({ id: 'alice', kind: 'human', email: 'alice@acme.test', groups: ['audit', 'offline_access', 'platform-oncall', 'sre'] });
+  });
+
+  it('still reads a plain claim name, and refuses a path that leads nowhere', () => {
+    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: {} };
+    expect(humanFromClaims({ identity }, login, { sub: 'bob', groups: ['dev'] })).toMatchObject({ id: 'bob', groups: ['dev'] });
+    expect(() => humanFromClaims({ identity }, { ...login, principal: { ...login.principal, id: 'user.name' } }, { sub: 'bob', 'user.name': 'x' })).toThrow(
+      expect.objectContaining({ code: 'UNAUTHENTICATED' }),
+    );
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * The cookie that carries an OIDC sign-in's state, PKCE verifier and nonce
+ * from /auth/oidc/start to the callback. It is sealed with an HMAC so that a
+ * cookie the gateway did not issue — one planted by a sibling subdomain, say,
+ * to make a victim finish a sign-in the attacker began (login CSRF) — is
+ * refused; over TLS it is also named `__Host-…`, which browsers accept only
+ * from this very host, so not even a genuine cookie can be planted.
+ *
+ * The MAC key comes from the login client's secret when there is one (every
+ * replica then agrees, so a sign-in begun on one can finish on another), else
+ * from 32 random bytes made at start: a public client's sign-ins must finish
+ * on the process that began them, and a restart only costs a sign-in in
+ * flight (the cookie lives 10 minutes).
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export interface Flow {
+  state: string;
+  verifier: string;
+  nonce: string;
+  next: string;
+}
+
+export const FLOW_COOKIE = 'countersign_oidc';
+/** Over TLS: Secure, host-only, Path=/ (the prefix's rules). */
+export const SECURE_FLOW_COOKIE = `__Host-${FLOW_COOKIE}`;
+
+/**
+ * @example
+ * const key = flowCookieKey(login.clientSecret); // the same on every replica when the client has a secret
+ */
+export function flowCookieKey(clientSecret: string | undefined): Buffer {
+  return clientSecret ? createHmac('sha256', clientSecret).update('countersign oidc flow cookie v1').digest() : randomBytes(32);
+}
+
+const mac = (key: Buffer, payload: string) => createHmac('sha256', key).update(payload).digest('base64url');
+
+/**
+ * @example
+ * const value = sealFlow(key, flow); // '<base64url JSON>.<base64url HMAC>'
+ */
+export function sealFlow(key: Buffer, flow: Flow): string {
+  const payload = Buffer.from(JSON.stringify(flow)).toString('base64url');
+  return `${payload}.${mac(key, payload)}`;
+}
+
+/** The flow, or undefined when the cookie is missing, malformed or not sealed with `key`. */
+export function openFlow(key: Buffer, raw: string | undefined): Flow | undefined {
+  const [payload, tag, ...rest] = (raw ?? '').split('.');
+  if (!payload || !tag || rest.length) return undefined;
+  const expected = Buffer.from(mac(key, payload));
+  const given = Buffer.from(tag);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+  try {
+    const flow = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<Flow>;
+    if (typeof flow.state !== 'string' || typeof flow.verifier !== 'string' || typeof flow.nonce !== 'string' || typeof flow.next !== 'string') return undefined;
+    return flow as Flow;
+  } catch {
+    return undefined;
+  }
+}
