@@ -47,6 +47,13 @@ policy:
     });
     expect(failing.pending).toBe(1);
     expect(failing.lastError).toContain('unreachable');
+    // The same, as Prometheus scrapes it.
+    const down = await fetch(`${gw.url}/metrics`);
+    expect(down.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    const downText = await down.text();
+    expect(downText).toContain('countersign_channel_up{channel="slack"} 0\n');
+    expect(downText).toContain('countersign_outbox_pending{channel="slack"} 1\n');
+    expect(downText).not.toContain(id);
     await gw.stop();
 
     await slack.start();
@@ -59,6 +66,9 @@ policy:
         const ready = (await (await fetch(`${gw.url}/readyz`)).json()) as { channels: Record<string, { status: string; pending: number }> };
         return ready.channels['slack']?.status === 'ok' && ready.channels['slack'].pending === 0 ? true : undefined;
       }, 5000);
+      const up = await (await fetch(`${gw.url}/metrics`)).text();
+      expect(up).toContain('countersign_channel_up{channel="slack"} 1\n');
+      expect(up).toContain('countersign_outbox_pending{channel="slack"} 0\n');
     } finally {
       await gw.stop();
       await slack.close();

@@ -12,6 +12,7 @@ import type { Deps } from '../../service/deps.ts';
 import { consoleRoutes } from './console/index.ts';
 import type { AppEnv, ConsoleSettings } from './context.ts';
 import { HTTP_STATUS } from './errors.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { policyRoutes } from './routes/policy.ts';
@@ -72,6 +73,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: 'no such route', traceId: c.get('traceId') } }, 404));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
+  app.route('/metrics', metricsRoutes(deps, opts.channels ?? []));
   app.get('/readyz', async (c) => {
     await deps.store.readAudit(1, 1);
     // A failing channel does not make the gateway unready (decisions go on); it is shown so it gets fixed.
