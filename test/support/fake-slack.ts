@@ -98,6 +98,19 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
     }
   }
 
+  /**
+   * A form-encoded call, as @slack/web-api sends every method: structured
+   * arguments (blocks, view, attachments, …) arrive as JSON strings, which
+   * Slack decodes.
+   */
+  function formBody(raw: string): Record<string, any> {
+    const out: Record<string, any> = {};
+    for (const [k, v] of new URLSearchParams(raw)) {
+      out[k] = /^[[{]/.test(v) ? (() => { try { return JSON.parse(v); } catch { return v; } })() : v;
+    }
+    return out;
+  }
+
   function listen(): Promise<void> {
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -111,7 +124,7 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
           return;
         }
         const method = url.replace(/^\/api\//, '').split('?')[0] ?? '';
-        const body = (req.headers['content-type'] ?? '').includes('json') ? (JSON.parse(raw || '{}') as Record<string, any>) : Object.fromEntries(new URLSearchParams(raw));
+        const body = (req.headers['content-type'] ?? '').includes('json') ? (JSON.parse(raw || '{}') as Record<string, any>) : formBody(raw);
         const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
         calls.push({ method, token, body, at: performance.now() });
         for (const w of [...waiters]) w();

@@ -1,9 +1,10 @@
 /**
- * A small Slack Web API client over fetch: JSON POSTs with the bot token,
- * `ok: false` answers and HTTP failures turned into errors the outbox can
- * judge (retry, or give up when retrying cannot help). The base URL is
- * configurable so tests talk to a local fake Slack.
+ * Slack's Web API through `@slack/web-api` (its `slackApiUrl` points tests
+ * at a local fake Slack). The client's own retries are off: the outbox owns
+ * retrying, with backoff, across restarts. Its errors are turned into ones
+ * the outbox can judge: retry, or give up when retrying cannot help.
  */
+import { ErrorCode, WebClient, type WebAPICallError } from '@slack/web-api';
 import { PermanentDeliveryError } from '../../../core/channel.ts';
 
 /** Slack errors that no retry fixes (https://api.slack.com/methods/chat.postMessage#errors). */
@@ -11,7 +12,7 @@ const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived',
 
 export interface SlackApi {
   call<T = Record<string, unknown>>(method: string, body: Record<string, unknown>): Promise<T & { ok: true }>;
-  /** users.info, GET-style (form-encoded) as Slack documents it. */
+  /** users.info: the user's email (when Slack shares it), and whether they are deleted or a bot. */
   userInfo(user: string): Promise<{ id: string; email: string | null; deleted: boolean; isBot: boolean }>;
 }
 
@@ -25,39 +26,53 @@ export class SlackApiError extends Error {
   }
 }
 
-export function createSlackApi(opts: { apiUrl: string; botToken: string; timeoutMs?: number }): SlackApi {
-  const base = opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/`;
-  async function send<T>(method: string, init: RequestInit): Promise<T & { ok: true }> {
-    let res: Response;
-    try {
-      res = await fetch(`${base}${method}`, { ...init, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
-    } catch (e) {
-      throw new SlackApiError(method, `unreachable (${e instanceof Error ? e.message : String(e)})`);
+function translate(method: string, e: unknown): Error {
+  const err = e as Partial<WebAPICallError> & { message?: string };
+  switch (err.code) {
+    case ErrorCode.PlatformError: {
+      const error = String((err as { data?: { error?: string } }).data?.error ?? 'unknown_error');
+      return PERMANENT.has(error) ? new PermanentDeliveryError(`slack ${method}: ${error}`) : new SlackApiError(method, error);
     }
-    if (res.status === 429) throw new SlackApiError(method, `rate limited (retry after ${res.headers.get('retry-after') ?? '?'} s)`);
-    if (!res.ok) throw new SlackApiError(method, `HTTP ${res.status}`);
-    const body = (await res.json().catch(() => ({ ok: false, error: 'invalid_json' }))) as { ok?: boolean; error?: string };
-    if (body.ok !== true) {
-      const error = body.error ?? 'unknown_error';
-      if (PERMANENT.has(error)) throw new PermanentDeliveryError(`slack ${method}: ${error}`);
-      throw new SlackApiError(method, error);
-    }
-    return body as T & { ok: true };
+    case ErrorCode.RateLimitedError:
+      return new SlackApiError(method, `rate limited (retry after ${(err as { retryAfter?: number }).retryAfter ?? '?'} s)`);
+    case ErrorCode.HTTPError:
+      return new SlackApiError(method, `HTTP ${(err as { statusCode?: number }).statusCode ?? '?'}`);
+    case ErrorCode.RequestError:
+      return new SlackApiError(method, `unreachable (${(err as { original?: Error }).original?.message ?? 'request failed'})`);
+    default:
+      return new SlackApiError(method, err.message ?? String(e));
   }
+}
+
+/**
+ * @example
+ * const api = createSlackApi({ apiUrl: 'https://slack.com/api/', botToken: process.env.SLACK_BOT_TOKEN! });
+ * await api.call('chat.postMessage', { channel: 'C0APPROVALS', text: 'hello' });
+ */
+export function createSlackApi(opts: { apiUrl: string; botToken: string; timeoutMs?: number }): SlackApi {
+  const client = new WebClient(opts.botToken, {
+    slackApiUrl: opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/`,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: opts.timeoutMs ?? 10_000,
+    // The client logs through its own logger; the gateway's log says what matters.
+    logLevel: undefined,
+  });
   return {
-    call(method, body) {
-      return send(method, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${opts.botToken}`, 'content-type': 'application/json; charset=utf-8' },
-        body: JSON.stringify(body),
-      });
+    async call<T>(method: string, body: Record<string, unknown>) {
+      try {
+        return (await client.apiCall(method, body)) as unknown as T & { ok: true };
+      } catch (e) {
+        throw translate(method, e);
+      }
     },
     async userInfo(user) {
-      const r = await send<{ user?: { id?: string; deleted?: boolean; is_bot?: boolean; profile?: { email?: string } } }>('users.info', {
-        method: 'POST',
-        headers: { authorization: `Bearer ${opts.botToken}`, 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ user }).toString(),
-      });
+      let r;
+      try {
+        r = await client.users.info({ user });
+      } catch (e) {
+        throw translate('users.info', e);
+      }
       const email = r.user?.profile?.email;
       return { id: r.user?.id ?? user, email: typeof email === 'string' && email.length > 0 ? email : null, deleted: r.user?.deleted === true, isBot: r.user?.is_bot === true };
     },
