@@ -8,8 +8,8 @@
  * as it stands now.
  */
 import type { Channel, DeliveryContext } from '../../../core/channel.ts';
-import { eventKind, type OutboxDelivery } from '../../../core/outbox.ts';
 import type { RequestRecord } from '../../../core/request.ts';
+import { cardLifecycleChannel } from '../card-lifecycle.ts';
 import type { SlackApi } from './api.ts';
 import { outcomeDm, requestMessage } from './message.ts';
 
@@ -21,8 +21,6 @@ export interface SlackChannelOptions {
   readonly ruleChannels: ReadonlyMap<string, readonly string[]>;
 }
 
-const FOLLOWS = new Set(['held', 'reviewed', 'decided', 'executed']);
-const FINAL = new Set<RequestRecord['status']>(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
 
 /** Where a held request is posted. */
 export function targetsOf(r: RequestRecord, opts: Pick<SlackChannelOptions, 'channel' | 'ruleChannels'>): string[] {
@@ -63,21 +61,5 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
     await opts.api.call('chat.postMessage', { channel: im.channel.id, ...outcomeDm(r, ctx.requestUrl(r.id)) });
   }
 
-  return {
-    name: 'slack',
-    wants(type) {
-      const kind = eventKind(type);
-      return kind !== undefined && FOLLOWS.has(kind);
-    },
-    async deliver(d: OutboxDelivery, ctx) {
-      const r = ctx.request;
-      // Only requests that were held for review have a message (a policy deny at submission never does).
-      if (!r || r.expiresAt === null) return;
-      if (d.event === 'request.held') return post(r, ctx);
-      await update(r, ctx);
-      // One final event per request, so one DM; sent with the event that made the status final.
-      const finalEvent = { 'request.denied': 'denied', 'request.expired': 'expired', 'request.cancelled': 'cancelled', 'request.succeeded': 'succeeded', 'request.failed': 'failed' }[d.event];
-      if (finalEvent && FINAL.has(r.status)) await dm(r, ctx);
-    },
-  };
+  return cardLifecycleChannel('slack', { post, update, dm });
 }

@@ -10,8 +10,8 @@
  * fix (403, 404, a bad request) sets the delivery aside; the rest are retried.
  */
 import { PermanentDeliveryError, type Channel, type DeliveryContext } from '../../../core/channel.ts';
-import { eventKind, type OutboxDelivery } from '../../../core/outbox.ts';
 import type { RequestRecord } from '../../../core/request.ts';
+import { cardLifecycleChannel } from '../card-lifecycle.ts';
 import { requestCard } from './card.ts';
 import { conversationFor, type ConversationReference, type TeamsConfig } from './config.ts';
 import { TeamsDeliveryError, type TeamsConnector } from './connector.ts';
@@ -27,14 +27,6 @@ export interface TeamsChannelOptions {
 /** The name the default conversation is recorded under. */
 export const DEFAULT_CONVERSATION = 'default';
 
-const FOLLOWS = new Set(['held', 'reviewed', 'decided', 'executed']);
-const FINAL_EVENTS: Readonly<Record<string, RequestRecord['status']>> = {
-  'request.denied': 'denied',
-  'request.expired': 'expired',
-  'request.cancelled': 'cancelled',
-  'request.succeeded': 'succeeded',
-  'request.failed': 'failed',
-};
 
 /** Where a held request is posted: conversation names, `default` when no rule names one. */
 export function conversationsOf(r: RequestRecord, ruleConversations: ReadonlyMap<string, readonly string[]>): string[] {
@@ -90,20 +82,5 @@ export function createTeamsChannel(opts: TeamsChannelOptions): Channel {
     await judged(opts.connector.sendToUser({ serviceUrl: home.serviceUrl, userId: member.aadObjectId, tenantId: opts.config.tenantId }, cardOf(r, ctx)));
   }
 
-  return {
-    name: 'teams',
-    wants(type) {
-      const kind = eventKind(type);
-      return kind !== undefined && FOLLOWS.has(kind);
-    },
-    async deliver(d: OutboxDelivery, ctx) {
-      const r = ctx.request;
-      // Only requests held for review have a card (a policy deny at submission never does).
-      if (!r || r.expiresAt === null) return;
-      if (d.event === 'request.held') return post(r, ctx);
-      await update(r, ctx);
-      // One final event per request, so one direct message, sent with the event that made it final.
-      if (FINAL_EVENTS[d.event] !== undefined && FINAL_EVENTS[d.event] === r.status) await dm(r, ctx);
-    },
-  };
+  return cardLifecycleChannel('teams', { post, update, dm });
 }

@@ -1,0 +1,50 @@
+/**
+ * The life of a request's card on a chat channel, the same for Slack and
+ * Teams: posted when the request is held, updated on every later event from
+ * any channel, and one direct message to the requester's human with the
+ * event that made the request final. Channels say only how to post, update
+ * and send a direct message.
+ */
+import type { Channel, DeliveryContext } from '../../core/channel.ts';
+import { eventKind, type OutboxDelivery } from '../../core/outbox.ts';
+import type { RequestRecord } from '../../core/request.ts';
+
+const FOLLOWS = new Set(['held', 'reviewed', 'decided', 'executed']);
+
+/** The audit event that makes a request final, and the status it leaves. */
+const FINAL_EVENTS: Readonly<Record<string, RequestRecord['status']>> = {
+  'request.denied': 'denied',
+  'request.expired': 'expired',
+  'request.cancelled': 'cancelled',
+  'request.succeeded': 'succeeded',
+  'request.failed': 'failed',
+};
+
+export interface CardSteps {
+  post(r: RequestRecord, ctx: DeliveryContext): Promise<void>;
+  update(r: RequestRecord, ctx: DeliveryContext): Promise<void>;
+  dm(r: RequestRecord, ctx: DeliveryContext): Promise<void>;
+}
+
+/**
+ * @example
+ * return cardLifecycleChannel('slack', { post, update, dm });
+ */
+export function cardLifecycleChannel(name: string, steps: CardSteps): Channel {
+  return {
+    name,
+    wants(type) {
+      const kind = eventKind(type);
+      return kind !== undefined && FOLLOWS.has(kind);
+    },
+    async deliver(d: OutboxDelivery, ctx) {
+      const r = ctx.request;
+      // Only requests held for review have a card (a policy deny at submission never does).
+      if (!r || r.expiresAt === null) return;
+      if (d.event === 'request.held') return steps.post(r, ctx);
+      await steps.update(r, ctx);
+      // One final event per request, so one direct message, sent with the event that made it final.
+      if (FINAL_EVENTS[d.event] !== undefined && FINAL_EVENTS[d.event] === r.status) await steps.dm(r, ctx);
+    },
+  };
+}
