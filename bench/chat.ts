@@ -21,6 +21,45 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? Number.NaN;
 };
 
+type TestGw = Awaited<ReturnType<typeof startTestGateway>>;
+
+/**
+ * n held requests, one after another (five more to warm up): the time from
+ * submit until the channel has the message (`arrived` gives when it did), and
+ * from the click until the agent's long-poll returns the final status.
+ */
+async function measure(gw: TestGw, arrived: (id: string) => Promise<number>, click: (id: string) => Promise<number>): Promise<{ toChannel: number[]; toAgent: number[] }> {
+  const toChannel: number[] = [];
+  const toAgent: number[] = [];
+  for (let i = 0; i < n + 5; i++) {
+    const t0 = performance.now();
+    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'POST', path: `/bench/${i}` }, reason: 'bench' } });
+    if (res.status !== 202) throw new Error(`submit: HTTP ${res.status}`);
+    const id = res.body.id as string;
+    const posted = (await arrived(id)) - t0;
+    // The agent waits on its handle, as the SDK does.
+    const agent = (async () => {
+      let status = 'pending';
+      while (!['succeeded', 'failed', 'denied', 'expired', 'cancelled'].includes(status)) {
+        const r = await gw.as('deploy-bot', `/v1/requests/${id}?wait=30&from=${status}`);
+        status = r.body.status as string;
+      }
+      return performance.now();
+    })();
+    await new Promise((r) => setTimeout(r, 5)); // the long-poll is parked before the click
+    const t1 = performance.now();
+    const status = await click(id);
+    if (status !== 200) throw new Error(`click: HTTP ${status}`);
+    const unblocked = (await agent) - t1;
+    if (i >= 5) {
+      // The first five warm up the JIT and the caches (the clicker's email is cached after the first click).
+      toChannel.push(posted);
+      toAgent.push(unblocked);
+    }
+  }
+  return { toChannel, toAgent };
+}
+
 const slack = await startFakeSlack();
 slack.users.set('UALICE', { id: 'UALICE', email: 'alice@example.com' });
 const upstream = await startUpstream();
@@ -36,37 +75,13 @@ policy:
   { principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, email: 'alice@example.com' } : p)) },
 );
 
-const toSlack: number[] = [];
-const toAgent: number[] = [];
+let slackFigures: { toChannel: number[]; toAgent: number[] };
 try {
-  for (let i = 0; i < n + 5; i++) {
-    const t0 = performance.now();
-    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'POST', path: `/bench/${i}` }, reason: 'bench' } });
-    if (res.status !== 202) throw new Error(`submit: HTTP ${res.status}`);
-    const id = res.body.id as string;
-    const post = await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks']).includes(id), 10_000);
-    const posted = post.at - t0;
-
-    // The agent waits on its handle, as the SDK does.
-    const agent = (async () => {
-      let status = 'pending';
-      while (!['succeeded', 'failed', 'denied', 'expired', 'cancelled'].includes(status)) {
-        const r = await gw.as('deploy-bot', `/v1/requests/${id}?wait=30&from=${status}`);
-        status = r.body.status as string;
-      }
-      return performance.now();
-    })();
-    await new Promise((r) => setTimeout(r, 5)); // the long-poll is parked before the click
-    const t1 = performance.now();
-    const click = await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id });
-    if (click.status !== 200) throw new Error(`click: HTTP ${click.status}`);
-    const unblocked = (await agent) - t1;
-    if (i >= 5) {
-      // The first five warm up the JIT and the caches (users.info is cached after the first click).
-      toSlack.push(posted);
-      toAgent.push(unblocked);
-    }
-  }
+  slackFigures = await measure(
+    gw,
+    async (id) => (await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks']).includes(id), 10_000)).at,
+    async (id) => (await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id })).status,
+  );
 } finally {
   await gw.stop();
   await slack.close();
@@ -95,38 +110,20 @@ policy:
 `,
   { principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, email: 'alice@example.com' } : p)) },
 );
-const toTeams: number[] = [];
-const toAgentTeams: number[] = [];
+let teamsFigures: { toChannel: number[]; toAgent: number[] };
 try {
-  for (let i = 0; i < n + 5; i++) {
-    const t0 = performance.now();
-    const res = await gw2.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'POST', path: `/bench/${i}` }, reason: 'bench' } });
-    if (res.status !== 202) throw new Error(`submit: HTTP ${res.status}`);
-    const id = res.body.id as string;
-    let card;
-    for (const end = performance.now() + 10_000; !(card = bf.posted.find((a) => JSON.stringify(a.body).includes(id))); ) {
-      if (performance.now() > end) throw new Error(`no card for ${id}`);
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    const posted = (card.at ?? performance.now()) - t0;
-    const agent = (async () => {
-      let status = 'pending';
-      while (!['succeeded', 'failed', 'denied', 'expired', 'cancelled'].includes(status)) {
-        const r = await gw2.as('deploy-bot', `/v1/requests/${id}?wait=30&from=${status}`);
-        status = r.body.status as string;
+  teamsFigures = await measure(
+    gw2,
+    async (id) => {
+      for (const end = performance.now() + 10_000; ; ) {
+        const card = bf.posted.find((a) => JSON.stringify(a.body).includes(id));
+        if (card) return card.at ?? performance.now();
+        if (performance.now() > end) throw new Error(`no card for ${id}`);
+        await new Promise((r) => setTimeout(r, 1));
       }
-      return performance.now();
-    })();
-    await new Promise((r) => setTimeout(r, 5));
-    const t1 = performance.now();
-    const click = await bf.send(`${gw2.url}/integrations/teams/messages`, bf.invokeActivity({ verb: 'approve', requestId: id, aadObjectId: ALICE_AAD }));
-    if (click.status !== 200) throw new Error(`invoke: HTTP ${click.status}`);
-    const unblocked = (await agent) - t1;
-    if (i >= 5) {
-      toTeams.push(posted);
-      toAgentTeams.push(unblocked);
-    }
-  }
+    },
+    async (id) => (await bf.send(`${gw2.url}/integrations/teams/messages`, bf.invokeActivity({ verb: 'approve', requestId: id, aadObjectId: ALICE_AAD }))).status,
+  );
 } finally {
   await gw2.stop();
   await bf.close();
@@ -137,10 +134,10 @@ const f = (x: number) => `${x.toFixed(1)} ms`;
 process.stdout.write(
   [
     `chat latency over ${n} held requests (Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Linux ${release()})`,
-    `  submit → message received by the fake Slack   p50 ${f(pct(toSlack, 50))}   p99 ${f(pct(toSlack, 99))}`,
-    `  signed click → agent unblocked (succeeded)    p50 ${f(pct(toAgent, 50))}   p99 ${f(pct(toAgent, 99))}`,
-    `  submit → card received by the fake Teams      p50 ${f(pct(toTeams, 50))}   p99 ${f(pct(toTeams, 99))}`,
-    `  signed invoke → agent unblocked (succeeded)   p50 ${f(pct(toAgentTeams, 50))}   p99 ${f(pct(toAgentTeams, 99))}`,
+    `  submit → message received by the fake Slack   p50 ${f(pct(slackFigures.toChannel, 50))}   p99 ${f(pct(slackFigures.toChannel, 99))}`,
+    `  signed click → agent unblocked (succeeded)    p50 ${f(pct(slackFigures.toAgent, 50))}   p99 ${f(pct(slackFigures.toAgent, 99))}`,
+    `  submit → card received by the fake Teams      p50 ${f(pct(teamsFigures.toChannel, 50))}   p99 ${f(pct(teamsFigures.toChannel, 99))}`,
+    `  signed invoke → agent unblocked (succeeded)   p50 ${f(pct(teamsFigures.toAgent, 50))}   p99 ${f(pct(teamsFigures.toAgent, 99))}`,
     '',
   ].join('\n'),
 );
