@@ -143,7 +143,8 @@ describe('a held request in Slack', () => {
     await postedFor(id);
     const res = await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok from the console' } });
     expect(res.status).toBe(200);
-    const ts = (await gw.deps.store.channelMessages(id, 'slack'))[0]?.ref['ts'];
+    // The message's ts is recorded once Slack has answered the post, a moment after the fake saw it.
+    const ts = await eventually(async () => (await gw.deps.store.channelMessages(id, 'slack'))[0]?.ref['ts']);
     const update = await slack.waitFor('chat.update', (c) => c.body['ts'] === ts && JSON.stringify(c.body['blocks']).includes('ok from the console'));
     expect((update.body['blocks'] as any[]).some((b) => b.type === 'actions')).toBe(false);
   });

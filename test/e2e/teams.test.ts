@@ -115,7 +115,9 @@ describe('a held request in Teams', () => {
     const actions = card['actions'] as { type: string; verb?: string; data?: unknown; card?: { actions: { verb: string; data: unknown }[] } }[];
     expect(actions[0]).toMatchObject({ type: 'Action.Execute', verb: 'approve', data: { requestId: id } });
     expect(actions[1]?.card?.actions[0]).toMatchObject({ verb: 'deny', data: { requestId: id } });
-    expect((await gw.deps.store.channelMessages(id, 'teams'))[0]?.ref).toEqual({ target: 'default', serviceUrl: bf.serviceUrl, conversationId: '19:approvals@thread.tacv2', activityId: post.activityId });
+    // The card's reference is recorded once the Bot Connector has answered the post, a moment after the fake saw it.
+    const recorded = await eventually(async () => (await gw.deps.store.channelMessages(id, 'teams'))[0]?.ref);
+    expect(recorded).toEqual({ target: 'default', serviceUrl: bf.serviceUrl, conversationId: '19:approvals@thread.tacv2', activityId: post.activityId });
     // A refresh answers with the card as it stands.
     expect(texts(answered(await click('dave', 'refresh', id)))).toContain('Approval needed');
   });
