@@ -60,21 +60,37 @@ export class Frontier {
    * frontier.append(leafHash(event.body)).newNodes; // [{ level: 0, index: 7, hash }, { level: 1, index: 3, hash }, …]
    */
   append(leaf: Uint8Array): { newNodes: FrontierNode[] } {
-    if (!isHash(leaf)) throw new TypeError('append takes a 32-byte leaf hash');
-    const after = this.#size + 1;
-    const newNodes: FrontierNode[] = [{ level: 0, index: this.#size, hash: leaf }];
+    const index = this.#size;
+    const newNodes: FrontierNode[] = [];
+    this.#carry(leaf, 'append', (level, hash) => newNodes.push({ level, index: (index + 1) / 2 ** level - 1, hash }));
+    return { newNodes };
+  }
+
+  /**
+   * `append` without reporting the new nodes: for a verifier, which only
+   * needs roots, no allocation per node.
+   *
+   * @example
+   * for (const leaf of leaves) frontier.push(leaf);
+   */
+  push(leaf: Uint8Array): void {
+    this.#carry(leaf, 'push');
+  }
+
+  /** Adds a leaf like incrementing a binary counter: each carry closes a perfect subtree, reported to `onNode` (the leaf first). */
+  #carry(leaf: Uint8Array, op: string, onNode?: (level: number, hash: Uint8Array) => void): void {
+    if (!isHash(leaf)) throw new TypeError(`${op} takes a 32-byte leaf hash`);
+    onNode?.(0, leaf);
     let h = leaf;
     let level = 0;
-    // Like incrementing a binary counter: each carry closes a perfect subtree.
     for (let left = this.#edge[level]; left !== undefined; left = this.#edge[level]) {
       this.#edge[level] = undefined;
       h = nodeHash(left, h);
       level++;
-      newNodes.push({ level, index: after / 2 ** level - 1, hash: h });
+      onNode?.(level, h);
     }
     this.#edge[level] = h;
-    this.#size = after;
-    return { newNodes };
+    this.#size++;
   }
 
   /**
@@ -83,26 +99,6 @@ export class Frontier {
    * @example
    * frontier.root(); // equals rootAt(src, frontier.size)
    */
-  /**
-   * `append` without reporting the new nodes: for a verifier, which only
-   * needs roots, one allocation per carry fewer.
-   *
-   * @example
-   * for (const leaf of leaves) frontier.push(leaf);
-   */
-  push(leaf: Uint8Array): void {
-    if (!isHash(leaf)) throw new TypeError('push takes a 32-byte leaf hash');
-    let h = leaf;
-    let level = 0;
-    for (let left = this.#edge[level]; left !== undefined; left = this.#edge[level]) {
-      this.#edge[level] = undefined;
-      h = nodeHash(left, h);
-      level++;
-    }
-    this.#edge[level] = h;
-    this.#size++;
-  }
-
   root(): Uint8Array {
     let acc: Uint8Array | undefined;
     for (const h of this.#edge) if (h !== undefined) acc = acc === undefined ? h : nodeHash(h, acc);
