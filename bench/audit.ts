@@ -41,26 +41,19 @@ import { formatCheckpoint } from '../src/core/note.ts';
 import type { Store } from '../src/core/ports.ts';
 import { planBundle } from '../src/service/audit-bundle.ts';
 import { verifyAudit } from '../src/service/audit-verify.ts';
+import { envNumber, stopOnSignals } from './support/env.ts';
 import { benchDraft } from './support/audit-drafts.ts';
 import { cpuWindow } from './support/cpu.ts';
 import { watchTransactions, type TransactionLog } from './support/sqlite-transactions.ts';
 
 const TARGETS = { appendRatio: 0.5, verifyPerSecond: 200_000 } as const;
 
-function envNumber(name: string, fallback: number, min = 0): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer ≥ ${min}, got ${raw}`);
-  return n;
-}
-
-const N = envNumber('BENCH_AUDIT_EVENTS', 200_000, 1);
-const WRITERS = envNumber('BENCH_AUDIT_WRITERS', 50, 1);
-const SEQUENTIAL = Math.min(envNumber('BENCH_AUDIT_SEQUENTIAL_EVENTS', 20_000, 0), N);
-const CHECKPOINT_EVERY = envNumber('BENCH_AUDIT_CHECKPOINT_EVERY', 1000, 1);
-const VERIFY_RUNS = envNumber('BENCH_AUDIT_VERIFY_RUNS', 3, 1);
-const BUDGET_SECONDS = envNumber('BENCH_AUDIT_BUDGET_SECONDS', 900, 10);
+const N = envNumber('BENCH_AUDIT_EVENTS', 200_000, { integer: true, min: 1 });
+const WRITERS = envNumber('BENCH_AUDIT_WRITERS', 50, { integer: true, min: 1 });
+const SEQUENTIAL = Math.min(envNumber('BENCH_AUDIT_SEQUENTIAL_EVENTS', 20_000, { integer: true, min: 0 }), N);
+const CHECKPOINT_EVERY = envNumber('BENCH_AUDIT_CHECKPOINT_EVERY', 1000, { integer: true, min: 1 });
+const VERIFY_RUNS = envNumber('BENCH_AUDIT_VERIFY_RUNS', 3, { integer: true, min: 1 });
+const BUDGET_SECONDS = envNumber('BENCH_AUDIT_BUDGET_SECONDS', 900, { integer: true, min: 10 });
 const SYNCHRONOUS = process.env['BENCH_SQLITE_SYNCHRONOUS'] === 'full' ? 'full' : 'normal';
 const ORIGIN = 'bench.countersign.invalid/audit';
 const INSERT_SQL = 'INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)';
@@ -83,13 +76,7 @@ const watchdog = setTimeout(() => {
 }, BUDGET_SECONDS * 1000);
 watchdog.unref();
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`bench: ${signal}; stopping`);
-    cleanup();
-    process.exit(130);
-  });
-}
+stopOnSignals(cleanup, log);
 
 /** One measured stretch: wall time, this process's CPU time, and the CPU other processes used meanwhile. */
 interface Timing {

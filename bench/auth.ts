@@ -18,18 +18,11 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestIssuer } from '../test/support/issuer.ts';
+import { envNumber } from './support/env.ts';
 import { runLoad, type LoadResult } from './support/autocannon.ts';
 import { cpuWindow, describeShare, type CpuShare } from './support/cpu.ts';
 import { runMain } from './support/run-main.ts';
 import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return n;
-}
 
 const seconds = envNumber('BENCH_SECONDS', 5);
 const rounds = Math.max(1, envNumber('BENCH_ROUNDS', 3));

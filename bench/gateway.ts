@@ -24,6 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem, release } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { envNumber, stopOnSignals } from './support/env.ts';
 import { runLoad, type LoadResult } from './support/autocannon.ts';
 import { cpuWindow, describeShare, type CpuShare } from './support/cpu.ts';
 import { runMain } from './support/run-main.ts';
@@ -31,14 +32,6 @@ import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
 import { peakRss, sampleRss } from './support/rss.ts';
 
 const TARGETS = { ratio: 0.5, addedP50Ms: 2, heldPerSecond: 2000, peakRssMb: 250 } as const;
-
-function envNumber(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
-  return n;
-}
 
 const seconds = envNumber('BENCH_SECONDS', 10);
 const warmup = envNumber('BENCH_WARMUP_SECONDS', 2);
@@ -59,13 +52,7 @@ const watchdog = setTimeout(() => {
 }, budgetMs);
 watchdog.unref();
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    log(`bench: ${signal}; stopping`);
-    killAllChildren();
-    process.exit(130);
-  });
-}
+stopOnSignals(killAllChildren, log);
 
 interface GatewayReady {
   url: string;
