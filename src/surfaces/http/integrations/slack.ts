@@ -13,7 +13,7 @@ import { APPROVE_ACTION, DENY_ACTION, DENY_MODAL } from '../../../adapters/chann
 import { verifySlackSignature } from '../../../adapters/channel/slack/signature.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
-import { remoteOf } from '../remote.ts';
+import { readLimitedBody, refuseCall } from './inbound.ts';
 import { createSlackActions } from './slack-actions.ts';
 
 export interface SlackIntegration {
@@ -40,14 +40,9 @@ export function slackRoutes(deps: Deps, slack: SlackIntegration): Hono<AppEnv> {
   const actions = createSlackActions(deps, slack.api, { responseOrigins: ['https://hooks.slack.com/', new URL(slack.config.apiUrl).origin + '/'] });
 
   app.post('/integrations/slack/interactions', async (c) => {
-    const refuse = async (reason: string) => {
-      await deps.store.appendAudit([{ type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: null, actor: null, data: { channel: 'slack', reason, ...remoteOf(c) } }]);
-      deps.log.warn({ traceId: c.get('traceId'), channel: 'slack', reason }, 'slack interaction refused');
-      return c.json({ error: { code: 'UNAUTHENTICATED', message: 'the call did not verify as coming from the configured Slack app', reason, traceId: c.get('traceId') } }, 401);
-    };
-    if (Number(c.req.header('content-length') ?? 0) > MAX_BODY) return refuse('body.too_large');
-    const body = Buffer.from(await c.req.arrayBuffer());
-    if (body.length > MAX_BODY) return refuse('body.too_large');
+    const refuse = (reason: string) => refuseCall(c, deps, { channel: 'slack', reason, message: 'the call did not verify as coming from the configured Slack app' });
+    const body = await readLimitedBody(c, MAX_BODY);
+    if (!body) return refuse('body.too_large');
     const check = verifySlackSignature({
       secret: slack.config.signingSecret,
       timestamp: c.req.header('x-slack-request-timestamp'),

@@ -15,7 +15,7 @@ import { errorResponse, parseCardAction } from '../../../adapters/channel/teams/
 import { createActivityVerifier } from '../../../adapters/channel/teams/verify-activity.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
-import { remoteOf } from '../remote.ts';
+import { readLimitedBody, refuseCall } from './inbound.ts';
 import { createTeamsActions } from './teams-actions.ts';
 
 export interface TeamsIntegration {
@@ -41,14 +41,9 @@ export function teamsRoutes(deps: Deps, teams: TeamsIntegration): Hono<AppEnv> {
   const actions = createTeamsActions(deps, teams.connector, { requestUrl: teams.requestUrl });
 
   app.post('/integrations/teams/messages', async (c) => {
-    const refuse = async (reason: string) => {
-      await deps.store.appendAudit([{ type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: null, actor: null, data: { channel: 'teams', reason, ...remoteOf(c) } }]);
-      deps.log.warn({ traceId: c.get('traceId'), channel: 'teams', reason }, 'teams activity refused');
-      return c.json({ error: { code: 'UNAUTHENTICATED', message: 'the call did not verify as coming from Bot Framework for the configured bot and tenant', reason, traceId: c.get('traceId') } }, 401);
-    };
-    if (Number(c.req.header('content-length') ?? 0) > MAX_BODY) return refuse('body.too_large');
-    const raw = Buffer.from(await c.req.arrayBuffer());
-    if (raw.length > MAX_BODY) return refuse('body.too_large');
+    const refuse = (reason: string) => refuseCall(c, deps, { channel: 'teams', reason, message: 'the call did not verify as coming from Bot Framework for the configured bot and tenant' });
+    const raw = await readLimitedBody(c, MAX_BODY);
+    if (!raw) return refuse('body.too_large');
     let body: unknown = null;
     try {
       body = JSON.parse(raw.toString('utf8'));
