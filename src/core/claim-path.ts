@@ -19,3 +19,14 @@ export function claimAt(payload: Readonly<Record<string, unknown>>, path: string
   }
   return at;
 }
+
+/**
+ * A principal id, a human's id or a group taken from a claim must be a short
+ * printable string (no control characters).
+ *
+ * @example
+ * isIdString('alice@example.com'); // true
+ */
+export function isIdString(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= 200 && !/[\u0000-\u001f\u007f]/.test(v);
+}

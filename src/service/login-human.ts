@@ -5,7 +5,7 @@
  * the id must be one the provider verified, or anyone who could type an
  * address into their profile could become that person here.
  */
-import { claimAt } from '../core/claim-path.ts';
+import { claimAt, isIdString } from '../core/claim-path.ts';
 import { CountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
@@ -16,7 +16,7 @@ export interface LoginMapping {
   readonly groupMap: Readonly<Record<string, readonly string[]>>;
 }
 
-const text = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 && v.length <= 200 && !/[\u0000-\u001f\u007f]/.test(v) ? v : undefined);
+const text = (v: unknown): string | undefined => (isIdString(v) ? v : undefined);
 
 /**
  * @example

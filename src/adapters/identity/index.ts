@@ -26,14 +26,13 @@ export interface IdentityOptions {
  * const identity = createIdentity({ principals: config.principals, identity: config.identity, now: () => new Date() });
  * const auth = await identity.authenticate(bearer); // { ok: true, principal } or { ok: false, reason }
  */
-export function createIdentity(opts: IdentityOptions): Identity & { readonly issuers: readonly string[] } {
+export function createIdentity(opts: IdentityOptions): Identity {
   const keys = createApiKeyIdentity(opts.principals);
   const verifiers = new Map<string, IssuerVerifier>();
   for (const cfg of opts.identity.issuers) {
     verifiers.set(cfg.issuer, createIssuerVerifier(cfg, { ...opts.identity.jwks, clockSkewSeconds: opts.identity.clockSkewSeconds, now: opts.now, configured: keys.principal }));
   }
   return {
-    issuers: [...verifiers.keys()],
     async authenticate(bearer) {
       if (!looksLikeJwt(bearer)) return keys.authenticate(bearer);
       if (bearer.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'token.malformed' };

@@ -1,10 +1,5 @@
 /** Reading claims by dotted path (`act.sub`, core/claim-path.ts), and the string forms a principal needs. */
-import { claimAt } from '../../../core/claim-path.ts';
-
-/** A principal id, a human's id or a group must be a short printable string (no control characters). */
-export function isIdString(v: unknown): v is string {
-  return typeof v === 'string' && v.length > 0 && v.length <= 200 && !/[\u0000-\u001f\u007f]/.test(v);
-}
+import { claimAt, isIdString } from '../../../core/claim-path.ts';
 
 /** A claim that is a string, a number (as GitHub's ids are in some tokens) or undefined. */
 export function stringClaim(payload: Readonly<Record<string, unknown>>, path: string): string | undefined {
