@@ -70,6 +70,8 @@ export async function deliverDue(deps: Deps, opts: DeliverOptions, limit = 50): 
 /**
  * Runs passes until nothing is due: woken by every request change and by a
  * timer for retries. Returns a stop function that waits for the pass in flight.
+ * With no channel configured, request changes do not wake it: each wake-up is
+ * a write transaction, and on the path of every action it would be wasted.
  */
 export function startDeliveryWorker(deps: Deps, opts: DeliverOptions & { intervalMs?: number }): () => Promise<void> {
   let running: Promise<void> | null = null;
@@ -95,10 +97,11 @@ export function startDeliveryWorker(deps: Deps, opts: DeliverOptions & { interva
       running = null;
     });
   };
-  const unsubscribe = deps.notifier.subscribeAll(() => queueMicrotask(kick));
+  // No channel, nothing new is owed: the timer alone sets aside what an earlier config left.
+  const unsubscribe = opts.channels.size > 0 ? deps.notifier.subscribeAll(() => queueMicrotask(kick)) : () => {};
+  kick();
   const timer = setInterval(kick, opts.intervalMs ?? 500);
   timer.unref();
-  kick();
   return async () => {
     stopped = true;
     clearInterval(timer);

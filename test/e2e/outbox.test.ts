@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../src/adapters/channel/webhook/sign.ts';
 import { startFakeSlack } from '../support/fake-slack.ts';
 import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway } from '../support/gateway.ts';
+import { readDb } from '../support/sqlite.ts';
 import { startUpstream, type RecordedCall } from '../support/upstream.ts';
 
 const dirs: string[] = [];
@@ -72,6 +73,48 @@ policy:
     } finally {
       await gw.stop();
       await slack.close();
+      await upstream.close();
+    }
+  }, 30_000);
+
+  it('sets aside what was owed to a channel the config no longer has, and owes nothing new', async () => {
+    const slack = await startFakeSlack();
+    const upstream = await startUpstream();
+    const dir = mkdtempSync(join(tmpdir(), 'cs-outbox-'));
+    dirs.push(dir);
+    const keys: Record<string, string> = {};
+    const rest = `connections:
+  - { name: api, kind: http, url: "${upstream.url}" }
+policy:
+  rules:
+    - { id: hold, when: "true", effect: approve, approvers: [{ groups: [sre] }] }
+`;
+    const withSlack = configYaml(
+      DEFAULT_PRINCIPALS,
+      keys,
+      `channels:
+  slack: { botToken: ${slack.botToken}, signingSecret: ${slack.signingSecret}, channel: C0APPROVALS, teamId: ${slack.teamId}, appId: ${slack.appId}, apiUrl: "${slack.apiUrl}" }
+${rest}`,
+      join(dir, 'countersign.db'),
+    );
+    await slack.close();
+    let gw = await startTestGateway(withSlack, { dir, keys });
+    const submitted = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'POST', path: '/x' }, reason: 'slack is down' } });
+    expect(submitted.status).toBe(202);
+    const owed = () => readDb(gw.dbPath, (db) => db.prepare('SELECT channel, state, attempts, last_error AS lastError FROM outbox').all() as { state: string; attempts: number; lastError: string }[]);
+    await eventually(async () => (owed()[0]?.attempts === 1 ? true : undefined));
+    await gw.stop();
+
+    gw = await startTestGateway(configYaml(DEFAULT_PRINCIPALS, keys, rest, join(dir, 'countersign.db')), { dir, keys });
+    try {
+      // The row was due again a second or two after the failure: the worker's timer finds it.
+      const setAside = await eventually(async () => (owed()[0]?.state === 'dead' ? owed() : undefined), 8000);
+      expect(setAside).toEqual([{ channel: 'slack', state: 'dead', attempts: 2, lastError: 'channel is not configured' }]);
+      const again = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'POST', path: '/y' }, reason: 'no channels now' } });
+      expect(again.status).toBe(202);
+      expect(owed()).toHaveLength(1);
+    } finally {
+      await gw.stop();
       await upstream.close();
     }
   }, 30_000);
