@@ -19,13 +19,16 @@ import { interruptOverdue, recover, resumeApproved } from './service/recover.ts'
 import { signCheckpoint } from './service/checkpoint.ts';
 import { endExpiredSessions } from './service/session-end.ts';
 import { recordPolicyLoaded } from './service/policy-loaded.ts';
-import { loadPins, mcpConnections, syncTools } from './service/tool-sync.ts';
+import { watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
 import { createChannels, type ConfiguredChannels } from './adapters/channel/index.ts';
 import { startDeliveryWorker } from './service/deliver.ts';
+import { createAuthenticator } from './service/authenticate.ts';
+import { createGatewayMcpServer } from './surfaces/mcp/server.ts';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 
 export interface Gateway {
   readonly url: string;
@@ -46,13 +49,17 @@ export interface StartOptions {
   readonly mcpProgressSeconds?: number;
 }
 
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'countersign' },
-    // Defence in depth: nothing logs these today, and nothing ever should.
-    redact: { paths: ['authorization', '*.authorization', 'headers', '*.headers', 'apiKeys', '*.apiKeys', 'env', '*.env', 'input.headers', '*.input.headers'], censor: '[redacted]' },
-  });
+/** `fd`: where the log goes; 2 (stderr) when stdout carries a protocol. */
+export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'countersign' },
+      // Defence in depth: nothing logs these today, and nothing ever should.
+      redact: { paths: ['authorization', '*.authorization', 'headers', '*.headers', 'apiKeys', '*.apiKeys', 'env', '*.env', 'input.headers', '*.input.headers'], censor: '[redacted]' },
+    },
+    pino.destination(fd),
+  );
 }
 
 /** The log's origin: configured, else `countersign/<host name>` (a key name: no spaces or +). */
@@ -123,25 +130,6 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
 }
 
 /**
- * Lists every MCP upstream's tools and checks them against their pins, and
- * does so again whenever an upstream says its list changed. An upstream that
- * cannot be reached now does not stop the start: it is listed again on the
- * next tools/list, and its calls fail with UPSTREAM_UNAVAILABLE meanwhile.
- */
-async function startToolSync(deps: Deps): Promise<void> {
-  await Promise.all(
-    mcpConnections(deps).map(async (name) => {
-      const warn = (e: unknown) => deps.log.warn({ connection: name, err: e instanceof Error ? e.message : String(e) }, 'listing an MCP upstream failed');
-      await loadPins(deps, name);
-      deps.connections.get(name)?.catalog?.onListChanged(() => {
-        syncTools(deps, name).catch(warn);
-      });
-      await syncTools(deps, name).catch(warn);
-    }),
-  );
-}
-
-/**
  * Starts the gateway: recover what a previous run left, sweep expiries, listen.
  *
  * @example
@@ -152,7 +140,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const deps = await createDeps(config, opts);
   await recordPolicyLoaded(deps, { file: opts.configFile ?? '(in memory)', loadedBy: `${userInfo().username}@${hostname()}` });
   // Before recovery: resuming an approved MCP call derives its facts from the tool listing.
-  await startToolSync(deps);
+  await watchTools(deps);
   const recovered = await recover(deps);
   if (recovered.interrupted || recovered.resumed || recovered.expired) deps.log.info(recovered, 'recovered requests from the previous run');
 
@@ -227,4 +215,56 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       await deps.close();
     },
   };
+}
+
+export interface LocalMcpOptions {
+  /** The agent's API key or token: the principal every call is made as. */
+  readonly key: string;
+  /** The config file's path, recorded with a policy change. */
+  readonly configFile: string;
+  readonly logger: Logger;
+  /** Seconds between progress notifications of a held call. */
+  readonly progressEverySeconds?: number;
+}
+
+/**
+ * `countersign mcp --config`: the gateway's MCP side in the agent's own
+ * process tree, for MCP clients that launch a command. This process opens
+ * the config's store and upstreams itself and serves MCP on the transport it
+ * is given (stdio in the CLI), so a tool call crosses no HTTP hop on the way
+ * in. The rest is the gateway's: reviewers use the gateway that serves the
+ * same config (the store is shared; SQLite serializes writers across
+ * processes), and that gateway runs approved calls, deliveries, sweeps and
+ * checkpoints. The key is authenticated (a refusal is audited, as on every
+ * surface) before anything is served.
+ *
+ * @example
+ * const local = await startLocalMcp(loadConfig('countersign.yaml'), new StdioServerTransport(), { key, configFile, logger });
+ * await local.closed;
+ */
+export async function startLocalMcp(config: Config, transport: Transport, opts: LocalMcpOptions): Promise<{ closed: Promise<void>; close(): Promise<void> }> {
+  const deps = await createDeps(config, { logger: opts.logger, configFile: opts.configFile });
+  try {
+    const principal = await createAuthenticator(deps)(opts.key, { surface: 'mcp-stdio' });
+    await recordPolicyLoaded(deps, { file: opts.configFile, loadedBy: `${userInfo().username}@${hostname()}` });
+    await watchTools(deps);
+    const server = createGatewayMcpServer(deps, principal, {
+      context: { transport: 'stdio' },
+      ...(opts.progressEverySeconds !== undefined ? { progressEverySeconds: opts.progressEverySeconds } : {}),
+    });
+    const closed = new Promise<void>((resolve) => {
+      server.onclose = () => resolve();
+    });
+    await server.connect(transport);
+    return {
+      closed,
+      async close() {
+        await server.close();
+        await deps.close();
+      },
+    };
+  } catch (e) {
+    await deps.close();
+    throw e;
+  }
 }

@@ -13,7 +13,7 @@ import { evidenceReportCommand } from './evidence.ts';
 import { proveConsistencyCommand, proveInclusionCommand } from './audit-proof.ts';
 import { keysCreateCommand } from './keys.ts';
 import { loginCommand, logoutCommand } from './login.ts';
-import { mcpAcceptCommand, mcpRelayCommand, mcpToolsCommand } from './mcp.ts';
+import { mcpAcceptCommand, mcpLocalCommand, mcpRelayCommand, mcpToolsCommand } from './mcp.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { listCommand, reviewCommand, showCommand, UsageError, type RemoteOptions } from './requests.ts';
 import { slackManifestCommand } from './slack.ts';
@@ -78,13 +78,16 @@ remote(requests.command('deny').argument('<id>').option('-m, --comment <text>', 
 
 const mcp = program
   .command('mcp')
-  .description('the MCP gateway: serve MCP on stdio relayed to a gateway (--connect), or review changed tool definitions')
-  .option('--connect <url>', 'the gateway to relay to, e.g. http://127.0.0.1:8700')
+  .description('the MCP gateway: serve MCP on stdio, relayed to a gateway (--connect) or in this process (--config); or review changed tool definitions')
+  .addOption(new Option('--connect <url>', 'the gateway to relay to, e.g. http://127.0.0.1:8700').conflicts('config'))
+  .addOption(new Option('-c, --config <file>', "run in this process against the gateway's config (same store); reviewers use that gateway"))
   .addOption(new Option('--key <key>', 'API key (prefer the environment variable)').env('COUNTERSIGN_KEY'))
   .action(
-    run((o: { connect?: string; key?: string }) => {
-      if (!o.connect) throw new UsageError('say which gateway to relay to: countersign mcp --connect <url> (or use a subcommand: tools, accept)');
-      return mcpRelayCommand({ connect: o.connect, ...(o.key ? { key: o.key } : {}) });
+    run((o: { connect?: string; config?: string; key?: string }) => {
+      const key = o.key ? { key: o.key } : {};
+      if (o.config) return mcpLocalCommand({ config: o.config, ...key });
+      if (!o.connect) throw new UsageError('say where the gateway is: countersign mcp --connect <url>, or --config <file> to run it in this process (or use a subcommand: tools, accept)');
+      return mcpRelayCommand({ connect: o.connect, ...key });
     }),
   );
 remote(mcp.command('tools').description('upstream tools and their pins; changed definitions side by side').option('--connection <name>').option('--changed', 'only tools whose definition changed')).action(

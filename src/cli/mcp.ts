@@ -1,10 +1,14 @@
 /**
  * `countersign mcp`: the MCP gateway from the command line. Without a
- * subcommand it is an MCP server on stdio that relays to a gateway (what an
- * MCP client launches); `tools` and `accept` let a human review and accept
- * changed tool definitions.
+ * subcommand it is an MCP server on stdio (what an MCP client launches) that
+ * relays to a gateway (--connect) or runs the gateway's MCP side in this
+ * process against a config (--config); `tools` and `accept` let a human
+ * review and accept changed tool definitions.
  */
+import { dirname, resolve } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { loadConfig } from '../config/load.ts';
+import { createLogger, startLocalMcp } from '../main.ts';
 import { startRelay } from '../surfaces/mcp/relay.ts';
 import { createClient, type ToolPinView } from '../surfaces/sdk/client.ts';
 import { safe } from './output.ts';
@@ -16,6 +20,22 @@ export async function mcpRelayCommand(o: { connect: string; key?: string }): Pro
   const relay = await startRelay({ url: o.connect, key: o.key }, new StdioServerTransport());
   await relay.closed;
   await relay.close();
+}
+
+/**
+ * MCP clients start commands in a directory of their own choosing: the config
+ * is read as the gateway reads it when started from the config's directory,
+ * so its relative paths (the store, the audit keys) name the same files.
+ */
+export async function mcpLocalCommand(o: { config: string; key?: string }): Promise<void> {
+  if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
+  const file = resolve(o.config);
+  process.chdir(dirname(file));
+  const config = loadConfig(file);
+  // stdout carries the protocol: the log goes to stderr, which MCP clients keep as the server's log.
+  const local = await startLocalMcp(config, new StdioServerTransport(), { key: o.key, configFile: file, logger: createLogger(config.log.level, 2) });
+  await local.closed;
+  await local.close();
 }
 
 function definitionText(d: ToolPinView['definition']): string {

@@ -42,3 +42,25 @@ export async function syncTools(deps: Pick<Deps, 'connections' | 'store' | 'cloc
   }
   return pins;
 }
+
+/**
+ * Lists every MCP upstream's tools and checks them against their pins, and
+ * does so again whenever an upstream says its list changed. An upstream that
+ * cannot be reached now does not stop the start: it is listed again on the
+ * next tools/list, and its calls fail with UPSTREAM_UNAVAILABLE meanwhile.
+ *
+ * @example
+ * await watchTools(deps); // at start, before anything derives MCP facts
+ */
+export async function watchTools(deps: Pick<Deps, 'connections' | 'store' | 'clock' | 'log'>): Promise<void> {
+  await Promise.all(
+    mcpConnections(deps).map(async (name) => {
+      const warn = (e: unknown) => deps.log.warn({ connection: name, err: e instanceof Error ? e.message : String(e) }, 'listing an MCP upstream failed');
+      await loadPins(deps, name);
+      deps.connections.get(name)?.catalog?.onListChanged(() => {
+        syncTools(deps, name).catch(warn);
+      });
+      await syncTools(deps, name).catch(warn);
+    }),
+  );
+}

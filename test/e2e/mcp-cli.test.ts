@@ -4,10 +4,12 @@
  * `countersign mcp accept` makes the one shown the pin.
  */
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startMutableUpstream, type MutableUpstream } from '../support/mcp-upstream.ts';
+import { readDb } from '../support/sqlite.ts';
 
 const BIN = resolve('bin/countersign.js');
 
@@ -89,9 +91,24 @@ describe('countersign mcp', () => {
     expect(again.stdout).toContain('nothing to accept');
   });
 
-  it('without --connect or a subcommand, says what it needs (exit 2)', async () => {
+  it('without --connect, --config or a subcommand, says what it needs (exit 2); both at once are refused', async () => {
     const r = await cli(['mcp'], gw.keys['deploy-bot']!);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--connect');
+    expect(r.stderr).toContain('--config');
+    const both = await cli(['mcp', '--connect', gw.url, '--config', join(gw.dir, 'countersign.yaml')], gw.keys['deploy-bot']!);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(/cannot be used with/);
+  });
+
+  it('--config with a key that matches no principal serves nothing, says why on stderr, and audits the refusal', async () => {
+    const configFile = join(gw.dir, 'countersign.yaml');
+    writeFileSync(configFile, gw.yaml);
+    const r = await cli(['mcp', '--config', configFile], 'cs_not-a-real-key');
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('the API key matches no principal');
+    const refusals = readDb(gw.dbPath, (db) => db.prepare("SELECT body FROM audit_events WHERE type = 'auth.failed'").all() as { body: string }[]);
+    expect(refusals.map((e) => JSON.parse(e.body).data)).toContainEqual(expect.objectContaining({ surface: 'mcp-stdio', reason: expect.stringMatching(/^key\./) }));
   });
 });

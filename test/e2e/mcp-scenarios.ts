@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { filesystemConnection, httpAgent, stdioAgent, textOf } from '../support/mcp.ts';
+import { filesystemConnection, httpAgent, localAgent, stdioAgent, textOf } from '../support/mcp.ts';
 import { startMutableUpstream, type MutableUpstream } from '../support/mcp-upstream.ts';
 
 const GREETER_TOKEN = 'greeter-secret-token-42';
@@ -43,7 +43,8 @@ policy:
 
 type ToolResult = { content?: unknown; isError?: boolean; _meta?: Record<string, unknown> };
 
-export function mcpGatewaySuite(transport: 'http' | 'stdio'): void {
+/** `local`: the agent launches `countersign mcp --config`, which shares the gateway's store; reviewers use the gateway. */
+export function mcpGatewaySuite(transport: 'http' | 'stdio' | 'local'): void {
   describe(`the MCP gateway, agent over ${transport}`, () => {
     let dir: string;
     let greeter: MutableUpstream;
@@ -76,7 +77,14 @@ export function mcpGatewaySuite(transport: 'http' | 'stdio'): void {
       writeFileSync(join(dir, 'keep.txt'), 'stay here\n');
       greeter = await startMutableUpstream();
       gw = await startTestGateway(body(dir, greeter.url), { env: { GREETER_TOKEN } });
-      agent = transport === 'http' ? await httpAgent(gw.url, gw.keys['deploy-bot']!) : await stdioAgent(gw.url, gw.keys['deploy-bot']!);
+      const key = gw.keys['deploy-bot']!;
+      if (transport === 'local') {
+        const configFile = join(gw.dir, 'countersign.yaml');
+        writeFileSync(configFile, gw.yaml);
+        agent = await localAgent(configFile, key, { GREETER_TOKEN });
+      } else {
+        agent = transport === 'http' ? await httpAgent(gw.url, key) : await stdioAgent(gw.url, key);
+      }
     });
 
     afterAll(async () => {
@@ -104,6 +112,9 @@ export function mcpGatewaySuite(transport: 'http' | 'stdio'): void {
       const id = r._meta?.['countersign/requestId'] as string;
       const stored = await gw.as('alice', `/v1/requests/${id}`);
       expect(stored.body).toMatchObject({ status: 'succeeded', decision: { effect: 'allow', rules: ['reads'] }, action: { operation: 'tools/call', input: { tool: 'read_text_file' } } });
+      // Served where the agent reached it: the local mode in the agent's own child process, with no HTTP hop.
+      const submitted = JSON.parse(auditEvents().find((e) => e.requestId === id && e.type === 'request.submitted')!.body).data;
+      expect(submitted.context).toMatchObject(transport === 'local' ? { surface: 'mcp', transport: 'stdio' } : { surface: 'mcp', userAgent: expect.any(String) });
     });
 
     it('holds a write; a second human approves it over REST; the upstream performs exactly the stored call, once', async () => {

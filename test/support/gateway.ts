@@ -23,6 +23,8 @@ export interface TestGateway extends Gateway {
   keys: Record<string, string>;
   dir: string;
   dbPath: string;
+  /** The config the gateway runs, as YAML (its secrets as `${VAR}`, expanded from `env`). */
+  yaml: string;
   /** fetch against the gateway as a principal. */
   as(id: string, path: string, init?: { method?: string; body?: unknown }): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
@@ -72,6 +74,7 @@ export async function startTestGateway(
     keys,
     dir,
     dbPath,
+    yaml,
     async as(id, path, init = {}) {
       const res = await fetch(`${gw.url}${path}`, {
         method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),

@@ -1,7 +1,7 @@
 /**
  * MCP in tests: the real filesystem server from the registry as an upstream,
  * and the SDK's real Client as the agent, over streamable HTTP (/mcp) or over
- * stdio through `countersign mcp --connect`.
+ * stdio through `countersign mcp --connect` or `countersign mcp --config`.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,23 @@ export async function stdioAgent(gatewayUrl: string, key: string): Promise<Clien
       command: process.execPath,
       args: [join(ROOT, 'bin/countersign.js'), 'mcp', '--connect', gatewayUrl],
       env: { PATH: process.env['PATH'] ?? '', COUNTERSIGN_KEY: key },
+      stderr: 'inherit',
+    }),
+  );
+  return client;
+}
+
+/**
+ * An agent's MCP client that launches `countersign mcp --config` over stdio:
+ * the gateway's MCP side in that child process, on the store of `configFile`.
+ */
+export async function localAgent(configFile: string, key: string, env: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: 'test-agent', version: '1.0.0' });
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [join(ROOT, 'bin/countersign.js'), 'mcp', '--config', configFile],
+      env: { PATH: process.env['PATH'] ?? '', COUNTERSIGN_KEY: key, ...env },
       stderr: 'inherit',
     }),
   );
