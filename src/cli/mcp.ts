@@ -14,12 +14,28 @@ import { createClient, type ToolPinView } from '../surfaces/sdk/client.ts';
 import { safe } from './output.ts';
 import { UsageError, type RemoteOptions } from './requests.ts';
 
+/**
+ * Serves MCP on stdio until the client goes: it closes our stdin (the SDK's
+ * stdio transport does not notice that by itself) or sends SIGTERM/SIGINT.
+ * Either way the server is closed properly, so upstream children are
+ * stopped and nothing in flight is cut off mid-write.
+ */
+async function serveStdio(start: (transport: StdioServerTransport) => Promise<{ closed: Promise<void>; close(): Promise<void> }>): Promise<void> {
+  // stdout carries the protocol: nothing else may be written to it.
+  const transport = new StdioServerTransport();
+  const served = await start(transport);
+  const end = () => void transport.close();
+  process.stdin.once('end', end);
+  process.once('SIGTERM', end);
+  process.once('SIGINT', end);
+  await served.closed;
+  await served.close();
+}
+
 export async function mcpRelayCommand(o: { connect: string; key?: string }): Promise<void> {
   if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
-  // stdout carries the protocol: nothing else may be written to it.
-  const relay = await startRelay({ url: o.connect, key: o.key }, new StdioServerTransport());
-  await relay.closed;
-  await relay.close();
+  const key = o.key;
+  await serveStdio((transport) => startRelay({ url: o.connect, key }, transport));
 }
 
 /**
@@ -32,10 +48,9 @@ export async function mcpLocalCommand(o: { config: string; key?: string }): Prom
   const file = resolve(o.config);
   process.chdir(dirname(file));
   const config = loadConfig(file);
-  // stdout carries the protocol: the log goes to stderr, which MCP clients keep as the server's log.
-  const local = await startLocalMcp(config, new StdioServerTransport(), { key: o.key, configFile: file, logger: createLogger(config.log.level, 2) });
-  await local.closed;
-  await local.close();
+  const key = o.key;
+  // The log goes to stderr, which MCP clients keep as the server's log.
+  await serveStdio((transport) => startLocalMcp(config, transport, { key, configFile: file, logger: createLogger(config.log.level, 2) }));
 }
 
 function definitionText(d: ToolPinView['definition']): string {

@@ -101,6 +101,21 @@ describe('countersign mcp', () => {
     expect(both.stderr).toMatch(/cannot be used with/);
   });
 
+  it('--config serves until the client closes its stdin, then closes the store and upstreams and exits 0 by itself', async () => {
+    const configFile = join(gw.dir, 'countersign.yaml');
+    writeFileSync(configFile, gw.yaml);
+    const p = spawn(process.execPath, [BIN, 'mcp', '--config', configFile], { env: { ...process.env, COUNTERSIGN_KEY: gw.keys['deploy-bot']! } });
+    let stdout = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((done) => p.on('exit', (code, signal) => done({ code, signal })));
+    // An initialize round trip proves it serves; then the client goes away.
+    p.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`);
+    await eventually(async () => (stdout.includes('"id":1') ? true : undefined), 15_000);
+    expect(JSON.parse(stdout.split('\n')[0]!).result.serverInfo.name).toBe('countersign');
+    p.stdin.end();
+    expect(await exited).toEqual({ code: 0, signal: null });
+  });
+
   it('--config with a key that matches no principal serves nothing, says why on stderr, and audits the refusal', async () => {
     const configFile = join(gw.dir, 'countersign.yaml');
     writeFileSync(configFile, gw.yaml);
