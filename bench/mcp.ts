@@ -1,45 +1,61 @@
 /**
  * `npm run bench:mcp`: the MCP gateway's cost on a tools/call, against the
  * same upstream called directly, in the same run. The SDK's own Client drives
- * both, over streamable HTTP, so the difference is what the gateway adds:
- * authentication, facts, policy, the request and its audit events, and its
- * own call to the upstream.
+ * every phase, so the difference is what the gateway adds: authentication,
+ * facts, policy, the request and its audit events, and its own call to the
+ * upstream. Two deployments, each beside its own baseline:
  *
- *   1. direct   Client → upstream   tools/call greet
- *   2. gateway  Client → /mcp       tools/call up__greet (allowed by policy)
+ *   stdio  what an MCP client that launches a command gets:
+ *     direct   Client ─stdio→ upstream                               tools/call greet
+ *     gateway  Client ─stdio→ countersign mcp --config ─stdio→ upstream  up__greet
+ *   http   a remote agent:
+ *     direct   Client ─HTTP→ upstream                                tools/call greet
+ *     gateway  Client ─HTTP→ gateway /mcp ─HTTP→ upstream             up__greet
  *
  * Each phase runs BENCH_WARMUP_SECONDS (2) then BENCH_SECONDS (10) with one
  * call in flight (latency: every round trip timed), then the same with
- * BENCH_CONCURRENCY (16) calls in flight (throughput). Upstream and gateway
- * run in their own processes; BENCH_GATEWAY_NODE_ARGS adds node flags to the
- * gateway's (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"). Exits 1 if a call
- * fails or a result is wrong.
+ * BENCH_CONCURRENCY (16) calls in flight (throughput). BENCH_MCP_TRANSPORTS
+ * picks the deployments ("stdio,http"). The gateways run in their own
+ * processes; BENCH_GATEWAY_NODE_ARGS adds node flags to them (e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof"). Exits 1 if a call fails or a
+ * result is wrong.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { isolatingFetch } from '../src/adapters/executor/mcp/isolating-fetch.ts';
+import { generateApiKey } from '../src/adapters/identity/api-keys.ts';
+import { envNumber, stopOnSignals } from './support/env.ts';
 import { killAllChildren, spawnTs } from './support/procs.ts';
 
 const TARGET_ADDED_P50_MS = 1;
-const num = (name: string, fallback: number) => {
-  const v = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`${name} must be a non-negative number`);
-  return v;
-};
-const seconds = num('BENCH_SECONDS', 10);
-const warmup = num('BENCH_WARMUP_SECONDS', 2);
-const concurrency = num('BENCH_CONCURRENCY', 16);
+const seconds = envNumber('BENCH_SECONDS', 10);
+const warmup = envNumber('BENCH_WARMUP_SECONDS', 2);
+const concurrency = envNumber('BENCH_CONCURRENCY', 16, { integer: true, min: 1 });
+const transports = (process.env['BENCH_MCP_TRANSPORTS'] || 'stdio,http').split(',').map((t) => t.trim());
+for (const t of transports) if (t !== 'stdio' && t !== 'http') throw new Error(`BENCH_MCP_TRANSPORTS: unknown transport ${t} (stdio, http)`);
+const gatewayNodeArgs = (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+const RUN_TS = here('../bin/run-ts.js');
+const CLI = here('../bin/countersign.js');
+/** The stdio upstream, as both the bench and the gateway's connection start it. */
+const STDIO_UPSTREAM = [RUN_TS, here('./support/mcp-upstream-stdio.ts')];
 
-async function connect(url: string, key?: string): Promise<Client> {
+async function httpClient(url: string, key?: string): Promise<Client> {
   const client = new Client({ name: 'bench', version: '1.0.0' });
   // The gateway's own fetch for upstreams, so both sides' clients pay the same and neither leaks listeners.
   await client.connect(new StreamableHTTPClientTransport(new URL(url), { fetch: isolatingFetch, ...(key ? { requestInit: { headers: { authorization: `Bearer ${key}` } } } : {}) }));
+  return client;
+}
+
+async function stdioClient(args: string[], env: Record<string, string> = {}): Promise<Client> {
+  const client = new Client({ name: 'bench', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args, env: { PATH: process.env['PATH'] ?? '', ...env }, stderr: 'inherit' }));
   return client;
 }
 
@@ -78,41 +94,90 @@ function caller(client: Client, tool: string): () => Promise<void> {
   };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'cs-bench-mcp-'));
-try {
-  const upstream = await spawnTs<{ url: string }>('upstream', here('./support/mcp-upstream-process.ts'), {});
-  const gateway = await spawnTs<{ url: string; agentKey: string }>(
-    'gateway',
-    here('./support/mcp-gateway-process.ts'),
-    { BENCH_DIR: dir, UPSTREAM_URL: upstream.ready.url },
-    { nodeArgs: (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean) },
-  );
-  const direct = await connect(upstream.ready.url);
-  const through = await connect(`${gateway.ready.url}/mcp`, gateway.ready.agentKey);
-  const tools = (await through.listTools()).tools.map((t) => t.name);
-  if (!tools.includes('up__greet')) throw new Error(`the gateway does not offer up__greet (it offers ${tools.join(', ')})`);
+/** A gateway config: SQLite in `dir`, one agent, the `up` connection, read-only tools allowed. */
+function gatewayYaml(dir: string, agentHash: string, connection: string): string {
+  return `server: { port: 0, host: 127.0.0.1 }
+store: { sqlite: { path: ${JSON.stringify(join(dir, 'countersign.db'))} } }
+audit: { keyDir: ${JSON.stringify(join(dir, 'keys'))} }
+log: { level: ${process.env['BENCH_GATEWAY_LOG'] ?? 'warn'} }
+principals:
+  - id: bench-bot
+    kind: agent
+    apiKeys: ["${agentHash}"]
+connections:
+  - name: up
+    kind: mcp
+${connection}
+policy:
+  default: deny
+  rules:
+    - id: reads
+      when: facts.mcp.annotations.readOnlyHint
+      effect: allow
+`;
+}
 
-  const phases: Record<string, Phase> = {};
-  for (const [label, call] of [
+/** Times direct, then through the gateway; closes both clients. */
+async function pair(label: string, direct: Client, through: Client, phases: Record<string, Phase>): Promise<void> {
+  const tools = (await through.listTools()).tools.map((t) => t.name);
+  if (!tools.includes('up__greet')) throw new Error(`${label}: the gateway does not offer up__greet (it offers ${tools.join(', ')})`);
+  for (const [side, call] of [
     ['direct', caller(direct, 'greet')],
     ['gateway', caller(through, 'up__greet')],
   ] as const) {
-    log(`bench: ${label}, one call in flight…`);
+    log(`bench: ${label} ${side}, one call in flight…`);
     await run(call, warmup, 1);
-    phases[`${label} (1 in flight)`] = await run(call, seconds, 1);
-    log(`bench: ${label}, ${concurrency} calls in flight…`);
+    phases[`${label} ${side} (1 in flight)`] = await run(call, seconds, 1);
+    log(`bench: ${label} ${side}, ${concurrency} calls in flight…`);
     await run(call, warmup, concurrency);
-    phases[`${label} (${concurrency} in flight)`] = await run(call, seconds, concurrency);
+    phases[`${label} ${side} (${concurrency} in flight)`] = await run(call, seconds, concurrency);
   }
   await direct.close();
   await through.close();
+}
+
+async function stdioPair(dir: string, phases: Record<string, Phase>): Promise<void> {
+  const agent = generateApiKey();
+  const configFile = join(dir, 'countersign.yaml');
+  writeFileSync(configFile, gatewayYaml(dir, agent.hash, `    command: ${JSON.stringify(process.execPath)}\n    args: ${JSON.stringify(STDIO_UPSTREAM)}`));
+  const direct = await stdioClient(STDIO_UPSTREAM);
+  const through = await stdioClient([...gatewayNodeArgs, CLI, 'mcp', '--config', configFile], { COUNTERSIGN_KEY: agent.key });
+  await pair('stdio', direct, through, phases);
+}
+
+async function httpPair(dir: string, phases: Record<string, Phase>): Promise<void> {
+  const upstream = await spawnTs<{ url: string }>('upstream', here('./support/mcp-upstream-process.ts'), {});
+  const agent = generateApiKey();
+  const gateway = await spawnTs<{ url: string }>(
+    'gateway',
+    here('./support/mcp-gateway-process.ts'),
+    { BENCH_CONFIG: gatewayYaml(dir, agent.hash, `    url: ${upstream.ready.url}`) },
+    { nodeArgs: gatewayNodeArgs },
+  );
+  await pair('http', await httpClient(upstream.ready.url), await httpClient(`${gateway.ready.url}/mcp`, agent.key), phases);
   await gateway.stop();
   await upstream.stop();
+}
 
-  const d1 = phases['direct (1 in flight)']!;
-  const g1 = phases['gateway (1 in flight)']!;
-  const added = g1.p50 - d1.p50;
+const root = mkdtempSync(join(tmpdir(), 'cs-bench-mcp-'));
+stopOnSignals(() => {
+  killAllChildren();
+  rmSync(root, { recursive: true, force: true });
+});
+try {
+  const phases: Record<string, Phase> = {};
+  for (const t of transports) {
+    const dir = join(root, t);
+    mkdirSync(dir);
+    await (t === 'stdio' ? stdioPair(dir, phases) : httpPair(dir, phases));
+  }
   const rows = Object.entries(phases).map(([k, p]) => `| ${k} | ${p.calls} | ${p.perSecond.toFixed(0)} | ${p.p50.toFixed(2)} | ${p.p99.toFixed(2)} |`);
+  const verdicts = transports.map((t) => {
+    const d = phases[`${t} direct (1 in flight)`]!;
+    const g = phases[`${t} gateway (1 in flight)`]!;
+    const added = g.p50 - d.p50;
+    return `${t}: added p50, one call in flight: ${added.toFixed(2)} ms (target ≤ ${TARGET_ADDED_P50_MS} ms: ${added <= TARGET_ADDED_P50_MS ? 'pass' : 'miss'}); added p99: ${(g.p99 - d.p99).toFixed(2)} ms`;
+  });
   process.stdout.write(
     [
       `MCP tools/call, ${seconds} s per phase (${cpus().length} CPUs, ${cpus()[0]?.model ?? '?'}, Linux ${release()}, Node ${process.version}, load ${loadavg()[0]?.toFixed(2)})`,
@@ -121,7 +186,7 @@ try {
       '|---|---:|---:|---:|---:|',
       ...rows,
       '',
-      `added p50, one call in flight: ${added.toFixed(2)} ms (target ≤ ${TARGET_ADDED_P50_MS} ms: ${added <= TARGET_ADDED_P50_MS ? 'pass' : 'miss'}); added p99: ${(g1.p99 - d1.p99).toFixed(2)} ms`,
+      ...verdicts,
       '',
     ].join('\n'),
   );
@@ -130,5 +195,5 @@ try {
   process.exitCode = 1;
 } finally {
   killAllChildren();
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
 }
