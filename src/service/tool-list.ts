@@ -3,8 +3,15 @@
  * upstream defines it — except a tool whose definition changed and is not yet
  * accepted, which is shown as accepted (its pin), so a changed description
  * never reaches the model unreviewed. Calls to it are held by the policy.
+ * A tool the policy denies this principal whatever the arguments (a rule that
+ * reads nothing else denies it, or no rule could let it through) is left out:
+ * the model is not offered what it can never use.
  */
-import type { ToolDefinition } from '../core/mcp/tool.ts';
+import { OPERATION_BY_KIND, type Action } from '../core/action.ts';
+import { TOOL_FIXED_PATHS, type ToolDefinition } from '../core/mcp/tool.ts';
+import { deniesAll } from '../core/policy/reach.ts';
+import { policyVariables } from '../core/policy/variables.ts';
+import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
 import { catalogOf, mcpConnections, syncTools } from './tool-sync.ts';
 
@@ -15,11 +22,30 @@ export interface OfferedTool {
   readonly changed: boolean;
 }
 
+/** Whether policy denies `principal` every call of `tool`, whatever its arguments, reason or moment. */
+function deniedOutright(deps: Pick<Deps, 'connections' | 'policy' | 'clock'>, principal: Principal, connection: string, tool: string): boolean {
+  const handle = deps.connections.get(connection);
+  if (!handle) return true;
+  const input = { tool, arguments: {} };
+  let facts;
+  try {
+    facts = handle.facts(input);
+  } catch {
+    return false; // not for this list to judge: the call says what is wrong
+  }
+  const action: Action = { connection, operation: OPERATION_BY_KIND.mcp, input, reason: '' };
+  const vars = policyVariables(principal, action, handle.info, facts, { time: deps.clock.now(), request: {} });
+  return deniesAll(deps.policy(), vars, TOOL_FIXED_PATHS);
+}
+
 /**
  * @example
- * const tools = await listOfferedTools(deps, { refresh: true });
+ * const tools = await listOfferedTools(deps, { refresh: true, principal });
  */
-export async function listOfferedTools(deps: Pick<Deps, 'connections' | 'store' | 'clock' | 'log'>, opts: { refresh: boolean }): Promise<OfferedTool[]> {
+export async function listOfferedTools(
+  deps: Pick<Deps, 'connections' | 'store' | 'clock' | 'log' | 'policy'>,
+  opts: { refresh: boolean; principal: Principal },
+): Promise<OfferedTool[]> {
   const names = mcpConnections(deps);
   if (opts.refresh) {
     await Promise.all(
@@ -32,10 +58,13 @@ export async function listOfferedTools(deps: Pick<Deps, 'connections' | 'store' 
   return names.flatMap((connection) => {
     const catalog = catalogOf(deps, connection);
     const pins = new Map(catalog.pins().map((p) => [p.tool, p]));
-    return catalog.tools().map((current): OfferedTool => {
-      const pin = pins.get(current.name);
-      const changed = !pin || pin.changed !== null;
-      return { connection, definition: pin && changed ? pin.definition : current, changed };
-    });
+    return catalog
+      .tools()
+      .filter((current) => !deniedOutright(deps, opts.principal, connection, current.name))
+      .map((current): OfferedTool => {
+        const pin = pins.get(current.name);
+        const changed = !pin || pin.changed !== null;
+        return { connection, definition: pin && changed ? pin.definition : current, changed };
+      });
   });
 }

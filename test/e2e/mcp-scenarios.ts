@@ -39,6 +39,13 @@ policy:
       when: facts.mcp.tool == "move_file"
       effect: deny
       message: agents may not move files
+    - id: no-keys
+      when: facts.mcp.tool == "read_text_file" && facts.mcp.arguments.path.endsWith(".pem")
+      effect: deny
+      message: agents may not read keys
+    - id: greeter-not-for-other-bot
+      when: principal.id == "other-bot" && action.connection == "greeter"
+      effect: deny
 `;
 
 type ToolResult = { content?: unknown; isError?: boolean; _meta?: Record<string, unknown> };
@@ -69,6 +76,15 @@ export function mcpGatewaySuite(transport: 'http' | 'stdio' | 'local'): void {
         return (r.body.requests as any[]).find((x) => x.action.input.tool === tool && x.action.input.arguments.path === path);
       }, 10_000);
 
+    const agentOf = async (id: string) => {
+      const key = gw.keys[id]!;
+      if (transport === 'http') return httpAgent(gw.url, key);
+      if (transport === 'stdio') return stdioAgent(gw.url, key);
+      const configFile = join(gw.dir, 'countersign.yaml');
+      writeFileSync(configFile, gw.yaml);
+      return localAgent(configFile, key, { GREETER_TOKEN });
+    };
+
     beforeAll(async () => {
       // The server resolves symlinks (macOS /var → /private/var); paths must be the real ones.
       dir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-mcp-files-')));
@@ -77,14 +93,7 @@ export function mcpGatewaySuite(transport: 'http' | 'stdio' | 'local'): void {
       writeFileSync(join(dir, 'keep.txt'), 'stay here\n');
       greeter = await startMutableUpstream();
       gw = await startTestGateway(body(dir, greeter.url), { env: { GREETER_TOKEN } });
-      const key = gw.keys['deploy-bot']!;
-      if (transport === 'local') {
-        const configFile = join(gw.dir, 'countersign.yaml');
-        writeFileSync(configFile, gw.yaml);
-        agent = await localAgent(configFile, key, { GREETER_TOKEN });
-      } else {
-        agent = transport === 'http' ? await httpAgent(gw.url, key) : await stdioAgent(gw.url, key);
-      }
+      agent = await agentOf('deploy-bot');
     });
 
     afterAll(async () => {
@@ -103,6 +112,29 @@ export function mcpGatewaySuite(transport: 'http' | 'stdio' | 'local'): void {
       expect(byName.get('scratch__read_text_file')).toBeDefined();
       expect(byName.get('greeter__greet')?.description).toBe('Greets someone by name.');
       expect(byName.get('countersign_wait')?.inputSchema.required).toEqual(['requestId']);
+    });
+
+    it('leaves out the tools policy denies this principal whatever the arguments, and only those', async () => {
+      const names = (await agent.listTools()).tools.map((t) => t.name);
+      // A rule denies it by name alone.
+      expect(names).not.toContain('files__move_file');
+      // Neither read-only nor destructive: no rule can match, and the default is deny.
+      expect(names).not.toContain('files__create_directory');
+      // no-keys denies some reads, by their arguments: the tool stays, and the call says why when it is denied.
+      expect(names).toContain('files__read_text_file');
+      const key = await call('files__read_text_file', { path: join(dir, 'server.pem') });
+      expect(key.isError).toBe(true);
+      expect(textOf(key)).toContain('agents may not read keys');
+
+      const other = await agentOf('other-bot');
+      try {
+        const theirs = (await other.listTools()).tools.map((t) => t.name);
+        expect(theirs).toContain('files__read_text_file');
+        expect(theirs.filter((n) => n.startsWith('greeter__'))).toEqual([]);
+      } finally {
+        await other.close();
+      }
+      expect(names).toContain('greeter__greet');
     });
 
     it('runs an allowed read at once and returns the upstream result', async () => {

@@ -5,6 +5,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { canonicalJson, sha256Hex } from '../digest.ts';
 import { CountersignError } from '../errors.ts';
+import { conditionPaths } from './paths.ts';
 import type { PolicySpec, RuleSpec } from './spec.ts';
 
 /** The variables a condition may use. */
@@ -16,7 +17,11 @@ export interface CompiledRule {
   readonly spec: RuleSpec;
   readonly index: number;
   readonly condition: (vars: PolicyVariables) => unknown;
+  /** Every path from a variable the condition reads (see paths.ts). */
+  readonly paths: readonly (readonly string[])[];
 }
+
+const ROOTS: ReadonlySet<string> = new Set(POLICY_VARIABLES);
 
 export interface CompiledPolicy {
   readonly spec: PolicySpec;
@@ -46,7 +51,7 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
     seen.add(rule.id);
     try {
       const parsed = env.parse(rule.when);
-      return { spec: rule, index, condition: (vars) => parsed(vars) };
+      return { spec: rule, index, condition: (vars) => parsed(vars), paths: conditionPaths(parsed.ast, ROOTS) };
     } catch (e) {
       const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
       throw new CountersignError(

@@ -1,6 +1,7 @@
 /**
  * The gateway as an MCP server, for one authenticated principal. tools/list
- * offers every MCP connection's tools; tools/call turns a call into an action
+ * offers every MCP connection's tools but those policy denies the principal
+ * outright; tools/call turns a call into an action
  * and hands it to the same submit use case as the REST API, then returns the
  * upstream's result, a refusal the model can read, or — when a human must
  * decide — waits (with progress notifications) and, past the connection's
@@ -87,7 +88,7 @@ export function createGatewayMcpServer(deps: Deps, principal: Principal, opts: M
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     try {
-      const offered = await listOfferedTools(deps, { refresh: true });
+      const offered = await listOfferedTools(deps, { refresh: true, principal });
       return { tools: [...offered.map(toMcpTool), WAIT_TOOL_DEFINITION] };
     } catch (e) {
       throw toMcpError(e, deps.log);
