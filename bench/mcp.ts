@@ -8,6 +8,8 @@
  *   stdio  what an MCP client that launches a command gets:
  *     direct   Client ─stdio→ upstream                               tools/call greet
  *     gateway  Client ─stdio→ countersign mcp --config ─stdio→ upstream  up__greet
+ *     relay    Client ─stdio→ a bare SDK relay ─stdio→ upstream           up__greet
+ *              (no policy, no store: what the extra process and hops cost)
  *   http   a remote agent:
  *     direct   Client ─HTTP→ upstream                                tools/call greet
  *     gateway  Client ─HTTP→ gateway /mcp ─HTTP→ upstream             up__greet
@@ -143,6 +145,13 @@ async function stdioPair(dir: string, phases: Record<string, Phase>): Promise<vo
   const direct = await stdioClient(STDIO_UPSTREAM);
   const through = await stdioClient([...gatewayNodeArgs, CLI, 'mcp', '--config', configFile], { COUNTERSIGN_KEY: agent.key });
   await pair('stdio', direct, through, phases);
+  // What one more process and its two hops cost here, with no gateway work at all: the floor for any MCP gateway.
+  log('bench: stdio bare relay (no policy, no store), one call in flight…');
+  const relay = await stdioClient([RUN_TS, here('./support/mcp-bare-relay.ts'), process.execPath, ...STDIO_UPSTREAM]);
+  const viaRelay = caller(relay, 'up__greet');
+  await run(viaRelay, warmup, 1);
+  phases['stdio bare relay (1 in flight)'] = await run(viaRelay, seconds, 1);
+  await relay.close();
 }
 
 async function httpPair(dir: string, phases: Record<string, Phase>): Promise<void> {
@@ -176,7 +185,9 @@ try {
     const d = phases[`${t} direct (1 in flight)`]!;
     const g = phases[`${t} gateway (1 in flight)`]!;
     const added = g.p50 - d.p50;
-    return `${t}: added p50, one call in flight: ${added.toFixed(2)} ms (target ≤ ${TARGET_ADDED_P50_MS} ms: ${added <= TARGET_ADDED_P50_MS ? 'pass' : 'miss'}); added p99: ${(g.p99 - d.p99).toFixed(2)} ms`;
+    const relay = phases[`${t} bare relay (1 in flight)`];
+    const floor = relay ? `; a bare relay adds ${(relay.p50 - d.p50).toFixed(2)} ms` : '';
+    return `${t}: added p50, one call in flight: ${added.toFixed(2)} ms (target ≤ ${TARGET_ADDED_P50_MS} ms: ${added <= TARGET_ADDED_P50_MS ? 'pass' : 'miss'}); added p99: ${(g.p99 - d.p99).toFixed(2)} ms${floor}`;
   });
   process.stdout.write(
     [
