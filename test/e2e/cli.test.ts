@@ -129,6 +129,53 @@ describe('countersign policy test', () => {
   });
 });
 
+describe('countersign policy test, mcp cases', () => {
+  it('judges a tool by the annotations the case gives, as the README examples read them', async () => {
+    const config = join(dir, 'mcp-policy.yaml');
+    writeFileSync(
+      config,
+      `principals:
+  - { id: deploy-bot, kind: agent, apiKeys: ["sha256:${'0'.repeat(64)}"] }
+connections:
+  - { name: github, kind: mcp, command: /bin/false, tags: { env: prod } }
+  - { name: files, kind: mcp, url: "http://127.0.0.1:9/mcp" }
+policy:
+  default: deny
+  rules:
+    - id: mcp-reads
+      when: connection.kind == "mcp" && facts.mcp.annotations.readOnlyHint
+      effect: allow
+    - id: prod-destructive
+      when: connection.tags.env == "prod" && facts.mcp.annotations.destructiveHint
+      effect: approve
+      approvers: [{ groups: [sre] }]
+    - id: no-merge
+      when: action.connection == "github" && facts.mcp.tool == "merge_pull_request"
+      effect: deny
+    - id: no-secrets-dir
+      when: connection.kind == "mcp" && has(facts.mcp.arguments.path) && facts.mcp.arguments.path.startsWith("/srv/shared/secrets")
+      effect: deny
+`,
+    );
+    const cases = join(dir, 'mcp-cases.yaml');
+    const read = '{ tool: read_file, arguments: { path: /srv/shared/notes.txt } }';
+    writeFileSync(
+      cases,
+      `- { name: reads, principal: deploy-bot, connection: files, input: ${read}, tool: { annotations: { readOnlyHint: true } }, expect: { effect: allow, rules: [mcp-reads] } }
+- { name: secrets, principal: deploy-bot, connection: files, input: { tool: read_file, arguments: { path: /srv/shared/secrets/k } }, tool: { annotations: { readOnlyHint: true } }, expect: { effect: deny, rules: [mcp-reads, no-secrets-dir] } }
+- { name: "no hints: destructive by the spec's defaults", principal: deploy-bot, connection: github, input: { tool: delete_branch, arguments: {} }, tool: {}, expect: { effect: approve, rules: [prod-destructive] } }
+- { name: merge, principal: deploy-bot, connection: github, input: { tool: merge_pull_request, arguments: { pr: 7 } }, tool: { annotations: { destructiveHint: false } }, expect: { effect: deny, rules: [no-merge] } }
+- { name: changed, principal: deploy-bot, connection: files, input: ${read}, tool: { annotations: { readOnlyHint: true }, changed: true }, expect: { effect: approve, rules: [mcp-tool-changed:files, mcp-reads] } }
+- { name: forgot the tool, principal: deploy-bot, connection: files, input: ${read}, expect: { effect: allow } }
+`,
+    );
+    const r = await cli(['policy', 'test', cases, '--config', config]);
+    expect(r.stdout).toContain('5 passed, 1 failed');
+    expect(r.stdout).toContain('✗ forgot the tool\n    INVALID_REQUEST: a case on mcp connection files needs tool: { annotations: {…} } (policy test starts no upstream)');
+    expect(r.code).toBe(1);
+  });
+});
+
 describe('countersign audit', () => {
   it('exports the exact hashed bytes, verifies, and names the first event after tampering', async () => {
     await stopDemo();
