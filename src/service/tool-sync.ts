@@ -35,7 +35,10 @@ export async function syncTools(deps: Pick<Deps, 'connections' | 'store' | 'cloc
   const catalog = catalogOf(deps, connection);
   const tools = await catalog.refresh();
   const at = deps.clock.now().toISOString();
-  const pins = await deps.store.mutateToolPins(connection, (current) => reconcilePins(connection, tools, current, at));
+  // Most listings change nothing: a read settles that, and only a change takes the write lock (and is read again under it).
+  const stored = await deps.store.toolPins(connection);
+  const unchanged = reconcilePins(connection, tools, stored, at).next.length === 0;
+  const pins = unchanged ? stored : await deps.store.mutateToolPins(connection, (current) => reconcilePins(connection, tools, current, at));
   catalog.setPins(pins);
   for (const p of pins) {
     if (p.changed?.seenAt === at) deps.log.warn({ connection, tool: p.tool, pinned: p.hash, seen: p.changed.hash }, 'an MCP tool definition changed since it was pinned');

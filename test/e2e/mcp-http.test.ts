@@ -3,9 +3,11 @@ import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { filesystemConnection, httpAgent } from '../support/mcp.ts';
+import { counts } from '../support/sqlite.ts';
 import { mcpGatewaySuite } from './mcp-scenarios.ts';
 
 mcpGatewaySuite('http');
@@ -55,6 +57,24 @@ describe('the /mcp endpoint at its edges, and MCP connections over REST', () => 
       await agent.close();
     }
   });
+
+  it('lists tools while another process holds the store\'s write lock: a listing that changes nothing writes nothing', async () => {
+    const agent = await httpAgent(gw.url, gw.keys['deploy-bot']!);
+    const writer = new Database(gw.dbPath);
+    try {
+      expect((await agent.listTools()).tools.map((t) => t.name)).toContain('files__read_text_file');
+      const before = counts(gw.dbPath).audit;
+      writer.exec('BEGIN IMMEDIATE');
+      expect((await agent.listTools()).tools.map((t) => t.name)).toContain('files__read_text_file');
+      writer.exec('ROLLBACK');
+      expect(counts(gw.dbPath).audit).toBe(before);
+    } finally {
+      if (writer.inTransaction) writer.exec('ROLLBACK');
+      writer.close();
+      await agent.close();
+    }
+    // Not a speed figure: waiting for the lock means the store's busy timeout (10 s), which this bound rules out.
+  }, 5000);
 
   it('runs the same action submitted over REST: same use case, same policy', async () => {
     const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'files', input: { tool: 'read_text_file', arguments: { path: join(dir, 'a.txt') } }, reason: 'read a' } });
