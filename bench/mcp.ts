@@ -11,6 +11,7 @@
  *     relay    Client ─stdio→ a bare SDK relay ─stdio→ upstream           up__greet
  *              (no policy, no store: what the extra process and hops cost)
  *     idle     Client ─stdio→ upstream, idle 1 ms before each call (timed: the call)
+ *   store  the gateway's two writes of an allowed call, in this process, timed alone
  *   http   a remote agent:
  *     direct   Client ─HTTP→ upstream                                tools/call greet
  *     gateway  Client ─HTTP→ gateway /mcp ─HTTP→ upstream             up__greet
@@ -33,6 +34,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { isolatingFetch } from '../src/adapters/executor/mcp/isolating-fetch.ts';
 import { generateApiKey } from '../src/adapters/identity/api-keys.ts';
 import { envNumber, stopOnSignals } from './support/env.ts';
+import { timeStoreWrites } from './support/mcp-store-phase.ts';
 import { killAllChildren, spawnTs } from './support/procs.ts';
 
 const TARGET_ADDED_P50_MS = 1;
@@ -198,6 +200,14 @@ try {
     const dir = join(root, t);
     mkdirSync(dir);
     await (t === 'stdio' ? stdioPair(dir, phases) : httpPair(dir, phases));
+  }
+  log('bench: the store alone: the two writes of an allowed call, one at a time…');
+  const writes = await timeStoreWrites(root, seconds);
+  for (const [label, times] of [
+    ['store: record the call, before forwarding it', writes.record],
+    ['store: record its outcome', writes.outcome],
+  ] as const) {
+    phases[label] = { calls: times.length, perSecond: Number.NaN, p50: percentile(times, 50), p99: percentile(times, 99) };
   }
   const rows = Object.entries(phases).map(([k, p]) => `| ${k} | ${p.calls} | ${Number.isNaN(p.perSecond) ? '–' : p.perSecond.toFixed(0)} | ${p.p50.toFixed(2)} | ${p.p99.toFixed(2)} |`);
   const verdicts = transports.map((t) => {
