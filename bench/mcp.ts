@@ -11,6 +11,8 @@
  *     relay    Client ─stdio→ a bare SDK relay ─stdio→ upstream           up__greet
  *              (no policy, no store: what the extra process and hops cost)
  *     idle     Client ─stdio→ upstream, idle 1 ms before each call (timed: the call)
+ *   in process  submit of an allowed call in this process (no hop in front), alternating
+ *               with the same call straight through the connection to the upstream
  *   store  the gateway's two writes of an allowed call, in this process, timed alone
  *   http   a remote agent:
  *     direct   Client ─HTTP→ upstream                                tools/call greet
@@ -34,6 +36,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { isolatingFetch } from '../src/adapters/executor/mcp/isolating-fetch.ts';
 import { generateApiKey } from '../src/adapters/identity/api-keys.ts';
 import { envNumber, stopOnSignals } from './support/env.ts';
+import { timeInProcess } from './support/mcp-inprocess-phase.ts';
 import { timeStoreWrites } from './support/mcp-store-phase.ts';
 import { killAllChildren, spawnTs } from './support/procs.ts';
 
@@ -200,6 +203,20 @@ try {
     const dir = join(root, t);
     mkdirSync(dir);
     await (t === 'stdio' ? stdioPair(dir, phases) : httpPair(dir, phases));
+  }
+  log('bench: in process, no hop in front: submit of an allowed call, and the upstream call alone…');
+  const inProcessDir = join(root, 'in-process');
+  mkdirSync(inProcessDir);
+  const inProcess = await timeInProcess(
+    gatewayYaml(inProcessDir, generateApiKey().hash, `    command: ${JSON.stringify(process.execPath)}\n    args: ${JSON.stringify(STDIO_UPSTREAM)}`),
+    seconds,
+    warmup,
+  );
+  for (const [label, times] of [
+    ['in process: submit of an allowed call (stdio upstream)', inProcess.submit],
+    ['in process: the same upstream call alone', inProcess.upstream],
+  ] as const) {
+    phases[label] = { calls: times.length, perSecond: Number.NaN, p50: percentile(times, 50), p99: percentile(times, 99) };
   }
   log('bench: the store alone: the two writes of an allowed call, one at a time…');
   const writes = await timeStoreWrites(root, seconds);
