@@ -7,7 +7,8 @@ import pino, { type Logger } from 'pino';
 import { builtinRules } from './config/builtin-rules.ts';
 import type { Config } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
-import type { Clock, IdGenerator } from './core/ports.ts';
+import type { CheckpointSigner, Clock, IdGenerator } from './core/ports.ts';
+import { CountersignError, isCountersignError } from './core/errors.ts';
 import { createConnections } from './adapters/connections.ts';
 import { createIdentity } from './adapters/identity/index.ts';
 import { createMemoryNotifier } from './adapters/notifier/memory.ts';
@@ -19,7 +20,7 @@ import { interruptOverdue, recover, resumeApproved } from './service/recover.ts'
 import { signCheckpoint } from './service/checkpoint.ts';
 import { endExpiredSessions } from './service/session-end.ts';
 import { recordPolicyLoaded } from './service/policy-loaded.ts';
-import { watchTools } from './service/tool-sync.ts';
+import { loadPins, mcpConnections, watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
 import { hostname, userInfo } from 'node:os';
@@ -29,6 +30,7 @@ import { startDeliveryWorker } from './service/deliver.ts';
 import { createAuthenticator } from './service/authenticate.ts';
 import { createGatewayMcpServer } from './surfaces/mcp/server.ts';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Principal } from './core/principal.ts';
 
 export interface Gateway {
   readonly url: string;
@@ -47,6 +49,12 @@ export interface StartOptions {
   readonly sweepMs?: number;
   /** Seconds between progress notifications of a held MCP call. */
   readonly mcpProgressSeconds?: number;
+  /**
+   * Open what a gateway serving this config made — its store and its audit
+   * HMAC key — creating nothing, and hold no signing key (this process signs
+   * no checkpoint).
+   */
+  readonly joinGateway?: boolean;
 }
 
 /** `fd`: where the log goes; 2 (stderr) when stdout carries a protocol. */
@@ -103,16 +111,29 @@ export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 
   return { policy: () => policy, connections, identity, clock };
 }
 
+/** For a process that joins a gateway: it signs nothing, so it holds no private key. */
+function signerOfNone(origin: string): CheckpointSigner {
+  return {
+    origin,
+    sign() {
+      throw new CountersignError('INTERNAL', 'this process signs no checkpoint; the gateway serving its store does');
+    },
+    verifierKeys: () => [],
+  };
+}
+
 /** Builds the service dependencies from a config (no listening socket). */
 export async function createDeps(config: Config, opts: StartOptions = {}): Promise<Deps & { close(): Promise<void>; channels: ConfiguredChannels }> {
   const log = opts.logger ?? createLogger(config.log.level);
   const { policy, connections, identity, clock } = await createPolicyDeps(config, opts);
   const channels = createChannels(config, clock);
-  const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous, outbox: channels.router });
-  const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
+  const joining = opts.joinGateway === true;
+  const mask = openAuditHmac(config.audit.keyDir, { create: !joining });
+  const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous, outbox: channels.router, mustExist: joining });
+  const signer = joining ? signerOfNone(auditOrigin(config)) : createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
   return {
     signer,
-    sensitive: { mask: openAuditHmac(config.audit.keyDir), paths: config.audit.sensitive },
+    sensitive: { mask, paths: config.audit.sensitive },
     store,
     connections,
     identity,
@@ -217,6 +238,9 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   };
 }
 
+/** How often `countersign mcp --config` reads the tool pins again (acceptances happen at the gateway). */
+const PIN_RELOAD_MS = 2000;
+
 export interface LocalMcpOptions {
   /** The agent's API key or token: the principal every call is made as. */
   readonly key: string;
@@ -228,28 +252,61 @@ export interface LocalMcpOptions {
 }
 
 /**
- * `countersign mcp --config`: the gateway's MCP side in the agent's own
- * process tree, for MCP clients that launch a command. This process opens
- * the config's store and upstreams itself and serves MCP on the transport it
- * is given (stdio in the CLI), so a tool call crosses no HTTP hop on the way
- * in. The rest is the gateway's: reviewers use the gateway that serves the
- * same config (the store is shared; SQLite serializes writers across
- * processes), and that gateway runs approved calls, deliveries, sweeps and
- * checkpoints. The key is authenticated (a refusal is audited, as on every
- * surface) before anything is served.
+ * `countersign mcp --config`: the gateway's MCP side in the process an MCP
+ * client launches. This process opens the store and the upstreams of the
+ * config and serves MCP on the transport it is given (stdio in the CLI), so a
+ * tool call crosses no HTTP hop on the way in. It joins the gateway that
+ * serves the same config: it opens that gateway's store and audit key and
+ * creates neither, holds no signing key, and serves only while its policy is
+ * the one that gateway runs (checked at start and before every request, with
+ * the key authenticated again each time). Reviews, approved calls,
+ * deliveries, sweeps and checkpoints stay with the gateway.
  *
  * @example
  * const local = await startLocalMcp(loadConfig('countersign.yaml'), new StdioServerTransport(), { key, configFile, logger });
  * await local.closed;
  */
 export async function startLocalMcp(config: Config, transport: Transport, opts: LocalMcpOptions): Promise<{ closed: Promise<void>; close(): Promise<void> }> {
-  const deps = await createDeps(config, { logger: opts.logger, configFile: opts.configFile });
+  let deps: Awaited<ReturnType<typeof createDeps>>;
   try {
-    const principal = await createAuthenticator(deps)(opts.key, { surface: 'mcp-stdio' });
-    await recordPolicyLoaded(deps, { file: opts.configFile, loadedBy: `${userInfo().username}@${hostname()}` });
-    await watchTools(deps);
-    const server = createGatewayMcpServer(deps, principal, {
+    deps = await createDeps(config, { logger: opts.logger, configFile: opts.configFile, joinGateway: true });
+  } catch (e) {
+    if (!isCountersignError(e, 'CONFIG_INVALID')) throw e;
+    throw new CountersignError(
+      'CONFIG_INVALID',
+      `${e.message}: countersign mcp --config joins the gateway that serves this config and opens what it made; start that gateway first (relative paths in the config are read from the config's own directory)`,
+    );
+  }
+  const joined = deps;
+  const authenticate = createAuthenticator(joined);
+  /** The principal as it stands now, under the policy the gateway runs now. */
+  const recheck = async (): Promise<Principal> => {
+    const principal = await authenticate(opts.key, { surface: 'mcp-stdio' });
+    const inForce = await joined.store.getMeta('policy.hash');
+    if (inForce !== joined.policy().hash) {
+      throw new CountersignError(
+        'POLICY_NOT_IN_FORCE',
+        `the policy of ${opts.configFile} (${joined.policy().hash}) is not the one the gateway serving its store runs (${inForce ?? 'none yet: start the gateway'}); run the config that gateway runs`,
+      );
+    }
+    return principal;
+  };
+  try {
+    const principal = await recheck();
+    await watchTools(joined);
+    // Acceptances happen at the gateway: pins are read again, so an accepted tool is not held here for long.
+    const pinReload = setInterval(() => {
+      for (const name of mcpConnections(joined)) loadPins(joined, name).catch(() => {});
+    }, PIN_RELOAD_MS);
+    pinReload.unref();
+    const running = new Set<Promise<unknown>>();
+    const server = createGatewayMcpServer(joined, principal, {
       context: { transport: 'stdio' },
+      recheck,
+      track: (work) => {
+        const done: Promise<unknown> = work.catch(() => {}).finally(() => running.delete(done));
+        running.add(done);
+      },
       ...(opts.progressEverySeconds !== undefined ? { progressEverySeconds: opts.progressEverySeconds } : {}),
     });
     const closed = new Promise<void>((resolve) => {
@@ -259,12 +316,15 @@ export async function startLocalMcp(config: Config, transport: Transport, opts: 
     return {
       closed,
       async close() {
+        clearInterval(pinReload);
+        // Closing the server ends the waits; a call already running upstream finishes, and its outcome is recorded.
         await server.close();
-        await deps.close();
+        await Promise.all(running);
+        await joined.close();
       },
     };
   } catch (e) {
-    await deps.close();
+    await joined.close();
     throw e;
   }
 }

@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   EXECUTION_FAILED: 'The gateway ran the action and the target reported an error.',
   EXECUTION_INTERRUPTED: 'The gateway stopped while the action was running; it is not retried (at most once).',
   AUDIT_WRITE_FAILED: 'The audit event could not be written, so nothing changed and nothing ran (fail closed).',
+  POLICY_NOT_IN_FORCE: "The policy of this process's config is not the one the gateway serving the same store runs (`countersign mcp --config`); nothing ran.",
   CONFIG_INVALID: 'The configuration file is missing, malformed or fails validation.',
   INTERNAL: 'An unexpected error inside the gateway; nothing was executed because of it.',
 } as const;

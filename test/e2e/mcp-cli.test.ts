@@ -4,12 +4,10 @@
  * `countersign mcp accept` makes the one shown the pin.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startMutableUpstream, type MutableUpstream } from '../support/mcp-upstream.ts';
-import { readDb } from '../support/sqlite.ts';
 
 const BIN = resolve('bin/countersign.js');
 
@@ -99,31 +97,5 @@ describe('countersign mcp', () => {
     const both = await cli(['mcp', '--connect', gw.url, '--config', join(gw.dir, 'countersign.yaml')], gw.keys['deploy-bot']!);
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/cannot be used with/);
-  });
-
-  it('--config serves until the client closes its stdin, then closes the store and upstreams and exits 0 by itself', async () => {
-    const configFile = join(gw.dir, 'countersign.yaml');
-    writeFileSync(configFile, gw.yaml);
-    const p = spawn(process.execPath, [BIN, 'mcp', '--config', configFile], { env: { ...process.env, COUNTERSIGN_KEY: gw.keys['deploy-bot']! } });
-    let stdout = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    const exited = new Promise<{ code: number | null; signal: string | null }>((done) => p.on('exit', (code, signal) => done({ code, signal })));
-    // An initialize round trip proves it serves; then the client goes away.
-    p.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`);
-    await eventually(async () => (stdout.includes('"id":1') ? true : undefined), 15_000);
-    expect(JSON.parse(stdout.split('\n')[0]!).result.serverInfo.name).toBe('countersign');
-    p.stdin.end();
-    expect(await exited).toEqual({ code: 0, signal: null });
-  });
-
-  it('--config with a key that matches no principal serves nothing, says why on stderr, and audits the refusal', async () => {
-    const configFile = join(gw.dir, 'countersign.yaml');
-    writeFileSync(configFile, gw.yaml);
-    const r = await cli(['mcp', '--config', configFile], 'cs_not-a-real-key');
-    expect(r.code).not.toBe(0);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('the API key matches no principal');
-    const refusals = readDb(gw.dbPath, (db) => db.prepare("SELECT body FROM audit_events WHERE type = 'auth.failed'").all() as { body: string }[]);
-    expect(refusals.map((e) => JSON.parse(e.body).data)).toContainEqual(expect.objectContaining({ surface: 'mcp-stdio', reason: expect.stringMatching(/^key\./) }));
   });
 });

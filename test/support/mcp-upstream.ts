@@ -43,6 +43,9 @@ export async function startMutableUpstream(
       { description: current, inputSchema: { name: z.string() }, annotations: currentAnnotations },
       async ({ name }) => {
         calls.push({ name });
+        // A name like "slow:300" makes the call take that many ms, for tests of what happens meanwhile.
+        const slow = /^slow:(\d+)$/.exec(name);
+        if (slow) await new Promise((r) => setTimeout(r, Number(slow[1])));
         return { content: [{ type: 'text', text: `hello, ${name}` }] };
       },
     );

@@ -4,15 +4,16 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CountersignError } from '../../core/errors.ts';
 
-function loadOrCreate(dir: string): Buffer {
+function loadOrCreate(dir: string, create: boolean): Buffer {
   const file = join(dir, 'audit-hmac.key');
   try {
     return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new CountersignError('CONFIG_INVALID', `${file} cannot be read`);
+    if (!create) throw new CountersignError('CONFIG_INVALID', `${resolve(file)} does not exist`);
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${file}.${process.pid}.tmp`;
@@ -29,11 +30,11 @@ function loadOrCreate(dir: string): Buffer {
 
 /**
  * @example
- * const mask = openAuditHmac('./.countersign/keys');
+ * const mask = openAuditHmac('./.countersign/keys'); // { create: false }: only a key that exists
  * mask('4111 1111 1111 1111'); // 'hmac-sha256:6a1f…'
  */
-export function openAuditHmac(dir: string): (value: string) => string {
-  const key = loadOrCreate(dir);
+export function openAuditHmac(dir: string, opts: { create?: boolean } = {}): (value: string) => string {
+  const key = loadOrCreate(dir, opts.create ?? true);
   if (key.length < 32) throw new CountersignError('CONFIG_INVALID', `${join(dir, 'audit-hmac.key')} holds no 32-byte key`);
   return (value) => `hmac-sha256:${createHmac('sha256', key).update(value, 'utf8').digest('hex')}`;
 }

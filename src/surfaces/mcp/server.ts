@@ -28,6 +28,17 @@ export interface McpServerOptions {
   readonly progressEverySeconds?: number;
   /** Metadata of the session (surface, client address, user agent), seen by policy as `context.request`. */
   readonly context?: Readonly<Record<string, string>>;
+  /**
+   * Told of every submission as it starts: what has to finish before the
+   * store closes, or an action that ran would have no recorded outcome.
+   */
+  readonly track?: (work: Promise<unknown>) => void;
+  /**
+   * For a server that outlives one request (stdio): run before each request,
+   * it gives the principal as it stands now, or throws (a token past its
+   * expiry, a policy no longer in force) and the request is refused.
+   */
+  readonly recheck?: () => Promise<Principal>;
 }
 
 const DEFAULT_WAIT_SECONDS = 45;
@@ -50,14 +61,16 @@ type Extra = { signal: AbortSignal; sendNotification: (n: ServerNotification) =>
  * const server = createGatewayMcpServer(deps, principal, { context: { surface: 'mcp' } });
  * await server.connect(transport);
  */
-export function createGatewayMcpServer(deps: Deps, principal: Principal, opts: McpServerOptions = {}): Server {
+export function createGatewayMcpServer(deps: Deps, authenticated: Principal, opts: McpServerOptions = {}): Server {
   const server = new Server(SERVER_INFO, { capabilities: { tools: {} }, instructions: INSTRUCTIONS, jsonSchemaValidator: SCHEMA_VALIDATOR });
   const every = (opts.progressEverySeconds ?? 5) * 1000;
 
   const waitSecondsOf = (connection: string) => deps.connections.get(connection)?.catalog?.waitSeconds ?? DEFAULT_WAIT_SECONDS;
 
+  const current = async () => (opts.recheck ? opts.recheck() : authenticated);
+
   /** Waits for a final outcome, sending progress while it waits when the client asked for it. */
-  async function settle(r: RequestRecord, progressToken: string | number | undefined, extra: Extra): Promise<CallToolResult> {
+  async function settle(principal: Principal, r: RequestRecord, progressToken: string | number | undefined, extra: Extra): Promise<CallToolResult> {
     if (TERMINAL_STATUSES.has(r.status)) return outcomeResult(r);
     const seconds = waitSecondsOf(r.action.connection);
     let latest = r;
@@ -88,7 +101,7 @@ export function createGatewayMcpServer(deps: Deps, principal: Principal, opts: M
 
   server.setRequestHandler(ListToolsRequestSchema, async () => {
     try {
-      const offered = await listOfferedTools(deps, { refresh: true, principal });
+      const offered = await listOfferedTools(deps, { refresh: true, principal: await current() });
       return { tools: [...offered.map(toMcpTool), WAIT_TOOL_DEFINITION] };
     } catch (e) {
       throw toMcpError(e, deps.log);
@@ -97,20 +110,21 @@ export function createGatewayMcpServer(deps: Deps, principal: Principal, opts: M
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     try {
+      const principal = await current();
       const { name } = request.params;
       const args = request.params.arguments ?? {};
       const progressToken = request.params._meta?.progressToken;
       if (name === WAIT_TOOL) {
         const id = args['requestId'];
         if (typeof id !== 'string' || id.length === 0) throw new CountersignError('INVALID_INPUT', `${WAIT_TOOL} needs {"requestId": "req_…"}`);
-        return await settle(await getRequest(deps, principal, id), progressToken, extra);
+        return await settle(principal, await getRequest(deps, principal, id), progressToken, extra);
       }
       const target = splitToolName(name);
       if (!target || !deps.connections.get(target.connection)?.catalog) {
         throw new CountersignError('UNKNOWN_TOOL', `no tool named ${JSON.stringify(name).slice(0, 100)}; tools are named <connection>__<tool> (see tools/list)`);
       }
       const reason = request.params._meta?.['countersign/reason'];
-      const r = await submit(deps, {
+      const submitted = submit(deps, {
         principal,
         connection: target.connection,
         input: { tool: target.tool, arguments: args },
@@ -118,7 +132,8 @@ export function createGatewayMcpServer(deps: Deps, principal: Principal, opts: M
         context: { surface: 'mcp', ...opts.context },
         resume: true,
       });
-      return await settle(r, progressToken, extra);
+      opts.track?.(submitted);
+      return await settle(principal, await submitted, progressToken, extra);
     } catch (e) {
       throw toMcpError(e, deps.log);
     }

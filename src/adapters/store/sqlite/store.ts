@@ -6,8 +6,8 @@
  * other processes on the same file are serialized by SQLite's own lock.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { chainEvent, type AuditDraft, type AuditEvent } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { Mutation, RequestQuery, Store, StoredCheckpoint } from '../../../core/ports.ts';
@@ -28,6 +28,8 @@ export interface SqliteStoreOptions {
   readonly synchronous?: 'normal' | 'full';
   /** Which deliveries each audit event causes; they commit in the same transaction as the event. */
   readonly outbox?: OutboxRouter;
+  /** Open only a store that exists (another process made it); never create one. */
+  readonly mustExist?: boolean;
 }
 
 type RequestRow = { record: string };
@@ -39,8 +41,11 @@ type AuditRow = { seq: number; body: string; hash: string };
  * const store = createSqliteStore({ path: './.countersign/countersign.db' });
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
+  if (options.mustExist && (options.path === ':memory:' || !existsSync(options.path))) {
+    throw new CountersignError('CONFIG_INVALID', `no store at ${resolve(options.path)}`);
+  }
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-  const db = new Database(options.path);
+  const db = new Database(options.path, { fileMustExist: options.mustExist === true });
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 10000');
