@@ -7,10 +7,10 @@
  * reads nothing else denies it, or no rule could let it through) is left out:
  * the model is not offered what it can never use.
  */
-import { OPERATION_BY_KIND, type Action } from '../core/action.ts';
-import { TOOL_FIXED_PATHS, type ToolDefinition } from '../core/mcp/tool.ts';
+import { OPERATION_BY_KIND, parseInput, type Action } from '../core/action.ts';
+import type { ToolDefinition } from '../core/mcp/tool.ts';
 import { deniesAll } from '../core/policy/reach.ts';
-import { policyVariables } from '../core/policy/variables.ts';
+import { policyVariables, toolFixedPaths } from '../core/policy/variables.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
 import { catalogOf, mcpConnections, syncTools } from './tool-sync.ts';
@@ -26,16 +26,17 @@ export interface OfferedTool {
 function deniedOutright(deps: Pick<Deps, 'connections' | 'policy' | 'clock'>, principal: Principal, connection: string, tool: string): boolean {
   const handle = deps.connections.get(connection);
   if (!handle) return true;
-  const input = { tool, arguments: {} };
+  let input;
   let facts;
   try {
+    input = parseInput(handle.info.kind, { tool, arguments: {} });
     facts = handle.facts(input);
   } catch {
     return false; // not for this list to judge: the call says what is wrong
   }
-  const action: Action = { connection, operation: OPERATION_BY_KIND.mcp, input, reason: '' };
+  const action: Action = { connection: handle.info.name, operation: OPERATION_BY_KIND[handle.info.kind], input, reason: '' };
   const vars = policyVariables(principal, action, handle.info, facts, { time: deps.clock.now(), request: {} });
-  return deniesAll(deps.policy(), vars, TOOL_FIXED_PATHS);
+  return deniesAll(deps.policy(), vars, toolFixedPaths(principal));
 }
 
 /**

@@ -26,29 +26,6 @@ export interface ToolDefinition {
   readonly annotations?: ToolAnnotations;
 }
 
-/**
- * What policy sees that is the same for every call of one tool by one
- * principal: who calls, the connection, and the tool's facts — all but its
- * arguments. The reason, the context (time, client) and the arguments vary
- * by call.
- */
-export const TOOL_FIXED_PATHS: readonly (readonly string[])[] = [
-  ['principal'],
-  ['connection'],
-  ['action', 'connection'],
-  ['action', 'operation'],
-  ['action', 'input', 'tool'],
-  ['facts', 'kind'],
-  ['facts', 'writes'],
-  ['facts', 'sql'],
-  ['facts', 'http'],
-  ['facts', 'exec'],
-  ['facts', 'mcp', 'tool'],
-  ['facts', 'mcp', 'annotations'],
-  ['facts', 'mcp', 'toolChanged'],
-  ['facts', 'mcp', 'definitionHash'],
-];
-
 /** Between connection and tool in the names agents see. */
 export const TOOL_SEPARATOR = '__';
 

@@ -3,13 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { Action } from '../action.ts';
 import type { ConnectionInfo } from '../connection.ts';
 import { makeFacts } from '../facts.ts';
-import { TOOL_FIXED_PATHS } from '../mcp/tool.ts';
 import type { Principal } from '../principal.ts';
 import { compilePolicy } from './compile.ts';
 import type { Effect } from './decision.ts';
 import { evaluatePolicy } from './evaluate.ts';
 import { deniesAll } from './reach.ts';
-import { policyVariables } from './variables.ts';
+import { policyVariables, toolFixedPaths } from './variables.ts';
+
+const TOOL_FIXED_PATHS = toolFixedPaths({ id: 'bot', kind: 'agent', actsFor: null, groups: [], email: null });
 
 const fs: ConnectionInfo = { name: 'fs', kind: 'mcp', tags: { env: 'prod' } };
 const principal = (id: string): Principal => ({ id, kind: 'agent', actsFor: null, groups: ['ci'], email: null });
@@ -49,6 +50,17 @@ describe('deniesAll', () => {
     for (const when of ['facts.mcp.arguments.size() == 0', 'action.reason.startsWith("ticket")', 'context.request.surface == "mcp"', 'has(facts.mcp.arguments.dryRun)', 'facts[principal.id] == 1']) {
       expect(deniesAll(policy([[when, 'approve']]), write, TOOL_FIXED_PATHS)).toBe(false);
     }
+  });
+
+  it("takes a token's claims and groups as varying: the principal's next token may carry others", () => {
+    const p = policy([['!("mfa" in principal.claims.amr)', 'deny']], 'allow');
+    const fromToken: Principal = { id: 'gh-bot', kind: 'agent', actsFor: null, groups: [], email: null, issuer: 'https://token.actions.githubusercontent.com', claims: { amr: ['pwd'] } };
+    const input = { tool: 'write_file', arguments: {} };
+    const facts = makeFacts('mcp', { writes: true, mcp: { tool: 'write_file', annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true }, arguments: {}, toolChanged: false, definitionHash: 'sha256:x' } });
+    const v = policyVariables(fromToken, { connection: 'fs', operation: 'tools/call', input, reason: '' }, fs, facts, { time: new Date(), request: {} });
+    expect(evaluatePolicy(p, v).effect).toBe('deny'); // this token is refused…
+    expect(deniesAll(p, v, toolFixedPaths(fromToken))).toBe(false); // …but one with mfa would not be
+    expect(deniesAll(p, v, toolFixedPaths({ ...fromToken, issuer: undefined }))).toBe(true); // a configured principal has no other claims
   });
 
   it('is true when a fixed rule fails to evaluate, as every call would fail it', () => {

@@ -29,3 +29,34 @@ export function policyVariables(
     context: { time: context.time, request: context.request },
   };
 }
+
+/**
+ * The paths of the variables that are the same for every call of one MCP
+ * tool by `principal`: who calls, the connection, and the tool's facts — all
+ * but its arguments. The reason and the context (time, client) vary by
+ * call. A principal from a token is the same requester under its next token,
+ * whose claims, groups and email may differ: only its id, kind, issuer and
+ * whom it acts for are fixed.
+ *
+ * @example
+ * deniesAll(policy, vars, toolFixedPaths(principal));
+ */
+export function toolFixedPaths(principal: Principal): readonly (readonly string[])[] {
+  const who = principal.issuer === undefined ? [['principal']] : [['principal', 'id'], ['principal', 'kind'], ['principal', 'actsFor'], ['principal', 'issuer']];
+  return [
+    ...who,
+    ['connection'],
+    ['action', 'connection'],
+    ['action', 'operation'],
+    ['action', 'input', 'tool'],
+    ['facts', 'kind'],
+    ['facts', 'writes'],
+    ['facts', 'sql'],
+    ['facts', 'http'],
+    ['facts', 'exec'],
+    ['facts', 'mcp', 'tool'],
+    ['facts', 'mcp', 'annotations'],
+    ['facts', 'mcp', 'toolChanged'],
+    ['facts', 'mcp', 'definitionHash'],
+  ];
+}
