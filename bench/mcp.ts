@@ -8,6 +8,7 @@
  *   stdio  what an MCP client that launches a command gets:
  *     direct   Client ─stdio→ upstream                               tools/call greet
  *     gateway  Client ─stdio→ countersign mcp --config ─stdio→ upstream  up__greet
+ *              (joining a gateway started on the same config, idle meanwhile)
  *     relay    Client ─stdio→ a bare SDK relay ─stdio→ upstream           up__greet
  *              (no policy, no store: what the extra process and hops cost)
  *     idle     Client ─stdio→ upstream, idle 1 ms before each call (timed: the call)
@@ -149,10 +150,14 @@ async function pair(label: string, direct: Client, through: Client, phases: Reco
 async function stdioPair(dir: string, phases: Record<string, Phase>): Promise<void> {
   const agent = generateApiKey();
   const configFile = join(dir, 'countersign.yaml');
-  writeFileSync(configFile, gatewayYaml(dir, agent.hash, `    command: ${JSON.stringify(process.execPath)}\n    args: ${JSON.stringify(STDIO_UPSTREAM)}`));
+  const yaml = gatewayYaml(dir, agent.hash, `    command: ${JSON.stringify(process.execPath)}\n    args: ${JSON.stringify(STDIO_UPSTREAM)}`);
+  writeFileSync(configFile, yaml);
+  // --config joins the gateway serving its config (its store, its policy), as it does in use: that gateway runs, idle.
+  const gateway = await spawnTs<{ url: string }>('gateway', here('./support/mcp-gateway-process.ts'), { BENCH_CONFIG: yaml });
   const direct = await stdioClient(STDIO_UPSTREAM);
   const through = await stdioClient([...gatewayNodeArgs, CLI, 'mcp', '--config', configFile], { COUNTERSIGN_KEY: agent.key });
   await pair('stdio', direct, through, phases);
+  await gateway.stop();
   // What one more process and its two hops cost here, with no gateway work at all: the floor for any MCP gateway.
   log('bench: stdio bare relay (no policy, no store), one call in flight…');
   const relay = await stdioClient([RUN_TS, here('./support/mcp-bare-relay.ts'), process.execPath, ...STDIO_UPSTREAM]);
@@ -255,3 +260,5 @@ try {
   killAllChildren();
   rmSync(root, { recursive: true, force: true });
 }
+// The SDK's stdio clients' children keep the loop alive when a phase failed before closing them.
+process.exit(process.exitCode ?? 0);
