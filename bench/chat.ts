@@ -65,7 +65,7 @@ slack.users.set('UALICE', { id: 'UALICE', email: 'alice@example.com' });
 const upstream = await startUpstream();
 const gw = await startTestGateway(
   `channels:
-  slack: { botToken: ${slack.botToken}, signingSecret: ${slack.signingSecret}, channel: C0APPROVALS, teamId: ${slack.teamId}, appId: ${slack.appId}, apiUrl: "${slack.apiUrl}" }
+${slack.channelYaml()}
 connections:
   - { name: api, kind: http, url: "${upstream.url}" }
 policy:
@@ -95,13 +95,7 @@ bf.members.set(ALICE_AAD, { aadObjectId: ALICE_AAD, email: 'alice@example.com', 
 const upstream2 = await startUpstream();
 const gw2 = await startTestGateway(
   `channels:
-  teams:
-    appId: ${bf.appId}
-    appPassword: ${bf.appPassword}
-    tenantId: ${bf.tenantId}
-    conversation: { serviceUrl: "${bf.serviceUrl}", id: "19:approvals@thread.tacv2" }
-    openIdMetadataUrl: ${bf.openIdMetadataUrl}
-    tokenUrl: ${bf.tokenUrl}
+${bf.channelYaml()}
 connections:
   - { name: api, kind: http, url: "${upstream2.url}" }
 policy:

@@ -28,7 +28,7 @@ describe('the outbox', () => {
       DEFAULT_PRINCIPALS,
       keys,
       `channels:
-  slack: { botToken: ${slack.botToken}, signingSecret: ${slack.signingSecret}, channel: C0APPROVALS, teamId: ${slack.teamId}, appId: ${slack.appId}, apiUrl: "${slack.apiUrl}" }
+${slack.channelYaml()}
 connections:
   - { name: api, kind: http, url: "${upstream.url}" }
 policy:
@@ -93,7 +93,7 @@ policy:
       DEFAULT_PRINCIPALS,
       keys,
       `channels:
-  slack: { botToken: ${slack.botToken}, signingSecret: ${slack.signingSecret}, channel: C0APPROVALS, teamId: ${slack.teamId}, appId: ${slack.appId}, apiUrl: "${slack.apiUrl}" }
+${slack.channelYaml()}
 ${rest}`,
       join(dir, 'countersign.db'),
     );

@@ -26,13 +26,7 @@ beforeAll(async () => {
   upstream = await startUpstream();
   gw = await startTestGateway(
     `channels:
-  slack:
-    botToken: ${slack.botToken}
-    signingSecret: ${slack.signingSecret}
-    channel: C0APPROVALS
-    teamId: ${slack.teamId}
-    appId: ${slack.appId}
-    apiUrl: ${slack.apiUrl}
+${slack.channelYaml()}
   publicUrl: https://countersign.example.com
 connections:
   - name: billing-api

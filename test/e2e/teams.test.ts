@@ -34,21 +34,8 @@ beforeAll(async () => {
   upstream = await startUpstream();
   gw = await startTestGateway(
     `channels:
-  teams:
-    appId: ${bf.appId}
-    appPassword: ${bf.appPassword}
-    tenantId: ${bf.tenantId}
-    conversation: { serviceUrl: "${bf.serviceUrl}", id: "19:approvals@thread.tacv2" }
-    conversations: { payouts: { serviceUrl: "${bf.serviceUrl}", id: "19:payouts@thread.tacv2" } }
-    openIdMetadataUrl: ${bf.openIdMetadataUrl}
-    tokenUrl: ${bf.tokenUrl}
-  slack:
-    botToken: ${slack.botToken}
-    signingSecret: ${slack.signingSecret}
-    channel: C0APPROVALS
-    teamId: ${slack.teamId}
-    appId: ${slack.appId}
-    apiUrl: ${slack.apiUrl}
+${bf.channelYaml(`conversations: { payouts: { serviceUrl: "${bf.serviceUrl}", id: "19:payouts@thread.tacv2" } }`)}
+${slack.channelYaml()}
   publicUrl: https://countersign.example.com
 connections:
   - name: billing-api

@@ -50,6 +50,12 @@ export interface FakeBotFramework {
   readonly conversationsCreated: Record<string, unknown>[];
   /** Members the Bot Connector knows, keyed by Entra object id; `GET …/members/{id}` finds one by object id, `29:` id, email or UPN. */
   readonly members: Map<string, FakeMember>;
+  /**
+   * `channels.teams` for a gateway that talks to this fake and posts to the
+   * approvals conversation, as one YAML line under `channels:`; `extra`: more
+   * entries of that map, e.g. `conversations: {…}`.
+   */
+  channelYaml(extra?: string): string;
   /** Member look-ups as `{conversationId, userId}`, in order. */
   readonly memberLookups: { conversationId: string; userId: string }[];
   /** Token lifetime the token endpoint announces (seconds). */
@@ -186,6 +192,11 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
     appId,
     appPassword,
     tenantId,
+    channelYaml(extra) {
+      const v = JSON.stringify;
+      const conversation = `{ serviceUrl: ${v(self.serviceUrl)}, id: "19:approvals@thread.tacv2" }`;
+      return `  teams: { appId: ${v(appId)}, appPassword: ${v(appPassword)}, tenantId: ${v(tenantId)}, conversation: ${conversation}, openIdMetadataUrl: ${v(self.openIdMetadataUrl)}, tokenUrl: ${v(self.tokenUrl)}${extra ? `, ${extra}` : ''} }`;
+    },
     keys: { teams, webchatOnly },
     fetches,
     issuedTokens,

@@ -34,6 +34,8 @@ export interface FakeSlack {
   signingSecret: string;
   botToken: string;
   users: Map<string, FakeUser>;
+  /** `channels.slack` for a gateway that talks to this fake and posts to C0APPROVALS, as one YAML line under `channels:`. */
+  channelYaml(): string;
   callsOf(method: string): SlackCall[];
   /** Resolves when a call of `method` matching `test` arrives (or has arrived). */
   waitFor(method: string, test?: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
@@ -161,9 +163,11 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
 
   const base = () => ({ team: { id: teamId, domain: 'fake' }, api_app_id: appId, token: 'deprecated-verification-token' });
 
+  const apiUrl = () => `http://127.0.0.1:${port}/api/`;
+
   return {
     get apiUrl() {
-      return `http://127.0.0.1:${port}/api/`;
+      return apiUrl();
     },
     calls,
     responses,
@@ -172,6 +176,10 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
     signingSecret,
     botToken,
     users,
+    channelYaml() {
+      const v = JSON.stringify;
+      return `  slack: { botToken: ${v(botToken)}, signingSecret: ${v(signingSecret)}, channel: C0APPROVALS, teamId: ${v(teamId)}, appId: ${v(appId)}, apiUrl: ${v(apiUrl())} }`;
+    },
     callsOf: (method) => calls.filter((c) => c.method === method),
     waitFor(method, test = () => true, timeoutMs = 5000) {
       return new Promise((resolve, reject) => {
