@@ -267,17 +267,13 @@ export interface LocalMcpOptions {
  * await local.closed;
  */
 export async function startLocalMcp(config: Config, transport: Transport, opts: LocalMcpOptions): Promise<{ closed: Promise<void>; close(): Promise<void> }> {
-  let deps: Awaited<ReturnType<typeof createDeps>>;
-  try {
-    deps = await createDeps(config, { logger: opts.logger, configFile: opts.configFile, joinGateway: true });
-  } catch (e) {
+  const joined = await createDeps(config, { logger: opts.logger, configFile: opts.configFile, joinGateway: true }).catch((e: unknown) => {
     if (!isCountersignError(e, 'CONFIG_INVALID')) throw e;
     throw new CountersignError(
       'CONFIG_INVALID',
       `${e.message}: countersign mcp --config joins the gateway that serves this config and opens what it made; start that gateway first (relative paths in the config are read from the config's own directory)`,
     );
-  }
-  const joined = deps;
+  });
   const authenticate = createAuthenticator(joined);
   /** The principal as it stands now, under the policy the gateway runs now. */
   const recheck = async (): Promise<Principal> => {
