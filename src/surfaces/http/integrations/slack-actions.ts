@@ -9,14 +9,11 @@
  */
 import type { SlackApi } from '../../../adapters/channel/slack/api.ts';
 import { denyModal } from '../../../adapters/channel/slack/message.ts';
-import { isCountersignError } from '../../../core/errors.ts';
-import type { Principal } from '../../../core/principal.ts';
-import { reviewerByEmail } from '../../../service/chat-reviewer.ts';
+import { chatReviewer, reviewFromChat, type ChatClick } from '../../../service/chat-review.ts';
 import type { Deps } from '../../../service/deps.ts';
-import { review } from '../../../service/review.ts';
+import { createEmailCache } from './email-cache.ts';
 
-/** How long a Slack user's email is trusted before users.info is asked again. */
-const EMAIL_TTL_MS = 10 * 60_000;
+const UNLINKED = 'Your Slack account is not linked to a human this gateway knows (its email must match one that is configured or has signed in to the console).';
 
 export interface SlackActor {
   readonly user: string;
@@ -26,17 +23,14 @@ export interface SlackActor {
 }
 
 export function createSlackActions(deps: Deps, api: SlackApi, opts: { responseOrigins: readonly string[] }) {
-  const emails = new Map<string, { email: string | null; at: number }>();
+  const emails = createEmailCache();
 
-  async function emailOf(user: string): Promise<string | null> {
-    const hit = emails.get(user);
-    if (hit && Date.now() - hit.at < EMAIL_TTL_MS) return hit.email;
-    const info = await api.userInfo(user);
-    // A deleted account or a bot never reviews, whatever its profile says.
-    const email = info.deleted || info.isBot ? null : info.email;
-    emails.set(user, { email, at: Date.now() });
-    return email;
-  }
+  const emailOf = (user: string) =>
+    emails.get(user, async () => {
+      const info = await api.userInfo(user);
+      // A deleted account or a bot never reviews, whatever its profile says.
+      return info.deleted || info.isBot ? null : info.email;
+    });
 
   async function tell(actor: SlackActor, text: string): Promise<void> {
     const url = actor.responseUrl;
@@ -45,29 +39,12 @@ export function createSlackActions(deps: Deps, api: SlackApi, opts: { responseOr
     await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }), signal: AbortSignal.timeout(5000) }).catch(() => undefined);
   }
 
-  async function refuse(actor: SlackActor, reason: string, text: string): Promise<void> {
-    await deps.store.appendAudit([{ type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: actor.requestId, actor: null, data: { channel: 'slack', reason, slackUser: actor.user } }]);
-    await tell(actor, text);
-  }
-
-  async function reviewer(actor: SlackActor): Promise<Principal | undefined> {
-    const email = await emailOf(actor.user);
-    const human = email ? await reviewerByEmail(deps, email) : undefined;
-    if (!human) await refuse(actor, email ? 'user.unknown_email' : 'user.no_email', 'Your Slack account is not linked to a human this gateway knows (its email must match one that is configured or has signed in to the console).');
-    return human;
-  }
-
   async function decide(actor: SlackActor, verdict: 'approve' | 'deny', comment: string): Promise<void> {
-    const human = await reviewer(actor);
-    if (!human) return;
-    try {
-      await review(deps, { reviewer: human, requestId: actor.requestId, verdict, comment, via: 'slack', channelUser: actor.user });
-    } catch (e) {
-      if (!isCountersignError(e)) throw e;
-      // A replayed click of someone who already voted changes nothing and needs no audit event of its own.
-      if (e.code === 'ALREADY_REVIEWED') return tell(actor, 'You have already reviewed this request.');
-      await refuse(actor, `review.${e.code.toLowerCase()}`, e.message);
-    }
+    const click: ChatClick = { channel: 'slack', field: 'slackUser', user: actor.user, requestId: actor.requestId };
+    const human = await chatReviewer(deps, click, await emailOf(actor.user));
+    if (!human) return tell(actor, UNLINKED);
+    const outcome = await reviewFromChat(deps, click, human, verdict, comment);
+    if (!outcome.ok) await tell(actor, outcome.message);
   }
 
   const guard = (what: string, p: Promise<void>) =>

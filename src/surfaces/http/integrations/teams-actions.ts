@@ -11,15 +11,11 @@ import { requestCard } from '../../../adapters/channel/teams/card.ts';
 import type { TeamsConnector } from '../../../adapters/channel/teams/connector.ts';
 import { cardResponse, errorResponse, type CardAction, type InvokeResponse } from '../../../adapters/channel/teams/invoke.ts';
 import { heldRequestView, publicUrlOf } from '../../../adapters/channel/teams/view.ts';
-import { isCountersignError } from '../../../core/errors.ts';
 import type { Principal } from '../../../core/principal.ts';
 import type { RequestRecord } from '../../../core/request.ts';
-import { reviewerByEmail } from '../../../service/chat-reviewer.ts';
+import { chatReviewer, reviewFromChat, type ChatClick } from '../../../service/chat-review.ts';
 import type { Deps } from '../../../service/deps.ts';
-import { review } from '../../../service/review.ts';
-
-/** How long a Teams user's email is trusted before the Bot Connector is asked again. */
-const EMAIL_TTL_MS = 10 * 60_000;
+import { createEmailCache } from './email-cache.ts';
 
 const UNLINKED = 'Your Teams account is not linked to a human this gateway knows (its email must match one that is configured or has signed in to the console).';
 
@@ -27,32 +23,18 @@ const UNLINKED = 'Your Teams account is not linked to a human this gateway knows
 const conversationIdOf = (id: string) => id.split(';')[0] as string;
 
 export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: { requestUrl: (id: string) => string }) {
-  const emails = new Map<string, { email: string | null; at: number }>();
+  const emails = createEmailCache();
 
-  async function emailOf(action: CardAction): Promise<string | null> {
-    const hit = emails.get(action.aadObjectId);
-    if (hit && Date.now() - hit.at < EMAIL_TTL_MS) return hit.email;
-    const member = await connector.getMember({ serviceUrl: action.conversation.serviceUrl, id: conversationIdOf(action.conversation.id) }, action.aadObjectId);
-    // A record for someone else is no answer; UPN stands in for email where Entra has no mail attribute.
-    const email = member && (member.aadObjectId ?? action.aadObjectId).toLowerCase() === action.aadObjectId.toLowerCase() ? (member.email ?? member.userPrincipalName) : null;
-    emails.set(action.aadObjectId, { email, at: Date.now() });
-    return email;
-  }
+  const emailOf = (action: CardAction) =>
+    emails.get(action.aadObjectId, async () => {
+      const member = await connector.getMember({ serviceUrl: action.conversation.serviceUrl, id: conversationIdOf(action.conversation.id) }, action.aadObjectId);
+      // A record for someone else is no answer; UPN stands in for email where Entra has no mail attribute.
+      return member && (member.aadObjectId ?? action.aadObjectId).toLowerCase() === action.aadObjectId.toLowerCase() ? (member.email ?? member.userPrincipalName ?? null) : null;
+    });
 
   const card = (r: RequestRecord, notice?: string): InvokeResponse =>
     cardResponse(requestCard(heldRequestView(r), { publicUrl: publicUrlOf(opts.requestUrl), ...(notice ? { notice } : {}) }));
 
-  async function refuse(action: CardAction, reason: string): Promise<void> {
-    await deps.store.appendAudit([{ type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: action.requestId, actor: null, data: { channel: 'teams', reason, teamsUser: action.aadObjectId } }]);
-  }
-
-  async function reviewer(action: CardAction): Promise<Principal | string> {
-    const email = await emailOf(action);
-    const human = email ? await reviewerByEmail(deps, email) : undefined;
-    if (human) return human;
-    await refuse(action, email ? 'user.unknown_email' : 'user.no_email');
-    return UNLINKED;
-  }
 
   /**
    * The answer to one card action.
@@ -66,25 +48,18 @@ export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: 
     if (!current || (await deps.store.channelMessages(action.requestId, 'teams')).length === 0) return errorResponse(404, 'NOT_FOUND', 'This request is not known to this gateway.');
     if (action.verb === 'refresh') return card(current);
     if (action.verb === 'deny' && !action.reason) return card(current, 'Say why you deny, so the requester knows.');
-    let human: Principal | string;
+    const click: ChatClick = { channel: 'teams', field: 'teamsUser', user: action.aadObjectId, requestId: action.requestId };
+    let human: Principal | undefined;
     try {
-      human = await reviewer(action);
+      human = await chatReviewer(deps, click, await emailOf(action));
     } catch (e) {
       deps.log.error({ channel: 'teams', requestId: action.requestId, err: e instanceof Error ? e.message : String(e) }, 'looking up a Teams user failed');
       return errorResponse(500, 'INTERNAL', 'Your Teams account could not be looked up just now; try again.');
     }
-    if (typeof human === 'string') return card(current, human);
-    try {
-      const next = await review(deps, { reviewer: human, requestId: action.requestId, verdict: action.verb, comment: action.reason ?? '', via: 'teams', channelUser: action.aadObjectId });
-      return card(next);
-    } catch (e) {
-      if (!isCountersignError(e)) throw e;
-      const now = (await deps.store.getRequest(action.requestId)) ?? current;
-      // A repeated click of someone who already voted changes nothing and needs no audit event of its own.
-      if (e.code === 'ALREADY_REVIEWED') return card(now, 'You have already reviewed this request.');
-      await refuse(action, `review.${e.code.toLowerCase()}`);
-      return card(now, e.message);
-    }
+    if (!human) return card(current, UNLINKED);
+    const outcome = await reviewFromChat(deps, click, human, action.verb, action.reason ?? '');
+    if (outcome.ok) return card(outcome.request);
+    return card((await deps.store.getRequest(action.requestId)) ?? current, outcome.message);
   }
 
   return { handle };
