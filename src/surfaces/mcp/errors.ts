@@ -12,6 +12,7 @@ const INVALID_PARAMS: ReadonlySet<ErrorCode> = new Set([
   'INVALID_INPUT',
   'INVALID_REQUEST',
   'INPUT_UNPARSEABLE',
+  'SQL_SETTING_REFUSED',
   'NOT_FOUND',
   'FORBIDDEN',
 ]);

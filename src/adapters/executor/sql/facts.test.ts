@@ -112,7 +112,7 @@ describe('deriveSqlFacts', () => {
   });
 
   it.each([
-    ['SET search_path = x', 'set'],
+    ["SET work_mem = '64MB'", 'set'],
     ['BEGIN', 'transaction'],
     ['CALL p(1)', 'call'],
     ["DO $$ BEGIN PERFORM 1; END $$", 'do'],
@@ -149,9 +149,9 @@ describe('deriveSqlFacts', () => {
     expect(deriveSqlFacts('EXPLAIN DELETE FROM t WHERE id = 1').readOnly).toBe(false);
   });
 
-  it('lists every function called, qualified as written', () => {
+  it('lists every function called, schema-qualified: an unqualified call is named pg_catalog.<name>', () => {
     const f = deriveSqlFacts('select pg_terminate_backend(1), pg_catalog.NOW(), lower(x) from t where lower(y) = $1');
-    expect(f.functions).toEqual(['pg_terminate_backend', 'pg_catalog.now', 'lower']);
+    expect(f.functions).toEqual(['pg_catalog.pg_terminate_backend', 'pg_catalog.now', 'pg_catalog.lower']);
     expect(deriveSqlFacts('CALL app.purge(1)').functions).toEqual(['app.purge']);
   });
 

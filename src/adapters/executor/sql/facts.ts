@@ -12,6 +12,9 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
+import { noteCall, noteOperator, noteType, operatorName, type Invocations } from './invocations.ts';
+import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
+import { checkVariableSet } from './session-settings.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
 
 type Json = null | boolean | number | string | readonly Json[] | JsonObject;
@@ -20,9 +23,8 @@ interface JsonObject {
 }
 
 /** What one walk over a top-level statement found. */
-interface Found {
+interface Found extends Invocations {
   readonly tables: Set<string>;
-  readonly functions: Set<string>;
   /** Every statement node met, the top-level one first. */
   readonly statements: { readonly node: string; readonly type: string }[];
   /** SELECT … INTO or FOR UPDATE/SHARE somewhere: a "select" that writes or locks. */
@@ -56,19 +58,56 @@ export function loadSqlParser(): Promise<void> {
 }
 
 /**
+ * The names a SQL string uses unqualified, which the executor must show to
+ * resolve to `pg_catalog` (as the facts name them) before it runs the SQL.
+ */
+export interface SqlNameUses {
+  /** Functions called without a schema (`lower`), named `pg_catalog.lower` in the facts. */
+  readonly functions: readonly string[];
+  /** Operators written without a schema, plus the comparisons IN, BETWEEN, CASE and DISTINCT use. */
+  readonly operators: readonly string[];
+  /** Types named without a schema (`text`, `mytype`). */
+  readonly types: readonly string[];
+  /** `x.f` and `(x).f`: a one-argument function f may run (attribute notation) when x has no column f. */
+  readonly attributes: readonly string[];
+}
+
+/** Options of one connection. */
+export interface SqlFactsOptions {
+  /** Schema-qualified functions (`public.report_totals`) that also leave a statement read-only. */
+  readonly readOnlyFunctions?: readonly string[];
+}
+
+/** Comparison operators Postgres looks up by name for IN, BETWEEN, CASE, DISTINCT FROM and row comparisons. */
+const IMPLIED_OPERATORS = ['=', '<>', '<', '>', '<=', '>='];
+
+/**
  * Derives the facts of a SQL string (one or more statements).
- * Throws CountersignError('INPUT_UNPARSEABLE') when it does not parse or holds no statement.
+ * Throws CountersignError('INPUT_UNPARSEABLE') when it does not parse or holds no statement,
+ * and CountersignError('SQL_SETTING_REFUSED') when it changes a setting the gateway pins.
  *
  * @example
  * deriveSqlFacts('WITH d AS (DELETE FROM orders RETURNING *) SELECT * FROM d');
  * // { readOnly: false, tables: ['orders'], unboundedWrite: true, statements: [{ type: 'select', … }], … }
  */
-export function deriveSqlFacts(sql: string): SqlFacts {
+export function deriveSqlFacts(sql: string, options: SqlFactsOptions = {}): SqlFacts {
+  return analyseSql(sql, options).facts;
+}
+
+/**
+ * The facts, and the unqualified names the executor checks before running.
+ *
+ * @example
+ * analyseSql('SELECT lower(name) FROM t').names; // { functions: ['lower'], operators: ['=', …], types: [], attributes: [] }
+ */
+export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts: SqlFacts; names: SqlNameUses } {
   if (!loaded) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
+  const allowed = new Set([...READ_ONLY_FUNCTIONS, ...(options.readOnlyFunctions ?? [])]);
   const roots = parse(sql);
   const statements: SqlStatementFacts[] = [];
   const tables = new Set<string>();
   const functions = new Set<string>();
+  const names = { functions: new Set<string>(), operators: new Set(IMPLIED_OPERATORS), types: new Set<string>(), attributes: new Set<string>() };
   let readOnly = true;
   let ddl = false;
   let privilege = false;
@@ -80,12 +119,20 @@ export function deriveSqlFacts(sql: string): SqlFacts {
     statements.push({ type, tables: [...found.tables], hasWhere });
     for (const t of found.tables) tables.add(t);
     for (const f of found.functions) functions.add(f);
-    readOnly &&= isReadOnly(node, payload, found);
+    for (const [from, to] of [
+      [found.unqualifiedFunctions, names.functions],
+      [found.operators, names.operators],
+      [found.types, names.types],
+      [found.attributes, names.attributes],
+    ] as const) {
+      for (const n of from) to.add(n);
+    }
+    readOnly &&= isReadOnly(node, payload, found) && [...found.functions].every((f) => allowed.has(f)) && !found.foreignNames;
     ddl ||= found.statements.some((s) => DDL_TYPES.has(s.type));
     privilege ||= found.statements.some((s) => PRIVILEGE_TYPES.has(s.type));
     unboundedWrite ||= found.unboundedWrite;
   }
-  return {
+  const facts: SqlFacts = {
     statements,
     tables: [...tables],
     readOnly,
@@ -94,6 +141,11 @@ export function deriveSqlFacts(sql: string): SqlFacts {
     privilege,
     unboundedWrite,
     functions: [...functions],
+  };
+  const list = (set: Set<string>) => [...set].sort();
+  return {
+    facts,
+    names: { functions: list(names.functions), operators: list(names.operators), types: list(names.types), attributes: list(names.attributes) },
   };
 }
 
@@ -117,7 +169,18 @@ function parse(sql: string): [string, JsonObject][] {
 }
 
 function walkStatement(node: string, payload: JsonObject): Found {
-  const found: Found = { tables: new Set(), functions: new Set(), statements: [], selectWrites: false, unboundedWrite: false };
+  const found: Found = {
+    tables: new Set(),
+    functions: new Set(),
+    unqualifiedFunctions: new Set(),
+    operators: new Set(),
+    types: new Set(),
+    attributes: new Set(),
+    foreignNames: false,
+    statements: [],
+    selectWrites: false,
+    unboundedWrite: false,
+  };
   try {
     visitNode(node, payload, NO_CTES, found);
   } catch (e) {
@@ -137,7 +200,9 @@ function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>
     if (node === 'DropStmt' && DROPPED_RELATION_KINDS.has(String(payload['removeType']))) {
       for (const name of droppedNames(payload['objects'])) found.tables.add(name);
     }
+    if (node === 'VariableSetStmt') checkVariableSet(payload);
   }
+  noteNamedNode(node, payload, found);
   walkObject(payload, scope, found, node);
 }
 
@@ -194,9 +259,37 @@ function noteShape(obj: JsonObject, scope: ReadonlySet<string>, found: Found): v
       found.tables.add([catalogname, schemaname, relname].filter((p) => typeof p === 'string').join('.').toLowerCase());
     }
   }
-  if (Array.isArray(funcname) && typeof funcformat === 'string') {
-    found.functions.add(stringParts(funcname).join('.').toLowerCase());
+  if (Array.isArray(funcname) && typeof funcformat === 'string') noteCall(stringParts(funcname), obj['args'], found);
+  // A TypeName sits bare under TypeCast.typeName, ColumnDef.typeName, …
+  const { names, typemod } = obj;
+  if (Array.isArray(names) && typeof typemod === 'number') noteType(stringParts(names), found);
+}
+
+/**
+ * Names that invoke functions other than through a FuncCall: operators
+ * (`a + b`, `x IN (…)`, `ORDER BY a USING >`), TABLESAMPLE methods, and
+ * attribute notation (`t.f` is `f(t)` when t has no column f).
+ */
+function noteNamedNode(node: string, payload: JsonObject, found: Found): void {
+  if (node === 'A_Expr') {
+    const op = operatorName(stringParts(asList(payload['name'])), String(payload['kind']));
+    if (op) noteOperator(op, found);
+  } else if (node === 'SubLink' || node === 'SortBy') {
+    const parts = stringParts(asList(payload[node === 'SubLink' ? 'operName' : 'useOp']));
+    if (parts.length > 0) noteOperator(parts, found);
+  } else if (node === 'RangeTableSample') {
+    noteCall(stringParts(asList(payload['method'])), undefined, found);
+  } else if (node === 'ColumnRef') {
+    const fields = asList(payload['fields']);
+    const last = stringParts(fields.slice(-1))[0];
+    if (fields.length > 1 && last !== undefined) found.attributes.add(last);
+  } else if (node === 'A_Indirection') {
+    for (const name of stringParts(asList(payload['indirection']))) found.attributes.add(name);
   }
+}
+
+function asList(v: Json | undefined): readonly Json[] {
+  return Array.isArray(v) ? (v as readonly Json[]) : [];
 }
 
 /** `DROP TABLE a.x, y` holds its names as lists of String nodes, not RangeVars. */

@@ -1,0 +1,103 @@
+/**
+ * The session settings the gateway pins on every upstream connection, and
+ * the few an action may change itself.
+ *
+ * The parser that derives facts (libpg-query) reads text as a server with
+ * `standard_conforming_strings = on`, `backslash_quote = safe_encoding` and a
+ * UTF-8 client would: with `standard_conforming_strings = off`, `'x\''` ends
+ * somewhere else, and in SJIS, BIG5 or GBK a 0x5c byte can hide inside a
+ * character. So these are sent as startup options (which win over `ALTER
+ * ROLE/DATABASE … SET`) and checked before every run. An action may SET only
+ * the settings listed here: a change of how text parses, of which function a
+ * name resolves to (`search_path`), of who runs it (`SET ROLE`, `SET SESSION
+ * AUTHORIZATION`), of its time bound (`statement_timeout`, `lock_timeout`, …)
+ * or of read-only mode is refused, as is `RESET ALL`.
+ */
+import { CountersignError } from '../../../core/errors.ts';
+
+/** Settings the upstream session must show, as `current_setting()` reports them. */
+export const PINNED_SETTINGS: Readonly<Record<string, string>> = Object.freeze({
+  standard_conforming_strings: 'on',
+  backslash_quote: 'safe_encoding',
+  client_encoding: 'UTF8',
+});
+
+/** Settings an action may change with SET, SET LOCAL, RESET or set_config(): planner, memory and display. */
+const SETTABLE: ReadonlySet<string> = new Set([
+  'application_name',
+  'bytea_output',
+  'constraint_exclusion',
+  'cpu_index_tuple_cost',
+  'cpu_operator_cost',
+  'cpu_tuple_cost',
+  'cursor_tuple_fraction',
+  'datestyle',
+  'default_statistics_target',
+  'effective_cache_size',
+  'extra_float_digits',
+  'from_collapse_limit',
+  'geqo',
+  'intervalstyle',
+  'jit',
+  'join_collapse_limit',
+  'lc_messages',
+  'lc_monetary',
+  'lc_numeric',
+  'lc_time',
+  'maintenance_work_mem',
+  'parallel_setup_cost',
+  'parallel_tuple_cost',
+  'plan_cache_mode',
+  'random_page_cost',
+  'seq_page_cost',
+  'temp_buffers',
+  'timezone',
+  'work_mem',
+  'max_parallel_workers_per_gather',
+  'xmloption',
+]);
+
+function settable(name: string): boolean {
+  const n = name.toLowerCase();
+  return SETTABLE.has(n) || /^enable_[a-z_]+$/.test(n);
+}
+
+/**
+ * Refuses a SET / RESET statement of a setting outside the allow-list
+ * (`payload` is a VariableSetStmt).
+ *
+ * @example
+ * checkVariableSet({ kind: 'VAR_SET_VALUE', name: 'standard_conforming_strings' }); // throws SQL_SETTING_REFUSED
+ */
+export function checkVariableSet(payload: Readonly<Record<string, unknown>>): void {
+  const name = typeof payload['name'] === 'string' ? payload['name'] : undefined;
+  if (payload['kind'] === 'VAR_RESET_ALL') refuse('RESET ALL');
+  // SET TRANSACTION / SESSION CHARACTERISTICS: isolation and read-only mode are the gateway's.
+  if (payload['kind'] === 'VAR_SET_MULTI' || name === undefined || !settable(name)) refuse(name ?? String(payload['kind']));
+}
+
+/**
+ * Refuses `set_config(name, …)` unless `name` is a string constant naming a
+ * setting an action may change: a computed name could be any setting.
+ *
+ * @example
+ * checkSetConfig([{ A_Const: { sval: { sval: 'statement_timeout' } } }]); // throws SQL_SETTING_REFUSED
+ */
+export function checkSetConfig(args: unknown): void {
+  const first = Array.isArray(args) ? (args[0] as unknown) : undefined;
+  const constant = isObject(first) ? first['A_Const'] : undefined;
+  const sval = isObject(constant) ? constant['sval'] : undefined;
+  const name = isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
+  if (name === undefined || !settable(name)) refuse(name === undefined ? 'set_config() with a computed name' : name);
+}
+
+function refuse(what: string): never {
+  throw new CountersignError(
+    'SQL_SETTING_REFUSED',
+    `the SQL changes ${what}: the gateway pins how text is parsed, which functions names resolve to, the role and the time bound of a run`,
+  );
+}
+
+function isObject(v: unknown): v is Readonly<Record<string, unknown>> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
