@@ -108,9 +108,9 @@ describe.skipIf(!db)('createPostgresConnection (real PostgreSQL)', () => {
   });
 
   it('does not let session settings leak into the next action', async () => {
-    expect((await run('SET search_path = nowhere')).ok).toBe(true);
-    const r = await run('SHOW search_path');
-    expect(results(r)[0]?.rows).toEqual([['"$user", public']]);
+    expect((await run("SET work_mem = '1234kB'")).ok).toBe(true);
+    const r = await run('SHOW work_mem');
+    expect(results(r)[0]?.rows).toEqual([['4MB']]);
   });
 
   it('caps rows over all statements and marks the results it cut', async () => {

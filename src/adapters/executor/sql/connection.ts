@@ -4,6 +4,11 @@
  * host, user and password) stays in this closure: no message, output or
  * thrown error carries it, so a failed connect reads "could not connect to
  * <name>" and nothing more.
+ *
+ * Every pooled session is opened with the settings the parser assumes
+ * (startup options win over ALTER ROLE/DATABASE … SET), and each run first
+ * checks them and the names the facts resolved (session-guard.ts), failing
+ * closed. A run past its deadline is cancelled on the server (cancel.ts).
  */
 import pg from 'pg';
 import type { FieldDef, PoolClient, QueryResult } from 'pg';
@@ -12,8 +17,12 @@ import type { TagValue } from '../../../core/connection.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts } from '../../../core/facts.ts';
 import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
-import { deriveSqlFacts } from './facts.ts';
+import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
+import { analyseSql, deriveSqlFacts } from './facts.ts';
 import { maskSqlSecrets } from './mask.ts';
+import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
+import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
+import { PINNED_SETTINGS } from './session-settings.ts';
 
 export interface PostgresConnectionConfig {
   name: string;
@@ -26,6 +35,10 @@ export interface PostgresConnectionConfig {
   maxRows?: number;
   /** Columns whose values the audit log keeps only as HMAC (`password`, `users.password`). */
   secretColumns?: readonly string[];
+  /** Schema-qualified functions (`public.report_totals`) a read-only statement may call, besides the built-in allow-list. */
+  readOnlyFunctions?: readonly string[];
+  /** Sessions in the pool; default 4. */
+  poolSize?: number;
 }
 
 /** One statement's outcome; rows are arrays in `fields` order, so `SELECT a.id, b.id` keeps both. */
@@ -57,19 +70,24 @@ const types: pg.CustomTypesConfig = {
 export function createPostgresConnection(config: PostgresConnectionConfig): ConnectionHandle & { close(): Promise<void> } {
   const timeoutMs = Math.max(1, Math.floor(config.statementTimeoutMs ?? 30_000));
   const maxRows = Math.max(0, Math.floor(config.maxRows ?? 1000));
+  const readOnlyFunctions = config.readOnlyFunctions ?? [];
+  const allowed: ReadonlySet<string> = new Set([...READ_ONLY_FUNCTIONS, ...readOnlyFunctions]);
+  // The gateway's own deadline per call: the server's statement_timeout first, then a margin for it to answer.
+  const graceMs = Math.min(5_000, Math.max(1_000, timeoutMs));
+  const callMs = timeoutMs + graceMs;
   let pool: pg.Pool | undefined;
 
   function getPool(): pg.Pool {
     if (!pool) {
       pool = new pg.Pool({
         connectionString: config.url,
-        max: 4,
+        max: Math.max(1, config.poolSize ?? 4),
         application_name: 'countersign',
         connectionTimeoutMillis: 10_000,
-        // A session-level bound too, for statements after an agent's own COMMIT.
-        statement_timeout: timeoutMs,
-        // Client side, per query() call: several statements in one string share one bound.
-        query_timeout: timeoutMs + 5_000,
+        // Startup options outrank ALTER ROLE/DATABASE … SET, and RESET/DISCARD ALL return to them.
+        options: Object.entries({ ...PINNED_SETTINGS, statement_timeout: String(timeoutMs) })
+          .map(([name, value]) => `-c ${name}=${value}`)
+          .join(' '),
         types,
       });
       // An idle client dropped by the server must not crash the gateway; the next checkout reconnects.
@@ -79,6 +97,14 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
   }
 
   async function execute(input: SqlInput, readOnly: boolean): Promise<ExecutionResult> {
+    // The names to check; the facts the policy judged were derived from this same text.
+    let names;
+    try {
+      names = analyseSql(input.sql, { readOnlyFunctions }).names;
+    } catch (e) {
+      if (!(e instanceof CountersignError)) throw e;
+      return { ok: false, output: { message: e.message }, summary: {}, error: { code: e.code, message: e.message } };
+    }
     let client: PoolClient;
     try {
       client = await getPool().connect();
@@ -86,21 +112,41 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       return failed(`could not connect to ${config.name}`, safeCode(e));
     }
     let destroy = false;
+    // A checked-out client has no listener of the pool's: a backend terminated under it must not crash the gateway.
+    const onError = (): void => {
+      destroy = true;
+    };
+    client.on('error', onError);
+    // The backend's id from its BackendKeyData; the check below reads it from the server too.
+    let pid = (client as unknown as { processID?: number }).processID ?? 0;
+    // Every call is bounded; past the deadline the backend is stopped on the server, not abandoned.
+    const call = <T>(run: Promise<T>): Promise<T> => bounded(run, callMs, () => stopBackend(config.url, pid, run, graceMs));
     try {
       // Read-only as the session default too, so an agent's own COMMIT cannot
       // leave the read-only transaction; DISCARD ALL below restores it.
-      if (readOnly) await client.query('SET default_transaction_read_only = on');
-      await client.query(readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
-      await client.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
+      const begin = readOnly ? 'SET default_transaction_read_only = on; BEGIN READ ONLY' : 'BEGIN';
+      await call(client.query(`${begin}; SET LOCAL statement_timeout = ${timeoutMs}`));
+      const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(names, readOnly, allowed)));
+      pid = guard.rows[0]?.pid ?? pid;
+      const refused = refusal(guard.rows[0]);
+      if (refused) {
+        destroy = refused.settings;
+        await call(client.query('ROLLBACK'));
+        return { ok: false, output: { message: refused.message }, summary: {}, error: { code: 'SQL_SESSION_UNSAFE', message: refused.message } };
+      }
       const params = input.params ?? [];
       // Extended protocol with params (Postgres refuses several statements there); simple protocol without.
-      const raw = (await client.query(
-        params.length > 0 ? { text: input.sql, values: params, rowMode: 'array' } : { text: input.sql, rowMode: 'array' },
+      const raw = (await call(
+        client.query(params.length > 0 ? { text: input.sql, values: params, rowMode: 'array' } : { text: input.sql, rowMode: 'array' }),
       )) as QueryResult<unknown[]> | QueryResult<unknown[]>[];
-      await client.query('COMMIT');
+      await call(client.query('COMMIT'));
       return succeeded(Array.isArray(raw) ? raw : [raw], maxRows);
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {
+      if (e instanceof StatementTimedOut) {
+        destroy = true;
+        return failed(`the statement passed the ${timeoutMs} ms statement timeout of ${config.name} and was cancelled`, 'timeout');
+      }
+      await call(client.query('ROLLBACK')).catch(() => {
         destroy = true;
       });
       if (e instanceof pg.DatabaseError) {
@@ -117,10 +163,11 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
     } finally {
       // Session state an agent set (SET ROLE, search_path, …) must not leak to the next action.
       if (!destroy) {
-        await client.query('DISCARD ALL').catch(() => {
+        await call(client.query('DISCARD ALL')).catch(() => {
           destroy = true;
         });
       }
+      client.removeListener('error', onError);
       client.release(destroy);
     }
   }
@@ -133,12 +180,12 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       const m = maskSqlSecrets(sql.sql, sql.params, config.secretColumns, mask);
       return m.masked ? { sql: m.sql, ...(m.params ? { params: m.params } : {}) } : input;
     },
-    // Connect, then at most five bounded calls (BEGIN, SET LOCAL, the SQL, COMMIT/ROLLBACK, DISCARD ALL).
-    maxRunMs: 10_000 + 5 * (timeoutMs + 5_000),
+    // Connect, then at most five bounded calls (BEGIN, the check, the SQL, COMMIT/ROLLBACK, DISCARD ALL), each maybe with a cancel.
+    maxRunMs: 10_000 + 5 * (timeoutMs + 5_000) + 2 * 15_000,
     facts(input) {
       const sql = 'sql' in input ? input.sql : undefined;
       if (typeof sql !== 'string') throw new CountersignError('INVALID_INPUT', 'a postgres action needs { sql }');
-      const facts = deriveSqlFacts(sql);
+      const facts = deriveSqlFacts(sql, { readOnlyFunctions });
       return makeFacts('postgres', { writes: facts.writes, sql: facts });
     },
     execute: (input, opts) => execute(input as SqlInput, opts.readOnly),

@@ -1,0 +1,97 @@
+/**
+ * The check run on the upstream session right before an action's SQL, in its
+ * transaction: the session reads text as the facts' parser did (pinned
+ * settings), and each name the facts resolved to `pg_catalog` resolves there
+ * on this server. Another schema on the search_path holding a function of the
+ * same name (`public.lower(int)` can win over `pg_catalog.lower(text)`: Postgres
+ * weighs overloads across schemas) refuses the run, so the name policy saw is
+ * the function that runs. For a read-only run, operators, types and
+ * attribute-notation calls (`t.f` is `f(t)`) are checked the same way.
+ *
+ * The query qualifies every operator and function it uses itself, so objects
+ * an attacker created on the search_path cannot change its answer.
+ */
+import type { SqlNameUses } from './facts.ts';
+import { PINNED_SETTINGS } from './session-settings.ts';
+
+const IN_PATH = 'n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(true))';
+const NOT_CATALOG = "n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'";
+
+/** Argument types a row (`t` in `t.f`) can be passed as, besides a composite type. */
+const ROW_TAKING = `ARRAY['pg_catalog.record', 'pg_catalog.anyelement', 'pg_catalog.anynonarray', 'pg_catalog.anycompatible',
+  'pg_catalog.anycompatiblenonarray', 'pg_catalog."any"']::pg_catalog.regtype[]::pg_catalog.oid[]`;
+
+/** $1 functions, $2 operators, $3 types, $4 attributes, $5 allowed qualified names. */
+export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
+  ${Object.keys(PINNED_SETTINGS)
+    .map((s) => `pg_catalog.current_setting('${s}') AS ${s}`)
+    .join(',\n  ')},
+  ARRAY(
+    SELECT 'function ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname
+      FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+     WHERE p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) AND ${NOT_CATALOG} AND ${IN_PATH}
+    UNION ALL
+    SELECT 'operator ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) o.oprname
+      FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+     WHERE o.oprname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) AND ${NOT_CATALOG} AND ${IN_PATH}
+    UNION ALL
+    SELECT 'type ' OPERATOR(pg_catalog.||) x FROM pg_catalog.unnest($3::pg_catalog.text[]) x
+     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_type t WHERE t.typname::pg_catalog.text OPERATOR(pg_catalog.=) x
+                         AND t.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace)
+    UNION ALL
+    SELECT 'function ' OPERATOR(pg_catalog.||) q FROM (
+      SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname AS q
+        FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+       WHERE p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($4::pg_catalog.text[]) AND ${IN_PATH}
+         AND (p.pronargs OPERATOR(pg_catalog.-) p.pronargdefaults) OPERATOR(pg_catalog.<=) 1
+         AND p.pronargs OPERATOR(pg_catalog.>=) 1
+         AND (p.proargtypes[0] OPERATOR(pg_catalog.=) ANY (${ROW_TAKING})
+              OR EXISTS (SELECT FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) p.proargtypes[0] AND t.typtype OPERATOR(pg_catalog.=) 'c'))
+    ) a WHERE NOT (q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))
+  ) AS shadows`;
+
+/** What the guard query returned. */
+export interface GuardRow {
+  pid: number;
+  shadows: string[];
+  [setting: string]: unknown;
+}
+
+/**
+ * The guard's parameters: every unqualified function for any run; operators,
+ * types and attribute names only for a read-only one (a write was judged as
+ * one, whatever they resolve to).
+ *
+ * @example
+ * guardParams(names, true, allowed); // [['lower'], ['=', …], ['mytype'], ['total'], [...allowed]]
+ */
+export function guardParams(names: SqlNameUses, readOnly: boolean, allowed: ReadonlySet<string>): string[][] {
+  return readOnly
+    ? [[...names.functions], [...names.operators], [...names.types], [...names.attributes], [...allowed]]
+    : [[...names.functions], [], [], [], []];
+}
+
+/**
+ * Why the session must not run the SQL, or undefined when it may.
+ * `settings` true means a pinned setting is off: the connection is not to be reused.
+ *
+ * @example
+ * refusal({ pid: 1, shadows: ['function public.lower'], standard_conforming_strings: 'on', … });
+ * // { settings: false, message: 'public.lower … call it schema-qualified' }
+ */
+export function refusal(row: GuardRow | undefined): { settings: boolean; message: string } | undefined {
+  if (!row) return { settings: true, message: 'the session check returned nothing' };
+  const wrong = Object.entries(PINNED_SETTINGS).filter(([name, want]) => String(row[name]) !== want);
+  if (wrong.length > 0) {
+    const list = wrong.map(([name, want]) => `${name} is ${String(row[name])}, not ${want}`).join('; ');
+    return { settings: true, message: `the session does not read SQL as the gateway's parser does (${list}); nothing ran` };
+  }
+  if (row.shadows.length > 0) {
+    const list = [...new Set(row.shadows)].sort().join(', ');
+    return {
+      settings: false,
+      message: `a name in the SQL would not run the pg_catalog object policy saw (${list} is on the search_path); call it schema-qualified; nothing ran`,
+    };
+  }
+  return undefined;
+}
