@@ -20,7 +20,19 @@ export async function createConnections(configs: readonly ConnectionConfig[]): P
         handles.set(c.name, createExecConnection(c));
         break;
       case 'postgres':
-        handles.set(c.name, createPostgresConnection({ name: c.name, url: c.url, tags: c.tags, statementTimeoutMs: c.statementTimeoutMs, maxRows: c.maxRows, secretColumns: c.secretColumns }));
+        handles.set(
+          c.name,
+          createPostgresConnection({
+            name: c.name,
+            url: c.url,
+            tags: c.tags,
+            statementTimeoutMs: c.statementTimeoutMs,
+            maxRows: c.maxRows,
+            secretColumns: c.secretColumns,
+            readOnlyFunctions: c.readOnlyFunctions,
+            poolSize: c.poolSize,
+          }),
+        );
         break;
       case 'mcp': {
         // Nothing starts or connects here: the first listing (at the gateway's start) does.

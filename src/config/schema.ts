@@ -66,6 +66,15 @@ const postgresConnection = z.strictObject({
   /** Columns whose values the audit log keeps only as HMAC: `password` (any table) or `users.password`. */
   secretColumns: z.array(z.string().regex(/^[a-z_][a-z0-9_$]*(\.[a-z_][a-z0-9_$]*)?$/i, 'column or table.column').transform((s) => s.toLowerCase())).default([]),
   maxRows: z.number().int().positive().default(1000),
+  /**
+   * Functions of this database a read-only statement may call besides the built-in allow-list, schema-qualified as
+   * facts.sql.functions names them (`public.report_totals`): only functions known to have no effect.
+   */
+  readOnlyFunctions: z
+    .array(z.string().regex(/^[a-z_][a-z0-9_$]*\.[a-z_][a-z0-9_$]*$/, 'schema.function, lower-case, as facts.sql.functions names it (e.g. public.report_totals)'))
+    .default([]),
+  /** Sessions the gateway keeps open to this database. */
+  poolSize: z.number().int().min(1).max(100).default(4),
 });
 
 const approverSchema = z.strictObject({

@@ -85,6 +85,8 @@ describe.skipIf(!db)('postgres', () => {
     kind: postgres
     url: \${APP_DB_URL}
     tags: { env: prod }
+    # Declared read-only by mistake: the READ ONLY transaction still stops its write.
+    readOnlyFunctions: [public.sneaky]
 policy:
   default: deny
   rules:
@@ -165,11 +167,19 @@ policy:
     expect(await tableCount()).toBe(3);
   });
 
-  it('runs an allowed read READ ONLY, so a function that writes is refused by Postgres', async () => {
+  it('holds a SELECT calling a function not known to be read-only, as a write', async () => {
     const res = await act(gw, 'app-db', { sql: 'SELECT sneaky()' });
+    expect(res.status).toBe(202);
+    expect(res.body.decision.rules).toEqual(['writes']);
+    expect(res.body.facts.sql).toMatchObject({ readOnly: false, functions: ['pg_catalog.sneaky'] });
+    expect(await tableCount()).toBe(3);
+  });
+
+  it('runs an allowed read READ ONLY, so a function wrongly declared read-only is refused by Postgres', async () => {
+    const res = await act(gw, 'app-db', { sql: 'SELECT public.sneaky()' });
     expect(res.status).toBe(200);
     expect(res.body.decision.rules).toEqual(['reads']);
-    expect(res.body.facts.sql.functions).toEqual(['sneaky']);
+    expect(res.body.facts.sql.functions).toEqual(['public.sneaky']);
     expect(res.body.status).toBe('failed');
     expect(res.body.error.code).toBe('EXECUTION_FAILED');
     expect(res.body.result.sqlstate).toBe('25006'); // read_only_sql_transaction
