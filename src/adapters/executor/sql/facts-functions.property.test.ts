@@ -1,0 +1,115 @@
+/**
+ * Property: a statement calling any function outside the allow-list is not
+ * read-only, wherever the call sits; one calling only allow-listed functions
+ * stays read-only. The functions are every name in the real server's
+ * pg_proc (catalog, information_schema, extensions), schema-qualified or not,
+ * plus made-up user-defined names.
+ */
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../../test/support/postgres.ts';
+import { deriveSqlFacts, loadSqlParser } from './facts.ts';
+import { qualifiedName } from './invocations.ts';
+import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
+
+const db = await createTestDatabase();
+
+interface Fn {
+  schema: string;
+  name: string;
+}
+
+/** Places a call can sit in a statement Postgres would run as a read. */
+const PLACES: readonly ((call: string) => string)[] = [
+  (c) => `SELECT ${c}`,
+  (c) => `SELECT * FROM t WHERE ${c} IS NOT NULL`,
+  (c) => `SELECT * FROM ${c}`,
+  (c) => `SELECT (SELECT ${c})`,
+  (c) => `WITH x AS (SELECT ${c}) SELECT * FROM x`,
+  (c) => `SELECT id FROM t ORDER BY ${c}`,
+  (c) => `SELECT * FROM t, LATERAL (SELECT ${c}) s`,
+  (c) => `SELECT lower(${c}::text)`,
+  (c) => `EXPLAIN SELECT ${c}`,
+  (c) => `SELECT CASE WHEN id > 1 THEN ${c} END FROM t`,
+  (c) => `SELECT count(*) FILTER (WHERE ${c}) FROM t`,
+  (c) => `VALUES (${c})`,
+  (c) => `SELECT 1 UNION SELECT ${c}`,
+  (c) => `SELECT * FROM t WHERE id IN (SELECT ${c})`,
+];
+
+/** Always quoted: a quoted lower-case name is the plain one, and keywords (`current_user`, `left`) stay names. */
+function ident(s: string): string {
+  return `"${s.replaceAll('"', '""')}"`;
+}
+
+describe.skipIf(!db)('read-only facts over the server’s functions (property)', () => {
+  let functions: Fn[] = [];
+
+  beforeAll(async () => {
+    await loadSqlParser();
+    const client = new pg.Client({ connectionString: db?.url });
+    await client.connect();
+    try {
+      await client.query('CREATE EXTENSION IF NOT EXISTS dblink').catch(() => {});
+      const { rows } = await client.query<Fn>(
+        'SELECT DISTINCT n.nspname AS schema, p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace ORDER BY 1, 2',
+      );
+      functions = rows;
+    } finally {
+      await client.end();
+    }
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const userName = fc.stringMatching(/^[a-z_][a-z0-9_]{0,20}$/);
+
+  it('knows the server has the functions the report names', () => {
+    const names = new Set(functions.map((f) => `${f.schema}.${f.name}`));
+    for (const n of ['pg_catalog.lo_from_bytea', 'pg_catalog.pg_terminate_backend', 'pg_catalog.pg_notify', 'public.dblink_exec']) {
+      expect(names).toContain(n);
+    }
+    expect(functions.length).toBeGreaterThan(2000);
+  });
+
+  it('any call outside the allow-list makes the statement a write; allowed calls alone keep it a read', () => {
+    const call = fc.oneof(
+      // A function of the server, qualified as it lives or written bare.
+      fc.record({ fn: fc.constantFrom(...functions), qualified: fc.boolean() }).map(({ fn, qualified }) => ({
+        text: qualified ? `${ident(fn.schema)}.${ident(fn.name)}()` : `${ident(fn.name)}()`,
+        named: qualifiedName(qualified ? [fn.schema, fn.name] : [fn.name]),
+      })),
+      // A user-defined or unknown function, in a schema of its own or bare.
+      fc.record({ schema: fc.option(userName, { nil: undefined }), name: userName }).map(({ schema, name }) => ({
+        text: schema ? `${ident(schema)}.${ident(name)}()` : `${ident(name)}()`,
+        named: qualifiedName(schema ? [schema, name] : [name]),
+      })),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.record({ call, place: fc.constantFrom(...PLACES) }), { minLength: 1, maxLength: 3 }), (parts) => {
+        const sql = parts.map(({ call: c, place }) => place(c.text)).join('; ');
+        const named = parts.map((p) => p.call.named);
+        if (named.includes('pg_catalog.set_config')) {
+          // Stronger than a write: set_config without a constant setting name is refused outright.
+          expect(() => deriveSqlFacts(sql)).toThrow(expect.objectContaining({ code: 'SQL_SETTING_REFUSED' }));
+          return;
+        }
+        const facts = deriveSqlFacts(sql);
+        expect(facts.functions).toEqual(expect.arrayContaining(named));
+        const allAllowed = named.every((n) => READ_ONLY_FUNCTIONS.has(n));
+        expect(facts.readOnly).toBe(allAllowed);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('never lets a bare name that exists only outside pg_catalog count as the built-in', () => {
+    const catalog = new Set(functions.filter((f) => f.schema === 'pg_catalog').map((f) => f.name));
+    const foreign = functions.filter((f) => f.schema !== 'pg_catalog' && !catalog.has(f.name));
+    expect(foreign.length).toBeGreaterThan(0);
+    for (const f of foreign) expect(READ_ONLY_FUNCTIONS.has(`pg_catalog.${f.name}`)).toBe(false);
+  });
+});
