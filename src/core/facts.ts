@@ -30,7 +30,11 @@ export interface SqlFacts {
   readonly privilege: boolean;
   /** An UPDATE or DELETE (anywhere, CTEs included) without a WHERE clause. */
   readonly unboundedWrite: boolean;
-  /** Names of functions called anywhere, lower-case (a SELECT can still call a function that writes). */
+  /**
+   * Functions called anywhere, schema-qualified as Postgres resolves them: `public.f` as written, a call without a
+   * schema as `pg_catalog.<name>` (the executor refuses to run SQL where another schema on the search_path holds
+   * that name), quoted identifiers in double quotes. readOnly requires every one to be known free of effects.
+   */
   readonly functions: readonly string[];
 }
 
