@@ -118,6 +118,25 @@ describe.skipIf(!db)('the upstream session (real PostgreSQL)', () => {
     }
   });
 
+  it('refuses an operator a database user put on the search_path, but not one an extension installed', async () => {
+    await admin.query(`CREATE EXTENSION citext;
+      CREATE FUNCTION public.concat_blob(text, text) RETURNS oid LANGUAGE sql AS $$ SELECT lo_from_bytea(0, 'x') $$;
+      CREATE OPERATOR public.+ (LEFTARG = text, RIGHTARG = text, FUNCTION = public.concat_blob);`);
+    const conn = createPostgresConnection({ name: 'ops', url, tags: {} });
+    try {
+      const before = await largeObjects();
+      const sneaky = await conn.execute({ sql: "SELECT 'a'::text + 'b'::text" }, { readOnly: true });
+      expect(sneaky.error).toMatchObject({ code: 'SQL_SESSION_UNSAFE' });
+      expect(sneaky.error?.message).toContain('operator public.+');
+      expect(await largeObjects()).toBe(before);
+      const ext = await conn.execute({ sql: "SELECT 'Ab'::citext = 'aB'::citext AS same" }, { readOnly: true });
+      expect(ext.output).toMatchObject({ results: [{ rows: [[true]] }] });
+    } finally {
+      await conn.close();
+      await admin.query('DROP OPERATOR public.+ (text, text); DROP FUNCTION public.concat_blob(text, text); DROP EXTENSION citext');
+    }
+  });
+
   it('cancels on the server a run that switched its own timeout off, and the pool keeps serving', async () => {
     await admin.query(`CREATE FUNCTION public.no_timeout() RETURNS text LANGUAGE sql AS $$ SELECT set_config('statement_timeout', '0', false) $$;
       GRANT EXECUTE ON FUNCTION public.no_timeout() TO ${role};`);

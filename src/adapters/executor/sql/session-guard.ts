@@ -5,8 +5,9 @@
  * on this server. Another schema on the search_path holding a function of the
  * same name (`public.lower(int)` can win over `pg_catalog.lower(text)`: Postgres
  * weighs overloads across schemas) refuses the run, so the name policy saw is
- * the function that runs. For a read-only run, operators, types and
- * attribute-notation calls (`t.f` is `f(t)`) are checked the same way.
+ * the function that runs. For a read-only run, operators, types (a domain's
+ * CHECK runs on a cast) and attribute-notation calls (`t.f` is `f(t)`) are
+ * checked the same way, except those an installed extension owns.
  *
  * The query qualifies every operator and function it uses itself, so objects
  * an attacker created on the search_path cannot change its answer.
@@ -16,6 +17,18 @@ import { PINNED_SETTINGS } from './session-settings.ts';
 
 const IN_PATH = 'n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(true))';
 const NOT_CATALOG = "n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'";
+
+/**
+ * Whether an object belongs to an installed extension (citext's `=`, PostGIS's
+ * geometry): operators, types and row functions of extension scripts are the
+ * operator's choice, not something an agent or a database user slipped onto
+ * the search_path. Functions called by name get no such pass: the facts must
+ * name them as they run (`public.uuid_generate_v4`).
+ */
+function member(catalog: string, oid: string): string {
+  return `EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.${catalog}'::pg_catalog.regclass
+    AND d.objid OPERATOR(pg_catalog.=) ${oid} AND d.deptype OPERATOR(pg_catalog.=) 'e')`;
+}
 
 /** Argument types a row (`t` in `t.f`) can be passed as, besides a composite type. */
 const ROW_TAKING = `ARRAY['pg_catalog.record', 'pg_catalog.anyelement', 'pg_catalog.anynonarray', 'pg_catalog.anycompatible',
@@ -34,15 +47,20 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
     SELECT 'operator ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) o.oprname
       FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
      WHERE o.oprname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) AND ${NOT_CATALOG} AND ${IN_PATH}
+       AND NOT ${member('pg_operator', 'o.oid')}
     UNION ALL
-    SELECT 'type ' OPERATOR(pg_catalog.||) x FROM pg_catalog.unnest($3::pg_catalog.text[]) x
-     WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_type t WHERE t.typname::pg_catalog.text OPERATOR(pg_catalog.=) x
-                         AND t.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace)
+    SELECT 'type ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.typname
+      FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+     WHERE t.typname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]) AND ${NOT_CATALOG} AND ${IN_PATH}
+       AND NOT ${member('pg_type', 't.oid')}
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_type c WHERE c.typname OPERATOR(pg_catalog.=) t.typname
+                         AND c.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace)
     UNION ALL
     SELECT 'function ' OPERATOR(pg_catalog.||) q FROM (
       SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname AS q
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
        WHERE p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($4::pg_catalog.text[]) AND ${IN_PATH}
+         AND NOT ${member('pg_proc', 'p.oid')}
          AND (p.pronargs OPERATOR(pg_catalog.-) p.pronargdefaults) OPERATOR(pg_catalog.<=) 1
          AND p.pronargs OPERATOR(pg_catalog.>=) 1
          AND (p.proargtypes[0] OPERATOR(pg_catalog.=) ANY (${ROW_TAKING})
