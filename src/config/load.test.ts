@@ -84,6 +84,14 @@ policy:
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers and ttl belong to rules whose effect is approve');
   });
 
+  it('takes readOnlyFunctions only schema-qualified, as facts.sql.functions names them', () => {
+    const pgConn = (fns: string) => `connections: [{ name: a, kind: postgres, url: "postgres://u@h/db", readOnlyFunctions: ${fns} }]`;
+    const c = parseConfig(pgConn('[public.report_totals]'), 'f', {});
+    expect(c.connections[0]).toMatchObject({ readOnlyFunctions: ['public.report_totals'], poolSize: 4 });
+    expect(problems(pgConn('[report_totals]'))).toContain('connections[0].readOnlyFunctions[0]: schema.function');
+    expect(problems(pgConn('["public.Report"]'))).toContain('connections[0].readOnlyFunctions[0]: schema.function');
+  });
+
   it('refuses an mcp connection name that would make <connection>__<tool> split wrongly', () => {
     const mcp = (name: string) => `connections: [{ name: "${name}", kind: mcp, url: "http://127.0.0.1:1/mcp" }]`;
     expect(problems(mcp('files_'))).toContain('connections[0].name: no "_" at the start or end of an mcp connection name');
