@@ -79,6 +79,23 @@ describe.skipIf(!db)('the upstream session (real PostgreSQL)', () => {
     }
   });
 
+  it('keeps the pinned settings when the URL asks for others', async () => {
+    const u = new URL(url);
+    u.searchParams.set('options', '-c standard_conforming_strings=off -c backslash_quote=on');
+    u.searchParams.set('client_encoding', 'SJIS');
+    const conn = createPostgresConnection({ name: 'url-options', url: u.toString(), tags: {} });
+    try {
+      const sql = "select 'x\\''; delete from items; --'";
+      const r = await conn.execute({ sql }, { readOnly: false });
+      expect(r.output).toMatchObject({ results: [{ command: 'SELECT', rows: [["x\\'; delete from items; --"]] }] });
+      expect(await rowCount()).toBe(2);
+      const shown = await conn.execute({ sql: "SELECT current_setting('client_encoding'), current_setting('backslash_quote')" }, { readOnly: true });
+      expect(shown.output).toMatchObject({ results: [{ rows: [['UTF8', 'safe_encoding']] }] });
+    } finally {
+      await conn.close();
+    }
+  });
+
   it('refuses to run a call whose name another schema on the search_path also holds', async () => {
     await admin.query(`CREATE FUNCTION public.lower(int) RETURNS text LANGUAGE sql AS $$ SELECT lo_from_bytea(0, 'x')::text $$`);
     const conn = createPostgresConnection({ name: 'shadow', url, tags: {} });

@@ -79,15 +79,14 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
 
   function getPool(): pg.Pool {
     if (!pool) {
+      const { url, options } = pinnedUrl(config.url, { ...PINNED_SETTINGS, statement_timeout: String(timeoutMs) });
       pool = new pg.Pool({
-        connectionString: config.url,
+        connectionString: url,
         max: Math.max(1, config.poolSize ?? 4),
         application_name: 'countersign',
         connectionTimeoutMillis: 10_000,
         // Startup options outrank ALTER ROLE/DATABASE … SET, and RESET/DISCARD ALL return to them.
-        options: Object.entries({ ...PINNED_SETTINGS, statement_timeout: String(timeoutMs) })
-          .map(([name, value]) => `-c ${name}=${value}`)
-          .join(' '),
+        options,
         types,
       });
       // An idle client dropped by the server must not crash the gateway; the next checkout reconnects.
@@ -195,6 +194,26 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       await p?.end();
     },
   };
+}
+
+/**
+ * The URL without its own `options` and `client_encoding` (pg lets the URL's
+ * override the config's), and startup options with the pinned settings last,
+ * so they win over the URL's: the check before each run would refuse the
+ * session otherwise.
+ */
+function pinnedUrl(raw: string, pinned: Readonly<Record<string, string>>): { url: string; options: string } {
+  const pins = Object.entries(pinned).map(([name, value]) => `-c ${name}=${value}`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { url: raw, options: pins.join(' ') };
+  }
+  const own = url.searchParams.get('options');
+  url.searchParams.delete('options');
+  url.searchParams.delete('client_encoding');
+  return { url: url.toString(), options: [own, ...pins].filter(Boolean).join(' ') };
 }
 
 /** Packs pg's results, capping rows at `maxRows` over all statements. */
