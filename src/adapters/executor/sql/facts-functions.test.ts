@@ -161,6 +161,13 @@ describe('settings the gateway pins cannot be changed by an action', () => {
     expect(refusal(sql).code).toBe('SQL_SETTING_REFUSED');
   });
 
+  it('leaves SET clauses of definitions alone: they do not change this session (and are writes)', () => {
+    const sql = `CREATE FUNCTION app.f() RETURNS int LANGUAGE sql SET search_path = pg_catalog AS 'SELECT 1';
+      ALTER FUNCTION app.f() SET statement_timeout = 0; ALTER ROLE bot SET standard_conforming_strings = off;
+      ALTER DATABASE d SET search_path = app`;
+    expect(deriveSqlFacts(sql)).toMatchObject({ readOnly: false, ddl: true });
+  });
+
   it('lets an action change planner, memory and display settings (as a write)', () => {
     expect(deriveSqlFacts("SET work_mem = '64MB'; SET enable_seqscan = off; SET TIME ZONE 'UTC'").readOnly).toBe(false);
     expect(deriveSqlFacts("SELECT set_config('work_mem', '64MB', true)").readOnly).toBe(false);

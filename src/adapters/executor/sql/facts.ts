@@ -113,6 +113,8 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
   let privilege = false;
   let unboundedWrite = false;
   for (const [node, payload] of roots) {
+    // Only a top-level SET changes this session; one inside CREATE/ALTER FUNCTION or ALTER ROLE … SET is a definition.
+    if (node === 'VariableSetStmt') checkVariableSet(payload);
     const found = walkStatement(node, payload);
     const type = statementType(node, payload);
     const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
@@ -200,7 +202,6 @@ function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>
     if (node === 'DropStmt' && DROPPED_RELATION_KINDS.has(String(payload['removeType']))) {
       for (const name of droppedNames(payload['objects'])) found.tables.add(name);
     }
-    if (node === 'VariableSetStmt') checkVariableSet(payload);
   }
   noteNamedNode(node, payload, found);
   walkObject(payload, scope, found, node);
