@@ -67,7 +67,7 @@ describe.skipIf(!db)('read-only SQL (real PostgreSQL)', () => {
   - name: slow-db
     kind: postgres
     url: \${APP_DB_URL}
-    statementTimeoutMs: 300
+    statementTimeoutMs: 1000
     poolSize: 2
 policy:
   default: deny

@@ -158,7 +158,7 @@ describe.skipIf(!db)('the upstream session (real PostgreSQL)', () => {
     await admin.query(`CREATE FUNCTION public.no_timeout() RETURNS text LANGUAGE sql AS $$ SELECT set_config('statement_timeout', '0', false) $$;
       GRANT EXECUTE ON FUNCTION public.no_timeout() TO ${role};`);
     const marker = `cs_sleep_${randomBytes(3).toString('hex')}`;
-    const conn = createPostgresConnection({ name: 'slow', url: roleUrl, tags: {}, statementTimeoutMs: 300, poolSize: 2 });
+    const conn = createPostgresConnection({ name: 'slow', url: roleUrl, tags: {}, statementTimeoutMs: 1000, poolSize: 2 });
     try {
       const sql = `SELECT public.no_timeout(); SELECT pg_sleep(120), '${marker}'`;
       const runs = await Promise.all([1, 2, 3].map(() => conn.execute({ sql }, { readOnly: false })));
