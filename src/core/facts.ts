@@ -21,7 +21,7 @@ export interface SqlFacts {
   readonly statements: readonly SqlStatementFacts[];
   /** Every table touched by any statement, CTEs and subqueries included, deduplicated. */
   readonly tables: readonly string[];
-  /** True only when every statement (and every nested statement) only reads. */
+  /** True only when every statement (and every nested statement) only reads, and every function called is known to be free of effects. */
   readonly readOnly: boolean;
   readonly writes: boolean;
   /** CREATE / ALTER / DROP / TRUNCATE / COMMENT and other schema changes. */

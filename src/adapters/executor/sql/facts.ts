@@ -2,7 +2,9 @@
  * SQL facts from the real Postgres parser (libpg-query: the server's own
  * grammar compiled to WASM), never from the statement's first keyword. The
  * whole parse tree is walked generically, so a write hidden in a CTE, a
- * subquery, an EXPLAIN or a second statement is seen wherever it sits.
+ * subquery, an EXPLAIN or a second statement is seen wherever it sits, and so
+ * is every function called: a statement only reads when each of them is on
+ * the allow-list (read-only-functions.ts) or the connection's own list.
  *
  * The tree has one trap: a field whose type is a specific node (a DML
  * `relation`, `intoClause.rel`, `CallStmt.funccall`, a UNION's `larg`) holds
