@@ -83,7 +83,7 @@ const FAMILIES: readonly string[] = [
    to_regprocedure to_regrole to_regtype to_regtypemod format_type pg_typeof pg_collation_for pg_size_bytes pg_size_pretty
    enum_first enum_last enum_range`,
   // who and where: the session and catalog, read only
-  `current_database current_schema current_schemas current_setting current_user session_user user getpgusername version
+  `current_database current_schema current_schemas current_setting current_user session_user getpgusername version
    pg_backend_pid pg_client_encoding pg_encoding_to_char pg_char_to_encoding pg_encoding_max_length getdatabaseencoding
    inet_client_addr inet_client_port inet_server_addr inet_server_port pg_conf_load_time pg_postmaster_start_time
    pg_trigger_depth pg_is_in_recovery pg_jit_available pg_my_temp_schema pg_is_other_temp_schema row_security_active
