@@ -218,6 +218,19 @@ describe('a held request in Teams', () => {
     expect(bf.posted.some((p) => JSON.stringify(p.body).includes(refused))).toBe(false);
   });
 
+  it('replaces a card the Bot Connector refuses to update (413) with a minimal one that has no buttons', async () => {
+    const id = await hold('/invoices/refused-update');
+    await postedFor(id);
+    await drained();
+    bf.failNext(413);
+    expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    const minimal = await updatedFor(id, 'Open the request in Countersign for the details.');
+    const card = cardOf(minimal);
+    expect(card['actions']).toBeUndefined();
+    expect(texts(card)).toContain('POST /invoices/refused-update on billing-api');
+    expect(texts(card)).toContain(`https://countersign.example.com/requests/${id}`);
+  });
+
   it('answers 404 in the card for a request that never went to Teams', async () => {
     const res = await click('alice', 'approve', 'req_nonexistent');
     expect(res.status).toBe(200);

@@ -155,7 +155,10 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
           failures.count--;
           return json(res, failures.status, { error: { code: 'ServiceError', message: 'injected failure' } });
         }
-        const body = JSON.parse((await readBody(req)) || '{}') as RecordedActivity['body'];
+        const raw = (await readBody(req)) || '{}';
+        // Teams refuses a message over about 28 KB.
+        if (Buffer.byteLength(raw) > 28 * 1024) return json(res, 413, { error: { code: 'MessageSizeTooBig', message: 'Message size too big' } });
+        const body = JSON.parse(raw) as RecordedActivity['body'];
         const conversationId = m[1] ? decodeURIComponent(m[1]) : '';
         if (!m[1] && req.method === 'POST') {
           conversationsCreated.push(body);

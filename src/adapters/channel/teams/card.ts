@@ -284,6 +284,17 @@ export function requestCard(view: HeldRequestView, opts: CardOptions): AdaptiveC
     const card = buildCard(view, opts, budget);
     if (cardBytes(card) <= CARD_MAX_BYTES) return card;
   }
+  return minimalCard(view, opts);
+}
+
+/**
+ * The least a card can say — the action, its risks, the status and a link —
+ * and never buttons: for a card too large, or one the Bot Connector refused.
+ *
+ * @example
+ * await connector.updateCard(conversation, activityId, minimalCard(view, opts));
+ */
+export function minimalCard(view: HeldRequestView, opts: CardOptions): AdaptiveCard {
   return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
@@ -292,7 +303,7 @@ export function requestCard(view: HeldRequestView, opts: CardOptions): AdaptiveC
       { type: 'TextBlock', text: TITLES[view.status], size: 'Large', weight: 'Bolder', wrap: true },
       para([run(plain(view.action, 300), { weight: 'Bolder', fontType: 'Monospace' })]),
       para([run('Risk: ', { weight: 'Bolder' }), run(view.riskLine)]),
-      para([run('This request is too large to show here: open it in Countersign to decide.')]),
+      para([run(view.status === 'pending' ? 'This request cannot be shown in full here: open it in Countersign to decide.' : 'Open the request in Countersign for the details.')]),
       { type: 'Container', selectAction: { type: 'Action.OpenUrl', url: requestUrl(view, opts) }, items: [para([run(`Open request ${plain(view.id, 100)} in Countersign`, { color: 'Accent' })])] },
     ],
   };
