@@ -159,7 +159,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
         expect(box!.y + box!.height).toBeLessThan(800);
       }
       // The claim shows its first lines; the rest is in a closed <details>, out of sight until asked for.
-      expect(await page.locator('details.claim').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+      expect(await page.locator('details.claim').getAttribute('open')).toBeNull();
       expect(await page.locator('details.claim blockquote.reason').isVisible()).toBe(false);
       await page.locator('details.claim summary').click();
       expect(await page.locator('details.claim blockquote.reason').textContent()).toBe(reason.trim());
