@@ -15,6 +15,8 @@
  * is built again with less, and at worst as the action and a link.
  */
 
+import { INPUT_TEXT_MAX } from '../request-text.ts';
+
 export type RequestStatusView = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'executing' | 'succeeded' | 'failed';
 
 /** What the card shows; the wiring builds it from a request record. */
@@ -206,7 +208,8 @@ function buildCard(view: HeldRequestView, opts: CardOptions, budget: Budget): Ad
     style: 'emphasis',
     items: [
       para([run(truncated ? view.input.slice(0, max) : view.input, { fontType: 'Monospace' })]),
-      ...(truncated ? [para([run(`… ${view.input.length - max} more characters; open the request for the full input.`, { isSubtle: true, italic: true })])] : []),
+      // The view's input is already cut at INPUT_TEXT_MAX: past it, the count is a floor.
+      ...(truncated ? [para([run(`… ${view.input.length >= INPUT_TEXT_MAX ? 'at least ' : ''}${view.input.length - max} more characters; open the request for the full input.`, { isSubtle: true, italic: true })])] : []),
     ],
   });
   body.push(

@@ -81,14 +81,14 @@ function reviewForm(r: RequestRecord, who: Who, brief: ReviewBrief): Html {
   return html`<form method="post" action="/requests/${r.id}/review" class="review">
   ${csrfField(who.viewer)}
   <input type="hidden" name="digest" value="${r.digest}">
+  <label for="comment">Comment <span class="small">(kept in the audit log)</span></label>
+  <textarea id="comment" name="comment" rows="2" maxlength="4000"></textarea>
   ${step.completes ? html`<p class="consequence">Approving runs it at once: <strong>${brief.action}</strong></p>` : html`<p class="consequence">Your approval is ${step.nth} of ${step.of} needed; it runs on the last.</p>`}
   ${brief.confirm ? html`<label class="confirm"><input type="checkbox" name="${CONFIRM_FIELD}" value="${CONFIRMED}" required> ${confirmText(brief)}</label>` : ''}
   <div class="buttons">
     <button type="submit" name="verdict" value="approve" class="approve">${approveLabel(brief, step)}</button>
     <button type="submit" name="verdict" value="deny" class="deny" formnovalidate>Deny</button>
   </div>
-  <label for="comment">Comment <span class="small">(kept in the audit log)</span></label>
-  <textarea id="comment" name="comment" rows="2" maxlength="4000"></textarea>
 </form>`;
 }
 
