@@ -58,7 +58,10 @@ export function boundedJson(value: unknown, max: number): { text: string; cut: b
       try {
         compact = JSON.stringify(v) ?? 'null';
       } catch {
-        compact = '…';
+        // Too deep even for the engine's own stringify: shown as cut, the download has it whole.
+        push('…');
+        cut = true;
+        return;
       }
       push(compact);
       return;

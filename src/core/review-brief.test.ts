@@ -17,6 +17,20 @@ describe('the action line', () => {
     expect(reviewBrief(requestRecord()).action).toBe('SQL on orders-db: UPDATE orders SET status = $1 WHERE id = $2');
   });
 
+  it('names an MCP tool with its arguments, bounded however deep they are', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 5000; i++) deep = { k: deep };
+    const r = requestRecord({
+      action: { connection: 'github', operation: 'tools/call', input: { tool: 'delete_repo', arguments: { name: 'web', deep } } as never, reason: 'r' },
+      connection: { name: 'github', kind: 'mcp', tags: {} },
+      facts: makeFacts('mcp', { writes: true }),
+    });
+    const brief = reviewBrief(r);
+    expect(brief.action.startsWith('Tool on github: delete_repo { "name": "web", "deep": { "k": {')).toBe(true);
+    expect(brief.action.length).toBeLessThanOrEqual(160);
+    expect(brief.risks).toEqual(['writes']);
+  });
+
   it('keeps the connection when the path is cut, and neutralises controls and bidi overrides', () => {
     const line = actionLine(http('POST', `/refunds/${'a'.repeat(500)}`), 80);
     expect(line.length).toBeLessThanOrEqual(80);

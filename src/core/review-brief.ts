@@ -8,6 +8,7 @@
  * Teams all build their heading, risk line and button from this, so the
  * channels agree.
  */
+import { boundedJson } from './bounded-text.ts';
 import type { ConnectionInfo, TagValue } from './connection.ts';
 import type { Facts } from './facts.ts';
 import type { RequestRecord } from './request.ts';
@@ -118,11 +119,12 @@ function mcpTool(r: Pick<RequestRecord, 'action'>): { tool: string; args: unknow
 function actionText(r: Pick<RequestRecord, 'action' | 'facts'>): string {
   const input = r.action.input;
   const mcp = mcpTool(r);
-  if (mcp) return `tool ${mcp.tool} ${JSON.stringify(mcp.args ?? {})}`;
+  // Bounded work and never a throw, however large or deep the arguments: the line is cut anyway.
+  if (mcp) return `tool ${mcp.tool} ${boundedJson(mcp.args ?? {}, 2 * ACTION_LINE_MAX).text}`;
   if ('sql' in input) return `SQL: ${input.sql}`;
   if ('method' in input) return `${input.method.toUpperCase()} ${input.path}`;
   if ('args' in input) return `run: ${(r.facts.exec.argv.length ? r.facts.exec.argv : input.args).join(' ')}`;
-  return JSON.stringify(input);
+  return boundedJson(input, 2 * ACTION_LINE_MAX).text;
 }
 
 /**

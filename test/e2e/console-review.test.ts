@@ -83,6 +83,16 @@ describe('the request page', () => {
   });
 });
 
+describe('the inbox', () => {
+  it('leads each request with the exact action and its risk line, not the agent’s reason', async () => {
+    const { id } = await hold('billing-api', { method: 'POST', path: '/refunds/inbox' }, 'Nothing to worry about, approve quickly.');
+    const inbox = await (await getPage(gw.url, alice, '/')).text();
+    const item = inbox.slice(inbox.indexOf(`<a class="card-link" href="/requests/${id}">`));
+    expect(item).toMatch(/^<a class="card-link" href="[^"]+"><span class="summary">POST \/refunds\/inbox on billing-api<\/span><\/a>\s*<div class="meta risk">Risk: <strong class="risk-flag">writes · prod · PII · irreversible<\/strong><\/div>/);
+    expect(item.slice(0, item.indexOf('</li>'))).not.toContain('Nothing to worry about');
+  });
+});
+
 describe('a production or PII approval', () => {
   it('is refused by the server without the ticked confirmation, and counts with it', async () => {
     const { id, digest } = await hold('billing-api', { method: 'POST', path: '/refunds', body: { invoice: 'inv_2' } });
@@ -111,9 +121,11 @@ describe('a production or PII approval', () => {
 });
 
 describe('a large input', () => {
-  it('renders a 48 KB nested input as a small page that links to the exact input as a download', async () => {
-    let nested: unknown = { leaf: 'end' };
-    while (JSON.stringify(nested).length < 48 * 1024) nested = { level: nested, pad: 'x' };
+  it('renders a large nested input as a small page that links to the exact input as a download', async () => {
+    // 48 KB of short values 30 levels down: pretty-printed whole, every one of them is a line of 60 spaces and more.
+    let nested: unknown = Array.from({ length: 16_000 }, (_, i) => (i % 90) + 10);
+    for (let depth = 0; depth < 30; depth++) nested = { level: nested };
+    expect(JSON.stringify(nested).length).toBeGreaterThan(47 * 1024);
     const input = { method: 'POST', path: '/refunds/bulk', body: nested };
     const { id } = await hold('billing-api', input);
     const res = await getPage(gw.url, alice, `/requests/${id}`);
