@@ -67,4 +67,11 @@ describe('the Approve label', () => {
     expect(approvalStep(two).completes).toBe(false);
     expect(approvalStep(one).completes).toBe(true);
   });
+
+  it('counts every requirement when this approval fills only one of them', () => {
+    const both = requestRecord({ decision: { ...approveDecision(['sre'], 1), approvers: [{ rule: 'a', groups: ['sre'], principals: [], count: 1 }, { rule: 'b', groups: ['dba'], principals: [], count: 1 }] } });
+    const brief = reviewBrief(both);
+    expect(approveLabel(brief, approvalStep(both, human('carol', ['sre'])))).toBe('Approve (1 of 2)');
+    expect(approveLabel(brief, approvalStep(both, human('erin', ['sre', 'dba'])))).toBe(`Approve and run ${brief.action}`);
+  });
 });

@@ -179,7 +179,9 @@ export function approvalStep(r: Pick<RequestRecord, 'id' | 'decision' | 'reviews
   const remaining = remainingApprovals(r.decision.approvers, r.reviews, r).filter((x) => x.needed > 0);
   const given = new Set(r.reviews.filter((v) => v.verdict === 'approve').map((v) => v.reviewer.id)).size;
   const most = remaining.reduce((m, x) => Math.max(m, x.needed), 0);
-  const counted = { nth: given + 1, of: Math.max(given + most, given + 1) };
+  // Every requirement's count added up: exact unless one human fills two requirements, and then this approval may complete it (and says so).
+  const total = remaining.reduce((n, x) => n + x.needed, 0);
+  const counted = { nth: given + 1, of: given + Math.max(1, total) };
   if (reviewer) {
     const mine: Review = { requestId: r.id, reviewer: { id: reviewer.id, kind: 'human', groups: [...reviewer.groups] }, verdict: 'approve', comment: '', digest: r.digest, createdAt: '' };
     return { completes: quorumMet(r.decision.approvers, [...r.reviews, mine], r), ...counted };
