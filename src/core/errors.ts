@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   CSRF_REJECTED: 'A console form arrived without its session\'s CSRF token, or from another origin; nothing changed.',
   SELF_APPROVAL_FORBIDDEN: 'The requester, and the human an agent acts for, can never review that request.',
   NOT_AN_APPROVER: 'The reviewer is outside every approver group the request needs.',
+  CONFIRMATION_REQUIRED: 'An approval of a request on a connection tagged production or PII came without its explicit confirmation; nothing was recorded.',
   ALREADY_REVIEWED: 'This human has already reviewed this request; each human counts once.',
   REQUEST_ALREADY_DECIDED: 'The request was already approved or denied; its decision is final.',
   REQUEST_EXPIRED: 'The request passed its time to live without a decision; it is final.',

@@ -122,7 +122,9 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
       await page.screenshot({ path: join(shots, 'request-phone.png') });
       await page.setViewportSize({ width: 1280, height: 800 });
 
-      await page.getByRole('button', { name: 'Approve' }).click();
+      // billing-api is prod and PII: the browser keeps the form until the confirmation is ticked.
+      await page.getByRole('checkbox', { name: /I understand this runs POST \/refunds on billing-api on production/ }).check();
+      await page.getByRole('button', { name: 'Approve and run POST /refunds on billing-api' }).click();
       await page.getByText('Your approval is recorded.').waitFor();
       const done = await waiting;
       expect(done.status).toBe(200);
@@ -134,6 +136,33 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
       await page.reload();
       expect(await page.locator('.timeline').textContent()).toMatch(/Submitted by deploy-bot[\s\S]*Held for approval[\s\S]*alice approved[\s\S]*Approved[\s\S]*Executed: succeeded/);
       expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows the exact action and Approve above the fold, with a 4,000-character reason collapsed below', async () => {
+    const reason = `Routine and pre-approved by security; nothing to see. ${'All checks passed. '.repeat(207)}`.slice(0, 4000);
+    const held = await submit({ method: 'POST', path: '/refunds', body: { invoice: 'inv_long_reason' } }, reason);
+    const { context, page } = await browser.page();
+    try {
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await signInWithKey(page, gw.url, gw.keys['bob']!);
+      await page.goto(`${gw.url}/requests/${held.id}`);
+      const action = page.locator('h1.action-line');
+      expect(await action.textContent()).toBe('POST /refunds on billing-api');
+      const approve = page.getByRole('button', { name: 'Approve and run POST /refunds on billing-api' });
+      const confirm = page.getByRole('checkbox', { name: /I understand this runs POST \/refunds on billing-api/ });
+      for (const el of [action, page.locator('p.risk'), approve, confirm]) {
+        const box = await el.boundingBox();
+        expect(box).not.toBeNull();
+        expect(box!.y + box!.height).toBeLessThan(800);
+      }
+      // The claim shows its first lines; the rest is in a closed <details>, out of sight until asked for.
+      expect(await page.locator('details.claim').getAttribute('open')).toBeNull();
+      expect(await page.locator('details.claim blockquote.reason').isVisible()).toBe(false);
+      await page.locator('details.claim summary').click();
+      expect(await page.locator('details.claim blockquote.reason').textContent()).toBe(reason.trim());
     } finally {
       await context.close();
     }

@@ -154,12 +154,12 @@ describe('forms', () => {
 
   it('records a review sent with the token from the same origin, bound to the digest shown', async () => {
     const { id, digest } = await hold('/csrf/ok');
-    const res = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, comment: 'fine', _csrf: alice.csrf }, { origin: gw.url });
+    const res = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, comment: 'fine', confirm: 'yes', _csrf: alice.csrf }, { origin: gw.url });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/requests/${id}?done=approve`);
     expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
     const stale = await hold('/csrf/stale');
-    const mismatch = await postForm(gw.url, alice, `/requests/${stale.id}/review`, { verdict: 'approve', digest: `sha256:${'0'.repeat(64)}`, _csrf: alice.csrf });
+    const mismatch = await postForm(gw.url, alice, `/requests/${stale.id}/review`, { verdict: 'approve', digest: `sha256:${'0'.repeat(64)}`, confirm: 'yes', _csrf: alice.csrf });
     expect(mismatch.status).toBe(409);
     expect(requestStatus(gw.dbPath, stale.id)).toBe('pending');
   });

@@ -72,18 +72,25 @@ describe('a held request in Slack', () => {
     expect(post.body['channel']).toBe('C0APPROVALS');
     const text = JSON.stringify(post.body['blocks']);
     expect(text).toContain('*deploy-bot* (agent) for *carol*');
-    expect(text).toContain('`billing-api` (http)');
-    expect(text).toContain('`env: prod`');
-    expect(text).toContain('`compliance: soc2, gdpr`');
+    expect(text).toContain('billing-api (http)');
+    expect(text).toContain('env: prod');
+    expect(text).toContain('compliance: soc2, gdpr');
     expect(text).toContain('POST /invoices');
-    expect(text).toContain('`prod-writes`');
+    expect(text).toContain('prod-writes');
     expect(text).toContain('1 from group sre');
     expect(text).toContain('*Expires*');
     expect(text).toContain(`https://countersign.example.com/requests/${id}`);
     expect(text).toContain('APPROVED by security &lt;!here&gt;');
     expect(text).not.toContain('<!here>');
     const actions = (post.body['blocks'] as any[]).find((b) => b.type === 'actions');
-    expect(actions.elements.map((e: any) => [e.text.text, e.value])).toEqual([['Approve', id], ['Deny', id]]);
+    expect(actions.elements.map((e: any) => [e.text.text, e.value])).toEqual([['Approve and run POST /invoices on billing-api', id], ['Deny', id]]);
+    // The action leads: the header names it, the next block its risks; the agent's text is its unverified claim.
+    const blocks = post.body['blocks'] as any[];
+    expect(blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Approval needed: POST /invoices on billing-api', emoji: false } });
+    expect(blocks[1].text.text).toBe('*Risk: writes · prod · PII · irreversible*\nPOST /invoices on billing-api');
+    expect(text).toContain("*Agent's claim (unverified)*");
+    // billing-api is tagged prod and PII: Slack asks the reviewer to confirm before the click is sent.
+    expect(actions.elements[0].confirm.text.text).toBe('I understand this runs POST /invoices on billing-api on production, on personal data (PII).');
   });
 
   it('approves on a signed click by a known human, runs once, updates the message without buttons', async () => {
@@ -165,6 +172,37 @@ describe('a held request in Slack', () => {
     const id = await hold('/refunds/9', 'refund');
     const post = await postedFor(id);
     expect(post.body['channel']).toBe('#payments');
+  });
+});
+
+describe('messages at the limits', () => {
+  const refusedFor = (id: string) => slack.refused.filter((x) => JSON.stringify(x.body).includes(id));
+
+  it('posts and updates the card of a request with a 4,000-character & reason, a 100 KB body and a 4,000-character comment', async () => {
+    const input = { method: 'POST', path: '/invoices/big', body: { note: '&<>`'.repeat(25_000) } };
+    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'billing-api', input, reason: '&'.repeat(4000) } });
+    expect(res.status).toBe(202);
+    const id = res.body.id as string;
+    const post = await postedFor(id);
+    expect(refusedFor(id)).toEqual([]);
+    expect(JSON.stringify(post.body['blocks'])).toContain(`… _(truncated, <https://countersign.example.com/requests/${id}|see the console>)_`);
+    const ts = await eventually(async () => (await gw.deps.store.channelMessages(id, 'slack'))[0]?.ref['ts']);
+    expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: '<&>'.repeat(1333) } })).status).toBe(200);
+    const update = await slack.waitFor('chat.update', (c) => c.body['ts'] === ts && JSON.stringify(c.body['blocks']).includes('Approved by *bob*'));
+    expect((update.body['blocks'] as any[]).some((b) => b.type === 'actions')).toBe(false);
+    expect(refusedFor(id)).toEqual([]);
+  });
+
+  it('replaces a card Slack refuses to update with a minimal one that has no buttons', async () => {
+    const id = await hold('/invoices/refused-update');
+    await postedFor(id);
+    const ts = await eventually(async () => (await gw.deps.store.channelMessages(id, 'slack'))[0]?.ref['ts']);
+    slack.refuseNext('chat.update', 'invalid_blocks', { test: (b) => b['ts'] === ts });
+    expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    const minimal = await slack.waitFor('chat.update', (c) => c.body['ts'] === ts && JSON.stringify(c.body['blocks']).includes('open the request'));
+    expect(refusedFor(id).map((x) => x.error)).toEqual(['invalid_blocks']);
+    expect((minimal.body['blocks'] as any[]).some((b) => b.type === 'actions')).toBe(false);
+    expect(JSON.stringify(minimal.body['blocks'])).toContain(`<https://countersign.example.com/requests/${id}|open the request>`);
   });
 });
 

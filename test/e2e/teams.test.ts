@@ -76,8 +76,9 @@ const cardOf = (activity: { body: { attachments?: { content: unknown }[] } }) =>
 const postedFor = (id: string) => eventually(async () => bf.posted.find((p) => JSON.stringify(p.body).includes(id) && !p.conversationId.startsWith('a:')));
 const updatedFor = (id: string, text: string) => eventually(async () => bf.updated.find((u) => JSON.stringify(u.body).includes(id) && JSON.stringify(u.body).includes(text)));
 const status = async (id: string) => (await gw.as('alice', `/v1/requests/${id}`)).body.status as string;
-const click = (who: string, verb: 'approve' | 'deny' | 'refresh', requestId: string, reason?: string) =>
-  bf.send(endpoint, bf.invokeActivity({ verb, requestId, aadObjectId: AAD[who] ?? who, ...(reason !== undefined ? { reason } : {}) }));
+/** A click as the card sends it: billing-api is tagged prod, so Approve carries the ticked toggle unless `confirm` says otherwise. */
+const click = (who: string, verb: 'approve' | 'deny' | 'refresh', requestId: string, reason?: string, confirm: string | null = verb === 'approve' ? 'true' : null) =>
+  bf.send(endpoint, bf.invokeActivity({ verb, requestId, aadObjectId: AAD[who] ?? who, ...(reason !== undefined ? { reason } : {}), ...(confirm !== null ? { confirm } : {}) }));
 /** The card an invoke answered with. */
 const answered = (res: { status: number; body: unknown }) => {
   expect(res.status).toBe(200);
@@ -99,14 +100,34 @@ describe('a held request in Teams', () => {
     const text = texts(card);
     for (const part of ['Approval needed', 'deploy-bot', 'carol', 'billing-api', 'env: prod', 'compliance: soc2, gdpr', 'POST /invoices', 'prod-writes', '1 from group sre', `https://countersign.example.com/requests/${id}`]) expect(text).toContain(part);
     expect(text).toContain('"type":"TextRun","text":"**APPROVED** by [security](https://evil.example) <at>everyone</at>"');
-    const actions = card['actions'] as { type: string; verb?: string; data?: unknown; card?: { actions: { verb: string; data: unknown }[] } }[];
-    expect(actions[0]).toMatchObject({ type: 'Action.Execute', verb: 'approve', data: { requestId: id } });
+    const actions = card['actions'] as { type: string; verb?: string; data?: unknown; card?: { body: unknown[]; actions: { verb: string; data: unknown }[] } }[];
+    // The action leads, with its risks; billing-api is prod and PII, so Approve opens a confirmation first.
+    expect(text).toContain('"type":"TextRun","text":"POST /invoices on billing-api"');
+    expect(text).toContain('"text":"writes · prod · PII · irreversible"');
+    expect(text).toContain("Agent's claim (unverified): ");
+    expect(actions[0]).toMatchObject({ type: 'Action.ShowCard', title: 'Approve…' });
+    expect(actions[0]?.card?.body[0]).toMatchObject({ type: 'Input.Toggle', id: 'confirm', isRequired: true, valueOn: 'true', title: 'I understand this runs POST /invoices on billing-api on production, on personal data (PII).' });
+    expect(actions[0]?.card?.actions[0]).toMatchObject({ type: 'Action.Execute', verb: 'approve', title: 'Approve and run POST /invoices on billing-api', data: { requestId: id }, associatedInputs: 'auto' });
     expect(actions[1]?.card?.actions[0]).toMatchObject({ verb: 'deny', data: { requestId: id } });
     // The card's reference is recorded once the Bot Connector has answered the post, a moment after the fake saw it.
     const recorded = await eventually(async () => (await gw.deps.store.channelMessages(id, 'teams'))[0]?.ref);
     expect(recorded).toEqual({ target: 'default', serviceUrl: bf.serviceUrl, conversationId: '19:approvals@thread.tacv2', activityId: post.activityId });
     // A refresh answers with the card as it stands.
     expect(texts(answered(await click('dave', 'refresh', id)))).toContain('Approval needed');
+  });
+
+  it('refuses an approval on a prod connection without the ticked confirmation, and records nothing', async () => {
+    const id = await hold('/invoices/unconfirmed');
+    await postedFor(id);
+    for (const confirm of [null, 'false', '']) {
+      const res = await click('alice', 'approve', id, undefined, confirm);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'CONFIRMATION_REQUIRED' } });
+    }
+    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(await status(id)).toBe('pending');
+    answered(await click('alice', 'approve', id));
+    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
   });
 
   it('approves on a signed click by a known human, runs once, replaces the card without buttons, DMs the requester’s human', async () => {
@@ -195,6 +216,19 @@ describe('a held request in Teams', () => {
     });
     expect(dead.lastError).toContain('403');
     expect(bf.posted.some((p) => JSON.stringify(p.body).includes(refused))).toBe(false);
+  });
+
+  it('replaces a card the Bot Connector refuses to update (413) with a minimal one that has no buttons', async () => {
+    const id = await hold('/invoices/refused-update');
+    await postedFor(id);
+    await drained();
+    bf.failNext(413);
+    expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    const minimal = await updatedFor(id, 'Open the request in Countersign for the details.');
+    const card = cardOf(minimal);
+    expect(card['actions']).toBeUndefined();
+    expect(texts(card)).toContain('POST /invoices/refused-update on billing-api');
+    expect(texts(card)).toContain(`https://countersign.example.com/requests/${id}`);
   });
 
   it('answers 404 in the card for a request that never went to Teams', async () => {

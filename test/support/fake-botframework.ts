@@ -67,7 +67,7 @@ export interface FakeBotFramework {
   /** A channel token as Bot Framework signs it; `claims` and `header` override the defaults. */
   signToken(opts?: { claims?: JWTPayload; key?: SigningKey; header?: Record<string, unknown>; now?: Date; lifetimeSeconds?: number }): Promise<string>;
   /** An `adaptiveCard/action` invoke as Teams sends it for a click on the card. */
-  invokeActivity(opts: { verb: string; requestId: string; reason?: string; aadObjectId?: string; tenantId?: string; serviceUrl?: string; replyToId?: string }): Record<string, unknown>;
+  invokeActivity(opts: { verb: string; requestId: string; reason?: string; confirm?: string; aadObjectId?: string; tenantId?: string; serviceUrl?: string; replyToId?: string }): Record<string, unknown>;
   /** POSTs the activity to a bot's endpoint with `Authorization: Bearer <token>` (a fresh valid one unless given). */
   send(url: string, activity: Record<string, unknown>, opts?: { token?: string | null }): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
@@ -155,7 +155,10 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
           failures.count--;
           return json(res, failures.status, { error: { code: 'ServiceError', message: 'injected failure' } });
         }
-        const body = JSON.parse((await readBody(req)) || '{}') as RecordedActivity['body'];
+        const raw = (await readBody(req)) || '{}';
+        // Teams refuses a message over about 28 KB.
+        if (Buffer.byteLength(raw) > 28 * 1024) return json(res, 413, { error: { code: 'MessageSizeTooBig', message: 'Message size too big' } });
+        const body = JSON.parse(raw) as RecordedActivity['body'];
         const conversationId = m[1] ? decodeURIComponent(m[1]) : '';
         if (!m[1] && req.method === 'POST') {
           conversationsCreated.push(body);
@@ -235,7 +238,7 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
         recipient: { id: `28:${appId}`, name: 'Countersign' },
         ...(o.replyToId ? { replyToId: o.replyToId } : {}),
         channelData: { tenant: { id: tenant }, channel: { id: '19:approvals@thread.tacv2' }, source: { name: 'message' } },
-        value: { action: { type: 'Action.Execute', verb: o.verb, data: { requestId: o.requestId, ...(o.reason !== undefined ? { reason: o.reason } : {}) } }, trigger: 'manual' },
+        value: { action: { type: 'Action.Execute', verb: o.verb, data: { requestId: o.requestId, ...(o.reason !== undefined ? { reason: o.reason } : {}), ...(o.confirm !== undefined ? { confirm: o.confirm } : {}) } }, trigger: 'manual' },
       };
     },
     async send(url, activity, o = {}) {

@@ -5,9 +5,13 @@
  * and sends interaction callbacks to the gateway signed exactly as Slack
  * documents (v0 HMAC-SHA256 of `v0:{timestamp}:{raw body}`, form-encoded
  * `payload=`). It can be taken down and brought back on the same port.
+ * Like Slack, it refuses a whole message whose blocks break a Block Kit
+ * limit (`invalid_blocks`, block-kit.ts), and it can be told to refuse the
+ * next calls of a method, as Slack does now and then.
  */
 import { createServer, type Server } from 'node:http';
 import { slackSignature } from '../../src/adapters/channel/slack/signature.ts';
+import { blockKitProblem } from './block-kit.ts';
 
 export interface SlackCall {
   method: string;
@@ -27,6 +31,10 @@ export interface FakeSlack {
   /** The Web API base URL, for `channels.slack.apiUrl`. */
   apiUrl: string;
   calls: SlackCall[];
+  /** Calls Slack refused for their blocks, with why (the call is in `calls` too). */
+  refused: { method: string; error: string; body: Record<string, any> }[];
+  /** The next `count` calls of `method` whose body passes `test` are answered `{ ok: false, error }`. */
+  refuseNext(method: string, error: string, opts?: { count?: number; test?: (body: Record<string, any>) => boolean }): void;
   /** Ephemeral answers posted to response_url. */
   responses: Record<string, any>[];
   teamId: string;
@@ -65,6 +73,8 @@ let seq = 0;
 
 export async function startFakeSlack(opts: { teamId?: string; appId?: string; signingSecret?: string } = {}): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
+  const refused: FakeSlack['refused'] = [];
+  const refusals: { method: string; error: string; count: number; test: (body: Record<string, any>) => boolean }[] = [];
   const responses: Record<string, any>[] = [];
   const users = new Map<string, FakeUser>();
   const waiters = new Set<() => void>();
@@ -77,6 +87,19 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
 
   function answer(method: string, body: Record<string, any>): Record<string, unknown> {
     const ts = () => `${Math.floor(Date.now() / 1000)}.${String(++seq).padStart(6, '0')}`;
+    const forced = refusals.find((x) => x.method === method && x.count > 0 && x.test(body));
+    if (forced) {
+      forced.count--;
+      refused.push({ method, error: forced.error, body });
+      return { ok: false, error: forced.error };
+    }
+    if (method === 'chat.postMessage' || method === 'chat.update') {
+      const problem = blockKitProblem(body);
+      if (problem) {
+        refused.push({ method, error: problem, body });
+        return { ok: false, error: problem.split(':')[0]!, response_metadata: { messages: [`[ERROR] ${problem}`] } };
+      }
+    }
     switch (method) {
       case 'chat.postMessage':
         return { ok: true, channel: String(body['channel']).startsWith('#') ? `C${String(body['channel']).slice(1).toUpperCase().replace(/[^A-Z0-9]/g, '')}` : body['channel'], ts: ts(), message: { text: body['text'] } };
@@ -170,6 +193,10 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
       return apiUrl();
     },
     calls,
+    refused,
+    refuseNext(method, error, o = {}) {
+      refusals.push({ method, error, count: o.count ?? 1, test: o.test ?? (() => true) });
+    },
     responses,
     teamId,
     appId,

@@ -6,23 +6,36 @@
  * it in plain-text runs).
  */
 import { redactInput } from '../../core/action.ts';
+import { boundedJson, cutText } from '../../core/bounded-text.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { remainingApprovals } from '../../core/review.ts';
 
+/** Longest input text a channel is given; each cuts it further to its own limits. */
+export const INPUT_TEXT_MAX = 32_768;
+
 /**
- * The input exactly as the gateway will run it (header values of HTTP calls masked, as in the audit log).
+ * The input exactly as the gateway will run it (header values of HTTP calls
+ * masked, as in the audit log), at most INPUT_TEXT_MAX characters: JSON is
+ * pretty-printed only as far as that, so a deeply nested input costs no more
+ * than a flat one.
  *
  * @example
  * inputText(record); // "POST /invoices\n\n{ \"amount\": 12 }"
  */
 export function inputText(r: RequestRecord): string {
+  return cutText(fullInputText(r), INPUT_TEXT_MAX).text;
+}
+
+const pretty = (v: unknown) => boundedJson(v, INPUT_TEXT_MAX).text;
+
+function fullInputText(r: RequestRecord): string {
   const input = redactInput(r.action.input);
   if ('sql' in input) return input.params?.length ? `${input.sql}\n-- params: ${JSON.stringify(input.params)}` : input.sql;
-  if ('tool' in input) return `MCP tool ${input.tool}\n${JSON.stringify(input.arguments, null, 2)}`;
+  if ('tool' in input) return `MCP tool ${input.tool}\n${pretty(input.arguments)}`;
   if ('args' in input) return input.args.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
   const query = input.query ? `?${new URLSearchParams(Object.entries(input.query).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]))).toString()}` : '';
   const headers = Object.entries(input.headers ?? {}).map(([k, v]) => `${k}: ${v}`);
-  const body = input.body === undefined ? [] : ['', typeof input.body === 'string' ? input.body : JSON.stringify(input.body, null, 2)];
+  const body = input.body === undefined ? [] : ['', typeof input.body === 'string' ? input.body : pretty(input.body)];
   return [`${input.method} ${input.path}${query}`, ...headers, ...body].join('\n');
 }
 

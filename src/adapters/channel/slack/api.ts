@@ -8,7 +8,20 @@ import { ErrorCode, WebClient, type WebAPICallError } from '@slack/web-api';
 import { PermanentDeliveryError } from '../../../core/channel.ts';
 
 /** Slack errors that no retry fixes (https://api.slack.com/methods/chat.postMessage#errors). */
-const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'account_inactive', 'token_revoked', 'no_permission', 'missing_scope', 'invalid_blocks', 'msg_too_long', 'users_not_found', 'user_not_found', 'message_not_found', 'cant_update_message']);
+const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'account_inactive', 'token_revoked', 'no_permission', 'missing_scope', 'invalid_blocks', 'invalid_blocks_format', 'invalid_arguments', 'msg_too_long', 'users_not_found', 'user_not_found', 'message_not_found', 'cant_update_message']);
+
+/** Errors by which Slack refuses what a message says (not where it goes, nor who sends it). */
+const CONTENT_REFUSALS = ['invalid_blocks', 'invalid_blocks_format', 'invalid_arguments', 'msg_too_long'];
+
+/**
+ * True when Slack refused a message for its content: a smaller one may pass.
+ *
+ * @example
+ * try { await api.call('chat.update', full); } catch (e) { if (isContentRefusal(e)) await api.call('chat.update', minimal); else throw e; }
+ */
+export function isContentRefusal(e: unknown): boolean {
+  return e instanceof PermanentDeliveryError && CONTENT_REFUSALS.some((code) => e.message.endsWith(`: ${code}`));
+}
 
 export interface SlackApi {
   call<T = Record<string, unknown>>(method: string, body: Record<string, unknown>): Promise<T & { ok: true }>;

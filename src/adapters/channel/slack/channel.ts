@@ -5,13 +5,17 @@
  * and sends the human requester (or the human an agent acts for) a direct
  * message with the outcome. Each step is safe to repeat: a retried delivery
  * posts only where no message exists yet, and an update shows the request
- * as it stands now.
+ * as it stands now. Should Slack ever refuse a message for what it says
+ * (`invalid_blocks`), the same call is made again with a minimal card
+ * without buttons — the action, the status and the console link — so a
+ * request is never silently missing from Slack, and a decided request never
+ * keeps an old card with live buttons.
  */
 import type { Channel, DeliveryContext } from '../../../core/channel.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { cardLifecycleChannel } from '../card-lifecycle.ts';
-import type { SlackApi } from './api.ts';
-import { outcomeDm, requestMessage } from './message.ts';
+import { isContentRefusal, type SlackApi } from './api.ts';
+import { minimalMessage, outcomeDm, requestMessage } from './message.ts';
 
 export interface SlackChannelOptions {
   readonly api: SlackApi;
@@ -29,18 +33,26 @@ export function targetsOf(r: RequestRecord, opts: Pick<SlackChannelOptions, 'cha
 }
 
 export function createSlackChannel(opts: SlackChannelOptions): Channel {
+  /** The full message, or the minimal one when Slack refuses the full one for its content. */
+  async function send<T>(method: string, r: RequestRecord, url: string, where: Record<string, unknown>): Promise<T & { ok: true }> {
+    try {
+      return await opts.api.call<T>(method, { ...where, ...requestMessage(r, url) });
+    } catch (e) {
+      if (!isContentRefusal(e)) throw e;
+      return opts.api.call<T>(method, { ...where, ...minimalMessage(r, url) });
+    }
+  }
+
   async function post(r: RequestRecord, ctx: DeliveryContext): Promise<void> {
-    const message = requestMessage(r, ctx.requestUrl(r.id));
     for (const target of targetsOf(r, opts)) {
       if (ctx.messages.some((m) => m.ref['target'] === target)) continue;
-      const res = await opts.api.call<{ channel: string; ts: string }>('chat.postMessage', { channel: target, ...message, unfurl_links: false, unfurl_media: false });
+      const res = await send<{ channel: string; ts: string }>('chat.postMessage', r, ctx.requestUrl(r.id), { channel: target, unfurl_links: false, unfurl_media: false });
       await ctx.remember({ target, channel: res.channel, ts: res.ts });
     }
   }
 
   async function update(r: RequestRecord, ctx: DeliveryContext): Promise<void> {
-    const message = requestMessage(r, ctx.requestUrl(r.id));
-    for (const m of ctx.messages) await opts.api.call('chat.update', { channel: m.ref['channel'], ts: m.ref['ts'], ...message });
+    for (const m of ctx.messages) await send('chat.update', r, ctx.requestUrl(r.id), { channel: m.ref['channel'], ts: m.ref['ts'] });
   }
 
   async function dm(r: RequestRecord, ctx: DeliveryContext): Promise<void> {

@@ -1,46 +1,45 @@
 /**
- * The Block Kit message of one request: everything a reviewer needs to
- * decide without leaving Slack — who asked and for whom, the connection and
- * its tags, the exact input, the derived facts, the agent's reason, the
+ * The Block Kit message of one request: the exact action first (the header
+ * and a risk line: writes · prod · PII · irreversible), the exact input, who
+ * asked and for whom, the connection and its tags, the facts, the agent's
+ * reason as its unverified claim (capped, the rest in the console), the
  * matched rules, the approvals still needed and the expiry — and Approve /
  * Deny buttons whose value is only the request id (a click names what it
- * approves by id; the gateway holds the action). Once decided, the same
- * message shows the outcome and has no buttons. Every agent-supplied string
- * goes through escapeMrkdwn.
+ * approves by id; the gateway holds the action). Approve says what it does
+ * ("Approve and run POST /refunds on billing-api" when one more approval can
+ * complete the quorum) and, on a production or PII connection, asks for a
+ * confirmation first. Once decided, the same message shows the outcome and
+ * has no buttons. Every agent-supplied string is cut to fit Block Kit's
+ * limits before it is escaped (fit.ts), so no input can make Slack refuse
+ * the message.
  */
+import { cutText } from '../../../core/bounded-text.ts';
 import type { RequestRecord } from '../../../core/request.ts';
+import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
 import { approvalsNeeded, factsOf, inputText } from '../request-text.ts';
-import { escapeCode, escapeMrkdwn, truncate } from './mrkdwn.ts';
+import { codeBlock, fitEscaped, fitText, LIMITS, plainFit } from './fit.ts';
+import { escapeMrkdwn } from './mrkdwn.ts';
 
 export const APPROVE_ACTION = 'countersign_approve';
 export const DENY_ACTION = 'countersign_deny';
 export const DENY_MODAL = 'countersign_deny_reason';
-/** Longest input shown inline; Slack's section text limit is 3000 characters. */
-export const INPUT_LIMIT = 2500;
+/** The agent's reason shown before "see the console". */
+export const CLAIM_PREVIEW = 300;
 
 type Block = Record<string, unknown>;
 
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
+const plain = (text: string) => ({ type: 'plain_text', text, emoji: false });
 const section = (text: string): Block => ({ type: 'section', text: mrkdwn(text) });
 
 function tagsText(r: RequestRecord): string {
   const tags = Object.entries(r.connection.tags);
   if (tags.length === 0) return 'no tags';
-  return tags.map(([k, v]) => `\`${escapeMrkdwn(k)}: ${escapeMrkdwn(Array.isArray(v) ? v.join(', ') : String(v))}\``).join(' ');
+  return tags.map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join(' · ');
 }
 
-function factsText(r: RequestRecord): string {
-  return factsOf(r).map((f) => escapeMrkdwn(f.value)).join(' · ');
-}
-
-function whoText(r: RequestRecord): string {
-  const p = r.principal;
-  return `*${escapeMrkdwn(p.id)}* (${p.kind})${p.actsFor ? ` for *${escapeMrkdwn(p.actsFor)}*` : ''}`;
-}
-
-function neededText(r: RequestRecord): string {
-  return approvalsNeeded(r).map(escapeMrkdwn).join('; ') || 'none';
-}
+/** One field: a bold label (ours) and an escaped value that fits. */
+const field = (label: string, value: string, url: string, extra = '') => mrkdwn(fitText(`*${label}*\n${extra}`, value, LIMITS.fieldText, url));
 
 const slackDate = (iso: string) => `<!date^${Math.floor(Date.parse(iso) / 1000)}^{date_short_pretty} {time}|${iso}>`;
 
@@ -55,11 +54,40 @@ const OUTCOME: Record<RequestRecord['status'], string> = {
   cancelled: ':leftwards_arrow_with_hook: Cancelled by the requester',
 };
 
-/** The reviews so far, one line each: who, what, when, and the comment (escaped). */
-function reviewsText(r: RequestRecord): string {
-  return r.reviews
-    .map((v) => `${v.verdict === 'approve' ? 'Approved' : 'Denied'} by *${escapeMrkdwn(v.reviewer.id)}* ${slackDate(v.createdAt)}${v.comment ? `: ${escapeMrkdwn(v.comment)}` : ''}`)
-    .join('\n');
+/** The reviews so far, one line each (comments cut), newest last; the oldest give way when they do not fit. */
+function reviewsText(r: RequestRecord, head: string, url: string): string {
+  const lines = r.reviews.map((v) => {
+    const comment = v.comment ? `: ${fitEscaped(v.comment, 500).text}${fitEscaped(v.comment, 500).cut ? '…' : ''}` : '';
+    return `${v.verdict === 'approve' ? 'Approved' : 'Denied'} by *${fitEscaped(v.reviewer.id, 200).text}* ${slackDate(v.createdAt)}${comment}`;
+  });
+  const budget = LIMITS.sectionText - head.length - 120;
+  const kept: string[] = [];
+  let size = 0;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (size + line.length + 1 > budget) break;
+    kept.unshift(line);
+    size += line.length + 1;
+  }
+  const earlier = lines.length - kept.length;
+  return [...(earlier ? [`_${earlier} earlier review${earlier === 1 ? '' : 's'}: <${url}|see the console>_`] : []), ...kept].join('\n');
+}
+
+function approveButton(r: RequestRecord): Block {
+  const brief = reviewBrief(r);
+  const button: Block = { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: plain(approveLabel(brief, approvalStep(r), LIMITS.buttonText)), value: r.id };
+  if (!brief.confirm) return button;
+  // Slack shows this dialog before it sends the click; the gateway cannot see it, so it is the client's check only.
+  return {
+    ...button,
+    confirm: {
+      title: plain(plainFit(brief.risks.includes('prod') ? 'Approve on production?' : 'Approve on personal data?', LIMITS.confirmTitle)),
+      text: plain(plainFit(confirmText(brief, LIMITS.confirmText), LIMITS.confirmText)),
+      confirm: plain(plainFit(approvalStep(r).completes ? 'Approve and run' : 'Approve', LIMITS.confirmButton)),
+      deny: plain('Cancel'),
+      style: 'danger',
+    },
+  };
 }
 
 /**
@@ -69,42 +97,68 @@ function reviewsText(r: RequestRecord): string {
  * const { text, blocks } = requestMessage(record, 'https://cs.example.com/requests/req_1');
  */
 export function requestMessage(r: RequestRecord, consoleUrl: string): { text: string; blocks: Block[] } {
-  const input = truncate(inputText(r), INPUT_LIMIT);
+  const brief = reviewBrief(r);
+  const url = consoleUrl;
+  const p = r.principal;
+  const who = `*${fitEscaped(p.id, 300).text}* (${p.kind})${p.actsFor ? ` for *${fitEscaped(p.actsFor, 300).text}*` : ''}`;
+  const reason = r.action.reason || '(none given)';
+  // At most 300 characters escape to at most 1,500, and quoting adds one per line: well inside a section.
+  const claim = cutText(reason, CLAIM_PREVIEW);
+  const preview = `${escapeMrkdwn(claim.text)}${claim.cut ? `… <${url}|show more in the console>` : ''}`;
   const blocks: Block[] = [
-    { type: 'header', text: { type: 'plain_text', text: `Approval ${r.status === 'pending' ? 'needed' : r.status}: ${r.action.operation} on ${r.action.connection}`.slice(0, 150), emoji: false } },
+    { type: 'header', text: plain(plainFit(`${r.status === 'pending' ? 'Approval needed' : `Approval ${r.status}`}: ${brief.action}`, LIMITS.headerText)) },
+    section(fitText(`*Risk: ${escapeMrkdwn(brief.riskLine)}*\n`, brief.action, LIMITS.sectionText, url)),
+    section(codeBlock('*Exact input*\n', inputText(r), LIMITS.sectionText, url)),
     {
       type: 'section',
       fields: [
-        mrkdwn(`*Requested by*\n${whoText(r)}`),
-        mrkdwn(`*Connection*\n\`${escapeMrkdwn(r.connection.name)}\` (${r.connection.kind})\n${tagsText(r)}`),
-        mrkdwn(`*Matched rules*\n${r.decision.rules.map((x) => `\`${escapeMrkdwn(x)}\``).join(', ') || 'none (default)'}`),
-        mrkdwn(`*Approvals still needed*\n${r.status === 'pending' ? neededText(r) : '—'}`),
-        mrkdwn(`*Expires*\n${r.expiresAt ? slackDate(r.expiresAt) : 'never'}`),
-        mrkdwn(`*Request*\n<${consoleUrl}|${escapeMrkdwn(r.id)}>`),
+        field('Requested by', '', url, who),
+        field('Connection', `${r.connection.name} (${r.connection.kind})\n${tagsText(r)}`, url),
+        field('Matched rules', r.decision.rules.join(', ') || 'none (default)', url),
+        field('Approvals still needed', r.status === 'pending' ? approvalsNeeded(r).join('; ') || 'none' : '—', url),
+        field('Expires', '', url, r.expiresAt ? slackDate(r.expiresAt) : 'never'),
+        field('Request', '', url, `<${url}|${fitEscaped(r.id, 200).text}>`),
       ],
     },
-    section(`*Input*\n\`\`\`${escapeCode(input.text)}\`\`\`${input.cut ? `\n_Truncated: <${consoleUrl}|see the full input in the console>_` : ''}`),
-    section(`*Facts*  ${factsText(r)}`),
-    section(`*Reason*\n>${escapeMrkdwn(r.action.reason || '(none given)').replace(/\n/g, '\n>')}`),
+    section(fitText('*Facts*  ', factsOf(r).map((f) => f.value).join(' · '), LIMITS.sectionText, url)),
+    section(`*Agent's claim (unverified)*\n>${preview.replace(/\n/g, '\n>')}`),
   ];
-  const history = reviewsText(r);
   if (r.status === 'pending') {
+    const history = reviewsText(r, '', url);
     if (history) blocks.push(section(history));
     blocks.push({
       type: 'actions',
       block_id: 'countersign_review',
-      elements: [
-        { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Approve' }, value: r.id },
-        { type: 'button', action_id: DENY_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Deny' }, value: r.id },
-      ],
+      elements: [approveButton(r), { type: 'button', action_id: DENY_ACTION, style: 'danger', text: plain('Deny'), value: r.id }],
     });
   } else {
     const error = r.status === 'denied' || r.status === 'failed' || r.status === 'expired' || r.status === 'cancelled' ? r.error?.message : undefined;
-    blocks.push(section(`*${OUTCOME[r.status]}* ${slackDate(r.updatedAt)}${history ? `\n${history}` : ''}${error && !history ? `\n${escapeMrkdwn(error)}` : ''}`));
+    const head = `*${OUTCOME[r.status]}* ${slackDate(r.updatedAt)}`;
+    const history = reviewsText(r, head, url);
+    blocks.push(section(history ? `${head}\n${history}` : error ? fitText(`${head}\n`, error, LIMITS.sectionText, url) : head));
   }
   // The notification text (push, screen readers): no mrkdwn, so no mention can hide in it.
-  const text = `${OUTCOME[r.status]}: ${r.principal.id} on ${r.action.connection}`;
-  return { text: escapeMrkdwn(text), blocks };
+  return { text: fitEscaped(`${OUTCOME[r.status]}: ${brief.action}`, LIMITS.messageText).text, blocks };
+}
+
+/**
+ * The least a card can say, for when Slack refused the full one: the action,
+ * the status and the console link — and never buttons, so a card Slack would
+ * not update never stays with live ones.
+ *
+ * @example
+ * await api.call('chat.update', { channel, ts, ...minimalMessage(record, url) });
+ */
+export function minimalMessage(r: RequestRecord, consoleUrl: string): { text: string; blocks: Block[] } {
+  const brief = reviewBrief(r);
+  const status = r.status === 'pending' ? 'Waiting for approval: decide in the console' : OUTCOME[r.status];
+  return {
+    text: fitEscaped(`${OUTCOME[r.status]}: ${brief.action}`, LIMITS.messageText).text,
+    blocks: [
+      { type: 'header', text: plain(plainFit(`${r.status === 'pending' ? 'Approval needed' : `Approval ${r.status}`}: ${brief.action}`, LIMITS.headerText)) },
+      section(fitText(`*${status}* — <${consoleUrl}|open the request>\n*Risk: ${escapeMrkdwn(brief.riskLine)}*\n`, brief.action, LIMITS.sectionText, consoleUrl)),
+    ],
+  };
 }
 
 /** The modal that asks a denying reviewer why. */
@@ -129,7 +183,7 @@ export function denyModal(requestId: string): Block {
 
 /** The direct message to a requester when their request reaches its outcome. */
 export function outcomeDm(r: RequestRecord, consoleUrl: string): { text: string; blocks: Block[] } {
-  const reason = r.error?.message ? `\n${escapeMrkdwn(r.error.message)}` : '';
-  const text = `${OUTCOME[r.status]}: your request ${r.id} on ${r.action.connection}`;
-  return { text: escapeMrkdwn(text), blocks: [section(`*${OUTCOME[r.status]}*: your request <${consoleUrl}|${escapeMrkdwn(r.id)}> on \`${escapeMrkdwn(r.action.connection)}\`${reason}`)] };
+  const head = `*${OUTCOME[r.status]}*: your request <${consoleUrl}|${fitEscaped(r.id, 200).text}> on \`${fitEscaped(r.action.connection, 200).text}\``;
+  const text = fitEscaped(`${OUTCOME[r.status]}: your request ${r.id} on ${r.action.connection}`, LIMITS.messageText).text;
+  return { text, blocks: [section(r.error?.message ? fitText(`${head}\n`, r.error.message, LIMITS.sectionText, consoleUrl) : head)] };
 }

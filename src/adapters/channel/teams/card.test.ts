@@ -37,7 +37,10 @@ describe('the Teams card for a held request', () => {
     const executes = actionsOf(card).filter((a) => a.type === 'Action.Execute' && a.verb !== 'refresh');
     expect(executes.map((a) => a.verb)).toEqual(['approve', 'deny']);
     for (const a of executes) expect(a.data).toEqual({ requestId: SAMPLE_VIEW.id });
-    expect(executes[0]).toMatchObject({ associatedInputs: 'none' });
+    // The sample is on prod and PII: Approve sends the confirmation toggle with it; elsewhere it sends nothing.
+    expect(executes[0]).toMatchObject({ associatedInputs: 'auto', title: SAMPLE_VIEW.approveLabel });
+    const plainCard = requestCard({ ...SAMPLE_VIEW, confirm: null, approveLabel: 'Approve (1 of 2)' }, SAMPLE_OPTIONS);
+    expect(plainCard.actions?.[0]).toMatchObject({ type: 'Action.Execute', verb: 'approve', title: 'Approve (1 of 2)', associatedInputs: 'none' });
     const reason = elements(card).find((e) => e.type === 'Input.Text');
     expect(reason).toMatchObject({ id: 'reason', isRequired: true });
   });

@@ -1,13 +1,21 @@
 /**
- * The Adaptive Card for one held request: who asked and for whom, the
- * connection and its tags, the exact input, the facts, the agent's reason,
- * the matched rules, what approvals are still needed and the expiry, with
- * Approve / Deny as `Action.Execute` (Universal Actions, schema 1.5). Once
+ * The Adaptive Card for one held request: the exact action first with its
+ * risks (writes · prod · PII · irreversible), the exact input, who asked and
+ * for whom, the connection and its tags, the facts, the agent's reason as
+ * its unverified claim (the first lines, the rest behind "Show more"), the
+ * matched rules, what approvals are still needed and the expiry, with
+ * Approve / Deny as `Action.Execute` (Universal Actions, schema 1.5). Approve
+ * names what it does; on a production or PII connection it opens a card with
+ * a required "I understand" toggle whose value the gateway checks. Once
  * decided, the same card shows the outcome and no buttons. Every string that
  * an agent (or anything outside our config) supplied goes into a `TextRun`,
  * which the Adaptive Cards schema renders as plain text (no markdown), so a
- * reason of `**APPROVED** by [security](https://evil)` renders inert.
+ * reason of `**APPROVED** by [security](https://evil)` renders inert. The
+ * card stays under Teams' message size (about 28 KB): past CARD_MAX_BYTES it
+ * is built again with less, and at worst as the action and a link.
  */
+
+import { INPUT_TEXT_MAX } from '../request-text.ts';
 
 export type RequestStatusView = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'executing' | 'succeeded' | 'failed';
 
@@ -20,6 +28,14 @@ export interface HeldRequestView {
   readonly actsFor: string | null;
   readonly connection: { readonly name: string; readonly kind: string; readonly tags: Readonly<Record<string, string | number | boolean | readonly string[]>> };
   readonly operation: string;
+  /** The exact action in one line: `POST /refunds on billing-api` (core/review-brief.ts). */
+  readonly action: string;
+  /** `writes · prod · PII · irreversible`, or `read-only`. */
+  readonly riskLine: string;
+  /** The Approve button's words: `Approve and run …` or `Approve (1 of 2)`. */
+  readonly approveLabel: string;
+  /** On a production or PII connection, the sentence the reviewer must confirm to approve; else null. */
+  readonly confirm: string | null;
   /** The exact input as text: the SQL, `METHOD path` and body, or the argv. */
   readonly input: string;
   /** Derived facts as label/value pairs, e.g. `{ label: 'tables', value: 'public.users' }`. */
@@ -80,6 +96,17 @@ export function plain(text: string, max = 2000): string {
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
+/** Teams refuses a message over about 28 KB; the card stays well under it. */
+export const CARD_MAX_BYTES = 24_000;
+/** The agent's reason shown before "Show more". */
+export const CLAIM_PREVIEW = 300;
+/** Reviews listed on a card (the latest), and the characters of each comment. */
+const REVIEWS_SHOWN = 10;
+const COMMENT_MAX = 300;
+/** The id of the toggle an approval on production or PII carries, and its value when ticked. */
+export const CONFIRM_INPUT = 'confirm';
+export const CONFIRM_ON = 'true';
+
 /** A TextRun: plain text by the schema, whatever it contains. */
 const run = (text: string, style: Record<string, unknown> = {}): CardElement => ({ type: 'TextRun', text: plain(text), ...style });
 const para = (inlines: CardElement[], extra: Record<string, unknown> = {}): CardElement => ({ type: 'RichTextBlock', inlines, ...extra });
@@ -98,26 +125,74 @@ function when(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-function outcomeLines(view: HeldRequestView): CardElement[] {
-  const lines: CardElement[] = [];
-  for (const r of view.reviews) {
+/** The latest reviews, and a line saying how many earlier ones the card leaves out. */
+function latestReviews(view: HeldRequestView, max: number): { shown: HeldRequestView['reviews']; earlier: CardElement[] } {
+  const shown = view.reviews.slice(-max);
+  const left = view.reviews.length - shown.length;
+  return { shown, earlier: left > 0 ? [para([run(`${left} earlier review${left === 1 ? '' : 's'}: open the request to see them.`, { isSubtle: true })])] : [] };
+}
+
+function outcomeLines(view: HeldRequestView, budget: Budget): CardElement[] {
+  const { shown, earlier } = latestReviews(view, budget.reviews);
+  const lines: CardElement[] = [...earlier];
+  for (const r of shown) {
     const verb = r.verdict === 'approve' ? 'Approved by ' : 'Denied by ';
-    lines.push(para([run(verb, { weight: 'Bolder' }), run(r.reviewer), run(` at ${when(r.at)}`), ...(r.reason ? [run(': '), run(r.reason, { italic: true })] : [])]));
+    lines.push(para([run(verb, { weight: 'Bolder' }), run(plain(r.reviewer, 200)), run(` at ${when(r.at)}`), ...(r.reason ? [run(': '), run(plain(r.reason, budget.comment), { italic: true })] : [])]));
   }
   if (view.result) lines.push(labelled('Result', view.result));
   if (view.error) lines.push(labelled('Error', view.error));
   return lines;
 }
 
-/**
- * The card for a request in any status: buttons while pending, the outcome after.
- *
- * @example
- * const card = requestCard(view, { publicUrl: 'https://countersign.example.com' });
- * await connector.postCard(cfg.conversation, card);
- */
-export function requestCard(view: HeldRequestView, opts: CardOptions): AdaptiveCard {
-  const max = opts.maxInputChars ?? 1200;
+/** How much of each long part a card holds; smaller budgets when the card would be too large. */
+interface Budget {
+  readonly input: number;
+  readonly claim: number;
+  readonly reviews: number;
+  readonly comment: number;
+}
+
+const BUDGETS: readonly Budget[] = [
+  { input: 1200, claim: 2000, reviews: REVIEWS_SHOWN, comment: COMMENT_MAX },
+  { input: 400, claim: CLAIM_PREVIEW, reviews: 3, comment: 100 },
+];
+
+/** The agent's reason: labelled as its claim, the first lines shown, the rest behind Show more. */
+function claimElements(view: HeldRequestView, budget: Budget): CardElement[] {
+  const reason = view.reason || '(none given)';
+  const label = run("Agent's claim (unverified): ", { weight: 'Bolder' });
+  if (reason.length <= CLAIM_PREVIEW) return [para([label, run(reason)])];
+  const more = budget.claim > CLAIM_PREVIEW;
+  return [
+    para([label, run(plain(reason, CLAIM_PREVIEW))]),
+    ...(more
+      ? [
+          { type: 'Container', id: 'claim-full', isVisible: false, items: [para([run(plain(reason, budget.claim))])] },
+          { type: 'ActionSet', actions: [{ type: 'Action.ToggleVisibility', title: 'Show more', targetElements: ['claim-full'] }] },
+        ]
+      : [para([run('Open the request for the whole reason.', { isSubtle: true, italic: true })])]),
+  ];
+}
+
+function approveActions(view: HeldRequestView, data: Record<string, string>): CardElement[] {
+  const title = plain(view.approveLabel, 200);
+  if (!view.confirm) return [{ type: 'Action.Execute', title, verb: 'approve', data, style: 'positive', associatedInputs: 'none' }];
+  // The toggle's value travels with the click; the gateway refuses an approval without it (CONFIRMATION_REQUIRED).
+  return [
+    {
+      type: 'Action.ShowCard',
+      title: 'Approve…',
+      card: {
+        type: 'AdaptiveCard',
+        body: [{ type: 'Input.Toggle', id: CONFIRM_INPUT, title: plain(view.confirm, 300), valueOn: CONFIRM_ON, valueOff: 'false', value: 'false', isRequired: true, errorMessage: 'Confirm to approve.', wrap: true }],
+        actions: [{ type: 'Action.Execute', title, verb: 'approve', data, style: 'positive', associatedInputs: 'auto' }],
+      },
+    },
+  ];
+}
+
+function buildCard(view: HeldRequestView, opts: CardOptions, budget: Budget): AdaptiveCard {
+  const max = Math.min(opts.maxInputChars ?? budget.input, budget.input);
   const url = requestUrl(view, opts);
   const pending = view.status === 'pending';
   const truncated = view.input.length > max;
@@ -126,42 +201,47 @@ export function requestCard(view: HeldRequestView, opts: CardOptions): AdaptiveC
   const body: CardElement[] = [];
   if (opts.notice) body.push({ type: 'Container', style: 'warning', items: [para([run(opts.notice)])] });
   body.push({ type: 'TextBlock', text: TITLES[view.status], size: 'Large', weight: 'Bolder', wrap: true, color: pending ? 'Warning' : view.status === 'denied' || view.status === 'failed' ? 'Attention' : view.status === 'succeeded' ? 'Good' : 'Default' });
-  body.push(
-    para([
-      run(view.requester.id, { weight: 'Bolder' }),
-      run(` (${view.requester.kind})`),
-      ...(view.actsFor ? [run(' for '), run(view.actsFor, { weight: 'Bolder' })] : []),
-      run(' wants to '),
-      run(view.operation, { weight: 'Bolder' }),
-      run(' on '),
-      run(view.connection.name, { weight: 'Bolder' }),
-      run(` (${view.connection.kind})`),
-    ]),
-  );
-  if (tags.length) body.push(labelled('Tags', tags.join(' · ')));
+  body.push(para([run(plain(view.action, 300), { weight: 'Bolder', size: 'Medium', fontType: 'Monospace' })]));
+  body.push(para([run('Risk: ', { weight: 'Bolder' }), run(view.riskLine, { weight: 'Bolder', color: view.riskLine === 'read-only' ? 'Good' : 'Attention' })]));
   body.push({
     type: 'Container',
     style: 'emphasis',
     items: [
       para([run(truncated ? view.input.slice(0, max) : view.input, { fontType: 'Monospace' })]),
-      ...(truncated ? [para([run(`… ${view.input.length - max} more characters; open the request for the full input.`, { isSubtle: true, italic: true })])] : []),
+      // The view's input is already cut at INPUT_TEXT_MAX: past it, the count is a floor.
+      ...(truncated ? [para([run(`… ${view.input.length >= INPUT_TEXT_MAX ? 'at least ' : ''}${view.input.length - max} more characters; open the request for the full input.`, { isSubtle: true, italic: true })])] : []),
     ],
   });
-  for (const f of view.facts) body.push(labelled(f.label, f.value));
-  body.push(labelled('Reason', view.reason || '(none given)'));
-  if (view.rules.length) body.push(labelled('Rules', view.rules.join(', ')));
+  body.push(
+    para([
+      run(plain(view.requester.id, 200), { weight: 'Bolder' }),
+      run(` (${view.requester.kind})`),
+      ...(view.actsFor ? [run(' for '), run(plain(view.actsFor, 200), { weight: 'Bolder' })] : []),
+      run(' wants to '),
+      run(plain(view.operation, 100), { weight: 'Bolder' }),
+      run(' on '),
+      run(plain(view.connection.name, 200), { weight: 'Bolder' }),
+      run(` (${view.connection.kind})`),
+    ]),
+  );
+  if (tags.length) body.push(labelled('Tags', plain(tags.join(' · '), 1000)));
+  for (const f of view.facts) body.push(labelled(f.label, plain(f.value, 500)));
+  body.push(...claimElements(view, budget));
+  if (view.rules.length) body.push(labelled('Rules', plain(view.rules.join(', '), 1000)));
   if (pending) {
-    if (view.approvalsNeeded.length) body.push(labelled('Still needed', view.approvalsNeeded.join('; ')));
+    if (view.approvalsNeeded.length) body.push(labelled('Still needed', plain(view.approvalsNeeded.join('; '), 1000)));
     if (view.expiresAt) body.push(labelled('Expires', when(view.expiresAt)));
-    for (const r of view.reviews) body.push(para([run(`${r.verdict === 'approve' ? 'Approved' : 'Denied'} by `), run(r.reviewer), run(` at ${when(r.at)}`)], { isSubtle: true }));
+    const { shown, earlier } = latestReviews(view, budget.reviews);
+    body.push(...earlier);
+    for (const r of shown) body.push(para([run(`${r.verdict === 'approve' ? 'Approved' : 'Denied'} by `), run(plain(r.reviewer, 200)), run(` at ${when(r.at)}`)], { isSubtle: true }));
   } else {
-    body.push({ type: 'Container', separator: true, items: outcomeLines(view) });
+    body.push({ type: 'Container', separator: true, items: outcomeLines(view, budget) });
   }
   // A link, not a button: decided cards carry no actions.
   body.push({ type: 'Container', selectAction: { type: 'Action.OpenUrl', url }, items: [para([run(`Open request ${view.id} in Countersign`, { color: 'Accent' })])] });
 
   const data = { requestId: view.id };
-  const card: AdaptiveCard = {
+  return {
     type: 'AdaptiveCard',
     $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
     version: '1.5',
@@ -170,7 +250,7 @@ export function requestCard(view: HeldRequestView, opts: CardOptions): AdaptiveC
     ...(pending
       ? {
           actions: [
-            { type: 'Action.Execute', title: 'Approve', verb: 'approve', data, style: 'positive', associatedInputs: 'none' },
+            ...approveActions(view, data),
             {
               type: 'Action.ShowCard',
               title: 'Deny…',
@@ -188,7 +268,48 @@ export function requestCard(view: HeldRequestView, opts: CardOptions): AdaptiveC
       ? {}
       : { refresh: { action: { type: 'Action.Execute', verb: 'refresh', data }, ...(opts.refreshUserIds?.length ? { userIds: opts.refreshUserIds.slice(0, 60) } : {}) } }),
   };
-  return card;
+}
+
+/** The card's size as Teams counts it: UTF-8 bytes of its JSON. */
+export const cardBytes = (card: AdaptiveCard): number => new TextEncoder().encode(JSON.stringify(card)).length;
+
+/**
+ * The card for a request in any status: buttons while pending, the outcome
+ * after; built again with less when it would pass CARD_MAX_BYTES, and at
+ * worst the action, its risks and a link.
+ *
+ * @example
+ * const card = requestCard(view, { publicUrl: 'https://countersign.example.com' });
+ * await connector.postCard(cfg.conversation, card);
+ */
+export function requestCard(view: HeldRequestView, opts: CardOptions): AdaptiveCard {
+  for (const budget of BUDGETS) {
+    const card = buildCard(view, opts, budget);
+    if (cardBytes(card) <= CARD_MAX_BYTES) return card;
+  }
+  return minimalCard(view, opts);
+}
+
+/**
+ * The least a card can say — the action, its risks, the status and a link —
+ * and never buttons: for a card too large, or one the Bot Connector refused.
+ *
+ * @example
+ * await connector.updateCard(conversation, activityId, minimalCard(view, opts));
+ */
+export function minimalCard(view: HeldRequestView, opts: CardOptions): AdaptiveCard {
+  return {
+    type: 'AdaptiveCard',
+    $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+    version: '1.5',
+    body: [
+      { type: 'TextBlock', text: TITLES[view.status], size: 'Large', weight: 'Bolder', wrap: true },
+      para([run(plain(view.action, 300), { weight: 'Bolder', fontType: 'Monospace' })]),
+      para([run('Risk: ', { weight: 'Bolder' }), run(view.riskLine)]),
+      para([run(view.status === 'pending' ? 'This request cannot be shown in full here: open it in Countersign to decide.' : 'Open the request in Countersign for the details.')]),
+      { type: 'Container', selectAction: { type: 'Action.OpenUrl', url: requestUrl(view, opts) }, items: [para([run(`Open request ${plain(view.id, 100)} in Countersign`, { color: 'Accent' })])] },
+    ],
+  };
 }
 
 /**

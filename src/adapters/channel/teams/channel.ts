@@ -8,11 +8,14 @@
  * (looked up by their email); anyone else gets no direct message. Every step
  * is safe to repeat, as in Slack. A Bot Connector failure that a retry cannot
  * fix (403, 404, a bad request) sets the delivery aside; the rest are retried.
+ * A card the Bot Connector refuses for what it holds (400, 413) is sent again
+ * as a minimal card without buttons, so a request is never silently missing
+ * and a decided one never keeps an old card with live buttons.
  */
 import { PermanentDeliveryError, type Channel, type DeliveryContext } from '../../../core/channel.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { cardLifecycleChannel } from '../card-lifecycle.ts';
-import { requestCard } from './card.ts';
+import { minimalCard, requestCard, type AdaptiveCard } from './card.ts';
 import { conversationFor, type ConversationReference, type TeamsConfig } from './config.ts';
 import { TeamsDeliveryError, type TeamsConnector } from './connector.ts';
 import { heldRequestView, publicUrlOf } from './view.ts';
@@ -52,22 +55,30 @@ export function createTeamsChannel(opts: TeamsChannelOptions): Channel {
   const target = (name: string): ConversationReference => (name === DEFAULT_CONVERSATION ? opts.config.conversation : conversationFor(opts.config, name));
   const cardOf = (r: RequestRecord, ctx: DeliveryContext) => requestCard(heldRequestView(r), { publicUrl: publicUrlOf(ctx.requestUrl) });
 
+  /** The full card, or the minimal one when the Bot Connector refuses the full one for its content. */
+  async function send<T>(r: RequestRecord, ctx: DeliveryContext, call: (card: AdaptiveCard) => Promise<T>): Promise<T> {
+    try {
+      return await call(cardOf(r, ctx));
+    } catch (e) {
+      if (!(e instanceof TeamsDeliveryError) || (e.status !== 400 && e.status !== 413)) return judged(Promise.reject(e));
+      return judged(call(minimalCard(heldRequestView(r), { publicUrl: publicUrlOf(ctx.requestUrl) })));
+    }
+  }
+
   async function post(r: RequestRecord, ctx: DeliveryContext): Promise<void> {
-    const card = cardOf(r, ctx);
     for (const name of conversationsOf(r, opts.ruleConversations)) {
       if (ctx.messages.some((m) => m.ref['target'] === name)) continue;
       const conversation = target(name);
-      const activityId = await judged(opts.connector.postCard(conversation, card));
+      const activityId = await send(r, ctx, (card) => opts.connector.postCard(conversation, card));
       await ctx.remember({ target: name, serviceUrl: conversation.serviceUrl, conversationId: conversation.id, activityId });
     }
   }
 
   async function update(r: RequestRecord, ctx: DeliveryContext): Promise<void> {
-    const card = cardOf(r, ctx);
     for (const m of ctx.messages) {
       const { serviceUrl, conversationId, activityId } = m.ref;
       if (!serviceUrl || !conversationId || !activityId) continue;
-      await judged(opts.connector.updateCard({ serviceUrl, id: conversationId }, activityId, card));
+      await send(r, ctx, (card) => opts.connector.updateCard({ serviceUrl, id: conversationId }, activityId, card));
     }
   }
 

@@ -23,6 +23,7 @@ describe('parsing an adaptiveCard/action invoke', () => {
         verb: 'deny',
         requestId: 'req_abc',
         reason: 'too risky',
+        confirmed: false,
         aadObjectId: 'aaaaaaaa-0000-0000-0000-000000000001',
         tenantId: 'tenant-1',
         conversation: { serviceUrl: 'https://smba.trafficmanager.net/emea/', id: '19:x@thread.tacv2' },

@@ -7,7 +7,7 @@
  * token has been verified (verify-activity.ts).
  */
 import { z } from 'zod';
-import type { AdaptiveCard } from './card.ts';
+import { CONFIRM_ON, type AdaptiveCard } from './card.ts';
 import { ADAPTIVE_CARD_CONTENT_TYPE } from './connector.ts';
 
 const verbs = ['approve', 'deny', 'refresh'] as const;
@@ -26,10 +26,12 @@ const invokeSchema = z.object({
     action: z.object({
       type: z.literal('Action.Execute'),
       verb: z.enum(verbs),
-      // The card sends only the request id; Input.Text `reason` is merged in by the client on Deny.
+      // The card sends only the request id; Input.Text `reason` is merged in by the client on Deny,
+      // Input.Toggle `confirm` on an Approve that needs a confirmation.
       data: z.object({
         requestId: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/),
         reason: z.string().max(1000).optional(),
+        confirm: z.string().max(10).optional(),
       }),
     }),
     trigger: z.enum(['manual', 'automatic']).optional(),
@@ -42,6 +44,8 @@ export interface CardAction {
   readonly requestId: string;
   /** The deny reason typed into the card, trimmed; absent when empty. */
   readonly reason?: string;
+  /** The reviewer ticked the card's confirmation toggle (production or PII approvals need it). */
+  readonly confirmed: boolean;
   /** The clicking user's Microsoft Entra object id: resolve it to the canonical human. */
   readonly aadObjectId: string;
   readonly tenantId: string;
@@ -72,6 +76,7 @@ export function parseCardAction(activity: unknown): InvokeParse {
       verb: a.value.action.verb,
       requestId: a.value.action.data.requestId,
       ...(reason ? { reason } : {}),
+      confirmed: a.value.action.data.confirm === CONFIRM_ON,
       aadObjectId: a.from.aadObjectId,
       tenantId,
       conversation: Object.freeze({ serviceUrl: a.serviceUrl, id: a.conversation.id }),

@@ -15,6 +15,10 @@ export const SAMPLE_VIEW: HeldRequestView = {
   actsFor: 'alice',
   connection: { name: 'prod-db', kind: 'postgres', tags: { env: 'prod', data: 'pii', compliance: ['soc2', 'gdpr'] } },
   operation: 'query',
+  action: "SQL on prod-db: UPDATE invoices SET status = 'void' WHERE customer_id = 4711 AND status = 'open'",
+  riskLine: 'writes · prod · PII · irreversible',
+  approveLabel: "Approve and run SQL on prod-db: UPDATE invoices SET status = 'void' WHERE customer_id = 4711 AND status = 'open'",
+  confirm: "I understand this runs SQL on prod-db: UPDATE invoices SET status = 'void' WHERE customer_id = 4711 AND status = 'open' on production, on personal data (PII).",
   input: "UPDATE invoices SET status = 'void' WHERE customer_id = 4711 AND status = 'open'",
   facts: [
     { label: 'Statements', value: 'UPDATE' },

@@ -4,6 +4,7 @@
  * plain-text runs, so nothing here escapes anything.
  */
 import type { RequestRecord } from '../../../core/request.ts';
+import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
 import { approvalsNeeded, factsOf, inputText, resultText } from '../request-text.ts';
 import type { HeldRequestView } from './card.ts';
 
@@ -14,6 +15,7 @@ import type { HeldRequestView } from './card.ts';
 export function heldRequestView(r: RequestRecord): HeldRequestView {
   // A deny's reason is on its review line; the error is news only when nobody reviewed it into this state.
   const error = r.status === 'failed' || r.status === 'expired' || r.status === 'cancelled' ? (r.error?.message ?? null) : null;
+  const brief = reviewBrief(r);
   return {
     id: r.id,
     status: r.status,
@@ -21,6 +23,11 @@ export function heldRequestView(r: RequestRecord): HeldRequestView {
     actsFor: r.principal.actsFor,
     connection: { name: r.connection.name, kind: r.connection.kind, tags: r.connection.tags },
     operation: r.action.operation,
+    action: brief.action,
+    riskLine: brief.riskLine,
+    // The card is the same for every reviewer: it says "and run" whenever some single approval could complete the quorum.
+    approveLabel: approveLabel(brief, approvalStep(r)),
+    confirm: brief.confirm ? confirmText(brief) : null,
     input: inputText(r),
     facts: factsOf(r),
     reason: r.action.reason,

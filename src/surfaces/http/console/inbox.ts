@@ -1,6 +1,7 @@
 /**
  * The inbox: pending requests the signed-in human may review, newest first,
- * with who asked, for whom, where, what and how long is left. The list is
+ * each led by the exact action and its risks (never the agent's reason),
+ * with who asked, for whom, where and how long is left. The list is
  * live: /inbox/events streams it again (server-sent events) whenever a
  * request changes, in this gateway (the notifier) or another on the same
  * store (a slow poll).
@@ -10,9 +11,10 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { CountersignError } from '../../../core/errors.ts';
 import type { RequestRecord } from '../../../core/request.ts';
+import { reviewBrief } from '../../../core/review-brief.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
-import { actionSummary, countdown, requester, tags, when } from './format.ts';
+import { countdown, requester, tags, when } from './format.ts';
 import { consolePage, inboxOf, securityHeaders } from './handlers.ts';
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
@@ -23,8 +25,10 @@ const POLL_MS = 2000;
 const PING_MS = 15_000;
 
 function item(r: RequestRecord, now: Date): Html {
+  const brief = reviewBrief(r, 140);
   return html`<li class="card">
-  <a class="card-link" href="/requests/${r.id}"><span class="summary">${actionSummary(r)}</span></a>
+  <a class="card-link" href="/requests/${r.id}"><span class="summary">${brief.action}</span></a>
+  <div class="meta risk">Risk: <strong class="risk-flag">${brief.riskLine}</strong></div>
   <div class="meta">
     <span>${requester(r)}</span>
     <span>on <strong class="connection">${r.connection.name}</strong></span>

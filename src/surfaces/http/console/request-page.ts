@@ -1,7 +1,12 @@
 /**
- * The request page: everything a reviewer needs to decide — the exact input,
- * facts, the agent's reason, the matched rules and their conditions,
- * approvals given and still needed, the digest — and Approve / Deny. The
+ * The request page: everything a reviewer needs to decide — the exact action
+ * first (in the heading, with its risks), the exact input, facts, the
+ * agent's claim (unverified, collapsed past a few lines), the matched rules
+ * and their conditions, approvals given and still needed, the digest — and
+ * Approve / Deny. The Approve button names what it does ("Approve and run
+ * POST /refunds on billing-api" when this approval completes the quorum);
+ * on a production or PII connection it needs a ticked confirmation, which
+ * the server checks (CONFIRMATION_REQUIRED), not only the browser. The
  * buttons appear only where the core's review rules allow; the review form
  * goes through the same review use case as the REST API, which refuses
  * regardless, and binds the review to the digest the page showed.
@@ -10,6 +15,9 @@ import { Hono } from 'hono';
 import type { CompiledPolicy } from '../../../core/policy/compile.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { remainingApprovals } from '../../../core/review.ts';
+import { approvalStep, approveLabel, confirmText, reviewBrief, type ReviewBrief } from '../../../core/review-brief.ts';
+import { boundedJson, cutText } from '../../../core/bounded-text.ts';
+import { redactInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { getRequest, reviewability } from '../../../service/read.ts';
@@ -18,8 +26,8 @@ import { review } from '../../../service/review.ts';
 import type { AppEnv } from '../context.ts';
 import { countdown, requester, statusPill, tags, when } from './format.ts';
 import { consoleForm, consolePage, type Who } from './handlers.ts';
-import { html, json, type Html } from './html.ts';
-import { factsView, inputView } from './input-view.ts';
+import { html, type Html } from './html.ts';
+import { factsView, inputView, RENDER_LIMIT } from './input-view.ts';
 import { csrfField, page } from './layout.ts';
 import { timeline } from './timeline.ts';
 
@@ -61,24 +69,51 @@ function approvalsView(r: RequestRecord): Html {
 <h3>Reviews given</h3>${given.length ? html`<ul class="reviews">${given}</ul>` : html`<p class="none">None yet.</p>`}`;
 }
 
-function reviewForm(r: RequestRecord, who: Who): Html {
+/** The form field a production or PII approval must carry, and its value. */
+export const CONFIRM_FIELD = 'confirm';
+const CONFIRMED = 'yes';
+
+function reviewForm(r: RequestRecord, who: Who, brief: ReviewBrief): Html {
   const can = reviewability(who.principal, r);
   if (!can.reviewable) return html`<p class="notice" id="no-review">${WHY_NOT[can.why ?? ''] ?? `You cannot review this request (${can.why}).`}</p>`;
+  const step = approvalStep(r, who.principal);
+  // Deny needs no confirmation: formnovalidate lets it through a required box the reviewer left empty.
   return html`<form method="post" action="/requests/${r.id}/review" class="review">
   ${csrfField(who.viewer)}
   <input type="hidden" name="digest" value="${r.digest}">
   <label for="comment">Comment <span class="small">(kept in the audit log)</span></label>
-  <textarea id="comment" name="comment" rows="3" maxlength="4000"></textarea>
+  <textarea id="comment" name="comment" rows="2" maxlength="4000"></textarea>
+  ${step.completes ? html`<p class="consequence">Approving runs it at once: <strong>${brief.action}</strong></p>` : html`<p class="consequence">Your approval is ${step.nth} of ${step.of} needed; it runs on the last.</p>`}
+  ${brief.confirm ? html`<label class="confirm"><input type="checkbox" name="${CONFIRM_FIELD}" value="${CONFIRMED}" required> ${confirmText(brief)}</label>` : ''}
   <div class="buttons">
-    <button type="submit" name="verdict" value="approve" class="approve">Approve</button>
-    <button type="submit" name="verdict" value="deny" class="deny">Deny</button>
+    <button type="submit" name="verdict" value="approve" class="approve">${approveLabel(brief, step)}</button>
+    <button type="submit" name="verdict" value="deny" class="deny" formnovalidate>Deny</button>
   </div>
 </form>`;
 }
 
+/** Agent text shown before "show more". */
+const CLAIM_PREVIEW = 300;
+
+/** The agent's reason: its claim, unverified, capped with a "show more" that works without script. */
+function claimView(reason: string): Html {
+  if (!reason) return html`<p class="none">No reason given.</p>`;
+  const head = cutText(reason, CLAIM_PREVIEW);
+  if (!head.cut) return html`<blockquote class="reason">${reason}</blockquote>`;
+  return html`<blockquote class="reason preview">${head.text}…</blockquote>
+<details class="claim"><summary>Show more (${reason.length.toLocaleString('en')} characters in all)</summary><blockquote class="reason">${reason}</blockquote></details>`;
+}
+
+function riskView(brief: ReviewBrief): Html {
+  return html`<p class="risk" aria-label="Risk">Risk: ${brief.risks.length ? brief.risks.map((f, i) => html`${i ? ' · ' : ''}<strong class="risk-flag">${f}</strong>`) : html`<span class="risk-none">read-only</span>`}</p>`;
+}
+
 function resultView(r: RequestRecord): Html {
   if (r.error) return html`<div class="notice error"><p><strong>${r.error.code}</strong>: ${r.error.message}</p></div>`;
-  if (r.status === 'succeeded') return html`<pre class="code"><code>${json(r.result)}</code></pre>`;
+  if (r.status === 'succeeded') {
+    const out = boundedJson(r.result, RENDER_LIMIT);
+    return html`<pre class="code"><code>${out.text}${out.cut ? '…' : ''}</code></pre>${out.cut ? html`<p class="small">Cut at ${RENDER_LIMIT} characters; the audit log holds the whole result.</p>` : ''}`;
+  }
   return html``;
 }
 
@@ -86,20 +121,22 @@ async function render(deps: Deps, who: Who, id: string, done?: string): Promise<
   const r = await getRequest(deps, who.principal, id);
   const events = await requestHistory(deps, who.principal, id);
   const now = deps.clock.now();
+  const brief = reviewBrief(r);
   const body = html`${done && DONE[done] ? html`<div class="notice ok" role="status"><p>${DONE[done]}</p></div>` : ''}
 <header class="request-head">
-  <h1>${statusPill(r.status)} <span class="op">${r.action.operation}</span> on <span class="connection">${r.connection.name}</span></h1>
+  <p class="meta">${statusPill(r.status)} <span class="op">${r.action.operation}</span> · asked by ${requester(r)} ${when(r.createdAt)}${r.status === 'pending' ? html` · ${countdown(r.expiresAt, now)}` : ''} · <code class="id">${r.id}</code></p>
+  <h1 class="action-line"><code>${brief.action}</code></h1>
+  ${riskView(brief)}
   ${tags(r.connection)}
-  <p class="meta">Asked by ${requester(r)} ${when(r.createdAt)}${r.status === 'pending' ? html` · ${countdown(r.expiresAt, now)}` : ''} · <code class="id">${r.id}</code></p>
 </header>
 <div class="columns">
 <div>
-<section aria-labelledby="h-reason"><h2 id="h-reason">The agent’s reason</h2><blockquote class="reason">${r.action.reason}</blockquote></section>
 <section aria-labelledby="h-input"><h2 id="h-input">Exact input</h2>${inputView(r)}</section>
+<section aria-labelledby="h-reason"><h2 id="h-reason">Agent’s claim <span class="small">(unverified)</span></h2>${claimView(r.action.reason)}</section>
 <section aria-labelledby="h-facts"><h2 id="h-facts">Facts the gateway derived</h2>${factsView(r.facts)}</section>
 </div>
 <div>
-<section aria-labelledby="h-decide"><h2 id="h-decide">Your decision</h2>${reviewForm(r, who)}</section>
+<section aria-labelledby="h-decide"><h2 id="h-decide">Your decision</h2>${reviewForm(r, who, brief)}</section>
 <section aria-labelledby="h-approvals"><h2 id="h-approvals">Approvals</h2>${approvalsView(r)}</section>
 <section aria-labelledby="h-rules"><h2 id="h-rules">Matched rules</h2>${rulesView(r, deps.policy())}</section>
 <section aria-labelledby="h-digest"><h2 id="h-digest">Digest</h2><p><code class="digest">${r.digest}</code></p><p class="small">An approval is for this digest only: the action, principal and connection exactly as shown.</p></section>
@@ -125,8 +162,23 @@ export function requestPageRoutes(deps: Deps): Hono<AppEnv> {
       if (comment.length > 4000) throw new CountersignError('INVALID_REQUEST', 'comment: at most 4000 characters');
       const digest = form.get('digest');
       const id = (c.req.param('id') ?? '');
+      // Production and PII approvals carry the ticked confirmation; a form without it is refused here, not only by the browser.
+      // Someone who may not review at all hears why from the review use case, not about a box to tick.
+      if (verdict === 'approve' && form.get(CONFIRM_FIELD) !== CONFIRMED) {
+        const r = await getRequest(deps, who.principal, id);
+        if (reviewBrief(r).confirm && reviewability(who.principal, r).reviewable) throw new CountersignError('CONFIRMATION_REQUIRED', 'this connection is tagged production or PII: tick the confirmation to approve');
+      }
       await review(deps, { reviewer: who.principal, requestId: id, verdict, comment, ...(digest ? { digest } : {}) });
       return c.redirect(`/requests/${encodeURIComponent(id)}?done=${verdict}`, 303);
+    }),
+  );
+  app.get(
+    '/requests/:id/input.json',
+    consolePage(deps, async (c, who) => {
+      // Whoever may open the page may download its input: the same read, the same refusals.
+      const r = await getRequest(deps, who.principal, c.req.param('id') ?? '');
+      c.header('content-disposition', `attachment; filename="${r.id.replace(/[^A-Za-z0-9_-]/g, '_')}-input.json"`);
+      return c.body(JSON.stringify(redactInput(r.action.input)), 200, { 'content-type': 'application/json; charset=utf-8' });
     }),
   );
   return app;

@@ -5,7 +5,9 @@
  * channel applies every rule. The answer is the card as it now stands, which
  * Teams shows the one who clicked in place of theirs; a refusal (not a known
  * human, self-approval, not an approver, already decided) is a notice on that
- * card, and kept in the audit log.
+ * card, and kept in the audit log. An approval on a production or PII
+ * connection without the card's ticked confirmation is refused with
+ * CONFIRMATION_REQUIRED and records nothing.
  */
 import { requestCard } from '../../../adapters/channel/teams/card.ts';
 import type { TeamsConnector } from '../../../adapters/channel/teams/connector.ts';
@@ -13,6 +15,7 @@ import { cardResponse, errorResponse, type CardAction, type InvokeResponse } fro
 import { heldRequestView, publicUrlOf } from '../../../adapters/channel/teams/view.ts';
 import type { Principal } from '../../../core/principal.ts';
 import type { RequestRecord } from '../../../core/request.ts';
+import { reviewBrief } from '../../../core/review-brief.ts';
 import { chatReviewer, reviewFromChat, type ChatClick } from '../../../service/chat-review.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { createEmailCache } from './email-cache.ts';
@@ -48,6 +51,10 @@ export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: 
     if (!current || (await deps.store.channelMessages(action.requestId, 'teams')).length === 0) return errorResponse(404, 'NOT_FOUND', 'This request is not known to this gateway.');
     if (action.verb === 'refresh') return card(current);
     if (action.verb === 'deny' && !action.reason) return card(current, 'Say why you deny, so the requester knows.');
+    // Production and PII approvals carry the ticked toggle; a click without it (an old card, a forged one) records nothing.
+    if (action.verb === 'approve' && !action.confirmed && reviewBrief(current).confirm) {
+      return errorResponse(400, 'CONFIRMATION_REQUIRED', 'This runs on a production or PII connection: open Approve…, tick the confirmation, then approve.');
+    }
     const click: ChatClick = { channel: 'teams', field: 'teamsUser', user: action.aadObjectId, requestId: action.requestId };
     let human: Principal | undefined;
     try {

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { approveDecision, human, requestRecord, reviewOf } from '../../test/support/fixtures.ts';
+import { makeFacts, EMPTY_SQL_FACTS } from './facts.ts';
+import { actionLine, approvalStep, approveLabel, oneLine, reviewBrief } from './review-brief.ts';
+import type { RequestRecord } from './request.ts';
+
+const http = (method: string, path: string, tags: RequestRecord['connection']['tags'] = {}): RequestRecord =>
+  requestRecord({
+    action: { connection: 'billing-api', operation: 'http.request', input: { method, path } as never, reason: 'r' },
+    connection: { name: 'billing-api', kind: 'http', tags },
+    facts: makeFacts('http', { writes: !['GET', 'HEAD', 'OPTIONS'].includes(method), http: { method, path, query: {} } }),
+  });
+
+describe('the action line', () => {
+  it('names the exact action and its connection', () => {
+    expect(reviewBrief(http('POST', '/refunds')).action).toBe('POST /refunds on billing-api');
+    expect(reviewBrief(requestRecord()).action).toBe('SQL on orders-db: UPDATE orders SET status = $1 WHERE id = $2');
+  });
+
+  it('names an MCP tool with its arguments, bounded however deep they are', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 5000; i++) deep = { k: deep };
+    const r = requestRecord({
+      action: { connection: 'github', operation: 'tools/call', input: { tool: 'delete_repo', arguments: { name: 'web', deep } } as never, reason: 'r' },
+      connection: { name: 'github', kind: 'mcp', tags: {} },
+      facts: makeFacts('mcp', { writes: true }),
+    });
+    const brief = reviewBrief(r);
+    expect(brief.action.startsWith('Tool on github: delete_repo { "name": "web", "deep": { "k": {')).toBe(true);
+    expect(brief.action.length).toBeLessThanOrEqual(160);
+    expect(brief.risks).toEqual(['writes']);
+  });
+
+  it('keeps the connection when the path is cut, and neutralises controls and bidi overrides', () => {
+    const line = actionLine(http('POST', `/refunds/${'a'.repeat(500)}`), 80);
+    expect(line.length).toBeLessThanOrEqual(80);
+    expect(line.endsWith('… on billing-api')).toBe(true);
+    expect(oneLine('DELETE\n FROM\u202Eorders')).toBe('DELETE FROM\uFFFDorders');
+    expect(oneLine('a😀', 2)).toBe('a…'.slice(0, 2));
+  });
+});
+
+describe('the risk line', () => {
+  it('comes from the facts and the tags, never the reason', () => {
+    expect(reviewBrief(http('GET', '/invoices')).riskLine).toBe('read-only');
+    expect(reviewBrief(http('DELETE', '/invoices/1', { env: 'production', data: ['pii'] })).risks).toEqual(['writes', 'deletes', 'prod', 'PII', 'irreversible']);
+    const sql = requestRecord({ facts: makeFacts('postgres', { writes: true, sql: { ...EMPTY_SQL_FACTS, statements: [{ type: 'delete', tables: ['t'], hasWhere: false }], writes: true, unboundedWrite: true } }) });
+    expect(reviewBrief(sql).riskLine).toBe('writes · deletes · unbounded write · prod · irreversible');
+  });
+
+  it('asks for a confirmation on production or PII only', () => {
+    expect(reviewBrief(http('POST', '/x', { env: 'prod' })).confirm).toBe(true);
+    expect(reviewBrief(http('POST', '/x', { pii: true })).confirm).toBe(true);
+    expect(reviewBrief(http('POST', '/x', { env: 'staging' })).confirm).toBe(false);
+  });
+});
+
+describe('the Approve label', () => {
+  const two = requestRecord({ decision: approveDecision(['sre'], 2) });
+
+  it('names the consequence only on an approval that completes the quorum', () => {
+    const brief = reviewBrief(two);
+    expect(approveLabel(brief, approvalStep(two, human('carol', ['sre'])))).toBe('Approve (1 of 2)');
+    const one = { ...two, reviews: [reviewOf(two, human('carol', ['sre']))] };
+    expect(approveLabel(brief, approvalStep(one, human('bob', ['sre'])))).toBe(`Approve and run ${brief.action}`);
+    // Unknown reviewer (a shared chat card): "and run" whenever one approval could complete it.
+    expect(approvalStep(two).completes).toBe(false);
+    expect(approvalStep(one).completes).toBe(true);
+  });
+
+  it('counts every requirement when this approval fills only one of them', () => {
+    const both = requestRecord({ decision: { ...approveDecision(['sre'], 1), approvers: [{ rule: 'a', groups: ['sre'], principals: [], count: 1 }, { rule: 'b', groups: ['dba'], principals: [], count: 1 }] } });
+    const brief = reviewBrief(both);
+    expect(approveLabel(brief, approvalStep(both, human('carol', ['sre'])))).toBe('Approve (1 of 2)');
+    expect(approveLabel(brief, approvalStep(both, human('erin', ['sre', 'dba'])))).toBe(`Approve and run ${brief.action}`);
+  });
+});

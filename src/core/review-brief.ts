@@ -1,0 +1,214 @@
+/**
+ * What a reviewer must see before anything else, the same on every channel:
+ * the exact action in one line (`POST /refunds on billing-api`), the risks
+ * derived from the facts and the connection's tags (never from the agent's
+ * words), whether approving needs an explicit confirmation, and what the
+ * Approve button does (`Approve and run …` when that approval can complete
+ * the quorum, `Approve (1 of 2)` when it cannot). The console, Slack and
+ * Teams all build their heading, risk line and button from this, so the
+ * channels agree.
+ */
+import { boundedJson } from './bounded-text.ts';
+import type { ConnectionInfo, TagValue } from './connection.ts';
+import type { Facts } from './facts.ts';
+import type { RequestRecord } from './request.ts';
+import { quorumMet, remainingApprovals, type Review } from './review.ts';
+
+export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'prod' | 'PII' | 'irreversible';
+
+export interface ReviewBrief {
+  /** The exact action in one line, flattened, controls neutralised: `POST /refunds on billing-api`. */
+  readonly action: string;
+  /** Risks in a fixed order; empty for a read on an untagged connection. */
+  readonly risks: readonly RiskFlag[];
+  /** The risk line as shown: `writes · prod · PII · irreversible`, or `read-only`. */
+  readonly riskLine: string;
+  /** The connection is tagged production or PII: an approval needs an explicit confirmation. */
+  readonly confirm: boolean;
+}
+
+/** How long the action line may be before it is cut with an ellipsis. */
+export const ACTION_LINE_MAX = 160;
+
+// Controls (newlines included) and bidirectional overrides could make the line read as something else.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]+/g;
+
+/**
+ * One line of at most `max` characters: whitespace runs collapsed, controls
+ * and bidi overrides shown as U+FFFD, never a split surrogate pair.
+ *
+ * @example
+ * oneLine('DELETE\n FROM orders', 10); // 'DELETE FR…'
+ */
+export function oneLine(text: string, max = ACTION_LINE_MAX): string {
+  const flat = text.replace(/[\t\n\r ]+/g, ' ').replace(UNSAFE, '\uFFFD').trim();
+  if (flat.length <= max) return flat;
+  let end = Math.max(0, max - 1);
+  if (end > 0 && isHighSurrogate(flat.charCodeAt(end - 1))) end--;
+  return `${flat.slice(0, end)}…`;
+}
+
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+
+const tagHas = (v: TagValue | undefined, wanted: readonly string[]): boolean => {
+  if (v === undefined) return false;
+  const values = Array.isArray(v) ? v : [String(v)];
+  return values.some((x) => wanted.includes(String(x).trim().toLowerCase()));
+};
+
+/** `env: prod` (or production, live), and PII by `data: pii` (or a list holding it), `pii: true` or `compliance` naming gdpr/hipaa. */
+export function connectionRisks(connection: Pick<ConnectionInfo, 'tags'>): { prod: boolean; pii: boolean } {
+  const t = connection.tags;
+  const prod = tagHas(t['env'], ['prod', 'production', 'live']) || tagHas(t['environment'], ['prod', 'production', 'live']);
+  const pii = tagHas(t['data'], ['pii']) || tagHas(t['pii'], ['true', 'yes']) || tagHas(t['compliance'], ['pii']);
+  return { prod, pii };
+}
+
+const SQL_DELETES = new Set(['delete', 'truncate', 'drop']);
+const HTTP_READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function factRisks(facts: Facts): RiskFlag[] {
+  const out: RiskFlag[] = [];
+  if (facts.kind === 'postgres') {
+    const s = facts.sql;
+    const writes = facts.writes || !s.readOnly;
+    if (writes) out.push('writes');
+    if (s.statements.some((st) => SQL_DELETES.has(st.type))) out.push('deletes');
+    if (s.ddl) out.push('DDL');
+    if (s.privilege) out.push('privilege');
+    if (s.unboundedWrite) out.push('unbounded write');
+    return out;
+  }
+  if (facts.kind === 'http') {
+    const method = facts.http.method.toUpperCase();
+    if (facts.writes || !HTTP_READS.has(method)) out.push('writes');
+    if (method === 'DELETE') out.push('deletes');
+    return out;
+  }
+  if (facts.kind === 'mcp') {
+    if (facts.writes || !facts.mcp.annotations.readOnlyHint) out.push('writes');
+    return out;
+  }
+  // exec: what a binary does is not knowable; it counts as a write.
+  out.push('writes');
+  return out;
+}
+
+/**
+ * Irreversible: the gateway cannot undo it. Every HTTP write (non-safe
+ * method), every SQL write, every exec, and an MCP tool unless it is
+ * read-only or says it is not destructive (the spec's default is destructive).
+ */
+function irreversible(facts: Facts, risks: readonly RiskFlag[]): boolean {
+  if (facts.kind === 'mcp') return !facts.mcp.annotations.readOnlyHint && facts.mcp.annotations.destructiveHint;
+  return risks.includes('writes');
+}
+
+function mcpTool(r: Pick<RequestRecord, 'action'>): { tool: string; args: unknown } | undefined {
+  const input = r.action.input;
+  return 'tool' in input ? { tool: input.tool, args: input.arguments } : undefined;
+}
+
+/**
+ * The exact action in one line, before the connection name is added.
+ *
+ * @example
+ * actionText(r); // 'POST /refunds' | 'SQL: DELETE FROM orders …' | 'run: kubectl rollout restart deploy/web' | 'tool delete_repo {"name":"x"}'
+ */
+function actionText(r: Pick<RequestRecord, 'action' | 'facts'>): string {
+  const input = r.action.input;
+  const mcp = mcpTool(r);
+  // Bounded work and never a throw, however large or deep the arguments: the line is cut anyway.
+  if (mcp) return `tool ${mcp.tool} ${boundedJson(mcp.args ?? {}, 2 * ACTION_LINE_MAX).text}`;
+  if ('sql' in input) return `SQL: ${input.sql}`;
+  if ('method' in input) return `${input.method.toUpperCase()} ${input.path}`;
+  if ('args' in input) return `run: ${(r.facts.exec.argv.length ? r.facts.exec.argv : input.args).join(' ')}`;
+  return boundedJson(input, 2 * ACTION_LINE_MAX).text;
+}
+
+/**
+ * The action line with its connection: `POST /refunds on billing-api`,
+ * `SQL on orders-db: DELETE FROM orders …`, cut to `max`.
+ *
+ * @example
+ * actionLine(r); // 'POST /refunds on billing-api'
+ */
+export function actionLine(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'>, max = ACTION_LINE_MAX): string {
+  const name = r.connection.name;
+  const text = actionText(r);
+  if (text.startsWith('SQL: ')) return oneLine(`SQL on ${name}: ${text.slice(5)}`, max);
+  if (text.startsWith('run: ')) return oneLine(`Run on ${name}: ${text.slice(5)}`, max);
+  if (text.startsWith('tool ')) return oneLine(`Tool on ${name}: ${text.slice(5)}`, max);
+  // `on <connection>` must survive the cut: the path is the part that gives way.
+  const suffix = ` on ${oneLine(name, 60)}`;
+  return `${oneLine(text, Math.max(20, max - suffix.length))}${suffix}`;
+}
+
+/**
+ * @example
+ * reviewBrief(r); // { action: 'POST /refunds on billing-api', risks: ['writes', 'prod', 'irreversible'], riskLine: 'writes · prod · irreversible', confirm: true }
+ */
+export function reviewBrief(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'>, max = ACTION_LINE_MAX): ReviewBrief {
+  const risks = factRisks(r.facts);
+  const { prod, pii } = connectionRisks(r.connection);
+  if (prod) risks.push('prod');
+  if (pii) risks.push('PII');
+  if (irreversible(r.facts, risks)) risks.push('irreversible');
+  return { action: actionLine(r, max), risks, riskLine: risks.length ? risks.join(' · ') : 'read-only', confirm: prod || pii };
+}
+
+/** Where an approval stands: whether one more can complete the quorum, and the count so far. */
+export interface ApprovalStep {
+  /** True when this approval (of this reviewer, or of some eligible one when unknown) can complete the quorum and start the action. */
+  readonly completes: boolean;
+  /** This approval's number, and how many are needed in all (`1 of 2`). */
+  readonly nth: number;
+  readonly of: number;
+}
+
+/**
+ * With a reviewer: exactly whether their approval completes the quorum.
+ * Without (a chat card every reviewer shares): whether some single approval
+ * could, erring toward "it runs" — a button never hides that it starts the action.
+ *
+ * @example
+ * approvalStep(r, alice); // { completes: false, nth: 1, of: 2 }
+ */
+export function approvalStep(r: Pick<RequestRecord, 'id' | 'decision' | 'reviews' | 'principal' | 'digest'>, reviewer?: { id: string; groups: readonly string[] }): ApprovalStep {
+  const remaining = remainingApprovals(r.decision.approvers, r.reviews, r).filter((x) => x.needed > 0);
+  const given = new Set(r.reviews.filter((v) => v.verdict === 'approve').map((v) => v.reviewer.id)).size;
+  const most = remaining.reduce((m, x) => Math.max(m, x.needed), 0);
+  // Every requirement's count added up: exact unless one human fills two requirements, and then this approval may complete it (and says so).
+  const total = remaining.reduce((n, x) => n + x.needed, 0);
+  const counted = { nth: given + 1, of: given + Math.max(1, total) };
+  if (reviewer) {
+    const mine: Review = { requestId: r.id, reviewer: { id: reviewer.id, kind: 'human', groups: [...reviewer.groups] }, verdict: 'approve', comment: '', digest: r.digest, createdAt: '' };
+    return { completes: quorumMet(r.decision.approvers, [...r.reviews, mine], r), ...counted };
+  }
+  return { completes: most <= 1, ...counted };
+}
+
+/**
+ * The Approve button's words, at most `max` characters: the consequence when
+ * this approval can run the action, else which approval of how many it is.
+ *
+ * @example
+ * approveLabel(brief, step); // 'Approve and run POST /refunds on billing-api' | 'Approve (1 of 2)'
+ */
+export function approveLabel(brief: Pick<ReviewBrief, 'action'>, step: ApprovalStep, max = 200): string {
+  if (!step.completes) return `Approve (${step.nth} of ${step.of})`;
+  return oneLine(`Approve and run ${brief.action}`, max);
+}
+
+/**
+ * The sentence a reviewer confirms on a production or PII connection.
+ *
+ * @example
+ * confirmText(brief, r.connection); // 'I understand this runs POST /refunds on billing-api on production, on PII data.'
+ */
+export function confirmText(brief: Pick<ReviewBrief, 'action' | 'risks'>, max = 300): string {
+  const where = [brief.risks.includes('prod') ? 'on production' : '', brief.risks.includes('PII') ? 'on personal data (PII)' : ''].filter(Boolean).join(', ');
+  const tail = ` ${where}.`;
+  return `I understand this runs ${oneLine(brief.action, Math.max(20, max - 24 - tail.length))}${tail}`;
+}
