@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { startGateway, type Gateway } from '../main.ts';
-import { DEFAULT_CONFIG, DEMO_CONFIG } from './config-path.ts';
+import { DEFAULT_CONFIG, DEMO_CONFIG, DEMO_DIR } from './config-path.ts';
 import { DEMO_PRINCIPALS, ensureDemoConfig } from './demo/config.ts';
 import { startDemoApi } from './demo/upstream.ts';
 
@@ -15,7 +15,7 @@ function banner(gw: Gateway, keys: Record<string, string> | null): string {
   const k = (id: string) => (keys ? keys[id] : `<${id}'s key>`);
   const lines = [
     '',
-    `Countersign is running at ${gw.url}  (demo config ${DEMO_CONFIG}; state and audit in ./.countersign/)`,
+    `Countersign is running at ${gw.url}  (demo config ${DEMO_CONFIG}; its state and audit in ${DEMO_DIR}/)`,
     '',
   ];
   if (keys) {
@@ -35,7 +35,7 @@ function banner(gw: Gateway, keys: Record<string, string> | null): string {
     `     or in the browser:     open ${gw.url}/ and sign in with alice's key`,
     `  4. Check the audit trail: npx countersign audit verify --config ${DEMO_CONFIG}`,
     '',
-    'Your own setup: copy examples/countersign.yaml to ./countersign.yaml and edit it. Stop with Ctrl-C.',
+    'Your own setup: copy examples/countersign.yaml to ./countersign.yaml and edit it (its state goes to ./.countersign/, not the demo\'s). Stop with Ctrl-C.',
     '',
   );
   return lines.join('\n');

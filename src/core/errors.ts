@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   AUDIT_WRITE_FAILED: 'The audit event could not be written, so nothing changed and nothing ran (fail closed).',
   POLICY_NOT_IN_FORCE: "The policy of this process's config is not the one the gateway serving the same store runs (`countersign mcp --config`); nothing ran.",
   CONFIG_INVALID: 'The configuration file is missing, malformed or fails validation.',
+  STORE_OF_ANOTHER_CONFIG: 'The store or the audit keys the configuration names were made for another configuration file; nothing was opened.',
   INTERNAL: 'An unexpected error inside the gateway; nothing was executed because of it.',
 } as const;
 

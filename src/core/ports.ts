@@ -170,6 +170,8 @@ export interface Store {
   /** Checkpoints with size ≥ fromSize, smallest first; or only the latest one. */
   checkpoints(query: { fromSize?: number; latest?: boolean; limit?: number }): Promise<StoredCheckpoint[]>;
   getMeta(key: string): Promise<string | undefined>;
+  /** Sets `key` to `value` unless it has a value already; returns the value in force either way (one atomic step). */
+  claimMeta(key: string, value: string): Promise<string>;
   /** The first seq whose event was written at or after `time` (ISO); the log's length + 1 when none was. */
   firstSeqAtOrAfter(time: string): Promise<number>;
   /** Audit events matching every given filter, oldest first. */

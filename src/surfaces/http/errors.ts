@@ -38,6 +38,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   AUDIT_WRITE_FAILED: 503,
   POLICY_NOT_IN_FORCE: 503,
   CONFIG_INVALID: 500,
+  STORE_OF_ANOTHER_CONFIG: 500,
   INTERNAL: 500,
 };
 
