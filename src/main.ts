@@ -21,7 +21,7 @@ import { interruptOverdue, recover, resumeApproved } from './service/recover.ts'
 import { signCheckpoint } from './service/checkpoint.ts';
 import { endExpiredSessions } from './service/session-end.ts';
 import { recordPolicyLoaded } from './service/policy-loaded.ts';
-import { loadPins, mcpConnections, watchTools } from './service/tool-sync.ts';
+import { mcpConnections, reloadPins, watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
 import { claimKeyDir } from './adapters/signer/key-owner.ts';
@@ -211,10 +211,10 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   if (recovered.interrupted || recovered.resumed || recovered.expired) deps.log.info(recovered, 'recovered requests from the previous run');
 
   const sweep = setInterval(() => {
-    expireDue(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'expiry sweep failed'));
-    interruptOverdue(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'interrupted-run sweep failed'));
-    resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: String(e) }, 'approved-request sweep failed'));
-    endExpiredSessions(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'console session sweep failed'));
+    expireDue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'expiry sweep failed'));
+    interruptOverdue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'interrupted-run sweep failed'));
+    resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: e }, 'approved-request sweep failed'));
+    endExpiredSessions(deps).catch((e: unknown) => deps.log.error({ err: e }, 'console session sweep failed'));
   }, opts.sweepMs ?? 1000);
   sweep.unref();
 
@@ -229,7 +229,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     if (cp) signed = { size: cp.size, at: Date.now() };
   };
   const checkpoints = setInterval(() => {
-    checkpointNow().catch((e: unknown) => deps.log.error({ err: String(e) }, 'signing a checkpoint failed'));
+    checkpointNow().catch((e: unknown) => deps.log.error({ err: e }, 'signing a checkpoint failed'));
   }, Math.min(1000, every.seconds * 1000));
   checkpoints.unref();
 
@@ -277,7 +277,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
-      await signCheckpoint(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'signing the final checkpoint failed'));
+      await signCheckpoint(deps).catch((e: unknown) => deps.log.error({ err: e }, 'signing the final checkpoint failed'));
       await deps.close();
     },
   };
@@ -337,7 +337,7 @@ export async function startLocalMcp(config: Config, transport: Transport, opts: 
     await watchTools(joined);
     // Acceptances happen at the gateway: pins are read again, so an accepted tool is not held here for long.
     const pinReload = setInterval(() => {
-      for (const name of mcpConnections(joined)) loadPins(joined, name).catch(() => {});
+      for (const name of mcpConnections(joined)) void reloadPins(joined, name);
     }, PIN_RELOAD_MS);
     pinReload.unref();
     const running = new Set<Promise<unknown>>();

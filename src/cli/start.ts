@@ -6,7 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { startGateway, type Gateway } from '../main.ts';
+import type { Logger } from 'pino';
+import { createLogger, startGateway, type Gateway } from '../main.ts';
+import { exitOnCrash } from './crash.ts';
 import { DEFAULT_CONFIG, DEMO_CONFIG, DEMO_DIR } from './config-path.ts';
 import { DEMO_PRINCIPALS, ensureDemoConfig } from './demo/config.ts';
 import { startDemoApi } from './demo/upstream.ts';
@@ -41,7 +43,11 @@ function banner(gw: Gateway, keys: Record<string, string> | null): string {
   return lines.join('\n');
 }
 
-async function runUntilSignal(gw: Gateway, extra: () => Promise<void> = async () => {}): Promise<never> {
+async function runUntilSignal(gw: Gateway, logger: Logger, extra: () => Promise<void> = async () => {}): Promise<never> {
+  exitOnCrash(logger, async () => {
+    await gw.close();
+    await extra();
+  });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -54,9 +60,11 @@ async function runUntilSignal(gw: Gateway, extra: () => Promise<void> = async ()
 export async function startCommand(opts: { config?: string; demoIfMissing?: boolean }): Promise<void> {
   const path = opts.config ?? DEFAULT_CONFIG;
   if (opts.config || existsSync(DEFAULT_CONFIG) || !opts.demoIfMissing) {
-    const gw = await startGateway(loadConfig(path), { configFile: path });
+    const config = loadConfig(path);
+    const logger = createLogger(config.log.level);
+    const gw = await startGateway(config, { configFile: path, logger });
     process.stderr.write(`Countersign is running at ${gw.url} (config ${path})\n`);
-    await runUntilSignal(gw);
+    await runUntilSignal(gw, logger);
   }
 
   const keys = ensureDemoConfig(DEMO_CONFIG);
@@ -70,7 +78,8 @@ export async function startCommand(opts: { config?: string; demoIfMissing?: bool
     await api.close();
     throw e;
   }
-  const gw = await startGateway(config, { configFile: DEMO_CONFIG });
+  const logger = createLogger(config.log.level);
+  const gw = await startGateway(config, { configFile: DEMO_CONFIG, logger });
   process.stdout.write(banner(gw, keys));
-  await runUntilSignal(gw, () => api.close());
+  await runUntilSignal(gw, logger, () => api.close());
 }

@@ -56,7 +56,7 @@ export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clo
     try {
       await record(auth.reason, auth.issuer, meta);
     } catch (e) {
-      deps.log.error({ err: e instanceof Error ? e.message : String(e) }, 'could not record auth.failed');
+      deps.log.error({ err: e }, 'could not record auth.failed');
     }
     throw new CountersignError('UNAUTHENTICATED', auth.reason.startsWith('key.') ? 'the API key matches no principal' : `the token was refused (${auth.reason})`, { reason: auth.reason });
   };

@@ -112,7 +112,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<Re
     try {
       result = await handle.execute(claimed.action.input, { readOnly: claimed.facts.kind === 'postgres' && claimed.facts.sql.readOnly });
     } catch (e) {
-      deps.log.error({ requestId: claimed.id, err: e instanceof Error ? e.message : String(e) }, 'executor threw');
+      deps.log.error({ requestId: claimed.id, err: e }, 'executor threw');
       result = { ok: false, output: null, summary: {}, error: { code: 'INTERNAL', message: 'the executor failed unexpectedly' } };
     }
   }
@@ -143,7 +143,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<Re
   } catch (e) {
     // The action ran; only its outcome is lost. Saying "nothing ran" here would invite a retry,
     // so the agent is told it ran. The request stays executing and the next start marks it interrupted.
-    deps.log.error({ requestId: claimed.id, err: e instanceof Error ? e.message : String(e) }, 'the outcome of an action that ran could not be recorded');
+    deps.log.error({ requestId: claimed.id, err: e }, 'the outcome of an action that ran could not be recorded');
     const code = isCountersignError(e, 'AUDIT_WRITE_FAILED') ? 'AUDIT_WRITE_FAILED' : 'INTERNAL';
     throw new CountersignError(code, `the gateway ran the action but could not record its outcome; do not retry it (request ${claimed.id})`, {
       requestId: claimed.id,
