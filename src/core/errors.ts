@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   SELF_APPROVAL_FORBIDDEN: 'The requester, and the human an agent acts for, can never review that request.',
   NOT_AN_APPROVER: 'The reviewer is outside every approver group the request needs.',
   ALREADY_REVIEWED: 'This human has already reviewed this request; each human counts once.',
+  REVIEW_DENIED: 'A human reviewer denied the request; it will not run, and the decision is final.',
   REQUEST_ALREADY_DECIDED: 'The request was already approved or denied; its decision is final.',
   REQUEST_EXPIRED: 'The request passed its time to live without a decision; it is final.',
   REQUEST_CANCELLED: 'The request was withdrawn by its requester; it is final.',

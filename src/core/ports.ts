@@ -5,8 +5,10 @@
 import type { ActionInput } from './action.ts';
 import type { AuditDraft, AuditEvent } from './audit.ts';
 import type { ConnectionInfo } from './connection.ts';
+import type { ErrorCode } from './errors.ts';
 import type { Facts } from './facts.ts';
 import type { PinChange, ToolPin } from './mcp/pins.ts';
+import type { RefusalReason } from './refusals.ts';
 import type { ToolAcceptors } from './mcp/acceptors.ts';
 import type { ToolDefinition } from './mcp/tool.ts';
 import type { ChannelMessage } from './channel.ts';
@@ -37,7 +39,7 @@ export interface ExecutionResult {
   /** A short, non-sensitive summary for the audit log (status code, row count, exit code). */
   readonly summary: Readonly<Record<string, unknown>>;
   /** Set when ok is false: a message safe to show the agent. */
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: { readonly code: ErrorCode; readonly message: string };
 }
 
 /**
@@ -90,7 +92,7 @@ export interface Connections {
  */
 export type Authentication =
   | { readonly ok: true; readonly principal: Principal }
-  | { readonly ok: false; readonly reason: string; readonly issuer?: string };
+  | { readonly ok: false; readonly reason: RefusalReason; readonly issuer?: string };
 
 export interface Identity {
   /** Verifies a bearer credential (API key or JWT); never throws for a bad one. */

@@ -10,6 +10,7 @@
 import { CountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
+import type { RefusalReason } from '../core/refusals.ts';
 
 export interface AuthMeta {
   /** Where the credential arrived: `http`, `mcp`, `console`, … */
@@ -30,7 +31,7 @@ export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clo
   let inWindow = 0;
   let suppressed = 0;
 
-  async function record(reason: string, issuer: string | undefined, meta: AuthMeta): Promise<void> {
+  async function record(reason: RefusalReason, issuer: string | undefined, meta: AuthMeta): Promise<void> {
     const now = deps.clock.now();
     if (now.getTime() - windowStart >= 1000) {
       windowStart = now.getTime();

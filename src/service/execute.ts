@@ -5,7 +5,7 @@
  * anything the agent sends later — and record the outcome.
  */
 import { actionDigest } from '../core/digest.ts';
-import { CountersignError, isCountersignError } from '../core/errors.ts';
+import { CountersignError, isCountersignError, type ErrorCode } from '../core/errors.ts';
 import type { ExecutionResult } from '../core/ports.ts';
 import { quorumMet, remainingApprovals } from '../core/review.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
@@ -36,7 +36,7 @@ export async function executeApproved(deps: Deps, id: string): Promise<RequestRe
     const now = deps.clock.now();
     const at = now.toISOString();
     const handle = deps.connections.get(current.action.connection);
-    const refuse = (code: string, message: string, extra: Record<string, unknown> = {}) => {
+    const refuse = (code: ErrorCode, message: string, extra: Record<string, unknown> = {}) => {
       const next = transition(current, 'denied', now, { error: { code, message } });
       return {
         result: { claimed: false, request: next } as Claim,
