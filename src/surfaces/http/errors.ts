@@ -44,5 +44,5 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
 };
 
 export interface WireError {
-  error: { code: string; message: string; traceId: string; [k: string]: unknown };
+  error: { code: ErrorCode; message: string; traceId: string; [k: string]: unknown };
 }
