@@ -135,6 +135,11 @@ describe('a config that names another config’s store or keys', () => {
     const demoAgain = await start(['--config', '.countersign/demo/demo.yaml']);
     expect(demoAgain).toMatchObject({ code: 2 });
     expect(demoAgain.out).toContain(`was made for the configuration ${join(dir, 'copied.yaml')}`);
+    // A process joining the store with the demo's config is refused alike, before it serves anything.
+    const joining = await cli(['mcp', '--config', '.countersign/demo/demo.yaml'], { COUNTERSIGN_KEY: demoKeys['deploy-bot']! });
+    expect(joining.code).toBe(2);
+    expect(joining.stdout).toBe('');
+    expect(joining.stderr).toContain(`was made for the configuration ${join(dir, 'copied.yaml')}, not for ${demoYaml()}`);
   }, 90_000);
 
   it('refuses a signing key directory made for another config, even with a store of its own', async () => {
