@@ -7,7 +7,8 @@ import pino, { type Logger } from 'pino';
 import { builtinRules } from './config/builtin-rules.ts';
 import type { Config } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
-import type { CheckpointSigner, Clock, IdGenerator } from './core/ports.ts';
+import type { CheckpointSigner, Clock, IdGenerator, Store } from './core/ports.ts';
+import type { OutboxRouter } from './core/outbox.ts';
 import { CountersignError, isCountersignError } from './core/errors.ts';
 import { createConnections } from './adapters/connections.ts';
 import { createIdentity } from './adapters/identity/index.ts';
@@ -20,9 +21,13 @@ import { interruptOverdue, recover, resumeApproved } from './service/recover.ts'
 import { signCheckpoint } from './service/checkpoint.ts';
 import { endExpiredSessions } from './service/session-end.ts';
 import { recordPolicyLoaded } from './service/policy-loaded.ts';
-import { loadPins, mcpConnections, watchTools } from './service/tool-sync.ts';
+import { mcpConnections, reloadPins, watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
+import { claimKeyDir } from './adapters/signer/key-owner.ts';
+import { configIdentity } from './config/identity.ts';
+import { checkStoreOwner, IN_MEMORY_CONFIG, refuseForeign } from './service/store-owner.ts';
+import { resolve } from 'node:path';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
 import { createChannels, type ConfiguredChannels } from './adapters/channel/index.ts';
@@ -122,14 +127,54 @@ function signerOfNone(origin: string): CheckpointSigner {
   };
 }
 
+/**
+ * Refuses (STORE_OF_ANOTHER_CONFIG) the audit key directory of `config` when
+ * it was made for another config file than `configFile`; claims it when
+ * `claim`. A config built in memory (no file) is not checked.
+ */
+export function checkKeyOwner(config: Config, configFile: string | undefined, opts: { claim: boolean }): void {
+  if (configFile === undefined) return;
+  const owner = configIdentity(configFile);
+  const madeFor = claimKeyDir(config.audit.keyDir, owner, opts);
+  if (madeFor !== undefined && madeFor !== owner) throw refuseForeign('the audit key directory', resolve(config.audit.keyDir), madeFor, owner);
+}
+
+/**
+ * Opens the store of `config` and checks, with its key directory, that both
+ * were made for `configFile` (claiming them when `claim`): see
+ * service/store-owner.ts. Nothing is opened for another config's store.
+ *
+ * @example
+ * const store = await openOwnedStore(config, 'countersign.yaml', { claim: false, mustExist: true });
+ */
+export async function openOwnedStore(config: Config, configFile: string | undefined, opts: { claim: boolean; mustExist: boolean; outbox?: OutboxRouter }): Promise<Store> {
+  checkKeyOwner(config, configFile, { claim: false });
+  const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous, mustExist: opts.mustExist, ...(opts.outbox ? { outbox: opts.outbox } : {}) });
+  if (configFile === undefined) return store;
+  try {
+    await checkStoreOwner({ store }, { config: configIdentity(configFile), where: resolve(config.store.sqlite.path), claim: opts.claim, identify: configIdentity });
+    checkKeyOwner(config, configFile, { claim: opts.claim });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
+}
+
 /** Builds the service dependencies from a config (no listening socket). */
 export async function createDeps(config: Config, opts: StartOptions = {}): Promise<Deps & { close(): Promise<void>; channels: ConfiguredChannels }> {
   const log = opts.logger ?? createLogger(config.log.level);
   const { policy, connections, identity, clock } = await createPolicyDeps(config, opts);
   const channels = createChannels(config, clock);
   const joining = opts.joinGateway === true;
-  const mask = openAuditHmac(config.audit.keyDir, { create: !joining });
-  const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous, outbox: channels.router, mustExist: joining });
+  const store = await openOwnedStore(config, opts.configFile, { claim: !joining, mustExist: joining, outbox: channels.router });
+  let mask: (value: string) => string;
+  try {
+    mask = openAuditHmac(config.audit.keyDir, { create: !joining });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const signer = joining ? signerOfNone(auditOrigin(config)) : createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
   return {
     signer,
@@ -159,17 +204,17 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
  */
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<Gateway> {
   const deps = await createDeps(config, opts);
-  await recordPolicyLoaded(deps, { file: opts.configFile ?? '(in memory)', loadedBy: `${userInfo().username}@${hostname()}` });
+  await recordPolicyLoaded(deps, { file: opts.configFile ?? IN_MEMORY_CONFIG, loadedBy: `${userInfo().username}@${hostname()}` });
   // Before recovery: resuming an approved MCP call derives its facts from the tool listing.
   await watchTools(deps);
   const recovered = await recover(deps);
   if (recovered.interrupted || recovered.resumed || recovered.expired) deps.log.info(recovered, 'recovered requests from the previous run');
 
   const sweep = setInterval(() => {
-    expireDue(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'expiry sweep failed'));
-    interruptOverdue(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'interrupted-run sweep failed'));
-    resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: String(e) }, 'approved-request sweep failed'));
-    endExpiredSessions(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'console session sweep failed'));
+    expireDue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'expiry sweep failed'));
+    interruptOverdue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'interrupted-run sweep failed'));
+    resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: e }, 'approved-request sweep failed'));
+    endExpiredSessions(deps).catch((e: unknown) => deps.log.error({ err: e }, 'console session sweep failed'));
   }, opts.sweepMs ?? 1000);
   sweep.unref();
 
@@ -184,7 +229,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     if (cp) signed = { size: cp.size, at: Date.now() };
   };
   const checkpoints = setInterval(() => {
-    checkpointNow().catch((e: unknown) => deps.log.error({ err: String(e) }, 'signing a checkpoint failed'));
+    checkpointNow().catch((e: unknown) => deps.log.error({ err: e }, 'signing a checkpoint failed'));
   }, Math.min(1000, every.seconds * 1000));
   checkpoints.unref();
 
@@ -232,7 +277,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
-      await signCheckpoint(deps).catch((e: unknown) => deps.log.error({ err: String(e) }, 'signing the final checkpoint failed'));
+      await signCheckpoint(deps).catch((e: unknown) => deps.log.error({ err: e }, 'signing the final checkpoint failed'));
       await deps.close();
     },
   };
@@ -292,7 +337,7 @@ export async function startLocalMcp(config: Config, transport: Transport, opts: 
     await watchTools(joined);
     // Acceptances happen at the gateway: pins are read again, so an accepted tool is not held here for long.
     const pinReload = setInterval(() => {
-      for (const name of mcpConnections(joined)) loadPins(joined, name).catch(() => {});
+      for (const name of mcpConnections(joined)) void reloadPins(joined, name);
     }, PIN_RELOAD_MS);
     pinReload.unref();
     const running = new Set<Promise<unknown>>();

@@ -2,7 +2,6 @@
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import { CountersignError } from '../core/errors.ts';
-import { createSqliteStore } from '../adapters/store/sqlite/index.ts';
 import type { Store } from '../core/ports.ts';
 import { exportAudit } from '../service/audit-export.ts';
 import { verifyAudit } from '../service/audit-verify.ts';
@@ -12,25 +11,26 @@ import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts'
 import { openAuditHmac } from '../adapters/signer/audit-hmac.ts';
 import { openKeyring } from '../adapters/signer/ed25519-file.ts';
 import { systemClock } from '../adapters/system.ts';
-import { auditOrigin } from '../main.ts';
+import { auditOrigin, checkKeyOwner, openOwnedStore } from '../main.ts';
 import { readBundle, writeBundle } from './audit-bundle.ts';
 import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
 import { safe } from './output.ts';
 import { parsePeriodBound } from './evidence.ts';
 
-function openStore(configPath: string): Store {
-  return openAudit(configPath).store;
+async function openStore(configPath: string): Promise<Store> {
+  return (await openAudit(configPath)).store;
 }
 
-function openAudit(configPath: string) {
+/** The store of the config, refused when it (or its key directory) was made for another config file. */
+async function openAudit(configPath: string) {
   const config = loadConfig(configPath);
   const path = config.store.sqlite.path;
   if (!existsSync(path)) throw new CountersignError('CONFIG_INVALID', `${configPath}: store.sqlite.path: ${path} does not exist (has the gateway run?)`);
-  return { store: createSqliteStore({ path }), config };
+  return { store: await openOwnedStore(config, configPath, { claim: false, mustExist: true }), config };
 }
 
 export async function auditVerifyCommand(configPath: string): Promise<number> {
-  const store = openStore(configPath);
+  const store = await openStore(configPath);
   try {
     const r = await verifyAudit(store);
     if (r.ok) {
@@ -50,7 +50,7 @@ function csvCell(v: unknown): string {
 }
 
 export async function auditExportCommand(configPath: string, format: 'jsonl' | 'csv'): Promise<number> {
-  const store = openStore(configPath);
+  const store = await openStore(configPath);
   const out = process.stdout;
   const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
   try {
@@ -74,7 +74,7 @@ function bound(value: string | undefined, name: string): Bound | undefined {
 }
 
 export async function auditBundleExportCommand(configPath: string, o: { out: string; from?: string; to?: string }): Promise<number> {
-  const { store, config } = openAudit(configPath);
+  const { store, config } = await openAudit(configPath);
   try {
     const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
     const from = bound(o.from, 'from');
@@ -101,7 +101,7 @@ export async function auditBundleVerifyCommand(path: string): Promise<number> {
 }
 
 export async function auditSearchCommand(configPath: string, filters: Record<string, string | undefined>, o: { json?: boolean }): Promise<number> {
-  const store = openStore(configPath);
+  const store = await openStore(configPath);
   try {
     const query = parseAuditQuery(filters);
     let after = query.afterSeq;
@@ -136,6 +136,7 @@ export async function auditHashCommand(configPath: string, value: string): Promi
     for await (const c of process.stdin) chunks.push(c as Buffer);
     v = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
   }
+  checkKeyOwner(config, configPath, { claim: false });
   process.stdout.write(`${openAuditHmac(config.audit.keyDir)(v)}\n`);
   return 0;
 }
@@ -143,6 +144,7 @@ export async function auditHashCommand(configPath: string, value: string): Promi
 /** `countersign audit rotate-key`: a new checkpoint signing key; the old public key stays, so old checkpoints still verify. */
 export function auditRotateKeyCommand(configPath: string): number {
   const config = loadConfig(configPath);
+  checkKeyOwner(config, configPath, { claim: false });
   const keyring = openKeyring(config.audit.keyDir, auditOrigin(config));
   const before = keyring.current.verifierKey;
   keyring.rotate();

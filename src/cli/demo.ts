@@ -8,7 +8,8 @@ export function demoAgentCommand(o: { url: string; key?: string; wait: boolean }
 }
 
 export function demoResetCommand(): number {
-  for (const f of [DEMO_CONFIG, `${DEMO_DIR}/countersign.db`, `${DEMO_DIR}/countersign.db-wal`, `${DEMO_DIR}/countersign.db-shm`]) rmSync(f, { force: true });
-  process.stdout.write('Demo reset: the next `npm start` writes a new demo config and prints new keys.\n');
+  // The demo's own directory: its config, store and audit keys, and nothing of a config of one's own.
+  rmSync(DEMO_DIR, { recursive: true, force: true });
+  process.stdout.write(`Demo reset: ${DEMO_DIR}/ is gone; the next \`npm start\` writes a new demo config (${DEMO_CONFIG}) and prints new keys.\n`);
   return 0;
 }

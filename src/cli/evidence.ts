@@ -5,12 +5,11 @@
  */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import { createSqliteStore } from '../adapters/store/sqlite/index.ts';
 import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts';
 import { systemClock } from '../adapters/system.ts';
 import { loadConfig } from '../config/load.ts';
 import { CountersignError } from '../core/errors.ts';
-import { auditOrigin } from '../main.ts';
+import { auditOrigin, openOwnedStore } from '../main.ts';
 import { signCheckpoint } from '../service/checkpoint.ts';
 import { buildEvidence, FRAMEWORKS, type EvidenceReport, type Framework } from '../service/evidence/index.ts';
 import { renderEvidenceHtml } from './evidence-html.ts';
@@ -84,7 +83,7 @@ export async function evidenceReportCommand(configPath: string, o: EvidenceRepor
   const config = loadConfig(configPath);
   const path = config.store.sqlite.path;
   if (!existsSync(path)) throw new CountersignError('CONFIG_INVALID', `${configPath}: store.sqlite.path: ${path} does not exist (has the gateway run?)`);
-  const store = createSqliteStore({ path });
+  const store = await openOwnedStore(config, configPath, { claim: false, mustExist: true });
   try {
     const options = { from, to, framework: o.framework, clock: systemClock };
     let report = await buildEvidence(store, options);

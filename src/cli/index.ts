@@ -18,6 +18,7 @@ import { policyTestCommand } from './policy-test.ts';
 import { listCommand, reviewCommand, showCommand, UsageError, type RemoteOptions } from './requests.ts';
 import { slackManifestCommand } from './slack.ts';
 import { startCommand } from './start.ts';
+import { storeAdoptCommand } from './store.ts';
 
 const program = new Command('countersign').description('A human countersignature on the privileged actions of AI agents.').showHelpAfterError();
 
@@ -105,6 +106,14 @@ program
   .addOption(configOption())
   .description('run table cases: principal + action → expected effect and rules')
   .action(run((cases: string, o: { config?: string }) => policyTestCommand(cases, resolveConfigPath(o.config))));
+
+program
+  .command('store')
+  .description('the store and audit keys a config names')
+  .command('adopt')
+  .description("take over a store and audit keys made for another config file (recorded in the audit log); stop the other config's gateway first")
+  .addOption(new Option('-c, --config <file>', 'the configuration that takes them over').makeOptionMandatory())
+  .action(run((o: { config: string }) => storeAdoptCommand(o.config)));
 
 const audit = program.command('audit').description('the audit trail (reads the store named by the config)');
 audit
@@ -215,7 +224,7 @@ try {
     process.exitCode = e.status === 401 ? 2 : 1;
   } else if (e instanceof CountersignError) {
     process.stderr.write(`countersign: ${e.message}\n`);
-    process.exitCode = e.code === 'CONFIG_INVALID' || e.code === 'INVALID_REQUEST' ? 2 : 1;
+    process.exitCode = e.code === 'CONFIG_INVALID' || e.code === 'STORE_OF_ANOTHER_CONFIG' || e.code === 'INVALID_REQUEST' ? 2 : 1;
   } else if (e instanceof UsageError) {
     process.stderr.write(`countersign: ${e.message}\n`);
     process.exitCode = 2;

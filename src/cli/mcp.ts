@@ -8,7 +8,9 @@
 import { dirname, resolve } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { loadConfig } from '../config/load.ts';
+import type { Logger } from 'pino';
 import { createLogger, startLocalMcp } from '../main.ts';
+import { exitOnCrash } from './crash.ts';
 import { startRelay } from '../surfaces/mcp/relay.ts';
 import { createClient, type ToolPinView } from '../surfaces/sdk/client.ts';
 import { safe } from './output.ts';
@@ -20,10 +22,11 @@ import { UsageError, type RemoteOptions } from './requests.ts';
  * Either way the server is closed properly, so upstream children are
  * stopped and nothing in flight is cut off mid-write.
  */
-async function serveStdio(start: (transport: StdioServerTransport) => Promise<{ closed: Promise<void>; close(): Promise<void> }>): Promise<void> {
+async function serveStdio(start: (transport: StdioServerTransport) => Promise<{ closed: Promise<void>; close(): Promise<void> }>, logger?: Logger): Promise<void> {
   // stdout carries the protocol: nothing else may be written to it.
   const transport = new StdioServerTransport();
   const served = await start(transport);
+  if (logger) exitOnCrash(logger, () => served.close());
   const end = () => void transport.close();
   process.stdin.once('end', end);
   process.once('SIGTERM', end);
@@ -50,7 +53,8 @@ export async function mcpLocalCommand(o: { config: string; key?: string }): Prom
   const config = loadConfig(file);
   const key = o.key;
   // The log goes to stderr, which MCP clients keep as the server's log.
-  await serveStdio((transport) => startLocalMcp(config, transport, { key, configFile: file, logger: createLogger(config.log.level, 2) }));
+  const logger = createLogger(config.log.level, 2);
+  await serveStdio((transport) => startLocalMcp(config, transport, { key, configFile: file, logger }), logger);
 }
 
 function definitionText(d: ToolPinView['definition']): string {

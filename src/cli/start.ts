@@ -6,8 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { startGateway, type Gateway } from '../main.ts';
-import { DEFAULT_CONFIG, DEMO_CONFIG } from './config-path.ts';
+import type { Logger } from 'pino';
+import { createLogger, startGateway, type Gateway } from '../main.ts';
+import { exitOnCrash } from './crash.ts';
+import { DEFAULT_CONFIG, DEMO_CONFIG, DEMO_DIR } from './config-path.ts';
 import { DEMO_PRINCIPALS, ensureDemoConfig } from './demo/config.ts';
 import { startDemoApi } from './demo/upstream.ts';
 
@@ -15,7 +17,7 @@ function banner(gw: Gateway, keys: Record<string, string> | null): string {
   const k = (id: string) => (keys ? keys[id] : `<${id}'s key>`);
   const lines = [
     '',
-    `Countersign is running at ${gw.url}  (demo config ${DEMO_CONFIG}; state and audit in ./.countersign/)`,
+    `Countersign is running at ${gw.url}  (demo config ${DEMO_CONFIG}; its state and audit in ${DEMO_DIR}/)`,
     '',
   ];
   if (keys) {
@@ -35,13 +37,17 @@ function banner(gw: Gateway, keys: Record<string, string> | null): string {
     `     or in the browser:     open ${gw.url}/ and sign in with alice's key`,
     `  4. Check the audit trail: npx countersign audit verify --config ${DEMO_CONFIG}`,
     '',
-    'Your own setup: copy examples/countersign.yaml to ./countersign.yaml and edit it. Stop with Ctrl-C.',
+    'Your own setup: copy examples/countersign.yaml to ./countersign.yaml and edit it (its state goes to ./.countersign/, not the demo\'s). Stop with Ctrl-C.',
     '',
   );
   return lines.join('\n');
 }
 
-async function runUntilSignal(gw: Gateway, extra: () => Promise<void> = async () => {}): Promise<never> {
+async function runUntilSignal(gw: Gateway, logger: Logger, extra: () => Promise<void> = async () => {}): Promise<never> {
+  exitOnCrash(logger, async () => {
+    await gw.close();
+    await extra();
+  });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -54,9 +60,11 @@ async function runUntilSignal(gw: Gateway, extra: () => Promise<void> = async ()
 export async function startCommand(opts: { config?: string; demoIfMissing?: boolean }): Promise<void> {
   const path = opts.config ?? DEFAULT_CONFIG;
   if (opts.config || existsSync(DEFAULT_CONFIG) || !opts.demoIfMissing) {
-    const gw = await startGateway(loadConfig(path), { configFile: path });
+    const config = loadConfig(path);
+    const logger = createLogger(config.log.level);
+    const gw = await startGateway(config, { configFile: path, logger });
     process.stderr.write(`Countersign is running at ${gw.url} (config ${path})\n`);
-    await runUntilSignal(gw);
+    await runUntilSignal(gw, logger);
   }
 
   const keys = ensureDemoConfig(DEMO_CONFIG);
@@ -70,7 +78,8 @@ export async function startCommand(opts: { config?: string; demoIfMissing?: bool
     await api.close();
     throw e;
   }
-  const gw = await startGateway(config, { configFile: DEMO_CONFIG });
+  const logger = createLogger(config.log.level);
+  const gw = await startGateway(config, { configFile: DEMO_CONFIG, logger });
   process.stdout.write(banner(gw, keys));
-  await runUntilSignal(gw, () => api.close());
+  await runUntilSignal(gw, logger, () => api.close());
 }

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   NOT_AN_APPROVER: 'The reviewer is outside every approver group the request needs.',
   CONFIRMATION_REQUIRED: 'An approval of a request on a connection tagged production or PII came without its explicit confirmation; nothing was recorded.',
   ALREADY_REVIEWED: 'This human has already reviewed this request; each human counts once.',
+  REVIEW_DENIED: 'A human reviewer denied the request; it will not run, and the decision is final.',
   REQUEST_ALREADY_DECIDED: 'The request was already approved or denied; its decision is final.',
   REQUEST_EXPIRED: 'The request passed its time to live without a decision; it is final.',
   REQUEST_CANCELLED: 'The request was withdrawn by its requester; it is final.',
@@ -42,6 +43,7 @@ export const ERROR_CODES = {
   AUDIT_WRITE_FAILED: 'The audit event could not be written, so nothing changed and nothing ran (fail closed).',
   POLICY_NOT_IN_FORCE: "The policy of this process's config is not the one the gateway serving the same store runs (`countersign mcp --config`); nothing ran.",
   CONFIG_INVALID: 'The configuration file is missing, malformed or fails validation.',
+  STORE_OF_ANOTHER_CONFIG: 'The store or the audit keys the configuration names were made for another configuration file; nothing was opened.',
   INTERNAL: 'An unexpected error inside the gateway; nothing was executed because of it.',
 } as const;
 

@@ -5,8 +5,10 @@
 import type { ActionInput } from './action.ts';
 import type { AuditDraft, AuditEvent } from './audit.ts';
 import type { ConnectionInfo } from './connection.ts';
+import type { ErrorCode } from './errors.ts';
 import type { Facts } from './facts.ts';
 import type { PinChange, ToolPin } from './mcp/pins.ts';
+import type { RefusalReason } from './refusals.ts';
 import type { ToolAcceptors } from './mcp/acceptors.ts';
 import type { ToolDefinition } from './mcp/tool.ts';
 import type { ChannelMessage } from './channel.ts';
@@ -37,7 +39,7 @@ export interface ExecutionResult {
   /** A short, non-sensitive summary for the audit log (status code, row count, exit code). */
   readonly summary: Readonly<Record<string, unknown>>;
   /** Set when ok is false: a message safe to show the agent. */
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: { readonly code: ErrorCode; readonly message: string };
 }
 
 /**
@@ -90,7 +92,7 @@ export interface Connections {
  */
 export type Authentication =
   | { readonly ok: true; readonly principal: Principal }
-  | { readonly ok: false; readonly reason: string; readonly issuer?: string };
+  | { readonly ok: false; readonly reason: RefusalReason; readonly issuer?: string };
 
 export interface Identity {
   /** Verifies a bearer credential (API key or JWT); never throws for a bad one. */
@@ -170,6 +172,8 @@ export interface Store {
   /** Checkpoints with size ≥ fromSize, smallest first; or only the latest one. */
   checkpoints(query: { fromSize?: number; latest?: boolean; limit?: number }): Promise<StoredCheckpoint[]>;
   getMeta(key: string): Promise<string | undefined>;
+  /** Sets `key` to `value` unless it has a value already; returns the value in force either way (one atomic step). */
+  claimMeta(key: string, value: string): Promise<string>;
   /** The first seq whose event was written at or after `time` (ISO); the log's length + 1 when none was. */
   firstSeqAtOrAfter(time: string): Promise<number>;
   /** Audit events matching every given filter, oldest first. */

@@ -7,6 +7,7 @@ import type { ConnectionInfo } from './connection.ts';
 import type { Facts } from './facts.ts';
 import type { Decision } from './policy/decision.ts';
 import type { Principal } from './principal.ts';
+import type { ErrorCode } from './errors.ts';
 import type { Review } from './review.ts';
 
 export const REQUEST_STATUSES = [
@@ -48,7 +49,8 @@ export function canTransition(from: RequestStatus, to: RequestStatus): boolean {
 }
 
 export interface RequestError {
-  readonly code: string;
+  /** A registered code (docs/errors.md): why the request was denied, failed or stopped. */
+  readonly code: ErrorCode;
   readonly message: string;
 }
 

@@ -10,6 +10,7 @@
 import { CountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
+import type { RefusalReason } from '../core/refusals.ts';
 
 export interface AuthMeta {
   /** Where the credential arrived: `http`, `mcp`, `console`, … */
@@ -30,7 +31,7 @@ export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clo
   let inWindow = 0;
   let suppressed = 0;
 
-  async function record(reason: string, issuer: string | undefined, meta: AuthMeta): Promise<void> {
+  async function record(reason: RefusalReason, issuer: string | undefined, meta: AuthMeta): Promise<void> {
     const now = deps.clock.now();
     if (now.getTime() - windowStart >= 1000) {
       windowStart = now.getTime();
@@ -56,7 +57,7 @@ export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clo
     try {
       await record(auth.reason, auth.issuer, meta);
     } catch (e) {
-      deps.log.error({ err: e instanceof Error ? e.message : String(e) }, 'could not record auth.failed');
+      deps.log.error({ err: e }, 'could not record auth.failed');
     }
     throw new CountersignError('UNAUTHENTICATED', auth.reason.startsWith('key.') ? 'the API key matches no principal' : `the token was refused (${auth.reason})`, { reason: auth.reason });
   };

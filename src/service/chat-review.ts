@@ -12,6 +12,8 @@ import type { RequestRecord } from '../core/request.ts';
 import { reviewerByEmail } from './chat-reviewer.ts';
 import type { Deps } from './deps.ts';
 import { review } from './review.ts';
+import type { RefusalReason } from '../core/refusals.ts';
+import type { ErrorCode } from '../core/errors.ts';
 
 /** One click: which channel, the account's id there (audited under `field`), and the request. */
 export interface ChatClick {
@@ -23,7 +25,7 @@ export interface ChatClick {
 
 export type ChatReviewOutcome = { readonly ok: true; readonly request: RequestRecord } | { readonly ok: false; readonly message: string };
 
-async function refuse(deps: Pick<Deps, 'store' | 'clock'>, click: ChatClick, reason: string): Promise<void> {
+async function refuse(deps: Pick<Deps, 'store' | 'clock'>, click: ChatClick, reason: RefusalReason): Promise<void> {
   await deps.store.appendAudit([
     { type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: click.requestId, actor: null, data: { channel: click.channel, reason, [click.field]: click.user } },
   ]);
@@ -53,7 +55,7 @@ export async function reviewFromChat(deps: Deps, click: ChatClick, human: Princi
   } catch (e) {
     if (!isCountersignError(e)) throw e;
     if (e.code === 'ALREADY_REVIEWED') return { ok: false, message: 'You have already reviewed this request.' };
-    await refuse(deps, click, `review.${e.code.toLowerCase()}`);
+    await refuse(deps, click, `review.${e.code.toLowerCase() as Lowercase<ErrorCode>}`);
     return { ok: false, message: e.message };
   }
 }

@@ -50,7 +50,7 @@ async function deliverOne(deps: Deps, opts: DeliverOptions, d: OutboxDelivery): 
     const permanent = e instanceof PermanentDeliveryError;
     const retryAt = permanent ? null : new Date(now().getTime() + backoffMs(d.attempts, (opts.random ?? Math.random)())).toISOString();
     await deps.store.failDelivery(d.id, message, retryAt);
-    deps.log.warn({ channel: d.channel, event: d.event, requestId: d.requestId, attempts: d.attempts + 1, retryAt, err: message }, 'channel delivery failed');
+    deps.log.warn({ channel: d.channel, event: d.event, requestId: d.requestId, attempts: d.attempts + 1, retryAt, err: e }, 'channel delivery failed');
   }
 }
 
@@ -90,7 +90,7 @@ export function startDeliveryWorker(deps: Deps, opts: DeliverOptions & { interva
           while ((await deliverDue(deps, opts)) > 0 && !stopped) again = true;
           again = false;
         } catch (e) {
-          deps.log.error({ err: e instanceof Error ? e.message : String(e) }, 'outbox pass failed');
+          deps.log.error({ err: e }, 'outbox pass failed');
         }
       } while (again && !stopped);
     })().finally(() => {

@@ -5,7 +5,7 @@
  * anything the agent sends later — and record the outcome.
  */
 import { actionDigest } from '../core/digest.ts';
-import { CountersignError, isCountersignError } from '../core/errors.ts';
+import { CountersignError, isCountersignError, type ErrorCode } from '../core/errors.ts';
 import type { ExecutionResult } from '../core/ports.ts';
 import { quorumMet, remainingApprovals } from '../core/review.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
@@ -36,7 +36,7 @@ export async function executeApproved(deps: Deps, id: string): Promise<RequestRe
     const now = deps.clock.now();
     const at = now.toISOString();
     const handle = deps.connections.get(current.action.connection);
-    const refuse = (code: string, message: string, extra: Record<string, unknown> = {}) => {
+    const refuse = (code: ErrorCode, message: string, extra: Record<string, unknown> = {}) => {
       const next = transition(current, 'denied', now, { error: { code, message } });
       return {
         result: { claimed: false, request: next } as Claim,
@@ -112,7 +112,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<Re
     try {
       result = await handle.execute(claimed.action.input, { readOnly: claimed.facts.kind === 'postgres' && claimed.facts.sql.readOnly });
     } catch (e) {
-      deps.log.error({ requestId: claimed.id, err: e instanceof Error ? e.message : String(e) }, 'executor threw');
+      deps.log.error({ requestId: claimed.id, err: e }, 'executor threw');
       result = { ok: false, output: null, summary: {}, error: { code: 'INTERNAL', message: 'the executor failed unexpectedly' } };
     }
   }
@@ -143,7 +143,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<Re
   } catch (e) {
     // The action ran; only its outcome is lost. Saying "nothing ran" here would invite a retry,
     // so the agent is told it ran. The request stays executing and the next start marks it interrupted.
-    deps.log.error({ requestId: claimed.id, err: e instanceof Error ? e.message : String(e) }, 'the outcome of an action that ran could not be recorded');
+    deps.log.error({ requestId: claimed.id, err: e }, 'the outcome of an action that ran could not be recorded');
     const code = isCountersignError(e, 'AUDIT_WRITE_FAILED') ? 'AUDIT_WRITE_FAILED' : 'INTERNAL';
     throw new CountersignError(code, `the gateway ran the action but could not record its outcome; do not retry it (request ${claimed.id})`, {
       requestId: claimed.id,

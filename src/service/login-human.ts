@@ -9,6 +9,7 @@ import { claimAt, isIdString } from '../core/claim-path.ts';
 import { CountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
+import type { RefusalReason } from '../core/refusals.ts';
 
 export interface LoginMapping {
   readonly issuer: string;
@@ -24,10 +25,10 @@ const text = (v: unknown): string | undefined => (isIdString(v) ? v : undefined)
  */
 export function humanFromClaims(deps: Pick<Deps, 'identity'>, login: LoginMapping, claims: Readonly<Record<string, unknown>>): Principal {
   const id = text(claimAt(claims, login.principal.id));
-  if (!id) throw new CountersignError('UNAUTHENTICATED', `the ID token has no ${login.principal.id} claim to name you by`, { reason: 'login.claim_missing' });
+  if (!id) throw new CountersignError('UNAUTHENTICATED', `the ID token has no ${login.principal.id} claim to name you by`, { reason: 'login.claim_missing' satisfies RefusalReason });
   const emailVerified = claims['email_verified'] === true;
   if (login.principal.id === 'email' && !emailVerified) {
-    throw new CountersignError('UNAUTHENTICATED', 'the identity provider has not verified your email address', { reason: 'login.email_unverified' });
+    throw new CountersignError('UNAUTHENTICATED', 'the identity provider has not verified your email address', { reason: 'login.email_unverified' satisfies RefusalReason });
   }
   const known = deps.identity.principal(id);
   if (known && known.kind !== 'human') throw new CountersignError('UNAUTHENTICATED', `${id} is configured as an agent`, { reason: 'principal.kind_mismatch' });

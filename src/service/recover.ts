@@ -47,7 +47,7 @@ export async function resumeApproved(deps: Deps, idleMs: number): Promise<number
   const cutoff = deps.clock.now().getTime() - idleMs;
   const approved = (await deps.store.listRequests({ status: ['approved'], limit: 1000 })).filter((r) => Date.parse(r.updatedAt) <= cutoff);
   for (const r of approved) {
-    void executeApproved(deps, r.id).catch((e: unknown) => deps.log.error({ requestId: r.id, err: String(e) }, 'resumed execution failed'));
+    void executeApproved(deps, r.id).catch((e: unknown) => deps.log.error({ requestId: r.id, err: e }, 'resumed execution failed'));
   }
   return approved.length;
 }

@@ -96,7 +96,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
   if (outcome.request.status === 'approved') {
     // The reviewer does not wait for the target; the agent does, on its handle.
     void executeApproved(deps, outcome.request.id).catch((e: unknown) =>
-      deps.log.error({ requestId: outcome.request.id, err: e instanceof Error ? e.message : String(e) }, 'execution after approval failed'),
+      deps.log.error({ requestId: outcome.request.id, err: e }, 'execution after approval failed'),
     );
   }
   return outcome.request;

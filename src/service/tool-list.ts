@@ -52,7 +52,7 @@ export async function listOfferedTools(
     await Promise.all(
       names.map((name) =>
         // An upstream that cannot be listed now keeps its last listing; its calls fail on their own.
-        syncTools(deps, name).catch((e: unknown) => deps.log.warn({ connection: name, err: e instanceof Error ? e.message : String(e) }, 'listing an MCP upstream failed')),
+        syncTools(deps, name).catch((e: unknown) => deps.log.warn({ connection: name, err: e }, 'listing an MCP upstream failed')),
       ),
     );
   }

@@ -22,9 +22,37 @@ export function mcpConnections(deps: Pick<Deps, 'connections'>): string[] {
     .map((c) => c.name);
 }
 
-/** Gives the catalog the pins as stored, before its first listing (so a known tool is not taken for a changed one). */
+/**
+ * Gives the catalog the pins as stored, before its first listing (so a known
+ * tool is not taken for a changed one). Pins that cannot be read are none:
+ * the catalog forgets the ones it had, so every tool of the connection counts
+ * as changed (held or refused as `pinning.onChange` says) until they can be
+ * read again; a stale pin is never taken for an accepted one. Then it throws.
+ */
 export async function loadPins(deps: Pick<Deps, 'connections' | 'store'>, connection: string): Promise<void> {
-  catalogOf(deps, connection).setPins(await deps.store.toolPins(connection));
+  const catalog = catalogOf(deps, connection);
+  let pins: readonly ToolPin[];
+  try {
+    pins = await deps.store.toolPins(connection);
+  } catch (e) {
+    catalog.setPins([]);
+    throw e;
+  }
+  catalog.setPins(pins);
+}
+
+/**
+ * Reads the pins again where acceptances happen in another process
+ * (`countersign mcp --config`): a failure is logged with its stack, and
+ * leaves the connection's tools unaccepted (see loadPins).
+ *
+ * @example
+ * setInterval(() => void reloadPins(deps, 'fs'), 2000);
+ */
+export async function reloadPins(deps: Pick<Deps, 'connections' | 'store' | 'log'>, connection: string): Promise<void> {
+  await loadPins(deps, connection).catch((e: unknown) =>
+    deps.log.error({ connection, err: e }, 'the MCP tool pins could not be read: every tool of this connection counts as changed until they can'),
+  );
 }
 
 /**
@@ -36,9 +64,15 @@ export async function syncTools(deps: Pick<Deps, 'connections' | 'store' | 'cloc
   const tools = await catalog.refresh();
   const at = deps.clock.now().toISOString();
   // Most listings change nothing: a read settles that, and only a change takes the write lock (and is read again under it).
-  const stored = await deps.store.toolPins(connection);
-  const unchanged = reconcilePins(connection, tools, stored, at).next.length === 0;
-  const pins = unchanged ? stored : await deps.store.mutateToolPins(connection, (current) => reconcilePins(connection, tools, current, at));
+  let pins: readonly ToolPin[];
+  try {
+    const stored = await deps.store.toolPins(connection);
+    const unchanged = reconcilePins(connection, tools, stored, at).next.length === 0;
+    pins = unchanged ? stored : await deps.store.mutateToolPins(connection, (current) => reconcilePins(connection, tools, current, at));
+  } catch (e) {
+    catalog.setPins([]); // as loadPins: pins that cannot be read accept nothing
+    throw e;
+  }
   catalog.setPins(pins);
   for (const p of pins) {
     if (p.changed?.seenAt === at) deps.log.warn({ connection, tool: p.tool, pinned: p.hash, seen: p.changed.hash }, 'an MCP tool definition changed since it was pinned');
@@ -58,7 +92,7 @@ export async function syncTools(deps: Pick<Deps, 'connections' | 'store' | 'cloc
 export async function watchTools(deps: Pick<Deps, 'connections' | 'store' | 'clock' | 'log'>): Promise<void> {
   await Promise.all(
     mcpConnections(deps).map(async (name) => {
-      const warn = (e: unknown) => deps.log.warn({ connection: name, err: e instanceof Error ? e.message : String(e) }, 'listing an MCP upstream failed');
+      const warn = (e: unknown) => deps.log.warn({ connection: name, err: e }, 'listing an MCP upstream failed');
       await loadPins(deps, name);
       deps.connections.get(name)?.catalog?.onListChanged(() => {
         syncTools(deps, name).catch(warn);

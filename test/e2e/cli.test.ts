@@ -118,12 +118,12 @@ describe('countersign policy test', () => {
   - { name: deletes are denied, principal: deploy-bot, connection: billing-api, input: { method: DELETE, path: /customers/1 }, expect: { effect: deny, rules: [prod-writes, no-deletes] } }
 `,
     );
-    const ok = await cli(['policy', 'test', cases, '--config', '.countersign/demo.yaml']);
+    const ok = await cli(['policy', 'test', cases, '--config', '.countersign/demo/demo.yaml']);
     expect(ok.stdout).toContain('3 passed, 0 failed');
     expect(ok.code).toBe(0);
 
     writeFileSync(cases, `- { name: wrong on purpose, principal: deploy-bot, connection: billing-api, input: { method: GET, path: /x }, expect: { effect: deny } }\n`);
-    const bad = await cli(['policy', 'test', cases, '--config', '.countersign/demo.yaml']);
+    const bad = await cli(['policy', 'test', cases, '--config', '.countersign/demo/demo.yaml']);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('expected deny, got allow [reads]');
   });
@@ -179,7 +179,7 @@ policy:
 describe('countersign audit', () => {
   it('exports the exact hashed bytes, verifies, and names the first event after tampering', async () => {
     await stopDemo();
-    const ok = await cli(['audit', 'verify', '--config', '.countersign/demo.yaml']);
+    const ok = await cli(['audit', 'verify', '--config', '.countersign/demo/demo.yaml']);
     expect(ok.code).toBe(0);
     const count = Number(/OK: (\d+) events/.exec(ok.stdout)![1]);
     expect(count).toBeGreaterThan(5);
@@ -187,7 +187,7 @@ describe('countersign audit', () => {
     const jsonl = await cli(['audit', 'export', '--format', 'jsonl']);
     const lines = jsonl.stdout.trim().split('\n');
     expect(lines).toHaveLength(count);
-    const db = new Database(join(dir, '.countersign/countersign.db'));
+    const db = new Database(join(dir, '.countersign/demo/countersign.db'));
     const rows = db.prepare('SELECT body, hash FROM audit_events ORDER BY seq').all() as { body: string; hash: string }[];
     lines.forEach((l, i) => expect(createHash('sha256').update(l).digest('hex')).toBe(rows[i]!.hash));
 
@@ -198,7 +198,7 @@ describe('countersign audit', () => {
     const seq = (db.prepare("SELECT seq FROM audit_events WHERE type = 'review.recorded' ORDER BY seq LIMIT 1").get() as { seq: number }).seq;
     db.prepare("UPDATE audit_events SET body = replace(body, '\"alice\"', '\"mallory\"') WHERE seq = ?").run(seq);
     db.close();
-    const broken = await cli(['audit', 'verify', '--config', '.countersign/demo.yaml']);
+    const broken = await cli(['audit', 'verify', '--config', '.countersign/demo/demo.yaml']);
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain(`BROKEN at event ${seq}`);
   }, 30_000);

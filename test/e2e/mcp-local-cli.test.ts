@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startMutableUpstream, type MutableUpstream } from '../support/mcp-upstream.ts';
 import { readDb } from '../support/sqlite.ts';
+import Database from 'better-sqlite3';
 
 const BIN = resolve('bin/countersign.js');
 
@@ -175,6 +176,34 @@ describe('countersign mcp --config, when the gateway changes its policy', () => 
     } finally {
       await own.stop();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('countersign mcp --config, when the tool pins cannot be read', () => {
+  it('logs why with its stack, and holds calls of the tools it can no longer tell were accepted', async () => {
+    const p = await local(writeConfig(gw, 'pins.yaml'), gw.keys['deploy-bot']!);
+    p.send({ id: 1, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'pins-ok' } } });
+    expect((await p.answer(1)).result.content[0].text).toBe('hello, pins-ok');
+
+    const db = new Database(gw.dbPath);
+    const original = db.prepare("SELECT definition FROM tool_pins WHERE connection = 'greeter' AND tool = 'greet'").pluck().get() as string;
+    db.prepare("UPDATE tool_pins SET definition = '{not json' WHERE connection = 'greeter' AND tool = 'greet'").run();
+    try {
+      // The next reload of the pins fails: said on stderr with the error's stack.
+      const line = await eventually(async () => p.stderr().split('\n').find((l) => l.includes('the MCP tool pins could not be read')), 15_000);
+      expect(JSON.parse(line)).toMatchObject({ level: 50, connection: 'greeter', err: { type: 'SyntaxError', stack: expect.stringMatching(/^SyntaxError: [^]*\n\s+at /) } });
+
+      // The tool was accepted; with its pin unreadable it is not taken as accepted any more: the call is held for a human.
+      p.send({ id: 2, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'pins-unreadable' } } });
+      const held = await eventually(async () => requestsOf(gw, 'pins-unreadable')[0], 15_000);
+      expect(held.status).toBe('pending');
+      expect(greeter.calls.some((c) => JSON.stringify(c).includes('pins-unreadable'))).toBe(false);
+    } finally {
+      db.prepare("UPDATE tool_pins SET definition = ? WHERE connection = 'greeter' AND tool = 'greet'").run(original);
+      db.close();
+      p.end();
+      await p.exited;
     }
   });
 });

@@ -80,5 +80,11 @@ export function treeContract(name: string, make: () => Promise<{ store: Store; c
       expect(await store.getMeta('policy.hash')).toBe('sha256:abc');
       expect((await store.readAudit(1, 10)).map((e) => e.type)).toEqual(['policy.loaded']);
     });
+
+    it('claims a meta key once: the first value stays, and every claim returns it', async () => {
+      expect(await store.claimMeta('store.config', '/a/countersign.yaml')).toBe('/a/countersign.yaml');
+      expect(await store.claimMeta('store.config', '/b/countersign.yaml')).toBe('/a/countersign.yaml');
+      expect(await store.getMeta('store.config')).toBe('/a/countersign.yaml');
+    });
   });
 }

@@ -1,11 +1,13 @@
 /**
  * The demo configuration, written once on the first `npm start` without a
- * countersign.yaml. Its API keys are printed that one time and stored only
+ * countersign.yaml, into the demo's own directory; its store and audit keys
+ * are named there by absolute path, so they are the demo's wherever the
+ * config is read from and never the ones a config of one's own makes. Its API keys are printed that one time and stored only
  * as SHA-256 hashes; `countersign demo reset` starts over with new ones.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { generateApiKey } from '../../adapters/identity/api-keys.ts';
 
 export interface DemoPrincipal {
@@ -23,7 +25,7 @@ export const DEMO_PRINCIPALS: readonly DemoPrincipal[] = [
   { id: 'carol', kind: 'human', groups: ['sre'], note: 'sre, but the agent acts for her: she cannot approve its requests' },
 ];
 
-function demoYaml(hashes: Record<string, string>, upstreamToken: string): string {
+function demoYaml(hashes: Record<string, string>, upstreamToken: string, dir: string): string {
   const principals = DEMO_PRINCIPALS.map((p) =>
     [
       `  - id: ${p.id}`,
@@ -37,7 +39,9 @@ function demoYaml(hashes: Record<string, string>, upstreamToken: string): string
 # API keys were printed once and are stored here only as SHA-256 hashes.
 # Start over with new keys: npx countersign demo reset
 server: { port: 8700 }                        # PORT in the environment overrides
-store: { sqlite: { path: ./.countersign/countersign.db } }
+# The demo's state and keys live beside this file, apart from what a config of your own makes.
+store: { sqlite: { path: ${JSON.stringify(join(dir, 'countersign.db'))} } }
+audit: { keyDir: ${JSON.stringify(join(dir, 'keys'))} }
 principals:
 ${principals}
 connections:
@@ -81,7 +85,8 @@ export function ensureDemoConfig(path: string): Record<string, string> | null {
     keys[p.id] = k.key;
     hashes[p.id] = k.hash;
   }
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, demoYaml(hashes, `demo_${randomBytes(18).toString('base64url')}`), { mode: 0o600 });
+  const dir = resolve(dirname(path));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path, demoYaml(hashes, `demo_${randomBytes(18).toString('base64url')}`, dir), { mode: 0o600 });
   return keys;
 }

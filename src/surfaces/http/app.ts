@@ -66,7 +66,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
       const { cause: _cause, ...safe } = err.details as Record<string, unknown>;
       return c.json({ error: { code: err.code, message: err.message, traceId, ...safe } }, status as 400);
     }
-    deps.log.error({ traceId, err: err instanceof Error ? err.message : String(err), stack: err instanceof Error ? err.stack : undefined }, 'unhandled error');
+    deps.log.error({ traceId, err }, 'unhandled error');
     return c.json({ error: { code: 'INTERNAL', message: 'an unexpected error occurred; nothing ran because of it', traceId } }, 500);
   });
 

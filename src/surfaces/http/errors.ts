@@ -30,6 +30,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOT_A_TOOL_ACCEPTOR: 403,
   CONFIRMATION_REQUIRED: 400,
   ALREADY_REVIEWED: 409,
+  REVIEW_DENIED: 403,
   REQUEST_ALREADY_DECIDED: 409,
   REQUEST_EXPIRED: 409,
   REQUEST_CANCELLED: 409,
@@ -41,9 +42,10 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   AUDIT_WRITE_FAILED: 503,
   POLICY_NOT_IN_FORCE: 503,
   CONFIG_INVALID: 500,
+  STORE_OF_ANOTHER_CONFIG: 500,
   INTERNAL: 500,
 };
 
 export interface WireError {
-  error: { code: string; message: string; traceId: string; [k: string]: unknown };
+  error: { code: ErrorCode; message: string; traceId: string; [k: string]: unknown };
 }

@@ -29,6 +29,6 @@ export function toMcpError(e: unknown, log: { error(obj: Record<string, unknown>
     const requestId = typeof e.details['requestId'] === 'string' ? { requestId: e.details['requestId'] } : {};
     return new McpError(code, e.message, { code: e.code, ...requestId });
   }
-  log.error({ err: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined }, 'unhandled error in an MCP call');
+  log.error({ err: e }, 'unhandled error in an MCP call');
   return new McpError(JsonRpc.InternalError, 'an unexpected error occurred; nothing ran because of it', { code: 'INTERNAL' });
 }

@@ -5,6 +5,52 @@
  * gateway or of the client loses nothing: the request id is enough to resume.
  */
 
+/**
+ * The gateway's stable error codes (docs/errors.md): the `code` of an error
+ * answer and of a request that ended in error. Branch on these, never on a
+ * message. A test keeps this list equal to the gateway's registry.
+ */
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'INVALID_JSON'
+  | 'INVALID_REQUEST'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNKNOWN_CONNECTION'
+  | 'UNKNOWN_PRINCIPAL'
+  | 'INVALID_INPUT'
+  | 'INPUT_UNPARSEABLE'
+  | 'UNKNOWN_TOOL'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'TOOL_DEFINITION_MISMATCH'
+  | 'TOOL_ACCEPTORS_NOT_CONFIGURED'
+  | 'NOT_A_TOOL_ACCEPTOR'
+  | 'POLICY_DENIED'
+  | 'POLICY_ERROR'
+  | 'NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'AGENT_CANNOT_REVIEW'
+  | 'AGENT_CANNOT_SIGN_IN'
+  | 'CSRF_REJECTED'
+  | 'SELF_APPROVAL_FORBIDDEN'
+  | 'NOT_AN_APPROVER'
+  | 'ALREADY_REVIEWED'
+  | 'REVIEW_DENIED'
+  | 'REQUEST_ALREADY_DECIDED'
+  | 'REQUEST_EXPIRED'
+  | 'REQUEST_CANCELLED'
+  | 'REQUEST_NOT_PENDING'
+  | 'DIGEST_MISMATCH'
+  | 'EXECUTION_FAILED'
+  | 'EXECUTION_INTERRUPTED'
+  | 'AUDIT_WRITE_FAILED'
+  | 'POLICY_NOT_IN_FORCE'
+  | 'CONFIG_INVALID'
+  | 'STORE_OF_ANOTHER_CONFIG'
+  | 'INTERNAL';
+
+/** Codes this client gives a failure that is not the gateway's answer: a body that is not JSON, or not an error object. */
+export type ClientErrorCode = 'INVALID_RESPONSE' | 'HTTP_ERROR';
+
 export type RequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'executing' | 'succeeded' | 'failed';
 
 export interface RequestView {
@@ -22,7 +68,7 @@ export interface RequestView {
   updatedAt: string;
   expiresAt: string | null;
   result: unknown;
-  error: { code: string; message: string } | null;
+  error: { code: ErrorCode; message: string } | null;
   reviewable?: { reviewable: boolean; why: string | null };
 }
 
@@ -46,10 +92,10 @@ export interface ActionRequest {
 
 /** An error answer from the gateway, with its stable code. */
 export class CountersignApiError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode | ClientErrorCode;
   readonly status: number;
   readonly body: unknown;
-  constructor(status: number, code: string, message: string, body: unknown) {
+  constructor(status: number, code: ErrorCode | ClientErrorCode, message: string, body: unknown) {
     super(message);
     this.name = 'CountersignApiError';
     this.status = status;
@@ -96,7 +142,7 @@ export function createClient(opts: ClientOptions) {
   }
 
   function fail(status: number, body: unknown): never {
-    const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    const e = (body as { error?: { code?: ErrorCode; message?: string } } | undefined)?.error;
     throw new CountersignApiError(status, e?.code ?? 'HTTP_ERROR', e?.message ?? `the gateway answered ${status}`, body);
   }
 

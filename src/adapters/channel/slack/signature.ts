@@ -6,11 +6,12 @@
  * replayed later.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { RefusalReason } from '../../../core/refusals.ts';
 
 /** Slack's own window: five minutes. */
 export const SLACK_MAX_SKEW_SECONDS = 300;
 
-export type SlackSignatureCheck = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+export type SlackSignatureCheck = { readonly ok: true } | { readonly ok: false; readonly reason: RefusalReason };
 
 /**
  * @example

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { CONFIRM_ON, type AdaptiveCard } from './card.ts';
 import { ADAPTIVE_CARD_CONTENT_TYPE } from './connector.ts';
+import type { ErrorCode } from '../../../core/errors.ts';
 
 const verbs = ['approve', 'deny', 'refresh'] as const;
 export type CardVerb = (typeof verbs)[number];
@@ -108,7 +109,7 @@ export function cardResponse(card: AdaptiveCard): InvokeResponse {
  * @example
  * errorResponse(403, 'SELF_APPROVAL_FORBIDDEN', 'You cannot review your own request.');
  */
-export function errorResponse(statusCode: 400 | 401 | 403 | 404 | 409 | 500, code: string, message: string): InvokeResponse {
+export function errorResponse(statusCode: 400 | 401 | 403 | 404 | 409 | 500, code: ErrorCode, message: string): InvokeResponse {
   return { status: 200, body: { statusCode, type: 'application/vnd.microsoft.error', value: { code, message } } };
 }
 

@@ -75,6 +75,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     latestCheckpoint: db.prepare('SELECT size, root, key_id AS keyId, note, created_at AS createdAt FROM checkpoints ORDER BY size DESC LIMIT 1'),
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?').pluck(),
     setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    claimMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
   };
   const tree = createTreeStore(db);
   const audit = createAuditSearch(db);
@@ -299,6 +300,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async getMeta(key) {
       return (q.getMeta.get(key) as string | undefined) ?? undefined;
+    },
+    async claimMeta(key, value) {
+      // Insert-if-absent and the read back share one write transaction: another process's claim is all before or all after.
+      return write(() => {
+        q.claimMeta.run(key, value);
+        return q.getMeta.get(key) as string;
+      });
     },
     async readAuditRaw(fromSeq, limit) {
       return q.readAudit.all(fromSeq, limit) as AuditRow[];

@@ -98,7 +98,7 @@ export function consoleError(deps: Deps, err: Error, c: Context<AppEnv>): Respon
     message = err.message;
     if (status >= 500) deps.log.error({ traceId, code, ...err.details }, err.message);
   } else {
-    deps.log.error({ traceId, err: err.message, stack: err.stack }, 'unhandled console error');
+    deps.log.error({ traceId, err }, 'unhandled console error');
   }
   const body = html`<h1>Not done</h1>
 <div class="notice error" role="alert"><p><strong>${code}</strong>: ${message}</p></div>

@@ -65,7 +65,7 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig): Hono<AppEnv> {
     try {
       config = await discovered();
     } catch (e) {
-      deps.log.error({ traceId: c.get('traceId'), err: e instanceof Error ? e.message : String(e) }, 'OIDC discovery failed');
+      deps.log.error({ traceId: c.get('traceId'), err: e }, 'OIDC discovery failed');
       return failed(c, 'The identity provider cannot be reached right now. Try again shortly.', 502);
     }
     const flow: Flow = { state: oidc.randomState(), verifier: oidc.randomPKCECodeVerifier(), nonce: oidc.randomNonce(), next: safeNext(c.req.query('next')) };

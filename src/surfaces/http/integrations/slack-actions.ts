@@ -48,7 +48,7 @@ export function createSlackActions(deps: Deps, api: SlackApi, opts: { responseOr
   }
 
   const guard = (what: string, p: Promise<void>) =>
-    p.catch((e: unknown) => deps.log.error({ channel: 'slack', what, err: e instanceof Error ? e.message : String(e) }, 'slack interaction failed'));
+    p.catch((e: unknown) => deps.log.error({ channel: 'slack', what, err: e }, 'slack interaction failed'));
 
   return {
     approve: (actor: SlackActor) => guard('approve', decide(actor, 'approve', '')),

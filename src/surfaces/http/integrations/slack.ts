@@ -15,6 +15,7 @@ import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
 import { readLimitedBody, refuseCall } from './inbound.ts';
 import { createSlackActions } from './slack-actions.ts';
+import type { RefusalReason } from '../../../core/refusals.ts';
 
 export interface SlackIntegration {
   readonly config: { readonly signingSecret: string; readonly teamId: string; readonly appId: string; readonly apiUrl: string };
@@ -40,7 +41,7 @@ export function slackRoutes(deps: Deps, slack: SlackIntegration): Hono<AppEnv> {
   const actions = createSlackActions(deps, slack.api, { responseOrigins: ['https://hooks.slack.com/', new URL(slack.config.apiUrl).origin + '/'] });
 
   app.post('/integrations/slack/interactions', async (c) => {
-    const refuse = (reason: string) => refuseCall(c, deps, { channel: 'slack', reason, message: 'the call did not verify as coming from the configured Slack app' });
+    const refuse = (reason: RefusalReason) => refuseCall(c, deps, { channel: 'slack', reason, message: 'the call did not verify as coming from the configured Slack app' });
     const body = await readLimitedBody(c, MAX_BODY);
     if (!body) return refuse('body.too_large');
     const check = verifySlackSignature({

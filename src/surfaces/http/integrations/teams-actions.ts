@@ -60,7 +60,7 @@ export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: 
     try {
       human = await chatReviewer(deps, click, await emailOf(action));
     } catch (e) {
-      deps.log.error({ channel: 'teams', requestId: action.requestId, err: e instanceof Error ? e.message : String(e) }, 'looking up a Teams user failed');
+      deps.log.error({ channel: 'teams', requestId: action.requestId, err: e }, 'looking up a Teams user failed');
       return errorResponse(500, 'INTERNAL', 'Your Teams account could not be looked up just now; try again.');
     }
     if (!human) return card(current, UNLINKED);

@@ -17,6 +17,7 @@ import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
 import { readLimitedBody, refuseCall } from './inbound.ts';
 import { createTeamsActions } from './teams-actions.ts';
+import type { RefusalReason } from '../../../core/refusals.ts';
 
 export interface TeamsIntegration {
   readonly config: TeamsConfig;
@@ -41,7 +42,7 @@ export function teamsRoutes(deps: Deps, teams: TeamsIntegration): Hono<AppEnv> {
   const actions = createTeamsActions(deps, teams.connector, { requestUrl: teams.requestUrl });
 
   app.post('/integrations/teams/messages', async (c) => {
-    const refuse = (reason: string) => refuseCall(c, deps, { channel: 'teams', reason, message: 'the call did not verify as coming from Bot Framework for the configured bot and tenant' });
+    const refuse = (reason: RefusalReason) => refuseCall(c, deps, { channel: 'teams', reason, message: 'the call did not verify as coming from Bot Framework for the configured bot and tenant' });
     const raw = await readLimitedBody(c, MAX_BODY);
     if (!raw) return refuse('body.too_large');
     let body: unknown = null;

@@ -1,0 +1,36 @@
+/**
+ * `countersign store adopt`: this config takes over the store and the audit
+ * key directory it names, though they were made for another config file. The
+ * only way to do so, and it says so: the move is an audit event
+ * (`store.adopted`, with the config they belonged to), and every later open
+ * by the other config is refused.
+ */
+import { existsSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { loadConfig } from '../config/load.ts';
+import { configIdentity } from '../config/identity.ts';
+import { CountersignError } from '../core/errors.ts';
+import { createSqliteStore } from '../adapters/store/sqlite/index.ts';
+import { keyDirOwner, setKeyDirOwner } from '../adapters/signer/key-owner.ts';
+import { systemClock } from '../adapters/system.ts';
+import { adoptStore } from '../service/store-owner.ts';
+import { safe } from './output.ts';
+
+export async function storeAdoptCommand(configPath: string): Promise<number> {
+  const config = loadConfig(configPath);
+  const me = configIdentity(configPath);
+  const path = config.store.sqlite.path;
+  if (!existsSync(path)) throw new CountersignError('CONFIG_INVALID', `${configPath}: store.sqlite.path: ${path} does not exist; there is nothing to adopt (a new store is made by starting the gateway)`);
+  const store = createSqliteStore({ path, mustExist: true });
+  try {
+    const { from, changed } = await adoptStore({ store, clock: systemClock }, { config: me, by: `${userInfo().username}@${hostname()}` });
+    process.stdout.write(safe(changed ? `store ${resolve(path)}: now the store of ${me} (it was made for ${from ?? 'no recorded config'}); recorded as store.adopted in its audit log\n` : `store ${resolve(path)}: already the store of ${me}\n`));
+  } finally {
+    await store.close();
+  }
+  const keysFrom = keyDirOwner(config.audit.keyDir);
+  if (keysFrom !== me) setKeyDirOwner(config.audit.keyDir, me);
+  process.stdout.write(safe(keysFrom !== me ? `audit keys ${resolve(config.audit.keyDir)}: now the keys of ${me} (they were made for ${keysFrom ?? 'no recorded config'})\n` : `audit keys ${resolve(config.audit.keyDir)}: already the keys of ${me}\n`));
+  return 0;
+}

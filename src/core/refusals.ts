@@ -1,0 +1,71 @@
+/**
+ * Why a credential or an inbound channel call was refused: one registry of
+ * stable reasons, as the error codes are one registry (errors.ts). A reason
+ * names the check that failed, never the credential; it is the `reason` of an
+ * UNAUTHENTICATED answer, and of the `auth.failed` and `channel.refused`
+ * audit events. docs/errors.md lists each with this sentence (a test keeps
+ * them in step).
+ */
+import type { ErrorCode } from './errors.ts';
+
+export const REFUSAL_REASONS = {
+  'key.malformed': 'The API key is empty or longer than any key the gateway issues.',
+  'key.unknown': 'The API key matches no configured principal.',
+  'key.is_token': 'A token was given where the console sign-in takes an API key.',
+  'token.malformed': 'The token is not a well-formed JWT (or is longer than the gateway reads).',
+  'token.issuer_unknown': 'The token names an issuer (`iss`) that is not configured.',
+  'token.alg_not_allowed': "The token's signature algorithm is not one its issuer allows.",
+  'token.kid_invalid': "The token's key id (`kid`) is not a well-formed key id.",
+  'token.kid_unknown': "No key of the issuer's key set matches the token's key id.",
+  'token.signature_invalid': "The token's signature does not verify.",
+  'token.expired': 'The token has expired.',
+  'token.not_yet_valid': 'The token is not valid yet (`nbf`).',
+  'token.issued_in_future': 'The token says it was issued in the future (`iat`).',
+  'token.audience_invalid': 'The token is not for this gateway (`aud`).',
+  'token.issuer_invalid': 'The token\'s issuer does not match the configured one.',
+  'token.claim_missing': 'The token lacks a claim the issuer\'s configuration requires.',
+  'token.email_unverified': 'The token names its principal by an email address the issuer has not verified.',
+  'token.claims_invalid': "The token's claims fail a check (for example a human acting for someone, or an agent acting for itself).",
+  'token.jwks_unavailable': "The issuer's key set could not be fetched or read.",
+  'principal.kind_mismatch': 'The credential names a principal configured as the other kind (agent or human).',
+  'github.repository_not_allowed': 'The GitHub Actions token comes from a repository the issuer does not allow.',
+  'github.workflow_not_allowed': 'The GitHub Actions token comes from a workflow the issuer does not allow.',
+  'okta.id_token': 'An Okta ID token was given where an access token is required.',
+  'okta.not_access_token': 'The Okta token is not an access token (it lacks `scp` or `cid`).',
+  'login.claim_missing': 'The identity provider\'s ID token lacks the claim that names the human.',
+  'login.email_unverified': 'The identity provider has not verified the email address that names the human.',
+  'body.too_large': 'The channel call\'s body is larger than the gateway reads.',
+  'signature.missing': 'The Slack call has no signature or timestamp header.',
+  'signature.version': 'The Slack signature is not of a version the gateway checks (v0).',
+  'signature.mismatch': 'The Slack signature does not match the body under the signing secret.',
+  'timestamp.malformed': 'The Slack timestamp header is not a number of seconds.',
+  'timestamp.outside_window': 'The Slack call is older (or newer) than the five minutes the gateway allows.',
+  'team.mismatch': 'The Slack call comes from another workspace than the configured one.',
+  'app.mismatch': 'The Slack call comes from another Slack app than the configured one.',
+  'teams.token_missing': 'The Teams call has no Bot Framework bearer token.',
+  'teams.token_malformed': 'The Bot Framework token is not a well-formed JWT.',
+  'teams.alg_not_allowed': 'The Bot Framework token is not signed with RS256.',
+  'teams.kid_invalid': "The Bot Framework token's key id is not a well-formed key id.",
+  'teams.kid_unknown': "No Bot Framework signing key matches the token's key id.",
+  'teams.keys_unavailable': 'The Bot Framework signing keys could not be fetched.',
+  'teams.signature_invalid': "The Bot Framework token's signature does not verify.",
+  'teams.expired': 'The Bot Framework token has expired.',
+  'teams.not_yet_valid': 'The Bot Framework token is not valid yet.',
+  'teams.audience_invalid': 'The Bot Framework token is not for the configured bot.',
+  'teams.issuer_invalid': 'The Bot Framework token is not from Bot Framework.',
+  'teams.claims_invalid': "The Bot Framework token's claims fail a check.",
+  'teams.key_not_endorsed': 'The signing key is not endorsed for the Teams channel.',
+  'teams.service_url_mismatch': "The activity's service URL is not the one the token vouches for.",
+  'teams.activity_invalid': 'The activity is not a well-formed Bot Framework activity.',
+  'teams.channel_invalid': 'The activity does not come from the Teams channel.',
+  'teams.tenant_mismatch': 'The activity comes from another tenant than the configured one.',
+  'teams.invoke_invalid': 'The card action is not one the gateway offers.',
+  'user.unknown_email': 'The chat user\'s email address is no configured human\'s.',
+  'user.no_email': 'The chat user\'s email address could not be read, so the human is unknown.',
+} as const;
+
+/**
+ * A registered reason, or `review.<code>`: a chat click that reached the
+ * review and was refused there (the error code, lower-cased).
+ */
+export type RefusalReason = keyof typeof REFUSAL_REASONS | `review.${Lowercase<ErrorCode>}`;
