@@ -37,7 +37,7 @@ describe('the Slack message of a request fits Block Kit whatever the agent sent'
   for (const [name, record] of maximal()) {
     it(`fits with ${name}, in every status`, () => {
       for (const status of ALL_STATUSES) {
-        const r = { ...record, status, error: status === 'failed' || status === 'denied' ? { code: 'EXECUTION_FAILED', message: '&'.repeat(4000) } : null };
+        const r = { ...record, status, error: status === 'failed' || status === 'denied' ? { code: 'EXECUTION_FAILED' as const, message: '&'.repeat(4000) } : null };
         for (const message of [requestMessage(r, URL), minimalMessage(r, URL), outcomeDm(r, URL)]) {
           expect(blockKitProblem(message), `${status}`).toBeUndefined();
         }

@@ -23,7 +23,7 @@ describe('the Teams card of a request fits Teams and the Adaptive Card schema wh
   it('with a 4,000-character reason, 100 KB of SQL, 49 long review comments and long names, in every status', () => {
     for (const [name, record] of maximal()) {
       for (const status of STATUSES) {
-        const r = { ...record, status, error: status === 'failed' ? { code: 'EXECUTION_FAILED', message: '"'.repeat(4000) } : null };
+        const r = { ...record, status, error: status === 'failed' ? { code: 'EXECUTION_FAILED' as const, message: '"'.repeat(4000) } : null };
         const card = requestCard(heldRequestView(r), SAMPLE_OPTIONS);
         expect(adaptiveCardProblems(card), `${name}, ${status}`).toEqual([]);
       }
