@@ -131,7 +131,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     // Conditions are compiled here only to fail the load with the file's name; main compiles the policy it runs.
     compilePolicy({ default: result.data.policy.default, defaultTtlSeconds: result.data.policy.defaultTtl, rules: result.data.policy.rules });
   } catch (e) {
-    if (isCountersignError(e, 'CONFIG_INVALID')) fail(file, [e.message]);
+    if (isCountersignError(e, 'CONFIG_INVALID')) fail(file, Array.isArray(e.details['problems']) ? (e.details['problems'] as string[]) : [e.message]);
     throw e;
   }
   return deepFreeze(result.data);

@@ -1,0 +1,166 @@
+/**
+ * The CEL environment conditions run in, made to follow the CEL spec where
+ * the library (@marcbachmann/cel-js) differs from it in ways that turn a deny
+ * into an allow, and to be bounded:
+ *
+ * - `matches()` is RE2 (regex.ts), not JavaScript's backtracking RegExp;
+ *   `lowerAscii()`/`upperAscii()` change ASCII letters only; `int()` of a
+ *   double out of the int64 range is an error. The library lets no built-in
+ *   overload be replaced, so after parsing the call nodes are pointed at
+ *   these implementations (rewrite()), which are registered under internal
+ *   names a condition cannot write (`__cs_…`, refused at load).
+ * - Map literals evaluate to Maps, as every map in the variables is (see
+ *   bounds.ts): keys keep their type, `443 in {"443": true}` is false.
+ * - Every node the evaluator evaluates ticks the meter of the evaluation in
+ *   progress (bounds.ts): the library has no evaluation limits of its own,
+ *   and all its evaluation goes through one method, `run`, of its evaluator,
+ *   which is wrapped here (the evaluator is reached through a function
+ *   handler's `this`, which the library binds to it).
+ *
+ * semantics.test.ts holds the library to these outcomes, so an upgrade that
+ * changes them is caught.
+ */
+import { Environment, type ASTNode } from '@marcbachmann/cel-js';
+import { Meter } from './bounds.ts';
+import { re2Matches } from './regex.ts';
+import type { VarType } from './types.ts';
+
+/** The variables a condition may use. */
+export const POLICY_VARIABLES = ['principal', 'action', 'facts', 'connection', 'context'] as const;
+
+export const INTERNAL_PREFIX = '__cs_';
+
+/** Built-in receiver functions replaced by spec-following ones: name → internal name. */
+const REPLACED_METHODS: Readonly<Record<string, string>> = {
+  matches: `${INTERNAL_PREFIX}matches`,
+  lowerAscii: `${INTERNAL_PREFIX}lowerAscii`,
+  upperAscii: `${INTERNAL_PREFIX}upperAscii`,
+};
+const REPLACED_FUNCTIONS: Readonly<Record<string, string>> = { int: `${INTERNAL_PREFIX}int` };
+
+const MAX_INT = 9223372036854775807n;
+const MIN_INT = -9223372036854775808n;
+const TWO_63 = 9223372036854775808;
+
+class CelRangeError extends Error {
+  override readonly name = 'EvaluationError';
+}
+
+/** The environment, with the slot holding the meter of the evaluation in progress. */
+export interface PolicyEnvironment {
+  readonly env: Environment;
+  readonly slot: { meter: Meter };
+}
+
+function asciiCase(s: string, upper: boolean): string {
+  return upper ? s.replace(/[a-z]+/g, (m) => m.toUpperCase()) : s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+
+function intOfDouble(v: number): bigint {
+  // CEL: the conversion errors when the truncated value is outside int64 (or NaN/infinite). -2^63 is exactly representable.
+  const t = Math.trunc(v);
+  if (!Number.isFinite(t) || t >= TWO_63 || t < -TWO_63) throw new CelRangeError('int() range error: the double is outside the int64 range');
+  return BigInt(t);
+}
+
+/** The library's name for a declared type, registering the object types it needs. */
+function declare(env: Environment, type: VarType, registered: Set<string>): string {
+  switch (type.kind) {
+    case 'scalar':
+      return type.cel === 'timestamp' ? 'google.protobuf.Timestamp' : type.cel;
+    case 'dyn':
+    case 'nullable':
+      return 'dyn';
+    case 'list':
+      return `list<${declare(env, type.of, registered)}>`;
+    case 'map':
+      return `map<string, ${declare(env, type.of, registered)}>`;
+    case 'object': {
+      if (!registered.has(type.name)) {
+        const fields = Object.fromEntries(Object.entries(type.fields).map(([k, t]) => [k, declare(env, t, registered)]));
+        // Only type-checked, never evaluated: a bare class stands for the values (no conversion).
+        env.registerType(type.name, { ctor: class {}, fields });
+        registered.add(type.name);
+      }
+      return type.name;
+    }
+  }
+}
+
+/**
+ * `types`: declare each variable so (for the type check at load); without,
+ * each is a map of anything (for evaluation, which needs no declarations).
+ */
+export function policyEnvironment(types?: Readonly<Record<(typeof POLICY_VARIABLES)[number], VarType>>): PolicyEnvironment {
+  const env = new Environment({ homogeneousAggregateLiterals: false });
+  const registered = new Set<string>();
+  for (const name of POLICY_VARIABLES) env.registerVariable(name, types ? declare(env, types[name], registered) : 'map');
+  const slot = { meter: Meter.unbounded() };
+  const regexStep = (text: string) => slot.meter.tick(1 + (text.length >>> 6));
+
+  env.registerFunction(`string.${INTERNAL_PREFIX}matches(string): bool`, (s: string, re: string) => (regexStep(s), re2Matches(s, re)));
+  env.registerFunction('matches(string, string): bool', (s: string, re: string) => (regexStep(s), re2Matches(s, re)));
+  env.registerFunction(`string.${INTERNAL_PREFIX}lowerAscii(): string`, (s: string) => asciiCase(s, false));
+  env.registerFunction(`string.${INTERNAL_PREFIX}upperAscii(): string`, (s: string) => asciiCase(s, true));
+  env.registerFunction(`${INTERNAL_PREFIX}int(int): int`, (v: bigint) => v);
+  env.registerFunction(`${INTERNAL_PREFIX}int(uint): int`, (v: { valueOf(): bigint }) => {
+    const n = v.valueOf();
+    if (n > MAX_INT) throw new CelRangeError('int() range error: the uint is above the int64 range');
+    return n;
+  });
+  env.registerFunction(`${INTERNAL_PREFIX}int(double): int`, intOfDouble);
+  env.registerFunction(`${INTERNAL_PREFIX}int(string): int`, (s: string) => {
+    if (!/^[+-]?[0-9]+$/.test(s)) throw new CelRangeError('int() conversion error: not a decimal integer');
+    const n = BigInt(s);
+    if (n > MAX_INT || n < MIN_INT) throw new CelRangeError('int() range error: outside the int64 range');
+    return n;
+  });
+  env.registerFunction(`${INTERNAL_PREFIX}int(google.protobuf.Timestamp): int`, (t: Date) => BigInt(Math.floor(t.getTime() / 1000)));
+
+  // Reach the evaluator once and wrap its `run`, through which every node is evaluated.
+  let evaluator: { run: (ast: ASTNode, ctx: unknown) => unknown } | undefined;
+  env.registerFunction(`${INTERNAL_PREFIX}probe(): bool`, function (this: typeof evaluator) {
+    evaluator = this;
+    return true;
+  });
+  env.evaluate(`${INTERNAL_PREFIX}probe()`, {});
+  if (!evaluator || typeof evaluator.run !== 'function') throw new Error('the CEL evaluator could not be bounded (library changed?)');
+  evaluator.run = function run(this: unknown, ast: ASTNode, ctx: unknown) {
+    slot.meter.tick();
+    return (ast as unknown as { evaluate(ev: unknown, ast: ASTNode, ctx: unknown): unknown }).evaluate(this, ast, ctx);
+  };
+  return { env, slot };
+}
+
+type Node = { op: string; args: unknown; setMeta?: (key: string, value: unknown) => unknown };
+const isNode = (x: unknown): x is Node => typeof x === 'object' && x !== null && 'op' in x && 'args' in x;
+
+/** Every node of a parsed condition, as the parser wrote them (macro expansions share these nodes). */
+export function* nodes(ast: unknown): Generator<Node> {
+  if (Array.isArray(ast)) {
+    for (const x of ast) yield* nodes(x);
+    return;
+  }
+  if (!isNode(ast)) return;
+  yield ast;
+  if (ast.op !== 'value') yield* nodes(ast.args);
+}
+
+function evaluateMapLiteral(ev: { run(ast: unknown, ctx: unknown): unknown }, ast: Node, ctx: unknown): Map<unknown, unknown> {
+  const out = new Map<unknown, unknown>();
+  for (const [k, v] of ast.args as [unknown, unknown][]) out.set(ev.run(k, ctx), ev.run(v, ctx));
+  return out;
+}
+
+/**
+ * Points a freshly parsed condition (not yet type-checked or evaluated) at
+ * the spec-following functions, and makes its map literals Maps.
+ */
+export function rewrite(ast: ASTNode): void {
+  for (const node of nodes(ast)) {
+    const args = node.args as unknown[];
+    if (node.op === 'rcall' && typeof args[0] === 'string' && REPLACED_METHODS[args[0]]) args[0] = REPLACED_METHODS[args[0]];
+    else if (node.op === 'call' && typeof args[0] === 'string' && REPLACED_FUNCTIONS[args[0]]) args[0] = REPLACED_FUNCTIONS[args[0]];
+    else if (node.op === 'map' && args.length > 0) node.setMeta?.('evaluate', evaluateMapLiteral);
+  }
+}
