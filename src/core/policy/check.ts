@@ -90,6 +90,12 @@ export function constructProblems(ast: ASTNode): string[] {
       ((node.op === 'call' || node.op === 'rcall') && typeof args[0] === 'string' && args[0].startsWith(INTERNAL_PREFIX))) {
       problems.push(`names starting ${INTERNAL_PREFIX} are reserved`);
     }
+    // Equality between uint and int or double is not CEL's here (dyn(1) == 1u, 1.0 in [1u] are false), and
+    // nothing the gateway gives a condition is a uint: uint values are refused outright.
+    if ((node.op === 'value' && typeof node.args === 'object' && node.args !== null && node.args.constructor?.name === 'UnsignedInt') ||
+      ((node.op === 'call' || node.op === 'rcall') && args[0] === 'uint')) {
+      problems.push('uint values are not supported in conditions; compare with int or double');
+    }
     if (node.op === 'map') {
       for (const [k] of args as [unknown, unknown][]) {
         if (str(k) === null) problems.push('a map literal may only have string literals as keys (maps from the action have string keys; other keys would not compare as CEL specifies)');
