@@ -4,8 +4,9 @@
  * into an allow, and to be bounded:
  *
  * - `matches()` is RE2 (regex.ts), not JavaScript's backtracking RegExp;
- *   `lowerAscii()`/`upperAscii()` change ASCII letters only; `int()` of a
- *   double out of the int64 range is an error. The library lets no built-in
+ *   `lowerAscii()`/`upperAscii()` change ASCII letters only, and indexes are
+ *   in code points (strings.ts); `int()` of a double out of the int64 range
+ *   is an error. The library lets no built-in
  *   overload be replaced, so after parsing the call nodes are pointed at
  *   these implementations (rewrite()), which are registered under internal
  *   names a condition cannot write (`__cs_…`, refused at load).
@@ -23,6 +24,7 @@
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { Meter } from './bounds.ts';
 import { re2Matches } from './regex.ts';
+import { asciiCase, indexOf, lastIndexOf, split, substring } from './strings.ts';
 import type { VarType } from './types.ts';
 
 /** The variables a condition may use. */
@@ -31,11 +33,9 @@ export const POLICY_VARIABLES = ['principal', 'action', 'facts', 'connection', '
 export const INTERNAL_PREFIX = '__cs_';
 
 /** Built-in receiver functions replaced by spec-following ones: name → internal name. */
-const REPLACED_METHODS: Readonly<Record<string, string>> = {
-  matches: `${INTERNAL_PREFIX}matches`,
-  lowerAscii: `${INTERNAL_PREFIX}lowerAscii`,
-  upperAscii: `${INTERNAL_PREFIX}upperAscii`,
-};
+const REPLACED_METHODS: Readonly<Record<string, string>> = Object.fromEntries(
+  ['matches', 'lowerAscii', 'upperAscii', 'indexOf', 'lastIndexOf', 'substring', 'split'].map((m) => [m, `${INTERNAL_PREFIX}${m}`]),
+);
 const REPLACED_FUNCTIONS: Readonly<Record<string, string>> = { int: `${INTERNAL_PREFIX}int` };
 
 const MAX_INT = 9223372036854775807n;
@@ -50,10 +50,6 @@ class CelRangeError extends Error {
 export interface PolicyEnvironment {
   readonly env: Environment;
   readonly slot: { meter: Meter };
-}
-
-function asciiCase(s: string, upper: boolean): string {
-  return upper ? s.replace(/[a-z]+/g, (m) => m.toUpperCase()) : s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
 }
 
 function intOfDouble(v: number): bigint {
@@ -102,6 +98,15 @@ export function policyEnvironment(types?: Readonly<Record<(typeof POLICY_VARIABL
   env.registerFunction('matches(string, string): bool', (s: string, re: string) => (regexStep(s), re2Matches(s, re)));
   env.registerFunction(`string.${INTERNAL_PREFIX}lowerAscii(): string`, (s: string) => asciiCase(s, false));
   env.registerFunction(`string.${INTERNAL_PREFIX}upperAscii(): string`, (s: string) => asciiCase(s, true));
+  const m = (sig: string, fn: (...args: never[]) => unknown) => env.registerFunction(`string.${INTERNAL_PREFIX}${sig}`, fn);
+  m('indexOf(string): int', (s: string, sub: string) => indexOf(s, sub));
+  m('indexOf(string, int): int', (s: string, sub: string, from: bigint) => indexOf(s, sub, from));
+  m('lastIndexOf(string): int', (s: string, sub: string) => lastIndexOf(s, sub));
+  m('lastIndexOf(string, int): int', (s: string, sub: string, from: bigint) => lastIndexOf(s, sub, from));
+  m('substring(int): string', (s: string, start: bigint) => substring(s, start));
+  m('substring(int, int): string', (s: string, start: bigint, end: bigint) => substring(s, start, end));
+  m('split(string): list<string>', (s: string, sep: string) => split(s, sep));
+  m('split(string, int): list<string>', (s: string, sep: string, limit: bigint) => split(s, sep, limit));
   env.registerFunction(`${INTERNAL_PREFIX}int(int): int`, (v: bigint) => v);
   env.registerFunction(`${INTERNAL_PREFIX}int(uint): int`, (v: { valueOf(): bigint }) => {
     const n = v.valueOf();

@@ -90,6 +90,14 @@ describe('overflow and range errors', () => {
     '9223372036854775807 + 1 > 0',
     '-9223372036854775808 - 1 < 0',
     'int(action.input.big * 2048.0) > 0',
+    'int("") == 0',
+    'int("0x10") == 16',
+    'int("0b1") == 1',
+    '"abc".substring(4) == ""',
+    '"abc".substring(2, 1) == ""',
+    '"😀".substring(0, 2) == "😀"',
+    '"abc".indexOf("a", 4) == -1',
+    '"abc".lastIndexOf("a", 3) == -1',
   ])('%s fails to evaluate', (when) => {
     expect(cel(when)).toBe('error');
   });
@@ -118,6 +126,15 @@ describe('string functions', () => {
     ['"mixed-ä".upperAscii() == "MIXED-ä"', true],
     ['"İ".lowerAscii() == "İ"', true],
     ['"ß".upperAscii() == "ß"', true],
+    ['"😀/admin".indexOf("/") == 1', true],
+    ['"😀/admin".indexOf("a", 2) == 2', true],
+    ['"a😀a".lastIndexOf("a") == 2', true],
+    ['"a😀a".lastIndexOf("a", 1) == 0', true],
+    ['"😀/admin".substring(1) == "/admin"', true],
+    ['"😀/admin".substring(1, 3) == "/a"', true],
+    ['"a😀b".split("") == ["a", "😀", "b"]', true],
+    ['"a,b,c".split(",", 2) == ["a", "b,c"]', true],
+    ['"hello".indexOf("") == 0', true],
   ])('%s is %s', (when, expected) => {
     expect(cel(when)).toBe(expected);
   });
