@@ -154,6 +154,10 @@ describe('matches (RE2)', () => {
     ['"ab\\ncd".matches("^cd$")', false],
     ['"ab\\ncd".matches("(?m)^cd$")', true],
     ['"x".matches("\\\\pL")', true],
+    ['[action.input.path].exists(p, p.matches("^a.b$"))', true],
+    ['[action.input.path].all(p, !p.matches("^a.b$"))', false],
+    ['["ÀB"].map(s, s.lowerAscii()) == ["Àb"]', true],
+    ['cel.bind(p, action.input.path, p.matches("^a.b$"))', true],
   ])('%s is %s', (when, expected) => {
     expect(cel(when)).toBe(expected);
   });
