@@ -24,6 +24,16 @@ describe('evaluation bounds', () => {
     expect(evaluatePolicy(p, withInput({ path: 'abc-def' }))).toMatchObject({ effect: 'allow', errors: [] });
   });
 
+  it('refuses, before running it, a match whose program times input would exceed the budget', () => {
+    const p = policy([{ id: 'wide', when: 'action.input.text.matches("[^a]{1000}")', effect: 'allow' }]);
+    const unbounded = { ...DEFAULT_EVALUATION_LIMITS, timeoutMs: Number.POSITIVE_INFINITY };
+    expect(evaluatePolicy(p, withInput({ text: 'b'.repeat(100_000) }), unbounded)).toMatchObject({
+      effect: 'deny',
+      errors: [{ rule: 'wide', message: 'policy evaluation exceeded its budget of 1000000 steps' }],
+    });
+    expect(evaluatePolicy(p, withInput({ text: 'b'.repeat(1_000) }), unbounded)).toMatchObject({ effect: 'allow', errors: [] });
+  });
+
   it('denies, naming the bound, when nested comprehensions over an agent list exceed the step budget', () => {
     const p = policy([
       {
