@@ -84,6 +84,7 @@ const str = (n: unknown): string | null => {
  */
 export function constructProblems(ast: ASTNode): string[] {
   const problems: string[] = [];
+  const negated = new Set<object>();
   for (const node of nodes(ast)) {
     const args = node.args as unknown[];
     if ((node.op === 'id' && typeof node.args === 'string' && node.args.startsWith(INTERNAL_PREFIX)) ||
@@ -95,6 +96,11 @@ export function constructProblems(ast: ASTNode): string[] {
     if ((node.op === 'value' && typeof node.args === 'object' && node.args !== null && node.args.constructor?.name === 'UnsignedInt') ||
       ((node.op === 'call' || node.op === 'rcall') && args[0] === 'uint')) {
       problems.push('uint values are not supported in conditions; compare with int or double');
+    }
+    // The parser reads -9223372036854775808 as the negation of 9223372036854775808: that one literal is in range.
+    if (node.op === '-_') negated.add(node.args as object);
+    if (node.op === 'value' && typeof node.args === 'bigint' && node.args > 9223372036854775807n && !(node.args === 9223372036854775808n && negated.has(node))) {
+      problems.push(`${node.args} is outside the int64 range`);
     }
     if (node.op === 'map') {
       for (const [k] of args as [unknown, unknown][]) {

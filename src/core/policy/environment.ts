@@ -158,13 +158,45 @@ function evaluateMapLiteral(ev: { run(ast: unknown, ctx: unknown): unknown }, as
   return out;
 }
 
+class CelOverflowError extends Error {
+  override readonly name = 'EvaluationError';
+}
+
+function inInt64(v: unknown): unknown {
+  if (typeof v === 'bigint' && (v > MAX_INT || v < MIN_INT)) throw new CelOverflowError(`integer overflow: ${v}`);
+  return v;
+}
+
+type Evaluate = (this: unknown, ev: { run(ast: unknown, ctx: unknown): unknown }, ast: Node & Record<string, unknown>, ctx: unknown) => unknown;
+
+/**
+ * Integer arithmetic stays in int64 or errors, as CEL specifies: the library
+ * checks + - * but not unary minus, / and % (`-(-9223372036854775808)`,
+ * `-9223372036854775808 / -1`, `-9223372036854775808 % -1`).
+ */
+const checkedArithmetic: Evaluate = function (ev, ast, ctx) {
+  if (ast.op === '-_') {
+    const v = ev.run(ast.args, ctx);
+    return inInt64((ast['handle'] as (v: unknown, ast: unknown, ev: unknown) => unknown)(v, ast, ev));
+  }
+  const [left, right] = ast.args as [unknown, unknown];
+  const l = ev.run(left, ctx);
+  const r = ev.run(right, ctx);
+  if (ast.op === '%' && l === MIN_INT && r === -1n) throw new CelOverflowError('integer overflow: -9223372036854775808 % -1');
+  return inInt64((ast['handle'] as (l: unknown, r: unknown, ast: unknown, ev: unknown) => unknown)(l, r, ast, ev));
+};
+
+const ARITHMETIC = new Set(['-_', '+', '-', '*', '/', '%']);
+
 /**
  * Points a freshly parsed condition (not yet type-checked or evaluated) at
- * the spec-following functions, and makes its map literals Maps.
+ * the spec-following functions, makes its map literals Maps, and its integer
+ * arithmetic checked.
  */
 export function rewrite(ast: ASTNode): void {
   for (const node of nodes(ast)) {
     const args = node.args as unknown[];
+    if (ARITHMETIC.has(node.op)) node.setMeta?.('evaluate', checkedArithmetic);
     if (node.op === 'rcall' && typeof args[0] === 'string' && REPLACED_METHODS[args[0]]) args[0] = REPLACED_METHODS[args[0]];
     else if (node.op === 'call' && typeof args[0] === 'string' && REPLACED_FUNCTIONS[args[0]]) args[0] = REPLACED_FUNCTIONS[args[0]];
     else if (node.op === 'map' && args.length > 0) node.setMeta?.('evaluate', evaluateMapLiteral);

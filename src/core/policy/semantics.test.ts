@@ -89,6 +89,10 @@ describe('overflow and range errors', () => {
     'int("9223372036854775808") > 0',
     '9223372036854775807 + 1 > 0',
     '-9223372036854775808 - 1 < 0',
+    '-(-9223372036854775808) > 0',
+    '-9223372036854775808 / -1 > 0',
+    '-9223372036854775808 % -1 == 0',
+    '-int("-9223372036854775808") > 0',
     'int(action.input.big * 2048.0) > 0',
     'int("") == 0',
     'int("0x10") == 16',
@@ -107,6 +111,8 @@ describe('overflow and range errors', () => {
     ['int(-1.9) == -1', true],
     ['int("42") == 42', true],
     ['int(9223372036854774784.0) == 9223372036854774784', true],
+    ['-9223372036854775808 < 0', true],
+    ['-9223372036854775807 - 1 == -9223372036854775808', true],
   ])('%s is %s', (when, expected) => {
     expect(cel(when)).toBe(expected);
   });
@@ -177,6 +183,10 @@ describe('matches (RE2)', () => {
 describe('constructs refused at load', () => {
   it.each(['{1: true}[1]', '1 in {1: true}', 'action.input.port in {action.input.port: 1}'])('%s: map literal keys must be strings', (when) => {
     expect(refused(when)).toEqual(expect.arrayContaining([expect.stringContaining('map literal may only have string literals as keys')]));
+  });
+
+  it.each(['9223372036854775808 > 0', '0x8000000000000000 > 0', '-9223372036854775809 < 0'])('%s: an int literal outside int64', (when) => {
+    expect(refused(when)).toEqual([expect.stringContaining('outside the int64 range')]);
   });
 
   it('keeps internal names out of reach', () => {
