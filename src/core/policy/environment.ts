@@ -5,8 +5,8 @@
  *
  * - `matches()` is RE2 (regex.ts), not JavaScript's backtracking RegExp;
  *   `lowerAscii()`/`upperAscii()` change ASCII letters only, and indexes are
- *   in code points (strings.ts); `int()` of a double out of the int64 range
- *   is an error. The library lets no built-in
+ *   in code points (strings.ts); int(), double() and timestamp() convert
+ *   only what CEL converts (conversions.ts). The library lets no built-in
  *   overload be replaced, so after parsing the call nodes are pointed at
  *   these implementations (rewrite()), which are registered under internal
  *   names a condition cannot write (`__cs_…`, refused at load).
@@ -23,6 +23,7 @@
  */
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { Meter } from './bounds.ts';
+import { doubleOfString, intOfDouble, intOfString, MAX_INT, MIN_INT, timestampOfInt, timestampOfString } from './conversions.ts';
 import { re2Matches } from './regex.ts';
 import { asciiCase, indexOf, lastIndexOf, split, substring } from './strings.ts';
 import type { VarType } from './types.ts';
@@ -36,27 +37,14 @@ export const INTERNAL_PREFIX = '__cs_';
 const REPLACED_METHODS: Readonly<Record<string, string>> = Object.fromEntries(
   ['matches', 'lowerAscii', 'upperAscii', 'indexOf', 'lastIndexOf', 'substring', 'split'].map((m) => [m, `${INTERNAL_PREFIX}${m}`]),
 );
-const REPLACED_FUNCTIONS: Readonly<Record<string, string>> = { int: `${INTERNAL_PREFIX}int` };
-
-const MAX_INT = 9223372036854775807n;
-const MIN_INT = -9223372036854775808n;
-const TWO_63 = 9223372036854775808;
-
-class CelRangeError extends Error {
-  override readonly name = 'EvaluationError';
-}
+const REPLACED_FUNCTIONS: Readonly<Record<string, string>> = Object.fromEntries(
+  ['int', 'double', 'timestamp'].map((f) => [f, `${INTERNAL_PREFIX}${f}`]),
+);
 
 /** The environment, with the slot holding the meter of the evaluation in progress. */
 export interface PolicyEnvironment {
   readonly env: Environment;
   readonly slot: { meter: Meter };
-}
-
-function intOfDouble(v: number): bigint {
-  // CEL: the conversion errors when the truncated value is outside int64 (or NaN/infinite). -2^63 is exactly representable.
-  const t = Math.trunc(v);
-  if (!Number.isFinite(t) || t >= TWO_63 || t < -TWO_63) throw new CelRangeError('int() range error: the double is outside the int64 range');
-  return BigInt(t);
 }
 
 /** The library's name for a declared type, registering the object types it needs. */
@@ -108,20 +96,18 @@ export function policyEnvironment(types?: Readonly<Record<(typeof POLICY_VARIABL
   m('substring(int, int): string', (s: string, start: bigint, end: bigint) => substring(s, start, end));
   m('split(string): list<string>', (s: string, sep: string) => split(s, sep));
   m('split(string, int): list<string>', (s: string, sep: string, limit: bigint) => split(s, sep, limit));
-  env.registerFunction(`${INTERNAL_PREFIX}int(int): int`, (v: bigint) => v);
-  env.registerFunction(`${INTERNAL_PREFIX}int(uint): int`, (v: { valueOf(): bigint }) => {
-    const n = v.valueOf();
-    if (n > MAX_INT) throw new CelRangeError('int() range error: the uint is above the int64 range');
-    return n;
-  });
-  env.registerFunction(`${INTERNAL_PREFIX}int(double): int`, intOfDouble);
-  env.registerFunction(`${INTERNAL_PREFIX}int(string): int`, (s: string) => {
-    if (!/^[+-]?[0-9]+$/.test(s)) throw new CelRangeError('int() conversion error: not a decimal integer');
-    const n = BigInt(s);
-    if (n > MAX_INT || n < MIN_INT) throw new CelRangeError('int() range error: outside the int64 range');
-    return n;
-  });
-  env.registerFunction(`${INTERNAL_PREFIX}int(google.protobuf.Timestamp): int`, (t: Date) => BigInt(Math.floor(t.getTime() / 1000)));
+  const f = (sig: string, fn: (...args: never[]) => unknown) => env.registerFunction(`${INTERNAL_PREFIX}${sig}`, fn);
+  const TS = 'google.protobuf.Timestamp';
+  f('int(int): int', (v: bigint) => v);
+  f('int(double): int', intOfDouble);
+  f('int(string): int', intOfString);
+  f(`int(${TS}): int`, (t: Date) => BigInt(Math.floor(t.getTime() / 1000)));
+  f('double(double): double', (v: number) => v);
+  f('double(int): double', (v: bigint) => Number(v));
+  f('double(string): double', doubleOfString);
+  f(`timestamp(string): ${TS}`, timestampOfString);
+  f(`timestamp(int): ${TS}`, timestampOfInt);
+  f(`timestamp(${TS}): ${TS}`, (t: Date) => t);
 
   // Reach the evaluator once and wrap its `run`, through which every node is evaluated.
   let evaluator: { run: (ast: ASTNode, ctx: unknown) => unknown } | undefined;
