@@ -14,7 +14,7 @@ const CORE = join(SRC, 'core');
 const SERVICE = join(SRC, 'service');
 
 /** Pure libraries (and node:crypto) the core may use: no I/O, no project layers. */
-const CORE_ALLOWED_PACKAGES = new Set(['zod', 'canonicalize', '@marcbachmann/cel-js', 'node:crypto']);
+const CORE_ALLOWED_PACKAGES = new Set(['zod', 'canonicalize', '@marcbachmann/cel-js', 're2js', 'node:crypto']);
 
 const NODE_IO_MODULES = new Set(
   ['fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'child_process', 'dgram', 'tls', 'dns', 'worker_threads', 'cluster'].flatMap(
@@ -56,7 +56,7 @@ function coreViolation(file: string, spec: string): string | null {
   }
   if (NODE_IO_MODULES.has(spec)) return 'is a node I/O module';
   if (CORE_ALLOWED_PACKAGES.has(spec)) return null;
-  return 'is not on the core allow-list (zod, canonicalize, @marcbachmann/cel-js, node:crypto)';
+  return 'is not on the core allow-list (zod, canonicalize, @marcbachmann/cel-js, re2js, node:crypto)';
 }
 
 /** Why the service may not import `spec` from `file`, or null when it may. */

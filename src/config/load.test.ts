@@ -104,6 +104,22 @@ policy:
     expect(problems('policy: { rules: [{ id: broken-rule, when: "facts.x ==", effect: deny }] }')).toMatch(/policy\.rules\[0\] \(id broken-rule\): condition does not compile/);
   });
 
+  it('fails the load on every misspelled fact of every rule at once, with the known fields and the closest', () => {
+    const m = problems(`principals: [{ id: bot, kind: agent, actsFor: nobody }]
+policy:
+  rules:
+    - { id: reads, when: "facts.sql.read_only", effect: allow }
+    - { id: fine, when: "facts.sql.readOnly", effect: allow }
+    - { id: gets, when: 'facts.http.methd == "GET"', effect: allow }
+`);
+    expect(m).toContain('nobody is not a configured human principal');
+    expect(m).toContain(
+      '  - policy.rules[0] (id reads): facts.sql.read_only: no such field; facts.sql has statements, tables, readOnly, writes, ddl, privilege, unboundedWrite, functions (did you mean facts.sql.readOnly?)\n',
+    );
+    expect(m).toContain('  - policy.rules[2] (id gets): facts.http.methd: no such field; facts.http has method, path, query (did you mean facts.http.method?)');
+    expect(m).not.toContain('(id fine)');
+  });
+
   it('reports YAML syntax errors with a line', () => {
     expect(problems('server: { port: 1\nstore: [')).toMatch(/line \d+/);
   });

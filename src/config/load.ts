@@ -126,14 +126,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     );
   }
   const cross = crossCheck(result.data);
-  if (cross.length) fail(file, cross);
   try {
     // Conditions are compiled here only to fail the load with the file's name; main compiles the policy it runs.
     compilePolicy({ default: result.data.policy.default, defaultTtlSeconds: result.data.policy.defaultTtl, rules: result.data.policy.rules });
   } catch (e) {
-    if (isCountersignError(e, 'CONFIG_INVALID')) fail(file, [e.message]);
-    throw e;
+    if (!isCountersignError(e, 'CONFIG_INVALID')) throw e;
+    // Every problem at once: the references' and every rule's.
+    cross.push(...(Array.isArray(e.details['problems']) ? (e.details['problems'] as string[]) : [e.message]));
   }
+  if (cross.length) fail(file, cross);
   return deepFreeze(result.data);
 }
 

@@ -6,6 +6,7 @@
  * instead of failing on a missing key.
  */
 import type { ConnectionKind } from './connection.ts';
+import { BOOL, DYN, listOf, mapOf, nullable, objectType, STRING, type FieldsOf, type VarType } from './policy/types.ts';
 
 /** One SQL statement, as the Postgres parser saw it. */
 export interface SqlStatementFacts {
@@ -89,6 +90,44 @@ export interface Facts {
   readonly exec: ExecFacts;
   readonly mcp: McpFacts;
 }
+
+/**
+ * The facts as policy declares them: the one place a condition's
+ * `facts.…` paths and types are checked against at load. Each declaration
+ * must list exactly the fields of its interface above (the compiler holds
+ * them together), so a new fact is declared here once and policy knows it.
+ */
+export const FACTS_TYPE: VarType = objectType('Facts', {
+  kind: STRING,
+  writes: BOOL,
+  sql: objectType('SqlFacts', {
+    statements: listOf(
+      objectType('SqlStatementFacts', { type: STRING, tables: listOf(STRING), hasWhere: nullable(BOOL) } satisfies FieldsOf<SqlStatementFacts>),
+    ),
+    tables: listOf(STRING),
+    readOnly: BOOL,
+    writes: BOOL,
+    ddl: BOOL,
+    privilege: BOOL,
+    unboundedWrite: BOOL,
+    functions: listOf(STRING),
+  } satisfies FieldsOf<SqlFacts>),
+  http: objectType('HttpFacts', { method: STRING, path: STRING, query: mapOf(listOf(STRING)) } satisfies FieldsOf<HttpFacts>),
+  exec: objectType('ExecFacts', { argv: listOf(STRING), command: STRING, subcommand: STRING } satisfies FieldsOf<ExecFacts>),
+  mcp: objectType('McpFacts', {
+    tool: STRING,
+    annotations: objectType('McpAnnotationFacts', {
+      readOnlyHint: BOOL,
+      destructiveHint: BOOL,
+      idempotentHint: BOOL,
+      openWorldHint: BOOL,
+    } satisfies FieldsOf<McpAnnotationFacts>),
+    // The agent's arguments: any shape.
+    arguments: mapOf(DYN),
+    toolChanged: BOOL,
+    definitionHash: STRING,
+  } satisfies FieldsOf<McpFacts>),
+} satisfies FieldsOf<Facts>);
 
 export const EMPTY_SQL_FACTS: SqlFacts = Object.freeze({
   statements: [],

@@ -80,7 +80,14 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     const denied: RequestRecord = { ...base, status: 'denied', error: { code, message: decision.message ?? 'denied by policy' } };
     await deps.store.insertRequest(denied, [
       submitted,
-      { type: 'request.denied', time: at, requestId: base.id, actor: null, data: { by: 'policy', code, rules: decision.rules, message: denied.error?.message } },
+      {
+        type: 'request.denied',
+        time: at,
+        requestId: base.id,
+        actor: null,
+        // A rule that failed to evaluate (an error, an exceeded bound) is named with why, so the log says what denied.
+        data: { by: 'policy', code, rules: decision.rules, message: denied.error?.message, ...(decision.errors.length ? { errors: decision.errors } : {}) },
+      },
     ]);
     deps.log.info({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action denied by policy');
     return denied;

@@ -30,7 +30,7 @@ policy:
       approvers: [{ groups: [sre], count: 1 }]
       ttl: 1h
     - id: broken
-      when: facts.http.path == "/flaky" && facts.nope == 1
+      when: facts.http.path == "/flaky" && action.input.body.nope == 1
       effect: allow
 ${extraRules}`;
 

@@ -1,38 +1,76 @@
 /**
- * Compiles every rule's CEL condition once, at load. A rule that does not
- * compile stops the start with its id: a policy is never half-loaded.
+ * Compiles every rule's CEL condition once, at load, and checks it: syntax,
+ * the fields it reads against the declared variables (facts per kind,
+ * principal, connection, context), CEL's type check with those
+ * declarations, and the constructs refused because they would not behave as
+ * CEL specifies (check.ts). Every problem of every rule is reported at once;
+ * a policy is never half-loaded.
  */
-import { Environment } from '@marcbachmann/cel-js';
 import { canonicalJson, sha256Hex } from '../digest.ts';
 import { CountersignError } from '../errors.ts';
+import { celValue, DEFAULT_EVALUATION_LIMITS, Meter, type EvaluationLimits } from './bounds.ts';
+import { constructProblems, pathProblems } from './check.ts';
+import { INTERNAL_PREFIX, policyEnvironment, POLICY_VARIABLES, rewrite, type PolicyEnvironment } from './environment.ts';
 import { conditionPaths } from './paths.ts';
 import type { PolicySpec, RuleSpec } from './spec.ts';
+import { POLICY_VARIABLE_TYPES } from './variables.ts';
 
-/** The variables a condition may use. */
-export const POLICY_VARIABLES = ['principal', 'action', 'facts', 'connection', 'context'] as const;
+export { POLICY_VARIABLES } from './environment.ts';
 
 export type PolicyVariables = Record<(typeof POLICY_VARIABLES)[number], unknown>;
 
 export interface CompiledRule {
   readonly spec: RuleSpec;
   readonly index: number;
-  readonly condition: (vars: PolicyVariables) => unknown;
   /** Every path from a variable the condition reads (see paths.ts). */
   readonly paths: readonly (readonly string[])[];
 }
 
-const ROOTS: ReadonlySet<string> = new Set(POLICY_VARIABLES);
+/** What one rule's condition gave: a value (a decision needs a bool), or why it has none. */
+export type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
 
 export interface CompiledPolicy {
   readonly spec: PolicySpec;
   readonly hash: string;
   readonly rules: readonly CompiledRule[];
+  /**
+   * Starts one bounded evaluation over `vars` (bounds.ts): the returned
+   * function evaluates rules, all within one step budget and one deadline.
+   * Variables over the limits make every rule fail.
+   */
+  session(vars: PolicyVariables, limits?: EvaluationLimits): (rule: CompiledRule) => Outcome;
 }
 
-function environment(): Environment {
-  const env = new Environment({ homogeneousAggregateLiterals: false });
-  for (const name of POLICY_VARIABLES) env.registerVariable(name, 'map');
-  return env;
+const ROOTS: ReadonlySet<string> = new Set(POLICY_VARIABLES);
+
+/** The first line of an error's message, in the names the condition was written with. */
+export function errorText(e: unknown): string {
+  const text = e instanceof Error ? e.message : String(e);
+  return (text.split('\n')[0] ?? '').replaceAll(INTERNAL_PREFIX, '');
+}
+
+let checkEnvironment: PolicyEnvironment | undefined;
+
+/** Problems of one condition; its evaluator when there are none. */
+function compileCondition(runtime: PolicyEnvironment, when: string): { problems: string[]; paths: string[][]; run?: (vars: object) => unknown } {
+  let parsed;
+  try {
+    parsed = runtime.env.parse(when);
+  } catch (e) {
+    return { problems: [`condition does not compile: ${errorText(e)}`], paths: [] };
+  }
+  const paths = conditionPaths(parsed.ast, ROOTS);
+  const problems = [...constructProblems(parsed.ast), ...pathProblems(paths, POLICY_VARIABLE_TYPES)];
+  rewrite(parsed.ast);
+  if (problems.length === 0) {
+    checkEnvironment ??= policyEnvironment(POLICY_VARIABLE_TYPES);
+    const typed = checkEnvironment.env.parse(when);
+    rewrite(typed.ast);
+    const result = typed.check();
+    if (!result.valid) problems.push(`condition does not type-check: ${errorText(result.error)}`);
+    else if (result.type !== 'bool' && result.type !== 'dyn') problems.push(`condition yields ${result.type}, not bool`);
+  }
+  return problems.length ? { problems, paths } : { problems, paths, run: parsed };
 }
 
 /**
@@ -42,24 +80,49 @@ function environment(): Environment {
  * ] });
  */
 export function compilePolicy(spec: PolicySpec): CompiledPolicy {
-  const env = environment();
+  const runtime = policyEnvironment();
   const seen = new Set<string>();
+  const problems: string[] = [];
+  const conditions = new Map<CompiledRule, (vars: object) => unknown>();
   const rules = spec.rules.map((rule, index): CompiledRule => {
-    if (seen.has(rule.id)) {
-      throw new CountersignError('CONFIG_INVALID', `policy.rules[${index}] (id ${rule.id}): duplicate rule id`);
-    }
+    const where = `policy.rules[${index}] (id ${rule.id})`;
+    if (seen.has(rule.id)) problems.push(`${where}: duplicate rule id`);
     seen.add(rule.id);
-    try {
-      const parsed = env.parse(rule.when);
-      return { spec: rule, index, condition: (vars) => parsed(vars), paths: conditionPaths(parsed.ast, ROOTS) };
-    } catch (e) {
-      const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-      throw new CountersignError(
-        'CONFIG_INVALID',
-        `policy.rules[${index}] (id ${rule.id}): condition does not compile: ${why}`,
-        { rule: rule.id },
-      );
-    }
+    const compiled = compileCondition(runtime, rule.when);
+    for (const p of compiled.problems) problems.push(`${where}: ${p}`);
+    const out: CompiledRule = { spec: rule, index, paths: compiled.paths };
+    if (compiled.run) conditions.set(out, compiled.run);
+    return out;
   });
-  return { spec, hash: `sha256:${sha256Hex(canonicalJson(spec))}`, rules };
+  if (problems.length) {
+    throw new CountersignError('CONFIG_INVALID', problems.join('\n'), { problems, rule: spec.rules.find((_r, i) => problems.some((p) => p.startsWith(`policy.rules[${i}] `)))?.id });
+  }
+
+  const session = (vars: PolicyVariables, limits: EvaluationLimits = DEFAULT_EVALUATION_LIMITS) => {
+    let prepared: object;
+    try {
+      prepared = Object.fromEntries(celValue(vars, limits) as Map<string, unknown>);
+    } catch (e) {
+      const message = errorText(e);
+      return (): Outcome => ({ ok: false, message });
+    }
+    const meter = new Meter(limits);
+    return (rule: CompiledRule): Outcome => {
+      const run = conditions.get(rule);
+      if (!run) return { ok: false, message: 'not a rule of this policy' };
+      const previous = runtime.slot.meter;
+      runtime.slot.meter = meter;
+      try {
+        const value = run(prepared);
+        // An exceeded bound may have been absorbed by `||`/`&&`/exists(): the value is not to be trusted.
+        if (meter.exceeded) return { ok: false, message: errorText(meter.exceeded) };
+        return { ok: true, value };
+      } catch (e) {
+        return { ok: false, message: errorText(meter.exceeded ?? e) };
+      } finally {
+        runtime.slot.meter = previous;
+      }
+    };
+  };
+  return { spec, hash: `sha256:${sha256Hex(canonicalJson(spec))}`, rules, session };
 }

@@ -152,7 +152,7 @@ describe('evaluatePolicy: which effect wins', () => {
 
 describe('evaluatePolicy: fails closed', () => {
   it('denies when a rule throws, naming it, even though another rule allows', () => {
-    const d = decide(policy([allow, { id: 'typo', when: 'facts.nope.x', effect: 'allow' }]));
+    const d = decide(policy([allow, { id: 'typo', when: 'action.input.nope.x', effect: 'allow' }]));
     expect(d.effect).toBe('deny');
     expect(d.errors).toHaveLength(1);
     expect(d.errors[0]?.rule).toBe('typo');
@@ -160,13 +160,13 @@ describe('evaluatePolicy: fails closed', () => {
   });
 
   it('denies when a rule yields something other than a bool', () => {
-    const d = decide(policy([{ id: 'sum', when: '1 + 1', effect: 'allow' }, allow]));
+    const d = decide(policy([{ id: 'sum', when: 'dyn(1 + 1)', effect: 'allow' }, allow]));
     expect(d.effect).toBe('deny');
     expect(d.errors).toEqual([{ rule: 'sum', message: expect.stringContaining('not bool') }]);
   });
 
   it('denies an approve rule that errors instead of holding it', () => {
-    const d = decide(policy([{ id: 'bad-approve', when: 'principal.nope == "x"', effect: 'approve' }]));
+    const d = decide(policy([{ id: 'bad-approve', when: 'principal.claims.nope == "x"', effect: 'approve' }]));
     expect(d).toMatchObject({ effect: 'deny', approvers: [], ttlSeconds: null });
     expect(d.errors.map((e) => e.rule)).toEqual(['bad-approve']);
   });

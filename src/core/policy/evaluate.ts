@@ -2,9 +2,12 @@
  * Evaluates a compiled policy. The most restrictive matching effect wins
  * (deny > approve > allow); the approver requirements of every matching
  * approve rule accumulate; no match gives the default. A rule that errors or
- * yields a non-boolean counts as a matching deny: the policy fails closed.
+ * yields a non-boolean counts as a matching deny: the policy fails closed. So
+ * does a rule whose evaluation exceeds the bounds (bounds.ts): too large an
+ * action, too many steps, too long.
  */
 import type { ApproverRequirement, Decision, Effect } from './decision.ts';
+import type { EvaluationLimits } from './bounds.ts';
 import type { CompiledPolicy, PolicyVariables } from './compile.ts';
 
 const RANK: Readonly<Record<Effect, number>> = { allow: 0, approve: 1, deny: 2 };
@@ -13,7 +16,7 @@ const RANK: Readonly<Record<Effect, number>> = { allow: 0, approve: 1, deny: 2 }
  * @example
  * evaluatePolicy(policy, { principal, action, facts, connection, context }).effect; // 'approve'
  */
-export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables): Decision {
+export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, limits?: EvaluationLimits): Decision {
   const matched: string[] = [];
   const approvers: ApproverRequirement[] = [];
   const errors: { rule: string; message: string }[] = [];
@@ -21,21 +24,17 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables): D
   let message: string | null = null;
   let ttlSeconds: number | null = null;
 
+  const evaluate = policy.session(vars, limits);
   for (const rule of policy.rules) {
-    let outcome: unknown;
-    try {
-      outcome = rule.condition(vars);
-    } catch (e) {
-      outcome = e instanceof Error ? e : new Error(String(e));
-    }
+    const outcome = evaluate(rule);
     let ruleEffect = rule.spec.effect;
     let ruleMessage = rule.spec.message ?? null;
-    if (outcome instanceof Error || typeof outcome !== 'boolean') {
-      const why = outcome instanceof Error ? outcome.message.split('\n')[0] ?? '' : `yields ${typeof outcome}, not bool`;
+    if (!outcome.ok || typeof outcome.value !== 'boolean') {
+      const why = outcome.ok ? `yields ${typeof outcome.value}, not bool` : outcome.message;
       errors.push({ rule: rule.spec.id, message: why });
       ruleEffect = 'deny';
       ruleMessage = `rule ${rule.spec.id} could not be evaluated: ${why}`;
-    } else if (!outcome) {
+    } else if (!outcome.value) {
       continue;
     }
     matched.push(rule.spec.id);

@@ -20,19 +20,16 @@ export function deniesAll(policy: CompiledPolicy, vars: PolicyVariables, fixed: 
   const isFixed = (path: readonly string[]) => fixed.some((prefix) => prefix.length <= path.length && prefix.every((seg, i) => path[i] === seg));
   // Whether some allow or approve rule matches, or might: a deny rule, matching or not, lets nothing through.
   let mayOpen = false;
+  const evaluate = policy.session(vars);
   for (const rule of policy.rules) {
     if (!rule.paths.every(isFixed)) {
       if (rule.spec.effect !== 'deny') mayOpen = true;
       continue;
     }
-    let outcome: unknown;
-    try {
-      outcome = rule.condition(vars);
-    } catch {
-      return true; // it fails the same way for every such action, and a failing rule denies
-    }
-    if (typeof outcome !== 'boolean') return true;
-    if (!outcome) continue;
+    const outcome = evaluate(rule);
+    // A failing rule fails the same way for every such action, and a failing rule denies.
+    if (!outcome.ok || typeof outcome.value !== 'boolean') return true;
+    if (!outcome.value) continue;
     if (rule.spec.effect === 'deny') return true;
     mayOpen = true;
   }

@@ -4,14 +4,19 @@
  */
 import type { Action } from '../action.ts';
 import type { ConnectionInfo } from '../connection.ts';
-import type { Facts } from '../facts.ts';
-import { principalView, type Principal } from '../principal.ts';
+import { FACTS_TYPE, type Facts } from '../facts.ts';
+import { principalView, type GithubSubject, type Principal } from '../principal.ts';
 import type { PolicyVariables } from './compile.ts';
+import { BOOL, DYN, listOf, mapOf, nullable, objectType, STRING, TIMESTAMP, type FieldsOf, type VarType } from './types.ts';
 
 export interface PolicyContext {
   readonly time: Date;
   /** Metadata of the submission: surface, client address and user agent where known. */
   readonly request: Readonly<Record<string, string>>;
+}
+
+function principalVariable(principal: Principal) {
+  return { ...principalView(principal), claims: principal.claims ?? {}, github: principal.github ?? null };
 }
 
 export function policyVariables(
@@ -22,13 +27,46 @@ export function policyVariables(
   context: PolicyContext,
 ): PolicyVariables {
   return {
-    principal: { ...principalView(principal), claims: principal.claims ?? {}, github: principal.github ?? null },
+    principal: principalVariable(principal),
     action: { connection: action.connection, operation: action.operation, input: action.input, reason: action.reason },
     connection: { name: connection.name, kind: connection.kind, tags: connection.tags },
     facts,
     context: { time: context.time, request: context.request },
   };
 }
+
+/**
+ * What each variable is, for the checks at load (see types.ts). Beside
+ * policyVariables so that the shape built and the shape declared are read
+ * together; what an agent or an issuer controls is `dyn`.
+ */
+export const POLICY_VARIABLE_TYPES: Readonly<Record<keyof PolicyVariables, VarType>> = {
+  principal: objectType('Principal', {
+    id: STRING,
+    kind: STRING,
+    actsFor: nullable(STRING),
+    groups: listOf(STRING),
+    // The issuer's claims, as the token carries them.
+    claims: mapOf(DYN),
+    github: nullable(
+      objectType('GithubSubject', {
+        repository: STRING,
+        repositoryId: STRING,
+        ownerId: STRING,
+        workflowRef: nullable(STRING),
+        environment: nullable(STRING),
+        ref: nullable(STRING),
+        pullRequest: BOOL,
+        sub: STRING,
+      } satisfies FieldsOf<GithubSubject>),
+    ),
+  } satisfies FieldsOf<ReturnType<typeof principalVariable>>),
+  action: objectType('Action', { connection: STRING, operation: STRING, input: DYN, reason: STRING } satisfies FieldsOf<Action>),
+  // A tag is a string or a list of strings.
+  connection: objectType('Connection', { name: STRING, kind: STRING, tags: mapOf(DYN) } satisfies FieldsOf<ConnectionInfo>),
+  facts: FACTS_TYPE,
+  context: objectType('Context', { time: TIMESTAMP, request: mapOf(STRING) } satisfies FieldsOf<PolicyContext>),
+};
 
 /**
  * The paths of the variables that are the same for every call of one MCP

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_EVALUATION_LIMITS } from './bounds.ts';
+import { compilePolicy, type PolicyVariables } from './compile.ts';
+import { evaluatePolicy } from './evaluate.ts';
+import type { RuleSpec } from './spec.ts';
+
+function withInput(input: unknown): PolicyVariables {
+  return {
+    principal: { id: 'bot', kind: 'agent', actsFor: null, groups: [], claims: {}, github: null },
+    action: { connection: 'files', operation: 'tools/call', input, reason: '' },
+    connection: { name: 'files', kind: 'mcp', tags: {} },
+    facts: {},
+    context: { time: new Date(0), request: {} },
+  };
+}
+
+const policy = (rules: RuleSpec[]) => compilePolicy({ default: 'allow', defaultTtlSeconds: 60, rules });
+
+describe('evaluation bounds', () => {
+  it('decides a catastrophic-backtracking pattern on an agent string (RE2 is linear): no match, no stall', () => {
+    const p = policy([{ id: 'slug', when: "has(action.input.path) && !action.input.path.matches('^([a-z0-9]+-?)+$')", effect: 'deny' }]);
+    const d = evaluatePolicy(p, withInput({ path: `${'a'.repeat(31)}!` }));
+    expect(d).toMatchObject({ effect: 'deny', rules: ['slug'], errors: [] });
+    expect(evaluatePolicy(p, withInput({ path: 'abc-def' }))).toMatchObject({ effect: 'allow', errors: [] });
+  });
+
+  it('refuses, before running it, a match whose program times input would exceed the budget', () => {
+    const p = policy([{ id: 'wide', when: 'action.input.text.matches("[^a]{1000}")', effect: 'allow' }]);
+    const unbounded = { ...DEFAULT_EVALUATION_LIMITS, timeoutMs: Number.POSITIVE_INFINITY };
+    expect(evaluatePolicy(p, withInput({ text: 'b'.repeat(100_000) }), unbounded)).toMatchObject({
+      effect: 'deny',
+      errors: [{ rule: 'wide', message: 'policy evaluation exceeded its budget of 1000000 steps' }],
+    });
+    expect(evaluatePolicy(p, withInput({ text: 'b'.repeat(1_000) }), unbounded)).toMatchObject({ effect: 'allow', errors: [] });
+  });
+
+  it('denies, naming the bound, when nested comprehensions over an agent list exceed the step budget', () => {
+    const p = policy([
+      {
+        id: 'pairs',
+        when: 'has(action.input.items) && action.input.items.all(a, action.input.items.all(b, action.input.items.all(c, a != "" || b != c)))',
+        effect: 'allow',
+      },
+    ]);
+    const items = Array.from({ length: 1000 }, (_, i) => `x${i}`);
+    // Without a deadline, so that the step budget is what stops it, whatever the machine's speed.
+    const d = evaluatePolicy(p, withInput({ items }), { ...DEFAULT_EVALUATION_LIMITS, timeoutMs: Number.POSITIVE_INFINITY });
+    expect(d.effect).toBe('deny');
+    expect(d.errors).toEqual([{ rule: 'pairs', message: 'policy evaluation exceeded its budget of 1000000 steps' }]);
+    expect(d.message).toBe('rule pairs could not be evaluated: policy evaluation exceeded its budget of 1000000 steps');
+    // With the default limits, one of the two bounds stops it.
+    expect(evaluatePolicy(p, withInput({ items }))).toMatchObject({ effect: 'deny', errors: [{ rule: 'pairs', message: expect.stringMatching(/^policy evaluation exceeded its (budget of 1000000 steps|time limit)$/) }] });
+    // The same rule over a small list decides.
+    expect(evaluatePolicy(p, withInput({ items: ['a', 'b'] }))).toMatchObject({ effect: 'allow', errors: [] });
+  });
+
+  it('denies on the deadline even within the step budget', () => {
+    const p = policy([{ id: 'slow', when: 'action.input.items.all(a, action.input.items.all(b, a != "" || b != ""))', effect: 'allow' }]);
+    const d = evaluatePolicy(p, withInput({ items: Array.from({ length: 300 }, (_, i) => `x${i}`) }), {
+      ...DEFAULT_EVALUATION_LIMITS,
+      maxSteps: Number.POSITIVE_INFINITY,
+      timeoutMs: 0,
+    });
+    expect(d).toMatchObject({ effect: 'deny', errors: [{ rule: 'slow', message: 'policy evaluation exceeded its time limit' }] });
+  });
+
+  it('does not let an exceeded bound be absorbed by || into an allow', () => {
+    const p = policy([
+      { id: 'absorb', when: 'action.input.items.exists(a, action.input.items.exists(b, action.input.items.exists(c, c == "never"))) || true', effect: 'allow' },
+    ]);
+    const d = evaluatePolicy(p, withInput({ items: Array.from({ length: 1000 }, (_, i) => `x${i}`) }), { ...DEFAULT_EVALUATION_LIMITS, timeoutMs: Number.POSITIVE_INFINITY });
+    expect(d).toMatchObject({ effect: 'deny', errors: [{ rule: 'absorb', message: 'policy evaluation exceeded its budget of 1000000 steps' }] });
+  });
+
+  it('denies an action too large or too deep to evaluate, saying so, before any rule runs', () => {
+    const p = policy([{ id: 'any', when: 'action.reason == ""', effect: 'allow' }]);
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100; i++) deep = { d: deep };
+    expect(evaluatePolicy(p, withInput(deep))).toMatchObject({
+      effect: 'deny',
+      errors: [{ rule: 'any', message: 'the action is too large for policy evaluation: nested deeper than 64 levels' }],
+    });
+    const wide = Array.from({ length: 200_000 }, () => 1);
+    expect(evaluatePolicy(p, withInput({ wide })).errors).toEqual([
+      { rule: 'any', message: 'the action is too large for policy evaluation: more than 100000 values' },
+    ]);
+  });
+});

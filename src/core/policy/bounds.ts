@@ -1,0 +1,120 @@
+/**
+ * Bounds on one evaluation of the policy. Evaluation is synchronous on the
+ * event loop, so a condition that runs long (a nested comprehension over an
+ * agent's lists) stalls every other agent's actions: the values a condition
+ * sees are capped before it runs (size, depth), and the run itself has a
+ * budget of steps and a deadline that the evaluator checks as it goes. A
+ * policy that exceeds a bound does not decide: the action is denied.
+ *
+ * The values are also made into what CEL's semantics need: every map becomes
+ * a JavaScript Map, so a key is looked up by its type (`443 in m` does not
+ * find the key "443").
+ */
+
+export interface EvaluationLimits {
+  /** Evaluation steps (one per expression node evaluated, more for costly functions) for the whole policy. */
+  readonly maxSteps: number;
+  /** Wall-clock time for the whole policy, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Values (scalars, list elements, map entries) in the variables together. */
+  readonly maxValues: number;
+  /** Nesting of lists and maps in the variables. */
+  readonly maxDepth: number;
+  /** Characters of all strings in the variables together (keys included). */
+  readonly maxStringChars: number;
+}
+
+export const DEFAULT_EVALUATION_LIMITS: EvaluationLimits = Object.freeze({
+  maxSteps: 1_000_000,
+  timeoutMs: 250,
+  maxValues: 100_000,
+  maxDepth: 64,
+  maxStringChars: 8 * 1024 * 1024,
+});
+
+/** Why a policy did not decide: its inputs or its run exceeded a bound. */
+export class EvaluationBoundExceeded extends Error {
+  override readonly name = 'EvaluationBoundExceeded';
+}
+
+/**
+ * Counts the steps of one evaluation and watches its deadline. The evaluator
+ * calls tick() for every node it evaluates; the clock is read every 32 steps
+ * (reading it costs more than a step).
+ */
+export class Meter {
+  steps = 0;
+  /** Set once a bound is exceeded: every later step fails too, so no error can be absorbed into a value. */
+  exceeded: EvaluationBoundExceeded | null = null;
+  readonly #maxSteps: number;
+  readonly #deadline: number;
+  readonly #now: () => number;
+
+  constructor(limits: Pick<EvaluationLimits, 'maxSteps' | 'timeoutMs'>, now: () => number = () => performance.now()) {
+    this.#maxSteps = limits.maxSteps;
+    this.#now = now;
+    this.#deadline = now() + limits.timeoutMs;
+  }
+
+  /** A meter that never trips: for evaluation outside a policy decision. */
+  static unbounded(): Meter {
+    return new Meter({ maxSteps: Number.POSITIVE_INFINITY, timeoutMs: Number.POSITIVE_INFINITY });
+  }
+
+  tick(cost = 1): void {
+    if (this.exceeded) throw this.exceeded;
+    const before = this.steps;
+    this.steps += cost;
+    if (this.steps > this.#maxSteps) {
+      this.exceeded = new EvaluationBoundExceeded(`policy evaluation exceeded its budget of ${this.#maxSteps} steps`);
+      throw this.exceeded;
+    }
+    if ((before >>> 5 !== this.steps >>> 5 || cost > 1) && this.#now() > this.#deadline) {
+      this.exceeded = new EvaluationBoundExceeded('policy evaluation exceeded its time limit');
+      throw this.exceeded;
+    }
+  }
+}
+
+function tooLarge(what: string): never {
+  throw new EvaluationBoundExceeded(`the action is too large for policy evaluation: ${what}`);
+}
+
+/**
+ * The variables as CEL sees them: plain objects become Maps (string keys),
+ * arrays stay arrays, other values are kept. Throws EvaluationBoundExceeded
+ * when they exceed the limits.
+ *
+ * @example
+ * celValue({ input: { port: 443 } }, DEFAULT_EVALUATION_LIMITS); // Map { 'input' => Map { 'port' => 443 } }
+ */
+export function celValue(value: unknown, limits: EvaluationLimits): unknown {
+  let values = 0;
+  let chars = 0;
+  const convert = (v: unknown, depth: number): unknown => {
+    if (++values > limits.maxValues) tooLarge(`more than ${limits.maxValues} values`);
+    if (typeof v === 'string') {
+      chars += v.length;
+      if (chars > limits.maxStringChars) tooLarge(`more than ${limits.maxStringChars} characters of text`);
+      return v;
+    }
+    if (v === null || typeof v !== 'object' || v instanceof Date || ArrayBuffer.isView(v)) return v;
+    if (depth >= limits.maxDepth) tooLarge(`nested deeper than ${limits.maxDepth} levels`);
+    if (Array.isArray(v)) return v.map((x) => convert(x, depth + 1));
+    if (v instanceof Map || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
+      const out = new Map<unknown, unknown>();
+      const entries: Iterable<[unknown, unknown]> = v instanceof Map ? v.entries() : Object.entries(v);
+      for (const [k, x] of entries) {
+        if (x === undefined) continue;
+        if (typeof k === 'string') {
+          chars += k.length;
+          if (chars > limits.maxStringChars) tooLarge(`more than ${limits.maxStringChars} characters of text`);
+        }
+        out.set(k, convert(x, depth + 1));
+      }
+      return out;
+    }
+    return v;
+  };
+  return convert(value, 0);
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { CountersignError } from '../errors.ts';
+import { compilePolicy } from './compile.ts';
+import type { RuleSpec } from './spec.ts';
+
+function problems(rules: RuleSpec[]): string[] {
+  try {
+    compilePolicy({ default: 'deny', defaultTtlSeconds: 60, rules });
+  } catch (e) {
+    if (e instanceof CountersignError && e.code === 'CONFIG_INVALID') return e.details['problems'] as string[];
+    throw e;
+  }
+  return [];
+}
+
+describe('conditions are checked against the declared variables at load', () => {
+  it('refuses a misspelled fact, naming the rule, the path, the known fields and the closest', () => {
+    expect(problems([{ id: 'reads', when: 'facts.sql.read_only', effect: 'allow' }])).toEqual([
+      'policy.rules[0] (id reads): facts.sql.read_only: no such field; facts.sql has statements, tables, readOnly, writes, ddl, privilege, unboundedWrite, functions (did you mean facts.sql.readOnly?)',
+    ]);
+  });
+
+  it('reports every problem of every rule at once', () => {
+    const all = problems([
+      { id: 'ok', when: 'facts.sql.readOnly', effect: 'allow' },
+      { id: 'method', when: 'facts.http.methd == "GET"', effect: 'allow' },
+      { id: 'two', when: 'facts.mcp.annotation.readOnlyHint || principal.group.exists(g, g == "sre")', effect: 'allow' },
+      { id: 'syntax', when: 'facts.sql.(', effect: 'deny' },
+      { id: 'type', when: 'facts.sql.readOnly == "yes"', effect: 'deny' },
+    ]);
+    expect(all).toEqual([
+      expect.stringMatching(/^policy\.rules\[1\] \(id method\): facts\.http\.methd: no such field; .*did you mean facts\.http\.method\?/),
+      expect.stringMatching(/^policy\.rules\[2\] \(id two\): facts\.mcp\.annotation: no such field; .*did you mean facts\.mcp\.annotations\?/),
+      expect.stringMatching(/^policy\.rules\[2\] \(id two\): principal\.group: no such field; .*did you mean principal\.groups\?/),
+      expect.stringMatching(/^policy\.rules\[3\] \(id syntax\): condition does not compile/),
+      expect.stringMatching(/^policy\.rules\[4\] \(id type\): condition does not type-check: no such overload: bool == string/),
+    ]);
+  });
+
+  it('refuses a field below a value that has none, and a condition that is not a bool', () => {
+    expect(problems([{ id: 'a', when: 'facts.sql.readOnly.x', effect: 'allow' }])).toEqual([
+      'policy.rules[0] (id a): facts.sql.readOnly.x: facts.sql.readOnly is a bool, it has no fields',
+    ]);
+    expect(problems([{ id: 'b', when: 'facts.sql.tables', effect: 'allow' }])).toEqual([
+      'policy.rules[0] (id b): condition yields list<string>, not bool',
+    ]);
+  });
+
+  it('accepts what the agent or issuer shapes freely (input, claims, arguments, tags, query) and every declared fact', () => {
+    expect(
+      problems([
+        { id: 'a', when: 'action.input.anything.at.all == "x" && principal.claims.repo.owner == "o"', effect: 'allow' },
+        { id: 'b', when: 'facts.mcp.arguments.path.startsWith("/srv") && connection.tags.env == "prod"', effect: 'allow' },
+        { id: 'c', when: 'facts.http.query.page.exists(p, p == "1") && context.request.surface == "rest"', effect: 'allow' },
+        { id: 'd', when: 'facts.sql.statements.exists(s, s.type == "delete" && s.hasWhere == false) && "pg_sleep" in facts.sql.functions', effect: 'deny' },
+        { id: 'e', when: 'principal.github != null && principal.github.environment == "prod" && context.time > timestamp("2025-01-01T00:00:00Z")', effect: 'allow' },
+        { id: 'f', when: 'facts.exec.subcommand in ["get", "describe"] && facts.kind == "exec" && !facts.writes', effect: 'allow' },
+      ]),
+    ).toEqual([]);
+  });
+});

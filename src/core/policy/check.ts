@@ -1,0 +1,119 @@
+/**
+ * The checks of a condition at load, beyond its syntax: every path it reads
+ * names a declared field (a misspelled `facts.sql.read_only` would otherwise
+ * only fail at evaluation, and a failing rule denies — or, under `!` or `||`,
+ * quietly never matches), and no construct whose behaviour here would differ
+ * from CEL's is used. Each returns problems as text, all of them.
+ */
+import type { ASTNode } from '@marcbachmann/cel-js';
+import { INTERNAL_PREFIX, nodes } from './environment.ts';
+import { re2Problem } from './regex.ts';
+import type { VarType } from './types.ts';
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The known name closest to `name`, if close enough to be a likely misspelling. */
+function closest(name: string, known: readonly string[]): string | null {
+  const squash = (s: string) => s.toLowerCase().replace(/_/g, '');
+  let best: string | null = null;
+  let bestScore = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const score = squash(k) === squash(name) ? 0 : distance(name, k);
+    if (score < bestScore) [best, bestScore] = [k, score];
+  }
+  return best !== null && bestScore <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+}
+
+/**
+ * Problems with the paths a condition reads (from paths.ts), against the declared variables.
+ *
+ * @example
+ * pathProblems([['facts', 'sql', 'read_only']], { facts: FACTS_TYPE });
+ * // ['facts.sql.read_only: no such field; facts.sql has readOnly, … (did you mean readOnly?)']
+ */
+export function pathProblems(paths: readonly (readonly string[])[], roots: Readonly<Record<string, VarType>>): string[] {
+  const problems = new Set<string>();
+  for (const path of paths) {
+    let type: VarType | undefined = roots[path[0] ?? ''];
+    for (let i = 1; type && i < path.length; i++) {
+      while (type.kind === 'nullable') type = type.of;
+      const segment = path[i]!;
+      const at = path.slice(0, i).join('.');
+      if (type.kind === 'dyn') break;
+      if (type.kind === 'map') {
+        type = type.of;
+        continue;
+      }
+      if (type.kind === 'object') {
+        const known = Object.keys(type.fields);
+        const next: VarType | undefined = Object.hasOwn(type.fields, segment) ? type.fields[segment] : undefined;
+        if (!next) {
+          const guess = closest(segment, known);
+          problems.add(`${at}.${segment}: no such field; ${at} has ${known.join(', ')}${guess ? ` (did you mean ${at}.${guess}?)` : ''}`);
+        }
+        type = next;
+        continue;
+      }
+      problems.add(`${at}.${segment}: ${at} is a ${type.kind === 'list' ? 'list' : type.cel}, it has no fields`);
+      type = undefined;
+    }
+  }
+  return [...problems];
+}
+
+const str = (n: unknown): string | null => {
+  const node = n as { op?: string; args?: unknown };
+  return node?.op === 'value' && typeof node.args === 'string' ? node.args : null;
+};
+
+/**
+ * Constructs refused because they would not behave as CEL specifies, or
+ * reach the gateway's internals. Run on the AST as parsed, before rewrite() (environment.ts).
+ */
+export function constructProblems(ast: ASTNode): string[] {
+  const problems: string[] = [];
+  const negated = new Set<object>();
+  for (const node of nodes(ast)) {
+    const args = node.args as unknown[];
+    if ((node.op === 'id' && typeof node.args === 'string' && node.args.startsWith(INTERNAL_PREFIX)) ||
+      ((node.op === 'call' || node.op === 'rcall') && typeof args[0] === 'string' && args[0].startsWith(INTERNAL_PREFIX))) {
+      problems.push(`names starting ${INTERNAL_PREFIX} are reserved`);
+    }
+    // Equality between uint and int or double is not CEL's here (dyn(1) == 1u, 1.0 in [1u] are false), and
+    // nothing the gateway gives a condition is a uint: uint values are refused outright.
+    if ((node.op === 'value' && typeof node.args === 'object' && node.args !== null && node.args.constructor?.name === 'UnsignedInt') ||
+      ((node.op === 'call' || node.op === 'rcall') && args[0] === 'uint')) {
+      problems.push('uint values are not supported in conditions; compare with int or double');
+    }
+    // The parser reads -9223372036854775808 as the negation of 9223372036854775808: that one literal is in range.
+    if (node.op === '-_') negated.add(node.args as object);
+    if (node.op === 'value' && typeof node.args === 'bigint' && node.args > 9223372036854775807n && !(node.args === 9223372036854775808n && negated.has(node))) {
+      problems.push(`${node.args} is outside the int64 range`);
+    }
+    if (node.op === 'map') {
+      for (const [k] of args as [unknown, unknown][]) {
+        if (str(k) === null) problems.push('a map literal may only have string literals as keys (maps from the action have string keys; other keys would not compare as CEL specifies)');
+      }
+    }
+    // A literal pattern is checked now; a dynamic one fails its evaluation (and so denies).
+    const pattern = node.op === 'rcall' && args[0] === 'matches' ? str((args[2] as unknown[])[0])
+      : node.op === 'call' && args[0] === 'matches' ? str((args[1] as unknown[])[1]) : null;
+    if (pattern !== null) {
+      const why = re2Problem(pattern);
+      if (why) problems.push(`matches(${JSON.stringify(pattern)}): not an RE2 pattern (${why}); RE2 has no backreferences or lookaround`);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,190 @@
+/**
+ * The CEL environment conditions run in, made to follow the CEL spec where
+ * the library (@marcbachmann/cel-js) differs from it in ways that turn a deny
+ * into an allow, and to be bounded:
+ *
+ * - `matches()` is RE2 (regex.ts), not JavaScript's backtracking RegExp;
+ *   `lowerAscii()`/`upperAscii()` change ASCII letters only, and indexes are
+ *   in code points (strings.ts); int(), double() and timestamp() convert
+ *   only what CEL converts (conversions.ts). The library lets no built-in
+ *   overload be replaced, so after parsing the call nodes are pointed at
+ *   these implementations (rewrite()), which are registered under internal
+ *   names a condition cannot write (`__cs_…`, refused at load).
+ * - Map literals evaluate to Maps, as every map in the variables is (see
+ *   bounds.ts): keys keep their type, `443 in {"443": true}` is false.
+ * - Every node the evaluator evaluates ticks the meter of the evaluation in
+ *   progress (bounds.ts): the library has no evaluation limits of its own,
+ *   and all its evaluation goes through one method, `run`, of its evaluator,
+ *   which is wrapped here (the evaluator is reached through a function
+ *   handler's `this`, which the library binds to it).
+ *
+ * semantics.test.ts holds the library to these outcomes, so an upgrade that
+ * changes them is caught.
+ */
+import { Environment, type ASTNode } from '@marcbachmann/cel-js';
+import { Meter } from './bounds.ts';
+import { doubleOfString, intOfDouble, intOfString, MAX_INT, MIN_INT, timestampOfInt, timestampOfString } from './conversions.ts';
+import { re2Matches } from './regex.ts';
+import { asciiCase, indexOf, lastIndexOf, split, substring } from './strings.ts';
+import type { VarType } from './types.ts';
+
+/** The variables a condition may use. */
+export const POLICY_VARIABLES = ['principal', 'action', 'facts', 'connection', 'context'] as const;
+
+export const INTERNAL_PREFIX = '__cs_';
+
+/** Built-in receiver functions replaced by spec-following ones: name → internal name. */
+const REPLACED_METHODS: Readonly<Record<string, string>> = Object.fromEntries(
+  ['matches', 'lowerAscii', 'upperAscii', 'indexOf', 'lastIndexOf', 'substring', 'split'].map((m) => [m, `${INTERNAL_PREFIX}${m}`]),
+);
+const REPLACED_FUNCTIONS: Readonly<Record<string, string>> = Object.fromEntries(
+  ['int', 'double', 'timestamp'].map((f) => [f, `${INTERNAL_PREFIX}${f}`]),
+);
+
+/** The environment, with the slot holding the meter of the evaluation in progress. */
+export interface PolicyEnvironment {
+  readonly env: Environment;
+  readonly slot: { meter: Meter };
+}
+
+/** The library's name for a declared type, registering the object types it needs. */
+function declare(env: Environment, type: VarType, registered: Set<string>): string {
+  switch (type.kind) {
+    case 'scalar':
+      return type.cel === 'timestamp' ? 'google.protobuf.Timestamp' : type.cel;
+    case 'dyn':
+    case 'nullable':
+      return 'dyn';
+    case 'list':
+      return `list<${declare(env, type.of, registered)}>`;
+    case 'map':
+      return `map<string, ${declare(env, type.of, registered)}>`;
+    case 'object': {
+      if (!registered.has(type.name)) {
+        const fields = Object.fromEntries(Object.entries(type.fields).map(([k, t]) => [k, declare(env, t, registered)]));
+        // Only type-checked, never evaluated: a bare class stands for the values (no conversion).
+        env.registerType(type.name, { ctor: class {}, fields });
+        registered.add(type.name);
+      }
+      return type.name;
+    }
+  }
+}
+
+/**
+ * `types`: declare each variable so (for the type check at load); without,
+ * each is a map of anything (for evaluation, which needs no declarations).
+ */
+export function policyEnvironment(types?: Readonly<Record<(typeof POLICY_VARIABLES)[number], VarType>>): PolicyEnvironment {
+  const env = new Environment({ homogeneousAggregateLiterals: false });
+  const registered = new Set<string>();
+  for (const name of POLICY_VARIABLES) env.registerVariable(name, types ? declare(env, types[name], registered) : 'map');
+  const slot = { meter: Meter.unbounded() };
+  // A step is worth about 16 units of regex work (program instructions × characters), as measured on re2js.
+  const charge = (work: number) => slot.meter.tick(1 + Math.ceil(work / 16));
+
+  env.registerFunction(`string.${INTERNAL_PREFIX}matches(string): bool`, (s: string, re: string) => re2Matches(s, re, charge));
+  env.registerFunction('matches(string, string): bool', (s: string, re: string) => re2Matches(s, re, charge));
+  env.registerFunction(`string.${INTERNAL_PREFIX}lowerAscii(): string`, (s: string) => asciiCase(s, false));
+  env.registerFunction(`string.${INTERNAL_PREFIX}upperAscii(): string`, (s: string) => asciiCase(s, true));
+  const m = (sig: string, fn: (...args: never[]) => unknown) => env.registerFunction(`string.${INTERNAL_PREFIX}${sig}`, fn);
+  m('indexOf(string): int', (s: string, sub: string) => indexOf(s, sub));
+  m('indexOf(string, int): int', (s: string, sub: string, from: bigint) => indexOf(s, sub, from));
+  m('lastIndexOf(string): int', (s: string, sub: string) => lastIndexOf(s, sub));
+  m('lastIndexOf(string, int): int', (s: string, sub: string, from: bigint) => lastIndexOf(s, sub, from));
+  m('substring(int): string', (s: string, start: bigint) => substring(s, start));
+  m('substring(int, int): string', (s: string, start: bigint, end: bigint) => substring(s, start, end));
+  m('split(string): list<string>', (s: string, sep: string) => split(s, sep));
+  m('split(string, int): list<string>', (s: string, sep: string, limit: bigint) => split(s, sep, limit));
+  const f = (sig: string, fn: (...args: never[]) => unknown) => env.registerFunction(`${INTERNAL_PREFIX}${sig}`, fn);
+  const TS = 'google.protobuf.Timestamp';
+  f('int(int): int', (v: bigint) => v);
+  f('int(double): int', intOfDouble);
+  f('int(string): int', intOfString);
+  f(`int(${TS}): int`, (t: Date) => BigInt(Math.floor(t.getTime() / 1000)));
+  f('double(double): double', (v: number) => v);
+  f('double(int): double', (v: bigint) => Number(v));
+  f('double(string): double', doubleOfString);
+  f(`timestamp(string): ${TS}`, timestampOfString);
+  f(`timestamp(int): ${TS}`, timestampOfInt);
+  f(`timestamp(${TS}): ${TS}`, (t: Date) => t);
+
+  // Reach the evaluator once and wrap its `run`, through which every node is evaluated.
+  let evaluator: { run: (ast: ASTNode, ctx: unknown) => unknown } | undefined;
+  env.registerFunction(`${INTERNAL_PREFIX}probe(): bool`, function (this: typeof evaluator) {
+    evaluator = this;
+    return true;
+  });
+  env.evaluate(`${INTERNAL_PREFIX}probe()`, {});
+  if (!evaluator || typeof evaluator.run !== 'function') throw new Error('the CEL evaluator could not be bounded (library changed?)');
+  evaluator.run = function run(this: unknown, ast: ASTNode, ctx: unknown) {
+    slot.meter.tick();
+    return (ast as unknown as { evaluate(ev: unknown, ast: ASTNode, ctx: unknown): unknown }).evaluate(this, ast, ctx);
+  };
+  return { env, slot };
+}
+
+type Node = { op: string; args: unknown; setMeta?: (key: string, value: unknown) => unknown };
+const isNode = (x: unknown): x is Node => typeof x === 'object' && x !== null && 'op' in x && 'args' in x;
+
+/** Every node of a parsed condition, as the parser wrote them (macro expansions share these nodes). */
+export function* nodes(ast: unknown): Generator<Node> {
+  if (Array.isArray(ast)) {
+    for (const x of ast) yield* nodes(x);
+    return;
+  }
+  if (!isNode(ast)) return;
+  yield ast;
+  if (ast.op !== 'value') yield* nodes(ast.args);
+}
+
+function evaluateMapLiteral(ev: { run(ast: unknown, ctx: unknown): unknown }, ast: Node, ctx: unknown): Map<unknown, unknown> {
+  const out = new Map<unknown, unknown>();
+  for (const [k, v] of ast.args as [unknown, unknown][]) out.set(ev.run(k, ctx), ev.run(v, ctx));
+  return out;
+}
+
+class CelOverflowError extends Error {
+  override readonly name = 'EvaluationError';
+}
+
+function inInt64(v: unknown): unknown {
+  if (typeof v === 'bigint' && (v > MAX_INT || v < MIN_INT)) throw new CelOverflowError(`integer overflow: ${v}`);
+  return v;
+}
+
+type Evaluate = (this: unknown, ev: { run(ast: unknown, ctx: unknown): unknown }, ast: Node & Record<string, unknown>, ctx: unknown) => unknown;
+
+/**
+ * Integer arithmetic stays in int64 or errors, as CEL specifies: the library
+ * checks + - * but not unary minus, / and % (`-(-9223372036854775808)`,
+ * `-9223372036854775808 / -1`, `-9223372036854775808 % -1`).
+ */
+const checkedArithmetic: Evaluate = function (ev, ast, ctx) {
+  if (ast.op === '-_') {
+    const v = ev.run(ast.args, ctx);
+    return inInt64((ast['handle'] as (v: unknown, ast: unknown, ev: unknown) => unknown)(v, ast, ev));
+  }
+  const [left, right] = ast.args as [unknown, unknown];
+  const l = ev.run(left, ctx);
+  const r = ev.run(right, ctx);
+  if (ast.op === '%' && l === MIN_INT && r === -1n) throw new CelOverflowError('integer overflow: -9223372036854775808 % -1');
+  return inInt64((ast['handle'] as (l: unknown, r: unknown, ast: unknown, ev: unknown) => unknown)(l, r, ast, ev));
+};
+
+const ARITHMETIC = new Set(['-_', '+', '-', '*', '/', '%']);
+
+/**
+ * Points a freshly parsed condition (not yet type-checked or evaluated) at
+ * the spec-following functions, makes its map literals Maps, and its integer
+ * arithmetic checked.
+ */
+export function rewrite(ast: ASTNode): void {
+  for (const node of nodes(ast)) {
+    const args = node.args as unknown[];
+    if (ARITHMETIC.has(node.op)) node.setMeta?.('evaluate', checkedArithmetic);
+    if (node.op === 'rcall' && typeof args[0] === 'string' && REPLACED_METHODS[args[0]]) args[0] = REPLACED_METHODS[args[0]];
+    else if (node.op === 'call' && typeof args[0] === 'string' && REPLACED_FUNCTIONS[args[0]]) args[0] = REPLACED_FUNCTIONS[args[0]];
+    else if (node.op === 'map' && args.length > 0) node.setMeta?.('evaluate', evaluateMapLiteral);
+  }
+}
