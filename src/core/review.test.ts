@@ -94,6 +94,21 @@ describe('remainingApprovals and quorumMet', () => {
     expect(remainingApprovals([req(['sre'], 2)], reviews, request)[0]?.needed).toBe(1);
   });
 
+  it('counts only approvals given for the request’s digest', () => {
+    const forAnother = { ...reviewOf(request, dave), digest: `sha256:${'e'.repeat(64)}` };
+    expect(quorumMet([req(['sre'], 1)], [forAnother], request)).toBe(false);
+    expect(quorumMet([req(['sre'], 2)], [forAnother, reviewOf(request, carol)], request)).toBe(false);
+    expect(quorumMet([req(['sre'], 1)], [reviewOf(request, carol)], request)).toBe(true);
+  });
+
+  it('counts humans by canonical identity: emails differing in case are one person and one vote', () => {
+    const byEmail = requestRecord({ principal: agent('deploy-bot', 'alice@example.com'), decision: approveDecision(['sre'], 2) });
+    expect(refusal(byEmail, human('ALICE@Example.com', ['sre']))).toBe('SELF_APPROVAL_FORBIDDEN');
+    const twice = [reviewOf(byEmail, human('dana@example.com', ['sre'])), reviewOf(byEmail, human('Dana@EXAMPLE.com', ['sre']))];
+    expect(remainingApprovals([req(['sre'], 2)], twice, byEmail)[0]?.needed).toBe(1);
+    expect(refusal({ ...byEmail, reviews: twice.slice(0, 1) }, human('DANA@example.com', ['sre']))).toBe('ALREADY_REVIEWED');
+  });
+
   it('is met with no requirements at all', () => {
     expect(quorumMet([], [], request)).toBe(true);
   });
@@ -155,7 +170,7 @@ function referenceQuorum(w: World): boolean {
   });
 }
 
-const principalOf = { principal: agent(REQUESTER, ACTS_FOR) };
+const principalOf = { principal: agent(REQUESTER, ACTS_FOR), digest: requestRecord().digest };
 
 describe('quorum properties', () => {
   it('is met exactly when every requirement has its count of distinct eligible human approvers', () => {

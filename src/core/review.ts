@@ -1,9 +1,13 @@
 /**
  * Reviews, separation of duties and quorum. A review counts once per human,
  * never from the requester, the human the agent acts for, or any agent; each
- * approver requirement needs its own count of distinct eligible humans.
+ * approver requirement needs its own count of distinct eligible humans; and
+ * only a review given for the request's digest counts, since an approval is
+ * for one exact action. Humans are compared by their canonical identity
+ * (core/human-identity.ts), which every surface resolves before a review.
  */
 import { CountersignError } from './errors.ts';
+import { humanKey, sameHuman } from './human-identity.ts';
 import type { Principal } from './principal.ts';
 import type { ApproverRequirement } from './policy/decision.ts';
 import type { RequestRecord } from './request.ts';
@@ -27,8 +31,8 @@ export function fills(req: ApproverRequirement, reviewer: { id: string; groups: 
 }
 
 /** The requester and the human an agent acts for are never reviewers of their own request. */
-export function isRequesterSide(request: RequestRecord, id: string): boolean {
-  return id === request.principal.id || (request.principal.actsFor !== null && id === request.principal.actsFor);
+export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, id: string): boolean {
+  return sameHuman(id, request.principal.id) || sameHuman(id, request.principal.actsFor);
 }
 
 /**
@@ -49,26 +53,36 @@ export function assertMayReview(request: RequestRecord, reviewer: Principal): vo
     const needed = request.decision.approvers.flatMap((r) => [...r.groups.map((g) => `group ${g}`), ...r.principals]);
     throw new CountersignError('NOT_AN_APPROVER', `${reviewer.id} is not an approver here; needed: ${needed.join(', ')}`);
   }
-  if (request.reviews.some((r) => r.reviewer.id === reviewer.id)) {
+  if (request.reviews.some((r) => sameHuman(r.reviewer.id, reviewer.id))) {
     throw new CountersignError('ALREADY_REVIEWED', `${reviewer.id} has already reviewed this request`);
   }
+}
+
+/**
+ * The approvals that count for this request: approving reviews by humans, not
+ * from its requester side, given for its digest, one per human (the first).
+ */
+export function countedApprovals(reviews: readonly Review[], request: Pick<RequestRecord, 'principal' | 'digest'>): Review[] {
+  const approvers = new Map<string, Review>();
+  for (const r of reviews) {
+    if (r.verdict !== 'approve' || r.reviewer.kind !== 'human' || r.digest !== request.digest) continue;
+    if (isRequesterSide(request, r.reviewer.id)) continue;
+    const key = humanKey(r.reviewer.id);
+    if (!approvers.has(key)) approvers.set(key, r);
+  }
+  return [...approvers.values()];
 }
 
 /** Approvals still needed per requirement, counting only distinct eligible humans. */
 export function remainingApprovals(
   requirements: readonly ApproverRequirement[],
   reviews: readonly Review[],
-  request: Pick<RequestRecord, 'principal'>,
+  request: Pick<RequestRecord, 'principal' | 'digest'>,
 ): { rule: string; groups: readonly string[]; principals: readonly string[]; needed: number }[] {
-  const approvers = new Map<string, Review['reviewer']>();
-  for (const r of reviews) {
-    if (r.verdict !== 'approve' || r.reviewer.kind !== 'human') continue;
-    if (r.reviewer.id === request.principal.id || r.reviewer.id === request.principal.actsFor) continue;
-    approvers.set(r.reviewer.id, r.reviewer);
-  }
+  const approvers = countedApprovals(reviews, request).map((r) => r.reviewer);
   return requirements.map((req) => {
     let have = 0;
-    for (const a of approvers.values()) if (fills(req, a)) have++;
+    for (const a of approvers) if (fills(req, a)) have++;
     return { rule: req.rule, groups: req.groups, principals: req.principals, needed: Math.max(0, req.count - have) };
   });
 }
@@ -77,7 +91,7 @@ export function remainingApprovals(
 export function quorumMet(
   requirements: readonly ApproverRequirement[],
   reviews: readonly Review[],
-  request: Pick<RequestRecord, 'principal'>,
+  request: Pick<RequestRecord, 'principal' | 'digest'>,
 ): boolean {
   return remainingApprovals(requirements, reviews, request).every((r) => r.needed === 0);
 }

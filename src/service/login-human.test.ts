@@ -15,6 +15,7 @@ describe('the human an ID token names', () => {
       issuer: 'https://kc.example.com/realms/acme',
       principal: { id: 'user.name', groups: 'realm_access.roles', email: 'contact.email' },
       groupMap: { 'platform-oncall': ['sre'] },
+      trustGroups: true,
     };
     const human = humanFromClaims({ identity }, login, {
       sub: 'f3a1',
@@ -27,10 +28,26 @@ describe('the human an ID token names', () => {
   });
 
   it('still reads a plain claim name, and refuses a path that leads nowhere', () => {
-    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: {} };
+    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: {}, trustGroups: true };
     expect(humanFromClaims({ identity }, login, { sub: 'bob', groups: ['dev'] })).toMatchObject({ id: 'bob', groups: ['dev'] });
     expect(() => humanFromClaims({ identity }, { ...login, principal: { ...login.principal, id: 'user.name' } }, { sub: 'bob', 'user.name': 'x' })).toThrow(
       expect.objectContaining({ code: 'UNAUTHENTICATED' }),
     );
+  });
+
+  it('grants a provider group nothing unless it is mapped (or the provider’s groups are trusted)', () => {
+    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: { 'okta-dba': ['dba'] } };
+    expect(humanFromClaims({ identity }, login, { sub: 'bob', groups: ['admins', 'okta-dba'] })).toMatchObject({ id: 'bob', groups: ['dba'] });
+  });
+
+  it('is the configured human with the verified email, whatever its case; an unverified email names no one', () => {
+    const withEmail = createIdentity({
+      principals: [{ id: 'alice', kind: 'human', actsFor: null, groups: ['sre'], email: 'alice@example.com', apiKeys: [] }],
+      identity: identitySchema.parse({}),
+      now: () => new Date('2026-01-01T00:00:00Z'),
+    });
+    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: {} };
+    expect(humanFromClaims({ identity: withEmail }, login, { sub: '00u1', email: 'ALICE@Example.com', email_verified: true })).toMatchObject({ id: 'alice', groups: ['sre'] });
+    expect(humanFromClaims({ identity: withEmail }, login, { sub: '00u1', email: 'alice@example.com' })).toMatchObject({ id: '00u1', groups: [] });
   });
 });

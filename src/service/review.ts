@@ -8,7 +8,7 @@ import { CountersignError } from '../core/errors.ts';
 import type { Mutation } from '../core/ports.ts';
 import type { Principal } from '../core/principal.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
-import { assertMayReview, quorumMet, remainingApprovals, type Review, type Verdict } from '../core/review.ts';
+import { assertMayReview, countedApprovals, quorumMet, remainingApprovals, type Review, type Verdict } from '../core/review.ts';
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
 import { expiredMutation, isDue } from './expire.ts';
@@ -80,7 +80,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
     }
     if (quorumMet(current.decision.approvers, reviews, current)) {
       const next = { ...transition(current, 'approved', now), reviews };
-      const approvers = reviews.filter((r) => r.verdict === 'approve').map((r) => r.reviewer.id);
+      const approvers = countedApprovals(reviews, current).map((r) => r.reviewer.id);
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.approved', time: at, requestId: current.id, actor: null, data: { approvers, digest: current.digest } }] };
     }
     const next: RequestRecord = { ...current, reviews, updatedAt: at, version: current.version + 1 };

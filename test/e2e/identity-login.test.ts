@@ -146,7 +146,7 @@ describe('sign in with the identity provider, then approve', () => {
     expect(review.actor).toBe('bob@acme.test');
     expect((review.data as any).identity).toEqual({ issuer: op.issuer, subject: 'bob' });
     const started = events.filter((e) => e.type === 'session.started').at(-1)!;
-    expect(started).toMatchObject({ actor: 'bob@acme.test', data: { method: 'oidc', identity: { issuer: op.issuer, subject: 'bob' }, groups: ['platform-oncall', 'sre'] } });
+    expect(started).toMatchObject({ actor: 'bob@acme.test', data: { method: 'oidc', identity: { issuer: op.issuer, subject: 'bob' }, groups: ['sre'] } });
   });
 
   it('a callback that this browser did not start, or with a tampered state, makes no session', async () => {

@@ -38,6 +38,7 @@ beforeAll(async () => {
   issuers:
     - issuer: ${generic.issuer}
       audience: countersign
+      trustGroups: true
       principal: { kind: agent, id: sub, groups: groups, actsFor: act.sub }
     - preset: github-actions
       issuer: ${gh.issuer}

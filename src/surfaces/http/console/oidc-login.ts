@@ -102,7 +102,7 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig): Hono<AppEnv> {
       const tokens = await oidc.authorizationCodeGrant(config, current, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
       const claims = tokens.claims();
       if (!claims) throw new Error('no ID token');
-      const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap }, claims);
+      const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap, trustGroups: login.trustGroups }, claims);
       // Only an email the provider verified: humanFromClaims keeps no other from the token.
       if (claims['email_verified'] === true) await rememberSignedInHuman(deps, human);
       await startConsoleSession(c, deps, human, 'oidc');
