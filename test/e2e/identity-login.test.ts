@@ -163,6 +163,11 @@ describe('sign in with the identity provider, then approve', () => {
     expect(forged.status).toBe(401);
     expect(browser.cookies(gw.url).has('countersign_session')).toBe(false);
     expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
+    // Both refusals are evidence: auth.failed with a stable reason, never the code or state sent.
+    const failed = auditEvents(gw.dbPath).filter((e) => e.type === 'auth.failed' && e.data.surface === 'console');
+    expect(failed.map((e) => e.data.reason)).toEqual(['login.flow_invalid', 'login.callback_invalid']);
+    expect(failed[1]).toMatchObject({ actor: null, data: { issuer: op.issuer } });
+    expect(JSON.stringify(failed)).not.toContain(authorize.searchParams.get('state')!);
   });
 
   it('refuses a flow cookie the gateway did not seal (one planted with another state, verifier and nonce): 400, no session', async () => {
