@@ -27,6 +27,9 @@ export interface ReviewCommand {
   readonly channelUser?: string;
 }
 
+/** What a digest looks like; anything else a client sends is kept out of the audit log. */
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
 type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: CountersignError; request: RequestRecord };
 
 const FINAL: Partial<Record<RequestRecord['status'], 'REQUEST_EXPIRED' | 'REQUEST_CANCELLED' | 'REQUEST_ALREADY_DECIDED'>> = {
@@ -55,7 +58,10 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
     if (final) throw new CountersignError(final, `request ${current.id} is ${current.status}`, { status: current.status });
     assertMayReview(current, cmd.reviewer);
     if (cmd.digest !== undefined && cmd.digest !== current.digest) {
-      throw new CountersignError('DIGEST_MISMATCH', 'the request does not have the digest you reviewed');
+      // Kept as evidence: someone approved an action other than the one stored under this request.
+      const error = new CountersignError('DIGEST_MISMATCH', 'the request does not have the digest you reviewed');
+      const refused = { reviewer: cmd.reviewer.id, ...withIdentity(cmd.reviewer), code: error.code, verdict: cmd.verdict, digest: current.digest, reviewedDigest: DIGEST.test(cmd.digest) ? cmd.digest : 'malformed', ...(cmd.via ? { via: cmd.via } : {}) };
+      return { result: { ok: false, error, request: current }, audit: [{ type: 'review.refused', time: now.toISOString(), requestId: current.id, actor: cmd.reviewer.id, data: refused }] };
     }
     const at = now.toISOString();
     const review: Review = {
