@@ -13,6 +13,16 @@ export interface TrailReview {
   readonly verdict: string | null;
   readonly comment: string;
   readonly seq: number;
+  /** `issuer subject` of the credential the review came with (a token or single sign-on), else null. */
+  readonly identity: string | null;
+}
+
+/** The `identity` an audit payload carries (issuer and subject), as one comparable string. */
+export function identityOf(v: unknown): string | null {
+  const o = obj(v);
+  const issuer = str(o['issuer']);
+  const subject = str(o['subject']);
+  return issuer !== null && subject !== null ? `${issuer} ${subject}` : null;
 }
 
 /** One request as seen so far; `submitted` is the request.submitted payload once found. */
@@ -98,7 +108,7 @@ export function applyEvent(t: Trail, e: AuditEvent): void {
     case 'review.recorded': {
       t.held = true;
       const reviewer = obj(d['reviewer']);
-      t.reviews.push({ reviewer: str(reviewer['id']), kind: str(reviewer['kind']), verdict: str(d['verdict']), comment: str(d['comment']) ?? '', seq: e.seq });
+      t.reviews.push({ reviewer: str(reviewer['id']), kind: str(reviewer['kind']), verdict: str(d['verdict']), comment: str(d['comment']) ?? '', seq: e.seq, identity: identityOf(d['identity']) });
       return;
     }
     case 'request.approved':
