@@ -19,6 +19,8 @@ export interface LoginMapping {
   readonly groupMap: Readonly<Record<string, readonly string[]>>;
   /** The provider's group names count as they are; otherwise only mapped ones grant anything. */
   readonly trustGroups?: boolean;
+  /** Tolerance for `iat` against the gateway's clock (identity.clockSkewSeconds). */
+  readonly clockSkewSeconds?: number;
 }
 
 const text = (v: unknown): string | undefined => (isIdString(v) ? v : undefined);
@@ -27,7 +29,12 @@ const text = (v: unknown): string | undefined => (isIdString(v) ? v : undefined)
  * @example
  * const human = humanFromClaims(deps, login, tokens.claims()); // throws UNAUTHENTICATED when the claims do not name a human
  */
-export function humanFromClaims(deps: Pick<Deps, 'identity'>, login: LoginMapping, claims: Readonly<Record<string, unknown>>): Principal {
+export function humanFromClaims(deps: Pick<Deps, 'identity' | 'clock'>, login: LoginMapping, claims: Readonly<Record<string, unknown>>): Principal {
+  // The provider's client library checks exp and that iat is a number, not that it is not in the future.
+  const iat = claims['iat'];
+  if (typeof iat === 'number' && iat > deps.clock.now().getTime() / 1000 + (login.clockSkewSeconds ?? 60)) {
+    throw new CountersignError('UNAUTHENTICATED', 'the ID token was issued in the future; check the clocks', { reason: 'login.issued_in_future' });
+  }
   const id = text(claimAt(claims, login.principal.id));
   if (!id) throw new CountersignError('UNAUTHENTICATED', `the ID token has no ${login.principal.id} claim to name you by`, { reason: 'login.claim_missing' });
   const emailVerified = claims['email_verified'] === true;

@@ -27,13 +27,13 @@ export { endConsoleSession, readConsoleSession, safeNext, SECURE_SESSION_COOKIE,
  * @example
  * app.route('/', consoleRoutes(deps));
  */
-export function consoleRoutes(deps: Deps, settings: Pick<ConsoleSettings, 'login'> = {}, authenticate: Authenticate = createAuthenticator(deps)): Hono<AppEnv> {
+export function consoleRoutes(deps: Deps, settings: Pick<ConsoleSettings, 'login' | 'clockSkewSeconds'> = {}, authenticate: Authenticate = createAuthenticator(deps)): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Set before any route: hono applies a sub-app's error handler to the routes it holds.
   app.onError((err, c) => consoleError(deps, err, c));
   app.route('/', assetRoutes());
   app.route('/', loginRoutes(deps, { sso: settings.login !== undefined, authenticate }));
-  if (settings.login) app.route('/', oidcLoginRoutes(deps, settings.login, authenticate));
+  if (settings.login) app.route('/', oidcLoginRoutes(deps, { ...settings.login, clockSkewSeconds: settings.clockSkewSeconds ?? 60 }, authenticate));
   app.route('/', inboxRoutes(deps));
   app.route('/', requestPageRoutes(deps));
   app.route('/', activityRoutes(deps));

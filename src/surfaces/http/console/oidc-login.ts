@@ -44,7 +44,7 @@ function failed(c: Context<AppEnv>, message: string, status: 400 | 401 | 502): R
   return c.html(page({ title: 'Sign-in failed', body }).value, status);
 }
 
-export function oidcLoginRoutes(deps: Deps, login: LoginConfig, authenticate: Pick<Authenticate, 'refused'>): Hono<AppEnv> {
+export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly clockSkewSeconds: number }, authenticate: Pick<Authenticate, 'refused'>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const flowKey = flowCookieKey(login.clientSecret);
   let provider: Promise<oidc.Configuration> | undefined;
@@ -108,7 +108,7 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig, authenticate: Pi
       const tokens = await oidc.authorizationCodeGrant(config, current, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
       const claims = tokens.claims();
       if (!claims) throw new Error('no ID token');
-      const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap, trustGroups: login.trustGroups }, claims);
+      const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap, trustGroups: login.trustGroups, clockSkewSeconds: login.clockSkewSeconds }, claims);
       // Only an email the provider verified: humanFromClaims keeps no other from the token.
       if (claims['email_verified'] === true) await rememberSignedInHuman(deps, human);
       await startConsoleSession(c, deps, human, 'oidc');
