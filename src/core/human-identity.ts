@@ -72,9 +72,37 @@ export function humanKey(id: string): string {
   return emailKey(id) ?? id;
 }
 
-/** Whether two principal ids name the same human. */
-export function sameHuman(a: string | null | undefined, b: string | null | undefined): boolean {
-  return a != null && b != null && humanKey(a) === humanKey(b);
+/** What a person is known by on a review or a request: id, and where known their email and token identity. */
+export interface HumanTraits {
+  readonly id: string;
+  readonly email?: string | null;
+  readonly identity?: { readonly issuer: string; readonly subject: string } | null;
+}
+
+/**
+ * Every key under which this person may appear: their id (an email-shaped id
+ * as that email), their email, their issuer and subject. Two traits with a
+ * key in common are one human, so a configuration that began naming someone
+ * between two of their reviews, or a second issuer, does not make two people.
+ *
+ * @example
+ * identityKeys({ id: 'alice', email: 'Alice@Example.com' }); // Set { 'id alice', 'email alice@example.com' }
+ */
+export function identityKeys(t: HumanTraits): Set<string> {
+  const keys = new Set<string>();
+  const idEmail = emailKey(t.id);
+  keys.add(idEmail === undefined ? `id ${t.id}` : `email ${idEmail}`);
+  const email = t.email ? emailKey(t.email) : undefined;
+  if (email !== undefined) keys.add(`email ${email}`);
+  if (t.identity) keys.add(`sub ${t.identity.issuer} ${t.identity.subject}`);
+  return keys;
+}
+
+/** Whether two traits share a key (see identityKeys). */
+export function sameIdentity(a: HumanTraits, b: HumanTraits): boolean {
+  const keys = identityKeys(a);
+  for (const k of identityKeys(b)) if (keys.has(k)) return true;
+  return false;
 }
 
 /** The configured principals, as the canonical mapping reads them. */

@@ -109,6 +109,22 @@ describe('remainingApprovals and quorumMet', () => {
     expect(refusal({ ...byEmail, reviews: twice.slice(0, 1) }, human('DANA@example.com', ['sre']))).toBe('ALREADY_REVIEWED');
   });
 
+  it('knows one person under another id by their email or their token identity', () => {
+    // Submitted while alice was known only by her email; she is configured as `alice` by the time she reviews.
+    const byEmail = requestRecord({ principal: agent('deploy-bot', 'alice@example.com'), decision: approveDecision(['sre'], 2) });
+    expect(refusal(byEmail, { ...human('alice', ['sre']), email: 'Alice@example.com' })).toBe('SELF_APPROVAL_FORBIDDEN');
+    const idp = { issuer: 'https://idp.example.com', subject: '00u-erin' };
+    const first = { ...reviewOf(byEmail, human('erin@example.com', ['sre'])), reviewer: { id: 'erin@example.com', kind: 'human' as const, groups: ['sre'], identity: idp } };
+    const sameToken = { ...reviewOf(byEmail, human('erin', ['sre'])), reviewer: { id: 'erin', kind: 'human' as const, groups: ['sre'], identity: idp } };
+    const sameEmail = { ...reviewOf(byEmail, human('e.r', ['sre'])), reviewer: { id: 'e.r', kind: 'human' as const, groups: ['sre'], email: 'ERIN@example.com' } };
+    expect(remainingApprovals([req(['sre'], 2)], [first, sameToken, sameEmail], byEmail)[0]?.needed).toBe(1);
+    const erin: Principal = { id: 'erin', kind: 'human', actsFor: null, groups: ['sre'], email: null, issuer: idp.issuer, claims: { sub: idp.subject } };
+    expect(refusal({ ...byEmail, reviews: [first] }, erin)).toBe('ALREADY_REVIEWED');
+    // A human requester who reviews under another id with the same token identity.
+    const byHuman = requestRecord({ principal: erin });
+    expect(refusal(byHuman, { ...erin, id: 'erin@example.com' })).toBe('SELF_APPROVAL_FORBIDDEN');
+  });
+
   it('is met with no requirements at all', () => {
     expect(quorumMet([], [], request)).toBe(true);
   });

@@ -6,7 +6,7 @@
  */
 import { CountersignError } from '../core/errors.ts';
 import type { Mutation } from '../core/ports.ts';
-import type { Principal } from '../core/principal.ts';
+import { canonicalIdentity, type Principal } from '../core/principal.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
 import { assertMayReview, countedApprovals, quorumMet, remainingApprovals, type Review, type Verdict } from '../core/review.ts';
 import type { Deps } from './deps.ts';
@@ -66,7 +66,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
     const at = now.toISOString();
     const review: Review = {
       requestId: current.id,
-      reviewer: { id: cmd.reviewer.id, kind: 'human', groups: [...cmd.reviewer.groups] },
+      reviewer: { id: cmd.reviewer.id, kind: 'human', groups: [...cmd.reviewer.groups], email: cmd.reviewer.email, identity: canonicalIdentity(cmd.reviewer) },
       verdict: cmd.verdict,
       comment: cmd.comment,
       digest: current.digest,
@@ -78,7 +78,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
       time: at,
       requestId: current.id,
       actor: cmd.reviewer.id,
-      data: { reviewer: review.reviewer, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest, ...(cmd.via ? { via: cmd.via, channelUser: cmd.channelUser ?? null } : {}) },
+      data: { reviewer: { id: review.reviewer.id, kind: review.reviewer.kind, groups: review.reviewer.groups }, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest, ...(cmd.via ? { via: cmd.via, channelUser: cmd.channelUser ?? null } : {}) },
     };
     if (cmd.verdict === 'deny') {
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };
