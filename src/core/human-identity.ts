@@ -25,11 +25,6 @@ import type { Principal } from './principal.ts';
 /** Emails longer than RFC 5321's path limit are not addresses. */
 const MAX_EMAIL = 320;
 
-/** NFC, trimmed, lower-cased (the local part is case-sensitive in theory, never in practice). */
-export function normalizeEmail(email: string): string {
-  return email.trim().normalize('NFC').toLowerCase();
-}
-
 function confusable(ch: string): boolean {
   if (ch.normalize('NFKC') !== ch) return true;
   if (/[\p{Cc}\p{Cf}\p{Z}\p{M}\p{Co}\p{Cn}]/u.test(ch)) return true;
@@ -38,8 +33,9 @@ function confusable(ch: string): boolean {
 }
 
 /**
- * The form in which an email is matched, or undefined for one that must
- * match nobody (malformed, or carrying characters that imitate others).
+ * The form in which an email is matched — trimmed, NFC, lower-cased (the
+ * local part is case-sensitive in theory, never in practice) — or undefined
+ * for one that must match nobody (malformed, or carrying characters that imitate others).
  *
  * @example
  * emailKey(' Alice@Example.COM'); // 'alice@example.com'

@@ -14,4 +14,3 @@ export interface KnownHuman {
   readonly seenAt: string;
 }
 
-export { normalizeEmail } from './human-identity.ts';
