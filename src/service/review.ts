@@ -4,7 +4,7 @@
  * approver groups, once per human) are the core's; quorum met → approved and
  * execution starts; one eligible deny → denied.
  */
-import { CountersignError } from '../core/errors.ts';
+import { CountersignError, isCountersignError } from '../core/errors.ts';
 import type { Mutation } from '../core/ports.ts';
 import { canonicalIdentity, type Principal } from '../core/principal.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
@@ -56,12 +56,28 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
     }
     const final = FINAL[current.status];
     if (final) throw new CountersignError(final, `request ${current.id} is ${current.status}`, { status: current.status });
-    assertMayReview(current, cmd.reviewer);
+    // A review the rules refuse is kept as evidence (a repeated vote is not: it is a second click, not an attempt).
+    const refuse = (error: CountersignError, extra: Record<string, unknown> = {}): Mutation<Outcome> => ({
+      result: { ok: false, error, request: current },
+      audit: [
+        {
+          type: 'review.refused',
+          time: now.toISOString(),
+          requestId: current.id,
+          actor: cmd.reviewer.id,
+          data: { reviewer: cmd.reviewer.id, ...withIdentity(cmd.reviewer), code: error.code, verdict: cmd.verdict, digest: current.digest, ...extra, ...(cmd.via ? { via: cmd.via } : {}) },
+        },
+      ],
+    });
+    try {
+      assertMayReview(current, cmd.reviewer);
+    } catch (e) {
+      if (isCountersignError(e, 'SELF_APPROVAL_FORBIDDEN') || isCountersignError(e, 'NOT_AN_APPROVER')) return refuse(e);
+      throw e;
+    }
     if (cmd.digest !== undefined && cmd.digest !== current.digest) {
-      // Kept as evidence: someone approved an action other than the one stored under this request.
-      const error = new CountersignError('DIGEST_MISMATCH', 'the request does not have the digest you reviewed');
-      const refused = { reviewer: cmd.reviewer.id, ...withIdentity(cmd.reviewer), code: error.code, verdict: cmd.verdict, digest: current.digest, reviewedDigest: DIGEST.test(cmd.digest) ? cmd.digest : 'malformed', ...(cmd.via ? { via: cmd.via } : {}) };
-      return { result: { ok: false, error, request: current }, audit: [{ type: 'review.refused', time: now.toISOString(), requestId: current.id, actor: cmd.reviewer.id, data: refused }] };
+      // Someone approved an action other than the one stored under this request.
+      return refuse(new CountersignError('DIGEST_MISMATCH', 'the request does not have the digest you reviewed'), { reviewedDigest: DIGEST.test(cmd.digest) ? cmd.digest : 'malformed' });
     }
     const at = now.toISOString();
     const review: Review = {

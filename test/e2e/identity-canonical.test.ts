@@ -93,6 +93,10 @@ describe('a human’s token is their configured identity', () => {
     expect(res.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
     expect(requestStatus(gw.dbPath, id)).toBe('pending');
     expect(reviewers(gw.dbPath, id)).toEqual([]);
+    // The attempt is evidence, under her one identity and the token it came with.
+    expect(auditEvents(gw.dbPath, id).filter((e) => e.type === 'review.refused')).toMatchObject([
+      { actor: 'alice', data: { code: 'SELF_APPROVAL_FORBIDDEN', identity: { issuer: idp.issuer, subject: '00u-alice' } } },
+    ]);
   });
 
   it('one person’s API key and token are one reviewer: a quorum of two stays pending', async () => {

@@ -35,6 +35,8 @@ export interface Trail {
   submittedInPeriod: boolean;
   held: boolean;
   reviews: TrailReview[];
+  /** Reviews the gateway refused because the reviewer was the requester or the human it acts for. */
+  refusedSelfApprovals: number;
   /** The approvers the request.approved event names (all approving reviews, earlier ones included). */
   approvedBy: string[];
   approvals: number;
@@ -58,6 +60,7 @@ export function newTrail(id: string, seq: number): Trail {
     submittedInPeriod: false,
     held: false,
     reviews: [],
+    refusedSelfApprovals: 0,
     approvedBy: [],
     approvals: 0,
     decidedAt: null,
@@ -111,6 +114,9 @@ export function applyEvent(t: Trail, e: AuditEvent): void {
       t.reviews.push({ reviewer: str(reviewer['id']), kind: str(reviewer['kind']), verdict: str(d['verdict']), comment: str(d['comment']) ?? '', seq: e.seq, identity: identityOf(d['identity']) });
       return;
     }
+    case 'review.refused':
+      if (str(d['code']) === 'SELF_APPROVAL_FORBIDDEN') t.refusedSelfApprovals++;
+      return;
     case 'request.approved':
       t.held = true;
       t.approvals++;

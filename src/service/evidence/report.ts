@@ -50,10 +50,12 @@ function sodStats(pairs: readonly { t: Trail; e: RequestEntry }[]): SodStats {
   let nonHumanApprovals = 0;
   let uncheckedReviews = 0;
   let selfApprovals = 0;
+  let refusedSelfApprovals = 0;
   const selfApprovalRequests = new Set<string>();
   const perApprover = new Map<string, number>();
   const times: number[] = [];
   for (const { t, e } of pairs) {
+    refusedSelfApprovals += t.refusedSelfApprovals;
     for (const r of t.reviews) {
       if (r.verdict === 'approve') approvalReviews++;
       else if (r.verdict === 'deny') denialReviews++;
@@ -94,6 +96,7 @@ function sodStats(pairs: readonly { t: Trail; e: RequestEntry }[]): SodStats {
     denialReviews,
     selfApprovals,
     selfApprovalRequests: [...selfApprovalRequests],
+    refusedSelfApprovals,
     nonHumanApprovals,
     uncheckedReviews,
     multiApproverRequests: approved.filter(({ t }) => approversOf(t).length >= 2).length,
