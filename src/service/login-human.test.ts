@@ -50,6 +50,9 @@ describe('the human an ID token names', () => {
     const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: {} };
     expect(humanFromClaims({ identity: withEmail, clock }, login, { sub: '00u1', email: 'ALICE@Example.com', email_verified: true })).toMatchObject({ id: 'alice', groups: ['sre'] });
     expect(humanFromClaims({ identity: withEmail, clock }, login, { sub: '00u1', email: 'alice@example.com' })).toMatchObject({ id: '00u1', groups: [] });
+    // An email id is matched as the email it is, whichever claim `email` names.
+    const byEmailId = { ...login, principal: { id: 'email', groups: 'groups', email: 'contact' } };
+    expect(humanFromClaims({ identity: withEmail, clock }, byEmailId, { sub: '00u2', email: 'ALICE@example.com', email_verified: true, contact: 'other@example.com' })).toMatchObject({ id: 'alice' });
   });
 
   it('refuses an ID token issued in the future beyond the clock skew', () => {

@@ -41,7 +41,8 @@ export function humanFromClaims(deps: Pick<Deps, 'identity' | 'clock'>, login: L
   if (login.principal.id === 'email' && !emailVerified) {
     throw new CountersignError('UNAUTHENTICATED', 'the identity provider has not verified your email address', { reason: 'login.email_unverified' });
   }
-  const verifiedEmail = emailVerified ? (text(claimAt(claims, login.principal.email)) ?? null) : null;
+  // An email id is the verified email itself, whatever claim `email` names.
+  const verifiedEmail = !emailVerified ? null : login.principal.id === 'email' ? id : (text(claimAt(claims, login.principal.email)) ?? null);
   const human = canonicalHuman({ id, verifiedEmail }, deps.identity);
   if (!human.ok) throw new CountersignError('UNAUTHENTICATED', `${id} is configured as an agent`, { reason: human.reason });
   const raw = claimAt(claims, login.principal.groups);

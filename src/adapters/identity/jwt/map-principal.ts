@@ -30,7 +30,8 @@ export function mapPrincipal(cfg: IssuerConfig, payload: Readonly<Record<string,
   const verified = payload['email_verified'] === true;
   // An email names a person only once the provider has verified it.
   if (map.id === 'email' && !verified) return { ok: false, reason: 'token.email_unverified' };
-  const verifiedEmail = verified ? (stringClaim(payload, map.email ?? 'email') ?? null) : null;
+  // An email id is the verified email itself, whatever claim `email` names.
+  const verifiedEmail = !verified ? null : map.id === 'email' ? claimedId : (stringClaim(payload, map.email ?? 'email') ?? null);
   const idpGroups = map.groups ? groupsClaim(payload, map.groups) : [];
   const granted = grantedGroups(idpGroups, cfg.groupMap, cfg.trustGroups);
 
