@@ -59,8 +59,8 @@ export function createIssuerVerifier(cfg: IssuerConfig, opts: IssuerOptions, get
           clockTolerance: opts.clockSkewSeconds,
           currentDate: opts.now(),
           requiredClaims: ['exp', 'iss', 'aud'],
-          // jose checks only that iat is a number; README and RFC 7519 §4.1.6: a token issued in the future is refused.
         }));
+        // jose checks only that iat is a number (unless maxTokenAge is set): a token issued in the future is refused here.
         if (issuedInFuture(payload, opts.now(), opts.clockSkewSeconds)) return refuse('token.issued_in_future');
       } catch (e) {
         return refuse(joseReason(e));
