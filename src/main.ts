@@ -249,6 +249,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       ...(config.console.origin ? { origin: config.console.origin } : {}),
       principals: config.principals.map((p) => p.id),
       ...(config.identity.login ? { login: config.identity.login } : {}),
+      clockSkewSeconds: config.identity.clockSkewSeconds,
     },
     ...(opts.mcpProgressSeconds !== undefined ? { mcpProgressSeconds: opts.mcpProgressSeconds } : {}),
   });

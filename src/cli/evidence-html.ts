@@ -188,6 +188,7 @@ export function renderEvidenceHtml(r: EvidenceReport): string {
         ['Requests approved', esc(sod.approvedRequests)],
         ['Approving reviews / denying reviews', `${esc(sod.approvalReviews)} / ${esc(sod.denialReviews)}`],
         ['Self-approvals (requester or the human it acts for)', `<strong>${esc(sod.selfApprovals)}</strong>`],
+        ['Self-approval attempts refused by the gateway', esc(sod.refusedSelfApprovals)],
         ['Approvals by non-human principals', esc(sod.nonHumanApprovals)],
         ['Reviews whose requester could not be checked', esc(sod.uncheckedReviews)],
         ['Requests approved by two or more distinct humans', esc(sod.multiApproverRequests)],

@@ -36,8 +36,10 @@ const common = {
   audience: z.string().min(1),
   jwksUri: secureUrl.optional(),
   algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).optional(),
-  /** Identity-provider group → Countersign groups, added to the token's own. */
+  /** Identity-provider group → Countersign groups. A provider's group grants nothing that is not mapped here. */
   groupMap: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+  /** true: the provider's group names are Countersign groups as they are (only for a provider whose groups you administer). */
+  trustGroups: z.boolean().default(false),
 };
 
 const genericIssuer = z.strictObject({
@@ -89,7 +91,9 @@ const loginSchema = z.strictObject({
   principal: z
     .strictObject({ id: claimPath.default('email'), groups: claimPath.default('groups'), email: claimPath.default('email') })
     .prefault({}),
+  /** Provider group → Countersign groups; unmapped provider groups grant nothing unless `trustGroups` is true. */
   groupMap: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
+  trustGroups: z.boolean().default(false),
   /** `countersign login`: the device authorization grant (RFC 8628) with this public client. */
   cli: z
     .strictObject({

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { CountersignError, isCountersignError } from '../core/errors.ts';
+import { emailKey } from '../core/human-identity.ts';
 import { compilePolicy } from '../core/policy/compile.ts';
 import { configSchema, type Config } from './schema.ts';
 
@@ -48,6 +49,31 @@ function pathOf(parts: readonly PropertyKey[]): string {
   return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(top level)';
 }
 
+/**
+ * One human, one identity: a token's verified email finds the configured human
+ * with it (core/human-identity.ts), so an email must name one human and be one
+ * that can match; an id that is an email counts as that email.
+ */
+function humanEmailProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const owner = new Map<string, string>();
+  const claim = (key: string, id: string, where: string) => {
+    const had = owner.get(key);
+    if (had !== undefined && had !== id) problems.push(`${where}: ${key} already names ${had}; one email is one human`);
+    else owner.set(key, id);
+  };
+  config.principals.forEach((p, i) => {
+    if (p.kind !== 'human') return;
+    const idKey = emailKey(p.id);
+    if (idKey !== undefined) claim(idKey, p.id, `principals[${i}].id`);
+    if (p.email === undefined) return;
+    const key = emailKey(p.email);
+    if (key === undefined) problems.push(`principals[${i}].email: ${p.email} has characters that imitate others (compatibility, invisible or look-alike forms); write it in its plain form`);
+    else claim(key, p.id, `principals[${i}].email`);
+  });
+  return problems;
+}
+
 function crossCheck(config: Config): string[] {
   const problems: string[] = [];
   const principals = new Map(config.principals.map((p) => [p.id, p]));
@@ -72,6 +98,7 @@ function crossCheck(config: Config): string[] {
       else if (!target || target.kind !== 'human') problems.push(`principals[${i}].actsFor: ${p.actsFor} is not a configured human principal`);
     }
   });
+  problems.push(...humanEmailProblems(config));
   const seenConnections = new Set<string>();
   config.connections.forEach((c, i) => {
     if (seenConnections.has(c.name)) problems.push(`connections[${i}].name: duplicate connection name ${c.name}`);

@@ -6,7 +6,7 @@
  */
 export interface KnownHuman {
   readonly id: string;
-  /** Verified by the provider, lower-cased. */
+  /** Verified by the provider, as emailKey (core/human-identity.ts) gives it. */
   readonly email: string;
   readonly groups: readonly string[];
   readonly issuer: string | null;
@@ -14,7 +14,3 @@ export interface KnownHuman {
   readonly seenAt: string;
 }
 
-/** Emails compare case-insensitively (the local part is case-sensitive in theory, never in practice). */
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}

@@ -98,7 +98,7 @@ export interface Identity {
   /** Verifies a bearer credential (API key or JWT); never throws for a bad one. */
   authenticate(bearer: string): Promise<Authentication>;
   principal(id: string): Principal | undefined;
-  /** The configured human with this email (compared case-insensitively), if any. */
+  /** The configured human with this email (compared as core/human-identity.ts emailKey does), if any. */
   humanByEmail(email: string): Principal | undefined;
 }
 

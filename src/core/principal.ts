@@ -11,6 +11,7 @@ export interface Principal {
   /** The human this agent acts for, or null. */
   readonly actsFor: string | null;
   readonly groups: readonly string[];
+  /** Configured, or from a token only when its issuer verified it (`email_verified: true`). */
   readonly email: string | null;
   /**
    * For a principal from a token: who vouched for it (the issuer, compared

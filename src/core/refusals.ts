@@ -34,6 +34,10 @@ export const REFUSAL_REASONS = {
   'okta.not_access_token': 'The Okta token is not an access token (it lacks `scp` or `cid`).',
   'login.claim_missing': 'The identity provider\'s ID token lacks the claim that names the human.',
   'login.email_unverified': 'The identity provider has not verified the email address that names the human.',
+  'principal.agent': "An agent's API key was given to the console sign-in, which is for humans.",
+  'login.issued_in_future': "The identity provider's ID token says it was issued in the future (`iat`).",
+  'login.flow_invalid': 'The single sign-on callback came without a valid sign-in flow of this browser (missing, expired or tampered state).',
+  'login.callback_invalid': "The identity provider's answer to the sign-in did not verify (state, nonce, code or ID token).",
   'body.too_large': 'The channel call\'s body is larger than the gateway reads.',
   'signature.missing': 'The Slack call has no signature or timestamp header.',
   'signature.version': 'The Slack signature is not of a version the gateway checks (v0).',
@@ -69,3 +73,8 @@ export const REFUSAL_REASONS = {
  * review and was refused there (the error code, lower-cased).
  */
 export type RefusalReason = keyof typeof REFUSAL_REASONS | `review.${Lowercase<ErrorCode>}`;
+
+/** Whether a string read back from an error's details is a registered reason (anything else is recorded as a generic one). */
+export function isRefusalReason(reason: string): reason is keyof typeof REFUSAL_REASONS {
+  return Object.hasOwn(REFUSAL_REASONS, reason);
+}

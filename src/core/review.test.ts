@@ -94,6 +94,37 @@ describe('remainingApprovals and quorumMet', () => {
     expect(remainingApprovals([req(['sre'], 2)], reviews, request)[0]?.needed).toBe(1);
   });
 
+  it('counts only approvals given for the request’s digest', () => {
+    const forAnother = { ...reviewOf(request, dave), digest: `sha256:${'e'.repeat(64)}` };
+    expect(quorumMet([req(['sre'], 1)], [forAnother], request)).toBe(false);
+    expect(quorumMet([req(['sre'], 2)], [forAnother, reviewOf(request, carol)], request)).toBe(false);
+    expect(quorumMet([req(['sre'], 1)], [reviewOf(request, carol)], request)).toBe(true);
+  });
+
+  it('counts humans by canonical identity: emails differing in case are one person and one vote', () => {
+    const byEmail = requestRecord({ principal: agent('deploy-bot', 'alice@example.com'), decision: approveDecision(['sre'], 2) });
+    expect(refusal(byEmail, human('ALICE@Example.com', ['sre']))).toBe('SELF_APPROVAL_FORBIDDEN');
+    const twice = [reviewOf(byEmail, human('dana@example.com', ['sre'])), reviewOf(byEmail, human('Dana@EXAMPLE.com', ['sre']))];
+    expect(remainingApprovals([req(['sre'], 2)], twice, byEmail)[0]?.needed).toBe(1);
+    expect(refusal({ ...byEmail, reviews: twice.slice(0, 1) }, human('DANA@example.com', ['sre']))).toBe('ALREADY_REVIEWED');
+  });
+
+  it('knows one person under another id by their email or their token identity', () => {
+    // Submitted while alice was known only by her email; she is configured as `alice` by the time she reviews.
+    const byEmail = requestRecord({ principal: agent('deploy-bot', 'alice@example.com'), decision: approveDecision(['sre'], 2) });
+    expect(refusal(byEmail, { ...human('alice', ['sre']), email: 'Alice@example.com' })).toBe('SELF_APPROVAL_FORBIDDEN');
+    const idp = { issuer: 'https://idp.example.com', subject: '00u-erin' };
+    const first = { ...reviewOf(byEmail, human('erin@example.com', ['sre'])), reviewer: { id: 'erin@example.com', kind: 'human' as const, groups: ['sre'], identity: idp } };
+    const sameToken = { ...reviewOf(byEmail, human('erin', ['sre'])), reviewer: { id: 'erin', kind: 'human' as const, groups: ['sre'], identity: idp } };
+    const sameEmail = { ...reviewOf(byEmail, human('e.r', ['sre'])), reviewer: { id: 'e.r', kind: 'human' as const, groups: ['sre'], email: 'ERIN@example.com' } };
+    expect(remainingApprovals([req(['sre'], 2)], [first, sameToken, sameEmail], byEmail)[0]?.needed).toBe(1);
+    const erin: Principal = { id: 'erin', kind: 'human', actsFor: null, groups: ['sre'], email: null, issuer: idp.issuer, claims: { sub: idp.subject } };
+    expect(refusal({ ...byEmail, reviews: [first] }, erin)).toBe('ALREADY_REVIEWED');
+    // A human requester who reviews under another id with the same token identity.
+    const byHuman = requestRecord({ principal: erin });
+    expect(refusal(byHuman, { ...erin, id: 'erin@example.com' })).toBe('SELF_APPROVAL_FORBIDDEN');
+  });
+
   it('is met with no requirements at all', () => {
     expect(quorumMet([], [], request)).toBe(true);
   });
@@ -155,7 +186,7 @@ function referenceQuorum(w: World): boolean {
   });
 }
 
-const principalOf = { principal: agent(REQUESTER, ACTS_FOR) };
+const principalOf = { principal: agent(REQUESTER, ACTS_FOR), digest: requestRecord().digest };
 
 describe('quorum properties', () => {
   it('is met exactly when every requirement has its count of distinct eligible human approvers', () => {

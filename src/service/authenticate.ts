@@ -18,7 +18,15 @@ export interface AuthMeta {
   readonly remote?: string;
 }
 
-export type Authenticate = (bearer: string | undefined, meta: AuthMeta) => Promise<Principal>;
+export interface Authenticate {
+  (bearer: string | undefined, meta: AuthMeta): Promise<Principal>;
+  /**
+   * Records a refusal decided outside the identity port — a token pasted into
+   * the console's key form, an agent's key there, a single sign-on callback
+   * that did not verify — under the same rate limit. Never throws.
+   */
+  refused(reason: RefusalReason, meta: AuthMeta, issuer?: string): Promise<void>;
+}
 
 /**
  * @example
@@ -49,16 +57,21 @@ export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clo
     await deps.store.appendAudit([{ type: 'auth.failed', time: now.toISOString(), requestId: null, actor: null, data }]);
   }
 
-  return async (bearer, meta) => {
-    if (bearer === undefined) throw new CountersignError('UNAUTHENTICATED', 'send Authorization: Bearer <api key or token>');
-    const auth = await deps.identity.authenticate(bearer);
-    if (auth.ok) return auth.principal;
-    deps.log.info({ reason: auth.reason, issuer: auth.issuer, surface: meta.surface }, 'authentication refused');
+  async function refused(reason: RefusalReason, meta: AuthMeta, issuer?: string): Promise<void> {
+    deps.log.info({ reason, issuer, surface: meta.surface }, 'authentication refused');
     try {
-      await record(auth.reason, auth.issuer, meta);
+      await record(reason, issuer, meta);
     } catch (e) {
       deps.log.error({ err: e }, 'could not record auth.failed');
     }
+  }
+
+  const authenticate = async (bearer: string | undefined, meta: AuthMeta): Promise<Principal> => {
+    if (bearer === undefined) throw new CountersignError('UNAUTHENTICATED', 'send Authorization: Bearer <api key or token>');
+    const auth = await deps.identity.authenticate(bearer);
+    if (auth.ok) return auth.principal;
+    await refused(auth.reason, meta, auth.issuer);
     throw new CountersignError('UNAUTHENTICATED', auth.reason.startsWith('key.') ? 'the API key matches no principal' : `the token was refused (${auth.reason})`, { reason: auth.reason });
   };
+  return Object.assign(authenticate, { refused });
 }

@@ -2,11 +2,13 @@
  * Chat reviewer: who a chat user is, here. A chat platform vouches only for
  * an email address; that address must belong to a human the gateway already
  * knows — configured with that email, or signed in to the console with it
- * verified by the identity provider — or the click counts for nobody. One
+ * verified by the identity provider — or the click counts for nobody.
+ * Addresses compare as core/human-identity.ts says (NFC, case-insensitive,
+ * lookalike characters match nobody). One
  * person is thus one principal id on every channel, and "one vote per human"
  * and "never the requester" hold across the console, the CLI and chat.
  */
-import { normalizeEmail } from '../core/known-human.ts';
+import { emailKey } from '../core/human-identity.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
 
@@ -15,9 +17,11 @@ import type { Deps } from './deps.ts';
  * const alice = await reviewerByEmail(deps, 'alice@example.com'); // undefined when nobody known has it
  */
 export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store'>, email: string): Promise<Principal | undefined> {
-  const configured = deps.identity.humanByEmail(email);
+  const key = emailKey(email);
+  if (key === undefined) return undefined;
+  const configured = deps.identity.humanByEmail(key);
   if (configured) return configured;
-  const known = await deps.store.knownHumanByEmail(normalizeEmail(email));
+  const known = await deps.store.knownHumanByEmail(key);
   if (!known) return undefined;
   // A configured id that is an agent never becomes a reviewer through an email.
   const byId = deps.identity.principal(known.id);
@@ -34,11 +38,12 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store'>, em
 
 /** Records a human who signed in with a verified email, so chat users with that email are them. */
 export async function rememberSignedInHuman(deps: Pick<Deps, 'store' | 'clock'>, human: Principal): Promise<void> {
-  if (human.kind !== 'human' || !human.email) return;
+  const key = human.kind === 'human' && human.email ? emailKey(human.email) : undefined;
+  if (key === undefined) return;
   const sub = human.claims?.['sub'];
   await deps.store.rememberHuman({
     id: human.id,
-    email: normalizeEmail(human.email),
+    email: key,
     groups: [...human.groups],
     issuer: human.issuer ?? null,
     subject: typeof sub === 'string' ? sub : null,

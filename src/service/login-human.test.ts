@@ -3,6 +3,7 @@ import { createIdentity } from '../adapters/identity/index.ts';
 import { identitySchema } from '../config/identity-schema.ts';
 import { humanFromClaims } from './login-human.ts';
 
+const clock = { now: () => new Date('2026-01-01T00:00:00Z') };
 const identity = createIdentity({
   principals: [{ id: 'alice', kind: 'human', actsFor: null, groups: ['audit'], email: null, apiKeys: [] }],
   identity: identitySchema.parse({}),
@@ -15,8 +16,9 @@ describe('the human an ID token names', () => {
       issuer: 'https://kc.example.com/realms/acme',
       principal: { id: 'user.name', groups: 'realm_access.roles', email: 'contact.email' },
       groupMap: { 'platform-oncall': ['sre'] },
+      trustGroups: true,
     };
-    const human = humanFromClaims({ identity }, login, {
+    const human = humanFromClaims({ identity, clock }, login, {
       sub: 'f3a1',
       email_verified: true,
       user: { name: 'alice' },
@@ -27,10 +29,38 @@ describe('the human an ID token names', () => {
   });
 
   it('still reads a plain claim name, and refuses a path that leads nowhere', () => {
-    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: {} };
-    expect(humanFromClaims({ identity }, login, { sub: 'bob', groups: ['dev'] })).toMatchObject({ id: 'bob', groups: ['dev'] });
-    expect(() => humanFromClaims({ identity }, { ...login, principal: { ...login.principal, id: 'user.name' } }, { sub: 'bob', 'user.name': 'x' })).toThrow(
+    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: {}, trustGroups: true };
+    expect(humanFromClaims({ identity, clock }, login, { sub: 'bob', groups: ['dev'] })).toMatchObject({ id: 'bob', groups: ['dev'] });
+    expect(() => humanFromClaims({ identity, clock }, { ...login, principal: { ...login.principal, id: 'user.name' } }, { sub: 'bob', 'user.name': 'x' })).toThrow(
       expect.objectContaining({ code: 'UNAUTHENTICATED' }),
+    );
+  });
+
+  it('grants a provider group nothing unless it is mapped (or the provider’s groups are trusted)', () => {
+    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: { 'okta-dba': ['dba'] } };
+    expect(humanFromClaims({ identity, clock }, login, { sub: 'bob', groups: ['admins', 'okta-dba'] })).toMatchObject({ id: 'bob', groups: ['dba'] });
+  });
+
+  it('is the configured human with the verified email, whatever its case; an unverified email names no one', () => {
+    const withEmail = createIdentity({
+      principals: [{ id: 'alice', kind: 'human', actsFor: null, groups: ['sre'], email: 'alice@example.com', apiKeys: [] }],
+      identity: identitySchema.parse({}),
+      now: () => new Date('2026-01-01T00:00:00Z'),
+    });
+    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: {} };
+    expect(humanFromClaims({ identity: withEmail, clock }, login, { sub: '00u1', email: 'ALICE@Example.com', email_verified: true })).toMatchObject({ id: 'alice', groups: ['sre'] });
+    expect(humanFromClaims({ identity: withEmail, clock }, login, { sub: '00u1', email: 'alice@example.com' })).toMatchObject({ id: '00u1', groups: [] });
+    // An email id is matched as the email it is, whichever claim `email` names.
+    const byEmailId = { ...login, principal: { id: 'email', groups: 'groups', email: 'contact' } };
+    expect(humanFromClaims({ identity: withEmail, clock }, byEmailId, { sub: '00u2', email: 'ALICE@example.com', email_verified: true, contact: 'other@example.com' })).toMatchObject({ id: 'alice' });
+  });
+
+  it('refuses an ID token issued in the future beyond the clock skew', () => {
+    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'email' }, groupMap: {}, clockSkewSeconds: 60 };
+    const now = clock.now().getTime() / 1000;
+    expect(humanFromClaims({ identity, clock }, login, { sub: 'bob', iat: now + 30 })).toMatchObject({ id: 'bob' });
+    expect(() => humanFromClaims({ identity, clock }, login, { sub: 'bob', iat: now + 365 * 86_400 })).toThrow(
+      expect.objectContaining({ code: 'UNAUTHENTICATED', details: { reason: 'login.issued_in_future' } }),
     );
   });
 });

@@ -4,11 +4,11 @@
  * approver groups, once per human) are the core's; quorum met → approved and
  * execution starts; one eligible deny → denied.
  */
-import { CountersignError } from '../core/errors.ts';
+import { CountersignError, isCountersignError } from '../core/errors.ts';
 import type { Mutation } from '../core/ports.ts';
-import type { Principal } from '../core/principal.ts';
+import { canonicalIdentity, type Principal } from '../core/principal.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
-import { assertMayReview, quorumMet, remainingApprovals, type Review, type Verdict } from '../core/review.ts';
+import { assertMayReview, countedApprovals, quorumMet, remainingApprovals, type Review, type Verdict } from '../core/review.ts';
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
 import { expiredMutation, isDue } from './expire.ts';
@@ -26,6 +26,9 @@ export interface ReviewCommand {
   /** The reviewer's account on that channel (a Slack user id), kept in the audit event. */
   readonly channelUser?: string;
 }
+
+/** What a digest looks like; anything else a client sends is kept out of the audit log. */
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: CountersignError; request: RequestRecord };
 
@@ -53,14 +56,33 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
     }
     const final = FINAL[current.status];
     if (final) throw new CountersignError(final, `request ${current.id} is ${current.status}`, { status: current.status });
-    assertMayReview(current, cmd.reviewer);
+    // A review the rules refuse is kept as evidence (a repeated vote is not: it is a second click, not an attempt).
+    const refuse = (error: CountersignError, extra: Record<string, unknown> = {}): Mutation<Outcome> => ({
+      result: { ok: false, error, request: current },
+      audit: [
+        {
+          type: 'review.refused',
+          time: now.toISOString(),
+          requestId: current.id,
+          actor: cmd.reviewer.id,
+          data: { reviewer: cmd.reviewer.id, ...withIdentity(cmd.reviewer), code: error.code, verdict: cmd.verdict, digest: current.digest, ...extra, ...(cmd.via ? { via: cmd.via } : {}) },
+        },
+      ],
+    });
+    try {
+      assertMayReview(current, cmd.reviewer);
+    } catch (e) {
+      if (isCountersignError(e, 'SELF_APPROVAL_FORBIDDEN') || isCountersignError(e, 'NOT_AN_APPROVER')) return refuse(e);
+      throw e;
+    }
     if (cmd.digest !== undefined && cmd.digest !== current.digest) {
-      throw new CountersignError('DIGEST_MISMATCH', 'the request does not have the digest you reviewed');
+      // Someone approved an action other than the one stored under this request.
+      return refuse(new CountersignError('DIGEST_MISMATCH', 'the request does not have the digest you reviewed'), { reviewedDigest: DIGEST.test(cmd.digest) ? cmd.digest : 'malformed' });
     }
     const at = now.toISOString();
     const review: Review = {
       requestId: current.id,
-      reviewer: { id: cmd.reviewer.id, kind: 'human', groups: [...cmd.reviewer.groups] },
+      reviewer: { id: cmd.reviewer.id, kind: 'human', groups: [...cmd.reviewer.groups], email: cmd.reviewer.email, identity: canonicalIdentity(cmd.reviewer) },
       verdict: cmd.verdict,
       comment: cmd.comment,
       digest: current.digest,
@@ -72,7 +94,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
       time: at,
       requestId: current.id,
       actor: cmd.reviewer.id,
-      data: { reviewer: review.reviewer, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest, ...(cmd.via ? { via: cmd.via, channelUser: cmd.channelUser ?? null } : {}) },
+      data: { reviewer: { id: review.reviewer.id, kind: review.reviewer.kind, groups: review.reviewer.groups }, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest, ...(cmd.via ? { via: cmd.via, channelUser: cmd.channelUser ?? null } : {}) },
     };
     if (cmd.verdict === 'deny') {
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };
@@ -80,7 +102,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
     }
     if (quorumMet(current.decision.approvers, reviews, current)) {
       const next = { ...transition(current, 'approved', now), reviews };
-      const approvers = reviews.filter((r) => r.verdict === 'approve').map((r) => r.reviewer.id);
+      const approvers = countedApprovals(reviews, current).map((r) => r.reviewer.id);
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.approved', time: at, requestId: current.id, actor: null, data: { approvers, digest: current.digest } }] };
     }
     const next: RequestRecord = { ...current, reviews, updatedAt: at, version: current.version + 1 };

@@ -8,6 +8,7 @@
  * A single sign-on session keeps the human as the provider vouched at
  * sign-in (groups from its claims, issuer and subject) until it ends.
  */
+import { canonicalHuman } from '../core/human-identity.ts';
 import type { Principal } from '../core/principal.ts';
 import { isSessionExpired, sessionKey, type Session } from '../core/session.ts';
 import type { Deps } from './deps.ts';
@@ -37,7 +38,17 @@ export async function resolveSession(
     await endSessionByKey(deps, key, 'principal-changed');
     return undefined;
   }
-  // Signed in through an identity provider: as it vouched at sign-in (its groups, issuer and subject), until the session ends.
-  if (session.method === 'oidc') return { session, principal: session.principal };
+  // Signed in through an identity provider: as it vouched at sign-in (its groups, issuer and subject), until the session ends,
+  // under the one id that human has now (a session begun before the configuration named them by email included).
+  if (session.method === 'oidc') {
+    const human = canonicalHuman({ id: session.principal.id, verifiedEmail: session.principal.email }, deps.identity);
+    if (!human.ok) {
+      await endSessionByKey(deps, key, 'principal-changed');
+      return undefined;
+    }
+    if (human.id === session.principal.id) return { session, principal: session.principal };
+    const groups = Object.freeze([...new Set([...(human.configured?.groups ?? []), ...session.principal.groups])].sort());
+    return { session, principal: Object.freeze({ ...session.principal, id: human.id, groups, email: human.email }) };
+  }
   return { session, principal: current ?? session.principal };
 }

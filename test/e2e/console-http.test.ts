@@ -72,6 +72,24 @@ describe('sign-in', () => {
     expect(sessionEvents().length).toBe(before);
   });
 
+  it('records every refused sign-in as auth.failed with its reason and never the key', async () => {
+    const failures = () => auditEvents(gw.dbPath).filter((e) => e.type === 'auth.failed');
+    const before = failures().length;
+    const wrongKey = 'cs_wrong-key-that-matches-no-one';
+    expect((await postLogin(gw.url, wrongKey)).status).toBe(401);
+    expect((await postLogin(gw.url, gw.keys['deploy-bot']!)).status).toBe(403);
+    const jwtShaped = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+    expect((await postLogin(gw.url, jwtShaped)).status).toBe(401);
+    const added = failures().slice(before);
+    expect(added).toMatchObject([
+      { type: 'auth.failed', actor: null, data: { reason: 'key.unknown', surface: 'console' } },
+      { type: 'auth.failed', actor: null, data: { reason: 'principal.agent', surface: 'console' } },
+      { type: 'auth.failed', actor: null, data: { reason: 'key.is_token', surface: 'console' } },
+    ]);
+    const serialized = JSON.stringify(added);
+    for (const secret of [wrongKey, gw.keys['deploy-bot']!, jwtShaped]) expect(serialized).not.toContain(secret);
+  });
+
   it('refuses the sign-in form without its own CSRF cookie, and never redirects off the site', async () => {
     const forged = await postForm(gw.url, undefined, '/login', { key: gw.keys['alice']!, _csrf: 'guess' });
     expect(forged.status).toBe(403);

@@ -151,7 +151,7 @@ describe('the evidence report of a period the gateway logged', () => {
   it('counts separation of duties honestly: no self-approvals, distinct approvers, time to decision', async () => {
     const { r, store } = await report('soc2');
     await store.close();
-    expect(r.sod).toMatchObject({ heldRequests: 5, approvedRequests: 2, approvalReviews: 3, denialReviews: 1, selfApprovals: 0, nonHumanApprovals: 0, uncheckedReviews: 0, multiApproverRequests: 1 });
+    expect(r.sod).toMatchObject({ heldRequests: 5, approvedRequests: 2, approvalReviews: 3, denialReviews: 1, selfApprovals: 0, refusedSelfApprovals: 1, nonHumanApprovals: 0, uncheckedReviews: 0, multiApproverRequests: 1 });
     expect(r.sod.approvers).toEqual([{ id: 'alice', approvals: 2 }, { id: 'bob', approvals: 1 }]);
     expect(r.sod.timeToDecision).toEqual({ count: 3, medianMs: 90_000, p90Ms: 120_000, maxMs: 120_000 });
     expect([...r.actions.find((a) => a.id === ids['large'])!.approvers].sort()).toEqual(['alice', 'bob']);

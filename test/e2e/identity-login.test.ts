@@ -146,7 +146,7 @@ describe('sign in with the identity provider, then approve', () => {
     expect(review.actor).toBe('bob@acme.test');
     expect((review.data as any).identity).toEqual({ issuer: op.issuer, subject: 'bob' });
     const started = events.filter((e) => e.type === 'session.started').at(-1)!;
-    expect(started).toMatchObject({ actor: 'bob@acme.test', data: { method: 'oidc', identity: { issuer: op.issuer, subject: 'bob' }, groups: ['platform-oncall', 'sre'] } });
+    expect(started).toMatchObject({ actor: 'bob@acme.test', data: { method: 'oidc', identity: { issuer: op.issuer, subject: 'bob' }, groups: ['sre'] } });
   });
 
   it('a callback that this browser did not start, or with a tampered state, makes no session', async () => {
@@ -163,6 +163,11 @@ describe('sign in with the identity provider, then approve', () => {
     expect(forged.status).toBe(401);
     expect(browser.cookies(gw.url).has('countersign_session')).toBe(false);
     expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
+    // Both refusals are evidence: auth.failed with a stable reason, never the code or state sent.
+    const failed = auditEvents(gw.dbPath).filter((e) => e.type === 'auth.failed' && e.data.surface === 'console');
+    expect(failed.map((e) => e.data.reason)).toEqual(['login.flow_invalid', 'login.callback_invalid']);
+    expect(failed[1]).toMatchObject({ actor: null, data: { issuer: op.issuer } });
+    expect(JSON.stringify(failed)).not.toContain(authorize.searchParams.get('state')!);
   });
 
   it('refuses a flow cookie the gateway did not seal (one planted with another state, verifier and nonce): 400, no session', async () => {

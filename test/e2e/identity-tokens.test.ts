@@ -38,6 +38,7 @@ beforeAll(async () => {
   issuers:
     - issuer: ${generic.issuer}
       audience: countersign
+      trustGroups: true
       principal: { kind: agent, id: sub, groups: groups, actsFor: act.sub }
     - preset: github-actions
       issuer: ${gh.issuer}
@@ -182,6 +183,12 @@ describe('refused tokens: 401 and auth.failed with the reason, never the token',
     const now = Math.floor(Date.now() / 1000);
     await refused(await generic.sign({ aud: 'countersign', sub: 'x', exp: now - 120 }), 'token.expired');
     await refused(await generic.sign({ aud: 'countersign', sub: 'x', nbf: now + 300 }), 'token.not_yet_valid');
+  });
+
+  it('iat in the future beyond the skew (a year ahead, and two minutes ahead)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await refused(await generic.sign({ aud: 'countersign', sub: 'x', iat: now + 365 * 86_400, exp: now + 366 * 86_400 }), 'token.issued_in_future');
+    await refused(await generic.sign({ aud: 'countersign', sub: 'x', iat: now + 120 }), 'token.issued_in_future');
   });
 
   it('a token without exp', async () => {

@@ -172,7 +172,8 @@ export function mcpGatewaySuite(transport: 'http' | 'stdio' | 'local'): void {
       expect(readFileSync(path, 'utf8')).toBe('count: 1\nedited by the agent\n');
       const steps = auditEvents().filter((e) => e.requestId === pending.id).map((e) => e.type);
       expect(steps.filter((t) => t === 'request.executing')).toHaveLength(1);
-      expect(steps).toEqual(['request.submitted', 'request.held', 'review.recorded', 'request.approved', 'request.executing', 'request.succeeded']);
+      // carol's refused attempt is kept as evidence (review.refused).
+      expect(steps).toEqual(['request.submitted', 'request.held', 'review.refused', 'review.recorded', 'request.approved', 'request.executing', 'request.succeeded']);
     });
 
     it('answers a denied tool with an isError result carrying the rule’s message, and nothing moves', async () => {

@@ -178,6 +178,10 @@ describe('the digest', () => {
     expect(wrong.body.error.code).toBe('DIGEST_MISMATCH');
     expect(reviewers(gw.dbPath, id)).toEqual([]);
     expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    // The attempt is evidence: which digest the reviewer approved, and which one the request has.
+    expect(auditEvents(gw.dbPath, id).filter((e) => e.type === 'review.refused')).toMatchObject([
+      { actor: 'alice', data: { code: 'DIGEST_MISMATCH', verdict: 'approve', digest, reviewedDigest: `sha256:${'0'.repeat(64)}` } },
+    ]);
 
     const right = await approve('alice', id, { digest });
     expect(right.status).toBe(200);

@@ -3,6 +3,7 @@
  * is hashed and looked up, so the gateway never holds a key it could leak.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { emailKey } from '../../core/human-identity.ts';
 import type { Identity } from '../../core/ports.ts';
 import type { Principal } from '../../core/principal.ts';
 
@@ -29,6 +30,7 @@ export function generateApiKey(): { key: string; hash: string } {
 export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Identity {
   const byHash = new Map<string, Principal>();
   const byId = new Map<string, Principal>();
+  const byEmail = new Map<string, Principal>();
   for (const p of principals) {
     const principal: Principal = Object.freeze({
       id: p.id,
@@ -38,6 +40,9 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
       email: p.email,
     });
     byId.set(p.id, principal);
+    const key = p.kind === 'human' && p.email ? emailKey(p.email) : undefined;
+    // The config check refuses two humans with one email; the first stays if one slipped through.
+    if (key !== undefined && !byEmail.has(key)) byEmail.set(key, principal);
     for (const h of p.apiKeys) byHash.set(h, principal);
   }
   return {
@@ -50,9 +55,8 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
       return byId.get(id);
     },
     humanByEmail(email) {
-      const wanted = email.trim().toLowerCase();
-      for (const p of byId.values()) if (p.kind === 'human' && p.email?.toLowerCase() === wanted) return p;
-      return undefined;
+      const wanted = emailKey(email);
+      return wanted === undefined ? undefined : byEmail.get(wanted);
     },
   };
 }

@@ -30,7 +30,7 @@ export function createIdentity(opts: IdentityOptions): Identity {
   const keys = createApiKeyIdentity(opts.principals);
   const verifiers = new Map<string, IssuerVerifier>();
   for (const cfg of opts.identity.issuers) {
-    verifiers.set(cfg.issuer, createIssuerVerifier(cfg, { ...opts.identity.jwks, clockSkewSeconds: opts.identity.clockSkewSeconds, now: opts.now, configured: keys.principal }));
+    verifiers.set(cfg.issuer, createIssuerVerifier(cfg, { ...opts.identity.jwks, clockSkewSeconds: opts.identity.clockSkewSeconds, now: opts.now, directory: keys }));
   }
   return {
     async authenticate(bearer) {

@@ -13,6 +13,16 @@ export interface TrailReview {
   readonly verdict: string | null;
   readonly comment: string;
   readonly seq: number;
+  /** `issuer subject` of the credential the review came with (a token or single sign-on), else null. */
+  readonly identity: string | null;
+}
+
+/** The `identity` an audit payload carries (issuer and subject), as one comparable string. */
+export function identityOf(v: unknown): string | null {
+  const o = obj(v);
+  const issuer = str(o['issuer']);
+  const subject = str(o['subject']);
+  return issuer !== null && subject !== null ? `${issuer} ${subject}` : null;
 }
 
 /** One request as seen so far; `submitted` is the request.submitted payload once found. */
@@ -25,6 +35,8 @@ export interface Trail {
   submittedInPeriod: boolean;
   held: boolean;
   reviews: TrailReview[];
+  /** Reviews the gateway refused because the reviewer was the requester or the human it acts for. */
+  refusedSelfApprovals: number;
   /** The approvers the request.approved event names (all approving reviews, earlier ones included). */
   approvedBy: string[];
   approvals: number;
@@ -48,6 +60,7 @@ export function newTrail(id: string, seq: number): Trail {
     submittedInPeriod: false,
     held: false,
     reviews: [],
+    refusedSelfApprovals: 0,
     approvedBy: [],
     approvals: 0,
     decidedAt: null,
@@ -98,9 +111,12 @@ export function applyEvent(t: Trail, e: AuditEvent): void {
     case 'review.recorded': {
       t.held = true;
       const reviewer = obj(d['reviewer']);
-      t.reviews.push({ reviewer: str(reviewer['id']), kind: str(reviewer['kind']), verdict: str(d['verdict']), comment: str(d['comment']) ?? '', seq: e.seq });
+      t.reviews.push({ reviewer: str(reviewer['id']), kind: str(reviewer['kind']), verdict: str(d['verdict']), comment: str(d['comment']) ?? '', seq: e.seq, identity: identityOf(d['identity']) });
       return;
     }
+    case 'review.refused':
+      if (str(d['code']) === 'SELF_APPROVAL_FORBIDDEN') t.refusedSelfApprovals++;
+      return;
     case 'request.approved':
       t.held = true;
       t.approvals++;

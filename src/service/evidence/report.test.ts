@@ -31,6 +31,8 @@ interface Sub {
   connection?: ConnectionInfo;
   input?: Record<string, unknown>;
   reason?: string;
+  /** The requester as request.submitted names it (default: deploy-bot acting for alice). */
+  principal?: Record<string, unknown>;
 }
 
 /** A request row and its request.submitted event, shaped as the submit use case writes it. */
@@ -40,7 +42,7 @@ async function submit(s: Sub, ...after: AuditDraft[]): Promise<void> {
   const effect = s.effect ?? 'approve';
   const rec = requestRecord({ id: s.id, createdAt: at(s.seconds), updatedAt: at(s.seconds), connection: conn });
   const data = {
-    principal: { id: p.id, kind: p.kind, actsFor: p.actsFor, groups: [] },
+    principal: s.principal ?? { id: p.id, kind: p.kind, actsFor: p.actsFor, groups: [] },
     connection: conn,
     operation: conn.kind === 'http' ? 'http.request' : 'sql.query',
     input: s.input ?? { sql: 'UPDATE orders SET status = $1\nWHERE id = $2' },
@@ -50,7 +52,7 @@ async function submit(s: Sub, ...after: AuditDraft[]): Promise<void> {
     decision: { effect, rules: [`rule-${effect}`], message: null, policyHash: H1, approvers: effect === 'approve' ? approveDecision().approvers : [] },
   };
   const follow = effect === 'approve' ? draft('request.held', s.id, s.seconds, { expiresAt: at(s.seconds + 3600) }) : null;
-  await store.insertRequest(rec, [draft('request.submitted', s.id, s.seconds, data, p.id), ...(follow ? [follow] : []), ...after]);
+  await store.insertRequest(rec, [draft('request.submitted', s.id, s.seconds, data, String(data.principal['id'])), ...(follow ? [follow] : []), ...after]);
 }
 
 const review = (id: string, seconds: number, reviewer: string, verdict: 'approve' | 'deny', comment = '') =>
@@ -145,6 +147,21 @@ describe('buildEvidence', () => {
       { id: 'dave', approvals: 1 },
     ]);
     expect(sod.timeToDecision).toEqual({ count: 4, medianMs: 210_000, p90Ms: 660_000, maxMs: 660_000 });
+  });
+
+  it('counts self-approvals by canonical identity: an email in another case, or the requester’s own token under another id', async () => {
+    const idp = { issuer: 'https://idp.example.com', subject: '00u-dana' };
+    await submit({ id: 'req_case', seconds: 5100, principal: { id: 'deploy-bot', kind: 'agent', actsFor: 'carol@example.com', groups: [] } });
+    await submit({ id: 'req_token', seconds: 5200, principal: { id: 'dana', kind: 'human', actsFor: null, groups: [], identity: idp } });
+    await store.appendAudit([
+      review('req_case', 5150, 'Carol@Example.COM', 'approve'),
+      approved('req_case', 5150, ['Carol@Example.COM']),
+      { ...review('req_token', 5250, 'dana@example.com', 'approve'), data: { ...review('req_token', 5250, 'dana@example.com', 'approve').data, identity: idp } },
+      approved('req_token', 5250, ['dana@example.com']),
+    ]);
+    const { sod } = await buildEvidence(store, { from: new Date(at(5000)), to: new Date(at(9000)), framework: 'soc2' });
+    expect(sod.selfApprovals).toBe(2);
+    expect(sod.selfApprovalRequests).toEqual(['req_case', 'req_token']);
   });
 
   it('lists refusals, expiries, withdrawals and policy changes of the period only', async () => {

@@ -12,7 +12,9 @@
 import { CountersignError } from '../../core/errors.ts';
 import type { Clock, Store } from '../../core/ports.ts';
 import { controlsFor, FRAMEWORK_TITLES } from './controls.ts';
-import { applySubmitted, approversOf, foldEvents, toEntry, type Folded, type Trail } from './fold.ts';
+import { humanKey } from '../../core/human-identity.ts';
+import { applySubmitted, approversOf, foldEvents, identityOf, toEntry, type Folded, type Trail } from './fold.ts';
+import { obj } from './summary.ts';
 import { coveringCheckpoints, findSubmitted, readPeriod } from './period.ts';
 import { decisionTimes } from './summary.ts';
 import { FRAMEWORKS, type EvidenceReport, type Framework, type RequestEntry, type SodStats } from './types.ts';
@@ -32,6 +34,15 @@ function isPrivileged(t: Trail, e: RequestEntry): boolean {
   return t.held || e.writes === true;
 }
 
+/** The requester and the human it acts for, as comparable keys: canonical ids and the requester's token identity. */
+function requesterSide(t: Trail, e: RequestEntry): Set<string> {
+  const side = new Set<string>();
+  for (const id of [e.requester, e.actsFor]) if (id !== null) side.add(`id ${humanKey(id)}`);
+  const identity = identityOf(obj(obj(t.submitted)['principal'])['identity']);
+  if (identity !== null) side.add(`identity ${identity}`);
+  return side;
+}
+
 /** Separation of duties from the review events: nothing here is assumed from what the gateway enforces. */
 function sodStats(pairs: readonly { t: Trail; e: RequestEntry }[]): SodStats {
   let approvalReviews = 0;
@@ -39,10 +50,12 @@ function sodStats(pairs: readonly { t: Trail; e: RequestEntry }[]): SodStats {
   let nonHumanApprovals = 0;
   let uncheckedReviews = 0;
   let selfApprovals = 0;
+  let refusedSelfApprovals = 0;
   const selfApprovalRequests = new Set<string>();
   const perApprover = new Map<string, number>();
   const times: number[] = [];
   for (const { t, e } of pairs) {
+    refusedSelfApprovals += t.refusedSelfApprovals;
     for (const r of t.reviews) {
       if (r.verdict === 'approve') approvalReviews++;
       else if (r.verdict === 'deny') denialReviews++;
@@ -50,9 +63,24 @@ function sodStats(pairs: readonly { t: Trail; e: RequestEntry }[]): SodStats {
       if (!t.submitted) uncheckedReviews++;
     }
     // Every approver the events name, whatever their kind: an agent approving its own request is a self-approval too.
-    const approving = new Set([...t.approvedBy, ...t.reviews.filter((r) => r.verdict === 'approve' && r.reviewer !== null).map((r) => r.reviewer as string)]);
-    for (const id of approving) {
-      if (t.submitted && (id === e.requester || (e.actsFor !== null && id === e.actsFor))) {
+    // One human is one identity: ids compare as canonical humans (an email in any case is one person), and a
+    // review made with the requester's own token or sign-in (same issuer and subject) is theirs whatever its id.
+    if (t.submitted) {
+      const side = requesterSide(t, e);
+      const approving = new Map<string, Set<string>>();
+      const keysOf = (id: string): Set<string> => {
+        const key = humanKey(id);
+        let keys = approving.get(key);
+        if (!keys) approving.set(key, (keys = new Set([`id ${key}`])));
+        return keys;
+      };
+      for (const id of t.approvedBy) keysOf(id);
+      for (const r of t.reviews) {
+        if (r.verdict === 'approve' && r.reviewer !== null && r.identity !== null) keysOf(r.reviewer).add(`identity ${r.identity}`);
+        else if (r.verdict === 'approve' && r.reviewer !== null) keysOf(r.reviewer);
+      }
+      for (const keys of approving.values()) {
+        if (![...keys].some((k) => side.has(k))) continue;
         selfApprovals++;
         selfApprovalRequests.add(t.id);
       }
@@ -68,6 +96,7 @@ function sodStats(pairs: readonly { t: Trail; e: RequestEntry }[]): SodStats {
     denialReviews,
     selfApprovals,
     selfApprovalRequests: [...selfApprovalRequests],
+    refusedSelfApprovals,
     nonHumanApprovals,
     uncheckedReviews,
     multiApproverRequests: approved.filter(({ t }) => approversOf(t).length >= 2).length,

@@ -79,6 +79,8 @@ export interface SodStats {
   /** Approvals by the requester or the human it acted for. The gateway refuses these; any here is a finding. */
   readonly selfApprovals: number;
   readonly selfApprovalRequests: readonly string[];
+  /** Attempts by the requester side to approve that the gateway refused (review.refused): the control at work. */
+  readonly refusedSelfApprovals: number;
   /** Approvals recorded for a principal that is not a human. Also refused; any here is a finding. */
   readonly nonHumanApprovals: number;
   /** Reviews on requests whose submission is not in the log: their requester cannot be checked. */

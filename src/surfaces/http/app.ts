@@ -114,6 +114,6 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1/mcp', toolRoutes(deps));
   app.route('/mcp', mcpHttpRoutes(deps, opts.mcpProgressSeconds !== undefined ? { progressEverySeconds: opts.mcpProgressSeconds } : {}));
-  if (consoleSettings.enabled) app.route('/', consoleRoutes(deps, consoleSettings));
+  if (consoleSettings.enabled) app.route('/', consoleRoutes(deps, consoleSettings, authenticate));
   return app;
 }

@@ -14,6 +14,8 @@ export interface ConsoleSettings {
   readonly principals: readonly string[];
   /** Single sign-on with an OpenID Provider (identity.login). */
   readonly login?: LoginConfig;
+  /** identity.clockSkewSeconds: the tolerance for an ID token's iat, as for bearer tokens. */
+  readonly clockSkewSeconds?: number;
 }
 
 export type AppEnv = {

@@ -8,7 +8,8 @@ import { jwtVerify, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 
 import type { Authentication } from '../../../core/ports.ts';
 import type { Principal } from '../../../core/principal.ts';
 import type { IssuerConfig } from '../../../config/identity-schema.ts';
-import { groupsClaim, stringClaim } from './claims.ts';
+import type { HumanDirectory } from '../../../core/human-identity.ts';
+import { mapPrincipal } from './map-principal.ts';
 import { issuerKeys, type KeySetOptions } from './keys.ts';
 import { checkGithub, checkOkta } from './presets.ts';
 import { joseReason, type TokenReason } from './reasons.ts';
@@ -26,13 +27,19 @@ export interface IssuerVerifier {
 export interface IssuerOptions extends KeySetOptions {
   readonly clockSkewSeconds: number;
   readonly now: () => Date;
-  /** A principal from the config with the same id, whose groups, actsFor and email add to the token's. */
-  readonly configured: (id: string) => Principal | undefined;
+  /** The configured principals: a token's human is resolved to one of them when it can be (core/human-identity.ts). */
+  readonly directory: HumanDirectory;
+}
+
+/** `iat` later than now plus the clock skew (the tolerance exp and nbf get). */
+export function issuedInFuture(payload: Readonly<Record<string, unknown>>, now: Date, skewSeconds: number): boolean {
+  const iat = payload['iat'];
+  return typeof iat === 'number' && iat > now.getTime() / 1000 + skewSeconds;
 }
 
 /**
  * @example
- * const v = createIssuerVerifier(cfg, { ...jwksOptions, clockSkewSeconds: 60, now: () => new Date(), configured: () => undefined });
+ * const v = createIssuerVerifier(cfg, { ...jwksOptions, clockSkewSeconds: 60, now: () => new Date(), directory: { principal: () => undefined, humanByEmail: () => undefined } });
  * const auth = await v.verify(token, decodeProtectedHeader(token));
  */
 export function createIssuerVerifier(cfg: IssuerConfig, opts: IssuerOptions, getKey: JWTVerifyGetKey = issuerKeys(cfg.issuer, cfg.jwksUri, opts)): IssuerVerifier {
@@ -53,6 +60,8 @@ export function createIssuerVerifier(cfg: IssuerConfig, opts: IssuerOptions, get
           currentDate: opts.now(),
           requiredClaims: ['exp', 'iss', 'aud'],
         }));
+        // jose checks only that iat is a number (unless maxTokenAge is set): a token issued in the future is refused here.
+        if (issuedInFuture(payload, opts.now(), opts.clockSkewSeconds)) return refuse('token.issued_in_future');
       } catch (e) {
         return refuse(joseReason(e));
       }
@@ -65,25 +74,10 @@ export function createIssuerVerifier(cfg: IssuerConfig, opts: IssuerOptions, get
         const okta = checkOkta(payload);
         if (!okta.ok) return refuse(okta.reason);
       }
-      const map = cfg.principal;
-      const id = stringClaim(payload, map.id);
-      if (!id) return refuse('token.claim_missing');
-      // An email names a person only once the provider has verified it.
-      if (map.id === 'email' && payload.email_verified !== true) return refuse('token.email_unverified');
-      const known = opts.configured(id);
-      if (known && known.kind !== map.kind) return refuse('principal.kind_mismatch');
-      const tokenGroups = map.groups ? groupsClaim(payload, map.groups) : [];
-      const groups = new Set([...(known?.groups ?? []), ...tokenGroups, ...tokenGroups.flatMap((g) => cfg.groupMap[g] ?? [])]);
-      const actsFor = (map.actsFor ? stringClaim(payload, map.actsFor) : undefined) ?? known?.actsFor ?? null;
-      // An agent cannot act for itself; a human acts for nobody.
-      if (actsFor !== null && (map.kind === 'human' || actsFor === id)) return refuse('token.claims_invalid');
-      const email = (map.email && payload.email_verified !== false ? stringClaim(payload, map.email) : undefined) ?? known?.email ?? null;
+      const mapped = mapPrincipal(cfg, payload, opts.directory);
+      if (!mapped.ok) return refuse(mapped.reason);
       const principal: Principal = Object.freeze({
-        id,
-        kind: map.kind,
-        actsFor,
-        groups: Object.freeze([...groups].sort()),
-        email,
+        ...mapped.principal,
         issuer: cfg.issuer,
         claims: Object.freeze(payload),
         ...(github ? { github: Object.freeze(github) } : {}),

@@ -78,6 +78,9 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
      PRIMARY KEY (connection, tool)
    ) STRICT;`,
   OUTBOX_SCHEMA,
+  // Humans remembered at sign-in before provider groups needed a mapping (and before one human had one id) kept raw
+  // provider groups, which chat reviews would still grant: forget them; each is remembered again at their next sign-in.
+  `DELETE FROM known_humans;`,
 ];
 
 /** Applies the steps this file has not had yet, each in its own transaction. */

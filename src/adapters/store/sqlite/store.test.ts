@@ -106,6 +106,18 @@ describe('sqlite store on a file', () => {
     expect(await open().treeHead()).toEqual(expected);
   });
 
+  it('forgets humans remembered at sign-in under the rules before provider groups needed a mapping, on the next open', async () => {
+    const first = open();
+    await first.rememberHuman({ id: 'Dana@Example.com', email: 'dana@example.com', groups: ['admins'], issuer: 'https://idp.example.com', subject: 'd1', seenAt: FIXTURE_TIME.toISOString() });
+    await first.close();
+    // Back to the schema before that step.
+    const raw = new Database(path);
+    const last = (raw.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number }).v;
+    raw.prepare('DELETE FROM schema_migrations WHERE version = ?').run(last);
+    raw.close();
+    expect(await open().knownHumanByEmail('dana@example.com')).toBeUndefined();
+  });
+
   it('creates the directory of a new file', async () => {
     const store = open();
     const r = requestRecord();

@@ -13,6 +13,7 @@ import { assetRoutes } from './assets.ts';
 import { auditPageRoutes } from './audit-page.ts';
 import { consoleError } from './handlers.ts';
 import { inboxRoutes } from './inbox.ts';
+import { createAuthenticator, type Authenticate } from '../../../service/authenticate.ts';
 import { loginRoutes } from './login.ts';
 import { oidcLoginRoutes } from './oidc-login.ts';
 import type { ConsoleSettings } from '../context.ts';
@@ -26,13 +27,13 @@ export { endConsoleSession, readConsoleSession, safeNext, SECURE_SESSION_COOKIE,
  * @example
  * app.route('/', consoleRoutes(deps));
  */
-export function consoleRoutes(deps: Deps, settings: Pick<ConsoleSettings, 'login'> = {}): Hono<AppEnv> {
+export function consoleRoutes(deps: Deps, settings: Pick<ConsoleSettings, 'login' | 'clockSkewSeconds'> = {}, authenticate: Authenticate = createAuthenticator(deps)): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Set before any route: hono applies a sub-app's error handler to the routes it holds.
   app.onError((err, c) => consoleError(deps, err, c));
   app.route('/', assetRoutes());
-  app.route('/', loginRoutes(deps, { sso: settings.login !== undefined }));
-  if (settings.login) app.route('/', oidcLoginRoutes(deps, settings.login));
+  app.route('/', loginRoutes(deps, { sso: settings.login !== undefined, authenticate }));
+  if (settings.login) app.route('/', oidcLoginRoutes(deps, { ...settings.login, clockSkewSeconds: settings.clockSkewSeconds ?? 60 }, authenticate));
   app.route('/', inboxRoutes(deps));
   app.route('/', requestPageRoutes(deps));
   app.route('/', activityRoutes(deps));

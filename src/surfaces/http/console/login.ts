@@ -2,7 +2,8 @@
  * Sign-in with an API key (the demo's humans and automation humans) and
  * sign-out. The sign-in form has its own CSRF token, a double-submit cookie
  * scoped to /login, so no other site can sign a browser in as someone else.
- * Only humans get a session; an agent's key is refused. The form takes API
+ * Only humans get a session; an agent's key is refused. Every refusal is an
+ * `auth.failed` audit event, as on the API. The form takes API
  * keys only: a token (JWT) is refused like an unknown key, since a session
  * from a pasted bearer token would outlive the token and be recorded as an
  * API-key sign-in; tokens sign in through single sign-on.
@@ -11,7 +12,10 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { looksLikeJwt } from '../../../core/bearer.ts';
+import { isCountersignError } from '../../../core/errors.ts';
+import type { Authenticate } from '../../../service/authenticate.ts';
 import type { Deps } from '../../../service/deps.ts';
+import { remoteOf } from '../remote.ts';
 import type { AppEnv } from '../context.ts';
 import { consoleForm, formFields, securityHeaders } from './handlers.ts';
 import { html } from './html.ts';
@@ -39,7 +43,8 @@ ${opts.sso ? html`<p><a class="button primary" id="sso" href="/auth/oidc/start?n
   return c.html(page({ title: 'Sign in', body }).value, (opts.status ?? 200) as 200);
 }
 
-export function loginRoutes(deps: Deps, opts: { sso: boolean } = { sso: false }): Hono<AppEnv> {
+export function loginRoutes(deps: Deps, opts: { sso: boolean; authenticate: Authenticate }): Hono<AppEnv> {
+  const { authenticate } = opts;
   const app = new Hono<AppEnv>();
 
   app.get('/login', async (c) => {
@@ -59,16 +64,26 @@ export function loginRoutes(deps: Deps, opts: { sso: boolean } = { sso: false })
       return loginPage(c, deps, { next, sso: opts.sso, status: 403, error: 'This sign-in form has expired (CSRF_REJECTED). Please try again.' });
     }
     const key = form.get('key') ?? '';
-    const auth = looksLikeJwt(key) ? ({ ok: false, reason: 'key.is_token' } as const) : await deps.identity.authenticate(key);
-    if (!auth.ok) {
-      deps.log.warn({ traceId: c.get('traceId'), reason: auth.reason, surface: 'console' }, 'console sign-in refused');
-      return loginPage(c, deps, { next, sso: opts.sso, status: 401, error: 'That key matches no one (UNAUTHENTICATED).' });
+    const meta = { surface: 'console', ...remoteOf(c) };
+    const unknown = () => loginPage(c, deps, { next, sso: opts.sso, status: 401, error: 'That key matches no one (UNAUTHENTICATED).' });
+    // Every refusal is an auth.failed event with its reason, as on the API; never the key.
+    if (looksLikeJwt(key)) {
+      await authenticate.refused('key.is_token', meta);
+      return unknown();
     }
-    if (auth.principal.kind !== 'human') {
-      deps.log.warn({ traceId: c.get('traceId'), principal: auth.principal.id, surface: 'console' }, 'an agent tried to sign in to the console');
+    let principal;
+    try {
+      principal = await authenticate(key, meta);
+    } catch (e) {
+      if (isCountersignError(e, 'UNAUTHENTICATED')) return unknown();
+      throw e;
+    }
+    if (principal.kind !== 'human') {
+      deps.log.warn({ traceId: c.get('traceId'), principal: principal.id, surface: 'console' }, 'an agent tried to sign in to the console');
+      await authenticate.refused('principal.agent', meta);
       return loginPage(c, deps, { next, sso: opts.sso, status: 403, error: 'That is an agent’s key; only humans sign in to the console (AGENT_CANNOT_SIGN_IN).' });
     }
-    await startConsoleSession(c, deps, auth.principal, 'api-key');
+    await startConsoleSession(c, deps, principal, 'api-key');
     deleteCookie(c, LOGIN_COOKIE, { path: '/login', secure: secureCookies(c) });
     return c.redirect(next, 303);
   });

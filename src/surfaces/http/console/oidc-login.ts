@@ -14,7 +14,10 @@ import * as oidc from 'openid-client';
 import { discoverProvider } from '../../../adapters/identity/oidc/client.ts';
 import type { LoginConfig } from '../../../config/identity-schema.ts';
 import { isCountersignError } from '../../../core/errors.ts';
+import { isRefusalReason } from '../../../core/refusals.ts';
+import type { Authenticate } from '../../../service/authenticate.ts';
 import type { Deps } from '../../../service/deps.ts';
+import { remoteOf } from '../remote.ts';
 import { rememberSignedInHuman } from '../../../service/chat-reviewer.ts';
 import { humanFromClaims } from '../../../service/login-human.ts';
 import type { AppEnv } from '../context.ts';
@@ -42,7 +45,7 @@ function failed(c: Context<AppEnv>, message: string, status: 400 | 401 | 502): R
   return c.html(page({ title: 'Sign-in failed', body }).value, status);
 }
 
-export function oidcLoginRoutes(deps: Deps, login: LoginConfig): Hono<AppEnv> {
+export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly clockSkewSeconds: number }, authenticate: Pick<Authenticate, 'refused'>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const flowKey = flowCookieKey(login.clientSecret);
   let provider: Promise<oidc.Configuration> | undefined;
@@ -95,14 +98,18 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig): Hono<AppEnv> {
     const raw = getCookie(c, cookie.name);
     deleteCookie(c, cookie.name, { path: cookie.path, secure: cookie.secure });
     const flow: Flow | undefined = openFlow(flowKey, raw);
-    if (!flow) return failed(c, 'This sign-in was not started here, or took too long. Start again.', 400);
+    const meta = { surface: 'console', ...remoteOf(c) };
+    if (!flow) {
+      await authenticate.refused('login.flow_invalid', meta, login.issuer);
+      return failed(c, 'This sign-in was not started here, or took too long. Start again.', 400);
+    }
     try {
       const config = await discovered();
       const current = new URL(`${redirectUri(c, login)}${new URL(c.req.url).search}`);
       const tokens = await oidc.authorizationCodeGrant(config, current, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
       const claims = tokens.claims();
       if (!claims) throw new Error('no ID token');
-      const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap }, claims);
+      const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap, trustGroups: login.trustGroups, clockSkewSeconds: login.clockSkewSeconds }, claims);
       // Only an email the provider verified: humanFromClaims keeps no other from the token.
       if (claims['email_verified'] === true) await rememberSignedInHuman(deps, human);
       await startConsoleSession(c, deps, human, 'oidc');
@@ -110,6 +117,8 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig): Hono<AppEnv> {
     } catch (e) {
       const reason = isCountersignError(e) ? String(e.details['reason'] ?? e.code) : e instanceof Error ? e.message : String(e);
       deps.log.warn({ traceId: c.get('traceId'), reason, surface: 'console' }, 'OIDC sign-in refused');
+      // The audit log gets a stable reason, never the provider's error text (which may quote what it was sent).
+      await authenticate.refused(isCountersignError(e) && isRefusalReason(reason) ? reason : 'login.callback_invalid', meta, login.issuer);
       return failed(c, isCountersignError(e) ? e.message : 'The identity provider’s answer did not verify.', 401);
     }
   });

@@ -1,0 +1,166 @@
+/**
+ * One human, one identity. Whatever a person proves who they are with — an
+ * API key, a bearer token of an issuer, a console session by single sign-on,
+ * the CLI's device login, a Slack or Teams account — separation of duties
+ * and quorum must see one id for them, or one person becomes a quorum of two
+ * and the human an agent acts for approves its request under another name.
+ *
+ * The canonical id of a human, in this order:
+ *  1. a configured principal whose id is the credential's id (a configured
+ *     agent there is refused: a human credential never becomes an agent);
+ *  2. a configured human whose email is the credential's verified email;
+ *  3. the verified email itself, normalised (a person the configuration does
+ *     not name, known by the same address on every issuer and channel);
+ *  4. the credential's id as its issuer gave it (no verified email).
+ *
+ * Emails compare after NFC normalisation and lower-casing. An address with
+ * compatibility or invisible characters (a fullwidth letter, the Kelvin sign,
+ * a zero-width joiner) or a non-ASCII letter whose lower case is ASCII never
+ * matches anyone: such a character would let one address pass for another.
+ * Addresses in different scripts that merely look alike stay different
+ * addresses; they match nobody configured unless configured that way.
+ */
+import type { Principal } from './principal.ts';
+
+/** Emails longer than RFC 5321's path limit are not addresses. */
+const MAX_EMAIL = 320;
+
+function confusable(ch: string): boolean {
+  if (ch.normalize('NFKC') !== ch) return true;
+  if (/[\p{Cc}\p{Cf}\p{Z}\p{M}\p{Co}\p{Cn}]/u.test(ch)) return true;
+  // KELVIN SIGN → k, LATIN CAPITAL I WITH DOT → i + a combining dot: a lookalike folding into ASCII.
+  return /[\x00-\x7f]/.test(ch.toLowerCase());
+}
+
+/**
+ * The form in which an email is matched — trimmed, NFC, lower-cased (the
+ * local part is case-sensitive in theory, never in practice) — or undefined
+ * for one that must match nobody (malformed, or carrying characters that imitate others).
+ *
+ * @example
+ * emailKey(' Alice@Example.COM'); // 'alice@example.com'
+ * emailKey('\uFF41lice@example.com'); // undefined (fullwidth a)
+ */
+export function emailKey(email: string): string | undefined {
+  const raw = email.trim();
+  // NFC itself folds a few singletons into ASCII (KELVIN SIGN → K): such an address imitates another.
+  for (const ch of raw) if ((ch.codePointAt(0) ?? 0) >= 0x80 && /[\x00-\x7f]/.test(ch.normalize('NFC'))) return undefined;
+  const s = raw.normalize('NFC');
+  if (s.length < 3 || s.length > MAX_EMAIL || !/^[^@\s]+@[^@\s]+$/u.test(s)) return undefined;
+  for (const ch of s) {
+    const code = ch.codePointAt(0) ?? 0;
+    if (code < 0x80) {
+      if (code < 0x21 || code === 0x7f) return undefined;
+    } else if (confusable(ch)) return undefined;
+  }
+  return s.toLowerCase();
+}
+
+/**
+ * The key under which two ids are the same human: an id that is an email
+ * compares as its email key, any other id exactly. Defence in depth for ids
+ * recorded before every surface resolved humans canonically.
+ *
+ * @example
+ * humanKey('Alice@Example.com') === humanKey('alice@example.com'); // true
+ */
+export function humanKey(id: string): string {
+  return emailKey(id) ?? id;
+}
+
+/** What a person is known by on a review or a request: id, and where known their email and token identity. */
+export interface HumanTraits {
+  readonly id: string;
+  readonly email?: string | null;
+  readonly identity?: { readonly issuer: string; readonly subject: string } | null;
+}
+
+/**
+ * Every key under which this person may appear: their id (an email-shaped id
+ * as that email), their email, their issuer and subject. Two traits with a
+ * key in common are one human, so a configuration that began naming someone
+ * between two of their reviews, or a second issuer, does not make two people.
+ *
+ * @example
+ * identityKeys({ id: 'alice', email: 'Alice@Example.com' }); // Set { 'id alice', 'email alice@example.com' }
+ */
+export function identityKeys(t: HumanTraits): Set<string> {
+  const keys = new Set<string>();
+  const idEmail = emailKey(t.id);
+  keys.add(idEmail === undefined ? `id ${t.id}` : `email ${idEmail}`);
+  const email = t.email ? emailKey(t.email) : undefined;
+  if (email !== undefined) keys.add(`email ${email}`);
+  if (t.identity) keys.add(`sub ${t.identity.issuer} ${t.identity.subject}`);
+  return keys;
+}
+
+/** Whether two traits share a key (see identityKeys). */
+export function sameIdentity(a: HumanTraits, b: HumanTraits): boolean {
+  const keys = identityKeys(a);
+  for (const k of identityKeys(b)) if (keys.has(k)) return true;
+  return false;
+}
+
+/** The configured principals, as the canonical mapping reads them. */
+export interface HumanDirectory {
+  principal(id: string): Principal | undefined;
+  /** The configured human whose email has this key (see emailKey), if any. */
+  humanByEmail(key: string): Principal | undefined;
+}
+
+/** What a credential says about a human: its id claim, and an email only when the issuer verified it. */
+export interface ClaimedHuman {
+  readonly id: string;
+  readonly verifiedEmail: string | null;
+}
+
+export type CanonicalHuman =
+  | { readonly ok: true; readonly id: string; readonly configured: Principal | undefined; readonly email: string | null }
+  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' };
+
+/**
+ * @example
+ * canonicalHuman({ id: '00u1abc', verifiedEmail: 'ALICE@example.com' }, directory);
+ * // { ok: true, id: 'alice', configured: <alice>, email: 'alice@example.com' } when alice is configured with that email
+ */
+export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory): CanonicalHuman {
+  const key = claimed.verifiedEmail === null ? undefined : emailKey(claimed.verifiedEmail);
+  const found = (p: Principal): CanonicalHuman =>
+    p.kind === 'human' ? { ok: true, id: p.id, configured: p, email: p.email ?? key ?? null } : { ok: false, reason: 'principal.kind_mismatch' };
+  const byId = dir.principal(claimed.id);
+  if (byId) return found(byId);
+  if (key === undefined) return { ok: true, id: claimed.id, configured: undefined, email: null };
+  const byEmail = dir.humanByEmail(key);
+  if (byEmail) return found(byEmail);
+  const emailAsId = dir.principal(key);
+  if (emailAsId) return found(emailAsId);
+  return { ok: true, id: key, configured: undefined, email: key };
+}
+
+/**
+ * The canonical id of the human an agent acts for, as a token names them. An
+ * email there names the configured human with that address (compared as
+ * above); this only ever keeps that human from reviewing, so no verification
+ * is needed to match.
+ *
+ * @example
+ * canonicalActsFor('Carol@Example.com', directory); // 'carol' when carol is configured with that email
+ */
+export function canonicalActsFor(value: string, dir: HumanDirectory): string {
+  if (dir.principal(value)) return value;
+  const key = emailKey(value);
+  if (key === undefined) return value;
+  return dir.humanByEmail(key)?.id ?? key;
+}
+
+/**
+ * The Countersign groups a provider's group names grant: those the mapping
+ * names for them, and the names themselves only when the provider's groups
+ * are trusted as they are. By default a provider group grants nothing.
+ *
+ * @example
+ * grantedGroups(['okta-dba', 'admins'], { 'okta-dba': ['dba'] }, false); // ['dba']
+ */
+export function grantedGroups(idpGroups: readonly string[], groupMap: Readonly<Record<string, readonly string[]>>, trust: boolean): string[] {
+  return [...(trust ? idpGroups : []), ...idpGroups.flatMap((g) => (Object.hasOwn(groupMap, g) ? (groupMap[g] ?? []) : []))];
+}

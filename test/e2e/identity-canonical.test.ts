@@ -1,0 +1,148 @@
+/**
+ * One human, one identity, whatever the credential: a person's API key and
+ * their identity provider's token (verified email, any case) are the same
+ * reviewer, so the human an agent acts for cannot approve its request with a
+ * token, and one person cannot make a quorum of two. An unverified email
+ * names no one; a provider's raw group names grant nothing unless mapped.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
+import { auditEvents, requestStatus, reviewers } from '../support/sqlite.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+let upstream: Upstream;
+let idp: TestIssuer;
+let gw: TestGateway;
+
+const PRINCIPALS: TestPrincipal[] = [
+  { id: 'deploy-bot', kind: 'agent', actsFor: 'alice' },
+  { id: 'alice', kind: 'human', groups: ['sre'], email: 'alice@example.com' },
+  { id: 'bob', kind: 'human', groups: ['sre'], email: 'Bob@Example.com' },
+];
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  idp = await startTestIssuer('/people');
+  gw = await startTestGateway(
+    `identity:
+  issuers:
+    - issuer: ${idp.issuer}
+      audience: countersign
+      principal: { kind: human, id: sub, groups: groups, email: email }
+      groupMap: { okta-dba: [dba] }
+connections:
+  - name: ops-api
+    kind: http
+    url: ${upstream.url}/ops
+policy:
+  default: deny
+  rules:
+    - id: one-sre
+      when: facts.http.method == "POST" && facts.http.path.startsWith("/deploy")
+      effect: approve
+      approvers: [{ groups: [sre] }]
+    - id: two-sre
+      when: facts.http.method == "POST" && facts.http.path.startsWith("/rotate")
+      effect: approve
+      approvers: [{ groups: [sre], count: 2 }]
+    - id: admins
+      when: facts.http.method == "POST" && facts.http.path.startsWith("/admin")
+      effect: approve
+      approvers: [{ groups: [admins] }]
+    - id: two-dba
+      when: facts.http.method == "POST" && facts.http.path.startsWith("/schema")
+      effect: approve
+      approvers: [{ groups: [dba], count: 2 }]
+`,
+    { principals: PRINCIPALS },
+  );
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+async function withToken(token: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${gw.url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+const token = (claims: Record<string, unknown>) => idp.sign({ aud: 'countersign', ...claims });
+
+async function hold(path: string): Promise<string> {
+  const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path, body: { v: 1 } }, reason: 'ship it' } });
+  expect(res.status).toBe(202);
+  return res.body.id as string;
+}
+
+const approveWith = (t: string, id: string) => withToken(t, `/v1/requests/${id}/reviews`, { verdict: 'approve' });
+
+describe('a human’s token is their configured identity', () => {
+  it('the human an agent acts for cannot approve its request with a token carrying her verified email in another case', async () => {
+    const alice = await token({ sub: '00u-alice', email: 'ALICE@Example.com', email_verified: true });
+    expect(await withToken(alice, '/v1/whoami')).toMatchObject({ status: 200, body: { id: 'alice', kind: 'human', groups: ['sre'] } });
+    const id = await hold('/deploy/1');
+    const res = await approveWith(alice, id);
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
+    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    // The attempt is evidence, under her one identity and the token it came with.
+    expect(auditEvents(gw.dbPath, id).filter((e) => e.type === 'review.refused')).toMatchObject([
+      { actor: 'alice', data: { code: 'SELF_APPROVAL_FORBIDDEN', identity: { issuer: idp.issuer, subject: '00u-alice' } } },
+    ]);
+  });
+
+  it('one person’s API key and token are one reviewer: a quorum of two stays pending', async () => {
+    const id = await hold('/rotate/1');
+    expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+    const bob = await token({ sub: '00u-bob', email: 'bob@example.COM', email_verified: true });
+    const again = await approveWith(bob, id);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('ALREADY_REVIEWED');
+    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
+    expect(auditEvents(gw.dbPath, id).filter((e) => e.type === 'request.approved')).toEqual([]);
+
+    // An email the provider has not verified names no one: not bob, and none of bob's groups.
+    for (const claims of [{ sub: 'mallory', email: 'bob@example.com', email_verified: false }, { sub: 'mallory-2', email: 'bob@example.com' }]) {
+      const mallory = await token(claims);
+      expect((await withToken(mallory, '/v1/whoami')).body).toMatchObject({ id: claims.sub, groups: [] });
+      const res = await approveWith(mallory, id);
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('NOT_AN_APPROVER');
+    }
+    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+  });
+
+  it('a person the config does not name is one reviewer under emails that differ only in case', async () => {
+    const id = await hold('/schema/1');
+    const first = await token({ sub: 'dana-laptop', email: 'Dana@Example.com', email_verified: true, groups: ['okta-dba'] });
+    const second = await token({ sub: 'dana-phone', email: 'dana@example.com', email_verified: true, groups: ['okta-dba'] });
+    expect((await withToken(first, '/v1/whoami')).body).toMatchObject({ id: 'dana@example.com', groups: ['dba'] });
+    expect((await approveWith(first, id)).status).toBe(200);
+    const again = await approveWith(second, id);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('ALREADY_REVIEWED');
+    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'dana@example.com', verdict: 'approve' }]);
+  });
+});
+
+describe('provider groups', () => {
+  it('a raw provider group `admins` does not fill a requirement for the Countersign group admins', async () => {
+    const eve = await token({ sub: 'eve', email: 'eve@example.com', email_verified: true, groups: ['admins'] });
+    expect((await withToken(eve, '/v1/whoami')).body).toMatchObject({ id: 'eve@example.com', groups: [] });
+    const id = await hold('/admin/1');
+    const res = await approveWith(eve, id);
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('NOT_AN_APPROVER');
+    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+  });
+});
