@@ -155,6 +155,8 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
 
 /** The top-level statements as [node name, payload] pairs. */
 function parse(sql: string): [string, JsonObject][] {
+  // The parser and the server both stop at a NUL, so facts would describe a prefix of the text reviewers see.
+  if (sql.includes('\0')) throw new CountersignError('INPUT_UNPARSEABLE', 'SQL holds a NUL character');
   let tree: unknown;
   try {
     tree = parseSync(sql);

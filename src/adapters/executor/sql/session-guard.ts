@@ -7,7 +7,8 @@
  * weighs overloads across schemas) refuses the run, so the name policy saw is
  * the function that runs. For a read-only run, operators, types (a domain's
  * CHECK runs on a cast) and attribute-notation calls (`t.f` is `f(t)`) are
- * checked the same way, except those an installed extension owns.
+ * checked the same way, except those an installed extension owns and types
+ * a pg_catalog type of the same name hides (pg_catalog before them on the path).
  *
  * The query qualifies every operator and function it uses itself, so objects
  * an attacker created on the search_path cannot change its answer.
@@ -17,6 +18,13 @@ import { PINNED_SETTINGS } from './session-settings.ts';
 
 const IN_PATH = 'n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(true))';
 const NOT_CATALOG = "n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'";
+/**
+ * pg_catalog comes before n's schema on the search_path, so a pg_catalog type
+ * of the same name is the one a bare name finds. Only then: a role or database
+ * whose search_path lists `public, pg_catalog` makes `::text` a public.text.
+ */
+const CATALOG_FIRST = `pg_catalog.array_position(pg_catalog.current_schemas(true), 'pg_catalog'::pg_catalog.name)
+                  OPERATOR(pg_catalog.<) pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)`;
 
 /**
  * Whether an object belongs to an installed extension (citext's `=`, PostGIS's
@@ -53,8 +61,9 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
      WHERE t.typname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]) AND ${NOT_CATALOG} AND ${IN_PATH}
        AND NOT ${member('pg_type', 't.oid')}
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_type c WHERE c.typname OPERATOR(pg_catalog.=) t.typname
-                         AND c.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace)
+       AND NOT (EXISTS (SELECT FROM pg_catalog.pg_type c WHERE c.typname OPERATOR(pg_catalog.=) t.typname
+                          AND c.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace)
+                AND ${CATALOG_FIRST})
     UNION ALL
     SELECT 'function ' OPERATOR(pg_catalog.||) q FROM (
       SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname AS q
