@@ -145,6 +145,32 @@ describe.skipIf(!db)('read-only runs on the real server', () => {
     }
   });
 
+  // The parser's grammar (PostgreSQL 17) builds these in; an older server reads each as a call of that name on the search_path.
+  it.each([
+    ["SELECT json_object('{a,b}')", 'json_object(text)'],
+    ["SELECT json_scalar(1)", 'json_scalar(int)'],
+    ["SELECT json_serialize('1')", 'json_serialize(text)'],
+    ["SELECT json_query('{}', '$')", 'json_query(text, text)'],
+    ["SELECT json_value('{}', '$')", 'json_value(text, text)'],
+    ["SELECT json_exists('{}', '$')", 'json_exists(text, text)'],
+    ['SELECT json_array(1)', 'json_array(int)'],
+    ['SELECT json_arrayagg(1)', 'json_arrayagg(int)'],
+    ['SELECT merge_action()', 'merge_action()'],
+  ])('refuses %s when another schema on the search_path holds a function of that name', async (sql, signature) => {
+    await admin.query(`CREATE FUNCTION public.${signature} RETURNS oid LANGUAGE sql AS $$ SELECT pg_catalog.lo_from_bytea(0, 'x') $$`);
+    const conn = createPostgresConnection({ name: 'syntax', url, tags: {} });
+    try {
+      const before = await largeObjects();
+      expect(deriveSqlFacts(sql).readOnly).toBe(true);
+      const r = await conn.execute({ sql }, { readOnly: true });
+      expect(r.error).toMatchObject({ code: 'SQL_SESSION_UNSAFE' });
+      expect(await largeObjects()).toBe(before);
+    } finally {
+      await conn.close();
+      await admin.query(`DROP FUNCTION public.${signature}`);
+    }
+  });
+
   // What an approved write leaves in its session, and how the next action on that pooled session would see it.
   it.each([
     ['a temporary table', 'CREATE TEMP TABLE leak (a int)', "SELECT count(*)::int FROM pg_class WHERE relname = 'leak'"],

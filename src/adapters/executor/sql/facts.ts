@@ -14,7 +14,7 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
-import { noteCall, noteOperator, noteType, operatorName, type Invocations } from './invocations.ts';
+import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, type Invocations } from './invocations.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { checkVariableSet } from './session-settings.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
@@ -64,7 +64,7 @@ export function loadSqlParser(): Promise<void> {
  * resolve to `pg_catalog` (as the facts name them) before it runs the SQL.
  */
 export interface SqlNameUses {
-  /** Functions called without a schema (`lower`), named `pg_catalog.lower` in the facts. */
+  /** Functions called without a schema (`lower`), named `pg_catalog.lower` in the facts, and SQL syntax an older server runs as such a call (`json_query(…)`). */
   readonly functions: readonly string[];
   /** Operators written without a schema, plus the comparisons IN, BETWEEN, CASE and DISTINCT use. */
   readonly operators: readonly string[];
@@ -264,7 +264,7 @@ function noteShape(obj: JsonObject, scope: ReadonlySet<string>, found: Found): v
       found.tables.add([catalogname, schemaname, relname].filter((p) => typeof p === 'string').join('.').toLowerCase());
     }
   }
-  if (Array.isArray(funcname) && typeof funcformat === 'string') noteCall(stringParts(funcname), obj['args'], found);
+  if (Array.isArray(funcname) && typeof funcformat === 'string') noteCall(stringParts(funcname), obj['args'], found, funcformat);
   // A TypeName sits bare under TypeCast.typeName, ColumnDef.typeName, …
   const { names, typemod } = obj;
   if (Array.isArray(names) && typeof typemod === 'number') noteType(stringParts(names), found);
@@ -276,6 +276,7 @@ function noteShape(obj: JsonObject, scope: ReadonlySet<string>, found: Found): v
  * attribute notation (`t.f` is `f(t)` when t has no column f).
  */
 function noteNamedNode(node: string, payload: JsonObject, found: Found): void {
+  noteSyntaxCall(node, payload, found);
   if (node === 'A_Expr') {
     const op = operatorName(stringParts(asList(payload['name'])), String(payload['kind']));
     if (op) noteOperator(op, found);
