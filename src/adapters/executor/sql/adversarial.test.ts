@@ -145,6 +145,54 @@ describe.skipIf(!db)('read-only runs on the real server', () => {
     }
   });
 
+  describe('functions reached through a view or a row-level-security policy', () => {
+    beforeAll(async () => {
+      await admin.query(`CREATE FUNCTION public.blob_fn() RETURNS oid LANGUAGE sql AS $$ SELECT pg_catalog.lo_from_bytea(0, 'x') $$;
+        CREATE VIEW public.blob_view AS SELECT public.blob_fn() AS o;
+        CREATE VIEW public."Outer View" AS SELECT o FROM public.blob_view;
+        CREATE VIEW public.lo_view AS SELECT pg_catalog.lo_from_bytea(0, 'x') AS o;
+        CREATE VIEW public.plain_view AS SELECT pg_catalog.lower('A') AS l, n.nspname FROM pg_catalog.pg_namespace n;
+        CREATE TABLE public.guarded (id int);
+        INSERT INTO public.guarded VALUES (1);
+        ALTER TABLE public.guarded ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY see_all ON public.guarded USING (public.blob_fn() OPERATOR(pg_catalog.>) 0);
+        GRANT SELECT ON public.blob_view, public."Outer View", public.lo_view, public.plain_view, public.guarded TO ${role};`);
+    });
+
+    it.each([
+      'SELECT * FROM blob_view',
+      'SELECT * FROM public.lo_view',
+      'SELECT * FROM "Outer View"',
+      'WITH x AS (SELECT * FROM blob_view) SELECT * FROM x',
+      'SELECT (SELECT count(*) FROM lo_view)',
+      'SELECT * FROM guarded',
+    ])('refuses %s in a read-only run', async (sql) => {
+      const conn = createPostgresConnection({ name: 'views', url: roleUrl, tags: {} });
+      try {
+        const before = await largeObjects();
+        expect(deriveSqlFacts(sql).readOnly).toBe(true);
+        const r = await conn.execute({ sql }, { readOnly: true });
+        expect(r.error).toMatchObject({ code: 'SQL_SESSION_UNSAFE' });
+        expect(await largeObjects()).toBe(before);
+      } finally {
+        await conn.close();
+      }
+    });
+
+    it('still runs a view of allowed built-ins, and the system views', async () => {
+      const conn = createPostgresConnection({ name: 'views-ok', url: roleUrl, tags: {} });
+      try {
+        const r = await conn.execute(
+          { sql: "SELECT l FROM plain_view WHERE nspname = 'public'; SELECT count(*) > 0 FROM pg_stat_activity" },
+          { readOnly: true },
+        );
+        expect(r.output).toMatchObject({ results: [{ rows: [['a']] }, { rows: [[true]] }] });
+      } finally {
+        await conn.close();
+      }
+    });
+  });
+
   // The parser's grammar (PostgreSQL 17) builds these in; an older server reads each as a call of that name on the search_path.
   it.each([
     ["SELECT json_object('{a,b}')", 'json_object(text)'],

@@ -127,7 +127,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       await call(client.query(`${begin}; SET LOCAL statement_timeout = ${timeoutMs}`));
       const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(names, readOnly, allowed)));
       pid = guard.rows[0]?.pid ?? pid;
-      const refused = refusal(guard.rows[0]);
+      const refused = refusal(guard.rows[0], { readOnlyFunctions });
       if (refused) {
         destroy = refused.settings;
         await call(client.query('ROLLBACK'));

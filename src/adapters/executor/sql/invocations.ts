@@ -37,8 +37,17 @@ const PLAIN = /^[a-z_][a-z0-9_$]*$/;
  * qualifiedName(['public', 'Totals']); // 'public."Totals"'
  */
 export function qualifiedName(parts: readonly string[]): string {
-  const full = parts.length === 1 ? ['pg_catalog', ...parts] : parts;
-  return full.map((p) => (PLAIN.test(p) ? p : `"${p.replaceAll('"', '""')}"`)).join('.');
+  return quotedName(parts.length === 1 ? ['pg_catalog', ...parts] : parts);
+}
+
+/**
+ * Name parts joined as Postgres reads them back, without adding a schema.
+ *
+ * @example
+ * quotedName(['public', 'Totals']); // 'public."Totals"'
+ */
+export function quotedName(parts: readonly string[]): string {
+  return parts.map((p) => (PLAIN.test(p) ? p : `"${p.replaceAll('"', '""')}"`)).join('.');
 }
 
 /**
