@@ -193,6 +193,29 @@ describe.skipIf(!db)('read-only runs on the real server', () => {
     });
   });
 
+  it.each(['SELECT m::text FROM moods', 'SELECT to_json(m) FROM moods'])(
+    'refuses %s where a cast of the column type runs a function not known free of effects',
+    async (sql) => {
+      await admin.query(`CREATE TYPE public.mood AS ENUM ('ok');
+        CREATE TABLE public.moods (m public.mood); INSERT INTO public.moods VALUES ('ok');
+        CREATE FUNCTION public.mood_text(public.mood) RETURNS text LANGUAGE sql AS $$ SELECT pg_catalog.lo_from_bytea(0, 'x')::text $$;
+        CREATE FUNCTION public.mood_json(public.mood) RETURNS json LANGUAGE sql AS $$ SELECT pg_catalog.to_json(pg_catalog.lo_from_bytea(0, 'x')) $$;
+        CREATE CAST (public.mood AS text) WITH FUNCTION public.mood_text(public.mood);
+        CREATE CAST (public.mood AS json) WITH FUNCTION public.mood_json(public.mood);`);
+      const conn = createPostgresConnection({ name: 'casts', url, tags: {} });
+      try {
+        const before = await largeObjects();
+        expect(deriveSqlFacts(sql).readOnly).toBe(true);
+        const r = await conn.execute({ sql }, { readOnly: true });
+        expect(r.error).toMatchObject({ code: 'SQL_SESSION_UNSAFE' });
+        expect(await largeObjects()).toBe(before);
+      } finally {
+        await conn.close();
+        await admin.query('DROP TABLE public.moods; DROP TYPE public.mood CASCADE');
+      }
+    },
+  );
+
   // The parser's grammar (PostgreSQL 17) builds these in; an older server reads each as a call of that name on the search_path.
   it.each([
     ["SELECT json_object('{a,b}')", 'json_object(text)'],

@@ -68,6 +68,23 @@ function definers(x: string): string {
 const SYSTEM_REL = `EXISTS (SELECT FROM pg_catalog.pg_class sc WHERE sc.oid OPERATOR(pg_catalog.=) rel.oid
   AND sc.relnamespace OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.regnamespace[]::pg_catalog.oid[]))`;
 
+/**
+ * For a read-only run ($5, the allow-list, is empty otherwise): a cast whose
+ * function is not allowed. A column of a user's type runs the cast its owner
+ * created (`m::text`, `to_json(m)`, an implicit cast in `m + 1`) without the
+ * SQL naming any function, so any such cast in the database refuses the run;
+ * casts of pg_catalog and of installed extensions are the server's or the operator's.
+ */
+const CASTS = `SELECT 'cast ' OPERATOR(pg_catalog.||) c.castsource::pg_catalog.regtype::pg_catalog.text OPERATOR(pg_catalog.||) ' AS '
+         OPERATOR(pg_catalog.||) c.casttarget::pg_catalog.regtype::pg_catalog.text OPERATOR(pg_catalog.||) ' (function ' OPERATOR(pg_catalog.||) f.q
+         OPERATOR(pg_catalog.||) ')'
+      FROM pg_catalog.pg_cast c, LATERAL (
+        SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+         WHERE p.oid OPERATOR(pg_catalog.=) c.castfunc AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
+     WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0 AND NOT ${member('pg_cast', 'c.oid')}
+       AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
+
 /** The relations a read-only run reads ($6), and those their views and policies read, recursively. */
 const RELS = `WITH RECURSIVE rel(oid) AS (
           SELECT pg_catalog.to_regclass(r.name)::pg_catalog.oid FROM pg_catalog.unnest($6::pg_catalog.text[]) r(name)
@@ -112,7 +129,9 @@ const REACHED = `
         FROM rel, LATERAL (${definers('rel.oid')}) o(classid, objid), pg_catalog.pg_depend d
        WHERE d.classid OPERATOR(pg_catalog.=) o.classid AND d.objid OPERATOR(pg_catalog.=) o.objid
          AND NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
-    ) x WHERE x.what IS NOT NULL`;
+    ) x WHERE x.what IS NOT NULL
+    UNION ALL
+    ${CASTS}`;
 
 /** The SQL of those views and the expressions of those policies, as the server prints them for this search_path. */
 const DEFINITIONS = `ARRAY(SELECT pg_catalog.to_jsonb(ARRAY[d.via, d.def])::pg_catalog.text FROM (
@@ -217,7 +236,7 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
     const list = [...new Set(reached)].sort().join(', ');
     return {
       settings: false,
-      message: `a view or row-level-security policy the SQL reads would call what is not known free of effects (${list}); nothing ran`,
+      message: `a view, row-level-security policy or cast the SQL may reach calls what is not known free of effects (${list}); nothing ran`,
     };
   }
   return undefined;
