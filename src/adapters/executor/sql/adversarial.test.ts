@@ -216,6 +216,32 @@ describe.skipIf(!db)('read-only runs on the real server', () => {
     },
   );
 
+  it.each([
+    ['through a function', 'public.pos_blob(VALUE)'],
+    ['directly', "pg_catalog.lo_from_bytea(0, 'x') OPERATOR(pg_catalog.>) 0"],
+  ])('refuses coercions to a domain whose CHECK calls a function with an effect %s, though the SQL never names it', async (_how, check) => {
+    await admin.query(`CREATE FUNCTION public.pos_blob(int) RETURNS boolean LANGUAGE sql AS $$ SELECT pg_catalog.lo_from_bytea(0, 'x') OPERATOR(pg_catalog.>) 0 $$;
+      CREATE DOMAIN public.pos AS int CHECK (${check});
+      CREATE TABLE public.scores (s public.pos);`);
+    const conn = createPostgresConnection({ name: 'domains', url, tags: {} });
+    try {
+      const before = await largeObjects();
+      for (const sql of [
+        'SELECT json_populate_record(r, \'{"s": 5}\') FROM scores r',
+        "SELECT s FROM scores UNION ALL SELECT '5'",
+        "SELECT COALESCE(s, '5') FROM scores",
+      ]) {
+        expect(deriveSqlFacts(sql).readOnly).toBe(true);
+        const r = await conn.execute({ sql }, { readOnly: true });
+        expect(r.error).toMatchObject({ code: 'SQL_SESSION_UNSAFE' });
+      }
+      expect(await largeObjects()).toBe(before);
+    } finally {
+      await conn.close();
+      await admin.query('DROP TABLE public.scores; DROP DOMAIN public.pos; DROP FUNCTION public.pos_blob(int)');
+    }
+  });
+
   // The parser's grammar (PostgreSQL 17) builds these in; an older server reads each as a call of that name on the search_path.
   it.each([
     ["SELECT json_object('{a,b}')", 'json_object(text)'],

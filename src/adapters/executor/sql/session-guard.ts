@@ -85,6 +85,22 @@ const CASTS = `SELECT 'cast ' OPERATOR(pg_catalog.||) c.castsource::pg_catalog.r
      WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0 AND NOT ${member('pg_cast', 'c.oid')}
        AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
 
+/**
+ * The CHECK constraints of every domain but the server's and extensions',
+ * for a read-only run ($5 not empty). A value is coerced to a domain, and its
+ * CHECK runs, without the SQL naming the domain: `json_populate_record(r, …)`
+ * of a row with a domain column, `COALESCE(d, '5')`, a UNION with a literal.
+ */
+function domainChecks(columns: string): string {
+  return `SELECT ${columns}
+      FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) con.contypid
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+     WHERE con.contype OPERATOR(pg_catalog.=) 'c' AND pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0
+       AND NOT (n.nspname OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.name[]))
+       AND NOT ${member('pg_type', 't.oid')}`;
+}
+const DOMAIN = `'domain ' OPERATOR(pg_catalog.||) con.contypid::pg_catalog.regtype::pg_catalog.text`;
+
 /** The relations a read-only run reads ($6), and those their views and policies read, recursively. */
 const RELS = `WITH RECURSIVE rel(oid) AS (
           SELECT pg_catalog.to_regclass(r.name)::pg_catalog.oid FROM pg_catalog.unnest($6::pg_catalog.text[]) r(name)
@@ -98,8 +114,8 @@ const RELS = `WITH RECURSIVE rel(oid) AS (
 /**
  * For a read-only run: every function, operator and type (a domain's CHECK)
  * of a schema other than pg_catalog that the views and row-level-security
- * policies it reads depend on, through views of views, must be on the
- * allow-list or an extension's; a relation name the server cannot resolve is
+ * policies it reads depend on, through views of views, and that domain CHECKs
+ * call, must be on the allow-list or an extension's; a relation name the server cannot resolve is
  * refused too. Postgres records no dependency on its own built-ins, so those
  * are checked on the definitions' text (DEFINITIONS).
  */
@@ -109,7 +125,7 @@ const REACHED = `
     UNION ALL
     SELECT x.what OPERATOR(pg_catalog.||) ' (through ' OPERATOR(pg_catalog.||) x.via OPERATOR(pg_catalog.||) ')' FROM (
       ${RELS}
-      SELECT rel.oid::pg_catalog.regclass::pg_catalog.text AS via, CASE
+      SELECT obj.via, CASE
           WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass THEN (
             SELECT 'function ' OPERATOR(pg_catalog.||) q FROM (
               SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
@@ -126,14 +142,19 @@ const REACHED = `
              WHERE t.oid OPERATOR(pg_catalog.=) d.refobjid AND ${NOT_CATALOG} AND NOT ${member('pg_type', 't.oid')}
                AND NOT (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['c', 'e', 'p']::pg_catalog."char"[])))
         END AS what
-        FROM rel, LATERAL (${definers('rel.oid')}) o(classid, objid), pg_catalog.pg_depend d
-       WHERE d.classid OPERATOR(pg_catalog.=) o.classid AND d.objid OPERATOR(pg_catalog.=) o.objid
-         AND NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+        FROM (
+          SELECT rel.oid::pg_catalog.regclass::pg_catalog.text AS via, o.classid, o.objid
+            FROM rel, LATERAL (${definers('rel.oid')}) o(classid, objid)
+           WHERE NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+          UNION ALL
+          ${domainChecks(`${DOMAIN}, 'pg_catalog.pg_constraint'::pg_catalog.regclass, con.oid`)}
+        ) obj, pg_catalog.pg_depend d
+       WHERE d.classid OPERATOR(pg_catalog.=) obj.classid AND d.objid OPERATOR(pg_catalog.=) obj.objid
     ) x WHERE x.what IS NOT NULL
     UNION ALL
     ${CASTS}`;
 
-/** The SQL of those views and the expressions of those policies, as the server prints them for this search_path. */
+/** The SQL of those views, the expressions of those policies and of domain CHECKs, as the server prints them for this search_path. */
 const DEFINITIONS = `ARRAY(SELECT pg_catalog.to_jsonb(ARRAY[d.via, d.def])::pg_catalog.text FROM (
     ${RELS}
     SELECT rel.oid::pg_catalog.regclass::pg_catalog.text AS via, pg_catalog.pg_get_viewdef(rel.oid) AS def
@@ -145,6 +166,8 @@ const DEFINITIONS = `ARRAY(SELECT pg_catalog.to_jsonb(ARRAY[d.via, d.def])::pg_c
       JOIN pg_catalog.pg_policy pol ON pol.polrelid OPERATOR(pg_catalog.=) rel.oid,
       LATERAL (VALUES (pg_catalog.pg_get_expr(pol.polqual, pol.polrelid)), (pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid))) v(e)
      WHERE c.relrowsecurity AND e IS NOT NULL AND NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+    UNION ALL
+    ${domainChecks(`${DOMAIN}, 'SELECT ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(con.conbin, 0)`)}
   ) d)`;
 
 /** $1 functions, $2 operators, $3 types, $4 attributes, $5 allowed qualified names, $6 relations read. */
@@ -236,7 +259,7 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
     const list = [...new Set(reached)].sort().join(', ');
     return {
       settings: false,
-      message: `a view, row-level-security policy or cast the SQL may reach calls what is not known free of effects (${list}); nothing ran`,
+      message: `a view, row-level-security policy, cast or domain CHECK the SQL may reach calls what is not known free of effects (${list}); nothing ran`,
     };
   }
   return undefined;
