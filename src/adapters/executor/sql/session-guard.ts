@@ -9,6 +9,10 @@
  * CHECK runs on a cast) and attribute-notation calls (`t.f` is `f(t)`) are
  * checked the same way, except those an installed extension owns and types
  * a pg_catalog type of the same name hides (pg_catalog before them on the path).
+ * A read-only run is also refused when what runs without being named would
+ * call a function not on the allow-list: the views (and views of views) and
+ * row-level-security policies of the relations it reads, any cast and any
+ * domain CHECK of the database (extensions' and the server's own aside).
  *
  * The query qualifies every operator and function it uses itself, so objects
  * an attacker created on the search_path cannot change its answer.
@@ -211,20 +215,20 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
 export interface GuardRow {
   pid: number;
   shadows: string[];
-  /** What the views and policies read reach that is not allowed (read-only runs). */
+  /** What views, policies, casts and domain CHECKs reach that is not allowed, by dependency (read-only runs). */
   reached: string[];
-  /** JSON `[relation, SQL]` of each view and policy read (read-only runs). */
+  /** JSON `[where, SQL]` of each view and policy read and each domain CHECK, to check built-in calls by name (read-only runs). */
   definitions: string[];
   [setting: string]: unknown;
 }
 
 /**
  * The guard's parameters: every unqualified function for any run; operators,
- * types and attribute names only for a read-only one (a write was judged as
- * one, whatever they resolve to).
+ * types, attribute names, the allow-list and the relations read only for a
+ * read-only one (a write was judged as one, whatever they resolve to).
  *
  * @example
- * guardParams(names, true, allowed); // [['lower'], ['=', …], ['mytype'], ['total'], [...allowed]]
+ * guardParams(names, true, allowed); // [['lower'], ['=', …], ['mytype'], ['total'], [...allowed], ['orders']]
  */
 export function guardParams(names: SqlNameUses, readOnly: boolean, allowed: ReadonlySet<string>): string[][] {
   return readOnly
