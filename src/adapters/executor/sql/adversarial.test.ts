@@ -79,6 +79,13 @@ describe('statements with an effect are never read-only', () => {
     'PREPARE TRANSACTION \'x\'',
     'WITH d AS (DELETE FROM t RETURNING 1) SELECT * FROM d',
     "SELECT 1; SELECT pg_catalog.pg_terminate_backend(1)",
+    // A lone surrogate is sent as U+FFFD; the parser must not let it swallow the quote after it.
+    "SELECT '\uD800'; SELECT lo_from_bytea(0, 'x') --'",
+    'SELECT 1 /*\uDC00*/; SELECT lo_from_bytea(0, \'x\') --*/',
+    "SELECT 1 /* /* */ SELECT 2 */; SELECT pg_notify('c', 'm')",
+    "SELECT $a$ $$ ; $a$; SELECT pg_notify('c', 'm')",
+    "SELECT U&'d\\0061t' UESCAPE '!'; SELECT pg_notify('c', 'm')",
+    "SELECT E'\\''; SELECT pg_notify('c', 'm') --'",
   ])('%s', (sql) => {
     let readOnly: boolean;
     try {
