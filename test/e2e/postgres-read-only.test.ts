@@ -2,7 +2,8 @@
  * "Read-only" SQL end to end, under a policy that allows reads outright:
  * a SELECT calling a function with effects is held as a write; the upstream
  * session reads text as the parser did even where the role turns
- * standard_conforming_strings off; an action cannot switch its timeout off,
+ * standard_conforming_strings off; a read reaching a function with effects
+ * through a view or an older server's grammar runs nothing; an action cannot switch its timeout off,
  * and a run past the deadline is cancelled on the server.
  */
 import { randomBytes } from 'node:crypto';
@@ -52,6 +53,8 @@ describe.skipIf(!db)('read-only SQL (real PostgreSQL)', () => {
       CREATE EXTENSION dblink;
       CREATE FUNCTION public.report_totals() RETURNS bigint LANGUAGE sql STABLE AS $$ SELECT count(*) FROM t $$;
       CREATE FUNCTION public.no_timeout() RETURNS text LANGUAGE sql AS $$ SELECT set_config('statement_timeout', '0', false) $$;
+      CREATE VIEW public.blob_view AS SELECT lo_from_bytea(0, 'x') AS o;
+      CREATE FUNCTION public.json_scalar(int) RETURNS oid LANGUAGE sql AS $$ SELECT lo_from_bytea(0, 'x') $$;
       CREATE ROLE ${role} LOGIN;
       GRANT ALL ON t TO ${role};
       ALTER ROLE ${role} IN DATABASE ${dbName} SET standard_conforming_strings = off;`);
@@ -126,6 +129,20 @@ policy:
     expect(res.body.facts.sql.functions).toContain(fn);
     expect(await count('SELECT count(*) AS c FROM pg_largeobject_metadata')).toBe(before);
     expect(await count(`SELECT count(*) AS c FROM pg_replication_slots WHERE slot_name = '${slot}'`)).toBe(0);
+  });
+
+  it.each([
+    'SELECT * FROM blob_view',
+    'WITH v AS (SELECT o FROM public.blob_view) SELECT count(*) FROM v',
+    'SELECT json_scalar(1)',
+  ])('runs nothing for %s: read-only to policy, but the server would reach a function with an effect', async (sql) => {
+    const before = await count('SELECT count(*) AS c FROM pg_largeobject_metadata');
+    const res = await act(gw, 'app-db', sql);
+    expect(res.status).toBe(200);
+    expect(res.body.decision.rules).toEqual(['reads']);
+    expect(res.body.status).toBe('failed');
+    expect(res.body.error.code).toBe('SQL_SESSION_UNSAFE');
+    expect(await count('SELECT count(*) AS c FROM pg_largeobject_metadata')).toBe(before);
   });
 
   it('lets rules name functions schema-qualified', async () => {

@@ -127,7 +127,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       await call(client.query(`${begin}; SET LOCAL statement_timeout = ${timeoutMs}`));
       const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(names, readOnly, allowed)));
       pid = guard.rows[0]?.pid ?? pid;
-      const refused = refusal(guard.rows[0]);
+      const refused = refusal(guard.rows[0], { readOnlyFunctions });
       if (refused) {
         destroy = refused.settings;
         await call(client.query('ROLLBACK'));
@@ -160,7 +160,10 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       destroy = true;
       return failed(`lost the connection to ${config.name} while running the statement`, safeCode(e));
     } finally {
-      // Session state an agent set (SET ROLE, search_path, …) must not leak to the next action.
+      // Session state an agent set (SET ROLE, search_path, …) must not leak to the next action. A
+      // write may have called anything, and DISCARD ALL does not reset all it can leave (a dblink
+      // connection, the random seed, PL globals, a LOADed library): its session is closed instead.
+      if (!readOnly) destroy = true;
       if (!destroy) {
         await call(client.query('DISCARD ALL')).catch(() => {
           destroy = true;

@@ -122,6 +122,7 @@ describe('the unqualified names the executor checks before a run', () => {
       operators: ['+', '<', '<=', '<>', '=', '>', '>=', '~~'],
       types: ['mytype'],
       attributes: ['name', 'total'],
+      relations: ['t'],
     });
   });
 });

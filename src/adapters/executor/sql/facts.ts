@@ -14,7 +14,7 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
-import { noteCall, noteOperator, noteType, operatorName, type Invocations } from './invocations.ts';
+import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, quotedName, type Invocations } from './invocations.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { checkVariableSet } from './session-settings.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
@@ -27,6 +27,8 @@ interface JsonObject {
 /** What one walk over a top-level statement found. */
 interface Found extends Invocations {
   readonly tables: Set<string>;
+  /** The same relations, quoted for the server (tables are lower-cased for policy). */
+  readonly relations: Set<string>;
   /** Every statement node met, the top-level one first. */
   readonly statements: { readonly node: string; readonly type: string }[];
   /** SELECT … INTO or FOR UPDATE/SHARE somewhere: a "select" that writes or locks. */
@@ -64,7 +66,7 @@ export function loadSqlParser(): Promise<void> {
  * resolve to `pg_catalog` (as the facts name them) before it runs the SQL.
  */
 export interface SqlNameUses {
-  /** Functions called without a schema (`lower`), named `pg_catalog.lower` in the facts. */
+  /** Functions called without a schema (`lower`), named `pg_catalog.lower` in the facts, and SQL syntax an older server runs as such a call (`json_query(…)`). */
   readonly functions: readonly string[];
   /** Operators written without a schema, plus the comparisons IN, BETWEEN, CASE and DISTINCT use. */
   readonly operators: readonly string[];
@@ -72,6 +74,8 @@ export interface SqlNameUses {
   readonly types: readonly string[];
   /** `x.f` and `(x).f`: a one-argument function f may run (attribute notation) when x has no column f. */
   readonly attributes: readonly string[];
+  /** Relations as written, quoted as `to_regclass` reads them (`public."Totals"`): a view or a policy may call functions. */
+  readonly relations: readonly string[];
 }
 
 /** Options of one connection. */
@@ -100,7 +104,7 @@ export function deriveSqlFacts(sql: string, options: SqlFactsOptions = {}): SqlF
  * The facts, and the unqualified names the executor checks before running.
  *
  * @example
- * analyseSql('SELECT lower(name) FROM t').names; // { functions: ['lower'], operators: ['=', …], types: [], attributes: [] }
+ * analyseSql('SELECT lower(name) FROM t').names; // { functions: ['lower'], operators: ['=', …], types: [], attributes: [], relations: ['t'] }
  */
 export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts: SqlFacts; names: SqlNameUses } {
   if (!loaded) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
@@ -109,7 +113,13 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
   const statements: SqlStatementFacts[] = [];
   const tables = new Set<string>();
   const functions = new Set<string>();
-  const names = { functions: new Set<string>(), operators: new Set(IMPLIED_OPERATORS), types: new Set<string>(), attributes: new Set<string>() };
+  const names = {
+    functions: new Set<string>(),
+    operators: new Set(IMPLIED_OPERATORS),
+    types: new Set<string>(),
+    attributes: new Set<string>(),
+    relations: new Set<string>(),
+  };
   let readOnly = true;
   let ddl = false;
   let privilege = false;
@@ -128,6 +138,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
       [found.operators, names.operators],
       [found.types, names.types],
       [found.attributes, names.attributes],
+      [found.relations, names.relations],
     ] as const) {
       for (const n of from) to.add(n);
     }
@@ -149,12 +160,20 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
   const list = (set: Set<string>) => [...set].sort();
   return {
     facts,
-    names: { functions: list(names.functions), operators: list(names.operators), types: list(names.types), attributes: list(names.attributes) },
+    names: {
+      functions: list(names.functions),
+      operators: list(names.operators),
+      types: list(names.types),
+      attributes: list(names.attributes),
+      relations: list(names.relations),
+    },
   };
 }
 
 /** The top-level statements as [node name, payload] pairs. */
 function parse(sql: string): [string, JsonObject][] {
+  // The parser and the server both stop at a NUL, so facts would describe a prefix of the text reviewers see.
+  if (sql.includes('\0')) throw new CountersignError('INPUT_UNPARSEABLE', 'SQL holds a NUL character');
   let tree: unknown;
   try {
     tree = parseSync(sql);
@@ -175,6 +194,7 @@ function parse(sql: string): [string, JsonObject][] {
 function walkStatement(node: string, payload: JsonObject): Found {
   const found: Found = {
     tables: new Set(),
+    relations: new Set(),
     functions: new Set(),
     unqualifiedFunctions: new Set(),
     operators: new Set(),
@@ -259,10 +279,12 @@ function noteShape(obj: JsonObject, scope: ReadonlySet<string>, found: Found): v
   if (typeof relname === 'string' && typeof relpersistence === 'string') {
     const qualified = typeof schemaname === 'string' || typeof catalogname === 'string';
     if (qualified || !scope.has(relname)) {
-      found.tables.add([catalogname, schemaname, relname].filter((p) => typeof p === 'string').join('.').toLowerCase());
+      const parts = [catalogname, schemaname, relname].filter((p) => typeof p === 'string');
+      found.tables.add(parts.join('.').toLowerCase());
+      found.relations.add(quotedName(parts));
     }
   }
-  if (Array.isArray(funcname) && typeof funcformat === 'string') noteCall(stringParts(funcname), obj['args'], found);
+  if (Array.isArray(funcname) && typeof funcformat === 'string') noteCall(stringParts(funcname), obj['args'], found, funcformat);
   // A TypeName sits bare under TypeCast.typeName, ColumnDef.typeName, …
   const { names, typemod } = obj;
   if (Array.isArray(names) && typeof typemod === 'number') noteType(stringParts(names), found);
@@ -274,6 +296,7 @@ function noteShape(obj: JsonObject, scope: ReadonlySet<string>, found: Found): v
  * attribute notation (`t.f` is `f(t)` when t has no column f).
  */
 function noteNamedNode(node: string, payload: JsonObject, found: Found): void {
+  noteSyntaxCall(node, payload, found);
   if (node === 'A_Expr') {
     const op = operatorName(stringParts(asList(payload['name'])), String(payload['kind']));
     if (op) noteOperator(op, found);

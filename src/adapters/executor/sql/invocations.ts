@@ -13,7 +13,7 @@ import { checkSetConfig } from './session-settings.ts';
 export interface Invocations {
   /** Every function called, schema-qualified (`pg_catalog.lower`, `public.report_totals`). */
   readonly functions: Set<string>;
-  /** Functions called without a schema, by bare name. */
+  /** Functions called without a schema, by bare name, and those an older server's grammar leaves bare. */
   readonly unqualifiedFunctions: Set<string>;
   /** Operators written without a schema. */
   readonly operators: Set<string>;
@@ -37,17 +37,66 @@ const PLAIN = /^[a-z_][a-z0-9_$]*$/;
  * qualifiedName(['public', 'Totals']); // 'public."Totals"'
  */
 export function qualifiedName(parts: readonly string[]): string {
-  const full = parts.length === 1 ? ['pg_catalog', ...parts] : parts;
-  return full.map((p) => (PLAIN.test(p) ? p : `"${p.replaceAll('"', '""')}"`)).join('.');
+  return quotedName(parts.length === 1 ? ['pg_catalog', ...parts] : parts);
 }
 
+/**
+ * Name parts joined as Postgres reads them back, without adding a schema.
+ *
+ * @example
+ * quotedName(['public', 'Totals']); // 'public."Totals"'
+ */
+export function quotedName(parts: readonly string[]): string {
+  return parts.map((p) => (PLAIN.test(p) ? p : `"${p.replaceAll('"', '""')}"`)).join('.');
+}
+
+/**
+ * SQL-standard syntax that the parser's grammar (PostgreSQL 17) builds in, but
+ * that a server of an older release reads as a call of that name resolved on
+ * the search_path: `json_query(…)` on PostgreSQL 15 runs `public.json_query`
+ * if there is one. The executor checks these names as it checks bare calls.
+ */
+const SYNTAX_CALLS: Readonly<Record<string, string>> = {
+  JsonObjectConstructor: 'json_object',
+  JsonArrayConstructor: 'json_array',
+  JsonArrayQueryConstructor: 'json_array',
+  JsonObjectAgg: 'json_objectagg',
+  JsonArrayAgg: 'json_arrayagg',
+  JsonParseExpr: 'json',
+  JsonScalarExpr: 'json_scalar',
+  JsonSerializeExpr: 'json_serialize',
+  JsonTable: 'json_table',
+  MergeSupportFunc: 'merge_action',
+};
+const JSON_FUNC_OPS: Readonly<Record<string, string>> = {
+  JSON_QUERY_OP: 'json_query',
+  JSON_VALUE_OP: 'json_value',
+  JSON_EXISTS_OP: 'json_exists',
+  JSON_TABLE_OP: 'json_table',
+};
+/**
+ * Calls the newer grammar qualifies as `pg_catalog.<name>` itself (or gives SQL
+ * syntax, like `SYSTEM_USER`) where an older one left the name bare.
+ */
+const GRAMMAR_QUALIFIED: ReadonlySet<string> = new Set(['json_object']);
+
 /** A function call by its name parts; `set_config` of a pinned setting is refused here. */
-export function noteCall(parts: readonly string[], args: unknown, found: Invocations): void {
+export function noteCall(parts: readonly string[], args: unknown, found: Invocations, format?: string): void {
   if (parts.length === 0) return;
   const name = qualifiedName(parts);
   found.functions.add(name);
-  if (parts.length === 1) found.unqualifiedFunctions.add(parts[0] as string);
+  const bare = parts[parts.length - 1] as string;
+  if (parts.length === 1) found.unqualifiedFunctions.add(bare);
+  else if (parts.length === 2 && parts[0] === 'pg_catalog' && (format === 'COERCE_SQL_SYNTAX' || GRAMMAR_QUALIFIED.has(bare))) {
+    found.unqualifiedFunctions.add(bare);
+  }
   if (name === 'pg_catalog.set_config') checkSetConfig(args);
+}
+
+/** A node of SQL-standard syntax an older server may run as a bare-named call (SYNTAX_CALLS). */
+export function noteSyntaxCall(node: string, payload: Readonly<Record<string, unknown>>, found: Invocations): void {
+  const name = node === 'JsonFuncExpr' ? JSON_FUNC_OPS[String(payload['op'])] : SYNTAX_CALLS[node];
+  if (name) found.unqualifiedFunctions.add(name);
 }
 
 /** The operator an A_Expr looks up by name; BETWEEN's name is a keyword (it uses <= and >=). */

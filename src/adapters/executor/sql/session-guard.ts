@@ -7,16 +7,29 @@
  * weighs overloads across schemas) refuses the run, so the name policy saw is
  * the function that runs. For a read-only run, operators, types (a domain's
  * CHECK runs on a cast) and attribute-notation calls (`t.f` is `f(t)`) are
- * checked the same way, except those an installed extension owns.
+ * checked the same way, except those an installed extension owns and types
+ * a pg_catalog type of the same name hides (pg_catalog before them on the path).
+ * A read-only run is also refused when what runs without being named would
+ * call a function not on the allow-list: the views (and views of views) and
+ * row-level-security policies of the relations it reads, any cast and any
+ * domain CHECK of the database (extensions' and the server's own aside).
  *
  * The query qualifies every operator and function it uses itself, so objects
  * an attacker created on the search_path cannot change its answer.
  */
-import type { SqlNameUses } from './facts.ts';
+import { deriveSqlFacts, type SqlFactsOptions, type SqlNameUses } from './facts.ts';
+import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { PINNED_SETTINGS } from './session-settings.ts';
 
 const IN_PATH = 'n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(true))';
 const NOT_CATALOG = "n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'";
+/**
+ * pg_catalog comes before n's schema on the search_path, so a pg_catalog type
+ * of the same name is the one a bare name finds. Only then: a role or database
+ * whose search_path lists `public, pg_catalog` makes `::text` a public.text.
+ */
+const CATALOG_FIRST = `pg_catalog.array_position(pg_catalog.current_schemas(true), 'pg_catalog'::pg_catalog.name)
+                  OPERATOR(pg_catalog.<) pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)`;
 
 /**
  * Whether an object belongs to an installed extension (citext's `=`, PostGIS's
@@ -34,7 +47,134 @@ function member(catalog: string, oid: string): string {
 const ROW_TAKING = `ARRAY['pg_catalog.record', 'pg_catalog.anyelement', 'pg_catalog.anynonarray', 'pg_catalog.anycompatible',
   'pg_catalog.anycompatiblenonarray', 'pg_catalog."any"']::pg_catalog.regtype[]::pg_catalog.oid[]`;
 
-/** $1 functions, $2 operators, $3 types, $4 attributes, $5 allowed qualified names. */
+/** A name as qualifiedName() prints it: plain when lower-case letters, digits, `_` and `$`, else double-quoted. */
+function printed(name: string): string {
+  return `CASE WHEN ${name} OPERATOR(pg_catalog.~) '^[a-z_][a-z0-9_$]*$' THEN ${name}::pg_catalog.text
+    ELSE '"' OPERATOR(pg_catalog.||) pg_catalog.replace(${name}, '"', '""') OPERATOR(pg_catalog.||) '"' END`;
+}
+
+/**
+ * What runs when relation x is read, besides its rows: the rule of a view,
+ * and the policies of a table with row-level security on. Relations of
+ * pg_catalog and information_schema, and those an extension owns, are the
+ * server's or the operator's and are not looked into.
+ */
+function definers(x: string): string {
+  return `SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid FROM pg_catalog.pg_rewrite w
+      JOIN pg_catalog.pg_class vc ON vc.oid OPERATOR(pg_catalog.=) w.ev_class
+       WHERE w.ev_class OPERATOR(pg_catalog.=) ${x} AND w.ev_type OPERATOR(pg_catalog.=) '1' AND vc.relkind OPERATOR(pg_catalog.=) 'v'
+    UNION ALL
+    SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass, pol.oid FROM pg_catalog.pg_policy pol
+      JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) pol.polrelid
+     WHERE pol.polrelid OPERATOR(pg_catalog.=) ${x} AND pc.relrowsecurity`;
+}
+
+const SYSTEM_REL = `EXISTS (SELECT FROM pg_catalog.pg_class sc WHERE sc.oid OPERATOR(pg_catalog.=) rel.oid
+  AND sc.relnamespace OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.regnamespace[]::pg_catalog.oid[]))`;
+
+/**
+ * For a read-only run ($5, the allow-list, is empty otherwise): a cast whose
+ * function is not allowed. A column of a user's type runs the cast its owner
+ * created (`m::text`, `to_json(m)`, an implicit cast in `m + 1`) without the
+ * SQL naming any function, so any such cast in the database refuses the run;
+ * casts of pg_catalog and of installed extensions are the server's or the operator's.
+ */
+const CASTS = `SELECT 'cast ' OPERATOR(pg_catalog.||) c.castsource::pg_catalog.regtype::pg_catalog.text OPERATOR(pg_catalog.||) ' AS '
+         OPERATOR(pg_catalog.||) c.casttarget::pg_catalog.regtype::pg_catalog.text OPERATOR(pg_catalog.||) ' (function ' OPERATOR(pg_catalog.||) f.q
+         OPERATOR(pg_catalog.||) ')'
+      FROM pg_catalog.pg_cast c, LATERAL (
+        SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+         WHERE p.oid OPERATOR(pg_catalog.=) c.castfunc AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
+     WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0 AND NOT ${member('pg_cast', 'c.oid')}
+       AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
+
+/**
+ * The CHECK constraints of every domain but the server's and extensions',
+ * for a read-only run ($5 not empty). A value is coerced to a domain, and its
+ * CHECK runs, without the SQL naming the domain: `json_populate_record(r, …)`
+ * of a row with a domain column, `COALESCE(d, '5')`, a UNION with a literal.
+ */
+function domainChecks(columns: string): string {
+  return `SELECT ${columns}
+      FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) con.contypid
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+     WHERE con.contype OPERATOR(pg_catalog.=) 'c' AND pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0
+       AND NOT (n.nspname OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.name[]))
+       AND NOT ${member('pg_type', 't.oid')}`;
+}
+const DOMAIN = `'domain ' OPERATOR(pg_catalog.||) con.contypid::pg_catalog.regtype::pg_catalog.text`;
+
+/** The relations a read-only run reads ($6), and those their views and policies read, recursively. */
+const RELS = `WITH RECURSIVE rel(oid) AS (
+          SELECT pg_catalog.to_regclass(r.name)::pg_catalog.oid FROM pg_catalog.unnest($6::pg_catalog.text[]) r(name)
+        UNION
+          SELECT d.refobjid FROM rel, LATERAL (${definers('rel.oid')}) o(classid, objid), pg_catalog.pg_depend d
+           WHERE d.classid OPERATOR(pg_catalog.=) o.classid AND d.objid OPERATOR(pg_catalog.=) o.objid
+             AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+             AND NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+      )`;
+
+/**
+ * For a read-only run: every function, operator and type (a domain's CHECK)
+ * of a schema other than pg_catalog that the views and row-level-security
+ * policies it reads depend on, through views of views, and that domain CHECKs
+ * call, must be on the allow-list or an extension's; a relation name the server cannot resolve is
+ * refused too. Postgres records no dependency on its own built-ins, so those
+ * are checked on the definitions' text (DEFINITIONS).
+ */
+const REACHED = `
+    SELECT 'relation ' OPERATOR(pg_catalog.||) r.name FROM pg_catalog.unnest($6::pg_catalog.text[]) r(name)
+     WHERE pg_catalog.to_regclass(r.name) IS NULL
+    UNION ALL
+    SELECT x.what OPERATOR(pg_catalog.||) ' (through ' OPERATOR(pg_catalog.||) x.via OPERATOR(pg_catalog.||) ')' FROM (
+      ${RELS}
+      SELECT obj.via, CASE
+          WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass THEN (
+            SELECT 'function ' OPERATOR(pg_catalog.||) q FROM (
+              SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
+                FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+               WHERE p.oid OPERATOR(pg_catalog.=) d.refobjid AND NOT ${member('pg_proc', 'p.oid')}) f
+             WHERE NOT (q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[])))
+          WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass THEN (
+            SELECT 'operator ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) o.oprname
+              FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+             WHERE o.oid OPERATOR(pg_catalog.=) d.refobjid AND ${NOT_CATALOG} AND NOT ${member('pg_operator', 'o.oid')})
+          WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass THEN (
+            SELECT 'type ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.typname
+              FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+             WHERE t.oid OPERATOR(pg_catalog.=) d.refobjid AND ${NOT_CATALOG} AND NOT ${member('pg_type', 't.oid')}
+               AND NOT (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['c', 'e', 'p']::pg_catalog."char"[])))
+        END AS what
+        FROM (
+          SELECT rel.oid::pg_catalog.regclass::pg_catalog.text AS via, o.classid, o.objid
+            FROM rel, LATERAL (${definers('rel.oid')}) o(classid, objid)
+           WHERE NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+          UNION ALL
+          ${domainChecks(`${DOMAIN}, 'pg_catalog.pg_constraint'::pg_catalog.regclass, con.oid`)}
+        ) obj, pg_catalog.pg_depend d
+       WHERE d.classid OPERATOR(pg_catalog.=) obj.classid AND d.objid OPERATOR(pg_catalog.=) obj.objid
+    ) x WHERE x.what IS NOT NULL
+    UNION ALL
+    ${CASTS}`;
+
+/** The SQL of those views, the expressions of those policies and of domain CHECKs, as the server prints them for this search_path. */
+const DEFINITIONS = `ARRAY(SELECT pg_catalog.to_jsonb(ARRAY[d.via, d.def])::pg_catalog.text FROM (
+    ${RELS}
+    SELECT rel.oid::pg_catalog.regclass::pg_catalog.text AS via, pg_catalog.pg_get_viewdef(rel.oid) AS def
+      FROM rel JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) rel.oid
+     WHERE c.relkind OPERATOR(pg_catalog.=) 'v' AND NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+    UNION ALL
+    SELECT rel.oid::pg_catalog.regclass::pg_catalog.text, 'SELECT ' OPERATOR(pg_catalog.||) e
+      FROM rel JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) rel.oid
+      JOIN pg_catalog.pg_policy pol ON pol.polrelid OPERATOR(pg_catalog.=) rel.oid,
+      LATERAL (VALUES (pg_catalog.pg_get_expr(pol.polqual, pol.polrelid)), (pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid))) v(e)
+     WHERE c.relrowsecurity AND e IS NOT NULL AND NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+    UNION ALL
+    ${domainChecks(`${DOMAIN}, 'SELECT ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(con.conbin, 0)`)}
+  ) d)`;
+
+/** $1 functions, $2 operators, $3 types, $4 attributes, $5 allowed qualified names, $6 relations read. */
 export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
   ${Object.keys(PINNED_SETTINGS)
     .map((s) => `pg_catalog.current_setting('${s}') AS ${s}`)
@@ -53,8 +193,9 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
      WHERE t.typname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]) AND ${NOT_CATALOG} AND ${IN_PATH}
        AND NOT ${member('pg_type', 't.oid')}
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_type c WHERE c.typname OPERATOR(pg_catalog.=) t.typname
-                         AND c.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace)
+       AND NOT (EXISTS (SELECT FROM pg_catalog.pg_type c WHERE c.typname OPERATOR(pg_catalog.=) t.typname
+                          AND c.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace)
+                AND ${CATALOG_FIRST})
     UNION ALL
     SELECT 'function ' OPERATOR(pg_catalog.||) q FROM (
       SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname AS q
@@ -66,27 +207,33 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
          AND (p.proargtypes[0] OPERATOR(pg_catalog.=) ANY (${ROW_TAKING})
               OR EXISTS (SELECT FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) p.proargtypes[0] AND t.typtype OPERATOR(pg_catalog.=) 'c'))
     ) a WHERE NOT (q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))
-  ) AS shadows`;
+  ) AS shadows,
+  ARRAY(${REACHED}) AS reached,
+  ${DEFINITIONS} AS definitions`;
 
 /** What the guard query returned. */
 export interface GuardRow {
   pid: number;
   shadows: string[];
+  /** What views, policies, casts and domain CHECKs reach that is not allowed, by dependency (read-only runs). */
+  reached: string[];
+  /** JSON `[where, SQL]` of each view and policy read and each domain CHECK, to check built-in calls by name (read-only runs). */
+  definitions: string[];
   [setting: string]: unknown;
 }
 
 /**
  * The guard's parameters: every unqualified function for any run; operators,
- * types and attribute names only for a read-only one (a write was judged as
- * one, whatever they resolve to).
+ * types, attribute names, the allow-list and the relations read only for a
+ * read-only one (a write was judged as one, whatever they resolve to).
  *
  * @example
- * guardParams(names, true, allowed); // [['lower'], ['=', …], ['mytype'], ['total'], [...allowed]]
+ * guardParams(names, true, allowed); // [['lower'], ['=', …], ['mytype'], ['total'], [...allowed], ['orders']]
  */
 export function guardParams(names: SqlNameUses, readOnly: boolean, allowed: ReadonlySet<string>): string[][] {
   return readOnly
-    ? [[...names.functions], [...names.operators], [...names.types], [...names.attributes], [...allowed]]
-    : [[...names.functions], [], [], [], []];
+    ? [[...names.functions], [...names.operators], [...names.types], [...names.attributes], [...allowed], [...names.relations]]
+    : [[...names.functions], [], [], [], [], []];
 }
 
 /**
@@ -97,7 +244,7 @@ export function guardParams(names: SqlNameUses, readOnly: boolean, allowed: Read
  * refusal({ pid: 1, shadows: ['function public.lower'], standard_conforming_strings: 'on', … });
  * // { settings: false, message: 'public.lower … call it schema-qualified' }
  */
-export function refusal(row: GuardRow | undefined): { settings: boolean; message: string } | undefined {
+export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}): { settings: boolean; message: string } | undefined {
   if (!row) return { settings: true, message: 'the session check returned nothing' };
   const wrong = Object.entries(PINNED_SETTINGS).filter(([name, want]) => String(row[name]) !== want);
   if (wrong.length > 0) {
@@ -111,5 +258,29 @@ export function refusal(row: GuardRow | undefined): { settings: boolean; message
       message: `a name in the SQL would not run the pg_catalog object policy saw (${list} is on the search_path); call it schema-qualified; nothing ran`,
     };
   }
+  const reached = [...row.reached, ...row.definitions.flatMap((d) => unsafeDefinition(d, options))];
+  if (reached.length > 0) {
+    const list = [...new Set(reached)].sort().join(', ');
+    return {
+      settings: false,
+      message: `a view, row-level-security policy, cast or domain CHECK the SQL may reach calls what is not known free of effects (${list}); nothing ran`,
+    };
+  }
   return undefined;
+}
+
+/** `[]` when a view's SQL or a policy's expression only reads and calls allowed functions; else what it calls. */
+function unsafeDefinition(json: string, options: SqlFactsOptions): string[] {
+  let via = '?';
+  try {
+    const [relation, sql] = JSON.parse(json) as [string, string];
+    via = relation;
+    const facts = deriveSqlFacts(sql, options);
+    if (facts.readOnly) return [];
+    const allowed = new Set([...READ_ONLY_FUNCTIONS, ...(options.readOnlyFunctions ?? [])]);
+    const calls = facts.functions.filter((f) => !allowed.has(f));
+    return [`${calls.length > 0 ? calls.join(', ') : 'a statement that does not only read'} (through ${via})`];
+  } catch {
+    return [`a definition the gateway cannot read (through ${via})`];
+  }
 }
