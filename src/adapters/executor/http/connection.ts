@@ -7,7 +7,7 @@ import { Pool } from 'undici';
 import type { ActionInput, HttpInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
-import { deriveHttpFacts, normaliseHttpTarget } from './facts.ts';
+import { deriveHttpFacts, isDroppedHeader, normaliseHttpTarget, type HttpTargetOptions } from './facts.ts';
 
 export interface HttpConnectionConfig {
   readonly name: string;
@@ -15,6 +15,8 @@ export interface HttpConnectionConfig {
   readonly headers: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, TagValue>>;
   readonly timeoutMs: number;
+  readonly paths?: { readonly caseInsensitive: boolean };
+  readonly allow?: { readonly headers: readonly string[]; readonly query: readonly string[] };
 }
 
 const MAX_BODY_BYTES = 1_048_576;
@@ -57,6 +59,7 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
     headersTimeout: config.timeoutMs,
     bodyTimeout: config.timeoutMs,
   });
+  const target: HttpTargetOptions = { caseInsensitivePaths: config.paths?.caseInsensitive ?? false, allowHeaders: config.allow?.headers ?? [], allowQuery: config.allow?.query ?? [] };
   const configured = new Set(Object.keys(config.headers).map((h) => h.toLowerCase()));
   // An upstream that echoes requests (a debug endpoint) must not hand the gateway's credentials to the agent.
   // The whole value and the credential after a scheme (`Bearer <token>`): an upstream may echo either.
@@ -69,22 +72,22 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
   return {
     info: { name: config.name, kind: 'http', tags: config.tags },
     maxRunMs: config.timeoutMs,
-    facts: (input: ActionInput) => deriveHttpFacts(input as HttpInput),
+    facts: (input: ActionInput) => deriveHttpFacts(input as HttpInput, target),
     async execute(input: ActionInput): Promise<ExecutionResult> {
       const http = input as HttpInput;
-      const { path, query } = normaliseHttpTarget(http);
+      const { upstreamPath, query } = normaliseHttpTarget(http, target);
       const search = new URLSearchParams();
       for (const [k, vs] of Object.entries(query)) for (const v of vs) search.append(k, v);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(http.headers ?? {})) {
-        if (!DROPPED.has(k.toLowerCase()) && !configured.has(k.toLowerCase())) headers[k] = v;
+        if (!DROPPED.has(k.toLowerCase()) && !configured.has(k.toLowerCase()) && !isDroppedHeader(k, target)) headers[k] = v;
       }
       Object.assign(headers, config.headers);
       const body = encodeBody(http, headers);
       const qs = search.toString();
       try {
         const res = await pool.request({
-          path: `${basePath}${path}${qs ? `?${qs}` : ''}`,
+          path: `${basePath}${upstreamPath}${qs ? `?${qs}` : ''}`,
           method: http.method as 'GET',
           headers,
           body,
