@@ -44,6 +44,9 @@ const CLIENT_ADDRESS_HEADERS = new Set([
   'x-envoy-external-address',
   'forwarded-for',
   'x-forwarded',
+  // Not an address, but dropped the same way: a byte range of an echo cuts a secret into pieces too short to recognise.
+  'range',
+  'if-range',
 ]);
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 
@@ -60,7 +63,7 @@ export const DEFAULT_HTTP_TARGET: HttpTargetOptions = { caseInsensitivePaths: fa
 
 /**
  * Whether an agent's header is dropped before the call: X-Forwarded-* and
- * the other client-address headers, unless the connection allows it.
+ * the other client-address headers, and Range, unless the connection allows it.
  */
 export function isDroppedHeader(name: string, options: HttpTargetOptions): boolean {
   const h = name.toLowerCase();
