@@ -7,6 +7,13 @@ const PASSWORD = 'hunter2-s3cret';
 const BASIC = `Basic ${Buffer.from(`svc-user:${PASSWORD}`).toString('base64')}`;
 const scrubber = createSecretScrubber(secretParts([`Bearer ${TOKEN}`, BASIC]));
 
+function base32(bytes: Buffer): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const b of bytes) bits += b.toString(2).padStart(8, '0');
+  return (bits.match(/.{1,5}/g) ?? []).map((c) => alphabet[Number.parseInt(c.padEnd(5, '0'), 2)]).join('');
+}
+
 /** Every way an echo might write `s` that the scrubber must see through. */
 function encodings(s: string): Record<string, string> {
   const b64 = (x: string) => Buffer.from(x).toString('base64');
@@ -32,6 +39,12 @@ function encodings(s: string): Record<string, string> {
     hex: Buffer.from(s).toString('hex'),
     hexUpper: Buffer.from(s).toString('hex').toUpperCase(),
     hexInBlob: Buffer.from(`1${s}2`).toString('hex'),
+    upperCase: s.toUpperCase(),
+    reversed: [...s].reverse().join(''),
+    byteArray: JSON.stringify([...Buffer.from(s)]),
+    quotedPrintable: [...Buffer.from(s)].map((b) => `=${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+    base32: base32(Buffer.from(`ab${s}`)),
+    base32Lower: base32(Buffer.from(`abc${s}`)).toLowerCase(),
   };
 }
 

@@ -7,10 +7,12 @@
  *
  * - escapes, decoded before searching (twice, so one escape inside another is
  *   seen): JSON and JavaScript (`\/`, `\uXXXX` of any character, `\xHH`),
- *   percent-encoding (either hex case), HTML character references;
+ *   percent-encoding (either hex case), HTML character references, quoted-printable;
  * - base64 and base64url at all three byte alignments (a secret in the middle
  *   of an encoded blob), base64 wrapped over lines (MIME), hex in either case,
- *   each of the secret as written, JSON-escaped and percent-encoded.
+ *   base32, each of the secret as written, JSON-escaped and percent-encoded;
+ * - any 10 characters of a token in a row, the token in another case,
+ *   reversed, or as a list of byte values.
  *
  * Whatever matches is replaced by `[redacted]` in the original text. What it
  * cannot see: an upstream that transforms a secret on purpose (reverses it,
@@ -33,7 +35,7 @@ const endOf = (v: View, i: number) => (v.end ? v.end[i]! : i + 1);
 
 const NAMED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", sol: '/', colon: ':', equals: '=', plus: '+', percnt: '%', bsol: '\\', lowbar: '_', period: '.', comma: ',', num: '#', dollar: '$' };
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '/': '/', '\\': '\\', '"': '"', "'": "'", b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '0': '\0' };
-const ESCAPE = /\\u([0-9A-Fa-f]{4})|\\u\{([0-9A-Fa-f]{1,6})\}|\\x([0-9A-Fa-f]{2})|\\([/\\"'bfnrt0])|%([0-9A-Fa-f]{2})|&#(\d{1,7});?|&#[xX]([0-9A-Fa-f]{1,6});?|&([a-zA-Z]{2,8});/g;
+const ESCAPE = /\\u([0-9A-Fa-f]{4})|\\u\{([0-9A-Fa-f]{1,6})\}|\\x([0-9A-Fa-f]{2})|\\([/\\"'bfnrt0])|%([0-9A-Fa-f]{2})|&#(\d{1,7});?|&#[xX]([0-9A-Fa-f]{1,6});?|&([a-zA-Z]{2,8});|=([0-9A-F]{2})|(=\r?\n)/g;
 
 function identity(text: string): View {
   return { text };
@@ -41,7 +43,7 @@ function identity(text: string): View {
 
 /** One pass of decoding every escape form above, keeping where each character came from. */
 function decode(view: View): View | null {
-  if (!/[\\%&]/.test(view.text)) return null;
+  if (!/[\\%&=]/.test(view.text)) return null;
   let text = '';
   const start: number[] = [];
   const end: number[] = [];
@@ -55,7 +57,7 @@ function decode(view: View): View | null {
   };
   for (const m of view.text.matchAll(ESCAPE)) {
     const i = m.index;
-    const [whole, u4, u6, x2, simple, pct, dec, hex, name] = m;
+    const [whole, u4, u6, x2, simple, pct, dec, hex, name, qp, softBreak] = m;
     let ch: string | undefined;
     if (u4 !== undefined) ch = String.fromCharCode(Number.parseInt(u4, 16));
     else if (u6 !== undefined || dec !== undefined || hex !== undefined) {
@@ -65,6 +67,8 @@ function decode(view: View): View | null {
     else if (simple !== undefined) ch = SIMPLE_ESCAPES[simple];
     else if (pct !== undefined) ch = String.fromCharCode(Number.parseInt(pct, 16)); // a byte: secrets are searched as UTF-8 bytes too
     else if (name !== undefined) ch = NAMED[name.toLowerCase()];
+    else if (qp !== undefined) ch = String.fromCharCode(Number.parseInt(qp, 16)); // quoted-printable (mail, some logs)
+    else if (softBreak !== undefined) ch = ''; // a quoted-printable soft line break
     if (ch === undefined) continue;
     copy(at, i);
     for (let k = 0; k < ch.length; k++) {
@@ -87,6 +91,24 @@ function base64Aligned(bytes: Buffer, k: number, url: boolean): string {
   return encoded.slice(Math.ceil((4 * k) / 3), Math.floor((4 * (k + bytes.length)) / 3));
 }
 
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 of `bytes` after `k` zero bytes, keeping only the characters that depend on `bytes` alone. */
+function base32Aligned(bytes: Buffer, k: number): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const b of Buffer.concat([Buffer.alloc(k), bytes])) {
+    value = ((value << 8) | b) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out.slice(Math.ceil((8 * k) / 5), Math.floor((8 * (k + bytes.length)) / 5));
+}
+
 interface Needles {
   /** Searched as is, in the raw text and in its decoded views. */
   readonly exact: string[];
@@ -104,11 +126,17 @@ function needlesFor(secrets: readonly string[]): Needles {
     if (!/\s/.test(s) && s.length >= 2 * FRAGMENT) for (let i = 0; i + FRAGMENT <= s.length; i++) exact.add(s.slice(i, i + FRAGMENT));
     const forms = new Set([s, JSON.stringify(s).slice(1, -1), s.replaceAll('/', '\\/'), encodeURIComponent(s)]);
     for (const form of forms) exact.add(form);
+    // Cheap to cover though rarely seen: case changed, reversed, a byte array (Node's JSON of a Buffer).
+    folded.add(asciiLower(s));
+    exact.add([...s].reverse().join(''));
+    const codes = [...Buffer.from(s, 'utf8')];
+    exact.add(codes.join(',')).add(codes.join(', '));
     if (/[^\x00-\x7f]/.test(s)) exact.add(utf8AsBytes(s));
     for (const form of forms) {
       const bytes = Buffer.from(form, 'utf8');
       for (const url of [false, true]) for (const k of [0, 1, 2]) exact.add(base64Aligned(bytes, k, url));
       folded.add(bytes.toString('hex'));
+      for (const k of [0, 1, 2, 3, 4]) folded.add(asciiLower(base32Aligned(bytes, k)));
     }
   }
   const usable = (n: string) => n.length >= 4;
@@ -151,7 +179,7 @@ function wrappedBase64(text: string): [number, number][] {
   return blocks;
 }
 
-const PARTIAL_ESCAPE = /(?:\\(?:u\{?[0-9A-Fa-f]{0,5}|x[0-9A-Fa-f]?)?|%[0-9A-Fa-f]?|&#?[xX]?[0-9A-Za-z]{0,7})$/;
+const PARTIAL_ESCAPE = /(?:\\(?:u\{?[0-9A-Fa-f]{0,5}|x[0-9A-Fa-f]?)?|%[0-9A-Fa-f]?|&#?[xX]?[0-9A-Za-z]{0,7}|=[0-9A-F]?)$/;
 
 export interface SecretScrubber {
   /** Nothing to scrub (no configured value is long enough). */

@@ -131,6 +131,7 @@ describe('a body the gateway cannot check is withheld, saying why', () => {
     ['/binary', 'application/octet-stream'],
     ['/zstd', 'Content-Encoding'],
     ['/utf16', 'charset'],
+    ['/utf16-undeclared', 'NUL'],
   ])('%s', async (path, why) => {
     const r = await get('echo', path);
     expect(r.body).toBeNull();

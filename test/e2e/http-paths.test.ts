@@ -81,8 +81,10 @@ describe('paths', () => {
 describe('client-address headers', () => {
   const spoofed = { 'X-Forwarded-For': '10.0.0.1', 'X-Real-IP': '10.0.0.2', 'True-Client-IP': '10.0.0.3', 'CF-Connecting-IP': '10.0.0.4', 'X-Client-IP': '10.0.0.5', 'X-Forwarded-Proto': 'https', 'X-Request-Id': 'kept' };
 
-  it('are dropped before the call', async () => {
-    const call = await lastCallFor('exact', { path: '/whoami', headers: spoofed });
+  it('are dropped before the call, spelt with underscores too (CGI reads X_Real_IP as X-Real-IP)', async () => {
+    const call = await lastCallFor('exact', { path: '/whoami', headers: { ...spoofed, X_Real_IP: '10.0.0.9', x_forwarded_for: '10.0.0.8' } });
+    expect(call.headers['x_real_ip']).toBeUndefined();
+    expect(call.headers['x_forwarded_for']).toBeUndefined();
     for (const h of ['x-forwarded-for', 'x-real-ip', 'true-client-ip', 'cf-connecting-ip', 'x-client-ip', 'x-forwarded-proto']) expect(call.headers[h]).toBeUndefined();
     expect(call.headers['x-request-id']).toBe('kept');
   });
@@ -95,7 +97,11 @@ describe('client-address headers', () => {
 });
 
 describe('method-override query parameters', () => {
-  it.each([{ path: '/items/7?_method=DELETE' }, { path: '/items/7', query: { _METHOD: 'DELETE' } }, { path: '/items/7?X-HTTP-Method-Override=DELETE' }, { path: '/items/7?method=DELETE' }])('%o → 422 INPUT_UNPARSEABLE, nothing recorded or sent', async (input) => {
+  it.each([
+    { method: 'POST', path: '/items/7', body: { _method: 'DELETE' } },
+    { method: 'POST', path: '/items/7', body: '_method=DELETE&x=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
+    { method: 'POST', path: '/items/7', headers: { X_HTTP_Method_Override: 'DELETE' } },
+    { path: '/items/7?_method=DELETE' }, { path: '/items/7', query: { _METHOD: 'DELETE' } }, { path: '/items/7?X-HTTP-Method-Override=DELETE' }, { path: '/items/7?method=DELETE' }])('%o → 422 INPUT_UNPARSEABLE, nothing recorded or sent', async (input) => {
     const before = counts(gw.dbPath);
     const calls = upstream.calls.length;
     const res = await send('exact', input);

@@ -51,7 +51,7 @@ export async function startUpstream(
  * accepts gzip. Other paths: `/cut?at=N` (the raw echo cut after N
  * characters), `/range` (honours Range), `/tail` (the echo placed so a 1 MiB
  * cut lands inside it), `/in-header` (the echo in response headers and the
- * content type), `/binary`, `/zstd`, `/utf16`, `/bomb` (a gzip stream that
+ * content type), `/binary`, `/zstd`, `/utf16`, `/utf16-undeclared`, `/bomb` (a gzip stream that
  * inflates to 64 MiB) and `/gzip-always` (gzip whatever was asked).
  */
 export async function startEchoUpstream(): Promise<Upstream> {
@@ -107,6 +107,8 @@ export async function startEchoUpstream(): Promise<Upstream> {
         case '/zstd':
           res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'zstd' });
           return res.end(echo);
+        case '/utf16-undeclared':
+          return send(200, { 'content-type': 'text/plain' }, Buffer.from(echo, 'utf16le'));
         case '/utf16':
           return send(200, { 'content-type': 'text/plain; charset=utf-16le' }, Buffer.from(echo, 'utf16le'));
         case '/bomb':

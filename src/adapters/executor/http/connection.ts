@@ -9,7 +9,7 @@ import type { TagValue } from '../../../core/connection.ts';
 import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
 import { createSecretScrubber, secretParts } from '../../../core/scrub.ts';
 import { readScrubbed } from './response.ts';
-import { deriveHttpFacts, isDroppedHeader, normaliseHttpTarget, type HttpTargetOptions } from './facts.ts';
+import { deriveHttpFacts, headerKey, isDroppedHeader, normaliseHttpTarget, type HttpTargetOptions } from './facts.ts';
 
 export interface HttpConnectionConfig {
   readonly name: string;
@@ -46,7 +46,8 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
     bodyTimeout: config.timeoutMs,
   });
   const target: HttpTargetOptions = { caseInsensitivePaths: config.paths?.caseInsensitive ?? false, allowHeaders: config.allow?.headers ?? [], allowQuery: config.allow?.query ?? [] };
-  const configured = new Set(Object.keys(config.headers).map((h) => h.toLowerCase()));
+  // Matched as servers match names (X_Api_Key is X-Api-Key to CGI): an agent cannot add a second copy of a configured header.
+  const configured = new Set(Object.keys(config.headers).map(headerKey));
   // An upstream that echoes requests (a debug endpoint) must not hand the gateway's credentials to the agent.
   const scrubber = createSecretScrubber(secretParts(Object.values(config.headers)));
 
@@ -61,7 +62,7 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
       for (const [k, vs] of Object.entries(query)) for (const v of vs) search.append(k, v);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(http.headers ?? {})) {
-        if (!DROPPED.has(k.toLowerCase()) && !configured.has(k.toLowerCase()) && !isDroppedHeader(k, target)) headers[k] = v;
+        if (!DROPPED.has(headerKey(k)) && !configured.has(headerKey(k)) && !isDroppedHeader(k, target)) headers[k] = v;
       }
       Object.assign(headers, config.headers);
       if (!configured.has('accept-encoding')) headers['accept-encoding'] = 'identity';

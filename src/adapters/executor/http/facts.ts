@@ -29,6 +29,15 @@ const REFUSED_HEADERS = new Set([
 ]);
 // Query parameters that frameworks (Rails, Laravel, Symfony, Express method-override, …) read as the real method.
 const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'httpmethod', 'x-http-method-override', 'x-http-method', 'x-method-override', '_x-http-method-override']);
+// In a form or JSON body, Rails and Laravel read these as the method too (`method` alone is too common a field to refuse there).
+const METHOD_OVERRIDE_BODY = new Set([...METHOD_OVERRIDE_QUERY].filter((k) => k !== 'method' && k !== 'httpmethod'));
+
+/** Top-level field names of a body: a JSON object's keys, or a string's form fields (name=value&…). */
+function bodyKeys(body: unknown): string[] {
+  if (typeof body === 'string') return body.includes('=') ? [...new URLSearchParams(body).keys()] : [];
+  return body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
+}
+
 // Headers that tell the upstream who the client is: an agent must not claim another address (an allow-list by IP, a rate limit) unless the connection says so.
 const CLIENT_ADDRESS_HEADERS = new Set([
   'x-real-ip',
@@ -66,9 +75,14 @@ export const DEFAULT_HTTP_TARGET: HttpTargetOptions = { caseInsensitivePaths: fa
  * the other client-address headers, and Range, unless the connection allows it.
  */
 export function isDroppedHeader(name: string, options: HttpTargetOptions): boolean {
-  const h = name.toLowerCase();
+  const h = headerKey(name);
   if (!(h.startsWith('x-forwarded-') || CLIENT_ADDRESS_HEADERS.has(h))) return false;
-  return !options.allowHeaders.some((a) => a.toLowerCase() === h);
+  return !options.allowHeaders.some((a) => headerKey(a) === h);
+}
+
+/** A header name as servers match it: any case, and `_` as `-` (CGI and WSGI servers read X_Forwarded_For as X-Forwarded-For). */
+export function headerKey(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
 }
 
 function refuse(why: string): never {
@@ -104,7 +118,7 @@ function lowerCasePath(path: string): string {
 export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions = DEFAULT_HTTP_TARGET): { path: string; upstreamPath: string; query: Record<string, string[]> } {
   if (REFUSED_METHODS.has(input.method)) refuse(`method ${input.method} is not allowed through the gateway`);
   for (const h of Object.keys(input.headers ?? {})) {
-    if (REFUSED_HEADERS.has(h.toLowerCase())) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
+    if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
   }
   const q = input.path.indexOf('?');
   let path = canonicalPath(q === -1 ? input.path : input.path.slice(0, q)).replace(/\/{2,}/g, '/');
@@ -119,6 +133,12 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
     const key = k.toLowerCase();
     if (METHOD_OVERRIDE_QUERY.has(key) && !options.allowQuery.some((a) => a.toLowerCase() === key)) {
       refuse(`query parameter ${k} is not allowed on this connection: frameworks read it as the method, which would change the method the policy saw (allow it with allow.query)`);
+    }
+  }
+  for (const k of bodyKeys(input.body)) {
+    const key = k.toLowerCase();
+    if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => a.toLowerCase() === key)) {
+      refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
   return { path, upstreamPath: trailingSlash ? `${path}/` : path, query: { ...query } };

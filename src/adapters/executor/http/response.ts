@@ -117,6 +117,8 @@ export async function readScrubbed(body: Readable, headers: Readonly<Record<stri
   } catch {
     return withheld('the body is not valid UTF-8 text, so it cannot be checked for the connection\'s secrets', read.bytes.length);
   }
+  // NUL is no part of text: UTF-16 sent without its charset decodes as "valid" UTF-8 with a NUL between the characters of a secret.
+  if (text.includes('\u0000')) return withheld('the body holds NUL characters (binary, or text in an undeclared encoding such as UTF-16), so it cannot be checked for the connection\'s secrets', read.bytes.length);
   const scrubbed = scrubber.scrub(text);
   if (!scrubbed.clean) return withheld("a secret of the connection was found in the body and could not be removed", read.bytes.length);
   let out = scrubbed.text;
