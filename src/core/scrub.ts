@@ -27,8 +27,8 @@ export const MIN_SECRET_LENGTH = 6;
 interface View {
   readonly text: string;
   /** Absent for the original text itself (character i is span [i, i+1)). */
-  readonly start?: readonly number[];
-  readonly end?: readonly number[];
+  readonly start?: Int32Array;
+  readonly end?: Int32Array;
 }
 const startOf = (v: View, i: number) => (v.start ? v.start[i]! : i);
 const endOf = (v: View, i: number) => (v.end ? v.end[i]! : i + 1);
@@ -44,17 +44,20 @@ function identity(text: string): View {
 /** One pass of decoding every escape form above, keeping where each character came from. */
 function decode(view: View): View | null {
   if (!/[\\%&=]/.test(view.text)) return null;
-  let text = '';
-  const start: number[] = [];
-  const end: number[] = [];
+  // Decoding never lengthens: every escape stands for at most as many UTF-16 units as it is long.
+  const start = new Int32Array(view.text.length);
+  const end = new Int32Array(view.text.length);
+  const parts: string[] = [];
+  let n = 0;
   let at = 0;
   const copy = (from: number, to: number) => {
-    for (let i = from; i < to; i++) {
-      start.push(startOf(view, i));
-      end.push(endOf(view, i));
+    for (let i = from; i < to; i++, n++) {
+      start[n] = startOf(view, i);
+      end[n] = endOf(view, i);
     }
-    text += view.text.slice(from, to);
+    parts.push(view.text.slice(from, to));
   };
+  let changed = false;
   for (const m of view.text.matchAll(ESCAPE)) {
     const i = m.index;
     const [whole, u4, u6, x2, simple, pct, dec, hex, name, qp, softBreak] = m;
@@ -71,15 +74,19 @@ function decode(view: View): View | null {
     else if (softBreak !== undefined) ch = ''; // a quoted-printable soft line break
     if (ch === undefined) continue;
     copy(at, i);
-    for (let k = 0; k < ch.length; k++) {
-      start.push(startOf(view, i));
-      end.push(endOf(view, i + whole.length - 1));
+    const from = startOf(view, i);
+    const to = endOf(view, i + whole.length - 1);
+    for (let k = 0; k < ch.length; k++, n++) {
+      start[n] = from;
+      end[n] = to;
     }
-    text += ch;
+    parts.push(ch);
     at = i + whole.length;
+    changed = true;
   }
+  if (!changed) return null;
   copy(at, view.text.length);
-  return text === view.text ? null : { text, start, end };
+  return { text: parts.join(''), start: start.subarray(0, n), end: end.subarray(0, n) };
 }
 
 const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
@@ -143,8 +150,35 @@ function needlesFor(secrets: readonly string[]): Needles {
   return { exact: [...exact].filter(usable), folded: [...folded].filter(usable) };
 }
 
-function findAll(haystack: string, needle: string, out: [number, number][]): void {
-  for (let i = haystack.indexOf(needle); i !== -1; i = haystack.indexOf(needle, i + 1)) out.push([i, i + needle.length]);
+const lowerCode = (c: number) => (c >= 65 && c <= 90 ? c + 32 : c);
+const key4 = (t: string, i: number) => ((t.charCodeAt(i) * 31 + t.charCodeAt(i + 1)) * 31 + t.charCodeAt(i + 2)) * 31 + t.charCodeAt(i + 3);
+const key4Folded = (t: string, i: number) => ((lowerCode(t.charCodeAt(i)) * 31 + lowerCode(t.charCodeAt(i + 1))) * 31 + lowerCode(t.charCodeAt(i + 2))) * 31 + lowerCode(t.charCodeAt(i + 3));
+
+/** Needles by a key of their first 4 characters: one scan of a text finds them all (hundreds of indexOf passes over 1 MiB do not scale). */
+function indexByPrefix(list: readonly string[], fold: boolean): Map<number, string[]> {
+  const index = new Map<number, string[]>();
+  for (const n of list) {
+    const k = fold ? key4Folded(n, 0) : key4(n, 0);
+    index.set(k, [...(index.get(k) ?? []), n]);
+  }
+  return index;
+}
+
+function matchesAt(text: string, at: number, needle: string, fold: boolean): boolean {
+  if (at + needle.length > text.length) return false;
+  if (!fold) return text.startsWith(needle, at);
+  for (let j = 0; j < needle.length; j++) if (lowerCode(text.charCodeAt(at + j)) !== needle.charCodeAt(j)) return false;
+  return true;
+}
+
+function findAll(text: string, exact: Map<number, string[]>, folded: Map<number, string[]>, out: [number, number][]): void {
+  for (let i = 0; i + 4 <= text.length; i++) {
+    const e = exact.get(key4(text, i));
+    if (e) for (const n of e) if (matchesAt(text, i, n, false)) out.push([i, i + n.length]);
+    if (folded.size === 0) continue;
+    const f = folded.get(key4Folded(text, i));
+    if (f) for (const n of f) if (matchesAt(text, i, n, true)) out.push([i, i + n.length]);
+  }
 }
 
 const BASE64_LINE = /^[A-Za-z0-9+/_-]{4,}={0,2}$/;
@@ -224,6 +258,8 @@ export function secretParts(values: readonly string[]): string[] {
 export function createSecretScrubber(secrets: readonly string[]): SecretScrubber {
   const usable = secrets.filter((s) => s.length >= MIN_SECRET_LENGTH);
   const needles = needlesFor(usable);
+  const exactIndex = indexByPrefix(needles.exact, false);
+  const foldedIndex = indexByPrefix(needles.folded, true);
 
   /** Spans [start, end) of the original text that hold a secret. */
   function spans(text: string): [number, number][] {
@@ -236,11 +272,7 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
     }
     for (const v of views) {
       const hits: [number, number][] = [];
-      for (const n of needles.exact) findAll(v.text, n, hits);
-      if (needles.folded.length) {
-        const lower = asciiLower(v.text);
-        for (const n of needles.folded) findAll(lower, n, hits);
-      }
+      findAll(v.text, exactIndex, foldedIndex, hits);
       for (const [a, b] of hits) found.push([startOf(v, a), endOf(v, b - 1)]);
       for (const [from, to] of v.text.includes('\n') ? wrappedBase64(v.text) : []) {
         const joined = v.text.slice(from, to).replace(/\s+/g, '');
@@ -271,7 +303,9 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
 
   function scrub(text: string): { text: string; clean: boolean } {
     if (usable.length === 0 || text.length === 0) return { text, clean: true };
-    const once = replace(text, spans(text));
+    const found = spans(text);
+    if (found.length === 0) return { text, clean: true };
+    const once = replace(text, found);
     return { text: once, clean: spans(once).length === 0 };
   }
 
