@@ -49,6 +49,9 @@ async function allCheckpoints(store: Store): Promise<StoredCheckpoint[]> {
  * const r = await verifyAuditSigned(store, { verifiers, origin: 'countersign.example/prod' }); // r.ok
  */
 export async function verifyAuditSigned(store: Store, trust: { verifiers: readonly NoteVerifier[]; origin: string }): Promise<SignedAuditReport> {
+  // Read before the events: a running gateway may append while we walk, never remove.
+  // A tree whose nodes were deleted may not even read: that is for the checks below to report, not a crash.
+  const treeBefore = await store.treeHead().catch(() => ({ size: 0, root: '' }));
   const checkpoints = await allCheckpoints(store);
   const roots = new Map<number, Uint8Array>();
   for (const c of checkpoints) {
@@ -88,8 +91,10 @@ export async function verifyAuditSigned(store: Store, trust: { verifiers: readon
     return { ok: false, count, problem: { reason } };
   }
   if (count < newest) return { ok: false, count, problem: { seq: count + 1, checkpoint: newest, reason: `checkpoint ${newest} signs ${newest} events, but the store holds ${count}: events ${count + 1}–${newest} were deleted` } };
-  const tree = await store.treeHead();
-  if (tree.size !== count) return { ok: false, count, problem: { reason: `the store's Merkle tree has ${tree.size} leaves, its log ${count} events (rows were deleted or added outside the gateway)` } };
+  if (count < treeBefore.size) return { ok: false, count, problem: { seq: count + 1, reason: `the store's Merkle tree has ${treeBefore.size} leaves, its log ${count} events: events ${count + 1}–${treeBefore.size} were deleted` } };
+  const treeAfter = await store.treeHead().catch(() => ({ size: -1, root: '' }));
+  if (treeAfter.size < 0) return { ok: false, count, problem: { reason: "the store's Merkle tree cannot be read (its nodes were deleted or changed outside the gateway)" } };
+  if (treeAfter.size < count) return { ok: false, count, problem: { seq: treeAfter.size + 1, reason: `events ${treeAfter.size + 1}–${count} are in the log but not in its Merkle tree (added outside the gateway)` } };
   const head = chain.finish();
   if (!head.ok) return { ok: false, count, problem: head.problem };
   return { ok: true, count, head: head.head, verifiedCheckpoints: verified, unsigned: count - newest };
