@@ -11,6 +11,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { filesystemConnection, httpAgent } from '../support/mcp.ts';
+import { startMutableUpstream } from '../support/mcp-upstream.ts';
 import { readDb } from '../support/sqlite.ts';
 
 const TOKEN = 'mcp_tok/7Hs9+Kq2=Wd4Lp8Xz';
@@ -69,5 +70,27 @@ describe('a tool result holding the connection’s secret', () => {
     const kept = readDb(gw.dbPath, (db) => JSON.stringify([db.prepare('SELECT * FROM requests').all(), db.prepare('SELECT body FROM audit_events').all()]));
     expect(kept).toContain('read_text_file');
     expect(leaks(kept)).toEqual([]);
+  });
+});
+
+describe('a tool definition holding the connection’s secret', () => {
+  it('is scrubbed before agents (tools/list) or reviewers see it', async () => {
+    const echoing = await startMutableUpstream(`Greets. Debug: sent with authorization Bearer ${TOKEN} (base64 ${b64(TOKEN)})`);
+    const g = await startTestGateway(`connections:\n  - name: greeter\n    kind: mcp\n    url: ${echoing.url}\n    headers: { Authorization: "Bearer ${TOKEN}" }\npolicy:\n  default: allow\n`);
+    const a = await httpAgent(g.url, g.keys['deploy-bot']!);
+    try {
+      expect(echoing.headers.some((h) => h.authorization === `Bearer ${TOKEN}`)).toBe(true);
+      const listed = JSON.stringify(await a.listTools());
+      expect(listed).toContain('greeter__greet');
+      expect(leaks(listed)).toEqual([]);
+      expect(listed).toContain('[redacted]');
+      const reviewed = JSON.stringify((await g.as('alice', '/v1/mcp/tools?connection=greeter')).body);
+      expect(reviewed).toContain('greet');
+      expect(leaks(reviewed)).toEqual([]);
+    } finally {
+      await a.close();
+      await g.stop();
+      await echoing.close();
+    }
   });
 });
