@@ -45,8 +45,11 @@ const httpConnection = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   tags,
   timeoutMs: z.number().int().positive().default(30_000),
-  /** How the upstream reads paths: `caseInsensitive` makes policy judge (and the upstream get) the path in lower case. */
-  paths: z.strictObject({ caseInsensitive: z.boolean().default(false) }).default({ caseInsensitive: false }),
+  /**
+   * How the upstream reads paths: `caseInsensitive` makes policy judge (and the upstream get) the path in lower case;
+   * `keepTrailingSlash` sends the agent's trailing slash, which policy does not see (off: the upstream gets exactly what policy judged).
+   */
+  paths: z.strictObject({ caseInsensitive: z.boolean().default(false), keepTrailingSlash: z.boolean().default(false) }).default({ caseInsensitive: false, keepTrailingSlash: false }),
   /**
    * Agent-supplied parts the gateway otherwise drops (client-address headers
    * such as X-Forwarded-For) or refuses (method-override query parameters

@@ -18,6 +18,7 @@ beforeAll(async () => {
   gw = await startTestGateway(`connections:
   - { name: exact, kind: http, url: "${upstream.url}/exact" }
   - { name: anycase, kind: http, url: "${upstream.url}/anycase", paths: { caseInsensitive: true } }
+  - { name: slashed, kind: http, url: "${upstream.url}/slashed", paths: { keepTrailingSlash: true } }
   - { name: proxied, kind: http, url: "${upstream.url}/proxied", allow: { headers: [X-Forwarded-For], query: [method] } }
 policy:
   default: allow
@@ -65,10 +66,17 @@ describe('paths', () => {
     expect(call.url).toBe('/anycase/reports/q3');
   });
 
-  it('a case-sensitive connection keeps the case; the trailing slash the agent sent is kept upstream, repeated slashes are not', async () => {
+  it('a case-sensitive connection keeps the case; the upstream gets the path without the trailing slash or repeated slashes, as policy judged it', async () => {
     expect((await lastCallFor('exact', { path: '/ADMIN' })).url).toBe('/exact/ADMIN');
-    expect((await lastCallFor('exact', { path: '/items/' })).url).toBe('/exact/items/');
+    expect((await lastCallFor('exact', { path: '/items/' })).url).toBe('/exact/items');
     expect((await lastCallFor('exact', { path: '/a//b' })).url).toBe('/exact/a/b');
+  });
+
+  it('a connection that keeps the trailing slash sends it, and a rule on the prefix still holds', async () => {
+    expect((await lastCallFor('slashed', { path: '/items/' })).url).toBe('/slashed/items/');
+    const before = upstream.calls.length;
+    expect((await send('slashed', { path: '/admin/' })).status).toBe(403);
+    expect(upstream.calls.length).toBe(before);
   });
 
   it('facts show the canonical path', async () => {

@@ -17,7 +17,7 @@ export interface HttpConnectionConfig {
   readonly headers: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, TagValue>>;
   readonly timeoutMs: number;
-  readonly paths?: { readonly caseInsensitive: boolean };
+  readonly paths?: { readonly caseInsensitive: boolean; readonly keepTrailingSlash: boolean };
   readonly allow?: { readonly headers: readonly string[]; readonly query: readonly string[] };
 }
 
@@ -45,7 +45,7 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
     headersTimeout: config.timeoutMs,
     bodyTimeout: config.timeoutMs,
   });
-  const target: HttpTargetOptions = { caseInsensitivePaths: config.paths?.caseInsensitive ?? false, allowHeaders: config.allow?.headers ?? [], allowQuery: config.allow?.query ?? [] };
+  const target: HttpTargetOptions = { caseInsensitivePaths: config.paths?.caseInsensitive ?? false, keepTrailingSlash: config.paths?.keepTrailingSlash ?? false, allowHeaders: config.allow?.headers ?? [], allowQuery: config.allow?.query ?? [] };
   // Matched as servers match names (X_Api_Key is X-Api-Key to CGI): an agent cannot add a second copy of a configured header.
   const configured = new Set(Object.keys(config.headers).map(headerKey));
   // An upstream that echoes requests (a debug endpoint) must not hand the gateway's credentials to the agent.

@@ -62,6 +62,8 @@ const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 /** How a connection's upstream reads a target, and what agent-supplied parts it lets through. */
 export interface HttpTargetOptions {
   readonly caseInsensitivePaths: boolean;
+  /** Send the agent's trailing slash (policy still judges the path without it). Off: the upstream gets exactly what policy judged. */
+  readonly keepTrailingSlash?: boolean;
   /** Header names (any case) the connection passes on although they are normally dropped. */
   readonly allowHeaders: readonly string[];
   /** Query parameter names (any case) the connection lets through although they are normally refused. */
@@ -112,8 +114,8 @@ function lowerCasePath(path: string): string {
 /**
  * Splits the agent's path (which may carry its own `?query`) and merges the
  * query object into one multimap. `path` is what policy judges; `upstreamPath`
- * is what is sent: the same, with the agent's trailing slash kept (upstreams
- * that tell `/items/` from `/items` exist; policy judges both as `/items`).
+ * is what is sent: the same, unless the connection keeps the agent's trailing
+ * slash for an upstream that tells `/items/` from `/items`.
  */
 export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions = DEFAULT_HTTP_TARGET): { path: string; upstreamPath: string; query: Record<string, string[]> } {
   if (REFUSED_METHODS.has(input.method)) refuse(`method ${input.method} is not allowed through the gateway`);
@@ -141,7 +143,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
       refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
-  return { path, upstreamPath: trailingSlash ? `${path}/` : path, query: { ...query } };
+  return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${path}/` : path, query: { ...query } };
 }
 
 export function deriveHttpFacts(input: HttpInput, options: HttpTargetOptions = DEFAULT_HTTP_TARGET): Facts {
