@@ -1,15 +1,16 @@
 /** `countersign audit verify|export`: read the local store named by the config, offline. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import { CountersignError } from '../core/errors.ts';
 import type { Store } from '../core/ports.ts';
 import { exportAudit } from '../service/audit-export.ts';
-import { verifyAudit } from '../service/audit-verify.ts';
+import { verifyAuditSigned } from '../service/audit-verify.ts';
 import { verifyBundleInParallel } from '../adapters/verify/parallel-leaves.ts';
 import { planBundle, type Bound } from '../service/audit-bundle.ts';
 import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from '../adapters/signer/audit-hmac.ts';
-import { openKeyring } from '../adapters/signer/ed25519-file.ts';
+import { openKeyring, readVerifiers } from '../adapters/signer/ed25519-file.ts';
+import { parseVerifierKey, type NoteVerifier } from '../core/note.ts';
 import { systemClock } from '../adapters/system.ts';
 import { auditOrigin, checkKeyOwner, openOwnedStore } from '../main.ts';
 import { readBundle, writeBundle } from './audit-bundle.ts';
@@ -29,15 +30,42 @@ async function openAudit(configPath: string) {
   return { store: await openOwnedStore(config, configPath, { claim: false, mustExist: true }), config };
 }
 
-export async function auditVerifyCommand(configPath: string): Promise<number> {
-  const store = await openStore(configPath);
+/** `--verifier-key`: C2SP verifier keys given inline, or files holding them one per line. */
+function pinnedKeys(values: readonly string[]): NoteVerifier[] {
+  return values.flatMap((v) => {
+    const lines = existsSync(v) ? readFileSync(v, 'utf8').split('\n') : [v];
+    return lines.map((l) => l.trim()).filter(Boolean).map((l) => {
+      try {
+        return parseVerifierKey(l);
+      } catch (e) {
+        throw new CountersignError('INVALID_REQUEST', `--verifier-key ${existsSync(v) ? `${v}: ` : ''}is not a C2SP verifier key (name+keyid+base64): ${e instanceof Error ? e.message : String(e)}`);
+      }
+    });
+  });
+}
+
+/**
+ * The store's chain and its signed checkpoints, with the keys under
+ * audit.keyDir (or the pinned ones): a log cut after its latest checkpoint fails.
+ */
+export async function auditVerifyCommand(configPath: string, o: { verifierKey?: string[] } = {}): Promise<number> {
+  const { store, config } = await openAudit(configPath);
   try {
-    const r = await verifyAudit(store);
+    const verifiers = o.verifierKey?.length ? pinnedKeys(o.verifierKey) : readVerifiers(config.audit.keyDir);
+    if (verifiers.length === 0) {
+      process.stdout.write(`audit log FAILED: no verifier key in ${config.audit.keyDir}/keys to check its signed checkpoints (pass --verifier-key)\n`);
+      return 1;
+    }
+    const r = await verifyAuditSigned(store, { verifiers, origin: auditOrigin(config) });
     if (r.ok) {
-      process.stdout.write(`audit chain OK: ${r.count} events, head ${r.head}\n`);
+      const by = o.verifierKey?.length ? 'the pinned key' : `the keys in ${config.audit.keyDir}`;
+      const tail = r.unsigned ? `; the ${r.unsigned} newest events are not signed yet` : '';
+      process.stdout.write(`audit chain OK: ${r.count} events, head ${r.head}\nsigned checkpoints verified (${by}) at sizes ${r.verifiedCheckpoints.join(', ')}${tail}\n`);
       return 0;
     }
-    process.stdout.write(`audit chain BROKEN at event ${r.problem.seq}: ${r.problem.reason}\n(${r.count} events before it verify)\n`);
+    const p = r.problem;
+    const where = p.seq !== undefined ? `event ${p.seq}` : p.checkpoint !== undefined ? `checkpoint ${p.checkpoint}` : 'the log';
+    process.stdout.write(`audit log BROKEN at ${where}: ${p.reason}\n(${r.count} events before it verify)\n`);
     return 1;
   } finally {
     await store.close();
@@ -89,10 +117,19 @@ export async function auditBundleExportCommand(configPath: string, o: { out: str
   }
 }
 
-export async function auditBundleVerifyCommand(path: string): Promise<number> {
-  const report = await verifyBundleInParallel(await readBundle(path));
+/**
+ * Without a pinned key, the bundle's own keys.txt is trusted: that proves the
+ * bundle is consistent, not that the log's owner signed it (anyone can re-sign
+ * an edited log with a key of their own). Said loudly, on stderr.
+ */
+export async function auditBundleVerifyCommand(path: string, o: { verifierKey?: string[] } = {}): Promise<number> {
+  const pinned = o.verifierKey?.length ? pinnedKeys(o.verifierKey) : undefined;
+  if (!pinned) {
+    process.stderr.write('WARNING: no --verifier-key given: the checkpoints are checked with the keys inside the bundle, which proves only that the bundle is consistent, not who signed it. Pin the log\'s verifier key (countersign audit verify <bundle> --verifier-key <key|file>).\n');
+  }
+  const report = await verifyBundleInParallel(await readBundle(path), pinned ? { verifiers: pinned } : {});
   if (report.ok) {
-    process.stdout.write(`bundle OK: events ${report.first}–${report.last} (${report.events}) of ${report.origin}; signed checkpoints verified at sizes ${report.verifiedCheckpoints.join(', ')}\n`);
+    process.stdout.write(`bundle OK: events ${report.first}–${report.last} (${report.events}) of ${report.origin}; signed checkpoints verified at sizes ${report.verifiedCheckpoints.join(', ')}${pinned ? ' with the pinned key' : " with the bundle's own keys (UNPINNED)"}\n`);
     return 0;
   }
   const where = report.problem?.seq !== undefined ? `event ${report.problem.seq}` : report.problem?.checkpoint !== undefined ? `checkpoint ${report.problem.checkpoint}` : 'the bundle';

@@ -120,8 +120,14 @@ audit
   .command('verify')
   .argument('[bundle]', 'an exported bundle (.tar or directory): verified offline, from its files alone')
   .addOption(configOption())
-  .description('verify a bundle, or (without one) the store\'s hash chain; names the first bad event')
-  .action(run((bundle: string | undefined, o: { config?: string }) => (bundle ? auditBundleVerifyCommand(bundle) : auditVerifyCommand(resolveConfigPath(o.config)))));
+  .option('--verifier-key <key...>', "C2SP verifier key(s) to trust, inline or in a file; without it a bundle's own keys are used, which proves only its consistency")
+  .description("verify a bundle, or (without one) the store's hash chain against its signed checkpoints; names the first bad event")
+  .action(
+    run((bundle: string | undefined, o: { config?: string; verifierKey?: string[] }) => {
+      const pin = o.verifierKey ? { verifierKey: o.verifierKey } : {};
+      return bundle ? auditBundleVerifyCommand(bundle, pin) : auditVerifyCommand(resolveConfigPath(o.config), pin);
+    }),
+  );
 audit
   .command('export')
   .addOption(configOption())

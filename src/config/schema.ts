@@ -45,6 +45,22 @@ const httpConnection = z.strictObject({
   headers: z.record(z.string(), z.string()).default({}),
   tags,
   timeoutMs: z.number().int().positive().default(30_000),
+  /**
+   * How the upstream reads paths: `caseInsensitive` makes policy judge (and the upstream get) the path in lower case;
+   * `keepTrailingSlash` sends the agent's trailing slash, which policy does not see (off: the upstream gets exactly what policy judged).
+   */
+  paths: z.strictObject({ caseInsensitive: z.boolean().default(false), keepTrailingSlash: z.boolean().default(false) }).default({ caseInsensitive: false, keepTrailingSlash: false }),
+  /**
+   * Agent-supplied parts the gateway otherwise drops (client-address headers
+   * such as X-Forwarded-For) or refuses (method-override query parameters
+   * such as _method), which this upstream may have.
+   */
+  allow: z
+    .strictObject({
+      headers: z.array(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name')).default([]),
+      query: z.array(z.string().min(1)).default([]),
+    })
+    .default({ headers: [], query: [] }),
 });
 
 const execConnection = z.strictObject({

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { ConnectionKind } from './connection.ts';
 import { CountersignError } from './errors.ts';
+import { assertValueDepth } from './json-depth.ts';
 
 const sqlParam = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
@@ -67,6 +68,8 @@ const SCHEMAS = { postgres: sqlInputSchema, http: httpInputSchema, exec: execInp
  * parseInput('exec', { args: ['get', 'pods'] }); // { args: ['get', 'pods'] }
  */
 export function parseInput(kind: ConnectionKind, raw: unknown): ActionInput {
+  // Every surface's input passes here before any recursive step (digest, facts, masking, the audit chain).
+  assertValueDepth(raw, 'the action input');
   const result = SCHEMAS[kind].safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`);

@@ -1,6 +1,6 @@
 /**
  * Offline verification of an audit bundle: nothing but its files. Every
- * checkpoint's signature is checked against the bundle's keys, every
+ * checkpoint's signature is checked against pinned keys (or, proving less, the bundle's own), every
  * checkpoint root is recomputed (RFC 6962) from the exact event bytes, seq
  * numbers must run without gap, repeat or reorder, and the events must reach
  * the newest checkpoint. When a root does not match, the hash chain names
@@ -130,6 +130,13 @@ export interface VerifyOptions {
    * `leafHash(line)`; the default computes exactly that.
    */
   readonly leafHash?: (index: number, line: Uint8Array) => Uint8Array;
+  /**
+   * Pinned verifier keys: every checkpoint must be signed by one of them.
+   * Without them the bundle's own keys.txt is used, which proves only that
+   * the bundle is consistent: a log edited and re-signed with another key
+   * (and that key put in keys.txt) verifies.
+   */
+  readonly verifiers?: readonly NoteVerifier[];
 }
 
 /**
@@ -145,9 +152,9 @@ export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): Bund
     return fail({}, { message: `manifest.json is not a ${BUNDLE_FORMAT} manifest: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` });
   }
   const base = { origin: manifest.origin };
-  let verifiers: NoteVerifier[];
+  let verifiers: readonly NoteVerifier[];
   try {
-    verifiers = files.keys.split('\n').filter((l) => l.trim()).map((l) => parseVerifierKey(l.trim()));
+    verifiers = opts.verifiers ?? files.keys.split('\n').filter((l) => l.trim()).map((l) => parseVerifierKey(l.trim()));
   } catch (e) {
     return fail(base, { message: `keys.txt: ${e instanceof Error ? e.message : String(e)}` });
   }

@@ -7,6 +7,7 @@ import { hash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import type { Action } from './action.ts';
 import type { ConnectionInfo } from './connection.ts';
+import { valueTooDeep } from './json-depth.ts';
 import type { Principal } from './principal.ts';
 
 // The package is CommonJS (`module.exports = fn`) but its typings declare an ES
@@ -20,17 +21,25 @@ const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
 const FALLBACK_KEY = (k: string) => INDEX_LIKE.test(k) || k === '__proto__';
 const FALLBACK = Symbol('fallback');
 
+/**
+ * Far above what an agent may send (MAX_JSON_DEPTH, checked where input
+ * enters) plus the envelopes the gateway wraps around it, far below what
+ * overflows the stack: a value past it is refused, never a crash.
+ */
+const MAX_CANONICAL_DEPTH = 512;
+
 /** A copy with every object's keys inserted in RFC 8785 order (UTF-16 code units). */
-function sortedCopy(v: unknown): unknown {
+function sortedCopy(v: unknown, depth = 0): unknown {
   if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError('RFC 8785 allows only finite numbers');
   if (v === null || typeof v !== 'object') return v;
-  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return sortedCopy((v as { toJSON(): unknown }).toJSON());
-  if (Array.isArray(v)) return v.map(sortedCopy);
+  if (depth > MAX_CANONICAL_DEPTH) throw new RangeError(`value nests more than ${MAX_CANONICAL_DEPTH} levels`);
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return sortedCopy((v as { toJSON(): unknown }).toJSON(), depth + 1);
+  if (Array.isArray(v)) return v.map((x) => sortedCopy(x, depth + 1));
   // A plain object: null-prototype ones are far slower to build and to stringify (bench:audit).
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(v).sort()) {
     if (FALLBACK_KEY(k)) throw FALLBACK;
-    out[k] = sortedCopy((v as Record<string, unknown>)[k]);
+    out[k] = sortedCopy((v as Record<string, unknown>)[k], depth + 1);
   }
   return out;
 }
@@ -49,6 +58,8 @@ export function canonicalJson(value: unknown): string {
     text = JSON.stringify(sortedCopy(value));
   } catch (e) {
     if (e !== FALLBACK) throw e;
+    // The package recurses without a bound: checked first, with a walk that cannot overflow.
+    if (valueTooDeep(value, MAX_CANONICAL_DEPTH)) throw new RangeError(`value nests more than ${MAX_CANONICAL_DEPTH} levels`);
     text = canonicalize(value);
   }
   if (text === undefined) throw new TypeError('value has no JSON form');

@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: 'The caller sent no credential, or one that was refused: an API key that matches no principal, or a token that failed verification (`reason` names the check).',
   INVALID_JSON: 'The request body is not valid JSON.',
   INVALID_REQUEST: 'The request body or query does not have the expected shape.',
+  INPUT_TOO_DEEP: 'The JSON sent (a request body, an MCP message, an action input or tool arguments) nests objects or arrays more deeply than the gateway accepts (64 levels); nothing was recorded.',
   PAYLOAD_TOO_LARGE: 'The request body is larger than the gateway accepts.',
   UNKNOWN_CONNECTION: 'The action names a connection that is not configured.',
   UNKNOWN_PRINCIPAL: 'The principal named (for simulation or review) is not configured.',

@@ -42,3 +42,94 @@ export async function startUpstream(
       }),
   };
 }
+
+/**
+ * An upstream that echoes the request's headers back, the way a debug
+ * endpoint would, in the encoding its path names: `/echo/<form>` (raw, json
+ * with `\/`, unicode escapes, percent, html, base64, base64url, base64 at an
+ * offset, MIME-wrapped base64, hex, HEX), gzip-compressed when the request
+ * accepts gzip. Other paths: `/cut?at=N` (the raw echo cut after N
+ * characters), `/range` (honours Range), `/tail` (the echo placed so a 1 MiB
+ * cut lands inside it), `/in-header` (the echo in response headers and the
+ * content type), `/binary`, `/zstd`, `/utf16`, `/utf16-undeclared`, `/bomb` (a gzip stream that
+ * inflates to 64 MiB) and `/gzip-always` (gzip whatever was asked).
+ */
+export async function startEchoUpstream(): Promise<Upstream> {
+  const { gzipSync } = await import('node:zlib');
+  const enc = (s: string, form: string): string => {
+    const b = Buffer.from(s);
+    switch (form) {
+      case 'json': return JSON.stringify(s).replaceAll('/', '\\/');
+      case 'unicode': return [...s].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+      case 'percent': return [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('');
+      case 'html': return [...s].map((c) => `&#${c.charCodeAt(0)};`).join('');
+      case 'base64': return b.toString('base64');
+      case 'base64url': return b.toString('base64url');
+      case 'base64-offset': return Buffer.from(`#${s}`).toString('base64');
+      case 'base64-wrapped': return b.toString('base64').replace(/(.{76})/g, '$1\r\n');
+      case 'hex': return b.toString('hex');
+      case 'HEX': return b.toString('hex').toUpperCase();
+      default: return s;
+    }
+  };
+  const calls: RecordedCall[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      calls.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const url = new URL(req.url ?? '/', 'http://x');
+      const echo = JSON.stringify(req.headers);
+      const gzipOk = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      const send = (status: number, headers: Record<string, string>, body: Buffer | string, gzip = gzipOk) => {
+        const bytes = Buffer.from(body);
+        res.writeHead(status, { ...headers, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+        res.end(gzip ? gzipSync(bytes) : bytes);
+      };
+      const form = /^\/echo\/(.+)$/.exec(url.pathname)?.[1];
+      if (form) return send(200, { 'content-type': 'text/plain; charset=utf-8' }, `headers: ${enc(echo, form)}\n`);
+      switch (url.pathname) {
+        case '/cut':
+          return send(200, { 'content-type': 'text/plain' }, echo.slice(0, Number(url.searchParams.get('at'))));
+        case '/range': {
+          const m = /bytes=(\d+)-(\d+)/.exec(String(req.headers.range ?? ''));
+          return m ? send(206, { 'content-type': 'text/plain' }, echo.slice(Number(m[1]), Number(m[2]) + 1)) : send(200, { 'content-type': 'text/plain' }, echo);
+        }
+        case '/tail': {
+          const at = Number(url.searchParams.get('at') ?? 0);
+          return send(200, { 'content-type': 'text/plain' }, `${'.'.repeat(1_048_576 - at)}${echo}`);
+        }
+        case '/in-header':
+          res.writeHead(200, { 'content-type': `application/json; echo=${Buffer.from(echo).toString('base64')}`, 'x-echo-authorization': String(req.headers.authorization ?? '') });
+          return res.end('{}');
+        case '/binary':
+          return send(200, { 'content-type': 'application/octet-stream' }, Buffer.concat([Buffer.from([0, 1, 2, 255]), Buffer.from(echo)]));
+        case '/zstd':
+          res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'zstd' });
+          return res.end(echo);
+        case '/utf16-undeclared':
+          return send(200, { 'content-type': 'text/plain' }, Buffer.from(echo, 'utf16le'));
+        case '/utf16':
+          return send(200, { 'content-type': 'text/plain; charset=utf-16le' }, Buffer.from(echo, 'utf16le'));
+        case '/bomb':
+          return send(200, { 'content-type': 'text/plain' }, Buffer.alloc(64 << 20, 0x41), true);
+        case '/gzip-always':
+          return send(200, { 'content-type': 'application/json' }, echo, true);
+        default:
+          return send(200, { 'content-type': 'application/json' }, echo);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}

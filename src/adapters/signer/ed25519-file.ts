@@ -89,6 +89,38 @@ function identify(name: string, privateKey: KeyObject): Keyring['current'] {
 }
 
 /**
+ * Every public key recorded under a keyring directory, read only: a verifier
+ * must never create a key where it expected one.
+ *
+ * @example
+ * const keys = readVerifiers('/var/lib/countersign/signing'); // [] when none was ever made
+ */
+export function readVerifiers(dir: string): KeyringVerifier[] {
+  const keysDir = join(dir, 'keys');
+  let files: string[];
+  try {
+    files = readdirSync(keysDir);
+  } catch {
+    return [];
+  }
+  return files
+    .filter((file) => PUB_FILE.test(file))
+    .sort()
+    .map((file) => {
+      const path = join(keysDir, file);
+      const text = readFileSync(path, 'utf8').trim();
+      let parsed: NoteVerifier;
+      try {
+        parsed = parseVerifierKey(text);
+      } catch (e) {
+        throw configError(`${path} is not a verifier key: ${(e as Error).message}`);
+      }
+      if (`${Buffer.from(parsed.keyId).toString('hex')}.pub` !== file) throw configError(`${path} holds a key with another key ID`);
+      return { ...parsed, verifierKey: verifierKey(parsed.name, parsed.publicKey) };
+    });
+}
+
+/**
  * Opens the keyring in `dir`, creating the directory (0700) and a first key
  * (0600) if there is none. `name` is the key name on signature lines.
  *
@@ -154,21 +186,7 @@ export function openKeyring(dir: string, name: string): Keyring {
       return current;
     },
     verifiers() {
-      const all = readdirSync(keysDir)
-        .filter((file) => PUB_FILE.test(file))
-        .sort()
-        .map((file) => {
-          const path = join(keysDir, file);
-          const text = readFileSync(path, 'utf8').trim();
-          let parsed: NoteVerifier;
-          try {
-            parsed = parseVerifierKey(text);
-          } catch (e) {
-            throw configError(`${path} is not a verifier key: ${(e as Error).message}`);
-          }
-          if (`${Buffer.from(parsed.keyId).toString('hex')}.pub` !== file) throw configError(`${path} holds a key with another key ID`);
-          return { ...parsed, verifierKey: verifierKey(parsed.name, parsed.publicKey) };
-        });
+      const all = readVerifiers(dir);
       if (!all.some((v) => v.verifierKey === current.verifierKey)) {
         all.push({ ...parseVerifierKey(current.verifierKey), verifierKey: current.verifierKey });
       }

@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { verifyBundle, type BundleFiles, type BundleReport } from '../../core/audit-bundle.ts';
+import type { NoteVerifier } from '../../core/note.ts';
 
 const HASH = 32;
 /**
@@ -120,13 +121,14 @@ export async function hashLeavesInParallel(body: Uint8Array, opts: ParallelOptio
  * @example
  * const report = await verifyBundleInParallel(await readBundle('bundle.tar'));
  */
-export async function verifyBundleInParallel(files: BundleFiles, opts: ParallelOptions = {}): Promise<BundleReport> {
+export async function verifyBundleInParallel(files: BundleFiles, opts: ParallelOptions & { readonly verifiers?: readonly NoteVerifier[] } = {}): Promise<BundleReport> {
   const events = files.events;
   const threads = opts.threads ?? availableParallelism();
-  if (typeof events === 'string' || events.length < (opts.minBytes ?? PARALLEL_MIN_BYTES) || threads < 2 || events[events.length - 1] !== 10) return verifyBundle(files);
+  const pinned = opts.verifiers ? { verifiers: opts.verifiers } : {};
+  if (typeof events === 'string' || events.length < (opts.minBytes ?? PARALLEL_MIN_BYTES) || threads < 2 || events[events.length - 1] !== 10) return verifyBundle(files, pinned);
   const leaves = await hashLeavesInParallel(events.subarray(0, events.length - 1), { ...opts, threads });
   try {
-    return verifyBundle(files, { leafHash: leaves.leafHash });
+    return verifyBundle(files, { ...pinned, leafHash: leaves.leafHash });
   } finally {
     await leaves.close();
   }

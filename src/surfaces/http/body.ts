@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { CountersignError } from '../../core/errors.ts';
+import { assertJsonTextDepth } from '../../core/json-depth.ts';
 import type { AppEnv } from './context.ts';
 
 function tooLarge(limit: number): CountersignError {
@@ -36,6 +37,8 @@ export async function readText(c: Context<AppEnv>, limit: number): Promise<strin
 
 export async function jsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
   const text = await readText(c, c.get('bodyLimit'));
+  // Before parsing: everything after it (schemas, canonical JSON, the audit chain) recurses.
+  assertJsonTextDepth(text, 'the request body');
   let raw: unknown;
   try {
     raw = text.length ? JSON.parse(text) : undefined;

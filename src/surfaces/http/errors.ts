@@ -7,6 +7,7 @@ import type { ErrorCode } from '../../core/errors.ts';
 export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   INVALID_JSON: 400,
+  INPUT_TOO_DEEP: 400,
   INVALID_REQUEST: 400,
   PAYLOAD_TOO_LARGE: 413,
   UNKNOWN_CONNECTION: 400,

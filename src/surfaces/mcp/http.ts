@@ -8,7 +8,9 @@
  * request gets one JSON answer.
  */
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { ErrorCode as JsonRpc } from '@modelcontextprotocol/sdk/types.js';
 import { Hono } from 'hono';
+import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../../core/json-depth.ts';
 import type { Deps } from '../../service/deps.ts';
 import { readText } from '../http/body.ts';
 import type { AppEnv } from '../http/context.ts';
@@ -39,6 +41,11 @@ export function mcpHttpRoutes(deps: Deps, opts: Pick<McpServerOptions, 'progress
       },
     });
     const text = await readText(c, c.get('bodyLimit'));
+    if (jsonTextTooDeep(text)) {
+      // Not parsed at all (the SDK and everything after it recurse), so the request's id is unknown: JSON-RPC says null.
+      const message = `the message nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`;
+      return c.json({ jsonrpc: '2.0', id: null, error: { code: JsonRpc.InvalidRequest, message, data: { code: 'INPUT_TOO_DEEP', maxDepth: MAX_JSON_DEPTH } } }, 400);
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

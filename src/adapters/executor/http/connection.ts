@@ -1,13 +1,15 @@
 /**
  * An `http` connection: the gateway calls the configured base URL with the
  * configured headers (its credentials), which always win over the agent's.
- * Responses are bounded so one large upstream answer cannot exhaust memory.
+ * Responses are decoded, scrubbed of those credentials and bounded (response.ts).
  */
 import { Pool } from 'undici';
 import type { ActionInput, HttpInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
-import { deriveHttpFacts, normaliseHttpTarget } from './facts.ts';
+import { createSecretScrubber, secretParts } from '../../../core/scrub.ts';
+import { readScrubbed } from './response.ts';
+import { deriveHttpFacts, headerKey, isDroppedHeader, normaliseHttpTarget, type HttpTargetOptions } from './facts.ts';
 
 export interface HttpConnectionConfig {
   readonly name: string;
@@ -15,33 +17,19 @@ export interface HttpConnectionConfig {
   readonly headers: Readonly<Record<string, string>>;
   readonly tags: Readonly<Record<string, TagValue>>;
   readonly timeoutMs: number;
+  readonly paths?: { readonly caseInsensitive: boolean; readonly keepTrailingSlash: boolean };
+  readonly allow?: { readonly headers: readonly string[]; readonly query: readonly string[] };
 }
 
-const MAX_BODY_BYTES = 1_048_576;
-// Hop-by-hop and routing headers are the gateway's business, never the agent's.
-const DROPPED = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'content-length']);
+// Hop-by-hop and routing headers are the gateway's business, never the agent's. Accept-Encoding too: the gateway
+// asks for what it can decode and check for secrets.
+const DROPPED = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'content-length', 'accept-encoding']);
 
 function encodeBody(input: HttpInput, headers: Record<string, string>): string | undefined {
   if (input.body === undefined) return undefined;
   if (typeof input.body === 'string') return input.body;
   if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
   return JSON.stringify(input.body);
-}
-
-async function readBounded(body: AsyncIterable<Buffer>): Promise<{ text: string; truncated: boolean }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let truncated = false;
-  for await (const chunk of body) {
-    if (size + chunk.length > MAX_BODY_BYTES) {
-      chunks.push(chunk.subarray(0, MAX_BODY_BYTES - size));
-      truncated = true;
-      break;
-    }
-    chunks.push(chunk);
-    size += chunk.length;
-  }
-  return { text: Buffer.concat(chunks).toString('utf8'), truncated };
 }
 
 /**
@@ -57,57 +45,59 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
     headersTimeout: config.timeoutMs,
     bodyTimeout: config.timeoutMs,
   });
-  const configured = new Set(Object.keys(config.headers).map((h) => h.toLowerCase()));
+  const target: HttpTargetOptions = { caseInsensitivePaths: config.paths?.caseInsensitive ?? false, keepTrailingSlash: config.paths?.keepTrailingSlash ?? false, allowHeaders: config.allow?.headers ?? [], allowQuery: config.allow?.query ?? [] };
+  // Matched as servers match names (X_Api_Key is X-Api-Key to CGI): an agent cannot add a second copy of a configured header.
+  const configured = new Set(Object.keys(config.headers).map(headerKey));
   // An upstream that echoes requests (a debug endpoint) must not hand the gateway's credentials to the agent.
-  // The whole value and the credential after a scheme (`Bearer <token>`): an upstream may echo either.
-  const secrets = Object.values(config.headers)
-    .flatMap((v) => [v, v.slice(v.lastIndexOf(' ') + 1)])
-    .filter((v) => v.length >= 8)
-    .sort((a, b) => b.length - a.length);
-  const scrub = (text: string) => secrets.reduce((t, s) => t.split(s).join('[redacted]'), text);
+  const scrubber = createSecretScrubber(secretParts(Object.values(config.headers)));
 
   return {
     info: { name: config.name, kind: 'http', tags: config.tags },
     maxRunMs: config.timeoutMs,
-    facts: (input: ActionInput) => deriveHttpFacts(input as HttpInput),
+    facts: (input: ActionInput) => deriveHttpFacts(input as HttpInput, target),
     async execute(input: ActionInput): Promise<ExecutionResult> {
       const http = input as HttpInput;
-      const { path, query } = normaliseHttpTarget(http);
+      const { upstreamPath, query } = normaliseHttpTarget(http, target);
       const search = new URLSearchParams();
       for (const [k, vs] of Object.entries(query)) for (const v of vs) search.append(k, v);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(http.headers ?? {})) {
-        if (!DROPPED.has(k.toLowerCase()) && !configured.has(k.toLowerCase())) headers[k] = v;
+        if (!DROPPED.has(headerKey(k)) && !configured.has(headerKey(k)) && !isDroppedHeader(k, target)) headers[k] = v;
       }
       Object.assign(headers, config.headers);
+      if (!configured.has('accept-encoding')) headers['accept-encoding'] = 'identity';
       const body = encodeBody(http, headers);
       const qs = search.toString();
       try {
         const res = await pool.request({
-          path: `${basePath}${path}${qs ? `?${qs}` : ''}`,
+          path: `${basePath}${upstreamPath}${qs ? `?${qs}` : ''}`,
           method: http.method as 'GET',
           headers,
           body,
           // undici's own timeouts are idle timeouts; this bounds the whole call, as the run deadline assumes.
           signal: AbortSignal.timeout(config.timeoutMs),
         });
-        const read = await readBounded(res.body);
-        const text = scrub(read.text);
-        const truncated = read.truncated;
-        const contentType = String(res.headers['content-type'] ?? '');
-        let parsed: unknown = text;
-        if (contentType.includes('json') && !truncated) {
+        const read = await readScrubbed(res.body, res.headers, scrubber);
+        const contentType = scrubber.scrub(String(res.headers['content-type'] ?? '')).text.slice(0, 200);
+        let parsed: unknown = read.text;
+        if (read.text !== null && contentType.includes('json') && !read.truncated) {
           try {
-            parsed = JSON.parse(text) as unknown;
+            parsed = JSON.parse(read.text) as unknown;
           } catch {
-            parsed = text;
+            parsed = read.text;
           }
         }
         const ok = res.statusCode < 400;
         return {
           ok,
-          output: { status: res.statusCode, contentType, body: parsed, ...(truncated ? { truncated: true } : {}) },
-          summary: { status: res.statusCode, bytes: Buffer.byteLength(text) },
+          output: {
+            status: res.statusCode,
+            contentType,
+            body: parsed,
+            ...(read.truncated ? { truncated: true } : {}),
+            ...(read.withheld ? { bodyWithheld: read.withheld } : {}),
+          },
+          summary: { status: res.statusCode, bytes: read.bytes, ...(read.withheld ? { bodyWithheld: true } : {}) },
           ...(ok ? {} : { error: { code: 'EXECUTION_FAILED', message: `${config.name} answered HTTP ${res.statusCode}` } }),
         };
       } catch (e) {

@@ -42,6 +42,14 @@ describe('HTTP facts', () => {
     refused({ path: '/public', headers: { 'X-Original-URL': '/admin' } });
   });
 
+  it('collapses repeated slashes and drops a trailing one; lower-cases letters (not escapes) on a case-insensitive connection', () => {
+    expect(facts({ path: '/admin/' }).http.path).toBe('/admin');
+    expect(facts({ path: '/a//b///' }).http.path).toBe('/a/b');
+    expect(facts({ path: '/' }).http.path).toBe('/');
+    const ci = { caseInsensitivePaths: true, allowHeaders: [], allowQuery: [] };
+    expect(deriveHttpFacts(httpInputSchema.parse({ method: 'GET', path: '/ADMIN/Caf%C3%A9%41' }), ci).http.path).toBe('/admin/caf%C3%A9a');
+  });
+
   it('treats query keys named like object members as plain keys', () => {
     expect(facts({ path: '/x?constructor=1&toString=2&__proto__=3' }).http.query).toEqual({ constructor: ['1'], toString: ['2'], ['__proto__']: ['3'] });
   });

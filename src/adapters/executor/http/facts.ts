@@ -2,7 +2,10 @@
  * Facts of an HTTP action: method, canonical path and query. The canonical
  * path is both what policy sees and exactly what the upstream receives, so a
  * rule on `/admin` cannot be walked around with `/%61dmin`, `/public/..;/admin`
- * or a method-override header: such inputs are normalised or refused.
+ * or a method-override header or query parameter: such inputs are normalised
+ * or refused. Repeated slashes are collapsed and a trailing slash does not
+ * count (`/admin/` is `/admin` to policy); a connection whose upstream ignores
+ * case (`paths.caseInsensitive`) has its paths judged and sent in lower case.
  */
 import type { HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
@@ -24,7 +27,65 @@ const REFUSED_HEADERS = new Set([
   'x-forwarded-path',
   'forwarded',
 ]);
+// Query parameters that frameworks (Rails, Laravel, Symfony, Express method-override, …) read as the real method.
+const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'httpmethod', 'x-http-method-override', 'x-http-method', 'x-method-override', '_x-http-method-override']);
+// In a form or JSON body, Rails and Laravel read these as the method too (`method` alone is too common a field to refuse there).
+const METHOD_OVERRIDE_BODY = new Set([...METHOD_OVERRIDE_QUERY].filter((k) => k !== 'method' && k !== 'httpmethod'));
+
+/** Top-level field names of a body: a JSON object's keys, or a string's form fields (name=value&…). */
+function bodyKeys(body: unknown): string[] {
+  if (typeof body === 'string') return body.includes('=') ? [...new URLSearchParams(body).keys()] : [];
+  return body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
+}
+
+// Headers that tell the upstream who the client is: an agent must not claim another address (an allow-list by IP, a rate limit) unless the connection says so.
+const CLIENT_ADDRESS_HEADERS = new Set([
+  'x-real-ip',
+  'x-client-ip',
+  'client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-cluster-client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'x-envoy-external-address',
+  'forwarded-for',
+  'x-forwarded',
+  // Not an address, but dropped the same way: a byte range of an echo cuts a secret into pieces too short to recognise.
+  'range',
+  'if-range',
+]);
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+
+/** How a connection's upstream reads a target, and what agent-supplied parts it lets through. */
+export interface HttpTargetOptions {
+  readonly caseInsensitivePaths: boolean;
+  /** Send the agent's trailing slash (policy still judges the path without it). Off: the upstream gets exactly what policy judged. */
+  readonly keepTrailingSlash?: boolean;
+  /** Header names (any case) the connection passes on although they are normally dropped. */
+  readonly allowHeaders: readonly string[];
+  /** Query parameter names (any case) the connection lets through although they are normally refused. */
+  readonly allowQuery: readonly string[];
+}
+
+export const DEFAULT_HTTP_TARGET: HttpTargetOptions = { caseInsensitivePaths: false, allowHeaders: [], allowQuery: [] };
+
+/**
+ * Whether an agent's header is dropped before the call: X-Forwarded-* and
+ * the other client-address headers, and Range, unless the connection allows it.
+ */
+export function isDroppedHeader(name: string, options: HttpTargetOptions): boolean {
+  const h = headerKey(name);
+  if (!(h.startsWith('x-forwarded-') || CLIENT_ADDRESS_HEADERS.has(h))) return false;
+  return !options.allowHeaders.some((a) => headerKey(a) === h);
+}
+
+/** A header name as servers match it: any case, and `_` as `-` (CGI and WSGI servers read X_Forwarded_For as X-Forwarded-For). */
+export function headerKey(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
+}
 
 function refuse(why: string): never {
   throw new CountersignError('INPUT_UNPARSEABLE', `HTTP ${why}`);
@@ -45,22 +106,47 @@ function canonicalPath(raw: string): string {
   return decoded;
 }
 
-/** Splits the agent's path (which may carry its own `?query`) and merges the query object into one multimap. */
-export function normaliseHttpTarget(input: HttpInput): { path: string; query: Record<string, string[]> } {
+/** Lower-cases the characters of a canonical path, leaving its %XX escapes (upper-case hex) as they are. */
+function lowerCasePath(path: string): string {
+  return path.replace(/(%[0-9A-F]{2})|[^%]+/g, (part, escape: string | undefined) => escape ?? part.toLowerCase());
+}
+
+/**
+ * Splits the agent's path (which may carry its own `?query`) and merges the
+ * query object into one multimap. `path` is what policy judges; `upstreamPath`
+ * is what is sent: the same, unless the connection keeps the agent's trailing
+ * slash for an upstream that tells `/items/` from `/items`.
+ */
+export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions = DEFAULT_HTTP_TARGET): { path: string; upstreamPath: string; query: Record<string, string[]> } {
   if (REFUSED_METHODS.has(input.method)) refuse(`method ${input.method} is not allowed through the gateway`);
   for (const h of Object.keys(input.headers ?? {})) {
-    if (REFUSED_HEADERS.has(h.toLowerCase())) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
+    if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
   }
   const q = input.path.indexOf('?');
-  const path = canonicalPath(q === -1 ? input.path : input.path.slice(0, q));
+  let path = canonicalPath(q === -1 ? input.path : input.path.slice(0, q)).replace(/\/{2,}/g, '/');
+  if (options.caseInsensitivePaths) path = lowerCasePath(path);
+  const trailingSlash = path.length > 1 && path.endsWith('/');
+  if (trailingSlash) path = path.slice(0, -1);
   // Null prototype: a key such as "constructor" is a query key like any other.
   const query = Object.create(null) as Record<string, string[]>;
   if (q !== -1) for (const [k, v] of new URLSearchParams(input.path.slice(q + 1))) (query[k] ??= []).push(v);
   for (const [k, v] of Object.entries(input.query ?? {})) (query[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
-  return { path, query: { ...query } };
+  for (const k of Object.keys(query)) {
+    const key = k.toLowerCase();
+    if (METHOD_OVERRIDE_QUERY.has(key) && !options.allowQuery.some((a) => a.toLowerCase() === key)) {
+      refuse(`query parameter ${k} is not allowed on this connection: frameworks read it as the method, which would change the method the policy saw (allow it with allow.query)`);
+    }
+  }
+  for (const k of bodyKeys(input.body)) {
+    const key = k.toLowerCase();
+    if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => a.toLowerCase() === key)) {
+      refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);
+    }
+  }
+  return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${path}/` : path, query: { ...query } };
 }
 
-export function deriveHttpFacts(input: HttpInput): Facts {
-  const { path, query } = normaliseHttpTarget(input);
+export function deriveHttpFacts(input: HttpInput, options: HttpTargetOptions = DEFAULT_HTTP_TARGET): Facts {
+  const { path, query } = normaliseHttpTarget(input, options);
   return makeFacts('http', { writes: !READS.has(input.method), http: { method: input.method, path, query } });
 }

@@ -11,7 +11,7 @@ import type { ToolAcceptors } from '../../../core/mcp/acceptors.ts';
 import type { ConnectionHandle, ExecutionResult, ToolCatalog } from '../../../core/ports.ts';
 import { createToolCatalog } from './catalog.ts';
 import { deriveMcpFacts } from './facts.ts';
-import { boundedResult, createScrubber } from './result.ts';
+import { createScrubber, scrubbedResult } from './result.ts';
 import { createUpstream, type UpstreamTarget } from './upstream.ts';
 
 export type McpConnectionConfig = {
@@ -31,8 +31,9 @@ export type McpConnectionConfig = {
 export function createMcpConnection(config: McpConnectionConfig): ConnectionHandle & { catalog: ToolCatalog; close(): Promise<void> } {
   const target: UpstreamTarget = 'command' in config ? { command: config.command, args: config.args, env: config.env, ...(config.cwd ? { cwd: config.cwd } : {}) } : { url: config.url, headers: config.headers };
   const upstream = createUpstream(config.name, target, () => catalog.notifyListChanged());
-  const catalog = createToolCatalog(() => upstream.listTools(), config.waitSeconds, config.acceptors);
-  const scrub = createScrubber(Object.values('command' in config ? config.env : config.headers));
+  const scrubber = createScrubber(Object.values('command' in config ? config.env : config.headers));
+  // Tool definitions reach agents (tools/list) and reviewers: an upstream that echoes its credentials there is scrubbed too.
+  const catalog = createToolCatalog(async () => scrubber.scrubValue(await upstream.listTools()), config.waitSeconds, config.acceptors);
 
   return {
     info: { name: config.name, kind: 'mcp', tags: config.tags },
@@ -49,8 +50,8 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
     async execute(input: ActionInput): Promise<ExecutionResult> {
       const call = input as McpInput;
       try {
-        const result = scrub(await upstream.callTool(call.tool, call.arguments, config.timeoutMs));
-        const { output, bytes, truncated } = boundedResult(result);
+        const result = await upstream.callTool(call.tool, call.arguments, config.timeoutMs);
+        const { output, bytes, truncated } = scrubbedResult(result, scrubber);
         const isError = result.isError === true;
         return {
           ok: !isError,
@@ -60,7 +61,7 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
         };
       } catch (e) {
         // A JSON-RPC error (unknown tool, bad arguments, timeout) or a lost connection: the agent learns which.
-        const message = scrub(e instanceof Error ? e.message : String(e)).slice(0, 500);
+        const message = scrubber.cut(scrubber.scrubValue((e instanceof Error ? e.message : String(e)).slice(0, 65_536)), 500);
         return {
           ok: false,
           output: { content: [{ type: 'text', text: message }], isError: true },

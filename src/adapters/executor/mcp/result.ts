@@ -3,35 +3,54 @@
  * connection's secrets replaced wherever they appear, and a bound on size so
  * one large answer cannot fill the store.
  */
+import { createSecretScrubber, secretParts, type SecretScrubber } from '../../../core/scrub.ts';
+
 const MAX_RESULT_BYTES = 1_048_576;
 
-/** Replaces every configured secret (8 characters or more, the credential after `Bearer ` too) in every string. */
-export function createScrubber(values: readonly string[]): <T>(v: T) => T {
-  const secrets = values
-    .flatMap((v) => [v, v.slice(v.lastIndexOf(' ') + 1)])
-    .filter((v) => v.length >= 8)
-    .sort((a, b) => b.length - a.length);
-  if (secrets.length === 0) return (v) => v;
-  const inString = (s: string) => secrets.reduce((t, secret) => t.split(secret).join('[redacted]'), s);
+/**
+ * The connection's secrets (each value, the credential after a scheme, a Basic
+ * credential's parts) found and replaced in every string and key of a value,
+ * as written or escaped or encoded (core/scrub.ts).
+ */
+export function createScrubber(values: readonly string[]): SecretScrubber {
+  return createSecretScrubber(secretParts(values));
+}
+
+// Past the bound by more than any encoded secret is long: a string cut here is cut again, at the bound, after scrubbing.
+const SCRUB_MARGIN = 65_536;
+
+/**
+ * The upstream's result scrubbed, then kept whole or — when too large — its
+ * text cut to the bound and marked so. Strings are first shortened to the
+ * bound and a margin (nothing past it would be kept), so scrubbing a huge
+ * answer costs no more than scrubbing a large one.
+ */
+export function scrubbedResult(raw: { content?: unknown; isError?: boolean }, scrubber: SecretScrubber): { output: unknown; bytes: number; truncated: boolean } {
+  const bytes = Buffer.byteLength(JSON.stringify(raw));
+  const shortened = bytes <= MAX_RESULT_BYTES ? raw : shortenStrings(raw, MAX_RESULT_BYTES + SCRUB_MARGIN);
+  return boundedResult(scrubber.scrubValue(shortened), scrubber, bytes);
+}
+
+function shortenStrings<T>(value: T, max: number): T {
   const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return inString(v);
+    if (typeof v === 'string') return v.length > max ? v.slice(0, max) : v;
     if (Array.isArray(v)) return v.map(walk);
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
-  return <T>(v: T) => walk(v) as T;
+  return walk(value) as T;
 }
 
-/** The result as kept, or when too large, its text cut to the bound and marked so. */
-export function boundedResult(result: { content?: unknown; isError?: boolean }): { output: unknown; bytes: number; truncated: boolean } {
-  const bytes = Buffer.byteLength(JSON.stringify(result));
+/** The result as kept, or when too large (`bytes` as the upstream sent it), its text cut to the bound and marked so. */
+function boundedResult(result: { content?: unknown; isError?: boolean }, scrubber: SecretScrubber, bytes: number): { output: unknown; bytes: number; truncated: boolean } {
   if (bytes <= MAX_RESULT_BYTES) return { output: result, bytes, truncated: false };
   const text = (Array.isArray(result.content) ? result.content : [])
     .map((c: { type?: string; text?: string }) => (c.type === 'text' && typeof c.text === 'string' ? c.text : `[${c.type ?? 'item'} left out]`))
-    .join('\n')
-    .slice(0, MAX_RESULT_BYTES / 2);
+    .join('\n');
+  // Cut where no secret can begin: the whole was scrubbed, but a cut could still leave the start of one it did not recognise.
+  const kept = scrubber.cut(text, MAX_RESULT_BYTES / 2);
   return {
-    output: { content: [{ type: 'text', text: `${text}\n[the result was ${bytes} bytes; the gateway keeps at most ${MAX_RESULT_BYTES}, so it was cut]` }], isError: result.isError === true },
+    output: { content: [{ type: 'text', text: `${kept}\n[the result was ${bytes} bytes; the gateway keeps at most ${MAX_RESULT_BYTES}, so it was cut]` }], isError: result.isError === true },
     bytes,
     truncated: true,
   };

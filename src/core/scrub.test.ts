@@ -1,0 +1,100 @@
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { createSecretScrubber, secretParts } from './scrub.ts';
+
+const TOKEN = 'tok_live/Xy9+Qz7=abc123';
+const PASSWORD = 'hunter2-s3cret';
+const BASIC = `Basic ${Buffer.from(`svc-user:${PASSWORD}`).toString('base64')}`;
+const scrubber = createSecretScrubber(secretParts([`Bearer ${TOKEN}`, BASIC]));
+
+function base32(bytes: Buffer): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const b of bytes) bits += b.toString(2).padStart(8, '0');
+  return (bits.match(/.{1,5}/g) ?? []).map((c) => alphabet[Number.parseInt(c.padEnd(5, '0'), 2)]).join('');
+}
+
+/** Every way an echo might write `s` that the scrubber must see through. */
+function encodings(s: string): Record<string, string> {
+  const b64 = (x: string) => Buffer.from(x).toString('base64');
+  return {
+    raw: s,
+    json: JSON.stringify(s).slice(1, -1),
+    jsonSlash: s.replaceAll('/', '\\/'),
+    unicodeEscapes: [...s].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
+    someUnicodeEscapes: [...s].map((c, i) => (i % 3 ? c : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)).join(''),
+    percent: encodeURIComponent(s),
+    percentAll: [...Buffer.from(s)].map((b) => `%${b.toString(16)}`).join(''),
+    percentAllUpper: [...Buffer.from(s)].map((b) => `%${b.toString(16).toUpperCase()}`).join(''),
+    doublePercent: encodeURIComponent(encodeURIComponent(s)),
+    html: [...s].map((c) => `&#${c.charCodeAt(0)};`).join(''),
+    htmlHex: [...s].map((c) => `&#x${c.charCodeAt(0).toString(16)};`).join(''),
+    base64: b64(s),
+    base64url: Buffer.from(s).toString('base64url'),
+    base64Offset1: b64(`x${s}yz`),
+    base64Offset2: b64(`xy${s}z`),
+    base64InJson: b64(JSON.stringify({ headers: { authorization: s } })),
+    base64OfEscaped: b64(`{"a":"${s.replaceAll('/', '\\/')}"}`),
+    base64Wrapped: b64(`${'pad '.repeat(30)}${s}${' pad'.repeat(30)}`).replace(/(.{76})/g, '$1\n'),
+    hex: Buffer.from(s).toString('hex'),
+    hexUpper: Buffer.from(s).toString('hex').toUpperCase(),
+    hexInBlob: Buffer.from(`1${s}2`).toString('hex'),
+    upperCase: s.toUpperCase(),
+    reversed: [...s].reverse().join(''),
+    byteArray: JSON.stringify([...Buffer.from(s)]),
+    quotedPrintable: [...Buffer.from(s)].map((b) => `=${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+    base32: base32(Buffer.from(`ab${s}`)),
+    base32Lower: base32(Buffer.from(`abc${s}`)).toLowerCase(),
+  };
+}
+
+describe('createSecretScrubber', () => {
+  it('derives the parts of a Basic credential: the header, the token, user:password and the password', () => {
+    expect(secretParts([BASIC])).toEqual(expect.arrayContaining([BASIC, `svc-user:${PASSWORD}`, PASSWORD]));
+  });
+
+  for (const secret of [TOKEN, PASSWORD, BASIC]) {
+    for (const [name, form] of Object.entries(encodings(secret))) {
+      it(`finds ${secret.slice(0, 8)}… written as ${name}`, () => {
+        const body = `{"echo":"before ${form} after","n":1}`;
+        const { text, clean } = scrubber.scrub(body);
+        expect(clean).toBe(true);
+        expect(text).toContain('[redacted]');
+        for (const f of Object.values(encodings(secret))) expect(text).not.toContain(f);
+        expect(text).toContain('before');
+      });
+    }
+  }
+
+  it('leaves text without secrets alone', () => {
+    const body = '{"ok":true,"path":"/a%20b","html":"&amp;","esc":"\\u00e9"}';
+    expect(scrubber.scrub(body)).toEqual({ text: body, clean: true });
+  });
+
+  it('scrubs keys and values of a value, at any depth', () => {
+    const out = scrubber.scrubValue({ content: [{ type: 'text', text: `got ${TOKEN}` }], [PASSWORD]: { x: [Buffer.from(PASSWORD).toString('base64')] } });
+    expect(JSON.stringify(out)).not.toContain(TOKEN);
+    expect(JSON.stringify(out)).not.toContain(PASSWORD);
+    expect(JSON.stringify(out)).not.toContain(Buffer.from(PASSWORD).toString('base64'));
+  });
+
+  it('a body read up to a limit that falls inside a secret keeps no more than 2 characters of its beginning, in any form', () => {
+    const starting = ['raw', 'json', 'jsonSlash', 'unicodeEscapes', 'percent', 'percentAllUpper', 'html', 'base64', 'base64url', 'hex', 'hexUpper'];
+    const all = encodings(TOKEN);
+    const firstThree = encodings(TOKEN.slice(0, 3));
+    for (const name of starting) {
+      const text = `${'x'.repeat(50)}${all[name]}`;
+      for (let at = 50; at <= text.length - 1; at++) {
+        // The body as read stops at `at` (the read limit): scrubbed, then cut to the bound.
+        const out = scrubber.cut(scrubber.scrub(text.slice(0, at)).text, at);
+        expect(out.startsWith('x'.repeat(50))).toBe(true);
+        const kept = out.slice(50).replace('[redacted]', '');
+        expect(kept.length, `${name} cut at ${at}: ${out.slice(50)}`).toBeLessThan(firstThree[name]!.length);
+      }
+    }
+  });
+
+  it('sees no secret in a gzip stream: the caller must decode first', () => {
+    expect(scrubber.scrub(gzipSync(TOKEN).toString('latin1')).text).not.toContain('[redacted]');
+  });
+});

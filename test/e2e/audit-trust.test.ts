@@ -1,0 +1,158 @@
+/**
+ * What `audit verify` trusts. A bundle edited and re-signed with another key
+ * carries that key in its keys.txt: it fails once the log's real key is
+ * pinned, and without a pin the CLI says loudly that it proved only internal
+ * consistency. The store itself is held to its signed checkpoints: deleting
+ * the newest events, or all of them, no longer verifies "OK".
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainEvent, type AuditEvent } from '../../src/core/audit.ts';
+import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { makeBundle, newLogKey } from '../support/audit-log.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+let upstream: Upstream;
+let cfg: GatewayConfigFile;
+let pubFile: string;
+let signedSizes: number[];
+const SLOW = 60_000;
+const cli = (...args: string[]) => runCli(args, cfg.dir);
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  cfg = writeGatewayConfig(`connections:\n  - { name: api, kind: http, url: "${upstream.url}" }\npolicy:\n  rules:\n    - { id: all, when: "true", effect: allow }\n`, { origin: 'countersign.test/e2e-trust' });
+  for (const round of [1, 2]) {
+    const gw = await cfg.start();
+    for (const path of ['/a', '/b']) {
+      expect((await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'GET', path }, reason: `round ${round}` } })).status).toBe(200);
+    }
+    await gw.stop(); // signs a checkpoint
+  }
+  const pubs = readdirSync(join(cfg.keyDir, 'keys')).filter((f) => f.endsWith('.pub'));
+  expect(pubs).toHaveLength(1);
+  pubFile = join(cfg.keyDir, 'keys', pubs[0]!);
+  const db = new Database(cfg.dbPath, { readonly: true });
+  signedSizes = db.prepare('SELECT size FROM checkpoints ORDER BY size').pluck().all() as number[];
+  db.close();
+  expect(signedSizes).toHaveLength(2);
+}, SLOW);
+
+afterAll(async () => {
+  await upstream?.close();
+  cfg?.remove();
+});
+
+/** The exported log with one event's reason changed, re-chained and re-signed by a key the forger holds, under the log's own origin. */
+function forge(from: string, to: string): void {
+  const lines = readFileSync(join(from, 'events.jsonl'), 'utf8').trim().split('\n');
+  const events: AuditEvent[] = [];
+  for (const line of lines) {
+    const e = JSON.parse(line.replace('round 1', 'round X')) as AuditEvent;
+    events.push(chainEvent(events.at(-1) ?? null, { type: e.type, time: e.time, requestId: e.requestId, actor: e.actor, data: e.data }));
+  }
+  expect(events.map((e) => e.body).join('\n')).toContain('round X');
+  const files = makeBundle(events, newLogKey(cfg.origin), { sizes: signedSizes });
+  mkdirSync(join(to, 'checkpoints'), { recursive: true });
+  writeFileSync(join(to, 'manifest.json'), files.manifest);
+  writeFileSync(join(to, 'events.jsonl'), files.events);
+  writeFileSync(join(to, 'keys.txt'), files.keys);
+  for (const [name, text] of files.notes) writeFileSync(join(to, name), text);
+}
+
+describe('audit verify <bundle>', () => {
+  it('with the log key pinned: the genuine bundle verifies, a re-signed forgery does not', async () => {
+    expect((await cli('audit', 'export', '--config', cfg.configPath, '--out', join(cfg.dir, 'real'))).code).toBe(0);
+    forge(join(cfg.dir, 'real'), join(cfg.dir, 'forged'));
+
+    const real = await cli('audit', 'verify', join(cfg.dir, 'real'), '--verifier-key', pubFile);
+    expect(real.stdout).toContain('bundle OK');
+    expect(real.stdout).toContain('with the pinned key');
+    expect(real.stderr).not.toContain('WARNING');
+    expect(real.code).toBe(0);
+
+    const inline = readFileSync(pubFile, 'utf8').trim();
+    const forged = await cli('audit', 'verify', join(cfg.dir, 'forged'), '--verifier-key', inline);
+    expect(forged.stdout).toContain(`bundle FAILED at checkpoint ${signedSizes[0]}:`);
+    expect(forged.stdout).toContain('no known key signed this note');
+    expect(forged.code).toBe(1);
+  }, SLOW);
+
+  it('without a pinned key: says loudly that the bundle vouches for itself', async () => {
+    const forged = await cli('audit', 'verify', join(cfg.dir, 'forged'));
+    expect(forged.stderr).toContain('WARNING: no --verifier-key given');
+    expect(forged.stderr).toContain('proves only that the bundle is consistent');
+    expect(forged.stdout).toContain("with the bundle's own keys (UNPINNED)");
+    expect(forged.code).toBe(0);
+  }, SLOW);
+});
+
+describe('audit verify --config', () => {
+  async function copyStore(name: string, mutate: (db: Database.Database) => void): Promise<string> {
+    const path = join(cfg.dir, name);
+    const src = new Database(cfg.dbPath, { readonly: true });
+    await src.backup(path);
+    src.close();
+    const db = new Database(path);
+    mutate(db);
+    db.close();
+    return cfg.withStore(path);
+  }
+
+  it('the untouched store verifies against its signed checkpoints', async () => {
+    const r = await cli('audit', 'verify', '--config', cfg.configPath);
+    expect(r.stdout).toContain(`signed checkpoints verified (the keys in ${cfg.keyDir}) at sizes ${signedSizes.join(', ')}`);
+    expect(r.code).toBe(0);
+  }, SLOW);
+
+  it('fails when the newest events were deleted', async () => {
+    const last = signedSizes.at(-1)!;
+    const config = await copyStore('tail.db', (db) => expect(db.prepare('DELETE FROM audit_events WHERE seq > ?').run(last - 2).changes).toBe(2));
+    const r = await cli('audit', 'verify', '--config', config);
+    expect(r.stdout).toContain(`checkpoint ${last} signs ${last} events, but the store holds ${last - 2}: events ${last - 1}–${last} were deleted`);
+    expect(r.code).toBe(1);
+  }, SLOW);
+
+  it('fails when the newest events and the Merkle tree nodes were deleted together', async () => {
+    const last = signedSizes.at(-1)!;
+    const config = await copyStore('tail-tree.db', (db) => {
+      db.prepare('DELETE FROM audit_events WHERE seq > ?').run(last - 1);
+      db.prepare('DELETE FROM merkle_nodes').run();
+    });
+    const r = await cli('audit', 'verify', '--config', config);
+    expect(r.stdout).toContain('were deleted');
+    expect(r.code).toBe(1);
+  }, SLOW);
+
+  it('fails when every event was deleted', async () => {
+    const config = await copyStore('none.db', (db) => db.prepare('DELETE FROM audit_events').run());
+    const r = await cli('audit', 'verify', '--config', config);
+    expect(r.stdout).toContain(`but the store holds 0: events 1–${signedSizes.at(-1)} were deleted`);
+    expect(r.code).toBe(1);
+  }, SLOW);
+
+  it('fails when every event and every checkpoint was deleted', async () => {
+    const config = await copyStore('bare.db', (db) => {
+      db.prepare('DELETE FROM audit_events').run();
+      db.prepare('DELETE FROM checkpoints').run();
+    });
+    const r = await cli('audit', 'verify', '--config', config);
+    expect(r.stdout).toContain('the log is empty and no signed checkpoint is stored');
+    expect(r.code).toBe(1);
+  }, SLOW);
+
+  it('fails when a checkpoint was re-signed by another key', async () => {
+    const other = newLogKey(cfg.origin);
+    const { signNote } = await import('../../src/core/note.ts');
+    const config = await copyStore('resigned.db', (db) => {
+      const row = db.prepare('SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1').get() as { size: number; note: string };
+      const text = row.note.slice(0, row.note.lastIndexOf('\n\n') + 1);
+      db.prepare('UPDATE checkpoints SET note = ? WHERE size = ?').run(signNote(text, [{ name: other.origin, privateKey: other.privateKey }]), row.size);
+    });
+    const r = await cli('audit', 'verify', '--config', config);
+    expect(r.stdout).toContain(`BROKEN at checkpoint ${signedSizes.at(-1)}: checkpoint ${signedSizes.at(-1)}: signature or format invalid`);
+    expect(r.code).toBe(1);
+  }, SLOW);
+});

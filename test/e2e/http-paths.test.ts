@@ -1,0 +1,126 @@
+/**
+ * HTTP policy judges the path the upstream acts on: a deny on `/admin` holds
+ * against `/admin/`, `/admin//` and, on a connection declared case-insensitive,
+ * `/ADMIN`. Client-address headers an agent sends (X-Forwarded-For, X-Real-IP,
+ * …) never reach the upstream unless the connection allows them, and
+ * method-override query parameters are refused unless allowed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { counts } from '../support/sqlite.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+let upstream: Upstream;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  gw = await startTestGateway(`connections:
+  - { name: exact, kind: http, url: "${upstream.url}/exact" }
+  - { name: anycase, kind: http, url: "${upstream.url}/anycase", paths: { caseInsensitive: true } }
+  - { name: slashed, kind: http, url: "${upstream.url}/slashed", paths: { keepTrailingSlash: true } }
+  - { name: proxied, kind: http, url: "${upstream.url}/proxied", allow: { headers: [X-Forwarded-For], query: [method] } }
+policy:
+  default: allow
+  rules:
+    - id: no-admin
+      when: facts.http.path == "/admin" || facts.http.path.startsWith("/admin/")
+      effect: deny
+`);
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await upstream?.close();
+});
+
+const send = (connection: string, input: Record<string, unknown>) => gw.as('deploy-bot', '/v1/actions', { body: { connection, input: { method: 'GET', ...input }, reason: 'paths' } });
+
+async function lastCallFor(connection: string, input: Record<string, unknown>) {
+  const before = upstream.calls.length;
+  const res = await send(connection, input);
+  expect(res.status).toBe(200);
+  expect(upstream.calls.length).toBe(before + 1);
+  return upstream.calls.at(-1)!;
+}
+
+describe('paths', () => {
+  it.each([
+    ['exact', '/admin/'],
+    ['exact', '/admin//'],
+    ['exact', '/admin///'],
+    ['exact', '/admin//users'],
+    ['anycase', '/ADMIN'],
+    ['anycase', '/Admin/'],
+    ['anycase', '/%41dmin/Users'],
+  ])('on %s, %s is judged as /admin and denied', async (connection, path) => {
+    const before = upstream.calls.length;
+    const res = await send(connection, { path });
+    expect(res.status).toBe(403);
+    expect(res.body.error.rules).toContain('no-admin');
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  it('a case-insensitive connection sends the path in lower case, as policy judged it', async () => {
+    const call = await lastCallFor('anycase', { path: '/Reports/Q3' });
+    expect(call.url).toBe('/anycase/reports/q3');
+  });
+
+  it('a case-sensitive connection keeps the case; the upstream gets the path without the trailing slash or repeated slashes, as policy judged it', async () => {
+    expect((await lastCallFor('exact', { path: '/ADMIN' })).url).toBe('/exact/ADMIN');
+    expect((await lastCallFor('exact', { path: '/items/' })).url).toBe('/exact/items');
+    expect((await lastCallFor('exact', { path: '/a//b' })).url).toBe('/exact/a/b');
+  });
+
+  it('a connection that keeps the trailing slash sends it, and a rule on the prefix still holds', async () => {
+    expect((await lastCallFor('slashed', { path: '/items/' })).url).toBe('/slashed/items/');
+    const before = upstream.calls.length;
+    expect((await send('slashed', { path: '/admin/' })).status).toBe(403);
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  it('facts show the canonical path', async () => {
+    const res = await gw.as('deploy-bot', '/v1/policy/simulate', { body: { connection: 'anycase', input: { method: 'GET', path: '/Items//One/' } } });
+    expect(res.status).toBe(200);
+    expect(res.body.facts.http.path).toBe('/items/one');
+  });
+});
+
+describe('client-address headers', () => {
+  const spoofed = { 'X-Forwarded-For': '10.0.0.1', 'X-Real-IP': '10.0.0.2', 'True-Client-IP': '10.0.0.3', 'CF-Connecting-IP': '10.0.0.4', 'X-Client-IP': '10.0.0.5', 'X-Forwarded-Proto': 'https', 'X-Request-Id': 'kept' };
+
+  it('are dropped before the call, spelt with underscores too (CGI reads X_Real_IP as X-Real-IP)', async () => {
+    const call = await lastCallFor('exact', { path: '/whoami', headers: { ...spoofed, X_Real_IP: '10.0.0.9', x_forwarded_for: '10.0.0.8' } });
+    expect(call.headers['x_real_ip']).toBeUndefined();
+    expect(call.headers['x_forwarded_for']).toBeUndefined();
+    for (const h of ['x-forwarded-for', 'x-real-ip', 'true-client-ip', 'cf-connecting-ip', 'x-client-ip', 'x-forwarded-proto']) expect(call.headers[h]).toBeUndefined();
+    expect(call.headers['x-request-id']).toBe('kept');
+  });
+
+  it('pass when the connection allows them, and only those', async () => {
+    const call = await lastCallFor('proxied', { path: '/whoami', headers: spoofed });
+    expect(call.headers['x-forwarded-for']).toBe('10.0.0.1');
+    expect(call.headers['x-real-ip']).toBeUndefined();
+  });
+});
+
+describe('method-override query parameters', () => {
+  it.each([
+    { method: 'POST', path: '/items/7', body: { _method: 'DELETE' } },
+    { method: 'POST', path: '/items/7', body: '_method=DELETE&x=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
+    { method: 'POST', path: '/items/7', headers: { X_HTTP_Method_Override: 'DELETE' } },
+    { path: '/items/7?_method=DELETE' }, { path: '/items/7', query: { _METHOD: 'DELETE' } }, { path: '/items/7?X-HTTP-Method-Override=DELETE' }, { path: '/items/7?method=DELETE' }])('%o → 422 INPUT_UNPARSEABLE, nothing recorded or sent', async (input) => {
+    const before = counts(gw.dbPath);
+    const calls = upstream.calls.length;
+    const res = await send('exact', input);
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(counts(gw.dbPath)).toEqual(before);
+    expect(upstream.calls.length).toBe(calls);
+  });
+
+  it('pass when the connection allows that name', async () => {
+    expect((await lastCallFor('proxied', { path: '/pay?method=card' })).url).toBe('/proxied/pay?method=card');
+    expect((await send('proxied', { path: '/pay?_method=DELETE' })).status).toBe(422);
+  });
+});
