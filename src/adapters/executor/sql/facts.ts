@@ -15,9 +15,12 @@ import { loadModule, parseSync } from 'libpg-query';
 import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
 import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, quotedName, type Invocations } from './invocations.ts';
-import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
+import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts';
 import { checkVariableSet } from './session-settings.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
+
+/** What leaves a statement read-only on every connection; a connection's `readOnlyFunctions` add to it. */
+const BUILT_IN_READS: ReadonlySet<string> = new Set([...READ_ONLY_FUNCTIONS, ...READ_ONLY_SYNTAX]);
 
 type Json = null | boolean | number | string | readonly Json[] | JsonObject;
 interface JsonObject {
@@ -108,7 +111,7 @@ export function deriveSqlFacts(sql: string, options: SqlFactsOptions = {}): SqlF
  */
 export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts: SqlFacts; names: SqlNameUses } {
   if (!loaded) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
-  const allowed = new Set([...READ_ONLY_FUNCTIONS, ...(options.readOnlyFunctions ?? [])]);
+  const allowed = options.readOnlyFunctions?.length ? new Set([...BUILT_IN_READS, ...options.readOnlyFunctions]) : BUILT_IN_READS;
   const roots = parse(sql);
   const statements: SqlStatementFacts[] = [];
   const tables = new Set<string>();

@@ -96,7 +96,10 @@ export function noteCall(parts: readonly string[], args: unknown, found: Invocat
 /** A node of SQL-standard syntax an older server may run as a bare-named call (SYNTAX_CALLS). */
 export function noteSyntaxCall(node: string, payload: Readonly<Record<string, unknown>>, found: Invocations): void {
   const name = node === 'JsonFuncExpr' ? JSON_FUNC_OPS[String(payload['op'])] : SYNTAX_CALLS[node];
-  if (name) found.unqualifiedFunctions.add(name);
+  if (!name) return;
+  // Policy sees the built-in the syntax stands for, as it sees a bare call of it.
+  found.functions.add(qualifiedName([name]));
+  found.unqualifiedFunctions.add(name);
 }
 
 /** The operator an A_Expr looks up by name; BETWEEN's name is a keyword (it uses <= and >=). */

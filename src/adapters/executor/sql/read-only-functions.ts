@@ -118,3 +118,15 @@ const FAMILIES: readonly string[] = [
 export const READ_ONLY_FUNCTIONS: ReadonlySet<string> = new Set(
   FAMILIES.flatMap((family) => family.split(/\s+/).filter(Boolean)).map((name) => `pg_catalog.${name}`),
 );
+
+/**
+ * SQL/JSON syntax (PostgreSQL 16+: `JSON_SCALAR(…)`, `JSON_TABLE(…)`, …) that
+ * the parser builds in rather than calling a function; policy sees each as
+ * `pg_catalog.<name>`. These compute values and nothing else. They are not
+ * functions of pg_proc, so they are kept apart from the list above.
+ */
+export const READ_ONLY_SYNTAX: ReadonlySet<string> = new Set(
+  ['json', 'json_array', 'json_arrayagg', 'json_object', 'json_objectagg', 'json_scalar', 'json_serialize', 'json_query', 'json_value', 'json_exists', 'json_table'].map(
+    (name) => `pg_catalog.${name}`,
+  ),
+);
