@@ -120,3 +120,36 @@ describe('trim() removes what CEL calls white space', () => {
     expect(deny("action.input.user.trim() == 'root'", { user: '\u0085root' })).toMatchObject({ effect: 'deny', rules: ['r'] });
   });
 });
+
+describe('functions the library adds to CEL', () => {
+  function refused(when: string): string[] {
+    try {
+      compilePolicy({ default: 'deny', defaultTtlSeconds: 60, rules: [{ id: 'r', when, effect: 'allow' }] });
+      return [];
+    } catch (e) {
+      return ((e as { details?: { problems?: string[] } }).details?.problems ?? [String(e)]);
+    }
+  }
+
+  it.each([
+    'bytes(action.input.doc).json().admin == true',
+    "bytes(action.input.s).hex() == '00'",
+    "bytes(action.input.s).base64() == 'AA=='",
+    'bytes(action.input.s).at(0) == 0',
+    "bytes(action.input.s).string() == 'a'",
+    'optional.of(action.input.a).hasValue()',
+  ])('%s is refused at load (not CEL; json() builds values outside the bounds)', (when) => {
+    expect(refused(when).join('\n')).toMatch(/not a function of CEL's standard definitions or strings extension/);
+  });
+
+  it.each([
+    "action.input.l.all(x, x.startsWith('a')) && action.input.l.exists(x, x.contains('b'))",
+    "action.input.l.exists_one(x, x == 'a') || action.input.l.map(x, x.trim()).filter(x, x != '').size() > 0",
+    "has(action.input.a) && size(action.input.s.split(',')) > 1 && action.input.l.join(',').endsWith('z')",
+    'context.time.getHours() > 8 && context.time.getDayOfWeek() < 6 && duration("1h") > duration("1m")',
+    "action.input.s.lowerAscii().upperAscii().substring(1).indexOf('a') > action.input.s.lastIndexOf('b')",
+    "type(action.input.a) == string && int(action.input.n) > 0 && double(action.input.n) > 0.0 && string(1) == '1'",
+  ])('%s loads', (when) => {
+    expect(refused(when)).toEqual([]);
+  });
+});
