@@ -79,6 +79,21 @@ const str = (n: unknown): string | null => {
 };
 
 /**
+ * The functions and macros of CEL's standard definitions and strings
+ * extension. The library has more of its own (`bytes.json()` makes a value
+ * that escapes the bounds and the typed map keys of bounds.ts; `hex()`,
+ * `base64()`, `at()`, `optional.*`): a condition may only call these.
+ */
+const GLOBAL_FUNCTIONS: ReadonlySet<string> = new Set([
+  'has', 'size', 'int', 'uint', 'double', 'string', 'bytes', 'bool', 'dyn', 'type', 'duration', 'timestamp', 'matches',
+]);
+const METHODS: ReadonlySet<string> = new Set([
+  'all', 'exists', 'exists_one', 'map', 'filter', 'bind',
+  'size', 'contains', 'startsWith', 'endsWith', 'matches', 'lowerAscii', 'upperAscii', 'trim', 'indexOf', 'lastIndexOf', 'substring', 'split', 'join',
+  'getDate', 'getDayOfMonth', 'getDayOfWeek', 'getDayOfYear', 'getFullYear', 'getHours', 'getMilliseconds', 'getMinutes', 'getMonth', 'getSeconds',
+]);
+
+/**
  * Constructs refused because they would not behave as CEL specifies, or
  * reach the gateway's internals. Run on the AST as parsed, before rewrite() (environment.ts).
  */
@@ -90,6 +105,9 @@ export function constructProblems(ast: ASTNode): string[] {
     if ((node.op === 'id' && typeof node.args === 'string' && node.args.startsWith(INTERNAL_PREFIX)) ||
       ((node.op === 'call' || node.op === 'rcall') && typeof args[0] === 'string' && args[0].startsWith(INTERNAL_PREFIX))) {
       problems.push(`names starting ${INTERNAL_PREFIX} are reserved`);
+    } else if ((node.op === 'call' && typeof args[0] === 'string' && !GLOBAL_FUNCTIONS.has(args[0])) ||
+      (node.op === 'rcall' && typeof args[0] === 'string' && !METHODS.has(args[0]))) {
+      problems.push(`${String(args[0])}(): not a function of CEL's standard definitions or strings extension`);
     }
     // Equality between uint and int or double is not CEL's here (dyn(1) == 1u, 1.0 in [1u] are false), and
     // nothing the gateway gives a condition is a uint: uint values are refused outright.

@@ -45,8 +45,8 @@ export function doubleOfString(s: string): number {
 }
 
 const RFC3339 = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$/;
-const MIN_TIME = -62135596800000; // 0001-01-01T00:00:00Z
-const MAX_TIME = 253402300799999; // 9999-12-31T23:59:59.999Z
+export const MIN_TIME = -62135596800000; // 0001-01-01T00:00:00Z
+export const MAX_TIME = 253402300799999; // 9999-12-31T23:59:59.999Z
 
 /** RFC 3339 only, with a zone, as CEL's timestamp(string). */
 export function timestampOfString(s: string): Date {
@@ -73,4 +73,53 @@ export function timestampOfInt(i: bigint): Date {
   const t = Number(i) * 1000;
   if (!(t >= MIN_TIME && t <= MAX_TIME)) throw new CelConversionError('timestamp() range error');
   return new Date(t);
+}
+
+const UNIT_NANOS: Readonly<Record<string, bigint>> = {
+  ns: 1n, us: 1_000n, 'µs': 1_000n, 'μs': 1_000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
+};
+const MAX_NANOS = 9223372036854775807n;
+const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
+
+/**
+ * As Go's time.ParseDuration, which CEL's duration(string) follows: a signed
+ * sequence of decimal numbers each with a unit (ns us µs ms s m h), within
+ * int64 nanoseconds. One linear scan: the library's parser backtracks
+ * quadratically on a long run of digits, and reads `"h"` or `".s"` as zero.
+ *
+ * @example
+ * durationOfString('1h30m'); // { seconds: 5400n, nanos: 0 }
+ */
+export function durationOfString(s: string): { seconds: bigint; nanos: number } {
+  const bad = (): never => {
+    throw new CelConversionError(`duration() conversion error: invalid duration ${JSON.stringify(s.length > 40 ? `${s.slice(0, 40)}…` : s)}`);
+  };
+  let i = 0;
+  const negative = s[0] === '-';
+  if (s[0] === '-' || s[0] === '+') i++;
+  if (s.slice(i) === '0') return { seconds: 0n, nanos: 0 };
+  if (i === s.length) bad();
+  let total = 0n;
+  while (i < s.length) {
+    const intStart = i;
+    while (isDigit(s[i])) i++;
+    const intDigits = s.slice(intStart, i).replace(/^0+/, '');
+    let frac = '';
+    if (s[i] === '.') {
+      const fracStart = ++i;
+      while (isDigit(s[i])) i++;
+      frac = s.slice(fracStart, i);
+      if (i - fracStart === 0 && i - 1 === intStart) bad();
+    } else if (i === intStart) bad();
+    const unitStart = i;
+    while (i < s.length && s[i] !== '.' && !isDigit(s[i])) i++;
+    const unit = UNIT_NANOS[s.slice(unitStart, i)];
+    // More than 19 integer digits overflows int64 nanoseconds in any unit.
+    if (unit === undefined || intDigits.length > 19) bad();
+    const fracDigits = frac.slice(0, 18);
+    total += BigInt(intDigits || '0') * unit! + (fracDigits ? (BigInt(fracDigits) * unit!) / 10n ** BigInt(fracDigits.length) : 0n);
+    if (total > MAX_NANOS + (negative ? 1n : 0n)) bad();
+  }
+  const signed = negative ? -total : total;
+  return { seconds: signed / 1_000_000_000n, nanos: Number(signed % 1_000_000_000n) };
 }

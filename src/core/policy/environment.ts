@@ -23,9 +23,9 @@
  */
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import { Meter } from './bounds.ts';
-import { doubleOfString, intOfDouble, intOfString, MAX_INT, MIN_INT, timestampOfInt, timestampOfString } from './conversions.ts';
+import { doubleOfString, durationOfString, intOfDouble, intOfString, MAX_INT, MAX_TIME, MIN_INT, MIN_TIME, timestampOfInt, timestampOfString } from './conversions.ts';
 import { re2Matches } from './regex.ts';
-import { asciiCase, indexOf, lastIndexOf, split, substring } from './strings.ts';
+import { asciiCase, compareCodePoints, indexOf, lastIndexOf, split, substring, trim } from './strings.ts';
 import type { VarType } from './types.ts';
 
 /** The variables a condition may use. */
@@ -35,10 +35,10 @@ export const INTERNAL_PREFIX = '__cs_';
 
 /** Built-in receiver functions replaced by spec-following ones: name → internal name. */
 const REPLACED_METHODS: Readonly<Record<string, string>> = Object.fromEntries(
-  ['matches', 'lowerAscii', 'upperAscii', 'indexOf', 'lastIndexOf', 'substring', 'split'].map((m) => [m, `${INTERNAL_PREFIX}${m}`]),
+  ['matches', 'lowerAscii', 'upperAscii', 'trim', 'indexOf', 'lastIndexOf', 'substring', 'split'].map((m) => [m, `${INTERNAL_PREFIX}${m}`]),
 );
 const REPLACED_FUNCTIONS: Readonly<Record<string, string>> = Object.fromEntries(
-  ['int', 'double', 'timestamp'].map((f) => [f, `${INTERNAL_PREFIX}${f}`]),
+  ['int', 'double', 'timestamp', 'duration'].map((f) => [f, `${INTERNAL_PREFIX}${f}`]),
 );
 
 /** The environment, with the slot holding the meter of the evaluation in progress. */
@@ -87,6 +87,7 @@ export function policyEnvironment(types?: Readonly<Record<(typeof POLICY_VARIABL
   env.registerFunction('matches(string, string): bool', (s: string, re: string) => re2Matches(s, re, charge));
   env.registerFunction(`string.${INTERNAL_PREFIX}lowerAscii(): string`, (s: string) => asciiCase(s, false));
   env.registerFunction(`string.${INTERNAL_PREFIX}upperAscii(): string`, (s: string) => asciiCase(s, true));
+  env.registerFunction(`string.${INTERNAL_PREFIX}trim(): string`, trim);
   const m = (sig: string, fn: (...args: never[]) => unknown) => env.registerFunction(`string.${INTERNAL_PREFIX}${sig}`, fn);
   m('indexOf(string): int', (s: string, sub: string) => indexOf(s, sub));
   m('indexOf(string, int): int', (s: string, sub: string, from: bigint) => indexOf(s, sub, from));
@@ -108,6 +109,14 @@ export function policyEnvironment(types?: Readonly<Record<(typeof POLICY_VARIABL
   f(`timestamp(string): ${TS}`, timestampOfString);
   f(`timestamp(int): ${TS}`, timestampOfInt);
   f(`timestamp(${TS}): ${TS}`, (t: Date) => t);
+  // The library's Duration class is not exported: reach it through a value.
+  const Duration = (env.evaluate('duration("1s")') as object).constructor as new (seconds: bigint, nanos: number) => object;
+  const GPD = 'google.protobuf.Duration';
+  f(`duration(string): ${GPD}`, (s: string) => {
+    const { seconds, nanos } = durationOfString(s);
+    return new Duration(seconds, nanos);
+  });
+  f(`duration(${GPD}): ${GPD}`, (d: object) => d);
 
   // Reach the evaluator once and wrap its `run`, through which every node is evaluated.
   let evaluator: { run: (ast: ASTNode, ctx: unknown) => unknown } | undefined;
@@ -150,6 +159,8 @@ class CelOverflowError extends Error {
 
 function inInt64(v: unknown): unknown {
   if (typeof v === 'bigint' && (v > MAX_INT || v < MIN_INT)) throw new CelOverflowError(`integer overflow: ${v}`);
+  // A timestamp moved out of CEL's range (years 1..9999) is an error, not an Invalid Date that compares false.
+  if (v instanceof Date && !(v.getTime() >= MIN_TIME && v.getTime() <= MAX_TIME)) throw new CelOverflowError('timestamp overflow');
   return v;
 }
 
@@ -174,6 +185,18 @@ const checkedArithmetic: Evaluate = function (ev, ast, ctx) {
 
 const ARITHMETIC = new Set(['-_', '+', '-', '*', '/', '%']);
 
+/** Strings order by code point (strings.ts), whatever JavaScript's `<` says; other values as the library orders them. */
+const relation: Evaluate = function (ev, ast, ctx) {
+  const [left, right] = ast.args as [unknown, unknown];
+  const l = ev.run(left, ctx);
+  const r = ev.run(right, ctx);
+  if (typeof l !== 'string' || typeof r !== 'string') return (ast['handle'] as (l: unknown, r: unknown, ast: unknown, ev: unknown) => unknown)(l, r, ast, ev);
+  const c = compareCodePoints(l, r);
+  return ast.op === '<' ? c < 0 : ast.op === '<=' ? c <= 0 : ast.op === '>' ? c > 0 : c >= 0;
+};
+
+const RELATIONS = new Set(['<', '<=', '>', '>=']);
+
 /**
  * Points a freshly parsed condition (not yet type-checked or evaluated) at
  * the spec-following functions, makes its map literals Maps, and its integer
@@ -183,6 +206,7 @@ export function rewrite(ast: ASTNode): void {
   for (const node of nodes(ast)) {
     const args = node.args as unknown[];
     if (ARITHMETIC.has(node.op)) node.setMeta?.('evaluate', checkedArithmetic);
+    else if (RELATIONS.has(node.op)) node.setMeta?.('evaluate', relation);
     if (node.op === 'rcall' && typeof args[0] === 'string' && REPLACED_METHODS[args[0]]) args[0] = REPLACED_METHODS[args[0]];
     else if (node.op === 'call' && typeof args[0] === 'string' && REPLACED_FUNCTIONS[args[0]]) args[0] = REPLACED_FUNCTIONS[args[0]];
     else if (node.op === 'map' && args.length > 0) node.setMeta?.('evaluate', evaluateMapLiteral);

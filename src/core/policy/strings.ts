@@ -70,3 +70,39 @@ export function split(s: string, sep: string, limit?: bigint): string[] {
   const n = Number(limit);
   return [...parts.slice(0, n - 1), parts.slice(n - 1).join(sep)];
 }
+
+// Go's unicode.IsSpace, which the strings extension's trim() uses (strings.TrimSpace). JavaScript's trim()
+// leaves U+0085 (NEL) and trims U+FEFF, which is not white space.
+const SPACE = new Set([...'\t\n\v\f\r \u0085\u00A0\u1680\u2028\u2029\u202F\u205F\u3000'].map((c) => c.charCodeAt(0)));
+for (let c = 0x2000; c <= 0x200a; c++) SPACE.add(c);
+
+export function trim(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && SPACE.has(s.charCodeAt(start))) start++;
+  while (end > start && SPACE.has(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
+}
+
+/**
+ * Orders strings by code point, as CEL does (its strings are UTF-8, whose
+ * byte order is code point order); JavaScript's `<` compares UTF-16 units,
+ * which puts every character beyond the BMP (a surrogate pair) before
+ * U+E000..U+FFFF.
+ *
+ * @example
+ * compareCodePoints('\uFFFF', '😀'); // -1
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) {
+      // Lift surrogates above the rest of the BMP; their relative order is already code point order.
+      const rank = (u: number) => (u >= 0xd800 && u <= 0xdfff ? u + 0x2000 : u >= 0xe000 ? u - 0x800 : u);
+      return rank(x) < rank(y) ? -1 : 1;
+    }
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
