@@ -87,7 +87,8 @@ describe('countersign mcp', () => {
 
     const again = await cli(['mcp', 'accept', 'greeter', 'greet'], gw.keys['alice']!);
     expect(again.stdout).toContain('nothing to accept');
-  });
+    // Six CLI processes, each loading the TypeScript sources: on a loaded 2-core machine that alone can pass 30 s.
+  }, 120_000);
 
   it('without --connect, --config or a subcommand, says what it needs (exit 2); both at once are refused', async () => {
     const r = await cli(['mcp'], gw.keys['deploy-bot']!);
@@ -97,5 +98,5 @@ describe('countersign mcp', () => {
     const both = await cli(['mcp', '--connect', gw.url, '--config', join(gw.dir, 'countersign.yaml')], gw.keys['deploy-bot']!);
     expect(both.code).not.toBe(0);
     expect(both.stderr).toMatch(/cannot be used with/);
-  });
+  }, 120_000);
 });
