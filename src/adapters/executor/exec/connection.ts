@@ -9,6 +9,7 @@ import type { ActionInput, ExecInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import { makeFacts } from '../../../core/facts.ts';
 import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
+import { createSecretScrubber, secretParts, type SecretScrubber } from '../../../core/scrub.ts';
 
 export interface ExecConnectionConfig {
   readonly name: string;
@@ -32,10 +33,23 @@ function subcommandOf(args: readonly string[]): string {
 }
 
 /**
+ * Output with the connection's `env` values replaced wherever they appear, as
+ * written or escaped or encoded (core/scrub.ts): a binary that prints its
+ * environment, or a token in base64, must not hand the agent the gateway's
+ * credential. Text that a second look still finds one in is withheld whole.
+ */
+function scrubbed(scrubber: SecretScrubber, text: string): string {
+  if (scrubber.empty || text === '') return text;
+  const r = scrubber.scrub(text);
+  return r.clean ? r.text : '[withheld: the output holds a credential of the connection in a form that could not be removed]';
+}
+
+/**
  * @example
  * const kubectl = createExecConnection({ name: 'ops-tool', command: '/usr/local/bin/kubectl', env: {}, tags: {}, timeoutMs: 60000 });
  */
 export function createExecConnection(config: ExecConnectionConfig): ConnectionHandle {
+  const scrubber = createSecretScrubber(secretParts(Object.values(config.env)));
   return {
     info: { name: config.name, kind: 'exec', tags: config.tags },
     maxRunMs: config.timeoutMs,
@@ -66,7 +80,9 @@ export function createExecConnection(config: ExecConnectionConfig): ConnectionHa
             ...(config.cwd ? { cwd: config.cwd } : {}),
             windowsHide: true,
           },
-          (error, stdout, stderr) => {
+          (error, rawStdout, rawStderr) => {
+            const stdout = scrubbed(scrubber, rawStdout);
+            const stderr = scrubbed(scrubber, rawStderr);
             const err = error as (NodeJS.ErrnoException & { code?: string | number; killed?: boolean; signal?: string }) | null;
             if (err && typeof err.code === 'string') {
               const message = err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' ? 'output exceeded 1 MiB' : `could not start (${err.code})`;
