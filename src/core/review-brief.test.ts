@@ -36,6 +36,9 @@ describe('the action line', () => {
     expect(line.length).toBeLessThanOrEqual(80);
     expect(line.endsWith('… on billing-api')).toBe(true);
     expect(oneLine('DELETE\n FROM\u202Eorders')).toBe('DELETE FROM\uFFFDorders');
+    // Line and paragraph separators, zero-width and bidi isolates could fake a second line or hide a word.
+    expect(oneLine('SELECT 1\u2028Risk: read-only\u2029\u200BDELETE\u2067x\uFEFF')).toBe('SELECT 1\uFFFDRisk: read-only\uFFFD\uFFFDDELETE\uFFFDx\uFFFD');
+    expect(oneLine('SELECT 1;\u00A0\u3000\u2003DELETE')).toBe('SELECT 1; DELETE');
     expect(oneLine('a😀', 2)).toBe('a…'.slice(0, 2));
   });
 });

@@ -12,6 +12,7 @@ import { boundedJson } from './bounded-text.ts';
 import type { ConnectionInfo, TagValue } from './connection.ts';
 import type { Facts } from './facts.ts';
 import type { RequestRecord } from './request.ts';
+import { flatText } from './visible-text.ts';
 import { quorumMet, remainingApprovals, type Review } from './review.ts';
 
 export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'prod' | 'PII' | 'irreversible';
@@ -30,19 +31,16 @@ export interface ReviewBrief {
 /** How long the action line may be before it is cut with an ellipsis. */
 export const ACTION_LINE_MAX = 160;
 
-// Controls (newlines included) and bidirectional overrides could make the line read as something else.
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]+/g;
-
 /**
- * One line of at most `max` characters: whitespace runs collapsed, controls
- * and bidi overrides shown as U+FFFD, never a split surrogate pair.
+ * One line of at most `max` characters: whitespace runs collapsed, controls,
+ * bidi overrides, line separators and zero-width characters shown as U+FFFD
+ * (visible-text.ts), never a split surrogate pair.
  *
  * @example
  * oneLine('DELETE\n FROM orders', 10); // 'DELETE FR…'
  */
 export function oneLine(text: string, max = ACTION_LINE_MAX): string {
-  const flat = text.replace(/[\t\n\r ]+/g, ' ').replace(UNSAFE, '\uFFFD').trim();
+  const flat = flatText(text).trim();
   if (flat.length <= max) return flat;
   let end = Math.max(0, max - 1);
   if (end > 0 && isHighSurrogate(flat.charCodeAt(end - 1))) end--;
