@@ -24,7 +24,18 @@ const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\u115F\u1160\u3164\uF
  * visibleText('ok\u2028Risk: read-only'); // 'ok\uFFFDRisk: read-only'
  */
 export function visibleText(text: string): string {
-  return text.replace(/\r\n/g, '\n').replace(HIDDEN, (c) => (c === '\n' || c === '\t' ? c : '\uFFFD'));
+  return replaceHidden(text.replace(/\r\n/g, '\n'), () => '\uFFFD');
+}
+
+/**
+ * Each hidden character but newline and tab replaced by what `by` makes of
+ * it: for a surface that names it instead (a terminal prints `\u{202e}`).
+ *
+ * @example
+ * replaceHidden('a\u202Eb', (c) => `<${c.codePointAt(0)}>`); // 'a<8238>b'
+ */
+export function replaceHidden(text: string, by: (c: string) => string): string {
+  return text.replace(HIDDEN, (c) => (c === '\n' || c === '\t' ? c : by(c)));
 }
 
 /**
