@@ -78,3 +78,15 @@ describe('the Approve label', () => {
     expect(approveLabel(brief, approvalStep(both, human('erin', ['sre', 'dba'])))).toBe(`Approve and run ${brief.action}`);
   });
 });
+
+describe('a cut SQL action line', () => {
+  it('names every dangerous statement kind before the cut, however the SQL pads it', () => {
+    const statements = ['select', 'insert', 'update', 'create', 'alter', 'delete'].map((type) => ({ type, tables: [], hasWhere: true }));
+    const sql = `SELECT 1; /* ${'x'.repeat(3000)} */ DELETE FROM orders`;
+    const r = requestRecord({ action: { ...requestRecord().action, input: { sql } }, facts: makeFacts('postgres', { writes: true, sql: { ...makeFacts('postgres', { writes: true }).sql, statements } }) });
+    const brief = reviewBrief(r);
+    expect(brief.action).toMatch(/^SQL on orders-db \(DELETE, INSERT, UPDATE, CREATE \+2 more kinds\): SELECT 1; \/\* x+…$/);
+    expect(brief.riskLine).toContain('deletes');
+    expect(approveLabel(brief, { completes: true, nth: 1, of: 1 }, 75)).toMatch(/^Approve and run SQL on orders-db \(DELETE, /);
+  });
+});

@@ -125,6 +125,14 @@ function actionText(r: Pick<RequestRecord, 'action' | 'facts'>): string {
   return boundedJson(input, 2 * ACTION_LINE_MAX).text;
 }
 
+/** `DELETE, SELECT`: each kind once, deleting kinds first and reads last, at most four and then how many more. */
+function statementKinds(statements: readonly { type: string }[]): string {
+  const rank = (t: string) => (SQL_DELETES.has(t) ? 0 : t === 'select' ? 2 : 1);
+  const types = [...new Set(statements.map((st) => st.type))].sort((a, b) => rank(a) - rank(b));
+  const kinds = types.map((t) => oneLine(t, 20).toUpperCase());
+  return kinds.length > 4 ? `${kinds.slice(0, 4).join(', ')} +${kinds.length - 4} more kinds` : kinds.join(', ') || 'no statement';
+}
+
 /**
  * The action line with its connection: `POST /refunds on billing-api`,
  * `SQL on orders-db: DELETE FROM orders …`, cut to `max`.
@@ -135,7 +143,13 @@ function actionText(r: Pick<RequestRecord, 'action' | 'facts'>): string {
 export function actionLine(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'>, max = ACTION_LINE_MAX): string {
   const name = r.connection.name;
   const text = actionText(r);
-  if (text.startsWith('SQL: ')) return oneLine(`SQL on ${name}: ${text.slice(5)}`, max);
+  if (text.startsWith('SQL: ')) {
+    const whole = oneLine(`SQL on ${name}: ${text.slice(5)}`, Infinity);
+    if (whole.length <= max || r.facts.kind !== 'postgres') return oneLine(whole, max);
+    // Cut SQL could end before its dangerous statement (`SELECT 1; /* … */ DELETE FROM orders`):
+    // the parser's statement kinds go first, where no cut reaches them.
+    return oneLine(`SQL on ${name} (${statementKinds(r.facts.sql.statements)}): ${text.slice(5)}`, max);
+  }
   if (text.startsWith('run: ')) return oneLine(`Run on ${name}: ${text.slice(5)}`, max);
   if (text.startsWith('tool ')) return oneLine(`Tool on ${name}: ${text.slice(5)}`, max);
   // `on <connection>` must survive the cut: the path is the part that gives way.
