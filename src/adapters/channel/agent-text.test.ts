@@ -9,7 +9,7 @@ import { blockKitProblem } from '../../../test/support/block-kit.ts';
 import { requestRecord } from '../../../test/support/fixtures.ts';
 import { makeFacts } from '../../core/facts.ts';
 import type { RequestRecord } from '../../core/request.ts';
-import { outcomeDm, requestMessage } from './slack/message.ts';
+import { minimalMessage, outcomeDm, requestMessage } from './slack/message.ts';
 import { requestCard } from './teams/card.ts';
 import { heldRequestView } from './teams/view.ts';
 
@@ -49,6 +49,16 @@ describe('the agent’s reason on a Slack message', () => {
       for (const t of texts) expect(t.text).not.toMatch(HIDDEN);
     });
   }
+
+  it('shows the action line, the agent’s SQL, as plain text on the full and the minimal message', () => {
+    const r = requestRecord({ action: { ...requestRecord().action, input: { sql: 'SELECT 1; ~DELETE FROM orders~ *Risk: read-only*' } } });
+    for (const message of [requestMessage(r, URL), minimalMessage(r, URL)]) {
+      const texts = slackTexts(message.blocks);
+      // The exact input is a code block, where nothing is formatted; every other mrkdwn text is the gateway's.
+      for (const t of texts.filter((x) => x.type === 'mrkdwn' && !x.text.startsWith('*Exact input*'))) expect(t.text).not.toContain('~DELETE');
+      expect(texts.find((t) => t.text.startsWith('SQL on '))?.type).toBe('plain_text');
+    }
+  });
 
   it('shows the target’s error, which can quote the agent, as plain text', () => {
     const r = { ...record('x'), status: 'failed' as const, error: { code: 'EXECUTION_FAILED' as const, message: 'relation "<!channel> *Risk: read-only*" does not exist\u202E' } };

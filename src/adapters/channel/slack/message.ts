@@ -111,7 +111,9 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
   const claimHead = `*Agent's claim (unverified)*${claim.cut ? ` — ${reason.length.toLocaleString('en')} characters, <${url}|show all in the console>` : ''}`;
   const blocks: Block[] = [
     { type: 'header', text: plain(plainFit(`${r.status === 'pending' ? 'Approval needed' : `Approval ${r.status}`}: ${brief.action}`, LIMITS.headerText)) },
-    section(fitText(`*Risk: ${escapeMrkdwn(brief.riskLine)}*\n`, brief.action, LIMITS.sectionText, url)),
+    section(`*Risk: ${escapeMrkdwn(brief.riskLine)}*`),
+    // The action line is the agent's SQL or path: plain text, so `~DELETE FROM orders~` is not struck through.
+    plainSection(brief.action),
     section(codeBlock('*Exact input*\n', inputText(r), LIMITS.sectionText, url)),
     {
       type: 'section',
@@ -164,7 +166,8 @@ export function minimalMessage(r: RequestRecord, consoleUrl: string): { text: st
     text: fitEscaped(`${OUTCOME[r.status]}: ${brief.action}`, LIMITS.messageText).text,
     blocks: [
       { type: 'header', text: plain(plainFit(`${r.status === 'pending' ? 'Approval needed' : `Approval ${r.status}`}: ${brief.action}`, LIMITS.headerText)) },
-      section(fitText(`*${status}* — <${consoleUrl}|open the request>\n*Risk: ${escapeMrkdwn(brief.riskLine)}*\n`, brief.action, LIMITS.sectionText, consoleUrl)),
+      section(`*${status}* — <${consoleUrl}|open the request>\n*Risk: ${escapeMrkdwn(brief.riskLine)}*`),
+      plainSection(brief.action),
     ],
   };
 }
