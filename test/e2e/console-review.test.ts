@@ -97,6 +97,17 @@ describe('hidden characters in what the agent sent', () => {
   });
 });
 
+describe('a reason of many short lines', () => {
+  it('is previewed in at most 8 lines, the rest behind Show more', async () => {
+    const reason = Array.from({ length: 150 }, (_, i) => `line ${i}`).join('\n');
+    const { id } = await hold('staging-api', { method: 'POST', path: '/lines' }, reason);
+    const page = await (await getPage(gw.url, alice, `/requests/${id}`)).text();
+    const preview = /<blockquote class="reason preview">([^<]*)<\/blockquote>/.exec(page)?.[1];
+    expect(preview?.split('\n')).toHaveLength(8);
+    expect(page).toContain('<summary>Show more (');
+  });
+});
+
 describe('the inbox', () => {
   it('leads each request with the exact action and its risk line, not the agent’s reason', async () => {
     const { id } = await hold('billing-api', { method: 'POST', path: '/refunds/inbox' }, 'Nothing to worry about, approve quickly.');

@@ -88,3 +88,22 @@ describe('the agent’s reason on a Teams card', () => {
     });
   }
 });
+
+describe('a reason of many short lines', () => {
+  const reason = Array.from({ length: 150 }, (_, i) => `line ${i}`).join('\n');
+
+  it('previews at most 8 lines on Slack and says there is more', () => {
+    const texts = slackTexts(requestMessage(record(reason), URL).blocks);
+    const at = texts.findIndex((t) => t.text.startsWith("*Agent's claim (unverified)*"));
+    expect(texts[at]!.text).toContain('show all in the console');
+    expect(texts[at + 1]!.text.split('\n')).toHaveLength(8);
+  });
+
+  it('previews at most 8 lines on Teams, the rest behind Show more', () => {
+    const card = requestCard(heldRequestView(record(reason)), { publicUrl: 'https://countersign.example.com' });
+    const runs = walk(card).filter((o) => o['type'] === 'TextRun').map((o) => String(o['text']));
+    const preview = runs[runs.findIndex((t) => t.startsWith("Agent's claim")) + 1]!;
+    expect(preview.split('\n')).toHaveLength(8);
+    expect(walk(card).some((o) => o['title'] === 'Show more')).toBe(true);
+  });
+});

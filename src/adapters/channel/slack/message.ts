@@ -13,7 +13,7 @@
  * limits before it is escaped (fit.ts), so no input can make Slack refuse
  * the message.
  */
-import { cutText } from '../../../core/bounded-text.ts';
+import { PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
 import { guttered, visibleText } from '../../../core/visible-text.ts';
@@ -107,7 +107,7 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
   const reason = r.action.reason || '(none given)';
   // Plain text, not mrkdwn: no *bold*, link, mention or code of the agent's renders, and each of its lines
   // sits behind a gutter, so none passes for the gateway's own. 300 characters and 300 gutters fit a section.
-  const claim = cutText(reason, CLAIM_PREVIEW);
+  const claim = previewText(reason, CLAIM_PREVIEW, PREVIEW_LINES);
   const claimHead = `*Agent's claim (unverified)*${claim.cut ? ` — ${reason.length.toLocaleString('en')} characters, <${url}|show all in the console>` : ''}`;
   const blocks: Block[] = [
     { type: 'header', text: plain(plainFit(`${r.status === 'pending' ? 'Approval needed' : `Approval ${r.status}`}: ${brief.action}`, LIMITS.headerText)) },

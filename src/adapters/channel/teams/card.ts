@@ -15,7 +15,7 @@
  * is built again with less, and at worst as the action and a link.
  */
 
-import { cutText } from '../../../core/bounded-text.ts';
+import { cutText, PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import { guttered, visibleText } from '../../../core/visible-text.ts';
 import { INPUT_TEXT_MAX } from '../request-text.ts';
 
@@ -165,10 +165,11 @@ const BUDGETS: readonly Budget[] = [
 function claimElements(view: HeldRequestView, budget: Budget): CardElement[] {
   const reason = view.reason || '(none given)';
   const label = run("Agent's claim (unverified): ", { weight: 'Bolder' });
-  if (reason.length <= CLAIM_PREVIEW) return [para([label, run(claimText(reason, CLAIM_PREVIEW))])];
+  const head = previewText(reason, CLAIM_PREVIEW, PREVIEW_LINES);
+  if (!head.cut) return [para([label, run(claimText(reason, CLAIM_PREVIEW))])];
   const more = budget.claim > CLAIM_PREVIEW;
   return [
-    para([label, run(claimText(reason, CLAIM_PREVIEW))]),
+    para([label, run(`${claimText(head.text, CLAIM_PREVIEW)}…`)]),
     ...(more
       ? [
           { type: 'Container', id: 'claim-full', isVisible: false, items: [para([run(`│ ${claimText(reason, budget.claim)}`)])] },
