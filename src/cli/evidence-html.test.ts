@@ -65,7 +65,7 @@ describe('renderEvidenceHtml', () => {
   it('shows a text-direction override as an escape, not as a reordering of what follows', () => {
     const html = renderEvidenceHtml(report);
     expect(html).not.toContain('\u202e');
-    expect(html).toContain('\\x202e fix');
+    expect(html).toContain('\\u{202e} fix');
   });
 
   it('is self-contained: inline style, no scripts, nothing loaded from elsewhere', () => {

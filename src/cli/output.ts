@@ -3,13 +3,24 @@
  * (ANSI escapes that could redraw the screen and fake a request) are shown
  * escaped, never interpreted.
  */
+import { boundedJson, cutText } from '../core/bounded-text.ts';
+import { replaceHidden } from '../core/visible-text.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
 
-/** Makes text safe to print: C0/C1 controls except newline and tab become \\xNN. */
+/**
+ * Makes text safe to print: every control but newline and tab, bidi mark,
+ * zero-width or other hidden character (core/visible-text.ts) is named
+ * instead: `\\x1b`, `\\u{202e}`.
+ */
 export function safe(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return replaceHidden(text, (c) => {
+    const n = c.codePointAt(0) ?? 0;
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
+  });
 }
+
+/** Input shown before it is cut; `--json` prints all of it. */
+const INPUT_SHOWN = 16_384;
 
 function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -33,19 +44,26 @@ export function inputText(r: RequestView): string {
     );
     const query = pairs.length ? `?${new URLSearchParams(pairs).toString()}` : '';
     const headers = Object.entries((input['headers'] as Record<string, string> | undefined) ?? {}).map(([k, v]) => `${k}: ${v}`);
-    const body = input['body'] === undefined ? [] : [typeof input['body'] === 'string' ? input['body'] : JSON.stringify(input['body'], null, 2)];
+    const body = input['body'] === undefined ? [] : [typeof input['body'] === 'string' ? input['body'] : boundedJson(input['body'], 2 * INPUT_SHOWN).text];
     return [`${input['method']} ${input['path']}${query}`, ...headers, ...body].join('\n');
   }
   if (Array.isArray(input['args'])) {
     const argv = (r.facts['exec'] as { argv?: string[] } | undefined)?.argv ?? (input['args'] as string[]);
     return argv.map(shellQuote).join(' ');
   }
-  if (typeof input['tool'] === 'string') return `tool ${input['tool']}\narguments: ${JSON.stringify(input['arguments'] ?? {}, null, 2)}`;
-  return JSON.stringify(input, null, 2);
+  if (typeof input['tool'] === 'string') return `tool ${input['tool']}\narguments: ${boundedJson(input['arguments'] ?? {}, 2 * INPUT_SHOWN).text}`;
+  return boundedJson(input, 2 * INPUT_SHOWN).text;
 }
 
-function indent(text: string, by: number): string {
-  return text.split('\n').join(`\n${' '.repeat(by)}`);
+/** Agent text under a label: each further line behind a gutter, so none passes for a line of ours (`  facts  writes=false`). */
+function agentLines(text: string, by: number): string {
+  return text.replace(/\r\n?/g, '\n').split('\n').join(`\n${' '.repeat(by)}│ `);
+}
+
+/** The input, cut at INPUT_SHOWN characters with a line saying so. */
+function inputShown(r: RequestView): string {
+  const c = cutText(inputText(r), INPUT_SHOWN);
+  return c.cut ? `${c.text}…\n[truncated at ${INPUT_SHOWN} characters: \`--json\` prints the whole input]` : c.text;
 }
 
 function factsText(r: RequestView): string {
@@ -86,16 +104,16 @@ export function requestDetails(r: RequestView): string {
     `Request ${r.id} — ${r.status}${r.status === 'pending' ? timeLeft(r.expiresAt) : ''}`,
     `  asked by    ${who}`,
     `  connection  ${r.connection.name} (${r.connection.kind})   tags: ${tagsLine(r.connection.tags)}`,
-    `  reason      ${indent(r.action.reason, 14)}`,
-    `  input       ${indent(inputText(r), 14)}`,
+    `  reason      ${agentLines(r.action.reason, 14)}`,
+    `  input       ${agentLines(inputShown(r), 14)}`,
     `  facts       ${factsText(r)}`,
     `  rules       ${r.decision.rules.join(', ') || '(none matched: default)'} → ${r.decision.effect}${r.decision.message ? ` — ${r.decision.message}` : ''}`,
     ...(r.status === 'pending' ? [`  approvals   ${remaining ? `still needed: ${remaining}` : 'none needed'}`] : []),
     `  reviews     ${r.reviews.map((v) => `${v.verdict} by ${v.reviewer} at ${v.at}${v.comment ? ` ("${v.comment}")` : ''}`).join('\n              ') || '—'}`,
     `  digest      ${r.digest}`,
     `  policy      ${r.decision.policyHash}`,
-    ...(r.error ? [`  error       ${r.error.code}: ${r.error.message}`] : []),
-    ...(r.result !== null && r.result !== undefined ? [`  result      ${indent(JSON.stringify(r.result, null, 2).slice(0, 4000), 14)}`] : []),
+    ...(r.error ? [`  error       ${r.error.code}: ${agentLines(cutText(r.error.message, 4000).text, 14)}`] : []),
+    ...(r.result !== null && r.result !== undefined ? [`  result      ${agentLines(boundedJson(r.result, 4000).text, 14)}`] : []),
     ...(r.reviewable ? [`  you         ${r.reviewable.reviewable ? 'may review this request' : `cannot review: ${r.reviewable.why}`}`] : []),
   ];
   return safe(lines.join('\n'));

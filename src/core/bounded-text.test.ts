@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { boundedJson, cutText, PRETTY_DEPTH } from './bounded-text.ts';
+import { boundedJson, cutText, PRETTY_DEPTH, previewText } from './bounded-text.ts';
 
 describe('bounded JSON', () => {
   it('pretty-prints small values exactly as JSON.stringify does', () => {
@@ -21,5 +21,13 @@ describe('bounded JSON', () => {
   it('never ends inside a surrogate pair', () => {
     expect(cutText('a😀b', 2)).toEqual({ text: 'a', cut: true });
     expect(boundedJson('😀'.repeat(100), 10).text).toBe(`"${'😀'.repeat(4)}`);
+  });
+});
+
+describe('previewText', () => {
+  it('stops at the character or the line limit, whichever comes first', () => {
+    expect(previewText('a\nb\nc', 300, 2)).toEqual({ text: 'a\nb', cut: true });
+    expect(previewText('a\nb', 300, 2)).toEqual({ text: 'a\nb', cut: false });
+    expect(previewText('abcdef\ng', 3, 8)).toEqual({ text: 'abc', cut: true });
   });
 });

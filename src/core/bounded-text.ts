@@ -92,3 +92,24 @@ export function boundedJson(value: unknown, max: number): { text: string; cut: b
   walk(value, '', 0);
   return { text: out.join(''), cut };
 }
+
+/** Lines of the agent's reason a preview shows before "show more". */
+export const PREVIEW_LINES = 8;
+
+/**
+ * The start of a long text for a preview: at most `maxChars` characters and
+ * `maxLines` lines, so neither a long line nor hundreds of short ones push
+ * what follows out of sight.
+ *
+ * @example
+ * previewText('a\nb\nc', 300, 2); // { text: 'a\nb', cut: true }
+ */
+export function previewText(text: string, maxChars: number, maxLines: number): { text: string; cut: boolean } {
+  const chars = cutText(text, maxChars);
+  let at = -1;
+  for (let i = 0; i < maxLines; i++) {
+    at = chars.text.indexOf('\n', at + 1);
+    if (at < 0) return chars;
+  }
+  return { text: chars.text.slice(0, at), cut: true };
+}

@@ -36,6 +36,9 @@ describe('the action line', () => {
     expect(line.length).toBeLessThanOrEqual(80);
     expect(line.endsWith('… on billing-api')).toBe(true);
     expect(oneLine('DELETE\n FROM\u202Eorders')).toBe('DELETE FROM\uFFFDorders');
+    // Line and paragraph separators, zero-width and bidi isolates could fake a second line or hide a word.
+    expect(oneLine('SELECT 1\u2028Risk: read-only\u2029\u200BDELETE\u2067x\uFEFF')).toBe('SELECT 1\uFFFDRisk: read-only\uFFFD\uFFFDDELETE\uFFFDx\uFFFD');
+    expect(oneLine('SELECT 1;\u00A0\u3000\u2003DELETE')).toBe('SELECT 1; DELETE');
     expect(oneLine('a😀', 2)).toBe('a…'.slice(0, 2));
   });
 });
@@ -73,5 +76,17 @@ describe('the Approve label', () => {
     const brief = reviewBrief(both);
     expect(approveLabel(brief, approvalStep(both, human('carol', ['sre'])))).toBe('Approve (1 of 2)');
     expect(approveLabel(brief, approvalStep(both, human('erin', ['sre', 'dba'])))).toBe(`Approve and run ${brief.action}`);
+  });
+});
+
+describe('a cut SQL action line', () => {
+  it('names every dangerous statement kind before the cut, however the SQL pads it', () => {
+    const statements = ['select', 'insert', 'update', 'create', 'alter', 'delete'].map((type) => ({ type, tables: [], hasWhere: true }));
+    const sql = `SELECT 1; /* ${'x'.repeat(3000)} */ DELETE FROM orders`;
+    const r = requestRecord({ action: { ...requestRecord().action, input: { sql } }, facts: makeFacts('postgres', { writes: true, sql: { ...makeFacts('postgres', { writes: true }).sql, statements } }) });
+    const brief = reviewBrief(r);
+    expect(brief.action).toMatch(/^SQL on orders-db \(DELETE, INSERT, UPDATE, CREATE \+2 more kinds\): SELECT 1; \/\* x+…$/);
+    expect(brief.riskLine).toContain('deletes');
+    expect(approveLabel(brief, { completes: true, nth: 1, of: 1 }, 75)).toMatch(/^Approve and run SQL on orders-db \(DELETE, /);
   });
 });

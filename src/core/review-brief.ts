@@ -12,6 +12,7 @@ import { boundedJson } from './bounded-text.ts';
 import type { ConnectionInfo, TagValue } from './connection.ts';
 import type { Facts } from './facts.ts';
 import type { RequestRecord } from './request.ts';
+import { flatText } from './visible-text.ts';
 import { quorumMet, remainingApprovals, type Review } from './review.ts';
 
 export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'prod' | 'PII' | 'irreversible';
@@ -30,19 +31,16 @@ export interface ReviewBrief {
 /** How long the action line may be before it is cut with an ellipsis. */
 export const ACTION_LINE_MAX = 160;
 
-// Controls (newlines included) and bidirectional overrides could make the line read as something else.
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]+/g;
-
 /**
- * One line of at most `max` characters: whitespace runs collapsed, controls
- * and bidi overrides shown as U+FFFD, never a split surrogate pair.
+ * One line of at most `max` characters: whitespace runs collapsed, controls,
+ * bidi overrides, line separators and zero-width characters shown as U+FFFD
+ * (visible-text.ts), never a split surrogate pair.
  *
  * @example
  * oneLine('DELETE\n FROM orders', 10); // 'DELETE FR…'
  */
 export function oneLine(text: string, max = ACTION_LINE_MAX): string {
-  const flat = text.replace(/[\t\n\r ]+/g, ' ').replace(UNSAFE, '\uFFFD').trim();
+  const flat = flatText(text).trim();
   if (flat.length <= max) return flat;
   let end = Math.max(0, max - 1);
   if (end > 0 && isHighSurrogate(flat.charCodeAt(end - 1))) end--;
@@ -127,6 +125,14 @@ function actionText(r: Pick<RequestRecord, 'action' | 'facts'>): string {
   return boundedJson(input, 2 * ACTION_LINE_MAX).text;
 }
 
+/** `DELETE, SELECT`: each kind once, deleting kinds first and reads last, at most four and then how many more. */
+function statementKinds(statements: readonly { type: string }[]): string {
+  const rank = (t: string) => (SQL_DELETES.has(t) ? 0 : t === 'select' ? 2 : 1);
+  const types = [...new Set(statements.map((st) => st.type))].sort((a, b) => rank(a) - rank(b));
+  const kinds = types.map((t) => oneLine(t, 20).toUpperCase());
+  return kinds.length > 4 ? `${kinds.slice(0, 4).join(', ')} +${kinds.length - 4} more kinds` : kinds.join(', ') || 'no statement';
+}
+
 /**
  * The action line with its connection: `POST /refunds on billing-api`,
  * `SQL on orders-db: DELETE FROM orders …`, cut to `max`.
@@ -137,7 +143,13 @@ function actionText(r: Pick<RequestRecord, 'action' | 'facts'>): string {
 export function actionLine(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'>, max = ACTION_LINE_MAX): string {
   const name = r.connection.name;
   const text = actionText(r);
-  if (text.startsWith('SQL: ')) return oneLine(`SQL on ${name}: ${text.slice(5)}`, max);
+  if (text.startsWith('SQL: ')) {
+    const whole = oneLine(`SQL on ${name}: ${text.slice(5)}`, Infinity);
+    if (whole.length <= max || r.facts.kind !== 'postgres') return oneLine(whole, max);
+    // Cut SQL could end before its dangerous statement (`SELECT 1; /* … */ DELETE FROM orders`):
+    // the parser's statement kinds go first, where no cut reaches them.
+    return oneLine(`SQL on ${name} (${statementKinds(r.facts.sql.statements)}): ${text.slice(5)}`, max);
+  }
   if (text.startsWith('run: ')) return oneLine(`Run on ${name}: ${text.slice(5)}`, max);
   if (text.startsWith('tool ')) return oneLine(`Tool on ${name}: ${text.slice(5)}`, max);
   // `on <connection>` must survive the cut: the path is the part that gives way.

@@ -83,6 +83,31 @@ describe('the request page', () => {
   });
 });
 
+describe('hidden characters in what the agent sent', () => {
+  it('are shown as U+FFFD on the request page and the inbox, never reordering or hiding a word', async () => {
+    // U+202E draws `DELETE orders` as `sredro ETELED`; isolates, zero-width and U+2028 hide or break text.
+    const reason = 'Routine.\u2028Risk: read-only\u2066 \u202Esredro ETELED\u202C\u2069\u200B\uFEFF';
+    const { id } = await hold('billing-api', { method: 'POST', path: '/refunds', body: { note: 'ok\u202E\u200Dfdp.exe', [`k\u2067ey`]: 1 } }, reason);
+    const hidden = /[\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]/;
+    for (const path of [`/requests/${id}`, '/']) {
+      const page = await (await getPage(gw.url, alice, path)).text();
+      expect(page).toContain(path === '/' ? 'POST /refunds on billing-api' : 'Routine.\uFFFDRisk: read-only\uFFFD \uFFFDsredro ETELED\uFFFD\uFFFD\uFFFD');
+      expect(page).not.toMatch(hidden);
+    }
+  });
+});
+
+describe('a reason of many short lines', () => {
+  it('is previewed in at most 8 lines, the rest behind Show more', async () => {
+    const reason = Array.from({ length: 150 }, (_, i) => `line ${i}`).join('\n');
+    const { id } = await hold('staging-api', { method: 'POST', path: '/lines' }, reason);
+    const page = await (await getPage(gw.url, alice, `/requests/${id}`)).text();
+    const preview = /<blockquote class="reason preview">([^<]*)<\/blockquote>/.exec(page)?.[1];
+    expect(preview?.split('\n')).toHaveLength(8);
+    expect(page).toContain('<summary>Show more (');
+  });
+});
+
 describe('the inbox', () => {
   it('leads each request with the exact action and its risk line, not the agent’s reason', async () => {
     const { id } = await hold('billing-api', { method: 'POST', path: '/refunds/inbox' }, 'Nothing to worry about, approve quickly.');

@@ -80,14 +80,17 @@ describe('a held request in Slack', () => {
     expect(text).toContain('1 from group sre');
     expect(text).toContain('*Expires*');
     expect(text).toContain(`https://countersign.example.com/requests/${id}`);
-    expect(text).toContain('APPROVED by security &lt;!here&gt;');
-    expect(text).not.toContain('<!here>');
+    // The claim is plain text (Slack neither formats nor notifies it); no mrkdwn text holds it.
+    const blocks0 = post.body['blocks'] as any[];
+    expect(blocks0.find((b) => b.text?.text?.startsWith('│ '))?.text).toEqual({ type: 'plain_text', text: '│ APPROVED by security <!here> — just do it', emoji: false });
+    expect(JSON.stringify(blocks0.filter((b) => b.text?.type !== 'plain_text'))).not.toContain('!here');
     const actions = (post.body['blocks'] as any[]).find((b) => b.type === 'actions');
     expect(actions.elements.map((e: any) => [e.text.text, e.value])).toEqual([['Approve and run POST /invoices on billing-api', id], ['Deny', id]]);
     // The action leads: the header names it, the next block its risks; the agent's text is its unverified claim.
     const blocks = post.body['blocks'] as any[];
     expect(blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Approval needed: POST /invoices on billing-api', emoji: false } });
-    expect(blocks[1].text.text).toBe('*Risk: writes · prod · PII · irreversible*\nPOST /invoices on billing-api');
+    expect(blocks[1].text.text).toBe('*Risk: writes · prod · PII · irreversible*');
+    expect(blocks[2].text).toEqual({ type: 'plain_text', text: 'POST /invoices on billing-api', emoji: false });
     expect(text).toContain("*Agent's claim (unverified)*");
     // billing-api is tagged prod and PII: Slack asks the reviewer to confirm before the click is sent.
     expect(actions.elements[0].confirm.text.text).toBe('I understand this runs POST /invoices on billing-api on production, on personal data (PII).');

@@ -57,8 +57,10 @@ describe('the Slack message of a request fits Block Kit whatever the agent sent'
 
   it('shows only the start of a long reason, as the agent’s unverified claim', () => {
     const r = requestRecord({ action: { ...requestRecord().action, reason: `Trust me. ${'x'.repeat(3000)}` } });
-    const claim = requestMessage(r, URL).blocks.map((b) => (b['text'] as { text?: string } | undefined)?.text ?? '').find((t) => t.startsWith("*Agent's claim (unverified)*"));
-    expect(claim).toBe(`*Agent's claim (unverified)*\n>Trust me. ${'x'.repeat(290)}… <${URL}|show more in the console>`);
+    const texts = requestMessage(r, URL).blocks.map((b) => (b['text'] as { text?: string } | undefined)?.text ?? '');
+    const at = texts.findIndex((t) => t.startsWith("*Agent's claim (unverified)*"));
+    expect(texts[at]).toBe(`*Agent's claim (unverified)* — 3,010 characters, <${URL}|show all in the console>`);
+    expect(texts[at + 1]).toBe(`│ Trust me. ${'x'.repeat(290)}…`);
   });
 });
 

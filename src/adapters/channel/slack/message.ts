@@ -13,9 +13,10 @@
  * limits before it is escaped (fit.ts), so no input can make Slack refuse
  * the message.
  */
-import { cutText } from '../../../core/bounded-text.ts';
+import { PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
+import { guttered, visibleText } from '../../../core/visible-text.ts';
 import { approvalsNeeded, factsOf, inputText } from '../request-text.ts';
 import { codeBlock, fitEscaped, fitText, LIMITS, plainFit } from './fit.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
@@ -31,6 +32,8 @@ type Block = Record<string, unknown>;
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
 const plain = (text: string) => ({ type: 'plain_text', text, emoji: false });
 const section = (text: string): Block => ({ type: 'section', text: mrkdwn(text) });
+/** Agent-shaped text Slack shows as it is: never formatted, linked or a mention. */
+const plainSection = (text: string): Block => ({ type: 'section', text: plain(visibleText(text)) });
 
 function tagsText(r: RequestRecord): string {
   const tags = Object.entries(r.connection.tags);
@@ -102,12 +105,15 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
   const p = r.principal;
   const who = `*${fitEscaped(p.id, 300).text}* (${p.kind})${p.actsFor ? ` for *${fitEscaped(p.actsFor, 300).text}*` : ''}`;
   const reason = r.action.reason || '(none given)';
-  // At most 300 characters escape to at most 1,500, and quoting adds one per line: well inside a section.
-  const claim = cutText(reason, CLAIM_PREVIEW);
-  const preview = `${escapeMrkdwn(claim.text)}${claim.cut ? `… <${url}|show more in the console>` : ''}`;
+  // Plain text, not mrkdwn: no *bold*, link, mention or code of the agent's renders, and each of its lines
+  // sits behind a gutter, so none passes for the gateway's own. 300 characters and 300 gutters fit a section.
+  const claim = previewText(reason, CLAIM_PREVIEW, PREVIEW_LINES);
+  const claimHead = `*Agent's claim (unverified)*${claim.cut ? ` — ${reason.length.toLocaleString('en')} characters, <${url}|show all in the console>` : ''}`;
   const blocks: Block[] = [
     { type: 'header', text: plain(plainFit(`${r.status === 'pending' ? 'Approval needed' : `Approval ${r.status}`}: ${brief.action}`, LIMITS.headerText)) },
-    section(fitText(`*Risk: ${escapeMrkdwn(brief.riskLine)}*\n`, brief.action, LIMITS.sectionText, url)),
+    section(`*Risk: ${escapeMrkdwn(brief.riskLine)}*`),
+    // The action line is the agent's SQL or path: plain text, so `~DELETE FROM orders~` is not struck through.
+    plainSection(brief.action),
     section(codeBlock('*Exact input*\n', inputText(r), LIMITS.sectionText, url)),
     {
       type: 'section',
@@ -120,8 +126,10 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
         field('Request', '', url, `<${url}|${fitEscaped(r.id, 200).text}>`),
       ],
     },
-    section(fitText('*Facts*  ', factsOf(r).map((f) => f.value).join(' · '), LIMITS.sectionText, url)),
-    section(`*Agent's claim (unverified)*\n>${preview.replace(/\n/g, '\n>')}`),
+    // Table and function names come from the agent's SQL: plain text, where `*` and `<` are only characters.
+    plainSection(plainFit(`Facts: ${factsOf(r).map((f) => f.value).join(' · ')}`, LIMITS.sectionText)),
+    section(claimHead),
+    plainSection(`│ ${guttered(`${claim.text}${claim.cut ? '…' : ''}`, '')}`),
   ];
   if (r.status === 'pending') {
     const history = reviewsText(r, '', url);
@@ -135,7 +143,9 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
     const error = r.status === 'denied' || r.status === 'failed' || r.status === 'expired' || r.status === 'cancelled' ? r.error?.message : undefined;
     const head = `*${OUTCOME[r.status]}* ${slackDate(r.updatedAt)}`;
     const history = reviewsText(r, head, url);
-    blocks.push(section(history ? `${head}\n${history}` : error ? fitText(`${head}\n`, error, LIMITS.sectionText, url) : head));
+    blocks.push(section(history ? `${head}\n${history}` : head));
+    // The target's error text can quote the agent's input: plain text, after the gateway's own line.
+    if (error) blocks.push(plainSection(plainFit(`Error: ${visibleText(error)}`, LIMITS.sectionText)));
   }
   // The notification text (push, screen readers): no mrkdwn, so no mention can hide in it.
   return { text: fitEscaped(`${OUTCOME[r.status]}: ${brief.action}`, LIMITS.messageText).text, blocks };
@@ -156,7 +166,8 @@ export function minimalMessage(r: RequestRecord, consoleUrl: string): { text: st
     text: fitEscaped(`${OUTCOME[r.status]}: ${brief.action}`, LIMITS.messageText).text,
     blocks: [
       { type: 'header', text: plain(plainFit(`${r.status === 'pending' ? 'Approval needed' : `Approval ${r.status}`}: ${brief.action}`, LIMITS.headerText)) },
-      section(fitText(`*${status}* — <${consoleUrl}|open the request>\n*Risk: ${escapeMrkdwn(brief.riskLine)}*\n`, brief.action, LIMITS.sectionText, consoleUrl)),
+      section(`*${status}* — <${consoleUrl}|open the request>\n*Risk: ${escapeMrkdwn(brief.riskLine)}*`),
+      plainSection(brief.action),
     ],
   };
 }
@@ -185,5 +196,5 @@ export function denyModal(requestId: string): Block {
 export function outcomeDm(r: RequestRecord, consoleUrl: string): { text: string; blocks: Block[] } {
   const head = `*${OUTCOME[r.status]}*: your request <${consoleUrl}|${fitEscaped(r.id, 200).text}> on \`${fitEscaped(r.action.connection, 200).text}\``;
   const text = fitEscaped(`${OUTCOME[r.status]}: your request ${r.id} on ${r.action.connection}`, LIMITS.messageText).text;
-  return { text, blocks: [section(r.error?.message ? fitText(`${head}\n`, r.error.message, LIMITS.sectionText, consoleUrl) : head)] };
+  return { text, blocks: [section(head), ...(r.error?.message ? [plainSection(plainFit(`Error: ${visibleText(r.error.message)}`, LIMITS.sectionText))] : [])] };
 }

@@ -7,10 +7,12 @@
  * them as a mention. Code blocks need their fence broken, or the text
  * after a ``` would be formatted.
  */
+import { visibleText } from '../../../core/visible-text.ts';
 
 /** Text shown as plain words inside mrkdwn. */
 export function escapeMrkdwn(text: string): string {
-  return text
+  // Hidden characters first (bidi overrides, zero-width, line separators): as U+FFFD, the length unchanged.
+  return visibleText(text)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

@@ -15,6 +15,8 @@
  * is built again with less, and at worst as the action and a link.
  */
 
+import { cutText, PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
+import { guttered, visibleText } from '../../../core/visible-text.ts';
 import { INPUT_TEXT_MAX } from '../request-text.ts';
 
 export type RequestStatusView = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'executing' | 'succeeded' | 'failed';
@@ -89,12 +91,14 @@ const TITLES: Record<RequestStatusView, string> = {
 /** Statuses after which the card never changes again. */
 const FINAL = new Set<RequestStatusView>(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
 
-/** Untrusted text as it may appear: no control characters but newlines and tabs, bounded. */
+/** Untrusted text as it may appear: no hidden character (controls, bidi, zero-width, line separators) but newlines and tabs, bounded. */
 export function plain(text: string, max = 2000): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g, '\uFFFD');
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+  const clean = visibleText(text);
+  return clean.length > max ? `${cutText(clean, max).text}…` : clean;
 }
+
+/** The agent's words, each line after the first behind a gutter so none passes for a line of the card's own. */
+const claimText = (text: string, max: number) => guttered(plain(text, max));
 
 /** Teams refuses a message over about 28 KB; the card stays well under it. */
 export const CARD_MAX_BYTES = 24_000;
@@ -161,13 +165,14 @@ const BUDGETS: readonly Budget[] = [
 function claimElements(view: HeldRequestView, budget: Budget): CardElement[] {
   const reason = view.reason || '(none given)';
   const label = run("Agent's claim (unverified): ", { weight: 'Bolder' });
-  if (reason.length <= CLAIM_PREVIEW) return [para([label, run(reason)])];
+  const head = previewText(reason, CLAIM_PREVIEW, PREVIEW_LINES);
+  if (!head.cut) return [para([label, run(claimText(reason, CLAIM_PREVIEW))])];
   const more = budget.claim > CLAIM_PREVIEW;
   return [
-    para([label, run(plain(reason, CLAIM_PREVIEW))]),
+    para([label, run(`${claimText(head.text, CLAIM_PREVIEW)}…`)]),
     ...(more
       ? [
-          { type: 'Container', id: 'claim-full', isVisible: false, items: [para([run(plain(reason, budget.claim))])] },
+          { type: 'Container', id: 'claim-full', isVisible: false, items: [para([run(`│ ${claimText(reason, budget.claim)}`)])] },
           { type: 'ActionSet', actions: [{ type: 'Action.ToggleVisibility', title: 'Show more', targetElements: ['claim-full'] }] },
         ]
       : [para([run('Open the request for the whole reason.', { isSubtle: true, italic: true })])]),

@@ -3,6 +3,7 @@
  * interpolated value unless it is already `Html` made by this module. Agent
  * text (reasons, inputs, results) can only ever become text, never markup.
  */
+import { visibleText } from '../../../core/visible-text.ts';
 
 /** Markup made by `html` (or, for trusted constants only, `raw`). */
 export class Html {
@@ -14,9 +15,13 @@ export class Html {
 
 const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
-/** Text as it may stand in an element or a double-quoted attribute. */
+/**
+ * Text as it may stand in an element or a double-quoted attribute; bidi
+ * overrides, zero-width and other hidden characters shown as U+FFFD, so a
+ * value cannot draw itself as other words (core/visible-text.ts).
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => ENTITIES[ch]!);
+  return visibleText(text).replace(/[&<>"']/g, (ch) => ENTITIES[ch]!);
 }
 
 /** A value in a template: Html as is, lists joined, nothing for null/undefined/false, anything else as escaped text. */

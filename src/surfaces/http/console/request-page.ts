@@ -16,7 +16,7 @@ import type { CompiledPolicy } from '../../../core/policy/compile.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { remainingApprovals } from '../../../core/review.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief, type ReviewBrief } from '../../../core/review-brief.ts';
-import { boundedJson, cutText } from '../../../core/bounded-text.ts';
+import { boundedJson, PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import { redactInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { Deps } from '../../../service/deps.ts';
@@ -98,7 +98,7 @@ const CLAIM_PREVIEW = 300;
 /** The agent's reason: its claim, unverified, capped with a "show more" that works without script. */
 function claimView(reason: string): Html {
   if (!reason) return html`<p class="none">No reason given.</p>`;
-  const head = cutText(reason, CLAIM_PREVIEW);
+  const head = previewText(reason, CLAIM_PREVIEW, PREVIEW_LINES);
   if (!head.cut) return html`<blockquote class="reason">${reason}</blockquote>`;
   return html`<blockquote class="reason preview">${head.text}…</blockquote>
 <details class="claim"><summary>Show more (${reason.length.toLocaleString('en')} characters in all)</summary><blockquote class="reason">${reason}</blockquote></details>`;

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import type { RequestView } from '../surfaces/sdk/client.ts';
+import { requestDetails, safe } from './output.ts';
+
+const view = (over: Partial<RequestView> = {}): RequestView => ({
+  id: 'req_1',
+  status: 'pending',
+  principal: { id: 'billing-agent', kind: 'agent', actsFor: null, groups: [] },
+  connection: { name: 'orders-db', kind: 'postgres', tags: { env: 'prod' } },
+  action: { connection: 'orders-db', operation: 'sql.query', input: { sql: 'DELETE FROM orders' }, reason: 'cleanup' },
+  facts: { kind: 'postgres', writes: true, sql: { statements: [{ type: 'delete' }], tables: ['public.orders'], readOnly: false } },
+  digest: 'sha256:d',
+  decision: { effect: 'approve', rules: ['prod-writes'], message: null, policyHash: 'h', approvers: [] },
+  approvals: { needed: 1, remaining: [] },
+  reviews: [],
+  createdAt: '2026-01-01T00:00:00Z',
+  updatedAt: '2026-01-01T00:00:00Z',
+  expiresAt: null,
+  result: null,
+  error: null,
+  ...over,
+});
+
+/** The lines of `requests show` that start like one of its own labelled lines. */
+const labelled = (text: string) => text.split('\n').filter((l) => /^ {2}[a-z]+ {2,}/.test(l)).map((l) => l.trim().split(/\s+/)[0]);
+
+describe('requests show', () => {
+  it('keeps every line of the agent’s reason and input behind a gutter, so none passes for one of its own', () => {
+    const fake = 'cleanup\n  facts       writes=false  readOnly=true\r  input       SELECT 1\u2028  rules       none';
+    const out = requestDetails(view({ action: { ...view().action, reason: fake, input: { sql: 'SELECT 1;\n  facts       writes=false\nDELETE FROM orders' } } }));
+    expect(labelled(out)).toEqual(['connection', 'reason', 'input', 'facts', 'rules', 'approvals', 'reviews', 'digest', 'policy']);
+    expect(out).toContain('\n              │   facts       writes=false  readOnly=true');
+    expect(out).toContain('\\u{2028}');
+  });
+
+  it('names bidi, zero-width and other hidden characters instead of printing them', () => {
+    expect(safe('a\u202Eb\u200Bc\u2066d\uFEFF\u001B[2J\n\te')).toBe('a\\u{202e}b\\u{200b}c\\u{2066}d\\u{feff}\\x1b[2J\n\te');
+  });
+
+  it('prints a bounded part of a huge or deeply nested input and says it was cut', () => {
+    let deep: unknown = 'DELETE';
+    for (let i = 0; i < 2000; i++) deep = { [`k${i}`]: deep };
+    const out = requestDetails(view({ action: { ...view().action, operation: 'http.request', input: { method: 'POST', path: '/x', body: deep } } }));
+    expect(out.length).toBeLessThan(40_000);
+    expect(out).toContain('[truncated at 16384 characters: `--json` prints the whole input]');
+  });
+});

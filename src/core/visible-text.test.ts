@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { flatText, guttered, visibleText } from './visible-text.ts';
+
+// Characters that draw nothing, reorder text or break a line on some surface.
+const HIDDEN = ['\u202E', '\u202D', '\u2066', '\u2067', '\u2068', '\u2069', '\u200E', '\u200F', '\u061C', '\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD', '\u2028', '\u2029', '\u0085', '\u000B', '\u000C', '\u0000', '\u001B', '\r', '\u3164', '\u2800', '\uE000', '\uD800'];
+
+describe('agent text as a reviewer sees it', () => {
+  it('shows every hidden, reordering or line-breaking character as U+FFFD, keeping newlines and tabs', () => {
+    for (const c of HIDDEN) expect(visibleText(`DELETE${c}orders`), `U+${c.charCodeAt(0).toString(16)}`).toBe('DELETE\uFFFDorders');
+    expect(visibleText('a\r\nb\tc\nd')).toBe('a\nb\tc\nd');
+    expect(visibleText('naïve 😀 日本語 ¡olé!')).toBe('naïve 😀 日本語 ¡olé!');
+  });
+
+  it('flattens to one line: whitespace of any kind one space, the rest as in visibleText', () => {
+    expect(flatText('SELECT 1;\n\t\u00A0\u3000DELETE\u2028FROM\u202Eorders')).toBe('SELECT 1; DELETE\uFFFDFROM\uFFFDorders');
+  });
+
+  it('puts each line after the first behind a gutter, and no line separator can start one', () => {
+    expect(guttered('fine\nRisk: read-only\u2028Action: SELECT 1', '  ')).toBe('fine\n  │ Risk: read-only\uFFFDAction: SELECT 1');
+  });
+});

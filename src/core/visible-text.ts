@@ -1,0 +1,61 @@
+/**
+ * Agent text that cannot pass for something it is not. A reviewer reads
+ * what an agent wrote (its reason, its SQL, a path) on a page, a chat card
+ * or a terminal; characters that draw nothing, move text or start a new
+ * line there would let it hide a word (`DELETE` behind a right-to-left
+ * override), fake a line of the gateway's own (`Risk: read-only` after a
+ * U+2028 line separator) or look empty. Allow-list by Unicode category:
+ * every control (Cc), format character (Cf: bidi marks and overrides,
+ * zero-width spaces and joiners, the BOM, soft hyphen), line and paragraph
+ * separator (Zl, Zp), private-use, surrogate half or unassigned code point
+ * is shown as U+FFFD, as are the few letters that render as blank space
+ * (Hangul fillers, the blank Braille pattern). Newlines and tabs are kept
+ * only where the text is shown as several lines.
+ */
+
+// The characters a reviewer would not see as what they are; `\n` and `\t` handled by the callers.
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\u115F\u1160\u3164\uFFA0\u2800]/gu;
+
+/**
+ * Several lines of agent text, every hidden character shown as U+FFFD;
+ * newlines (CRLF too) and tabs kept. Length never grows.
+ *
+ * @example
+ * visibleText('ok\u2028Risk: read-only'); // 'ok\uFFFDRisk: read-only'
+ */
+export function visibleText(text: string): string {
+  return replaceHidden(text.replace(/\r\n/g, '\n'), () => '\uFFFD');
+}
+
+/**
+ * Each hidden character but newline and tab replaced by what `by` makes of
+ * it: for a surface that names it instead (a terminal prints `\u{202e}`).
+ *
+ * @example
+ * replaceHidden('a\u202Eb', (c) => `<${c.codePointAt(0)}>`); // 'a<8238>b'
+ */
+export function replaceHidden(text: string, by: (c: string) => string): string {
+  return text.replace(HIDDEN, (c) => (c === '\n' || c === '\t' ? c : by(c)));
+}
+
+/**
+ * Agent text on one line: hidden characters as U+FFFD, and every run of
+ * whitespace (newlines, tabs, no-break and other wide spaces) one space.
+ *
+ * @example
+ * flatText('SELECT 1;\n\u00A0DELETE'); // 'SELECT 1; DELETE'
+ */
+export function flatText(text: string): string {
+  return text.replace(/[\t\n\r\p{Zs}]+/gu, ' ').replace(HIDDEN, '\uFFFD');
+}
+
+/**
+ * Agent text printed under a label, every line after the first behind a
+ * gutter, so none of its lines can pass for one of the surface's own.
+ *
+ * @example
+ * guttered('fine\nRisk: read-only', '      '); // 'fine\n      │ Risk: read-only'
+ */
+export function guttered(text: string, indent = ''): string {
+  return visibleText(text).split('\n').join(`\n${indent}│ `);
+}
