@@ -71,12 +71,11 @@ describe('a policy evaluation one agent makes costly', () => {
     expect(upstream.calls.map((c) => c.url)).toEqual(['/status']);
   });
 
-  it('denies an action too deep to evaluate, saying so', async () => {
+  it('refuses an action too deep to evaluate where it enters, before policy runs (the policy bound is unit-tested in bounds.test.ts)', async () => {
     let deep: unknown = 'x';
     for (let i = 0; i < 100; i++) deep = { d: deep };
     const res = await act('deploy-bot', { method: 'POST', path: '/batches', body: deep });
-    expect(res.status).toBe(403);
-    expect(res.body.error).toMatchObject({ code: 'POLICY_ERROR' });
-    expect(res.body.error.message).toContain('the action is too large for policy evaluation: nested deeper than 64 levels');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'INPUT_TOO_DEEP' });
   });
 });
