@@ -135,6 +135,30 @@ describe('a human’s token is their configured identity', () => {
   });
 });
 
+describe('one mailbox under other spellings is one person', () => {
+  it('a domain in Unicode, in punycode, in capitals or with a root dot is one domain: no quorum of one', async () => {
+    const id = await hold('/schema/idn');
+    const first = await token({ sub: 'erin-laptop', email: 'erin@ex\u00e4mple.com', email_verified: true, groups: ['okta-dba'] });
+    const second = await token({ sub: 'erin-phone', email: 'ERIN@XN--EXMPLE-CUA.COM.', email_verified: true, groups: ['okta-dba'] });
+    expect((await approveWith(first, id)).status).toBe(200);
+    const again = await approveWith(second, id);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('ALREADY_REVIEWED');
+    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'erin@xn--exmple-cua.com', verdict: 'approve' }]);
+  });
+
+  it('a verified address that cannot be compared (quoted local part) is refused, not taken as a new person who may approve for her own agent', async () => {
+    const id = await hold('/schema/quoted');
+    const alice = await token({ sub: '00u-alice-quoted', email: '"alice"@example.com', email_verified: true, groups: ['okta-dba'] });
+    const res = await approveWith(alice, id);
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('UNAUTHENTICATED');
+    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(auditEvents(gw.dbPath).some((e) => e.type === 'auth.failed' && e.data.reason === 'principal.email_invalid')).toBe(true);
+  });
+});
+
 describe('provider groups', () => {
   it('a raw provider group `admins` does not fill a requirement for the Countersign group admins', async () => {
     const eve = await token({ sub: 'eve', email: 'eve@example.com', email_verified: true, groups: ['admins'] });
