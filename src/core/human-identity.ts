@@ -106,6 +106,8 @@ export interface HumanTraits {
   readonly id: string;
   readonly email?: string | null;
   readonly identity?: { readonly issuer: string; readonly subject: string } | null;
+  /** The id the credential named them by before it was resolved (a provider username), where it differs. */
+  readonly claimedId?: string | null;
 }
 
 /**

@@ -7,7 +7,7 @@
  * (core/human-identity.ts), which every surface resolves before a review.
  */
 import { CountersignError } from './errors.ts';
-import { canonicalHuman, emailKey, sameIdentity, type HumanDirectory, type HumanTraits } from './human-identity.ts';
+import { canonicalHuman, emailKey, humanKey, sameIdentity, type HumanDirectory, type HumanTraits } from './human-identity.ts';
 import { canonicalIdentity } from './principal.ts';
 import type { Principal } from './principal.ts';
 import type { ApproverRequirement } from './policy/decision.ts';
@@ -29,6 +29,8 @@ export interface Review {
      * only groups kept from review time. Configured groups are looked up again whenever approvals are counted.
      */
     readonly tokenGroups?: readonly string[];
+    /** The id the reviewer's credential named them by, where it differs from `id` (see Principal). */
+    readonly claimedId?: string | null;
   };
   readonly verdict: Verdict;
   readonly comment: string;
@@ -45,7 +47,7 @@ export function fills(req: ApproverRequirement, reviewer: { id: string; groups: 
 
 /** A principal as the traits the review rules compare (an agent's email is not a person's). */
 export function traitsOf(p: Principal): HumanTraits {
-  return { id: p.id, email: p.kind === 'human' ? p.email : null, identity: canonicalIdentity(p) };
+  return { id: p.id, email: p.kind === 'human' ? p.email : null, identity: canonicalIdentity(p), claimedId: p.kind === 'human' ? (p.claimedId ?? null) : null };
 }
 
 /** A configured principal's traits, for comparing with a person known under another of their names. */
@@ -79,8 +81,10 @@ function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDire
 
 /** The requester (by id, email or token identity) and the human an agent acts for are never reviewers of their own request. */
 export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, reviewer: HumanTraits | string, dir?: HumanDirectory): boolean {
-  const who = typeof reviewer === 'string' ? { id: reviewer } : reviewer;
-  return requesterSide(request, dir).some((t) => sameIdentity(who, t));
+  const who: HumanTraits = typeof reviewer === 'string' ? { id: reviewer } : reviewer;
+  // An agent may name the human it acts for by any of her names at her provider: her username, her subject.
+  const names = [who.claimedId, who.identity?.subject].filter((n): n is string => typeof n === 'string').map(humanKey);
+  return requesterSide(request, dir).some((t) => sameIdentity(who, t) || (t.email == null && t.identity == null && names.includes(humanKey(t.id))));
 }
 
 /**
@@ -108,6 +112,7 @@ export function reviewerRecord(p: Principal): Review['reviewer'] {
     groups: [...p.groups],
     email: p.email,
     identity: canonicalIdentity(p),
+    claimedId: p.claimedId ?? null,
     tokenGroups: p.issuer === undefined ? [] : [...(p.tokenGroups ?? [])],
   };
 }
