@@ -83,7 +83,7 @@ function domainKey(domain: string): string | undefined {
     return undefined;
   }
   const labels = host.split('.');
-  if (labels.length < 2 || labels.some((l) => !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) return undefined;
+  if (labels.some((l) => !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) return undefined;
   // A dotted-quad is an IPv4 literal written without brackets: not a mail domain here.
   if (labels.every((l) => /^[0-9]+$/.test(l))) return undefined;
   return host;
