@@ -24,7 +24,39 @@ describe('emailKey', () => {
   });
 });
 
+describe('emailKey: one mailbox, one key', () => {
+  it('compares a domain in its ASCII form: Unicode and punycode spellings, any case, a trailing root dot', () => {
+    const key = emailKey('alice@xn--exmple-cua.com');
+    expect(key).toBe('alice@xn--exmple-cua.com');
+    for (const e of ['alice@ex\u00e4mple.com', 'alice@EX\u00c4MPLE.COM', 'alice@exa\u0308mple.com', 'Alice@XN--EXMPLE-CUA.COM', 'alice@ex\u00e4mple.com.']) expect(emailKey(e), e).toBe(key);
+    expect(emailKey('alice@example.com.')).toBe('alice@example.com');
+  });
+
+  it('keeps sub-addresses, ß and ss, and dotless i apart: different mailboxes at most providers', () => {
+    expect(emailKey('alice+ops@example.com')).not.toBe(emailKey('alice@example.com'));
+    expect(emailKey('stra\u00dfe@example.com')).not.toBe(emailKey('strasse@example.com'));
+    expect(emailKey('al\u0131ce@example.com')).not.toBe(emailKey('alice@example.com'));
+  });
+
+  it('matches nobody for a quoted local part, a domain literal, an invalid punycode label or a domain with URL syntax', () => {
+    for (const e of ['"alice"@example.com', 'alice@[127.0.0.1]', 'alice@xn--zz.com', 'alice@example.com/x', 'alice@example.com:80', 'alice@exa%6dple.com', 'alice@example..com', 'alice@.example.com', 'alice@example.com..']) {
+      expect(emailKey(e), e).toBeUndefined();
+    }
+  });
+});
+
 describe('canonicalHuman', () => {
+  it('refuses a verified email that matches nobody (rather than falling back to an id): it would be one more person', () => {
+    expect(canonicalHuman({ id: 'sub-9', verifiedEmail: '"alice"@example.com' }, dir)).toEqual({ ok: false, reason: 'principal.email_invalid' });
+    expect(canonicalHuman({ id: 'sub-9', verifiedEmail: '\uff41lice@example.com' }, dir)).toEqual({ ok: false, reason: 'principal.email_invalid' });
+  });
+
+  it('names the configured human by an IDN address in either spelling', () => {
+    const erin: Principal = { ...human('erin', ['sre']), email: 'erin@ex\u00e4mple.com' };
+    const d: HumanDirectory = { principal: () => undefined, humanByEmail: (key) => (emailKey(erin.email ?? '') === key ? erin : undefined) };
+    expect(canonicalHuman({ id: 'sub-3', verifiedEmail: 'ERIN@xn--exmple-cua.com' }, d)).toMatchObject({ ok: true, id: 'erin' });
+  });
+
   it('is the configured human by id, then by verified email compared case-insensitively', () => {
     expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, dir)).toMatchObject({ ok: true, id: 'alice' });
     expect(canonicalHuman({ id: '00u1xyz', verifiedEmail: 'ALICE@example.com' }, dir)).toMatchObject({ ok: true, id: 'alice', configured: alice });

@@ -13,7 +13,10 @@
  *     not name, known by the same address on every issuer and channel);
  *  4. the credential's id as its issuer gave it (no verified email).
  *
- * Emails compare after NFC normalisation and lower-casing. An address with
+ * Emails compare after NFC normalisation and lower-casing, the domain in its
+ * ASCII (punycode) form without a trailing dot. Sub-addresses (`alice+ops@`)
+ * are other mailboxes at most providers and stay other people. A verified
+ * address that cannot be compared is refused, not ignored. An address with
  * compatibility or invisible characters (a fullwidth letter, the Kelvin sign,
  * a zero-width joiner) or a non-ASCII letter whose lower case is ASCII never
  * matches anyone: such a character would let one address pass for another.
@@ -53,7 +56,37 @@ export function emailKey(email: string): string | undefined {
       if (code < 0x21 || code === 0x7f) return undefined;
     } else if (confusable(ch)) return undefined;
   }
-  return s.toLowerCase();
+  const at = s.lastIndexOf('@');
+  const local = s.slice(0, at);
+  const domain = domainKey(s.slice(at + 1));
+  // RFC 5322 dot-atom only: a quoted local part ("alice"@…) is the same mailbox spelled otherwise, so it matches nobody.
+  if (domain === undefined || !LOCAL_ASCII.test(local.replace(/[^\x00-\x7f]/gu, 'a'))) return undefined;
+  return `${local.toLowerCase()}@${domain}`;
+}
+
+/** RFC 5322 §3.2.3 dot-atom (non-ASCII letters, RFC 6531, are checked above and stand in as `a`). */
+const LOCAL_ASCII = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+
+/**
+ * A domain in the one form it is compared in: its ASCII (punycode, lower-case) form as the WHATWG URL parser's
+ * UTS #46 processing gives it, without a trailing root dot; so `exämple.com`, `EXÄMPLE.COM` and
+ * `xn--exmple-cua.com` are one domain. Undefined for anything but a plain host name (a literal, URL syntax, an
+ * invalid label).
+ */
+function domainKey(domain: string): string | undefined {
+  const d = domain.endsWith('.') ? domain.slice(0, -1) : domain;
+  if (d.length === 0 || /[/?#:\[\]\\%@]/u.test(d)) return undefined;
+  let host: string;
+  try {
+    host = new URL(`http://${d}/`).hostname;
+  } catch {
+    return undefined;
+  }
+  const labels = host.split('.');
+  if (labels.some((l) => !/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) return undefined;
+  // A dotted-quad is an IPv4 literal written without brackets: not a mail domain here.
+  if (labels.every((l) => /^[0-9]+$/.test(l))) return undefined;
+  return host;
 }
 
 /**
@@ -73,6 +106,8 @@ export interface HumanTraits {
   readonly id: string;
   readonly email?: string | null;
   readonly identity?: { readonly issuer: string; readonly subject: string } | null;
+  /** The id the credential named them by before it was resolved (a provider username), where it differs. */
+  readonly claimedId?: string | null;
 }
 
 /**
@@ -116,7 +151,7 @@ export interface ClaimedHuman {
 
 export type CanonicalHuman =
   | { readonly ok: true; readonly id: string; readonly configured: Principal | undefined; readonly email: string | null }
-  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' };
+  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' | 'principal.email_invalid' };
 
 /**
  * @example
@@ -125,6 +160,9 @@ export type CanonicalHuman =
  */
 export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory): CanonicalHuman {
   const key = claimed.verifiedEmail === null ? undefined : emailKey(claimed.verifiedEmail);
+  // A verified address that matches nobody (quoted, lookalike, malformed) is refused: falling back to the id would
+  // make the owner of a configured address one more person under an odd spelling of it.
+  if (claimed.verifiedEmail !== null && key === undefined) return { ok: false, reason: 'principal.email_invalid' };
   const found = (p: Principal): CanonicalHuman =>
     p.kind === 'human' ? { ok: true, id: p.id, configured: p, email: p.email ?? key ?? null } : { ok: false, reason: 'principal.kind_mismatch' };
   const byId = dir.principal(claimed.id);

@@ -21,6 +21,13 @@ export interface Principal {
    */
   readonly issuer?: string;
   readonly claims?: Readonly<Record<string, unknown>>;
+  /**
+   * The groups among `groups` that the token's issuer granted (through its groupMap, or trustGroups), apart from
+   * those the configuration gives: a review keeps only these, and looks the configured ones up again when counted.
+   */
+  readonly tokenGroups?: readonly string[];
+  /** A human from a token or a login: the id its claim named, where the canonical id differs (an agent may name them by it). */
+  readonly claimedId?: string;
   /** GitHub Actions tokens: the subject's parts, which policy sees as `principal.github`. */
   readonly github?: Readonly<GithubSubject>;
 }

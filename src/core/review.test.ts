@@ -4,7 +4,8 @@ import { agent, approveDecision, human, requestRecord, reviewOf } from '../../te
 import { CountersignError, type ErrorCode } from './errors.ts';
 import type { ApproverRequirement } from './policy/decision.ts';
 import type { Principal } from './principal.ts';
-import { assertMayReview, fills, quorumMet, remainingApprovals, type Review } from './review.ts';
+import type { HumanDirectory } from './human-identity.ts';
+import { assertMayReview, currentReviewer, fills, quorumMet, remainingApprovals, type Review } from './review.ts';
 
 // The request: deploy-bot asks, acting for alice; one sre must approve.
 const request = requestRecord({ principal: agent('deploy-bot', 'alice'), decision: approveDecision(['sre'], 1) });
@@ -127,6 +128,28 @@ describe('remainingApprovals and quorumMet', () => {
 
   it('is met with no requirements at all', () => {
     expect(quorumMet([], [], request)).toBe(true);
+  });
+});
+
+describe('currentReviewer: eligibility as the configuration in force sees it', () => {
+  const configured: Principal[] = [human('carol', ['dba']), { ...agent('dana@example.com', null) }];
+  const dir: HumanDirectory = { principal: (id) => configured.find((p) => p.id === id), humanByEmail: () => undefined };
+  const sso = { issuer: 'https://idp.example.com', subject: '00u-x' };
+
+  it('a configured reviewer has the configured groups now; one no longer configured counts for nothing', () => {
+    expect(currentReviewer({ id: 'carol', kind: 'human', groups: ['sre'] }, dir)?.groups).toEqual(['dba']);
+    expect(currentReviewer({ id: 'bob', kind: 'human', groups: ['sre'] }, dir)).toBeUndefined();
+  });
+
+  it('a reviewer from a token keeps only the groups the token granted, plus the configured ones now', () => {
+    expect(currentReviewer({ id: 'carol', kind: 'human', groups: ['sre', 'okta'], identity: sso, tokenGroups: ['okta'] }, dir)?.groups).toEqual(['dba', 'okta']);
+    expect(currentReviewer({ id: 'erin@example.com', kind: 'human', email: 'erin@example.com', groups: ['sre', 'okta'], identity: sso, tokenGroups: ['okta'] }, dir)?.groups).toEqual(['okta']);
+    // Recorded before token groups were kept apart: none.
+    expect(currentReviewer({ id: 'erin@example.com', kind: 'human', email: 'erin@example.com', groups: ['sre'], identity: sso }, dir)?.groups).toEqual([]);
+  });
+
+  it('a reviewer whose id is now a configured agent counts for nothing', () => {
+    expect(currentReviewer({ id: 'dana@example.com', kind: 'human', email: 'dana@example.com', groups: [], identity: sso, tokenGroups: [] }, dir)).toBeUndefined();
   });
 });
 

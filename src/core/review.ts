@@ -7,7 +7,7 @@
  * (core/human-identity.ts), which every surface resolves before a review.
  */
 import { CountersignError } from './errors.ts';
-import { sameIdentity, type HumanTraits } from './human-identity.ts';
+import { canonicalHuman, emailKey, humanKey, sameIdentity, type HumanDirectory, type HumanTraits } from './human-identity.ts';
 import { canonicalIdentity } from './principal.ts';
 import type { Principal } from './principal.ts';
 import type { ApproverRequirement } from './policy/decision.ts';
@@ -24,6 +24,13 @@ export interface Review {
     /** The reviewer's email (configured, or verified by the provider) and token identity, so one person is recognised under any id. */
     readonly email?: string | null;
     readonly identity?: { readonly issuer: string; readonly subject: string } | null;
+    /**
+     * The groups the identity provider's token granted (groupMap, trustGroups), apart from configured ones: the
+     * only groups kept from review time. Configured groups are looked up again whenever approvals are counted.
+     */
+    readonly tokenGroups?: readonly string[];
+    /** The id the reviewer's credential named them by, where it differs from `id` (see Principal). */
+    readonly claimedId?: string | null;
   };
   readonly verdict: Verdict;
   readonly comment: string;
@@ -40,32 +47,94 @@ export function fills(req: ApproverRequirement, reviewer: { id: string; groups: 
 
 /** A principal as the traits the review rules compare (an agent's email is not a person's). */
 export function traitsOf(p: Principal): HumanTraits {
-  return { id: p.id, email: p.kind === 'human' ? p.email : null, identity: canonicalIdentity(p) };
+  return { id: p.id, email: p.kind === 'human' ? p.email : null, identity: canonicalIdentity(p), claimedId: p.kind === 'human' ? (p.claimedId ?? null) : null };
+}
+
+/** A configured principal's traits, for comparing with a person known under another of their names. */
+function configuredTraits(id: string, dir: HumanDirectory | undefined): HumanTraits[] {
+  const p = dir?.principal(id);
+  return p ? [{ id: p.id, email: p.kind === 'human' ? p.email : null }] : [];
+}
+
+/**
+ * Everyone on the requester's side: the requester and the human it acts for as recorded at submission and, with the
+ * configuration in force now, as configured now (their configured email; the human a configured agent acts for now).
+ */
+function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDirectory | undefined): HumanTraits[] {
+  const { principal } = request;
+  const side: HumanTraits[] = [traitsOf(principal)];
+  const actsFor = new Set<string>();
+  if (principal.actsFor !== null) actsFor.add(principal.actsFor);
+  if (principal.issuer === undefined) {
+    side.push(...configuredTraits(principal.id, dir));
+    const now = dir?.principal(principal.id);
+    if (now?.actsFor) actsFor.add(now.actsFor);
+  }
+  for (const a of actsFor) {
+    side.push({ id: a }, ...configuredTraits(a, dir));
+    const key = emailKey(a);
+    const byEmail = key === undefined ? undefined : dir?.humanByEmail(key);
+    if (byEmail) side.push({ id: byEmail.id, email: byEmail.email });
+  }
+  return side;
 }
 
 /** The requester (by id, email or token identity) and the human an agent acts for are never reviewers of their own request. */
-export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, reviewer: HumanTraits | string): boolean {
-  const who = typeof reviewer === 'string' ? { id: reviewer } : reviewer;
-  const { actsFor } = request.principal;
-  return sameIdentity(who, traitsOf(request.principal)) || (actsFor !== null && sameIdentity(who, { id: actsFor }));
+export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, reviewer: HumanTraits | string, dir?: HumanDirectory): boolean {
+  const who: HumanTraits = typeof reviewer === 'string' ? { id: reviewer } : reviewer;
+  // An agent may name the human it acts for by any of her names at her provider: her username, her subject.
+  const names = [who.claimedId, who.identity?.subject].filter((n): n is string => typeof n === 'string').map(humanKey);
+  return requesterSide(request, dir).some((t) => sameIdentity(who, t) || (t.email == null && t.identity == null && names.includes(humanKey(t.id))));
+}
+
+/**
+ * A recorded reviewer as the configuration in force now sees them, or undefined when they no longer count:
+ *  - a reviewer from the configuration (no token identity: an API key, a chat account matched to a configured
+ *    email) must still be a configured human; their groups are the configured ones now;
+ *  - a reviewer from a token keeps the groups that token granted, as recorded, plus the configured groups of
+ *    the human they resolve to now (none when the configuration does not name them);
+ *  - either is dropped when their id is now a configured agent.
+ * Reviews recorded before token groups were kept apart count no token group (fail closed).
+ */
+export function currentReviewer(r: Review['reviewer'], dir: HumanDirectory): Review['reviewer'] | undefined {
+  const human = canonicalHuman({ id: r.id, verifiedEmail: r.email ?? null }, dir);
+  if (!human.ok) return undefined;
+  if (!human.configured && !r.identity) return undefined;
+  const groups = [...new Set([...(human.configured?.groups ?? []), ...(r.tokenGroups ?? [])])].sort();
+  return { ...r, id: human.id, groups, email: human.email ?? r.email ?? null };
+}
+
+/** How a review records its reviewer: configured groups as a reminder, token-granted ones apart (see Review). */
+export function reviewerRecord(p: Principal): Review['reviewer'] {
+  return {
+    id: p.id,
+    kind: 'human',
+    groups: [...p.groups],
+    email: p.email,
+    identity: canonicalIdentity(p),
+    claimedId: p.claimedId ?? null,
+    tokenGroups: p.issuer === undefined ? [] : [...(p.tokenGroups ?? [])],
+  };
 }
 
 /**
  * Throws the stable error that keeps `reviewer` from reviewing `request`
  * (status aside); returns when they may.
  */
-export function assertMayReview(request: RequestRecord, reviewer: Principal): void {
+export function assertMayReview(request: RequestRecord, reviewer: Principal, dir?: HumanDirectory): void {
   if (reviewer.kind !== 'human') {
     throw new CountersignError('AGENT_CANNOT_REVIEW', `${reviewer.id} is an agent; only humans review`);
   }
   const who = traitsOf(reviewer);
-  if (isRequesterSide(request, who)) {
+  if (isRequesterSide(request, who, dir)) {
     throw new CountersignError(
       'SELF_APPROVAL_FORBIDDEN',
       `${reviewer.id} asked for this request (or is the human it acts for) and cannot review it`,
     );
   }
-  if (!request.decision.approvers.some((r) => fills(r, reviewer))) {
+  // Eligible as the configuration in force sees them (see currentReviewer), as their approval will be counted.
+  const eligible = dir ? currentReviewer(reviewerRecord(reviewer), dir) : reviewer;
+  if (!eligible || !request.decision.approvers.some((r) => fills(r, eligible))) {
     const needed = request.decision.approvers.flatMap((r) => [...r.groups.map((g) => `group ${g}`), ...r.principals]);
     throw new CountersignError('NOT_AN_APPROVER', `${reviewer.id} is not an approver here; needed: ${needed.join(', ')}`);
   }
@@ -77,13 +146,22 @@ export function assertMayReview(request: RequestRecord, reviewer: Principal): vo
 /**
  * The approvals that count for this request: approving reviews by humans, not
  * from its requester side, given for its digest, one per human (the first).
+ * With a directory (every decision passes the configuration in force), each
+ * reviewer is as the configuration sees them now (see currentReviewer): one
+ * since removed counts for nothing, one taken out of a group no longer fills it.
+ * Without one (a display), reviewers are as recorded.
  */
-export function countedApprovals(reviews: readonly Review[], request: Pick<RequestRecord, 'principal' | 'digest'>): Review[] {
+export function countedApprovals(reviews: readonly Review[], request: Pick<RequestRecord, 'principal' | 'digest'>, dir?: HumanDirectory): Review[] {
   const approvers: Review[] = [];
+  const seen: HumanTraits[] = [];
   for (const r of reviews) {
     if (r.verdict !== 'approve' || r.reviewer.kind !== 'human' || r.digest !== request.digest) continue;
-    if (isRequesterSide(request, r.reviewer)) continue;
-    if (!approvers.some((a) => sameIdentity(a.reviewer, r.reviewer))) approvers.push(r);
+    const now = dir ? currentReviewer(r.reviewer, dir) : r.reviewer;
+    if (!now) continue;
+    if (isRequesterSide(request, r.reviewer, dir) || isRequesterSide(request, now, dir)) continue;
+    if (seen.some((s) => sameIdentity(s, r.reviewer) || sameIdentity(s, now))) continue;
+    seen.push(r.reviewer, now);
+    approvers.push({ ...r, reviewer: now });
   }
   return approvers;
 }
@@ -93,8 +171,9 @@ export function remainingApprovals(
   requirements: readonly ApproverRequirement[],
   reviews: readonly Review[],
   request: Pick<RequestRecord, 'principal' | 'digest'>,
+  dir?: HumanDirectory,
 ): { rule: string; groups: readonly string[]; principals: readonly string[]; needed: number }[] {
-  const approvers = countedApprovals(reviews, request).map((r) => r.reviewer);
+  const approvers = countedApprovals(reviews, request, dir).map((r) => r.reviewer);
   return requirements.map((req) => {
     let have = 0;
     for (const a of approvers) if (fills(req, a)) have++;
@@ -107,6 +186,7 @@ export function quorumMet(
   requirements: readonly ApproverRequirement[],
   reviews: readonly Review[],
   request: Pick<RequestRecord, 'principal' | 'digest'>,
+  dir?: HumanDirectory,
 ): boolean {
-  return remainingApprovals(requirements, reviews, request).every((r) => r.needed === 0);
+  return remainingApprovals(requirements, reviews, request, dir).every((r) => r.needed === 0);
 }

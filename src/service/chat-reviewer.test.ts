@@ -28,6 +28,7 @@ const signedIn = (id: string, email: string | null, groups: string[] = []): Prin
   kind: 'human',
   actsFor: null,
   groups,
+  tokenGroups: groups,
   email,
   issuer: 'https://idp.example.com',
   claims: { sub: `sub-${id}`, email },
@@ -43,6 +44,12 @@ describe('a chat user resolved by email', () => {
     const d = deps();
     await rememberSignedInHuman(d, signedIn('dana@example.com', 'Dana@example.com', ['dba']));
     expect(await reviewerByEmail(d, 'dana@example.com')).toMatchObject({ id: 'dana@example.com', kind: 'human', groups: ['dba'], issuer: 'https://idp.example.com', claims: { sub: 'sub-dana@example.com' } });
+  });
+
+  it('keeps only the groups the provider granted: configured ones are looked up at review time, never remembered', async () => {
+    const d = deps();
+    await rememberSignedInHuman(d, { ...signedIn('erin@example.com', 'erin@example.com', ['dba', 'sre']), tokenGroups: ['dba'] });
+    expect(await reviewerByEmail(d, 'erin@example.com')).toMatchObject({ id: 'erin@example.com', groups: ['dba'], tokenGroups: ['dba'] });
   });
 
   it('is nobody for an unknown email, and never an agent', async () => {

@@ -32,6 +32,7 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store'>, em
     actsFor: null,
     groups: Object.freeze([...new Set([...(byId?.groups ?? []), ...known.groups])].sort()),
     email: known.email,
+    tokenGroups: Object.freeze([...known.groups].sort()),
     ...(known.issuer && known.subject ? { issuer: known.issuer, claims: Object.freeze({ sub: known.subject, email: known.email }) } : {}),
   });
 }
@@ -44,7 +45,8 @@ export async function rememberSignedInHuman(deps: Pick<Deps, 'store' | 'clock'>,
   await deps.store.rememberHuman({
     id: human.id,
     email: key,
-    groups: [...human.groups],
+    // Only what the provider granted: configured groups are looked up when the chat user reviews, never remembered.
+    groups: [...(human.tokenGroups ?? [])],
     issuer: human.issuer ?? null,
     subject: typeof sub === 'string' ? sub : null,
     seenAt: deps.clock.now().toISOString(),

@@ -72,7 +72,7 @@ export async function executeApproved(deps: Deps, id: string): Promise<RequestRe
         decision: decisionView(decision),
       });
     }
-    if (decision.effect === 'approve' && !quorumMet(decision.approvers, current.reviews, current)) {
+    if (decision.effect === 'approve' && !quorumMet(decision.approvers, current.reviews, current, deps.identity)) {
       // The policy tightened after approval: the reviews given so far stand, more are needed.
       const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? 3600) * 1000).toISOString();
       const next = transition(current, 'pending', now, { decision, expiresAt });
@@ -85,7 +85,7 @@ export async function executeApproved(deps: Deps, id: string): Promise<RequestRe
             time: at,
             requestId: id,
             actor: null,
-            data: { decision: decisionView(decision), remaining: remainingApprovals(decision.approvers, current.reviews, current), expiresAt },
+            data: { decision: decisionView(decision), remaining: remainingApprovals(decision.approvers, current.reviews, current, deps.identity), expiresAt },
           },
         ],
       };

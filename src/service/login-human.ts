@@ -45,10 +45,13 @@ export function humanFromClaims(deps: Pick<Deps, 'identity' | 'clock'>, login: L
   // An email id is the verified email itself, whatever claim `email` names.
   const verifiedEmail = !emailVerified ? null : login.principal.id === 'email' ? id : (text(claimAt(claims, login.principal.email)) ?? null);
   const human = canonicalHuman({ id, verifiedEmail }, deps.identity);
-  if (!human.ok) throw new CountersignError('UNAUTHENTICATED', `${id} is configured as an agent`, { reason: human.reason });
+  if (!human.ok) {
+    const why = human.reason === 'principal.kind_mismatch' ? `${id} is configured as an agent` : 'your verified email address cannot be compared safely; ask for a plain address';
+    throw new CountersignError('UNAUTHENTICATED', why, { reason: human.reason });
+  }
   const raw = claimAt(claims, login.principal.groups);
   const idpGroups = Array.isArray(raw) ? raw.map(text).filter((g): g is string => g !== undefined) : [];
   const granted = grantedGroups(idpGroups, login.groupMap, login.trustGroups === true);
   const groups = new Set([...(human.configured?.groups ?? []), ...granted]);
-  return Object.freeze({ id: human.id, kind: 'human', actsFor: null, groups: Object.freeze([...groups].sort()), email: human.email, issuer: login.issuer, claims: Object.freeze({ ...claims }) });
+  return Object.freeze({ id: human.id, kind: 'human', actsFor: null, groups: Object.freeze([...groups].sort()), email: human.email, tokenGroups: Object.freeze([...new Set(granted)].sort()), ...(human.id !== id ? { claimedId: id } : {}), issuer: login.issuer, claims: Object.freeze({ ...claims }) });
 }

@@ -6,9 +6,9 @@
  */
 import { CountersignError, isCountersignError } from '../core/errors.ts';
 import type { Mutation } from '../core/ports.ts';
-import { canonicalIdentity, type Principal } from '../core/principal.ts';
+import type { Principal } from '../core/principal.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
-import { assertMayReview, countedApprovals, quorumMet, remainingApprovals, type Review, type Verdict } from '../core/review.ts';
+import { assertMayReview, countedApprovals, quorumMet, remainingApprovals, reviewerRecord, type Review, type Verdict } from '../core/review.ts';
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
 import { expiredMutation, isDue } from './expire.ts';
@@ -70,7 +70,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
       ],
     });
     try {
-      assertMayReview(current, cmd.reviewer);
+      assertMayReview(current, cmd.reviewer, deps.identity);
     } catch (e) {
       if (isCountersignError(e, 'SELF_APPROVAL_FORBIDDEN') || isCountersignError(e, 'NOT_AN_APPROVER')) return refuse(e);
       throw e;
@@ -82,7 +82,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
     const at = now.toISOString();
     const review: Review = {
       requestId: current.id,
-      reviewer: { id: cmd.reviewer.id, kind: 'human', groups: [...cmd.reviewer.groups], email: cmd.reviewer.email, identity: canonicalIdentity(cmd.reviewer) },
+      reviewer: reviewerRecord(cmd.reviewer),
       verdict: cmd.verdict,
       comment: cmd.comment,
       digest: current.digest,
@@ -100,9 +100,9 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.denied', time: at, requestId: current.id, actor: cmd.reviewer.id, data: { by: 'review', code: 'REVIEW_DENIED', message: next.error?.message ?? null } }] };
     }
-    if (quorumMet(current.decision.approvers, reviews, current)) {
+    if (quorumMet(current.decision.approvers, reviews, current, deps.identity)) {
       const next = { ...transition(current, 'approved', now), reviews };
-      const approvers = countedApprovals(reviews, current).map((r) => r.reviewer.id);
+      const approvers = countedApprovals(reviews, current, deps.identity).map((r) => r.reviewer.id);
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.approved', time: at, requestId: current.id, actor: null, data: { approvers, digest: current.digest } }] };
     }
     const next: RequestRecord = { ...current, reviews, updatedAt: at, version: current.version + 1 };
@@ -110,7 +110,7 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
       result: { ok: true, request: next },
       next,
       review,
-      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(current.decision.approvers, reviews, current) } }],
+      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(current.decision.approvers, reviews, current, deps.identity) } }],
     };
   });
   deps.notifier.publish(outcome.request);

@@ -13,6 +13,7 @@ import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
 let idp: TestIssuer;
+let agents: TestIssuer;
 let gw: TestGateway;
 
 const PRINCIPALS: TestPrincipal[] = [
@@ -24,6 +25,7 @@ const PRINCIPALS: TestPrincipal[] = [
 beforeAll(async () => {
   upstream = await startUpstream();
   idp = await startTestIssuer('/people');
+  agents = await startTestIssuer('/workloads');
   gw = await startTestGateway(
     `identity:
   issuers:
@@ -31,6 +33,9 @@ beforeAll(async () => {
       audience: countersign
       principal: { kind: human, id: sub, groups: groups, email: email }
       groupMap: { okta-dba: [dba] }
+    - issuer: ${agents.issuer}
+      audience: countersign
+      principal: { kind: agent, id: sub, actsFor: act.sub }
 connections:
   - name: ops-api
     kind: http
@@ -61,7 +66,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await Promise.all([idp?.close(), agents?.close(), upstream?.close()]);
 });
 
 async function withToken(token: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -132,6 +137,48 @@ describe('a human’s token is their configured identity', () => {
     expect(again.body.error.code).toBe('ALREADY_REVIEWED');
     expect(requestStatus(gw.dbPath, id)).toBe('pending');
     expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'dana@example.com', verdict: 'approve' }]);
+  });
+});
+
+describe('one mailbox under other spellings is one person', () => {
+  it('a domain in Unicode, in punycode, in capitals or with a root dot is one domain: no quorum of one', async () => {
+    const id = await hold('/schema/idn');
+    const first = await token({ sub: 'erin-laptop', email: 'erin@ex\u00e4mple.com', email_verified: true, groups: ['okta-dba'] });
+    const second = await token({ sub: 'erin-phone', email: 'ERIN@XN--EXMPLE-CUA.COM.', email_verified: true, groups: ['okta-dba'] });
+    expect((await approveWith(first, id)).status).toBe(200);
+    const again = await approveWith(second, id);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('ALREADY_REVIEWED');
+    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'erin@xn--exmple-cua.com', verdict: 'approve' }]);
+  });
+
+  it('a verified address that cannot be compared (quoted local part) is refused, not taken as a new person who may approve for her own agent', async () => {
+    const id = await hold('/schema/quoted');
+    const alice = await token({ sub: '00u-alice-quoted', email: '"alice"@example.com', email_verified: true, groups: ['okta-dba'] });
+    const res = await approveWith(alice, id);
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('UNAUTHENTICATED');
+    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(auditEvents(gw.dbPath).some((e) => e.type === 'auth.failed' && e.data.reason === 'principal.email_invalid')).toBe(true);
+  });
+});
+
+describe('the human an agent acts for, named by another of her names', () => {
+  it('an agent acting for a person by her provider username or subject: she cannot approve with her token', async () => {
+    for (const [actsFor, sub] of [
+      ['frank', 'frank'],
+      ['00u-gina', '00u-gina'],
+    ] as const) {
+      const bot = await agents.sign({ aud: 'countersign', sub: `bot-for-${actsFor}`, act: { sub: actsFor } });
+      const submitted = await withToken(bot, '/v1/actions', { connection: 'ops-api', input: { method: 'POST', path: `/schema/for-${actsFor}`, body: {} }, reason: 'on her behalf' });
+      expect(submitted.status).toBe(202);
+      const human = await token({ sub, email: `${actsFor.replace('00u-', '')}@example.com`, email_verified: true, groups: ['okta-dba'] });
+      const res = await approveWith(human, submitted.body.id);
+      expect(res.status, actsFor).toBe(403);
+      expect(res.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
+      expect(reviewers(gw.dbPath, submitted.body.id)).toEqual([]);
+    }
   });
 });
 

@@ -23,6 +23,9 @@ beforeAll(async () => {
   for (const [id, email] of Object.entries(EMAILS)) slack.users.set(`U${id.toUpperCase()}`, { id: `U${id.toUpperCase()}`, email });
   slack.users.set('UNOEMAIL', { id: 'UNOEMAIL' });
   slack.users.set('USTRANGER', { id: 'USTRANGER', email: 'stranger@example.com' });
+  // bob's address, on an account of another organisation's workspace (Slack Connect), and on one whose email Slack never confirmed.
+  slack.users.set('UGUEST', { id: 'UGUEST', email: 'bob@example.com', team_id: 'T0OTHERORG' });
+  slack.users.set('UUNCONFIRMED', { id: 'UUNCONFIRMED', email: 'bob@example.com', is_email_confirmed: false });
   upstream = await startUpstream();
   gw = await startTestGateway(
     `channels:
@@ -140,6 +143,22 @@ describe('a held request in Slack', () => {
     expect(refused.map((e) => e.data['reason']).sort()).toEqual(['review.self_approval_forbidden', 'user.no_email', 'user.unknown_email']);
     expect(await status(id)).toBe('pending');
     expect(slack.responses.some((r) => r['response_type'] === 'ephemeral')).toBe(true);
+  });
+
+  it('a configured human’s email counts only on an account of the configured workspace whose email Slack confirmed', async () => {
+    const id = await hold();
+    await postedFor(id);
+    for (const user of ['UGUEST', 'UUNCONFIRMED']) expect((await slack.click(gw.url, { user, action: 'approve', requestId: id })).status).toBe(200);
+    const refused = await eventually(async () => {
+      const r = auditEvents(gw.dbPath, id).filter((e) => e.type === 'channel.refused');
+      return r.length === 2 ? r : undefined;
+    });
+    expect(refused.map((e) => [e.data['slackUser'], e.data['reason']]).sort()).toEqual([
+      ['UGUEST', 'user.no_email'],
+      ['UUNCONFIRMED', 'user.no_email'],
+    ]);
+    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(await status(id)).toBe('pending');
   });
 
   it('updates the Slack message when the request is approved through the API', async () => {

@@ -25,10 +25,16 @@ let endpoint: string;
 const EMAILS: Record<string, string> = { alice: 'alice@example.com', bob: 'bob@example.com', carol: 'carol@example.com', dave: 'dave@example.com' };
 const AAD: Record<string, string> = { alice: 'aaaaaaaa-0000-0000-0000-000000000001', bob: 'aaaaaaaa-0000-0000-0000-000000000002', carol: 'aaaaaaaa-0000-0000-0000-000000000003', stranger: 'aaaaaaaa-0000-0000-0000-000000000009' };
 
+const GUEST = 'aaaaaaaa-0000-0000-0000-000000000007';
+const OTHER_TENANT = 'aaaaaaaa-0000-0000-0000-000000000008';
+
 beforeAll(async () => {
   bf = await startFakeBotFramework();
   for (const id of ['alice', 'bob', 'carol']) bf.members.set(AAD[id]!, { aadObjectId: AAD[id]!, email: EMAILS[id]!, name: id });
   bf.members.set(AAD['stranger']!, { aadObjectId: AAD['stranger']!, email: 'stranger@example.com' });
+  // bob's address on a B2B guest account, and on a member record of another tenant.
+  bf.members.set(GUEST, { aadObjectId: GUEST, email: 'bob@example.com', userRole: 'guest' });
+  bf.members.set(OTHER_TENANT, { aadObjectId: OTHER_TENANT, email: 'bob@example.com', tenantId: '11111111-2222-3333-4444-555555555555' });
   slack = await startFakeSlack();
   for (const [id, email] of Object.entries(EMAILS)) slack.users.set(`U${id.toUpperCase()}`, { id: `U${id.toUpperCase()}`, email });
   upstream = await startUpstream();
@@ -184,6 +190,20 @@ describe('a held request in Teams', () => {
     const refused = auditEvents(gw.dbPath, id).filter((e) => e.type === 'channel.refused');
     expect(refused.map((e) => e.data['reason']).sort()).toEqual(['review.self_approval_forbidden', 'user.no_email', 'user.unknown_email']);
     expect(refused[0]?.data).toMatchObject({ channel: 'teams' });
+    expect(await status(id)).toBe('pending');
+  });
+
+  it('a configured human’s email counts only on a member (not a guest) of the configured tenant', async () => {
+    const id = await hold();
+    await postedFor(id);
+    answered(await click(GUEST, 'approve', id));
+    answered(await click(OTHER_TENANT, 'approve', id));
+    const refused = auditEvents(gw.dbPath, id).filter((e) => e.type === 'channel.refused');
+    expect(refused.map((e) => [e.data['teamsUser'], e.data['reason']])).toEqual([
+      [GUEST, 'user.no_email'],
+      [OTHER_TENANT, 'user.no_email'],
+    ]);
+    expect(reviewers(gw.dbPath, id)).toEqual([]);
     expect(await status(id)).toBe('pending');
   });
 

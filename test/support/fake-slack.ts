@@ -25,6 +25,10 @@ export interface FakeUser {
   email?: string;
   deleted?: boolean;
   is_bot?: boolean;
+  /** The user's home workspace: the fake's own unless set (a Slack Connect guest from another organisation). */
+  team_id?: string;
+  /** Whether Slack has confirmed the profile email; true unless set. */
+  is_email_confirmed?: boolean;
 }
 
 export interface FakeSlack {
@@ -110,7 +114,7 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
       case 'users.info': {
         const u = users.get(String(body['user']));
         if (!u) return { ok: false, error: 'user_not_found' };
-        return { ok: true, user: { id: u.id, deleted: u.deleted ?? false, is_bot: u.is_bot ?? false, profile: u.email ? { email: u.email } : {} } };
+        return { ok: true, user: { id: u.id, team_id: u.team_id ?? teamId, deleted: u.deleted ?? false, is_bot: u.is_bot ?? false, is_email_confirmed: u.is_email_confirmed ?? true, profile: u.email ? { email: u.email } : {} } };
       }
       case 'users.lookupByEmail': {
         const u = [...users.values()].find((x) => x.email === body['email']);

@@ -25,8 +25,8 @@ export function isContentRefusal(e: unknown): boolean {
 
 export interface SlackApi {
   call<T = Record<string, unknown>>(method: string, body: Record<string, unknown>): Promise<T & { ok: true }>;
-  /** users.info: the user's email (when Slack shares it), and whether they are deleted or a bot. */
-  userInfo(user: string): Promise<{ id: string; email: string | null; deleted: boolean; isBot: boolean }>;
+  /** users.info: the user's email (when Slack shares it), their home workspace, whether Slack confirmed the email, and whether they are deleted or a bot. */
+  userInfo(user: string): Promise<{ id: string; email: string | null; teamId: string | null; emailConfirmed: boolean; deleted: boolean; isBot: boolean }>;
 }
 
 export class SlackApiError extends Error {
@@ -87,7 +87,14 @@ export function createSlackApi(opts: { apiUrl: string; botToken: string; timeout
         throw translate('users.info', e);
       }
       const email = r.user?.profile?.email;
-      return { id: r.user?.id ?? user, email: typeof email === 'string' && email.length > 0 ? email : null, deleted: r.user?.deleted === true, isBot: r.user?.is_bot === true };
+      return {
+        id: r.user?.id ?? user,
+        email: typeof email === 'string' && email.length > 0 ? email : null,
+        teamId: typeof r.user?.team_id === 'string' ? r.user.team_id : null,
+        emailConfirmed: r.user?.is_email_confirmed === true,
+        deleted: r.user?.deleted === true,
+        isBot: r.user?.is_bot === true,
+      };
     },
   };
 }

@@ -52,6 +52,9 @@ export interface TeamsMember {
   readonly email: string | null;
   readonly userPrincipalName: string | null;
   readonly name: string | null;
+  /** `user`, `guest` (B2B: the inviting tenant sets the mail attribute) or `anonymous`, when the Bot Connector says. */
+  readonly userRole: string | null;
+  readonly tenantId: string | null;
 }
 
 const retryableStatus = (s: number) => s === 408 || s === 429 || s >= 500;
@@ -171,7 +174,7 @@ export function createTeamsConnector(opts: ConnectorOptions): TeamsConnector {
       }
       const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
       if (typeof m.id !== 'string') throw new TeamsDeliveryError('looking up the Teams member: the Bot Connector sent no id', undefined, false);
-      return { id: m.id, aadObjectId: str(m.aadObjectId), email: str(m.email), userPrincipalName: str(m.userPrincipalName), name: str(m.name) };
+      return { id: m.id, aadObjectId: str(m.aadObjectId), email: str(m.email), userPrincipalName: str(m.userPrincipalName), name: str(m.name), userRole: str(m.userRole), tenantId: str(m.tenantId) };
     },
   };
   return api;

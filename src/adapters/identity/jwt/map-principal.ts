@@ -17,7 +17,7 @@ import type { IssuerConfig } from '../../../config/identity-schema.ts';
 import { groupsClaim, stringClaim } from './claims.ts';
 import type { TokenReason } from './reasons.ts';
 
-type Mapped = { ok: true; principal: Pick<Principal, 'id' | 'kind' | 'actsFor' | 'groups' | 'email'> } | { ok: false; reason: TokenReason };
+type Mapped = { ok: true; principal: Pick<Principal, 'id' | 'kind' | 'actsFor' | 'groups' | 'email' | 'tokenGroups' | 'claimedId'> } | { ok: false; reason: TokenReason };
 
 /**
  * @example
@@ -41,7 +41,7 @@ export function mapPrincipal(cfg: IssuerConfig, payload: Readonly<Record<string,
     const human = canonicalHuman({ id: claimedId, verifiedEmail }, dir);
     if (!human.ok) return human;
     const groups = new Set([...(human.configured?.groups ?? []), ...granted]);
-    return { ok: true, principal: { id: human.id, kind: 'human', actsFor: null, groups: Object.freeze([...groups].sort()), email: human.email } };
+    return { ok: true, principal: { id: human.id, kind: 'human', actsFor: null, groups: Object.freeze([...groups].sort()), email: human.email, tokenGroups: Object.freeze([...new Set(granted)].sort()), ...(human.id !== claimedId ? { claimedId } : {}) } };
   }
 
   const known = dir.principal(claimedId);

@@ -21,6 +21,7 @@ export type TokenReason =
   | 'token.claims_invalid'
   | 'token.jwks_unavailable'
   | 'principal.kind_mismatch'
+  | 'principal.email_invalid'
   | 'github.repository_not_allowed'
   | 'github.workflow_not_allowed'
   | 'okta.id_token'

@@ -22,14 +22,16 @@ export interface SlackActor {
   readonly responseUrl?: string;
 }
 
-export function createSlackActions(deps: Deps, api: SlackApi, opts: { responseOrigins: readonly string[] }) {
+export function createSlackActions(deps: Deps, api: SlackApi, opts: { responseOrigins: readonly string[]; teamId: string }) {
   const emails = createEmailCache();
 
   const emailOf = (user: string) =>
     emails.get(user, async () => {
       const info = await api.userInfo(user);
-      // A deleted account or a bot never reviews, whatever its profile says.
-      return info.deleted || info.isBot ? null : info.email;
+      // A deleted account or a bot never reviews, whatever its profile says. The email vouches for a person only on an
+      // account of the configured workspace (not a Slack Connect guest, whose organisation sets its own profiles) and
+      // once Slack has confirmed it.
+      return info.deleted || info.isBot || info.teamId !== opts.teamId || !info.emailConfirmed ? null : info.email;
     });
 
   async function tell(actor: SlackActor, text: string): Promise<void> {

@@ -38,7 +38,7 @@ interface Payload {
 
 export function slackRoutes(deps: Deps, slack: SlackIntegration): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const actions = createSlackActions(deps, slack.api, { responseOrigins: ['https://hooks.slack.com/', new URL(slack.config.apiUrl).origin + '/'] });
+  const actions = createSlackActions(deps, slack.api, { responseOrigins: ['https://hooks.slack.com/', new URL(slack.config.apiUrl).origin + '/'], teamId: slack.config.teamId });
 
   app.post('/integrations/slack/interactions', async (c) => {
     const refuse = (reason: RefusalReason) => refuseCall(c, deps, { channel: 'slack', reason, message: 'the call did not verify as coming from the configured Slack app' });

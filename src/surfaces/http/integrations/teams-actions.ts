@@ -25,14 +25,17 @@ const UNLINKED = 'Your Teams account is not linked to a human this gateway knows
 /** A channel conversation id as Teams sends it in an activity carries `;messageid=…`; the member look-up wants the conversation. */
 const conversationIdOf = (id: string) => id.split(';')[0] as string;
 
-export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: { requestUrl: (id: string) => string }) {
+export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: { requestUrl: (id: string) => string; tenantId: string }) {
   const emails = createEmailCache();
 
   const emailOf = (action: CardAction) =>
     emails.get(action.aadObjectId, async () => {
       const member = await connector.getMember({ serviceUrl: action.conversation.serviceUrl, id: conversationIdOf(action.conversation.id) }, action.aadObjectId);
       // A record for someone else is no answer; UPN stands in for email where Entra has no mail attribute.
-      return member && (member.aadObjectId ?? action.aadObjectId).toLowerCase() === action.aadObjectId.toLowerCase() ? (member.email ?? member.userPrincipalName ?? null) : null;
+      if (!member || (member.aadObjectId ?? action.aadObjectId).toLowerCase() !== action.aadObjectId.toLowerCase()) return null;
+      // A guest's or another tenant's mail attribute is set by whoever invited them, not proven by the person: it names no one here.
+      if ((member.userRole !== null && member.userRole !== 'user') || (member.tenantId !== null && member.tenantId.toLowerCase() !== opts.tenantId.toLowerCase())) return null;
+      return member.email ?? member.userPrincipalName ?? null;
     });
 
   const card = (r: RequestRecord, notice?: string): InvokeResponse =>

@@ -39,7 +39,7 @@ export function teamsRoutes(deps: Deps, teams: TeamsIntegration): Hono<AppEnv> {
     timeoutMs: teams.config.timeoutMs,
     now: () => deps.clock.now(),
   });
-  const actions = createTeamsActions(deps, teams.connector, { requestUrl: teams.requestUrl });
+  const actions = createTeamsActions(deps, teams.connector, { requestUrl: teams.requestUrl, tenantId: teams.config.tenantId });
 
   app.post('/integrations/teams/messages', async (c) => {
     const refuse = (reason: RefusalReason) => refuseCall(c, deps, { channel: 'teams', reason, message: 'the call did not verify as coming from Bot Framework for the configured bot and tenant' });
