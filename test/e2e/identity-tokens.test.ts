@@ -87,8 +87,16 @@ const withToken = async (token: string, path: string, body?: unknown) => {
 const read = { connection: 'ops-api', input: { method: 'GET', path: '/status' }, reason: 'look' };
 const write = { connection: 'ops-api', input: { method: 'POST', path: '/deploy', body: { v: 1 } }, reason: 'ship' };
 
+// auth.failed is recorded at most 20 times a second (the burst test below proves it): this file
+// sends refusals in batches of 15 with a pause between, so each one it checks is recorded.
+let sentInBatch = 0;
+
 /** Sends a token that must be refused: 401, and one new auth.failed event with this reason and no trace of the token. */
 async function refused(token: string, reason: string) {
+  if (++sentInBatch > 15) {
+    await new Promise((r) => setTimeout(r, 1100));
+    sentInBatch = 1;
+  }
   const before = auditEvents(gw.dbPath).length;
   const res = await withToken(token, '/v1/actions', read);
   expect(res.status).toBe(401);
