@@ -86,6 +86,39 @@ describe('paths', () => {
   });
 });
 
+describe('paths an upstream would read as another path', () => {
+  // Flask strips \x85 and \xA0 from a route, Express \xA0, Spring trims spaces around segments; an upstream that
+  // normalises Unicode (NFKC) reads a fullwidth ／ or ． as / or .; a lenient UTF-8 decoder reads %C0%AF as /.
+  it.each([
+    '/admin\u0085',
+    '/admin%C2%85',
+    '/admin%C2%A0',
+    '/admin%E2%80%8B',
+    '/admin%20',
+    '/admin%20/users',
+    '/%20admin',
+    '/admin%EF%BC%8Fusers',
+    '/admin\uff0fusers',
+    '/admin%C0%AFusers',
+    '/admin%FF',
+    '/%EF%BC%8E%EF%BC%8E/admin',
+    '/admin\u00e9',
+    '/admin"',
+    '/admin{x}',
+  ])('%j → 422 INPUT_UNPARSEABLE, nothing sent', async (path) => {
+    const calls = upstream.calls.length;
+    const res = await send('exact', { path });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(upstream.calls.length).toBe(calls);
+  });
+
+  it('a space inside a segment and escaped UTF-8 letters still pass, as sent', async () => {
+    expect((await lastCallFor('exact', { path: '/files/my%20doc' })).url).toBe('/exact/files/my%20doc');
+    expect((await lastCallFor('exact', { path: '/caf%C3%A9' })).url).toBe('/exact/caf%C3%A9');
+  });
+});
+
 describe('client-address headers', () => {
   const spoofed = { 'X-Forwarded-For': '10.0.0.1', 'X-Real-IP': '10.0.0.2', 'True-Client-IP': '10.0.0.3', 'CF-Connecting-IP': '10.0.0.4', 'X-Client-IP': '10.0.0.5', 'X-Forwarded-Proto': 'https', 'X-Request-Id': 'kept' };
 

@@ -103,7 +103,33 @@ function canonicalPath(raw: string): string {
     return `%${hex.toUpperCase()}`;
   });
   if (decoded.split('/').some((s) => s === '.' || s === '..')) refuse('path must not contain . or .. segments');
+  checkReadsAsWritten(decoded);
   return decoded;
+}
+
+// RFC 3986 pchar, `/` and escapes; `;` is refused above. Anything else (non-ASCII, `"`, `{`, …) is sent by undici as a raw byte each server reads its own way.
+const RAW_PATH = /^[A-Za-z0-9\-._~!$&'()*+,=:@/%]*$/;
+// Characters servers strip, trim or ignore in a route (Flask \x85 and \xA0, Express \xA0, zero-width spaces): not the path policy saw.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u;
+
+/**
+ * The path, its escapes decoded as servers decode them (UTF-8), must read as
+ * written: strict UTF-8 (no overlong `%C0%AF` for `/`), nothing a server
+ * strips or trims (controls, Unicode spaces and format characters, a space at
+ * either end of a segment, as Spring trims), and stable under NFKC (an
+ * upstream that normalises reads a fullwidth `／` or `．` as `/` or `.`).
+ */
+function checkReadsAsWritten(path: string): void {
+  if (!RAW_PATH.test(path)) refuse('path must hold only ASCII letters, digits, - . _ ~ ! $ & \' ( ) * + , = : @ / and %-escapes');
+  let text: string;
+  try {
+    text = decodeURIComponent(path);
+  } catch {
+    refuse('path escapes must decode as UTF-8');
+  }
+  if (INVISIBLE.test(text)) refuse('path must not encode control, format or non-ASCII space characters');
+  if (text.split('/').some((s) => s !== s.trim())) refuse('a path segment must not begin or end with a space');
+  if (text.normalize('NFKC') !== text) refuse('path must not encode characters that Unicode normalisation changes (a fullwidth / or .)');
 }
 
 /** Lower-cases the characters of a canonical path, leaving its %XX escapes (upper-case hex) as they are. */
