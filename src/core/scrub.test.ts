@@ -42,6 +42,13 @@ function encodings(s: string): Record<string, string> {
     upperCase: s.toUpperCase(),
     reversed: [...s].reverse().join(''),
     byteArray: JSON.stringify([...Buffer.from(s)]),
+    byteArrayPretty: JSON.stringify({ type: 'Buffer', data: [...Buffer.from(s)] }, null, 2),
+    byteListSpaced: [...Buffer.from(s)].join(' '),
+    byteListHex: [...Buffer.from(s)].map((b) => `0x${b.toString(16)}`).join(';'),
+    hexPairs: [...Buffer.from(s)].map((b) => b.toString(16).padStart(2, '0')).join(' '),
+    hexPairsColon: [...Buffer.from(s)].map((b) => b.toString(16).toUpperCase().padStart(2, '0')).join(':'),
+    octalEscapes: [...Buffer.from(s)].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join(''),
+    percentU: [...s].map((c) => `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
     quotedPrintable: [...Buffer.from(s)].map((b) => `=${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
     base32: base32(Buffer.from(`ab${s}`)),
     base32Lower: base32(Buffer.from(`abc${s}`)).toLowerCase(),
@@ -79,7 +86,7 @@ describe('createSecretScrubber', () => {
   });
 
   it('a body read up to a limit that falls inside a secret keeps no more than 2 characters of its beginning, in any form', () => {
-    const starting = ['raw', 'json', 'jsonSlash', 'unicodeEscapes', 'percent', 'percentAllUpper', 'html', 'base64', 'base64url', 'hex', 'hexUpper'];
+    const starting = ['raw', 'json', 'jsonSlash', 'unicodeEscapes', 'percent', 'percentAllUpper', 'html', 'base64', 'base64url', 'hex', 'hexUpper', 'byteListSpaced', 'hexPairs', 'octalEscapes', 'percentU'];
     const all = encodings(TOKEN);
     const firstThree = encodings(TOKEN.slice(0, 3));
     for (const name of starting) {

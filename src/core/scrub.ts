@@ -6,8 +6,11 @@
  * as written and through the encodings echoes commonly use:
  *
  * - escapes, decoded before searching (twice, so one escape inside another is
- *   seen): JSON and JavaScript (`\/`, `\uXXXX` of any character, `\xHH`),
- *   percent-encoding (either hex case), HTML character references, quoted-printable;
+ *   seen): JSON and JavaScript (`\/`, `\uXXXX` of any character, `\xHH`,
+ *   octal `\ooo`, `%uXXXX`), percent-encoding (either hex case), HTML
+ *   character references, quoted-printable;
+ * - the text's standalone byte values, decimal, 0x-hex or hex pairs, with
+ *   whatever separates them dropped (`[66, 101, …]` pretty-printed, a hex dump);
  * - base64 and base64url at all three byte alignments (a secret in the middle
  *   of an encoded blob), base64 wrapped over lines (MIME), hex in either case,
  *   base32, each of the secret as written, JSON-escaped and percent-encoded;
@@ -35,7 +38,7 @@ const endOf = (v: View, i: number) => (v.end ? v.end[i]! : i + 1);
 
 const NAMED: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", sol: '/', colon: ':', equals: '=', plus: '+', percnt: '%', bsol: '\\', lowbar: '_', period: '.', comma: ',', num: '#', dollar: '$' };
 const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '/': '/', '\\': '\\', '"': '"', "'": "'", b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', '0': '\0' };
-const ESCAPE = /\\u([0-9A-Fa-f]{4})|\\u\{([0-9A-Fa-f]{1,6})\}|\\x([0-9A-Fa-f]{2})|\\([/\\"'bfnrt0])|%([0-9A-Fa-f]{2})|&#(\d{1,7});?|&#[xX]([0-9A-Fa-f]{1,6});?|&([a-zA-Z]{2,8});|=([0-9A-F]{2})|(=\r?\n)/g;
+const ESCAPE = /\\u([0-9A-Fa-f]{4})|\\u\{([0-9A-Fa-f]{1,6})\}|\\x([0-9A-Fa-f]{2})|\\([0-3][0-7]{2})|\\([/\\"'bfnrt0])|%u([0-9A-Fa-f]{4})|%([0-9A-Fa-f]{2})|&#(\d{1,7});?|&#[xX]([0-9A-Fa-f]{1,6});?|&([a-zA-Z]{2,8});|=([0-9A-F]{2})|(=\r?\n)/g;
 
 function identity(text: string): View {
   return { text };
@@ -60,13 +63,15 @@ function decode(view: View): View | null {
   let changed = false;
   for (const m of view.text.matchAll(ESCAPE)) {
     const i = m.index;
-    const [whole, u4, u6, x2, simple, pct, dec, hex, name, qp, softBreak] = m;
+    const [whole, u4, u6, x2, octal, simple, pctU, pct, dec, hex, name, qp, softBreak] = m;
     let ch: string | undefined;
-    if (u4 !== undefined) ch = String.fromCharCode(Number.parseInt(u4, 16));
+    // \uXXXX, and %uXXXX of JavaScript's escape()
+    if (u4 !== undefined || pctU !== undefined) ch = String.fromCharCode(Number.parseInt((u4 ?? pctU)!, 16));
     else if (u6 !== undefined || dec !== undefined || hex !== undefined) {
       const cp = u6 !== undefined ? Number.parseInt(u6, 16) : dec !== undefined ? Number.parseInt(dec, 10) : Number.parseInt(hex!, 16);
       ch = cp <= 0x10ffff ? String.fromCodePoint(cp) : undefined;
     } else if (x2 !== undefined) ch = String.fromCharCode(Number.parseInt(x2, 16));
+    else if (octal !== undefined) ch = String.fromCharCode(Number.parseInt(octal, 8)); // C, Perl, PHP, Python byte strings
     else if (simple !== undefined) ch = SIMPLE_ESCAPES[simple];
     else if (pct !== undefined) ch = String.fromCharCode(Number.parseInt(pct, 16)); // a byte: secrets are searched as UTF-8 bytes too
     else if (name !== undefined) ch = NAMED[name.toLowerCase()];
@@ -88,6 +93,27 @@ function decode(view: View): View | null {
   copy(at, view.text.length);
   return { text: parts.join(''), start: start.subarray(0, n), end: end.subarray(0, n) };
 }
+
+// A byte value standing alone: decimal or 0x-hex (`[66, 101]` however laid out, `0x42;0x65`), or two hex digits (`42 65`, `42:65`, a hex dump).
+const BYTE_NUMBER = /(?<![0-9.])(?:0[xX]([0-9A-Fa-f]{1,2})|(\d{1,3}))(?![0-9A-Fa-f.])/g;
+const HEX_PAIR = /(?<![0-9A-Fa-f])([0-9A-Fa-f]{2})(?![0-9A-Fa-f])/g;
+
+/** The text's standalone byte values, one character each with the separators between them dropped: a secret as a list of bytes in any layout. */
+function byteList(text: string, pattern: RegExp, radix: 10 | 16): View | null {
+  const chars: string[] = [];
+  const start: number[] = [];
+  const end: number[] = [];
+  for (const m of text.matchAll(pattern)) {
+    const value = radix === 16 ? Number.parseInt(m[1]!, 16) : m[1] !== undefined ? Number.parseInt(m[1], 16) : Number.parseInt(m[2]!, 10);
+    if (value > 255) continue;
+    chars.push(String.fromCharCode(value));
+    start.push(m.index);
+    end.push(m.index + m[0].length);
+  }
+  return chars.length < 3 ? null : { text: chars.join(''), start: Int32Array.from(start), end: Int32Array.from(end) };
+}
+
+const byteViews = (text: string): View[] => [byteList(text, BYTE_NUMBER, 10), byteList(text, HEX_PAIR, 16)].filter((v): v is View => v !== null);
 
 const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
 const utf8AsBytes = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
@@ -213,7 +239,7 @@ function wrappedBase64(text: string): [number, number][] {
   return blocks;
 }
 
-const PARTIAL_ESCAPE = /(?:\\(?:u\{?[0-9A-Fa-f]{0,5}|x[0-9A-Fa-f]?)?|%[0-9A-Fa-f]?|&#?[xX]?[0-9A-Za-z]{0,7}|=[0-9A-F]?)$/;
+const PARTIAL_ESCAPE = /(?:\\(?:u\{?[0-9A-Fa-f]{0,5}|x[0-9A-Fa-f]?|[0-3][0-7]?)?|%(?:u[0-9A-Fa-f]{0,3}|[0-9A-Fa-f]?)|&#?[xX]?[0-9A-Za-z]{0,7}|=[0-9A-F]?)$/;
 
 export interface SecretScrubber {
   /** Nothing to scrub (no configured value is long enough). */
@@ -270,6 +296,7 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
       views.push(view);
       view = decode(view);
     }
+    views.push(...byteViews(text));
     for (const v of views) {
       const hits: [number, number][] = [];
       findAll(v.text, exactIndex, foldedIndex, hits);
@@ -343,6 +370,17 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
         }
       }
       view = decode(view);
+    }
+    // The last number may be cut too (`9` of `95`): look with and without it.
+    for (const v of [...byteViews(text), ...byteViews(text.replace(/[0-9A-Fa-fxX]+$/, ''))]) {
+      for (const n of needles.exact) {
+        for (let k = Math.min(n.length, v.text.length); k >= 3; k--) {
+          if (v.text.endsWith(n.slice(0, k))) {
+            end = Math.min(end, startOf(v, v.text.length - k));
+            break;
+          }
+        }
+      }
     }
     return end;
   }
