@@ -141,6 +141,9 @@ describe('method-override query parameters', () => {
   it.each([
     { method: 'POST', path: '/items/7', body: { _method: 'DELETE' } },
     { method: 'POST', path: '/items/7', body: '_method=DELETE&x=1', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
+    { method: 'POST', path: '/items/7', body: '{"_method":"DELETE"}', headers: { 'Content-Type': 'application/json' } },
+    { method: 'POST', path: '/items/7', body: '--b\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--b--\r\n', headers: { 'Content-Type': 'multipart/form-data; boundary=b' } },
+    { method: 'POST', path: '/items/7', body: '--b\r\ncontent-disposition: form-data; NAME=_METHOD\r\n\r\nDELETE\r\n--b--\r\n', headers: { 'Content-Type': 'multipart/form-data; boundary=b' } },
     { method: 'POST', path: '/items/7', headers: { X_HTTP_Method_Override: 'DELETE' } },
     { path: '/items/7?_method=DELETE' }, { path: '/items/7', query: { _METHOD: 'DELETE' } }, { path: '/items/7?X-HTTP-Method-Override=DELETE' }, { path: '/items/7?method=DELETE' }])('%o → 422 INPUT_UNPARSEABLE, nothing recorded or sent', async (input) => {
     const before = counts(gw.dbPath);

@@ -32,10 +32,32 @@ const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'http
 // In a form or JSON body, Rails and Laravel read these as the method too (`method` alone is too common a field to refuse there).
 const METHOD_OVERRIDE_BODY = new Set([...METHOD_OVERRIDE_QUERY].filter((k) => k !== 'method' && k !== 'httpmethod'));
 
-/** Top-level field names of a body: a JSON object's keys, or a string's form fields (name=value&…). */
+// The field name of a multipart part: `name="x"`, `name=x` or RFC 5987 `name*=utf-8''x`, any case.
+const MULTIPART_NAME = /content-disposition:[^\r\n]*?\bname\*?\s*=\s*(?:[\w-]*'[\w-]*')?"?([^";\r\n]*)/gi;
+
+/**
+ * Top-level field names of a body, read every way the upstream might read it
+ * whatever the Content-Type says: a JSON object's keys (an object, or a string
+ * that parses as one), a string's form fields (name=value&…) and its
+ * multipart part names.
+ */
 function bodyKeys(body: unknown): string[] {
-  if (typeof body === 'string') return body.includes('=') ? [...new URLSearchParams(body).keys()] : [];
-  return body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
+  if (typeof body !== 'string') return body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
+  const keys = [...new URLSearchParams(body).keys(), ...[...body.matchAll(MULTIPART_NAME)].map((m) => decodeURIComponentOr(m[1]!))];
+  try {
+    keys.push(...bodyKeys(JSON.parse(body) as unknown));
+  } catch {
+    // Not JSON: its form and multipart readings are above.
+  }
+  return keys;
+}
+
+function decodeURIComponentOr(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 // Headers that tell the upstream who the client is: an agent must not claim another address (an allow-list by IP, a rate limit) unless the connection says so.
