@@ -145,6 +145,10 @@ describe('method-override query parameters', () => {
     { method: 'POST', path: '/items/7', body: '--b\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--b--\r\n', headers: { 'Content-Type': 'multipart/form-data; boundary=b' } },
     { method: 'POST', path: '/items/7', body: '--b\r\ncontent-disposition: form-data; NAME=_METHOD\r\n\r\nDELETE\r\n--b--\r\n', headers: { 'Content-Type': 'multipart/form-data; boundary=b' } },
     { method: 'POST', path: '/items/7', headers: { X_HTTP_Method_Override: 'DELETE' } },
+    // The common Flask/WSGI reverse-proxy recipe strips X-Script-Name from the path: /public/admin would route as /admin.
+    { path: '/public/admin', headers: { 'X-Script-Name': '/public' } },
+    { path: '/public/admin', headers: { X_Original_URI: '/admin' } },
+    { path: '/public/admin', headers: { 'X-Envoy-Original-Path': '/admin' } },
     { path: '/items/7?_method=DELETE' }, { path: '/items/7', query: { _METHOD: 'DELETE' } }, { path: '/items/7?X-HTTP-Method-Override=DELETE' }, { path: '/items/7?method=DELETE' }])('%o → 422 INPUT_UNPARSEABLE, nothing recorded or sent', async (input) => {
     const before = counts(gw.dbPath);
     const calls = upstream.calls.length;

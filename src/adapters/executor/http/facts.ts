@@ -20,7 +20,12 @@ const REFUSED_HEADERS = new Set([
   'x-http-method',
   'x-method-override',
   'x-original-url',
+  'x-original-uri',
   'x-rewrite-url',
+  'x-rewrite-uri',
+  'x-envoy-original-path',
+  // Flask/WSGI reverse-proxy recipes set SCRIPT_NAME from it and strip it from the path.
+  'x-script-name',
   'x-original-method',
   'x-forwarded-host',
   'x-forwarded-prefix',
