@@ -149,6 +149,11 @@ describe('method-override query parameters', () => {
     { path: '/public/admin', headers: { 'X-Script-Name': '/public' } },
     { path: '/public/admin', headers: { X_Original_URI: '/admin' } },
     { path: '/public/admin', headers: { 'X-Envoy-Original-Path': '/admin' } },
+    // PHP (Laravel, Symfony) reads a leading space as nothing and ` `, `.` or `[` in a name as `_`, and `_method[x]` as `_method`.
+    { method: 'POST', path: '/items/7?.method=DELETE' },
+    { method: 'POST', path: '/items/7', query: { ' _method': 'DELETE' } },
+    { method: 'POST', path: '/items/7', body: '[method=DELETE', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
+    { method: 'POST', path: '/items/7', body: '_method[x]=DELETE', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
     { path: '/items/7?_method=DELETE' }, { path: '/items/7', query: { _METHOD: 'DELETE' } }, { path: '/items/7?X-HTTP-Method-Override=DELETE' }, { path: '/items/7?method=DELETE' }])('%o → 422 INPUT_UNPARSEABLE, nothing recorded or sent', async (input) => {
     const before = counts(gw.dbPath);
     const calls = upstream.calls.length;

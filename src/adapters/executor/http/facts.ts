@@ -109,6 +109,13 @@ export function isDroppedHeader(name: string, options: HttpTargetOptions): boole
   return !options.allowHeaders.some((a) => headerKey(a) === h);
 }
 
+/** A query or body field name as frameworks read it: any case; PHP drops leading spaces, reads ` `, `.` and `[` as `_`, and `a[b]` as field `a`. */
+function fieldKey(name: string): string {
+  const k = name.trimStart().toLowerCase();
+  const bracket = k.indexOf('[');
+  return (bracket > 0 && k.indexOf(']', bracket) !== -1 ? k.slice(0, bracket) : k).replace(/[ .[]/g, '_');
+}
+
 /** A header name as servers match it: any case, and `_` as `-` (CGI and WSGI servers read X_Forwarded_For as X-Forwarded-For). */
 export function headerKey(name: string): string {
   return name.toLowerCase().replaceAll('_', '-');
@@ -185,14 +192,14 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (q !== -1) for (const [k, v] of new URLSearchParams(input.path.slice(q + 1))) (query[k] ??= []).push(v);
   for (const [k, v] of Object.entries(input.query ?? {})) (query[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
   for (const k of Object.keys(query)) {
-    const key = k.toLowerCase();
-    if (METHOD_OVERRIDE_QUERY.has(key) && !options.allowQuery.some((a) => a.toLowerCase() === key)) {
+    const key = fieldKey(k);
+    if (METHOD_OVERRIDE_QUERY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`query parameter ${k} is not allowed on this connection: frameworks read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
   for (const k of bodyKeys(input.body)) {
-    const key = k.toLowerCase();
-    if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => a.toLowerCase() === key)) {
+    const key = fieldKey(k);
+    if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
