@@ -87,7 +87,7 @@ describe('paths', () => {
 });
 
 describe('paths an upstream would read as another path', () => {
-  // Flask strips \x85 and \xA0 from a route, Express \xA0, Spring trims spaces around segments; an upstream that
+  // Flask strips \x85 and \xA0 from a route, Express \xA0, Spring trims spaces around segments, IIS drops a trailing dot; an upstream that
   // normalises Unicode (NFKC) reads a fullwidth ／ or ． as / or .; a lenient UTF-8 decoder reads %C0%AF as /.
   it.each([
     '/admin\u0085',
@@ -95,6 +95,8 @@ describe('paths an upstream would read as another path', () => {
     '/admin%C2%A0',
     '/admin%E2%80%8B',
     '/admin%20',
+    '/admin.',
+    '/admin../users',
     '/admin%20/users',
     '/%20admin',
     '/admin%EF%BC%8Fusers',

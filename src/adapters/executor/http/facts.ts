@@ -150,8 +150,9 @@ const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205
  * The path, its escapes decoded as servers decode them (UTF-8), must read as
  * written: strict UTF-8 (no overlong `%C0%AF` for `/`), nothing a server
  * strips or trims (controls, Unicode spaces and format characters, a space at
- * either end of a segment, as Spring trims), and stable under NFKC (an
- * upstream that normalises reads a fullwidth `／` or `．` as `/` or `.`).
+ * either end of a segment as Spring trims, a dot at its end as IIS drops),
+ * and stable under NFKC (an upstream that normalises reads a fullwidth `／`
+ * or `．` as `/` or `.`).
  */
 function checkReadsAsWritten(path: string): void {
   if (!RAW_PATH.test(path)) refuse('path must hold only ASCII letters, digits, - . _ ~ ! $ & \' ( ) * + , = : @ / and %-escapes');
@@ -162,7 +163,8 @@ function checkReadsAsWritten(path: string): void {
     refuse('path escapes must decode as UTF-8');
   }
   if (INVISIBLE.test(text)) refuse('path must not encode control, format or non-ASCII space characters');
-  if (text.split('/').some((s) => s !== s.trim())) refuse('a path segment must not begin or end with a space');
+  // Windows servers (IIS) drop a segment's trailing dots and spaces; Spring trims spaces.
+  if (text.split('/').some((s) => s !== s.trim() || s.endsWith('.'))) refuse('a path segment must not begin or end with a space, or end with a dot');
   if (text.normalize('NFKC') !== text) refuse('path must not encode characters that Unicode normalisation changes (a fullwidth / or .)');
 }
 
