@@ -78,7 +78,9 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
           signal: AbortSignal.timeout(config.timeoutMs),
         });
         const read = await readScrubbed(res.body, res.headers, scrubber);
-        const contentType = scrubber.scrub(String(res.headers['content-type'] ?? '')).text.slice(0, 200);
+        // Like the body: scrubbed, then cut without leaving the beginning of a secret; dropped if it will not come clean.
+        const type = scrubber.scrub(String(res.headers['content-type'] ?? ''));
+        const contentType = type.clean ? scrubber.cut(type.text, 200) : '';
         let parsed: unknown = read.text;
         if (read.text !== null && contentType.includes('json') && !read.truncated) {
           try {
