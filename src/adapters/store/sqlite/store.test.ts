@@ -7,11 +7,11 @@ import { createChainVerifier } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { Store } from '../../../core/ports.ts';
 import { transition } from '../../../core/request.ts';
-import { storeContract } from '../contract.ts';
-import { treeContract } from '../contract-tree.ts';
-import { searchContract } from '../contract-search.ts';
-import { sessionContract } from '../contract-sessions.ts';
-import { outboxContract } from '../contract-outbox.ts';
+import { storeContract } from '../../../../test/contract/store.ts';
+import { treeContract } from '../../../../test/contract/store-tree.ts';
+import { searchContract } from '../../../../test/contract/store-search.ts';
+import { sessionContract } from '../../../../test/contract/store-sessions.ts';
+import { outboxContract } from '../../../../test/contract/store-outbox.ts';
 import { auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createSqliteStore } from './store.ts';
 

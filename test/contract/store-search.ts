@@ -3,8 +3,8 @@
  * combined, over requests and events written through the store itself.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditQuery, Store } from '../../core/ports.ts';
-import { agent, approveDecision, at, auditDraft, human, requestRecord } from '../../../test/support/fixtures.ts';
+import type { AuditQuery, Store } from '../../src/core/ports.ts';
+import { agent, approveDecision, at, auditDraft, human, requestRecord } from '../support/fixtures.ts';
 
 export function searchContract(name: string, make: () => Promise<{ store: Store; cleanup(): Promise<void> }>): void {
   describe(`${name}: audit search`, () => {

@@ -6,10 +6,10 @@
  * come back as stored. Every store runs it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { OutboxRouter } from '../../core/outbox.ts';
-import type { Store } from '../../core/ports.ts';
-import { transition } from '../../core/request.ts';
-import { at, auditDraft, FIXTURE_TIME, requestRecord } from '../../../test/support/fixtures.ts';
+import type { OutboxRouter } from '../../src/core/outbox.ts';
+import type { Store } from '../../src/core/ports.ts';
+import { transition } from '../../src/core/request.ts';
+import { at, auditDraft, FIXTURE_TIME, requestRecord } from '../support/fixtures.ts';
 
 /** Every request event goes to `slack`; only `request.approved` also to `webhook:ops`. */
 const router: OutboxRouter = (e) =>

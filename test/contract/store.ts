@@ -5,13 +5,13 @@
  * audit chain committed with the state it describes, one winner under races.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createChainVerifier, type AuditEvent } from '../../core/audit.ts';
-import { CountersignError } from '../../core/errors.ts';
-import { acceptPin, reconcilePins } from '../../core/mcp/pins.ts';
-import type { ToolDefinition } from '../../core/mcp/tool.ts';
-import type { Mutation, Store } from '../../core/ports.ts';
-import { transition, type RequestRecord } from '../../core/request.ts';
-import { agent, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../test/support/fixtures.ts';
+import { createChainVerifier, type AuditEvent } from '../../src/core/audit.ts';
+import { CountersignError } from '../../src/core/errors.ts';
+import { acceptPin, reconcilePins } from '../../src/core/mcp/pins.ts';
+import type { ToolDefinition } from '../../src/core/mcp/tool.ts';
+import type { Mutation, Store } from '../../src/core/ports.ts';
+import { transition, type RequestRecord } from '../../src/core/request.ts';
+import { agent, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../support/fixtures.ts';
 
 export interface StoreUnderTest {
   store: Store;

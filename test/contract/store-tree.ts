@@ -4,9 +4,9 @@
  * bytes, so any store that passes serves proofs an auditor can verify.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hashFromHex, leafHash, memorySource, rootAt, toHex, verifyConsistency, verifyInclusion, EMPTY_ROOT } from '../../core/merkle/index.ts';
-import type { Store } from '../../core/ports.ts';
-import { auditDraft } from '../../../test/support/fixtures.ts';
+import { hashFromHex, leafHash, memorySource, rootAt, toHex, verifyConsistency, verifyInclusion, EMPTY_ROOT } from '../../src/core/merkle/index.ts';
+import type { Store } from '../../src/core/ports.ts';
+import { auditDraft } from '../support/fixtures.ts';
 
 export function treeContract(name: string, make: () => Promise<{ store: Store; cleanup(): Promise<void> }>): void {
   describe(`${name}: audit tree`, () => {

@@ -4,9 +4,9 @@
  * it), and expiry is found by time. Every store runs it.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../core/ports.ts';
-import { sessionKey, type Session } from '../../core/session.ts';
-import { at, auditDraft, FIXTURE_TIME, human } from '../../../test/support/fixtures.ts';
+import type { Store } from '../../src/core/ports.ts';
+import { sessionKey, type Session } from '../../src/core/session.ts';
+import { at, auditDraft, FIXTURE_TIME, human } from '../support/fixtures.ts';
 
 let n = 0;
 
