@@ -5,6 +5,7 @@
  */
 import { hashFromHex, leafHash, verifyConsistency, verifyInclusion, equalHash } from '../core/merkle/index.ts';
 import { openNote, parseCheckpoint, parseVerifierKey, type NoteVerifier } from '../core/note.ts';
+import { pinnedKeys } from './verifier-keys.ts';
 import { CountersignError } from '../core/errors.ts';
 import { safe } from './output.ts';
 import { bearerFor } from './credentials.ts';
@@ -28,7 +29,7 @@ async function get<T>(o: Remote, path: string): Promise<T> {
 }
 
 async function verifiers(o: Remote): Promise<{ keys: NoteVerifier[]; pinned: boolean }> {
-  if (o.pin?.length) return { keys: o.pin.map(parseVerifierKey), pinned: true };
+  if (o.pin?.length) return { keys: pinnedKeys(o.pin), pinned: true };
   const { keys } = await get<{ keys: string[] }>(o, '/v1/audit/keys');
   return { keys: keys.map(parseVerifierKey), pinned: false };
 }

@@ -1,5 +1,5 @@
 /** `countersign audit verify|export`: read the local store named by the config, offline. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import { CountersignError } from '../core/errors.ts';
 import type { Store } from '../core/ports.ts';
@@ -10,7 +10,7 @@ import { planBundle, type Bound } from '../service/audit-bundle.ts';
 import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from '../adapters/signer/audit-hmac.ts';
 import { openKeyring, readVerifiers } from '../adapters/signer/ed25519-file.ts';
-import { parseVerifierKey, type NoteVerifier } from '../core/note.ts';
+import { pinnedKeys } from './verifier-keys.ts';
 import { systemClock } from '../adapters/system.ts';
 import { auditOrigin, checkKeyOwner, openOwnedStore } from '../main.ts';
 import { readBundle, writeBundle } from './audit-bundle.ts';
@@ -28,20 +28,6 @@ async function openAudit(configPath: string) {
   const path = config.store.sqlite.path;
   if (!existsSync(path)) throw new CountersignError('CONFIG_INVALID', `${configPath}: store.sqlite.path: ${path} does not exist (has the gateway run?)`);
   return { store: await openOwnedStore(config, configPath, { claim: false, mustExist: true }), config };
-}
-
-/** `--verifier-key`: C2SP verifier keys given inline, or files holding them one per line. */
-function pinnedKeys(values: readonly string[]): NoteVerifier[] {
-  return values.flatMap((v) => {
-    const lines = existsSync(v) ? readFileSync(v, 'utf8').split('\n') : [v];
-    return lines.map((l) => l.trim()).filter(Boolean).map((l) => {
-      try {
-        return parseVerifierKey(l);
-      } catch (e) {
-        throw new CountersignError('INVALID_REQUEST', `--verifier-key ${existsSync(v) ? `${v}: ` : ''}is not a C2SP verifier key (name+keyid+base64): ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
-  });
 }
 
 /**
