@@ -210,6 +210,8 @@ export const configSchema = z.strictObject({
       bodyLimitBytes: z.number().int().positive().default(1_048_576),
       /** How long a long-poll may wait, at most. */
       maxWaitSeconds: z.number().int().positive().default(60),
+      /** Processes serving the same port (node:cluster); 1 runs the gateway in this process. */
+      workers: z.number().int().min(1).max(64).default(1),
     })
     .prefault({}),
   store: z
@@ -221,6 +223,34 @@ export const configSchema = z.strictObject({
           synchronous: z.enum(['normal', 'full']).default('normal'),
         })
         .prefault({}),
+      /**
+       * A PostgreSQL database shared by any number of replicas (instead of the SQLite file).
+       * TLS: `ssl` is handed to node-postgres as it is (`true`, or `{ ca, cert, key, rejectUnauthorized, servername }`
+       * with PEM text, usually `${VAR}`), or set `sslmode` in the URL.
+       */
+      postgres: z
+        .strictObject({
+          url: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL, usually "${DATABASE_URL}"'),
+          /** Connections per gateway process (every replica and every worker has its own pool). */
+          poolSize: z.number().int().min(2).max(1000).default(10),
+          /** The longest one statement may run on the database before it is cancelled. */
+          statementTimeout: duration.default(10),
+          /** How long a call waits for a free connection (or a new one) before it gets STORE_BUSY / STORE_UNAVAILABLE. */
+          connectTimeout: duration.default(5),
+          ssl: z
+            .union([
+              z.boolean(),
+              z.strictObject({
+                ca: z.string().optional(),
+                cert: z.string().optional(),
+                key: z.string().optional(),
+                rejectUnauthorized: z.boolean().optional(),
+                servername: z.string().optional(),
+              }),
+            ])
+            .optional(),
+        })
+        .optional(),
     })
     .prefault({}),
   audit: z

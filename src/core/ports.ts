@@ -129,10 +129,14 @@ export interface RequestQuery {
 }
 
 /**
- * State and audit. Every write commits its audit events in the same
- * transaction; if the audit write fails, the state change does not happen.
+ * State and audit, as small ports by concept. Every write commits its audit
+ * events in the same transaction; if the audit write fails, the state change
+ * does not happen. An adapter (SQLite, PostgreSQL) implements them all over
+ * one database, so a write of one port and its audit events share a transaction.
  */
-export interface Store {
+
+/** Requests and their reviews. */
+export interface RequestStore {
   insertRequest(request: RequestRecord, audit: readonly AuditDraft[]): Promise<void>;
   /**
    * Reads the request under a lock, calls `fn` (pure, synchronous) and writes
@@ -142,16 +146,13 @@ export interface Store {
   getRequest(id: string): Promise<RequestRecord | undefined>;
   /** The newest request of this principal with this digest and one of these statuses (an agent's retry finds its request). */
   findRequestByDigest(principalId: string, digest: string, status: readonly RequestStatus[]): Promise<RequestRecord | undefined>;
-  /** The tool pins of one connection, or of all. */
-  toolPins(connection?: string): Promise<ToolPin[]>;
-  /**
-   * Reads the pins of one connection under the write lock, calls `fn` (pure)
-   * and writes the pins it returns with their audit events, atomically.
-   */
-  mutateToolPins<T>(connection: string, fn: (current: readonly ToolPin[]) => PinChange<T>): Promise<T>;
   listRequests(query: RequestQuery): Promise<RequestRecord[]>;
   /** Ids of pending requests whose expiry is at or before `now`. */
   dueForExpiry(now: Date, limit: number): Promise<string[]>;
+}
+
+/** The audit log, its Merkle tree, its signed checkpoints and the store's own settings (meta). */
+export interface AuditLogStore {
   /** Appends events that change no request; `meta` keys are set in the same transaction. */
   appendAudit(audit: readonly AuditDraft[], meta?: Readonly<Record<string, string>>): Promise<void>;
   /** Audit events with seq ≥ fromSeq, in order. */
@@ -178,6 +179,10 @@ export interface Store {
   firstSeqAtOrAfter(time: string): Promise<number>;
   /** Audit events matching every given filter, oldest first. */
   searchAudit(query: AuditQuery): Promise<AuditEvent[]>;
+}
+
+/** Console sessions. */
+export interface SessionStore {
   /** Stores a new console session with its audit events, in one transaction. */
   insertSession(session: Session, audit: readonly AuditDraft[]): Promise<void>;
   getSession(key: string): Promise<Session | undefined>;
@@ -188,6 +193,10 @@ export interface Store {
   deleteSession(key: string, audit: readonly AuditDraft[]): Promise<boolean>;
   /** Keys of sessions whose expiry is at or before `now`. */
   expiredSessions(now: Date, limit: number): Promise<string[]>;
+}
+
+/** The outbox of channel deliveries (written with the audit events that cause them) and where channels posted. */
+export interface OutboxStore {
   /**
    * Outbox: deliveries due at `now`, at most one per (channel, request) and
    * only the oldest one owed, so a channel sees a request's events in order;
@@ -203,10 +212,29 @@ export interface Store {
   /** Remembers where a channel posted a message for a request. */
   addChannelMessage(message: ChannelMessage): Promise<void>;
   channelMessages(requestId: string, channel: string): Promise<ChannelMessage[]>;
+}
+
+/** The accepted definitions of upstream MCP tools. */
+export interface ToolPinStore {
+  /** The tool pins of one connection, or of all. */
+  toolPins(connection?: string): Promise<ToolPin[]>;
+  /**
+   * Reads the pins of one connection under the write lock, calls `fn` (pure)
+   * and writes the pins it returns with their audit events, atomically.
+   */
+  mutateToolPins<T>(connection: string, fn: (current: readonly ToolPin[]) => PinChange<T>): Promise<T>;
+}
+
+/** Humans met at sign-in. */
+export interface KnownHumanStore {
   /** Records (or refreshes) a human met at sign-in, keyed by verified email. */
   rememberHuman(human: KnownHuman): Promise<void>;
   knownHumanByEmail(email: string): Promise<KnownHuman | undefined>;
   knownHumanById(id: string): Promise<KnownHuman | undefined>;
+}
+
+/** Every port of one database, as the composition root opens it. */
+export interface Store extends RequestStore, AuditLogStore, SessionStore, OutboxStore, ToolPinStore, KnownHumanStore {
   close(): Promise<void>;
 }
 

@@ -44,6 +44,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   POLICY_NOT_IN_FORCE: 503,
   CONFIG_INVALID: 500,
   STORE_OF_ANOTHER_CONFIG: 500,
+  STORE_UNAVAILABLE: 503,
+  STORE_BUSY: 503,
   INTERNAL: 500,
 };
 

@@ -50,6 +50,8 @@ export type ErrorCode =
   | 'POLICY_NOT_IN_FORCE'
   | 'CONFIG_INVALID'
   | 'STORE_OF_ANOTHER_CONFIG'
+  | 'STORE_UNAVAILABLE'
+  | 'STORE_BUSY'
   | 'INTERNAL';
 
 /** Codes this client gives a failure that is not the gateway's answer: a body that is not JSON, or not an error object. */
