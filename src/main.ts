@@ -14,6 +14,7 @@ import { createConnections } from './adapters/connections.ts';
 import { createIdentity } from './adapters/identity/index.ts';
 import { createMemoryNotifier } from './adapters/notifier/memory.ts';
 import { createSqliteStore } from './adapters/store/sqlite/index.ts';
+import { createPostgresStore } from './adapters/store/postgres/index.ts';
 import { randomIds, systemClock } from './adapters/system.ts';
 import type { Deps } from './service/deps.ts';
 import { expireDue } from './service/expire.ts';
@@ -149,16 +150,45 @@ export function checkKeyOwner(config: Config, configFile: string | undefined, op
  */
 export async function openOwnedStore(config: Config, configFile: string | undefined, opts: { claim: boolean; mustExist: boolean; outbox?: OutboxRouter }): Promise<Store> {
   checkKeyOwner(config, configFile, { claim: false });
-  const store = createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous, mustExist: opts.mustExist, ...(opts.outbox ? { outbox: opts.outbox } : {}) });
+  const store = await openStore(config, opts);
   if (configFile === undefined) return store;
   try {
-    await checkStoreOwner({ store }, { config: configIdentity(configFile), where: resolve(config.store.sqlite.path), claim: opts.claim, identify: configIdentity });
+    await checkStoreOwner({ store }, { config: configIdentity(configFile), where: storeLocation(config), claim: opts.claim, identify: configIdentity });
     checkKeyOwner(config, configFile, { claim: opts.claim });
   } catch (e) {
     await store.close();
     throw e;
   }
   return store;
+}
+
+/** The store the config names: PostgreSQL when `store.postgres` is set, else the SQLite file. */
+async function openStore(config: Config, opts: { mustExist: boolean; outbox?: OutboxRouter }): Promise<Store> {
+  const pg = config.store.postgres;
+  if (pg) {
+    return createPostgresStore({
+      url: pg.url,
+      poolSize: pg.poolSize,
+      statementTimeoutMs: pg.statementTimeout * 1000,
+      connectTimeoutMs: pg.connectTimeout * 1000,
+      ...(pg.ssl !== undefined ? { ssl: pg.ssl } : {}),
+      mustExist: opts.mustExist,
+      ...(opts.outbox ? { outbox: opts.outbox } : {}),
+    });
+  }
+  return createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous, mustExist: opts.mustExist, ...(opts.outbox ? { outbox: opts.outbox } : {}) });
+}
+
+/** Where the store is, for messages: the SQLite file's path, or the database's host, port and name (never its password). */
+export function storeLocation(config: Config): string {
+  const pg = config.store.postgres;
+  if (!pg) return resolve(config.store.sqlite.path);
+  try {
+    const u = new URL(pg.url);
+    return `postgres://${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
 }
 
 /** Builds the service dependencies from a config (no listening socket). */
