@@ -1,0 +1,67 @@
+/**
+ * Gateway replicas as separate processes started from one config file, the
+ * way a deployment runs them behind a load balancer: each can be stopped,
+ * killed with SIGKILL mid-flight, or started again.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { call, type CallResult } from './shared-gateway.ts';
+
+const RUN_TS = fileURLToPath(new URL('../../bin/run-ts.js', import.meta.url));
+const CHILD_MAIN = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
+
+export interface Replica {
+  readonly url: string;
+  readonly pid: number;
+  as(key: string | undefined, path: string, init?: { method?: string; body?: unknown }): Promise<CallResult>;
+  /** SIGKILL: the process dies with whatever it was doing. */
+  kill(): Promise<void>;
+  /** SIGTERM: the gateway closes itself. */
+  stop(): Promise<void>;
+}
+
+/**
+ * @example
+ * const a = await startReplica('/tmp/x/countersign.yaml'); const b = await startReplica('/tmp/x/countersign.yaml');
+ */
+export async function startReplica(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<Replica> {
+  const child: ChildProcess = spawn(process.execPath, [RUN_TS, CHILD_MAIN, configFile], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const line = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('the replica did not start within 60 s'));
+    }, 60_000);
+    lines.once('line', (l) => {
+      clearTimeout(timer);
+      resolve(l);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the replica exited with ${code} before it was ready`));
+    });
+  });
+  const { url, pid } = JSON.parse(line) as { url: string; pid: number };
+  let gone = false;
+  return {
+    url,
+    pid,
+    as: (key, path, init) => call(url, key, path, init),
+    async kill() {
+      if (gone) return;
+      gone = true;
+      child.kill('SIGKILL');
+      await exited;
+    },
+    async stop() {
+      if (gone) return;
+      gone = true;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
