@@ -6,13 +6,12 @@
  * refused; over TLS it is also named `__Host-…`, which browsers accept only
  * from this very host, so not even a genuine cookie can be planted.
  *
- * The MAC key comes from the login client's secret when there is one (every
- * replica then agrees, so a sign-in begun on one can finish on another), else
- * from 32 random bytes made at start: a public client's sign-ins must finish
- * on the process that began them, and a restart only costs a sign-in in
- * flight (the cookie lives 10 minutes).
+ * The MAC key comes from the login client's secret when there is one, else
+ * (a public client) from the deployment's audit HMAC key, which every replica
+ * mounts: either way every replica agrees, so a sign-in begun on one can
+ * finish on another, and on the same process after a restart.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export interface Flow {
   state: string;
@@ -26,11 +25,16 @@ export const FLOW_COOKIE = 'countersign_oidc';
 export const SECURE_FLOW_COOKIE = `__Host-${FLOW_COOKIE}`;
 
 /**
+ * The same on every replica, so a sign-in started on one may finish on
+ * another: from the client secret, else (a public client) from `shared`, a
+ * secret every replica of the deployment derives alike (the audit HMAC key's
+ * mask of a fixed label).
+ *
  * @example
- * const key = flowCookieKey(login.clientSecret); // the same on every replica when the client has a secret
+ * const key = flowCookieKey(login.clientSecret, deps.sensitive.mask('countersign oidc flow cookie v1'));
  */
-export function flowCookieKey(clientSecret: string | undefined): Buffer {
-  return clientSecret ? createHmac('sha256', clientSecret).update('countersign oidc flow cookie v1').digest() : randomBytes(32);
+export function flowCookieKey(clientSecret: string | undefined, shared: string): Buffer {
+  return createHmac('sha256', clientSecret ?? shared).update('countersign oidc flow cookie v1').digest();
 }
 
 const mac = (key: Buffer, payload: string) => createHmac('sha256', key).update(payload).digest('base64url');

@@ -47,7 +47,7 @@ function failed(c: Context<AppEnv>, message: string, status: 400 | 401 | 502): R
 
 export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly clockSkewSeconds: number }, authenticate: Pick<Authenticate, 'refused'>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const flowKey = flowCookieKey(login.clientSecret);
+  const flowKey = flowCookieKey(login.clientSecret, deps.sensitive.mask('countersign oidc flow cookie key'));
   let provider: Promise<oidc.Configuration> | undefined;
   const discovered = () => {
     provider ??= discoverProvider(login.issuer, login.clientId, login.clientSecret).catch((e: unknown) => {
