@@ -41,6 +41,7 @@ export interface Db {
 /** SQLSTATEs and socket codes that mean the server went away or refused the connection (admin shutdown, crash, starting up, class 08). */
 const LOST_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
 const LOST_TEXT = /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|Client was closed|terminating connection/i;
+const BUSY_CODES = new Set(['57014', '55P03', '40P01', '40001']);
 /** What pg-pool says when no connection came free in time. */
 const POOL_TIMEOUT = 'timeout exceeded when trying to connect';
 
@@ -71,13 +72,18 @@ export function createDb(options: DbOptions): Db {
   };
   const busy = (e: unknown): boolean => !(e instanceof CountersignError) && messageOf(e) === POOL_TIMEOUT && pool.totalCount >= options.poolSize;
 
+  const unavailable = (e: unknown): CountersignError =>
+    new CountersignError('STORE_UNAVAILABLE', 'the database cannot be reached or failed mid-transaction', { cause: redact(messageOf(e)) });
+
   function fail(e: unknown): unknown {
     if (e instanceof CountersignError) return e;
     if (busy(e)) {
       return new CountersignError('STORE_BUSY', `every connection to the database stayed busy for ${options.connectTimeoutMs} ms`, { poolSize: options.poolSize });
     }
-    if (lost(e) || messageOf(e) === POOL_TIMEOUT || codeOf(e) === '28P01' || codeOf(e) === '3D000') {
-      return new CountersignError('STORE_UNAVAILABLE', 'the database cannot be reached or failed mid-transaction', { cause: redact(messageOf(e)) });
+    if (lost(e) || messageOf(e) === POOL_TIMEOUT) return unavailable(e);
+    // statement_timeout, or a lock wait given up: the database is there but too busy to answer in time.
+    if (BUSY_CODES.has(codeOf(e))) {
+      return new CountersignError('STORE_BUSY', 'the database did not finish a statement in time', { cause: redact(messageOf(e)) });
     }
     if (e instanceof Error) {
       // A refusal of a statement (a constraint, a timeout): kept as it is, but never with a secret in it.
@@ -92,7 +98,9 @@ export function createDb(options: DbOptions): Db {
     try {
       client = await pool.connect();
     } catch (e) {
-      throw fail(e);
+      // Any failure to get a connection (refused, bad credentials, no such database, a malformed URL) leaves nothing
+      // done: say so, with the driver's text cleaned of the URL (its errors may carry the URL in other fields too).
+      throw busy(e) ? fail(e) : unavailable(e);
     }
     let released = false;
     return {
