@@ -154,6 +154,8 @@ export async function migrate(db: Db, mustExist: boolean): Promise<void> {
       check(await applied(c.run), true);
       return;
     }
+    // A step may rightly run long (a backfill), and so may the wait for another replica's steps.
+    await c.run('SET statement_timeout = 0');
     // Session-level: held across the steps' own transactions, released below or when the connection ends.
     await c.run('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
@@ -175,6 +177,8 @@ export async function migrate(db: Db, mustExist: boolean): Promise<void> {
       }
     } finally {
       await c.run('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+      // Back to the configured timeout before the connection joins the pool.
+      await c.run('RESET statement_timeout').catch(() => {});
     }
   } catch (e) {
     failure = e;

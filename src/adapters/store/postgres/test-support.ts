@@ -11,8 +11,9 @@ export async function emptyStore(url: string): Promise<void> {
     const { rows } = await c.query<{ t: string }>(
       `SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('schema_migrations', 'audit_head')`,
     );
-    await c.query(`TRUNCATE ${rows.map((r) => r.t).join(', ')} RESTART IDENTITY`);
-    await c.query(`UPDATE audit_head SET seq = 0, hash = '', time = ''`);
+    // DELETE, not TRUNCATE: on tables this small it is several times faster. Reviews go before the requests they reference.
+    const tables = rows.map((r) => r.t).sort((a, b) => Number(b === 'reviews') - Number(a === 'reviews'));
+    await c.query(`BEGIN; ${tables.map((t) => `DELETE FROM ${t};`).join(' ')} UPDATE audit_head SET seq = 0, hash = '', time = ''; COMMIT`);
   } finally {
     await c.end();
   }
