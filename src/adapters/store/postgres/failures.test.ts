@@ -12,7 +12,7 @@ import { transition } from '../../../core/request.ts';
 import { auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
 import { createPostgresStore, type PostgresStoreOptions } from './index.ts';
-import { emptyStore } from './test-support.ts';
+import { emptyStore } from '../../../../test/support/postgres-store.ts';
 
 const db = await createTestDatabase();
 const PASSWORD = 's3cret-pw';

@@ -114,6 +114,7 @@ export function createDb(options: DbOptions): Db {
     };
   }
 
+  let ended = false;
   const attempts = (max: number): Run => async (sql, values) => {
     // A read is safe to repeat: a connection the server killed while it sat idle is replaced, up to once per pool slot.
     for (let attempt = 0; ; attempt++) {
@@ -139,7 +140,11 @@ export function createDb(options: DbOptions): Db {
     lost,
     redact,
     async end() {
-      await pool.end();
+      // Closing twice is closing once (pg-pool throws on a second end()).
+      if (!ended) {
+        ended = true;
+        await pool.end();
+      }
     },
   };
 }

@@ -15,7 +15,7 @@ import { auditDraft, FIXTURE_TIME, requestRecord } from '../../../../test/suppor
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
 import { createPostgresStore, type PostgresStoreOptions } from './index.ts';
 import { MIGRATIONS } from './schema.ts';
-import { emptyStore } from './test-support.ts';
+import { emptyStore } from '../../../../test/support/postgres-store.ts';
 
 const db = await createTestDatabase();
 

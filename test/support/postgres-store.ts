@@ -1,5 +1,5 @@
 /**
- * For tests of this adapter only: empties every table of the store (keeping
+ * For tests of the PostgreSQL store: empties every table of the store (keeping
  * the schema and its migrations) so a test starts from a new, empty log.
  */
 import pg from 'pg';
