@@ -38,7 +38,10 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
     } catch (error) {
       if (db.lost(error)) throw error;
       tx.restore(mark);
-      if (!alone) await run('ROLLBACK TO SAVEPOINT op'); // if this throws, the batch fails: its writes are in doubt
+      if (!alone) {
+        await run('ROLLBACK TO SAVEPOINT op'); // if this throws, the batch fails: its writes are in doubt
+        await run('RELEASE SAVEPOINT op');
+      }
       return { ok: false, error: db.fail(error) };
     }
   }
