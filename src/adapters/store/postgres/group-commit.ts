@@ -15,7 +15,7 @@
  * STORE_UNAVAILABLE, so callers never act on a write that may not exist.
  */
 import type { AuditLog, AuditTx } from './audit.ts';
-import type { Db, Run } from './pool.ts';
+import type { Conn, Db, Run } from './pool.ts';
 
 export type TxOp<T> = (run: Run, audit: AuditTx) => Promise<T>;
 type Op = { run: TxOp<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -48,7 +48,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
 
   async function transact(ops: Op[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      let c: Awaited<ReturnType<Db['connect']>> | undefined;
+      let c: Conn | undefined;
       let started = false;
       try {
         c = await db.connect();
@@ -71,8 +71,8 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       } catch (error) {
         log.abort();
         if (c) {
-          if (!db.lost(error)) await c.run('ROLLBACK').catch(() => {});
-          c.done(error);
+          const ended = !db.lost(error) && (await c.run('ROLLBACK').then(() => true, () => false));
+          c.done(!ended);
         }
         // A connection the server killed while it sat idle fails at BEGIN, before anything ran: take another.
         if (!started && c && db.lost(error) && attempt < options.retries) continue;

@@ -22,13 +22,18 @@ export interface DbOptions {
   readonly ssl?: pg.PoolConfig['ssl'];
 }
 
+export interface Conn {
+  run: Run;
+  done(discard?: boolean): void;
+}
+
 export interface Db {
   /** One read on any connection of the pool; retried on a fresh connection if the one it got was dead. */
   query: Run;
   /** One write statement (its own transaction), never repeated: if its connection dies, its outcome is unknown. */
   once: Run;
-  /** A connection of its own, for a transaction; `done(error)` hands it back (and drops it when the error says it is broken). */
-  connect(): Promise<{ run: Run; done(error?: unknown): void }>;
+  /** A connection of its own, for a transaction; `done(discard)` hands it back, or closes it when it may be broken or mid-transaction. */
+  connect(): Promise<Conn>;
   /** Turns any failure into the error the store throws (see the module header). */
   fail(error: unknown): unknown;
   /** True when the error says the connection (not the statement) failed: nothing more can be said about what it did. */
@@ -93,7 +98,7 @@ export function createDb(options: DbOptions): Db {
     return new Error(redact(String(e)));
   }
 
-  async function connect(): Promise<{ run: Run; done(error?: unknown): void }> {
+  async function connect(): Promise<Conn> {
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -105,11 +110,11 @@ export function createDb(options: DbOptions): Db {
     let released = false;
     return {
       run: (sql, values) => client.query(typeof sql === 'string' ? { text: sql, values: values as unknown[] } : { ...sql, values: values as unknown[] }),
-      done(error) {
+      done(discard = false) {
         if (released) return;
         released = true;
-        // A broken connection is closed, not handed to the next caller.
-        client.release(error !== undefined && lost(error) ? (error instanceof Error ? error : new Error(String(error))) : undefined);
+        // A broken connection, or one whose state is in doubt, is closed, not handed to the next caller.
+        client.release(discard ? new Error('connection discarded') : undefined);
       },
     };
   }
@@ -118,14 +123,14 @@ export function createDb(options: DbOptions): Db {
   const attempts = (max: number): Run => async (sql, values) => {
     // A read is safe to repeat: a connection the server killed while it sat idle is replaced, up to once per pool slot.
     for (let attempt = 0; ; attempt++) {
-      let c: Awaited<ReturnType<typeof connect>> | undefined;
+      let c: Conn | undefined;
       try {
         c = await connect();
         const result = await c.run(sql, values);
         c.done();
         return result as never;
       } catch (e) {
-        c?.done(e);
+        c?.done(lost(e));
         if (lost(e) && c && attempt < max) continue;
         throw fail(e);
       }

@@ -184,7 +184,8 @@ export async function migrate(db: Db, mustExist: boolean): Promise<void> {
     failure = e;
     throw db.fail(e);
   } finally {
-    c.done(failure);
+    // After a failure the session may still hold the lock or an open transaction: close it rather than pool it.
+    c.done(failure !== undefined);
   }
 }
 
