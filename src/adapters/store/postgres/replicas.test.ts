@@ -144,5 +144,24 @@ describe.skipIf(!db)('postgres store shared by replicas', () => {
     // Only the first event of each request is owed yet; all 40 of them went out, none twice.
     expect(ids).toHaveLength(40);
     expect(new Set(claims.flat().map((d) => d.event))).toEqual(new Set(['request.held']));
+
+    // Once they are made, each request's next event is owed: again once each, across both replicas.
+    await Promise.all(claims.flat().map((d, i) => (i % 2 ? a : b).completeDelivery(d.id)));
+    const next = (await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).claimDeliveries(later, 5, 60_000)))).flat();
+    expect(next.map((d) => d.event)).toEqual(Array.from({ length: 40 }, () => 'review.recorded'));
+    expect(new Set(next.map((d) => d.requestId)).size).toBe(40);
+  });
+
+  it('never lets time step back along the log, whatever the clocks of the replicas that wrote it', async () => {
+    const [a, b] = [await replica(), await replica()];
+    await a.appendAudit([auditDraft('ahead', null, {}, '2026-11-21T10:00:05.000Z')]);
+    await b.appendAudit([auditDraft('behind', null, {}, '2026-11-21T10:00:01.000Z')]);
+    await a.appendAudit([auditDraft('later', null, {}, '2026-11-21T10:00:09.000Z')]);
+    expect((await b.readAudit(1, 10)).map((e) => [e.type, e.time])).toEqual([
+      ['ahead', '2026-11-21T10:00:05.000Z'],
+      ['behind', '2026-11-21T10:00:05.000Z'],
+      ['later', '2026-11-21T10:00:09.000Z'],
+    ]);
+    expect(await a.firstSeqAtOrAfter('2026-11-21T10:00:06.000Z')).toBe(3);
   });
 });
