@@ -93,6 +93,8 @@ export function createDb(options: DbOptions): Db {
     if (e instanceof Error) {
       // A refusal of a statement (a constraint, a timeout): kept as it is, but never with a secret in it.
       e.message = redact(e.message);
+      // pg-pool hangs the client (whose parameters hold the password) on errors it emits: never pass that on.
+      if ('client' in e) delete (e as { client?: unknown }).client;
       return e;
     }
     return new Error(redact(String(e)));
