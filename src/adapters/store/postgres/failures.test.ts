@@ -50,6 +50,8 @@ async function backendsWaitingOnLock(n: number): Promise<void> {
   throw new Error(`${n} backends never waited on the lock`);
 }
 
+const serverWithoutTls = db ? (await sql('SHOW ssl'))[0]?.['ssl'] === 'off' : false;
+
 describe.skipIf(!db)('postgres store failures', () => {
   const opened: Store[] = [];
   const holders: pg.Client[] = [];
@@ -172,6 +174,13 @@ describe.skipIf(!db)('postgres store failures', () => {
     const next = requestRecord();
     await store.insertRequest(next, [auditDraft('request.created', next.id)]);
     expect((await store.readAudit(1, 10)).map((x) => x.requestId)).toEqual([next.id]);
+  });
+
+  // Needs a server without TLS (the test server has none).
+  it.skipIf(!serverWithoutTls)('hands ssl to the driver: asking for TLS from a server without it fails closed, naming why', async () => {
+    const e = await failure(createPostgresStore({ url: db!.url, ssl: { rejectUnauthorized: true } }));
+    expect(e.code).toBe('STORE_UNAVAILABLE');
+    expect(e.details['cause']).toMatch(/SSL/i);
   });
 
   describe('never shows the database password', () => {
