@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Compiles src/ to dist/ (`npm run build`): the gateway and CLI (tsconfig.build.json), the
-// `countersign/client` export with its types (tsconfig.client.json), and every file of src/
+// `countersign/client` export with its types (clients/typescript/tsconfig.json, shared with @countersign/client), and every file of src/
 // that is not TypeScript (console assets, the leaf-hashing worker), which the code reads
 // beside its own module at run time.
 //
@@ -40,7 +40,7 @@ function sourceFiles(dir = join(ROOT, 'src')) {
 /** What dist/ is built from: the sources, the compiler settings and this script. */
 function fingerprint() {
   const h = createHash('sha256');
-  const files = [...sourceFiles(), ...['tsconfig.json', 'tsconfig.build.json', 'tsconfig.client.json', 'bin/build.js'].map((f) => join(ROOT, f))];
+  const files = [...sourceFiles(), ...['tsconfig.json', 'tsconfig.build.json', 'clients/typescript/tsconfig.json', 'bin/build.js'].map((f) => join(ROOT, f))];
   for (const f of files) h.update(`${relative(ROOT, f)}\0`).update(readFileSync(f)).update('\0');
   return h.digest('hex');
 }
@@ -72,7 +72,7 @@ const next = join(ROOT, `.dist-${process.pid}`);
 rmSync(next, { recursive: true, force: true });
 try {
   const check = !args.has('--no-check');
-  await Promise.all([tsc(tscBin, 'tsconfig.build.json', next, check), tsc(tscBin, 'tsconfig.client.json', join(next, 'client'), check)]);
+  await Promise.all([tsc(tscBin, 'tsconfig.build.json', next, check), tsc(tscBin, 'clients/typescript/tsconfig.json', join(next, 'client'), check)]);
   for (const file of sourceFiles()) {
     if (file.endsWith('.ts')) continue;
     const to = join(next, relative(join(ROOT, 'src'), file));
