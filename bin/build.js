@@ -7,7 +7,8 @@
 //   --no-check  emit without type checking (the tests' build: `npm test` type-checks on its own)
 //   --if-stale  do nothing when dist/ was built from the sources as they are now
 //   --prepare   what `npm install` runs: build, unless TypeScript is absent (`npm ci --omit=dev`),
-//               in which case dist/ must already be there
+//               in which case dist/ must already be there; nothing when src/ is not
+//               there yet (a dependencies-only install, as the image's first layer)
 //
 // The new tree is built beside dist/ and then swapped in, so a CLI started meanwhile
 // never sees half a build.
@@ -59,6 +60,8 @@ if (args.has('--prepare') && !tscBin) {
   process.stderr.write('countersign: dist/ is missing and TypeScript is not installed to build it: install with dev dependencies (npm ci) and run npm run build\n');
   process.exit(1);
 }
+// A dependencies-only install (the image's first layer) has no sources yet: nothing to build.
+if (args.has('--prepare') && !existsSync(join(ROOT, 'src'))) process.exit(0);
 if (!tscBin) {
   process.stderr.write('countersign: TypeScript is not installed: npm ci (with dev dependencies) first\n');
   process.exit(1);
