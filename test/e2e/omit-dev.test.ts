@@ -91,7 +91,19 @@ policy:
     expect(res.status, JSON.stringify(body)).toBe(200);
     expect(body).toMatchObject({ status: 'succeeded', result: { status: 200, body: { echo: 'GET /api/invoices' } } });
     expect(upstream.calls.map((c) => `${c.method} ${c.url}`)).toEqual(['GET /api/invoices']);
+
+    // The console's assets, read beside the compiled module at run time, came along.
+    const css = await fetch(`${url}/assets/console.css`);
+    expect(css.status).toBe(200);
+    expect(await css.text()).toBe(readFileSync('src/surfaces/http/console/assets/console.css', 'utf8'));
   }, 120_000);
+
+  it('exports countersign/client, with its types', () => {
+    const r = node(['--input-type=module', '-e', "const m = await import('countersign/client'); console.log(typeof m.createClient, typeof m.CountersignApiError)"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('function function');
+    expect(existsSync(join(dir, 'dist/client/client.d.ts'))).toBe(true);
+  });
 
   it('prepare accepts the shipped dist/ without TypeScript, and says what to do without one', () => {
     expect(node(['bin/build.js', '--prepare']).status).toBe(0);
