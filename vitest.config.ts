@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Tests that spawn the CLI run dist/: build it from the current sources first.
+    globalSetup: ['test/support/build-dist.ts'],
   },
 });
