@@ -39,7 +39,7 @@ policy:
 afterAll(async () => {
   await gw?.stop();
   await upstream?.close();
-  shared?.remove();
+  await shared?.remove();
 });
 
 type Sent = { key?: string | null; body?: unknown; path?: string; method?: string };

@@ -41,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const g of running.reverse()) await g.stop();
   await upstream?.close();
-  shared?.remove();
+  await shared?.remove();
 });
 
 async function start(): Promise<TestGateway> {

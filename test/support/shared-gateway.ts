@@ -1,5 +1,6 @@
 /**
- * Several gateways on one SQLite file with one set of keys, the way a restart
+ * Several gateways on one store (one SQLite file, or one PostgreSQL database
+ * under COUNTERSIGN_TEST_STORE=postgres) with one set of keys, the way a restart
  * or a second replica sees it: in this process (startTestGateway with `dir`
  * and `keys`) or in a child process that can be killed mid-flight.
  */
@@ -11,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../../src/core/ports.ts';
 import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway, type TestPrincipal } from './gateway.ts';
+import { releaseTestStore, storeYaml } from './test-store.ts';
 
 export interface CallResult {
   status: number;
@@ -49,14 +51,14 @@ export interface SharedGateway {
   dir: string;
   dbPath: string;
   keys: Record<string, string>;
-  /** The whole YAML for a `connections:`/`policy:` body, with the shared principals and store. */
+  /** The whole YAML for a `connections:`/`policy:` body, with the shared principals and store (as a SQLite path: see storeYaml). */
   yaml(body: string): string;
   /** A gateway in this process. */
   start(body: string, opts?: { env?: NodeJS.ProcessEnv; clock?: Clock }): Promise<TestGateway>;
   /** A gateway in a child process (tsx), started from the same YAML. */
   spawn(body: string, env?: NodeJS.ProcessEnv): Promise<ChildGateway>;
-  /** Removes the directory (stop every gateway first). */
-  remove(): void;
+  /** Removes the directory and drops the store's database (stop every gateway first). */
+  remove(): Promise<void>;
 }
 
 const RUN_TS = fileURLToPath(new URL('../../bin/run-ts.js', import.meta.url));
@@ -85,7 +87,7 @@ export function prepareSharedGateway(opts: { principals?: TestPrincipal[]; serve
     start: (body, o = {}) => startTestGateway(shared.yaml(body), { dir, keys, ...o }),
     async spawn(body, env = {}) {
       const file = join(dir, `child-${++seq}.yaml`);
-      writeFileSync(file, shared.yaml(body));
+      writeFileSync(file, await storeYaml(shared.yaml(body)));
       const child = spawn(process.execPath, [RUN_TS, CHILD_MAIN, file], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
       const ready = await firstLine(child);
       const { url, pid } = JSON.parse(ready) as { url: string; pid: number };
@@ -104,7 +106,10 @@ export function prepareSharedGateway(opts: { principals?: TestPrincipal[]; serve
         },
       };
     },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    async remove() {
+      await releaseTestStore(dbPath);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
   return shared;
 }
