@@ -20,6 +20,7 @@ export const POSTGRES_FILES = [
   'test/e2e/audit-proofs.test.ts',
   'test/e2e/audit-proof-cli.test.ts',
   'test/e2e/audit-rotation.test.ts',
+  'test/e2e/evidence.test.ts',
 ];
 
 /**
@@ -34,7 +35,6 @@ export const SQLITE_ONLY: Readonly<Record<string, string>> = {
   'test/e2e/audit-trust.test.ts': 'tampers with a copy of the SQLite file',
   'test/e2e/crash.test.ts': 'the `countersign crash` CLI with its own SQLite config',
   'test/e2e/store-owner.test.ts': 'the demo and first-config file layout on disk (SQLite by design)',
-  'test/e2e/evidence.test.ts': 'seeds a SQLite store directly',
   'test/e2e/recheck.test.ts': 'changes rows in the SQLite file between gateways',
   'test/e2e/concurrency.test.ts': 'port: counts rows in the SQLite file',
   'test/e2e/bad-input.test.ts': 'port: counts rows in the SQLite file',
