@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Clock } from '../../src/core/ports.ts';
+import type { Clock, Store } from '../../src/core/ports.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { openOwnedStore } from '../../src/main.ts';
 import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway, type TestPrincipal } from './gateway.ts';
 import { releaseTestStore, storeYaml } from './test-store.ts';
 
@@ -57,6 +59,8 @@ export interface SharedGateway {
   start(body: string, opts?: { env?: NodeJS.ProcessEnv; clock?: Clock }): Promise<TestGateway>;
   /** A gateway in a child process (tsx), started from the same YAML. */
   spawn(body: string, env?: NodeJS.ProcessEnv): Promise<ChildGateway>;
+  /** Runs `fn` on the shared store, opened beside the gateways through the composition root (either store), and closes it. */
+  read<T>(fn: (store: Store) => Promise<T>): Promise<T>;
   /** Removes the directory and drops the store's database (stop every gateway first). */
   remove(): Promise<void>;
 }
@@ -105,6 +109,14 @@ export function prepareSharedGateway(opts: { principals?: TestPrincipal[]; serve
           await exited;
         },
       };
+    },
+    async read(fn) {
+      const store = await openOwnedStore(parseConfig(await storeYaml(shared.yaml('')), 'shared.yaml', process.env), undefined, { claim: false, mustExist: true });
+      try {
+        return await fn(store);
+      } finally {
+        await store.close();
+      }
     },
     async remove() {
       await releaseTestStore(dbPath);

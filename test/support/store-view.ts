@@ -20,8 +20,16 @@ export async function storedStatus(store: Store, id: string): Promise<string | u
   return (await store.getRequest(id))?.status;
 }
 
+/** An audit event whose data a test reads freely. */
+export type StoredEvent = AuditEvent & { readonly data: Record<string, any> };
+
 /** The audit events (of one request, or all), in order. */
-export async function storedAudit(store: Store, requestId?: string): Promise<AuditEvent[]> {
-  const all = await store.readAudit(1, ALL);
+export async function storedAudit(store: Store, requestId?: string): Promise<StoredEvent[]> {
+  const all = (await store.readAudit(1, ALL)) as StoredEvent[];
   return requestId === undefined ? all : all.filter((e) => e.requestId === requestId);
+}
+
+/** The reviews recorded for one request, in order. */
+export async function storedReviewers(store: Store, id: string): Promise<{ reviewer: string; verdict: string }[]> {
+  return ((await store.getRequest(id))?.reviews ?? []).map((r) => ({ reviewer: r.reviewer.id, verdict: r.verdict }));
 }
