@@ -8,7 +8,9 @@ import { defineConfig } from 'vitest/config';
  * store) gets a throwaway database: test/support/test-store.ts. Files that
  * only parse, evaluate policy or render (http-paths, deep-json, bad-input,
  * policy-bounds, the console's pages) stay on SQLite alone: on PostgreSQL they
- * would repeat the same few writes and cost CI time.
+ * would repeat the same few writes and cost CI time. So do two slow ones whose
+ * store work others here repeat: identity-login (sessions: console-http;
+ * known humans: identity-canonical) and audit-proof-cli (proofs: audit-proofs).
  */
 export const POSTGRES_FILES = [
   'test/e2e/readiness.test.ts',
@@ -17,13 +19,11 @@ export const POSTGRES_FILES = [
   'test/e2e/concurrency.test.ts',
   'test/e2e/waiting.test.ts',
   'test/e2e/console-http.test.ts',
-  'test/e2e/identity-login.test.ts',
   'test/e2e/identity-canonical.test.ts',
   'test/e2e/outbox.test.ts',
   'test/e2e/slack.test.ts',
   'test/e2e/mcp-pinning.test.ts',
   'test/e2e/audit-proofs.test.ts',
-  'test/e2e/audit-proof-cli.test.ts',
   'test/e2e/audit-rotation.test.ts',
   'test/e2e/evidence.test.ts',
 ];
