@@ -38,7 +38,7 @@ describe('/readyz', () => {
     expect(res.status).toBe(503);
     const body = (await res.json()) as { ok: boolean; store: { ok: boolean; kind: string; code: string; message: string }; traceId: string };
     expect(body).toMatchObject({ ok: false, store: { ok: false, kind: testStoreKind(), code: 'STORE_UNAVAILABLE' } });
-    expect(body.store.message).toMatch(/store/);
+    expect(body.store.message).toMatch(/store|database/);
     expect(JSON.stringify(body)).not.toContain(gw.dir);
     expect(body.store.message).not.toMatch(/not open|sqlite|:\/\/|password/i);
     expect(res.headers.get('x-trace-id')).toBe(body.traceId);
