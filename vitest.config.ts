@@ -1,10 +1,68 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The end-to-end files run a second time on PostgreSQL: one or two per thing
+ * the store keeps, chosen for what they make the store do (transactions under
+ * racing reviews, the audit chain and its proofs, sessions, the outbox, tool
+ * pins, known humans, readiness). Each gateway (or group of gateways sharing a
+ * store) gets a throwaway database: test/support/test-store.ts. Files that
+ * only parse, evaluate policy or render (http-paths, deep-json, bad-input,
+ * policy-bounds, the console's pages) stay on SQLite alone: on PostgreSQL they
+ * would repeat the same few writes and cost CI time. So do two slow ones whose
+ * store work others here repeat: identity-login (sessions: console-http;
+ * known humans: identity-canonical) and audit-proof-cli (proofs: audit-proofs).
+ */
+export const POSTGRES_FILES = [
+  'test/e2e/readiness.test.ts',
+  'test/e2e/http-flow.test.ts',
+  'test/e2e/review-rules.test.ts',
+  'test/e2e/concurrency.test.ts',
+  'test/e2e/waiting.test.ts',
+  'test/e2e/console-http.test.ts',
+  'test/e2e/identity-canonical.test.ts',
+  'test/e2e/outbox.test.ts',
+  'test/e2e/slack.test.ts',
+  'test/e2e/mcp-pinning.test.ts',
+  'test/e2e/audit-proofs.test.ts',
+  'test/e2e/audit-rotation.test.ts',
+  'test/e2e/evidence.test.ts',
+];
+
+/**
+ * Store-dependent files that run on SQLite only, and why: each reads or
+ * changes the SQLite file under the Store port, or writes a SQLite config of
+ * its own. Those marked "port" only read rows and could move to
+ * test/support/store-view.ts (and then to POSTGRES_FILES).
+ */
+export const SQLITE_ONLY: Readonly<Record<string, string>> = {
+  'test/e2e/fail-closed.test.ts': 'makes audit writes fail with a trigger on the SQLite table',
+  'test/e2e/audit-bundle.test.ts': 'tampers with a copy of the SQLite file',
+  'test/e2e/audit-trust.test.ts': 'tampers with a copy of the SQLite file',
+  'test/e2e/recheck.test.ts': 'changes rows in the SQLite file between gateways',
+  'test/e2e/review-digest.test.ts': 'changes a row in the SQLite file under a running gateway',
+  'test/e2e/review-eligibility.test.ts': 'changes a row in the SQLite file under a running gateway',
+  'test/e2e/crash.test.ts': 'the `countersign crash` CLI with its own SQLite config',
+  'test/e2e/store-owner.test.ts': 'the demo and first-config file layout on disk (SQLite by design)',
+  'test/e2e/cli.test.ts': 'port: exports and tampers with the SQLite file through the CLI',
+  'test/e2e/http-echo-secrets.test.ts': 'port: dumps every SQLite table to look for secrets',
+  'test/e2e/mcp-echo-secrets.test.ts': 'port: dumps every SQLite table to look for secrets',
+  'test/e2e/mcp-http.test.ts': 'port: reads rows from the SQLite file (mcp-scenarios.ts)',
+  'test/e2e/mcp-local-cli.test.ts': 'port: reads rows from the SQLite file; writes CLI configs itself',
+  'test/e2e/audit-sensitive.test.ts': 'port: reads audit rows from the SQLite file; writes a CLI config itself',
+  'test/e2e/exec-and-postgres.test.ts': 'port: reads rows from the SQLite file',
+  'test/e2e/console-browser.test.ts': 'port: reads rows from the SQLite file (left as it is: needs Chromium to check a change)',
+};
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Tests that spawn the CLI run dist/: build it from the current sources first.
+    globalSetup: ['test/support/build-dist.ts'],
+    projects: [
+      { extends: true, test: { name: 'sqlite', include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
+      { extends: true, test: { name: 'postgres', include: POSTGRES_FILES, env: { COUNTERSIGN_TEST_STORE: 'postgres' } } },
+    ],
   },
 });

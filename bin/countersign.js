@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Entry point of the `countersign` CLI. The sources are TypeScript; tsx's loader
-// runs them directly so there is no build step between a clone and a running gateway.
-import { register } from 'tsx/esm/api';
+// Entry point of the `countersign` CLI: the compiled JavaScript in dist/, which
+// `npm run build` makes (and `npm install` runs it, through `prepare`).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/index.ts');
+const entry = new URL('../dist/cli/index.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('countersign: dist/ is missing: run npm run build (npm install runs it too)\n');
+  process.exit(2);
+}
+await import(entry.href);

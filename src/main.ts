@@ -28,6 +28,7 @@ import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
 import { claimKeyDir } from './adapters/signer/key-owner.ts';
 import { configIdentity } from './config/identity.ts';
 import { checkStoreOwner, IN_MEMORY_CONFIG, refuseForeign } from './service/store-owner.ts';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
@@ -137,7 +138,7 @@ export function checkKeyOwner(config: Config, configFile: string | undefined, op
   if (configFile === undefined) return;
   const owner = configIdentity(configFile);
   const madeFor = claimKeyDir(config.audit.keyDir, owner, opts);
-  if (madeFor !== undefined && madeFor !== owner) throw refuseForeign('the audit key directory', resolve(config.audit.keyDir), madeFor, owner);
+  if (madeFor !== undefined && madeFor !== owner) throw refuseForeign('the audit key directory', resolve(config.audit.keyDir), madeFor, owner, storeSetting(config));
 }
 
 /**
@@ -153,13 +154,35 @@ export async function openOwnedStore(config: Config, configFile: string | undefi
   const store = await openStore(config, opts);
   if (configFile === undefined) return store;
   try {
-    await checkStoreOwner({ store }, { config: configIdentity(configFile), where: storeLocation(config), claim: opts.claim, identify: configIdentity });
+    await checkStoreOwner({ store }, { config: configIdentity(configFile), where: storeLocation(config), setting: storeSetting(config), claim: opts.claim, identify: configIdentity });
     checkKeyOwner(config, configFile, { claim: opts.claim });
   } catch (e) {
     await store.close();
     throw e;
   }
   return store;
+}
+
+/**
+ * The store a CLI command reads or writes: the one the gateway serving
+ * `configFile` made (nothing is created or migrated), refused when it was made
+ * for another config; `owned: false` skips that check (only `store adopt`).
+ * A missing SQLite file is named with its setting and `missing` (the hint).
+ *
+ * @example
+ * const store = await openStoreForCommand(config, 'countersign.yaml');
+ */
+export async function openStoreForCommand(config: Config, configFile: string, opts: { owned?: boolean; missing?: string } = {}): Promise<Store> {
+  if (!config.store.postgres && !existsSync(config.store.sqlite.path)) {
+    throw new CountersignError('CONFIG_INVALID', `${configFile}: store.sqlite.path: ${config.store.sqlite.path} does not exist${opts.missing ?? ' (has the gateway run?)'}`);
+  }
+  if (opts.owned === false) return openStore(config, { mustExist: true });
+  return openOwnedStore(config, configFile, { claim: false, mustExist: true });
+}
+
+/** The setting that names the store, for messages telling where to point a config. */
+export function storeSetting(config: Config): string {
+  return config.store.postgres ? 'store.postgres.url' : 'store.sqlite.path';
 }
 
 /** The store the config names: PostgreSQL when `store.postgres` is set, else the SQLite file. */
@@ -268,6 +291,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const requestUrl = (id: string) => `${publicUrl}/requests/${encodeURIComponent(id)}`;
   const app = createHttpApp(deps, {
     channels: [...deps.channels.channels.keys()],
+    storeKind: config.store.postgres ? 'postgres' : 'sqlite',
     ...(config.channels.slack && deps.channels.slackApi ? { slack: { config: config.channels.slack, api: deps.channels.slackApi } } : {}),
     ...(config.channels.teams && deps.channels.teamsConnector ? { teams: { config: config.channels.teams, connector: deps.channels.teamsConnector, requestUrl } } : {}),
     bodyLimitBytes: config.server.bodyLimitBytes,

@@ -1,7 +1,5 @@
 /** `countersign audit verify|export`: read the local store named by the config, offline. */
-import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
-import { CountersignError } from '../core/errors.ts';
 import type { Store } from '../core/ports.ts';
 import { exportAudit } from '../service/audit-export.ts';
 import { verifyAuditSigned } from '../service/audit-verify.ts';
@@ -12,7 +10,7 @@ import { openAuditHmac } from '../adapters/signer/audit-hmac.ts';
 import { openKeyring, readVerifiers } from '../adapters/signer/ed25519-file.ts';
 import { pinnedKeys } from './verifier-keys.ts';
 import { systemClock } from '../adapters/system.ts';
-import { auditOrigin, checkKeyOwner, openOwnedStore } from '../main.ts';
+import { auditOrigin, checkKeyOwner, openStoreForCommand } from '../main.ts';
 import { readBundle, writeBundle } from './audit-bundle.ts';
 import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
 import { safe } from './output.ts';
@@ -25,9 +23,7 @@ async function openStore(configPath: string): Promise<Store> {
 /** The store of the config, refused when it (or its key directory) was made for another config file. */
 async function openAudit(configPath: string) {
   const config = loadConfig(configPath);
-  const path = config.store.sqlite.path;
-  if (!existsSync(path)) throw new CountersignError('CONFIG_INVALID', `${configPath}: store.sqlite.path: ${path} does not exist (has the gateway run?)`);
-  return { store: await openOwnedStore(config, configPath, { claim: false, mustExist: true }), config };
+  return { store: await openStoreForCommand(config, configPath), config };
 }
 
 /**

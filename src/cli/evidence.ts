@@ -3,13 +3,13 @@
  * reads the local store named by the config and writes the period's evidence
  * as a self-contained HTML page and as JSON (the same report, as data).
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts';
 import { systemClock } from '../adapters/system.ts';
 import { loadConfig } from '../config/load.ts';
 import { CountersignError } from '../core/errors.ts';
-import { auditOrigin, openOwnedStore } from '../main.ts';
+import { auditOrigin, openStoreForCommand } from '../main.ts';
 import { signCheckpoint } from '../service/checkpoint.ts';
 import { buildEvidence, FRAMEWORKS, type EvidenceReport, type Framework } from '../service/evidence/index.ts';
 import { renderEvidenceHtml } from './evidence-html.ts';
@@ -81,9 +81,7 @@ export async function evidenceReportCommand(configPath: string, o: EvidenceRepor
   if (resolve(json) === resolve(o.out)) throw new CountersignError('INVALID_REQUEST', '--json and --out name the same file');
 
   const config = loadConfig(configPath);
-  const path = config.store.sqlite.path;
-  if (!existsSync(path)) throw new CountersignError('CONFIG_INVALID', `${configPath}: store.sqlite.path: ${path} does not exist (has the gateway run?)`);
-  const store = await openOwnedStore(config, configPath, { claim: false, mustExist: true });
+  const store = await openStoreForCommand(config, configPath);
   try {
     const options = { from, to, framework: o.framework, clock: systemClock };
     let report = await buildEvidence(store, options);

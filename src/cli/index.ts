@@ -2,25 +2,21 @@
  * The `countersign` command. Exit codes: 0 done, 1 a check failed (audit,
  * policy test, an API refusal), 2 bad usage or configuration.
  */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { CountersignError } from '../core/errors.ts';
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
-import { auditBundleExportCommand, auditBundleVerifyCommand, auditExportCommand, auditHashCommand, auditRotateKeyCommand, auditSearchCommand, auditVerifyCommand } from './audit.ts';
-import { configCheckCommand } from './config-check.ts';
 import { resolveConfigPath } from './config-path.ts';
-import { demoAgentCommand, demoResetCommand } from './demo.ts';
-import { evidenceReportCommand } from './evidence.ts';
-import { proveConsistencyCommand, proveInclusionCommand } from './audit-proof.ts';
-import { keysCreateCommand } from './keys.ts';
-import { loginCommand, logoutCommand } from './login.ts';
-import { mcpAcceptCommand, mcpLocalCommand, mcpRelayCommand, mcpToolsCommand } from './mcp.ts';
-import { policyTestCommand } from './policy-test.ts';
-import { listCommand, reviewCommand, showCommand, UsageError, type RemoteOptions } from './requests.ts';
-import { slackManifestCommand } from './slack.ts';
-import { startCommand } from './start.ts';
-import { storeAdoptCommand } from './store.ts';
+import type { RemoteOptions } from './requests.ts';
+import { UsageError } from './usage-error.ts';
 
-const program = new Command('countersign').description('A human countersignature on the privileged actions of AI agents.').showHelpAfterError();
+// Each action imports its command's module when it runs, so `--help`, `--version` and a
+// small command do not load the gateway (store drivers, policy engine, MCP, Slack...).
+
+// package.json is two levels up from both src/cli/ and dist/cli/.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('countersign').description('A human countersignature on the privileged actions of AI agents.').version(version, '-V, --version', 'print the version').showHelpAfterError();
 
 const configOption = () => new Option('-c, --config <file>', 'configuration file (default ./countersign.yaml, else the demo config)');
 const remote = (cmd: Command) =>
@@ -39,11 +35,11 @@ program
   .description('run the gateway')
   .addOption(configOption())
   .option('--demo-if-missing', 'without a config, run the demo (what `npm start` does)')
-  .action(run((o: { config?: string; demoIfMissing?: boolean }) => startCommand(o)));
+  .action(run(async (o: { config?: string; demoIfMissing?: boolean }) => (await import('./start.ts')).startCommand(o)));
 
-program.command('keys').description('API keys').command('create').description('print a new API key and its sha256: line').option('--json').action(run((o: { json?: boolean }) => keysCreateCommand(o)));
+program.command('keys').description('API keys').command('create').description('print a new API key and its sha256: line').option('--json').action(run(async (o: { json?: boolean }) => (await import('./keys.ts')).keysCreateCommand(o)));
 
-program.command('config').description('configuration').command('check').description('validate a config and compile its policy').addOption(configOption()).action(run((o: { config?: string }) => configCheckCommand(resolveConfigPath(o.config))));
+program.command('config').description('configuration').command('check').description('validate a config and compile its policy').addOption(configOption()).action(run(async (o: { config?: string }) => (await import('./config-check.ts')).configCheckCommand(resolveConfigPath(o.config))));
 
 program
   .command('login')
@@ -53,12 +49,12 @@ program
   .option('--client-id <id>', 'public client for the device flow')
   .option('--scope <scopes>', 'space-separated scopes')
   .option('--resource <uri>', 'RFC 8707 resource indicator')
-  .action(run((o: { url: string; issuer?: string; clientId?: string; scope?: string; resource?: string }) => loginCommand(o)));
+  .action(run(async (o: { url: string; issuer?: string; clientId?: string; scope?: string; resource?: string }) => (await import('./login.ts')).loginCommand(o)));
 program
   .command('logout')
   .description('forget the token `countersign login` saved for this gateway')
   .addOption(new Option('--url <url>', 'gateway URL').env('COUNTERSIGN_URL').default('http://127.0.0.1:8700'))
-  .action(run((o: { url: string }) => logoutCommand(o)));
+  .action(run(async (o: { url: string }) => (await import('./login.ts')).logoutCommand(o)));
 
 program
   .command('slack')
@@ -67,15 +63,15 @@ program
   .description('print the Slack app manifest (scopes, interactivity URL) to create the app from')
   .addOption(new Option('--url <url>', "the gateway's public URL, which Slack calls").env('COUNTERSIGN_PUBLIC_URL').makeOptionMandatory())
   .option('--name <name>', 'the app and bot name', 'Countersign')
-  .action(run((o: { url: string; name: string }) => slackManifestCommand(o)));
+  .action(run(async (o: { url: string; name: string }) => (await import('./slack.ts')).slackManifestCommand(o)));
 
 const requests = program.command('requests').description('review requests (as a human principal)');
 remote(requests.command('list').description('pending requests you may review').option('--status <s>', 'status filter, comma-separated, or "any"', 'pending').option('--all', 'also requests you cannot review').option('--limit <n>')).action(
-  run((o: RemoteOptions & { status: string; all?: boolean; limit?: string }) => listCommand(o)),
+  run(async (o: RemoteOptions & { status: string; all?: boolean; limit?: string }) => (await import('./requests.ts')).listCommand(o)),
 );
-remote(requests.command('show').argument('<id>').description('everything a reviewer needs to decide')).action(run((id: string, o: RemoteOptions) => showCommand(id, o)));
-remote(requests.command('approve').argument('<id>').option('-m, --comment <text>', 'why')).action(run((id: string, o: RemoteOptions & { comment?: string }) => reviewCommand('approve', id, o)));
-remote(requests.command('deny').argument('<id>').option('-m, --comment <text>', 'why')).action(run((id: string, o: RemoteOptions & { comment?: string }) => reviewCommand('deny', id, o)));
+remote(requests.command('show').argument('<id>').description('everything a reviewer needs to decide')).action(run(async (id: string, o: RemoteOptions) => (await import('./requests.ts')).showCommand(id, o)));
+remote(requests.command('approve').argument('<id>').option('-m, --comment <text>', 'why')).action(run(async (id: string, o: RemoteOptions & { comment?: string }) => (await import('./requests.ts')).reviewCommand('approve', id, o)));
+remote(requests.command('deny').argument('<id>').option('-m, --comment <text>', 'why')).action(run(async (id: string, o: RemoteOptions & { comment?: string }) => (await import('./requests.ts')).reviewCommand('deny', id, o)));
 
 const mcp = program
   .command('mcp')
@@ -84,18 +80,18 @@ const mcp = program
   .addOption(new Option('-c, --config <file>', "run in this process against the gateway's config (same store); reviewers use that gateway"))
   .addOption(new Option('--key <key>', 'API key (prefer the environment variable)').env('COUNTERSIGN_KEY'))
   .action(
-    run((o: { connect?: string; config?: string; key?: string }) => {
+    run(async (o: { connect?: string; config?: string; key?: string }) => {
       const key = o.key ? { key: o.key } : {};
-      if (o.config) return mcpLocalCommand({ config: o.config, ...key });
+      if (o.config) return (await import('./mcp.ts')).mcpLocalCommand({ config: o.config, ...key });
       if (!o.connect) throw new UsageError('say where the gateway is: countersign mcp --connect <url>, or --config <file> to run it in this process (or use a subcommand: tools, accept)');
-      return mcpRelayCommand({ connect: o.connect, ...key });
+      return (await import('./mcp.ts')).mcpRelayCommand({ connect: o.connect, ...key });
     }),
   );
 remote(mcp.command('tools').description('upstream tools and their pins; changed definitions side by side').option('--connection <name>').option('--changed', 'only tools whose definition changed')).action(
-  run((o: RemoteOptions & { connection?: string; changed?: boolean }) => mcpToolsCommand(o)),
+  run(async (o: RemoteOptions & { connection?: string; changed?: boolean }) => (await import('./mcp.ts')).mcpToolsCommand(o)),
 );
 remote(mcp.command('accept').argument('<connection>').argument('<tool>').description("accept a tool's changed definition (as shown by `mcp tools`)")).action(
-  run((connection: string, tool: string, o: RemoteOptions) => mcpAcceptCommand(connection, tool, o)),
+  run(async (connection: string, tool: string, o: RemoteOptions) => (await import('./mcp.ts')).mcpAcceptCommand(connection, tool, o)),
 );
 
 program
@@ -105,7 +101,7 @@ program
   .argument('<cases>', 'YAML file of cases')
   .addOption(configOption())
   .description('run table cases: principal + action → expected effect and rules')
-  .action(run((cases: string, o: { config?: string }) => policyTestCommand(cases, resolveConfigPath(o.config))));
+  .action(run(async (cases: string, o: { config?: string }) => (await import('./policy-test.ts')).policyTestCommand(cases, resolveConfigPath(o.config))));
 
 program
   .command('store')
@@ -113,7 +109,7 @@ program
   .command('adopt')
   .description("take over a store and audit keys made for another config file (recorded in the audit log); stop the other config's gateway first")
   .addOption(new Option('-c, --config <file>', 'the configuration that takes them over').makeOptionMandatory())
-  .action(run((o: { config: string }) => storeAdoptCommand(o.config)));
+  .action(run(async (o: { config: string }) => (await import('./store.ts')).storeAdoptCommand(o.config)));
 
 const audit = program.command('audit').description('the audit trail (reads the store named by the config)');
 audit
@@ -123,8 +119,9 @@ audit
   .option('--verifier-key <key...>', "C2SP verifier key(s) to trust, inline or in a file; without it a bundle's own keys are used, which proves only its consistency")
   .description("verify a bundle, or (without one) the store's hash chain against its signed checkpoints; names the first bad event")
   .action(
-    run((bundle: string | undefined, o: { config?: string; verifierKey?: string[] }) => {
+    run(async (bundle: string | undefined, o: { config?: string; verifierKey?: string[] }) => {
       const pin = o.verifierKey ? { verifierKey: o.verifierKey } : {};
+      const { auditBundleVerifyCommand, auditVerifyCommand } = await import('./audit.ts');
       return bundle ? auditBundleVerifyCommand(bundle, pin) : auditVerifyCommand(resolveConfigPath(o.config), pin);
     }),
   );
@@ -137,9 +134,10 @@ audit
   .option('--to <seq|time>', 'end of the period: last seq, or the time before which events were written')
   .description('write a verifiable bundle (--out), or every event to stdout')
   .action(
-    run((o: { config?: string; format: 'jsonl' | 'csv'; out?: string; from?: string; to?: string }) =>
-      o.out ? auditBundleExportCommand(resolveConfigPath(o.config), { out: o.out, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) }) : auditExportCommand(resolveConfigPath(o.config), o.format),
-    ),
+    run(async (o: { config?: string; format: 'jsonl' | 'csv'; out?: string; from?: string; to?: string }) => {
+      const { auditBundleExportCommand, auditExportCommand } = await import('./audit.ts');
+      return o.out ? auditBundleExportCommand(resolveConfigPath(o.config), { out: o.out, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) }) : auditExportCommand(resolveConfigPath(o.config), o.format);
+    }),
   );
 
 audit
@@ -147,24 +145,24 @@ audit
   .argument('<value>', "a value to look for ('-' reads it from stdin, keeping it out of shell history)")
   .addOption(configOption())
   .description('print the HMAC-SHA256 the audit log keeps for a sensitive value, to search the log or an export for it')
-  .action(run((value: string, o: { config?: string }) => auditHashCommand(resolveConfigPath(o.config), value)));
+  .action(run(async (value: string, o: { config?: string }) => (await import('./audit.ts')).auditHashCommand(resolveConfigPath(o.config), value)));
 
 audit
   .command('rotate-key')
   .addOption(configOption())
   .description('make a new checkpoint signing key; old checkpoints stay verifiable with the old public key')
-  .action(run((o: { config?: string }) => auditRotateKeyCommand(resolveConfigPath(o.config))));
+  .action(run(async (o: { config?: string }) => (await import('./audit.ts')).auditRotateKeyCommand(resolveConfigPath(o.config))));
 
 const proof = audit.command('proof').description('fetch RFC 9162 proofs from a gateway and verify them locally against signed checkpoints');
 const pinOption = () => new Option('--verifier-key <key...>', 'C2SP verifier key(s) to trust (else the gateway\'s own, which proves less)');
 remote(proof.command('inclusion').requiredOption('--index <n>', 'event index (seq - 1)').option('--size <n>', 'a checkpointed tree size (default: the latest)').addOption(pinOption())).action(
-  run((o: RemoteOptions & { index: string; size?: string; verifierKey?: string[] }) =>
-    proveInclusionCommand({ url: o.url, ...(o.key ? { key: o.key } : {}), ...(o.verifierKey ? { pin: o.verifierKey } : {}), index: Number(o.index), ...(o.size ? { size: Number(o.size) } : {}) }),
+  run(async (o: RemoteOptions & { index: string; size?: string; verifierKey?: string[] }) =>
+    (await import('./audit-proof.ts')).proveInclusionCommand({ url: o.url, ...(o.key ? { key: o.key } : {}), ...(o.verifierKey ? { pin: o.verifierKey } : {}), index: Number(o.index), ...(o.size ? { size: Number(o.size) } : {}) }),
   ),
 );
 remote(proof.command('consistency').requiredOption('--from <n>', 'older checkpointed size').requiredOption('--to <n>', 'newer checkpointed size').addOption(pinOption())).action(
-  run((o: RemoteOptions & { from: string; to: string; verifierKey?: string[] }) =>
-    proveConsistencyCommand({ url: o.url, ...(o.key ? { key: o.key } : {}), ...(o.verifierKey ? { pin: o.verifierKey } : {}), from: Number(o.from), to: Number(o.to) }),
+  run(async (o: RemoteOptions & { from: string; to: string; verifierKey?: string[] }) =>
+    (await import('./audit-proof.ts')).proveConsistencyCommand({ url: o.url, ...(o.key ? { key: o.key } : {}), ...(o.verifierKey ? { pin: o.verifierKey } : {}), from: Number(o.from), to: Number(o.to) }),
   ),
 );
 
@@ -185,10 +183,10 @@ for (const [flag, help] of [
   ['limit', 'at most this many events'],
 ] as const) search.option(`--${flag} <value>`, help);
 search.action(
-  run((o: Record<string, string | boolean | undefined>) => {
+  run(async (o: Record<string, string | boolean | undefined>) => {
     const { config, json, actsFor, ...rest } = o;
     const filters = Object.fromEntries(Object.entries({ ...rest, actsFor }).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
-    return auditSearchCommand(resolveConfigPath(config as string | undefined), filters, { json: json === true });
+    return (await import('./audit.ts')).auditSearchCommand(resolveConfigPath(config as string | undefined), filters, { json: json === true });
   }),
 );
 
@@ -204,16 +202,16 @@ program
   .option('--json <file.json>', 'the JSON report (default: beside the HTML)')
   .description('a self-contained evidence report of a period, mapped to SOC 2, ISO 27001 or GDPR')
   .action(
-    run((o: { config?: string; from: string; to: string; framework: 'soc2' | 'iso27001' | 'gdpr'; out: string; json?: string }) =>
-      evidenceReportCommand(resolveConfigPath(o.config), { from: o.from, to: o.to, framework: o.framework, out: o.out, ...(o.json ? { json: o.json } : {}) }),
+    run(async (o: { config?: string; from: string; to: string; framework: 'soc2' | 'iso27001' | 'gdpr'; out: string; json?: string }) =>
+      (await import('./evidence.ts')).evidenceReportCommand(resolveConfigPath(o.config), { from: o.from, to: o.to, framework: o.framework, out: o.out, ...(o.json ? { json: o.json } : {}) }),
     ),
   );
 
 const demo = program.command('demo').description('the local demo');
 remote(demo.command('agent').description('play an agent against the running demo').option('--no-wait', 'do not wait for the approval')).action(
-  run((o: RemoteOptions & { wait: boolean }) => demoAgentCommand({ url: o.url, wait: o.wait, ...(o.key ? { key: o.key } : {}) })),
+  run(async (o: RemoteOptions & { wait: boolean }) => (await import('./demo.ts')).demoAgentCommand({ url: o.url, wait: o.wait, ...(o.key ? { key: o.key } : {}) })),
 );
-demo.command('reset').description('forget the demo config, keys and store').action(run(() => demoResetCommand()));
+demo.command('reset').description('forget the demo config, keys and store').action(run(async () => (await import('./demo.ts')).demoResetCommand()));
 
 // A closed pipe (`countersign audit export | head`) is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {

@@ -2,6 +2,9 @@
 import { createClient, type RequestStatus, type RequestView } from '../surfaces/sdk/client.ts';
 import { requestDetails, requestLine, safe } from './output.ts';
 import { bearerFor } from './credentials.ts';
+import { UsageError } from './usage-error.ts';
+
+export { UsageError };
 
 export interface RemoteOptions {
   url: string;
@@ -14,8 +17,6 @@ function client(o: RemoteOptions) {
   if (!key) throw new UsageError('no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
   return createClient({ url: o.url, key });
 }
-
-export class UsageError extends Error {}
 
 function print(o: RemoteOptions, value: unknown, text: () => string): void {
   process.stdout.write(o.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);

@@ -5,13 +5,11 @@
  * (`store.adopted`, with the config they belonged to), and every later open
  * by the other config is refused.
  */
-import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { configIdentity } from '../config/identity.ts';
-import { CountersignError } from '../core/errors.ts';
-import { createSqliteStore } from '../adapters/store/sqlite/index.ts';
+import { openStoreForCommand, storeLocation } from '../main.ts';
 import { keyDirOwner, setKeyDirOwner } from '../adapters/signer/key-owner.ts';
 import { systemClock } from '../adapters/system.ts';
 import { adoptStore } from '../service/store-owner.ts';
@@ -20,12 +18,12 @@ import { safe } from './output.ts';
 export async function storeAdoptCommand(configPath: string): Promise<number> {
   const config = loadConfig(configPath);
   const me = configIdentity(configPath);
-  const path = config.store.sqlite.path;
-  if (!existsSync(path)) throw new CountersignError('CONFIG_INVALID', `${configPath}: store.sqlite.path: ${path} does not exist; there is nothing to adopt (a new store is made by starting the gateway)`);
-  const store = createSqliteStore({ path, mustExist: true });
+  // Not checked for its owner: taking over another config's store is the point.
+  const store = await openStoreForCommand(config, configPath, { owned: false, missing: '; there is nothing to adopt (a new store is made by starting the gateway)' });
+  const where = storeLocation(config);
   try {
     const { from, changed } = await adoptStore({ store, clock: systemClock }, { config: me, by: `${userInfo().username}@${hostname()}` });
-    process.stdout.write(safe(changed ? `store ${resolve(path)}: now the store of ${me} (it was made for ${from ?? 'no recorded config'}); recorded as store.adopted in its audit log\n` : `store ${resolve(path)}: already the store of ${me}\n`));
+    process.stdout.write(safe(changed ? `store ${where}: now the store of ${me} (it was made for ${from ?? 'no recorded config'}); recorded as store.adopted in its audit log\n` : `store ${where}: already the store of ${me}\n`));
   } finally {
     await store.close();
   }

@@ -46,7 +46,7 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'The configuration file is missing, malformed or fails validation.',
   STORE_OF_ANOTHER_CONFIG: 'The store or the audit keys the configuration names were made for another configuration file; nothing was opened.',
   STORE_UNAVAILABLE: 'The database the gateway keeps its state and audit log in cannot be reached, or failed mid-transaction; nothing that needed it changed or ran (fail closed). The gateway reconnects by itself.',
-  STORE_BUSY: "Every connection of the gateway's database pool stayed busy for longer than it waits for one; nothing changed or ran. Retry after a moment; a lasting case needs a larger `store.postgres.poolSize` or more replicas.",
+  STORE_BUSY: "Every connection of the gateway's database pool stayed busy for longer than it waits for one, or a statement outlasted `store.postgres.statementTimeout`; nothing changed or ran. Retry after a moment; a lasting case needs a larger `store.postgres.poolSize` or more replicas.",
   INTERNAL: 'An unexpected error inside the gateway; nothing was executed because of it.',
 } as const;
 

@@ -37,6 +37,16 @@ describe('checkStoreOwner', () => {
     expect((e as Error).message).toContain('made for the configuration /srv/countersign.yaml, not for /srv/other.yaml');
   });
 
+  it('names the setting of the store in use, so a PostgreSQL config is not told to change a SQLite path', async () => {
+    const s = store();
+    await check(s, '/srv/countersign.yaml');
+    const e = await refusal(checkStoreOwner({ store: s }, { config: '/srv/other.yaml', where: 'postgres://db.internal:5432/countersign', setting: 'store.postgres.url', claim: false, identify }));
+    expect(isCountersignError(e, 'STORE_OF_ANOTHER_CONFIG')).toBe(true);
+    expect((e as Error).message).toContain('the store at postgres://db.internal:5432/countersign was made for the configuration /srv/countersign.yaml');
+    expect((e as Error).message).toContain('(store.postgres.url, audit.keyDir)');
+    expect((e as Error).message).not.toContain('store.sqlite');
+  });
+
   it('a process joining a store claims nothing', async () => {
     const s = store();
     await check(s, '/srv/countersign.yaml', false);

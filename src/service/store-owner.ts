@@ -23,15 +23,17 @@ export const IN_MEMORY_CONFIG = '(in memory)';
 
 /**
  * The refusal, naming what was made for which config and the two ways out.
+ * `where` is the store's location without secrets (a database URL without its
+ * password); `storeSetting` the setting that names the store.
  *
  * @example
- * throw refuseForeign('the store', '/srv/.countersign/countersign.db', '/srv/.countersign/demo/demo.yaml', '/srv/countersign.yaml');
+ * throw refuseForeign('the store', '/srv/.countersign/countersign.db', '/srv/.countersign/demo/demo.yaml', '/srv/countersign.yaml', 'store.sqlite.path');
  */
-export function refuseForeign(what: string, where: string, madeFor: string, config: string): CountersignError {
+export function refuseForeign(what: string, where: string, madeFor: string, config: string, storeSetting = 'store.sqlite.path'): CountersignError {
   return new CountersignError(
     'STORE_OF_ANOTHER_CONFIG',
     `${what} at ${where} was made for the configuration ${madeFor}, not for ${config}. ` +
-      `Point this configuration at its own (store.sqlite.path, audit.keyDir); or, for ${config} to take over that store, its audit chain and its keys, stop the gateway running ${madeFor} and run: countersign store adopt --config ${config}`,
+      `Point this configuration at its own (${storeSetting}, audit.keyDir); or, for ${config} to take over that store, its audit chain and its keys, stop the gateway running ${madeFor} and run: countersign store adopt --config ${config}`,
     { madeFor, config },
   );
 }
@@ -48,7 +50,7 @@ export function refuseForeign(what: string, where: string, madeFor: string, conf
  */
 export async function checkStoreOwner(
   deps: { readonly store: Pick<Store, 'getMeta' | 'claimMeta' | 'searchAudit'> },
-  o: { readonly config: string; readonly where: string; readonly claim: boolean; readonly identify: (file: string) => string },
+  o: { readonly config: string; readonly where: string; readonly setting?: string; readonly claim: boolean; readonly identify: (file: string) => string },
 ): Promise<void> {
   let madeFor = await deps.store.getMeta(STORE_CONFIG_KEY);
   if (madeFor === undefined) {
@@ -57,7 +59,7 @@ export async function checkStoreOwner(
     if (typeof file === 'string' && file !== IN_MEMORY_CONFIG && o.identify(file) !== o.config) madeFor = o.identify(file);
     else if (o.claim) madeFor = await deps.store.claimMeta(STORE_CONFIG_KEY, o.config);
   }
-  if (madeFor !== undefined && madeFor !== o.config) throw refuseForeign('the store', o.where, madeFor, o.config);
+  if (madeFor !== undefined && madeFor !== o.config) throw refuseForeign('the store', o.where, madeFor, o.config, o.setting);
 }
 
 /**

@@ -43,7 +43,7 @@ const verify = (bundle: string) => cli('audit', 'verify', join(cfg.dir, bundle))
 
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ status: 200, body: { echo: call.url } }));
-  cfg = writeGatewayConfig(
+  cfg = await writeGatewayConfig(
     `connections:
   - name: billing-api
     kind: http
@@ -94,7 +94,7 @@ policy:
 
 afterAll(async () => {
   await upstream?.close();
-  cfg?.remove();
+  await cfg?.remove();
 });
 
 describe('a bundle of the whole log', () => {

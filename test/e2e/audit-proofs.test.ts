@@ -5,7 +5,6 @@
  * tree is provably a prefix of the newer one, bad sizes are refused, and
  * agents may not read the audit trail at all.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashFromHex, leafHash, verifyConsistency, verifyInclusion } from '../../src/core/merkle/index.ts';
 import { openNote, parseCheckpoint, parseVerifierKey, type Checkpoint } from '../../src/core/note.ts';
@@ -23,11 +22,8 @@ let newest: Checkpoint;
 
 const proofOf = (hex: string[]) => hex.map(hashFromHex);
 
-function logLength(): number {
-  const db = new Database(gw.dbPath, { readonly: true });
-  const n = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM audit_events').pluck().get() as number;
-  db.close();
-  return n;
+async function logLength(): Promise<number> {
+  return (await gw.deps.store.treeHead()).size;
 }
 
 /** Opens a signed note with the keys the gateway publishes; throws if they did not sign it. */
@@ -38,7 +34,7 @@ async function openCheckpoint(note: string): Promise<Checkpoint> {
 
 /** Waits for the gateway's timer to sign the head of the log as it stands. */
 async function signedHead(): Promise<Checkpoint> {
-  const size = logLength();
+  const size = await logLength();
   const note = await eventually(async () => {
     const r = await gw.as('bob', '/v1/audit/checkpoints?latest=true');
     const [cp] = r.body.checkpoints as { size: number; note: string }[];
@@ -53,7 +49,7 @@ async function act(method: string, path: string) {
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  cfg = writeGatewayConfig(
+  cfg = await writeGatewayConfig(
     `connections:
   - name: billing-api
     kind: http
@@ -78,7 +74,7 @@ policy:
 afterAll(async () => {
   await gw?.stop();
   await upstream?.close();
-  cfg?.remove();
+  await cfg?.remove();
 });
 
 describe('the published keys and checkpoints', () => {
@@ -126,7 +122,7 @@ describe('an inclusion proof', () => {
     expect(atSize.status).toBe(400);
     expect(atSize.body.error.code).toBe('INVALID_REQUEST');
 
-    const beyond = await gw.as('alice', `/v1/audit/proofs/inclusion?index=0&size=${logLength() + 1}`);
+    const beyond = await gw.as('alice', `/v1/audit/proofs/inclusion?index=0&size=${(await logLength()) + 1}`);
     expect(beyond.status).toBe(400);
     expect(beyond.body.error.code).toBe('INVALID_REQUEST');
 
@@ -160,7 +156,7 @@ describe('a consistency proof', () => {
     const backwards = await gw.as('alice', `/v1/audit/proofs/consistency?from=${newest.size}&to=${older.size}`);
     expect(backwards.status).toBe(400);
     expect(backwards.body.error.code).toBe('INVALID_REQUEST');
-    const beyond = await gw.as('alice', `/v1/audit/proofs/consistency?from=1&to=${logLength() + 1}`);
+    const beyond = await gw.as('alice', `/v1/audit/proofs/consistency?from=1&to=${(await logLength()) + 1}`);
     expect(beyond.status).toBe(400);
     expect(beyond.body.error.code).toBe('INVALID_REQUEST');
   });

@@ -9,7 +9,7 @@ afterAll(() => cfg?.remove());
 it('signs with the new key after a rotation, and a bundle spanning both keys verifies', async () => {
   const upstream = await startUpstream();
   try {
-    cfg = writeGatewayConfig(`connections:\n  - { name: api, kind: http, url: "${upstream.url}" }\npolicy:\n  rules:\n    - { id: all, when: "true", effect: allow }\n`);
+    cfg = await writeGatewayConfig(`connections:\n  - { name: api, kind: http, url: "${upstream.url}" }\npolicy:\n  rules:\n    - { id: all, when: "true", effect: allow }\n`);
     const act = async (gw: Awaited<ReturnType<GatewayConfigFile['start']>>, path: string) =>
       expect((await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'GET', path }, reason: 'x' } })).status).toBe(200);
 

@@ -23,7 +23,7 @@ const cli = (...args: string[]) => runCli(args, cfg.dir);
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  cfg = writeGatewayConfig(`connections:\n  - { name: api, kind: http, url: "${upstream.url}" }\npolicy:\n  rules:\n    - { id: all, when: "true", effect: allow }\n`, { origin: 'countersign.test/e2e-trust' });
+  cfg = await writeGatewayConfig(`connections:\n  - { name: api, kind: http, url: "${upstream.url}" }\npolicy:\n  rules:\n    - { id: all, when: "true", effect: allow }\n`, { origin: 'countersign.test/e2e-trust' });
   for (const round of [1, 2]) {
     const gw = await cfg.start();
     for (const path of ['/a', '/b']) {
@@ -42,7 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await upstream?.close();
-  cfg?.remove();
+  await cfg?.remove();
 });
 
 /** The exported log with one event's reason changed, re-chained and re-signed by a key the forger holds, under the log's own origin. */

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareSharedGateway, call, type SharedGateway } from '../support/shared-gateway.ts';
 import type { TestGateway } from '../support/gateway.ts';
-import { auditEvents, counts } from '../support/sqlite.ts';
+import { storeCounts, storedAudit } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const SECRET = 'hdr-secret-7f3a9c';
@@ -39,14 +39,14 @@ policy:
 afterAll(async () => {
   await gw?.stop();
   await upstream?.close();
-  shared?.remove();
+  await shared?.remove();
 });
 
 type Sent = { key?: string | null; body?: unknown; path?: string; method?: string };
 
 /** Sends as deploy-bot (or with the given key, or none) and asserts that nothing was recorded. */
 async function refused(sent: Sent, status: number, code: string) {
-  const before = counts(gw.dbPath);
+  const before = (await storeCounts(gw.deps.store));
   const callsBefore = upstream.calls.length;
   const key = sent.key === null ? undefined : (sent.key ?? gw.keys['deploy-bot']);
   const res = await call(gw.url, key, sent.path ?? '/v1/actions', { ...(sent.body === undefined ? {} : { body: sent.body }), ...(sent.method ? { method: sent.method } : {}) });
@@ -54,7 +54,7 @@ async function refused(sent: Sent, status: number, code: string) {
   expect(res.status).toBe(status);
   expect(res.body.error.code).toBe(code);
   expect(res.body.error.traceId).toMatch(/^[0-9a-f-]{36}$/);
-  expect(counts(gw.dbPath)).toEqual(before);
+  expect(await storeCounts(gw.deps.store)).toEqual(before);
   expect(upstream.calls.length).toBe(callsBefore);
   return res;
 }
@@ -101,7 +101,7 @@ describe('a malformed submission is refused and leaves no trace', () => {
   });
 
   it('a chunked body with no content-length is cut off at the limit too', async () => {
-    const before = counts(gw.dbPath);
+    const before = (await storeCounts(gw.deps.store));
     const bytes = new TextEncoder().encode(JSON.stringify({ ...valid, reason: 'x'.repeat(5000) }));
     const body = new ReadableStream<Uint8Array>({
       start(c) {
@@ -117,7 +117,7 @@ describe('a malformed submission is refused and leaves no trace', () => {
     });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
-    expect(counts(gw.dbPath)).toEqual(before);
+    expect(await storeCounts(gw.deps.store)).toEqual(before);
   });
 
   it('a path that climbs out of the connection’s base → 422 INPUT_UNPARSEABLE', async () => {
@@ -130,16 +130,16 @@ describe('a malformed submission is refused and leaves no trace', () => {
 describe('authentication', () => {
   it('no key or a wrong key → 401 UNAUTHENTICATED with a www-authenticate challenge; a wrong key is an auth.failed event without the key', async () => {
     for (const key of [null, 'cs_wrong-key']) {
-      const before = counts(gw.dbPath);
+      const before = (await storeCounts(gw.deps.store));
       const res = await call(gw.url, key ?? undefined, '/v1/actions', { body: valid });
       errorBodies.push(JSON.stringify(res.body));
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('UNAUTHENTICATED');
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
       // Nothing changes but the evidence of a refused key.
-      expect(counts(gw.dbPath)).toEqual({ ...before, audit: before.audit + (key ? 1 : 0) });
+      expect(await storeCounts(gw.deps.store)).toEqual({ ...before, audit: before.audit + (key ? 1 : 0) });
     }
-    const failed = auditEvents(gw.dbPath).filter((e) => e.type === 'auth.failed');
+    const failed = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'auth.failed');
     expect(failed.at(-1)).toMatchObject({ actor: null, requestId: null, data: { reason: 'key.unknown', surface: 'rest' } });
     expect(JSON.stringify(failed)).not.toContain('cs_wrong-key');
     expect(upstream.calls).toHaveLength(0);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
 import { prepareSharedGateway, type ChildGateway, type SharedGateway } from '../support/shared-gateway.ts';
-import { auditEvents, requestStatus, reviewers } from '../support/sqlite.ts';
+import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const HUMANS = Array.from({ length: 20 }, (_, i) => `human-${String(i + 1).padStart(2, '0')}`);
@@ -41,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const g of running.reverse()) await g.stop();
   await upstream?.close();
-  shared?.remove();
+  await shared?.remove();
 });
 
 async function start(): Promise<TestGateway> {
@@ -77,10 +77,10 @@ async function expectExactlyOnce(results: { status: number; body: any }[], id: s
     expect(r.status).toBe(409);
     expect(r.body.error.code).toBe('REQUEST_ALREADY_DECIDED');
   }
-  await eventually(async () => (requestStatus(shared.dbPath, id) === 'succeeded' ? true : undefined), 10_000);
+  await eventually(async () => ((await shared.read((s) => storedStatus(s, id))) === 'succeeded' ? true : undefined), 10_000);
   expect(upstream.calls.filter((c) => c.url === path)).toHaveLength(1);
-  expect(reviewers(shared.dbPath, id)).toHaveLength(1);
-  const types = auditEvents(shared.dbPath, id).map((e) => e.type);
+  expect(await shared.read((s) => storedReviewers(s, id))).toHaveLength(1);
+  const types = (await shared.read((s) => storedAudit(s, id))).map((e) => e.type);
   expect(types.filter((t) => t === 'review.recorded')).toHaveLength(1);
   expect(types.filter((t) => t === 'request.approved')).toHaveLength(1);
   expect(types.filter((t) => t === 'request.executing')).toHaveLength(1);

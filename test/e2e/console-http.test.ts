@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/clock.ts';
 import { getPage, postForm, postLogin, signIn, type ConsoleUser } from '../support/console.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { auditEvents, requestStatus, reviewers } from '../support/sqlite.ts';
+import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const body = (url: string) => `connections:
@@ -45,11 +45,11 @@ async function hold(path: string): Promise<{ id: string; digest: string }> {
   return { id: res.body.id, digest: res.body.digest };
 }
 
-const sessionEvents = () => auditEvents(gw.dbPath).filter((e) => e.type.startsWith('session.'));
+const sessionEvents = async () => (await storedAudit(gw.deps.store)).filter((e) => e.type.startsWith('session.'));
 
 describe('sign-in', () => {
   it('sets an HttpOnly, SameSite=Lax session cookie on / holding only an opaque token, and records session.started', async () => {
-    const before = sessionEvents().length;
+    const before = (await sessionEvents()).length;
     const res = await postLogin(gw.url, gw.keys['alice']!, { next: '/activity' });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/activity');
@@ -57,30 +57,30 @@ describe('sign-in', () => {
     expect(cookie).toMatch(/^countersign_session=[A-Za-z0-9_-]{43}; Max-Age=28800; Path=\/; HttpOnly; SameSite=Lax$/);
     expect(cookie).not.toContain('Secure'); // plain HTTP on 127.0.0.1
     expect(cookie).not.toContain(gw.keys['alice']!);
-    const started = sessionEvents().slice(before);
+    const started = (await sessionEvents()).slice(before);
     expect(started).toMatchObject([{ type: 'session.started', actor: 'alice', data: { method: 'api-key', groups: ['sre'] } }]);
   });
 
   it('refuses an agent’s key (403) and an unknown key (401) and starts no session', async () => {
-    const before = sessionEvents().length;
+    const before = (await sessionEvents()).length;
     const agent = await postLogin(gw.url, gw.keys['deploy-bot']!);
     expect(agent.status).toBe(403);
     expect(await agent.text()).toContain('AGENT_CANNOT_SIGN_IN');
     expect(agent.headers.getSetCookie().some((c) => c.startsWith('countersign_session='))).toBe(false);
     const unknown = await postLogin(gw.url, 'cs_not-a-key');
     expect(unknown.status).toBe(401);
-    expect(sessionEvents().length).toBe(before);
+    expect((await sessionEvents()).length).toBe(before);
   });
 
   it('records every refused sign-in as auth.failed with its reason and never the key', async () => {
-    const failures = () => auditEvents(gw.dbPath).filter((e) => e.type === 'auth.failed');
-    const before = failures().length;
+    const failures = async () => (await storedAudit(gw.deps.store)).filter((e) => e.type === 'auth.failed');
+    const before = (await failures()).length;
     const wrongKey = 'cs_wrong-key-that-matches-no-one';
     expect((await postLogin(gw.url, wrongKey)).status).toBe(401);
     expect((await postLogin(gw.url, gw.keys['deploy-bot']!)).status).toBe(403);
     const jwtShaped = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
     expect((await postLogin(gw.url, jwtShaped)).status).toBe(401);
-    const added = failures().slice(before);
+    const added = (await failures()).slice(before);
     expect(added).toMatchObject([
       { type: 'auth.failed', actor: null, data: { reason: 'key.unknown', surface: 'console' } },
       { type: 'auth.failed', actor: null, data: { reason: 'principal.agent', surface: 'console' } },
@@ -143,15 +143,15 @@ describe('forms', () => {
 
   it('refuses a review without the CSRF token (403) and changes nothing', async () => {
     const { id, digest } = await hold('/csrf/missing');
-    const audit = auditEvents(gw.dbPath).length;
+    const audit = (await storedAudit(gw.deps.store)).length;
     const res = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('CSRF_REJECTED');
     const wrong = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: `${alice.csrf.slice(0, -1)}x` });
     expect(wrong.status).toBe(403);
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
-    expect(auditEvents(gw.dbPath).length).toBe(audit);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
+    expect((await storedAudit(gw.deps.store)).length).toBe(audit);
   });
 
   it('refuses a review from another origin even with the right token', async () => {
@@ -160,14 +160,14 @@ describe('forms', () => {
     expect(res.status).toBe(403);
     const site = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: alice.csrf }, { 'sec-fetch-site': 'cross-site' });
     expect(site.status).toBe(403);
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
 
   it('refuses a form with no session (401), whatever it carries', async () => {
     const { id, digest } = await hold('/csrf/nosession');
     const res = await postForm(gw.url, undefined, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: alice.csrf });
     expect(res.status).toBe(401);
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
 
   it('records a review sent with the token from the same origin, bound to the digest shown', async () => {
@@ -175,11 +175,11 @@ describe('forms', () => {
     const res = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, comment: 'fine', confirm: 'yes', _csrf: alice.csrf }, { origin: gw.url });
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/requests/${id}?done=approve`);
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
     const stale = await hold('/csrf/stale');
     const mismatch = await postForm(gw.url, alice, `/requests/${stale.id}/review`, { verdict: 'approve', digest: `sha256:${'0'.repeat(64)}`, confirm: 'yes', _csrf: alice.csrf });
     expect(mismatch.status).toBe(409);
-    expect(requestStatus(gw.dbPath, stale.id)).toBe('pending');
+    expect(await storedStatus(gw.deps.store, stale.id)).toBe('pending');
   });
 
   it('shows the requester side no review buttons, and refuses their review with the right token', async () => {
@@ -191,7 +191,7 @@ describe('forms', () => {
     const res = await postForm(gw.url, carol, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: carol.csrf });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('SELF_APPROVAL_FORBIDDEN');
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     // alice may: the same page shows her the buttons
     expect(await (await getPage(gw.url, alice, `/requests/${id}`)).text()).toContain('value="approve"');
   });
@@ -208,7 +208,7 @@ describe('session end', () => {
     expect(out.headers.get('location')).toBe('/login');
     expect(out.headers.getSetCookie().join()).toMatch(/countersign_session=; Max-Age=0; Path=\//);
     expect((await getPage(gw.url, bob, '/')).status).toBe(303);
-    expect(sessionEvents().filter((e) => e.actor === 'bob').map((e) => [e.type, e.data['reason']])).toEqual([
+    expect((await sessionEvents()).filter((e) => e.actor === 'bob').map((e) => [e.type, e.data['reason']])).toEqual([
       ['session.started', undefined],
       ['session.ended', 'logout'],
     ]);
@@ -220,7 +220,7 @@ describe('session end', () => {
     clock.advance(8 * 3600_000 + 1000);
     try {
       expect((await getPage(gw.url, dave, '/')).status).toBe(303);
-      expect(sessionEvents().filter((e) => e.actor === 'dave').map((e) => [e.type, e.data['reason']])).toEqual([
+      expect((await sessionEvents()).filter((e) => e.actor === 'dave').map((e) => [e.type, e.data['reason']])).toEqual([
         ['session.started', undefined],
         ['session.ended', 'expired'],
       ]);
@@ -233,7 +233,7 @@ describe('session end', () => {
     const first = await signIn(gw.url, gw.keys['alice']!);
     const again = await fetch(`${gw.url}/login`, { headers: { cookie: first.cookie }, redirect: 'manual' });
     expect(again.status).toBe(303); // already signed in
-    const events = sessionEvents().length;
+    const events = (await sessionEvents()).length;
     const page = await fetch(`${gw.url}/login?next=/`, { headers: {} });
     const login = page.headers.getSetCookie()[0]!.split(';')[0]!;
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
@@ -244,7 +244,7 @@ describe('session end', () => {
       body: new URLSearchParams({ _csrf: csrf, key: gw.keys['alice']! }),
     });
     expect(res.status).toBe(303);
-    expect(sessionEvents().slice(events).map((e) => [e.type, e.data['reason']])).toEqual([
+    expect((await sessionEvents()).slice(events).map((e) => [e.type, e.data['reason']])).toEqual([
       ['session.ended', 'replaced'],
       ['session.started', undefined],
     ]);

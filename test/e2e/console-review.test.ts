@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPage, postForm, signIn, type ConsoleUser } from '../support/console.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { auditEvents, requestStatus, reviewers } from '../support/sqlite.ts';
+import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -123,25 +123,25 @@ describe('a production or PII approval', () => {
     const { id, digest } = await hold('billing-api', { method: 'POST', path: '/refunds', body: { invoice: 'inv_2' } });
     const page = await (await getPage(gw.url, alice, `/requests/${id}`)).text();
     expect(page).toContain('<input type="checkbox" name="confirm" value="yes" required> I understand this runs POST /refunds on billing-api on production, on personal data (PII).');
-    const audit = auditEvents(gw.dbPath).length;
+    const audit = (await storedAudit(gw.deps.store)).length;
     for (const fields of [{}, { confirm: 'no' }, { confirm: '' }] as Record<string, string>[]) {
       const res = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: alice.csrf, ...fields });
       expect(res.status).toBe(400);
       expect(await res.text()).toContain('CONFIRMATION_REQUIRED');
     }
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
-    expect(auditEvents(gw.dbPath).length).toBe(audit);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect((await storedAudit(gw.deps.store)).length).toBe(audit);
     const ok = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, confirm: 'yes', _csrf: alice.csrf });
     expect(ok.status).toBe(303);
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
   });
 
   it('needs no confirmation to deny', async () => {
     const { id, digest } = await hold('billing-api', { method: 'POST', path: '/refunds', body: { invoice: 'inv_3' } });
     const res = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'deny', digest, comment: 'no', _csrf: alice.csrf });
     expect(res.status).toBe(303);
-    expect(requestStatus(gw.dbPath, id)).toBe('denied');
+    expect(await storedStatus(gw.deps.store, id)).toBe('denied');
   });
 });
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { counts } from '../support/sqlite.ts';
+import { storeCounts } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -28,11 +28,11 @@ const nestedObjects = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repea
 const action = (body: string) => `{"connection":"api","input":{"method":"POST","path":"/deep","body":${body}},"reason":"deep"}`;
 
 async function refusedDeep(send: () => Promise<{ status: number; body: any }>) {
-  const before = counts(gw.dbPath);
+  const before = await storeCounts(gw.deps.store);
   const calls = upstream.calls.length;
   const res = await send();
   expect(res.status).toBe(400);
-  expect(counts(gw.dbPath)).toEqual(before);
+  expect(await storeCounts(gw.deps.store)).toEqual(before);
   expect(upstream.calls.length).toBe(calls);
   return res.body;
 }

@@ -3,20 +3,22 @@
  * writes, a held action approved by one human, one that needed two, one a
  * reviewer denied, one the policy denied, one that expired, one withdrawn,
  * and a policy change between two runs — then the report built from the
- * store file, rendered, and written by the `evidence report` command.
+ * store (SQLite or PostgreSQL, opened as the CLI does), rendered, and written by the `evidence report` command.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createSqliteStore } from '../../src/adapters/store/sqlite/index.ts';
 import { evidenceReportCommand } from '../../src/cli/evidence.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { openStoreForCommand } from '../../src/main.ts';
 import { renderEvidenceHtml } from '../../src/cli/evidence-html.ts';
 import { isCountersignError } from '../../src/core/errors.ts';
 import type { Store } from '../../src/core/ports.ts';
 import { buildEvidence, type EvidenceReport } from '../../src/service/evidence/index.ts';
 import { manualClock } from '../support/clock.ts';
 import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { releaseTestStore, storeYaml } from '../support/test-store.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const T0 = Date.parse('2026-04-01T09:00:00.000Z');
@@ -116,7 +118,8 @@ beforeAll(async () => {
   clock.advance(86_400_000);
   secondRunAt = clock.now().getTime();
   const second = first.replace(body(''), body('    - id: audit-reads\n      when: connection.name == "ops-api" && !facts.writes\n      effect: allow\n'));
-  writeFileSync(configPath, second);
+  // The file the CLI reads names the store in use (on PostgreSQL, the gateways' database).
+  writeFileSync(configPath, await storeYaml(second));
   const gw2 = await startTestGateway(second, { dir, keys, clock });
   expect((await act(gw2, 'withdrawn', 'ops-api', { method: 'POST', path: '/scale' })).status).toBe(202);
   clock.advance(5_000);
@@ -127,11 +130,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await upstream?.close();
+  await releaseTestStore(dbPath);
   rmSync(dir, { recursive: true, force: true });
 });
 
 async function report(framework: 'soc2' | 'iso27001' | 'gdpr', from = T0 - 60_000, to = endAt + 60_000): Promise<{ r: EvidenceReport; store: Store }> {
-  const store = createSqliteStore({ path: dbPath });
+  const store = await openStoreForCommand(loadConfig(configPath), configPath);
   return { r: await buildEvidence(store, { from: new Date(from), to: new Date(to), framework }), store };
 }
 
@@ -245,10 +249,8 @@ describe('evidence report, the command', () => {
     const gw = await startTestGateway(readFileSync(configPath, 'utf8'), { dir, keys, clock });
     try {
       await act(gw, 'fresh', 'staging-api', { method: 'POST', path: '/deploy' });
-      const peek = createSqliteStore({ path: dbPath });
-      const [before] = await peek.checkpoints({ latest: true });
-      expect(before!.size).toBeLessThan((await peek.treeHead()).size);
-      await peek.close();
+      const [before] = await gw.deps.store.checkpoints({ latest: true });
+      expect(before!.size).toBeLessThan((await gw.deps.store.treeHead()).size);
       const json = join(dir, 'fresh.json');
       const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
       try {

@@ -61,7 +61,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const g of gateways.reverse()) await g.stop();
   await upstream?.close();
-  for (const s of shareds) s.remove();
+  for (const s of shareds) await s.remove();
 });
 
 function share(): SharedGateway {

@@ -2,10 +2,10 @@
  * The gateway end to end over HTTP with a real upstream: allow, deny, hold,
  * approve by a second human, execute exactly the approved action, once.
  */
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { storedAudit } from '../support/store-view.ts';
 
 let upstream: Upstream;
 let gw: TestGateway;
@@ -139,9 +139,7 @@ describe('a held action', () => {
   });
 
   it('records every step in the audit log, with no credential in it', async () => {
-    const db = new Database(gw.dbPath, { readonly: true });
-    const rows = db.prepare('SELECT type, body FROM audit_events ORDER BY seq').all() as { type: string; body: string }[];
-    db.close();
+    const rows = await storedAudit(gw.deps.store);
     const types = rows.map((r) => r.type);
     expect(types).toEqual(expect.arrayContaining(['request.submitted', 'request.held', 'review.recorded', 'request.approved', 'request.executing', 'request.succeeded', 'request.denied']));
     const all = rows.map((r) => r.body).join('\n');

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { counts } from '../support/sqlite.ts';
+import { storeCounts } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -157,12 +157,12 @@ describe('method-override query parameters', () => {
     { method: 'POST', path: '/items/7', body: '[method=DELETE', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
     { method: 'POST', path: '/items/7', body: '_method[x]=DELETE', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
     { path: '/items/7?_method=DELETE' }, { path: '/items/7', query: { _METHOD: 'DELETE' } }, { path: '/items/7?X-HTTP-Method-Override=DELETE' }, { path: '/items/7?method=DELETE' }])('%o → 422 INPUT_UNPARSEABLE, nothing recorded or sent', async (input) => {
-    const before = counts(gw.dbPath);
+    const before = await storeCounts(gw.deps.store);
     const calls = upstream.calls.length;
     const res = await send('exact', input);
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
-    expect(counts(gw.dbPath)).toEqual(before);
+    expect(await storeCounts(gw.deps.store)).toEqual(before);
     expect(upstream.calls.length).toBe(calls);
   });
 

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
-import { auditEvents, requestStatus, reviewers } from '../support/sqlite.ts';
+import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -96,10 +96,10 @@ describe('a human’s token is their configured identity', () => {
     const res = await approveWith(alice, id);
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     // The attempt is evidence, under her one identity and the token it came with.
-    expect(auditEvents(gw.dbPath, id).filter((e) => e.type === 'review.refused')).toMatchObject([
+    expect((await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'review.refused')).toMatchObject([
       { actor: 'alice', data: { code: 'SELF_APPROVAL_FORBIDDEN', identity: { issuer: idp.issuer, subject: '00u-alice' } } },
     ]);
   });
@@ -111,9 +111,9 @@ describe('a human’s token is their configured identity', () => {
     const again = await approveWith(bob, id);
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('ALREADY_REVIEWED');
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
-    expect(auditEvents(gw.dbPath, id).filter((e) => e.type === 'request.approved')).toEqual([]);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
+    expect((await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'request.approved')).toEqual([]);
 
     // An email the provider has not verified names no one: not bob, and none of bob's groups.
     for (const claims of [{ sub: 'mallory', email: 'bob@example.com', email_verified: false }, { sub: 'mallory-2', email: 'bob@example.com' }]) {
@@ -123,7 +123,7 @@ describe('a human’s token is their configured identity', () => {
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe('NOT_AN_APPROVER');
     }
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
 
   it('a person the config does not name is one reviewer under emails that differ only in case', async () => {
@@ -135,8 +135,8 @@ describe('a human’s token is their configured identity', () => {
     const again = await approveWith(second, id);
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('ALREADY_REVIEWED');
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'dana@example.com', verdict: 'approve' }]);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'dana@example.com', verdict: 'approve' }]);
   });
 });
 
@@ -149,8 +149,8 @@ describe('one mailbox under other spellings is one person', () => {
     const again = await approveWith(second, id);
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('ALREADY_REVIEWED');
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'erin@xn--exmple-cua.com', verdict: 'approve' }]);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'erin@xn--exmple-cua.com', verdict: 'approve' }]);
   });
 
   it('a verified address that cannot be compared (quoted local part) is refused, not taken as a new person who may approve for her own agent', async () => {
@@ -159,8 +159,8 @@ describe('one mailbox under other spellings is one person', () => {
     const res = await approveWith(alice, id);
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('UNAUTHENTICATED');
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
-    expect(auditEvents(gw.dbPath).some((e) => e.type === 'auth.failed' && e.data.reason === 'principal.email_invalid')).toBe(true);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
+    expect((await storedAudit(gw.deps.store)).some((e) => e.type === 'auth.failed' && e.data.reason === 'principal.email_invalid')).toBe(true);
   });
 });
 
@@ -177,7 +177,7 @@ describe('the human an agent acts for, named by another of her names', () => {
       const res = await approveWith(human, submitted.body.id);
       expect(res.status, actsFor).toBe(403);
       expect(res.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
-      expect(reviewers(gw.dbPath, submitted.body.id)).toEqual([]);
+      expect(await storedReviewers(gw.deps.store, submitted.body.id)).toEqual([]);
     }
   });
 });
@@ -190,6 +190,6 @@ describe('provider groups', () => {
     const res = await approveWith(eve, id);
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('NOT_AN_APPROVER');
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
 });

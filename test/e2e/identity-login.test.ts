@@ -17,7 +17,7 @@ import { postLogin } from '../support/console.ts';
 import { formsOf, HttpBrowser } from '../support/http-browser.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { startTestOidcProvider, type TestOidcProvider } from '../support/oidc-provider.ts';
-import { auditEvents, requestStatus } from '../support/sqlite.ts';
+import { storedAudit, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -27,11 +27,11 @@ let op: TestOidcProvider;
 let gw: TestGateway;
 
 /** Retries an assertion until it holds or the time is up. */
-async function eventually(check: () => void, timeoutMs = 5000): Promise<void> {
+async function eventually(check: () => void | Promise<void>, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
-      check();
+      await check();
       return;
     } catch (e) {
       if (Date.now() > end) throw e;
@@ -135,10 +135,10 @@ describe('sign in with the identity provider, then approve', () => {
 
     const approved = await browser.submit(page, { verdict: 'approve', comment: 'release approved' }, { action: `/requests/${id}/review` });
     expect(approved.status).toBeLessThan(400);
-    await eventually(() => expect(requestStatus(gw.dbPath, id)).toBe('succeeded'));
+    await eventually(async () => expect(await storedStatus(gw.deps.store, id)).toBe('succeeded'));
     expect(upstream.calls.filter((c) => c.url === '/ops/deploy/1')).toHaveLength(1);
 
-    const events = auditEvents(gw.dbPath);
+    const events = (await storedAudit(gw.deps.store));
     const submitted = events.find((e) => e.type === 'request.submitted' && e.requestId === id)!;
     expect(submitted.actor).toBe('acme/deployer');
     expect((submitted.data as any).principal.identity).toEqual({ issuer: gh.issuer, subject: GH_SUB });
@@ -158,13 +158,13 @@ describe('sign in with the identity provider, then approve', () => {
     const browser = new HttpBrowser();
     const start = await browser.request(`${gw.url}/auth/oidc/start`);
     const authorize = new URL(start.headers.get('location')!);
-    const before = auditEvents(gw.dbPath).filter((e) => e.type === 'session.started').length;
+    const before = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'session.started').length;
     const forged = await browser.request(`${gw.url}/auth/oidc/callback?code=abc&state=${authorize.searchParams.get('state')}x`);
     expect(forged.status).toBe(401);
     expect(browser.cookies(gw.url).has('countersign_session')).toBe(false);
-    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
+    expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'session.started')).toHaveLength(before);
     // Both refusals are evidence: auth.failed with a stable reason, never the code or state sent.
-    const failed = auditEvents(gw.dbPath).filter((e) => e.type === 'auth.failed' && e.data.surface === 'console');
+    const failed = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'auth.failed' && e.data.surface === 'console');
     expect(failed.map((e) => e.data.reason)).toEqual(['login.flow_invalid', 'login.callback_invalid']);
     expect(failed[1]).toMatchObject({ actor: null, data: { issuer: op.issuer } });
     expect(JSON.stringify(failed)).not.toContain(authorize.searchParams.get('state')!);
@@ -179,11 +179,11 @@ describe('sign in with the identity provider, then approve', () => {
     const flow = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
     const planted = { ...flow, state: 'planted-state', verifier: 'planted-verifier-planted-verifier-planted-verifier', nonce: 'planted-nonce' };
     jar.set('countersign_oidc', [Buffer.from(JSON.stringify(planted)).toString('base64url'), ...rest].join('.'));
-    const before = auditEvents(gw.dbPath).filter((e) => e.type === 'session.started').length;
+    const before = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'session.started').length;
     const res = await browser.request(`${gw.url}/auth/oidc/callback?code=attackers-code&state=planted-state`);
     expect(res.status).toBe(400);
     expect(browser.cookies(gw.url).has('countersign_session')).toBe(false);
-    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
+    expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'session.started')).toHaveLength(before);
   });
 });
 
@@ -192,12 +192,12 @@ describe('the console’s API-key form', () => {
     const token = await people.sign({ sub: 'erin', aud: 'countersign', groups: ['sre'] });
     // The token itself is good: it authenticates erin on the REST API.
     expect((await fetch(`${gw.url}/v1/requests`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
-    const before = auditEvents(gw.dbPath).filter((e) => e.type === 'session.started').length;
+    const before = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'session.started').length;
     const res = await postLogin(gw.url, token);
     expect(res.status).toBe(401);
     expect(await res.text()).toContain('That key matches no one (UNAUTHENTICATED).');
     expect(res.headers.getSetCookie().some((c) => /^(__Host-)?countersign_session=/.test(c))).toBe(false);
-    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'session.started')).toHaveLength(before);
+    expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'session.started')).toHaveLength(before);
   });
 });
 
@@ -229,8 +229,8 @@ describe('countersign login (device authorization grant)', () => {
     approve.stdout.on('data', (d: Buffer) => (said += d.toString()));
     approve.stderr.on('data', (d: Buffer) => (said += d.toString()));
     expect(await new Promise<number>((r) => approve.on('exit', (c) => r(c ?? -1))), said).toBe(0);
-    await eventually(() => expect(requestStatus(gw.dbPath, id)).toBe('succeeded'));
-    const review = auditEvents(gw.dbPath).find((e) => e.type === 'review.recorded' && e.requestId === id)!;
+    await eventually(async () => expect(await storedStatus(gw.deps.store, id)).toBe('succeeded'));
+    const review = (await storedAudit(gw.deps.store)).find((e) => e.type === 'review.recorded' && e.requestId === id)!;
     expect(review.actor).toBe('dora@acme.test');
     expect((review.data as any).identity).toEqual({ issuer: op.issuer, subject: 'dora' });
 
@@ -244,11 +244,11 @@ describe('countersign login (device authorization grant)', () => {
     // The page offers her no second vote; a forged form from her session is refused all the same.
     expect(formsOf(doraPage.html).some((f) => f.action === `/requests/${rotation}/review`)).toBe(false);
     const csrf = formsOf(doraPage.html).find((f) => f.fields['_csrf'])!.fields['_csrf']!;
-    const digest = auditEvents(gw.dbPath).find((e) => e.type === 'request.submitted' && e.requestId === rotation)!.data as { digest: string };
+    const digest = (await storedAudit(gw.deps.store)).find((e) => e.type === 'request.submitted' && e.requestId === rotation)!.data as { digest: string };
     const forged = await browserB.request(`${gw.url}/requests/${rotation}/review`, { method: 'POST', body: new URLSearchParams({ _csrf: csrf, digest: digest.digest, verdict: 'approve' }) });
     expect(forged.status).toBe(409);
     expect(forged.html).toContain('ALREADY_REVIEWED');
-    expect(requestStatus(gw.dbPath, rotation)).toBe('pending');
-    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'review.recorded' && e.requestId === rotation)).toHaveLength(1);
+    expect(await storedStatus(gw.deps.store, rotation)).toBe('pending');
+    expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'review.recorded' && e.requestId === rotation)).toHaveLength(1);
   }, 60_000);
 });

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { newSigningKey, startTestIssuer, unsignedToken, type TestIssuer } from '../support/issuer.ts';
-import { auditEvents } from '../support/sqlite.ts';
+import { storedAudit } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 import { SignJWT } from 'jose';
 
@@ -97,13 +97,13 @@ async function refused(token: string, reason: string) {
     await new Promise((r) => setTimeout(r, 1100));
     sentInBatch = 1;
   }
-  const before = auditEvents(gw.dbPath).length;
+  const before = (await storedAudit(gw.deps.store)).length;
   const res = await withToken(token, '/v1/actions', read);
   expect(res.status).toBe(401);
   expect(res.body.error).toMatchObject({ code: 'UNAUTHENTICATED', reason });
   expect(res.challenge).toContain('error="invalid_token"');
   // Only auth.failed: an earlier test's approved request may still be finishing.
-  const added = auditEvents(gw.dbPath).slice(before).filter((e) => e.type === 'auth.failed');
+  const added = (await storedAudit(gw.deps.store)).slice(before).filter((e) => e.type === 'auth.failed');
   expect(added).toHaveLength(1);
   expect(added[0]).toMatchObject({ type: 'auth.failed', actor: null, data: { reason, surface: 'rest' } });
   const signature = token.split('.')[2]!;
@@ -120,7 +120,7 @@ describe('accepted tokens', () => {
     const res = await withToken(token, '/v1/actions', read);
     expect(res.status).toBe(200);
     expect(upstream.calls.some((c) => c.url === '/ops/status')).toBe(true);
-    const submitted = auditEvents(gw.dbPath, res.body.id).find((e) => e.type === 'request.submitted');
+    const submitted = (await storedAudit(gw.deps.store, res.body.id)).find((e) => e.type === 'request.submitted');
     expect(submitted?.actor).toBe('acme/deployer');
 
     // Same repository from a workflow run on another environment: the policy reads principal.github.

@@ -12,6 +12,7 @@ import { verifyWebhookSignature } from '../../src/adapters/channel/webhook/sign.
 import { startFakeSlack } from '../support/fake-slack.ts';
 import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway } from '../support/gateway.ts';
 import { readDb } from '../support/sqlite.ts';
+import { testStoreKind } from '../support/test-store.ts';
 import { startUpstream, type RecordedCall } from '../support/upstream.ts';
 
 const dirs: string[] = [];
@@ -77,7 +78,8 @@ policy:
     }
   }, 30_000);
 
-  it('sets aside what was owed to a channel the config no longer has, and owes nothing new', async () => {
+  // SQLite-only: it counts delivery attempts in the outbox table itself, which the Store port does not show.
+  it.skipIf(testStoreKind() !== 'sqlite')('sets aside what was owed to a channel the config no longer has, and owes nothing new', async () => {
     const slack = await startFakeSlack();
     const upstream = await startUpstream();
     const dir = mkdtempSync(join(tmpdir(), 'cs-outbox-'));

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { auditEvents, requestStatus } from '../support/sqlite.ts';
+import { storedAudit, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -62,8 +62,8 @@ describe('a policy evaluation one agent makes costly', () => {
     expect(nested.status).toBe(403);
     expect(nested.body.error.code).toBe('POLICY_ERROR');
     expect(nested.body.error.message).toMatch(/^rule distinct-batches could not be evaluated: policy evaluation exceeded its (budget of 1000000 steps|time limit)$/);
-    expect(requestStatus(gw.dbPath, nested.body.error.requestId)).toBe('denied');
-    const denied = auditEvents(gw.dbPath, nested.body.error.requestId).find((e) => e.type === 'request.denied');
+    expect(await storedStatus(gw.deps.store, nested.body.error.requestId)).toBe('denied');
+    const denied = (await storedAudit(gw.deps.store, nested.body.error.requestId)).find((e) => e.type === 'request.denied');
     expect(denied?.data).toMatchObject({ by: 'policy', code: 'POLICY_ERROR', message: nested.body.error.message, errors: [{ rule: 'distinct-batches' }] });
 
     expect(other.status).toBe(200);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/clock.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { auditEvents, requestStatus, reviewers } from '../support/sqlite.ts';
+import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const policy = (url: string) => `connections:
@@ -61,8 +61,8 @@ describe('who may not review', () => {
     const res = await approve('other-bot', id);
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('AGENT_CANNOT_REVIEW');
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
 
   it('refuses the human the agent acts for with 403 SELF_APPROVAL_FORBIDDEN', async () => {
@@ -70,7 +70,7 @@ describe('who may not review', () => {
     const res = await approve('carol', id);
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
   });
 
   it('refuses a human outside every required group with 403 NOT_AN_APPROVER', async () => {
@@ -78,8 +78,8 @@ describe('who may not review', () => {
     const res = await gw.as('dave', `/v1/requests/${id}/reviews`, { body: { verdict: 'deny' } });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('NOT_AN_APPROVER');
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
 });
 
@@ -94,7 +94,7 @@ describe('quorum', () => {
     const again = await approve('alice', id);
     expect(again.status).toBe(409);
     expect(again.body.error.code).toBe('ALREADY_REVIEWED');
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
     expect(callsTo('/rotate/keys')).toBe(0);
 
     const second = await approve('bob', id);
@@ -105,7 +105,7 @@ describe('quorum', () => {
     });
     expect(final.reviews.map((r: { reviewer: string }) => r.reviewer)).toEqual(['alice', 'bob']);
     expect(callsTo('/rotate/keys')).toBe(1);
-    const types = auditEvents(gw.dbPath, id).map((e) => e.type);
+    const types = (await storedAudit(gw.deps.store, id)).map((e) => e.type);
     expect(types.filter((t) => t === 'review.recorded')).toHaveLength(2);
     expect(types).toContain('request.approved');
   });
@@ -121,13 +121,13 @@ describe('a deny', () => {
 
     const seen = await gw.as('deploy-bot', `/v1/requests/${id}`);
     expect(seen.body).toMatchObject({ status: 'denied', error: { code: 'REVIEW_DENIED' } });
-    expect(requestStatus(gw.dbPath, id)).toBe('denied');
+    expect(await storedStatus(gw.deps.store, id)).toBe('denied');
 
     const late = await approve('bob', id);
     expect(late.status).toBe(409);
     expect(late.body.error.code).toBe('REQUEST_ALREADY_DECIDED');
     expect(callsTo('/deploy/denied')).toBe(0);
-    expect(auditEvents(gw.dbPath, id).find((e) => e.type === 'request.denied')?.data).toMatchObject({ by: 'review' });
+    expect((await storedAudit(gw.deps.store, id)).find((e) => e.type === 'request.denied')?.data).toMatchObject({ by: 'review' });
   });
 });
 
@@ -141,13 +141,13 @@ describe('cancel', () => {
     const reviewer = await gw.as('alice', `/v1/requests/${id}/cancel`, { body: {} });
     expect(reviewer.status).toBe(403);
     expect(reviewer.body.error.code).toBe('FORBIDDEN');
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
 
     const cancelled = await gw.as('deploy-bot', `/v1/requests/${id}/cancel`, { body: { reason: 'wrong ticket' } });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
     expect(cancelled.body.error.code).toBe('REQUEST_CANCELLED');
-    expect(requestStatus(gw.dbPath, id)).toBe('cancelled');
+    expect(await storedStatus(gw.deps.store, id)).toBe('cancelled');
 
     const review = await approve('alice', id);
     expect(review.status).toBe(409);
@@ -157,7 +157,7 @@ describe('cancel', () => {
     expect(again.body.error.code).toBe('REQUEST_NOT_PENDING');
 
     expect(callsTo('/deploy/cancelled')).toBe(0);
-    const cancelEvents = auditEvents(gw.dbPath, id).filter((e) => e.type === 'request.cancelled');
+    const cancelEvents = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'request.cancelled');
     expect(cancelEvents).toHaveLength(1);
     expect(cancelEvents[0]).toMatchObject({ actor: 'deploy-bot', data: { reason: 'wrong ticket' } });
   });
@@ -176,16 +176,16 @@ describe('the digest', () => {
     const wrong = await approve('alice', id, { digest: `sha256:${'0'.repeat(64)}` });
     expect(wrong.status).toBe(409);
     expect(wrong.body.error.code).toBe('DIGEST_MISMATCH');
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
-    expect(requestStatus(gw.dbPath, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
     // The attempt is evidence: which digest the reviewer approved, and which one the request has.
-    expect(auditEvents(gw.dbPath, id).filter((e) => e.type === 'review.refused')).toMatchObject([
+    expect((await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'review.refused')).toMatchObject([
       { actor: 'alice', data: { code: 'DIGEST_MISMATCH', verdict: 'approve', digest, reviewedDigest: `sha256:${'0'.repeat(64)}` } },
     ]);
 
     const right = await approve('alice', id, { digest });
     expect(right.status).toBe(200);
-    await eventually(async () => (requestStatus(gw.dbPath, id) === 'succeeded' ? true : undefined));
+    await eventually(async () => ((await storedStatus(gw.deps.store, id)) === 'succeeded' ? true : undefined));
     expect(callsTo('/deploy/digest')).toBe(1);
   });
 });
@@ -210,10 +210,10 @@ describe('expiry', () => {
     const review = await approve('alice', id, {}, timed);
     expect(review.status).toBe(409);
     expect(review.body.error.code).toBe('REQUEST_EXPIRED');
-    expect(reviewers(timed.dbPath, id)).toEqual([]);
-    expect(requestStatus(timed.dbPath, id)).toBe('expired');
+    expect(await storedReviewers(timed.deps.store, id)).toEqual([]);
+    expect(await storedStatus(timed.deps.store, id)).toBe('expired');
 
-    const types = auditEvents(timed.dbPath, id).map((e) => e.type);
+    const types = (await storedAudit(timed.deps.store, id)).map((e) => e.type);
     expect(types.filter((t) => t === 'request.expired')).toHaveLength(1);
     expect(types).not.toContain('request.denied');
     expect(callsTo('/deploy/late')).toBe(0);
@@ -225,7 +225,7 @@ describe('expiry', () => {
     const review = await approve('bob', id, {}, timed);
     expect(review.status).toBe(409);
     expect(review.body.error.code).toBe('REQUEST_EXPIRED');
-    expect(requestStatus(timed.dbPath, id)).toBe('expired');
+    expect(await storedStatus(timed.deps.store, id)).toBe('expired');
     expect(callsTo('/deploy/later')).toBe(0);
   });
 });

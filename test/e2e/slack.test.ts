@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { auditEvents, reviewers } from '../support/sqlite.ts';
+import { storedAudit, storedReviewers } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let slack: FakeSlack;
@@ -105,10 +105,10 @@ describe('a held request in Slack', () => {
     const res = await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id });
     expect(res.status).toBe(200);
     await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined));
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
     // Only approved requests run: the first test's request is still pending, so exactly one call.
     expect(upstream.calls.filter((c) => c.url === '/invoices')).toHaveLength(1);
-    const recorded = auditEvents(gw.dbPath, id).find((e) => e.type === 'review.recorded');
+    const recorded = (await storedAudit(gw.deps.store, id)).find((e) => e.type === 'review.recorded');
     expect(recorded?.data).toMatchObject({ via: 'slack', channelUser: 'UALICE', verdict: 'approve' });
     const ts = (await gw.deps.store.channelMessages(id, 'slack'))[0]?.ref['ts'];
     const update = await slack.waitFor('chat.update', (c) => c.body['channel'] === 'C0APPROVALS' && c.body['ts'] === ts && JSON.stringify(c.body['blocks']).includes('succeeded'));
@@ -129,7 +129,7 @@ describe('a held request in Slack', () => {
     await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined));
     await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: id });
     await new Promise((r) => setTimeout(r, 200));
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
   });
 
   it('refuses the human the agent acts for, a user without an email and a stranger, recording why', async () => {
@@ -137,7 +137,7 @@ describe('a held request in Slack', () => {
     await postedFor(id);
     for (const user of ['UCAROL', 'UNOEMAIL', 'USTRANGER']) expect((await slack.click(gw.url, { user, action: 'approve', requestId: id })).status).toBe(200);
     const refused = await eventually(async () => {
-      const r = auditEvents(gw.dbPath, id).filter((e) => e.type === 'channel.refused');
+      const r = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'channel.refused');
       return r.length === 3 ? r : undefined;
     });
     expect(refused.map((e) => e.data['reason']).sort()).toEqual(['review.self_approval_forbidden', 'user.no_email', 'user.unknown_email']);
@@ -150,14 +150,14 @@ describe('a held request in Slack', () => {
     await postedFor(id);
     for (const user of ['UGUEST', 'UUNCONFIRMED']) expect((await slack.click(gw.url, { user, action: 'approve', requestId: id })).status).toBe(200);
     const refused = await eventually(async () => {
-      const r = auditEvents(gw.dbPath, id).filter((e) => e.type === 'channel.refused');
+      const r = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'channel.refused');
       return r.length === 2 ? r : undefined;
     });
     expect(refused.map((e) => [e.data['slackUser'], e.data['reason']]).sort()).toEqual([
       ['UGUEST', 'user.no_email'],
       ['UUNCONFIRMED', 'user.no_email'],
     ]);
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     expect(await status(id)).toBe('pending');
   });
 
@@ -182,8 +182,8 @@ describe('a held request in Slack', () => {
     // The modal's submission may come from anyone eligible; here alice (sre) denies.
     expect((await slack.submitDeny(gw.url, { user: 'UALICE', requestId: id, reason: 'not during the freeze <!channel>' })).status).toBe(200);
     await eventually(async () => ((await status(id)) === 'denied' ? true : undefined));
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'deny' }]);
-    expect(auditEvents(gw.dbPath, id).find((e) => e.type === 'request.denied')?.data['message']).toContain('not during the freeze');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'deny' }]);
+    expect((await storedAudit(gw.deps.store, id)).find((e) => e.type === 'request.denied')?.data['message']).toContain('not during the freeze');
     const update = await slack.waitFor('chat.update', (c) => JSON.stringify(c.body['blocks']).includes(id) && JSON.stringify(c.body['blocks']).includes('Denied by *alice*'));
     expect(JSON.stringify(update.body['blocks'])).toContain('not during the freeze &lt;!channel&gt;');
     const dm = await slack.waitFor('chat.postMessage', (c) => c.body['channel'] === 'DUCAROL' && JSON.stringify(c.body).includes(id));
@@ -240,16 +240,16 @@ describe('forged and stale callbacks', () => {
   for (const [name, sign, reason] of cases) {
     it(`refuses ${name} with 401 and an audit event, and records no review`, async () => {
       const id = await hold();
-      const before = auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused').length;
+      const before = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused').length;
       const res = await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id }, sign);
       expect(res.status).toBe(401);
       expect(((await res.json()) as any).error.reason).toBe(reason);
-      const refused = auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused');
+      const refused = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused');
       expect(refused).toHaveLength(before + 1);
       expect(refused.at(-1)?.data).toMatchObject({ channel: 'slack', reason });
       expect(JSON.stringify(refused.at(-1))).not.toContain(slack.signingSecret);
       await new Promise((r) => setTimeout(r, 100));
-      expect(reviewers(gw.dbPath, id)).toEqual([]);
+      expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     });
   }
 
@@ -257,11 +257,11 @@ describe('forged and stale callbacks', () => {
     const id = await hold();
     const res = await slack.send(gw.url, { type: 'block_actions', team: { id: 'T0OTHER' }, api_app_id: slack.appId, user: { id: 'UALICE' }, actions: [{ action_id: 'countersign_approve', value: id }] });
     expect(res.status).toBe(401);
-    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ reason: 'team.mismatch' });
+    expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ reason: 'team.mismatch' });
     const other = await slack.send(gw.url, { type: 'block_actions', team: { id: slack.teamId }, api_app_id: 'A0OTHER', user: { id: 'UALICE' }, actions: [{ action_id: 'countersign_approve', value: id }] });
     expect(other.status).toBe(401);
-    expect(auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ reason: 'app.mismatch' });
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ reason: 'app.mismatch' });
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
   });
 });
 

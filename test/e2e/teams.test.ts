@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-botframework.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { auditEvents, reviewers } from '../support/sqlite.ts';
+import { storedAudit, storedReviewers } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let bf: FakeBotFramework;
@@ -130,10 +130,10 @@ describe('a held request in Teams', () => {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'CONFIRMATION_REQUIRED' } });
     }
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     expect(await status(id)).toBe('pending');
     answered(await click('alice', 'approve', id));
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
   });
 
   it('approves on a signed click by a known human, runs once, replaces the card without buttons, DMs the requester’s human', async () => {
@@ -143,9 +143,9 @@ describe('a held request in Teams', () => {
     expect(card['actions']).toBeUndefined();
     expect(texts(card)).toMatch(/Approved, running|Approved and executed/);
     await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined));
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
     expect(upstream.calls.filter((c) => c.url === '/invoices')).toHaveLength(1);
-    expect(auditEvents(gw.dbPath, id).find((e) => e.type === 'review.recorded')?.data).toMatchObject({ via: 'teams', channelUser: AAD['alice'], verdict: 'approve' });
+    expect((await storedAudit(gw.deps.store, id)).find((e) => e.type === 'review.recorded')?.data).toMatchObject({ via: 'teams', channelUser: AAD['alice'], verdict: 'approve' });
     const update = await updatedFor(id, 'Approved and executed');
     expect(update.activityId).toBe(post.activityId);
     expect(texts(cardOf(update))).toContain('HTTP 200');
@@ -174,8 +174,8 @@ describe('a held request in Teams', () => {
     const card = answered(await click('bob', 'deny', id, 'not during the freeze'));
     expect(texts(card)).toContain('Denied');
     expect(await status(id)).toBe('denied');
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'bob', verdict: 'deny' }]);
-    expect(auditEvents(gw.dbPath, id).find((e) => e.type === 'request.denied')?.data['message']).toContain('not during the freeze');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'bob', verdict: 'deny' }]);
+    expect((await storedAudit(gw.deps.store, id)).find((e) => e.type === 'request.denied')?.data['message']).toContain('not during the freeze');
     expect(texts(cardOf(await updatedFor(id, 'not during the freeze')))).toContain('Denied by ');
   });
 
@@ -187,7 +187,7 @@ describe('a held request in Teams', () => {
     expect(self['actions']).toBeDefined();
     answered(await click('stranger', 'approve', id));
     answered(await click('bbbbbbbb-0000-0000-0000-000000000000', 'approve', id));
-    const refused = auditEvents(gw.dbPath, id).filter((e) => e.type === 'channel.refused');
+    const refused = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'channel.refused');
     expect(refused.map((e) => e.data['reason']).sort()).toEqual(['review.self_approval_forbidden', 'user.no_email', 'user.unknown_email']);
     expect(refused[0]?.data).toMatchObject({ channel: 'teams' });
     expect(await status(id)).toBe('pending');
@@ -198,12 +198,12 @@ describe('a held request in Teams', () => {
     await postedFor(id);
     answered(await click(GUEST, 'approve', id));
     answered(await click(OTHER_TENANT, 'approve', id));
-    const refused = auditEvents(gw.dbPath, id).filter((e) => e.type === 'channel.refused');
+    const refused = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'channel.refused');
     expect(refused.map((e) => [e.data['teamsUser'], e.data['reason']])).toEqual([
       [GUEST, 'user.no_email'],
       [OTHER_TENANT, 'user.no_email'],
     ]);
-    expect(reviewers(gw.dbPath, id)).toEqual([]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     expect(await status(id)).toBe('pending');
   });
 
@@ -213,12 +213,12 @@ describe('a held request in Teams', () => {
     expect(post.conversationId).toBe('19:payouts@thread.tacv2');
     await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id));
     expect((await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id })).status).toBe(200);
-    await eventually(async () => (reviewers(gw.dbPath, id).length === 1 ? true : undefined));
+    await eventually(async () => ((await storedReviewers(gw.deps.store, id)).length === 1 ? true : undefined));
     expect(texts(answered(await click('alice', 'approve', id)))).toContain('You have already reviewed this request.');
     expect(await status(id)).toBe('pending');
     answered(await click('bob', 'approve', id));
     await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined));
-    expect(reviewers(gw.dbPath, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }, { reviewer: 'bob', verdict: 'approve' }]);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }, { reviewer: 'bob', verdict: 'approve' }]);
   });
 
   it('retries a card the Bot Connector could not take (503), and sets aside one it refused (403)', async () => {
@@ -281,16 +281,16 @@ describe('forged tokens', () => {
     it(`refuses ${name} with 401 and an audit event, and records no review`, async () => {
       const id = await hold();
       await postedFor(id);
-      const before = auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused').length;
+      const before = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused').length;
       const { token } = await forge();
       const res = await bf.send(endpoint, bf.invokeActivity({ verb: 'approve', requestId: id, aadObjectId: AAD['alice']! }), { token: token || null });
       expect(res.status).toBe(401);
       expect((res.body as { error: { reason: string } }).error.reason).toBe(reason);
-      const refused = auditEvents(gw.dbPath).filter((e) => e.type === 'channel.refused');
+      const refused = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused');
       expect(refused).toHaveLength(before + 1);
       expect(refused.at(-1)?.data).toMatchObject({ channel: 'teams', reason });
       if (token) expect(JSON.stringify(refused.at(-1))).not.toContain(token.split('.')[2]);
-      expect(reviewers(gw.dbPath, id)).toEqual([]);
+      expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     });
   }
 

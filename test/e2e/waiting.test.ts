@@ -38,7 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.stop();
   await upstream?.close();
-  shared?.remove();
+  await shared?.remove();
 });
 
 async function hold(path: string): Promise<string> {

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from './gateway.ts';
+import { releaseTestStore, sqliteOnly, storeYaml } from './test-store.ts';
 
 export interface GatewayConfigFile {
   readonly dir: string;
@@ -19,9 +20,10 @@ export interface GatewayConfigFile {
   readonly origin: string;
   /** Starts the gateway on this config; stopping it leaves the store and keys in place. */
   start(): Promise<TestGateway>;
-  /** A copy of the config that names another SQLite file (same keys, same origin). */
+  /** A copy of the config that names another SQLite file (same keys, same origin). SQLite only. */
   withStore(dbPath: string): string;
-  remove(): void;
+  /** Removes the directory and drops the store's database (stop the gateway first). */
+  remove(): Promise<void>;
 }
 
 /**
@@ -29,9 +31,9 @@ export interface GatewayConfigFile {
  * policy; `checkpoint` sets when the gateway signs on its own (default: only at shutdown).
  *
  * @example
- * const cfg = writeGatewayConfig(body, { origin: 'countersign.test/e2e' }); const gw = await cfg.start();
+ * const cfg = await writeGatewayConfig(body, { origin: 'countersign.test/e2e' }); const gw = await cfg.start();
  */
-export function writeGatewayConfig(body: string, opts: { origin?: string; checkpoint?: { events: number; seconds: number } } = {}): GatewayConfigFile {
+export async function writeGatewayConfig(body: string, opts: { origin?: string; checkpoint?: { events: number; seconds: number } } = {}): Promise<GatewayConfigFile> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-audit-'));
   const dbPath = join(dir, 'countersign.db');
   const keyDir = join(dir, 'keys');
@@ -40,8 +42,9 @@ export function writeGatewayConfig(body: string, opts: { origin?: string; checkp
   const { events, seconds } = opts.checkpoint ?? { events: 1_000_000, seconds: 86_400 };
   const base = configYaml(DEFAULT_PRINCIPALS, keys, body, dbPath);
   const audit = `audit: { keyDir: ${JSON.stringify(keyDir)}, origin: ${JSON.stringify(origin)}, checkpoint: { events: ${events}, seconds: ${seconds} } }`;
-  const yaml = base.replace(/^audit: .*$/m, audit);
-  if (yaml === base) throw new Error('configYaml no longer writes an audit line this helper can replace');
+  const sqliteYaml = base.replace(/^audit: .*$/m, audit);
+  if (sqliteYaml === base) throw new Error('configYaml no longer writes an audit line this helper can replace');
+  const yaml = await storeYaml(sqliteYaml);
   const configPath = join(dir, 'countersign.yaml');
   writeFileSync(configPath, yaml);
   let copies = 0;
@@ -54,11 +57,15 @@ export function writeGatewayConfig(body: string, opts: { origin?: string; checkp
     origin,
     start: () => startTestGateway(yaml, { dir, keys }),
     withStore(other) {
+      sqliteOnly('a copy of the config naming another SQLite file');
       const path = join(dir, `store-${++copies}.yaml`);
       writeFileSync(path, yaml.replace(JSON.stringify(dbPath), JSON.stringify(other)));
       return path;
     },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    async remove() {
+      await releaseTestStore(dbPath);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * A gateway as its own process, for tests that need a second process on the
- * same SQLite file or a crash mid-flight. Started by shared-gateway.ts as
- * `node bin/run-ts.js test/support/gateway-child.ts <config.yaml>`.
+ * same store or a crash mid-flight. Started by shared-gateway.ts as
+ * `node bin/run-ts.js test/support/gateway-child.ts <config.yaml>`, with the
+ * store already chosen in that file (a SQLite path, or the shared test
+ * database under COUNTERSIGN_TEST_STORE=postgres: the parent owns and drops it).
  *
  * Prints one JSON line on stdout when listening: {"url", "pid"}. Closes on
  * SIGTERM or when stdin closes (its parent went away).

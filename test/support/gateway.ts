@@ -1,6 +1,7 @@
 /**
- * Starts the real gateway on a random port with a throwaway SQLite file and
- * principals whose keys are made fresh for the run.
+ * Starts the real gateway on a random port with a throwaway store (a SQLite
+ * file, or a PostgreSQL database under COUNTERSIGN_TEST_STORE=postgres: see
+ * test-store.ts) and principals whose keys are made fresh for the run.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/core/ports.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
+import { releaseTestStore, storeYaml, testStoreKind, type TestStoreKind } from './test-store.ts';
 
 export interface TestPrincipal {
   id: string;
@@ -22,7 +24,10 @@ export interface TestPrincipal {
 export interface TestGateway extends Gateway {
   keys: Record<string, string>;
   dir: string;
+  /** The SQLite file; on PostgreSQL, the key of its database (no file is made). */
   dbPath: string;
+  /** Which store the gateway runs on. */
+  storeKind: TestStoreKind;
   /** The config the gateway runs, as YAML (its secrets as `${VAR}`, expanded from `env`). */
   yaml: string;
   /** fetch against the gateway as a principal. */
@@ -66,14 +71,22 @@ export async function startTestGateway(
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cs-test-'));
   const dbPath = join(dir, 'countersign.db');
   const keys: Record<string, string> = opts.keys ?? {};
-  const yaml = opts.keys ? body : configYaml(opts.principals ?? DEFAULT_PRINCIPALS, keys, body, dbPath, opts.audit);
+  const yaml = await storeYaml(opts.keys ? body : configYaml(opts.principals ?? DEFAULT_PRINCIPALS, keys, body, dbPath, opts.audit));
   const config = parseConfig(yaml, 'test.yaml', { ...process.env, ...opts.env });
-  const gw = await startGateway(config, { logger: pino({ level: 'silent' }), ...(opts.clock ? { clock: opts.clock } : {}), sweepMs: 50 });
+  // A store of its own goes with the gateway; a shared one (`dir` given) stays for the next gateway on it.
+  const release = async () => {
+    if (!opts.dir) await releaseTestStore(dbPath);
+  };
+  const gw = await startGateway(config, { logger: pino({ level: 'silent' }), ...(opts.clock ? { clock: opts.clock } : {}), sweepMs: 50 }).catch(async (e: unknown) => {
+    await release();
+    throw e;
+  });
   return {
     ...gw,
     keys,
     dir,
     dbPath,
+    storeKind: testStoreKind(),
     yaml,
     async as(id, path, init = {}) {
       const res = await fetch(`${gw.url}${path}`, {
@@ -92,6 +105,7 @@ export async function startTestGateway(
     },
     async stop() {
       await gw.close();
+      await release();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };

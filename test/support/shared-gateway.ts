@@ -1,5 +1,6 @@
 /**
- * Several gateways on one SQLite file with one set of keys, the way a restart
+ * Several gateways on one store (one SQLite file, or one PostgreSQL database
+ * under COUNTERSIGN_TEST_STORE=postgres) with one set of keys, the way a restart
  * or a second replica sees it: in this process (startTestGateway with `dir`
  * and `keys`) or in a child process that can be killed mid-flight.
  */
@@ -9,8 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Clock } from '../../src/core/ports.ts';
+import type { Clock, Store } from '../../src/core/ports.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { openOwnedStore } from '../../src/main.ts';
 import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway, type TestPrincipal } from './gateway.ts';
+import { releaseTestStore, storeYaml } from './test-store.ts';
 
 export interface CallResult {
   status: number;
@@ -49,14 +53,16 @@ export interface SharedGateway {
   dir: string;
   dbPath: string;
   keys: Record<string, string>;
-  /** The whole YAML for a `connections:`/`policy:` body, with the shared principals and store. */
+  /** The whole YAML for a `connections:`/`policy:` body, with the shared principals and store (as a SQLite path: see storeYaml). */
   yaml(body: string): string;
   /** A gateway in this process. */
   start(body: string, opts?: { env?: NodeJS.ProcessEnv; clock?: Clock }): Promise<TestGateway>;
   /** A gateway in a child process (tsx), started from the same YAML. */
   spawn(body: string, env?: NodeJS.ProcessEnv): Promise<ChildGateway>;
-  /** Removes the directory (stop every gateway first). */
-  remove(): void;
+  /** Runs `fn` on the shared store, opened beside the gateways through the composition root (either store), and closes it. */
+  read<T>(fn: (store: Store) => Promise<T>): Promise<T>;
+  /** Removes the directory and drops the store's database (stop every gateway first). */
+  remove(): Promise<void>;
 }
 
 const RUN_TS = fileURLToPath(new URL('../../bin/run-ts.js', import.meta.url));
@@ -85,7 +91,7 @@ export function prepareSharedGateway(opts: { principals?: TestPrincipal[]; serve
     start: (body, o = {}) => startTestGateway(shared.yaml(body), { dir, keys, ...o }),
     async spawn(body, env = {}) {
       const file = join(dir, `child-${++seq}.yaml`);
-      writeFileSync(file, shared.yaml(body));
+      writeFileSync(file, await storeYaml(shared.yaml(body)));
       const child = spawn(process.execPath, [RUN_TS, CHILD_MAIN, file], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
       const ready = await firstLine(child);
       const { url, pid } = JSON.parse(ready) as { url: string; pid: number };
@@ -104,7 +110,18 @@ export function prepareSharedGateway(opts: { principals?: TestPrincipal[]; serve
         },
       };
     },
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    async read(fn) {
+      const store = await openOwnedStore(parseConfig(await storeYaml(shared.yaml('')), 'shared.yaml', process.env), undefined, { claim: false, mustExist: true });
+      try {
+        return await fn(store);
+      } finally {
+        await store.close();
+      }
+    },
+    async remove() {
+      await releaseTestStore(dbPath);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
   return shared;
 }

@@ -1,8 +1,10 @@
 /**
  * Reads a gateway's SQLite file from the outside, read-only, so end-to-end
- * tests assert the rows and audit events that really landed.
+ * tests assert the rows and audit events that really landed. SQLite-only:
+ * store-view.ts reads the same through the Store port, on either store.
  */
 import Database from 'better-sqlite3';
+import { sqliteOnly } from './test-store.ts';
 
 export interface AuditRow {
   seq: number;
@@ -14,6 +16,7 @@ export interface AuditRow {
 
 /** Runs `fn` on a read-only connection to the file and closes it. */
 export function readDb<T>(dbPath: string, fn: (db: Database.Database) => T): T {
+  sqliteOnly(`reads ${dbPath} itself; read through the Store port (store-view.ts) to run on PostgreSQL`);
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
     return fn(db);

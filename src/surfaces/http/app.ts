@@ -11,8 +11,9 @@ import { remoteOf } from './remote.ts';
 import type { Deps } from '../../service/deps.ts';
 import { consoleRoutes } from './console/index.ts';
 import type { AppEnv, ConsoleSettings } from './context.ts';
-import { HTTP_STATUS } from './errors.ts';
+import { HTTP_STATUS, withoutSecrets } from './errors.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { readyRoutes, type StoreKind } from './routes/ready.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { policyRoutes } from './routes/policy.ts';
@@ -31,6 +32,8 @@ export interface HttpOptions {
   readonly mcpProgressSeconds?: number;
   /** Names of the configured outbound channels, reported by /readyz. */
   readonly channels?: readonly string[];
+  /** Which store the gateway runs on, reported by /readyz (default sqlite). */
+  readonly storeKind?: StoreKind;
   /** Slack's interactivity endpoint, when Slack is configured. */
   readonly slack?: SlackIntegration;
   /** The Teams bot's messaging endpoint, when Teams is configured. */
@@ -64,7 +67,9 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
       const status = HTTP_STATUS[err.code];
       if (status >= 500) deps.log.error({ traceId, code: err.code, ...err.details }, err.message);
       const { cause: _cause, ...safe } = err.details as Record<string, unknown>;
-      return c.json({ error: { code: err.code, message: err.message, traceId, ...safe } }, status as 400);
+      // A 5xx message may come from deep down (a store, a driver): never let a connection string through.
+      const message = status >= 500 ? withoutSecrets(err.message) : err.message;
+      return c.json({ error: { code: err.code, message, traceId, ...safe } }, status as 400);
     }
     deps.log.error({ traceId, err }, 'unhandled error');
     return c.json({ error: { code: 'INTERNAL', message: 'an unexpected error occurred; nothing ran because of it', traceId } }, 500);
@@ -74,19 +79,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/metrics', metricsRoutes(deps, opts.channels ?? []));
-  app.get('/readyz', async (c) => {
-    await deps.store.readAudit(1, 1);
-    // A failing channel does not make the gateway unready (decisions go on); it is shown so it gets fixed.
-    const configured = new Set(opts.channels ?? []);
-    const health = (await deps.store.outboxHealth()).filter((h) => configured.has(h.channel));
-    const channels = Object.fromEntries(
-      [...configured].map((name) => {
-        const h = health.find((x) => x.channel === name);
-        return [name, { status: h?.failing ? 'failing' : 'ok', pending: h?.pending ?? 0, dead: h?.dead ?? 0, oldestPending: h?.oldest ?? null, lastError: h?.failing || (h?.dead ?? 0) > 0 ? h?.lastError ?? null : null }];
-      }),
-    );
-    return c.json({ ok: true, channels });
-  });
+  app.route('/readyz', readyRoutes(deps, { kind: opts.storeKind ?? 'sqlite', channels: opts.channels ?? [] }));
   if (opts.slack) app.route('/', slackRoutes(deps, opts.slack));
   if (opts.teams) app.route('/', teamsRoutes(deps, opts.teams));
 

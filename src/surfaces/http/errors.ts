@@ -52,3 +52,15 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
 export interface WireError {
   error: { code: ErrorCode; message: string; traceId: string; [k: string]: unknown };
 }
+
+/**
+ * A message with any credentials of a connection string masked: the password
+ * of a URL (`postgres://user:secret@host`) and `password=` settings. Defence
+ * in depth for 5xx messages and /readyz; adapters already keep them out.
+ *
+ * @example
+ * withoutSecrets('no route to postgres://cs:hunter2@db:5432/cs'); // 'no route to postgres://cs:***@db:5432/cs'
+ */
+export function withoutSecrets(message: string): string {
+  return message.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]*@/gi, '$1***@').replace(/\b(password|passwd|pwd)\s*=\s*('[^']*'|"[^"]*"|[^\s&;]+)/gi, '$1=***');
+}

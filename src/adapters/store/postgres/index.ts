@@ -1,10 +1,13 @@
 /**
  * The PostgreSQL store: every port of the Store over one database that any
- * number of replicas share. (Entry point; the adapter lands in this folder.)
+ * number of replicas share. Opening it migrates the schema (or, with
+ * mustExist, only checks it) before anything else touches the database.
  */
-import { CountersignError } from '../../../core/errors.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
 import type { Store } from '../../../core/ports.ts';
+import { createDb } from './pool.ts';
+import { migrate } from './schema.ts';
+import { createStoreOn } from './store.ts';
 
 export interface PostgresStoreOptions {
   /** postgres:// URL (may hold a password: never logged, never in an error). */
@@ -21,8 +24,28 @@ export interface PostgresStoreOptions {
   readonly outbox?: OutboxRouter;
   /** Open only a store that exists (its schema migrated by a gateway); never create or migrate one. */
   readonly mustExist?: boolean;
+  /** Writes that queue while one is in flight share the next transaction (default true; false is for measuring it). */
+  readonly groupCommit?: boolean;
 }
 
-export async function createPostgresStore(_options: PostgresStoreOptions): Promise<Store> {
-  throw new CountersignError('CONFIG_INVALID', 'store.postgres: this build has no PostgreSQL store');
+/**
+ * @example
+ * const store = await createPostgresStore({ url: 'postgres://countersign@db.internal/countersign', poolSize: 10 });
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<Store> {
+  const poolSize = Math.max(1, options.poolSize ?? 10);
+  const db = createDb({
+    url: options.url,
+    poolSize,
+    statementTimeoutMs: options.statementTimeoutMs ?? 30_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
+  });
+  try {
+    await migrate(db, options.mustExist === true);
+  } catch (e) {
+    await db.end().catch(() => {});
+    throw e;
+  }
+  return createStoreOn(db, { ...(options.outbox ? { outbox: options.outbox } : {}), groupCommit: options.groupCommit !== false, poolSize });
 }

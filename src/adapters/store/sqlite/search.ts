@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import type { AuditEvent } from '../../../core/audit.ts';
 import type { AuditQuery } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
+import { requestTerms } from '../../../core/request-terms.ts';
 
 export const SEARCH_SCHEMA = `
   CREATE INDEX requests_connection ON requests (connection);
@@ -21,16 +22,6 @@ export const TERMS_SCHEMA = `
     request_id TEXT NOT NULL,
     PRIMARY KEY (term, request_id)
   ) STRICT, WITHOUT ROWID;`;
-
-/** `effect:approve`, `rule:prod-writes`, `tag:data`, `tag:data=pii`, `tag:compliance=gdpr`, … */
-export function requestTerms(r: Pick<RequestRecord, 'decision' | 'connection'>): string[] {
-  const terms = new Set<string>([`effect:${r.decision.effect}`, ...r.decision.rules.map((id) => `rule:${id}`)]);
-  for (const [k, v] of Object.entries(r.connection.tags)) {
-    terms.add(`tag:${k}`);
-    for (const one of Array.isArray(v) ? v : [v]) terms.add(`tag:${k}=${String(one)}`);
-  }
-  return [...terms];
-}
 
 export function createTermWriter(db: Database.Database): { write(r: RequestRecord, previous?: RequestRecord): void } {
   const insert = db.prepare('INSERT OR IGNORE INTO request_terms (term, request_id) VALUES (?, ?)');

@@ -1,0 +1,214 @@
+/**
+ * The PostgreSQL store when things go wrong: it fails closed with a code the
+ * callers understand (AUDIT_WRITE_FAILED, STORE_BUSY, STORE_UNAVAILABLE),
+ * never hangs, never crashes the process, never shows the database
+ * password, and works again by itself once the database is back.
+ */
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CountersignError } from '../../../core/errors.ts';
+import type { Store } from '../../../core/ports.ts';
+import { transition } from '../../../core/request.ts';
+import { auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
+import { createTestDatabase } from '../../../../test/support/postgres.ts';
+import { createPostgresStore, type PostgresStoreOptions } from './index.ts';
+import { emptyStore } from '../../../../test/support/postgres-store.ts';
+
+const db = await createTestDatabase();
+const PASSWORD = 's3cret-pw';
+
+async function sql(text: string, values: unknown[] = []): Promise<pg.QueryResultRow[]> {
+  const c = new pg.Client({ connectionString: db!.url });
+  await c.connect();
+  try {
+    return (await c.query(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** The rejection of `p`, which must be a CountersignError. */
+async function failure(p: Promise<unknown>): Promise<CountersignError> {
+  const e: unknown = await p.then(
+    () => new Error('expected the call to fail'),
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(CountersignError);
+  return e as CountersignError;
+}
+
+/** Everything a failure could show: message, details, stack. */
+const shown = (e: CountersignError): string => `${e.message} ${JSON.stringify(e.details)} ${e.stack ?? ''} ${String(e)}`;
+
+/** Waits until `n` backends of the test database wait on a lock (the observable sign they hold a pool connection). */
+async function backendsWaitingOnLock(n: number): Promise<void> {
+  for (const started = Date.now(); Date.now() - started < 20_000; ) {
+    const rows = await sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if ((rows[0]?.['n'] as number) >= n) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${n} backends never waited on the lock`);
+}
+
+const serverWithoutTls = db ? (await sql('SHOW ssl'))[0]?.['ssl'] === 'off' : false;
+
+describe.skipIf(!db)('postgres store failures', () => {
+  const opened: Store[] = [];
+  const holders: pg.Client[] = [];
+  async function open(options: Partial<PostgresStoreOptions> = {}): Promise<Store> {
+    const store = await createPostgresStore({ url: db!.url, poolSize: 4, ...options });
+    opened.push(store);
+    return store;
+  }
+  /** Locks the requests table from outside the store until the test ends (or `release`). */
+  async function lockRequests(): Promise<{ release(): Promise<void> }> {
+    const c = new pg.Client({ connectionString: db!.url });
+    await c.connect();
+    holders.push(c);
+    await c.query('BEGIN');
+    await c.query('LOCK TABLE requests IN ACCESS EXCLUSIVE MODE');
+    return { release: () => c.query('ROLLBACK').then(() => {}) };
+  }
+  const withPassword = (url: string): string => {
+    const u = new URL(url);
+    u.username = 'postgres';
+    u.password = PASSWORD;
+    return u.toString();
+  };
+
+  beforeAll(async () => {
+    await (await createPostgresStore({ url: db!.url })).close();
+  });
+  afterEach(async () => {
+    for (const c of holders.splice(0)) await c.end().catch(() => {});
+    for (const s of opened.splice(0)) await s.close();
+    await sql('DROP TRIGGER IF EXISTS t ON audit_events; DROP TRIGGER IF EXISTS die ON requests');
+    await emptyStore(db!.url);
+  });
+  afterAll(() => db?.drop());
+
+  describe('when the audit event cannot be written', () => {
+    /** Makes every audit insert fail, as a full disk would, from outside the store. */
+    async function breakAuditWrites(): Promise<void> {
+      await sql(`CREATE OR REPLACE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$;
+                 CREATE TRIGGER t BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION disk_full();`);
+    }
+
+    it('does not insert the request', async () => {
+      const store = await open();
+      await breakAuditWrites();
+      const r = requestRecord({ reviews: [] });
+      const e = await failure(store.insertRequest(r, [auditDraft('request.created', r.id)]));
+      expect(e.code).toBe('AUDIT_WRITE_FAILED');
+      expect(e.details['cause']).toContain('disk full');
+      expect(await store.getRequest(r.id)).toBeUndefined();
+      expect(await store.listRequests({})).toEqual([]);
+    });
+
+    it('does not change the request, and a write beside it in the same transaction still commits', async () => {
+      const store = await open();
+      const r = requestRecord();
+      await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+      await breakAuditWrites();
+      const approve = store.mutateRequest(r.id, (current) => {
+        const review = reviewOf(current, human('carol', ['sre']));
+        return { result: null, next: { ...transition(current, 'approved', FIXTURE_TIME), reviews: [review] }, review, audit: [auditDraft('request.approved', current.id)] };
+      });
+      // Same tick: shares approve's transaction, in its own savepoint.
+      const silent = store.mutateRequest(r.id, () => ({ result: 'read', audit: [] }));
+      expect((await failure(approve)).code).toBe('AUDIT_WRITE_FAILED');
+      expect(await silent).toBe('read');
+      expect(await store.getRequest(r.id)).toEqual(r);
+      expect((await store.readAudit(1, 100)).map((e) => e.type)).toEqual(['request.created']);
+    });
+  });
+
+  it('answers STORE_BUSY instead of waiting forever when every pool connection stays busy', async () => {
+    const store = await open({ poolSize: 2, connectTimeoutMs: 300 });
+    const r = requestRecord();
+    await store.insertRequest(r, []);
+    const lock = await lockRequests();
+    const held = [store.getRequest(r.id), store.getRequest(r.id)];
+    await backendsWaitingOnLock(2);
+
+    const e = await failure(store.getRequest(r.id));
+    expect(e.code).toBe('STORE_BUSY');
+    expect((await failure(store.insertRequest(requestRecord(), []))).code).toBe('STORE_BUSY');
+
+    await lock.release();
+    expect(await Promise.all(held)).toEqual([r, r]);
+  });
+
+  it('sets statement_timeout on its connections: a statement stuck behind a lock ends as STORE_BUSY', async () => {
+    const store = await open({ statementTimeoutMs: 200 });
+    await lockRequests();
+    const e = await failure(store.getRequest('req_1'));
+    expect(e.code).toBe('STORE_BUSY');
+  });
+
+  it('works again, without being reopened, after every connection to the database was killed', async () => {
+    const store = await open({ url: withPassword(db!.url) });
+    const r = requestRecord();
+    await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+    await Promise.all([store.getRequest(r.id), store.getRequest(r.id), store.readAudit(1, 10)]);
+
+    const killed = await sql('SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+    expect(killed[0]?.['n']).toBeGreaterThan(0);
+
+    expect(await store.getRequest(r.id)).toEqual(r);
+    await store.mutateRequest(r.id, (c) => ({ result: null, next: transition(c, 'approved', FIXTURE_TIME), audit: [auditDraft('request.approved', c.id)] }));
+    expect((await store.getRequest(r.id))?.status).toBe('approved');
+    expect((await store.readAudit(1, 10)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  it('reports a COMMIT whose connection died as STORE_UNAVAILABLE: its outcome is unknown, so nothing may act on it', async () => {
+    const store = await open();
+    // Kills its own connection at COMMIT time, after every statement of the write succeeded.
+    await sql(`CREATE OR REPLACE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;
+               CREATE CONSTRAINT TRIGGER die AFTER INSERT ON requests DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die();`);
+    const r = requestRecord();
+    const e = await failure(store.insertRequest(r, [auditDraft('request.created', r.id)]));
+    expect(e.code).toBe('STORE_UNAVAILABLE');
+
+    await sql('DROP TRIGGER die ON requests');
+    const next = requestRecord();
+    await store.insertRequest(next, [auditDraft('request.created', next.id)]);
+    expect((await store.readAudit(1, 10)).map((x) => x.requestId)).toEqual([next.id]);
+  });
+
+  // Needs a server without TLS (the test server has none).
+  it.skipIf(!serverWithoutTls)('hands ssl to the driver: asking for TLS from a server without it fails closed, naming why', async () => {
+    const e = await failure(createPostgresStore({ url: db!.url, ssl: { rejectUnauthorized: true } }));
+    expect(e.code).toBe('STORE_UNAVAILABLE');
+    expect(e.details['cause']).toMatch(/SSL/i);
+  });
+
+  describe('never shows the database password', () => {
+    it('when nothing answers at the address', async () => {
+      const e = await failure(createPostgresStore({ url: `postgres://postgres:${PASSWORD}@127.0.0.1:1/countersign`, connectTimeoutMs: 2000 }));
+      expect(e.code).toBe('STORE_UNAVAILABLE');
+      expect(shown(e)).not.toContain(PASSWORD);
+    });
+
+    it('when the database does not exist', async () => {
+      const e = await failure(createPostgresStore({ url: `postgres://postgres:${PASSWORD}@127.0.0.1:5432/cs_no_such_db` }));
+      expect(e.code).toBe('STORE_UNAVAILABLE');
+      expect(e.details['cause']).toContain('does not exist');
+      expect(shown(e)).not.toContain(PASSWORD);
+    });
+
+    it('when the URL is malformed', async () => {
+      const e = await failure(createPostgresStore({ url: `postgres://postgres:${PASSWORD}@127.0.0.1:notaport/x` }));
+      expect(shown(e)).not.toContain(PASSWORD);
+    });
+
+    it('when the connection is lost under a store that was working', async () => {
+      const store = await open({ url: withPassword(db!.url) });
+      await sql(`CREATE OR REPLACE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;
+                 CREATE CONSTRAINT TRIGGER die AFTER INSERT ON requests DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die();`);
+      const e = await failure(store.insertRequest(requestRecord(), []));
+      expect(e.code).toBe('STORE_UNAVAILABLE');
+      expect(shown(e)).not.toContain(PASSWORD);
+    });
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * The connection pool and what its failures mean. Every error that leaves
+ * this folder is either ours (a CountersignError) or a database refusal of a
+ * statement; a lost or unreachable server becomes STORE_UNAVAILABLE and a
+ * pool that stayed full becomes STORE_BUSY, so callers fail closed with a
+ * code they understand instead of hanging or crashing. No text that leaves
+ * here holds the URL or its password.
+ */
+import pg from 'pg';
+import { CountersignError } from '../../../core/errors.ts';
+
+export type Values = readonly unknown[];
+/** A statement: plain text, or named so that each connection prepares it once. */
+export type Statement = string | { readonly name: string; readonly text: string };
+export type Run = <R extends pg.QueryResultRow = Record<string, unknown>>(sql: Statement, values?: Values) => Promise<pg.QueryResult<R>>;
+
+export interface DbOptions {
+  readonly url: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  readonly ssl?: pg.PoolConfig['ssl'];
+}
+
+export interface Conn {
+  run: Run;
+  done(discard?: boolean): void;
+}
+
+export interface Db {
+  /** One read on any connection of the pool; retried on a fresh connection if the one it got was dead. */
+  query: Run;
+  /** One write statement (its own transaction), never repeated: if its connection dies, its outcome is unknown. */
+  once: Run;
+  /** A connection of its own, for a transaction; `done(discard)` hands it back, or closes it when it may be broken or mid-transaction. */
+  connect(): Promise<Conn>;
+  /** Turns any failure into the error the store throws (see the module header). */
+  fail(error: unknown): unknown;
+  /** True when the error says the connection (not the statement) failed: nothing more can be said about what it did. */
+  lost(error: unknown): boolean;
+  /** The text with the URL and its password taken out. */
+  redact(text: string): string;
+  end(): Promise<void>;
+}
+
+/** SQLSTATEs and socket codes that mean the server went away or refused the connection (admin shutdown, crash, starting up, class 08). */
+const LOST_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
+const LOST_TEXT = /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|Client was closed|terminating connection/i;
+const BUSY_CODES = new Set(['57014', '55P03', '40P01', '40001']);
+/** What pg-pool says when no connection came free in time. */
+const POOL_TIMEOUT = 'timeout exceeded when trying to connect';
+
+export function createDb(options: DbOptions): Db {
+  const secrets = secretsOf(options.url);
+  const redact = (text: string): string => secrets.reduce((t, s) => t.split(s).join('***'), text);
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    statement_timeout: options.statementTimeoutMs,
+    ssl: options.ssl,
+    // Counts and seqs are bigint columns: read them as numbers (pg's default is a string), on our connections only.
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+  });
+  // A connection killed while idle (a database restart) is dropped by the pool, which then emits this;
+  // unheard, it would crash the process. The next call opens a new connection.
+  pool.on('error', () => {});
+  // A checked-out client emits 'error' too when its socket dies between statements; the statement that follows fails instead.
+  pool.on('connect', (client) => client.on('error', () => {}));
+
+  const codeOf = (e: unknown): string => (typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '');
+  const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+  const lost = (e: unknown): boolean => {
+    if (e instanceof CountersignError) return e.code === 'STORE_UNAVAILABLE';
+    const code = codeOf(e);
+    return LOST_CODES.has(code) || code.startsWith('08') || LOST_TEXT.test(messageOf(e));
+  };
+  const busy = (e: unknown): boolean => !(e instanceof CountersignError) && messageOf(e) === POOL_TIMEOUT && pool.totalCount >= options.poolSize;
+
+  const unavailable = (e: unknown): CountersignError =>
+    new CountersignError('STORE_UNAVAILABLE', 'the database cannot be reached or failed mid-transaction', { cause: redact(messageOf(e)) });
+
+  function fail(e: unknown): unknown {
+    if (e instanceof CountersignError) return e;
+    if (busy(e)) {
+      return new CountersignError('STORE_BUSY', `every connection to the database stayed busy for ${options.connectTimeoutMs} ms`, { poolSize: options.poolSize });
+    }
+    if (lost(e) || messageOf(e) === POOL_TIMEOUT) return unavailable(e);
+    // statement_timeout, or a lock wait given up: the database is there but too busy to answer in time.
+    if (BUSY_CODES.has(codeOf(e))) {
+      return new CountersignError('STORE_BUSY', 'the database did not finish a statement in time', { cause: redact(messageOf(e)) });
+    }
+    if (e instanceof Error) {
+      // A refusal of a statement (a constraint, a timeout): kept as it is, but never with a secret in it.
+      e.message = redact(e.message);
+      // pg-pool hangs the client (whose parameters hold the password) on errors it emits: never pass that on.
+      if ('client' in e) delete (e as { client?: unknown }).client;
+      return e;
+    }
+    return new Error(redact(String(e)));
+  }
+
+  async function connect(): Promise<Conn> {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (e) {
+      // Any failure to get a connection (refused, bad credentials, no such database, a malformed URL) leaves nothing
+      // done: say so, with the driver's text cleaned of the URL (its errors may carry the URL in other fields too).
+      throw busy(e) ? fail(e) : unavailable(e);
+    }
+    let released = false;
+    return {
+      run: (sql, values) => client.query(typeof sql === 'string' ? { text: sql, values: values as unknown[] } : { ...sql, values: values as unknown[] }),
+      done(discard = false) {
+        if (released) return;
+        released = true;
+        // A broken connection, or one whose state is in doubt, is closed, not handed to the next caller.
+        client.release(discard ? new Error('connection discarded') : undefined);
+      },
+    };
+  }
+
+  let ended = false;
+  const attempts = (max: number): Run => async (sql, values) => {
+    // A read is safe to repeat: a connection the server killed while it sat idle is replaced, up to once per pool slot.
+    for (let attempt = 0; ; attempt++) {
+      let c: Conn | undefined;
+      try {
+        c = await connect();
+        const result = await c.run(sql, values);
+        c.done();
+        return result as never;
+      } catch (e) {
+        c?.done(lost(e));
+        if (lost(e) && c && attempt < max) continue;
+        throw fail(e);
+      }
+    }
+  };
+
+  return {
+    query: attempts(options.poolSize),
+    once: attempts(0),
+    connect,
+    fail,
+    lost,
+    redact,
+    async end() {
+      // Closing twice is closing once (pg-pool throws on a second end()).
+      if (!ended) {
+        ended = true;
+        await pool.end();
+      }
+    },
+  };
+}
+
+/** The URL and its password in every form they could appear (as given, decoded). */
+function secretsOf(url: string): string[] {
+  const out = new Set<string>([url]);
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) {
+      out.add(parsed.password);
+      out.add(decodeURIComponent(parsed.password));
+    }
+  } catch {
+    // Not a URL: pg will refuse it; the text itself is still taken out.
+  }
+  return [...out].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+}

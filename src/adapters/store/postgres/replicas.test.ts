@@ -1,0 +1,167 @@
+/**
+ * Several gateway replicas on one database: each store here has its own
+ * pool, as a replica in another process would. They start together, race
+ * for the same request, append to one audit log and claim from one outbox.
+ */
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createChainVerifier } from '../../../core/audit.ts';
+import { CountersignError } from '../../../core/errors.ts';
+import { consistencyProof, hashFromHex, inclusionProof, leafHash, memorySource, rootAt, toHex, verifyInclusion } from '../../../core/merkle/index.ts';
+import type { OutboxRouter } from '../../../core/outbox.ts';
+import type { Mutation, Store } from '../../../core/ports.ts';
+import { transition, type RequestRecord } from '../../../core/request.ts';
+import { auditDraft, FIXTURE_TIME, requestRecord } from '../../../../test/support/fixtures.ts';
+import { createTestDatabase } from '../../../../test/support/postgres.ts';
+import { createPostgresStore, type PostgresStoreOptions } from './index.ts';
+import { MIGRATIONS } from './schema.ts';
+import { emptyStore } from '../../../../test/support/postgres-store.ts';
+
+const db = await createTestDatabase();
+
+async function sql<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+describe.skipIf(!db)('postgres store shared by replicas', () => {
+  const opened: Store[] = [];
+  const dropLater: { drop(): Promise<void> }[] = [];
+  async function replica(options: Partial<PostgresStoreOptions> = {}, url = db!.url): Promise<Store> {
+    const store = await createPostgresStore({ url, poolSize: 4, ...options });
+    opened.push(store);
+    return store;
+  }
+
+  beforeAll(async () => {
+    await (await createPostgresStore({ url: db!.url })).close();
+  });
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+    await emptyStore(db!.url);
+  });
+  afterAll(async () => {
+    for (const d of dropLater) await d.drop();
+    await db?.drop();
+  });
+
+  describe('migrations', () => {
+    it('lets five replicas start at once on a new database: all open it, and each migration is applied once', async () => {
+      const fresh = (await createTestDatabase())!;
+      dropLater.push(fresh);
+      const stores = await Promise.all(Array.from({ length: 5 }, () => replica({}, fresh.url)));
+      const applied = await sql<{ version: number }>(fresh.url, 'SELECT version FROM schema_migrations ORDER BY version');
+      expect(applied.map((r) => r.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+
+      const r = requestRecord();
+      await stores[0]!.insertRequest(r, [auditDraft('request.created', r.id)]);
+      for (const s of stores) expect(await s.getRequest(r.id)).toEqual(r);
+    });
+
+    it('refuses to open a database without the schema when told it must exist, and creates nothing', async () => {
+      const fresh = (await createTestDatabase())!;
+      dropLater.push(fresh);
+      const e = await createPostgresStore({ url: fresh.url, mustExist: true }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(CountersignError);
+      expect(e).toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('start the gateway first') });
+      expect(await sql(fresh.url, `SELECT 1 FROM pg_tables WHERE schemaname = 'public'`)).toEqual([]);
+      // Once a gateway made it, it opens.
+      await replica({}, fresh.url);
+      await replica({ mustExist: true }, fresh.url);
+    });
+
+    it('refuses a schema newer than this build knows, with or without mustExist', async () => {
+      const fresh = (await createTestDatabase())!;
+      dropLater.push(fresh);
+      await replica({}, fresh.url);
+      await sql(fresh.url, 'INSERT INTO schema_migrations (version) VALUES ($1)', [MIGRATIONS.length + 1]);
+      for (const mustExist of [false, true]) {
+        await expect(createPostgresStore({ url: fresh.url, mustExist })).rejects.toMatchObject({
+          code: 'CONFIG_INVALID',
+          message: expect.stringContaining('newer than this build knows'),
+        });
+      }
+    });
+  });
+
+  it('lets exactly one of 30 claims racing from two replicas move approved → executing', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const r = requestRecord({ status: 'approved' });
+    await a.insertRequest(r, [auditDraft('request.created', r.id)]);
+    const claim = (current: RequestRecord): Mutation<string> => {
+      if (current.status !== 'approved') throw new CountersignError('REQUEST_ALREADY_DECIDED', `already ${current.status}`);
+      return { result: 'claimed', next: transition(current, 'executing', FIXTURE_TIME), audit: [auditDraft('execution.started', current.id)] };
+    };
+    const outcomes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).mutateRequest(r.id, claim)));
+
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'REQUEST_ALREADY_DECIDED' });
+    expect(await b.getRequest(r.id)).toMatchObject({ status: 'executing', version: r.version + 1 });
+    expect((await a.readAudit(1, 100)).filter((e) => e.type === 'execution.started')).toHaveLength(1);
+  });
+
+  it('keeps one chain and one Merkle tree when two replicas append interleaved', async () => {
+    const [a, b] = [await replica(), await replica()];
+    // Sequential turns first (each replica's cached edge goes stale every time), then both at once.
+    for (let i = 0; i < 6; i++) await (i % 2 ? a : b).appendAudit(Array.from({ length: (i % 3) + 1 }, (_, j) => auditDraft('turn', null, { i, j })));
+    await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 ? a : b).appendAudit([auditDraft('race', null, { i })])));
+    await a.appendAudit([auditDraft('last', null)]);
+
+    const events = await b.readAudit(1, 1000);
+    expect(events).toHaveLength(12 + 24 + 1);
+    const verifier = createChainVerifier();
+    for (const e of events) expect(verifier.push(e)).toBeNull();
+    expect(verifier.finish()).toMatchObject({ ok: true, count: events.length });
+
+    const leaves = events.map((e) => leafHash(e.body));
+    const source = memorySource(leaves);
+    for (const s of [a, b]) {
+      expect(await s.treeHead()).toEqual({ size: leaves.length, root: toHex(rootAt(source, leaves.length)) });
+      for (const size of [1, 6, 13, 32, leaves.length]) expect(await s.rootAt(size)).toBe(toHex(rootAt(source, size)));
+      expect(await s.inclusionProof(20, leaves.length)).toEqual(inclusionProof(source, 20, leaves.length).map(toHex));
+      expect(await s.consistencyProof(7, leaves.length)).toEqual(consistencyProof(source, 7, leaves.length).map(toHex));
+    }
+    const proof = (await a.inclusionProof(3, leaves.length)).map(hashFromHex);
+    expect(verifyInclusion(leaves[3]!, 3, leaves.length, proof, hashFromHex((await b.treeHead()).root))).toBe(true);
+  });
+
+  it('never hands the same delivery to two replicas claiming at once, and keeps each request in order', async () => {
+    const router: OutboxRouter = (e) => (e.requestId === null ? [] : [{ channel: 'slack', event: e.type, requestId: e.requestId, payload: {}, createdAt: e.time }]);
+    const [a, b] = [await replica({ outbox: router }), await replica({ outbox: router })];
+    for (let i = 0; i < 40; i++) {
+      const r = requestRecord({ id: `req_${i}` });
+      await a.insertRequest(r, [auditDraft('request.held', r.id), auditDraft('review.recorded', r.id)]);
+    }
+    const later = new Date(FIXTURE_TIME.getTime() + 3600_000);
+    const claims = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).claimDeliveries(later, 5, 60_000)));
+    const ids = claims.flat().map((d) => d.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Only the first event of each request is owed yet; all 40 of them went out, none twice.
+    expect(ids).toHaveLength(40);
+    expect(new Set(claims.flat().map((d) => d.event))).toEqual(new Set(['request.held']));
+
+    // Once they are made, each request's next event is owed: again once each, across both replicas.
+    await Promise.all(claims.flat().map((d, i) => (i % 2 ? a : b).completeDelivery(d.id)));
+    const next = (await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? a : b).claimDeliveries(later, 5, 60_000)))).flat();
+    expect(next.map((d) => d.event)).toEqual(Array.from({ length: 40 }, () => 'review.recorded'));
+    expect(new Set(next.map((d) => d.requestId)).size).toBe(40);
+  });
+
+  it('never lets time step back along the log, whatever the clocks of the replicas that wrote it', async () => {
+    const [a, b] = [await replica(), await replica()];
+    await a.appendAudit([auditDraft('ahead', null, {}, '2026-11-21T10:00:05.000Z')]);
+    await b.appendAudit([auditDraft('behind', null, {}, '2026-11-21T10:00:01.000Z')]);
+    await a.appendAudit([auditDraft('later', null, {}, '2026-11-21T10:00:09.000Z')]);
+    expect((await b.readAudit(1, 10)).map((e) => [e.type, e.time])).toEqual([
+      ['ahead', '2026-11-21T10:00:05.000Z'],
+      ['behind', '2026-11-21T10:00:05.000Z'],
+      ['later', '2026-11-21T10:00:09.000Z'],
+    ]);
+    expect(await a.firstSeqAtOrAfter('2026-11-21T10:00:06.000Z')).toBe(3);
+  });
+});

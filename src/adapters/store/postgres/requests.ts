@@ -1,0 +1,131 @@
+/**
+ * Requests and their reviews in PostgreSQL. A request row keeps its record
+ * as JSON text plus the columns queries filter on (its terms as a text[]
+ * under a GIN index); reviews are keyed by (request, reviewer), so the
+ * database itself refuses a second vote by the same human. A change reads
+ * the row FOR UPDATE, so of replicas racing to move one request exactly one
+ * sees the state it expects.
+ */
+import type { AuditDraft } from '../../../core/audit.ts';
+import { CountersignError } from '../../../core/errors.ts';
+import type { Mutation, RequestQuery } from '../../../core/ports.ts';
+import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
+import { requestTerms } from '../../../core/request-terms.ts';
+import type { Review } from '../../../core/review.ts';
+import type { AuditTx } from './audit.ts';
+import type { Run } from './pool.ts';
+
+type RecordRow = { id: string; record: string; reviews: string[] | null };
+
+const INSERT = {
+  name: 'cs_request_insert',
+  text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, terms, record)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+};
+const UPDATE = {
+  name: 'cs_request_update',
+  text: `UPDATE requests SET status = $2, updated_at = $3, expires_at = $4, version = $5, record = $6, terms = COALESCE($7, terms)
+         WHERE id = $1 AND version = $8`,
+};
+/** A request with its reviews (oldest first) in one row. */
+const WITH_REVIEWS = `SELECT r.id, r.record,
+  (SELECT array_agg(v.record ORDER BY v.created_at, v.n) FROM reviews v WHERE v.request_id = r.id) AS reviews FROM requests r`;
+const GET = { name: 'cs_request_get', text: `${WITH_REVIEWS} WHERE r.id = $1` };
+const GET_FOR_UPDATE = { name: 'cs_request_get_for_update', text: `${WITH_REVIEWS} WHERE r.id = $1 FOR UPDATE OF r` };
+const INSERT_REVIEWS = {
+  name: 'cs_review_insert',
+  text: `INSERT INTO reviews (request_id, reviewer, verdict, created_at, record)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])`,
+};
+const BY_DIGEST = {
+  name: 'cs_request_by_digest',
+  text: `${WITH_REVIEWS} WHERE r.principal_id = $1 AND r.digest = $2 AND r.status = ANY($3::text[]) ORDER BY r.seq DESC LIMIT 1`,
+};
+const DUE = {
+  name: 'cs_request_due',
+  text: `SELECT id FROM requests WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
+};
+
+function fromRow(row: RecordRow): RequestRecord {
+  return { ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews: (row.reviews ?? []).map((r) => JSON.parse(r) as Review) };
+}
+
+function recordJson(r: RequestRecord): string {
+  const { reviews: _reviews, ...rest } = r;
+  return JSON.stringify(rest);
+}
+
+async function insertReviews(run: Run, id: string, reviews: readonly Review[]): Promise<void> {
+  if (reviews.length === 0) return;
+  try {
+    await run(INSERT_REVIEWS, [id, reviews.map((r) => r.reviewer.id), reviews.map((r) => r.verdict), reviews.map((r) => r.createdAt), reviews.map((r) => JSON.stringify(r))]);
+  } catch (e) {
+    // The primary key (request, reviewer) is the last line of "each human counts once".
+    if ((e as { code?: string; constraint?: string }).code === '23505' && (e as { constraint?: string }).constraint === 'reviews_pkey') {
+      throw new CountersignError('ALREADY_REVIEWED', `${reviews[0]!.reviewer.id} has already reviewed this request`);
+    }
+    throw e;
+  }
+}
+
+/** Inside a write transaction: the request, its reviews and its audit events. */
+export async function insertRequest(run: Run, tx: AuditTx, r: RequestRecord, audit: readonly AuditDraft[]): Promise<void> {
+  await run(INSERT, [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, requestTerms(r), recordJson(r)]);
+  // The record's reviews live in their own table; without this they would be dropped.
+  await insertReviews(run, r.id, r.reviews);
+  await tx.append(audit);
+}
+
+/** Inside a write transaction: reads the request under its row lock, and writes what `fn` returns. */
+export async function mutateRequest<T>(run: Run, tx: AuditTx, id: string, fn: (current: RequestRecord) => Mutation<T>): Promise<T> {
+  const row = (await run<RecordRow>(GET_FOR_UPDATE, [id])).rows[0];
+  if (!row) throw new CountersignError('NOT_FOUND', `no request ${id}`);
+  const current = fromRow(row);
+  const m = fn(current);
+  if (m.next) {
+    const n = m.next;
+    // Terms change only when a decision is replaced (a tightened policy re-evaluated at execution).
+    const terms = n.decision === current.decision ? null : requestTerms(n);
+    const done = await run(UPDATE, [id, n.status, n.updatedAt, n.expiresAt, n.version, recordJson(n), terms, current.version]);
+    if (done.rowCount !== 1) throw new Error(`request ${id} changed under its row lock`);
+  }
+  if (m.review) await insertReviews(run, id, [m.review]);
+  await tx.append(m.audit);
+  return m.result;
+}
+
+export async function getRequest(run: Run, id: string): Promise<RequestRecord | undefined> {
+  const row = (await run<RecordRow>(GET, [id])).rows[0];
+  return row ? fromRow(row) : undefined;
+}
+
+export async function findRequestByDigest(run: Run, principalId: string, digest: string, status: readonly RequestStatus[]): Promise<RequestRecord | undefined> {
+  const row = (await run<RecordRow>(BY_DIGEST, [principalId, digest, status])).rows[0];
+  return row ? fromRow(row) : undefined;
+}
+
+export async function dueForExpiry(run: Run, now: Date, limit: number): Promise<string[]> {
+  return (await run<{ id: string }>(DUE, [now.toISOString(), Math.max(1, limit)])).rows.map((r) => r.id);
+}
+
+export async function listRequests(run: Run, query: RequestQuery): Promise<RequestRecord[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const p = (v: unknown): string => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (query.status?.length) where.push(`r.status = ANY(${p(query.status)}::text[])`);
+  if (query.involving) {
+    const who = p(query.involving);
+    where.push(`(r.principal_id = ${who} OR r.acts_for = ${who})`);
+  }
+  if (query.connection) where.push(`r.connection = ${p(query.connection)}`);
+  if (query.tag) where.push(`r.terms @> ARRAY[${p(`tag:${query.tag}`)}::text]`);
+  if (query.from) where.push(`r.created_at >= ${p(query.from)}`);
+  if (query.to) where.push(`r.created_at < ${p(query.to)}`);
+  if (query.before) where.push(`r.seq < (SELECT seq FROM requests WHERE id = ${p(query.before)})`);
+  const limit = p(Math.max(1, Math.min(query.limit ?? 100, 1000)));
+  const sql = `${WITH_REVIEWS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.seq DESC LIMIT ${limit}`;
+  return (await run<RecordRow>(sql, params)).rows.map(fromRow);
+}

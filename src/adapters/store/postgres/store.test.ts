@@ -1,0 +1,84 @@
+/**
+ * The store contract suites against PostgreSQL: one throw-away database per
+ * file, migrated once, emptied before each test so no test sees another's rows.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createChainVerifier } from '../../../core/audit.ts';
+import type { OutboxRouter } from '../../../core/outbox.ts';
+import { storeContract } from '../../../../test/contract/store.ts';
+import { treeContract } from '../../../../test/contract/store-tree.ts';
+import { searchContract } from '../../../../test/contract/store-search.ts';
+import { sessionContract } from '../../../../test/contract/store-sessions.ts';
+import { outboxContract } from '../../../../test/contract/store-outbox.ts';
+import { auditDraft, requestRecord } from '../../../../test/support/fixtures.ts';
+import { createTestDatabase } from '../../../../test/support/postgres.ts';
+import { createPostgresStore } from './index.ts';
+import { emptyStore } from '../../../../test/support/postgres-store.ts';
+
+const db = await createTestDatabase();
+
+describe.skipIf(!db)('postgres store', () => {
+  beforeAll(async () => {
+    // Migrated once; each test then starts from empty tables.
+    await (await createPostgresStore({ url: db!.url })).close();
+  });
+  afterAll(() => db?.drop());
+
+  async function fresh(outbox?: OutboxRouter) {
+    await emptyStore(db!.url);
+    const store = await createPostgresStore({ url: db!.url, poolSize: 4, ...(outbox ? { outbox } : {}) });
+    return { store, cleanup: () => store.close() };
+  }
+
+  storeContract('postgres store', () => fresh());
+  treeContract('postgres store', () => fresh());
+  searchContract('postgres store', () => fresh());
+  sessionContract('postgres store', () => fresh());
+  outboxContract('postgres store', (router) => fresh(router));
+
+  describe('postgres store on its own', () => {
+    it('commits concurrent writes together, yet each one alone: a failing write rolls back only itself', async () => {
+      const { store, cleanup } = await fresh();
+      try {
+        const writes = Array.from({ length: 40 }, (_, i) =>
+          // Write 17 reuses write 16's id: the primary key refuses it, inside the same transaction.
+          store.insertRequest(requestRecord({ id: `r${i === 17 ? 16 : i}` }), [auditDraft('request.submitted', `r${i}`)]),
+        );
+        const settled = await Promise.allSettled(writes);
+        expect(settled.filter((x) => x.status === 'rejected')).toHaveLength(1);
+        expect(settled[17]!.status).toBe('rejected');
+        expect(await store.listRequests({ limit: 1000 })).toHaveLength(39);
+        const events = await store.readAudit(1, 1000);
+        expect(events.map((e) => e.requestId)).not.toContain('r17');
+        expect(events).toHaveLength(39);
+        const verifier = createChainVerifier();
+        for (const e of events) expect(verifier.push(e)).toBeNull();
+        expect(await store.treeHead()).toMatchObject({ size: 39 });
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('keeps requests and the chain across a restart', async () => {
+      const { store: before } = await fresh();
+      const r = requestRecord();
+      await before.insertRequest(r, [auditDraft('request.created', r.id)]);
+      const head = await before.treeHead();
+      await before.close();
+      await before.close();
+
+      const after = await createPostgresStore({ url: db!.url, mustExist: true });
+      try {
+        expect(await after.getRequest(r.id)).toEqual(r);
+        expect(await after.treeHead()).toEqual(head);
+        await after.appendAudit([auditDraft('gateway.started', null)]);
+        const verifier = createChainVerifier();
+        for (const e of await after.readAudit(1, 100)) verifier.push(e);
+        expect(verifier.finish()).toMatchObject({ ok: true, count: 2 });
+      } finally {
+        await after.close();
+      }
+    });
+  });
+});
+

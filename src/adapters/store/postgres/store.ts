@@ -1,0 +1,162 @@
+/**
+ * The PostgreSQL store: every port of the Store over one database that any
+ * number of gateway replicas share. Writes with audit events go through the
+ * writer (group-commit.ts), which locks the audit head first; reads and the
+ * writes that touch no audit event (outbox leases, channel messages, known
+ * humans, checkpoints) are single statements on the pool.
+ */
+import type { AuditEvent } from '../../../core/audit.ts';
+import { CountersignError } from '../../../core/errors.ts';
+import type { OutboxRouter } from '../../../core/outbox.ts';
+import type { Store, StoredCheckpoint } from '../../../core/ports.ts';
+import { createAuditLog } from './audit.ts';
+import { createWriter } from './group-commit.ts';
+import { outbox } from './outbox.ts';
+import { pins } from './pins.ts';
+import type { Db } from './pool.ts';
+import * as requests from './requests.ts';
+import { firstSeqAtOrAfter, searchAudit } from './search.ts';
+import { sessions } from './sessions.ts';
+import { createTree } from './tree.ts';
+
+type AuditRow = { seq: number; body: string; hash: string };
+
+const READ_AUDIT = { name: 'cs_audit_read', text: 'SELECT seq, body, hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2' };
+const SET_META = { name: 'cs_meta_set', text: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value' };
+const GET_META = { name: 'cs_meta_get', text: 'SELECT value FROM meta WHERE key = $1' };
+const CLAIM_META = {
+  name: 'cs_meta_claim',
+  text: `WITH ins AS (INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
+         SELECT value FROM ins UNION ALL SELECT value FROM meta WHERE key = $1 LIMIT 1`,
+};
+const INSERT_CHECKPOINT = {
+  name: 'cs_checkpoint_insert',
+  text: 'INSERT INTO checkpoints (size, root, key_id, note, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size) DO NOTHING',
+};
+const CHECKPOINT_COLUMNS = 'size, root, key_id AS "keyId", note, created_at AS "createdAt"';
+const CHECKPOINTS_FROM = { name: 'cs_checkpoints_from', text: `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE size >= $1 ORDER BY size LIMIT $2` };
+const LATEST_CHECKPOINT = { name: 'cs_checkpoint_latest', text: `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1` };
+
+export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCommit: boolean; poolSize: number }): Store {
+  const tree = createTree();
+  const log = createAuditLog(db, tree, options.outbox ?? (() => []));
+  const write = createWriter(db, log, { groupCommit: options.groupCommit, retries: options.poolSize });
+  const q = db.query;
+
+  /** The log's length, checking that `size` lies within it. */
+  async function within(size: number, what: string): Promise<{ seq: number; hash: string }> {
+    const head = await log.head();
+    if (!Number.isSafeInteger(size) || size < 0 || size > head.seq) {
+      throw new CountersignError('INVALID_REQUEST', `${what} must be an integer from 0 to the log's length (${head.seq})`);
+    }
+    return head;
+  }
+
+  return {
+    insertRequest: (request, audit) => write((run, tx) => requests.insertRequest(run, tx, request, audit)),
+    mutateRequest: (id, fn) => write((run, tx) => requests.mutateRequest(run, tx, id, fn)),
+    getRequest: (id) => requests.getRequest(q, id),
+    findRequestByDigest: (principalId, digest, status) => requests.findRequestByDigest(q, principalId, digest, status),
+    listRequests: (query) => requests.listRequests(q, query),
+    dueForExpiry: (now, limit) => requests.dueForExpiry(q, now, limit),
+
+    toolPins: (connection) => pins.read(q, connection),
+    mutateToolPins: (connection, fn) =>
+      write(async (run, tx) => {
+        const change = fn(await pins.read(run, connection, true));
+        for (const p of change.next) {
+          if (p.connection !== connection) throw new Error(`a pin of ${p.connection} written through ${connection}`);
+          await pins.upsert(run, p);
+        }
+        await tx.append(change.audit);
+        return change.result;
+      }),
+
+    appendAudit: (audit, meta = {}) =>
+      write(async (run, tx) => {
+        await tx.append(audit);
+        for (const [k, v] of Object.entries(meta)) await run(SET_META, [k, v]);
+      }),
+    async readAuditRaw(fromSeq, limit) {
+      return (await q<AuditRow>(READ_AUDIT, [fromSeq, Math.max(0, limit)])).rows;
+    },
+    async readAudit(fromSeq, limit) {
+      return (await q<AuditRow>(READ_AUDIT, [fromSeq, Math.max(0, limit)])).rows.map((r): AuditEvent => {
+        let b: Omit<AuditEvent, 'body' | 'hash'>;
+        try {
+          b = JSON.parse(r.body) as Omit<AuditEvent, 'body' | 'hash'>;
+        } catch {
+          // A damaged row is still returned as stored, so the verifier can name it.
+          b = { seq: r.seq, time: '', type: '(unreadable)', requestId: null, actor: null, data: {}, prev: '' };
+        }
+        return { ...b, seq: r.seq, body: r.body, hash: r.hash };
+      });
+    },
+    async treeHead() {
+      const head = await log.head();
+      return { size: head.seq, root: await tree.rootHex(q, head.seq, head) };
+    },
+    async rootAt(size) {
+      const head = await within(size, 'size');
+      return tree.rootHex(q, size, head);
+    },
+    async inclusionProof(index, size) {
+      await within(size, 'size');
+      if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw new CountersignError('INVALID_REQUEST', 'index must be an integer from 0 to size - 1');
+      return tree.inclusionHex(q, index, size);
+    },
+    async consistencyProof(from, to) {
+      await within(to, 'to');
+      if (!Number.isSafeInteger(from) || from < 0 || from > to) throw new CountersignError('INVALID_REQUEST', 'from must be an integer from 0 to `to`');
+      return tree.consistencyHex(q, from, to);
+    },
+    async treeEdge(size) {
+      await within(size, 'size');
+      return tree.edge(q, size);
+    },
+    async insertCheckpoint(c) {
+      await db.once(INSERT_CHECKPOINT, [c.size, c.root, c.keyId, c.note, c.createdAt]);
+    },
+    async checkpoints(query) {
+      if (query.latest) return (await q<StoredCheckpoint>(LATEST_CHECKPOINT)).rows;
+      return (await q<StoredCheckpoint>(CHECKPOINTS_FROM, [query.fromSize ?? 0, Math.max(1, Math.min(query.limit ?? 1000, 100_000))])).rows;
+    },
+    async getMeta(key) {
+      return (await q<{ value: string }>(GET_META, [key])).rows[0]?.value;
+    },
+    async claimMeta(key, value) {
+      // A claim that waited on another's uncommitted insert sees neither row in its own snapshot: read again, after it committed.
+      const claimed = (await db.once<{ value: string }>(CLAIM_META, [key, value])).rows[0] ?? (await q<{ value: string }>(GET_META, [key])).rows[0];
+      if (!claimed) throw new Error(`meta ${key} was claimed and then removed`);
+      return claimed.value;
+    },
+    searchAudit: (query) => searchAudit(q, query),
+    firstSeqAtOrAfter: (time) => firstSeqAtOrAfter(q, time),
+
+    insertSession: (session, audit) =>
+      write(async (run, tx) => {
+        await sessions.insert(run, session);
+        await tx.append(audit);
+      }),
+    getSession: (key) => sessions.get(q, key),
+    deleteSession: (key, audit) =>
+      write(async (run, tx) => {
+        if (!(await sessions.remove(run, key))) return false;
+        await tx.append(audit);
+        return true;
+      }),
+    expiredSessions: (now, limit) => sessions.expired(q, now, limit),
+
+    claimDeliveries: (now, limit, leaseMs) => outbox.claim(db.once, now, limit, leaseMs),
+    completeDelivery: (id) => outbox.complete(db.once, id),
+    failDelivery: (id, error, retryAt) => outbox.fail(db.once, id, error, retryAt),
+    outboxHealth: () => outbox.health(q),
+    addChannelMessage: (m) => outbox.addMessage(db.once, m),
+    channelMessages: (requestId, channel) => outbox.messages(q, requestId, channel),
+    rememberHuman: (h) => outbox.remember(db.once, h),
+    knownHumanByEmail: (email) => outbox.byEmail(q, email),
+    knownHumanById: (id) => outbox.byId(q, id),
+
+    close: () => db.end(),
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * For tests of the PostgreSQL store: empties every table of the store (keeping
+ * the schema and its migrations) so a test starts from a new, empty log.
+ */
+import pg from 'pg';
+
+export async function emptyStore(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ t: string }>(
+      `SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('schema_migrations', 'audit_head')`,
+    );
+    // DELETE, not TRUNCATE: on tables this small it is several times faster. Reviews go before the requests they reference.
+    const tables = rows.map((r) => r.t).sort((a, b) => Number(b === 'reviews') - Number(a === 'reviews'));
+    await c.query(`BEGIN; ${tables.map((t) => `DELETE FROM ${t};`).join(' ')} UPDATE audit_head SET seq = 0, hash = '', time = ''; COMMIT`);
+  } finally {
+    await c.end();
+  }
+}
