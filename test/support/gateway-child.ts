@@ -8,10 +8,9 @@
  * Prints one JSON line on stdout when listening: {"url", "pid"}. Closes on
  * SIGTERM or when stdin closes (its parent went away).
  */
-import pino from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { closeWhenParentGoes } from './child-lifecycle.ts';
-import { startGateway } from '../../src/main.ts';
+import { createLogger, startGateway } from '../../src/main.ts';
 
 const file = process.argv[2];
 if (!file) {
@@ -19,7 +18,9 @@ if (!file) {
   process.exit(2);
 }
 
-const gateway = await startGateway(loadConfig(file, process.env), { logger: pino({ level: 'silent' }), sweepMs: 50 });
+const config = loadConfig(file, process.env);
+// The log goes to stderr: stdout carries the ready line.
+const gateway = await startGateway(config, { logger: createLogger(config.log.level, 2), sweepMs: 50 });
 process.stdout.write(`${JSON.stringify({ url: gateway.url, pid: process.pid })}\n`);
 
 closeWhenParentGoes(gateway);

@@ -34,7 +34,14 @@ export async function startReplica(configFile: string, env: NodeJS.ProcessEnv = 
       child.kill('SIGKILL');
       reject(new Error('the replica did not start within 60 s'));
     }, 60_000);
-    lines.once('line', (l) => {
+    let first = true;
+    lines.on('line', (l) => {
+      if (!first) {
+        // Later lines are the gateway's own log (when the config asks for one).
+        process.stderr.write(`[replica ${child.pid}] ${l}\n`);
+        return;
+      }
+      first = false;
       clearTimeout(timer);
       resolve(l);
     });
