@@ -105,6 +105,24 @@ export async function createPostgresNotifier(options: PostgresNotifierOptions): 
     retry.unref();
   };
 
+  // One statement at a time on the connection: what is published meanwhile goes in the next one, in order.
+  let pending: string[] = [];
+  let sending = false;
+  const flush = () => {
+    const c = client;
+    if (sending || pending.length === 0) return;
+    if (!c) return void (pending = []);
+    const batch = pending;
+    pending = [];
+    sending = true;
+    c.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS t(payload, n) ORDER BY n', [channel, batch])
+      .catch((e: unknown) => options.log?.warn({ changes: batch.length, err: describe(e) }, 'announcing request changes to other replicas failed'))
+      .finally(() => {
+        sending = false;
+        flush();
+      });
+  };
+
   try {
     client = await connect();
   } catch (e) {
@@ -114,12 +132,9 @@ export async function createPostgresNotifier(options: PostgresNotifierOptions): 
   return {
     publish(request) {
       local.publish(request);
-      const c = client;
-      if (!c) return; // waiters elsewhere fall back to their poll until the connection is back
-      const payload = JSON.stringify({ origin, id: request.id, version: request.version });
-      c.query('SELECT pg_notify($1, $2)', [channel, payload]).catch((e: unknown) => {
-        options.log?.warn({ requestId: request.id, err: describe(e) }, 'announcing a request change to other replicas failed');
-      });
+      if (!client) return; // waiters elsewhere fall back to their poll until the connection is back
+      pending.push(JSON.stringify({ origin, id: request.id, version: request.version }));
+      flush();
     },
     subscribe: local.subscribe,
     subscribeAll: local.subscribeAll,
