@@ -2,7 +2,7 @@
  * The `countersign` command. Exit codes: 0 done, 1 a check failed (audit,
  * policy test, an API refusal), 2 bad usage or configuration.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { CountersignError } from '../core/errors.ts';
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
 import { auditBundleExportCommand, auditBundleVerifyCommand, auditExportCommand, auditHashCommand, auditRotateKeyCommand, auditSearchCommand, auditVerifyCommand } from './audit.ts';
@@ -17,10 +17,19 @@ import { mcpAcceptCommand, mcpLocalCommand, mcpRelayCommand, mcpToolsCommand } f
 import { policyTestCommand } from './policy-test.ts';
 import { listCommand, reviewCommand, showCommand, UsageError, type RemoteOptions } from './requests.ts';
 import { slackManifestCommand } from './slack.ts';
-import { startCommand } from './start.ts';
+import { startCommand, type StartCommandOptions } from './start.ts';
 import { storeAdoptCommand } from './store.ts';
 
 const program = new Command('countersign').description('A human countersignature on the privileged actions of AI agents.').showHelpAfterError();
+
+/** A commander parser for an integer option in [min, max]. */
+function positiveInt(name: string, max: number, min = 1): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name}: a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
 
 const configOption = () => new Option('-c, --config <file>', 'configuration file (default ./countersign.yaml, else the demo config)');
 const remote = (cmd: Command) =>
@@ -39,7 +48,9 @@ program
   .description('run the gateway')
   .addOption(configOption())
   .option('--demo-if-missing', 'without a config, run the demo (what `npm start` does)')
-  .action(run((o: { config?: string; demoIfMissing?: boolean }) => startCommand(o)));
+  .option('--workers <n>', 'processes serving the port (overrides server.workers)', positiveInt('--workers', 64))
+  .option('--port <port>', 'the port to listen on (overrides server.port; 0 picks one)', positiveInt('--port', 65_535, 0))
+  .action(run((o: StartCommandOptions) => startCommand(o)));
 
 program.command('keys').description('API keys').command('create').description('print a new API key and its sha256: line').option('--json').action(run((o: { json?: boolean }) => keysCreateCommand(o)));
 
