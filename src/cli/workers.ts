@@ -21,10 +21,21 @@ const STOP_GRACE_MS = 15_000;
 const STABLE_MS = 10_000;
 const MAX_RESTART_DELAY_MS = 30_000;
 
+/** A worker that ended before it listened, with its exit code. */
+class NotStarted extends Error {
+  constructor(
+    readonly worker: number,
+    readonly code: number | null,
+    signal: string | null,
+  ) {
+    super(`worker ${worker} exited (${signal ?? `code ${code}`}) before it listened`);
+  }
+}
+
 /** What a worker reports on start: where it listens. */
 function listening(worker: Worker): Promise<{ address: string | null; port: number }> {
   return new Promise((resolve, reject) => {
-    const onExit = (code: number | null, signal: string | null) => reject(new Error(`worker ${worker.id} exited (${signal ?? `code ${code}`}) before it listened`));
+    const onExit = (code: number | null, signal: string | null) => reject(new NotStarted(worker.id, code, signal));
     worker.once('exit', onExit);
     worker.once('listening', (address) => {
       worker.off('exit', onExit);
@@ -52,8 +63,8 @@ function urlOf(host: string, port: number): string {
 
 /**
  * Forks `workers` processes running this same command line and supervises
- * them until a signal; never returns. Exits 2 when the first worker cannot
- * start (its own error is on stderr), 0 after a clean stop.
+ * them until a signal; never returns. Exits with the first worker's exit
+ * code when it cannot start (its own error is on stderr), 0 after a clean stop.
  *
  * @example
  * if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, configFile });
@@ -62,6 +73,7 @@ export async function runPrimary(workers: number, opts: { logger: Logger; host: 
   const { logger } = opts;
   const stopRelay = relayChanges(cluster);
   let stopping = false;
+  let started = false;
   let restartDelay = 500;
   const startedAt = new Map<number, number>();
 
@@ -76,7 +88,8 @@ export async function runPrimary(workers: number, opts: { logger: Logger; host: 
   cluster.on('exit', (worker, code, signal) => {
     const lived = Date.now() - (startedAt.get(worker.id) ?? 0);
     startedAt.delete(worker.id);
-    if (stopping) return;
+    // The first worker failing says the config or the store is wrong: the primary stops with its error instead.
+    if (stopping || !started) return;
     restartDelay = lived >= STABLE_MS ? 500 : Math.min(restartDelay * 2, MAX_RESTART_DELAY_MS);
     logger.error({ worker: worker.id, pid: worker.process.pid, code, signal, restartInMs: restartDelay }, 'a gateway worker died; starting another');
     setTimeout(() => {
@@ -106,10 +119,12 @@ export async function runPrimary(workers: number, opts: { logger: Logger; host: 
   try {
     first = await listening(fork());
   } catch (e) {
-    logger.error({ err: e }, 'the first gateway worker did not start');
+    // Its own error is on stderr already (a bad config, another config's store, a port in use); same exit code.
     stopping = true;
-    process.exit(2);
+    stopRelay();
+    process.exit(e instanceof NotStarted && e.code ? e.code : 1);
   }
+  started = true;
   const rest = Array.from({ length: workers - 1 }, () => listening(fork()));
   const results = await Promise.allSettled(rest);
   const failed = results.filter((r) => r.status === 'rejected').length;

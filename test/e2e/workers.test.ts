@@ -6,7 +6,8 @@
  * SIGTERM stops them all.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,4 +173,27 @@ describe('countersign start --workers 2', () => {
     const signed = readDb(shared.dbPath, (db) => db.prepare('SELECT MAX(size) FROM checkpoints').pluck().get() as number);
     expect(signed).toBe(head);
   }, 60_000);
+});
+
+describe('countersign start --workers 2 that cannot start', () => {
+  it('exits non-zero with the worker error instead of restarting it forever', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as AddressInfo).port;
+    const other = prepareSharedGateway();
+    try {
+      const file = join(other.dir, 'countersign.yaml');
+      writeFileSync(file, other.yaml(body('http://127.0.0.1:9')));
+      const p = spawn(process.execPath, [BIN, 'start', '--config', file, '--workers', '2', '--port', String(port)], { cwd: other.dir, env: { ...process.env, PORT: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', (d: Buffer) => (err += d));
+      const code = await new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+      expect(code).not.toBe(0);
+      expect(err).toContain('EADDRINUSE');
+      expect(err).not.toContain('Countersign is running');
+    } finally {
+      blocker.close();
+      other.remove();
+    }
+  }, 90_000);
 });
