@@ -197,3 +197,33 @@ describe('countersign start --workers 2 that cannot start', () => {
     }
   }, 90_000);
 });
+
+describe('countersign start --workers 2 whose primary is killed', () => {
+  it('has its workers stop too, leaving nothing on the port', async () => {
+    const other = prepareSharedGateway();
+    try {
+      const file = join(other.dir, 'countersign.yaml');
+      writeFileSync(file, other.yaml(body('http://127.0.0.1:9')));
+      const p = spawn(process.execPath, [BIN, 'start', '--config', file, '--workers', '2', '--port', '0'], { cwd: other.dir, env: { ...process.env, PORT: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', (d: Buffer) => (err += d));
+      const at = await eventually(async () => /Countersign is running at (http:\/\/\S+)/.exec(err)?.[1], 60_000);
+      const pids = execFileSync('pgrep', ['-P', String(p.pid), '-f', 'countersign.js start'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+      expect(pids).toHaveLength(2);
+      p.kill('SIGKILL');
+      await eventually(async () => (pids.every((pid) => !alive(pid)) ? true : undefined), 30_000);
+      await expect(send(at, '/healthz', undefined, undefined, 5000)).rejects.toThrow();
+    } finally {
+      other.remove();
+    }
+  }, 90_000);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
