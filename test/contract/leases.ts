@@ -18,7 +18,8 @@ export interface LeasesUnderTest {
   cleanup(): Promise<void>;
 }
 
-export function leasesContract(name: string, make: () => Promise<LeasesUnderTest>): void {
+/** `holderCanVanish`: a holder can go without closing (a process or connection lost); not so in one process's memory. */
+export function leasesContract(name: string, make: () => Promise<LeasesUnderTest>, opts: { holderCanVanish: boolean }): void {
   describe(`Leases contract: ${name}`, () => {
     let under: LeasesUnderTest;
     const opened: Leases[] = [];
@@ -69,8 +70,9 @@ export function leasesContract(name: string, make: () => Promise<LeasesUnderTest
       expect(await a.tryLead('expiry')).toBe(false);
     });
 
-    it('lets another take over when the holder goes without closing, and the old holder then leads no more', async (ctx) => {
-      if (!under.vanish) return ctx.skip();
+    // Only registered where it applies: a test skipped would read as untested.
+    if (opts.holderCanVanish) it('lets another take over when the holder goes without closing, and the old holder then leads no more', async () => {
+      if (!under.vanish) throw new Error('an adapter whose holder can vanish says how');
       const a = await open();
       const b = await open();
       expect(await a.tryLead('expiry')).toBe(true);

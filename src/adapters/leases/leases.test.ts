@@ -18,7 +18,7 @@ import { createSqliteLeases } from './sqlite.ts';
 leasesContract('memory', async () => {
   const table = new Map();
   return { open: async () => createMemoryLeases(table), cleanup: async () => {} };
-});
+}, { holderCanVanish: false });
 
 leasesContract('sqlite', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'countersign-leases-'));
@@ -31,7 +31,7 @@ leasesContract('sqlite', async () => {
     vanish: async () => {},
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
-});
+}, { holderCanVanish: true });
 
 const db = await createTestDatabase();
 describe.skipIf(!db)('postgres leases', () => {
@@ -56,5 +56,5 @@ describe.skipIf(!db)('postgres leases', () => {
       await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
     },
     cleanup: async () => {},
-  }));
+  }), { holderCanVanish: true });
 });

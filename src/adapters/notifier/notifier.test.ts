@@ -17,7 +17,7 @@ import { createClusterNotifier, type MessagePort } from './cluster.ts';
 import { createMemoryNotifier } from './memory.ts';
 import { createPostgresNotifier } from './postgres.ts';
 
-notifierContract('memory', async () => ({ a: createMemoryNotifier(), save: () => {}, cleanup: async () => {} }));
+notifierContract('memory', async () => ({ a: createMemoryNotifier(), save: () => {}, cleanup: async () => {} }), { spansProcesses: false });
 
 function portOf(p: ThreadPort): MessagePort {
   return {
@@ -45,7 +45,7 @@ notifierContract('cluster', async () => {
       port1.close();
     },
   };
-});
+}, { spansProcesses: true });
 
 const db = await createTestDatabase();
 describe.skipIf(!db)('postgres notifier', () => {
@@ -65,7 +65,7 @@ describe.skipIf(!db)('postgres notifier', () => {
         await b.close();
       },
     };
-  });
+  }, { spansProcesses: true });
 
   it('listens again after its connection drops, and catches up on the requests waited on', async () => {
     const rows = new Map<string, RequestRecord>();
