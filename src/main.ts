@@ -7,19 +7,14 @@ import pino, { type Logger } from 'pino';
 import { builtinRules } from './config/builtin-rules.ts';
 import type { Config } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
-import type { CheckpointSigner, Clock, IdGenerator, Leases, Log, Store } from './core/ports.ts';
+import type { CheckpointSigner, Clock, IdGenerator, Leases, Store } from './core/ports.ts';
 import type { OutboxRouter } from './core/outbox.ts';
 import { CountersignError, isCountersignError } from './core/errors.ts';
 import { createConnections } from './adapters/connections.ts';
 import { createIdentity } from './adapters/identity/index.ts';
 import cluster from 'node:cluster';
-import { createMemoryNotifier } from './adapters/notifier/memory.ts';
-import { createPostgresNotifier } from './adapters/notifier/postgres.ts';
-import { createClusterNotifier } from './adapters/notifier/cluster.ts';
-import type { ClosableNotifier } from './adapters/notifier/listeners.ts';
-import { createMemoryLeases } from './adapters/leases/memory.ts';
-import { createPostgresLeases } from './adapters/leases/postgres.ts';
-import { createSqliteLeases } from './adapters/leases/sqlite.ts';
+import { createNotifier, type ClosableNotifier } from './adapters/notifier/index.ts';
+import { createLeases } from './adapters/leases/index.ts';
 import { createSqliteStore } from './adapters/store/sqlite/index.ts';
 import { createPostgresStore } from './adapters/store/postgres/index.ts';
 import { randomIds, systemClock } from './adapters/system.ts';
@@ -215,7 +210,7 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
   const signer = joining ? signerOfNone(auditOrigin(config)) : createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
   let notifier: ClosableNotifier;
   try {
-    notifier = await openNotifier(config, store, log);
+    notifier = await createNotifier(config, { load: (id) => store.getRequest(id), log });
   } catch (e) {
     await store.close();
     throw e;
@@ -244,27 +239,6 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
 }
 
 /**
- * Wake-ups that reach every process on the store: LISTEN/NOTIFY on PostgreSQL,
- * the primary's relay for the workers of `server.workers`, else this process only.
- */
-async function openNotifier(config: Config, store: Store, log: Log): Promise<ClosableNotifier> {
-  const load = (id: string) => store.getRequest(id);
-  const pg = config.store.postgres;
-  if (pg) return createPostgresNotifier({ url: pg.url, load, log, connectTimeoutMs: pg.connectTimeout * 1000, ...(pg.ssl !== undefined ? { ssl: pg.ssl } : {}) });
-  if (cluster.isWorker) return createClusterNotifier({ load, log });
-  return { ...createMemoryNotifier(), close: async () => {} };
-}
-
-/** Who runs the background jobs among the processes on the store: one at a time, another when it goes. */
-function openLeases(config: Config, log: Log, sweepMs: number): Leases {
-  const pg = config.store.postgres;
-  if (pg) return createPostgresLeases({ url: pg.url, log, connectTimeoutMs: pg.connectTimeout * 1000, ...(pg.ssl !== undefined ? { ssl: pg.ssl } : {}) });
-  if (config.store.sqlite.path === ':memory:') return createMemoryLeases();
-  // Renewed every sweep: a holder that stops (a crash) hands over after a few missed sweeps, not at once.
-  return createSqliteLeases({ path: config.store.sqlite.path, ttlMs: Math.max(2000, 5 * sweepMs) });
-}
-
-/**
  * Starts the gateway: recover what a previous run left, sweep expiries, listen.
  *
  * @example
@@ -283,7 +257,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const sweepMs = opts.sweepMs ?? 1000;
   let leases: Leases;
   try {
-    leases = openLeases(config, deps.log, sweepMs);
+    leases = createLeases(config, { log: deps.log, everyMs: sweepMs });
   } catch (e) {
     await deps.close();
     throw e;

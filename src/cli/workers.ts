@@ -10,7 +10,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:net';
 import type { Logger } from 'pino';
-import { relayChanges } from '../adapters/notifier/cluster.ts';
+import { relayChanges } from '../adapters/notifier/index.ts';
 
 /** Set by the primary in a worker's environment: the port it listens on, whatever the config or --port say. */
 export const WORKER_PORT_ENV = 'COUNTERSIGN_WORKER_PORT';
