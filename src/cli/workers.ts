@@ -119,6 +119,8 @@ export async function runPrimary(workers: number, opts: { logger: Logger; host: 
   try {
     first = await listening(fork());
   } catch (e) {
+    // Stopped by a signal while it started: stop() exits.
+    if (stopping) return new Promise<never>(() => {});
     // Its own error is on stderr already (a bad config, another config's store, a port in use); same exit code.
     stopping = true;
     stopRelay();
