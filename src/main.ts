@@ -7,12 +7,14 @@ import pino, { type Logger } from 'pino';
 import { builtinRules } from './config/builtin-rules.ts';
 import type { Config } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
-import type { CheckpointSigner, Clock, IdGenerator, Store } from './core/ports.ts';
+import type { CheckpointSigner, Clock, IdGenerator, Leases, Store } from './core/ports.ts';
 import type { OutboxRouter } from './core/outbox.ts';
 import { CountersignError, isCountersignError } from './core/errors.ts';
 import { createConnections } from './adapters/connections.ts';
 import { createIdentity } from './adapters/identity/index.ts';
-import { createMemoryNotifier } from './adapters/notifier/memory.ts';
+import cluster from 'node:cluster';
+import { createNotifier, type ClosableNotifier } from './adapters/notifier/index.ts';
+import { createLeases } from './adapters/leases/index.ts';
 import { createSqliteStore } from './adapters/store/sqlite/index.ts';
 import { createPostgresStore } from './adapters/store/postgres/index.ts';
 import { randomIds, systemClock } from './adapters/system.ts';
@@ -229,6 +231,14 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
     throw e;
   }
   const signer = joining ? signerOfNone(auditOrigin(config)) : createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
+  let notifier: ClosableNotifier;
+  try {
+    notifier = await createNotifier(config, { load: (id) => store.getRequest(id), log });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const waitPollMs = Number(process.env['COUNTERSIGN_WAIT_POLL_MS']);
   return {
     signer,
     sensitive: { mask, paths: config.audit.sensitive },
@@ -238,11 +248,14 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
     policy,
     clock,
     ids: opts.ids ?? randomIds,
-    notifier: createMemoryNotifier(),
+    notifier,
+    // A diagnostic knob (tests use it to prove that only the notifier woke a waiter): never needed in production.
+    ...(Number.isInteger(waitPollMs) && waitPollMs > 0 ? { waitPollMs } : {}),
     log,
     channels,
     async close() {
       await connections.close();
+      await notifier.close();
       await store.close();
     },
   };
@@ -263,23 +276,42 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const recovered = await recover(deps);
   if (recovered.interrupted || recovered.resumed || recovered.expired) deps.log.info(recovered, 'recovered requests from the previous run');
 
+  // Sweeps and checkpoints run in one process among the replicas and workers on the store; every one serves requests.
+  const sweepMs = opts.sweepMs ?? 1000;
+  let leases: Leases;
+  try {
+    leases = createLeases(config, { log: deps.log, everyMs: sweepMs });
+  } catch (e) {
+    await deps.close();
+    throw e;
+  }
   const sweep = setInterval(() => {
-    expireDue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'expiry sweep failed'));
-    interruptOverdue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'interrupted-run sweep failed'));
-    resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: e }, 'approved-request sweep failed'));
-    endExpiredSessions(deps).catch((e: unknown) => deps.log.error({ err: e }, 'console session sweep failed'));
-  }, opts.sweepMs ?? 1000);
+    leases.tryLead('sweep').then(
+      (leading) => {
+        if (!leading) return;
+        expireDue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'expiry sweep failed'));
+        interruptOverdue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'interrupted-run sweep failed'));
+        resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: e }, 'approved-request sweep failed'));
+        endExpiredSessions(deps).catch((e: unknown) => deps.log.error({ err: e }, 'console session sweep failed'));
+      },
+      (e: unknown) => deps.log.error({ err: e }, 'taking the sweep lease failed'),
+    );
+  }, sweepMs);
   sweep.unref();
 
   // A signed checkpoint after `events` new events or `seconds` seconds, whichever comes first, and at shutdown.
+  // The latest checkpoint is read from the store each time: another process may have signed since.
   const every = config.audit.checkpoint;
-  let signed = { size: (await deps.store.checkpoints({ latest: true }))[0]?.size ?? 0, at: Date.now() };
+  let latest = { size: (await deps.store.checkpoints({ latest: true }))[0]?.size ?? 0, seenAt: Date.now() };
   const checkpointNow = async () => {
+    if (!(await leases.tryLead('checkpoint'))) return;
+    const size = (await deps.store.checkpoints({ latest: true }))[0]?.size ?? 0;
+    if (size !== latest.size) latest = { size, seenAt: Date.now() };
     const head = await deps.store.treeHead();
-    if (head.size <= signed.size) return;
-    if (head.size - signed.size < every.events && Date.now() - signed.at < every.seconds * 1000) return;
+    if (head.size <= latest.size) return;
+    if (head.size - latest.size < every.events && Date.now() - latest.seenAt < every.seconds * 1000) return;
     const cp = await signCheckpoint(deps);
-    if (cp) signed = { size: cp.size, at: Date.now() };
+    if (cp) latest = { size: cp.size, seenAt: Date.now() };
   };
   const checkpoints = setInterval(() => {
     checkpointNow().catch((e: unknown) => deps.log.error({ err: e }, 'signing a checkpoint failed'));
@@ -307,9 +339,18 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     },
     ...(opts.mcpProgressSeconds !== undefined ? { mcpProgressSeconds: opts.mcpProgressSeconds } : {}),
   });
+  // Which worker of `server.workers` answered: how an operator (and a test) sees the load spread.
+  const worker = cluster.isWorker ? String(cluster.worker?.id ?? '') : undefined;
+  const fetch: typeof app.fetch = worker === undefined ? app.fetch : async (...args) => withHeader(await app.fetch(...args), 'x-countersign-worker', worker);
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.server.port, hostname: config.server.host }, () => resolve(s));
+    const s = serve({ fetch, port: config.server.port, hostname: config.server.host }, () => resolve(s));
     s.once('error', reject);
+  }).catch(async (e: unknown) => {
+    clearInterval(sweep);
+    clearInterval(checkpoints);
+    await leases.close();
+    await deps.close();
+    throw e;
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
@@ -333,9 +374,23 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       });
       await signCheckpoint(deps).catch((e: unknown) => deps.log.error({ err: e }, 'signing the final checkpoint failed'));
+      // Handed over at once: another process on the store sweeps from its next tick.
+      await leases.close().catch((e: unknown) => deps.log.error({ err: e }, 'releasing the background-job leases failed'));
       await deps.close();
     },
   };
+}
+
+/** `res` with one more header (a Response made with immutable headers is copied). */
+function withHeader(res: Response, name: string, value: string): Response {
+  try {
+    res.headers.set(name, value);
+    return res;
+  } catch {
+    const copy = new Response(res.body, res);
+    copy.headers.set(name, value);
+    return copy;
+  }
 }
 
 /** How often `countersign mcp --config` reads the tool pins again (acceptances happen at the gateway). */

@@ -3,12 +3,13 @@
  * policy test, an API refusal), 2 bad usage or configuration.
  */
 import { readFileSync } from 'node:fs';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { CountersignError } from '../core/errors.ts';
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
 import { resolveConfigPath } from './config-path.ts';
 import type { RemoteOptions } from './requests.ts';
 import { UsageError } from './usage-error.ts';
+import type { StartCommandOptions } from './start.ts';
 
 // Each action imports its command's module when it runs, so `--help`, `--version` and a
 // small command do not load the gateway (store drivers, policy engine, MCP, Slack...).
@@ -17,6 +18,15 @@ import { UsageError } from './usage-error.ts';
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('countersign').description('A human countersignature on the privileged actions of AI agents.').version(version, '-V, --version', 'print the version').showHelpAfterError();
+
+/** A commander parser for an integer option in [min, max]. */
+function positiveInt(name: string, max: number, min = 1): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name}: a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
 
 const configOption = () => new Option('-c, --config <file>', 'configuration file (default ./countersign.yaml, else the demo config)');
 const remote = (cmd: Command) =>
@@ -35,7 +45,9 @@ program
   .description('run the gateway')
   .addOption(configOption())
   .option('--demo-if-missing', 'without a config, run the demo (what `npm start` does)')
-  .action(run(async (o: { config?: string; demoIfMissing?: boolean }) => (await import('./start.ts')).startCommand(o)));
+  .option('--workers <n>', 'processes serving the port (overrides server.workers)', positiveInt('--workers', 64))
+  .option('--port <port>', 'the port to listen on (overrides server.port; 0 picks one)', positiveInt('--port', 65_535, 0))
+  .action(run(async (o: StartCommandOptions) => (await import('./start.ts')).startCommand(o)));
 
 program.command('keys').description('API keys').command('create').description('print a new API key and its sha256: line').option('--json').action(run(async (o: { json?: boolean }) => (await import('./keys.ts')).keysCreateCommand(o)));
 

@@ -3,6 +3,7 @@
  * --demo-if-missing, as `npm start` passes) run the demo: a generated config,
  * a local billing API, and printed next steps.
  */
+import cluster from 'node:cluster';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -11,7 +12,9 @@ import { createLogger, startGateway, type Gateway } from '../main.ts';
 import { exitOnCrash } from './crash.ts';
 import { DEFAULT_CONFIG, DEMO_CONFIG, DEMO_DIR } from './config-path.ts';
 import { DEMO_PRINCIPALS, ensureDemoConfig } from './demo/config.ts';
+import { UsageError } from './requests.ts';
 import { startDemoApi } from './demo/upstream.ts';
+import { runPrimary, WORKER_PORT_ENV } from './workers.ts';
 
 function banner(gw: Gateway, keys: Record<string, string> | null): string {
   const k = (id: string) => (keys ? keys[id] : `<${id}'s key>`);
@@ -49,23 +52,40 @@ async function runUntilSignal(gw: Gateway, logger: Logger, extra: () => Promise<
     await extra();
   });
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    // `on`, not `once`: a second signal while closing (Ctrl-C reaches a worker and its primary forwards SIGTERM) must not kill it mid-close.
+    process.on('SIGINT', resolve);
+    process.on('SIGTERM', resolve);
+    // A worker whose primary is gone stops too.
+    if (cluster.isWorker) process.on('disconnect', resolve);
   });
   await gw.close();
   await extra();
   process.exit(0);
 }
 
-export async function startCommand(opts: { config?: string; demoIfMissing?: boolean }): Promise<void> {
+export interface StartCommandOptions {
+  config?: string;
+  demoIfMissing?: boolean;
+  /** Overrides server.workers. */
+  workers?: number;
+  /** Overrides server.port (as PORT does): two replicas from one config file. */
+  port?: number;
+}
+
+export async function startCommand(opts: StartCommandOptions): Promise<void> {
   const path = opts.config ?? DEFAULT_CONFIG;
   if (opts.config || existsSync(DEFAULT_CONFIG) || !opts.demoIfMissing) {
-    const config = loadConfig(path);
+    const port = (cluster.isWorker ? process.env[WORKER_PORT_ENV] : undefined) ?? (opts.port === undefined ? undefined : String(opts.port));
+    const loaded = loadConfig(path, port === undefined ? process.env : { ...process.env, PORT: port });
+    const config = opts.workers === undefined ? loaded : { ...loaded, server: { ...loaded.server, workers: opts.workers } };
     const logger = createLogger(config.log.level);
+    if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port: config.server.port, configFile: path });
     const gw = await startGateway(config, { configFile: path, logger });
-    process.stderr.write(`Countersign is running at ${gw.url} (config ${path})\n`);
+    // A worker's primary says where the gateway runs, once for all.
+    if (cluster.isPrimary) process.stderr.write(`Countersign is running at ${gw.url} (config ${path})\n`);
     await runUntilSignal(gw, logger);
   }
+  if (opts.workers !== undefined && opts.workers > 1) throw new UsageError('--workers needs a config file (the demo runs in one process)');
 
   const keys = ensureDemoConfig(DEMO_CONFIG);
   const token = /Bearer (demo_[A-Za-z0-9_-]+)/.exec(readFileSync(DEMO_CONFIG, 'utf8'))?.[1];

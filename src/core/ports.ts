@@ -288,12 +288,30 @@ export interface CheckpointSigner {
   verifierKeys(): string[];
 }
 
-/** Wakes waiters when a request changes (in-process now; LISTEN/NOTIFY later). */
+/**
+ * Wakes waiters when a request changes: in this process, and in the other
+ * processes on the same store (PostgreSQL LISTEN/NOTIFY across replicas, IPC
+ * between the workers of one machine).
+ */
 export interface Notifier {
+  /** Call after the change is committed: another process reads the request back from the store. */
   publish(request: RequestRecord): void;
   subscribe(requestId: string, listener: (request: RequestRecord) => void): () => void;
   /** Every change to any request (the console's inbox). */
   subscribeAll(listener: (request: RequestRecord) => void): () => void;
+}
+
+/**
+ * Background work that must run in one process at a time among the replicas
+ * and workers sharing a store (expiry sweeps, checkpoints). A lease is taken
+ * or renewed by each call, and passes to another process when its holder
+ * goes (its connection closes, or it stops renewing before the lease expires).
+ */
+export interface Leases {
+  /** True when this process holds `job` now (taken or renewed by this call); false while another does, or the store is busy. */
+  tryLead(job: string): Promise<boolean>;
+  /** Gives up every lease this process holds, so another takes over at once. */
+  close(): Promise<void>;
 }
 
 /** Where the service reports what it does not return (background failures). */

@@ -16,4 +16,6 @@ export interface Deps {
   readonly sensitive: { readonly mask: (value: string) => string; readonly paths: readonly string[] };
   /** Signs checkpoints of the audit log. */
   readonly signer: CheckpointSigner;
+  /** How often a waiter reads its request again in case a wake-up was missed (default 1000 ms). */
+  readonly waitPollMs?: number;
 }

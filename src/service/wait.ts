@@ -1,8 +1,9 @@
 /**
  * Wait: the agent's durable handle. Resolves when the request's status moves
  * away from the one the caller knows (or it is already final), or when the
- * time is up. Wake-ups come from the notifier; a slow poll of the store covers
- * changes made by another process on the same database.
+ * time is up. Wake-ups come from the notifier, also for changes made by
+ * another process on the same store; a slow poll covers a wake-up lost on the
+ * way (a dropped connection, a process that does not announce its changes).
  */
 import { TERMINAL_STATUSES, type RequestRecord, type RequestStatus } from '../core/request.ts';
 import type { Principal } from '../core/principal.ts';
@@ -47,7 +48,7 @@ export async function waitForChange(
       if (done(r)) finish(r);
     });
     const deadline = setTimeout(() => getRequest(deps, viewer, id).then(finish, finish), opts.seconds * 1000);
-    const poll = setInterval(check, POLL_MS);
+    const poll = setInterval(check, deps.waitPollMs ?? POLL_MS);
     const onAbort = () => finish(first);
     opts.signal?.addEventListener('abort', onAbort);
     check(); // a change between the first read and the subscription is not missed

@@ -81,15 +81,27 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   // Humans remembered at sign-in before provider groups needed a mapping (and before one human had one id) kept raw
   // provider groups, which chat reviews would still grant: forget them; each is remembered again at their next sign-in.
   `DELETE FROM known_humans;`,
+  // Background jobs (sweeps, checkpoints) run in one process at a time: the holder renews its row before it expires.
+  `CREATE TABLE leases (
+     job TEXT PRIMARY KEY,
+     holder TEXT NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) STRICT;`,
 ];
 
-/** Applies the steps this file has not had yet, each in its own transaction. */
+/**
+ * Applies the steps this file has not had yet, each in its own transaction.
+ * Several processes may start on one file at once (`server.workers`): each
+ * step is checked again under the write lock, so only one of them applies it.
+ */
 export function migrate(db: Database.Database): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+  const applied = db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?');
   const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
   MIGRATIONS.forEach((step, i) => {
     if (done.has(i + 1)) return;
     db.transaction(() => {
+      if (applied.get(i + 1)) return; // another process applied it since the read above
       if (typeof step === 'string') db.exec(step);
       else step(db);
       db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, new Date().toISOString());

@@ -46,9 +46,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path, { fileMustExist: options.mustExist === true });
+  // First: processes starting together on a new file wait for each other's lock (WAL switch, migrations) instead of failing.
+  db.pragma('busy_timeout = 10000');
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-  db.pragma('busy_timeout = 10000');
   db.pragma('foreign_keys = ON');
   migrate(db);
 

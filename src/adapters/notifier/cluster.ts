@@ -1,0 +1,105 @@
+/**
+ * Wake-ups between the workers of `server.workers` on one machine: a worker
+ * announces a change to its primary over the cluster's IPC channel, and the
+ * primary relays it to the other workers, which read the request back from
+ * the store (SQLite in WAL mode: a committed change is visible to every
+ * process on the file) and wake their waiters.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Log } from '../../core/ports.ts';
+import { createLocalListeners, createRemoteReceiver, parseChange, type ChangeMessage, type ClosableNotifier, type LoadRequest } from './listeners.ts';
+
+/** Tags this adapter's IPC messages among whatever else travels on the channel. */
+const KIND = 'countersign.request-changed';
+
+interface Envelope extends ChangeMessage {
+  readonly kind: typeof KIND;
+}
+
+/** A two-way message channel: a cluster worker's `process` by default. */
+export interface MessagePort {
+  send(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): () => void;
+}
+
+const workerProcess: MessagePort = {
+  send(message) {
+    // The channel closes while the worker stops; a change then reaches others by their poll.
+    if (process.connected) process.send?.(message, undefined, undefined, () => {});
+  },
+  onMessage(listener) {
+    process.on('message', listener);
+    return () => process.off('message', listener);
+  },
+};
+
+export interface ClusterNotifierOptions {
+  /** Reads a request from the store (main.ts passes store.getRequest). */
+  readonly load: LoadRequest;
+  readonly log?: Log;
+  /** Where changes go and come from; the worker's IPC channel to its primary when absent. */
+  readonly port?: MessagePort;
+}
+
+/**
+ * @example
+ * const notifier = createClusterNotifier({ load: (id) => store.getRequest(id) }); // in a cluster worker
+ */
+export function createClusterNotifier(options: ClusterNotifierOptions): ClosableNotifier {
+  const port = options.port ?? workerProcess;
+  const origin = `${process.pid}.${randomBytes(4).toString('hex')}`;
+  const local = createLocalListeners();
+  const receive = createRemoteReceiver(local, options.load, origin, options.log);
+  const stop = port.onMessage((message) => {
+    if (!isEnvelope(message)) return;
+    const change = parseChange(message);
+    if (change) receive(change);
+  });
+  return {
+    publish(request) {
+      local.publish(request);
+      const envelope: Envelope = { kind: KIND, origin, id: request.id, version: request.version };
+      port.send(envelope);
+    },
+    subscribe: local.subscribe,
+    subscribeAll: local.subscribeAll,
+    async close() {
+      stop();
+    },
+  };
+}
+
+function isEnvelope(message: unknown): message is Envelope {
+  return typeof message === 'object' && message !== null && (message as { kind?: unknown }).kind === KIND;
+}
+
+/** A worker as the primary sees it. */
+export interface RelayWorker {
+  readonly id: number;
+  send(message: unknown, callback?: (error: Error | null) => void): boolean;
+  isConnected(): boolean;
+}
+
+/**
+ * In the primary: relays each change a worker announces to every other
+ * worker. Returns a function that stops relaying.
+ *
+ * @example
+ * const stop = relayChanges(cluster);
+ */
+export function relayChanges(cluster: {
+  on(event: 'message', listener: (worker: RelayWorker, message: unknown) => void): unknown;
+  off(event: 'message', listener: (worker: RelayWorker, message: unknown) => void): unknown;
+  readonly workers?: NodeJS.Dict<RelayWorker>;
+}): () => void {
+  const relay = (from: RelayWorker, message: unknown) => {
+    if (!isEnvelope(message)) return;
+    for (const w of Object.values(cluster.workers ?? {})) {
+      if (!w || w.id === from.id || !w.isConnected()) continue;
+      // A worker stopping right now has no waiter left to wake: a failed send is of no consequence.
+      w.send(message, () => {});
+    }
+  };
+  cluster.on('message', relay);
+  return () => cluster.off('message', relay);
+}

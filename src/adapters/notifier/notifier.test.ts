@@ -1,0 +1,115 @@
+/**
+ * Every Notifier adapter against the contract: memory (one process),
+ * PostgreSQL (two instances, each with its own LISTEN connection, on a
+ * throwaway database of the real server) and the cluster notifier (two
+ * instances joined by a real message channel, as the primary's relay joins
+ * workers; the relay itself runs in test/e2e/workers.test.ts).
+ */
+import { MessageChannel, type MessagePort as ThreadPort } from 'node:worker_threads';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { notifierContract } from '../../../test/contract/notifier.ts';
+import { eventually } from '../../../test/support/gateway.ts';
+import { requestRecord } from '../../../test/support/fixtures.ts';
+import { createTestDatabase } from '../../../test/support/postgres.ts';
+import type { RequestRecord } from '../../core/request.ts';
+import { createClusterNotifier, type MessagePort } from './cluster.ts';
+import { createMemoryNotifier } from './memory.ts';
+import { createPostgresNotifier } from './postgres.ts';
+
+notifierContract('memory', async () => ({ a: createMemoryNotifier(), save: () => {}, cleanup: async () => {} }), { spansProcesses: false });
+
+function portOf(p: ThreadPort): MessagePort {
+  return {
+    send: (m) => p.postMessage(m),
+    onMessage(listener) {
+      p.on('message', listener);
+      return () => p.off('message', listener);
+    },
+  };
+}
+
+notifierContract('cluster', async () => {
+  const rows = new Map<string, RequestRecord>();
+  const load = async (id: string) => rows.get(id);
+  const { port1, port2 } = new MessageChannel();
+  const a = createClusterNotifier({ load, port: portOf(port1) });
+  const b = createClusterNotifier({ load, port: portOf(port2) });
+  return {
+    a,
+    b,
+    save: (r) => rows.set(r.id, r),
+    async cleanup() {
+      await a.close();
+      await b.close();
+      port1.close();
+    },
+  };
+}, { spansProcesses: true });
+
+const db = await createTestDatabase();
+describe.skipIf(!db)('postgres notifier', () => {
+  afterAll(() => db?.drop());
+
+  notifierContract('postgres', async () => {
+    const rows = new Map<string, RequestRecord>();
+    const load = async (id: string) => rows.get(id);
+    const a = await createPostgresNotifier({ url: db!.url, load });
+    const b = await createPostgresNotifier({ url: db!.url, load });
+    return {
+      a,
+      b,
+      save: (r) => rows.set(r.id, r),
+      async cleanup() {
+        await a.close();
+        await b.close();
+      },
+    };
+  }, { spansProcesses: true });
+
+  it('listens again after its connection drops, and catches up on the requests waited on', async () => {
+    const rows = new Map<string, RequestRecord>();
+    const load = async (id: string) => rows.get(id);
+    const a = await createPostgresNotifier({ url: db!.url, load });
+    const b = await createPostgresNotifier({ url: db!.url, load });
+    const admin = new pg.Client({ connectionString: db!.url });
+    await admin.connect();
+    try {
+      const r = requestRecord();
+      rows.set(r.id, r);
+      const heard: RequestRecord[] = [];
+      b.subscribe(r.id, (x) => heard.push(x));
+      // Every LISTEN session of this database is cut, as a server restart or a network drop would.
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'countersign-notify'`);
+      // Changed while nobody listened: b reads it again once it is back.
+      const changed = { ...r, status: 'approved' as const, version: r.version + 1 };
+      rows.set(r.id, changed);
+      await eventually(async () => (heard.some((x) => x.version === changed.version) ? true : undefined), 10_000);
+      // And announcements flow again both ways.
+      const later = { ...changed, status: 'executing' as const, version: changed.version + 1 };
+      rows.set(r.id, later);
+      await eventually(async () => {
+        a.publish(later);
+        return heard.some((x) => x.version === later.version) ? true : undefined;
+      }, 10_000);
+      expect(heard.at(-1)).toEqual(later);
+    } finally {
+      await admin.end();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('names the database without its password when it cannot listen', async () => {
+    const url = new URL(db!.url);
+    url.password = 'hunter2-secret';
+    url.port = '1';
+    const failed = await createPostgresNotifier({ url: url.toString(), load: async () => undefined, connectTimeoutMs: 2000 }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(failed).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    expect(failed!.message).toContain(`127.0.0.1:1${url.pathname}`);
+    expect(failed!.message).not.toContain('hunter2');
+  });
+});
