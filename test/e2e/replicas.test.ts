@@ -219,7 +219,7 @@ describe.skipIf(!db)('two replicas on one PostgreSQL database', () => {
     const settled = await eventually(async () => {
       const r = await b.as(keys['alice'], `/v1/requests/${id}`);
       return r.body.status === 'failed' ? r.body : undefined;
-    }, 30_000);
+    }, 90_000); // the run deadline: the connection's 3 s timeout plus the 30 s grace any claim gets
     expect(settled.error?.code ?? settled.result?.error?.code ?? JSON.stringify(settled)).toContain('EXECUTION_INTERRUPTED');
     // Released now: the call A started ends, and nothing has asked for it a second time.
     for (const res of hanging.held.splice(0)) res.end();
