@@ -4,6 +4,8 @@
  * never hangs, never crashes the process, never shows the database
  * password, and works again by itself once the database is back.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CountersignError } from '../../../core/errors.ts';
@@ -55,6 +57,7 @@ const serverWithoutTls = db ? (await sql('SHOW ssl'))[0]?.['ssl'] === 'off' : fa
 describe.skipIf(!db)('postgres store failures', () => {
   const opened: Store[] = [];
   const holders: pg.Client[] = [];
+  const children: ChildProcess[] = [];
   async function open(options: Partial<PostgresStoreOptions> = {}): Promise<Store> {
     const store = await createPostgresStore({ url: db!.url, poolSize: 4, ...options });
     opened.push(store);
@@ -80,6 +83,7 @@ describe.skipIf(!db)('postgres store failures', () => {
     await (await createPostgresStore({ url: db!.url })).close();
   });
   afterEach(async () => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
     for (const c of holders.splice(0)) await c.end().catch(() => {});
     for (const s of opened.splice(0)) await s.close();
     await sql('DROP TRIGGER IF EXISTS t ON audit_events; DROP TRIGGER IF EXISTS die ON requests');
@@ -175,6 +179,39 @@ describe.skipIf(!db)('postgres store failures', () => {
     await store.insertRequest(next, [auditDraft('request.created', next.id)]);
     expect((await store.readAudit(1, 10)).map((x) => x.requestId)).toEqual([next.id]);
   });
+
+  it('frees the audit head within idleInTransactionTimeoutMs when a replica freezes mid-write holding it, so other replicas write again', async () => {
+    const other = await open({ statementTimeoutMs: 8_000 });
+    const r = requestRecord();
+    await other.insertRequest(r, [auditDraft('request.created', r.id)]);
+    // The frozen replica will lock the audit head, then wait for this row lock; it is frozen while it waits.
+    const row = new pg.Client({ connectionString: db!.url });
+    await row.connect();
+    holders.push(row);
+    await row.query('BEGIN');
+    await row.query('SELECT 1 FROM requests WHERE id = $1 FOR UPDATE', [r.id]);
+
+    const child: ChildProcess = spawn(process.execPath, ['bin/run-ts.js', 'test/support/postgres-store-child.ts', JSON.stringify({ url: db!.url, poolSize: 1, idleInTransactionTimeoutMs: 1_000 })], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    const out = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    expect((await out.next()).value).toBe('ready');
+    child.stdin!.write(`${r.id}\n`);
+    await backendsWaitingOnLock(1);
+    child.kill('SIGSTOP');
+    // Its statement now completes on the server, but the frozen replica never sends the next one: idle in transaction, head locked.
+    await row.query('ROLLBACK');
+    for (const started = Date.now(); ; ) {
+      const idle = await sql(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`);
+      if (idle.length > 0) break;
+      if (Date.now() - started > 20_000) throw new Error('the frozen replica never sat idle in its transaction');
+      await new Promise((res) => setTimeout(res, 20));
+    }
+
+    await other.appendAudit([auditDraft('after.freeze', null)]);
+    expect((await other.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.created', 'after.freeze']);
+  }, 30_000);
 
   // Needs a server without TLS (the test server has none).
   it.skipIf(!serverWithoutTls)('hands ssl to the driver: asking for TLS from a server without it fails closed, naming why', async () => {

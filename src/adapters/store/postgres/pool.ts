@@ -18,6 +18,7 @@ export interface DbOptions {
   readonly url: string;
   readonly poolSize: number;
   readonly statementTimeoutMs: number;
+  readonly idleInTransactionTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly ssl?: pg.PoolConfig['ssl'];
 }
@@ -58,6 +59,8 @@ export function createDb(options: DbOptions): Db {
     max: options.poolSize,
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
+    // Without it, a replica that froze inside a write would hold the audit head, and so every replica's writes, for good.
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs,
     ssl: options.ssl,
     // Counts and seqs are bigint columns: read them as numbers (pg's default is a string), on our connections only.
     types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
