@@ -5,6 +5,7 @@
  * password, and works again by itself once the database is back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +54,39 @@ async function backendsWaitingOnLock(n: number): Promise<void> {
 }
 
 const serverWithoutTls = db ? (await sql('SHOW ssl'))[0]?.['ssl'] === 'off' : false;
+
+/**
+ * A TCP relay to the test server that can go silent: frozen, it passes nothing either way and closes nothing, as a
+ * network partition or a database host that vanished does (no RST ever comes).
+ */
+async function silentRelay(target: string): Promise<{ url: string; freeze(): void; thaw(): void; close(): Promise<void> }> {
+  const to = new URL(target);
+  const sockets: Socket[] = [];
+  let frozen = false;
+  const server = createServer((inbound) => {
+    const outbound = tcpConnect(Number(to.port || 5432), to.hostname);
+    sockets.push(inbound, outbound);
+    for (const [from, onto] of [[inbound, outbound], [outbound, inbound]] as const) {
+      from.on('data', (chunk) => {
+        if (!frozen) onto.write(chunk);
+      });
+      from.on('error', () => onto.destroy());
+      from.on('close', () => onto.destroy());
+    }
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const url = new URL(target);
+  url.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: url.toString(),
+    freeze: () => void (frozen = true),
+    thaw: () => void (frozen = false),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((res) => server.close(() => res()));
+    },
+  };
+}
 
 describe.skipIf(!db)('postgres store failures', () => {
   const opened: Store[] = [];
@@ -212,6 +246,26 @@ describe.skipIf(!db)('postgres store failures', () => {
     await other.appendAudit([auditDraft('after.freeze', null)]);
     expect((await other.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.created', 'after.freeze']);
   }, 30_000);
+
+  it('fails a write as STORE_UNAVAILABLE, instead of hanging, when the database goes silent mid-write; writes again once it answers', async () => {
+    const relay = await silentRelay(db!.url);
+    try {
+      const store = await open({ url: relay.url, poolSize: 1, statementTimeoutMs: 500, connectTimeoutMs: 500 });
+      const r = requestRecord();
+      await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+      relay.freeze();
+      const lost = requestRecord();
+      const e = await failure(store.insertRequest(lost, [auditDraft('request.created', lost.id)]));
+      expect(e.code).toBe('STORE_UNAVAILABLE');
+      // The writer is not stuck behind the silent connection: the next write goes through once the network is back.
+      relay.thaw();
+      const next = requestRecord();
+      await store.insertRequest(next, [auditDraft('request.created', next.id)]);
+      expect((await store.listRequests({})).map((x) => x.id)).toEqual([next.id, r.id]);
+    } finally {
+      await relay.close();
+    }
+  }, 20_000);
 
   // Needs a server without TLS (the test server has none).
   it.skipIf(!serverWithoutTls)('hands ssl to the driver: asking for TLS from a server without it fails closed, naming why', async () => {

@@ -33,8 +33,11 @@ export interface Db {
   query: Run;
   /** One write statement (its own transaction), never repeated: if its connection dies, its outcome is unknown. */
   once: Run;
-  /** A connection of its own, for a transaction; `done(discard)` hands it back, or closes it when it may be broken or mid-transaction. */
-  connect(): Promise<Conn>;
+  /**
+   * A connection of its own, for a transaction; `done(discard)` hands it back, or closes it when it may be broken or
+   * mid-transaction. `unbounded`: its statements may wait as long as they need (a migration, the wait for its lock).
+   */
+  connect(unbounded?: boolean): Promise<Conn>;
   /** Turns any failure into the error the store throws (see the module header). */
   fail(error: unknown): unknown;
   /** True when the error says the connection (not the statement) failed: nothing more can be said about what it did. */
@@ -46,7 +49,7 @@ export interface Db {
 
 /** SQLSTATEs and socket codes that mean the server went away or refused the connection (admin shutdown, crash, starting up, class 08). */
 const LOST_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
-const LOST_TEXT = /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|Client was closed|terminating connection/i;
+const LOST_TEXT = /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|Client was closed|terminating connection|Query read timeout/i;
 const BUSY_CODES = new Set(['57014', '55P03', '40P01', '40001']);
 /** What pg-pool says when no connection came free in time. */
 const POOL_TIMEOUT = 'timeout exceeded when trying to connect';
@@ -59,6 +62,10 @@ export function createDb(options: DbOptions): Db {
     max: options.poolSize,
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
+    // A server that went silent (a partition, a vanished host: no RST ever comes) would leave a statement, and the
+    // writer behind it, waiting for good. Past the time the server may take plus the time allowed to reach it, the
+    // statement's outcome is unknown: the connection is dropped and the caller told STORE_UNAVAILABLE.
+    query_timeout: options.statementTimeoutMs + options.connectTimeoutMs,
     // Without it, a replica that froze inside a write would hold the audit head, and so every replica's writes, for good.
     idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs,
     ssl: options.ssl,
@@ -103,7 +110,7 @@ export function createDb(options: DbOptions): Db {
     return new Error(redact(String(e)));
   }
 
-  async function connect(): Promise<Conn> {
+  async function connect(unbounded = false): Promise<Conn> {
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -113,8 +120,10 @@ export function createDb(options: DbOptions): Db {
       throw busy(e) ? fail(e) : unavailable(e);
     }
     let released = false;
+    // The longest timer Node keeps (about 24 days); pg reads 0 as "the pool's query_timeout".
+    const limit = unbounded ? { query_timeout: 2 ** 31 - 1 } : {};
     return {
-      run: (sql, values) => client.query(typeof sql === 'string' ? { text: sql, values: values as unknown[] } : { ...sql, values: values as unknown[] }),
+      run: (sql, values) => client.query(typeof sql === 'string' ? { text: sql, values: values as unknown[], ...limit } : { ...sql, values: values as unknown[], ...limit }),
       done(discard = false) {
         if (released) return;
         released = true;
