@@ -75,8 +75,15 @@ export function createDb(options: DbOptions): Db {
   // A connection killed while idle (a database restart) is dropped by the pool, which then emits this;
   // unheard, it would crash the process. The next call opens a new connection.
   pool.on('error', () => {});
-  // A checked-out client emits 'error' too when its socket dies between statements; the statement that follows fails instead.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    // A checked-out client emits 'error' too when its socket dies between statements; the statement that follows fails instead.
+    client.on('error', () => {});
+    // A COMMIT is acted on once it returns (an action runs, a delivery is forgotten), so it must be on disk by then: a
+    // database tuned with synchronous_commit = off would lose it in a crash. Stricter settings are kept. Queued before
+    // the first statement of whoever asked for this connection (a client runs its statements in order); it can fail
+    // only with the connection, and then so does that statement.
+    client.query(`SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`).catch(() => {});
+  });
 
   const codeOf = (e: unknown): string => (typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '');
   const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
