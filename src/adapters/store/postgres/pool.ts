@@ -78,11 +78,18 @@ export function createDb(options: DbOptions): Db {
   pool.on('connect', (client) => {
     // A checked-out client emits 'error' too when its socket dies between statements; the statement that follows fails instead.
     client.on('error', () => {});
-    // A COMMIT is acted on once it returns (an action runs, a delivery is forgotten), so it must be on disk by then: a
-    // database tuned with synchronous_commit = off would lose it in a crash. Stricter settings are kept. Queued before
-    // the first statement of whoever asked for this connection (a client runs its statements in order); it can fail
-    // only with the connection, and then so does that statement.
-    client.query(`SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`).catch(() => {});
+    // What the store's correctness rests on, whatever the database's defaults. A COMMIT is acted on once it returns (an
+    // action runs, a delivery is forgotten), so it must be on disk by then: synchronous_commit = off would lose it in a
+    // crash (stricter settings are kept). Writers queue on the audit head and then read what the one before committed,
+    // which needs read committed: under repeatable read or serializable they would fail instead of waiting their turn.
+    // Queued before the first statement of whoever asked for this connection (a client runs its statements in order);
+    // it can fail only with the connection, and then so does that statement.
+    client
+      .query(
+        `SELECT set_config('default_transaction_isolation', 'read committed', false),
+                CASE WHEN current_setting('synchronous_commit') = 'off' THEN set_config('synchronous_commit', 'on', false) END`,
+      )
+      .catch(() => {});
   });
 
   const codeOf = (e: unknown): string => (typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '');

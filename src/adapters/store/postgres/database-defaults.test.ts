@@ -1,9 +1,11 @@
 /**
- * A write the store reports done must survive a crash of the database: the
- * gateway acts on it (runs the action it claimed, forgets a delivery it
- * made). A database tuned with synchronous_commit = off acknowledges a
- * COMMIT before its WAL reaches disk, so the store's own connections turn it
- * back on. Its own database, as the test changes its defaults.
+ * The store on a database whose defaults were tuned otherwise. A write the
+ * store reports done must survive a crash of the database: the gateway acts
+ * on it (runs the action it claimed, forgets a delivery it made), yet
+ * synchronous_commit = off acknowledges a COMMIT before its WAL reaches
+ * disk. And its writes wait for each other on the audit head, which a
+ * stricter default isolation level would turn into serialization failures.
+ * Its own database, as the tests change its defaults.
  */
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,7 +27,7 @@ async function sql(text: string): Promise<pg.QueryResultRow[]> {
   }
 }
 
-describe.skipIf(!db)('postgres store durability', () => {
+describe.skipIf(!db)('postgres store on a database tuned otherwise', () => {
   afterAll(() => db?.drop());
 
   it('commits durably (synchronous_commit on) on a database whose default is off: transactions and single statements alike', async () => {
@@ -53,6 +55,20 @@ describe.skipIf(!db)('postgres store durability', () => {
       expect(new Set(seen.map((s) => s['setting']))).toEqual(new Set(['on']));
     } finally {
       await store.close();
+    }
+  });
+
+  it('lets replicas writing at once wait their turn on a database whose default isolation is repeatable read', async () => {
+    await sql(`ALTER DATABASE ${new URL(db!.url).pathname.slice(1)} SET default_transaction_isolation = 'repeatable read'`);
+    const [a, b] = [await createPostgresStore({ url: db!.url, poolSize: 2 }), await createPostgresStore({ url: db!.url, poolSize: 2 })];
+    try {
+      const before = (await a.treeHead()).size;
+      const writes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).appendAudit([auditDraft('race', null, { i })])));
+      expect(writes.filter((w) => w.status === 'rejected')).toEqual([]);
+      expect((await b.treeHead()).size).toBe(before + 20);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });
