@@ -59,16 +59,20 @@ const serverWithoutTls = db ? (await sql('SHOW ssl'))[0]?.['ssl'] === 'off' : fa
  * A TCP relay to the test server that can go silent: frozen, it passes nothing either way and closes nothing, as a
  * network partition or a database host that vanished does (no RST ever comes).
  */
-async function silentRelay(target: string): Promise<{ url: string; freeze(): void; thaw(): void; close(): Promise<void> }> {
+async function silentRelay(target: string): Promise<{ url: string; freeze(): void; thaw(): void; sentWhileFrozen(): number; close(): Promise<void> }> {
   const to = new URL(target);
   const sockets: Socket[] = [];
+  /** Connections whose client sent something while frozen: each one a wait the store had to sit out. */
+  const tried = new Set<Socket>();
   let frozen = false;
   const server = createServer((inbound) => {
     const outbound = tcpConnect(Number(to.port || 5432), to.hostname);
     sockets.push(inbound, outbound);
+    if (frozen) tried.add(inbound);
     for (const [from, onto] of [[inbound, outbound], [outbound, inbound]] as const) {
       from.on('data', (chunk) => {
         if (!frozen) onto.write(chunk);
+        else if (from === inbound) tried.add(inbound);
       });
       from.on('error', () => onto.destroy());
       from.on('close', () => onto.destroy());
@@ -81,6 +85,7 @@ async function silentRelay(target: string): Promise<{ url: string; freeze(): voi
     url: url.toString(),
     freeze: () => void (frozen = true),
     thaw: () => void (frozen = false),
+    sentWhileFrozen: () => tried.size,
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((res) => server.close(() => res()));
@@ -262,6 +267,27 @@ describe.skipIf(!db)('postgres store failures', () => {
       const next = requestRecord();
       await store.insertRequest(next, [auditDraft('request.created', next.id)]);
       expect((await store.listRequests({})).map((x) => x.id)).toEqual([next.id, r.id]);
+    } finally {
+      await relay.close();
+    }
+  }, 20_000);
+
+  it('fails a read as STORE_UNAVAILABLE after one wait when the database goes silent, not once per pooled connection', async () => {
+    const relay = await silentRelay(db!.url);
+    try {
+      const store = await open({ url: relay.url, poolSize: 3, statementTimeoutMs: 500, connectTimeoutMs: 500 });
+      const r = requestRecord();
+      await store.insertRequest(r, []);
+      // Three connections open and idle in the pool, each of which would wait as long as the first.
+      const lock = await lockRequests();
+      const held = [store.getRequest(r.id), store.getRequest(r.id), store.getRequest(r.id)];
+      await backendsWaitingOnLock(3);
+      await lock.release();
+      await Promise.all(held);
+
+      relay.freeze();
+      expect((await failure(store.getRequest(r.id))).code).toBe('STORE_UNAVAILABLE');
+      expect(relay.sentWhileFrozen()).toBe(1);
     } finally {
       await relay.close();
     }

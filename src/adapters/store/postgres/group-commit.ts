@@ -75,7 +75,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
           c.done(!ended);
         }
         // A connection the server killed while it sat idle fails at BEGIN, before anything ran: take another.
-        if (!started && c && db.lost(error) && attempt < options.retries) continue;
+        if (!started && c && db.retryable(error) && attempt < options.retries) continue;
         const failure = db.fail(error);
         for (const op of ops) op.reject(failure);
         return;

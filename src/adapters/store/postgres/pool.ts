@@ -42,6 +42,11 @@ export interface Db {
   fail(error: unknown): unknown;
   /** True when the error says the connection (not the statement) failed: nothing more can be said about what it did. */
   lost(error: unknown): boolean;
+  /**
+   * True when the connection was lost and another one is worth a try: not when the server went silent (the statement
+   * outlived its read timeout), as every other connection to it would wait as long.
+   */
+  retryable(error: unknown): boolean;
   /** The text with the URL and its password taken out. */
   redact(text: string): string;
   end(): Promise<void>;
@@ -50,6 +55,8 @@ export interface Db {
 /** SQLSTATEs and socket codes that mean the server went away or refused the connection (admin shutdown, crash, starting up, class 08). */
 const LOST_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
 const LOST_TEXT = /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|Client was closed|terminating connection|Query read timeout/i;
+/** What pg says when a statement outlived query_timeout: the server went silent. */
+const READ_TIMEOUT = 'Query read timeout';
 const BUSY_CODES = new Set(['57014', '55P03', '40P01', '40001']);
 /** What pg-pool says when no connection came free in time. */
 const POOL_TIMEOUT = 'timeout exceeded when trying to connect';
@@ -99,6 +106,7 @@ export function createDb(options: DbOptions): Db {
     const code = codeOf(e);
     return LOST_CODES.has(code) || code.startsWith('08') || LOST_TEXT.test(messageOf(e));
   };
+  const retryable = (e: unknown): boolean => lost(e) && messageOf(e) !== READ_TIMEOUT;
   const busy = (e: unknown): boolean => !(e instanceof CountersignError) && messageOf(e) === POOL_TIMEOUT && pool.totalCount >= options.poolSize;
 
   const unavailable = (e: unknown): CountersignError =>
@@ -159,7 +167,7 @@ export function createDb(options: DbOptions): Db {
         return result as never;
       } catch (e) {
         c?.done(lost(e));
-        if (lost(e) && c && attempt < max) continue;
+        if (retryable(e) && c && attempt < max) continue;
         throw fail(e);
       }
     }
@@ -171,6 +179,7 @@ export function createDb(options: DbOptions): Db {
     connect,
     fail,
     lost,
+    retryable,
     redact,
     async end() {
       // Closing twice is closing once (pg-pool throws on a second end()).
