@@ -38,8 +38,11 @@ export interface Db {
    * mid-transaction. `unbounded`: its statements may wait as long as they need (a migration, the wait for its lock).
    */
   connect(unbounded?: boolean): Promise<Conn>;
-  /** Turns any failure into the error the store throws (see the module header). */
-  fail(error: unknown): unknown;
+  /**
+   * Turns any failure into the error the store throws (see the module header). `connected`: the connection is known
+   * to have survived it, so no text in it means the connection was lost.
+   */
+  fail(error: unknown, connected?: boolean): unknown;
   /** True when the error says the connection (not the statement) failed: nothing more can be said about what it did. */
   lost(error: unknown): boolean;
   /**
@@ -112,12 +115,12 @@ export function createDb(options: DbOptions): Db {
   const unavailable = (e: unknown): CountersignError =>
     new CountersignError('STORE_UNAVAILABLE', 'the database cannot be reached or failed mid-transaction', { cause: redact(messageOf(e)) });
 
-  function fail(e: unknown): unknown {
+  function fail(e: unknown, connected = false): unknown {
     if (e instanceof CountersignError) return e;
     if (busy(e)) {
       return new CountersignError('STORE_BUSY', `every connection to the database stayed busy for ${options.connectTimeoutMs} ms`, { poolSize: options.poolSize });
     }
-    if (lost(e) || messageOf(e) === POOL_TIMEOUT) return unavailable(e);
+    if (!connected && (lost(e) || messageOf(e) === POOL_TIMEOUT)) return unavailable(e);
     // statement_timeout, or a lock wait given up: the database is there but too busy to answer in time.
     if (BUSY_CODES.has(codeOf(e))) {
       return new CountersignError('STORE_BUSY', 'the database did not finish a statement in time', { cause: redact(messageOf(e)) });

@@ -61,6 +61,32 @@ describe.skipIf(!db)('postgres store', () => {
       }
     });
 
+    it("judges a lost connection by the connection, not by the text of an error a write's own code threw", async () => {
+      const { store, cleanup } = await fresh();
+      try {
+        const r = requestRecord();
+        await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+        // A mutation whose code fails with a message that reads like a driver's (text from an upstream, an input).
+        const odd = store.mutateRequest(r.id, () => {
+          throw new Error('upstream said: Connection terminated unexpectedly');
+        });
+        // Same tick: shares odd's transaction, in its own savepoint.
+        const beside = store.appendAudit([auditDraft('beside', null)]);
+        await expect(odd).rejects.toThrow('upstream said');
+        await beside;
+        expect((await store.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.created', 'beside']);
+        // Alone in its transaction, too.
+        const lone = store.mutateRequest(r.id, () => {
+          throw new Error('upstream said: terminating connection');
+        });
+        await expect(lone).rejects.toThrow('upstream said');
+        await store.appendAudit([auditDraft('after', null)]);
+        expect((await store.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.created', 'beside', 'after']);
+      } finally {
+        await cleanup();
+      }
+    });
+
     it('keeps the Merkle tree true to the log when a write fails after its events and nodes were written in a shared transaction', async () => {
       // The delivery of event `boom` cannot be enqueued: its write fails after its audit rows and tree nodes went in.
       const router: OutboxRouter = (e) => [{ channel: e.type === 'boom' ? 'broken' : 'slack', event: e.type, requestId: null, payload: {}, createdAt: e.time }];
