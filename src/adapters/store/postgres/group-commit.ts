@@ -38,7 +38,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       c.run(sql, values).catch((e: unknown) => {
         if (lost === undefined && db.lost(e)) lost = e;
         throw e;
-      });
+      }) as never;
     return { run, lost: () => lost };
   }
 

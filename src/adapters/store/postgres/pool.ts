@@ -197,7 +197,7 @@ export function createDb(options: DbOptions): Db {
 /**
  * True when a value (or an array of them) is text holding NUL. PostgreSQL text cannot hold one, so nothing stored
  * equals such a text: a lookup by it finds nothing, as in SQLite, instead of failing the statement (an agent's
- * `GET /v1/requests/%00` would otherwise be a 500, or a write that cannot exist an error beside a NOT_FOUND).
+ * `GET /v1/requests/%00` would otherwise be a 500, and a change of the request it names a raw error, not NOT_FOUND).
  */
 export function holdsNul(values: readonly unknown[]): boolean {
   return values.some((v) => (typeof v === 'string' ? v.includes('\u0000') : Array.isArray(v) && holdsNul(v)));
