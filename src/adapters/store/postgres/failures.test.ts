@@ -250,7 +250,7 @@ describe.skipIf(!db)('postgres store failures', () => {
 
     await other.appendAudit([auditDraft('after.freeze', null)]);
     expect((await other.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.created', 'after.freeze']);
-  }, 30_000);
+  }, 60_000);
 
   it('fails a write as STORE_UNAVAILABLE, instead of hanging, when the database goes silent mid-write; writes again once it answers', async () => {
     const relay = await silentRelay(db!.url);
