@@ -96,5 +96,18 @@ export function outboxContract(name: string, make: (router: OutboxRouter) => Pro
       expect((await store.knownHumanById('alice'))?.email).toBe('alice@example.com');
       expect(await store.knownHumanByEmail('mallory@example.com')).toBeUndefined();
     });
+
+    it('never owes a delivery again once it was made, whatever failure is reported for it after (a lease that ran out)', async () => {
+      const r = requestRecord();
+      await store.insertRequest(r, [auditDraft('request.held', r.id, {})]);
+      const [slow] = await store.claimDeliveries(later, 5, 1_000);
+      const [fast] = await store.claimDeliveries(new Date(later.getTime() + 2_000), 5, 60_000);
+      expect(fast?.id).toBe(slow!.id);
+      await store.completeDelivery(fast!.id);
+      await store.failDelivery(slow!.id, 'timed out', new Date(later.getTime() + 3_000).toISOString());
+      await store.failDelivery(slow!.id, 'refused', null);
+      expect(await store.claimDeliveries(new Date(later.getTime() + 3600_000), 5, 60_000)).toEqual([]);
+      expect(await store.outboxHealth()).toEqual([expect.objectContaining({ channel: 'slack', pending: 0, dead: 0 })]);
+    });
   });
 }

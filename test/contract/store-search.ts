@@ -3,7 +3,7 @@
  * combined, over requests and events written through the store itself.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditQuery, Store } from '../../src/core/ports.ts';
+import type { AuditQuery, RequestQuery, Store } from '../../src/core/ports.ts';
 import { agent, approveDecision, at, auditDraft, human, requestRecord } from '../support/fixtures.ts';
 
 export function searchContract(name: string, make: () => Promise<{ store: Store; cleanup(): Promise<void> }>): void {
@@ -65,6 +65,23 @@ export function searchContract(name: string, make: () => Promise<{ store: Store;
       expect(await store.firstSeqAtOrAfter(at(5))).toBe(3);
       expect(await store.firstSeqAtOrAfter(at(20))).toBe(5);
       expect(await store.firstSeqAtOrAfter(at(31))).toBe(8);
+    });
+
+    it('takes every filter as plain text: wildcards, quotes and backslashes match only themselves, a NUL matches nothing', async () => {
+      const odd = ['%', '_', '*', '.*', "'", "' OR '1'='1", '\\', 'b%', 'b_b', 'r_', 'data=%', 'data=pi_', 'compliance=%', 'prod-%', '\u0000', 'bob\u0000', 'r1\u0000'];
+      for (const x of odd) {
+        for (const q of [{ principal: x }, { actsFor: x }, { connection: x }, { tag: x }, { rule: x }, { status: x }, { reviewer: x }, { requestId: x }, { types: [x] }] as AuditQuery[]) {
+          expect(await seqs(q), JSON.stringify(q)).toEqual([]);
+        }
+        for (const q of [{ involving: x }, { connection: x }, { tag: x }, { before: x }, { status: [x] }] as RequestQuery[]) {
+          expect(await store.listRequests(q), JSON.stringify(q)).toEqual([]);
+        }
+        expect(await store.getRequest(x)).toBeUndefined();
+        expect(await store.findRequestByDigest(x, x, ['pending', 'approved'])).toBeUndefined();
+        await expect(store.mutateRequest(x, () => ({ result: null, audit: [] }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      }
+      // The real values still match.
+      expect(await seqs({ reviewer: 'bob', tag: 'data=pii' })).toEqual([3]);
     });
 
     it('pages with afterSeq and limit, and returns the stored bytes', async () => {

@@ -4,6 +4,9 @@
  * never hangs, never crashes the process, never shows the database
  * password, and works again by itself once the database is back.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CountersignError } from '../../../core/errors.ts';
@@ -52,9 +55,48 @@ async function backendsWaitingOnLock(n: number): Promise<void> {
 
 const serverWithoutTls = db ? (await sql('SHOW ssl'))[0]?.['ssl'] === 'off' : false;
 
+/**
+ * A TCP relay to the test server that can go silent: frozen, it passes nothing either way and closes nothing, as a
+ * network partition or a database host that vanished does (no RST ever comes).
+ */
+async function silentRelay(target: string): Promise<{ url: string; freeze(): void; thaw(): void; sentWhileFrozen(): number; close(): Promise<void> }> {
+  const to = new URL(target);
+  const sockets: Socket[] = [];
+  /** Connections whose client sent something while frozen: each one a wait the store had to sit out. */
+  const tried = new Set<Socket>();
+  let frozen = false;
+  const server = createServer((inbound) => {
+    const outbound = tcpConnect(Number(to.port || 5432), to.hostname);
+    sockets.push(inbound, outbound);
+    if (frozen) tried.add(inbound);
+    for (const [from, onto] of [[inbound, outbound], [outbound, inbound]] as const) {
+      from.on('data', (chunk) => {
+        if (!frozen) onto.write(chunk);
+        else if (from === inbound) tried.add(inbound);
+      });
+      from.on('error', () => onto.destroy());
+      from.on('close', () => onto.destroy());
+    }
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const url = new URL(target);
+  url.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: url.toString(),
+    freeze: () => void (frozen = true),
+    thaw: () => void (frozen = false),
+    sentWhileFrozen: () => tried.size,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((res) => server.close(() => res()));
+    },
+  };
+}
+
 describe.skipIf(!db)('postgres store failures', () => {
   const opened: Store[] = [];
   const holders: pg.Client[] = [];
+  const children: ChildProcess[] = [];
   async function open(options: Partial<PostgresStoreOptions> = {}): Promise<Store> {
     const store = await createPostgresStore({ url: db!.url, poolSize: 4, ...options });
     opened.push(store);
@@ -80,6 +122,7 @@ describe.skipIf(!db)('postgres store failures', () => {
     await (await createPostgresStore({ url: db!.url })).close();
   });
   afterEach(async () => {
+    for (const c of children.splice(0)) c.kill('SIGKILL');
     for (const c of holders.splice(0)) await c.end().catch(() => {});
     for (const s of opened.splice(0)) await s.close();
     await sql('DROP TRIGGER IF EXISTS t ON audit_events; DROP TRIGGER IF EXISTS die ON requests');
@@ -175,6 +218,80 @@ describe.skipIf(!db)('postgres store failures', () => {
     await store.insertRequest(next, [auditDraft('request.created', next.id)]);
     expect((await store.readAudit(1, 10)).map((x) => x.requestId)).toEqual([next.id]);
   });
+
+  it('frees the audit head within idleInTransactionTimeoutMs when a replica freezes mid-write holding it, so other replicas write again', async () => {
+    const other = await open({ statementTimeoutMs: 8_000 });
+    const r = requestRecord();
+    await other.insertRequest(r, [auditDraft('request.created', r.id)]);
+    // The frozen replica will lock the audit head, then wait for this row lock; it is frozen while it waits.
+    const row = new pg.Client({ connectionString: db!.url });
+    await row.connect();
+    holders.push(row);
+    await row.query('BEGIN');
+    await row.query('SELECT 1 FROM requests WHERE id = $1 FOR UPDATE', [r.id]);
+
+    const child: ChildProcess = spawn(process.execPath, ['bin/run-ts.js', 'test/support/postgres-store-child.ts', JSON.stringify({ url: db!.url, poolSize: 1, idleInTransactionTimeoutMs: 1_000 })], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    const out = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    expect((await out.next()).value).toBe('ready');
+    child.stdin!.write(`${r.id}\n`);
+    await backendsWaitingOnLock(1);
+    child.kill('SIGSTOP');
+    // Its statement now completes on the server, but the frozen replica never sends the next one: idle in transaction, head locked.
+    await row.query('ROLLBACK');
+    for (const started = Date.now(); ; ) {
+      const idle = await sql(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction'`);
+      if (idle.length > 0) break;
+      if (Date.now() - started > 20_000) throw new Error('the frozen replica never sat idle in its transaction');
+      await new Promise((res) => setTimeout(res, 20));
+    }
+
+    await other.appendAudit([auditDraft('after.freeze', null)]);
+    expect((await other.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.created', 'after.freeze']);
+  }, 60_000);
+
+  it('fails a write as STORE_UNAVAILABLE, instead of hanging, when the database goes silent mid-write; writes again once it answers', async () => {
+    const relay = await silentRelay(db!.url);
+    try {
+      const store = await open({ url: relay.url, poolSize: 1, statementTimeoutMs: 500, connectTimeoutMs: 500 });
+      const r = requestRecord();
+      await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+      relay.freeze();
+      const lost = requestRecord();
+      const e = await failure(store.insertRequest(lost, [auditDraft('request.created', lost.id)]));
+      expect(e.code).toBe('STORE_UNAVAILABLE');
+      // The writer is not stuck behind the silent connection: the next write goes through once the network is back.
+      relay.thaw();
+      const next = requestRecord();
+      await store.insertRequest(next, [auditDraft('request.created', next.id)]);
+      expect((await store.listRequests({})).map((x) => x.id)).toEqual([next.id, r.id]);
+    } finally {
+      await relay.close();
+    }
+  }, 20_000);
+
+  it('fails a read as STORE_UNAVAILABLE after one wait when the database goes silent, not once per pooled connection', async () => {
+    const relay = await silentRelay(db!.url);
+    try {
+      const store = await open({ url: relay.url, poolSize: 3, statementTimeoutMs: 500, connectTimeoutMs: 500 });
+      const r = requestRecord();
+      await store.insertRequest(r, []);
+      // Three connections open and idle in the pool, each of which would wait as long as the first.
+      const lock = await lockRequests();
+      const held = [store.getRequest(r.id), store.getRequest(r.id), store.getRequest(r.id)];
+      await backendsWaitingOnLock(3);
+      await lock.release();
+      await Promise.all(held);
+
+      relay.freeze();
+      expect((await failure(store.getRequest(r.id))).code).toBe('STORE_UNAVAILABLE');
+      expect(relay.sentWhileFrozen()).toBe(1);
+    } finally {
+      await relay.close();
+    }
+  }, 20_000);
 
   // Needs a server without TLS (the test server has none).
   it.skipIf(!serverWithoutTls)('hands ssl to the driver: asking for TLS from a server without it fails closed, naming why', async () => {

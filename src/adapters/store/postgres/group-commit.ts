@@ -28,7 +28,22 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
   const queue: Op[] = [];
   let inFlight = false;
 
-  async function runOne(run: Run, tx: AuditTx, op: Op, alone: boolean): Promise<Outcome> {
+  /**
+   * `run`, remembering the first failure of the connection itself: whether an operation lost it is asked of its
+   * statements, never read from the error the operation threw (its own code may throw any text, or wrap theirs).
+   */
+  function tracked(c: Conn): { run: Run; lost(): unknown } {
+    let lost: unknown;
+    const run: Run = (sql, values) =>
+      c.run(sql, values).catch((e: unknown) => {
+        if (lost === undefined && db.lost(e)) lost = e;
+        throw e;
+      }) as never;
+    return { run, lost: () => lost };
+  }
+
+  async function runOne(conn: { run: Run; lost(): unknown }, tx: AuditTx, op: Op, alone: boolean): Promise<Outcome> {
+    const run = conn.run;
     if (!alone) await run('SAVEPOINT op');
     const mark = tx.mark();
     try {
@@ -36,13 +51,13 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       if (!alone) await run('RELEASE SAVEPOINT op');
       return { ok: true, value };
     } catch (error) {
-      if (db.lost(error)) throw error;
+      if (conn.lost() !== undefined) throw conn.lost();
       tx.restore(mark);
       if (!alone) {
         await run('ROLLBACK TO SAVEPOINT op'); // if this throws, the batch fails: its writes are in doubt
         await run('RELEASE SAVEPOINT op');
       }
-      return { ok: false, error: db.fail(error) };
+      return { ok: false, error: db.fail(error, true) };
     }
   }
 
@@ -52,11 +67,12 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       let started = false;
       try {
         c = await db.connect();
-        await c.run('BEGIN');
-        const tx = await log.begin(c.run);
+        const conn = tracked(c);
+        await conn.run('BEGIN');
+        const tx = await log.begin(conn.run);
         started = true;
         const outcomes: Outcome[] = [];
-        for (const op of ops) outcomes.push(await runOne(c.run, tx, op, ops.length === 1));
+        for (const op of ops) outcomes.push(await runOne(conn, tx, op, ops.length === 1));
         if (outcomes.some((o) => o.ok)) {
           await tx.finish();
           const done = await c.run('COMMIT');
@@ -75,7 +91,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
           c.done(!ended);
         }
         // A connection the server killed while it sat idle fails at BEGIN, before anything ran: take another.
-        if (!started && c && db.lost(error) && attempt < options.retries) continue;
+        if (!started && c && db.retryable(error) && attempt < options.retries) continue;
         const failure = db.fail(error);
         for (const op of ops) op.reject(failure);
         return;

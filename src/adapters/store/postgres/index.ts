@@ -16,6 +16,12 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number;
   /** statement_timeout of every connection, in ms. */
   readonly statementTimeoutMs?: number;
+  /**
+   * idle_in_transaction_session_timeout of every connection, in ms: the server ends a transaction of this replica that
+   * sat idle that long (the process froze or lost the network while holding the audit head), so the other replicas,
+   * which all wait for that lock, write again. Below statementTimeoutMs, their waiting writes then go through.
+   */
+  readonly idleInTransactionTimeoutMs?: number;
   /** How long a call waits for a connection (a free one, or a new one), in ms. */
   readonly connectTimeoutMs?: number;
   /** Handed to node-postgres as it is. */
@@ -38,6 +44,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     url: options.url,
     poolSize,
     statementTimeoutMs: options.statementTimeoutMs ?? 30_000,
+    idleInTransactionTimeoutMs: options.idleInTransactionTimeoutMs ?? 10_000,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
   });

@@ -28,7 +28,14 @@ const CLAIM = {
                    due.next_attempt_at, outbox.last_error`,
 };
 const DONE = { name: 'cs_outbox_done', text: `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE id = $1` };
-const FAIL = { name: 'cs_outbox_fail', text: 'UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, state = $4 WHERE id = $1' };
+/**
+ * Only a delivery still owed: a failure reported late (a replica whose lease ran out while another made the delivery,
+ * or whose completion committed without it learning so) must not make a delivered row owed again, and post it twice.
+ */
+const FAIL = {
+  name: 'cs_outbox_fail',
+  text: `UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, state = $4 WHERE id = $1 AND state = 'pending'`,
+};
 const HEALTH = `
   SELECT channel,
          count(*) FILTER (WHERE state = 'pending')::int AS pending,

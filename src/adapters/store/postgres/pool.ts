@@ -18,6 +18,7 @@ export interface DbOptions {
   readonly url: string;
   readonly poolSize: number;
   readonly statementTimeoutMs: number;
+  readonly idleInTransactionTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly ssl?: pg.PoolConfig['ssl'];
 }
@@ -32,12 +33,23 @@ export interface Db {
   query: Run;
   /** One write statement (its own transaction), never repeated: if its connection dies, its outcome is unknown. */
   once: Run;
-  /** A connection of its own, for a transaction; `done(discard)` hands it back, or closes it when it may be broken or mid-transaction. */
-  connect(): Promise<Conn>;
-  /** Turns any failure into the error the store throws (see the module header). */
-  fail(error: unknown): unknown;
+  /**
+   * A connection of its own, for a transaction; `done(discard)` hands it back, or closes it when it may be broken or
+   * mid-transaction. `unbounded`: its statements may wait as long as they need (a migration, the wait for its lock).
+   */
+  connect(unbounded?: boolean): Promise<Conn>;
+  /**
+   * Turns any failure into the error the store throws (see the module header). `connected`: the connection is known
+   * to have survived it, so no text in it means the connection was lost.
+   */
+  fail(error: unknown, connected?: boolean): unknown;
   /** True when the error says the connection (not the statement) failed: nothing more can be said about what it did. */
   lost(error: unknown): boolean;
+  /**
+   * True when the connection was lost and another one is worth a try: not when the server went silent (the statement
+   * outlived its read timeout), as every other connection to it would wait as long.
+   */
+  retryable(error: unknown): boolean;
   /** The text with the URL and its password taken out. */
   redact(text: string): string;
   end(): Promise<void>;
@@ -45,7 +57,9 @@ export interface Db {
 
 /** SQLSTATEs and socket codes that mean the server went away or refused the connection (admin shutdown, crash, starting up, class 08). */
 const LOST_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P01', '57P02', '57P03', '53300']);
-const LOST_TEXT = /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|Client was closed|terminating connection/i;
+const LOST_TEXT = /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|Client was closed|terminating connection|Query read timeout/i;
+/** What pg says when a statement outlived query_timeout: the server went silent. */
+const READ_TIMEOUT = 'Query read timeout';
 const BUSY_CODES = new Set(['57014', '55P03', '40P01', '40001']);
 /** What pg-pool says when no connection came free in time. */
 const POOL_TIMEOUT = 'timeout exceeded when trying to connect';
@@ -58,6 +72,12 @@ export function createDb(options: DbOptions): Db {
     max: options.poolSize,
     connectionTimeoutMillis: options.connectTimeoutMs,
     statement_timeout: options.statementTimeoutMs,
+    // A server that went silent (a partition, a vanished host: no RST ever comes) would leave a statement, and the
+    // writer behind it, waiting for good. Past the time the server may take plus the time allowed to reach it, the
+    // statement's outcome is unknown: the connection is dropped and the caller told STORE_UNAVAILABLE.
+    query_timeout: options.statementTimeoutMs + options.connectTimeoutMs,
+    // Without it, a replica that froze inside a write would hold the audit head, and so every replica's writes, for good.
+    idle_in_transaction_session_timeout: options.idleInTransactionTimeoutMs,
     ssl: options.ssl,
     // Counts and seqs are bigint columns: read them as numbers (pg's default is a string), on our connections only.
     types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? Number : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
@@ -65,8 +85,22 @@ export function createDb(options: DbOptions): Db {
   // A connection killed while idle (a database restart) is dropped by the pool, which then emits this;
   // unheard, it would crash the process. The next call opens a new connection.
   pool.on('error', () => {});
-  // A checked-out client emits 'error' too when its socket dies between statements; the statement that follows fails instead.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    // A checked-out client emits 'error' too when its socket dies between statements; the statement that follows fails instead.
+    client.on('error', () => {});
+    // What the store's correctness rests on, whatever the database's defaults. A COMMIT is acted on once it returns (an
+    // action runs, a delivery is forgotten), so it must be on disk by then: synchronous_commit = off would lose it in a
+    // crash (stricter settings are kept). Writers queue on the audit head and then read what the one before committed,
+    // which needs read committed: under repeatable read or serializable they would fail instead of waiting their turn.
+    // Queued before the first statement of whoever asked for this connection (a client runs its statements in order);
+    // it can fail only with the connection, and then so does that statement.
+    client
+      .query(
+        `SELECT set_config('default_transaction_isolation', 'read committed', false),
+                CASE WHEN current_setting('synchronous_commit') = 'off' THEN set_config('synchronous_commit', 'on', false) END`,
+      )
+      .catch(() => {});
+  });
 
   const codeOf = (e: unknown): string => (typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '');
   const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -75,17 +109,18 @@ export function createDb(options: DbOptions): Db {
     const code = codeOf(e);
     return LOST_CODES.has(code) || code.startsWith('08') || LOST_TEXT.test(messageOf(e));
   };
+  const retryable = (e: unknown): boolean => lost(e) && messageOf(e) !== READ_TIMEOUT;
   const busy = (e: unknown): boolean => !(e instanceof CountersignError) && messageOf(e) === POOL_TIMEOUT && pool.totalCount >= options.poolSize;
 
   const unavailable = (e: unknown): CountersignError =>
     new CountersignError('STORE_UNAVAILABLE', 'the database cannot be reached or failed mid-transaction', { cause: redact(messageOf(e)) });
 
-  function fail(e: unknown): unknown {
+  function fail(e: unknown, connected = false): unknown {
     if (e instanceof CountersignError) return e;
     if (busy(e)) {
       return new CountersignError('STORE_BUSY', `every connection to the database stayed busy for ${options.connectTimeoutMs} ms`, { poolSize: options.poolSize });
     }
-    if (lost(e) || messageOf(e) === POOL_TIMEOUT) return unavailable(e);
+    if (!connected && (lost(e) || messageOf(e) === POOL_TIMEOUT)) return unavailable(e);
     // statement_timeout, or a lock wait given up: the database is there but too busy to answer in time.
     if (BUSY_CODES.has(codeOf(e))) {
       return new CountersignError('STORE_BUSY', 'the database did not finish a statement in time', { cause: redact(messageOf(e)) });
@@ -100,7 +135,7 @@ export function createDb(options: DbOptions): Db {
     return new Error(redact(String(e)));
   }
 
-  async function connect(): Promise<Conn> {
+  async function connect(unbounded = false): Promise<Conn> {
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -110,8 +145,10 @@ export function createDb(options: DbOptions): Db {
       throw busy(e) ? fail(e) : unavailable(e);
     }
     let released = false;
+    // The longest timer Node keeps (about 24 days); pg reads 0 as "the pool's query_timeout".
+    const limit = unbounded ? { query_timeout: 2 ** 31 - 1 } : {};
     return {
-      run: (sql, values) => client.query(typeof sql === 'string' ? { text: sql, values: values as unknown[] } : { ...sql, values: values as unknown[] }),
+      run: (sql, values) => client.query(typeof sql === 'string' ? { text: sql, values: values as unknown[], ...limit } : { ...sql, values: values as unknown[], ...limit }),
       done(discard = false) {
         if (released) return;
         released = true;
@@ -133,7 +170,7 @@ export function createDb(options: DbOptions): Db {
         return result as never;
       } catch (e) {
         c?.done(lost(e));
-        if (lost(e) && c && attempt < max) continue;
+        if (retryable(e) && c && attempt < max) continue;
         throw fail(e);
       }
     }
@@ -145,6 +182,7 @@ export function createDb(options: DbOptions): Db {
     connect,
     fail,
     lost,
+    retryable,
     redact,
     async end() {
       // Closing twice is closing once (pg-pool throws on a second end()).
@@ -154,6 +192,15 @@ export function createDb(options: DbOptions): Db {
       }
     },
   };
+}
+
+/**
+ * True when a value (or an array of them) is text holding NUL. PostgreSQL text cannot hold one, so nothing stored
+ * equals such a text: a lookup by it finds nothing, as in SQLite, instead of failing the statement (an agent's
+ * `GET /v1/requests/%00` would otherwise be a 500, and a change of the request it names a raw error, not NOT_FOUND).
+ */
+export function holdsNul(values: readonly unknown[]): boolean {
+  return values.some((v) => (typeof v === 'string' ? v.includes('\u0000') : Array.isArray(v) && holdsNul(v)));
 }
 
 /** The URL and its password in every form they could appear (as given, decoded). */

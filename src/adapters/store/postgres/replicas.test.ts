@@ -152,6 +152,24 @@ describe.skipIf(!db)('postgres store shared by replicas', () => {
     expect(new Set(next.map((d) => d.requestId)).size).toBe(40);
   });
 
+  it('never owes a delivery again once it was made, even when a replica whose lease ran out reports a failure after it', async () => {
+    const router: OutboxRouter = (e) => (e.requestId === null ? [] : [{ channel: 'slack', event: e.type, requestId: e.requestId, payload: {}, createdAt: e.time }]);
+    const [a, b] = [await replica({ outbox: router }), await replica({ outbox: router })];
+    const r = requestRecord();
+    await a.insertRequest(r, [auditDraft('request.held', r.id)]);
+    const t = FIXTURE_TIME.getTime() + 3600_000;
+    // Replica a claims and stalls past its lease; b claims the same delivery and makes it.
+    const [slow] = await a.claimDeliveries(new Date(t), 5, 1_000);
+    const [fast] = await b.claimDeliveries(new Date(t + 2_000), 5, 60_000);
+    expect(fast?.id).toBe(slow!.id);
+    await b.completeDelivery(fast!.id);
+    // a's attempt then fails (a timeout, or a completion whose COMMIT outcome it never learned): the post is already made.
+    await a.failDelivery(slow!.id, 'timed out', new Date(t + 3_000).toISOString());
+
+    expect(await b.claimDeliveries(new Date(t + 3600_000), 5, 60_000)).toEqual([]);
+    expect(await a.outboxHealth()).toEqual([expect.objectContaining({ channel: 'slack', pending: 0, dead: 0 })]);
+  });
+
   it('never lets time step back along the log, whatever the clocks of the replicas that wrote it', async () => {
     const [a, b] = [await replica(), await replica()];
     await a.appendAudit([auditDraft('ahead', null, {}, '2026-11-21T10:00:05.000Z')]);

@@ -13,7 +13,7 @@ import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
 import { requestTerms } from '../../../core/request-terms.ts';
 import type { Review } from '../../../core/review.ts';
 import type { AuditTx } from './audit.ts';
-import type { Run } from './pool.ts';
+import { holdsNul, type Run } from './pool.ts';
 
 type RecordRow = { id: string; record: string; reviews: string[] | null };
 
@@ -78,7 +78,7 @@ export async function insertRequest(run: Run, tx: AuditTx, r: RequestRecord, aud
 
 /** Inside a write transaction: reads the request under its row lock, and writes what `fn` returns. */
 export async function mutateRequest<T>(run: Run, tx: AuditTx, id: string, fn: (current: RequestRecord) => Mutation<T>): Promise<T> {
-  const row = (await run<RecordRow>(GET_FOR_UPDATE, [id])).rows[0];
+  const row = holdsNul([id]) ? undefined : (await run<RecordRow>(GET_FOR_UPDATE, [id])).rows[0];
   if (!row) throw new CountersignError('NOT_FOUND', `no request ${id}`);
   const current = fromRow(row);
   const m = fn(current);
@@ -95,11 +95,13 @@ export async function mutateRequest<T>(run: Run, tx: AuditTx, id: string, fn: (c
 }
 
 export async function getRequest(run: Run, id: string): Promise<RequestRecord | undefined> {
+  if (holdsNul([id])) return undefined;
   const row = (await run<RecordRow>(GET, [id])).rows[0];
   return row ? fromRow(row) : undefined;
 }
 
 export async function findRequestByDigest(run: Run, principalId: string, digest: string, status: readonly RequestStatus[]): Promise<RequestRecord | undefined> {
+  if (holdsNul([principalId, digest, status])) return undefined;
   const row = (await run<RecordRow>(BY_DIGEST, [principalId, digest, status])).rows[0];
   return row ? fromRow(row) : undefined;
 }
@@ -125,6 +127,7 @@ export async function listRequests(run: Run, query: RequestQuery): Promise<Reque
   if (query.from) where.push(`r.created_at >= ${p(query.from)}`);
   if (query.to) where.push(`r.created_at < ${p(query.to)}`);
   if (query.before) where.push(`r.seq < (SELECT seq FROM requests WHERE id = ${p(query.before)})`);
+  if (holdsNul(params)) return [];
   const limit = p(Math.max(1, Math.min(query.limit ?? 100, 1000)));
   const sql = `${WITH_REVIEWS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.seq DESC LIMIT ${limit}`;
   return (await run<RecordRow>(sql, params)).rows.map(fromRow);

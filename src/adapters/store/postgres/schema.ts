@@ -147,7 +147,7 @@ const MIGRATION_LOCK = 0x636f756e746572;
  * that it is there already. Refuses a schema newer than this build.
  */
 export async function migrate(db: Db, mustExist: boolean): Promise<void> {
-  const c = await db.connect();
+  const c = await db.connect(true);
   let failure: unknown;
   try {
     if (mustExist) {

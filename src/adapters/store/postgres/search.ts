@@ -9,7 +9,7 @@
  */
 import type { AuditEvent } from '../../../core/audit.ts';
 import type { AuditQuery } from '../../../core/ports.ts';
-import type { Run } from './pool.ts';
+import { holdsNul, type Run } from './pool.ts';
 
 type Row = { seq: number; body: string; hash: string };
 
@@ -45,6 +45,7 @@ export async function searchAudit(run: Run, q: AuditQuery): Promise<AuditEvent[]
   const terms = [q.effect && `effect:${q.effect}`, q.rule && `rule:${q.rule}`, q.tag && `tag:${q.tag}`].filter((t): t is string => !!t);
   if (terms.length) r.push(`r.terms @> ${p(terms)}::text[]`);
   if (r.length) where.push(`e.request_id IN (SELECT r.id FROM requests r WHERE ${r.join(' AND ')})`);
+  if (holdsNul(params)) return [];
   const limit = p(Math.max(1, Math.min(q.limit ?? 100, 10_000)));
   const sql = `SELECT e.seq, e.body, e.hash FROM audit_events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.seq LIMIT ${limit}`;
   const { rows } = await run<Row>(sql, params);

@@ -2,8 +2,10 @@
  * The store contract suites against PostgreSQL: one throw-away database per
  * file, migrated once, emptied before each test so no test sees another's rows.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChainVerifier } from '../../../core/audit.ts';
+import { inclusionProof, leafHash, memorySource, rootAt, toHex } from '../../../core/merkle/index.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
 import { treeContract } from '../../../../test/contract/store-tree.ts';
@@ -55,6 +57,61 @@ describe.skipIf(!db)('postgres store', () => {
         for (const e of events) expect(verifier.push(e)).toBeNull();
         expect(await store.treeHead()).toMatchObject({ size: 39 });
       } finally {
+        await cleanup();
+      }
+    });
+
+    it("judges a lost connection by the connection, not by the text of an error a write's own code threw", async () => {
+      const { store, cleanup } = await fresh();
+      try {
+        const r = requestRecord();
+        await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+        // A mutation whose code fails with a message that reads like a driver's (text from an upstream, an input).
+        const odd = store.mutateRequest(r.id, () => {
+          throw new Error('upstream said: Connection terminated unexpectedly');
+        });
+        // Same tick: shares odd's transaction, in its own savepoint.
+        const beside = store.appendAudit([auditDraft('beside', null)]);
+        await expect(odd).rejects.toThrow('upstream said');
+        await beside;
+        expect((await store.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.created', 'beside']);
+        // Alone in its transaction, too.
+        const lone = store.mutateRequest(r.id, () => {
+          throw new Error('upstream said: terminating connection');
+        });
+        await expect(lone).rejects.toThrow('upstream said');
+        await store.appendAudit([auditDraft('after', null)]);
+        expect((await store.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.created', 'beside', 'after']);
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('keeps the Merkle tree true to the log when a write fails after its events and nodes were written in a shared transaction', async () => {
+      // The delivery of event `boom` cannot be enqueued: its write fails after its audit rows and tree nodes went in.
+      const router: OutboxRouter = (e) => [{ channel: e.type === 'boom' ? 'broken' : 'slack', event: e.type, requestId: null, payload: {}, createdAt: e.time }];
+      const { store, cleanup } = await fresh(router);
+      const admin = new pg.Client({ connectionString: db!.url });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'channel refused'; END $$;
+                           CREATE TRIGGER refuse BEFORE INSERT ON outbox FOR EACH ROW WHEN (NEW.channel = 'broken') EXECUTE FUNCTION refuse();`);
+        await store.appendAudit([auditDraft('first', null)]);
+        // Same tick: one transaction, each write in its own savepoint.
+        const settled = await Promise.allSettled([store.appendAudit([auditDraft('a', null)]), store.appendAudit([auditDraft('boom', null), auditDraft('boom', null)]), store.appendAudit([auditDraft('b', null)])]);
+        expect(settled.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        await store.appendAudit([auditDraft('after', null)]);
+
+        const events = await store.readAudit(1, 100);
+        expect(events.map((e) => e.type)).toEqual(['first', 'a', 'b', 'after']);
+        const leaves = events.map((e) => leafHash(e.body));
+        const source = memorySource(leaves);
+        expect(await store.treeHead()).toEqual({ size: 4, root: toHex(rootAt(source, 4)) });
+        for (let size = 1; size <= 4; size++) expect(await store.rootAt(size)).toBe(toHex(rootAt(source, size)));
+        expect(await store.inclusionProof(2, 4)).toEqual(inclusionProof(source, 2, 4).map(toHex));
+      } finally {
+        await admin.query('DROP TRIGGER IF EXISTS refuse ON outbox');
+        await admin.end();
         await cleanup();
       }
     });

@@ -65,7 +65,9 @@ export function createOutboxTables(db: Database.Database) {
     ),
     lease: db.prepare('UPDATE outbox SET next_attempt_at = ? WHERE id = ?'),
     done: db.prepare(`UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE id = ?`),
-    fail: db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, state = ? WHERE id = ?'),
+    // Only a delivery still owed: a failure reported late (its lease ran out and another process made the delivery)
+    // must not make a delivered row owed again, and post it twice.
+    fail: db.prepare(`UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, state = ? WHERE id = ? AND state = 'pending'`),
     health: db.prepare(
       `SELECT channel,
               SUM(state = 'pending') AS pending,
