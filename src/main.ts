@@ -1,22 +1,21 @@
 /**
- * The composition root: the only file that knows every adapter. It turns a
- * validated config into a running gateway and hands back a way to stop it.
+ * The composition root (with main-store.ts, which opens stores, and
+ * main-mcp.ts, the local MCP server): the only files that know every
+ * adapter. It turns a validated config into a running gateway and hands
+ * back a way to stop it.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import pino, { type Logger } from 'pino';
 import { builtinRules } from './config/builtin-rules.ts';
 import type { Config } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
-import type { CheckpointSigner, Clock, IdGenerator, Leases, Store } from './core/ports.ts';
-import type { OutboxRouter } from './core/outbox.ts';
-import { CountersignError, isCountersignError } from './core/errors.ts';
+import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
+import { CountersignError } from './core/errors.ts';
 import { createConnections } from './adapters/connections.ts';
 import { createIdentity } from './adapters/identity/index.ts';
 import cluster from 'node:cluster';
 import { createNotifier, type ClosableNotifier } from './adapters/notifier/index.ts';
 import { createLeases } from './adapters/leases/index.ts';
-import { createSqliteStore } from './adapters/store/sqlite/index.ts';
-import { createPostgresStore } from './adapters/store/postgres/index.ts';
 import { randomIds, systemClock } from './adapters/system.ts';
 import type { Deps } from './service/deps.ts';
 import { expireDue } from './service/expire.ts';
@@ -24,22 +23,15 @@ import { interruptOverdue, recover, resumeApproved } from './service/recover.ts'
 import { signCheckpoint } from './service/checkpoint.ts';
 import { endExpiredSessions } from './service/session-end.ts';
 import { recordPolicyLoaded } from './service/policy-loaded.ts';
-import { mcpConnections, reloadPins, watchTools } from './service/tool-sync.ts';
+import { watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
-import { claimKeyDir } from './adapters/signer/key-owner.ts';
-import { configIdentity } from './config/identity.ts';
-import { checkStoreOwner, IN_MEMORY_CONFIG, refuseForeign } from './service/store-owner.ts';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { IN_MEMORY_CONFIG } from './service/store-owner.ts';
+import { openOwnedStore } from './main-store.ts';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
 import { createChannels, type ConfiguredChannels } from './adapters/channel/index.ts';
 import { startDeliveryWorker } from './service/deliver.ts';
-import { createAuthenticator } from './service/authenticate.ts';
-import { createGatewayMcpServer } from './surfaces/mcp/server.ts';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Principal } from './core/principal.ts';
 
 export interface Gateway {
   readonly url: string;
@@ -129,91 +121,6 @@ function signerOfNone(origin: string): CheckpointSigner {
     },
     verifierKeys: () => [],
   };
-}
-
-/**
- * Refuses (STORE_OF_ANOTHER_CONFIG) the audit key directory of `config` when
- * it was made for another config file than `configFile`; claims it when
- * `claim`. A config built in memory (no file) is not checked.
- */
-export function checkKeyOwner(config: Config, configFile: string | undefined, opts: { claim: boolean }): void {
-  if (configFile === undefined) return;
-  const owner = configIdentity(configFile);
-  const madeFor = claimKeyDir(config.audit.keyDir, owner, opts);
-  if (madeFor !== undefined && madeFor !== owner) throw refuseForeign('the audit key directory', resolve(config.audit.keyDir), madeFor, owner, storeSetting(config));
-}
-
-/**
- * Opens the store of `config` and checks, with its key directory, that both
- * were made for `configFile` (claiming them when `claim`): see
- * service/store-owner.ts. Nothing is opened for another config's store.
- *
- * @example
- * const store = await openOwnedStore(config, 'countersign.yaml', { claim: false, mustExist: true });
- */
-export async function openOwnedStore(config: Config, configFile: string | undefined, opts: { claim: boolean; mustExist: boolean; outbox?: OutboxRouter }): Promise<Store> {
-  checkKeyOwner(config, configFile, { claim: false });
-  const store = await openStore(config, opts);
-  if (configFile === undefined) return store;
-  try {
-    await checkStoreOwner({ store }, { config: configIdentity(configFile), where: storeLocation(config), setting: storeSetting(config), claim: opts.claim, identify: configIdentity });
-    checkKeyOwner(config, configFile, { claim: opts.claim });
-  } catch (e) {
-    await store.close();
-    throw e;
-  }
-  return store;
-}
-
-/**
- * The store a CLI command reads or writes: the one the gateway serving
- * `configFile` made (nothing is created or migrated), refused when it was made
- * for another config; `owned: false` skips that check (only `store adopt`).
- * A missing SQLite file is named with its setting and `missing` (the hint).
- *
- * @example
- * const store = await openStoreForCommand(config, 'countersign.yaml');
- */
-export async function openStoreForCommand(config: Config, configFile: string, opts: { owned?: boolean; missing?: string } = {}): Promise<Store> {
-  if (!config.store.postgres && !existsSync(config.store.sqlite.path)) {
-    throw new CountersignError('CONFIG_INVALID', `${configFile}: store.sqlite.path: ${config.store.sqlite.path} does not exist${opts.missing ?? ' (has the gateway run?)'}`);
-  }
-  if (opts.owned === false) return openStore(config, { mustExist: true });
-  return openOwnedStore(config, configFile, { claim: false, mustExist: true });
-}
-
-/** The setting that names the store, for messages telling where to point a config. */
-export function storeSetting(config: Config): string {
-  return config.store.postgres ? 'store.postgres.url' : 'store.sqlite.path';
-}
-
-/** The store the config names: PostgreSQL when `store.postgres` is set, else the SQLite file. */
-async function openStore(config: Config, opts: { mustExist: boolean; outbox?: OutboxRouter }): Promise<Store> {
-  const pg = config.store.postgres;
-  if (pg) {
-    return createPostgresStore({
-      url: pg.url,
-      poolSize: pg.poolSize,
-      statementTimeoutMs: pg.statementTimeout * 1000,
-      connectTimeoutMs: pg.connectTimeout * 1000,
-      ...(pg.ssl !== undefined ? { ssl: pg.ssl } : {}),
-      mustExist: opts.mustExist,
-      ...(opts.outbox ? { outbox: opts.outbox } : {}),
-    });
-  }
-  return createSqliteStore({ path: config.store.sqlite.path, synchronous: config.store.sqlite.synchronous, mustExist: opts.mustExist, ...(opts.outbox ? { outbox: opts.outbox } : {}) });
-}
-
-/** Where the store is, for messages: the SQLite file's path, or the database's host, port and name (never its password). */
-export function storeLocation(config: Config): string {
-  const pg = config.store.postgres;
-  if (!pg) return resolve(config.store.sqlite.path);
-  try {
-    const u = new URL(pg.url);
-    return `postgres://${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
-  } catch {
-    return 'postgres://(unparseable URL)';
-  }
 }
 
 /** Builds the service dependencies from a config (no listening socket). */
@@ -390,92 +297,5 @@ function withHeader(res: Response, name: string, value: string): Response {
     const copy = new Response(res.body, res);
     copy.headers.set(name, value);
     return copy;
-  }
-}
-
-/** How often `countersign mcp --config` reads the tool pins again (acceptances happen at the gateway). */
-const PIN_RELOAD_MS = 2000;
-
-export interface LocalMcpOptions {
-  /** The agent's API key or token: the principal every call is made as. */
-  readonly key: string;
-  /** The config file's path, recorded with a policy change. */
-  readonly configFile: string;
-  readonly logger: Logger;
-  /** Seconds between progress notifications of a held call. */
-  readonly progressEverySeconds?: number;
-}
-
-/**
- * `countersign mcp --config`: the gateway's MCP side in the process an MCP
- * client launches. This process opens the store and the upstreams of the
- * config and serves MCP on the transport it is given (stdio in the CLI), so a
- * tool call crosses no HTTP hop on the way in. It joins the gateway that
- * serves the same config: it opens that gateway's store and audit key and
- * creates neither, holds no signing key, and serves only while its policy is
- * the one that gateway runs (checked at start and before every request, with
- * the key authenticated again each time). Reviews, approved calls,
- * deliveries, sweeps and checkpoints stay with the gateway.
- *
- * @example
- * const local = await startLocalMcp(loadConfig('countersign.yaml'), new StdioServerTransport(), { key, configFile, logger });
- * await local.closed;
- */
-export async function startLocalMcp(config: Config, transport: Transport, opts: LocalMcpOptions): Promise<{ closed: Promise<void>; close(): Promise<void> }> {
-  const joined = await createDeps(config, { logger: opts.logger, configFile: opts.configFile, joinGateway: true }).catch((e: unknown) => {
-    if (!isCountersignError(e, 'CONFIG_INVALID')) throw e;
-    throw new CountersignError(
-      'CONFIG_INVALID',
-      `${e.message}: countersign mcp --config joins the gateway that serves this config and opens what it made; start that gateway first (relative paths in the config are read from the config's own directory)`,
-    );
-  });
-  const authenticate = createAuthenticator(joined);
-  /** The principal as it stands now, under the policy the gateway runs now. */
-  const recheck = async (): Promise<Principal> => {
-    const principal = await authenticate(opts.key, { surface: 'mcp-stdio' });
-    const inForce = await joined.store.getMeta('policy.hash');
-    if (inForce !== joined.policy().hash) {
-      throw new CountersignError(
-        'POLICY_NOT_IN_FORCE',
-        `the policy of ${opts.configFile} (${joined.policy().hash}) is not the one the gateway serving its store runs (${inForce ?? 'none yet: start the gateway'}); run the config that gateway runs`,
-      );
-    }
-    return principal;
-  };
-  try {
-    const principal = await recheck();
-    await watchTools(joined);
-    // Acceptances happen at the gateway: pins are read again, so an accepted tool is not held here for long.
-    const pinReload = setInterval(() => {
-      for (const name of mcpConnections(joined)) void reloadPins(joined, name);
-    }, PIN_RELOAD_MS);
-    pinReload.unref();
-    const running = new Set<Promise<unknown>>();
-    const server = createGatewayMcpServer(joined, principal, {
-      context: { transport: 'stdio' },
-      recheck,
-      track: (work) => {
-        const done: Promise<unknown> = work.catch(() => {}).finally(() => running.delete(done));
-        running.add(done);
-      },
-      ...(opts.progressEverySeconds !== undefined ? { progressEverySeconds: opts.progressEverySeconds } : {}),
-    });
-    const closed = new Promise<void>((resolve) => {
-      server.onclose = () => resolve();
-    });
-    await server.connect(transport);
-    return {
-      closed,
-      async close() {
-        clearInterval(pinReload);
-        // Closing the server ends the waits; a call already running upstream finishes, and its outcome is recorded.
-        await server.close();
-        await Promise.all(running);
-        await joined.close();
-      },
-    };
-  } catch (e) {
-    await joined.close();
-    throw e;
   }
 }

@@ -9,7 +9,8 @@ import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts'
 import { systemClock } from '../adapters/system.ts';
 import { loadConfig } from '../config/load.ts';
 import { CountersignError } from '../core/errors.ts';
-import { auditOrigin, openStoreForCommand } from '../main.ts';
+import { auditOrigin } from '../main.ts';
+import { openStoreForCommand } from '../main-store.ts';
 import { signCheckpoint } from '../service/checkpoint.ts';
 import { buildEvidence, FRAMEWORKS, type EvidenceReport, type Framework } from '../service/evidence/index.ts';
 import { renderEvidenceHtml } from './evidence-html.ts';

@@ -9,7 +9,7 @@ import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { loadConfig } from '../config/load.ts';
 import { configIdentity } from '../config/identity.ts';
-import { openStoreForCommand, storeLocation } from '../main.ts';
+import { openStoreForCommand, storeLocation } from '../main-store.ts';
 import { keyDirOwner, setKeyDirOwner } from '../adapters/signer/key-owner.ts';
 import { systemClock } from '../adapters/system.ts';
 import { adoptStore } from '../service/store-owner.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evidenceReportCommand } from '../../src/cli/evidence.ts';
 import { loadConfig } from '../../src/config/load.ts';
-import { openStoreForCommand } from '../../src/main.ts';
+import { openStoreForCommand } from '../../src/main-store.ts';
 import { renderEvidenceHtml } from '../../src/cli/evidence-html.ts';
 import { isCountersignError } from '../../src/core/errors.ts';
 import type { Store } from '../../src/core/ports.ts';

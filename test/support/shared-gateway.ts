@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Clock, Store } from '../../src/core/ports.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { openOwnedStore } from '../../src/main.ts';
+import { openOwnedStore } from '../../src/main-store.ts';
 import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway, type TestPrincipal } from './gateway.ts';
 import { releaseTestStore, storeYaml } from './test-store.ts';
 
