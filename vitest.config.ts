@@ -50,6 +50,9 @@ export const SQLITE_ONLY: Readonly<Record<string, string>> = {
   'test/e2e/mcp-local-cli.test.ts': 'port: reads rows from the SQLite file; writes CLI configs itself',
   'test/e2e/audit-sensitive.test.ts': 'port: reads audit rows from the SQLite file; writes a CLI config itself',
   'test/e2e/exec-and-postgres.test.ts': 'port: reads rows from the SQLite file',
+  'test/e2e/background-once.test.ts': 'two gateways on one SQLite file share its sweeps by a lease row; on PostgreSQL the leases contract suite and replicas.test.ts cover it',
+  'test/e2e/workers.test.ts': 'server.workers on SQLite, whose wake-ups cross the cluster primary; on PostgreSQL each worker is a replica (replicas.test.ts)',
+  'test/e2e/omit-dev.test.ts': 'installs the package with npm ci --omit=dev and copies in the compiled SQLite driver; the store is beside the point',
   'test/e2e/console-browser.test.ts': 'port: reads rows from the SQLite file (left as it is: needs Chromium to check a change)',
 };
 
@@ -58,6 +61,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time even on two cores: most end-to-end time is spent waiting on other processes
+    // (gateways, PostgreSQL, the CLI), and one at a time took the suite past ten minutes.
+    maxWorkers: 2,
     // Tests that spawn the CLI run dist/: build it from the current sources first.
     globalSetup: ['test/support/build-dist.ts'],
     projects: [
