@@ -223,12 +223,12 @@ describe.skipIf(!db)('postgres store failures', () => {
     const other = await open({ statementTimeoutMs: 8_000 });
     const r = requestRecord();
     await other.insertRequest(r, [auditDraft('request.created', r.id)]);
-    // The frozen replica will lock the audit head, then wait for this row lock; it is frozen while it waits.
+    // The frozen replica will lock its request's row, then wait for the audit head held here; it is frozen while it waits.
     const row = new pg.Client({ connectionString: db!.url });
     await row.connect();
     holders.push(row);
     await row.query('BEGIN');
-    await row.query('SELECT 1 FROM requests WHERE id = $1 FOR UPDATE', [r.id]);
+    await row.query('SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE');
 
     const child: ChildProcess = spawn(process.execPath, ['bin/run-ts.js', 'test/support/postgres-store-child.ts', JSON.stringify({ url: db!.url, poolSize: 1, idleInTransactionTimeoutMs: 1_000 })], {
       stdio: ['pipe', 'pipe', 'inherit'],
