@@ -76,19 +76,38 @@ export async function insertRequest(run: Run, tx: AuditTx, r: RequestRecord, aud
   await tx.append(audit);
 }
 
-/** Inside a write transaction: reads the request under its row lock, and writes what `fn` returns. */
-export async function mutateRequest<T>(run: Run, tx: AuditTx, id: string, fn: (current: RequestRecord) => Mutation<T>): Promise<T> {
+/** Writes `next` over `current` if the stored version is still current's (the UPDATE takes the row lock). */
+async function update(run: Run, current: RequestRecord, n: RequestRecord): Promise<boolean> {
+  // Terms change only when a decision is replaced (a tightened policy re-evaluated at execution).
+  const terms = n.decision === current.decision ? null : requestTerms(n);
+  const done = await run(UPDATE, [current.id, n.status, n.updatedAt, n.expiresAt, n.version, recordJson(n), terms, current.version]);
+  return done.rowCount === 1;
+}
+
+/**
+ * Inside a write transaction: reads the request under its row lock, and writes what `fn` returns. With `known` (what
+ * the caller last wrote), `fn` is tried on it first: when its write finds the stored version still known's, the
+ * stored record is known, so the read is saved (an action's outcome, written by the process that claimed it).
+ */
+export async function mutateRequest<T>(run: Run, tx: AuditTx, id: string, fn: (current: RequestRecord) => Mutation<T>, known?: RequestRecord): Promise<T> {
+  if (known?.id === id && !holdsNul([id])) {
+    let m: Mutation<T> | undefined;
+    try {
+      m = fn(known);
+    } catch {
+      // Refused on what the caller knew: asked again below, of what is stored.
+    }
+    if (m?.next && (await update(run, known, m.next))) return finish(run, tx, id, m);
+  }
   const row = holdsNul([id]) ? undefined : (await run<RecordRow>(GET_FOR_UPDATE, [id])).rows[0];
   if (!row) throw new CountersignError('NOT_FOUND', `no request ${id}`);
   const current = fromRow(row);
   const m = fn(current);
-  if (m.next) {
-    const n = m.next;
-    // Terms change only when a decision is replaced (a tightened policy re-evaluated at execution).
-    const terms = n.decision === current.decision ? null : requestTerms(n);
-    const done = await run(UPDATE, [id, n.status, n.updatedAt, n.expiresAt, n.version, recordJson(n), terms, current.version]);
-    if (done.rowCount !== 1) throw new Error(`request ${id} changed under its row lock`);
-  }
+  if (m.next && !(await update(run, current, m.next))) throw new Error(`request ${id} changed under its row lock`);
+  return finish(run, tx, id, m);
+}
+
+async function finish<T>(run: Run, tx: AuditTx, id: string, m: Mutation<T>): Promise<T> {
   if (m.review) await insertReviews(run, id, [m.review]);
   await tx.append(m.audit);
   return m.result;

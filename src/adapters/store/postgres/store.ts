@@ -54,7 +54,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
 
   return {
     insertRequest: (request, audit) => write((run, tx) => requests.insertRequest(run, tx, request, audit)),
-    mutateRequest: (id, fn) => write((run, tx) => requests.mutateRequest(run, tx, id, fn)),
+    mutateRequest: (id, fn, known) => write((run, tx) => requests.mutateRequest(run, tx, id, fn, known)),
     getRequest: (id) => requests.getRequest(q, id),
     findRequestByDigest: (principalId, digest, status) => requests.findRequestByDigest(q, principalId, digest, status),
     listRequests: (query) => requests.listRequests(q, query),
