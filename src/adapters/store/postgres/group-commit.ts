@@ -7,6 +7,10 @@
  * returned. That pays the head, the COMMIT and its WAL flush once per batch
  * instead of once per write, and the head only for the append.
  *
+ * Request rows an operation inserts, or writes over a record it knows, wait
+ * in the batch (requests.ts DeferredRows) and go in one statement, before
+ * the next statement of any operation or before the head is locked.
+ *
  * Operations share the transaction without savepoints (two round trips per
  * operation saved). An operation that fails having only read (a refused
  * transition, a request not found) is left out alone: its reads changed
@@ -22,8 +26,10 @@
  */
 import type { AuditLog, AuditTx } from './audit.ts';
 import type { Conn, Db, Run, Statement } from './pool.ts';
+import { deferredRows, type RowQueue } from './requests.ts';
 
-export type TxOp<T> = (run: Run, audit: AuditTx) => Promise<T>;
+/** `rows`, in a batch of several: request rows the operation may leave to the batch's one statement for them. */
+export type TxOp<T> = (run: Run, audit: AuditTx, rows?: RowQueue) => Promise<T>;
 type Op = { run: TxOp<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -42,6 +48,8 @@ interface Tracked {
   lost(): unknown;
   /** Statements that wrote or failed so far: an operation that adds none changed nothing. */
   effects(): number;
+  /** Writes the rows left for later now. */
+  flush(): Promise<void>;
 }
 
 export function createWriter(db: Db, log: AuditLog, options: { groupCommit: boolean; retries: number }): <T>(op: TxOp<T>) => Promise<T> {
@@ -52,25 +60,40 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
    * `run`, remembering the first failure of the connection itself: whether an operation lost it is asked of its
    * statements, never read from the error the operation threw (its own code may throw any text, or wrap theirs).
    */
-  function tracked(c: Conn): Tracked {
+  function tracked(c: Conn, rows?: RowQueue): Tracked {
     let lost: unknown;
     let effects = 0;
-    const run: Run = (sql, values) => {
-      if (!reads(sql)) effects++;
-      return c.run(sql, values).catch((e: unknown) => {
+    const checked: Run = (sql, values) =>
+      c.run(sql, values).catch((e: unknown) => {
         effects++;
         if (lost === undefined && db.lost(e)) lost = e;
         throw e;
       }) as never;
+    // The rows left for later go first, so every statement sees the batch's writes in the order they were made. Their
+    // write is no effect of the operation that happens to come next, unless it fails.
+    const flush = async (): Promise<void> => {
+      if (!rows?.pending()) return;
+      try {
+        await rows.flush(checked);
+      } catch (e) {
+        effects++; // a row that moved on, too: whoever comes next must not be judged clean
+        throw e;
+      }
     };
-    return { run, lost: () => lost, effects: () => effects };
+    const run: Run = async (sql, values) => {
+      await flush();
+      if (!reads(sql)) effects++;
+      return checked(sql, values);
+    };
+    return { run, flush, lost: () => lost, effects: () => effects };
   }
 
-  async function runOne(conn: Tracked, tx: AuditTx, op: Op, alone: boolean): Promise<Outcome> {
+  async function runOne(conn: Tracked, tx: AuditTx, op: Op, rows: RowQueue | undefined): Promise<Outcome> {
+    const alone = rows === undefined;
     const mark = tx.mark();
     const before = conn.effects();
     try {
-      return { ok: true, value: await op.run(conn.run, tx) };
+      return { ok: true, value: await op.run(conn.run, tx, rows) };
     } catch (error) {
       if (conn.lost() !== undefined) throw conn.lost();
       if (!alone && conn.effects() !== before) throw new Split();
@@ -86,14 +109,17 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       let started = false;
       try {
         c = await db.connect();
-        const conn = tracked(c);
+        // Alone, nothing is deferred: an operation's statements fail in it, and it fails alone.
+        const rows = alone ? undefined : deferredRows();
+        const conn = tracked(c, rows);
         await conn.run('BEGIN');
         started = true;
         const tx = log.begin(conn.run);
         const outcomes: Outcome[] = [];
-        for (const op of ops) outcomes.push(await runOne(conn, tx, op, alone));
+        for (const op of ops) outcomes.push(await runOne(conn, tx, op, rows));
         if (outcomes.some((o) => o.ok)) {
           try {
+            await conn.flush();
             await tx.write();
           } catch (error) {
             if (conn.lost() !== undefined) throw conn.lost();

@@ -53,8 +53,8 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
   }
 
   return {
-    insertRequest: (request, audit) => write((run, tx) => requests.insertRequest(run, tx, request, audit)),
-    mutateRequest: (id, fn, known) => write((run, tx) => requests.mutateRequest(run, tx, id, fn, known)),
+    insertRequest: (request, audit) => write((run, tx, rows) => requests.insertRequest(run, tx, request, audit, rows)),
+    mutateRequest: (id, fn, known) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, known, rows)),
     getRequest: (id) => requests.getRequest(q, id),
     findRequestByDigest: (principalId, digest, status) => requests.findRequestByDigest(q, principalId, digest, status),
     listRequests: (query) => requests.listRequests(q, query),
