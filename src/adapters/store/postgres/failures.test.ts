@@ -189,6 +189,19 @@ describe.skipIf(!db)('postgres store failures', () => {
     expect(e.code).toBe('STORE_BUSY');
   });
 
+  it('fails a whole batch stuck behind a lock as STORE_BUSY at once, not one write after the other', async () => {
+    const store = await open({ statementTimeoutMs: 300 });
+    const r = requestRecord();
+    await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+    await lockRequests();
+    const started = Date.now();
+    // Same tick: one transaction of 20 writes, whose first statement outlives its timeout.
+    const writes = Array.from({ length: 20 }, () => failure(store.mutateRequest(r.id, () => ({ result: null, audit: [auditDraft('stuck', r.id)] }))));
+    expect((await Promise.all(writes)).map((e) => e.code)).toEqual(Array.from({ length: 20 }, () => 'STORE_BUSY'));
+    // Run again one by one, they would have waited 20 times 300 ms.
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
   it('works again, without being reopened, after every connection to the database was killed', async () => {
     const store = await open({ url: withPassword(db!.url) });
     const r = requestRecord();

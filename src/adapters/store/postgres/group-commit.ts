@@ -20,10 +20,12 @@
  * operation again is safe: nothing of the first run was committed.
  *
  * Any doubt fails the whole batch: a lost connection mid-transaction, a
- * COMMIT that did not say COMMIT. A COMMIT whose connection dies has an
+ * COMMIT that did not say COMMIT; so does a statement that outlived its
+ * timeout (STORE_BUSY), rather than each operation waiting as long again. A COMMIT whose connection dies has an
  * unknown outcome and is reported as STORE_UNAVAILABLE, so callers never act
  * on a write that may not exist.
  */
+import { CountersignError } from '../../../core/errors.ts';
 import type { AuditLog, AuditTx } from './audit.ts';
 import type { Conn, Db, Run, Statement } from './pool.ts';
 import { deferredRows, type RowQueue } from './requests.ts';
@@ -50,6 +52,8 @@ interface Tracked {
   effects(): number;
   /** Writes the rows left for later now. */
   flush(): Promise<void>;
+  /** The first statement that outlived its time or lock wait, if any: running the batch again would wait as long. */
+  busy(): unknown;
 }
 
 export function createWriter(db: Db, log: AuditLog, options: { groupCommit: boolean; retries: number }): <T>(op: TxOp<T>) => Promise<T> {
@@ -60,13 +64,22 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
    * `run`, remembering the first failure of the connection itself: whether an operation lost it is asked of its
    * statements, never read from the error the operation threw (its own code may throw any text, or wrap theirs).
    */
+  /** A statement the database gave up on in time (a timeout, a lock wait): not a deadlock, which a rerun resolves. */
+  const isBusy = (e: unknown): boolean => {
+    if ((e as { code?: unknown }).code === '40P01') return false;
+    const f = db.fail(e, true);
+    return f instanceof CountersignError && f.code === 'STORE_BUSY';
+  };
+
   function tracked(c: Conn, rows?: RowQueue): Tracked {
     let lost: unknown;
+    let busy: unknown;
     let effects = 0;
     const checked: Run = (sql, values) =>
       c.run(sql, values).catch((e: unknown) => {
         effects++;
         if (lost === undefined && db.lost(e)) lost = e;
+        if (busy === undefined && isBusy(e)) busy = e;
         throw e;
       }) as never;
     // The rows left for later go first, so every statement sees the batch's writes in the order they were made. Their
@@ -85,7 +98,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       if (!reads(sql)) effects++;
       return checked(sql, values);
     };
-    return { run, flush, lost: () => lost, effects: () => effects };
+    return { run, flush, lost: () => lost, busy: () => busy, effects: () => effects };
   }
 
   async function runOne(conn: Tracked, tx: AuditTx, op: Op, rows: RowQueue | undefined): Promise<Outcome> {
@@ -96,6 +109,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       return { ok: true, value: await op.run(conn.run, tx, rows) };
     } catch (error) {
       if (conn.lost() !== undefined) throw conn.lost();
+      if (!alone && conn.busy() !== undefined) throw conn.busy();
       if (!alone && conn.effects() !== before) throw new Split();
       tx.restore(mark);
       return { ok: false, error: db.fail(error, true) };
@@ -123,6 +137,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
             await tx.write();
           } catch (error) {
             if (conn.lost() !== undefined) throw conn.lost();
+            if (!alone && conn.busy() !== undefined) throw conn.busy();
             if (!alone) throw new Split();
             outcomes[0] = { ok: false, error: db.fail(error, true) };
           }
