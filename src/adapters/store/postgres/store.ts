@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store: every port of the Store over one database that any
  * number of gateway replicas share. Writes with audit events go through the
- * writer (group-commit.ts), which locks the audit head first; reads and the
+ * writer (group-commit.ts), which locks the audit head last, to append; reads and the
  * writes that touch no audit event (outbox leases, channel messages, known
  * humans, checkpoints) are single statements on the pool.
  */
