@@ -141,8 +141,11 @@ export interface RequestStore {
   /**
    * Reads the request under a lock, calls `fn` (pure, synchronous) and writes
    * what it returns atomically. If `fn` throws, nothing is written.
+   * `known`: the record as this caller last wrote it, when it likely still
+   * stands; a store may call `fn` on it and write only if the stored version
+   * is still `known.version` (a round trip less), else it reads as usual.
    */
-  mutateRequest<T>(id: string, fn: (current: RequestRecord) => Mutation<T>): Promise<T>;
+  mutateRequest<T>(id: string, fn: (current: RequestRecord) => Mutation<T>, known?: RequestRecord): Promise<T>;
   getRequest(id: string): Promise<RequestRecord | undefined>;
   /** The newest request of this principal with this digest and one of these statuses (an agent's retry finds its request). */
   findRequestByDigest(principalId: string, digest: string, status: readonly RequestStatus[]): Promise<RequestRecord | undefined>;

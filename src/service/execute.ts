@@ -116,6 +116,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<Re
       result = { ok: false, output: null, summary: {}, error: { code: 'INTERNAL', message: 'the executor failed unexpectedly' } };
     }
   }
+  // `claimed` is what this process wrote when it claimed the request: the store may write over it without reading it back.
   const record = deps.store.mutateRequest(claimed.id, (current) => {
     const now = deps.clock.now();
     const next = transition(current, result.ok ? 'succeeded' : 'failed', now, {
@@ -136,7 +137,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<Re
         },
       ],
     };
-  });
+  }, claimed);
   let final: RequestRecord;
   try {
     final = await record;

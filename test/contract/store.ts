@@ -156,6 +156,23 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         ]);
       });
 
+      it('given the record the caller knows, changes what is stored: the known record while it stands, else the stored one', async () => {
+        const r = await submitted(store);
+        const seen: number[] = [];
+        const bump = (current: RequestRecord): Mutation<number> => {
+          seen.push(current.version);
+          const next = { ...current, updatedAt: '2026-11-21T10:00:01.000Z', version: current.version + 1 };
+          return { result: next.version, next, audit: [auditDraft('bumped', r.id)] };
+        };
+        expect(await store.mutateRequest(r.id, bump, r)).toBe(r.version + 1);
+        // `r` is stale now: whatever fn made of it, the write applies to the stored version.
+        seen.length = 0;
+        expect(await store.mutateRequest(r.id, bump, r)).toBe(r.version + 2);
+        expect(seen.at(-1)).toBe(r.version + 1);
+        expect(await store.getRequest(r.id)).toMatchObject({ version: r.version + 2, updatedAt: '2026-11-21T10:00:01.000Z' });
+        expect((await allAudit(store)).map((e) => e.type)).toEqual(['request.created', 'bumped', 'bumped']);
+      });
+
       it('writes nothing when fn throws: same row, no review, no audit event', async () => {
         const r = await submitted(store);
         const refused = store.mutateRequest(r.id, () => {

@@ -56,6 +56,18 @@ export function createLocalListeners(): LocalListeners {
   };
 }
 
+/**
+ * Whether a change is worth announcing to other processes. A request the
+ * policy allowed outright was never held: its id reaches its agent only with
+ * the answer, so no one elsewhere waits on it (a reader who found it in a
+ * list while it ran is answered by the waiters' slow poll), and no inbox
+ * shows it. Announcing it anyway would cost every allowed action a NOTIFY,
+ * sent by one replica and read by all the others.
+ */
+export function worthAnnouncing(request: RequestRecord): boolean {
+  return !(request.decision.effect === 'allow' && request.expiresAt === null && request.reviews.length === 0);
+}
+
 /** Parses a change message; null for anything else (another program's message on the same channel). */
 export function parseChange(value: unknown): ChangeMessage | null {
   let v = value;

@@ -100,6 +100,33 @@ describe.skipIf(!db)('postgres notifier', () => {
     }
   });
 
+  it('does not announce a change to a request the policy allowed outright (no one elsewhere waits on it), and announces the rest', async () => {
+    const rows = new Map<string, RequestRecord>();
+    const a = await createPostgresNotifier({ url: db!.url, load: async (id) => rows.get(id) });
+    const b = await createPostgresNotifier({ url: db!.url, load: async (id) => rows.get(id) });
+    try {
+      const base = requestRecord({ status: 'succeeded' });
+      const allowed: RequestRecord = { ...base, decision: { ...base.decision, effect: 'allow' }, expiresAt: null, reviews: [] };
+      const held = requestRecord({ status: 'approved' });
+      for (const r of [allowed, held]) rows.set(r.id, r);
+      const heard: string[] = [];
+      b.subscribe(allowed.id, (x) => heard.push(x.id));
+      b.subscribe(held.id, (x) => heard.push(x.id));
+      const local: string[] = [];
+      a.subscribe(allowed.id, (x) => local.push(x.id));
+      a.publish(allowed);
+      a.publish(held);
+      // Announcements arrive in order: once the held one is heard, an announced allowed one would have been heard first.
+      await eventually(async () => (heard.includes(held.id) ? true : undefined), 10_000);
+      expect(heard).toEqual([held.id]);
+      // This process's own listeners still hear it.
+      expect(local).toEqual([allowed.id]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('names the database without its password when it cannot listen', async () => {
     const url = new URL(db!.url);
     url.password = 'hunter2-secret';

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { CountersignError } from '../../core/errors.ts';
 import type { Log } from '../../core/ports.ts';
-import { createLocalListeners, createRemoteReceiver, parseChange, type ClosableNotifier, type LoadRequest } from './listeners.ts';
+import { createLocalListeners, createRemoteReceiver, parseChange, worthAnnouncing, type ClosableNotifier, type LoadRequest } from './listeners.ts';
 
 export interface PostgresNotifierOptions {
   /** postgres:// URL (may hold a password: never logged, never in an error). */
@@ -133,6 +133,7 @@ export async function createPostgresNotifier(options: PostgresNotifierOptions): 
     publish(request) {
       local.publish(request);
       if (!client) return; // waiters elsewhere fall back to their poll until the connection is back
+      if (!worthAnnouncing(request)) return;
       pending.push(JSON.stringify({ origin, id: request.id, version: request.version }));
       flush();
     },

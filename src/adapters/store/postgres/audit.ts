@@ -1,12 +1,19 @@
 /**
- * Appending to the audit log inside a write transaction. The transaction
- * first locks the one-row `audit_head` (FOR UPDATE waits for, then reads,
- * the head another replica just committed), so every replica appends to one
- * chain in one total order; each event is chained to the true head, its
- * time never steps back along the log, and the Merkle nodes and the outbox
- * deliveries it causes are written in the same transaction. A failure of
- * the audit write itself is AUDIT_WRITE_FAILED, and the write that needed
- * it rolls back with it.
+ * Appending to the audit log inside a write transaction. An operation only
+ * hands its events to the transaction; once every operation of the batch has
+ * done its own work (and taken its row locks), `write` locks the one-row
+ * `audit_head` (FOR UPDATE waits for, then reads, the head another replica
+ * just committed), chains the batch's events to it and writes them, their
+ * Merkle nodes, the outbox deliveries they cause and the new head in one
+ * statement; COMMIT follows. So every replica appends to one chain in one
+ * total order, each event's time never steps back along the log, and the
+ * head is held for a few round trips only: replicas overlap everything but
+ * the append itself.
+ *
+ * Lock order: row locks first, the head last. A transaction holding the head
+ * waits for no other lock (its inserts have no foreign keys, and no other
+ * transaction can hold the keys it inserts), so no cycle can go through it.
+ * A failure of the write is AUDIT_WRITE_FAILED, and the batch rolls back.
  */
 import { chainEvent, type AuditDraft, type AuditEvent } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
@@ -16,19 +23,21 @@ import type { PgTree } from './tree.ts';
 
 type HeadRow = { seq: number; hash: string; time: string };
 
-/** The audit log as one write transaction sees it, from the moment it locked the head. */
+/** The audit events of one write transaction, written together at its end. */
 export interface AuditTx {
   append(drafts: readonly AuditDraft[]): Promise<void>;
-  /** A point to come back to when the operation that follows fails (its savepoint rolled back). */
-  mark(): HeadRow;
-  restore(mark: HeadRow): void;
-  /** Writes the head row if the transaction moved it; the last statement before COMMIT. */
-  finish(): Promise<void>;
+  /** A point to come back to when the operation that follows fails. */
+  mark(): number;
+  restore(mark: number): void;
+  /**
+   * Locks the head, then writes every event appended (their nodes, deliveries and the new head); the last statement
+   * before COMMIT. Nothing to write: takes no lock.
+   */
+  write(): Promise<void>;
 }
 
 export interface AuditLog {
-  /** Locks the head: call first in the transaction, so every writer takes its locks in the same order. */
-  begin(run: Run): Promise<AuditTx>;
+  begin(run: Run): AuditTx;
   /** The transaction did not commit: nothing cached from it may be trusted. */
   abort(): void;
   /** The committed head. */
@@ -37,39 +46,37 @@ export interface AuditLog {
 
 const LOCK_HEAD = { name: 'cs_audit_lock_head', text: 'SELECT seq, hash, time FROM audit_head WHERE id = 1 FOR UPDATE' };
 const READ_HEAD = { name: 'cs_audit_head', text: 'SELECT seq, hash, time FROM audit_head WHERE id = 1' };
-const MOVE_HEAD = { name: 'cs_audit_move_head', text: 'UPDATE audit_head SET seq = $1, hash = $2, time = $3 WHERE id = 1' };
-const INSERT_EVENTS = {
-  name: 'cs_audit_insert',
-  text: `INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash)
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
-};
-const INSERT_OUTBOX = {
-  name: 'cs_outbox_insert',
-  text: `INSERT INTO outbox (channel, event, request_id, payload, created_at, next_attempt_at)
-         SELECT c, e, r, p, t, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS d(c, e, r, p, t)`,
+/** Events, Merkle nodes, outbox deliveries and the head, in one round trip. */
+const WRITE = {
+  name: 'cs_audit_write',
+  text: `WITH events AS (
+           INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])),
+         nodes AS (
+           INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest($8::int[], $9::bigint[], $10::bytea[])),
+         deliveries AS (
+           INSERT INTO outbox (channel, event, request_id, payload, created_at, next_attempt_at)
+           SELECT c, e, r, p, t, t FROM unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) AS d(c, e, r, p, t))
+         UPDATE audit_head SET seq = $16, hash = $17, time = $18 WHERE id = 1`,
 };
 
 export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): AuditLog {
-  async function enqueue(run: Run, deliveries: readonly OutboxDraft[]): Promise<void> {
-    if (deliveries.length === 0) return;
-    await run(INSERT_OUTBOX, [
-      deliveries.map((d) => d.channel),
-      deliveries.map((d) => d.event),
-      deliveries.map((d) => d.requestId),
-      deliveries.map((d) => JSON.stringify(d.payload)),
-      deliveries.map((d) => d.createdAt),
-    ]);
-  }
-
   return {
-    async begin(run) {
-      const { rows } = await run<HeadRow>(LOCK_HEAD);
-      const start = rows[0];
-      if (!start) throw new Error('the audit_head row is missing: the store is damaged');
-      let head: HeadRow = start;
+    begin(run) {
+      let drafts: AuditDraft[] = [];
       return {
-        async append(drafts) {
+        async append(more) {
+          drafts.push(...more);
+        },
+        mark: () => drafts.length,
+        restore(mark) {
+          drafts = drafts.slice(0, mark);
+        },
+        async write() {
           if (drafts.length === 0) return;
+          const { rows } = await run<HeadRow>(LOCK_HEAD);
+          const head = rows[0];
+          if (!head) throw new Error('the audit_head row is missing: the store is damaged');
           const events: AuditEvent[] = [];
           let h = head;
           for (const d of drafts) {
@@ -79,8 +86,10 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
             events.push(e);
             h = { seq: e.seq, hash: e.hash, time };
           }
+          const deliveries: OutboxDraft[] = drafts.flatMap((d) => route(d));
           try {
-            await run(INSERT_EVENTS, [
+            const nodes = await tree.nodes(run, head, events);
+            await run(WRITE, [
               events.map((e) => e.seq),
               events.map((e) => e.time),
               events.map((e) => e.type),
@@ -88,23 +97,23 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
               events.map((e) => e.actor),
               events.map((e) => e.body),
               events.map((e) => e.hash),
+              nodes.levels,
+              nodes.indexes,
+              nodes.hashes,
+              deliveries.map((d) => d.channel),
+              deliveries.map((d) => d.event),
+              deliveries.map((d) => d.requestId),
+              deliveries.map((d) => JSON.stringify(d.payload)),
+              deliveries.map((d) => d.createdAt),
+              h.seq,
+              h.hash,
+              h.time,
             ]);
-            await tree.append(run, head, events);
           } catch (e) {
+            tree.invalidate();
             if (db.lost(e)) throw e;
             throw new CountersignError('AUDIT_WRITE_FAILED', undefined, { cause: db.redact(e instanceof Error ? e.message : String(e)) });
           }
-          head = h;
-          // Outside the audit try: a failing enqueue still fails (and rolls back) the whole change.
-          await enqueue(run, drafts.flatMap((d) => route(d)));
-        },
-        mark: () => head,
-        restore(mark) {
-          if (mark !== head) tree.invalidate();
-          head = mark;
-        },
-        async finish() {
-          if (head !== start) await run(MOVE_HEAD, [head.seq, head.hash, head.time]);
         },
       };
     },

@@ -189,6 +189,19 @@ describe.skipIf(!db)('postgres store failures', () => {
     expect(e.code).toBe('STORE_BUSY');
   });
 
+  it('fails a whole batch stuck behind a lock as STORE_BUSY at once, not one write after the other', async () => {
+    const store = await open({ statementTimeoutMs: 300 });
+    const r = requestRecord();
+    await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+    await lockRequests();
+    const started = Date.now();
+    // Same tick: one transaction of 20 writes, whose first statement outlives its timeout.
+    const writes = Array.from({ length: 20 }, () => failure(store.mutateRequest(r.id, () => ({ result: null, audit: [auditDraft('stuck', r.id)] }))));
+    expect((await Promise.all(writes)).map((e) => e.code)).toEqual(Array.from({ length: 20 }, () => 'STORE_BUSY'));
+    // Run again one by one, they would have waited 20 times 300 ms.
+    expect(Date.now() - started).toBeLessThan(4_000);
+  });
+
   it('works again, without being reopened, after every connection to the database was killed', async () => {
     const store = await open({ url: withPassword(db!.url) });
     const r = requestRecord();
@@ -223,12 +236,12 @@ describe.skipIf(!db)('postgres store failures', () => {
     const other = await open({ statementTimeoutMs: 8_000 });
     const r = requestRecord();
     await other.insertRequest(r, [auditDraft('request.created', r.id)]);
-    // The frozen replica will lock the audit head, then wait for this row lock; it is frozen while it waits.
+    // The frozen replica will lock its request's row, then wait for the audit head held here; it is frozen while it waits.
     const row = new pg.Client({ connectionString: db!.url });
     await row.connect();
     holders.push(row);
     await row.query('BEGIN');
-    await row.query('SELECT 1 FROM requests WHERE id = $1 FOR UPDATE', [r.id]);
+    await row.query('SELECT 1 FROM audit_head WHERE id = 1 FOR UPDATE');
 
     const child: ChildProcess = spawn(process.execPath, ['bin/run-ts.js', 'test/support/postgres-store-child.ts', JSON.stringify({ url: db!.url, poolSize: 1, idleInTransactionTimeoutMs: 1_000 })], {
       stdio: ['pipe', 'pipe', 'inherit'],

@@ -1,28 +1,60 @@
 /**
- * Write transactions, with group commit. Every write locks the audit head
- * first (see audit.ts), so writes are serialized across replicas anyway;
- * writes that queue up while a transaction is in flight share the next one,
- * each inside its own SAVEPOINT: an operation that throws rolls back alone,
- * and no operation's promise settles before the COMMIT that makes it durable
- * has returned. That pays the lock, the COMMIT and its WAL flush once per
- * batch instead of once per write (`npm run bench:pg-store`: 3 to 8 times the
- * writes per second of a transaction per write); a lone write is a batch of
- * one, without a savepoint.
+ * Write transactions, with group commit. Writes that queue up while a
+ * transaction is in flight share the next one: each operation does its own
+ * work (taking its row locks), then the audit events of all of them are
+ * appended at once under the audit head (audit.ts), and one COMMIT makes
+ * them durable; no operation's promise settles before that COMMIT has
+ * returned. That pays the head, the COMMIT and its WAL flush once per batch
+ * instead of once per write, and the head only for the append.
+ *
+ * Request rows an operation inserts, or writes over a record it knows, wait
+ * in the batch (requests.ts DeferredRows) and go in one statement, before
+ * the next statement of any operation or before the head is locked.
+ *
+ * Operations share the transaction without savepoints (two round trips per
+ * operation saved). An operation that fails having only read (a refused
+ * transition, a request not found) is left out alone: its reads changed
+ * nothing. One that fails after writing, or any failure of the audit write,
+ * rolls the whole batch back and runs each of its operations again in a
+ * transaction of its own, so a failing write still fails alone. Running an
+ * operation again is safe: nothing of the first run was committed.
  *
  * Any doubt fails the whole batch: a lost connection mid-transaction, a
- * savepoint that cannot be rolled back, a COMMIT that did not say COMMIT.
- * A COMMIT whose connection dies has an unknown outcome and is reported as
- * STORE_UNAVAILABLE, so callers never act on a write that may not exist.
+ * COMMIT that did not say COMMIT; so does a statement that outlived its
+ * timeout (STORE_BUSY), rather than each operation waiting as long again. A COMMIT whose connection dies has an
+ * unknown outcome and is reported as STORE_UNAVAILABLE, so callers never act
+ * on a write that may not exist.
  */
+import { CountersignError } from '../../../core/errors.ts';
 import type { AuditLog, AuditTx } from './audit.ts';
-import type { Conn, Db, Run } from './pool.ts';
+import type { Conn, Db, Run, Statement } from './pool.ts';
+import { deferredRows, type RowQueue } from './requests.ts';
 
-export type TxOp<T> = (run: Run, audit: AuditTx) => Promise<T>;
+/** `rows`, in a batch of several: request rows the operation may leave to the batch's one statement for them. */
+export type TxOp<T> = (run: Run, audit: AuditTx, rows?: RowQueue) => Promise<T>;
 type Op = { run: TxOp<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** Most operations in one transaction, so one batch cannot hold the audit head for long. */
+/** Most operations in one transaction, so one batch cannot hold row locks for long. */
 const MAX_BATCH = 64;
+
+/** The batch must be rolled back and its operations run one per transaction. */
+class Split extends Error {}
+
+/** True for a statement that only reads (its row locks aside). */
+const reads = (sql: Statement): boolean => /^\s*SELECT\b/i.test(typeof sql === 'string' ? sql : sql.text);
+
+interface Tracked {
+  run: Run;
+  /** The first failure of the connection itself, if any. */
+  lost(): unknown;
+  /** Statements that wrote or failed so far: an operation that adds none changed nothing. */
+  effects(): number;
+  /** Writes the rows left for later now. */
+  flush(): Promise<void>;
+  /** The first statement that outlived its time or lock wait, if any: running the batch again would wait as long. */
+  busy(): unknown;
+}
 
 export function createWriter(db: Db, log: AuditLog, options: { groupCommit: boolean; retries: number }): <T>(op: TxOp<T>) => Promise<T> {
   const queue: Op[] = [];
@@ -32,49 +64,85 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
    * `run`, remembering the first failure of the connection itself: whether an operation lost it is asked of its
    * statements, never read from the error the operation threw (its own code may throw any text, or wrap theirs).
    */
-  function tracked(c: Conn): { run: Run; lost(): unknown } {
+  /** A statement the database gave up on in time (a timeout, a lock wait): not a deadlock, which a rerun resolves. */
+  const isBusy = (e: unknown): boolean => {
+    if ((e as { code?: unknown }).code === '40P01') return false;
+    const f = db.fail(e, true);
+    return f instanceof CountersignError && f.code === 'STORE_BUSY';
+  };
+
+  function tracked(c: Conn, rows?: RowQueue): Tracked {
     let lost: unknown;
-    const run: Run = (sql, values) =>
+    let busy: unknown;
+    let effects = 0;
+    const checked: Run = (sql, values) =>
       c.run(sql, values).catch((e: unknown) => {
+        effects++;
         if (lost === undefined && db.lost(e)) lost = e;
+        if (busy === undefined && isBusy(e)) busy = e;
         throw e;
       }) as never;
-    return { run, lost: () => lost };
+    // The rows left for later go first, so every statement sees the batch's writes in the order they were made. Their
+    // write is no effect of the operation that happens to come next, unless it fails.
+    const flush = async (): Promise<void> => {
+      if (!rows?.pending()) return;
+      try {
+        await rows.flush(checked);
+      } catch (e) {
+        effects++; // a row that moved on, too: whoever comes next must not be judged clean
+        throw e;
+      }
+    };
+    const run: Run = async (sql, values) => {
+      await flush();
+      if (!reads(sql)) effects++;
+      return checked(sql, values);
+    };
+    return { run, flush, lost: () => lost, busy: () => busy, effects: () => effects };
   }
 
-  async function runOne(conn: { run: Run; lost(): unknown }, tx: AuditTx, op: Op, alone: boolean): Promise<Outcome> {
-    const run = conn.run;
-    if (!alone) await run('SAVEPOINT op');
+  async function runOne(conn: Tracked, tx: AuditTx, op: Op, rows: RowQueue | undefined): Promise<Outcome> {
+    const alone = rows === undefined;
     const mark = tx.mark();
+    const before = conn.effects();
     try {
-      const value = await op.run(run, tx);
-      if (!alone) await run('RELEASE SAVEPOINT op');
-      return { ok: true, value };
+      return { ok: true, value: await op.run(conn.run, tx, rows) };
     } catch (error) {
       if (conn.lost() !== undefined) throw conn.lost();
+      if (!alone && conn.busy() !== undefined) throw conn.busy();
+      if (!alone && conn.effects() !== before) throw new Split();
       tx.restore(mark);
-      if (!alone) {
-        await run('ROLLBACK TO SAVEPOINT op'); // if this throws, the batch fails: its writes are in doubt
-        await run('RELEASE SAVEPOINT op');
-      }
       return { ok: false, error: db.fail(error, true) };
     }
   }
 
   async function transact(ops: Op[]): Promise<void> {
+    const alone = ops.length === 1;
     for (let attempt = 0; ; attempt++) {
       let c: Conn | undefined;
       let started = false;
       try {
         c = await db.connect();
-        const conn = tracked(c);
+        // Alone, nothing is deferred: an operation's statements fail in it, and it fails alone.
+        const rows = alone ? undefined : deferredRows();
+        const conn = tracked(c, rows);
         await conn.run('BEGIN');
-        const tx = await log.begin(conn.run);
         started = true;
+        const tx = log.begin(conn.run);
         const outcomes: Outcome[] = [];
-        for (const op of ops) outcomes.push(await runOne(conn, tx, op, ops.length === 1));
+        for (const op of ops) outcomes.push(await runOne(conn, tx, op, rows));
         if (outcomes.some((o) => o.ok)) {
-          await tx.finish();
+          try {
+            await conn.flush();
+            await tx.write();
+          } catch (error) {
+            if (conn.lost() !== undefined) throw conn.lost();
+            if (!alone && conn.busy() !== undefined) throw conn.busy();
+            if (!alone) throw new Split();
+            outcomes[0] = { ok: false, error: db.fail(error, true) };
+          }
+        }
+        if (outcomes.some((o) => o.ok)) {
           const done = await c.run('COMMIT');
           // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error.
           if (done.command !== 'COMMIT') throw new Error(`the transaction ended with ${done.command}, not COMMIT`);
@@ -86,6 +154,13 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
         return;
       } catch (error) {
         log.abort();
+        if (error instanceof Split && c) {
+          // No COMMIT was sent, so nothing of the batch exists: each operation runs again, alone.
+          const ended = await c.run('ROLLBACK').then(() => true, () => false);
+          c.done(!ended);
+          for (const op of ops) await transact([op]);
+          return;
+        }
         if (c) {
           const ended = !db.lost(error) && (await c.run('ROLLBACK').then(() => true, () => false));
           c.done(!ended);

@@ -105,6 +105,42 @@ describe.skipIf(!db)('postgres store shared by replicas', () => {
     expect((await a.readAudit(1, 100)).filter((e) => e.type === 'execution.started')).toHaveLength(1);
   });
 
+  it('completes every write when two replicas lock the same requests in opposite orders (a deadlock costs a retry, not a write)', async () => {
+    const [a, b] = [await replica(), await replica()];
+    const [r1, r2] = [requestRecord(), requestRecord()];
+    await a.insertRequest(r1, [auditDraft('request.created', r1.id)]);
+    await a.insertRequest(r2, [auditDraft('request.created', r2.id)]);
+    // Both rows held from outside, so each replica's batch takes its first row only once both wait: then each waits for the other's.
+    const holder = new pg.Client({ connectionString: db!.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM requests WHERE id = ANY($1) FOR UPDATE', [[r1.id, r2.id]]);
+      const bump = (current: RequestRecord): Mutation<number> => {
+        const next = { ...current, version: current.version + 1 };
+        return { result: next.version, next, audit: [auditDraft('bumped', current.id)] };
+      };
+      // Same tick on each replica: one transaction each, r1 then r2 on A, r2 then r1 on B.
+      const writes = [a.mutateRequest(r1.id, bump), a.mutateRequest(r2.id, bump), b.mutateRequest(r2.id, bump), b.mutateRequest(r1.id, bump)];
+      for (const started = Date.now(); ; ) {
+        const waiting = await sql(db!.url, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (waiting.length >= 2) break;
+        if (Date.now() - started > 20_000) throw new Error('the replicas never waited for the rows');
+        await new Promise((res) => setTimeout(res, 20));
+      }
+      await holder.query('ROLLBACK');
+      expect((await Promise.allSettled(writes)).map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    } finally {
+      await holder.end();
+    }
+    expect((await a.getRequest(r1.id))?.version).toBe(r1.version + 2);
+    expect((await b.getRequest(r2.id))?.version).toBe(r2.version + 2);
+    const events = await b.readAudit(1, 100);
+    expect(events.filter((e) => e.type === 'bumped')).toHaveLength(4);
+    const verifier = createChainVerifier();
+    for (const e of events) expect(verifier.push(e)).toBeNull();
+  }, 30_000);
+
   it('keeps one chain and one Merkle tree when two replicas append interleaved', async () => {
     const [a, b] = [await replica(), await replica()];
     // Sequential turns first (each replica's cached edge goes stale every time), then both at once.

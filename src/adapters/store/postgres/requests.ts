@@ -17,6 +17,79 @@ import { holdsNul, type Run } from './pool.ts';
 
 type RecordRow = { id: string; record: string; reviews: string[] | null };
 
+/**
+ * The request rows of a batch's inserts and of its updates over known records, in one statement: terms travel as
+ * JSON (an array of arrays is no parameter), and the updated ids come back, so a row that moved on is noticed.
+ */
+const WRITE_ROWS = {
+  name: 'cs_request_write_rows',
+  text: `WITH inserted AS (
+           INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, terms, record)
+           SELECT i.id, i.status, i.principal_id, i.acts_for, i.connection, i.created_at, i.updated_at, i.expires_at, i.version, i.digest,
+                  ARRAY(SELECT jsonb_array_elements_text(i.terms::jsonb)), i.record
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[])
+             AS i(id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, terms, record)),
+         updated AS (
+           UPDATE requests r SET status = u.status, updated_at = u.updated_at, expires_at = u.expires_at, version = u.version, record = u.record
+           FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::int[], $18::text[], $19::int[]) AS u(id, status, updated_at, expires_at, version, record, expected)
+           WHERE r.id = u.id AND r.version = u.expected
+           RETURNING r.id)
+         SELECT count(*)::int AS n FROM updated`,
+};
+
+/**
+ * Request rows a batch writes later, all in one statement (WRITE_ROWS): before the next statement of any operation,
+ * and before the audit head is locked, so the row locks still come first. An update that finds its row moved on
+ * fails the flush: the batch is then run again one operation at a time, where nothing is deferred.
+ */
+export interface DeferredRows {
+  pending(): boolean;
+  flush(run: Run): Promise<void>;
+}
+
+export interface RowQueue extends DeferredRows {
+  insert(r: RequestRecord): void;
+  update(current: RequestRecord, next: RequestRecord): void;
+}
+
+export function deferredRows(): RowQueue {
+  let inserts: RequestRecord[] = [];
+  let updates: { current: RequestRecord; next: RequestRecord }[] = [];
+  return {
+    insert: (r) => void inserts.push(r),
+    update: (current, next) => void updates.push({ current, next }),
+    pending: () => inserts.length > 0 || updates.length > 0,
+    async flush(run) {
+      const [ins, upd] = [inserts, updates];
+      inserts = [];
+      updates = [];
+      if (ins.length === 0 && upd.length === 0) return;
+      const done = await run<{ n: number }>(WRITE_ROWS, [
+        ins.map((r) => r.id),
+        ins.map((r) => r.status),
+        ins.map((r) => r.principal.id),
+        ins.map((r) => r.principal.actsFor),
+        ins.map((r) => r.action.connection),
+        ins.map((r) => r.createdAt),
+        ins.map((r) => r.updatedAt),
+        ins.map((r) => r.expiresAt),
+        ins.map((r) => r.version),
+        ins.map((r) => r.digest),
+        ins.map((r) => JSON.stringify(requestTerms(r))),
+        ins.map((r) => recordJson(r)),
+        upd.map((u) => u.current.id),
+        upd.map((u) => u.next.status),
+        upd.map((u) => u.next.updatedAt),
+        upd.map((u) => u.next.expiresAt),
+        upd.map((u) => u.next.version),
+        upd.map((u) => recordJson(u.next)),
+        upd.map((u) => u.current.version),
+      ]);
+      if (done.rows[0]?.n !== upd.length) throw new Error('a request written over a known record had moved on');
+    },
+  };
+}
+
 const INSERT = {
   name: 'cs_request_insert',
   text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, terms, record)
@@ -68,27 +141,64 @@ async function insertReviews(run: Run, id: string, reviews: readonly Review[]): 
   }
 }
 
-/** Inside a write transaction: the request, its reviews and its audit events. */
-export async function insertRequest(run: Run, tx: AuditTx, r: RequestRecord, audit: readonly AuditDraft[]): Promise<void> {
+/** Inside a write transaction: the request, its reviews and its audit events. `rows`: the batch's deferred rows. */
+export async function insertRequest(run: Run, tx: AuditTx, r: RequestRecord, audit: readonly AuditDraft[], rows?: RowQueue): Promise<void> {
+  if (rows && r.reviews.length === 0) {
+    rows.insert(r);
+    await tx.append(audit);
+    return;
+  }
   await run(INSERT, [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, requestTerms(r), recordJson(r)]);
   // The record's reviews live in their own table; without this they would be dropped.
   await insertReviews(run, r.id, r.reviews);
   await tx.append(audit);
 }
 
-/** Inside a write transaction: reads the request under its row lock, and writes what `fn` returns. */
-export async function mutateRequest<T>(run: Run, tx: AuditTx, id: string, fn: (current: RequestRecord) => Mutation<T>): Promise<T> {
+/** Writes `next` over `current` if the stored version is still current's (the UPDATE takes the row lock). */
+async function update(run: Run, current: RequestRecord, n: RequestRecord): Promise<boolean> {
+  // Terms change only when a decision is replaced (a tightened policy re-evaluated at execution).
+  const terms = n.decision === current.decision ? null : requestTerms(n);
+  const done = await run(UPDATE, [current.id, n.status, n.updatedAt, n.expiresAt, n.version, recordJson(n), terms, current.version]);
+  return done.rowCount === 1;
+}
+
+/**
+ * Inside a write transaction: reads the request under its row lock, and writes what `fn` returns. With `known` (what
+ * the caller last wrote), `fn` is tried on it first: when its write finds the stored version still known's, the
+ * stored record is known, so the read is saved (an action's outcome, written by the process that claimed it).
+ */
+export async function mutateRequest<T>(
+  run: Run,
+  tx: AuditTx,
+  id: string,
+  fn: (current: RequestRecord) => Mutation<T>,
+  known?: RequestRecord,
+  rows?: RowQueue,
+): Promise<T> {
+  if (known?.id === id && !holdsNul([id])) {
+    let m: Mutation<T> | undefined;
+    try {
+      m = fn(known);
+    } catch {
+      // Refused on what the caller knew: asked again below, of what is stored.
+    }
+    // Deferred when there is no review to insert and the terms stay (a refusal of the row fails the flush, and so the batch).
+    if (m?.next && rows && !m.review && m.next.decision === known.decision) {
+      rows.update(known, m.next);
+      await tx.append(m.audit);
+      return m.result;
+    }
+    if (m?.next && (await update(run, known, m.next))) return finish(run, tx, id, m);
+  }
   const row = holdsNul([id]) ? undefined : (await run<RecordRow>(GET_FOR_UPDATE, [id])).rows[0];
   if (!row) throw new CountersignError('NOT_FOUND', `no request ${id}`);
   const current = fromRow(row);
   const m = fn(current);
-  if (m.next) {
-    const n = m.next;
-    // Terms change only when a decision is replaced (a tightened policy re-evaluated at execution).
-    const terms = n.decision === current.decision ? null : requestTerms(n);
-    const done = await run(UPDATE, [id, n.status, n.updatedAt, n.expiresAt, n.version, recordJson(n), terms, current.version]);
-    if (done.rowCount !== 1) throw new Error(`request ${id} changed under its row lock`);
-  }
+  if (m.next && !(await update(run, current, m.next))) throw new Error(`request ${id} changed under its row lock`);
+  return finish(run, tx, id, m);
+}
+
+async function finish<T>(run: Run, tx: AuditTx, id: string, m: Mutation<T>): Promise<T> {
   if (m.review) await insertReviews(run, id, [m.review]);
   await tx.append(m.audit);
   return m.result;

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChainVerifier } from '../../../core/audit.ts';
 import { inclusionProof, leafHash, memorySource, rootAt, toHex } from '../../../core/merkle/index.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
+import type { Mutation } from '../../../core/ports.ts';
+import type { RequestRecord } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
 import { treeContract } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
@@ -56,6 +58,38 @@ describe.skipIf(!db)('postgres store', () => {
         const verifier = createChainVerifier();
         for (const e of events) expect(verifier.push(e)).toBeNull();
         expect(await store.treeHead()).toMatchObject({ size: 39 });
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('writes the rows of a batch together, yet an update over a known record that moved on applies to the stored one', async () => {
+      const { store, cleanup } = await fresh();
+      try {
+        const r = requestRecord();
+        await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+        const bump = (current: RequestRecord): Mutation<RequestRecord> => {
+          const next = { ...current, version: current.version + 1 };
+          return { result: next, next, audit: [auditDraft('bumped', current.id, { from: current.version })] };
+        };
+        const moved = await store.mutateRequest(r.id, bump);
+        // Same tick: one transaction, whose rows are left for one statement; `r` is stale by now.
+        const [others, stale, fresh1] = [requestRecord(), requestRecord(), requestRecord()];
+        const settled = await Promise.allSettled([
+          store.insertRequest(others, [auditDraft('request.created', others.id)]),
+          store.mutateRequest(r.id, bump, r),
+          store.insertRequest(stale, [auditDraft('request.created', stale.id)]),
+          store.mutateRequest(moved.id, bump, moved),
+          store.insertRequest(fresh1, [auditDraft('request.created', fresh1.id)]),
+        ]);
+        expect(settled.map((x) => x.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+        // Each update applied to what was stored when it ran: the stale one to `moved`, the next one to its result.
+        expect(await store.getRequest(r.id)).toMatchObject({ version: r.version + 3 });
+        for (const x of [others, stale, fresh1]) expect(await store.getRequest(x.id)).toEqual(x);
+        const events = await store.readAudit(1, 100);
+        expect(events.filter((e) => e.type === 'bumped').map((e) => e.data['from'])).toEqual([r.version, r.version + 1, r.version + 2]);
+        const verifier = createChainVerifier();
+        for (const e of events) expect(verifier.push(e)).toBeNull();
       } finally {
         await cleanup();
       }

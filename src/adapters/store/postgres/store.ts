@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store: every port of the Store over one database that any
  * number of gateway replicas share. Writes with audit events go through the
- * writer (group-commit.ts), which locks the audit head first; reads and the
+ * writer (group-commit.ts), which locks the audit head last, to append; reads and the
  * writes that touch no audit event (outbox leases, channel messages, known
  * humans, checkpoints) are single statements on the pool.
  */
@@ -53,8 +53,8 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
   }
 
   return {
-    insertRequest: (request, audit) => write((run, tx) => requests.insertRequest(run, tx, request, audit)),
-    mutateRequest: (id, fn) => write((run, tx) => requests.mutateRequest(run, tx, id, fn)),
+    insertRequest: (request, audit) => write((run, tx, rows) => requests.insertRequest(run, tx, request, audit, rows)),
+    mutateRequest: (id, fn, known) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, known, rows)),
     getRequest: (id) => requests.getRequest(q, id),
     findRequestByDigest: (principalId, digest, status) => requests.findRequestByDigest(q, principalId, digest, status),
     listRequests: (query) => requests.listRequests(q, query),

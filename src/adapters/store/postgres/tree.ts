@@ -19,8 +19,11 @@ export interface Head {
 }
 
 export interface PgTree {
-  /** Inside the transaction holding the audit head, whose head is `prev`: adds the leaves of `events` and writes the nodes they complete. */
-  append(run: Run, prev: Head, events: readonly { seq: number; body: string; hash: string }[]): Promise<void>;
+  /**
+   * Inside the transaction holding the audit head, whose head is `prev`: adds the leaves of `events` and returns the
+   * nodes they complete, for the caller to write (and to call `invalidate` if that fails).
+   */
+  nodes(run: Run, prev: Head, events: readonly { seq: number; body: string; hash: string }[]): Promise<NewNodes>;
   /** Forgets the cached edge (a write that added leaves to it rolled back). */
   invalidate(): void;
   /** Root at `size`; `head` (the committed head when size is the log's length) lets the cached edge answer. */
@@ -30,14 +33,16 @@ export interface PgTree {
   edge(run: Run, size: number): Promise<{ level: number; index: number; hash: string }[]>;
 }
 
+export interface NewNodes {
+  readonly levels: number[];
+  readonly indexes: number[];
+  readonly hashes: Buffer[];
+}
+
 const ZERO = new Uint8Array(32);
 const FETCH = {
   name: 'cs_merkle_fetch',
   text: 'SELECT n.level, n.idx, n.hash FROM merkle_nodes n JOIN unnest($1::int[], $2::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx',
-};
-const INSERT = {
-  name: 'cs_merkle_insert',
-  text: 'INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest($1::int[], $2::bigint[], $3::bytea[])',
 };
 
 /** Runs `compute` over the nodes it needs, fetched in one query. */
@@ -69,8 +74,7 @@ export function createTree(): PgTree {
   let frontierHead = '';
 
   return {
-    async append(run, prev, events) {
-      if (events.length === 0) return;
+    async nodes(run, prev, events) {
       if (!frontier || frontier.size !== prev.seq || frontierHead !== prev.hash) {
         frontier = undefined;
         frontier = await withNodes(run, (source) => Frontier.from({ size: prev.seq, source }));
@@ -86,13 +90,8 @@ export function createTree(): PgTree {
           hashes.push(Buffer.from(n.hash));
         }
       }
-      frontierHead = events[events.length - 1]!.hash;
-      try {
-        await run(INSERT, [levels, indexes, hashes]);
-      } catch (e) {
-        frontier = undefined;
-        throw e;
-      }
+      if (events.length > 0) frontierHead = events[events.length - 1]!.hash;
+      return { levels, indexes, hashes };
     },
     invalidate() {
       frontier = undefined;
