@@ -7,9 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leasesContract } from '../../../test/contract/leases.ts';
+import { eventually } from '../../../test/support/gateway.ts';
 import { createTestDatabase } from '../../../test/support/postgres.ts';
+import { silentRelay } from '../../../test/support/silent-relay.ts';
 import { createSqliteStore } from '../store/sqlite/store.ts';
 import { createMemoryLeases } from './memory.ts';
 import { createPostgresLeases } from './postgres.ts';
@@ -57,4 +59,27 @@ describe.skipIf(!db)('postgres leases', () => {
     },
     cleanup: async () => {},
   }), { holderCanVanish: true });
+
+  // A partition, or a NAT that forgot the connection: no RST ever comes, so without a read timeout the holder's next
+  // try would wait forever, and every try after it behind that one.
+  it('answers a try in bounded time when the network to the database goes silent, and another leads once the server ends that session', async () => {
+    const relay = await silentRelay(db!.url);
+    const a = createPostgresLeases({ url: relay.url, connectTimeoutMs: 1000 });
+    const b = createPostgresLeases({ url: db!.url });
+    try {
+      expect(await a.tryLead('sweep')).toBe(true);
+      relay.freeze();
+      expect(await a.tryLead('sweep')).toBe(false);
+      // The next try does not queue behind the silent connection either.
+      expect(await a.tryLead('sweep')).toBe(false);
+      // The server ends the silent session (in a real partition, its keepalives tell it): another leads.
+      await relay.close();
+      await eventually(async () => ((await b.tryLead('sweep')) ? true : undefined), 10_000);
+      expect(await a.tryLead('sweep')).toBe(false);
+    } finally {
+      await a.close();
+      await b.close();
+      await relay.close();
+    }
+  }, 30_000);
 });

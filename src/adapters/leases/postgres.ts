@@ -41,6 +41,9 @@ export function createPostgresLeases(options: PostgresLeasesOptions): Leases {
         ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
         connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
         keepAlive: true,
+        // A network gone silent (no RST ever comes) must not hang a try, and every later one behind it: a statement
+        // unanswered this long is taken as the session lost (`tryLead` then drops the connection).
+        query_timeout: options.connectTimeoutMs ?? 5000,
         application_name: 'countersign-leases',
       });
       const drop = (e: Error | null) => {
@@ -55,6 +58,11 @@ export function createPostgresLeases(options: PostgresLeasesOptions): Leases {
       c.on('end', () => drop(null));
       try {
         await c.connect();
+        // The server learns of a silent partition only from its keepalives (by default after about two hours): until
+        // then the dead session keeps its locks and no other process leads. Probe within seconds instead.
+        await c.query('SELECT set_config($1, $2, false), set_config($3, $4, false), set_config($5, $6, false)', [
+          'tcp_keepalives_idle', '10', 'tcp_keepalives_interval', '5', 'tcp_keepalives_count', '3',
+        ]);
       } catch (e) {
         await c.end().catch(() => {});
         throw e;
@@ -93,6 +101,13 @@ export function createPostgresLeases(options: PostgresLeasesOptions): Leases {
         }
         return false;
       } catch {
+        // Whatever failed (a read timeout, a cut), this session may be gone: its locks are no longer counted on, and
+        // the next try opens another. Ending a session that is still there releases its locks, as a crash would.
+        if (client === c) {
+          client = null;
+          held.clear();
+          c.end().catch(() => {});
+        }
         return false;
       }
     },

@@ -5,7 +5,6 @@
  * password, and works again by itself once the database is back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, connect as tcpConnect, type AddressInfo, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import type { Store } from '../../../core/ports.ts';
 import { transition } from '../../../core/request.ts';
 import { auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
+import { silentRelay } from '../../../../test/support/silent-relay.ts';
 import { createPostgresStore, type PostgresStoreOptions } from './index.ts';
 import { emptyStore } from '../../../../test/support/postgres-store.ts';
 
@@ -54,44 +54,6 @@ async function backendsWaitingOnLock(n: number): Promise<void> {
 }
 
 const serverWithoutTls = db ? (await sql('SHOW ssl'))[0]?.['ssl'] === 'off' : false;
-
-/**
- * A TCP relay to the test server that can go silent: frozen, it passes nothing either way and closes nothing, as a
- * network partition or a database host that vanished does (no RST ever comes).
- */
-async function silentRelay(target: string): Promise<{ url: string; freeze(): void; thaw(): void; sentWhileFrozen(): number; close(): Promise<void> }> {
-  const to = new URL(target);
-  const sockets: Socket[] = [];
-  /** Connections whose client sent something while frozen: each one a wait the store had to sit out. */
-  const tried = new Set<Socket>();
-  let frozen = false;
-  const server = createServer((inbound) => {
-    const outbound = tcpConnect(Number(to.port || 5432), to.hostname);
-    sockets.push(inbound, outbound);
-    if (frozen) tried.add(inbound);
-    for (const [from, onto] of [[inbound, outbound], [outbound, inbound]] as const) {
-      from.on('data', (chunk) => {
-        if (!frozen) onto.write(chunk);
-        else if (from === inbound) tried.add(inbound);
-      });
-      from.on('error', () => onto.destroy());
-      from.on('close', () => onto.destroy());
-    }
-  });
-  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
-  const url = new URL(target);
-  url.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url: url.toString(),
-    freeze: () => void (frozen = true),
-    thaw: () => void (frozen = false),
-    sentWhileFrozen: () => tried.size,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((res) => server.close(() => res()));
-    },
-  };
-}
 
 describe.skipIf(!db)('postgres store failures', () => {
   const opened: Store[] = [];
