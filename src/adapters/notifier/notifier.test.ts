@@ -12,6 +12,7 @@ import { notifierContract } from '../../../test/contract/notifier.ts';
 import { eventually } from '../../../test/support/gateway.ts';
 import { requestRecord } from '../../../test/support/fixtures.ts';
 import { createTestDatabase } from '../../../test/support/postgres.ts';
+import { silentRelay } from '../../../test/support/silent-relay.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { createClusterNotifier, type MessagePort } from './cluster.ts';
 import { createMemoryNotifier } from './memory.ts';
@@ -126,6 +127,36 @@ describe.skipIf(!db)('postgres notifier', () => {
       await b.close();
     }
   });
+
+  // A partition, or a NAT that forgot the connection: no RST comes, so an announcement may never be answered. Every
+  // later one must not queue behind it (nor memory grow with them): the connection is taken as lost and opened again.
+  it('announces again once the network is back after it went silent under an announcement', async () => {
+    const relay = await silentRelay(db!.url);
+    const rows = new Map<string, RequestRecord>();
+    const load = async (id: string) => rows.get(id);
+    const a = await createPostgresNotifier({ url: relay.url, load, connectTimeoutMs: 1000 });
+    const b = await createPostgresNotifier({ url: db!.url, load });
+    try {
+      const r = requestRecord({ status: 'approved' });
+      rows.set(r.id, r);
+      const heard: RequestRecord[] = [];
+      b.subscribe(r.id, (x) => heard.push(x));
+      relay.freeze();
+      a.publish(r);
+      await eventually(async () => (relay.sentWhileFrozen() > 0 ? true : undefined), 10_000);
+      relay.thaw();
+      const later = { ...r, status: 'executing' as const, version: r.version + 1 };
+      rows.set(r.id, later);
+      await eventually(async () => {
+        a.publish(later);
+        return heard.some((x) => x.version === later.version) ? true : undefined;
+      }, 15_000);
+    } finally {
+      await a.close();
+      await b.close();
+      await relay.close();
+    }
+  }, 30_000);
 
   it('names the database without its password when it cannot listen', async () => {
     const url = new URL(db!.url);

@@ -7,7 +7,8 @@
  * sending transaction commits, and publish is called after the change
  * commits, so the read sees it.
  *
- * A dropped connection is opened again with backoff and LISTENs again; the
+ * A dropped connection (or one that leaves an announcement unanswered) is
+ * opened again with backoff and LISTENs again; the
  * requests waited on here are then read once more, for a change announced
  * while nobody listened. Waiters also poll slowly, so nothing waits forever.
  */
@@ -53,6 +54,9 @@ export async function createPostgresNotifier(options: PostgresNotifierOptions): 
       ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       keepAlive: true,
+      // An announcement the server never answers (a network gone silent: no RST comes) must not hold back every later
+      // one, queued behind it in memory: past this long, the connection is taken as lost and opened again.
+      query_timeout: options.connectTimeoutMs ?? 5000,
       application_name: 'countersign-notify',
     });
     // Without a listener, an error on an idle connection would crash the process.
@@ -116,7 +120,11 @@ export async function createPostgresNotifier(options: PostgresNotifierOptions): 
     pending = [];
     sending = true;
     c.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS t(payload, n) ORDER BY n', [channel, batch])
-      .catch((e: unknown) => options.log?.warn({ changes: batch.length, err: describe(e) }, 'announcing request changes to other replicas failed'))
+      .catch((e: unknown) => {
+        options.log?.warn({ changes: batch.length, err: describe(e) }, 'announcing request changes to other replicas failed');
+        // Unanswered or refused, the connection is not trusted to listen either: the waiters here catch up once it is back.
+        lost(c, e instanceof Error ? e : new Error(String(e)));
+      })
       .finally(() => {
         sending = false;
         flush();
