@@ -8,9 +8,8 @@
  * commits, so the read sees it.
  *
  * A dropped connection (or one that leaves an announcement unanswered) is
- * opened again with backoff and LISTENs again; the
- * requests waited on here are then read once more, for a change announced
- * while nobody listened. Waiters also poll slowly, so nothing waits forever.
+ * opened again with backoff and LISTENs again; the requests waited on here
+ * are then read once more, for a change announced while nobody listened. Waiters also poll slowly, so nothing waits forever.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
