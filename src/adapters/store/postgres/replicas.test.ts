@@ -166,6 +166,46 @@ describe.skipIf(!db)('postgres store shared by replicas', () => {
     expect(verifyInclusion(leaves[3]!, 3, leaves.length, proof, hashFromHex((await b.treeHead()).root))).toBe(true);
   });
 
+  it('keeps one chain and one Merkle tree when two replicas race batches of different sizes and some batches roll back after their append', async () => {
+    // The delivery of a `boom` event cannot be enqueued: its batch fails in the append statement, after its events and
+    // tree nodes went in, and is rolled back; each replica's cached edge then saw leaves that never existed.
+    const router: OutboxRouter = (e) => [{ channel: e.type === 'boom' ? 'broken' : 'slack', event: e.type, requestId: null, payload: {}, createdAt: e.time }];
+    const [a, b] = [await replica({ outbox: router }), await replica({ outbox: router })];
+    await sql(db!.url, `CREATE OR REPLACE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'channel refused'; END $$;
+                        CREATE TRIGGER refuse BEFORE INSERT ON outbox FOR EACH ROW WHEN (NEW.channel = 'broken') EXECUTE FUNCTION refuse();`);
+    try {
+      const writes: Promise<unknown>[] = [];
+      for (let round = 0; round < 6; round++) {
+        for (let i = 0; i < 10; i++) {
+          const s = (i + round) % 2 ? a : b;
+          const n = ((i * 7 + round) % 4) + 1;
+          const drafts = Array.from({ length: n }, (_, j) => auditDraft(i % 5 === round % 5 && j === n - 1 ? 'boom' : 'ok', null, { round, i, j }));
+          writes.push(s.appendAudit(drafts));
+        }
+        const settled = await Promise.allSettled(writes.splice(0));
+        // Each write fails alone: exactly the two with a `boom` in them.
+        expect(settled.filter((x) => x.status === 'rejected').map((x) => (x as PromiseRejectedResult).reason.code)).toEqual(['AUDIT_WRITE_FAILED', 'AUDIT_WRITE_FAILED']);
+      }
+      await a.appendAudit([auditDraft('last', null)]);
+      await b.appendAudit([auditDraft('last', null)]);
+
+      const events = await a.readAudit(1, 10_000);
+      expect(events.some((e) => e.type === 'boom')).toBe(false);
+      expect(events.length).toBeGreaterThan(50);
+      const verifier = createChainVerifier();
+      for (const e of events) expect(verifier.push(e)).toBeNull();
+      const leaves = events.map((e) => leafHash(e.body));
+      const source = memorySource(leaves);
+      for (const s of [a, b]) {
+        expect(await s.treeHead()).toEqual({ size: leaves.length, root: toHex(rootAt(source, leaves.length)) });
+        for (let size = 1; size <= leaves.length; size += 7) expect(await s.rootAt(size)).toBe(toHex(rootAt(source, size)));
+        expect(await s.consistencyProof(5, leaves.length)).toEqual(consistencyProof(source, 5, leaves.length).map(toHex));
+      }
+    } finally {
+      await sql(db!.url, 'DROP TRIGGER IF EXISTS refuse ON outbox');
+    }
+  }, 60_000);
+
   it('never hands the same delivery to two replicas claiming at once, and keeps each request in order', async () => {
     const router: OutboxRouter = (e) => (e.requestId === null ? [] : [{ channel: 'slack', event: e.type, requestId: e.requestId, payload: {}, createdAt: e.time }]);
     const [a, b] = [await replica({ outbox: router }), await replica({ outbox: router })];
