@@ -14,7 +14,7 @@ import { treeContract } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { outboxContract } from '../../../../test/contract/store-outbox.ts';
-import { auditDraft, requestRecord } from '../../../../test/support/fixtures.ts';
+import { auditDraft, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
 import { createPostgresStore } from './index.ts';
 import { emptyStore } from '../../../../test/support/postgres-store.ts';
@@ -88,6 +88,39 @@ describe.skipIf(!db)('postgres store', () => {
         for (const x of [others, stale, fresh1]) expect(await store.getRequest(x.id)).toEqual(x);
         const events = await store.readAudit(1, 100);
         expect(events.filter((e) => e.type === 'bumped').map((e) => e.data['from'])).toEqual([r.version, r.version + 1, r.version + 2]);
+        const verifier = createChainVerifier();
+        for (const e of events) expect(verifier.push(e)).toBeNull();
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('records each review once when its batch is rolled back and run again because a review beside it was a second vote', async () => {
+      const { store, cleanup } = await fresh();
+      try {
+        const [x, y] = [requestRecord(), requestRecord()];
+        await store.insertRequest(x, [auditDraft('request.created', x.id)]);
+        await store.insertRequest(y, [auditDraft('request.created', y.id)]);
+        // A review the caller's fn does not refuse: only the database's (request, reviewer) key stops a second vote.
+        const vote = (who: string) => (current: RequestRecord): Mutation<string> => {
+          const review = reviewOf(current, human(who, ['sre']));
+          const next = { ...current, reviews: [...current.reviews, review], version: current.version + 1 };
+          return { result: who, next, review, audit: [auditDraft('review.recorded', current.id, { who })] };
+        };
+        await store.mutateRequest(y.id, vote('bob'));
+        // Same tick: one transaction; bob's second vote fails after writing, so the batch is rolled back and rerun.
+        const settled = await Promise.allSettled([
+          store.mutateRequest(x.id, vote('alice')),
+          store.mutateRequest(y.id, vote('bob')),
+          store.mutateRequest(x.id, vote('carol')),
+        ]);
+        expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+        expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'ALREADY_REVIEWED' });
+        expect((await store.getRequest(x.id))!.reviews.map((r) => r.reviewer.id)).toEqual(['alice', 'carol']);
+        expect(await store.getRequest(x.id)).toMatchObject({ version: x.version + 2 });
+        expect((await store.getRequest(y.id))!.reviews.map((r) => r.reviewer.id)).toEqual(['bob']);
+        const events = await store.readAudit(1, 100);
+        expect(events.filter((e) => e.type === 'review.recorded').map((e) => `${e.requestId}:${String(e.data['who'])}`)).toEqual([`${y.id}:bob`, `${x.id}:alice`, `${x.id}:carol`]);
         const verifier = createChainVerifier();
         for (const e of events) expect(verifier.push(e)).toBeNull();
       } finally {
