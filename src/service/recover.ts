@@ -6,7 +6,7 @@
  * its deadline may be running in another gateway on the same store, so it is
  * left alone until then; the sweeper checks again.
  */
-import { transition } from '../core/request.ts';
+import { transition, type RequestRecord } from '../core/request.ts';
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
 import { expireDue } from './expire.ts';
@@ -18,21 +18,25 @@ export async function interruptOverdue(deps: Deps): Promise<number> {
   const now = deps.clock.now().getTime();
   // Only overdue runs take the write lock; one still in time is left to its owner.
   for (const r of executing.filter((x) => !x.runDeadline || Date.parse(x.runDeadline) <= now)) {
-    const overdue = await deps.store.mutateRequest(r.id, (current) => {
+    const overdue = await deps.store.mutateRequest<RequestRecord | null>(r.id, (current) => {
       const now = deps.clock.now();
       const deadline = current.runDeadline ? Date.parse(current.runDeadline) : 0;
-      if (current.status !== 'executing' || deadline > now.getTime()) return { result: false, audit: [] };
+      if (current.status !== 'executing' || deadline > now.getTime()) return { result: null, audit: [] };
       const next = transition(current, 'failed', now, {
         runDeadline: null,
         error: { code: 'EXECUTION_INTERRUPTED', message: 'the gateway stopped while this action ran; it is not retried' },
       });
       return {
-        result: true,
+        result: next,
         next,
         audit: [{ type: 'request.failed', time: now.toISOString(), requestId: r.id, actor: null, data: { code: 'EXECUTION_INTERRUPTED', runDeadline: current.runDeadline ?? null } }],
       };
     });
-    if (overdue) count++;
+    if (overdue) {
+      count++;
+      // Its agent may be waiting on it, here or in another process.
+      deps.notifier.publish(overdue);
+    }
   }
   return count;
 }

@@ -264,6 +264,25 @@ describe('a crash while an action runs', () => {
     expect(last).toMatchObject({ type: 'request.failed', actor: null, data: { code: 'EXECUTION_INTERRUPTED' } });
     expect(seen.filter((u) => u === '/refunds/crash')).toHaveLength(1);
   });
+
+  it('tells the waiters when the sweep marks an overdue run interrupted, as any other change of the request', async () => {
+    const addr = hanging.address();
+    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    const clock = manualClock();
+    const gw = await start(share(), body(url), clock);
+    const held = await submit(gw, 'POST', '/refunds/overdue');
+    const id = held.body.id as string;
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+    await eventually(async () => (seen.includes('/refunds/overdue') ? true : undefined));
+    expect(requestStatus(gw.dbPath, id)).toBe('executing');
+    // What a long-poll, an event stream or an MCP wait hears, here or (through LISTEN/NOTIFY) in another replica.
+    const heard: string[] = [];
+    gw.deps.notifier.subscribe(id, (r) => heard.push(r.status));
+    // Past the run's deadline: the sweep presumes the run dead.
+    clock.advance(10 * 60_000);
+    await eventually(async () => (heard.includes('failed') ? true : undefined), 10_000);
+    expect(requestStatus(gw.dbPath, id)).toBe('failed');
+  });
 });
 
 describe('a second gateway starting while the first is mid-run', () => {
