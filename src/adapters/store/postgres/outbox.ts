@@ -9,9 +9,8 @@
 import type { ChannelMessage } from '../../../core/channel.ts';
 import type { KnownHuman } from '../../../core/known-human.ts';
 import type { ChannelHealth, OutboxDelivery } from '../../../core/outbox.ts';
+import { deliveryOf, type OutboxRow } from '../rows.ts';
 import type { Run } from './pool.ts';
-
-type Row = { id: number; channel: string; event: string; request_id: string | null; payload: string; created_at: string; attempts: number; next_attempt_at: string; last_error: string | null };
 
 const CLAIM = {
   name: 'cs_outbox_claim',
@@ -53,18 +52,6 @@ const REMEMBER = {
 const BY_EMAIL = { name: 'cs_known_human_by_email', text: 'SELECT record FROM known_humans WHERE email = $1' };
 const BY_ID = { name: 'cs_known_human_by_id', text: 'SELECT record FROM known_humans WHERE id = $1 ORDER BY n DESC LIMIT 1' };
 
-const toDelivery = (r: Row): OutboxDelivery => ({
-  id: String(r.id),
-  channel: r.channel,
-  event: r.event,
-  requestId: r.request_id,
-  payload: JSON.parse(r.payload) as Record<string, unknown>,
-  createdAt: r.created_at,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  lastError: r.last_error,
-});
-
 /** A delivery id as the outbox numbers them; anything else names no delivery. */
 const idOf = (id: string): string => (/^[0-9]{1,18}$/.test(id) ? id : '0');
 
@@ -72,8 +59,8 @@ export const outbox = {
   /** One statement, so its own transaction: claimed rows are leased the moment it commits. */
   async claim(run: Run, now: Date, limit: number, leaseMs: number): Promise<OutboxDelivery[]> {
     const until = new Date(now.getTime() + leaseMs).toISOString();
-    const { rows } = await run<Row>(CLAIM, [now.toISOString(), Math.max(1, limit), until]);
-    return rows.sort((a, b) => a.id - b.id).map(toDelivery);
+    const { rows } = await run<OutboxRow>(CLAIM, [now.toISOString(), Math.max(1, limit), until]);
+    return rows.sort((a, b) => a.id - b.id).map(deliveryOf);
   },
   async complete(run: Run, id: string): Promise<void> {
     await run(DONE, [idOf(id)]);

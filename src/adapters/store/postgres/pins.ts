@@ -1,9 +1,7 @@
 /** The `tool_pins` table in PostgreSQL: one row per (connection, tool), definitions kept as JSON text. */
 import type { ToolPin } from '../../../core/mcp/pins.ts';
-import type { ToolDefinition } from '../../../core/mcp/tool.ts';
+import { pinOf, type PinRow } from '../rows.ts';
 import type { Run } from './pool.ts';
-
-type PinRow = { connection: string; tool: string; hash: string; definition: string; pinned_at: string; pinned_by: string; changed: string | null };
 
 const ALL = { name: 'cs_pins_all', text: 'SELECT * FROM tool_pins ORDER BY connection, tool' };
 const OF = { name: 'cs_pins_of', text: 'SELECT * FROM tool_pins WHERE connection = $1 ORDER BY tool' };
@@ -17,20 +15,10 @@ const UPSERT = {
            pinned_at = excluded.pinned_at, pinned_by = excluded.pinned_by, changed = excluded.changed`,
 };
 
-const fromRow = (r: PinRow): ToolPin => ({
-  connection: r.connection,
-  tool: r.tool,
-  hash: r.hash,
-  definition: JSON.parse(r.definition) as ToolDefinition,
-  pinnedAt: r.pinned_at,
-  pinnedBy: r.pinned_by,
-  changed: r.changed === null ? null : (JSON.parse(r.changed) as ToolPin['changed']),
-});
-
 export const pins = {
   async read(run: Run, connection?: string, forUpdate = false): Promise<ToolPin[]> {
     const { rows } = connection === undefined ? await run<PinRow>(ALL) : await run<PinRow>(forUpdate ? OF_FOR_UPDATE : OF, [connection]);
-    return rows.map(fromRow);
+    return rows.map(pinOf);
   },
   async upsert(run: Run, p: ToolPin): Promise<void> {
     await run(UPSERT, [p.connection, p.tool, p.hash, JSON.stringify(p.definition), p.pinnedAt, p.pinnedBy, p.changed === null ? null : JSON.stringify(p.changed)]);

@@ -5,7 +5,7 @@
  * writes that touch no audit event (outbox leases, channel messages, known
  * humans, checkpoints) are single statements on the pool.
  */
-import type { AuditEvent } from '../../../core/audit.ts';
+import { auditEventOf, type AuditRow } from '../rows.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
 import type { Store, StoredCheckpoint } from '../../../core/ports.ts';
@@ -18,8 +18,6 @@ import * as requests from './requests.ts';
 import { firstSeqAtOrAfter, searchAudit } from './search.ts';
 import { sessions } from './sessions.ts';
 import { createTree } from './tree.ts';
-
-type AuditRow = { seq: number; body: string; hash: string };
 
 const READ_AUDIT = { name: 'cs_audit_read', text: 'SELECT seq, body, hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2' };
 const SET_META = { name: 'cs_meta_set', text: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value' };
@@ -81,16 +79,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
       return (await q<AuditRow>(READ_AUDIT, [fromSeq, Math.max(0, limit)])).rows;
     },
     async readAudit(fromSeq, limit) {
-      return (await q<AuditRow>(READ_AUDIT, [fromSeq, Math.max(0, limit)])).rows.map((r): AuditEvent => {
-        let b: Omit<AuditEvent, 'body' | 'hash'>;
-        try {
-          b = JSON.parse(r.body) as Omit<AuditEvent, 'body' | 'hash'>;
-        } catch {
-          // A damaged row is still returned as stored, so the verifier can name it.
-          b = { seq: r.seq, time: '', type: '(unreadable)', requestId: null, actor: null, data: {}, prev: '' };
-        }
-        return { ...b, seq: r.seq, body: r.body, hash: r.hash };
-      });
+      return (await q<AuditRow>(READ_AUDIT, [fromSeq, Math.max(0, limit)])).rows.map(auditEventOf);
     },
     async treeHead() {
       const head = await log.head();

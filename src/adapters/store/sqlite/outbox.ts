@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3';
 import type { ChannelMessage } from '../../../core/channel.ts';
 import type { KnownHuman } from '../../../core/known-human.ts';
 import type { ChannelHealth, OutboxDelivery, OutboxDraft } from '../../../core/outbox.ts';
+import { deliveryOf, type OutboxRow } from '../rows.ts';
 
 export const OUTBOX_SCHEMA = `
   CREATE TABLE outbox (
@@ -37,20 +38,6 @@ export const OUTBOX_SCHEMA = `
     record TEXT NOT NULL
   ) STRICT;
   CREATE INDEX known_humans_id ON known_humans (id);`;
-
-type Row = { id: number; channel: string; event: string; request_id: string | null; payload: string; created_at: string; attempts: number; next_attempt_at: string; last_error: string | null };
-
-const toDelivery = (r: Row): OutboxDelivery => ({
-  id: String(r.id),
-  channel: r.channel,
-  event: r.event,
-  requestId: r.request_id,
-  payload: JSON.parse(r.payload) as Record<string, unknown>,
-  createdAt: r.created_at,
-  attempts: r.attempts,
-  nextAttemptAt: r.next_attempt_at,
-  lastError: r.last_error,
-});
 
 /** Statements over the outbox tables; writes are plain functions the store runs in its transactions. */
 export function createOutboxTables(db: Database.Database) {
@@ -88,10 +75,10 @@ export function createOutboxTables(db: Database.Database) {
       for (const d of drafts) q.insert.run(d.channel, d.event, d.requestId, JSON.stringify(d.payload), d.createdAt, d.createdAt);
     },
     claim(now: Date, limit: number, leaseMs: number): OutboxDelivery[] {
-      const rows = q.due.all(now.toISOString(), Math.max(1, limit)) as Row[];
+      const rows = q.due.all(now.toISOString(), Math.max(1, limit)) as OutboxRow[];
       const until = new Date(now.getTime() + leaseMs).toISOString();
       for (const r of rows) q.lease.run(until, r.id);
-      return rows.map(toDelivery);
+      return rows.map(deliveryOf);
     },
     complete(id: string): void {
       q.done.run(Number(id));

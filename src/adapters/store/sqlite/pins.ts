@@ -1,9 +1,7 @@
 /** The `tool_pins` table: one row per (connection, tool), definitions kept as JSON. */
 import type Database from 'better-sqlite3';
 import type { ToolPin } from '../../../core/mcp/pins.ts';
-import type { ToolDefinition } from '../../../core/mcp/tool.ts';
-
-type PinRow = { connection: string; tool: string; hash: string; definition: string; pinned_at: string; pinned_by: string; changed: string | null };
+import { pinOf, type PinRow } from '../rows.ts';
 
 export function createPinTable(db: Database.Database) {
   const q = {
@@ -16,18 +14,9 @@ export function createPinTable(db: Database.Database) {
          pinned_at = excluded.pinned_at, pinned_by = excluded.pinned_by, changed = excluded.changed`,
     ),
   };
-  const fromRow = (r: PinRow): ToolPin => ({
-    connection: r.connection,
-    tool: r.tool,
-    hash: r.hash,
-    definition: JSON.parse(r.definition) as ToolDefinition,
-    pinnedAt: r.pinned_at,
-    pinnedBy: r.pinned_by,
-    changed: r.changed === null ? null : (JSON.parse(r.changed) as ToolPin['changed']),
-  });
   return {
     read(connection?: string): ToolPin[] {
-      return ((connection === undefined ? q.all.all() : q.of.all(connection)) as PinRow[]).map(fromRow);
+      return ((connection === undefined ? q.all.all() : q.of.all(connection)) as PinRow[]).map(pinOf);
     },
     upsert(p: ToolPin): void {
       q.upsert.run({

@@ -8,7 +8,8 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { chainEvent, type AuditDraft, type AuditEvent } from '../../../core/audit.ts';
+import { chainEvent, type AuditDraft } from '../../../core/audit.ts';
+import { auditEventOf, type AuditRow } from '../rows.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { Mutation, RequestQuery, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
@@ -34,7 +35,6 @@ export interface SqliteStoreOptions {
 
 type RequestRow = { record: string };
 type ReviewRow = { request_id: string; record: string };
-type AuditRow = { seq: number; body: string; hash: string };
 
 /**
  * @example
@@ -313,16 +313,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       return q.readAudit.all(fromSeq, limit) as AuditRow[];
     },
     async readAudit(fromSeq, limit) {
-      return (q.readAudit.all(fromSeq, limit) as AuditRow[]).map((r): AuditEvent => {
-        let b: Omit<AuditEvent, 'body' | 'hash'>;
-        try {
-          b = JSON.parse(r.body) as Omit<AuditEvent, 'body' | 'hash'>;
-        } catch {
-          // A damaged row is still returned as stored, so the verifier can name it.
-          b = { seq: r.seq, time: '', type: '(unreadable)', requestId: null, actor: null, data: {}, prev: '' };
-        }
-        return { ...b, seq: r.seq, body: r.body, hash: r.hash };
-      });
+      return (q.readAudit.all(fromSeq, limit) as AuditRow[]).map(auditEventOf);
     },
     async claimDeliveries(now, limit, leaseMs) {
       return write(() => outbox.claim(now, limit, leaseMs));
