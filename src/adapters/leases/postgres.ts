@@ -6,15 +6,13 @@
  * dropped connection here means this process leads nothing until it is back.
  */
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Leases, Log } from '../../core/ports.ts';
+import { postgresSession, type PostgresSessionOptions } from '../postgres-session.ts';
 
-export interface PostgresLeasesOptions {
-  /** postgres:// URL (may hold a password: never logged). */
-  readonly url: string;
-  readonly ssl?: boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean; servername?: string };
+/** `url` may hold a password: it is never logged. */
+export interface PostgresLeasesOptions extends PostgresSessionOptions {
   readonly log?: Log;
-  readonly connectTimeoutMs?: number;
 }
 
 /** One 64-bit advisory lock key per job name, in a namespace of our own (a hash, so another application's small integers do not collide). */
@@ -36,16 +34,9 @@ export function createPostgresLeases(options: PostgresLeasesOptions): Leases {
   const open = (): Promise<pg.Client> => {
     if (client) return Promise.resolve(client);
     connecting ??= (async () => {
-      const c = new pg.Client({
-        connectionString: options.url,
-        ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-        keepAlive: true,
-        // A network gone silent (no RST ever comes) must not hang a try, and every later one behind it: a statement
-        // unanswered this long is taken as the session lost (`tryLead` then drops the connection).
-        query_timeout: options.connectTimeoutMs ?? 5000,
-        application_name: 'countersign-leases',
-      });
+      // A network gone silent must not hang a try, and every later one behind it: a statement unanswered past the
+      // connect timeout fails, and `tryLead` then drops the connection.
+      const c = postgresSession(options, 'countersign-leases');
       const drop = (e: Error | null) => {
         if (client !== c) return;
         client = null;

@@ -12,21 +12,19 @@
  * are then read once more, for a change announced while nobody listened. Waiters also poll slowly, so nothing waits forever.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { CountersignError } from '../../core/errors.ts';
 import type { Log } from '../../core/ports.ts';
+import { postgresSession, type PostgresSessionOptions } from '../postgres-session.ts';
 import { createLocalListeners, createRemoteReceiver, parseChange, worthAnnouncing, type ClosableNotifier, type LoadRequest } from './listeners.ts';
 
-export interface PostgresNotifierOptions {
-  /** postgres:// URL (may hold a password: never logged, never in an error). */
-  readonly url: string;
-  readonly ssl?: boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean; servername?: string };
+/** `url` may hold a password: it is never logged, never in an error. */
+export interface PostgresNotifierOptions extends PostgresSessionOptions {
   /** Reads a request from the store (main.ts passes store.getRequest). */
   readonly load: LoadRequest;
   readonly log?: Log;
   /** The NOTIFY channel; every replica of one store must use the same. */
   readonly channel?: string;
-  readonly connectTimeoutMs?: number;
 }
 
 export const NOTIFY_CHANNEL = 'countersign_requests';
@@ -48,16 +46,9 @@ export async function createPostgresNotifier(options: PostgresNotifierOptions): 
   let backoff = 100;
 
   const connect = async (): Promise<pg.Client> => {
-    const c = new pg.Client({
-      connectionString: options.url,
-      ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
-      keepAlive: true,
-      // An announcement the server never answers (a network gone silent: no RST comes) must not hold back every later
-      // one, queued behind it in memory: past this long, the connection is taken as lost and opened again.
-      query_timeout: options.connectTimeoutMs ?? 5000,
-      application_name: 'countersign-notify',
-    });
+    // An announcement the server never answers must not hold back every later one, queued behind it in memory: past
+    // the connect timeout it fails, and the connection is taken as lost and opened again.
+    const c = postgresSession(options, 'countersign-notify');
     // Without a listener, an error on an idle connection would crash the process.
     c.on('error', (e) => lost(c, e));
     c.on('end', () => lost(c, null));
