@@ -1,13 +1,16 @@
 /**
- * The Merkle tree over the audit log, kept in SQLite beside the events: every
- * perfect subtree (leaves included) is stored once, as the append that
- * completes it commits, so a root or a proof for any size reads O(log n)
- * rows instead of rehashing the log. The right edge is cached in memory and
- * rebuilt from the rows whenever the log's length is not the cache's (another
- * process appended, or a rolled-back write advanced it).
+ * The Merkle tree over the audit log, kept in SQLite beside the events: the
+ * perfect subtrees of 16 leaves and up are stored once, as the append that
+ * completes them commits, and the smaller ones are rehashed from the events'
+ * bodies when needed (../sparse-tree.ts says why), so a root or a proof for
+ * any size reads O(log n) rows and a few dozen events instead of rehashing
+ * the log. The right edge is cached in memory and rebuilt from the rows and
+ * events whenever the log's length is not the cache's (another process
+ * appended, or a rolled-back write advanced it).
  */
 import type Database from 'better-sqlite3';
 import { Frontier, leafHash, rootAt, rightEdge, inclusionProof, consistencyProof, toHex, type SubtreeSource } from '../../../core/merkle/index.ts';
+import { isStored, sparseSource } from '../sparse-tree.ts';
 
 export interface TreeStore {
   /** Inside the write transaction that inserted the event with this seq. */
@@ -31,20 +34,23 @@ export function createTreeStore(db: Database.Database): TreeStore {
   const q = {
     node: db.prepare('SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?').pluck(),
     insert: db.prepare('INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)'),
+    bodies: db.prepare('SELECT seq, body FROM audit_events WHERE seq BETWEEN ? AND ?'),
   };
-  const source: SubtreeSource = {
-    perfect(level, index) {
-      const hash = q.node.get(level, index) as Buffer | undefined;
-      if (!hash) throw new Error(`the audit tree has no node ${level}/${index}: the store is damaged`);
-      return new Uint8Array(hash.buffer, hash.byteOffset, hash.byteLength);
-    },
+  const stored = (level: number, index: number): Uint8Array | undefined => {
+    const hash = q.node.get(level, index) as Buffer | undefined;
+    return hash && new Uint8Array(hash.buffer, hash.byteOffset, hash.byteLength);
   };
+  const bodies = (first: number, last: number): Map<number, string> => {
+    const rows = q.bodies.all(first, last) as { seq: number; body: string }[];
+    return new Map(rows.map((r) => [r.seq, r.body]));
+  };
+  const source: SubtreeSource = sparseSource(stored, bodies);
   let frontier: Frontier | undefined;
 
   return {
     appendLeaf(seq, body) {
       if (!frontier || frontier.size !== seq - 1) frontier = Frontier.from({ size: seq - 1, source });
-      for (const n of frontier.append(leafHash(body)).newNodes) q.insert.run(n.level, n.index, Buffer.from(n.hash));
+      for (const n of frontier.append(leafHash(body)).newNodes) if (isStored(n.level)) q.insert.run(n.level, n.index, Buffer.from(n.hash));
     },
     rootHex: (size) => toHex(frontier && frontier.size === size ? frontier.root() : rootAt(source, size)),
     inclusionHex: (index, size) => inclusionProof(source, index, size).map(toHex),
