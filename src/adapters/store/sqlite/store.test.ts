@@ -8,7 +8,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { Store } from '../../../core/ports.ts';
 import { transition } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
-import { treeContract } from '../../../../test/contract/store-tree.ts';
+import { treeContract, type TreeTables } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { outboxContract } from '../../../../test/contract/store-outbox.ts';
@@ -18,11 +18,43 @@ import { MIGRATIONS } from './schema.ts';
 
 async function onFile() {
   const dir = await mkdtemp(join(tmpdir(), 'countersign-store-'));
-  const store = createSqliteStore({ path: join(dir, 'countersign.db') });
+  const path = join(dir, 'countersign.db');
+  const store = createSqliteStore({ path });
+  const others: Store[] = [];
+  /** A statement on a connection of its own, as from another process. */
+  const outside = <T>(use: (raw: Database.Database) => T): T => {
+    const raw = new Database(path);
+    try {
+      return use(raw);
+    } finally {
+      raw.close();
+    }
+  };
+  const tables: TreeTables = {
+    nodes: async () => outside((raw) => raw.prepare('SELECT level, idx FROM merkle_nodes').raw().all() as [number, number][]),
+    async putNode(level, index, hash) {
+      outside((raw) => raw.prepare('INSERT OR IGNORE INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)').run(level, index, Buffer.from(hash)));
+    },
+    async deleteNode(level, index) {
+      outside((raw) => raw.prepare('DELETE FROM merkle_nodes WHERE level = ? AND idx = ?').run(level, index));
+    },
+    async setBody(seq, body) {
+      outside((raw) => raw.prepare('UPDATE audit_events SET body = ? WHERE seq = ?').run(body, seq));
+    },
+    async deleteEvent(seq) {
+      outside((raw) => raw.prepare('DELETE FROM audit_events WHERE seq = ?').run(seq));
+    },
+    async reopen() {
+      const other = createSqliteStore({ path });
+      others.push(other);
+      return other;
+    },
+  };
   return {
     store,
+    tables,
     async cleanup() {
-      await store.close();
+      for (const s of [store, ...others]) await s.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
