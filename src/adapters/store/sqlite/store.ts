@@ -251,6 +251,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const size = q.size.get() as number;
       return { size, root: tree.rootHex(size) };
     },
+    async auditSize() {
+      return q.size.get() as number;
+    },
     async rootAt(size) {
       return tree.rootHex(within(size, 'size'));
     },
