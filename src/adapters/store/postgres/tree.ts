@@ -24,7 +24,7 @@ export interface Head {
 export interface PgTree {
   /**
    * Inside the transaction holding the audit head, whose head is `prev`: adds the leaves of `events` and returns the
-   * nodes they complete, for the caller to write (and to call `invalidate` if that fails).
+   * nodes they complete at the stored levels, for the caller to write (and to call `invalidate` if that fails).
    */
   nodes(run: Run, prev: Head, events: readonly { seq: number; body: string; hash: string }[]): Promise<NewNodes>;
   /** Forgets the cached edge (a write that added leaves to it rolled back). */
