@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createChainVerifier } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
+import { leafHash, memorySource, rootAt, toHex } from '../../../core/merkle/index.ts';
+import type { OutboxRouter } from '../../../core/outbox.ts';
 import type { Store } from '../../../core/ports.ts';
 import { transition } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
-import { treeContract } from '../../../../test/contract/store-tree.ts';
+import { treeContract, type TreeTables } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { outboxContract } from '../../../../test/contract/store-outbox.ts';
@@ -18,11 +20,43 @@ import { MIGRATIONS } from './schema.ts';
 
 async function onFile() {
   const dir = await mkdtemp(join(tmpdir(), 'countersign-store-'));
-  const store = createSqliteStore({ path: join(dir, 'countersign.db') });
+  const path = join(dir, 'countersign.db');
+  const store = createSqliteStore({ path });
+  const others: Store[] = [];
+  /** A statement on a connection of its own, as from another process. */
+  const outside = <T>(use: (raw: Database.Database) => T): T => {
+    const raw = new Database(path);
+    try {
+      return use(raw);
+    } finally {
+      raw.close();
+    }
+  };
+  const tables: TreeTables = {
+    nodes: async () => outside((raw) => raw.prepare('SELECT level, idx FROM merkle_nodes').raw().all() as [number, number][]),
+    async putNode(level, index, hash) {
+      outside((raw) => raw.prepare('INSERT OR IGNORE INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)').run(level, index, Buffer.from(hash)));
+    },
+    async deleteNode(level, index) {
+      outside((raw) => raw.prepare('DELETE FROM merkle_nodes WHERE level = ? AND idx = ?').run(level, index));
+    },
+    async setBody(seq, body) {
+      outside((raw) => raw.prepare('UPDATE audit_events SET body = ? WHERE seq = ?').run(body, seq));
+    },
+    async deleteEvent(seq) {
+      outside((raw) => raw.prepare('DELETE FROM audit_events WHERE seq = ?').run(seq));
+    },
+    async reopen() {
+      const other = createSqliteStore({ path });
+      others.push(other);
+      return other;
+    },
+  };
   return {
     store,
+    tables,
     async cleanup() {
-      await store.close();
+      for (const s of [store, ...others]) await s.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -93,6 +127,31 @@ describe('sqlite store on a file', () => {
     expect(events).toHaveLength(39);
     const verifier = createChainVerifier();
     for (const e of events) expect(verifier.push(e)).toBeNull();
+  });
+
+  it('keeps the Merkle tree true to the log when a write rolled back here and another process then appended as many events', async () => {
+    // The event `boom` cannot be enqueued for delivery: its write rolls back after its leaf went into this store's edge.
+    const router: OutboxRouter = (e) => (e.type === 'boom' ? [{ channel: 'broken', event: e.type, requestId: null, payload: {}, createdAt: e.time }] : []);
+    const here = createSqliteStore({ path, outbox: router });
+    opened.push(here);
+    await here.appendAudit([auditDraft('first', null)]);
+    const raw = new Database(path);
+    raw.exec(`CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.channel = 'broken' BEGIN SELECT RAISE(ABORT, 'channel refused'); END;`);
+    raw.close();
+    await expect(here.appendAudit([auditDraft('boom', null)])).rejects.toThrow();
+    // Another process appends one event: the log is as long as this store's edge, but ends elsewhere.
+    await open().appendAudit([auditDraft('other', null)]);
+    // Past 16 events, so this store also writes a stored subtree over them.
+    for (let i = 0; i < 20; i++) await here.appendAudit([auditDraft('after', null, { i })]);
+
+    const events = await here.readAudit(1, 100);
+    expect(events.map((e) => e.type).slice(0, 3)).toEqual(['first', 'other', 'after']);
+    const source = memorySource(events.map((e) => leafHash(e.body)));
+    const head = { size: 22, root: toHex(rootAt(source, 22)) };
+    expect(await here.treeHead()).toEqual(head);
+    const fresh = open();
+    expect(await fresh.treeHead()).toEqual(head);
+    expect(await fresh.rootAt(16)).toBe(toHex(rootAt(source, 16)));
   });
 
   it('builds the audit tree for a log written before the tree existed, on the next open', async () => {

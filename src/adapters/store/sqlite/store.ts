@@ -122,7 +122,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         const time = head && head.time > d.time ? head.time : d.time;
         const e = chainEvent(head, { ...d, time });
         q.insertAudit.run(e.seq, e.time, e.type, e.requestId, e.actor, e.body, e.hash);
-        tree.appendLeaf(e.seq, e.body);
+        tree.appendLeaf(head ?? { seq: 0, hash: '' }, e);
         head = { seq: e.seq, hash: e.hash, time };
       }
     } catch (e) {
@@ -248,11 +248,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       await write(() => appendTx(audit, meta));
     },
     async treeHead() {
-      const size = q.size.get() as number;
-      return { size, root: tree.rootHex(size) };
+      const head = (q.head.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: '' };
+      return { size: head.seq, root: tree.rootHex(head.seq, head) };
+    },
+    async auditSize() {
+      return q.size.get() as number;
     },
     async rootAt(size) {
-      return tree.rootHex(within(size, 'size'));
+      const head = (q.head.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: '' };
+      return tree.rootHex(within(size, 'size'), head);
     },
     async inclusionProof(index, size) {
       within(size, 'size');
