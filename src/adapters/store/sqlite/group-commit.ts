@@ -20,7 +20,12 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** Most operations in one transaction, so one batch cannot hold the write lock for long. */
 const MAX_BATCH = 256;
 
-export function createGroupCommit(db: Database.Database, onBroken: (error: unknown) => Error): <T>(run: () => T) => Promise<T> {
+/**
+ * `onReset` is called whenever what the connection wrote may differ from what the operations before saw: at each
+ * BEGIN (another process may have written since the last batch) and after any rollback. A store may cache what it
+ * read inside a batch (the audit head) until then.
+ */
+export function createGroupCommit(db: Database.Database, onBroken: (error: unknown) => Error, onReset: () => void = () => {}): <T>(run: () => T) => Promise<T> {
   const queue: Op[] = [];
   let scheduled = false;
   let broken: Error | undefined;
@@ -41,6 +46,7 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
       sql.release.run();
       return { ok: true, value };
     } catch (error) {
+      onReset();
       if (!db.inTransaction) throw error; // SQLite rolled everything back: fail the batch
       sql.rollbackTo.run(); // if this throws, the batch fails: its writes are in doubt
       sql.release.run();
@@ -58,11 +64,13 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
     }
     const outcomes: Outcome[] = [];
     try {
+      onReset();
       sql.begin.run();
       try {
         for (const op of ops) outcomes.push(runOne(op));
         sql.commit.run();
       } catch (error) {
+        onReset();
         if (db.inTransaction) sql.rollback.run();
         throw error;
       }
