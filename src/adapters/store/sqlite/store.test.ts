@@ -126,6 +126,21 @@ describe('sqlite store on a file', () => {
     expect(await reopened.treeHead()).toEqual(await store.treeHead());
   });
 
+  it('waits for the write lock another process holds without stopping this one: it keeps serving, then writes', async () => {
+    const store = open();
+    await store.appendAudit([auditDraft('first', null)]);
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const write = store.appendAudit([auditDraft('second', null)]);
+    // A write lock waited for inside SQLite would hold up this timer, and the COMMIT below, until the wait gave up.
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await store.readAudit(1, 10)).toHaveLength(1);
+    other.exec('COMMIT');
+    other.close();
+    await write;
+    expect((await store.readAudit(1, 10)).map((e) => e.type)).toEqual(['first', 'second']);
+  });
+
   it('builds the audit tree for a log written before the tree existed, on the next open', async () => {
     const first = open();
     await first.appendAudit(Array.from({ length: 9 }, (_, i) => auditDraft('tick', null, { i })));

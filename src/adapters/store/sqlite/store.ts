@@ -14,7 +14,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { Mutation, RequestQuery, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
-import { createGroupCommit } from './group-commit.ts';
+import { BUSY_WAIT_MS, createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
 import { createAuditSearch, createTermWriter } from './search.ts';
@@ -48,7 +48,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path, { fileMustExist: options.mustExist === true });
   // First: processes starting together on a new file wait for each other's lock (WAL switch, migrations) instead of failing.
-  db.pragma('busy_timeout = 10000');
+  db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
