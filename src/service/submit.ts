@@ -105,10 +105,9 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     return pending;
   }
 
+  // One event: request.submitted already records the allow decision (rules, policy hash), and an action allowed
+  // outright starts running as it is recorded. request.executing marks the start of a run after approval.
   const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, handle.maxRunMs) };
-  await deps.store.insertRequest(executing, [
-    submitted,
-    { type: 'request.executing', time: at, requestId: base.id, actor: null, data: { by: 'policy', policyHash: decision.policyHash, rules: decision.rules } },
-  ]);
+  await deps.store.insertRequest(executing, [submitted]);
   return runClaimed(deps, executing);
 }
