@@ -324,6 +324,7 @@ export interface Leases {
 
 /** Where the service reports what it does not return (background failures). */
 export interface Log {
+  debug(obj: Record<string, unknown>, msg: string): void;
   info(obj: Record<string, unknown>, msg: string): void;
   warn(obj: Record<string, unknown>, msg: string): void;
   error(obj: Record<string, unknown>, msg: string): void;

@@ -154,6 +154,52 @@ describe('sqlite store on a file', () => {
     expect(await fresh.rootAt(16)).toBe(toHex(rootAt(source, 16)));
   });
 
+  it('continues the chain from what the batch kept when a write fails after appending its own events', async () => {
+    // The router fails after the write's events are in the log: its savepoint takes them back, and the writes after
+    // it in the same batch must chain on the event before them, not on the rolled-back ones.
+    const store = createSqliteStore({
+      path,
+      outbox: (d) => {
+        if (d.type === 'boom') throw new Error('no route');
+        return [];
+      },
+    });
+    opened.push(store);
+    const settled = await Promise.allSettled([
+      store.appendAudit([auditDraft('before', null)]),
+      store.appendAudit([auditDraft('doomed', null), auditDraft('boom', null)]),
+      store.appendAudit([auditDraft('after', null), auditDraft('after', null)]),
+    ]);
+    expect(settled.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const events = await store.readAudit(1, 100);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'before'],
+      [2, 'after'],
+      [3, 'after'],
+    ]);
+    const verifier = createChainVerifier();
+    for (const e of events) verifier.push(e);
+    expect(verifier.finish()).toMatchObject({ ok: true, count: 3 });
+    // The tree agrees with the log: a fresh store over the same file computes the same root.
+    const reopened = open();
+    expect(await reopened.treeHead()).toEqual(await store.treeHead());
+  });
+
+  it('waits for the write lock another process holds without stopping this one: it keeps serving, then writes', async () => {
+    const store = open();
+    await store.appendAudit([auditDraft('first', null)]);
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const write = store.appendAudit([auditDraft('second', null)]);
+    // A write lock waited for inside SQLite would hold up this timer, and the COMMIT below, until the wait gave up.
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await store.readAudit(1, 10)).toHaveLength(1);
+    other.exec('COMMIT');
+    other.close();
+    await write;
+    expect((await store.readAudit(1, 10)).map((e) => e.type)).toEqual(['first', 'second']);
+  });
+
   it('builds the audit tree for a log written before the tree existed, on the next open', async () => {
     const first = open();
     await first.appendAudit(Array.from({ length: 9 }, (_, i) => auditDraft('tick', null, { i })));
