@@ -9,8 +9,11 @@
  * then over what one round trip fetched.
  *
  * The right edge is cached in memory and trusted only when it ends at the
- * log's head (same size and same last event hash): another replica that
- * appended, or a rolled-back write, makes it rebuild from the rows and events.
+ * log's head (same size and same last event hash). Each append also stores
+ * it in the head row, so when another replica appended (or a write here
+ * rolled back) it is taken up from the head just locked; only a head without
+ * an edge for its size (a store written before edges were kept) makes it
+ * rebuild from the rows and events.
  */
 import { Frontier, leafHash, rootAt, rightEdge, inclusionProof, consistencyProof, toHex, type SubtreeSource } from '../../../core/merkle/index.ts';
 import { isStored, planReads, sparseSource } from '../sparse-tree.ts';
@@ -21,12 +24,18 @@ export interface Head {
   readonly hash: string;
 }
 
+/** The head as locked for an append: with the right edge stored beside it, when it is for this size. */
+export interface LockedHead extends Head {
+  readonly edge: Buffer | null;
+  readonly edgeSeq: number | null;
+}
+
 export interface PgTree {
   /**
    * Inside the transaction holding the audit head, whose head is `prev`: adds the leaves of `events` and returns the
    * nodes they complete at the stored levels, for the caller to write (and to call `invalidate` if that fails).
    */
-  nodes(run: Run, prev: Head, events: readonly { seq: number; body: string; hash: string }[]): Promise<NewNodes>;
+  nodes(run: Run, prev: LockedHead, events: readonly { seq: number; body: string; hash: string }[]): Promise<NewNodes>;
   /** Forgets the cached edge (a write that added leaves to it rolled back). */
   invalidate(): void;
   /** Root at `size`; `head` (the committed head when size is the log's length) lets the cached edge answer. */
@@ -40,6 +49,19 @@ export interface NewNodes {
   readonly levels: number[];
   readonly indexes: number[];
   readonly hashes: Buffer[];
+  /** The right edge after the events (their 32-byte hashes in `rightEdge` order), to store with the new head. */
+  readonly edge: Buffer;
+}
+
+/** The frontier the head row stores, when it is there and for the head's size (else undefined: rebuild). */
+function storedFrontier(head: LockedHead): Frontier | undefined {
+  if (head.edge === null || head.edgeSeq !== head.seq) return undefined;
+  const shape = rightEdge(head.seq);
+  if (head.edge.length !== shape.length * 32) return undefined;
+  return Frontier.from({
+    size: head.seq,
+    nodes: shape.map((n, i) => ({ ...n, hash: new Uint8Array(head.edge!.buffer, head.edge!.byteOffset + i * 32, 32) })),
+  });
 }
 
 /** The stored nodes and the event bodies a computation reads, in one query. */
@@ -76,7 +98,7 @@ export function createTree(): PgTree {
     async nodes(run, prev, events) {
       if (!frontier || frontier.size !== prev.seq || frontierHead !== prev.hash) {
         frontier = undefined;
-        frontier = await withNodes(run, (source) => Frontier.from({ size: prev.seq, source }));
+        frontier = storedFrontier(prev) ?? (await withNodes(run, (source) => Frontier.from({ size: prev.seq, source })));
         frontierHead = prev.hash;
       }
       const levels: number[] = [];
@@ -91,7 +113,7 @@ export function createTree(): PgTree {
         }
       }
       if (events.length > 0) frontierHead = events[events.length - 1]!.hash;
-      return { levels, indexes, hashes };
+      return { levels, indexes, hashes, edge: Buffer.concat(frontier.nodes().map((n) => n.hash)) };
     },
     invalidate() {
       frontier = undefined;
