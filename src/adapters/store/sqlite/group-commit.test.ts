@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BUSY_WAIT_MS, createGroupCommit } from './group-commit.ts';
 
 let dir: string;
@@ -23,6 +23,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   db.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -72,5 +73,16 @@ describe('group commit: taking the write lock', () => {
     // The store is not broken by it: the next batch commits.
     await write(() => db.prepare("INSERT INTO t VALUES ('next')").run());
     expect(rows()).toEqual(['next']);
+  });
+
+  it('gives a later batch the whole busy wait, also when the one before failed on another error while it waited', async () => {
+    // Only the clock is faked: the retries still run on real timers.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const write = createGroupCommit(refusingBegin(db, ['SQLITE_BUSY', 'SQLITE_IOERR_LOCK', 'SQLITE_BUSY']), (e) => new Error(String(e)));
+    await expect(write(() => db.prepare("INSERT INTO t VALUES ('x')").run())).rejects.toMatchObject({ code: 'SQLITE_IOERR_LOCK' });
+    vi.setSystemTime(Date.now() + BUSY_WAIT_MS + 1000);
+    // Busy once, then free: this batch has waited a millisecond, not the time since the batch before began waiting.
+    await expect(write(() => db.prepare("INSERT INTO t VALUES ('later')").run().changes)).resolves.toBe(1);
+    expect(rows()).toEqual(['later']);
   });
 });
