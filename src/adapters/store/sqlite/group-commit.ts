@@ -75,7 +75,12 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
       busySince = undefined;
       return 'locked';
     } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+      // Any extended SQLITE_BUSY (SQLITE_BUSY_RECOVERY: another process is recovering the WAL) is one the busy
+      // timeout would have waited through; failing the batch on it would lose the outcome of an action that ran.
+      if (!String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY')) {
+        busySince = undefined; // this batch fails: the next one waits its own BUSY_WAIT_MS
+        throw error;
+      }
       busySince ??= Date.now();
       if (Date.now() - busySince >= BUSY_WAIT_MS) {
         busySince = undefined;

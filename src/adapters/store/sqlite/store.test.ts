@@ -293,6 +293,33 @@ describe('sqlite store on a file', () => {
     expect(verifier.finish()).toMatchObject({ ok: true, count: 6 });
   });
 
+  it('never writes an outcome over the known record once another process moved the request on (a run marked interrupted)', async () => {
+    const runner = open();
+    const sweeper = open();
+    const claimed = requestRecord({ status: 'executing', expiresAt: null });
+    await runner.insertRequest(claimed, [auditDraft('request.submitted', claimed.id)]);
+    // Another process finds the run overdue and marks it interrupted, between the run and its outcome here.
+    await sweeper.mutateRequest(claimed.id, (current) => {
+      const next = transition(current, 'failed', FIXTURE_TIME, { error: { code: 'EXECUTION_INTERRUPTED', message: 'interrupted' } });
+      return { result: next, next, audit: [auditDraft('request.failed', current.id)] };
+    });
+    const seen: string[] = [];
+    const outcome = runner.mutateRequest(
+      claimed.id,
+      (current) => {
+        seen.push(current.status);
+        const next = transition(current, 'succeeded', FIXTURE_TIME);
+        return { result: next, next, audit: [auditDraft('request.succeeded', current.id)] };
+      },
+      claimed,
+    );
+    await expect(outcome).rejects.toThrow(/illegal transition failed → succeeded/);
+    // Tried on what the runner knew, then asked again of what is stored, which refused it.
+    expect(seen).toEqual(['executing', 'failed']);
+    expect(await sweeper.getRequest(claimed.id)).toMatchObject({ status: 'failed', version: claimed.version + 1, error: { code: 'EXECUTION_INTERRUPTED' } });
+    expect((await sweeper.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.submitted', 'request.failed']);
+  });
+
   it('keeps requests and the chain across a restart', async () => {
     const before = open();
     const r = requestRecord();
