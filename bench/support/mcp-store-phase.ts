@@ -1,7 +1,7 @@
 /**
  * The MCP bench's store phase: what the two writes of an allowed tool call
  * cost on their own, in this process, on a SQLite file like the gateway's —
- * the request with its `request.submitted` and `request.executing` events,
+ * the request with its `request.submitted` event (whose decision says allow),
  * committed before the upstream is called (fail closed), then the outcome
  * with `request.succeeded`. One write at a time, as with one call in flight.
  */
@@ -54,9 +54,8 @@ export async function timeStoreWrites(dir: string, seconds: number): Promise<Sto
       const at = new Date().toISOString();
       const r = allowedCall(`req_${n}`, at);
       const submitted: AuditDraft = { type: 'request.submitted', time: at, requestId: r.id, actor: r.principal.id, data: { action: r.action, facts: r.facts, decision: r.decision, context: r.context } };
-      const executing: AuditDraft = { type: 'request.executing', time: at, requestId: r.id, actor: null, data: { by: 'policy', policyHash: r.decision.policyHash, rules: r.decision.rules } };
       let t = performance.now();
-      await store.insertRequest(r, [submitted, executing]);
+      await store.insertRequest(r, [submitted]);
       times.record.push(performance.now() - t);
       t = performance.now();
       await store.mutateRequest(r.id, (current) => {
