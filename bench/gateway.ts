@@ -59,7 +59,8 @@ const seconds = envNumber('BENCH_SECONDS', 10);
 const warmup = envNumber('BENCH_WARMUP_SECONDS', 2);
 const connections = envNumber('BENCH_CONNECTIONS', 50, { integer: true, min: 1 });
 const unloadedSeconds = envNumber('BENCH_UNLOADED_SECONDS', 3);
-const profiling = process.env['BENCH_PROFILE'] !== '0';
+const profiling = process.env['BENCH_PROFILE'] !== '0' && envNumber('BENCH_PROFILE_SECONDS', 5) > 0;
+const profileSeconds = envNumber('BENCH_PROFILE_SECONDS', 5);
 const overheadRounds = envNumber('BENCH_PROFILE_OVERHEAD_ROUNDS', 3, { integer: true, min: 0 });
 const overheadSeconds = envNumber('BENCH_PROFILE_OVERHEAD_SECONDS', 3);
 const overheadCheck = profiling && overheadRounds > 0 && overheadSeconds > 0;
@@ -83,7 +84,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The whole run is bounded: the build, every phase with its warm-up, starting and stopping each gateway.
 const runs = stores.length * workersList.length;
-const budgetMs = ((1 + 2 * runs) * (warmup + seconds + 5) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + 300) * 1000;
+const budgetMs = ((1 + 2 * runs) * (warmup + seconds + profileSeconds + 10) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + 300) * 1000;
 const watchdog = setTimeout(() => {
   log(`bench: overran its ${budgetMs / 1000} s budget; stopping`);
   killAllChildren();
@@ -113,21 +114,13 @@ function checkAlive(gw?: CompiledGateway): void {
   if (gw?.exited()) throw new Error('a process of the gateway exited during the run (a worker restarted, or the gateway stopped)');
 }
 
-/**
- * A warm-up run (not measured) followed by the measured run, with the CPU of
- * every process and, when `profileAs` is given, a CPU profile of each gateway process.
- */
-async function phase(label: string, opts: LoadOptions, gw?: CompiledGateway, profileAs?: { dir: string; name: string }, warm = warmup): Promise<Phase> {
-  let warmupOk = 0;
-  if (warm > 0) {
-    log(`bench: ${label}: warm-up ${warmup} s`);
-    warmupOk = (await runLoad({ ...opts, duration: warm })).raw['2xx'];
-    checkAlive(gw);
-  }
+/** One run with the CPU of every process and, when `profileAs` is given, a CPU profile of each gateway process. */
+async function run(label: string, opts: LoadOptions, gw?: CompiledGateway, profileAs?: { dir: string; name: string }): Promise<Phase> {
   const procs: Record<string, number | 'self'> = { upstream: upstream.pid, autocannon: 'self' };
   for (const pid of gw?.pids ?? []) procs[`gateway.${pid}`] = pid;
   if (profileAs && gw) {
     startProfiles(profileAs.dir, profileAs.name, gw.pids);
+    // Starting the profiler walks the code already compiled: not part of the run.
     await sleep(200);
   }
   log(`bench: ${label}: ${opts.connections} connections, ${opts.duration} s${profileAs ? ', profiled' : ''}`);
@@ -138,13 +131,30 @@ async function phase(label: string, opts: LoadOptions, gw?: CompiledGateway, pro
   const profile = profileAs && gw ? summariseProfiles(await stopProfiles(profileAs.dir, profileAs.name, gw.pids)) : undefined;
   const ok = r.raw['2xx'];
   const gatewayCpu = cpuOf(cpu, 'gateway');
-  const p: Phase = { label, load: r, warmupOk, ok, okPerSecond: ok / r.raw.duration, cpu: collapse(cpu, 'gateway'), cpuPerActionUs: gw ? (gatewayCpu / Math.max(1, ok)) * 1e6 : Number.NaN, profile };
+  const p: Phase = { label, load: r, warmupOk: 0, ok, okPerSecond: ok / r.raw.duration, cpu: collapse(cpu, 'gateway'), cpuPerActionUs: gw ? (gatewayCpu / Math.max(1, ok)) * 1e6 : Number.NaN, profile, profiled: undefined };
   log(`bench: ${label}: ${fmt(p.okPerSecond)} 2xx/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, non-2xx ${r.raw.non2xx}, errors ${r.raw.errors}, timeouts ${r.raw.timeouts}`);
   log(`bench: ${label}: ${gw ? `gateway CPU ${fmt(p.cpuPerActionUs)} us per action; ` : ''}cpu ${describeShare(p.cpu)}`);
   if (r.failures > 0 || r.raw.timeouts > 0) {
     problems.push(`${label}: ${r.raw.non2xx} non-2xx, ${r.raw.errors} errors, ${r.raw.timeouts} timeouts; status codes ${JSON.stringify(r.raw.statusCodeStats)}`);
   }
   return p;
+}
+
+/**
+ * A warm-up (not measured), the measured run (never profiled: the profiler
+ * costs the gateway a few % of CPU), then, when `profileAs` is given, a
+ * shorter profiled run of the same load on the same warm gateway.
+ */
+async function phase(label: string, opts: LoadOptions, gw?: CompiledGateway, profileAs?: { dir: string; name: string }): Promise<Phase> {
+  let warmupOk = 0;
+  if (warmup > 0) {
+    log(`bench: ${label}: warm-up ${warmup} s`);
+    warmupOk = (await runLoad({ ...opts, duration: warmup })).raw['2xx'];
+    checkAlive(gw);
+  }
+  const measured = await run(label, opts, gw);
+  const profiled = profileAs && gw ? await run(`${label} (profiled)`, { ...opts, duration: profileSeconds }, gw, profileAs) : undefined;
+  return { ...measured, warmupOk, profiled };
 }
 
 /** An allowed GET goes through to the upstream with the gateway's credential; a POST is held. */
@@ -199,8 +209,11 @@ async function measure(store: StoreName, workers: number): Promise<Run> {
     const allowed = await phase(`${name} allowed`, load(allowedBody), gw, profileAs('allowed'));
     const after = await upstreamStats();
     const forwarded = after.authorized - before.authorized;
-    const answered = allowed.warmupOk + allowed.ok;
+    const answered = allowed.warmupOk + allowed.ok + (allowed.profiled?.ok ?? 0);
     if (forwarded < answered) problems.push(`${name}: the gateway answered ${answered} allowed actions with 2xx but the upstream saw only ${forwarded} calls`);
+    // Each run of autocannon ends with up to one request in flight per connection, forwarded but never counted as answered.
+    const inFlight = connections * ((warmup > 0 ? 1 : 0) + 1 + (allowed.profiled ? 1 : 0));
+    if (forwarded > answered + inFlight) problems.push(`${name}: the upstream saw ${forwarded} calls for ${answered} allowed actions answered (+ at most ${inFlight} in flight): some were forwarded twice`);
     if (after.unauthorized !== before.unauthorized) problems.push(`${name}: the upstream saw ${after.unauthorized - before.unauthorized} calls without the gateway's credential`);
     let overhead: Run['overhead'];
     if (overheadCheck && store === stores[0] && workers === workersList[0]) {
@@ -209,7 +222,7 @@ async function measure(store: StoreName, workers: number): Promise<Run> {
       for (let i = 0; i < overheadRounds; i++) {
         for (const profiled of i % 2 ? [true, false] : [false, true]) {
           const label = `${name} allowed ${profiled ? 'profiled' : 'not profiled'} (overhead ${i + 1}/${overheadRounds})`;
-          const p = await phase(label, load(allowedBody, overheadSeconds), gw, profiled ? profileAs(`overhead${i + 1}`) : undefined, 0);
+          const p = await run(label, load(allowedBody, overheadSeconds), gw, profiled ? profileAs(`overhead${i + 1}`) : undefined);
           (profiled ? overhead.profiled : overhead.unprofiled).push(p);
         }
       }

@@ -22,7 +22,10 @@ export interface Phase {
   readonly cpu: CpuShare;
   /** CPU of the gateway's whole process tree per 2xx answer, in µs. */
   readonly cpuPerActionUs: number;
+  /** The profile of this run, when it was profiled. */
   readonly profile: ProfileSummary | undefined;
+  /** The shorter profiled run that followed this (unprofiled) measured run. */
+  readonly profiled: Phase | undefined;
 }
 
 export interface Run {
@@ -135,12 +138,13 @@ function matrix(direct: Phase, runs: readonly Run[]): string[] {
   out.push(row('unloaded p50 direct / gateway (ms)', runs.map((r) => (r.unloaded ? `${fmt(r.unloaded.direct.p50, 2)} / ${fmt(r.unloaded.gateway.p50, 2)}` : '-'))));
   out.push(row('peak RSS per process (MB)', runs.map((r) => r.peakRssBytes.map((b) => fmt(mb(b), 0)).join(' / '))));
   out.push(row('upstream calls / allowed answered', runs.map((r) => `${r.forwarded} / ${r.answered}`)));
+  out.push('  (upstream calls: at least one per allowed action answered, plus at most one per connection in flight when a run ends)');
   out.push('  (peak RSS: the primary first, then its workers; w1 is one process)');
   out.push('');
   out.push(`  CPU during each measured phase, in cores (the machine has ${cpus().length}):`);
   out.push(`    ${'direct'.padEnd(28)} ${describeShare(direct.cpu)}`);
   for (const r of runs) {
-    for (const p of [r.allowed, ...(r.overhead ? [...r.overhead.unprofiled, ...r.overhead.profiled] : []), r.held]) out.push(`    ${p.label.padEnd(28)} ${describeShare(p.cpu)}`);
+    for (const p of [r.allowed, r.held]) out.push(`    ${p.label.padEnd(28)} ${describeShare(p.cpu)}`);
   }
   return out;
 }
@@ -169,18 +173,32 @@ function overhead(runs: readonly Run[]): string[] {
 }
 
 function profiles(runs: readonly Run[]): string[] {
-  const phases = runs.flatMap((r) => [r.allowed, r.held, ...(r.overhead?.profiled ?? [])]).filter((p) => p.profile);
-  if (!phases.length) return [];
-  const loader = phases.reduce((n, p) => n + (p.profile?.loaderFrames ?? 0), 0);
-  const out: string[] = ['', `  TypeScript loader (tsx, esbuild) frames in the ${phases.length} phase profiles: ${loader}${loader ? ' (NOT the compiled build)' : ''}`];
+  const profiled = runs.flatMap((r) => [r.allowed.profiled, r.held.profiled, ...(r.overhead?.profiled ?? [])]).filter((p) => p?.profile);
+  if (!profiled.length) return [];
+  const loader = profiled.reduce((n, p) => n + (p?.profile?.loaderFrames ?? 0), 0);
+  const out: string[] = [
+    '',
+    `  TypeScript loader (tsx, esbuild) frames in the ${profiled.length} profiles: ${loader}${loader ? ' (NOT the compiled build)' : ''}`,
+    '  Profiles: a profiled run of the same load follows each measured run (the figures above are unprofiled);',
+    '  self time merged over the gateway\'s processes, % of their busy (non-idle) samples; for a native function,',
+    '  "<-" names the JavaScript caller in most of its samples.',
+  ];
   for (const r of runs) {
-    for (const p of [r.allowed, r.held]) {
-      const s = p.profile;
-      if (!s) continue;
+    for (const measured of [r.allowed, r.held]) {
+      const p = measured.profiled;
+      const s = p?.profile;
+      if (!p || !s) continue;
       out.push('');
       if (s.loaderFrames) out.push(`  WARNING: ${s.loaderFrames} frames of a TypeScript loader in this profile: not the compiled build`);
-      out.push(`  profile: ${p.label} (${s.processes} process${s.processes > 1 ? 'es' : ''}, ${fmt(s.busySamples)} busy samples, idle ${fmt(s.idleShare * 100, 0)} % of samples); top 10 self time:`);
-      for (const e of s.top) out.push(`    ${fmt(e.percent, 1).padStart(5)} %  ${fmt(e.ms).padStart(6)} ms  ${e.fn.slice(0, 40).padEnd(40)}  ${e.where}`);
+      out.push(
+        `  profile: ${measured.label}, ${fmt(p.load.raw.duration, 0)} s: ${fmt(p.okPerSecond)}/s, ${fmt(p.cpuPerActionUs)} µs per action ` +
+          `(measured run: ${fmt(measured.okPerSecond)}/s, ${fmt(measured.cpuPerActionUs)} µs); ${s.processes} process${s.processes > 1 ? 'es' : ''}, ` +
+          `${fmt(s.busySamples)} busy samples, idle ${fmt(s.idleShare * 100, 0)} %. Top 10 self time:`,
+      );
+      for (const e of s.top) {
+        const where = e.caller ? `${e.where} <- ${e.caller.fn} ${e.caller.where} (${fmt(e.caller.percent, 0)} %)` : e.where;
+        out.push(`    ${fmt(e.percent, 1).padStart(5)} %  ${fmt(e.ms).padStart(6)} ms  ${e.fn.slice(0, 32).padEnd(32)}  ${where}`);
+      }
     }
   }
   return out;

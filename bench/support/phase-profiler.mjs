@@ -32,11 +32,9 @@ if (dir) {
   async function start(name) {
     if (phase) return;
     phase = name;
-    if (!session) {
-      session = new Session();
-      session.connect();
-      await post('Profiler.enable');
-    }
+    session = new Session();
+    session.connect();
+    await post('Profiler.enable');
     await post('Profiler.setSamplingInterval', { interval: intervalUs });
     await post('Profiler.start');
   }
@@ -46,6 +44,10 @@ if (dir) {
     const name = phase;
     phase = undefined;
     const { profile } = await post('Profiler.stop');
+    // Between profiles nothing of the inspector stays attached: the next measured run is as in production.
+    await post('Profiler.disable');
+    session.disconnect();
+    session = undefined;
     const file = join(dir, `${name}.${process.pid}.cpuprofile`);
     writeFileSync(`${file}.tmp`, JSON.stringify(profile));
     renameSync(`${file}.tmp`, file);

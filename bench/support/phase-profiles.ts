@@ -36,7 +36,7 @@ export async function stopProfiles(dir: string, phase: string, pids: readonly nu
 }
 
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }[];
   samples?: number[];
   timeDeltas?: number[];
 }
@@ -48,6 +48,8 @@ export interface ProfileEntry {
   readonly percent: number;
   /** Sampled self time, in ms, over every process. */
   readonly ms: number;
+  /** For a native function (no file of its own): the nearest JavaScript caller in most of its samples, and that share. */
+  readonly caller?: { readonly fn: string; readonly where: string; readonly percent: number };
 }
 
 export interface ProfileSummary {
@@ -76,13 +78,23 @@ function location(url: string, lineNumber: number): string {
  * s.top[0]; // { fn: 'writev', where: 'node:internal/...', percent: 4.2, ms: 310 }
  */
 export function summariseProfiles(files: readonly string[], top = 10): ProfileSummary {
-  const self = new Map<string, { fn: string; where: string; samples: number; us: number }>();
+  const self = new Map<string, { fn: string; where: string; samples: number; us: number; callers: Map<string, number> }>();
   let idle = 0;
   let all = 0;
   let loaderFrames = 0;
   for (const file of files) {
     const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    // A native function's name alone (`run`, `writev`) says little: name the JavaScript frame that called it.
+    const callerOf = (id: number): string | undefined => {
+      for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
+        const f = byId.get(up)?.callFrame;
+        if (f?.url) return `${f.functionName || '(anonymous)'}\0${location(f.url, f.lineNumber)}`;
+      }
+      return undefined;
+    };
     loaderFrames += p.nodes.filter((n) => /\/node_modules\/(tsx|esbuild)\//.test(n.callFrame.url)).length;
     const samples = p.samples ?? [];
     const deltas = p.timeDeltas ?? [];
@@ -97,8 +109,12 @@ export function summariseProfiles(files: readonly string[], top = 10): ProfileSu
       }
       const where = location(node.callFrame.url, node.callFrame.lineNumber);
       const key = `${fn}\0${where}`;
-      const e = self.get(key) ?? { fn, where, samples: 0, us: 0 };
+      const e = self.get(key) ?? { fn, where, samples: 0, us: 0, callers: new Map<string, number>() };
       e.samples++;
+      if (!node.callFrame.url && !fn.startsWith('(')) {
+        const c = callerOf(node.id);
+        if (c) e.callers.set(c, (e.callers.get(c) ?? 0) + 1);
+      }
       // The time since the previous sample is charged to this one.
       e.us += Math.max(0, deltas[i] ?? 0);
       self.set(key, e);
@@ -108,6 +124,16 @@ export function summariseProfiles(files: readonly string[], top = 10): ProfileSu
   const entries = [...self.values()]
     .sort((a, b) => b.samples - a.samples)
     .slice(0, top)
-    .map((e) => ({ fn: e.fn, where: e.where, percent: (e.samples / Math.max(1, busy)) * 100, ms: e.us / 1000 }));
+    .map((e) => {
+      const [top] = [...e.callers.entries()].sort((a, b) => b[1] - a[1]);
+      const [fn = '', where = ''] = top ? top[0].split('\0') : [];
+      return {
+        fn: e.fn,
+        where: e.where,
+        percent: (e.samples / Math.max(1, busy)) * 100,
+        ms: e.us / 1000,
+        ...(top ? { caller: { fn, where, percent: (top[1] / e.samples) * 100 } } : {}),
+      };
+    });
   return { processes: files.length, busySamples: busy, idleShare: all ? idle / all : 0, top: entries, loaderFrames };
 }
