@@ -48,7 +48,7 @@ import { BENCH_CONNECTION, benchConfigYaml, benchKeys, postgresStore, sqliteStor
 import { report, type Phase, type Run, type Settings, type StoreName } from './support/gateway-report.ts';
 import { PROFILER_MODULE, startProfiles, stopProfiles, summariseProfiles } from './support/phase-profiles.ts';
 import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
-import { peakRss, sampleRss } from './support/rss.ts';
+import { peakRss, resetPeakRss } from './support/rss.ts';
 import { runMain } from './support/run-main.ts';
 
 function list(name: string, fallback: string): string[] {
@@ -145,7 +145,7 @@ async function run(label: string, opts: LoadOptions, gw?: CompiledGateway, profi
  * costs the gateway a few % of CPU), then, when `profileAs` is given, a
  * shorter profiled run of the same load on the same warm gateway.
  */
-async function phase(label: string, opts: LoadOptions, gw?: CompiledGateway, profileAs?: { dir: string; name: string }): Promise<Phase> {
+async function phase(label: string, opts: LoadOptions, gw?: CompiledGateway, profileAs?: { dir: string; name: string }, afterMeasured?: () => void): Promise<Phase> {
   let warmupOk = 0;
   if (warmup > 0) {
     log(`bench: ${label}: warm-up ${warmup} s`);
@@ -153,6 +153,7 @@ async function phase(label: string, opts: LoadOptions, gw?: CompiledGateway, pro
     checkAlive(gw);
   }
   const measured = await run(label, opts, gw);
+  afterMeasured?.();
   const profiled = profileAs && gw ? await run(`${label} (profiled)`, { ...opts, duration: profileSeconds }, gw, profileAs) : undefined;
   return { ...measured, warmupOk, profiled };
 }
@@ -201,12 +202,23 @@ async function measure(store: StoreName, workers: number): Promise<Run> {
     });
     log(`bench: ${name}: gateway ${gw.url}, processes ${gw.pids.join(', ')}`);
     await sanity(gw.url);
-    const samplers = gw.pids.map((pid) => sampleRss(pid, 100));
+    // Peak RSS per process over the gateway's life except the profiled runs (the profiler's own memory is not the gateway's).
+    const peaks = gw.pids.map(() => 0);
+    const markPeaks = () => gw!.pids.forEach((pid, i) => (peaks[i] = Math.max(peaks[i]!, peakRss(pid) ?? 0)));
+    let peaksCleared = true;
+    const afterProfiled = () => {
+      for (const pid of gw!.pids) peaksCleared &&= resetPeakRss(pid);
+    };
+    const profiledPhase = async (label: string, opts: LoadOptions, what: string) => {
+      const p = await phase(label, opts, gw, profileAs(what), markPeaks);
+      if (p.profiled) afterProfiled();
+      return p;
+    };
     const load = (body: string, duration = seconds): LoadOptions => ({ url: `${gw!.url}/v1/actions`, connections, duration, method: 'POST', headers: agentHeaders, body });
     const profileAs = (what: string) => (profiling ? { dir: profileDir, name: `${name}-${what}` } : undefined);
 
     const before = await upstreamStats();
-    const allowed = await phase(`${name} allowed`, load(allowedBody), gw, profileAs('allowed'));
+    const allowed = await profiledPhase(`${name} allowed`, load(allowedBody), 'allowed');
     const after = await upstreamStats();
     const forwarded = after.authorized - before.authorized;
     const answered = allowed.warmupOk + allowed.ok + (allowed.profiled?.ok ?? 0);
@@ -226,8 +238,9 @@ async function measure(store: StoreName, workers: number): Promise<Run> {
           (profiled ? overhead.profiled : overhead.unprofiled).push(p);
         }
       }
+      afterProfiled();
     }
-    const held = await phase(`${name} held`, load(heldBody), gw, profileAs('held'));
+    const held = await profiledPhase(`${name} held`, load(heldBody), 'held');
     const heldCount = held.load.raw.statusCodeStats['202']?.count ?? 0;
     if (heldCount !== held.ok) problems.push(`${name} held: ${held.ok - heldCount} 2xx answers were not 202 (not held)`);
 
@@ -242,10 +255,9 @@ async function measure(store: StoreName, workers: number): Promise<Run> {
       }
     }
     checkAlive(gw);
-    for (const s of samplers) s.stop();
-    // Per process: the larger of the sampled VmRSS and the kernel's own peak (VmHWM).
-    const peakRssBytes = gw.pids.map((pid, i) => Math.max(samplers[i]!.maxBytes, peakRss(pid) ?? 0));
-    return { store, workers, pids: gw.pids, allowed, held, overhead, unloaded, forwarded, answered, heldCount, peakRssBytes };
+    markPeaks();
+    if (!peaksCleared) problems.push(`${name}: could not reset the peak RSS after the profiled runs (/proc/<pid>/clear_refs): the peaks include them`);
+    return { store, workers, pids: gw.pids, allowed, held, overhead, unloaded, forwarded, answered, heldCount, peakRssBytes: peaks };
   } finally {
     await gw?.stop().catch(() => undefined);
     await db?.drop().catch(() => undefined);
