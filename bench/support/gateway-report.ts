@@ -204,6 +204,12 @@ function profiles(runs: readonly Run[]): string[] {
   return out;
 }
 
+/** Mean cores taken by processes outside the bench (other work on the shared machine) over the measured runs. */
+function otherCores(direct: Phase, runs: readonly Run[]): number {
+  const phases = [direct, ...runs.flatMap((r) => [r.allowed, r.held])];
+  return phases.reduce((s, p) => s + p.cpu.otherCpuSeconds, 0) / phases.reduce((s, p) => s + p.cpu.seconds, 0);
+}
+
 /**
  * @example
  * process.stdout.write(report(settings, direct, runs, problems));
@@ -225,6 +231,7 @@ export function report(s: Settings, direct: Phase, runs: readonly Run[], problem
     `  load      autocannon, ${s.connections} connections, ${s.seconds} s per phase after ${s.warmup} s warm-up; 1 connection for ${s.unloadedSeconds} s unloaded;`,
     '            upstream, gateway (primary and workers), PostgreSQL and autocannon share the machine',
     `  loadavg   ${la(s.loadBefore)} before the run (1, 5, 15 min); ${la(s.loadAfter)} after`,
+    `  others    ${fmt(otherCores(direct, runs), 2)} cores used on average by processes outside the bench during the measured runs (of ${cpu.length})`,
     `  direct    ${fmt(direct.okPerSecond)} requests/s, p50 ${fmt(direct.load.p50, 2)} ms, p99 ${fmt(direct.load.p99, 2)} ms (upstream alone, the baseline)`,
     '',
     ...matrix(direct, runs),
