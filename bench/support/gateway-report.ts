@@ -204,10 +204,16 @@ function profiles(runs: readonly Run[]): string[] {
   return out;
 }
 
-/** Mean cores taken by processes outside the bench (other work on the shared machine) over the measured runs. */
-function otherCores(direct: Phase, runs: readonly Run[]): number {
-  const phases = [direct, ...runs.flatMap((r) => [r.allowed, r.held])];
+/** Mean cores taken by processes other than upstream, gateway and autocannon over the measured runs of a kind. */
+function otherCores(phases: readonly Phase[]): number {
   return phases.reduce((s, p) => s + p.cpu.otherCpuSeconds, 0) / phases.reduce((s, p) => s + p.cpu.seconds, 0);
+}
+
+function othersLine(direct: Phase, runs: readonly Run[]): string {
+  const of = (store: StoreName) => runs.filter((r) => r.store === store).flatMap((r) => [r.allowed, r.held]);
+  const parts = [`${fmt(otherCores([direct, ...of('sqlite')]), 2)} cores in the direct${of('sqlite').length ? ' and SQLite' : ''} runs (work outside the bench)`];
+  if (of('postgres').length) parts.push(`${fmt(otherCores(of('postgres')), 2)} in the PostgreSQL runs (the database server included)`);
+  return `  others    other processes took ${parts.join(', ')}`;
 }
 
 /**
@@ -231,7 +237,7 @@ export function report(s: Settings, direct: Phase, runs: readonly Run[], problem
     `  load      autocannon, ${s.connections} connections, ${s.seconds} s per phase after ${s.warmup} s warm-up; 1 connection for ${s.unloadedSeconds} s unloaded;`,
     '            upstream, gateway (primary and workers), PostgreSQL and autocannon share the machine',
     `  loadavg   ${la(s.loadBefore)} before the run (1, 5, 15 min); ${la(s.loadAfter)} after`,
-    `  others    ${fmt(otherCores(direct, runs), 2)} cores used on average by processes outside the bench during the measured runs (of ${cpu.length})`,
+    othersLine(direct, runs),
     `  direct    ${fmt(direct.okPerSecond)} requests/s, p50 ${fmt(direct.load.p50, 2)} ms, p99 ${fmt(direct.load.p99, 2)} ms (upstream alone, the baseline)`,
     '',
     ...matrix(direct, runs),
