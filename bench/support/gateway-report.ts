@@ -180,8 +180,8 @@ function profiles(runs: readonly Run[]): string[] {
     '',
     `  TypeScript loader (tsx, esbuild) frames in the ${profiled.length} profiles: ${loader}${loader ? ' (NOT the compiled build)' : ''}`,
     '  Profiles: a profiled run of the same load follows each measured run (the figures above are unprofiled);',
-    '  self time merged over the gateway\'s processes, % of their busy (non-idle) samples; for a native function,',
-    '  "<-" names the JavaScript caller in most of its samples.',
+    '  self time merged over the gateway\'s processes, % of their busy (non-idle) samples; a native function is',
+    '  counted per call site, "<-" naming the JavaScript frame that called it.',
   ];
   for (const r of runs) {
     for (const measured of [r.allowed, r.held]) {
@@ -196,7 +196,7 @@ function profiles(runs: readonly Run[]): string[] {
           `${fmt(s.busySamples)} busy samples, idle ${fmt(s.idleShare * 100, 0)} %. Top 10 self time:`,
       );
       for (const e of s.top) {
-        const where = e.caller ? `${e.where} <- ${e.caller.fn} ${e.caller.where} (${fmt(e.caller.percent, 0)} %)` : e.where;
+        const where = e.caller ? `${e.where} <- ${e.caller.fn} ${e.caller.where}` : e.where;
         out.push(`    ${fmt(e.percent, 1).padStart(5)} %  ${fmt(e.ms).padStart(6)} ms  ${e.fn.slice(0, 32).padEnd(32)}  ${where}`);
       }
     }

@@ -48,8 +48,8 @@ export interface ProfileEntry {
   readonly percent: number;
   /** Sampled self time, in ms, over every process. */
   readonly ms: number;
-  /** For a native function (no file of its own): the nearest JavaScript caller in most of its samples, and that share. */
-  readonly caller?: { readonly fn: string; readonly where: string; readonly percent: number };
+  /** For a native function (no file of its own): the nearest JavaScript frame that called it; each call site is its own entry. */
+  readonly caller?: { readonly fn: string; readonly where: string };
 }
 
 export interface ProfileSummary {
@@ -78,7 +78,7 @@ function location(url: string, lineNumber: number): string {
  * s.top[0]; // { fn: 'writev', where: 'node:internal/...', percent: 4.2, ms: 310 }
  */
 export function summariseProfiles(files: readonly string[], top = 10): ProfileSummary {
-  const self = new Map<string, { fn: string; where: string; samples: number; us: number; callers: Map<string, number> }>();
+  const self = new Map<string, { fn: string; where: string; caller: string | undefined; samples: number; us: number }>();
   let idle = 0;
   let all = 0;
   let loaderFrames = 0;
@@ -87,7 +87,7 @@ export function summariseProfiles(files: readonly string[], top = 10): ProfileSu
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
     const parent = new Map<number, number>();
     for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-    // A native function's name alone (`run`, `writev`) says little: name the JavaScript frame that called it.
+    // A native function's name alone (`run`, `writev`) says little: the JavaScript frame that called it does.
     const callerOf = (id: number): string | undefined => {
       for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
         const f = byId.get(up)?.callFrame;
@@ -108,13 +108,11 @@ export function summariseProfiles(files: readonly string[], top = 10): ProfileSu
         continue;
       }
       const where = location(node.callFrame.url, node.callFrame.lineNumber);
-      const key = `${fn}\0${where}`;
-      const e = self.get(key) ?? { fn, where, samples: 0, us: 0, callers: new Map<string, number>() };
+      // A native function is counted per JavaScript call site: `run` for the audit append and `run` for a request row are different costs.
+      const caller = !node.callFrame.url && !fn.startsWith('(') ? callerOf(node.id) : undefined;
+      const key = `${fn}\0${where}\0${caller ?? ''}`;
+      const e = self.get(key) ?? { fn, where, caller, samples: 0, us: 0 };
       e.samples++;
-      if (!node.callFrame.url && !fn.startsWith('(')) {
-        const c = callerOf(node.id);
-        if (c) e.callers.set(c, (e.callers.get(c) ?? 0) + 1);
-      }
       // The time since the previous sample is charged to this one.
       e.us += Math.max(0, deltas[i] ?? 0);
       self.set(key, e);
@@ -125,15 +123,8 @@ export function summariseProfiles(files: readonly string[], top = 10): ProfileSu
     .sort((a, b) => b.samples - a.samples)
     .slice(0, top)
     .map((e) => {
-      const [top] = [...e.callers.entries()].sort((a, b) => b[1] - a[1]);
-      const [fn = '', where = ''] = top ? top[0].split('\0') : [];
-      return {
-        fn: e.fn,
-        where: e.where,
-        percent: (e.samples / Math.max(1, busy)) * 100,
-        ms: e.us / 1000,
-        ...(top ? { caller: { fn, where, percent: (top[1] / e.samples) * 100 } } : {}),
-      };
+      const [fn = '', where = ''] = e.caller ? e.caller.split('\0') : [];
+      return { fn: e.fn, where: e.where, percent: (e.samples / Math.max(1, busy)) * 100, ms: e.us / 1000, ...(e.caller ? { caller: { fn, where } } : {}) };
     });
   return { processes: files.length, busySamples: busy, idleShare: all ? idle / all : 0, top: entries, loaderFrames };
 }
