@@ -15,15 +15,19 @@
  *   4. unloaded   1 connection, direct then allowed          (lowest workers setting only)
  *
  * Each loaded phase has a warm-up. The gateway's CPU is that of its whole
- * process tree (primary and workers) from /proc; each measured phase of 2–3
- * is CPU-profiled in every process without a restart (bench/support/phase-profiler.mjs),
- * and summed up as the top self-time entries. Once per run, short allowed runs
+ * process tree (primary and workers) from /proc. Each measured run of 2–3 is
+ * followed by a shorter run of the same load, CPU-profiled in every process
+ * without a restart (bench/support/phase-profiler.mjs) and summed up as the top
+ * self-time entries; the measured runs themselves are never profiled, as the
+ * profiler costs the gateway a few % of CPU. Once per run, short allowed runs
  * alternate unprofiled and profiled on the first gateway, to show the
  * profiler's overhead.
  *
  * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50),
  * BENCH_UNLOADED_SECONDS (3; 0 skips phase 4), BENCH_STORES (sqlite,postgres),
  * BENCH_WORKERS (1,2), BENCH_PROFILE (1; 0 runs the gateway without the preload),
+ * BENCH_PROFILE_SECONDS (5; the profiled run after each measured one),
+ * BENCH_PROFILE_INTERVAL_US (1000; the profiler's sampling interval),
  * BENCH_PROFILE_OVERHEAD_ROUNDS (3; 0 skips the overhead check) and
  * BENCH_PROFILE_OVERHEAD_SECONDS (3), BENCH_PROFILE_OUT (a directory to keep the
  * .cpuprofile files in, one folder per store and workers setting),
