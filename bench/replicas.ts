@@ -24,8 +24,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateApiKey } from '../src/adapters/identity/api-keys.ts';
 import { createTestDatabase } from '../test/support/postgres.ts';
+import { benchConfigYaml, benchKeys, postgresStore, sqliteStore } from './support/gateway-config.ts';
 import { runLoad, type LoadResult } from './support/autocannon.ts';
 import { cpuWindow, describeShare, type CpuShare } from './support/cpu.ts';
 import { envNumber, stopOnSignals } from './support/env.ts';
@@ -53,36 +53,8 @@ stopOnSignals(killAllChildren, log);
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const children: Child<unknown>[] = [];
-const agent = generateApiKey();
-const human = generateApiKey();
+const { agent, human } = benchKeys();
 
-function configYaml(store: string, keyDir: string, upstreamUrl: string): string {
-  return `server: { port: 0, host: 127.0.0.1 }
-store: ${store}
-audit: { keyDir: ${JSON.stringify(keyDir)} }
-log: { level: warn }
-principals:
-  - { id: bench-bot, kind: agent, apiKeys: ["${agent.hash}"] }
-  - { id: alice, kind: human, groups: [ops], apiKeys: ["${human.hash}"] }
-connections:
-  - name: bench-api
-    kind: http
-    url: ${upstreamUrl}
-    headers: { Authorization: "Bearer \${UPSTREAM_TOKEN}" }
-    tags: { env: bench }
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.http.method == "GET"
-      effect: allow
-    - id: writes
-      when: facts.http.method == "POST"
-      effect: approve
-      approvers: [{ principals: [alice], count: 1 }]
-      ttl: 1h
-`;
-}
 
 const agentHeaders = { authorization: `Bearer ${agent.key}`, 'content-type': 'application/json' };
 const humanHeaders = { authorization: `Bearer ${human.key}`, 'content-type': 'application/json' };
@@ -127,7 +99,7 @@ async function load(urls: readonly string[], body: string, procs: Record<string,
 
 async function startReplicas(n: number, store: string, dir: string, upstreamUrl: string, token: string): Promise<Child<{ url: string; pid: number }>[]> {
   const file = join(dir, 'countersign.yaml');
-  writeFileSync(file, configYaml(store, join(dir, 'keys'), upstreamUrl));
+  writeFileSync(file, benchConfigYaml({ store, keyDir: join(dir, 'keys'), upstreamUrl, agentKeyHash: agent.hash, humanKeyHash: human.hash }));
   const started: Child<{ url: string; pid: number }>[] = [];
   // One after the other: the first makes the keys and migrates; the others join what it made.
   for (let i = 0; i < n; i++) {
@@ -185,7 +157,7 @@ async function main(): Promise<number> {
     const phases: { name: string; replicas: number; allowed: Measured; held: Measured }[] = [];
     let wake: number[] = [];
     const plan: { name: string; replicas: number; store: () => Promise<string> }[] = [
-      { name: 'a. SQLite, 1 process', replicas: 1, store: async () => `{ sqlite: { path: ${JSON.stringify(join(dirs.at(-1)!, 'countersign.db'))} } }` },
+      { name: 'a. SQLite, 1 process', replicas: 1, store: async () => sqliteStore(join(dirs.at(-1)!, 'countersign.db')) },
       { name: 'b. PostgreSQL, 1 replica', replicas: 1, store: pgStore },
       { name: 'c. PostgreSQL, 2 replicas', replicas: 2, store: pgStore },
     ];
@@ -193,7 +165,7 @@ async function main(): Promise<number> {
       const db = await createTestDatabase();
       if (!db) throw new Error('PostgreSQL is not reachable (set DATABASE_URL)');
       dbs.push(db);
-      return `{ postgres: { url: ${JSON.stringify(db.url)}, poolSize: 10 } }`;
+      return postgresStore(db.url);
     }
     for (const p of plan) {
       const dir = mkdtempSync(join(tmpdir(), 'cs-bench-replicas-'));

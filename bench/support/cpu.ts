@@ -75,3 +75,17 @@ export function describeShare(s: CpuShare): string {
   const parts = Object.entries(s.cpuSeconds).map(([k, v]) => `${k} ${cores(v)}`);
   return `${parts.join(', ')}, other processes ${cores(s.otherCpuSeconds)}, idle ${cores(s.idleCpuSeconds)} cores`;
 }
+
+/** The CPU seconds of every process whose name starts with `prefix` (a gateway's primary and workers). */
+export function cpuOf(s: CpuShare, prefix: string): number {
+  return Object.entries(s.cpuSeconds)
+    .filter(([k]) => k.startsWith(prefix))
+    .reduce((sum, [, v]) => sum + v, 0);
+}
+
+/** The same share with the processes named `prefix…` added up under `prefix`, for display. */
+export function collapse(s: CpuShare, prefix: string): CpuShare {
+  const cpuSeconds: Record<string, number> = { [prefix]: cpuOf(s, prefix) };
+  for (const [k, v] of Object.entries(s.cpuSeconds)) if (!k.startsWith(prefix)) cpuSeconds[k] = v;
+  return { ...s, cpuSeconds };
+}

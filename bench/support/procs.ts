@@ -34,6 +34,12 @@ export function killAllChildren(): void {
 
 process.once('exit', killAllChildren);
 
+/** Adds a child started elsewhere to those killAllChildren kills. */
+export function adopt(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+}
+
 /**
  * @example
  * const up = await spawnTs<{ url: string }>('upstream', '/abs/path/bench/support/upstream.ts', { UPSTREAM_TOKEN: 't' });
