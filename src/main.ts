@@ -5,7 +5,10 @@
  * back a way to stop it.
  */
 import { serve, type ServerType } from '@hono/node-server';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './adapters/logger.ts';
+
+export { createLogger };
 import { builtinRules } from './config/builtin-rules.ts';
 import type { Config } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
@@ -56,19 +59,6 @@ export interface StartOptions {
    * no checkpoint).
    */
   readonly joinGateway?: boolean;
-}
-
-/** `fd`: where the log goes; 2 (stderr) when stdout carries a protocol. */
-export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
-  return pino(
-    {
-      level,
-      base: { service: 'countersign' },
-      // Defence in depth: nothing logs these today, and nothing ever should.
-      redact: { paths: ['authorization', '*.authorization', 'headers', '*.headers', 'apiKeys', '*.apiKeys', 'env', '*.env', 'input.headers', '*.input.headers'], censor: '[redacted]' },
-    },
-    pino.destination(fd),
-  );
 }
 
 /** The log's origin: configured, else `countersign/<host name>` (a key name: no spaces or +). */

@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from 'pino';
-import { createLogger, startGateway, type Gateway } from '../main.ts';
+import { createLogger } from '../adapters/logger.ts';
+import type { Gateway } from '../main.ts';
 import { exitOnCrash } from './crash.ts';
 import { DEFAULT_CONFIG, DEMO_CONFIG, DEMO_DIR } from './config-path.ts';
 import { DEMO_PRINCIPALS, ensureDemoConfig } from './demo/config.ts';
@@ -80,6 +81,8 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     const config = opts.workers === undefined ? loaded : { ...loaded, server: { ...loaded.server, workers: opts.workers } };
     const logger = createLogger(config.log.level);
     if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port: config.server.port, configFile: path });
+    // Loaded here, not at the top: a primary of workers never serves, and so never holds the gateway's modules.
+    const { startGateway } = await import('../main.ts');
     const gw = await startGateway(config, { configFile: path, logger });
     // A worker's primary says where the gateway runs, once for all.
     if (cluster.isPrimary) process.stderr.write(`Countersign is running at ${gw.url} (config ${path})\n`);
@@ -99,6 +102,7 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     throw e;
   }
   const logger = createLogger(config.log.level);
+  const { startGateway } = await import('../main.ts');
   const gw = await startGateway(config, { configFile: DEMO_CONFIG, logger });
   process.stdout.write(banner(gw, keys));
   await runUntilSignal(gw, logger, () => api.close());
