@@ -1,0 +1,98 @@
+/**
+ * `npm run bench:request-write`: what one request write costs the store, the
+ * part of every submitted action that indexes its effect, rules and tags for
+ * audit search included. N insertRequest calls (each with two audit events,
+ * as a held request has), one at a time and then CONCURRENCY in flight,
+ * through the SQLite store (a file, synchronous = normal) and the PostgreSQL
+ * store (a fresh database on DATABASE_URL's server, default
+ * postgres://postgres@127.0.0.1:5432/postgres, dropped afterwards). Requests
+ * spread over a few connections with tags, list tags among them, so they
+ * share a handful of term sets as real traffic does. Best of ROUNDS.
+ *
+ * Environment: BENCH_WRITE_REQUESTS (3000), BENCH_WRITE_CONCURRENCY (32), BENCH_WRITE_ROUNDS (3),
+ * BENCH_WRITE_STORES (sqlite,postgres).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPostgresStore } from '../src/adapters/store/postgres/index.ts';
+import { createSqliteStore } from '../src/adapters/store/sqlite/index.ts';
+import type { ConnectionInfo } from '../src/core/connection.ts';
+import type { Store } from '../src/core/ports.ts';
+import { approveDecision, auditDraft, requestRecord } from '../test/support/fixtures.ts';
+import { createTestDatabase } from '../test/support/postgres.ts';
+
+const N = Number(process.env['BENCH_WRITE_REQUESTS'] ?? 3000);
+const CONCURRENCY = Number(process.env['BENCH_WRITE_CONCURRENCY'] ?? 32);
+const ROUNDS = Number(process.env['BENCH_WRITE_ROUNDS'] ?? 3);
+const STORES = (process.env['BENCH_WRITE_STORES'] ?? 'sqlite,postgres').split(',');
+
+const connections: ConnectionInfo[] = Array.from({ length: 6 }, (_, i) => ({
+  name: `db-${i}`,
+  kind: 'postgres' as const,
+  tags: (i % 2 === 0 ? { env: 'prod', data: 'pii', team: `team-${i}`, compliance: ['soc2', 'gdpr'] } : { env: 'staging', team: `team-${i}` }) as ConnectionInfo['tags'],
+}));
+
+function request(i: number) {
+  const c = connections[i % connections.length]!;
+  const r = requestRecord({ id: `req_${i}`, connection: c, action: { ...requestRecord().action, connection: c.name }, decision: approveDecision() });
+  return { r, audit: [auditDraft('request.submitted', r.id), auditDraft('request.held', r.id)] };
+}
+
+/** Inserts/s: `inFlight` callers, each waiting for its write before the next. */
+async function drive(store: Store, inFlight: number, offset: number): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      for (let i = next++; i < N; i = next++) {
+        const { r, audit } = request(offset + i);
+        await store.insertRequest(r, audit);
+      }
+    }),
+  );
+  return N / ((performance.now() - started) / 1000);
+}
+
+async function measure(label: string, open: () => Promise<{ store: Store; done(): Promise<void> }>): Promise<string[]> {
+  const best = { one: 0, many: 0 };
+  for (let round = 0; round < ROUNDS; round++) {
+    const { store, done } = await open();
+    try {
+      // Warm up: prepared statements, caches, the first pages of each table.
+      await drive(store, 1, 1_000_000);
+      best.one = Math.max(best.one, await drive(store, 1, 0));
+      best.many = Math.max(best.many, await drive(store, CONCURRENCY, N));
+    } finally {
+      await store.close();
+      await done();
+    }
+  }
+  return [
+    `  ${`${label}, one at a time`.padEnd(40)} ${best.one.toFixed(0).padStart(7)} insertRequest/s  ${(1000 / best.one).toFixed(3).padStart(7)} ms each`,
+    `  ${`${label}, ${CONCURRENCY} in flight`.padEnd(40)} ${best.many.toFixed(0).padStart(7)} insertRequest/s`,
+  ];
+}
+
+const lines: string[] = [];
+if (STORES.includes('sqlite')) {
+  lines.push(
+    ...(await measure('sqlite', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cs-write-'));
+      return { store: createSqliteStore({ path: join(dir, 'countersign.db') }), done: async () => rmSync(dir, { recursive: true, force: true }) };
+    })),
+  );
+}
+if (STORES.includes('postgres')) {
+  lines.push(
+    ...(await measure('postgres', async () => {
+      const db = await createTestDatabase();
+      if (!db) throw new Error('no PostgreSQL server');
+      return { store: await createPostgresStore({ url: db.url, poolSize: 10, groupCommit: true }), done: () => db.drop() };
+    })),
+  );
+}
+console.log(`Countersign request write benchmark
+  command   npm run bench:request-write   (BENCH_WRITE_REQUESTS=${N}, best of ${ROUNDS})
+  machine   ${cpus().length} cpus (${cpus()[0]?.model ?? '?'}), node ${process.version}
+${lines.join('\n')}`);
