@@ -21,6 +21,14 @@ async function onFile() {
   const store = createSqliteStore({ path: join(dir, 'countersign.db') });
   return {
     store,
+    async rows(table: string) {
+      const raw = new Database(join(dir, 'countersign.db'), { readonly: true });
+      try {
+        return raw.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+      } finally {
+        raw.close();
+      }
+    },
     async cleanup() {
       await store.close();
       await rm(dir, { recursive: true, force: true });
