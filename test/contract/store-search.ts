@@ -94,7 +94,7 @@ export function searchContract(name: string, make: () => Promise<{ store: Store;
       const failed = store.mutateRequest('r1', (c) => ({
         result: null,
         next: { ...c, status: 'denied', version: c.version + 1, decision: tightened },
-        review: { requestId: 'r1', reviewer: { id: 'bob', kind: 'human', groups: ['sre'] }, verdict: 'reject', comment: '', digest: c.digest, createdAt: at(40) },
+        review: { requestId: 'r1', reviewer: { id: 'bob', kind: 'human', groups: ['sre'] }, verdict: 'deny', comment: '', digest: c.digest, createdAt: at(40) },
         audit: [auditDraft('request.denied', 'r1', {}, at(40))],
       }));
       await expect(failed).rejects.toMatchObject({ code: 'ALREADY_REVIEWED' });
