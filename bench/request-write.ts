@@ -7,11 +7,16 @@
  * store (a fresh database on DATABASE_URL's server, default
  * postgres://postgres@127.0.0.1:5432/postgres, dropped afterwards). Requests
  * spread over a few connections with tags, list tags among them, so they
- * share a handful of term sets as real traffic does. Best of ROUNDS.
+ * share a handful of term sets as real traffic does. Best of ROUNDS for the
+ * rates; the gateway process's CPU per write (process.cpuUsage) and what the
+ * store grows by per request are less at the mercy of a shared machine:
+ * SQLite's file (pages in use), PostgreSQL's database size.
  *
  * Environment: BENCH_WRITE_REQUESTS (3000), BENCH_WRITE_CONCURRENCY (32), BENCH_WRITE_ROUNDS (3),
  * BENCH_WRITE_STORES (sqlite,postgres).
  */
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,10 +44,11 @@ function request(i: number) {
   return { r, audit: [auditDraft('request.submitted', r.id), auditDraft('request.held', r.id)] };
 }
 
-/** Inserts/s: `inFlight` callers, each waiting for its write before the next. */
-async function drive(store: Store, inFlight: number, offset: number): Promise<number> {
+/** Inserts/s: `inFlight` callers, each waiting for its write before the next. Adds the CPU it took to `cpu` (µs). */
+async function drive(store: Store, inFlight: number, offset: number, cpu = { us: 0 }): Promise<number> {
   let next = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
       for (let i = next++; i < N; i = next++) {
@@ -51,18 +57,28 @@ async function drive(store: Store, inFlight: number, offset: number): Promise<nu
       }
     }),
   );
+  const used = process.cpuUsage(cpuBefore);
+  cpu.us += used.user + used.system;
   return N / ((performance.now() - started) / 1000);
 }
 
-async function measure(label: string, open: () => Promise<{ store: Store; done(): Promise<void> }>): Promise<string[]> {
-  const best = { one: 0, many: 0 };
+/** What a store's storage holds now, in bytes. */
+type Size = () => Promise<{ bytes: number }>;
+
+async function measure(label: string, open: () => Promise<{ store: Store; size: Size; done(): Promise<void> }>): Promise<string[]> {
+  const best = { one: 0, many: 0, cpuUs: Infinity, bytes: Infinity };
   for (let round = 0; round < ROUNDS; round++) {
-    const { store, done } = await open();
+    const { store, size, done } = await open();
     try {
       // Warm up: prepared statements, caches, the first pages of each table.
       await drive(store, 1, 1_000_000);
-      best.one = Math.max(best.one, await drive(store, 1, 0));
-      best.many = Math.max(best.many, await drive(store, CONCURRENCY, N));
+      const before = await size();
+      const cpu = { us: 0 };
+      best.one = Math.max(best.one, await drive(store, 1, 0, cpu));
+      best.many = Math.max(best.many, await drive(store, CONCURRENCY, N, cpu));
+      const after = await size();
+      best.cpuUs = Math.min(best.cpuUs, cpu.us / (2 * N));
+      best.bytes = Math.min(best.bytes, (after.bytes - before.bytes) / (2 * N));
     } finally {
       await store.close();
       await done();
@@ -71,6 +87,7 @@ async function measure(label: string, open: () => Promise<{ store: Store; done()
   return [
     `  ${`${label}, one at a time`.padEnd(40)} ${best.one.toFixed(0).padStart(7)} insertRequest/s  ${(1000 / best.one).toFixed(3).padStart(7)} ms each`,
     `  ${`${label}, ${CONCURRENCY} in flight`.padEnd(40)} ${best.many.toFixed(0).padStart(7)} insertRequest/s`,
+    `  ${`${label}, per request`.padEnd(40)} ${best.cpuUs.toFixed(0).padStart(7)} µs gateway CPU  ${best.bytes.toFixed(0).padStart(6)} B stored`,
   ];
 }
 
@@ -79,7 +96,17 @@ if (STORES.includes('sqlite')) {
   lines.push(
     ...(await measure('sqlite', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'cs-write-'));
-      return { store: createSqliteStore({ path: join(dir, 'countersign.db') }), done: async () => rmSync(dir, { recursive: true, force: true }) };
+      const path = join(dir, 'countersign.db');
+      const size: Size = async () => {
+        const side = new Database(path, { readonly: true });
+        try {
+          const pages = (side.pragma('page_count', { simple: true }) as number) - (side.pragma('freelist_count', { simple: true }) as number);
+          return { bytes: pages * (side.pragma('page_size', { simple: true }) as number) };
+        } finally {
+          side.close();
+        }
+      };
+      return { store: createSqliteStore({ path }), size, done: async () => rmSync(dir, { recursive: true, force: true }) };
     })),
   );
 }
@@ -88,7 +115,18 @@ if (STORES.includes('postgres')) {
     ...(await measure('postgres', async () => {
       const db = await createTestDatabase();
       if (!db) throw new Error('no PostgreSQL server');
-      return { store: await createPostgresStore({ url: db.url, poolSize: 10, groupCommit: true }), done: () => db.drop() };
+      const size: Size = async () => {
+        const c = new pg.Client({ connectionString: db.url });
+        await c.connect();
+        try {
+          // Its own database only: the WAL is the whole server's, which other databases write too.
+          const { rows } = await c.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes');
+          return { bytes: Number(rows[0]!.bytes) };
+        } finally {
+          await c.end();
+        }
+      };
+      return { store: await createPostgresStore({ url: db.url, poolSize: 10, groupCommit: true }), size, done: () => db.drop() };
     })),
   );
 }
