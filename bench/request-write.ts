@@ -10,14 +10,15 @@
  * share a handful of term sets as real traffic does. Best of ROUNDS for the
  * rates; the gateway process's CPU per write (process.cpuUsage) and what the
  * store grows by per request are less at the mercy of a shared machine:
- * SQLite's file (pages in use), PostgreSQL's database size.
+ * SQLite's file (pages in use), PostgreSQL's database size, and, when the
+ * server runs on this machine, the CPU of its backends serving the store.
  *
  * Environment: BENCH_WRITE_REQUESTS (3000), BENCH_WRITE_CONCURRENCY (32), BENCH_WRITE_ROUNDS (3),
  * BENCH_WRITE_STORES (sqlite,postgres).
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPostgresStore } from '../src/adapters/store/postgres/index.ts';
@@ -62,11 +63,22 @@ async function drive(store: Store, inFlight: number, offset: number, cpu = { us:
   return N / ((performance.now() - started) / 1000);
 }
 
-/** What a store's storage holds now, in bytes. */
-type Size = () => Promise<{ bytes: number }>;
+/** What a store's storage holds now, in bytes, and (PostgreSQL on this machine) the CPU its backends used so far, by pid (µs). */
+type Size = () => Promise<{ bytes: number; serverCpu?: Map<number, number> }>;
+
+/** User + system CPU of a local process in µs, or undefined (not on this machine, or gone). */
+function processCpuUs(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in ticks of 10 ms.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
 
 async function measure(label: string, open: () => Promise<{ store: Store; size: Size; done(): Promise<void> }>): Promise<string[]> {
-  const best = { one: 0, many: 0, cpuUs: Infinity, bytes: Infinity };
+  const best = { one: 0, many: 0, cpuUs: Infinity, bytes: Infinity, serverUs: Infinity };
   for (let round = 0; round < ROUNDS; round++) {
     const { store, size, done } = await open();
     try {
@@ -79,6 +91,11 @@ async function measure(label: string, open: () => Promise<{ store: Store; size: 
       const after = await size();
       best.cpuUs = Math.min(best.cpuUs, cpu.us / (2 * N));
       best.bytes = Math.min(best.bytes, (after.bytes - before.bytes) / (2 * N));
+      if (after.serverCpu?.size) {
+        let used = 0;
+        for (const [pid, us] of after.serverCpu) used += us - (before.serverCpu?.get(pid) ?? 0);
+        best.serverUs = Math.min(best.serverUs, used / (2 * N));
+      }
     } finally {
       await store.close();
       await done();
@@ -87,7 +104,7 @@ async function measure(label: string, open: () => Promise<{ store: Store; size: 
   return [
     `  ${`${label}, one at a time`.padEnd(40)} ${best.one.toFixed(0).padStart(7)} insertRequest/s  ${(1000 / best.one).toFixed(3).padStart(7)} ms each`,
     `  ${`${label}, ${CONCURRENCY} in flight`.padEnd(40)} ${best.many.toFixed(0).padStart(7)} insertRequest/s`,
-    `  ${`${label}, per request`.padEnd(40)} ${best.cpuUs.toFixed(0).padStart(7)} µs gateway CPU  ${best.bytes.toFixed(0).padStart(6)} B stored`,
+    `  ${`${label}, per request`.padEnd(40)} ${best.cpuUs.toFixed(0).padStart(7)} µs gateway CPU  ${best.bytes.toFixed(0).padStart(6)} B stored${Number.isFinite(best.serverUs) ? `  ${best.serverUs.toFixed(0).padStart(5)} µs server CPU` : ''}`,
   ];
 }
 
@@ -121,7 +138,13 @@ if (STORES.includes('postgres')) {
         try {
           // Its own database only: the WAL is the whole server's, which other databases write too.
           const { rows } = await c.query<{ bytes: string }>('SELECT pg_database_size(current_database())::text AS bytes');
-          return { bytes: Number(rows[0]!.bytes) };
+          const pids = await c.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+          const serverCpu = new Map<number, number>();
+          for (const { pid } of pids.rows) {
+            const us = processCpuUs(pid);
+            if (us !== undefined) serverCpu.set(pid, us);
+          }
+          return { bytes: Number(rows[0]!.bytes), serverCpu };
         } finally {
           await c.end();
         }
