@@ -164,6 +164,11 @@ export interface AuditLogStore {
   readAuditRaw(fromSeq: number, limit: number): Promise<{ seq: number; body: string; hash: string }[]>;
   /** The audit log's length and its RFC 6962 Merkle root (hex); leaf i is the event with seq i + 1. */
   treeHead(): Promise<{ size: number; root: string }>;
+  /**
+   * The audit log's length alone. The root may need events rehashed (the store keeps only the larger subtrees), so
+   * a log that lost an event has no root to give, yet still a length: what an export of it, or its status, needs.
+   */
+  auditSize(): Promise<number>;
   /** Root of the first `size` events (size ≤ the log's length). */
   rootAt(size: number): Promise<string>;
   /** RFC 6962 audit path of leaf `index` in the tree of `size` leaves (hex). */
@@ -319,6 +324,7 @@ export interface Leases {
 
 /** Where the service reports what it does not return (background failures). */
 export interface Log {
+  debug(obj: Record<string, unknown>, msg: string): void;
   info(obj: Record<string, unknown>, msg: string): void;
   warn(obj: Record<string, unknown>, msg: string): void;
   error(obj: Record<string, unknown>, msg: string): void;

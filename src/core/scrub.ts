@@ -252,6 +252,16 @@ export interface SecretScrubber {
   cut(text: string, max: number): string;
 }
 
+/** The longest k >= 3 such that `hay` ends with the first k characters of `needle`; 0 if none. */
+function tailPrefix(hay: string, needle: string): number {
+  // Checked first, without building a string: a tail can only match a prefix that ends in its last character.
+  const last = hay.charCodeAt(hay.length - 1);
+  for (let k = Math.min(needle.length, hay.length); k >= 3; k--) {
+    if (needle.charCodeAt(k - 1) === last && hay.endsWith(needle.slice(0, k))) return k;
+  }
+  return 0;
+}
+
 /**
  * The parts of configured values that are secrets: each value, the credential
  * after a scheme (`Bearer <token>`), and for `Basic` the decoded `user:password`
@@ -361,12 +371,8 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
       const lower = asciiLower(view.text);
       for (const [list, hay] of [[needles.exact, view.text], [needles.folded, lower]] as const) {
         for (const n of list) {
-          for (let k = Math.min(n.length, hay.length); k >= 3; k--) {
-            if (hay.endsWith(n.slice(0, k))) {
-              end = Math.min(end, startOf(view, hay.length - k));
-              break;
-            }
-          }
+          const k = tailPrefix(hay, n);
+          if (k > 0) end = Math.min(end, startOf(view, hay.length - k));
         }
       }
       view = decode(view);
@@ -374,12 +380,8 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
     // The last number may be cut too (`9` of `95`): look with and without it.
     for (const v of [...byteViews(text), ...byteViews(text.replace(/[0-9A-Fa-fxX]+$/, ''))]) {
       for (const n of needles.exact) {
-        for (let k = Math.min(n.length, v.text.length); k >= 3; k--) {
-          if (v.text.endsWith(n.slice(0, k))) {
-            end = Math.min(end, startOf(v, v.text.length - k));
-            break;
-          }
-        }
+        const k = tailPrefix(v.text, n);
+        if (k > 0) end = Math.min(end, startOf(v, v.text.length - k));
       }
     }
     return end;

@@ -32,7 +32,7 @@ export async function planBundle(deps: { store: Store; signer: CheckpointSigner;
   const { store } = deps;
   // The newest events must be covered too: sign the head first if it is not yet.
   await signCheckpoint(deps);
-  const size = (await store.treeHead()).size;
+  const size = await store.auditSize();
   if (size === 0) throw new CountersignError('INVALID_REQUEST', 'the audit log is empty');
   const first = range.from === undefined ? 1 : typeof range.from === 'number' ? range.from : await firstSeqAtOrAfter(store, range.from);
   const wantedLast = range.to === undefined ? size : typeof range.to === 'number' ? range.to : (await firstSeqAtOrAfter(store, range.to)) - 1;

@@ -5,6 +5,7 @@
  * when the log is small enough to do it on every look — whether the whole
  * hash chain verifies.
  */
+import { CountersignError } from '../core/errors.ts';
 import { toHex } from '../core/merkle/index.ts';
 import { openNote, parseCheckpoint, parseVerifierKey } from '../core/note.ts';
 import type { CheckpointSigner, Store, StoredCheckpoint } from '../core/ports.ts';
@@ -28,12 +29,18 @@ export interface AuditStatus {
   readonly chain: Awaited<ReturnType<typeof verifyAudit>> | null;
 }
 
+/** A tree that cannot be computed (the store is damaged) has no root; the store's own errors are passed on. */
+function noRoot(e: unknown): null {
+  if (e instanceof CountersignError) throw e;
+  return null;
+}
+
 /**
  * @example
  * const s = await auditStatus({ store, signer }, { verifyChain: true }); // s.chain?.ok
  */
 export async function auditStatus(deps: { store: Store; signer: CheckpointSigner }, opts: { verifyChain: boolean }): Promise<AuditStatus> {
-  const { size } = await deps.store.treeHead();
+  const size = await deps.store.auditSize();
   const [latest] = await deps.store.checkpoints({ latest: true });
   let checkpoint: AuditStatus['checkpoint'] = null;
   if (latest) {
@@ -47,7 +54,10 @@ export async function auditStatus(deps: { store: Store; signer: CheckpointSigner
     } catch (e) {
       problem = e instanceof Error ? e.message : String(e);
     }
-    const rootMatches = latest.size <= size && (await deps.store.rootAt(latest.size)) === latest.root;
+    // A log that lost an event may have no root at this size at all: a mismatch too, not a failure of the status. A
+    // store that cannot answer now (unavailable, busy) still fails it.
+    const root = latest.size <= size ? await deps.store.rootAt(latest.size).catch(noRoot) : null;
+    const rootMatches = root === latest.root;
     if (!rootMatches) problem ??= 'the stored log no longer has the signed root at this size';
     checkpoint = { ...latest, signatureOk, rootMatches, problem };
   }

@@ -15,10 +15,13 @@ import type { CheckpointSigner, Clock, Store, StoredCheckpoint } from '../core/p
  * const cp = await signCheckpoint({ store, signer, clock }); // cp?.size === (await store.treeHead()).size
  */
 export async function signCheckpoint(deps: { store: Store; signer: CheckpointSigner; clock: Clock }): Promise<StoredCheckpoint | null> {
-  const head = await deps.store.treeHead();
+  const size = await deps.store.auditSize();
   const [latest] = await deps.store.checkpoints({ latest: true });
-  if (head.size === 0) return null;
-  if (latest && latest.size >= head.size) return latest;
+  if (size === 0) return null;
+  if (latest && latest.size >= size) return latest;
+  // The root only when there is something to sign: a damaged log has a length but maybe no root, and an export of it
+  // must still go on to show the damage. Read again: events appended since count too.
+  const head = await deps.store.treeHead();
   const text = formatCheckpoint({ origin: deps.signer.origin, size: head.size, rootHash: hashFromHex(head.root) });
   const { note, keyId } = deps.signer.sign(text);
   const checkpoint: StoredCheckpoint = { size: head.size, root: head.root, keyId, note, createdAt: deps.clock.now().toISOString() };

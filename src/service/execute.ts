@@ -151,6 +151,6 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<Re
     });
   }
   deps.notifier.publish(final);
-  deps.log.info({ requestId: final.id, status: final.status, connection: final.action.connection }, 'action executed');
+  deps.log.debug({ requestId: final.id, status: final.status, connection: final.action.connection }, 'action executed');
   return final;
 }

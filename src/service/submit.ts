@@ -89,7 +89,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
         data: { by: 'policy', code, rules: decision.rules, message: denied.error?.message, ...(decision.errors.length ? { errors: decision.errors } : {}) },
       },
     ]);
-    deps.log.info({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action denied by policy');
+    deps.log.debug({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action denied by policy');
     return denied;
   }
 
@@ -101,14 +101,13 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
       { type: 'request.held', time: at, requestId: base.id, actor: null, data: { approvers: decision.approvers, expiresAt } },
     ]);
     deps.notifier.publish(pending);
-    deps.log.info({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action held for approval');
+    deps.log.debug({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action held for approval');
     return pending;
   }
 
+  // One event: request.submitted already records the allow decision (rules, policy hash), and an action allowed
+  // outright starts running as it is recorded. request.executing marks the start of a run after approval.
   const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, handle.maxRunMs) };
-  await deps.store.insertRequest(executing, [
-    submitted,
-    { type: 'request.executing', time: at, requestId: base.id, actor: null, data: { by: 'policy', policyHash: decision.policyHash, rules: decision.rules } },
-  ]);
+  await deps.store.insertRequest(executing, [submitted]);
   return runClaimed(deps, executing);
 }

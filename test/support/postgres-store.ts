@@ -13,7 +13,7 @@ export async function emptyStore(url: string): Promise<void> {
     );
     // DELETE, not TRUNCATE: on tables this small it is several times faster. Reviews go before the requests they reference.
     const tables = rows.map((r) => r.t).sort((a, b) => Number(b === 'reviews') - Number(a === 'reviews'));
-    await c.query(`BEGIN; ${tables.map((t) => `DELETE FROM ${t};`).join(' ')} UPDATE audit_head SET seq = 0, hash = '', time = ''; COMMIT`);
+    await c.query(`BEGIN; ${tables.map((t) => `DELETE FROM ${t};`).join(' ')} UPDATE audit_head SET seq = 0, hash = '', time = '', edge = NULL, edge_seq = NULL; COMMIT`);
   } finally {
     await c.end();
   }

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Log } from '../../core/ports.ts';
-import { createLocalListeners, createRemoteReceiver, parseChange, type ChangeMessage, type ClosableNotifier, type LoadRequest } from './listeners.ts';
+import { createLocalListeners, createRemoteReceiver, parseChange, worthAnnouncing, type ChangeMessage, type ClosableNotifier, type LoadRequest } from './listeners.ts';
 
 /** Tags this adapter's IPC messages among whatever else travels on the channel. */
 const KIND = 'countersign.request-changed';
@@ -58,6 +58,8 @@ export function createClusterNotifier(options: ClusterNotifierOptions): Closable
   return {
     publish(request) {
       local.publish(request);
+      // As on PostgreSQL: an action allowed outright would cost an IPC message to the primary and one to each other worker.
+      if (!worthAnnouncing(request)) return;
       const envelope: Envelope = { kind: KIND, origin, id: request.id, version: request.version };
       port.send(envelope);
     },

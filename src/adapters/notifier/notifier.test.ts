@@ -48,6 +48,37 @@ notifierContract('cluster', async () => {
   };
 }, { spansProcesses: true });
 
+describe('cluster notifier', () => {
+  it('does not send a change to a request the policy allowed outright to the other workers, and sends the rest', async () => {
+    const rows = new Map<string, RequestRecord>();
+    const load = async (id: string) => rows.get(id);
+    const { port1, port2 } = new MessageChannel();
+    const a = createClusterNotifier({ load, port: portOf(port1) });
+    const b = createClusterNotifier({ load, port: portOf(port2) });
+    try {
+      const base = requestRecord({ status: 'succeeded' });
+      const allowed: RequestRecord = { ...base, decision: { ...base.decision, effect: 'allow' }, expiresAt: null, reviews: [] };
+      const held = requestRecord({ status: 'approved' });
+      for (const r of [allowed, held]) rows.set(r.id, r);
+      const heard: string[] = [];
+      b.subscribe(allowed.id, (x) => heard.push(x.id));
+      b.subscribe(held.id, (x) => heard.push(x.id));
+      const local: string[] = [];
+      a.subscribe(allowed.id, (x) => local.push(x.id));
+      a.publish(allowed);
+      a.publish(held);
+      // The channel keeps order: once the held one is heard, a sent allowed one would have been heard first.
+      await eventually(async () => (heard.includes(held.id) ? true : undefined), 10_000);
+      expect(heard).toEqual([held.id]);
+      expect(local).toEqual([allowed.id]);
+    } finally {
+      await a.close();
+      await b.close();
+      port1.close();
+    }
+  });
+});
+
 const db = await createTestDatabase();
 describe.skipIf(!db)('postgres notifier', () => {
   afterAll(() => db?.drop());

@@ -2,8 +2,9 @@
  * The right edge of the tree, kept while appending (a "compact range"): one
  * perfect subtree hash per binary digit of the size, O(log n) in all. Each
  * append does amortised O(1) node hashes and reports every perfect subtree it
- * completed, so the store can persist them and later answer `SubtreeSource`
- * lookups for proofs without recomputing anything.
+ * completed, so a store can persist those it keeps and later answer
+ * `SubtreeSource` lookups for proofs from them (the stores keep the larger
+ * ones and rehash the small ones from the events).
  */
 import { EMPTY_ROOT, isHash, nodeHash } from './hash.ts';
 import type { SubtreeSource } from './tree.ts';

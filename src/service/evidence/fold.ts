@@ -79,8 +79,12 @@ export function applySubmitted(t: Trail, e: AuditEvent, inPeriod: boolean): void
   t.submitted = e.data;
   t.submittedAt = e.time;
   t.submittedInPeriod = inPeriod;
-  if (str(obj(e.data['decision'])['effect']) === 'approve') t.held = true;
-  if (inPeriod && t.outcome === 'unknown') setOutcome(t, 'pending', e.time);
+  const decision = obj(e.data['decision']);
+  const effect = str(decision['effect']);
+  if (effect === 'approve') t.held = true;
+  // Allowed outright: the run starts with this event (logs written before that carry a request.executing by policy too).
+  if (effect === 'allow') t.executedUnder ??= { policyHash: str(decision['policyHash']), rules: strList(decision['rules']) };
+  if (inPeriod && t.outcome === 'unknown') setOutcome(t, effect === 'allow' ? 'executing' : 'pending', e.time);
 }
 
 function setOutcome(t: Trail, outcome: Outcome, at: string): void {

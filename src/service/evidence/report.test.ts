@@ -98,6 +98,9 @@ afterEach(async () => {
 
 const period = { from: new Date(at(0)), to: new Date(at(3600)) };
 
+/** A period that also takes requests appended by one test (the log's times never step back, so theirs are after req_after's). */
+const wholeLog = { from: new Date(at(0)), to: new Date(at(100_000)) };
+
 describe('buildEvidence', () => {
   it('lists privileged actions: held or writing requests, not policy refusals nor routine reads', async () => {
     const r = await buildEvidence(store, { ...period, framework: 'soc2' });
@@ -119,6 +122,23 @@ describe('buildEvidence', () => {
       timeToDecisionMs: 120_000,
     });
     expect(r.actions.find((a) => a.id === 'req_pii')).toMatchObject({ summary: 'POST /customers/7/erase', personalData: true, effect: 'allow', approvers: [] });
+  });
+
+  it('takes the run of an action allowed outright from its submission: no request.executing follows it', async () => {
+    await submit({ id: 'req_auto', seconds: 3000, effect: 'allow', input: { sql: 'DELETE FROM carts' } }, draft('request.succeeded', 'req_auto', 3000, { summary: {} }));
+    const r = await buildEvidence(store, { ...wholeLog, framework: 'soc2' });
+    expect(r.actions.find((a) => a.id === 'req_auto')).toMatchObject({
+      effect: 'allow',
+      outcome: 'succeeded',
+      rules: ['rule-allow'],
+      executedUnder: { policyHash: H1, rules: ['rule-allow'] },
+    });
+  });
+
+  it('reports an action allowed outright whose run never ended as executing', async () => {
+    await submit({ id: 'req_running', seconds: 3000, effect: 'allow', input: { sql: 'DELETE FROM carts' } });
+    const r = await buildEvidence(store, { ...wholeLog, framework: 'soc2' });
+    expect(r.actions.find((a) => a.id === 'req_running')).toMatchObject({ outcome: 'executing', executedUnder: { policyHash: H1, rules: ['rule-allow'] } });
   });
 
   it('takes a request begun before the period from its earlier submission event', async () => {

@@ -11,7 +11,7 @@
  * the node bare, without the `{ RangeVar: … }` wrapper that fields typed as
  * any node carry. So RangeVars and FuncCalls are recognised by their shape.
  */
-import { loadModule, parseSync } from 'libpg-query';
+import type * as PgQuery from 'libpg-query';
 import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
 import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, quotedName, type Invocations } from './invocations.ts';
@@ -46,6 +46,14 @@ const READ_ONLY_NODES: ReadonlySet<string> = new Set(['SelectStmt', 'VariableSho
 
 let loading: Promise<void> | undefined;
 let loaded = false;
+/** The parser's module, imported on first load: a gateway without a postgres connection never holds its WASM. */
+let parser: typeof PgQuery | undefined;
+
+/** The loaded parser (after `await loadSqlParser()`). */
+export function sqlParser(): typeof PgQuery {
+  if (!parser) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
+  return parser;
+}
 
 /**
  * Loads the parser's WASM module; call once at start, before deriveSqlFacts.
@@ -55,8 +63,12 @@ let loaded = false;
  * await loadSqlParser();
  */
 export function loadSqlParser(): Promise<void> {
-  loading ??= loadModule()
-    .then(() => void (loaded = true))
+  loading ??= import('libpg-query')
+    .then(async (m) => {
+      await m.loadModule();
+      parser = m;
+      loaded = true;
+    })
     .catch((e: unknown) => {
       loading = undefined; // let a later call retry
       throw e;
@@ -179,7 +191,7 @@ function parse(sql: string): [string, JsonObject][] {
   if (sql.includes('\0')) throw new CountersignError('INPUT_UNPARSEABLE', 'SQL holds a NUL character');
   let tree: unknown;
   try {
-    tree = parseSync(sql);
+    tree = sqlParser().parseSync(sql);
   } catch (e) {
     // Every parser failure (syntax error, too deep, out of memory) denies: fail closed.
     throw new CountersignError('INPUT_UNPARSEABLE', `SQL does not parse: ${e instanceof Error ? e.message : String(e)}`);

@@ -4,7 +4,7 @@
  * knows a value can compute its mask and find it. Where it cannot tell, it
  * masks more, not less (tree quirks: see facts.ts).
  */
-import { parseSync, SqlError } from 'libpg-query';
+import { sqlParser } from './facts.ts';
 
 type Json = null | boolean | number | string | readonly Json[] | JsonObject;
 interface JsonObject {
@@ -49,9 +49,9 @@ export function maskSqlSecrets(
   if (secretColumns.length === 0 || sql.trim() === '') return result(sql, 0);
   let tree: unknown;
   try {
-    tree = parseSync(sql);
+    tree = sqlParser().parseSync(sql);
   } catch (e) {
-    if (e instanceof SqlError) return result(sql, 0);
+    if (e instanceof sqlParser().SqlError) return result(sql, 0);
     throw e;
   }
   const names = secretColumns.map((c) => c.toLowerCase());
@@ -75,7 +75,7 @@ export function maskSqlSecrets(
   }
   const out = Buffer.from(text, 'latin1').toString('utf8');
   try {
-    parseSync(out);
+    sqlParser().parseSync(out);
   } catch {
     throw new Error('masking secret values produced SQL that does not parse'); // never quote the SQL: it holds secrets
   }

@@ -22,6 +22,7 @@ import type { Db, Run } from './pool.ts';
 import type { PgTree } from './tree.ts';
 
 type HeadRow = { seq: number; hash: string; time: string };
+type LockedRow = HeadRow & { edge: Buffer | null; edge_seq: number | null };
 
 /** The audit events of one write transaction, written together at its end. */
 export interface AuditTx {
@@ -44,7 +45,7 @@ export interface AuditLog {
   head(): Promise<HeadRow>;
 }
 
-const LOCK_HEAD = { name: 'cs_audit_lock_head', text: 'SELECT seq, hash, time FROM audit_head WHERE id = 1 FOR UPDATE' };
+const LOCK_HEAD = { name: 'cs_audit_lock_head', text: 'SELECT seq, hash, time, edge, edge_seq FROM audit_head WHERE id = 1 FOR UPDATE' };
 const READ_HEAD = { name: 'cs_audit_head', text: 'SELECT seq, hash, time FROM audit_head WHERE id = 1' };
 /** Events, Merkle nodes, outbox deliveries and the head, in one round trip. */
 const WRITE = {
@@ -57,7 +58,7 @@ const WRITE = {
          deliveries AS (
            INSERT INTO outbox (channel, event, request_id, payload, created_at, next_attempt_at)
            SELECT c, e, r, p, t, t FROM unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) AS d(c, e, r, p, t))
-         UPDATE audit_head SET seq = $16, hash = $17, time = $18 WHERE id = 1`,
+         UPDATE audit_head SET seq = $16, hash = $17, time = $18, edge = $19, edge_seq = $16 WHERE id = 1`,
 };
 
 export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): AuditLog {
@@ -74,11 +75,11 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
         },
         async write() {
           if (drafts.length === 0) return;
-          const { rows } = await run<HeadRow>(LOCK_HEAD);
+          const { rows } = await run<LockedRow>(LOCK_HEAD);
           const head = rows[0];
           if (!head) throw new Error('the audit_head row is missing: the store is damaged');
           const events: AuditEvent[] = [];
-          let h = head;
+          let h: HeadRow = head;
           for (const d of drafts) {
             // Times never step back along the log (replicas' clocks differ): a period's events are one contiguous seq range.
             const time = h.time > d.time ? h.time : d.time;
@@ -88,7 +89,7 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
           }
           const deliveries: OutboxDraft[] = drafts.flatMap((d) => route(d));
           try {
-            const nodes = await tree.nodes(run, head, events);
+            const nodes = await tree.nodes(run, { seq: head.seq, hash: head.hash, edge: head.edge, edgeSeq: head.edge_seq }, events);
             await run(WRITE, [
               events.map((e) => e.seq),
               events.map((e) => e.time),
@@ -108,6 +109,7 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
               h.seq,
               h.hash,
               h.time,
+              nodes.edge,
             ]);
           } catch (e) {
             tree.invalidate();

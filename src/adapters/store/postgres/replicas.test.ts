@@ -206,6 +206,35 @@ describe.skipIf(!db)('postgres store shared by replicas', () => {
     expect(verifyInclusion(leaves[3]!, 3, leaves.length, proof, hashFromHex((await b.treeHead()).root))).toBe(true);
   });
 
+  it('takes up the right edge another replica stored with the head: its next append reads no tree rows and extends the true tree', async () => {
+    const [a, b] = [await replica(), await replica()];
+    await a.appendAudit(Array.from({ length: 20 }, (_, i) => auditDraft('a', null, { i })));
+    await b.appendAudit(Array.from({ length: 3 }, (_, i) => auditDraft('b', null, { i })));
+    // Without the stored edge, `a` (whose cached edge `b` moved on) would rebuild it from these rows, and find none.
+    await sql(db!.url, 'DELETE FROM merkle_nodes');
+    await a.appendAudit([auditDraft('a', null, { i: 20 })]);
+
+    const events = await b.readAudit(1, 100);
+    expect(events).toHaveLength(24);
+    const source = memorySource(events.map((e) => leafHash(e.body)));
+    expect(await a.treeHead()).toEqual({ size: 24, root: toHex(rootAt(source, 24)) });
+  });
+
+  it('does not take up an edge stored for another size than the head (a build that did not keep it wrote the head)', async () => {
+    const [a, b] = [await replica(), await replica()];
+    await a.appendAudit(Array.from({ length: 5 }, (_, i) => auditDraft('a', null, { i })));
+    await b.appendAudit(Array.from({ length: 3 }, (_, i) => auditDraft('b', null, { i })));
+    // An edge of the right length for 8 events, but of zeros and said to be for 7: it must be rebuilt, not believed.
+    await sql(db!.url, `UPDATE audit_head SET edge = '\\x${'00'.repeat(32)}'::bytea, edge_seq = 7`);
+    await a.appendAudit(Array.from({ length: 12 }, (_, i) => auditDraft('a', null, { i: 5 + i })));
+
+    const events = await b.readAudit(1, 100);
+    const source = memorySource(events.map((e) => leafHash(e.body)));
+    expect(await a.treeHead()).toEqual({ size: 20, root: toHex(rootAt(source, 20)) });
+    const fresh = await replica();
+    for (const size of [8, 16, 20]) expect(await fresh.rootAt(size)).toBe(toHex(rootAt(source, size)));
+  });
+
   it('keeps one chain and one Merkle tree when two replicas race batches of different sizes and some batches roll back after their append', async () => {
     // The delivery of a `boom` event cannot be enqueued: its batch fails in the append statement, after its events and
     // tree nodes went in, and is rolled back; each replica's cached edge then saw leaves that never existed.

@@ -141,6 +141,10 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
      END LOOP;
      RETURN lo;
    END $$;`,
+  // The Merkle tree's right edge at the head, written with it: a replica whose cached edge another replica moved on
+  // takes it up from the locked head row, instead of a round trip for nodes and events while it holds the head.
+  // `edge_seq` says which size the edge is for; a build that does not write it leaves it behind, and it is not trusted.
+  `ALTER TABLE audit_head ADD COLUMN edge bytea, ADD COLUMN edge_seq bigint;`,
   // Term sets: a request refers to its set of terms (one integer) instead of a text[] under a GIN index.
   termSetsFromTermsColumn,
 ];

@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChainVerifier } from '../../../core/audit.ts';
 import { inclusionProof, leafHash, memorySource, rootAt, toHex } from '../../../core/merkle/index.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
-import type { Mutation } from '../../../core/ports.ts';
+import type { Mutation, Store } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
-import { treeContract } from '../../../../test/contract/store-tree.ts';
+import { treeContract, type TreeTables } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { outboxContract } from '../../../../test/contract/store-outbox.ts';
@@ -34,8 +34,51 @@ describe.skipIf(!db)('postgres store', () => {
     return { store, cleanup: () => store.close() };
   }
 
+  /** `fresh`, with the tables reached from outside the store and more stores over them, as other replicas. */
+  async function withTables() {
+    const { store, cleanup } = await fresh();
+    const others: Store[] = [];
+    const outside = async (sql: string, values: unknown[] = []) => {
+      const c = new pg.Client({ connectionString: db!.url });
+      await c.connect();
+      try {
+        return (await c.query({ text: sql, values, rowMode: 'array' })).rows as unknown[][];
+      } finally {
+        await c.end();
+      }
+    };
+    const tables: TreeTables = {
+      nodes: async () => (await outside('SELECT level, idx FROM merkle_nodes')).map((r) => [Number(r[0]), Number(r[1])]),
+      async putNode(level, index, hash) {
+        await outside('INSERT INTO merkle_nodes (level, idx, hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [level, index, Buffer.from(hash)]);
+      },
+      async deleteNode(level, index) {
+        await outside('DELETE FROM merkle_nodes WHERE level = $1 AND idx = $2', [level, index]);
+      },
+      async setBody(seq, body) {
+        await outside('UPDATE audit_events SET body = $1 WHERE seq = $2', [body, seq]);
+      },
+      async deleteEvent(seq) {
+        await outside('DELETE FROM audit_events WHERE seq = $1', [seq]);
+      },
+      async reopen() {
+        const other = await createPostgresStore({ url: db!.url, poolSize: 4 });
+        others.push(other);
+        return other;
+      },
+    };
+    return {
+      store,
+      tables,
+      async cleanup() {
+        for (const s of others) await s.close();
+        await cleanup();
+      },
+    };
+  }
+
   storeContract('postgres store', () => fresh());
-  treeContract('postgres store', () => fresh());
+  treeContract('postgres store', withTables);
   searchContract('postgres store', async () => ({
     ...(await fresh()),
     async rows(table: string) {

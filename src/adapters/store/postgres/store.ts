@@ -92,6 +92,9 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
       const head = await log.head();
       return { size: head.seq, root: await tree.rootHex(q, head.seq, head) };
     },
+    async auditSize() {
+      return (await log.head()).seq;
+    },
     async rootAt(size) {
       const head = await within(size, 'size');
       return tree.rootHex(q, size, head);

@@ -19,8 +19,15 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Most operations in one transaction, so one batch cannot hold the write lock for long. */
 const MAX_BATCH = 256;
+/** How long a batch keeps trying for the write lock another process holds: the store's busy timeout. */
+export const BUSY_WAIT_MS = 10_000;
 
-export function createGroupCommit(db: Database.Database, onBroken: (error: unknown) => Error): <T>(run: () => T) => Promise<T> {
+/**
+ * `onReset` is called whenever what the connection wrote may differ from what the operations before saw: at each
+ * BEGIN (another process may have written since the last batch) and after any rollback. A store may cache what it
+ * read inside a batch (the audit head) until then.
+ */
+export function createGroupCommit(db: Database.Database, onBroken: (error: unknown) => Error, onReset: () => void = () => {}): <T>(run: () => T) => Promise<T> {
   const queue: Op[] = [];
   let scheduled = false;
   let broken: Error | undefined;
@@ -32,7 +39,11 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
     savepoint: db.prepare('SAVEPOINT op'),
     release: db.prepare('RELEASE op'),
     rollbackTo: db.prepare('ROLLBACK TO op'),
+    // PRAGMA busy_timeout answers with the new value, so these are read with get().
+    noWait: db.prepare('PRAGMA busy_timeout = 0'),
+    wait: db.prepare(`PRAGMA busy_timeout = ${BUSY_WAIT_MS}`),
   };
+  let busySince: number | undefined;
 
   function runOne(op: Op): Outcome {
     sql.savepoint.run();
@@ -41,6 +52,7 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
       sql.release.run();
       return { ok: true, value };
     } catch (error) {
+      onReset();
       if (!db.inTransaction) throw error; // SQLite rolled everything back: fail the batch
       sql.rollbackTo.run(); // if this throws, the batch fails: its writes are in doubt
       sql.release.run();
@@ -48,21 +60,68 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
     }
   }
 
-  function flush(): void {
-    scheduled = false;
-    const ops = queue.splice(0, MAX_BATCH);
-    if (queue.length > 0) schedule();
-    if (broken) {
-      for (const op of ops) op.reject(broken);
-      return;
-    }
-    const outcomes: Outcome[] = [];
+  /**
+   * Takes the write lock without blocking the event loop. The connection's busy timeout would have SQLite sleep
+   * inside BEGIN while another process (a worker of the same gateway, a CLI command) holds the lock, and this
+   * process could not even read a request meanwhile; instead BEGIN fails at once and the batch is tried again a
+   * moment later, growing with whatever arrived in between. After BUSY_WAIT_MS of trying it fails, as the busy
+   * timeout would have.
+   */
+  function lock(): 'locked' | 'busy' {
+    onReset();
+    sql.noWait.get();
     try {
       sql.begin.run();
+      busySince = undefined;
+      return 'locked';
+    } catch (error) {
+      // Any extended SQLITE_BUSY (SQLITE_BUSY_RECOVERY: another process is recovering the WAL) is one the busy
+      // timeout would have waited through; failing the batch on it would lose the outcome of an action that ran.
+      if (!String((error as { code?: unknown }).code).startsWith('SQLITE_BUSY')) {
+        busySince = undefined; // this batch fails: the next one waits its own BUSY_WAIT_MS
+        throw error;
+      }
+      busySince ??= Date.now();
+      if (Date.now() - busySince >= BUSY_WAIT_MS) {
+        busySince = undefined;
+        throw error;
+      }
+      return 'busy';
+    } finally {
+      sql.wait.get();
+    }
+  }
+
+  function flush(): void {
+    scheduled = false;
+    if (broken) {
+      for (const op of queue.splice(0, MAX_BATCH)) op.reject(broken);
+      if (queue.length > 0) schedule();
+      return;
+    }
+    let ops: Op[];
+    const outcomes: Outcome[] = [];
+    try {
+      if (lock() === 'busy') {
+        scheduled = true;
+        setTimeout(flush, 1);
+        return;
+      }
+    } catch (error) {
+      if (db.inTransaction) broken = onBroken(error);
+      ops = queue.splice(0, MAX_BATCH);
+      if (queue.length > 0) schedule();
+      for (const op of ops) op.reject(error);
+      return;
+    }
+    ops = queue.splice(0, MAX_BATCH);
+    if (queue.length > 0) schedule();
+    try {
       try {
         for (const op of ops) outcomes.push(runOne(op));
         sql.commit.run();
       } catch (error) {
+        onReset();
         if (db.inTransaction) sql.rollback.run();
         throw error;
       }

@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createChainVerifier } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
+import { leafHash, memorySource, rootAt, toHex } from '../../../core/merkle/index.ts';
+import type { OutboxRouter } from '../../../core/outbox.ts';
 import type { Store } from '../../../core/ports.ts';
 import { transition, type RequestRecord } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
-import { treeContract } from '../../../../test/contract/store-tree.ts';
+import { treeContract, type TreeTables } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { outboxContract } from '../../../../test/contract/store-outbox.ts';
@@ -22,19 +24,44 @@ import { EXPECTED_ANSWERS, searchAnswers, writeSearchable } from '../../../../te
 
 async function onFile() {
   const dir = await mkdtemp(join(tmpdir(), 'countersign-store-'));
-  const store = createSqliteStore({ path: join(dir, 'countersign.db') });
+  const path = join(dir, 'countersign.db');
+  const store = createSqliteStore({ path });
+  const others: Store[] = [];
+  /** A statement on a connection of its own, as from another process. */
+  const outside = <T>(use: (raw: Database.Database) => T): T => {
+    const raw = new Database(path);
+    try {
+      return use(raw);
+    } finally {
+      raw.close();
+    }
+  };
+  const tables: TreeTables = {
+    nodes: async () => outside((raw) => raw.prepare('SELECT level, idx FROM merkle_nodes').raw().all() as [number, number][]),
+    async putNode(level, index, hash) {
+      outside((raw) => raw.prepare('INSERT OR IGNORE INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)').run(level, index, Buffer.from(hash)));
+    },
+    async deleteNode(level, index) {
+      outside((raw) => raw.prepare('DELETE FROM merkle_nodes WHERE level = ? AND idx = ?').run(level, index));
+    },
+    async setBody(seq, body) {
+      outside((raw) => raw.prepare('UPDATE audit_events SET body = ? WHERE seq = ?').run(body, seq));
+    },
+    async deleteEvent(seq) {
+      outside((raw) => raw.prepare('DELETE FROM audit_events WHERE seq = ?').run(seq));
+    },
+    async reopen() {
+      const other = createSqliteStore({ path });
+      others.push(other);
+      return other;
+    },
+  };
   return {
     store,
-    async rows(table: string) {
-      const raw = new Database(join(dir, 'countersign.db'), { readonly: true });
-      try {
-        return raw.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-      } finally {
-        raw.close();
-      }
-    },
+    tables,
+    rows: async (table: string) => outside((raw) => raw.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number),
     async cleanup() {
-      await store.close();
+      for (const s of [store, ...others]) await s.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -105,6 +132,77 @@ describe('sqlite store on a file', () => {
     expect(events).toHaveLength(39);
     const verifier = createChainVerifier();
     for (const e of events) expect(verifier.push(e)).toBeNull();
+  });
+
+  it('keeps the Merkle tree true to the log when a write rolled back here and another process then appended as many events', async () => {
+    // The event `boom` cannot be enqueued for delivery: its write rolls back after its leaf went into this store's edge.
+    const router: OutboxRouter = (e) => (e.type === 'boom' ? [{ channel: 'broken', event: e.type, requestId: null, payload: {}, createdAt: e.time }] : []);
+    const here = createSqliteStore({ path, outbox: router });
+    opened.push(here);
+    await here.appendAudit([auditDraft('first', null)]);
+    const raw = new Database(path);
+    raw.exec(`CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.channel = 'broken' BEGIN SELECT RAISE(ABORT, 'channel refused'); END;`);
+    raw.close();
+    await expect(here.appendAudit([auditDraft('boom', null)])).rejects.toThrow();
+    // Another process appends one event: the log is as long as this store's edge, but ends elsewhere.
+    await open().appendAudit([auditDraft('other', null)]);
+    // Past 16 events, so this store also writes a stored subtree over them.
+    for (let i = 0; i < 20; i++) await here.appendAudit([auditDraft('after', null, { i })]);
+
+    const events = await here.readAudit(1, 100);
+    expect(events.map((e) => e.type).slice(0, 3)).toEqual(['first', 'other', 'after']);
+    const source = memorySource(events.map((e) => leafHash(e.body)));
+    const head = { size: 22, root: toHex(rootAt(source, 22)) };
+    expect(await here.treeHead()).toEqual(head);
+    const fresh = open();
+    expect(await fresh.treeHead()).toEqual(head);
+    expect(await fresh.rootAt(16)).toBe(toHex(rootAt(source, 16)));
+  });
+
+  it('continues the chain from what the batch kept when a write fails after appending its own events', async () => {
+    // The router fails after the write's events are in the log: its savepoint takes them back, and the writes after
+    // it in the same batch must chain on the event before them, not on the rolled-back ones.
+    const store = createSqliteStore({
+      path,
+      outbox: (d) => {
+        if (d.type === 'boom') throw new Error('no route');
+        return [];
+      },
+    });
+    opened.push(store);
+    const settled = await Promise.allSettled([
+      store.appendAudit([auditDraft('before', null)]),
+      store.appendAudit([auditDraft('doomed', null), auditDraft('boom', null)]),
+      store.appendAudit([auditDraft('after', null), auditDraft('after', null)]),
+    ]);
+    expect(settled.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const events = await store.readAudit(1, 100);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'before'],
+      [2, 'after'],
+      [3, 'after'],
+    ]);
+    const verifier = createChainVerifier();
+    for (const e of events) verifier.push(e);
+    expect(verifier.finish()).toMatchObject({ ok: true, count: 3 });
+    // The tree agrees with the log: a fresh store over the same file computes the same root.
+    const reopened = open();
+    expect(await reopened.treeHead()).toEqual(await store.treeHead());
+  });
+
+  it('waits for the write lock another process holds without stopping this one: it keeps serving, then writes', async () => {
+    const store = open();
+    await store.appendAudit([auditDraft('first', null)]);
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    const write = store.appendAudit([auditDraft('second', null)]);
+    // A write lock waited for inside SQLite would hold up this timer, and the COMMIT below, until the wait gave up.
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await store.readAudit(1, 10)).toHaveLength(1);
+    other.exec('COMMIT');
+    other.close();
+    await write;
+    expect((await store.readAudit(1, 10)).map((e) => e.type)).toEqual(['first', 'second']);
   });
 
   it('builds the audit tree for a log written before the tree existed, on the next open', async () => {
@@ -236,6 +334,33 @@ describe('sqlite store on a file', () => {
     const verifier = createChainVerifier();
     for (const e of seen) verifier.push(e);
     expect(verifier.finish()).toMatchObject({ ok: true, count: 6 });
+  });
+
+  it('never writes an outcome over the known record once another process moved the request on (a run marked interrupted)', async () => {
+    const runner = open();
+    const sweeper = open();
+    const claimed = requestRecord({ status: 'executing', expiresAt: null });
+    await runner.insertRequest(claimed, [auditDraft('request.submitted', claimed.id)]);
+    // Another process finds the run overdue and marks it interrupted, between the run and its outcome here.
+    await sweeper.mutateRequest(claimed.id, (current) => {
+      const next = transition(current, 'failed', FIXTURE_TIME, { error: { code: 'EXECUTION_INTERRUPTED', message: 'interrupted' } });
+      return { result: next, next, audit: [auditDraft('request.failed', current.id)] };
+    });
+    const seen: string[] = [];
+    const outcome = runner.mutateRequest(
+      claimed.id,
+      (current) => {
+        seen.push(current.status);
+        const next = transition(current, 'succeeded', FIXTURE_TIME);
+        return { result: next, next, audit: [auditDraft('request.succeeded', current.id)] };
+      },
+      claimed,
+    );
+    await expect(outcome).rejects.toThrow(/illegal transition failed → succeeded/);
+    // Tried on what the runner knew, then asked again of what is stored, which refused it.
+    expect(seen).toEqual(['executing', 'failed']);
+    expect(await sweeper.getRequest(claimed.id)).toMatchObject({ status: 'failed', version: claimed.version + 1, error: { code: 'EXECUTION_INTERRUPTED' } });
+    expect((await sweeper.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.submitted', 'request.failed']);
   });
 
   it('keeps requests and the chain across a restart', async () => {

@@ -14,7 +14,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { Mutation, RequestQuery, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
-import { createGroupCommit } from './group-commit.ts';
+import { BUSY_WAIT_MS, createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
 import { createAuditSearch } from './search.ts';
@@ -36,6 +36,7 @@ export interface SqliteStoreOptions {
 }
 
 type RequestRow = { record: string };
+type AuditHead = { seq: number; hash: string; time: string };
 type ReviewRow = { request_id: string; record: string };
 
 /**
@@ -49,7 +50,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path, { fileMustExist: options.mustExist === true });
   // First: processes starting together on a new file wait for each other's lock (WAL switch, migrations) instead of failing.
-  db.pragma('busy_timeout = 10000');
+  db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
@@ -115,19 +116,23 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     };
   }
 
+  /** The log's last event as this batch has written it; undefined when it must be read (see the group commit's onReset). */
+  let batchHead: AuditHead | null | undefined;
+
   function appendAuditInTx(drafts: readonly AuditDraft[]): void {
     if (drafts.length === 0) return;
     try {
-      let head = (q.head.get() as { seq: number; hash: string; time: string } | undefined) ?? null;
+      let head = batchHead !== undefined ? batchHead : ((q.head.get() as AuditHead | undefined) ?? null);
       for (const d of drafts) {
         // Times never step back along the log (writers commit in groups, processes' clocks differ):
         // a period's events are then one contiguous seq range, found by binary search.
         const time = head && head.time > d.time ? head.time : d.time;
         const e = chainEvent(head, { ...d, time });
         q.insertAudit.run(e.seq, e.time, e.type, e.requestId, e.actor, e.body, e.hash);
-        tree.appendLeaf(e.seq, e.body);
+        tree.appendLeaf(head ?? { seq: 0, hash: '' }, e);
         head = { seq: e.seq, hash: e.hash, time };
       }
+      batchHead = head;
     } catch (e) {
       throw new CountersignError('AUDIT_WRITE_FAILED', undefined, { cause: e instanceof Error ? e.message : String(e) });
     }
@@ -150,20 +155,46 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     appendAuditInTx(audit);
   };
 
-  const mutateTx = <T>(id: string, fn: (current: RequestRecord) => Mutation<T>): T => {
+  /**
+   * With `known` (what this process last wrote), `fn` is tried on it first: when the update finds the stored version
+   * still known's, the stored record is known, so reading and decoding it is saved (an action's outcome, written by
+   * the process that claimed it). Otherwise `fn` is asked again of what is stored.
+   */
+  const mutateTx = <T>(id: string, fn: (current: RequestRecord) => Mutation<T>, known?: RequestRecord): T => {
+    if (known?.id === id) {
+      let m: Mutation<T> | undefined;
+      try {
+        m = fn(known);
+      } catch {
+        // Refused on what the caller knew: asked again below, of what is stored.
+      }
+      if (m?.next && q.updateRequest.run({ ...rowParams(m.next), previous_version: known.version }).changes === 1) {
+        updateTermSet(id, known, m.next);
+        return finishTx(id, m);
+      }
+    }
     const current = load(id);
     if (!current) throw new CountersignError('NOT_FOUND', `no request ${id}`);
     const m = fn(current);
     if (m.next) {
       const params = { ...rowParams(m.next), previous_version: current.version };
       if (q.updateRequest.run(params).changes !== 1) throw new Error(`request ${id} changed under a write lock`);
-      // The terms change only when a decision is replaced (a tightened policy re-evaluated at execution). A set
-      // first seen here is created in this transaction and not cached: it may yet roll back.
-      if (m.next.decision !== current.decision) {
-        const set = termSetOf(m.next);
-        q.setTermSet.run(termSets.cached(set) ?? ensureTermSet(set), id);
-      }
+      updateTermSet(id, current, m.next);
     }
+    return finishTx(id, m);
+  };
+
+  /**
+   * The terms change only when a decision is replaced (a tightened policy re-evaluated at execution). A set first seen
+   * here is created in this transaction and not cached: it may yet roll back.
+   */
+  const updateTermSet = (id: string, previous: RequestRecord, next: RequestRecord): void => {
+    if (next.decision === previous.decision) return;
+    const set = termSetOf(next);
+    q.setTermSet.run(termSets.cached(set) ?? ensureTermSet(set), id);
+  };
+
+  const finishTx = <T>(id: string, m: Mutation<T>): T => {
     if (m.review) {
       try {
         q.insertReview.run(id, m.review.reviewer.id, m.review.verdict, m.review.createdAt, JSON.stringify(m.review));
@@ -186,6 +217,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const write = createGroupCommit(
     db,
     (cause) => new CountersignError('AUDIT_WRITE_FAILED', 'the store could not end a failed transaction; restart the gateway', { cause: String(cause) }),
+    () => (batchHead = undefined),
   );
   // A set seen for the first time is created in a write of its own, committed before a request refers to it.
   const termSets = createTermSetCache((set) => write(() => ensureTermSet(set)));
@@ -195,8 +227,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const termSet = await termSets.committed(termSetOf(request));
       await write(() => insertTx(request, termSet, audit));
     },
-    async mutateRequest(id, fn) {
-      return write(() => mutateTx(id, fn));
+    async mutateRequest(id, fn, known) {
+      return write(() => mutateTx(id, fn, known));
     },
     async getRequest(id) {
       return load(id);
@@ -258,11 +290,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       await write(() => appendTx(audit, meta));
     },
     async treeHead() {
-      const size = q.size.get() as number;
-      return { size, root: tree.rootHex(size) };
+      const head = (q.head.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: '' };
+      return { size: head.seq, root: tree.rootHex(head.seq, head) };
+    },
+    async auditSize() {
+      return q.size.get() as number;
     },
     async rootAt(size) {
-      return tree.rootHex(within(size, 'size'));
+      const head = (q.head.get() as { seq: number; hash: string } | undefined) ?? { seq: 0, hash: '' };
+      return tree.rootHex(within(size, 'size'), head);
     },
     async inclusionProof(index, size) {
       within(size, 'size');

@@ -28,7 +28,9 @@ function describe(e: AuditEvent): Html {
   switch (e.type) {
     case 'request.submitted': {
       const ctx = (d['context'] as Data | undefined) ?? {};
-      return html`Submitted by <strong>${e.actor}</strong>${ctx['surface'] ? ` via ${str(ctx['surface'])}` : ''}.`;
+      // Allowed outright, the run starts with this event (no request.executing follows).
+      const allowed = (d['decision'] as Data | undefined)?.['effect'] === 'allow';
+      return html`Submitted by <strong>${e.actor}</strong>${ctx['surface'] ? ` via ${str(ctx['surface'])}` : ''}${allowed ? '; allowed by policy, execution started' : ''}.`;
     }
     case 'request.held':
       return html`Held for approval: needs ${approversText(d['approvers'])}; expires ${str(d['expiresAt']).slice(0, 16).replace('T', ' ')} UTC. Notified: the web console inbox of every eligible reviewer (live), and the REST API and CLI review lists.`;
