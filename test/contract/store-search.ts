@@ -1,23 +1,27 @@
 /**
  * The audit search part of the store contract: every filter, alone and
- * combined, over requests and events written through the store itself.
+ * combined, over requests and events written through the store itself, and
+ * request listing by tag. `rows` (optional) counts a table's rows, so that
+ * what the index costs per request can be seen.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditQuery, RequestQuery, Store } from '../../src/core/ports.ts';
 import { agent, approveDecision, at, auditDraft, human, requestRecord } from '../support/fixtures.ts';
 
-export function searchContract(name: string, make: () => Promise<{ store: Store; cleanup(): Promise<void> }>): void {
+export function searchContract(name: string, make: () => Promise<{ store: Store; cleanup(): Promise<void>; rows?(table: string): Promise<number> }>): void {
   describe(`${name}: audit search`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;
+    let rows: ((table: string) => Promise<number>) | undefined;
+    const listed = async (q: RequestQuery) => (await store.listRequests(q)).map((r) => r.id);
+    const billing = { name: 'billing-db', kind: 'postgres' as const, tags: { data: 'pii', compliance: ['soc2', 'gdpr'] } };
     const seqs = async (q: AuditQuery) => (await store.searchAudit(q)).map((e) => e.seq);
     const types = async (q: AuditQuery) => (await store.searchAudit(q)).map((e) => `${e.requestId}:${e.type}`);
 
     beforeEach(async () => {
-      ({ store, cleanup } = await make());
+      ({ store, cleanup, rows } = await make());
       // r1: billing-db (pii, [soc2, gdpr]) by deploy-bot for alice, approved by bob at +10s
       // r2: orders-db (prod) by other-bot, denied by policy at +20s
-      const billing = { name: 'billing-db', kind: 'postgres' as const, tags: { data: 'pii', compliance: ['soc2', 'gdpr'] } };
       await store.insertRequest(requestRecord({ id: 'r1', connection: billing, action: { ...requestRecord().action, connection: 'billing-db' }, createdAt: at(0) }), [auditDraft('request.submitted', 'r1', {}, at(0)), auditDraft('request.held', 'r1', {}, at(0))]);
       await store.mutateRequest('r1', (c) => ({
         result: null,
@@ -50,6 +54,77 @@ export function searchContract(name: string, make: () => Promise<{ store: Store;
       expect(await seqs({ effect: 'deny' })).toEqual([5, 6]);
       expect(await seqs({ rule: 'prod-writes' })).toEqual([1, 2, 3, 4]);
       expect(await seqs({ status: 'approved' })).toEqual([1, 2, 3, 4]);
+    });
+
+    it('lists requests by tag, a list tag by any of its values, newest first', async () => {
+      expect(await listed({ tag: 'compliance=soc2' })).toEqual(['r1']);
+      expect(await listed({ tag: 'compliance=gdpr' })).toEqual(['r1']);
+      expect(await listed({ tag: 'compliance' })).toEqual(['r1']);
+      expect(await listed({ tag: 'compliance=hipaa' })).toEqual([]);
+      expect(await listed({ tag: 'env=prod' })).toEqual(['r2']);
+      expect(await listed({ tag: 'env' })).toEqual(['r2']);
+      await store.insertRequest(requestRecord({ id: 'r3', createdAt: at(40) }), [auditDraft('request.submitted', 'r3', {}, at(40))]);
+      expect(await listed({ tag: 'env=prod' })).toEqual(['r3', 'r2']);
+      expect(await listed({ tag: 'env=prod', status: ['denied'] })).toEqual(['r2']);
+      expect(await listed({ tag: 'env=prod', before: 'r3' })).toEqual(['r2']);
+    });
+
+    it('finds a request by its new effect and rules once its decision is replaced, and no longer by the old ones', async () => {
+      // A tightened policy, evaluated again before execution, denies what had been approved.
+      await store.mutateRequest('r1', (c) => ({
+        result: null,
+        next: { ...c, status: 'denied', version: c.version + 1, decision: { ...c.decision, effect: 'deny', rules: ['no-pii-exports'], approvers: [] } },
+        audit: [auditDraft('request.denied', 'r1', {}, at(40))],
+      }));
+      expect(await seqs({ effect: 'deny' })).toEqual([1, 2, 3, 4, 5, 6, 8]);
+      expect(await seqs({ rule: 'no-pii-exports' })).toEqual([1, 2, 3, 4, 8]);
+      expect(await seqs({ effect: 'approve' })).toEqual([]);
+      expect(await seqs({ rule: 'prod-writes' })).toEqual([]);
+      // Its tags are still its connection's.
+      expect(await seqs({ tag: 'compliance=gdpr', effect: 'deny' })).toEqual([1, 2, 3, 4, 8]);
+      expect(await listed({ tag: 'data=pii' })).toEqual(['r1']);
+      // A request submitted with the old decision still has it.
+      await store.insertRequest(requestRecord({ id: 'r3', createdAt: at(50) }), [auditDraft('request.submitted', 'r3', {}, at(50))]);
+      expect(await seqs({ rule: 'prod-writes' })).toEqual([9]);
+    });
+
+    it('finds requests by a set of terms first seen in a write that failed', async () => {
+      // A decision replaced in a write that then fails (bob has already reviewed r1): all of it rolls back.
+      const tightened = { ...approveDecision(), effect: 'deny' as const, rules: ['brand-new-rule'], approvers: [] };
+      const failed = store.mutateRequest('r1', (c) => ({
+        result: null,
+        next: { ...c, status: 'denied', version: c.version + 1, decision: tightened },
+        review: { requestId: 'r1', reviewer: { id: 'bob', kind: 'human', groups: ['sre'] }, verdict: 'deny', comment: '', digest: c.digest, createdAt: at(40) },
+        audit: [auditDraft('request.denied', 'r1', {}, at(40))],
+      }));
+      await expect(failed).rejects.toMatchObject({ code: 'ALREADY_REVIEWED' });
+      expect(await seqs({ rule: 'brand-new-rule' })).toEqual([]);
+      expect(await seqs({ rule: 'prod-writes' })).toEqual([1, 2, 3, 4]);
+      // A new request insert that fails (its id is taken), with tags no request had.
+      const audited = { name: 'audited-db', kind: 'postgres' as const, tags: { audited: 'yes', compliance: ['sox'] } };
+      await expect(store.insertRequest(requestRecord({ id: 'r2', connection: audited, createdAt: at(40) }), [])).rejects.toThrow();
+      // Requests written afterwards with those sets are found by each of their terms.
+      await store.insertRequest(requestRecord({ id: 'r3', connection: billing, decision: tightened, createdAt: at(50) }), [auditDraft('request.denied', 'r3', {}, at(50))]);
+      await store.insertRequest(requestRecord({ id: 'r4', connection: audited, createdAt: at(60) }), [auditDraft('request.submitted', 'r4', {}, at(60))]);
+      expect(await types({ rule: 'brand-new-rule' })).toEqual(['r3:request.denied']);
+      expect(await types({ effect: 'deny', tag: 'compliance=gdpr' })).toEqual(['r3:request.denied']);
+      expect(await types({ tag: 'compliance=sox' })).toEqual(['r4:request.submitted']);
+      expect(await listed({ tag: 'audited=yes' })).toEqual(['r4']);
+      expect(await listed({ tag: 'data=pii' })).toEqual(['r3', 'r1']);
+    });
+
+    it('keeps one copy of a shared set of terms, however many requests share it', async () => {
+      if (!rows) return;
+      const write = (from: number, n: number) =>
+        Promise.all(Array.from({ length: n }, (_, i) => store.insertRequest(requestRecord({ id: `shared-${from + i}` }), [auditDraft('request.submitted', `shared-${from + i}`)])));
+      await write(0, 1);
+      const [sets, members] = [await rows('term_sets'), await rows('term_set_members')];
+      await write(1, 50);
+      expect(await rows('term_sets')).toBe(sets);
+      expect(await rows('term_set_members')).toBe(members);
+      // Every one of them is still found by each of its terms.
+      expect((await store.listRequests({ tag: 'env=prod', limit: 1000 })).filter((r) => r.id.startsWith('shared-'))).toHaveLength(51);
+      expect((await store.searchAudit({ rule: 'prod-writes', effect: 'approve', limit: 1000 })).filter((e) => e.requestId?.startsWith('shared-'))).toHaveLength(51);
     });
 
     it('finds a reviewer’s reviews, and answers "who approved on billing-db in this period" in one call', async () => {

@@ -147,3 +147,24 @@ describe('a held action', () => {
     expect(all).not.toContain('agent-secret-hdr');
   });
 });
+
+describe('audit search by what the policy saw', () => {
+  it('finds a request by a value of a list tag, its effect and its rule, over GET /v1/audit/events', async () => {
+    const denied = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'billing-api', input: { method: 'DELETE', path: '/customers/8' }, reason: 'cleanup' } });
+    const allowed = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'billing-api', input: { method: 'GET', path: '/invoices' }, reason: 'list invoices' } });
+    const [deniedId, allowedId] = [denied.body.request.id as string, allowed.body.id as string];
+    const search = async (query: string): Promise<string[]> => {
+      const r = await gw.as('alice', `/v1/audit/events?${query}&limit=1000`);
+      expect(r.status).toBe(200);
+      return (r.body.events as { requestId: string; type: string }[]).map((e) => `${e.requestId}:${e.type}`);
+    };
+    const gdprDenials = await search(`tag=${encodeURIComponent('compliance=gdpr')}&effect=deny&type=request.denied`);
+    expect(gdprDenials).toContain(`${deniedId}:request.denied`);
+    expect(gdprDenials.filter((e) => e.startsWith(allowedId))).toEqual([]);
+    const soc2Reads = await search(`tag=${encodeURIComponent('compliance=soc2')}&rule=reads`);
+    expect(soc2Reads.filter((e) => e.startsWith(allowedId))).toEqual([`${allowedId}:request.submitted`, `${allowedId}:request.succeeded`]);
+    expect(soc2Reads.filter((e) => e.startsWith(deniedId))).toEqual([]);
+    expect((await search('tag=compliance&rule=no-deletes')).filter((e) => e.startsWith(deniedId))).toEqual([`${deniedId}:request.submitted`, `${deniedId}:request.denied`]);
+    expect(await search(`tag=${encodeURIComponent('compliance=hipaa')}`)).toEqual([]);
+  });
+});

@@ -1,6 +1,8 @@
 /**
  * For tests of the PostgreSQL store: empties every table of the store (keeping
  * the schema and its migrations) so a test starts from a new, empty log.
+ * Close the stores over it first: a store remembers the ids of the term sets
+ * it has seen, which emptying takes away.
  */
 import pg from 'pg';
 

@@ -11,10 +11,13 @@ import { consistencyProof, hashFromHex, inclusionProof, leafHash, memorySource, 
 import type { OutboxRouter } from '../../../core/outbox.ts';
 import type { Mutation, Store } from '../../../core/ports.ts';
 import { transition, type RequestRecord } from '../../../core/request.ts';
-import { auditDraft, FIXTURE_TIME, requestRecord } from '../../../../test/support/fixtures.ts';
+import { at, auditDraft, FIXTURE_TIME, requestRecord } from '../../../../test/support/fixtures.ts';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
 import { createPostgresStore, type PostgresStoreOptions } from './index.ts';
 import { MIGRATIONS } from './schema.ts';
+import { termSetsFromTermsColumn } from './term-sets.ts';
+import { requestTerms } from '../../../core/request-terms.ts';
+import { EXPECTED_ANSWERS, searchAnswers, writeSearchable } from '../../../../test/support/term-upgrade.ts';
 import { emptyStore } from '../../../../test/support/postgres-store.ts';
 
 const db = await createTestDatabase();
@@ -73,6 +76,43 @@ describe.skipIf(!db)('postgres store shared by replicas', () => {
       // Once a gateway made it, it opens.
       await replica({}, fresh.url);
       await replica({ mustExist: true }, fresh.url);
+    });
+
+    it('upgrades a database that kept a terms array per request, two replicas at once: every search finds what it found before', async () => {
+      const fresh = (await createTestDatabase())!;
+      dropLater.push(fresh);
+      const first = await createPostgresStore({ url: fresh.url, poolSize: 2 });
+      await writeSearchable(first);
+      await first.close();
+      // Back to the schema before term sets, with terms as the code before them wrote them: the terms of each stored
+      // record under a GIN index, and one more on r0 (a term since gone from requestTerms) that must stay findable.
+      const step = MIGRATIONS.indexOf(termSetsFromTermsColumn) + 1;
+      expect(step).toBeGreaterThan(0);
+      await sql(fresh.url, 'ALTER TABLE requests ADD COLUMN terms text[]');
+      for (const row of await sql<{ id: string; record: string }>(fresh.url, 'SELECT id, record FROM requests')) {
+        const terms = requestTerms(JSON.parse(row.record) as RequestRecord);
+        await sql(fresh.url, 'UPDATE requests SET terms = $1 WHERE id = $2', [row.id === 'r0' ? [...terms, 'tag:legacy'] : terms, row.id]);
+      }
+      await sql(
+        fresh.url,
+        `ALTER TABLE requests ALTER COLUMN terms SET NOT NULL; CREATE INDEX requests_terms ON requests USING gin (terms);
+         DROP INDEX requests_term_set; ALTER TABLE requests DROP COLUMN term_set; DROP TABLE term_sets; DROP TABLE term_set_members;
+         DELETE FROM schema_migrations WHERE version = ${step}`,
+      );
+
+      const [a, b] = await Promise.all([replica({}, fresh.url), replica({}, fresh.url)]);
+      expect(await searchAnswers(a)).toEqual(EXPECTED_ANSWERS);
+      expect(await searchAnswers(b)).toEqual(EXPECTED_ANSWERS);
+      expect((await b.listRequests({ tag: 'legacy' })).map((r) => r.id)).toEqual(['r0']);
+      expect(await sql(fresh.url, `SELECT 1 FROM information_schema.columns WHERE table_name = 'requests' AND column_name = 'terms'`)).toEqual([]);
+      const sets = async () => (await sql<{ n: number }>(fresh.url, 'SELECT count(*)::int AS n FROM term_sets'))[0]!.n;
+      // Orders and billing, each allowed and approved, and billing denied (r11's replaced decision); r0's own.
+      expect(await sets()).toBe(6);
+      // Requests written now with a set the upgrade made take that set, on either replica.
+      await a.insertRequest(requestRecord({ id: 'r12', createdAt: at(30) }), [auditDraft('request.submitted', 'r12', {}, at(30))]);
+      await b.insertRequest(requestRecord({ id: 'r13', createdAt: at(31) }), [auditDraft('request.submitted', 'r13', {}, at(31))]);
+      expect(await sets()).toBe(6);
+      expect((await a.listRequests({ tag: 'env=prod', limit: 3 })).map((r) => r.id)).toEqual(['r13', 'r12', 'r10']);
     });
 
     it('refuses a schema newer than this build knows, with or without mustExist', async () => {

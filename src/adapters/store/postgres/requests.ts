@@ -1,7 +1,7 @@
 /**
  * Requests and their reviews in PostgreSQL. A request row keeps its record
- * as JSON text plus the columns queries filter on (its terms as a text[]
- * under a GIN index); reviews are keyed by (request, reviewer), so the
+ * as JSON text plus the columns queries filter on (its terms as the id of
+ * their set: term-sets.ts); reviews are keyed by (request, reviewer), so the
  * database itself refuses a second vote by the same human. A change reads
  * the row FOR UPDATE, so of replicas racing to move one request exactly one
  * sees the state it expects.
@@ -10,25 +10,23 @@ import type { AuditDraft } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { Mutation, RequestQuery } from '../../../core/ports.ts';
 import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
-import { requestTerms } from '../../../core/request-terms.ts';
 import type { Review } from '../../../core/review.ts';
+import { termSetOf, type TermSetCache } from '../term-sets.ts';
 import type { AuditTx } from './audit.ts';
 import { holdsNul, type Run } from './pool.ts';
+import { ensureTermSet, hasTerm } from './term-sets.ts';
 
 type RecordRow = { id: string; record: string; reviews: string[] | null };
 
 /**
- * The request rows of a batch's inserts and of its updates over known records, in one statement: terms travel as
- * JSON (an array of arrays is no parameter), and the updated ids come back, so a row that moved on is noticed.
+ * The request rows of a batch's inserts and of its updates over known records, in one statement; the updated ids
+ * come back, so a row that moved on is noticed.
  */
 const WRITE_ROWS = {
   name: 'cs_request_write_rows',
   text: `WITH inserted AS (
-           INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, terms, record)
-           SELECT i.id, i.status, i.principal_id, i.acts_for, i.connection, i.created_at, i.updated_at, i.expires_at, i.version, i.digest,
-                  ARRAY(SELECT jsonb_array_elements_text(i.terms::jsonb)), i.record
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::text[], $12::text[])
-             AS i(id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, terms, record)),
+           INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::int[], $12::text[])),
          updated AS (
            UPDATE requests r SET status = u.status, updated_at = u.updated_at, expires_at = u.expires_at, version = u.version, record = u.record
            FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::int[], $18::text[], $19::int[]) AS u(id, status, updated_at, expires_at, version, record, expected)
@@ -48,15 +46,16 @@ export interface DeferredRows {
 }
 
 export interface RowQueue extends DeferredRows {
-  insert(r: RequestRecord): void;
+  /** `termSet`: the id of the request's term set, committed (see ../term-sets.ts). */
+  insert(r: RequestRecord, termSet: number): void;
   update(current: RequestRecord, next: RequestRecord): void;
 }
 
 export function deferredRows(): RowQueue {
-  let inserts: RequestRecord[] = [];
+  let inserts: { r: RequestRecord; termSet: number }[] = [];
   let updates: { current: RequestRecord; next: RequestRecord }[] = [];
   return {
-    insert: (r) => void inserts.push(r),
+    insert: (r, termSet) => void inserts.push({ r, termSet }),
     update: (current, next) => void updates.push({ current, next }),
     pending: () => inserts.length > 0 || updates.length > 0,
     async flush(run) {
@@ -65,18 +64,18 @@ export function deferredRows(): RowQueue {
       updates = [];
       if (ins.length === 0 && upd.length === 0) return;
       const done = await run<{ n: number }>(WRITE_ROWS, [
-        ins.map((r) => r.id),
-        ins.map((r) => r.status),
-        ins.map((r) => r.principal.id),
-        ins.map((r) => r.principal.actsFor),
-        ins.map((r) => r.action.connection),
-        ins.map((r) => r.createdAt),
-        ins.map((r) => r.updatedAt),
-        ins.map((r) => r.expiresAt),
-        ins.map((r) => r.version),
-        ins.map((r) => r.digest),
-        ins.map((r) => JSON.stringify(requestTerms(r))),
-        ins.map((r) => recordJson(r)),
+        ins.map((i) => i.r.id),
+        ins.map((i) => i.r.status),
+        ins.map((i) => i.r.principal.id),
+        ins.map((i) => i.r.principal.actsFor),
+        ins.map((i) => i.r.action.connection),
+        ins.map((i) => i.r.createdAt),
+        ins.map((i) => i.r.updatedAt),
+        ins.map((i) => i.r.expiresAt),
+        ins.map((i) => i.r.version),
+        ins.map((i) => i.r.digest),
+        ins.map((i) => i.termSet),
+        ins.map((i) => recordJson(i.r)),
         upd.map((u) => u.current.id),
         upd.map((u) => u.next.status),
         upd.map((u) => u.next.updatedAt),
@@ -92,12 +91,12 @@ export function deferredRows(): RowQueue {
 
 const INSERT = {
   name: 'cs_request_insert',
-  text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, terms, record)
+  text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 };
 const UPDATE = {
   name: 'cs_request_update',
-  text: `UPDATE requests SET status = $2, updated_at = $3, expires_at = $4, version = $5, record = $6, terms = COALESCE($7, terms)
+  text: `UPDATE requests SET status = $2, updated_at = $3, expires_at = $4, version = $5, record = $6, term_set = COALESCE($7::int, term_set)
          WHERE id = $1 AND version = $8`,
 };
 /** A request with its reviews (oldest first) in one row. */
@@ -141,24 +140,32 @@ async function insertReviews(run: Run, id: string, reviews: readonly Review[]): 
   }
 }
 
-/** Inside a write transaction: the request, its reviews and its audit events. `rows`: the batch's deferred rows. */
-export async function insertRequest(run: Run, tx: AuditTx, r: RequestRecord, audit: readonly AuditDraft[], rows?: RowQueue): Promise<void> {
+/**
+ * Inside a write transaction: the request, its reviews and its audit events. `termSet`: the id of its term set,
+ * committed before this transaction (see ../term-sets.ts). `rows`: the batch's deferred rows.
+ */
+export async function insertRequest(run: Run, tx: AuditTx, r: RequestRecord, termSet: number, audit: readonly AuditDraft[], rows?: RowQueue): Promise<void> {
   if (rows && r.reviews.length === 0) {
-    rows.insert(r);
+    rows.insert(r, termSet);
     await tx.append(audit);
     return;
   }
-  await run(INSERT, [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, requestTerms(r), recordJson(r)]);
+  await run(INSERT, [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, termSet, recordJson(r)]);
   // The record's reviews live in their own table; without this they would be dropped.
   await insertReviews(run, r.id, r.reviews);
   await tx.append(audit);
 }
 
 /** Writes `next` over `current` if the stored version is still current's (the UPDATE takes the row lock). */
-async function update(run: Run, current: RequestRecord, n: RequestRecord): Promise<boolean> {
-  // Terms change only when a decision is replaced (a tightened policy re-evaluated at execution).
-  const terms = n.decision === current.decision ? null : requestTerms(n);
-  const done = await run(UPDATE, [current.id, n.status, n.updatedAt, n.expiresAt, n.version, recordJson(n), terms, current.version]);
+async function update(run: Run, sets: TermSetCache, current: RequestRecord, n: RequestRecord): Promise<boolean> {
+  // Terms change only when a decision is replaced (a tightened policy re-evaluated at execution). A set first seen
+  // here is created in this transaction and not cached: the batch may yet roll back, or run again.
+  let termSet: number | null = null;
+  if (n.decision !== current.decision) {
+    const set = termSetOf(n);
+    termSet = sets.cached(set) ?? (await ensureTermSet(run, set));
+  }
+  const done = await run(UPDATE, [current.id, n.status, n.updatedAt, n.expiresAt, n.version, recordJson(n), termSet, current.version]);
   return done.rowCount === 1;
 }
 
@@ -172,6 +179,7 @@ export async function mutateRequest<T>(
   tx: AuditTx,
   id: string,
   fn: (current: RequestRecord) => Mutation<T>,
+  sets: TermSetCache,
   known?: RequestRecord,
   rows?: RowQueue,
 ): Promise<T> {
@@ -188,13 +196,13 @@ export async function mutateRequest<T>(
       await tx.append(m.audit);
       return m.result;
     }
-    if (m?.next && (await update(run, known, m.next))) return finish(run, tx, id, m);
+    if (m?.next && (await update(run, sets, known, m.next))) return finish(run, tx, id, m);
   }
   const row = holdsNul([id]) ? undefined : (await run<RecordRow>(GET_FOR_UPDATE, [id])).rows[0];
   if (!row) throw new CountersignError('NOT_FOUND', `no request ${id}`);
   const current = fromRow(row);
   const m = fn(current);
-  if (m.next && !(await update(run, current, m.next))) throw new Error(`request ${id} changed under its row lock`);
+  if (m.next && !(await update(run, sets, current, m.next))) throw new Error(`request ${id} changed under its row lock`);
   return finish(run, tx, id, m);
 }
 
@@ -233,7 +241,7 @@ export async function listRequests(run: Run, query: RequestQuery): Promise<Reque
     where.push(`(r.principal_id = ${who} OR r.acts_for = ${who})`);
   }
   if (query.connection) where.push(`r.connection = ${p(query.connection)}`);
-  if (query.tag) where.push(`r.terms @> ARRAY[${p(`tag:${query.tag}`)}::text]`);
+  if (query.tag) where.push(hasTerm(p(`tag:${query.tag}`)));
   if (query.from) where.push(`r.created_at >= ${p(query.from)}`);
   if (query.to) where.push(`r.created_at < ${p(query.to)}`);
   if (query.before) where.push(`r.seq < (SELECT seq FROM requests WHERE id = ${p(query.before)})`);

@@ -8,9 +8,13 @@
  */
 import { CountersignError } from '../../../core/errors.ts';
 import type { Db, Run } from './pool.ts';
+import { termSetsFromTermsColumn } from './term-sets.ts';
 
-/** Steps never change once shipped; a new one is appended. */
-export const MIGRATIONS: readonly string[] = [
+/**
+ * A step is SQL, or code for what SQL alone should not do (keys made by the same function the store uses), run on
+ * the migrating connection inside the step's transaction. Steps never change once shipped; a new one is appended.
+ */
+export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
   `CREATE TABLE requests (
      seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
      id text PRIMARY KEY,
@@ -141,6 +145,8 @@ export const MIGRATIONS: readonly string[] = [
   // takes it up from the locked head row, instead of a round trip for nodes and events while it holds the head.
   // `edge_seq` says which size the edge is for; a build that does not write it leaves it behind, and it is not trusted.
   `ALTER TABLE audit_head ADD COLUMN edge bytea, ADD COLUMN edge_seq bigint;`,
+  // Term sets: a request refers to its set of terms (one integer) instead of a text[] under a GIN index.
+  termSetsFromTermsColumn,
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */
@@ -171,7 +177,9 @@ export async function migrate(db: Db, mustExist: boolean): Promise<void> {
         if (done.has(i + 1)) continue;
         await c.run('BEGIN');
         try {
-          await c.run(MIGRATIONS[i]!);
+          const step = MIGRATIONS[i]!;
+          if (typeof step === 'string') await c.run(step);
+          else await step(c.run);
           await c.run('INSERT INTO schema_migrations (version) VALUES ($1)', [i + 1]);
           await c.run('COMMIT');
         } catch (e) {

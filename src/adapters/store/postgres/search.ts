@@ -4,12 +4,14 @@
  * (countersign_first_seq_at, see schema.ts): events are written in time
  * order, so no index on time slows every append. Filters on the request
  * (principal, connection, tags, rule, effect, status) select requests
- * through their own indexes (terms through the GIN index), and their events
+ * through their own indexes (effect, rules and tags through their term sets:
+ * term-sets.ts), and their events
  * come through the request_id index.
  */
 import type { AuditEvent } from '../../../core/audit.ts';
 import type { AuditQuery } from '../../../core/ports.ts';
 import { holdsNul, type Run } from './pool.ts';
+import { hasTerm } from './term-sets.ts';
 
 type Row = { seq: number; body: string; hash: string };
 
@@ -42,8 +44,9 @@ export async function searchAudit(run: Run, q: AuditQuery): Promise<AuditEvent[]
   if (q.connection) r.push(`r.connection = ${p(q.connection)}`);
   if (q.status) r.push(`r.status = ${p(q.status)}`);
   // A list tag (compliance: [soc2, gdpr]) has a term per value, so it matches any of them.
-  const terms = [q.effect && `effect:${q.effect}`, q.rule && `rule:${q.rule}`, q.tag && `tag:${q.tag}`].filter((t): t is string => !!t);
-  if (terms.length) r.push(`r.terms @> ${p(terms)}::text[]`);
+  for (const term of [q.effect && `effect:${q.effect}`, q.rule && `rule:${q.rule}`, q.tag && `tag:${q.tag}`]) {
+    if (term) r.push(hasTerm(p(term)));
+  }
   if (r.length) where.push(`e.request_id IN (SELECT r.id FROM requests r WHERE ${r.join(' AND ')})`);
   if (holdsNul(params)) return [];
   const limit = p(Math.max(1, Math.min(q.limit ?? 100, 10_000)));

@@ -18,6 +18,8 @@ import * as requests from './requests.ts';
 import { firstSeqAtOrAfter, searchAudit } from './search.ts';
 import { sessions } from './sessions.ts';
 import { createTree } from './tree.ts';
+import { ensureTermSet } from './term-sets.ts';
+import { createTermSetCache, termSetOf } from '../term-sets.ts';
 
 const READ_AUDIT = { name: 'cs_audit_read', text: 'SELECT seq, body, hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2' };
 const SET_META = { name: 'cs_meta_set', text: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value' };
@@ -40,6 +42,8 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
   const log = createAuditLog(db, tree, options.outbox ?? (() => []));
   const write = createWriter(db, log, { groupCommit: options.groupCommit, retries: options.poolSize });
   const q = db.query;
+  // A set seen for the first time is created in a statement of its own, committed before a request refers to it.
+  const sets = createTermSetCache((set) => ensureTermSet(db.once, set));
 
   /** The log's length, checking that `size` lies within it. */
   async function within(size: number, what: string): Promise<{ seq: number; hash: string }> {
@@ -51,8 +55,11 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
   }
 
   return {
-    insertRequest: (request, audit) => write((run, tx, rows) => requests.insertRequest(run, tx, request, audit, rows)),
-    mutateRequest: (id, fn, known) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, known, rows)),
+    async insertRequest(request, audit) {
+      const termSet = await sets.committed(termSetOf(request));
+      return write((run, tx, rows) => requests.insertRequest(run, tx, request, termSet, audit, rows));
+    },
+    mutateRequest: (id, fn, known) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, sets, known, rows)),
     getRequest: (id) => requests.getRequest(q, id),
     findRequestByDigest: (principalId, digest, status) => requests.findRequestByDigest(q, principalId, digest, status),
     listRequests: (query) => requests.listRequests(q, query),

@@ -9,6 +9,7 @@ import { backfillTerms, SEARCH_SCHEMA, TERMS_SCHEMA } from './search.ts';
 import { OUTBOX_SCHEMA } from './outbox.ts';
 import { SESSIONS_SCHEMA } from './sessions.ts';
 import { backfillTree, TREE_SCHEMA } from './tree.ts';
+import { termSetsFromRequestTerms } from './term-sets.ts';
 
 /** A step is SQL, or code for what SQL cannot do (hashing the existing log). Steps never change once shipped. */
 export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
@@ -87,6 +88,8 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
      holder TEXT NOT NULL,
      expires_at INTEGER NOT NULL
    ) STRICT;`,
+  // Term sets: a request refers to its set of terms (one integer) instead of writing a row per term.
+  termSetsFromRequestTerms,
 ];
 
 /**

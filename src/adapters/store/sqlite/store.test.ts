@@ -8,15 +8,19 @@ import { CountersignError } from '../../../core/errors.ts';
 import { leafHash, memorySource, rootAt, toHex } from '../../../core/merkle/index.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
 import type { Store } from '../../../core/ports.ts';
-import { transition } from '../../../core/request.ts';
+import { transition, type RequestRecord } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
 import { treeContract, type TreeTables } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { outboxContract } from '../../../../test/contract/store-outbox.ts';
-import { auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
+import { at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createSqliteStore } from './store.ts';
 import { MIGRATIONS } from './schema.ts';
+import { TERMS_SCHEMA } from './search.ts';
+import { termSetsFromRequestTerms } from './term-sets.ts';
+import { requestTerms } from '../../../core/request-terms.ts';
+import { EXPECTED_ANSWERS, searchAnswers, writeSearchable } from '../../../../test/support/term-upgrade.ts';
 
 async function onFile() {
   const dir = await mkdtemp(join(tmpdir(), 'countersign-store-'));
@@ -55,6 +59,7 @@ async function onFile() {
   return {
     store,
     tables,
+    rows: async (table: string) => outside((raw) => raw.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number),
     async cleanup() {
       for (const s of [store, ...others]) await s.close();
       await rm(dir, { recursive: true, force: true });
@@ -210,6 +215,44 @@ describe('sqlite store on a file', () => {
     raw.exec("DROP TABLE merkle_nodes; DELETE FROM schema_migrations WHERE version IN (3, 4);");
     raw.close();
     expect(await open().treeHead()).toEqual(expected);
+  });
+
+  it('upgrades a file that kept a row per request and term: every search finds what it found before, through term sets', async () => {
+    const first = open();
+    await writeSearchable(first);
+    await first.close();
+    // Back to the schema before term sets, with request_terms as the code before them wrote it: a row per term of each
+    // stored record, and one more (a term since gone from requestTerms) that the upgrade must keep findable.
+    const raw = new Database(path);
+    const step = MIGRATIONS.indexOf(termSetsFromRequestTerms) + 1;
+    expect(step).toBeGreaterThan(0);
+    raw.exec(`DROP INDEX requests_term_set; ALTER TABLE requests DROP COLUMN term_set; DROP TABLE term_sets; DROP TABLE term_set_members; ${TERMS_SCHEMA}`);
+    const insert = raw.prepare('INSERT INTO request_terms (term, request_id) VALUES (?, ?)');
+    for (const row of raw.prepare('SELECT id, record FROM requests').all() as { id: string; record: string }[]) {
+      for (const term of requestTerms(JSON.parse(row.record) as RequestRecord)) insert.run(term, row.id);
+    }
+    insert.run('tag:legacy', 'r0');
+    raw.prepare('DELETE FROM schema_migrations WHERE version = ?').run(step);
+    raw.close();
+
+    const upgraded = open();
+    expect(await searchAnswers(upgraded)).toEqual(EXPECTED_ANSWERS);
+    expect((await upgraded.listRequests({ tag: 'legacy' })).map((r) => r.id)).toEqual(['r0']);
+    const count = (sql: string) => {
+      const check = new Database(path, { readonly: true });
+      try {
+        return check.prepare(sql).pluck().get() as number;
+      } finally {
+        check.close();
+      }
+    };
+    expect(count(`SELECT count(*) FROM sqlite_master WHERE name = 'request_terms'`)).toBe(0);
+    // Orders and billing, each allowed and approved, and billing denied (r11's replaced decision); r0's own.
+    expect(count('SELECT count(*) FROM term_sets')).toBe(6);
+    // A request written now with a set the upgrade made takes that set.
+    await upgraded.insertRequest(requestRecord({ id: 'r12', createdAt: at(30) }), [auditDraft('request.submitted', 'r12', {}, at(30))]);
+    expect(count('SELECT count(*) FROM term_sets')).toBe(6);
+    expect((await upgraded.listRequests({ tag: 'env=prod', limit: 2 })).map((r) => r.id)).toEqual(['r12', 'r10']);
   });
 
   it('forgets humans remembered at sign-in under the rules before provider groups needed a mapping, on the next open', async () => {

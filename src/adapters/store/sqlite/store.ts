@@ -17,7 +17,9 @@ import type { Review } from '../../../core/review.ts';
 import { BUSY_WAIT_MS, createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
-import { createAuditSearch, createTermWriter } from './search.ts';
+import { createAuditSearch } from './search.ts';
+import { createTermSetTable, hasTerm } from './term-sets.ts';
+import { createTermSetCache, termSetOf } from '../term-sets.ts';
 import { createSessionTable } from './sessions.ts';
 import { createPinTable } from './pins.ts';
 import { createOutboxTables } from './outbox.ts';
@@ -56,13 +58,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const q = {
     insertRequest: db.prepare(
-      `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, record)
-       VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @version, @digest, @record)`,
+      `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record)
+       VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @version, @digest, @term_set, @record)`,
     ),
     updateRequest: db.prepare(
       `UPDATE requests SET status = @status, updated_at = @updated_at, expires_at = @expires_at, version = @version, record = @record
        WHERE id = @id AND version = @previous_version`,
     ),
+    setTermSet: db.prepare('UPDATE requests SET term_set = ? WHERE id = ?'),
     getRequest: db.prepare('SELECT record FROM requests WHERE id = ?'),
     idsByDigest: db.prepare('SELECT id, status FROM requests WHERE principal_id = ? AND digest = ? ORDER BY rowid DESC'),
     reviewsOf: db.prepare('SELECT request_id, record FROM reviews WHERE request_id = ? ORDER BY created_at, rowid'),
@@ -81,7 +84,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   };
   const tree = createTreeStore(db);
   const audit = createAuditSearch(db);
-  const terms = createTermWriter(db);
+  const ensureTermSet = createTermSetTable(db);
   const sessions = createSessionTable(db);
   const pins = createPinTable(db);
   const outbox = createOutboxTables(db);
@@ -145,9 +148,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
 
   // Plain functions: the group commit runs each inside its own savepoint of the batch's transaction.
-  const insertTx = (request: RequestRecord, audit: readonly AuditDraft[]): void => {
-    q.insertRequest.run(rowParams(request));
-    terms.write(request);
+  const insertTx = (request: RequestRecord, termSet: number, audit: readonly AuditDraft[]): void => {
+    q.insertRequest.run({ ...rowParams(request), term_set: termSet });
     // The record's reviews live in their own table; without this they would be dropped.
     for (const r of request.reviews) q.insertReview.run(request.id, r.reviewer.id, r.verdict, r.createdAt, JSON.stringify(r));
     appendAuditInTx(audit);
@@ -167,7 +169,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         // Refused on what the caller knew: asked again below, of what is stored.
       }
       if (m?.next && q.updateRequest.run({ ...rowParams(m.next), previous_version: known.version }).changes === 1) {
-        terms.write(m.next, known);
+        updateTermSet(id, known, m.next);
         return finishTx(id, m);
       }
     }
@@ -177,9 +179,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (m.next) {
       const params = { ...rowParams(m.next), previous_version: current.version };
       if (q.updateRequest.run(params).changes !== 1) throw new Error(`request ${id} changed under a write lock`);
-      terms.write(m.next, current);
+      updateTermSet(id, current, m.next);
     }
     return finishTx(id, m);
+  };
+
+  /**
+   * The terms change only when a decision is replaced (a tightened policy re-evaluated at execution). A set first seen
+   * here is created in this transaction and not cached: it may yet roll back.
+   */
+  const updateTermSet = (id: string, previous: RequestRecord, next: RequestRecord): void => {
+    if (next.decision === previous.decision) return;
+    const set = termSetOf(next);
+    q.setTermSet.run(termSets.cached(set) ?? ensureTermSet(set), id);
   };
 
   const finishTx = <T>(id: string, m: Mutation<T>): T => {
@@ -207,10 +219,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     (cause) => new CountersignError('AUDIT_WRITE_FAILED', 'the store could not end a failed transaction; restart the gateway', { cause: String(cause) }),
     () => (batchHead = undefined),
   );
+  // A set seen for the first time is created in a write of its own, committed before a request refers to it.
+  const termSets = createTermSetCache((set) => write(() => ensureTermSet(set)));
 
   return {
     async insertRequest(request, audit) {
-      await write(() => insertTx(request, audit));
+      const termSet = await termSets.committed(termSetOf(request));
+      await write(() => insertTx(request, termSet, audit));
     },
     async mutateRequest(id, fn, known) {
       return write(() => mutateTx(id, fn, known));
@@ -249,7 +264,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         params.push(query.involving, query.involving);
       }
       if (query.connection) (where.push('connection = ?'), params.push(query.connection));
-      if (query.tag) (where.push('id IN (SELECT request_id FROM request_terms WHERE term = ?)'), params.push(`tag:${query.tag}`));
+      if (query.tag) (where.push(hasTerm()), params.push(`tag:${query.tag}`));
       if (query.from) (where.push('created_at >= ?'), params.push(query.from));
       if (query.to) (where.push('created_at < ?'), params.push(query.to));
       if (query.before) (where.push('rowid < (SELECT rowid FROM requests WHERE id = ?)'), params.push(query.before));

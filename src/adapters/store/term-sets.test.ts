@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { termSetKey } from '../../core/request-terms.ts';
+import { approveDecision, requestRecord } from '../../../test/support/fixtures.ts';
+import { createTermSetCache, termSetOf, type TermSet } from './term-sets.ts';
+
+describe('term set keys', () => {
+  it('are the same for the same terms in any order or repetition, and differ for different terms', () => {
+    expect(termSetKey(['tag:env', 'effect:allow', 'tag:env'])).toBe(termSetKey(['effect:allow', 'tag:env']));
+    expect(termSetKey(['tag:a,b'])).not.toBe(termSetKey(['tag:a', 'b']));
+    expect(termSetKey(['tag:x="1","tag:y"'])).not.toBe(termSetKey(['tag:x="1"', 'tag:y']));
+  });
+
+  it('are shared by requests with the same effect, rules and tags, whatever else differs', () => {
+    const a = requestRecord({ id: 'a', decision: approveDecision() });
+    const b = requestRecord({ id: 'b', decision: { ...approveDecision(['dba'], 2), message: 'other' } });
+    const c = requestRecord({ id: 'c', decision: { ...approveDecision(), effect: 'deny' } });
+    expect(termSetOf(a).key).toBe(termSetOf(b).key);
+    expect(termSetOf(a).key).not.toBe(termSetOf(c).key);
+  });
+});
+
+describe('the term set cache', () => {
+  const set: TermSet = { key: '["effect:allow"]', terms: ['effect:allow'] };
+
+  it('creates a set seen by many requests at once only once, and then answers from memory', async () => {
+    const created: string[] = [];
+    let release!: (id: number) => void;
+    const cache = createTermSetCache((s) => {
+      created.push(s.key);
+      return new Promise<number>((resolve) => (release = resolve));
+    });
+    const waiting = [cache.committed(set), cache.committed(set), cache.committed(set)];
+    expect(cache.cached(set)).toBeUndefined();
+    release(7);
+    expect(await Promise.all(waiting)).toEqual([7, 7, 7]);
+    expect(created).toEqual([set.key]);
+    expect(cache.committed(set)).toBe(7);
+    expect(cache.cached(set)).toBe(7);
+  });
+
+  it('remembers nothing of a creation that failed: the next request creates the set again', async () => {
+    let attempts = 0;
+    const cache = createTermSetCache(async () => {
+      attempts++;
+      if (attempts === 1) throw new Error('the transaction rolled back');
+      return 3;
+    });
+    await expect(cache.committed(set)).rejects.toThrow('rolled back');
+    expect(cache.cached(set)).toBeUndefined();
+    expect(await cache.committed(set)).toBe(3);
+    expect(attempts).toBe(2);
+  });
+});
