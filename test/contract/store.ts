@@ -74,6 +74,21 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.getRequest(reviewed.id)).toEqual(reviewed);
       });
 
+      it('keeps any text an agent can send, in requests and events written together: quotes, backslashes, escapes, NUL, lone surrogates, emoji', async () => {
+        const odd = ['"', '\\', '\\"', '{"a":"b"}', '\u0000', 'a\u0000b', '\ud800', 'x\udfffy', '😀', '\\u0000', "'; DROP TABLE requests; --", '\n\t\r'];
+        const base = requestRecord();
+        const records = odd.map((text, i) => requestRecord({ id: `req_odd_${i}`, action: { ...base.action, input: { sql: text, params: [text] }, reason: text } }));
+        // At once: one batch where the store groups its writes.
+        await Promise.all(records.map((r, i) => store.insertRequest(r, [auditDraft('request.submitted', r.id, { text: odd[i], [odd[i]!]: i })])));
+        for (const r of records) expect(await store.getRequest(r.id)).toEqual(JSON.parse(JSON.stringify(r)));
+        const events = await store.readAudit(1, 100);
+        expect(events).toHaveLength(odd.length);
+        const verifier = createChainVerifier();
+        for (const e of events) expect(verifier.push(e)).toBeNull();
+        const byRequest = new Map(events.map((e) => [e.requestId, e.data]));
+        odd.forEach((text, i) => expect(byRequest.get(`req_odd_${i}`)).toEqual(JSON.parse(JSON.stringify({ text, [text]: i }))));
+      });
+
       it('returns undefined for an unknown id', async () => {
         expect(await store.getRequest('req_nope')).toBeUndefined();
       });
