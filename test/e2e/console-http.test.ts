@@ -244,7 +244,9 @@ describe('session end', () => {
       body: new URLSearchParams({ _csrf: csrf, key: gw.keys['alice']! }),
     });
     expect(res.status).toBe(303);
-    expect((await sessionEvents()).slice(events).map((e) => [e.type, e.data['reason']])).toEqual([
+    // The expiry sweep may still be ending, at its own pace, the sessions the test before made expire with its clock.
+    const fresh = (await sessionEvents()).slice(events).filter((e) => e.data['reason'] !== 'expired');
+    expect(fresh.map((e) => [e.type, e.data['reason']])).toEqual([
       ['session.ended', 'replaced'],
       ['session.started', undefined],
     ]);
