@@ -15,13 +15,14 @@
  *   4. unloaded   1 connection, direct then allowed          (lowest workers setting only)
  *
  * Each loaded phase has a warm-up. The gateway's CPU is that of its whole
- * process tree (primary and workers) from /proc. Each measured run of 2–3 is
- * followed by a shorter run of the same load, CPU-profiled in every process
- * without a restart (bench/support/phase-profiler.mjs) and summed up as the top
- * self-time entries; the measured runs themselves are never profiled, as the
- * profiler costs the gateway a few % of CPU. Once per run, short allowed runs
- * alternate unprofiled and profiled on the first gateway, to show the
- * profiler's overhead.
+ * process tree (primary and workers) from /proc, and its peak RSS per process
+ * is read over the measured runs of 2–3. After both, a shorter run of each
+ * load is CPU-profiled in every process without a restart
+ * (bench/support/phase-profiler.mjs) and summed up as the top self-time
+ * entries; the measured runs themselves are never profiled, as the profiler
+ * costs the gateway a few % of CPU and leaves its heap grown. Once per run,
+ * short allowed runs alternate unprofiled and profiled on the first gateway,
+ * to show the profiler's overhead.
  *
  * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50),
  * BENCH_UNLOADED_SECONDS (3; 0 skips phase 4), BENCH_STORES (sqlite,postgres),
@@ -52,7 +53,7 @@ import { BENCH_CONNECTION, benchConfigYaml, benchKeys, postgresStore, sqliteStor
 import { report, type Phase, type Run, type Settings, type StoreName } from './support/gateway-report.ts';
 import { PROFILER_MODULE, startProfiles, stopProfiles, summariseProfiles } from './support/phase-profiles.ts';
 import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
-import { peakRss, resetPeakRss } from './support/rss.ts';
+import { peakRss } from './support/rss.ts';
 import { runMain } from './support/run-main.ts';
 
 function list(name: string, fallback: string): string[] {
@@ -144,12 +145,8 @@ async function run(label: string, opts: LoadOptions, gw?: CompiledGateway, profi
   return p;
 }
 
-/**
- * A warm-up (not measured), the measured run (never profiled: the profiler
- * costs the gateway a few % of CPU), then, when `profileAs` is given, a
- * shorter profiled run of the same load on the same warm gateway.
- */
-async function phase(label: string, opts: LoadOptions, gw?: CompiledGateway, profileAs?: { dir: string; name: string }, afterMeasured?: () => void): Promise<Phase> {
+/** A warm-up (not measured), then the measured run (never profiled: the profiler costs the gateway a few % of CPU). */
+async function phase(label: string, opts: LoadOptions, gw?: CompiledGateway): Promise<Phase> {
   let warmupOk = 0;
   if (warmup > 0) {
     log(`bench: ${label}: warm-up ${warmup} s`);
@@ -157,9 +154,7 @@ async function phase(label: string, opts: LoadOptions, gw?: CompiledGateway, pro
     checkAlive(gw);
   }
   const measured = await run(label, opts, gw);
-  afterMeasured?.();
-  const profiled = profileAs && gw ? await run(`${label} (profiled)`, { ...opts, duration: profileSeconds }, gw, profileAs) : undefined;
-  return { ...measured, warmupOk, profiled };
+  return { ...measured, warmupOk, profiled: undefined };
 }
 
 /** An allowed GET goes through to the upstream with the gateway's credential; a POST is held. */
@@ -206,31 +201,33 @@ async function measure(store: StoreName, workers: number): Promise<Run> {
     });
     log(`bench: ${name}: gateway ${gw.url}, processes ${gw.pids.join(', ')}`);
     await sanity(gw.url);
-    // Peak RSS per process over the gateway's life except the profiled runs (the profiler's own memory is not the gateway's).
+    // Peak RSS per process over the measured runs, which all come before any profiled one: a profiled run leaves the
+    // gateway's heap grown by the profiler's own allocations, which no reset of the peak takes back.
     const peaks = gw.pids.map(() => 0);
     const markPeaks = () => gw!.pids.forEach((pid, i) => (peaks[i] = Math.max(peaks[i]!, peakRss(pid) ?? 0)));
-    let peaksCleared = true;
-    const afterProfiled = () => {
-      for (const pid of gw!.pids) peaksCleared &&= resetPeakRss(pid);
-    };
-    const profiledPhase = async (label: string, opts: LoadOptions, what: string) => {
-      const p = await phase(label, opts, gw, profileAs(what), markPeaks);
-      if (p.profiled) afterProfiled();
-      return p;
-    };
     const load = (body: string, duration = seconds): LoadOptions => ({ url: `${gw!.url}/v1/actions`, connections, duration, method: 'POST', headers: agentHeaders, body });
     const profileAs = (what: string) => (profiling ? { dir: profileDir, name: `${name}-${what}` } : undefined);
+    const profiledRun = (label: string, opts: LoadOptions, what: string) =>
+      profiling ? run(`${label} (profiled)`, { ...opts, duration: profileSeconds }, gw, profileAs(what)) : Promise.resolve(undefined);
 
     const before = await upstreamStats();
-    const allowed = await profiledPhase(`${name} allowed`, load(allowedBody), 'allowed');
+    const allowedMeasured = await phase(`${name} allowed`, load(allowedBody), gw);
+    markPeaks();
     const after = await upstreamStats();
     const forwarded = after.authorized - before.authorized;
-    const answered = allowed.warmupOk + allowed.ok + (allowed.profiled?.ok ?? 0);
+    const answered = allowedMeasured.warmupOk + allowedMeasured.ok;
     if (forwarded < answered) problems.push(`${name}: the gateway answered ${answered} allowed actions with 2xx but the upstream saw only ${forwarded} calls`);
     // Each run of autocannon ends with up to one request in flight per connection, forwarded but never counted as answered.
-    const inFlight = connections * ((warmup > 0 ? 1 : 0) + 1 + (allowed.profiled ? 1 : 0));
+    const inFlight = connections * ((warmup > 0 ? 1 : 0) + 1);
     if (forwarded > answered + inFlight) problems.push(`${name}: the upstream saw ${forwarded} calls for ${answered} allowed actions answered (+ at most ${inFlight} in flight): some were forwarded twice`);
     if (after.unauthorized !== before.unauthorized) problems.push(`${name}: the upstream saw ${after.unauthorized - before.unauthorized} calls without the gateway's credential`);
+    const heldMeasured = await phase(`${name} held`, load(heldBody), gw);
+    markPeaks();
+    const heldCount = heldMeasured.load.raw.statusCodeStats['202']?.count ?? 0;
+    if (heldCount !== heldMeasured.ok) problems.push(`${name} held: ${heldMeasured.ok - heldCount} 2xx answers were not 202 (not held)`);
+
+    // The profiles, after every measured run of this gateway.
+    const allowed: Phase = { ...allowedMeasured, profiled: await profiledRun(`${name} allowed`, load(allowedBody), 'allowed') };
     let overhead: Run['overhead'];
     if (overheadCheck && store === stores[0] && workers === workersList[0]) {
       // Alternating short runs on the same warm gateway (A B, B A, ...), so drift in the machine's other load falls on both.
@@ -242,11 +239,8 @@ async function measure(store: StoreName, workers: number): Promise<Run> {
           (profiled ? overhead.profiled : overhead.unprofiled).push(p);
         }
       }
-      afterProfiled();
     }
-    const held = await profiledPhase(`${name} held`, load(heldBody), 'held');
-    const heldCount = held.load.raw.statusCodeStats['202']?.count ?? 0;
-    if (heldCount !== held.ok) problems.push(`${name} held: ${held.ok - heldCount} 2xx answers were not 202 (not held)`);
+    const held: Phase = { ...heldMeasured, profiled: await profiledRun(`${name} held`, load(heldBody), 'held') };
 
     let unloaded: Run['unloaded'];
     if (unloadedSeconds > 0 && workers === lowestWorkers) {
@@ -259,8 +253,6 @@ async function measure(store: StoreName, workers: number): Promise<Run> {
       }
     }
     checkAlive(gw);
-    markPeaks();
-    if (!peaksCleared) problems.push(`${name}: could not reset the peak RSS after the profiled runs (/proc/<pid>/clear_refs): the peaks include them`);
     return { store, workers, pids: gw.pids, allowed, held, overhead, unloaded, forwarded, answered, heldCount, peakRssBytes: peaks };
   } finally {
     await gw?.stop().catch(() => undefined);

@@ -139,7 +139,7 @@ function matrix(direct: Phase, runs: readonly Run[]): string[] {
   out.push(row('peak RSS per process (MB)', runs.map((r) => r.peakRssBytes.map((b) => fmt(mb(b), 0)).join(' / '))));
   out.push(row('upstream calls / allowed answered', runs.map((r) => `${r.forwarded} / ${r.answered}`)));
   out.push('  (upstream calls: at least one per allowed action answered, plus at most one per connection in flight when a run ends)');
-  out.push('  (peak RSS: VmHWM of each process, the primary first, over its whole life but the profiled runs; w1 is one process)');
+  out.push('  (peak RSS: VmHWM of each process, the primary first, over its start and measured runs, which come before the profiled ones; w1 is one process)');
   out.push('');
   out.push(`  CPU during each measured phase, in cores (the machine has ${cpus().length}):`);
   out.push(`    ${'direct'.padEnd(28)} ${describeShare(direct.cpu)}`);

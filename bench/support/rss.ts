@@ -2,7 +2,7 @@
  * Resident memory of another process, from /proc/<pid>/status (Linux):
  * VmRSS sampled on an interval, and VmHWM (the kernel's own peak) on demand.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
   let text: string;
@@ -18,19 +18,6 @@ function statusField(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined 
 /** Peak resident set size the kernel recorded for the process, in bytes. */
 export function peakRss(pid: number): number | undefined {
   return statusField(pid, 'VmHWM');
-}
-
-/**
- * Resets the kernel's peak (VmHWM) to the current VmRSS (`5` to clear_refs, Linux 4.0+),
- * so that the next peakRss covers only what came after; false when not allowed.
- */
-export function resetPeakRss(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
