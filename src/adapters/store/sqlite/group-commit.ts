@@ -4,7 +4,7 @@
  * that throws rolls back alone, and no operation's promise settles before the
  * COMMIT that makes it durable has returned. Under many concurrent agents this
  * pays the transaction and WAL page writes once per batch instead of once
- * per action; a lone write is a batch of one.
+ * per action; a lone write is a batch of one, without a savepoint.
  *
  * Any doubt about what was written fails the batch: if a savepoint cannot be
  * rolled back, or SQLite rolled back the whole transaction itself (a full
@@ -118,7 +118,9 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
     if (queue.length > 0) schedule();
     try {
       try {
-        for (const op of ops) outcomes.push(runOne(op));
+        // A lone write needs no savepoint: if it fails, rolling back the transaction takes back only it.
+        if (ops.length === 1) outcomes.push({ ok: true, value: ops[0]!.run() });
+        else for (const op of ops) outcomes.push(runOne(op));
         sql.commit.run();
       } catch (error) {
         onReset();

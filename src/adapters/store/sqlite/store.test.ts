@@ -159,6 +159,34 @@ describe('sqlite store on a file', () => {
     expect(await fresh.rootAt(16)).toBe(toHex(rootAt(source, 16)));
   });
 
+  it('takes back a lone write that fails after appending its events, and the next write goes on from the log before it', async () => {
+    const store = createSqliteStore({
+      path,
+      outbox: (d) => {
+        if (d.type === 'boom') throw new Error('no route');
+        return [];
+      },
+    });
+    opened.push(store);
+    await store.appendAudit([auditDraft('before', null)]);
+    // Alone in its batch (awaited one at a time): no savepoint, the transaction's rollback takes it back.
+    await expect(store.appendAudit([auditDraft('doomed', null), auditDraft('boom', null)])).rejects.toThrow('no route');
+    const r = requestRecord();
+    await expect(store.insertRequest(r, [auditDraft('request.submitted', r.id)])).resolves.toBeUndefined();
+    await expect(store.insertRequest(r, [auditDraft('request.submitted', r.id)])).rejects.toThrow();
+    await store.appendAudit([auditDraft('after', null)]);
+    const events = await store.readAudit(1, 100);
+    expect(events.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'before'],
+      [2, 'request.submitted'],
+      [3, 'after'],
+    ]);
+    const verifier = createChainVerifier();
+    for (const e of events) verifier.push(e);
+    expect(verifier.finish()).toMatchObject({ ok: true, count: 3 });
+    expect(await open().treeHead()).toEqual(await store.treeHead());
+  });
+
   it('continues the chain from what the batch kept when a write fails after appending its own events', async () => {
     // The router fails after the write's events are in the log: its savepoint takes them back, and the writes after
     // it in the same batch must chain on the event before them, not on the rolled-back ones.
