@@ -19,6 +19,10 @@ export interface BenchConfigOptions {
   readonly humanKeyHash: string;
   /** server.workers; the config's default (1) when absent. */
   readonly workers?: number;
+  /** log.level (warn by default). */
+  readonly logLevel?: string;
+  /** YAML put before the rest, e.g. an `identity:` section. */
+  readonly prefix?: string;
 }
 
 /** A fresh agent key and human key: the plaintext for the bench's headers, the hash for the config. */
@@ -42,10 +46,10 @@ export function postgresStore(url: string, poolSize = 10): string {
  */
 export function benchConfigYaml(o: BenchConfigOptions): string {
   const workers = o.workers === undefined ? '' : `, workers: ${o.workers}`;
-  return `server: { port: 0, host: 127.0.0.1${workers} }
+  return `${o.prefix ?? ''}server: { port: 0, host: 127.0.0.1${workers} }
 store: ${o.store}
 audit: { keyDir: ${JSON.stringify(o.keyDir)} }
-log: { level: warn }
+log: { level: ${o.logLevel ?? 'warn'} }
 principals:
   - { id: bench-bot, kind: agent, apiKeys: ["${o.agentKeyHash}"] }
   - { id: alice, kind: human, groups: [ops], apiKeys: ["${o.humanKeyHash}"] }

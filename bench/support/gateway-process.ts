@@ -12,12 +12,10 @@
  * gateway first so that `--cpu-prof` and friends get to write their output.
  */
 import { join } from 'node:path';
-import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { closeWhenParentGoes } from '../../test/support/child-lifecycle.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
-
-const CONNECTION = 'bench-api';
+import { BENCH_CONNECTION, benchConfigYaml, benchKeys, sqliteStore } from './gateway-config.ts';
 
 function required(name: string): string {
   const v = process.env[name];
@@ -34,8 +32,7 @@ required('UPSTREAM_TOKEN');
 const level = process.env['BENCH_GATEWAY_LOG'] ?? 'warn';
 const synchronous = process.env['BENCH_SQLITE_SYNCHRONOUS'] === 'full' ? 'full' : 'normal';
 
-const agent = generateApiKey();
-const human = generateApiKey();
+const { agent, human } = benchKeys();
 
 const issuer = process.env['BENCH_ISSUER'];
 const identity = issuer
@@ -45,40 +42,18 @@ const identity = issuer
 `
   : '';
 
-const yaml = `${identity}server: { port: 0, host: 127.0.0.1 }
-store: { sqlite: { path: ${JSON.stringify(join(dir, 'countersign.db'))}, synchronous: ${synchronous} } }
-audit: { keyDir: ${JSON.stringify(join(dir, "keys"))} }
-log: { level: ${level} }
-principals:
-  - id: bench-bot
-    kind: agent
-    actsFor: alice
-    apiKeys: ["${agent.hash}"]
-  - id: alice
-    kind: human
-    groups: [ops]
-    apiKeys: ["${human.hash}"]
-connections:
-  - name: ${CONNECTION}
-    kind: http
-    url: ${upstreamUrl}
-    headers: { Authorization: "Bearer \${UPSTREAM_TOKEN}" }
-    tags: { env: bench }
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.http.method == "GET"
-      effect: allow
-    - id: writes
-      when: facts.http.method == "POST"
-      effect: approve
-      approvers: [{ principals: [alice], count: 1 }]
-      ttl: 1h
-`;
+const yaml = benchConfigYaml({
+  prefix: identity,
+  store: sqliteStore(join(dir, 'countersign.db'), synchronous),
+  keyDir: join(dir, 'keys'),
+  upstreamUrl,
+  agentKeyHash: agent.hash,
+  humanKeyHash: human.hash,
+  logLevel: level,
+});
 
 const config = parseConfig(yaml, 'bench.yaml', process.env);
 const gateway: Gateway = await startGateway(config);
-process.stdout.write(`${JSON.stringify({ url: gateway.url, agentKey: agent.key, connection: CONNECTION, pid: process.pid })}\n`);
+process.stdout.write(`${JSON.stringify({ url: gateway.url, agentKey: agent.key, connection: BENCH_CONNECTION, pid: process.pid })}\n`);
 
 closeWhenParentGoes(gateway);

@@ -13,6 +13,7 @@ import { eventually } from '../../../test/support/gateway.ts';
 import { requestRecord } from '../../../test/support/fixtures.ts';
 import { createTestDatabase } from '../../../test/support/postgres.ts';
 import { silentRelay } from '../../../test/support/silent-relay.ts';
+import type { Notifier } from '../../core/ports.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { createClusterNotifier, type MessagePort } from './cluster.ts';
 import { createMemoryNotifier } from './memory.ts';
@@ -48,6 +49,28 @@ notifierContract('cluster', async () => {
   };
 }, { spansProcesses: true });
 
+/**
+ * Publishes, on `a`, a request the policy allowed outright and then a held one; `b` listens to both. Announcements
+ * keep their order, so once the held one is heard, an announced allowed one would have been heard first.
+ */
+async function expectOnlyHeldAnnounced(a: Notifier, b: Notifier, rows: Map<string, RequestRecord>): Promise<void> {
+  const base = requestRecord({ status: 'succeeded' });
+  const allowed: RequestRecord = { ...base, decision: { ...base.decision, effect: 'allow' }, expiresAt: null, reviews: [] };
+  const held = requestRecord({ status: 'approved' });
+  for (const r of [allowed, held]) rows.set(r.id, r);
+  const heard: string[] = [];
+  b.subscribe(allowed.id, (x) => heard.push(x.id));
+  b.subscribe(held.id, (x) => heard.push(x.id));
+  const local: string[] = [];
+  a.subscribe(allowed.id, (x) => local.push(x.id));
+  a.publish(allowed);
+  a.publish(held);
+  await eventually(async () => (heard.includes(held.id) ? true : undefined), 10_000);
+  expect(heard).toEqual([held.id]);
+  // This process's own listeners still hear it.
+  expect(local).toEqual([allowed.id]);
+}
+
 describe('cluster notifier', () => {
   it('does not send a change to a request the policy allowed outright to the other workers, and sends the rest', async () => {
     const rows = new Map<string, RequestRecord>();
@@ -56,21 +79,7 @@ describe('cluster notifier', () => {
     const a = createClusterNotifier({ load, port: portOf(port1) });
     const b = createClusterNotifier({ load, port: portOf(port2) });
     try {
-      const base = requestRecord({ status: 'succeeded' });
-      const allowed: RequestRecord = { ...base, decision: { ...base.decision, effect: 'allow' }, expiresAt: null, reviews: [] };
-      const held = requestRecord({ status: 'approved' });
-      for (const r of [allowed, held]) rows.set(r.id, r);
-      const heard: string[] = [];
-      b.subscribe(allowed.id, (x) => heard.push(x.id));
-      b.subscribe(held.id, (x) => heard.push(x.id));
-      const local: string[] = [];
-      a.subscribe(allowed.id, (x) => local.push(x.id));
-      a.publish(allowed);
-      a.publish(held);
-      // The channel keeps order: once the held one is heard, a sent allowed one would have been heard first.
-      await eventually(async () => (heard.includes(held.id) ? true : undefined), 10_000);
-      expect(heard).toEqual([held.id]);
-      expect(local).toEqual([allowed.id]);
+      await expectOnlyHeldAnnounced(a, b, rows);
     } finally {
       await a.close();
       await b.close();
@@ -137,22 +146,7 @@ describe.skipIf(!db)('postgres notifier', () => {
     const a = await createPostgresNotifier({ url: db!.url, load: async (id) => rows.get(id) });
     const b = await createPostgresNotifier({ url: db!.url, load: async (id) => rows.get(id) });
     try {
-      const base = requestRecord({ status: 'succeeded' });
-      const allowed: RequestRecord = { ...base, decision: { ...base.decision, effect: 'allow' }, expiresAt: null, reviews: [] };
-      const held = requestRecord({ status: 'approved' });
-      for (const r of [allowed, held]) rows.set(r.id, r);
-      const heard: string[] = [];
-      b.subscribe(allowed.id, (x) => heard.push(x.id));
-      b.subscribe(held.id, (x) => heard.push(x.id));
-      const local: string[] = [];
-      a.subscribe(allowed.id, (x) => local.push(x.id));
-      a.publish(allowed);
-      a.publish(held);
-      // Announcements arrive in order: once the held one is heard, an announced allowed one would have been heard first.
-      await eventually(async () => (heard.includes(held.id) ? true : undefined), 10_000);
-      expect(heard).toEqual([held.id]);
-      // This process's own listeners still hear it.
-      expect(local).toEqual([allowed.id]);
+      await expectOnlyHeldAnnounced(a, b, rows);
     } finally {
       await a.close();
       await b.close();

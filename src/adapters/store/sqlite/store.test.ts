@@ -99,6 +99,19 @@ describe('sqlite store on a file', () => {
     other.close();
   }
 
+  /** A store whose outbox router fails on an event of type `boom`: that write fails after its events were appended. */
+  function openRefusingBoom(): Store {
+    const store = createSqliteStore({
+      path,
+      outbox: (d) => {
+        if (d.type === 'boom') throw new Error('no route');
+        return [];
+      },
+    });
+    opened.push(store);
+    return store;
+  }
+
   async function auditFailure(p: Promise<unknown>): Promise<CountersignError> {
     const e: unknown = await p.then(
       () => new Error('expected the write to fail'),
@@ -160,14 +173,7 @@ describe('sqlite store on a file', () => {
   });
 
   it('takes back a lone write that fails after appending its events, and the next write goes on from the log before it', async () => {
-    const store = createSqliteStore({
-      path,
-      outbox: (d) => {
-        if (d.type === 'boom') throw new Error('no route');
-        return [];
-      },
-    });
-    opened.push(store);
+    const store = openRefusingBoom();
     await store.appendAudit([auditDraft('before', null)]);
     // Alone in its batch (awaited one at a time): no savepoint, the transaction's rollback takes it back.
     await expect(store.appendAudit([auditDraft('doomed', null), auditDraft('boom', null)])).rejects.toThrow('no route');
@@ -190,14 +196,7 @@ describe('sqlite store on a file', () => {
   it('continues the chain from what the batch kept when a write fails after appending its own events', async () => {
     // The router fails after the write's events are in the log: its savepoint takes them back, and the writes after
     // it in the same batch must chain on the event before them, not on the rolled-back ones.
-    const store = createSqliteStore({
-      path,
-      outbox: (d) => {
-        if (d.type === 'boom') throw new Error('no route');
-        return [];
-      },
-    });
-    opened.push(store);
+    const store = openRefusingBoom();
     const settled = await Promise.allSettled([
       store.appendAudit([auditDraft('before', null)]),
       store.appendAudit([auditDraft('doomed', null), auditDraft('boom', null)]),
