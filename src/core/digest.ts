@@ -18,7 +18,11 @@ const canonicalize = canonicalizeModule as unknown as (value: unknown) => string
 // the insertion order, so objects with such keys take the package's path.
 const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
 // `__proto__` as an own key (JSON.parse makes one) would set a plain object's prototype: also the package's path.
-const FALLBACK_KEY = (k: string) => INDEX_LIKE.test(k) || k === '__proto__';
+// The first character decides before any regular expression runs: a digit, or the `_` of `__proto__`.
+const FALLBACK_KEY = (k: string) => {
+  const c = k.charCodeAt(0);
+  return (c >= 48 && c <= 57 && INDEX_LIKE.test(k)) || (c === 95 && k === '__proto__');
+};
 const FALLBACK = Symbol('fallback');
 
 /**
