@@ -5,8 +5,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createChainVerifier } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
-import { leafHash, memorySource, rootAt, toHex } from '../../../core/merkle/index.ts';
-import type { OutboxRouter } from '../../../core/outbox.ts';
 import type { Store } from '../../../core/ports.ts';
 import { transition, type RequestRecord } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
@@ -99,19 +97,6 @@ describe('sqlite store on a file', () => {
     other.close();
   }
 
-  /** A store whose outbox router fails on an event of type `boom`: that write fails after its events were appended. */
-  function openRefusingBoom(): Store {
-    const store = createSqliteStore({
-      path,
-      outbox: (d) => {
-        if (d.type === 'boom') throw new Error('no route');
-        return [];
-      },
-    });
-    opened.push(store);
-    return store;
-  }
-
   async function auditFailure(p: Promise<unknown>): Promise<CountersignError> {
     const e: unknown = await p.then(
       () => new Error('expected the write to fail'),
@@ -128,108 +113,6 @@ describe('sqlite store on a file', () => {
   afterEach(async () => {
     for (const s of opened.splice(0)) await s.close();
     await rm(dir, { recursive: true, force: true });
-  });
-
-  it('commits concurrent writes together, yet each one alone: a failing write rolls back only itself', async () => {
-    const store = open();
-    const writes = Array.from({ length: 40 }, (_, i) =>
-      // Write 17 reuses write 16's id: the primary key refuses it, inside the same batch.
-      store.insertRequest(requestRecord({ id: `r${i === 17 ? 16 : i}` }), [auditDraft('request.submitted', `r${i}`)]),
-    );
-    const settled = await Promise.allSettled(writes);
-    expect(settled.filter((x) => x.status === 'rejected')).toHaveLength(1);
-    expect(settled[17]!.status).toBe('rejected');
-    expect(await store.listRequests({ limit: 1000 })).toHaveLength(39);
-    const events = await store.readAudit(1, 1000);
-    expect(events.map((e) => e.requestId)).not.toContain('r17');
-    expect(events).toHaveLength(39);
-    const verifier = createChainVerifier();
-    for (const e of events) expect(verifier.push(e)).toBeNull();
-  });
-
-  it('keeps the Merkle tree true to the log when a write rolled back here and another process then appended as many events', async () => {
-    // The event `boom` cannot be enqueued for delivery: its write rolls back after its leaf went into this store's edge.
-    const router: OutboxRouter = (e) => (e.type === 'boom' ? [{ channel: 'broken', event: e.type, requestId: null, payload: {}, createdAt: e.time }] : []);
-    const here = createSqliteStore({ path, outbox: router });
-    opened.push(here);
-    await here.appendAudit([auditDraft('first', null)]);
-    const raw = new Database(path);
-    raw.exec(`CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.channel = 'broken' BEGIN SELECT RAISE(ABORT, 'channel refused'); END;`);
-    raw.close();
-    await expect(here.appendAudit([auditDraft('boom', null)])).rejects.toThrow();
-    // Another process appends one event: the log is as long as this store's edge, but ends elsewhere.
-    await open().appendAudit([auditDraft('other', null)]);
-    // Past 16 events, so this store also writes a stored subtree over them.
-    for (let i = 0; i < 20; i++) await here.appendAudit([auditDraft('after', null, { i })]);
-
-    const events = await here.readAudit(1, 100);
-    expect(events.map((e) => e.type).slice(0, 3)).toEqual(['first', 'other', 'after']);
-    const source = memorySource(events.map((e) => leafHash(e.body)));
-    const head = { size: 22, root: toHex(rootAt(source, 22)) };
-    expect(await here.treeHead()).toEqual(head);
-    const fresh = open();
-    expect(await fresh.treeHead()).toEqual(head);
-    expect(await fresh.rootAt(16)).toBe(toHex(rootAt(source, 16)));
-  });
-
-  it('takes back a lone write that fails after appending its events, and the next write goes on from the log before it', async () => {
-    const store = openRefusingBoom();
-    await store.appendAudit([auditDraft('before', null)]);
-    // Alone in its batch (awaited one at a time): no savepoint, the transaction's rollback takes it back.
-    await expect(store.appendAudit([auditDraft('doomed', null), auditDraft('boom', null)])).rejects.toThrow('no route');
-    const r = requestRecord();
-    await expect(store.insertRequest(r, [auditDraft('request.submitted', r.id)])).resolves.toBeUndefined();
-    await expect(store.insertRequest(r, [auditDraft('request.submitted', r.id)])).rejects.toThrow();
-    await store.appendAudit([auditDraft('after', null)]);
-    const events = await store.readAudit(1, 100);
-    expect(events.map((e) => [e.seq, e.type])).toEqual([
-      [1, 'before'],
-      [2, 'request.submitted'],
-      [3, 'after'],
-    ]);
-    const verifier = createChainVerifier();
-    for (const e of events) verifier.push(e);
-    expect(verifier.finish()).toMatchObject({ ok: true, count: 3 });
-    expect(await open().treeHead()).toEqual(await store.treeHead());
-  });
-
-  it('continues the chain from what the batch kept when a write fails after appending its own events', async () => {
-    // The router fails after the write's events are in the log: its savepoint takes them back, and the writes after
-    // it in the same batch must chain on the event before them, not on the rolled-back ones.
-    const store = openRefusingBoom();
-    const settled = await Promise.allSettled([
-      store.appendAudit([auditDraft('before', null)]),
-      store.appendAudit([auditDraft('doomed', null), auditDraft('boom', null)]),
-      store.appendAudit([auditDraft('after', null), auditDraft('after', null)]),
-    ]);
-    expect(settled.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    const events = await store.readAudit(1, 100);
-    expect(events.map((e) => [e.seq, e.type])).toEqual([
-      [1, 'before'],
-      [2, 'after'],
-      [3, 'after'],
-    ]);
-    const verifier = createChainVerifier();
-    for (const e of events) verifier.push(e);
-    expect(verifier.finish()).toMatchObject({ ok: true, count: 3 });
-    // The tree agrees with the log: a fresh store over the same file computes the same root.
-    const reopened = open();
-    expect(await reopened.treeHead()).toEqual(await store.treeHead());
-  });
-
-  it('waits for the write lock another process holds without stopping this one: it keeps serving, then writes', async () => {
-    const store = open();
-    await store.appendAudit([auditDraft('first', null)]);
-    const other = new Database(path);
-    other.exec('BEGIN IMMEDIATE');
-    const write = store.appendAudit([auditDraft('second', null)]);
-    // A write lock waited for inside SQLite would hold up this timer, and the COMMIT below, until the wait gave up.
-    await new Promise((r) => setTimeout(r, 30));
-    expect(await store.readAudit(1, 10)).toHaveLength(1);
-    other.exec('COMMIT');
-    other.close();
-    await write;
-    expect((await store.readAudit(1, 10)).map((e) => e.type)).toEqual(['first', 'second']);
   });
 
   it('builds the audit tree for a log written before the tree existed, on the next open', async () => {
