@@ -7,6 +7,7 @@
  * (the same effect, rules and tags), so stores keep each set once, under its
  * key, and a request refers to its set.
  */
+import { sha256Hex } from './digest.ts';
 import type { RequestRecord } from './request.ts';
 
 /**
@@ -24,12 +25,22 @@ export function requestTerms(r: Pick<RequestRecord, 'decision' | 'connection'>):
 }
 
 /**
+ * Longest key kept as the terms' JSON, in UTF-16 units (at most 3 bytes each in UTF-8): PostgreSQL refuses a unique
+ * index entry over about 2,700 bytes, and a set of many long tag values would otherwise be a key no request on its
+ * connection could ever be written with.
+ */
+const MAX_PLAIN_KEY = 512;
+
+/**
  * The canonical key of a set of terms: the same for the same terms in any order or repetition, and unambiguous
- * whatever a tag value holds (JSON, not a separator a value could contain).
+ * whatever a tag value holds (JSON, not a separator a value could contain). A longer JSON is keyed by its SHA-256
+ * ('sha256:…', which no JSON array begins with).
  *
  * @example
  * termSetKey(['tag:env', 'effect:allow', 'tag:env']); // '["effect:allow","tag:env"]'
  */
 export function termSetKey(terms: readonly string[]): string {
-  return JSON.stringify([...new Set(terms)].sort());
+  // JSON.stringify writes a lone surrogate as an escape, so the hash's UTF-8 input is the JSON itself.
+  const json = JSON.stringify([...new Set(terms)].sort());
+  return json.length <= MAX_PLAIN_KEY ? json : `sha256:${sha256Hex(json)}`;
 }

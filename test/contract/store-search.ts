@@ -4,6 +4,7 @@
  * request listing by tag. `rows` (optional) counts a table's rows, so that
  * what the index costs per request can be seen.
  */
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditQuery, RequestQuery, Store } from '../../src/core/ports.ts';
 import { agent, approveDecision, at, auditDraft, human, requestRecord } from '../support/fixtures.ts';
@@ -111,6 +112,17 @@ export function searchContract(name: string, make: () => Promise<{ store: Store;
       expect(await types({ tag: 'compliance=sox' })).toEqual(['r4:request.submitted']);
       expect(await listed({ tag: 'audited=yes' })).toEqual(['r4']);
       expect(await listed({ tag: 'data=pii' })).toEqual(['r3', 'r1']);
+    });
+
+    it('writes and finds a request whose set of terms is large: a connection with many tags of long values', async () => {
+      // Values that do not compress (a database index entry has a size limit after compression), 6 KB of terms in all.
+      const value = (i: number) => createHash('sha256').update(String(i)).digest('base64');
+      const tags = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, value(i)]));
+      const wide = { name: 'wide-db', kind: 'postgres' as const, tags };
+      await store.insertRequest(requestRecord({ id: 'r3', connection: wide, createdAt: at(40) }), [auditDraft('request.submitted', 'r3', {}, at(40))]);
+      await store.insertRequest(requestRecord({ id: 'r4', connection: wide, createdAt: at(50) }), [auditDraft('request.submitted', 'r4', {}, at(50))]);
+      expect(await listed({ tag: `k63=${value(63)}` })).toEqual(['r4', 'r3']);
+      expect(await types({ tag: 'k0', effect: 'approve' })).toEqual(['r3:request.submitted', 'r4:request.submitted']);
     });
 
     it('keeps one copy of a shared set of terms, however many requests share it', async () => {

@@ -10,6 +10,18 @@ describe('term set keys', () => {
     expect(termSetKey(['tag:x="1","tag:y"'])).not.toBe(termSetKey(['tag:x="1"', 'tag:y']));
   });
 
+  it('stay short for a large set (a digest of its JSON), and still tell large sets apart in any order', () => {
+    const many = Array.from({ length: 100 }, (_, i) => `tag:k${i}=${'v'.repeat(40)}${i}`);
+    const key = termSetKey(many);
+    expect(key).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(termSetKey([...many].reverse())).toBe(key);
+    expect(termSetKey([...many, 'tag:one-more'])).not.toBe(key);
+    // Lone surrogates that UTF-8 alone would both turn into U+FFFD.
+    expect(termSetKey([...many, 'tag:x=\ud800'])).not.toBe(termSetKey([...many, 'tag:x=\ud801']));
+    // Short sets keep their readable key.
+    expect(termSetKey(['effect:allow'])).toBe('["effect:allow"]');
+  });
+
   it('are shared by requests with the same effect, rules and tags, whatever else differs', () => {
     const a = requestRecord({ id: 'a', decision: approveDecision() });
     const b = requestRecord({ id: 'b', decision: { ...approveDecision(['dba'], 2), message: 'other' } });

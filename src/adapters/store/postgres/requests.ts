@@ -14,7 +14,7 @@ import type { Review } from '../../../core/review.ts';
 import { termSetOf, type TermSetCache } from '../term-sets.ts';
 import type { AuditTx } from './audit.ts';
 import { holdsNul, jsonTexts, type Run } from './pool.ts';
-import { ensureTermSet, hasTerm } from './term-sets.ts';
+import { ensureTermSet, inSets, termFilter } from './term-sets.ts';
 
 type RecordRow = { id: string; record: string; reviews: string[] | null };
 
@@ -241,12 +241,16 @@ export async function listRequests(run: Run, query: RequestQuery): Promise<Reque
     where.push(`(r.principal_id = ${who} OR r.acts_for = ${who})`);
   }
   if (query.connection) where.push(`r.connection = ${p(query.connection)}`);
-  if (query.tag) where.push(hasTerm(p(`tag:${query.tag}`)));
   if (query.from) where.push(`r.created_at >= ${p(query.from)}`);
   if (query.to) where.push(`r.created_at < ${p(query.to)}`);
   if (query.before) where.push(`r.seq < (SELECT seq FROM requests WHERE id = ${p(query.before)})`);
-  if (holdsNul(params)) return [];
+  const terms = query.tag ? [`tag:${query.tag}`] : [];
+  if (holdsNul(params) || holdsNul(terms)) return [];
   const limit = p(Math.max(1, Math.min(query.limit ?? 100, 1000)));
-  const sql = `${WITH_REVIEWS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY r.seq DESC LIMIT ${limit}`;
-  return (await run<RecordRow>(sql, params)).rows.map(fromRow);
+  return termFilter(run, terms, [], async (ids) => {
+    const values = [...params];
+    const all = [...where, ...ids.map((one) => inSets(`$${values.push(one)}`))];
+    const sql = `${WITH_REVIEWS} ${all.length ? `WHERE ${all.join(' AND ')}` : ''} ORDER BY r.seq DESC LIMIT ${limit}`;
+    return (await run<RecordRow>(sql, values)).rows.map(fromRow);
+  });
 }

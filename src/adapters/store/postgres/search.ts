@@ -11,7 +11,7 @@
 import type { AuditEvent } from '../../../core/audit.ts';
 import type { AuditQuery } from '../../../core/ports.ts';
 import { holdsNul, type Run } from './pool.ts';
-import { hasTerm } from './term-sets.ts';
+import { inSets, termFilter } from './term-sets.ts';
 
 type Row = { seq: number; body: string; hash: string };
 
@@ -44,13 +44,15 @@ export async function searchAudit(run: Run, q: AuditQuery): Promise<AuditEvent[]
   if (q.connection) r.push(`r.connection = ${p(q.connection)}`);
   if (q.status) r.push(`r.status = ${p(q.status)}`);
   // A list tag (compliance: [soc2, gdpr]) has a term per value, so it matches any of them.
-  for (const term of [q.effect && `effect:${q.effect}`, q.rule && `rule:${q.rule}`, q.tag && `tag:${q.tag}`]) {
-    if (term) r.push(hasTerm(p(term)));
-  }
-  if (r.length) where.push(`e.request_id IN (SELECT r.id FROM requests r WHERE ${r.join(' AND ')})`);
-  if (holdsNul(params)) return [];
+  const terms = [q.effect && `effect:${q.effect}`, q.rule && `rule:${q.rule}`, q.tag && `tag:${q.tag}`].filter((t): t is string => !!t);
+  if (holdsNul(params) || holdsNul(terms)) return [];
   const limit = p(Math.max(1, Math.min(q.limit ?? 100, 10_000)));
-  const sql = `SELECT e.seq, e.body, e.hash FROM audit_events e ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.seq LIMIT ${limit}`;
-  const { rows } = await run<Row>(sql, params);
-  return rows.map((row) => ({ ...(JSON.parse(row.body) as Omit<AuditEvent, 'body' | 'hash'>), seq: row.seq, body: row.body, hash: row.hash }));
+  return termFilter(run, terms, [], async (ids) => {
+    const values = [...params];
+    const onRequest = [...r, ...ids.map((one) => inSets(`$${values.push(one)}`))];
+    const all = onRequest.length ? [...where, `e.request_id IN (SELECT r.id FROM requests r WHERE ${onRequest.join(' AND ')})`] : where;
+    const sql = `SELECT e.seq, e.body, e.hash FROM audit_events e ${all.length ? `WHERE ${all.join(' AND ')}` : ''} ORDER BY e.seq LIMIT ${limit}`;
+    const { rows } = await run<Row>(sql, values);
+    return rows.map((row) => ({ ...(JSON.parse(row.body) as Omit<AuditEvent, 'body' | 'hash'>), seq: row.seq, body: row.body, hash: row.hash }));
+  });
 }

@@ -95,6 +95,36 @@ describe.skipIf(!db)('postgres store', () => {
   outboxContract('postgres store', (router) => fresh(router));
 
   describe('postgres store on its own', () => {
+    it('takes up no right edge the head row keeps for another size: a build that does not write edges appended since', async () => {
+      const { store, cleanup } = await fresh();
+      const other = await createPostgresStore({ url: db!.url, poolSize: 2 });
+      const c = new pg.Client({ connectionString: db!.url });
+      await c.connect();
+      try {
+        for (let i = 0; i < 21; i++) await store.appendAudit([auditDraft(`a${i}`, null)]);
+        // What an append by such a build leaves: the head moved on, the edge (here zeros of the new size's shape) did not.
+        const { rows } = await c.query<{ n: number }>('SELECT octet_length(edge) AS n FROM audit_head');
+        await c.query(`UPDATE audit_head SET edge = decode(repeat('00', $1::int), 'hex'), edge_seq = seq - 1`, [rows[0]!.n]);
+        await other.appendAudit([auditDraft('b', null)]);
+        await store.appendAudit([auditDraft('c', null)]);
+        const leaves = (await store.readAudit(1, 100)).map((e) => leafHash(e.body));
+        expect(leaves).toHaveLength(23);
+        const head = { size: 23, root: toHex(rootAt(memorySource(leaves), 23)) };
+        expect(await store.treeHead()).toEqual(head);
+        expect(await other.treeHead()).toEqual(head);
+        // A zero-length or mis-sized edge stored for the head's own size is not taken up either.
+        await c.query(`UPDATE audit_head SET edge = '\\x00', edge_seq = seq`);
+        await other.appendAudit([auditDraft('d', null)]);
+        const more = (await store.readAudit(1, 100)).map((e) => leafHash(e.body));
+        // Its own edge was for 22: it appended from one rebuilt, and answers the root from it.
+        expect(await other.treeHead()).toEqual({ size: 24, root: toHex(rootAt(memorySource(more), 24)) });
+      } finally {
+        await c.end();
+        await other.close();
+        await cleanup();
+      }
+    });
+
     it('commits concurrent writes together, yet each one alone: a failing write rolls back only itself', async () => {
       const { store, cleanup } = await fresh();
       try {

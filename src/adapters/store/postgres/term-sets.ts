@@ -3,14 +3,46 @@
  * to a row of `term_sets` (the set's canonical key), whose terms are rows of
  * `term_set_members`. It replaces the `terms text[]` column and its GIN
  * index, which every request insert had to update. A filter on a term is
- * `term_set IN (SELECT set_id FROM term_set_members WHERE term = $n)`.
+ * `term_set = ANY($n)` over the ids of the sets holding the term (termFilter).
  */
 import { termSetKey } from '../../../core/request-terms.ts';
 import type { TermSet } from '../term-sets.ts';
 import type { Run } from './pool.ts';
 
-/** The condition on request row `r` that it has the term in parameter `param` ($n). */
-export const hasTerm = (param: string): string => `r.term_set IN (SELECT set_id FROM term_set_members WHERE term = ${param})`;
+/** The condition on request row `r` that its set is one of those in parameter `param` ($n, an int[] from termFilter). */
+export const inSets = (param: string): string => `r.term_set = ANY(${param}::int[])`;
+
+const SETS_WITH = {
+  name: 'cs_term_sets_with',
+  text: `SELECT coalesce((SELECT array_agg(m.set_id ORDER BY m.set_id) FROM term_set_members m WHERE m.term = t.term), '{}') AS ids
+         FROM unnest($1::text[]) WITH ORDINALITY AS t(term, n) ORDER BY t.n`,
+};
+
+async function setsWith(run: Run, terms: readonly string[]): Promise<number[][]> {
+  return (await run<{ ids: number[] }>(SETS_WITH, [terms])).rows.map((r) => r.ids);
+}
+
+/**
+ * Runs `query` over the ids of the sets holding each of `terms` (all of them must match), or answers `none` when a
+ * term is in no set. The ids are read first and passed as values, not as a subquery: the planner then sees which sets
+ * the filter keeps, and their share of the requests from the statistics on requests.term_set. With a subquery it
+ * cannot, guesses a large share, and for a rare or absent term walks every request backwards by seq.
+ *
+ * Sets are only ever added, so the ids are read again after the query: unchanged, no set holding a term committed
+ * before the query's snapshot was missing, and the answer is exactly what a single statement would have returned.
+ * Changed (a set first seen meanwhile), the query runs again with them.
+ */
+export async function termFilter<T>(run: Run, terms: readonly string[], none: T, query: (ids: number[][]) => Promise<T>): Promise<T> {
+  if (terms.length === 0) return query([]);
+  let ids = await setsWith(run, terms);
+  for (;;) {
+    if (ids.some((one) => one.length === 0)) return none;
+    const result = await query(ids);
+    const again = await setsWith(run, terms);
+    if (JSON.stringify(again) === JSON.stringify(ids)) return result;
+    ids = again;
+  }
+}
 
 /**
  * The set and its members in one statement, so they commit together. Replicas racing to create one set agree through
