@@ -89,6 +89,23 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         odd.forEach((text, i) => expect(byRequest.get(`req_odd_${i}`)).toEqual(JSON.parse(JSON.stringify({ text, [text]: i }))));
       });
 
+      it('commits concurrent writes together, yet each one alone: a failing write rolls back only itself', async () => {
+        const writes = Array.from({ length: 40 }, (_, i) =>
+          // Write 17 reuses write 16's id: the primary key refuses it, inside the batch the store groups these into.
+          store.insertRequest(requestRecord({ id: `r${i === 17 ? 16 : i}` }), [auditDraft('request.submitted', `r${i}`)]),
+        );
+        const settled = await Promise.allSettled(writes);
+        expect(settled.filter((x) => x.status === 'rejected')).toHaveLength(1);
+        expect(settled[17]!.status).toBe('rejected');
+        expect(await store.listRequests({ limit: 1000 })).toHaveLength(39);
+        const events = await store.readAudit(1, 1000);
+        expect(events.map((e) => e.requestId)).not.toContain('r17');
+        expect(events).toHaveLength(39);
+        const verifier = createChainVerifier();
+        for (const e of events) expect(verifier.push(e)).toBeNull();
+        expect(await store.treeHead()).toMatchObject({ size: 39 });
+      });
+
       it('returns undefined for an unknown id', async () => {
         expect(await store.getRequest('req_nope')).toBeUndefined();
       });

@@ -49,23 +49,6 @@ describe('sqlite store write batches', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('commits concurrent writes together, yet each one alone: a failing write rolls back only itself', async () => {
-    const store = open();
-    const writes = Array.from({ length: 40 }, (_, i) =>
-      // Write 17 reuses write 16's id: the primary key refuses it, inside the same batch.
-      store.insertRequest(requestRecord({ id: `r${i === 17 ? 16 : i}` }), [auditDraft('request.submitted', `r${i}`)]),
-    );
-    const settled = await Promise.allSettled(writes);
-    expect(settled.filter((x) => x.status === 'rejected')).toHaveLength(1);
-    expect(settled[17]!.status).toBe('rejected');
-    expect(await store.listRequests({ limit: 1000 })).toHaveLength(39);
-    const events = await store.readAudit(1, 1000);
-    expect(events.map((e) => e.requestId)).not.toContain('r17');
-    expect(events).toHaveLength(39);
-    const verifier = createChainVerifier();
-    for (const e of events) expect(verifier.push(e)).toBeNull();
-  });
-
   it('keeps the Merkle tree true to the log when a write rolled back here and another process then appended as many events', async () => {
     // The event `boom` cannot be enqueued for delivery: its write rolls back after its leaf went into this store's edge.
     const router: OutboxRouter = (e) => (e.type === 'boom' ? [{ channel: 'broken', event: e.type, requestId: null, payload: {}, createdAt: e.time }] : []);
