@@ -18,7 +18,7 @@
 import { chainEvent, type AuditDraft, type AuditEvent } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { OutboxDraft, OutboxRouter } from '../../../core/outbox.ts';
-import { jsonTexts, type Db, type Run } from './pool.ts';
+import { jsonArray, jsonElements, type Db, type Run } from './pool.ts';
 import type { PgTree } from './tree.ts';
 
 type HeadRow = { seq: number; hash: string; time: string };
@@ -52,7 +52,7 @@ const WRITE = {
   name: 'cs_audit_write',
   text: `WITH events AS (
            INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], ${jsonTexts('$6')}, $7::text[])),
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], ${jsonElements('$6')}, $7::text[])),
          nodes AS (
            INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest($8::int[], $9::bigint[], $10::bytea[])),
          deliveries AS (
@@ -96,7 +96,7 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
               events.map((e) => e.type),
               events.map((e) => e.requestId),
               events.map((e) => e.actor),
-              JSON.stringify(events.map((e) => e.body)),
+              jsonArray(events.map((e) => e.body)),
               events.map((e) => e.hash),
               nodes.levels,
               nodes.indexes,

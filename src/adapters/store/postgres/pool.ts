@@ -219,14 +219,19 @@ function secretsOf(url: string): string[] {
 }
 
 /**
- * SQL for a text[] sent as one JSON array parameter (`JSON.stringify(values)`), in the array's order. For long
- * texts full of quotes (records, event bodies: JSON themselves) this costs the client half what pg's array literal
- * does, which escapes each element with two regular-expression passes. The values must be well-formed text, as
- * JSON.stringify output always is (a lone surrogate would be refused by the server's JSON parser).
+ * SQL for a text[] of JSON texts (records, event bodies) sent as one JSON array parameter built by `jsonArray`: each
+ * element comes back as it was written, byte for byte (the `json` type keeps its input text), in the array's order.
+ * Nothing is escaped a second time, as pg's array literal (two regular-expression passes per element) or a JSON
+ * array of strings would; the server checks the whole parameter is JSON, so a write whose text is not fails.
  *
  * @example
- * run(`INSERT INTO t (body) SELECT * FROM unnest(${jsonTexts('$1')})`, [JSON.stringify(bodies)]);
+ * run(`INSERT INTO t (body) SELECT * FROM unnest(${jsonElements('$1')})`, [jsonArray(bodies)]);
  */
-export function jsonTexts(param: string): string {
-  return `(SELECT coalesce(array_agg(t ORDER BY n), '{}') FROM json_array_elements_text(${param}::json) WITH ORDINALITY AS j(t, n))`;
+export function jsonElements(param: string): string {
+  return `(SELECT coalesce(array_agg(e::text ORDER BY n), '{}') FROM json_array_elements(${param}::json) WITH ORDINALITY AS j(e, n))`;
+}
+
+/** One JSON array of values that are each a whole JSON text already (JSON.stringify's output): joined, not escaped. */
+export function jsonArray(texts: readonly string[]): string {
+  return `[${texts.join(',')}]`;
 }

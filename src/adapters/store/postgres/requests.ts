@@ -13,7 +13,7 @@ import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
 import { termSetOf, type TermSetCache } from '../term-sets.ts';
 import type { AuditTx } from './audit.ts';
-import { holdsNul, jsonTexts, type Run } from './pool.ts';
+import { holdsNul, jsonArray, jsonElements, type Run } from './pool.ts';
 import { ensureTermSet, inSets, termFilter } from './term-sets.ts';
 
 type RecordRow = { id: string; record: string; reviews: string[] | null };
@@ -26,10 +26,10 @@ const WRITE_ROWS = {
   name: 'cs_request_write_rows',
   text: `WITH inserted AS (
            INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::int[], ${jsonTexts('$12')})),
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::int[], ${jsonElements('$12')})),
          updated AS (
            UPDATE requests r SET status = u.status, updated_at = u.updated_at, expires_at = u.expires_at, version = u.version, record = u.record
-           FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::int[], ${jsonTexts('$18')}, $19::int[]) AS u(id, status, updated_at, expires_at, version, record, expected)
+           FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::int[], ${jsonElements('$18')}, $19::int[]) AS u(id, status, updated_at, expires_at, version, record, expected)
            WHERE r.id = u.id AND r.version = u.expected
            RETURNING r.id)
          SELECT count(*)::int AS n FROM updated`,
@@ -75,13 +75,13 @@ export function deferredRows(): RowQueue {
         ins.map((i) => i.r.version),
         ins.map((i) => i.r.digest),
         ins.map((i) => i.termSet),
-        JSON.stringify(ins.map((i) => recordJson(i.r))),
+        jsonArray(ins.map((i) => recordJson(i.r))),
         upd.map((u) => u.current.id),
         upd.map((u) => u.next.status),
         upd.map((u) => u.next.updatedAt),
         upd.map((u) => u.next.expiresAt),
         upd.map((u) => u.next.version),
-        JSON.stringify(upd.map((u) => recordJson(u.next))),
+        jsonArray(upd.map((u) => recordJson(u.next))),
         upd.map((u) => u.current.version),
       ]);
       if (done.rows[0]?.n !== upd.length) throw new Error('a request written over a known record had moved on');
