@@ -41,7 +41,8 @@ import { formatCheckpoint } from '../src/core/note.ts';
 import type { Store } from '../src/core/ports.ts';
 import { planBundle } from '../src/service/audit-bundle.ts';
 import { verifyAudit } from '../src/service/audit-verify.ts';
-import { envNumber, stopOnSignals } from './support/env.ts';
+import { envNumber, startWatchdog } from './support/env.ts';
+import { problemLines } from './support/run-main.ts';
 import { benchDraft } from './support/audit-drafts.ts';
 import { cpuWindow } from './support/cpu.ts';
 import { watchTransactions, type TransactionLog } from './support/sqlite-transactions.ts';
@@ -69,14 +70,7 @@ const gc = runInNewContext('gc') as () => void;
 const root = mkdtempSync(join(tmpdir(), 'cs-bench-audit-'));
 const cleanup = () => rmSync(root, { recursive: true, force: true });
 
-const watchdog = setTimeout(() => {
-  log(`bench: overran its ${BUDGET_SECONDS} s budget (BENCH_AUDIT_BUDGET_SECONDS); stopping`);
-  cleanup();
-  process.exit(1);
-}, BUDGET_SECONDS * 1000);
-watchdog.unref();
-
-stopOnSignals(cleanup, log);
+const watchdog = startWatchdog(BUDGET_SECONDS * 1000, cleanup, log, 'BENCH_AUDIT_BUDGET_SECONDS');
 
 /** One measured stretch: wall time, this process's CPU time, and the CPU other processes used meanwhile. */
 interface Timing {
@@ -492,11 +486,7 @@ async function main(): Promise<number> {
   out.push(t(`verify >= ${fmt(TARGETS.verifyPerSecond)} events/s (as the CLI verifies)`, `${fmt(perSecond(parallelMedian))}/s`, perSecond(parallelMedian) >= TARGETS.verifyPerSecond));
   out.push(t(`  same, read + verify of the .tar`, `${fmt(perSecond(readVerifyParallel))}/s`, perSecond(readVerifyParallel) >= TARGETS.verifyPerSecond));
   out.push(t(`  same, one thread (verifyBundle)`, `${fmt(perSecond(verifyMedian))}/s`, perSecond(verifyMedian) >= TARGETS.verifyPerSecond));
-  if (problems.length) {
-    out.push('');
-    out.push('  ERRORS (the figures above are not valid):');
-    for (const p of problems) out.push(`    - ${p}`);
-  }
+  out.push(...problemLines(problems));
   process.stdout.write(`${out.join('\n')}\n`);
   return problems.length ? 1 : 0;
 }

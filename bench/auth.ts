@@ -18,10 +18,10 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestIssuer } from '../test/support/issuer.ts';
-import { envNumber } from './support/env.ts';
+import { envNumber, startWatchdog } from './support/env.ts';
 import { runLoad, type LoadResult } from './support/autocannon.ts';
 import { cpuWindow, describeShare, type CpuShare } from './support/cpu.ts';
-import { runMain } from './support/run-main.ts';
+import { problemLines, runMain } from './support/run-main.ts';
 import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
 
 const seconds = envNumber('BENCH_SECONDS', 5);
@@ -32,12 +32,7 @@ const TARGET_COST = 0.25;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
-const watchdog = setTimeout(() => {
-  log('bench: overran its budget; stopping');
-  killAllChildren();
-  process.exit(1);
-}, (2 * rounds * seconds + 2 * warmup + 90) * 1000);
-watchdog.unref();
+const watchdog = startWatchdog((2 * rounds * seconds + 2 * warmup + 90) * 1000, killAllChildren, log);
 
 interface Ready {
   url: string;
@@ -122,7 +117,7 @@ async function main(): Promise<number> {
       `  ${`JWT costs <= ${TARGET_COST * 100} % of throughput`.padEnd(46)}${`${fmt(cost * 100, 1)} %`.padStart(10)}      ${cost <= TARGET_COST ? 'PASS' : 'MISS'}`,
     ];
     if (idp.fetches.jwks > 1) problems.push(`the gateway fetched the JWKS ${idp.fetches.jwks} times; keys are meant to be cached`);
-    if (problems.length) out.push('', '  ERRORS (the figures above are not valid):', ...problems.map((p) => `    - ${p}`));
+    out.push(...problemLines(problems));
     process.stdout.write(`${out.join('\n')}\n`);
     return problems.length ? 1 : 0;
   } finally {

@@ -48,7 +48,7 @@ import { createTestDatabase } from '../test/support/postgres.ts';
 import { runLoad, type LoadOptions, type LoadResult } from './support/autocannon.ts';
 import { buildIfStale, startCompiledGateway, type CompiledGateway } from './support/compiled-gateway.ts';
 import { collapse, cpuOf, cpuWindow, describeShare } from './support/cpu.ts';
-import { envNumber, stopOnSignals } from './support/env.ts';
+import { envNumber, startWatchdog } from './support/env.ts';
 import { BENCH_CONNECTION, benchConfigYaml, benchKeys, postgresStore, sqliteStore } from './support/gateway-config.ts';
 import { report, type Phase, type Run, type Settings, type StoreName } from './support/gateway-report.ts';
 import { PROFILER_MODULE, startProfiles, stopProfiles, summariseProfiles } from './support/phase-profiles.ts';
@@ -90,13 +90,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // The whole run is bounded: the build, every phase with its warm-up, starting and stopping each gateway.
 const runs = stores.length * workersList.length;
 const budgetMs = ((1 + 2 * runs) * (warmup + seconds + profileSeconds + 10) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + 300) * 1000;
-const watchdog = setTimeout(() => {
-  log(`bench: overran its ${budgetMs / 1000} s budget; stopping`);
-  killAllChildren();
-  process.exit(1);
-}, budgetMs);
-watchdog.unref();
-stopOnSignals(killAllChildren, log);
+const watchdog = startWatchdog(budgetMs, killAllChildren, log);
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const token = `tok_${randomBytes(16).toString('hex')}`;

@@ -28,9 +28,9 @@ import { createTestDatabase } from '../test/support/postgres.ts';
 import { benchConfigYaml, benchKeys, postgresStore, sqliteStore } from './support/gateway-config.ts';
 import { runLoad, type LoadResult } from './support/autocannon.ts';
 import { cpuWindow, describeShare, type CpuShare } from './support/cpu.ts';
-import { envNumber, stopOnSignals } from './support/env.ts';
+import { envNumber, startWatchdog } from './support/env.ts';
 import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
-import { runMain } from './support/run-main.ts';
+import { problemLines, runMain } from './support/run-main.ts';
 
 const TARGETS = { twoOverOne: 1.4, wakeupP99Ms: 100, pgOverSqliteCpu: 1.5 } as const;
 
@@ -43,13 +43,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
 
 const budgetMs = (6 * (warmup + seconds) + wakeups * 0.2 + 180) * 1000;
-const watchdog = setTimeout(() => {
-  log(`bench: overran its ${budgetMs / 1000} s budget; stopping`);
-  killAllChildren();
-  process.exit(1);
-}, budgetMs);
-watchdog.unref();
-stopOnSignals(killAllChildren, log);
+const watchdog = startWatchdog(budgetMs, killAllChildren, log);
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const children: Child<unknown>[] = [];
@@ -230,11 +224,7 @@ async function main(): Promise<number> {
     out.push(t(`(c) >= ${TARGETS.twoOverOne}x (b) in allowed actions/s`, `${fmt(scale, 2)}x`, scale >= TARGETS.twoOverOne));
     out.push(t(`wake-up p99 <= ${TARGETS.wakeupP99Ms} ms`, `${fmt(p99, 1)} ms`, p99 <= TARGETS.wakeupP99Ms));
     out.push(t(`PostgreSQL CPU per allowed action <= ${TARGETS.pgOverSqliteCpu}x SQLite's`, `${fmt(cpuRatio, 2)}x`, cpuRatio <= TARGETS.pgOverSqliteCpu));
-    if (problems.length) {
-      out.push('');
-      out.push('  ERRORS (the figures above are not valid):');
-      for (const p of problems) out.push(`    - ${p}`);
-    }
+    out.push(...problemLines(problems));
     process.stdout.write(`${out.join('\n')}\n`);
     return problems.length ? 1 : 0;
   } finally {

@@ -31,3 +31,22 @@ export function stopOnSignals(cleanup: () => void, log: (line: string) => void =
     });
   }
 }
+
+/**
+ * Bounds the whole run: after `budgetMs`, says so (with `what`, the budget's name when it has one), cleans up and
+ * exits 1; SIGINT and SIGTERM clean up too. The timer does not keep the process alive; hand it to runMain.
+ *
+ * @example
+ * const watchdog = startWatchdog(300_000, killAllChildren, log);
+ * runMain(main, watchdog);
+ */
+export function startWatchdog(budgetMs: number, cleanup: () => void, log: (line: string) => void, what = ''): NodeJS.Timeout {
+  const watchdog = setTimeout(() => {
+    log(`bench: overran its ${budgetMs / 1000} s budget${what ? ` (${what})` : ''}; stopping`);
+    cleanup();
+    process.exit(1);
+  }, budgetMs);
+  watchdog.unref();
+  stopOnSignals(cleanup, log);
+  return watchdog;
+}

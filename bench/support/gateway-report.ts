@@ -7,6 +7,7 @@ import { cpus, release, totalmem } from 'node:os';
 import type { LoadResult } from './autocannon.ts';
 import { describeShare, type CpuShare } from './cpu.ts';
 import type { ProfileSummary } from './phase-profiles.ts';
+import { problemLines } from './run-main.ts';
 
 export type StoreName = 'sqlite' | 'postgres';
 
@@ -246,9 +247,6 @@ export function report(s: Settings, direct: Phase, runs: readonly Run[], problem
     ...overhead(runs),
     ...profiles(runs),
   ];
-  if (problems.length) {
-    out.push('', '  ERRORS (the figures above are not valid):');
-    for (const p of problems) out.push(`    - ${p}`);
-  }
+  out.push(...problemLines(problems));
   return `${out.join('\n')}\n`;
 }

@@ -18,3 +18,14 @@ export function runMain(main: () => Promise<number>, watchdog?: NodeJS.Timeout):
     },
   );
 }
+
+/**
+ * The lines that end a report whose run went wrong: each problem, under a heading that voids the figures. None
+ * when there were none.
+ *
+ * @example
+ * out.push(...problemLines(problems));
+ */
+export function problemLines(problems: readonly string[]): string[] {
+  return problems.length ? ['', '  ERRORS (the figures above are not valid):', ...problems.map((p) => `    - ${p}`)] : [];
+}
