@@ -235,3 +235,21 @@ export function jsonElements(param: string): string {
 export function jsonArray(texts: readonly string[]): string {
   return `[${texts.join(',')}]`;
 }
+
+/**
+ * Parameters for a statement built from optional filters: `p(value)` adds one and gives its placeholder.
+ *
+ * @example
+ * const { params, p } = statementParams();
+ * where.push(`r.connection = ${p(query.connection)}`); // 'r.connection = $1', params [query.connection]
+ */
+export function statementParams(): { params: unknown[]; p(value: unknown): string } {
+  const params: unknown[] = [];
+  return {
+    params,
+    p(value) {
+      params.push(value);
+      return `$${params.length}`;
+    },
+  };
+}

@@ -13,7 +13,7 @@ import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
 import { termSetOf, type TermSetCache } from '../term-sets.ts';
 import type { AuditTx } from './audit.ts';
-import { holdsNul, jsonArray, jsonElements, type Run } from './pool.ts';
+import { holdsNul, jsonArray, jsonElements, statementParams, type Run } from './pool.ts';
 import { ensureTermSet, inSets, termFilter } from './term-sets.ts';
 
 type RecordRow = { id: string; record: string; reviews: string[] | null };
@@ -230,11 +230,7 @@ export async function dueForExpiry(run: Run, now: Date, limit: number): Promise<
 
 export async function listRequests(run: Run, query: RequestQuery): Promise<RequestRecord[]> {
   const where: string[] = [];
-  const params: unknown[] = [];
-  const p = (v: unknown): string => {
-    params.push(v);
-    return `$${params.length}`;
-  };
+  const { params, p } = statementParams();
   if (query.status?.length) where.push(`r.status = ANY(${p(query.status)}::text[])`);
   if (query.involving) {
     const who = p(query.involving);

@@ -10,7 +10,7 @@
  */
 import type { AuditEvent } from '../../../core/audit.ts';
 import type { AuditQuery } from '../../../core/ports.ts';
-import { holdsNul, type Run } from './pool.ts';
+import { holdsNul, statementParams, type Run } from './pool.ts';
 import { inSets, termFilter } from './term-sets.ts';
 
 type Row = { seq: number; body: string; hash: string };
@@ -24,11 +24,7 @@ export async function firstSeqAtOrAfter(run: Run, time: string): Promise<number>
 
 export async function searchAudit(run: Run, q: AuditQuery): Promise<AuditEvent[]> {
   const where: string[] = [];
-  const params: unknown[] = [];
-  const p = (v: unknown): string => {
-    params.push(v);
-    return `$${params.length}`;
-  };
+  const { params, p } = statementParams();
   if (q.afterSeq !== undefined) where.push(`e.seq > ${p(q.afterSeq)}`);
   if (q.from) where.push(`e.seq >= countersign_first_seq_at(${p(q.from)})`);
   if (q.to) where.push(`e.seq < countersign_first_seq_at(${p(q.to)})`);
