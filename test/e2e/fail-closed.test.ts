@@ -12,24 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type TestGateway } from '../support/gateway.ts';
 import { prepareSharedGateway, type SharedGateway } from '../support/shared-gateway.ts';
 import { auditEvents, counts, requestStatus, reviewers } from '../support/sqlite.ts';
+import { READS_ALLOWED_WRITES_HELD } from '../support/policies.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const body = (url: string, extraRules = '') => `connections:
   - name: pay-api
     kind: http
     url: ${url}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.http.method == "GET"
-      effect: allow
-    - id: writes
-      when: facts.http.method == "POST"
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-      ttl: 1h
-    - id: broken
+${READS_ALLOWED_WRITES_HELD}    - id: broken
       when: facts.http.path == "/flaky" && action.input.body.nope == 1
       effect: allow
 ${extraRules}`;

@@ -22,6 +22,7 @@ import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { eventually } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startReplica, type Replica } from '../support/replica.ts';
+import { READS_ALLOWED_WRITES_HELD } from '../support/policies.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const db = await createTestDatabase();
@@ -64,18 +65,7 @@ connections:
     kind: http
     url: ${hanging.url}
     timeoutMs: 3000
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.http.method == "GET"
-      effect: allow
-    - id: writes
-      when: facts.http.method == "POST"
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-      ttl: 1h
-`;
+${READS_ALLOWED_WRITES_HELD}`;
 }
 
 async function hold(r: Replica, path: string, connection = 'ops-api'): Promise<string> {

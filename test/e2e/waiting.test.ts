@@ -6,24 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, CountersignApiError } from '../../src/surfaces/sdk/client.ts';
 import { eventually, type TestGateway } from '../support/gateway.ts';
 import { prepareSharedGateway, type SharedGateway } from '../support/shared-gateway.ts';
+import { opsApiConfig } from '../support/policies.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
-const body = (url: string) => `connections:
-  - name: ops-api
-    kind: http
-    url: ${url}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.http.method == "GET"
-      effect: allow
-    - id: writes
-      when: facts.http.method == "POST"
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-      ttl: 1h
-`;
 
 let upstream: Upstream;
 let shared: SharedGateway;
@@ -32,7 +17,7 @@ let gw: TestGateway;
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ status: 200, body: { url: call.url } }));
   shared = prepareSharedGateway();
-  gw = await shared.start(body(upstream.url));
+  gw = await shared.start(opsApiConfig(upstream.url));
 });
 
 afterAll(async () => {
@@ -76,7 +61,7 @@ describe('long-poll', () => {
   });
 
   it('sees a review given through another gateway on the same file', async () => {
-    const other = await shared.start(body(upstream.url));
+    const other = await shared.start(opsApiConfig(upstream.url));
     try {
       const id = await hold('/poll/elsewhere');
       const waiting = gw.as('deploy-bot', `/v1/requests/${id}?wait=10&from=pending`);

@@ -14,27 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/gateway.ts';
 import { prepareSharedGateway, type SharedGateway } from '../support/shared-gateway.ts';
 import { readDb } from '../support/sqlite.ts';
+import { opsApiConfig } from '../support/policies.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const BIN = resolve('bin/countersign.js');
 const CONFIGURED_PORT = 65_000;
 
-const body = (url: string) => `connections:
-  - name: ops-api
-    kind: http
-    url: ${url}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.http.method == "GET"
-      effect: allow
-    - id: writes
-      when: facts.http.method == "POST"
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-      ttl: 1h
-`;
 
 interface Answer {
   status: number;
@@ -81,7 +66,7 @@ beforeAll(async () => {
   upstream = await startUpstream((call) => ({ status: 200, body: { url: call.url } }));
   shared = prepareSharedGateway({ server: { port: CONFIGURED_PORT, maxWaitSeconds: 300 } });
   const file = join(shared.dir, 'countersign.yaml');
-  writeFileSync(file, shared.yaml(body(upstream.url)));
+  writeFileSync(file, shared.yaml(opsApiConfig(upstream.url)));
   // Waiters read their request again only every ten minutes: within a test, only the notifier wakes them.
   primary = spawn(process.execPath, [BIN, 'start', '--config', file, '--workers', '2', '--port', '0'], {
     cwd: shared.dir,
@@ -183,7 +168,7 @@ describe('countersign start --workers 2 that cannot start', () => {
     const other = prepareSharedGateway();
     try {
       const file = join(other.dir, 'countersign.yaml');
-      writeFileSync(file, other.yaml(body('http://127.0.0.1:9')));
+      writeFileSync(file, other.yaml(opsApiConfig('http://127.0.0.1:9')));
       const p = spawn(process.execPath, [BIN, 'start', '--config', file, '--workers', '2', '--port', String(port)], { cwd: other.dir, env: { ...process.env, PORT: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       p.stderr!.on('data', (d: Buffer) => (err += d));
@@ -203,7 +188,7 @@ describe('countersign start --workers 2 whose primary is killed', () => {
     const other = prepareSharedGateway();
     try {
       const file = join(other.dir, 'countersign.yaml');
-      writeFileSync(file, other.yaml(body('http://127.0.0.1:9')));
+      writeFileSync(file, other.yaml(opsApiConfig('http://127.0.0.1:9')));
       const p = spawn(process.execPath, [BIN, 'start', '--config', file, '--workers', '2', '--port', '0'], { cwd: other.dir, env: { ...process.env, PORT: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
       p.stderr!.on('data', (d: Buffer) => (err += d));
