@@ -1,12 +1,14 @@
 /**
- * Rows both stores keep alike (the same columns on SQLite and PostgreSQL),
- * and how each becomes a value of the core: one decoder per row, so a rule
- * such as "a damaged audit row is still returned as stored" holds on both.
+ * Rows both stores keep alike (the same columns on SQLite and PostgreSQL):
+ * how each becomes a value of the core, one decoder per row, so a rule such
+ * as "a damaged audit row is still returned as stored" holds on both; and the
+ * one encoding of a request's record.
  */
 import type { AuditEvent } from '../../core/audit.ts';
 import type { ToolPin } from '../../core/mcp/pins.ts';
 import type { ToolDefinition } from '../../core/mcp/tool.ts';
 import type { OutboxDelivery } from '../../core/outbox.ts';
+import type { RequestRecord } from '../../core/request.ts';
 
 export type AuditRow = { seq: number; body: string; hash: string };
 export type OutboxRow = { id: number; channel: string; event: string; request_id: string | null; payload: string; created_at: string; attempts: number; next_attempt_at: string; last_error: string | null };
@@ -44,3 +46,11 @@ export const pinOf = (r: PinRow): ToolPin => ({
   pinnedBy: r.pinned_by,
   changed: r.changed === null ? null : (JSON.parse(r.changed) as ToolPin['changed']),
 });
+
+/**
+ * The JSON a request row keeps of its record: all of it but the reviews, which have their own rows. (A spread with
+ * `reviews: undefined`, which JSON leaves out, copies faster than a rest pattern.)
+ */
+export function recordJson(r: RequestRecord): string {
+  return JSON.stringify({ ...r, reviews: undefined });
+}

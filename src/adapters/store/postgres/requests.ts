@@ -11,6 +11,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { Mutation, RequestQuery } from '../../../core/ports.ts';
 import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
+import { recordJson } from '../rows.ts';
 import { termSetOf, type TermSetCache } from '../term-sets.ts';
 import type { AuditTx } from './audit.ts';
 import { holdsNul, jsonArray, jsonElements, statementParams, type Run } from './pool.ts';
@@ -120,11 +121,6 @@ const DUE = {
 
 function fromRow(row: RecordRow): RequestRecord {
   return { ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews: (row.reviews ?? []).map((r) => JSON.parse(r) as Review) };
-}
-
-function recordJson(r: RequestRecord): string {
-  const { reviews: _reviews, ...rest } = r;
-  return JSON.stringify(rest);
 }
 
 async function insertReviews(run: Run, id: string, reviews: readonly Review[]): Promise<void> {

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { chainEvent, type AuditDraft } from '../../../core/audit.ts';
-import { auditEventOf, type AuditRow } from '../rows.ts';
+import { auditEventOf, recordJson, type AuditRow } from '../rows.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { Mutation, RequestQuery, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
@@ -99,8 +99,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return size;
   }
 
-  function rowParams(r: RequestRecord): Record<string, unknown> {
-    const { reviews: _reviews, ...rest } = r;
+  /** A request's row as the statements' named parameters, with `more` (the term set of an insert, the version an update expects). */
+  function rowParams(r: RequestRecord, more: { term_set: number } | { previous_version: number }): Record<string, unknown> {
     return {
       id: r.id,
       status: r.status,
@@ -112,7 +112,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       expires_at: r.expiresAt,
       version: r.version,
       digest: r.digest,
-      record: JSON.stringify(rest),
+      record: recordJson(r),
+      ...more,
     };
   }
 
@@ -149,7 +150,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   // Plain functions: the group commit runs each inside its own savepoint of the batch's transaction.
   const insertTx = (request: RequestRecord, termSet: number, audit: readonly AuditDraft[]): void => {
-    q.insertRequest.run({ ...rowParams(request), term_set: termSet });
+    q.insertRequest.run(rowParams(request, { term_set: termSet }));
     // The record's reviews live in their own table; without this they would be dropped.
     for (const r of request.reviews) q.insertReview.run(request.id, r.reviewer.id, r.verdict, r.createdAt, JSON.stringify(r));
     appendAuditInTx(audit);
@@ -168,7 +169,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       } catch {
         // Refused on what the caller knew: asked again below, of what is stored.
       }
-      if (m?.next && q.updateRequest.run({ ...rowParams(m.next), previous_version: known.version }).changes === 1) {
+      if (m?.next && q.updateRequest.run(rowParams(m.next, { previous_version: known.version })).changes === 1) {
         updateTermSet(id, known, m.next);
         return finishTx(id, m);
       }
@@ -177,7 +178,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (!current) throw new CountersignError('NOT_FOUND', `no request ${id}`);
     const m = fn(current);
     if (m.next) {
-      const params = { ...rowParams(m.next), previous_version: current.version };
+      const params = rowParams(m.next, { previous_version: current.version });
       if (q.updateRequest.run(params).changes !== 1) throw new Error(`request ${id} changed under a write lock`);
       updateTermSet(id, current, m.next);
     }
