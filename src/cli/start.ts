@@ -47,18 +47,39 @@ function banner(gw: Gateway, keys: Record<string, string> | null): string {
   return lines.join('\n');
 }
 
-async function runUntilSignal(gw: Gateway, logger: Logger, extra: () => Promise<void> = async () => {}): Promise<never> {
+/** The exit code of a process a signal stopped before its gateway had started (128 + the signal's number, as a shell reports it). */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Listens for SIGINT and SIGTERM (and, in a worker, for its primary going)
+ * from before the gateway starts, so that a supervisor stopping the process
+ * the moment it reads "running" gets a clean close, never death by Node's
+ * default handler. A signal while the gateway is still starting (a store
+ * that does not answer) ends the process at once, as the default would;
+ * once `started()` is called, it resolves `stop` instead.
+ */
+function stopRequested(): { stop: Promise<void>; started: () => void } {
+  let running = false;
+  let resolve!: () => void;
+  const stop = new Promise<void>((r) => (resolve = r));
+  const on = (signal: keyof typeof SIGNAL_EXIT) => () => {
+    if (running) resolve();
+    else process.exit(SIGNAL_EXIT[signal]);
+  };
+  // `on`, not `once`: a second signal while closing (Ctrl-C reaches a worker and its primary forwards SIGTERM) must not kill it mid-close.
+  process.on('SIGINT', on('SIGINT'));
+  process.on('SIGTERM', on('SIGTERM'));
+  // A worker whose primary is gone stops too.
+  if (cluster.isWorker) process.on('disconnect', () => (running ? resolve() : process.exit(1)));
+  return { stop, started: () => (running = true) };
+}
+
+async function runUntil(stop: Promise<void>, gw: Gateway, logger: Logger, extra: () => Promise<void> = async () => {}): Promise<never> {
   exitOnCrash(logger, async () => {
     await gw.close();
     await extra();
   });
-  await new Promise<void>((resolve) => {
-    // `on`, not `once`: a second signal while closing (Ctrl-C reaches a worker and its primary forwards SIGTERM) must not kill it mid-close.
-    process.on('SIGINT', resolve);
-    process.on('SIGTERM', resolve);
-    // A worker whose primary is gone stops too.
-    if (cluster.isWorker) process.on('disconnect', resolve);
-  });
+  await stop;
   await gw.close();
   await extra();
   process.exit(0);
@@ -81,15 +102,18 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     const config = opts.workers === undefined ? loaded : { ...loaded, server: { ...loaded.server, workers: opts.workers } };
     const logger = createLogger(config.log.level);
     if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port: config.server.port, configFile: path });
+    const signals = stopRequested();
     // Loaded here, not at the top: a primary of workers never serves, and so never holds the gateway's modules.
     const { startGateway } = await import('../main.ts');
     const gw = await startGateway(config, { configFile: path, logger });
+    signals.started();
     // A worker's primary says where the gateway runs, once for all.
     if (cluster.isPrimary) process.stderr.write(`Countersign is running at ${gw.url} (config ${path})\n`);
-    await runUntilSignal(gw, logger);
+    await runUntil(signals.stop, gw, logger);
   }
   if (opts.workers !== undefined && opts.workers > 1) throw new UsageError('--workers needs a config file (the demo runs in one process)');
 
+  const signals = stopRequested();
   const keys = ensureDemoConfig(DEMO_CONFIG);
   const token = /Bearer (demo_[A-Za-z0-9_-]+)/.exec(readFileSync(DEMO_CONFIG, 'utf8'))?.[1];
   if (!token) throw new Error(`${DEMO_CONFIG} has no demo token; run \`npx countersign demo reset\``);
@@ -104,6 +128,7 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
   const logger = createLogger(config.log.level);
   const { startGateway } = await import('../main.ts');
   const gw = await startGateway(config, { configFile: DEMO_CONFIG, logger });
+  signals.started();
   process.stdout.write(banner(gw, keys));
-  await runUntilSignal(gw, logger, () => api.close());
+  await runUntil(signals.stop, gw, logger, () => api.close());
 }

@@ -38,7 +38,7 @@ beforeAll(async () => {
 }, 660_000);
 
 afterAll(async () => {
-  if (gateway && gateway.exitCode === null) {
+  if (gateway && gateway.exitCode === null && gateway.signalCode === null) {
     const exited = new Promise((r) => gateway!.once('exit', r));
     gateway.kill('SIGTERM');
     await exited;

@@ -95,7 +95,7 @@ export function prepareSharedGateway(opts: { principals?: TestPrincipal[]; serve
       const child = spawn(process.execPath, [RUN_TS, CHILD_MAIN, file], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
       const ready = await firstLine(child);
       const { url, pid } = JSON.parse(ready) as { url: string; pid: number };
-      const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
+      const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
       return {
         url,
         pid,
