@@ -141,10 +141,10 @@ describe('frontend messages serialized by pg-protocol', () => {
     for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
     const bytes = Buffer.concat([Buffer.from(serialize.copyData(data)), Buffer.from(serialize.copyDone())]);
     const cuts = Array.from({ length: Math.floor(bytes.length / 997) }, (_, i) => (i + 1) * 997);
-    expect(decodeIn(bytes, cuts)).toEqual([
-      { type: 'copyData', data, raw: bytes.subarray(0, bytes.length - 5) },
-      { type: 'copyDone', raw: bytes.subarray(bytes.length - 5) },
-    ]);
+    const [copy, done, ...more] = decodeIn(bytes, cuts);
+    // Buffer.equals: a deep equality over a megabyte takes vitest many seconds.
+    expect(copy?.type === 'copyData' && copy.data.equals(data) && copy.raw.equals(bytes.subarray(0, -5))).toBe(true);
+    expect([done?.type, more]).toEqual(['copyDone', []]);
   });
 
   it('decode the same in random pieces', () => {
