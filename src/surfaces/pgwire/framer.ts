@@ -28,6 +28,18 @@ export interface FrameRules {
 
 const HEADER = 5;
 
+/** Default limit on a message's declared length. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** The `maxMessageBytes` option, checked once when a reader is made. */
+export function maxMessageBytes(opts: { maxMessageBytes?: number }): number {
+  const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  if (!Number.isInteger(max) || max < 4 || max > 0x7fffffff) {
+    throw new RangeError(`maxMessageBytes must be an integer from 4 to 2147483647, got ${max}`);
+  }
+  return max;
+}
+
 /**
  * An incremental framer. After it throws it stays failed: every later push
  * throws the same error, since the stream can no longer be framed.

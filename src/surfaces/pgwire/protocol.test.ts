@@ -176,6 +176,11 @@ describe('malformed frontend input', () => {
     expect(err).toMatchObject({ sqlstate: '54000', message: expect.stringContaining('2147483647') });
   });
 
+  it('takes a limit from 4 bytes to the largest int32, and nothing else', () => {
+    for (const max of [0, 3, 2 ** 31, 1.5, Number.NaN]) expect(() => new FrontendReader({ maxMessageBytes: max })).toThrow(RangeError);
+    expect(new FrontendReader({ maxMessageBytes: 4 }).push(Buffer.from(serialize.sync()))).toMatchObject([{ type: 'sync' }]);
+  });
+
   it('refuses an unknown type byte as soon as it arrives', () => {
     expect(errorOf(pushing(Buffer.from('A'))).sqlstate).toBe('08P01');
     expect(errorOf(pushing(Buffer.concat([serialize.sync(), Buffer.from([0])]))).message).toMatch(/type "\\x00"/);

@@ -15,7 +15,9 @@
  */
 import { Cursor } from './cursor.ts';
 import { ProtocolError, SQLSTATE, violation } from './errors.ts';
-import { type Frame, Framer, printable } from './framer.ts';
+import { type Frame, Framer, maxMessageBytes, printable } from './framer.ts';
+
+export { DEFAULT_MAX_MESSAGE_BYTES } from './framer.ts';
 
 export { ProtocolError, SQLSTATE } from './errors.ts';
 export { readStartupPacket, STARTUP_PACKET_LIMIT, PROTOCOL_3_0, PROTOCOL_3_2, type StartupPacket } from './startup.ts';
@@ -32,11 +34,14 @@ export {
   type AuthRequest,
 } from './upstream.ts';
 
-/** Default limit on a message's declared length. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 /** PostgreSQL's PQ_SMALL_MESSAGE_LIMIT, for the types that never need more. */
 const SMALL_MESSAGE_LIMIT = 10_000;
 
+/**
+ * A frontend message of an authenticated session (or, for 'p', of its
+ * authentication), decoded. `raw` is its exact bytes, type byte and length
+ * included, owned by the message: forward `raw`, never a re-encoding.
+ */
 export type FrontendMessage =
   | { type: 'query'; sql: string; raw: Buffer }
   | { type: 'parse'; name: string; sql: string; paramTypes: number[]; raw: Buffer }
@@ -88,10 +93,7 @@ export class FrontendReader {
 
   /** `maxMessageBytes` caps a message's declared length, which counts itself and the body (not the type byte). */
   constructor(opts: { maxMessageBytes?: number } = {}) {
-    const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    if (!Number.isInteger(max) || max < 4 || max > 0x7fffffff) {
-      throw new RangeError(`maxMessageBytes must be an integer from 4 to 2147483647, got ${max}`);
-    }
+    const max = maxMessageBytes(opts);
     this.framer = new Framer({
       type(code) {
         if (!TYPES.has(code)) throw violation(`invalid frontend message type "${printable(code)}"`);

@@ -19,6 +19,7 @@ const GSSENC_CODE = 80877104; // 1234 << 16 | 5680
 const CANCEL_KEY_MIN = 4;
 const CANCEL_KEY_MAX = 256;
 
+/** A packet before authentication; `version` is the int32 as sent (major << 16 | minor). */
 export type StartupPacket =
   | { type: 'ssl' }
   | { type: 'gssenc' }

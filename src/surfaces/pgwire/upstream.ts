@@ -8,11 +8,9 @@
  */
 import { Cursor } from './cursor.ts';
 import { ProtocolError, SQLSTATE, violation } from './errors.ts';
-import { type Frame, Framer } from './framer.ts';
+import { type Frame, Framer, maxMessageBytes } from './framer.ts';
 
 export type BackendFrame = Frame;
-
-const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Splits upstream bytes into whole backend messages, chunk by chunk, with
@@ -28,10 +26,7 @@ export class BackendFramer {
   private readonly framer: Framer;
 
   constructor(opts: { maxMessageBytes?: number } = {}) {
-    const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    if (!Number.isInteger(max) || max < 4 || max > 0x7fffffff) {
-      throw new RangeError(`maxMessageBytes must be an integer from 4 to 2147483647, got ${max}`);
-    }
+    const max = maxMessageBytes(opts);
     this.framer = new Framer({
       type() {},
       length(_code, length) {
