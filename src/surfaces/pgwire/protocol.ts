@@ -18,7 +18,6 @@ import { ProtocolError, SQLSTATE, violation } from './errors.ts';
 import { type Frame, Framer, maxMessageBytes, printable } from './framer.ts';
 
 export { DEFAULT_MAX_MESSAGE_BYTES } from './framer.ts';
-
 export { ProtocolError, SQLSTATE } from './errors.ts';
 export { readStartupPacket, STARTUP_PACKET_LIMIT, PROTOCOL_3_0, PROTOCOL_3_2, type StartupPacket } from './startup.ts';
 export { backend, type NoticeFields } from './backend.ts';

@@ -8,8 +8,9 @@ import { ProtocolError, SQLSTATE, violation } from './errors.ts';
 
 /** PostgreSQL's MAX_STARTUP_PACKET_LENGTH. */
 export const STARTUP_PACKET_LIMIT = 10_000;
-/** The newest protocol version there is: 3.2 (PostgreSQL 18). */
+/** Protocol 3.0, which every client speaks. */
 export const PROTOCOL_3_0 = 196608;
+/** Protocol 3.2 (PostgreSQL 18): longer cancel keys. The newest there is. */
 export const PROTOCOL_3_2 = 196610;
 
 const CANCEL_CODE = 80877102; // 1234 << 16 | 5678
