@@ -9,40 +9,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { serialize } from 'pg-protocol';
-import type { BackendMessage } from 'pg-protocol/dist/messages.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
 import { startFakePostgres, type FakeAuth, type FakePostgres } from '../../../../test/support/fake-postgres-auth.ts';
-import { decodeFrame, FrameBuffer } from './upstream-frames.ts';
+import { query, scalar } from '../../../../test/support/upstream-query.ts';
 import { openUpstreamSession, type UpstreamSession } from './upstream-session.ts';
-
-type Message = BackendMessage & Record<string, unknown>;
-
-/** Sends a simple Query and collects the backend's messages up to ReadyForQuery. */
-function query(session: UpstreamSession, sql: string): Promise<Message[]> {
-  return new Promise((resolve, reject) => {
-    const frames = new FrameBuffer();
-    const out: Message[] = [];
-    session.onClose((err) => reject(err ?? new Error('closed')));
-    session.onData((chunk) => {
-      frames.push(chunk);
-      for (let frame = frames.take(); frame; frame = frames.take()) {
-        const m = decodeFrame(frame);
-        out.push(m);
-        if (m.name === 'readyForQuery') resolve(out);
-      }
-    });
-    session.write(serialize.query(sql));
-  });
-}
-
-/** The first column of the first row, as text. */
-async function scalar(session: UpstreamSession, sql: string): Promise<string | null> {
-  const row = (await query(session, sql)).find((m) => m.name === 'dataRow');
-  const fields = row?.['fields'] as (string | null)[] | undefined;
-  return fields?.[0] ?? null;
-}
 
 /** A port nobody listens on. */
 async function closedPort(): Promise<number> {
@@ -242,8 +213,14 @@ describe('upstream session authentication (fake server that checks the password)
     const notice = Buffer.from([0x4e, 0, 0, 0, 4 + 4, 0x53, 0x78, 0, 0]); // NoticeResponse {S: 'x'}
     const f = await fake('scram', { afterReady: notice });
     const s = await open(url(f));
-    const first = await new Promise<Buffer>((resolve) => s.onData(resolve));
-    expect(first.equals(notice)).toBe(true);
+    const received = await new Promise<Buffer>((resolve) => {
+      let got = Buffer.alloc(0);
+      s.onData((chunk) => {
+        got = Buffer.concat([got, chunk]);
+        if (got.length >= notice.length) resolve(got);
+      });
+    });
+    expect(received.equals(notice)).toBe(true);
   });
 
   it('times out a server that never answers, saying only ETIMEDOUT', async () => {

@@ -41,10 +41,18 @@ export interface UpstreamSession {
   readonly parameters: ReadonlyMap<string, string>;
   /** Writes raw frontend bytes (already-framed messages); ignored once closed. */
   write(bytes: Buffer): void;
-  /** Raw upstream bytes after startup, in order. One listener at a time: a new one replaces the last, and gets what arrived while there was none. */
-  onData(listener: (chunk: Buffer) => void): void;
-  /** Called once when the socket closes (with an error unless close() closed it). One listener at a time; set after the close, it is called at once. */
-  onClose(listener: (err?: Error) => void): void;
+  /**
+   * Raw upstream bytes after startup, in order. One listener at a time: a new
+   * one replaces the last and first gets what arrived while there was none;
+   * undefined keeps bytes for the next listener.
+   */
+  onData(listener: ((chunk: Buffer) => void) | undefined): void;
+  /**
+   * Called once when the socket closes (with an error unless close() closed
+   * it). One listener at a time; set after the close, it is called at once;
+   * undefined leaves the close for the next listener.
+   */
+  onClose(listener: ((err?: Error) => void) | undefined): void;
   /** Sends a CancelRequest for this backend on a new connection (as libpq's PQcancel); never rejects. */
   cancel(): Promise<void>;
   /** Sends Terminate and closes the socket. */
@@ -251,12 +259,17 @@ function liveSession(socket: net.Socket, started: Started, t: UpstreamTarget, na
     const token = tokenOf(e);
     endError ??= new Error(`lost the connection to ${name}${token ? `: ${token}` : ''}`);
   });
+  // Each listener hears of the close once; one set after it hears at once.
+  const reportClose = (): void => {
+    const listener = closeListener;
+    if (!ended || !listener) return;
+    closeListener = undefined;
+    listener(closing ? undefined : endError);
+  };
   socket.on('close', () => {
     ended = true;
     if (!closing) endError ??= new Error(`lost the connection to ${name}`);
-    const listener = closeListener;
-    closeListener = undefined;
-    listener?.(closing ? undefined : endError);
+    reportClose();
   });
   socket.resume();
 
@@ -271,11 +284,12 @@ function liveSession(socket: net.Socket, started: Started, t: UpstreamTarget, na
     },
     onData(listener) {
       dataListener = listener;
-      while (pending.length > 0 && dataListener === listener) listener(pending.shift() as Buffer);
+      // A listener may replace itself while handling a chunk; the rest is then the new one's.
+      while (listener && pending.length > 0 && dataListener === listener) listener(pending.shift() as Buffer);
     },
     onClose(listener) {
-      if (ended) queueMicrotask(() => listener(closing ? undefined : endError));
-      else closeListener = listener;
+      closeListener = listener;
+      if (ended) queueMicrotask(reportClose);
     },
     async cancel() {
       if (started.pid === 0) return;
