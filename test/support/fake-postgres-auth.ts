@@ -7,7 +7,7 @@
  * BackendKeyData and ReadyForQuery. It stands in for the password-checking
  * paths the shared test server (trust for 127.0.0.1) never takes.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Writer } from 'pg-protocol/dist/buffer-writer.js';
@@ -23,6 +23,8 @@ export interface FakePostgresOptions {
   afterReady?: Buffer;
   /** Send AuthenticationOk without SCRAM's server-final message. */
   skipScramFinal?: boolean;
+  /** Over TLS, offer SCRAM-SHA-256-PLUS and check the client's tls-server-end-point binding (RFC 5929 §4.1). */
+  channelBinding?: boolean;
 }
 
 export interface FakeStartup {
@@ -191,7 +193,8 @@ async function scram(
   startup: FakeStartup,
   auth: (code: number, extra?: Buffer | string) => Buffer,
 ): Promise<boolean> {
-  socket.write(auth(10, 'SCRAM-SHA-256\0\0'));
+  const plus = o.channelBinding === true && socket instanceof tls.TLSSocket;
+  socket.write(auth(10, plus ? 'SCRAM-SHA-256-PLUS\0SCRAM-SHA-256\0\0' : 'SCRAM-SHA-256\0\0'));
   const first = await reader.typed();
   const mechEnd = first.body.indexOf(0);
   const clientFirst = first.body.subarray(mechEnd + 5).toString('utf8');
@@ -207,6 +210,12 @@ async function scram(
   const withoutProof = final.slice(0, proofAt);
   const proof = Buffer.from(final.slice(proofAt + 3), 'base64');
   const authMessage = `${bare},${serverFirst},${withoutProof}`;
+  if (plus && o.tls) {
+    // The binding is the hash of the server's certificate (SHA-256 for a SHA-256-signed one), after the GS2 header.
+    const der = new X509Certificate(o.tls.cert).raw;
+    const binding = Buffer.concat([Buffer.from(startup.gs2 ?? ''), createHash('sha256').update(der).digest()]).toString('base64');
+    if (!withoutProof.startsWith(`c=${binding},`)) return false;
+  }
   const salted = pbkdf2Sync(o.password, salt, 4096, 32, 'sha256');
   const hmac = (key: Buffer, text: string): Buffer => createHmac('sha256', key).update(text).digest();
   const storedKey = createHash('sha256').update(hmac(salted, 'Client Key')).digest();

@@ -244,6 +244,13 @@ describe('upstream session authentication (fake server that checks the password)
     expect(f.startups[0]?.gs2).toBe('y,,');
   });
 
+  it('binds SCRAM to the TLS channel (SCRAM-SHA-256-PLUS) when the server offers it', async () => {
+    const f = await fake('scram', { tls: { key, cert }, channelBinding: true });
+    const s = await open(url(f, 's3cret-pw', 'sslmode=require'));
+    expect(s.pid).toBe(4242);
+    expect(f.startups[0]?.gs2).toBe('p=tls-server-end-point,,');
+  });
+
   it('checks the certificate under verify-full with sslrootcert, and refuses an unknown one', async () => {
     const f = await fake('scram', { tls: { key, cert } });
     const ok = await open(url(f, 's3cret-pw', `sslmode=verify-full&sslrootcert=${encodeURIComponent(join(certDir, 'cert.pem'))}`));
