@@ -149,8 +149,9 @@ function startup(socket: net.Socket, t: UpstreamTarget, signal: AbortSignal): Pr
     const handle = async (frame: Buffer): Promise<boolean> => {
       const type = String.fromCharCode(frame[0] ?? 0);
       if (type === 'R') {
-        // The auth code is read here, not from pg-protocol, which names unknown codes "authenticationOk".
-        const code = frame.length >= 9 ? frame.readInt32BE(5) : -1;
+        // The auth code is read here, not from pg-protocol, which names unknown codes "authenticationOk";
+        // after AuthenticationOk no further request is answered.
+        const code = frame.length >= 9 && !authenticated ? frame.readInt32BE(5) : -1;
         if (code === 0) {
           // A server that skips SCRAM's final message has not proved it knows the password (libpq refuses too).
           if (scram && !scramVerified) throw new UpstreamError('SCRAM_INCOMPLETE');
