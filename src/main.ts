@@ -33,12 +33,16 @@ import { IN_MEMORY_CONFIG } from './service/store-owner.ts';
 import { openOwnedStore } from './main-store.ts';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
+import { startPgListener, type PgListener } from './surfaces/pg/server.ts';
+import { createAuthenticator } from './service/authenticate.ts';
 import { createChannels, type ConfiguredChannels } from './adapters/channel/index.ts';
 import { startDeliveryWorker } from './service/deliver.ts';
 
 export interface Gateway {
   readonly url: string;
   readonly port: number;
+  /** The Postgres wire listener's port, when `server.postgres` is configured. */
+  readonly postgresPort?: number;
   readonly deps: Deps & { channels: ConfiguredChannels };
   close(): Promise<void>;
 }
@@ -258,13 +262,41 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   publicUrl = (config.channels.publicUrl ?? config.console.origin ?? url).replace(/\/$/, '');
   const stopDelivery = startDeliveryWorker(deps, { channels: deps.channels.channels, requestUrl });
 
+  let pgListener: PgListener | undefined;
+  if (config.server.postgres) {
+    const p = config.server.postgres;
+    try {
+      pgListener = await startPgListener(deps, {
+        host: p.host,
+        port: p.port,
+        holdSeconds: p.holdSeconds,
+        maxSessions: p.maxSessions,
+        maxMessageBytes: p.maxMessageBytes,
+        ...(p.tls ? { tls: p.tls } : {}),
+        authenticate: createAuthenticator(deps),
+        requestUrl,
+      });
+    } catch (e) {
+      clearInterval(sweep);
+      clearInterval(checkpoints);
+      await stopDelivery();
+      server.close();
+      await leases.close();
+      await deps.close();
+      throw e;
+    }
+    deps.log.info({ host: p.host, port: pgListener.port }, 'postgres wire listener listening');
+  }
+
   return {
     url,
     port,
+    ...(pgListener ? { postgresPort: pgListener.port } : {}),
     deps,
     async close() {
       clearInterval(sweep);
       clearInterval(checkpoints);
+      await pgListener?.close();
       await stopDelivery();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

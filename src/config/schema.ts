@@ -212,6 +212,24 @@ export const configSchema = z.strictObject({
       maxWaitSeconds: z.number().int().positive().default(60),
       /** Processes serving the same port (node:cluster); 1 runs the gateway in this process. */
       workers: z.number().int().min(1).max(64).default(1),
+      /**
+       * A PostgreSQL wire-protocol listener: clients connect with user = principal id, password = its API key
+       * (or token), database = the name of a `kind: postgres` connection; every statement is an action.
+       */
+      postgres: z
+        .strictObject({
+          host: z.string().default('127.0.0.1'),
+          port: z.number().int().min(0).max(65_535),
+          /** How long a held statement waits for a decision before the client gets "held as request …"; 0: never wait. */
+          holdSeconds: z.number().int().min(0).max(3600).default(300),
+          /** TLS for clients that ask (SSLRequest): PEM text of the certificate chain and key, usually `${VAR}`. Without it, passwords are accepted on loopback only. */
+          tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+          /** Client sessions at once (each holds one upstream connection); more are refused with 53300. */
+          maxSessions: z.number().int().min(1).max(10_000).default(200),
+          /** The largest protocol message accepted from a client. */
+          maxMessageBytes: z.number().int().min(1024).max(1_073_741_824).default(67_108_864),
+        })
+        .optional(),
     })
     .prefault({}),
   store: z

@@ -2,7 +2,7 @@
  * The ports: small interfaces the core owns and the adapters implement.
  * The service layer depends on these and nothing else from the outside.
  */
-import type { ActionInput } from './action.ts';
+import type { ActionInput, SqlInput } from './action.ts';
 import type { AuditDraft, AuditEvent } from './audit.ts';
 import type { ConnectionInfo } from './connection.ts';
 import type { ErrorCode } from './errors.ts';
@@ -58,6 +58,8 @@ export interface ConnectionHandle {
   readonly maxRunMs: number;
   /** MCP connections: the upstream's tools, which facts are derived from. */
   readonly catalog?: ToolCatalog;
+  /** Postgres connections: an upstream connection of its own for one wire client session. */
+  openWireSession?(toClient: (bytes: Uint8Array) => void): Promise<WireUpstream>;
 }
 
 /**
@@ -78,6 +80,65 @@ export interface ToolCatalog {
   readonly waitSeconds: number;
   /** Who may accept a changed definition (`pinning.acceptors`, else the groups and principals `pinning.approvers` names); empty: nobody. */
   readonly acceptors: ToolAcceptors;
+}
+
+/**
+ * Where an action submitted from a live client session runs: on that
+ * session's own upstream connection (its SET, temporary tables, prepared
+ * statements and transaction), instead of the connection's pool. The surface
+ * that owns the session supplies it; the service only calls it after a claim.
+ */
+export interface SessionRunner {
+  run(input: ActionInput, opts: { readOnly: boolean }): Promise<ExecutionResult>;
+  /** The longest one run can take; bounds the claim as a connection's maxRunMs does. */
+  readonly maxRunMs: number;
+}
+
+/** One message of a wire client's, as the surface hands it on: its exact bytes and what kind of answer it gets. */
+export interface WirePart {
+  readonly raw: Uint8Array;
+  readonly kind: 'parse' | 'bind' | 'describe' | 'execute' | 'close' | 'query';
+}
+
+/** What ran, for the audit log: command tags, never rows. `relayed`: the client has already seen the error. */
+export type WireOutcome = ExecutionResult & { readonly relayed: boolean };
+
+/**
+ * One upstream database connection held for one client session of the
+ * Postgres wire listener. Answers meant for the client go to the `toClient`
+ * it was opened with, except ReadyForQuery, which the surface sends itself.
+ */
+export interface WireUpstream {
+  /** ParameterStatus values the upstream sent at startup, for the client. */
+  readonly parameters: ReadonlyMap<string, string>;
+  /** The transaction status as of the last ReadyForQuery: idle, in a block, in a failed block. */
+  status(): 'I' | 'T' | 'E';
+  /** The upstream waits for the client's COPY data. */
+  copying(): boolean;
+  /**
+   * Runs one statement: `parts` are the client's Query, or its Parse/Bind/Describe
+   * held back since the last statement and then its Execute; `input` is what
+   * they say, as judged. Runs it under the gateway's transaction or savepoint
+   * and session check; the client sees the statement's answers only.
+   */
+  run(input: SqlInput, plan: { readonly parts: readonly WirePart[]; readonly readOnly: boolean }): Promise<WireOutcome>;
+  /** Sends messages that run nothing (up to the client's Sync or Flush) and then a Sync (`flush`: a Flush). */
+  sync(parts: readonly WirePart[], opts?: { flush?: boolean }): Promise<void>;
+  /**
+   * After the gateway answered a statement with an error without running it
+   * (refused, held, a failed check) inside the client's transaction block:
+   * fails the block on the upstream, as a statement's own error would, so a
+   * COMMIT cannot keep the rest of it.
+   */
+  fail(): Promise<void>;
+  /** COPY data, done or fail from the client, straight through. */
+  copy(raw: Uint8Array): void;
+  /** Cancels what runs on the upstream now (a CancelRequest on a connection of its own). */
+  cancel(): Promise<void>;
+  /** Called once if the upstream connection is lost. */
+  onLost(listener: () => void): void;
+  /** Back to the pool when reusable (nothing but reads ran and a reset succeeds), else closed. */
+  release(): Promise<void>;
 }
 
 export interface Connections {

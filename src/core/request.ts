@@ -35,7 +35,8 @@ export const TERMINAL_STATUSES: ReadonlySet<RequestStatus> = new Set([
 // the reviews given no longer meet it; approved → denied: it now denies.
 const TRANSITIONS: Readonly<Record<RequestStatus, readonly RequestStatus[]>> = {
   pending: ['approved', 'denied', 'expired', 'cancelled'],
-  approved: ['executing', 'denied', 'pending'],
+  // approved → expired: a request that must run in its client's session, whose session never ran it in time.
+  approved: ['executing', 'denied', 'pending', 'expired'],
   executing: ['succeeded', 'failed'],
   denied: [],
   expired: [],
@@ -77,6 +78,13 @@ export interface RequestRecord {
   readonly runDeadline?: string | null;
   /** The submission's metadata (surface, client address), which policy sees as `context.request` again at execution. */
   readonly context?: Readonly<Record<string, string>>;
+  /**
+   * `session`: the action runs only in a live client session of its principal
+   * (the Postgres wire listener), never from the pool: after approval it waits
+   * for the session holding it, or for the same statement sent again, until
+   * `expiresAt`. Absent: the gateway runs it itself once approved.
+   */
+  readonly runsIn?: 'session';
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }

@@ -6,7 +6,7 @@
  */
 import { actionDigest } from '../core/digest.ts';
 import { CountersignError, isCountersignError, type ErrorCode } from '../core/errors.ts';
-import type { ExecutionResult } from '../core/ports.ts';
+import type { ExecutionResult, SessionRunner } from '../core/ports.ts';
 import { quorumMet, remainingApprovals } from '../core/review.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
 import { decide } from './decide.ts';
@@ -26,14 +26,26 @@ type Claim = { claimed: true; request: RequestRecord } | { claimed: false; reque
 /**
  * Claims and runs an approved request. Returns the final record, or the record
  * as it stands when the claim was lost (someone else runs it) or refused.
+ * A request that must run in its client's session (`runsIn: 'session'`) is
+ * claimed only with that session's `runner`: without one it stays approved.
  *
  * @example
  * const done = await executeApproved(deps, 'req_…'); // done.status: 'succeeded' | 'failed' | 'denied' | 'pending'
  */
-export async function executeApproved(deps: Deps, id: string): Promise<RequestRecord> {
+export async function executeApproved(deps: Deps, id: string, runner?: SessionRunner): Promise<RequestRecord> {
   const claim = await deps.store.mutateRequest<Claim>(id, (current) => {
     if (current.status !== 'approved') return { result: { claimed: false, request: current }, audit: [] };
+    if ((current.runsIn === 'session') !== (runner !== undefined)) return { result: { claimed: false, request: current }, audit: [] };
     const now = deps.clock.now();
+    // A session's approval holds until the request's time to live: past it, the session that would run it is long gone.
+    if (current.runsIn === 'session' && current.expiresAt !== null && Date.parse(current.expiresAt) <= now.getTime()) {
+      const next = transition(current, 'expired', now, { error: { code: 'REQUEST_EXPIRED', message: `approved, but not run in its session before ${current.expiresAt}` } });
+      return {
+        result: { claimed: false, request: next },
+        next,
+        audit: [{ type: 'request.expired', time: now.toISOString(), requestId: id, actor: null, data: { expiresAt: current.expiresAt, approved: true } }],
+      };
+    }
     const at = now.toISOString();
     const handle = deps.connections.get(current.action.connection);
     const refuse = (code: ErrorCode, message: string, extra: Record<string, unknown> = {}) => {
@@ -90,7 +102,7 @@ export async function executeApproved(deps: Deps, id: string): Promise<RequestRe
         ],
       };
     }
-    const next = transition(current, 'executing', now, { runDeadline: runDeadline(now, handle.maxRunMs) });
+    const next = transition(current, 'executing', now, { runDeadline: runDeadline(now, runner?.maxRunMs ?? handle.maxRunMs) });
     return {
       result: { claimed: true, request: next },
       next,
@@ -99,18 +111,19 @@ export async function executeApproved(deps: Deps, id: string): Promise<RequestRe
   });
   deps.notifier.publish(claim.request);
   if (!claim.claimed) return claim.request;
-  return runClaimed(deps, claim.request);
+  return runClaimed(deps, claim.request, runner);
 }
 
-/** Runs a request this process has claimed (status executing) and records the outcome. */
-export async function runClaimed(deps: Deps, claimed: RequestRecord): Promise<RequestRecord> {
+/** Runs a request this process has claimed (status executing) and records the outcome; on `runner`, a session's, when given. */
+export async function runClaimed(deps: Deps, claimed: RequestRecord, runner?: SessionRunner): Promise<RequestRecord> {
   const handle = deps.connections.get(claimed.action.connection);
   let result: ExecutionResult;
   if (!handle) {
     result = { ok: false, output: null, summary: {}, error: { code: 'UNKNOWN_CONNECTION', message: 'connection is no longer configured' } };
   } else {
     try {
-      result = await handle.execute(claimed.action.input, { readOnly: claimed.facts.kind === 'postgres' && claimed.facts.sql.readOnly });
+      const opts = { readOnly: claimed.facts.kind === 'postgres' && claimed.facts.sql.readOnly };
+      result = await (runner ? runner.run(claimed.action.input, opts) : handle.execute(claimed.action.input, opts));
     } catch (e) {
       deps.log.error({ requestId: claimed.id, err: e }, 'executor threw');
       result = { ok: false, output: null, summary: {}, error: { code: 'INTERNAL', message: 'the executor failed unexpectedly' } };

@@ -49,7 +49,8 @@ export async function interruptOverdue(deps: Deps): Promise<number> {
  */
 export async function resumeApproved(deps: Deps, idleMs: number): Promise<number> {
   const cutoff = deps.clock.now().getTime() - idleMs;
-  const approved = (await deps.store.listRequests({ status: ['approved'], limit: 1000 })).filter((r) => Date.parse(r.updatedAt) <= cutoff);
+  // Requests bound to a client session are that session's to run (or a re-send's), never the recovery's.
+  const approved = (await deps.store.listRequests({ status: ['approved'], limit: 1000 })).filter((r) => Date.parse(r.updatedAt) <= cutoff && r.runsIn !== 'session');
   for (const r of approved) {
     void executeApproved(deps, r.id).catch((e: unknown) => deps.log.error({ requestId: r.id, err: e }, 'resumed execution failed'));
   }

@@ -115,7 +115,8 @@ export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRec
   });
   deps.notifier.publish(outcome.request);
   if (!outcome.ok) throw outcome.error;
-  if (outcome.request.status === 'approved') {
+  // A request bound to a client session runs there, when that session (or the same statement sent again) claims it.
+  if (outcome.request.status === 'approved' && outcome.request.runsIn !== 'session') {
     // The reviewer does not wait for the target; the agent does, on its handle.
     void executeApproved(deps, outcome.request.id).catch((e: unknown) =>
       deps.log.error({ requestId: outcome.request.id, err: e }, 'execution after approval failed'),

@@ -9,6 +9,7 @@ import { CountersignError } from '../core/errors.ts';
 import { decide } from './decide.ts';
 import type { Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
+import type { SessionRunner } from '../core/ports.ts';
 import type { Deps } from './deps.ts';
 import { runClaimed, runDeadline } from './execute.ts';
 import { expireIfDue } from './expire.ts';
@@ -27,9 +28,23 @@ export interface SubmitCommand {
    * agent that retries a held call resumes its request.
    */
   readonly resume?: boolean;
+  /**
+   * The action comes from a live client session and runs there: allowed, on
+   * this runner at once; held, only when that session (or the same statement
+   * sent again in another of the principal's sessions) claims it after approval.
+   */
+  readonly runner?: SessionRunner;
+  /**
+   * Decide first; only when the policy holds the action, return this
+   * principal's pending or approved request for the same action in the same
+   * kind of place (session or not) instead of holding another. An allowed
+   * action always runs anew: two sessions sending the same read each get their own run.
+   */
+  readonly resumeHeld?: boolean;
 }
 
 const RESUMABLE = ['pending', 'approved', 'executing'] as const;
+const HELD = ['pending', 'approved'] as const;
 
 /**
  * @example
@@ -43,18 +58,28 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
   const facts = handle.facts(input);
   const action: Action = { connection: handle.info.name, operation: OPERATION_BY_KIND[handle.info.kind], input, reason: cmd.reason };
   const digest = actionDigest(cmd.principal, handle.info, action);
+  const session = cmd.runner !== undefined;
+  const resumable = async (statuses: readonly RequestRecord['status'][]): Promise<RequestRecord | undefined> => {
+    const existing = await deps.store.findRequestByDigest(cmd.principal.id, digest, statuses);
+    // A session's request is resumed by a session only, and a pool-run one only outside sessions.
+    if (!existing || (existing.runsIn === 'session') !== session) return undefined;
+    const fresh = await expireIfDue(deps, existing);
+    return (statuses as readonly string[]).includes(fresh.status) ? fresh : undefined;
+  };
   if (cmd.resume) {
-    const existing = await deps.store.findRequestByDigest(cmd.principal.id, digest, RESUMABLE);
-    if (existing) {
-      const fresh = await expireIfDue(deps, existing);
-      if ((RESUMABLE as readonly string[]).includes(fresh.status)) return fresh;
-    }
+    const existing = await resumable(RESUMABLE);
+    if (existing) return existing;
   }
   const now = deps.clock.now();
   const context = cmd.context ?? {};
   const decision = decide(deps.policy(), cmd.principal, action, handle.info, facts, { time: now, request: context });
 
   const at = now.toISOString();
+  if (decision.effect === 'approve' && cmd.resumeHeld) {
+    const existing = await resumable(HELD);
+    if (existing) return existing;
+  }
+
   const base: RequestRecord = {
     id: deps.ids.requestId(),
     status: 'pending',
@@ -71,6 +96,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     context,
     result: null,
     error: null,
+    ...(session ? { runsIn: 'session' as const } : {}),
     version: 1,
   };
   const submitted = { type: 'request.submitted', time: at, requestId: base.id, actor: cmd.principal.id, data: submittedAuditData(deps, base, context) };
@@ -107,7 +133,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
 
   // One event: request.submitted already records the allow decision (rules, policy hash), and an action allowed
   // outright starts running as it is recorded. request.executing marks the start of a run after approval.
-  const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, handle.maxRunMs) };
+  const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, cmd.runner?.maxRunMs ?? handle.maxRunMs) };
   await deps.store.insertRequest(executing, [submitted]);
-  return runClaimed(deps, executing);
+  return runClaimed(deps, executing, cmd.runner);
 }

@@ -45,7 +45,7 @@ export const DEFAULT_PRINCIPALS: TestPrincipal[] = [
 ];
 
 /** Builds the YAML of a config; `body` holds connections and policy. */
-export function configYaml(principals: TestPrincipal[], keys: Record<string, string>, body: string, dbPath: string, audit = ''): string {
+export function configYaml(principals: TestPrincipal[], keys: Record<string, string>, body: string, dbPath: string, audit = '', server = ''): string {
   const ps = principals
     .map((p) => {
       const hash = generateApiKey();
@@ -61,17 +61,27 @@ export function configYaml(principals: TestPrincipal[], keys: Record<string, str
     })
     .join('\n');
   const keyDir = join(dirname(dbPath), 'keys');
-  return `server: { port: 0 }\nstore: { sqlite: { path: ${JSON.stringify(dbPath)} } }\naudit: { keyDir: ${JSON.stringify(keyDir)}${audit ? `, ${audit}` : ''} }\nlog: { level: silent }\nprincipals:\n${ps}\n${body}`;
+  return `server: { port: 0${server ? `, ${server}` : ''} }\nstore: { sqlite: { path: ${JSON.stringify(dbPath)} } }\naudit: { keyDir: ${JSON.stringify(keyDir)}${audit ? `, ${audit}` : ''} }\nlog: { level: silent }\nprincipals:\n${ps}\n${body}`;
 }
 
 export async function startTestGateway(
   body: string,
-  opts: { principals?: TestPrincipal[]; env?: NodeJS.ProcessEnv; clock?: Clock; dir?: string; keys?: Record<string, string>; /** Extra entries of the `audit:` map, as YAML. */ audit?: string } = {},
+  opts: {
+    principals?: TestPrincipal[];
+    env?: NodeJS.ProcessEnv;
+    clock?: Clock;
+    dir?: string;
+    keys?: Record<string, string>;
+    /** Extra entries of the `audit:` map, as YAML. */
+    audit?: string;
+    /** Extra entries of the `server:` map, as YAML (`postgres: { port: 0 }`). */
+    server?: string;
+  } = {},
 ): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cs-test-'));
   const dbPath = join(dir, 'countersign.db');
   const keys: Record<string, string> = opts.keys ?? {};
-  const yaml = await storeYaml(opts.keys ? body : configYaml(opts.principals ?? DEFAULT_PRINCIPALS, keys, body, dbPath, opts.audit));
+  const yaml = await storeYaml(opts.keys ? body : configYaml(opts.principals ?? DEFAULT_PRINCIPALS, keys, body, dbPath, opts.audit, opts.server));
   const config = parseConfig(yaml, 'test.yaml', { ...process.env, ...opts.env });
   // A store of its own goes with the gateway; a shared one (`dir` given) stays for the next gateway on it.
   const release = async () => {

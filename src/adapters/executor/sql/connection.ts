@@ -23,6 +23,7 @@ import { maskSqlSecrets } from './mask.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import { PINNED_SETTINGS } from './session-settings.ts';
+import { createWireSessions } from './wire-upstream.ts';
 
 export interface PostgresConnectionConfig {
   name: string;
@@ -76,6 +77,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
   const graceMs = Math.min(5_000, Math.max(1_000, timeoutMs));
   const callMs = timeoutMs + graceMs;
   let pool: pg.Pool | undefined;
+  // The wire listener's client sessions: connections of their own, opened on the first client.
+  const wire = createWireSessions({ name: config.name, url: config.url, readOnlyFunctions, statementTimeoutMs: timeoutMs });
 
   function getPool(): pg.Pool {
     if (!pool) {
@@ -191,10 +194,11 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       return makeFacts('postgres', { writes: facts.writes, sql: facts });
     },
     execute: (input, opts) => execute(input as SqlInput, opts.readOnly),
+    openWireSession: (toClient) => wire.open(toClient),
     async close() {
       const p = pool;
       pool = undefined;
-      await p?.end();
+      await Promise.all([p?.end(), wire.close()]);
     },
   };
 }

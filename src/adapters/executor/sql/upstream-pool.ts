@@ -20,6 +20,8 @@ export interface UpstreamPoolOptions {
   idleMs?: number;
   /** Connecting, and the DISCARD ALL on release; default 10 s. */
   connectTimeoutMs?: number;
+  /** More settings for every session, as startup options (DISCARD ALL returns to them). */
+  settings?: Readonly<Record<string, string>>;
 }
 
 export interface UpstreamPool {
@@ -78,7 +80,7 @@ export function createUpstreamPool(opts: UpstreamPoolOptions): UpstreamPool {
         entry.session.onClose(undefined);
         return entry.session;
       }
-      return openUpstreamSession({ name: opts.name, url: opts.url, connectTimeoutMs: timeoutMs });
+      return openUpstreamSession({ name: opts.name, url: opts.url, connectTimeoutMs: timeoutMs, ...(opts.settings ? { settings: opts.settings } : {}) });
     },
     async release(session, o) {
       if (!o.reusable || closed || session.closed || idle.length >= max) return session.close();

@@ -67,6 +67,8 @@ export interface UpstreamSessionOptions {
   url: string;
   /** Connecting, TLS, authentication and startup together; default 10 s. */
   connectTimeoutMs?: number;
+  /** More settings sent as startup options (`statement_timeout`); the pinned ones win over them. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -83,7 +85,7 @@ export async function openUpstreamSession(opts: UpstreamSessionOptions): Promise
   const timeoutMs = Math.max(1, opts.connectTimeoutMs ?? 10_000);
   let target: UpstreamTarget;
   try {
-    target = parseUpstreamUrl(opts.url, PINNED_SETTINGS);
+    target = parseUpstreamUrl(opts.url, { ...opts.settings, ...PINNED_SETTINGS });
   } catch (e) {
     throw connectError(opts.name, e);
   }

@@ -1,0 +1,190 @@
+/**
+ * The upstream half of a Postgres wire session: one upstream connection held
+ * for one client session, relaying what the client may see and keeping what
+ * the gateway sends for itself out of the client's stream.
+ *
+ * Every message sent upstream leaves an expectation in a queue, owned by the
+ * client or by the gateway; each answer goes to the oldest expectation, so the
+ * gateway's own statements (a transaction around a run, the session check)
+ * can be interleaved with the client's without the client ever seeing them.
+ * After an error in the extended protocol the server skips everything up to
+ * the next Sync, and so does the queue.
+ */
+import { serialize } from 'pg-protocol';
+import { BackendFramer, commandTag, readyStatus } from '../../../surfaces/pg/protocol.ts';
+
+/** What a relay needs of an upstream connection (upstream-session.ts). */
+export interface RelaySocket {
+  write(bytes: Buffer): void;
+  onData(listener: ((chunk: Buffer) => void) | undefined): void;
+  onClose(listener: ((err?: Error) => void) | undefined): void;
+}
+
+type Kind = 'parse' | 'bind' | 'describe' | 'execute' | 'close' | 'sync' | 'query';
+
+/** What one message sent upstream is answered with, and who sees the answer. */
+interface Expectation {
+  readonly kind: Kind;
+  readonly owner: 'client' | 'gateway';
+  /** The answers, for the gateway's own messages. */
+  readonly messages: { type: string; body: Buffer }[];
+  error?: Buffer;
+  done: (outcome: 'answered' | 'skipped' | 'lost') => void;
+}
+
+/** Message types that end the answer to each kind (an ErrorResponse ends all but a query's and a sync's). */
+const ENDS: Readonly<Record<Kind, string>> = {
+  parse: '1',
+  bind: '2',
+  describe: 'Tn',
+  execute: 'CIs',
+  close: '3',
+  sync: 'Z',
+  query: 'Z',
+};
+
+/** The answer to one message: what arrived, and whether the server skipped it after an earlier error. */
+export interface Answer {
+  readonly outcome: 'answered' | 'skipped' | 'lost';
+  readonly messages: readonly { type: string; body: Buffer }[];
+  /** The ErrorResponse body, when the message failed. */
+  readonly error?: Buffer;
+}
+
+/**
+ * @example
+ * const relay = new WireRelay(upstream, (bytes) => socket.write(bytes));
+ * await relay.send(serialize.query('SELECT 1'), 'query', 'client');
+ */
+export class WireRelay {
+  private readonly queue: Expectation[] = [];
+  private readonly framer = new BackendFramer();
+  /** Transaction status as of the last ReadyForQuery. */
+  status: 'I' | 'T' | 'E' = 'I';
+  /** The upstream entered COPY FROM STDIN for the client: its CopyData/CopyDone/CopyFail go straight through. */
+  copyIn = false;
+  /** Command tags of the client's statements since the last `takeTags()`. */
+  private tags: string[] = [];
+  private errorFields: Buffer | undefined;
+  lost: Error | undefined;
+  private detached = false;
+  private readonly lostListeners: ((err: Error) => void)[] = [];
+
+  constructor(
+    private readonly upstream: RelaySocket,
+    private readonly toClient: (bytes: Buffer) => void,
+  ) {
+    upstream.onData((chunk) => this.receive(chunk));
+    upstream.onClose((err) => this.close(err ?? new Error('the upstream connection closed')));
+  }
+
+  /** Sends one framed message upstream; resolves when its answer is complete (or skipped, or the upstream is lost). */
+  send(bytes: Buffer, kind: Kind, owner: 'client' | 'gateway'): Promise<Answer> {
+    if (this.lost) return Promise.resolve({ outcome: 'lost', messages: [] });
+    return new Promise<Answer>((resolve) => {
+      const e: Expectation = {
+        kind,
+        owner,
+        messages: [],
+        done: (outcome) => resolve({ outcome, messages: e.messages, ...(e.error ? { error: e.error } : {}) }),
+      };
+      this.queue.push(e);
+      this.upstream.write(bytes);
+    });
+  }
+
+  /** Sends bytes that expect no answer (Flush, CopyData, CopyDone, CopyFail, Terminate). */
+  push(bytes: Buffer): void {
+    if (!this.lost) this.upstream.write(bytes);
+  }
+
+  /** Resolves once every message sent so far is answered or skipped. */
+  async settled(): Promise<void> {
+    const last = this.queue.at(-1);
+    if (!last) return;
+    this.upstream.write(serialize.flush());
+    await new Promise<void>((resolve) => {
+      const done = last.done;
+      last.done = (o) => {
+        done(o);
+        resolve();
+      };
+    });
+  }
+
+  onLost(listener: (err: Error) => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  /** The command tags and the error (if any) of the client's statements since the last call. */
+  takeOutcome(): { tags: string[]; error: Buffer | undefined } {
+    const out = { tags: this.tags, error: this.errorFields };
+    this.tags = [];
+    this.errorFields = undefined;
+    return out;
+  }
+
+  /** Stops reading the upstream (it goes back to its pool, which reads it from now on). */
+  detach(): void {
+    this.detached = true;
+    this.upstream.onData(undefined);
+    this.upstream.onClose(undefined);
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.detached) return;
+    let frames;
+    try {
+      frames = this.framer.push(chunk);
+    } catch (e) {
+      this.close(e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
+    for (const f of frames) this.route(f.type, f.raw, f.body);
+  }
+
+  private route(type: string, raw: Buffer, body: Buffer): void {
+    const head = this.queue[0];
+    // Asynchronous messages: a setting the server reports changed, a NOTIFY. The client's to see either way.
+    if (type === 'S' || type === 'A') {
+      this.toClient(raw);
+      return;
+    }
+    if (!head) {
+      // Nothing asked: a notice outside any exchange (a server shutting down says so) reaches the client; anything else is a protocol fault.
+      if (type === 'N' || type === 'E') this.toClient(raw);
+      return;
+    }
+    if (head.owner === 'client') {
+      if (type !== 'Z') this.toClient(raw);
+      if (type === 'C') this.tags.push(commandTag(body));
+      if (type === 'G') this.copyIn = true;
+      if (type === 'E' && !this.errorFields) this.errorFields = body;
+    } else if (type !== 'N') {
+      head.messages.push({ type, body });
+    }
+    if (type === 'Z') {
+      this.status = readyStatus(body);
+      this.copyIn = false;
+    }
+    if (type === 'E') head.error ??= body;
+    if (type === 'E' && head.kind !== 'query' && head.kind !== 'sync') {
+      // Extended protocol: the server now skips every message up to the next Sync.
+      this.queue.shift();
+      head.done('answered');
+      while (this.queue[0] && this.queue[0].kind !== 'sync') this.queue.shift()!.done('skipped');
+      return;
+    }
+    if (ENDS[head.kind].includes(type)) {
+      this.queue.shift();
+      head.done('answered');
+    }
+  }
+
+  close(err: Error): void {
+    if (this.lost || this.detached) return;
+    this.lost = err;
+    for (const e of this.queue.splice(0)) e.done('lost');
+    for (const l of this.lostListeners) l(err);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Runs a wire client's statements on the upstream connection its session
+ * holds, with the same guarantees as a run from the pool (connection.ts):
+ * outside a transaction block, each statement runs in a transaction of the
+ * gateway's, READ ONLY when the facts say it only reads, after the session
+ * check (session-guard.ts) in that same transaction; inside the client's
+ * block, a read runs under a savepoint made read-only and rolled back after,
+ * a write after the session check. Transaction control (BEGIN, COMMIT, …) runs
+ * as it is. A statement is sent upstream only after the check passed.
+ *
+ * The gateway's own statements are prepared once per upstream session under
+ * names a client may not use (`countersign_…`), and answered to the gateway
+ * only (wire-relay.ts).
+ */
+import { serialize } from 'pg-protocol';
+import type { SqlInput } from '../../../core/action.ts';
+import { CountersignError, type ErrorCode } from '../../../core/errors.ts';
+import type { WireOutcome, WirePart, WireUpstream } from '../../../core/ports.ts';
+import { noticeFields } from '../../../surfaces/pg/protocol.ts';
+import { analyseSql } from './facts.ts';
+import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
+import type { Answer, WireRelay } from './wire-relay.ts';
+
+/** Names of the gateway's own prepared statements and portal; a client's names may not start so. */
+export const RESERVED_PREFIX = 'countersign_';
+const PORTAL = `${RESERVED_PREFIX}p`;
+const OWN: Readonly<Record<string, string>> = {
+  begin: 'BEGIN',
+  begin_ro: 'BEGIN READ ONLY',
+  commit: 'COMMIT',
+  rollback: 'ROLLBACK',
+  savepoint: `SAVEPOINT ${RESERVED_PREFIX}ro`,
+  read_only: 'SET LOCAL transaction_read_only = on',
+  undo: `ROLLBACK TO SAVEPOINT ${RESERVED_PREFIX}ro`,
+  release: `RELEASE SAVEPOINT ${RESERVED_PREFIX}ro`,
+  guard: `SELECT pg_catalog.row_to_json(g)::pg_catalog.text FROM (${GUARD_SQL}) g`,
+  fail: "DO $$BEGIN RAISE EXCEPTION 'a statement of this transaction was not run by the gateway'; END$$",
+};
+const TEXT_ARRAY = 1009;
+
+type RunPlan = Parameters<WireUpstream['run']>[1];
+
+/** Statement types that drop prepared statements: the gateway's own must be prepared again after them. */
+const DROPS_PREPARED: ReadonlySet<string> = new Set(['discard', 'deallocate']);
+
+
+/**
+ * @example
+ * const session = new WireSession(relay, { readOnlyFunctions: [] });
+ * const outcome = await session.run({ sql: 'SELECT 1' }, { parts: [{ raw, kind: 'query' }], readOnly: true, transactionControl: false });
+ */
+export class WireSession {
+  private prepared = false;
+  private readonly allowed: ReadonlySet<string>;
+
+  constructor(
+    readonly relay: WireRelay,
+    private readonly options: { readOnlyFunctions: readonly string[]; builtIn: ReadonlySet<string> },
+  ) {
+    this.allowed = new Set([...options.builtIn, ...options.readOnlyFunctions]);
+  }
+
+  /** Sends messages that run nothing (a Parse, Describe or Close with no Execute after it, up to the client's Sync) and the Sync. */
+  async sync(parts: readonly WirePart[], opts: { flush?: boolean } = {}): Promise<void> {
+    const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
+    if (opts.flush) {
+      this.relay.push(serialize.flush());
+      await Promise.all(answers);
+    } else {
+      await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    }
+    this.relay.takeOutcome();
+  }
+
+  async run(input: SqlInput, plan: RunPlan): Promise<WireOutcome> {
+    let analysed;
+    try {
+      analysed = analyseSql(input.sql, { readOnlyFunctions: this.options.readOnlyFunctions });
+    } catch (e) {
+      if (!(e instanceof CountersignError)) throw e;
+      return refused(e.code, e.message);
+    }
+    const { names, facts } = analysed;
+    const types = facts.statements.map((s) => s.type);
+    const dropsPrepared = types.some((t) => DROPS_PREPARED.has(t));
+    // BEGIN, COMMIT, ROLLBACK, SAVEPOINT …: run as sent, with no transaction or check of the gateway's around them.
+    const transactionControl = types.length > 0 && types.every((t) => t === 'transaction');
+    const relay = this.relay;
+    const status = relay.status;
+    // In a failed block only ROLLBACK (TO) runs; anything else fails on the server as it would directly.
+    const wrap = !transactionControl && status !== 'E';
+    let opened: 'transaction' | 'savepoint' | null = null;
+    if (wrap) {
+      if (!this.prepared && !(await this.prepare())) return refused('SQL_SESSION_UNSAFE', 'the gateway could not prepare its session check on the upstream; nothing ran');
+      const pre: string[] = status === 'I' ? [plan.readOnly ? 'begin_ro' : 'begin'] : plan.readOnly ? ['savepoint', 'read_only'] : [];
+      opened = status === 'I' ? 'transaction' : plan.readOnly ? 'savepoint' : null;
+      const values = guardParams(names, plan.readOnly, this.allowed).map(arrayLiteral);
+      const answers = await this.own([...pre.map((k) => ({ key: k })), { key: 'guard', values }]);
+      const guard = answers.at(-1);
+      const failed = answers.find((a) => a.outcome !== 'answered' || a.error);
+      let row: GuardRow | undefined;
+      const text = guard?.messages.find((m) => m.type === 'D');
+      if (text) row = JSON.parse(dataRowText(text.body)) as GuardRow;
+      const why = failed ? { message: `the session check failed on the upstream${failed.error ? ` (${sqlstate(failed.error)})` : ''}; nothing ran` } : refusal(row, { readOnlyFunctions: this.options.readOnlyFunctions });
+      if (why) {
+        await this.undo(opened);
+        return refused('SQL_SESSION_UNSAFE', why.message);
+      }
+    }
+
+    relay.takeOutcome();
+    // Whatever it drops, the gateway's statements are prepared again before their next use.
+    if (dropsPrepared) this.prepared = false;
+    const query = plan.parts.length === 1 && plan.parts[0]!.kind === 'query';
+    if (query) {
+      await relay.send(bytes(plan.parts[0]!.raw), 'query', 'client');
+      await this.finish(opened);
+    } else {
+      for (const p of plan.parts) void relay.send(bytes(p.raw), p.kind, 'client');
+      // Optimistic: the end of the gateway's transaction or savepoint goes with the statement; after an error the server skips it.
+      const post = opened === 'transaction' ? [{ key: 'commit' }] : opened === 'savepoint' ? [{ key: 'undo' }, { key: 'release' }] : [];
+      await this.own(post);
+      if (relay.status === 'E' && opened === 'transaction') await this.own([{ key: 'rollback' }]);
+    }
+    if (relay.lost) return { ok: false, relayed: false, output: null, summary: {}, error: { code: 'EXECUTION_FAILED', message: 'lost the upstream connection while running the statement' } };
+    const outcome = relay.takeOutcome();
+    const summary = { tags: outcome.tags };
+    if (!outcome.error) return { ok: true, relayed: false, output: { tags: outcome.tags }, summary };
+    const code = sqlstate(outcome.error);
+    return { ok: false, relayed: true, output: { sqlstate: code }, summary: { ...summary, sqlstate: code }, error: { code: 'EXECUTION_FAILED', message: `postgres ${code}: ${noticeFields(outcome.error)['M'] ?? ''}` } };
+  }
+
+  /** Fails the client's open transaction block (see WireUpstream.fail). */
+  async fail(): Promise<void> {
+    if (this.relay.status !== 'T') return;
+    if (!this.prepared && !(await this.prepare())) {
+      // Without the gateway's statements, the block cannot be failed: end it instead of letting a COMMIT keep it.
+      await this.relay.send(serialize.query('ROLLBACK'), 'query', 'gateway');
+      return;
+    }
+    await this.own([{ key: 'fail' }]);
+  }
+
+  private async prepare(): Promise<boolean> {
+    const ok = await this.flight(Object.entries(OWN).map(([key, text]) => serialize.parse({ name: RESERVED_PREFIX + key, text, types: key === 'guard' ? Array(6).fill(TEXT_ARRAY) : [] })), 'parse');
+    this.prepared = ok.every((a) => a.outcome === 'answered' && !a.error);
+    return this.prepared;
+  }
+
+  /** After a simple Query: end the gateway's transaction (commit, or roll back a failed one) or undo its savepoint. */
+  private async finish(opened: 'transaction' | 'savepoint' | null): Promise<void> {
+    const s = this.relay.status;
+    if (opened === 'transaction' && s !== 'I') await this.own([{ key: s === 'T' ? 'commit' : 'rollback' }]);
+    if (opened === 'savepoint' && s === 'T') await this.own([{ key: 'undo' }, { key: 'release' }]);
+  }
+
+  private async undo(opened: 'transaction' | 'savepoint' | null): Promise<void> {
+    if (opened === 'transaction') await this.own([{ key: 'rollback' }]);
+    if (opened === 'savepoint') await this.own([{ key: 'undo' }, { key: 'release' }]);
+  }
+
+  /** Runs the gateway's own prepared statements in order, then a Sync; the answer of each. */
+  private async own(steps: readonly { key: string; values?: string[] }[]): Promise<Answer[]> {
+    if (steps.length === 0) {
+      await this.relay.send(serialize.sync(), 'sync', 'gateway');
+      return [];
+    }
+    const answers = steps.map((s) => {
+      void this.relay.send(serialize.bind({ portal: PORTAL, statement: RESERVED_PREFIX + s.key, values: s.values ?? [] }), 'bind', 'gateway');
+      const run = this.relay.send(serialize.execute({ portal: PORTAL }), 'execute', 'gateway');
+      void this.relay.send(serialize.close({ type: 'P', name: PORTAL }), 'close', 'gateway');
+      return run;
+    });
+    await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    return Promise.all(answers);
+  }
+
+  private async flight(messages: readonly Buffer[], kind: 'parse'): Promise<Answer[]> {
+    const answers = messages.map((m) => this.relay.send(m, kind, 'gateway'));
+    await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    return Promise.all(answers);
+  }
+}
+
+function refused(code: ErrorCode, message: string): WireOutcome {
+  return { ok: false, relayed: false, output: { message }, summary: {}, error: { code, message } };
+}
+
+function bytes(raw: Uint8Array): Buffer {
+  return Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+}
+
+/** A text[] parameter in Postgres' array literal form. */
+function arrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}
+
+/** The one text column of a DataRow body. */
+function dataRowText(body: Buffer): string {
+  const len = body.readInt32BE(2);
+  return body.toString('utf8', 6, 6 + len);
+}
+
+function sqlstate(errorBody: Buffer): string {
+  return noticeFields(errorBody)['C'] ?? 'XX000';
+}

@@ -1,0 +1,61 @@
+/**
+ * Upstream connections for the wire listener's client sessions, one per
+ * session, from a small pool of the connection's own (its URL and credentials
+ * stay here). A session goes back to the pool only when nothing but reads ran
+ * on it, it ended outside a transaction, and DISCARD ALL succeeded: anything
+ * else a session may have left behind (a write's side effects on session
+ * state, an open transaction) closes it.
+ */
+import type { WireUpstream } from '../../../core/ports.ts';
+import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
+import { createUpstreamPool } from './upstream-pool.ts';
+import { WireRelay } from './wire-relay.ts';
+import { WireSession } from './wire-session.ts';
+
+export interface WireSessionsConfig {
+  readonly name: string;
+  readonly url: string;
+  readonly readOnlyFunctions: readonly string[];
+  /** statement_timeout of every upstream session, in ms. */
+  readonly statementTimeoutMs: number;
+}
+
+/**
+ * @example
+ * const wire = createWireSessions({ name: 'orders', url, readOnlyFunctions: [], statementTimeoutMs: 30_000 });
+ * const upstream = await wire.open((bytes) => socket.write(bytes));
+ */
+export function createWireSessions(config: WireSessionsConfig): { open(toClient: (bytes: Uint8Array) => void): Promise<WireUpstream>; close(): Promise<void> } {
+  const pool = createUpstreamPool({ name: config.name, url: config.url, settings: { statement_timeout: String(config.statementTimeoutMs) } });
+  return {
+    async open(toClient) {
+      const upstream = await pool.acquire();
+      const relay = new WireRelay(upstream, toClient);
+      const session = new WireSession(relay, { readOnlyFunctions: config.readOnlyFunctions, builtIn: READ_ONLY_FUNCTIONS });
+      let onlyReads = true;
+      let released = false;
+      return {
+        parameters: upstream.parameters,
+        status: () => relay.status,
+        copying: () => relay.copyIn,
+        run(input, plan) {
+          if (!plan.readOnly) onlyReads = false;
+          return session.run(input, plan);
+        },
+        sync: (parts, opts) => session.sync(parts, opts),
+        fail: () => session.fail(),
+        copy: (raw) => relay.push(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)),
+        cancel: () => upstream.cancel(),
+        onLost: (listener) => relay.onLost(() => listener()),
+        async release() {
+          if (released) return;
+          released = true;
+          const reusable = onlyReads && !relay.lost && relay.status === 'I';
+          relay.detach();
+          await pool.release(upstream, { reusable });
+        },
+      };
+    },
+    close: () => pool.close(),
+  };
+}

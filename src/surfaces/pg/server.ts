@@ -1,0 +1,192 @@
+/**
+ * The Postgres wire listener: `server.postgres` in the config. A client
+ * connects with user = its principal id, password = its API key or token,
+ * database = the name of a `kind: postgres` connection, and gets one upstream
+ * connection of the gateway's for its session; every statement it sends is
+ * an action (session.ts, statement.ts).
+ *
+ * Wrong credentials are 28P01 and an unknown database 3D000, told only after
+ * the password was checked, so a stranger learns no connection names. A
+ * protocol violation gets an ErrorResponse and the connection is closed;
+ * nothing a client sends reaches another session.
+ */
+import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import type { WireUpstream } from '../../core/ports.ts';
+import type { Authenticate } from '../../service/authenticate.ts';
+import type { Deps } from '../../service/deps.ts';
+import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
+import { serveSession } from './session.ts';
+import { Inbox, isLoopback, readOpening } from './opening.ts';
+
+export interface PgListenerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly holdSeconds: number;
+  readonly maxSessions: number;
+  readonly maxMessageBytes: number;
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly authenticate: Authenticate;
+  readonly requestUrl: (id: string) => string;
+}
+
+export interface PgListener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** What a CancelRequest may reach: the session with that key. */
+interface Live {
+  readonly secret: Buffer;
+  cancel(): void;
+}
+
+/**
+ * @example
+ * const pg = await startPgListener(deps, { host: '127.0.0.1', port: 6432, holdSeconds: 300, … });
+ */
+export async function startPgListener(deps: Deps, opts: PgListenerOptions): Promise<PgListener> {
+  const tls = opts.tls ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key }) : undefined;
+  const live = new Map<number, Live>();
+  const sockets = new Set<Socket>();
+
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.once('close', () => sockets.delete(socket));
+    if (sockets.size > opts.maxSessions) {
+      socket.end(backend.error({ severity: 'FATAL', code: '53300', message: 'sorry, too many clients already' }));
+      return;
+    }
+    const inbox = new Inbox(socket);
+    serve(inbox).catch((e: unknown) => {
+      const fields = e instanceof ProtocolError ? { code: e.sqlstate, message: e.message } : { code: 'XX000', message: 'internal error in the gateway' };
+      if (!(e instanceof ProtocolError)) deps.log.error({ err: e }, 'postgres wire session failed');
+      // On the socket the client reads now (TLS after an upgrade).
+      const out = inbox.current;
+      if (out.destroyed) return;
+      out.end(backend.error({ severity: 'FATAL', ...fields }));
+    });
+  });
+
+  async function serve(inbox: Inbox): Promise<void> {
+    const raw = inbox.current;
+    const opening = await readOpening(inbox, tls);
+    if (opening.kind === 'gone') return;
+    if (opening.kind === 'cancel') {
+      const target = live.get(opening.pid);
+      if (target && target.secret.length === opening.secret.length && timingSafeEqual(target.secret, opening.secret)) target.cancel();
+      raw.end();
+      return;
+    }
+    const socket = inbox.current;
+    const { hello } = opening;
+    const remote = raw.remoteAddress;
+    const send = (bytes: Uint8Array) => {
+      if (!socket.destroyed) socket.write(bytes);
+    };
+    if (!hello.tls && !isLoopback(remote)) {
+      throw new ProtocolError('28000', 'a password is accepted only over TLS or from this machine: connect with sslmode=require');
+    }
+    send(backend.authCleartext());
+    const reader = new FrontendReader({ maxMessageBytes: 16_384 });
+    let first: FrontendMessage[] = [];
+    while (first.length === 0) {
+      if (!(await inbox.more())) return;
+      first = reader.push(inbox.take());
+    }
+    const password = first.shift()!;
+    if (password.type !== 'password') throw new ProtocolError('08P01', 'expected a password message');
+    const key = password.data.toString('utf8').replace(/\0$/, '');
+    const meta = { surface: 'postgres', ...(remote ? { remote } : {}) };
+    let principal;
+    try {
+      principal = await opts.authenticate(key, meta);
+    } catch {
+      throw new ProtocolError('28P01', `password authentication failed for user "${hello.user.slice(0, 63)}"`);
+    }
+    if (principal.id !== hello.user) throw new ProtocolError('28P01', `password authentication failed for user "${hello.user.slice(0, 63)}"`);
+    const handle = deps.connections.get(hello.database);
+    if (!handle || handle.info.kind !== 'postgres' || !handle.openWireSession) {
+      throw new ProtocolError('3D000', `database "${hello.database.slice(0, 63)}" does not exist`);
+    }
+
+    let upstream: WireUpstream;
+    try {
+      upstream = await handle.openWireSession(send);
+    } catch {
+      throw new ProtocolError('08006', `could not connect to ${handle.info.name}`);
+    }
+    const pid = newPid(live);
+    const secret = randomBytes(4);
+    let controller = new AbortController();
+    live.set(pid, {
+      secret,
+      cancel: () => {
+        controller.abort();
+        void upstream.cancel().catch(() => {});
+      },
+    });
+    upstream.onLost(() => socket.destroy());
+    try {
+      send(backend.authOk());
+      for (const [name, value] of upstream.parameters) send(backend.parameterStatus(name, value));
+      send(backend.backendKeyData(pid, secret));
+      send(backend.readyForQuery('I'));
+      const application = hello.params['application_name'];
+      await serveSession(
+        {
+          take: () => inbox.take(),
+          more: () => inbox.more(),
+        },
+        {
+          deps,
+          principal,
+          connection: handle.info.name,
+          upstream,
+          send,
+          holdSeconds: opts.holdSeconds,
+          requestUrl: opts.requestUrl,
+          context: { surface: 'postgres', ...(remote ? { remote } : {}), ...(application ? { application: application.slice(0, 64) } : {}) },
+          maxRunMs: handle.maxRunMs,
+          cancelled: () => {
+            if (controller.signal.aborted) controller = new AbortController();
+            return controller.signal;
+          },
+        },
+        upstream,
+        { maxMessageBytes: opts.maxMessageBytes, initial: first },
+      );
+    } finally {
+      live.delete(pid);
+      controller.abort();
+      await upstream.release().catch(() => {});
+    }
+    socket.end();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  return {
+    port,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}
+
+/** A process id for BackendKeyData no live session has. */
+function newPid(live: ReadonlyMap<number, Live>): number {
+  for (;;) {
+    const pid = randomInt(1, 2 ** 31 - 1);
+    if (!live.has(pid)) return pid;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * A wire client's session after startup: reads its messages one at a time and
+ * turns each statement — a simple Query, or an Execute of the extended
+ * protocol with its bound parameters — into an action (statement.ts).
+ *
+ * Parse, Bind and Describe run nothing: they are kept and sent upstream with
+ * the Execute they lead to, after the statement was judged, or with the Sync
+ * when none follows. After an error in an extended-protocol batch, the rest
+ * of it up to the Sync is skipped, as Postgres does. COPY data goes straight
+ * to the upstream while it waits for it.
+ */
+import type { SqlInput } from '../../core/action.ts';
+import type { WirePart, WireUpstream } from '../../core/ports.ts';
+import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
+import { runStatement, type StatementContext } from './statement.ts';
+
+/** Names of the gateway's own prepared statements and portal on the upstream; a client may not use them. */
+const RESERVED = /^countersign_/;
+
+interface Bound {
+  readonly sql: string;
+  readonly params: (string | null)[];
+}
+
+export interface SessionOptions {
+  readonly maxMessageBytes: number;
+  /** The reader of the startup phase and what it had already read past the password. */
+  readonly reader?: FrontendReader;
+  readonly initial?: readonly FrontendMessage[];
+}
+
+/**
+ * Serves one client until it terminates or goes away.
+ *
+ * @example
+ * await serveSession(inbox, ctx, upstream, { maxMessageBytes: 64 << 20 });
+ */
+export async function serveSession(
+  read: { take(): Buffer; more(): Promise<boolean> },
+  ctx: Omit<StatementContext, 'signal'> & { cancelled: () => AbortSignal },
+  upstream: WireUpstream,
+  options: SessionOptions,
+): Promise<void> {
+  const reader = options.reader ?? new FrontendReader({ maxMessageBytes: options.maxMessageBytes });
+  const statements = new Map<string, string>();
+  const portals = new Map<string, Bound>();
+  let held: WirePart[] = [];
+  let skipping = false;
+  const queue: FrontendMessage[] = [...(options.initial ?? [])];
+
+  const fail = (code: string, message: string) => {
+    ctx.send(backend.error({ severity: 'ERROR', code, message }));
+    skipping = true;
+  };
+
+  const statement = async (input: SqlInput, parts: WirePart[]) => {
+    const failed = await runStatement({ ...ctx, signal: ctx.cancelled() }, input, parts);
+    return failed;
+  };
+
+  const handle = async (m: FrontendMessage): Promise<'go' | 'end'> => {
+    if (m.type === 'terminate') return 'end';
+    if (m.type === 'sync') {
+      const parts = held;
+      held = [];
+      if (!skipping && parts.length > 0) await upstream.sync(parts);
+      skipping = false;
+      ctx.send(backend.readyForQuery(upstream.status()));
+      return 'go';
+    }
+    if (m.type === 'query') {
+      // A simple Query ends any extended batch: what was held is sent first, as the server would have had it.
+      if (held.length > 0) await upstream.sync(held.splice(0));
+      skipping = false;
+      statements.delete('');
+      portals.delete('');
+      if (m.sql.trim() === '' || /^[\s;]*$/.test(m.sql)) ctx.send(backend.emptyQuery());
+      else await statement({ sql: m.sql }, [{ raw: m.raw, kind: 'query' }]);
+      ctx.send(backend.readyForQuery(upstream.status()));
+      return 'go';
+    }
+    if (skipping) return 'go';
+    switch (m.type) {
+      case 'parse':
+        if (RESERVED.test(m.name)) return (fail('42P05', `prepared statement names starting "countersign_" are the gateway's`), 'go');
+        statements.set(m.name, m.sql);
+        held.push({ raw: m.raw, kind: 'parse' });
+        return 'go';
+      case 'bind': {
+        if (RESERVED.test(m.portal) || RESERVED.test(m.statement)) return (fail('42P03', `portal and statement names starting "countersign_" are the gateway's`), 'go');
+        const sql = statements.get(m.statement);
+        if (sql === undefined) return (fail('26000', `prepared statement "${m.statement.slice(0, 63)}" does not exist`), 'go');
+        const binary = m.paramFormats.length === 1 ? m.paramFormats[0] === 1 : m.paramFormats.some((f) => f === 1);
+        if (binary && m.params.some((p) => p !== null)) return (fail('0A000', 'binary-format parameters are not supported: send parameters as text'), 'go');
+        portals.set(m.portal, { sql, params: m.params.map((p) => (p === null ? null : p.toString('utf8'))) });
+        held.push({ raw: m.raw, kind: 'bind' });
+        return 'go';
+      }
+      case 'describe':
+        if (RESERVED.test(m.name)) return (fail('26000', `names starting "countersign_" are the gateway's`), 'go');
+        held.push({ raw: m.raw, kind: 'describe' });
+        return 'go';
+      case 'close':
+        if (RESERVED.test(m.name)) return (fail('26000', `names starting "countersign_" are the gateway's`), 'go');
+        if (m.kind === 'S') statements.delete(m.name);
+        else portals.delete(m.name);
+        held.push({ raw: m.raw, kind: 'close' });
+        return 'go';
+      case 'flush':
+        if (held.length > 0) await upstream.sync(held.splice(0), { flush: true });
+        return 'go';
+      case 'execute': {
+        const bound = portals.get(m.portal);
+        if (!bound) return (fail('34000', `portal "${m.portal.slice(0, 63)}" does not exist`), 'go');
+        const parts = [...held.splice(0), { raw: m.raw, kind: 'execute' as const }];
+        // An empty statement answers EmptyQueryResponse upstream; nothing to judge.
+        if (/^[\s;]*$/.test(bound.sql)) {
+          await upstream.sync(parts, { flush: true });
+          return 'go';
+        }
+        const input: SqlInput = bound.params.length > 0 ? { sql: bound.sql, params: bound.params } : { sql: bound.sql };
+        if (await statement(input, parts)) skipping = true;
+        return 'go';
+      }
+      case 'functionCall':
+        fail('0A000', 'the function call protocol is not supported: call the function in a statement');
+        return 'go';
+      case 'copyData':
+      case 'copyDone':
+      case 'copyFail':
+        // COPY data after the COPY ended (the server ignores it, and so does the gateway).
+        return 'go';
+      case 'password':
+        throw new ProtocolError('08P01', 'a password message outside authentication');
+    }
+  };
+
+  // Reading runs on its own: COPY data must reach the upstream while the statement that asked for it still runs.
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const pump = (async () => {
+    try {
+      while (await read.more()) {
+        for (const m of reader.push(read.take())) {
+          if ((m.type === 'copyData' || m.type === 'copyDone' || m.type === 'copyFail') && upstream.copying()) upstream.copy(m.raw);
+          else queue.push(m);
+        }
+        wake?.();
+      }
+    } catch (e) {
+      failure = e;
+    }
+    ended = true;
+    wake?.();
+  })();
+
+  try {
+    for (;;) {
+      while (queue.length > 0) {
+        if ((await handle(queue.shift()!)) === 'end') return;
+      }
+      if (failure) throw failure;
+      if (ended) return;
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  } finally {
+    void pump;
+  }
+}

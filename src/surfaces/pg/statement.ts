@@ -1,0 +1,169 @@
+/**
+ * One statement of a wire session, through the same use cases as REST and
+ * MCP: submit (policy, the request and its audit events), then for a held
+ * statement a NOTICE, a wait for the decision of up to `holdSeconds`, and the
+ * claim after approval. An allowed or approved statement runs on the
+ * session's own upstream connection (the runner), so it keeps the session's
+ * SET, temporary tables, prepared statements and transaction.
+ *
+ * What the client is told is Postgres' own vocabulary: a refusal is an
+ * ErrorResponse with SQLSTATE 42501 naming the request; a statement still
+ * held when the wait ends is CS001 (send the same statement again once it is
+ * approved, and it runs, once); expired CS002; cancelled 57014.
+ */
+import type { SqlInput } from '../../core/action.ts';
+import { CountersignError } from '../../core/errors.ts';
+import type { Principal } from '../../core/principal.ts';
+import type { SessionRunner, WireOutcome, WirePart, WireUpstream } from '../../core/ports.ts';
+import type { RequestRecord } from '../../core/request.ts';
+import { cancel } from '../../service/cancel.ts';
+import type { Deps } from '../../service/deps.ts';
+import { executeApproved } from '../../service/execute.ts';
+import { submit } from '../../service/submit.ts';
+import { waitForChange } from '../../service/wait.ts';
+import { backend, type NoticeFields } from './protocol.ts';
+
+/** SQLSTATEs of the gateway's own answers (class CS is not Postgres'; clients treat it as an error like any other). */
+export const SQLSTATE = {
+  refused: '42501',
+  held: 'CS001',
+  expired: 'CS002',
+  cancelled: '57014',
+  unsafe: '55000',
+  failed: '58000',
+} as const;
+
+export interface StatementContext {
+  readonly deps: Deps;
+  readonly principal: Principal;
+  readonly connection: string;
+  readonly upstream: WireUpstream;
+  readonly send: (bytes: Buffer) => void;
+  readonly holdSeconds: number;
+  /** The request's page in the console, for the NOTICE. */
+  readonly requestUrl: (id: string) => string;
+  /** Metadata of the session (surface, client address, application_name): `context.request` for policy, and the audit log. */
+  readonly context: Readonly<Record<string, string>>;
+  /** Aborted by the client's CancelRequest or its going away. */
+  readonly signal: AbortSignal;
+  /** The bound on one run of a statement. */
+  readonly maxRunMs: number;
+}
+
+/**
+ * Judges and (when it may) runs one statement; true when the client got an
+ * error (the rest of an extended-protocol batch is then skipped).
+ *
+ * @example
+ * const failed = await runStatement(ctx, { sql: 'SELECT 1' }, [{ raw, kind: 'query' }]);
+ */
+export async function runStatement(ctx: StatementContext, input: SqlInput, parts: readonly WirePart[]): Promise<boolean> {
+  let outcome: WireOutcome | undefined;
+  const runner: SessionRunner = {
+    maxRunMs: ctx.maxRunMs,
+    async run(stored, opts) {
+      // The runner runs the client's messages: they must say exactly what was judged (and, resumed, approved).
+      if (!sameInput(stored as SqlInput, input)) {
+        outcome = { ok: false, relayed: false, output: null, summary: {}, error: { code: 'DIGEST_MISMATCH', message: 'the statement does not match the request it would run' } };
+      } else {
+        outcome = await ctx.upstream.run(input, { parts, readOnly: opts.readOnly });
+      }
+      return outcome;
+    },
+  };
+
+  let record: RequestRecord;
+  try {
+    record = await submit(ctx.deps, {
+      principal: ctx.principal,
+      connection: ctx.connection,
+      input,
+      reason: `statement from a postgres session${ctx.context['application'] ? ` (${ctx.context['application']})` : ''}`,
+      context: ctx.context,
+      resumeHeld: true,
+      runner,
+    });
+  } catch (e) {
+    error(ctx, e instanceof CountersignError && e.code === 'INPUT_UNPARSEABLE' ? '42601' : SQLSTATE.failed, messageOf(e));
+    if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
+    return true;
+  }
+
+  if (record.status === 'pending') record = await hold(ctx, record);
+  if (record.status === 'approved') record = await executeApproved(ctx.deps, record.id, runner);
+  const failed = answer(ctx, record, outcome);
+  // Not run, inside the client's block: the block fails as it would on the statement's own error.
+  if (failed && !outcome?.relayed && ctx.upstream.status() === 'T') await ctx.upstream.fail();
+  return failed;
+}
+
+/** Tells the client a statement is held, and waits for a decision while the window lasts. */
+async function hold(ctx: StatementContext, held: RequestRecord): Promise<RequestRecord> {
+  const approvers = held.decision.approvers.map((a) => `${a.count} of ${[...(a.groups ?? []).map((g) => `group ${g}`), ...(a.principals ?? [])].join(', ')}`).join('; ');
+  notice(ctx, {
+    severity: 'NOTICE',
+    code: '00000',
+    message: `held for approval as request ${held.id}`,
+    detail: `approvers: ${approvers || 'per policy'}; expires ${held.expiresAt ?? 'never'}`,
+    hint: `review it at ${ctx.requestUrl(held.id)}${ctx.holdSeconds > 0 ? `; this statement waits up to ${ctx.holdSeconds} s` : ''}`,
+  });
+  if (ctx.holdSeconds <= 0) return held;
+  const deadline = Date.now() + ctx.holdSeconds * 1000;
+  let current = held;
+  while (current.status === 'pending' && !ctx.signal.aborted) {
+    const left = Math.ceil((deadline - Date.now()) / 1000);
+    if (left <= 0) break;
+    current = await waitForChange(ctx.deps, ctx.principal, held.id, { seconds: Math.min(left, 60), from: 'pending', signal: ctx.signal });
+  }
+  // Cancelled by the client while held: the request is withdrawn, as a REST cancel would.
+  if (current.status === 'pending' && ctx.signal.aborted) {
+    try {
+      return await cancel(ctx.deps, { principal: ctx.principal, requestId: held.id, reason: 'cancelled by the postgres client' });
+    } catch {
+      return current;
+    }
+  }
+  return current;
+}
+
+function answer(ctx: StatementContext, r: RequestRecord, outcome: WireOutcome | undefined): boolean {
+  const id = r.id;
+  switch (r.status) {
+    case 'succeeded':
+      return false;
+    case 'failed':
+      // An error of the statement itself reached the client as Postgres sent it.
+      if (outcome?.relayed) return true;
+      return error(ctx, outcome?.error?.code === 'SQL_SESSION_UNSAFE' ? SQLSTATE.unsafe : SQLSTATE.failed, `${r.error?.message ?? 'the statement failed'} (request ${id})`);
+    case 'denied':
+      return error(ctx, SQLSTATE.refused, `${r.error?.message ?? 'denied'} (request ${id})`, r.error?.code === 'POLICY_DENIED' ? undefined : r.error?.code);
+    case 'pending':
+      return error(ctx, SQLSTATE.held, `held for approval as request ${id}; once approved, send the same statement again and it runs, once`, undefined, ctx.requestUrl(id));
+    case 'approved':
+      return error(ctx, SQLSTATE.held, `request ${id} is approved and waits for its session; send the same statement again to run it`);
+    case 'expired':
+      return error(ctx, SQLSTATE.expired, `request ${id} expired without a decision`);
+    case 'cancelled':
+      return error(ctx, SQLSTATE.cancelled, `canceling statement due to user request (request ${id} withdrawn)`);
+    case 'executing':
+      return error(ctx, SQLSTATE.held, `request ${id} is running in another session of yours`);
+  }
+}
+
+function error(ctx: StatementContext, code: string, message: string, detail?: string, hint?: string): true {
+  ctx.send(backend.error({ severity: 'ERROR', code, message, ...(detail ? { detail } : {}), ...(hint ? { hint } : {}) }));
+  return true;
+}
+
+function notice(ctx: StatementContext, fields: NoticeFields): void {
+  ctx.send(backend.notice(fields));
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof CountersignError) return e.message;
+  return 'the gateway could not judge the statement';
+}
+
+function sameInput(a: SqlInput, b: SqlInput): boolean {
+  return a.sql === b.sql && JSON.stringify(a.params ?? []) === JSON.stringify(b.params ?? []);
+}
