@@ -71,14 +71,15 @@ export async function startPgbouncer(bin: string, dir: string, upstream: PgTarge
   const port = await freePort();
   const ini = join(dir, 'pgbouncer.ini');
   const users = join(dir, 'pgbouncer-users.txt');
-  // trust: no client password; the user must still be listed in auth_file. The upstream password, if any, is
-  // pgbouncer's to send, as the gateway's would be.
-  writeFileSync(users, `"${upstream.user}" ""\n`);
-  const password = upstream.password ? ` password=${upstream.password}` : '';
+  // trust: no client password, but the user must be listed in auth_file; its password there (if any) is the one
+  // pgbouncer logs in to the server with, as the gateway would with its own. Kept out of the ini, whose lines
+  // pgbouncer quotes in its errors. auth_file quoting: "…" with " doubled.
+  const quoted = (v: string) => `"${v.replace(/"/g, '""')}"`;
+  writeFileSync(users, `${quoted(upstream.user)} ${quoted(upstream.password ?? '')}\n`, { mode: 0o600 });
   writeFileSync(
     ini,
     `[databases]
-${upstream.database} = host=${upstream.host} port=${upstream.port} dbname=${upstream.database} user=${upstream.user}${password}
+${upstream.database} = host=${upstream.host} port=${upstream.port} dbname=${upstream.database} user=${upstream.user}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
