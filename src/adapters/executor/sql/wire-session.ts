@@ -34,6 +34,12 @@ const OWN: Readonly<Record<string, string>> = {
   undo: `ROLLBACK TO SAVEPOINT ${RESERVED_PREFIX}ro`,
   release: `RELEASE SAVEPOINT ${RESERVED_PREFIX}ro`,
   guard: `SELECT pg_catalog.row_to_json(g)::pg_catalog.text FROM (${GUARD_SQL}) g`,
+  // The session check is a large query: planned once (generic plan) instead of on every run, inside a savepoint so the
+  // setting goes back to what the client had.
+  plan_savepoint: `SAVEPOINT ${RESERVED_PREFIX}g`,
+  plan_generic: 'SET LOCAL plan_cache_mode = force_generic_plan',
+  plan_undo: `ROLLBACK TO SAVEPOINT ${RESERVED_PREFIX}g`,
+  plan_release: `RELEASE SAVEPOINT ${RESERVED_PREFIX}g`,
   fail: "DO $$BEGIN RAISE EXCEPTION 'a statement of this transaction was not run by the gateway'; END$$",
 };
 const TEXT_ARRAY = 1009;
@@ -95,8 +101,8 @@ export class WireSession {
       const pre: string[] = status === 'I' ? [plan.readOnly ? 'begin_ro' : 'begin'] : plan.readOnly ? ['savepoint', 'read_only'] : [];
       opened = status === 'I' ? 'transaction' : plan.readOnly ? 'savepoint' : null;
       const values = guardParams(names, plan.readOnly, this.allowed).map(arrayLiteral);
-      const answers = await this.own([...pre.map((k) => ({ key: k })), { key: 'guard', values }]);
-      const guard = answers.at(-1);
+      const answers = await this.own([...pre.map((k) => ({ key: k })), { key: 'plan_savepoint' }, { key: 'plan_generic' }, { key: 'guard', values }, { key: 'plan_undo' }, { key: 'plan_release' }]);
+      const guard = answers.at(-3);
       const failed = answers.find((a) => a.outcome !== 'answered' || a.error);
       let row: GuardRow | undefined;
       const text = guard?.messages.find((m) => m.type === 'D');
