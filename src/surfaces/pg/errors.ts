@@ -12,6 +12,7 @@ export const SQLSTATE = {
   featureNotSupported: '0A000',
   characterNotInRepertoire: '22021',
   invalidParameterValue: '22023',
+  internalError: 'XX000',
 } as const;
 
 /**

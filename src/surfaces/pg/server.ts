@@ -16,7 +16,7 @@ import { createSecureContext } from 'node:tls';
 import type { WireUpstream } from '../../core/ports.ts';
 import type { Authenticate } from '../../service/authenticate.ts';
 import type { Deps } from '../../service/deps.ts';
-import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
+import { backend, FrontendReader, ProtocolError, SQLSTATE, type FrontendMessage } from './protocol.ts';
 import { serveSession } from './session.ts';
 import { Inbox, isLoopback, readOpening } from './opening.ts';
 
@@ -61,7 +61,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     }
     const inbox = new Inbox(socket);
     serve(inbox).catch((e: unknown) => {
-      const fields = e instanceof ProtocolError ? { code: e.sqlstate, message: e.message } : { code: 'XX000', message: 'internal error in the gateway' };
+      const fields = e instanceof ProtocolError ? { code: e.sqlstate, message: e.message } : { code: SQLSTATE.internalError as string, message: 'internal error in the gateway' };
       if (!(e instanceof ProtocolError)) deps.log.error({ err: e }, 'postgres wire session failed');
       // On the socket the client reads now (TLS after an upgrade).
       const out = inbox.current;

@@ -41,9 +41,12 @@ export class FrameBuffer {
   }
 }
 
+const ERRNO_PROTOCOL = 'EPROTO';
+
 /** A frame whose length word cannot be right. */
 export class FrameError extends Error {
-  readonly code = 'EPROTO';
+  /** The errno-style token an operator sees ("could not connect to <name>: EPROTO"), not a registry code. */
+  readonly code: string = ERRNO_PROTOCOL;
   constructor() {
     super('malformed message from the upstream');
     this.name = 'FrameError';
