@@ -11,6 +11,7 @@ const ALLOWED: readonly (readonly [RequestStatus, RequestStatus])[] = [
   ['approved', 'executing'],
   ['approved', 'denied'], // the policy tightened before execution and now denies
   ['approved', 'pending'], // the policy tightened and the reviews no longer meet it
+  ['approved', 'expired'], // bound to a client session that did not run it before its time to live
   ['executing', 'succeeded'],
   ['executing', 'failed'],
 ];
