@@ -108,7 +108,10 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     const gw = await startGateway(config, { configFile: path, logger });
     signals.started();
     // A worker's primary says where the gateway runs, once for all.
-    if (cluster.isPrimary) process.stderr.write(`Countersign is running at ${gw.url} (config ${path})\n`);
+    if (cluster.isPrimary) {
+      const pg = gw.postgresPort === undefined ? '' : `; Postgres clients connect to ${config.server.postgres?.host ?? '127.0.0.1'}:${gw.postgresPort}`;
+      process.stderr.write(`Countersign is running at ${gw.url} (config ${path})${pg}\n`);
+    }
     await runUntil(signals.stop, gw, logger);
   }
   if (opts.workers !== undefined && opts.workers > 1) throw new UsageError('--workers needs a config file (the demo runs in one process)');
