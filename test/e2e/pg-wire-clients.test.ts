@@ -1,0 +1,432 @@
+/**
+ * The Postgres wire listener with more real clients and harder cases than
+ * pg-wire.test.ts: psql's \copy and COPY, multi-statement strings and
+ * ON_ERROR_STOP scripts, CancelRequest of a running statement, a client killed
+ * while its statement is held, holdSeconds 0, many sessions at once, pgbench,
+ * TLS (and cleartext refused off loopback), and psycopg.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+
+const db = await createTestDatabase();
+const WAIT = 60_000;
+afterAll(() => db?.drop());
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to its end, feeding `input` on stdin. */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d));
+    p.stderr.on('data', (d: Buffer) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.end(input);
+  });
+}
+
+/** psql against the gateway's listener as a principal (its API key as password). */
+function psql(gw: TestGateway, who: string, args: string[], input = '', env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return run('psql', ['-X', '-h', '127.0.0.1', '-p', String(gw.postgresPort), '-U', who, '-d', 'app-db', ...args], {
+    PGPASSWORD: gw.keys[who] ?? '',
+    PGSSLMODE: 'disable',
+    PGCONNECT_TIMEOUT: '20',
+    ...env,
+  }, input);
+}
+
+function client(gw: TestGateway, who = 'deploy-bot'): pg.Client {
+  return new pg.Client({ host: '127.0.0.1', port: gw.postgresPort, user: who, password: gw.keys[who], database: 'app-db', ssl: false });
+}
+
+type Req = { id: string; status: string; action: { input: { sql: string; params?: unknown[] } } };
+const requests = async (gw: TestGateway, status?: string): Promise<Req[]> =>
+  (await gw.as('alice', `/v1/requests?limit=100${status ? `&status=${status}` : ''}`)).body.requests as Req[];
+const statusOf = async (gw: TestGateway, id: string): Promise<string> => (await gw.as('alice', `/v1/requests/${id}`)).body.status as string;
+const approve = async (gw: TestGateway, id: string) => {
+  const r = await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } });
+  expect(r.status).toBe(200);
+};
+
+/** Sends a CancelRequest as libpq does: a new connection, the key the session was given. */
+function cancelRequest(port: number, c: pg.Client): Promise<void> {
+  const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.end(serialize.cancel(processID, secretKey)));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+}
+
+const POLICY = `connections:
+  - name: app-db
+    kind: postgres
+    url: \${APP_DB_URL}
+policy:
+  default: deny
+  rules:
+    - id: reads
+      when: facts.sql.readOnly
+      effect: allow
+    - id: transactions
+      when: facts.sql.statements.all(s, s.type == "transaction")
+      effect: allow
+    - id: copy
+      when: facts.sql.statements.all(s, s.type == "copy")
+      effect: allow
+    - id: sleep
+      when: '"pg_catalog.pg_sleep" in facts.sql.functions && facts.sql.statements.all(s, s.type == "select")'
+      effect: allow
+    - id: notes
+      when: facts.sql.statements.all(s, s.type == "insert") && facts.sql.tables.all(t, t == "notes")
+      effect: allow
+    - id: no-deletes
+      when: facts.sql.statements.exists(s, s.type == "delete")
+      effect: deny
+      message: deleting is never allowed here
+    - id: updates
+      when: facts.sql.statements.all(s, s.type == "update")
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      ttl: 1h
+`;
+
+describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgbench and psycopg', () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+  const rows = async (sql: string, values: unknown[] = []) => (await direct.query(sql, values)).rows;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query(`CREATE TABLE t (id int PRIMARY KEY, note text);
+      INSERT INTO t VALUES (1, 'one'), (2, 'two');
+      CREATE TABLE notes (body text);
+      CREATE TABLE counters (name text PRIMARY KEY, n int NOT NULL);
+      INSERT INTO counters VALUES ('killed', 0), ('psycopg', 0);`);
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+  });
+
+  it('psql \\copy FROM stdin lands the rows; COPY TO STDOUT and \\copy (SELECT …) TO stdout return them; each COPY is a recorded action', async () => {
+    const script = ['\\copy t FROM stdin', '10\tten', '11\televen', '\\.', 'COPY t TO STDOUT;', '\\copy (SELECT id, note FROM t WHERE id >= 10 ORDER BY id) TO stdout', ''].join('\n');
+    const r = await psql(gw, 'deploy-bot', ['-v', 'ON_ERROR_STOP=1'], script);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(await rows('SELECT id, note FROM t WHERE id >= 10 ORDER BY id')).toEqual([
+      { id: 10, note: 'ten' },
+      { id: 11, note: 'eleven' },
+    ]);
+    // COPY t TO STDOUT: all four rows; the \copy of the query: the two new ones, in order, at the end.
+    expect(r.stdout.split('\n').filter((l) => l === '1\tone' || l === '2\ttwo')).toHaveLength(2);
+    expect(r.stdout.endsWith('10\tten\n11\televen\n')).toBe(true);
+    expect(r.stdout.match(/^10\tten$/gm)).toHaveLength(2);
+    const done = await requests(gw, 'succeeded');
+    for (const re of [/^COPY\s+t\s+FROM\s+STDIN/i, /^COPY t TO STDOUT;?$/, /^COPY\s+\(\s*SELECT id, note FROM t WHERE id >= 10 ORDER BY id\s*\)\s+TO\s+STDOUT/i]) {
+      expect(done.filter((q) => re.test(q.action.input.sql.trim())), String(re)).toHaveLength(1);
+    }
+  });
+
+  it('psql: a multi-statement string in one Query runs as one action and returns both results', async () => {
+    const r = await psql(gw, 'deploy-bot', ['-A', '-t', '-c', 'SELECT 1 AS a; SELECT 2 AS b;']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('1\n2\n');
+    expect((await requests(gw, 'succeeded')).filter((q) => q.action.input.sql === 'SELECT 1 AS a; SELECT 2 AS b;')).toHaveLength(1);
+  });
+
+  it('psql -f with ON_ERROR_STOP: the third statement is denied, psql stops there with exit code 3, the first two ran', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-pgwire-'));
+    try {
+      const file = join(dir, 'script.sql');
+      writeFileSync(file, "INSERT INTO notes (body) VALUES ('script-1');\nINSERT INTO notes (body) VALUES ('script-2');\nDELETE FROM notes;\nINSERT INTO notes (body) VALUES ('script-4');\n");
+      const r = await psql(gw, 'deploy-bot', ['-v', 'ON_ERROR_STOP=1', '-f', file]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/script\.sql:3: ERROR: {2}deleting is never allowed here \(request req_[a-z0-9]+\)/);
+      expect(r.stdout).toBe('INSERT 0 1\nINSERT 0 1\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(await rows("SELECT body FROM notes WHERE body LIKE 'script-%' ORDER BY body")).toEqual([{ body: 'script-1' }, { body: 'script-2' }]);
+  });
+
+  it('CancelRequest of a running statement: the client gets 57014, and the session stays usable', async () => {
+    const c = client(gw);
+    await c.connect();
+    try {
+      const sleeping = c.query('SELECT pg_sleep(30) AS slept').then(
+        () => 'ran',
+        (e: pg.DatabaseError) => e,
+      );
+      // Running on the upstream: PostgreSQL says so.
+      await eventually(async () => ((await rows("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30) AS slept'")).length > 0 ? true : undefined), WAIT);
+      await cancelRequest(gw.postgresPort!, c);
+      expect(await sleeping).toMatchObject({ code: '57014' });
+      expect((await c.query('SELECT 41 + 1 AS answer')).rows).toEqual([{ answer: 42 }]);
+      const req = (await requests(gw)).find((q) => q.action.input.sql === 'SELECT pg_sleep(30) AS slept');
+      expect(req?.status).toBe('failed');
+    } finally {
+      await c.end();
+    }
+  }, WAIT);
+
+  it('a client killed while its statement is held: others go on, the request stays pending, approving it runs nothing; re-sent in a new session it runs once', async () => {
+    const sql = "UPDATE counters SET n = n + 1 WHERE name = 'killed'";
+    const victim = client(gw);
+    await victim.connect();
+    victim.on('error', () => {});
+    // Its upstream backend: the session runs on one connection of the gateway's for its lifetime.
+    const pid = (await victim.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const held = victim.query(sql).catch((e: unknown) => e);
+    const request = await eventually(async () => (await requests(gw, 'pending')).find((q) => q.action.input.sql === sql), WAIT);
+    (victim as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+    await held;
+
+    // The gateway let go of the dead session (its upstream connection was reset for the pool, or closed) well
+    // before the 30 s hold window ends: it does not wait on, for a client no one can answer.
+    await eventually(async () => {
+      const [b] = await rows('SELECT query FROM pg_stat_activity WHERE pid = $1', [pid]);
+      return !b || b.query === 'DISCARD ALL' ? true : undefined;
+    }, 20_000);
+    const other = client(gw);
+    await other.connect();
+    try {
+      expect((await other.query('SELECT count(*)::int AS n FROM t')).rows[0].n).toBeGreaterThan(0);
+    } finally {
+      await other.end();
+    }
+    expect(await statusOf(gw, request.id)).toBe('pending');
+
+    await approve(gw, request.id);
+    expect(await statusOf(gw, request.id)).toBe('approved');
+
+    const again = client(gw);
+    await again.connect();
+    try {
+      const resent = again.query(sql).then((r) => r, (e: unknown) => e);
+      // Resumed by digest it runs at once; had it run already, it would be held anew as another request.
+      const first = await Promise.race([
+        resent,
+        eventually(async () => ((await requests(gw, 'pending')).some((q) => q.action.input.sql === sql) ? 'held anew' : undefined), WAIT),
+      ]);
+      expect(first).toMatchObject({ command: 'UPDATE', rowCount: 1 });
+    } finally {
+      await again.end();
+    }
+    expect(await rows("SELECT n FROM counters WHERE name = 'killed'")).toEqual([{ n: 1 }]);
+    expect(await statusOf(gw, request.id)).toBe('succeeded');
+  }, WAIT * 2);
+
+  it('as many concurrent sessions as the server has room for (min(100, free - 10)), each with its own upstream connection, all run a read', async () => {
+    const [{ max }] = await rows("SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int AS max");
+    const [{ used }] = await rows('SELECT count(*)::int AS used FROM pg_stat_activity');
+    const n = Math.min(100, max - used - 10);
+    expect(n).toBeGreaterThan(10);
+    const clients = Array.from({ length: n }, () => client(gw));
+    try {
+      await Promise.all(clients.map((c) => c.connect()));
+      const results = await Promise.all(clients.map((c, i) => c.query('SELECT $1::int AS i, count(*)::int AS n FROM t', [i])));
+      expect(results.map((r) => r.rows[0].i)).toEqual(clients.map((_, i) => i));
+    } finally {
+      await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    }
+  }, WAIT * 2);
+
+  it('psycopg (Python): a parameterised read, and a held write approved over REST while it waits', async (ctx) => {
+    const probe = await run('python3', ['-c', 'import psycopg'], {});
+    if (probe.code !== 0) ctx.skip();
+    const program = `
+import os, sys, psycopg
+with psycopg.connect(host="127.0.0.1", port=int(os.environ["PORT"]), user="deploy-bot", password=os.environ["KEY"], dbname="app-db", sslmode="disable", application_name="psycopg-test") as conn:
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT note FROM t WHERE id = %s", (2,))
+        print("read", cur.fetchall()[0][0], flush=True)
+        cur.execute("UPDATE counters SET n = n + %s WHERE name = %s", (1, "psycopg"))
+        print("updated", cur.rowcount, flush=True)
+`;
+    const running = run('python3', ['-c', program], { PORT: String(gw.postgresPort), KEY: gw.keys['deploy-bot'] });
+    let ended: Run | undefined;
+    void running.then((x) => (ended = x));
+    const held = await eventually(async () => {
+      if (ended) throw new Error(`psycopg ended before its write was held: ${ended.stderr}`);
+      return (await requests(gw, 'pending')).find((q) => q.action.input.sql === 'UPDATE counters SET n = n + $1 WHERE name = $2');
+    }, WAIT);
+    expect(held.action.input.params).toEqual(['1', 'psycopg']);
+    await approve(gw, held.id);
+    const r = await running;
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('read two\nupdated 1\n');
+    expect(await rows("SELECT n FROM counters WHERE name = 'psycopg'")).toEqual([{ n: 1 }]);
+    expect(await statusOf(gw, held.id)).toBe('succeeded');
+    const read = (await requests(gw, 'succeeded')).find((q) => q.action.input.sql === 'SELECT note FROM t WHERE id = $1');
+    expect(read?.action.input.params).toEqual(['2']);
+  }, WAIT);
+});
+
+describe.skipIf(!db)('holdSeconds 0: a held statement is answered at once, and re-sent after approval it runs once', () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query("CREATE TABLE IF NOT EXISTS zero (name text PRIMARY KEY, n int NOT NULL); INSERT INTO zero VALUES ('x', 0);");
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+  });
+
+  it('CS001 naming the request; after approval the same statement runs once; a third send is a new request', async () => {
+    const sql = "UPDATE zero SET n = n + 1 WHERE name = 'x'";
+    const c = client(gw);
+    await c.connect();
+    try {
+      const first = (await c.query(sql).catch((e: unknown) => e)) as pg.DatabaseError;
+      expect(first).toMatchObject({ code: 'CS001' });
+      const id = /held for approval as request (req_[a-z0-9]+)/.exec(first.message)?.[1];
+      expect(id).toBeDefined();
+      expect(await statusOf(gw, id!)).toBe('pending');
+      await approve(gw, id!);
+
+      expect(await c.query(sql)).toMatchObject({ command: 'UPDATE', rowCount: 1 });
+      expect((await direct.query("SELECT n FROM zero WHERE name = 'x'")).rows).toEqual([{ n: 1 }]);
+      expect(await statusOf(gw, id!)).toBe('succeeded');
+
+      const third = (await c.query(sql).catch((e: unknown) => e)) as pg.DatabaseError;
+      expect(third).toMatchObject({ code: 'CS001' });
+      const again = /held for approval as request (req_[a-z0-9]+)/.exec(third.message)?.[1];
+      expect(again).toBeDefined();
+      expect(again).not.toBe(id);
+      expect(await statusOf(gw, again!)).toBe('pending');
+      expect((await direct.query("SELECT n FROM zero WHERE name = 'x'")).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await c.end();
+    }
+  });
+});
+
+const BENCH_POLICY = `connections:
+  - name: bench-db
+    kind: postgres
+    url: \${APP_DB_URL}
+policy:
+  default: deny
+  rules:
+    - id: bench-reads
+      when: facts.sql.readOnly
+      effect: allow
+    - id: bench-writes
+      when: >-
+        facts.sql.statements.all(s, s.type in ["select", "insert", "update", "transaction"])
+        && facts.sql.tables.all(t, t.startsWith("pgbench_"))
+        && !facts.sql.unboundedWrite
+      effect: allow
+`;
+
+describe.skipIf(!db)('pgbench through the listener', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    const init = await run('pgbench', ['-i', '-s', '1', '-q', db!.url], {});
+    expect(init.code, init.stderr).toBe(0);
+    gw = await startTestGateway(BENCH_POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
+  }, WAIT);
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  const pgbench = (args: string[]) =>
+    run('pgbench', ['-h', '127.0.0.1', '-p', String(gw.postgresPort), '-U', 'deploy-bot', ...args, 'bench-db'], {
+      PGPASSWORD: gw.keys['deploy-bot'],
+      PGSSLMODE: 'disable',
+    });
+
+  it('select-only (-S) and TPC-B-like: exit 0, and the statements are recorded', async () => {
+    const s = await pgbench(['-n', '-S', '-t', '50', '-c', '2']);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stdout).toContain('number of transactions actually processed: 100/100');
+    const b = await pgbench(['-n', '-t', '20', '-c', '2']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stdout).toContain('number of transactions actually processed: 40/40');
+    const done = await requests(gw, 'succeeded');
+    expect(done.some((q) => q.action.input.sql.startsWith('INSERT INTO pgbench_history'))).toBe(true);
+    expect(done.some((q) => q.action.input.sql.startsWith('UPDATE pgbench_branches'))).toBe(true);
+    expect((await requests(gw, 'denied')).length).toBe(0);
+  }, WAIT * 2);
+});
+
+/** This machine's first non-loopback IPv4 address, if it has one. */
+function outsideAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+describe.skipIf(!db)('TLS on the listener', () => {
+  let gw: TestGateway;
+  let dir: string;
+  const outside = outsideAddress();
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-pgwire-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    gw = await startTestGateway(POLICY, {
+      env: { APP_DB_URL: db!.url, PG_CERT: readFileSync(join(dir, 'cert.pem'), 'utf8'), PG_KEY: readFileSync(join(dir, 'key.pem'), 'utf8') },
+      server: 'postgres: { host: 0.0.0.0, port: 0, holdSeconds: 30, tls: { cert: "${PG_CERT}", key: "${PG_KEY}" } }',
+    });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('psql with sslmode=require connects over TLS and runs a read', async () => {
+    const r = await psql(gw, 'deploy-bot', ['-A', '-t', '-c', 'SELECT note FROM t WHERE id = 1'], '', { PGSSLMODE: 'require' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('one\n');
+    const info = await psql(gw, 'deploy-bot', ['-c', '\\conninfo'], '', { PGSSLMODE: 'require' });
+    expect(info.stdout).toMatch(/SSL connection \(protocol: TLSv1\.[23]/);
+  });
+
+  it.skipIf(!outside)('from a non-loopback address: cleartext is refused before the password, TLS is served', async () => {
+    const plain = await run('psql', ['-X', '-h', outside!, '-p', String(gw.postgresPort), '-U', 'deploy-bot', '-d', 'app-db', '-c', 'SELECT 1'], {
+      PGPASSWORD: gw.keys['deploy-bot'],
+      PGSSLMODE: 'disable',
+    });
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain('a password is accepted only over TLS or from this machine');
+    const tls = await run('psql', ['-X', '-h', outside!, '-p', String(gw.postgresPort), '-U', 'deploy-bot', '-d', 'app-db', '-A', '-t', '-c', 'SELECT 7 AS seven'], {
+      PGPASSWORD: gw.keys['deploy-bot'],
+      PGSSLMODE: 'require',
+    });
+    expect(tls.stderr).toBe('');
+    expect(tls.stdout).toBe('7\n');
+  });
+});
