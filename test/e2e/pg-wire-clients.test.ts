@@ -244,8 +244,10 @@ describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgben
     const clients = Array.from({ length: n }, () => client(gw));
     try {
       await Promise.all(clients.map((c) => c.connect()));
-      const results = await Promise.all(clients.map((c, i) => c.query('SELECT $1::int AS i, count(*)::int AS n FROM t', [i])));
+      const results = await Promise.all(clients.map((c, i) => c.query('SELECT $1::int AS i, pg_backend_pid() AS pid FROM t LIMIT 1', [i])));
       expect(results.map((r) => r.rows[0].i)).toEqual(clients.map((_, i) => i));
+      // One upstream backend per session, all at once.
+      expect(new Set(results.map((r) => r.rows[0].pid)).size).toBe(n);
     } finally {
       await Promise.all(clients.map((c) => c.end().catch(() => {})));
     }
