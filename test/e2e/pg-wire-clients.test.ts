@@ -263,6 +263,8 @@ with psycopg.connect(host="127.0.0.1", port=int(os.environ["PORT"]), user="deplo
     with conn.cursor() as cur:
         cur.execute("SELECT note FROM t WHERE id = %s", (2,))
         print("read", cur.fetchall()[0][0], flush=True)
+        cur.execute("SELECT %s * 2 AS f, length(%s) AS l, %s AS b", (1.25, b"\\x00\\x01", True))
+        print("typed", *cur.fetchone(), flush=True)
         cur.execute("UPDATE counters SET n = n + %s WHERE name = %s", (1, "psycopg"))
         print("updated", cur.rowcount, flush=True)
 `;
@@ -277,11 +279,14 @@ with psycopg.connect(host="127.0.0.1", port=int(os.environ["PORT"]), user="deplo
     await approve(gw, held.id);
     const r = await running;
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('read two\nupdated 1\n');
+    expect(r.stdout).toBe('read two\ntyped 2.5 2 True\nupdated 1\n');
     expect(await rows("SELECT n FROM counters WHERE name = 'psycopg'")).toEqual([{ n: 1 }]);
     expect(await statusOf(gw, held.id)).toBe('succeeded');
     const read = (await requests(gw, 'succeeded')).find((q) => q.action.input.sql === 'SELECT note FROM t WHERE id = $1');
     expect(read?.action.input.params).toEqual(['2']);
+    // psycopg sends ints, floats, bytes and bools in binary: recorded as the text that names each value.
+    const typed = (await requests(gw, 'succeeded')).find((q) => q.action.input.sql === 'SELECT $1 * 2 AS f, length($2) AS l, $3 AS b');
+    expect(typed?.action.input.params).toEqual(['1.25', '\\x0001', 't']);
   }, WAIT);
 });
 

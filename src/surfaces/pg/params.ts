@@ -13,6 +13,9 @@ const INT8 = 20;
 const INT2 = 21;
 const INT4 = 23;
 const TEXT = 25;
+const BYTEA = 17;
+const FLOAT4 = 700;
+const FLOAT8 = 701;
 const VARCHAR = 1043;
 
 /**
@@ -23,6 +26,7 @@ const VARCHAR = 1043;
  * @example
  * paramText(Buffer.from([0, 0, 0, 7]), 1, 23); // '7'
  * paramText(Buffer.from('x'), 0, 0); // 'x'
+ * paramText(Buffer.from([1, 2]), 1, 17); // '\\x0102'
  */
 export function paramText(value: Buffer, format: number, type: number): string | undefined {
   if (format === 0) return value.toString('utf8');
@@ -35,11 +39,26 @@ export function paramText(value: Buffer, format: number, type: number): string |
       return value.length === 4 ? String(value.readInt32BE(0)) : undefined;
     case INT8:
       return value.length === 8 ? value.readBigInt64BE(0).toString() : undefined;
+    case FLOAT4:
+      return value.length === 4 ? floatText(value.readFloatBE(0)) : undefined;
+    case FLOAT8:
+      return value.length === 8 ? floatText(value.readDoubleBE(0)) : undefined;
+    case BYTEA:
+      return `\\x${value.toString('hex')}`;
     case TEXT:
     case VARCHAR:
       return isUtf8(value) && !value.includes(0) ? value.toString('utf8') : undefined;
   }
   return undefined;
+}
+
+/** Postgres' spelling of a float: distinct values get distinct texts (JS prints the shortest that reads back; -0 kept). */
+function floatText(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  if (Object.is(x, -0)) return '-0';
+  return String(x);
 }
 
 /**

@@ -94,7 +94,7 @@ export async function serveSession(
         // The action records each value as text; a binary one only of a type whose text it names exactly (params.ts).
         const params = m.params.map((p, i) => (p === null ? null : paramText(p, paramFormat(m.paramFormats, i), prepared.types[i] ?? 0)));
         if (params.some((p) => p === undefined)) {
-          return (fail('0A000', 'binary-format parameters are supported for bool, int2, int4, int8, text and varchar with their type given in Parse: send others as text'), 'go');
+          return (fail('0A000', 'binary-format parameters are supported for bool, int2, int4, int8, float4, float8, bytea, text and varchar with their type given in Parse: send others as text'), 'go');
         }
         portals.set(m.portal, { sql: prepared.sql, params: params as (string | null)[] });
         held.push({ raw: m.raw, kind: 'bind' });
