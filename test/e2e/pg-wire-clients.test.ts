@@ -87,8 +87,12 @@ policy:
       when: facts.sql.statements.all(s, s.type == "transaction")
       effect: allow
     - id: copy
-      when: facts.sql.statements.all(s, s.type == "copy")
+      when: facts.sql.statements.all(s, s.type == "copy") && !("audited" in facts.sql.tables)
       effect: allow
+    - id: copy-audited
+      when: facts.sql.statements.all(s, s.type == "copy") && "audited" in facts.sql.tables
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
     - id: sleep
       when: '"pg_catalog.pg_sleep" in facts.sql.functions && facts.sql.statements.all(s, s.type == "select")'
       effect: allow
@@ -117,6 +121,7 @@ describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgben
     await direct.query(`CREATE TABLE t (id int PRIMARY KEY, note text);
       INSERT INTO t VALUES (1, 'one'), (2, 'two');
       CREATE TABLE notes (body text);
+      CREATE TABLE audited (id int, note text);
       CREATE TABLE counters (name text PRIMARY KEY, n int NOT NULL);
       INSERT INTO counters VALUES ('killed', 0), ('psycopg', 0);`);
     gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
@@ -145,6 +150,20 @@ describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgben
       expect(done.filter((q) => re.test(q.action.input.sql.trim())), String(re)).toHaveLength(1);
     }
   });
+
+  it('psql \\copy FROM stdin held for approval: the rows are sent once a human approves, and land once', async () => {
+    const run = psql(gw, 'deploy-bot', ['-v', 'ON_ERROR_STOP=1'], ['\\copy audited FROM stdin', '1\tfirst', '2\tsecond', '\\.', ''].join('\n'));
+    const held = await eventually(async () => (await requests(gw, 'pending')).find((q) => /^COPY\s+audited\s+FROM\s+STDIN/i.test(q.action.input.sql)), WAIT);
+    await approve(gw, held.id);
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('COPY 2\n');
+    expect(await rows('SELECT id, note FROM audited ORDER BY id')).toEqual([
+      { id: 1, note: 'first' },
+      { id: 2, note: 'second' },
+    ]);
+    expect(await statusOf(gw, held.id)).toBe('succeeded');
+  }, WAIT);
 
   it('psql: a multi-statement string in one Query runs as one action and returns both results', async () => {
     const r = await psql(gw, 'deploy-bot', ['-A', '-t', '-c', 'SELECT 1 AS a; SELECT 2 AS b;']);
@@ -372,13 +391,18 @@ describe.skipIf(!db)('pgbench through the listener', () => {
       PGSSLMODE: 'disable',
     });
 
-  it('select-only (-S) and TPC-B-like: exit 0, and the statements are recorded', async () => {
+  it('select-only (-S) and TPC-B-like, in the simple, extended and prepared protocols: exit 0, and the statements are recorded', async () => {
     const s = await pgbench(['-n', '-S', '-t', '50', '-c', '2']);
     expect(s.code, s.stderr).toBe(0);
     expect(s.stdout).toContain('number of transactions actually processed: 100/100');
     const b = await pgbench(['-n', '-t', '20', '-c', '2']);
     expect(b.code, b.stderr).toBe(0);
     expect(b.stdout).toContain('number of transactions actually processed: 40/40');
+    for (const mode of ['extended', 'prepared']) {
+      const m = await pgbench(['-n', '-t', '10', '-c', '2', '-M', mode]);
+      expect(m.code, `${mode}: ${m.stderr}`).toBe(0);
+      expect(m.stdout).toContain('number of transactions actually processed: 20/20');
+    }
     const done = await requests(gw, 'succeeded');
     expect(done.some((q) => q.action.input.sql.startsWith('INSERT INTO pgbench_history'))).toBe(true);
     expect(done.some((q) => q.action.input.sql.startsWith('UPDATE pgbench_branches'))).toBe(true);
