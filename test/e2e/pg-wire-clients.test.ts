@@ -255,6 +255,40 @@ describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgben
     expect(await statusOf(gw, request.id)).toBe('succeeded');
   }, WAIT * 2);
 
+  it('a client killed in the middle of its COPY FROM STDIN: the COPY is aborted upstream, no row lands, the connection is let go', async () => {
+    const s = connect(gw.postgresPort!, '127.0.0.1');
+    s.on('error', () => {});
+    let got = Buffer.alloc(0);
+    const seen = (bytes: number[]) => got.includes(Buffer.from(bytes));
+    const until = (bytes: number[]) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (!seen(bytes)) return;
+          s.off('data', check);
+          got = Buffer.alloc(0);
+          resolve();
+        };
+        s.on('data', check);
+        check();
+      });
+    s.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+    s.write(serialize.startup({ user: 'deploy-bot', database: 'app-db' }));
+    await until([0x52, 0, 0, 0, 8, 0, 0, 0, 3]); // AuthenticationCleartextPassword
+    s.write(serialize.password(gw.keys['deploy-bot']!));
+    await until([0x5a, 0, 0, 0, 5, 0x49]); // ReadyForQuery, idle
+    s.write(serialize.query('COPY t FROM STDIN'));
+    await until([0x47]); // CopyInResponse
+    s.write(serialize.copyData(Buffer.from('900\thalf-way\n')));
+    const [{ pid }] = await rows("SELECT pid FROM pg_stat_activity WHERE query = 'COPY t FROM STDIN' AND state = 'active'");
+    s.destroy();
+    // PostgreSQL aborts a COPY whose client hung up; through the gateway too, well before statement_timeout (30 s).
+    await eventually(async () => {
+      const [b] = await rows('SELECT query, state FROM pg_stat_activity WHERE pid = $1', [pid]);
+      return !b || b.query !== 'COPY t FROM STDIN' || b.state !== 'active' ? true : undefined;
+    }, 20_000);
+    expect(await rows('SELECT id FROM t WHERE id = 900')).toEqual([]);
+  }, WAIT);
+
   it('as many concurrent sessions as the server has room for (min(100, free - 10)), each with its own upstream connection, all run a read', async () => {
     const [{ max }] = await rows("SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int AS max");
     const [{ used }] = await rows('SELECT count(*)::int AS used FROM pg_stat_activity');
