@@ -9,6 +9,7 @@
  * of it up to the Sync is skipped, as Postgres does. COPY data goes straight
  * to the upstream while it waits for it.
  */
+import { serialize } from 'pg-protocol';
 import type { SqlInput } from '../../core/action.ts';
 import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
@@ -155,6 +156,9 @@ export async function serveSession(
     } catch (e) {
       failure = e;
     }
+    // Gone in the middle of a COPY FROM STDIN: the upstream would wait for the rest (as long as statement_timeout lets
+    // it, holding the connection). PostgreSQL aborts a COPY whose client hung up; so does the gateway, with CopyFail.
+    if (upstream.copying()) upstream.copy(serialize.copyFail('the client went away during COPY'));
     ended = true;
     wake?.();
   })();
