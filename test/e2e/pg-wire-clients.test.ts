@@ -1,114 +1,25 @@
 /**
  * The Postgres wire listener with more real clients and harder cases than
- * pg-wire.test.ts: psql's \copy and COPY, multi-statement strings and
- * ON_ERROR_STOP scripts, CancelRequest of a running statement, a client killed
- * while its statement is held, holdSeconds 0, many sessions at once, pgbench,
- * TLS (and cleartext refused off loopback), and psycopg.
+ * pg-wire.test.ts: psql's \copy and COPY (held too), multi-statement strings
+ * and ON_ERROR_STOP scripts, CancelRequest of a running statement, a client
+ * killed while its statement is held or in the middle of its COPY,
+ * holdSeconds 0, many sessions at once, and psycopg. pgbench and TLS:
+ * pg-wire-bench-tls.test.ts.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { approve, cancelRequest, client, POLICY, psql, requests, run, statusOf, type Run } from '../support/pg-wire-clients.ts';
 
 const db = await createTestDatabase();
 const WAIT = 60_000;
 afterAll(() => db?.drop());
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a program to its end, feeding `input` on stdin. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input = ''): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
-
-/** psql against the gateway's listener as a principal (its API key as password). */
-function psql(gw: TestGateway, who: string, args: string[], input = '', env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return run('psql', ['-X', '-h', '127.0.0.1', '-p', String(gw.postgresPort), '-U', who, '-d', 'app-db', ...args], {
-    PGPASSWORD: gw.keys[who] ?? '',
-    PGSSLMODE: 'disable',
-    PGCONNECT_TIMEOUT: '20',
-    ...env,
-  }, input);
-}
-
-function client(gw: TestGateway, who = 'deploy-bot'): pg.Client {
-  return new pg.Client({ host: '127.0.0.1', port: gw.postgresPort, user: who, password: gw.keys[who], database: 'app-db', ssl: false });
-}
-
-type Req = { id: string; status: string; action: { input: { sql: string; params?: unknown[] } } };
-const requests = async (gw: TestGateway, status?: string): Promise<Req[]> =>
-  (await gw.as('alice', `/v1/requests?limit=100${status ? `&status=${status}` : ''}`)).body.requests as Req[];
-const statusOf = async (gw: TestGateway, id: string): Promise<string> => (await gw.as('alice', `/v1/requests/${id}`)).body.status as string;
-const approve = async (gw: TestGateway, id: string) => {
-  const r = await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } });
-  expect(r.status).toBe(200);
-};
-
-/** Sends a CancelRequest as libpq does: a new connection, the key the session was given. */
-function cancelRequest(port: number, c: pg.Client): Promise<void> {
-  const { processID, secretKey } = c as unknown as { processID: number; secretKey: number };
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.end(serialize.cancel(processID, secretKey)));
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
-}
-
-const POLICY = `connections:
-  - name: app-db
-    kind: postgres
-    url: \${APP_DB_URL}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.sql.readOnly
-      effect: allow
-    - id: transactions
-      when: facts.sql.statements.all(s, s.type == "transaction")
-      effect: allow
-    - id: copy
-      when: facts.sql.statements.all(s, s.type == "copy") && !("audited" in facts.sql.tables)
-      effect: allow
-    - id: copy-audited
-      when: facts.sql.statements.all(s, s.type == "copy") && "audited" in facts.sql.tables
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-    - id: sleep
-      when: '"pg_catalog.pg_sleep" in facts.sql.functions && facts.sql.statements.all(s, s.type == "select")'
-      effect: allow
-    - id: notes
-      when: facts.sql.statements.all(s, s.type == "insert") && facts.sql.tables.all(t, t == "notes")
-      effect: allow
-    - id: no-deletes
-      when: facts.sql.statements.exists(s, s.type == "delete")
-      effect: deny
-      message: deleting is never allowed here
-    - id: updates
-      when: facts.sql.statements.all(s, s.type == "update")
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-      ttl: 1h
-`;
 
 describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgbench and psycopg', () => {
   let gw: TestGateway;
@@ -385,113 +296,5 @@ describe.skipIf(!db)('holdSeconds 0: a held statement is answered at once, and r
     } finally {
       await c.end();
     }
-  });
-});
-
-const BENCH_POLICY = `connections:
-  - name: bench-db
-    kind: postgres
-    url: \${APP_DB_URL}
-policy:
-  default: deny
-  rules:
-    - id: bench-reads
-      when: facts.sql.readOnly
-      effect: allow
-    - id: bench-writes
-      when: >-
-        facts.sql.statements.all(s, s.type in ["select", "insert", "update", "transaction"])
-        && facts.sql.tables.all(t, t.startsWith("pgbench_"))
-        && !facts.sql.unboundedWrite
-      effect: allow
-`;
-
-describe.skipIf(!db)('pgbench through the listener', () => {
-  let gw: TestGateway;
-
-  beforeAll(async () => {
-    const init = await run('pgbench', ['-i', '-s', '1', '-q', db!.url], {});
-    expect(init.code, init.stderr).toBe(0);
-    gw = await startTestGateway(BENCH_POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
-  }, WAIT);
-
-  afterAll(async () => {
-    await gw?.stop();
-  });
-
-  const pgbench = (args: string[]) =>
-    run('pgbench', ['-h', '127.0.0.1', '-p', String(gw.postgresPort), '-U', 'deploy-bot', ...args, 'bench-db'], {
-      PGPASSWORD: gw.keys['deploy-bot'],
-      PGSSLMODE: 'disable',
-    });
-
-  it('select-only (-S) and TPC-B-like, in the simple, extended and prepared protocols: exit 0, and the statements are recorded', async () => {
-    const s = await pgbench(['-n', '-S', '-t', '50', '-c', '2']);
-    expect(s.code, s.stderr).toBe(0);
-    expect(s.stdout).toContain('number of transactions actually processed: 100/100');
-    const b = await pgbench(['-n', '-t', '20', '-c', '2']);
-    expect(b.code, b.stderr).toBe(0);
-    expect(b.stdout).toContain('number of transactions actually processed: 40/40');
-    for (const mode of ['extended', 'prepared']) {
-      const m = await pgbench(['-n', '-t', '10', '-c', '2', '-M', mode]);
-      expect(m.code, `${mode}: ${m.stderr}`).toBe(0);
-      expect(m.stdout).toContain('number of transactions actually processed: 20/20');
-    }
-    const done = await requests(gw, 'succeeded');
-    expect(done.some((q) => q.action.input.sql.startsWith('INSERT INTO pgbench_history'))).toBe(true);
-    expect(done.some((q) => q.action.input.sql.startsWith('UPDATE pgbench_branches'))).toBe(true);
-    expect((await requests(gw, 'denied')).length).toBe(0);
-  }, WAIT * 2);
-});
-
-/** This machine's first non-loopback IPv4 address, if it has one. */
-function outsideAddress(): string | undefined {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return undefined;
-}
-
-describe.skipIf(!db)('TLS on the listener', () => {
-  let gw: TestGateway;
-  let dir: string;
-  const outside = outsideAddress();
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cs-pgwire-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    gw = await startTestGateway(POLICY, {
-      env: { APP_DB_URL: db!.url, PG_CERT: readFileSync(join(dir, 'cert.pem'), 'utf8'), PG_KEY: readFileSync(join(dir, 'key.pem'), 'utf8') },
-      server: 'postgres: { host: 0.0.0.0, port: 0, holdSeconds: 30, tls: { cert: "${PG_CERT}", key: "${PG_KEY}" } }',
-    });
-  });
-
-  afterAll(async () => {
-    await gw?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('psql with sslmode=require connects over TLS and runs a read', async () => {
-    const r = await psql(gw, 'deploy-bot', ['-A', '-t', '-c', 'SELECT note FROM t WHERE id = 1'], '', { PGSSLMODE: 'require' });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe('one\n');
-    const info = await psql(gw, 'deploy-bot', ['-c', '\\conninfo'], '', { PGSSLMODE: 'require' });
-    expect(info.stdout).toMatch(/SSL connection \(protocol: TLSv1\.[23]/);
-  });
-
-  it.skipIf(!outside)('from a non-loopback address: cleartext is refused before the password, TLS is served', async () => {
-    const plain = await run('psql', ['-X', '-h', outside!, '-p', String(gw.postgresPort), '-U', 'deploy-bot', '-d', 'app-db', '-c', 'SELECT 1'], {
-      PGPASSWORD: gw.keys['deploy-bot'],
-      PGSSLMODE: 'disable',
-    });
-    expect(plain.code).toBe(2);
-    expect(plain.stderr).toContain('a password is accepted only over TLS or from this machine');
-    const tls = await run('psql', ['-X', '-h', outside!, '-p', String(gw.postgresPort), '-U', 'deploy-bot', '-d', 'app-db', '-A', '-t', '-c', 'SELECT 7 AS seven'], {
-      PGPASSWORD: gw.keys['deploy-bot'],
-      PGSSLMODE: 'require',
-    });
-    expect(tls.stderr).toBe('');
-    expect(tls.stdout).toBe('7\n');
   });
 });
