@@ -76,6 +76,15 @@ describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgben
     expect(await statusOf(gw, held.id)).toBe('succeeded');
   }, WAIT);
 
+  it('psql \\copy FROM stdin with a bad row: the COPY fails as a whole with the server\'s error, and the session goes on', async () => {
+    const script = ['\\set ON_ERROR_STOP 0', '\\copy t FROM stdin', '20\ttwenty', 'not-a-number\tbad', '21\ttwenty-one', '\\.', 'SELECT count(*) AS n FROM t WHERE id IN (20, 21);', ''].join('\n');
+    const r = await psql(gw, 'deploy-bot', [], script);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/ERROR: {2}invalid input syntax for type integer: "not-a-number"/);
+    expect(r.stdout).toMatch(/ n \n---\n 0\n/);
+    expect(await rows('SELECT id FROM t WHERE id IN (20, 21)')).toEqual([]);
+  });
+
   it('psql: a multi-statement string in one Query runs as one action and returns both results', async () => {
     const r = await psql(gw, 'deploy-bot', ['-A', '-t', '-c', 'SELECT 1 AS a; SELECT 2 AS b;']);
     expect(r.stderr).toBe('');
