@@ -123,6 +123,30 @@ describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgben
       expect((await c.query('SELECT 41 + 1 AS answer')).rows).toEqual([{ answer: 42 }]);
       const req = (await requests(gw)).find((q) => q.action.input.sql === 'SELECT pg_sleep(30) AS slept');
       expect(req?.status).toBe('failed');
+
+      // The same in the extended protocol (a bound parameter), where the error ends the batch up to its Sync.
+      const bound = c.query('SELECT pg_sleep($1) AS slept_bound', [30]).then(
+        () => 'ran',
+        (e: pg.DatabaseError) => e,
+      );
+      await eventually(async () => ((await rows("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep($1) AS slept_bound'")).length > 0 ? true : undefined), WAIT);
+      await cancelRequest(gw.postgresPort!, c);
+      expect(await bound).toMatchObject({ code: '57014' });
+      expect((await c.query('SELECT $1::int + 1 AS answer', [41])).rows).toEqual([{ answer: 42 }]);
+      expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+
+      // Inside a transaction block: the block fails as it would on the server, and ROLLBACK ends it.
+      await c.query('BEGIN');
+      const inBlock = c.query('SELECT pg_sleep(30) AS slept_in_block').then(
+        () => 'ran',
+        (e: pg.DatabaseError) => e,
+      );
+      await eventually(async () => ((await rows("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(30) AS slept_in_block'")).length > 0 ? true : undefined), WAIT);
+      await cancelRequest(gw.postgresPort!, c);
+      expect(await inBlock).toMatchObject({ code: '57014' });
+      await expect(c.query('SELECT 1')).rejects.toMatchObject({ code: '25P02' });
+      expect((await c.query('ROLLBACK')).command).toBe('ROLLBACK');
+      expect((await c.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }]);
     } finally {
       await c.end();
     }
