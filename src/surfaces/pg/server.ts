@@ -18,6 +18,7 @@ import type { Authenticate } from '../../service/authenticate.ts';
 import type { Deps } from '../../service/deps.ts';
 import { backend, FrontendReader, ProtocolError, SQLSTATE, type FrontendMessage } from './protocol.ts';
 import { serveSession } from './session.ts';
+import { CLIENT_GONE } from './statement.ts';
 import { Inbox, isLoopback, readOpening } from './opening.ts';
 
 export interface PgListenerOptions {
@@ -129,6 +130,14 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
       },
     });
     upstream.onLost(() => socket.destroy());
+    // A client that closed its connection waits for nothing more: a held statement stops waiting (and stays pending).
+    let gone = false;
+    const leave = () => {
+      gone = true;
+      controller.abort(CLIENT_GONE);
+    };
+    if (socket.destroyed) leave();
+    else socket.once('close', leave);
     try {
       send(backend.authOk());
       for (const [name, value] of upstream.parameters) send(backend.parameterStatus(name, value));
@@ -151,7 +160,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
           context: { surface: 'postgres', ...(remote ? { remote } : {}), ...(application ? { application: application.slice(0, 64) } : {}) },
           maxRunMs: handle.maxRunMs,
           cancelled: () => {
-            if (controller.signal.aborted) controller = new AbortController();
+            if (controller.signal.aborted && !gone) controller = new AbortController();
             return controller.signal;
           },
         },

@@ -9,9 +9,11 @@
  * of it up to the Sync is skipped, as Postgres does. COPY data goes straight
  * to the upstream while it waits for it.
  */
+import { serialize } from 'pg-protocol';
 import type { SqlInput } from '../../core/action.ts';
 import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
+import { paramFormat, paramText } from './params.ts';
 import { runStatement, type StatementContext } from './statement.ts';
 
 /** Names of the gateway's own prepared statements and portal on the upstream; a client may not use them. */
@@ -42,7 +44,7 @@ export async function serveSession(
   options: SessionOptions,
 ): Promise<void> {
   const reader = options.reader ?? new FrontendReader({ maxMessageBytes: options.maxMessageBytes });
-  const statements = new Map<string, string>();
+  const statements = new Map<string, { sql: string; types: readonly number[] }>();
   const portals = new Map<string, Bound>();
   let held: WirePart[] = [];
   let skipping = false;
@@ -83,16 +85,19 @@ export async function serveSession(
     switch (m.type) {
       case 'parse':
         if (RESERVED.test(m.name)) return (fail('42P05', `prepared statement names starting "countersign_" are the gateway's`), 'go');
-        statements.set(m.name, m.sql);
+        statements.set(m.name, { sql: m.sql, types: m.paramTypes });
         held.push({ raw: m.raw, kind: 'parse' });
         return 'go';
       case 'bind': {
         if (RESERVED.test(m.portal) || RESERVED.test(m.statement)) return (fail('42P03', `portal and statement names starting "countersign_" are the gateway's`), 'go');
-        const sql = statements.get(m.statement);
-        if (sql === undefined) return (fail('26000', `prepared statement "${m.statement.slice(0, 63)}" does not exist`), 'go');
-        const binary = m.paramFormats.length === 1 ? m.paramFormats[0] === 1 : m.paramFormats.some((f) => f === 1);
-        if (binary && m.params.some((p) => p !== null)) return (fail('0A000', 'binary-format parameters are not supported: send parameters as text'), 'go');
-        portals.set(m.portal, { sql, params: m.params.map((p) => (p === null ? null : p.toString('utf8'))) });
+        const prepared = statements.get(m.statement);
+        if (prepared === undefined) return (fail('26000', `prepared statement "${m.statement.slice(0, 63)}" does not exist`), 'go');
+        // The action records each value as text; a binary one only of a type whose text it names exactly (params.ts).
+        const params = m.params.map((p, i) => (p === null ? null : paramText(p, paramFormat(m.paramFormats, i), prepared.types[i] ?? 0)));
+        if (params.some((p) => p === undefined)) {
+          return (fail('0A000', 'binary-format parameters are supported for bool, int2, int4, int8, float4, float8, bytea, text and varchar with their type given in Parse: send others as text'), 'go');
+        }
+        portals.set(m.portal, { sql: prepared.sql, params: params as (string | null)[] });
         held.push({ raw: m.raw, kind: 'bind' });
         return 'go';
       }
@@ -151,6 +156,9 @@ export async function serveSession(
     } catch (e) {
       failure = e;
     }
+    // Gone in the middle of a COPY FROM STDIN: the upstream would wait for the rest (as long as statement_timeout lets
+    // it, holding the connection). PostgreSQL aborts a COPY whose client hung up; so does the gateway, with CopyFail.
+    if (upstream.copying()) upstream.copy(serialize.copyFail('the client went away during COPY'));
     ended = true;
     wake?.();
   })();

@@ -33,6 +33,14 @@ export const SQLSTATE = {
   failed: '58000',
 } as const;
 
+/**
+ * The abort reason when the client's connection closed: a held statement
+ * stops waiting but stays pending (no one withdrew it), and nothing runs
+ * for a session that is gone; sent again from a new session once approved,
+ * it runs there.
+ */
+export const CLIENT_GONE = 'the postgres client went away';
+
 export interface StatementContext {
   readonly deps: Deps;
   readonly principal: Principal;
@@ -90,7 +98,8 @@ export async function runStatement(ctx: StatementContext, input: SqlInput, parts
   }
 
   if (record.status === 'pending') record = await hold(ctx, record);
-  if (record.status === 'approved') record = await executeApproved(ctx.deps, record.id, runner);
+  // Approved while its client was gone: it stays approved, to run once when the statement is sent again.
+  if (record.status === 'approved' && ctx.signal.reason !== CLIENT_GONE) record = await executeApproved(ctx.deps, record.id, runner);
   const failed = answer(ctx, record, outcome);
   // Not run, inside the client's block: the block fails as it would on the statement's own error.
   if (failed && !outcome?.relayed && ctx.upstream.status() === 'T') await ctx.upstream.fail();
@@ -115,8 +124,9 @@ async function hold(ctx: StatementContext, held: RequestRecord): Promise<Request
     if (left <= 0) break;
     current = await waitForChange(ctx.deps, ctx.principal, held.id, { seconds: Math.min(left, 60), from: 'pending', signal: ctx.signal });
   }
-  // Cancelled by the client while held: the request is withdrawn, as a REST cancel would.
-  if (current.status === 'pending' && ctx.signal.aborted) {
+  // Cancelled by the client while held: the request is withdrawn, as a REST cancel would. A client that merely
+  // went away withdrew nothing: the request stays pending for its reviewers.
+  if (current.status === 'pending' && ctx.signal.aborted && ctx.signal.reason !== CLIENT_GONE) {
     try {
       return await cancel(ctx.deps, { principal: ctx.principal, requestId: held.id, reason: 'cancelled by the postgres client' });
     } catch {
