@@ -46,6 +46,25 @@ export async function serveSession(
   const portals = new Map<string, Bound>();
   let held: WirePart[] = [];
   let skipping = false;
+  /**
+   * Names a Parse or Bind set before the upstream had answered it: one the
+   * upstream did not accept (a name taken, a bad parameter, skipped after an
+   * error, never sent) goes back to what it was, so the gateway never judges
+   * a Bind or Execute by a statement the upstream does not hold under that name.
+   */
+  let unconfirmed: { undo: () => void; ok: boolean }[] = [];
+  const tentatively = <T,>(map: Map<string, T>, name: string, value: T, raw: Buffer, kind: 'parse' | 'bind'): WirePart => {
+    const before = map.get(name);
+    const change = { undo: () => (before === undefined ? map.delete(name) : map.set(name, before)), ok: false };
+    unconfirmed.push(change);
+    map.set(name, value);
+    return { raw, kind, accepted: () => (change.ok = true) };
+  };
+  /** After parts went upstream (or were dropped): undoes, newest first, what the upstream did not accept. */
+  const settle = () => {
+    for (const c of unconfirmed.reverse()) if (!c.ok) c.undo();
+    unconfirmed = [];
+  };
   const queue: FrontendMessage[] = [...(options.initial ?? [])];
 
   const fail = (code: string, message: string) => {
@@ -64,13 +83,16 @@ export async function serveSession(
       const parts = held;
       held = [];
       if (!skipping && parts.length > 0) await upstream.sync(parts);
+      settle();
       skipping = false;
       ctx.send(backend.readyForQuery(upstream.status()));
       return 'go';
     }
     if (m.type === 'query') {
       // A simple Query ends any extended batch: what was held is sent first, as the server would have had it.
-      if (held.length > 0) await upstream.sync(held.splice(0));
+      if (held.length > 0 && !skipping) await upstream.sync(held.splice(0));
+      held = [];
+      settle();
       skipping = false;
       statements.delete('');
       portals.delete('');
@@ -83,8 +105,7 @@ export async function serveSession(
     switch (m.type) {
       case 'parse':
         if (RESERVED.test(m.name)) return (fail('42P05', `prepared statement names starting "countersign_" are the gateway's`), 'go');
-        statements.set(m.name, m.sql);
-        held.push({ raw: m.raw, kind: 'parse' });
+        held.push(tentatively(statements, m.name, m.sql, m.raw, 'parse'));
         return 'go';
       case 'bind': {
         if (RESERVED.test(m.portal) || RESERVED.test(m.statement)) return (fail('42P03', `portal and statement names starting "countersign_" are the gateway's`), 'go');
@@ -92,8 +113,7 @@ export async function serveSession(
         if (sql === undefined) return (fail('26000', `prepared statement "${m.statement.slice(0, 63)}" does not exist`), 'go');
         const binary = m.paramFormats.length === 1 ? m.paramFormats[0] === 1 : m.paramFormats.some((f) => f === 1);
         if (binary && m.params.some((p) => p !== null)) return (fail('0A000', 'binary-format parameters are not supported: send parameters as text'), 'go');
-        portals.set(m.portal, { sql, params: m.params.map((p) => (p === null ? null : p.toString('utf8'))) });
-        held.push({ raw: m.raw, kind: 'bind' });
+        held.push(tentatively(portals, m.portal, { sql, params: m.params.map((p) => (p === null ? null : p.toString('utf8'))) }, m.raw, 'bind'));
         return 'go';
       }
       case 'describe':
@@ -108,6 +128,7 @@ export async function serveSession(
         return 'go';
       case 'flush':
         if (held.length > 0) await upstream.sync(held.splice(0), { flush: true });
+        settle();
         return 'go';
       case 'execute': {
         const bound = portals.get(m.portal);
@@ -116,10 +137,12 @@ export async function serveSession(
         // An empty statement answers EmptyQueryResponse upstream; nothing to judge.
         if (/^[\s;]*$/.test(bound.sql)) {
           await upstream.sync(parts, { flush: true });
+          settle();
           return 'go';
         }
         const input: SqlInput = bound.params.length > 0 ? { sql: bound.sql, params: bound.params } : { sql: bound.sql };
         if (await statement(input, parts)) skipping = true;
+        settle();
         return 'go';
       }
       case 'functionCall':

@@ -1,0 +1,153 @@
+/**
+ * The Postgres wire listener under attack, by a client holding only an
+ * agent's API key: each test sends what a hostile client could (raw protocol
+ * messages no driver would send in that order) and checks, in the real
+ * database or in the request's status, that nothing ran that policy did not
+ * allow.
+ */
+import { connect, type Socket } from 'node:net';
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import { Parser } from 'pg-protocol/dist/parser.js';
+import type { BackendMessage } from 'pg-protocol/dist/messages.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+
+const db = await createTestDatabase();
+
+const POLICY = `connections:
+  - name: app-db
+    kind: postgres
+    url: \${APP_DB_URL}
+policy:
+  default: deny
+  rules:
+    - id: no-secrets
+      when: facts.sql.tables.exists(t, t == "secrets")
+      effect: deny
+      message: the secrets table is not for agents
+    - id: reads
+      when: facts.sql.readOnly && !facts.sql.tables.exists(t, t == "secrets")
+      effect: allow
+    - id: transactions
+      when: facts.sql.statements.all(s, s.type == "transaction")
+      effect: allow
+`;
+
+type Msg = BackendMessage & { name: string; fields?: unknown[]; code?: string; message?: string; text?: string; status?: string };
+
+/** A session driven message by message: what it sends is raw protocol, what it reads is parsed by pg-protocol. */
+class Raw {
+  private readonly got: Msg[] = [];
+  private wake: (() => void) | undefined;
+  closed = false;
+  private constructor(private readonly socket: Socket) {
+    const parser = new Parser();
+    socket.on('data', (d: Buffer) => {
+      parser.parse(d, (m) => {
+        this.got.push(m as Msg);
+        this.wake?.();
+      });
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake?.();
+    });
+    socket.on('error', () => {});
+  }
+
+  static async open(gw: TestGateway, who = 'deploy-bot'): Promise<Raw> {
+    const socket = connect(gw.postgresPort!, '127.0.0.1');
+    const raw = new Raw(socket);
+    socket.write(serialize.startup({ user: who, database: 'app-db' }));
+    await raw.until('authenticationCleartextPassword');
+    socket.write(serialize.password(gw.keys[who]!));
+    await raw.until('readyForQuery');
+    return raw;
+  }
+
+  send(...messages: Buffer[]): void {
+    this.socket.write(Buffer.concat(messages));
+  }
+
+  /** Messages up to and including the first named `name`. */
+  async until(name: string): Promise<Msg[]> {
+    for (;;) {
+      const at = this.got.findIndex((m) => m.name === name);
+      if (at >= 0) return this.got.splice(0, at + 1);
+      if (this.closed) throw new Error(`connection closed before ${name}: ${JSON.stringify(this.got.map((m) => m.name))}`);
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+
+  end(): void {
+    this.socket.end(serialize.end());
+  }
+}
+
+const errors = (ms: Msg[]) => ms.filter((m) => m.name === 'error').map((m) => m.code);
+const rowsOf = (ms: Msg[]) => ms.filter((m) => m.name === 'dataRow').map((m) => m.fields);
+
+describe.skipIf(!db)('the Postgres wire listener under attack', () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query(`CREATE TABLE t (id int PRIMARY KEY, note text);
+      INSERT INTO t VALUES (1, 'one');
+      CREATE TABLE secrets (s text);
+      INSERT INTO secrets VALUES ('hunter2');`);
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+    await db?.drop();
+  });
+
+  it('a Parse that fails upstream (the name is taken) does not change which statement the gateway judges a Bind of it as', async () => {
+    const c = await Raw.open(gw);
+    try {
+      // Prepared, never executed: nothing to judge yet.
+      c.send(serialize.parse({ name: 's1', text: 'SELECT s FROM secrets' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      // The same name again: Postgres refuses it (42P05) and keeps the first.
+      c.send(serialize.parse({ name: 's1', text: 'SELECT note AS s FROM t' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42P05']);
+      c.send(serialize.bind({ statement: 's1' }), serialize.execute({}), serialize.sync());
+      const answer = await c.until('readyForQuery');
+      expect(rowsOf(answer)).not.toContainEqual(['hunter2']);
+      expect(errors(answer)).toHaveLength(1);
+    } finally {
+      c.end();
+    }
+  });
+
+  it('a Bind that fails upstream (the portal name is taken, in a block) does not change which statement an Execute of that portal is judged as', async () => {
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.query('BEGIN'));
+      await c.until('readyForQuery');
+      // Bound in the block, never executed: the portal outlives the Sync.
+      c.send(serialize.parse({ text: 'SELECT s FROM secrets' }), serialize.bind({ portal: 'p' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      c.send(serialize.query('SAVEPOINT a'));
+      await c.until('readyForQuery');
+      c.send(serialize.parse({ text: 'SELECT note AS s FROM t' }), serialize.bind({ portal: 'p' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42P03']);
+      c.send(serialize.query('ROLLBACK TO SAVEPOINT a'));
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      c.send(serialize.execute({ portal: 'p' }), serialize.sync());
+      const answer = await c.until('readyForQuery');
+      expect(rowsOf(answer)).not.toContainEqual(['hunter2']);
+      expect(errors(answer)).toEqual(['42501']);
+    } finally {
+      c.end();
+    }
+  });
+});
