@@ -150,4 +150,19 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
       c.end();
     }
   });
+
+  it('a statement prepared unjudged cannot pass for an empty one (which runs without a judgment) by a second Parse of its name', async () => {
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.parse({ name: 'e', text: 'DELETE FROM t' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      c.send(serialize.parse({ name: 'e', text: '' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42P05']);
+      c.send(serialize.bind({ statement: 'e' }), serialize.execute({}), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42501']);
+    } finally {
+      c.end();
+    }
+    expect((await direct.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 1 }]);
+  });
 });
