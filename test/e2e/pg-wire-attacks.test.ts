@@ -11,7 +11,7 @@ import { serialize } from 'pg-protocol';
 import { Parser } from 'pg-protocol/dist/parser.js';
 import type { BackendMessage } from 'pg-protocol/dist/messages.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 
 const db = await createTestDatabase();
@@ -76,7 +76,7 @@ class Raw {
     for (;;) {
       const at = this.got.findIndex((m) => m.name === name);
       if (at >= 0) return this.got.splice(0, at + 1);
-      if (this.closed) throw new Error(`connection closed before ${name}: ${JSON.stringify(this.got.map((m) => m.name))}`);
+      if (this.closed) throw new Error(`connection closed before ${name}: ${JSON.stringify(this.got.map((m) => m.message ?? m.name))}`);
       await new Promise<void>((r) => (this.wake = r));
       this.wake = undefined;
     }
@@ -86,6 +86,10 @@ class Raw {
     this.socket.end(serialize.end());
   }
 }
+
+afterAll(async () => {
+  await db?.drop();
+});
 
 const errors = (ms: Msg[]) => ms.filter((m) => m.name === 'error').map((m) => m.code);
 const rowsOf = (ms: Msg[]) => ms.filter((m) => m.name === 'dataRow').map((m) => m.fields);
@@ -107,7 +111,6 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
   afterAll(async () => {
     await gw?.stop();
     await direct?.end();
-    await db?.drop();
   });
 
   it('a Parse that fails upstream (the name is taken) does not change which statement the gateway judges a Bind of it as', async () => {
@@ -164,5 +167,38 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
       c.end();
     }
     expect((await direct.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 1 }]);
+  });
+});
+
+describe.skipIf(!db)('the Postgres wire listener under attack, before authentication', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, maxSessions: 2, authenticationSeconds: 1 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('a client that connects and never finishes its startup is closed, and does not keep its place among maxSessions', async () => {
+    const idle = () =>
+      new Promise<Buffer>((resolve) => {
+        const s = connect(gw.postgresPort!, '127.0.0.1');
+        let got = Buffer.alloc(0);
+        s.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+        s.on('error', () => {});
+        s.on('close', () => resolve(got));
+        // Half a startup packet, then nothing.
+        s.write(serialize.startup({ user: 'deploy-bot', database: 'app-db' }).subarray(0, 10));
+      });
+    const [a, b] = await Promise.all([idle(), idle()]);
+    expect(a.toString('latin1')).toContain('canceling authentication due to timeout');
+    expect(b.toString('latin1')).toContain('57014');
+    // The server sees each close a moment after the client does: a place is free once it has.
+    const c = await eventually(() => Raw.open(gw).catch(() => undefined));
+    c.send(serialize.query('SELECT 1'));
+    expect(errors(await c.until('readyForQuery'))).toEqual([]);
+    c.end();
   });
 });
