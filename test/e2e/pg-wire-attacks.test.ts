@@ -33,6 +33,10 @@ policy:
     - id: transactions
       when: facts.sql.statements.all(s, s.type == "transaction")
       effect: allow
+    - id: updates
+      when: facts.sql.statements.all(s, s.type == "update")
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
 `;
 
 type Msg = BackendMessage & { name: string; fields?: unknown[]; code?: string; message?: string; text?: string; status?: string };
@@ -42,7 +46,9 @@ class Raw {
   private readonly got: Msg[] = [];
   private wake: (() => void) | undefined;
   closed = false;
-  private constructor(private readonly socket: Socket) {
+  /** The BackendKeyData of the session. */
+  key = { pid: 0, secret: 0 };
+  private constructor(readonly socket: Socket) {
     const parser = new Parser();
     socket.on('data', (d: Buffer) => {
       parser.parse(d, (m) => {
@@ -63,7 +69,8 @@ class Raw {
     socket.write(serialize.startup({ user: who, database: 'app-db' }));
     await raw.until('authenticationCleartextPassword');
     socket.write(serialize.password(gw.keys[who]!));
-    await raw.until('readyForQuery');
+    const key = (await raw.until('readyForQuery')).find((m) => m.name === 'backendKeyData') as unknown as { processID: number; secretKey: number };
+    raw.key = { pid: key.processID, secret: key.secretKey };
     return raw;
   }
 
@@ -105,7 +112,7 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
       INSERT INTO t VALUES (1, 'one');
       CREATE TABLE secrets (s text);
       INSERT INTO secrets VALUES ('hunter2');`);
-    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
   });
 
   afterAll(async () => {
@@ -168,6 +175,23 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     }
     expect((await direct.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 1 }]);
   });
+
+  it('a client that floods its session behind a held statement is made to wait (session.test.ts), and its session goes on after', async () => {
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.query("UPDATE t SET note = 'held' WHERE id = 1"));
+      await c.until('notice');
+      // 64 MiB of (empty) queries behind the held statement: without a bound, all of it waits in the gateway's memory.
+      const filler = serialize.query(' '.repeat(65_536));
+      for (let i = 0; i < 1024; i++) c.socket.write(filler);
+      await cancelRequest(gw.postgresPort!, c.key.pid, c.key.secret);
+      expect(errors(await c.until('readyForQuery'))).toEqual(['57014']);
+      for (let i = 0; i < 1024; i++) expect((await c.until('readyForQuery')).map((m) => m.name)).toEqual(['emptyQuery', 'readyForQuery']);
+    } finally {
+      c.end();
+    }
+    expect((await direct.query('SELECT note FROM t WHERE id = 1')).rows).toEqual([{ note: 'one' }]);
+  });
 });
 
 describe.skipIf(!db)('the Postgres wire listener under attack, before authentication', () => {
@@ -202,3 +226,12 @@ describe.skipIf(!db)('the Postgres wire listener under attack, before authentica
     c.end();
   });
 });
+
+/** Sends a CancelRequest as libpq does: a new connection, the key the session was given. */
+function cancelRequest(port: number, pid: number, secret: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.end(serialize.cancel(pid, secret)));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+}

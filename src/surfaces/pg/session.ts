@@ -14,6 +14,13 @@ import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
 import { runStatement, type StatementContext } from './statement.ts';
 
+/**
+ * How many bytes of messages may wait to be handled before the session stops
+ * reading the client (and TCP makes it wait): without a bound, a client that
+ * pipelines behind a held or slow statement fills the gateway's memory.
+ */
+export const QUEUE_BYTES = 1 << 20;
+
 /** Names of the gateway's own prepared statements and portal on the upstream; a client may not use them. */
 const RESERVED = /^countersign_/;
 
@@ -162,12 +169,20 @@ export async function serveSession(
   let ended = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
+  let queued = queue.reduce((n, m) => n + m.raw.length, 0);
+  let drained: (() => void) | undefined;
   const pump = (async () => {
     try {
-      while (await read.more()) {
+      for (;;) {
+        while (queued > QUEUE_BYTES) await new Promise<void>((r) => (drained = r));
+        drained = undefined;
+        if (!(await read.more())) break;
         for (const m of reader.push(read.take())) {
           if ((m.type === 'copyData' || m.type === 'copyDone' || m.type === 'copyFail') && upstream.copying()) upstream.copy(m.raw);
-          else queue.push(m);
+          else {
+            queue.push(m);
+            queued += m.raw.length;
+          }
         }
         wake?.();
       }
@@ -181,7 +196,10 @@ export async function serveSession(
   try {
     for (;;) {
       while (queue.length > 0) {
-        if ((await handle(queue.shift()!)) === 'end') return;
+        const m = queue.shift()!;
+        queued -= m.raw.length;
+        if (queued <= QUEUE_BYTES) drained?.();
+        if ((await handle(m)) === 'end') return;
       }
       if (failure) throw failure;
       if (ended) return;
