@@ -140,7 +140,13 @@ export class WireSession {
   }
 
   private async prepare(): Promise<boolean> {
-    const ok = await this.flight(Object.entries(OWN).map(([key, text]) => serialize.parse({ name: RESERVED_PREFIX + key, text, types: key === 'guard' ? Array(6).fill(TEXT_ARRAY) : [] })), 'parse');
+    // Each is closed first: after a DEALLOCATE of some other name the rest still exist, and whatever holds a name now is replaced.
+    const answers = Object.entries(OWN).flatMap(([key, text]) => [
+      this.relay.send(serialize.close({ type: 'S', name: RESERVED_PREFIX + key }), 'close', 'gateway'),
+      this.relay.send(serialize.parse({ name: RESERVED_PREFIX + key, text, types: key === 'guard' ? Array(6).fill(TEXT_ARRAY) : [] }), 'parse', 'gateway'),
+    ]);
+    await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    const ok = await Promise.all(answers);
     this.prepared = ok.every((a) => a.outcome === 'answered' && !a.error);
     return this.prepared;
   }
@@ -169,12 +175,6 @@ export class WireSession {
       void this.relay.send(serialize.close({ type: 'P', name: PORTAL }), 'close', 'gateway');
       return run;
     });
-    await this.relay.send(serialize.sync(), 'sync', 'gateway');
-    return Promise.all(answers);
-  }
-
-  private async flight(messages: readonly Buffer[], kind: 'parse'): Promise<Answer[]> {
-    const answers = messages.map((m) => this.relay.send(m, kind, 'gateway'));
     await this.relay.send(serialize.sync(), 'sync', 'gateway');
     return Promise.all(answers);
   }
