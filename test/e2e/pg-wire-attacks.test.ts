@@ -235,3 +235,45 @@ function cancelRequest(port: number, pid: number, secret: number): Promise<void>
     s.on('error', reject);
   });
 }
+
+describe.skipIf(!db)('the Postgres wire listener under attack, with SQL-level PREPARE allowed', () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query('CREATE TABLE u (id int); INSERT INTO u VALUES (1)');
+    // Preparing runs nothing and EXECUTE is denied: a policy may well let an agent prepare.
+    const policy = POLICY.replace(
+      'rules:\n',
+      'rules:\n    - id: prepare\n      when: facts.sql.statements.all(s, s.type == "prepare" || s.type == "deallocate")\n      effect: allow\n',
+    );
+    gw = await startTestGateway(policy, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+  });
+
+  it('an Execute of what the gateway knows as an empty statement never runs upstream unjudged (the name was prepared again in SQL)', async () => {
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.parse({ name: 'e', text: '' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      for (const sql of ['DEALLOCATE e', 'PREPARE e AS DELETE FROM u']) {
+        c.send(serialize.query(sql));
+        expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      }
+      c.send(serialize.query('EXECUTE e'));
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42501']);
+      c.send(serialize.bind({ statement: 'e' }), serialize.execute({}), serialize.sync());
+      const answer = await c.until('readyForQuery');
+      expect(answer.map((m) => m.name)).not.toContain('commandComplete');
+    } finally {
+      c.end();
+    }
+    expect((await direct.query('SELECT count(*)::int AS n FROM u')).rows).toEqual([{ n: 1 }]);
+  });
+});

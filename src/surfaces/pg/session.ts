@@ -140,13 +140,20 @@ export async function serveSession(
       case 'execute': {
         const bound = portals.get(m.portal);
         if (!bound) return (fail('34000', `portal "${m.portal.slice(0, 63)}" does not exist`), 'go');
-        const parts = [...held.splice(0), { raw: m.raw, kind: 'execute' as const }];
-        // An empty statement answers EmptyQueryResponse upstream; nothing to judge.
+        // An empty statement: nothing to judge, so nothing goes upstream to run. The gateway answers it itself,
+        // as Postgres would, after what was held: an Execute sent unjudged would run whatever the upstream holds
+        // under that name (prepared again in SQL, say), not what the gateway knows.
         if (/^[\s;]*$/.test(bound.sql)) {
-          await upstream.sync(parts, { flush: true });
+          const before = held.splice(0);
+          let accepted = 0;
+          const counted = before.map((p) => ({ ...p, accepted: () => (p.accepted?.(), accepted++) }));
+          if (counted.length > 0) await upstream.sync(counted, { flush: true });
           settle();
+          if (accepted === counted.length) ctx.send(backend.emptyQuery());
+          else skipping = true;
           return 'go';
         }
+        const parts = [...held.splice(0), { raw: m.raw, kind: 'execute' as const }];
         const input: SqlInput = bound.params.length > 0 ? { sql: bound.sql, params: bound.params } : { sql: bound.sql };
         if (await statement(input, parts)) skipping = true;
         settle();
