@@ -247,7 +247,8 @@ describe.skipIf(!db)('the Postgres wire listener under attack, with SQL-level PR
     // Preparing runs nothing and EXECUTE is denied: a policy may well let an agent prepare.
     const policy = POLICY.replace(
       'rules:\n',
-      'rules:\n    - id: prepare\n      when: facts.sql.statements.all(s, s.type == "prepare" || s.type == "deallocate")\n      effect: allow\n',
+      'rules:\n    - id: prepare\n      when: facts.sql.statements.all(s, s.type == "prepare" || s.type == "deallocate")\n      effect: allow\n' +
+        '    - id: inserts\n      when: facts.sql.statements.all(s, s.type == "insert") && facts.sql.tables.all(t, t == "u")\n      effect: allow\n',
     );
     gw = await startTestGateway(policy, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
   });
@@ -271,6 +272,23 @@ describe.skipIf(!db)('the Postgres wire listener under attack, with SQL-level PR
       c.send(serialize.bind({ statement: 'e' }), serialize.execute({}), serialize.sync());
       const answer = await c.until('readyForQuery');
       expect(answer.map((m) => m.name)).not.toContain('commandComplete');
+    } finally {
+      c.end();
+    }
+    expect((await direct.query('SELECT count(*)::int AS n FROM u')).rows).toEqual([{ n: 1 }]);
+  });
+
+  it('a statement prepared again in SQL (DEALLOCATE, PREPARE) is not judged by what the protocol-level Parse of its name said', async () => {
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.parse({ name: 'w', text: 'INSERT INTO u VALUES (2)' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      for (const sql of ['DEALLOCATE w', 'PREPARE w AS DELETE FROM u']) {
+        c.send(serialize.query(sql));
+        expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      }
+      c.send(serialize.bind({ statement: 'w' }), serialize.execute({}), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['26000']);
     } finally {
       c.end();
     }

@@ -21,6 +21,17 @@ import { runStatement, type StatementContext } from './statement.ts';
  */
 export const QUEUE_BYTES = 1 << 20;
 
+/**
+ * SQL statement types that change the prepared statements (PREPARE, DEALLOCATE,
+ * DISCARD) or portals (DECLARE, CLOSE, DISCARD) of the upstream session behind
+ * the protocol messages the gateway follows: after one, the gateway forgets
+ * every name of that kind, and a Bind or Execute of one is refused (26000,
+ * 34000) until it is prepared or bound again, rather than judged by what the
+ * name held before.
+ */
+const RENAMES_STATEMENTS: ReadonlySet<string> = new Set(['prepare', 'deallocate', 'discard']);
+const RENAMES_PORTALS: ReadonlySet<string> = new Set(['declare_cursor', 'close_portal', 'discard']);
+
 /** Names of the gateway's own prepared statements and portal on the upstream; a client may not use them. */
 const RESERVED = /^countersign_/;
 
@@ -59,10 +70,10 @@ export async function serveSession(
    * error, never sent) goes back to what it was, so the gateway never judges
    * a Bind or Execute by a statement the upstream does not hold under that name.
    */
-  let unconfirmed: { undo: () => void; ok: boolean }[] = [];
+  let unconfirmed: { map: Map<string, unknown>; undo: () => void; ok: boolean }[] = [];
   const tentatively = <T,>(map: Map<string, T>, name: string, value: T, raw: Buffer, kind: 'parse' | 'bind'): WirePart => {
     const before = map.get(name);
-    const change = { undo: () => (before === undefined ? map.delete(name) : map.set(name, before)), ok: false };
+    const change = { map: map as Map<string, unknown>, undo: () => (before === undefined ? map.delete(name) : map.set(name, before)), ok: false };
     unconfirmed.push(change);
     map.set(name, value);
     return { raw, kind, accepted: () => (change.ok = true) };
@@ -80,7 +91,13 @@ export async function serveSession(
   };
 
   const statement = async (input: SqlInput, parts: WirePart[]) => {
-    const failed = await runStatement({ ...ctx, signal: ctx.cancelled() }, input, parts);
+    const { failed, types } = await runStatement({ ...ctx, signal: ctx.cancelled() }, input, parts);
+    for (const [kinds, map] of [[RENAMES_STATEMENTS, statements], [RENAMES_PORTALS, portals]] as const) {
+      if (!types.some((t) => kinds.has(t))) continue;
+      map.clear();
+      // Nothing to put back into a map just forgotten.
+      unconfirmed = unconfirmed.filter((c) => c.map !== map);
+    }
     return failed;
   };
 
