@@ -6,6 +6,7 @@
  * allow.
  */
 import { connect, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { Parser } from 'pg-protocol/dist/parser.js';
@@ -97,6 +98,11 @@ class Raw {
 afterAll(async () => {
   await db?.drop();
 });
+
+/** An address of this machine's that is not loopback, if it has one. */
+const outside = Object.values(networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
 const errors = (ms: Msg[]) => ms.filter((m) => m.name === 'error').map((m) => m.code);
 const rowsOf = (ms: Msg[]) => ms.filter((m) => m.name === 'dataRow').map((m) => m.fields);
@@ -192,6 +198,69 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     }
     expect((await direct.query('SELECT note FROM t WHERE id = 1')).rows).toEqual([{ note: 'one' }]);
   });
+
+  it('a read cannot leave its read-only transaction: settings of read-only mode refused, COMMIT inside makes it a write, the savepoint is not the client\'s', async () => {
+    const c = await Raw.open(gw);
+    try {
+      for (const sql of ['SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE', 'SET default_transaction_read_only = off', "SELECT set_config('transaction_read_only', 'off', false)"]) {
+        c.send(serialize.query(sql));
+        expect(errors(await c.until('readyForQuery'))).toHaveLength(1);
+      }
+      c.send(serialize.query('SELECT 1; COMMIT; DELETE FROM t'));
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42501']);
+      c.send(serialize.query('BEGIN'));
+      await c.until('readyForQuery');
+      c.send(serialize.query('RELEASE SAVEPOINT countersign_ro'));
+      expect(errors(await c.until('readyForQuery'))).toEqual(['3B001']);
+      c.send(serialize.query('ROLLBACK'));
+      await c.until('readyForQuery');
+    } finally {
+      c.end();
+    }
+    expect((await direct.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 1 }]);
+  });
+
+  it("the gateway's own statement and portal names are not the client's, in the protocol or in SQL", async () => {
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.parse({ name: 'countersign_commit', text: 'SELECT 1' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42P05']);
+      c.send(serialize.parse({ text: 'SELECT 1' }), serialize.bind({ portal: 'countersign_p' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42P03']);
+      c.send(serialize.bind({ statement: 'countersign_guard' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42P03']);
+      c.send(serialize.describe({ type: 'S', name: 'countersign_guard' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['26000']);
+      c.send(serialize.close({ type: 'S', name: 'countersign_guard' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['26000']);
+      for (const sql of ['EXECUTE countersign_commit', 'DEALLOCATE countersign_guard', 'DISCARD ALL']) {
+        c.send(serialize.query(sql));
+        expect(errors(await c.until('readyForQuery'))).toEqual(['42501']);
+      }
+      c.send(serialize.query('SELECT note FROM t'));
+      expect(rowsOf(await c.until('readyForQuery'))).toEqual([['one']]);
+    } finally {
+      c.end();
+    }
+  });
+
+  it('a CancelRequest with a wrong key leaves a held statement alone; with the right one it withdraws it', async () => {
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.query("UPDATE t SET note = 'cancel-me' WHERE id = 1"));
+      const notice = (await c.until('notice')).at(-1)!;
+      const id = /request (req_[a-z0-9]+)/.exec(notice.message!)![1]!;
+      // The listener checks the key before it closes the cancel connection.
+      await cancelRequest(gw.postgresPort!, c.key.pid, (c.key.secret + 1) | 0);
+      await cancelRequest(gw.postgresPort! , (c.key.pid % 2_000_000_000) + 1, c.key.secret);
+      expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('pending');
+      await cancelRequest(gw.postgresPort!, c.key.pid, c.key.secret);
+      expect(errors(await c.until('readyForQuery'))).toEqual(['57014']);
+      expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('cancelled');
+    } finally {
+      c.end();
+    }
+  });
 });
 
 describe.skipIf(!db)('the Postgres wire listener under attack, before authentication', () => {
@@ -225,16 +294,34 @@ describe.skipIf(!db)('the Postgres wire listener under attack, before authentica
     expect(errors(await c.until('readyForQuery'))).toEqual([]);
     c.end();
   });
+
+  it('refuses an empty password, a password with a NUL, and a key whose principal is not the user', async () => {
+    for (const [user, password] of [['deploy-bot', ''], ['deploy-bot', `${gw.keys['deploy-bot']}\0`], ['alice', gw.keys['deploy-bot']!], ['', gw.keys['deploy-bot']!]] as const) {
+      const cl = new pg.Client({ host: '127.0.0.1', port: gw.postgresPort, user, password, database: 'app-db' });
+      cl.on('error', () => {});
+      await expect(cl.connect()).rejects.toMatchObject({ code: expect.stringMatching(/^28(P01|000)$/) });
+    }
+  });
+
+  it.skipIf(!outside)('asks for no password in cleartext from an address that is not loopback', async () => {
+    const wide = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: "postgres: { port: 0, host: '0.0.0.0' }" });
+    try {
+      const got = await new Promise<Buffer>((resolve) => {
+        const sock = connect(wide.postgresPort!, outside!);
+        let b = Buffer.alloc(0);
+        sock.on('data', (d: Buffer) => (b = Buffer.concat([b, d])));
+        sock.on('error', () => {});
+        sock.on('close', () => resolve(b));
+        sock.write(serialize.startup({ user: 'deploy-bot', database: 'app-db' }));
+      });
+      expect(got.toString('latin1')).toContain('28000');
+      expect(got.includes(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]))).toBe(false);
+    } finally {
+      await wide.stop();
+    }
+  });
 });
 
-/** Sends a CancelRequest as libpq does: a new connection, the key the session was given. */
-function cancelRequest(port: number, pid: number, secret: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.end(serialize.cancel(pid, secret)));
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
-}
 
 describe.skipIf(!db)('the Postgres wire listener under attack, with SQL-level PREPARE allowed', () => {
   let gw: TestGateway;
@@ -294,4 +381,41 @@ describe.skipIf(!db)('the Postgres wire listener under attack, with SQL-level PR
     }
     expect((await direct.query('SELECT count(*)::int AS n FROM u')).rows).toEqual([{ n: 1 }]);
   });
+
+  it('an approval runs once: the same statement re-sent from two sessions at once runs in one of them, and not for another principal', async () => {
+    const sql = 'UPDATE u SET id = id + 10';
+    const a = await Raw.open(gw);
+    a.send(serialize.query(sql));
+    const held = await a.until('readyForQuery');
+    expect(errors(held)).toEqual(['CS001']);
+    const id = /request (req_[a-z0-9]+)/.exec(held.find((m) => m.name === 'error')!.message!)![1]!;
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    a.end();
+    // Another agent sending the same text gets a request of its own, held.
+    const other = await Raw.open(gw, 'other-bot');
+    other.send(serialize.query(sql));
+    expect(errors(await other.until('readyForQuery'))).toEqual(['CS001']);
+    other.end();
+    const [b, c] = await Promise.all([Raw.open(gw), Raw.open(gw)]);
+    b.send(serialize.query(sql));
+    c.send(serialize.query(sql));
+    const answers = await Promise.all([b.until('readyForQuery'), c.until('readyForQuery')]);
+    const ran = answers.filter((ms) => ms.some((m) => m.name === 'commandComplete'));
+    expect(ran).toHaveLength(1);
+    expect(answers.flatMap(errors)).toHaveLength(1);
+    b.end();
+    c.end();
+    expect((await direct.query('SELECT id FROM u')).rows).toEqual([{ id: 11 }]);
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+  });
 });
+
+
+/** Sends a CancelRequest as libpq does: a new connection, the key the session was given. */
+function cancelRequest(port: number, pid: number, secret: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.end(serialize.cancel(pid, secret)));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+}
