@@ -244,6 +244,19 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     }
   });
 
+  it('two-phase commit is not the transaction control a rule for BEGIN/COMMIT allows: COMMIT PREPARED ends another session\'s transaction', async () => {
+    const c = await Raw.open(gw);
+    try {
+      for (const sql of ["COMMIT PREPARED 'someone-elses'", "ROLLBACK PREPARED 'someone-elses'", "BEGIN; PREPARE TRANSACTION 'mine'"]) {
+        c.send(serialize.query(sql));
+        // Refused by policy (42501), never sent to the server (which would say 42704 or 55000).
+        expect(errors(await c.until('readyForQuery'))).toEqual(['42501']);
+      }
+    } finally {
+      c.end();
+    }
+  });
+
   it('a CancelRequest with a wrong key leaves a held statement alone; with the right one it withdraws it', async () => {
     const c = await Raw.open(gw);
     try {
