@@ -144,24 +144,24 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     }
   });
 
-  it('a Bind that fails upstream (the portal name is taken, in a block) does not change which statement an Execute of that portal is judged as', async () => {
+  it('a portal cannot be bound unjudged in a block and then executed as what a later, refused Bind of its name said', async () => {
     const c = await Raw.open(gw);
     try {
       c.send(serialize.query('BEGIN'));
       await c.until('readyForQuery');
-      // Bound in the block, never executed: the portal outlives the Sync.
+      // Bound in the block, never executed: the portal would outlive the Sync. The gateway sends no Bind without its Execute.
       c.send(serialize.parse({ text: 'SELECT s FROM secrets' }), serialize.bind({ portal: 'p' }), serialize.sync());
-      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      expect(errors(await c.until('readyForQuery'))).toEqual(['0A000']);
       c.send(serialize.query('SAVEPOINT a'));
-      await c.until('readyForQuery');
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
       c.send(serialize.parse({ text: 'SELECT note AS s FROM t' }), serialize.bind({ portal: 'p' }), serialize.sync());
-      expect(errors(await c.until('readyForQuery'))).toEqual(['42P03']);
+      expect(errors(await c.until('readyForQuery'))).toEqual(['0A000']);
       c.send(serialize.query('ROLLBACK TO SAVEPOINT a'));
       expect(errors(await c.until('readyForQuery'))).toEqual([]);
       c.send(serialize.execute({ portal: 'p' }), serialize.sync());
       const answer = await c.until('readyForQuery');
       expect(rowsOf(answer)).not.toContainEqual(['hunter2']);
-      expect(errors(answer)).toEqual(['42501']);
+      expect(errors(answer)).toEqual(['34000']);
     } finally {
       c.end();
     }
@@ -254,6 +254,29 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
       }
     } finally {
       c.end();
+    }
+  });
+
+  it('a Bind never goes upstream without its Execute: binding alone runs type input and domain CHECKs, with no judgment', async () => {
+    await direct.query(`CREATE TABLE calls (v text);
+      CREATE FUNCTION log_call(v text) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN INSERT INTO calls VALUES (v); RETURN true; END $$;
+      CREATE DOMAIN checked AS text CHECK (log_call(VALUE));`);
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.parse({ text: 'SELECT $1::checked' }), serialize.bind({ values: ['bound-only'] }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['0A000']);
+      c.send(serialize.parse({ text: 'SELECT $1::checked' }), serialize.bind({ values: ['flushed'] }), serialize.flush());
+      expect(errors(await c.until('error'))).toEqual(['0A000']);
+      c.send(serialize.sync());
+      await c.until('readyForQuery');
+      // Two portals bound, one executed: the other's Bind would ride along unjudged.
+      c.send(serialize.parse({ name: 'k', text: 'SELECT $1::checked' }), serialize.bind({ portal: 'other', statement: 'k', values: ['riding'] }), serialize.bind({ statement: 'k', values: ['judged'] }), serialize.execute({}), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['0A000']);
+    } finally {
+      c.end();
+      const calls = (await direct.query('SELECT v FROM calls')).rows;
+      await direct.query('DROP DOMAIN checked; DROP FUNCTION log_call(text); DROP TABLE calls');
+      expect(calls).toEqual([]);
     }
   });
 

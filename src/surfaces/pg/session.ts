@@ -101,11 +101,27 @@ export async function serveSession(
     return failed;
   };
 
+  /**
+   * Portals of the Binds held. Binding runs code on the server (each
+   * parameter's input function, a domain's CHECK), so a Bind goes upstream only
+   * with the Execute of its own portal, judged: one that no Execute follows
+   * before the Sync, Flush or Query is refused, as is an Execute that another
+   * portal's Bind would ride along with.
+   */
+  let binds: string[] = [];
+  const unexecuted = (portal?: string): boolean => {
+    const stray = binds.some((b) => b !== portal);
+    if (stray) fail('0A000', 'a Bind must be followed by the Execute of its portal before any other message that sends it: the gateway judges a statement with its parameters only at its Execute');
+    return stray;
+  };
+
   const handle = async (m: FrontendMessage): Promise<'go' | 'end'> => {
     if (m.type === 'terminate') return 'end';
     if (m.type === 'sync') {
+      if (!skipping) unexecuted();
       const parts = held;
       held = [];
+      binds = [];
       if (!skipping && parts.length > 0) await upstream.sync(parts);
       settle();
       skipping = false;
@@ -114,8 +130,10 @@ export async function serveSession(
     }
     if (m.type === 'query') {
       // A simple Query ends any extended batch: what was held is sent first, as the server would have had it.
+      if (!skipping) unexecuted();
       if (held.length > 0 && !skipping) await upstream.sync(held.splice(0));
       held = [];
+      binds = [];
       settle();
       skipping = false;
       statements.delete('');
@@ -138,6 +156,7 @@ export async function serveSession(
         const binary = m.paramFormats.length === 1 ? m.paramFormats[0] === 1 : m.paramFormats.some((f) => f === 1);
         if (binary && m.params.some((p) => p !== null)) return (fail('0A000', 'binary-format parameters are not supported: send parameters as text'), 'go');
         held.push(tentatively(portals, m.portal, { sql, params: m.params.map((p) => (p === null ? null : p.toString('utf8'))) }, m.raw, 'bind'));
+        binds.push(m.portal);
         return 'go';
       }
       case 'describe':
@@ -151,12 +170,15 @@ export async function serveSession(
         held.push({ raw: m.raw, kind: 'close' });
         return 'go';
       case 'flush':
+        if (unexecuted()) return 'go';
         if (held.length > 0) await upstream.sync(held.splice(0), { flush: true });
         settle();
         return 'go';
       case 'execute': {
         const bound = portals.get(m.portal);
         if (!bound) return (fail('34000', `portal "${m.portal.slice(0, 63)}" does not exist`), 'go');
+        if (unexecuted(m.portal)) return 'go';
+        binds = [];
         // An empty statement: nothing to judge, so nothing goes upstream to run. The gateway answers it itself,
         // as Postgres would, after what was held: an Execute sent unjudged would run whatever the upstream holds
         // under that name (prepared again in SQL, say), not what the gateway knows.
