@@ -280,6 +280,20 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     }
   });
 
+  it('COPY data outside a COPY, and a Query in the middle of an extended batch, run nothing of their own', async () => {
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.copyData(Buffer.from('DELETE FROM t')), serialize.copyDone(), serialize.copyFail('x'));
+      c.send(serialize.parse({ text: 'DELETE FROM t' }), serialize.bind({}), serialize.query('SELECT note FROM t'));
+      const answer = await c.until('readyForQuery');
+      expect(errors(answer)).toEqual(['0A000']);
+      expect(rowsOf(answer)).toEqual([['one']]);
+    } finally {
+      c.end();
+    }
+    expect((await direct.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 1 }]);
+  });
+
   it('a CancelRequest with a wrong key leaves a held statement alone; with the right one it withdraws it', async () => {
     const c = await Raw.open(gw);
     try {
