@@ -294,6 +294,16 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     expect((await direct.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 1 }]);
   });
 
+  it.todo(
+    'SQL EXECUTE name is judged without what name holds (facts: type execute, no tables): under a policy that allows EXECUTE, ' +
+      'PREPARE x AS DELETE FROM t (approved or allowed as "runs nothing") then EXECUTE x deletes; the listener should judge EXECUTE by the ' +
+      'statement PREPAREd under that name in the session, or refuse SQL-level EXECUTE',
+  );
+  it.todo(
+    "a Parse's parameter types are not part of the action or its digest: an approval of SQL + parameters is resumed whatever types " +
+      'the re-sending Parse declares (int vs numeric vs a domain), so what runs can differ from what the reviewer saw',
+  );
+
   it('a CancelRequest with a wrong key leaves a held statement alone; with the right one it withdraws it', async () => {
     const c = await Raw.open(gw);
     try {
@@ -323,6 +333,11 @@ describe.skipIf(!db)('the Postgres wire listener under attack, before authentica
   afterAll(async () => {
     await gw?.stop();
   });
+
+  it.todo(
+    'one principal can hold every one of maxSessions (each with an upstream connection) and lock every other agent out: ' +
+      'a per-principal cap on sessions (53300 past it) is missing',
+  );
 
   it('a client that connects and never finishes its startup is closed, and does not keep its place among maxSessions', async () => {
     const idle = () =>
