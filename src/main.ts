@@ -271,6 +271,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
         port: p.port,
         holdSeconds: p.holdSeconds,
         maxSessions: p.maxSessions,
+        authenticationSeconds: p.authenticationSeconds,
         maxMessageBytes: p.maxMessageBytes,
         ...(p.tls ? { tls: p.tls } : {}),
         authenticate: createAuthenticator(deps),

@@ -226,6 +226,11 @@ export const configSchema = z.strictObject({
           tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
           /** Client sessions at once (each holds one upstream connection); more are refused with 53300. */
           maxSessions: z.number().int().min(1).max(10_000).default(200),
+          /**
+           * How long a client may take from connecting to being authenticated (PostgreSQL's authentication_timeout):
+           * a connection that sends nothing would otherwise hold one of maxSessions for good.
+           */
+          authenticationSeconds: z.number().int().min(1).max(600).default(60),
           /** The largest protocol message accepted from a client. */
           maxMessageBytes: z.number().int().min(1024).max(1_073_741_824).default(67_108_864),
         })

@@ -98,6 +98,12 @@ export interface SessionRunner {
 export interface WirePart {
   readonly raw: Uint8Array;
   readonly kind: 'parse' | 'bind' | 'describe' | 'execute' | 'close' | 'query';
+  /**
+   * Told, before run or sync returns, whether the upstream accepted this
+   * message (answered without an error). Not called when it was never sent
+   * (refused, skipped by the gateway) or was skipped after an earlier error.
+   */
+  readonly accepted?: () => void;
 }
 
 /** What ran, for the audit log: command tags, never rows. `relayed`: the client has already seen the error. */

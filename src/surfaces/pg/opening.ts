@@ -13,7 +13,10 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { backend, ProtocolError, readStartupPacket, type StartupPacket } from './protocol.ts';
 
-/** Bytes from a socket, read packet by packet. */
+/** Bytes an Inbox holds before it pauses its socket until they are taken. */
+const INBOX_BYTES = 1 << 20;
+
+/** Bytes from a socket, read packet by packet; the socket is paused while too much waits to be taken. */
 export class Inbox {
   private buffer: Buffer = Buffer.alloc(0);
   private wake: (() => void) | undefined;
@@ -26,6 +29,7 @@ export class Inbox {
   private listen(socket: Socket): void {
     socket.on('data', (chunk: Buffer) => {
       this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      if (this.buffer.length > INBOX_BYTES) socket.pause();
       this.wake?.();
     });
     socket.on('close', () => {
@@ -71,6 +75,7 @@ export class Inbox {
   take(): Buffer {
     const b = this.buffer;
     this.buffer = Buffer.alloc(0);
+    if (this.socket.isPaused()) this.socket.resume();
     return b;
   }
 

@@ -26,6 +26,8 @@ export interface PgListenerOptions {
   readonly port: number;
   readonly holdSeconds: number;
   readonly maxSessions: number;
+  /** From connecting to authenticated, at most; then the connection is closed (PostgreSQL's authentication_timeout). */
+  readonly authenticationSeconds: number;
   readonly maxMessageBytes: number;
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly authenticate: Authenticate;
@@ -61,7 +63,16 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
       return;
     }
     const inbox = new Inbox(socket);
-    serve(inbox).catch((e: unknown) => {
+    // A client that never finishes its startup would keep its place among maxSessions.
+    const timer = setTimeout(() => {
+      const out = inbox.current;
+      if (out.destroyed) return;
+      out.end(backend.error({ severity: 'FATAL', code: '57014', message: 'canceling authentication due to timeout' }), () => out.destroy());
+      setTimeout(() => out.destroy(), 1000).unref();
+    }, opts.authenticationSeconds * 1000);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+    serve(inbox, () => clearTimeout(timer)).catch((e: unknown) => {
       const fields = e instanceof ProtocolError ? { code: e.sqlstate, message: e.message } : { code: SQLSTATE.internalError as string, message: 'internal error in the gateway' };
       if (!(e instanceof ProtocolError)) deps.log.error({ err: e }, 'postgres wire session failed');
       // On the socket the client reads now (TLS after an upgrade).
@@ -71,7 +82,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     });
   });
 
-  async function serve(inbox: Inbox): Promise<void> {
+  async function serve(inbox: Inbox, authenticated: () => void): Promise<void> {
     const raw = inbox.current;
     const opening = await readOpening(inbox, tls);
     if (opening.kind === 'gone') return;
@@ -108,6 +119,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
       throw new ProtocolError('28P01', `password authentication failed for user "${hello.user.slice(0, 63)}"`);
     }
     if (principal.id !== hello.user) throw new ProtocolError('28P01', `password authentication failed for user "${hello.user.slice(0, 63)}"`);
+    authenticated();
     const handle = deps.connections.get(hello.database);
     if (!handle || handle.info.kind !== 'postgres' || !handle.openWireSession) {
       throw new ProtocolError('3D000', `database "${hello.database.slice(0, 63)}" does not exist`);

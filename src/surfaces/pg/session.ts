@@ -16,6 +16,24 @@ import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './
 import { paramFormat, paramText } from './params.ts';
 import { runStatement, type StatementContext } from './statement.ts';
 
+/**
+ * How many bytes of messages may wait to be handled before the session stops
+ * reading the client (and TCP makes it wait): without a bound, a client that
+ * pipelines behind a held or slow statement fills the gateway's memory.
+ */
+export const QUEUE_BYTES = 1 << 20;
+
+/**
+ * SQL statement types that change the prepared statements (PREPARE, DEALLOCATE,
+ * DISCARD) or portals (DECLARE, CLOSE, DISCARD) of the upstream session behind
+ * the protocol messages the gateway follows: after one, the gateway forgets
+ * every name of that kind, and a Bind or Execute of one is refused (26000,
+ * 34000) until it is prepared or bound again, rather than judged by what the
+ * name held before.
+ */
+const RENAMES_STATEMENTS: ReadonlySet<string> = new Set(['prepare', 'deallocate', 'discard']);
+const RENAMES_PORTALS: ReadonlySet<string> = new Set(['declare_cursor', 'close_portal', 'discard']);
+
 /** Names of the gateway's own prepared statements and portal on the upstream; a client may not use them. */
 const RESERVED = /^countersign_/;
 
@@ -48,6 +66,25 @@ export async function serveSession(
   const portals = new Map<string, Bound>();
   let held: WirePart[] = [];
   let skipping = false;
+  /**
+   * Names a Parse or Bind set before the upstream had answered it: one the
+   * upstream did not accept (a name taken, a bad parameter, skipped after an
+   * error, never sent) goes back to what it was, so the gateway never judges
+   * a Bind or Execute by a statement the upstream does not hold under that name.
+   */
+  let unconfirmed: { map: Map<string, unknown>; undo: () => void; ok: boolean }[] = [];
+  const tentatively = <T,>(map: Map<string, T>, name: string, value: T, raw: Buffer, kind: 'parse' | 'bind'): WirePart => {
+    const before = map.get(name);
+    const change = { map: map as Map<string, unknown>, undo: () => (before === undefined ? map.delete(name) : map.set(name, before)), ok: false };
+    unconfirmed.push(change);
+    map.set(name, value);
+    return { raw, kind, accepted: () => (change.ok = true) };
+  };
+  /** After parts went upstream (or were dropped): undoes, newest first, what the upstream did not accept. */
+  const settle = () => {
+    for (const c of unconfirmed.reverse()) if (!c.ok) c.undo();
+    unconfirmed = [];
+  };
   const queue: FrontendMessage[] = [...(options.initial ?? [])];
 
   const fail = (code: string, message: string) => {
@@ -56,23 +93,50 @@ export async function serveSession(
   };
 
   const statement = async (input: SqlInput, parts: WirePart[]) => {
-    const failed = await runStatement({ ...ctx, signal: ctx.cancelled() }, input, parts);
+    const { failed, types } = await runStatement({ ...ctx, signal: ctx.cancelled() }, input, parts);
+    for (const [kinds, map] of [[RENAMES_STATEMENTS, statements], [RENAMES_PORTALS, portals]] as const) {
+      if (!types.some((t) => kinds.has(t))) continue;
+      map.clear();
+      // Nothing to put back into a map just forgotten.
+      unconfirmed = unconfirmed.filter((c) => c.map !== map);
+    }
     return failed;
+  };
+
+  /**
+   * Portals of the Binds held. Binding runs code on the server (each
+   * parameter's input function, a domain's CHECK), so a Bind goes upstream only
+   * with the Execute of its own portal, judged: one that no Execute follows
+   * before the Sync, Flush or Query is refused, as is an Execute that another
+   * portal's Bind would ride along with.
+   */
+  let binds: string[] = [];
+  const unexecuted = (portal?: string): boolean => {
+    const stray = binds.some((b) => b !== portal);
+    if (stray) fail('0A000', 'a Bind must be followed by the Execute of its portal before any other message that sends it: the gateway judges a statement with its parameters only at its Execute');
+    return stray;
   };
 
   const handle = async (m: FrontendMessage): Promise<'go' | 'end'> => {
     if (m.type === 'terminate') return 'end';
     if (m.type === 'sync') {
+      if (!skipping) unexecuted();
       const parts = held;
       held = [];
+      binds = [];
       if (!skipping && parts.length > 0) await upstream.sync(parts);
+      settle();
       skipping = false;
       ctx.send(backend.readyForQuery(upstream.status()));
       return 'go';
     }
     if (m.type === 'query') {
       // A simple Query ends any extended batch: what was held is sent first, as the server would have had it.
-      if (held.length > 0) await upstream.sync(held.splice(0));
+      if (!skipping) unexecuted();
+      if (held.length > 0 && !skipping) await upstream.sync(held.splice(0));
+      held = [];
+      binds = [];
+      settle();
       skipping = false;
       statements.delete('');
       portals.delete('');
@@ -85,8 +149,7 @@ export async function serveSession(
     switch (m.type) {
       case 'parse':
         if (RESERVED.test(m.name)) return (fail('42P05', `prepared statement names starting "countersign_" are the gateway's`), 'go');
-        statements.set(m.name, { sql: m.sql, types: m.paramTypes });
-        held.push({ raw: m.raw, kind: 'parse' });
+        held.push(tentatively(statements, m.name, { sql: m.sql, types: m.paramTypes }, m.raw, 'parse'));
         return 'go';
       case 'bind': {
         if (RESERVED.test(m.portal) || RESERVED.test(m.statement)) return (fail('42P03', `portal and statement names starting "countersign_" are the gateway's`), 'go');
@@ -97,8 +160,8 @@ export async function serveSession(
         if (params.some((p) => p === undefined)) {
           return (fail('0A000', 'binary-format parameters are supported for bool, int2, int4, int8, float4, float8, bytea, text and varchar with their type given in Parse: send others as text'), 'go');
         }
-        portals.set(m.portal, { sql: prepared.sql, params: params as (string | null)[] });
-        held.push({ raw: m.raw, kind: 'bind' });
+        held.push(tentatively(portals, m.portal, { sql: prepared.sql, params: params as (string | null)[] }, m.raw, 'bind'));
+        binds.push(m.portal);
         return 'go';
       }
       case 'describe':
@@ -112,19 +175,32 @@ export async function serveSession(
         held.push({ raw: m.raw, kind: 'close' });
         return 'go';
       case 'flush':
+        if (unexecuted()) return 'go';
         if (held.length > 0) await upstream.sync(held.splice(0), { flush: true });
+        settle();
         return 'go';
       case 'execute': {
         const bound = portals.get(m.portal);
         if (!bound) return (fail('34000', `portal "${m.portal.slice(0, 63)}" does not exist`), 'go');
-        const parts = [...held.splice(0), { raw: m.raw, kind: 'execute' as const }];
-        // An empty statement answers EmptyQueryResponse upstream; nothing to judge.
+        if (unexecuted(m.portal)) return 'go';
+        binds = [];
+        // An empty statement: nothing to judge, so nothing goes upstream to run. The gateway answers it itself,
+        // as Postgres would, after what was held: an Execute sent unjudged would run whatever the upstream holds
+        // under that name (prepared again in SQL, say), not what the gateway knows.
         if (/^[\s;]*$/.test(bound.sql)) {
-          await upstream.sync(parts, { flush: true });
+          const before = held.splice(0);
+          let accepted = 0;
+          const counted = before.map((p) => ({ ...p, accepted: () => (p.accepted?.(), accepted++) }));
+          if (counted.length > 0) await upstream.sync(counted, { flush: true });
+          settle();
+          if (accepted === counted.length) ctx.send(backend.emptyQuery());
+          else skipping = true;
           return 'go';
         }
+        const parts = [...held.splice(0), { raw: m.raw, kind: 'execute' as const }];
         const input: SqlInput = bound.params.length > 0 ? { sql: bound.sql, params: bound.params } : { sql: bound.sql };
         if (await statement(input, parts)) skipping = true;
+        settle();
         return 'go';
       }
       case 'functionCall':
@@ -144,12 +220,20 @@ export async function serveSession(
   let ended = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
+  let queued = queue.reduce((n, m) => n + m.raw.length, 0);
+  let drained: (() => void) | undefined;
   const pump = (async () => {
     try {
-      while (await read.more()) {
+      for (;;) {
+        while (queued > QUEUE_BYTES) await new Promise<void>((r) => (drained = r));
+        drained = undefined;
+        if (!(await read.more())) break;
         for (const m of reader.push(read.take())) {
           if ((m.type === 'copyData' || m.type === 'copyDone' || m.type === 'copyFail') && upstream.copying()) upstream.copy(m.raw);
-          else queue.push(m);
+          else {
+            queue.push(m);
+            queued += m.raw.length;
+          }
         }
         wake?.();
       }
@@ -166,7 +250,10 @@ export async function serveSession(
   try {
     for (;;) {
       while (queue.length > 0) {
-        if ((await handle(queue.shift()!)) === 'end') return;
+        const m = queue.shift()!;
+        queued -= m.raw.length;
+        if (queued <= QUEUE_BYTES) drained?.();
+        if ((await handle(m)) === 'end') return;
       }
       if (failure) throw failure;
       if (ended) return;

@@ -59,13 +59,14 @@ export interface StatementContext {
 }
 
 /**
- * Judges and (when it may) runs one statement; true when the client got an
- * error (the rest of an extended-protocol batch is then skipped).
+ * Judges and (when it may) runs one statement: `failed` when the client got
+ * an error (the rest of an extended-protocol batch is then skipped), and the
+ * statement types the facts found (none when it could not be judged).
  *
  * @example
- * const failed = await runStatement(ctx, { sql: 'SELECT 1' }, [{ raw, kind: 'query' }]);
+ * const { failed } = await runStatement(ctx, { sql: 'SELECT 1' }, [{ raw, kind: 'query' }]);
  */
-export async function runStatement(ctx: StatementContext, input: SqlInput, parts: readonly WirePart[]): Promise<boolean> {
+export async function runStatement(ctx: StatementContext, input: SqlInput, parts: readonly WirePart[]): Promise<{ failed: boolean; types: readonly string[] }> {
   let outcome: WireOutcome | undefined;
   const runner: SessionRunner = {
     maxRunMs: ctx.maxRunMs,
@@ -94,7 +95,7 @@ export async function runStatement(ctx: StatementContext, input: SqlInput, parts
   } catch (e) {
     error(ctx, e instanceof CountersignError && e.code === 'INPUT_UNPARSEABLE' ? '42601' : SQLSTATE.failed, messageOf(e));
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
-    return true;
+    return { failed: true, types: [] };
   }
 
   if (record.status === 'pending') record = await hold(ctx, record);
@@ -103,7 +104,7 @@ export async function runStatement(ctx: StatementContext, input: SqlInput, parts
   const failed = answer(ctx, record, outcome);
   // Not run, inside the client's block: the block fails as it would on the statement's own error.
   if (failed && !outcome?.relayed && ctx.upstream.status() === 'T') await ctx.upstream.fail();
-  return failed;
+  return { failed, types: record.facts.sql.statements.map((st) => st.type) };
 }
 
 /** Tells the client a statement is held, and waits for a decision while the window lasts. */

@@ -114,6 +114,10 @@ describe('deriveSqlFacts', () => {
   it.each([
     ["SET work_mem = '64MB'", 'set'],
     ['BEGIN', 'transaction'],
+    // Two-phase commit ends transactions of other sessions too: not the transaction control a rule allowing BEGIN/COMMIT means.
+    ["PREPARE TRANSACTION 'x'", 'prepared_transaction'],
+    ["COMMIT PREPARED 'x'", 'prepared_transaction'],
+    ["ROLLBACK PREPARED 'x'", 'prepared_transaction'],
     ['CALL p(1)', 'call'],
     ["DO $$ BEGIN PERFORM 1; END $$", 'do'],
     ['COPY t TO STDOUT', 'copy'],

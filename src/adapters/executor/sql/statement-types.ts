@@ -65,6 +65,10 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   // The parser omits false booleans, so a REVOKE has no is_grant key at all.
   if (node === 'GrantStmt' || node === 'GrantRoleStmt') return payload['is_grant'] === true ? 'grant' : 'revoke';
   if (node === 'RenameStmt' && payload['renameType'] === 'OBJECT_ROLE') return 'alter_role';
+  // PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED: two-phase commit, which ends a transaction any session prepared.
+  if (node === 'TransactionStmt' && typeof payload['kind'] === 'string' && /^TRANS_STMT_(PREPARE|COMMIT_PREPARED|ROLLBACK_PREPARED)$/.test(payload['kind'])) {
+    return 'prepared_transaction';
+  }
   const explicit = EXPLICIT[node];
   if (explicit) return explicit;
   // CreatedbStmt, CreateSeqStmt, AlterTableStmt, DropdbStmt, DropOwnedStmt, …

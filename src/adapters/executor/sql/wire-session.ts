@@ -69,12 +69,9 @@ export class WireSession {
   /** Sends messages that run nothing (a Parse, Describe or Close with no Execute after it, up to the client's Sync) and the Sync. */
   async sync(parts: readonly WirePart[], opts: { flush?: boolean } = {}): Promise<void> {
     const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
-    if (opts.flush) {
-      this.relay.push(serialize.flush());
-      await Promise.all(answers);
-    } else {
-      await this.relay.send(serialize.sync(), 'sync', 'gateway');
-    }
+    if (opts.flush) this.relay.push(serialize.flush());
+    else await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    await tell(parts, answers);
     this.relay.takeOutcome();
   }
 
@@ -122,10 +119,11 @@ export class WireSession {
       await relay.send(bytes(plan.parts[0]!.raw), 'query', 'client');
       await this.finish(opened);
     } else {
-      for (const p of plan.parts) void relay.send(bytes(p.raw), p.kind, 'client');
+      const answers = plan.parts.map((p) => relay.send(bytes(p.raw), p.kind, 'client'));
       // Optimistic: the end of the gateway's transaction or savepoint goes with the statement; after an error the server skips it.
       const post = opened === 'transaction' ? [{ key: 'commit' }] : opened === 'savepoint' ? [{ key: 'undo' }, { key: 'release' }] : [];
       await this.own(post);
+      await tell(plan.parts, answers);
       if (relay.status === 'E' && opened === 'transaction') await this.own([{ key: 'rollback' }]);
     }
     if (relay.lost) return { ok: false, relayed: false, output: null, summary: {}, error: { code: 'EXECUTION_FAILED', message: 'lost the upstream connection while running the statement' } };
@@ -148,7 +146,13 @@ export class WireSession {
   }
 
   private async prepare(): Promise<boolean> {
-    const ok = await this.flight(Object.entries(OWN).map(([key, text]) => serialize.parse({ name: RESERVED_PREFIX + key, text, types: key === 'guard' ? Array(6).fill(TEXT_ARRAY) : [] })), 'parse');
+    // Each is closed first: after a DEALLOCATE of some other name the rest still exist, and whatever holds a name now is replaced.
+    const answers = Object.entries(OWN).flatMap(([key, text]) => [
+      this.relay.send(serialize.close({ type: 'S', name: RESERVED_PREFIX + key }), 'close', 'gateway'),
+      this.relay.send(serialize.parse({ name: RESERVED_PREFIX + key, text, types: key === 'guard' ? Array(6).fill(TEXT_ARRAY) : [] }), 'parse', 'gateway'),
+    ]);
+    await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    const ok = await Promise.all(answers);
     this.prepared = ok.every((a) => a.outcome === 'answered' && !a.error);
     return this.prepared;
   }
@@ -180,12 +184,14 @@ export class WireSession {
     await this.relay.send(serialize.sync(), 'sync', 'gateway');
     return Promise.all(answers);
   }
+}
 
-  private async flight(messages: readonly Buffer[], kind: 'parse'): Promise<Answer[]> {
-    const answers = messages.map((m) => this.relay.send(m, kind, 'gateway'));
-    await this.relay.send(serialize.sync(), 'sync', 'gateway');
-    return Promise.all(answers);
-  }
+/** Tells each part whose message the upstream answered without an error (the surface keeps its names by that). */
+async function tell(parts: readonly WirePart[], answers: readonly Promise<Answer>[]): Promise<void> {
+  const got = await Promise.all(answers);
+  got.forEach((a, i) => {
+    if (a.outcome === 'answered' && !a.error) parts[i]!.accepted?.();
+  });
 }
 
 function refused(code: ErrorCode, message: string): WireOutcome {
