@@ -271,6 +271,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
         port: p.port,
         holdSeconds: p.holdSeconds,
         maxSessions: p.maxSessions,
+        maxSessionsPerPrincipal: p.maxSessionsPerPrincipal,
         authenticationSeconds: p.authenticationSeconds,
         maxMessageBytes: p.maxMessageBytes,
         ...(p.tls ? { tls: p.tls } : {}),

@@ -226,6 +226,8 @@ export const configSchema = z.strictObject({
           tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
           /** Client sessions at once (each holds one upstream connection); more are refused with 53300. */
           maxSessions: z.number().int().min(1).max(10_000).default(200),
+          /** Sessions one principal may hold at once, so that one agent cannot take every session (and upstream connection); more are refused with 53300. */
+          maxSessionsPerPrincipal: z.number().int().min(1).max(10_000).default(20),
           /**
            * How long a client may take from connecting to being authenticated (PostgreSQL's authentication_timeout):
            * a connection that sends nothing would otherwise hold one of maxSessions for good.

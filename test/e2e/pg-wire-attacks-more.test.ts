@@ -27,10 +27,6 @@ describe.skipIf(!db)('the Postgres wire listener under attack, before authentica
     await gw?.stop();
   });
 
-  it.todo(
-    'one principal can hold every one of maxSessions (each with an upstream connection) and lock every other agent out: ' +
-      'a per-principal cap on sessions (53300 past it) is missing',
-  );
 
   it('a client that connects and never finishes its startup is closed, and does not keep its place among maxSessions', async () => {
     const idle = () =>
@@ -164,5 +160,60 @@ describe.skipIf(!db)('the Postgres wire listener under attack, with SQL-level PR
     c.end();
     expect((await direct.query('SELECT id FROM u')).rows).toEqual([{ id: 11 }]);
     expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+  });
+});
+
+describe.skipIf(!db)('the Postgres wire listener under attack: per-principal sessions, and SQL EXECUTE under a lax policy', () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query('CREATE TABLE v (id int); INSERT INTO v VALUES (1)');
+    // An operator who lets agents PREPARE, EXECUTE and EXPLAIN outright, thinking EXECUTE is judged by what it runs.
+    const policy = POLICY.replace(
+      'rules:\n',
+      'rules:\n    - id: lax\n      when: facts.sql.statements.all(s, s.type in ["prepare", "execute", "explain", "deallocate", "select"])\n      effect: allow\n',
+    );
+    gw = await startTestGateway(policy, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0, maxSessionsPerPrincipal: 2 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+  });
+
+  it('one principal cannot hold more than maxSessionsPerPrincipal sessions (53300); another principal still gets one', async () => {
+    const a = await Raw.open(gw);
+    const b = await Raw.open(gw);
+    try {
+      await expect(Raw.open(gw)).rejects.toThrow(/53300|too many sessions for deploy-bot/);
+      const other = await Raw.open(gw, 'other-bot');
+      other.send(serialize.query('SELECT 1'));
+      expect(errors(await other.until('readyForQuery'))).toEqual([]);
+      other.end();
+    } finally {
+      a.end();
+    }
+    // The place a closed session held is free again.
+    const c = await eventually(async () => Raw.open(gw).catch(() => undefined));
+    c.end();
+    b.end();
+  });
+
+  it('SQL EXECUTE of a statement PREPAREd in the session runs nothing, even where policy allows EXECUTE (55000)', async () => {
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.query('PREPARE d AS DELETE FROM v'));
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      for (const sql of ['EXECUTE d', 'EXPLAIN ANALYZE EXECUTE d', 'SELECT 1; EXECUTE d']) {
+        c.send(serialize.query(sql));
+        expect(errors(await c.until('readyForQuery'))).toEqual(['55000']);
+      }
+    } finally {
+      c.end();
+    }
+    expect((await direct.query('SELECT count(*)::int AS n FROM v')).rows).toEqual([{ n: 1 }]);
   });
 });

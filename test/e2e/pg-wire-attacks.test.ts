@@ -206,11 +206,6 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
   });
 
   it.todo(
-    'SQL EXECUTE name is judged without what name holds (facts: type execute, no tables): under a policy that allows EXECUTE, ' +
-      'PREPARE x AS DELETE FROM t (approved or allowed as "runs nothing") then EXECUTE x deletes; the listener should judge EXECUTE by the ' +
-      'statement PREPAREd under that name in the session, or refuse SQL-level EXECUTE',
-  );
-  it.todo(
     "a Parse's parameter types are not part of the action or its digest: an approval of SQL + parameters is resumed whatever types " +
       'the re-sending Parse declares (int vs numeric vs a domain), so what runs can differ from what the reviewer saw',
   );

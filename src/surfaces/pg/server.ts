@@ -26,6 +26,7 @@ export interface PgListenerOptions {
   readonly port: number;
   readonly holdSeconds: number;
   readonly maxSessions: number;
+  readonly maxSessionsPerPrincipal: number;
   /** From connecting to authenticated, at most; then the connection is closed (PostgreSQL's authentication_timeout). */
   readonly authenticationSeconds: number;
   readonly maxMessageBytes: number;
@@ -52,6 +53,8 @@ interface Live {
 export async function startPgListener(deps: Deps, opts: PgListenerOptions): Promise<PgListener> {
   const tls = opts.tls ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key }) : undefined;
   const live = new Map<number, Live>();
+  /** Open sessions per principal id. */
+  const held = new Map<string, number>();
   const sockets = new Set<Socket>();
 
   const server: Server = createServer((socket) => {
@@ -120,15 +123,27 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     }
     if (principal.id !== hello.user) throw new ProtocolError('28P01', `password authentication failed for user "${hello.user.slice(0, 63)}"`);
     authenticated();
+    if ((held.get(principal.id) ?? 0) >= opts.maxSessionsPerPrincipal) {
+      throw new ProtocolError('53300', `too many sessions for ${principal.id.slice(0, 63)} (server.postgres.maxSessionsPerPrincipal is ${opts.maxSessionsPerPrincipal})`);
+    }
     const handle = deps.connections.get(hello.database);
     if (!handle || handle.info.kind !== 'postgres' || !handle.openWireSession) {
       throw new ProtocolError('3D000', `database "${hello.database.slice(0, 63)}" does not exist`);
     }
 
+    // Counted from here, before the upstream connection it may take: the cap bounds those too.
+    const who = principal.id;
+    held.set(who, (held.get(who) ?? 0) + 1);
+    const release = () => {
+      const n = (held.get(who) ?? 1) - 1;
+      if (n <= 0) held.delete(who);
+      else held.set(who, n);
+    };
     let upstream: WireUpstream;
     try {
       upstream = await handle.openWireSession(send);
     } catch {
+      release();
       throw new ProtocolError('08006', `could not connect to ${handle.info.name}`);
     }
     const pid = newPid(live);
@@ -181,6 +196,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
       );
     } finally {
       live.delete(pid);
+      release();
       controller.abort();
       await upstream.release().catch(() => {});
     }

@@ -116,6 +116,23 @@ export function deriveSqlFacts(sql: string, options: SqlFactsOptions = {}): SqlF
 }
 
 /**
+ * Whether the SQL holds a parse node of this name anywhere (at the top or
+ * nested, as `EXPLAIN ANALYZE EXECUTE x` and `CREATE TABLE … AS EXECUTE x`
+ * nest an ExecuteStmt). Throws as deriveSqlFacts does when it does not parse.
+ *
+ * @example
+ * containsNode('EXPLAIN ANALYZE EXECUTE x', 'ExecuteStmt'); // true
+ */
+export function containsNode(sql: string, node: string): boolean {
+  const seen = (v: unknown): boolean => {
+    if (Array.isArray(v)) return v.some(seen);
+    if (!isObject(v)) return false;
+    return Object.entries(v).some(([k, x]) => k === node || seen(x));
+  };
+  return parse(sql).some(([name, payload]) => name === node || seen(payload));
+}
+
+/**
  * The facts, and the unqualified names the executor checks before running.
  *
  * @example

@@ -17,7 +17,7 @@ import type { SqlInput } from '../../../core/action.ts';
 import { CountersignError, type ErrorCode } from '../../../core/errors.ts';
 import type { WireOutcome, WirePart, WireUpstream } from '../../../core/ports.ts';
 import { noticeFields } from '../../../surfaces/pg/protocol.ts';
-import { analyseSql } from './facts.ts';
+import { analyseSql, containsNode } from './facts.ts';
 import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
 
@@ -84,6 +84,11 @@ export class WireSession {
       return refused(e.code, e.message);
     }
     const { names, facts } = analysed;
+    // SQL-level EXECUTE runs a statement PREPAREd earlier in the session, which this statement's facts cannot see:
+    // policy would judge `EXECUTE x` without what x does. Over the protocol, Parse/Bind/Execute is judged with its SQL.
+    if (containsNode(input.sql, 'ExecuteStmt')) {
+      return refused('SQL_SESSION_UNSAFE', 'SQL EXECUTE of a prepared statement is not run through the listener (what it runs was judged by no one): use the protocol\'s Parse/Bind/Execute, or send the statement itself; nothing ran');
+    }
     const types = facts.statements.map((s) => s.type);
     const dropsPrepared = types.some((t) => DROPS_PREPARED.has(t));
     // BEGIN, COMMIT, ROLLBACK, SAVEPOINT …: run as sent, with no transaction or check of the gateway's around them.
