@@ -216,4 +216,27 @@ describe.skipIf(!db)('the Postgres wire listener under attack: per-principal ses
     }
     expect((await direct.query('SELECT count(*)::int AS n FROM v')).rows).toEqual([{ n: 1 }]);
   });
+
+  it("an approval resumes only with the parameter types the statement was submitted with: the types choose what runs (f(int) or f(text))", async () => {
+    const sql = 'UPDATE v SET id = length($1)';
+    const send = async (types: number[]) => {
+      const c = await Raw.open(gw);
+      try {
+        c.send(serialize.parse({ text: sql, types }), serialize.bind({ values: ['seven!!'] }), serialize.execute({}), serialize.sync());
+        return await c.until('readyForQuery');
+      } finally {
+        c.end();
+      }
+    };
+    const held = await send([25]);
+    expect(errors(held)).toEqual(['CS001']);
+    const id = /request (req_[a-z0-9]+)/.exec(held.find((m) => m.name === 'error')!.message!)![1]!;
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    // Sent again with varchar instead of text: refused, and the approval still waits for the statement as submitted.
+    expect(errors(await send([1043]))).toEqual(['55000']);
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('approved');
+    expect(errors(await send([25]))).toEqual([]);
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+    expect((await direct.query('SELECT id FROM v')).rows).toEqual([{ id: 7 }]);
+  });
 });

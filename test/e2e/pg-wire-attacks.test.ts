@@ -205,10 +205,6 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     expect((await direct.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 1 }]);
   });
 
-  it.todo(
-    "a Parse's parameter types are not part of the action or its digest: an approval of SQL + parameters is resumed whatever types " +
-      'the re-sending Parse declares (int vs numeric vs a domain), so what runs can differ from what the reviewer saw',
-  );
 
   it('a CancelRequest with a wrong key leaves a held statement alone; with the right one it withdraws it', async () => {
     const c = await Raw.open(gw);

@@ -40,6 +40,8 @@ const RESERVED = /^countersign_/;
 interface Bound {
   readonly sql: string;
   readonly params: (string | null)[];
+  /** The parameter types its Parse declared (0: left to the server). */
+  readonly types: readonly number[];
 }
 
 export interface SessionOptions {
@@ -92,8 +94,8 @@ export async function serveSession(
     skipping = true;
   };
 
-  const statement = async (input: SqlInput, parts: WirePart[]) => {
-    const { failed, types } = await runStatement({ ...ctx, signal: ctx.cancelled() }, input, parts);
+  const statement = async (input: SqlInput, parts: WirePart[], paramTypes: readonly number[] = []) => {
+    const { failed, types } = await runStatement({ ...ctx, signal: ctx.cancelled() }, input, parts, paramTypes);
     for (const [kinds, map] of [[RENAMES_STATEMENTS, statements], [RENAMES_PORTALS, portals]] as const) {
       if (!types.some((t) => kinds.has(t))) continue;
       map.clear();
@@ -160,7 +162,7 @@ export async function serveSession(
         if (params.some((p) => p === undefined)) {
           return (fail('0A000', 'binary-format parameters are supported for bool, int2, int4, int8, float4, float8, bytea, text and varchar with their type given in Parse: send others as text'), 'go');
         }
-        held.push(tentatively(portals, m.portal, { sql: prepared.sql, params: params as (string | null)[] }, m.raw, 'bind'));
+        held.push(tentatively(portals, m.portal, { sql: prepared.sql, params: params as (string | null)[], types: prepared.types }, m.raw, 'bind'));
         binds.push(m.portal);
         return 'go';
       }
@@ -199,7 +201,7 @@ export async function serveSession(
         }
         const parts = [...held.splice(0), { raw: m.raw, kind: 'execute' as const }];
         const input: SqlInput = bound.params.length > 0 ? { sql: bound.sql, params: bound.params } : { sql: bound.sql };
-        if (await statement(input, parts)) skipping = true;
+        if (await statement(input, parts, bound.params.length > 0 ? bound.types : [])) skipping = true;
         settle();
         return 'go';
       }

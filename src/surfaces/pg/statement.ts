@@ -66,8 +66,17 @@ export interface StatementContext {
  * @example
  * const { failed } = await runStatement(ctx, { sql: 'SELECT 1' }, [{ raw, kind: 'query' }]);
  */
-export async function runStatement(ctx: StatementContext, input: SqlInput, parts: readonly WirePart[]): Promise<{ failed: boolean; types: readonly string[] }> {
+export async function runStatement(
+  ctx: StatementContext,
+  input: SqlInput,
+  parts: readonly WirePart[],
+  paramTypes: readonly number[] = [],
+): Promise<{ failed: boolean; types: readonly string[] }> {
   let outcome: WireOutcome | undefined;
+  // The types a Parse declared choose what runs (f(int) or f(text)) but are not part of the action: kept with the request,
+  // so that a statement sent again resumes an approval only with the types it was submitted with.
+  const typesText = (input.params ?? []).map((_, i) => paramTypes[i] ?? 0).join(',');
+  const context = typesText ? { ...ctx.context, paramTypes: typesText } : ctx.context;
   const runner: SessionRunner = {
     maxRunMs: ctx.maxRunMs,
     async run(stored, opts) {
@@ -88,7 +97,7 @@ export async function runStatement(ctx: StatementContext, input: SqlInput, parts
       connection: ctx.connection,
       input,
       reason: `statement from a postgres session${ctx.context['application'] ? ` (${ctx.context['application']})` : ''}`,
-      context: ctx.context,
+      context,
       resumeHeld: true,
       runner,
     });
@@ -98,6 +107,11 @@ export async function runStatement(ctx: StatementContext, input: SqlInput, parts
     return { failed: true, types: [] };
   }
 
+  if ((record.status === 'pending' || record.status === 'approved') && (record.context?.['paramTypes'] ?? '') !== (context['paramTypes'] ?? '')) {
+    error(ctx, SQLSTATE.unsafe, `request ${record.id} was submitted with other parameter types than this statement declares; send it with the types it was submitted with`);
+    if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
+    return { failed: true, types: [] };
+  }
   if (record.status === 'pending') record = await hold(ctx, record);
   // Approved while its client was gone: it stays approved, to run once when the statement is sent again.
   if (record.status === 'approved' && ctx.signal.reason !== CLIENT_GONE) record = await executeApproved(ctx.deps, record.id, runner);
