@@ -4,61 +4,19 @@
  * allowed ones return real rows, denied ones 42501 with the request id, held
  * ones wait for a human and run once approved, in the session that sent them.
  */
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { cancelRequest, client, POLICY, psql } from '../support/pg-wire-clients.ts';
 
 const db = await createTestDatabase();
 
-/** Runs psql against the gateway as a principal; stdin is the script. */
-function psql(gw: TestGateway, who: string, script: string, opts: { database?: string; password?: string; args?: string[] } = {}) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn('psql', ['-X', '-h', '127.0.0.1', '-p', String(gw.postgresPort), '-U', who, '-d', opts.database ?? 'app-db', '-v', 'ON_ERROR_STOP=1', ...(opts.args ?? [])], {
-      env: { ...process.env, PGPASSWORD: opts.password ?? gw.keys[who] ?? '', PGSSLMODE: 'disable', PGCONNECT_TIMEOUT: '20' },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(script);
-  });
-}
+/** psql with ON_ERROR_STOP, the script on stdin. */
+const psqlScript = (gw: TestGateway, who: string, script: string) => psql(gw, who, ['-v', 'ON_ERROR_STOP=1'], script);
 
-function client(gw: TestGateway, who: string, database = 'app-db'): pg.Client {
-  return new pg.Client({ host: '127.0.0.1', port: gw.postgresPort, user: who, password: gw.keys[who], database, ssl: false });
-}
-
-const POLICY = `connections:
-  - name: app-db
-    kind: postgres
-    url: \${APP_DB_URL}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.sql.readOnly
-      effect: allow
-    - id: transactions
-      when: facts.sql.statements.all(s, s.type == "transaction")
-      effect: allow
-    - id: notes
-      when: facts.sql.statements.all(s, s.type == "insert") && facts.sql.tables.all(t, t == "notes")
-      effect: allow
-    - id: no-deletes
-      when: facts.sql.statements.exists(s, s.type == "delete")
-      effect: deny
-      message: deleting is never allowed here
-    - id: writes
-      when: facts.sql.writes && !facts.sql.statements.all(s, s.type == "transaction") && !(facts.sql.statements.all(s, s.type == "insert") && facts.sql.tables.all(t, t == "notes"))
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-      ttl: 1h
-`;
 
 describe.skipIf(!db)('the Postgres wire listener (psql, node-postgres, real PostgreSQL)', () => {
   let gw: TestGateway;
@@ -83,7 +41,7 @@ describe.skipIf(!db)('the Postgres wire listener (psql, node-postgres, real Post
   });
 
   it('psql: an allowed read returns the real rows, recorded as an action with surface postgres', async () => {
-    const r = await psql(gw, 'deploy-bot', 'SELECT id, note FROM t ORDER BY id;\n');
+    const r = await psqlScript(gw, 'deploy-bot', 'SELECT id, note FROM t ORDER BY id;\n');
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain(' id | note');
     expect(r.stdout).toContain('  1 | one');
@@ -95,14 +53,14 @@ describe.skipIf(!db)('the Postgres wire listener (psql, node-postgres, real Post
   });
 
   it('psql: a denied statement gets 42501 with the request id, and the session goes on', async () => {
-    const r = await psql(gw, 'deploy-bot', "\\set ON_ERROR_STOP 0\nDELETE FROM t WHERE id = 1;\nSELECT count(*) AS n FROM t;\n");
+    const r = await psqlScript(gw, 'deploy-bot', "\\set ON_ERROR_STOP 0\nDELETE FROM t WHERE id = 1;\nSELECT count(*) AS n FROM t;\n");
     expect(r.stderr).toMatch(/ERROR: {2}deleting is never allowed here \(request req_[a-z0-9]+\)/);
     expect(r.stdout).toMatch(/ n \n---\n 2\n/);
     expect(await rows('SELECT count(*)::int AS n FROM t')).toEqual([{ n: 2 }]);
   });
 
   it('psql: a held write waits, a human approves over REST, and it runs once in that session', async () => {
-    const run = psql(gw, 'deploy-bot', "UPDATE t SET note = 'approved' WHERE id = 1;\n");
+    const run = psqlScript(gw, 'deploy-bot', "UPDATE t SET note = 'approved' WHERE id = 1;\n");
     const held = await eventually(async () => (await requests('pending')).find((q) => q.action.input.sql.startsWith("UPDATE t SET note = 'approved'")));
     expect((await gw.as('alice', `/v1/requests/${held.id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
     const r = await run;
@@ -142,7 +100,7 @@ describe.skipIf(!db)('the Postgres wire listener (psql, node-postgres, real Post
       );
       const held = await eventually(async () => (await requests('pending')).find((q) => q.action.input.sql === sql));
       // The client withdraws the held statement with a CancelRequest, as psql's Ctrl-C does.
-      await cancelRequest(gw.postgresPort!, (c as unknown as { processID: number }).processID, (c as unknown as { secretKey: number }).secretKey);
+      await cancelRequest(gw.postgresPort!, c);
       const err = await waiting;
       expect(err).toMatchObject({ code: '57014' });
       expect((await gw.as('alice', `/v1/requests/${held.id}`)).body.status).toBe('cancelled');
@@ -192,7 +150,7 @@ describe.skipIf(!db)('the Postgres wire listener (psql, node-postgres, real Post
     // runs before every statement, so a name on the search_path shadowing pg_catalog is refused (55000).
     await direct.query('CREATE FUNCTION public.lower(int) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$');
     try {
-      const r = await psql(gw, 'deploy-bot', '\\set ON_ERROR_STOP 0\nSELECT lower(1);\nSELECT 2 AS still;\n');
+      const r = await psqlScript(gw, 'deploy-bot', '\\set ON_ERROR_STOP 0\nSELECT lower(1);\nSELECT 2 AS still;\n');
       expect(r.stderr).toMatch(/ERROR: {2}a name in the SQL would not run the pg_catalog object policy saw/);
       expect(r.stdout).toContain(' still');
     } finally {
@@ -214,15 +172,6 @@ describe.skipIf(!db)('the Postgres wire listener (psql, node-postgres, real Post
     }
   });
 });
-
-/** Sends a CancelRequest as libpq does: a new connection, the key the session was given. */
-function cancelRequest(port: number, pid: number, secret: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => s.end(serialize.cancel(pid, secret)));
-    s.on('close', () => resolve());
-    s.on('error', reject);
-  });
-}
 
 /** A session opened by hand (startup and password), for bytes no driver would send. */
 async function rawSession(gw: TestGateway, who: string): Promise<{ write(b: Buffer): void; closed: Promise<Buffer> }> {

@@ -116,10 +116,7 @@ export function deriveSqlFacts(sql: string, options: SqlFactsOptions = {}): SqlF
 }
 
 /**
- * Whether the SQL holds a parse node of this name anywhere (at the top or
- * nested, as `EXPLAIN ANALYZE EXECUTE x` and `CREATE TABLE … AS EXECUTE x`
- * nest an ExecuteStmt). Throws as deriveSqlFacts does when it does not parse.
- *
+ * Whether the SQL holds a parse node of this name anywhere, nested too (`EXPLAIN ANALYZE EXECUTE x`).
  * @example
  * containsNode('EXPLAIN ANALYZE EXECUTE x', 'ExecuteStmt'); // true
  */
