@@ -7,7 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { adopt } from './procs.ts';
+import { adopt, exitOf } from './procs.ts';
 import { isAlive, processTree } from './proc-tree.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -57,13 +57,7 @@ export function startCompiledGateway(opts: {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   adopt(child);
-  let exited = false;
-  const exitedPromise = new Promise<void>((r) =>
-    child.once('exit', () => {
-      exited = true;
-      r();
-    }),
-  );
+  const life = exitOf(child);
   const timeoutMs = opts.readyTimeoutMs ?? 60_000;
   return new Promise<CompiledGateway>((resolve, reject) => {
     let ready = false;
@@ -87,11 +81,10 @@ export function startCompiledGateway(opts: {
           url: m[1]!,
           pid: child.pid!,
           pids,
-          exited: () => exited || !pids.every(isAlive),
-          async stop(graceMs = 20_000) {
-            if (exited) return;
-            child.kill('SIGTERM');
-            const killer = setTimeout(() => {
+          exited: () => life.exited() || !pids.every(isAlive),
+          // A primary's workers are killed with it if it lingers.
+          stop: (graceMs = 20_000) =>
+            life.stop(graceMs, () => {
               for (const p of pids) {
                 try {
                   process.kill(p, 'SIGKILL');
@@ -99,10 +92,7 @@ export function startCompiledGateway(opts: {
                   // already gone
                 }
               }
-            }, graceMs);
-            await exitedPromise;
-            clearTimeout(killer);
-          },
+            }),
         });
         return;
       }

@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { adopt } from './procs.ts';
+import { adopt, exitOf } from './procs.ts';
 import { freePort, waitForPort } from './ports.ts';
 import type { PgTarget } from './bench-database.ts';
 
@@ -100,13 +100,7 @@ log_disconnections = 0
   const version = (spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0]?.trim() ?? 'pgbouncer';
   const child = spawn(bin, [...unprivilegedUser(), ini], { stdio: ['ignore', 'pipe', 'pipe'] });
   adopt(child);
-  let exited = false;
-  const exitedPromise = new Promise<void>((r) =>
-    child.once('exit', () => {
-      exited = true;
-      r();
-    }),
-  );
+  const life = exitOf(child);
   child.once('error', (e) => log(`[pgbouncer] could not start: ${e.message}`));
   // Its routine LOG lines are noise here; warnings and errors are not.
   for (const stream of [child.stdout, child.stderr]) {
@@ -115,7 +109,7 @@ log_disconnections = 0
     });
   }
   try {
-    await waitForPort('127.0.0.1', port, 10_000, () => exited, 'pgbouncer');
+    await waitForPort('127.0.0.1', port, 10_000, life.exited, 'pgbouncer');
   } catch (e) {
     child.kill('SIGKILL');
     throw e;
@@ -124,14 +118,8 @@ log_disconnections = 0
     pid: child.pid!,
     target: { host: '127.0.0.1', port, user: upstream.user, database: upstream.database },
     version,
-    exited: () => exited,
-    async stop() {
-      if (exited) return;
-      // SIGTERM: pgbouncer's immediate shutdown (the runs are over); SIGKILL if it lingers.
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exitedPromise;
-      clearTimeout(killer);
-    },
+    exited: life.exited,
+    // SIGTERM: pgbouncer's immediate shutdown (the runs are over); SIGKILL if it lingers.
+    stop: () => life.stop(),
   };
 }

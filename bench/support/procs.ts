@@ -41,6 +41,34 @@ export function adopt(child: ChildProcess): void {
 }
 
 /**
+ * Follows a child's exit. `stop` sends SIGTERM, then `kill` (SIGKILL to the
+ * child by default) if it has not exited within `graceMs`, and waits for the exit.
+ *
+ * @example
+ * const life = exitOf(child);
+ * await life.stop(); // life.exited() === true
+ */
+export function exitOf(child: ChildProcess): { exited(): boolean; stop(graceMs?: number, kill?: () => void): Promise<void> } {
+  let exited = false;
+  const done = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
+  return {
+    exited: () => exited,
+    async stop(graceMs = 5000, kill = () => child.kill('SIGKILL')) {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(kill, graceMs);
+      await done;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/**
  * @example
  * const up = await spawnTs<{ url: string }>('upstream', '/abs/path/bench/support/upstream.ts', { UPSTREAM_TOKEN: 't' });
  */
@@ -55,15 +83,8 @@ export function spawnTs<T>(
     // stdin stays open as a lifeline: the child exits when it closes.
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  live.add(child);
-  let exited = false;
-  const exitedPromise = new Promise<void>((r) =>
-    child.once('exit', () => {
-      exited = true;
-      live.delete(child);
-      r();
-    }),
-  );
+  adopt(child);
+  const life = exitOf(child);
 
   return new Promise<Child<T>>((resolveReady, rejectReady) => {
     const timer = setTimeout(() => {
@@ -93,14 +114,8 @@ export function spawnTs<T>(
         process: child,
         pid: child.pid!,
         ready,
-        exited: () => exited,
-        async stop() {
-          if (exited) return;
-          child.kill('SIGTERM');
-          const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-          await exitedPromise;
-          clearTimeout(killer);
-        },
+        exited: life.exited,
+        stop: () => life.stop(),
       });
     });
     child.once('exit', (code, signal) => {
