@@ -12,6 +12,7 @@ import { transition, type RequestRecord } from '../core/request.ts';
 import { decide } from './decide.ts';
 import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
+import { isStaleSessionApproval, staleApprovalMutation } from './expire.ts';
 
 /** Grace beyond a connection's own time bound before a claim is presumed dead. */
 export const RUN_GRACE_MS = 30_000;
@@ -38,14 +39,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     if ((current.runsIn === 'session') !== (runner !== undefined)) return { result: { claimed: false, request: current }, audit: [] };
     const now = deps.clock.now();
     // A session's approval holds until the request's time to live: past it, the session that would run it is long gone.
-    if (current.runsIn === 'session' && current.expiresAt !== null && Date.parse(current.expiresAt) <= now.getTime()) {
-      const next = transition(current, 'expired', now, { error: { code: 'REQUEST_EXPIRED', message: `approved, but not run in its session before ${current.expiresAt}` } });
-      return {
-        result: { claimed: false, request: next },
-        next,
-        audit: [{ type: 'request.expired', time: now.toISOString(), requestId: id, actor: null, data: { expiresAt: current.expiresAt, approved: true } }],
-      };
-    }
+    if (isStaleSessionApproval(current, now)) return staleApprovalMutation<Claim>(current, now, (next) => ({ claimed: false, request: next }));
     const at = now.toISOString();
     const handle = deps.connections.get(current.action.connection);
     const refuse = (code: ErrorCode, message: string, extra: Record<string, unknown> = {}) => {

@@ -9,7 +9,7 @@
 import { transition, type RequestRecord } from '../core/request.ts';
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
-import { expireDue } from './expire.ts';
+import { expireDue, expireStaleApproval, isStaleSessionApproval } from './expire.ts';
 
 /** Marks overdue executions as interrupted; returns how many. */
 export async function interruptOverdue(deps: Deps): Promise<number> {
@@ -49,8 +49,14 @@ export async function interruptOverdue(deps: Deps): Promise<number> {
  */
 export async function resumeApproved(deps: Deps, idleMs: number): Promise<number> {
   const cutoff = deps.clock.now().getTime() - idleMs;
-  // Requests bound to a client session are that session's to run (or a re-send's), never the recovery's.
-  const approved = (await deps.store.listRequests({ status: ['approved'], limit: 1000 })).filter((r) => Date.parse(r.updatedAt) <= cutoff && r.runsIn !== 'session');
+  const listed = await deps.store.listRequests({ status: ['approved'], limit: 1000 });
+  // Requests bound to a client session are that session's to run (or a re-send's), never the recovery's; past their
+  // time to live, unclaimed, they expire here, so that they neither stay approved for good nor crowd this list.
+  const now = deps.clock.now();
+  for (const r of listed) {
+    if (isStaleSessionApproval(r, now)) await expireStaleApproval(deps, r).catch((e: unknown) => deps.log.error({ requestId: r.id, err: e }, 'expiring a stale session approval failed'));
+  }
+  const approved = listed.filter((r) => Date.parse(r.updatedAt) <= cutoff && r.runsIn !== 'session');
   for (const r of approved) {
     void executeApproved(deps, r.id).catch((e: unknown) => deps.log.error({ requestId: r.id, err: e }, 'resumed execution failed'));
   }

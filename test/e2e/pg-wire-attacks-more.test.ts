@@ -239,4 +239,68 @@ describe.skipIf(!db)('the Postgres wire listener under attack: per-principal ses
     expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
     expect((await direct.query('SELECT id FROM v')).rows).toEqual([{ id: 7 }]);
   });
+
+  it('an approval is resumed only from the client address it was submitted from: policy may have judged that address', async () => {
+    const send = async (from: string) => {
+      const c = await Raw.open(gw, 'deploy-bot', from);
+      try {
+        c.send(serialize.query('UPDATE v SET id = 3'));
+        return await c.until('readyForQuery');
+      } finally {
+        c.end();
+      }
+    };
+    const held = await send('127.0.0.1');
+    expect(errors(held)).toEqual(['CS001']);
+    const id = /request (req_[a-z0-9]+)/.exec(held.find((m) => m.name === 'error')!.message!)![1]!;
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    expect(errors(await send('127.0.0.2'))).toEqual(['55000']);
+    expect((await direct.query('SELECT id FROM v')).rows).toEqual([{ id: 7 }]);
+    expect(errors(await send('127.0.0.1'))).toEqual([]);
+    expect((await direct.query('SELECT id FROM v')).rows).toEqual([{ id: 3 }]);
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+  });
+});
+
+describe.skipIf(!db)('the Postgres wire listener: approvals a session never claims, and resumes from elsewhere', () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query('CREATE TABLE w (id int); INSERT INTO w VALUES (1)');
+    // Updates held with a time to live of 5 s.
+    const policy = POLICY.replace('      approvers: [{ groups: [sre], count: 1 }]\n', '      approvers: [{ groups: [sre], count: 1 }]\n      ttl: 5s\n');
+    gw = await startTestGateway(policy, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+  });
+
+  it('an approval no session claims expires with its time to live (the sweep), instead of staying approved for good; nothing ran', async () => {
+    const c = await Raw.open(gw);
+    c.send(serialize.query('UPDATE w SET id = 2'));
+    const held = await c.until('readyForQuery');
+    c.end();
+    expect(errors(held)).toEqual(['CS001']);
+    const id = /request (req_[a-z0-9]+)/.exec(held.find((m) => m.name === 'error')!.message!)![1]!;
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    const expired = await eventually(async () => {
+      const r = (await gw.as('alice', `/v1/requests/${id}`)).body;
+      return r.status === 'expired' ? r : undefined;
+    }, 30_000);
+    expect(expired.error.code).toBe('REQUEST_EXPIRED');
+    // Sent again now: a new request, held; the expired approval ran nothing.
+    const again = await Raw.open(gw);
+    again.send(serialize.query('UPDATE w SET id = 2'));
+    const answer = await again.until('readyForQuery');
+    again.end();
+    expect(errors(answer)).toEqual(['CS001']);
+    expect(answer.find((m) => m.name === 'error')!.message).not.toContain(id);
+    expect((await direct.query('SELECT id FROM w')).rows).toEqual([{ id: 1 }]);
+  }, 60_000);
+
 });

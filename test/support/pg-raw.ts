@@ -58,8 +58,9 @@ export class Raw {
     socket.on('error', () => {});
   }
 
-  static async open(gw: TestGateway, who = 'deploy-bot'): Promise<Raw> {
-    const socket = connect(gw.postgresPort!, '127.0.0.1');
+  /** `localAddress`: another loopback address (127.0.0.2) to connect from, as a client elsewhere would look. */
+  static async open(gw: TestGateway, who = 'deploy-bot', localAddress?: string): Promise<Raw> {
+    const socket = connect({ port: gw.postgresPort!, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
     const raw = new Raw(socket);
     socket.write(serialize.startup({ user: who, database: 'app-db' }));
     await raw.until('authenticationCleartextPassword');

@@ -41,6 +41,9 @@ export const SQLSTATE = {
  */
 export const CLIENT_GONE = 'the postgres client went away';
 
+/** Context keys a resumed request's session must share with the one resuming it. */
+const RESUME_MUST_MATCH = ['remote', 'paramTypes'] as const;
+
 export interface StatementContext {
   readonly deps: Deps;
   readonly principal: Principal;
@@ -107,14 +110,25 @@ export async function runStatement(
     return { failed: true, types: [] };
   }
 
-  if ((record.status === 'pending' || record.status === 'approved') && (record.context?.['paramTypes'] ?? '') !== (context['paramTypes'] ?? '')) {
-    error(ctx, SQLSTATE.unsafe, `request ${record.id} was submitted with other parameter types than this statement declares; send it with the types it was submitted with`);
+  // A resumed request was judged with the context of the session that submitted it (policy may look at the client's
+  // address); it runs only from a session that matches it there and in the parameter types.
+  const differs = RESUME_MUST_MATCH.find((k) => (record.context?.[k] ?? '') !== (context[k] ?? ''));
+  if ((record.status === 'pending' || record.status === 'approved') && differs) {
+    error(ctx, SQLSTATE.unsafe, `request ${record.id} was submitted from a session with another ${differs === 'remote' ? 'client address' : 'set of parameter types'}; send it as, and from where, it was submitted`);
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
     return { failed: true, types: [] };
   }
-  if (record.status === 'pending') record = await hold(ctx, record);
-  // Approved while its client was gone: it stays approved, to run once when the statement is sent again.
-  if (record.status === 'approved' && ctx.signal.reason !== CLIENT_GONE) record = await executeApproved(ctx.deps, record.id, runner);
+  try {
+    if (record.status === 'pending') record = await hold(ctx, record);
+    // Approved while its client was gone: it stays approved, to run once when the statement is sent again.
+    if (record.status === 'approved' && ctx.signal.reason !== CLIENT_GONE) record = await executeApproved(ctx.deps, record.id, runner);
+  } catch (e) {
+    // The store failed while waiting or claiming, or the outcome of a run could not be recorded ("do not retry"): the
+    // client is told so, and the session goes on.
+    error(ctx, SQLSTATE.failed, messageOf(e));
+    if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
+    return { failed: true, types: [] };
+  }
   const failed = answer(ctx, record, outcome);
   // Not run, inside the client's block: the block fails as it would on the statement's own error.
   if (failed && !outcome?.relayed && ctx.upstream.status() === 'T') await ctx.upstream.fail();
