@@ -12,7 +12,7 @@ import { transition, type RequestRecord } from '../core/request.ts';
 import { decide } from './decide.ts';
 import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
-import { isStaleSessionApproval, staleApprovalMutation } from './expire.ts';
+import { expiredMutation, isDue } from './expire.ts';
 
 /** Grace beyond a connection's own time bound before a claim is presumed dead. */
 export const RUN_GRACE_MS = 30_000;
@@ -39,7 +39,10 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     if ((current.runsIn === 'session') !== (runner !== undefined)) return { result: { claimed: false, request: current }, audit: [] };
     const now = deps.clock.now();
     // A session's approval holds until the request's time to live: past it, the session that would run it is long gone.
-    if (isStaleSessionApproval(current, now)) return staleApprovalMutation<Claim>(current, now, (next) => ({ claimed: false, request: next }));
+    if (isDue(current, now)) {
+      const m = expiredMutation(current, now);
+      return { ...m, result: { claimed: false, request: m.result } };
+    }
     const at = now.toISOString();
     const handle = deps.connections.get(current.action.connection);
     const refuse = (code: ErrorCode, message: string, extra: Record<string, unknown> = {}) => {

@@ -9,7 +9,7 @@
 import { transition, type RequestRecord } from '../core/request.ts';
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
-import { expireDue, expireStaleApproval, isStaleSessionApproval } from './expire.ts';
+import { expireDue, expireIfDue, isDue } from './expire.ts';
 
 /** Marks overdue executions as interrupted; returns how many. */
 export async function interruptOverdue(deps: Deps): Promise<number> {
@@ -54,7 +54,7 @@ export async function resumeApproved(deps: Deps, idleMs: number): Promise<number
   // time to live, unclaimed, they expire here, so that they neither stay approved for good nor crowd this list.
   const now = deps.clock.now();
   for (const r of listed) {
-    if (isStaleSessionApproval(r, now)) await expireStaleApproval(deps, r).catch((e: unknown) => deps.log.error({ requestId: r.id, err: e }, 'expiring a stale session approval failed'));
+    if (isDue(r, now)) await expireIfDue(deps, r).catch((e: unknown) => deps.log.error({ requestId: r.id, err: e }, 'expiring a stale session approval failed'));
   }
   const approved = listed.filter((r) => Date.parse(r.updatedAt) <= cutoff && r.runsIn !== 'session');
   for (const r of approved) {
