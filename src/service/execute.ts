@@ -83,7 +83,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     }
     if (decision.effect === 'approve' && !quorumMet(decision.approvers, current.reviews, current, deps.identity)) {
       // The policy tightened after approval: the reviews given so far stand, more are needed.
-      const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? 3600) * 1000).toISOString();
+      const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
       const next = transition(current, 'pending', now, { decision, expiresAt });
       return {
         result: { claimed: false, request: next },

@@ -32,6 +32,7 @@ const body = () => `connections:
     url: ${upstream.url}/ops
 policy:
   default: deny
+  defaultTtl: 2h
   rules:
     - id: one-sre
       when: facts.http.method == "POST" && facts.http.path.startsWith("/deploy")
@@ -125,6 +126,8 @@ describe('approvals are counted against the configuration in force now', () => {
 
       const requeued = await eventually(async () => auditEvents(dbPath, id).find((e) => e.type === 'request.requeued'));
       expect(requeued.data).toMatchObject({ remaining: [{ rule: 'one-sre', needed: 1 }] });
+      // Back to pending for the policy's time to live (no rule sets its own), as at submission.
+      expect(Date.parse(requeued.data.expiresAt as string) - Date.parse(requeued.time)).toBe(2 * 3600 * 1000);
       expect(requestStatus(dbPath, id)).toBe('pending');
       expect(auditEvents(dbPath, id).some((e) => e.type === 'request.executing')).toBe(false);
       expect(calls('/deploy/eligibility')).toBe(0);

@@ -8,6 +8,7 @@ import { sqliteOnly } from './test-store.ts';
 
 export interface AuditRow {
   seq: number;
+  time: string;
   type: string;
   requestId: string | null;
   actor: string | null;
