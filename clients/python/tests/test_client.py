@@ -156,9 +156,8 @@ class AttackerTest(unittest.TestCase):
         other = countersign.Client(key=ENV["COUNTERSIGN_TEST_OTHER_AGENT_KEY"])
         with self.assertRaises(countersign.NotFound):
             other.get(held.id)
-        with self.assertRaises(countersign.CountersignError) as caught:
+        with self.assertRaises(countersign.NotFound):  # not even told the request exists
             other.cancel(held.id)
-        self.assertIn(caught.exception.code, ("NOT_FOUND", "FORBIDDEN"))
         self.assertEqual(self.cs.get(held.id).status, "pending")
         self.cs.cancel(held.id)
 
