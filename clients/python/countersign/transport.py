@@ -93,7 +93,8 @@ class Transport:
         ``wait`` is how long the gateway may hold the answer (a long-poll): the
         socket's timeout is the client's timeout plus that.
         """
-        data = None if body is None else json.dumps(body).encode("utf-8")
+        # allow_nan=False: NaN and Infinity are not JSON; refuse them here rather than send them.
+        data = None if body is None else json.dumps(body, allow_nan=False).encode("utf-8")
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Accept", "application/json")
         req.add_header("User-Agent", f"countersign-python/{__version__}")

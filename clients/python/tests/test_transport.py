@@ -132,6 +132,19 @@ class AnswerTest(unittest.TestCase):
             countersign.Client(url=server.url, key=KEY).whoami()
         self.assertEqual((caught.exception.status, caught.exception.body), (503, {"busy": True}))
 
+    def test_a_request_id_stays_one_path_segment(self) -> None:
+        paths: List[str] = []
+
+        def reply(h: BaseHTTPRequestHandler) -> Reply:
+            paths.append(h.path)
+            return 404, {"Content-Type": "application/json"}, b'{"error": {"code": "NOT_FOUND", "message": "no such request"}}'
+
+        server = Server(reply)
+        self.addCleanup(server.close)
+        with self.assertRaises(countersign.NotFound):
+            countersign.Client(url=server.url, key=KEY).get("../../audit?x=1#y")
+        self.assertEqual(paths, ["/v1/requests/..%2F..%2Faudit%3Fx%3D1%23y"])
+
     def test_raise_on_refuses_a_status_that_is_not_an_outcome(self) -> None:
         server = Server(lambda h: (500, {}, b""))
         self.addCleanup(server.close)
