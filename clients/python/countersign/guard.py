@@ -68,9 +68,10 @@ def guard(
 
         def client_() -> Client:
             with lock:
-                if made[0] is None:
-                    made[0] = Client()
-                return made[0]
+                cs = made[0]
+                if cs is None:
+                    cs = made[0] = Client()
+                return cs
 
         def why(args: Tuple[Any, ...], kwargs: Any) -> str:
             return reason(*args, **kwargs) if callable(reason) else (reason or described)
