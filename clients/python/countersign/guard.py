@@ -1,0 +1,129 @@
+"""``@countersign.guard``: a tool function whose action runs through the gateway.
+
+The mapping is one rule: **the decorated function returns the action's input**
+(the dict the connection's kind takes: ``{"sql": …}``, ``{"method": …, "path": …}``,
+``{"args": [...]}``, ``{"tool": …, "arguments": {...}}``), built from its
+arguments. Calling the guarded function submits that input to ``connection``,
+waits through any approval, and returns the gateway's ``result``. A denial,
+an expiry, a cancellation or a failed run raises :class:`Denied`,
+:class:`Expired`, :class:`Cancelled` or :class:`Failed`, and running out of
+``timeout`` raises :class:`TimedOut`, so an agent framework reports the refusal
+to the model as the tool's error.
+
+The function itself must only build the input: the gateway, never the agent's
+process, holds the connection's credentials and runs the action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import threading
+import time
+from typing import Any, Callable, List, Optional, Tuple, Union
+
+from .client import DEFAULT_WAIT_SECONDS, LONG_POLL_SECONDS, Client, OnRequest
+from .outcomes import ALL_OUTCOMES, raise_for_outcome, timed_out
+from .request import Request
+
+Reason = Union[str, Callable[..., str], None]
+
+
+def guard(
+    connection: str,
+    *,
+    reason: Reason = None,
+    client: Optional[Client] = None,
+    timeout: Optional[float] = None,
+    on_pending: Optional[OnRequest] = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Makes a function that returns an action's input into a tool that runs it through Countersign.
+
+    ``reason`` is what reviewers read: a string, or a function called with the
+    tool's arguments; by default the function's name and the first line of its
+    docstring. ``client`` defaults to ``Client()`` (``COUNTERSIGN_URL``,
+    ``COUNTERSIGN_KEY``), made at the first call. ``timeout`` bounds the wait
+    for a decision and the run, in seconds (default 24 hours). ``on_pending`` is
+    called with the request when it is held for approval. An ``async def``
+    function gives an ``async`` tool whose waiting does not block the event loop.
+
+    Example::
+
+        @countersign.guard(connection="billing-api")
+        def refund_invoice(invoice: str, amount_cents: int) -> dict:
+            \"\"\"Refund an invoice to the customer.\"\"\"
+            return {"method": "POST", "path": "/refunds", "body": {"invoice": invoice, "amount": amount_cents}}
+
+        refund_invoice("inv_1", 500)  # → {"status": 200, "contentType": ..., "body": {...}} once approved
+    """
+
+    if timeout is not None and timeout < 0:
+        raise ValueError("timeout: seconds, 0 or more")
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        described = _describe(fn)
+        made: List[Optional[Client]] = [client]
+        lock = threading.Lock()
+
+        def client_() -> Client:
+            with lock:
+                cs = made[0]
+                if cs is None:
+                    cs = made[0] = Client()
+                return cs
+
+        def why(args: Tuple[Any, ...], kwargs: Any) -> str:
+            return reason(*args, **kwargs) if callable(reason) else (reason or described)
+
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                action_input = await fn(*args, **kwargs)
+                reason_ = why(args, kwargs)
+                return await _run_async(client_(), connection, action_input, reason_, timeout, on_pending)
+
+            return guarded_async
+
+        @functools.wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            action_input = fn(*args, **kwargs)
+            cs = client_()
+            reason_ = why(args, kwargs)
+            r = cs.run(connection, action_input, reason_, timeout=timeout, raise_on=ALL_OUTCOMES, on_pending=on_pending)
+            return r.result
+
+        return guarded
+
+    return decorate
+
+
+def _describe(fn: Callable[..., Any]) -> str:
+    name = getattr(fn, "__name__", "tool")
+    doc = inspect.getdoc(fn)
+    first = doc.strip().split("\n", 1)[0].strip() if doc else ""
+    return f"{name}: {first}" if first else f"the agent called {name}"
+
+
+async def _run_async(
+    cs: Client,
+    connection: str,
+    action_input: Any,
+    reason: str,
+    timeout: Optional[float],
+    on_pending: Optional[OnRequest],
+) -> Any:
+    # Each long-poll runs in a thread of its own, so a cancelled task stops waiting after
+    # the poll in flight; the request itself stays at the gateway, where it can be waited on again.
+    end = time.monotonic() + (DEFAULT_WAIT_SECONDS if timeout is None else timeout)
+    r: Request = await asyncio.to_thread(cs.submit, connection, action_input, reason)
+    if r.status == "pending" and on_pending is not None:
+        on_pending(r)
+    while not r.final:
+        left = end - time.monotonic()
+        if left <= 0:
+            waited = DEFAULT_WAIT_SECONDS if timeout is None else timeout
+            raise timed_out(r, waited)
+        r = await asyncio.to_thread(cs.poll, r.id, max(0.05, min(LONG_POLL_SECONDS, left)), r.status)
+    return raise_for_outcome(r, ALL_OUTCOMES).result
