@@ -134,6 +134,9 @@ export function createClient(opts: ClientOptions) {
     const res = await doFetch(`${base}${path}`, {
       method,
       headers: { authorization: `Bearer ${opts.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      // The gateway never redirects its API: a redirect is someone else's answer, and following it would
+      // take the key (and the action) where the caller did not send them.
+      redirect: 'error',
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       ...(signal ? { signal } : {}),
     });
