@@ -106,7 +106,7 @@ async function pendingFor(toolCallId: string): Promise<{ id: string; status: str
 
 const calls = (method: string) => upstream.calls.filter((c) => c.method === method);
 
-describe('Vercel AI SDK adapter', () => {
+describe('Vercel AI SDK adapter', { timeout: 90_000 }, () => {
   it('runs an allowed tool call through the gateway, and the model reads its result', async () => {
     const { tools, toolApproval } = billingTools();
     const { model, prompts } = scriptedModel('listInvoices', { limit: 5 }, 'call-list-1');
