@@ -146,7 +146,7 @@ export interface Decisions {
  * run the action, `state.reject` (with the refusal as the model's message) when
  * it was denied, expired or cancelled.
  */
-export async function applyDecisions(client: CountersignClient, state: RunState<unknown, Agent<any, any>>, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Decisions> {
+export async function applyDecisions(client: CountersignClient, state: RunState<any, Agent<any, any>>, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Decisions> {
   const out: Decisions = { approved: [], rejected: [], others: [] };
   const ids = requestIds(state._context, false) ?? {};
   for (const item of state.getInterruptions()) {
@@ -177,11 +177,11 @@ export async function applyDecisions(client: CountersignClient, state: RunState<
  * const result = await resumeRun(cs, { agent, state: savedState });
  * console.log(result.finalOutput);
  */
-export async function resumeRun<TAgent extends Agent<any, any>>(
+export async function resumeRun<TContext, TAgent extends Agent<any, any>>(
   client: CountersignClient,
-  opts: { agent: TAgent; state: string | RunState<unknown, TAgent>; runner?: Runner; timeoutMs?: number; signal?: AbortSignal },
-): Promise<RunResult<unknown, TAgent>> {
-  const state = typeof opts.state === 'string' ? await RunState.fromString<unknown, TAgent>(opts.agent, opts.state) : opts.state;
-  await applyDecisions(client, state as RunState<unknown, Agent<any, any>>, { ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-  return (opts.runner ?? new Runner()).run(opts.agent, state) as Promise<RunResult<unknown, TAgent>>;
+  opts: { agent: TAgent; state: string | RunState<TContext, TAgent>; runner?: Runner; timeoutMs?: number; signal?: AbortSignal },
+): Promise<RunResult<TContext, TAgent>> {
+  const state = typeof opts.state === 'string' ? await RunState.fromString<TContext, TAgent>(opts.agent, opts.state) : opts.state;
+  await applyDecisions(client, state, { ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  return (opts.runner ?? new Runner()).run(opts.agent, state);
 }
