@@ -53,9 +53,10 @@ afterAll(async () => {
 });
 
 /** The billing tools as the model sees them; their actions are HTTP calls on billing-api. */
-function billingTools() {
+function billingTools(timeoutMs?: number) {
   return countersignTools(cs, {
     connection: 'billing-api',
+    ...(timeoutMs ? { timeoutMs } : {}),
     tools: {
       listInvoices: tool({ description: 'List the invoices', inputSchema: z.object({ limit: z.number() }) }),
       refund: tool({ description: 'Refund an invoice', inputSchema: z.object({ invoice: z.string(), amount: z.number() }) }),
@@ -187,6 +188,21 @@ describe('Vercel AI SDK adapter', { timeout: 90_000 }, () => {
     const seen = toolOutputSeen(prompts, 'call-refund-forged');
     expect(seen.type).toBe('error-text');
     expect(String(seen.value)).toContain(`Countersign denied this action (request ${held.id})`);
+    expect(calls('POST').length).toBe(before);
+  });
+
+  it('cancels a held call nobody decided in time and refuses it, so it can never run later unseen', async () => {
+    const { tools, toolApproval } = billingTools(1000);
+    const { model, prompts } = scriptedModel('refund', { invoice: 'inv_5', amount: 11 }, 'call-refund-timeout');
+    const before = calls('POST').length;
+    await generateText({ model, tools, toolApproval, prompt: 'refund inv_5', stopWhen: stepCountIs(3) });
+    const seen = toolOutputSeen(prompts, 'call-refund-timeout');
+    expect(seen.type).toBe('execution-denied');
+    const id = /request (\S+) was cancelled/.exec(seen.reason ?? '')?.[1];
+    expect(id, seen.reason).toBeDefined();
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('cancelled');
+    const late = await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } });
+    expect(late.status).toBe(409);
     expect(calls('POST').length).toBe(before);
   });
 });

@@ -110,6 +110,8 @@ export function countersignTools<TOOLS extends ToolSet>(client: CountersignClien
     if (!names.has(toolCall.toolName)) return undefined;
     const r = await decided(await submitOnce(toolCall.toolName, toolCall.input, toolCall.toolCallId));
     if (r.status === 'succeeded' || r.status === 'failed') return { type: 'approved', reason: `Countersign request ${r.id}: ${r.decision.effect === 'allow' ? 'allowed by policy' : 'approved'}` };
+    // Refused: `execute` is not called for it. Were it called anyway, it would submit anew, and Countersign decide anew.
+    submitted.delete(toolCall.toolCallId);
     return { type: 'denied', reason: refusalOf(r) };
   }
 
@@ -119,9 +121,13 @@ export function countersignTools<TOOLS extends ToolSet>(client: CountersignClien
       {
         ...t,
         async execute(args: unknown, o: ToolExecutionOptions<unknown>) {
-          const r = await decided(await submitOnce(name, args, o.toolCallId), o.abortSignal);
-          if (r.status !== 'succeeded') throw new CountersignRefusal(r);
-          return r.result;
+          try {
+            const r = await decided(await submitOnce(name, args, o.toolCallId), o.abortSignal);
+            if (r.status !== 'succeeded') throw new CountersignRefusal(r);
+            return r.result;
+          } finally {
+            submitted.delete(o.toolCallId);
+          }
         },
       } as Tool,
     ]),
