@@ -27,8 +27,10 @@ export const CONTEXT_KEY = 'countersign';
 export interface CountersignToolOptions<TParameters extends ToolInputParameters> {
   name: string;
   description: string;
-  /** A zod object or a strict JSON schema, as for `tool()`. */
+  /** A zod object or a JSON schema, as for `tool()`. */
   parameters: TParameters;
+  /** Whether the model must follow the schema strictly (default true; a non-strict JSON schema needs false). */
+  strict?: boolean;
   /** The Countersign connection the tool acts on. */
   connection: string;
   /** The action's input from the tool's arguments (default: the arguments as they are, e.g. `{ sql }` for a SQL connection). */
@@ -119,7 +121,7 @@ export function countersignTool<TParameters extends ToolInputParameters>(client:
     name: opts.name,
     description: opts.description,
     parameters: opts.parameters,
-    strict: true,
+    strict: opts.strict ?? true,
     // Held for a human (or approved and about to run) stops the run; allowed or denied goes on to `execute`, which says which.
     needsApproval: async (ctx: RunContext<unknown>, args: ToolExecuteArgument<TParameters>, callId?: string) => {
       const r = await requestFor(ctx, args, callId);
