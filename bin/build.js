@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Compiles src/ to dist/ (`npm run build`): the gateway and CLI (tsconfig.build.json), the
-// `countersign/client` export with its types (clients/typescript/tsconfig.json, shared with @countersign/client), and every file of src/
+// `countersign/client` export with its types and its framework adapters (`countersign/client/ai-sdk`, …;
+// clients/typescript/tsconfig.json, shared with @countersign/client), and every file of src/
 // that is not TypeScript (console assets, the leaf-hashing worker), which the code reads
 // beside its own module at run time.
 //

@@ -22,6 +22,18 @@ const NODE_IO_MODULES = new Set(
   ),
 );
 
+/**
+ * The SDK client is published on its own (@countersign/client): client.ts imports nothing,
+ * and each framework adapter under adapters/ imports the client and its own framework (an
+ * optional peer dependency of the package) and nothing else.
+ */
+const SDK = join(SRC, 'surfaces', 'sdk');
+const SDK_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+  'client.ts': [],
+  'adapters/ai-sdk.ts': ['ai'],
+  'adapters/openai-agents.ts': ['@openai/agents'],
+};
+
 const SERVICE_FORBIDDEN = ['adapters', 'surfaces', 'cli', 'config'].map((d) => join(SRC, d)).concat(join(SRC, 'main.ts'));
 
 function sourceFiles(dir: string): string[] {
@@ -66,6 +78,18 @@ function serviceViolation(file: string, spec: string): string | null {
   return hit ? `imports ${rel(hit)}` : null;
 }
 
+/** Why an SDK file may not import `spec`, or null when it may. */
+function sdkViolation(file: string, spec: string): string | null {
+  const name = relative(SDK, file).split(sep).join('/');
+  const allowed = SDK_PACKAGES[name];
+  if (!allowed) return 'is in a file of src/surfaces/sdk that SDK_PACKAGES does not list';
+  if (isRelative(spec)) {
+    const target = resolve(dirname(file), spec);
+    return target === join(SDK, 'client.ts') && name !== 'client.ts' ? null : 'is not the client (../client.ts)';
+  }
+  return allowed.includes(spec) ? null : `is not ${allowed.length ? allowed.join(', ') : 'allowed: the client imports nothing'}`;
+}
+
 function violations(dir: string, check: (file: string, spec: string) => string | null): string[] {
   return sourceFiles(dir).flatMap((file) =>
     importsOf(readFileSync(file, 'utf8')).flatMap((spec) => {
@@ -97,6 +121,13 @@ describe('architecture', () => {
     expect(serviceViolation(join(SERVICE, 'x.ts'), '../adapters/store/sqlite/store.ts')).toMatch(/src\/adapters/);
     expect(serviceViolation(join(SERVICE, 'x.ts'), '../main.ts')).toMatch(/main\.ts/);
     expect(serviceViolation(join(SERVICE, 'x.ts'), '../core/errors.ts')).toBeNull();
+    const adapter = join(SDK, 'adapters', 'ai-sdk.ts');
+    expect(sdkViolation(adapter, '../client.ts')).toBeNull();
+    expect(sdkViolation(adapter, 'ai')).toBeNull();
+    expect(sdkViolation(adapter, '@openai/agents')).toMatch(/is not ai/);
+    expect(sdkViolation(adapter, '../../http/app.ts')).toMatch(/not the client/);
+    expect(sdkViolation(join(SDK, 'client.ts'), 'node:fs')).toMatch(/imports nothing/);
+    expect(sdkViolation(join(SDK, 'adapters', 'new.ts'), '../client.ts')).toMatch(/SDK_PACKAGES/);
   });
 
   it('has a core that imports only core, pure libraries and node:crypto', () => {
@@ -107,5 +138,10 @@ describe('architecture', () => {
   it('has a service layer that imports no adapter, surface, cli, config or main.ts', () => {
     expect(sourceFiles(SERVICE).length).toBeGreaterThan(3);
     expect(violations(SERVICE, serviceViolation)).toEqual([]);
+  });
+
+  it('has an SDK whose client imports nothing and whose adapters import only the client and their framework', () => {
+    expect(sourceFiles(SDK).map((f) => relative(SDK, f).split(sep).join('/')).sort()).toEqual(Object.keys(SDK_PACKAGES).sort());
+    expect(violations(SDK, sdkViolation)).toEqual([]);
   });
 });

@@ -3,11 +3,13 @@
  * tarball installed into an empty project (offline: it has no dependencies), and
  * imported by plain node, no TypeScript loader, against a real gateway: whoami,
  * an allowed action, and one held for approval that a human approves meanwhile.
+ * Then its framework adapters, once the project has the frameworks (linked from
+ * this repository's node_modules, as a user's own install would provide them).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -16,6 +18,7 @@ import { startUpstream, type Upstream } from '../support/upstream.ts';
 const run = promisify(execFile);
 const CLIENT_DIR = resolve('clients/typescript');
 const dir = mkdtempSync(join(tmpdir(), 'cs-client-pkg-'));
+const app = join(dir, 'app');
 let upstream: Upstream;
 let gw: TestGateway;
 
@@ -51,15 +54,25 @@ describe('@countersign/client, packed and installed on its own', () => {
     expect(pkg.name).toBe('@countersign/client');
     expect(pkg.version).toBe(root.version);
     expect(pkg.dependencies ?? {}).toEqual({});
-    expect(pkg.peerDependencies ?? {}).toEqual({});
+    // The frameworks of the adapters are peers the user opts into, never installed for them.
+    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@openai/agents', 'ai']);
+    for (const peer of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[peer]).toEqual({ optional: true });
   });
 
   it('installs offline from its tarball and talks to a gateway from plain node', async () => {
     const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: CLIENT_DIR, maxBuffer: 8 << 20 });
     const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
-    expect(info!.files.map((f) => f.path).sort()).toEqual(['README.md', 'dist/client.d.ts', 'dist/client.js', 'package.json']);
+    expect(info!.files.map((f) => f.path).sort()).toEqual([
+      'README.md',
+      'dist/adapters/ai-sdk.d.ts',
+      'dist/adapters/ai-sdk.js',
+      'dist/adapters/openai-agents.d.ts',
+      'dist/adapters/openai-agents.js',
+      'dist/client.d.ts',
+      'dist/client.js',
+      'package.json',
+    ]);
 
-    const app = join(dir, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
     await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, info!.filename)], { cwd: app });
@@ -109,4 +122,42 @@ process.stdout.write(JSON.stringify({ me, read, held: held.status, done, refused
     expect(r.refused).toBe('UNAUTHENTICATED');
     expect(upstream.calls.map((c) => `${c.method} ${c.url}`)).toEqual(['GET /api/invoices', 'POST /api/refunds']);
   }, 180_000);
+
+  it('serves its framework adapters from the installed package, each with its framework as the user’s own', async () => {
+    // After the test above: the package is installed in `app`. The user installs the frameworks.
+    for (const name of ['ai', '@openai/agents', 'zod']) {
+      const to = join(app, 'node_modules', name);
+      mkdirSync(dirname(to), { recursive: true });
+      symlinkSync(realpathSync(resolve('node_modules', name)), to, 'dir');
+    }
+    writeFileSync(
+      join(app, 'adapters.mjs'),
+      `import { createClient } from '@countersign/client';
+import { countersignTools } from '@countersign/client/ai-sdk';
+import { countersignTool, resumeRun } from '@countersign/client/openai-agents';
+import { generateText, stepCountIs, tool } from 'ai';
+import { MockLanguageModelV3 } from 'ai/test';
+import { Agent, Runner } from '@openai/agents';
+import { ScriptedModel, functionCall, assistantMessage } from '@openai/agents/testing';
+import { z } from 'zod';
+const cs = createClient({ url: process.env.URL, key: process.env.KEY });
+const input = { method: 'GET', path: '/invoices' };
+const usage = { inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } };
+let step = 0;
+const model = new MockLanguageModelV3({ doGenerate: async () => step++ === 0
+  ? { content: [{ type: 'tool-call', toolCallId: 'pkg-ai-1', toolName: 'listInvoices', input: '{}' }], finishReason: { unified: 'tool-calls', raw: undefined }, usage, warnings: [] }
+  : { content: [{ type: 'text', text: 'ai-sdk done' }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] } });
+const { tools, toolApproval } = countersignTools(cs, { connection: 'billing-api', tools: { listInvoices: tool({ description: 'list', inputSchema: z.object({}) }) }, toInput: () => input });
+const ai = await generateText({ model, tools, toolApproval, prompt: 'list', stopWhen: stepCountIs(3) });
+const agent = new Agent({ name: 'a', instructions: 'x', model: new ScriptedModel([[functionCall('listInvoices', {}, { callId: 'pkg-oa-1' })], [assistantMessage('agents done')]]),
+  tools: [countersignTool(cs, { name: 'listInvoices', description: 'list', parameters: z.object({}), connection: 'billing-api', toInput: () => input })] });
+const oa = await new Runner({ tracingDisabled: true }).run(agent, 'list');
+process.stdout.write(JSON.stringify({ ai: { text: ai.text, output: ai.steps[0].toolResults[0].output }, oa: oa.finalOutput, resumeRun: typeof resumeRun }) + '\\n');
+`,
+    );
+    const { stdout } = await run(process.execPath, ['adapters.mjs'], { cwd: app, env: { PATH: process.env['PATH'], URL: gw.url, KEY: gw.keys['deploy-bot'], OPENAI_AGENTS_DISABLE_TRACING: '1' } });
+    const r = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(r).toMatchObject({ ai: { text: 'ai-sdk done', output: { status: 200, body: { echo: 'GET /api/invoices' } } }, oa: 'agents done', resumeRun: 'function' });
+    expect(upstream.calls.filter((c) => c.url === '/api/invoices')).toHaveLength(3);
+  }, 120_000);
 });

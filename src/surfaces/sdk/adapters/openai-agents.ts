@@ -1,0 +1,189 @@
+/**
+ * Countersign for the OpenAI Agents SDK (`@openai/agents`): `@countersign/client/openai-agents`.
+ *
+ * `countersignTool` makes a function tool whose call is an action submitted to
+ * Countersign: its `needsApproval` submits the action, and says yes when
+ * Countersign holds it for a human, so the run stops with an interruption; its
+ * `execute` returns what the gateway ran (the gateway holds the credentials),
+ * or a refusal the model reads when Countersign denied it.
+ *
+ * `resumeRun` answers those interruptions with Countersign's decisions: it
+ * waits on each held request, calls `state.approve` or `state.reject` as the
+ * humans decided, and continues the run. Given `state.toString()`, it works in
+ * a new process: the request id of each tool call travels in the serialized
+ * state, in the run's context under `countersign` (`{ [callId]: requestId }`),
+ * so a resumed call finds its request instead of submitting a second one.
+ *
+ * An approval given in the agent's process (`state.approve` without Countersign)
+ * does not run a held action: `execute` waits on the request like `resumeRun`
+ * does, and the gateway runs it only once a human approved it there.
+ */
+import { RunState, Runner, tool, type Agent, type FunctionTool, type RunContext, type RunResult, type RunToolApprovalItem, type ToolExecuteArgument, type ToolInputParameters } from '@openai/agents';
+import type { CountersignClient, RequestView } from '../client.ts';
+
+/** Where in the run's context the request id of each tool call is kept. */
+export const CONTEXT_KEY = 'countersign';
+
+export interface CountersignToolOptions<TParameters extends ToolInputParameters> {
+  name: string;
+  description: string;
+  /** A zod object or a JSON schema, as for `tool()`. */
+  parameters: TParameters;
+  /** Whether the model must follow the schema strictly (default true; a non-strict JSON schema needs false). */
+  strict?: boolean;
+  /** The Countersign connection the tool acts on. */
+  connection: string;
+  /** The action's input from the tool's arguments (default: the arguments as they are, e.g. `{ sql }` for a SQL connection). */
+  toInput?: (args: ToolExecuteArgument<TParameters>) => unknown;
+  /** The reason shown to reviewers (default: the tool's name and the tool call's id). */
+  reason?: (args: ToolExecuteArgument<TParameters>, callId: string) => string;
+  /** How long `execute` waits for a decision before the request is cancelled and the call refused (default: 24 hours). */
+  timeoutMs?: number;
+}
+
+const FINAL: ReadonlySet<RequestView['status']> = new Set(['succeeded', 'failed', 'denied', 'expired', 'cancelled']);
+const DAY = 24 * 3600 * 1000;
+
+/** What the model is told when Countersign did not let the action run; names the request so a human can find it. */
+export function refusalOf(r: RequestView): string {
+  const why = r.error?.message ? `: ${r.error.message}` : '';
+  if (r.status === 'expired') return `Countersign: request ${r.id} expired before an approver decided; the action was not run`;
+  if (r.status === 'cancelled') return `Countersign: request ${r.id} was cancelled; the action was not run${why}`;
+  if (r.status === 'failed') return `Countersign ran the action (request ${r.id}) and it failed${why}`;
+  return `Countersign denied this action (request ${r.id})${why}; the action was not run`;
+}
+
+/** The `{ callId: requestId }` record in the run's context, made on first use (the context must be an object: `{}` when the run was given none). */
+function requestIds(ctx: RunContext<unknown> | undefined, create: boolean): Record<string, string> | undefined {
+  const c = ctx?.context as Record<string, unknown> | undefined;
+  if (c === null || typeof c !== 'object') {
+    if (!create) return undefined;
+    throw new TypeError('countersign: the run context must be an object, to carry the request id of each tool call in the run state');
+  }
+  const ids = c[CONTEXT_KEY];
+  if (ids && typeof ids === 'object') return ids as Record<string, string>;
+  if (!create) return undefined;
+  const made: Record<string, string> = {};
+  c[CONTEXT_KEY] = made;
+  return made;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canon(x)])) : v;
+  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+}
+
+/** The request once final; one still undecided after `timeoutMs` is cancelled, so it can never run unseen later. */
+async function decided(client: CountersignClient, first: RequestView, timeoutMs: number, signal?: AbortSignal): Promise<RequestView> {
+  if (FINAL.has(first.status)) return first;
+  const r = await client.settle(first.id, { timeoutMs, ...(signal ? { signal } : {}) });
+  if (FINAL.has(r.status)) return r;
+  try {
+    return await client.cancel(r.id, 'no decision in time for the agent');
+  } catch {
+    return client.get(r.id);
+  }
+}
+
+/**
+ * @example
+ * import { Agent, run } from '@openai/agents';
+ * import { z } from 'zod';
+ * import { countersignTool } from '@countersign/client/openai-agents';
+ *
+ * const query = countersignTool(cs, { name: 'query', description: 'Run SQL on the orders database', parameters: z.object({ sql: z.string() }), connection: 'orders-db' });
+ * const agent = new Agent({ name: 'ops', instructions: '…', tools: [query] });
+ * const result = await run(agent, 'Cancel order 42');
+ * if (result.interruptions.length) await saveSomewhere(result.state.toString()); // then resumeRun(cs, { agent, state })
+ */
+export function countersignTool<TParameters extends ToolInputParameters>(client: CountersignClient, opts: CountersignToolOptions<TParameters>): FunctionTool<unknown, TParameters, unknown> {
+  const input = (args: ToolExecuteArgument<TParameters>) => (opts.toInput ? opts.toInput(args) : args);
+
+  /** This call's request: the one the run's context names (checked to be this very action), else a new submission recorded there. */
+  async function requestFor(ctx: RunContext<unknown> | undefined, args: ToolExecuteArgument<TParameters>, callId: string | undefined): Promise<RequestView> {
+    const ids = callId ? requestIds(ctx, true) : undefined;
+    const known = callId ? ids?.[callId] : undefined;
+    if (known) {
+      const r = await client.get(known);
+      // The state is the agent's to edit: a request id that names another action must not answer for this one.
+      if (r.action.connection !== opts.connection || !sameJson(r.action.input, input(args))) {
+        throw new Error(`countersign: request ${known} recorded for tool call ${callId} is for another action`);
+      }
+      return r;
+    }
+    const r = await client.submit({ connection: opts.connection, input: input(args), reason: opts.reason?.(args, callId ?? '') ?? `${opts.name} (OpenAI Agents tool call ${callId ?? 'without id'})` });
+    if (ids && callId) ids[callId] = r.id;
+    return r;
+  }
+
+  const options = {
+    name: opts.name,
+    description: opts.description,
+    parameters: opts.parameters,
+    strict: opts.strict ?? true,
+    // Held for a human (or approved and about to run) stops the run; allowed or denied goes on to `execute`, which says which.
+    needsApproval: async (ctx: RunContext<unknown>, args: ToolExecuteArgument<TParameters>, callId?: string) => {
+      const r = await requestFor(ctx, args, callId);
+      return r.status === 'pending' || r.status === 'approved';
+    },
+    execute: async (args: ToolExecuteArgument<TParameters>, ctx?: RunContext<unknown>, details?: { toolCall?: { callId: string }; signal?: AbortSignal }) => {
+      const r = await decided(client, await requestFor(ctx, args, details?.toolCall?.callId), opts.timeoutMs ?? DAY, details?.signal);
+      return r.status === 'succeeded' ? r.result : refusalOf(r);
+    },
+  };
+  return tool(options as Parameters<typeof tool>[0]) as FunctionTool<unknown, TParameters, unknown>;
+}
+
+export interface Decisions {
+  approved: RunToolApprovalItem[];
+  rejected: RunToolApprovalItem[];
+  /** Interruptions that are not Countersign's (another tool's approval): left for the caller. */
+  others: RunToolApprovalItem[];
+}
+
+/**
+ * Waits for Countersign's decision on each interruption of `state` that a
+ * Countersign tool raised, and records it: `state.approve` once the gateway has
+ * run the action, `state.reject` (with the refusal as the model's message) when
+ * it was denied, expired or cancelled.
+ */
+export async function applyDecisions(client: CountersignClient, state: RunState<any, Agent<any, any>>, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Decisions> {
+  const out: Decisions = { approved: [], rejected: [], others: [] };
+  const ids = requestIds(state._context, false) ?? {};
+  for (const item of state.getInterruptions()) {
+    const callId = (item.rawItem as { callId?: unknown }).callId;
+    const id = typeof callId === 'string' ? ids[callId] : undefined;
+    if (!id) {
+      out.others.push(item);
+      continue;
+    }
+    const r = await decided(client, await client.get(id), opts.timeoutMs ?? DAY, opts.signal);
+    if (r.status === 'succeeded' || r.status === 'failed') {
+      state.approve(item);
+      out.approved.push(item);
+    } else {
+      state.reject(item, { message: refusalOf(r) });
+      out.rejected.push(item);
+    }
+  }
+  return out;
+}
+
+/**
+ * Resumes an interrupted run once Countersign has decided its held tool calls,
+ * from the state object or from `state.toString()` (also in a new process: the
+ * agent given must be built like the one that ran).
+ *
+ * @example
+ * const result = await resumeRun(cs, { agent, state: savedState });
+ * console.log(result.finalOutput);
+ */
+export async function resumeRun<TContext, TAgent extends Agent<any, any>>(
+  client: CountersignClient,
+  opts: { agent: TAgent; state: string | RunState<TContext, TAgent>; runner?: Runner; timeoutMs?: number; signal?: AbortSignal },
+): Promise<RunResult<TContext, TAgent>> {
+  const state = typeof opts.state === 'string' ? await RunState.fromString<TContext, TAgent>(opts.agent, opts.state) : opts.state;
+  await applyDecisions(client, state, { ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  return (opts.runner ?? new Runner()).run(opts.agent, state);
+}
