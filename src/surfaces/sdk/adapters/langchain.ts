@@ -185,7 +185,7 @@ export function countersignToolNodes(client: CountersignClient, specs: Countersi
 /** The least of a compiled graph `resumeWhenDecided` needs. */
 export interface ResumableGraph<Config> {
   getState(config: Config): Promise<{ tasks: readonly { interrupts: readonly { value?: unknown }[] }[] }>;
-  invoke(input: Command, config: Config): Promise<unknown>;
+  invoke(input: Command<unknown, never, never>, config: Config): Promise<unknown>;
 }
 
 function pendingRequestIds(snapshot: Awaited<ReturnType<ResumableGraph<unknown>['getState']>>): string[] {
@@ -217,7 +217,7 @@ export async function resumeWhenDecided<Config>(client: CountersignClient, graph
     if (!id) return { resumed, result };
     const r = await client.settle(id, { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.signal ? { signal: o.signal } : {}) });
     if (!FINAL.has(r.status)) return { resumed, result };
-    result = await graph.invoke(new Command({ resume: { requestId: id, status: r.status } }), config);
+    result = await graph.invoke(new Command<unknown, never, never>({ resume: { requestId: id, status: r.status } }), config);
     resumed = true;
   }
 }
