@@ -2,10 +2,11 @@
  * @countersign/client as a user gets it: `npm pack` of clients/typescript, the
  * tarball installed into an empty project (offline: it has no dependencies), and
  * imported by plain node, no TypeScript loader, against a real gateway: whoami,
- * an allowed action, and one held for approval that a human approves meanwhile.
+ * an allowed action, and one held for approval that a human approves meanwhile;
+ * and its framework adapters, imported from the packed tarball beside their frameworks.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,13 +52,16 @@ describe('@countersign/client, packed and installed on its own', () => {
     expect(pkg.name).toBe('@countersign/client');
     expect(pkg.version).toBe(root.version);
     expect(pkg.dependencies ?? {}).toEqual({});
-    expect(pkg.peerDependencies ?? {}).toEqual({});
+    // The framework adapters' packages are peers, each optional: installing the client brings none of them.
+    const peers = Object.keys(pkg.peerDependencies ?? {});
+    expect(peers.filter((p) => pkg.peerDependenciesMeta?.[p]?.optional !== true)).toEqual([]);
   });
 
   it('installs offline from its tarball and talks to a gateway from plain node', async () => {
     const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: CLIENT_DIR, maxBuffer: 8 << 20 });
     const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
-    expect(info!.files.map((f) => f.path).sort()).toEqual(['README.md', 'dist/client.d.ts', 'dist/client.js', 'package.json']);
+    const files = info!.files.map((f) => f.path);
+    expect(files.filter((f) => !f.startsWith('dist/adapters/')).sort()).toEqual(['README.md', 'dist/client.d.ts', 'dist/client.js', 'package.json']);
 
     const app = join(dir, 'app');
     mkdirSync(app);
@@ -108,5 +112,31 @@ process.stdout.write(JSON.stringify({ me, read, held: held.status, done, refused
     expect(r.done).toMatchObject({ id: heldId, status: 'succeeded', result: { status: 200, body: { echo: 'POST /api/refunds' } } });
     expect(r.refused).toBe('UNAUTHENTICATED');
     expect(upstream.calls.map((c) => `${c.method} ${c.url}`)).toEqual(['GET /api/invoices', 'POST /api/refunds']);
+  }, 180_000);
+
+  it('ships the LangChain and Claude Agent SDK adapters, whose compiled imports resolve once their framework is installed', async () => {
+    const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: CLIENT_DIR, maxBuffer: 8 << 20 });
+    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+    for (const name of ['langchain', 'claude-agent-sdk']) {
+      expect(info!.files.map((f) => f.path)).toEqual(expect.arrayContaining([`dist/adapters/${name}.js`, `dist/adapters/${name}.d.ts`]));
+    }
+    const app = join(dir, 'adapters-app');
+    mkdirSync(join(app, 'node_modules'), { recursive: true });
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'adapters-app', private: true, type: 'module' }));
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, info!.filename)], { cwd: app });
+    // The user's own install of the frameworks (the gateway's dev dependencies stand in for it).
+    for (const peer of ['@langchain', '@anthropic-ai', 'zod']) symlinkSync(resolve('node_modules', peer), join(app, 'node_modules', peer));
+    writeFileSync(
+      join(app, 'check.mjs'),
+      `const lc = await import('@countersign/client/langchain');
+const cl = await import('@countersign/client/claude-agent-sdk');
+process.stdout.write(JSON.stringify({ langchain: Object.keys(lc).sort(), claude: Object.keys(cl).sort() }));
+`,
+    );
+    const out = await run(process.execPath, ['check.mjs'], { cwd: app });
+    expect(JSON.parse(out.stdout)).toEqual({
+      langchain: ['CountersignState', 'countersignTool', 'countersignToolNodes', 'describeOutcome', 'resumeWhenDecided'],
+      claude: ['countersignAgentTools', 'countersignCanUseTool', 'countersignMcpServer', 'createDecidedCalls', 'refusalOf'],
+    });
   }, 180_000);
 });
