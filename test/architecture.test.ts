@@ -109,3 +109,35 @@ describe('architecture', () => {
     expect(violations(SERVICE, serviceViolation)).toEqual([]);
   });
 });
+
+/**
+ * The SDK client ships on its own (@countersign/client): it imports nothing, and
+ * each framework adapter beside it imports only the client and its own framework
+ * (an optional peer of the package), never the gateway's code.
+ */
+const SDK = join(SRC, 'surfaces', 'sdk');
+const ADAPTER_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+  'langchain.ts': ['@langchain/core', '@langchain/langgraph'],
+  'claude-agent-sdk.ts': ['@anthropic-ai/claude-agent-sdk'],
+};
+const packageOf = (spec: string) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+
+function adapterViolation(file: string, spec: string): string | null {
+  if (isRelative(spec)) return resolve(dirname(file), spec) === join(SDK, 'client.ts') ? null : `reaches past the client (${rel(resolve(dirname(file), spec))})`;
+  const allowed = ADAPTER_PACKAGES[relative(join(SDK, 'adapters'), file)] ?? [];
+  return allowed.includes(packageOf(spec)) ? null : `is not this adapter's framework (${allowed.join(', ') || 'none listed'})`;
+}
+
+describe('architecture of the SDK client', () => {
+  it('has a client that imports nothing', () => {
+    expect(importsOf(readFileSync(join(SDK, 'client.ts'), 'utf8'))).toEqual([]);
+  });
+
+  it('has adapters that import only the client and their own framework', () => {
+    expect(adapterViolation(join(SDK, 'adapters', 'langchain.ts'), '@langchain/core/tools')).toBeNull();
+    expect(adapterViolation(join(SDK, 'adapters', 'langchain.ts'), '@anthropic-ai/claude-agent-sdk')).toMatch(/framework/);
+    expect(adapterViolation(join(SDK, 'adapters', 'langchain.ts'), '../../../core/errors.ts')).toMatch(/past the client/);
+    expect(sourceFiles(join(SDK, 'adapters')).length).toBeGreaterThanOrEqual(2);
+    expect(violations(join(SDK, 'adapters'), adapterViolation)).toEqual([]);
+  });
+});
