@@ -23,7 +23,7 @@
  * the request still pending and pauses the graph again.
  */
 import { ToolMessage, type AIMessage, type BaseMessage } from '@langchain/core/messages';
-import { tool } from '@langchain/core/tools';
+import { tool, type DynamicStructuredTool } from '@langchain/core/tools';
 import type { InteropZodObject } from '@langchain/core/utils/types';
 import { Annotation, Command, interrupt, MessagesAnnotation } from '@langchain/langgraph';
 import type { CountersignClient, RequestView } from '../client.ts';
@@ -75,7 +75,8 @@ const reasonOf = <A>(spec: CountersignToolSpec<A>, args: A) => spec.reason?.(arg
 export function countersignTool<Args = Record<string, unknown>>(
   client: CountersignClient,
   spec: CountersignToolSpec<Args> & { timeoutMs?: number; onPending?: (r: RequestView) => void },
-) {
+): DynamicStructuredTool<InteropZodObject, Args, Args, string> {
+  // An object schema makes this a structured tool; tool()'s catch-all overload cannot see that from the type alone.
   return tool(
     async (args: Record<string, unknown>, config?: { signal?: AbortSignal }) => {
       const a = args as Args;
@@ -86,7 +87,7 @@ export function countersignTool<Args = Record<string, unknown>>(
       return describeOutcome(r);
     },
     { name: spec.name, description: spec.description, schema: spec.schema },
-  );
+  ) as unknown as DynamicStructuredTool<InteropZodObject, Args, Args, string>;
 }
 
 /** The state the graph nodes need: the messages, and which request each tool call became (tool call id → request id). */
