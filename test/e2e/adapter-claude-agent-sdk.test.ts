@@ -32,6 +32,7 @@ const SCRIPTS: Record<string, { tool: string; input: Record<string, unknown> }> 
   'refund o-2': { tool: 'mcp__billing__refund', input: { order: 'o-2', amount: 5 } },
   'delete c-3': { tool: 'mcp__billing__delete_customer', input: { id: 'c-3' } },
   'refund o-4': { tool: 'mcp__billing__refund', input: { order: 'o-4', amount: 8 } },
+  'refund o-6': { tool: 'mcp__billing__refund', input: { order: 'o-6', amount: 2 } },
 };
 
 const promptOf = (req: MessagesRequest) => {
@@ -95,8 +96,8 @@ const tools = [
 ] as unknown as CountersignAgentTool<never>[];
 
 /** Runs the agent on a prompt to its end; `canUseTool` replaces Countersign's hook when given (the forged case). */
-async function runAgent(prompt: string, canUseTool?: CanUseTool): Promise<SDKMessage[]> {
-  const guard = countersignAgentTools(cs, { name: 'billing', tools });
+async function runAgent(prompt: string, canUseTool?: CanUseTool, timeoutMs?: number): Promise<SDKMessage[]> {
+  const guard = countersignAgentTools(cs, { name: 'billing', tools, ...(timeoutMs ? { timeoutMs } : {}) });
   const out: SDKMessage[] = [];
   const q = query({
     prompt,
@@ -198,4 +199,14 @@ describe('Claude Agent SDK: canUseTool answered by Countersign, tools run throug
     expect(callsTo('POST', '/refunds/o-4')).toHaveLength(0);
     expect(await requestsFor('/refunds/o-4')).toHaveLength(1);
   }, 150_000);
+
+  it('withdraws a held call it stops waiting for and denies it, so a later approval runs nothing', async () => {
+    const out = await runAgent('refund o-6', undefined, 1500);
+    const [req] = await requestsFor('/refunds/o-6');
+    expect(req).toMatchObject({ status: 'cancelled' });
+    expect(resultOf(out)).toMatchObject({ permission_denials: [{ tool_use_id: 'toolu_refund_o_6' }] });
+    expect(shownToModel('refund o-6')!.text).toContain(`request ${req!.id}, cancelled`);
+    expect((await gw.as('alice', `/v1/requests/${req!.id}/reviews`, { body: { verdict: 'approve' } })).status).toBeGreaterThanOrEqual(400);
+    expect(callsTo('POST', '/refunds/o-6')).toHaveLength(0);
+  }, 120_000);
 });

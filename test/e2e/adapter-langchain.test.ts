@@ -173,6 +173,21 @@ describe('countersignTool in a LangGraph agent with ToolNode', () => {
   }, 60_000);
 });
 
+describe('countersignTool that stops waiting', () => {
+  it('withdraws a held request it gives up on, so a later approval runs nothing', async () => {
+    const { refund } = specs('t-giveup');
+    const impatient = countersignTool(cs, { ...refund, timeoutMs: 1500 });
+    const answer = await impatient.invoke({ order: 'o-5', amount: 3 });
+    const [req] = await myRequests('t-giveup');
+    expect(req).toMatchObject({ status: 'cancelled' });
+    expect(answer).toContain(`request ${req!.id}, cancelled`);
+    const late = await gw.as('alice', `/v1/requests/${req!.id}/reviews`, { body: { verdict: 'approve' } });
+    expect(late.status).toBeGreaterThanOrEqual(400);
+    expect((await gw.as('alice', `/v1/requests/${req!.id}`)).body.status).toBe('cancelled');
+    expect(callsTo('POST', '/refunds/o-5')).toHaveLength(0);
+  }, 60_000);
+});
+
 describe('LangGraph nodes that interrupt while Countersign holds a tool call', () => {
   const saver = new MemorySaver();
 

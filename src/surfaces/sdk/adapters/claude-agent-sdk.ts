@@ -74,6 +74,28 @@ export function refusalOf(r: RequestView): string {
   return `Countersign refused or did not complete this action (request ${r.id}, ${r.status})${why ? `: ${why}` : ''}. Do not retry it unchanged.`;
 }
 
+/**
+ * `client.run`, but a request the caller stops waiting for (timeout, abort) is
+ * cancelled: nobody would see its result, so a later approval must not run it.
+ */
+async function runOrWithdraw(client: CountersignClient, action: Parameters<CountersignClient['run']>[0], o: { timeoutMs: number; signal?: AbortSignal }): Promise<RequestView> {
+  let held: string | undefined;
+  const withdraw = async () => {
+    if (held) await client.cancel(held, 'the agent stopped waiting for a decision').catch(() => undefined);
+  };
+  try {
+    const r = await client.run(action, { ...o, onPending: (p) => void (held = p.id) });
+    if (FINAL.has(r.status)) return r;
+    await withdraw();
+    // Approved just before the withdrawal: it runs anyway, so wait for its outcome.
+    const now = await client.get(r.id);
+    return now.status === 'approved' || now.status === 'executing' ? await client.settle(r.id, { timeoutMs: 60_000 }) : now;
+  } catch (e) {
+    await withdraw();
+    throw e;
+  }
+}
+
 const resultText = (r: RequestView) => (typeof r.result === 'string' ? r.result : JSON.stringify(r.result));
 
 /** The same JSON value, whatever the key order. */
@@ -115,7 +137,7 @@ export function countersignMcpServer(
       if (known && (known.action.connection !== t.connection || canonical(known.action.input) !== canonical(input))) {
         return { content: [{ type: 'text' as const, text: `Countersign request ${known.id} was for other arguments than this call; nothing ran for this call.` }], isError: true };
       }
-      const r = known ?? (await client.run({ connection: t.connection, input, reason: t.reason?.(args) ?? `${t.name} tool call from a Claude agent` }, { timeoutMs: o.timeoutMs ?? DAY }));
+      const r = known ?? (await runOrWithdraw(client, { connection: t.connection, input, reason: t.reason?.(args) ?? `${t.name} tool call from a Claude agent` }, { timeoutMs: o.timeoutMs ?? DAY }));
       return r.status === 'succeeded' ? { content: [{ type: 'text' as const, text: resultText(r) }] } : { content: [{ type: 'text' as const, text: refusalOf(r) }], isError: true };
     }),
   );
@@ -155,7 +177,8 @@ export function countersignCanUseTool(client: CountersignClient, o: CountersignC
       return o.otherwise ? o.otherwise(toolName, input, options) : { behavior: 'deny', message: `${toolName} is not a Countersign-guarded tool here.` };
     }
     const connection = typeof o.connection === 'string' ? o.connection : o.connection(toolName);
-    const r = await client.run(
+    const r = await runOrWithdraw(
+      client,
       { connection, input: o.toInput(toolName, input), reason: o.reason?.(toolName, input) ?? `${toolName} tool call from a Claude agent` },
       { timeoutMs: o.timeoutMs ?? DAY, signal: options.signal },
     );

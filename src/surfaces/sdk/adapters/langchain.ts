@@ -58,6 +58,28 @@ export function describeOutcome(r: RequestView): string {
   return `Countersign refused or did not complete this action (request ${r.id}, ${r.status})${why ? `: ${why}` : ''}. Do not retry it unchanged.`;
 }
 
+/**
+ * `client.run`, but a request the caller stops waiting for (timeout, abort) is
+ * cancelled: nobody would see its result, so a later approval must not run it.
+ */
+async function runOrWithdraw(client: CountersignClient, action: Parameters<CountersignClient['run']>[0], o: Parameters<CountersignClient['run']>[1] & object): Promise<RequestView> {
+  let held: string | undefined;
+  const withdraw = async () => {
+    if (held) await client.cancel(held, 'the agent stopped waiting for a decision').catch(() => undefined);
+  };
+  try {
+    const r = await client.run(action, { ...o, onPending: (p) => ((held = p.id), o.onPending?.(p)) });
+    if (FINAL.has(r.status)) return r;
+    await withdraw();
+    // Approved just before the withdrawal: it runs anyway, so wait for its outcome.
+    const now = await client.get(r.id);
+    return now.status === 'approved' || now.status === 'executing' ? await client.settle(r.id, { timeoutMs: 60_000 }) : now;
+  } catch (e) {
+    await withdraw();
+    throw e;
+  }
+}
+
 const reasonOf = <A>(spec: CountersignToolSpec<A>, args: A) => spec.reason?.(args) ?? `${spec.name} tool call from a LangChain agent`;
 
 /**
@@ -80,7 +102,8 @@ export function countersignTool<Args = Record<string, unknown>>(
   return tool(
     async (args: Record<string, unknown>, config?: { signal?: AbortSignal }) => {
       const a = args as Args;
-      const r = await client.run(
+      const r = await runOrWithdraw(
+        client,
         { connection: spec.connection, input: spec.toInput(a), reason: reasonOf(spec, a) },
         { timeoutMs: spec.timeoutMs ?? 24 * 3600 * 1000, ...(spec.onPending ? { onPending: spec.onPending } : {}), ...(config?.signal ? { signal: config.signal } : {}) },
       );
