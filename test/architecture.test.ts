@@ -32,7 +32,11 @@ const SDK_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   'client.ts': [],
   'adapters/ai-sdk.ts': ['ai'],
   'adapters/openai-agents.ts': ['@openai/agents'],
+  'adapters/langchain.ts': ['@langchain/core', '@langchain/langgraph'],
+  'adapters/claude-agent-sdk.ts': ['@anthropic-ai/claude-agent-sdk'],
 };
+/** The package a bare specifier names: `@langchain/core/tools` is `@langchain/core`. */
+const packageOf = (spec: string) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 
 const SERVICE_FORBIDDEN = ['adapters', 'surfaces', 'cli', 'config'].map((d) => join(SRC, d)).concat(join(SRC, 'main.ts'));
 
@@ -87,7 +91,7 @@ function sdkViolation(file: string, spec: string): string | null {
     const target = resolve(dirname(file), spec);
     return target === join(SDK, 'client.ts') && name !== 'client.ts' ? null : 'is not the client (../client.ts)';
   }
-  return allowed.includes(spec) ? null : `is not ${allowed.length ? allowed.join(', ') : 'allowed: the client imports nothing'}`;
+  return allowed.includes(packageOf(spec)) ? null : `is not ${allowed.length ? allowed.join(', ') : 'allowed: the client imports nothing'}`;
 }
 
 function violations(dir: string, check: (file: string, spec: string) => string | null): string[] {
@@ -125,6 +129,8 @@ describe('architecture', () => {
     expect(sdkViolation(adapter, '../client.ts')).toBeNull();
     expect(sdkViolation(adapter, 'ai')).toBeNull();
     expect(sdkViolation(adapter, '@openai/agents')).toMatch(/is not ai/);
+    expect(sdkViolation(join(SDK, 'adapters', 'langchain.ts'), '@langchain/core/tools')).toBeNull();
+    expect(sdkViolation(join(SDK, 'adapters', 'langchain.ts'), '@anthropic-ai/claude-agent-sdk')).toMatch(/is not @langchain/);
     expect(sdkViolation(adapter, '../../http/app.ts')).toMatch(/not the client/);
     expect(sdkViolation(join(SDK, 'client.ts'), 'node:fs')).toMatch(/imports nothing/);
     expect(sdkViolation(join(SDK, 'adapters', 'new.ts'), '../client.ts')).toMatch(/SDK_PACKAGES/);
@@ -145,3 +151,4 @@ describe('architecture', () => {
     expect(violations(SDK, sdkViolation)).toEqual([]);
   });
 });
+

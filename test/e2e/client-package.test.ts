@@ -55,7 +55,7 @@ describe('@countersign/client, packed and installed on its own', () => {
     expect(pkg.version).toBe(root.version);
     expect(pkg.dependencies ?? {}).toEqual({});
     // The frameworks of the adapters are peers the user opts into, never installed for them.
-    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@openai/agents', 'ai']);
+    expect(Object.keys(pkg.peerDependencies).sort()).toEqual(['@anthropic-ai/claude-agent-sdk', '@langchain/core', '@langchain/langgraph', '@openai/agents', 'ai']);
     for (const peer of Object.keys(pkg.peerDependencies)) expect(pkg.peerDependenciesMeta[peer]).toEqual({ optional: true });
   });
 
@@ -66,6 +66,10 @@ describe('@countersign/client, packed and installed on its own', () => {
       'README.md',
       'dist/adapters/ai-sdk.d.ts',
       'dist/adapters/ai-sdk.js',
+      'dist/adapters/claude-agent-sdk.d.ts',
+      'dist/adapters/claude-agent-sdk.js',
+      'dist/adapters/langchain.d.ts',
+      'dist/adapters/langchain.js',
       'dist/adapters/openai-agents.d.ts',
       'dist/adapters/openai-agents.js',
       'dist/client.d.ts',
@@ -160,4 +164,30 @@ process.stdout.write(JSON.stringify({ ai: { text: ai.text, output: ai.steps[0].t
     expect(r).toMatchObject({ ai: { text: 'ai-sdk done', output: { status: 200, body: { echo: 'GET /api/invoices' } } }, oa: 'agents done', resumeRun: 'function' });
     expect(upstream.calls.filter((c) => c.url === '/api/invoices')).toHaveLength(3);
   }, 120_000);
+
+  it('ships the LangChain and Claude Agent SDK adapters, whose compiled imports resolve once their framework is installed', async () => {
+    const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: CLIENT_DIR, maxBuffer: 8 << 20 });
+    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+    for (const name of ['langchain', 'claude-agent-sdk']) {
+      expect(info!.files.map((f) => f.path)).toEqual(expect.arrayContaining([`dist/adapters/${name}.js`, `dist/adapters/${name}.d.ts`]));
+    }
+    const app = join(dir, 'adapters-app');
+    mkdirSync(join(app, 'node_modules'), { recursive: true });
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'adapters-app', private: true, type: 'module' }));
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, info!.filename)], { cwd: app });
+    // The user's own install of the frameworks (the gateway's dev dependencies stand in for it).
+    for (const peer of ['@langchain', '@anthropic-ai', 'zod']) symlinkSync(resolve('node_modules', peer), join(app, 'node_modules', peer));
+    writeFileSync(
+      join(app, 'check.mjs'),
+      `const lc = await import('@countersign/client/langchain');
+const cl = await import('@countersign/client/claude-agent-sdk');
+process.stdout.write(JSON.stringify({ langchain: Object.keys(lc).sort(), claude: Object.keys(cl).sort() }));
+`,
+    );
+    const out = await run(process.execPath, ['check.mjs'], { cwd: app });
+    expect(JSON.parse(out.stdout)).toEqual({
+      langchain: ['CountersignState', 'countersignTool', 'countersignToolNodes', 'describeOutcome', 'resumeWhenDecided'],
+      claude: ['countersignAgentTools', 'countersignCanUseTool', 'countersignMcpServer', 'createDecidedCalls', 'refusalOf'],
+    });
+  }, 180_000);
 });
