@@ -97,23 +97,22 @@ export function createPromMetrics(o: PromOptions): PromMetrics {
       inflight = undefined;
     }));
   // Every worker of `server.workers` reads the same store: the primary keeps one figure (max, or min for up), not their sum.
-  const fromStore = <L extends string>(name: string, help: string, aggregator: 'max' | 'min', labelNames: readonly L[], fill: (g: Gauge<L>, s: Snapshot) => void) =>
+  // A store that does not answer gives NaN, not a 0 that would read as "nothing pending".
+  const fromStore = <L extends string>(name: string, help: string, aggregator: 'max' | 'min', labelNames: readonly L[], fill: (g: Gauge<L>, s: Snapshot | undefined) => void) =>
     new Gauge<L>({
       name,
-      help,
+      help: `${help} NaN when the store did not answer the scrape.`,
       labelNames,
       aggregator,
       registers,
       async collect() {
-        this.reset();
-        const s = await snapshot();
-        if (s) fill(this, s);
+        fill(this, await snapshot());
       },
     });
-  fromStore('countersign_requests_pending', 'Requests held for a human decision now.', 'max', [], (g, s) => g.set(s.pending));
-  fromStore('countersign_requests_oldest_pending_seconds', 'Age of the oldest request held for a human decision (0 when none).', 'max', [], (g, s) => g.set(s.oldestPendingSeconds));
-  const perChannel = (fill: (h: ChannelHealth | undefined, s: Snapshot) => number) => (g: Gauge<'channel'>, s: Snapshot) => {
-    for (const channel of o.channels) g.set({ channel }, fill(s.outbox.find((h) => h.channel === channel), s));
+  fromStore('countersign_requests_pending', 'Requests held for a human decision now.', 'max', [], (g, s) => g.set(s ? s.pending : Number.NaN));
+  fromStore('countersign_requests_oldest_pending_seconds', 'Age of the oldest request held for a human decision (0 when none).', 'max', [], (g, s) => g.set(s ? s.oldestPendingSeconds : Number.NaN));
+  const perChannel = (fill: (h: ChannelHealth | undefined, s: Snapshot) => number) => (g: Gauge<'channel'>, s: Snapshot | undefined) => {
+    for (const channel of o.channels) g.set({ channel }, s ? fill(s.outbox.find((h) => h.channel === channel), s) : Number.NaN);
   };
   fromStore('countersign_channel_up', '1 when the channel delivers, 0 while a delivery has failed and is still owed.', 'min', ['channel'], perChannel((h) => (h?.failing ? 0 : 1)));
   fromStore('countersign_outbox_pending', 'Deliveries to the channel not yet made.', 'max', ['channel'], perChannel((h) => h?.pending ?? 0));
@@ -159,14 +158,14 @@ export function createPromMetrics(o: PromOptions): PromMetrics {
     readonly outbox: readonly ChannelHealth[];
   }
 
-  /** What the store says now; undefined (the gauges then have no sample this scrape) when it does not answer. */
+  /** What the store says now; undefined (the gauges are then NaN this scrape) when it does not answer. */
   async function readSnapshot(opts: PromOptions): Promise<Snapshot | undefined> {
     try {
       const [pending, outbox] = await Promise.all([opts.store.pendingSummary(), opts.store.outboxHealth()]);
       const now = opts.clock.now().getTime();
       return { now, pending: pending.count, oldestPendingSeconds: pending.oldest ? seconds((now - Date.parse(pending.oldest)) / 1000) : 0, outbox };
     } catch (e) {
-      opts.log.warn({ err: e }, 'metrics: the store did not answer; its gauges are left out of this scrape');
+      opts.log.warn({ err: e }, 'metrics: the store did not answer; its gauges are NaN in this scrape');
       return undefined;
     }
   }
