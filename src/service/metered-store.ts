@@ -7,6 +7,7 @@
  * none is counted twice: a mutation is reported once, as committed.
  */
 import type { AuditDraft } from '../core/audit.ts';
+import type { PinChange, ToolPin } from '../core/mcp/pins.ts';
 import type { Metrics, Mutation, Store } from '../core/ports.ts';
 import { TERMINAL_STATUSES, type RequestRecord } from '../core/request.ts';
 
@@ -59,6 +60,18 @@ export function meteredStore(store: Store, metrics: Metrics): Store {
     },
     appendAudit(audit, meta) {
       return timed(() => audit, () => store.appendAudit(audit, meta));
+    },
+    mutateToolPins<T>(connection: string, fn: (current: readonly ToolPin[]) => PinChange<T>): Promise<T> {
+      let audit: readonly AuditDraft[] = [];
+      return timed(
+        () => audit,
+        () =>
+          store.mutateToolPins(connection, (current) => {
+            const change = fn(current);
+            audit = change.audit;
+            return change;
+          }),
+      );
     },
     insertSession(session, audit) {
       return timed(() => audit, () => store.insertSession(session, audit));

@@ -10,6 +10,7 @@ import { manualClock } from '../../../test/support/clock.ts';
 import { parseExposition, valueOf } from '../../../test/support/exposition.ts';
 import { auditDraft, at, FIXTURE_TIME, requestRecord } from '../../../test/support/fixtures.ts';
 import { createSqliteStore } from '../store/sqlite/store.ts';
+import type { RefusalReason } from '../../core/refusals.ts';
 import { noopMetrics } from './noop.ts';
 import { createPromMetrics } from './prom.ts';
 
@@ -25,6 +26,20 @@ metricsContract(
 );
 
 metricsContract('no-op', () => ({ metrics: noopMetrics, scrape: async () => undefined }), { exposes: false });
+
+describe('prom-client metrics, label values', () => {
+  it('keeps a refusal reason or surface outside the known sets out of the labels, as other', async () => {
+    const metrics = createPromMetrics({ store: createSqliteStore({ path: ':memory:' }), clock: manualClock(), channels: [], log });
+    metrics.authFailure('key.unknown', 'rest');
+    metrics.authFailure('x-agent-wrote-this' as RefusalReason, 'x-nor-this');
+    const text = (await metrics.expose()).body;
+    const m = parseExposition(text);
+    expect(valueOf(m, 'countersign_auth_failures_total', { reason: 'key.unknown', surface: 'rest' })).toBe(1);
+    expect(valueOf(m, 'countersign_auth_failures_total', { reason: 'other', surface: 'other' })).toBe(1);
+    expect(text).not.toContain('x-agent-wrote-this');
+    expect(text).not.toContain('x-nor-this');
+  });
+});
 
 describe('prom-client metrics, at scrape time', () => {
   it('reads pending requests and the outbox from the store, per configured channel, and gives NaN (not 0) while the store fails', async () => {

@@ -8,6 +8,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ChannelHealth } from '../../core/outbox.ts';
 import type { Clock, Log, Metrics, Store } from '../../core/ports.ts';
+import { isRefusalReason } from '../../core/refusals.ts';
 import { processRegistry } from './process.ts';
 
 /** One scrape's answer. */
@@ -36,6 +37,9 @@ export interface PromOptions {
 const DECISION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14_400, 43_200, 86_400];
 const UPSTREAM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 const AUDIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** The surfaces that authenticate; a label value outside a known set is `other`, so no caller can grow a family's series. */
+const SURFACES = new Set(['rest', 'mcp', 'console', 'postgres', 'mcp-stdio']);
 
 /** Seconds that a clock step made negative or not a number count as 0. */
 const seconds = (s: number) => (Number.isFinite(s) && s > 0 ? s : 0);
@@ -143,7 +147,7 @@ export function createPromMetrics(o: PromOptions): PromMetrics {
       audit.observe(seconds(s));
     },
     authFailure(reason, surface) {
-      authFailures.inc({ reason, surface });
+      authFailures.inc({ reason: isRefusalReason(reason) ? reason : 'other', surface: SURFACES.has(surface) ? surface : 'other' });
     },
     registries,
     async expose() {
