@@ -4,8 +4,9 @@ import { defineConfig } from 'vitest/config';
  * The end-to-end files run a second time on PostgreSQL: one or two per thing
  * the store keeps, chosen for what they make the store do (transactions under
  * racing reviews, the audit chain and its proofs, sessions, the outbox, tool
- * pins, known humans, readiness). Each gateway (or group of gateways sharing a
- * store) gets a throwaway database: test/support/test-store.ts. Files that
+ * pins, known humans, readiness, the pending requests metrics read). Each
+ * gateway (or group of gateways sharing a store) gets a throwaway database:
+ * test/support/test-store.ts. Files that
  * only parse, evaluate policy or render (http-paths, deep-json, bad-input,
  * policy-bounds, the console's pages) stay on SQLite alone: on PostgreSQL they
  * would repeat the same few writes and cost CI time. So do two slow ones whose
@@ -26,6 +27,7 @@ export const POSTGRES_FILES = [
   'test/e2e/audit-proofs.test.ts',
   'test/e2e/audit-rotation.test.ts',
   'test/e2e/evidence.test.ts',
+  'test/e2e/metrics.test.ts',
 ];
 
 /**

@@ -13,6 +13,9 @@
  *   2. allowed    POST /v1/actions {method: GET}, 50 conns  (policy allow → forwarded)
  *   3. held       POST /v1/actions {method: POST}, 50 conns (policy approve → 202, durable write)
  *   4. unloaded   1 connection, direct then allowed          (lowest workers setting only)
+ *   then, on the first store at the lowest workers setting:
+ *   5. telemetry  allowed, one gateway per telemetry variant (metrics off, metrics on), alternating
+ *                 short runs (bench/support/telemetry-cost.ts); the ratio is the cost of telemetry
  *
  * Each loaded phase has a warm-up. The gateway's CPU is that of its whole
  * process tree (primary and workers) from /proc, and its peak RSS per process
@@ -34,7 +37,8 @@
  * .cpuprofile files in, one folder per store and workers setting),
  * BENCH_GATEWAY_NODE_ARGS (more node flags for the gateway, e.g. --heap-prof),
  * BENCH_SQLITE_SYNCHRONOUS (normal | full), DATABASE_URL (the server to make a
- * throwaway database on per postgres run).
+ * throwaway database on per postgres run), BENCH_TELEMETRY_ROUNDS (3; 0 skips
+ * phase 5) and BENCH_TELEMETRY_SECONDS (5; each run of phase 5).
  *
  * Exits 0 when the measurement completed, whatever the figures; 1 when it
  * could not measure (a child failed, a request failed, the run overran).
@@ -55,6 +59,7 @@ import { PROFILER_MODULE, startProfiles, stopProfiles, summariseProfiles } from 
 import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
 import { peakRss } from './support/rss.ts';
 import { runMain } from './support/run-main.ts';
+import { measureTelemetryCost, TELEMETRY_VARIANTS, telemetryCostReport } from './support/telemetry-cost.ts';
 
 function list(name: string, fallback: string): string[] {
   return (process.env[name] || fallback).split(',').map((s) => s.trim()).filter(Boolean);
@@ -82,6 +87,8 @@ const workersList = list('BENCH_WORKERS', '1,2').map((w) => {
   return n;
 });
 const lowestWorkers = Math.min(...workersList);
+const telemetryRounds = envNumber('BENCH_TELEMETRY_ROUNDS', 3, { integer: true, min: 0 });
+const telemetrySeconds = envNumber('BENCH_TELEMETRY_SECONDS', 5);
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
@@ -89,7 +96,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The whole run is bounded: the build, every phase with its warm-up, starting and stopping each gateway.
 const runs = stores.length * workersList.length;
-const budgetMs = ((1 + 2 * runs) * (warmup + seconds + profileSeconds + 10) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + 300) * 1000;
+const telemetryBudget = telemetryRounds > 0 ? TELEMETRY_VARIANTS.length * (telemetryRounds * (telemetrySeconds + 3) + warmup + 60) : 0;
+const budgetMs = ((1 + 2 * runs) * (warmup + seconds + profileSeconds + 10) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + telemetryBudget + 300) * 1000;
 const watchdog = startWatchdog(budgetMs, killAllChildren, log);
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -264,8 +272,28 @@ async function main(): Promise<number> {
     const direct = await phase('direct', { url: `${upstream.ready.url}/x`, connections, duration: seconds, headers: { authorization: `Bearer ${token}` } });
     const results: Run[] = [];
     for (const store of stores) for (const workers of workersList) results.push(await measure(store, workers));
+    const telemetry =
+      telemetryRounds > 0
+        ? await measureTelemetryCost({
+            store: stores[0]!,
+            workers: lowestWorkers,
+            rounds: telemetryRounds,
+            seconds: telemetrySeconds,
+            warmup,
+            connections,
+            upstreamUrl: upstream.ready.url,
+            token,
+            keys: { agent, human },
+            body: allowedBody,
+            synchronous,
+            run: (label, opts, gw) => run(label, opts, gw),
+            warm: async (opts) => void (await runLoad(opts)),
+            log,
+          })
+        : undefined;
     const settings: Settings = { seconds, warmup, connections, unloadedSeconds, stores, workersList, profiling, loadBefore, loadAfter: loadavg() };
     process.stdout.write(report(settings, direct, results, problems));
+    if (telemetry) process.stdout.write(telemetryCostReport(telemetry));
     return problems.length ? 1 : 0;
   } finally {
     await upstream.stop().catch(() => undefined);

@@ -37,6 +37,8 @@ import { startPgListener, type PgListener } from './surfaces/pg/server.ts';
 import { createAuthenticator } from './service/authenticate.ts';
 import { createChannels, type ConfiguredChannels } from './adapters/channel/index.ts';
 import { startDeliveryWorker } from './service/deliver.ts';
+import { createMetrics, noopMetrics, type Exposition } from './adapters/metrics/index.ts';
+import { meteredStore } from './service/metered-store.ts';
 
 export interface Gateway {
   readonly url: string;
@@ -118,7 +120,10 @@ function signerOfNone(origin: string): CheckpointSigner {
 }
 
 /** Builds the service dependencies from a config (no listening socket). */
-export async function createDeps(config: Config, opts: StartOptions = {}): Promise<Deps & { close(): Promise<void>; channels: ConfiguredChannels }> {
+export async function createDeps(
+  config: Config,
+  opts: StartOptions = {},
+): Promise<Deps & { close(): Promise<void>; channels: ConfiguredChannels; expose?: () => Promise<Exposition> }> {
   const log = opts.logger ?? createLogger(config.log.level);
   const { policy, connections, identity, clock } = await createPolicyDeps(config, opts);
   const channels = createChannels(config, clock);
@@ -140,10 +145,14 @@ export async function createDeps(config: Config, opts: StartOptions = {}): Promi
     throw e;
   }
   const waitPollMs = Number(process.env['COUNTERSIGN_WAIT_POLL_MS']);
+  // A process that joins a gateway (the local MCP server) serves no /metrics: it keeps none.
+  const telemetry = joining ? { metrics: noopMetrics } : createMetrics(config.metrics, { store, clock, channels: [...channels.channels.keys()], log });
   return {
     signer,
     sensitive: { mask, paths: config.audit.sensitive },
-    store,
+    store: telemetry.expose ? meteredStore(store, telemetry.metrics) : store,
+    metrics: telemetry.metrics,
+    ...(telemetry.expose ? { expose: telemetry.expose } : {}),
     connections,
     identity,
     policy,
@@ -225,6 +234,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const app = createHttpApp(deps, {
     channels: [...deps.channels.channels.keys()],
     storeKind: config.store.postgres ? 'postgres' : 'sqlite',
+    ...(deps.expose ? { metrics: deps.expose } : {}),
     ...(config.channels.slack && deps.channels.slackApi ? { slack: { config: config.channels.slack, api: deps.channels.slackApi } } : {}),
     ...(config.channels.teams && deps.channels.teamsConnector ? { teams: { config: config.channels.teams, connector: deps.channels.teamsConnector, requestUrl } } : {}),
     bodyLimitBytes: config.server.bodyLimitBytes,

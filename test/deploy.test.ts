@@ -2,7 +2,9 @@
  * The container files, checked without a Docker engine (CI has none and does not
  * build the image): the Dockerfile and deploy/compose.yaml name only files that
  * exist and npm scripts that exist, agree with each other and with the sample
- * config, and the image's HEALTHCHECK command really reports a gateway ready.
+ * config, and the image's HEALTHCHECK command really reports a gateway ready;
+ * the Grafana dashboard queries only metrics a real gateway exposes, and
+ * every family of the gateway's own.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { join, normalize, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig } from '../src/config/load.ts';
+import { parseExposition, type Family } from './support/exposition.ts';
 import { startTestGateway, type TestGateway } from './support/gateway.ts';
 
 const ROOT = resolve('.');
@@ -189,5 +192,60 @@ describe('deploy/compose.yaml', () => {
     expect(config.store.postgres?.url).toBe('postgres://countersign:pw@postgres:5432/countersign');
     expect(config.server.host).toBe('0.0.0.0');
     expect(config.server.port).toBe(8700);
+  });
+});
+
+/** The metric names a PromQL expression reads: identifiers left once ranges, label matchers, groupings, variables and functions are taken out. */
+function metricNames(expr: string): string[] {
+  const bare = expr
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
+    .replace(/\$\w+/g, ' ')
+    .replace(/"[^"]*"/g, ' ');
+  const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset']);
+  return [...bare.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\()?/g)].filter((m) => !m[2] && !KEYWORDS.has(m[1]!)).map((m) => m[1]!);
+}
+
+describe('deploy/grafana/countersign.json', () => {
+  interface Panel {
+    type: string;
+    title: string;
+    targets?: { expr: string }[];
+  }
+  const dashboard = JSON.parse(readFileSync('deploy/grafana/countersign.json', 'utf8')) as { uid: string; panels: Panel[] };
+  const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+  let families: Map<string, Family>;
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway('');
+    families = parseExposition(await (await fetch(`${gw.url}/metrics`)).text());
+  });
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  const SUFFIXES: Record<Family['type'], string[]> = { counter: [''], gauge: [''], untyped: [''], histogram: ['_bucket', '_sum', '_count'], summary: ['', '_sum', '_count'] };
+  /** The family a sample name belongs to, in the gateway's scrape. */
+  const familyOf = (name: string) => [...families.values()].find((f) => SUFFIXES[f.type].some((s) => `${f.name}${s}` === name));
+
+  it('reads metric names out of PromQL, leaving labels, ranges and functions aside', () => {
+    expect(metricNames('histogram_quantile(0.9, sum by (le, decision) (rate(countersign_decision_seconds_bucket{job=~"$job"}[$__rate_interval])))')).toEqual([
+      'countersign_decision_seconds_bucket',
+    ]);
+    expect(metricNames('max by (channel) (a_b{x="y"}) or c')).toEqual(['a_b', 'c']);
+  });
+
+  it('queries only metrics that a running gateway exposes', () => {
+    const names = [...new Set(exprs.flatMap(metricNames))];
+    expect(names.length).toBeGreaterThan(10);
+    for (const n of names) expect(familyOf(n)?.name, n).toBeDefined();
+  });
+
+  it("has a panel for every family of the gateway's own", () => {
+    const queried = new Set(exprs.flatMap(metricNames).map((n) => familyOf(n)?.name));
+    const own = [...families.keys()].filter((n) => n.startsWith('countersign_'));
+    expect(own.length).toBe(12);
+    for (const f of own) expect(queried.has(f), f).toBe(true);
   });
 });

@@ -101,7 +101,7 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     const loaded = loadConfig(path, port === undefined ? process.env : { ...process.env, PORT: port });
     const config = opts.workers === undefined ? loaded : { ...loaded, server: { ...loaded.server, workers: opts.workers } };
     const logger = createLogger(config.log.level);
-    if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port: config.server.port, configFile: path });
+    if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port: config.server.port, configFile: path, metrics: config.metrics.enabled });
     const signals = stopRequested();
     // Loaded here, not at the top: a primary of workers never serves, and so never holds the gateway's modules.
     const { startGateway } = await import('../main.ts');

@@ -3,7 +3,8 @@
  * becomes the primary of N worker processes (node:cluster) that each run the
  * gateway on the same port. The primary opens no store and serves nothing:
  * it relays request changes between the workers (so a waiter in one is woken
- * by a review handled in another), restarts a worker that dies, and stops
+ * by a review handled in another), gathers every worker's metrics for the
+ * worker a scrape reached, restarts a worker that dies, and stops
  * them all on SIGTERM/SIGINT. The first worker starts alone, so one process
  * creates a new store and its keys; the others then join it.
  */
@@ -67,11 +68,13 @@ function urlOf(host: string, port: number): string {
  * code when it cannot start (its own error is on stderr), 0 after a clean stop.
  *
  * @example
- * if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, configFile });
+ * if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port, configFile, metrics: true });
  */
-export async function runPrimary(workers: number, opts: { logger: Logger; host: string; port: number; configFile: string }): Promise<never> {
+export async function runPrimary(workers: number, opts: { logger: Logger; host: string; port: number; configFile: string; metrics?: boolean }): Promise<never> {
   const { logger } = opts;
   const stopRelay = relayChanges(cluster);
+  // Loaded only when on: prom-client is otherwise none of the primary's business.
+  if (opts.metrics) (await import('../adapters/metrics/cluster.ts')).aggregateWorkerMetrics();
   let stopping = false;
   let started = false;
   let restartDelay = 500;

@@ -323,6 +323,8 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  /** Prometheus metrics at `GET /metrics` (unauthenticated, as scrapers expect); off: no metrics are kept and the path answers 404. */
+  metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
   principals: z.array(principalSchema).default([]),
   identity: identitySchema,
   channels: channelsSchema,

@@ -219,6 +219,8 @@ export interface RequestStore {
   listRequests(query: RequestQuery): Promise<RequestRecord[]>;
   /** Ids of pending requests whose expiry is at or before `now`. */
   dueForExpiry(now: Date, limit: number): Promise<string[]>;
+  /** How many requests are pending and when the oldest of them was created (ISO; null when none): one indexed read, for metrics. */
+  pendingSummary(): Promise<{ count: number; oldest: string | null }>;
 }
 
 /** The audit log, its Merkle tree, its signed checkpoints and the store's own settings (meta). */
@@ -387,6 +389,27 @@ export interface Leases {
   tryLead(job: string): Promise<boolean>;
   /** Gives up every lease this process holds, so another takes over at once. */
   close(): Promise<void>;
+}
+
+/**
+ * What the gateway counts and times, named by what happened. Label values
+ * are bounded sets only: connection names and kinds come from the config,
+ * statuses, effects and refusal reasons from closed unions; never a request
+ * id, a principal's id or anything a principal wrote. Never throws.
+ */
+export interface Metrics {
+  /** A request reached a final status (succeeded, failed, denied, expired, cancelled); `effect`: the policy's at submission. */
+  requestSettled(connection: string, effect: 'allow' | 'deny' | 'approve', status: RequestStatus): void;
+  /** Humans decided a held request (quorum approved it, or a reviewer denied it), `seconds` after it was submitted. */
+  decided(outcome: 'approved' | 'denied', seconds: number): void;
+  /** One run on a connection's upstream took `seconds`; `ok`: the target reported no error. */
+  upstream(kind: string, connection: string, seconds: number, ok: boolean): void;
+  /** A policy rule failed to evaluate (an error or an exceeded bound) and so denied; `rule`: its configured id. */
+  policyError(rule: string): void;
+  /** A store write that committed audit events took `seconds` (the transaction, as the caller waited for it). */
+  auditAppend(seconds: number): void;
+  /** A presented credential was refused, for this reason, on this surface (`rest`, `mcp`, `console`, `postgres`). */
+  authFailure(reason: RefusalReason, surface: string): void;
 }
 
 /** Where the service reports what it does not return (background failures). */

@@ -9,6 +9,7 @@ import { createApiKeyIdentity, generateApiKey } from '../adapters/identity/api-k
 import { createSqliteStore } from '../adapters/store/sqlite/index.ts';
 import { manualClock } from '../../test/support/clock.ts';
 import { createAuthenticator } from './authenticate.ts';
+import { noopMetrics } from '../adapters/metrics/noop.ts';
 
 describe('createAuthenticator', () => {
   it('records refusals up to the rate, then one event carrying how many were left out', async () => {
@@ -16,7 +17,7 @@ describe('createAuthenticator', () => {
     const clock = manualClock();
     const key = generateApiKey();
     const identity = createApiKeyIdentity([{ id: 'bot', kind: 'agent', actsFor: null, groups: [], email: null, apiKeys: [key.hash] }]);
-    const authenticate = createAuthenticator({ store, clock, identity, log: pino({ level: 'silent' }) }, { perSecond: 3 });
+    const authenticate = createAuthenticator({ store, clock, identity, log: pino({ level: 'silent' }), metrics: noopMetrics }, { perSecond: 3 });
     try {
       await expect(authenticate(key.key, { surface: 'rest' })).resolves.toMatchObject({ id: 'bot' });
       for (let i = 0; i < 5; i++) await expect(authenticate('cs_nope', { surface: 'rest', remote: '10.0.0.1' })).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });

@@ -33,7 +33,7 @@ export interface Authenticate {
  * const authenticate = createAuthenticator(deps);
  * const principal = await authenticate(bearer, { surface: 'http', remote: '127.0.0.1' }); // or throws UNAUTHENTICATED
  */
-export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'log'>, opts: { perSecond?: number } = {}): Authenticate {
+export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'log' | 'metrics'>, opts: { perSecond?: number } = {}): Authenticate {
   const perSecond = opts.perSecond ?? 20;
   let windowStart = 0;
   let inWindow = 0;
@@ -59,6 +59,7 @@ export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clo
 
   async function refused(reason: RefusalReason, meta: AuthMeta, issuer?: string): Promise<void> {
     deps.log.info({ reason, issuer, surface: meta.surface }, 'authentication refused');
+    deps.metrics.authFailure(reason, meta.surface);
     try {
       await record(reason, issuer, meta);
     } catch (e) {

@@ -1,6 +1,6 @@
 /** What every use case needs: the ports, the current policy, time and ids. */
 import type { CompiledPolicy } from '../core/policy/compile.ts';
-import type { CheckpointSigner, Clock, Connections, IdGenerator, Identity, Log, Notifier, Store } from '../core/ports.ts';
+import type { CheckpointSigner, Clock, Connections, IdGenerator, Identity, Log, Metrics, Notifier, Store } from '../core/ports.ts';
 
 export interface Deps {
   readonly store: Store;
@@ -12,6 +12,8 @@ export interface Deps {
   readonly ids: IdGenerator;
   readonly notifier: Notifier;
   readonly log: Log;
+  /** What the gateway counts and times (the no-op adapter when metrics are off). */
+  readonly metrics: Metrics;
   /** How sensitive values are kept in audit payloads: `mask` (an HMAC) at the input `paths` the config lists, and agent header values. */
   readonly sensitive: { readonly mask: (value: string) => string; readonly paths: readonly string[] };
   /** Signs checkpoints of the audit log. */

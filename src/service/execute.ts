@@ -34,7 +34,10 @@ type Claim = { claimed: true; request: RequestRecord } | { claimed: false; reque
  * const done = await executeApproved(deps, 'req_…'); // done.status: 'succeeded' | 'failed' | 'denied' | 'pending'
  */
 export async function executeApproved(deps: Deps, id: string, runner?: SessionRunner): Promise<RequestRecord> {
+  // Set by the mutation (the last call of it is what was written), reported once it committed.
+  let policyErrors: readonly { rule: string }[] = [];
   const claim = await deps.store.mutateRequest<Claim>(id, (current) => {
+    policyErrors = [];
     if (current.status !== 'approved') return { result: { claimed: false, request: current }, audit: [] };
     if ((current.runsIn === 'session') !== (runner !== undefined)) return { result: { claimed: false, request: current }, audit: [] };
     const now = deps.clock.now();
@@ -76,6 +79,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
       });
     }
     const decision = decide(deps.policy(), principal, current.action, handle.info, facts, { time: now, request: current.context ?? {} });
+    policyErrors = decision.errors;
     if (decision.effect === 'deny') {
       return refuse(decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED', decision.message ?? 'denied by the policy in force now', {
         decision: decisionView(decision),
@@ -107,6 +111,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     };
   });
   deps.notifier.publish(claim.request);
+  for (const e of policyErrors) deps.metrics.policyError(e.rule);
   if (!claim.claimed) return claim.request;
   return runClaimed(deps, claim.request, runner);
 }
@@ -118,6 +123,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, runner?: Se
   if (!handle) {
     result = { ok: false, output: null, summary: {}, error: { code: 'UNKNOWN_CONNECTION', message: 'connection is no longer configured' } };
   } else {
+    const start = performance.now(); // elapsed time, not domain time: the Clock port may be frozen
     try {
       const opts = { readOnly: claimed.facts.kind === 'postgres' && claimed.facts.sql.readOnly };
       result = await (runner ? runner.run(claimed.action.input, opts) : handle.execute(claimed.action.input, opts));
@@ -125,6 +131,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, runner?: Se
       deps.log.error({ requestId: claimed.id, err: e }, 'executor threw');
       result = { ok: false, output: null, summary: {}, error: { code: 'INTERNAL', message: 'the executor failed unexpectedly' } };
     }
+    deps.metrics.upstream(handle.info.kind, handle.info.name, (performance.now() - start) / 1000, result.ok);
   }
   // `claimed` is what this process wrote when it claimed the request: the store may write over it without reading it back.
   const record = deps.store.mutateRequest(claimed.id, (current) => {

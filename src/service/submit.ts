@@ -73,6 +73,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
   const now = deps.clock.now();
   const context = cmd.context ?? {};
   const decision = decide(deps.policy(), cmd.principal, action, handle.info, facts, { time: now, request: context });
+  for (const e of decision.errors) deps.metrics.policyError(e.rule);
 
   const at = now.toISOString();
   if (decision.effect === 'approve' && cmd.resumeHeld) {

@@ -171,6 +171,18 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.dueForExpiry(FIXTURE_TIME, 1)).toHaveLength(1);
         expect(await store.dueForExpiry(new Date(FIXTURE_TIME.getTime() - 60_000), 10)).toEqual([]);
       });
+
+      it('counts the pending requests and names when the oldest of them was created, for metrics', async () => {
+        expect(await store.pendingSummary()).toEqual({ count: 0, oldest: null });
+        await submitted(store, { createdAt: at(-30), status: 'approved' });
+        const newer = await submitted(store, { createdAt: at(-10) });
+        const older = await submitted(store, { createdAt: at(-20) });
+        await submitted(store, { createdAt: at(-40), status: 'cancelled' });
+        expect(await store.pendingSummary()).toEqual({ count: 2, oldest: at(-20) });
+
+        await store.mutateRequest(older.id, approveBy(carol));
+        expect(await store.pendingSummary()).toEqual({ count: 1, oldest: newer.createdAt });
+      });
     });
 
     describe('mutateRequest', () => {

@@ -2,7 +2,8 @@
  * `countersign start --workers 2` on SQLite, through the CLI: two worker
  * processes serve one port, a long-poll in one worker is woken by a review
  * handled in the other (relayed by the primary, not found by polling: the
- * workers' poll is set to ten minutes), a worker that dies is replaced, and
+ * workers' poll is set to ten minutes), a scrape at either worker counts
+ * both (gathered by the primary), a worker that dies is replaced, and
  * SIGTERM stops them all.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseExposition, valueOf, type Family } from '../support/exposition.ts';
 import { eventually } from '../support/gateway.ts';
 import { prepareSharedGateway, type SharedGateway } from '../support/shared-gateway.ts';
 import { readDb } from '../support/sqlite.ts';
@@ -136,6 +138,37 @@ describe('countersign start --workers 2', () => {
     expect(answers.some((a) => a.worker !== approved.worker)).toBe(true);
     await eventually(async () => ((await send(url, `/v1/requests/${id}`, shared.keys['deploy-bot'])).body.status === 'succeeded' ? true : undefined), 20_000);
     expect(upstream.calls.filter((c) => c.url === '/workers/wake')).toHaveLength(1);
+  }, 90_000);
+
+  it("answers a scrape at either worker with every worker's counts summed, and what both read from the store once", async () => {
+    const scrapeAt = async (worker: string): Promise<Map<string, Family>> =>
+      eventually(async () => {
+        const res = await send(url, '/metrics', undefined);
+        expect(res.status).toBe(200);
+        return res.worker === worker ? parseExposition(res.body as string) : undefined;
+      }, 20_000);
+    const allowed = (m: Map<string, Family>) => valueOf(m, 'countersign_requests_total', { connection: 'ops-api', effect: 'allow', status: 'succeeded' });
+    const before = await scrapeAt('1');
+    expect(allowed(await scrapeAt('2'))).toBe(allowed(before));
+
+    // Allowed actions until both workers have run some: each on a connection of its own.
+    const ran = new Map<string, number>();
+    await eventually(async () => {
+      const r = await send(url, '/v1/actions', shared.keys['deploy-bot'], { connection: 'ops-api', input: { method: 'GET', path: '/workers/metrics' }, reason: 'count me' });
+      expect(r.body.status).toBe('succeeded');
+      ran.set(r.worker!, (ran.get(r.worker!) ?? 0) + 1);
+      return ran.size === 2 ? true : undefined;
+    }, 20_000);
+    const count = [...ran.values()].reduce((a, b) => a + b, 0);
+    const held = await send(url, '/v1/actions', shared.keys['deploy-bot'], { connection: 'ops-api', input: { method: 'POST', path: '/workers/metrics-held' }, reason: 'pending' });
+    expect(held.status).toBe(202);
+
+    for (const worker of ['1', '2']) {
+      const m = await scrapeAt(worker);
+      expect(allowed(m) - allowed(before)).toBe(count);
+      // Each worker reads the one pending request from the store: kept once, not summed to 2.
+      expect(valueOf(m, 'countersign_requests_pending')).toBe(1);
+    }
   }, 90_000);
 
   it('replaces a worker that dies', async () => {

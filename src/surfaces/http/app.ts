@@ -12,7 +12,7 @@ import type { Deps } from '../../service/deps.ts';
 import { consoleRoutes } from './console/index.ts';
 import type { AppEnv, ConsoleSettings } from './context.ts';
 import { HTTP_STATUS, withoutSecrets } from './errors.ts';
-import { metricsRoutes } from './routes/metrics.ts';
+import { metricsRoutes, type Expose } from './routes/metrics.ts';
 import { readyRoutes, type StoreKind } from './routes/ready.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -34,6 +34,8 @@ export interface HttpOptions {
   readonly channels?: readonly string[];
   /** Which store the gateway runs on, reported by /readyz (default sqlite). */
   readonly storeKind?: StoreKind;
+  /** What `GET /metrics` answers; absent (metrics off): the path answers 404. */
+  readonly metrics?: Expose;
   /** Slack's interactivity endpoint, when Slack is configured. */
   readonly slack?: SlackIntegration;
   /** The Teams bot's messaging endpoint, when Teams is configured. */
@@ -78,7 +80,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: 'no such route', traceId: c.get('traceId') } }, 404));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
-  app.route('/metrics', metricsRoutes(deps, opts.channels ?? []));
+  if (opts.metrics) app.route('/metrics', metricsRoutes(opts.metrics));
   app.route('/readyz', readyRoutes(deps, { kind: opts.storeKind ?? 'sqlite', channels: opts.channels ?? [] }));
   if (opts.slack) app.route('/', slackRoutes(deps, opts.slack));
   if (opts.teams) app.route('/', teamsRoutes(deps, opts.teams));

@@ -224,6 +224,16 @@ export async function dueForExpiry(run: Run, now: Date, limit: number): Promise<
   return (await run<{ id: string }>(DUE, [now.toISOString(), Math.max(1, limit)])).rows.map((r) => r.id);
 }
 
+const PENDING = {
+  name: 'cs_request_pending',
+  text: `SELECT count(*)::int AS count, min(created_at) AS oldest FROM requests WHERE status = 'pending'`,
+};
+
+export async function pendingSummary(run: Run): Promise<{ count: number; oldest: string | null }> {
+  const row = (await run<{ count: number; oldest: string | null }>(PENDING, [])).rows[0];
+  return { count: row?.count ?? 0, oldest: row?.oldest ?? null };
+}
+
 export async function listRequests(run: Run, query: RequestQuery): Promise<RequestRecord[]> {
   const where: string[] = [];
   const { params, p } = statementParams();

@@ -64,6 +64,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
     findRequestByDigest: (principalId, digest, status) => requests.findRequestByDigest(q, principalId, digest, status),
     listRequests: (query) => requests.listRequests(q, query),
     dueForExpiry: (now, limit) => requests.dueForExpiry(q, now, limit),
+    pendingSummary: () => requests.pendingSummary(q),
 
     toolPins: (connection) => pins.read(q, connection),
     mutateToolPins: (connection, fn) =>

@@ -71,6 +71,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     reviewsOf: db.prepare('SELECT request_id, record FROM reviews WHERE request_id = ? ORDER BY created_at, rowid'),
     insertReview: db.prepare('INSERT INTO reviews (request_id, reviewer, verdict, created_at, record) VALUES (?, ?, ?, ?, ?)'),
     due: db.prepare(`SELECT id FROM requests WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?`),
+    pending: db.prepare(`SELECT count(*) AS count, min(created_at) AS oldest FROM requests WHERE status = 'pending'`),
     head: db.prepare('SELECT seq, hash, time FROM audit_events ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     readAudit: db.prepare('SELECT seq, body, hash FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?'),
@@ -286,6 +287,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async dueForExpiry(now, limit) {
       return (q.due.all(now.toISOString(), Math.max(1, limit)) as { id: string }[]).map((r) => r.id);
+    },
+    async pendingSummary() {
+      return q.pending.get() as { count: number; oldest: string | null };
     },
     async appendAudit(audit, meta = {}) {
       await write(() => appendTx(audit, meta));

@@ -1,43 +1,26 @@
 /**
- * `GET /metrics`: channel delivery health in the Prometheus text exposition
- * format (version 0.0.4), so a channel that is down pages someone. Only
- * counts and ages, no request content and no secrets; unauthenticated, as
- * scrapers expect (bind the gateway or filter the path if that matters).
+ * `GET /metrics`: the gateway's metrics in the Prometheus text exposition
+ * format (version 0.0.4), as the Metrics adapter writes them. Only counts,
+ * durations and ages, labelled by bounded sets (connections and channels
+ * from the config, statuses, refusal reasons); no request content, ids or
+ * secrets. Unauthenticated, as scrapers expect (bind the gateway or filter
+ * the path if that matters); not mounted at all when metrics are off.
  */
 import { Hono } from 'hono';
-import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
 
-const label = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+/** One scrape: the exposition and its content type. */
+export type Expose = () => Promise<{ readonly contentType: string; readonly body: string }>;
 
 /**
  * @example
- * app.route('/metrics', metricsRoutes(deps, ['slack', 'teams']));
+ * app.route('/metrics', metricsRoutes(() => metrics.expose()));
  */
-export function metricsRoutes(deps: Pick<Deps, 'store' | 'clock'>, channels: readonly string[]): Hono<AppEnv> {
+export function metricsRoutes(expose: Expose): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/', async (c) => {
-    const health = await deps.store.outboxHealth();
-    const now = deps.clock.now().getTime();
-    const lines = [
-      '# HELP countersign_channel_up 1 when the channel delivers, 0 while a delivery has failed and is still owed.',
-      '# TYPE countersign_channel_up gauge',
-      '# HELP countersign_outbox_pending Deliveries to the channel not yet made.',
-      '# TYPE countersign_outbox_pending gauge',
-      '# HELP countersign_outbox_dead Deliveries set aside after an error retrying cannot fix.',
-      '# TYPE countersign_outbox_dead gauge',
-      '# HELP countersign_outbox_oldest_pending_seconds Age of the oldest delivery not yet made (0 when none).',
-      '# TYPE countersign_outbox_oldest_pending_seconds gauge',
-    ];
-    for (const name of channels) {
-      const h = health.find((x) => x.channel === name);
-      const l = `{channel="${label(name)}"}`;
-      lines.push(`countersign_channel_up${l} ${h?.failing ? 0 : 1}`);
-      lines.push(`countersign_outbox_pending${l} ${h?.pending ?? 0}`);
-      lines.push(`countersign_outbox_dead${l} ${h?.dead ?? 0}`);
-      lines.push(`countersign_outbox_oldest_pending_seconds${l} ${h?.oldest ? Math.max(0, (now - Date.parse(h.oldest)) / 1000) : 0}`);
-    }
-    return c.text(`${lines.join('\n')}\n`, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    const { contentType, body } = await expose();
+    return c.body(body, 200, { 'content-type': contentType, 'cache-control': 'no-store' });
   });
   return app;
 }
