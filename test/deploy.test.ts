@@ -183,6 +183,8 @@ describe('deploy/compose.yaml', () => {
     const upstreams = [...nginx.matchAll(/^\s*server\s+([\w-]+):8700\b/gm)].map((m) => m[1]);
     expect(upstreams.sort()).toEqual(gateways.map(([n]) => n).sort());
     expect(nginx).toMatch(/^\s*proxy_buffering off;/m);
+    // The unauthenticated metrics stay off the public side: an exact-match location that answers 404.
+    expect(nginx).toMatch(/location = \/metrics \{\s*return 404;\s*\}/);
     const read = Number(/^\s*proxy_read_timeout (\d+)s;/m.exec(nginx)?.[1]);
     expect(read).toBeGreaterThanOrEqual(600);
   });
