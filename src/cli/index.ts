@@ -8,7 +8,7 @@ import { CountersignError } from '../core/errors.ts';
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
 import { resolveConfigPath } from './config-path.ts';
 import type { RemoteOptions } from './requests.ts';
-import { exitCodeTable } from './run-exit.ts';
+import { exitCodeTable, RUN_EXIT } from './run-exit.ts';
 import type { RunCommandOptions } from './run.ts';
 import { UsageError } from './usage-error.ts';
 import type { StartCommandOptions } from './start.ts';
@@ -119,6 +119,9 @@ Examples:
   countersign run kubectl --reason "roll out v2" -- rollout restart deploy/web
   countersign run files --tool read_text_file --args '{"path":"/srv/notes.txt"}' --reason "summarise"`,
   )
+  // A pipeline tells a bad invocation (2) from a refusal by the gateway (1): commander's own parse errors exit 1.
+  .showHelpAfterError('(countersign run --help: usage and exit codes)')
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : RUN_EXIT.usage))
   .action(run(async (connection: string, argv: string[], o: RunCommandOptions) => (await import('./run.ts')).runCommand(connection, argv, o)));
 
 const requests = program.command('requests').description('review requests (as a human principal)');
