@@ -1,28 +1,26 @@
 /**
  * `countersign run`, the agent's side of the CLI, as a shell or a pipeline
  * runs it: the compiled command against a real gateway, a real HTTP upstream,
- * a real PostgreSQL database, real commands and the real MCP filesystem
- * server. Each outcome has its exit code; a human decides over REST while the
- * command waits; the agent's key gets nothing run that needs an approval.
+ * real commands and the real MCP filesystem server (SQL: cli-run-sql.test.ts).
+ * Each outcome has its exit code; a human decides over REST while the command
+ * waits; the agent's key gets nothing run that needs an approval.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_EXIT } from '../../src/cli/run-exit.ts';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { filesystemConnection } from '../support/mcp.ts';
-import { createTestDatabase } from '../support/postgres.ts';
+import { hasScript, heldId, runCli, type RunCli } from '../support/run-cli.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
-const BIN = resolve('bin/countersign.js');
 const API_TOKEN = 'tok-run-cli-secret-9f3';
-const db = await createTestDatabase();
 
 let upstream: Upstream;
 let gw: TestGateway;
 let dir: string;
+let cli: RunCli;
 
 beforeAll(async () => {
   dir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-run-')));
@@ -52,7 +50,6 @@ beforeAll(async () => {
     kind: exec
     command: /bin/ls
 ${filesystemConnection('files', dir)}
-${db ? '  - name: app-db\n    kind: postgres\n    url: ${APP_DB_URL}\n' : ''}
 policy:
   default: deny
   rules:
@@ -79,71 +76,17 @@ policy:
     - id: tool-reads
       when: connection.kind == "mcp" && facts.mcp.annotations.readOnlyHint
       effect: allow
-    - id: db-reads
-      when: action.connection == "app-db" && facts.sql.readOnly
-      effect: allow
-    - id: db-writes
-      when: action.connection == "app-db" && facts.sql.writes
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
 `,
-    { env: { API_TOKEN, ...(db ? { APP_DB_URL: db.url } : {}) } },
+    { env: { API_TOKEN } },
   );
+  cli = runCli({ url: gw.url, key: gw.keys['deploy-bot']!, credentials: join(dir, 'no-credentials.json') });
 }, 60_000);
 
 afterAll(async () => {
   await gw?.stop();
   await upstream?.close();
-  await db?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface Ended {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface Running {
-  child: ChildProcess;
-  readonly stdout: string;
-  readonly stderr: string;
-  done: Promise<Ended>;
-}
-
-/** The environment of a run: the gateway's URL and the agent's key, nothing inherited that could stand in for them. */
-function envFor(key: string | undefined, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, COUNTERSIGN_URL: gw.url, COUNTERSIGN_CREDENTIALS: join(dir, 'no-credentials.json') };
-  delete env['COUNTERSIGN_KEY'];
-  delete env['COUNTERSIGN_REASON'];
-  if (key !== undefined) env['COUNTERSIGN_KEY'] = key;
-  return { ...env, ...extra };
-}
-
-/** Starts `countersign run …` on pipes (stdin, stdout and stderr are not terminals). */
-function start(args: string[], o: { key?: string; stdin?: string; env?: Record<string, string> } = {}): Running {
-  const child = spawn(process.execPath, [BIN, 'run', ...args], { env: envFor(o.key ?? gw.keys['deploy-bot'], o.env), stdio: ['pipe', 'pipe', 'pipe'] });
-  const r = { child, stdout: '', stderr: '' } as Running & { stdout: string; stderr: string };
-  child.stdout!.on('data', (d: Buffer) => (r.stdout += d));
-  child.stderr!.on('data', (d: Buffer) => (r.stderr += d));
-  child.stdin!.end(o.stdin ?? '');
-  r.done = new Promise((done) => child.on('close', (code, signal) => done({ code, signal, stdout: r.stdout, stderr: r.stderr })));
-  return r;
-}
-
-const run = (args: string[], o: Parameters<typeof start>[1] = {}) => start(args, o).done;
-
-/** Waits for the held line on stderr and for the gateway to show the request pending; returns its id. */
-async function heldId(r: Running): Promise<string> {
-  const id = await eventually(async () => /held for approval as request (req_[A-Za-z0-9_-]+)/.exec(r.stderr)?.[1], 30_000);
-  const seen = await eventually(async () => {
-    const v = await gw.as('alice', `/v1/requests/${id}`);
-    return v.body.status === 'pending' ? v.body : undefined;
-  }, 30_000);
-  expect(seen.principal.id).toBe('deploy-bot');
-  return id;
-}
 
 /** The agent's own requests, as the gateway lists them. */
 async function agentRequests(): Promise<{ id: string; status: string; action: { reason: string } }[]> {
@@ -152,7 +95,7 @@ async function agentRequests(): Promise<{ id: string; status: string; action: { 
 
 describe('an allowed action', () => {
   it('HTTP: the body on stdout, the status on stderr, the gateway’s credential nowhere', async () => {
-    const r = await run(['api', '--http', 'GET', '/invoices?limit=5', '--reason', 'list invoices']);
+    const r = await cli.run(['api', '--http', 'GET', '/invoices?limit=5', '--reason', 'list invoices']);
     expect(r.code).toBe(RUN_EXIT.succeeded);
     expect(JSON.parse(r.stdout)).toEqual({ method: 'GET', url: '/api/invoices?limit=5', got: null });
     expect(r.stderr).toContain('HTTP 200 application/json');
@@ -161,20 +104,20 @@ describe('an allowed action', () => {
   });
 
   it('exec after --: argv verbatim, the command’s stdout on stdout', async () => {
-    const r = await run(['echo', '--reason', 'say hello', '--', 'hello', '--not-an-option', '$(id)']);
+    const r = await cli.run(['echo', '--reason', 'say hello', '--', 'hello', '--not-an-option', '$(id)']);
     expect(r.code).toBe(RUN_EXIT.succeeded);
     expect(r.stdout).toBe('hello --not-an-option $(id)\n');
   });
 
   it('MCP: --tool and --args call the tool and print its text content', async () => {
-    const r = await run(['files', '--tool', 'read_text_file', '--args', JSON.stringify({ path: join(dir, 'notes.txt') }), '--reason', 'read the notes']);
+    const r = await cli.run(['files', '--tool', 'read_text_file', '--args', JSON.stringify({ path: join(dir, 'notes.txt') }), '--reason', 'read the notes']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(RUN_EXIT.succeeded);
     expect(r.stdout).toBe('ship it on friday\n');
   }, 60_000);
 
   it('--json prints the request as the gateway reports it, which parses', async () => {
-    const r = await run(['api', '--http', 'GET', '/invoices', '--reason', 'list', '--json']);
+    const r = await cli.run(['api', '--http', 'GET', '/invoices', '--reason', 'list', '--json']);
     expect(r.code).toBe(RUN_EXIT.succeeded);
     const v = JSON.parse(r.stdout);
     expect(v).toMatchObject({ status: 'succeeded', decision: { effect: 'allow', rules: ['api-reads'] }, result: { status: 200, body: { url: '/api/invoices' } } });
@@ -182,15 +125,15 @@ describe('an allowed action', () => {
   });
 
   it('prints a server value holding ANSI escapes as visible text, never raw; --json keeps it exact', async () => {
-    const r = await run(['api', '--http', 'GET', '/ansi', '--reason', 'read']);
+    const r = await cli.run(['api', '--http', 'GET', '/ansi', '--reason', 'read']);
     expect(r.code).toBe(RUN_EXIT.succeeded);
     expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     expect(r.stdout).toContain('\\u001b[2J\\u001b]0;pwned\\u0007 cleared');
-    const json = await run(['api', '--http', 'GET', '/ansi', '--reason', 'read', '--json']);
+    const json = await cli.run(['api', '--http', 'GET', '/ansi', '--reason', 'read', '--json']);
     expect(json.stdout).not.toContain('\u001b');
     expect(JSON.parse(json.stdout).result.body.note).toBe('\u001b[2J\u001b]0;pwned\u0007 cleared');
 
-    const exec = await run(['echo', '--reason', 'colour', '--', '\u001b[31mred\u001b[0m', '\u009b2J']);
+    const exec = await cli.run(['echo', '--reason', 'colour', '--', '\u001b[31mred\u001b[0m', '\u009b2J']);
     expect(exec.code).toBe(RUN_EXIT.succeeded);
     expect(exec.stdout).toBe('\\x1b[31mred\\x1b[0m \\x9b2J\n');
   });
@@ -198,8 +141,8 @@ describe('an allowed action', () => {
 
 describe('a held action', () => {
   it('waits while held, says who must approve and where; a human approves over REST; the result is printed, exit 0', async () => {
-    const r = start(['api', '--http', 'POST', '/refunds', '--body', '{"invoice":"inv_1","amount":4200}', '--header', 'X-Request-Note: refund', '--reason', 'double charge']);
-    const id = await heldId(r);
+    const r = cli.start(['api', '--http', 'POST', '/refunds', '--body', '{"invoice":"inv_1","amount":4200}', '--header', 'X-Request-Note: refund', '--reason', 'double charge']);
+    const id = await heldId(r, gw);
     expect(r.stderr).toContain(`countersign: held for approval as request ${id}; needs 1 from group sre (rule api-writes); review: ${gw.url}/requests/${id} (or: countersign requests approve ${id})`);
     const before = upstream.calls.filter((c) => c.url === '/api/refunds').length;
     expect(before).toBe(0);
@@ -222,10 +165,10 @@ describe('a held action', () => {
   it('--body @file and @- read the body from a file and from stdin', async () => {
     const file = join(dir, 'refund.json');
     writeFileSync(file, '{"invoice":"inv_file"}');
-    const fromFile = start(['api', '--http', 'POST', '/refunds', '--body', `@${file}`, '--reason', 'from a file', '--json']);
-    const fromStdin = start(['api', '--http', 'POST', '/refunds', '--body', '@-', '--reason', 'from stdin', '--json'], { stdin: 'plain text body' });
+    const fromFile = cli.start(['api', '--http', 'POST', '/refunds', '--body', `@${file}`, '--reason', 'from a file', '--json']);
+    const fromStdin = cli.start(['api', '--http', 'POST', '/refunds', '--body', '@-', '--reason', 'from stdin', '--json'], { stdin: 'plain text body' });
     for (const r of [fromFile, fromStdin]) {
-      const id = await heldId(r);
+      const id = await heldId(r, gw);
       expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
     }
     const [a, b] = [await fromFile.done, await fromStdin.done];
@@ -234,8 +177,8 @@ describe('a held action', () => {
   });
 
   it('denied by a reviewer: exit code for denied, and who denied it', async () => {
-    const r = start(['api', '--http', 'POST', '/refunds', '--reason', 'maybe']);
-    const id = await heldId(r);
+    const r = cli.start(['api', '--http', 'POST', '/refunds', '--reason', 'maybe']);
+    const id = await heldId(r, gw);
     expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'deny', comment: 'not this one' } })).status).toBe(200);
     const end = await r.done;
     expect(end.code).toBe(RUN_EXIT.denied);
@@ -244,7 +187,7 @@ describe('a held action', () => {
   });
 
   it('--timeout 1: the timed-out code, the id printed, the request still pending, and the agent reviewed nothing', async () => {
-    const end = await run(['api', '--http', 'POST', '/refunds', '--reason', 'later', '--timeout', '1']);
+    const end = await cli.run(['api', '--http', 'POST', '/refunds', '--reason', 'later', '--timeout', '1']);
     expect(end.code).toBe(RUN_EXIT.timedOut);
     const id = /request (req_[A-Za-z0-9_-]+) is still pending after waiting 1 s; it keeps its state: countersign requests show \1/.exec(end.stderr)?.[1];
     expect(id).toBeDefined();
@@ -253,8 +196,8 @@ describe('a held action', () => {
   });
 
   it('cancelled by the human the agent acts for while it waits: the cancelled code', async () => {
-    const r = start(['api', '--http', 'POST', '/refunds', '--reason', 'to be withdrawn']);
-    const id = await heldId(r);
+    const r = cli.start(['api', '--http', 'POST', '/refunds', '--reason', 'to be withdrawn']);
+    const id = await heldId(r, gw);
     expect((await gw.as('carol', `/v1/requests/${id}/cancel`, { body: { reason: 'no longer needed' } })).status).toBe(200);
     const end = await r.done;
     expect(end.code).toBe(RUN_EXIT.cancelled);
@@ -262,7 +205,7 @@ describe('a held action', () => {
   });
 
   it('expired: a one-second time to live runs out while it waits: the expired code', async () => {
-    const end = await run(['api', '--http', 'POST', '/quick', '--reason', 'in a hurry']);
+    const end = await cli.run(['api', '--http', 'POST', '/quick', '--reason', 'in a hurry']);
     expect(end.code).toBe(RUN_EXIT.expired);
     const id = /request (req_[A-Za-z0-9_-]+) expired at .+: nobody decided in time/.exec(end.stderr)?.[1];
     expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('expired');
@@ -270,16 +213,16 @@ describe('a held action', () => {
   });
 
   it('Ctrl-C stops waiting with 130 and leaves the request pending; --cancel-on-interrupt withdraws it', async () => {
-    const kept = start(['api', '--http', 'POST', '/refunds', '--reason', 'interrupted']);
-    const keptId = await heldId(kept);
+    const kept = cli.start(['api', '--http', 'POST', '/refunds', '--reason', 'interrupted']);
+    const keptId = await heldId(kept, gw);
     kept.child.kill('SIGINT');
     const k = await kept.done;
     expect(k.code).toBe(RUN_EXIT.interrupted);
     expect(k.stderr).toContain(`countersign: interrupted; request ${keptId} is pending (still waiting for its reviewers). Follow it with: countersign requests show ${keptId}`);
     expect((await gw.as('alice', `/v1/requests/${keptId}`)).body.status).toBe('pending');
 
-    const withdrawn = start(['api', '--http', 'POST', '/refunds', '--reason', 'interrupted, cancel', '--cancel-on-interrupt']);
-    const id = await heldId(withdrawn);
+    const withdrawn = cli.start(['api', '--http', 'POST', '/refunds', '--reason', 'interrupted, cancel', '--cancel-on-interrupt']);
+    const id = await heldId(withdrawn, gw);
     withdrawn.child.kill('SIGINT');
     const w = await withdrawn.done;
     expect(w.code).toBe(RUN_EXIT.interrupted);
@@ -291,14 +234,14 @@ describe('a held action', () => {
 describe('other outcomes', () => {
   it('denied by policy: the denied code, the rule and its message; the upstream never called', async () => {
     const before = upstream.calls.length;
-    const end = await run(['api', '--http', 'DELETE', '/customers/7', '--reason', 'cleanup']);
+    const end = await cli.run(['api', '--http', 'DELETE', '/customers/7', '--reason', 'cleanup']);
     expect(end.code).toBe(RUN_EXIT.denied);
     expect(end.stderr).toMatch(/countersign: request req_\S+ denied by policy \(rules: api-writes, no-deletes\): deletes are never allowed from agents/);
     expect(upstream.calls.length).toBe(before);
   });
 
   it('failed: an HTTP 500 prints the body and exits with the failed code', async () => {
-    const end = await run(['api', '--http', 'GET', '/boom', '--reason', 'x']);
+    const end = await cli.run(['api', '--http', 'GET', '/boom', '--reason', 'x']);
     expect(end.code).toBe(RUN_EXIT.failed);
     expect(JSON.parse(end.stdout)).toEqual({ error: 'upstream broke' });
     expect(end.stderr).toContain('HTTP 500');
@@ -306,7 +249,7 @@ describe('other outcomes', () => {
   });
 
   it('failed: a command that exits non-zero is failed as the gateway reports it, with its stderr', async () => {
-    const end = await run(['ls', '--reason', 'look', '--', '/definitely/not/here']);
+    const end = await cli.run(['ls', '--reason', 'look', '--', '/definitely/not/here']);
     expect(end.code).toBe(RUN_EXIT.failed);
     expect(end.stderr).toContain('/definitely/not/here');
     expect(end.stderr).toMatch(/request req_\S+ failed: EXECUTION_FAILED: ls exited with [1-9]/);
@@ -314,17 +257,17 @@ describe('other outcomes', () => {
 
   it('an API refusal exits 1 with the code: a wrong key, an unknown connection, an input of the wrong kind', async () => {
     const wrongKey = 'cs_wrongkey_0123456789abcdefghijklmnop';
-    const bad = await run(['api', '--http', 'GET', '/invoices', '--reason', 'x'], { key: wrongKey });
+    const bad = await cli.run(['api', '--http', 'GET', '/invoices', '--reason', 'x'], { key: wrongKey });
     expect(bad.code).toBe(RUN_EXIT.refused);
     expect(bad.stderr).toMatch(/^countersign: UNAUTHENTICATED: /);
     expect(bad.stdout + bad.stderr).not.toContain(wrongKey);
 
-    const unknown = await run(['nope', '--sql', 'select 1', '--reason', 'x', '--json']);
+    const unknown = await cli.run(['nope', '--sql', 'select 1', '--reason', 'x', '--json']);
     expect(unknown.code).toBe(RUN_EXIT.refused);
     expect(unknown.stderr).toMatch(/^countersign: UNKNOWN_CONNECTION: /);
     expect(JSON.parse(unknown.stdout)).toMatchObject({ error: { code: 'UNKNOWN_CONNECTION' } });
 
-    const wrongKind = await run(['api', '--sql', 'select 1', '--reason', 'x']);
+    const wrongKind = await cli.run(['api', '--sql', 'select 1', '--reason', 'x']);
     expect(wrongKind.code).toBe(RUN_EXIT.refused);
     expect(wrongKind.stderr).toMatch(/^countersign: INVALID_INPUT: input for a http connection is invalid/);
   });
@@ -348,89 +291,29 @@ describe('other outcomes', () => {
       [[], "missing required argument 'connection'"],
     ];
     for (const [args, message] of cases) {
-      const r = await run(args);
+      const r = await cli.run(args);
       expect(r.code, args.join(' ')).toBe(RUN_EXIT.usage);
       expect(r.stderr, args.join(' ')).toContain(message);
       expect(r.stdout, args.join(' ')).toBe('');
     }
-    const noKey = await run(['api', '--http', 'GET', '/x', '--reason', 'x'], { key: '' });
+    const noKey = await cli.run(['api', '--http', 'GET', '/x', '--reason', 'x'], { key: '' });
     expect(noKey.code).toBe(RUN_EXIT.usage);
     expect(noKey.stderr).toContain('no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
     expect((await agentRequests()).length).toBe(before);
   }, 120_000);
 
   it('COUNTERSIGN_REASON stands in for --reason (a pipeline sets it once)', async () => {
-    const r = await run(['api', '--http', 'GET', '/invoices', '--json'], { env: { COUNTERSIGN_REASON: 'deploy 4f2a9c' } });
+    const r = await cli.run(['api', '--http', 'GET', '/invoices', '--json'], { env: { COUNTERSIGN_REASON: 'deploy 4f2a9c' } });
     expect(r.code).toBe(RUN_EXIT.succeeded);
     expect(JSON.parse(r.stdout).action.reason).toBe('deploy 4f2a9c');
   });
 });
 
-describe.skipIf(!db)('SQL', () => {
-  beforeAll(async () => {
-    const pg = (await import('pg')).default;
-    const c = new pg.Client({ connectionString: db!.url });
-    await c.connect();
-    await c.query(`CREATE TABLE t (id int PRIMARY KEY, note text, n int NOT NULL DEFAULT 0);
-      INSERT INTO t (id, note) VALUES (1, 'one'), (2, NULL), (10, E'\\x1b[2J\\x1b[31mowned\\u009b');`);
-    await c.end();
-  });
+if (!hasScript && !process.env['CI']) console.warn('\n!!! util-linux `script` not found — SKIPPING the terminal test of countersign run (under CI=true it must run) !!!\n');
 
-  it('an allowed SELECT prints a table and exits 0', async () => {
-    const r = await run(['app-db', '--sql', 'SELECT id, note FROM t WHERE id < 10 ORDER BY id', '--reason', 'look']);
-    expect(r.code).toBe(RUN_EXIT.succeeded);
-    expect(r.stdout).toBe([' id | note ', '----+------', '  1 | one  ', '  2 |      ', '(2 rows)', ''].join('\n'));
-    expect(r.stderr).toBe('');
-  });
-
-  it('a row holding ANSI escapes is printed harmlessly', async () => {
-    const r = await run(['app-db', '--sql', 'SELECT note FROM t WHERE id = 10', '--reason', 'look']);
-    expect(r.code).toBe(RUN_EXIT.succeeded);
-    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
-    expect(r.stdout).toContain('\\x1b[2J\\x1b[31mowned\\x9b');
-  });
-
-  it('--json: the rows as the gateway returns them', async () => {
-    const r = await run(['app-db', '--sql', 'SELECT id FROM t ORDER BY id', '--reason', 'look', '--json']);
-    expect(r.code).toBe(RUN_EXIT.succeeded);
-    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'succeeded', result: { results: [{ command: 'SELECT', fields: ['id'], rows: [[1], [2], [10]] }] } });
-  });
-
-  it('a held UPDATE runs once after approval and prints its command tag', async () => {
-    const r = start(['app-db', '--sql', 'UPDATE t SET n = n + 1 WHERE id = 1', '--reason', 'bump']);
-    const id = await heldId(r);
-    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
-    const end = await r.done;
-    expect(end.code).toBe(RUN_EXIT.succeeded);
-    expect(end.stdout).toBe('UPDATE 1\n');
-    const after = await run(['app-db', '--sql', 'SELECT n FROM t WHERE id = 1', '--reason', 'check', '--json']);
-    expect(JSON.parse(after.stdout).result.results[0].rows).toEqual([[1]]);
-  });
-
-  it('an SQL error upstream: the failed code, with the SQLSTATE', async () => {
-    const r = await run(['app-db', '--sql', 'SELECT id / 0 FROM t', '--reason', 'oops']);
-    expect(r.code).toBe(RUN_EXIT.failed);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/request req_\S+ failed: EXECUTION_FAILED: postgres 22012: division by zero/);
-  });
-});
-
-describe('on a terminal', () => {
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-  /** Runs the command under `script`, which gives it a pseudo-terminal for stdin, stdout and stderr. */
-  function onTty(args: string[]): Promise<Ended> {
-    const cmd = [process.execPath, BIN, 'run', ...args].map(quote).join(' ');
-    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env: envFor(gw.keys['deploy-bot']), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    return new Promise((done) => child.on('close', (code, signal) => done({ code, signal, stdout, stderr })));
-  }
-
+describe.skipIf(!hasScript && !process.env['CI'])('on a terminal', () => {
   it('shows who must approve and a live elapsed time redrawn in place; a pipe gets neither the ticker nor the redraw', async () => {
-    const tty = await onTty(['api', '--http', 'POST', '/refunds', '--reason', 'on a tty', '--timeout', '2']);
+    const tty = await cli.onTty(['api', '--http', 'POST', '/refunds', '--reason', 'on a tty', '--timeout', '2']);
     expect(tty.code).toBe(RUN_EXIT.timedOut);
     const id = /Held for approval: request (req_\S+) \(api: http\.request\)/.exec(tty.stdout)?.[1];
     expect(id).toBeDefined();
@@ -438,7 +321,7 @@ describe('on a terminal', () => {
     expect(tty.stdout).toContain(`  review   ${gw.url}/requests/${id}`);
     expect(tty.stdout).toMatch(/\r\u001b\[Kwaiting 0:0\d \(pending: 1 from group sre \(rule api-writes\)\)/);
 
-    const pipe = await run(['api', '--http', 'POST', '/refunds', '--reason', 'on a pipe', '--timeout', '2']);
+    const pipe = await cli.run(['api', '--http', 'POST', '/refunds', '--reason', 'on a pipe', '--timeout', '2']);
     expect(pipe.code).toBe(RUN_EXIT.timedOut);
     expect(pipe.stderr).toContain('held for approval as request');
     expect(pipe.stderr).not.toContain('waiting 0:');
@@ -458,14 +341,11 @@ describe('what the agent cannot do with run', () => {
   });
 
   it('an agent that reads the id run printed cannot approve it with the same key: it stays pending and nothing runs', async () => {
-    const r = start(['api', '--http', 'POST', '/refunds/self', '--reason', 'approve myself']);
-    const id = await heldId(r);
-    const cli = spawn(process.execPath, [BIN, 'requests', 'approve', id], { env: envFor(gw.keys['deploy-bot']) });
-    let err = '';
-    cli.stderr.on('data', (d: Buffer) => (err += d));
-    const code = await new Promise<number | null>((done) => cli.on('close', done));
-    expect(code).toBe(1);
-    expect(err).toContain('AGENT_CANNOT_REVIEW');
+    const r = cli.start(['api', '--http', 'POST', '/refunds/self', '--reason', 'approve myself']);
+    const id = await heldId(r, gw);
+    const approve = await cli.command(['requests', 'approve', id]).done;
+    expect(approve.code).toBe(1);
+    expect(approve.stderr).toContain('AGENT_CANNOT_REVIEW');
     expect((await gw.as('alice', `/v1/requests/${id}`)).body).toMatchObject({ status: 'pending', reviews: [] });
     expect(upstream.calls.some((c) => c.url === '/api/refunds/self')).toBe(false);
     r.child.kill('SIGINT');
