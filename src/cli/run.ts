@@ -75,6 +75,37 @@ function refusal(e: unknown, o: RunCommandOptions, id?: string): number {
   throw e;
 }
 
+/** A failure of the gateway, not an answer about the request: it may be restarting; the request id outlives it. */
+function transient(e: unknown): boolean {
+  if (e instanceof TypeError && /fetch failed/.test(e.message)) return true;
+  return e instanceof CountersignApiError && (e.status === 502 || e.status === 503 || e.status === 504 || e.code === 'STORE_UNAVAILABLE' || e.code === 'STORE_BUSY');
+}
+
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((done) => {
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), done()), { once: true });
+  });
+
+/**
+ * Waits on the request's durable handle until it settles or `deadline`, through
+ * a restart of the gateway: a lost connection or a 503 is said once and tried
+ * again (backing off to 5 s), since the request outlives the gateway process.
+ */
+async function settleThrough(cs: CountersignClient, id: string, deadline: number, signal: AbortSignal, onChange: (r: RequestView) => void, onLost: (e: unknown) => void): Promise<RequestView> {
+  let backoff = 500;
+  for (;;) {
+    try {
+      return await cs.settle(id, { timeoutMs: Math.max(0, deadline - Date.now()), signal, onChange });
+    } catch (e) {
+      if (signal.aborted || !transient(e) || Date.now() + backoff >= deadline) throw e;
+      onLost(e);
+      await pause(backoff, signal);
+      backoff = Math.min(backoff * 2, 5000);
+    }
+  }
+}
+
 /** Ctrl-C while waiting: the request stays pending, or is withdrawn with --cancel-on-interrupt. */
 async function interrupted(cs: CountersignClient, r: RequestView, o: RunCommandOptions): Promise<number> {
   let now = r;
@@ -140,8 +171,20 @@ export async function runCommand(connection: string, argv: readonly string[], o:
     if (['pending', 'approved', 'executing'].includes(r.status)) {
       if (ac.signal.aborted) return await interrupted(cs, r, o);
       tick.start(r);
+      // Said once per outage; on a terminal above the live line, which goes on counting.
+      let lost = false;
+      const onLost = (e: unknown) => {
+        if (lost) return;
+        lost = true;
+        err(`${tty ? '\r\x1b[K' : ''}${safe(`countersign: lost the gateway while waiting (${e instanceof CountersignApiError ? e.code : 'unreachable'}); request ${r.id} outlives it: trying again`)}\n`);
+      };
+      const onChange = (next: RequestView) => {
+        lost = false;
+        tick.update(next);
+      };
       try {
-        r = await cs.settle(r.id, { timeoutMs: o.timeout === undefined ? Number.POSITIVE_INFINITY : o.timeout * 1000, signal: ac.signal, onChange: tick.update });
+        const deadline = o.timeout === undefined ? Number.POSITIVE_INFINITY : since + o.timeout * 1000;
+        r = await settleThrough(cs, r.id, deadline, ac.signal, onChange, onLost);
       } catch (e) {
         tick.stop();
         if (ac.signal.aborted) return await interrupted(cs, r, o);
