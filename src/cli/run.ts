@@ -113,14 +113,15 @@ async function interrupted(cs: CountersignClient, r: RequestView, o: RunCommandO
     try {
       now = await cs.cancel(r.id, 'interrupted: countersign run was stopped (--cancel-on-interrupt)');
     } catch (e) {
-      // Decided meanwhile: say how it stands instead.
-      if (!(e instanceof CountersignApiError)) throw e;
-      err(`${safe(`countersign: could not cancel request ${r.id}: ${e.code}: ${e.message}`)}\n`);
+      // Decided meanwhile, or the gateway is gone: say so, and how it stood when last seen.
+      err(`${safe(`countersign: could not cancel request ${r.id}: ${e instanceof CountersignApiError ? `${e.code}: ${e.message}` : 'the gateway did not answer'}`)}\n`);
       now = await cs.get(r.id).catch(() => r);
     }
   }
-  const state = now.status === 'cancelled' ? 'cancelled it' : `request ${now.id} is ${now.status}${now.status === 'pending' ? ' (still waiting for its reviewers)' : ''}`;
-  err(`${safe(`countersign: interrupted; ${now.status === 'cancelled' ? `request ${now.id}: ` : ''}${state}. Follow it with: countersign requests show ${now.id}`)}\n`);
+  const follow = `Follow it with: countersign requests show ${now.id}`;
+  const line =
+    now.status === 'cancelled' ? `cancelled request ${now.id} (--cancel-on-interrupt)` : now.status === 'pending' ? `request ${now.id} is still pending, waiting for its reviewers. ${follow}` : `request ${now.id} is ${now.status}. ${follow}`;
+  err(`${safe(`countersign: interrupted; ${line}`)}\n`);
   if (o.json) process.stdout.write(`${safeJson(now)}\n`);
   return RUN_EXIT.interrupted;
 }

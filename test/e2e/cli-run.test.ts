@@ -219,7 +219,7 @@ describe('a held action', () => {
     kept.child.kill('SIGINT');
     const k = await kept.done;
     expect(k.code).toBe(RUN_EXIT.interrupted);
-    expect(k.stderr).toContain(`countersign: interrupted; request ${keptId} is pending (still waiting for its reviewers). Follow it with: countersign requests show ${keptId}`);
+    expect(k.stderr).toContain(`countersign: interrupted; request ${keptId} is still pending, waiting for its reviewers. Follow it with: countersign requests show ${keptId}`);
     expect((await gw.as('alice', `/v1/requests/${keptId}`)).body.status).toBe('pending');
 
     const withdrawn = cli.start(['api', '--http', 'POST', '/refunds', '--reason', 'interrupted, cancel', '--cancel-on-interrupt']);
@@ -227,7 +227,7 @@ describe('a held action', () => {
     withdrawn.child.kill('SIGINT');
     const w = await withdrawn.done;
     expect(w.code).toBe(RUN_EXIT.interrupted);
-    expect(w.stderr).toContain(`request ${id}: cancelled it`);
+    expect(w.stderr).toContain(`countersign: interrupted; cancelled request ${id} (--cancel-on-interrupt)`);
     expect((await gw.as('alice', `/v1/requests/${id}`)).body).toMatchObject({ status: 'cancelled', error: { code: 'REQUEST_CANCELLED' } });
   });
 });
