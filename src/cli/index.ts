@@ -8,6 +8,8 @@ import { CountersignError } from '../core/errors.ts';
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
 import { resolveConfigPath } from './config-path.ts';
 import type { RemoteOptions } from './requests.ts';
+import { exitCodeTable, RUN_EXIT } from './run-exit.ts';
+import type { RunCommandOptions } from './run.ts';
 import { UsageError } from './usage-error.ts';
 import type { StartCommandOptions } from './start.ts';
 
@@ -76,6 +78,51 @@ program
   .addOption(new Option('--url <url>', "the gateway's public URL, which Slack calls").env('COUNTERSIGN_PUBLIC_URL').makeOptionMandatory())
   .option('--name <name>', 'the app and bot name', 'Countersign')
   .action(run(async (o: { url: string; name: string }) => (await import('./slack.ts')).slackManifestCommand(o)));
+
+/** A commander parser for seconds (a whole or decimal number ≥ 0). */
+function seconds(name: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError(`${name}: seconds, a number ≥ 0`);
+    return Number(value);
+  };
+}
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+remote(
+  program
+    .command('run')
+    .description("submit an action as an agent (with the agent's own key), wait while it is held for approval, print its result; the exit code says how it ended")
+    .argument('<connection>', 'the connection to act on')
+    .argument('[argv...]', 'for an exec connection: the arguments, after --')
+    .option('--sql <statement>', 'SQL to run (postgres connection)')
+    .option('--http <method-and-path...>', 'METHOD PATH, e.g. --http POST /refunds (http connection); the path may carry ?query')
+    .option('--body <body>', 'with --http: the body; @file reads a file, @- stdin; a JSON object or array is sent as JSON')
+    .option('--header <name:value>', 'with --http: a request header (repeatable)', collect)
+    .option('--tool <name>', 'an MCP tool to call (mcp connection)')
+    .option('--args <json>', "with --tool: the tool's arguments, a JSON object")
+    .addOption(new Option('--reason <text>', 'why: reviewers read it').env('COUNTERSIGN_REASON'))
+    .option('--timeout <seconds>', 'stop waiting after this long (exit 7; the request keeps its state); default: until it settles', seconds('--timeout'))
+    .option('--cancel-on-interrupt', 'on Ctrl-C, cancel the request (default: leave it pending)'),
+)
+  .addHelpText(
+    'after',
+    `
+The result goes to stdout (rows as a table, an HTTP body, a command's output, a tool's
+content; --json: the request as the gateway reports it); notices go to stderr.
+
+Exit codes:
+${exitCodeTable()}
+
+Examples:
+  countersign run orders-db --sql "select count(*) from orders" --reason "daily check"
+  countersign run billing-api --http POST /refunds --body @refund.json --reason "double charge"
+  countersign run kubectl --reason "roll out v2" -- rollout restart deploy/web
+  countersign run files --tool read_text_file --args '{"path":"/srv/notes.txt"}' --reason "summarise"`,
+  )
+  // A pipeline tells a bad invocation (2) from a refusal by the gateway (1): commander's own parse errors exit 1.
+  .showHelpAfterError('(countersign run --help: usage and exit codes)')
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : RUN_EXIT.usage))
+  .action(run(async (connection: string, argv: string[], o: RunCommandOptions) => (await import('./run.ts')).runCommand(connection, argv, o)));
 
 const requests = program.command('requests').description('review requests (as a human principal)');
 remote(requests.command('list').description('pending requests you may review').option('--status <s>', 'status filter, comma-separated, or "any"', 'pending').option('--all', 'also requests you cannot review').option('--limit <n>')).action(

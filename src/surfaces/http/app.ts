@@ -40,6 +40,8 @@ export interface HttpOptions {
   readonly slack?: SlackIntegration;
   /** The Teams bot's messaging endpoint, when Teams is configured. */
   readonly teams?: TeamsIntegration;
+  /** A request's page in the console (`<publicUrl>/requests/<id>`): linked from the answer to a held submission while the console is on. */
+  readonly requestUrl?: (id: string) => string;
 }
 
 const DEFAULT_CONSOLE: ConsoleSettings = { enabled: true, sessionTtlSeconds: 8 * 3600, principals: [] };
@@ -103,7 +105,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
     const p = c.get('principal');
     return c.json({ id: p.id, kind: p.kind, actsFor: p.actsFor, groups: p.groups });
   });
-  app.route('/v1/actions', actionRoutes(deps));
+  app.route('/v1/actions', actionRoutes(deps, consoleSettings.enabled && opts.requestUrl ? { consoleUrl: opts.requestUrl } : {}));
   app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));
   app.route('/v1/policy', policyRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));

@@ -76,6 +76,8 @@ export interface RequestView {
   result: unknown;
   error: { code: ErrorCode; message: string } | null;
   reviewable?: { reviewable: boolean; why: string | null };
+  /** Only on the answer to a submission that was held: where to follow it, and its page in the console (when the gateway runs one). */
+  links?: { self: string; wait: string; events: string; console?: string };
 }
 
 /** One MCP tool's pin: the accepted definition, and a changed one seen since (until accepted). */

@@ -13,7 +13,11 @@ const submitBody = z.strictObject({
   reason: z.string().trim().min(1, 'say why (it is shown to reviewers)').max(4000),
 });
 
-export function actionRoutes(deps: Deps): Hono<AppEnv> {
+/**
+ * @example
+ * app.route('/v1/actions', actionRoutes(deps, { consoleUrl: (id) => `https://cs.example.com/requests/${id}` }));
+ */
+export function actionRoutes(deps: Deps, opts: { readonly consoleUrl?: (id: string) => string } = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
     const body = await jsonBody(c, submitBody);
@@ -46,7 +50,9 @@ export function actionRoutes(deps: Deps): Hono<AppEnv> {
       );
     }
     if (r.status === 'pending') {
-      return c.json({ ...view, links: { self: `/v1/requests/${r.id}`, wait: `/v1/requests/${r.id}?wait=30`, events: `/v1/requests/${r.id}/events` } }, 202);
+      // The console's page of the request: where the agent (or `countersign run`) tells its human to look.
+      const links = { self: `/v1/requests/${r.id}`, wait: `/v1/requests/${r.id}?wait=30`, events: `/v1/requests/${r.id}/events`, ...(opts.consoleUrl ? { console: opts.consoleUrl(r.id) } : {}) };
+      return c.json({ ...view, links }, 202);
     }
     return c.json(view, 200);
   });
