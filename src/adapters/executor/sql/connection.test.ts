@@ -87,6 +87,11 @@ describe.skipIf(!db)('createPostgresConnection (real PostgreSQL)', () => {
     expect(text).not.toContain('127.0.0.1');
   });
 
+  it('says a read-only run of a missing table names a relation the server does not have', async () => {
+    const r = await run('SELECT * FROM nowhere', undefined, true);
+    expect(r).toMatchObject({ ok: false, error: { code: 'SQL_SESSION_UNSAFE', message: "no relation nowhere on this server, as the session's search_path resolves it; nothing ran" } });
+  });
+
   it('refuses a write in a read-only run, and nothing is written', async () => {
     const r = await run("INSERT INTO items VALUES (9, 'z')", undefined, true);
     expect(r.ok).toBe(false);

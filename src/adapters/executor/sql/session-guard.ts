@@ -258,6 +258,12 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
       message: `a name in the SQL would not run the pg_catalog object policy saw (${list} is on the search_path); call it schema-qualified; nothing ran`,
     };
   }
+  // A name the server cannot resolve: said as such, not as something that calls an unknown function.
+  const missing = row.reached.filter((r) => r.startsWith('relation ') && !r.includes(' (through '));
+  if (missing.length > 0) {
+    const list = [...new Set(missing.map((r) => r.slice('relation '.length)))].sort().join(', ');
+    return { settings: false, message: `no relation ${list} on this server, as the session's search_path resolves it; nothing ran` };
+  }
   const reached = [...row.reached, ...row.definitions.flatMap((d) => unsafeDefinition(d, options))];
   if (reached.length > 0) {
     const list = [...new Set(reached)].sort().join(', ');
