@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseMaskPath } from '../core/mask.ts';
 import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
+import { tracingSchema } from './tracing-schema.ts';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:\/-]{0,199}$/, 'an id of letters, digits and . _ @ : / -');
 
@@ -323,6 +324,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  tracing: tracingSchema,
   principals: z.array(principalSchema).default([]),
   identity: identitySchema,
   channels: channelsSchema,

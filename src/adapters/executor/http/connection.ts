@@ -19,6 +19,8 @@ export interface HttpConnectionConfig {
   readonly timeoutMs: number;
   readonly paths?: { readonly caseInsensitive: boolean; readonly keepTrailingSlash: boolean };
   readonly allow?: { readonly headers: readonly string[]; readonly query: readonly string[] };
+  /** The W3C trace context of the active span (tracing on), made by the gateway: it replaces any the action's headers carry. */
+  readonly traceHeaders?: () => Record<string, string>;
 }
 
 // Hop-by-hop and routing headers are the gateway's business, never the agent's. Accept-Encoding too: the gateway
@@ -64,6 +66,9 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
       for (const [k, v] of Object.entries(http.headers ?? {})) {
         if (!DROPPED.has(headerKey(k)) && !configured.has(headerKey(k)) && !isDroppedHeader(k, target)) headers[k] = v;
       }
+      const trace = config.traceHeaders?.() ?? {};
+      for (const k of Object.keys(headers)) if (Object.hasOwn(trace, headerKey(k))) delete headers[k];
+      for (const [k, v] of Object.entries(trace)) if (!configured.has(k)) headers[k] = v;
       Object.assign(headers, config.headers);
       if (!configured.has('accept-encoding')) headers['accept-encoding'] = 'identity';
       const body = encodeBody(http, headers);
