@@ -27,6 +27,9 @@ export interface HttpConnectionConfig {
 // asks for what it can decode and check for secrets.
 const DROPPED = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'content-length', 'accept-encoding']);
 
+// W3C Trace Context.
+const TRACE_CONTEXT = new Set(['traceparent', 'tracestate']);
+
 function encodeBody(input: HttpInput, headers: Record<string, string>): string | undefined {
   if (input.body === undefined) return undefined;
   if (typeof input.body === 'string') return input.body;
@@ -66,8 +69,9 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
       for (const [k, v] of Object.entries(http.headers ?? {})) {
         if (!DROPPED.has(headerKey(k)) && !configured.has(headerKey(k)) && !isDroppedHeader(k, target)) headers[k] = v;
       }
+      // The gateway's trace context replaces the pair an action's headers carry, so the two never disagree.
       const trace = config.traceHeaders?.() ?? {};
-      for (const k of Object.keys(headers)) if (Object.hasOwn(trace, headerKey(k))) delete headers[k];
+      if (trace['traceparent'] !== undefined) for (const k of Object.keys(headers)) if (TRACE_CONTEXT.has(headerKey(k))) delete headers[k];
       for (const [k, v] of Object.entries(trace)) if (!configured.has(k)) headers[k] = v;
       Object.assign(headers, config.headers);
       if (!configured.has('accept-encoding')) headers['accept-encoding'] = 'identity';

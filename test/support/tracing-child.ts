@@ -1,0 +1,34 @@
+/**
+ * One gateway in a process of its own, with tracing on or off (TRACING=on|off),
+ * that runs one allowed HTTP action sent with a W3C traceparent and prints one
+ * JSON line: the action's status, the traceparent its upstream received, and
+ * the OpenTelemetry packages the process has loaded by then (all CommonJS, so
+ * require.cache lists them). Started as `node bin/run-ts.js test/support/tracing-child.ts`.
+ */
+import { createRequire } from 'node:module';
+import { startTestGateway } from './gateway.ts';
+import { startUpstream } from './upstream.ts';
+
+const on = process.env['TRACING'] === 'on';
+const upstream = await startUpstream();
+const gw = await startTestGateway(`tracing: { enabled: ${on}, sampleRatio: 0, otlp: { url: "http://127.0.0.1:9/v1/traces" } }
+connections:
+  - { name: api, kind: http, url: ${upstream.url} }
+policy:
+  default: deny
+  rules:
+    - { id: reads, when: 'facts.http.method == "GET"', effect: allow }
+`);
+try {
+  const res = await fetch(`${gw.url}/v1/actions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${gw.keys['deploy-bot']}`, 'content-type': 'application/json', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+    body: JSON.stringify({ connection: 'api', input: { method: 'GET', path: '/x' }, reason: 'child' }),
+  });
+  const body = (await res.json()) as { status?: string };
+  const loaded = [...new Set(Object.keys(createRequire(import.meta.url).cache).flatMap((k) => /[\\/]node_modules[\\/](@opentelemetry[\\/][^\\/]+)/.exec(k)?.[1] ?? []))].sort();
+  process.stdout.write(`${JSON.stringify({ status: body.status, upstreamTraceparent: upstream.calls[0]?.headers['traceparent'] ?? null, loaded })}\n`);
+} finally {
+  await gw.stop();
+  await upstream.close();
+}
