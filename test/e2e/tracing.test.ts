@@ -13,6 +13,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
+import { client, POLICY as PG_POLICY } from '../support/pg-wire-clients.ts';
+import { createTestDatabase } from '../support/postgres.ts';
 import { startUpstream, type RecordedCall, type Upstream } from '../support/upstream.ts';
 
 const RUN_TS = fileURLToPath(new URL('../../bin/run-ts.js', import.meta.url));
@@ -231,6 +233,41 @@ describe('log lines', () => {
     expect(served.find((l) => l['requestId'] === held.body.id)?.['status']).toBe(202);
     expect(JSON.stringify(logs)).not.toContain('tok-billing-secret-42');
   });
+});
+
+const db = await createTestDatabase();
+
+describe.skipIf(!db)('the Postgres wire listener', () => {
+  it('makes a trace of each statement: a server span, and the steps under it with the request id', async () => {
+    const wire = await startTestGateway(`tracing: { enabled: true, otlp: { url: "${receiver.url}" } }\n${PG_POLICY}`, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0 }' });
+    const c = client(wire);
+    try {
+      await c.connect();
+      expect((await c.query('SELECT 41 + 1 AS n')).rows).toEqual([{ n: 42 }]);
+      const req = (await wire.as('alice', '/v1/requests?limit=10')).body.requests.find((r: { action: { input: { sql: string } } }) => r.action.input.sql === 'SELECT 41 + 1 AS n');
+      const spans = await receiver.waitFor((all) => {
+        const server = all.find((s) => s.name === 'pg statement' && s.attributes['countersign.request_id'] === req.id);
+        return server ? all.filter((s) => s.traceId === server.traceId) : undefined;
+      });
+      const server = one(spans, 'pg statement');
+      expect(server).toMatchObject({ kind: 2, parentSpanId: '' });
+      expect(server.attributes['countersign.connection']).toBe('app-db');
+      const execute = one(spans, 'execute');
+      expect(execute.parentSpanId).toBe(server.spanId);
+      expect(execute.attributes).toMatchObject({ 'countersign.request_id': req.id, 'countersign.connection_kind': 'postgres', 'countersign.runs_in': 'session', 'countersign.execution.ok': true });
+      expect(one(spans, 'policy').attributes['countersign.effect']).toBe('allow');
+      // No statement text, no parameter, no database URL in a span.
+      expect(JSON.stringify(spans)).not.toContain('41 + 1');
+      expect(JSON.stringify(spans)).not.toContain(db!.url);
+    } finally {
+      await c.end().catch(() => undefined);
+      await wire.stop();
+    }
+  });
+});
+
+afterAll(async () => {
+  await db?.drop();
 });
 
 describe('tracing off', () => {
