@@ -36,6 +36,9 @@
  * BENCH_SQLITE_SYNCHRONOUS (normal | full), DATABASE_URL (the server to make a
  * throwaway database on per postgres run).
  *
+ * Then tracing off vs on at sampleRatio 0: bench/support/tracing-comparison.ts
+ * (BENCH_TRACING=0 skips it).
+ *
  * Exits 0 when the measurement completed, whatever the figures; 1 when it
  * could not measure (a child failed, a request failed, the run overran).
  */
@@ -55,6 +58,7 @@ import { PROFILER_MODULE, startProfiles, stopProfiles, summariseProfiles } from 
 import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
 import { peakRss } from './support/rss.ts';
 import { runMain } from './support/run-main.ts';
+import { compareTracing, tracingComparisonBudgetMs } from './support/tracing-comparison.ts';
 
 function list(name: string, fallback: string): string[] {
   return (process.env[name] || fallback).split(',').map((s) => s.trim()).filter(Boolean);
@@ -89,7 +93,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The whole run is bounded: the build, every phase with its warm-up, starting and stopping each gateway.
 const runs = stores.length * workersList.length;
-const budgetMs = ((1 + 2 * runs) * (warmup + seconds + profileSeconds + 10) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + 300) * 1000;
+const budgetMs = ((1 + 2 * runs) * (warmup + seconds + profileSeconds + 10) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + 300) * 1000 + tracingComparisonBudgetMs(warmup);
 const watchdog = startWatchdog(budgetMs, killAllChildren, log);
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -264,8 +268,10 @@ async function main(): Promise<number> {
     const direct = await phase('direct', { url: `${upstream.ready.url}/x`, connections, duration: seconds, headers: { authorization: `Bearer ${token}` } });
     const results: Run[] = [];
     for (const store of stores) for (const workers of workersList) results.push(await measure(store, workers));
+    const tracing = await compareTracing({ upstreamUrl: upstream.ready.url, token, connections, warmup, log });
+    problems.push(...tracing.problems);
     const settings: Settings = { seconds, warmup, connections, unloadedSeconds, stores, workersList, profiling, loadBefore, loadAfter: loadavg() };
-    process.stdout.write(report(settings, direct, results, problems));
+    process.stdout.write(report(settings, direct, results, problems) + tracing.text);
     return problems.length ? 1 : 0;
   } finally {
     await upstream.stop().catch(() => undefined);
