@@ -173,6 +173,28 @@ describe('an agent’s trace context', () => {
     // The upstream sees the trace that ran the action: the review's.
     expect(TRACEPARENT.exec(String(callTo('/refunds').headers['traceparent']))?.[1]).toBe(reviewTrace);
   });
+
+  it('keeps the steps of runs approved at the same moment each in its own review’s trace', async () => {
+    const held = await Promise.all(
+      [1, 2, 3].map((n) => post(gw, 'deploy-bot', '/v1/actions', { connection: 'billing-api', input: { method: 'POST', path: `/batch-${n}`, body: {} }, reason: 'batch' })),
+    );
+    const traces = held.map(() => hex(16));
+    const reviews = await Promise.all(held.map((h, i) => post(gw, 'alice', `/v1/requests/${h.body.id}/reviews`, { verdict: 'approve' }, { traceparent: `00-${traces[i]}-${hex(8)}-01` })));
+    expect(reviews.map((r) => r.status)).toEqual([200, 200, 200]);
+    for (const [i, h] of held.entries()) {
+      const spans = await receiver.waitFor((all) => {
+        const t = all.filter((s) => s.traceId === traces[i]);
+        return t.some((s) => s.name === 'execute') && t.some((s) => s.name === 'POST /v1/requests/:id/reviews') ? t : undefined;
+      });
+      // The re-check before the run (facts, then policy) happens under the claim's store write, in this trace alone.
+      const policy = one(spans, 'policy');
+      const facts = one(spans, 'facts');
+      const claim = spans.find((s) => s.spanId === policy.parentSpanId);
+      expect(claim?.name).toBe('store');
+      expect(facts.parentSpanId).toBe(claim?.spanId);
+      expect(one(spans, 'execute').attributes['countersign.request_id']).toBe(h.body.id);
+    }
+  });
 });
 
 describe('what an agent cannot send upstream', () => {

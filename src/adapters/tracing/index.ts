@@ -19,6 +19,8 @@ export interface Tracing extends Tracer {
    * gateway's own span, never copied from what a caller sent. Empty when not tracing.
    */
   outgoing(): Record<string, string>;
+  /** `fn`, to run in the context active now wherever it is called from (a store runs a batch's callbacks in one caller's). */
+  bind<F extends (...args: never[]) => unknown>(fn: F): F;
   /** Exports the spans still buffered, then stops. */
   close(): Promise<void>;
 }
@@ -40,6 +42,7 @@ function scopeOnly(): Tracing {
     traceparent: () => undefined,
     currentRequest: () => scopes.getStore()?.requestId,
     outgoing: () => ({}),
+    bind: (fn) => fn,
     close: async () => {},
   };
 }

@@ -167,6 +167,8 @@ export function createOtelTracing(config: TracingConfig, log: Log): Tracing {
       return carrier;
     },
 
+    bind: (fn) => contextManager.bind(contextManager.active(), fn),
+
     async close() {
       try {
         await provider.shutdown();

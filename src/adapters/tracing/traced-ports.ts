@@ -5,23 +5,24 @@
  * they are; the spans nest under whatever step made the call.
  */
 import type { Identity, Store } from '../../core/ports.ts';
-import type { Tracer } from '../../core/tracing.ts';
+import type { Tracing } from './index.ts';
 
 /**
  * @example
  * const store = tracedStore(openedStore, tracing);
  */
-export function tracedStore(store: Store, tracer: Tracer): Store {
+export function tracedStore(store: Store, tracer: Tracing): Store {
   return {
     ...store,
     insertRequest: (request, audit) => tracer.span('store', { 'countersign.store.operation': 'insertRequest' }, () => store.insertRequest(request, audit)),
-    mutateRequest: (id, fn, known) => tracer.span('store', { 'countersign.store.operation': 'mutateRequest' }, () => store.mutateRequest(id, fn, known)),
+    // Group commit runs the callbacks of a batch in the context of whoever started it: each keeps its own caller's.
+    mutateRequest: (id, fn, known) => tracer.span('store', { 'countersign.store.operation': 'mutateRequest' }, () => store.mutateRequest(id, tracer.bind(fn), known)),
     appendAudit: (audit, meta) => tracer.span('store', { 'countersign.store.operation': 'appendAudit', 'countersign.audit.events': audit.length }, () => store.appendAudit(audit, meta)),
   };
 }
 
 /** The outcome on the span: the principal, or the refusal's reason (never the credential). */
-export function tracedIdentity(identity: Identity, tracer: Tracer): Identity {
+export function tracedIdentity(identity: Identity, tracer: Tracing): Identity {
   return {
     ...identity,
     authenticate: (bearer) =>
