@@ -8,7 +8,7 @@
  * Spans carry names, ids, codes and counts: never an error's message (it may
  * come from a driver and name a host or a credential), an input or a header.
  */
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, createContextKey, trace, type Context, type Link, type Span, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, createContextKey, trace, type Context, type Link, type Span, type TextMapGetter, type TextMapSetter } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -115,6 +115,17 @@ export function createOtelTracing(config: TracingConfig, log: Log): Tracing {
   }
 
   const activeScope = () => contextManager.active().getValue(SCOPE) as Scope | undefined;
+  /**
+   * Inside a span of a trace not sampled, a step's span would not be recorded either (ParentBased): it is not made at
+   * all, and the step runs as it is. What a request the sampler passed over costs is then one span, not one per step;
+   * its trace context still reaches the upstream (from the span that is active, the server's). The sampled flag, not
+   * isRecording(): a span that has ended (a review's, when the run it started goes on) records nothing more, yet its
+   * children are sampled.
+   */
+  const unrecorded = () => {
+    const span = trace.getSpan(contextManager.active());
+    return span !== undefined && (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0;
+  };
 
   return {
     enabled: true,
@@ -133,6 +144,7 @@ export function createOtelTracing(config: TracingConfig, log: Log): Tracing {
     },
 
     span(name, attributes, fn, options) {
+      if (unrecorded()) return fn();
       let links: Link[] | undefined;
       if (options?.link) {
         const linked = trace.getSpanContext(propagator.extract(ROOT_CONTEXT, { traceparent: options.link }, getter));
@@ -167,7 +179,7 @@ export function createOtelTracing(config: TracingConfig, log: Log): Tracing {
       return carrier;
     },
 
-    bind: (fn) => contextManager.bind(contextManager.active(), fn),
+    bind: (fn) => (unrecorded() ? fn : contextManager.bind(contextManager.active(), fn)),
 
     async close() {
       try {
