@@ -8,11 +8,17 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
+import { filesystemConnection } from '../support/mcp.ts';
 import { client, POLICY as PG_POLICY } from '../support/pg-wire-clients.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startUpstream, type RecordedCall, type Upstream } from '../support/upstream.ts';
@@ -254,6 +260,36 @@ describe('log lines', () => {
     expect(served.find((l) => l['requestId'] === allowed.body.id)?.['status']).toBe(200);
     expect(served.find((l) => l['requestId'] === held.body.id)?.['status']).toBe(202);
     expect(JSON.stringify(logs)).not.toContain('tok-billing-secret-42');
+  });
+});
+
+describe('the MCP gateway', () => {
+  it('puts a tool call, in the agent’s trace, under the HTTP request that carried it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-tracing-mcp-'));
+    const mcp = await startTestGateway(
+      `tracing: { enabled: true, otlp: { url: "${receiver.url}" } }\nconnections:\n${filesystemConnection('files', dir)}policy:\n  default: deny\n  rules:\n    - { id: files, when: 'connection.name == "files"', effect: allow }\n`,
+    );
+    const agent = new Client({ name: 'traced-agent', version: '1.0.0' });
+    const traceId = hex(16);
+    try {
+      await agent.connect(new StreamableHTTPClientTransport(new URL('/mcp', mcp.url), { requestInit: { headers: { authorization: `Bearer ${mcp.keys['deploy-bot']}`, traceparent: `00-${traceId}-${hex(8)}-01` } } }));
+      const result = (await agent.callTool({ name: 'files__list_allowed_directories', arguments: {} })) as { isError?: boolean };
+      expect(result.isError).not.toBe(true);
+      const spans = await receiver.waitFor((all) => {
+        const t = all.filter((s) => s.traceId === traceId);
+        return t.some((s) => s.name === 'mcp tools/call') && t.some((s) => s.name === 'execute') ? t : undefined;
+      });
+      const call = one(spans, 'mcp tools/call');
+      expect(spans.find((s) => s.spanId === call.parentSpanId)?.name).toBe('POST /mcp');
+      const execute = one(spans, 'execute');
+      expect(execute.parentSpanId).toBe(call.spanId);
+      expect(execute.attributes).toMatchObject({ 'countersign.connection': 'files', 'countersign.connection_kind': 'mcp', 'countersign.execution.ok': true });
+      expect(typeof execute.attributes['countersign.request_id']).toBe('string');
+    } finally {
+      await agent.close().catch(() => undefined);
+      await mcp.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
