@@ -53,6 +53,6 @@ export interface Tracer {
   annotate(attributes: SpanAttributes): void;
   /** The request the work in progress is about: set on its open spans, the spans it starts from now and its log lines. */
   request(id: string): void;
-  /** The active span as a W3C traceparent, to link later work to; undefined when nothing is traced. */
+  /** The active span as a W3C traceparent, to link later work to; undefined when nothing is recorded (tracing off, not sampled). */
   traceparent(): string | undefined;
 }

@@ -166,6 +166,8 @@ export function createOtelTracing(config: TracingConfig, log: Log): Tracing {
     },
 
     traceparent() {
+      // A link to a span nobody recorded leads nowhere: nothing to keep.
+      if (unrecorded()) return undefined;
       const carrier: Record<string, string> = {};
       propagator.inject(contextManager.active(), carrier, setter);
       return carrier['traceparent'];
