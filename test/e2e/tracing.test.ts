@@ -263,6 +263,27 @@ describe('log lines', () => {
   });
 });
 
+describe('stopping the gateway', () => {
+  it('exports the spans still buffered before it is done', async () => {
+    // A batch due only in ten minutes: what arrives must come from the shutdown's flush.
+    vi.stubEnv('OTEL_BSP_SCHEDULE_DELAY', '600000');
+    const late = await startTestGateway(`tracing: { enabled: true, otlp: { url: "${receiver.url}" } }\n${connectionsAndPolicy(upstream.url)}`, { env: { BILLING_TOKEN: 'x' } });
+    vi.stubEnv('OTEL_BSP_SCHEDULE_DELAY', '100');
+    const traceId = hex(16);
+    let id: string;
+    try {
+      const res = await post(late, 'deploy-bot', '/v1/actions', allowedGet('/flushed'), { traceparent: `00-${traceId}-${hex(8)}-01` });
+      expect(res.status).toBe(200);
+      id = res.body.id as string;
+    } finally {
+      await late.stop();
+    }
+    const server = receiver.spans.find((s) => s.traceId === traceId && s.name === 'POST /v1/actions');
+    expect(server?.attributes['countersign.request_id']).toBe(id);
+    expect(receiver.spans.filter((s) => s.traceId === traceId).map((s) => s.name)).toContain('execute');
+  });
+});
+
 describe('the MCP gateway', () => {
   it('puts a tool call, in the agent’s trace, under the HTTP request that carried it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-tracing-mcp-'));
