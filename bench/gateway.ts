@@ -40,6 +40,9 @@
  * throwaway database on per postgres run), BENCH_TELEMETRY_ROUNDS (3; 0 skips
  * phase 5) and BENCH_TELEMETRY_SECONDS (5; each run of phase 5).
  *
+ * Then tracing off vs on at sampleRatio 0: bench/support/tracing-comparison.ts
+ * (BENCH_TRACING=0 skips it).
+ *
  * Exits 0 when the measurement completed, whatever the figures; 1 when it
  * could not measure (a child failed, a request failed, the run overran).
  */
@@ -60,6 +63,7 @@ import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
 import { peakRss } from './support/rss.ts';
 import { runMain } from './support/run-main.ts';
 import { measureTelemetryCost, TELEMETRY_VARIANTS, telemetryCostReport } from './support/telemetry-cost.ts';
+import { compareTracing, tracingComparisonBudgetMs } from './support/tracing-comparison.ts';
 
 function list(name: string, fallback: string): string[] {
   return (process.env[name] || fallback).split(',').map((s) => s.trim()).filter(Boolean);
@@ -97,7 +101,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // The whole run is bounded: the build, every phase with its warm-up, starting and stopping each gateway.
 const runs = stores.length * workersList.length;
 const telemetryBudget = telemetryRounds > 0 ? TELEMETRY_VARIANTS.length * (telemetryRounds * (telemetrySeconds + 3) + warmup + 60) : 0;
-const budgetMs = ((1 + 2 * runs) * (warmup + seconds + profileSeconds + 10) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + telemetryBudget + 300) * 1000;
+const budgetMs = ((1 + 2 * runs) * (warmup + seconds + profileSeconds + 10) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + telemetryBudget + 300) * 1000 + tracingComparisonBudgetMs(warmup);
 const watchdog = startWatchdog(budgetMs, killAllChildren, log);
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -291,8 +295,10 @@ async function main(): Promise<number> {
             log,
           })
         : undefined;
+    const tracing = await compareTracing({ upstreamUrl: upstream.ready.url, token, connections, warmup, log });
+    problems.push(...tracing.problems);
     const settings: Settings = { seconds, warmup, connections, unloadedSeconds, stores, workersList, profiling, loadBefore, loadAfter: loadavg() };
-    process.stdout.write(report(settings, direct, results, problems));
+    process.stdout.write(report(settings, direct, results, problems) + tracing.text);
     if (telemetry) process.stdout.write(telemetryCostReport(telemetry));
     return problems.length ? 1 : 0;
   } finally {

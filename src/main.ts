@@ -15,6 +15,8 @@ import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
 import { CountersignError } from './core/errors.ts';
 import { createConnections } from './adapters/connections.ts';
+import { createTracing, logWithRequest } from './adapters/tracing/index.ts';
+import { tracedIdentity, tracedStore } from './adapters/tracing/traced-ports.ts';
 import { createIdentity } from './adapters/identity/index.ts';
 import cluster from 'node:cluster';
 import { createNotifier, type ClosableNotifier } from './adapters/notifier/index.ts';
@@ -96,9 +98,9 @@ export function compileConfiguredPolicy(config: Config): CompiledPolicy {
  * facts; nothing connects until an action runs) and the policy. Used by
  * `countersign policy test` and `config check`, which must not touch the store.
  */
-export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 'clock'> = {}) {
+export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 'clock'> & { traceHeaders?: () => Record<string, string> } = {}) {
   const policy = compileConfiguredPolicy(config);
-  const connections = await createConnections(config.connections);
+  const connections = await createConnections(config.connections, opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {});
   const clock = opts.clock ?? systemClock;
   const identity = createIdentity({
     principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys })),
@@ -124,11 +126,16 @@ export async function createDeps(
   config: Config,
   opts: StartOptions = {},
 ): Promise<Deps & { close(): Promise<void>; channels: ConfiguredChannels; expose?: () => Promise<Exposition> }> {
-  const log = opts.logger ?? createLogger(config.log.level);
-  const { policy, connections, identity, clock } = await createPolicyDeps(config, opts);
+  const logger = opts.logger ?? createLogger(config.log.level);
+  // Off, only the request id of the work in progress is kept (for log lines); on, the SDK is loaded now.
+  const tracing = await createTracing(config.tracing, logger);
+  const log = logWithRequest(logger, tracing.currentRequest);
+  const { policy, connections, identity: bareIdentity, clock } = await createPolicyDeps(config, { ...opts, ...(tracing.enabled ? { traceHeaders: tracing.outgoing } : {}) });
+  const identity = tracing.enabled ? tracedIdentity(bareIdentity, tracing) : bareIdentity;
   const channels = createChannels(config, clock);
   const joining = opts.joinGateway === true;
-  const store = await openOwnedStore(config, opts.configFile, { claim: !joining, mustExist: joining, outbox: channels.router });
+  const opened = await openOwnedStore(config, opts.configFile, { claim: !joining, mustExist: joining, outbox: channels.router });
+  const store = tracing.enabled ? tracedStore(opened, tracing) : opened;
   let mask: (value: string) => string;
   try {
     mask = openAuditHmac(config.audit.keyDir, { create: !joining });
@@ -162,11 +169,14 @@ export async function createDeps(
     // A diagnostic knob (tests use it to prove that only the notifier woke a waiter): never needed in production.
     ...(Number.isInteger(waitPollMs) && waitPollMs > 0 ? { waitPollMs } : {}),
     log,
+    tracer: tracing,
     channels,
     async close() {
       await connections.close();
       await notifier.close();
       await store.close();
+      // Last: the spans of the work that just ended are exported before the gateway is gone.
+      await tracing.close();
     },
   };
 }

@@ -8,13 +8,14 @@ import { createHttpConnection } from './executor/http/connection.ts';
 import { createMcpConnection } from './executor/mcp/connection.ts';
 import { createPostgresConnection, loadSqlParser } from './executor/sql/index.ts';
 
-export async function createConnections(configs: readonly ConnectionConfig[]): Promise<Connections & { close(): Promise<void> }> {
+/** `traceHeaders`: the W3C trace context to send with an HTTP upstream call (tracing on). */
+export async function createConnections(configs: readonly ConnectionConfig[], opts: { traceHeaders?: () => Record<string, string> } = {}): Promise<Connections & { close(): Promise<void> }> {
   if (configs.some((c) => c.kind === 'postgres')) await loadSqlParser();
   const handles = new Map<string, ConnectionHandle & { close?: () => Promise<void> }>();
   for (const c of configs) {
     switch (c.kind) {
       case 'http':
-        handles.set(c.name, createHttpConnection(c));
+        handles.set(c.name, createHttpConnection(opts.traceHeaders ? { ...c, traceHeaders: opts.traceHeaders } : c));
         break;
       case 'exec':
         handles.set(c.name, createExecConnection(c));

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseMaskPath } from '../core/mask.ts';
 import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
+import { tracingSchema } from './tracing-schema.ts';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:\/-]{0,199}$/, 'an id of letters, digits and . _ @ : / -');
 
@@ -325,6 +326,7 @@ export const configSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   /** Prometheus metrics at `GET /metrics` (unauthenticated, as scrapers expect); off: no metrics are kept and the path answers 404. */
   metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  tracing: tracingSchema,
   principals: z.array(principalSchema).default([]),
   identity: identitySchema,
   channels: channelsSchema,

@@ -85,6 +85,8 @@ export interface RequestRecord {
    * `expiresAt`. Absent: the gateway runs it itself once approved.
    */
   readonly runsIn?: 'session';
+  /** W3C traceparent of the submission of a held request (tracing on): its run after approval links back to it. */
+  readonly traceparent?: string;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }

@@ -7,6 +7,7 @@ import type { Decision } from '../core/policy/decision.ts';
 import { evaluatePolicy } from '../core/policy/evaluate.ts';
 import { policyVariables, type PolicyContext } from '../core/policy/variables.ts';
 import type { Principal } from '../core/principal.ts';
+import type { Tracer } from '../core/tracing.ts';
 
 export function decide(
   policy: CompiledPolicy,
@@ -17,4 +18,13 @@ export function decide(
   context: PolicyContext,
 ): Decision {
   return evaluatePolicy(policy, policyVariables(principal, action, connection, facts, context));
+}
+
+/** `decide` in a `policy` span that records the effect and the rules that matched. */
+export function decideTraced(tracer: Tracer, ...args: Parameters<typeof decide>): Decision {
+  return tracer.span('policy', {}, () => {
+    const decision = decide(...args);
+    tracer.annotate({ 'countersign.effect': decision.effect, 'countersign.rules': decision.rules.join(',') });
+    return decision;
+  });
 }

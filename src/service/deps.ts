@@ -1,6 +1,7 @@
 /** What every use case needs: the ports, the current policy, time and ids. */
 import type { CompiledPolicy } from '../core/policy/compile.ts';
 import type { CheckpointSigner, Clock, Connections, IdGenerator, Identity, Log, Metrics, Notifier, Store } from '../core/ports.ts';
+import type { Tracer } from '../core/tracing.ts';
 
 export interface Deps {
   readonly store: Store;
@@ -14,6 +15,8 @@ export interface Deps {
   readonly log: Log;
   /** What the gateway counts and times (the no-op adapter when metrics are off). */
   readonly metrics: Metrics;
+  /** Spans of the steps of a use case, and the request they are about (a no-op scope when tracing is off). */
+  readonly tracer: Tracer;
   /** How sensitive values are kept in audit payloads: `mask` (an HMAC) at the input `paths` the config lists, and agent header values. */
   readonly sensitive: { readonly mask: (value: string) => string; readonly paths: readonly string[] };
   /** Signs checkpoints of the audit log. */

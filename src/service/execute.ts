@@ -9,7 +9,7 @@ import { CountersignError, isCountersignError, type ErrorCode } from '../core/er
 import type { ExecutionResult, SessionRunner } from '../core/ports.ts';
 import { quorumMet, remainingApprovals } from '../core/review.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
-import { decide } from './decide.ts';
+import { decideTraced } from './decide.ts';
 import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
 import { expiredMutation, isDue } from './expire.ts';
@@ -36,6 +36,7 @@ type Claim = { claimed: true; request: RequestRecord } | { claimed: false; reque
 export async function executeApproved(deps: Deps, id: string, runner?: SessionRunner): Promise<RequestRecord> {
   // Set by the mutation (the last call of it is what was written), reported once it committed.
   let policyErrors: readonly { rule: string }[] = [];
+  deps.tracer.request(id);
   const claim = await deps.store.mutateRequest<Claim>(id, (current) => {
     policyErrors = [];
     if (current.status !== 'approved') return { result: { claimed: false, request: current }, audit: [] };
@@ -64,7 +65,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     }
     let facts;
     try {
-      facts = handle.facts(current.action.input);
+      facts = deps.tracer.span('facts', { 'countersign.connection': handle.info.name, 'countersign.connection_kind': handle.info.kind }, () => handle.facts(current.action.input));
     } catch {
       return refuse('INPUT_UNPARSEABLE', 'the stored input no longer parses');
     }
@@ -78,7 +79,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
         currentHash: facts.mcp.definitionHash,
       });
     }
-    const decision = decide(deps.policy(), principal, current.action, handle.info, facts, { time: now, request: current.context ?? {} });
+    const decision = decideTraced(deps.tracer, deps.policy(), principal, current.action, handle.info, facts, { time: now, request: current.context ?? {} });
     policyErrors = decision.errors;
     if (decision.effect === 'deny') {
       return refuse(decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED', decision.message ?? 'denied by the policy in force now', {
@@ -126,7 +127,12 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, runner?: Se
     const start = performance.now(); // elapsed time, not domain time: the Clock port may be frozen
     try {
       const opts = { readOnly: claimed.facts.kind === 'postgres' && claimed.facts.sql.readOnly };
-      result = await (runner ? runner.run(claimed.action.input, opts) : handle.execute(claimed.action.input, opts));
+      const attributes = { 'countersign.connection': handle.info.name, 'countersign.connection_kind': handle.info.kind, 'countersign.runs_in': runner ? 'session' : 'gateway' };
+      result = await deps.tracer.span('execute', attributes, async () => {
+        const r = await (runner ? runner.run(claimed.action.input, opts) : handle.execute(claimed.action.input, opts));
+        deps.tracer.annotate({ 'countersign.execution.ok': r.ok });
+        return r;
+      }, { kind: 'client', ...(claimed.traceparent ? { link: claimed.traceparent } : {}) });
     } catch (e) {
       deps.log.error({ requestId: claimed.id, err: e }, 'executor threw');
       result = { ok: false, output: null, summary: {}, error: { code: 'INTERNAL', message: 'the executor failed unexpectedly' } };

@@ -58,7 +58,8 @@ export async function resumeApproved(deps: Deps, idleMs: number): Promise<number
   }
   const approved = listed.filter((r) => Date.parse(r.updatedAt) <= cutoff && r.runsIn !== 'session');
   for (const r of approved) {
-    void executeApproved(deps, r.id).catch((e: unknown) => deps.log.error({ requestId: r.id, err: e }, 'resumed execution failed'));
+    // A trace of its own per run (there is no caller's), linked to the submission's by execute.
+    void deps.tracer.span('resume', { 'countersign.request_id': r.id }, () => executeApproved(deps, r.id)).catch((e: unknown) => deps.log.error({ requestId: r.id, err: e }, 'resumed execution failed'));
   }
   return approved.length;
 }

@@ -46,7 +46,12 @@ const FINAL: Partial<Record<RequestRecord['status'], 'REQUEST_EXPIRED' | 'REQUES
  * @example
  * await review(deps, { reviewer: alice, requestId: 'req_…', verdict: 'approve', comment: 'looks right' });
  */
-export async function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRecord> {
+export function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRecord> {
+  deps.tracer.request(cmd.requestId);
+  return deps.tracer.span('review', { 'countersign.reviewer': cmd.reviewer.id, 'countersign.verdict': cmd.verdict, ...(cmd.via ? { 'countersign.via': cmd.via } : {}) }, () => recordReview(deps, cmd));
+}
+
+async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestRecord> {
   if (cmd.reviewer.kind !== 'human') throw new CountersignError('AGENT_CANNOT_REVIEW', `${cmd.reviewer.id} is an agent; only humans review`);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
     const now = deps.clock.now();

@@ -6,7 +6,7 @@
 import { OPERATION_BY_KIND, parseInput, type Action } from '../core/action.ts';
 import { actionDigest } from '../core/digest.ts';
 import { CountersignError } from '../core/errors.ts';
-import { decide } from './decide.ts';
+import { decideTraced } from './decide.ts';
 import type { Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
 import type { SessionRunner } from '../core/ports.ts';
@@ -55,7 +55,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
   const handle = deps.connections.get(cmd.connection);
   if (!handle) throw new CountersignError('UNKNOWN_CONNECTION', `no connection named ${JSON.stringify(cmd.connection).slice(0, 80)}`);
   const input = parseInput(handle.info.kind, cmd.input);
-  const facts = handle.facts(input);
+  const facts = deps.tracer.span('facts', { 'countersign.connection': handle.info.name, 'countersign.connection_kind': handle.info.kind }, () => handle.facts(input));
   const action: Action = { connection: handle.info.name, operation: OPERATION_BY_KIND[handle.info.kind], input, reason: cmd.reason };
   const digest = actionDigest(cmd.principal, handle.info, action);
   const session = cmd.runner !== undefined;
@@ -72,7 +72,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
   }
   const now = deps.clock.now();
   const context = cmd.context ?? {};
-  const decision = decide(deps.policy(), cmd.principal, action, handle.info, facts, { time: now, request: context });
+  const decision = decideTraced(deps.tracer, deps.policy(), cmd.principal, action, handle.info, facts, { time: now, request: context });
   for (const e of decision.errors) deps.metrics.policyError(e.rule);
 
   const at = now.toISOString();
@@ -100,6 +100,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     ...(session ? { runsIn: 'session' as const } : {}),
     version: 1,
   };
+  deps.tracer.request(base.id);
   const submitted = { type: 'request.submitted', time: at, requestId: base.id, actor: cmd.principal.id, data: submittedAuditData(deps, base, context) };
 
   if (decision.effect === 'deny') {
@@ -122,7 +123,9 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
 
   if (decision.effect === 'approve') {
     const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
-    const pending: RequestRecord = { ...base, expiresAt };
+    // Its run, after approval and maybe on another replica, links back to this trace.
+    const traceparent = deps.tracer.traceparent();
+    const pending: RequestRecord = { ...base, expiresAt, ...(traceparent ? { traceparent } : {}) };
     await deps.store.insertRequest(pending, [
       submitted,
       { type: 'request.held', time: at, requestId: base.id, actor: null, data: { approvers: decision.approvers, expiresAt } },

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/core/ports.ts';
@@ -76,6 +76,8 @@ export async function startTestGateway(
     audit?: string;
     /** Extra entries of the `server:` map, as YAML (`postgres: { port: 0 }`). */
     server?: string;
+    /** Where the gateway logs (default: nowhere). */
+    logger?: Logger;
   } = {},
 ): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cs-test-'));
@@ -87,7 +89,7 @@ export async function startTestGateway(
   const release = async () => {
     if (!opts.dir) await releaseTestStore(dbPath);
   };
-  const gw = await startGateway(config, { logger: pino({ level: 'silent' }), ...(opts.clock ? { clock: opts.clock } : {}), sweepMs: 50 }).catch(async (e: unknown) => {
+  const gw = await startGateway(config, { logger: opts.logger ?? pino({ level: 'silent' }), ...(opts.clock ? { clock: opts.clock } : {}), sweepMs: 50 }).catch(async (e: unknown) => {
     await release();
     throw e;
   });

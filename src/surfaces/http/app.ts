@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono, type MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 import { isCountersignError } from '../../core/errors.ts';
 import { createAuthenticator } from '../../service/authenticate.ts';
 import { remoteOf } from './remote.ts';
@@ -54,6 +55,21 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const authenticate = createAuthenticator(deps);
   const consoleSettings = opts.console ?? DEFAULT_CONSOLE;
+
+  // A server span per request, the child of the caller's W3C trace context when it sent a valid one (tracing on);
+  // and a scope that puts the request id, once known, on the request's log lines (the debug line below included).
+  app.use('*', (c, next) =>
+    deps.tracer.serve(c.req.method, { 'http.request.method': c.req.method, 'url.path': c.req.path }, () => ({ traceparent: c.req.header('traceparent'), tracestate: c.req.header('tracestate') }), async (call) => {
+      const started = performance.now();
+      await next();
+      deps.log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, 'http request served');
+      if (!call.recording) return;
+      const route = routePath(c);
+      call.rename(`${c.req.method} ${route}`);
+      call.set({ 'http.route': route, 'http.response.status_code': c.res.status });
+      if (c.res.status >= 500) call.failed();
+    }),
+  );
 
   app.use('*', async (c, next) => {
     const traceId = randomUUID();

@@ -108,7 +108,13 @@ export function createGatewayMcpServer(deps: Deps, authenticated: Principal, opt
     }
   });
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  // A span per tool call: under the HTTP request's server span, or (stdio) the root of its own trace, so the steps share one.
+  const traced =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      deps.tracer.span('mcp tools/call', {}, () => fn(...args));
+
+  server.setRequestHandler(CallToolRequestSchema, traced(async (request, extra) => {
     try {
       const principal = await current();
       const { name } = request.params;
@@ -137,7 +143,7 @@ export function createGatewayMcpServer(deps: Deps, authenticated: Principal, opt
     } catch (e) {
       throw toMcpError(e, deps.log);
     }
-  });
+  }));
 
   return server;
 }

@@ -95,7 +95,10 @@ export async function serveSession(
   };
 
   const statement = async (input: SqlInput, parts: WirePart[], paramTypes: readonly number[] = []) => {
-    const { failed, types } = await runStatement({ ...ctx, signal: ctx.cancelled() }, input, parts, paramTypes);
+    // One server span per statement: the wire protocol carries no trace context, so each starts a trace.
+    const { failed, types } = await ctx.deps.tracer.serve('pg statement', { 'countersign.connection': ctx.connection, 'db.system.name': 'postgresql' }, undefined, () =>
+      runStatement({ ...ctx, signal: ctx.cancelled() }, input, parts, paramTypes),
+    );
     for (const [kinds, map] of [[RENAMES_STATEMENTS, statements], [RENAMES_PORTALS, portals]] as const) {
       if (!types.some((t) => kinds.has(t))) continue;
       map.clear();

@@ -19,11 +19,16 @@ export interface HttpConnectionConfig {
   readonly timeoutMs: number;
   readonly paths?: { readonly caseInsensitive: boolean; readonly keepTrailingSlash: boolean };
   readonly allow?: { readonly headers: readonly string[]; readonly query: readonly string[] };
+  /** The W3C trace context of the active span (tracing on), made by the gateway: it replaces any the action's headers carry. */
+  readonly traceHeaders?: () => Record<string, string>;
 }
 
 // Hop-by-hop and routing headers are the gateway's business, never the agent's. Accept-Encoding too: the gateway
 // asks for what it can decode and check for secrets.
 const DROPPED = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'content-length', 'accept-encoding']);
+
+// W3C Trace Context.
+const TRACE_CONTEXT = new Set(['traceparent', 'tracestate']);
 
 function encodeBody(input: HttpInput, headers: Record<string, string>): string | undefined {
   if (input.body === undefined) return undefined;
@@ -64,6 +69,10 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
       for (const [k, v] of Object.entries(http.headers ?? {})) {
         if (!DROPPED.has(headerKey(k)) && !configured.has(headerKey(k)) && !isDroppedHeader(k, target)) headers[k] = v;
       }
+      // The gateway's trace context replaces the pair an action's headers carry, so the two never disagree.
+      const trace = config.traceHeaders?.() ?? {};
+      if (trace['traceparent'] !== undefined) for (const k of Object.keys(headers)) if (TRACE_CONTEXT.has(headerKey(k))) delete headers[k];
+      for (const [k, v] of Object.entries(trace)) if (!configured.has(k)) headers[k] = v;
       Object.assign(headers, config.headers);
       if (!configured.has('accept-encoding')) headers['accept-encoding'] = 'identity';
       const body = encodeBody(http, headers);
