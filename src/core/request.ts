@@ -85,6 +85,11 @@ export interface RequestRecord {
    * `expiresAt`. Absent: the gateway runs it itself once approved.
    */
   readonly runsIn?: 'session';
+  /**
+   * The key its submitter named the submission with (core/idempotency.ts): a
+   * retry under it by the same principal returns this request. Absent: none.
+   */
+  readonly idempotencyKey?: string;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }
