@@ -143,6 +143,22 @@ describe('a retried held action', () => {
   });
 });
 
+describe('a retried held action a reviewer denied', () => {
+  it('answers 403 REVIEW_DENIED for the same request, and it never runs', async () => {
+    const key = randomUUID();
+    const held = await submit('deploy-bot', refund('inv_11'), key);
+    const denied = await gw.as('alice', `/v1/requests/${held.body.id}/reviews`, { body: { verdict: 'deny', comment: 'not this one' } });
+    expect(denied.body.status).toBe('denied');
+
+    const again = await submit('deploy-bot', refund('inv_11'), key);
+    expect(again.status).toBe(403);
+    expect(again.replayed).toBe('true');
+    expect(again.body.error).toMatchObject({ code: 'REVIEW_DENIED', requestId: held.body.id });
+    expect(again.body.request).toMatchObject({ id: held.body.id, status: 'denied' });
+    expect(upstream.calls.filter((c) => c.url === '/api/refunds' && JSON.parse(c.body).invoice === 'inv_11')).toHaveLength(0);
+  });
+});
+
 describe('a retried denied action', () => {
   it('is denied with the same 403 body, for the same request, and nothing new is recorded', async () => {
     const key = randomUUID();
