@@ -307,6 +307,9 @@ describe('the TypeScript client', () => {
     expect(first.status).toBe('pending');
     const again = await cs.submit(refund('inv_70'), { idempotencyKey: key });
     expect(again.id).toBe(first.id);
+    // The client quoted and escaped the key as the draft says: sent bare, the same key finds the same request.
+    const bare = await submit('deploy-bot', refund('inv_70'), key);
+    expect(bare).toMatchObject({ status: 202, replayed: 'true', body: { id: first.id } });
 
     const running = cs.run(refund('inv_70'), { idempotencyKey: key, timeoutMs: 20_000 });
     await gw.as('alice', `/v1/requests/${first.id}/reviews`, { body: { verdict: 'approve' } });
