@@ -187,7 +187,7 @@ describe('sqlite store on a file', () => {
     // Back to the schema before the step: no column, no index, the step not applied.
     const raw = new Database(path);
     const step = MIGRATIONS.findIndex((m) => typeof m === 'string' && m.includes('idempotency_key')) + 1;
-    expect(step).toBe(MIGRATIONS.length);
+    expect(step).toBeGreaterThan(0);
     raw.exec(`DROP INDEX requests_idempotency; ALTER TABLE requests DROP COLUMN idempotency_key; DELETE FROM schema_migrations WHERE version = ${step}`);
     raw.close();
 
