@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   TOOL_DEFINITION_MISMATCH: "The MCP tool definition is not the one expected: a change to accept is no longer the one the upstream shows (nothing was accepted), or an approved call's tool changed since it was submitted (it did not run).",
   TOOL_ACCEPTORS_NOT_CONFIGURED: "The MCP connection names no one who may accept a changed tool definition (`pinning.acceptors`), so nobody may; nothing was accepted.",
   NOT_A_TOOL_ACCEPTOR: "The caller is not among the humans the MCP connection lets accept a changed tool definition; nothing was accepted.",
+  IDEMPOTENCY_KEY_INVALID: 'The Idempotency-Key header is not 1 to 255 visible ASCII characters (bare, or as a quoted string); nothing was recorded.',
+  IDEMPOTENCY_KEY_REUSED: 'The Idempotency-Key was already used by this principal for a different action or reason; nothing was recorded and nothing ran.',
   POLICY_DENIED: 'The policy denied the action.',
   POLICY_ERROR: 'A policy rule failed to evaluate; the action is denied (fail closed).',
   NOT_FOUND: 'No such request, or the caller may not see it.',

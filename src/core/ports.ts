@@ -204,6 +204,10 @@ export interface RequestQuery {
 
 /** Requests and their reviews. */
 export interface RequestStore {
+  /**
+   * Throws IdempotencyKeyTaken (core/idempotency.ts), having written nothing, when the request has an
+   * idempotencyKey its principal already holds a request under: of racing inserts, exactly one wins.
+   */
   insertRequest(request: RequestRecord, audit: readonly AuditDraft[]): Promise<void>;
   /**
    * Reads the request under a lock, calls `fn` (pure, synchronous) and writes
@@ -216,6 +220,8 @@ export interface RequestStore {
   getRequest(id: string): Promise<RequestRecord | undefined>;
   /** The newest request of this principal with this digest and one of these statuses (an agent's retry finds its request). */
   findRequestByDigest(principalId: string, digest: string, status: readonly RequestStatus[]): Promise<RequestRecord | undefined>;
+  /** The request this principal submitted under this idempotency key, if any (there is at most one). */
+  findRequestByIdempotencyKey(principalId: string, key: string): Promise<RequestRecord | undefined>;
   listRequests(query: RequestQuery): Promise<RequestRecord[]>;
   /** Ids of pending requests whose expiry is at or before `now`. */
   dueForExpiry(now: Date, limit: number): Promise<string[]>;

@@ -87,6 +87,11 @@ export interface RequestRecord {
   readonly runsIn?: 'session';
   /** W3C traceparent of the submission of a held request (tracing on): its run after approval links back to it. */
   readonly traceparent?: string;
+  /**
+   * The key its submitter named the submission with (core/idempotency.ts): a
+   * retry under it by the same principal returns this request. Absent: none.
+   */
+  readonly idempotencyKey?: string;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }

@@ -2,17 +2,22 @@
  * Submit: every surface turns what arrives into an action and calls this.
  * Parse and derive facts, decide by policy, record the request with its audit
  * events, then run it (allow), hold it for review (approve) or refuse it (deny).
+ * Under an idempotency key the principal used before, the request that key
+ * made is returned instead (idempotent-replay.ts), and nothing else happens.
  */
 import { OPERATION_BY_KIND, parseInput, type Action } from '../core/action.ts';
 import { actionDigest } from '../core/digest.ts';
 import { CountersignError } from '../core/errors.ts';
 import { decideTraced } from './decide.ts';
+import { checkIdempotencyKey, IdempotencyKeyTaken } from '../core/idempotency.ts';
+import type { AuditDraft } from '../core/audit.ts';
 import type { Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
 import type { SessionRunner } from '../core/ports.ts';
 import type { Deps } from './deps.ts';
 import { runClaimed, runDeadline } from './execute.ts';
 import { expireIfDue } from './expire.ts';
+import { replay, type Submitted } from './idempotent-replay.ts';
 import { submittedAuditData } from './views.ts';
 
 export interface SubmitCommand {
@@ -41,6 +46,11 @@ export interface SubmitCommand {
    * action always runs anew: two sessions sending the same read each get their own run.
    */
   readonly resumeHeld?: boolean;
+  /**
+   * The submitter's name for this submission (REST `Idempotency-Key`): while its request is kept, the same principal
+   * submitting under it again gets that request back (the same action and reason), or IDEMPOTENCY_KEY_REUSED.
+   */
+  readonly idempotencyKey?: string;
 }
 
 const RESUMABLE = ['pending', 'approved', 'executing'] as const;
@@ -52,6 +62,17 @@ const HELD = ['pending', 'approved'] as const;
  * r.status; // 'succeeded' | 'failed' | 'pending' | 'denied'
  */
 export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRecord> {
+  return (await submitOnce(deps, cmd)).request;
+}
+
+/**
+ * Submit, saying whether the request is one an earlier submission under the same idempotency key made.
+ *
+ * @example
+ * const { request, replayed } = await submitOnce(deps, { principal, connection: 'billing-api', input, reason, idempotencyKey: 'inv-7-refund' });
+ */
+export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submitted> {
+  const key = cmd.idempotencyKey === undefined ? undefined : checkIdempotencyKey(cmd.idempotencyKey);
   const handle = deps.connections.get(cmd.connection);
   if (!handle) throw new CountersignError('UNKNOWN_CONNECTION', `no connection named ${JSON.stringify(cmd.connection).slice(0, 80)}`);
   const input = parseInput(handle.info.kind, cmd.input);
@@ -66,9 +87,27 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     const fresh = await expireIfDue(deps, existing);
     return (statuses as readonly string[]).includes(fresh.status) ? fresh : undefined;
   };
+  if (key !== undefined) {
+    const earlier = await deps.store.findRequestByIdempotencyKey(cmd.principal.id, key);
+    if (earlier) return replay(deps, earlier, digest, action.reason);
+  }
+  /** Records the request; undefined when it was, else what the submission that took its key first made. */
+  const record = async (r: RequestRecord, audit: readonly AuditDraft[]): Promise<Submitted | undefined> => {
+    try {
+      await deps.store.insertRequest(r, audit);
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof IdempotencyKeyTaken) || key === undefined) throw e;
+      // Another submission under the key (a concurrent retry) recorded first: nothing of this one was written.
+      const winner = await deps.store.findRequestByIdempotencyKey(cmd.principal.id, key);
+      if (!winner) throw e;
+      return replay(deps, winner, digest, action.reason);
+    }
+  };
+  const fresh = (request: RequestRecord): Submitted => ({ request, replayed: false });
   if (cmd.resume) {
     const existing = await resumable(RESUMABLE);
-    if (existing) return existing;
+    if (existing) return fresh(existing);
   }
   const now = deps.clock.now();
   const context = cmd.context ?? {};
@@ -78,7 +117,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
   const at = now.toISOString();
   if (decision.effect === 'approve' && cmd.resumeHeld) {
     const existing = await resumable(HELD);
-    if (existing) return existing;
+    if (existing) return fresh(existing);
   }
 
   const base: RequestRecord = {
@@ -98,6 +137,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     result: null,
     error: null,
     ...(session ? { runsIn: 'session' as const } : {}),
+    ...(key !== undefined ? { idempotencyKey: key } : {}),
     version: 1,
   };
   deps.tracer.request(base.id);
@@ -106,7 +146,7 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
   if (decision.effect === 'deny') {
     const code = decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED';
     const denied: RequestRecord = { ...base, status: 'denied', error: { code, message: decision.message ?? 'denied by policy' } };
-    await deps.store.insertRequest(denied, [
+    const earlier = await record(denied, [
       submitted,
       {
         type: 'request.denied',
@@ -117,8 +157,9 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
         data: { by: 'policy', code, rules: decision.rules, message: denied.error?.message, ...(decision.errors.length ? { errors: decision.errors } : {}) },
       },
     ]);
+    if (earlier) return earlier;
     deps.log.debug({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action denied by policy');
-    return denied;
+    return fresh(denied);
   }
 
   if (decision.effect === 'approve') {
@@ -126,18 +167,21 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
     // Its run, after approval and maybe on another replica, links back to this trace.
     const traceparent = deps.tracer.traceparent();
     const pending: RequestRecord = { ...base, expiresAt, ...(traceparent ? { traceparent } : {}) };
-    await deps.store.insertRequest(pending, [
+    const earlier = await record(pending, [
       submitted,
       { type: 'request.held', time: at, requestId: base.id, actor: null, data: { approvers: decision.approvers, expiresAt } },
     ]);
+    if (earlier) return earlier;
     deps.notifier.publish(pending);
     deps.log.debug({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action held for approval');
-    return pending;
+    return fresh(pending);
   }
 
   // One event: request.submitted already records the allow decision (rules, policy hash), and an action allowed
   // outright starts running as it is recorded. request.executing marks the start of a run after approval.
   const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, cmd.runner?.maxRunMs ?? handle.maxRunMs) };
-  await deps.store.insertRequest(executing, [submitted]);
-  return runClaimed(deps, executing, cmd.runner);
+  // Only the submission that recorded the request runs it: a retry that lost the race for its key never does.
+  const earlier = await record(executing, [submitted]);
+  if (earlier) return earlier;
+  return fresh(await runClaimed(deps, executing, cmd.runner));
 }

@@ -80,5 +80,7 @@ export function submittedAuditData(deps: Pick<Deps, 'sensitive' | 'connections'>
     digest: r.digest,
     decision: decisionView(r.decision),
     context,
+    // Client-chosen, but bounded (255 visible ASCII characters) and no secret: scoped to this principal, it names a submission.
+    ...(r.idempotencyKey !== undefined ? { idempotencyKey: r.idempotencyKey } : {}),
   };
 }

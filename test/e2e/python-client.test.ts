@@ -17,8 +17,8 @@ import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const PYTHON = process.env['COUNTERSIGN_PYTHON'] || 'python3';
 const TESTS = 'clients/python/tests';
-/** test_client (15), test_guard (6), test_transport (9): a test that stops being collected fails this count. */
-const EXPECTED_TESTS = 30;
+/** test_client (16), test_guard (6), test_transport (9): a test that stops being collected fails this count. */
+const EXPECTED_TESTS = 31;
 const SECRET = 'upstream-tok-9f2c6d1e7a';
 
 /** Runs the Python tests; resolves with the exit code and everything they wrote. */
@@ -115,9 +115,10 @@ policy:
     // Every call reached the upstream with the gateway's credential, which no key of the agent's opens.
     expect(upstream.calls.length).toBeGreaterThan(0);
     expect(upstream.calls.every((c) => c.headers.authorization === `Bearer ${SECRET}`)).toBe(true);
-    // Only the approved refunds ran: none denied, timed out, cancelled, expired or self-approved; no DELETE.
+    // Only the approved refunds ran, each once (inv_idem was submitted three times under one key); none denied, timed
+    // out, cancelled, expired, self-approved or refused for its key; no DELETE.
     const posts = upstream.calls.filter((c) => c.method === 'POST').map((c) => `${c.url} ${JSON.parse(c.body).invoice}`);
-    expect(posts.sort()).toEqual(['/api/refunds inv_guard_async', '/api/refunds inv_guard_held', '/api/refunds inv_held']);
+    expect(posts.sort()).toEqual(['/api/refunds inv_guard_async', '/api/refunds inv_guard_held', '/api/refunds inv_held', '/api/refunds inv_idem']);
     expect(upstream.calls.filter((c) => c.method !== 'GET' && c.method !== 'POST')).toEqual([]);
     // The approved UPDATE changed order 7 once; the held DELETE of order 3 never ran.
     const { rows } = await sql.query<{ id: number; status: string }>('SELECT id, status FROM orders ORDER BY id');

@@ -133,3 +133,55 @@ export async function startEchoUpstream(): Promise<Upstream> {
       }),
   };
 }
+
+export interface HeldUpstream extends Upstream {
+  /** Resolves once `n` calls have arrived in all (each one is held until release). */
+  arrived(n: number): Promise<void>;
+  /** Answers every call held so far, and every later one at once. */
+  release(): void;
+}
+
+/**
+ * An upstream that holds every call unanswered until the test releases it: a
+ * slow target, for what happens while an action is still running.
+ */
+export async function startHeldUpstream(body: unknown = { ok: true }): Promise<HeldUpstream> {
+  const calls: RecordedCall[] = [];
+  const held: (() => void)[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  let released = false;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      calls.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      const answer = () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (released) answer();
+      else held.push(answer);
+      for (const w of waiters.filter((x) => calls.length >= x.n)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    arrived: (n) => (calls.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
+    release() {
+      released = true;
+      for (const answer of held.splice(0)) answer();
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -63,18 +63,27 @@ class Client:
         """The principal the key authenticates as."""
         return Principal.from_json(self._t.ok("GET", "/v1/whoami"))
 
-    def submit(self, connection: str, input: Any, reason: Optional[str] = None) -> Request:
+    def submit(
+        self, connection: str, input: Any, reason: Optional[str] = None, *, idempotency_key: Optional[str] = None
+    ) -> Request:
         """Submits an action and returns the request as the gateway answered.
 
         It is ``succeeded`` or ``failed`` when the policy allowed it (the gateway
         ran it), ``pending`` when held for approval, ``denied`` when the policy
         denied it (a denial is returned, not raised; ``run`` can raise it).
         ``reason`` is required: reviewers and the audit log read it.
+
+        ``idempotency_key`` (1 to 255 visible ASCII characters, e.g. a UUID made
+        once per action) names this submission: submitting again under the same
+        key returns the request the first submission made instead of making
+        another, so a retry after a lost answer is safe. The same key with a
+        different action or reason raises :class:`IdempotencyKeyReused`.
         """
         if reason is None or not reason.strip():
             raise ValueError("reason: say why (reviewers and the audit log read it)")
+        headers = {} if idempotency_key is None else {"Idempotency-Key": _idempotency_header(idempotency_key)}
         action = {"connection": connection, "input": input, "reason": reason}
-        status, body = self._t.call("POST", "/v1/actions", action)
+        status, body = self._t.call("POST", "/v1/actions", action, headers=headers)
         if status == 403 and isinstance(body, dict) and isinstance(body.get("request"), dict):
             return Request.from_json(body["request"])
         if not 200 <= status < 300:
@@ -128,12 +137,15 @@ class Client:
         raise_on: Collection[str] = (),
         on_pending: Optional[OnRequest] = None,
         on_change: Optional[OnRequest] = None,
+        idempotency_key: Optional[str] = None,
     ) -> Request:
         """Submits an action and waits until its request is final: :meth:`submit`, then :meth:`wait`.
 
         ``on_pending`` is called once, with the request, if the action is held for
         approval (tell the user who must approve). ``timeout``, ``raise_on`` and
-        ``on_change`` are :meth:`wait`'s.
+        ``on_change`` are :meth:`wait`'s; ``idempotency_key`` is :meth:`submit`'s
+        (a process that restarts and runs the same action under the same key
+        waits on the request it made before).
 
         Example::
 
@@ -144,7 +156,7 @@ class Client:
         """
         wanted = check_raise_on(raise_on)  # before submitting: a typo must not leave a request behind
         end = _deadline(timeout)
-        first = self.submit(connection, input, reason)
+        first = self.submit(connection, input, reason, idempotency_key=idempotency_key)
         if first.status == "pending" and on_pending is not None:
             on_pending(first)
         return self._settle(first, end, timeout, wanted, on_change)
@@ -206,6 +218,13 @@ def _deadline(timeout: Optional[float]) -> float:
     if timeout is not None and timeout < 0:
         raise ValueError("timeout: seconds, 0 or more")
     return time.monotonic() + (DEFAULT_WAIT_SECONDS if timeout is None else timeout)
+
+
+def _idempotency_header(key: str) -> str:
+    """The key as the IETF draft writes the header: a Structured Field String (quoted, ``"`` and ``\\`` escaped)."""
+    if not isinstance(key, str) or not 1 <= len(key) <= 255 or any(not "!" <= c <= "~" for c in key):
+        raise ValueError("idempotency_key: 1 to 255 visible ASCII characters (no spaces or control characters)")
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _quote(id: RequestRef) -> str:

@@ -124,6 +124,22 @@ class NotAToolAcceptor(CountersignError):
     code = "NOT_A_TOOL_ACCEPTOR"
 
 
+class IdempotencyKeyInvalid(CountersignError):
+    """The Idempotency-Key header is not 1 to 255 visible ASCII characters (bare, or as
+    a quoted string); nothing was recorded.
+    """
+
+    code = "IDEMPOTENCY_KEY_INVALID"
+
+
+class IdempotencyKeyReused(CountersignError):
+    """The Idempotency-Key was already used by this principal for a different action or
+    reason; nothing was recorded and nothing ran.
+    """
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
 class PolicyDenied(CountersignError):
     """The policy denied the action."""
 
@@ -333,6 +349,8 @@ GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _registry(
     ToolDefinitionMismatch,
     ToolAcceptorsNotConfigured,
     NotAToolAcceptor,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyReused,
     PolicyDenied,
     PolicyError,
     NotFound,

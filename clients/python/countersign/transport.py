@@ -13,7 +13,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 from .codes import GATEWAY_ERRORS
 from .errors import CountersignError, GatewayUnreachable, HttpError, InvalidResponse
@@ -87,17 +87,22 @@ class Transport:
         # A key of a few characters would mask ordinary words of every result; no issued key is that short.
         return text.replace(key, "<secret>") if len(key) >= 8 else text
 
-    def call(self, method: str, path: str, body: Any = None, *, wait: float = 0.0) -> Tuple[int, Any]:
+    def call(
+        self, method: str, path: str, body: Any = None, *, wait: float = 0.0, headers: Optional[Mapping[str, str]] = None
+    ) -> Tuple[int, Any]:
         """Sends one request; returns the status and the parsed JSON body (None when empty).
 
         ``wait`` is how long the gateway may hold the answer (a long-poll): the
-        socket's timeout is the client's timeout plus that.
+        socket's timeout is the client's timeout plus that. ``headers`` are sent
+        as well (never in place of the ones set here).
         """
         # allow_nan=False: NaN and Infinity are not JSON; refuse them here rather than send them.
         data = None if body is None else json.dumps(body, allow_nan=False).encode("utf-8")
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Accept", "application/json")
         req.add_header("User-Agent", f"countersign-python/{__version__}")
+        for name, value in (headers or {}).items():
+            req.add_header(name, value)
         if data is not None:
             req.add_header("Content-Type", "application/json")
         req.add_unredirected_header("Authorization", "Bearer " + self._key.reveal())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import unittest
+import uuid
 from typing import Any, Dict
 
 import gateway_env
@@ -135,6 +136,25 @@ class ClientTest(unittest.TestCase):
             self.cs.run(self.http, {"method": "POST", "path": "/quick", "body": {"invoice": "inv_expired"}}, reason="quick", timeout=120, raise_on=countersign.ALL_OUTCOMES)
         self.assertEqual(caught.exception.code, "REQUEST_EXPIRED")
         self.assertEqual(caught.exception.request.status, "expired")
+
+    def test_a_retry_under_one_idempotency_key_gets_the_first_request_and_it_runs_once(self) -> None:
+        key = f"py-\"quoted\"-\\-{uuid.uuid4()}"
+        first = self.cs.submit(self.http, refund("inv_idem"), reason="charged twice", idempotency_key=key)
+        self.assertEqual(first.status, "pending")
+        again = self.cs.submit(self.http, refund("inv_idem"), reason="charged twice", idempotency_key=key)
+        self.assertEqual((again.id, again.status), (first.id, "pending"))
+        with self.assertRaises(countersign.IdempotencyKeyReused) as reused:
+            self.cs.submit(self.http, refund("inv_idem_other"), reason="charged twice", idempotency_key=key)
+        self.assertEqual(reused.exception.status, 422)
+        with self.assertRaises(ValueError):
+            self.cs.submit(self.http, refund("inv_idem_bad"), reason="charged twice", idempotency_key="has space")
+
+        # A process that restarts and runs the same action under the same key waits on the request it made before.
+        human = Beside(lambda pending: rest(ENV, "COUNTERSIGN_TEST_APPROVER_KEY", "POST", f"/v1/requests/{pending.id}/reviews", {"verdict": "approve"}))
+        r = self.cs.run(self.http, refund("inv_idem"), reason="charged twice", timeout=120, on_pending=human.start, idempotency_key=key)
+        human.result()
+        self.assertEqual((r.id, r.status), (first.id, "succeeded"))
+        self.assertEqual(self.cs.submit(self.http, refund("inv_idem"), reason="charged twice", idempotency_key=key).status, "succeeded")
 
 
 class AttackerTest(unittest.TestCase):

@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'TOOL_DEFINITION_MISMATCH'
   | 'TOOL_ACCEPTORS_NOT_CONFIGURED'
   | 'NOT_A_TOOL_ACCEPTOR'
+  | 'IDEMPOTENCY_KEY_INVALID'
+  | 'IDEMPOTENCY_KEY_REUSED'
   | 'POLICY_DENIED'
   | 'POLICY_ERROR'
   | 'NOT_FOUND'
@@ -120,6 +122,16 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
+export interface SubmitOptions {
+  /** Names this submission: a retry under the same key returns its request (`Idempotency-Key`, docs: README). */
+  idempotencyKey?: string;
+}
+
+/** The header, as the IETF draft writes it: a Structured Field String (RFC 8941 §3.3.3), quotes and backslashes escaped. */
+function idempotencyHeader(key: string | undefined): Record<string, string> {
+  return key === undefined ? {} : { 'idempotency-key': `"${key.replace(/[\\"]/g, '\\$&')}"` };
+}
+
 const TERMINAL: ReadonlySet<RequestStatus> = new Set(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
 
 /**
@@ -132,10 +144,10 @@ export function createClient(opts: ClientOptions) {
   const base = opts.url.replace(/\/$/, '');
   const doFetch = opts.fetch ?? fetch;
 
-  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
+  async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     const res = await doFetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${opts.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { ...headers, authorization: `Bearer ${opts.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       // The gateway never redirects its API: a redirect is someone else's answer, and following it would
       // take the key (and the action) where the caller did not send them.
       redirect: 'error',
@@ -164,9 +176,13 @@ export function createClient(opts: ClientOptions) {
   }
 
   const client = {
-    /** Submits an action. A policy denial resolves too: with the denied request. */
-    async submit(action: ActionRequest): Promise<RequestView> {
-      const r = await call<RequestView & { request?: RequestView }>('POST', '/v1/actions', action);
+    /**
+     * Submits an action. A policy denial resolves too: with the denied request. With `idempotencyKey` (1–255 visible
+     * ASCII characters, e.g. a UUID made once per action), submitting again under the same key returns the request
+     * the first submission made instead of making another: safe to retry after a lost answer.
+     */
+    async submit(action: ActionRequest, o: SubmitOptions = {}): Promise<RequestView> {
+      const r = await call<RequestView & { request?: RequestView }>('POST', '/v1/actions', action, undefined, idempotencyHeader(o.idempotencyKey));
       if (r.status === 403 && r.body.request) return r.body.request;
       if (r.status >= 400) fail(r.status, r.body);
       return r.body;
@@ -217,8 +233,11 @@ export function createClient(opts: ClientOptions) {
      * its result), denied, expired or cancelled. `onPending` is called once if
      * the action is held for approval.
      */
-    async run(action: ActionRequest, o: { timeoutMs?: number; onPending?: (r: RequestView) => void; onChange?: (r: RequestView) => void; signal?: AbortSignal } = {}): Promise<RequestView> {
-      const first = await client.submit(action);
+    async run(
+      action: ActionRequest,
+      o: SubmitOptions & { timeoutMs?: number; onPending?: (r: RequestView) => void; onChange?: (r: RequestView) => void; signal?: AbortSignal } = {},
+    ): Promise<RequestView> {
+      const first = await client.submit(action, o.idempotencyKey === undefined ? {} : { idempotencyKey: o.idempotencyKey });
       if (TERMINAL.has(first.status)) return first;
       if (first.status === 'pending') o.onPending?.(first);
       return client.settle(first.id, o);

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createChainVerifier } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
+import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
 import { consistencyProof, hashFromHex, inclusionProof, leafHash, memorySource, rootAt, toHex, verifyInclusion } from '../../../core/merkle/index.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
 import type { Mutation, Store } from '../../../core/ports.ts';
@@ -113,6 +114,30 @@ describe.skipIf(!db)('postgres store shared by replicas', () => {
       await b.insertRequest(requestRecord({ id: 'r13', createdAt: at(31) }), [auditDraft('request.submitted', 'r13', {}, at(31))]);
       expect(await sets()).toBe(6);
       expect((await a.listRequests({ tag: 'env=prod', limit: 3 })).map((r) => r.id)).toEqual(['r13', 'r12', 'r10']);
+    });
+
+    it('upgrades a database from before idempotency keys, two replicas at once: its requests stay, keyed ones are one per principal and key', async () => {
+      const fresh = (await createTestDatabase())!;
+      dropLater.push(fresh);
+      const first = await createPostgresStore({ url: fresh.url, poolSize: 2 });
+      const old = requestRecord();
+      await first.insertRequest(old, [auditDraft('request.submitted', old.id)]);
+      await first.close();
+      const step = MIGRATIONS.findIndex((m) => typeof m === 'string' && m.includes('idempotency_key')) + 1;
+      expect(step).toBeGreaterThan(0);
+      await sql(fresh.url, `DROP INDEX requests_idempotency; ALTER TABLE requests DROP COLUMN idempotency_key; DELETE FROM schema_migrations WHERE version = ${step}`);
+
+      const [a, b] = await Promise.all([replica({}, fresh.url), replica({}, fresh.url)]);
+      expect(await b.getRequest(old.id)).toEqual(old);
+      // Two replicas racing under one key: one request.
+      const racing = [requestRecord({ idempotencyKey: 'k' }), requestRecord({ idempotencyKey: 'k' })];
+      const settled = await Promise.allSettled([a.insertRequest(racing[0]!, []), b.insertRequest(racing[1]!, [])]);
+      expect(settled.filter((x) => x.status === 'fulfilled')).toHaveLength(1);
+      const lost = settled.find((x) => x.status === 'rejected') as PromiseRejectedResult;
+      expect(lost.reason).toBeInstanceOf(IdempotencyKeyTaken);
+      const winner = racing[settled.findIndex((x) => x.status === 'fulfilled')]!;
+      expect(await a.findRequestByIdempotencyKey(winner.principal.id, 'k')).toEqual(winner);
+      expect(await b.findRequestByIdempotencyKey(winner.principal.id, 'k')).toEqual(winner);
     });
 
     it('refuses a schema newer than this build knows, with or without mustExist', async () => {

@@ -8,6 +8,7 @@
  */
 import type { AuditDraft } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
+import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
 import type { Mutation, RequestQuery } from '../../../core/ports.ts';
 import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
@@ -92,8 +93,8 @@ export function deferredRows(): RowQueue {
 
 const INSERT = {
   name: 'cs_request_insert',
-  text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+  text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 };
 const UPDATE = {
   name: 'cs_request_update',
@@ -114,6 +115,7 @@ const BY_DIGEST = {
   name: 'cs_request_by_digest',
   text: `${WITH_REVIEWS} WHERE r.principal_id = $1 AND r.digest = $2 AND r.status = ANY($3::text[]) ORDER BY r.seq DESC LIMIT 1`,
 };
+const BY_KEY = { name: 'cs_request_by_key', text: `${WITH_REVIEWS} WHERE r.principal_id = $1 AND r.idempotency_key = $2` };
 const DUE = {
   name: 'cs_request_due',
   text: `SELECT id FROM requests WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
@@ -141,12 +143,19 @@ async function insertReviews(run: Run, id: string, reviews: readonly Review[]): 
  * committed before this transaction (see ../term-sets.ts). `rows`: the batch's deferred rows.
  */
 export async function insertRequest(run: Run, tx: AuditTx, r: RequestRecord, termSet: number, audit: readonly AuditDraft[], rows?: RowQueue): Promise<void> {
-  if (rows && r.reviews.length === 0) {
+  // A keyed insert is not deferred: a refusal by the key's index is then its own statement's, named below.
+  if (rows && r.reviews.length === 0 && r.idempotencyKey === undefined) {
     rows.insert(r, termSet);
     await tx.append(audit);
     return;
   }
-  await run(INSERT, [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, termSet, recordJson(r)]);
+  try {
+    await run(INSERT, [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, termSet, recordJson(r), r.idempotencyKey ?? null]);
+  } catch (e) {
+    // Another submission under this key committed first (a racing one waited for its commit on the index).
+    if ((e as { code?: string }).code === '23505' && (e as { constraint?: string }).constraint === 'requests_idempotency') throw new IdempotencyKeyTaken(r.principal.id);
+    throw e;
+  }
   // The record's reviews live in their own table; without this they would be dropped.
   await insertReviews(run, r.id, r.reviews);
   await tx.append(audit);
@@ -217,6 +226,12 @@ export async function getRequest(run: Run, id: string): Promise<RequestRecord | 
 export async function findRequestByDigest(run: Run, principalId: string, digest: string, status: readonly RequestStatus[]): Promise<RequestRecord | undefined> {
   if (holdsNul([principalId, digest, status])) return undefined;
   const row = (await run<RecordRow>(BY_DIGEST, [principalId, digest, status])).rows[0];
+  return row ? fromRow(row) : undefined;
+}
+
+export async function findRequestByIdempotencyKey(run: Run, principalId: string, key: string): Promise<RequestRecord | undefined> {
+  if (holdsNul([principalId, key])) return undefined;
+  const row = (await run<RecordRow>(BY_KEY, [principalId, key])).rows[0];
   return row ? fromRow(row) : undefined;
 }
 

@@ -147,6 +147,10 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
   `ALTER TABLE audit_head ADD COLUMN edge bytea, ADD COLUMN edge_seq bigint;`,
   // Term sets: a request refers to its set of terms (one integer) instead of a text[] under a GIN index.
   termSetsFromTermsColumn,
+  // Idempotency keys: one request per (principal, key), enforced here so that of two racing submissions (on any
+  // replicas) one inserts and the other waits for its commit, then fails on the index.
+  `ALTER TABLE requests ADD COLUMN idempotency_key text;
+   CREATE UNIQUE INDEX requests_idempotency ON requests (principal_id, idempotency_key) WHERE idempotency_key IS NOT NULL;`,
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */

@@ -62,6 +62,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
     mutateRequest: (id, fn, known) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, sets, known, rows)),
     getRequest: (id) => requests.getRequest(q, id),
     findRequestByDigest: (principalId, digest, status) => requests.findRequestByDigest(q, principalId, digest, status),
+    findRequestByIdempotencyKey: (principalId, key) => requests.findRequestByIdempotencyKey(q, principalId, key),
     listRequests: (query) => requests.listRequests(q, query),
     dueForExpiry: (now, limit) => requests.dueForExpiry(q, now, limit),
     pendingSummary: () => requests.pendingSummary(q),

@@ -90,6 +90,9 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
    ) STRICT;`,
   // Term sets: a request refers to its set of terms (one integer) instead of writing a row per term.
   termSetsFromRequestTerms,
+  // Idempotency keys: one request per (principal, key), enforced here so that of two racing submissions one inserts.
+  `ALTER TABLE requests ADD COLUMN idempotency_key TEXT;
+   CREATE UNIQUE INDEX requests_idempotency ON requests (principal_id, idempotency_key) WHERE idempotency_key IS NOT NULL;`,
 ];
 
 /**

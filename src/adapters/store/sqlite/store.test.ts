@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createChainVerifier } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
+import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
 import type { Store } from '../../../core/ports.ts';
 import { transition, type RequestRecord } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
@@ -176,6 +177,26 @@ describe('sqlite store on a file', () => {
     raw.prepare('DELETE FROM schema_migrations WHERE version = ?').run(step);
     raw.close();
     expect(await open().knownHumanByEmail('dana@example.com')).toBeUndefined();
+  });
+
+  it('upgrades a file from before idempotency keys: its requests stay, keyed ones are one per principal and key', async () => {
+    const first = open();
+    const old = requestRecord();
+    await first.insertRequest(old, [auditDraft('request.submitted', old.id)]);
+    await first.close();
+    // Back to the schema before the step: no column, no index, the step not applied.
+    const raw = new Database(path);
+    const step = MIGRATIONS.findIndex((m) => typeof m === 'string' && m.includes('idempotency_key')) + 1;
+    expect(step).toBeGreaterThan(0);
+    raw.exec(`DROP INDEX requests_idempotency; ALTER TABLE requests DROP COLUMN idempotency_key; DELETE FROM schema_migrations WHERE version = ${step}`);
+    raw.close();
+
+    const upgraded = open();
+    expect(await upgraded.getRequest(old.id)).toEqual(old);
+    const keyed = requestRecord({ idempotencyKey: 'k' });
+    await upgraded.insertRequest(keyed, []);
+    await expect(upgraded.insertRequest(requestRecord({ idempotencyKey: 'k' }), [])).rejects.toBeInstanceOf(IdempotencyKeyTaken);
+    expect(await upgraded.findRequestByIdempotencyKey(keyed.principal.id, 'k')).toEqual(keyed);
   });
 
   it('creates the directory of a new file', async () => {

@@ -11,14 +11,16 @@ import { dirname, resolve } from 'node:path';
 import { chainEvent, type AuditDraft } from '../../../core/audit.ts';
 import { auditEventOf, recordJson, type AuditRow } from '../rows.ts';
 import { CountersignError } from '../../../core/errors.ts';
-import type { Mutation, RequestQuery, Store, StoredCheckpoint } from '../../../core/ports.ts';
+import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
+import type { Mutation, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
 import { BUSY_WAIT_MS, createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
 import { createAuditSearch } from './search.ts';
-import { createTermSetTable, hasTerm } from './term-sets.ts';
+import { createTermSetTable } from './term-sets.ts';
+import { listRequests } from './list.ts';
 import { createTermSetCache, termSetOf } from '../term-sets.ts';
 import { createSessionTable } from './sessions.ts';
 import { createPinTable } from './pins.ts';
@@ -58,8 +60,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const q = {
     insertRequest: db.prepare(
-      `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record)
-       VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @version, @digest, @term_set, @record)`,
+      `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, idempotency_key, record)
+       VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @version, @digest, @term_set, @idempotency_key, @record)`,
     ),
     updateRequest: db.prepare(
       `UPDATE requests SET status = @status, updated_at = @updated_at, expires_at = @expires_at, version = @version, record = @record
@@ -67,6 +69,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     ),
     setTermSet: db.prepare('UPDATE requests SET term_set = ? WHERE id = ?'),
     getRequest: db.prepare('SELECT record FROM requests WHERE id = ?'),
+    idByKey: db.prepare('SELECT id FROM requests WHERE principal_id = ? AND idempotency_key = ?').pluck(),
     idsByDigest: db.prepare('SELECT id, status FROM requests WHERE principal_id = ? AND digest = ? ORDER BY rowid DESC'),
     reviewsOf: db.prepare('SELECT request_id, record FROM reviews WHERE request_id = ? ORDER BY created_at, rowid'),
     insertReview: db.prepare('INSERT INTO reviews (request_id, reviewer, verdict, created_at, record) VALUES (?, ?, ?, ?, ?)'),
@@ -151,7 +154,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   // Plain functions: the group commit runs each inside its own savepoint of the batch's transaction.
   const insertTx = (request: RequestRecord, termSet: number, audit: readonly AuditDraft[]): void => {
-    q.insertRequest.run(rowParams(request, { term_set: termSet }));
+    try {
+      q.insertRequest.run({ ...rowParams(request, { term_set: termSet }), idempotency_key: request.idempotencyKey ?? null });
+    } catch (e) {
+      // The unique index on (principal, key): another submission under this key inserted first.
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String((e as Error).message).includes('idempotency_key')) {
+        throw new IdempotencyKeyTaken(request.principal.id);
+      }
+      throw e;
+    }
     // The record's reviews live in their own table; without this they would be dropped.
     for (const r of request.reviews) q.insertReview.run(request.id, r.reviewer.id, r.verdict, r.createdAt, JSON.stringify(r));
     appendAuditInTx(audit);
@@ -235,6 +246,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async getRequest(id) {
       return load(id);
     },
+    async findRequestByIdempotencyKey(principalId, key) {
+      const id = q.idByKey.get(principalId, key) as string | undefined;
+      return id === undefined ? undefined : load(id);
+    },
     async findRequestByDigest(principalId, digest, status) {
       const rows = q.idsByDigest.all(principalId, digest) as { id: string; status: string }[];
       const hit = rows.find((r) => (status as readonly string[]).includes(r.status));
@@ -254,36 +269,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         return change.result;
       });
     },
-    async listRequests(query: RequestQuery) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (query.status?.length) {
-        where.push(`status IN (${query.status.map(() => '?').join(', ')})`);
-        params.push(...query.status);
-      }
-      if (query.involving) {
-        where.push('(principal_id = ? OR acts_for = ?)');
-        params.push(query.involving, query.involving);
-      }
-      if (query.connection) (where.push('connection = ?'), params.push(query.connection));
-      if (query.tag) (where.push(hasTerm()), params.push(`tag:${query.tag}`));
-      if (query.from) (where.push('created_at >= ?'), params.push(query.from));
-      if (query.to) (where.push('created_at < ?'), params.push(query.to));
-      if (query.before) (where.push('rowid < (SELECT rowid FROM requests WHERE id = ?)'), params.push(query.before));
-      const sql = `SELECT id, record FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-                   ORDER BY rowid DESC LIMIT ?`;
-      const rows = db.prepare(sql).all(...params, Math.max(1, Math.min(query.limit ?? 100, 1000))) as (RequestRow & { id: string })[];
-      if (rows.length === 0) return [];
-      const byId = new Map<string, Review[]>();
-      const reviewRows = db
-        .prepare(`SELECT request_id, record FROM reviews WHERE request_id IN (${rows.map(() => '?').join(', ')}) ORDER BY created_at, rowid`)
-        .all(...rows.map((r) => r.id)) as ReviewRow[];
-      for (const r of reviewRows) {
-        const list = byId.get(r.request_id) ?? [];
-        list.push(JSON.parse(r.record) as Review);
-        byId.set(r.request_id, list);
-      }
-      return rows.map((r) => ({ ...(JSON.parse(r.record) as Omit<RequestRecord, 'reviews'>), reviews: byId.get(r.id) ?? [] }));
+    async listRequests(query) {
+      return listRequests(db, query);
     },
     async dueForExpiry(now, limit) {
       return (q.due.all(now.toISOString(), Math.max(1, limit)) as { id: string }[]).map((r) => r.id);

@@ -1,8 +1,15 @@
-/** POST /v1/actions: an agent submits an action; 200 ran, 202 held, 403 denied. */
-import { Hono } from 'hono';
+/**
+ * POST /v1/actions: an agent submits an action; 200 ran, 202 held, 403 denied.
+ * With an `Idempotency-Key` header (IETF httpapi draft), a retry by the same
+ * principal under the same key answers with the request the key made, as it
+ * stands now, and `Idempotent-Replayed: true`; nothing is recorded or run again.
+ */
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
+import { parseIdempotencyKey } from '../../../core/idempotency.ts';
+import type { RequestRecord } from '../../../core/request.ts';
 import type { Deps } from '../../../service/deps.ts';
-import { submit } from '../../../service/submit.ts';
+import { submitOnce } from '../../../service/submit.ts';
 import { jsonBody } from '../body.ts';
 import type { AppEnv } from '../context.ts';
 import { requestView } from '../views.ts';
@@ -20,9 +27,12 @@ const submitBody = z.strictObject({
 export function actionRoutes(deps: Deps, opts: { readonly consoleUrl?: (id: string) => string } = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
+    // Checked before the body: a bad key is refused whatever else is wrong, and nothing is recorded.
+    const header = c.req.header('idempotency-key');
+    const idempotencyKey = header === undefined ? undefined : parseIdempotencyKey(header);
     const body = await jsonBody(c, submitBody);
     const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-    const r = await submit(deps, {
+    const { request, replayed } = await submitOnce(deps, {
       principal: c.get('principal'),
       connection: body.connection,
       input: body.input,
@@ -32,29 +42,39 @@ export function actionRoutes(deps: Deps, opts: { readonly consoleUrl?: (id: stri
         ...(incoming?.socket?.remoteAddress ? { remoteAddress: incoming.socket.remoteAddress } : {}),
         ...(c.req.header('user-agent') ? { userAgent: c.req.header('user-agent')!.slice(0, 200) } : {}),
       },
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     });
-    const view = requestView(r);
-    if (r.status === 'denied') {
-      return c.json(
-        {
-          error: {
-            code: r.error?.code ?? 'POLICY_DENIED',
-            message: r.error?.message ?? 'denied by policy',
-            rules: r.decision.rules,
-            requestId: r.id,
-            traceId: c.get('traceId'),
-          },
-          request: view,
-        },
-        403,
-      );
-    }
-    if (r.status === 'pending') {
-      // The console's page of the request: where the agent (or `countersign run`) tells its human to look.
-      const links = { self: `/v1/requests/${r.id}`, wait: `/v1/requests/${r.id}?wait=30`, events: `/v1/requests/${r.id}/events`, ...(opts.consoleUrl ? { console: opts.consoleUrl(r.id) } : {}) };
-      return c.json({ ...view, links }, 202);
-    }
-    return c.json(view, 200);
+    if (replayed) c.header('Idempotent-Replayed', 'true');
+    return answer(c, request, opts.consoleUrl);
   });
   return app;
+}
+
+/**
+ * The answer for a request as it stands: 403 with the error when denied; 202 with where to wait while it is not
+ * final (held, approved, running: a fresh submission is only ever held here, a replay may find any); else 200.
+ */
+function answer(c: Context<AppEnv>, r: RequestRecord, consoleUrl?: (id: string) => string): Response {
+  const view = requestView(r);
+  if (r.status === 'denied') {
+    return c.json(
+      {
+        error: {
+          code: r.error?.code ?? 'POLICY_DENIED',
+          message: r.error?.message ?? 'denied by policy',
+          rules: r.decision.rules,
+          requestId: r.id,
+          traceId: c.get('traceId'),
+        },
+        request: view,
+      },
+      403,
+    );
+  }
+  if (r.status === 'pending' || r.status === 'approved' || r.status === 'executing') {
+    // The console's page of the request: where the agent (or `countersign run`) tells its human to look.
+    const links = { self: `/v1/requests/${r.id}`, wait: `/v1/requests/${r.id}?wait=30`, events: `/v1/requests/${r.id}/events`, ...(consoleUrl ? { console: consoleUrl(r.id) } : {}) };
+    return c.json({ ...view, links }, 202);
+  }
+  return c.json(view, 200);
 }
