@@ -7,39 +7,17 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createChainVerifier, type AuditEvent } from '../../src/core/audit.ts';
 import { CountersignError } from '../../src/core/errors.ts';
-import { IdempotencyKeyTaken } from '../../src/core/idempotency.ts';
 import { acceptPin, reconcilePins } from '../../src/core/mcp/pins.ts';
 import type { ToolDefinition } from '../../src/core/mcp/tool.ts';
 import type { Mutation, Store } from '../../src/core/ports.ts';
 import { transition, type RequestRecord } from '../../src/core/request.ts';
 import { agent, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../support/fixtures.ts';
+import { allAudit, approveBy, carol, dave, submitted } from './store-fixtures.ts';
+import { storeIdempotencyContract } from './store-idempotency.ts';
 
 export interface StoreUnderTest {
   store: Store;
   cleanup(): Promise<void>;
-}
-
-const carol = human('carol', ['sre']);
-const dave = human('dave', ['sre']);
-
-async function allAudit(store: Store): Promise<AuditEvent[]> {
-  return store.readAudit(1, 100_000);
-}
-
-/** Inserts a request with its one `request.created` event. */
-async function submitted(store: Store, overrides: Partial<RequestRecord> = {}): Promise<RequestRecord> {
-  const r = requestRecord(overrides);
-  await store.insertRequest(r, [auditDraft('request.created', r.id, { status: r.status })]);
-  return r;
-}
-
-/** A mutation that records one approving review and moves the request to approved. */
-function approveBy(reviewer: typeof carol) {
-  return (current: RequestRecord): Mutation<string> => {
-    const review = reviewOf(current, reviewer);
-    const next = { ...transition(current, 'approved', FIXTURE_TIME), reviews: [...current.reviews, review] };
-    return { result: 'approved', next, review, audit: [auditDraft('review.recorded', current.id, { by: reviewer.id })] };
-  };
 }
 
 /**
@@ -294,56 +272,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       });
     });
 
-    describe('idempotency keys', () => {
-      it("finds a principal's request by its key, and only that principal's", async () => {
-        const mine = await submitted(store, { idempotencyKey: 'order-42' });
-        const theirs = await submitted(store, { idempotencyKey: 'order-42', principal: agent('other-bot', null) });
-        await submitted(store);
-
-        expect(await store.findRequestByIdempotencyKey('deploy-bot', 'order-42')).toEqual(mine);
-        expect((await store.findRequestByIdempotencyKey('other-bot', 'order-42'))?.id).toBe(theirs.id);
-        expect(await store.findRequestByIdempotencyKey('deploy-bot', 'order-43')).toBeUndefined();
-        expect(await store.findRequestByIdempotencyKey('nobody', 'order-42')).toBeUndefined();
-        // Matched exactly: another case, a prefix, NUL are other keys (or none).
-        for (const other of ['ORDER-42', 'order-4', 'order-42 ', 'order-42\u0000']) {
-          expect(await store.findRequestByIdempotencyKey('deploy-bot', other), JSON.stringify(other)).toBeUndefined();
-        }
-        // A change to the request keeps its key.
-        await store.mutateRequest(mine.id, approveBy(carol));
-        expect(await store.findRequestByIdempotencyKey('deploy-bot', 'order-42')).toMatchObject({ id: mine.id, status: 'approved', idempotencyKey: 'order-42' });
-      });
-
-      it('refuses a second request of the same principal under the same key with IdempotencyKeyTaken, and writes nothing of it', async () => {
-        const first = await submitted(store, { idempotencyKey: 'k1' });
-        const second = requestRecord({ idempotencyKey: 'k1' });
-        const e = await store.insertRequest(second, [auditDraft('request.created', second.id)]).catch((x: unknown) => x);
-        expect(e).toBeInstanceOf(IdempotencyKeyTaken);
-        expect(await store.getRequest(second.id)).toBeUndefined();
-        expect(await store.findRequestByIdempotencyKey('deploy-bot', 'k1')).toEqual(first);
-        expect((await allAudit(store)).map((x) => x.requestId)).toEqual([first.id]);
-      });
-
-      it('lets any number of requests have no key', async () => {
-        await Promise.all(Array.from({ length: 5 }, () => submitted(store)));
-        expect(await store.listRequests({})).toHaveLength(5);
-      });
-
-      it('lets exactly one of 20 concurrent inserts under one key in, beside unkeyed writes that all land', async () => {
-        const keyed = Array.from({ length: 20 }, () => requestRecord({ idempotencyKey: 'race' }));
-        const plain = Array.from({ length: 10 }, () => requestRecord());
-        const settled = await Promise.allSettled([...keyed, ...plain].map((r) => store.insertRequest(r, [auditDraft('request.submitted', r.id)])));
-        const won = keyed.filter((_, i) => settled[i]!.status === 'fulfilled');
-        expect(won).toHaveLength(1);
-        for (const s of settled.slice(0, 20)) if (s.status === 'rejected') expect(s.reason).toBeInstanceOf(IdempotencyKeyTaken);
-        expect(settled.slice(20).every((s) => s.status === 'fulfilled')).toBe(true);
-        expect((await store.findRequestByIdempotencyKey('deploy-bot', 'race'))?.id).toBe(won[0]!.id);
-        expect(await store.listRequests({ limit: 100 })).toHaveLength(11);
-        const events = await allAudit(store);
-        expect(events).toHaveLength(11);
-        const verifier = createChainVerifier();
-        for (const x of events) expect(verifier.push(x)).toBeNull();
-      });
-    });
+    storeIdempotencyContract(() => store);
 
     describe('tool pins', () => {
       const tool = (name: string, description: string): ToolDefinition => ({ name, description, inputSchema: { type: 'object' } });
