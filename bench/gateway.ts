@@ -14,8 +14,9 @@
  *   3. held       POST /v1/actions {method: POST}, 50 conns (policy approve → 202, durable write)
  *   4. unloaded   1 connection, direct then allowed          (lowest workers setting only)
  *   then, on the first store at the lowest workers setting:
- *   5. telemetry  allowed, one gateway per telemetry variant (metrics off, metrics on), alternating
- *                 short runs (bench/support/telemetry-cost.ts); the ratio is the cost of telemetry
+ *   5. telemetry  allowed, one gateway per telemetry variant (both off; metrics on; metrics on and
+ *                 tracing on at sampleRatio 0), alternating short runs (bench/support/telemetry-cost.ts);
+ *                 the paired ratio to "both off" is the cost of telemetry
  *
  * Each loaded phase has a warm-up. The gateway's CPU is that of its whole
  * process tree (primary and workers) from /proc, and its peak RSS per process
@@ -40,9 +41,6 @@
  * throwaway database on per postgres run), BENCH_TELEMETRY_ROUNDS (3; 0 skips
  * phase 5) and BENCH_TELEMETRY_SECONDS (5; each run of phase 5).
  *
- * Then tracing off vs on at sampleRatio 0: bench/support/tracing-comparison.ts
- * (BENCH_TRACING=0 skips it).
- *
  * Exits 0 when the measurement completed, whatever the figures; 1 when it
  * could not measure (a child failed, a request failed, the run overran).
  */
@@ -63,7 +61,6 @@ import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
 import { peakRss } from './support/rss.ts';
 import { runMain } from './support/run-main.ts';
 import { measureTelemetryCost, TELEMETRY_VARIANTS, telemetryCostReport } from './support/telemetry-cost.ts';
-import { compareTracing, tracingComparisonBudgetMs } from './support/tracing-comparison.ts';
 
 function list(name: string, fallback: string): string[] {
   return (process.env[name] || fallback).split(',').map((s) => s.trim()).filter(Boolean);
@@ -101,7 +98,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // The whole run is bounded: the build, every phase with its warm-up, starting and stopping each gateway.
 const runs = stores.length * workersList.length;
 const telemetryBudget = telemetryRounds > 0 ? TELEMETRY_VARIANTS.length * (telemetryRounds * (telemetrySeconds + 3) + warmup + 60) : 0;
-const budgetMs = ((1 + 2 * runs) * (warmup + seconds + profileSeconds + 10) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + telemetryBudget + 300) * 1000 + tracingComparisonBudgetMs(warmup);
+const budgetMs = ((1 + 2 * runs) * (warmup + seconds + profileSeconds + 10) + (overheadCheck ? 2 * overheadRounds * (overheadSeconds + 3) : 0) + stores.length * 2 * (unloadedSeconds + 1) + runs * 60 + telemetryBudget + 300) * 1000;
 const watchdog = startWatchdog(budgetMs, killAllChildren, log);
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -295,10 +292,8 @@ async function main(): Promise<number> {
             log,
           })
         : undefined;
-    const tracing = await compareTracing({ upstreamUrl: upstream.ready.url, token, connections, warmup, log });
-    problems.push(...tracing.problems);
     const settings: Settings = { seconds, warmup, connections, unloadedSeconds, stores, workersList, profiling, loadBefore, loadAfter: loadavg() };
-    process.stdout.write(report(settings, direct, results, problems) + tracing.text);
+    process.stdout.write(report(settings, direct, results, problems));
     if (telemetry) process.stdout.write(telemetryCostReport(telemetry));
     return problems.length ? 1 : 0;
   } finally {
