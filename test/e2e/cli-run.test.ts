@@ -291,8 +291,10 @@ describe('other outcomes', () => {
       [['api', '--http', 'GET', '/x', '--reason', 'x', '--bogus'], "unknown option '--bogus'"],
       [[], "missing required argument 'connection'"],
     ];
-    for (const [args, message] of cases) {
-      const r = await cli.run(args);
+    // Side by side: each is its own process, and none submits anything.
+    const results = await Promise.all(cases.map(([args]) => cli.run(args)));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = results[i]!;
       expect(r.code, args.join(' ')).toBe(RUN_EXIT.usage);
       expect(r.stderr, args.join(' ')).toContain(message);
       expect(r.stdout, args.join(' ')).toBe('');
