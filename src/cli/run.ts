@@ -34,6 +34,28 @@ const EXIT_BY_STATUS: Readonly<Record<RequestView['status'], number>> = {
 
 const err = (text: string) => process.stderr.write(text);
 
+/**
+ * The answer as a request, or INVALID_RESPONSE: something else at the URL (another
+ * service, a proxy's page, an impostor) must end as a refusal, never as exit 0.
+ */
+function requestOf(r: RequestView): RequestView {
+  const v = r as Partial<RequestView> | null | undefined;
+  const isObject = (x: unknown) => typeof x === 'object' && x !== null;
+  const ok =
+    isObject(v) &&
+    typeof v!.id === 'string' &&
+    v!.id !== '' &&
+    typeof v!.status === 'string' &&
+    Object.hasOwn(EXIT_BY_STATUS, v!.status) &&
+    isObject(v!.action) &&
+    isObject(v!.connection) &&
+    Array.isArray(v!.reviews) &&
+    Array.isArray(v!.decision?.rules) &&
+    Array.isArray(v!.approvals?.remaining);
+  if (!ok) throw new CountersignApiError(0, 'INVALID_RESPONSE', 'the answer is not a Countersign request: is --url (COUNTERSIGN_URL) the gateway?', r);
+  return r;
+}
+
 /** The live elapsed time on a terminal, redrawn in place each second; nothing on a pipe. */
 function ticker(tty: boolean, since: number) {
   let current: RequestView | undefined;
@@ -162,7 +184,7 @@ export async function runCommand(connection: string, argv: readonly string[], o:
   const tick = ticker(tty, since);
   try {
     try {
-      submitted = await cs.submit(action);
+      submitted = requestOf(await cs.submit(action));
     } catch (e) {
       return refusal(e, o);
     }
@@ -181,11 +203,11 @@ export async function runCommand(connection: string, argv: readonly string[], o:
       };
       const onChange = (next: RequestView) => {
         lost = false;
-        tick.update(next);
+        tick.update(requestOf(next));
       };
       try {
         const deadline = o.timeout === undefined ? Number.POSITIVE_INFINITY : since + o.timeout * 1000;
-        r = await settleThrough(cs, r.id, deadline, ac.signal, onChange, onLost);
+        r = requestOf(await settleThrough(cs, r.id, deadline, ac.signal, onChange, onLost));
       } catch (e) {
         tick.stop();
         if (ac.signal.aborted) return await interrupted(cs, r, o);
