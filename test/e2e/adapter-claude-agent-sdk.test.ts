@@ -35,6 +35,10 @@ const SCRIPTS: Record<string, { tool: string; input: Record<string, unknown> }> 
   'refund o-6': { tool: 'mcp__billing__refund', input: { order: 'o-6', amount: 2 } },
 };
 
+/** A turn with two tool calls under one id (the model's output names the ids): two reads of invoices. */
+const TWIN_PROMPT = 'look up inv-7 and inv-8';
+const TWIN_CALLS = ['inv-7', 'inv-8'].map((id) => ({ type: 'tool_use' as const, id: 'toolu_twin', name: 'mcp__billing__lookup_invoice', input: { id } }));
+
 const promptOf = (req: MessagesRequest) => {
   const first = req.messages[0]?.content;
   const text = typeof first === 'string' ? first : (first ?? []).map((b) => (b.type === 'text' ? String(b['text']) : '')).join('');
@@ -68,6 +72,7 @@ policy:
   );
   cs = createClient({ url: gw.url, key: gw.keys['deploy-bot']! });
   model = await startFakeAnthropic((req) => {
+    if (JSON.stringify(req.messages[0]?.content).includes(TWIN_PROMPT)) return toolResults(req).length === 0 ? TWIN_CALLS : [{ type: 'text', text: 'done' }];
     const prompt = promptOf(req);
     const script = prompt ? SCRIPTS[prompt] : undefined;
     const offered = (req.tools ?? []).some((t) => t.name === script?.tool);
@@ -208,5 +213,16 @@ describe('Claude Agent SDK: canUseTool answered by Countersign, tools run throug
     expect(shownToModel('refund o-6')!.text).toContain(`request ${req!.id}, cancelled`);
     expect((await gw.as('alice', `/v1/requests/${req!.id}/reviews`, { body: { verdict: 'approve' } })).status).toBeGreaterThanOrEqual(400);
     expect(callsTo('POST', '/refunds/o-6')).toHaveLength(0);
+  }, 120_000);
+
+  it('runs each of two calls the model gave one id exactly once, and tells the model each one’s own outcome', async () => {
+    const out = await runAgent(TWIN_PROMPT);
+    expect(resultOf(out)).toMatchObject({ subtype: 'success' });
+    for (const id of ['inv-7', 'inv-8']) {
+      expect(callsTo('GET', `/invoices/${id}`), id).toHaveLength(1);
+      expect(await requestsFor(`/invoices/${id}`), id).toHaveLength(1);
+    }
+    const shown = model.requests.flatMap(toolResults).filter((r) => r.id === 'toolu_twin');
+    expect(shown.map((r) => r.text).join('\n')).not.toContain('nothing ran');
   }, 120_000);
 });
