@@ -56,6 +56,15 @@ function requestOf(r: RequestView): RequestView {
   return r;
 }
 
+/** The client, or a usage error for a URL or key it refuses (said without quoting either). */
+function clientFor(url: string, key: string): CountersignClient {
+  try {
+    return createClient({ url, key });
+  } catch (e) {
+    throw e instanceof TypeError ? new UsageError(e.message.replace(/^countersign: /, '')) : e;
+  }
+}
+
 /** The live elapsed time on a terminal, redrawn in place each second; nothing on a pipe. */
 function ticker(tty: boolean, since: number) {
   let current: RequestView | undefined;
@@ -169,7 +178,7 @@ export async function runCommand(connection: string, argv: readonly string[], o:
   const action = runAction(connection, argv, o);
   const key = bearerFor(o.url, o.key);
   if (!key) throw new UsageError('no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
-  const cs = createClient({ url: o.url, key });
+  const cs = clientFor(o.url, key);
   const tty = process.stderr.isTTY === true;
   const since = Date.now();
 

@@ -4,7 +4,9 @@
  * code (`countersign run … && deploy`), so an answer that is not a request
  * must never end in 0, and text from such a server never reaches the terminal
  * raw. (A server that fakes a whole well-formed "succeeded" request cannot be
- * told from the gateway: TLS to the gateway's own name is the defence.)
+ * told from the gateway: TLS to the gateway's own name is the defence.) Nor
+ * is a URL holding a password, or a key no header can carry, sent anywhere or
+ * quoted back.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,5 +91,19 @@ describe('countersign run against a server that is not the gateway', { timeout: 
     expect(list.stderr).toContain('UNKNOWN_CONNECTION');
     expect(list.stderr).not.toContain('\u001b');
     expect(list.stderr).not.toContain('\u0007');
+  });
+
+  it('a URL holding a password, or a key a header cannot carry, is a usage error that quotes neither, and nothing is sent', async () => {
+    const cli = await impostor(() => ({ status: 200, body: {} }));
+    const withPassword = server!.url.replace('http://', 'http://agent:hunter2@');
+    const url = await cli.run(SQL, { env: { COUNTERSIGN_URL: withPassword } });
+    expect(url.code).toBe(RUN_EXIT.usage);
+    expect(url.stderr).toContain('user or password');
+    expect(url.stderr).not.toContain('hunter2');
+    const key = await cli.run(SQL, { key: `${KEY}\nX-Injected: 1` });
+    expect(key.code).toBe(RUN_EXIT.usage);
+    expect(key.stderr).toContain('API key');
+    expect(key.stderr).not.toContain(KEY);
+    expect(server!.calls).toEqual([]);
   });
 });

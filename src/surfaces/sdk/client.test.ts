@@ -33,3 +33,34 @@ describe('the client and redirects', () => {
     });
   }
 });
+
+describe('the client and what it is given', () => {
+  it('refuses a URL holding a user or password at once, without quoting it: fetch would put it in every call’s error, which an adapter hands the model', async () => {
+    const made = () => createClient({ url: 'http://agent:hunter2@127.0.0.1:9', key: 'cs_secret_key' });
+    expect(made).toThrow(/user or password/);
+    expect(() => made()).not.toThrow(/hunter2/);
+  });
+
+  it('refuses a key an HTTP header cannot carry at once, without quoting it: fetch’s own error holds the whole header', async () => {
+    for (const key of ['cs_secret_key\nX-Injected: 1', 'cs_secret_kéy€', 'cs_secret key', '']) {
+      let message = '';
+      try {
+        createClient({ url: 'http://127.0.0.1:9', key });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message, JSON.stringify(key)).toMatch(/API key/);
+      expect(message).not.toContain('cs_secret');
+    }
+  });
+
+  it('sends a key with the whitespace a file or an environment variable leaves around it trimmed', async () => {
+    const seen: (string | undefined)[] = [];
+    const url = await serve((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":"a","kind":"agent","actsFor":null,"groups":[]}');
+    });
+    await createClient({ url, key: ' cs_secret_key\n' }).whoami();
+    expect(seen).toEqual(['Bearer cs_secret_key']);
+  });
+});

@@ -123,19 +123,49 @@ export interface ClientOptions {
 const TERMINAL: ReadonlySet<RequestStatus> = new Set(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
 
 /**
+ * The gateway's URL, refused at once (without quoting it) when it holds a user
+ * or password: fetch would refuse every call with an error quoting the whole
+ * URL, and an adapter hands a tool's error to the model.
+ */
+function checkedUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TypeError('countersign: the gateway URL is not a URL (http://host:port or https://host)');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError('countersign: the gateway URL must be http:// or https://');
+  if (u.username || u.password) throw new TypeError('countersign: the gateway URL must not hold a user or password; pass the API key as key');
+  return url.replace(/\/$/, '');
+}
+
+/**
+ * The key as it will be sent, trimmed of the whitespace a file or a variable
+ * leaves around it; refused at once (without quoting it) when a header cannot
+ * carry it: fetch's own error would quote the whole header, key and all.
+ */
+function checkedKey(key: string): string {
+  const k = (key ?? '').trim();
+  if (!k) throw new TypeError('countersign: no API key (or token) given');
+  if (!/^[\x21-\x7e]+$/.test(k)) throw new TypeError('countersign: the API key holds a character an HTTP header cannot carry (whitespace or non-ASCII)');
+  return k;
+}
+
+/**
  * @example
  * const cs = createClient({ url: 'http://127.0.0.1:8700', key: process.env.COUNTERSIGN_KEY! });
  * const r = await cs.run({ connection: 'orders-db', input: { sql: 'select 1' }, reason: 'health check' });
  * if (r.status === 'succeeded') console.log(r.result);
  */
 export function createClient(opts: ClientOptions) {
-  const base = opts.url.replace(/\/$/, '');
+  const base = checkedUrl(opts.url);
+  const key = checkedKey(opts.key);
   const doFetch = opts.fetch ?? fetch;
 
   async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<{ status: number; body: T }> {
     const res = await doFetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${opts.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       // The gateway never redirects its API: a redirect is someone else's answer, and following it would
       // take the key (and the action) where the caller did not send them.
       redirect: 'error',
