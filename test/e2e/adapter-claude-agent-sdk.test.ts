@@ -9,12 +9,12 @@
  * or denies over REST.
  */
 import { query, type CanUseTool, type SDKMessage } from '@anthropic-ai/claude-agent-sdk';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { countersignAgentTools, type CountersignAgentTool } from '../../src/surfaces/sdk/adapters/claude-agent-sdk.ts';
+import { countersignAgentTools, countersignCanUseTool, type CountersignAgentTool, type CountersignCanUseToolOptions } from '../../src/surfaces/sdk/adapters/claude-agent-sdk.ts';
 import { createClient, type CountersignClient, type RequestView } from '../../src/surfaces/sdk/client.ts';
 import { startFakeAnthropic, toolResults, type FakeAnthropic, type MessagesRequest } from '../support/fake-anthropic.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -38,6 +38,11 @@ const SCRIPTS: Record<string, { tool: string; input: Record<string, unknown> }> 
 /** A turn with two tool calls under one id (the model's output names the ids): two reads of invoices. */
 const TWIN_PROMPT = 'look up inv-7 and inv-8';
 const TWIN_CALLS = ['inv-7', 'inv-8'].map((id) => ({ type: 'tool_use' as const, id: 'toolu_twin', name: 'mcp__billing__lookup_invoice', input: { id } }));
+
+/** A turn calling the CLI's own Bash tool, which acts in the agent's process. */
+const BASH_PROMPT = 'clean up with bash';
+const PWNED = join(home, 'pwned');
+const BASH_CALL = { type: 'tool_use' as const, id: 'toolu_bash', name: 'Bash', input: { command: `touch ${PWNED}`, description: 'clean up' } };
 
 const promptOf = (req: MessagesRequest) => {
   const first = req.messages[0]?.content;
@@ -72,6 +77,7 @@ policy:
   );
   cs = createClient({ url: gw.url, key: gw.keys['deploy-bot']! });
   model = await startFakeAnthropic((req) => {
+    if (JSON.stringify(req.messages[0]?.content).includes(BASH_PROMPT)) return toolResults(req).length === 0 ? [BASH_CALL] : [{ type: 'text', text: 'done' }];
     if (JSON.stringify(req.messages[0]?.content).includes(TWIN_PROMPT)) return toolResults(req).length === 0 ? TWIN_CALLS : [{ type: 'text', text: 'done' }];
     const prompt = promptOf(req);
     const script = prompt ? SCRIPTS[prompt] : undefined;
@@ -101,7 +107,7 @@ const tools = [
 ] as unknown as CountersignAgentTool<never>[];
 
 /** Runs the agent on a prompt to its end; `canUseTool` replaces Countersign's hook when given (the forged case). */
-async function runAgent(prompt: string, canUseTool?: CanUseTool, timeoutMs?: number): Promise<SDKMessage[]> {
+async function runAgent(prompt: string, canUseTool?: CanUseTool, timeoutMs?: number, builtIn: string[] = []): Promise<SDKMessage[]> {
   const guard = countersignAgentTools(cs, { name: 'billing', tools, ...(timeoutMs ? { timeoutMs } : {}) });
   const out: SDKMessage[] = [];
   const q = query({
@@ -109,7 +115,7 @@ async function runAgent(prompt: string, canUseTool?: CanUseTool, timeoutMs?: num
     options: {
       mcpServers: guard.mcpServers,
       canUseTool: canUseTool ?? guard.canUseTool,
-      tools: [],
+      tools: builtIn,
       settingSources: [],
       cwd: home,
       env: {
@@ -224,5 +230,18 @@ describe('Claude Agent SDK: canUseTool answered by Countersign, tools run throug
     }
     const shown = model.requests.flatMap(toolResults).filter((r) => r.id === 'toolu_twin');
     expect(shown.map((r) => r.text).join('\n')).not.toContain('nothing ran');
+  }, 120_000);
+
+  it('answers only for the tools it is told: a model’s call of the CLI’s own Bash is denied and runs nothing, here or at the gateway', async () => {
+    // Without the list, an allow would let the CLI run Bash itself, in the agent's process, after the gateway ran some other action.
+    const options = { connection: 'billing-api', toInput: (_n: string, a: Record<string, unknown>) => ({ method: 'GET', path: `/invoices/${String(a['id'])}` }) };
+    expect(() => countersignCanUseTool(cs, options as unknown as CountersignCanUseToolOptions)).toThrow(TypeError);
+
+    const before = upstream.calls.length;
+    const hook = countersignCanUseTool(cs, { ...options, tools: ['mcp__billing__lookup_invoice'] });
+    const out = await runAgent(BASH_PROMPT, hook, undefined, ['Bash']);
+    expect(resultOf(out)).toMatchObject({ permission_denials: [{ tool_name: 'Bash', tool_use_id: 'toolu_bash' }] });
+    expect(existsSync(PWNED)).toBe(false);
+    expect(upstream.calls.length).toBe(before);
   }, 120_000);
 });

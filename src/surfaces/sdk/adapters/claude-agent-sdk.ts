@@ -16,8 +16,8 @@
  * waits for Countersign like any other. Tools that act by themselves (the
  * SDK's built-in Bash, Write, …) are not for this hook: an allow would run
  * them a second time, in the agent's process, with the agent's own access;
- * `countersignCanUseTool` denies every tool it does not guard unless given
- * `otherwise`.
+ * `countersignCanUseTool` answers only for the tools it is given by name
+ * (`tools` is required) and denies every other unless given `otherwise`.
  */
 import {
   createSdkMcpServer,
@@ -149,8 +149,13 @@ export interface CountersignCanUseToolOptions {
   connection: string | ((toolName: string) => string);
   /** The action's input for a guarded tool call. */
   toInput: (toolName: string, input: Record<string, unknown>) => unknown;
-  /** The SDK tool names this hook answers (`mcp__<server>__<tool>`); default: every tool. */
-  tools?: readonly string[];
+  /**
+   * The SDK tool names this hook answers (`mcp__<server>__<tool>`): the guarded
+   * MCP tools, and only them. Required: an `allow` for any other tool (the CLI's
+   * Bash, Write, another MCP server's tool) would let the SDK run it itself, in
+   * the agent's process, after the gateway ran whatever `toInput` made of it.
+   */
+  tools: readonly string[];
   reason?: (toolName: string, input: Record<string, unknown>) => string;
   /** Where a succeeded outcome is left for the tool to hand to the model (see countersignMcpServer). */
   decided?: DecidedCalls;
@@ -171,9 +176,10 @@ export interface CountersignCanUseToolOptions {
  *   tools: ['mcp__billing__refund'], connection: 'billing-api', toInput: (_, a) => ({ method: 'POST', path: `/refunds/${a.order}` }), decided }) } });
  */
 export function countersignCanUseTool(client: CountersignClient, o: CountersignCanUseToolOptions): CanUseTool {
-  const guarded = o.tools ? new Set(o.tools) : null;
+  if (!Array.isArray(o.tools)) throw new TypeError('countersignCanUseTool: give `tools`, the names of the guarded MCP tools it answers for (mcp__<server>__<tool>)');
+  const guarded = new Set(o.tools);
   return async (toolName, input, options): Promise<PermissionResult | null> => {
-    if (guarded && !guarded.has(toolName)) {
+    if (!guarded.has(toolName)) {
       return o.otherwise ? o.otherwise(toolName, input, options) : { behavior: 'deny', message: `${toolName} is not a Countersign-guarded tool here.` };
     }
     const connection = typeof o.connection === 'string' ? o.connection : o.connection(toolName);
