@@ -152,6 +152,16 @@ class AnswerTest(unittest.TestCase):
             countersign.Client(url=server.url, key=KEY).get("../../audit?x=1#y")
         self.assertEqual(paths, ["/v1/requests/..%2F..%2Faudit%3Fx%3D1%23y"])
 
+    def test_a_dot_segment_is_not_a_request_id(self) -> None:
+        server = Server(lambda h: (404, {"Content-Type": "application/json"}, b'{"error": {"code": "NOT_FOUND", "message": "no"}}'))
+        self.addCleanup(server.close)
+        cs = countersign.Client(url=server.url, key=KEY)
+        for bad in (".", ".."):
+            for call in (lambda: cs.get(bad), lambda: cs.cancel(bad), lambda: cs.poll(bad, 0), lambda: cs.review(bad, "approve")):
+                with self.assertRaises(ValueError):
+                    call()
+        self.assertEqual(server.seen, [])
+
     def test_raise_on_refuses_a_status_that_is_not_an_outcome(self) -> None:
         server = Server(lambda h: (500, {}, b""))
         self.addCleanup(server.close)

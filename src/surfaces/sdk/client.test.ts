@@ -64,3 +64,24 @@ describe('the client and what it is given', () => {
     expect(seen).toEqual(['Bearer cs_secret_key']);
   });
 });
+
+describe('the client and request ids', () => {
+  it('keeps a request id one path segment: a dot segment (an id read from an edited run state, or an impostor) is refused, not resolved to another route', async () => {
+    const paths: string[] = [];
+    const url = await serve((req, res) => {
+      paths.push(`${req.method} ${req.url}`);
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"code":"NOT_FOUND","message":"no"}}');
+    });
+    const cs = createClient({ url, key: 'cs_secret_key' });
+    for (const id of ['.', '..', '']) {
+      await expect(cs.get(id), JSON.stringify(id)).rejects.toThrow(TypeError);
+      await expect(cs.cancel(id)).rejects.toThrow(TypeError);
+      await expect(cs.review(id, { verdict: 'approve' })).rejects.toThrow(TypeError);
+      await expect(cs.wait(id, { seconds: 1 })).rejects.toThrow(TypeError);
+    }
+    expect(paths).toEqual([]);
+    await expect(cs.get('../x?y#z')).rejects.toThrow(/no/);
+    await expect(cs.wait('req_1', { seconds: 1, from: 'pending&wait=600' as never })).rejects.toThrow(/no/);
+    expect(paths).toEqual(['GET /v1/requests/..%2Fx%3Fy%23z', 'GET /v1/requests/req_1?wait=1&from=pending%26wait%3D600']);
+  });
+});

@@ -123,6 +123,16 @@ export interface ClientOptions {
 const TERMINAL: ReadonlySet<RequestStatus> = new Set(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
 
 /**
+ * A request id as one path segment. `.` and `..` survive percent-encoding and a
+ * URL resolves them (`/v1/requests/../cancel` is `/v1/cancel`), so they are
+ * refused: an id may come from a run's state, which its process can edit.
+ */
+function segment(id: string): string {
+  if (typeof id !== 'string' || id === '' || id === '.' || id === '..') throw new TypeError('countersign: not a request id');
+  return encodeURIComponent(id);
+}
+
+/**
  * The gateway's URL, refused at once (without quoting it) when it holds a user
  * or password: fetch would refuse every call with an error quoting the whole
  * URL, and an adapter hands a tool's error to the model.
@@ -201,10 +211,10 @@ export function createClient(opts: ClientOptions) {
       if (r.status >= 400) fail(r.status, r.body);
       return r.body;
     },
-    get: (id: string) => ok(call<RequestView>('GET', `/v1/requests/${encodeURIComponent(id)}`)),
+    get: async (id: string) => ok(call<RequestView>('GET', `/v1/requests/${segment(id)}`)),
     /** Long-polls until the status moves from `from` (default: what it is now), or `seconds` pass. */
-    wait: (id: string, o: { seconds?: number; from?: RequestStatus; signal?: AbortSignal } = {}) =>
-      ok(call<RequestView>('GET', `/v1/requests/${encodeURIComponent(id)}?wait=${o.seconds ?? 30}${o.from ? `&from=${o.from}` : ''}`, undefined, o.signal)),
+    wait: async (id: string, o: { seconds?: number; from?: RequestStatus; signal?: AbortSignal } = {}) =>
+      ok(call<RequestView>('GET', `/v1/requests/${segment(id)}?wait=${o.seconds ?? 30}${o.from ? `&from=${encodeURIComponent(o.from)}` : ''}`, undefined, o.signal)),
     list: async (o: { status?: RequestStatus[]; reviewable?: boolean; limit?: number } = {}) => {
       const q = new URLSearchParams();
       if (o.status?.length) q.set('status', o.status.join(','));
@@ -212,9 +222,9 @@ export function createClient(opts: ClientOptions) {
       if (o.limit) q.set('limit', String(o.limit));
       return (await ok(call<{ requests: RequestView[] }>('GET', `/v1/requests?${q}`))).requests;
     },
-    review: (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) =>
-      ok(call<RequestView>('POST', `/v1/requests/${encodeURIComponent(id)}/reviews`, r)),
-    cancel: (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${encodeURIComponent(id)}/cancel`, reason ? { reason } : {})),
+    review: async (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) =>
+      ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/reviews`, r)),
+    cancel: async (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/cancel`, reason ? { reason } : {})),
     simulate: (s: { connection: string; input: unknown; principal?: string; reason?: string }) =>
       ok(call<{ effect: string; rules: string[]; message: string | null; facts: unknown; approvers: unknown[] }>('POST', '/v1/policy/simulate', s)),
     /** MCP tool pins (humans): each upstream tool's accepted definition and any change seen since. */
