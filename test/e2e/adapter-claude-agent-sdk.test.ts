@@ -33,6 +33,7 @@ const SCRIPTS: Record<string, { tool: string; input: Record<string, unknown> }> 
   'delete c-3': { tool: 'mcp__billing__delete_customer', input: { id: 'c-3' } },
   'refund o-4': { tool: 'mcp__billing__refund', input: { order: 'o-4', amount: 8 } },
   'refund o-6': { tool: 'mcp__billing__refund', input: { order: 'o-6', amount: 2 } },
+  'look up tagged inv-9': { tool: 'mcp__billing__lookup_tagged', input: { id: 'inv-9' } },
 };
 
 /** A turn with two tool calls under one id (the model's output names the ids): two reads of invoices. */
@@ -102,6 +103,14 @@ const tools = [
     schema: { order: z.string(), amount: z.number() },
     connection: 'billing-api',
     toInput: (a: { order: string; amount: number }) => ({ method: 'POST', path: `/refunds/${a.order}`, body: { amount: a.amount } }),
+  },
+  // As the gateway shows it, this input reads GET, and the header's value [redacted].
+  {
+    name: 'lookup_tagged',
+    description: 'Look an invoice up, saying who asks',
+    schema: { id: z.string() },
+    connection: 'billing-api',
+    toInput: (a: { id: string }) => ({ method: 'get', path: `/invoices/${a.id}`, headers: { 'X-Asked-By': 'claude-agent' } }),
   },
   { name: 'delete_customer', description: 'Delete a customer', schema: { id: z.string() }, connection: 'billing-api', toInput: (a: { id: string }) => ({ method: 'DELETE', path: `/customers/${a.id}` }) },
 ] as unknown as CountersignAgentTool<never>[];
@@ -243,5 +252,15 @@ describe('Claude Agent SDK: canUseTool answered by Countersign, tools run throug
     expect(resultOf(out)).toMatchObject({ permission_denials: [{ tool_name: 'Bash', tool_use_id: 'toolu_bash' }] });
     expect(existsSync(PWNED)).toBe(false);
     expect(upstream.calls.length).toBe(before);
+  }, 120_000);
+
+  it('hands the model the outcome canUseTool obtained although the gateway shows the input normalized: one run, no "nothing ran"', async () => {
+    const out = await runAgent('look up tagged inv-9');
+    expect(resultOf(out)).toMatchObject({ subtype: 'success', result: 'done' });
+    const shown = shownToModel('look up tagged inv-9');
+    expect(shown?.isError).toBe(false);
+    expect(JSON.parse(shown!.text)).toMatchObject({ status: 200, body: { echo: 'GET /api/invoices/inv-9' } });
+    expect(callsTo('GET', '/invoices/inv-9')).toHaveLength(1);
+    expect(callsTo('GET', '/invoices/inv-9')[0]!.headers['x-asked-by']).toBe('claude-agent');
   }, 120_000);
 });

@@ -83,7 +83,16 @@ function specs(tag: string) {
     toInput: (a) => ({ method: 'DELETE', path: `/customers/${a.id}` }),
     reason: (a) => `${tag}: delete ${a.id}`,
   };
-  return { lookup, refund, remove };
+  // As the gateway shows it, this input reads GET, and the header's value [redacted].
+  const tagged: CountersignToolSpec<{ id: string }> = {
+    name: 'lookup_tagged',
+    description: 'Look an invoice up, saying who asks',
+    schema: z.object({ id: z.string() }),
+    connection: 'billing-api',
+    toInput: (a) => ({ method: 'get', path: `/invoices/${a.id}`, headers: { 'X-Asked-By': 'graph-agent' } }),
+    reason: (a) => `${tag}: look up ${a.id}, tagged`,
+  };
+  return { lookup, refund, remove, tagged };
 }
 
 /**
@@ -193,9 +202,9 @@ describe('LangGraph nodes that interrupt while Countersign holds a tool call', (
 
   /** Builds the graph afresh: a second call is the agent's process after a restart, on the same checkpointer. */
   function build(tag: string, call: ToolCall | ToolCall[]) {
-    const { lookup, refund, remove } = specs(tag);
-    const nodes = countersignToolNodes(cs, [lookup, refund, remove]);
-    const model = scriptedModel([lookup, refund, remove], call);
+    const { lookup, refund, remove, tagged } = specs(tag);
+    const nodes = countersignToolNodes(cs, [lookup, refund, remove, tagged]);
+    const model = scriptedModel([lookup, refund, remove, tagged], call);
     const graph = new StateGraph(CountersignState)
       .addNode('agent', model.node)
       .addNode('submit', nodes.submit)
@@ -295,5 +304,14 @@ describe('LangGraph nodes that interrupt while Countersign holds a tool call', (
       expect(callsTo('GET', `/invoices/inv-odd-${n}`), id).toHaveLength(1);
       expect(await myRequests(`g-odd-${n}`), id).toHaveLength(1);
     }
+  }, 60_000);
+
+  it('knows its own request although the gateway shows the input normalized (method in capitals, a header’s value redacted)', async () => {
+    const config = { configurable: { thread_id: 'tagged-1' } };
+    const { graph, seen } = build('g-tagged', { id: 'call_g9', name: 'lookup_tagged', args: { id: 'inv-g9' }, type: 'tool_call' });
+    const out = await graph.invoke({ messages: [new HumanMessage('look inv-g9 up')] }, config);
+    expect(out.messages.at(-1)!.content).toBe('done');
+    expect(seen[1]!.some((m) => m instanceof ToolMessage && m.status === 'success' && String(m.content).includes('GET /api/invoices/inv-g9'))).toBe(true);
+    expect(callsTo('GET', '/invoices/inv-g9')).toHaveLength(1);
   }, 60_000);
 });

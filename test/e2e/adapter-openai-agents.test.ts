@@ -72,6 +72,14 @@ function buildAgent(model: ScriptedModel) {
       toInput: (a) => ({ method: 'POST', path: '/refunds', body: a }),
     }),
     countersignTool(cs, {
+      name: 'listTagged',
+      description: 'List the invoices, saying who asks',
+      parameters: z.object({ limit: z.number() }),
+      connection: 'billing-api',
+      // As the gateway shows it, this input reads GET, and the header's value [redacted].
+      toInput: (a) => ({ method: 'get', path: '/invoices', query: { limit: String(a.limit) }, headers: { 'X-Asked-By': 'billing-agent' } }),
+    }),
+    countersignTool(cs, {
       name: 'deleteInvoice',
       description: 'Delete an invoice',
       parameters: z.object({ invoice: z.string() }),
@@ -253,5 +261,16 @@ describe('OpenAI Agents SDK adapter', { timeout: 90_000 }, () => {
     expect((await resumed).finalOutput).toBe('done');
     expect(toolOutputSeen(model, '__proto__')).toContain('POST /api/refunds');
     expect(calls('POST').filter((c) => c.body.includes('inv_proto'))).toHaveLength(1);
+  });
+
+  it('knows its own request although the gateway shows the input normalized (method in capitals, a header’s value redacted): one run, and the model reads it', async () => {
+    const model = toolCall('listTagged', { limit: 4 }, 'oa-tagged');
+    const { agent, runner } = buildAgent(model);
+    const before = calls('GET').length;
+    const result = await runner.run(agent, 'list four invoices');
+    expect(result.finalOutput).toBe('done');
+    expect(toolOutputSeen(model, 'oa-tagged')).toContain('GET /api/invoices?limit=4');
+    expect(calls('GET').length).toBe(before + 1);
+    expect(calls('GET').at(-1)!.headers['x-asked-by']).toBe('billing-agent');
   });
 });

@@ -123,6 +123,40 @@ export interface ClientOptions {
 const TERMINAL: ReadonlySet<RequestStatus> = new Set(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
 
 /**
+ * Whether a request, as the gateway shows it, is the action `input` on
+ * `connection`: for an adapter that finds a tool call's request id in state its
+ * process can edit. The gateway keeps an input normalized and shows it
+ * redacted (an HTTP method in capitals, an MCP call's absent `arguments` as
+ * `{}`, the value of most headers as `[redacted]`), so `input` is compared as
+ * it would be shown; key order and `undefined` members do not matter.
+ *
+ * @example
+ * if (!isActionOf(await cs.get(id), 'billing-api', { method: 'post', path: '/refunds' })) throw new Error('not this call');
+ */
+export function isActionOf(r: Pick<RequestView, 'action'>, connection: string, input: unknown): boolean {
+  return r.action?.connection === connection && canonicalJson(r.action.input) === canonicalJson(asShown(input, r.action.input));
+}
+
+function asShown(input: unknown, shown: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const i: Record<string, unknown> = { ...input };
+  if (typeof i['method'] === 'string') i['method'] = i['method'].toUpperCase();
+  if (typeof i['tool'] === 'string' && i['arguments'] === undefined) i['arguments'] = {};
+  const seen = (shown as { headers?: unknown } | null)?.headers as Record<string, unknown> | undefined;
+  if (i['headers'] && typeof i['headers'] === 'object' && seen && typeof seen === 'object') {
+    i['headers'] = Object.fromEntries(Object.entries(i['headers']).map(([k, v]) => [k, Object.hasOwn(seen, k) && seen[k] === '[redacted]' ? '[redacted]' : v]));
+  }
+  return i;
+}
+
+/** JSON as it is sent (undefined members dropped), keys sorted. */
+function canonicalJson(v: unknown): string {
+  const sorted = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(sorted) : x && typeof x === 'object' ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sorted((x as Record<string, unknown>)[k])])) : x;
+  return JSON.stringify(sorted(JSON.parse(JSON.stringify(v ?? null)) as unknown));
+}
+
+/**
  * A request id as one path segment. `.` and `..` survive percent-encoding and a
  * URL resolves them (`/v1/requests/../cancel` is `/v1/cancel`), so they are
  * refused: an id may come from a run's state, which its process can edit.

@@ -28,7 +28,7 @@ import {
   type McpSdkServerConfigWithInstance,
   type PermissionResult,
 } from '@anthropic-ai/claude-agent-sdk';
-import type { CountersignClient, RequestView } from '../client.ts';
+import { isActionOf, type CountersignClient, type RequestView } from '../client.ts';
 
 /** One guarded tool: what the model sees and the Countersign action its call becomes. */
 export interface CountersignAgentTool<Schema extends AnyZodRawShape = AnyZodRawShape> {
@@ -98,18 +98,6 @@ async function runOrWithdraw(client: CountersignClient, action: Parameters<Count
 
 const resultText = (r: RequestView) => (typeof r.result === 'string' ? r.result : JSON.stringify(r.result));
 
-/** The same JSON value, whatever the key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
-
 const toolUseIdOf = (extra: unknown): string | undefined => {
   const id = (extra as { _meta?: Record<string, unknown> } | undefined)?._meta?.['claudecode/toolUseId'];
   return typeof id === 'string' ? id : undefined;
@@ -134,7 +122,7 @@ export function countersignMcpServer(
       const useId = toolUseIdOf(extra);
       const known = useId ? o.decided?.take(useId) : undefined;
       // Decided already: the gateway ran it. Never submit a second time, even if the arguments changed on the way.
-      if (known && (known.action.connection !== t.connection || canonical(known.action.input) !== canonical(input))) {
+      if (known && !isActionOf(known, t.connection, input)) {
         return { content: [{ type: 'text' as const, text: `Countersign request ${known.id} was for other arguments than this call; nothing ran for this call.` }], isError: true };
       }
       const r = known ?? (await runOrWithdraw(client, { connection: t.connection, input, reason: t.reason?.(args) ?? `${t.name} tool call from a Claude agent` }, { timeoutMs: o.timeoutMs ?? DAY }));

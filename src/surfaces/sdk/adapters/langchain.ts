@@ -26,7 +26,7 @@ import { ToolMessage, type AIMessage, type BaseMessage } from '@langchain/core/m
 import { tool, type DynamicStructuredTool } from '@langchain/core/tools';
 import type { InteropZodObject } from '@langchain/core/utils/types';
 import { Annotation, Command, interrupt, MessagesAnnotation } from '@langchain/langgraph';
-import type { CountersignClient, RequestView } from '../client.ts';
+import { isActionOf, type CountersignClient, type RequestView } from '../client.ts';
 
 /** One guarded tool: what the model sees (name, description, schema) and the Countersign action its call becomes. */
 export interface CountersignToolSpec<Args = Record<string, unknown>> {
@@ -145,18 +145,6 @@ const recorded = (requests: Record<string, string>, callId: string | undefined):
 /** Whether an earlier call of the same message has this id: only the first call with an id becomes a request. */
 const reusedId = (calls: readonly { id?: string }[], i: number): boolean => calls.slice(0, i).some((c) => c.id === calls[i]!.id);
 
-/** RFC 8785 in spirit: the same JSON value, whatever the key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
-
 /**
  * Two graph nodes for the tool calls of the last AI message, to wire as
  * `model → submit → decide → model`. `submit` sends each call to Countersign
@@ -213,7 +201,7 @@ export function countersignToolNodes(client: CountersignClient, specs: Countersi
       }
       if (!FINAL.has(r.status)) r = await client.settle(id);
       // A request id in the state that is not this call's action (a state edited by hand) yields nothing.
-      if (r.action.connection !== spec.connection || canonical(r.action.input) !== canonical(spec.toInput(call.args))) {
+      if (!isActionOf(r, spec.connection, spec.toInput(call.args))) {
         messages.push(new ToolMessage({ tool_call_id: toolCallId, name: call.name, status: 'error', content: `Countersign request ${id} is not this tool call's action.` }));
         continue;
       }

@@ -19,7 +19,7 @@
  * does, and the gateway runs it only once a human approved it there.
  */
 import { RunState, Runner, tool, type Agent, type FunctionTool, type RunContext, type RunResult, type RunToolApprovalItem, type ToolExecuteArgument, type ToolInputParameters } from '@openai/agents';
-import type { CountersignClient, RequestView } from '../client.ts';
+import { isActionOf, type CountersignClient, type RequestView } from '../client.ts';
 
 /** Where in the run's context the request id of each tool call is kept. */
 export const CONTEXT_KEY = 'countersign';
@@ -80,12 +80,6 @@ const recordedId = (ids: Record<string, string> | undefined, callId: string): st
 const record = (ids: Record<string, string>, callId: string, requestId: string) =>
   Object.defineProperty(ids, callId, { value: requestId, enumerable: true, writable: true, configurable: true });
 
-function sameJson(a: unknown, b: unknown): boolean {
-  const canon = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canon(x)])) : v;
-  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
-}
-
 /** The request once final; one still undecided after `timeoutMs` is cancelled, so it can never run unseen later. */
 async function decided(client: CountersignClient, first: RequestView, timeoutMs: number, signal?: AbortSignal): Promise<RequestView> {
   if (FINAL.has(first.status)) return first;
@@ -119,7 +113,7 @@ export function countersignTool<TParameters extends ToolInputParameters>(client:
     if (known) {
       const r = await client.get(known);
       // The state is the agent's to edit: a request id that names another action must not answer for this one.
-      if (r.action.connection !== opts.connection || !sameJson(r.action.input, input(args))) {
+      if (!isActionOf(r, opts.connection, input(args))) {
         throw new Error(`countersign: request ${known} recorded for tool call ${callId} is for another action`);
       }
       return r;
