@@ -15,7 +15,12 @@ export interface RemoteOptions {
 function client(o: RemoteOptions) {
   const key = bearerFor(o.url, o.key);
   if (!key) throw new UsageError('no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
-  return createClient({ url: o.url, key });
+  try {
+    return createClient({ url: o.url, key });
+  } catch (e) {
+    // A URL or key the client refuses: a usage error, said without quoting either.
+    throw e instanceof TypeError ? new UsageError(e.message.replace(/^countersign: /, '')) : e;
+  }
 }
 
 function print(o: RemoteOptions, value: unknown, text: () => string): void {

@@ -34,6 +34,37 @@ const EXIT_BY_STATUS: Readonly<Record<RequestView['status'], number>> = {
 
 const err = (text: string) => process.stderr.write(text);
 
+/**
+ * The answer as a request, or INVALID_RESPONSE: something else at the URL (another
+ * service, a proxy's page, an impostor) must end as a refusal, never as exit 0.
+ */
+function requestOf(r: RequestView): RequestView {
+  const v = r as Partial<RequestView> | null | undefined;
+  const isObject = (x: unknown) => typeof x === 'object' && x !== null;
+  const ok =
+    isObject(v) &&
+    typeof v!.id === 'string' &&
+    v!.id !== '' &&
+    typeof v!.status === 'string' &&
+    Object.hasOwn(EXIT_BY_STATUS, v!.status) &&
+    isObject(v!.action) &&
+    isObject(v!.connection) &&
+    Array.isArray(v!.reviews) &&
+    Array.isArray(v!.decision?.rules) &&
+    Array.isArray(v!.approvals?.remaining);
+  if (!ok) throw new CountersignApiError(0, 'INVALID_RESPONSE', 'the answer is not a Countersign request: is --url (COUNTERSIGN_URL) the gateway?', r);
+  return r;
+}
+
+/** The client, or a usage error for a URL or key it refuses (said without quoting either). */
+function clientFor(url: string, key: string): CountersignClient {
+  try {
+    return createClient({ url, key });
+  } catch (e) {
+    throw e instanceof TypeError ? new UsageError(e.message.replace(/^countersign: /, '')) : e;
+  }
+}
+
 /** The live elapsed time on a terminal, redrawn in place each second; nothing on a pipe. */
 function ticker(tty: boolean, since: number) {
   let current: RequestView | undefined;
@@ -147,7 +178,7 @@ export async function runCommand(connection: string, argv: readonly string[], o:
   const action = runAction(connection, argv, o);
   const key = bearerFor(o.url, o.key);
   if (!key) throw new UsageError('no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
-  const cs = createClient({ url: o.url, key });
+  const cs = clientFor(o.url, key);
   const tty = process.stderr.isTTY === true;
   const since = Date.now();
 
@@ -162,7 +193,7 @@ export async function runCommand(connection: string, argv: readonly string[], o:
   const tick = ticker(tty, since);
   try {
     try {
-      submitted = await cs.submit(action);
+      submitted = requestOf(await cs.submit(action));
     } catch (e) {
       return refusal(e, o);
     }
@@ -181,11 +212,11 @@ export async function runCommand(connection: string, argv: readonly string[], o:
       };
       const onChange = (next: RequestView) => {
         lost = false;
-        tick.update(next);
+        tick.update(requestOf(next));
       };
       try {
         const deadline = o.timeout === undefined ? Number.POSITIVE_INFINITY : since + o.timeout * 1000;
-        r = await settleThrough(cs, r.id, deadline, ac.signal, onChange, onLost);
+        r = requestOf(await settleThrough(cs, r.id, deadline, ac.signal, onChange, onLost));
       } catch (e) {
         tick.stop();
         if (ac.signal.aborted) return await interrupted(cs, r, o);

@@ -75,12 +75,18 @@ const usage = { inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0
 
 /** A mock model that calls one tool, then answers; it keeps every prompt it was given. */
 function scriptedModel(toolName: string, input: unknown, toolCallId: string) {
+  return scriptedCalls([{ toolName, input, toolCallId }]);
+}
+
+/** A mock model that makes these tool calls in one step, then answers. */
+function scriptedCalls(toolCalls: { toolName: string; input: unknown; toolCallId: string }[]) {
   const prompts: unknown[][] = [];
   const model = new MockLanguageModelV3({
     doGenerate: async ({ prompt }) => {
       prompts.push(prompt);
       if (prompts.length === 1) {
-        return { content: [{ type: 'tool-call', toolCallId, toolName, input: JSON.stringify(input) }], finishReason: { unified: 'tool-calls', raw: undefined }, usage, warnings: [] };
+        const content = toolCalls.map((c) => ({ type: 'tool-call' as const, toolCallId: c.toolCallId, toolName: c.toolName, input: JSON.stringify(c.input) }));
+        return { content, finishReason: { unified: 'tool-calls', raw: undefined }, usage, warnings: [] };
       }
       return { content: [{ type: 'text', text: 'done' }], finishReason: { unified: 'stop', raw: undefined }, usage, warnings: [] };
     },
@@ -204,5 +210,31 @@ describe('Vercel AI SDK adapter', { timeout: 90_000 }, () => {
     const late = await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } });
     expect(late.status).toBe(409);
     expect(calls('POST').length).toBe(before);
+  });
+
+  it('gives each of two calls the model named with one id its own request: the second is not answered by the first’s', async () => {
+    const { tools, toolApproval } = billingTools();
+    // A model (or whoever writes its output) may reuse a tool call id: an allowed read first, then a write that needs a human.
+    const { model, prompts } = scriptedCalls([
+      { toolName: 'listInvoices', input: { limit: 3 }, toolCallId: 'call-dup' },
+      { toolName: 'refund', input: { invoice: 'inv_dup', amount: 13 }, toolCallId: 'call-dup' },
+    ]);
+    const posts = calls('POST').length;
+    const gets = calls('GET').length;
+    const run = generateText({ model, tools, toolApproval, prompt: 'list, then refund inv_dup', stopWhen: stepCountIs(3) });
+
+    // The refund is held for a human like any other, not approved on the strength of the read's request.
+    const held = await pendingFor('call-dup');
+    expect((await gw.as('alice', `/v1/requests/${held.id}`)).body.action.input.body).toEqual({ invoice: 'inv_dup', amount: 13 });
+    expect(calls('POST').length).toBe(posts);
+    expect((await gw.as('alice', `/v1/requests/${held.id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+    await run;
+    expect(calls('GET').length).toBe(gets + 1);
+    expect(calls('POST').length).toBe(posts + 1);
+    expect(calls('POST').at(-1)!.body).toContain('inv_dup');
+    // The model read each call's own result.
+    const outputs = JSON.stringify(prompts[1]);
+    expect(outputs).toContain('GET /api/invoices?limit=3');
+    expect(outputs).toContain('POST /api/refunds');
   });
 });

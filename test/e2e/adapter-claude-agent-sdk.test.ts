@@ -9,12 +9,12 @@
  * or denies over REST.
  */
 import { query, type CanUseTool, type SDKMessage } from '@anthropic-ai/claude-agent-sdk';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { countersignAgentTools, type CountersignAgentTool } from '../../src/surfaces/sdk/adapters/claude-agent-sdk.ts';
+import { countersignAgentTools, countersignCanUseTool, type CountersignAgentTool, type CountersignCanUseToolOptions } from '../../src/surfaces/sdk/adapters/claude-agent-sdk.ts';
 import { createClient, type CountersignClient, type RequestView } from '../../src/surfaces/sdk/client.ts';
 import { startFakeAnthropic, toolResults, type FakeAnthropic, type MessagesRequest } from '../support/fake-anthropic.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -33,7 +33,17 @@ const SCRIPTS: Record<string, { tool: string; input: Record<string, unknown> }> 
   'delete c-3': { tool: 'mcp__billing__delete_customer', input: { id: 'c-3' } },
   'refund o-4': { tool: 'mcp__billing__refund', input: { order: 'o-4', amount: 8 } },
   'refund o-6': { tool: 'mcp__billing__refund', input: { order: 'o-6', amount: 2 } },
+  'look up tagged inv-9': { tool: 'mcp__billing__lookup_tagged', input: { id: 'inv-9' } },
 };
+
+/** A turn with two tool calls under one id (the model's output names the ids): two reads of invoices. */
+const TWIN_PROMPT = 'look up inv-7 and inv-8';
+const TWIN_CALLS = ['inv-7', 'inv-8'].map((id) => ({ type: 'tool_use' as const, id: 'toolu_twin', name: 'mcp__billing__lookup_invoice', input: { id } }));
+
+/** A turn calling the CLI's own Bash tool, which acts in the agent's process. */
+const BASH_PROMPT = 'clean up with bash';
+const PWNED = join(home, 'pwned');
+const BASH_CALL = { type: 'tool_use' as const, id: 'toolu_bash', name: 'Bash', input: { command: `touch ${PWNED}`, description: 'clean up' } };
 
 const promptOf = (req: MessagesRequest) => {
   const first = req.messages[0]?.content;
@@ -68,6 +78,8 @@ policy:
   );
   cs = createClient({ url: gw.url, key: gw.keys['deploy-bot']! });
   model = await startFakeAnthropic((req) => {
+    if (JSON.stringify(req.messages[0]?.content).includes(BASH_PROMPT)) return toolResults(req).length === 0 ? [BASH_CALL] : [{ type: 'text', text: 'done' }];
+    if (JSON.stringify(req.messages[0]?.content).includes(TWIN_PROMPT)) return toolResults(req).length === 0 ? TWIN_CALLS : [{ type: 'text', text: 'done' }];
     const prompt = promptOf(req);
     const script = prompt ? SCRIPTS[prompt] : undefined;
     const offered = (req.tools ?? []).some((t) => t.name === script?.tool);
@@ -92,11 +104,19 @@ const tools = [
     connection: 'billing-api',
     toInput: (a: { order: string; amount: number }) => ({ method: 'POST', path: `/refunds/${a.order}`, body: { amount: a.amount } }),
   },
+  // As the gateway shows it, this input reads GET, and the header's value [redacted].
+  {
+    name: 'lookup_tagged',
+    description: 'Look an invoice up, saying who asks',
+    schema: { id: z.string() },
+    connection: 'billing-api',
+    toInput: (a: { id: string }) => ({ method: 'get', path: `/invoices/${a.id}`, headers: { 'X-Asked-By': 'claude-agent' } }),
+  },
   { name: 'delete_customer', description: 'Delete a customer', schema: { id: z.string() }, connection: 'billing-api', toInput: (a: { id: string }) => ({ method: 'DELETE', path: `/customers/${a.id}` }) },
 ] as unknown as CountersignAgentTool<never>[];
 
 /** Runs the agent on a prompt to its end; `canUseTool` replaces Countersign's hook when given (the forged case). */
-async function runAgent(prompt: string, canUseTool?: CanUseTool, timeoutMs?: number): Promise<SDKMessage[]> {
+async function runAgent(prompt: string, canUseTool?: CanUseTool, timeoutMs?: number, builtIn: string[] = []): Promise<SDKMessage[]> {
   const guard = countersignAgentTools(cs, { name: 'billing', tools, ...(timeoutMs ? { timeoutMs } : {}) });
   const out: SDKMessage[] = [];
   const q = query({
@@ -104,7 +124,7 @@ async function runAgent(prompt: string, canUseTool?: CanUseTool, timeoutMs?: num
     options: {
       mcpServers: guard.mcpServers,
       canUseTool: canUseTool ?? guard.canUseTool,
-      tools: [],
+      tools: builtIn,
       settingSources: [],
       cwd: home,
       env: {
@@ -208,5 +228,39 @@ describe('Claude Agent SDK: canUseTool answered by Countersign, tools run throug
     expect(shownToModel('refund o-6')!.text).toContain(`request ${req!.id}, cancelled`);
     expect((await gw.as('alice', `/v1/requests/${req!.id}/reviews`, { body: { verdict: 'approve' } })).status).toBeGreaterThanOrEqual(400);
     expect(callsTo('POST', '/refunds/o-6')).toHaveLength(0);
+  }, 120_000);
+
+  it('runs each of two calls the model gave one id exactly once, and tells the model each one’s own outcome', async () => {
+    const out = await runAgent(TWIN_PROMPT);
+    expect(resultOf(out)).toMatchObject({ subtype: 'success' });
+    for (const id of ['inv-7', 'inv-8']) {
+      expect(callsTo('GET', `/invoices/${id}`), id).toHaveLength(1);
+      expect(await requestsFor(`/invoices/${id}`), id).toHaveLength(1);
+    }
+    const shown = model.requests.flatMap(toolResults).filter((r) => r.id === 'toolu_twin');
+    expect(shown.map((r) => r.text).join('\n')).not.toContain('nothing ran');
+  }, 120_000);
+
+  it('answers only for the tools it is told: a model’s call of the CLI’s own Bash is denied and runs nothing, here or at the gateway', async () => {
+    // Without the list, an allow would let the CLI run Bash itself, in the agent's process, after the gateway ran some other action.
+    const options = { connection: 'billing-api', toInput: (_n: string, a: Record<string, unknown>) => ({ method: 'GET', path: `/invoices/${String(a['id'])}` }) };
+    expect(() => countersignCanUseTool(cs, options as unknown as CountersignCanUseToolOptions)).toThrow(TypeError);
+
+    const before = upstream.calls.length;
+    const hook = countersignCanUseTool(cs, { ...options, tools: ['mcp__billing__lookup_invoice'] });
+    const out = await runAgent(BASH_PROMPT, hook, undefined, ['Bash']);
+    expect(resultOf(out)).toMatchObject({ permission_denials: [{ tool_name: 'Bash', tool_use_id: 'toolu_bash' }] });
+    expect(existsSync(PWNED)).toBe(false);
+    expect(upstream.calls.length).toBe(before);
+  }, 120_000);
+
+  it('hands the model the outcome canUseTool obtained although the gateway shows the input normalized: one run, no "nothing ran"', async () => {
+    const out = await runAgent('look up tagged inv-9');
+    expect(resultOf(out)).toMatchObject({ subtype: 'success', result: 'done' });
+    const shown = shownToModel('look up tagged inv-9');
+    expect(shown?.isError).toBe(false);
+    expect(JSON.parse(shown!.text)).toMatchObject({ status: 200, body: { echo: 'GET /api/invoices/inv-9' } });
+    expect(callsTo('GET', '/invoices/inv-9')).toHaveLength(1);
+    expect(callsTo('GET', '/invoices/inv-9')[0]!.headers['x-asked-by']).toBe('claude-agent');
   }, 120_000);
 });

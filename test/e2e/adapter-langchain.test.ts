@@ -83,18 +83,27 @@ function specs(tag: string) {
     toInput: (a) => ({ method: 'DELETE', path: `/customers/${a.id}` }),
     reason: (a) => `${tag}: delete ${a.id}`,
   };
-  return { lookup, refund, remove };
+  // As the gateway shows it, this input reads GET, and the header's value [redacted].
+  const tagged: CountersignToolSpec<{ id: string }> = {
+    name: 'lookup_tagged',
+    description: 'Look an invoice up, saying who asks',
+    schema: z.object({ id: z.string() }),
+    connection: 'billing-api',
+    toInput: (a) => ({ method: 'get', path: `/invoices/${a.id}`, headers: { 'X-Asked-By': 'graph-agent' } }),
+    reason: (a) => `${tag}: look up ${a.id}, tagged`,
+  };
+  return { lookup, refund, remove, tagged };
 }
 
 /**
  * The model: first turn a scripted tool call, second turn a plain answer.
  * `seen` keeps what the model was given on each turn.
  */
-function scriptedModel(tools: { name: string; description: string; schema: unknown }[], call: ToolCall) {
+function scriptedModel(tools: { name: string; description: string; schema: unknown }[], call: ToolCall | ToolCall[]) {
   const seen: BaseMessage[][] = [];
   const bound = tools as unknown as Parameters<FakeListChatModel['bindTools']>[0];
   const turns = [
-    new FakeStreamingChatModel({ chunks: [new AIMessageChunk({ content: '', tool_calls: [call] })] }).bindTools(bound),
+    new FakeStreamingChatModel({ chunks: [new AIMessageChunk({ content: '', tool_calls: [call].flat() })] }).bindTools(bound),
     new FakeListChatModel({ responses: ['done'] }).bindTools(bound),
   ];
   const node = async (state: { messages: BaseMessage[] }) => {
@@ -192,10 +201,10 @@ describe('LangGraph nodes that interrupt while Countersign holds a tool call', (
   const saver = new MemorySaver();
 
   /** Builds the graph afresh: a second call is the agent's process after a restart, on the same checkpointer. */
-  function build(tag: string, call: ToolCall) {
-    const { lookup, refund, remove } = specs(tag);
-    const nodes = countersignToolNodes(cs, [lookup, refund, remove]);
-    const model = scriptedModel([lookup, refund, remove], call);
+  function build(tag: string, call: ToolCall | ToolCall[]) {
+    const { lookup, refund, remove, tagged } = specs(tag);
+    const nodes = countersignToolNodes(cs, [lookup, refund, remove, tagged]);
+    const model = scriptedModel([lookup, refund, remove, tagged], call);
     const graph = new StateGraph(CountersignState)
       .addNode('agent', model.node)
       .addNode('submit', nodes.submit)
@@ -267,5 +276,42 @@ describe('LangGraph nodes that interrupt while Countersign holds a tool call', (
     expect(seen[1]!.some((m) => m instanceof ToolMessage && String(m.content).includes('GET /api/invoices/inv-g3'))).toBe(true);
     expect(out.messages.at(-1)!.content).toBe('done');
     expect(callsTo('GET', '/invoices/inv-g3')).toHaveLength(1);
+  }, 60_000);
+
+  it('submits one request per tool call id: a second call under the same id is refused, not submitted, and the first is answered with its own result', async () => {
+    const config = { configurable: { thread_id: 'twin-1' } };
+    const calls: ToolCall[] = ['inv-t1', 'inv-t2'].map((id) => ({ id: 'call_twin', name: 'lookup_invoice', args: { id }, type: 'tool_call' }));
+    const { graph, seen } = build('g-twin', calls);
+    const out = await graph.invoke({ messages: [new HumanMessage('look inv-t1 and inv-t2 up')] }, config);
+    expect(out.messages.at(-1)!.content).toBe('done');
+    const told = seen[1]!.filter((m): m is ToolMessage => m instanceof ToolMessage).map((m) => String(m.content));
+    expect(told).toHaveLength(2);
+    expect(told[0]).toContain('GET /api/invoices/inv-t1');
+    expect(told[1]).toContain('call_twin');
+    expect(told[1]).not.toContain('GET /api');
+    expect(callsTo('GET', '/invoices/inv-t1')).toHaveLength(1);
+    expect(callsTo('GET', '/invoices/inv-t2')).toHaveLength(0);
+    expect(await myRequests('g-twin')).toHaveLength(1);
+  }, 60_000);
+
+  it('keeps a tool call id that names an object property (__proto__, constructor) as any other id', async () => {
+    for (const [n, id] of ['__proto__', 'constructor'].entries()) {
+      const config = { configurable: { thread_id: `odd-id-${n}` } };
+      const { graph, seen } = build(`g-odd-${n}`, { id, name: 'lookup_invoice', args: { id: `inv-odd-${n}` }, type: 'tool_call' });
+      const out = await graph.invoke({ messages: [new HumanMessage('look it up')] }, config);
+      expect(out.messages.at(-1)!.content, id).toBe('done');
+      expect(seen[1]!.some((m) => m instanceof ToolMessage && String(m.content).includes(`GET /api/invoices/inv-odd-${n}`)), id).toBe(true);
+      expect(callsTo('GET', `/invoices/inv-odd-${n}`), id).toHaveLength(1);
+      expect(await myRequests(`g-odd-${n}`), id).toHaveLength(1);
+    }
+  }, 60_000);
+
+  it('knows its own request although the gateway shows the input normalized (method in capitals, a header’s value redacted)', async () => {
+    const config = { configurable: { thread_id: 'tagged-1' } };
+    const { graph, seen } = build('g-tagged', { id: 'call_g9', name: 'lookup_tagged', args: { id: 'inv-g9' }, type: 'tool_call' });
+    const out = await graph.invoke({ messages: [new HumanMessage('look inv-g9 up')] }, config);
+    expect(out.messages.at(-1)!.content).toBe('done');
+    expect(seen[1]!.some((m) => m instanceof ToolMessage && m.status === 'success' && String(m.content).includes('GET /api/invoices/inv-g9'))).toBe(true);
+    expect(callsTo('GET', '/invoices/inv-g9')).toHaveLength(1);
   }, 60_000);
 });

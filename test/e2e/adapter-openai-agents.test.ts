@@ -72,6 +72,14 @@ function buildAgent(model: ScriptedModel) {
       toInput: (a) => ({ method: 'POST', path: '/refunds', body: a }),
     }),
     countersignTool(cs, {
+      name: 'listTagged',
+      description: 'List the invoices, saying who asks',
+      parameters: z.object({ limit: z.number() }),
+      connection: 'billing-api',
+      // As the gateway shows it, this input reads GET, and the header's value [redacted].
+      toInput: (a) => ({ method: 'get', path: '/invoices', query: { limit: String(a.limit) }, headers: { 'X-Asked-By': 'billing-agent' } }),
+    }),
+    countersignTool(cs, {
       name: 'deleteInvoice',
       description: 'Delete an invoice',
       parameters: z.object({ invoice: z.string() }),
@@ -227,5 +235,42 @@ describe('OpenAI Agents SDK adapter', { timeout: 90_000 }, () => {
     await expect(resumeRun(cs, { agent, state: tampered, runner })).rejects.toThrow(/is for another action/);
     expect(calls('POST').length).toBe(before);
     expect(await requestsFor('oa-refund-tampered')).toEqual([expect.objectContaining({ id: held.id, status: 'pending' })]);
+  });
+
+  it('keeps a call id that names an object property (__proto__, constructor) as any other id: one request, one run, held or not', async () => {
+    for (const callId of ['__proto__', 'constructor']) {
+      const model = toolCall('listInvoices', { limit: callId.length }, callId);
+      const { agent, runner } = buildAgent(model);
+      const before = calls('GET').length;
+      const result = await runner.run(agent, 'list invoices');
+      expect(result.finalOutput, callId).toBe('done');
+      expect(toolOutputSeen(model, callId)).toContain(`GET /api/invoices?limit=${callId.length}`);
+      expect(calls('GET').length, callId).toBe(before + 1);
+    }
+    const model = toolCall('refund', { invoice: 'inv_proto', amount: 1 }, '__proto__');
+    const { cs, agent, runner } = buildAgent(model);
+    const first = await runner.run(agent, 'refund inv_proto');
+    expect(first.interruptions).toHaveLength(1);
+    const held = await eventually(async () => {
+      const r = await gw.as('alice', '/v1/requests?status=pending&limit=1000');
+      return (r.body.requests as { id: string; action: { input: { body?: { invoice?: string } } } }[]).find((q) => q.action.input.body?.invoice === 'inv_proto');
+    }, 30_000);
+    expect(first.state.toString()).toContain(held.id);
+    const resumed = resumeRun(cs, { agent, state: first.state.toString(), runner });
+    expect((await gw.as('alice', `/v1/requests/${held.id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+    expect((await resumed).finalOutput).toBe('done');
+    expect(toolOutputSeen(model, '__proto__')).toContain('POST /api/refunds');
+    expect(calls('POST').filter((c) => c.body.includes('inv_proto'))).toHaveLength(1);
+  });
+
+  it('knows its own request although the gateway shows the input normalized (method in capitals, a header’s value redacted): one run, and the model reads it', async () => {
+    const model = toolCall('listTagged', { limit: 4 }, 'oa-tagged');
+    const { agent, runner } = buildAgent(model);
+    const before = calls('GET').length;
+    const result = await runner.run(agent, 'list four invoices');
+    expect(result.finalOutput).toBe('done');
+    expect(toolOutputSeen(model, 'oa-tagged')).toContain('GET /api/invoices?limit=4');
+    expect(calls('GET').length).toBe(before + 1);
+    expect(calls('GET').at(-1)!.headers['x-asked-by']).toBe('billing-agent');
   });
 });

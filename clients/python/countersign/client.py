@@ -231,6 +231,10 @@ def _quote(id: RequestRef) -> str:
     value = id.id if isinstance(id, Request) else id
     if not value:
         raise ValueError("a request id is required")
+    # "." and ".." survive quoting, and a proxy or server that resolves dot segments
+    # would send /v1/requests/../cancel to /v1/cancel: an id is one segment, never a step.
+    if value in (".", ".."):
+        raise ValueError("not a request id")
     return urllib.parse.quote(value, safe="")
 
 

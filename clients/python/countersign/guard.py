@@ -8,7 +8,9 @@ waits through any approval, and returns the gateway's ``result``. A denial,
 an expiry, a cancellation or a failed run raises :class:`Denied`,
 :class:`Expired`, :class:`Cancelled` or :class:`Failed`, and running out of
 ``timeout`` raises :class:`TimedOut`, so an agent framework reports the refusal
-to the model as the tool's error.
+to the model as the tool's error. A held request the tool stops waiting for
+(``timeout``, a cancelled task) is withdrawn: nobody would see its result, and a
+model told it timed out may ask again, so a later approval must not run it.
 
 The function itself must only build the input: the gateway, never the agent's
 process, holds the connection's credentials and runs the action.
@@ -24,7 +26,8 @@ import time
 from typing import Any, Callable, List, Optional, Tuple, Union
 
 from .client import DEFAULT_WAIT_SECONDS, LONG_POLL_SECONDS, Client, OnRequest
-from .outcomes import ALL_OUTCOMES, raise_for_outcome, timed_out
+from .errors import CountersignError
+from .outcomes import ALL_OUTCOMES, TimedOut, raise_for_outcome, timed_out
 from .request import Request
 
 Reason = Union[str, Callable[..., str], None]
@@ -91,7 +94,11 @@ def guard(
             action_input = fn(*args, **kwargs)
             cs = client_()
             reason_ = why(args, kwargs)
-            r = cs.run(connection, action_input, reason_, timeout=timeout, raise_on=ALL_OUTCOMES, on_pending=on_pending)
+            try:
+                r = cs.run(connection, action_input, reason_, timeout=timeout, raise_on=ALL_OUTCOMES, on_pending=on_pending)
+            except TimedOut as e:
+                _withdraw(cs, e.request)
+                raise
             return r.result
 
         return guarded
@@ -120,10 +127,25 @@ async def _run_async(
     r: Request = await asyncio.to_thread(cs.submit, connection, action_input, reason)
     if r.status == "pending" and on_pending is not None:
         on_pending(r)
-    while not r.final:
-        left = end - time.monotonic()
-        if left <= 0:
-            waited = DEFAULT_WAIT_SECONDS if timeout is None else timeout
-            raise timed_out(r, waited)
-        r = await asyncio.to_thread(cs.poll, r.id, max(0.05, min(LONG_POLL_SECONDS, left)), r.status)
+    try:
+        while not r.final:
+            left = end - time.monotonic()
+            if left <= 0:
+                waited = DEFAULT_WAIT_SECONDS if timeout is None else timeout
+                raise timed_out(r, waited)
+            r = await asyncio.to_thread(cs.poll, r.id, max(0.05, min(LONG_POLL_SECONDS, left)), r.status)
+    except (TimedOut, asyncio.CancelledError):
+        # A plain call, not a thread: a cancelled task may not get to await again.
+        _withdraw(cs, r)
+        raise
     return raise_for_outcome(r, ALL_OUTCOMES).result
+
+
+def _withdraw(cs: Client, r: Request) -> None:
+    """Cancels a request still held for a decision; one decided meanwhile goes on (it may run)."""
+    if r.status != "pending":
+        return
+    try:
+        cs.cancel(r.id, "the agent stopped waiting for a decision")
+    except (CountersignError, ValueError):
+        pass

@@ -2,14 +2,17 @@
 
 The key goes in an ``Authorization`` header that urllib never forwards, and
 redirects are not followed at all: a redirect to another host (a hijacked DNS
-name, a misconfigured proxy) must not carry the key there. Anything kept of an
-answer has the key masked, in case a proxy echoes the request's headers.
+name, a misconfigured proxy) must not carry the key there. An https:// gateway's
+certificate is always verified, whatever the rest of the process has changed.
+Anything kept of an answer has the key masked, in case a proxy echoes the
+request's headers.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -77,7 +80,11 @@ class Transport:
         self.url = url
         self.timeout = timeout
         self._key = _Secret(key)
-        self._opener = urllib.request.build_opener(_NoRedirect())
+        # A context of its own: urllib's default one is process-wide, and code elsewhere may have set it
+        # to skip verification (ssl._create_default_https_context). This one verifies the certificate and
+        # the host name, against the system's authorities or SSL_CERT_FILE / SSL_CERT_DIR.
+        tls = urllib.request.HTTPSHandler(context=ssl.create_default_context())
+        self._opener = urllib.request.build_opener(_NoRedirect(), tls)
 
     def __repr__(self) -> str:
         return f"Transport(url={self.url!r})"

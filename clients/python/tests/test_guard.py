@@ -111,6 +111,32 @@ class GuardTest(unittest.TestCase):
         self.assertEqual(review.reviews[0].reviewer, "alice")
         self.assertEqual(result["body"]["body"], {"invoice": "inv_guard_async"})
 
+    def test_a_held_call_the_tool_stops_waiting_for_is_withdrawn_so_a_later_approval_runs_nothing(self) -> None:
+        human = countersign.Client(key=ENV["COUNTERSIGN_TEST_APPROVER_KEY"])
+        for name in ("inv_guard_late", "inv_guard_late_async"):
+            pending: List[countersign.Request] = []
+
+            @countersign.guard(connection=HTTP, timeout=1, on_pending=pending.append)
+            def refund_late(invoice: str) -> Dict[str, Any]:
+                """Refund an invoice."""
+                return {"method": "POST", "path": "/refunds", "body": {"invoice": invoice}}
+
+            @countersign.guard(connection=HTTP, timeout=1, on_pending=pending.append)
+            async def refund_late_async(invoice: str) -> Dict[str, Any]:
+                """Refund an invoice."""
+                return {"method": "POST", "path": "/refunds", "body": {"invoice": invoice}}
+
+            with self.assertRaises(countersign.TimedOut):
+                if name.endswith("async"):
+                    asyncio.run(refund_late_async(name))
+                else:
+                    refund_late(name)
+            # Nobody waits for its result any more (the model was told it timed out): a later approval must not run it.
+            self.assertEqual(human.get(pending[0].id).status, "cancelled", name)
+            with self.assertRaises(countersign.CountersignError):
+                human.review(pending[0].id, "approve")
+            self.assertEqual(human.get(pending[0].id).status, "cancelled", name)
+
     def test_the_guarded_function_keeps_its_name_docstring_and_signature(self) -> None:
         @countersign.guard(connection=HTTP)
         def lookup(invoice: str, verbose: bool = False) -> Dict[str, Any]:

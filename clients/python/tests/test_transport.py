@@ -7,6 +7,11 @@ to another host, a proxy that echoes request headers, a body that is not JSON).
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import ssl
+import subprocess
+import tempfile
 import threading
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +29,7 @@ Reply = Tuple[int, Dict[str, str], bytes]
 class Server:
     """A real HTTP server on 127.0.0.1 answering every request with ``reply(handler)``, recording the headers it got."""
 
-    def __init__(self, reply: Callable[[BaseHTTPRequestHandler], Reply]) -> None:
+    def __init__(self, reply: Callable[[BaseHTTPRequestHandler], Reply], tls: "ssl.SSLContext | None" = None) -> None:
         self.seen: List[Dict[str, str]] = []
         seen = self.seen
 
@@ -45,7 +50,9 @@ class Server:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -145,6 +152,16 @@ class AnswerTest(unittest.TestCase):
             countersign.Client(url=server.url, key=KEY).get("../../audit?x=1#y")
         self.assertEqual(paths, ["/v1/requests/..%2F..%2Faudit%3Fx%3D1%23y"])
 
+    def test_a_dot_segment_is_not_a_request_id(self) -> None:
+        server = Server(lambda h: (404, {"Content-Type": "application/json"}, b'{"error": {"code": "NOT_FOUND", "message": "no"}}'))
+        self.addCleanup(server.close)
+        cs = countersign.Client(url=server.url, key=KEY)
+        for bad in (".", ".."):
+            for call in (lambda: cs.get(bad), lambda: cs.cancel(bad), lambda: cs.poll(bad, 0), lambda: cs.review(bad, "approve")):
+                with self.assertRaises(ValueError):
+                    call()
+        self.assertEqual(server.seen, [])
+
     def test_raise_on_refuses_a_status_that_is_not_an_outcome(self) -> None:
         server = Server(lambda h: (500, {}, b""))
         self.addCleanup(server.close)
@@ -153,6 +170,56 @@ class AnswerTest(unittest.TestCase):
             with self.assertRaises(ValueError):
                 cs.run("c", {}, reason="r", raise_on=bad)
         self.assertEqual(server.seen, [])  # nothing was submitted
+
+
+def self_signed(directory: str) -> str:
+    """A certificate and key for 127.0.0.1 that no authority signed (openssl: the test needs it, it does not skip)."""
+    pem = os.path.join(directory, "gateway.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", pem, "-out", pem + ".crt"],
+        check=True, capture_output=True,
+    )
+    with open(pem, "a") as both, open(pem + ".crt") as crt:
+        both.write(crt.read())
+    return pem
+
+
+class TlsTest(unittest.TestCase):
+    """An https:// gateway's certificate is verified, whatever else the process has changed."""
+
+    def setUp(self) -> None:
+        directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, directory, True)
+        self.pem = self_signed(directory)
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(self.pem)
+        self.server = Server(lambda h: (200, {"Content-Type": "application/json"}, b'{"id": "deploy-bot", "kind": "agent", "groups": []}'), tls)
+        self.addCleanup(self.server.close)
+
+    def assert_refused(self) -> None:
+        with self.assertRaises(countersign.GatewayUnreachable) as caught:
+            countersign.Client(url=self.server.url, key=KEY).whoami()
+        self.assertIn("CERTIFICATE_VERIFY_FAILED", str(caught.exception))
+        self.assertNotIn(KEY, str(caught.exception))
+        self.assertEqual(self.server.seen, [])  # the key was never sent
+
+    def test_a_certificate_no_trusted_authority_signed_is_refused_before_the_key_is_sent(self) -> None:
+        self.assert_refused()
+
+    def test_verification_stays_on_when_other_code_turned_off_urllibs_default(self) -> None:
+        # A well-known workaround some scripts and libraries apply process-wide: it must not reach this client.
+        default = ssl._create_default_https_context
+        ssl._create_default_https_context = ssl._create_unverified_context  # type: ignore[assignment]
+        self.addCleanup(setattr, ssl, "_create_default_https_context", default)
+        self.assert_refused()
+
+    def test_a_gateway_whose_certificate_is_trusted_through_ssl_cert_file_is_reached(self) -> None:
+        before = os.environ.get("SSL_CERT_FILE")
+        os.environ["SSL_CERT_FILE"] = self.pem + ".crt"
+        self.addCleanup(lambda: os.environ.__setitem__("SSL_CERT_FILE", before) if before is not None else os.environ.pop("SSL_CERT_FILE", None))
+        self.assertEqual(countersign.Client(url=self.server.url, key=KEY).whoami().id, "deploy-bot")
+        self.assertEqual(self.server.seen[0]["authorization"], f"Bearer {KEY}")
 
 
 if __name__ == "__main__":

@@ -135,19 +135,93 @@ function idempotencyHeader(key: string | undefined): Record<string, string> {
 const TERMINAL: ReadonlySet<RequestStatus> = new Set(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
 
 /**
+ * Whether a request, as the gateway shows it, is the action `input` on
+ * `connection`: for an adapter that finds a tool call's request id in state its
+ * process can edit. The gateway keeps an input normalized and shows it
+ * redacted (an HTTP method in capitals, an MCP call's absent `arguments` as
+ * `{}`, the value of most headers as `[redacted]`), so `input` is compared as
+ * it would be shown; key order and `undefined` members do not matter.
+ *
+ * @example
+ * if (!isActionOf(await cs.get(id), 'billing-api', { method: 'post', path: '/refunds' })) throw new Error('not this call');
+ */
+export function isActionOf(r: Pick<RequestView, 'action'>, connection: string, input: unknown): boolean {
+  return r.action?.connection === connection && canonicalJson(r.action.input) === canonicalJson(asShown(input, r.action.input));
+}
+
+function asShown(input: unknown, shown: unknown): unknown {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) return input;
+  const i: Record<string, unknown> = { ...input };
+  if (typeof i['method'] === 'string') i['method'] = i['method'].toUpperCase();
+  if (typeof i['tool'] === 'string' && i['arguments'] === undefined) i['arguments'] = {};
+  const seen = (shown as { headers?: unknown } | null)?.headers as Record<string, unknown> | undefined;
+  if (i['headers'] && typeof i['headers'] === 'object' && seen && typeof seen === 'object') {
+    i['headers'] = Object.fromEntries(Object.entries(i['headers']).map(([k, v]) => [k, Object.hasOwn(seen, k) && seen[k] === '[redacted]' ? '[redacted]' : v]));
+  }
+  return i;
+}
+
+/** JSON as it is sent (undefined members dropped), keys sorted. */
+function canonicalJson(v: unknown): string {
+  const sorted = (x: unknown): unknown =>
+    Array.isArray(x) ? x.map(sorted) : x && typeof x === 'object' ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sorted((x as Record<string, unknown>)[k])])) : x;
+  return JSON.stringify(sorted(JSON.parse(JSON.stringify(v ?? null)) as unknown));
+}
+
+/**
+ * A request id as one path segment. `.` and `..` survive percent-encoding and a
+ * URL resolves them (`/v1/requests/../cancel` is `/v1/cancel`), so they are
+ * refused: an id may come from a run's state, which its process can edit.
+ */
+function segment(id: string): string {
+  if (typeof id !== 'string' || id === '' || id === '.' || id === '..') throw new TypeError('countersign: not a request id');
+  return encodeURIComponent(id);
+}
+
+/**
+ * The gateway's URL, refused at once (without quoting it) when it holds a user
+ * or password: fetch would refuse every call with an error quoting the whole
+ * URL, and an adapter hands a tool's error to the model.
+ */
+function checkedUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TypeError('countersign: the gateway URL is not a URL (http://host:port or https://host)');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new TypeError('countersign: the gateway URL must be http:// or https://');
+  if (u.username || u.password) throw new TypeError('countersign: the gateway URL must not hold a user or password; pass the API key as key');
+  return url.replace(/\/$/, '');
+}
+
+/**
+ * The key as it will be sent, trimmed of the whitespace a file or a variable
+ * leaves around it; refused at once (without quoting it) when a header cannot
+ * carry it: fetch's own error would quote the whole header, key and all.
+ */
+function checkedKey(key: string): string {
+  const k = (key ?? '').trim();
+  if (!k) throw new TypeError('countersign: no API key (or token) given');
+  if (!/^[\x21-\x7e]+$/.test(k)) throw new TypeError('countersign: the API key holds a character an HTTP header cannot carry (whitespace or non-ASCII)');
+  return k;
+}
+
+/**
  * @example
  * const cs = createClient({ url: 'http://127.0.0.1:8700', key: process.env.COUNTERSIGN_KEY! });
  * const r = await cs.run({ connection: 'orders-db', input: { sql: 'select 1' }, reason: 'health check' });
  * if (r.status === 'succeeded') console.log(r.result);
  */
 export function createClient(opts: ClientOptions) {
-  const base = opts.url.replace(/\/$/, '');
+  const base = checkedUrl(opts.url);
+  const key = checkedKey(opts.key);
   const doFetch = opts.fetch ?? fetch;
 
   async function call<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     const res = await doFetch(`${base}${path}`, {
       method,
-      headers: { ...headers, authorization: `Bearer ${opts.key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { ...headers, authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       // The gateway never redirects its API: a redirect is someone else's answer, and following it would
       // take the key (and the action) where the caller did not send them.
       redirect: 'error',
@@ -187,10 +261,10 @@ export function createClient(opts: ClientOptions) {
       if (r.status >= 400) fail(r.status, r.body);
       return r.body;
     },
-    get: (id: string) => ok(call<RequestView>('GET', `/v1/requests/${encodeURIComponent(id)}`)),
+    get: async (id: string) => ok(call<RequestView>('GET', `/v1/requests/${segment(id)}`)),
     /** Long-polls until the status moves from `from` (default: what it is now), or `seconds` pass. */
-    wait: (id: string, o: { seconds?: number; from?: RequestStatus; signal?: AbortSignal } = {}) =>
-      ok(call<RequestView>('GET', `/v1/requests/${encodeURIComponent(id)}?wait=${o.seconds ?? 30}${o.from ? `&from=${o.from}` : ''}`, undefined, o.signal)),
+    wait: async (id: string, o: { seconds?: number; from?: RequestStatus; signal?: AbortSignal } = {}) =>
+      ok(call<RequestView>('GET', `/v1/requests/${segment(id)}?wait=${o.seconds ?? 30}${o.from ? `&from=${encodeURIComponent(o.from)}` : ''}`, undefined, o.signal)),
     list: async (o: { status?: RequestStatus[]; reviewable?: boolean; limit?: number } = {}) => {
       const q = new URLSearchParams();
       if (o.status?.length) q.set('status', o.status.join(','));
@@ -198,9 +272,9 @@ export function createClient(opts: ClientOptions) {
       if (o.limit) q.set('limit', String(o.limit));
       return (await ok(call<{ requests: RequestView[] }>('GET', `/v1/requests?${q}`))).requests;
     },
-    review: (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) =>
-      ok(call<RequestView>('POST', `/v1/requests/${encodeURIComponent(id)}/reviews`, r)),
-    cancel: (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${encodeURIComponent(id)}/cancel`, reason ? { reason } : {})),
+    review: async (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) =>
+      ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/reviews`, r)),
+    cancel: async (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/cancel`, reason ? { reason } : {})),
     simulate: (s: { connection: string; input: unknown; principal?: string; reason?: string }) =>
       ok(call<{ effect: string; rules: string[]; message: string | null; facts: unknown; approvers: unknown[] }>('POST', '/v1/policy/simulate', s)),
     /** MCP tool pins (humans): each upstream tool's accepted definition and any change seen since. */

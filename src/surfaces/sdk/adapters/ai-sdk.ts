@@ -79,17 +79,21 @@ export class CountersignRefusal extends Error {
 export function countersignTools<TOOLS extends ToolSet>(client: CountersignClient, opts: CountersignToolsOptions<TOOLS>): CountersignTools<TOOLS> {
   const names = new Set(Object.keys(opts.tools));
   // One request per tool call: the hook submits, `execute` finds it here (a call is never submitted twice).
+  // A call is its id, tool and arguments together: the id is the model's to write, and two calls under
+  // one id must not share a request, nor one be answered by the other's approval or result.
   const submitted = new Map<string, Promise<RequestView>>();
+  const callKey = (toolName: string, args: unknown, toolCallId: string) => JSON.stringify([toolCallId, toolName, args ?? null]);
 
   function submitOnce(toolName: string, args: unknown, toolCallId: string): Promise<RequestView> {
-    let p = submitted.get(toolCallId);
+    const key = callKey(toolName, args, toolCallId);
+    let p = submitted.get(key);
     if (!p) {
       const connection = typeof opts.connection === 'string' ? opts.connection : opts.connection[toolName as keyof TOOLS];
       const reason = opts.reason?.(toolName, args, toolCallId) ?? `${toolName} (AI SDK tool call ${toolCallId})`;
       p = client.submit({ connection: connection as string, input: opts.toInput ? opts.toInput(toolName, args) : args, reason });
       // A submission that failed (the gateway unreachable) may be tried again; one that answered may not.
-      p.catch(() => submitted.delete(toolCallId));
-      submitted.set(toolCallId, p);
+      p.catch(() => submitted.delete(key));
+      submitted.set(key, p);
     }
     return p;
   }
@@ -111,7 +115,7 @@ export function countersignTools<TOOLS extends ToolSet>(client: CountersignClien
     const r = await decided(await submitOnce(toolCall.toolName, toolCall.input, toolCall.toolCallId));
     if (r.status === 'succeeded' || r.status === 'failed') return { type: 'approved', reason: `Countersign request ${r.id}: ${r.decision.effect === 'allow' ? 'allowed by policy' : 'approved'}` };
     // Refused: `execute` is not called for it. Were it called anyway, it would submit anew, and Countersign decide anew.
-    submitted.delete(toolCall.toolCallId);
+    submitted.delete(callKey(toolCall.toolName, toolCall.input, toolCall.toolCallId));
     return { type: 'denied', reason: refusalOf(r) };
   }
 
@@ -126,7 +130,7 @@ export function countersignTools<TOOLS extends ToolSet>(client: CountersignClien
             if (r.status !== 'succeeded') throw new CountersignRefusal(r);
             return r.result;
           } finally {
-            submitted.delete(o.toolCallId);
+            submitted.delete(callKey(name, args, o.toolCallId));
           }
         },
       } as Tool,

@@ -16,8 +16,8 @@
  * waits for Countersign like any other. Tools that act by themselves (the
  * SDK's built-in Bash, Write, …) are not for this hook: an allow would run
  * them a second time, in the agent's process, with the agent's own access;
- * `countersignCanUseTool` denies every tool it does not guard unless given
- * `otherwise`.
+ * `countersignCanUseTool` answers only for the tools it is given by name
+ * (`tools` is required) and denies every other unless given `otherwise`.
  */
 import {
   createSdkMcpServer,
@@ -28,7 +28,7 @@ import {
   type McpSdkServerConfigWithInstance,
   type PermissionResult,
 } from '@anthropic-ai/claude-agent-sdk';
-import type { CountersignClient, RequestView } from '../client.ts';
+import { isActionOf, type CountersignClient, type RequestView } from '../client.ts';
 
 /** One guarded tool: what the model sees and the Countersign action its call becomes. */
 export interface CountersignAgentTool<Schema extends AnyZodRawShape = AnyZodRawShape> {
@@ -98,18 +98,6 @@ async function runOrWithdraw(client: CountersignClient, action: Parameters<Count
 
 const resultText = (r: RequestView) => (typeof r.result === 'string' ? r.result : JSON.stringify(r.result));
 
-/** The same JSON value, whatever the key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
-
 const toolUseIdOf = (extra: unknown): string | undefined => {
   const id = (extra as { _meta?: Record<string, unknown> } | undefined)?._meta?.['claudecode/toolUseId'];
   return typeof id === 'string' ? id : undefined;
@@ -134,7 +122,7 @@ export function countersignMcpServer(
       const useId = toolUseIdOf(extra);
       const known = useId ? o.decided?.take(useId) : undefined;
       // Decided already: the gateway ran it. Never submit a second time, even if the arguments changed on the way.
-      if (known && (known.action.connection !== t.connection || canonical(known.action.input) !== canonical(input))) {
+      if (known && !isActionOf(known, t.connection, input)) {
         return { content: [{ type: 'text' as const, text: `Countersign request ${known.id} was for other arguments than this call; nothing ran for this call.` }], isError: true };
       }
       const r = known ?? (await runOrWithdraw(client, { connection: t.connection, input, reason: t.reason?.(args) ?? `${t.name} tool call from a Claude agent` }, { timeoutMs: o.timeoutMs ?? DAY }));
@@ -149,8 +137,13 @@ export interface CountersignCanUseToolOptions {
   connection: string | ((toolName: string) => string);
   /** The action's input for a guarded tool call. */
   toInput: (toolName: string, input: Record<string, unknown>) => unknown;
-  /** The SDK tool names this hook answers (`mcp__<server>__<tool>`); default: every tool. */
-  tools?: readonly string[];
+  /**
+   * The SDK tool names this hook answers (`mcp__<server>__<tool>`): the guarded
+   * MCP tools, and only them. Required: an `allow` for any other tool (the CLI's
+   * Bash, Write, another MCP server's tool) would let the SDK run it itself, in
+   * the agent's process, after the gateway ran whatever `toInput` made of it.
+   */
+  tools: readonly string[];
   reason?: (toolName: string, input: Record<string, unknown>) => string;
   /** Where a succeeded outcome is left for the tool to hand to the model (see countersignMcpServer). */
   decided?: DecidedCalls;
@@ -171,9 +164,10 @@ export interface CountersignCanUseToolOptions {
  *   tools: ['mcp__billing__refund'], connection: 'billing-api', toInput: (_, a) => ({ method: 'POST', path: `/refunds/${a.order}` }), decided }) } });
  */
 export function countersignCanUseTool(client: CountersignClient, o: CountersignCanUseToolOptions): CanUseTool {
-  const guarded = o.tools ? new Set(o.tools) : null;
+  if (!Array.isArray(o.tools)) throw new TypeError('countersignCanUseTool: give `tools`, the names of the guarded MCP tools it answers for (mcp__<server>__<tool>)');
+  const guarded = new Set(o.tools);
   return async (toolName, input, options): Promise<PermissionResult | null> => {
-    if (guarded && !guarded.has(toolName)) {
+    if (!guarded.has(toolName)) {
       return o.otherwise ? o.otherwise(toolName, input, options) : { behavior: 'deny', message: `${toolName} is not a Countersign-guarded tool here.` };
     }
     const connection = typeof o.connection === 'string' ? o.connection : o.connection(toolName);

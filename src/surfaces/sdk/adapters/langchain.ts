@@ -26,7 +26,7 @@ import { ToolMessage, type AIMessage, type BaseMessage } from '@langchain/core/m
 import { tool, type DynamicStructuredTool } from '@langchain/core/tools';
 import type { InteropZodObject } from '@langchain/core/utils/types';
 import { Annotation, Command, interrupt, MessagesAnnotation } from '@langchain/langgraph';
-import type { CountersignClient, RequestView } from '../client.ts';
+import { isActionOf, type CountersignClient, type RequestView } from '../client.ts';
 
 /** One guarded tool: what the model sees (name, description, schema) and the Countersign action its call becomes. */
 export interface CountersignToolSpec<Args = Record<string, unknown>> {
@@ -134,17 +134,16 @@ function lastToolCalls(messages: BaseMessage[]) {
   return last?.tool_calls ?? [];
 }
 
-/** RFC 8785 in spirit: the same JSON value, whatever the key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
-}
+/**
+ * The request id the state records for a tool call id. The ids are the model's
+ * to write: an id such as `__proto__` or `constructor` is a key like any other,
+ * never a property every object has.
+ */
+const recorded = (requests: Record<string, string>, callId: string | undefined): string | undefined =>
+  callId !== undefined && Object.hasOwn(requests, callId) ? requests[callId] : undefined;
+
+/** Whether an earlier call of the same message has this id: only the first call with an id becomes a request. */
+const reusedId = (calls: readonly { id?: string }[], i: number): boolean => calls.slice(0, i).some((c) => c.id === calls[i]!.id);
 
 /**
  * Two graph nodes for the tool calls of the last AI message, to wire as
@@ -165,10 +164,12 @@ export function countersignToolNodes(client: CountersignClient, specs: Countersi
   const byName = new Map(specs.map((s) => [s.name, s as unknown as CountersignToolSpec<Record<string, unknown>>]));
 
   async function submit(state: CountersignGraphState): Promise<Partial<CountersignGraphState>> {
-    const made: Record<string, string> = {};
-    for (const call of lastToolCalls(state.messages)) {
+    // No prototype: a call id of `__proto__` is stored as itself.
+    const made: Record<string, string> = Object.create(null) as Record<string, string>;
+    const calls = lastToolCalls(state.messages);
+    for (const [i, call] of calls.entries()) {
       const spec = byName.get(call.name);
-      if (!call.id || !spec || state.countersignRequests[call.id]) continue;
+      if (!call.id || !spec || reusedId(calls, i) || recorded(state.countersignRequests, call.id)) continue;
       const r = await client.submit({ connection: spec.connection, input: spec.toInput(call.args), reason: reasonOf(spec, call.args) });
       made[call.id] = r.id;
     }
@@ -177,10 +178,16 @@ export function countersignToolNodes(client: CountersignClient, specs: Countersi
 
   async function decide(state: CountersignGraphState): Promise<Partial<CountersignGraphState>> {
     const messages: ToolMessage[] = [];
-    for (const call of lastToolCalls(state.messages)) {
+    const calls = lastToolCalls(state.messages);
+    for (const [i, call] of calls.entries()) {
       const spec = byName.get(call.name);
-      const id = call.id ? state.countersignRequests[call.id] : undefined;
+      const id = recorded(state.countersignRequests, call.id);
       const toolCallId = call.id ?? '';
+      // Two calls under one id would share one request: the first's outcome must not answer the second.
+      if (spec && call.id && reusedId(calls, i)) {
+        messages.push(new ToolMessage({ tool_call_id: toolCallId, name: call.name, status: 'error', content: `Not run: tool call id ${call.id} was already used by another call in this message. Call it again with an id of its own.` }));
+        continue;
+      }
       if (!spec || !id) {
         messages.push(new ToolMessage({ tool_call_id: toolCallId, name: call.name, status: 'error', content: `No Countersign-guarded tool named ${call.name}.` }));
         continue;
@@ -194,7 +201,7 @@ export function countersignToolNodes(client: CountersignClient, specs: Countersi
       }
       if (!FINAL.has(r.status)) r = await client.settle(id);
       // A request id in the state that is not this call's action (a state edited by hand) yields nothing.
-      if (r.action.connection !== spec.connection || canonical(r.action.input) !== canonical(spec.toInput(call.args))) {
+      if (!isActionOf(r, spec.connection, spec.toInput(call.args))) {
         messages.push(new ToolMessage({ tool_call_id: toolCallId, name: call.name, status: 'error', content: `Countersign request ${id} is not this tool call's action.` }));
         continue;
       }

@@ -19,7 +19,7 @@
  * does, and the gateway runs it only once a human approved it there.
  */
 import { RunState, Runner, tool, type Agent, type FunctionTool, type RunContext, type RunResult, type RunToolApprovalItem, type ToolExecuteArgument, type ToolInputParameters } from '@openai/agents';
-import type { CountersignClient, RequestView } from '../client.ts';
+import { isActionOf, type CountersignClient, type RequestView } from '../client.ts';
 
 /** Where in the run's context the request id of each tool call is kept. */
 export const CONTEXT_KEY = 'countersign';
@@ -68,11 +68,17 @@ function requestIds(ctx: RunContext<unknown> | undefined, create: boolean): Reco
   return made;
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
-  const canon = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, x]) => [k, canon(x)])) : v;
-  return JSON.stringify(canon(a)) === JSON.stringify(canon(b));
-}
+/**
+ * The request id recorded for a call id, and recording one. Call ids are the
+ * model's to write: `__proto__` or `constructor` is a key like any other, never
+ * a property every object has (nor, assigned, the record's prototype).
+ */
+const recordedId = (ids: Record<string, string> | undefined, callId: string): string | undefined => {
+  const v = ids && Object.hasOwn(ids, callId) ? ids[callId] : undefined;
+  return typeof v === 'string' ? v : undefined;
+};
+const record = (ids: Record<string, string>, callId: string, requestId: string) =>
+  Object.defineProperty(ids, callId, { value: requestId, enumerable: true, writable: true, configurable: true });
 
 /** The request once final; one still undecided after `timeoutMs` is cancelled, so it can never run unseen later. */
 async function decided(client: CountersignClient, first: RequestView, timeoutMs: number, signal?: AbortSignal): Promise<RequestView> {
@@ -103,17 +109,17 @@ export function countersignTool<TParameters extends ToolInputParameters>(client:
   /** This call's request: the one the run's context names (checked to be this very action), else a new submission recorded there. */
   async function requestFor(ctx: RunContext<unknown> | undefined, args: ToolExecuteArgument<TParameters>, callId: string | undefined): Promise<RequestView> {
     const ids = callId ? requestIds(ctx, true) : undefined;
-    const known = callId ? ids?.[callId] : undefined;
+    const known = callId ? recordedId(ids, callId) : undefined;
     if (known) {
       const r = await client.get(known);
       // The state is the agent's to edit: a request id that names another action must not answer for this one.
-      if (r.action.connection !== opts.connection || !sameJson(r.action.input, input(args))) {
+      if (!isActionOf(r, opts.connection, input(args))) {
         throw new Error(`countersign: request ${known} recorded for tool call ${callId} is for another action`);
       }
       return r;
     }
     const r = await client.submit({ connection: opts.connection, input: input(args), reason: opts.reason?.(args, callId ?? '') ?? `${opts.name} (OpenAI Agents tool call ${callId ?? 'without id'})` });
-    if (ids && callId) ids[callId] = r.id;
+    if (ids && callId) record(ids, callId, r.id);
     return r;
   }
 
@@ -153,7 +159,7 @@ export async function applyDecisions(client: CountersignClient, state: RunState<
   const ids = requestIds(state._context, false) ?? {};
   for (const item of state.getInterruptions()) {
     const callId = (item.rawItem as { callId?: unknown }).callId;
-    const id = typeof callId === 'string' ? ids[callId] : undefined;
+    const id = typeof callId === 'string' ? recordedId(ids, callId) : undefined;
     if (!id) {
       out.others.push(item);
       continue;
