@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createClient, type CountersignClient } from '../../src/surfaces/sdk/client.ts';
 import { countersignTools } from '../../src/surfaces/sdk/adapters/ai-sdk.ts';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { eventually, type TestGateway } from '../support/gateway.ts';
+import { startBillingGateway } from '../support/billing-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const SECRET = 'tok-billing-secret-7731';
@@ -21,29 +22,7 @@ let cs: CountersignClient;
 
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ body: { echo: `${call.method} ${call.url}`, got: call.body ? JSON.parse(call.body) : null } }));
-  gw = await startTestGateway(
-    `connections:
-  - name: billing-api
-    kind: http
-    url: ${upstream.url}/api
-    headers: { Authorization: "Bearer \${BILLING_TOKEN}" }
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: connection.name == "billing-api" && !facts.writes
-      effect: allow
-    - id: writes
-      when: connection.name == "billing-api" && facts.writes
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-    - id: no-deletes
-      when: facts.http.method == "DELETE"
-      effect: deny
-      message: deletes are never allowed from agents
-`,
-    { env: { BILLING_TOKEN: SECRET } },
-  );
+  gw = await startBillingGateway(upstream.url, SECRET);
   cs = createClient({ url: gw.url, key: gw.keys['deploy-bot']! });
 }, 60_000);
 

@@ -17,7 +17,8 @@ import { z } from 'zod';
 import { countersignAgentTools, countersignCanUseTool, type CountersignAgentTool, type CountersignCanUseToolOptions } from '../../src/surfaces/sdk/adapters/claude-agent-sdk.ts';
 import { createClient, type CountersignClient, type RequestView } from '../../src/surfaces/sdk/client.ts';
 import { startFakeAnthropic, toolResults, type FakeAnthropic, type MessagesRequest } from '../support/fake-anthropic.ts';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { eventually, type TestGateway } from '../support/gateway.ts';
+import { startBillingGateway } from '../support/billing-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -53,29 +54,7 @@ const promptOf = (req: MessagesRequest) => {
 
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ body: { echo: `${call.method} ${call.url}` } }));
-  gw = await startTestGateway(
-    `connections:
-  - name: billing-api
-    kind: http
-    url: ${upstream.url}/api
-    headers: { Authorization: "Bearer \${BILLING_TOKEN}" }
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: connection.name == "billing-api" && facts.http.method == "GET"
-      effect: allow
-    - id: refunds
-      when: connection.name == "billing-api" && facts.http.method == "POST"
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-    - id: no-deletes
-      when: facts.http.method == "DELETE"
-      effect: deny
-      message: deletes are never allowed from agents
-`,
-    { env: { BILLING_TOKEN: 'tok-billing-secret-42' } },
-  );
+  gw = await startBillingGateway(upstream.url, 'tok-billing-secret-42');
   cs = createClient({ url: gw.url, key: gw.keys['deploy-bot']! });
   model = await startFakeAnthropic((req) => {
     if (JSON.stringify(req.messages[0]?.content).includes(BASH_PROMPT)) return toolResults(req).length === 0 ? [BASH_CALL] : [{ type: 'text', text: 'done' }];

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { countersignTool, countersignToolNodes, CountersignState, resumeWhenDecided, type CountersignToolSpec } from '../../src/surfaces/sdk/adapters/langchain.ts';
 import { createClient, type CountersignClient, type RequestView } from '../../src/surfaces/sdk/client.ts';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { eventually, type TestGateway } from '../support/gateway.ts';
+import { startBillingGateway } from '../support/billing-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -24,29 +25,7 @@ let cs: CountersignClient;
 
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ body: { echo: `${call.method} ${call.url}`, body: call.body } }));
-  gw = await startTestGateway(
-    `connections:
-  - name: billing-api
-    kind: http
-    url: ${upstream.url}/api
-    headers: { Authorization: "Bearer \${BILLING_TOKEN}" }
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: connection.name == "billing-api" && facts.http.method == "GET"
-      effect: allow
-    - id: refunds
-      when: connection.name == "billing-api" && facts.http.method == "POST"
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-    - id: no-deletes
-      when: facts.http.method == "DELETE"
-      effect: deny
-      message: deletes are never allowed from agents
-`,
-    { env: { BILLING_TOKEN: 'tok-billing-secret-42' } },
-  );
+  gw = await startBillingGateway(upstream.url, 'tok-billing-secret-42');
   cs = createClient({ url: gw.url, key: gw.keys['deploy-bot']! });
 }, 60_000);
 

@@ -132,7 +132,17 @@ function idempotencyHeader(key: string | undefined): Record<string, string> {
   return key === undefined ? {} : { 'idempotency-key': `"${key.replace(/[\\"]/g, '\\$&')}"` };
 }
 
-const TERMINAL: ReadonlySet<RequestStatus> = new Set(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
+/** The statuses a request ends in: nothing changes it after one of them. */
+export const TERMINAL: ReadonlySet<RequestStatus> = new Set(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
+
+/** What a model is told when Countersign did not let an action run (or it failed); names the request so a human can find it. */
+export function refusalOf(r: Pick<RequestView, 'id' | 'status' | 'error'>): string {
+  const why = r.error?.message ? `: ${r.error.message}` : '';
+  if (r.status === 'expired') return `Countersign: request ${r.id} expired before an approver decided; the action was not run`;
+  if (r.status === 'cancelled') return `Countersign: request ${r.id} was cancelled; the action was not run${why}`;
+  if (r.status === 'failed') return `Countersign ran the action (request ${r.id}) and it failed${why}`;
+  return `Countersign denied this action (request ${r.id})${why}; the action was not run`;
+}
 
 /**
  * Whether a request, as the gateway shows it, is the action `input` on

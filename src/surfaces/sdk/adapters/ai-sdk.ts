@@ -14,7 +14,7 @@
  * "approved" itself (or none at all) only makes it wait for the human.
  */
 import type { Tool, ToolApprovalStatus, ToolExecutionOptions, ToolSet } from 'ai';
-import type { CountersignClient, RequestView } from '../client.ts';
+import { refusalOf, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
 
 export interface CountersignToolsOptions<TOOLS extends ToolSet> {
   /** The tools the model may call: their descriptions and input schemas. Their own `execute`, if any, is never called. */
@@ -41,16 +41,8 @@ export interface CountersignTools<TOOLS extends ToolSet> {
   toolApproval: (call: ToolApprovalCall) => Promise<ToolApprovalStatus>;
 }
 
-const FINAL: ReadonlySet<RequestView['status']> = new Set(['succeeded', 'failed', 'denied', 'expired', 'cancelled']);
 
-/** What the model is told when Countersign did not let the action run; names the request so a human can find it. */
-export function refusalOf(r: RequestView): string {
-  const why = r.error?.message ? `: ${r.error.message}` : '';
-  if (r.status === 'expired') return `Countersign: request ${r.id} expired before an approver decided; the action was not run`;
-  if (r.status === 'cancelled') return `Countersign: request ${r.id} was cancelled; the action was not run${why}`;
-  if (r.status === 'failed') return `Countersign ran the action (request ${r.id}) and it failed${why}`;
-  return `Countersign denied this action (request ${r.id})${why}; the action was not run`;
-}
+export { refusalOf };
 
 /** The error `execute` throws when the action did not succeed: the model sees its message. */
 export class CountersignRefusal extends Error {
@@ -100,9 +92,9 @@ export function countersignTools<TOOLS extends ToolSet>(client: CountersignClien
 
   /** The request once final; one still undecided after `timeoutMs` is cancelled, so it can never run unseen later. */
   async function decided(first: RequestView, signal?: AbortSignal): Promise<RequestView> {
-    if (FINAL.has(first.status)) return first;
+    if (TERMINAL.has(first.status)) return first;
     const r = await client.settle(first.id, { timeoutMs: opts.timeoutMs ?? 24 * 3600 * 1000, ...(signal ? { signal } : {}) });
-    if (FINAL.has(r.status)) return r;
+    if (TERMINAL.has(r.status)) return r;
     try {
       return await client.cancel(r.id, 'no decision in time for the agent');
     } catch {

@@ -28,7 +28,7 @@ import {
   type McpSdkServerConfigWithInstance,
   type PermissionResult,
 } from '@anthropic-ai/claude-agent-sdk';
-import { isActionOf, type CountersignClient, type RequestView } from '../client.ts';
+import { isActionOf, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
 
 /** One guarded tool: what the model sees and the Countersign action its call becomes. */
 export interface CountersignAgentTool<Schema extends AnyZodRawShape = AnyZodRawShape> {
@@ -64,12 +64,11 @@ export function createDecidedCalls(): DecidedCalls {
   };
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'denied', 'expired', 'cancelled']);
 const DAY = 24 * 3600 * 1000;
 
 /** What the model is told of a request that did not succeed: a refusal naming the request. */
 export function refusalOf(r: RequestView): string {
-  if (!FINAL.has(r.status)) return `Countersign request ${r.id} is still ${r.status}: no result yet. Do not retry; a human has not decided.`;
+  if (!TERMINAL.has(r.status)) return `Countersign request ${r.id} is still ${r.status}: no result yet. Do not retry; a human has not decided.`;
   const why = r.status === 'denied' ? (r.decision.message ?? r.reviews.find((v) => v.verdict === 'deny')?.comment ?? '') : (r.error?.message ?? '');
   return `Countersign refused or did not complete this action (request ${r.id}, ${r.status})${why ? `: ${why}` : ''}. Do not retry it unchanged.`;
 }
@@ -85,7 +84,7 @@ async function runOrWithdraw(client: CountersignClient, action: Parameters<Count
   };
   try {
     const r = await client.run(action, { ...o, onPending: (p) => void (held = p.id) });
-    if (FINAL.has(r.status)) return r;
+    if (TERMINAL.has(r.status)) return r;
     await withdraw();
     // Approved just before the withdrawal: it runs anyway, so wait for its outcome.
     const now = await client.get(r.id);

@@ -26,7 +26,7 @@ import { ToolMessage, type AIMessage, type BaseMessage } from '@langchain/core/m
 import { tool, type DynamicStructuredTool } from '@langchain/core/tools';
 import type { InteropZodObject } from '@langchain/core/utils/types';
 import { Annotation, Command, interrupt, MessagesAnnotation } from '@langchain/langgraph';
-import { isActionOf, type CountersignClient, type RequestView } from '../client.ts';
+import { isActionOf, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
 
 /** One guarded tool: what the model sees (name, description, schema) and the Countersign action its call becomes. */
 export interface CountersignToolSpec<Args = Record<string, unknown>> {
@@ -41,9 +41,6 @@ export interface CountersignToolSpec<Args = Record<string, unknown>> {
   /** The reason reviewers see; default: `<name> tool call from a LangChain agent`. */
   reason?: (args: Args) => string;
 }
-
-/** Outcomes that are final: anything else is still on its way (pending, approved, executing). */
-const FINAL = new Set(['succeeded', 'failed', 'denied', 'expired', 'cancelled']);
 
 /**
  * What the model is told of a request: the result when it ran, else a refusal
@@ -69,7 +66,7 @@ async function runOrWithdraw(client: CountersignClient, action: Parameters<Count
   };
   try {
     const r = await client.run(action, { ...o, onPending: (p) => ((held = p.id), o.onPending?.(p)) });
-    if (FINAL.has(r.status)) return r;
+    if (TERMINAL.has(r.status)) return r;
     await withdraw();
     // Approved just before the withdrawal: it runs anyway, so wait for its outcome.
     const now = await client.get(r.id);
@@ -199,7 +196,7 @@ export function countersignToolNodes(client: CountersignClient, specs: Countersi
         interrupt(pause);
         r = await client.get(id);
       }
-      if (!FINAL.has(r.status)) r = await client.settle(id);
+      if (!TERMINAL.has(r.status)) r = await client.settle(id);
       // A request id in the state that is not this call's action (a state edited by hand) yields nothing.
       if (!isActionOf(r, spec.connection, spec.toInput(call.args))) {
         messages.push(new ToolMessage({ tool_call_id: toolCallId, name: call.name, status: 'error', content: `Countersign request ${id} is not this tool call's action.` }));
@@ -247,7 +244,7 @@ export async function resumeWhenDecided<Config>(client: CountersignClient, graph
     const [id] = pendingRequestIds(await graph.getState(config));
     if (!id) return { resumed, result };
     const r = await client.settle(id, { ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.signal ? { signal: o.signal } : {}) });
-    if (!FINAL.has(r.status)) return { resumed, result };
+    if (!TERMINAL.has(r.status)) return { resumed, result };
     result = await graph.invoke(new Command<unknown, never, never>({ resume: { requestId: id, status: r.status } }), config);
     resumed = true;
   }

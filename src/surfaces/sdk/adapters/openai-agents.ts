@@ -19,7 +19,7 @@
  * does, and the gateway runs it only once a human approved it there.
  */
 import { RunState, Runner, tool, type Agent, type FunctionTool, type RunContext, type RunResult, type RunToolApprovalItem, type ToolExecuteArgument, type ToolInputParameters } from '@openai/agents';
-import { isActionOf, type CountersignClient, type RequestView } from '../client.ts';
+import { isActionOf, refusalOf, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
 
 /** Where in the run's context the request id of each tool call is kept. */
 export const CONTEXT_KEY = 'countersign';
@@ -41,17 +41,9 @@ export interface CountersignToolOptions<TParameters extends ToolInputParameters>
   timeoutMs?: number;
 }
 
-const FINAL: ReadonlySet<RequestView['status']> = new Set(['succeeded', 'failed', 'denied', 'expired', 'cancelled']);
 const DAY = 24 * 3600 * 1000;
 
-/** What the model is told when Countersign did not let the action run; names the request so a human can find it. */
-export function refusalOf(r: RequestView): string {
-  const why = r.error?.message ? `: ${r.error.message}` : '';
-  if (r.status === 'expired') return `Countersign: request ${r.id} expired before an approver decided; the action was not run`;
-  if (r.status === 'cancelled') return `Countersign: request ${r.id} was cancelled; the action was not run${why}`;
-  if (r.status === 'failed') return `Countersign ran the action (request ${r.id}) and it failed${why}`;
-  return `Countersign denied this action (request ${r.id})${why}; the action was not run`;
-}
+export { refusalOf };
 
 /** The `{ callId: requestId }` record in the run's context, made on first use (the context must be an object: `{}` when the run was given none). */
 function requestIds(ctx: RunContext<unknown> | undefined, create: boolean): Record<string, string> | undefined {
@@ -82,9 +74,9 @@ const record = (ids: Record<string, string>, callId: string, requestId: string) 
 
 /** The request once final; one still undecided after `timeoutMs` is cancelled, so it can never run unseen later. */
 async function decided(client: CountersignClient, first: RequestView, timeoutMs: number, signal?: AbortSignal): Promise<RequestView> {
-  if (FINAL.has(first.status)) return first;
+  if (TERMINAL.has(first.status)) return first;
   const r = await client.settle(first.id, { timeoutMs, ...(signal ? { signal } : {}) });
-  if (FINAL.has(r.status)) return r;
+  if (TERMINAL.has(r.status)) return r;
   try {
     return await client.cancel(r.id, 'no decision in time for the agent');
   } catch {
