@@ -103,7 +103,8 @@ remote(
     .option('--args <json>', "with --tool: the tool's arguments, a JSON object")
     .addOption(new Option('--reason <text>', 'why: reviewers read it').env('COUNTERSIGN_REASON'))
     .option('--timeout <seconds>', 'stop waiting after this long (exit 7; the request keeps its state); default: until it settles', seconds('--timeout'))
-    .option('--cancel-on-interrupt', 'on Ctrl-C, cancel the request (default: leave it pending)'),
+    .option('--cancel-on-interrupt', 'on Ctrl-C, cancel the request (default: leave it pending)')
+    .addOption(new Option('--idempotency-key <key>', 'name the submission: run again under the same key, it waits on the request the first run made instead of making another').env('COUNTERSIGN_IDEMPOTENCY_KEY')),
 )
   .addHelpText(
     'after',

@@ -19,6 +19,8 @@ export interface RunCommandOptions extends RemoteOptions, RunInputOptions {
   /** Seconds to wait for a decision and a result; unset: until the request settles. */
   timeout?: number;
   cancelOnInterrupt?: boolean;
+  /** Sent as Idempotency-Key: a rerun under it (a retried CI job) finds the request the first run made. */
+  idempotencyKey?: string;
 }
 
 const EXIT_BY_STATUS: Readonly<Record<RequestView['status'], number>> = {
@@ -193,7 +195,7 @@ export async function runCommand(connection: string, argv: readonly string[], o:
   const tick = ticker(tty, since);
   try {
     try {
-      submitted = requestOf(await cs.submit(action));
+      submitted = requestOf(await cs.submit(action, o.idempotencyKey === undefined ? {} : { idempotencyKey: o.idempotencyKey }));
     } catch (e) {
       return refusal(e, o);
     }

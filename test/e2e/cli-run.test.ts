@@ -196,6 +196,23 @@ describe('a held action', () => {
     expect(v).toMatchObject({ status: 'pending', reviews: [], approvals: { needed: 1 } });
   });
 
+  it('--idempotency-key: a rerun under the same key waits on the request the first run made, and makes no other', async () => {
+    const before = (await agentRequests()).length;
+    const key = `deploy-${process.pid}-attempt`;
+    const first = await cli.run(['api', '--http', 'POST', '/refunds', '--reason', 'retried job', '--timeout', '1', '--idempotency-key', key]);
+    const again = await cli.run(['api', '--http', 'POST', '/refunds', '--reason', 'retried job', '--timeout', '1'], { env: { COUNTERSIGN_IDEMPOTENCY_KEY: key } });
+    const idOf = (stderr: string) => /request (req_[A-Za-z0-9_-]+) is still pending/.exec(stderr)?.[1];
+    expect([first.code, again.code]).toEqual([RUN_EXIT.timedOut, RUN_EXIT.timedOut]);
+    expect(idOf(first.stderr)).toBeDefined();
+    expect(idOf(again.stderr)).toBe(idOf(first.stderr));
+    expect((await agentRequests()).length).toBe(before + 1);
+    // The same key for another action is refused, and nothing is submitted.
+    const other = await cli.run(['api', '--http', 'POST', '/refunds/2', '--reason', 'retried job', '--idempotency-key', key]);
+    expect(other.code).toBe(RUN_EXIT.refused);
+    expect(other.stderr).toContain('IDEMPOTENCY_KEY_REUSED');
+    expect((await agentRequests()).length).toBe(before + 1);
+  });
+
   it('cancelled by the human the agent acts for while it waits: the cancelled code', async () => {
     const r = cli.start(['api', '--http', 'POST', '/refunds', '--reason', 'to be withdrawn']);
     const id = await heldId(r, gw);
