@@ -39,7 +39,8 @@
  * BENCH_GATEWAY_NODE_ARGS (more node flags for the gateway, e.g. --heap-prof),
  * BENCH_SQLITE_SYNCHRONOUS (normal | full), DATABASE_URL (the server to make a
  * throwaway database on per postgres run), BENCH_TELEMETRY_ROUNDS (3; 0 skips
- * phase 5) and BENCH_TELEMETRY_SECONDS (5; each run of phase 5).
+ * phase 5), BENCH_TELEMETRY_SECONDS (5; each run of phase 5) and BENCH_ONLY
+ * (telemetry: phases 2–4 skipped).
  *
  * Exits 0 when the measurement completed, whatever the figures; 1 when it
  * could not measure (a child failed, a request failed, the run overran).
@@ -90,6 +91,8 @@ const workersList = list('BENCH_WORKERS', '1,2').map((w) => {
 const lowestWorkers = Math.min(...workersList);
 const telemetryRounds = envNumber('BENCH_TELEMETRY_ROUNDS', 3, { integer: true, min: 0 });
 const telemetrySeconds = envNumber('BENCH_TELEMETRY_SECONDS', 5);
+// BENCH_ONLY=telemetry: the direct baseline and phase 5 alone, for more rounds of it in the same time.
+const telemetryOnly = process.env['BENCH_ONLY'] === 'telemetry';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
@@ -272,7 +275,7 @@ async function main(): Promise<number> {
   try {
     const direct = await phase('direct', { url: `${upstream.ready.url}/x`, connections, duration: seconds, headers: { authorization: `Bearer ${token}` } });
     const results: Run[] = [];
-    for (const store of stores) for (const workers of workersList) results.push(await measure(store, workers));
+    if (!telemetryOnly) for (const store of stores) for (const workers of workersList) results.push(await measure(store, workers));
     const telemetry =
       telemetryRounds > 0
         ? await measureTelemetryCost({

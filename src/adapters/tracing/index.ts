@@ -58,16 +58,20 @@ export async function createTracing(config: TracingConfig, log: Log): Promise<Tr
   return createOtelTracing(config, log);
 }
 
-/** `log` with the request id of the work in progress on every line that does not name one. */
-export function logWithRequest(log: Log, current: () => string | undefined): Log {
+/**
+ * `log` with the request id of the work in progress on every line that does not name one. A line below the
+ * logger's level (pino's `isLevelEnabled`, when it has one) is dropped here, before the id is looked up and copied in.
+ */
+export function logWithRequest(log: Log & { isLevelEnabled?: (level: string) => boolean }, current: () => string | undefined): Log {
   const add = (obj: Record<string, unknown>) => {
     const requestId = current();
     return requestId === undefined || 'requestId' in obj ? obj : { requestId, ...obj };
   };
+  const on = (level: string) => log.isLevelEnabled?.(level) ?? true;
   return {
-    debug: (obj, msg) => log.debug(add(obj), msg),
-    info: (obj, msg) => log.info(add(obj), msg),
-    warn: (obj, msg) => log.warn(add(obj), msg),
+    debug: (obj, msg) => on('debug') && log.debug(add(obj), msg),
+    info: (obj, msg) => on('info') && log.info(add(obj), msg),
+    warn: (obj, msg) => on('warn') && log.warn(add(obj), msg),
     error: (obj, msg) => log.error(add(obj), msg),
   };
 }

@@ -140,6 +140,8 @@ export function createOtelTracing(config: TracingConfig, log: Log): Tracing {
         set: (a) => span.setAttributes(a),
         failed: () => span.setStatus({ code: SpanStatusCode.ERROR }),
       };
+      // Not sampled: no span to end, mark or rename; only its context (the trace id to hand on, the scope) is needed.
+      if (!call.recording) return contextManager.with(ctx, fn, undefined, call);
       return within(ctx, span, scope, () => fn(call));
     },
 
