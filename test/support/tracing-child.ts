@@ -1,7 +1,7 @@
 /**
  * One gateway in a process of its own, with tracing on or off (TRACING=on|off),
- * at sampleRatio 0, that runs two allowed HTTP actions, sent with a W3C
- * traceparent sampled and one not, and prints one JSON line: the actions'
+ * at sampleRatio 0, that runs three allowed HTTP actions, sent with a W3C
+ * traceparent sampled, one not, and none, and prints one JSON line: the actions'
  * statuses, the traceparents their upstream received, and
  * the OpenTelemetry packages the process has loaded by then (all CommonJS, so
  * require.cache lists them). Started as `node bin/run-ts.js test/support/tracing-child.ts`.
@@ -22,10 +22,11 @@ policy:
 `);
 try {
   const statuses: (string | undefined)[] = [];
-  for (const flags of ['01', '00']) {
+  for (const flags of ['01', '00', null]) {
+    const traceparent = flags === null ? {} : { traceparent: `00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-${flags}` };
     const res = await fetch(`${gw.url}/v1/actions`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${gw.keys['deploy-bot']}`, 'content-type': 'application/json', traceparent: `00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-${flags}` },
+      headers: { authorization: `Bearer ${gw.keys['deploy-bot']}`, 'content-type': 'application/json', ...traceparent },
       body: JSON.stringify({ connection: 'api', input: { method: 'GET', path: '/x' }, reason: 'child' }),
     });
     statuses.push(((await res.json()) as { status?: string }).status);

@@ -124,8 +124,12 @@ export function createOtelTracing(config: TracingConfig, log: Log): Tracing {
    */
   const unrecorded = () => {
     const span = trace.getSpan(contextManager.active());
-    return span !== undefined && (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0;
+    // No span at all: a root, which a sampler at 0 never records.
+    return span === undefined ? neverRoots : (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0;
   };
+  /** sampleRatio 0: only a caller's sampled trace is recorded; a call that brings none gets no span (see serve). */
+  const neverRoots = config.sampleRatio === 0;
+  const UNSAMPLED: IncomingCall = { recording: false, rename() {}, set() {}, failed() {} };
 
   return {
     enabled: true,
@@ -133,6 +137,11 @@ export function createOtelTracing(config: TracingConfig, log: Log): Tracing {
     serve(name, attributes, carrier, fn) {
       // A malformed traceparent is no parent: the propagator leaves the context as it was, and a new trace starts.
       const parent = carrier ? propagator.extract(ROOT_CONTEXT, carrier(), getter) : ROOT_CONTEXT;
+      // At sampleRatio 0 a call with no trace context of its caller would start a trace nobody records: it runs with
+      // its scope alone (the request id for log lines), and hands no trace context on.
+      if (neverRoots && trace.getSpanContext(parent) === undefined) {
+        return contextManager.with(parent.setValue(SCOPE, { requestId: undefined, open: new Set() }), fn, undefined, UNSAMPLED);
+      }
       const { ctx, span, scope } = start(name, SpanKind.SERVER, attributes, parent.setValue(SCOPE, { requestId: undefined, open: new Set() }));
       const call: IncomingCall = {
         recording: span.isRecording(),
