@@ -23,7 +23,7 @@ policy:
 try {
   const statuses: (string | undefined)[] = [];
   for (const flags of ['01', '00', null]) {
-    const traceparent = flags === null ? {} : { traceparent: `00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-${flags}` };
+    const traceparent: Record<string, string> = flags === null ? {} : { traceparent: `00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-${flags}` };
     const res = await fetch(`${gw.url}/v1/actions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${gw.keys['deploy-bot']}`, 'content-type': 'application/json', ...traceparent },
