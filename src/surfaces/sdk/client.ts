@@ -331,3 +331,25 @@ export function createClient(opts: ClientOptions) {
 }
 
 export type CountersignClient = ReturnType<typeof createClient>;
+
+/**
+ * `client.run`, but a request the caller stops waiting for (timeout, abort) is
+ * cancelled: nobody would see its result, so a later approval must not run it.
+ */
+export async function runOrWithdraw(client: CountersignClient, action: Parameters<CountersignClient['run']>[0], o: Parameters<CountersignClient['run']>[1] & object): Promise<RequestView> {
+  let held: string | undefined;
+  const withdraw = async () => {
+    if (held) await client.cancel(held, 'the agent stopped waiting for a decision').catch(() => undefined);
+  };
+  try {
+    const r = await client.run(action, { ...o, onPending: (p) => ((held = p.id), o.onPending?.(p)) });
+    if (TERMINAL.has(r.status)) return r;
+    await withdraw();
+    // Approved just before the withdrawal: it runs anyway, so wait for its outcome.
+    const now = await client.get(r.id);
+    return now.status === 'approved' || now.status === 'executing' ? await client.settle(r.id, { timeoutMs: 60_000 }) : now;
+  } catch (e) {
+    await withdraw();
+    throw e;
+  }
+}

@@ -28,7 +28,7 @@ import {
   type McpSdkServerConfigWithInstance,
   type PermissionResult,
 } from '@anthropic-ai/claude-agent-sdk';
-import { isActionOf, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
+import { isActionOf, runOrWithdraw, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
 
 /** One guarded tool: what the model sees and the Countersign action its call becomes. */
 export interface CountersignAgentTool<Schema extends AnyZodRawShape = AnyZodRawShape> {
@@ -73,27 +73,6 @@ export function refusalOf(r: RequestView): string {
   return `Countersign refused or did not complete this action (request ${r.id}, ${r.status})${why ? `: ${why}` : ''}. Do not retry it unchanged.`;
 }
 
-/**
- * `client.run`, but a request the caller stops waiting for (timeout, abort) is
- * cancelled: nobody would see its result, so a later approval must not run it.
- */
-async function runOrWithdraw(client: CountersignClient, action: Parameters<CountersignClient['run']>[0], o: { timeoutMs: number; signal?: AbortSignal }): Promise<RequestView> {
-  let held: string | undefined;
-  const withdraw = async () => {
-    if (held) await client.cancel(held, 'the agent stopped waiting for a decision').catch(() => undefined);
-  };
-  try {
-    const r = await client.run(action, { ...o, onPending: (p) => void (held = p.id) });
-    if (TERMINAL.has(r.status)) return r;
-    await withdraw();
-    // Approved just before the withdrawal: it runs anyway, so wait for its outcome.
-    const now = await client.get(r.id);
-    return now.status === 'approved' || now.status === 'executing' ? await client.settle(r.id, { timeoutMs: 60_000 }) : now;
-  } catch (e) {
-    await withdraw();
-    throw e;
-  }
-}
 
 const resultText = (r: RequestView) => (typeof r.result === 'string' ? r.result : JSON.stringify(r.result));
 

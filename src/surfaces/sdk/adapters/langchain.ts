@@ -26,7 +26,7 @@ import { ToolMessage, type AIMessage, type BaseMessage } from '@langchain/core/m
 import { tool, type DynamicStructuredTool } from '@langchain/core/tools';
 import type { InteropZodObject } from '@langchain/core/utils/types';
 import { Annotation, Command, interrupt, MessagesAnnotation } from '@langchain/langgraph';
-import { isActionOf, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
+import { isActionOf, runOrWithdraw, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
 
 /** One guarded tool: what the model sees (name, description, schema) and the Countersign action its call becomes. */
 export interface CountersignToolSpec<Args = Record<string, unknown>> {
@@ -55,27 +55,6 @@ export function describeOutcome(r: RequestView): string {
   return `Countersign refused or did not complete this action (request ${r.id}, ${r.status})${why ? `: ${why}` : ''}. Do not retry it unchanged.`;
 }
 
-/**
- * `client.run`, but a request the caller stops waiting for (timeout, abort) is
- * cancelled: nobody would see its result, so a later approval must not run it.
- */
-async function runOrWithdraw(client: CountersignClient, action: Parameters<CountersignClient['run']>[0], o: Parameters<CountersignClient['run']>[1] & object): Promise<RequestView> {
-  let held: string | undefined;
-  const withdraw = async () => {
-    if (held) await client.cancel(held, 'the agent stopped waiting for a decision').catch(() => undefined);
-  };
-  try {
-    const r = await client.run(action, { ...o, onPending: (p) => ((held = p.id), o.onPending?.(p)) });
-    if (TERMINAL.has(r.status)) return r;
-    await withdraw();
-    // Approved just before the withdrawal: it runs anyway, so wait for its outcome.
-    const now = await client.get(r.id);
-    return now.status === 'approved' || now.status === 'executing' ? await client.settle(r.id, { timeoutMs: 60_000 }) : now;
-  } catch (e) {
-    await withdraw();
-    throw e;
-  }
-}
 
 const reasonOf = <A>(spec: CountersignToolSpec<A>, args: A) => spec.reason?.(args) ?? `${spec.name} tool call from a LangChain agent`;
 
