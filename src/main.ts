@@ -244,7 +244,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const app = createHttpApp(deps, {
     channels: [...deps.channels.channels.keys()],
     storeKind: config.store.postgres ? 'postgres' : 'sqlite',
-    ...(deps.expose ? { metrics: deps.expose } : {}),
+    ...(deps.expose ? { metrics: deps.expose, ...(config.metrics.token ? { metricsToken: config.metrics.token } : {}) } : {}),
     ...(config.channels.slack && deps.channels.slackApi ? { slack: { config: config.channels.slack, api: deps.channels.slackApi } } : {}),
     ...(config.channels.teams && deps.channels.teamsConnector ? { teams: { config: config.channels.teams, connector: deps.channels.teamsConnector, requestUrl } } : {}),
     bodyLimitBytes: config.server.bodyLimitBytes,

@@ -324,8 +324,16 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
-  /** Prometheus metrics at `GET /metrics` (unauthenticated, as scrapers expect); off: no metrics are kept and the path answers 404. */
-  metrics: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+  /**
+   * Prometheus metrics at `GET /metrics`; off: no metrics are kept and the path answers 404. Unauthenticated, as
+   * scrapers expect, unless `token` is set: then a scrape must send it as a bearer token (Prometheus `authorization`).
+   */
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      token: z.string().min(16, 'at least 16 characters (e.g. ${METRICS_TOKEN} from `openssl rand -hex 32`)').max(1024).optional(),
+    })
+    .prefault({}),
   tracing: tracingSchema,
   principals: z.array(principalSchema).default([]),
   identity: identitySchema,

@@ -198,3 +198,30 @@ describe('metrics off', () => {
     }
   });
 });
+
+describe('metrics behind a token', () => {
+  it('answers 401 without the configured bearer token, or with another, and the exposition with it', async () => {
+    const token = 'scrape-7f3a9c2e5b1d4068';
+    const guarded = await startTestGateway(`${yaml(upstream.url)}metrics: { token: "\${METRICS_TOKEN}" }\n`, { env: { BILLING_TOKEN: SECRET, METRICS_TOKEN: token } });
+    try {
+      for (const authorization of [undefined, 'Bearer wrong-token-0000000000', `Bearer ${token}x`, token, `Basic ${token}`, `Bearer ${guarded.keys['deploy-bot']}`]) {
+        const res = await fetch(`${guarded.url}/metrics`, authorization ? { headers: { authorization } } : {});
+        expect(res.status, String(authorization)).toBe(401);
+        expect(res.headers.get('www-authenticate')).toBe('Bearer realm="countersign metrics"');
+        const body = await res.text();
+        expect(JSON.parse(body).error.code).toBe('UNAUTHENTICATED');
+        expect(body).not.toContain('countersign_');
+        expect(body).not.toContain(token);
+      }
+      const ok = await fetch(`${guarded.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('# TYPE countersign_requests_total counter');
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  it('refuses a token too short to be one, at load', async () => {
+    await expect(startTestGateway(`${yaml(upstream.url)}metrics: { token: "short" }\n`, { env: { BILLING_TOKEN: SECRET } })).rejects.toThrow(/metrics\.token: at least 16 characters/);
+  });
+});

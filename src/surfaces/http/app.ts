@@ -37,6 +37,8 @@ export interface HttpOptions {
   readonly storeKind?: StoreKind;
   /** What `GET /metrics` answers; absent (metrics off): the path answers 404. */
   readonly metrics?: Expose;
+  /** The bearer token a scrape of `/metrics` must send (metrics.token); absent: none. */
+  readonly metricsToken?: string;
   /** Slack's interactivity endpoint, when Slack is configured. */
   readonly slack?: SlackIntegration;
   /** The Teams bot's messaging endpoint, when Teams is configured. */
@@ -98,7 +100,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: 'no such route', traceId: c.get('traceId') } }, 404));
 
   app.get('/healthz', (c) => c.json({ ok: true }));
-  if (opts.metrics) app.route('/metrics', metricsRoutes(opts.metrics));
+  if (opts.metrics) app.route('/metrics', metricsRoutes(opts.metrics, opts.metricsToken));
   app.route('/readyz', readyRoutes(deps, { kind: opts.storeKind ?? 'sqlite', channels: opts.channels ?? [] }));
   if (opts.slack) app.route('/', slackRoutes(deps, opts.slack));
   if (opts.teams) app.route('/', teamsRoutes(deps, opts.teams));
