@@ -29,6 +29,8 @@ export async function replay(deps: Deps, earlier: RequestRecord, digest: string,
       { requestId: earlier.id },
     );
   }
+  // The call's log lines and spans are about this request: a retry that lost the race for the key had named its own, never recorded.
+  deps.tracer.request(earlier.id);
   // As a read of the request would show it: a pending request past its expiry is expired first.
   return { request: await expireIfDue(deps, earlier), replayed: true };
 }

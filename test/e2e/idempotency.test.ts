@@ -6,6 +6,7 @@
  * upstreams, one of which holds its calls so a retry lands mid-run.
  */
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/surfaces/sdk/client.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -15,6 +16,7 @@ import { startHeldUpstream, startUpstream, type HeldUpstream, type Upstream } fr
 let upstream: Upstream;
 let slow: HeldUpstream;
 let gw: TestGateway;
+const logs: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ body: { echo: call.url } }));
@@ -43,6 +45,7 @@ policy:
       effect: deny
       message: deletes are never allowed from agents
 `,
+    { logger: pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) }) },
   );
 });
 
@@ -257,6 +260,21 @@ describe('concurrent submissions under one key', () => {
     expect(final.id).toBe([...ids][0]);
     expect(callsTo(upstream, '/invoices/50')).toBe(1);
     expect((await storeCounts(gw.deps.store)).requests).toBe(before.requests + 1);
+  });
+});
+
+describe('log lines of submissions under one key', () => {
+  it('name the request each answer is about: a replay’s, and a concurrent retry’s that lost the race for the key, never one that was not recorded', async () => {
+    const key = randomUUID();
+    const from = logs.length;
+    const answers = await Promise.all(Array.from({ length: 10 }, () => submit('deploy-bot', refund('inv_55'), key)));
+    const id = answers[0]!.body.id as string;
+    expect(answers.map((a) => [a.status, a.body.id])).toEqual(answers.map(() => [202, id]));
+    const served = await eventually(async () => {
+      const lines = logs.slice(from).filter((l) => l['msg'] === 'http request served' && l['path'] === '/v1/actions');
+      return lines.length === 10 ? lines : undefined;
+    }, 15_000);
+    expect(served.map((l) => l['requestId'])).toEqual(served.map(() => id));
   });
 });
 
