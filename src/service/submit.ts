@@ -73,6 +73,11 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
  */
 export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submitted> {
   const key = cmd.idempotencyKey === undefined ? undefined : checkIdempotencyKey(cmd.idempotencyKey);
+  // A request found by digest was made without this key, and would not be found under it again: a retry under the
+  // key would then make another. No surface asks for both; refuse the pair rather than half-honour it.
+  if (key !== undefined && (cmd.resume || cmd.resumeHeld)) {
+    throw new CountersignError('INVALID_REQUEST', 'an idempotency key cannot be combined with resuming a request by its digest');
+  }
   const handle = deps.connections.get(cmd.connection);
   if (!handle) throw new CountersignError('UNKNOWN_CONNECTION', `no connection named ${JSON.stringify(cmd.connection).slice(0, 80)}`);
   const input = parseInput(handle.info.kind, cmd.input);
