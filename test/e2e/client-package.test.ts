@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startBillingGateway } from '../support/billing-gateway.ts';
+import type { TestGateway } from '../support/gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const run = promisify(execFile);
@@ -24,21 +25,7 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ body: { echo: `${call.method} ${call.url}` } }));
-  gw = await startTestGateway(`connections:
-  - name: billing-api
-    kind: http
-    url: ${upstream.url}/api
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: connection.name == "billing-api" && !facts.writes
-      effect: allow
-    - id: writes
-      when: connection.name == "billing-api" && facts.writes
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-`);
+  gw = await startBillingGateway(upstream.url, 'tok-billing-secret-pkg');
 }, 60_000);
 
 afterAll(async () => {

@@ -1,6 +1,13 @@
 /** A real HTTP server on 127.0.0.1 that records every call, standing in for a target API. */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 
+/** Listens on a free loopback port; the port. */
+async function listenLocal(server: Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  return typeof addr === 'object' && addr ? addr.port : 0;
+}
+
 export interface RecordedCall {
   method: string;
   url: string;
@@ -29,9 +36,7 @@ export async function startUpstream(
       res.end(JSON.stringify(body));
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const port = await listenLocal(server);
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
@@ -120,9 +125,7 @@ export async function startEchoUpstream(): Promise<Upstream> {
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const port = await listenLocal(server);
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
@@ -167,9 +170,7 @@ export async function startHeldUpstream(body: unknown = { ok: true }): Promise<H
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const port = await listenLocal(server);
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
