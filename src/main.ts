@@ -103,7 +103,8 @@ export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 
   const connections = await createConnections(config.connections, opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {});
   const clock = opts.clock ?? systemClock;
   const identity = createIdentity({
-    principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys })),
+    principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys, roles: p.roles })),
+    roleGroups: config.roles,
     identity: config.identity,
     now: () => clock.now(),
   });

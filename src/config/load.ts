@@ -97,6 +97,8 @@ function crossCheck(config: Config): string[] {
       if (p.kind !== 'agent') problems.push(`principals[${i}].actsFor: only an agent acts for a human`);
       else if (!target || target.kind !== 'human') problems.push(`principals[${i}].actsFor: ${p.actsFor} is not a configured human principal`);
     }
+    // A role is a person's: an agent (or what acts for someone) never holds one.
+    if (p.kind !== 'human' && p.roles.length > 0) problems.push(`principals[${i}].roles: only a human holds a role; ${p.id} is an agent`);
   });
   problems.push(...humanEmailProblems(config));
   const seenConnections = new Set<string>();

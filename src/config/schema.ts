@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseMaskPath } from '../core/mask.ts';
+import { ROLES } from '../core/roles.ts';
 import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
@@ -33,6 +34,8 @@ export const principalSchema = z.strictObject({
   email: z.string().email().optional(),
   groups: z.array(z.string().min(1)).default([]),
   apiKeys: z.array(apiKeyHash).default([]),
+  /** What this human may open beyond their own requests (humans only): `auditor` reads the audit trail, exports, proofs, evidence and governance views; `admin` too. */
+  roles: z.array(z.enum(ROLES)).default([]),
 });
 
 const tagValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
@@ -336,6 +339,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   tracing: tracingSchema,
   principals: z.array(principalSchema).default([]),
+  /** Roles by Countersign group (configured, or granted by an issuer's or the console login's groupMap): `{ auditor: [compliance], admin: [platform] }`. */
+  roles: z.strictObject({ auditor: z.array(z.string().min(1)).default([]), admin: z.array(z.string().min(1)).default([]) }).prefault({}),
   identity: identitySchema,
   channels: channelsSchema,
   connections: z.array(connectionSchema).default([]),

@@ -12,6 +12,7 @@ import type { ToolAcceptors } from './mcp/acceptors.ts';
 import type { ToolDefinition } from './mcp/tool.ts';
 import type { Principal } from './principal.ts';
 import type { RequestRecord, RequestStatus } from './request.ts';
+import type { Role } from './roles.ts';
 
 export type { Mutation, RequestQuery, RequestStore, AuditLogStore, SessionStore, OutboxStore, ToolPinStore, KnownHumanStore, Store, AuditQuery, StoredCheckpoint } from './store-ports.ts';
 
@@ -163,6 +164,8 @@ export interface Identity {
   principal(id: string): Principal | undefined;
   /** The configured human with this email (compared as core/human-identity.ts emailKey does), if any. */
   humanByEmail(email: string): Principal | undefined;
+  /** The roles this principal holds (core/roles.ts): none for an agent. */
+  roles(p: Principal): Role[];
 }
 
 /** Signs checkpoints of the audit log; the private key never leaves the adapter. */

@@ -116,6 +116,15 @@ class ToolAcceptorsNotConfigured(CountersignError):
     code = "TOOL_ACCEPTORS_NOT_CONFIGURED"
 
 
+class RoleRequired(CountersignError):
+    """What was asked for (the audit trail, an export, a proof, an evidence report, the
+    coverage map or shadow decisions) needs a role the caller does not hold: `auditor`
+    or `admin`, given to humans only.
+    """
+
+    code = "ROLE_REQUIRED"
+
+
 class NotAToolAcceptor(CountersignError):
     """The caller is not among the humans the MCP connection lets accept a changed tool
     definition; nothing was accepted.
@@ -349,6 +358,7 @@ GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _registry(
     ToolDefinitionMismatch,
     ToolAcceptorsNotConfigured,
     NotAToolAcceptor,
+    RoleRequired,
     IdempotencyKeyInvalid,
     IdempotencyKeyReused,
     PolicyDenied,

@@ -58,5 +58,7 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
       const wanted = emailKey(email);
       return wanted === undefined ? undefined : byEmail.get(wanted);
     },
+    // Keys alone grant no role; createIdentity adds the configured ones.
+    roles: () => [],
   };
 }

@@ -8,6 +8,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { looksLikeJwt } from '../../core/bearer.ts';
 import type { Identity } from '../../core/ports.ts';
 import type { Principal } from '../../core/principal.ts';
+import { rolesOf, type Role, type RoleGrants } from '../../core/roles.ts';
 import type { IdentityConfig } from '../../config/identity-schema.ts';
 import { createApiKeyIdentity, type ApiKeyPrincipal } from './api-keys.ts';
 import { createIssuerVerifier, type IssuerVerifier } from './jwt/issuer.ts';
@@ -16,7 +17,9 @@ import { createIssuerVerifier, type IssuerVerifier } from './jwt/issuer.ts';
 const MAX_TOKEN_LENGTH = 16_384;
 
 export interface IdentityOptions {
-  readonly principals: readonly ApiKeyPrincipal[];
+  readonly principals: readonly (ApiKeyPrincipal & { readonly roles?: readonly Role[] })[];
+  /** Roles by Countersign group (the config's `roles:`). */
+  readonly roleGroups?: RoleGrants['groups'];
   readonly identity: IdentityConfig;
   readonly now: () => Date;
 }
@@ -28,6 +31,10 @@ export interface IdentityOptions {
  */
 export function createIdentity(opts: IdentityOptions): Identity {
   const keys = createApiKeyIdentity(opts.principals);
+  const grants: RoleGrants = {
+    principals: new Map(opts.principals.filter((p) => p.kind === 'human' && p.roles?.length).map((p) => [p.id, [...(p.roles ?? [])]])),
+    groups: opts.roleGroups ?? {},
+  };
   const verifiers = new Map<string, IssuerVerifier>();
   for (const cfg of opts.identity.issuers) {
     verifiers.set(cfg.issuer, createIssuerVerifier(cfg, { ...opts.identity.jwks, clockSkewSeconds: opts.identity.clockSkewSeconds, now: opts.now, directory: keys }));
@@ -53,6 +60,9 @@ export function createIdentity(opts: IdentityOptions): Identity {
     },
     humanByEmail(email) {
       return keys.humanByEmail(email);
+    },
+    roles(p) {
+      return rolesOf(grants, p);
     },
   };
 }

@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'POLICY_ERROR'
   | 'NOT_FOUND'
   | 'FORBIDDEN'
+  | 'ROLE_REQUIRED'
   | 'AGENT_CANNOT_REVIEW'
   | 'AGENT_CANNOT_SIGN_IN'
   | 'CSRF_REJECTED'
