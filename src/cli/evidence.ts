@@ -9,11 +9,11 @@ import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts'
 import { systemClock } from '../adapters/system.ts';
 import { loadConfig } from '../config/load.ts';
 import { CountersignError } from '../core/errors.ts';
+import { parsePeriodBound } from '../core/period-bound.ts';
 import { auditOrigin } from '../main.ts';
 import { openStoreForCommand } from '../main-store.ts';
-import { signCheckpoint } from '../service/checkpoint.ts';
-import { buildEvidence, FRAMEWORKS, type EvidenceReport, type Framework } from '../service/evidence/index.ts';
-import { renderEvidenceHtml } from './evidence-html.ts';
+import { evidenceOfPeriod, FRAMEWORKS, type EvidenceReport, type Framework } from '../service/evidence/index.ts';
+import { renderEvidenceHtml } from '../surfaces/evidence-html.ts';
 import { safe } from './output.ts';
 
 export interface EvidenceReportOptions {
@@ -23,23 +23,6 @@ export interface EvidenceReportOptions {
   readonly out: string;
   /** Where the JSON goes; default: `out` with its extension replaced by .json. */
   readonly json?: string;
-}
-
-// A date, or a date and time with its zone: a time without a zone would mean whatever the local zone is.
-const TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
-
-/**
- * Parses `--from` / `--to`: `2026-07-01` (midnight UTC) or an ISO time with its zone.
- *
- * @example
- * parsePeriodBound('2026-07-01', 'from'); // 2026-07-01T00:00:00.000Z
- */
-export function parsePeriodBound(value: string, name: string): Date {
-  const t = new Date(value);
-  if (!TIME.test(value) || Number.isNaN(t.getTime())) {
-    throw new CountersignError('INVALID_REQUEST', `--${name}: a date such as 2026-07-01, or a time with its zone such as 2026-07-01T00:00:00Z (got ${JSON.stringify(value).slice(0, 60)})`);
-  }
-  return t;
 }
 
 /** The JSON path when none is given: `report.html` → `report.json`. */
@@ -74,8 +57,8 @@ function summaryLine(r: EvidenceReport, out: string, json: string): string {
  * await evidenceReportCommand('countersign.yaml', { from: '2026-07-01', to: '2026-10-01', framework: 'soc2', out: 'q3.html' }); // 0
  */
 export async function evidenceReportCommand(configPath: string, o: EvidenceReportOptions): Promise<number> {
-  const from = parsePeriodBound(o.from, 'from');
-  const to = parsePeriodBound(o.to, 'to');
+  const from = parsePeriodBound(o.from, '--from');
+  const to = parsePeriodBound(o.to, '--to');
   if (from.getTime() >= to.getTime()) throw new CountersignError('INVALID_REQUEST', '--to must be after --from (from is inclusive, to exclusive)');
   if (!FRAMEWORKS.includes(o.framework)) throw new CountersignError('INVALID_REQUEST', `--framework: one of ${FRAMEWORKS.join(', ')}`);
   const json = o.json ?? defaultJsonPath(o.out);
@@ -84,13 +67,8 @@ export async function evidenceReportCommand(configPath: string, o: EvidenceRepor
   const config = loadConfig(configPath);
   const store = await openStoreForCommand(config, configPath);
   try {
-    const options = { from, to, framework: o.framework, clock: systemClock };
-    let report = await buildEvidence(store, options);
-    if (report.coverage.lastSeq !== null && !report.coverage.covered) {
-      // As `audit export --out` does: sign the head, so the report ties to a signed checkpoint.
-      await signCheckpoint({ store, signer: createCheckpointSigner(config.audit.keyDir, auditOrigin(config)), clock: systemClock });
-      report = await buildEvidence(store, options);
-    }
+    const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
+    const report = await evidenceOfPeriod({ store, signer, clock: systemClock }, { from, to, framework: o.framework });
     writeWhole(o.out, renderEvidenceHtml(report));
     writeWhole(json, `${JSON.stringify(report, null, 2)}\n`);
     process.stdout.write(safe(summaryLine(report, o.out, json)));

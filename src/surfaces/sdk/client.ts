@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'FORBIDDEN'
   | 'ROLE_REQUIRED'
+  | 'PERIOD_TOO_LARGE'
   | 'AGENT_CANNOT_REVIEW'
   | 'AGENT_CANNOT_SIGN_IN'
   | 'CSRF_REJECTED'
