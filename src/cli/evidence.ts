@@ -1,7 +1,8 @@
 /**
  * `countersign evidence report --from --to --framework soc2|iso27001|gdpr --out report.html [--json report.json]`:
- * reads the local store named by the config and writes the period's evidence
- * as a self-contained HTML page and as JSON (the same report, as data).
+ * reads the local store named by the config (or, with --url, asks the gateway as
+ * an auditor) and writes the period's evidence as a self-contained HTML page and
+ * as JSON (the same report, as data).
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import { openStoreForCommand } from '../main-store.ts';
 import { evidenceOfPeriod, FRAMEWORKS, type EvidenceReport, type Framework } from '../service/evidence/index.ts';
 import { renderEvidenceHtml } from '../surfaces/evidence-html.ts';
 import { safe } from './output.ts';
+import { client } from './requests.ts';
 
 export interface EvidenceReportOptions {
   readonly from: string;
@@ -23,6 +25,10 @@ export interface EvidenceReportOptions {
   readonly out: string;
   /** Where the JSON goes; default: `out` with its extension replaced by .json. */
   readonly json?: string;
+  /** A gateway to ask instead of reading the store (as a human with the auditor or admin role). */
+  readonly url?: string;
+  /** Its credential (else COUNTERSIGN_KEY, else the token `countersign login` saved). */
+  readonly key?: string;
 }
 
 /** The JSON path when none is given: `report.html` → `report.json`. */
@@ -64,16 +70,27 @@ export async function evidenceReportCommand(configPath: string, o: EvidenceRepor
   const json = o.json ?? defaultJsonPath(o.out);
   if (resolve(json) === resolve(o.out)) throw new CountersignError('INVALID_REQUEST', '--json and --out name the same file');
 
+  const report = o.url ? await fromGateway({ url: o.url, ...(o.key ? { key: o.key } : {}) }, { from: o.from, to: o.to, framework: o.framework }) : await fromStore(configPath, { from, to, framework: o.framework });
+  writeWhole(o.out, renderEvidenceHtml(report));
+  writeWhole(json, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(safe(summaryLine(report, o.out, json)));
+  return 0;
+}
+
+async function fromStore(configPath: string, period: { from: Date; to: Date; framework: Framework }): Promise<EvidenceReport> {
   const config = loadConfig(configPath);
   const store = await openStoreForCommand(config, configPath);
   try {
     const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
-    const report = await evidenceOfPeriod({ store, signer, clock: systemClock }, { from, to, framework: o.framework });
-    writeWhole(o.out, renderEvidenceHtml(report));
-    writeWhole(json, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(safe(summaryLine(report, o.out, json)));
-    return 0;
+    return await evidenceOfPeriod({ store, signer, clock: systemClock }, period);
   } finally {
     await store.close();
   }
+}
+
+/** The report the gateway computes (a human with the auditor or admin role), rendered here with the same page. */
+async function fromGateway(remote: { url: string; key?: string }, period: { from: string; to: string; framework: Framework }): Promise<EvidenceReport> {
+  const report = await client(remote).evidenceReport(period);
+  if (report?.format !== 'countersign-evidence/1') throw new CountersignError('INVALID_REQUEST', 'the gateway did not answer with an evidence report (countersign-evidence/1)');
+  return report as unknown as EvidenceReport;
 }
