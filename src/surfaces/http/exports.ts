@@ -28,9 +28,11 @@ export const EVIDENCE_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline';
 
 const bound = z.string().max(64);
 
-/** Only the parameters named: anything else is refused, not ignored. */
-function parse<S extends z.ZodType>(schema: S, q: Record<string, string>): z.output<S> {
-  const r = schema.safeParse(q);
+/** Only the parameters named, each once: anything else is refused, not ignored (hono's `c.req.queries()`). */
+function parse<S extends z.ZodType>(schema: S, queries: Record<string, string[]>): z.output<S> {
+  const repeated = Object.keys(queries).filter((k) => (queries[k]?.length ?? 0) > 1);
+  if (repeated.length) throw new CountersignError('INVALID_REQUEST', `give each parameter once (${repeated.join(', ').slice(0, 100)})`);
+  const r = schema.safeParse(Object.fromEntries(Object.entries(queries).map(([k, v]) => [k, v[0]])));
   if (!r.success) throw new CountersignError('INVALID_REQUEST', r.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
   return r.data;
 }
@@ -39,13 +41,13 @@ const exportQuery = z.strictObject({ from: bound.optional(), to: bound.optional(
 const evidenceQuery = z.strictObject({ from: bound, to: bound, framework: z.enum(FRAMEWORKS), format: z.enum(['json', 'html']).default('json') });
 
 /** `from` / `to` of a bundle: a seq number or a date / ISO time with its zone; both optional (the whole log). */
-export function readExportQuery(q: Record<string, string>): { from?: number | Date; to?: number | Date } {
+export function readExportQuery(q: Record<string, string[]>): { from?: number | Date; to?: number | Date } {
   const p = parse(exportQuery, q);
   return { ...(p.from ? { from: parseExportBound(p.from, 'from') } : {}), ...(p.to ? { to: parseExportBound(p.to, 'to') } : {}) };
 }
 
 /** `from`, `to` (dates or ISO times with their zone, to exclusive), `framework`, and `format` (json by default). */
-export function readEvidenceQuery(q: Record<string, string>): { from: Date; to: Date; framework: (typeof FRAMEWORKS)[number]; format: 'json' | 'html' } {
+export function readEvidenceQuery(q: Record<string, string[]>): { from: Date; to: Date; framework: (typeof FRAMEWORKS)[number]; format: 'json' | 'html' } {
   const p = parse(evidenceQuery, q);
   const from = parsePeriodBound(p.from, 'from');
   const to = parsePeriodBound(p.to, 'to');
@@ -57,7 +59,7 @@ export function readEvidenceQuery(q: Record<string, string>): { from: Date; to: 
  * The bundle of the period as a tar download.
  *
  * @example
- * return bundleResponse(deps, readExportQuery(c.req.query()), c.get('exportLimit'));
+ * return bundleResponse(deps, readExportQuery(c.req.queries()), c.get('exportLimit'));
  */
 export async function bundleResponse(deps: Deps, period: { from?: number | Date; to?: number | Date }, maxEvents: number): Promise<Response> {
   const plan = await planBundle(deps, { ...period, maxEvents });

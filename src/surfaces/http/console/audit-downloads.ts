@@ -40,14 +40,14 @@ export function auditDownloadRoutes(deps: Deps): Hono<AppEnv> {
     '/audit/bundle',
     consolePage(deps, (c, who) => {
       requireRole(deps.identity.roles(who.principal), AUDIT_READERS, 'an audit export');
-      return bundleResponse(deps, readExportQuery(c.req.query()), c.get('exportLimit'));
+      return bundleResponse(deps, readExportQuery(c.req.queries()), c.get('exportLimit'));
     }),
   );
   app.get(
     '/audit/evidence',
     consolePage(deps, async (c, who) => {
       requireRole(deps.identity.roles(who.principal), AUDIT_READERS, 'an evidence report');
-      const q = readEvidenceQuery(c.req.query());
+      const q = readEvidenceQuery(c.req.queries());
       const report = await evidenceFor(deps, q, c.get('exportLimit'));
       if (q.format === 'html') return evidenceHtmlResponse(report);
       const stamp = `${report.framework}-${report.period.from.slice(0, 10)}-${report.period.to.slice(0, 10)}`;

@@ -16,7 +16,7 @@ export function auditExportRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/export', async (c) => {
     requireRole(deps.identity.roles(c.get('principal')), AUDIT_READERS, 'an audit export');
-    return bundleResponse(deps, readExportQuery(c.req.query()), c.get('exportLimit'));
+    return bundleResponse(deps, readExportQuery(c.req.queries()), c.get('exportLimit'));
   });
   return app;
 }
@@ -26,7 +26,7 @@ export function evidenceRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/report', async (c) => {
     requireRole(deps.identity.roles(c.get('principal')), AUDIT_READERS, 'an evidence report');
-    const q = readEvidenceQuery(c.req.query());
+    const q = readEvidenceQuery(c.req.queries());
     const report = await evidenceFor(deps, q, c.get('exportLimit'));
     if (q.format === 'html') return evidenceHtmlResponse(report);
     c.header('cache-control', 'no-store');
