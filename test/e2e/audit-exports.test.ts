@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundle } from '../../src/adapters/audit-bundle-files.ts';
+import { CHROMIUM, launchBrowser, signInWithKey } from '../support/browser.ts';
 import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { getPage, postLogin, signIn } from '../support/console.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
@@ -109,6 +110,12 @@ describe('who may export, over REST', () => {
     const report = await gw.as('erin', endpoints[1]!);
     expect(report.status).toBe(200);
     expect(report.body.format).toBe('countersign-evidence/1');
+  });
+
+  it('HEAD of the bundle builds nothing: refused', async () => {
+    const res = await fetch(`${gw.url}/v1/audit/export`, { method: 'HEAD', headers: { authorization: `Bearer ${cfg.keys['erin']}` } });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).not.toBe('application/x-tar');
   });
 
   it('bad periods and unknown parameters are refused with INVALID_REQUEST', async () => {
@@ -285,6 +292,33 @@ describe('the console', () => {
     const bad = await getPage(gw.url, erin, '/audit/evidence?from=soon&to=later&framework=soc2');
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('INVALID_REQUEST');
+  }, SLOW);
+});
+
+describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
+  it('the auditor fills the period, downloads a bundle that verifies, and opens the report', async () => {
+    const browser = await launchBrowser();
+    try {
+      const { page } = await browser.page();
+      await signInWithKey(page, gw.url, cfg.keys['erin']!);
+      await page.goto(`${gw.url}/audit`);
+      await page.fill('#b-from', FROM);
+      await page.fill('#b-to', TO);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download bundle' }).click()]);
+      expect(download.suggestedFilename()).toMatch(/^countersign-audit-1-\d+\.tar$/);
+      const path = join(cfg.dir, 'browser.tar');
+      await download.saveAs(path);
+      expect((await cli('audit', 'verify', path, '--verifier-key', pinnedKey())).code).toBe(0);
+
+      await page.fill('#e-from', FROM);
+      await page.fill('#e-to', TO);
+      await page.selectOption('#e-framework', 'soc2');
+      await page.getByRole('button', { name: 'Evidence report' }).click();
+      await page.waitForURL(/\/audit\/evidence\?/);
+      expect(await page.locator('h1').textContent()).toContain('SOC 2');
+    } finally {
+      await browser.close();
+    }
   }, SLOW);
 });
 

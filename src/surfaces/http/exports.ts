@@ -56,6 +56,14 @@ export function readEvidenceQuery(q: Record<string, string[]>): { from: Date; to
 }
 
 /**
+ * Refuses HEAD of a download: hono answers it with the GET handler and drops the body unread, which would
+ * build a whole bundle for nothing and leave its open file to the garbage collector.
+ */
+export function refuseHead(method: string): void {
+  if (method === 'HEAD') throw new CountersignError('INVALID_REQUEST', 'a bundle is only sent to GET');
+}
+
+/**
  * The bundle of the period as a tar download.
  *
  * @example

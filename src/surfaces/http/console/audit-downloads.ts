@@ -11,7 +11,7 @@ import { AUDIT_READERS, requireRole } from '../../../core/roles.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { FRAMEWORKS } from '../../../service/evidence/index.ts';
 import type { AppEnv } from '../context.ts';
-import { bundleResponse, evidenceFor, evidenceHtmlResponse, readEvidenceQuery, readExportQuery } from '../exports.ts';
+import { bundleResponse, evidenceFor, evidenceHtmlResponse, readEvidenceQuery, readExportQuery, refuseHead } from '../exports.ts';
 import { consolePage } from './handlers.ts';
 import { html, type Html } from './html.ts';
 
@@ -40,6 +40,7 @@ export function auditDownloadRoutes(deps: Deps): Hono<AppEnv> {
     '/audit/bundle',
     consolePage(deps, (c, who) => {
       requireRole(deps.identity.roles(who.principal), AUDIT_READERS, 'an audit export');
+      refuseHead(c.req.method);
       return bundleResponse(deps, readExportQuery(c.req.queries()), c.get('exportLimit'));
     }),
   );

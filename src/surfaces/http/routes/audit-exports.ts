@@ -9,13 +9,14 @@ import { Hono } from 'hono';
 import { AUDIT_READERS, requireRole } from '../../../core/roles.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
-import { bundleResponse, evidenceFor, evidenceHtmlResponse, readEvidenceQuery, readExportQuery } from '../exports.ts';
+import { bundleResponse, evidenceFor, evidenceHtmlResponse, readEvidenceQuery, readExportQuery, refuseHead } from '../exports.ts';
 
 /** Mounted at `/v1/audit`: `GET /export?from=&to=`. */
 export function auditExportRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/export', async (c) => {
     requireRole(deps.identity.roles(c.get('principal')), AUDIT_READERS, 'an audit export');
+    refuseHead(c.req.method);
     return bundleResponse(deps, readExportQuery(c.req.queries()), c.get('exportLimit'));
   });
   return app;
