@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import { manifestSchema, type BundleManifest } from '../core/audit-bundle.ts';
 import { CountersignError } from '../core/errors.ts';
+import { parseExportBound } from '../core/period-bound.ts';
 import { client } from './requests.ts';
 import { safe } from './output.ts';
 
@@ -34,6 +35,9 @@ async function manifestOf(file: string): Promise<BundleManifest> {
  * await auditBundleDownloadCommand({ url: 'https://countersign.example.com', out: 'q3.tar', from: '2026-07-01', to: '2026-10-01' }); // 0
  */
 export async function auditBundleDownloadCommand(o: { url: string; key?: string; out: string; from?: string; to?: string }): Promise<number> {
+  // Read here as the store export reads them, so a typo is a usage error before anything is asked.
+  if (o.from !== undefined) parseExportBound(o.from, '--from');
+  if (o.to !== undefined) parseExportBound(o.to, '--to');
   const asTar = o.out.endsWith('.tar');
   if (!asTar && (await readdir(o.out).catch(() => [])).length) throw new CountersignError('INVALID_REQUEST', `${o.out} exists and is not empty`);
   const stream = await client(o).auditExportStream({ ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
