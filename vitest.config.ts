@@ -27,6 +27,7 @@ export const POSTGRES_FILES = [
   'test/e2e/audit-proofs.test.ts',
   'test/e2e/audit-rotation.test.ts',
   'test/e2e/evidence.test.ts',
+  'test/e2e/audit-exports.test.ts',
   'test/e2e/metrics.test.ts',
   'test/e2e/idempotency.test.ts',
 ];

@@ -31,7 +31,7 @@ import { createCheckpointSigner } from '../src/adapters/signer/checkpoint-signer
 import { createGroupCommit } from '../src/adapters/store/sqlite/group-commit.ts';
 import { migrate } from '../src/adapters/store/sqlite/schema.ts';
 import { createSqliteStore } from '../src/adapters/store/sqlite/store.ts';
-import { readBundle, writeBundle } from '../src/cli/audit-bundle.ts';
+import { readBundle, writeBundle } from '../src/adapters/audit-bundle-files.ts';
 import { chainEvent, type AuditDraft } from '../src/core/audit.ts';
 import { verifyBundle, type BundleFiles } from '../src/core/audit-bundle.ts';
 import { verifyBundleInParallel } from '../src/adapters/verify/parallel-leaves.ts';

@@ -250,6 +250,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     ...(config.channels.teams && deps.channels.teamsConnector ? { teams: { config: config.channels.teams, connector: deps.channels.teamsConnector, requestUrl } } : {}),
     bodyLimitBytes: config.server.bodyLimitBytes,
     maxWaitSeconds: config.server.maxWaitSeconds,
+    maxExportEvents: config.audit.maxExportEvents,
     requestUrl,
     console: {
       enabled: config.console.enabled,

@@ -12,10 +12,10 @@ import { pinnedKeys } from './verifier-keys.ts';
 import { systemClock } from '../adapters/system.ts';
 import { auditOrigin } from '../main.ts';
 import { checkKeyOwner, openStoreForCommand } from '../main-store.ts';
-import { readBundle, writeBundle } from './audit-bundle.ts';
+import { readBundle, writeBundle } from '../adapters/audit-bundle-files.ts';
 import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
 import { safe } from './output.ts';
-import { parsePeriodBound } from './evidence.ts';
+import { parseExportBound } from '../core/period-bound.ts';
 
 async function openStore(configPath: string): Promise<Store> {
   return (await openAudit(configPath)).store;
@@ -78,10 +78,8 @@ export async function auditExportCommand(configPath: string, format: 'jsonl' | '
 
 /** `--from` / `--to`: a seq number or an ISO time. */
 function bound(value: string | undefined, name: string): Bound | undefined {
-  if (value === undefined) return undefined;
-  if (/^\d+$/.test(value)) return Number(value);
   // The same reading of dates as evidence reports, so a bundle and a report of one period match.
-  return parsePeriodBound(value, name);
+  return value === undefined ? undefined : parseExportBound(value, `--${name}`);
 }
 
 export async function auditBundleExportCommand(configPath: string, o: { out: string; from?: string; to?: string }): Promise<number> {

@@ -1,7 +1,8 @@
 /**
  * `countersign evidence report --from --to --framework soc2|iso27001|gdpr --out report.html [--json report.json]`:
- * reads the local store named by the config and writes the period's evidence
- * as a self-contained HTML page and as JSON (the same report, as data).
+ * reads the local store named by the config (or, with --url, asks the gateway as
+ * an auditor) and writes the period's evidence as a self-contained HTML page and
+ * as JSON (the same report, as data).
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
@@ -9,12 +10,13 @@ import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts'
 import { systemClock } from '../adapters/system.ts';
 import { loadConfig } from '../config/load.ts';
 import { CountersignError } from '../core/errors.ts';
+import { parsePeriodBound } from '../core/period-bound.ts';
 import { auditOrigin } from '../main.ts';
 import { openStoreForCommand } from '../main-store.ts';
-import { signCheckpoint } from '../service/checkpoint.ts';
-import { buildEvidence, FRAMEWORKS, type EvidenceReport, type Framework } from '../service/evidence/index.ts';
-import { renderEvidenceHtml } from './evidence-html.ts';
+import { evidenceOfPeriod, FRAMEWORKS, type EvidenceReport, type Framework } from '../service/evidence/index.ts';
+import { renderEvidenceHtml } from '../surfaces/evidence-html.ts';
 import { safe } from './output.ts';
+import { client } from './requests.ts';
 
 export interface EvidenceReportOptions {
   readonly from: string;
@@ -23,23 +25,10 @@ export interface EvidenceReportOptions {
   readonly out: string;
   /** Where the JSON goes; default: `out` with its extension replaced by .json. */
   readonly json?: string;
-}
-
-// A date, or a date and time with its zone: a time without a zone would mean whatever the local zone is.
-const TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
-
-/**
- * Parses `--from` / `--to`: `2026-07-01` (midnight UTC) or an ISO time with its zone.
- *
- * @example
- * parsePeriodBound('2026-07-01', 'from'); // 2026-07-01T00:00:00.000Z
- */
-export function parsePeriodBound(value: string, name: string): Date {
-  const t = new Date(value);
-  if (!TIME.test(value) || Number.isNaN(t.getTime())) {
-    throw new CountersignError('INVALID_REQUEST', `--${name}: a date such as 2026-07-01, or a time with its zone such as 2026-07-01T00:00:00Z (got ${JSON.stringify(value).slice(0, 60)})`);
-  }
-  return t;
+  /** A gateway to ask instead of reading the store (as a human with the auditor or admin role). */
+  readonly url?: string;
+  /** Its credential (else COUNTERSIGN_KEY, else the token `countersign login` saved). */
+  readonly key?: string;
 }
 
 /** The JSON path when none is given: `report.html` → `report.json`. */
@@ -74,28 +63,34 @@ function summaryLine(r: EvidenceReport, out: string, json: string): string {
  * await evidenceReportCommand('countersign.yaml', { from: '2026-07-01', to: '2026-10-01', framework: 'soc2', out: 'q3.html' }); // 0
  */
 export async function evidenceReportCommand(configPath: string, o: EvidenceReportOptions): Promise<number> {
-  const from = parsePeriodBound(o.from, 'from');
-  const to = parsePeriodBound(o.to, 'to');
+  const from = parsePeriodBound(o.from, '--from');
+  const to = parsePeriodBound(o.to, '--to');
   if (from.getTime() >= to.getTime()) throw new CountersignError('INVALID_REQUEST', '--to must be after --from (from is inclusive, to exclusive)');
   if (!FRAMEWORKS.includes(o.framework)) throw new CountersignError('INVALID_REQUEST', `--framework: one of ${FRAMEWORKS.join(', ')}`);
   const json = o.json ?? defaultJsonPath(o.out);
   if (resolve(json) === resolve(o.out)) throw new CountersignError('INVALID_REQUEST', '--json and --out name the same file');
 
+  const report = o.url ? await fromGateway({ url: o.url, ...(o.key ? { key: o.key } : {}) }, { from: o.from, to: o.to, framework: o.framework }) : await fromStore(configPath, { from, to, framework: o.framework });
+  writeWhole(o.out, renderEvidenceHtml(report));
+  writeWhole(json, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(safe(summaryLine(report, o.out, json)));
+  return 0;
+}
+
+async function fromStore(configPath: string, period: { from: Date; to: Date; framework: Framework }): Promise<EvidenceReport> {
   const config = loadConfig(configPath);
   const store = await openStoreForCommand(config, configPath);
   try {
-    const options = { from, to, framework: o.framework, clock: systemClock };
-    let report = await buildEvidence(store, options);
-    if (report.coverage.lastSeq !== null && !report.coverage.covered) {
-      // As `audit export --out` does: sign the head, so the report ties to a signed checkpoint.
-      await signCheckpoint({ store, signer: createCheckpointSigner(config.audit.keyDir, auditOrigin(config)), clock: systemClock });
-      report = await buildEvidence(store, options);
-    }
-    writeWhole(o.out, renderEvidenceHtml(report));
-    writeWhole(json, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(safe(summaryLine(report, o.out, json)));
-    return 0;
+    const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
+    return await evidenceOfPeriod({ store, signer, clock: systemClock }, period);
   } finally {
     await store.close();
   }
+}
+
+/** The report the gateway computes (a human with the auditor or admin role), rendered here with the same page. */
+async function fromGateway(remote: { url: string; key?: string }, period: { from: string; to: string; framework: Framework }): Promise<EvidenceReport> {
+  const report = await client(remote).evidenceReport(period);
+  if (report?.format !== 'countersign-evidence/1') throw new CountersignError('INVALID_REQUEST', 'the gateway did not answer with an evidence report (countersign-evidence/1)');
+  return report as unknown as EvidenceReport;
 }

@@ -38,6 +38,15 @@ const remote = (cmd: Command) =>
     .addOption(new Option('--key <key>', 'API key or token (prefer the environment variable; default: the token `countersign login` saved)').env('COUNTERSIGN_KEY'))
     .option('--json', 'print JSON');
 
+/**
+ * `--url` of a command that reads the store without it: only an explicit flag switches to the gateway (not
+ * COUNTERSIGN_URL alone, so a shell set up for reviewing does not change where an export comes from).
+ */
+const gatewayOption = (cmd: Command) =>
+  cmd
+    .addOption(new Option('--url <url>', 'ask this gateway instead of reading the store (as a human with the auditor or admin role)').conflicts('config'))
+    .addOption(new Option('--key <key>', 'with --url: API key or token (prefer the environment variable; default: the token `countersign login` saved)').env('COUNTERSIGN_KEY'));
+
 let exitCode = 0;
 const run = (fn: (...args: any[]) => Promise<number | void> | number | void) => async (...args: any[]) => {
   exitCode = (await fn(...args)) ?? 0;
@@ -172,7 +181,7 @@ program
   .addOption(new Option('-c, --config <file>', 'the configuration that takes them over').makeOptionMandatory())
   .action(run(async (o: { config: string }) => (await import('./store.ts')).storeAdoptCommand(o.config)));
 
-const audit = program.command('audit').description('the audit trail (reads the store named by the config)');
+const audit = program.command('audit').description('the audit trail (reads the store named by the config; export --url asks a gateway)');
 audit
   .command('verify')
   .argument('[bundle]', 'an exported bundle (.tar or directory): verified offline, from its files alone')
@@ -186,16 +195,21 @@ audit
       return bundle ? auditBundleVerifyCommand(bundle, pin) : auditVerifyCommand(resolveConfigPath(o.config), pin);
     }),
   );
-audit
+gatewayOption(audit
   .command('export')
-  .addOption(configOption())
+  .addOption(configOption()))
   .addOption(new Option('--format <format>', 'without --out: the stdout format').choices(['jsonl', 'csv']).default('jsonl'))
   .option('--out <path>', 'write a verifiable bundle: a .tar file, or a new directory')
   .option('--from <seq|time>', 'first event of the period (seq number or ISO time)')
   .option('--to <seq|time>', 'end of the period: last seq, or the time before which events were written')
   .description('write a verifiable bundle (--out), or every event to stdout')
   .action(
-    run(async (o: { config?: string; format: 'jsonl' | 'csv'; out?: string; from?: string; to?: string }) => {
+    run(async (o: { config?: string; format: 'jsonl' | 'csv'; out?: string; from?: string; to?: string; url?: string; key?: string }) => {
+      const range = { ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) };
+      if (o.url) {
+        if (!o.out) throw new UsageError('--url exports a bundle: add --out <file.tar or new directory>');
+        return (await import('./audit-download.ts')).auditBundleDownloadCommand({ url: o.url, ...(o.key ? { key: o.key } : {}), out: o.out, ...range });
+      }
       const { auditBundleExportCommand, auditExportCommand } = await import('./audit.ts');
       return o.out ? auditBundleExportCommand(resolveConfigPath(o.config), { out: o.out, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) }) : auditExportCommand(resolveConfigPath(o.config), o.format);
     }),
@@ -251,11 +265,11 @@ search.action(
   }),
 );
 
-program
+gatewayOption(program
   .command('evidence')
   .description('compliance evidence')
   .command('report')
-  .addOption(configOption())
+  .addOption(configOption()))
   .requiredOption('--from <date>', 'start, inclusive (2026-07-01, or an ISO time with its zone)')
   .requiredOption('--to <date>', 'end, exclusive')
   .addOption(new Option('--framework <framework>', 'the controls to map to').choices(['soc2', 'iso27001', 'gdpr']).makeOptionMandatory())
@@ -263,8 +277,15 @@ program
   .option('--json <file.json>', 'the JSON report (default: beside the HTML)')
   .description('a self-contained evidence report of a period, mapped to SOC 2, ISO 27001 or GDPR')
   .action(
-    run(async (o: { config?: string; from: string; to: string; framework: 'soc2' | 'iso27001' | 'gdpr'; out: string; json?: string }) =>
-      (await import('./evidence.ts')).evidenceReportCommand(resolveConfigPath(o.config), { from: o.from, to: o.to, framework: o.framework, out: o.out, ...(o.json ? { json: o.json } : {}) }),
+    run(async (o: { config?: string; from: string; to: string; framework: 'soc2' | 'iso27001' | 'gdpr'; out: string; json?: string; url?: string; key?: string }) =>
+      (await import('./evidence.ts')).evidenceReportCommand(o.url ? '' : resolveConfigPath(o.config), {
+        from: o.from,
+        to: o.to,
+        framework: o.framework,
+        out: o.out,
+        ...(o.json ? { json: o.json } : {}),
+        ...(o.url ? { url: o.url, ...(o.key ? { key: o.key } : {}) } : {}),
+      }),
     ),
   );
 

@@ -12,7 +12,8 @@ export interface RemoteOptions {
   json?: boolean;
 }
 
-function client(o: RemoteOptions) {
+/** The typed client for a remote command: its --url, and --key or COUNTERSIGN_KEY or the token `countersign login` saved. */
+export function client(o: Pick<RemoteOptions, 'url' | 'key'>) {
   const key = bearerFor(o.url, o.key);
   if (!key) throw new UsageError('no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
   try {

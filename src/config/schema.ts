@@ -309,6 +309,11 @@ export const configSchema = z.strictObject({
       checkpoint: z
         .strictObject({ events: z.number().int().positive().default(1000), seconds: z.number().positive().default(10) })
         .prefault({}),
+      /**
+       * The most events one period may hold when it is exported over the gateway (an audit bundle,
+       * an evidence report): a longer one is refused with PERIOD_TOO_LARGE. The CLI reading the store has no limit.
+       */
+      maxExportEvents: z.number().int().positive().default(1_000_000),
     })
     .prefault({}),
   console: z

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   NOT_FOUND: 'No such request, or the caller may not see it.',
   FORBIDDEN: 'The caller may not do this to this request.',
   ROLE_REQUIRED: 'What was asked for (the audit trail, an export, a proof, an evidence report, the coverage map or shadow decisions) needs a role the caller does not hold: `auditor` or `admin`, given to humans only.',
+  PERIOD_TOO_LARGE: 'A period asked for over the gateway (an audit bundle, an evidence report) holds more audit events than one answer may (`audit.maxExportEvents`); nothing was exported.',
   AGENT_CANNOT_REVIEW: 'Only humans review; an agent can never approve or deny.',
   AGENT_CANNOT_SIGN_IN: 'Only humans sign in to the web console; an agent uses its API key on the REST API.',
   CSRF_REJECTED: 'A console form arrived without its session\'s CSRF token, or from another origin; nothing changed.',

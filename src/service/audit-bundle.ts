@@ -23,12 +23,18 @@ export interface BundlePlan {
 /** A bound of the period: a seq number, or an ISO time (events are found by the order they were written). */
 export type Bound = number | Date;
 
+/** Refuses (PERIOD_TOO_LARGE) a period of more than `max` events; `max` undefined: no limit. */
+export function refuseOverLimit(count: number, max: number | undefined, what: string): void {
+  if (max !== undefined && count > max) {
+    throw new CountersignError('PERIOD_TOO_LARGE', `${what} holds ${count} audit events, more than the ${max} one answer may hold (audit.maxExportEvents): ask for a shorter period`, { events: count, limit: max });
+  }
+}
 
 /**
  * @example
  * const plan = await planBundle({ store, signer, clock }, { from: new Date('2026-07-01'), to: new Date('2026-10-01') });
  */
-export async function planBundle(deps: { store: Store; signer: CheckpointSigner; clock: Clock }, range: { from?: Bound; to?: Bound }): Promise<BundlePlan> {
+export async function planBundle(deps: { store: Store; signer: CheckpointSigner; clock: Clock }, range: { from?: Bound; to?: Bound; maxEvents?: number }): Promise<BundlePlan> {
   const { store } = deps;
   // The newest events must be covered too: sign the head first if it is not yet.
   await signCheckpoint(deps);
@@ -39,6 +45,7 @@ export async function planBundle(deps: { store: Store; signer: CheckpointSigner;
   if (!Number.isInteger(first) || first < 1 || first > size || wantedLast < first || wantedLast > size) {
     throw new CountersignError('INVALID_REQUEST', `the period holds no events (log has events 1–${size})`);
   }
+  refuseOverLimit(wantedLast - first + 1, range.maxEvents, 'the period');
   const all = await store.checkpoints({ fromSize: first, limit: 100_000 });
   const covering = all.find((c) => c.size >= wantedLast);
   if (!covering) throw new CountersignError('INTERNAL', 'no checkpoint covers the period');

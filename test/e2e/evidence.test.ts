@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evidenceReportCommand } from '../../src/cli/evidence.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { openStoreForCommand } from '../../src/main-store.ts';
-import { renderEvidenceHtml } from '../../src/cli/evidence-html.ts';
+import { renderEvidenceHtml } from '../../src/surfaces/evidence-html.ts';
 import { isCountersignError } from '../../src/core/errors.ts';
 import type { Store } from '../../src/core/ports.ts';
 import { buildEvidence, type EvidenceReport } from '../../src/service/evidence/index.ts';

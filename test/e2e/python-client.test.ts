@@ -11,14 +11,14 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const PYTHON = process.env['COUNTERSIGN_PYTHON'] || 'python3';
 const TESTS = 'clients/python/tests';
-/** test_client (16), test_guard (7), test_transport (13): a test that stops being collected fails this count. */
-const EXPECTED_TESTS = 36;
+/** test_audit (4), test_client (16), test_guard (7), test_transport (13): a test that stops being collected fails this count. */
+const EXPECTED_TESTS = 40;
 const SECRET = 'upstream-tok-9f2c6d1e7a';
 
 /** Runs the Python tests; resolves with the exit code and everything they wrote. */
@@ -86,7 +86,7 @@ policy:
       approvers: [{ groups: [sre], count: 1 }]
       ttl: 1h
 `,
-      { env: { BILLING_TOKEN: SECRET, ORDERS_DB_URL: db!.url } },
+      { env: { BILLING_TOKEN: SECRET, ORDERS_DB_URL: db!.url }, principals: [...DEFAULT_PRINCIPALS, { id: 'erin', kind: 'human', roles: ['auditor'] }] },
     );
   });
 
@@ -106,6 +106,7 @@ policy:
       COUNTERSIGN_TEST_HTTP: 'billing-api',
       COUNTERSIGN_TEST_UPSTREAM_SECRET: SECRET,
       COUNTERSIGN_TEST_SQL: 'orders-db',
+      COUNTERSIGN_TEST_AUDITOR_KEY: gw.keys['erin'],
       CI: 'true',
     });
     expect(code, out).toBe(0);
@@ -134,7 +135,7 @@ policy:
     const { code, out } = await unittest({ CI: 'true' });
     expect(code).not.toBe(0);
     expect(out).toMatch(/under CI these tests must run/);
-    expect(out).toMatch(/^FAILED \(errors=2\)$/m);
+    expect(out).toMatch(/^FAILED \(errors=3\)$/m);
   }, 120_000);
 });
 

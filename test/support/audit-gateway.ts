@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from './gateway.ts';
+import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway, type TestPrincipal } from './gateway.ts';
 import { releaseTestStore, sqliteOnly, storeYaml } from './test-store.ts';
 
 export interface GatewayConfigFile {
@@ -28,20 +28,24 @@ export interface GatewayConfigFile {
 
 /**
  * Writes the config of a test gateway to a file. `body` holds connections and
- * policy; `checkpoint` sets when the gateway signs on its own (default: only at shutdown).
+ * policy; `checkpoint` sets when the gateway signs on its own (default: only at shutdown);
+ * `principals` replaces the default ones, `audit` adds to the audit section.
  *
  * @example
  * const cfg = await writeGatewayConfig(body, { origin: 'countersign.test/e2e' }); const gw = await cfg.start();
  */
-export async function writeGatewayConfig(body: string, opts: { origin?: string; checkpoint?: { events: number; seconds: number } } = {}): Promise<GatewayConfigFile> {
+export async function writeGatewayConfig(
+  body: string,
+  opts: { origin?: string; checkpoint?: { events: number; seconds: number }; principals?: TestPrincipal[]; audit?: string } = {},
+): Promise<GatewayConfigFile> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-audit-'));
   const dbPath = join(dir, 'countersign.db');
   const keyDir = join(dir, 'keys');
   const keys: Record<string, string> = {};
   const origin = opts.origin ?? 'countersign.test/e2e';
   const { events, seconds } = opts.checkpoint ?? { events: 1_000_000, seconds: 86_400 };
-  const base = configYaml(DEFAULT_PRINCIPALS, keys, body, dbPath);
-  const audit = `audit: { keyDir: ${JSON.stringify(keyDir)}, origin: ${JSON.stringify(origin)}, checkpoint: { events: ${events}, seconds: ${seconds} } }`;
+  const base = configYaml(opts.principals ?? DEFAULT_PRINCIPALS, keys, body, dbPath);
+  const audit = `audit: { keyDir: ${JSON.stringify(keyDir)}, origin: ${JSON.stringify(origin)}, checkpoint: { events: ${events}, seconds: ${seconds} }${opts.audit ? `, ${opts.audit}` : ''} }`;
   const sqliteYaml = base.replace(/^audit: .*$/m, audit);
   if (sqliteYaml === base) throw new Error('configYaml no longer writes an audit line this helper can replace');
   const yaml = await storeYaml(sqliteYaml);

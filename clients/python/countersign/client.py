@@ -194,6 +194,27 @@ class Client:
             body["digest"] = digest
         return _request(self._t.ok("POST", f"/v1/requests/{_quote(id)}/reviews", body))
 
+    def audit_export(self, from_: Optional[Union[str, int]] = None, to: Optional[Union[str, int]] = None) -> bytes:
+        """The verifiable audit bundle of a period, as the bytes of a tar (a human with the auditor or admin role).
+
+        ``from_`` and ``to``: a seq number, or a date (``2026-07-01``) or ISO time with its
+        zone (``to`` exclusive); both optional (the whole log). Write the bytes to a file and
+        verify it offline: ``countersign audit verify bundle.tar --verifier-key …``. A caller
+        without the role gets :class:`RoleRequired`; a longer period than the gateway's
+        ``audit.maxExportEvents``, :class:`PeriodTooLarge`.
+        """
+        query = {k: str(v) for k, v in (("from", from_), ("to", to)) if v is not None}
+        return self._t.bytes_ok(f"/v1/audit/export?{urllib.parse.urlencode(query)}")
+
+    def evidence_report(self, from_: str, to: str, framework: str) -> Dict[str, Any]:
+        """The evidence report of a period (``countersign-evidence/1``, as JSON), mapped to
+        ``soc2``, ``iso27001`` or ``gdpr`` (a human with the auditor or admin role)."""
+        query = {"from": from_, "to": to, "framework": framework, "format": "json"}
+        body = self._t.ok("GET", f"/v1/evidence/report?{urllib.parse.urlencode(query)}")
+        if not isinstance(body, dict) or body.get("format") != "countersign-evidence/1":
+            raise InvalidResponse("the gateway answered without an evidence report", body=body)
+        return body
+
     def _settle(
         self,
         r: Request,

@@ -125,6 +125,14 @@ class RoleRequired(CountersignError):
     code = "ROLE_REQUIRED"
 
 
+class PeriodTooLarge(CountersignError):
+    """A period asked for over the gateway (an audit bundle, an evidence report) holds
+    more audit events than one answer may (`audit.maxExportEvents`); nothing was exported.
+    """
+
+    code = "PERIOD_TOO_LARGE"
+
+
 class NotAToolAcceptor(CountersignError):
     """The caller is not among the humans the MCP connection lets accept a changed tool
     definition; nothing was accepted.
@@ -359,6 +367,7 @@ GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _registry(
     ToolAcceptorsNotConfigured,
     NotAToolAcceptor,
     RoleRequired,
+    PeriodTooLarge,
     IdempotencyKeyInvalid,
     IdempotencyKeyReused,
     PolicyDenied,

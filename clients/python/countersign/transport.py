@@ -105,8 +105,28 @@ class Transport:
         """
         # allow_nan=False: NaN and Infinity are not JSON; refuse them here rather than send them.
         data = None if body is None else json.dumps(body, allow_nan=False).encode("utf-8")
+        status, raw = self._send(method, path, data, wait=wait, headers=headers, accept="application/json")
+        return self._parsed(status, raw)
+
+    def bytes_ok(self, path: str) -> bytes:
+        """GET of a download (an audit bundle): its bytes, or the typed error of an error answer."""
+        status, raw = self._send("GET", path, None, accept="application/x-tar, application/json")
+        if not 200 <= status < 300:
+            raise error_for(status, self._parsed(status, raw)[1])
+        return raw
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        data: Optional[bytes],
+        *,
+        wait: float = 0.0,
+        headers: Optional[Mapping[str, str]] = None,
+        accept: str,
+    ) -> Tuple[int, bytes]:
         req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("Accept", "application/json")
+        req.add_header("Accept", accept)
         req.add_header("User-Agent", f"countersign-python/{__version__}")
         for name, value in (headers or {}).items():
             req.add_header(name, value)
@@ -127,6 +147,9 @@ class Transport:
         except (OSError, http.client.HTTPException) as e:  # URLError and socket timeouts are OSErrors
             reason = getattr(e, "reason", None) or e
             raise GatewayUnreachable(self._mask(f"cannot reach the gateway at {self.url}: {reason}")) from None
+        return status, raw
+
+    def _parsed(self, status: int, raw: bytes) -> Tuple[int, Any]:
         text = self._mask(raw.decode("utf-8", errors="replace"))
         if not text:
             return status, None

@@ -15,7 +15,8 @@ tests with:
 - ``COUNTERSIGN_TEST_UPSTREAM_SECRET``: the credential the gateway sends that
   upstream, given to the tests only to show that nothing an agent sees holds it;
 - ``COUNTERSIGN_TEST_SQL``: a ``postgres`` connection to a table
-  ``orders (id, status)``: reads allowed, writes held for group ``sre``.
+  ``orders (id, status)``: reads allowed, writes held for group ``sre``;
+- ``COUNTERSIGN_TEST_AUDITOR_KEY``: a human's key with the ``auditor`` role.
 
 Without them the tests are skipped, loudly, except under ``CI=true``, where a
 missing variable fails them: a silent skip there would pass a build that
@@ -46,6 +47,7 @@ NAMES = (
     "COUNTERSIGN_TEST_HTTP",
     "COUNTERSIGN_TEST_UPSTREAM_SECRET",
     "COUNTERSIGN_TEST_SQL",
+    "COUNTERSIGN_TEST_AUDITOR_KEY",
 )
 
 

@@ -1,5 +1,6 @@
 /** The evidence report: a period of the audit log, read as evidence for one compliance framework. */
 export { buildEvidence, type EvidenceOptions } from './report.ts';
+export { evidenceOfPeriod, type EvidenceOfPeriodOptions } from './of-period.ts';
 export { controlsFor, FRAMEWORK_TITLES } from './controls.ts';
 export {
   FRAMEWORKS,

@@ -17,6 +17,7 @@ import { metricsRoutes, type Expose } from './routes/metrics.ts';
 import { readyRoutes, type StoreKind } from './routes/ready.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { auditExportRoutes, evidenceRoutes } from './routes/audit-exports.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
 import { toolRoutes } from './routes/tools.ts';
@@ -27,6 +28,8 @@ import { teamsRoutes, type TeamsIntegration } from './integrations/teams.ts';
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
   readonly maxWaitSeconds: number;
+  /** The most events one period exported over the gateway may hold (audit.maxExportEvents; default 1,000,000). */
+  readonly maxExportEvents?: number;
   /** The web console; on by default, with 8-hour sessions. */
   readonly console?: ConsoleSettings;
   /** Seconds between progress notifications of a held MCP call (default 5). */
@@ -78,6 +81,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
     c.set('traceId', traceId);
     c.set('bodyLimit', opts.bodyLimitBytes);
     c.set('console', consoleSettings);
+    c.set('exportLimit', opts.maxExportEvents ?? 1_000_000);
     // Before next(): a header added to a finished response makes Hono copy the whole Response.
     c.header('x-trace-id', traceId);
     await next();
@@ -127,6 +131,8 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));
   app.route('/v1/policy', policyRoutes(deps));
   app.route('/v1/audit', auditRoutes(deps));
+  app.route('/v1/audit', auditExportRoutes(deps));
+  app.route('/v1/evidence', evidenceRoutes(deps));
   app.route('/v1/mcp', toolRoutes(deps));
   app.route('/mcp', mcpHttpRoutes(deps, opts.mcpProgressSeconds !== undefined ? { progressEverySeconds: opts.mcpProgressSeconds } : {}));
   if (consoleSettings.enabled) app.route('/', consoleRoutes(deps, consoleSettings, authenticate));

@@ -25,5 +25,7 @@ export type AppEnv = {
     /** The most bytes a JSON body may have (server.bodyLimitBytes). */
     bodyLimit: number;
     console: ConsoleSettings;
+    /** The most events one exported period may hold (audit.maxExportEvents). */
+    exportLimit: number;
   };
 };

@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'FORBIDDEN'
   | 'ROLE_REQUIRED'
+  | 'PERIOD_TOO_LARGE'
   | 'AGENT_CANNOT_REVIEW'
   | 'AGENT_CANNOT_SIGN_IN'
   | 'CSRF_REJECTED'
@@ -93,6 +94,22 @@ export interface ToolPinView {
   pinnedAt: string;
   pinnedBy: string;
   changed: { hash: string; definition: ToolPinView['definition']; seenAt: string } | null;
+}
+
+/** A period of the audit log: a seq number, or a date (`2026-07-01`) or ISO time with its zone; `to` is exclusive for times. */
+export interface AuditPeriod {
+  from?: string | number;
+  to?: string | number;
+}
+
+/** The evidence report (`countersign-evidence/1`), as `countersign evidence report` writes its JSON; docs: README, "Evidence reports". */
+export interface EvidenceReportView {
+  format: 'countersign-evidence/1';
+  framework: 'soc2' | 'iso27001' | 'gdpr';
+  period: { from: string; to: string };
+  generatedAt: string;
+  summary: Record<string, number>;
+  [section: string]: unknown;
 }
 
 export interface ActionRequest {
@@ -218,6 +235,13 @@ function checkedKey(key: string): string {
   return k;
 }
 
+function periodQuery(o: AuditPeriod): URLSearchParams {
+  const q = new URLSearchParams();
+  if (o.from !== undefined) q.set('from', String(o.from));
+  if (o.to !== undefined) q.set('to', String(o.to));
+  return q;
+}
+
 /**
  * @example
  * const cs = createClient({ url: 'http://127.0.0.1:8700', key: process.env.COUNTERSIGN_KEY! });
@@ -239,14 +263,15 @@ export function createClient(opts: ClientOptions) {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       ...(signal ? { signal } : {}),
     });
-    const text = await res.text();
-    let parsed: unknown;
+    return { status: res.status, body: parsed(res.status, await res.text()) as T };
+  }
+
+  function parsed(status: number, text: string): unknown {
     try {
-      parsed = text ? JSON.parse(text) : undefined;
+      return text ? JSON.parse(text) : undefined;
     } catch {
-      throw new CountersignApiError(res.status, 'INVALID_RESPONSE', `the gateway answered ${res.status} with a body that is not JSON`, text);
+      throw new CountersignApiError(status, 'INVALID_RESPONSE', `the gateway answered ${status} with a body that is not JSON`, text);
     }
-    return { status: res.status, body: parsed as T };
   }
 
   function fail(status: number, body: unknown): never {
@@ -299,6 +324,21 @@ export function createClient(opts: ClientOptions) {
     acceptTool: (connection: string, tool: string, hash: string) =>
       ok(call<ToolPinView>('POST', `/v1/mcp/tools/${encodeURIComponent(connection)}/${encodeURIComponent(tool)}/accept`, { hash })),
     whoami: () => ok(call<{ id: string; kind: string; actsFor: string | null; groups: string[] }>('GET', '/v1/whoami')),
+
+    /**
+     * The verifiable audit bundle of a period as a tar stream (a human with the auditor or admin role; refused
+     * with ROLE_REQUIRED otherwise). Verify the file offline: `countersign audit verify bundle.tar --verifier-key …`.
+     */
+    async auditExportStream(o: AuditPeriod = {}): Promise<ReadableStream<Uint8Array>> {
+      const res = await doFetch(`${base}/v1/audit/export?${periodQuery(o)}`, { headers: { authorization: `Bearer ${key}` }, redirect: 'error' });
+      if (res.status >= 400 || !res.body) fail(res.status, parsed(res.status, await res.text()));
+      return res.body;
+    },
+    /** `auditExportStream`, read whole: the bytes of the tar. */
+    auditExport: async (o: AuditPeriod = {}) => new Uint8Array(await new Response(await client.auditExportStream(o)).arrayBuffer()),
+    /** The evidence report of a period (auditor or admin): `from` inclusive, `to` exclusive, mapped to one framework. */
+    evidenceReport: (o: { from: string; to: string; framework: EvidenceReportView['framework'] }) =>
+      ok(call<EvidenceReportView>('GET', `/v1/evidence/report?${new URLSearchParams({ from: o.from, to: o.to, framework: o.framework, format: 'json' })}`)),
 
     /** Waits until the request is final (or `timeoutMs` passes) and returns it as it stands. */
     async settle(id: string, o: { timeoutMs?: number; onChange?: (r: RequestView) => void; signal?: AbortSignal } = {}): Promise<RequestView> {

@@ -2,7 +2,8 @@
  * Audit: the event log with the Activity filters (plus event type and
  * request), the checkpoint status — the latest signed root, its signature,
  * whether the stored log still has it, whether the chain verifies — and an
- * export of what the filters select, as the exact stored lines (JSONL).
+ * export of what the filters select, as the exact stored lines (JSONL); for
+ * auditors, the bundle and evidence report of a period (audit-downloads.ts).
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -19,6 +20,8 @@ import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
 import { readConsoleSession } from './session.ts';
 import { CountersignError } from '../../../core/errors.ts';
+import { AUDIT_READERS, hasAnyRole } from '../../../core/roles.ts';
+import { downloadForms } from './audit-downloads.ts';
 
 const PAGE = 100;
 
@@ -106,7 +109,8 @@ ${events.length ? html`<div class="table-wrap"><table><caption>Events ${events[0
 <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Type</th><th scope="col">Actor</th><th scope="col">Request</th><th scope="col">Data</th></tr></thead>
 <tbody>${events.map(row)}</tbody></table></div>` : html`<p class="none">No event matches.</p>`}
 <p class="paging">${start > 0 && !filtered(search) ? html`<a href="/audit${filterQuery(f, { ...extra, after: Math.max(0, start - PAGE) })}">Earlier</a> ` : ''}${next !== null ? html`<a href="/audit${filterQuery(f, { ...extra, after: next })}">Later</a>` : ''}</p>
-</section>`;
+</section>
+${hasAnyRole(deps.identity.roles(who.principal), AUDIT_READERS) ? downloadForms() : ''}`;
       return c.html(page({ title: 'Audit', viewer: who.viewer, active: 'audit', body }).value);
     }),
   );

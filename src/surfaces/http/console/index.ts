@@ -11,6 +11,7 @@ import type { AppEnv } from '../context.ts';
 import { activityRoutes } from './activity.ts';
 import { assetRoutes } from './assets.ts';
 import { auditPageRoutes } from './audit-page.ts';
+import { auditDownloadRoutes } from './audit-downloads.ts';
 import { consoleError } from './handlers.ts';
 import { inboxRoutes } from './inbox.ts';
 import { createAuthenticator, type Authenticate } from '../../../service/authenticate.ts';
@@ -38,6 +39,7 @@ export function consoleRoutes(deps: Deps, settings: Pick<ConsoleSettings, 'login
   app.route('/', requestPageRoutes(deps));
   app.route('/', activityRoutes(deps));
   app.route('/', auditPageRoutes(deps));
+  app.route('/', auditDownloadRoutes(deps));
   app.route('/', policyPageRoutes(deps));
   return app;
 }

@@ -1,12 +1,21 @@
 /**
- * The evidence report as one self-contained HTML page: inline CSS, no
+ * The evidence report as one self-contained HTML page (the CLI writes it, the
+ * gateway serves it to auditors): inline CSS, no
  * scripts, no external assets, printable. Everything that came from an agent
  * or a reviewer (reasons, SQL, paths, comments, ids) is untrusted: it is
  * escaped for HTML, control characters are shown as \xNN, and the page's own
  * Content-Security-Policy forbids scripts should anything ever slip through.
  */
 import type { CheckpointEntry, EvidenceReport, RequestEntry, SectionId } from '../service/evidence/index.ts';
-import { safe } from './output.ts';
+import { replaceHidden } from '../core/visible-text.ts';
+
+/** Hidden and control characters named (`\\x1b`, `\\u{202e}`), as the CLI prints them: the page shows what is there. */
+function visible(text: string): string {
+  return replaceHidden(text, (c) => {
+    const n = c.codePointAt(0) ?? 0;
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
+  });
+}
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -16,7 +25,7 @@ const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt
  */
 export function esc(value: unknown): string {
   const s = value === null || value === undefined ? '' : typeof value === 'string' ? value : String(value);
-  return safe(s).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+  return visible(s).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
 }
 
 const SECTION_TITLES: Readonly<Record<SectionId, string>> = {

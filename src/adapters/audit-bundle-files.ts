@@ -1,5 +1,6 @@
 /**
- * Writing and reading audit bundles: a directory, or the same files in a tar.
+ * Writing and reading audit bundles: a directory, or the same files in a tar
+ * (the CLI writes them from the store; the gateway writes one to serve it).
  * Reading needs nothing but the bundle: no config, no database, no network.
  */
 import { createWriteStream } from 'node:fs';
