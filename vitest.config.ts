@@ -29,6 +29,8 @@ export const POSTGRES_FILES = [
   'test/e2e/evidence.test.ts',
   'test/e2e/metrics.test.ts',
   'test/e2e/idempotency.test.ts',
+  'test/e2e/policy-shadow.test.ts',
+  'test/e2e/policy-replay.test.ts',
 ];
 
 /**
