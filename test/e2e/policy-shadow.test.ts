@@ -167,6 +167,9 @@ describe('a candidate beside the live policy', () => {
     expect(r.stdout).toContain(`rule admin-reads-deny, no longer rule reads: 2 actions allow → deny (examples: ${ids['admin']}, ${ids['opsAdmin']})`);
     expect(r.stdout).toContain(`rule refunds-two, no longer rule refunds: 1 action approve → approve (examples: ${ids['refund']})`);
     expect(r.stdout).toContain(`rule boom: 1 action allow → deny (examples: ${ids['boom']})`);
+    const search = await runCli(['audit', 'search', '--config', configPath, '--type', 'policy.shadow'], dir);
+    expect(search.stdout).toContain('4 events');
+    expect(search.stdout).toMatch(new RegExp(`policy\\.shadow\\s+${ids['boom']}  -  live allow, candidate deny`));
     const json = await runCli(['policy', 'shadow', '--config', configPath, '--json'], dir);
     expect(JSON.parse(json.stdout)).toMatchObject({ count: 4 });
   });
