@@ -36,7 +36,7 @@ describe('policy.candidate', () => {
     writeFileSync(join(dir, 'c2.yaml'), config('bad2.yaml'));
     const p2 = problems(join(dir, 'c2.yaml'));
     expect(p2.some((x) => x.startsWith(`policy.candidate: ${join(dir, 'bad2.yaml')}: rules[1].approvers[0].principals[0]: mallory`))).toBe(true);
-    expect(p2.some((x) => x.startsWith(`policy.candidate: ${join(dir, 'bad2.yaml')}: policy.rules[0]`) && x.includes('nope'))).toBe(true);
+    expect(p2.some((x) => x.startsWith(`policy.candidate: ${join(dir, 'bad2.yaml')}: rules[0]`) && x.includes('nope'))).toBe(true);
     writeFileSync(join(dir, 'c3.yaml'), config('missing.yaml'));
     expect(problems(join(dir, 'c3.yaml'))).toEqual([`policy.candidate: ${join(dir, 'missing.yaml')}: file not found`]);
   });

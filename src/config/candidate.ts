@@ -35,7 +35,8 @@ export function checkPolicySection(text: string, humans: ReadonlySet<string>): {
     compilePolicy({ default: parsed.data.default, defaultTtlSeconds: parsed.data.defaultTtl, rules: parsed.data.rules });
   } catch (e) {
     if (!isCountersignError(e, 'CONFIG_INVALID')) throw e;
-    problems.push(...(Array.isArray(e.details['problems']) ? (e.details['problems'] as string[]) : [e.message]));
+    // The compiler names rules as the config's `policy.rules[i]`; in this file they are `rules[i]`.
+    problems.push(...(Array.isArray(e.details['problems']) ? (e.details['problems'] as string[]) : [e.message]).map((p) => p.replace(/^policy\.rules\[/, 'rules[')));
   }
   return problems.length ? { problems } : { section: parsed.data, problems };
 }
