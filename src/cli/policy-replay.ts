@@ -17,6 +17,22 @@ import { safe } from './output.ts';
 import { changeLines } from './policy-changes.ts';
 import { pinnedKeys } from './verifier-keys.ts';
 
+const SUBMITTED = Buffer.from('"type":"request.submitted"');
+
+/** The `request.submitted` events of events.jsonl, a line at a time: a large log's file exceeds the longest string. */
+function* submittedLines(buf: Buffer): Generator<RecordedEvent> {
+  for (let start = 0; start < buf.length; ) {
+    const nl = buf.indexOf(10, start);
+    const end = nl === -1 ? buf.length : nl;
+    const line = buf.subarray(start, end);
+    if (line.includes(SUBMITTED)) {
+      const e = JSON.parse(line.toString('utf8')) as RecordedEvent;
+      if (e.type === 'request.submitted') yield e;
+    }
+    start = end + 1;
+  }
+}
+
 /** The events of a bundle, after it verified; refused (exit 1) when it does not. */
 async function bundleEvents(path: string, verifierKey: readonly string[] | undefined): Promise<{ events: RecordedEvent[]; note: string } | { problem: string }> {
   const files = await readBundle(path);
@@ -26,12 +42,7 @@ async function bundleEvents(path: string, verifierKey: readonly string[] | undef
     const where = report.problem?.seq !== undefined ? `event ${report.problem.seq}` : report.problem?.checkpoint !== undefined ? `checkpoint ${report.problem.checkpoint}` : 'the bundle';
     return { problem: `bundle ${path} does not verify (at ${where}: ${report.problem?.message}); nothing was replayed` };
   }
-  const text = typeof files.events === 'string' ? files.events : Buffer.from(files.events).toString('utf8');
-  const events = text
-    .split('\n')
-    .filter((l) => l.includes('"request.submitted"'))
-    .map((l) => JSON.parse(l) as RecordedEvent)
-    .filter((e) => e.type === 'request.submitted');
+  const events = [...submittedLines(typeof files.events === 'string' ? Buffer.from(files.events) : Buffer.from(files.events.buffer, files.events.byteOffset, files.events.byteLength))];
   const by = pinned ? 'the pinned key' : "the bundle's own keys only (UNPINNED: proves the bundle is consistent, not who signed it; pass --verifier-key)";
   return { events, note: `bundle ${path} verified: events ${report.first}–${report.last} of ${report.origin}, checkpoints checked with ${by}` };
 }
