@@ -56,4 +56,39 @@ describe('replayPolicy', () => {
     const later = await replayPolicy({ connections: none }, candidate, events, { since: new Date('2026-06-01T00:00:00.500Z') });
     expect([later.replayed, later.changes.length]).toEqual([1, 0]);
   });
+
+  it('keeps the recorded facts of an MCP call even while its connection exists: they came from the tool listing of the time', async () => {
+    const mcp: Connections = {
+      get: (name) =>
+        name === 'files'
+          ? {
+              info: { name: 'files', kind: 'mcp', tags: {} },
+              maxRunMs: 1000,
+              facts: () => {
+                throw new Error('derived again');
+              },
+              execute: () => Promise.reject(new Error('not run')),
+            }
+          : undefined,
+      list: () => [],
+    };
+    const candidate = compilePolicy({ default: 'allow', defaultTtlSeconds: 60, rules: [{ id: 'no-writes', when: '!facts.mcp.annotations.readOnlyHint', effect: 'deny' }] });
+    const event: RecordedEvent = {
+      type: 'request.submitted',
+      time: '2026-06-01T00:00:00.000Z',
+      requestId: 'req_mcp',
+      data: {
+        principal: { id: 'deploy-bot', kind: 'agent', actsFor: null, groups: [] },
+        connection: { name: 'files', kind: 'mcp', tags: {} },
+        operation: 'mcp.call',
+        input: { tool: 'write_file', arguments: { path: '/tmp/x' } },
+        reason: 'r',
+        facts: { kind: 'mcp', writes: true, mcp: { tool: 'write_file', annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false }, arguments: { path: '/tmp/x' }, toolChanged: false, definitionHash: 'sha256:d' } },
+        decision: { effect: 'allow', rules: ['mcp-any'], message: null, policyHash: 'sha256:live', approvers: [] },
+        context: {},
+      },
+    };
+    const r = await replayPolicy({ connections: mcp }, candidate, [event], { since: new Date('2026-01-01T00:00:00.000Z') });
+    expect(r.changes).toEqual([expect.objectContaining({ requestId: 'req_mcp', input: 'tool write_file', factsAsRecorded: true, candidate: expect.objectContaining({ effect: 'deny', rules: ['no-writes'] }) })]);
+  });
 });
