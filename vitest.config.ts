@@ -30,6 +30,8 @@ export const POSTGRES_FILES = [
   'test/e2e/audit-exports.test.ts',
   'test/e2e/metrics.test.ts',
   'test/e2e/idempotency.test.ts',
+  'test/e2e/policy-shadow.test.ts',
+  'test/e2e/policy-replay.test.ts',
 ];
 
 /**

@@ -10,7 +10,7 @@ import { createLogger } from './adapters/logger.ts';
 
 export { createLogger };
 import { builtinRules } from './config/builtin-rules.ts';
-import type { Config } from './config/schema.ts';
+import type { Config, PolicySection } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
 import { CountersignError } from './core/errors.ts';
@@ -76,12 +76,20 @@ export function auditOrigin(config: Config): string {
 
 /** Compiles the configured policy (throws CONFIG_INVALID naming the rule that does not compile). */
 export function compileConfiguredPolicy(config: Config): CompiledPolicy {
+  return compileSection(config, config.policy);
+}
+
+/**
+ * Compiles a policy section (the live one, or a candidate) with the rules the gateway derives from the
+ * connections, so a candidate differs from the live policy only where its own rules do.
+ */
+export function compileSection(config: Config, section: PolicySection): CompiledPolicy {
   return compilePolicy({
-    default: config.policy.default,
-    defaultTtlSeconds: config.policy.defaultTtl,
+    default: section.default,
+    defaultTtlSeconds: section.defaultTtl,
     rules: [
       ...builtinRules(config),
-      ...config.policy.rules.map((r) => ({
+      ...section.rules.map((r) => ({
         id: r.id,
         when: r.when,
         effect: r.effect,
@@ -100,6 +108,7 @@ export function compileConfiguredPolicy(config: Config): CompiledPolicy {
  */
 export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 'clock'> & { traceHeaders?: () => Record<string, string> } = {}) {
   const policy = compileConfiguredPolicy(config);
+  const candidate = config.candidatePolicy ? compileSection(config, config.candidatePolicy.section) : undefined;
   const connections = await createConnections(config.connections, opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {});
   const clock = opts.clock ?? systemClock;
   const identity = createIdentity({
@@ -108,7 +117,7 @@ export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 
     identity: config.identity,
     now: () => clock.now(),
   });
-  return { policy: () => policy, connections, identity, clock };
+  return { policy: () => policy, ...(candidate ? { candidate } : {}), connections, identity, clock };
 }
 
 /** For a process that joins a gateway: it signs nothing, so it holds no private key. */
@@ -131,7 +140,7 @@ export async function createDeps(
   // Off, only the request id of the work in progress is kept (for log lines); on, the SDK is loaded now.
   const tracing = await createTracing(config.tracing, logger);
   const log = logWithRequest(logger, tracing.currentRequest);
-  const { policy, connections, identity: bareIdentity, clock } = await createPolicyDeps(config, { ...opts, ...(tracing.enabled ? { traceHeaders: tracing.outgoing } : {}) });
+  const { policy, candidate, connections, identity: bareIdentity, clock } = await createPolicyDeps(config, { ...opts, ...(tracing.enabled ? { traceHeaders: tracing.outgoing } : {}) });
   const identity = tracing.enabled ? tracedIdentity(bareIdentity, tracing) : bareIdentity;
   const channels = createChannels(config, clock);
   const joining = opts.joinGateway === true;
@@ -164,6 +173,7 @@ export async function createDeps(
     connections,
     identity,
     policy,
+    ...(candidate ? { candidate } : {}),
     clock,
     ids: opts.ids ?? randomIds,
     notifier,
@@ -191,7 +201,11 @@ export async function createDeps(
  */
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<Gateway> {
   const deps = await createDeps(config, opts);
-  await recordPolicyLoaded(deps, { file: opts.configFile ?? IN_MEMORY_CONFIG, loadedBy: `${userInfo().username}@${hostname()}` });
+  await recordPolicyLoaded(deps, {
+    file: opts.configFile ?? IN_MEMORY_CONFIG,
+    loadedBy: `${userInfo().username}@${hostname()}`,
+    ...(config.candidatePolicy ? { candidateFile: config.candidatePolicy.file } : {}),
+  });
   // Before recovery: resuming an approved MCP call derives its facts from the tool listing.
   await watchTools(deps);
   const recovered = await recover(deps);

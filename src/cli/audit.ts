@@ -131,7 +131,12 @@ export async function auditSearchCommand(configPath: string, filters: Record<str
         if (o.json) process.stdout.write(`${e.body}\n`);
         else {
           const d = e.data as Record<string, unknown>;
-          const detail = e.type === 'request.approved' ? `approvers ${(d['approvers'] as string[]).join(', ')}` : e.type === 'review.recorded' ? `${String(d['verdict'])} by ${e.actor}` : '';
+          const shadow = e.type === 'policy.shadow' ? (d as { live?: { effect?: string }; candidate?: { effect?: string } }) : undefined;
+          const detail =
+            e.type === 'request.approved' ? `approvers ${(d['approvers'] as string[]).join(', ')}`
+            : e.type === 'review.recorded' ? `${String(d['verdict'])} by ${e.actor}`
+            : shadow ? `live ${String(shadow.live?.effect)}, candidate ${String(shadow.candidate?.effect)}`
+            : '';
           process.stdout.write(safe(`${String(e.seq).padStart(8)}  ${e.time}  ${e.type.padEnd(18)} ${e.requestId ?? '-'}  ${e.actor ?? '-'}  ${detail}\n`));
         }
       }

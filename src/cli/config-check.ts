@@ -1,12 +1,14 @@
 /** `countersign config check`: validate a config and compile its policy without starting anything. */
 import { loadConfig } from '../config/load.ts';
-import { compileConfiguredPolicy } from '../main.ts';
+import { compileConfiguredPolicy, compileSection } from '../main.ts';
 
 export function configCheckCommand(path: string): number {
   const config = loadConfig(path);
   const policy = compileConfiguredPolicy(config);
+  const c = config.candidatePolicy;
+  const candidate = c ? `; candidate ${c.file}: ${c.section.rules.length} rules (default ${c.section.default}), policy ${compileSection(config, c.section).hash}` : '';
   process.stdout.write(
-    `${path}: OK — ${config.principals.length} principals, ${config.connections.length} connections, ${config.policy.rules.length} rules (default ${config.policy.default}), policy ${policy.hash}\n`,
+    `${path}: OK — ${config.principals.length} principals, ${config.connections.length} connections, ${config.policy.rules.length} rules (default ${config.policy.default}), policy ${policy.hash}${candidate}\n`,
   );
   return 0;
 }

@@ -164,14 +164,34 @@ remote(mcp.command('accept').argument('<connection>').argument('<tool>').descrip
   run(async (connection: string, tool: string, o: RemoteOptions) => (await import('./mcp.ts')).mcpAcceptCommand(connection, tool, o)),
 );
 
-program
-  .command('policy')
-  .description('policy tools')
+const policy = program.command('policy').description('policy tools');
+policy
   .command('test')
   .argument('<cases>', 'YAML file of cases')
   .addOption(configOption())
   .description('run table cases: principal + action → expected effect and rules')
   .action(run(async (cases: string, o: { config?: string }) => (await import('./policy-test.ts')).policyTestCommand(cases, resolveConfigPath(o.config))));
+policy
+  .command('shadow')
+  .addOption(configOption())
+  .option('--since <when>', 'a duration back from now (7d, 24h, 90m) or an ISO time', '7d')
+  .option('--json', 'print the summary as JSON')
+  .description('where the shadowed candidate policy (policy.candidate) would have decided otherwise, by rule (reads the store)')
+  .action(run(async (o: { config?: string; since: string; json?: boolean }) => (await import('./policy-shadow.ts')).policyShadowCommand(resolveConfigPath(o.config), o)));
+policy
+  .command('replay')
+  .argument('<candidate>', 'a YAML file of the policy section\'s shape (default, defaultTtl, rules)')
+  .addOption(configOption())
+  .option('--since <when>', 'a duration back from now (7d, 24h, 90m) or an ISO time', '7d')
+  .option('--bundle <path>', 'replay an exported audit bundle instead of the store (verified first)')
+  .option('--verifier-key <key...>', 'with --bundle: C2SP verifier key(s) to trust, inline or in a file (else the bundle\'s own keys, which proves less)')
+  .option('--json', 'print every change as JSON')
+  .description('replay the recorded actions under a candidate policy and report every decision that would change')
+  .action(
+    run(async (candidate: string, o: { config?: string; since: string; bundle?: string; verifierKey?: string[]; json?: boolean }) =>
+      (await import('./policy-replay.ts')).policyReplayCommand(candidate, resolveConfigPath(o.config), o),
+    ),
+  );
 
 program
   .command('store')

@@ -5,10 +5,12 @@
  * file, the path in it and what was expected.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { CountersignError, isCountersignError } from '../core/errors.ts';
 import { emailKey } from '../core/human-identity.ts';
 import { compilePolicy } from '../core/policy/compile.ts';
+import { readPolicyFile } from './candidate.ts';
 import { configSchema, type Config } from './schema.ts';
 
 function fail(file: string, problems: string[]): never {
@@ -163,8 +165,22 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     // Every problem at once: the references' and every rule's.
     cross.push(...(Array.isArray(e.details['problems']) ? (e.details['problems'] as string[]) : [e.message]));
   }
+  const candidate = result.data.policy.candidate;
+  let candidatePolicy: Config['candidatePolicy'];
+  if (candidate !== undefined) {
+    // Like a path on the command line of `countersign mcp`, which reads the config from its own directory.
+    const candidateFile = resolve(dirname(file), candidate);
+    const humans = new Set(result.data.principals.filter((p) => p.kind === 'human').map((p) => p.id));
+    try {
+      candidatePolicy = { file: candidateFile, section: readPolicyFile(candidateFile, humans) };
+    } catch (e) {
+      if (!isCountersignError(e, 'CONFIG_INVALID')) throw e;
+      const problems = Array.isArray(e.details['problems']) ? (e.details['problems'] as string[]) : [e.message];
+      cross.push(...problems.map((p) => `policy.candidate: ${p}`));
+    }
+  }
   if (cross.length) fail(file, cross);
-  return deepFreeze(result.data);
+  return deepFreeze(candidatePolicy ? { ...result.data, candidatePolicy } : result.data);
 }
 
 /** Reads and parses the configuration file at `file`. */

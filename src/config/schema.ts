@@ -176,6 +176,14 @@ const ruleSchema = z
     message: 'approvers and ttl belong to rules whose effect is approve',
   });
 
+/** The `policy:` section's shape, also of a candidate policy file (`policy.candidate`, `countersign policy replay`). */
+export const policySectionSchema = z.strictObject({
+  default: z.enum(['allow', 'deny', 'approve']).default('deny'),
+  defaultTtl: duration.default(3600),
+  rules: z.array(ruleSchema).default([]),
+});
+export type PolicySection = z.output<typeof policySectionSchema>;
+
 const slackSchema = z.strictObject({
   botToken: z.string().regex(/^xoxb-/, 'a bot token (xoxb-…), from the environment: ${SLACK_BOT_TOKEN}'),
   signingSecret: z.string().min(16, 'the app\'s signing secret, from the environment: ${SLACK_SIGNING_SECRET}'),
@@ -349,11 +357,13 @@ export const configSchema = z.strictObject({
   identity: identitySchema,
   channels: channelsSchema,
   connections: z.array(connectionSchema).default([]),
-  policy: z
-    .strictObject({
-      default: z.enum(['allow', 'deny', 'approve']).default('deny'),
-      defaultTtl: duration.default(3600),
-      rules: z.array(ruleSchema).default([]),
+  policy: policySectionSchema
+    .extend({
+      /**
+       * A candidate policy (a YAML file of this section's shape, read relative to the config file): evaluated beside
+       * the live one on every action and never enforced; where they differ, a `policy.shadow` audit event.
+       */
+      candidate: z.string().min(1).optional(),
     })
     .prefault({}),
 }).superRefine((c, ctx) => {
@@ -373,7 +383,11 @@ export const configSchema = z.strictObject({
   );
 });
 
-export type Config = z.output<typeof configSchema>;
+/**
+ * A loaded config: the schema's output and, when `policy.candidate` names one, the candidate policy it read
+ * (its absolute path and its section), validated like the live one.
+ */
+export type Config = z.output<typeof configSchema> & { readonly candidatePolicy?: { readonly file: string; readonly section: PolicySection } };
 export type PrincipalConfig = z.output<typeof principalSchema>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;
 export type McpConnectionConfig = z.output<typeof mcpConnection>;

@@ -9,6 +9,8 @@ export interface Deps {
   readonly identity: Identity;
   /** The policy in force now (a getter, so a reload is seen by the next call). */
   readonly policy: () => CompiledPolicy;
+  /** A candidate policy shadowed beside the live one (`policy.candidate`): evaluated, never enforced. */
+  readonly candidate?: CompiledPolicy;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly notifier: Notifier;

@@ -18,6 +18,7 @@ import type { Deps } from './deps.ts';
 import { runClaimed, runDeadline } from './execute.ts';
 import { expireIfDue } from './expire.ts';
 import { replay, type Submitted } from './idempotent-replay.ts';
+import { shadowEvent } from './shadow.ts';
 import { submittedAuditData } from './views.ts';
 
 export interface SubmitCommand {
@@ -54,6 +55,8 @@ export interface SubmitCommand {
 }
 
 const RESUMABLE = ['pending', 'approved', 'executing'] as const;
+/** Without a candidate policy, the shadow costs one comparison and no allocation per submission. */
+const NO_EVENTS: readonly AuditDraft[] = [];
 const HELD = ['pending', 'approved'] as const;
 
 /**
@@ -147,6 +150,8 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   };
   deps.tracer.request(base.id);
   const submitted = { type: 'request.submitted', time: at, requestId: base.id, actor: cmd.principal.id, data: submittedAuditData(deps, base, context) };
+  // The candidate policy, when one is configured, on the same inputs: its differences go with the request's events.
+  const shadow = deps.candidate === undefined ? NO_EVENTS : [shadowEvent(deps, { principal: cmd.principal, action, connection: handle.info, facts, context: { time: now, request: context } }, decision, { requestId: base.id, time: at })].filter((e) => e !== undefined);
 
   if (decision.effect === 'deny') {
     const code = decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED';
@@ -161,6 +166,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
         // A rule that failed to evaluate (an error, an exceeded bound) is named with why, so the log says what denied.
         data: { by: 'policy', code, rules: decision.rules, message: denied.error?.message, ...(decision.errors.length ? { errors: decision.errors } : {}) },
       },
+      ...shadow,
     ]);
     if (earlier) return earlier;
     deps.log.debug({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action denied by policy');
@@ -175,6 +181,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     const earlier = await record(pending, [
       submitted,
       { type: 'request.held', time: at, requestId: base.id, actor: null, data: { approvers: decision.approvers, expiresAt } },
+      ...shadow,
     ]);
     if (earlier) return earlier;
     deps.notifier.publish(pending);
@@ -186,7 +193,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   // outright starts running as it is recorded. request.executing marks the start of a run after approval.
   const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, cmd.runner?.maxRunMs ?? handle.maxRunMs) };
   // Only the submission that recorded the request runs it: a retry that lost the race for its key never does.
-  const earlier = await record(executing, [submitted]);
+  const earlier = await record(executing, [submitted, ...shadow]);
   if (earlier) return earlier;
   return fresh(await runClaimed(deps, executing, cmd.runner));
 }

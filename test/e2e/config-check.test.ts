@@ -64,3 +64,22 @@ describe('countersign config check', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('countersign config check with a candidate policy (policy.candidate)', () => {
+  const withCandidate = (file: string) => config(`    - { id: gets, when: 'facts.http.method == "GET"', effect: allow }\n`).replace('  default: deny\n', `  default: deny\n  candidate: ${file}\n`);
+
+  it('refuses a candidate that does not compile, naming its file (beside the config) and the path in it', async () => {
+    writeFileSync(join(dir, 'next-bad.yaml'), `rules:\n  - { id: gets, when: 'facts.http.methd == "GET"', effect: allow }\n`);
+    const r = await configCheck(withCandidate('next-bad.yaml'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`policy.candidate: ${join(dir, 'next-bad.yaml')}: rules[0] (id gets): facts.http.methd: no such field`);
+  });
+
+  it('accepts a good one and names it', async () => {
+    writeFileSync(join(dir, 'next.yaml'), `default: approve\nrules:\n  - { id: gets, when: 'facts.http.method == "GET"', effect: allow }\n`);
+    const r = await configCheck(withCandidate('next.yaml'));
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(new RegExp(`; candidate ${join(dir, 'next.yaml')}: 1 rules \\(default approve\\), policy sha256:[0-9a-f]{64}\\n$`));
+    expect(r.code).toBe(0);
+  });
+});

@@ -196,7 +196,8 @@ export interface Folded {
  */
 export function foldEvents(events: Iterable<AuditEvent>, into: Folded = { trails: new Map(), policyChanges: [] }): Folded {
   for (const e of events) {
-    if (e.type === 'policy.loaded') into.policyChanges.push(policyChange(e));
+    // A start that changed only the shadowed candidate (policy.candidate) changed nothing enforced.
+    if (e.type === 'policy.loaded' && e.data['old'] !== e.data['new']) into.policyChanges.push(policyChange(e));
     if (e.requestId === null) continue;
     let t = into.trails.get(e.requestId);
     if (!t) into.trails.set(e.requestId, (t = newTrail(e.requestId, e.seq)));

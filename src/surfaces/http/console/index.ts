@@ -20,6 +20,7 @@ import { oidcLoginRoutes } from './oidc-login.ts';
 import type { ConsoleSettings } from '../context.ts';
 import { policyPageRoutes } from './policy-page.ts';
 import { requestPageRoutes } from './request-page.ts';
+import { shadowPageRoutes } from './shadow-page.ts';
 
 export { CONTENT_SECURITY_POLICY } from './handlers.ts';
 export { endConsoleSession, readConsoleSession, safeNext, SECURE_SESSION_COOKIE, SESSION_COOKIE, startConsoleSession, type SignedIn } from './session.ts';
@@ -41,5 +42,6 @@ export function consoleRoutes(deps: Deps, settings: Pick<ConsoleSettings, 'login
   app.route('/', auditPageRoutes(deps));
   app.route('/', auditDownloadRoutes(deps));
   app.route('/', policyPageRoutes(deps));
+  app.route('/', shadowPageRoutes(deps));
   return app;
 }

@@ -1,7 +1,11 @@
-/** POST /v1/policy/simulate: what would happen, without creating anything. */
+/**
+ * POST /v1/policy/simulate: what would happen, without creating anything.
+ * GET /v1/policy/shadow?since=7d: where the shadowed candidate policy would have decided otherwise (audit readers).
+ */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { Deps } from '../../../service/deps.ts';
+import { shadowDecisions } from '../../../service/policy-shadow.ts';
 import { simulate } from '../../../service/simulate.ts';
 import { jsonBody } from '../body.ts';
 import type { AppEnv } from '../context.ts';
@@ -37,6 +41,10 @@ export function policyRoutes(deps: Deps): Hono<AppEnv> {
       facts: s.facts,
       digest: s.digest,
     });
+  });
+  app.get('/shadow', async (c) => {
+    const since = c.req.query('since');
+    return c.json(await shadowDecisions(deps, c.get('principal'), since !== undefined ? { since } : {}));
   });
   return app;
 }
