@@ -74,12 +74,36 @@ type Result = 'match' | 'miss' | { fails: string };
 const under = (fixed: readonly (readonly string[])[]) => (path: readonly string[]) =>
   fixed.some((prefix) => prefix.length <= path.length && prefix.every((seg, i) => path[i] === seg));
 
-/** What each rule gives on a cell: the same on every sample (certain), or not knowable without the action. */
+/** Whether `path` lies under one of `fixed`, or is one of their ancestors. */
+const keptUnder = (fixed: readonly (readonly string[])[]) => (path: readonly string[]) =>
+  path.length === 1 || fixed.some((prefix) => prefix.every((seg, i) => i >= path.length || path[i] === seg));
+
+/** `value` with everything not kept removed: reading a removed field fails, it never gives a value. */
+function pruned(value: unknown, path: string[], kept: (path: readonly string[]) => boolean, isFixed: (path: readonly string[]) => boolean): unknown {
+  if (isFixed(path) || value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Date) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (kept([...path, k])) out[k] = pruned(v, [...path, k], kept, isFixed);
+  return out;
+}
+
+// Constructs that observe a field's absence without failing: `has()`, and optional selection.
+const OBSERVES_ABSENCE = /\bhas\s*\(|\.\?|\[\?/;
+
+/**
+ * What each rule gives on a cell: the same on every sample (certain), or not knowable without the action.
+ * A rule that also reads what the action alone tells is tried on the samples with those fields removed:
+ * CEL's `&&`, `||` and macros give a value without the failing side when the other decides
+ * (`connection.name == "db" && "orders" in facts.sql.tables` is false on another connection), and that
+ * value is the same whatever the removed fields hold. A rule that can tell a removed field from a
+ * missing one (has(), optional selection, a whole map that holds some) is not tried.
+ */
 function judgeRules(policy: CompiledPolicy, subject: CoverageSubject, conn: CoverageConnection, cls: OperationClass) {
-  const isFixed = under([...subject.fixed, ['connection'], ['action', 'connection'], ['action', 'operation'], ...cls.fixed]);
+  const fixed = [...subject.fixed, ['connection'], ['action', 'connection'], ['action', 'operation'], ...cls.fixed];
+  const isFixed = under(fixed);
+  const kept = keptUnder(fixed);
   const sessions = new Map<string, (rule: CompiledRule) => Outcome>();
-  const sessionFor = (pi: number, fi: number) => {
-    const key = `${pi}/${fi}`;
+  const sessionFor = (pi: number, fi: number, prune: boolean) => {
+    const key = `${pi}/${fi}/${prune}`;
     let s = sessions.get(key);
     if (!s) {
       const vars: PolicyVariables = {
@@ -89,7 +113,7 @@ function judgeRules(policy: CompiledPolicy, subject: CoverageSubject, conn: Cove
         facts: cls.samples[fi] as Facts,
         context: { time: new Date(0), request: {} },
       };
-      s = policy.session(vars);
+      s = policy.session(prune ? (pruned(vars, [], (p) => p.length === 0 || kept(p), isFixed) as PolicyVariables) : vars);
       sessions.set(key, s);
     }
     return s;
@@ -97,7 +121,8 @@ function judgeRules(policy: CompiledPolicy, subject: CoverageSubject, conn: Cove
   const certain = new Map<CompiledRule, Outcome>();
   const conditional: { rule: CompiledRule; mayFail: string | null }[] = [];
   for (const rule of policy.rules) {
-    if (!rule.paths.every(isFixed)) {
+    const allFixed = rule.paths.every(isFixed);
+    if (!allFixed && (OBSERVES_ABSENCE.test(rule.spec.when) || !rule.paths.every((p) => isFixed(p) || !kept(p)))) {
       conditional.push({ rule, mayFail: null });
       continue;
     }
@@ -107,14 +132,15 @@ function judgeRules(policy: CompiledPolicy, subject: CoverageSubject, conn: Cove
     const results: Result[] = [];
     for (const pi of ps)
       for (const fi of fs) {
-        const o = sessionFor(pi, fi)(rule);
+        const o = sessionFor(pi, fi, !allFixed)(rule);
         results.push(!o.ok ? { fails: o.message } : typeof o.value !== 'boolean' ? { fails: `yields ${typeof o.value}, not bool` } : o.value ? 'match' : 'miss');
       }
     const failure = results.find((r): r is { fails: string } => typeof r === 'object');
     if (results.every((r) => r === 'match')) certain.set(rule, { ok: true, value: true });
-    else if (results.every((r) => typeof r === 'object') && failure) certain.set(rule, { ok: false, message: failure.fails });
     else if (results.every((r) => r === 'miss')) continue;
-    else conditional.push({ rule, mayFail: failure?.fails ?? null });
+    // A failure with fields removed may come from them: only a rule on fixed values surely fails.
+    else if (allFixed && failure && results.every((r) => typeof r === 'object')) certain.set(rule, { ok: false, message: failure.fails });
+    else conditional.push({ rule, mayFail: allFixed ? (failure?.fails ?? null) : null });
   }
   return { certain, conditional };
 }
