@@ -10,6 +10,7 @@ import { createLogger } from './adapters/logger.ts';
 
 export { createLogger };
 import { builtinRules } from './config/builtin-rules.ts';
+import { coverageSubjects } from './config/coverage-subjects.ts';
 import type { Config } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
@@ -251,6 +252,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     bodyLimitBytes: config.server.bodyLimitBytes,
     maxWaitSeconds: config.server.maxWaitSeconds,
     requestUrl,
+    coverageSubjects: coverageSubjects(config),
     console: {
       enabled: config.console.enabled,
       sessionTtlSeconds: config.console.sessionTtl,

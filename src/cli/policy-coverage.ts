@@ -8,33 +8,14 @@
  */
 import { loadConfig } from '../config/load.ts';
 import { coverageSubjects } from '../config/coverage-subjects.ts';
-import type { ApproverRequirement } from '../core/policy/decision.ts';
-import type { CoverageCell, CoverageMap, CoverageOutcome } from '../core/policy/coverage.ts';
+import type { CoverageCell, CoverageMap } from '../core/policy/coverage.ts';
+import { cellSentences, cellText } from '../core/policy/coverage-text.ts';
 import { createPolicyDeps } from '../main.ts';
 import { policyCoverage } from '../service/coverage.ts';
 import { safe } from './output.ts';
 
 /** The exit code when `--fail-on-unreviewed-prod` finds a cell (2 stays bad usage or configuration). */
 export const UNREVIEWED_PROD_EXIT = 1;
-
-const SHORT = { allow: 'allow', approve: 'hold', deny: 'deny' } as const;
-
-/** One cell in a few characters: `hold`, `allow|hold`; `!` marks a write on prod that can run unreviewed. */
-export function cellText(cell: CoverageCell): string {
-  return `${cell.unreviewedProd ? '!' : ''}${cell.possible.map((e) => SHORT[e]).join('|')}`;
-}
-
-export function approversText(approvers: readonly ApproverRequirement[]): string {
-  return approvers.map((a) => `${a.count} of ${[...a.groups.map((g) => `group ${g}`), ...a.principals].join(' or ') || 'any human but the requester'}`).join(' + ');
-}
-
-/** One way a cell is decided, as a sentence. */
-export function outcomeText(o: CoverageOutcome): string {
-  const effect = o.effect === 'approve' ? `held for ${approversText(o.approvers)}` : o.effect === 'allow' ? 'allowed' : 'denied';
-  const by = o.rules.length ? ` (rules ${o.rules.join(', ')})` : ' (no rule matches: the default)';
-  const when = o.via ? (o.via.fails ? `if rule ${o.via.rule} cannot be evaluated` : `when ${o.via.when} [${o.via.rule}]`) : 'when no conditional rule matches';
-  return `${effect}${by} ${when}`;
-}
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
@@ -60,12 +41,7 @@ export function coverageText(map: CoverageMap): string {
   for (const c of details) {
     const row = map.rows.find((r) => r.key === c.row);
     out.push(`  ${row?.label ?? c.row} · ${c.connection} · ${c.class}${c.unreviewedProd ? '  UNREVIEWED ON PROD' : ''}`);
-    const seen = new Set<string>();
-    for (const o of c.outcomes) {
-      const line = outcomeText(o);
-      if (!seen.has(line)) out.push(`    - ${line}`);
-      seen.add(line);
-    }
+    for (const line of cellSentences(c)) out.push(`    - ${line}`);
   }
   out.push('', map.unreviewedProd ? `${map.unreviewedProd} cell(s) can run a write on env:prod with no review` : 'No write on env:prod can run without review');
   return `${out.join('\n')}\n`;

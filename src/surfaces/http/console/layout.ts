@@ -13,13 +13,14 @@ export interface Viewer {
   readonly inboxCount: number;
 }
 
-export type NavItem = 'inbox' | 'activity' | 'audit' | 'policy';
+export type NavItem = 'inbox' | 'activity' | 'audit' | 'policy' | 'coverage';
 
 const NAV: readonly [NavItem, string, string][] = [
   ['inbox', '/', 'Inbox'],
   ['activity', '/activity', 'Activity'],
   ['audit', '/audit', 'Audit'],
   ['policy', '/policy', 'Policy'],
+  ['coverage', '/coverage', 'Coverage'],
 ];
 
 /** The hidden field that carries the session's CSRF token in every state-changing form. */

@@ -1,6 +1,8 @@
-/** POST /v1/policy/simulate: what would happen, without creating anything. */
+/** POST /v1/policy/simulate: what would happen, without creating anything. GET /v1/policy/coverage: the coverage map (auditors). */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { CoverageMap } from '../../../core/policy/coverage.ts';
+import type { Principal } from '../../../core/principal.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { simulate } from '../../../service/simulate.ts';
 import { jsonBody } from '../body.ts';
@@ -13,8 +15,9 @@ const simulateBody = z.strictObject({
   reason: z.string().max(4000).optional(),
 });
 
-export function policyRoutes(deps: Deps): Hono<AppEnv> {
+export function policyRoutes(deps: Deps, coverage: (caller: Principal) => CoverageMap): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.get('/coverage', (c) => c.json(coverage(c.get('principal'))));
   app.post('/simulate', async (c) => {
     const body = await jsonBody(c, simulateBody);
     const s = simulate(deps, {
