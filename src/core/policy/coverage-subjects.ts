@@ -61,12 +61,13 @@ export function principalSubject(p: Principal): CoverageSubject {
 
 /**
  * @example
- * groupSubject('sre', ['sre', 'dba']); // samples: [sre], [sre, dba], [sre, (other)], [sre, dba, (other)] for agents and humans
+ * groupSubject('sre', ['sre', 'dba']); // samples: [sre], [sre, (other)], [sre, dba, (other)], [sre, dba], [dba, (other), sre] for agents and humans
  */
 export function groupSubject(group: string, named: readonly string[]): CoverageSubject {
   const others = [...new Set(named)].filter((g) => g !== group);
-  const sets: string[][] = [[group], [group, UNNAMED_GROUP], [group, ...others, UNNAMED_GROUP], ...others.map((o) => [group, o]), ...others.map((o) => [o, group])];
-  if (others.length) sets.push([...others, group]);
+  const sets: string[][] = [[group], [group, UNNAMED_GROUP], [group, ...others, UNNAMED_GROUP], ...others.map((o) => [group, o])];
+  // The order too: G last.
+  if (others.length) sets.push([...others, UNNAMED_GROUP, group]);
   const samples = (['agent', 'human'] as const).flatMap((kind) => sets.map((groups): PrincipalSample => ({ ...OPEN, kind, groups })));
   return {
     key: `group:${group}`,

@@ -74,6 +74,27 @@ type Result = 'match' | 'miss' | { fails: string };
 const under = (fixed: readonly (readonly string[])[]) => (path: readonly string[]) =>
   fixed.some((prefix) => prefix.length <= path.length && prefix.every((seg, i) => path[i] === seg));
 
+/** The value at `path` below `value`, undefined where it has none. */
+function valueAt(value: unknown, path: readonly string[]): unknown {
+  let at = value;
+  for (const seg of path) at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[seg] : undefined;
+  return at;
+}
+
+/** Indexes of the samples that differ on what `paths` read below `root` (the first of each kind). */
+function distinct(samples: readonly unknown[], paths: readonly (readonly string[])[], root: string): number[] {
+  const below = paths.filter((p) => p[0] === root).map((p) => p.slice(1));
+  if (below.length === 0) return [0];
+  const seen = new Set<string>();
+  const out: number[] = [];
+  samples.forEach((sample, i) => {
+    const key = JSON.stringify(below.map((p) => valueAt(sample, p)) ?? null);
+    if (!seen.has(key)) out.push(i);
+    seen.add(key);
+  });
+  return out;
+}
+
 /** Whether `path` lies under one of `fixed`, or is one of their ancestors. */
 const keptUnder = (fixed: readonly (readonly string[])[]) => (path: readonly string[]) =>
   path.length === 1 || fixed.some((prefix) => prefix.every((seg, i) => i >= path.length || path[i] === seg));
@@ -127,8 +148,8 @@ function judgeRules(policy: CompiledPolicy, subject: CoverageSubject, conn: Cove
       continue;
     }
     // Only the samples that differ on what the rule reads.
-    const ps = rule.paths.some((p) => p[0] === 'principal') ? subject.samples.map((_s, i) => i) : [0];
-    const fs = rule.paths.some((p) => p[0] === 'facts') ? cls.samples.map((_s, i) => i) : [0];
+    const ps = distinct(subject.samples, rule.paths, 'principal');
+    const fs = distinct(cls.samples, rule.paths, 'facts');
     const results: Result[] = [];
     for (const pi of ps)
       for (const fi of fs) {
