@@ -199,6 +199,27 @@ describe('countersign policy coverage', () => {
     expect(closed.code).toBe(0);
   });
 
+  it("includes the gateway's built-in rules: a changed MCP tool is held by the pinning rule", async () => {
+    const yaml = `principals:
+  - { id: deploy-bot, kind: agent }
+connections:
+  - { name: files, kind: mcp, command: /bin/false, tags: { env: prod } }
+policy:
+  default: allow
+  rules:
+    - { id: no-destroy, when: facts.mcp.annotations.destructiveHint, effect: deny }
+`;
+    const r = await cli(['policy', 'coverage', '--config', configFile(yaml), '--json', '--fail-on-unreviewed-prod']);
+    expect(r.code).toBe(1);
+    const map = JSON.parse(r.stdout) as CoverageMap;
+    const changed = cellOf(map, 'principal:deploy-bot', 'files', 'changed');
+    expect(changed).toMatchObject({ possible: ['approve', 'deny'], unreviewedProd: false });
+    expect(changed.outcomes.find((o) => o.via === null)).toMatchObject({ effect: 'approve', rules: ['mcp-tool-changed:files'] });
+    expect(cellOf(map, 'principal:deploy-bot', 'files', 'read-only')).toMatchObject({ certain: 'allow', unreviewedProd: false });
+    expect(cellOf(map, 'principal:deploy-bot', 'files', 'write')).toMatchObject({ certain: 'allow', unreviewedProd: true, reason: 'always allowed by the default (no rule matches)' });
+    expect(cellOf(map, 'principal:deploy-bot', 'files', 'destructive')).toMatchObject({ certain: 'deny' });
+  });
+
   it('exits 2 on a config that does not load', async () => {
     const r = await cli(['policy', 'coverage', '--config', configFile(`${CONNECTIONS}policy:\n  rules:\n    - { id: x, when: facts.sql.read_only, effect: allow }\n`), '--fail-on-unreviewed-prod']);
     expect(r.code).toBe(2);
