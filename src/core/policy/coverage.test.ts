@@ -162,6 +162,9 @@ const CONDITIONS = [
   'connection.name == "db" && "orders" in facts.sql.tables', 'facts.sql.readOnly || action.input.dry', 'principal.kind == "human" && principal.claims.team == "x"',
   '"sre" in principal.groups || principal.id == "alice"', 'facts.mcp.tool == "rm" || facts.mcp.annotations.readOnlyHint', 'has(action.input.dry) || facts.writes',
   'facts.sql.statements.all(s, s.type == "select") && facts.sql.readOnly', 'action.input.dry ? facts.writes : true',
+  // Conditions that read a whole map or list of what the action tells, or index by a computed key.
+  '!("dry" in action.input) && facts.writes', '[facts.sql.readOnly, action.input.dry].exists(x, x == true)', 'action.input.size() == 0 || facts.writes',
+  'principal.claims.size() == 0 && facts.writes', 'facts[principal.id] == 1 || facts.sql.readOnly',
 ];
 
 const condition: fc.Arbitrary<string> = fc.oneof(
