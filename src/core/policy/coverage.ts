@@ -88,7 +88,7 @@ function distinct(samples: readonly unknown[], paths: readonly (readonly string[
   const seen = new Set<string>();
   const out: number[] = [];
   samples.forEach((sample, i) => {
-    const key = JSON.stringify(below.map((p) => valueAt(sample, p)) ?? null);
+    const key = JSON.stringify(below.map((p) => valueAt(sample, p)));
     if (!seen.has(key)) out.push(i);
     seen.add(key);
   });
