@@ -122,22 +122,31 @@ function judgeRules(policy: CompiledPolicy, subject: CoverageSubject, conn: Cove
   const fixed = [...subject.fixed, ['connection'], ['action', 'connection'], ['action', 'operation'], ...cls.fixed];
   const isFixed = under(fixed);
   const kept = keptUnder(fixed);
-  const sessions = new Map<string, (rule: CompiledRule) => Outcome>();
+  const sessions = new Map<string, { vars: PolicyVariables; evaluate: (rule: CompiledRule) => Outcome }>();
   const sessionFor = (pi: number, fi: number, prune: boolean) => {
     const key = `${pi}/${fi}/${prune}`;
     let s = sessions.get(key);
     if (!s) {
-      const vars: PolicyVariables = {
+      const all: PolicyVariables = {
         principal: subject.samples[pi],
         action: { connection: conn.info.name, operation: OPERATION_BY_KIND[conn.info.kind], input: {}, reason: '' },
         connection: { name: conn.info.name, kind: conn.info.kind, tags: conn.info.tags },
         facts: cls.samples[fi] as Facts,
         context: { time: new Date(0), request: {} },
       };
-      s = policy.session(prune ? (pruned(vars, [], (p) => p.length === 0 || kept(p), isFixed) as PolicyVariables) : vars);
+      const vars = prune ? (pruned(all, [], (p) => p.length === 0 || kept(p), isFixed) as PolicyVariables) : all;
+      s = { vars, evaluate: policy.session(vars) };
       sessions.set(key, s);
     }
     return s;
+  };
+  // One session's step budget is shared by the rules it runs: a rule on fixed values that fails is evaluated again
+  // on a session of its own, so that what other rules spent here does not make it a certain deny. (With fields
+  // removed, a failure only makes the rule conditional.)
+  const outcome = (pi: number, fi: number, prune: boolean, rule: CompiledRule): Outcome => {
+    const s = sessionFor(pi, fi, prune);
+    const o = s.evaluate(rule);
+    return o.ok || prune ? o : policy.session(s.vars)(rule);
   };
   const certain = new Map<CompiledRule, Outcome>();
   const conditional: { rule: CompiledRule; mayFail: string | null }[] = [];
@@ -153,7 +162,7 @@ function judgeRules(policy: CompiledPolicy, subject: CoverageSubject, conn: Cove
     const results: Result[] = [];
     for (const pi of ps)
       for (const fi of fs) {
-        const o = sessionFor(pi, fi, !allFixed)(rule);
+        const o = outcome(pi, fi, !allFixed, rule);
         results.push(!o.ok ? { fails: o.message } : typeof o.value !== 'boolean' ? { fails: `yields ${typeof o.value}, not bool` } : o.value ? 'match' : 'miss');
       }
     const failure = results.find((r): r is { fails: string } => typeof r === 'object');
