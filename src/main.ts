@@ -10,6 +10,7 @@ import { createLogger } from './adapters/logger.ts';
 
 export { createLogger };
 import { builtinRules } from './config/builtin-rules.ts';
+import { coverageSubjects } from './config/coverage-subjects.ts';
 import type { Config, PolicySection } from './config/schema.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
@@ -266,6 +267,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     maxWaitSeconds: config.server.maxWaitSeconds,
     maxExportEvents: config.audit.maxExportEvents,
     requestUrl,
+    coverageSubjects: coverageSubjects(config),
     console: {
       enabled: config.console.enabled,
       sessionTtlSeconds: config.console.sessionTtl,

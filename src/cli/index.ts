@@ -192,6 +192,28 @@ policy
       (await import('./policy-replay.ts')).policyReplayCommand(candidate, resolveConfigPath(o.config), o),
     ),
   );
+policy
+  .command('coverage')
+  .addOption(configOption())
+  .option('--json', 'print the map as JSON (the shape GET /v1/policy/coverage answers)')
+  .option('--fail-on-unreviewed-prod', 'exit 1 when a write on an env:prod connection can run with no review')
+  .description('who can do what, on which connection, with no human in the loop: the coverage map of the policy, from the config alone')
+  .addHelpText(
+    'after',
+    `
+Rows: each configured principal, any member of each group the config names, any principal from each token issuer.
+Columns: each connection, one cell per operation class (sql: read write delete ddl privilege unbounded-write;
+http: each method; mcp: read-only, write, destructive, changed tools; exec: the command with any arguments).
+A cell is allow, hold (approval) or deny, or several when a rule reads what only the action tells (tables,
+paths, arguments, claims): "a|b". "!" marks a write on an env:prod connection that can run with no review.
+
+Exit codes: 0 done; 1 with --fail-on-unreviewed-prod when some cell is marked "!"; 2 bad usage or configuration.`,
+  )
+  .action(
+    run(async (o: { config?: string; json?: boolean; failOnUnreviewedProd?: boolean }) =>
+      (await import('./policy-coverage.ts')).policyCoverageCommand(resolveConfigPath(o.config), { json: o.json === true, failOnUnreviewedProd: o.failOnUnreviewedProd === true }),
+    ),
+  );
 
 program
   .command('store')

@@ -12,7 +12,7 @@ import { verifyBundleInParallel } from '../adapters/verify/parallel-leaves.ts';
 import { compileSection, createPolicyDeps } from '../main.ts';
 import { openStoreForCommand } from '../main-store.ts';
 import { replayPolicy, storeSubmissions, type RecordedEvent, type ReplayReport } from '../service/policy-replay.ts';
-import { readBundle } from './audit-bundle.ts';
+import { readBundle } from '../adapters/audit-bundle-files.ts';
 import { safe } from './output.ts';
 import { changeLines } from './policy-changes.ts';
 import { pinnedKeys } from './verifier-keys.ts';

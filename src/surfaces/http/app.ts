@@ -8,6 +8,8 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { isCountersignError } from '../../core/errors.ts';
 import { createAuthenticator } from '../../service/authenticate.ts';
+import { coverageReader } from '../../service/coverage.ts';
+import type { CoverageSubject } from '../../core/policy/coverage-subjects.ts';
 import { remoteOf } from './remote.ts';
 import type { Deps } from '../../service/deps.ts';
 import { consoleRoutes } from './console/index.ts';
@@ -48,6 +50,8 @@ export interface HttpOptions {
   readonly teams?: TeamsIntegration;
   /** A request's page in the console (`<publicUrl>/requests/<id>`): linked from the answer to a held submission while the console is on. */
   readonly requestUrl?: (id: string) => string;
+  /** The rows of the coverage map (config/coverage-subjects.ts); none when absent. */
+  readonly coverageSubjects?: readonly CoverageSubject[];
 }
 
 const DEFAULT_CONSOLE: ConsoleSettings = { enabled: true, sessionTtlSeconds: 8 * 3600, principals: [] };
@@ -129,12 +133,13 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   });
   app.route('/v1/actions', actionRoutes(deps, consoleSettings.enabled && opts.requestUrl ? { consoleUrl: opts.requestUrl } : {}));
   app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));
-  app.route('/v1/policy', policyRoutes(deps));
+  const coverage = coverageReader(deps, opts.coverageSubjects ?? []);
+  app.route('/v1/policy', policyRoutes(deps, coverage));
   app.route('/v1/audit', auditRoutes(deps));
   app.route('/v1/audit', auditExportRoutes(deps));
   app.route('/v1/evidence', evidenceRoutes(deps));
   app.route('/v1/mcp', toolRoutes(deps));
   app.route('/mcp', mcpHttpRoutes(deps, opts.mcpProgressSeconds !== undefined ? { progressEverySeconds: opts.mcpProgressSeconds } : {}));
-  if (consoleSettings.enabled) app.route('/', consoleRoutes(deps, consoleSettings, authenticate));
+  if (consoleSettings.enabled) app.route('/', consoleRoutes(deps, consoleSettings, authenticate, coverage));
   return app;
 }

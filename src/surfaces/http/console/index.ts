@@ -1,6 +1,6 @@
 /**
  * The web console, served by the gateway at `/`: sign-in, the inbox (live),
- * request pages with Approve / Deny, Activity, Audit and Policy. Server-
+ * request pages with Approve / Deny, Activity, Audit, Policy and Coverage. Server-
  * rendered HTML with one small script; every route here runs through
  * handlers.ts (security headers, session, CSRF) and every use case is the
  * same one the REST API calls.
@@ -15,10 +15,14 @@ import { auditDownloadRoutes } from './audit-downloads.ts';
 import { consoleError } from './handlers.ts';
 import { inboxRoutes } from './inbox.ts';
 import { createAuthenticator, type Authenticate } from '../../../service/authenticate.ts';
+import { coverageReader } from '../../../service/coverage.ts';
 import { loginRoutes } from './login.ts';
 import { oidcLoginRoutes } from './oidc-login.ts';
 import type { ConsoleSettings } from '../context.ts';
+import { coveragePageRoutes } from './coverage-page.ts';
 import { policyPageRoutes } from './policy-page.ts';
+import type { CoverageMap } from '../../../core/policy/coverage.ts';
+import type { Principal } from '../../../core/principal.ts';
 import { requestPageRoutes } from './request-page.ts';
 import { shadowPageRoutes } from './shadow-page.ts';
 
@@ -29,7 +33,12 @@ export { endConsoleSession, readConsoleSession, safeNext, SECURE_SESSION_COOKIE,
  * @example
  * app.route('/', consoleRoutes(deps));
  */
-export function consoleRoutes(deps: Deps, settings: Pick<ConsoleSettings, 'login' | 'clockSkewSeconds'> = {}, authenticate: Authenticate = createAuthenticator(deps)): Hono<AppEnv> {
+export function consoleRoutes(
+  deps: Deps,
+  settings: Pick<ConsoleSettings, 'login' | 'clockSkewSeconds'> = {},
+  authenticate: Authenticate = createAuthenticator(deps),
+  coverage: (caller: Principal) => CoverageMap = coverageReader(deps, []),
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Set before any route: hono applies a sub-app's error handler to the routes it holds.
   app.onError((err, c) => consoleError(deps, err, c));
@@ -43,5 +52,6 @@ export function consoleRoutes(deps: Deps, settings: Pick<ConsoleSettings, 'login
   app.route('/', auditDownloadRoutes(deps));
   app.route('/', policyPageRoutes(deps));
   app.route('/', shadowPageRoutes(deps));
+  app.route('/', coveragePageRoutes(deps, coverage));
   return app;
 }

@@ -13,13 +13,14 @@ export interface Viewer {
   readonly inboxCount: number;
 }
 
-export type NavItem = 'inbox' | 'activity' | 'audit' | 'policy' | 'shadow';
+export type NavItem = 'inbox' | 'activity' | 'audit' | 'policy' | 'coverage' | 'shadow';
 
 const NAV: readonly [NavItem, string, string][] = [
   ['inbox', '/', 'Inbox'],
   ['activity', '/activity', 'Activity'],
   ['audit', '/audit', 'Audit'],
   ['policy', '/policy', 'Policy'],
+  ['coverage', '/coverage', 'Coverage'],
   ['shadow', '/shadow', 'Shadow'],
 ];
 

@@ -1,9 +1,12 @@
 /**
  * POST /v1/policy/simulate: what would happen, without creating anything.
- * GET /v1/policy/shadow?since=7d: where the shadowed candidate policy would have decided otherwise (audit readers).
+ * GET /v1/policy/coverage: the coverage map; GET /v1/policy/shadow?since=7d: where the shadowed candidate policy
+ * would have decided otherwise (both for audit readers).
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
+import type { CoverageMap } from '../../../core/policy/coverage.ts';
+import type { Principal } from '../../../core/principal.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { shadowDecisions } from '../../../service/policy-shadow.ts';
 import { simulate } from '../../../service/simulate.ts';
@@ -17,8 +20,9 @@ const simulateBody = z.strictObject({
   reason: z.string().max(4000).optional(),
 });
 
-export function policyRoutes(deps: Deps): Hono<AppEnv> {
+export function policyRoutes(deps: Deps, coverage: (caller: Principal) => CoverageMap): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.get('/coverage', (c) => c.json(coverage(c.get('principal'))));
   app.post('/simulate', async (c) => {
     const body = await jsonBody(c, simulateBody);
     const s = simulate(deps, {
