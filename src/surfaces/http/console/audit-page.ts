@@ -1,5 +1,5 @@
 /**
- * Audit: the event log with the Activity filters (plus event type and
+ * Audit (auditors and admins only): the event log with the Activity filters (plus event type and
  * request), the checkpoint status — the latest signed root, its signature,
  * whether the stored log still has it, whether the chain verifies — and an
  * export of what the filters select, as the exact stored lines (JSONL).
@@ -19,6 +19,7 @@ import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
 import { readConsoleSession } from './session.ts';
 import { CountersignError } from '../../../core/errors.ts';
+import { AUDIT_READERS, requireRole } from '../../../core/roles.ts';
 
 const PAGE = 100;
 
@@ -60,7 +61,9 @@ function row(e: AuditEvent): Html {
 
 async function exportEvents(c: Context<AppEnv>, deps: Deps): Promise<Response> {
   securityHeaders(c);
-  if (!(await readConsoleSession(c, deps))) throw new CountersignError('UNAUTHENTICATED', 'sign in to the console first');
+  const signedIn = await readConsoleSession(c, deps);
+  if (!signedIn) throw new CountersignError('UNAUTHENTICATED', 'sign in to the console first');
+  requireRole(deps.identity.roles(signedIn.principal), AUDIT_READERS, 'the audit trail');
   const { search } = query(c.req.query());
   const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
   c.header('content-type', 'application/x-ndjson; charset=utf-8');
@@ -89,6 +92,8 @@ export function auditPageRoutes(deps: Deps): Hono<AppEnv> {
   app.get(
     '/audit',
     consolePage(deps, async (c, who) => {
+      // The navigation hides the page from anyone without the role; this refuses them whatever link they follow.
+      requireRole(who.viewer.roles, AUDIT_READERS, 'the audit trail');
       const q = c.req.query();
       const { f, extra, search } = query(q);
       const status = await auditStatus(deps, { verifyChain: q['verify'] === 'chain' });
