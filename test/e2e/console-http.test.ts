@@ -31,8 +31,11 @@ const clock = manualClock();
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  // alice reads the audit trail (auditor); dave holds no role.
-  gw = await startTestGateway(body(upstream.url), { clock, principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)) });
+  // alice reads the audit trail (auditor); the others hold no role (erin: only to be refused it).
+  gw = await startTestGateway(body(upstream.url), {
+    clock,
+    principals: [...DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)), { id: 'erin', kind: 'human', groups: [] }],
+  });
 });
 
 afterAll(async () => {
@@ -121,7 +124,7 @@ describe('headers', () => {
       expect(res.headers.get('cache-control')).toBe('no-store');
     }
     // A page refused for want of a role carries the same headers.
-    const refused = await getPage(gw.url, await signIn(gw.url, gw.keys['dave']!), '/audit');
+    const refused = await getPage(gw.url, await signIn(gw.url, gw.keys['erin']!), '/audit');
     expect(refused.status).toBe(403);
     expect(refused.headers.get('content-security-policy')).toContain("default-src 'none'");
     expect(refused.headers.get('cache-control')).toBe('no-store');

@@ -9,8 +9,10 @@
  * the console's inbox stream.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchBrowser, signInWithKey, type TestBrowser } from '../support/browser.ts';
 import { getPage, signIn, type ConsoleUser } from '../support/console.ts';
 import { startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
@@ -330,4 +332,45 @@ describe('the console', () => {
     expect(forDave).not.toContain('href="/audit');
     expect(await (await getPage(gw.url, audra, `/requests/${id}`)).text()).toContain(`href="/audit?request=${id}"`);
   });
+});
+
+describe.skipIf(!existsSync(CHROMIUM))('the console in Chromium', () => {
+  let browser: TestBrowser;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('offers a human without a role no Audit, Coverage or Shadow link, and answers /audit with a 403 page that says why', async () => {
+    const { context, page } = await browser.page();
+    try {
+      await signInWithKey(page, gw.url, gw.keys['dave']!);
+      const nav = page.getByRole('navigation', { name: 'Console' });
+      await expect.poll(() => nav.getByRole('link', { name: 'Activity' }).count()).toBe(1);
+      for (const name of ['Audit', 'Coverage', 'Shadow']) expect(await nav.getByRole('link', { name }).count(), name).toBe(0);
+      const res = await page.goto(`${gw.url}/audit`);
+      expect(res?.status()).toBe(403);
+      await expect.poll(() => page.getByRole('alert').textContent()).toContain('ROLE_REQUIRED');
+      expect(await page.locator('body').textContent()).toContain('for auditors and administrators');
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
+
+  it('offers an auditor the Audit link, which opens the event log', async () => {
+    const { context, page } = await browser.page();
+    try {
+      await signInWithKey(page, gw.url, gw.keys['audra']!);
+      const nav = page.getByRole('navigation', { name: 'Console' });
+      await nav.getByRole('link', { name: 'Audit' }).click();
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe('Audit');
+      expect(page.url()).toBe(`${gw.url}/audit`);
+      expect(await nav.getByRole('link', { name: 'Coverage' }).count()).toBe(1);
+      await expect.poll(() => page.locator('table').first().textContent()).toContain('request.submitted');
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });
