@@ -232,6 +232,28 @@ describe('who sees a request', () => {
     expect((await gw.as('alice', `/v1/requests/${reviewable}`)).status).toBe(404);
   });
 
+  it('the CLI’s `requests list --all --status any` and `requests show` of a human without a role leave out another’s request', async () => {
+    const hidden = await hold('deploy-bot', '/sre/cli-hidden');
+    const own = await hold('dave-bot', '/sre/cli-own');
+    const cli = (args: string[]) =>
+      new Promise<{ code: number; out: string }>((done) => {
+        const p = spawn(process.execPath, [resolve('bin/countersign.js'), ...args], { env: { ...process.env, COUNTERSIGN_URL: gw.url, COUNTERSIGN_KEY: gw.keys['dave']! } });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d));
+        p.stderr.on('data', (d: Buffer) => (out += d));
+        p.on('close', (code) => done({ code: code ?? -1, out }));
+      });
+    const listed = await cli(['requests', 'list', '--all', '--status', 'any', '--json']);
+    expect(listed.code).toBe(0);
+    const ids = (JSON.parse(listed.out) as { id: string }[]).map((r) => r.id);
+    expect(ids).toContain(own);
+    expect(ids).not.toContain(hidden);
+    const shown = await cli(['requests', 'show', hidden]);
+    expect(shown.code).not.toBe(0);
+    expect(shown.out).toContain('NOT_FOUND');
+    expect(shown.out).not.toContain('/sre/cli-hidden');
+  }, 30_000);
+
   it('a list filled past requests one may not see: the page is full when the newest rows are another’s', async () => {
     const mine = await hold('dave-bot', '/sre/older-own');
     for (let i = 0; i < 5; i++) await hold('deploy-bot', `/sre/newer-${i}`);
