@@ -6,7 +6,8 @@
 import { hashFromHex, leafHash, verifyConsistency, verifyInclusion, equalHash } from '../core/merkle/index.ts';
 import { openNote, parseCheckpoint, parseVerifierKey, type NoteVerifier } from '../core/note.ts';
 import { pinnedKeys } from './verifier-keys.ts';
-import { CountersignError } from '../core/errors.ts';
+import { CountersignError, ERROR_CODES, type ErrorCode } from '../core/errors.ts';
+import { CountersignApiError } from '../surfaces/sdk/client.ts';
 import { safe } from './output.ts';
 import { bearerFor } from './credentials.ts';
 
@@ -24,7 +25,12 @@ async function get<T>(o: Remote, path: string): Promise<T> {
   if (!key) throw new CountersignError('UNAUTHENTICATED', 'no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
   const res = await fetch(`${o.url.replace(/\/$/, '')}${path}`, { headers: { authorization: `Bearer ${key}` } });
   const body = (await res.json()) as T & { error?: { code: string; message: string } };
-  if (!res.ok) throw new CountersignError('INVALID_REQUEST', `${body.error?.code ?? res.status}: ${body.error?.message ?? 'request failed'}`);
+  if (!res.ok) {
+    const code = body.error?.code;
+    // The gateway's own stable code (ROLE_REQUIRED, UNAUTHENTICATED, …), printed with its message, where it sent one the CLI knows.
+    if (code !== undefined && Object.hasOwn(ERROR_CODES, code)) throw new CountersignApiError(res.status, code as ErrorCode, body.error?.message ?? 'request failed', body);
+    throw new CountersignError('INVALID_REQUEST', `${code ?? res.status}: ${body.error?.message ?? 'request failed'}`);
+  }
   return body;
 }
 

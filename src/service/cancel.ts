@@ -5,6 +5,7 @@ import { transition, type RequestRecord } from '../core/request.ts';
 import { isRequesterSide } from '../core/review.ts';
 import type { Deps } from './deps.ts';
 import { isDue } from './expire.ts';
+import { maySee, notFound } from './read.ts';
 
 /**
  * @example
@@ -12,6 +13,8 @@ import { isDue } from './expire.ts';
  */
 export async function cancel(deps: Deps, cmd: { principal: Principal; requestId: string; reason?: string }): Promise<RequestRecord> {
   const r = await deps.store.mutateRequest(cmd.requestId, (current) => {
+    // Whoever may not see the request hears what an unknown id gets; whoever may, why they cannot cancel it.
+    if (!maySee(deps, cmd.principal, current)) throw notFound(cmd.requestId);
     if (!isRequesterSide(current, cmd.principal.id)) {
       throw new CountersignError(cmd.principal.kind === 'human' ? 'FORBIDDEN' : 'NOT_FOUND', 'only the requester can cancel a request');
     }

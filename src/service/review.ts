@@ -12,6 +12,7 @@ import { assertMayReview, countedApprovals, quorumMet, remainingApprovals, revie
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
 import { expiredMutation, isDue } from './expire.ts';
+import { maySee, notFound } from './read.ts';
 import { withIdentity } from './views.ts';
 
 export interface ReviewCommand {
@@ -54,6 +55,9 @@ export function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRecord> {
 async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestRecord> {
   if (cmd.reviewer.kind !== 'human') throw new CountersignError('AGENT_CANNOT_REVIEW', `${cmd.reviewer.id} is an agent; only humans review`);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
+    // Before any other answer (decided, expired, not an approver), each of which would tell that the request exists.
+    // A chat channel's card has already shown the request to that channel: there the rules below answer.
+    if (cmd.via === undefined && !maySee(deps, cmd.reviewer, current)) throw notFound(cmd.requestId);
     const now = deps.clock.now();
     if (isDue(current, now)) {
       const m = expiredMutation(current, now);

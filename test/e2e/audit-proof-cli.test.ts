@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ed25519PublicKey, verifierKey } from '../../src/core/note.ts';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -36,6 +36,8 @@ beforeAll(async () => {
   upstream = await startUpstream();
   gw = await startTestGateway(`connections:\n  - { name: api, kind: http, url: "${upstream.url}" }\npolicy:\n  rules:\n    - { id: all, when: "true", effect: allow }\n`, {
     audit: 'checkpoint: { events: 1, seconds: 1 }',
+    // alice reads the audit trail (auditor).
+    principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)),
   });
 });
 afterAll(async () => {

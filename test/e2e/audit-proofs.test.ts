@@ -3,7 +3,7 @@
  * gateway publishes, its signed checkpoints, and nothing but RFC 9162
  * verification. Every event is provably in the signed tree, an older signed
  * tree is provably a prefix of the newer one, bad sizes are refused, and
- * agents may not read the audit trail at all.
+ * only auditors and admins read the audit trail: never an agent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashFromHex, leafHash, verifyConsistency, verifyInclusion } from '../../src/core/merkle/index.ts';
@@ -49,8 +49,10 @@ async function act(method: string, path: string) {
 
 beforeAll(async () => {
   upstream = await startUpstream();
+  // alice, bob and carol (group sre) read the audit trail as auditors by their group.
   cfg = await writeGatewayConfig(
-    `connections:
+    `roles: { auditor: [sre] }
+connections:
   - name: billing-api
     kind: http
     url: ${upstream.url}/api
@@ -163,11 +165,21 @@ describe('a consistency proof', () => {
 });
 
 describe('an agent', () => {
-  it('may not read keys, checkpoints or proofs', async () => {
+  it('may not read keys, checkpoints or proofs, not even acting for an auditor (deploy-bot acts for carol)', async () => {
     for (const path of ['/v1/audit/keys', '/v1/audit/checkpoints?latest=true', '/v1/audit/proofs/inclusion?index=0&size=1', '/v1/audit/proofs/consistency?from=0&to=1']) {
       const r = await gw.as('deploy-bot', path);
       expect(r.status, path).toBe(403);
-      expect(r.body.error.code, path).toBe('FORBIDDEN');
+      expect(r.body.error.code, path).toBe('ROLE_REQUIRED');
+    }
+  });
+});
+
+describe('a human without a role', () => {
+  it('may not read keys, checkpoints or proofs', async () => {
+    for (const path of ['/v1/audit/keys', '/v1/audit/checkpoints?latest=true', '/v1/audit/proofs/inclusion?index=0&size=1', '/v1/audit/proofs/consistency?from=0&to=1']) {
+      const r = await gw.as('dave', path);
+      expect(r.status, path).toBe(403);
+      expect(r.body.error.code, path).toBe('ROLE_REQUIRED');
     }
   });
 });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/clock.ts';
 import { getPage, postForm, postLogin, signIn, type ConsoleUser } from '../support/console.ts';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
@@ -31,7 +31,11 @@ const clock = manualClock();
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  gw = await startTestGateway(body(upstream.url), { clock });
+  // alice reads the audit trail (auditor); the others hold no role (erin: only to be refused it).
+  gw = await startTestGateway(body(upstream.url), {
+    clock,
+    principals: [...DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)), { id: 'erin', kind: 'human', groups: [] }],
+  });
 });
 
 afterAll(async () => {
@@ -119,6 +123,11 @@ describe('headers', () => {
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       expect(res.headers.get('cache-control')).toBe('no-store');
     }
+    // A page refused for want of a role carries the same headers.
+    const refused = await getPage(gw.url, await signIn(gw.url, gw.keys['erin']!), '/audit');
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(refused.headers.get('cache-control')).toBe('no-store');
     const page = await (await getPage(gw.url, alice, '/')).text();
     expect(page).not.toMatch(/<script>|<script(?![^>]*src="\/assets\/console\.js")|\son[a-z]+=|style="/);
   });

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit } from '../support/store-view.ts';
 
 let upstream: Upstream;
@@ -38,7 +38,8 @@ policy:
       when: facts.http.path.startsWith("/admin")
       effect: deny
 `,
-    { env: { BILLING_TOKEN: 'tok-super-secret-123' } },
+    // alice reads the audit trail (auditor).
+    { env: { BILLING_TOKEN: 'tok-super-secret-123' }, principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)) },
   );
 });
 

@@ -119,9 +119,10 @@ describe('a human’s token is their configured identity', () => {
     for (const claims of [{ sub: 'mallory', email: 'bob@example.com', email_verified: false }, { sub: 'mallory-2', email: 'bob@example.com' }]) {
       const mallory = await token(claims);
       expect((await withToken(mallory, '/v1/whoami')).body).toMatchObject({ id: claims.sub, groups: [] });
+      // Not an approver, so the request is none of theirs: not found, as an unknown id.
       const res = await approveWith(mallory, id);
-      expect(res.status).toBe(403);
-      expect(res.body.error.code).toBe('NOT_AN_APPROVER');
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('NOT_FOUND');
     }
     expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
@@ -187,9 +188,10 @@ describe('provider groups', () => {
     const eve = await token({ sub: 'eve', email: 'eve@example.com', email_verified: true, groups: ['admins'] });
     expect((await withToken(eve, '/v1/whoami')).body).toMatchObject({ id: 'eve@example.com', groups: [] });
     const id = await hold('/admin/1');
+    // Not an approver, so the request is none of hers: not found, as an unknown id.
     const res = await approveWith(eve, id);
-    expect(res.status).toBe(403);
-    expect(res.body.error.code).toBe('NOT_AN_APPROVER');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('NOT_FOUND');
     expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
 });

@@ -62,7 +62,8 @@ describe('an unaccepted definition and policy', () => {
     const after = await s.call('bob');
     expect(after._meta?.['countersign/status']).toBe('denied');
     expect(upstream.calls).toEqual([]);
-    const stored = await gw.as('alice', `/v1/requests/${after._meta?.['countersign/requestId']}`);
+    // Read by the agent that asked (a denied request is no concern of any human without a role).
+    const stored = await gw.as('deploy-bot', `/v1/requests/${after._meta?.['countersign/requestId']}`);
     expect(stored.body.facts.mcp).toMatchObject({ toolChanged: true, annotations: { readOnlyHint: false } });
     expect(stored.body.decision.rules).not.toContain('mcp-reads');
   });

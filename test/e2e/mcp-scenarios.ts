@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { filesystemConnection, httpAgent, localAgent, stdioAgent, textOf } from '../support/mcp.ts';
 import { startMutableUpstream, type MutableUpstream } from '../support/mcp-upstream.ts';
 
@@ -92,7 +92,8 @@ export function mcpGatewaySuite(transport: 'http' | 'stdio' | 'local'): void {
       writeFileSync(join(dir, 'counter.txt'), 'count: 1\n');
       writeFileSync(join(dir, 'keep.txt'), 'stay here\n');
       greeter = await startMutableUpstream();
-      gw = await startTestGateway(body(dir, greeter.url), { env: { GREETER_TOKEN } });
+      // alice also reads requests she is no reviewer of (allowed outright): she is an auditor.
+      gw = await startTestGateway(body(dir, greeter.url), { env: { GREETER_TOKEN }, principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)) });
       agent = await agentOf('deploy-bot');
     });
 

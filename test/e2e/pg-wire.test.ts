@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { cancelRequest, client, POLICY, psql } from '../support/pg-wire-clients.ts';
 
@@ -31,7 +31,8 @@ describe.skipIf(!db)('the Postgres wire listener (psql, node-postgres, real Post
     await direct.query(`CREATE TABLE t (id int PRIMARY KEY, note text);
       INSERT INTO t VALUES (1, 'one'), (2, 'two');
       CREATE TABLE notes (body text);`);
-    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
+    // alice reads the audit trail (auditor).
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }', principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)) });
   });
 
   afterAll(async () => {

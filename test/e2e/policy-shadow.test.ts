@@ -66,7 +66,7 @@ rules:
     effect: allow
 `;
 
-const PRINCIPALS = [...DEFAULT_PRINCIPALS, { id: 'erin', kind: 'human' as const, groups: ['compliance'], roles: ['auditor'] }];
+const PRINCIPALS = [...DEFAULT_PRINCIPALS, { id: 'erin', kind: 'human' as const, groups: ['compliance'], roles: ['auditor' as const] }];
 
 let upstream: Upstream;
 let gw: TestGateway;

@@ -55,7 +55,7 @@ ${slack.channelYaml()}
 principals:
 ${principal('deploy-bot', 'agent', ', actsFor: carol')}
 ${principal('carol', 'human', ', groups: [dev]')}
-${principal('alice', 'human', ', groups: [sre], email: alice@example.com')}
+${principal('alice', 'human', ', groups: [sre], email: alice@example.com, roles: [auditor]')}
 ${HUMANS.map((h) => principal(h, 'human', ', groups: [sre]')).join('\n')}
 connections:
   - name: ops-api

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/clock.ts';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
@@ -34,7 +34,7 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  gw = await startTestGateway(policy(upstream.url));
+  gw = await startTestGateway(policy(upstream.url), { principals: [...DEFAULT_PRINCIPALS, { id: 'erin', kind: 'human', groups: ['dev'], roles: ['auditor'] }] });
 });
 
 afterAll(async () => {
@@ -73,13 +73,26 @@ describe('who may not review', () => {
     expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
   });
 
-  it('refuses a human outside every required group with 403 NOT_AN_APPROVER', async () => {
+  it('refuses a human outside every required group with 403 NOT_AN_APPROVER when they may see the request (an auditor)', async () => {
     const { id } = await hold('/deploy/outsider');
-    const res = await gw.as('dave', `/v1/requests/${id}/reviews`, { body: { verdict: 'deny' } });
+    const res = await gw.as('erin', `/v1/requests/${id}/reviews`, { body: { verdict: 'deny' } });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('NOT_AN_APPROVER');
     expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+  });
+
+  it('answers a human without a role outside every required group as for an unknown id: 404, nothing recorded', async () => {
+    const { id } = await hold('/deploy/outsider-plain');
+    const res = await gw.as('dave', `/v1/requests/${id}/reviews`, { body: { verdict: 'deny' } });
+    const unknown = await gw.as('dave', `/v1/requests/req_nosuchrequest0000/reviews`, { body: { verdict: 'deny' } });
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('NOT_FOUND');
+    expect(unknown.status).toBe(404);
+    expect(res.body.error.message).toBe(unknown.body.error.message.replace('req_nosuchrequest0000', id));
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect((await storedAudit(gw.deps.store)).filter((e) => e.requestId === id).map((e) => e.type)).toEqual(['request.submitted', 'request.held']);
   });
 });
 

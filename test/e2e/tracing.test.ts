@@ -16,7 +16,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.ts';
 import { filesystemConnection } from '../support/mcp.ts';
 import { client, POLICY as PG_POLICY } from '../support/pg-wire-clients.ts';
@@ -318,7 +318,12 @@ const db = await createTestDatabase();
 
 describe.skipIf(!db)('the Postgres wire listener', () => {
   it('makes a trace of each statement: a server span, and the steps under it with the request id', async () => {
-    const wire = await startTestGateway(`tracing: { enabled: true, otlp: { url: "${receiver.url}" } }\n${PG_POLICY}`, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0 }' });
+    // alice finds the statement's request among all of them: she is an auditor.
+    const wire = await startTestGateway(`tracing: { enabled: true, otlp: { url: "${receiver.url}" } }\n${PG_POLICY}`, {
+      env: { APP_DB_URL: db!.url },
+      server: 'postgres: { port: 0 }',
+      principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)),
+    });
     const c = client(wire);
     try {
       await c.connect();

@@ -2,9 +2,10 @@
  * The gateway the framework adapters' end-to-end tests share: one HTTP
  * connection, `billing-api`, whose credential only the gateway holds; reads
  * allowed, writes held for one approval from group sre, deletes denied with a
- * message the model must be told.
+ * message the model must be told. alice (sre) reviews, and as an auditor
+ * reads every request, the allowed ones too.
  */
-import { startTestGateway, type TestGateway } from './gateway.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from './gateway.ts';
 
 /**
  * @example
@@ -32,6 +33,6 @@ policy:
       effect: deny
       message: deletes are never allowed from agents
 `,
-    { env: { BILLING_TOKEN: secret } },
+    { env: { BILLING_TOKEN: secret }, principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)) },
   );
 }

@@ -19,8 +19,8 @@ export interface TestPrincipal {
   actsFor?: string;
   groups?: string[];
   email?: string;
-  /** auditor / admin (humans only). */
-  roles?: string[];
+  /** Roles of a human (`auditor`, `admin`). */
+  roles?: ('auditor' | 'admin')[];
 }
 
 export interface TestGateway extends Gateway {
@@ -58,7 +58,7 @@ export function configYaml(principals: TestPrincipal[], keys: Record<string, str
         ...(p.actsFor ? [`    actsFor: ${p.actsFor}`] : []),
         ...(p.email ? [`    email: ${p.email}`] : []),
         `    groups: [${(p.groups ?? []).join(', ')}]`,
-        ...(p.roles ? [`    roles: [${p.roles.join(', ')}]`] : []),
+        ...(p.roles?.length ? [`    roles: [${p.roles.join(', ')}]`] : []),
         `    apiKeys: ["${hash.hash}"]`,
       ].join('\n');
     })

@@ -17,12 +17,13 @@ TERMINAL_STATUSES = frozenset({"denied", "expired", "cancelled", "succeeded", "f
 
 @dataclass(frozen=True)
 class Principal:
-    """Who acts: an agent or a human, the human an agent acts for, and groups."""
+    """Who acts: an agent or a human, the human an agent acts for, groups, and roles (auditor, admin; humans only)."""
 
     id: str
     kind: str
     acts_for: Optional[str]
     groups: List[str]
+    roles: List[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Principal":
@@ -31,6 +32,7 @@ class Principal:
             kind=str(d.get("kind", "")),
             acts_for=d.get("actsFor"),
             groups=list(d.get("groups") or []),
+            roles=list(d.get("roles") or []),
         )
 
 

@@ -32,6 +32,8 @@ class ClientTest(unittest.TestCase):
     def test_whoami_names_the_agent_of_the_key(self) -> None:
         me = self.cs.whoami()
         self.assertEqual((me.id, me.kind, me.acts_for), ("deploy-bot", "agent", "carol"))
+        # An agent holds no role, not even one acting for a human who does.
+        self.assertEqual(me.roles, [])
         self.assertEqual(self.cs.url, ENV["COUNTERSIGN_URL"].rstrip("/"))
         self.assertNotIn(ENV["COUNTERSIGN_KEY"], repr(self.cs))
 

@@ -15,12 +15,14 @@ export interface DemoPrincipal {
   kind: 'agent' | 'human';
   actsFor?: string;
   groups: string[];
+  /** What she may open beyond the requests that concern her (the audit trail). */
+  roles?: ('auditor' | 'admin')[];
   note: string;
 }
 
 export const DEMO_PRINCIPALS: readonly DemoPrincipal[] = [
   { id: 'deploy-bot', kind: 'agent', actsFor: 'carol', groups: [], note: 'the agent; acts for carol' },
-  { id: 'alice', kind: 'human', groups: ['sre'], note: 'reviewer (sre)' },
+  { id: 'alice', kind: 'human', groups: ['sre'], roles: ['auditor'], note: 'reviewer (sre); auditor: opens the audit trail' },
   { id: 'bob', kind: 'human', groups: ['sre'], note: 'reviewer (sre)' },
   { id: 'carol', kind: 'human', groups: ['sre'], note: 'sre, but the agent acts for her: she cannot approve its requests' },
 ];
@@ -32,6 +34,7 @@ function demoYaml(hashes: Record<string, string>, upstreamToken: string, dir: st
       `    kind: ${p.kind}`,
       ...(p.actsFor ? [`    actsFor: ${p.actsFor}`] : []),
       ...(p.groups.length ? [`    groups: [${p.groups.join(', ')}]`] : []),
+      ...(p.roles?.length ? [`    roles: [${p.roles.join(', ')}]           # reads the audit trail; others see only their own requests`] : []),
       `    apiKeys: ["${hashes[p.id]}"]`,
     ].join('\n'),
   ).join('\n');

@@ -129,7 +129,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
 
   app.get('/v1/whoami', (c) => {
     const p = c.get('principal');
-    return c.json({ id: p.id, kind: p.kind, actsFor: p.actsFor, groups: p.groups });
+    return c.json({ id: p.id, kind: p.kind, actsFor: p.actsFor, groups: p.groups, roles: deps.identity.roles(p) });
   });
   app.route('/v1/actions', actionRoutes(deps, consoleSettings.enabled && opts.requestUrl ? { consoleUrl: opts.requestUrl } : {}));
   app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));

@@ -323,7 +323,8 @@ export function createClient(opts: ClientOptions) {
     /** Accepts the changed definition of one tool (humans), named by the hash you reviewed. */
     acceptTool: (connection: string, tool: string, hash: string) =>
       ok(call<ToolPinView>('POST', `/v1/mcp/tools/${encodeURIComponent(connection)}/${encodeURIComponent(tool)}/accept`, { hash })),
-    whoami: () => ok(call<{ id: string; kind: string; actsFor: string | null; groups: string[] }>('GET', '/v1/whoami')),
+    /** Who the key or token is: id, kind, the human it acts for, groups, and roles (`auditor`, `admin`; none for an agent). */
+    whoami: () => ok(call<{ id: string; kind: string; actsFor: string | null; groups: string[]; roles: ('auditor' | 'admin')[] }>('GET', '/v1/whoami')),
 
     /**
      * The verifiable audit bundle of a period as a tar stream (a human with the auditor or admin role; refused

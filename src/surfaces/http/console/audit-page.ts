@@ -1,5 +1,5 @@
 /**
- * Audit: the event log with the Activity filters (plus event type and
+ * Audit (auditors and admins only): the event log with the Activity filters (plus event type and
  * request), the checkpoint status — the latest signed root, its signature,
  * whether the stored log still has it, whether the chain verifies — and an
  * export of what the filters select, as the exact stored lines (JSONL); for
@@ -20,7 +20,7 @@ import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
 import { readConsoleSession } from './session.ts';
 import { CountersignError } from '../../../core/errors.ts';
-import { AUDIT_READERS, hasAnyRole } from '../../../core/roles.ts';
+import { AUDIT_READERS, requireRole } from '../../../core/roles.ts';
 import { downloadForms } from './audit-downloads.ts';
 
 const PAGE = 100;
@@ -63,7 +63,9 @@ function row(e: AuditEvent): Html {
 
 async function exportEvents(c: Context<AppEnv>, deps: Deps): Promise<Response> {
   securityHeaders(c);
-  if (!(await readConsoleSession(c, deps))) throw new CountersignError('UNAUTHENTICATED', 'sign in to the console first');
+  const signedIn = await readConsoleSession(c, deps);
+  if (!signedIn) throw new CountersignError('UNAUTHENTICATED', 'sign in to the console first');
+  requireRole(deps.identity.roles(signedIn.principal), AUDIT_READERS, 'the audit trail');
   const { search } = query(c.req.query());
   const stamp = deps.clock.now().toISOString().replace(/[:.]/g, '-');
   c.header('content-type', 'application/x-ndjson; charset=utf-8');
@@ -92,6 +94,8 @@ export function auditPageRoutes(deps: Deps): Hono<AppEnv> {
   app.get(
     '/audit',
     consolePage(deps, async (c, who) => {
+      // The navigation hides the page from anyone without the role; this refuses them whatever link they follow.
+      requireRole(who.viewer.roles, AUDIT_READERS, 'the audit trail');
       const q = c.req.query();
       const { f, extra, search } = query(q);
       const status = await auditStatus(deps, { verifyChain: q['verify'] === 'chain' });
@@ -110,7 +114,7 @@ ${events.length ? html`<div class="table-wrap"><table><caption>Events ${events[0
 <tbody>${events.map(row)}</tbody></table></div>` : html`<p class="none">No event matches.</p>`}
 <p class="paging">${start > 0 && !filtered(search) ? html`<a href="/audit${filterQuery(f, { ...extra, after: Math.max(0, start - PAGE) })}">Earlier</a> ` : ''}${next !== null ? html`<a href="/audit${filterQuery(f, { ...extra, after: next })}">Later</a>` : ''}</p>
 </section>
-${hasAnyRole(deps.identity.roles(who.principal), AUDIT_READERS) ? downloadForms() : ''}`;
+${downloadForms()}`;
       return c.html(page({ title: 'Audit', viewer: who.viewer, active: 'audit', body }).value);
     }),
   );

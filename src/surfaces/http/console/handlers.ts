@@ -41,7 +41,7 @@ async function who(c: Context<AppEnv>, deps: Deps): Promise<Who | undefined> {
   const signedIn = await readConsoleSession(c, deps);
   if (!signedIn) return undefined;
   const inboxCount = (await inboxOf(deps, signedIn)).length;
-  return { ...signedIn, viewer: { id: signedIn.principal.id, groups: signedIn.principal.groups, csrfToken: signedIn.session.csrfToken, inboxCount } };
+  return { ...signedIn, viewer: { id: signedIn.principal.id, groups: signedIn.principal.groups, roles: deps.identity.roles(signedIn.principal), csrfToken: signedIn.session.csrfToken, inboxCount } };
 }
 
 /** A page for signed-in humans; anyone else goes to the sign-in page and comes back after. */
@@ -101,7 +101,9 @@ export function consoleError(deps: Deps, err: Error, c: Context<AppEnv>): Respon
     deps.log.error({ traceId, err }, 'unhandled console error');
   }
   const body = html`<h1>Not done</h1>
-<div class="notice error" role="alert"><p><strong>${code}</strong>: ${message}</p></div>
+<div class="notice error" role="alert"><p><strong>${code}</strong>: ${message}</p>${
+    code === 'ROLE_REQUIRED' ? html`<p>This page is for auditors and administrators. Whoever runs this gateway can give you a role in its configuration (<code>roles</code>).</p>` : ''
+  }</div>
 <p>Trace id <code>${traceId}</code>. ${code === 'UNAUTHENTICATED' ? html`<a href="/login">Sign in</a>` : html`<a href="/">Back to the inbox</a>`}</p>`;
   return c.html(page({ title: code, body }).value, status as 400);
 }

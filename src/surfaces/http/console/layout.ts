@@ -3,26 +3,38 @@
  * from the gateway itself (the CSP allows nothing else), a skip link, the
  * navigation with the inbox badge, who is signed in and the sign-out form.
  */
+import { AUDIT_READERS, hasAnyRole, type Role } from '../../../core/roles.ts';
 import { html, type Html } from './html.ts';
 
 export interface Viewer {
   readonly id: string;
   readonly groups: readonly string[];
+  /** The roles this human holds: which role-gated items the navigation shows. */
+  readonly roles: readonly Role[];
   readonly csrfToken: string;
   /** Pending requests this human may review: the badge. */
   readonly inboxCount: number;
 }
 
-export type NavItem = 'inbox' | 'activity' | 'audit' | 'policy' | 'coverage' | 'shadow';
+export type NavItem = 'inbox' | 'activity' | 'audit' | 'coverage' | 'shadow' | 'policy';
 
-const NAV: readonly [NavItem, string, string][] = [
+/**
+ * The navigation: key, path, label and, for a page only some roles may open, those roles. An item is shown only
+ * to a viewer holding one of them; the page itself refuses anyone else regardless (ROLE_REQUIRED).
+ */
+const NAV: readonly (readonly [NavItem, string, string, (readonly Role[])?])[] = [
   ['inbox', '/', 'Inbox'],
   ['activity', '/activity', 'Activity'],
-  ['audit', '/audit', 'Audit'],
+  ['audit', '/audit', 'Audit', AUDIT_READERS],
+  ['coverage', '/coverage', 'Coverage', AUDIT_READERS],
+  ['shadow', '/shadow', 'Shadow', AUDIT_READERS],
   ['policy', '/policy', 'Policy'],
-  ['coverage', '/coverage', 'Coverage'],
-  ['shadow', '/shadow', 'Shadow'],
 ];
+
+/** Whether the viewer may open a navigation item (it names no roles, or they hold one of them). */
+export function mayOpen(viewer: Pick<Viewer, 'roles'>, roles: readonly Role[] | undefined): boolean {
+  return roles === undefined || hasAnyRole(viewer.roles, roles);
+}
 
 /** The hidden field that carries the session's CSRF token in every state-changing form. */
 export function csrfField(viewer: Pick<Viewer, 'csrfToken'>): Html {
@@ -36,7 +48,7 @@ function badge(count: number): Html {
 function nav(viewer: Viewer, active: NavItem | undefined): Html {
   return html`<nav class="top" aria-label="Console">
   <a class="brand" href="/">Countersign</a>
-  <ul>${NAV.map(
+  <ul>${NAV.filter(([, , , roles]) => mayOpen(viewer, roles)).map(
     ([key, href, label]) => html`<li><a href="${href}"${key === active ? html` aria-current="page"` : ''}>${label}${key === 'inbox' ? badge(viewer.inboxCount) : ''}</a></li>`,
   )}</ul>
   <form class="signout" method="post" action="/logout">${csrfField(viewer)}

@@ -19,6 +19,7 @@ import { approvalStep, approveLabel, confirmText, reviewBrief, type ReviewBrief 
 import { boundedJson, PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import { redactInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
+import { AUDIT_READERS, hasAnyRole } from '../../../core/roles.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { getRequest, reviewability } from '../../../service/read.ts';
 import { requestHistory } from '../../../service/request-history.ts';
@@ -143,7 +144,7 @@ async function render(deps: Deps, who: Who, id: string, done?: string): Promise<
 </div>
 </div>
 ${r.result !== null || r.error ? html`<section aria-labelledby="h-result"><h2 id="h-result">Result</h2>${resultView(r)}</section>` : ''}
-<section aria-labelledby="h-timeline"><h2 id="h-timeline">Timeline</h2>${timeline(events)}</section>`;
+<section aria-labelledby="h-timeline"><h2 id="h-timeline">Timeline</h2>${timeline(events, { auditLinks: hasAnyRole(who.viewer.roles, AUDIT_READERS) })}</section>`;
   return page({ title: `Request ${r.id}`, viewer: who.viewer, body });
 }
 

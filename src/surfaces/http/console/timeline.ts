@@ -59,9 +59,13 @@ function describe(e: AuditEvent): Html {
   }
 }
 
-export function timeline(events: readonly AuditEvent[]): Html {
+/** `auditLinks`: whether each event links to the Audit page (only for a viewer who may open it). */
+export function timeline(events: readonly AuditEvent[], opts: { auditLinks: boolean }): Html {
   if (events.length === 0) return html`<p class="none">No events.</p>`;
   return html`<ol class="timeline">${events.map(
-    (e) => html`<li class="event event-${e.type.replace(/[^a-z.]/g, '').replace(/\./g, '-')}"><span class="at">${when(e.time)}</span> <span class="what">${describe(e)}</span> <a class="seq" href="/audit?request=${e.requestId ?? ''}" title="audit event ${e.seq}">#${e.seq}</a></li>`,
+    (e) =>
+      html`<li class="event event-${e.type.replace(/[^a-z.]/g, '').replace(/\./g, '-')}"><span class="at">${when(e.time)}</span> <span class="what">${describe(e)}</span> ${
+        opts.auditLinks ? html`<a class="seq" href="/audit?request=${e.requestId ?? ''}" title="audit event ${e.seq}">#${e.seq}</a>` : html`<span class="seq" title="audit event ${e.seq}">#${e.seq}</span>`
+      }</li>`,
   )}</ol>`;
 }

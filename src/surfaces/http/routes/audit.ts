@@ -1,10 +1,11 @@
 /**
- * The audit trail over HTTP, for humans (auditors, reviewers): signed
+ * The audit trail over HTTP, for humans with the auditor or admin role: signed
  * checkpoints, the keys that sign them, and RFC 9162 proofs.
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { CountersignError } from '../../../core/errors.ts';
+import { AUDIT_READERS, requireRole } from '../../../core/roles.ts';
 import { consistency, inclusion } from '../../../service/audit-proofs.ts';
 import { parseAuditQuery, searchAudit } from '../../../service/audit-search.ts';
 import type { Deps } from '../../../service/deps.ts';
@@ -20,8 +21,9 @@ function query<S extends z.ZodType>(schema: S, q: Record<string, string>): z.out
 
 export function auditRoutes(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // Every route here: a human with a role that reads the audit trail. An agent has no role, whoever it acts for.
   app.use('*', async (c, next) => {
-    if (c.get('principal').kind !== 'human') throw new CountersignError('FORBIDDEN', 'the audit trail is for human principals');
+    requireRole(deps.identity.roles(c.get('principal')), AUDIT_READERS, 'the audit trail');
     await next();
   });
 

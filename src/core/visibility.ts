@@ -1,0 +1,33 @@
+/**
+ * Who may see a request. An agent sees its own. A human with a role that
+ * reads the audit trail (auditor, admin) sees every request; any other human
+ * sees only the requests that concern them: those they made or that act for
+ * them, those they are eligible to review (whatever the status now, so a
+ * reviewer can open a request after it was decided), and those they reviewed.
+ * Everyone is compared by canonical identity, as separation of duties and
+ * quorum compare them (core/review.ts), so one person under two credentials
+ * sees the same requests, and nobody sees more by naming themselves otherwise.
+ */
+import type { HumanDirectory } from './human-identity.ts';
+import { sameIdentity } from './human-identity.ts';
+import type { Principal } from './principal.ts';
+import type { RequestRecord } from './request.ts';
+import { currentReviewer, fills, isRequesterSide, reviewerRecord, traitsOf } from './review.ts';
+import { AUDIT_READERS, hasAnyRole, type Role } from './roles.ts';
+
+/**
+ * Whether `viewer` (holding `roles`) may see `r`; `dir` is the configuration in force, by which eligibility is judged.
+ *
+ * @example
+ * maySeeRequest(dave, [], r, identity); // false unless dave asked, may review, or reviewed r
+ */
+export function maySeeRequest(viewer: Principal, roles: readonly Role[], r: RequestRecord, dir: HumanDirectory): boolean {
+  if (viewer.kind !== 'human') return r.principal.id === viewer.id;
+  if (hasAnyRole(roles, AUDIT_READERS)) return true;
+  const who = traitsOf(viewer);
+  if (isRequesterSide(r, who, dir)) return true;
+  if (r.reviews.some((v) => sameIdentity(v.reviewer, who))) return true;
+  // Eligible as their approval would be counted now: configured groups as configured, token groups as the token granted.
+  const eligible = currentReviewer(reviewerRecord(viewer), dir);
+  return eligible !== undefined && r.decision.approvers.some((req) => fills(req, eligible));
+}
