@@ -202,7 +202,7 @@ describe('the CLI with --url', () => {
   it('a human without a role: exit 1, ROLE_REQUIRED, no file', async () => {
     const out = join(cfg.dir, 'dave.tar');
     const r = await cli('audit', 'export', '--url', gw.url, '--key', cfg.keys['dave']!, '--out', out);
-    expect(r.stderr).toContain('countersign: ROLE_REQUIRED: an audit export needs the role auditor or admin');
+    expect(r.stderr).toContain('countersign: ROLE_REQUIRED: the audit trail needs the role auditor or admin');
     expect(r.code).toBe(1);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(cfg.dir).filter((f) => f.includes('dave'))).toEqual([]);

@@ -99,7 +99,7 @@ async function act(connection: string, input: unknown, reason = 'check'): Promis
 }
 
 async function shadowEvents(): Promise<any[]> {
-  const res = await gw.as('alice', '/v1/audit/events?type=policy.shadow&limit=1000');
+  const res = await gw.as('erin', '/v1/audit/events?type=policy.shadow&limit=1000');
   expect(res.status).toBe(200);
   return res.body.events;
 }
@@ -154,7 +154,7 @@ describe('a candidate beside the live policy', () => {
   });
 
   it('notes the candidate in policy.loaded', async () => {
-    const res = await gw.as('alice', '/v1/audit/events?type=policy.loaded');
+    const res = await gw.as('erin', '/v1/audit/events?type=policy.loaded');
     const shadow = (await shadowEvents())[0];
     expect(res.body.events.at(-1).data.candidate).toMatchObject({ hash: shadow.data.candidate.policyHash, file: join(dir, 'candidate.yaml') });
   });
