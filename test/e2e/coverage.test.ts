@@ -173,7 +173,7 @@ describe('GET /v1/policy/coverage', () => {
   });
 });
 
-describe('countersign policy coverage', () => {
+describe('countersign policy coverage', { timeout: 120_000 }, () => {
   it('computes from the config file alone the map the gateway serves', async () => {
     const r = await cli(['policy', 'coverage', '--config', configFile(gw.yaml), '--json']);
     expect(r.stderr).toBe('');
@@ -227,7 +227,7 @@ policy:
   });
 });
 
-describe.skipIf(!haveChromium)('the coverage page', () => {
+describe.skipIf(!haveChromium)('the coverage page', { timeout: 120_000 }, () => {
   it('shows an auditor the map, the prod writes that run unreviewed called out in words', async () => {
     const { context, page } = await browser!.page();
     await signInWithKey(page, gw.url, gw.keys['ann']!);

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { POLICY, psql, requests, run } from '../support/pg-wire-clients.ts';
 
@@ -40,7 +40,12 @@ describe.skipIf(!db)('pgbench through the listener', () => {
   beforeAll(async () => {
     const init = await run('pgbench', ['-i', '-s', '1', '-q', db!.url], {});
     expect(init.code, init.stderr).toBe(0);
-    gw = await startTestGateway(BENCH_POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
+    gw = await startTestGateway(BENCH_POLICY, {
+      env: { APP_DB_URL: db!.url },
+      server: 'postgres: { port: 0, holdSeconds: 30 }',
+      // The helpers list every statement's request as alice, allowed ones included: an auditor sees them all.
+      principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)),
+    });
   }, WAIT);
 
   afterAll(async () => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { approve, cancelRequest, client, POLICY, psql, requests, run, statusOf, type Run } from '../support/pg-wire-clients.ts';
 
@@ -36,7 +36,10 @@ describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgben
       CREATE TABLE counters (name text PRIMARY KEY, n int NOT NULL);
       INSERT INTO counters VALUES ('killed', 0), ('psycopg', 0);`);
     // One principal opens every session of the concurrency case: above the default cap of 20 per principal.
-    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30, maxSessionsPerPrincipal: 200 }' });
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30, maxSessionsPerPrincipal: 200 }',
+      // alice reads every request the listener made (the helpers list them as her), allowed ones included: an auditor.
+      principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)),
+    });
   });
 
   afterAll(async () => {

@@ -122,7 +122,7 @@ function expectChanges(report: any, factsAsRecorded: string[] = []) {
   );
 }
 
-describe('policy replay', () => {
+describe('policy replay', { timeout: 120_000 }, () => {
   it('replays the store named by the config', async () => {
     const json = await runCli(['policy', 'replay', candidate, '--config', cfg.configPath, '--since', '1d', '--json'], cfg.dir);
     expect(json.stderr).toBe('');

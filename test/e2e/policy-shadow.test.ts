@@ -104,7 +104,7 @@ async function shadowEvents(): Promise<any[]> {
   return res.body.events;
 }
 
-describe('a candidate beside the live policy', () => {
+describe('a candidate beside the live policy', { timeout: 120_000 }, () => {
   const ids: Record<string, string> = {};
 
   it('records one policy.shadow event per differing action, with the request, and leaves the live decision alone', async () => {
