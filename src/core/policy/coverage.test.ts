@@ -153,7 +153,7 @@ describe('isProdConnection', () => {
     [{ tier: 'prod' }, false],
     [{}, false],
   ])('%j → %s', (tags, prod) => {
-    expect(isProdConnection({ name: 'x', kind: 'http', tags })).toBe(prod);
+    expect(isProdConnection({ tags })).toBe(prod);
     expect(connectionRisks({ tags }).prod).toBe(prod);
   });
 
