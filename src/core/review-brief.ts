@@ -11,6 +11,7 @@
 import { boundedJson } from './bounded-text.ts';
 import type { ConnectionInfo, TagValue } from './connection.ts';
 import type { Facts } from './facts.ts';
+import { isProdConnection } from './policy/coverage-classes.ts';
 import type { RequestRecord } from './request.ts';
 import { flatText } from './visible-text.ts';
 import { quorumMet, remainingApprovals, type Review } from './review.ts';
@@ -55,10 +56,10 @@ const tagHas = (v: TagValue | undefined, wanted: readonly string[]): boolean => 
   return values.some((x) => wanted.includes(String(x).trim().toLowerCase()));
 };
 
-/** `env: prod` (or production, live), and PII by `data: pii` (or a list holding it), `pii: true` or `compliance` naming gdpr/hipaa. */
+/** Production as the coverage gate counts it (isProdConnection), and PII by `data: pii` (or a list holding it), `pii: true` or `compliance` naming gdpr/hipaa. */
 export function connectionRisks(connection: Pick<ConnectionInfo, 'tags'>): { prod: boolean; pii: boolean } {
   const t = connection.tags;
-  const prod = tagHas(t['env'], ['prod', 'production', 'live']) || tagHas(t['environment'], ['prod', 'production', 'live']);
+  const prod = isProdConnection(connection);
   const pii = tagHas(t['data'], ['pii']) || tagHas(t['pii'], ['true', 'yes']) || tagHas(t['compliance'], ['pii']);
   return { prod, pii };
 }

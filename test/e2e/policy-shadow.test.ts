@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/audit-gateway.ts';
 import { CHROMIUM, launchBrowser, signInWithKey } from '../support/browser.ts';
+import { getPage, signIn } from '../support/console.ts';
 import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storeYaml } from '../support/test-store.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
@@ -188,6 +189,21 @@ describe('a candidate beside the live policy', { timeout: 120_000 }, () => {
     expect(ok.body.groups[0]).toMatchObject({ transition: 'allow → deny', nowMatching: ['admin-reads-deny'], noLongerMatching: ['reads'], count: 2 });
     const bad = await gw.as('erin', '/v1/policy/shadow?since=yesterday');
     expect(bad.status).toBe(400);
+  });
+
+  it("keeps the candidate's verdict and the log's numbering off a request's timeline for a reviewer without a role", async () => {
+    const [alice, erin] = await Promise.all([signIn(gw.url, gw.keys['alice']!), signIn(gw.url, gw.keys['erin']!)]);
+    // alice (sre) may review the held refund, which has a policy.shadow event.
+    const forAlice = await getPage(gw.url, alice, `/requests/${ids['refund']}`);
+    expect(forAlice.status).toBe(200);
+    const text = await forAlice.text();
+    expect(text).toContain('class="timeline"');
+    expect(text).toContain('Held for approval');
+    expect(text).not.toContain('policy.shadow');
+    expect(text).not.toMatch(/audit event \d+/);
+    const forErin = await (await getPage(gw.url, erin, `/requests/${ids['refund']}`)).text();
+    expect(forErin).toContain('policy.shadow');
+    expect(forErin).toMatch(/audit event \d+/);
   });
 
   it.skipIf(!existsSync(CHROMIUM))('shows the console page to an auditor and a 403 page to others', async () => {

@@ -49,6 +49,21 @@ export function errorText(e: unknown): string {
   return (text.split('\n')[0] ?? '').replaceAll(INTERNAL_PREFIX, '');
 }
 
+/**
+ * An evaluation error as a decision records it: the values it quotes left out. A CEL error quotes the value it
+ * failed on (`bool()`, `duration()`, a pattern built from the input, a key looked up by an input value), and that
+ * value may be a header or a path the audit log masks; the rule id and the kind of failure say enough.
+ *
+ * @example
+ * evaluationErrorText(new Error('bool() conversion error: invalid string value "s3cret"')); // 'bool() conversion error: invalid string value "…"'
+ */
+export function evaluationErrorText(e: unknown): string {
+  return errorText(e)
+    .replace(/"(?:[^"\\]|\\.)*"?/g, '"…"')
+    .replace(/`[^`]*`?/g, '`…`')
+    .replace(/^(No such key:|integer overflow:|Invalid regular expression:|Invalid duration string:|.*index out of range:).*$/, '$1 …');
+}
+
 let checkEnvironment: PolicyEnvironment | undefined;
 
 /** Problems of one condition; its evaluator when there are none. */
@@ -103,7 +118,7 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
     try {
       prepared = Object.fromEntries(celValue(vars, limits) as Map<string, unknown>);
     } catch (e) {
-      const message = errorText(e);
+      const message = evaluationErrorText(e);
       return (): Outcome => ({ ok: false, message });
     }
     const meter = new Meter(limits);
@@ -115,10 +130,10 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
       try {
         const value = run(prepared);
         // An exceeded bound may have been absorbed by `||`/`&&`/exists(): the value is not to be trusted.
-        if (meter.exceeded) return { ok: false, message: errorText(meter.exceeded) };
+        if (meter.exceeded) return { ok: false, message: evaluationErrorText(meter.exceeded) };
         return { ok: true, value };
       } catch (e) {
-        return { ok: false, message: errorText(meter.exceeded ?? e) };
+        return { ok: false, message: evaluationErrorText(meter.exceeded ?? e) };
       } finally {
         runtime.slot.meter = previous;
       }

@@ -135,13 +135,15 @@ export function operationClasses(conn: CoverageConnection): OperationClass[] {
 }
 
 /**
- * Whether a connection is tagged as production: `env` (any case) with the value `prod` or `production` (any case),
- * or a list holding one of them.
+ * Whether a connection is tagged as production: the tag `env` or `environment` (either in any case) with the value
+ * `prod`, `production` or `live` (any case), or a list holding one of them. The one definition: what a reviewer is
+ * warned of as production (review-brief.ts) is what the coverage gate counts.
  *
  * @example
  * isProdConnection({ name: 'db', kind: 'postgres', tags: { env: ['prod', 'eu'] } }); // true
+ * isProdConnection({ name: 'db', kind: 'postgres', tags: { environment: 'Production' } }); // true
  */
-export function isProdConnection(info: ConnectionInfo): boolean {
-  const prod = (v: unknown) => typeof v === 'string' && /^(prod|production)$/i.test(v.trim());
-  return Object.entries(info.tags).some(([k, v]) => k.toLowerCase() === 'env' && (Array.isArray(v) ? v.some(prod) : prod(v)));
+export function isProdConnection(info: Pick<ConnectionInfo, 'tags'>): boolean {
+  const prod = (v: unknown) => typeof v === 'string' && /^(prod|production|live)$/i.test(v.trim());
+  return Object.entries(info.tags).some(([k, v]) => /^(env|environment)$/i.test(k) && (Array.isArray(v) ? v.some(prod) : prod(v)));
 }

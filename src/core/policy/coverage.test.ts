@@ -4,6 +4,7 @@ import { OPERATION_BY_KIND, type Action } from '../action.ts';
 import type { ConnectionInfo } from '../connection.ts';
 import { makeFacts, type Facts } from '../facts.ts';
 import type { Principal } from '../principal.ts';
+import { connectionRisks } from '../review-brief.ts';
 import { compilePolicy } from './compile.ts';
 import { coverageCell, coverageMap } from './coverage.ts';
 import { isProdConnection, operationClasses, type CoverageConnection, type OperationClass } from './coverage-classes.ts';
@@ -142,11 +143,27 @@ describe('isProdConnection', () => {
     [{ env: 'Production' }, true],
     [{ ENV: 'PROD' }, true],
     [{ env: ['eu', 'prod'] }, true],
+    // Whatever the reviewer is warned of as production (review-brief.ts) is production for the gate too.
+    [{ environment: 'production' }, true],
+    [{ Environment: 'PROD' }, true],
+    [{ env: 'live' }, true],
+    [{ environment: ['eu', 'Live'] }, true],
     [{ env: 'preprod' }, false],
     [{ env: 'staging' }, false],
     [{ tier: 'prod' }, false],
     [{}, false],
-  ])('%j → %s', (tags, prod) => expect(isProdConnection({ name: 'x', kind: 'http', tags })).toBe(prod));
+  ])('%j → %s', (tags, prod) => {
+    expect(isProdConnection({ tags })).toBe(prod);
+    expect(connectionRisks({ tags }).prod).toBe(prod);
+  });
+
+  it('flags a write allowed outright on a connection tagged environment: production', () => {
+    const policy = compilePolicy({ default: 'allow', defaultTtlSeconds: 3600, rules: [] });
+    const db: CoverageConnection = { info: { name: 'orders-db', kind: 'postgres', tags: { environment: 'production' } } };
+    const map = coverageMap(policy, [principalSubject({ id: 'bot', kind: 'agent', actsFor: null, groups: [], email: null })], [db]);
+    expect(map.unreviewedProd).toBeGreaterThan(0);
+    expect(map.cells.find((c) => c.class === 'write')).toMatchObject({ unreviewedProd: true, reason: expect.stringContaining('default') });
+  });
 });
 
 // Soundness: for random policies and random concrete actions, the live effect is among the cell's possible outcomes.

@@ -59,13 +59,14 @@ function describe(e: AuditEvent): Html {
   }
 }
 
-/** `auditLinks`: whether each event links to the Audit page (only for a viewer who may open it). */
+/** `auditLinks`: whether each event shows its number in the log and links to the Audit page (only for a viewer who may open it). */
 export function timeline(events: readonly AuditEvent[], opts: { auditLinks: boolean }): Html {
   if (events.length === 0) return html`<p class="none">No events.</p>`;
   return html`<ol class="timeline">${events.map(
     (e) =>
       html`<li class="event event-${e.type.replace(/[^a-z.]/g, '').replace(/\./g, '-')}"><span class="at">${when(e.time)}</span> <span class="what">${describe(e)}</span> ${
-        opts.auditLinks ? html`<a class="seq" href="/audit?request=${e.requestId ?? ''}" title="audit event ${e.seq}">#${e.seq}</a>` : html`<span class="seq" title="audit event ${e.seq}">#${e.seq}</span>`
+        // The log's numbering counts everyone's events: only for a viewer who may read the log.
+        opts.auditLinks ? html`<a class="seq" href="/audit?request=${e.requestId ?? ''}" title="audit event ${e.seq}">#${e.seq}</a>` : ''
       }</li>`,
   )}</ol>`;
 }
