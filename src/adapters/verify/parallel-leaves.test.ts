@@ -47,5 +47,6 @@ describe('verifyBundleInParallel', () => {
       }),
       { numRuns: 40 },
     );
-  });
+    // 80 verifications, each starting worker threads: on a loaded 2-core machine that takes longer than the default.
+  }, 120_000);
 });
