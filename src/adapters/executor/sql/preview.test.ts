@@ -35,6 +35,20 @@ describe.skipIf(!db)('impact preview (real PostgreSQL)', () => {
       INSERT INTO audited VALUES (1, 1);
       CREATE FUNCTION public.bump() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM nextval('ids'); RETURN NEW; END $$;
       CREATE TRIGGER bump_ids BEFORE UPDATE ON audited FOR EACH ROW EXECUTE FUNCTION public.bump();
+      -- What an UPDATE or DELETE also runs without naming it: a cascade to a table with a trigger, a CHECK, a view.
+      CREATE TABLE parents (id int PRIMARY KEY);
+      INSERT INTO parents VALUES (1);
+      CREATE TABLE children (id int PRIMARY KEY, parent int REFERENCES parents ON DELETE CASCADE);
+      INSERT INTO children VALUES (1, 1);
+      CREATE FUNCTION public.log_delete() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO side_effects DEFAULT VALUES; RETURN OLD; END $$;
+      CREATE TRIGGER log_delete AFTER DELETE ON children FOR EACH ROW EXECUTE FUNCTION public.log_delete();
+      CREATE FUNCTION public.ok(int) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN PERFORM nextval('ids'); RETURN true; END $$;
+      CREATE TABLE checked (id int PRIMARY KEY, n int CHECK (public.ok(n)));
+      INSERT INTO checked VALUES (1, 1);
+      CREATE TABLE sequenced_check (id int PRIMARY KEY, n int CHECK (nextval('ids') > 0));
+      CREATE VIEW account_view AS SELECT id, balance FROM accounts;
+      -- A function on the search_path that wins over the built-in the facts name.
+      CREATE FUNCTION public.abs(int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN INSERT INTO side_effects DEFAULT VALUES; RETURN 1; END $$;
     `);
   });
 
@@ -122,6 +136,12 @@ describe.skipIf(!db)('impact preview (real PostgreSQL)', () => {
     ['UPDATE accounts SET note = DEFAULT WHERE id = 1', /DEFAULT/],
     ['WITH d AS (DELETE FROM accounts RETURNING id) UPDATE accounts SET balance = 0 WHERE id IN (SELECT id FROM d)', /nested DELETE/],
     ['UPDATE audited SET n = 2 WHERE id = 1', /trigger bump_ids on audited/],
+    ['DELETE FROM parents WHERE id = 1', /trigger log_delete on children/],
+    ['UPDATE checked SET n = 2 WHERE id = 1', /function public\.ok \(through checked\)/],
+    ['UPDATE sequenced_check SET n = 2 WHERE id = 1', /function pg_catalog\.nextval \(through sequenced_check\)/],
+    ['UPDATE account_view SET balance = 0 WHERE id = 1', /account_view is a view/],
+    ['UPDATE accounts SET balance = abs(balance) WHERE id = 1', /public\.abs/],
+    ['UPDATE missing_table SET n = 1 WHERE id = 1', /missing_table/],
   ])('does not run %s, and says why', async (sql, why) => {
     const before = await state();
     const p = await preview(sql);
