@@ -95,16 +95,9 @@ const postgresConnection = z.strictObject({
     .default([]),
   /** Sessions the gateway keeps open to this database. */
   poolSize: z.number().int().min(1).max(100).default(4),
-  /**
-   * Impact preview of held writes: run once in a transaction that is always rolled back, to show reviewers how many
-   * rows each statement would change. `false` turns it off; `timeoutMs` / `lockTimeoutMs` bound each statement.
-   */
+  /** Impact preview of held writes (rolled back; README "Impact preview"): `false` turns it off; timeouts per statement. */
   preview: z
-    .union([
-      z.literal(false),
-      z.literal(true).transform(() => ({})),
-      z.strictObject({ timeoutMs: z.number().int().min(1).max(60_000).optional(), lockTimeoutMs: z.number().int().min(1).max(60_000).optional() }),
-    ])
+    .union([z.literal(false), z.literal(true).transform(() => ({})), z.strictObject({ timeoutMs: z.number().int().min(1).max(60_000).optional(), lockTimeoutMs: z.number().int().min(1).max(60_000).optional() })])
     .default({}),
 });
 
