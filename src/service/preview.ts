@@ -16,7 +16,7 @@ import type { Deps } from './deps.ts';
  */
 export async function previewHeld(deps: Deps, request: RequestRecord): Promise<RequestRecord | undefined> {
   const handle = deps.connections.get(request.action.connection);
-  if (!handle?.preview || request.facts.kind !== 'postgres' || request.status !== 'pending') return undefined;
+  if (!handle?.preview || request.facts.kind !== 'postgres' || !request.facts.writes || request.status !== 'pending') return undefined;
   // Such a statement runs on its client's own session (its temporary tables, its settings), which a pooled session is not.
   const outcome: PreviewOutcome =
     request.runsIn === 'session'
