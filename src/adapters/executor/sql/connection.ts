@@ -20,7 +20,7 @@ import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
 import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
 import { analyseSql, deriveSqlFacts } from './facts.ts';
 import { maskSqlSecrets } from './mask.ts';
-import { runPreview } from './preview-run.ts';
+import { previewQueue, runPreview } from './preview-run.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import { PINNED_SETTINGS } from './session-settings.ts';
@@ -81,6 +81,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
   const callMs = timeoutMs + graceMs;
   let pool: pg.Pool | undefined;
   const previewing = config.preview === false ? undefined : (config.preview ?? {});
+  const previews = previewQueue(config.name);
   // The wire listener's client sessions: connections of their own, opened on the first client.
   const wire = createWireSessions({ name: config.name, url: config.url, readOnlyFunctions, statementTimeoutMs: timeoutMs });
 
@@ -203,7 +204,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       ? {}
       : {
           preview: (input: ActionInput) =>
-            runPreview(
+            previews.run(() => runPreview(
               {
                 name: config.name,
                 url: config.url,
@@ -214,7 +215,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
                 pool: getPool,
               },
               input as SqlInput,
-            ),
+            )),
         }),
     async close() {
       const p = pool;

@@ -99,6 +99,32 @@ export async function runPreview(opts: PreviewRunOptions, input: SqlInput): Prom
   }
 }
 
+/** Previews waiting on one connection before more are refused. */
+const QUEUE_MAX = 8;
+
+/**
+ * One preview at a time per connection, at most QUEUE_MAX waiting: a preview holds its rows' locks until its
+ * rollback, and an agent that submits many held writes must not hold many at once on the target.
+ *
+ * @example
+ * const q = previewQueue('orders-db'); await q.run(() => runPreview(opts, input));
+ */
+export function previewQueue(name: string): { run(fn: () => Promise<PreviewOutcome>): Promise<PreviewOutcome> } {
+  let tail: Promise<unknown> = Promise.resolve();
+  let waiting = 0;
+  return {
+    run(fn) {
+      if (waiting >= QUEUE_MAX) return Promise.resolve({ status: 'skipped', reason: `${QUEUE_MAX} previews are already waiting on ${name}` });
+      waiting++;
+      const mine = tail.then(fn).finally(() => {
+        waiting--;
+      });
+      tail = mine.catch(() => {});
+      return mine;
+    },
+  };
+}
+
 type PlanNode = { 'Node Type'?: string; 'Relation Name'?: string; 'Plan Rows'?: number; 'Total Cost'?: number; Plans?: PlanNode[] };
 
 /**

@@ -67,6 +67,8 @@ export function previewScope(sql: string, options: SqlFactsOptions): PreviewScop
     const [node, payload] = Object.entries(s.stmt ?? {})[0] ?? [];
     if (!node || !isObj(payload)) return { ok: false, reason: 'the SQL cannot be analysed' };
     if (node !== 'UpdateStmt' && node !== 'DeleteStmt') return { ok: false, reason: refusedType(node, payload) };
+    // Its rows would all come back to the gateway before any approval: a DELETE … RETURNING * of a large table.
+    if (Array.isArray(payload['returningList']) && payload['returningList'].length > 0) return { ok: false, reason: 'it returns rows (RETURNING), which a preview does not fetch' };
     const inner = innerProblem(payload);
     if (inner) return { ok: false, reason: inner };
     const rel = payload['relation'];

@@ -142,12 +142,19 @@ describe.skipIf(!db)('impact preview (real PostgreSQL)', () => {
     ['UPDATE account_view SET balance = 0 WHERE id = 1', /account_view is a view/],
     ['UPDATE accounts SET balance = abs(balance) WHERE id = 1', /public\.abs/],
     ['UPDATE missing_table SET n = 1 WHERE id = 1', /missing_table/],
+    ['DELETE FROM accounts WHERE id > 0 RETURNING *', /RETURNING/],
   ])('does not run %s, and says why', async (sql, why) => {
     const before = await state();
     const p = await preview(sql);
     expect(p.status).toBe('skipped');
     expect(p.status === 'skipped' && p.reason).toMatch(why);
     expect(await state()).toBe(before);
+  });
+
+  it('runs one preview at a time on a connection, and refuses more than 8 waiting', async () => {
+    const outcomes = await Promise.all(Array.from({ length: 9 }, () => preview('UPDATE accounts SET balance = 1 WHERE id = 1')));
+    expect(outcomes.slice(0, 8).every((o) => o.status === 'previewed')).toBe(true);
+    expect(outcomes[8]).toEqual({ status: 'skipped', reason: '8 previews are already waiting on ledger' });
   });
 
   it('has no preview on a connection with preview: false', () => {
