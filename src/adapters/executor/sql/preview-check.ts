@@ -5,11 +5,12 @@
  * on every table a foreign key cascades to. A preview runs only when all of
  * them are plain tables of this session's database (no view, foreign table or
  * temporary table), with no trigger but the server's own foreign-key ones, no
- * rule, and no constraint, index, column default or row-level-security policy
- * that depends on a function, operator or operator class outside pg_catalog
- * (extensions' aside) and not on the allow-list; the CHECK constraints'
- * expressions are returned too, to check the built-ins they call by name
- * (Postgres records no dependency on those).
+ * rule, no foreign key that sets a DEFAULT (a sequence's, say) on a cascade,
+ * and no constraint, index, column default or row-level-security policy that
+ * depends on a function, operator or operator class outside pg_catalog
+ * (extensions' aside) and not on the allow-list; the CHECK constraints',
+ * generated columns' and indexes' expressions are returned too, to check the
+ * built-ins they call by name (Postgres records no dependency on those).
  *
  * Like the session check, every operator and function here is qualified, so
  * objects on the search_path cannot change its answer.
@@ -57,6 +58,10 @@ SELECT ARRAY(
     UNION ALL
     SELECT 'trigger ' ${CAT} t.tgname ${CAT} ' on ' ${CAT} t.tgrelid::pg_catalog.regclass::pg_catalog.text
       FROM rel JOIN pg_catalog.pg_trigger t ON t.tgrelid ${EQ} rel.oid WHERE NOT t.tgisinternal
+    UNION ALL
+    SELECT 'foreign key ' ${CAT} c.conname ${CAT} ' on ' ${CAT} c.conrelid::pg_catalog.regclass::pg_catalog.text ${CAT} ' (SET DEFAULT)'
+      FROM rel JOIN pg_catalog.pg_constraint c ON c.conrelid ${EQ} rel.oid
+     WHERE c.contype ${EQ} 'f' AND 'd' OPERATOR(pg_catalog.=) ANY (ARRAY[c.confdeltype, c.confupdtype])
     UNION ALL
     SELECT 'rule ' ${CAT} w.rulename ${CAT} ' on ' ${CAT} w.ev_class::pg_catalog.regclass::pg_catalog.text
       FROM rel JOIN pg_catalog.pg_rewrite w ON w.ev_class ${EQ} rel.oid

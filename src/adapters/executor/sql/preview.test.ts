@@ -46,6 +46,9 @@ describe.skipIf(!db)('impact preview (real PostgreSQL)', () => {
       CREATE TABLE checked (id int PRIMARY KEY, n int CHECK (public.ok(n)));
       INSERT INTO checked VALUES (1, 1);
       CREATE TABLE sequenced_check (id int PRIMARY KEY, n int CHECK (nextval('ids') > 0));
+      CREATE TABLE owners (id int PRIMARY KEY);
+      INSERT INTO owners VALUES (1);
+      CREATE TABLE pets (id int PRIMARY KEY, owner int DEFAULT nextval('ids') REFERENCES owners ON DELETE SET DEFAULT);
       CREATE VIEW account_view AS SELECT id, balance FROM accounts;
       -- A function on the search_path that wins over the built-in the facts name.
       CREATE FUNCTION public.abs(int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN INSERT INTO side_effects DEFAULT VALUES; RETURN 1; END $$;
@@ -137,6 +140,7 @@ describe.skipIf(!db)('impact preview (real PostgreSQL)', () => {
     ['WITH d AS (DELETE FROM accounts RETURNING id) UPDATE accounts SET balance = 0 WHERE id IN (SELECT id FROM d)', /nested DELETE/],
     ['UPDATE audited SET n = 2 WHERE id = 1', /trigger bump_ids on audited/],
     ['DELETE FROM parents WHERE id = 1', /trigger log_delete on children/],
+    ['DELETE FROM owners WHERE id = 1', /foreign key pets_owner_fkey on pets \(SET DEFAULT\)/],
     ['UPDATE checked SET n = 2 WHERE id = 1', /function public\.ok \(through checked\)/],
     ['UPDATE sequenced_check SET n = 2 WHERE id = 1', /function pg_catalog\.nextval \(through sequenced_check\)/],
     ['UPDATE account_view SET balance = 0 WHERE id = 1', /account_view is a view/],
