@@ -32,6 +32,7 @@ export async function createConnections(configs: readonly ConnectionConfig[], op
             secretColumns: c.secretColumns,
             readOnlyFunctions: c.readOnlyFunctions,
             poolSize: c.poolSize,
+            preview: c.preview,
           }),
         );
         break;

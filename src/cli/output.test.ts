@@ -44,4 +44,24 @@ describe('requests show', () => {
     expect(out.length).toBeLessThan(40_000);
     expect(out).toContain('[truncated at 16384 characters: `--json` prints the whole input]');
   });
+
+  it('shows what a previewed write would change, table names from the agent behind the gutter', () => {
+    const out = requestDetails(
+      view({
+        preview: {
+          status: 'previewed',
+          at: '2026-01-01T00:00:01Z',
+          statements: [{ command: 'DELETE', table: 'orders\n  rules       none', rows: 12, plan: 'Delete on orders → Seq Scan on orders (estimated 10 rows, cost 25.88)' }],
+        },
+      }),
+    );
+    expect(out).toContain('  impact      would change 12 rows in table orders');
+    expect(out).toContain('plan: Delete on orders → Seq Scan on orders (estimated 10 rows, cost 25.88)');
+    expect(labelled(out)).toEqual(['connection', 'reason', 'input', 'facts', 'impact', 'rules', 'approvals', 'reviews', 'digest', 'policy']);
+  });
+
+  it('says why a write was not previewed', () => {
+    const out = requestDetails(view({ preview: { status: 'skipped', at: '2026-01-01T00:00:01Z', reason: 'calls public.f, which could act outside the transaction' } }));
+    expect(out).toContain('  impact      not previewed: calls public.f, which could act outside the transaction');
+  });
 });

@@ -4,6 +4,7 @@
  * escaped, never interpreted.
  */
 import { boundedJson, cutText } from '../core/bounded-text.ts';
+import { previewLines } from '../core/preview.ts';
 import { replaceHidden } from '../core/visible-text.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
 
@@ -94,6 +95,12 @@ function timeLeft(expiresAt: string | null): string {
   return ` (expires in ${s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m` : `${s}s`}, ${expiresAt})`;
 }
 
+/** The preview's lines (table names come from the agent's SQL: behind the gutter, as agent text is). */
+function previewText(p: NonNullable<RequestView['preview']>): string {
+  const plans = p.status === 'previewed' ? p.statements.map((s) => (s.plan ? `\n  plan: ${s.plan}` : '')) : [];
+  return agentLines(previewLines(p).map((l, i) => `${l}${plans[i] ?? ''}`).join('\n'), 14);
+}
+
 /** Everything a reviewer needs, in one screen. */
 export function requestDetails(r: RequestView): string {
   const who = `${r.principal.id} (${r.principal.kind})${r.principal.actsFor ? ` acting for ${r.principal.actsFor}` : ''}`;
@@ -107,6 +114,7 @@ export function requestDetails(r: RequestView): string {
     `  reason      ${agentLines(r.action.reason, 14)}`,
     `  input       ${agentLines(inputShown(r), 14)}`,
     `  facts       ${factsText(r)}`,
+    ...(r.preview ? [`  impact      ${previewText(r.preview)}`] : []),
     `  rules       ${r.decision.rules.join(', ') || '(none matched: default)'} → ${r.decision.effect}${r.decision.message ? ` — ${r.decision.message}` : ''}`,
     ...(r.status === 'pending' ? [`  approvals   ${remaining ? `still needed: ${remaining}` : 'none needed'}`] : []),
     `  reviews     ${r.reviews.map((v) => `${v.verdict} by ${v.reviewer} at ${v.at}${v.comment ? ` ("${v.comment}")` : ''}`).join('\n              ') || '—'}`,

@@ -94,6 +94,16 @@ policy:
     expect(problems(pgConn('["public.Report"]'))).toContain('connections[0].readOnlyFunctions[0]: schema.function');
   });
 
+  it('previews held writes on a postgres connection unless told not to, with bounded timeouts', () => {
+    const pgConn = (preview: string) => `connections: [{ name: a, kind: postgres, url: "postgres://u@h/db"${preview ? `, preview: ${preview}` : ''} }]`;
+    expect(parseConfig(pgConn(''), 'f', {}).connections[0]).toMatchObject({ preview: {} });
+    expect(parseConfig(pgConn('true'), 'f', {}).connections[0]).toMatchObject({ preview: {} });
+    expect(parseConfig(pgConn('false'), 'f', {}).connections[0]).toMatchObject({ preview: false });
+    expect(parseConfig(pgConn('{ timeoutMs: 500, lockTimeoutMs: 200 }'), 'f', {}).connections[0]).toMatchObject({ preview: { timeoutMs: 500, lockTimeoutMs: 200 } });
+    expect(problems(pgConn('{ timeoutMs: 0 }'))).toContain('connections[0].preview');
+    expect(problems(pgConn('{ timeout: 500 }'))).toContain('connections[0].preview');
+  });
+
   it('refuses an mcp connection name that would make <connection>__<tool> split wrongly', () => {
     const mcp = (name: string) => `connections: [{ name: "${name}", kind: mcp, url: "http://127.0.0.1:1/mcp" }]`;
     expect(problems(mcp('files_'))).toContain('connections[0].name: no "_" at the start or end of an mcp connection name');

@@ -95,6 +95,10 @@ const postgresConnection = z.strictObject({
     .default([]),
   /** Sessions the gateway keeps open to this database. */
   poolSize: z.number().int().min(1).max(100).default(4),
+  /** Impact preview of held writes (rolled back; README "Impact preview"): `false` turns it off; timeouts per statement. */
+  preview: z
+    .union([z.literal(false), z.literal(true).transform(() => ({})), z.strictObject({ timeoutMs: z.number().int().min(1).max(60_000).optional(), lockTimeoutMs: z.number().int().min(1).max(60_000).optional() })])
+    .default({}),
 });
 
 const approverSchema = z.strictObject({
@@ -201,7 +205,7 @@ const webhookSchema = z.strictObject({
   url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL'),
   /** Standard Webhooks secret: whsec_ + base64 of at least 24 random bytes. */
   secret: z.string().regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'whsec_ followed by base64 of at least 24 random bytes'),
-  events: z.array(z.enum(['created', 'decided', 'executed'])).min(1).default(['created', 'decided', 'executed']),
+  events: z.array(z.enum(['created', 'previewed', 'decided', 'executed'])).min(1).default(['created', 'previewed', 'decided', 'executed']),
 });
 
 export const channelsSchema = z

@@ -60,6 +60,7 @@ export function backoffMs(attempts: number, random: number): number {
 export const EVENT_KINDS = {
   created: ['request.submitted'],
   held: ['request.held'],
+  previewed: ['request.previewed'],
   reviewed: ['review.recorded'],
   decided: ['request.approved', 'request.denied', 'request.expired', 'request.cancelled', 'request.requeued'],
   executed: ['request.succeeded', 'request.failed'],

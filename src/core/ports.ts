@@ -11,6 +11,7 @@ import type { RefusalReason } from './refusals.ts';
 import type { ToolAcceptors } from './mcp/acceptors.ts';
 import type { ToolDefinition } from './mcp/tool.ts';
 import type { Principal } from './principal.ts';
+import type { PreviewOutcome } from './preview.ts';
 import type { RequestRecord, RequestStatus } from './request.ts';
 import type { Role } from './roles.ts';
 
@@ -57,6 +58,11 @@ export interface ConnectionHandle {
   readonly catalog?: ToolCatalog;
   /** Postgres connections: an upstream connection of its own for one wire client session. */
   openWireSession?(toClient: (bytes: Uint8Array) => void): Promise<WireUpstream>;
+  /**
+   * Postgres connections with preview on: runs a held write once in a transaction that is always rolled back and
+   * reports what it would change, or why it was not run (an effect the rollback would not undo). Never throws.
+   */
+  preview?(input: ActionInput): Promise<PreviewOutcome>;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { ConnectionInfo } from './connection.ts';
 import type { Facts } from './facts.ts';
 import type { Decision } from './policy/decision.ts';
 import type { Principal } from './principal.ts';
+import type { RequestPreview } from './preview.ts';
 import type { ErrorCode } from './errors.ts';
 import type { Review } from './review.ts';
 
@@ -92,6 +93,11 @@ export interface RequestRecord {
    * retry under it by the same principal returns this request. Absent: none.
    */
   readonly idempotencyKey?: string;
+  /**
+   * A held SQL write's impact preview (core/preview.ts), once taken: what it would change, or why it was not run.
+   * Shown to reviewers, never to the requesting side (counts of rows an agent could not read would answer it).
+   */
+  readonly preview?: RequestPreview;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }

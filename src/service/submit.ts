@@ -15,6 +15,7 @@ import type { Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
 import type { SessionRunner } from '../core/ports.ts';
 import type { Deps } from './deps.ts';
+import { startPreview } from './preview.ts';
 import { runClaimed, runDeadline } from './execute.ts';
 import { expireIfDue } from './expire.ts';
 import { replay, type Submitted } from './idempotent-replay.ts';
@@ -185,6 +186,8 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     ]);
     if (earlier) return earlier;
     deps.notifier.publish(pending);
+    // What the write would change, for its reviewers: after the answer, never holding it up.
+    startPreview(deps, pending);
     deps.log.debug({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action held for approval');
     return fresh(pending);
   }

@@ -196,6 +196,19 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect((await allAudit(store)).map((e) => e.type)).toEqual(['request.created', 'bumped', 'bumped']);
       });
 
+      it('keeps an impact preview written to a waiting request, and its review written after it', async () => {
+        const r = await submitted(store);
+        const preview = { status: 'previewed' as const, at: at(5), statements: [{ command: 'UPDATE', table: 'public."Accounts"', rows: 3, plan: 'Update on "Accounts" → Seq Scan' }] };
+        await store.mutateRequest(r.id, (current) => {
+          const next = { ...current, preview, version: current.version + 1 };
+          return { result: next, next, audit: [auditDraft('request.previewed', r.id)] };
+        });
+        expect(await store.mutateRequest(r.id, approveBy(carol))).toBe('approved');
+        const after = await store.getRequest(r.id);
+        expect(after).toMatchObject({ status: 'approved', version: r.version + 2, preview });
+        expect((await store.listRequests({ status: ['approved'] })).find((x) => x.id === r.id)?.preview).toEqual(preview);
+      });
+
       it('writes nothing when fn throws: same row, no review, no audit event', async () => {
         const r = await submitted(store);
         const refused = store.mutateRequest(r.id, () => {

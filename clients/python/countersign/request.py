@@ -180,6 +180,9 @@ class Request:
     error: Optional[RequestError]
     #: Only when a human reads the request.
     reviewable: Optional[Reviewability] = None
+    #: A held SQL write's impact preview, for its reviewers only: ``{status: previewed, at,
+    #: statements: [{command, table, rows, plan}]}``, or ``{status: skipped | failed, at, reason}``.
+    preview: Optional[Dict[str, Any]] = None
     #: Only in the answer to a held submission: ``self``, ``wait`` and ``events`` paths.
     links: Dict[str, str] = field(default_factory=dict)
     #: The gateway's answer as it came.
@@ -219,6 +222,7 @@ class Request:
             result=d.get("result"),
             error=_error(error),
             reviewable=_reviewability(reviewable),
+            preview=dict(d["preview"]) if isinstance(d.get("preview"), dict) else None,
             links=dict(d.get("links") or {}),
             raw=dict(d),
         )

@@ -9,7 +9,7 @@ import type { Channel, DeliveryContext } from '../../core/channel.ts';
 import { eventKind, type OutboxDelivery } from '../../core/outbox.ts';
 import type { RequestRecord } from '../../core/request.ts';
 
-const FOLLOWS = new Set(['held', 'reviewed', 'decided', 'executed']);
+const FOLLOWS = new Set(['held', 'previewed', 'reviewed', 'decided', 'executed']);
 
 /** The audit event that makes a request final, and the status it leaves. */
 const FINAL_EVENTS: Readonly<Record<string, RequestRecord['status']>> = {

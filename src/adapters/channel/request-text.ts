@@ -7,6 +7,7 @@
  */
 import { redactInput } from '../../core/action.ts';
 import { boundedJson, cutText } from '../../core/bounded-text.ts';
+import { previewLines } from '../../core/preview.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { remainingApprovals } from '../../core/review.ts';
 
@@ -53,11 +54,27 @@ export function factsOf(r: RequestRecord): { label: string; value: string }[] {
       { label: 'Statements', value: [...new Set(f.sql.statements.map((s) => s.type))].join(', ') || 'none' },
       { label: 'Tables', value: f.sql.tables.join(', ') || 'no table' },
       { label: 'Access', value: flags.join(' · ') },
+      ...impactOf(r),
     ];
   }
   if (f.kind === 'http') return [{ label: 'Call', value: `${f.http.method} ${f.http.path}` }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];
   if (f.kind === 'mcp') return [{ label: 'Tool', value: f.mcp.tool }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];
   return [{ label: 'Command', value: `${f.exec.command} ${f.exec.subcommand}`.trim() }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];
+}
+
+/**
+ * A held write's impact preview, once taken: what each statement would change (or why it was not previewed), and
+ * the plan of each, summarised.
+ *
+ * @example
+ * impactOf(record); // [{ label: 'Impact', value: 'would change 3 rows in table accounts (UPDATE)' }, { label: 'Plan', value: 'Update on accounts → Seq Scan on accounts (…)' }]
+ */
+export function impactOf(r: RequestRecord): { label: string; value: string }[] {
+  const p = r.preview;
+  if (!p) return [];
+  const impact = { label: 'Impact', value: previewLines(p).join('; ') };
+  const plans = p.status === 'previewed' ? p.statements.flatMap((s) => (s.plan ? [s.plan] : [])) : [];
+  return plans.length > 0 ? [impact, { label: 'Plan', value: plans.join('; ') }] : [impact];
 }
 
 /**

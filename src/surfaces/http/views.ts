@@ -6,7 +6,7 @@
 import { redactInput } from '../../core/action.ts';
 import type { Principal } from '../../core/principal.ts';
 import type { RequestRecord } from '../../core/request.ts';
-import { remainingApprovals } from '../../core/review.ts';
+import { isRequesterSide, remainingApprovals } from '../../core/review.ts';
 import { reviewability } from '../../service/read.ts';
 
 export function requestView(r: RequestRecord, viewer?: Principal): Record<string, unknown> {
@@ -31,5 +31,7 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
     result: r.result,
     error: r.error,
     ...(viewer?.kind === 'human' ? { reviewable: reviewability(viewer, r) } : {}),
+    // Reviewers only: counts of rows matching a WHERE would tell the requesting side what it may not read.
+    ...(r.preview && viewer?.kind === 'human' && !isRequesterSide(r, viewer.id) ? { preview: r.preview } : {}),
   };
 }

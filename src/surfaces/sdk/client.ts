@@ -80,6 +80,8 @@ export interface RequestView {
   result: unknown;
   error: { code: ErrorCode; message: string } | null;
   reviewable?: { reviewable: boolean; why: string | null };
+  /** A held SQL write's impact preview (reviewers only): what it would change, in a transaction rolled back; or why it was not run. */
+  preview?: { status: 'previewed'; at: string; statements: { command: string; table: string; rows: number; plan?: string }[] } | { status: 'skipped' | 'failed'; at: string; reason: string; sqlstate?: string };
   /** Only on the answer to a submission that was held: where to follow it, and its page in the console (when the gateway runs one). */
   links?: { self: string; wait: string; events: string; console?: string };
 }

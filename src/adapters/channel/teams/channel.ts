@@ -90,7 +90,9 @@ export function createTeamsChannel(opts: TeamsChannelOptions): Channel {
     const home = opts.config.conversation;
     const member = await judged(opts.connector.getMember(home, email));
     if (!member?.aadObjectId) return;
-    await judged(opts.connector.sendToUser({ serviceUrl: home.serviceUrl, userId: member.aadObjectId, tenantId: opts.config.tenantId }, cardOf(r, ctx)));
+    // The requesting side never sees the impact preview: its counts would answer what it may not read.
+    const { preview: _preview, ...unpreviewed } = r;
+    await judged(opts.connector.sendToUser({ serviceUrl: home.serviceUrl, userId: member.aadObjectId, tenantId: opts.config.tenantId }, cardOf(unpreviewed, ctx)));
   }
 
   return cardLifecycleChannel('teams', { post, update, dm });

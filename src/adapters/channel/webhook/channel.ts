@@ -14,7 +14,7 @@ export interface WebhookChannelOptions {
   readonly name: string;
   readonly url: string;
   readonly secret: string;
-  readonly events: readonly ('created' | 'decided' | 'executed')[];
+  readonly events: readonly ('created' | 'previewed' | 'decided' | 'executed')[];
   readonly clock: Clock;
   readonly timeoutMs?: number;
 }
@@ -41,6 +41,8 @@ export function createWebhookChannel(opts: WebhookChannelOptions): Channel {
           ...d.payload,
           // The request as it stands at delivery, for receivers that follow along without calling back.
           ...(r ? { status: r.status, principal: r.principal.id, actsFor: r.principal.actsFor, connection: r.action.connection, url: ctx.requestUrl(r.id) } : {}),
+          // A held write's impact preview, once taken (a receiver is the operator's, like a reviewer's channel).
+          ...(r?.preview ? { preview: r.preview } : {}),
         },
       });
       let res: Response;

@@ -12,7 +12,7 @@
  */
 import pg from 'pg';
 import type { FieldDef, PoolClient, QueryResult } from 'pg';
-import type { SqlInput } from '../../../core/action.ts';
+import type { ActionInput, SqlInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts } from '../../../core/facts.ts';
@@ -20,6 +20,7 @@ import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
 import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
 import { analyseSql, deriveSqlFacts } from './facts.ts';
 import { maskSqlSecrets } from './mask.ts';
+import { previewQueue, runPreview } from './preview-run.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import { PINNED_SETTINGS } from './session-settings.ts';
@@ -40,6 +41,8 @@ export interface PostgresConnectionConfig {
   readOnlyFunctions?: readonly string[];
   /** Sessions in the pool; default 4. */
   poolSize?: number;
+  /** Impact preview of held writes (preview-run.ts): on unless `false`; its statement and lock timeouts (default 2000 / 1000 ms). */
+  preview?: false | { timeoutMs?: number; lockTimeoutMs?: number };
 }
 
 /** One statement's outcome; rows are arrays in `fields` order, so `SELECT a.id, b.id` keeps both. */
@@ -77,6 +80,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
   const graceMs = Math.min(5_000, Math.max(1_000, timeoutMs));
   const callMs = timeoutMs + graceMs;
   let pool: pg.Pool | undefined;
+  const previewing = config.preview === false ? undefined : (config.preview ?? {});
+  const previews = previewQueue(config.name);
   // The wire listener's client sessions: connections of their own, opened on the first client.
   const wire = createWireSessions({ name: config.name, url: config.url, readOnlyFunctions, statementTimeoutMs: timeoutMs });
 
@@ -195,6 +200,23 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
     },
     execute: (input, opts) => execute(input as SqlInput, opts.readOnly),
     openWireSession: (toClient) => wire.open(toClient),
+    ...(previewing === undefined
+      ? {}
+      : {
+          preview: (input: ActionInput) =>
+            previews.run(() => runPreview(
+              {
+                name: config.name,
+                url: config.url,
+                timeoutMs: Math.max(1, Math.floor(previewing.timeoutMs ?? 2_000)),
+                lockTimeoutMs: Math.max(1, Math.floor(previewing.lockTimeoutMs ?? 1_000)),
+                readOnlyFunctions,
+                allowed,
+                pool: getPool,
+              },
+              input as SqlInput,
+            )),
+        }),
     async close() {
       const p = pool;
       pool = undefined;

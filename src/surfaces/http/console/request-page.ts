@@ -14,7 +14,8 @@
 import { Hono } from 'hono';
 import type { CompiledPolicy } from '../../../core/policy/compile.ts';
 import type { RequestRecord } from '../../../core/request.ts';
-import { remainingApprovals } from '../../../core/review.ts';
+import { isRequesterSide, remainingApprovals } from '../../../core/review.ts';
+import { previewLines, type RequestPreview } from '../../../core/preview.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief, type ReviewBrief } from '../../../core/review-brief.ts';
 import { boundedJson, PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import { redactInput } from '../../../core/action.ts';
@@ -109,6 +110,14 @@ function riskView(brief: ReviewBrief): Html {
   return html`<p class="risk" aria-label="Risk">Risk: ${brief.risks.length ? brief.risks.map((f, i) => html`${i ? ' · ' : ''}<strong class="risk-flag">${f}</strong>`) : html`<span class="risk-none">read-only</span>`}</p>`;
 }
 
+/** What the write would change, measured in a rolled-back transaction; or why it was not run. */
+function previewView(p: RequestPreview): Html {
+  const lines = previewLines(p);
+  const plans = p.status === 'previewed' ? p.statements.map((st) => st.plan ?? '') : [];
+  return html`<ul class="preview">${lines.map((l, i) => html`<li>${l}${plans[i] ? html`<br><span class="small">Plan: <code>${plans[i]}</code></span>` : ''}</li>`)}</ul>
+<p class="small">${p.status === 'previewed' ? 'Measured by running it in a transaction that was rolled back' : 'Nothing was changed'} ${when(p.at)}; the count may differ when it runs.</p>`;
+}
+
 function resultView(r: RequestRecord): Html {
   if (r.error) return html`<div class="notice error"><p><strong>${r.error.code}</strong>: ${r.error.message}</p></div>`;
   if (r.status === 'succeeded') {
@@ -135,6 +144,7 @@ async function render(deps: Deps, who: Who, id: string, done?: string): Promise<
 <section aria-labelledby="h-input"><h2 id="h-input">Exact input</h2>${inputView(r)}</section>
 <section aria-labelledby="h-reason"><h2 id="h-reason">Agent’s claim <span class="small">(unverified)</span></h2>${claimView(r.action.reason)}</section>
 <section aria-labelledby="h-facts"><h2 id="h-facts">Facts the gateway derived</h2>${factsView(r.facts)}</section>
+${r.preview && !isRequesterSide(r, who.principal.id) ? html`<section aria-labelledby="h-preview"><h2 id="h-preview">Impact preview</h2>${previewView(r.preview)}</section>` : ''}
 </div>
 <div>
 <section aria-labelledby="h-decide"><h2 id="h-decide">Your decision</h2>${reviewForm(r, who, brief)}</section>

@@ -34,6 +34,9 @@ function describe(e: AuditEvent): Html {
     }
     case 'request.held':
       return html`Held for approval: needs ${approversText(d['approvers'])}; expires ${str(d['expiresAt']).slice(0, 16).replace('T', ' ')} UTC. Notified: the web console inbox of every eligible reviewer (live), and the REST API and CLI review lists.`;
+    case 'request.previewed':
+      // The counts are for reviewers, shown above them; the requesting side sees this timeline too.
+      return html`Impact preview: ${str(d['status']) === 'previewed' ? 'run in a transaction that was rolled back' : str(d['status']) === 'skipped' ? 'not run' : 'failed; nothing was changed'}.`;
     case 'request.notified':
       return html`Notified on <strong>${str(d['channel'])}</strong>${d['to'] ? html` (${str(d['to'])})` : ''}.`;
     case 'review.recorded':

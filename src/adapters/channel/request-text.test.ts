@@ -1,0 +1,38 @@
+/**
+ * The impact preview on a chat card: Slack's message and Teams' card both
+ * carry what a held write would change once the preview has landed, and
+ * Slack's outcome message to the requesting side never does.
+ */
+import { describe, expect, it } from 'vitest';
+import { requestRecord } from '../../../test/support/fixtures.ts';
+import type { RequestRecord } from '../../core/request.ts';
+import { factsOf } from './request-text.ts';
+import { outcomeDm, requestMessage } from './slack/message.ts';
+import { requestCard } from './teams/card.ts';
+import { heldRequestView } from './teams/view.ts';
+
+const URL = 'https://countersign.example.com/requests/req_1';
+const previewed: RequestRecord = requestRecord({
+  preview: { status: 'previewed', at: '2026-01-01T00:00:01Z', statements: [{ command: 'UPDATE', table: 'orders', rows: 42, plan: 'Update on orders → Seq Scan on orders (estimated 40 rows, cost 12.5)' }] },
+});
+
+describe('impact preview on chat cards', () => {
+  it('is a fact of its own once taken, with its plan', () => {
+    expect(factsOf(requestRecord()).map((f) => f.label)).not.toContain('Impact');
+    expect(factsOf(previewed)).toEqual(
+      expect.arrayContaining([
+        { label: 'Impact', value: 'would change 42 rows in table orders (UPDATE)' },
+        { label: 'Plan', value: 'Update on orders → Seq Scan on orders (estimated 40 rows, cost 12.5)' },
+      ]),
+    );
+  });
+
+  it('shows on the Slack message and the Teams card', () => {
+    expect(JSON.stringify(requestMessage(previewed, URL))).toContain('would change 42 rows in table orders (UPDATE)');
+    expect(JSON.stringify(requestCard(heldRequestView(previewed), { publicUrl: 'https://countersign.example.com' }))).toContain('would change 42 rows in table orders (UPDATE)');
+  });
+
+  it('stays out of the outcome message to the requester', () => {
+    expect(JSON.stringify(outcomeDm({ ...previewed, status: 'denied' }, URL))).not.toContain('would change');
+  });
+});
