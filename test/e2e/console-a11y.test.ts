@@ -290,3 +290,28 @@ describe.skipIf(!haveChromium)('identifiers in narrow columns', () => {
     }
   });
 });
+
+describe.skipIf(!haveChromium)('wide tables with the keyboard alone', () => {
+  it('reaches the policy table by Tab, hears its name, and scrolls it sideways with the arrow keys', async () => {
+    const { context, page } = await browser.page();
+    try {
+      await signInWithKey(page, gw.url, gw.keys['alice']!);
+      await page.setViewportSize({ width: 320, height: 720 });
+      await page.goto(`${gw.url}/policy`);
+      const region = page.getByRole('region', { name: 'Rules table' });
+      // The table is wider than its region here: that is what needs a keyboard to scroll it.
+      expect(await region.evaluate((el) => el.scrollWidth > el.clientWidth)).toBe(true);
+      let reached = false;
+      for (let i = 0; i < 40 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        reached = await region.evaluate((el) => el === el.ownerDocument.activeElement);
+      }
+      expect(reached).toBe(true);
+      expect(await region.evaluate((el) => el.scrollLeft)).toBe(0);
+      for (let i = 0; i < 5; i++) await page.keyboard.press('ArrowRight');
+      await expect.poll(() => region.evaluate((el) => el.scrollLeft)).toBeGreaterThan(0);
+    } finally {
+      await context.close();
+    }
+  });
+});

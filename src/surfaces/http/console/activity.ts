@@ -35,7 +35,7 @@ export function activityRoutes(deps: Deps): Hono<AppEnv> {
       });
       const last = rows[rows.length - 1];
       const table = rows.length
-        ? scrollingTable('Requests', html`<table>
+        ? scrollingTable('Requests table', html`<table>
 <caption>Requests, newest first</caption>
 <thead><tr><th scope="col">Asked</th><th scope="col">Status</th><th scope="col">Who</th><th scope="col">Connection</th><th scope="col">Action</th></tr></thead>
 <tbody>${rows.map(

@@ -109,7 +109,7 @@ export function auditPageRoutes(deps: Deps): Hono<AppEnv> {
 <section aria-labelledby="h-events"><h2 id="h-events">Events</h2>
 ${filterForm('/audit', f, { connections: deps.connections.list().map((x) => x.name), principals: c.get('console').principals, extra: typeField })}
 <p><a class="button" href="/audit/export${filterQuery(f, extra)}" download>Export these events (JSONL)</a> <span class="small">Exact stored lines; for a bundle that verifies offline use <code>countersign audit export --out</code>.</span></p>
-${events.length ? scrollingTable('Audit events', html`<table><caption>Events ${events[0]!.seq}–${events[events.length - 1]!.seq} of ${status.size}, in log order</caption>
+${events.length ? scrollingTable('Audit events table', html`<table><caption>Events ${events[0]!.seq}–${events[events.length - 1]!.seq} of ${status.size}, in log order</caption>
 <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Type</th><th scope="col">Actor</th><th scope="col">Request</th><th scope="col">Data</th></tr></thead>
 <tbody>${events.map(row)}</tbody></table>`) : html`<p class="none">No event matches.</p>`}
 <p class="paging">${start > 0 && !filtered(search) ? html`<a href="/audit${filterQuery(f, { ...extra, after: Math.max(0, start - PAGE) })}">Earlier</a> ` : ''}${next !== null ? html`<a href="/audit${filterQuery(f, { ...extra, after: next })}">Later</a>` : ''}</p>

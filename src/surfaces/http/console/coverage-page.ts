@@ -31,7 +31,7 @@ function connectionTable(map: CoverageMap, conn: CoverageMap['connections'][numb
   const id = `c-${conn.name}`;
   return html`<section aria-labelledby="${id}"><h2 id="${id}">${conn.name} <span class="small">(${conn.kind})</span>${conn.prod ? html` <span class="prod-badge">Production</span>` : ''}</h2>
 ${tags ? html`<p class="small">Tags: ${tags}</p>` : ''}
-${scrollingTable(`Coverage of ${conn.name}`, html`<table class="coverage" data-connection="${conn.name}"><caption>${conn.name}: what each row may do, per kind of operation</caption>
+${scrollingTable(`Coverage table of ${conn.name}`, html`<table class="coverage" data-connection="${conn.name}"><caption>${conn.name}: what each row may do, per kind of operation</caption>
 <thead><tr><th scope="col">Who</th>${conn.classes.map((c) => html`<th scope="col" title="${c.label}">${c.id}${c.writes ? '' : html` <span class="small">(reads)</span>`}</th>`)}</tr></thead>
 <tbody>${map.rows.map(
     (r) => html`<tr><th scope="row">${r.label}</th>${conn.classes.map((c) => cellView(map.cells.find((x) => x.row === r.key && x.connection === conn.name && x.class === c.id)))}</tr>`,

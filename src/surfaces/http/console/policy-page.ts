@@ -34,7 +34,7 @@ function rulesTable(deps: Deps): Html {
   const policy = deps.policy();
   const ttl = (s: number | undefined) => (s === undefined ? '' : `${s}s`);
   return html`<p>Policy <code class="digest">${policy.hash}</code>; no match → <strong>${policy.spec.default}</strong>; held requests live ${policy.spec.defaultTtlSeconds}s unless a rule says otherwise.</p>
-${scrollingTable('Rules in force', html`<table><caption>Rules in order; the most restrictive matching effect wins</caption>
+${scrollingTable('Rules table', html`<table><caption>Rules in order; the most restrictive matching effect wins</caption>
 <thead><tr><th scope="col">Id</th><th scope="col">When</th><th scope="col">Effect</th><th scope="col">Approvers</th><th scope="col">TTL</th><th scope="col">Message</th></tr></thead>
 <tbody>${policy.spec.rules.map(
     (r) => html`<tr><td>${ident(r.id)}</td><td><code class="cel">${r.when}</code></td><td>${r.effect}</td><td>${(r.approvers ?? [])
