@@ -315,8 +315,8 @@ describe('who sees a request', () => {
     expect(first).not.toContain(hidden);
     // Every frame up to the one showing dave's request: none names the other, and the count is dave's alone.
     for (const f of frames) expect(f).not.toContain(hidden);
-    const data = JSON.parse(shown.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { count: number; html: string };
-    const ids = data.html.match(/req_[A-Za-z0-9_-]+/g) ?? [];
+    const data = JSON.parse(shown.split('\n').find((l) => l.startsWith('data: '))!.slice(6)) as { count: number; rows: { id: string; html: string; says: string }[] };
+    const ids = data.rows.flatMap((r) => [r.id, ...(`${r.html} ${r.says}`.match(/req_[A-Za-z0-9_-]+/g) ?? [])]);
     expect(new Set(ids).size).toBe(data.count);
     expect(ids).not.toContain(hidden);
   }, 30_000);

@@ -21,8 +21,11 @@ const ARGS = [
 
 export interface TestBrowser {
   browser: Browser;
-  /** A new context (its own cookies) with a page, optionally at a phone's size. */
-  page(opts?: { phone?: boolean }): Promise<{ context: BrowserContext; page: Page }>;
+  /**
+   * A new context (its own cookies) with a page, optionally at a phone's size, in a colour scheme, or
+   * (for tools the tests inject, such as axe-core) with the page's Content-Security-Policy bypassed.
+   */
+  page(opts?: { phone?: boolean; colorScheme?: 'light' | 'dark'; bypassCSP?: boolean }): Promise<{ context: BrowserContext; page: Page }>;
   close(): Promise<void>;
 }
 
@@ -32,9 +35,11 @@ export async function launchBrowser(): Promise<TestBrowser> {
   return {
     browser,
     async page(opts = {}) {
-      const context = await browser.newContext(
-        opts.phone ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true } : { viewport: { width: 1280, height: 800 } },
-      );
+      const context = await browser.newContext({
+        ...(opts.phone ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true } : { viewport: { width: 1280, height: 800 } }),
+        ...(opts.colorScheme ? { colorScheme: opts.colorScheme } : {}),
+        ...(opts.bypassCSP ? { bypassCSP: true } : {}),
+      });
       return { context, page: await context.newPage() };
     },
     async close() {

@@ -9,7 +9,7 @@ import type { Deps } from '../../../service/deps.ts';
 import { listRequests } from '../../../service/read.ts';
 import type { AppEnv } from '../context.ts';
 import { filterForm, filterQuery, readFilters } from './filters.ts';
-import { actionSummary, requester, statusPill, when } from './format.ts';
+import { actionSummary, requester, scrollingTable, statusPill, when } from './format.ts';
 import { consolePage } from './handlers.ts';
 import { html } from './html.ts';
 import { page } from './layout.ts';
@@ -35,12 +35,12 @@ export function activityRoutes(deps: Deps): Hono<AppEnv> {
       });
       const last = rows[rows.length - 1];
       const table = rows.length
-        ? html`<div class="table-wrap"><table>
+        ? scrollingTable('Requests table', html`<table>
 <caption>Requests, newest first</caption>
 <thead><tr><th scope="col">Asked</th><th scope="col">Status</th><th scope="col">Who</th><th scope="col">Connection</th><th scope="col">Action</th></tr></thead>
 <tbody>${rows.map(
             (r) => html`<tr><td>${when(r.createdAt)}</td><td>${statusPill(r.status)}</td><td>${requester(r)}</td><td>${r.connection.name}</td><td><a href="/requests/${r.id}">${actionSummary(r)}</a></td></tr>`,
-          )}</tbody></table></div>`
+          )}</tbody></table>`)
         : html`<p class="none">No request matches.</p>`;
       const body = html`<h1>Activity</h1>
 ${filterForm('/activity', f, { connections: deps.connections.list().map((x) => x.name), principals: c.get('console').principals })}

@@ -14,7 +14,7 @@ import { auditStatus, type AuditStatus } from '../../../service/audit-status.ts'
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
 import { filterForm, filterQuery, readFilters, type Filters } from './filters.ts';
-import { when } from './format.ts';
+import { ident, scrollingTable, when } from './format.ts';
 import { consolePage, securityHeaders } from './handlers.ts';
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
@@ -56,7 +56,7 @@ ${cp.problem ? html`<dt>Problem</dt><dd class="bad">${cp.problem}</dd>` : ''}
 
 function row(e: AuditEvent): Html {
   const data = JSON.stringify(e.data);
-  return html`<tr><td>${e.seq}</td><td>${when(e.time)}</td><td><code>${e.type}</code></td><td>${e.actor ?? html`<span class="none">gateway</span>`}</td><td>${
+  return html`<tr><td>${e.seq}</td><td>${when(e.time)}</td><td>${ident(e.type)}</td><td>${e.actor ?? html`<span class="none">gateway</span>`}</td><td>${
     e.requestId ? html`<a href="/requests/${e.requestId}">${e.requestId}</a>` : ''
   }</td><td class="data"><code>${data.length > 240 ? `${data.slice(0, 239)}…` : data}</code></td></tr>`;
 }
@@ -109,9 +109,9 @@ export function auditPageRoutes(deps: Deps): Hono<AppEnv> {
 <section aria-labelledby="h-events"><h2 id="h-events">Events</h2>
 ${filterForm('/audit', f, { connections: deps.connections.list().map((x) => x.name), principals: c.get('console').principals, extra: typeField })}
 <p><a class="button" href="/audit/export${filterQuery(f, extra)}" download>Export these events (JSONL)</a> <span class="small">Exact stored lines; for a bundle that verifies offline use <code>countersign audit export --out</code>.</span></p>
-${events.length ? html`<div class="table-wrap"><table><caption>Events ${events[0]!.seq}–${events[events.length - 1]!.seq} of ${status.size}, in log order</caption>
+${events.length ? scrollingTable('Audit events table', html`<table><caption>Events ${events[0]!.seq}–${events[events.length - 1]!.seq} of ${status.size}, in log order</caption>
 <thead><tr><th scope="col">#</th><th scope="col">Time</th><th scope="col">Type</th><th scope="col">Actor</th><th scope="col">Request</th><th scope="col">Data</th></tr></thead>
-<tbody>${events.map(row)}</tbody></table></div>` : html`<p class="none">No event matches.</p>`}
+<tbody>${events.map(row)}</tbody></table>`) : html`<p class="none">No event matches.</p>`}
 <p class="paging">${start > 0 && !filtered(search) ? html`<a href="/audit${filterQuery(f, { ...extra, after: Math.max(0, start - PAGE) })}">Earlier</a> ` : ''}${next !== null ? html`<a href="/audit${filterQuery(f, { ...extra, after: next })}">Later</a>` : ''}</p>
 </section>
 ${downloadForms()}`;

@@ -11,6 +11,7 @@ import { cellSentences } from '../../../core/policy/coverage-text.ts';
 import type { Principal } from '../../../core/principal.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
+import { scrollingTable } from './format.ts';
 import { consolePage } from './handlers.ts';
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
@@ -30,11 +31,11 @@ function connectionTable(map: CoverageMap, conn: CoverageMap['connections'][numb
   const id = `c-${conn.name}`;
   return html`<section aria-labelledby="${id}"><h2 id="${id}">${conn.name} <span class="small">(${conn.kind})</span>${conn.prod ? html` <span class="prod-badge">Production</span>` : ''}</h2>
 ${tags ? html`<p class="small">Tags: ${tags}</p>` : ''}
-<div class="table-wrap"><table class="coverage" data-connection="${conn.name}"><caption>${conn.name}: what each row may do, per kind of operation</caption>
+${scrollingTable(`Coverage table of ${conn.name}`, html`<table class="coverage" data-connection="${conn.name}"><caption>${conn.name}: what each row may do, per kind of operation</caption>
 <thead><tr><th scope="col">Who</th>${conn.classes.map((c) => html`<th scope="col" title="${c.label}">${c.id}${c.writes ? '' : html` <span class="small">(reads)</span>`}</th>`)}</tr></thead>
 <tbody>${map.rows.map(
     (r) => html`<tr><th scope="row">${r.label}</th>${conn.classes.map((c) => cellView(map.cells.find((x) => x.row === r.key && x.connection === conn.name && x.class === c.id)))}</tr>`,
-  )}</tbody></table></div></section>`;
+  )}</tbody></table>`)}</section>`;
 }
 
 function summary(map: CoverageMap): Html {

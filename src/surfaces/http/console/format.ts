@@ -76,3 +76,22 @@ export function countdown(expiresAt: string | null, now: Date): Html {
 export function when(iso: string): Html {
   return html`<time datetime="${iso}" title="${iso}">${iso.slice(0, 16).replace('T', ' ')} UTC</time>`;
 }
+
+/**
+ * An identifier (rule id, event type) that never breaks mid-word: a narrow column may wrap it only after a dot,
+ * underscore, slash, colon or hyphen (console.css, `code.ident`).
+ * @example
+ * ident('request.submitted').value; // '<code class="ident">request.<wbr>submitted</code>'
+ */
+export function ident(text: string): Html {
+  const parts = text.split(/(?<=[._/:-])(?=.)/);
+  return html`<code class="ident">${parts.map((p, i) => html`${i ? html`<wbr>` : ''}${p}`)}</code>`;
+}
+
+/**
+ * A table that may be wider than the screen, in a region that scrolls sideways and that a keyboard can reach
+ * (a tab stop, named by `label`) to scroll it with the arrow keys (WCAG 2.1.1).
+ */
+export function scrollingTable(label: string, table: Html): Html {
+  return html`<div class="table-wrap" role="region" aria-label="${label}" tabindex="0">${table}</div>`;
+}

@@ -4,14 +4,21 @@
  * with who asked, for whom, where and how long is left. The list is
  * live: /inbox/events streams it again (server-sent events) whenever a
  * request changes, in this gateway (the notifier) or another on the same
- * store (a slow poll).
+ * store (a slow poll) — row by row, each with its id, its version and the
+ * sentence a screen reader hears when it arrives, and for each request that
+ * left the list the sentence that says why (approved, denied, …). The
+ * script updates the list in place and keeps the keyboard focus
+ * (console.js); countdowns tick outside any live region, so they are never
+ * announced.
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { CountersignError } from '../../../core/errors.ts';
-import type { RequestRecord } from '../../../core/request.ts';
+import type { Principal } from '../../../core/principal.ts';
+import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
 import { reviewBrief } from '../../../core/review-brief.ts';
+import { getRequest } from '../../../service/read.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
 import { countdown, requester, tags, when } from './format.ts';
@@ -26,7 +33,7 @@ const PING_MS = 15_000;
 
 function item(r: RequestRecord, now: Date): Html {
   const brief = reviewBrief(r, 140);
-  return html`<li class="card">
+  return html`<li class="card" data-request="${r.id}" data-version="${r.version}">
   <a class="card-link" href="/requests/${r.id}"><span class="summary">${brief.action}</span></a>
   <div class="meta risk">Risk: <strong class="risk-flag">${brief.riskLine}</strong></div>
   <div class="meta">
@@ -42,10 +49,49 @@ function item(r: RequestRecord, now: Date): Html {
 </li>`;
 }
 
-/** The list itself, as the page and the stream both render it. */
+const EMPTY = html`<p class="empty">Nothing awaits your review.</p>`;
+
+/** The list itself, as the page renders it (the stream sends the same rows one by one). */
 export function inboxList(requests: readonly RequestRecord[], now: Date): Html {
-  if (requests.length === 0) return html`<p class="empty">Nothing awaits your review.</p>`;
+  if (requests.length === 0) return EMPTY;
   return html`<ol class="cards">${requests.map((r) => item(r, now))}</ol>`;
+}
+
+/** What a screen reader hears when a request joins the list: `New request from deploy-bot: POST /refunds on billing-api`. */
+export function arrivalNews(r: RequestRecord): string {
+  return `New request from ${r.principal.id}: ${reviewBrief(r, 140).action}`;
+}
+
+/** What it hears when one leaves: `Request req_… approved` (or denied, expired, cancelled, or no longer for you). */
+export function departureNews(id: string, status: RequestStatus | undefined): string {
+  switch (status) {
+    case 'approved':
+    case 'executing':
+    case 'succeeded':
+    case 'failed':
+      return `Request ${id} approved`;
+    case 'denied':
+    case 'expired':
+    case 'cancelled':
+      return `Request ${id} ${status}`;
+    default:
+      // Still pending (this human reviewed it, or may no longer) or no longer visible.
+      return `Request ${id} no longer awaits your review`;
+  }
+}
+
+/** One message of the stream: the rows in order, and why each request that left since the last message left. */
+async function inboxMessage(deps: Deps, viewer: Principal, requests: readonly RequestRecord[], before: ReadonlySet<string>): Promise<string> {
+  const now = deps.clock.now();
+  const here = new Set(requests.map((r) => r.id));
+  const gone = await Promise.all(
+    [...before].filter((id) => !here.has(id)).map(async (id) => {
+      const status = await getRequest(deps, viewer, id).then((r) => r.status, () => undefined);
+      return { id, says: departureNews(id, status) };
+    }),
+  );
+  const rows = requests.map((r) => ({ id: r.id, version: r.version, html: item(r, now).value, says: arrivalNews(r) }));
+  return JSON.stringify({ count: requests.length, rows, gone, empty: EMPTY.value });
 }
 
 function fingerprint(requests: readonly RequestRecord[]): string {
@@ -66,6 +112,7 @@ async function stream(c: Context<AppEnv>, deps: Deps): Promise<Response> {
     });
     sse.onAbort(() => wake?.());
     let last = '';
+    let shown = new Set<string>();
     let pinged = Date.now();
     try {
       while (!sse.aborted) {
@@ -76,7 +123,8 @@ async function stream(c: Context<AppEnv>, deps: Deps): Promise<Response> {
         const print = fingerprint(requests);
         if (print !== last) {
           last = print;
-          await sse.writeSSE({ event: 'inbox', data: JSON.stringify({ count: requests.length, html: inboxList(requests, deps.clock.now()).value }) });
+          await sse.writeSSE({ event: 'inbox', data: await inboxMessage(deps, signedIn.principal, requests, shown) });
+          shown = new Set(requests.map((r) => r.id));
         } else if (Date.now() - pinged >= PING_MS) {
           pinged = Date.now();
           await sse.writeSSE({ event: 'ping', data: '{}' });
@@ -105,7 +153,8 @@ export function inboxRoutes(deps: Deps): Hono<AppEnv> {
       const requests = await inboxOf(deps, who);
       const body = html`<h1>Inbox <span class="count" data-inbox-count-text>${requests.length}</span></h1>
 <p class="lede">Requests waiting for your decision, newest first. This list updates by itself.</p>
-<section id="inbox" aria-live="polite" aria-label="Requests awaiting your review">${inboxList(requests, deps.clock.now())}</section>`;
+<section id="inbox" aria-label="Requests awaiting your review" tabindex="-1">${inboxList(requests, deps.clock.now())}</section>
+<p id="inbox-news" class="visually-hidden" role="status" aria-live="polite" aria-atomic="true"></p>`;
       return c.html(page({ title: 'Inbox', viewer: { ...who.viewer, inboxCount: requests.length }, active: 'inbox', body }).value);
     }),
   );

@@ -13,6 +13,7 @@ import type { AppEnv } from '../context.ts';
 import { HTTP_STATUS } from '../errors.ts';
 import { consoleForm, consolePage, type Who } from './handlers.ts';
 import { html, type Html } from './html.ts';
+import { ident, scrollingTable } from './format.ts';
 import { factsView } from './input-view.ts';
 import { csrfField, page } from './layout.ts';
 
@@ -33,13 +34,13 @@ function rulesTable(deps: Deps): Html {
   const policy = deps.policy();
   const ttl = (s: number | undefined) => (s === undefined ? '' : `${s}s`);
   return html`<p>Policy <code class="digest">${policy.hash}</code>; no match → <strong>${policy.spec.default}</strong>; held requests live ${policy.spec.defaultTtlSeconds}s unless a rule says otherwise.</p>
-<div class="table-wrap"><table><caption>Rules in order; the most restrictive matching effect wins</caption>
+${scrollingTable('Rules table', html`<table><caption>Rules in order; the most restrictive matching effect wins</caption>
 <thead><tr><th scope="col">Id</th><th scope="col">When</th><th scope="col">Effect</th><th scope="col">Approvers</th><th scope="col">TTL</th><th scope="col">Message</th></tr></thead>
 <tbody>${policy.spec.rules.map(
-    (r) => html`<tr><td><code>${r.id}</code></td><td><code class="cel">${r.when}</code></td><td>${r.effect}</td><td>${(r.approvers ?? [])
+    (r) => html`<tr><td>${ident(r.id)}</td><td><code class="cel">${r.when}</code></td><td>${r.effect}</td><td>${(r.approvers ?? [])
       .map((a) => `${a.count ?? 1} of ${[...(a.groups ?? []).map((g) => `group ${g}`), ...(a.principals ?? [])].join(' or ') || 'any human'}`)
       .join('; ')}</td><td>${ttl(r.ttlSeconds)}</td><td>${r.message ?? ''}</td></tr>`,
-  )}</tbody></table></div>`;
+  )}</tbody></table>`)}`;
 }
 
 function simulator(deps: Deps, c: Context<AppEnv>, who: Who, f: SimForm): Html {
@@ -62,10 +63,10 @@ function outcome(s: Simulation): Html {
   const d = s.decision;
   return html`<div class="notice result effect-${d.effect}" role="status" id="simulation">
 <p>As <strong>${s.principal}</strong>: <strong class="effect">${d.effect}</strong>${d.message ? html` — ${d.message}` : ''}</p>
-<p>Matched rules: ${d.rules.length ? d.rules.map((r, i) => html`${i ? ', ' : ''}<code>${r}</code>`) : html`<span class="none">none (the default applies)</span>`}</p>
+<p>Matched rules: ${d.rules.length ? d.rules.map((r, i) => html`${i ? ', ' : ''}${ident(r)}`) : html`<span class="none">none (the default applies)</span>`}</p>
 ${d.approvers.length ? html`<p>Approvers: ${d.approvers.map((a, i) => html`${i ? '; ' : ''}${a.count} of ${[...a.groups.map((g) => `group ${g}`), ...a.principals].join(' or ') || 'any human'}`)}</p>` : ''}
-${d.errors.length ? html`<p class="bad">Rules that failed: ${d.errors.map((e) => html`<code>${e.rule}</code> ${e.message} `)}</p>` : ''}
-<p class="small">Digest <code>${s.digest}</code></p>
+${d.errors.length ? html`<p class="bad">Rules that failed: ${d.errors.map((e) => html`${ident(e.rule)} ${e.message} `)}</p>` : ''}
+<p class="small">Digest <code class="digest">${s.digest}</code></p>
 </div>
 <h3>Facts</h3>${factsView(s.facts)}`;
 }

@@ -26,7 +26,7 @@ import { getRequest, reviewability } from '../../../service/read.ts';
 import { requestHistory } from '../../../service/request-history.ts';
 import { review } from '../../../service/review.ts';
 import type { AppEnv } from '../context.ts';
-import { countdown, requester, statusPill, tags, when } from './format.ts';
+import { countdown, ident, requester, statusPill, tags, when } from './format.ts';
 import { consoleForm, consolePage, type Who } from './handlers.ts';
 import { html, type Html } from './html.ts';
 import { factsView, inputView, RENDER_LIMIT } from './input-view.ts';
@@ -51,12 +51,12 @@ function rulesView(r: RequestRecord, policy: CompiledPolicy): Html {
   const specs = new Map(policy.spec.rules.map((s) => [s.id, s]));
   const rows = r.decision.rules.map((id) => {
     const spec = current ? specs.get(id) : undefined;
-    return html`<li><strong><code>${id}</code></strong>${spec ? html` — ${spec.effect}, because <code class="cel">${spec.when}</code> is true${spec.message ? html` (${spec.message})` : ''}` : ''}</li>`;
+    return html`<li><strong>${ident(id)}</strong>${spec ? html` — ${spec.effect}, because <code class="cel">${spec.when}</code> is true${spec.message ? html` (${spec.message})` : ''}` : ''}</li>`;
   });
   return html`<p>Decision: <strong>${r.decision.effect}</strong>${r.decision.message ? html` — ${r.decision.message}` : ''}</p>
 ${rows.length ? html`<ul class="rules">${rows}</ul>` : html`<p class="none">No rule matched; the default applied.</p>`}
-${r.decision.errors.length ? html`<ul class="rules errors">${r.decision.errors.map((e) => html`<li><code>${e.rule}</code>: ${e.message}</li>`)}</ul>` : ''}
-<p class="small">Policy <code>${r.decision.policyHash}</code>${current ? ' (in force now)' : ' — the policy has changed since; conditions are not shown from a different version'}.</p>`;
+${r.decision.errors.length ? html`<ul class="rules errors">${r.decision.errors.map((e) => html`<li>${ident(e.rule)}: ${e.message}</li>`)}</ul>` : ''}
+<p class="small">Policy <code class="digest">${r.decision.policyHash}</code>${current ? ' (in force now)' : ' — the policy has changed since; conditions are not shown from a different version'}.</p>`;
 }
 
 function approvalsView(r: RequestRecord): Html {
@@ -64,7 +64,7 @@ function approvalsView(r: RequestRecord): Html {
   const needs = r.decision.approvers.map((req, i) => {
     const who = [...req.groups.map((g) => `group ${g}`), ...req.principals].join(' or ') || 'any human';
     const left = remaining[i]?.needed ?? 0;
-    return html`<li>${req.count} of ${who} (rule <code>${req.rule}</code>): ${r.status === 'pending' ? (left === 0 ? 'met' : `${left} still needed`) : `${req.count - left} given`}</li>`;
+    return html`<li>${req.count} of ${who} (rule ${ident(req.rule)}): ${r.status === 'pending' ? (left === 0 ? 'met' : `${left} still needed`) : `${req.count - left} given`}</li>`;
   });
   const given = r.reviews.map((v) => html`<li><strong>${v.reviewer.id}</strong> ${v.verdict === 'approve' ? 'approved' : 'denied'} ${when(v.createdAt)}${v.comment ? html`: <q>${v.comment}</q>` : ''}</li>`);
   return html`${needs.length ? html`<ul>${needs}</ul>` : html`<p class="none">No approvals required.</p>`}

@@ -9,7 +9,7 @@ import { groupLabel, type DecisionChange } from '../../../core/policy/decision-d
 import type { Deps } from '../../../service/deps.ts';
 import { shadowDecisions } from '../../../service/policy-shadow.ts';
 import type { AppEnv } from '../context.ts';
-import { when } from './format.ts';
+import { scrollingTable, when } from './format.ts';
 import { consolePage } from './handlers.ts';
 import { html, type Html } from './html.ts';
 import { page } from './layout.ts';
@@ -39,14 +39,14 @@ export function shadowPageRoutes(deps: Deps): Hono<AppEnv> {
 <p>Since: ${SINCE.map((x, i) => html`${i ? ' · ' : ''}${x === since ? html`<strong>${x}</strong>` : html`<a href="/shadow?since=${x}">${x}</a>`}`)}</p>
 <section aria-labelledby="h-summary"><h2 id="h-summary">By rule</h2>
 ${s.groups.length
-  ? html`<div class="table-wrap"><table id="shadow-groups"><thead><tr><th scope="col">Rule</th><th scope="col">Change</th><th scope="col">Actions</th><th scope="col">Examples</th></tr></thead>
-<tbody>${s.groups.map((g) => html`<tr><td>${groupLabel(g, g.examples[0])}</td><td>${g.transition}</td><td>${g.count}</td><td>${g.examples.map((e, i) => html`${i ? ', ' : ''}<a href="/requests/${e.requestId}">${e.requestId}</a>`)}</td></tr>`)}</tbody></table></div>`
+  ? scrollingTable('Differences by rule table', html`<table id="shadow-groups"><thead><tr><th scope="col">Rule</th><th scope="col">Change</th><th scope="col">Actions</th><th scope="col">Examples</th></tr></thead>
+<tbody>${s.groups.map((g) => html`<tr><td>${groupLabel(g, g.examples[0])}</td><td>${g.transition}</td><td>${g.count}</td><td>${g.examples.map((e, i) => html`${i ? ', ' : ''}<a href="/requests/${e.requestId}">${e.requestId}</a>`)}</td></tr>`)}</tbody></table>`)
   : html`<p class="none" id="shadow-none">The candidate agreed with the live policy on every action since ${when(s.since)}.</p>`}
 </section>
 <section aria-labelledby="h-recent"><h2 id="h-recent">Recent differences</h2>
 ${s.recent.length
-  ? html`<div class="table-wrap"><table id="shadow-recent"><thead><tr><th scope="col">When</th><th scope="col">Request</th><th scope="col">Principal</th><th scope="col">Connection</th><th scope="col">Live</th><th scope="col">Candidate</th></tr></thead>
-<tbody>${s.recent.map((e) => html`<tr><td>${when(e.time)}</td><td><a href="/requests/${e.requestId}">${e.requestId}</a></td><td>${e.principal}</td><td>${e.connection}</td><td>${sideView(e.live)}</td><td>${sideView(e.candidate)}</td></tr>`)}</tbody></table></div>`
+  ? scrollingTable('Recent differences table', html`<table id="shadow-recent"><thead><tr><th scope="col">When</th><th scope="col">Request</th><th scope="col">Principal</th><th scope="col">Connection</th><th scope="col">Live</th><th scope="col">Candidate</th></tr></thead>
+<tbody>${s.recent.map((e) => html`<tr><td>${when(e.time)}</td><td><a href="/requests/${e.requestId}">${e.requestId}</a></td><td>${e.principal}</td><td>${e.connection}</td><td>${sideView(e.live)}</td><td>${sideView(e.candidate)}</td></tr>`)}</tbody></table>`)
   : html`<p class="none">None.</p>`}
 </section>`;
       return c.html(page({ title: 'Shadow policy', viewer: who.viewer, active: 'shadow', body }).value);

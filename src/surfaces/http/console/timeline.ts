@@ -6,7 +6,7 @@
  */
 import type { AuditEvent } from '../../../core/audit.ts';
 import { html, type Html } from './html.ts';
-import { when } from './format.ts';
+import { ident, when } from './format.ts';
 
 type Data = Record<string, unknown>;
 
@@ -58,7 +58,7 @@ function describe(e: AuditEvent): Html {
     case 'request.cancelled':
       return html`Cancelled by the requester${d['reason'] ? html`: ${str(d['reason'])}` : '.'}`;
     default:
-      return html`<code>${e.type}</code>${e.actor ? html` by ${e.actor}` : ''}`;
+      return html`${ident(e.type)}${e.actor ? html` by ${e.actor}` : ''}`;
   }
 }
 

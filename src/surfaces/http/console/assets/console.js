@@ -1,5 +1,6 @@
 // Countersign console: progressive enhancement only. Every page works without it.
-// - the inbox list and its badge follow the server-sent events of /inbox/events;
+// - the inbox list and its badge follow the server-sent events of /inbox/events: rows change in place, the
+//   keyboard focus stays where it was, and a live region says only what is new;
 // - countdowns tick;
 // - the simulator offers an example input for the chosen connection.
 'use strict';
@@ -33,6 +34,97 @@
     if (count > 0) document.title = '(' + count + ') ' + document.title;
   }
 
+  // The row element of a request, or null.
+  function rowOf(el) {
+    return el && el.closest ? el.closest('li[data-request]') : null;
+  }
+
+  function focusables(root) {
+    return Array.prototype.slice.call(root.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex]'));
+  }
+
+  function build(markup) {
+    var t = document.createElement('template');
+    // The server rendered and escaped this row exactly as it renders the page.
+    t.innerHTML = markup;
+    return t.content.firstElementChild;
+  }
+
+  // Updates the list in place by request id: new rows in, gone rows out, changed rows replaced; rows that stay
+  // are never moved or rebuilt, so the element with the keyboard focus keeps it. Returns what to announce.
+  function applyInbox(section, data) {
+    var news = [];
+    var active = document.activeElement;
+    var hadFocus = section.contains(active);
+    var focusRow = rowOf(active);
+    var focusAt = focusRow ? focusables(focusRow).indexOf(active) : -1;
+    var list = section.querySelector('ol.cards');
+    var old = list ? Array.prototype.slice.call(list.querySelectorAll(':scope > li[data-request]')) : [];
+    var wanted = {};
+    data.rows.forEach(function (r) { wanted[r.id] = r; });
+    var why = {};
+    data.gone.forEach(function (g) { why[g.id] = g.says; });
+    var existing = {};
+    old.forEach(function (li) {
+      var id = li.getAttribute('data-request');
+      if (wanted[id]) {
+        existing[id] = li;
+      } else {
+        news.push(why[id] || 'Request ' + id + ' no longer awaits your review');
+        li.remove();
+      }
+    });
+    // If the focused row left, the focus goes to the next row that stays, else the one before, else the list.
+    var fallbackId = null;
+    var at = old.indexOf(focusRow);
+    if (at >= 0 && !existing[focusRow.getAttribute('data-request')]) {
+      var stays = function (li) { return !!existing[li.getAttribute('data-request')]; };
+      var next = old.slice(at + 1).filter(stays)[0] || old.slice(0, at).filter(stays).pop();
+      if (next) fallbackId = next.getAttribute('data-request');
+    }
+    var arrivals = [];
+    if (data.rows.length === 0) {
+      if (list) section.innerHTML = data.empty;
+    } else {
+      if (!list) {
+        section.innerHTML = '';
+        list = document.createElement('ol');
+        list.className = 'cards';
+        section.appendChild(list);
+      }
+      var cursor = list.firstElementChild;
+      data.rows.forEach(function (r) {
+        var li = existing[r.id];
+        if (li && li.getAttribute('data-version') !== String(r.version)) {
+          var fresh = build(r.html);
+          list.replaceChild(fresh, li);
+          if (cursor === li) cursor = fresh;
+          if (li === focusRow) {
+            var again = focusables(fresh)[focusAt] || focusables(fresh)[0];
+            if (again) again.focus();
+          }
+          li = fresh;
+        }
+        if (!li) {
+          list.insertBefore(build(r.html), cursor);
+          arrivals.push(r.says);
+        } else if (li === cursor) {
+          cursor = cursor.nextElementSibling;
+        } else {
+          list.insertBefore(li, cursor); // only if the order changed; rows that stay keep their order
+          if (li.contains(active)) active.focus();
+        }
+      });
+    }
+    if (hadFocus && !section.contains(document.activeElement)) {
+      var rows = section.querySelectorAll('li[data-request]');
+      var target = null;
+      for (var i = 0; i < rows.length && fallbackId; i++) if (rows[i].getAttribute('data-request') === fallbackId) target = focusables(rows[i])[0];
+      (target || section).focus();
+    }
+    return arrivals.concat(news);
+  }
+
   function live() {
     var url = document.body.getAttribute('data-live');
     if (!url || !window.EventSource) return;
@@ -40,9 +132,13 @@
     source.addEventListener('inbox', function (e) {
       var data = JSON.parse(e.data);
       setCount(data.count);
-      var list = document.getElementById('inbox');
-      // The server rendered and escaped this fragment exactly as it renders the page.
-      if (list) list.innerHTML = data.html;
+      var section = document.getElementById('inbox');
+      if (section) {
+        var news = applyInbox(section, data);
+        var region = document.getElementById('inbox-news');
+        // Only what is new is announced; a countdown tick never is (no countdown is in a live region).
+        if (region && news.length) region.textContent = news.join('. ');
+      }
       tick();
       document.body.setAttribute('data-inbox-updated', String(Date.now()));
     });
