@@ -12,6 +12,7 @@ export { createLogger };
 import { builtinRules } from './config/builtin-rules.ts';
 import { coverageSubjects } from './config/coverage-subjects.ts';
 import type { Config, PolicySection } from './config/schema.ts';
+import { ruleSpecOf } from './config/rule-spec.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
 import { CountersignError } from './core/errors.ts';
@@ -90,14 +91,7 @@ export function compileSection(config: Config, section: PolicySection): Compiled
     defaultTtlSeconds: section.defaultTtl,
     rules: [
       ...builtinRules(config),
-      ...section.rules.map((r) => ({
-        id: r.id,
-        when: r.when,
-        effect: r.effect,
-        ...(r.approvers ? { approvers: r.approvers } : {}),
-        ...(r.ttl !== undefined ? { ttlSeconds: r.ttl } : {}),
-        ...(r.message !== undefined ? { message: r.message } : {}),
-      })),
+      ...section.rules.map(ruleSpecOf),
     ],
   });
 }

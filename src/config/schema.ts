@@ -161,6 +161,21 @@ const ruleSchema = z
     approvers: z.array(approverSchema).min(1).optional(),
     ttl: duration.optional(),
     message: z.string().max(1000).optional(),
+    /** Escalation ladder: while a request this rule holds is pending `after` its creation, `to` is notified and may review it. */
+    escalate: z
+      .array(
+        z.strictObject({
+          after: duration,
+          to: z
+            .strictObject({ groups: z.array(z.string().min(1)).default([]), principals: z.array(id).default([]) })
+            .refine((t) => t.groups.length + t.principals.length > 0, 'name at least one group or principal'),
+        }),
+      )
+      .min(1)
+      .max(10)
+      .optional(),
+    /** Break-glass: humans of these groups may run a request this rule holds at once, with a justification, reviewed after the fact. */
+    breakGlass: z.strictObject({ groups: z.array(z.string().min(1)).min(1) }).optional(),
     /** Where a held request of this rule is posted instead of the default places: `[{ slack: "#db-approvals" }, { teams: "db-approvals" }]`. */
     notify: z
       .array(
@@ -172,8 +187,8 @@ const ruleSchema = z
       )
       .default([]),
   })
-  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined), {
-    message: 'approvers and ttl belong to rules whose effect is approve',
+  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined && r.escalate === undefined && r.breakGlass === undefined), {
+    message: 'approvers, ttl, escalate and breakGlass belong to rules whose effect is approve',
   });
 
 /** The `policy:` section's shape, also of a candidate policy file (`policy.candidate`, `countersign policy replay`). */

@@ -9,6 +9,8 @@ import type { Decision } from './policy/decision.ts';
 import type { Principal } from './principal.ts';
 import type { ErrorCode } from './errors.ts';
 import type { Review } from './review.ts';
+import type { FiredEscalation } from './escalation.ts';
+import type { BreakGlass } from './break-glass.ts';
 
 export const REQUEST_STATUSES = [
   'pending',
@@ -92,6 +94,13 @@ export interface RequestRecord {
    * retry under it by the same principal returns this request. Absent: none.
    */
   readonly idempotencyKey?: string;
+  /**
+   * The rungs of its escalation ladder that fired, in order (core/escalation.ts): each widens the approvers of its
+   * rule, so who may review derives from what the audit log recorded. Absent: none fired.
+   */
+  readonly escalations?: readonly FiredEscalation[];
+  /** Set when a human broke the glass on it (core/break-glass.ts): who, why, and the after-the-fact review once given. */
+  readonly breakGlass?: BreakGlass;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }

@@ -14,6 +14,7 @@ import { executeApproved } from './execute.ts';
 import { expiredMutation, isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
 import { withIdentity } from './views.ts';
+import { approversOf } from '../core/escalation.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -109,7 +110,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.denied', time: at, requestId: current.id, actor: cmd.reviewer.id, data: { by: 'review', code: 'REVIEW_DENIED', message: next.error?.message ?? null } }] };
     }
-    if (quorumMet(current.decision.approvers, reviews, current, deps.identity)) {
+    if (quorumMet(approversOf(current), reviews, current, deps.identity)) {
       const next = { ...transition(current, 'approved', now), reviews };
       const approvers = countedApprovals(reviews, current, deps.identity).map((r) => r.reviewer.id);
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.approved', time: at, requestId: current.id, actor: null, data: { approvers, digest: current.digest } }] };
@@ -119,7 +120,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       result: { ok: true, request: next },
       next,
       review,
-      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(current.decision.approvers, reviews, current, deps.identity) } }],
+      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(approversOf(current), reviews, current, deps.identity) } }],
     };
   });
   deps.notifier.publish(outcome.request);

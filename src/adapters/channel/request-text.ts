@@ -9,6 +9,7 @@ import { redactInput } from '../../core/action.ts';
 import { boundedJson, cutText } from '../../core/bounded-text.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { remainingApprovals } from '../../core/review.ts';
+import { approversOf } from '../../core/escalation.ts';
 
 /** Longest input text a channel is given; each cuts it further to its own limits. */
 export const INPUT_TEXT_MAX = 32_768;
@@ -67,7 +68,7 @@ export function factsOf(r: RequestRecord): { label: string; value: string }[] {
  * approvalsNeeded(record); // ['1 from group sre']
  */
 export function approvalsNeeded(r: RequestRecord): string[] {
-  return remainingApprovals(r.decision.approvers, r.reviews, r)
+  return remainingApprovals(approversOf(r), r.reviews, r)
     .filter((x) => x.needed > 0)
     .map((x) => `${x.needed} from ${[...x.groups.map((g) => `group ${g}`), ...x.principals].join(' or ') || 'anyone'}`);
 }

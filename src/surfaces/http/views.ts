@@ -8,9 +8,10 @@ import type { Principal } from '../../core/principal.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { remainingApprovals } from '../../core/review.ts';
 import { reviewability } from '../../service/read.ts';
+import { approversOf } from '../../core/escalation.ts';
 
 export function requestView(r: RequestRecord, viewer?: Principal): Record<string, unknown> {
-  const remaining = remainingApprovals(r.decision.approvers, r.reviews, r);
+  const remaining = remainingApprovals(approversOf(r), r.reviews, r);
   return {
     id: r.id,
     status: r.status,

@@ -28,6 +28,7 @@ import type { AppEnv } from '../context.ts';
 import { countdown, requester, statusPill, tags, when } from './format.ts';
 import { consoleForm, consolePage, type Who } from './handlers.ts';
 import { html, type Html } from './html.ts';
+import { approversOf } from '../../../core/escalation.ts';
 import { factsView, inputView, RENDER_LIMIT } from './input-view.ts';
 import { csrfField, page } from './layout.ts';
 import { timeline } from './timeline.ts';
@@ -59,8 +60,8 @@ ${r.decision.errors.length ? html`<ul class="rules errors">${r.decision.errors.m
 }
 
 function approvalsView(r: RequestRecord): Html {
-  const remaining = remainingApprovals(r.decision.approvers, r.reviews, r);
-  const needs = r.decision.approvers.map((req, i) => {
+  const remaining = remainingApprovals(approversOf(r), r.reviews, r);
+  const needs = approversOf(r).map((req, i) => {
     const who = [...req.groups.map((g) => `group ${g}`), ...req.principals].join(' or ') || 'any human';
     const left = remaining[i]?.needed ?? 0;
     return html`<li>${req.count} of ${who} (rule <code>${req.rule}</code>): ${r.status === 'pending' ? (left === 0 ? 'met' : `${left} still needed`) : `${req.count - left} given`}</li>`;
