@@ -26,6 +26,7 @@ import { createLeases } from './adapters/leases/index.ts';
 import { randomIds, systemClock } from './adapters/system.ts';
 import type { Deps } from './service/deps.ts';
 import { expireDue } from './service/expire.ts';
+import { escalateDue } from './service/escalate.ts';
 import { interruptOverdue, recover, resumeApproved } from './service/recover.ts';
 import { signCheckpoint } from './service/checkpoint.ts';
 import { endExpiredSessions } from './service/session-end.ts';
@@ -220,6 +221,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       (leading) => {
         if (!leading) return;
         expireDue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'expiry sweep failed'));
+        escalateDue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'escalation sweep failed'));
         interruptOverdue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'interrupted-run sweep failed'));
         resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: e }, 'approved-request sweep failed'));
         endExpiredSessions(deps).catch((e: unknown) => deps.log.error({ err: e }, 'console session sweep failed'));

@@ -216,7 +216,11 @@ const webhookSchema = z.strictObject({
   url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL'),
   /** Standard Webhooks secret: whsec_ + base64 of at least 24 random bytes. */
   secret: z.string().regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'whsec_ followed by base64 of at least 24 random bytes'),
-  events: z.array(z.enum(['created', 'decided', 'executed'])).min(1).default(['created', 'decided', 'executed']),
+  /** `escalated` (a rung of an escalation ladder fired) and `break_glass` (someone ran a held request at once) are sent by default too. */
+  events: z
+    .array(z.enum(['created', 'decided', 'executed', 'escalated', 'break_glass']))
+    .min(1)
+    .default(['created', 'decided', 'executed', 'escalated', 'break_glass']),
 });
 
 export const channelsSchema = z

@@ -15,6 +15,8 @@ import { expiredMutation, isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
 import { withIdentity } from './views.ts';
 import { approversOf } from '../core/escalation.ts';
+import { isAfterTheFact } from '../core/break-glass.ts';
+import { afterTheFactMutation } from './break-glass.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -63,6 +65,11 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
     if (isDue(current, now)) {
       const m = expiredMutation(current, now);
       return { ...m, result: { ok: false, error: new CountersignError('REQUEST_EXPIRED', `request ${current.id} expired at ${current.expiresAt}`), request: m.result } };
+    }
+    // A break-glass request that ran is reviewed after the fact: recorded, and nothing else changes.
+    if (isAfterTheFact(current)) {
+      const m = afterTheFactMutation(deps, current, cmd);
+      return { ...m, result: { ok: true, request: m.result } };
     }
     const final = FINAL[current.status];
     if (final) throw new CountersignError(final, `request ${current.id} is ${current.status}`, { status: current.status });
