@@ -82,6 +82,10 @@ export interface RequestView {
   result: unknown;
   error: { code: ErrorCode; message: string } | null;
   reviewable?: { reviewable: boolean; why: string | null };
+  /** The escalation ladder: every rung, when it is due and when it fired (empty: none). */
+  escalation?: { key: string; rule: string; afterSeconds: number; groups: string[]; principals: string[]; dueAt: string; firedAt: string | null }[];
+  /** Set once a human broke the glass on it; `review` is its after-the-fact review (null: none yet). */
+  breakGlass?: { by: string; justification: string; at: string; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null;
   /** Only on the answer to a submission that was held: where to follow it, and its page in the console (when the gateway runs one). */
   links?: { self: string; wait: string; events: string; console?: string };
 }
@@ -312,6 +316,8 @@ export function createClient(opts: ClientOptions) {
     },
     review: async (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) =>
       ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/reviews`, r)),
+    /** Runs a held request at once on the caller's authority (a break-glass group's human), with a required justification. */
+    breakGlass: async (id: string, justification: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/break-glass`, { justification })),
     cancel: async (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/cancel`, reason ? { reason } : {})),
     simulate: (s: { connection: string; input: unknown; principal?: string; reason?: string }) =>
       ok(call<{ effect: string; rules: string[]; message: string | null; facts: unknown; approvers: unknown[] }>('POST', '/v1/policy/simulate', s)),
