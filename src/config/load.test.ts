@@ -98,6 +98,9 @@ policy:
     ]);
     expect(c.policy.rules[0]!.breakGlass).toEqual({ groups: ['oncall'] });
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: approve, escalate: [{ after: 15m, to: {} }] }] }')).toContain('name at least one group or principal');
+    expect(problems('principals: [{ id: bot, kind: agent }]\npolicy: { rules: [{ id: r, when: "true", effect: approve, escalate: [{ after: 15m, to: { principals: [bot] } }] }] }')).toContain(
+      'policy.rules[0].escalate[0].to.principals[0]: bot is not a configured human principal',
+    );
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: approve, breakGlass: { groups: [] } }] }')).toContain('breakGlass.groups');
   });
 

@@ -116,6 +116,13 @@ function crossCheck(config: Config): string[] {
         if (!p || p.kind !== 'human') problems.push(`policy.rules[${i}].approvers[${j}].principals[${k}]: ${pid} is not a configured human principal`);
       });
     });
+    // A rung's principals become reviewers: humans only, as approvers are.
+    r.escalate?.forEach((e, j) => {
+      e.to.principals.forEach((pid, k) => {
+        const p = principals.get(pid);
+        if (!p || p.kind !== 'human') problems.push(`policy.rules[${i}].escalate[${j}].to.principals[${k}]: ${pid} is not a configured human principal`);
+      });
+    });
   });
   return problems;
 }
