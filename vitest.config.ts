@@ -34,6 +34,9 @@ export const POSTGRES_FILES = [
   'test/e2e/policy-replay.test.ts',
   // Who sees which request: lists read on past rows one may not see, by the store's cursor.
   'test/e2e/roles.test.ts',
+  // Safety nets: the escalation sweep under its lease, break-glass claims, on either store.
+  'test/e2e/escalation.test.ts',
+  'test/e2e/break-glass.test.ts',
 ];
 
 /**
