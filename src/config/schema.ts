@@ -8,22 +8,10 @@ import { ROLES } from '../core/roles.ts';
 import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
+import { duration, id } from './primitives.ts';
+import { breakGlassSchema, escalateSchema } from './safety-nets-schema.ts';
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:\/-]{0,199}$/, 'an id of letters, digits and . _ @ : / -');
-
-/** `90`, `90s`, `15m`, `1h`, `7d` → seconds. */
-export const duration = z.union([
-  z.number().int().positive(),
-  z
-    .string()
-    .regex(/^\d+(s|m|h|d)?$/, 'a duration such as 90s, 15m, 1h or 7d')
-    .transform((s) => {
-      const n = Number.parseInt(s, 10);
-      const unit = s.replace(/^\d+/, '') || 's';
-      return n * { s: 1, m: 60, h: 3600, d: 86_400 }[unit as 's' | 'm' | 'h' | 'd'];
-    })
-    .refine((n) => n > 0, 'a positive duration'),
-]);
+export { duration };
 
 const apiKeyHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 lower-case hex digits> (see `countersign keys create`)');
 
@@ -161,21 +149,8 @@ const ruleSchema = z
     approvers: z.array(approverSchema).min(1).optional(),
     ttl: duration.optional(),
     message: z.string().max(1000).optional(),
-    /** Escalation ladder: while a request this rule holds is pending `after` its creation, `to` is notified and may review it. */
-    escalate: z
-      .array(
-        z.strictObject({
-          after: duration,
-          to: z
-            .strictObject({ groups: z.array(z.string().min(1)).default([]), principals: z.array(id).default([]) })
-            .refine((t) => t.groups.length + t.principals.length > 0, 'name at least one group or principal'),
-        }),
-      )
-      .min(1)
-      .max(10)
-      .optional(),
-    /** Break-glass: humans of these groups may run a request this rule holds at once, with a justification, reviewed after the fact. */
-    breakGlass: z.strictObject({ groups: z.array(z.string().min(1)).min(1) }).optional(),
+    escalate: escalateSchema.optional(),
+    breakGlass: breakGlassSchema.optional(),
     /** Where a held request of this rule is posted instead of the default places: `[{ slack: "#db-approvals" }, { teams: "db-approvals" }]`. */
     notify: z
       .array(

@@ -39,8 +39,7 @@ export type ErrorCode =
   | 'CSRF_REJECTED'
   | 'SELF_APPROVAL_FORBIDDEN'
   | 'NOT_AN_APPROVER'
-  | 'BREAK_GLASS_NOT_ALLOWED'
-  | 'JUSTIFICATION_REQUIRED'
+  | 'BREAK_GLASS_NOT_ALLOWED' | 'JUSTIFICATION_REQUIRED'
   | 'ALREADY_REVIEWED'
   | 'CONFIRMATION_REQUIRED'
   | 'REVIEW_DENIED'
@@ -82,9 +81,7 @@ export interface RequestView {
   result: unknown;
   error: { code: ErrorCode; message: string } | null;
   reviewable?: { reviewable: boolean; why: string | null };
-  /** The escalation ladder: every rung, when it is due and when it fired (empty: none). */
-  escalation?: { key: string; rule: string; afterSeconds: number; groups: string[]; principals: string[]; dueAt: string; firedAt: string | null }[];
-  /** Set once a human broke the glass on it; `review` is its after-the-fact review (null: none yet). */
+  escalation?: { key: string; rule: string; afterSeconds: number; groups: string[]; principals: string[]; dueAt: string; firedAt: string | null }[]; // README, "Safety nets"
   breakGlass?: { by: string; justification: string; at: string; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null;
   /** Only on the answer to a submission that was held: where to follow it, and its page in the console (when the gateway runs one). */
   links?: { self: string; wait: string; events: string; console?: string };
@@ -314,9 +311,7 @@ export function createClient(opts: ClientOptions) {
       if (o.limit) q.set('limit', String(o.limit));
       return (await ok(call<{ requests: RequestView[] }>('GET', `/v1/requests?${q}`))).requests;
     },
-    review: async (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) =>
-      ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/reviews`, r)),
-    /** Runs a held request at once on the caller's authority (a break-glass group's human), with a required justification. */
+    review: async (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/reviews`, r)),
     breakGlass: async (id: string, justification: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/break-glass`, { justification })),
     cancel: async (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/cancel`, reason ? { reason } : {})),
     simulate: (s: { connection: string; input: unknown; principal?: string; reason?: string }) =>
