@@ -116,3 +116,16 @@ export function safetyNetLines(r: RequestRecord): string[] {
   }
   return lines;
 }
+
+/**
+ * What an escalation or a break-glass says beside the card: who is now asked, or who ran it and why. Plain text.
+ *
+ * @example
+ * announcementText(record, 'request.escalated'); // 'Escalated: still waiting for approval; now asking group oncall.'
+ */
+export function announcementText(r: RequestRecord, event: string): string {
+  const bg = r.breakGlass;
+  if (event === 'request.break_glass' && bg) return `Break-glass: ${bg.by} ran this request without its approvals. It needs an after-the-fact review. Justification: ${bg.justification}`;
+  const rung = r.escalations?.at(-1);
+  return `Escalated: still waiting for approval; now asking ${rung ? who(rung.groups, rung.principals) : 'the next rung'}.`;
+}
