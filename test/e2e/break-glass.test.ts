@@ -23,13 +23,17 @@ const principals = [
 let slack: FakeSlack;
 let upstream: Upstream;
 let gw: TestGateway;
+let receiver: Upstream;
 
 beforeAll(async () => {
   slack = await startFakeSlack();
   upstream = await startUpstream(() => ({ status: 200, body: { restarted: true } }));
+  receiver = await startUpstream(() => ({ status: 204 }));
   gw = await startTestGateway(
     `channels:
 ${slack.channelYaml()}
+  webhooks:
+    - { name: ops, url: "${receiver.url}/hooks", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }
 connections:
   - { name: ops, kind: http, url: "${upstream.url}" }
 policy:
@@ -48,6 +52,7 @@ policy:
 afterAll(async () => {
   await gw?.stop();
   await upstream?.close();
+  await receiver?.close();
   await slack?.close();
 });
 
@@ -105,6 +110,9 @@ it('runs at once for a member, exactly once under a race, alerts Slack, and wait
   // Every channel hears of it: Slack in the request's thread, with the justification.
   const alert = await slack.waitFor('chat.postMessage', (c) => typeof c.body['thread_ts'] === 'string' && String(c.body['text']).includes('Break-glass'), 10_000);
   expect(JSON.stringify(alert.body['blocks'])).toContain('Justification:');
+  // And signed webhooks, by default.
+  const hook = await eventually(async () => receiver.calls.map((c) => JSON.parse(c.body) as { type: string; data: Record<string, unknown> }).find((b) => b.type === 'request.break_glass' && b.data['requestId'] === id));
+  expect(hook.data).toMatchObject({ event: 'request.break_glass', actor: by, data: { by, justification: expect.any(String) } });
 
   const report = async () => (await gw.as('gina', `/v1/evidence/report?from=${new Date(Date.now() - 3600_000).toISOString()}&to=${new Date(Date.now() + 3600_000).toISOString()}&framework=soc2`)).body;
   const unreviewed = await report();
