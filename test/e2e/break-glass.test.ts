@@ -118,6 +118,10 @@ it('runs at once for a member, exactly once under a race, alerts Slack, and wait
   const unreviewed = await report();
   expect(unreviewed.breakGlass).toEqual([expect.objectContaining({ id, by, outcome: 'succeeded', review: null })]);
   expect(unreviewed.summary.breakGlassUnreviewed).toBe(1);
+  const page = await fetch(`${gw.url}/v1/evidence/report?from=${encodeURIComponent(unreviewed.period.from)}&to=${encodeURIComponent(unreviewed.period.to)}&framework=soc2&format=html`, { headers: { authorization: `Bearer ${gw.keys['gina']}` } });
+  const html = await page.text();
+  expect(html).toContain('1 break-glass run(s) without an after-the-fact review');
+  expect(html).toMatch(new RegExp(`<tr><td><code>${id}</code></td>[^\\n]*?<strong>not reviewed yet</strong></td></tr>`));
 
   // Not the one who broke the glass, not the requester side.
   const selfReview = await gw.as(by, `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'fine by me' } });
