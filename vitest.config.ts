@@ -36,6 +36,9 @@ export const POSTGRES_FILES = [
   'test/e2e/roles.test.ts',
   // A preview is written to a held request after submit answered: a change of its own, with its audit event.
   'test/e2e/impact-preview.test.ts',
+  // Safety nets: the escalation sweep under its lease, break-glass claims, on either store.
+  'test/e2e/escalation.test.ts',
+  'test/e2e/break-glass.test.ts',
 ];
 
 /**

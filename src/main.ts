@@ -12,6 +12,7 @@ export { createLogger };
 import { builtinRules } from './config/builtin-rules.ts';
 import { coverageSubjects } from './config/coverage-subjects.ts';
 import type { Config, PolicySection } from './config/schema.ts';
+import { ruleSpecOf } from './config/rule-spec.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
 import { CountersignError } from './core/errors.ts';
@@ -25,6 +26,7 @@ import { createLeases } from './adapters/leases/index.ts';
 import { randomIds, systemClock } from './adapters/system.ts';
 import type { Deps } from './service/deps.ts';
 import { expireDue } from './service/expire.ts';
+import { escalateDue } from './service/escalate.ts';
 import { interruptOverdue, recover, resumeApproved } from './service/recover.ts';
 import { signCheckpoint } from './service/checkpoint.ts';
 import { endExpiredSessions } from './service/session-end.ts';
@@ -90,14 +92,7 @@ export function compileSection(config: Config, section: PolicySection): Compiled
     defaultTtlSeconds: section.defaultTtl,
     rules: [
       ...builtinRules(config),
-      ...section.rules.map((r) => ({
-        id: r.id,
-        when: r.when,
-        effect: r.effect,
-        ...(r.approvers ? { approvers: r.approvers } : {}),
-        ...(r.ttl !== undefined ? { ttlSeconds: r.ttl } : {}),
-        ...(r.message !== undefined ? { message: r.message } : {}),
-      })),
+      ...section.rules.map(ruleSpecOf),
     ],
   });
 }
@@ -226,6 +221,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
       (leading) => {
         if (!leading) return;
         expireDue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'expiry sweep failed'));
+        escalateDue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'escalation sweep failed'));
         interruptOverdue(deps).catch((e: unknown) => deps.log.error({ err: e }, 'interrupted-run sweep failed'));
         resumeApproved(deps, 5000).catch((e: unknown) => deps.log.error({ err: e }, 'approved-request sweep failed'));
         endExpiredSessions(deps).catch((e: unknown) => deps.log.error({ err: e }, 'console session sweep failed'));

@@ -118,6 +118,13 @@ export function requestDetails(r: RequestView): string {
     `  rules       ${r.decision.rules.join(', ') || '(none matched: default)'} → ${r.decision.effect}${r.decision.message ? ` — ${r.decision.message}` : ''}`,
     ...(r.status === 'pending' ? [`  approvals   ${remaining ? `still needed: ${remaining}` : 'none needed'}`] : []),
     `  reviews     ${r.reviews.map((v) => `${v.verdict} by ${v.reviewer} at ${v.at}${v.comment ? ` ("${v.comment}")` : ''}`).join('\n              ') || '—'}`,
+    ...(r.escalation ?? []).map((x, i) => `${i === 0 ? '  escalation  ' : '              '}after ${x.afterSeconds}s to ${[...x.groups.map((g) => `group ${g}`), ...x.principals].join(', ')}: ${x.firedAt ? `fired ${x.firedAt}` : `due ${x.dueAt}`}`),
+    ...(r.breakGlass
+      ? [
+          `  break-glass by ${r.breakGlass.by} at ${r.breakGlass.at}: ${agentLines(r.breakGlass.justification, 14)}`,
+          `  reviewed    ${r.breakGlass.review ? `${r.breakGlass.review.verdict} by ${r.breakGlass.review.by} at ${r.breakGlass.review.at}` : 'not yet (it needs an after-the-fact review)'}`,
+        ]
+      : []),
     `  digest      ${r.digest}`,
     `  policy      ${r.decision.policyHash}`,
     ...(r.error ? [`  error       ${r.error.code}: ${agentLines(cutText(r.error.message, 4000).text, 14)}`] : []),

@@ -1,4 +1,4 @@
-/** `countersign requests list|show|approve|deny`: the reviewer's side, over the REST API. */
+/** `countersign requests list|show|approve|deny|break-glass`: the reviewer's side, over the REST API. */
 import { createClient, type RequestStatus, type RequestView } from '../surfaces/sdk/client.ts';
 import { requestDetails, requestLine, safe } from './output.ts';
 import { bearerFor } from './credentials.ts';
@@ -49,4 +49,11 @@ export async function reviewCommand(verdict: 'approve' | 'deny', id: string, o: 
     const more = r.status === 'pending' ? `\n${r.approvals.needed} more approval(s) needed.` : r.status === 'approved' || r.status === 'executing' ? `\nThe gateway is running it; follow with: countersign requests show ${r.id}` : '';
     return head + more;
   });
+}
+
+/** Runs a held request at once on the caller's own authority; the justification is required (JUSTIFICATION_REQUIRED). */
+export async function breakGlassCommand(id: string, o: RemoteOptions & { message?: string }): Promise<void> {
+  if (!o.message?.trim()) throw new UsageError('a break-glass needs a justification: -m "why this cannot wait"');
+  const r = await client(o).breakGlass(id, o.message);
+  print(o, r, () => safe(`Broke the glass on ${r.id} (${r.action.connection}: ${r.action.operation}). Status now: ${r.status}. It now needs a review after the fact by another human.`));
 }

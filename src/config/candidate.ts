@@ -9,6 +9,7 @@ import { parseDocument } from 'yaml';
 import { CountersignError, isCountersignError } from '../core/errors.ts';
 import { compilePolicy } from '../core/policy/compile.ts';
 import { policySectionSchema, type PolicySection } from './schema.ts';
+import { ruleSpecOf } from './rule-spec.ts';
 
 function pathOf(parts: readonly PropertyKey[]): string {
   return parts.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(top level)';
@@ -32,7 +33,7 @@ export function checkPolicySection(text: string, humans: ReadonlySet<string>): {
     ),
   );
   try {
-    compilePolicy({ default: parsed.data.default, defaultTtlSeconds: parsed.data.defaultTtl, rules: parsed.data.rules });
+    compilePolicy({ default: parsed.data.default, defaultTtlSeconds: parsed.data.defaultTtl, rules: parsed.data.rules.map(ruleSpecOf) });
   } catch (e) {
     if (!isCountersignError(e, 'CONFIG_INVALID')) throw e;
     // The compiler names rules as the config's `policy.rules[i]`; in this file they are `rules[i]`.

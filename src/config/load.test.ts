@@ -83,7 +83,25 @@ policy:
     expect(problems('principals: [{ id: ann@example.com, kind: human }, { id: b, kind: human, email: Ann@example.com }]')).toContain('one email is one human');
     expect(problems('principals: [{ id: bot, kind: agent, actsFor: alcie }]')).toContain('alcie is not a configured human principal');
     expect(problems(`principals: [{ id: a, kind: human, apiKeys: ["${HASH}"] }, { id: b, kind: human, apiKeys: ["${HASH}"] }]`)).toContain('already used');
-    expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers and ttl belong to rules whose effect is approve');
+    expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate and breakGlass belong to rules whose effect is approve');
+  });
+
+  it('reads an escalation ladder with durations and break-glass groups, and refuses a rung that names nobody', () => {
+    const c = parseConfig(
+      'principals: [{ id: mona, kind: human }]\npolicy: { rules: [{ id: r, when: "true", effect: approve, escalate: [{ after: 15m, to: { groups: [oncall] } }, { after: 1h, to: { principals: [mona] } }], breakGlass: { groups: [oncall] } }] }',
+      'countersign.yaml',
+      {},
+    );
+    expect(c.policy.rules[0]!.escalate).toEqual([
+      { after: 900, to: { groups: ['oncall'], principals: [] } },
+      { after: 3600, to: { groups: [], principals: ['mona'] } },
+    ]);
+    expect(c.policy.rules[0]!.breakGlass).toEqual({ groups: ['oncall'] });
+    expect(problems('policy: { rules: [{ id: r, when: "true", effect: approve, escalate: [{ after: 15m, to: {} }] }] }')).toContain('name at least one group or principal');
+    expect(problems('principals: [{ id: bot, kind: agent }]\npolicy: { rules: [{ id: r, when: "true", effect: approve, escalate: [{ after: 15m, to: { principals: [bot] } }] }] }')).toContain(
+      'policy.rules[0].escalate[0].to.principals[0]: bot is not a configured human principal',
+    );
+    expect(problems('policy: { rules: [{ id: r, when: "true", effect: approve, breakGlass: { groups: [] } }] }')).toContain('breakGlass.groups');
   });
 
   it('takes readOnlyFunctions only schema-qualified, as facts.sql.functions names them', () => {

@@ -12,6 +12,7 @@ import { emailKey } from '../core/human-identity.ts';
 import { compilePolicy } from '../core/policy/compile.ts';
 import { readPolicyFile } from './candidate.ts';
 import { configSchema, type Config } from './schema.ts';
+import { ruleSpecOf } from './rule-spec.ts';
 
 function fail(file: string, problems: string[]): never {
   throw new CountersignError('CONFIG_INVALID', `${file}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
@@ -115,6 +116,13 @@ function crossCheck(config: Config): string[] {
         if (!p || p.kind !== 'human') problems.push(`policy.rules[${i}].approvers[${j}].principals[${k}]: ${pid} is not a configured human principal`);
       });
     });
+    // A rung's principals become reviewers: humans only, as approvers are.
+    r.escalate?.forEach((e, j) => {
+      e.to.principals.forEach((pid, k) => {
+        const p = principals.get(pid);
+        if (!p || p.kind !== 'human') problems.push(`policy.rules[${i}].escalate[${j}].to.principals[${k}]: ${pid} is not a configured human principal`);
+      });
+    });
   });
   return problems;
 }
@@ -159,7 +167,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const cross = crossCheck(result.data);
   try {
     // Conditions are compiled here only to fail the load with the file's name; main compiles the policy it runs.
-    compilePolicy({ default: result.data.policy.default, defaultTtlSeconds: result.data.policy.defaultTtl, rules: result.data.policy.rules });
+    compilePolicy({ default: result.data.policy.default, defaultTtlSeconds: result.data.policy.defaultTtl, rules: result.data.policy.rules.map(ruleSpecOf) });
   } catch (e) {
     if (!isCountersignError(e, 'CONFIG_INVALID')) throw e;
     // Every problem at once: the references' and every rule's.

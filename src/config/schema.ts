@@ -8,22 +8,10 @@ import { ROLES } from '../core/roles.ts';
 import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
+import { duration, id } from './primitives.ts';
+import { breakGlassSchema, escalateSchema } from './safety-nets-schema.ts';
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:\/-]{0,199}$/, 'an id of letters, digits and . _ @ : / -');
-
-/** `90`, `90s`, `15m`, `1h`, `7d` → seconds. */
-export const duration = z.union([
-  z.number().int().positive(),
-  z
-    .string()
-    .regex(/^\d+(s|m|h|d)?$/, 'a duration such as 90s, 15m, 1h or 7d')
-    .transform((s) => {
-      const n = Number.parseInt(s, 10);
-      const unit = s.replace(/^\d+/, '') || 's';
-      return n * { s: 1, m: 60, h: 3600, d: 86_400 }[unit as 's' | 'm' | 'h' | 'd'];
-    })
-    .refine((n) => n > 0, 'a positive duration'),
-]);
+export { duration };
 
 const apiKeyHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 lower-case hex digits> (see `countersign keys create`)');
 
@@ -165,6 +153,8 @@ const ruleSchema = z
     approvers: z.array(approverSchema).min(1).optional(),
     ttl: duration.optional(),
     message: z.string().max(1000).optional(),
+    escalate: escalateSchema.optional(),
+    breakGlass: breakGlassSchema.optional(),
     /** Where a held request of this rule is posted instead of the default places: `[{ slack: "#db-approvals" }, { teams: "db-approvals" }]`. */
     notify: z
       .array(
@@ -176,8 +166,8 @@ const ruleSchema = z
       )
       .default([]),
   })
-  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined), {
-    message: 'approvers and ttl belong to rules whose effect is approve',
+  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined && r.escalate === undefined && r.breakGlass === undefined), {
+    message: 'approvers, ttl, escalate and breakGlass belong to rules whose effect is approve',
   });
 
 /** The `policy:` section's shape, also of a candidate policy file (`policy.candidate`, `countersign policy replay`). */
@@ -205,7 +195,11 @@ const webhookSchema = z.strictObject({
   url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL'),
   /** Standard Webhooks secret: whsec_ + base64 of at least 24 random bytes. */
   secret: z.string().regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'whsec_ followed by base64 of at least 24 random bytes'),
-  events: z.array(z.enum(['created', 'previewed', 'decided', 'executed'])).min(1).default(['created', 'previewed', 'decided', 'executed']),
+  /** `escalated` (a rung of an escalation ladder fired) and `break_glass` (someone ran a held request at once) are sent by default too. */
+  events: z
+    .array(z.enum(['created', 'previewed', 'decided', 'executed', 'escalated', 'break_glass']))
+    .min(1)
+    .default(['created', 'previewed', 'decided', 'executed', 'escalated', 'break_glass']),
 });
 
 export const channelsSchema = z

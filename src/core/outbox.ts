@@ -61,9 +61,11 @@ export const EVENT_KINDS = {
   created: ['request.submitted'],
   held: ['request.held'],
   previewed: ['request.previewed'],
-  reviewed: ['review.recorded'],
+  reviewed: ['review.recorded', 'review.after_the_fact'],
   decided: ['request.approved', 'request.denied', 'request.expired', 'request.cancelled', 'request.requeued'],
   executed: ['request.succeeded', 'request.failed'],
+  escalated: ['request.escalated'],
+  break_glass: ['request.break_glass'],
 } as const satisfies Record<string, readonly string[]>;
 
 export type EventKind = keyof typeof EVENT_KINDS;

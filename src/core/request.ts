@@ -10,6 +10,8 @@ import type { Principal } from './principal.ts';
 import type { RequestPreview } from './preview.ts';
 import type { ErrorCode } from './errors.ts';
 import type { Review } from './review.ts';
+import type { FiredEscalation } from './escalation.ts';
+import type { BreakGlass } from './break-glass.ts';
 
 export const REQUEST_STATUSES = [
   'pending',
@@ -98,6 +100,13 @@ export interface RequestRecord {
    * Shown to reviewers, never to the requesting side (counts of rows an agent could not read would answer it).
    */
   readonly preview?: RequestPreview;
+  /**
+   * The rungs of its escalation ladder that fired, in order (core/escalation.ts): each widens the approvers of its
+   * rule, so who may review derives from what the audit log recorded. Absent: none fired.
+   */
+  readonly escalations?: readonly FiredEscalation[];
+  /** Set when a human broke the glass on it (core/break-glass.ts): who, why, and the after-the-fact review once given. */
+  readonly breakGlass?: BreakGlass;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }

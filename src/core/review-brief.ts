@@ -15,6 +15,7 @@ import { isProdConnection } from './policy/coverage-classes.ts';
 import type { RequestRecord } from './request.ts';
 import { flatText } from './visible-text.ts';
 import { quorumMet, remainingApprovals, type Review } from './review.ts';
+import { approversOf } from './escalation.ts';
 
 export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'prod' | 'PII' | 'irreversible';
 
@@ -189,7 +190,7 @@ export interface ApprovalStep {
  * approvalStep(r, alice); // { completes: false, nth: 1, of: 2 }
  */
 export function approvalStep(r: Pick<RequestRecord, 'id' | 'decision' | 'reviews' | 'principal' | 'digest'>, reviewer?: { id: string; groups: readonly string[] }): ApprovalStep {
-  const remaining = remainingApprovals(r.decision.approvers, r.reviews, r).filter((x) => x.needed > 0);
+  const remaining = remainingApprovals(approversOf(r), r.reviews, r).filter((x) => x.needed > 0);
   const given = new Set(r.reviews.filter((v) => v.verdict === 'approve').map((v) => v.reviewer.id)).size;
   const most = remaining.reduce((m, x) => Math.max(m, x.needed), 0);
   // Every requirement's count added up: exact unless one human fills two requirements, and then this approval may complete it (and says so).
@@ -197,7 +198,7 @@ export function approvalStep(r: Pick<RequestRecord, 'id' | 'decision' | 'reviews
   const counted = { nth: given + 1, of: given + Math.max(1, total) };
   if (reviewer) {
     const mine: Review = { requestId: r.id, reviewer: { id: reviewer.id, kind: 'human', groups: [...reviewer.groups] }, verdict: 'approve', comment: '', digest: r.digest, createdAt: '' };
-    return { completes: quorumMet(r.decision.approvers, [...r.reviews, mine], r), ...counted };
+    return { completes: quorumMet(approversOf(r), [...r.reviews, mine], r), ...counted };
   }
   return { completes: most <= 1, ...counted };
 }

@@ -11,6 +11,7 @@ import { canonicalHuman, emailKey, humanKey, sameIdentity, type HumanDirectory, 
 import { canonicalIdentity } from './principal.ts';
 import type { Principal } from './principal.ts';
 import type { ApproverRequirement } from './policy/decision.ts';
+import { approversOf } from './escalation.ts';
 import type { RequestRecord } from './request.ts';
 
 export type Verdict = 'approve' | 'deny';
@@ -134,8 +135,9 @@ export function assertMayReview(request: RequestRecord, reviewer: Principal, dir
   }
   // Eligible as the configuration in force sees them (see currentReviewer), as their approval will be counted.
   const eligible = dir ? currentReviewer(reviewerRecord(reviewer), dir) : reviewer;
-  if (!eligible || !request.decision.approvers.some((r) => fills(r, eligible))) {
-    const needed = request.decision.approvers.flatMap((r) => [...r.groups.map((g) => `group ${g}`), ...r.principals]);
+  const requirements = approversOf(request);
+  if (!eligible || !requirements.some((r) => fills(r, eligible))) {
+    const needed = requirements.flatMap((r) => [...r.groups.map((g) => `group ${g}`), ...r.principals]);
     throw new CountersignError('NOT_AN_APPROVER', `${reviewer.id} is not an approver here; needed: ${needed.join(', ')}`);
   }
   if (request.reviews.some((r) => sameIdentity(r.reviewer, who))) {

@@ -8,6 +8,7 @@
  * quorum compare them (core/review.ts), so one person under two credentials
  * sees the same requests, and nobody sees more by naming themselves otherwise.
  */
+import { approversOf } from './escalation.ts';
 import type { HumanDirectory } from './human-identity.ts';
 import { sameIdentity } from './human-identity.ts';
 import type { Principal } from './principal.ts';
@@ -29,5 +30,7 @@ export function maySeeRequest(viewer: Principal, roles: readonly Role[], r: Requ
   if (r.reviews.some((v) => sameIdentity(v.reviewer, who))) return true;
   // Eligible as their approval would be counted now: configured groups as configured, token groups as the token granted.
   const eligible = currentReviewer(reviewerRecord(viewer), dir);
-  return eligible !== undefined && r.decision.approvers.some((req) => fills(req, eligible));
+  if (eligible === undefined) return false;
+  // So are the humans who may break the glass on it.
+  return approversOf(r).some((req) => fills(req, eligible)) || (r.decision.breakGlass ?? []).some((g) => eligible.groups.includes(g));
 }

@@ -13,6 +13,7 @@ import { decideTraced } from './decide.ts';
 import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
 import { expiredMutation, isDue } from './expire.ts';
+import { widened } from '../core/escalation.ts';
 
 /** Grace beyond a connection's own time bound before a claim is presumed dead. */
 export const RUN_GRACE_MS = 30_000;
@@ -86,7 +87,8 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
         decision: decisionView(decision),
       });
     }
-    if (decision.effect === 'approve' && !quorumMet(decision.approvers, current.reviews, current, deps.identity)) {
+    // A break-glass stands in for the approvals (the policy still gets its say: a deny above stops it).
+    if (decision.effect === 'approve' && !current.breakGlass && !quorumMet(widened(decision.approvers, current.escalations), current.reviews, current, deps.identity)) {
       // The policy tightened after approval: the reviews given so far stand, more are needed.
       const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
       const next = transition(current, 'pending', now, { decision, expiresAt });
@@ -99,7 +101,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
             time: at,
             requestId: id,
             actor: null,
-            data: { decision: decisionView(decision), remaining: remainingApprovals(decision.approvers, current.reviews, current, deps.identity), expiresAt },
+            data: { decision: decisionView(decision), remaining: remainingApprovals(widened(decision.approvers, current.escalations), current.reviews, current, deps.identity), expiresAt },
           },
         ],
       };
@@ -108,7 +110,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     return {
       result: { claimed: true, request: next },
       next,
-      audit: [{ type: 'request.executing', time: at, requestId: id, actor: null, data: { by: 'approval', policyHash: decision.policyHash, rules: decision.rules } }],
+      audit: [{ type: 'request.executing', time: at, requestId: id, actor: null, data: { by: current.breakGlass ? 'break-glass' : 'approval', policyHash: decision.policyHash, rules: decision.rules } }],
     };
   });
   deps.notifier.publish(claim.request);

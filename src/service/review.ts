@@ -14,6 +14,9 @@ import { executeApproved } from './execute.ts';
 import { expiredMutation, isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
 import { withIdentity } from './views.ts';
+import { approversOf } from '../core/escalation.ts';
+import { isAfterTheFact } from '../core/break-glass.ts';
+import { afterTheFactMutation } from './break-glass.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -63,6 +66,11 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       const m = expiredMutation(current, now);
       return { ...m, result: { ok: false, error: new CountersignError('REQUEST_EXPIRED', `request ${current.id} expired at ${current.expiresAt}`), request: m.result } };
     }
+    // A break-glass request that ran is reviewed after the fact: recorded, and nothing else changes.
+    if (isAfterTheFact(current)) {
+      const m = afterTheFactMutation(deps, current, cmd);
+      return { ...m, result: { ok: true, request: m.result } };
+    }
     const final = FINAL[current.status];
     if (final) throw new CountersignError(final, `request ${current.id} is ${current.status}`, { status: current.status });
     // A review the rules refuse is kept as evidence (a repeated vote is not: it is a second click, not an attempt).
@@ -109,7 +117,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.denied', time: at, requestId: current.id, actor: cmd.reviewer.id, data: { by: 'review', code: 'REVIEW_DENIED', message: next.error?.message ?? null } }] };
     }
-    if (quorumMet(current.decision.approvers, reviews, current, deps.identity)) {
+    if (quorumMet(approversOf(current), reviews, current, deps.identity)) {
       const next = { ...transition(current, 'approved', now), reviews };
       const approvers = countedApprovals(reviews, current, deps.identity).map((r) => r.reviewer.id);
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.approved', time: at, requestId: current.id, actor: null, data: { approvers, digest: current.digest } }] };
@@ -119,7 +127,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       result: { ok: true, request: next },
       next,
       review,
-      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(current.decision.approvers, reviews, current, deps.identity) } }],
+      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(approversOf(current), reviews, current, deps.identity) } }],
     };
   });
   deps.notifier.publish(outcome.request);

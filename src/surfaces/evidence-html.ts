@@ -31,6 +31,7 @@ export function esc(value: unknown): string {
 const SECTION_TITLES: Readonly<Record<SectionId, string>> = {
   'privileged-actions': 'Privileged actions',
   'separation-of-duties': 'Separation of duties',
+  'break-glass': 'Break-glass runs',
   denied: 'Denied requests',
   expired: 'Expired and cancelled requests',
   'policy-changes': 'Policy changes',
@@ -167,6 +168,7 @@ export function renderEvidenceHtml(r: EvidenceReport): string {
   const findings = [
     ...(sod.selfApprovals > 0 ? [`${sod.selfApprovals} self-approval(s) recorded: ${sod.selfApprovalRequests.join(', ')}`] : []),
     ...(sod.nonHumanApprovals > 0 ? [`${sod.nonHumanApprovals} approval(s) recorded for a non-human principal`] : []),
+    ...(s.breakGlassUnreviewed > 0 ? [`${s.breakGlassUnreviewed} break-glass run(s) without an after-the-fact review`] : []),
     ...(c.firstSeq !== null && !c.covered ? ['No signed checkpoint covers the last event of the period yet.'] : []),
   ];
   const summary = `<section id="summary"><h2>Summary</h2><div class="stats">${[
@@ -181,6 +183,8 @@ export function renderEvidenceHtml(r: EvidenceReport): string {
     stat('expired', s.expired),
     stat('cancelled', s.cancelled),
     stat('policy changes', s.policyChanges),
+    stat('break-glass runs', s.breakGlass),
+    stat('break-glass not reviewed', s.breakGlassUnreviewed, s.breakGlassUnreviewed > 0),
     stat('routine reads (not listed)', s.routineReads),
   ].join('')}</div>${findings.map((f) => `<p class="warn">${esc(f)}</p>`).join('')}</section>`;
   const controls = `<section id="controls"><h2>Control mapping</h2>${table(
@@ -205,6 +209,18 @@ export function renderEvidenceHtml(r: EvidenceReport): string {
       ],
       '',
     ) + table(['Approver', 'Requests approved'], sod.approvers.map((a) => [esc(a.id), esc(a.approvals)]), 'No approvals in the period.');
+  const breakGlassBody = table(
+    ['Request', 'At', 'By', 'Justification', 'Outcome', 'After-the-fact review'],
+    r.breakGlass.map((b) => [
+      `<code>${esc(b.id)}</code>`,
+      esc(b.at),
+      esc(b.by ?? '?'),
+      esc(b.justification),
+      esc(b.outcome),
+      b.review ? `${esc(b.review.verdict === 'approve' ? 'warranted' : 'not warranted')} by ${esc(b.review.by ?? '?')} at ${esc(b.review.at)}${b.review.comment ? `: ${esc(b.review.comment)}` : ''}` : '<strong>not reviewed yet</strong>',
+    ]),
+    'Nobody broke the glass in the period.',
+  );
   const d = r.denied;
   const deniedBody =
     `<h3>By policy (${d.byPolicy.length})</h3>${table(REFUSED_HEADERS, refusedRows(d.byPolicy, (e) => e.outcomeAt), 'None.')}` +
@@ -239,6 +255,7 @@ ${summary}
 ${controls}
 ${section('privileged-actions', table(ACTION_HEADERS, actionRows(r.actions), 'No privileged actions in the period.'))}
 ${section('separation-of-duties', sodBody, 'Counted from the review events themselves, not assumed from what the gateway enforces.')}
+${section('break-glass', breakGlassBody, 'Requests run at once on one human\'s authority, without their approvals; each needs a review after the fact by another human.')}
 ${section('denied', deniedBody)}
 ${section('expired', expiredBody)}
 ${section('policy-changes', policyBody)}

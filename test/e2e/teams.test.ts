@@ -54,6 +54,7 @@ policy:
       when: facts.writes
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
+      breakGlass: { groups: [dev] }
     - id: payouts-two-people
       when: facts.http.path.startsWith("/payouts")
       effect: approve
@@ -164,6 +165,18 @@ describe('a held request in Teams', () => {
     expect(texts(cardOf(update))).toContain('"text":"bob"');
     // No buttons; only the refresh action while it still runs.
     expect(cardOf(update)['actions']).toBeUndefined();
+  });
+
+  it('says a break-glass in the conversation and shows it on the card', async () => {
+    const id = await hold();
+    await postedFor(id);
+    const ran = await gw.as('dave', `/v1/requests/${id}/break-glass`, { body: { justification: 'invoice run is blocked' } });
+    expect([ran.status, ran.body.status]).toEqual([200, 'succeeded']);
+    const said = await eventually(async () => bf.posted.find((p) => texts(cardOf(p)).includes('Break-glass: dave ran this request') && texts(cardOf(p)).includes(id)));
+    expect(said.conversationId).not.toMatch(/^a:/);
+    expect(texts(cardOf(said))).toContain('Justification: invoice run is blocked');
+    const card = await updatedFor(id, 'Safety nets');
+    expect(texts(cardOf(card))).toContain('Break-glass by dave');
   });
 
   it('denies with the reason typed into the card, which reaches the audit log and the card', async () => {

@@ -215,6 +215,23 @@ class NotAnApprover(CountersignError):
     code = "NOT_AN_APPROVER"
 
 
+class BreakGlassNotAllowed(CountersignError):
+    """A break-glass came from someone who may not break the glass on this request: an agent,
+    the requester or the human it acts for, a human outside the break-glass groups of its rules,
+    or a request whose rules name none; nothing ran.
+    """
+
+    code = "BREAK_GLASS_NOT_ALLOWED"
+
+
+class JustificationRequired(CountersignError):
+    """A break-glass came without a justification (or with one longer than 2000 characters); one
+    is required, and nothing ran.
+    """
+
+    code = "JUSTIFICATION_REQUIRED"
+
+
 class ConfirmationRequired(CountersignError):
     """An approval of a request on a connection tagged production or PII came without its
     explicit confirmation; nothing was recorded.
@@ -379,6 +396,8 @@ GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _registry(
     CsrfRejected,
     SelfApprovalForbidden,
     NotAnApprover,
+    BreakGlassNotAllowed,
+    JustificationRequired,
     ConfirmationRequired,
     AlreadyReviewed,
     ReviewDenied,

@@ -10,6 +10,7 @@ import { boundedJson, cutText } from '../../core/bounded-text.ts';
 import { previewLines } from '../../core/preview.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { remainingApprovals } from '../../core/review.ts';
+import { approversOf, ladderOf } from '../../core/escalation.ts';
 
 /** Longest input text a channel is given; each cuts it further to its own limits. */
 export const INPUT_TEXT_MAX = 32_768;
@@ -84,7 +85,7 @@ export function impactOf(r: RequestRecord): { label: string; value: string }[] {
  * approvalsNeeded(record); // ['1 from group sre']
  */
 export function approvalsNeeded(r: RequestRecord): string[] {
-  return remainingApprovals(r.decision.approvers, r.reviews, r)
+  return remainingApprovals(approversOf(r), r.reviews, r)
     .filter((x) => x.needed > 0)
     .map((x) => `${x.needed} from ${[...x.groups.map((g) => `group ${g}`), ...x.principals].join(' or ') || 'anyone'}`);
 }
@@ -103,4 +104,45 @@ export function resultText(r: RequestRecord): string | null {
   if (typeof o['exitCode'] === 'number') return `exit ${o['exitCode']}`;
   if (Array.isArray(o['results'])) return `${o['results'].length} statement${o['results'].length === 1 ? '' : 's'}`;
   return null;
+}
+
+const who = (groups: readonly string[], principals: readonly string[]) => [...groups.map((g) => `group ${g}`), ...principals].join(', ');
+
+/** `900` → `15m`. */
+function delay(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+/**
+ * The request's safety nets, one line each: every rung of its escalation ladder (fired or when due) and, once
+ * someone broke the glass, who, why and whether it has been reviewed after the fact. Empty when it has none.
+ * The justification and review comment are people's words: each channel shows them as plain text.
+ *
+ * @example
+ * safetyNetLines(record); // ['Escalation after 15m to group oncall: fired 2026-…', 'Break-glass by bob: db is down — …']
+ */
+export function safetyNetLines(r: RequestRecord): string[] {
+  const lines = ladderOf(r).map((rung) => `Escalation after ${delay(rung.afterSeconds)} to ${who(rung.groups, rung.principals)}: ${rung.firedAt ? `fired ${rung.firedAt}` : r.status === 'pending' ? `due ${rung.dueAt}` : 'not needed'}`);
+  const bg = r.breakGlass;
+  if (bg) {
+    const review = bg.review ? `reviewed after the fact by ${bg.review.by} (${bg.review.verdict === 'approve' ? 'warranted' : 'not warranted'})` : 'awaiting its after-the-fact review';
+    lines.push(`Break-glass by ${bg.by} at ${bg.at}: ${bg.justification} — ${review}`);
+  }
+  return lines;
+}
+
+/**
+ * What an escalation or a break-glass says beside the card: who is now asked, or who ran it and why. Plain text.
+ *
+ * @example
+ * announcementText(record, 'request.escalated'); // 'Escalated: still waiting for approval; now asking group oncall.'
+ */
+export function announcementText(r: RequestRecord, event: string): string {
+  const bg = r.breakGlass;
+  if (event === 'request.break_glass' && bg) return `Break-glass: ${bg.by} ran this request without its approvals. It needs an after-the-fact review. Justification: ${bg.justification}`;
+  const rung = r.escalations?.at(-1);
+  return `Escalated: still waiting for approval; now asking ${rung ? who(rung.groups, rung.principals) : 'the next rung'}.`;
 }

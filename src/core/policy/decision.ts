@@ -14,6 +14,15 @@ export interface ApproverRequirement {
   readonly count: number;
 }
 
+/** One rung of an escalation ladder, from the rule that asked for it; `key` (`<rule>#<n>`) names it in the audit log. */
+export interface EscalationRung {
+  readonly key: string;
+  readonly rule: string;
+  readonly afterSeconds: number;
+  readonly groups: readonly string[];
+  readonly principals: readonly string[];
+}
+
 export interface Decision {
   readonly effect: Effect;
   /** Ids of every rule whose condition matched, in policy order. */
@@ -25,6 +34,10 @@ export interface Decision {
   readonly policyHash: string;
   /** Time to live of a held request, in seconds (approve only). */
   readonly ttlSeconds: number | null;
+  /** Escalation ladders of every matching approve rule, by delay (approve only; absent: none). */
+  readonly escalations?: readonly EscalationRung[];
+  /** Groups whose humans may break the glass on the request (approve only; absent: nobody). */
+  readonly breakGlass?: readonly string[];
   /** Rules that failed to evaluate; any entry here makes the effect deny (fail closed). */
   readonly errors: readonly { readonly rule: string; readonly message: string }[];
 }

@@ -240,3 +240,24 @@ describe('rules as people write them', () => {
     expect(matches(rule, { time: new Date('2025-06-02T17:00:00Z') })).toBe(false);
   });
 });
+
+describe('evaluatePolicy: escalation ladders and break-glass groups', () => {
+  const dba: RuleSpec = { id: 'dba', when: 'true', effect: 'approve', approvers: [{ groups: ['dba'] }], escalate: [{ afterSeconds: 1800, groups: ['managers'], principals: [] }], breakGlass: { groups: ['oncall'] } };
+  const sre: RuleSpec = { id: 'sre', when: 'true', effect: 'approve', approvers: [{ groups: ['sre'] }], escalate: [{ afterSeconds: 900, groups: ['oncall'], principals: ['olga'] }], breakGlass: { groups: ['incident', 'oncall'] } };
+
+  it('accumulate over every matching approve rule, rungs by delay, each named by its rule', () => {
+    const d = decide(policy([dba, sre]));
+    expect(d.escalations).toEqual([
+      { key: 'sre#1', rule: 'sre', afterSeconds: 900, groups: ['oncall'], principals: ['olga'] },
+      { key: 'dba#1', rule: 'dba', afterSeconds: 1800, groups: ['managers'], principals: [] },
+    ]);
+    expect(d.breakGlass).toEqual(['incident', 'oncall']);
+  });
+
+  it('are dropped when a deny wins, and absent when no rule names them', () => {
+    const denied = decide(policy([dba, deny]));
+    expect([denied.effect, denied.escalations, denied.breakGlass]).toEqual(['deny', undefined, undefined]);
+    const plain = decide(policy([approve]));
+    expect([plain.effect, plain.escalations, plain.breakGlass]).toEqual(['approve', undefined, undefined]);
+  });
+});

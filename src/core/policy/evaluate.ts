@@ -6,7 +6,7 @@
  * does a rule whose evaluation exceeds the bounds (bounds.ts): too large an
  * action, too many steps, too long.
  */
-import type { ApproverRequirement, Decision, Effect } from './decision.ts';
+import type { ApproverRequirement, Decision, Effect, EscalationRung } from './decision.ts';
 import type { EvaluationLimits } from './bounds.ts';
 import type { CompiledPolicy, PolicyVariables } from './compile.ts';
 
@@ -20,6 +20,8 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
   const matched: string[] = [];
   const approvers: ApproverRequirement[] = [];
   const errors: { rule: string; message: string }[] = [];
+  const escalations: EscalationRung[] = [];
+  const breakGlass = new Set<string>();
   let effect: Effect | undefined;
   let message: string | null = null;
   let ttlSeconds: number | null = null;
@@ -42,6 +44,8 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
       for (const a of rule.spec.approvers ?? [{}]) {
         approvers.push({ rule: rule.spec.id, groups: a.groups ?? [], principals: a.principals ?? [], count: a.count ?? 1 });
       }
+      (rule.spec.escalate ?? []).forEach((e, n) => escalations.push({ key: `${rule.spec.id}#${n + 1}`, rule: rule.spec.id, ...e }));
+      for (const g of rule.spec.breakGlass?.groups ?? []) breakGlass.add(g);
       const ttl = rule.spec.ttlSeconds ?? policy.spec.defaultTtlSeconds;
       ttlSeconds = ttlSeconds === null ? ttl : Math.min(ttlSeconds, ttl);
     }
@@ -67,5 +71,8 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
     policyHash: policy.hash,
     ttlSeconds: final === 'approve' ? ttlSeconds : null,
     errors,
+    // Like approvers, the ladders and break-glass groups of every matching approve rule accumulate.
+    ...(final === 'approve' && escalations.length ? { escalations: escalations.sort((a, b) => a.afterSeconds - b.afterSeconds) } : {}),
+    ...(final === 'approve' && breakGlass.size ? { breakGlass: [...breakGlass].sort() } : {}),
   };
 }

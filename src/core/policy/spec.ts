@@ -10,6 +10,13 @@ export interface ApproverSpec {
   readonly count?: number;
 }
 
+/** One rung of a rule's escalation ladder: who is told (and may review) once a request waited `afterSeconds`. */
+export interface EscalationSpec {
+  readonly afterSeconds: number;
+  readonly groups: readonly string[];
+  readonly principals: readonly string[];
+}
+
 export interface RuleSpec {
   readonly id: string;
   readonly when: string;
@@ -17,6 +24,10 @@ export interface RuleSpec {
   readonly approvers?: readonly ApproverSpec[];
   readonly ttlSeconds?: number;
   readonly message?: string;
+  /** Rungs notified, in order of `afterSeconds`, while a request this rule holds is still pending (approve only). */
+  readonly escalate?: readonly EscalationSpec[];
+  /** Groups whose humans may run a request this rule holds at once, with a justification (approve only). */
+  readonly breakGlass?: { readonly groups: readonly string[] };
 }
 
 export interface PolicySpec {

@@ -28,7 +28,7 @@ const CONTROLS: Readonly<Record<Framework, readonly ControlRow[]>> = {
     {
       control: 'CC6.3',
       title: 'Role-based access, least privilege and segregation of duties',
-      sections: ['separation-of-duties', 'privileged-actions'],
+      sections: ['separation-of-duties', 'privileged-actions', 'break-glass'],
       rationale: 'Approvers come from the groups the rule names, and no requester or the human an agent acts for approved their own request.',
     },
     {

@@ -48,6 +48,9 @@ export interface Trail {
   code: string | null;
   message: string | null;
   executedUnder: RequestEntry['executedUnder'];
+  /** The break-glass on it (request.break_glass) and its after-the-fact review (review.after_the_fact). */
+  breakGlass: { by: string | null; justification: string; at: string } | null;
+  afterReview: { by: string | null; verdict: string | null; comment: string; at: string } | null;
 }
 
 export function newTrail(id: string, seq: number): Trail {
@@ -71,6 +74,8 @@ export function newTrail(id: string, seq: number): Trail {
     code: null,
     message: null,
     executedUnder: null,
+    breakGlass: null,
+    afterReview: null,
   };
 }
 
@@ -118,6 +123,15 @@ export function applyEvent(t: Trail, e: AuditEvent): void {
       t.reviews.push({ reviewer: str(reviewer['id']), kind: str(reviewer['kind']), verdict: str(d['verdict']), comment: str(d['comment']) ?? '', seq: e.seq, identity: identityOf(d['identity']) });
       return;
     }
+    case 'request.break_glass':
+      t.held = true;
+      t.breakGlass = { by: str(d['by']) ?? e.actor, justification: str(d['justification']) ?? '', at: e.time };
+      t.decidedAt = e.time;
+      setOutcome(t, 'approved', e.time);
+      return;
+    case 'review.after_the_fact':
+      t.afterReview ??= { by: str(d['reviewer']) ?? e.actor, verdict: str(d['verdict']), comment: str(d['comment']) ?? '', at: e.time };
+      return;
     case 'review.refused':
       if (str(d['code']) === 'SELF_APPROVAL_FORBIDDEN') t.refusedSelfApprovals++;
       return;

@@ -147,6 +147,10 @@ export async function buildEvidence(store: Store, o: EvidenceOptions): Promise<E
   const byPolicy = denied.filter((e) => e.deniedBy !== 'review' && e.deniedBy !== 'execute-check');
   const expired = all.filter((e) => e.outcome === 'expired');
   const cancelled = all.filter((e) => e.outcome === 'cancelled');
+  const breakGlass = pairs
+    .filter(({ t }) => t.breakGlass !== null)
+    .map(({ t }) => ({ id: t.id, ...t.breakGlass!, outcome: t.outcome, review: t.afterReview }))
+    .sort((x, y) => Number(x.review !== null) - Number(y.review !== null) || x.at.localeCompare(y.at));
   const cps = read.firstSeq !== null && read.lastSeq !== null ? await coveringCheckpoints(store, read.firstSeq, read.lastSeq) : { checkpoints: [], covered: false };
 
   return {
@@ -169,12 +173,15 @@ export async function buildEvidence(store: Store, o: EvidenceOptions): Promise<E
       cancelled: cancelled.length,
       openAtEnd: actions.filter((e) => e.outcome === 'pending' || e.outcome === 'approved' || e.outcome === 'executing').length,
       policyChanges: folded.policyChanges.length,
+      breakGlass: breakGlass.length,
+      breakGlassUnreviewed: breakGlass.filter((b) => b.review === null).length,
     },
     controls: controlsFor(o.framework),
     actions,
     sod: sodStats(pairs),
     denied: { byPolicy, byReview, atExecution },
     expired,
+    breakGlass,
     cancelled,
     policyChanges: folded.policyChanges,
     coverage: { ...read, ...cps },

@@ -10,7 +10,17 @@ export const FRAMEWORKS = ['soc2', 'iso27001', 'gdpr'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
 
 /** The report's sections, which the control mapping points at. */
-export type SectionId = 'privileged-actions' | 'separation-of-duties' | 'denied' | 'expired' | 'policy-changes' | 'integrity';
+export type SectionId = 'privileged-actions' | 'separation-of-duties' | 'break-glass' | 'denied' | 'expired' | 'policy-changes' | 'integrity';
+
+/** A request someone ran at once, without its approvals, and its after-the-fact review (null: none yet, a finding). */
+export interface BreakGlassEntry {
+  readonly id: string;
+  readonly by: string | null;
+  readonly justification: string;
+  readonly at: string;
+  readonly outcome: Outcome;
+  readonly review: { readonly by: string | null; readonly verdict: string | null; readonly comment: string; readonly at: string } | null;
+}
 
 /** A request's status as the period's last event about it left it ('unknown' when no event says). */
 export type Outcome = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'executing' | 'succeeded' | 'failed' | 'unknown';
@@ -150,6 +160,9 @@ export interface EvidenceSummary {
   readonly cancelled: number;
   readonly openAtEnd: number;
   readonly policyChanges: number;
+  /** Requests run by break-glass in the period, and how many of them have no after-the-fact review in it. */
+  readonly breakGlass: number;
+  readonly breakGlassUnreviewed: number;
 }
 
 export interface EvidenceReport {
@@ -171,6 +184,8 @@ export interface EvidenceReport {
     readonly atExecution: readonly RequestEntry[];
   };
   readonly expired: readonly RequestEntry[];
+  /** Break-glass runs of the period, unreviewed ones first. */
+  readonly breakGlass: readonly BreakGlassEntry[];
   readonly cancelled: readonly RequestEntry[];
   readonly policyChanges: readonly PolicyChange[];
   readonly coverage: Coverage;

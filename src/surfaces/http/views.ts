@@ -8,9 +8,10 @@ import type { Principal } from '../../core/principal.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { isRequesterSide, remainingApprovals } from '../../core/review.ts';
 import { reviewability } from '../../service/read.ts';
+import { approversOf, ladderOf } from '../../core/escalation.ts';
 
 export function requestView(r: RequestRecord, viewer?: Principal): Record<string, unknown> {
-  const remaining = remainingApprovals(r.decision.approvers, r.reviews, r);
+  const remaining = remainingApprovals(approversOf(r), r.reviews, r);
   return {
     id: r.id,
     status: r.status,
@@ -19,7 +20,7 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
     action: { connection: r.action.connection, operation: r.action.operation, input: redactInput(r.action.input), reason: r.action.reason },
     facts: r.facts,
     digest: r.digest,
-    decision: { effect: r.decision.effect, rules: r.decision.rules, message: r.decision.message, policyHash: r.decision.policyHash, approvers: r.decision.approvers },
+    decision: { effect: r.decision.effect, rules: r.decision.rules, message: r.decision.message, policyHash: r.decision.policyHash, approvers: r.decision.approvers, breakGlassGroups: r.decision.breakGlass ?? [] },
     approvals: {
       needed: r.status === 'pending' ? remaining.reduce((n, x) => n + x.needed, 0) : 0,
       remaining: r.status === 'pending' ? remaining.filter((x) => x.needed > 0) : [],
@@ -30,6 +31,9 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
     expiresAt: r.expiresAt,
     result: r.result,
     error: r.error,
+    // The safety nets: the ladder (every rung, when due, when fired) and the break-glass with its after-the-fact review.
+    escalation: ladderOf(r),
+    breakGlass: r.breakGlass ? { by: r.breakGlass.by, justification: r.breakGlass.justification, at: r.breakGlass.at, review: r.breakGlass.review ?? null } : null,
     ...(viewer?.kind === 'human' ? { reviewable: reviewability(viewer, r) } : {}),
     // Reviewers only: counts of rows matching a WHERE would tell the requesting side what it may not read.
     ...(r.preview && viewer?.kind === 'human' && !isRequesterSide(r, viewer.id) ? { preview: r.preview } : {}),

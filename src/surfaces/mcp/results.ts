@@ -8,6 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { RequestRecord } from '../../core/request.ts';
 import { remainingApprovals } from '../../core/review.ts';
 import { WAIT_TOOL } from '../../core/mcp/tool.ts';
+import { approversOf } from '../../core/escalation.ts';
 
 const meta = (r: RequestRecord) => ({ 'countersign/requestId': r.id, 'countersign/status': r.status });
 
@@ -24,7 +25,7 @@ function toolResult(r: RequestRecord): CallToolResult | undefined {
 
 /** What the model reads while a human has not decided yet. */
 export function waitingMessage(r: RequestRecord): string {
-  const needed = remainingApprovals(r.decision.approvers, r.reviews, r).reduce((n, x) => n + x.needed, 0);
+  const needed = remainingApprovals(approversOf(r), r.reviews, r).reduce((n, x) => n + x.needed, 0);
   const state =
     r.status === 'pending'
       ? `is waiting for a human's approval (request ${r.id}; ${needed} approval${needed === 1 ? '' : 's'} still needed; expires ${r.expiresAt ?? 'never'})`

@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'CSRF_REJECTED'
   | 'SELF_APPROVAL_FORBIDDEN'
   | 'NOT_AN_APPROVER'
+  | 'BREAK_GLASS_NOT_ALLOWED' | 'JUSTIFICATION_REQUIRED'
   | 'ALREADY_REVIEWED'
   | 'CONFIRMATION_REQUIRED'
   | 'REVIEW_DENIED'
@@ -82,37 +83,14 @@ export interface RequestView {
   reviewable?: { reviewable: boolean; why: string | null };
   /** A held SQL write's impact preview (reviewers only): what it would change, in a transaction rolled back; or why it was not run. */
   preview?: { status: 'previewed'; at: string; statements: { command: string; table: string; rows: number; plan?: string }[] } | { status: 'skipped' | 'failed'; at: string; reason: string; sqlstate?: string };
+  escalation?: { key: string; rule: string; afterSeconds: number; groups: string[]; principals: string[]; dueAt: string; firedAt: string | null }[]; // README, "Safety nets"
+  breakGlass?: { by: string; justification: string; at: string; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null;
   /** Only on the answer to a submission that was held: where to follow it, and its page in the console (when the gateway runs one). */
   links?: { self: string; wait: string; events: string; console?: string };
 }
 
-/** One MCP tool's pin: the accepted definition, and a changed one seen since (until accepted). */
-export interface ToolPinView {
-  connection: string;
-  tool: string;
-  state: 'pinned' | 'changed';
-  hash: string;
-  definition: { name: string; title?: string; description?: string; inputSchema: unknown; outputSchema?: unknown; annotations?: Record<string, unknown> };
-  pinnedAt: string;
-  pinnedBy: string;
-  changed: { hash: string; definition: ToolPinView['definition']; seenAt: string } | null;
-}
-
-/** A period of the audit log: a seq number, or a date (`2026-07-01`) or ISO time with its zone; `to` is exclusive for times. */
-export interface AuditPeriod {
-  from?: string | number;
-  to?: string | number;
-}
-
-/** The evidence report (`countersign-evidence/1`), as `countersign evidence report` writes its JSON; docs: README, "Evidence reports". */
-export interface EvidenceReportView {
-  format: 'countersign-evidence/1';
-  framework: 'soc2' | 'iso27001' | 'gdpr';
-  period: { from: string; to: string };
-  generatedAt: string;
-  summary: Record<string, number>;
-  [section: string]: unknown;
-}
+export type { AuditPeriod, EvidenceReportView, ToolPinView } from './views.ts';
+import type { AuditPeriod, EvidenceReportView, ToolPinView } from './views.ts';
 
 export interface ActionRequest {
   connection: string;
@@ -310,8 +288,8 @@ export function createClient(opts: ClientOptions) {
       if (o.limit) q.set('limit', String(o.limit));
       return (await ok(call<{ requests: RequestView[] }>('GET', `/v1/requests?${q}`))).requests;
     },
-    review: async (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) =>
-      ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/reviews`, r)),
+    review: async (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/reviews`, r)),
+    breakGlass: async (id: string, justification: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/break-glass`, { justification })),
     cancel: async (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/cancel`, reason ? { reason } : {})),
     simulate: (s: { connection: string; input: unknown; principal?: string; reason?: string }) =>
       ok(call<{ effect: string; rules: string[]; message: string | null; facts: unknown; approvers: unknown[] }>('POST', '/v1/policy/simulate', s)),

@@ -12,10 +12,11 @@
  * keeps an old card with live buttons.
  */
 import type { Channel, DeliveryContext } from '../../../core/channel.ts';
+import type { OutboxDelivery } from '../../../core/outbox.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { cardLifecycleChannel } from '../card-lifecycle.ts';
 import { isContentRefusal, type SlackApi } from './api.ts';
-import { minimalMessage, outcomeDm, requestMessage } from './message.ts';
+import { announcement, minimalMessage, outcomeDm, requestMessage } from './message.ts';
 
 export interface SlackChannelOptions {
   readonly api: SlackApi;
@@ -73,5 +74,11 @@ export function createSlackChannel(opts: SlackChannelOptions): Channel {
     await opts.api.call('chat.postMessage', { channel: im.channel.id, ...outcomeDm(r, ctx.requestUrl(r.id)) });
   }
 
-  return cardLifecycleChannel('slack', { post, update, dm });
+  /** An escalation or a break-glass, said in the thread of each message of the request (a retried delivery may say it twice). */
+  async function announce(r: RequestRecord, d: OutboxDelivery, ctx: DeliveryContext): Promise<void> {
+    const said = announcement(r, d.event, ctx.requestUrl(r.id));
+    for (const m of ctx.messages) await opts.api.call('chat.postMessage', { channel: m.ref['channel'], thread_ts: m.ref['ts'], reply_broadcast: true, unfurl_links: false, ...said });
+  }
+
+  return cardLifecycleChannel('slack', { post, update, dm, announce });
 }

@@ -17,7 +17,7 @@ import { PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
 import { guttered, visibleText } from '../../../core/visible-text.ts';
-import { approvalsNeeded, factsOf, inputText } from '../request-text.ts';
+import { approvalsNeeded, factsOf, inputText, safetyNetLines } from '../request-text.ts';
 import { codeBlock, fitEscaped, fitText, LIMITS, plainFit } from './fit.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
 
@@ -131,6 +131,9 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
     section(claimHead),
     plainSection(`│ ${guttered(`${claim.text}${claim.cut ? '…' : ''}`, '')}`),
   ];
+  // The justification is a person's words: plain text, like the agent's claim.
+  const nets = safetyNetLines(r);
+  if (nets.length) blocks.push(plainSection(plainFit(nets.join('\n'), LIMITS.sectionText)));
   if (r.status === 'pending') {
     const history = reviewsText(r, '', url);
     if (history) blocks.push(section(history));
@@ -197,4 +200,23 @@ export function outcomeDm(r: RequestRecord, consoleUrl: string): { text: string;
   const head = `*${OUTCOME[r.status]}*: your request <${consoleUrl}|${fitEscaped(r.id, 200).text}> on \`${fitEscaped(r.action.connection, 200).text}\``;
   const text = fitEscaped(`${OUTCOME[r.status]}: your request ${r.id} on ${r.action.connection}`, LIMITS.messageText).text;
   return { text, blocks: [section(head), ...(r.error?.message ? [plainSection(plainFit(`Error: ${visibleText(r.error.message)}`, LIMITS.sectionText))] : [])] };
+}
+
+/**
+ * A line beside the card that an escalation or a break-glass must be noticed: who is now asked, or who ran it and why.
+ *
+ * @example
+ * announcement(record, 'request.escalated', url); // { text: 'Escalated: …', blocks: […] }
+ */
+export function announcement(r: RequestRecord, event: string, consoleUrl: string): { text: string; blocks: Block[] } {
+  const brief = reviewBrief(r);
+  const bg = r.breakGlass;
+  const rung = r.escalations?.at(-1);
+  const line =
+    event === 'request.break_glass' && bg
+      ? `:rotating_light: Break-glass: ${bg.by} ran this request without its approvals. It needs an after-the-fact review.`
+      : `:arrow_double_up: Escalated: still waiting for approval; now asking ${rung ? [...rung.groups.map((g) => `group ${g}`), ...rung.principals].join(', ') : 'the next rung'}.`;
+  const blocks: Block[] = [section(`*${escapeMrkdwn(line)}* <${consoleUrl}|open the request>`), plainSection(brief.action)];
+  if (event === 'request.break_glass' && bg) blocks.push(plainSection(plainFit(`Justification: ${visibleText(bg.justification)}`, LIMITS.sectionText)));
+  return { text: fitEscaped(`${line} ${brief.action}`, LIMITS.messageText).text, blocks };
 }

@@ -52,6 +52,8 @@ export interface HeldRequestView {
   readonly result?: string | null;
   /** The error message when it failed. */
   readonly error?: string | null;
+  /** Its escalation ladder and break-glass, one line each (request-text.ts safetyNetLines). */
+  readonly safetyNets?: readonly string[];
 }
 
 export interface CardOptions {
@@ -233,6 +235,7 @@ function buildCard(view: HeldRequestView, opts: CardOptions, budget: Budget): Ad
   for (const f of view.facts) body.push(labelled(f.label, plain(f.value, 500)));
   body.push(...claimElements(view, budget));
   if (view.rules.length) body.push(labelled('Rules', plain(view.rules.join(', '), 1000)));
+  if (view.safetyNets?.length) body.push(labelled('Safety nets', plain(view.safetyNets.join('\n'), 2000)));
   if (pending) {
     if (view.approvalsNeeded.length) body.push(labelled('Still needed', plain(view.approvalsNeeded.join('; '), 1000)));
     if (view.expiresAt) body.push(labelled('Expires', when(view.expiresAt)));

@@ -15,7 +15,9 @@
 import { PermanentDeliveryError, type Channel, type DeliveryContext } from '../../../core/channel.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { cardLifecycleChannel } from '../card-lifecycle.ts';
-import { minimalCard, requestCard, type AdaptiveCard } from './card.ts';
+import { messageCard, minimalCard, requestCard, type AdaptiveCard } from './card.ts';
+import { announcementText } from '../request-text.ts';
+import type { OutboxDelivery } from '../../../core/outbox.ts';
 import { conversationFor, type ConversationReference, type TeamsConfig } from './config.ts';
 import { TeamsDeliveryError, type TeamsConnector } from './connector.ts';
 import { heldRequestView, publicUrlOf } from './view.ts';
@@ -95,5 +97,11 @@ export function createTeamsChannel(opts: TeamsChannelOptions): Channel {
     await judged(opts.connector.sendToUser({ serviceUrl: home.serviceUrl, userId: member.aadObjectId, tenantId: opts.config.tenantId }, cardOf(unpreviewed, ctx)));
   }
 
-  return cardLifecycleChannel('teams', { post, update, dm });
+  /** An escalation or a break-glass, said as a short card in each conversation the request's card is in. */
+  async function announce(r: RequestRecord, d: OutboxDelivery, ctx: DeliveryContext): Promise<void> {
+    const card = messageCard(`${announcementText(r, d.event)} (${r.action.operation} on ${r.action.connection}, request ${r.id})`);
+    for (const m of ctx.messages) if (m.ref['target']) await judged(opts.connector.postCard(target(m.ref['target']), card));
+  }
+
+  return cardLifecycleChannel('teams', { post, update, dm, announce });
 }

@@ -5,7 +5,7 @@
  */
 import type { RequestRecord } from '../../../core/request.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
-import { approvalsNeeded, factsOf, inputText, resultText } from '../request-text.ts';
+import { approvalsNeeded, factsOf, inputText, resultText, safetyNetLines } from '../request-text.ts';
 import type { HeldRequestView } from './card.ts';
 
 /**
@@ -37,6 +37,7 @@ export function heldRequestView(r: RequestRecord): HeldRequestView {
     reviews: r.reviews.map((v) => ({ reviewer: v.reviewer.id, verdict: v.verdict, at: v.createdAt, reason: v.comment || null })),
     result: r.status === 'succeeded' || r.status === 'failed' ? resultText(r) : null,
     error,
+    safetyNets: safetyNetLines(r),
   };
 }
 

@@ -14,7 +14,7 @@ export interface WebhookChannelOptions {
   readonly name: string;
   readonly url: string;
   readonly secret: string;
-  readonly events: readonly ('created' | 'previewed' | 'decided' | 'executed')[];
+  readonly events: readonly ('created' | 'previewed' | 'decided' | 'executed' | 'escalated' | 'break_glass')[];
   readonly clock: Clock;
   readonly timeoutMs?: number;
 }

@@ -29,9 +29,11 @@ import type { AppEnv } from '../context.ts';
 import { countdown, ident, requester, statusPill, tags, when } from './format.ts';
 import { consoleForm, consolePage, type Who } from './handlers.ts';
 import { html, type Html } from './html.ts';
+import { approversOf } from '../../../core/escalation.ts';
 import { factsView, inputView, RENDER_LIMIT } from './input-view.ts';
 import { csrfField, page } from './layout.ts';
 import { timeline } from './timeline.ts';
+import { hasSafetyNets, safetyNetsView } from './safety-nets.ts';
 
 const WHY_NOT: Readonly<Record<string, string>> = {
   REQUEST_NOT_PENDING: 'This request is no longer pending; its decision is final.',
@@ -44,6 +46,7 @@ const WHY_NOT: Readonly<Record<string, string>> = {
 const DONE: Readonly<Record<string, string>> = {
   approve: 'Your approval is recorded.',
   deny: 'Your denial is recorded; the request is denied.',
+  'break-glass': 'You broke the glass: the action ran at once, and every channel was told.',
 };
 
 function rulesView(r: RequestRecord, policy: CompiledPolicy): Html {
@@ -60,8 +63,8 @@ ${r.decision.errors.length ? html`<ul class="rules errors">${r.decision.errors.m
 }
 
 function approvalsView(r: RequestRecord): Html {
-  const remaining = remainingApprovals(r.decision.approvers, r.reviews, r);
-  const needs = r.decision.approvers.map((req, i) => {
+  const remaining = remainingApprovals(approversOf(r), r.reviews, r);
+  const needs = approversOf(r).map((req, i) => {
     const who = [...req.groups.map((g) => `group ${g}`), ...req.principals].join(' or ') || 'any human';
     const left = remaining[i]?.needed ?? 0;
     return html`<li>${req.count} of ${who} (rule ${ident(req.rule)}): ${r.status === 'pending' ? (left === 0 ? 'met' : `${left} still needed`) : `${req.count - left} given`}</li>`;
@@ -148,6 +151,7 @@ ${r.preview && !isRequesterSide(r, who.principal.id) ? html`<section aria-labell
 </div>
 <div>
 <section aria-labelledby="h-decide"><h2 id="h-decide">Your decision</h2>${reviewForm(r, who, brief)}</section>
+${hasSafetyNets(r, who, deps) ? html`<section aria-labelledby="h-nets"><h2 id="h-nets">Safety nets</h2>${safetyNetsView(r, who, deps)}</section>` : ''}
 <section aria-labelledby="h-approvals"><h2 id="h-approvals">Approvals</h2>${approvalsView(r)}</section>
 <section aria-labelledby="h-rules"><h2 id="h-rules">Matched rules</h2>${rulesView(r, deps.policy())}</section>
 <section aria-labelledby="h-digest"><h2 id="h-digest">Digest</h2><p><code class="digest">${r.digest}</code></p><p class="small">An approval is for this digest only: the action, principal and connection exactly as shown.</p></section>

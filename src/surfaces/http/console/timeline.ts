@@ -46,13 +46,21 @@ function describe(e: AuditEvent): Html {
     case 'request.denied':
       return html`Denied${d['by'] ? ` by ${str(d['by'])}` : ''}${d['message'] ? html`: ${str(d['message'])}` : '.'}`;
     case 'request.executing':
-      return html`Execution started (${str(d['by']) === 'policy' ? 'allowed by policy' : 'after approval'}; policy checked again).`;
+      return html`Execution started (${str(d['by']) === 'policy' ? 'allowed by policy' : str(d['by']) === 'break-glass' ? 'by break-glass' : 'after approval'}; policy checked again).`;
     case 'request.requeued':
       return html`Back to pending: the policy now needs more approvals.`;
     case 'request.succeeded':
       return html`Executed: succeeded <code>${JSON.stringify(d['summary'] ?? {})}</code>.`;
     case 'request.failed':
       return html`Executed: failed — ${str((d['error'] as Data | undefined)?.['code'] ?? d['code'])} ${str((d['error'] as Data | undefined)?.['message'] ?? '')}`;
+    case 'request.escalated':
+      return html`Escalated (rung <code>${str(d['rung'])}</code>): still pending, so ${[...((d['groups'] as string[] | undefined) ?? []).map((g) => `group ${g}`), ...((d['principals'] as string[] | undefined) ?? [])].join(', ')} ${'were notified on every channel and may now review it.'}`;
+    case 'request.break_glass':
+      return html`<strong>Break-glass</strong> by <strong>${e.actor}</strong>: run at once without its approvals — <q>${str(d['justification'])}</q>`;
+    case 'review.after_the_fact':
+      return html`Reviewed after the fact by <strong>${e.actor}</strong>: ${d['verdict'] === 'approve' ? 'warranted' : 'not warranted'}${d['comment'] ? html` — <q>${str(d['comment'])}</q>` : '.'}`;
+    case 'break_glass.refused':
+      return html`Break-glass by <strong>${e.actor}</strong> refused (${str(d['code'])}).`;
     case 'request.expired':
       return html`Expired without a decision.`;
     case 'request.cancelled':

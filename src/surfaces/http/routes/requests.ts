@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { CountersignError } from '../../../core/errors.ts';
 import { REQUEST_STATUSES, TERMINAL_STATUSES, type RequestRecord } from '../../../core/request.ts';
 import { cancel } from '../../../service/cancel.ts';
+import { breakGlass } from '../../../service/break-glass.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { getRequest, listRequests } from '../../../service/read.ts';
 import { review } from '../../../service/review.ts';
@@ -31,6 +32,9 @@ const reviewBody = z.strictObject({
   comment: z.string().max(4000).default(''),
   digest: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
 });
+
+/** The justification is checked by the use case (JUSTIFICATION_REQUIRED), so a missing one gets that code. */
+const breakGlassBody = z.strictObject({ justification: z.string().max(10_000).optional() }).default({});
 
 const cancelBody = z.strictObject({ reason: z.string().max(4000).optional() }).default({});
 
@@ -103,6 +107,13 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
     const reviewer = c.get('principal');
     const r = await review(deps, { reviewer, requestId: c.req.param('id'), verdict: body.verdict, comment: body.comment, ...(body.digest ? { digest: body.digest } : {}) });
     return c.json(requestView(r, reviewer));
+  });
+
+  app.post('/:id/break-glass', async (c) => {
+    const body = await jsonBody(c, breakGlassBody);
+    const by = c.get('principal');
+    const r = await breakGlass(deps, { by, requestId: c.req.param('id'), justification: body.justification ?? '' });
+    return c.json(requestView(r, by));
   });
 
   app.post('/:id/cancel', async (c) => {

@@ -1,0 +1,18 @@
+/** The smallest shapes of the config schema, shared by its parts: ids and durations. */
+import { z } from 'zod';
+
+export const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@:\/-]{0,199}$/, 'an id of letters, digits and . _ @ : / -');
+
+/** `90`, `90s`, `15m`, `1h`, `7d` → seconds. */
+export const duration = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+(s|m|h|d)?$/, 'a duration such as 90s, 15m, 1h or 7d')
+    .transform((s) => {
+      const n = Number.parseInt(s, 10);
+      const unit = s.replace(/^\d+/, '') || 's';
+      return n * { s: 1, m: 60, h: 3600, d: 86_400 }[unit as 's' | 'm' | 'h' | 'd'];
+    })
+    .refine((n) => n > 0, 'a positive duration'),
+]);

@@ -1,0 +1,95 @@
+/**
+ * Break-glass: a human of a group a held request's rules name in `breakGlass`
+ * runs it at once, on their own authority, with a justification; the request
+ * stays flagged until another human reviews it after the fact. Separation of
+ * duties still holds: never an agent, never the requester or the human an
+ * agent acts for (breaking the glass on one's own agent's request would be a
+ * self-approval), and the after-the-fact reviewer is neither the one who broke
+ * the glass nor the requester side.
+ */
+import { CountersignError } from './errors.ts';
+import { approversOf } from './escalation.ts';
+import { sameIdentity, type HumanDirectory } from './human-identity.ts';
+import type { Principal } from './principal.ts';
+import type { RequestRecord } from './request.ts';
+import { currentReviewer, fills, isRequesterSide, reviewerRecord, traitsOf, type Verdict } from './review.ts';
+
+/** The longest justification kept. */
+export const MAX_JUSTIFICATION = 2000;
+
+export interface BreakGlass {
+  /** The human who broke the glass (canonical id), with their email and token identity to recognise them later. */
+  readonly by: string;
+  readonly email?: string | null;
+  readonly identity?: { readonly issuer: string; readonly subject: string } | null;
+  readonly justification: string;
+  readonly at: string;
+  /** The after-the-fact review, once given (the first one; it is not given twice). */
+  readonly review?: AfterTheFactReview;
+}
+
+export interface AfterTheFactReview {
+  readonly by: string;
+  /** approve: the break-glass was warranted; deny: it was not (a finding to follow up). */
+  readonly verdict: Verdict;
+  readonly comment: string;
+  readonly at: string;
+}
+
+/** The justification as kept, or the stable error when there is none worth the name. */
+export function checkJustification(text: unknown): string {
+  const j = typeof text === 'string' ? text.trim() : '';
+  if (j.length === 0 || j.length > MAX_JUSTIFICATION) {
+    throw new CountersignError('JUSTIFICATION_REQUIRED', `a break-glass needs a justification of 1 to ${MAX_JUSTIFICATION} characters`);
+  }
+  return j;
+}
+
+/** Whether this human (as the configuration in force sees them) is in one of the request's break-glass groups. */
+function inBreakGlassGroups(request: RequestRecord, who: Principal, dir: HumanDirectory): boolean {
+  const groups = request.decision.breakGlass ?? [];
+  const now = currentReviewer(reviewerRecord(who), dir);
+  return now !== undefined && groups.some((g) => now.groups.includes(g));
+}
+
+/**
+ * Throws BREAK_GLASS_NOT_ALLOWED unless `who` may break the glass on `request` (status aside).
+ *
+ * @example
+ * assertMayBreakGlass(request, oncallHuman, identity); // returns; an agent, the requester side or an outsider throws
+ */
+export function assertMayBreakGlass(request: RequestRecord, who: Principal, dir: HumanDirectory): void {
+  const refuse = (why: string) => new CountersignError('BREAK_GLASS_NOT_ALLOWED', `${who.id} may not break the glass on this request: ${why}`);
+  if (who.kind !== 'human') throw refuse('agents never do');
+  if (isRequesterSide(request, traitsOf(who), dir)) throw refuse('it is their own request (or one made for them)');
+  if (!(request.decision.breakGlass ?? []).length) throw refuse('its rules name no break-glass group');
+  if (!inBreakGlassGroups(request, who, dir)) throw refuse(`they are in none of the groups ${(request.decision.breakGlass ?? []).join(', ')}`);
+}
+
+/**
+ * Throws the stable error that keeps `who` from reviewing a break-glass request after the fact; returns when they
+ * may. The reviewer is a human who could have approved it (its approvers, widened by escalations) or who could have
+ * broken the glass, never the one who did, never the requester side, and only once per request.
+ */
+export function assertMayReviewAfter(request: RequestRecord, who: Principal, dir: HumanDirectory): void {
+  const bg = request.breakGlass;
+  if (!bg) throw new CountersignError('REQUEST_ALREADY_DECIDED', `request ${request.id} is ${request.status}`, { status: request.status });
+  if (who.kind !== 'human') throw new CountersignError('AGENT_CANNOT_REVIEW', `${who.id} is an agent; only humans review`);
+  const traits = traitsOf(who);
+  if (isRequesterSide(request, traits, dir)) {
+    throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${who.id} asked for this request (or is the human it acts for) and cannot review it`);
+  }
+  if (sameIdentity(traits, { id: bg.by, email: bg.email ?? null, identity: bg.identity ?? null })) {
+    throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${who.id} broke the glass on this request and cannot review it after the fact`);
+  }
+  const now = currentReviewer(reviewerRecord(who), dir);
+  if (!now || (!approversOf(request).some((r) => fills(r, now)) && !inBreakGlassGroups(request, who, dir))) {
+    throw new CountersignError('NOT_AN_APPROVER', `${who.id} is neither an approver of this request nor in its break-glass groups`);
+  }
+  if (bg.review) throw new CountersignError('ALREADY_REVIEWED', `request ${request.id} was reviewed after the fact by ${bg.review.by}`);
+}
+
+/** Whether a review of this request now is an after-the-fact review of a break-glass. */
+export function isAfterTheFact(request: RequestRecord): boolean {
+  return request.breakGlass !== undefined && (request.status === 'succeeded' || request.status === 'failed');
+}

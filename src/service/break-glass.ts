@@ -1,0 +1,108 @@
+/**
+ * Break-glass: a human of a break-glass group runs a held request at once,
+ * with a justification, instead of waiting for its approvals (core/break-glass.ts
+ * says who may). The request goes pending → approved with the break-glass
+ * recorded on it and in the audit log (`request.break_glass`), which the
+ * outbox tells every channel; then the same execution path as an approval
+ * claims it atomically, so it runs exactly once. Later, another human reviews
+ * it after the fact (`review.after_the_fact`), through the ordinary review call.
+ */
+import { assertMayBreakGlass, assertMayReviewAfter, checkJustification } from '../core/break-glass.ts';
+import { CountersignError, isCountersignError } from '../core/errors.ts';
+import type { Mutation } from '../core/ports.ts';
+import type { Principal } from '../core/principal.ts';
+import { transition, type RequestRecord } from '../core/request.ts';
+import { canonicalIdentity } from '../core/principal.ts';
+import type { Verdict } from '../core/review.ts';
+import type { Deps } from './deps.ts';
+import { executeApproved } from './execute.ts';
+import { expiredMutation, isDue } from './expire.ts';
+import { maySee, notFound } from './read.ts';
+import { withIdentity } from './views.ts';
+
+export interface BreakGlassCommand {
+  readonly by: Principal;
+  readonly requestId: string;
+  readonly justification: string;
+  /** The channel it came through (`console`), kept in the audit event. */
+  readonly via?: string;
+}
+
+type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: CountersignError; request: RequestRecord };
+
+/**
+ * Runs a held request at once; returns it as it stands after the run (succeeded or failed), or as the
+ * execution path left it (denied when the policy now denies it).
+ *
+ * @example
+ * await breakGlass(deps, { by: oncall, requestId: 'req_…', justification: 'checkout is down; INC-4211' });
+ */
+export async function breakGlass(deps: Deps, cmd: BreakGlassCommand): Promise<RequestRecord> {
+  const justification = checkJustification(cmd.justification);
+  const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
+    if (!maySee(deps, cmd.by, current)) throw notFound(cmd.requestId);
+    const now = deps.clock.now();
+    if (isDue(current, now)) {
+      const m = expiredMutation(current, now);
+      return { ...m, result: { ok: false, error: new CountersignError('REQUEST_EXPIRED', `request ${current.id} expired at ${current.expiresAt}`), request: m.result } };
+    }
+    if (current.status !== 'pending') {
+      throw new CountersignError(current.status === 'expired' ? 'REQUEST_EXPIRED' : current.status === 'cancelled' ? 'REQUEST_CANCELLED' : 'REQUEST_ALREADY_DECIDED', `request ${current.id} is ${current.status}`, { status: current.status });
+    }
+    const at = now.toISOString();
+    try {
+      assertMayBreakGlass(current, cmd.by, deps.identity);
+    } catch (e) {
+      if (!isCountersignError(e, 'BREAK_GLASS_NOT_ALLOWED')) throw e;
+      // Kept as evidence, as a refused review is.
+      return {
+        result: { ok: false, error: e, request: current },
+        audit: [{ type: 'break_glass.refused', time: at, requestId: current.id, actor: cmd.by.id, data: { by: cmd.by.id, kind: cmd.by.kind, ...withIdentity(cmd.by), code: e.code, ...(cmd.via ? { via: cmd.via } : {}) } }],
+      };
+    }
+    const record = { by: cmd.by.id, email: cmd.by.kind === 'human' ? cmd.by.email : null, identity: canonicalIdentity(cmd.by), justification, at };
+    const next: RequestRecord = { ...transition(current, 'approved', now), breakGlass: record };
+    return {
+      result: { ok: true, request: next },
+      next,
+      audit: [
+        {
+          type: 'request.break_glass',
+          time: at,
+          requestId: current.id,
+          actor: cmd.by.id,
+          data: { by: cmd.by.id, ...withIdentity(cmd.by), justification, digest: current.digest, groups: current.decision.breakGlass ?? [], ...(cmd.via ? { via: cmd.via } : {}) },
+        },
+      ],
+    };
+  });
+  deps.notifier.publish(outcome.request);
+  if (!outcome.ok) throw outcome.error;
+  // A request bound to a client session runs there; any other runs now, and the caller waits for it.
+  if (outcome.request.runsIn === 'session') return outcome.request;
+  return executeApproved(deps, outcome.request.id);
+}
+
+/**
+ * The change a review of a break-glass request that ran makes: the after-the-fact review, recorded once on the
+ * request and in the audit log. Throws the stable error when this reviewer may not give it.
+ */
+export function afterTheFactMutation(deps: Deps, current: RequestRecord, cmd: { reviewer: Principal; verdict: Verdict; comment: string; via?: string }): Mutation<RequestRecord> {
+  assertMayReviewAfter(current, cmd.reviewer, deps.identity);
+  const at = deps.clock.now().toISOString();
+  const review = { by: cmd.reviewer.id, verdict: cmd.verdict, comment: cmd.comment, at };
+  const next: RequestRecord = { ...current, breakGlass: { ...current.breakGlass!, review }, updatedAt: at, version: current.version + 1 };
+  return {
+    result: next,
+    next,
+    audit: [
+      {
+        type: 'review.after_the_fact',
+        time: at,
+        requestId: current.id,
+        actor: cmd.reviewer.id,
+        data: { reviewer: cmd.reviewer.id, ...withIdentity(cmd.reviewer), verdict: cmd.verdict, comment: cmd.comment, breakGlassBy: current.breakGlass!.by, ...(cmd.via ? { via: cmd.via } : {}) },
+      },
+    ],
+  };
+}

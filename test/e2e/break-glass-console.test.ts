@@ -1,0 +1,80 @@
+/**
+ * Break-glass in the console, in a real browser: the request page shows the
+ * escalation ladder and, to a human of a break-glass group, a form whose
+ * justification is required (by the browser, and by the server for a form
+ * sent without it); breaking the glass runs the action at once. Another human
+ * then sees it flagged and reviews it after the fact from the same page.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchBrowser, signInWithKey, type TestBrowser } from '../support/browser.ts';
+import { postForm, signIn } from '../support/console.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+let upstream: Upstream;
+let gw: TestGateway;
+let browser: TestBrowser;
+
+beforeAll(async () => {
+  upstream = await startUpstream(() => ({ status: 200, body: { ok: true } }));
+  gw = await startTestGateway(
+    `connections:
+  - { name: ops, kind: http, url: "${upstream.url}" }
+policy:
+  default: deny
+  rules:
+    - id: restarts
+      when: facts.http.method == "POST"
+      effect: approve
+      approvers: [{ groups: [sre], count: 2 }]
+      escalate: [{ after: 20m, to: { groups: [oncall] } }]
+      breakGlass: { groups: [oncall] }
+`,
+    { principals: [...DEFAULT_PRINCIPALS, { id: 'erin', kind: 'human', groups: ['oncall'] }] },
+  );
+  browser = await launchBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await gw?.stop();
+  await upstream?.close();
+});
+
+it('breaks the glass with a required justification, runs at once, and takes an after-the-fact review', async () => {
+  const held = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path: '/restart' }, reason: 'worker stuck' } });
+  expect(held.status).toBe(202);
+  const id = held.body.id as string;
+
+  // A form sent without a justification is refused by the server too.
+  const erinForm = await signIn(gw.url, gw.keys['erin']!);
+  const bare = await postForm(gw.url, erinForm, `/requests/${id}/break-glass`, { justification: '', _csrf: erinForm.csrf });
+  expect(bare.status).toBe(400);
+  expect(await bare.text()).toContain('JUSTIFICATION_REQUIRED');
+
+  const { page } = await browser.page();
+  await signInWithKey(page, gw.url, gw.keys['erin']!);
+  await page.goto(`${gw.url}/requests/${id}`);
+  await expect(page.locator('ol.ladder li').first().textContent()).resolves.toMatch(/To group oncall \(rule restarts\): due/);
+  const field = page.getByLabel(/Justification/);
+  expect(await field.getAttribute('required')).not.toBeNull();
+  await field.fill('payments worker stuck, INC-77');
+  await page.getByRole('button', { name: 'Break the glass and run it' }).click();
+  await page.waitForURL(`${gw.url}/requests/${id}?done=break-glass`);
+  await expect(page.locator('[role=status]').textContent()).resolves.toContain('You broke the glass');
+  await expect(page.locator('#break-glass').textContent()).resolves.toContain('payments worker stuck, INC-77');
+  expect(upstream.calls.filter((c) => c.url === '/restart')).toHaveLength(1);
+  // erin may not review her own break-glass: no form for her.
+  expect(await page.getByRole('button', { name: 'It was warranted' }).count()).toBe(0);
+
+  const other = await browser.page();
+  await signInWithKey(other.page, gw.url, gw.keys['alice']!);
+  await other.page.goto(`${gw.url}/requests/${id}`);
+  await expect(other.page.locator('#after-review').textContent()).resolves.toContain('Not reviewed after the fact yet');
+  await other.page.getByLabel(/Comment/).fill('checked the incident; fine');
+  await other.page.getByRole('button', { name: 'It was warranted' }).click();
+  await other.page.waitForURL(`${gw.url}/requests/${id}?done=approve`);
+  await expect(other.page.locator('#after-review').textContent()).resolves.toMatch(/Reviewed after the fact by alice .*warranted — .?checked the incident; fine/);
+  const rest = await gw.as('alice', `/v1/requests/${id}`);
+  expect(rest.body.breakGlass.review).toMatchObject({ by: 'alice', verdict: 'approve' });
+}, 60_000);
