@@ -37,6 +37,9 @@ describe('policy.candidate', () => {
     const p2 = problems(join(dir, 'c2.yaml'));
     expect(p2.some((x) => x.startsWith(`policy.candidate: ${join(dir, 'bad2.yaml')}: rules[1].approvers[0].principals[0]: mallory`))).toBe(true);
     expect(p2.some((x) => x.startsWith(`policy.candidate: ${join(dir, 'bad2.yaml')}: rules[0]`) && x.includes('nope'))).toBe(true);
+    writeFileSync(join(dir, 'bad3.yaml'), 'rules:\n  - { id: y, when: "true", effect: approve, escalate: [{ after: 15m, to: { principals: [mallory] } }] }\n');
+    writeFileSync(join(dir, 'c4.yaml'), config('bad3.yaml'));
+    expect(problems(join(dir, 'c4.yaml'))).toEqual([`policy.candidate: ${join(dir, 'bad3.yaml')}: rules[0].escalate[0].to.principals[0]: mallory is not a configured human principal`]);
     writeFileSync(join(dir, 'c3.yaml'), config('missing.yaml'));
     expect(problems(join(dir, 'c3.yaml'))).toEqual([`policy.candidate: ${join(dir, 'missing.yaml')}: file not found`]);
   });

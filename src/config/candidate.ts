@@ -25,13 +25,13 @@ export function checkPolicySection(text: string, humans: ReadonlySet<string>): {
   const parsed = policySectionSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) return { problems: parsed.error.issues.map((i) => `${pathOf(i.path)}: ${i.message}`) };
   const problems: string[] = [];
-  parsed.data.rules.forEach((r, i) =>
-    r.approvers?.forEach((a, j) =>
-      a.principals?.forEach((pid, k) => {
-        if (!humans.has(pid)) problems.push(`rules[${i}].approvers[${j}].principals[${k}]: ${pid} is not a configured human principal`);
-      }),
-    ),
-  );
+  const human = (pid: string, at: string) => {
+    if (!humans.has(pid)) problems.push(`${at}: ${pid} is not a configured human principal`);
+  };
+  parsed.data.rules.forEach((r, i) => {
+    r.approvers?.forEach((a, j) => a.principals?.forEach((pid, k) => human(pid, `rules[${i}].approvers[${j}].principals[${k}]`)));
+    r.escalate?.forEach((e, j) => e.to.principals?.forEach((pid, k) => human(pid, `rules[${i}].escalate[${j}].to.principals[${k}]`)));
+  });
   try {
     compilePolicy({ default: parsed.data.default, defaultTtlSeconds: parsed.data.defaultTtl, rules: parsed.data.rules.map(ruleSpecOf) });
   } catch (e) {
