@@ -8,6 +8,7 @@ import type { Facts } from './facts.ts';
 import type { Decision } from './policy/decision.ts';
 import type { Principal } from './principal.ts';
 import type { RequestPreview } from './preview.ts';
+import type { UndoOutcome } from './undo.ts';
 import type { ErrorCode } from './errors.ts';
 import type { Review } from './review.ts';
 
@@ -98,6 +99,11 @@ export interface RequestRecord {
    * Shown to reviewers, never to the requesting side (counts of rows an agent could not read would answer it).
    */
   readonly preview?: RequestPreview;
+  /**
+   * An approved SQL write's undo (core/undo.ts), once it ran: the before-image of its rows, or why it has none.
+   * Its rows are read by the revert only; views show undoSummary, never a value.
+   */
+  readonly undo?: UndoOutcome;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }
