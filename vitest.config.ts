@@ -36,6 +36,7 @@ export const POSTGRES_FILES = [
   'test/e2e/roles.test.ts',
   // A preview is written to a held request after submit answered: a change of its own, with its audit event.
   'test/e2e/impact-preview.test.ts',
+  'test/e2e/undo.test.ts',
 ];
 
 /**
