@@ -141,6 +141,9 @@ remote(requests.command('list').description('pending requests you may review').o
 );
 remote(requests.command('show').argument('<id>').description('everything a reviewer needs to decide')).action(run(async (id: string, o: RemoteOptions) => (await import('./requests.ts')).showCommand(id, o)));
 remote(requests.command('approve').argument('<id>').option('-m, --comment <text>', 'why')).action(run(async (id: string, o: RemoteOptions & { comment?: string }) => (await import('./requests.ts')).reviewCommand('approve', id, o)));
+remote(requests.command('revert').argument('<id>').description('ask for an approved SQL write to be put back (a new request)').option('-r, --reason <text>', 'why')).action(
+  run(async (id: string, o: RemoteOptions & { reason?: string }) => (await import('./requests.ts')).revertCommand(id, o)),
+);
 remote(requests.command('deny').argument('<id>').option('-m, --comment <text>', 'why')).action(run(async (id: string, o: RemoteOptions & { comment?: string }) => (await import('./requests.ts')).reviewCommand('deny', id, o)));
 
 const mcp = program

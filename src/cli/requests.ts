@@ -1,4 +1,4 @@
-/** `countersign requests list|show|approve|deny`: the reviewer's side, over the REST API. */
+/** `countersign requests list|show|approve|deny|revert`: the reviewer's side, over the REST API. */
 import { createClient, type RequestStatus, type RequestView } from '../surfaces/sdk/client.ts';
 import { requestDetails, requestLine, safe } from './output.ts';
 import { bearerFor } from './credentials.ts';
@@ -49,4 +49,10 @@ export async function reviewCommand(verdict: 'approve' | 'deny', id: string, o: 
     const more = r.status === 'pending' ? `\n${r.approvals.needed} more approval(s) needed.` : r.status === 'approved' || r.status === 'executing' ? `\nThe gateway is running it; follow with: countersign requests show ${r.id}` : '';
     return head + more;
   });
+}
+
+/** Asks for the revert of an approved SQL write: a new request of the caller's, held for review like any other. */
+export async function revertCommand(id: string, o: RemoteOptions & { reason?: string }): Promise<void> {
+  const r = await client(o).revert(id, o.reason);
+  print(o, r, () => safe(`Revert of ${id} submitted as ${r.id}. Status: ${r.status}.${r.status === 'pending' ? ` It needs ${r.approvals.needed} approval(s): countersign requests show ${r.id}` : ''}`));
 }

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '../../src/surfaces/sdk/client.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { storedAudit } from '../support/store-view.ts';
@@ -94,9 +95,10 @@ policy:
     const done = await approved('deploy-bot', 'DELETE FROM accounts WHERE id IN (9, 10)');
     expect(done.status).toBe('succeeded');
     expect((await admin.query('SELECT count(*)::int AS n FROM accounts')).rows[0].n).toBe(8);
-    const asked = await gw.as('alice', `/v1/requests/${done.id}/revert`, { body: {} });
-    expect(asked.status).toBe(201);
-    expect((await run(asked.body.id as string, 'bob')).status).toBe('succeeded');
+    // The typed client (which `countersign requests revert` uses) asks for it.
+    const asked = await createClient({ url: gw.url, key: gw.keys['alice']! }).revert(done.id as string, 'restore');
+    expect(asked).toMatchObject({ status: 'pending', action: { reason: `revert of request ${done.id}: restore` } });
+    expect((await run(asked.id, 'bob')).status).toBe('succeeded');
     expect(await table()).toBe(before);
   });
 
