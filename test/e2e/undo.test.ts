@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/surfaces/sdk/client.ts';
+import { getPage, postForm, signIn } from '../support/console.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { storedAudit } from '../support/store-view.ts';
@@ -106,8 +107,19 @@ policy:
     const done = await approved('deploy-bot', 'UPDATE accounts SET balance = balance + 1 WHERE id IN (4, 5)');
     await admin.query("UPDATE accounts SET note = 'edited by hand' WHERE id = 5");
     const changed = await table();
-    const asked = await gw.as('alice', `/v1/requests/${done.id}/revert`, { body: {} });
-    const failed = await run(asked.body.id as string, 'bob');
+    // In the console: the requesting side sees the count and no button; the reviewer asks with the button.
+    const carol = await signIn(gw.url, gw.keys['carol']!);
+    const carolPage = await (await getPage(gw.url, carol, `/requests/${done.id}`)).text();
+    expect(carolPage).toContain('Can be reverted: 2 rows of &quot;accounts&quot; (UPDATE)');
+    expect(carolPage).not.toContain('Ask to revert');
+    expect((await postForm(gw.url, carol, `/requests/${done.id}/revert`, { _csrf: carol.csrf })).status).toBe(403);
+    const alice = await signIn(gw.url, gw.keys['alice']!);
+    expect(await (await getPage(gw.url, alice, `/requests/${done.id}`)).text()).toContain('Ask to revert');
+    const posted = await postForm(gw.url, alice, `/requests/${done.id}/revert`, { _csrf: alice.csrf, reason: 'put back' });
+    expect(posted.status).toBe(303);
+    const revertId = decodeURIComponent(/\/requests\/([^/?]+)$/.exec(posted.headers.get('location') ?? '')?.[1] ?? '');
+    expect((await gw.as('alice', `/v1/requests/${revertId}`)).body).toMatchObject({ status: 'pending', action: { reason: `revert of request ${done.id}: put back` } });
+    const failed = await run(revertId, 'bob');
     expect(failed.status).toBe('failed');
     expect(failed.error.code).toBe('UNDO_CONFLICT');
     expect(failed.error.message).toContain('{"id": 5}');
@@ -124,5 +136,15 @@ policy:
     const asked = await gw.as('alice', `/v1/requests/${done.id}/revert`, { body: {} });
     expect(asked.status).toBe(409);
     expect(asked.body.error.code).toBe('UNDO_UNAVAILABLE');
+  });
+
+  it('runs what it cannot undo as before, and says why on the request', async () => {
+    const done = await approved('deploy-bot', 'UPDATE accounts SET note = note WHERE id = 1; UPDATE accounts SET note = note WHERE id = 2');
+    expect(done.status).toBe('succeeded');
+    expect(done.undo).toEqual({ available: false, reason: 'it holds several statements' });
+    const alice = await signIn(gw.url, gw.keys['alice']!);
+    expect(await (await getPage(gw.url, alice, `/requests/${done.id}`)).text()).toContain('no undo: it holds several statements');
+    const asked = await gw.as('alice', `/v1/requests/${done.id}/revert`, { body: {} });
+    expect(asked.body.error).toMatchObject({ code: 'UNDO_UNAVAILABLE', message: `request ${done.id} cannot be reverted: no undo: it holds several statements` });
   });
 });

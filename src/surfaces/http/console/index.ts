@@ -24,6 +24,7 @@ import { policyPageRoutes } from './policy-page.ts';
 import type { CoverageMap } from '../../../core/policy/coverage.ts';
 import type { Principal } from '../../../core/principal.ts';
 import { requestPageRoutes } from './request-page.ts';
+import { undoRoutes } from './undo-view.ts';
 import { shadowPageRoutes } from './shadow-page.ts';
 
 export { CONTENT_SECURITY_POLICY } from './handlers.ts';
@@ -47,6 +48,7 @@ export function consoleRoutes(
   if (settings.login) app.route('/', oidcLoginRoutes(deps, { ...settings.login, clockSkewSeconds: settings.clockSkewSeconds ?? 60 }, authenticate));
   app.route('/', inboxRoutes(deps));
   app.route('/', requestPageRoutes(deps));
+  app.route('/', undoRoutes(deps));
   app.route('/', activityRoutes(deps));
   app.route('/', auditPageRoutes(deps));
   app.route('/', auditDownloadRoutes(deps));

@@ -32,6 +32,7 @@ import { html, type Html } from './html.ts';
 import { factsView, inputView, RENDER_LIMIT } from './input-view.ts';
 import { csrfField, page } from './layout.ts';
 import { timeline } from './timeline.ts';
+import { undoSection } from './undo-view.ts';
 
 const WHY_NOT: Readonly<Record<string, string>> = {
   REQUEST_NOT_PENDING: 'This request is no longer pending; its decision is final.',
@@ -153,6 +154,7 @@ ${r.preview && !isRequesterSide(r, who.principal.id) ? html`<section aria-labell
 <section aria-labelledby="h-digest"><h2 id="h-digest">Digest</h2><p><code class="digest">${r.digest}</code></p><p class="small">An approval is for this digest only: the action, principal and connection exactly as shown.</p></section>
 </div>
 </div>
+${undoSection(deps, r, who)}
 ${r.result !== null || r.error ? html`<section aria-labelledby="h-result"><h2 id="h-result">Result</h2>${resultView(r)}</section>` : ''}
 <section aria-labelledby="h-timeline"><h2 id="h-timeline">Timeline</h2>${timeline(events, { auditLinks: hasAnyRole(who.viewer.roles, AUDIT_READERS) })}</section>`;
   return page({ title: `Request ${r.id}`, viewer: who.viewer, body });
