@@ -158,6 +158,11 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
           const message = `the statement would change ${captured.rows} rows, more than the ${maxUndoRows} whose undo ${config.name} keeps; nothing was changed`;
           return { ok: false, output: { message }, summary: { rowCount: captured.rows }, error: { code: 'UNDO_TOO_MANY_ROWS', message } };
         }
+        if (captured.kind === 'unproven') {
+          await call(client.query('ROLLBACK'));
+          const message = `the undo of the statement could not be captured (${captured.reason}); nothing was changed`;
+          return failed(message, undefined);
+        }
         if (captured.kind === 'ran') {
           await call(client.query('COMMIT'));
           const result: SqlStatementResult = { command: captured.command, rowCount: captured.rowCount, fields: [], rows: [] };

@@ -116,12 +116,13 @@ export function captureSql(target: UndoTarget, keys: readonly string[], limit: n
   const b = 'countersign_before';
   const before =
     target.command === 'DELETE'
-      ? `to_jsonb(${ref}.*)`
-      : `(SELECT to_jsonb(${b}.*) FROM ${target.relation} AS ${b} WHERE ${keys.map((k) => `${b}.${quoteIdent(k)} = ${ref}.${quoteIdent(k)}`).join(' AND ')})`;
+      ? `pg_catalog.to_jsonb(${ref}.*)`
+      // Built-ins named in pg_catalog: a same-named function of the search_path cannot stand in for them.
+      : `(SELECT pg_catalog.to_jsonb(${b}.*) FROM ${target.relation} AS ${b} WHERE ${keys.map((k) => `${b}.${quoteIdent(k)} = ${ref}.${quoteIdent(k)}`).join(' AND ')})`;
   // The newline ends a trailing -- comment; RETURNING is reserved, so it cannot join the statement's last expression.
   return `WITH countersign_changed AS (${target.text}
-RETURNING ${before} AS before, to_jsonb(${ref}.*) AS after)
-SELECT (SELECT count(*) FROM countersign_changed)::int AS total, before, after FROM countersign_changed LIMIT ${limit}`;
+RETURNING ${before} AS before, pg_catalog.to_jsonb(${ref}.*) AS after)
+SELECT (SELECT pg_catalog.count(*) FROM countersign_changed)::int AS total, before, after FROM countersign_changed LIMIT ${limit}`;
 }
 
 /** The parse of the rewritten statement: one SELECT over one CTE holding the same kind of statement with our two RETURNING items. */

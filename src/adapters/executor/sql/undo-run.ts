@@ -13,7 +13,9 @@ export type CapturedRun =
   | { readonly kind: 'ran'; readonly command: string; readonly rowCount: number; readonly undo: UndoOutcome }
   /** The table or statement turned out to have no undo: the caller runs the statement as it is. */
   | { readonly kind: 'uncaptured'; readonly reason: string }
-  | { readonly kind: 'too-many'; readonly rows: number };
+  | { readonly kind: 'too-many'; readonly rows: number }
+  /** The capture could not be shown to be right (a trigger changed a key, a row had no before-image): the caller rolls back. */
+  | { readonly kind: 'unproven'; readonly reason: string };
 
 type Call = <T>(run: Promise<T>) => Promise<T>;
 
@@ -37,9 +39,12 @@ export async function runCaptured(client: PoolClient, call: Call, target: UndoTa
   if (total > maxRows) return { kind: 'too-many', rows: total };
   const rows: UndoRow[] = [];
   for (const r of res.rows) {
-    // An UPDATE's before-image is looked up by key: a row it did not find fails the capture rather than guess.
-    if (!r.before) throw new Error('undo capture: a changed row has no before-image');
+    // An UPDATE's before-image is looked up by the new row's key: a row not found, or a key a trigger changed, fails the run rather than guess.
+    if (!r.before) return { kind: 'unproven', reason: 'a changed row had no before-image' };
     const key = Object.fromEntries(keys.map((k) => [k, r.before![k]]));
+    if (target.command === 'UPDATE' && keys.some((k) => JSON.stringify(r.before![k]) !== JSON.stringify(r.after[k]))) {
+      return { kind: 'unproven', reason: 'a trigger changed a primary key' };
+    }
     rows.push(target.command === 'UPDATE' ? { key, before: r.before, after: r.after } : { key, before: r.before });
   }
   return {

@@ -26,6 +26,10 @@ describe.skipIf(!db)('undo of approved writes (real PostgreSQL)', () => {
       INSERT INTO accounts (balance, note) SELECT g * 10.5, 'n' || g FROM generate_series(1, 8) g;
       CREATE TABLE pairs (a int, b text, v jsonb, PRIMARY KEY (a, b));
       INSERT INTO pairs VALUES (1, 'x', '{"k": [1, 2]}'), (1, 'y', NULL), (2, 'x', '"s"');
+      CREATE TABLE moved (id int PRIMARY KEY, n int);
+      INSERT INTO moved VALUES (1, 1), (2, 2);
+      CREATE FUNCTION public.move() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.id := NEW.id + 1; RETURN NEW; END $$;
+      CREATE TRIGGER move BEFORE UPDATE ON moved FOR EACH ROW EXECUTE FUNCTION public.move();
       CREATE TABLE nokey (n int);
       INSERT INTO nokey VALUES (1);
     `);
@@ -93,6 +97,14 @@ describe.skipIf(!db)('undo of approved writes (real PostgreSQL)', () => {
     expect(r.error?.code).toBe('UNDO_TOO_MANY_ROWS');
     expect(r.undo).toBeUndefined();
     expect(await table('accounts')).toBe(before);
+  });
+
+  it('refuses a run whose before-image it cannot prove (a trigger moved the key), changing nothing', async () => {
+    const before = await table('moved');
+    const r = await conn.execute({ sql: 'UPDATE moved SET n = 9 WHERE id = 2' }, { readOnly: false });
+    expect(r.ok).toBe(false);
+    expect(r.error?.message).toMatch(/^the undo of the statement could not be captured \(.+\); nothing was changed$/);
+    expect(await table('moved')).toBe(before);
   });
 
   it('what undo cannot handle runs as before, saying why it has no undo', async () => {
