@@ -39,6 +39,7 @@ export const POSTGRES_FILES = [
   // Safety nets: the escalation sweep under its lease, break-glass claims, on either store.
   'test/e2e/escalation.test.ts',
   'test/e2e/break-glass.test.ts',
+  'test/e2e/undo.test.ts',
 ];
 
 /**

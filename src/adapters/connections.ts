@@ -33,6 +33,7 @@ export async function createConnections(configs: readonly ConnectionConfig[], op
             readOnlyFunctions: c.readOnlyFunctions,
             poolSize: c.poolSize,
             preview: c.preview,
+            undo: c.undo,
           }),
         );
         break;

@@ -144,6 +144,9 @@ remote(requests.command('approve').argument('<id>').option('-m, --comment <text>
 remote(requests.command('break-glass').argument('<id>').description('run a held request now, on your own authority (break-glass groups only)').requiredOption('-m, --message <text>', 'the justification (required)')).action(
   run(async (id: string, o: RemoteOptions & { message?: string }) => (await import('./requests.ts')).breakGlassCommand(id, o)),
 );
+remote(requests.command('revert').argument('<id>').description('ask for an approved SQL write to be put back (a new request)').option('-r, --reason <text>', 'why')).action(
+  run(async (id: string, o: RemoteOptions & { reason?: string }) => (await import('./requests.ts')).revertCommand(id, o)),
+);
 remote(requests.command('deny').argument('<id>').option('-m, --comment <text>', 'why')).action(run(async (id: string, o: RemoteOptions & { comment?: string }) => (await import('./requests.ts')).reviewCommand('deny', id, o)));
 
 const mcp = program

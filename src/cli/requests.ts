@@ -1,4 +1,4 @@
-/** `countersign requests list|show|approve|deny|break-glass`: the reviewer's side, over the REST API. */
+/** `countersign requests list|show|approve|deny|break-glass|revert`: the reviewer's side, over the REST API. */
 import { createClient, type RequestStatus, type RequestView } from '../surfaces/sdk/client.ts';
 import { requestDetails, requestLine, safe } from './output.ts';
 import { bearerFor } from './credentials.ts';
@@ -56,4 +56,10 @@ export async function breakGlassCommand(id: string, o: RemoteOptions & { message
   if (!o.message?.trim()) throw new UsageError('a break-glass needs a justification: -m "why this cannot wait"');
   const r = await client(o).breakGlass(id, o.message);
   print(o, r, () => safe(`Broke the glass on ${r.id} (${r.action.connection}: ${r.action.operation}). Status now: ${r.status}. It now needs a review after the fact by another human.`));
+}
+
+/** Asks for the revert of an approved SQL write: a new request of the caller's, held for review like any other. */
+export async function revertCommand(id: string, o: RemoteOptions & { reason?: string }): Promise<void> {
+  const r = await client(o).revert(id, o.reason);
+  print(o, r, () => safe(`Revert of ${id} submitted as ${r.id}. Status: ${r.status}.${r.status === 'pending' ? ` It needs ${r.approvals.needed} approval(s): countersign requests show ${r.id}` : ''}`));
 }

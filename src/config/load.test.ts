@@ -122,6 +122,15 @@ policy:
     expect(problems(pgConn('{ timeout: 500 }'))).toContain('connections[0].preview');
   });
 
+  it('keeps an undo of approved writes on a postgres connection unless told not to, bounded in rows', () => {
+    const pgConn = (undo: string) => `connections: [{ name: a, kind: postgres, url: "postgres://u@h/db"${undo ? `, undo: ${undo}` : ''} }]`;
+    expect(parseConfig(pgConn(''), 'f', {}).connections[0]).toMatchObject({ undo: {} });
+    expect(parseConfig(pgConn('false'), 'f', {}).connections[0]).toMatchObject({ undo: false });
+    expect(parseConfig(pgConn('{ maxRows: 50 }'), 'f', {}).connections[0]).toMatchObject({ undo: { maxRows: 50 } });
+    expect(problems(pgConn('{ maxRows: -1 }'))).toContain('connections[0].undo');
+    expect(problems(pgConn('{ rows: 5 }'))).toContain('connections[0].undo');
+  });
+
   it('refuses an mcp connection name that would make <connection>__<tool> split wrongly', () => {
     const mcp = (name: string) => `connections: [{ name: "${name}", kind: mcp, url: "http://127.0.0.1:1/mcp" }]`;
     expect(problems(mcp('files_'))).toContain('connections[0].name: no "_" at the start or end of an mcp connection name');

@@ -3,6 +3,7 @@
  * file is declared and defaulted here, and nothing re-checks it later.
  */
 import { z } from 'zod';
+import { undoSchema } from './undo-schema.ts';
 import { parseMaskPath } from '../core/mask.ts';
 import { ROLES } from '../core/roles.ts';
 import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
@@ -87,6 +88,7 @@ const postgresConnection = z.strictObject({
   preview: z
     .union([z.literal(false), z.literal(true).transform(() => ({})), z.strictObject({ timeoutMs: z.number().int().min(1).max(60_000).optional(), lockTimeoutMs: z.number().int().min(1).max(60_000).optional() })])
     .default({}),
+  undo: undoSchema,
 });
 
 const approverSchema = z.strictObject({

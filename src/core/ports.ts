@@ -12,6 +12,7 @@ import type { ToolAcceptors } from './mcp/acceptors.ts';
 import type { ToolDefinition } from './mcp/tool.ts';
 import type { Principal } from './principal.ts';
 import type { PreviewOutcome } from './preview.ts';
+import type { UndoOutcome } from './undo.ts';
 import type { RequestRecord, RequestStatus } from './request.ts';
 import type { Role } from './roles.ts';
 
@@ -38,6 +39,8 @@ export interface ExecutionResult {
   readonly summary: Readonly<Record<string, unknown>>;
   /** Set when ok is false: a message safe to show the agent. */
   readonly error?: { readonly code: ErrorCode; readonly message: string };
+  /** SQL writes: the changed rows' before-image for a later revert (core/undo.ts), or why there is none. */
+  readonly undo?: UndoOutcome;
 }
 
 /**

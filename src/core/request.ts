@@ -8,6 +8,7 @@ import type { Facts } from './facts.ts';
 import type { Decision } from './policy/decision.ts';
 import type { Principal } from './principal.ts';
 import type { RequestPreview } from './preview.ts';
+import type { UndoOutcome } from './undo.ts';
 import type { ErrorCode } from './errors.ts';
 import type { Review } from './review.ts';
 import type { FiredEscalation } from './escalation.ts';
@@ -107,6 +108,11 @@ export interface RequestRecord {
   readonly escalations?: readonly FiredEscalation[];
   /** Set when a human broke the glass on it (core/break-glass.ts): who, why, and the after-the-fact review once given. */
   readonly breakGlass?: BreakGlass;
+  /**
+   * An approved SQL write's undo (core/undo.ts), once it ran: the before-image of its rows, or why it has none.
+   * Its rows are read by the revert only; views show undoSummary, never a value.
+   */
+  readonly undo?: UndoOutcome;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }

@@ -9,6 +9,7 @@ import { CountersignError, isCountersignError, type ErrorCode } from '../core/er
 import type { ExecutionResult, SessionRunner } from '../core/ports.ts';
 import { quorumMet, remainingApprovals } from '../core/review.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
+import { undoAuditData } from '../core/undo.ts';
 import { decideTraced } from './decide.ts';
 import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
@@ -144,18 +145,23 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, runner?: Se
   // `claimed` is what this process wrote when it claimed the request: the store may write over it without reading it back.
   const record = deps.store.mutateRequest(claimed.id, (current) => {
     const now = deps.clock.now();
-    const next = transition(current, result.ok ? 'succeeded' : 'failed', now, {
+    const ran = transition(current, result.ok ? 'succeeded' : 'failed', now, {
       runDeadline: null,
       result: result.output,
       error: result.ok ? null : (result.error ?? { code: 'EXECUTION_FAILED', message: 'the target reported an error' }),
     });
+    // The rows of an undo stay with the request for its revert; the audit log gets table, key columns and count.
+    const undo = result.ok ? result.undo : undefined;
+    const next: RequestRecord = undo ? { ...ran, undo } : ran;
+    const time = now.toISOString();
     return {
       result: next,
       next,
       audit: [
+        ...(undo ? [{ type: 'request.undo-captured', time, requestId: claimed.id, actor: null, data: undoAuditData(undo) }] : []),
         {
           type: result.ok ? 'request.succeeded' : 'request.failed',
-          time: now.toISOString(),
+          time,
           requestId: claimed.id,
           actor: null,
           data: { summary: result.summary, ...(result.ok ? {} : { error: result.error ?? null }) },

@@ -166,6 +166,13 @@ class Client:
         body = {"reason": reason} if reason else {}
         return _request(self._t.ok("POST", f"/v1/requests/{_quote(id)}/cancel", body))
 
+    def revert(self, id: RequestRef, reason: Optional[str] = None) -> Request:
+        """Asks for an approved SQL write to be put back (README "Undo"): a new request of the
+        caller's, held for review like any other. Reviewers, auditors and admins only.
+        """
+        body = {"reason": reason} if reason else {}
+        return _request(self._t.ok("POST", f"/v1/requests/{_quote(id)}/revert", body))
+
     def list(
         self,
         status: Optional[Collection[str]] = None,

@@ -299,6 +299,24 @@ class SqlSessionUnsafe(CountersignError):
     code = "SQL_SESSION_UNSAFE"
 
 
+class UndoTooManyRows(CountersignError):
+    """The write would change more rows than the connection keeps an undo for (maxUndoRows); nothing was changed."""
+
+    code = "UNDO_TOO_MANY_ROWS"
+
+
+class UndoConflict(CountersignError):
+    """A revert found rows that changed since the request it reverts ran; nothing was reverted. The message names their primary keys."""
+
+    code = "UNDO_CONFLICT"
+
+
+class UndoUnavailable(CountersignError):
+    """The request has no undo to revert: it did not succeed, is not a captured SQL UPDATE or DELETE, or its undo was not kept."""
+
+    code = "UNDO_UNAVAILABLE"
+
+
 class ExecutionInterrupted(CountersignError):
     """The gateway stopped while the action was running; it is not retried (at most once).
 
@@ -408,6 +426,9 @@ GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _registry(
     DigestMismatch,
     ExecutionFailed,
     SqlSessionUnsafe,
+    UndoUnavailable,
+    UndoConflict,
+    UndoTooManyRows,
     ExecutionInterrupted,
     AuditWriteFailed,
     PolicyNotInForce,

@@ -15,8 +15,7 @@ export type ErrorCode =
   | 'INVALID_JSON'
   | 'INVALID_REQUEST'
   | 'PAYLOAD_TOO_LARGE'
-  | 'UNKNOWN_CONNECTION'
-  | 'UNKNOWN_PRINCIPAL'
+  | 'UNKNOWN_CONNECTION' | 'UNKNOWN_PRINCIPAL'
   | 'INVALID_INPUT'
   | 'INPUT_UNPARSEABLE'
   | 'INPUT_TOO_DEEP'
@@ -44,11 +43,10 @@ export type ErrorCode =
   | 'CONFIRMATION_REQUIRED'
   | 'REVIEW_DENIED'
   | 'REQUEST_ALREADY_DECIDED'
-  | 'REQUEST_EXPIRED'
-  | 'REQUEST_CANCELLED'
+  | 'REQUEST_EXPIRED' | 'REQUEST_CANCELLED'
   | 'REQUEST_NOT_PENDING'
   | 'DIGEST_MISMATCH'
-  | 'EXECUTION_FAILED'
+  | 'EXECUTION_FAILED' | 'UNDO_UNAVAILABLE' | 'UNDO_CONFLICT' | 'UNDO_TOO_MANY_ROWS'
   | 'EXECUTION_INTERRUPTED'
   | 'SQL_SESSION_UNSAFE'
   | 'AUDIT_WRITE_FAILED'
@@ -85,6 +83,8 @@ export interface RequestView {
   preview?: { status: 'previewed'; at: string; statements: { command: string; table: string; rows: number; plan?: string }[] } | { status: 'skipped' | 'failed'; at: string; reason: string; sqlstate?: string };
   escalation?: { key: string; rule: string; afterSeconds: number; groups: string[]; principals: string[]; dueAt: string; firedAt: string | null }[]; // README, "Safety nets"
   breakGlass?: { by: string; justification: string; at: string; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null;
+  /** An approved SQL write's undo (README "Undo"): whether it can be reverted and what it changed, never a row. */
+  undo?: { available: true; command: 'UPDATE' | 'DELETE'; table: string; rows: number } | { available: false; reason: string };
   /** Only on the answer to a submission that was held: where to follow it, and its page in the console (when the gateway runs one). */
   links?: { self: string; wait: string; events: string; console?: string };
 }
@@ -309,6 +309,7 @@ export function createClient(opts: ClientOptions) {
     review: async (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/reviews`, r)),
     breakGlass: async (id: string, justification: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/break-glass`, { justification })),
     cancel: async (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/cancel`, reason ? { reason } : {})),
+    revert: async (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/revert`, reason ? { reason } : {})),
     simulate: (s: { connection: string; input: unknown; principal?: string; reason?: string }) =>
       ok(call<{ effect: string; rules: string[]; message: string | null; facts: unknown; approvers: unknown[] }>('POST', '/v1/policy/simulate', s)),
     /** MCP tool pins (humans): each upstream tool's accepted definition and any change seen since. */

@@ -25,6 +25,9 @@ import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import { PINNED_SETTINGS } from './session-settings.ts';
 import { createWireSessions } from './wire-upstream.ts';
+import { UNDO_CONFLICT_MARKER, type UndoOutcome } from '../../../core/undo.ts';
+import { undoScope } from './undo-capture.ts';
+import { runCaptured } from './undo-run.ts';
 
 export interface PostgresConnectionConfig {
   name: string;
@@ -43,6 +46,8 @@ export interface PostgresConnectionConfig {
   poolSize?: number;
   /** Impact preview of held writes (preview-run.ts): on unless `false`; its statement and lock timeouts (default 2000 / 1000 ms). */
   preview?: false | { timeoutMs?: number; lockTimeoutMs?: number };
+  /** Undo of approved UPDATE/DELETE (undo-capture.ts): on unless `false`; `maxRows` (default 1000) changed rows at most, else the run is refused. */
+  undo?: false | { maxRows?: number };
 }
 
 /** One statement's outcome; rows are arrays in `fields` order, so `SELECT a.id, b.id` keeps both. */
@@ -82,6 +87,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
   let pool: pg.Pool | undefined;
   const previewing = config.preview === false ? undefined : (config.preview ?? {});
   const previews = previewQueue(config.name);
+  const maxUndoRows = config.undo === false ? undefined : Math.max(0, Math.floor(config.undo?.maxRows ?? 1000));
   // The wire listener's client sessions: connections of their own, opened on the first client.
   const wire = createWireSessions({ name: config.name, url: config.url, readOnlyFunctions, statementTimeoutMs: timeoutMs });
 
@@ -128,10 +134,13 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
     let pid = (client as unknown as { processID?: number }).processID ?? 0;
     // Every call is bounded; past the deadline the backend is stopped on the server, not abandoned.
     const call = <T>(run: Promise<T>): Promise<T> => bounded(run, callMs, () => stopBackend(config.url, pid, run, graceMs));
+    // A write's undo is captured in a REPEATABLE READ transaction (undo-capture.ts says why).
+    const scope = readOnly || maxUndoRows === undefined ? undefined : undoScope(input.sql);
+    let undo: UndoOutcome | undefined = scope && !scope.ok ? { status: 'none', reason: scope.reason } : undefined;
     try {
       // Read-only as the session default too, so an agent's own COMMIT cannot
       // leave the read-only transaction; DISCARD ALL below restores it.
-      const begin = readOnly ? 'SET default_transaction_read_only = on; BEGIN READ ONLY' : 'BEGIN';
+      const begin = readOnly ? 'SET default_transaction_read_only = on; BEGIN READ ONLY' : scope?.ok ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
       await call(client.query(`${begin}; SET LOCAL statement_timeout = ${timeoutMs}`));
       const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(names, readOnly, allowed)));
       pid = guard.rows[0]?.pid ?? pid;
@@ -142,12 +151,32 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
         return { ok: false, output: { message: refused.message }, summary: {}, error: { code: 'SQL_SESSION_UNSAFE', message: refused.message } };
       }
       const params = input.params ?? [];
+      if (scope?.ok && maxUndoRows !== undefined) {
+        const captured = await runCaptured(client, call, scope.target, params, maxUndoRows);
+        if (captured.kind === 'too-many') {
+          await call(client.query('ROLLBACK'));
+          const message = `the statement would change ${captured.rows} rows, more than the ${maxUndoRows} whose undo ${config.name} keeps; nothing was changed`;
+          return { ok: false, output: { message }, summary: { rowCount: captured.rows }, error: { code: 'UNDO_TOO_MANY_ROWS', message } };
+        }
+        if (captured.kind === 'unproven') {
+          await call(client.query('ROLLBACK'));
+          const message = `the undo of the statement could not be captured (${captured.reason}); nothing was changed`;
+          return failed(message, undefined);
+        }
+        if (captured.kind === 'ran') {
+          await call(client.query('COMMIT'));
+          const result: SqlStatementResult = { command: captured.command, rowCount: captured.rowCount, fields: [], rows: [] };
+          return { ok: true, output: { results: [result] }, summary: { statements: 1, rowCount: captured.rowCount }, undo: captured.undo };
+        }
+        undo = { status: 'none', reason: captured.reason };
+      }
       // Extended protocol with params (Postgres refuses several statements there); simple protocol without.
       const raw = (await call(
         client.query(params.length > 0 ? { text: input.sql, values: params, rowMode: 'array' } : { text: input.sql, rowMode: 'array' }),
       )) as QueryResult<unknown[]> | QueryResult<unknown[]>[];
       await call(client.query('COMMIT'));
-      return succeeded(Array.isArray(raw) ? raw : [raw], maxRows);
+      const ran = succeeded(Array.isArray(raw) ? raw : [raw], maxRows);
+      return undo ? { ...ran, undo } : ran;
     } catch (e) {
       if (e instanceof StatementTimedOut) {
         destroy = true;
@@ -158,6 +187,12 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       });
       if (e instanceof pg.DatabaseError) {
         const sqlstate = e.code ?? 'XX000';
+        const conflict = e.message.indexOf(UNDO_CONFLICT_MARKER);
+        if (conflict >= 0) {
+          const keys = e.message.slice(conflict + UNDO_CONFLICT_MARKER.length).replace(/"$/, '');
+          const message = `nothing was reverted: these rows changed since (primary keys): ${keys}`;
+          return { ok: false, output: { message }, summary: { sqlstate }, error: { code: 'UNDO_CONFLICT', message } };
+        }
         return {
           ok: false,
           output: { sqlstate, message: e.message },

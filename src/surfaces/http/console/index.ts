@@ -25,6 +25,7 @@ import type { CoverageMap } from '../../../core/policy/coverage.ts';
 import type { Principal } from '../../../core/principal.ts';
 import { requestPageRoutes } from './request-page.ts';
 import { safetyNetRoutes } from './safety-nets.ts';
+import { undoRoutes } from './undo-view.ts';
 import { shadowPageRoutes } from './shadow-page.ts';
 
 export { CONTENT_SECURITY_POLICY } from './handlers.ts';
@@ -49,6 +50,7 @@ export function consoleRoutes(
   app.route('/', inboxRoutes(deps));
   app.route('/', requestPageRoutes(deps));
   app.route('/', safetyNetRoutes(deps));
+  app.route('/', undoRoutes(deps));
   app.route('/', activityRoutes(deps));
   app.route('/', auditPageRoutes(deps));
   app.route('/', auditDownloadRoutes(deps));

@@ -34,6 +34,7 @@ import { factsView, inputView, RENDER_LIMIT } from './input-view.ts';
 import { csrfField, page } from './layout.ts';
 import { timeline } from './timeline.ts';
 import { hasSafetyNets, safetyNetsView } from './safety-nets.ts';
+import { undoSection } from './undo-view.ts';
 
 const WHY_NOT: Readonly<Record<string, string>> = {
   REQUEST_NOT_PENDING: 'This request is no longer pending; its decision is final.',
@@ -157,6 +158,7 @@ ${hasSafetyNets(r, who, deps) ? html`<section aria-labelledby="h-nets"><h2 id="h
 <section aria-labelledby="h-digest"><h2 id="h-digest">Digest</h2><p><code class="digest">${r.digest}</code></p><p class="small">An approval is for this digest only: the action, principal and connection exactly as shown.</p></section>
 </div>
 </div>
+${undoSection(deps, r, who)}
 ${r.result !== null || r.error ? html`<section aria-labelledby="h-result"><h2 id="h-result">Result</h2>${resultView(r)}</section>` : ''}
 <section aria-labelledby="h-timeline"><h2 id="h-timeline">Timeline</h2>${timeline(events, { auditLinks: hasAnyRole(who.viewer.roles, AUDIT_READERS) })}</section>`;
   return page({ title: `Request ${r.id}`, viewer: who.viewer, body });

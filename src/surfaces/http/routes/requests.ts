@@ -11,6 +11,7 @@ import { cancel } from '../../../service/cancel.ts';
 import { breakGlass } from '../../../service/break-glass.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { getRequest, listRequests } from '../../../service/read.ts';
+import { requestRevert } from '../../../service/revert.ts';
 import { review } from '../../../service/review.ts';
 import { waitForChange } from '../../../service/wait.ts';
 import { jsonBody } from '../body.ts';
@@ -120,6 +121,14 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
     const body = await jsonBody(c, cancelBody);
     const r = await cancel(deps, { principal: c.get('principal'), requestId: c.req.param('id'), ...(body.reason ? { reason: body.reason } : {}) });
     return c.json(requestView(r));
+  });
+
+  // A new request, by the caller, that restores the rows this one changed (service/revert.ts); 201 with it.
+  app.post('/:id/revert', async (c) => {
+    const body = await jsonBody(c, cancelBody);
+    const principal = c.get('principal');
+    const r = await requestRevert(deps, { principal, requestId: c.req.param('id'), ...(body.reason ? { reason: body.reason } : {}), context: { surface: 'rest' } });
+    return c.json(requestView(r, principal), 201);
   });
 
   return app;

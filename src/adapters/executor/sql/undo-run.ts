@@ -1,0 +1,56 @@
+/**
+ * The captured run of an approved write (undo-capture.ts), in a transaction
+ * the connection has opened REPEATABLE READ and checked. Returns what the
+ * agent gets — the statement's own command tag and count, never the captured
+ * rows — and the undo to store; or, past `maxRows`, a refusal the caller turns
+ * into a rollback.
+ */
+import type { PoolClient } from 'pg';
+import type { UndoOutcome, UndoRow } from '../../../core/undo.ts';
+import { captureShapeOk, captureSql, UNDO_TABLE_SQL, undoTableRefusal, type UndoTableRow, type UndoTarget } from './undo-capture.ts';
+
+export type CapturedRun =
+  | { readonly kind: 'ran'; readonly command: string; readonly rowCount: number; readonly undo: UndoOutcome }
+  /** The table or statement turned out to have no undo: the caller runs the statement as it is. */
+  | { readonly kind: 'uncaptured'; readonly reason: string }
+  | { readonly kind: 'too-many'; readonly rows: number }
+  /** The capture could not be shown to be right (a trigger changed a key, a row had no before-image): the caller rolls back. */
+  | { readonly kind: 'unproven'; readonly reason: string };
+
+type Call = <T>(run: Promise<T>) => Promise<T>;
+
+/**
+ * @example
+ * const run = await runCaptured(client, call, target, params, 1000);
+ */
+export async function runCaptured(client: PoolClient, call: Call, target: UndoTarget, params: readonly unknown[], maxRows: number): Promise<CapturedRun> {
+  const table = await call(client.query<UndoTableRow>(UNDO_TABLE_SQL, [target.relation]));
+  const refused = undoTableRefusal(table.rows[0], target);
+  if (refused) return { kind: 'uncaptured', reason: refused };
+  const { keys, columns } = table.rows[0]!;
+  const sql = captureSql(target, keys, maxRows + 1);
+  if (!captureShapeOk(sql, target.command)) return { kind: 'uncaptured', reason: 'the statement could not be rewritten to capture its rows' };
+  const res = await call(
+    client.query<{ total: number; before: Record<string, unknown> | null; after: Record<string, unknown> }>(
+      params.length > 0 ? { text: sql, values: [...params] } : sql,
+    ),
+  );
+  const total = res.rows[0]?.total ?? 0;
+  if (total > maxRows) return { kind: 'too-many', rows: total };
+  const rows: UndoRow[] = [];
+  for (const r of res.rows) {
+    // An UPDATE's before-image is looked up by the new row's key: a row not found, or a key a trigger changed, fails the run rather than guess.
+    if (!r.before) return { kind: 'unproven', reason: 'a changed row had no before-image' };
+    const key = Object.fromEntries(keys.map((k) => [k, r.before![k]]));
+    if (target.command === 'UPDATE' && keys.some((k) => JSON.stringify(r.before![k]) !== JSON.stringify(r.after[k]))) {
+      return { kind: 'unproven', reason: 'a trigger changed a primary key' };
+    }
+    rows.push(target.command === 'UPDATE' ? { key, before: r.before, after: r.after } : { key, before: r.before });
+  }
+  return {
+    kind: 'ran',
+    command: target.command,
+    rowCount: total,
+    undo: { status: 'captured', command: target.command, table: target.relation, keyColumns: keys, columns, rows },
+  };
+}
