@@ -41,8 +41,9 @@ export interface AfterTheFactReview {
 /** The justification as kept, or the stable error when there is none worth the name. */
 export function checkJustification(text: unknown): string {
   const j = typeof text === 'string' ? text.trim() : '';
-  if (j.length === 0 || j.length > MAX_JUSTIFICATION) {
-    throw new CountersignError('JUSTIFICATION_REQUIRED', `a break-glass needs a justification of 1 to ${MAX_JUSTIFICATION} characters`);
+  // Words someone can read: zero-width and blank-looking characters (U+200B, U+2800…) alone are no justification.
+  if (j.length === 0 || j.length > MAX_JUSTIFICATION || !/[\p{L}\p{N}]/u.test(j)) {
+    throw new CountersignError('JUSTIFICATION_REQUIRED', `a break-glass needs a justification in words, of 1 to ${MAX_JUSTIFICATION} characters`);
   }
   return j;
 }
