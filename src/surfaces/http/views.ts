@@ -6,7 +6,7 @@
 import { redactInput } from '../../core/action.ts';
 import type { Principal } from '../../core/principal.ts';
 import type { RequestRecord } from '../../core/request.ts';
-import { isRequesterSide, remainingApprovals } from '../../core/review.ts';
+import { isRequesterSide, remainingApprovals, traitsOf } from '../../core/review.ts';
 import { reviewability } from '../../service/read.ts';
 import { approversOf, ladderOf } from '../../core/escalation.ts';
 
@@ -36,6 +36,6 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
     breakGlass: r.breakGlass ? { by: r.breakGlass.by, justification: r.breakGlass.justification, at: r.breakGlass.at, review: r.breakGlass.review ?? null } : null,
     ...(viewer?.kind === 'human' ? { reviewable: reviewability(viewer, r) } : {}),
     // Reviewers only: counts of rows matching a WHERE would tell the requesting side what it may not read.
-    ...(r.preview && viewer?.kind === 'human' && !isRequesterSide(r, viewer.id) ? { preview: r.preview } : {}),
+    ...(r.preview && viewer?.kind === 'human' && !isRequesterSide(r, traitsOf(viewer)) ? { preview: r.preview } : {}),
   };
 }
