@@ -24,6 +24,8 @@ export interface BreakGlass {
   readonly identity?: { readonly issuer: string; readonly subject: string } | null;
   readonly justification: string;
   readonly at: string;
+  /** The request's break-glass groups they were in when they broke it; the run checks them against the policy in force then. */
+  readonly groups?: readonly string[];
   /** The after-the-fact review, once given (the first one; it is not given twice). */
   readonly review?: AfterTheFactReview;
 }
@@ -39,17 +41,29 @@ export interface AfterTheFactReview {
 /** The justification as kept, or the stable error when there is none worth the name. */
 export function checkJustification(text: unknown): string {
   const j = typeof text === 'string' ? text.trim() : '';
-  if (j.length === 0 || j.length > MAX_JUSTIFICATION) {
-    throw new CountersignError('JUSTIFICATION_REQUIRED', `a break-glass needs a justification of 1 to ${MAX_JUSTIFICATION} characters`);
+  // Words someone can read: zero-width and blank-looking characters (U+200B, U+2800…) alone are no justification.
+  if (j.length === 0 || j.length > MAX_JUSTIFICATION || !/[\p{L}\p{N}]/u.test(j)) {
+    throw new CountersignError('JUSTIFICATION_REQUIRED', `a break-glass needs a justification in words, of 1 to ${MAX_JUSTIFICATION} characters`);
   }
   return j;
 }
 
-/** Whether this human (as the configuration in force sees them) is in one of the request's break-glass groups. */
-function inBreakGlassGroups(request: RequestRecord, who: Principal, dir: HumanDirectory): boolean {
-  const groups = request.decision.breakGlass ?? [];
+/** The request's break-glass groups this human (as the configuration in force sees them) is in. */
+export function breakGlassGroupsOf(request: RequestRecord, who: Principal, dir: HumanDirectory): string[] {
   const now = currentReviewer(reviewerRecord(who), dir);
-  return now !== undefined && groups.some((g) => now.groups.includes(g));
+  return now === undefined ? [] : (request.decision.breakGlass ?? []).filter((g) => now.groups.includes(g));
+}
+
+function inBreakGlassGroups(request: RequestRecord, who: Principal, dir: HumanDirectory): boolean {
+  return breakGlassGroupsOf(request, who, dir).length > 0;
+}
+
+/**
+ * Whether a break-glass still stands under `decision`, the policy in force when it runs: the policy must still open
+ * break-glass to a group the human was in (a policy reloaded since submission may have closed it).
+ */
+export function breakGlassStands(bg: BreakGlass, decision: { readonly breakGlass?: readonly string[] }): boolean {
+  return (bg.groups ?? []).some((g) => (decision.breakGlass ?? []).includes(g));
 }
 
 /**

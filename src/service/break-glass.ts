@@ -7,7 +7,7 @@
  * claims it atomically, so it runs exactly once. Later, another human reviews
  * it after the fact (`review.after_the_fact`), through the ordinary review call.
  */
-import { assertMayBreakGlass, assertMayReviewAfter, checkJustification } from '../core/break-glass.ts';
+import { assertMayBreakGlass, assertMayReviewAfter, breakGlassGroupsOf, checkJustification } from '../core/break-glass.ts';
 import { CountersignError, isCountersignError } from '../core/errors.ts';
 import type { Mutation } from '../core/ports.ts';
 import type { Principal } from '../core/principal.ts';
@@ -60,7 +60,7 @@ export async function breakGlass(deps: Deps, cmd: BreakGlassCommand): Promise<Re
         audit: [{ type: 'break_glass.refused', time: at, requestId: current.id, actor: cmd.by.id, data: { by: cmd.by.id, kind: cmd.by.kind, ...withIdentity(cmd.by), code: e.code, ...(cmd.via ? { via: cmd.via } : {}) } }],
       };
     }
-    const record = { by: cmd.by.id, email: cmd.by.kind === 'human' ? cmd.by.email : null, identity: canonicalIdentity(cmd.by), justification, at };
+    const record = { by: cmd.by.id, email: cmd.by.kind === 'human' ? cmd.by.email : null, identity: canonicalIdentity(cmd.by), justification, at, groups: breakGlassGroupsOf(current, cmd.by, deps.identity) };
     const next: RequestRecord = { ...transition(current, 'approved', now), breakGlass: record };
     return {
       result: { ok: true, request: next },

@@ -15,6 +15,7 @@ import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
 import { expiredMutation, isDue } from './expire.ts';
 import { widened } from '../core/escalation.ts';
+import { breakGlassStands } from '../core/break-glass.ts';
 
 /** Grace beyond a connection's own time bound before a claim is presumed dead. */
 export const RUN_GRACE_MS = 30_000;
@@ -88,7 +89,11 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
         decision: decisionView(decision),
       });
     }
-    // A break-glass stands in for the approvals (the policy still gets its say: a deny above stops it).
+    // A break-glass stands in for the approvals (the policy still gets its say: a deny above stops it, and so does a
+    // policy that no longer opens break-glass to the groups of the human who broke it).
+    if (decision.effect === 'approve' && current.breakGlass && !breakGlassStands(current.breakGlass, decision)) {
+      return refuse('BREAK_GLASS_NOT_ALLOWED', 'the policy in force now does not let this human break the glass on this request', { decision: decisionView(decision) });
+    }
     if (decision.effect === 'approve' && !current.breakGlass && !quorumMet(widened(decision.approvers, current.escalations), current.reviews, current, deps.identity)) {
       // The policy tightened after approval: the reviews given so far stand, more are needed.
       const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();

@@ -10,7 +10,7 @@
 import { CountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
-import { isRequesterSide } from '../core/review.ts';
+import { isRequesterSide, traitsOf } from '../core/review.ts';
 import { AUDIT_READERS, hasAnyRole } from '../core/roles.ts';
 import { revertSql } from '../core/undo.ts';
 import type { Deps } from './deps.ts';
@@ -27,7 +27,8 @@ export interface RevertCommand {
 
 /** Whether this principal may ask to revert the request (so read its rows' old values through the revert). */
 export function mayRevert(deps: Deps, who: Principal, r: RequestRecord): boolean {
-  if (who.kind !== 'human' || isRequesterSide(r, who.id)) return false;
+  // The requester side by every name the person goes by, not the id alone: the revert's input holds the old values.
+  if (who.kind !== 'human' || isRequesterSide(r, traitsOf(who), deps.identity)) return false;
   return hasAnyRole(deps.identity.roles(who), AUDIT_READERS) || r.reviews.some((v) => v.reviewer.id === who.id);
 }
 

@@ -65,7 +65,8 @@ let heldId = '';
 /** The example config, as a user copies it to ./countersign.yaml: its store and keys sections as shipped, one connection. */
 function ownConfig(aliceKey: string, over: (c: Record<string, unknown>) => void = () => {}): string {
   const c = parse(readFileSync(resolve('examples/countersign.yaml'), 'utf8')) as Record<string, unknown>;
-  c['principals'] = [{ id: 'alice', kind: 'human', groups: ['sre'], apiKeys: [`sha256:${createHash('sha256').update(aliceKey).digest('hex')}`] }];
+  // bob stays: the example's escalation ladder names him.
+  c['principals'] = [{ id: 'alice', kind: 'human', groups: ['sre'], apiKeys: [`sha256:${createHash('sha256').update(aliceKey).digest('hex')}`] }, { id: 'bob', kind: 'human', groups: ['sre'] }];
   c['connections'] = (c['connections'] as { name: string }[]).filter((x) => x.name === 'billing-api');
   over(c);
   return stringify(c);

@@ -251,7 +251,16 @@ describe('evaluatePolicy: escalation ladders and break-glass groups', () => {
       { key: 'sre#1', rule: 'sre', afterSeconds: 900, groups: ['oncall'], principals: ['olga'] },
       { key: 'dba#1', rule: 'dba', afterSeconds: 1800, groups: ['managers'], principals: [] },
     ]);
-    expect(d.breakGlass).toEqual(['incident', 'oncall']);
+    // Break-glass only where every matching approve rule allows it: the groups they all name.
+    expect(d.breakGlass).toEqual(['oncall']);
+  });
+
+  it('allow no break-glass when one matching approve rule names none (a stricter rule is not bypassed by a looser one)', () => {
+    const strict: RuleSpec = { id: 'strict', when: 'true', effect: 'approve', approvers: [{ groups: ['security'] }] };
+    expect(decide(policy([sre, strict])).breakGlass).toBeUndefined();
+    expect(decide(policy([strict, sre])).breakGlass).toBeUndefined();
+    const incidentOnly: RuleSpec = { ...strict, id: 'incident-only', breakGlass: { groups: ['incident'] } };
+    expect(decide(policy([dba, incidentOnly])).breakGlass).toBeUndefined();
   });
 
   it('are dropped when a deny wins, and absent when no rule names them', () => {

@@ -21,7 +21,8 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
   const approvers: ApproverRequirement[] = [];
   const errors: { rule: string; message: string }[] = [];
   const escalations: EscalationRung[] = [];
-  const breakGlass = new Set<string>();
+  // The groups every matching approve rule lets break the glass: one held by a rule that names none allows none.
+  let breakGlass: Set<string> | undefined;
   let effect: Effect | undefined;
   let message: string | null = null;
   let ttlSeconds: number | null = null;
@@ -45,7 +46,8 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
         approvers.push({ rule: rule.spec.id, groups: a.groups ?? [], principals: a.principals ?? [], count: a.count ?? 1 });
       }
       (rule.spec.escalate ?? []).forEach((e, n) => escalations.push({ key: `${rule.spec.id}#${n + 1}`, rule: rule.spec.id, ...e }));
-      for (const g of rule.spec.breakGlass?.groups ?? []) breakGlass.add(g);
+      const mine = new Set(rule.spec.breakGlass?.groups ?? []);
+      breakGlass = breakGlass === undefined ? mine : new Set([...breakGlass].filter((g) => mine.has(g)));
       const ttl = rule.spec.ttlSeconds ?? policy.spec.defaultTtlSeconds;
       ttlSeconds = ttlSeconds === null ? ttl : Math.min(ttlSeconds, ttl);
     }
@@ -71,8 +73,8 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
     policyHash: policy.hash,
     ttlSeconds: final === 'approve' ? ttlSeconds : null,
     errors,
-    // Like approvers, the ladders and break-glass groups of every matching approve rule accumulate.
+    // Like approvers, the ladders of every matching approve rule accumulate; break-glass needs every such rule's leave.
     ...(final === 'approve' && escalations.length ? { escalations: escalations.sort((a, b) => a.afterSeconds - b.afterSeconds) } : {}),
-    ...(final === 'approve' && breakGlass.size ? { breakGlass: [...breakGlass].sort() } : {}),
+    ...(final === 'approve' && breakGlass?.size ? { breakGlass: [...breakGlass].sort() } : {}),
   };
 }

@@ -6,7 +6,7 @@
 import { redactInput } from '../../core/action.ts';
 import type { Principal } from '../../core/principal.ts';
 import type { RequestRecord } from '../../core/request.ts';
-import { isRequesterSide, remainingApprovals } from '../../core/review.ts';
+import { isRequesterSide, remainingApprovals, traitsOf } from '../../core/review.ts';
 import { undoSummary } from '../../core/undo.ts';
 import { reviewability } from '../../service/read.ts';
 import { approversOf, ladderOf } from '../../core/escalation.ts';
@@ -39,6 +39,6 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
     // Reviewers only: counts of rows matching a WHERE would tell the requesting side what it may not read.
     // Whether it can be reverted and what it changed, never a row: the values are for the revert statement only.
     ...(r.undo ? { undo: undoSummary(r.undo) } : {}),
-    ...(r.preview && viewer?.kind === 'human' && !isRequesterSide(r, viewer.id) ? { preview: r.preview } : {}),
+    ...(r.preview && viewer?.kind === 'human' && !isRequesterSide(r, traitsOf(viewer)) ? { preview: r.preview } : {}),
   };
 }

@@ -14,7 +14,7 @@
 import { Hono } from 'hono';
 import type { CompiledPolicy } from '../../../core/policy/compile.ts';
 import type { RequestRecord } from '../../../core/request.ts';
-import { isRequesterSide, remainingApprovals } from '../../../core/review.ts';
+import { isRequesterSide, remainingApprovals, traitsOf } from '../../../core/review.ts';
 import { previewLines, type RequestPreview } from '../../../core/preview.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief, type ReviewBrief } from '../../../core/review-brief.ts';
 import { boundedJson, PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
@@ -148,7 +148,7 @@ async function render(deps: Deps, who: Who, id: string, done?: string): Promise<
 <section aria-labelledby="h-input"><h2 id="h-input">Exact input</h2>${inputView(r)}</section>
 <section aria-labelledby="h-reason"><h2 id="h-reason">Agent’s claim <span class="small">(unverified)</span></h2>${claimView(r.action.reason)}</section>
 <section aria-labelledby="h-facts"><h2 id="h-facts">Facts the gateway derived</h2>${factsView(r.facts)}</section>
-${r.preview && !isRequesterSide(r, who.principal.id) ? html`<section aria-labelledby="h-preview"><h2 id="h-preview">Impact preview</h2>${previewView(r.preview)}</section>` : ''}
+${r.preview && !isRequesterSide(r, traitsOf(who.principal), deps.identity) ? html`<section aria-labelledby="h-preview"><h2 id="h-preview">Impact preview</h2>${previewView(r.preview)}</section>` : ''}
 </div>
 <div>
 <section aria-labelledby="h-decide"><h2 id="h-decide">Your decision</h2>${reviewForm(r, who, brief)}</section>
