@@ -16,7 +16,7 @@ describe('requestView: the impact preview', () => {
     expect(requestView(r, agent('deploy-bot', 'carol@example.test'))['preview']).toBeUndefined();
     expect(requestView(r, human('carol'))['preview']).toBeUndefined();
     // Carol signed in through a provider that names her by a subject, her email verified.
-    const bySubject: Principal = { id: '00u7carol', kind: 'human', actsFor: null, groups: [], email: 'carol@example.test', issuer: 'https://idp.example.test', subject: '00u7carol' };
+    const bySubject: Principal = { id: '00u7carol', kind: 'human', actsFor: null, groups: [], email: 'carol@example.test', issuer: 'https://idp.example.test', claims: { sub: '00u7carol' } };
     expect(requestView(r, bySubject)['preview']).toBeUndefined();
   });
 });
