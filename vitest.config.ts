@@ -75,9 +75,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Two files at a time even on two cores: most end-to-end time is spent waiting on other processes
-    // (gateways, PostgreSQL, the CLI), and one at a time took the suite past ten minutes.
-    maxWorkers: 2,
+    // Three files at a time even on two cores: most end-to-end time is spent waiting on other processes
+    // (gateways, PostgreSQL, the CLI, Chromium); one at a time took the suite past ten minutes, and so did two
+    // once the governance and safety-net files came (11 min of tests on 2,365 cases).
+    maxWorkers: 3,
     // Tests that spawn the CLI run dist/: build it from the current sources first.
     globalSetup: ['test/support/build-dist.ts'],
     projects: [
