@@ -70,17 +70,20 @@ export async function listRequests(deps: Deps, viewer: Principal, opts: ListOpti
   const { reviewable: _reviewable, involving, limit: wanted, ...filters } = opts;
   const limit = Math.max(1, Math.min(wanted ?? 100, 1000));
   const query: RequestQuery = { ...filters, ...(viewer.kind === 'agent' ? { involving: viewer.id } : involving ? { involving } : {}) };
+  // The viewer's roles are the same for every row: look them up once, not once per row read.
+  const roles = deps.identity.roles(viewer);
+  const visible = (r: RequestRecord) => maySeeRequest(viewer, roles, r, deps.identity);
   // Paging on from a request one may not see would tell that it exists (and when): such a cursor names nothing.
   if (query.before !== undefined) {
     const cursor = await deps.store.getRequest(query.before);
-    if (!cursor || !maySee(deps, viewer, cursor)) return [];
+    if (!cursor || !visible(cursor)) return [];
   }
   const chunk = Math.max(limit, CHUNK);
   const out: RequestRecord[] = [];
   for (let before = query.before; out.length < limit; ) {
     const rows = await deps.store.listRequests({ ...query, ...(before ? { before } : {}), limit: chunk });
     for (const row of rows) {
-      if (!maySee(deps, viewer, row)) continue;
+      if (!visible(row)) continue;
       const r = await expireIfDue(deps, row);
       if (opts.status && !opts.status.includes(r.status)) continue;
       if (opts.reviewable && !reviewability(viewer, r).reviewable) continue;
