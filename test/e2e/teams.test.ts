@@ -84,8 +84,8 @@ const postedFor = (id: string) => eventually(async () => bf.posted.find((p) => J
 const updatedFor = (id: string, text: string) => eventually(async () => bf.updated.find((u) => JSON.stringify(u.body).includes(id) && JSON.stringify(u.body).includes(text)));
 const status = async (id: string) => (await gw.as('alice', `/v1/requests/${id}`)).body.status as string;
 /** A click as the card sends it: billing-api is tagged prod, so Approve carries the ticked toggle unless `confirm` says otherwise. */
-const click = (who: string, verb: 'approve' | 'deny' | 'refresh', requestId: string, reason?: string, confirm: string | null = verb === 'approve' ? 'true' : null) =>
-  bf.send(endpoint, bf.invokeActivity({ verb, requestId, aadObjectId: AAD[who] ?? who, ...(reason !== undefined ? { reason } : {}), ...(confirm !== null ? { confirm } : {}) }));
+const click = (who: string, verb: 'approve' | 'deny' | 'refresh', requestId: string, reason?: string, confirm: string | null = verb === 'approve' ? 'true' : null, conversationId?: string) =>
+  bf.send(endpoint, bf.invokeActivity({ verb, requestId, aadObjectId: AAD[who] ?? who, ...(reason !== undefined ? { reason } : {}), ...(confirm !== null ? { confirm } : {}), ...(conversationId ? { conversationId } : {}) }));
 /** The card an invoke answered with. */
 const answered = (res: { status: number; body: unknown }) => {
   expect(res.status).toBe(200);
@@ -227,9 +227,19 @@ describe('a held request in Teams', () => {
     await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id));
     expect((await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id })).status).toBe(200);
     await eventually(async () => ((await storedReviewers(gw.deps.store, id)).length === 1 ? true : undefined));
-    expect(texts(answered(await click('alice', 'approve', id)))).toContain('You have already reviewed this request.');
+    // The card is in the payouts conversation only: a click carrying its id from the approvals conversation
+    // (a card someone made there) learns nothing of it and decides nothing.
+    for (const verb of ['refresh', 'approve'] as const) {
+      const elsewhere = await click('bob', verb, id);
+      expect(elsewhere.status).toBe(200);
+      expect(elsewhere.body).toMatchObject({ statusCode: 404, type: 'application/vnd.microsoft.error', value: { code: 'NOT_FOUND' } });
+      expect(JSON.stringify(elsewhere.body)).not.toContain('payout');
+    }
+    const payouts = '19:payouts@thread.tacv2';
+    expect(texts(answered(await click('alice', 'approve', id, undefined, 'true', payouts)))).toContain('You have already reviewed this request.');
     expect(await status(id)).toBe('pending');
-    answered(await click('bob', 'approve', id));
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+    answered(await click('bob', 'approve', id, undefined, 'true', payouts));
     await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined));
     expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }, { reviewer: 'bob', verdict: 'approve' }]);
   });

@@ -50,8 +50,11 @@ export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: 
    */
   async function handle(action: CardAction): Promise<InvokeResponse> {
     const current = await deps.store.getRequest(action.requestId);
-    // Only requests whose card went to Teams are shown or decided here.
-    if (!current || (await deps.store.channelMessages(action.requestId, 'teams')).length === 0) return errorResponse(404, 'NOT_FOUND', 'This request is not known to this gateway.');
+    // Only a request whose card was posted in the conversation the click comes from is shown or decided there:
+    // a card with another request's id, sent from a chat the card never reached, learns nothing of it.
+    const here = conversationIdOf(action.conversation.id);
+    const posted = current ? await deps.store.channelMessages(action.requestId, 'teams') : [];
+    if (!current || !posted.some((m) => m.ref['conversationId'] === here)) return errorResponse(404, 'NOT_FOUND', 'This request is not known to this gateway.');
     if (action.verb === 'refresh') return card(current);
     if (action.verb === 'deny' && !action.reason) return card(current, 'Say why you deny, so the requester knows.');
     // Production and PII approvals carry the ticked toggle; a click without it (an old card, a forged one) records nothing.
