@@ -11,7 +11,13 @@ import { defineConfig } from 'vitest/config';
  * policy-bounds, the console's pages) stay on SQLite alone: on PostgreSQL they
  * would repeat the same few writes and cost CI time. So do two slow ones whose
  * store work others here repeat: identity-login (sessions: console-http;
- * known humans: identity-canonical) and audit-proof-cli (proofs: audit-proofs).
+ * known humans: identity-canonical), audit-proof-cli (proofs: audit-proofs) and
+ * audit-exports, whose exports read the store through the same two services
+ * the CLI runs: the bundle (planBundle: audit-rotation and policy-replay export
+ * and verify one from a PostgreSQL store, audit-rotation with a period by time)
+ * and the evidence report (evidence.test.ts builds it from either store); the
+ * store methods under them (readAudit, readAuditRaw, treeEdge, checkpoints,
+ * firstSeqAtOrAfter) are in the contract suites run on both adapters.
  */
 export const POSTGRES_FILES = [
   'test/e2e/readiness.test.ts',
@@ -27,7 +33,6 @@ export const POSTGRES_FILES = [
   'test/e2e/audit-proofs.test.ts',
   'test/e2e/audit-rotation.test.ts',
   'test/e2e/evidence.test.ts',
-  'test/e2e/audit-exports.test.ts',
   'test/e2e/metrics.test.ts',
   'test/e2e/idempotency.test.ts',
   'test/e2e/policy-shadow.test.ts',

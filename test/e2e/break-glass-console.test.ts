@@ -4,22 +4,31 @@
  * justification is required (by the browser, and by the server for a form
  * sent without it); breaking the glass runs the action at once. Another human
  * then sees it flagged and reviews it after the fact from the same page.
+ *
+ * Then, on the same store: break-glass answers to the policy in force when it
+ * runs, not to the one in force when the request was held. A request held
+ * while its rule let oncall break the glass, after a restart on a policy that
+ * took break-glass away, is not run by a break-glass (the upstream never hears
+ * of it), and the refusal is on record.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, signInWithKey, type TestBrowser } from '../support/browser.ts';
 import { postForm, signIn } from '../support/console.ts';
 import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { releaseTestStore } from '../support/test-store.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
+const principals = [...DEFAULT_PRINCIPALS, { id: 'erin', kind: 'human' as const, groups: ['oncall'] }, { id: 'gina', kind: 'human' as const, groups: [], roles: ['auditor' as const] }];
+const dir = mkdtempSync(join(tmpdir(), 'cs-bg-console-'));
 let upstream: Upstream;
-let gw: TestGateway;
+let gw: TestGateway | undefined;
 let browser: TestBrowser;
 
-beforeAll(async () => {
-  upstream = await startUpstream(() => ({ status: 200, body: { ok: true } }));
-  gw = await startTestGateway(
-    `connections:
-  - { name: ops, kind: http, url: "${upstream.url}" }
+const config = (url: string, breakGlass: string) => `connections:
+  - { name: ops, kind: http, url: "${url}" }
 policy:
   default: deny
   rules:
@@ -28,10 +37,11 @@ policy:
       effect: approve
       approvers: [{ groups: [sre], count: 2 }]
       escalate: [{ after: 20m, to: { groups: [oncall] } }]
-      breakGlass: { groups: [oncall] }
-`,
-    { principals: [...DEFAULT_PRINCIPALS, { id: 'erin', kind: 'human', groups: ['oncall'] }] },
-  );
+${breakGlass}`;
+
+beforeAll(async () => {
+  upstream = await startUpstream(() => ({ status: 200, body: { ok: true } }));
+  gw = await startTestGateway(config(upstream.url, '      breakGlass: { groups: [oncall] }\n'), { principals, dir });
   browser = await launchBrowser();
 }, 60_000);
 
@@ -39,28 +49,31 @@ afterAll(async () => {
   await browser?.close();
   await gw?.stop();
   await upstream?.close();
+  await releaseTestStore(join(dir, 'countersign.db'));
+  rmSync(dir, { recursive: true, force: true });
 });
 
 it('breaks the glass with a required justification, runs at once, and takes an after-the-fact review', async () => {
-  const held = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path: '/restart' }, reason: 'worker stuck' } });
+  const gw1 = gw!;
+  const held = await gw1.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path: '/restart' }, reason: 'worker stuck' } });
   expect(held.status).toBe(202);
   const id = held.body.id as string;
 
   // A form sent without a justification is refused by the server too.
-  const erinForm = await signIn(gw.url, gw.keys['erin']!);
-  const bare = await postForm(gw.url, erinForm, `/requests/${id}/break-glass`, { justification: '', _csrf: erinForm.csrf });
+  const erinForm = await signIn(gw1.url, gw1.keys['erin']!);
+  const bare = await postForm(gw1.url, erinForm, `/requests/${id}/break-glass`, { justification: '', _csrf: erinForm.csrf });
   expect(bare.status).toBe(400);
   expect(await bare.text()).toContain('JUSTIFICATION_REQUIRED');
 
   const { page } = await browser.page();
-  await signInWithKey(page, gw.url, gw.keys['erin']!);
-  await page.goto(`${gw.url}/requests/${id}`);
+  await signInWithKey(page, gw1.url, gw1.keys['erin']!);
+  await page.goto(`${gw1.url}/requests/${id}`);
   await expect(page.locator('ol.ladder li').first().textContent()).resolves.toMatch(/To group oncall \(rule restarts\): due/);
   const field = page.getByLabel(/Justification/);
   expect(await field.getAttribute('required')).not.toBeNull();
   await field.fill('payments worker stuck, INC-77');
   await page.getByRole('button', { name: 'Break the glass and run it' }).click();
-  await page.waitForURL(`${gw.url}/requests/${id}?done=break-glass`);
+  await page.waitForURL(`${gw1.url}/requests/${id}?done=break-glass`);
   await expect(page.locator('[role=status]').textContent()).resolves.toContain('You broke the glass');
   await expect(page.locator('#break-glass').textContent()).resolves.toContain('payments worker stuck, INC-77');
   expect(upstream.calls.filter((c) => c.url === '/restart')).toHaveLength(1);
@@ -68,13 +81,30 @@ it('breaks the glass with a required justification, runs at once, and takes an a
   expect(await page.getByRole('button', { name: 'It was warranted' }).count()).toBe(0);
 
   const other = await browser.page();
-  await signInWithKey(other.page, gw.url, gw.keys['alice']!);
-  await other.page.goto(`${gw.url}/requests/${id}`);
+  await signInWithKey(other.page, gw1.url, gw1.keys['alice']!);
+  await other.page.goto(`${gw1.url}/requests/${id}`);
   await expect(other.page.locator('#after-review').textContent()).resolves.toContain('Not reviewed after the fact yet');
   await other.page.getByLabel(/Comment/).fill('checked the incident; fine');
   await other.page.getByRole('button', { name: 'It was warranted' }).click();
-  await other.page.waitForURL(`${gw.url}/requests/${id}?done=approve`);
+  await other.page.waitForURL(`${gw1.url}/requests/${id}?done=approve`);
   await expect(other.page.locator('#after-review').textContent()).resolves.toMatch(/Reviewed after the fact by alice .*warranted — .?checked the incident; fine/);
-  const rest = await gw.as('alice', `/v1/requests/${id}`);
+  const rest = await gw1.as('alice', `/v1/requests/${id}`);
   expect(rest.body.breakGlass.review).toMatchObject({ by: 'alice', verdict: 'approve' });
 }, 60_000);
+
+it('does not run a request on a break-glass the policy in force has since taken away', async () => {
+  const held = await gw!.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path: '/restart/x' }, reason: 'restart' } });
+  expect(held.status).toBe(202);
+  const id = held.body.id as string;
+  await gw!.stop();
+  gw = undefined;
+  // The same store, now under a policy whose rule names no break-glass group.
+  gw = await startTestGateway(config(upstream.url, ''), { principals, dir });
+  const res = await gw.as('erin', `/v1/requests/${id}/break-glass`, { body: { justification: 'checkout is down, INC-4211' } });
+  expect(res.body.status).not.toBe('succeeded');
+  const now = await gw.as('erin', `/v1/requests/${id}`);
+  expect([now.body.status, now.body.error?.code]).toEqual(['denied', 'BREAK_GLASS_NOT_ALLOWED']);
+  expect(upstream.calls.filter((c) => c.url === '/restart/x')).toHaveLength(0);
+  const denied = await gw.as('gina', `/v1/audit/events?request=${id}&type=request.denied`);
+  expect((denied.body.events as { data: { code: string } }[]).map((e) => e.data.code)).toEqual(['BREAK_GLASS_NOT_ALLOWED']);
+});

@@ -23,6 +23,19 @@ const app = join(dir, 'app');
 let upstream: Upstream;
 let gw: TestGateway;
 
+type Packed = { filename: string; files: { path: string }[] };
+let packing: Promise<Packed> | undefined;
+/**
+ * `npm pack` of the client (its prepack compiles it with tsc), once per file: the tests that install it
+ * share the one tarball, as every user of a release gets the same one.
+ */
+function pack(): Promise<Packed> {
+  packing ??= run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: CLIENT_DIR, maxBuffer: 8 << 20 }).then(
+    (packed) => (JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Packed[])[0]!,
+  );
+  return packing;
+}
+
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ body: { echo: `${call.method} ${call.url}` } }));
   gw = await startBillingGateway(upstream.url, 'tok-billing-secret-pkg');
@@ -47,9 +60,8 @@ describe('@countersign/client, packed and installed on its own', () => {
   });
 
   it('installs offline from its tarball and talks to a gateway from plain node', async () => {
-    const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: CLIENT_DIR, maxBuffer: 8 << 20 });
-    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
-    expect(info!.files.map((f) => f.path).sort()).toEqual([
+    const info = await pack();
+    expect(info.files.map((f) => f.path).sort()).toEqual([
       'README.md',
       'dist/adapters/ai-sdk.d.ts',
       'dist/adapters/ai-sdk.js',
@@ -66,7 +78,7 @@ describe('@countersign/client, packed and installed on its own', () => {
 
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, info!.filename)], { cwd: app });
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, info.filename)], { cwd: app });
     // Nothing but the client came with it.
     expect(readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['@countersign']);
 
@@ -153,15 +165,14 @@ process.stdout.write(JSON.stringify({ ai: { text: ai.text, output: ai.steps[0].t
   }, 120_000);
 
   it('ships the LangChain and Claude Agent SDK adapters, whose compiled imports resolve once their framework is installed', async () => {
-    const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: CLIENT_DIR, maxBuffer: 8 << 20 });
-    const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+    const info = await pack();
     for (const name of ['langchain', 'claude-agent-sdk']) {
-      expect(info!.files.map((f) => f.path)).toEqual(expect.arrayContaining([`dist/adapters/${name}.js`, `dist/adapters/${name}.d.ts`]));
+      expect(info.files.map((f) => f.path)).toEqual(expect.arrayContaining([`dist/adapters/${name}.js`, `dist/adapters/${name}.d.ts`]));
     }
     const app = join(dir, 'adapters-app');
     mkdirSync(join(app, 'node_modules'), { recursive: true });
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'adapters-app', private: true, type: 'module' }));
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, info!.filename)], { cwd: app });
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, info.filename)], { cwd: app });
     // The user's own install of the frameworks (the gateway's dev dependencies stand in for it).
     for (const peer of ['@langchain', '@anthropic-ai', 'zod']) symlinkSync(resolve('node_modules', peer), join(app, 'node_modules', peer));
     writeFileSync(

@@ -8,8 +8,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { call, type CallResult } from './shared-gateway.ts';
 
-const RUN_TS = fileURLToPath(new URL('../../bin/run-ts.js', import.meta.url));
-const CHILD_MAIN = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
+/** Runs the compiled gateway in dist/ (built from the current sources by the tests' global setup). */
+const CHILD_MAIN = fileURLToPath(new URL('./gateway-child.js', import.meta.url));
 
 export interface Replica {
   readonly url: string;
@@ -26,7 +26,7 @@ export interface Replica {
  * const a = await startReplica('/tmp/x/countersign.yaml'); const b = await startReplica('/tmp/x/countersign.yaml');
  */
 export async function startReplica(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<Replica> {
-  const child: ChildProcess = spawn(process.execPath, [RUN_TS, CHILD_MAIN, configFile], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [CHILD_MAIN, configFile], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const line = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

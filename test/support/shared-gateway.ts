@@ -57,7 +57,7 @@ export interface SharedGateway {
   yaml(body: string): string;
   /** A gateway in this process. */
   start(body: string, opts?: { env?: NodeJS.ProcessEnv; clock?: Clock }): Promise<TestGateway>;
-  /** A gateway in a child process (tsx), started from the same YAML. */
+  /** A gateway in a child process (the compiled gateway: gateway-child.js), started from the same YAML. */
   spawn(body: string, env?: NodeJS.ProcessEnv): Promise<ChildGateway>;
   /** Runs `fn` on the shared store, opened beside the gateways through the composition root (either store), and closes it. */
   read<T>(fn: (store: Store) => Promise<T>): Promise<T>;
@@ -65,8 +65,8 @@ export interface SharedGateway {
   remove(): Promise<void>;
 }
 
-const RUN_TS = fileURLToPath(new URL('../../bin/run-ts.js', import.meta.url));
-const CHILD_MAIN = fileURLToPath(new URL('./gateway-child.ts', import.meta.url));
+/** Runs the compiled gateway in dist/ (built from the current sources by the tests' global setup). */
+const CHILD_MAIN = fileURLToPath(new URL('./gateway-child.js', import.meta.url));
 
 /**
  * @example
@@ -92,7 +92,7 @@ export function prepareSharedGateway(opts: { principals?: TestPrincipal[]; serve
     async spawn(body, env = {}) {
       const file = join(dir, `child-${++seq}.yaml`);
       writeFileSync(file, await storeYaml(shared.yaml(body)));
-      const child = spawn(process.execPath, [RUN_TS, CHILD_MAIN, file], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [CHILD_MAIN, file], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
       const ready = await firstLine(child);
       const { url, pid } = JSON.parse(ready) as { url: string; pid: number };
       const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
