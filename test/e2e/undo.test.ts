@@ -197,6 +197,11 @@ describe.skipIf(!db)('undo of an approved SQL write', () => {
     const asked = await gw.as('alice', `/v1/requests/${done.id}/revert`, { body: {} });
     const reverted = await run(asked.body.id as string, 'bob');
     expect(reverted.undo).toEqual({ available: true, command: 'INSERT', table: '"accounts"', rows: 2 });
+    // Its reviewer sees the console's button on the revert itself.
+    const bob = await signIn(gw.url, gw.keys['bob']!);
+    const page = await (await getPage(gw.url, bob, `/requests/${reverted.id}`)).text();
+    expect(page).toContain('Can be reverted: 2 rows of &quot;accounts&quot; (INSERT), by deleting the rows it inserted.');
+    expect(page).toContain('Ask to revert');
     await admin.query("UPDATE accounts SET note = 'edited after the revert' WHERE id = 9");
     const now = await table();
     const again = await gw.as('bob', `/v1/requests/${reverted.id}/revert`, { body: {} });

@@ -27,7 +27,8 @@ export function undoSection(deps: Deps, r: RequestRecord, who: Who): Html {
   }
   if (!u) return html``;
   if (u.status === 'none') return html`<section aria-labelledby="h-undo"><h2 id="h-undo">Undo</h2><p>no undo: ${u.reason}</p></section>`;
-  const what = html`<p>Can be reverted: ${u.rows.length} row${u.rows.length === 1 ? '' : 's'} of ${u.table} (${u.command}), as they were before it ran.</p>`;
+  const how = u.command === 'INSERT' ? 'by deleting the rows it inserted' : 'as they were before it ran';
+  const what = html`<p>Can be reverted: ${u.rows.length} row${u.rows.length === 1 ? '' : 's'} of ${u.table} (${u.command}), ${how}.</p>`;
   const form =
     r.status === 'succeeded' && mayRevert(deps, who.principal, r)
       ? html`<form method="post" action="/requests/${encodeURIComponent(r.id)}/revert">${csrfField(who.viewer)}
