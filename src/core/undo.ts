@@ -4,7 +4,8 @@
  * transaction as the change and stored with the request. A revert is a new
  * SQL request whose one statement puts them back — an UPDATE only where the
  * row still equals the after-image, an INSERT of deleted rows whose key is
- * still free — and fails, changing nothing, naming the keys of the rows that
+ * still free, a DELETE of inserted rows still as inserted (the undo of a
+ * DELETE's revert) — and fails, changing nothing, naming the keys of the rows that
  * changed since. Row values are kept for the revert only: the audit log gets
  * the table, the key columns and the count; no view shows them.
  *
