@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CountersignError } from '../core/errors.ts';
 import { loadConfig, parseConfig } from './load.ts';
+import { ruleSpecOf } from './rule-spec.ts';
 
 const HASH = `sha256:${'a'.repeat(64)}`;
 
@@ -102,6 +103,14 @@ policy:
       'policy.rules[0].escalate[0].to.principals[0]: bot is not a configured human principal',
     );
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: approve, breakGlass: { groups: [] } }] }')).toContain('breakGlass.groups');
+  });
+
+  it('reads a rule\'s undo: false on allow and approve rules only, and carries it to the policy', () => {
+    const c = parseConfig('policy: { rules: [{ id: r, when: "true", effect: approve, undo: false }, { id: a, when: "true", effect: allow, undo: false }] }', 'countersign.yaml', {});
+    expect(c.policy.rules.map((r) => ruleSpecOf(r).undo)).toEqual([false, false]);
+    expect(ruleSpecOf(parseConfig('policy: { rules: [{ id: r, when: "true", effect: approve }] }', 'f', {}).policy.rules[0]!)).not.toHaveProperty('undo');
+    expect(problems('policy: { rules: [{ id: r, when: "true", effect: deny, undo: false }] }')).toContain('undo: false belongs to rules whose effect is allow or approve');
+    expect(problems('policy: { rules: [{ id: r, when: "true", effect: approve, undo: true }] }')).toContain('policy.rules[0].undo');
   });
 
   it('takes readOnlyFunctions only schema-qualified, as facts.sql.functions names them', () => {

@@ -3,7 +3,7 @@
  * file is declared and defaulted here, and nothing re-checks it later.
  */
 import { z } from 'zod';
-import { undoSchema } from './undo-schema.ts';
+import { ruleUndoSchema, undoSchema } from './undo-schema.ts';
 import { parseMaskPath } from '../core/mask.ts';
 import { ROLES } from '../core/roles.ts';
 import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
@@ -157,6 +157,7 @@ const ruleSchema = z
     message: z.string().max(1000).optional(),
     escalate: escalateSchema.optional(),
     breakGlass: breakGlassSchema.optional(),
+    undo: ruleUndoSchema.optional(),
     /** Where a held request of this rule is posted instead of the default places: `[{ slack: "#db-approvals" }, { teams: "db-approvals" }]`. */
     notify: z
       .array(
@@ -170,7 +171,8 @@ const ruleSchema = z
   })
   .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined && r.escalate === undefined && r.breakGlass === undefined), {
     message: 'approvers, ttl, escalate and breakGlass belong to rules whose effect is approve',
-  });
+  })
+  .refine((r) => r.undo === undefined || r.effect !== 'deny', { message: 'undo: false belongs to rules whose effect is allow or approve', path: ['undo'] });
 
 /** The `policy:` section's shape, also of a candidate policy file (`policy.candidate`, `countersign policy replay`). */
 export const policySectionSchema = z.strictObject({

@@ -12,7 +12,7 @@ import type { ToolAcceptors } from './mcp/acceptors.ts';
 import type { ToolDefinition } from './mcp/tool.ts';
 import type { Principal } from './principal.ts';
 import type { PreviewOutcome } from './preview.ts';
-import type { UndoOutcome } from './undo.ts';
+import type { CapturedUndo, UndoOutcome } from './undo.ts';
 import type { RequestRecord, RequestStatus } from './request.ts';
 import type { Role } from './roles.ts';
 
@@ -43,6 +43,18 @@ export interface ExecutionResult {
   readonly undo?: UndoOutcome;
 }
 
+/** How a run goes, as the policy in force when it runs and the request have it. */
+export interface ExecuteOptions {
+  readonly readOnly: boolean;
+  /** The rules that let this write run without an undo (Decision.noUndo): no before-image is captured, so no row limit applies. */
+  readonly noUndo?: readonly string[];
+  /**
+   * A revert's run: the undo it puts back (the original request's), given only when the statement is exactly that
+   * undo's revert (core/undo.ts revertSql). Its own undo is then read from what the statement wrote.
+   */
+  readonly reverting?: CapturedUndo;
+}
+
 /**
  * One configured connection as the service sees it: its public info, how to
  * derive facts from an input, and how to run an action on it. The secrets
@@ -52,7 +64,7 @@ export interface ConnectionHandle {
   readonly info: ConnectionInfo;
   /** Throws CountersignError('INPUT_UNPARSEABLE') when the input cannot be parsed. */
   facts(input: ActionInput): Facts;
-  execute(input: ActionInput, opts: { readOnly: boolean }): Promise<ExecutionResult>;
+  execute(input: ActionInput, opts: ExecuteOptions): Promise<ExecutionResult>;
   /** The input as the audit log keeps it: values this connection knows are secret, masked. */
   maskForAudit?(input: ActionInput, mask: (value: string) => string): ActionInput;
   /** The longest one run can take (the connection's own timeouts); bounds an execution claim. */
@@ -95,7 +107,7 @@ export interface ToolCatalog {
  * that owns the session supplies it; the service only calls it after a claim.
  */
 export interface SessionRunner {
-  run(input: ActionInput, opts: { readOnly: boolean }): Promise<ExecutionResult>;
+  run(input: ActionInput, opts: ExecuteOptions): Promise<ExecutionResult>;
   /** The longest one run can take; bounds the claim as a connection's maxRunMs does. */
   readonly maxRunMs: number;
 }

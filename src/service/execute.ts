@@ -6,10 +6,11 @@
  */
 import { actionDigest } from '../core/digest.ts';
 import { CountersignError, isCountersignError, type ErrorCode } from '../core/errors.ts';
-import type { ExecutionResult, SessionRunner } from '../core/ports.ts';
+import type { ExecuteOptions, ExecutionResult, SessionRunner } from '../core/ports.ts';
 import { quorumMet, remainingApprovals } from '../core/review.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
-import { undoAuditData } from '../core/undo.ts';
+import type { Decision } from '../core/policy/decision.ts';
+import { revertSql, undoAuditData, type CapturedUndo } from '../core/undo.ts';
 import { decideTraced } from './decide.ts';
 import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
@@ -25,7 +26,7 @@ export function runDeadline(now: Date, maxRunMs: number): string {
   return new Date(now.getTime() + maxRunMs + RUN_GRACE_MS).toISOString();
 }
 
-type Claim = { claimed: true; request: RequestRecord } | { claimed: false; request: RequestRecord };
+type Claim = { claimed: true; request: RequestRecord; decision: Decision } | { claimed: false; request: RequestRecord };
 
 /**
  * Claims and runs an approved request. Returns the final record, or the record
@@ -113,20 +114,40 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
       };
     }
     const next = transition(current, 'executing', now, { runDeadline: runDeadline(now, runner?.maxRunMs ?? handle.maxRunMs) });
+    // Whether it keeps an undo is the policy's in force now too: a reload that took `undo: false` away brings the capture (and its limit) back.
+    const data = { by: current.breakGlass ? 'break-glass' : 'approval', policyHash: decision.policyHash, rules: decision.rules, ...(decision.noUndo ? { noUndo: decision.noUndo } : {}) };
     return {
-      result: { claimed: true, request: next },
+      result: { claimed: true, request: next, decision },
       next,
-      audit: [{ type: 'request.executing', time: at, requestId: id, actor: null, data: { by: current.breakGlass ? 'break-glass' : 'approval', policyHash: decision.policyHash, rules: decision.rules } }],
+      audit: [{ type: 'request.executing', time: at, requestId: id, actor: null, data }],
     };
   });
   deps.notifier.publish(claim.request);
   for (const e of policyErrors) deps.metrics.policyError(e.rule);
   if (!claim.claimed) return claim.request;
-  return runClaimed(deps, claim.request, runner);
+  return runClaimed(deps, claim.request, claim.decision, runner);
 }
 
-/** Runs a request this process has claimed (status executing) and records the outcome; on `runner`, a session's, when given. */
-export async function runClaimed(deps: Deps, claimed: RequestRecord, runner?: SessionRunner): Promise<RequestRecord> {
+/**
+ * The undo a revert request puts back, when its statement is exactly the revert of that request's undo on the
+ * same connection: only then is its run read as a revert (and its own undo taken from what it wrote). The
+ * `revertOf` context names the original, but the statement is what is trusted, never the context.
+ */
+async function revertedUndo(deps: Deps, r: RequestRecord): Promise<CapturedUndo | undefined> {
+  const of = r.context?.['revertOf'];
+  const input = r.action.input;
+  if (typeof of !== 'string' || !('sql' in input) || input.params?.length) return undefined;
+  const original = await deps.store.getRequest(of);
+  const undo = original?.undo;
+  if (!original || original.action.connection !== r.action.connection || undo?.status !== 'captured') return undefined;
+  return revertSql(undo) === input.sql ? undo : undefined;
+}
+
+/**
+ * Runs a request this process has claimed (status executing) and records the outcome; on `runner`, a session's, when
+ * given. `decision` is the policy's in force when it was claimed (whether the write keeps an undo).
+ */
+export async function runClaimed(deps: Deps, claimed: RequestRecord, decision: Decision, runner?: SessionRunner): Promise<RequestRecord> {
   const handle = deps.connections.get(claimed.action.connection);
   let result: ExecutionResult;
   if (!handle) {
@@ -134,7 +155,9 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, runner?: Se
   } else {
     const start = performance.now(); // elapsed time, not domain time: the Clock port may be frozen
     try {
-      const opts = { readOnly: claimed.facts.kind === 'postgres' && claimed.facts.sql.readOnly };
+      const readOnly = claimed.facts.kind === 'postgres' && claimed.facts.sql.readOnly;
+      const reverting = readOnly ? undefined : await revertedUndo(deps, claimed);
+      const opts: ExecuteOptions = { readOnly, ...(decision.noUndo ? { noUndo: decision.noUndo } : {}), ...(reverting ? { reverting } : {}) };
       const attributes = { 'countersign.connection': handle.info.name, 'countersign.connection_kind': handle.info.kind, 'countersign.runs_in': runner ? 'session' : 'gateway' };
       result = await deps.tracer.span('execute', attributes, async () => {
         const r = await (runner ? runner.run(claimed.action.input, opts) : handle.execute(claimed.action.input, opts));

@@ -46,6 +46,7 @@ export async function requestRevert(deps: Deps, cmd: RevertCommand): Promise<Req
     const why = undo?.status === 'none' ? `no undo: ${undo.reason}` : original.status !== 'succeeded' ? `it is ${original.status}, not succeeded` : 'no undo was captured when it ran';
     throw new CountersignError('UNDO_UNAVAILABLE', `request ${original.id} cannot be reverted: ${why}`);
   }
+  if (undo.rows.length === 0) throw new CountersignError('UNDO_UNAVAILABLE', `request ${original.id} cannot be reverted: it changed no rows`);
   const reason = `revert of request ${original.id}${cmd.reason ? `: ${cmd.reason}` : ''}`;
   return submit(deps, {
     principal: cmd.principal,

@@ -198,5 +198,5 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   // Only the submission that recorded the request runs it: a retry that lost the race for its key never does.
   const earlier = await record(executing, [submitted, ...shadow]);
   if (earlier) return earlier;
-  return fresh(await runClaimed(deps, executing, cmd.runner));
+  return fresh(await runClaimed(deps, executing, decision, cmd.runner));
 }

@@ -18,6 +18,7 @@ export function decisionView(d: Decision): Record<string, unknown> {
     policyHash: d.policyHash,
     approvers: d.approvers,
     ...(d.errors.length ? { errors: d.errors } : {}),
+    ...(d.noUndo ? { noUndo: d.noUndo } : {}),
   };
 }
 

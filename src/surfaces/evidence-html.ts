@@ -185,6 +185,7 @@ export function renderEvidenceHtml(r: EvidenceReport): string {
     stat('policy changes', s.policyChanges),
     stat('break-glass runs', s.breakGlass),
     stat('break-glass not reviewed', s.breakGlassUnreviewed, s.breakGlassUnreviewed > 0),
+    stat('break-glass refused at run', s.breakGlassRefusedAtRun),
     stat('routine reads (not listed)', s.routineReads),
   ].join('')}</div>${findings.map((f) => `<p class="warn">${esc(f)}</p>`).join('')}</section>`;
   const controls = `<section id="controls"><h2>Control mapping</h2>${table(
@@ -220,7 +221,13 @@ export function renderEvidenceHtml(r: EvidenceReport): string {
       b.review ? `${esc(b.review.verdict === 'approve' ? 'warranted' : 'not warranted')} by ${esc(b.review.by ?? '?')} at ${esc(b.review.at)}${b.review.comment ? `: ${esc(b.review.comment)}` : ''}` : '<strong>not reviewed yet</strong>',
     ]),
     'Nobody broke the glass in the period.',
-  );
+  ) +
+    `<h3>Break-glass refused at run (${r.breakGlassRefusedAtRun.length})</h3><p class="muted">Refused by the check just before running, or expired first: nothing ran, so there is nothing to review after the fact.</p>` +
+    table(
+      ['Request', 'At', 'By', 'Justification', 'Refused', 'Why'],
+      r.breakGlassRefusedAtRun.map((b) => [`<code>${esc(b.id)}</code>`, esc(b.at), esc(b.by ?? '?'), esc(b.justification), esc(b.refusedAt ?? '?'), `${esc(b.code ?? b.outcome)}${b.message ? `: ${esc(b.message)}` : ''}`]),
+      'None.',
+    );
   const d = r.denied;
   const deniedBody =
     `<h3>By policy (${d.byPolicy.length})</h3>${table(REFUSED_HEADERS, refusedRows(d.byPolicy, (e) => e.outcomeAt), 'None.')}` +

@@ -107,4 +107,20 @@ it('does not run a request on a break-glass the policy in force has since taken 
   expect(upstream.calls.filter((c) => c.url === '/restart/x')).toHaveLength(0);
   const denied = await gw.as('gina', `/v1/audit/events?request=${id}&type=request.denied`);
   expect((denied.body.events as { data: { code: string } }[]).map((e) => e.data.code)).toEqual(['BREAK_GLASS_NOT_ALLOWED']);
+
+  // Nothing ran, so there is nothing to review after the fact: the evidence report lists it apart, not as an open
+  // finding (the break-glass of the first test ran and was reviewed, so no finding is open).
+  const after = await gw.as('gina', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'fine' } });
+  expect([after.status, after.body.error.code]).toEqual([409, 'REQUEST_ALREADY_DECIDED']);
+  const from = new Date(Date.now() - 3600_000).toISOString();
+  const to = new Date(Date.now() + 3600_000).toISOString();
+  const report = (await gw.as('gina', `/v1/evidence/report?from=${from}&to=${to}&framework=soc2`)).body;
+  expect((report.breakGlass as { id: string }[]).map((b) => b.id)).not.toContain(id);
+  expect(report.breakGlassRefusedAtRun).toEqual([expect.objectContaining({ id, by: 'erin', justification: 'checkout is down, INC-4211', outcome: 'denied', code: 'BREAK_GLASS_NOT_ALLOWED' })]);
+  expect(report.summary).toMatchObject({ breakGlass: 1, breakGlassUnreviewed: 0, breakGlassRefusedAtRun: 1 });
+  const page = await fetch(`${gw.url}/v1/evidence/report?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&framework=soc2&format=html`, { headers: { authorization: `Bearer ${gw.keys['gina']}` } });
+  const html = await page.text();
+  expect(html).toContain('Break-glass refused at run (1)');
+  expect(html).toContain(id);
+  expect(html).not.toContain('without an after-the-fact review');
 });

@@ -312,7 +312,7 @@ class UndoConflict(CountersignError):
 
 
 class UndoUnavailable(CountersignError):
-    """The request has no undo to revert: it did not succeed, is not a captured SQL UPDATE or DELETE, or its undo was not kept."""
+    """The request has no undo to revert: it did not succeed, is not a captured SQL UPDATE or DELETE (or a revert of one), changed no rows, or its undo was not kept (`undo: false` on the connection or its rules)."""
 
     code = "UNDO_UNAVAILABLE"
 

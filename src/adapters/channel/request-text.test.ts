@@ -36,3 +36,14 @@ describe('impact preview on chat cards', () => {
     expect(JSON.stringify(outcomeDm({ ...previewed, status: 'denied' }, URL))).not.toContain('would change');
   });
 });
+
+describe('a rule\'s undo: false on chat cards', () => {
+  const noUndo: RequestRecord = requestRecord({ decision: { ...requestRecord().decision, noUndo: ['bulk-backfill'] } });
+
+  it('tells the reviewers on Slack and Teams that it runs without undo, and which rule said so', () => {
+    expect(factsOf(noUndo)).toContainEqual({ label: 'Undo', value: 'none: the policy says undo: false (rule bulk-backfill)' });
+    expect(factsOf(requestRecord()).map((f) => f.label)).not.toContain('Undo');
+    expect(JSON.stringify(requestMessage(noUndo, URL))).toContain('the policy says undo: false (rule bulk-backfill)');
+    expect(JSON.stringify(requestCard(heldRequestView(noUndo), { publicUrl: 'https://countersign.example.com' }))).toContain('the policy says undo: false (rule bulk-backfill)');
+  });
+});

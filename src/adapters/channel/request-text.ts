@@ -56,6 +56,8 @@ export function factsOf(r: RequestRecord): { label: string; value: string }[] {
       { label: 'Tables', value: f.sql.tables.join(', ') || 'no table' },
       { label: 'Access', value: flags.join(' · ') },
       ...impactOf(r),
+      // Reviewers know before approving that it keeps no before-image (the policy in force when it runs decides again).
+      ...(r.decision.noUndo?.length && !r.undo ? [{ label: 'Undo', value: `none: the policy says undo: false (rule ${r.decision.noUndo.join(', ')})` }] : []),
     ];
   }
   if (f.kind === 'http') return [{ label: 'Call', value: `${f.http.method} ${f.http.path}` }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];

@@ -8,6 +8,7 @@
  */
 import { canonicalJson, sha256Hex } from '../digest.ts';
 import { CountersignError } from '../errors.ts';
+import { withoutQuotedValues } from '../quoted-values.ts';
 import { celValue, DEFAULT_EVALUATION_LIMITS, Meter, type EvaluationLimits } from './bounds.ts';
 import { constructProblems, pathProblems } from './check.ts';
 import { INTERNAL_PREFIX, policyEnvironment, POLICY_VARIABLES, rewrite, type PolicyEnvironment } from './environment.ts';
@@ -58,9 +59,7 @@ export function errorText(e: unknown): string {
  * evaluationErrorText(new Error('bool() conversion error: invalid string value "s3cret"')); // 'bool() conversion error: invalid string value "…"'
  */
 export function evaluationErrorText(e: unknown): string {
-  return errorText(e)
-    .replace(/"(?:[^"\\]|\\.)*"?/g, '"…"')
-    .replace(/`[^`]*`?/g, '`…`')
+  return withoutQuotedValues(errorText(e))
     .replace(/^(No such key:|integer overflow:|Invalid regular expression:|Invalid duration string:|.*index out of range:).*$/, '$1 …');
 }
 

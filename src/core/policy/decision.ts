@@ -38,6 +38,11 @@ export interface Decision {
   readonly escalations?: readonly EscalationRung[];
   /** Groups whose humans may break the glass on the request (approve only; absent: nobody). */
   readonly breakGlass?: readonly string[];
+  /**
+   * The matching rules of the deciding effect (allow or approve), when every one of them says `undo: false`: the
+   * action runs without a before-image, and so without the row limit. Absent: the connection's undo applies.
+   */
+  readonly noUndo?: readonly string[];
   /** Rules that failed to evaluate; any entry here makes the effect deny (fail closed). */
   readonly errors: readonly { readonly rule: string; readonly message: string }[];
 }

@@ -270,3 +270,31 @@ describe('evaluatePolicy: escalation ladders and break-glass groups', () => {
     expect([plain.effect, plain.escalations, plain.breakGlass]).toEqual(['approve', undefined, undefined]);
   });
 });
+
+describe('evaluatePolicy: undo: false', () => {
+  const bulk: RuleSpec = { id: 'bulk', when: 'true', effect: 'approve', approvers: [{ groups: ['dba'] }], undo: false };
+  const archive: RuleSpec = { id: 'archive', when: 'true', effect: 'approve', approvers: [{ groups: ['sre'] }], undo: false };
+  const keeps: RuleSpec = { id: 'keeps', when: 'true', effect: 'approve', approvers: [{ groups: ['sre'] }] };
+  const fastAllow: RuleSpec = { id: 'fast', when: 'true', effect: 'allow', undo: false };
+
+  it('lets the action run without an undo only when every matching rule of the deciding effect says so, and names them', () => {
+    expect(decide(policy([bulk])).noUndo).toEqual(['bulk']);
+    expect(decide(policy([bulk, archive])).noUndo).toEqual(['bulk', 'archive']);
+    expect(decide(policy([fastAllow])).noUndo).toEqual(['fast']);
+  });
+
+  it('keeps the undo when one matching rule of the deciding effect does not say undo: false (restrictive wins)', () => {
+    expect(decide(policy([bulk, keeps])).noUndo).toBeUndefined();
+    expect(decide(policy([keeps, bulk])).noUndo).toBeUndefined();
+    // An allow rule's undo: false says nothing about an action an approve rule holds.
+    const held = decide(policy([fastAllow, keeps]));
+    expect([held.effect, held.noUndo]).toEqual(['approve', undefined]);
+    const plainAllow: RuleSpec = { id: 'plain', when: 'true', effect: 'allow' };
+    expect(decide(policy([fastAllow, plainAllow])).noUndo).toBeUndefined();
+  });
+
+  it('is dropped when a deny wins, and absent when the default decides', () => {
+    expect(decide(policy([bulk, deny])).noUndo).toBeUndefined();
+    expect(decide(policy([])).noUndo).toBeUndefined();
+  });
+});

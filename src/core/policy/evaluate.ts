@@ -26,6 +26,8 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
   let effect: Effect | undefined;
   let message: string | null = null;
   let ttlSeconds: number | null = null;
+  // Per effect, the matching rules and whether each lets the action run without an undo: one that does not keeps it.
+  const undoBy: Record<'allow' | 'approve', { id: string; off: boolean }[]> = { allow: [], approve: [] };
 
   const evaluate = policy.session(vars, limits);
   for (const rule of policy.rules) {
@@ -41,6 +43,7 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
       continue;
     }
     matched.push(rule.spec.id);
+    if (ruleEffect !== 'deny') undoBy[ruleEffect].push({ id: rule.spec.id, off: rule.spec.undo === false });
     if (ruleEffect === 'approve') {
       for (const a of rule.spec.approvers ?? [{}]) {
         approvers.push({ rule: rule.spec.id, groups: a.groups ?? [], principals: a.principals ?? [], count: a.count ?? 1 });
@@ -65,6 +68,8 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
     approvers.push({ rule: '(default)', groups: [], principals: [], count: 1 });
     ttlSeconds = policy.spec.defaultTtlSeconds;
   }
+  const deciding = final === 'deny' || effect === undefined ? [] : undoBy[final];
+  const noUndo = deciding.length > 0 && deciding.every((r) => r.off) ? deciding.map((r) => r.id) : undefined;
   return {
     effect: final,
     rules: matched,
@@ -76,5 +81,6 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
     // Like approvers, the ladders of every matching approve rule accumulate; break-glass needs every such rule's leave.
     ...(final === 'approve' && escalations.length ? { escalations: escalations.sort((a, b) => a.afterSeconds - b.afterSeconds) } : {}),
     ...(final === 'approve' && breakGlass?.size ? { breakGlass: [...breakGlass].sort() } : {}),
+    ...(noUndo ? { noUndo } : {}),
   };
 }

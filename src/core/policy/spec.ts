@@ -28,6 +28,8 @@ export interface RuleSpec {
   readonly escalate?: readonly EscalationSpec[];
   /** Groups whose humans may run a request this rule holds at once, with a justification (approve only). */
   readonly breakGlass?: { readonly groups: readonly string[] };
+  /** `false`: an action this rule allows or holds runs without an undo, when every matching rule of that effect says so. */
+  readonly undo?: false;
 }
 
 export interface PolicySpec {

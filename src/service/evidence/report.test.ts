@@ -135,6 +135,31 @@ describe('buildEvidence', () => {
     });
   });
 
+  it('lists a break-glass the check before running refused apart from the runs, not as one awaiting review', async () => {
+    const broke = (id: string, seconds: number) => draft('request.break_glass', id, seconds, { by: 'erin', justification: `INC for ${id}`, digest: 'd', groups: ['oncall'] }, 'erin');
+    await submit({ id: 'req_bg_ran', seconds: 3000 }, broke('req_bg_ran', 3001), ...ran('req_bg_ran', 3001));
+    await submit(
+      { id: 'req_bg_refused', seconds: 3010 },
+      broke('req_bg_refused', 3011),
+      draft('request.denied', 'req_bg_refused', 3011, { by: 'execute-check', code: 'BREAK_GLASS_NOT_ALLOWED', message: 'the policy in force now does not let this human break the glass on this request' }),
+    );
+    const r = await buildEvidence(store, { ...wholeLog, framework: 'soc2' });
+    expect(r.breakGlass.map((b) => [b.id, b.review])).toEqual([['req_bg_ran', null]]);
+    expect(r.breakGlassRefusedAtRun).toEqual([
+      {
+        id: 'req_bg_refused',
+        by: 'erin',
+        justification: 'INC for req_bg_refused',
+        at: expect.any(String),
+        outcome: 'denied',
+        code: 'BREAK_GLASS_NOT_ALLOWED',
+        message: 'the policy in force now does not let this human break the glass on this request',
+        refusedAt: expect.any(String),
+      },
+    ]);
+    expect(r.summary).toMatchObject({ breakGlass: 1, breakGlassUnreviewed: 1, breakGlassRefusedAtRun: 1 });
+  });
+
   it('reports an action allowed outright whose run never ended as executing', async () => {
     await submit({ id: 'req_running', seconds: 3000, effect: 'allow', input: { sql: 'DELETE FROM carts' } });
     const r = await buildEvidence(store, { ...wholeLog, framework: 'soc2' });

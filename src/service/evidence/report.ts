@@ -147,8 +147,14 @@ export async function buildEvidence(store: Store, o: EvidenceOptions): Promise<E
   const byPolicy = denied.filter((e) => e.deniedBy !== 'review' && e.deniedBy !== 'execute-check');
   const expired = all.filter((e) => e.outcome === 'expired');
   const cancelled = all.filter((e) => e.outcome === 'cancelled');
+  // A break-glass the check before running refused (or that expired first) never ran: nothing to review after the fact.
+  const neverRan = (t: Trail): boolean => t.outcome === 'denied' || t.outcome === 'expired';
+  const breakGlassRefusedAtRun = pairs
+    .filter(({ t }) => t.breakGlass !== null && neverRan(t))
+    .map(({ t }) => ({ id: t.id, ...t.breakGlass!, outcome: t.outcome as 'denied' | 'expired', code: t.code, message: t.message, refusedAt: t.outcomeAt }))
+    .sort((x, y) => x.at.localeCompare(y.at));
   const breakGlass = pairs
-    .filter(({ t }) => t.breakGlass !== null)
+    .filter(({ t }) => t.breakGlass !== null && !neverRan(t))
     .map(({ t }) => ({ id: t.id, ...t.breakGlass!, outcome: t.outcome, review: t.afterReview }))
     .sort((x, y) => Number(x.review !== null) - Number(y.review !== null) || x.at.localeCompare(y.at));
   const cps = read.firstSeq !== null && read.lastSeq !== null ? await coveringCheckpoints(store, read.firstSeq, read.lastSeq) : { checkpoints: [], covered: false };
@@ -175,6 +181,7 @@ export async function buildEvidence(store: Store, o: EvidenceOptions): Promise<E
       policyChanges: folded.policyChanges.length,
       breakGlass: breakGlass.length,
       breakGlassUnreviewed: breakGlass.filter((b) => b.review === null).length,
+      breakGlassRefusedAtRun: breakGlassRefusedAtRun.length,
     },
     controls: controlsFor(o.framework),
     actions,
@@ -182,6 +189,7 @@ export async function buildEvidence(store: Store, o: EvidenceOptions): Promise<E
     denied: { byPolicy, byReview, atExecution },
     expired,
     breakGlass,
+    breakGlassRefusedAtRun,
     cancelled,
     policyChanges: folded.policyChanges,
     coverage: { ...read, ...cps },

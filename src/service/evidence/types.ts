@@ -22,6 +22,23 @@ export interface BreakGlassEntry {
   readonly review: { readonly by: string | null; readonly verdict: string | null; readonly comment: string; readonly at: string } | null;
 }
 
+/**
+ * A break-glass that never ran: the check just before running refused it (the policy in force then denied it or no
+ * longer opened break-glass to the human's groups) or it expired first. Nothing ran, so there is nothing to review
+ * after the fact; it is listed on its own, not as an open finding.
+ */
+export interface BreakGlassRefusedEntry {
+  readonly id: string;
+  readonly by: string | null;
+  readonly justification: string;
+  readonly at: string;
+  readonly outcome: 'denied' | 'expired';
+  /** Why it did not run (BREAK_GLASS_NOT_ALLOWED, POLICY_DENIED, REQUEST_EXPIRED, …) and when. */
+  readonly code: string | null;
+  readonly message: string | null;
+  readonly refusedAt: string | null;
+}
+
 /** A request's status as the period's last event about it left it ('unknown' when no event says). */
 export type Outcome = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'executing' | 'succeeded' | 'failed' | 'unknown';
 
@@ -163,6 +180,8 @@ export interface EvidenceSummary {
   /** Requests run by break-glass in the period, and how many of them have no after-the-fact review in it. */
   readonly breakGlass: number;
   readonly breakGlassUnreviewed: number;
+  /** Break-glass attempts refused when they were to run (nothing ran; not a finding). */
+  readonly breakGlassRefusedAtRun: number;
 }
 
 export interface EvidenceReport {
@@ -186,6 +205,8 @@ export interface EvidenceReport {
   readonly expired: readonly RequestEntry[];
   /** Break-glass runs of the period, unreviewed ones first. */
   readonly breakGlass: readonly BreakGlassEntry[];
+  /** Break-glass attempts of the period that never ran (BreakGlassRefusedEntry). */
+  readonly breakGlassRefusedAtRun: readonly BreakGlassRefusedEntry[];
   readonly cancelled: readonly RequestEntry[];
   readonly policyChanges: readonly PolicyChange[];
   readonly coverage: Coverage;

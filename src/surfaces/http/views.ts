@@ -21,7 +21,7 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
     action: { connection: r.action.connection, operation: r.action.operation, input: redactInput(r.action.input), reason: r.action.reason },
     facts: r.facts,
     digest: r.digest,
-    decision: { effect: r.decision.effect, rules: r.decision.rules, message: r.decision.message, policyHash: r.decision.policyHash, approvers: r.decision.approvers, breakGlassGroups: r.decision.breakGlass ?? [] },
+    decision: { effect: r.decision.effect, rules: r.decision.rules, message: r.decision.message, policyHash: r.decision.policyHash, approvers: r.decision.approvers, breakGlassGroups: r.decision.breakGlass ?? [], noUndo: r.decision.noUndo ?? [] },
     approvals: {
       needed: r.status === 'pending' ? remaining.reduce((n, x) => n + x.needed, 0) : 0,
       remaining: r.status === 'pending' ? remaining.filter((x) => x.needed > 0) : [],

@@ -16,7 +16,7 @@ import type { ActionInput, SqlInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts } from '../../../core/facts.ts';
-import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
+import type { ConnectionHandle, ExecuteOptions, ExecutionResult } from '../../../core/ports.ts';
 import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
 import { analyseSql, deriveSqlFacts } from './facts.ts';
 import { maskSqlSecrets } from './mask.ts';
@@ -25,9 +25,9 @@ import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import { PINNED_SETTINGS } from './session-settings.ts';
 import { createWireSessions } from './wire-upstream.ts';
-import { UNDO_CONFLICT_MARKER, type UndoOutcome } from '../../../core/undo.ts';
+import { revertSql, UNDO_CONFLICT_MARKER, type UndoOutcome } from '../../../core/undo.ts';
 import { undoScope } from './undo-capture.ts';
-import { runCaptured } from './undo-run.ts';
+import { runCaptured, runRevert } from './undo-run.ts';
 
 export interface PostgresConnectionConfig {
   name: string;
@@ -109,7 +109,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
     return pool;
   }
 
-  async function execute(input: SqlInput, readOnly: boolean): Promise<ExecutionResult> {
+  async function execute(input: SqlInput, opts: ExecuteOptions): Promise<ExecutionResult> {
+    const readOnly = opts.readOnly;
     // The names to check; the facts the policy judged were derived from this same text.
     let names;
     try {
@@ -134,9 +135,18 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
     let pid = (client as unknown as { processID?: number }).processID ?? 0;
     // Every call is bounded; past the deadline the backend is stopped on the server, not abandoned.
     const call = <T>(run: Promise<T>): Promise<T> => bounded(run, callMs, () => stopBackend(config.url, pid, run, graceMs));
+    // No undo where the connection keeps none, or every rule that let it run says `undo: false` (then no row limit either).
+    const noUndo = !readOnly && opts.noUndo?.length ? opts.noUndo : undefined;
+    const capturing = readOnly || noUndo ? undefined : maxUndoRows;
+    // A revert the gateway generated runs as one only when the statement is exactly it: its own undo is read from what it wrote.
+    const reverting = !readOnly && opts.reverting && !input.params?.length && input.sql === revertSql(opts.reverting) ? opts.reverting : undefined;
     // A write's undo is captured in a REPEATABLE READ transaction (undo-capture.ts says why).
-    const scope = readOnly || maxUndoRows === undefined ? undefined : undoScope(input.sql);
-    let undo: UndoOutcome | undefined = scope && !scope.ok ? { status: 'none', reason: scope.reason } : undefined;
+    const scope = capturing === undefined || reverting ? undefined : undoScope(input.sql);
+    let undo: UndoOutcome | undefined = noUndo
+      ? { status: 'none', reason: `the policy lets it run without an undo (${noUndo.length === 1 ? 'rule' : 'rules'} ${noUndo.join(', ')})` }
+      : scope && !scope.ok
+        ? { status: 'none', reason: scope.reason }
+        : undefined;
     try {
       // Read-only as the session default too, so an agent's own COMMIT cannot
       // leave the read-only transaction; DISCARD ALL below restores it.
@@ -151,11 +161,24 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
         return { ok: false, output: { message: refused.message }, summary: {}, error: { code: 'SQL_SESSION_UNSAFE', message: refused.message } };
       }
       const params = input.params ?? [];
-      if (scope?.ok && maxUndoRows !== undefined) {
-        const captured = await runCaptured(client, call, scope.target, params, maxUndoRows);
+      if (reverting) {
+        const run = await runRevert(client, call, reverting, capturing ?? Number.POSITIVE_INFINITY);
+        if (run.kind !== 'ran') {
+          await call(client.query('ROLLBACK'));
+          if (run.kind === 'unproven') return failed(`the undo of the revert could not be confirmed (${run.reason}); nothing was changed`, undefined);
+          const message = `the revert would change ${run.rows} rows, more than the ${capturing} whose undo ${config.name} keeps; nothing was changed`;
+          return { ok: false, output: { message }, summary: { rowCount: run.rows }, error: { code: 'UNDO_TOO_MANY_ROWS', message } };
+        }
+        await call(client.query('COMMIT'));
+        const result: SqlStatementResult = { command: 'SELECT', rowCount: 1, fields: ['restored_rows'], rows: [[run.restored]] };
+        const kept = capturing === undefined ? undo : run.undo;
+        return { ok: true, output: { results: [result] }, summary: { statements: 1, rowCount: run.restored }, ...(kept ? { undo: kept } : {}) };
+      }
+      if (scope?.ok && capturing !== undefined) {
+        const captured = await runCaptured(client, call, scope.target, params, capturing);
         if (captured.kind === 'too-many') {
           await call(client.query('ROLLBACK'));
-          const message = `the statement would change ${captured.rows} rows, more than the ${maxUndoRows} whose undo ${config.name} keeps; nothing was changed`;
+          const message = `the statement would change ${captured.rows} rows, more than the ${capturing} whose undo ${config.name} keeps; nothing was changed`;
           return { ok: false, output: { message }, summary: { rowCount: captured.rows }, error: { code: 'UNDO_TOO_MANY_ROWS', message } };
         }
         if (captured.kind === 'unproven') {
@@ -233,7 +256,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       const facts = deriveSqlFacts(sql, { readOnlyFunctions });
       return makeFacts('postgres', { writes: facts.writes, sql: facts });
     },
-    execute: (input, opts) => execute(input as SqlInput, opts.readOnly),
+    execute: (input, opts) => execute(input as SqlInput, opts),
     openWireSession: (toClient) => wire.open(toClient),
     ...(previewing === undefined
       ? {}

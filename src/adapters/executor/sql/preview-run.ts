@@ -14,6 +14,7 @@ import pg from 'pg';
 import type { PoolClient, QueryResult } from 'pg';
 import type { SqlInput } from '../../../core/action.ts';
 import type { PreviewOutcome, StatementPreview } from '../../../core/preview.ts';
+import { withoutQuotedValues } from '../../../core/quoted-values.ts';
 import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
 import { PREVIEW_CHECK_SQL, previewRefusal, type PreviewCheckRow } from './preview-check.ts';
 import { previewScope, type PreviewTarget } from './preview-scope.ts';
@@ -88,7 +89,8 @@ export async function runPreview(opts: PreviewRunOptions, input: SqlInput): Prom
       const sqlstate = e.code ?? 'XX000';
       if (sqlstate === '55P03') return { status: 'failed', sqlstate, reason: `a lock it needs is held by another session (waited the preview's ${opts.lockTimeoutMs} ms lock timeout)` };
       if (sqlstate === '57014') return { status: 'failed', sqlstate, reason: `it passed the preview's ${opts.timeoutMs} ms statement timeout` };
-      return { status: 'failed', sqlstate, reason: e.message };
+      // Shown to reviewers and stored with the request: the value the server quotes (a parameter, a key) is left out.
+      return { status: 'failed', sqlstate, reason: withoutQuotedValues(e.message) };
     }
     return { status: 'failed', reason: `lost the connection to ${opts.name} during the preview` };
   } finally {

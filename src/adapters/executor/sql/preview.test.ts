@@ -88,6 +88,20 @@ describe.skipIf(!db)('impact preview (real PostgreSQL)', () => {
     expect(await state()).toBe(before);
   });
 
+  it('keeps no value the server quotes in a failed preview: a parameter, a key', async () => {
+    // A parameter the reviewer may not read (a masked secret column), quoted back by the server's message.
+    const cast = await preview('UPDATE accounts SET balance = $1::int WHERE id = 1', ['s3cret-value']);
+    expect(cast).toMatchObject({ status: 'failed', sqlstate: '22P02' });
+    expect(cast.status === 'failed' && cast.reason).toBe('invalid input syntax for type integer: "…"');
+    await admin.query(`UPDATE accounts SET note = 'taken@example.com' WHERE id = 9`);
+    const dup = await preview('UPDATE accounts SET note = $1 WHERE id = 1', ['taken@example.com']);
+    expect(dup).toMatchObject({ status: 'failed', sqlstate: '23505' });
+    expect(JSON.stringify(dup)).not.toContain('taken@example.com');
+    expect(JSON.stringify(dup)).not.toContain('s3cret');
+    expect(dup.status === 'failed' && dup.reason).toBe('duplicate key value violates unique constraint "…"');
+    await admin.query('UPDATE accounts SET note = NULL WHERE id = 9');
+  });
+
   it('gives up at the lock timeout when another session holds a row, and keeps nothing', async () => {
     const holder = new pg.Client({ connectionString: url });
     await holder.connect();

@@ -6,7 +6,7 @@
  * into a rollback.
  */
 import type { PoolClient } from 'pg';
-import type { UndoOutcome, UndoRow } from '../../../core/undo.ts';
+import { inverseUndo, revertSql, type CapturedUndo, type UndoOutcome, type UndoRow } from '../../../core/undo.ts';
 import { captureShapeOk, captureSql, UNDO_TABLE_SQL, undoTableRefusal, type UndoTableRow, type UndoTarget } from './undo-capture.ts';
 
 export type CapturedRun =
@@ -53,4 +53,26 @@ export async function runCaptured(client: PoolClient, call: Call, target: UndoTa
     rowCount: total,
     undo: { status: 'captured', command: target.command, table: target.relation, keyColumns: keys, columns, rows },
   };
+}
+
+export type RevertRun =
+  | { readonly kind: 'ran'; readonly restored: number; readonly undo: CapturedUndo }
+  | { readonly kind: 'too-many'; readonly rows: number }
+  /** The statement came back with other rows than the undo it reverts: the caller rolls back rather than guess. */
+  | { readonly kind: 'unproven'; readonly reason: string };
+
+/**
+ * Runs a revert whose statement is exactly `reverting`'s revertSql, in the connection's open transaction, and
+ * reads its own undo from what the statement wrote (core/undo.ts inverseUndo). A conflict throws as the statement does.
+ *
+ * @example
+ * const run = await runRevert(client, call, original.undo, 1000);
+ */
+export async function runRevert(client: PoolClient, call: Call, reverting: CapturedUndo, maxRows: number): Promise<RevertRun> {
+  if (reverting.rows.length > maxRows) return { kind: 'too-many', rows: reverting.rows.length };
+  const res = await call(client.query<{ restored_rows: number; restored_images: unknown }>(revertSql(reverting)));
+  const row = res.rows[0];
+  const undo = row && row.restored_rows === reverting.rows.length ? inverseUndo(reverting, row.restored_images) : undefined;
+  if (!undo) return { kind: 'unproven', reason: 'the rows it restored are not the rows of the undo' };
+  return { kind: 'ran', restored: reverting.rows.length, undo };
 }

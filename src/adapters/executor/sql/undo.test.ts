@@ -122,4 +122,72 @@ describe.skipIf(!db)('undo of approved writes (real PostgreSQL)', () => {
       expect(r.undo, sql).toEqual({ status: 'none', reason });
     }
   });
+
+  it('a write the policy lets run without an undo changes every row, past maxRows, and keeps none', async () => {
+    const r = await conn.execute({ sql: 'UPDATE nokey SET n = n' }, { readOnly: false, noUndo: ['bulk'] });
+    expect(r.undo).toEqual({ status: 'none', reason: 'the policy lets it run without an undo (rule bulk)' });
+    const all = await conn.execute({ sql: 'UPDATE accounts SET note = note' }, { readOnly: false, noUndo: ['bulk', 'archive'] });
+    expect(all.ok).toBe(true);
+    expect(all.summary).toMatchObject({ rowCount: 8 });
+    expect(all.undo).toEqual({ status: 'none', reason: 'the policy lets it run without an undo (rules bulk, archive)' });
+  });
+
+  it('a revert keeps an undo of what it wrote: reverting it re-applies the change, down a chain', async () => {
+    const original = await table('accounts');
+    const u = captured((await conn.execute({ sql: "UPDATE accounts SET note = 'chained' WHERE id IN (1, 2)" }, { readOnly: false })).undo);
+    const changed = await table('accounts');
+    const r1 = await conn.execute({ sql: revertSql(u) }, { readOnly: false, reverting: u });
+    expect(r1.output).toEqual({ results: [{ command: 'SELECT', rowCount: 1, fields: ['restored_rows'], rows: [[2]] }] });
+    expect(await table('accounts')).toBe(original);
+    const u1 = captured(r1.undo);
+    expect(u1).toMatchObject({ command: 'UPDATE', table: '"accounts"' });
+    const r2 = await conn.execute({ sql: revertSql(u1) }, { readOnly: false, reverting: u1 });
+    expect(await table('accounts')).toBe(changed);
+    const r3 = await conn.execute({ sql: revertSql(captured(r2.undo)) }, { readOnly: false, reverting: captured(r2.undo) });
+    expect(r3.ok).toBe(true);
+    expect(await table('accounts')).toBe(original);
+
+    // A DELETE's revert is an INSERT; its undo deletes the rows it inserted, and that one's puts them back again.
+    await admin.query(`CREATE TABLE chained (a int, b text, v jsonb, PRIMARY KEY (a, b)); INSERT INTO chained VALUES (1, 'x', '{"k": [1]}'), (1, 'y', NULL), (2, 'x', '2')`);
+    const pairs = await table('chained');
+    const d = captured((await conn.execute({ sql: 'DELETE FROM chained WHERE a = 1' }, { readOnly: false })).undo);
+    const deleted = await table('chained');
+    const ins = captured((await conn.execute({ sql: revertSql(d) }, { readOnly: false, reverting: d })).undo);
+    expect(ins.command).toBe('INSERT');
+    expect(await table('chained')).toBe(pairs);
+    const del = captured((await conn.execute({ sql: revertSql(ins) }, { readOnly: false, reverting: ins })).undo);
+    expect(del.command).toBe('DELETE');
+    expect(await table('chained')).toBe(deleted);
+    expect((await conn.execute({ sql: revertSql(del) }, { readOnly: false, reverting: del })).ok).toBe(true);
+    expect(await table('chained')).toBe(pairs);
+  });
+
+  it('a revert of a revert after a conflicting change is refused with the keys named, and changes nothing', async () => {
+    const u = captured((await conn.execute({ sql: "UPDATE accounts SET note = 'again' WHERE id IN (3, 4)" }, { readOnly: false })).undo);
+    const u1 = captured((await conn.execute({ sql: revertSql(u) }, { readOnly: false, reverting: u })).undo);
+    await admin.query("UPDATE accounts SET balance = balance + 1 WHERE id = 4");
+    const now = await table('accounts');
+    const r = await conn.execute({ sql: revertSql(u1) }, { readOnly: false, reverting: u1 });
+    expect(r.error?.code).toBe('UNDO_CONFLICT');
+    expect(r.error?.message).toContain('{"id": 4}');
+    expect(r.error?.message).not.toContain('{"id": 3}');
+    expect(await table('accounts')).toBe(now);
+    // Reverting the INSERT of a DELETE's revert: a row changed since it was put back stays.
+    const d = captured((await conn.execute({ sql: 'DELETE FROM accounts WHERE id = 6' }, { readOnly: false })).undo);
+    const ins = captured((await conn.execute({ sql: revertSql(d) }, { readOnly: false, reverting: d })).undo);
+    await admin.query("UPDATE accounts SET note = 'touched' WHERE id = 6");
+    const touched = await table('accounts');
+    const refused = await conn.execute({ sql: revertSql(ins) }, { readOnly: false, reverting: ins });
+    expect(refused.error?.code).toBe('UNDO_CONFLICT');
+    expect(refused.error?.message).toContain('{"id": 6}');
+    expect(await table('accounts')).toBe(touched);
+  });
+
+  it('reads a run as a revert only when its statement is exactly the revert of the undo it names', async () => {
+    const u = captured((await conn.execute({ sql: "UPDATE chained SET v = '1' WHERE a = 2" }, { readOnly: false })).undo);
+    // A statement one character off is an ordinary statement: no revert's undo, whatever the caller says it reverts.
+    const r = await conn.execute({ sql: `${revertSql(u)} ` }, { readOnly: false, reverting: u });
+    expect(r.ok).toBe(true);
+    expect(r.undo).toEqual({ status: 'none', reason: 'only a single UPDATE or DELETE has an undo' });
+  });
 });

@@ -13,13 +13,22 @@ import type { AppEnv } from '../context.ts';
 import { consoleForm, type Who } from './handlers.ts';
 import { html, type Html } from './html.ts';
 import { csrfField } from './layout.ts';
+import { ident } from './format.ts';
 
-/** The section, or nothing for a request without an undo record. */
+/**
+ * The section, or nothing for a request without an undo record. Before it runs, a request whose matching rules all
+ * say `undo: false` says so and names them, so its reviewers know before approving that it keeps no undo.
+ */
 export function undoSection(deps: Deps, r: RequestRecord, who: Who): Html {
   const u = r.undo;
+  const off = r.decision.noUndo;
+  if (!u && off?.length && (r.status === 'pending' || r.status === 'approved')) {
+    return html`<section aria-labelledby="h-undo"><h2 id="h-undo">Undo</h2><p>Runs without undo: the policy says <code>undo: false</code> (${off.length === 1 ? 'rule' : 'rules'} ${off.map((id, i) => html`${i ? ', ' : ''}${ident(id)}`)}); no before-image is kept and no row limit applies.</p></section>`;
+  }
   if (!u) return html``;
   if (u.status === 'none') return html`<section aria-labelledby="h-undo"><h2 id="h-undo">Undo</h2><p>no undo: ${u.reason}</p></section>`;
-  const what = html`<p>Can be reverted: ${u.rows.length} row${u.rows.length === 1 ? '' : 's'} of ${u.table} (${u.command}), as they were before it ran.</p>`;
+  const how = u.command === 'INSERT' ? 'by deleting the rows it inserted' : 'as they were before it ran';
+  const what = html`<p>Can be reverted: ${u.rows.length} row${u.rows.length === 1 ? '' : 's'} of ${u.table} (${u.command}), ${how}.</p>`;
   const form =
     r.status === 'succeeded' && mayRevert(deps, who.principal, r)
       ? html`<form method="post" action="/requests/${encodeURIComponent(r.id)}/revert">${csrfField(who.viewer)}
