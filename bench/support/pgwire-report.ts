@@ -106,7 +106,7 @@ export function pgwireReport(r: PgwireReportInput): string[] {
   const judged: PgbenchProtocol = r.protocols.includes('simple') ? 'simple' : r.protocols[0]!;
   const t = (name: string, measured: string, verdict: string) => `  ${name.padEnd(84)}${measured.padStart(10)}   ${verdict}`.trimEnd();
   out.push(t(`target (-M ${judged})`, 'measured', 'result'));
-  for (const [target, name] of [['countersign', 'Countersign'], ['cs-cached', 'Countersign, sessionCheckCache']] as const) {
+  for (const [target, name] of [['countersign', 'Countersign'], ['cs-cached', 'Countersign + cache']] as const) {
     if (!r.targets.includes(target)) continue;
     const skip = r.skipped.get(target);
     const judge = (v: number | undefined, ok: (v: number) => boolean, unit: string, digits: number): [string, string] =>
