@@ -21,6 +21,7 @@
  * Every operator and function here is schema-qualified, like the check's own
  * query: objects on the search_path cannot change the verifier's answer.
  */
+import { createHash } from 'node:crypto';
 import { PINNED_SETTINGS } from './session-settings.ts';
 
 /** The event triggers the operator installs, by name, with their event. */
@@ -34,7 +35,7 @@ export const EPOCH_TRIGGERS: Readonly<Record<string, string>> = Object.freeze({
 export const DEFAULT_EPOCH_SCHEMA = 'countersign';
 
 /** Most verdicts one session keeps; past that the cache starts over. */
-const MAX_ENTRIES = 1000;
+const MAX_ENTRIES = 500;
 
 function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -145,7 +146,9 @@ export class GuardCache {
   }
 }
 
-/** The cache key of one check: read-only or not and its parameters, as sent. */
+/** The cache key of one check: read-only or not and its parameters, as sent (hashed: the allow-list alone is kilobytes). */
 export function cacheKey(readOnly: boolean, values: readonly string[]): string {
-  return `${readOnly ? 'r' : 'w'}\u0000${values.join('\u0000')}`;
+  const h = createHash('sha256').update(readOnly ? 'r' : 'w');
+  for (const v of values) h.update('\u0000').update(v);
+  return h.digest('base64');
 }

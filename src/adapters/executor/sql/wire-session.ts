@@ -6,7 +6,11 @@
  * check (session-guard.ts) in that same transaction; inside the client's
  * block, a read runs under a savepoint made read-only and rolled back after,
  * a write after the session check. Transaction control (BEGIN, COMMIT, …) runs
- * as it is. A statement is sent upstream only after the check passed.
+ * as it is. A statement is sent upstream only after the check passed, or, with
+ * the connection's `sessionCheckCache`, behind the verifier of a verdict cached
+ * for the same parameters (guard-cache.ts) in the same flight: when the
+ * verifier fails the server skips the statement and the full check runs.
+ * Outside a block the gateway's COMMIT goes in the flight of the client's Query.
  *
  * The gateway's own statements are prepared once per upstream session under
  * names a client may not use (`countersign_…`), and answered to the gateway
