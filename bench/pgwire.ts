@@ -7,8 +7,11 @@
  *   b. pgbouncer     pgbench → pgbouncer (session pooling; installed with apt-get when missing) → PostgreSQL
  *   c. countersign   pgbench → Countersign's Postgres listener (every statement an action, allowed by policy)
  *                    → PostgreSQL; "skipped: no listener" when this build has none
+ *   d. cs-cached     the same with the connection's `sessionCheckCache` on (the bench database gets the DDL
+ *                    counter's event triggers, README "Session check cache"): the session check's verdict is
+ *                    reused behind a verifier
  *
- * The three run side by side and take turns: each run (script, clients,
+ * The four run side by side and take turns: each run (script, clients,
  * protocol) is measured on a, b and c one after the other.
  *
  * For each: pgbench's built-in `select-only` (-S) and `tpcb-like` (the
@@ -25,7 +28,7 @@
  * Exits 0 when the measurement completed (a skipped Countersign included),
  * whatever the figures; 1 when it could not measure.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBenchDatabase, type BenchDatabase, type PgTarget } from './support/bench-database.ts';
@@ -34,6 +37,7 @@ import { pgbenchVersion, runPgbench, type PgbenchProtocol, type PgbenchScript } 
 import { ensurePgbouncer, startPgbouncer } from './support/pgbouncer.ts';
 import { startPgwireGateway } from './support/pgwire-gateway.ts';
 import { pgwireReport, runKey, type Measurements, type TargetName } from './support/pgwire-report.ts';
+import { installDdlEpochSql } from '../src/adapters/executor/sql/guard-cache.ts';
 import { killAllChildren } from './support/procs.ts';
 import { runMain } from './support/run-main.ts';
 
@@ -48,7 +52,7 @@ if (protocols.length === 0 || protocols.some((p) => !['simple', 'extended', 'pre
 
 const SCRIPTS: readonly PgbenchScript[] = ['select-only', 'tpcb-like'];
 const CLIENTS = [1, 8] as const;
-const TARGETS: readonly TargetName[] = ['direct', 'pgbouncer', 'countersign'];
+const TARGETS: readonly TargetName[] = ['direct', 'pgbouncer', 'countersign', 'cs-cached'];
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -84,7 +88,10 @@ async function start(name: TargetName, database: BenchDatabase, bouncerBin: stri
     versions.pgbouncer = b.version;
     return b;
   }
-  return startPgwireGateway(dir, database.url, log);
+  if (name === 'countersign') return startPgwireGateway(dir, database.url, log);
+  const own = join(dir, 'cached');
+  mkdirSync(own);
+  return startPgwireGateway(own, database.url, log, { sessionCheckCache: true });
 }
 
 async function main(): Promise<number> {
@@ -96,6 +103,8 @@ async function main(): Promise<number> {
     if (!pgbench) throw new Error('pgbench is not installed (Debian: apt-get install postgresql-client)');
     const bouncerBin = ensurePgbouncer(log);
     db = createBenchDatabase(scale, log);
+    // The DDL counter for d (pgbench's TRUNCATE and VACUUM between runs are not DDL to an event trigger).
+    db.exec(installDdlEpochSql());
     const loadBefore = loadavg()[0] ?? 0;
     const threads = (clients: number) => Math.min(clients, cpus().length);
 

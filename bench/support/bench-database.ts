@@ -28,6 +28,8 @@ export interface BenchDatabase {
   readonly serverVersion: string;
   /** pgbench's prelude without -n, run directly: VACUUM branches and tellers, TRUNCATE history. */
   reset(): void;
+  /** Runs SQL on the database directly (as the admin URL's user); its output. */
+  exec(sql: string): string;
   /** Drops the database (WITH (FORCE): pgbench or a pooler may still hold sessions); safe to call twice. */
   drop(): void;
 }
@@ -94,6 +96,7 @@ export function createBenchDatabase(scale: number, log: (line: string) => void):
     reset() {
       psql(direct, 'VACUUM pgbench_branches', 'VACUUM pgbench_tellers', 'TRUNCATE pgbench_history');
     },
+    exec: (sql) => psql(direct, sql),
     drop() {
       if (dropped) return;
       dropped = true;

@@ -23,6 +23,8 @@ export interface PgwireConfigOptions {
   readonly upstreamUrl: string;
   readonly dir: string;
   readonly agentKeyHash: string;
+  /** The connection's `sessionCheckCache` (the bench database has the DDL counter's triggers, `installDdlEpochSql`). */
+  readonly sessionCheckCache?: boolean;
 }
 
 /** A fresh key for bench-bot: the plaintext is pgbench's password, the hash goes in the config. */
@@ -48,7 +50,7 @@ principals:
 connections:
   - name: ${PGWIRE_CONNECTION}
     kind: postgres
-    url: ${j(o.upstreamUrl)}
+    url: ${j(o.upstreamUrl)}${o.sessionCheckCache ? '\n    sessionCheckCache: true' : ''}
 policy:
   default: deny
   rules:
@@ -63,6 +65,17 @@ policy:
         && !facts.sql.unboundedWrite
       effect: allow
 `;
+}
+
+/** Whether this build's config schema knows a postgres connection's `sessionCheckCache`. */
+export function hasSessionCheckCache(yaml: string): boolean {
+  try {
+    parseConfig(yaml, 'bench-pgwire.yaml', {});
+    return true;
+  } catch (e) {
+    if (isCountersignError(e, 'CONFIG_INVALID') && JSON.stringify(e.details['problems']).includes('sessionCheckCache')) return false;
+    throw e;
+  }
 }
 
 /**

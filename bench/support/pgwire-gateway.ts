@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIfStale, startCompiledGateway } from './compiled-gateway.ts';
 import { freePort, waitForPort } from './ports.ts';
-import { hasPgwireListener, PGWIRE_CONNECTION, PGWIRE_PRINCIPAL, pgwireConfigYaml, pgwireKey } from './pgwire-config.ts';
+import { hasPgwireListener, hasSessionCheckCache, PGWIRE_CONNECTION, PGWIRE_PRINCIPAL, pgwireConfigYaml, pgwireKey } from './pgwire-config.ts';
 import type { PgTarget } from './bench-database.ts';
 
 export interface PgwireGateway {
@@ -29,15 +29,22 @@ export interface PgwireGateway {
  * const gw = await startPgwireGateway(dir, db.url, log);
  * if ('skipped' in gw) log(gw.skipped); else await runPgbench({ target: gw.target, … });
  */
-export async function startPgwireGateway(dir: string, upstreamUrl: string, log: (line: string) => void): Promise<PgwireGateway | { skipped: string }> {
+export async function startPgwireGateway(
+  dir: string,
+  upstreamUrl: string,
+  log: (line: string) => void,
+  opts: { sessionCheckCache?: boolean } = {},
+): Promise<PgwireGateway | { skipped: string }> {
   const key = pgwireKey();
   const port = await freePort();
-  const yaml = pgwireConfigYaml({ port, upstreamUrl, dir, agentKeyHash: key.hash });
+  const yaml = pgwireConfigYaml({ port, upstreamUrl, dir, agentKeyHash: key.hash, ...opts });
   if (!hasPgwireListener(yaml)) return { skipped: 'no listener (this build has no server.postgres)' };
+  // A build without the option refuses the config: a skip, like a build without the listener.
+  if (opts.sessionCheckCache && !hasSessionCheckCache(yaml)) return { skipped: 'no sessionCheckCache in this build' };
   buildIfStale(log);
   const configFile = join(dir, 'countersign.yaml');
   writeFileSync(configFile, yaml, { mode: 0o600 });
-  const gw = await startCompiledGateway({ name: 'countersign', configFile, workers: 1, env: {}, log });
+  const gw = await startCompiledGateway({ name: opts.sessionCheckCache ? 'countersign-cached' : 'countersign', configFile, workers: 1, env: {}, log });
   try {
     await waitForPort('127.0.0.1', port, 15_000, () => gw.exited(), 'the Countersign Postgres listener');
   } catch (e) {

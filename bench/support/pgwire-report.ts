@@ -8,7 +8,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { problemLines } from './run-main.ts';
 import { STATEMENTS_PER_TRANSACTION, type PgbenchProtocol, type PgbenchResult, type PgbenchScript } from './pgbench.ts';
 
-export type TargetName = 'direct' | 'pgbouncer' | 'countersign';
+export type TargetName = 'direct' | 'pgbouncer' | 'countersign' | 'cs-cached';
 export type Measurements = Map<string, PgbenchResult>;
 
 /** The key of one run in Measurements. */
@@ -37,7 +37,7 @@ export interface PgwireReportInput {
 
 const fmt = (n: number | undefined, digits = 0) =>
   n !== undefined && Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
-const LETTER: Record<TargetName, string> = { direct: 'a', pgbouncer: 'b', countersign: 'c' };
+const LETTER: Record<TargetName, string> = { direct: 'a', pgbouncer: 'b', countersign: 'c', 'cs-cached': 'd' };
 
 /** Added p50 latency per statement (ms) of `target` over direct, 1 client; undefined when either is missing. */
 export function addedPerStatement(m: Measurements, target: TargetName, protocol: PgbenchProtocol, script: PgbenchScript): number | undefined {
@@ -104,16 +104,19 @@ export function pgwireReport(r: PgwireReportInput): string[] {
 
   out.push('');
   const judged: PgbenchProtocol = r.protocols.includes('simple') ? 'simple' : r.protocols[0]!;
-  const csSkipped = r.skipped.get('countersign');
   const t = (name: string, measured: string, verdict: string) => `  ${name.padEnd(84)}${measured.padStart(10)}   ${verdict}`.trimEnd();
-  const judge = (v: number | undefined, ok: (v: number) => boolean, unit: string, digits: number) =>
-    csSkipped ? ['n/a', 'SKIPPED (no listener)'] : v === undefined ? ['n/a', 'NOT MEASURED'] : [`${fmt(v, digits)}${unit}`, ok(v) ? 'PASS' : 'MISS'];
   out.push(t(`target (-M ${judged})`, 'measured', 'result'));
-  const ratio = ratioToDirect(r.measured, 'countersign', judged, 'select-only', 8);
-  out.push(t(`Countersign >= ${PGWIRE_TARGETS.selectOnly8OverDirect}x direct tps, select-only, 8 clients`, ...(judge(ratio, (v) => v >= PGWIRE_TARGETS.selectOnly8OverDirect, 'x', 2) as [string, string])));
-  for (const script of r.scripts) {
-    const added = addedPerStatement(r.measured, 'countersign', judged, script);
-    out.push(t(`Countersign added p50 latency per statement <= ${PGWIRE_TARGETS.addedP50PerStatementMs} ms, ${script}, 1 client`, ...(judge(added, (v) => v <= PGWIRE_TARGETS.addedP50PerStatementMs, ' ms', 3) as [string, string])));
+  for (const [target, name] of [['countersign', 'Countersign'], ['cs-cached', 'Countersign + cache']] as const) {
+    if (!r.targets.includes(target)) continue;
+    const skip = r.skipped.get(target);
+    const judge = (v: number | undefined, ok: (v: number) => boolean, unit: string, digits: number): [string, string] =>
+      skip ? ['n/a', `SKIPPED (${skip})`] : v === undefined ? ['n/a', 'NOT MEASURED'] : [`${fmt(v, digits)}${unit}`, ok(v) ? 'PASS' : 'MISS'];
+    const ratio = ratioToDirect(r.measured, target, judged, 'select-only', 8);
+    out.push(t(`${name} >= ${PGWIRE_TARGETS.selectOnly8OverDirect}x direct tps, select-only, 8 clients`, ...judge(ratio, (v) => v >= PGWIRE_TARGETS.selectOnly8OverDirect, 'x', 2)));
+    for (const script of r.scripts) {
+      const added = addedPerStatement(r.measured, target, judged, script);
+      out.push(t(`${name} added p50 latency per statement <= ${PGWIRE_TARGETS.addedP50PerStatementMs} ms, ${script}, 1 client`, ...judge(added, (v) => v <= PGWIRE_TARGETS.addedP50PerStatementMs, ' ms', 3)));
+    }
   }
   const bouncer = ratioToDirect(r.measured, 'pgbouncer', judged, 'select-only', 8);
   out.push(t(`reference: pgbouncer tps / direct, select-only, 8 clients (published ${PGBOUNCER_PUBLISHED})`, bouncer === undefined ? 'n/a' : `${fmt(bouncer, 2)}x`, ''));

@@ -34,6 +34,7 @@ export async function createConnections(configs: readonly ConnectionConfig[], op
             poolSize: c.poolSize,
             preview: c.preview,
             undo: c.undo,
+            sessionCheckCache: c.sessionCheckCache,
           }),
         );
         break;

@@ -63,6 +63,14 @@ program
 
 program.command('keys').description('API keys').command('create').description('print a new API key and its sha256: line').option('--json').action(run(async (o: { json?: boolean }) => (await import('./keys.ts')).keysCreateCommand(o)));
 
+program
+  .command('connections')
+  .description('connections')
+  .command('install-ddl-epoch <connection>')
+  .description("print the SQL (for a superuser to run) that installs the DDL counter of a postgres connection's sessionCheckCache")
+  .addOption(configOption())
+  .action(run(async (name: string, o: { config?: string }) => (await import('./connections-ddl-epoch.ts')).installDdlEpochCommand(resolveConfigPath(o.config), name)));
+
 program.command('config').description('configuration').command('check').description('validate a config and compile its policy').addOption(configOption()).action(run(async (o: { config?: string }) => (await import('./config-check.ts')).configCheckCommand(resolveConfigPath(o.config))));
 
 program

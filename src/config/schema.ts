@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ruleUndoSchema, undoSchema } from './undo-schema.ts';
+import { sessionCheckCacheSchema } from './session-check-cache-schema.ts';
 import { parseMaskPath } from '../core/mask.ts';
 import { ROLES } from '../core/roles.ts';
 import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
@@ -89,6 +90,7 @@ const postgresConnection = z.strictObject({
     .union([z.literal(false), z.literal(true).transform(() => ({})), z.strictObject({ timeoutMs: z.number().int().min(1).max(60_000).optional(), lockTimeoutMs: z.number().int().min(1).max(60_000).optional() })])
     .default({}),
   undo: undoSchema,
+  sessionCheckCache: sessionCheckCacheSchema,
 });
 
 const approverSchema = z.strictObject({

@@ -48,6 +48,8 @@ export interface PostgresConnectionConfig {
   preview?: false | { timeoutMs?: number; lockTimeoutMs?: number };
   /** Undo of approved UPDATE/DELETE (undo-capture.ts): on unless `false`; `maxRows` (default 1000) changed rows at most, else the run is refused. */
   undo?: false | { maxRows?: number };
+  /** Wire listener: cache the session check's verdict behind the DDL counter in this schema (guard-cache.ts); off unless given. */
+  sessionCheckCache?: false | { schema: string };
 }
 
 /** One statement's outcome; rows are arrays in `fields` order, so `SELECT a.id, b.id` keeps both. */
@@ -89,7 +91,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
   const previews = previewQueue(config.name);
   const maxUndoRows = config.undo === false ? undefined : Math.max(0, Math.floor(config.undo?.maxRows ?? 1000));
   // The wire listener's client sessions: connections of their own, opened on the first client.
-  const wire = createWireSessions({ name: config.name, url: config.url, readOnlyFunctions, statementTimeoutMs: timeoutMs });
+  const epochSchema = config.sessionCheckCache ? config.sessionCheckCache.schema : undefined;
+  const wire = createWireSessions({ name: config.name, url: config.url, readOnlyFunctions, statementTimeoutMs: timeoutMs, epochSchema });
 
   function getPool(): pg.Pool {
     if (!pool) {

@@ -6,7 +6,11 @@
  * check (session-guard.ts) in that same transaction; inside the client's
  * block, a read runs under a savepoint made read-only and rolled back after,
  * a write after the session check. Transaction control (BEGIN, COMMIT, …) runs
- * as it is. A statement is sent upstream only after the check passed.
+ * as it is. A statement is sent upstream only after the check passed, or, with
+ * the connection's `sessionCheckCache`, behind the verifier of a verdict cached
+ * for the same parameters (guard-cache.ts) in the same flight: when the
+ * verifier fails the server skips the statement and the full check runs.
+ * Outside a block the gateway's COMMIT goes in the flight of the client's Query.
  *
  * The gateway's own statements are prepared once per upstream session under
  * names a client may not use (`countersign_…`), and answered to the gateway
@@ -18,6 +22,7 @@ import { CountersignError, type ErrorCode } from '../../../core/errors.ts';
 import type { WireOutcome, WirePart, WireUpstream } from '../../../core/ports.ts';
 import { noticeFields } from '../../../surfaces/pg/protocol.ts';
 import { analyseSql, containsNode } from './facts.ts';
+import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
 import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
 
@@ -45,6 +50,12 @@ const OWN: Readonly<Record<string, string>> = {
 const TEXT_ARRAY = 1009;
 
 type RunPlan = Parameters<WireUpstream['run']>[1];
+type Opened = 'transaction' | 'savepoint' | null;
+/** One of the gateway's own prepared statements, with its parameters. */
+interface Step {
+  readonly key: string;
+  readonly values?: string[];
+}
 
 /** Statement types that drop prepared statements: the gateway's own must be prepared again after them. */
 const DROPS_PREPARED: ReadonlySet<string> = new Set(['discard', 'deallocate']);
@@ -58,12 +69,20 @@ const DROPS_PREPARED: ReadonlySet<string> = new Set(['discard', 'deallocate']);
 export class WireSession {
   private prepared = false;
   private readonly allowed: ReadonlySet<string>;
+  /** Verdicts of the session check (guard-cache.ts), when the connection opted in. */
+  private readonly cache: GuardCache | undefined;
+  /** Whether the verifier's statements are prepared here and the counter is readable ('pending': not yet tried). */
+  private probe: 'pending' | 'ok' | 'off' = 'pending';
+  private readonly cacheSql: { state: string; verify: string } | undefined;
 
   constructor(
     readonly relay: WireRelay,
-    private readonly options: { readOnlyFunctions: readonly string[]; builtIn: ReadonlySet<string> },
+    private readonly options: { readOnlyFunctions: readonly string[]; builtIn: ReadonlySet<string>; epochSchema?: string | undefined },
   ) {
     this.allowed = new Set([...options.builtIn, ...options.readOnlyFunctions]);
+    const schema = options.epochSchema;
+    this.cache = schema === undefined ? undefined : new GuardCache();
+    this.cacheSql = schema === undefined ? undefined : { state: stateSql(schema), verify: verifySql(schema) };
   }
 
   /** Sends messages that run nothing (a Parse, Describe or Close with no Execute after it, up to the client's Sync) and the Sync. */
@@ -98,15 +117,35 @@ export class WireSession {
     const status = relay.status;
     // In a failed block only ROLLBACK (TO) runs; anything else fails on the server as it would directly.
     const wrap = !transactionControl && status !== 'E';
-    let opened: 'transaction' | 'savepoint' | null = null;
+    let opened: Opened = null;
+    // COPY FROM STDIN waits for the client's data: nothing of the gateway's may follow it in the same flight.
+    const copies = types.includes('copy');
+    let lead: Step[] = [];
+    let fill: { key: string; state: string | null } | undefined;
     if (wrap) {
       if (!this.prepared && !(await this.prepare())) return refused('SQL_SESSION_UNSAFE', 'the gateway could not prepare its session check on the upstream; nothing ran');
       const pre: string[] = status === 'I' ? [plan.readOnly ? 'begin_ro' : 'begin'] : plan.readOnly ? ['savepoint', 'read_only'] : [];
       opened = status === 'I' ? 'transaction' : plan.readOnly ? 'savepoint' : null;
       const values = guardParams(names, plan.readOnly, this.allowed).map(arrayLiteral);
-      const answers = await this.own([...pre.map((k) => ({ key: k })), { key: 'plan_savepoint' }, { key: 'plan_generic' }, { key: 'guard', values }, { key: 'plan_undo' }, { key: 'plan_release' }]);
+      const cache = this.cache && !copies && (await this.cacheReady()) ? this.cache : undefined;
+      const key = cache ? cacheKey(plan.readOnly, values) : undefined;
+      const cached = key === undefined ? undefined : cache?.get(key);
+      if (key !== undefined && cached !== undefined) {
+        // The verifier goes in the statement's flight, before it: when it fails, the server skips the statement.
+        const verify = { key: 'cache_verify', values: [cached] };
+        lead = [...pre.map((k) => ({ key: k })), ...(opened === null ? [{ key: 'plan_savepoint' }, verify, { key: 'plan_release' }] : [verify])];
+        const ran = await this.flight(lead, plan, opened, { copies, dropsPrepared });
+        if (ran !== 'stale') return ran;
+        cache?.delete(key);
+      }
+      lead = [];
+      fill = key === undefined ? undefined : { key, state: null };
+      const state = fill ? [{ key: 'cache_state' }] : [];
+      // The state is read before the check, so a change between them makes the cached state older, never newer, than the verdict.
+      const answers = await this.own([...pre.map((k) => ({ key: k })), ...state, { key: 'plan_savepoint' }, { key: 'plan_generic' }, { key: 'guard', values }, { key: 'plan_undo' }, { key: 'plan_release' }]);
       const guard = answers.at(-3);
       const failed = answers.find((a) => a.outcome !== 'answered' || a.error);
+      if (failed && fill) this.probe = 'pending';
       let row: GuardRow | undefined;
       const text = guard?.messages.find((m) => m.type === 'D');
       if (text) row = JSON.parse(dataRowText(text.body)) as GuardRow;
@@ -115,20 +154,43 @@ export class WireSession {
         await this.undo(opened);
         return refused('SQL_SESSION_UNSAFE', why.message);
       }
+      const stateRow = fill ? answers[pre.length]?.messages.find((m) => m.type === 'D') : undefined;
+      if (fill && stateRow) fill.state = dataRowNullableText(stateRow.body);
+      if (fill?.state) this.cache?.set(fill.key, fill.state);
     }
+    const ran = await this.flight(lead, plan, opened, { copies, dropsPrepared });
+    return ran === 'stale' ? refused('SQL_SESSION_UNSAFE', 'the session check failed on the upstream; nothing ran') : ran;
+  }
 
+  /**
+   * Sends `lead` (the gateway's statements that must pass first), the client's
+   * parts and, outside a block, the gateway's COMMIT, in one flight; 'stale'
+   * when a lead statement failed: the server skipped the client's parts, and
+   * the gateway's transaction or savepoint is undone.
+   */
+  private async flight(lead: readonly Step[], plan: RunPlan, opened: Opened, opts: { copies: boolean; dropsPrepared: boolean }): Promise<WireOutcome | 'stale'> {
+    const relay = this.relay;
     relay.takeOutcome();
     // Whatever it drops, the gateway's statements are prepared again before their next use.
-    if (dropsPrepared) this.prepared = false;
+    if (opts.dropsPrepared) this.prepared = false;
+    const first = lead.map((s) => this.step(s));
     const query = plan.parts.length === 1 && plan.parts[0]!.kind === 'query';
     if (query) {
-      await relay.send(bytes(plan.parts[0]!.raw), 'query', 'client');
-      await this.finish(opened);
+      const sent = relay.send(bytes(plan.parts[0]!.raw), 'query', 'client');
+      // The gateway's COMMIT goes with the Query (one round trip): after an error in it, COMMIT ends the failed transaction
+      // as ROLLBACK would; after the client's own COMMIT it only warns, to the gateway. Sent as text, since the Query may
+      // have deallocated the gateway's statements.
+      const commit = opened === 'transaction' && !opts.copies ? relay.send(serialize.query('COMMIT'), 'query', 'gateway') : undefined;
+      if (lead.length > 0) await relay.send(serialize.sync(), 'sync', 'gateway');
+      await (commit ?? sent);
+      if (await this.leadFailed(first, opened)) return 'stale';
+      if (!commit) await this.finish(opened);
     } else {
       const answers = plan.parts.map((p) => relay.send(bytes(p.raw), p.kind, 'client'));
       // Optimistic: the end of the gateway's transaction or savepoint goes with the statement; after an error the server skips it.
       const post = opened === 'transaction' ? [{ key: 'commit' }] : opened === 'savepoint' ? [{ key: 'undo' }, { key: 'release' }] : [];
       await this.own(post);
+      if (await this.leadFailed(first, opened)) return 'stale';
       await tell(plan.parts, answers);
       if (relay.status === 'E' && opened === 'transaction') await this.own([{ key: 'rollback' }]);
     }
@@ -160,35 +222,72 @@ export class WireSession {
     await this.relay.send(serialize.sync(), 'sync', 'gateway');
     const ok = await Promise.all(answers);
     this.prepared = ok.every((a) => a.outcome === 'answered' && !a.error);
+    this.probe = 'pending';
     return this.prepared;
   }
 
+  /**
+   * Whether the cache can be used: its statements prepared and the counter
+   * read once (inside the client's block, under a savepoint undone on error).
+   * A database without the trigger's table turns the cache off for the session.
+   */
+  private async cacheReady(): Promise<boolean> {
+    if (this.probe !== 'pending' || !this.cacheSql) return this.probe === 'ok';
+    const status = this.relay.status;
+    if (status === 'E') return false;
+    const block = status === 'T';
+    const statements = Object.entries({ cache_state: this.cacheSql.state, cache_verify: this.cacheSql.verify }).flatMap(([key, text]) => [
+      this.relay.send(serialize.close({ type: 'S', name: RESERVED_PREFIX + key }), 'close', 'gateway'),
+      this.relay.send(serialize.parse({ name: RESERVED_PREFIX + key, text, types: [] }), 'parse', 'gateway'),
+    ]);
+    const sent = [...(block ? [this.step({ key: 'plan_savepoint' })] : []), ...statements, this.step({ key: 'cache_state' }), ...(block ? [this.step({ key: 'plan_release' })] : [])];
+    await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    const ok = (await Promise.all(sent)).every((a) => a.outcome === 'answered' && !a.error);
+    if (!ok && block) await this.text(`${OWN['plan_undo']}; ${OWN['plan_release']}`);
+    this.probe = ok ? 'ok' : 'off';
+    return ok;
+  }
+
+  /** After a flight whose lead statements failed (the server skipped the rest): undoes the gateway's transaction or savepoint. */
+  private async leadFailed(first: readonly Promise<Answer>[], opened: Opened): Promise<boolean> {
+    const answers = await Promise.all(first);
+    if (this.relay.lost || answers.every((a) => a.outcome === 'answered' && !a.error)) return false;
+    this.relay.takeOutcome();
+    if (opened === null) await this.text(`${OWN['plan_undo']}; ${OWN['plan_release']}`);
+    else await this.undo(opened);
+    return true;
+  }
+
   /** After a simple Query: end the gateway's transaction (commit, or roll back a failed one) or undo its savepoint. */
-  private async finish(opened: 'transaction' | 'savepoint' | null): Promise<void> {
+  private async finish(opened: Opened): Promise<void> {
     const s = this.relay.status;
     if (opened === 'transaction' && s !== 'I') await this.own([{ key: s === 'T' ? 'commit' : 'rollback' }]);
     if (opened === 'savepoint' && s === 'T') await this.own([{ key: 'undo' }, { key: 'release' }]);
   }
 
-  private async undo(opened: 'transaction' | 'savepoint' | null): Promise<void> {
-    if (opened === 'transaction') await this.own([{ key: 'rollback' }]);
-    if (opened === 'savepoint') await this.own([{ key: 'undo' }, { key: 'release' }]);
+  /** After a refusal or a failed check: as text, since a statement that failed left the gateway's portal open until then. */
+  private async undo(opened: Opened): Promise<void> {
+    if (opened === 'transaction') await this.text('ROLLBACK');
+    if (opened === 'savepoint') await this.text(`${OWN['undo']}; ${OWN['release']}`);
+  }
+
+  private async text(sql: string): Promise<void> {
+    await this.relay.send(serialize.query(sql), 'query', 'gateway');
   }
 
   /** Runs the gateway's own prepared statements in order, then a Sync; the answer of each. */
-  private async own(steps: readonly { key: string; values?: string[] }[]): Promise<Answer[]> {
-    if (steps.length === 0) {
-      await this.relay.send(serialize.sync(), 'sync', 'gateway');
-      return [];
-    }
-    const answers = steps.map((s) => {
-      void this.relay.send(serialize.bind({ portal: PORTAL, statement: RESERVED_PREFIX + s.key, values: s.values ?? [] }), 'bind', 'gateway');
-      const run = this.relay.send(serialize.execute({ portal: PORTAL }), 'execute', 'gateway');
-      void this.relay.send(serialize.close({ type: 'P', name: PORTAL }), 'close', 'gateway');
-      return run;
-    });
+  private async own(steps: readonly Step[]): Promise<Answer[]> {
+    const answers = steps.map((s) => this.step(s));
     await this.relay.send(serialize.sync(), 'sync', 'gateway');
     return Promise.all(answers);
+  }
+
+  /** Sends one of the gateway's statements (Bind, Execute, Close; no Sync); the Execute's answer. */
+  private step(s: Step): Promise<Answer> {
+    void this.relay.send(serialize.bind({ portal: PORTAL, statement: RESERVED_PREFIX + s.key, values: s.values ?? [] }), 'bind', 'gateway');
+    const run = this.relay.send(serialize.execute({ portal: PORTAL }), 'execute', 'gateway');
+    void this.relay.send(serialize.close({ type: 'P', name: PORTAL }), 'close', 'gateway');
+    return run;
   }
 }
 
@@ -211,6 +310,11 @@ function bytes(raw: Uint8Array): Buffer {
 /** A text[] parameter in Postgres' array literal form. */
 function arrayLiteral(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}
+
+/** The one text column of a DataRow body, null for SQL NULL. */
+function dataRowNullableText(body: Buffer): string | null {
+  return body.readInt32BE(2) < 0 ? null : dataRowText(body);
 }
 
 /** The one text column of a DataRow body. */

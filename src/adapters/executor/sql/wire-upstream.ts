@@ -18,6 +18,8 @@ export interface WireSessionsConfig {
   readonly readOnlyFunctions: readonly string[];
   /** statement_timeout of every upstream session, in ms. */
   readonly statementTimeoutMs: number;
+  /** Schema of the DDL counter (guard-cache.ts): the session check's verdict is cached behind it. Absent: no cache. */
+  readonly epochSchema?: string | undefined;
 }
 
 /**
@@ -31,7 +33,7 @@ export function createWireSessions(config: WireSessionsConfig): { open(toClient:
     async open(toClient) {
       const upstream = await pool.acquire();
       const relay = new WireRelay(upstream, toClient);
-      const session = new WireSession(relay, { readOnlyFunctions: config.readOnlyFunctions, builtIn: READ_ONLY_FUNCTIONS });
+      const session = new WireSession(relay, { readOnlyFunctions: config.readOnlyFunctions, builtIn: READ_ONLY_FUNCTIONS, epochSchema: config.epochSchema });
       let onlyReads = true;
       let released = false;
       return {

@@ -1,0 +1,69 @@
+/**
+ * The listener with a connection's `sessionCheckCache` on, end to end: a
+ * repeated read is served behind the verifier (the session check does not run
+ * again on the upstream session), and after another session's DDL the next
+ * statement gets the refusal the full check gives, never its result.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installDdlEpochSql } from '../../src/adapters/executor/sql/guard-cache.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+import { client, POLICY } from '../support/pg-wire-clients.ts';
+
+const db = await createTestDatabase();
+
+describe.skipIf(!db)('the Postgres wire listener with sessionCheckCache (real PostgreSQL)', () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query(installDdlEpochSql());
+    await direct.query("CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'One'), (2, 'Two');");
+    const policy = POLICY.replace('url: ${APP_DB_URL}\n', 'url: ${APP_DB_URL}\n    sessionCheckCache: true\n');
+    expect(policy).toContain('sessionCheckCache: true');
+    gw = await startTestGateway(policy, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }', principals: DEFAULT_PRINCIPALS });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+    await db?.drop();
+  });
+
+  it('a repeated read runs without the session check; after DDL elsewhere the next one is refused as the full check refuses it', async () => {
+    const c = client(gw);
+    await c.connect();
+    try {
+      const plans = async () =>
+        (await c.query<{ name: string; n: string }>("SELECT name, (generic_plans + custom_plans)::text AS n FROM pg_catalog.pg_prepared_statements WHERE name IN ('countersign_guard', 'countersign_cache_verify')")).rows;
+      const sql = 'SELECT lower(note) AS l FROM t WHERE id = 1';
+      expect((await c.query(sql)).rows).toEqual([{ l: 'one' }]);
+      await plans();
+      const before = await plans();
+      expect((await c.query(sql)).rows).toEqual([{ l: 'one' }]);
+      const after = await plans();
+      const n = (rows: { name: string; n: string }[], name: string) => Number(rows.find((r) => r.name === name)?.n ?? 0);
+      expect(n(after, 'countersign_guard')).toBe(n(before, 'countersign_guard'));
+      expect(n(after, 'countersign_cache_verify')).toBeGreaterThan(n(before, 'countersign_cache_verify'));
+
+      await direct.query(`CREATE FUNCTION public.lower(int) RETURNS int LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'shadow ran'; RETURN 1; END$$`);
+      const notices: string[] = [];
+      c.on('notice', (m) => notices.push(m.message ?? ''));
+      const refused = await c.query(sql).then(
+        () => undefined,
+        (e: { code?: string; message?: string }) => e,
+      );
+      expect(refused?.code).toBe('55000');
+      expect(refused?.message).toMatch(/function public\.lower is on the search_path\); call it schema-qualified; nothing ran \(request req_/);
+      expect(notices).toEqual([]);
+      // The session goes on, and once the shadow is gone the read runs again.
+      await direct.query('DROP FUNCTION public.lower(int)');
+      expect((await c.query(sql)).rows).toEqual([{ l: 'one' }]);
+    } finally {
+      await c.end();
+    }
+  });
+});
