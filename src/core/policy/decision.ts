@@ -38,6 +38,8 @@ export interface Decision {
   readonly escalations?: readonly EscalationRung[];
   /** Groups whose humans may break the glass on the request (approve only; absent: nobody). */
   readonly breakGlass?: readonly string[];
+  /** `webauthn`: every approval needs a passkey confirmation by its reviewer (approve only; absent: none). Set when any matching approve rule asks. */
+  readonly stepUp?: 'webauthn';
   /** Rules that failed to evaluate; any entry here makes the effect deny (fail closed). */
   readonly errors: readonly { readonly rule: string; readonly message: string }[];
 }

@@ -28,6 +28,8 @@ export interface RuleSpec {
   readonly escalate?: readonly EscalationSpec[];
   /** Groups whose humans may run a request this rule holds at once, with a justification (approve only). */
   readonly breakGlass?: { readonly groups: readonly string[] };
+  /** `webauthn`: an approval of a request this rule holds counts only with a passkey confirmation (approve only). */
+  readonly stepUp?: 'webauthn';
 }
 
 export interface PolicySpec {
