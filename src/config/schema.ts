@@ -11,6 +11,7 @@ import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
 import { duration, id } from './primitives.ts';
 import { breakGlassSchema, escalateSchema, stepUpSchema } from './safety-nets-schema.ts';
+import { webauthnSchema } from './webauthn-schema.ts';
 
 export { duration };
 
@@ -338,6 +339,8 @@ export const configSchema = z.strictObject({
         .string()
         .regex(/^https?:\/\/[^/\s]+$/, 'an origin such as https://countersign.example.com (no path)')
         .optional(),
+      /** Passkeys for step-up approvals: `{ rpId, rpName, origins }` (webauthn-schema.ts). */
+      webauthn: webauthnSchema.optional(),
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
