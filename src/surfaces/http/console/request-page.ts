@@ -71,7 +71,7 @@ function approvalsView(r: RequestRecord): Html {
     const left = remaining[i]?.needed ?? 0;
     return html`<li>${req.count} of ${who} (rule ${ident(req.rule)}): ${r.status === 'pending' ? (left === 0 ? 'met' : `${left} still needed`) : `${req.count - left} given`}</li>`;
   });
-  const given = r.reviews.map((v) => html`<li><strong>${v.reviewer.id}</strong> ${v.verdict === 'approve' ? 'approved' : 'denied'} ${when(v.createdAt)}${v.comment ? html`: <q>${v.comment}</q>` : ''}</li>`);
+  const given = r.reviews.map((v) => html`<li><strong>${v.reviewer.id}</strong> ${v.verdict === 'approve' ? 'approved' : 'denied'}${v.stepUp ? ' with a passkey' : ''} ${when(v.createdAt)}${v.comment ? html`: <q>${v.comment}</q>` : ''}</li>`);
   return html`${needs.length ? html`<ul>${needs}</ul>` : html`<p class="none">No approvals required.</p>`}
 <h3>Reviews given</h3>${given.length ? html`<ul class="reviews">${given}</ul>` : html`<p class="none">None yet.</p>`}`;
 }
