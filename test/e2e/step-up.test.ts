@@ -53,6 +53,15 @@ policy:
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
       stepUp: webauthn
+    - id: risky-two
+      when: facts.http.path.startsWith("/two")
+      effect: approve
+      approvers: [{ groups: [sre], count: 2 }]
+    - id: two-step-up
+      when: facts.http.path.startsWith("/two")
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      stepUp: webauthn
 `,
     { principals: DEFAULT_PRINCIPALS.map((p) => (EMAILS[p.id] ? { ...p, email: EMAILS[p.id] } : p)), clock },
   );
@@ -236,6 +245,35 @@ describe('step-up with a passkey', () => {
     expect(await status(id)).toBe('pending');
     expect((await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'review.recorded')).toEqual([]);
   }, 60_000);
+
+  it('needs each reviewer of a quorum to step up, when any rule holding the request asks for it', async () => {
+    const [alice, bob] = [reviewers['alice']!, reviewers['bob']!];
+    const { id, digest } = await hold('/two/payout');
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.stepUp).toBe('webauthn');
+    expect((await postAssertion(alice, id, digest, await assertWith(alice, await stepUpOptions(alice, id, digest)))).status).toBe(200);
+    expect(await status(id)).toBe('pending');
+    const byKey = await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: '' } });
+    expect(byKey.body.error.code).toBe('STEP_UP_REQUIRED');
+    expect(await status(id)).toBe('pending');
+    expect((await postAssertion(bob, id, digest, await assertWith(bob, await stepUpOptions(bob, id, digest)))).status).toBe(200);
+    expect(await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined), 15_000)).toBe(true);
+    const recorded = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'review.recorded');
+    expect(recorded.map((e) => [e.actor, e.data['stepUp']?.method])).toEqual([['alice', 'webauthn'], ['bob', 'webauthn']]);
+  }, 60_000);
+
+  it('removes a passkey for its owner only, audited', async () => {
+    const bob = reviewers['bob']!;
+    const [bobs] = await gw.deps.store.passkeysOf('bob');
+    const [alices] = await gw.deps.store.passkeysOf('alice');
+    const foreign = await postForm(origin, bob.user, `/account/passkeys/${encodeURIComponent(alices!.id)}/remove`, { _csrf: bob.user.csrf });
+    expect(foreign.status).toBe(404);
+    expect(await gw.deps.store.passkeysOf('alice')).toHaveLength(1);
+    const own = await postForm(origin, bob.user, `/account/passkeys/${encodeURIComponent(bobs!.id)}/remove`, { _csrf: bob.user.csrf });
+    expect(own.status).toBe(303);
+    expect(await gw.deps.store.passkeysOf('bob')).toEqual([]);
+    const removed = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'passkey.removed');
+    expect(removed.map((e) => e.data)).toEqual([expect.objectContaining({ human: 'bob', credentialId: bobs!.id })]);
+  });
 
   it('refuses a second passkey without a confirmation by the first', async () => {
     const alice = reviewers['alice']!;
