@@ -16,6 +16,9 @@ import { postForm, postLogin, signIn, type ConsoleUser } from '../support/consol
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit } from '../support/store-view.ts';
+import { agent, human } from '../support/fixtures.ts';
+import { review } from '../../src/service/review.ts';
+import { approveWithPasskey, stepUpOptions as stepUpOptionsOf } from '../../src/service/step-up.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const EMAILS: Record<string, string> = { alice: 'alice@example.com', bob: 'bob@example.com' };
@@ -304,6 +307,15 @@ describe('step-up with a passkey', () => {
     expect(login.status).not.toBe(303);
     const res = await gw.as('other-bot', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: '' } });
     expect(res.body.error.code).toBe('AGENT_CANNOT_REVIEW');
+    expect(await status(id)).toBe('pending');
+  });
+
+  it('counts no step-up evidence that the verification did not make, and lets no agent confirm', async () => {
+    const { id, digest } = await hold();
+    const forged = { method: 'webauthn' as const, credentialId: 'forged', human: 'alice', requestId: id, digest };
+    await expect(review(gw.deps, { reviewer: human('alice', ['sre']), requestId: id, verdict: 'approve', comment: '', digest, stepUp: forged })).rejects.toMatchObject({ code: 'STEP_UP_REQUIRED' });
+    await expect(approveWithPasskey(gw.deps, { reviewer: agent('other-bot', null), requestId: id, digest, comment: '', response: {} })).rejects.toMatchObject({ code: 'AGENT_CANNOT_REVIEW' });
+    await expect(stepUpOptionsOf(gw.deps, agent('other-bot', null), id, digest)).rejects.toMatchObject({ code: 'AGENT_CANNOT_REVIEW' });
     expect(await status(id)).toBe('pending');
   });
 
