@@ -29,6 +29,7 @@ export const POSTGRES_FILES = [
   'test/e2e/identity-canonical.test.ts',
   'test/e2e/outbox.test.ts',
   'test/e2e/slack.test.ts',
+  'test/e2e/step-up.test.ts',
   'test/e2e/mcp-pinning.test.ts',
   'test/e2e/audit-proofs.test.ts',
   'test/e2e/audit-rotation.test.ts',

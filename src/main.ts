@@ -20,6 +20,8 @@ import { createConnections } from './adapters/connections.ts';
 import { createTracing, logWithRequest } from './adapters/tracing/index.ts';
 import { tracedIdentity, tracedStore } from './adapters/tracing/traced-ports.ts';
 import { createIdentity } from './adapters/identity/index.ts';
+import { createPasskeyCeremony } from './adapters/identity/webauthn.ts';
+import { relyingPartyOf } from './config/webauthn-schema.ts';
 import cluster from 'node:cluster';
 import { createNotifier, type ClosableNotifier } from './adapters/notifier/index.ts';
 import { createLeases } from './adapters/leases/index.ts';
@@ -196,7 +198,18 @@ export async function createDeps(
  * console.log(gw.url); // http://127.0.0.1:8700
  */
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<Gateway> {
-  const deps = await createDeps(config, opts);
+  // Known once the server listens (port 0 picks one); links in messages and the passkeys' relying party read it then.
+  let publicUrl = '';
+  const deps = {
+    ...(await createDeps(config, opts)),
+    // Step-up approvals are confirmed in the console: without it, there are no passkeys and no page to link to.
+    ...(config.console.enabled
+      ? {
+          passkeys: createPasskeyCeremony(() => relyingPartyOf(config.console.webauthn, config.console.origin ?? publicUrl)),
+          consoleUrl: (id: string) => `${publicUrl}/requests/${encodeURIComponent(id)}`,
+        }
+      : {}),
+  };
   await recordPolicyLoaded(deps, {
     file: opts.configFile ?? IN_MEMORY_CONFIG,
     loadedBy: `${userInfo().username}@${hostname()}`,
@@ -250,8 +263,6 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   }, Math.min(1000, every.seconds * 1000));
   checkpoints.unref();
 
-  // Known once the server listens (port 0 picks one); the Teams endpoint's card links read it then.
-  let publicUrl = '';
   const requestUrl = (id: string) => `${publicUrl}/requests/${encodeURIComponent(id)}`;
   const app = createHttpApp(deps, {
     channels: [...deps.channels.channels.keys()],

@@ -117,6 +117,7 @@ export function requestDetails(r: RequestView): string {
     ...(r.preview ? [`  impact      ${previewText(r.preview)}`] : []),
     `  rules       ${r.decision.rules.join(', ') || '(none matched: default)'} → ${r.decision.effect}${r.decision.message ? ` — ${r.decision.message}` : ''}`,
     ...(r.status === 'pending' ? [`  approvals   ${remaining ? `still needed: ${remaining}` : 'none needed'}`] : []),
+    ...(r.stepUp === 'webauthn' ? ['  step-up     each approval is confirmed with a passkey on the request\'s console page'] : []),
     `  reviews     ${r.reviews.map((v) => `${v.verdict} by ${v.reviewer} at ${v.at}${v.comment ? ` ("${v.comment}")` : ''}`).join('\n              ') || '—'}`,
     ...(r.escalation ?? []).map((x, i) => `${i === 0 ? '  escalation  ' : '              '}after ${x.afterSeconds}s to ${[...x.groups.map((g) => `group ${g}`), ...x.principals].join(', ')}: ${x.firedAt ? `fired ${x.firedAt}` : `due ${x.dueAt}`}`),
     ...(r.breakGlass

@@ -84,7 +84,7 @@ policy:
     expect(problems('principals: [{ id: ann@example.com, kind: human }, { id: b, kind: human, email: Ann@example.com }]')).toContain('one email is one human');
     expect(problems('principals: [{ id: bot, kind: agent, actsFor: alcie }]')).toContain('alcie is not a configured human principal');
     expect(problems(`principals: [{ id: a, kind: human, apiKeys: ["${HASH}"] }, { id: b, kind: human, apiKeys: ["${HASH}"] }]`)).toContain('already used');
-    expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate and breakGlass belong to rules whose effect is approve');
+    expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate, breakGlass and stepUp belong to rules whose effect is approve');
   });
 
   it('reads an escalation ladder with durations and break-glass groups, and refuses a rung that names nobody', () => {

@@ -18,5 +18,6 @@ export function ruleSpecOf(r: PolicySection['rules'][number]): RuleSpec {
     ...(r.escalate ? { escalate: r.escalate.map((e) => ({ afterSeconds: e.after, groups: e.to.groups, principals: e.to.principals })) } : {}),
     ...(r.breakGlass ? { breakGlass: { groups: r.breakGlass.groups } } : {}),
     ...(r.undo === false ? { undo: false as const } : {}),
+    ...(r.stepUp ? { stepUp: r.stepUp } : {}),
   };
 }

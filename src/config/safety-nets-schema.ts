@@ -1,4 +1,4 @@
-/** The safety nets a policy rule may carry (README, "Safety nets"): an escalation ladder and break-glass groups. */
+/** The safety nets a policy rule may carry (README, "Safety nets"): an escalation ladder, break-glass groups and a step-up. */
 import { z } from 'zod';
 import { duration, id } from './primitives.ts';
 
@@ -17,3 +17,6 @@ export const escalateSchema = z
 
 /** Break-glass: humans of these groups may run a request this rule holds at once, with a justification, reviewed after the fact. */
 export const breakGlassSchema = z.strictObject({ groups: z.array(z.string().min(1)).min(1) });
+
+/** Step-up: an approval of a request this rule holds counts only once its reviewer confirms with a passkey in the console. */
+export const stepUpSchema = z.literal('webauthn');

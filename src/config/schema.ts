@@ -11,7 +11,8 @@ import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
 import { duration, id } from './primitives.ts';
-import { breakGlassSchema, escalateSchema } from './safety-nets-schema.ts';
+import { breakGlassSchema, escalateSchema, stepUpSchema } from './safety-nets-schema.ts';
+import { webauthnSchema } from './webauthn-schema.ts';
 
 export { duration };
 
@@ -160,6 +161,7 @@ const ruleSchema = z
     escalate: escalateSchema.optional(),
     breakGlass: breakGlassSchema.optional(),
     undo: ruleUndoSchema.optional(),
+    stepUp: stepUpSchema.optional(),
     /** Where a held request of this rule is posted instead of the default places: `[{ slack: "#db-approvals" }, { teams: "db-approvals" }]`. */
     notify: z
       .array(
@@ -171,8 +173,8 @@ const ruleSchema = z
       )
       .default([]),
   })
-  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined && r.escalate === undefined && r.breakGlass === undefined), {
-    message: 'approvers, ttl, escalate and breakGlass belong to rules whose effect is approve',
+  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined && r.escalate === undefined && r.breakGlass === undefined && r.stepUp === undefined), {
+    message: 'approvers, ttl, escalate, breakGlass and stepUp belong to rules whose effect is approve',
   })
   .refine((r) => r.undo === undefined || r.effect !== 'deny', { message: 'undo: false belongs to rules whose effect is allow or approve', path: ['undo'] });
 
@@ -341,6 +343,8 @@ export const configSchema = z.strictObject({
         .string()
         .regex(/^https?:\/\/[^/\s]+$/, 'an origin such as https://countersign.example.com (no path)')
         .optional(),
+      /** Passkeys for step-up approvals: `{ rpId, rpName, origins }` (webauthn-schema.ts). */
+      webauthn: webauthnSchema.optional(),
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),

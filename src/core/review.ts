@@ -38,6 +38,8 @@ export interface Review {
   /** The digest the reviewer saw: the review is for this exact action. */
   readonly digest: string;
   readonly createdAt: string;
+  /** The passkey the reviewer confirmed an approval with, where the request needed a step-up (core/step-up.ts). */
+  readonly stepUp?: { readonly method: 'webauthn'; readonly credentialId: string };
 }
 
 /** Whether a human with these groups may fill this requirement. */

@@ -10,6 +10,7 @@ import type { ChannelHealth, OutboxDelivery } from './outbox.ts';
 import type { RequestRecord, RequestStatus } from './request.ts';
 import type { Review } from './review.ts';
 import type { Session } from './session.ts';
+import type { Passkey, StepUpChallenge } from './step-up.ts';
 
 /**
  * The result of a guarded change to one request: the new record (if it
@@ -158,8 +159,25 @@ export interface KnownHumanStore {
   knownHumanById(id: string): Promise<KnownHuman | undefined>;
 }
 
+/** Passkeys of humans (public material only) and the open step-up challenges (core/step-up.ts). */
+export interface PasskeyStore {
+  /** Stores a new passkey with its audit events, in one transaction; a credential id already stored is refused (throws). */
+  insertPasskey(passkey: Passkey, audit: readonly AuditDraft[]): Promise<void>;
+  getPasskey(id: string): Promise<Passkey | undefined>;
+  /** One human's passkeys, oldest first. */
+  passkeysOf(human: string): Promise<Passkey[]>;
+  /** Deletes a passkey of this human; its audit events are written only when it existed (false: nothing deleted). */
+  deletePasskey(human: string, id: string, audit: readonly AuditDraft[]): Promise<boolean>;
+  /** Sets a passkey's signature counter to `next` only while it is still `previous` (compare-and-set); true when set. */
+  advancePasskeyCounter(id: string, previous: number, next: number): Promise<boolean>;
+  /** Stores a challenge, dropping the ones expired at `now`. */
+  insertChallenge(challenge: StepUpChallenge, now: Date): Promise<void>;
+  /** Removes and returns a challenge: of concurrent takes of one challenge exactly one gets it (single use). */
+  takeChallenge(challenge: string): Promise<StepUpChallenge | undefined>;
+}
+
 /** Every port of one database, as the composition root opens it. */
-export interface Store extends RequestStore, AuditLogStore, SessionStore, OutboxStore, ToolPinStore, KnownHumanStore {
+export interface Store extends RequestStore, AuditLogStore, SessionStore, OutboxStore, ToolPinStore, KnownHumanStore, PasskeyStore {
   close(): Promise<void>;
 }
 

@@ -17,6 +17,8 @@ import { withIdentity } from './views.ts';
 import { approversOf } from '../core/escalation.ts';
 import { isAfterTheFact } from '../core/break-glass.ts';
 import { afterTheFactMutation } from './break-glass.ts';
+import { requiresStepUp, stepUpRefused } from '../core/step-up.ts';
+import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -29,6 +31,8 @@ export interface ReviewCommand {
   readonly via?: string;
   /** The reviewer's account on that channel (a Slack user id), kept in the audit event. */
   readonly channelUser?: string;
+  /** A verified passkey confirmation (service/step-up.ts): what an approval of a step-up request needs to count. */
+  readonly stepUp?: StepUpEvidence;
 }
 
 /** What a digest looks like; anything else a client sends is kept out of the audit log. */
@@ -96,6 +100,12 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       // Someone approved an action other than the one stored under this request.
       return refuse(new CountersignError('DIGEST_MISMATCH', 'the request does not have the digest you reviewed'), { reviewedDigest: DIGEST.test(cmd.digest) ? cmd.digest : 'malformed' });
     }
+    // A step-up request counts an approval only with this reviewer's passkey confirmation for this request and digest.
+    const stepUp = stepUpHolds(cmd.stepUp, cmd.reviewer.id, current.id, current.digest) ? { method: cmd.stepUp.method, credentialId: cmd.stepUp.credentialId } : undefined;
+    if (cmd.verdict === 'approve' && requiresStepUp(current) && !stepUp) {
+      const where = deps.consoleUrl?.(current.id);
+      return refuse(stepUpRefused(`request ${current.id} needs every approval confirmed with a passkey${where ? '' : ' in the console'}`, where));
+    }
     const at = now.toISOString();
     const review: Review = {
       requestId: current.id,
@@ -104,6 +114,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       comment: cmd.comment,
       digest: current.digest,
       createdAt: at,
+      ...(stepUp && cmd.verdict === 'approve' ? { stepUp } : {}),
     };
     const reviews = [...current.reviews, review];
     const recorded = {
@@ -111,7 +122,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       time: at,
       requestId: current.id,
       actor: cmd.reviewer.id,
-      data: { reviewer: { id: review.reviewer.id, kind: review.reviewer.kind, groups: review.reviewer.groups }, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest, ...(cmd.via ? { via: cmd.via, channelUser: cmd.channelUser ?? null } : {}) },
+      data: { reviewer: { id: review.reviewer.id, kind: review.reviewer.kind, groups: review.reviewer.groups }, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest, ...(review.stepUp ? { stepUp: review.stepUp } : {}), ...(cmd.via ? { via: cmd.via, channelUser: cmd.channelUser ?? null } : {}) },
     };
     if (cmd.verdict === 'deny') {
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };

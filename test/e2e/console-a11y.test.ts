@@ -2,7 +2,7 @@
  * The console meets WCAG 2.2 AA for every reviewer, checked in Chromium:
  * axe-core (tags wcag2a, wcag2aa, wcag21a, wcag21aa, wcag22aa) finds no
  * violation on any page type — sign-in, inbox, a pending and a decided
- * request, activity, audit, policy (with a simulation), coverage, shadow and
+ * request, one that needs a passkey, passkeys, activity, audit, policy (with a simulation), coverage, shadow and
  * the error pages — in the light and the dark colour scheme, with realistic
  * content (long ids, a wide rules table, an audit page full of events).
  * The keyboard-only check is in console-keyboard.test.ts.
@@ -50,6 +50,11 @@ policy:
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
       ttl: 30m
+    - id: payouts
+      when: action.connection == "billing-api" && facts.http.method == "POST" && facts.http.path.startsWith("/payouts")
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      stepUp: webauthn
     - id: reads
       when: facts.http.method == "GET"
       effect: allow
@@ -109,6 +114,7 @@ beforeAll(async () => {
   ids['pending'] = long.id;
   await submit({ sql: "update orders set status = 'void' where id = $1 and status = 'open'", params: [7] }, 'Order 7 was created by a load test.', 'orders-db');
   await submit({ method: 'POST', path: '/refunds', body: { invoice: 'inv_2' } }, 'Another refund.');
+  ids['step-up'] = (await submit({ method: 'POST', path: '/payouts', body: { amount: 100 } }, 'A payout that needs a passkey.')).id;
   await eventually(async () => ((await gw.as('alice', `/v1/requests/${approved.id}`)).body.status === 'succeeded' ? true : undefined));
 });
 
@@ -184,6 +190,8 @@ const PAGES: readonly { name: string; open: (page: Page) => Promise<void> }[] = 
   { name: 'pending request', open: async (p) => void (await p.goto(`${gw.url}/requests/${ids['pending']}`)) },
   { name: 'approved request', open: async (p) => void (await p.goto(`${gw.url}/requests/${ids['approved']}`)) },
   { name: 'denied request', open: async (p) => void (await p.goto(`${gw.url}/requests/${ids['denied']}`)) },
+  { name: 'step-up request', open: async (p) => void (await p.goto(`${gw.url}/requests/${ids['step-up']}`)) },
+  { name: 'passkeys', open: async (p) => void (await p.goto(`${gw.url}/account/passkeys`)) },
   { name: 'activity', open: async (p) => void (await p.goto(`${gw.url}/activity`)) },
   { name: 'audit', open: async (p) => void (await p.goto(`${gw.url}/audit`)) },
   { name: 'policy', open: async (p) => void (await p.goto(`${gw.url}/policy`)) },

@@ -60,6 +60,11 @@ policy:
       effect: approve
       approvers: [{ groups: [sre], count: 2 }]
       notify: [{ teams: payouts }, { slack: C0APPROVALS }]
+    - id: wires
+      when: facts.http.path.startsWith("/wires")
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      stepUp: webauthn
 `,
     { principals: DEFAULT_PRINCIPALS.map((p) => (EMAILS[p.id] ? { ...p, email: EMAILS[p.id] } : p)) },
   );
@@ -321,5 +326,18 @@ describe('forged tokens', () => {
     await drained();
     const res = await fetch(`${gw.url}/readyz`);
     expect(((await res.json()) as { channels: Record<string, unknown> }).channels['teams']).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('a step-up request in Teams', () => {
+  it('says approval needs a passkey, and an Approve decides nothing: the card answers with the console link', async () => {
+    const id = await hold('/wires');
+    expect(texts(cardOf(await postedFor(id)))).toContain('approval needs a passkey in the console');
+    const card = answered(await click('alice', 'approve', id));
+    expect(texts(card)).toContain(`needs every approval confirmed with a passkey; confirm with a passkey at https://countersign.example.com/requests/${id}`);
+    expect(await status(id)).toBe('pending');
+    const events = await storedAudit(gw.deps.store, id);
+    expect(events.filter((e) => e.type === 'review.recorded')).toEqual([]);
+    expect(events.filter((e) => e.type === 'review.refused').map((e) => [e.data['code'], e.data['via']])).toEqual([['STEP_UP_REQUIRED', 'teams']]);
   });
 });

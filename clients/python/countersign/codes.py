@@ -232,6 +232,16 @@ class JustificationRequired(CountersignError):
     code = "JUSTIFICATION_REQUIRED"
 
 
+class StepUpRequired(CountersignError):
+    """An approval of a request whose rules require a step-up (`stepUp: webauthn`) came without a
+    fresh passkey confirmation by this reviewer in the console (or the confirmation did not verify:
+    wrong or used challenge, another request, another human’s passkey, no user verification);
+    nothing was recorded. Registering a passkey can be refused with it too.
+    """
+
+    code = "STEP_UP_REQUIRED"
+
+
 class ConfirmationRequired(CountersignError):
     """An approval of a request on a connection tagged production or PII came without its
     explicit confirmation; nothing was recorded.
@@ -416,6 +426,7 @@ GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _registry(
     NotAnApprover,
     BreakGlassNotAllowed,
     JustificationRequired,
+    StepUpRequired,
     ConfirmationRequired,
     AlreadyReviewed,
     ReviewDenied,

@@ -128,6 +128,8 @@ function delay(seconds: number): string {
  */
 export function safetyNetLines(r: RequestRecord): string[] {
   const lines = ladderOf(r).map((rung) => `Escalation after ${delay(rung.afterSeconds)} to ${who(rung.groups, rung.principals)}: ${rung.firedAt ? `fired ${rung.firedAt}` : r.status === 'pending' ? `due ${rung.dueAt}` : 'not needed'}`);
+  // A click here does not approve it: the reviewer confirms in the console (README, "Step-up").
+  if (r.decision.stepUp === 'webauthn' && r.status === 'pending') lines.unshift('Step-up: approval needs a passkey in the console; Approve here answers with a link to it');
   const bg = r.breakGlass;
   if (bg) {
     const review = bg.review ? `reviewed after the fact by ${bg.review.by} (${bg.review.verdict === 'approve' ? 'warranted' : 'not warranted'})` : 'awaiting its after-the-fact review';

@@ -43,6 +43,8 @@ export interface Decision {
    * action runs without a before-image, and so without the row limit. Absent: the connection's undo applies.
    */
   readonly noUndo?: readonly string[];
+  /** `webauthn`: every approval needs a passkey confirmation by its reviewer (approve only; absent: none). Set when any matching approve rule asks. */
+  readonly stepUp?: 'webauthn';
   /** Rules that failed to evaluate; any entry here makes the effect deny (fail closed). */
   readonly errors: readonly { readonly rule: string; readonly message: string }[];
 }

@@ -298,3 +298,15 @@ describe('evaluatePolicy: undo: false', () => {
     expect(decide(policy([])).noUndo).toBeUndefined();
   });
 });
+
+describe('step-up', () => {
+  const plain: RuleSpec = { id: 'plain', when: 'true', effect: 'approve', approvers: [{ groups: ['sre'] }] };
+  const risky: RuleSpec = { ...plain, id: 'risky', stepUp: 'webauthn' };
+  const decideAll = (rules: RuleSpec[]) => decide(policy(rules));
+  it('binds every approval when any holding rule asks for it, in any order', () => {
+    expect(decideAll([plain, risky]).stepUp).toBe('webauthn');
+    expect(decideAll([risky, plain]).stepUp).toBe('webauthn');
+    expect(decideAll([plain]).stepUp).toBeUndefined();
+    expect(decideAll([risky, deny]).stepUp).toBeUndefined();
+  });
+});

@@ -23,6 +23,7 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
   const escalations: EscalationRung[] = [];
   // The groups every matching approve rule lets break the glass: one held by a rule that names none allows none.
   let breakGlass: Set<string> | undefined;
+  let stepUp = false;
   let effect: Effect | undefined;
   let message: string | null = null;
   let ttlSeconds: number | null = null;
@@ -51,6 +52,7 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
       (rule.spec.escalate ?? []).forEach((e, n) => escalations.push({ key: `${rule.spec.id}#${n + 1}`, rule: rule.spec.id, ...e }));
       const mine = new Set(rule.spec.breakGlass?.groups ?? []);
       breakGlass = breakGlass === undefined ? mine : new Set([...breakGlass].filter((g) => mine.has(g)));
+      if (rule.spec.stepUp === 'webauthn') stepUp = true;
       const ttl = rule.spec.ttlSeconds ?? policy.spec.defaultTtlSeconds;
       ttlSeconds = ttlSeconds === null ? ttl : Math.min(ttlSeconds, ttl);
     }
@@ -82,5 +84,7 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
     ...(final === 'approve' && escalations.length ? { escalations: escalations.sort((a, b) => a.afterSeconds - b.afterSeconds) } : {}),
     ...(final === 'approve' && breakGlass?.size ? { breakGlass: [...breakGlass].sort() } : {}),
     ...(noUndo ? { noUndo } : {}),
+    // A step-up asked by any holding rule binds every approval: the restrictive one wins.
+    ...(final === 'approve' && stepUp ? { stepUp: 'webauthn' as const } : {}),
   };
 }

@@ -30,6 +30,8 @@ export interface RuleSpec {
   readonly breakGlass?: { readonly groups: readonly string[] };
   /** `false`: an action this rule allows or holds runs without an undo, when every matching rule of that effect says so. */
   readonly undo?: false;
+  /** `webauthn`: an approval of a request this rule holds counts only with a passkey confirmation (approve only). */
+  readonly stepUp?: 'webauthn';
 }
 
 export interface PolicySpec {

@@ -26,7 +26,7 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
       needed: r.status === 'pending' ? remaining.reduce((n, x) => n + x.needed, 0) : 0,
       remaining: r.status === 'pending' ? remaining.filter((x) => x.needed > 0) : [],
     },
-    reviews: r.reviews.map((v) => ({ reviewer: v.reviewer.id, verdict: v.verdict, comment: v.comment, at: v.createdAt })),
+    reviews: r.reviews.map((v) => ({ reviewer: v.reviewer.id, verdict: v.verdict, comment: v.comment, at: v.createdAt, ...(v.stepUp ? { stepUp: v.stepUp } : {}) })),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     expiresAt: r.expiresAt,
@@ -34,6 +34,8 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
     error: r.error,
     // The safety nets: the ladder (every rung, when due, when fired) and the break-glass with its after-the-fact review.
     escalation: ladderOf(r),
+    // `webauthn`: every approval is confirmed with a passkey in the console (README, "Step-up").
+    stepUp: r.decision.stepUp ?? null,
     breakGlass: r.breakGlass ? { by: r.breakGlass.by, justification: r.breakGlass.justification, at: r.breakGlass.at, review: r.breakGlass.review ?? null } : null,
     ...(viewer?.kind === 'human' ? { reviewable: reviewability(viewer, r) } : {}),
     // Reviewers only: counts of rows matching a WHERE would tell the requesting side what it may not read.

@@ -38,7 +38,7 @@ export type ErrorCode =
   | 'CSRF_REJECTED'
   | 'SELF_APPROVAL_FORBIDDEN'
   | 'NOT_AN_APPROVER'
-  | 'BREAK_GLASS_NOT_ALLOWED' | 'JUSTIFICATION_REQUIRED'
+  | 'BREAK_GLASS_NOT_ALLOWED' | 'JUSTIFICATION_REQUIRED' | 'STEP_UP_REQUIRED'
   | 'ALREADY_REVIEWED'
   | 'CONFIRMATION_REQUIRED'
   | 'REVIEW_DENIED'
@@ -82,6 +82,7 @@ export interface RequestView {
   /** A held SQL write's impact preview (reviewers only): what it would change, in a transaction rolled back; or why it was not run. */
   preview?: { status: 'previewed'; at: string; statements: { command: string; table: string; rows: number; plan?: string }[] } | { status: 'skipped' | 'failed'; at: string; reason: string; sqlstate?: string };
   escalation?: { key: string; rule: string; afterSeconds: number; groups: string[]; principals: string[]; dueAt: string; firedAt: string | null }[]; // README, "Safety nets"
+  stepUp?: 'webauthn' | null; // approvals need a passkey confirmation in the console
   breakGlass?: { by: string; justification: string; at: string; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null;
   /** An approved SQL write's undo (README "Undo"): whether it can be reverted and what it changed, never a row. */
   undo?: { available: true; command: 'UPDATE' | 'DELETE'; table: string; rows: number } | { available: false; reason: string };

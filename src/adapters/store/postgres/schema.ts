@@ -9,6 +9,7 @@
 import { CountersignError } from '../../../core/errors.ts';
 import type { Db, Run } from './pool.ts';
 import { termSetsFromTermsColumn } from './term-sets.ts';
+import { PASSKEYS_SCHEMA } from './passkeys.ts';
 
 /**
  * A step is SQL, or code for what SQL alone should not do (keys made by the same function the store uses), run on
@@ -151,6 +152,8 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
   // replicas) one inserts and the other waits for its commit, then fails on the index.
   `ALTER TABLE requests ADD COLUMN idempotency_key text;
    CREATE UNIQUE INDEX requests_idempotency ON requests (principal_id, idempotency_key) WHERE idempotency_key IS NOT NULL;`,
+  // Passkeys of humans and the open step-up challenges (rules with `stepUp: webauthn`).
+  PASSKEYS_SCHEMA,
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */

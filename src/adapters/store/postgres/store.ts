@@ -17,6 +17,7 @@ import type { Db } from './pool.ts';
 import * as requests from './requests.ts';
 import { firstSeqAtOrAfter, searchAudit } from './search.ts';
 import { sessions } from './sessions.ts';
+import { createPasskeyPort } from './passkeys.ts';
 import { createTree } from './tree.ts';
 import { ensureTermSet } from './term-sets.ts';
 import { createTermSetCache, termSetOf } from '../term-sets.ts';
@@ -55,6 +56,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
   }
 
   return {
+    ...createPasskeyPort(write, q, db.once),
     async insertRequest(request, audit) {
       const termSet = await sets.committed(termSetOf(request));
       return write((run, tx, rows) => requests.insertRequest(run, tx, request, termSet, audit, rows));

@@ -25,6 +25,7 @@ import { createTermSetCache, termSetOf } from '../term-sets.ts';
 import { createSessionTable } from './sessions.ts';
 import { createPinTable } from './pins.ts';
 import { createOutboxTables } from './outbox.ts';
+import { createPasskeyPort } from './passkeys.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
 
 export interface SqliteStoreOptions {
@@ -235,7 +236,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // A set seen for the first time is created in a write of its own, committed before a request refers to it.
   const termSets = createTermSetCache((set) => write(() => ensureTermSet(set)));
 
+  const passkeys = createPasskeyPort(db, write, appendAuditInTx);
+
   return {
+    ...passkeys,
     async insertRequest(request, audit) {
       const termSet = await termSets.committed(termSetOf(request));
       await write(() => insertTx(request, termSet, audit));

@@ -1,5 +1,5 @@
 /**
- * The console's only static files: one stylesheet and one script, read once
+ * The console's only static files: one stylesheet and two scripts (the second for passkeys), read once
  * at start from assets/ beside this module and served by the gateway itself,
  * as the Content-Security-Policy requires (no inline code, no other origin).
  */
@@ -11,6 +11,7 @@ import type { AppEnv } from '../context.ts';
 const FILES = {
   'console.css': 'text/css; charset=utf-8',
   'console.js': 'text/javascript; charset=utf-8',
+  'passkeys.js': 'text/javascript; charset=utf-8',
 } as const;
 
 export function assetRoutes(): Hono<AppEnv> {

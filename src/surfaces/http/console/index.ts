@@ -27,6 +27,8 @@ import { requestPageRoutes } from './request-page.ts';
 import { safetyNetRoutes } from './safety-nets.ts';
 import { undoRoutes } from './undo-view.ts';
 import { shadowPageRoutes } from './shadow-page.ts';
+import { passkeyPageRoutes } from './passkeys-page.ts';
+import { stepUpRoutes } from './step-up-page.ts';
 
 export { CONTENT_SECURITY_POLICY } from './handlers.ts';
 export { endConsoleSession, readConsoleSession, safeNext, SECURE_SESSION_COOKIE, SESSION_COOKIE, startConsoleSession, type SignedIn } from './session.ts';
@@ -50,6 +52,8 @@ export function consoleRoutes(
   app.route('/', inboxRoutes(deps));
   app.route('/', requestPageRoutes(deps));
   app.route('/', safetyNetRoutes(deps));
+  app.route('/', stepUpRoutes(deps));
+  app.route('/', passkeyPageRoutes(deps));
   app.route('/', undoRoutes(deps));
   app.route('/', activityRoutes(deps));
   app.route('/', auditPageRoutes(deps));

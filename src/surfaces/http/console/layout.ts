@@ -16,7 +16,7 @@ export interface Viewer {
   readonly inboxCount: number;
 }
 
-export type NavItem = 'inbox' | 'activity' | 'audit' | 'coverage' | 'shadow' | 'policy';
+export type NavItem = 'inbox' | 'activity' | 'audit' | 'coverage' | 'shadow' | 'policy' | 'passkeys';
 
 /**
  * The navigation: key, path, label and, for a page only some roles may open, those roles. An item is shown only
@@ -29,6 +29,7 @@ const NAV: readonly (readonly [NavItem, string, string, (readonly Role[])?])[] =
   ['coverage', '/coverage', 'Coverage', AUDIT_READERS],
   ['shadow', '/shadow', 'Shadow', AUDIT_READERS],
   ['policy', '/policy', 'Policy'],
+  ['passkeys', '/account/passkeys', 'Passkeys'],
 ];
 
 /** Whether the viewer may open a navigation item (it names no roles, or they hold one of them). */
@@ -62,7 +63,7 @@ function nav(viewer: Viewer, active: NavItem | undefined): Html {
  * @example
  * c.html(page({ title: 'Inbox', viewer, active: 'inbox', body: html`<p>…</p>` }).value)
  */
-export function page(opts: { title: string; viewer?: Viewer; active?: NavItem; body: Html }): Html {
+export function page(opts: { title: string; viewer?: Viewer; active?: NavItem; body: Html; passkeys?: boolean }): Html {
   const count = opts.viewer?.inboxCount ?? 0;
   return html`<!doctype html>
 <html lang="en">
@@ -73,7 +74,8 @@ export function page(opts: { title: string; viewer?: Viewer; active?: NavItem; b
 <title>${count > 0 ? `(${count}) ` : ''}${opts.title} · Countersign</title>
 <link rel="stylesheet" href="/assets/console.css">
 <script src="/assets/console.js" defer></script>
-</head>
+${opts.passkeys ? html`<script src="/assets/passkeys.js" defer></script>
+` : ''}</head>
 <body${opts.viewer ? html` data-live="/inbox/events"` : ''}>
 <a class="skip" href="#main">Skip to content</a>
 ${opts.viewer ? nav(opts.viewer, opts.active) : html`<nav class="top" aria-label="Console"><span class="brand">Countersign</span></nav>`}

@@ -35,6 +35,7 @@ import { csrfField, page } from './layout.ts';
 import { timeline } from './timeline.ts';
 import { hasSafetyNets, safetyNetsView } from './safety-nets.ts';
 import { undoSection } from './undo-view.ts';
+import { requiresStepUp } from '../../../core/step-up.ts';
 
 const WHY_NOT: Readonly<Record<string, string>> = {
   REQUEST_NOT_PENDING: 'This request is no longer pending; its decision is final.',
@@ -70,7 +71,7 @@ function approvalsView(r: RequestRecord): Html {
     const left = remaining[i]?.needed ?? 0;
     return html`<li>${req.count} of ${who} (rule ${ident(req.rule)}): ${r.status === 'pending' ? (left === 0 ? 'met' : `${left} still needed`) : `${req.count - left} given`}</li>`;
   });
-  const given = r.reviews.map((v) => html`<li><strong>${v.reviewer.id}</strong> ${v.verdict === 'approve' ? 'approved' : 'denied'} ${when(v.createdAt)}${v.comment ? html`: <q>${v.comment}</q>` : ''}</li>`);
+  const given = r.reviews.map((v) => html`<li><strong>${v.reviewer.id}</strong> ${v.verdict === 'approve' ? 'approved' : 'denied'}${v.stepUp ? ' with a passkey' : ''} ${when(v.createdAt)}${v.comment ? html`: <q>${v.comment}</q>` : ''}</li>`);
   return html`${needs.length ? html`<ul>${needs}</ul>` : html`<p class="none">No approvals required.</p>`}
 <h3>Reviews given</h3>${given.length ? html`<ul class="reviews">${given}</ul>` : html`<p class="none">None yet.</p>`}`;
 }
@@ -79,17 +80,26 @@ function approvalsView(r: RequestRecord): Html {
 export const CONFIRM_FIELD = 'confirm';
 const CONFIRMED = 'yes';
 
-function reviewForm(r: RequestRecord, who: Who, brief: ReviewBrief): Html {
+/** A step-up request's note: approving needs a passkey (and where to register one, for a reviewer without). */
+function stepUpNote(hasPasskey: boolean): Html {
+  return html`<p class="consequence" id="step-up">Approving needs your passkey: your device will ask you to confirm.</p>
+${hasPasskey ? '' : html`<p class="notice" id="step-up-register">You have no passkey yet. <a href="/account/passkeys">Register a passkey</a>, then approve here.</p>`}
+<p class="small" data-passkey-status role="status" aria-live="polite"></p>`;
+}
+
+function reviewForm(r: RequestRecord, who: Who, brief: ReviewBrief, stepUp: { hasPasskey: boolean } | undefined): Html {
   const can = reviewability(who.principal, r);
   if (!can.reviewable) return html`<p class="notice" id="no-review">${WHY_NOT[can.why ?? ''] ?? `You cannot review this request (${can.why}).`}</p>`;
   const step = approvalStep(r, who.principal);
   // Deny needs no confirmation: formnovalidate lets it through a required box the reviewer left empty.
-  return html`<form method="post" action="/requests/${r.id}/review" class="review">
+  // A step-up request's Approve runs the passkey confirmation (passkeys.js); the plain form is refused (STEP_UP_REQUIRED).
+  return html`<form method="post" action="/requests/${r.id}/review" class="review"${stepUp ? html` data-step-up="/requests/${r.id}/step-up"` : ''}>
   ${csrfField(who.viewer)}
   <input type="hidden" name="digest" value="${r.digest}">
   <label for="comment">Comment <span class="small">(kept in the audit log)</span></label>
   <textarea id="comment" name="comment" rows="2" maxlength="4000"></textarea>
   ${step.completes ? html`<p class="consequence">Approving runs it at once: <strong>${brief.action}</strong></p>` : html`<p class="consequence">Your approval is ${step.nth} of ${step.of} needed; it runs on the last.</p>`}
+  ${stepUp ? stepUpNote(stepUp.hasPasskey) : ''}
   ${brief.confirm ? html`<label class="confirm"><input type="checkbox" name="${CONFIRM_FIELD}" value="${CONFIRMED}" required> ${confirmText(brief)}</label>` : ''}
   <div class="buttons">
     <button type="submit" name="verdict" value="approve" class="approve">${approveLabel(brief, step)}</button>
@@ -136,6 +146,7 @@ async function render(deps: Deps, who: Who, id: string, done?: string): Promise<
   const events = await requestHistory(deps, who.principal, id);
   const now = deps.clock.now();
   const brief = reviewBrief(r);
+  const stepUp = requiresStepUp(r) && r.status === 'pending' ? { hasPasskey: (await deps.store.passkeysOf(who.principal.id)).length > 0 } : undefined;
   const body = html`${done && DONE[done] ? html`<div class="notice ok" role="status"><p>${DONE[done]}</p></div>` : ''}
 <header class="request-head">
   <p class="meta">${statusPill(r.status)} <span class="op">${r.action.operation}</span> · asked by ${requester(r)} ${when(r.createdAt)}${r.status === 'pending' ? html` · ${countdown(r.expiresAt, now)}` : ''} · <code class="id">${r.id}</code></p>
@@ -151,7 +162,7 @@ async function render(deps: Deps, who: Who, id: string, done?: string): Promise<
 ${r.preview && !isRequesterSide(r, traitsOf(who.principal), deps.identity) ? html`<section aria-labelledby="h-preview"><h2 id="h-preview">Impact preview</h2>${previewView(r.preview)}</section>` : ''}
 </div>
 <div>
-<section aria-labelledby="h-decide"><h2 id="h-decide">Your decision</h2>${reviewForm(r, who, brief)}</section>
+<section aria-labelledby="h-decide"><h2 id="h-decide">Your decision</h2>${reviewForm(r, who, brief, stepUp)}</section>
 ${hasSafetyNets(r, who, deps) ? html`<section aria-labelledby="h-nets"><h2 id="h-nets">Safety nets</h2>${safetyNetsView(r, who, deps)}</section>` : ''}
 <section aria-labelledby="h-approvals"><h2 id="h-approvals">Approvals</h2>${approvalsView(r)}</section>
 <section aria-labelledby="h-rules"><h2 id="h-rules">Matched rules</h2>${rulesView(r, deps.policy())}</section>
@@ -161,7 +172,7 @@ ${hasSafetyNets(r, who, deps) ? html`<section aria-labelledby="h-nets"><h2 id="h
 ${undoSection(deps, r, who)}
 ${r.result !== null || r.error ? html`<section aria-labelledby="h-result"><h2 id="h-result">Result</h2>${resultView(r)}</section>` : ''}
 <section aria-labelledby="h-timeline"><h2 id="h-timeline">Timeline</h2>${timeline(events, { auditLinks: hasAnyRole(who.viewer.roles, AUDIT_READERS) })}</section>`;
-  return page({ title: `Request ${r.id}`, viewer: who.viewer, body });
+  return page({ title: `Request ${r.id}`, viewer: who.viewer, body, passkeys: stepUp !== undefined });
 }
 
 export function requestPageRoutes(deps: Deps): Hono<AppEnv> {

@@ -1,0 +1,330 @@
+/**
+ * Step-up for risky approvals, end to end: a rule with `stepUp: webauthn`
+ * makes an approval count only with a passkey confirmation in the console.
+ * Chromium with a virtual authenticator (DevTools protocol, WebAuthn domain)
+ * registers a passkey and approves; then the attacks: an API key, the plain
+ * console form and a Slack click do not decide; a replayed assertion, one
+ * moved to another request, another human's passkey and an authenticator that
+ * did not verify its user are refused; a second passkey needs the first, a
+ * first one a recent sign-in; agents never get there.
+ */
+import type { CDPSession, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { manualClock } from '../support/clock.ts';
+import { postForm, postLogin, signIn, type ConsoleUser } from '../support/console.ts';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { storedAudit } from '../support/store-view.ts';
+import { agent, human } from '../support/fixtures.ts';
+import { review } from '../../src/service/review.ts';
+import { approveWithPasskey, stepUpOptions as stepUpOptionsOf } from '../../src/service/step-up.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+const EMAILS: Record<string, string> = { alice: 'alice@example.com', bob: 'bob@example.com' };
+
+let slack: FakeSlack;
+let upstream: Upstream;
+let gw: TestGateway;
+let browser: TestBrowser;
+/** The console as a browser must reach it for WebAuthn: a secure context on the RP id `localhost`. */
+let origin: string;
+const clock = manualClock();
+
+interface Reviewer {
+  page: Page;
+  cdp: CDPSession;
+  authenticatorId: string;
+  user: ConsoleUser;
+}
+const reviewers: Record<string, Reviewer> = {};
+
+beforeAll(async () => {
+  slack = await startFakeSlack();
+  for (const [id, email] of Object.entries(EMAILS)) slack.users.set(`U${id.toUpperCase()}`, { id: `U${id.toUpperCase()}`, email });
+  upstream = await startUpstream(() => ({ status: 200, body: { ok: true } }));
+  gw = await startTestGateway(
+    `channels:
+${slack.channelYaml()}
+connections:
+  - { name: ops, kind: http, url: "${upstream.url}" }
+policy:
+  default: deny
+  rules:
+    - id: risky
+      when: facts.http.path.startsWith("/risky")
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      stepUp: webauthn
+    - id: risky-two
+      when: facts.http.path.startsWith("/two")
+      effect: approve
+      approvers: [{ groups: [sre], count: 2 }]
+    - id: two-step-up
+      when: facts.http.path.startsWith("/two")
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      stepUp: webauthn
+`,
+    { principals: DEFAULT_PRINCIPALS.map((p) => (EMAILS[p.id] ? { ...p, email: EMAILS[p.id] } : p)), clock },
+  );
+  origin = gw.url.replace('127.0.0.1', 'localhost');
+  browser = await launchBrowser();
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await gw?.stop();
+  await slack?.close();
+  await upstream?.close();
+});
+
+async function hold(path = '/risky/restart'): Promise<{ id: string; digest: string }> {
+  const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path }, reason: 'needed' } });
+  expect(res.status).toBe(202);
+  return { id: res.body.id as string, digest: res.body.digest as string };
+}
+
+const status = async (id: string) => (await gw.as('alice', `/v1/requests/${id}`)).body.status as string;
+
+/** A browser of `who`, signed in at `origin`, with a virtual platform authenticator that verifies its user. */
+async function reviewer(who: string): Promise<Reviewer> {
+  const { context, page } = await browser.page();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
+  });
+  await page.goto(`${origin}/login`);
+  await page.getByLabel('Your API key').fill(gw.keys[who]!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(`${origin}/`);
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'countersign_session')!;
+  const csrf = (await page.locator('input[name=_csrf]').first().getAttribute('value'))!;
+  const r = { page, cdp, authenticatorId, user: { cookie: `${session.name}=${session.value}`, csrf, setCookie: '' } };
+  reviewers[who] = r;
+  return r;
+}
+
+async function registerPasskey(r: Reviewer, label: string): Promise<void> {
+  await r.page.goto(`${origin}/account/passkeys`);
+  await r.page.getByLabel(/Label/).fill(label);
+  await r.page.getByRole('button', { name: 'Register a passkey' }).click();
+  await r.page.waitForURL(`${origin}/account/passkeys?done=registered`);
+}
+
+/**
+ * In `r`'s browser: an assertion by its authenticator over `options` (PublicKeyCredentialRequestOptionsJSON), encoded
+ * as the console's script sends it; `userVerification` and `allowCredentials` may be overridden, as a modified client would.
+ */
+async function assertWith(r: Reviewer, options: Record<string, any>, override: { userVerification?: string; anyCredential?: boolean } = {}): Promise<Record<string, unknown>> {
+  return r.page.evaluate(
+    async ({ options, override }) => {
+      const buf = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
+      const text = (b: ArrayBuffer | null) => (b ? btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') : undefined);
+      const cred = await (globalThis as any).navigator.credentials.get({
+        publicKey: {
+          ...options,
+          challenge: buf(options.challenge),
+          allowCredentials: override.anyCredential ? [] : (options.allowCredentials ?? []).map((c: { id: string; type: 'public-key' }) => ({ id: buf(c.id), type: c.type })),
+          userVerification: override.userVerification ?? options.userVerification,
+        },
+      });
+      const res = cred.response;
+      return {
+        id: cred.id,
+        rawId: text(cred.rawId),
+        type: cred.type,
+        clientExtensionResults: {},
+        response: { clientDataJSON: text(res.clientDataJSON), authenticatorData: text(res.authenticatorData), signature: text(res.signature), userHandle: text(res.userHandle) },
+      };
+    },
+    { options, override },
+  );
+}
+
+/** Step-up options for `id` as `r` (its session), straight from the console route. */
+async function stepUpOptions(r: Reviewer, id: string, digest: string): Promise<Record<string, any>> {
+  const res = await postForm(origin, r.user, `/requests/${id}/step-up/options`, { _csrf: r.user.csrf, digest });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { options: Record<string, any> }).options;
+}
+
+function postAssertion(r: Reviewer, id: string, digest: string, assertion: unknown): Promise<Response> {
+  return postForm(origin, r.user, `/requests/${id}/step-up`, { _csrf: r.user.csrf, digest, comment: '', credential: JSON.stringify(assertion) });
+}
+
+async function refusedWith(res: Response, pattern: RegExp): Promise<void> {
+  expect(res.status).toBe(403);
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  expect(body.error.code).toBe('STEP_UP_REQUIRED');
+  expect(body.error.message).toMatch(pattern);
+}
+
+describe('step-up with a passkey', () => {
+  it('registers a passkey in Chromium and approves a step-up request with it: approved, run once, the audit names the passkey', async () => {
+    const alice = await reviewer('alice');
+    await registerPasskey(alice, 'alice laptop');
+    await expect(alice.page.locator('table tbody tr').count()).resolves.toBe(1);
+    const registered = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'passkey.registered');
+    expect(registered).toHaveLength(1);
+    expect(registered[0]!.data).toMatchObject({ human: 'alice', label: 'alice laptop', confirmedWith: 'recent sign-in' });
+    expect(JSON.stringify(registered[0]!.data)).not.toMatch(/publicKey/i);
+
+    const { id } = await hold();
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.stepUp).toBe('webauthn');
+    await alice.page.goto(`${origin}/requests/${id}`);
+    await expect(alice.page.locator('#step-up').textContent()).resolves.toContain('Approving needs your passkey');
+    await alice.page.getByRole('button', { name: /^Approve/ }).click();
+    await alice.page.waitForURL(`${origin}/requests/${id}?done=approve`);
+    expect(await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined), 15_000)).toBe(true);
+    expect(upstream.calls.filter((c) => c.url === '/risky/restart')).toHaveLength(1);
+    const recorded = (await storedAudit(gw.deps.store, id)).find((e) => e.type === 'review.recorded');
+    expect(recorded?.data['stepUp']).toEqual({ method: 'webauthn', credentialId: registered[0]!.data['credentialId'] });
+  }, 90_000);
+
+  it('refuses an approval by API key with STEP_UP_REQUIRED naming the console page; the request stays pending; deny needs none', async () => {
+    const { id } = await hold();
+    const res = await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'lgtm' } });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('STEP_UP_REQUIRED');
+    expect(res.body.error.message).toContain(`/requests/${id}`);
+    expect(await status(id)).toBe('pending');
+    const refused = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'review.refused');
+    expect(refused.map((e) => e.data['code'])).toEqual(['STEP_UP_REQUIRED']);
+    // The console's plain form (no script) is refused the same way.
+    const form = await signIn(gw.url, gw.keys['bob']!);
+    const plain = await postForm(gw.url, form, `/requests/${id}/review`, { _csrf: form.csrf, verdict: 'approve', comment: '' });
+    expect(plain.status).toBe(403);
+    expect(await plain.text()).toContain('STEP_UP_REQUIRED');
+    expect(await status(id)).toBe('pending');
+    const denied = await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'deny', comment: 'no' } });
+    expect(denied.status).toBe(200);
+    expect(await status(id)).toBe('denied');
+  });
+
+  it('a Slack click on a step-up request does not decide it: the reply links to the console page', async () => {
+    const { id } = await hold();
+    await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id) && JSON.stringify(c.body['blocks']).includes('passkey'));
+    expect((await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id })).status).toBe(200);
+    const reply = await eventually(async () => slack.responses.find((r) => String(r['text'] ?? '').includes(`/requests/${id}`)), 15_000);
+    expect(reply['response_type']).toBe('ephemeral');
+    expect(reply['text']).toMatch(/passkey/);
+    expect(await status(id)).toBe('pending');
+    const events = await storedAudit(gw.deps.store, id);
+    expect(events.filter((e) => e.type === 'review.recorded')).toEqual([]);
+    expect(events.filter((e) => e.type === 'review.refused').map((e) => [e.data['code'], e.data['via']])).toEqual([['STEP_UP_REQUIRED', 'slack']]);
+  });
+
+  it('refuses a replayed assertion and one moved to another request', async () => {
+    const alice = reviewers['alice']!;
+    const a = await hold();
+    const b = await hold();
+    const assertion = await assertWith(alice, await stepUpOptions(alice, a.id, a.digest));
+    // Moved to B (with B's digest): bound to A, refused, and used up with it.
+    await refusedWith(await postAssertion(alice, b.id, b.digest, assertion), /another request/);
+    await refusedWith(await postAssertion(alice, a.id, a.digest, assertion), /already used/);
+    // A fresh one for A counts once; the same answer again does not.
+    const fresh = await assertWith(alice, await stepUpOptions(alice, a.id, a.digest));
+    expect((await postAssertion(alice, a.id, a.digest, fresh)).status).toBe(200);
+    await refusedWith(await postAssertion(alice, a.id, a.digest, fresh), /already used/);
+    expect(await status(b.id)).toBe('pending');
+  }, 60_000);
+
+  it("refuses Bob's passkey under Alice's session, and an authenticator that did not verify its user", async () => {
+    const alice = reviewers['alice']!;
+    const bob = await reviewer('bob');
+    await registerPasskey(bob, 'bob key');
+    const { id, digest } = await hold();
+    // Alice's challenge, answered by Bob's authenticator with his own passkey.
+    const stolen = await assertWith(bob, await stepUpOptions(alice, id, digest), { anyCredential: true });
+    await refusedWith(await postAssertion(alice, id, digest, stolen), /not one of yours/);
+    // Alice's authenticator, asked by a modified client not to verify her (and unable to): refused by the server.
+    await alice.cdp.send('WebAuthn.setUserVerified', { authenticatorId: alice.authenticatorId, isUserVerified: false });
+    const unverified = await assertWith(alice, await stepUpOptions(alice, id, digest), { userVerification: 'discouraged' });
+    await refusedWith(await postAssertion(alice, id, digest, unverified), /did not verify.*user could not be verified/i);
+    await alice.cdp.send('WebAuthn.setUserVerified', { authenticatorId: alice.authenticatorId, isUserVerified: true });
+    expect(await status(id)).toBe('pending');
+    expect((await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'review.recorded')).toEqual([]);
+  }, 60_000);
+
+  it('needs each reviewer of a quorum to step up, when any rule holding the request asks for it', async () => {
+    const [alice, bob] = [reviewers['alice']!, reviewers['bob']!];
+    const { id, digest } = await hold('/two/payout');
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.stepUp).toBe('webauthn');
+    expect((await postAssertion(alice, id, digest, await assertWith(alice, await stepUpOptions(alice, id, digest)))).status).toBe(200);
+    expect(await status(id)).toBe('pending');
+    const byKey = await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: '' } });
+    expect(byKey.body.error.code).toBe('STEP_UP_REQUIRED');
+    expect(await status(id)).toBe('pending');
+    expect((await postAssertion(bob, id, digest, await assertWith(bob, await stepUpOptions(bob, id, digest)))).status).toBe(200);
+    expect(await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined), 15_000)).toBe(true);
+    const recorded = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'review.recorded');
+    expect(recorded.map((e) => [e.actor, e.data['stepUp']?.method])).toEqual([['alice', 'webauthn'], ['bob', 'webauthn']]);
+  }, 60_000);
+
+  it('removes a passkey for its owner only, audited', async () => {
+    const bob = reviewers['bob']!;
+    const [bobs] = await gw.deps.store.passkeysOf('bob');
+    const [alices] = await gw.deps.store.passkeysOf('alice');
+    const foreign = await postForm(origin, bob.user, `/account/passkeys/${encodeURIComponent(alices!.id)}/remove`, { _csrf: bob.user.csrf });
+    expect(foreign.status).toBe(404);
+    expect(await gw.deps.store.passkeysOf('alice')).toHaveLength(1);
+    const own = await postForm(origin, bob.user, `/account/passkeys/${encodeURIComponent(bobs!.id)}/remove`, { _csrf: bob.user.csrf });
+    expect(own.status).toBe(303);
+    expect(await gw.deps.store.passkeysOf('bob')).toEqual([]);
+    const removed = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'passkey.removed');
+    expect(removed.map((e) => e.data)).toEqual([expect.objectContaining({ human: 'bob', credentialId: bobs!.id })]);
+  });
+
+  it('refuses a second passkey without a confirmation by the first', async () => {
+    const alice = reviewers['alice']!;
+    const answer = await alice.page.evaluate(async (csrf) => {
+      const post = (url: string, fields: Record<string, string>) =>
+        fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+      const o = (await (await post('/account/passkeys/options', { _csrf: csrf })).json()) as { registration: any; confirm: unknown };
+      const buf = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
+      const text = (b: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      const r = o.registration;
+      // The authenticator's own passkey is excluded: a second, different one stands for the thief's.
+      const cred = await (globalThis as any).navigator.credentials.create({ publicKey: { ...r, challenge: buf(r.challenge), user: { ...r.user, id: buf(r.user.id) }, excludeCredentials: [] } });
+      const res = cred.response;
+      const credential = { id: cred.id, rawId: text(cred.rawId), type: cred.type, clientExtensionResults: {}, response: { clientDataJSON: text(res.clientDataJSON), attestationObject: text(res.attestationObject), transports: [] } };
+      const sent = await post('/account/passkeys', { _csrf: csrf, label: 'thief', credential: JSON.stringify(credential) });
+      return { confirmAsked: o.confirm !== null, status: sent.status, body: (await sent.json()) as { error: { code: string; message: string } } };
+    }, alice.user.csrf);
+    expect(answer.confirmAsked).toBe(true);
+    expect(answer.status).toBe(403);
+    expect(answer.body.error).toMatchObject({ code: 'STEP_UP_REQUIRED' });
+    expect(answer.body.error.message).toMatch(/confirm with it/);
+    expect(await gw.deps.store.passkeysOf('alice')).toHaveLength(1);
+  }, 60_000);
+
+  it('never lets an agent step up: no console session, and its approvals are refused as an agent’s', async () => {
+    const { id } = await hold();
+    const login = await postLogin(gw.url, gw.keys['other-bot']!);
+    expect(login.status).not.toBe(303);
+    const res = await gw.as('other-bot', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: '' } });
+    expect(res.body.error.code).toBe('AGENT_CANNOT_REVIEW');
+    expect(await status(id)).toBe('pending');
+  });
+
+  it('counts no step-up evidence that the verification did not make, and lets no agent confirm', async () => {
+    const { id, digest } = await hold();
+    const forged = { method: 'webauthn' as const, credentialId: 'forged', human: 'alice', requestId: id, digest };
+    await expect(review(gw.deps, { reviewer: human('alice', ['sre']), requestId: id, verdict: 'approve', comment: '', digest, stepUp: forged })).rejects.toMatchObject({ code: 'STEP_UP_REQUIRED' });
+    await expect(approveWithPasskey(gw.deps, { reviewer: agent('other-bot', null), requestId: id, digest, comment: '', response: {} })).rejects.toMatchObject({ code: 'AGENT_CANNOT_REVIEW' });
+    await expect(stepUpOptionsOf(gw.deps, agent('other-bot', null), id, digest)).rejects.toMatchObject({ code: 'AGENT_CANNOT_REVIEW' });
+    expect(await status(id)).toBe('pending');
+  });
+
+  // Last: it moves the gateway's clock.
+  it('refuses a first passkey from a sign-in older than ten minutes', async () => {
+    const carol = await signIn(gw.url, gw.keys['carol']!);
+    clock.advance(11 * 60_000);
+    const res = await postForm(gw.url, carol, '/account/passkeys/options', { _csrf: carol.csrf });
+    await refusedWith(res, /sign-in of the last 10 minutes/);
+    expect(await gw.deps.store.passkeysOf('carol')).toEqual([]);
+  });
+});
