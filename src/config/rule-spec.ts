@@ -17,5 +17,6 @@ export function ruleSpecOf(r: PolicySection['rules'][number]): RuleSpec {
     ...(r.message !== undefined ? { message: r.message } : {}),
     ...(r.escalate ? { escalate: r.escalate.map((e) => ({ afterSeconds: e.after, groups: e.to.groups, principals: e.to.principals })) } : {}),
     ...(r.breakGlass ? { breakGlass: { groups: r.breakGlass.groups } } : {}),
+    ...(r.grant ? { grant: { maxUses: r.grant.maxUses, maxDurationSeconds: r.grant.maxDuration, vary: r.grant.vary } } : {}),
   };
 }

@@ -10,7 +10,7 @@ import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
 import { duration, id } from './primitives.ts';
-import { breakGlassSchema, escalateSchema } from './safety-nets-schema.ts';
+import { breakGlassSchema, escalateSchema, grantSchema } from './safety-nets-schema.ts';
 
 export { duration };
 
@@ -157,6 +157,7 @@ const ruleSchema = z
     message: z.string().max(1000).optional(),
     escalate: escalateSchema.optional(),
     breakGlass: breakGlassSchema.optional(),
+    grant: grantSchema.optional(),
     /** Where a held request of this rule is posted instead of the default places: `[{ slack: "#db-approvals" }, { teams: "db-approvals" }]`. */
     notify: z
       .array(
@@ -168,8 +169,8 @@ const ruleSchema = z
       )
       .default([]),
   })
-  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined && r.escalate === undefined && r.breakGlass === undefined), {
-    message: 'approvers, ttl, escalate and breakGlass belong to rules whose effect is approve',
+  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined && r.escalate === undefined && r.breakGlass === undefined && r.grant === undefined), {
+    message: 'approvers, ttl, escalate, breakGlass and grant belong to rules whose effect is approve',
   });
 
 /** The `policy:` section's shape, also of a candidate policy file (`policy.candidate`, `countersign policy replay`). */

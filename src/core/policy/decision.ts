@@ -2,6 +2,7 @@
  * What the policy decided for one action, kept on the request so anyone can
  * see later which rules matched and under which policy version.
  */
+import type { GrantTerms } from './spec.ts';
 
 export type Effect = 'allow' | 'deny' | 'approve';
 
@@ -38,6 +39,8 @@ export interface Decision {
   readonly escalations?: readonly EscalationRung[];
   /** Groups whose humans may break the glass on the request (approve only; absent: nobody). */
   readonly breakGlass?: readonly string[];
+  /** The scoped grants a reviewer may give: every holding approve rule's `grant`, intersected (approve only; absent: none). */
+  readonly grant?: GrantTerms;
   /** Rules that failed to evaluate; any entry here makes the effect deny (fail closed). */
   readonly errors: readonly { readonly rule: string; readonly message: string }[];
 }

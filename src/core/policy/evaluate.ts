@@ -9,6 +9,8 @@
 import type { ApproverRequirement, Decision, Effect, EscalationRung } from './decision.ts';
 import type { EvaluationLimits } from './bounds.ts';
 import type { CompiledPolicy, PolicyVariables } from './compile.ts';
+import type { GrantTerms } from './spec.ts';
+import { intersectGrantTerms } from './grant-terms.ts';
 
 const RANK: Readonly<Record<Effect, number>> = { allow: 0, approve: 1, deny: 2 };
 
@@ -23,6 +25,8 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
   const escalations: EscalationRung[] = [];
   // The groups every matching approve rule lets break the glass: one held by a rule that names none allows none.
   let breakGlass: Set<string> | undefined;
+  // Likewise grants: undefined before the first approve rule, null once one permits none.
+  let grant: GrantTerms | null | undefined;
   let effect: Effect | undefined;
   let message: string | null = null;
   let ttlSeconds: number | null = null;
@@ -48,6 +52,7 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
       (rule.spec.escalate ?? []).forEach((e, n) => escalations.push({ key: `${rule.spec.id}#${n + 1}`, rule: rule.spec.id, ...e }));
       const mine = new Set(rule.spec.breakGlass?.groups ?? []);
       breakGlass = breakGlass === undefined ? mine : new Set([...breakGlass].filter((g) => mine.has(g)));
+      grant = grant === undefined ? (rule.spec.grant ?? null) : intersectGrantTerms(grant, rule.spec.grant ?? null);
       const ttl = rule.spec.ttlSeconds ?? policy.spec.defaultTtlSeconds;
       ttlSeconds = ttlSeconds === null ? ttl : Math.min(ttlSeconds, ttl);
     }
@@ -76,5 +81,6 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
     // Like approvers, the ladders of every matching approve rule accumulate; break-glass needs every such rule's leave.
     ...(final === 'approve' && escalations.length ? { escalations: escalations.sort((a, b) => a.afterSeconds - b.afterSeconds) } : {}),
     ...(final === 'approve' && breakGlass?.size ? { breakGlass: [...breakGlass].sort() } : {}),
+    ...(final === 'approve' && grant ? { grant: { ...grant, vary: [...grant.vary].sort() } } : {}),
   };
 }

@@ -28,6 +28,15 @@ export interface RuleSpec {
   readonly escalate?: readonly EscalationSpec[];
   /** Groups whose humans may run a request this rule holds at once, with a justification (approve only). */
   readonly breakGlass?: { readonly groups: readonly string[] };
+  /** Scoped grants a reviewer may give on a request this rule holds (approve only; core/grant.ts). */
+  readonly grant?: GrantTerms;
+}
+
+/** How far a scoped grant may reach: uses after the granted request, how long, and the input paths that may differ. */
+export interface GrantTerms {
+  readonly maxUses: number;
+  readonly maxDurationSeconds: number;
+  readonly vary: readonly string[];
 }
 
 export interface PolicySpec {

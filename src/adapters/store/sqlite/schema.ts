@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3';
 import { backfillTerms, SEARCH_SCHEMA, TERMS_SCHEMA } from './search.ts';
 import { OUTBOX_SCHEMA } from './outbox.ts';
 import { SESSIONS_SCHEMA } from './sessions.ts';
+import { GRANTS_SCHEMA } from './grants.ts';
 import { backfillTree, TREE_SCHEMA } from './tree.ts';
 import { termSetsFromRequestTerms } from './term-sets.ts';
 
@@ -93,6 +94,8 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   // Idempotency keys: one request per (principal, key), enforced here so that of two racing submissions one inserts.
   `ALTER TABLE requests ADD COLUMN idempotency_key TEXT;
    CREATE UNIQUE INDEX requests_idempotency ON requests (principal_id, idempotency_key) WHERE idempotency_key IS NOT NULL;`,
+  // Scoped grants: a use is a guarded UPDATE of its row in the transaction that records the request it approves.
+  GRANTS_SCHEMA,
 ];
 
 /**

@@ -12,6 +12,7 @@ import { storeContract } from '../../../../test/contract/store.ts';
 import { treeContract, type TreeTables } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
+import { grantContract } from '../../../../test/contract/store-grants.ts';
 import { outboxContract } from '../../../../test/contract/store-outbox.ts';
 import { at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createSqliteStore } from './store.ts';
@@ -74,6 +75,7 @@ outboxContract('sqlite store (memory)', async (outbox) => {
 treeContract('sqlite store (file)', onFile);
 searchContract('sqlite store (file)', onFile);
 sessionContract('sqlite store (file)', onFile);
+grantContract('sqlite store (file)', onFile);
 
 storeContract('sqlite store (:memory:)', async () => {
   const store = createSqliteStore({ path: ':memory:' });

@@ -25,6 +25,7 @@ import { createTermSetCache, termSetOf } from '../term-sets.ts';
 import { createSessionTable } from './sessions.ts';
 import { createPinTable } from './pins.ts';
 import { createOutboxTables } from './outbox.ts';
+import { createGrantTable, grantPort } from './grants.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
 
 export interface SqliteStoreOptions {
@@ -92,6 +93,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const sessions = createSessionTable(db);
   const pins = createPinTable(db);
   const outbox = createOutboxTables(db);
+  const grants = createGrantTable(db);
   const route = options.outbox ?? (() => []);
 
   /** Reads a size that must lie within the log as it stands. */
@@ -219,6 +221,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         throw e;
       }
     }
+    if (m.grant) grants.insert(m.grant);
     appendAuditInTx(m.audit);
     return m.result;
   };
@@ -236,6 +239,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const termSets = createTermSetCache((set) => write(() => ensureTermSet(set)));
 
   return {
+    ...grantPort(grants, write, insertTx, appendAuditInTx, termSets),
     async insertRequest(request, audit) {
       const termSet = await termSets.committed(termSetOf(request));
       await write(() => insertTx(request, termSet, audit));
