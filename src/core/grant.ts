@@ -174,3 +174,16 @@ export function assertMayRevokeGrant(grant: Grant, request: RequestRecord | unde
   }
   throw refuse('only its granting reviewers, an approver of its request or an admin may');
 }
+
+/**
+ * The seconds of a grant's duration as a client writes it: a whole number of seconds, or `90s`, `30m`, `2h`, `1d`.
+ *
+ * @example
+ * grantSeconds('30m'); // 1800
+ */
+export function grantSeconds(text: string | number): number {
+  if (typeof text === 'number') return text;
+  const m = /^(\d{1,7})(s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new CountersignError('INVALID_REQUEST', 'a grant duration such as 90s, 30m or 2h');
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+}
