@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/clock.ts';
+import { getPage, postForm, signIn } from '../support/console.ts';
 import { DEFAULT_PRINCIPALS, eventually, type TestGateway } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { createTestDatabase } from '../support/postgres.ts';
@@ -232,6 +233,41 @@ it('consumes exactly N uses when many same-shape submissions race on both gatewa
   const ran = upstream.calls.filter((c) => c.url === '/refunds' && JSON.parse(c.body).batch === 'race' && JSON.parse(c.body).amount > 100);
   expect(ran).toHaveLength(3);
 }, 60_000);
+
+it('offers a grant on the console review form only where the rules permit, and lists and revokes it on /grants', async () => {
+  const alice = await signIn(a.url, a.keys['alice']!);
+  const text = async (path: string) => (await (await getPage(a.url, alice, path)).text()).replaceAll('<wbr>', '');
+  const del = await submit(a, 'deploy-bot', { method: 'DELETE', path: '/refunds/9' });
+  expect(await text(`/requests/${del.body.id}`)).not.toContain('grant_uses');
+  const held = await submit(a, 'deploy-bot', refund(70, { batch: 'console' }));
+  const form = await text(`/requests/${held.body.id}`);
+  expect(form).toContain('name="grant_uses" type="number" min="1" max="5"');
+  const posted = await postForm(a.url, alice, `/requests/${held.body.id}/review`, { _csrf: alice.csrf, verdict: 'approve', comment: '', digest: held.body.digest, grant_uses: '2', grant_minutes: '10' });
+  expect(posted.status).toBe(303);
+  await settled(held.body.id);
+  const grantId = (await a.as('alice', `/v1/requests/${held.body.id}`)).body.grant.id as string;
+  expect(await text(`/requests/${held.body.id}`)).toContain(`granted the next <strong>2</strong> action(s)`);
+  const used = await submit(a, 'deploy-bot', refund(71, { batch: 'console' }));
+  expect(await text(`/requests/${used.body.id}`)).toContain(`Approved by grant <code class="ident">${grantId}</code>, use <strong>1</strong> of 2`);
+
+  const list = await text('/grants');
+  expect(list).toContain(`action="/grants/${grantId}/revoke"`);
+  expect(list).toContain('<a href="/grants" aria-current="page">Grants</a>');
+  // carol (the human deploy-bot acts for) sees it, without a Revoke button; a form she sends anyway is refused.
+  const carol = await signIn(a.url, a.keys['carol']!);
+  const hers = (await (await getPage(a.url, carol, '/grants')).text()).replaceAll('<wbr>', '');
+  expect(hers).toContain(grantId);
+  expect(hers).not.toContain(`action="/grants/${grantId}/revoke"`);
+  const refused = await postForm(a.url, carol, `/grants/${grantId}/revoke`, { _csrf: carol.csrf });
+  expect(refused.status).toBe(403);
+  expect(await refused.text()).toContain('GRANT_NOT_ALLOWED');
+
+  const revoked = await postForm(a.url, alice, `/grants/${grantId}/revoke`, { _csrf: alice.csrf });
+  expect([revoked.status, revoked.headers.get('location')]).toEqual([303, '/grants?done=revoked']);
+  expect(await text('/grants?done=revoked')).toContain('The grant is revoked');
+  expect((await submit(a, 'deploy-bot', refund(72, { batch: 'console' }))).status).toBe(202);
+  expect((await events('grant.revoked', grantId)).map((e) => [e.data['by'], e.data['via']])).toEqual([['alice', 'console']]);
+});
 
 describe('once time passed or the policy changed', () => {
   it('holds after the grant expires (frozen clock moved past it)', async () => {
