@@ -84,7 +84,7 @@ export function grantPageRoutes(deps: Deps): Hono<AppEnv> {
       const table = grants.length
         ? scrollingTable('Grants table', html`<table>
 <caption>Scoped grants, newest first</caption>
-<thead><tr><th scope="col">Grant</th><th scope="col">Status</th><th scope="col">Used</th><th scope="col">Who</th><th scope="col">Where</th><th scope="col">Until</th><th scope="col">Given by</th><th scope="col">From</th><th scope="col"><span class="visually-hidden">Revoke</span></th></tr></thead>
+<thead><tr><th scope="col">Grant</th><th scope="col">Status</th><th scope="col">Used</th><th scope="col">Who</th><th scope="col">Where</th><th scope="col">Until</th><th scope="col">Given by</th><th scope="col">From</th><th scope="col">Revoke</th></tr></thead>
 <tbody>${grants.map((g) => row(deps, who, g, requests.get(g.requestId), now))}</tbody></table>`)
         : html`<p class="none">No grants you may see.</p>`;
       const done = c.req.query('done') === 'revoked' ? html`<div class="notice ok" role="status"><p>The grant is revoked: the next action of its shape is held for review.</p></div>` : '';
