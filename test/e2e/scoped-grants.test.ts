@@ -132,6 +132,8 @@ it('approves the next N actions of the shape (vary paths may differ), audits eac
   expect(ok.code).toBe(0);
   const second_ = JSON.parse(ok.stdout).grant.id as string;
   await settled(third.body.id);
+  const shownByCli = await cli(['requests', 'show', third.body.id]);
+  expect(shownByCli.stdout).toContain(`grant       ${second_}: the next 3 of its shape`);
   const listed = await cli(['grants', 'list', '--active']);
   expect(listed.stdout).toContain(second_);
   const revoked = await cli(['grants', 'revoke', second_]);
