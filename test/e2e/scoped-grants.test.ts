@@ -15,6 +15,7 @@ import { getPage, postForm, signIn } from '../support/console.ts';
 import { DEFAULT_PRINCIPALS, eventually, type TestGateway } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { executeApproved } from '../../src/service/execute.ts';
 import { runCli } from '../support/run-cli.ts';
 import { prepareSharedGateway, type SharedGateway } from '../support/shared-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
@@ -288,6 +289,21 @@ describe('once time passed or the policy changed', () => {
     const held = await submit(b, 'deploy-bot', refund(61, { batch: 'reload' }));
     expect([held.status, held.body.status, held.body.grantedBy]).toEqual([202, 'pending', undefined]);
     // The gateway that still runs the old policy honours it; the change is per policy in force.
-    expect((await submit(a, 'deploy-bot', refund(62, { batch: 'reload' }))).body.grantedBy).toEqual({ grantId, use: 1, of: 5 });
+    const used = await submit(a, 'deploy-bot', refund(62, { batch: 'reload' }));
+    expect(used.body.grantedBy).toEqual({ grantId, use: 1, of: 5 });
+
+    // At run time the policy in force is asked again: a request a grant approved, claimed by a gateway whose policy
+    // no longer grants that shape, goes back to reviewers; one whose policy still does runs, once.
+    const stored = (await a.deps.store.getRequest(used.body.id))!;
+    const approvedCopy = (id: string) => ({ ...stored, id, status: 'approved' as const, result: null, error: null, runDeadline: null, version: 1 });
+    const [onB, onA] = [approvedCopy(`${stored.id}_b`), approvedCopy(`${stored.id}_a`)];
+    for (const r of [onB, onA]) await a.deps.store.insertRequest(r, []);
+    const requeued = await executeApproved(b.deps, onB.id);
+    expect([requeued.status, requeued.grantedBy]).toEqual(['pending', undefined]);
+    const why = (await a.deps.store.searchAudit({ requestId: onB.id, types: ['request.requeued'] }))[0];
+    expect(why?.data).toMatchObject({ grantNoLongerStands: grantId });
+    const ran = await executeApproved(a.deps, onA.id);
+    expect([ran.status, ran.grantedBy?.grantId]).toEqual(['succeeded', grantId]);
+    expect((await a.deps.store.searchAudit({ requestId: onA.id, types: ['request.executing'] }))[0]?.data).toMatchObject({ by: 'grant' });
   });
 });
