@@ -46,6 +46,8 @@ export const POSTGRES_FILES = [
   'test/e2e/escalation.test.ts',
   'test/e2e/break-glass.test.ts',
   'test/e2e/undo.test.ts',
+  // Scoped grants: a use is one guarded UPDATE across replicas sharing the database.
+  'test/e2e/scoped-grants.test.ts',
 ];
 
 /**

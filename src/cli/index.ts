@@ -148,7 +148,14 @@ remote(requests.command('list').description('pending requests you may review').o
   run(async (o: RemoteOptions & { status: string; all?: boolean; limit?: string }) => (await import('./requests.ts')).listCommand(o)),
 );
 remote(requests.command('show').argument('<id>').description('everything a reviewer needs to decide')).action(run(async (id: string, o: RemoteOptions) => (await import('./requests.ts')).showCommand(id, o)));
-remote(requests.command('approve').argument('<id>').option('-m, --comment <text>', 'why')).action(run(async (id: string, o: RemoteOptions & { comment?: string }) => (await import('./requests.ts')).reviewCommand('approve', id, o)));
+remote(
+  requests
+    .command('approve')
+    .argument('<id>')
+    .option('-m, --comment <text>', 'why')
+    .option('--grant-uses <n>', 'also approve the next N actions of the same shape (where the rules permit grants)')
+    .option('--grant-for <duration>', 'how long that grant lasts, e.g. 30m (with --grant-uses)'),
+).action(run(async (id: string, o: RemoteOptions & { comment?: string; grantUses?: string; grantFor?: string }) => (await import('./requests.ts')).reviewCommand('approve', id, o)));
 remote(requests.command('break-glass').argument('<id>').description('run a held request now, on your own authority (break-glass groups only)').requiredOption('-m, --message <text>', 'the justification (required)')).action(
   run(async (id: string, o: RemoteOptions & { message?: string }) => (await import('./requests.ts')).breakGlassCommand(id, o)),
 );
@@ -156,6 +163,14 @@ remote(requests.command('revert').argument('<id>').description('ask for an appro
   run(async (id: string, o: RemoteOptions & { reason?: string }) => (await import('./requests.ts')).revertCommand(id, o)),
 );
 remote(requests.command('deny').argument('<id>').option('-m, --comment <text>', 'why')).action(run(async (id: string, o: RemoteOptions & { comment?: string }) => (await import('./requests.ts')).reviewCommand('deny', id, o)));
+
+const grants = program.command('grants').description('scoped grants: approvals of the next N actions of one shape (README "Scoped grants")');
+remote(grants.command('list').description('grants you gave or may see').option('--active', 'only those that still approve')).action(
+  run(async (o: RemoteOptions & { active?: boolean }) => (await import('./grants.ts')).grantsListCommand(o)),
+);
+remote(grants.command('revoke').argument('<id>').description('stop a grant: the next action of its shape is held for review')).action(
+  run(async (id: string, o: RemoteOptions) => (await import('./grants.ts')).grantsRevokeCommand(id, o)),
+);
 
 const mcp = program
   .command('mcp')

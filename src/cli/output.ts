@@ -126,6 +126,8 @@ export function requestDetails(r: RequestView): string {
           `  reviewed    ${r.breakGlass.review ? `${r.breakGlass.review.verdict} by ${r.breakGlass.review.by} at ${r.breakGlass.review.at}` : 'not yet (it needs an after-the-fact review)'}`,
         ]
       : []),
+    ...(r.grant ? [`  grant       ${r.grant.id}: the next ${r.grant.uses} of its shape until ${r.grant.expiresAt}`] : []),
+    ...(r.grantedBy ? [`  granted by  ${r.grantedBy.grantId}, use ${r.grantedBy.use} of ${r.grantedBy.of} (no review)`] : []),
     `  digest      ${r.digest}`,
     `  policy      ${r.decision.policyHash}`,
     ...(r.error ? [`  error       ${r.error.code}: ${agentLines(cutText(r.error.message, 4000).text, 14)}`] : []),

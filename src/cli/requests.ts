@@ -39,15 +39,19 @@ export async function showCommand(id: string, o: RemoteOptions): Promise<void> {
   print(o, r, () => requestDetails(r));
 }
 
-export async function reviewCommand(verdict: 'approve' | 'deny', id: string, o: RemoteOptions & { comment?: string }): Promise<void> {
+export async function reviewCommand(verdict: 'approve' | 'deny', id: string, o: RemoteOptions & { comment?: string; grantUses?: string; grantFor?: string }): Promise<void> {
+  if ((o.grantUses === undefined) !== (o.grantFor === undefined)) throw new UsageError('a grant needs both --grant-uses N and --grant-for DURATION');
+  if (o.grantUses !== undefined && !/^\d{1,6}$/.test(o.grantUses)) throw new UsageError('--grant-uses: a whole number');
+  const grant = o.grantUses !== undefined && o.grantFor !== undefined ? { uses: Number(o.grantUses), for: o.grantFor } : undefined;
   const cs = client(o);
   // Bind the verdict to what is shown: if the request changed meanwhile, the gateway refuses it.
   const seen: RequestView = await cs.get(id);
-  const r = await cs.review(id, { verdict, digest: seen.digest, ...(o.comment ? { comment: o.comment } : {}) });
+  const r = await cs.review(id, { verdict, digest: seen.digest, ...(o.comment ? { comment: o.comment } : {}), ...(grant ? { grant } : {}) });
   print(o, r, () => {
     const head = safe(`${verdict === 'approve' ? 'Approved' : 'Denied'} ${r.id} (${seen.action.connection}: ${seen.action.operation}). Status now: ${r.status}.`);
     const more = r.status === 'pending' ? `\n${r.approvals.needed} more approval(s) needed.` : r.status === 'approved' || r.status === 'executing' ? `\nThe gateway is running it; follow with: countersign requests show ${r.id}` : '';
-    return head + more;
+    const granted = r.grant ? `\nGrant ${r.grant.id}: the next ${r.grant.uses} action(s) of the same shape until ${r.grant.expiresAt}; revoke with: countersign grants revoke ${r.grant.id}` : grant && r.status === 'pending' ? '\nYour grant is offered; it is made only if every counted approval offers one.' : '';
+    return head + more + safe(granted);
   });
 }
 

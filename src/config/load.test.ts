@@ -84,7 +84,7 @@ policy:
     expect(problems('principals: [{ id: ann@example.com, kind: human }, { id: b, kind: human, email: Ann@example.com }]')).toContain('one email is one human');
     expect(problems('principals: [{ id: bot, kind: agent, actsFor: alcie }]')).toContain('alcie is not a configured human principal');
     expect(problems(`principals: [{ id: a, kind: human, apiKeys: ["${HASH}"] }, { id: b, kind: human, apiKeys: ["${HASH}"] }]`)).toContain('already used');
-    expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate, breakGlass and stepUp belong to rules whose effect is approve');
+    expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate, breakGlass, stepUp and grant belong to rules whose effect is approve');
   });
 
   it('reads an escalation ladder with durations and break-glass groups, and refuses a rung that names nobody', () => {
@@ -111,6 +111,18 @@ policy:
     expect(ruleSpecOf(parseConfig('policy: { rules: [{ id: r, when: "true", effect: approve }] }', 'f', {}).policy.rules[0]!)).not.toHaveProperty('undo');
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: deny, undo: false }] }')).toContain('undo: false belongs to rules whose effect is allow or approve');
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: approve, undo: true }] }')).toContain('policy.rules[0].undo');
+  });
+
+  it('reads scoped-grant terms and refuses them beyond their caps, with unsafe paths, or on a rule that is not approve', () => {
+    const rule = (grant: string, effect = 'approve') => `policy: { rules: [{ id: r, when: "true", effect: ${effect}, grant: ${grant} }] }`;
+    const c = parseConfig(rule('{ maxUses: 5, maxDuration: 30m, vary: [params, body.amount] }'), 'countersign.yaml', {});
+    expect(ruleSpecOf(c.policy.rules[0]!).grant).toEqual({ maxUses: 5, maxDurationSeconds: 1800, vary: ['params', 'body.amount'] });
+    expect(problems(rule('{ maxUses: 1001, maxDuration: 30m }'))).toContain('grant.maxUses');
+    expect(problems(rule('{ maxUses: 0, maxDuration: 30m }'))).toContain('grant.maxUses');
+    expect(problems(rule('{ maxUses: 2, maxDuration: 25h }'))).toContain('at most 24h');
+    expect(problems(rule('{ maxUses: 2, maxDuration: 1h, vary: [body.__proto__] }'))).toContain('grant.vary[0]');
+    expect(problems(rule('{ maxUses: 2, maxDuration: 1h, vary: ["params[0]"] }'))).toContain('grant.vary[0]');
+    expect(problems(rule('{ maxUses: 2, maxDuration: 1h }', 'allow'))).toContain('grant belong to rules whose effect is approve');
   });
 
   it('takes readOnlyFunctions only schema-qualified, as facts.sql.functions names them', () => {

@@ -19,5 +19,6 @@ export function ruleSpecOf(r: PolicySection['rules'][number]): RuleSpec {
     ...(r.breakGlass ? { breakGlass: { groups: r.breakGlass.groups } } : {}),
     ...(r.undo === false ? { undo: false as const } : {}),
     ...(r.stepUp ? { stepUp: r.stepUp } : {}),
+    ...(r.grant ? { grant: { maxUses: r.grant.maxUses, maxDurationSeconds: r.grant.maxDuration, vary: r.grant.vary } } : {}),
   };
 }

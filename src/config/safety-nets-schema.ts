@@ -1,4 +1,4 @@
-/** The safety nets a policy rule may carry (README, "Safety nets"): an escalation ladder, break-glass groups and a step-up. */
+/** The safety nets a policy rule may carry (README, "Safety nets"): an escalation ladder, break-glass groups, a step-up and scoped grants. */
 import { z } from 'zod';
 import { duration, id } from './primitives.ts';
 
@@ -20,3 +20,18 @@ export const breakGlassSchema = z.strictObject({ groups: z.array(z.string().min(
 
 /** Step-up: an approval of a request this rule holds counts only once its reviewer confirms with a passkey in the console. */
 export const stepUpSchema = z.literal('webauthn');
+/** A path inside an action's input (`params`, `body.amount`): names only, no index, nothing that reaches a prototype. */
+const inputPath = z
+  .string()
+  .regex(/^[A-Za-z_$][\w$-]*(\.[A-Za-z_$][\w$-]*)*$/, 'a dotted path of names inside the input, such as params or body.amount')
+  .refine((p) => !p.split('.').some((s) => s === '__proto__' || s === 'constructor' || s === 'prototype'), 'not a prototype key');
+
+/**
+ * Scoped grants: a reviewer approving a request this rule holds may approve the next `maxUses` actions of the same
+ * shape too, for at most `maxDuration`; `vary` names the input paths whose values may differ between them.
+ */
+export const grantSchema = z.strictObject({
+  maxUses: z.number().int().min(1).max(1000),
+  maxDuration: duration.refine((s) => s <= 86_400, 'at most 24h'),
+  vary: z.array(inputPath).max(32).default([]),
+});

@@ -11,7 +11,7 @@ import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
 import { duration, id } from './primitives.ts';
-import { breakGlassSchema, escalateSchema, stepUpSchema } from './safety-nets-schema.ts';
+import { breakGlassSchema, escalateSchema, grantSchema, stepUpSchema } from './safety-nets-schema.ts';
 import { webauthnSchema } from './webauthn-schema.ts';
 
 export { duration };
@@ -162,6 +162,7 @@ const ruleSchema = z
     breakGlass: breakGlassSchema.optional(),
     undo: ruleUndoSchema.optional(),
     stepUp: stepUpSchema.optional(),
+    grant: grantSchema.optional(),
     /** Where a held request of this rule is posted instead of the default places: `[{ slack: "#db-approvals" }, { teams: "db-approvals" }]`. */
     notify: z
       .array(
@@ -173,8 +174,8 @@ const ruleSchema = z
       )
       .default([]),
   })
-  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined && r.escalate === undefined && r.breakGlass === undefined && r.stepUp === undefined), {
-    message: 'approvers, ttl, escalate, breakGlass and stepUp belong to rules whose effect is approve',
+  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined && r.escalate === undefined && r.breakGlass === undefined && r.stepUp === undefined && r.grant === undefined), {
+    message: 'approvers, ttl, escalate, breakGlass, stepUp and grant belong to rules whose effect is approve',
   })
   .refine((r) => r.undo === undefined || r.effect !== 'deny', { message: 'undo: false belongs to rules whose effect is allow or approve', path: ['undo'] });
 

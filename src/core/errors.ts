@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   SELF_APPROVAL_FORBIDDEN: 'The requester, and the human an agent acts for, can never review that request.',
   NOT_AN_APPROVER: 'The reviewer is outside every approver group the request needs.',
   BREAK_GLASS_NOT_ALLOWED: 'A break-glass came from someone who may not break the glass on this request: an agent, the requester or the human it acts for, a human outside the break-glass groups of its rules, or a request whose rules name none; nothing ran.',
+  GRANT_NOT_ALLOWED: 'A scoped grant was offered or revoked where it may not be: on a request whose holding rules do not all permit grants, beyond their caps (uses, duration), with a deny, or by an agent or a human who may not revoke it; nothing was recorded.',
   JUSTIFICATION_REQUIRED: 'A break-glass came without a justification (or with one longer than 2000 characters); one is required, and nothing ran.',
   STEP_UP_REQUIRED: 'An approval of a request whose rules require a step-up (`stepUp: webauthn`) came without a fresh passkey confirmation by this reviewer in the console (or the confirmation did not verify: wrong or used challenge, another request, another human’s passkey, no user verification); nothing was recorded. Registering a passkey can be refused with it too.',
   CONFIRMATION_REQUIRED: 'An approval of a request on a connection tagged production or PII came without its explicit confirmation; nothing was recorded.',

@@ -13,6 +13,7 @@ import type { ErrorCode } from './errors.ts';
 import type { Review } from './review.ts';
 import type { FiredEscalation } from './escalation.ts';
 import type { BreakGlass } from './break-glass.ts';
+import type { GrantUse } from './grant.ts';
 
 export const REQUEST_STATUSES = [
   'pending',
@@ -113,6 +114,10 @@ export interface RequestRecord {
    * Its rows are read by the revert only; views show undoSummary, never a value.
    */
   readonly undo?: UndoOutcome;
+  /** The scoped grant its approval created (core/grant.ts): its id, how many further uses, until when. */
+  readonly grant?: { readonly id: string; readonly uses: number; readonly expiresAt: string };
+  /** Set when a scoped grant approved it instead of reviewers: which grant, which use of how many. */
+  readonly grantedBy?: GrantUse;
   /** Bumped on every write; a store may use it for compare-and-set. */
   readonly version: number;
 }

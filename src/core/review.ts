@@ -13,6 +13,7 @@ import type { Principal } from './principal.ts';
 import type { ApproverRequirement } from './policy/decision.ts';
 import { approversOf } from './escalation.ts';
 import type { RequestRecord } from './request.ts';
+import type { GrantOffer } from './grant.ts';
 
 export type Verdict = 'approve' | 'deny';
 
@@ -40,6 +41,8 @@ export interface Review {
   readonly createdAt: string;
   /** The passkey the reviewer confirmed an approval with, where the request needed a step-up (core/step-up.ts). */
   readonly stepUp?: { readonly method: 'webauthn'; readonly credentialId: string };
+  /** A scoped grant the reviewer offered with this approval (core/grant.ts); it comes into being only if every counted approval offered one. */
+  readonly grant?: GrantOffer;
 }
 
 /** Whether a human with these groups may fill this requirement. */

@@ -11,6 +11,7 @@ import type { RequestRecord, RequestStatus } from './request.ts';
 import type { Review } from './review.ts';
 import type { Session } from './session.ts';
 import type { Passkey, StepUpChallenge } from './step-up.ts';
+import type { Grant } from './grant.ts';
 
 /**
  * The result of a guarded change to one request: the new record (if it
@@ -21,6 +22,8 @@ export interface Mutation<T> {
   readonly next?: RequestRecord;
   readonly review?: Review;
   readonly audit: readonly AuditDraft[];
+  /** A scoped grant the change creates (an approval that offered one), stored in the same transaction. */
+  readonly grant?: Grant;
 }
 
 export interface RequestQuery {
@@ -176,8 +179,29 @@ export interface PasskeyStore {
   takeChallenge(challenge: string): Promise<StepUpChallenge | undefined>;
 }
 
+/** Scoped grants (core/grant.ts). One is created by the request mutation that approves its request (Mutation.grant). */
+export interface GrantStore {
+  /**
+   * Consumes one use of grant `id` if at `now` (ISO) it is unrevoked, unexpired and not used up, in one compare-and-set
+   * that is right across processes and replicas, and in the same transaction inserts the request `stamp` makes of the
+   * grant as it stands after this use, with its audit events. `request` is that request before stamping (its terms).
+   * Undefined, having written nothing, when the grant does not stand. Throws IdempotencyKeyTaken as insertRequest does.
+   */
+  useGrant(id: string, now: string, request: RequestRecord, stamp: (grant: Grant) => { request: RequestRecord; audit: readonly AuditDraft[] }): Promise<RequestRecord | undefined>;
+  getGrant(id: string): Promise<Grant | undefined>;
+  /** The grants of this shape that stand at `now` (ISO): unrevoked, unexpired, with uses left; oldest first. */
+  activeGrants(shape: string, now: string): Promise<Grant[]>;
+  /** Grants, newest first; of one request only with `requestId`. */
+  listGrants(query: { readonly requestId?: string; readonly limit?: number }): Promise<Grant[]>;
+  /**
+   * Marks a grant revoked, with `audit` in the same transaction, unless it already is (then nothing is written).
+   * Undefined when there is no such grant; else the grant as stored after, and whether this call revoked it.
+   */
+  revokeGrant(id: string, revoked: { readonly by: string; readonly at: string }, audit: readonly AuditDraft[]): Promise<{ grant: Grant; changed: boolean } | undefined>;
+}
+
 /** Every port of one database, as the composition root opens it. */
-export interface Store extends RequestStore, AuditLogStore, SessionStore, OutboxStore, ToolPinStore, KnownHumanStore, PasskeyStore {
+export interface Store extends RequestStore, AuditLogStore, SessionStore, OutboxStore, ToolPinStore, KnownHumanStore, PasskeyStore, GrantStore {
   close(): Promise<void>;
 }
 

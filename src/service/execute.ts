@@ -17,6 +17,7 @@ import { decisionView } from './views.ts';
 import { expiredMutation, isDue } from './expire.ts';
 import { widened } from '../core/escalation.ts';
 import { breakGlassStands } from '../core/break-glass.ts';
+import { shapeDigest } from '../core/grant.ts';
 
 /** Grace beyond a connection's own time bound before a claim is presumed dead. */
 export const RUN_GRACE_MS = 30_000;
@@ -95,10 +96,14 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     if (decision.effect === 'approve' && current.breakGlass && !breakGlassStands(current.breakGlass, decision)) {
       return refuse('BREAK_GLASS_NOT_ALLOWED', 'the policy in force now does not let this human break the glass on this request', { decision: decisionView(decision) });
     }
-    if (decision.effect === 'approve' && !current.breakGlass && !quorumMet(widened(decision.approvers, current.escalations), current.reviews, current, deps.identity)) {
+    // A scoped grant stands in for the approvals while the policy in force holds the action in the same shape (the same
+    // rules, approvers and grant terms); otherwise the request waits for reviewers like any other.
+    const byGrant = decision.effect === 'approve' && current.grantedBy !== undefined && shapeDigest(current.principal, current.connection, current.action, facts, decision) === current.grantedBy.shape;
+    if (decision.effect === 'approve' && !current.breakGlass && !byGrant && !quorumMet(widened(decision.approvers, current.escalations), current.reviews, current, deps.identity)) {
       // The policy tightened after approval: the reviews given so far stand, more are needed.
       const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
-      const next = transition(current, 'pending', now, { decision, expiresAt });
+      const { grantedBy: _dropped, ...requeued } = transition(current, 'pending', now, { decision, expiresAt });
+      const next: RequestRecord = requeued;
       return {
         result: { claimed: false, request: next },
         next,
@@ -108,14 +113,14 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
             time: at,
             requestId: id,
             actor: null,
-            data: { decision: decisionView(decision), remaining: remainingApprovals(widened(decision.approvers, current.escalations), current.reviews, current, deps.identity), expiresAt },
+            data: { decision: decisionView(decision), remaining: remainingApprovals(widened(decision.approvers, current.escalations), current.reviews, current, deps.identity), expiresAt, ...(current.grantedBy ? { grantNoLongerStands: current.grantedBy.grantId } : {}) },
           },
         ],
       };
     }
     const next = transition(current, 'executing', now, { runDeadline: runDeadline(now, runner?.maxRunMs ?? handle.maxRunMs) });
     // Whether it keeps an undo is the policy's in force now too: a reload that took `undo: false` away brings the capture (and its limit) back.
-    const data = { by: current.breakGlass ? 'break-glass' : 'approval', policyHash: decision.policyHash, rules: decision.rules, ...(decision.noUndo ? { noUndo: decision.noUndo } : {}) };
+    const data = { by: current.breakGlass ? 'break-glass' : byGrant ? 'grant' : 'approval', policyHash: decision.policyHash, rules: decision.rules, ...(decision.noUndo ? { noUndo: decision.noUndo } : {}) };
     return {
       result: { claimed: true, request: next, decision },
       next,

@@ -19,6 +19,8 @@ import { isAfterTheFact } from '../core/break-glass.ts';
 import { afterTheFactMutation } from './break-glass.ts';
 import { requiresStepUp, stepUpRefused } from '../core/step-up.ts';
 import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
+import { assertGrantOffer, grantOfApproval, type GrantOffer } from '../core/grant.ts';
+import { grantCreatedData } from './grants.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -33,6 +35,11 @@ export interface ReviewCommand {
   readonly channelUser?: string;
   /** A verified passkey confirmation (service/step-up.ts): what an approval of a step-up request needs to count. */
   readonly stepUp?: StepUpEvidence;
+  /**
+   * A scoped grant offered with an approval (core/grant.ts): refused with GRANT_NOT_ALLOWED, and nothing recorded,
+   * where the request's rules do not permit it; created when the request is approved if every counted approval offered one.
+   */
+  readonly grant?: GrantOffer;
 }
 
 /** What a digest looks like; anything else a client sends is kept out of the audit log. */
@@ -106,6 +113,8 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       const where = deps.consoleUrl?.(current.id);
       return refuse(stepUpRefused(`request ${current.id} needs every approval confirmed with a passkey${where ? '' : ' in the console'}`, where));
     }
+    // Before anything is recorded: a grant the rules do not permit leaves no review behind.
+    if (cmd.grant) assertGrantOffer(current, cmd.verdict, cmd.grant);
     const at = now.toISOString();
     const review: Review = {
       requestId: current.id,
@@ -115,6 +124,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       digest: current.digest,
       createdAt: at,
       ...(stepUp && cmd.verdict === 'approve' ? { stepUp } : {}),
+      ...(cmd.grant ? { grant: { uses: cmd.grant.uses, seconds: cmd.grant.seconds } } : {}),
     };
     const reviews = [...current.reviews, review];
     const recorded = {
@@ -122,16 +132,24 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       time: at,
       requestId: current.id,
       actor: cmd.reviewer.id,
-      data: { reviewer: { id: review.reviewer.id, kind: review.reviewer.kind, groups: review.reviewer.groups }, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest, ...(review.stepUp ? { stepUp: review.stepUp } : {}), ...(cmd.via ? { via: cmd.via, channelUser: cmd.channelUser ?? null } : {}) },
+      data: { reviewer: { id: review.reviewer.id, kind: review.reviewer.kind, groups: review.reviewer.groups }, ...withIdentity(cmd.reviewer), verdict: review.verdict, comment: review.comment, digest: review.digest, ...(review.stepUp ? { stepUp: review.stepUp } : {}), ...(review.grant ? { grantOffered: review.grant } : {}), ...(cmd.via ? { via: cmd.via, channelUser: cmd.channelUser ?? null } : {}) },
     };
     if (cmd.verdict === 'deny') {
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.denied', time: at, requestId: current.id, actor: cmd.reviewer.id, data: { by: 'review', code: 'REVIEW_DENIED', message: next.error?.message ?? null } }] };
     }
     if (quorumMet(approversOf(current), reviews, current, deps.identity)) {
+      const counted = countedApprovals(reviews, current, deps.identity);
+      const approvers = counted.map((r) => r.reviewer.id);
+      const approved = { type: 'request.approved', time: at, requestId: current.id, actor: null, data: { approvers, digest: current.digest } };
+      // The grant, when every counted approval offered one, commits with the approval.
+      const grant = grantOfApproval(current, counted, `grt_${deps.ids.requestId().replace(/^req_/, '')}`, now);
+      if (grant) {
+        const next = { ...transition(current, 'approved', now), reviews, grant: { id: grant.id, uses: grant.uses, expiresAt: grant.expiresAt } };
+        return { result: { ok: true, request: next }, next, review, grant, audit: [recorded, approved, { type: 'grant.created', time: at, requestId: current.id, actor: null, data: grantCreatedData(grant) }] };
+      }
       const next = { ...transition(current, 'approved', now), reviews };
-      const approvers = countedApprovals(reviews, current, deps.identity).map((r) => r.reviewer.id);
-      return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.approved', time: at, requestId: current.id, actor: null, data: { approvers, digest: current.digest } }] };
+      return { result: { ok: true, request: next }, next, review, audit: [recorded, approved] };
     }
     const next: RequestRecord = { ...current, reviews, updatedAt: at, version: current.version + 1 };
     return {

@@ -16,7 +16,8 @@ import type { RequestRecord } from '../core/request.ts';
 import type { SessionRunner } from '../core/ports.ts';
 import type { Deps } from './deps.ts';
 import { startPreview } from './preview.ts';
-import { runClaimed, runDeadline } from './execute.ts';
+import { executeApproved, runClaimed, runDeadline } from './execute.ts';
+import { approveByGrant } from './grant-use.ts';
 import { expireIfDue } from './expire.ts';
 import { replay, type Submitted } from './idempotent-replay.ts';
 import { shadowEvent } from './shadow.ts';
@@ -101,9 +102,10 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     if (earlier) return replay(deps, earlier, digest, action.reason);
   }
   /** Records the request; undefined when it was, else what the submission that took its key first made. */
-  const record = async (r: RequestRecord, audit: readonly AuditDraft[]): Promise<Submitted | undefined> => {
+  const record = (r: RequestRecord, audit: readonly AuditDraft[]) => guarded(() => deps.store.insertRequest(r, audit));
+  const guarded = async (insert: () => Promise<unknown>): Promise<Submitted | undefined> => {
     try {
-      await deps.store.insertRequest(r, audit);
+      await insert();
       return undefined;
     } catch (e) {
       if (!(e instanceof IdempotencyKeyTaken) || key === undefined) throw e;
@@ -179,6 +181,14 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     // Its run, after approval and maybe on another replica, links back to this trace.
     const traceparent = deps.tracer.traceparent();
     const pending: RequestRecord = { ...base, expiresAt, ...(traceparent ? { traceparent } : {}) };
+    // A scoped grant of this shape approves it instead of reviewers (one use, consumed as it is recorded).
+    let granted: RequestRecord | undefined;
+    const lost = await guarded(async () => (granted = await approveByGrant(deps, pending, [submitted, ...shadow], now)));
+    if (lost) return lost;
+    if (granted) {
+      deps.notifier.publish(granted);
+      return fresh(await executeApproved(deps, granted.id));
+    }
     const earlier = await record(pending, [
       submitted,
       { type: 'request.held', time: at, requestId: base.id, actor: null, data: { approvers: decision.approvers, expiresAt } },

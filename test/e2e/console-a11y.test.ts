@@ -45,6 +45,7 @@ policy:
       approvers: [{ groups: [sre], count: 1 }]
       ttl: 1h
       message: Refunds move money out of the company; a second pair of eyes on every one of them, please.
+      grant: { maxUses: 5, maxDuration: 1h, vary: [body.amount] }
     - id: prod-sql-writes
       when: action.connection == "orders-db" && facts.writes
       effect: approve
@@ -99,7 +100,7 @@ beforeAll(async () => {
 
   // Decided ones: approved and run, denied, and a read the policy allowed outright.
   const approved = await submit({ method: 'POST', path: '/refunds', body: { invoice: 'inv_1', amount: 4900 } }, 'Duplicate charge on inv_1.');
-  expect((await gw.as('bob', `/v1/requests/${approved.id}/reviews`, { body: { verdict: 'approve', comment: 'Checked the dashboard.' } })).status).toBe(200);
+  expect((await gw.as('bob', `/v1/requests/${approved.id}/reviews`, { body: { verdict: 'approve', comment: 'Checked the dashboard.', grant: { uses: 2, for: '30m' } } })).status).toBe(200);
   ids['approved'] = approved.id;
   const denied = await submit({ sql: "delete from orders where created_at < now() - interval '1 day'" }, 'Clean-up.', 'orders-db');
   expect((await gw.as('bob', `/v1/requests/${denied.id}/reviews`, { body: { verdict: 'deny', comment: 'No bulk deletes.' } })).status).toBe(200);
@@ -193,6 +194,7 @@ const PAGES: readonly { name: string; open: (page: Page) => Promise<void> }[] = 
   { name: 'step-up request', open: async (p) => void (await p.goto(`${gw.url}/requests/${ids['step-up']}`)) },
   { name: 'passkeys', open: async (p) => void (await p.goto(`${gw.url}/account/passkeys`)) },
   { name: 'activity', open: async (p) => void (await p.goto(`${gw.url}/activity`)) },
+  { name: 'grants', open: async (p) => void (await p.goto(`${gw.url}/grants`)) },
   { name: 'audit', open: async (p) => void (await p.goto(`${gw.url}/audit`)) },
   { name: 'policy', open: async (p) => void (await p.goto(`${gw.url}/policy`)) },
   {

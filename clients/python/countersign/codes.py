@@ -224,6 +224,15 @@ class BreakGlassNotAllowed(CountersignError):
     code = "BREAK_GLASS_NOT_ALLOWED"
 
 
+class GrantNotAllowed(CountersignError):
+    """A scoped grant was offered or revoked where it may not be: on a request whose holding rules
+    do not all permit grants, beyond their caps (uses, duration), with a deny, or by an agent or a
+    human who may not revoke it; nothing was recorded.
+    """
+
+    code = "GRANT_NOT_ALLOWED"
+
+
 class JustificationRequired(CountersignError):
     """A break-glass came without a justification (or with one longer than 2000 characters); one
     is required, and nothing ran.
@@ -425,6 +434,7 @@ GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _registry(
     SelfApprovalForbidden,
     NotAnApprover,
     BreakGlassNotAllowed,
+    GrantNotAllowed,
     JustificationRequired,
     StepUpRequired,
     ConfirmationRequired,

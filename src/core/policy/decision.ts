@@ -2,6 +2,7 @@
  * What the policy decided for one action, kept on the request so anyone can
  * see later which rules matched and under which policy version.
  */
+import type { GrantTerms } from './spec.ts';
 
 export type Effect = 'allow' | 'deny' | 'approve';
 
@@ -45,6 +46,8 @@ export interface Decision {
   readonly noUndo?: readonly string[];
   /** `webauthn`: every approval needs a passkey confirmation by its reviewer (approve only; absent: none). Set when any matching approve rule asks. */
   readonly stepUp?: 'webauthn';
+  /** The scoped grants a reviewer may give: every holding approve rule's `grant`, intersected (approve only; absent: none). */
+  readonly grant?: GrantTerms;
   /** Rules that failed to evaluate; any entry here makes the effect deny (fail closed). */
   readonly errors: readonly { readonly rule: string; readonly message: string }[];
 }

@@ -310,3 +310,20 @@ describe('step-up', () => {
     expect(decideAll([risky, deny]).stepUp).toBeUndefined();
   });
 });
+
+describe('evaluatePolicy: scoped-grant terms', () => {
+  const wide: RuleSpec = { id: 'wide', when: 'true', effect: 'approve', grant: { maxUses: 10, maxDurationSeconds: 3600, vary: ['params', 'body.amount'] } };
+  const narrow: RuleSpec = { id: 'narrow', when: 'true', effect: 'approve', grant: { maxUses: 3, maxDurationSeconds: 7200, vary: ['params'] } };
+
+  it('intersect over every matching approve rule: the fewest uses, the shortest time, the paths all name', () => {
+    expect(decide(policy([wide, narrow])).grant).toEqual({ maxUses: 3, maxDurationSeconds: 3600, vary: ['params'] });
+  });
+
+  it('permit none when one matching approve rule carries none, a deny wins, or the default holds it', () => {
+    const plain: RuleSpec = { id: 'plain', when: 'true', effect: 'approve' };
+    expect(decide(policy([wide, plain])).grant).toBeUndefined();
+    expect(decide(policy([plain, wide])).grant).toBeUndefined();
+    expect(decide(policy([wide, deny])).grant).toBeUndefined();
+    expect(decide(policy([], { default: 'approve' })).grant).toBeUndefined();
+  });
+});

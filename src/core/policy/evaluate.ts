@@ -9,6 +9,8 @@
 import type { ApproverRequirement, Decision, Effect, EscalationRung } from './decision.ts';
 import type { EvaluationLimits } from './bounds.ts';
 import type { CompiledPolicy, PolicyVariables } from './compile.ts';
+import type { GrantTerms } from './spec.ts';
+import { intersectGrantTerms } from './grant-terms.ts';
 
 const RANK: Readonly<Record<Effect, number>> = { allow: 0, approve: 1, deny: 2 };
 
@@ -24,6 +26,8 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
   // The groups every matching approve rule lets break the glass: one held by a rule that names none allows none.
   let breakGlass: Set<string> | undefined;
   let stepUp = false;
+  // Likewise grants: undefined before the first approve rule, null once one permits none.
+  let grant: GrantTerms | null | undefined;
   let effect: Effect | undefined;
   let message: string | null = null;
   let ttlSeconds: number | null = null;
@@ -53,6 +57,7 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
       const mine = new Set(rule.spec.breakGlass?.groups ?? []);
       breakGlass = breakGlass === undefined ? mine : new Set([...breakGlass].filter((g) => mine.has(g)));
       if (rule.spec.stepUp === 'webauthn') stepUp = true;
+      grant = grant === undefined ? (rule.spec.grant ?? null) : intersectGrantTerms(grant, rule.spec.grant ?? null);
       const ttl = rule.spec.ttlSeconds ?? policy.spec.defaultTtlSeconds;
       ttlSeconds = ttlSeconds === null ? ttl : Math.min(ttlSeconds, ttl);
     }
@@ -86,5 +91,6 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
     ...(noUndo ? { noUndo } : {}),
     // A step-up asked by any holding rule binds every approval: the restrictive one wins.
     ...(final === 'approve' && stepUp ? { stepUp: 'webauthn' as const } : {}),
+    ...(final === 'approve' && grant ? { grant: { ...grant, vary: [...grant.vary].sort() } } : {}),
   };
 }

@@ -32,6 +32,15 @@ export interface RuleSpec {
   readonly undo?: false;
   /** `webauthn`: an approval of a request this rule holds counts only with a passkey confirmation (approve only). */
   readonly stepUp?: 'webauthn';
+  /** Scoped grants a reviewer may give on a request this rule holds (approve only; core/grant.ts). */
+  readonly grant?: GrantTerms;
+}
+
+/** How far a scoped grant may reach: uses after the granted request, how long, and the input paths that may differ. */
+export interface GrantTerms {
+  readonly maxUses: number;
+  readonly maxDurationSeconds: number;
+  readonly vary: readonly string[];
 }
 
 export interface PolicySpec {

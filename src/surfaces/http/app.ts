@@ -22,6 +22,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { auditExportRoutes, evidenceRoutes } from './routes/audit-exports.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { requestRoutes } from './routes/requests.ts';
+import { grantRoutes } from './routes/grants.ts';
 import { toolRoutes } from './routes/tools.ts';
 import { mcpHttpRoutes } from '../mcp/http.ts';
 import { slackRoutes, type SlackIntegration } from './integrations/slack.ts';
@@ -133,6 +134,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   });
   app.route('/v1/actions', actionRoutes(deps, consoleSettings.enabled && opts.requestUrl ? { consoleUrl: opts.requestUrl } : {}));
   app.route('/v1/requests', requestRoutes(deps, { maxWaitSeconds: opts.maxWaitSeconds }));
+  app.route('/v1/grants', grantRoutes(deps));
   const coverage = coverageReader(deps, opts.coverageSubjects ?? []);
   app.route('/v1/policy', policyRoutes(deps, coverage));
   app.route('/v1/audit', auditRoutes(deps));

@@ -37,6 +37,10 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
     // `webauthn`: every approval is confirmed with a passkey in the console (README, "Step-up").
     stepUp: r.decision.stepUp ?? null,
     breakGlass: r.breakGlass ? { by: r.breakGlass.by, justification: r.breakGlass.justification, at: r.breakGlass.at, review: r.breakGlass.review ?? null } : null,
+    // Scoped grants: the one its approval created, and the one (with which use) that approved it instead of reviewers.
+    ...(r.grant ? { grant: { id: r.grant.id, uses: r.grant.uses, expiresAt: r.grant.expiresAt } } : {}),
+    ...(r.grantedBy ? { grantedBy: { grantId: r.grantedBy.grantId, use: r.grantedBy.use, of: r.grantedBy.of } } : {}),
+    ...(r.decision.grant ? { grantTerms: { maxUses: r.decision.grant.maxUses, maxDurationSeconds: r.decision.grant.maxDurationSeconds, vary: r.decision.grant.vary } } : {}),
     ...(viewer?.kind === 'human' ? { reviewable: reviewability(viewer, r) } : {}),
     // Reviewers only: counts of rows matching a WHERE would tell the requesting side what it may not read.
     // Whether it can be reverted and what it changed, never a row: the values are for the revert statement only.

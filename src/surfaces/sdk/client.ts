@@ -38,7 +38,7 @@ export type ErrorCode =
   | 'CSRF_REJECTED'
   | 'SELF_APPROVAL_FORBIDDEN'
   | 'NOT_AN_APPROVER'
-  | 'BREAK_GLASS_NOT_ALLOWED' | 'JUSTIFICATION_REQUIRED' | 'STEP_UP_REQUIRED'
+  | 'BREAK_GLASS_NOT_ALLOWED' | 'JUSTIFICATION_REQUIRED' | 'STEP_UP_REQUIRED' | 'GRANT_NOT_ALLOWED'
   | 'ALREADY_REVIEWED'
   | 'CONFIRMATION_REQUIRED'
   | 'REVIEW_DENIED'
@@ -83,13 +83,15 @@ export interface RequestView {
   preview?: { status: 'previewed'; at: string; statements: { command: string; table: string; rows: number; plan?: string }[] } | { status: 'skipped' | 'failed'; at: string; reason: string; sqlstate?: string };
   escalation?: { key: string; rule: string; afterSeconds: number; groups: string[]; principals: string[]; dueAt: string; firedAt: string | null }[]; // README, "Safety nets"
   stepUp?: 'webauthn' | null; // approvals need a passkey confirmation in the console
-  breakGlass?: { by: string; justification: string; at: string; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null;
+  breakGlass?: { by: string; justification: string; at: string; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null; grant?: { id: string; uses: number; expiresAt: string }; grantedBy?: { grantId: string; use: number; of: number };
   /** An approved SQL write's undo (README "Undo"): whether it can be reverted and what it changed, never a row. */
   undo?: { available: true; command: 'UPDATE' | 'DELETE'; table: string; rows: number } | { available: false; reason: string };
   /** Only on the answer to a submission that was held: where to follow it, and its page in the console (when the gateway runs one). */
   links?: { self: string; wait: string; events: string; console?: string };
 }
 
+/** A scoped grant (README "Scoped grants"): what it covers, how many of its uses are spent, and whether it still stands. */
+export type GrantView = { id: string; requestId: string; status: 'active' | 'used-up' | 'expired' | 'revoked'; principal: { id: string; kind: string; actsFor: string | null }; connection: string; operation: string; uses: number; used: number; vary: string[]; rules: string[]; by: string[]; createdAt: string; expiresAt: string; revoked: { by: string; at: string } | null };
 /** One MCP tool's pin: the accepted definition, and a changed one seen since (until accepted). */
 export interface ToolPinView {
   connection: string;
@@ -307,7 +309,9 @@ export function createClient(opts: ClientOptions) {
       if (o.limit) q.set('limit', String(o.limit));
       return (await ok(call<{ requests: RequestView[] }>('GET', `/v1/requests?${q}`))).requests;
     },
-    review: async (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string }) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/reviews`, r)),
+    review: async (id: string, r: { verdict: 'approve' | 'deny'; comment?: string; digest?: string; grant?: { uses: number; for: string } }) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/reviews`, r)),
+    grants: async (o: { active?: boolean } = {}) => (await ok(call<{ grants: GrantView[] }>('GET', `/v1/grants${o.active ? '?active=true' : ''}`))).grants,
+    revokeGrant: (id: string) => ok(call<GrantView>('POST', `/v1/grants/${segment(id)}/revoke`, {})),
     breakGlass: async (id: string, justification: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/break-glass`, { justification })),
     cancel: async (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/cancel`, reason ? { reason } : {})),
     revert: async (id: string, reason?: string) => ok(call<RequestView>('POST', `/v1/requests/${segment(id)}/revert`, reason ? { reason } : {})),

@@ -15,6 +15,7 @@ import type { Review } from '../../../core/review.ts';
 import { recordJson } from '../rows.ts';
 import { termSetOf, type TermSetCache } from '../term-sets.ts';
 import type { AuditTx } from './audit.ts';
+import { insertGrant } from './grants.ts';
 import { holdsNul, jsonArray, jsonElements, statementParams, type Run } from './pool.ts';
 import { ensureTermSet, inSets, termFilter } from './term-sets.ts';
 
@@ -196,7 +197,7 @@ export async function mutateRequest<T>(
       // Refused on what the caller knew: asked again below, of what is stored.
     }
     // Deferred when there is no review to insert and the terms stay (a refusal of the row fails the flush, and so the batch).
-    if (m?.next && rows && !m.review && m.next.decision === known.decision) {
+    if (m?.next && rows && !m.review && !m.grant && m.next.decision === known.decision) {
       rows.update(known, m.next);
       await tx.append(m.audit);
       return m.result;
@@ -213,6 +214,7 @@ export async function mutateRequest<T>(
 
 async function finish<T>(run: Run, tx: AuditTx, id: string, m: Mutation<T>): Promise<T> {
   if (m.review) await insertReviews(run, id, [m.review]);
+  if (m.grant) await insertGrant(run, m.grant);
   await tx.append(m.audit);
   return m.result;
 }

@@ -154,6 +154,24 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
    CREATE UNIQUE INDEX requests_idempotency ON requests (principal_id, idempotency_key) WHERE idempotency_key IS NOT NULL;`,
   // Passkeys of humans and the open step-up challenges (rules with `stepUp: webauthn`).
   PASSKEYS_SCHEMA,
+  // Scoped grants: a use is one guarded UPDATE of its row (used < uses, not revoked, not expired) in the transaction
+  // that records the request it approves; replicas racing for the last use queue on the row lock and re-check.
+  `CREATE TABLE grants (
+     seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+     id text PRIMARY KEY,
+     shape text NOT NULL,
+     request_id text NOT NULL,
+     principal_id text NOT NULL,
+     created_at text COLLATE "C" NOT NULL,
+     expires_at text COLLATE "C" NOT NULL,
+     uses integer NOT NULL,
+     used integer NOT NULL DEFAULT 0,
+     revoked_at text COLLATE "C",
+     revoked_by text,
+     record text NOT NULL
+   );
+   CREATE INDEX grants_shape ON grants (shape);
+   CREATE INDEX grants_request ON grants (request_id);`,
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */

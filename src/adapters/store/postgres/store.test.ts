@@ -14,6 +14,7 @@ import { treeContract, type TreeTables } from '../../../../test/contract/store-t
 import { searchContract } from '../../../../test/contract/store-search.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { passkeyContract } from '../../../../test/contract/store-passkeys.ts';
+import { grantContract } from '../../../../test/contract/store-grants.ts';
 import { outboxContract } from '../../../../test/contract/store-outbox.ts';
 import { auditDraft, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
@@ -94,6 +95,7 @@ describe.skipIf(!db)('postgres store', () => {
   }));
   sessionContract('postgres store', () => fresh());
   passkeyContract('postgres store', () => fresh());
+  grantContract('postgres store', () => fresh());
   outboxContract('postgres store', (router) => fresh(router));
 
   describe('postgres store on its own', () => {

@@ -20,6 +20,7 @@ import { sessions } from './sessions.ts';
 import { createPasskeyPort } from './passkeys.ts';
 import { createTree } from './tree.ts';
 import { ensureTermSet } from './term-sets.ts';
+import { grantPort } from './grants.ts';
 import { createTermSetCache, termSetOf } from '../term-sets.ts';
 
 const READ_AUDIT = { name: 'cs_audit_read', text: 'SELECT seq, body, hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2' };
@@ -57,6 +58,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
 
   return {
     ...createPasskeyPort(write, q, db.once),
+    ...grantPort(write, q, sets),
     async insertRequest(request, audit) {
       const termSet = await sets.committed(termSetOf(request));
       return write((run, tx, rows) => requests.insertRequest(run, tx, request, termSet, audit, rows));

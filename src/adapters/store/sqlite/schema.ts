@@ -9,6 +9,7 @@ import { backfillTerms, SEARCH_SCHEMA, TERMS_SCHEMA } from './search.ts';
 import { OUTBOX_SCHEMA } from './outbox.ts';
 import { SESSIONS_SCHEMA } from './sessions.ts';
 import { PASSKEYS_SCHEMA } from './passkeys.ts';
+import { GRANTS_SCHEMA } from './grants.ts';
 import { backfillTree, TREE_SCHEMA } from './tree.ts';
 import { termSetsFromRequestTerms } from './term-sets.ts';
 
@@ -96,6 +97,8 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
    CREATE UNIQUE INDEX requests_idempotency ON requests (principal_id, idempotency_key) WHERE idempotency_key IS NOT NULL;`,
   // Passkeys of humans and the open step-up challenges (rules with `stepUp: webauthn`).
   PASSKEYS_SCHEMA,
+  // Scoped grants: a use is a guarded UPDATE of its row in the transaction that records the request it approves.
+  GRANTS_SCHEMA,
 ];
 
 /**

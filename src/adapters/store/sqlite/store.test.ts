@@ -13,6 +13,7 @@ import { treeContract, type TreeTables } from '../../../../test/contract/store-t
 import { searchContract } from '../../../../test/contract/store-search.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { passkeyContract } from '../../../../test/contract/store-passkeys.ts';
+import { grantContract } from '../../../../test/contract/store-grants.ts';
 import { outboxContract } from '../../../../test/contract/store-outbox.ts';
 import { at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createSqliteStore } from './store.ts';
@@ -76,6 +77,7 @@ treeContract('sqlite store (file)', onFile);
 searchContract('sqlite store (file)', onFile);
 sessionContract('sqlite store (file)', onFile);
 passkeyContract('sqlite store (file)', onFile);
+grantContract('sqlite store (file)', onFile);
 
 storeContract('sqlite store (:memory:)', async () => {
   const store = createSqliteStore({ path: ':memory:' });

@@ -26,6 +26,7 @@ import { createSessionTable } from './sessions.ts';
 import { createPinTable } from './pins.ts';
 import { createOutboxTables } from './outbox.ts';
 import { createPasskeyPort } from './passkeys.ts';
+import { createGrantTable, grantPort } from './grants.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
 
 export interface SqliteStoreOptions {
@@ -93,6 +94,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const sessions = createSessionTable(db);
   const pins = createPinTable(db);
   const outbox = createOutboxTables(db);
+  const grants = createGrantTable(db);
   const route = options.outbox ?? (() => []);
 
   /** Reads a size that must lie within the log as it stands. */
@@ -220,6 +222,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         throw e;
       }
     }
+    if (m.grant) grants.insert(m.grant);
     appendAuditInTx(m.audit);
     return m.result;
   };
@@ -240,6 +243,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   return {
     ...passkeys,
+    ...grantPort(grants, write, insertTx, appendAuditInTx, termSets),
     async insertRequest(request, audit) {
       const termSet = await termSets.committed(termSetOf(request));
       await write(() => insertTx(request, termSet, audit));

@@ -1,6 +1,6 @@
 /**
  * The web console, served by the gateway at `/`: sign-in, the inbox (live),
- * request pages with Approve / Deny, Activity, Audit, Policy and Coverage. Server-
+ * request pages with Approve / Deny, Activity, Grants, Audit, Policy and Coverage. Server-
  * rendered HTML with one small script; every route here runs through
  * handlers.ts (security headers, session, CSRF) and every use case is the
  * same one the REST API calls.
@@ -25,6 +25,7 @@ import type { CoverageMap } from '../../../core/policy/coverage.ts';
 import type { Principal } from '../../../core/principal.ts';
 import { requestPageRoutes } from './request-page.ts';
 import { safetyNetRoutes } from './safety-nets.ts';
+import { grantPageRoutes } from './grants-page.ts';
 import { undoRoutes } from './undo-view.ts';
 import { shadowPageRoutes } from './shadow-page.ts';
 import { passkeyPageRoutes } from './passkeys-page.ts';
@@ -54,6 +55,7 @@ export function consoleRoutes(
   app.route('/', safetyNetRoutes(deps));
   app.route('/', stepUpRoutes(deps));
   app.route('/', passkeyPageRoutes(deps));
+  app.route('/', grantPageRoutes(deps));
   app.route('/', undoRoutes(deps));
   app.route('/', activityRoutes(deps));
   app.route('/', auditPageRoutes(deps));

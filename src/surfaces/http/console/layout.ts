@@ -16,7 +16,7 @@ export interface Viewer {
   readonly inboxCount: number;
 }
 
-export type NavItem = 'inbox' | 'activity' | 'audit' | 'coverage' | 'shadow' | 'policy' | 'passkeys';
+export type NavItem = 'inbox' | 'activity' | 'grants' | 'audit' | 'coverage' | 'shadow' | 'policy' | 'passkeys';
 
 /**
  * The navigation: key, path, label and, for a page only some roles may open, those roles. An item is shown only
@@ -25,6 +25,7 @@ export type NavItem = 'inbox' | 'activity' | 'audit' | 'coverage' | 'shadow' | '
 const NAV: readonly (readonly [NavItem, string, string, (readonly Role[])?])[] = [
   ['inbox', '/', 'Inbox'],
   ['activity', '/activity', 'Activity'],
+  ['grants', '/grants', 'Grants'],
   ['audit', '/audit', 'Audit', AUDIT_READERS],
   ['coverage', '/coverage', 'Coverage', AUDIT_READERS],
   ['shadow', '/shadow', 'Shadow', AUDIT_READERS],

@@ -36,6 +36,7 @@ import { timeline } from './timeline.ts';
 import { hasSafetyNets, safetyNetsView } from './safety-nets.ts';
 import { undoSection } from './undo-view.ts';
 import { requiresStepUp } from '../../../core/step-up.ts';
+import { grantFields, grantNote, grantOfForm } from './grants-page.ts';
 
 const WHY_NOT: Readonly<Record<string, string>> = {
   REQUEST_NOT_PENDING: 'This request is no longer pending; its decision is final.',
@@ -101,6 +102,7 @@ function reviewForm(r: RequestRecord, who: Who, brief: ReviewBrief, stepUp: { ha
   ${step.completes ? html`<p class="consequence">Approving runs it at once: <strong>${brief.action}</strong></p>` : html`<p class="consequence">Your approval is ${step.nth} of ${step.of} needed; it runs on the last.</p>`}
   ${stepUp ? stepUpNote(stepUp.hasPasskey) : ''}
   ${brief.confirm ? html`<label class="confirm"><input type="checkbox" name="${CONFIRM_FIELD}" value="${CONFIRMED}" required> ${confirmText(brief)}</label>` : ''}
+  ${grantFields(r)}
   <div class="buttons">
     <button type="submit" name="verdict" value="approve" class="approve">${approveLabel(brief, step)}</button>
     <button type="submit" name="verdict" value="deny" class="deny" formnovalidate>Deny</button>
@@ -164,7 +166,7 @@ ${r.preview && !isRequesterSide(r, traitsOf(who.principal), deps.identity) ? htm
 <div>
 <section aria-labelledby="h-decide"><h2 id="h-decide">Your decision</h2>${reviewForm(r, who, brief, stepUp)}</section>
 ${hasSafetyNets(r, who, deps) ? html`<section aria-labelledby="h-nets"><h2 id="h-nets">Safety nets</h2>${safetyNetsView(r, who, deps)}</section>` : ''}
-<section aria-labelledby="h-approvals"><h2 id="h-approvals">Approvals</h2>${approvalsView(r)}</section>
+<section aria-labelledby="h-approvals"><h2 id="h-approvals">Approvals</h2>${approvalsView(r)}${grantNote(r)}</section>
 <section aria-labelledby="h-rules"><h2 id="h-rules">Matched rules</h2>${rulesView(r, deps.policy())}</section>
 <section aria-labelledby="h-digest"><h2 id="h-digest">Digest</h2><p><code class="digest">${r.digest}</code></p><p class="small">An approval is for this digest only: the action, principal and connection exactly as shown.</p></section>
 </div>
@@ -196,7 +198,9 @@ export function requestPageRoutes(deps: Deps): Hono<AppEnv> {
         const r = await getRequest(deps, who.principal, id);
         if (reviewBrief(r).confirm && reviewability(who.principal, r).reviewable) throw new CountersignError('CONFIRMATION_REQUIRED', 'this connection is tagged production or PII: tick the confirmation to approve');
       }
-      await review(deps, { reviewer: who.principal, requestId: id, verdict, comment, ...(digest ? { digest } : {}) });
+      // The grant fields go with an approval only: a reviewer who filled them and then denied meant the deny.
+      const grant = verdict === 'approve' ? grantOfForm(form) : undefined;
+      await review(deps, { reviewer: who.principal, requestId: id, verdict, comment, ...(digest ? { digest } : {}), ...(grant ? { grant } : {}) });
       return c.redirect(`/requests/${encodeURIComponent(id)}?done=${verdict}`, 303);
     }),
   );

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { CountersignError } from '../../../core/errors.ts';
+import { grantSeconds } from '../../../core/grant.ts';
 import { REQUEST_STATUSES, TERMINAL_STATUSES, type RequestRecord } from '../../../core/request.ts';
 import { cancel } from '../../../service/cancel.ts';
 import { breakGlass } from '../../../service/break-glass.ts';
@@ -32,6 +33,8 @@ const reviewBody = z.strictObject({
   verdict: z.enum(['approve', 'deny']),
   comment: z.string().max(4000).default(''),
   digest: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional(),
+  /** A scoped grant offered with an approval: `uses` further actions of the same shape, `for` how long (`30m`). */
+  grant: z.strictObject({ uses: z.number().int(), for: z.union([z.string().max(20), z.number().int()]) }).optional(),
 });
 
 /** The justification is checked by the use case (JUSTIFICATION_REQUIRED), so a missing one gets that code. */
@@ -106,7 +109,8 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
   app.post('/:id/reviews', async (c) => {
     const body = await jsonBody(c, reviewBody);
     const reviewer = c.get('principal');
-    const r = await review(deps, { reviewer, requestId: c.req.param('id'), verdict: body.verdict, comment: body.comment, ...(body.digest ? { digest: body.digest } : {}) });
+    const grant = body.grant ? { uses: body.grant.uses, seconds: grantSeconds(body.grant.for) } : undefined;
+    const r = await review(deps, { reviewer, requestId: c.req.param('id'), verdict: body.verdict, comment: body.comment, ...(body.digest ? { digest: body.digest } : {}), ...(grant ? { grant } : {}) });
     return c.json(requestView(r, reviewer));
   });
 

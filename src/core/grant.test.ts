@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { agent, approveDecision, human, requestRecord, reviewOf } from '../../test/support/fixtures.ts';
+import { CountersignError } from './errors.ts';
+import { assertGrantOffer, assertMayRevokeGrant, grantOfApproval, grantSeconds, grantStatus, shapeDigest, varied } from './grant.ts';
+import type { HumanDirectory } from './human-identity.ts';
+import type { Decision } from './policy/decision.ts';
+import type { RequestRecord } from './request.ts';
+
+const terms = { maxUses: 5, maxDurationSeconds: 3600, vary: ['params'] };
+const decision: Decision = { ...approveDecision(), grant: terms };
+const held = (overrides: Partial<RequestRecord> = {}) => requestRecord({ decision, ...overrides });
+const shape = (r: RequestRecord, d: Decision = r.decision) => shapeDigest(r.principal, r.connection, r.action, r.facts, d);
+const dir: HumanDirectory = { principal: () => undefined, humanByEmail: () => undefined };
+const code = (f: () => unknown) => {
+  try {
+    f();
+    return 'none';
+  } catch (e) {
+    return e instanceof CountersignError ? e.code : String(e);
+  }
+};
+
+describe('varied', () => {
+  it('marks each vary path, present or not, where its parent is an object; leaves the rest and the original alone', () => {
+    const input = { sql: 'select $1', params: [1], body: { amount: 5, note: 'x' } };
+    expect(varied(input, ['params', 'body.amount', 'body.missing', 'nothing.here'])).toEqual({ sql: 'select $1', params: '\u0000vary', body: { amount: '\u0000vary', note: 'x', missing: '\u0000vary' } });
+    expect(input.params).toEqual([1]);
+  });
+});
+
+describe('shapeDigest', () => {
+  const base = held();
+  it('is the same when only a vary path differs', () => {
+    const other = held({ action: { ...base.action, input: { ...(base.action.input as object), params: ['delivered', 43] } as never } });
+    expect(shape(other)).toBe(shape(base));
+  });
+
+  it('differs for another principal, the human acted for, connection, operation, input, facts, rules or terms', () => {
+    const variants: RequestRecord[] = [
+      held({ principal: agent('other-bot') }),
+      held({ principal: agent('deploy-bot', 'bob') }),
+      held({ connection: { ...base.connection, name: 'other-db' } }),
+      held({ action: { ...base.action, operation: 'http.request' } }),
+      held({ action: { ...base.action, input: { sql: 'DELETE FROM orders', params: ['shipped', 42] } as never } }),
+      held({ facts: { ...base.facts, writes: false } }),
+      held({ decision: { ...decision, rules: ['prod-writes', 'pii'] } }),
+      held({ decision: { ...decision, grant: { ...terms, maxUses: 4 } } }),
+      held({ decision: { ...decision, approvers: [{ rule: 'prod-writes', groups: ['sre'], principals: [], count: 2 }] } }),
+    ];
+    const digests = new Set([shape(base), ...variants.map((v) => shape(v))]);
+    expect(digests.size).toBe(variants.length + 1);
+  });
+
+  it('is undefined when the decision permits no grant', () => {
+    expect(shape(held({ decision: approveDecision() }))).toBeUndefined();
+    expect(shape(held({ decision: { ...decision, effect: 'deny' } }))).toBeUndefined();
+  });
+});
+
+describe('assertGrantOffer', () => {
+  it('refuses a deny, a request whose rules permit none, and offers beyond the caps', () => {
+    const ok = { uses: 5, seconds: 3600 };
+    expect(code(() => assertGrantOffer(held(), 'approve', ok))).toBe('none');
+    expect(code(() => assertGrantOffer(held(), 'deny', ok))).toBe('GRANT_NOT_ALLOWED');
+    expect(code(() => assertGrantOffer(held({ decision: approveDecision() }), 'approve', ok))).toBe('GRANT_NOT_ALLOWED');
+    for (const bad of [{ uses: 6, seconds: 60 }, { uses: 0, seconds: 60 }, { uses: 1.5, seconds: 60 }, { uses: 1, seconds: 3601 }, { uses: 1, seconds: 0 }]) {
+      expect(code(() => assertGrantOffer(held(), 'approve', bad))).toBe('GRANT_NOT_ALLOWED');
+    }
+  });
+});
+
+describe('grantOfApproval', () => {
+  const now = new Date('2025-06-01T12:00:00.000Z');
+  it('takes the fewest uses and the shortest time of the offers', () => {
+    const r = held();
+    const g = grantOfApproval(r, [{ ...reviewOf(r, human('alice')), grant: { uses: 3, seconds: 600 } }, { ...reviewOf(r, human('bob')), grant: { uses: 5, seconds: 300 } }], 'grt_1', now);
+    expect(g).toMatchObject({ id: 'grt_1', requestId: r.id, uses: 3, used: 0, expiresAt: '2025-06-01T12:05:00.000Z', vary: ['params'], shape: shape(r), revoked: null });
+    expect(g?.by.map((b) => b.id)).toEqual(['alice', 'bob']);
+  });
+
+  it('makes none when one counted approval offered none', () => {
+    const r = held();
+    expect(grantOfApproval(r, [{ ...reviewOf(r, human('alice')), grant: { uses: 3, seconds: 600 } }, reviewOf(r, human('bob'))], 'grt_2', now)).toBeUndefined();
+    expect(grantOfApproval(r, [], 'grt_3', now)).toBeUndefined();
+  });
+});
+
+describe('grantStatus and grantSeconds', () => {
+  const r = held();
+  const g = grantOfApproval(r, [{ ...reviewOf(r, human('alice')), grant: { uses: 2, seconds: 60 } }], 'grt_4', new Date('2025-06-01T12:00:00.000Z'))!;
+  it('tells active, used up, expired and revoked apart', () => {
+    expect(grantStatus(g, new Date('2025-06-01T12:00:30.000Z'))).toBe('active');
+    expect(grantStatus({ ...g, used: 2 }, new Date('2025-06-01T12:00:30.000Z'))).toBe('used-up');
+    expect(grantStatus(g, new Date('2025-06-01T12:01:00.000Z'))).toBe('expired');
+    expect(grantStatus({ ...g, revoked: { by: 'alice', at: g.createdAt } }, new Date('2025-06-01T12:00:30.000Z'))).toBe('revoked');
+  });
+  it('reads durations as the config writes them', () => {
+    expect([grantSeconds('30m'), grantSeconds('2h'), grantSeconds('45'), grantSeconds(90)]).toEqual([1800, 7200, 45, 90]);
+    expect(code(() => grantSeconds('soon'))).toBe('INVALID_REQUEST');
+  });
+});
+
+describe('assertMayRevokeGrant', () => {
+  const r = held({ principal: agent('deploy-bot', 'carol') });
+  const g = grantOfApproval(r, [{ ...reviewOf(r, human('alice', ['sre'])), grant: { uses: 2, seconds: 60 } }], 'grt_5', new Date())!;
+  it('lets the giver, an approver of its request and an admin; never an agent, the requester side or an outsider', () => {
+    expect(code(() => assertMayRevokeGrant(g, r, human('alice', ['sre']), [], dir))).toBe('none');
+    expect(code(() => assertMayRevokeGrant(g, r, human('zoe'), ['admin'], dir))).toBe('none');
+    expect(code(() => assertMayRevokeGrant(g, r, agent('deploy-bot', 'carol'), ['admin'], dir))).toBe('GRANT_NOT_ALLOWED');
+    expect(code(() => assertMayRevokeGrant(g, r, human('carol', ['sre']), [], dir))).toBe('GRANT_NOT_ALLOWED');
+    expect(code(() => assertMayRevokeGrant(g, r, human('dave', ['dev']), ['auditor'], dir))).toBe('GRANT_NOT_ALLOWED');
+  });
+});

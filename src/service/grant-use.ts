@@ -1,0 +1,41 @@
+/**
+ * A held action approved by a scoped grant instead of reviewers: when the policy holds it and a grant of its shape
+ * still stands, one use of that grant is consumed (a compare-and-set in the store) in the same transaction that
+ * records the request as approved, with `grant.used`. The request then runs through the ordinary execution path,
+ * which claims it once and checks the policy again. A grant never answers a deny, nor a request run in a session.
+ */
+import type { AuditDraft } from '../core/audit.ts';
+import { shapeDigest } from '../core/grant.ts';
+import type { RequestRecord } from '../core/request.ts';
+import type { Deps } from './deps.ts';
+
+/**
+ * The request recorded as approved by a grant, or undefined (nothing written) when no grant of its shape stands.
+ * `held` is the pending request as submit would record it; `audit` the events of its submission.
+ *
+ * @example
+ * const approved = await approveByGrant(deps, pending, [submitted], now);
+ */
+export async function approveByGrant(deps: Deps, held: RequestRecord, audit: readonly AuditDraft[], now: Date): Promise<RequestRecord | undefined> {
+  const shape = shapeDigest(held.principal, held.connection, held.action, held.facts, held.decision);
+  if (shape === undefined || held.runsIn === 'session') return undefined;
+  const at = now.toISOString();
+  for (const g of await deps.store.activeGrants(shape, at)) {
+    // The index found it by shape; the principal is checked again by id all the same.
+    if (g.shape !== shape || g.principal.id !== held.principal.id) continue;
+    const approved: RequestRecord = { ...held, status: 'approved' };
+    const made = await deps.store.useGrant(g.id, at, approved, (after) => {
+      const grantedBy = { grantId: after.id, use: after.used, of: after.uses, shape };
+      return {
+        request: { ...approved, grantedBy },
+        audit: [
+          ...audit,
+          { type: 'grant.used', time: at, requestId: held.id, actor: null, data: { grantId: after.id, use: after.used, of: after.uses, requestId: held.id, grantedOn: after.requestId } },
+          { type: 'request.approved', time: at, requestId: held.id, actor: null, data: { by: 'grant', grantId: after.id, use: after.used, of: after.uses, digest: held.digest } },
+        ],
+      };
+    });
+    if (made) return made;
+  }
+  return undefined;
+}
