@@ -3,7 +3,7 @@
  * file is declared and defaulted here, and nothing re-checks it later.
  */
 import { z } from 'zod';
-import { ruleUndoSchema, undoSchema } from './undo-schema.ts';
+import { undoSchema } from './undo-schema.ts';
 import { sessionCheckCacheSchema } from './session-check-cache-schema.ts';
 import { parseMaskPath } from '../core/mask.ts';
 import { ROLES } from '../core/roles.ts';
@@ -11,10 +11,10 @@ import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
 import { duration, id } from './primitives.ts';
-import { breakGlassSchema, escalateSchema, grantSchema, stepUpSchema } from './safety-nets-schema.ts';
+import { approverSchema, policySectionSchema, type PolicySection } from './policy-schema.ts';
 import { webauthnSchema } from './webauthn-schema.ts';
 
-export { duration };
+export { duration, policySectionSchema, type PolicySection };
 
 const apiKeyHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 lower-case hex digits> (see `countersign keys create`)');
 
@@ -94,11 +94,6 @@ const postgresConnection = z.strictObject({
   sessionCheckCache: sessionCheckCacheSchema,
 });
 
-const approverSchema = z.strictObject({
-  groups: z.array(z.string().min(1)).optional(),
-  principals: z.array(id).optional(),
-  count: z.number().int().min(1).max(100).default(1),
-});
 
 /**
  * An upstream MCP server: a command over stdio, or a streamable HTTP `url`.
@@ -150,42 +145,6 @@ const mcpConnection = z
 
 export const connectionSchema = z.discriminatedUnion('kind', [httpConnection, execConnection, postgresConnection, mcpConnection]);
 
-const ruleSchema = z
-  .strictObject({
-    id,
-    when: z.string().min(1),
-    effect: z.enum(['allow', 'deny', 'approve']),
-    approvers: z.array(approverSchema).min(1).optional(),
-    ttl: duration.optional(),
-    message: z.string().max(1000).optional(),
-    escalate: escalateSchema.optional(),
-    breakGlass: breakGlassSchema.optional(),
-    undo: ruleUndoSchema.optional(),
-    stepUp: stepUpSchema.optional(),
-    grant: grantSchema.optional(),
-    /** Where a held request of this rule is posted instead of the default places: `[{ slack: "#db-approvals" }, { teams: "db-approvals" }]`. */
-    notify: z
-      .array(
-        z.union([
-          z.strictObject({ slack: z.string().regex(/^(#[a-z0-9_-]{1,80}|[CGD][A-Z0-9]{2,})$/, 'a Slack channel id (C0123…) or #name') }),
-          /** A name under channels.teams.conversations. */
-          z.strictObject({ teams: z.string().min(1) }),
-        ]),
-      )
-      .default([]),
-  })
-  .refine((r) => r.effect === 'approve' || (r.approvers === undefined && r.ttl === undefined && r.escalate === undefined && r.breakGlass === undefined && r.stepUp === undefined && r.grant === undefined), {
-    message: 'approvers, ttl, escalate, breakGlass, stepUp and grant belong to rules whose effect is approve',
-  })
-  .refine((r) => r.undo === undefined || r.effect !== 'deny', { message: 'undo: false belongs to rules whose effect is allow or approve', path: ['undo'] });
-
-/** The `policy:` section's shape, also of a candidate policy file (`policy.candidate`, `countersign policy replay`). */
-export const policySectionSchema = z.strictObject({
-  default: z.enum(['allow', 'deny', 'approve']).default('deny'),
-  defaultTtl: duration.default(3600),
-  rules: z.array(ruleSchema).default([]),
-});
-export type PolicySection = z.output<typeof policySectionSchema>;
 
 const slackSchema = z.strictObject({
   botToken: z.string().regex(/^xoxb-/, 'a bot token (xoxb-…), from the environment: ${SLACK_BOT_TOKEN}'),

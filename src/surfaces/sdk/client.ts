@@ -1,8 +1,7 @@
 /**
- * The typed client for agents and tools: `countersign/client`.
- * `run` submits an action and resolves with its outcome, waiting through an
- * approval on the request's durable handle (long-poll), so a restart of the
- * gateway or of the client loses nothing: the request id is enough to resume.
+ * The typed client for agents and tools: `countersign/client`. `run` submits an action and resolves with its outcome,
+ * waiting through an approval on the request's durable handle (long-poll), so a restart of the gateway or of the
+ * client loses nothing: the request id is enough to resume.
  */
 
 /**
@@ -83,7 +82,9 @@ export interface RequestView {
   preview?: { status: 'previewed'; at: string; statements: { command: string; table: string; rows: number; plan?: string }[] } | { status: 'skipped' | 'failed'; at: string; reason: string; sqlstate?: string };
   escalation?: { key: string; rule: string; afterSeconds: number; groups: string[]; principals: string[]; dueAt: string; firedAt: string | null }[]; // README, "Safety nets"
   stepUp?: 'webauthn' | null; // approvals need a passkey confirmation in the console
-  breakGlass?: { by: string; justification: string; at: string; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null; grant?: { id: string; uses: number; expiresAt: string }; grantedBy?: { grantId: string; use: number; of: number };
+  breakGlass?: { by: string; justification: string; at: string; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null;
+  grant?: { id: string; uses: number; expiresAt: string }; // the scoped grant this request's approval created
+  grantedBy?: { grantId: string; use: number; of: number }; // the scoped grant that approved this request
   /** An approved SQL write's undo (README "Undo"): whether it can be reverted and what it changed, never a row. */
   undo?: { available: true; command: 'UPDATE' | 'DELETE'; table: string; rows: number } | { available: false; reason: string };
   /** Only on the answer to a submission that was held: where to follow it, and its page in the console (when the gateway runs one). */
@@ -198,9 +199,9 @@ function canonicalJson(v: unknown): string {
 }
 
 /**
- * A request id as one path segment. `.` and `..` survive percent-encoding and a
- * URL resolves them (`/v1/requests/../cancel` is `/v1/cancel`), so they are
- * refused: an id may come from a run's state, which its process can edit.
+ * A request id as one path segment. `.` and `..` survive percent-encoding and a URL resolves them
+ * (`/v1/requests/../cancel` is `/v1/cancel`), so they are refused: an id may come from a run's state, which its
+ * process can edit.
  */
 function segment(id: string): string {
   if (typeof id !== 'string' || id === '' || id === '.' || id === '..') throw new TypeError('countersign: not a request id');
@@ -208,9 +209,8 @@ function segment(id: string): string {
 }
 
 /**
- * The gateway's URL, refused at once (without quoting it) when it holds a user
- * or password: fetch would refuse every call with an error quoting the whole
- * URL, and an adapter hands a tool's error to the model.
+ * The gateway's URL, refused at once (without quoting it) when it holds a user or password: fetch would refuse
+ * every call with an error quoting the whole URL, and an adapter hands a tool's error to the model.
  */
 function checkedUrl(url: string): string {
   let u: URL;
@@ -225,9 +225,8 @@ function checkedUrl(url: string): string {
 }
 
 /**
- * The key as it will be sent, trimmed of the whitespace a file or a variable
- * leaves around it; refused at once (without quoting it) when a header cannot
- * carry it: fetch's own error would quote the whole header, key and all.
+ * The key as it will be sent, trimmed of the whitespace a file or a variable leaves around it; refused at once
+ * (without quoting it) when a header cannot carry it: fetch's own error would quote the whole header, key and all.
  */
 function checkedKey(key: string): string {
   const k = (key ?? '').trim();
