@@ -8,7 +8,10 @@
 import type { ConnectionKind } from './connection.ts';
 import { BOOL, DYN, listOf, mapOf, nullable, objectType, STRING, type FieldsOf, type VarType } from './policy/types.ts';
 
-/** One SQL statement, as the Postgres parser saw it. */
+/**
+ * One SQL statement, as the Postgres parser saw it. A write nested in another statement (a data-modifying WITH,
+ * EXPLAIN ANALYZE of a write) is listed as a statement of its own after the one it is in, with that one's tables.
+ */
 export interface SqlStatementFacts {
   /** Lower-case statement type: select, insert, update, delete, merge, create, alter, drop, truncate, grant, revoke, alter_role, copy, … */
   readonly type: string;

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CountersignError } from '../../../core/errors.ts';
+import type { Action } from '../../../core/action.ts';
+import type { ConnectionInfo } from '../../../core/connection.ts';
+import { makeFacts } from '../../../core/facts.ts';
+import { compilePolicy } from '../../../core/policy/compile.ts';
+import { evaluatePolicy } from '../../../core/policy/evaluate.ts';
+import { policyVariables } from '../../../core/policy/variables.ts';
+import type { Principal } from '../../../core/principal.ts';
 import { deriveSqlFacts, loadSqlParser } from './facts.ts';
 
 beforeAll(async () => {
@@ -29,12 +36,52 @@ describe('deriveSqlFacts', () => {
 
   it('sees a DELETE hidden in a CTE as a write on the real table, not the CTE', () => {
     const f = deriveSqlFacts('WITH d AS (DELETE FROM orders WHERE id=1 RETURNING *) SELECT * FROM d');
-    expect(f.statements.map((s) => s.type)).toEqual(['select']);
+    // The DELETE is listed as a statement of its own, so a rule looking for a delete finds it.
+    expect(f.statements).toEqual([
+      { type: 'select', tables: ['orders'], hasWhere: null },
+      { type: 'delete', tables: ['orders'], hasWhere: true },
+    ]);
     expect(f.readOnly).toBe(false);
     expect(f.writes).toBe(true);
     expect(f.tables).toContain('orders');
     expect(f.tables).not.toContain('d');
     expect(f.unboundedWrite).toBe(false);
+  });
+
+  it('lists every write nested in a statement as a statement of its own: WITH, EXPLAIN ANALYZE, and no more', () => {
+    const types = (sql: string) => deriveSqlFacts(sql).statements.map((s) => [s.type, s.hasWhere]);
+    expect(types('WITH u AS (UPDATE t SET a = 1 RETURNING id) SELECT * FROM u')).toEqual([['select', null], ['update', false]]);
+    expect(types('WITH i AS (INSERT INTO t VALUES (1) RETURNING id) DELETE FROM s WHERE id IN (SELECT id FROM i)')).toEqual([['delete', true], ['insert', null]]);
+    expect(types('WITH a AS (WITH b AS (DELETE FROM t RETURNING 1) SELECT 1) SELECT * FROM a')).toEqual([['select', null], ['delete', false]]);
+    expect(types('EXPLAIN ANALYZE DELETE FROM t')).toEqual([['explain', null], ['delete', false]]);
+    expect(types('CREATE TABLE x AS WITH d AS (DELETE FROM t RETURNING 1) SELECT * FROM d')).toEqual([['create', null], ['delete', false]]);
+    // A definition's body runs later, judged then (an EXECUTE, an INSERT the rule rewrites): listed as what it is.
+    expect(types('PREPARE p AS DELETE FROM t')).toEqual([['prepare', null]]);
+    expect(types('CREATE RULE r AS ON INSERT TO t DO INSTEAD DELETE FROM s')).toEqual([['create', null]]);
+    // Reads nested in reads stay one statement.
+    expect(types('SELECT * FROM t WHERE id IN (SELECT id FROM s) UNION SELECT 1')).toEqual([['select', null]]);
+  });
+
+  it('lets a policy that holds deletes hold a DELETE written inside a WITH, which a looser rule would allow', () => {
+    const spec = {
+      default: 'deny' as const,
+      defaultTtlSeconds: 3600,
+      rules: [
+        { id: 'bounded-writes', when: 'facts.sql.writes && !facts.sql.unboundedWrite', effect: 'allow' as const },
+        { id: 'deletes', when: 'facts.sql.statements.exists(s, s.type == "delete")', effect: 'approve' as const, approvers: [{ groups: ['dba'], count: 1 }] },
+      ],
+    };
+    const bot: Principal = { id: 'deploy-bot', kind: 'agent', actsFor: null, groups: [], email: null };
+    const db: ConnectionInfo = { name: 'orders-db', kind: 'postgres', tags: { env: 'prod' } };
+    const decide = (sql: string) => {
+      const facts = makeFacts('postgres', { writes: true, sql: deriveSqlFacts(sql) });
+      const action: Action = { connection: db.name, operation: 'sql.query', input: { sql }, reason: 'r' };
+      return evaluatePolicy(compilePolicy(spec), policyVariables(bot, action, db, facts, { time: new Date(), request: { surface: 'rest' } })).effect;
+    };
+    expect(decide('UPDATE orders SET a = 1 WHERE id = 1')).toBe('allow');
+    expect(decide('DELETE FROM orders WHERE id = 1')).toBe('approve');
+    expect(decide('WITH d AS (DELETE FROM orders WHERE id = 1 RETURNING *) SELECT * FROM d')).toBe('approve');
+    expect(decide('WITH d AS (DELETE FROM orders WHERE id = 1 RETURNING id) UPDATE orders SET a = 1 WHERE id IN (SELECT id FROM d)')).toBe('approve');
   });
 
   it('treats a CTE reading a table of its own name as the table', () => {

@@ -27,13 +27,19 @@ interface JsonObject {
   readonly [key: string]: Json;
 }
 
+/** Statement types that, nested in another statement, still write: each is listed among the facts' statements. */
+const NESTED_WRITE_TYPES: ReadonlySet<string> = new Set(['insert', 'update', 'delete', 'merge']);
+
+/** Statements whose nested statements are a body stored to run later, not run by the statement itself. */
+const DEFINITIONS: ReadonlySet<string> = new Set(['PrepareStmt', 'RuleStmt', 'CreateFunctionStmt']);
+
 /** What one walk over a top-level statement found. */
 interface Found extends Invocations {
   readonly tables: Set<string>;
   /** The same relations, quoted for the server (tables are lower-cased for policy). */
   readonly relations: Set<string>;
-  /** Every statement node met, the top-level one first. */
-  readonly statements: { readonly node: string; readonly type: string }[];
+  /** Every statement node met, the top-level one first; hasWhere for UPDATE and DELETE (null for others). */
+  readonly statements: { readonly node: string; readonly type: string; readonly hasWhere: boolean | null }[];
   /** SELECT … INTO or FOR UPDATE/SHARE somewhere: a "select" that writes or locks. */
   selectWrites: boolean;
   unboundedWrite: boolean;
@@ -160,6 +166,15 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     const type = statementType(node, payload);
     const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
     statements.push({ type, tables: [...found.tables], hasWhere });
+    // A write nested in the statement (`WITH d AS (DELETE …) SELECT …`, EXPLAIN ANALYZE DELETE) is listed too, with
+    // the tables of the statement it is in: a rule that looks for a delete among the statements must find one the
+    // SQL runs, wherever it is written. A definition (PREPARE, CREATE RULE, CREATE FUNCTION) runs its body later, as
+    // a statement judged then; it is listed as what it is.
+    if (!DEFINITIONS.has(node)) {
+      for (const n of found.statements.slice(1)) {
+        if (NESTED_WRITE_TYPES.has(n.type)) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
+      }
+    }
     for (const t of found.tables) tables.add(t);
     for (const f of found.functions) functions.add(f);
     for (const [from, to] of [
@@ -246,7 +261,8 @@ function walkStatement(node: string, payload: JsonObject): Found {
 /** A wrapped node `{ Name: payload }`: statements are noted here, then the payload is walked. */
 function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>, found: Found): void {
   if (node.endsWith('Stmt')) {
-    found.statements.push({ node, type: statementType(node, payload) });
+    const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
+    found.statements.push({ node, type: statementType(node, payload), hasWhere });
     if ((node === 'UpdateStmt' || node === 'DeleteStmt') && payload['whereClause'] === undefined) {
       found.unboundedWrite = true;
     }
