@@ -312,7 +312,7 @@ describe('step-up with a passkey', () => {
 
   it('counts no step-up evidence that the verification did not make, and lets no agent confirm', async () => {
     const { id, digest } = await hold();
-    const forged = { method: 'webauthn' as const, credentialId: 'forged', human: 'alice', requestId: id, digest };
+    const forged = { method: 'webauthn' as const, purpose: 'approve' as const, credentialId: 'forged', human: 'alice', requestId: id, digest };
     await expect(review(gw.deps, { reviewer: human('alice', ['sre']), requestId: id, verdict: 'approve', comment: '', digest, stepUp: forged })).rejects.toMatchObject({ code: 'STEP_UP_REQUIRED' });
     await expect(approveWithPasskey(gw.deps, { reviewer: agent('other-bot', null), requestId: id, digest, comment: '', response: {} })).rejects.toMatchObject({ code: 'AGENT_CANNOT_REVIEW' });
     await expect(stepUpOptionsOf(gw.deps, agent('other-bot', null), id, digest)).rejects.toMatchObject({ code: 'AGENT_CANNOT_REVIEW' });
