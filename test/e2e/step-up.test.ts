@@ -379,6 +379,7 @@ describe('step-up with a passkey', () => {
     expect(broke).toHaveLength(1);
     expect(broke[0]!.data).toMatchObject({ by: 'erin', justification: 'primary is down, INC-5150', via: 'console', stepUp: { method: 'webauthn', credentialId: passkey!.id } });
     expect(events.filter((e) => e.type === 'request.executing').map((e) => e.data['by'])).toEqual(['break-glass']);
+    expect((await gw.as('erin', `/v1/requests/${id}`)).body.breakGlass.stepUp).toEqual({ method: 'webauthn', credentialId: passkey!.id });
   }, 90_000);
 
   it('does not break the glass with an answer to an approval’s challenge, nor approve with one to a break-glass challenge', async () => {
