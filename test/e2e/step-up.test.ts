@@ -392,6 +392,9 @@ describe('step-up with a passkey', () => {
     const options = await postForm(origin, erin.user, `/requests/${id}/break-glass/step-up/options`, { _csrf: erin.user.csrf, digest });
     expect(options.status).toBe(200);
     const forBreaking = await assertWith(erin, ((await options.json()) as { options: Record<string, any> }).options);
+    // No justification: refused before the challenge is used (the next refusal is about its purpose, not its use).
+    const bare = await postForm(origin, erin.user, `/requests/${id}/break-glass/step-up`, { _csrf: erin.user.csrf, digest, justification: ' ', credential: JSON.stringify(forBreaking) });
+    expect([bare.status, ((await bare.json()) as { error: { code: string } }).error.code]).toEqual([400, 'JUSTIFICATION_REQUIRED']);
     await refusedWith(await postAssertion(erin, id, digest, forBreaking), /another purpose \(break-glass\)/);
     expect(await status(id)).toBe('pending');
     const events = await storedAudit(gw.deps.store, id);
