@@ -26,6 +26,8 @@ export interface BreakGlass {
   readonly at: string;
   /** The request's break-glass groups they were in when they broke it; the run checks them against the policy in force then. */
   readonly groups?: readonly string[];
+  /** The passkey they confirmed the break-glass with, where the request needed a step-up (core/step-up.ts). */
+  readonly stepUp?: { readonly method: 'webauthn'; readonly credentialId: string };
   /** The after-the-fact review, once given (the first one; it is not given twice). */
   readonly review?: AfterTheFactReview;
 }
@@ -64,6 +66,14 @@ function inBreakGlassGroups(request: RequestRecord, who: Principal, dir: HumanDi
  */
 export function breakGlassStands(bg: BreakGlass, decision: { readonly breakGlass?: readonly string[] }): boolean {
   return (bg.groups ?? []).some((g) => (decision.breakGlass ?? []).includes(g));
+}
+
+/**
+ * Whether a break-glass meets the step-up `decision` (the policy in force when it runs) asks for: a policy that requires
+ * `stepUp: webauthn` accepts only a break-glass confirmed with a passkey, whatever the policy said when it was broken.
+ */
+export function breakGlassSteppedUp(bg: BreakGlass, decision: { readonly stepUp?: 'webauthn' }): boolean {
+  return decision.stepUp !== 'webauthn' || bg.stepUp?.method === 'webauthn';
 }
 
 /**

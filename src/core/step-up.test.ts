@@ -27,6 +27,15 @@ describe('step-up challenges', () => {
     refused(() => checkChallenge(registering, { human: 'alice', purpose: 'register', requestId: 'req_a' }, FIXTURE_TIME), /another request/);
     expect(checkChallenge(registering, { human: 'alice', purpose: 'register' }, FIXTURE_TIME)).toBe(registering);
   });
+
+  it('keeps approving and breaking the glass apart: a challenge for one is refused for the other', () => {
+    const breaking = issueChallenge('b'.repeat(43), { ...use, purpose: 'break-glass' }, FIXTURE_TIME);
+    expect(checkChallenge(breaking, { ...use, purpose: 'break-glass' }, FIXTURE_TIME)).toBe(breaking);
+    refused(() => checkChallenge(breaking, use, FIXTURE_TIME), /another purpose \(break-glass\)/);
+    refused(() => checkChallenge(issued, { ...use, purpose: 'break-glass' }, FIXTURE_TIME), /another purpose \(approve\)/);
+    refused(() => checkChallenge(breaking, { ...use, purpose: 'break-glass', requestId: 'req_b' }, FIXTURE_TIME), /another request/);
+    refused(() => checkChallenge(breaking, { ...use, purpose: 'break-glass', digest: 'sha256:bb' }, FIXTURE_TIME), /another version/);
+  });
 });
 
 describe('step-up rules', () => {

@@ -16,8 +16,11 @@ export const CHALLENGE_TTL_SECONDS = 120;
 /** A first passkey needs a sign-in at most this old: a stolen, older session cannot enrol the thief's authenticator. */
 export const FIRST_PASSKEY_LOGIN_SECONDS = 600;
 
-/** What a challenge is for: approving one request, registering a passkey, or confirming that registration with one already held. */
-export type ChallengePurpose = 'approve' | 'register' | 'confirm-register';
+/**
+ * What a challenge is for: approving one request, breaking the glass on one request, registering a passkey, or
+ * confirming that registration with one already held. An answer to a challenge for one purpose is refused for any other.
+ */
+export type ChallengePurpose = 'approve' | 'break-glass' | 'register' | 'confirm-register';
 
 /** A passkey of one human, as the store keeps it: public material only. */
 export interface Passkey {
@@ -41,7 +44,7 @@ export interface StepUpChallenge {
   /** The human's canonical id. */
   readonly human: string;
   readonly purpose: ChallengePurpose;
-  /** For `approve`: the request and the digest the reviewer saw. */
+  /** For `approve` and `break-glass`: the request and the digest the human saw. */
   readonly requestId: string | null;
   readonly digest: string | null;
   readonly expiresAt: string;
@@ -55,7 +58,7 @@ export interface ChallengeUse {
   readonly digest?: string;
 }
 
-/** Whether approvals of this request need a step-up. */
+/** Whether approvals of this request need a step-up (and so does breaking the glass on it). */
 export function requiresStepUp(request: Pick<RequestRecord, 'decision'>): boolean {
   return request.decision.stepUp === 'webauthn';
 }

@@ -6,6 +6,9 @@
  * outbox tells every channel; then the same execution path as an approval
  * claims it atomically, so it runs exactly once. Later, another human reviews
  * it after the fact (`review.after_the_fact`), through the ordinary review call.
+ * On a request whose rules require a step-up, breaking the glass needs the
+ * human's passkey confirmation too (break-glass-step-up.ts makes it); without
+ * it the break-glass is refused STEP_UP_REQUIRED, audited, and nothing runs.
  */
 import { assertMayBreakGlass, assertMayReviewAfter, breakGlassGroupsOf, checkJustification } from '../core/break-glass.ts';
 import { CountersignError, isCountersignError } from '../core/errors.ts';
@@ -14,10 +17,12 @@ import type { Principal } from '../core/principal.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
 import { canonicalIdentity } from '../core/principal.ts';
 import type { Verdict } from '../core/review.ts';
+import { requiresStepUp, stepUpRefused } from '../core/step-up.ts';
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
 import { expiredMutation, isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
+import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
 import { withIdentity } from './views.ts';
 
 export interface BreakGlassCommand {
@@ -26,6 +31,8 @@ export interface BreakGlassCommand {
   readonly justification: string;
   /** The channel it came through (`console`), kept in the audit event. */
   readonly via?: string;
+  /** A verified passkey confirmation for breaking the glass (break-glass-step-up.ts): what a step-up request needs. */
+  readonly stepUp?: StepUpEvidence;
 }
 
 type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: CountersignError; request: RequestRecord };
@@ -50,17 +57,33 @@ export async function breakGlass(deps: Deps, cmd: BreakGlassCommand): Promise<Re
       throw new CountersignError(current.status === 'expired' ? 'REQUEST_EXPIRED' : current.status === 'cancelled' ? 'REQUEST_CANCELLED' : 'REQUEST_ALREADY_DECIDED', `request ${current.id} is ${current.status}`, { status: current.status });
     }
     const at = now.toISOString();
+    // Kept as evidence, as a refused review is.
+    const refuse = (error: CountersignError): Mutation<Outcome> => ({
+      result: { ok: false, error, request: current },
+      audit: [{ type: 'break_glass.refused', time: at, requestId: current.id, actor: cmd.by.id, data: { by: cmd.by.id, kind: cmd.by.kind, ...withIdentity(cmd.by), code: error.code, ...(cmd.via ? { via: cmd.via } : {}) } }],
+    });
     try {
       assertMayBreakGlass(current, cmd.by, deps.identity);
     } catch (e) {
       if (!isCountersignError(e, 'BREAK_GLASS_NOT_ALLOWED')) throw e;
-      // Kept as evidence, as a refused review is.
-      return {
-        result: { ok: false, error: e, request: current },
-        audit: [{ type: 'break_glass.refused', time: at, requestId: current.id, actor: cmd.by.id, data: { by: cmd.by.id, kind: cmd.by.kind, ...withIdentity(cmd.by), code: e.code, ...(cmd.via ? { via: cmd.via } : {}) } }],
-      };
+      return refuse(e);
     }
-    const record = { by: cmd.by.id, email: cmd.by.kind === 'human' ? cmd.by.email : null, identity: canonicalIdentity(cmd.by), justification, at, groups: breakGlassGroupsOf(current, cmd.by, deps.identity) };
+    // A step-up request's glass breaks only with this human's passkey confirmation for breaking it, on this request at this digest.
+    const confirmed = stepUpHolds(cmd.stepUp, 'break-glass', cmd.by.id, current.id, current.digest);
+    if (requiresStepUp(current) && !confirmed) {
+      const where = deps.consoleUrl?.(current.id);
+      return refuse(stepUpRefused(`request ${current.id} needs a passkey confirmation to break the glass${where ? '' : ' in the console'}`, where));
+    }
+    const stepUp = confirmed ? { method: cmd.stepUp!.method, credentialId: cmd.stepUp!.credentialId } : undefined;
+    const record = {
+      by: cmd.by.id,
+      email: cmd.by.kind === 'human' ? cmd.by.email : null,
+      identity: canonicalIdentity(cmd.by),
+      justification,
+      at,
+      groups: breakGlassGroupsOf(current, cmd.by, deps.identity),
+      ...(stepUp ? { stepUp } : {}),
+    };
     const next: RequestRecord = { ...transition(current, 'approved', now), breakGlass: record };
     return {
       result: { ok: true, request: next },
@@ -71,7 +94,7 @@ export async function breakGlass(deps: Deps, cmd: BreakGlassCommand): Promise<Re
           time: at,
           requestId: current.id,
           actor: cmd.by.id,
-          data: { by: cmd.by.id, ...withIdentity(cmd.by), justification, digest: current.digest, groups: current.decision.breakGlass ?? [], ...(cmd.via ? { via: cmd.via } : {}) },
+          data: { by: cmd.by.id, ...withIdentity(cmd.by), justification, digest: current.digest, groups: current.decision.breakGlass ?? [], ...(stepUp ? { stepUp } : {}), ...(cmd.via ? { via: cmd.via } : {}) },
         },
       ],
     };

@@ -16,7 +16,7 @@ import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
 import { expiredMutation, isDue } from './expire.ts';
 import { widened } from '../core/escalation.ts';
-import { breakGlassStands } from '../core/break-glass.ts';
+import { breakGlassStands, breakGlassSteppedUp } from '../core/break-glass.ts';
 import { shapeDigest } from '../core/grant.ts';
 
 /** Grace beyond a connection's own time bound before a claim is presumed dead. */
@@ -95,6 +95,10 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     // policy that no longer opens break-glass to the groups of the human who broke it).
     if (decision.effect === 'approve' && current.breakGlass && !breakGlassStands(current.breakGlass, decision)) {
       return refuse('BREAK_GLASS_NOT_ALLOWED', 'the policy in force now does not let this human break the glass on this request', { decision: decisionView(decision) });
+    }
+    // A policy that now requires a step-up accepts only a break-glass confirmed with a passkey.
+    if (decision.effect === 'approve' && current.breakGlass && !breakGlassSteppedUp(current.breakGlass, decision)) {
+      return refuse('STEP_UP_REQUIRED', 'the policy in force now requires a passkey confirmation to break the glass on this request, and this one was broken without', { decision: decisionView(decision) });
     }
     // A scoped grant stands in for the approvals while the policy in force holds the action in the same shape (the same
     // rules, approvers and grant terms); otherwise the request waits for reviewers like any other.

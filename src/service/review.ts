@@ -108,7 +108,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       return refuse(new CountersignError('DIGEST_MISMATCH', 'the request does not have the digest you reviewed'), { reviewedDigest: DIGEST.test(cmd.digest) ? cmd.digest : 'malformed' });
     }
     // A step-up request counts an approval only with this reviewer's passkey confirmation for this request and digest.
-    const stepUp = stepUpHolds(cmd.stepUp, cmd.reviewer.id, current.id, current.digest) ? { method: cmd.stepUp.method, credentialId: cmd.stepUp.credentialId } : undefined;
+    const stepUp = stepUpHolds(cmd.stepUp, 'approve', cmd.reviewer.id, current.id, current.digest) ? { method: cmd.stepUp.method, credentialId: cmd.stepUp.credentialId } : undefined;
     if (cmd.verdict === 'approve' && requiresStepUp(current) && !stepUp) {
       const where = deps.consoleUrl?.(current.id);
       return refuse(stepUpRefused(`request ${current.id} needs every approval confirmed with a passkey${where ? '' : ' in the console'}`, where));

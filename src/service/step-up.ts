@@ -97,6 +97,6 @@ export interface StepUpApproval {
 export async function approveWithPasskey(deps: Deps, cmd: StepUpApproval): Promise<RequestRecord> {
   humanOnly(cmd.reviewer);
   const credentialId = await verifyAssertion(deps, cmd.reviewer, { human: cmd.reviewer.id, purpose: 'approve', requestId: cmd.requestId, digest: cmd.digest }, cmd.response);
-  const stepUp = mintStepUp({ method: 'webauthn', credentialId, human: cmd.reviewer.id, requestId: cmd.requestId, digest: cmd.digest });
+  const stepUp = mintStepUp({ method: 'webauthn', purpose: 'approve', credentialId, human: cmd.reviewer.id, requestId: cmd.requestId, digest: cmd.digest });
   return review(deps, { reviewer: cmd.reviewer, requestId: cmd.requestId, verdict: 'approve', comment: cmd.comment, digest: cmd.digest, stepUp });
 }

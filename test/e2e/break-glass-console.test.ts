@@ -9,7 +9,10 @@
  * runs, not to the one in force when the request was held. A request held
  * while its rule let oncall break the glass, after a restart on a policy that
  * took break-glass away, is not run by a break-glass (the upstream never hears
- * of it), and the refusal is on record.
+ * of it), and the refusal is on record. Likewise a request held while its
+ * rule asked for no step-up, broken without a passkey after a restart on a
+ * policy that now requires one (`stepUp: webauthn`): denied STEP_UP_REQUIRED
+ * at run, and the upstream never hears of it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -123,4 +126,29 @@ it('does not run a request on a break-glass the policy in force has since taken 
   expect(html).toContain('Break-glass refused at run (1)');
   expect(html).toContain(id);
   expect(html).not.toContain('without an after-the-fact review');
+});
+
+it('does not run a break-glass without a passkey once the policy in force requires a step-up', async () => {
+  const withGlass = '      breakGlass: { groups: [oncall] }\n';
+  await gw!.stop();
+  gw = undefined;
+  gw = await startTestGateway(config(upstream.url, withGlass), { principals, dir });
+  const held = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path: '/restart/y' }, reason: 'restart' } });
+  expect(held.status).toBe(202);
+  const id = held.body.id as string;
+  expect(held.body.stepUp ?? null).toBeNull();
+  await gw.stop();
+  gw = undefined;
+  // The same store, now under a policy whose rule requires a passkey for approvals and break-glass alike.
+  gw = await startTestGateway(config(upstream.url, `${withGlass}      stepUp: webauthn\n`), { principals, dir });
+  // Held before the step-up: breaking it is accepted without a passkey, and refused by the check just before running.
+  const res = await gw.as('erin', `/v1/requests/${id}/break-glass`, { body: { justification: 'disk full, INC-9000' } });
+  expect(res.body.status).not.toBe('succeeded');
+  const now = await gw.as('erin', `/v1/requests/${id}`);
+  expect([now.body.status, now.body.error?.code]).toEqual(['denied', 'STEP_UP_REQUIRED']);
+  expect(upstream.calls.filter((c) => c.url === '/restart/y')).toHaveLength(0);
+  const events = (await gw.as('gina', `/v1/audit/events?request=${id}`)).body.events as { type: string; data: Record<string, unknown> }[];
+  expect(events.filter((e) => e.type === 'request.break_glass').map((e) => e.data['stepUp'] ?? null)).toEqual([null]);
+  expect(events.filter((e) => e.type === 'request.denied').map((e) => [e.data['by'], e.data['code']])).toEqual([['execute-check', 'STEP_UP_REQUIRED']]);
+  expect(events.filter((e) => e.type === 'request.executing')).toEqual([]);
 });

@@ -56,6 +56,7 @@ policy:
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
       stepUp: webauthn
+      breakGlass: { groups: [sre] }
     - id: reads
       when: facts.http.method == "GET"
       effect: allow
@@ -191,7 +192,14 @@ const PAGES: readonly { name: string; open: (page: Page) => Promise<void> }[] = 
   { name: 'pending request', open: async (p) => void (await p.goto(`${gw.url}/requests/${ids['pending']}`)) },
   { name: 'approved request', open: async (p) => void (await p.goto(`${gw.url}/requests/${ids['approved']}`)) },
   { name: 'denied request', open: async (p) => void (await p.goto(`${gw.url}/requests/${ids['denied']}`)) },
-  { name: 'step-up request', open: async (p) => void (await p.goto(`${gw.url}/requests/${ids['step-up']}`)) },
+  {
+    name: 'step-up request',
+    open: async (p) => {
+      await p.goto(`${gw.url}/requests/${ids['step-up']}`);
+      // Its break-glass form asks for a passkey too.
+      await p.locator('#break-glass-step-up').waitFor();
+    },
+  },
   { name: 'passkeys', open: async (p) => void (await p.goto(`${gw.url}/account/passkeys`)) },
   { name: 'activity', open: async (p) => void (await p.goto(`${gw.url}/activity`)) },
   { name: 'grants', open: async (p) => void (await p.goto(`${gw.url}/grants`)) },

@@ -6,7 +6,10 @@
  * console form and a Slack click do not decide; a replayed assertion, one
  * moved to another request, another human's passkey and an authenticator that
  * did not verify its user are refused; a second passkey needs the first, a
- * first one a recent sign-in; agents never get there.
+ * first one a recent sign-in; agents never get there. Breaking the glass on a
+ * step-up request needs a passkey too: refused over REST, the CLI and the plain
+ * form, run once from the console with one, and an answer to an approval's
+ * challenge does not break the glass (nor the other way round).
  */
 import type { CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +23,9 @@ import { agent, human } from '../support/fixtures.ts';
 import { review } from '../../src/service/review.ts';
 import { approveWithPasskey, stepUpOptions as stepUpOptionsOf } from '../../src/service/step-up.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
+import { runCli } from '../support/run-cli.ts';
+import { breakGlass } from '../../src/service/break-glass.ts';
+import { mintStepUp } from '../../src/service/step-up-evidence.ts';
 
 const EMAILS: Record<string, string> = { alice: 'alice@example.com', bob: 'bob@example.com' };
 
@@ -65,8 +71,14 @@ policy:
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
       stepUp: webauthn
+    - id: glass
+      when: facts.http.path.startsWith("/glass")
+      effect: approve
+      approvers: [{ groups: [sre], count: 2 }]
+      stepUp: webauthn
+      breakGlass: { groups: [oncall] }
 `,
-    { principals: DEFAULT_PRINCIPALS.map((p) => (EMAILS[p.id] ? { ...p, email: EMAILS[p.id] } : p)), clock },
+    { principals: [...DEFAULT_PRINCIPALS.map((p) => (EMAILS[p.id] ? { ...p, email: EMAILS[p.id] } : p)), { id: 'erin', kind: 'human', groups: ['sre', 'oncall'] }], clock },
   );
   origin = gw.url.replace('127.0.0.1', 'localhost');
   browser = await launchBrowser();
@@ -312,12 +324,83 @@ describe('step-up with a passkey', () => {
 
   it('counts no step-up evidence that the verification did not make, and lets no agent confirm', async () => {
     const { id, digest } = await hold();
-    const forged = { method: 'webauthn' as const, credentialId: 'forged', human: 'alice', requestId: id, digest };
+    const forged = { method: 'webauthn' as const, purpose: 'approve' as const, credentialId: 'forged', human: 'alice', requestId: id, digest };
     await expect(review(gw.deps, { reviewer: human('alice', ['sre']), requestId: id, verdict: 'approve', comment: '', digest, stepUp: forged })).rejects.toMatchObject({ code: 'STEP_UP_REQUIRED' });
     await expect(approveWithPasskey(gw.deps, { reviewer: agent('other-bot', null), requestId: id, digest, comment: '', response: {} })).rejects.toMatchObject({ code: 'AGENT_CANNOT_REVIEW' });
     await expect(stepUpOptionsOf(gw.deps, agent('other-bot', null), id, digest)).rejects.toMatchObject({ code: 'AGENT_CANNOT_REVIEW' });
     expect(await status(id)).toBe('pending');
   });
+
+  it('refuses break-glass on a step-up request without a passkey (REST, CLI, plain form): 403 STEP_UP_REQUIRED naming the console page, audited, nothing runs', async () => {
+    const { id } = await hold('/glass/restart');
+    const res = await gw.as('erin', `/v1/requests/${id}/break-glass`, { body: { justification: 'checkout is down, INC-4211' } });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('STEP_UP_REQUIRED');
+    expect(res.body.error.message).toContain(`/requests/${id}`);
+    const cli = await runCli({ url: gw.url, key: gw.keys['erin']!, credentials: '/nonexistent/countersign-credentials.json' }).command(['requests', 'break-glass', id, '-m', 'checkout is down, INC-4211']).done;
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toContain('STEP_UP_REQUIRED');
+    expect(cli.stderr).toContain(`/requests/${id}`);
+    // The console's plain form (no script) is refused the same way.
+    const form = await signIn(gw.url, gw.keys['erin']!);
+    const plain = await postForm(gw.url, form, `/requests/${id}/break-glass`, { _csrf: form.csrf, justification: 'checkout is down, INC-4211' });
+    expect(plain.status).toBe(403);
+    expect(await plain.text()).toContain('STEP_UP_REQUIRED');
+    expect(await status(id)).toBe('pending');
+    const events = await storedAudit(gw.deps.store, id);
+    expect(events.filter((e) => e.type === 'break_glass.refused').map((e) => [e.actor, e.data['code'], e.data['via'] ?? null])).toEqual([
+      ['erin', 'STEP_UP_REQUIRED', null],
+      ['erin', 'STEP_UP_REQUIRED', null],
+      ['erin', 'STEP_UP_REQUIRED', 'console'],
+    ]);
+    expect(events.filter((e) => e.type === 'request.break_glass' || e.type === 'request.executing')).toEqual([]);
+    // Evidence that a passkey confirmed an approval is not evidence for breaking the glass.
+    const { digest } = (await gw.as('erin', `/v1/requests/${id}`)).body as { digest: string };
+    const forApproval = mintStepUp({ method: 'webauthn', purpose: 'approve', credentialId: 'c', human: 'erin', requestId: id, digest });
+    await expect(breakGlass(gw.deps, { by: human('erin', ['sre', 'oncall']), requestId: id, justification: 'INC-4211', stepUp: forApproval })).rejects.toMatchObject({ code: 'STEP_UP_REQUIRED' });
+    expect(await status(id)).toBe('pending');
+    expect(upstream.calls.filter((c) => c.url.startsWith('/glass/restart'))).toEqual([]);
+  }, 60_000);
+
+  it('breaks the glass on a step-up request in the console with a passkey: runs once, the audit names the passkey', async () => {
+    const erin = await reviewer('erin');
+    await registerPasskey(erin, 'erin phone');
+    const [passkey] = await gw.deps.store.passkeysOf('erin');
+    const { id } = await hold('/glass/failover');
+    await erin.page.goto(`${origin}/requests/${id}`);
+    await expect(erin.page.locator('#break-glass-step-up').textContent()).resolves.toContain('Breaking the glass needs your passkey');
+    await erin.page.getByLabel(/Justification/).fill('primary is down, INC-5150');
+    await erin.page.getByRole('button', { name: 'Break the glass and run it' }).click();
+    await erin.page.waitForURL(`${origin}/requests/${id}?done=break-glass`);
+    expect(await status(id)).toBe('succeeded');
+    expect(upstream.calls.filter((c) => c.url === '/glass/failover')).toHaveLength(1);
+    const events = await storedAudit(gw.deps.store, id);
+    const broke = events.filter((e) => e.type === 'request.break_glass');
+    expect(broke).toHaveLength(1);
+    expect(broke[0]!.data).toMatchObject({ by: 'erin', justification: 'primary is down, INC-5150', via: 'console', stepUp: { method: 'webauthn', credentialId: passkey!.id } });
+    expect(events.filter((e) => e.type === 'request.executing').map((e) => e.data['by'])).toEqual(['break-glass']);
+    expect((await gw.as('erin', `/v1/requests/${id}`)).body.breakGlass.stepUp).toEqual({ method: 'webauthn', credentialId: passkey!.id });
+  }, 90_000);
+
+  it('does not break the glass with an answer to an approval’s challenge, nor approve with one to a break-glass challenge', async () => {
+    const erin = reviewers['erin']!;
+    const { id, digest } = await hold('/glass/purge');
+    // Erin is an approver (sre) as well as on call: the approval challenge is hers, for this request and digest.
+    const forApproval = await assertWith(erin, await stepUpOptions(erin, id, digest));
+    const moved = await postForm(origin, erin.user, `/requests/${id}/break-glass/step-up`, { _csrf: erin.user.csrf, digest, justification: 'INC-6000', credential: JSON.stringify(forApproval) });
+    await refusedWith(moved, /another purpose \(approve\)/);
+    const options = await postForm(origin, erin.user, `/requests/${id}/break-glass/step-up/options`, { _csrf: erin.user.csrf, digest });
+    expect(options.status).toBe(200);
+    const forBreaking = await assertWith(erin, ((await options.json()) as { options: Record<string, any> }).options);
+    // No justification: refused before the challenge is used (the next refusal is about its purpose, not its use).
+    const bare = await postForm(origin, erin.user, `/requests/${id}/break-glass/step-up`, { _csrf: erin.user.csrf, digest, justification: ' ', credential: JSON.stringify(forBreaking) });
+    expect([bare.status, ((await bare.json()) as { error: { code: string } }).error.code]).toEqual([400, 'JUSTIFICATION_REQUIRED']);
+    await refusedWith(await postAssertion(erin, id, digest, forBreaking), /another purpose \(break-glass\)/);
+    expect(await status(id)).toBe('pending');
+    const events = await storedAudit(gw.deps.store, id);
+    expect(events.filter((e) => e.type === 'request.break_glass' || e.type === 'review.recorded')).toEqual([]);
+    expect(upstream.calls.filter((c) => c.url === '/glass/purge')).toEqual([]);
+  }, 60_000);
 
   // Last: it moves the gateway's clock.
   it('refuses a first passkey from a sign-in older than ten minutes', async () => {

@@ -242,10 +242,12 @@ class JustificationRequired(CountersignError):
 
 
 class StepUpRequired(CountersignError):
-    """An approval of a request whose rules require a step-up (`stepUp: webauthn`) came without a
-    fresh passkey confirmation by this reviewer in the console (or the confirmation did not verify:
-    wrong or used challenge, another request, another human’s passkey, no user verification);
-    nothing was recorded. Registering a passkey can be refused with it too.
+    """An approval or a break-glass of a request whose rules require a step-up (`stepUp: webauthn`)
+    came without a fresh passkey confirmation by this human in the console (or the confirmation did
+    not verify: wrong or used challenge, one for another purpose, another request, another human’s
+    passkey, no user verification); nothing was recorded and nothing ran. Registering a passkey can
+    be refused with it too, and the check before running denies with it a break-glass given without
+    a passkey where the policy in force then requires one.
     """
 
     code = "STEP_UP_REQUIRED"

@@ -36,7 +36,7 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
     escalation: ladderOf(r),
     // `webauthn`: every approval is confirmed with a passkey in the console (README, "Step-up").
     stepUp: r.decision.stepUp ?? null,
-    breakGlass: r.breakGlass ? { by: r.breakGlass.by, justification: r.breakGlass.justification, at: r.breakGlass.at, review: r.breakGlass.review ?? null } : null,
+    breakGlass: r.breakGlass ? { by: r.breakGlass.by, justification: r.breakGlass.justification, at: r.breakGlass.at, stepUp: r.breakGlass.stepUp ?? null, review: r.breakGlass.review ?? null } : null,
     // Scoped grants: the one its approval created, and the one (with which use) that approved it instead of reviewers.
     ...(r.grant ? { grant: { id: r.grant.id, uses: r.grant.uses, expiresAt: r.grant.expiresAt } } : {}),
     ...(r.grantedBy ? { grantedBy: { grantId: r.grantedBy.grantId, use: r.grantedBy.use, of: r.grantedBy.of } } : {}),

@@ -82,7 +82,7 @@ export interface RequestView {
   preview?: { status: 'previewed'; at: string; statements: { command: string; table: string; rows: number; plan?: string }[] } | { status: 'skipped' | 'failed'; at: string; reason: string; sqlstate?: string };
   escalation?: { key: string; rule: string; afterSeconds: number; groups: string[]; principals: string[]; dueAt: string; firedAt: string | null }[]; // README, "Safety nets"
   stepUp?: 'webauthn' | null; // approvals need a passkey confirmation in the console
-  breakGlass?: { by: string; justification: string; at: string; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null;
+  breakGlass?: { by: string; justification: string; at: string; stepUp?: { method: 'webauthn'; credentialId: string } | null; review: { by: string; verdict: 'approve' | 'deny'; comment: string; at: string } | null } | null;
   grant?: { id: string; uses: number; expiresAt: string }; // the scoped grant this request's approval created
   grantedBy?: { grantId: string; use: number; of: number }; // the scoped grant that approved this request
   /** An approved SQL write's undo (README "Undo"): whether it can be reverted and what it changed, never a row. */

@@ -165,7 +165,7 @@ ${r.preview && !isRequesterSide(r, traitsOf(who.principal), deps.identity) ? htm
 </div>
 <div>
 <section aria-labelledby="h-decide"><h2 id="h-decide">Your decision</h2>${reviewForm(r, who, brief, stepUp)}</section>
-${hasSafetyNets(r, who, deps) ? html`<section aria-labelledby="h-nets"><h2 id="h-nets">Safety nets</h2>${safetyNetsView(r, who, deps)}</section>` : ''}
+${hasSafetyNets(r, who, deps) ? html`<section aria-labelledby="h-nets"><h2 id="h-nets">Safety nets</h2>${safetyNetsView(r, who, deps, stepUp)}</section>` : ''}
 <section aria-labelledby="h-approvals"><h2 id="h-approvals">Approvals</h2>${approvalsView(r)}${grantNote(r)}</section>
 <section aria-labelledby="h-rules"><h2 id="h-rules">Matched rules</h2>${rulesView(r, deps.policy())}</section>
 <section aria-labelledby="h-digest"><h2 id="h-digest">Digest</h2><p><code class="digest">${r.digest}</code></p><p class="small">An approval is for this digest only: the action, principal and connection exactly as shown.</p></section>

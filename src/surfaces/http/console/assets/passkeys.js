@@ -2,7 +2,9 @@
 // - a form with data-passkey-register registers a passkey (after confirming with one held already, when the
 //   server asks for it);
 // - a form with data-step-up runs the confirmation when its Approve button is pressed: options from the server,
-//   the authenticator (user verification required), then the answer back to the server, which records the approval.
+//   the authenticator (user verification required), then the answer back to the server, which records the approval;
+// - a form with data-break-glass-step-up does the same for breaking the glass (its own challenge, the justification
+//   sent with the answer).
 // Without this script (or without WebAuthn), Approve sends the plain form and the server refuses it (STEP_UP_REQUIRED).
 'use strict';
 
@@ -116,7 +118,27 @@
     });
   }
 
+  function breakGlass(form) {
+    form.addEventListener('submit', function (ev) {
+      if (!window.PublicKeyCredential) return;
+      ev.preventDefault();
+      var submitter = ev.submitter || form.querySelector('button[type=submit]');
+      if (submitter) submitter.disabled = true;
+      var base = form.getAttribute('data-break-glass-step-up');
+      var fields = { _csrf: form.elements['_csrf'].value, digest: form.elements['digest'].value };
+      say(form, 'Confirm with your passkey…');
+      post(base + '/options', fields)
+        .then(function (o) { return navigator.credentials.get({ publicKey: requestOptions(o.options) }); })
+        .then(function (cred) {
+          return post(base, Object.assign({}, fields, { justification: form.elements['justification'].value, credential: JSON.stringify(assertion(cred)) }));
+        })
+        .then(function (done) { window.location.assign(done.redirect); }, failed(form, submitter));
+    });
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
+    var b = document.querySelectorAll('form[data-break-glass-step-up]');
+    for (var k = 0; k < b.length; k++) breakGlass(b[k]);
     var r = document.querySelectorAll('form[data-passkey-register]');
     for (var i = 0; i < r.length; i++) register(r[i]);
     var s = document.querySelectorAll('form[data-step-up]');
