@@ -66,4 +66,38 @@ describe.skipIf(!db)('the Postgres wire listener with sessionCheckCache (real Po
       await c.end();
     }
   });
+  // A REPEATABLE READ block reads the catalogs through its snapshot, taken at its first statement, while the server
+  // resolves names in the latest catalogs: a function created elsewhere after that snapshot was invisible to a check run
+  // in the block (full or cached), yet it was what `upper(v)` called. Such blocks run nothing but transaction control.
+  it('in a client REPEATABLE READ or SERIALIZABLE block, a read is refused by the full check and behind a cached verdict', async () => {
+    await direct.query("CREATE TABLE rr (id int PRIMARY KEY, v varchar); INSERT INTO rr VALUES (1, 'x')");
+    const c = client(gw);
+    await c.connect();
+    const refusal = (sql: string) => c.query(sql).then(() => undefined, (e: { code?: string; message?: string }) => e);
+    try {
+      // A verdict for upper(v) is cached outside a block.
+      expect((await c.query('SELECT upper(v) AS u FROM rr WHERE id = 1')).rows).toEqual([{ u: 'X' }]);
+      expect((await c.query('SELECT upper(v) AS u FROM rr WHERE id = 1')).rows).toEqual([{ u: 'X' }]);
+      for (const [begin, sql] of [
+        ['BEGIN ISOLATION LEVEL REPEATABLE READ', 'SELECT upper(v) AS u FROM rr WHERE id = 1'],
+        ['BEGIN ISOLATION LEVEL REPEATABLE READ', 'SELECT initcap(v) AS u FROM rr WHERE id = 1'],
+        ['BEGIN ISOLATION LEVEL SERIALIZABLE', 'SELECT upper(v) AS u FROM rr WHERE id = 1'],
+      ] as const) {
+        await c.query(begin);
+        const refused = await refusal(sql);
+        expect(refused?.code).toBe('55000');
+        expect(refused?.message).toMatch(/in a (REPEATABLE READ|SERIALIZABLE) transaction block the session check reads the catalogs as of the block's snapshot/);
+        await c.query('ROLLBACK');
+      }
+      // A READ COMMITTED block (each statement sees the latest catalogs) runs it, and still sees a shadow made meanwhile.
+      await c.query('BEGIN');
+      expect((await c.query('SELECT upper(v) AS u FROM rr WHERE id = 1')).rows).toEqual([{ u: 'X' }]);
+      await direct.query(`CREATE FUNCTION public.upper(varchar) RETURNS text LANGUAGE sql AS $$SELECT 'shadow'$$`);
+      expect((await refusal('SELECT upper(v) AS u FROM rr WHERE id = 1'))?.message).toMatch(/function public\.upper is on the search_path/);
+      await c.query('ROLLBACK');
+    } finally {
+      await c.end();
+      await direct.query('DROP FUNCTION IF EXISTS public.upper(varchar)');
+    }
+  });
 });

@@ -11,6 +11,8 @@
  * for the same parameters (guard-cache.ts) in the same flight: when the
  * verifier fails the server skips the statement and the full check runs.
  * Outside a block the gateway's COMMIT goes in the flight of the client's Query.
+ * In a client's REPEATABLE READ or SERIALIZABLE block nothing but transaction
+ * control runs: the check would read the catalogs as of the block's snapshot.
  *
  * The gateway's own statements are prepared once per upstream session under
  * names a client may not use (`countersign_…`), and answered to the gateway
@@ -149,7 +151,9 @@ export class WireSession {
       let row: GuardRow | undefined;
       const text = guard?.messages.find((m) => m.type === 'D');
       if (text) row = JSON.parse(dataRowText(text.body)) as GuardRow;
-      const why = failed ? { message: `the session check failed on the upstream${failed.error ? ` (${sqlstate(failed.error)})` : ''}; nothing ran` } : refusal(row, { readOnlyFunctions: this.options.readOnlyFunctions });
+      const why = failed
+        ? { message: `the session check failed on the upstream${failed.error ? ` (${sqlstate(failed.error)})` : ''}; nothing ran` }
+        : (snapshotRefusal(status, row) ?? refusal(row, { readOnlyFunctions: this.options.readOnlyFunctions }));
       if (why) {
         await this.undo(opened);
         return refused('SQL_SESSION_UNSAFE', why.message);
@@ -297,6 +301,18 @@ async function tell(parts: readonly WirePart[], answers: readonly Promise<Answer
   got.forEach((a, i) => {
     if (a.outcome === 'answered' && !a.error) parts[i]!.accepted?.();
   });
+}
+
+/**
+ * In the client's block above READ COMMITTED the check reads the catalogs through the block's snapshot, taken at its
+ * first statement, while the server resolves the statement's names in the latest catalogs: a function created elsewhere
+ * since is invisible to the check yet is what a name calls. Outside a block the gateway's transaction starts with the check.
+ */
+function snapshotRefusal(status: string, row: GuardRow | undefined): { message: string } | undefined {
+  if (status !== 'T' || !row || row['transaction_isolation'] === 'read committed') return undefined;
+  return {
+    message: `in a ${String(row['transaction_isolation']).toUpperCase()} transaction block the session check reads the catalogs as of the block's snapshot, not as the statement's names resolve; run it in a READ COMMITTED block or outside one; nothing ran`,
+  };
 }
 
 function refused(code: ErrorCode, message: string): WireOutcome {
