@@ -190,4 +190,23 @@ describe.skipIf(!db)('undo of approved writes (real PostgreSQL)', () => {
     expect(r.ok).toBe(true);
     expect(r.undo).toEqual({ status: 'none', reason: 'only a single UPDATE or DELETE has an undo' });
   });
+  // jsonb carries numbers of any precision; a JavaScript number does not. A value read into the undo as a lossy number
+  // would be written back by the revert as another value (a DELETE's revert has no after-image to catch it).
+  it('never restores a number other than the one it captured (bigint past 2^53, long numeric): such a write keeps no undo', async () => {
+    await admin.query(`CREATE TABLE big (id bigint PRIMARY KEY, n bigint, x numeric, f float8);
+      INSERT INTO big VALUES (9007199254740993, 9007199254740993, 0.12345678901234567890123, 0.1), (1, 1, 1.25, 1e300), (2, 2, 0.5, -0.0)`);
+    const rows = async () => (await admin.query('SELECT id::text, n::text, x::text, f::text FROM big ORDER BY id')).rows;
+    const lossy = /a number JSON in JavaScript cannot hold exactly/;
+    const d = await conn.execute({ sql: 'DELETE FROM big WHERE id > 1' }, { readOnly: false });
+    expect(d.ok).toBe(true);
+    expect(d.undo).toMatchObject({ status: 'none', reason: expect.stringMatching(lossy) });
+    await admin.query('INSERT INTO big VALUES (9007199254740993, 9007199254740993, 0.12345678901234567890123, 0.1)');
+    const u = await conn.execute({ sql: 'UPDATE big SET f = 0 WHERE x < 0.2' }, { readOnly: false });
+    expect(u.undo).toMatchObject({ status: 'none', reason: expect.stringMatching(lossy) });
+    // Numbers a JavaScript number holds exactly keep their undo, and the revert puts them back as they were.
+    const was = await rows();
+    const kept = captured((await conn.execute({ sql: 'DELETE FROM big WHERE id <= 2' }, { readOnly: false })).undo);
+    expect((await conn.execute({ sql: revertSql(kept) }, { readOnly: false })).ok).toBe(true);
+    expect(await rows()).toEqual(was);
+  });
 });
