@@ -100,4 +100,26 @@ describe.skipIf(!db)('the Postgres wire listener with sessionCheckCache (real Po
       await direct.query('DROP FUNCTION IF EXISTS public.upper(varchar)');
     }
   });
+  // The gateway's COMMIT ends the statement's transaction; when the COMMIT itself fails (a deferred constraint), nothing
+  // was written and the client must hear so, not the statement's own success.
+  it('a statement whose COMMIT fails is reported failed, over the simple and the extended protocol', async () => {
+    await direct.query('CREATE TABLE notes (id int PRIMARY KEY, ref int REFERENCES notes (id) DEFERRABLE INITIALLY DEFERRED)');
+    const c = client(gw);
+    await c.connect();
+    try {
+      const simple = await c.query('INSERT INTO notes VALUES (1, 99)').then(() => undefined, (e: { code?: string }) => e);
+      expect(simple?.code).toBe('23503');
+      const extended = await c.query('INSERT INTO notes VALUES ($1, $2)', [2, 99]).then(() => undefined, (e: { code?: string }) => e);
+      expect(extended?.code).toBe('23503');
+      expect((await direct.query('SELECT count(*)::int AS n FROM notes')).rows).toEqual([{ n: 0 }]);
+      // The session goes on.
+      await c.query('INSERT INTO notes VALUES (3, 3)');
+      expect((await direct.query('SELECT id FROM notes')).rows).toEqual([{ id: 3 }]);
+      // The requests say so too (newest first), as the agent's human sees them.
+      const requests = (await gw.as('carol', '/v1/requests?limit=10')).body.requests as { status: string; action: { input: { sql: string } } }[];
+      expect(requests.filter((r) => r.action.input.sql.startsWith('INSERT INTO notes')).map((r) => r.status)).toEqual(['succeeded', 'failed', 'failed']);
+    } finally {
+      await c.end();
+    }
+  });
 });
