@@ -209,4 +209,18 @@ describe.skipIf(!db)('undo of approved writes (real PostgreSQL)', () => {
     expect((await conn.execute({ sql: revertSql(kept) }, { readOnly: false })).ok).toBe(true);
     expect(await rows()).toEqual(was);
   });
+  it('a revert of a table and columns whose names hold quotes, and of values that look like SQL, restores exactly', async () => {
+    await admin.query(`CREATE SCHEMA "s'q""x"; CREATE TABLE "s'q""x"."we""ird'" ("i'd" int PRIMARY KEY, "c""ol" text, j jsonb, b bytea, a text[], f float8);
+      INSERT INTO "s'q""x"."we""ird'" VALUES (1, $$'); DROP TABLE accounts; --$$, $j$ {"x": "\\\\' ", "n": null, "d": [1, {"y": "'"}]}$j$, '\\x00ff27', ARRAY['a"b', $$c\\\\d$$, NULL], 'NaN'),
+        (2, $$\\\\' \\n$$, 'null', NULL, '{}', '-Infinity')`);
+    const rows = async () => JSON.stringify((await admin.query(`SELECT *, b::text AS bt, f::text AS ft FROM "s'q""x"."we""ird'" ORDER BY 1`)).rows);
+    const was = await rows();
+    const u = captured((await conn.execute({ sql: `UPDATE "s'q""x"."we""ird'" SET "c""ol" = 'z', j = '1', b = NULL, a = NULL, f = 0` }, { readOnly: false })).undo);
+    expect((await conn.execute({ sql: revertSql(u) }, { readOnly: false })).ok).toBe(true);
+    expect(await rows()).toBe(was);
+    const d = captured((await conn.execute({ sql: `DELETE FROM "s'q""x"."we""ird'"` }, { readOnly: false })).undo);
+    expect((await conn.execute({ sql: revertSql(d) }, { readOnly: false })).ok).toBe(true);
+    expect(await rows()).toBe(was);
+    expect(await table('accounts')).not.toBe('[]');
+  });
 });
