@@ -66,4 +66,60 @@ describe.skipIf(!db)('the Postgres wire listener with sessionCheckCache (real Po
       await c.end();
     }
   });
+  // A REPEATABLE READ block reads the catalogs through its snapshot, taken at its first statement, while the server
+  // resolves names in the latest catalogs: a function created elsewhere after that snapshot was invisible to a check run
+  // in the block (full or cached), yet it was what `upper(v)` called. Such blocks run nothing but transaction control.
+  it('in a client REPEATABLE READ or SERIALIZABLE block, a read is refused by the full check and behind a cached verdict', async () => {
+    await direct.query("CREATE TABLE rr (id int PRIMARY KEY, v varchar); INSERT INTO rr VALUES (1, 'x')");
+    const c = client(gw);
+    await c.connect();
+    const refusal = (sql: string) => c.query(sql).then(() => undefined, (e: { code?: string; message?: string }) => e);
+    try {
+      // A verdict for upper(v) is cached outside a block.
+      expect((await c.query('SELECT upper(v) AS u FROM rr WHERE id = 1')).rows).toEqual([{ u: 'X' }]);
+      expect((await c.query('SELECT upper(v) AS u FROM rr WHERE id = 1')).rows).toEqual([{ u: 'X' }]);
+      for (const [begin, sql] of [
+        ['BEGIN ISOLATION LEVEL REPEATABLE READ', 'SELECT upper(v) AS u FROM rr WHERE id = 1'],
+        ['BEGIN ISOLATION LEVEL REPEATABLE READ', 'SELECT initcap(v) AS u FROM rr WHERE id = 1'],
+        ['BEGIN ISOLATION LEVEL SERIALIZABLE', 'SELECT upper(v) AS u FROM rr WHERE id = 1'],
+      ] as const) {
+        await c.query(begin);
+        const refused = await refusal(sql);
+        expect(refused?.code).toBe('55000');
+        expect(refused?.message).toMatch(/in a (REPEATABLE READ|SERIALIZABLE) transaction block the session check reads the catalogs as of the block's snapshot/);
+        await c.query('ROLLBACK');
+      }
+      // A READ COMMITTED block (each statement sees the latest catalogs) runs it, and still sees a shadow made meanwhile.
+      await c.query('BEGIN');
+      expect((await c.query('SELECT upper(v) AS u FROM rr WHERE id = 1')).rows).toEqual([{ u: 'X' }]);
+      await direct.query(`CREATE FUNCTION public.upper(varchar) RETURNS text LANGUAGE sql AS $$SELECT 'shadow'$$`);
+      expect((await refusal('SELECT upper(v) AS u FROM rr WHERE id = 1'))?.message).toMatch(/function public\.upper is on the search_path/);
+      await c.query('ROLLBACK');
+    } finally {
+      await c.end();
+      await direct.query('DROP FUNCTION IF EXISTS public.upper(varchar)');
+    }
+  });
+  // The gateway's COMMIT ends the statement's transaction; when the COMMIT itself fails (a deferred constraint), nothing
+  // was written and the client must hear so, not the statement's own success.
+  it('a statement whose COMMIT fails is reported failed, over the simple and the extended protocol', async () => {
+    await direct.query('CREATE TABLE notes (id int PRIMARY KEY, ref int REFERENCES notes (id) DEFERRABLE INITIALLY DEFERRED)');
+    const c = client(gw);
+    await c.connect();
+    try {
+      const simple = await c.query('INSERT INTO notes VALUES (1, 99)').then(() => undefined, (e: { code?: string }) => e);
+      expect(simple?.code).toBe('23503');
+      const extended = await c.query('INSERT INTO notes VALUES ($1, $2)', [2, 99]).then(() => undefined, (e: { code?: string }) => e);
+      expect(extended?.code).toBe('23503');
+      expect((await direct.query('SELECT count(*)::int AS n FROM notes')).rows).toEqual([{ n: 0 }]);
+      // The session goes on.
+      await c.query('INSERT INTO notes VALUES (3, 3)');
+      expect((await direct.query('SELECT id FROM notes')).rows).toEqual([{ id: 3 }]);
+      // The requests say so too (newest first), as the agent's human sees them.
+      const requests = (await gw.as('carol', '/v1/requests?limit=10')).body.requests as { status: string; action: { input: { sql: string } } }[];
+      expect(requests.filter((r) => r.action.input.sql.startsWith('INSERT INTO notes')).map((r) => r.status)).toEqual(['succeeded', 'failed', 'failed']);
+    } finally {
+      await c.end();
+    }
+  });
 });

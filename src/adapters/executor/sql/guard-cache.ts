@@ -80,7 +80,9 @@ export function installDdlEpochSql(schema: string = DEFAULT_EPOCH_SCHEMA, role?:
 
 /**
  * One text: the state a cached verdict depends on, or NULL when the triggers
- * are not all there as installed or the counter is not one row.
+ * are not all there as installed, the counter is not one row, or the
+ * transaction is REPEATABLE READ or SERIALIZABLE (its snapshot may be older
+ * than the catalogs the statement's names resolve in).
  */
 export function stateSql(schema: string): string {
   const eq = 'OPERATOR(pg_catalog.=)';
@@ -98,7 +100,9 @@ export function stateSql(schema: string): string {
   const settings = Object.keys(PINNED_SETTINGS)
     .map((s) => `pg_catalog.current_setting(${literal(s)})`)
     .join(', ');
-  return `SELECT CASE WHEN (SELECT pg_catalog.count(*) ${triggers}) ${eq} ${Object.keys(EPOCH_TRIGGERS).length}
+  // Above READ COMMITTED the counter is read through the transaction's snapshot, which DDL since does not change: no state.
+  return `SELECT CASE WHEN pg_catalog.current_setting('transaction_isolation') ${eq} 'read committed'
+                 AND (SELECT pg_catalog.count(*) ${triggers}) ${eq} ${Object.keys(EPOCH_TRIGGERS).length}
                  AND (SELECT pg_catalog.count(*) FROM ${ident(schema)}.ddl_epoch) ${eq} 1
     THEN pg_catalog.concat_ws(' ',
       (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', t.oid, t.xmin, p.oid, p.xmin), ',' ORDER BY t.oid) ${triggers}),

@@ -176,6 +176,7 @@ const DEFINITIONS = `ARRAY(SELECT pg_catalog.to_jsonb(ARRAY[d.via, d.def])::pg_c
 
 /** $1 functions, $2 operators, $3 types, $4 attributes, $5 allowed qualified names, $6 relations read. */
 export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
+  pg_catalog.current_setting('transaction_isolation') AS transaction_isolation,
   ${Object.keys(PINNED_SETTINGS)
     .map((s) => `pg_catalog.current_setting('${s}') AS ${s}`)
     .join(',\n  ')},

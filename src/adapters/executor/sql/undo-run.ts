@@ -5,7 +5,7 @@
  * rows — and the undo to store; or, past `maxRows`, a refusal the caller turns
  * into a rollback.
  */
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig } from 'pg';
 import { inverseUndo, revertSql, type CapturedUndo, type UndoOutcome, type UndoRow } from '../../../core/undo.ts';
 import { captureShapeOk, captureSql, UNDO_TABLE_SQL, undoTableRefusal, type UndoTableRow, type UndoTarget } from './undo-capture.ts';
 
@@ -19,6 +19,39 @@ export type CapturedRun =
 
 type Call = <T>(run: Promise<T>) => Promise<T>;
 
+/** Every column as the server's text: jsonb is parsed here, so a number the undo cannot hold exactly is seen (exactJson). */
+const AS_TEXT = { getTypeParser: () => (value: string) => value } as unknown as NonNullable<QueryConfig['types']>;
+
+/**
+ * JSON text as jsonb printed it, parsed; undefined when a number in it is not exactly the JavaScript number it reads
+ * as (a bigint past 2^53, a numeric of 20 digits): a revert would write that other number back.
+ *
+ * @example
+ * exactJson('{"id": 1.50}'); // { id: 1.5 }
+ * exactJson('{"id": 9007199254740993}'); // undefined
+ */
+export function exactJson(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  // Strings are matched first, so only the number tokens outside them are captured.
+  for (const m of text.matchAll(/"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g)) {
+    if (m[1] !== undefined && decimal(m[1]) !== decimal(String(Number(m[1])))) return undefined;
+  }
+  return value;
+}
+
+/** A decimal number's value as digits and exponent, without the zeros that do not change it ('1.50' and '15e-1' alike). */
+function decimal(token: string): string {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:e([+-]?\d+))?$/i.exec(token);
+  if (!m) return token;
+  const frac = m[3] ?? '';
+  const digits = (m[2]! + frac).replace(/^0+/, '');
+  const trimmed = digits.replace(/0+$/, '');
+  if (trimmed === '') return '0';
+  return `${m[1]}${trimmed}e${Number(m[4] ?? 0) - frac.length + digits.length - trimmed.length}`;
+}
+
+const LOSSY = 'a value is a number JSON in JavaScript cannot hold exactly (a bigint past 2^53, a long numeric)';
+
 /**
  * @example
  * const run = await runCaptured(client, call, target, params, 1000);
@@ -31,18 +64,19 @@ export async function runCaptured(client: PoolClient, call: Call, target: UndoTa
   const sql = captureSql(target, keys, maxRows + 1);
   if (!captureShapeOk(sql, target.command)) return { kind: 'uncaptured', reason: 'the statement could not be rewritten to capture its rows' };
   const res = await call(
-    client.query<{ total: number; before: Record<string, unknown> | null; after: Record<string, unknown> }>(
-      params.length > 0 ? { text: sql, values: [...params] } : sql,
-    ),
+    client.query<{ total: string; before: string | null; after: string }>(params.length > 0 ? { text: sql, values: [...params], types: AS_TEXT } : { text: sql, types: AS_TEXT }),
   );
-  const total = res.rows[0]?.total ?? 0;
+  const total = Number(res.rows[0]?.total ?? 0);
   if (total > maxRows) return { kind: 'too-many', rows: total };
   const rows: UndoRow[] = [];
-  for (const r of res.rows) {
+  for (const text of res.rows) {
+    const r = { before: text.before === null ? null : exactJson(text.before), after: exactJson(text.after) } as { before: Record<string, unknown> | null | undefined; after: Record<string, unknown> | undefined };
+    // The change ran and stands; only its undo is not kept.
+    if (r.before === undefined || r.after === undefined) return { kind: 'ran', command: target.command, rowCount: total, undo: { status: 'none', reason: LOSSY } };
     // An UPDATE's before-image is looked up by the new row's key: a row not found, or a key a trigger changed, fails the run rather than guess.
     if (!r.before) return { kind: 'unproven', reason: 'a changed row had no before-image' };
     const key = Object.fromEntries(keys.map((k) => [k, r.before![k]]));
-    if (target.command === 'UPDATE' && keys.some((k) => JSON.stringify(r.before![k]) !== JSON.stringify(r.after[k]))) {
+    if (target.command === 'UPDATE' && keys.some((k) => JSON.stringify(r.before![k]) !== JSON.stringify(r.after![k]))) {
       return { kind: 'unproven', reason: 'a trigger changed a primary key' };
     }
     rows.push(target.command === 'UPDATE' ? { key, before: r.before, after: r.after } : { key, before: r.before });
@@ -70,9 +104,10 @@ export type RevertRun =
  */
 export async function runRevert(client: PoolClient, call: Call, reverting: CapturedUndo, maxRows: number): Promise<RevertRun> {
   if (reverting.rows.length > maxRows) return { kind: 'too-many', rows: reverting.rows.length };
-  const res = await call(client.query<{ restored_rows: number; restored_images: unknown }>(revertSql(reverting)));
+  const res = await call(client.query<{ restored_rows: string; restored_images: string | null }>({ text: revertSql(reverting), types: AS_TEXT }));
   const row = res.rows[0];
-  const undo = row && row.restored_rows === reverting.rows.length ? inverseUndo(reverting, row.restored_images) : undefined;
+  const images = row?.restored_images ? exactJson(row.restored_images) : undefined;
+  const undo = row && Number(row.restored_rows) === reverting.rows.length ? inverseUndo(reverting, images) : undefined;
   if (!undo) return { kind: 'unproven', reason: 'the rows it restored are not the rows of the undo' };
   return { kind: 'ran', restored: reverting.rows.length, undo };
 }

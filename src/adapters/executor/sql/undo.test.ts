@@ -190,4 +190,37 @@ describe.skipIf(!db)('undo of approved writes (real PostgreSQL)', () => {
     expect(r.ok).toBe(true);
     expect(r.undo).toEqual({ status: 'none', reason: 'only a single UPDATE or DELETE has an undo' });
   });
+  // jsonb carries numbers of any precision; a JavaScript number does not. A value read into the undo as a lossy number
+  // would be written back by the revert as another value (a DELETE's revert has no after-image to catch it).
+  it('never restores a number other than the one it captured (bigint past 2^53, long numeric): such a write keeps no undo', async () => {
+    await admin.query(`CREATE TABLE big (id bigint PRIMARY KEY, n bigint, x numeric, f float8);
+      INSERT INTO big VALUES (9007199254740993, 9007199254740993, 0.12345678901234567890123, 0.1), (1, 1, 1.25, 1e300), (2, 2, 0.5, -0.0)`);
+    const rows = async () => (await admin.query('SELECT id::text, n::text, x::text, f::text FROM big ORDER BY id')).rows;
+    const lossy = /a number JSON in JavaScript cannot hold exactly/;
+    const d = await conn.execute({ sql: 'DELETE FROM big WHERE id > 1' }, { readOnly: false });
+    expect(d.ok).toBe(true);
+    expect(d.undo).toMatchObject({ status: 'none', reason: expect.stringMatching(lossy) });
+    await admin.query('INSERT INTO big VALUES (9007199254740993, 9007199254740993, 0.12345678901234567890123, 0.1)');
+    const u = await conn.execute({ sql: 'UPDATE big SET f = 0 WHERE x < 0.2' }, { readOnly: false });
+    expect(u.undo).toMatchObject({ status: 'none', reason: expect.stringMatching(lossy) });
+    // Numbers a JavaScript number holds exactly keep their undo, and the revert puts them back as they were.
+    const was = await rows();
+    const kept = captured((await conn.execute({ sql: 'DELETE FROM big WHERE id <= 2' }, { readOnly: false })).undo);
+    expect((await conn.execute({ sql: revertSql(kept) }, { readOnly: false })).ok).toBe(true);
+    expect(await rows()).toEqual(was);
+  });
+  it('a revert of a table and columns whose names hold quotes, and of values that look like SQL, restores exactly', async () => {
+    await admin.query(`CREATE SCHEMA "s'q""x"; CREATE TABLE "s'q""x"."we""ird'" ("i'd" int PRIMARY KEY, "c""ol" text, j jsonb, b bytea, a text[], f float8);
+      INSERT INTO "s'q""x"."we""ird'" VALUES (1, $$'); DROP TABLE accounts; --$$, $j$ {"x": "\\\\' ", "n": null, "d": [1, {"y": "'"}]}$j$, '\\x00ff27', ARRAY['a"b', $$c\\\\d$$, NULL], 'NaN'),
+        (2, $$\\\\' \\n$$, 'null', NULL, '{}', '-Infinity')`);
+    const rows = async () => JSON.stringify((await admin.query(`SELECT *, b::text AS bt, f::text AS ft FROM "s'q""x"."we""ird'" ORDER BY 1`)).rows);
+    const was = await rows();
+    const u = captured((await conn.execute({ sql: `UPDATE "s'q""x"."we""ird'" SET "c""ol" = 'z', j = '1', b = NULL, a = NULL, f = 0` }, { readOnly: false })).undo);
+    expect((await conn.execute({ sql: revertSql(u) }, { readOnly: false })).ok).toBe(true);
+    expect(await rows()).toBe(was);
+    const d = captured((await conn.execute({ sql: `DELETE FROM "s'q""x"."we""ird'"` }, { readOnly: false })).undo);
+    expect((await conn.execute({ sql: revertSql(d) }, { readOnly: false })).ok).toBe(true);
+    expect(await rows()).toBe(was);
+    expect(await table('accounts')).not.toBe('[]');
+  });
 });

@@ -124,6 +124,18 @@ export class WireRelay {
     return out;
   }
 
+  /**
+   * Gives the client an error the server answered to one of the gateway's statements, as the client's statement's
+   * error: the COMMIT of the gateway's transaction failed (a deferred constraint), so what the client ran was not kept.
+   */
+  passError(body: Buffer): void {
+    const head = Buffer.alloc(5);
+    head.write('E', 0, 'latin1');
+    head.writeInt32BE(body.length + 4, 1);
+    this.toClient(Buffer.concat([head, body]));
+    this.errorFields ??= body;
+  }
+
   /** Stops reading the upstream (it goes back to its pool, which reads it from now on). */
   detach(): void {
     this.detached = true;

@@ -11,6 +11,8 @@
  * for the same parameters (guard-cache.ts) in the same flight: when the
  * verifier fails the server skips the statement and the full check runs.
  * Outside a block the gateway's COMMIT goes in the flight of the client's Query.
+ * In a client's REPEATABLE READ or SERIALIZABLE block nothing but transaction
+ * control runs: the check would read the catalogs as of the block's snapshot.
  *
  * The gateway's own statements are prepared once per upstream session under
  * names a client may not use (`countersign_…`), and answered to the gateway
@@ -149,7 +151,9 @@ export class WireSession {
       let row: GuardRow | undefined;
       const text = guard?.messages.find((m) => m.type === 'D');
       if (text) row = JSON.parse(dataRowText(text.body)) as GuardRow;
-      const why = failed ? { message: `the session check failed on the upstream${failed.error ? ` (${sqlstate(failed.error)})` : ''}; nothing ran` } : refusal(row, { readOnlyFunctions: this.options.readOnlyFunctions });
+      const why = failed
+        ? { message: `the session check failed on the upstream${failed.error ? ` (${sqlstate(failed.error)})` : ''}; nothing ran` }
+        : (snapshotRefusal(status, row) ?? refusal(row, { readOnlyFunctions: this.options.readOnlyFunctions }));
       if (why) {
         await this.undo(opened);
         return refused('SQL_SESSION_UNSAFE', why.message);
@@ -179,19 +183,22 @@ export class WireSession {
       const sent = relay.send(bytes(plan.parts[0]!.raw), 'query', 'client');
       // The gateway's COMMIT goes with the Query (one round trip): after an error in it, COMMIT ends the failed transaction
       // as ROLLBACK would; after the client's own COMMIT it only warns, to the gateway. Sent as text, since the Query may
-      // have deallocated the gateway's statements.
+      // have deallocated the gateway's statements. A COMMIT that fails (a deferred constraint) is the client's error: nothing was kept.
       const commit = opened === 'transaction' && !opts.copies ? relay.send(serialize.query('COMMIT'), 'query', 'gateway') : undefined;
       if (lead.length > 0) await relay.send(serialize.sync(), 'sync', 'gateway');
-      await (commit ?? sent);
+      const last = await (commit ?? sent);
       if (await this.leadFailed(first, opened)) return 'stale';
+      if (commit && last.error) relay.passError(last.error);
       if (!commit) await this.finish(opened);
     } else {
       const answers = plan.parts.map((p) => relay.send(bytes(p.raw), p.kind, 'client'));
       // Optimistic: the end of the gateway's transaction or savepoint goes with the statement; after an error the server skips it.
       const post = opened === 'transaction' ? [{ key: 'commit' }] : opened === 'savepoint' ? [{ key: 'undo' }, { key: 'release' }] : [];
-      await this.own(post);
+      const ended = await this.own(post);
       if (await this.leadFailed(first, opened)) return 'stale';
       await tell(plan.parts, answers);
+      const commitError = opened === 'transaction' ? ended[0]?.error : undefined;
+      if (commitError) relay.passError(commitError);
       if (relay.status === 'E' && opened === 'transaction') await this.own([{ key: 'rollback' }]);
     }
     if (relay.lost) return { ok: false, relayed: false, output: null, summary: {}, error: { code: 'EXECUTION_FAILED', message: 'lost the upstream connection while running the statement' } };
@@ -258,10 +265,13 @@ export class WireSession {
     return true;
   }
 
-  /** After a simple Query: end the gateway's transaction (commit, or roll back a failed one) or undo its savepoint. */
+  /** After a simple Query: end the gateway's transaction (commit, or roll back a failed one; a failed COMMIT is the client's error) or undo its savepoint. */
   private async finish(opened: Opened): Promise<void> {
     const s = this.relay.status;
-    if (opened === 'transaction' && s !== 'I') await this.own([{ key: s === 'T' ? 'commit' : 'rollback' }]);
+    if (opened === 'transaction' && s !== 'I') {
+      const [ended] = await this.own([{ key: s === 'T' ? 'commit' : 'rollback' }]);
+      if (s === 'T' && ended?.error) this.relay.passError(ended.error);
+    }
     if (opened === 'savepoint' && s === 'T') await this.own([{ key: 'undo' }, { key: 'release' }]);
   }
 
@@ -297,6 +307,18 @@ async function tell(parts: readonly WirePart[], answers: readonly Promise<Answer
   got.forEach((a, i) => {
     if (a.outcome === 'answered' && !a.error) parts[i]!.accepted?.();
   });
+}
+
+/**
+ * In the client's block above READ COMMITTED the check reads the catalogs through the block's snapshot, taken at its
+ * first statement, while the server resolves the statement's names in the latest catalogs: a function created elsewhere
+ * since is invisible to the check yet is what a name calls. Outside a block the gateway's transaction starts with the check.
+ */
+function snapshotRefusal(status: string, row: GuardRow | undefined): { message: string } | undefined {
+  if (status !== 'T' || !row || row['transaction_isolation'] === 'read committed') return undefined;
+  return {
+    message: `in a ${String(row['transaction_isolation']).toUpperCase()} transaction block the session check reads the catalogs as of the block's snapshot, not as the statement's names resolve; run it in a READ COMMITTED block or outside one; nothing ran`,
+  };
 }
 
 function refused(code: ErrorCode, message: string): WireOutcome {
