@@ -122,6 +122,10 @@ policy:
     expect(problems(rule('{ maxUses: 2, maxDuration: 25h }'))).toContain('at most 24h');
     expect(problems(rule('{ maxUses: 2, maxDuration: 1h, vary: [body.__proto__] }'))).toContain('grant.vary[0]');
     expect(problems(rule('{ maxUses: 2, maxDuration: 1h, vary: ["params[0]"] }'))).toContain('grant.vary[0]');
+    // What the action is may never vary: other SQL text with the same facts (another WHERE) would ride on the grant.
+    for (const what of ['sql', 'method', 'path', 'tool', 'args']) {
+      expect(problems(rule(`{ maxUses: 2, maxDuration: 1h, vary: [params, ${what}] }`))).toContain('grant.vary[1]');
+    }
     expect(problems(rule('{ maxUses: 2, maxDuration: 1h }', 'allow'))).toContain('grant belong to rules whose effect is approve');
   });
 
