@@ -65,6 +65,12 @@ policy:
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
       stepUp: webauthn
+    - id: granted-step-up
+      when: facts.http.path.startsWith("/granted")
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      stepUp: webauthn
+      grant: { maxUses: 2, maxDuration: 1h, vary: [body.n] }
 `,
     { principals: DEFAULT_PRINCIPALS.map((p) => (EMAILS[p.id] ? { ...p, email: EMAILS[p.id] } : p)), clock },
   );
@@ -262,6 +268,30 @@ describe('step-up with a passkey', () => {
     expect(await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined), 15_000)).toBe(true);
     const recorded = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'review.recorded');
     expect(recorded.map((e) => [e.actor, e.data['stepUp']?.method])).toEqual([['alice', 'webauthn'], ['bob', 'webauthn']]);
+  }, 60_000);
+
+  it('gives a grant with a passkey-confirmed approval in the console; an offer by API key is refused and counts nothing', async () => {
+    const alice = reviewers['alice']!;
+    const submit = (n: number) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path: '/granted/payout', body: { n } }, reason: 'needed' } });
+    const first = await submit(1);
+    expect(first.status).toBe(202);
+    const id = first.body.id as string;
+    const byKey = await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: '', grant: { uses: 2, for: '30m' } } });
+    expect(byKey.body.error.code).toBe('STEP_UP_REQUIRED');
+    expect((await gw.as('alice', `/v1/grants?request=${id}`)).body.grants).toEqual([]);
+    await alice.page.goto(`${origin}/requests/${id}`);
+    await alice.page.getByLabel(/How many more/).fill('1');
+    await alice.page.getByLabel(/For how many minutes/).fill('10');
+    await alice.page.getByRole('button', { name: /^Approve/ }).click();
+    await alice.page.waitForURL(`${origin}/requests/${id}?done=approve`);
+    const granted = (await gw.as('alice', `/v1/requests/${id}`)).body;
+    expect(granted.grant).toMatchObject({ uses: 1 });
+    expect((await storedAudit(gw.deps.store, id)).find((e) => e.type === 'review.recorded')?.data).toMatchObject({ stepUp: { method: 'webauthn' }, grantOffered: { uses: 1, seconds: 600 } });
+    // Its use needs no passkey: the grant was given with one.
+    const next = await submit(2);
+    expect(next.status).toBe(200);
+    expect(next.body.grantedBy).toMatchObject({ grantId: granted.grant.id, use: 1, of: 1 });
+    expect((await submit(3)).status).toBe(202);
   }, 60_000);
 
   it('removes a passkey for its owner only, audited', async () => {
