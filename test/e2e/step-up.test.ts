@@ -19,6 +19,7 @@ import { storedAudit } from '../support/store-view.ts';
 import { agent, human } from '../support/fixtures.ts';
 import { review } from '../../src/service/review.ts';
 import { approveWithPasskey, stepUpOptions as stepUpOptionsOf } from '../../src/service/step-up.ts';
+import { executeApproved } from '../../src/service/execute.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const EMAILS: Record<string, string> = { alice: 'alice@example.com', bob: 'bob@example.com' };
@@ -292,6 +293,25 @@ describe('step-up with a passkey', () => {
     expect(next.status).toBe(200);
     expect(next.body.grantedBy).toMatchObject({ grantId: granted.grant.id, use: 1, of: 1 });
     expect((await submit(3)).status).toBe(202);
+  }, 60_000);
+
+  it('counts no approval without a passkey once the rules require one: at run, and after the request went back to pending', async () => {
+    const bob = reviewers['bob']!;
+    // Approved by key under a policy whose rule did not yet say stepUp (copied as the store would have kept it).
+    const risky = (await gw.deps.store.getRequest((await hold('/risky/late')).id))!;
+    const { stepUp: _s, ...before } = risky.decision;
+    const byKey = (r: typeof risky) => [{ requestId: r.id, reviewer: { id: 'alice', kind: 'human' as const, groups: ['sre'], email: null, identity: null }, verdict: 'approve' as const, comment: '', digest: r.digest, createdAt: r.createdAt }];
+    const approved = { ...risky, id: `${risky.id}_old`, status: 'approved' as const, decision: before, reviews: byKey(risky), version: 1 };
+    await gw.deps.store.insertRequest(approved, []);
+    const requeued = await executeApproved(gw.deps, approved.id);
+    expect([requeued.status, requeued.decision.stepUp]).toEqual(['pending', 'webauthn']);
+    expect(upstream.calls.filter((c) => c.url === '/risky/late')).toHaveLength(0);
+    // Pending again: alice's approval by key does not make bob's passkey approval the quorum's second of two.
+    const two = (await gw.deps.store.getRequest((await hold('/two/late')).id))!;
+    const pending = { ...two, id: `${two.id}_old`, reviews: byKey(two), version: 1 };
+    await gw.deps.store.insertRequest(pending, []);
+    expect((await postAssertion(bob, pending.id, pending.digest, await assertWith(bob, await stepUpOptions(bob, pending.id, pending.digest)))).status).toBe(200);
+    expect(await status(pending.id)).toBe('pending');
   }, 60_000);
 
   it('removes a passkey for its owner only, audited', async () => {
