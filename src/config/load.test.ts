@@ -122,6 +122,13 @@ policy:
     expect(problems(rule('{ maxUses: 2, maxDuration: 25h }'))).toContain('at most 24h');
     expect(problems(rule('{ maxUses: 2, maxDuration: 1h, vary: [body.__proto__] }'))).toContain('grant.vary[0]');
     expect(problems(rule('{ maxUses: 2, maxDuration: 1h, vary: ["params[0]"] }'))).toContain('grant.vary[0]');
+    // What the action is may never vary: other SQL text with the same facts (another WHERE) would ride on the grant.
+    // Nor may headers as a whole: an added X-HTTP-Method-Override turns the granted POST into a DELETE. One header may.
+    expect(problems(rule('{ maxUses: 2, maxDuration: 1h, vary: [headers] }'))).toContain('grant.vary[0]');
+    expect(ruleSpecOf(parseConfig(rule('{ maxUses: 2, maxDuration: 1h, vary: [headers.x-request-id] }'), 'f', {}).policy.rules[0]!).grant?.vary).toEqual(['headers.x-request-id']);
+    for (const what of ['sql', 'method', 'path', 'tool', 'args']) {
+      expect(problems(rule(`{ maxUses: 2, maxDuration: 1h, vary: [params, ${what}] }`))).toContain('grant.vary[1]');
+    }
     expect(problems(rule('{ maxUses: 2, maxDuration: 1h }', 'allow'))).toContain('grant belong to rules whose effect is approve');
   });
 

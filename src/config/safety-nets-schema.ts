@@ -20,11 +20,20 @@ export const breakGlassSchema = z.strictObject({ groups: z.array(z.string().min(
 
 /** Step-up: an approval of a request this rule holds counts only once its reviewer confirms with a passkey in the console. */
 export const stepUpSchema = z.literal('webauthn');
+/**
+ * Where a vary path may start: the values an action carries, never what the action is (`sql`, `method`, `path`,
+ * `tool`, `args`): other SQL text whose facts match (another WHERE) must not ride on a grant. Headers only one by
+ * one: headers as a whole would let an agent add X-HTTP-Method-Override to a granted POST.
+ */
+const VARY_ROOTS = new Set(['params', 'body', 'query', 'headers', 'arguments']);
+const mayVary = (p: string) => VARY_ROOTS.has(p.split('.')[0]!) && p !== 'headers';
+
 /** A path inside an action's input (`params`, `body.amount`): names only, no index, nothing that reaches a prototype. */
 const inputPath = z
   .string()
   .regex(/^[A-Za-z_$][\w$-]*(\.[A-Za-z_$][\w$-]*)*$/, 'a dotted path of names inside the input, such as params or body.amount')
-  .refine((p) => !p.split('.').some((s) => s === '__proto__' || s === 'constructor' || s === 'prototype'), 'not a prototype key');
+  .refine((p) => !p.split('.').some((s) => s === '__proto__' || s === 'constructor' || s === 'prototype'), 'not a prototype key')
+  .refine(mayVary, `a path under ${[...VARY_ROOTS].join(', ')} (one header at a time): what the action is never varies`);
 
 /**
  * Scoped grants: a reviewer approving a request this rule holds may approve the next `maxUses` actions of the same

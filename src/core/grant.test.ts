@@ -21,10 +21,16 @@ const code = (f: () => unknown) => {
 };
 
 describe('varied', () => {
-  it('marks each vary path, present or not, where its parent is an object; leaves the rest and the original alone', () => {
+  it('marks each vary path present in the input; leaves the rest, absent paths and the original alone', () => {
     const input = { sql: 'select $1', params: [1], body: { amount: 5, note: 'x' } };
-    expect(varied(input, ['params', 'body.amount', 'body.missing', 'nothing.here'])).toEqual({ sql: 'select $1', params: '\u0000vary', body: { amount: '\u0000vary', note: 'x', missing: '\u0000vary' } });
+    expect(varied(input, ['params', 'body.amount', 'body.missing', 'nothing.here'])).toEqual({ sql: 'select $1', params: '\u0000vary', body: { amount: '\u0000vary', note: 'x' } });
     expect(input.params).toEqual([1]);
+  });
+
+  it('keeps whether a vary path is there: a grant on a body without an amount does not cover one that names any amount', () => {
+    // The reviewer saw no amount (the target's default applies); the agent adds one of its choosing.
+    expect(varied({ body: { to: 'acct_1' } }, ['body.amount'])).not.toEqual(varied({ body: { to: 'acct_1', amount: 1_000_000 } }, ['body.amount']));
+    expect(varied({ sql: 'select $1' }, ['params'])).not.toEqual(varied({ sql: 'select $1', params: [1] }, ['params']));
   });
 });
 
@@ -51,6 +57,10 @@ describe('shapeDigest', () => {
     expect(digests.size).toBe(variants.length + 1);
   });
 
+  it('differs once a holding rule requires step-up: a grant given without a passkey does not approve what now needs one', () => {
+    expect(shape(held({ decision: { ...decision, stepUp: 'webauthn' } }))).not.toBe(shape(base));
+  });
+
   it('is undefined when the decision permits no grant', () => {
     expect(shape(held({ decision: approveDecision() }))).toBeUndefined();
     expect(shape(held({ decision: { ...decision, effect: 'deny' } }))).toBeUndefined();
@@ -63,6 +73,8 @@ describe('assertGrantOffer', () => {
     expect(code(() => assertGrantOffer(held(), 'approve', ok))).toBe('none');
     expect(code(() => assertGrantOffer(held(), 'deny', ok))).toBe('GRANT_NOT_ALLOWED');
     expect(code(() => assertGrantOffer(held({ decision: approveDecision() }), 'approve', ok))).toBe('GRANT_NOT_ALLOWED');
+    // A statement of a PostgreSQL wire session ran in that session's state: never a grant for what comes next.
+    expect(code(() => assertGrantOffer(held({ runsIn: 'session' }), 'approve', ok))).toBe('GRANT_NOT_ALLOWED');
     for (const bad of [{ uses: 6, seconds: 60 }, { uses: 0, seconds: 60 }, { uses: 1.5, seconds: 60 }, { uses: 1, seconds: 3601 }, { uses: 1, seconds: 0 }]) {
       expect(code(() => assertGrantOffer(held(), 'approve', bad))).toBe('GRANT_NOT_ALLOWED');
     }

@@ -5,7 +5,7 @@
  *
  * A shape is what must stay the same between uses: the requesting principal (its id, kind, the human it acts for and
  * the identity a token vouched for), the connection, the operation, the facts, the input except the rule's `vary`
- * paths, and the rules that hold it with their approvers and grant terms under the policy in force. Its digest is
+ * paths, and the rules that hold it with their approvers, grant terms and step-up under the policy in force. Its digest is
  * SHA-256 over the canonical JSON of all that, the `vary` values replaced by a fixed marker.
  */
 import type { Action } from './action.ts';
@@ -63,7 +63,9 @@ export interface GrantUse {
 }
 
 /**
- * The input with each `vary` path's value (present or not) replaced by the marker, where its parent is an object.
+ * The input with each `vary` path's value replaced by the marker where the path is there (its parent an object
+ * holding it). An absent path stays absent: a grant on an input without it does not cover one that adds it, nor the
+ * other way round (the reviewer saw no amount, the target's default; the agent names one of its choosing).
  *
  * @example
  * varied({ sql: 'select $1', params: [7] }, ['params']); // { sql: 'select $1', params: '\u0000vary' }
@@ -76,7 +78,8 @@ export function varied(input: unknown, vary: readonly string[]): unknown {
     for (const k of keys.slice(0, -1)) {
       at = isObject(at) && Object.hasOwn(at, k) ? at[k] : undefined;
     }
-    if (isObject(at)) at[keys[keys.length - 1]!] = VARY_MARKER;
+    const last = keys[keys.length - 1]!;
+    if (isObject(at) && Object.hasOwn(at, last)) at[last] = VARY_MARKER;
   }
   return copy;
 }
@@ -103,6 +106,8 @@ export function shapeDigest(principal: Principal, connection: ConnectionInfo, ac
     rules: decision.rules,
     approvers: decision.approvers,
     terms: decision.grant,
+    // Only when set, so the shapes of grants made before step-up existed stay the same.
+    ...(decision.stepUp ? { stepUp: decision.stepUp } : {}),
   };
   return `sha256:${sha256Hex(canonicalJson(shape))}`;
 }
@@ -116,6 +121,8 @@ export function assertGrantOffer(request: RequestRecord, verdict: Verdict, offer
   const refuse = (why: string) => new CountersignError('GRANT_NOT_ALLOWED', `no grant on request ${request.id}: ${why}`);
   if (verdict !== 'approve') throw refuse('a grant goes with an approval, never a deny');
   if (!terms) throw refuse('not every rule holding it permits grants');
+  // A wire session's statement ran in that session's state (its role, search_path, transaction): never a pattern.
+  if (request.runsIn === 'session') throw refuse('it runs inside a PostgreSQL wire session');
   if (!Number.isSafeInteger(offer.uses) || offer.uses < 1 || offer.uses > terms.maxUses) throw refuse(`uses must be 1 to ${terms.maxUses}`);
   if (!Number.isSafeInteger(offer.seconds) || offer.seconds < 1 || offer.seconds > terms.maxDurationSeconds) {
     throw refuse(`the duration must be 1 to ${terms.maxDurationSeconds} seconds`);

@@ -197,7 +197,8 @@ export function approvalStep(r: Pick<RequestRecord, 'id' | 'decision' | 'reviews
   const total = remaining.reduce((n, x) => n + x.needed, 0);
   const counted = { nth: given + 1, of: given + Math.max(1, total) };
   if (reviewer) {
-    const mine: Review = { requestId: r.id, reviewer: { id: reviewer.id, kind: 'human', groups: [...reviewer.groups] }, verdict: 'approve', comment: '', digest: r.digest, createdAt: '' };
+    // Where the rules require step-up, the approval asked about is a passkey-confirmed one (no other counts).
+    const mine: Review = { requestId: r.id, reviewer: { id: reviewer.id, kind: 'human', groups: [...reviewer.groups] }, verdict: 'approve', comment: '', digest: r.digest, createdAt: '', ...(r.decision.stepUp ? { stepUp: { method: r.decision.stepUp, credentialId: '' } } : {}) };
     return { completes: quorumMet(approversOf(r), [...r.reviews, mine], r), ...counted };
   }
   return { completes: most <= 1, ...counted };

@@ -150,6 +150,9 @@ export function assertMayReview(request: RequestRecord, reviewer: Principal, dir
   }
 }
 
+/** What counting approvals reads of a request: its requester, its digest and whether its rules require step-up. */
+export type Counted = Pick<RequestRecord, 'principal' | 'digest'> & { readonly decision?: { readonly stepUp?: 'webauthn' } };
+
 /**
  * The approvals that count for this request: approving reviews by humans, not
  * from its requester side, given for its digest, one per human (the first).
@@ -158,11 +161,13 @@ export function assertMayReview(request: RequestRecord, reviewer: Principal, dir
  * since removed counts for nothing, one taken out of a group no longer fills it.
  * Without one (a display), reviewers are as recorded.
  */
-export function countedApprovals(reviews: readonly Review[], request: Pick<RequestRecord, 'principal' | 'digest'>, dir?: HumanDirectory): Review[] {
+export function countedApprovals(reviews: readonly Review[], request: Counted, dir?: HumanDirectory): Review[] {
   const approvers: Review[] = [];
   const seen: HumanTraits[] = [];
   for (const r of reviews) {
     if (r.verdict !== 'approve' || r.reviewer.kind !== 'human' || r.digest !== request.digest) continue;
+    // Where the rules (as judged now: at run, after a requeue) require step-up, an approval without one counts for nothing.
+    if (request.decision?.stepUp === 'webauthn' && !r.stepUp) continue;
     const now = dir ? currentReviewer(r.reviewer, dir) : r.reviewer;
     if (!now) continue;
     if (isRequesterSide(request, r.reviewer, dir) || isRequesterSide(request, now, dir)) continue;
@@ -177,7 +182,7 @@ export function countedApprovals(reviews: readonly Review[], request: Pick<Reque
 export function remainingApprovals(
   requirements: readonly ApproverRequirement[],
   reviews: readonly Review[],
-  request: Pick<RequestRecord, 'principal' | 'digest'>,
+  request: Counted,
   dir?: HumanDirectory,
 ): { rule: string; groups: readonly string[]; principals: readonly string[]; needed: number }[] {
   const approvers = countedApprovals(reviews, request, dir).map((r) => r.reviewer);
@@ -192,7 +197,7 @@ export function remainingApprovals(
 export function quorumMet(
   requirements: readonly ApproverRequirement[],
   reviews: readonly Review[],
-  request: Pick<RequestRecord, 'principal' | 'digest'>,
+  request: Counted,
   dir?: HumanDirectory,
 ): boolean {
   return remainingApprovals(requirements, reviews, request, dir).every((r) => r.needed === 0);

@@ -103,7 +103,9 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     // A scoped grant stands in for the approvals while the policy in force holds the action in the same shape (the same
     // rules, approvers and grant terms); otherwise the request waits for reviewers like any other.
     const byGrant = decision.effect === 'approve' && current.grantedBy !== undefined && shapeDigest(current.principal, current.connection, current.action, facts, decision) === current.grantedBy.shape;
-    if (decision.effect === 'approve' && !current.breakGlass && !byGrant && !quorumMet(widened(decision.approvers, current.escalations), current.reviews, current, deps.identity)) {
+    // Counted under the policy in force: a rule that came to require step-up counts only passkey-confirmed approvals.
+    const judged = { ...current, decision };
+    if (decision.effect === 'approve' && !current.breakGlass && !byGrant && !quorumMet(widened(decision.approvers, current.escalations), current.reviews, judged, deps.identity)) {
       // The policy tightened after approval: the reviews given so far stand, more are needed.
       const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
       const { grantedBy: _dropped, ...requeued } = transition(current, 'pending', now, { decision, expiresAt });
@@ -117,7 +119,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
             time: at,
             requestId: id,
             actor: null,
-            data: { decision: decisionView(decision), remaining: remainingApprovals(widened(decision.approvers, current.escalations), current.reviews, current, deps.identity), expiresAt, ...(current.grantedBy ? { grantNoLongerStands: current.grantedBy.grantId } : {}) },
+            data: { decision: decisionView(decision), remaining: remainingApprovals(widened(decision.approvers, current.escalations), current.reviews, judged, deps.identity), expiresAt, ...(current.grantedBy ? { grantNoLongerStands: current.grantedBy.grantId } : {}) },
           },
         ],
       };

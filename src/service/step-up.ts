@@ -12,6 +12,7 @@ import type { RequestRecord } from '../core/request.ts';
 import { assertMayReview } from '../core/review.ts';
 import { assertCounterAdvances, challengeOfClientData, checkChallenge, issueChallenge, requiresStepUp, stepUpRefused, type ChallengeUse } from '../core/step-up.ts';
 import type { PasskeyCeremony } from '../core/passkey-ceremony.ts';
+import type { GrantOffer } from '../core/grant.ts';
 import type { Deps } from './deps.ts';
 import { getRequest } from './read.ts';
 import { review } from './review.ts';
@@ -86,6 +87,8 @@ export interface StepUpApproval {
   readonly comment: string;
   /** The authenticator's answer (AuthenticationResponseJSON) as the browser sent it. */
   readonly response: unknown;
+  /** A scoped grant offered with this approval: its uses then need no passkey (the grant was given with one). */
+  readonly grant?: GrantOffer;
 }
 
 /**
@@ -98,5 +101,5 @@ export async function approveWithPasskey(deps: Deps, cmd: StepUpApproval): Promi
   humanOnly(cmd.reviewer);
   const credentialId = await verifyAssertion(deps, cmd.reviewer, { human: cmd.reviewer.id, purpose: 'approve', requestId: cmd.requestId, digest: cmd.digest }, cmd.response);
   const stepUp = mintStepUp({ method: 'webauthn', purpose: 'approve', credentialId, human: cmd.reviewer.id, requestId: cmd.requestId, digest: cmd.digest });
-  return review(deps, { reviewer: cmd.reviewer, requestId: cmd.requestId, verdict: 'approve', comment: cmd.comment, digest: cmd.digest, stepUp });
+  return review(deps, { reviewer: cmd.reviewer, requestId: cmd.requestId, verdict: 'approve', comment: cmd.comment, digest: cmd.digest, stepUp, ...(cmd.grant ? { grant: cmd.grant } : {}) });
 }

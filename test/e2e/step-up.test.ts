@@ -22,6 +22,7 @@ import { storedAudit } from '../support/store-view.ts';
 import { agent, human } from '../support/fixtures.ts';
 import { review } from '../../src/service/review.ts';
 import { approveWithPasskey, stepUpOptions as stepUpOptionsOf } from '../../src/service/step-up.ts';
+import { executeApproved } from '../../src/service/execute.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 import { runCli } from '../support/run-cli.ts';
 import { breakGlass } from '../../src/service/break-glass.ts';
@@ -77,6 +78,12 @@ policy:
       approvers: [{ groups: [sre], count: 2 }]
       stepUp: webauthn
       breakGlass: { groups: [oncall] }
+    - id: granted-step-up
+      when: facts.http.path.startsWith("/granted")
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      stepUp: webauthn
+      grant: { maxUses: 2, maxDuration: 1h, vary: [body.n] }
 `,
     { principals: [...DEFAULT_PRINCIPALS.map((p) => (EMAILS[p.id] ? { ...p, email: EMAILS[p.id] } : p)), { id: 'erin', kind: 'human', groups: ['sre', 'oncall'] }], clock },
   );
@@ -274,6 +281,49 @@ describe('step-up with a passkey', () => {
     expect(await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined), 15_000)).toBe(true);
     const recorded = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'review.recorded');
     expect(recorded.map((e) => [e.actor, e.data['stepUp']?.method])).toEqual([['alice', 'webauthn'], ['bob', 'webauthn']]);
+  }, 60_000);
+
+  it('gives a grant with a passkey-confirmed approval in the console; an offer by API key is refused and counts nothing', async () => {
+    const alice = reviewers['alice']!;
+    const submit = (n: number) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path: '/granted/payout', body: { n } }, reason: 'needed' } });
+    const first = await submit(1);
+    expect(first.status).toBe(202);
+    const id = first.body.id as string;
+    const byKey = await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: '', grant: { uses: 2, for: '30m' } } });
+    expect(byKey.body.error.code).toBe('STEP_UP_REQUIRED');
+    expect((await gw.as('alice', `/v1/grants?request=${id}`)).body.grants).toEqual([]);
+    await alice.page.goto(`${origin}/requests/${id}`);
+    await alice.page.getByLabel(/How many more/).fill('1');
+    await alice.page.getByLabel(/For how many minutes/).fill('10');
+    await alice.page.getByRole('button', { name: /^Approve/ }).click();
+    await alice.page.waitForURL(`${origin}/requests/${id}?done=approve`);
+    const granted = (await gw.as('alice', `/v1/requests/${id}`)).body;
+    expect(granted.grant).toMatchObject({ uses: 1 });
+    expect((await storedAudit(gw.deps.store, id)).find((e) => e.type === 'review.recorded')?.data).toMatchObject({ stepUp: { method: 'webauthn' }, grantOffered: { uses: 1, seconds: 600 } });
+    // Its use needs no passkey: the grant was given with one.
+    const next = await submit(2);
+    expect(next.status).toBe(200);
+    expect(next.body.grantedBy).toMatchObject({ grantId: granted.grant.id, use: 1, of: 1 });
+    expect((await submit(3)).status).toBe(202);
+  }, 60_000);
+
+  it('counts no approval without a passkey once the rules require one: at run, and after the request went back to pending', async () => {
+    const bob = reviewers['bob']!;
+    // Approved by key under a policy whose rule did not yet say stepUp (copied as the store would have kept it).
+    const risky = (await gw.deps.store.getRequest((await hold('/risky/late')).id))!;
+    const { stepUp: _s, ...before } = risky.decision;
+    const byKey = (r: typeof risky) => [{ requestId: r.id, reviewer: { id: 'alice', kind: 'human' as const, groups: ['sre'], email: null, identity: null }, verdict: 'approve' as const, comment: '', digest: r.digest, createdAt: r.createdAt }];
+    const approved = { ...risky, id: `${risky.id}_old`, status: 'approved' as const, decision: before, reviews: byKey(risky), version: 1 };
+    await gw.deps.store.insertRequest(approved, []);
+    const requeued = await executeApproved(gw.deps, approved.id);
+    expect([requeued.status, requeued.decision.stepUp]).toEqual(['pending', 'webauthn']);
+    expect(upstream.calls.filter((c) => c.url === '/risky/late')).toHaveLength(0);
+    // Pending again: alice's approval by key does not make bob's passkey approval the quorum's second of two.
+    const two = (await gw.deps.store.getRequest((await hold('/two/late')).id))!;
+    const pending = { ...two, id: `${two.id}_old`, reviews: byKey(two), version: 1 };
+    await gw.deps.store.insertRequest(pending, []);
+    expect((await postAssertion(bob, pending.id, pending.digest, await assertWith(bob, await stepUpOptions(bob, pending.id, pending.digest)))).status).toBe(200);
+    expect(await status(pending.id)).toBe('pending');
   }, 60_000);
 
   it('removes a passkey for its owner only, audited', async () => {

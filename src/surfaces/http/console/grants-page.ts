@@ -24,7 +24,7 @@ const PILL: Readonly<Record<GrantStatus, string>> = { active: 'approved', 'used-
 
 /** The optional grant fields of an approval, shown only where the request's rules permit grants. */
 export function grantFields(r: RequestRecord): Html {
-  const t = r.decision.effect === 'approve' ? r.decision.grant : undefined;
+  const t = r.decision.effect === 'approve' && r.runsIn !== 'session' ? r.decision.grant : undefined;
   if (!t) return html``;
   const maxMinutes = Math.max(1, Math.floor(t.maxDurationSeconds / 60));
   return html`<fieldset class="grant"><legend>Also approve what comes next <span class="small">(optional)</span></legend>

@@ -13,6 +13,7 @@ import type { Deps } from '../../../service/deps.ts';
 import { getRequest } from '../../../service/read.ts';
 import { approveWithPasskey, stepUpOptions } from '../../../service/step-up.ts';
 import type { AppEnv } from '../context.ts';
+import { grantOfForm } from './grants-page.ts';
 import { consoleForm } from './handlers.ts';
 import { credentialField, jsonAnswer } from './json-answer.ts';
 
@@ -36,7 +37,9 @@ export function stepUpRoutes(deps: Deps): Hono<AppEnv> {
         if (form.get(CONFIRM_FIELD) !== CONFIRMED && reviewBrief(await getRequest(deps, who.principal, id)).confirm) {
           throw new CountersignError('CONFIRMATION_REQUIRED', 'this connection is tagged production or PII: tick the confirmation to approve');
         }
-        await approveWithPasskey(deps, { reviewer: who.principal, requestId: id, digest: form.get('digest') ?? '', comment, response: credentialField(form, 'credential') });
+        // The review form's grant fields go with the passkey-confirmed approval (read before the ceremony is spent).
+        const grant = grantOfForm(form);
+        await approveWithPasskey(deps, { reviewer: who.principal, requestId: id, digest: form.get('digest') ?? '', comment, response: credentialField(form, 'credential'), ...(grant ? { grant } : {}) });
         return { redirect: `/requests/${encodeURIComponent(id)}?done=approve` };
       }),
     ),

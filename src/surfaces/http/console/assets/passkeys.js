@@ -112,7 +112,10 @@
         .then(function (o) { return navigator.credentials.get({ publicKey: requestOptions(o.options) }); })
         .then(function (cred) {
           var confirm = form.elements['confirm'];
-          return post(base, Object.assign({}, fields, { comment: form.elements['comment'].value, confirm: confirm && confirm.checked ? confirm.value : '', credential: JSON.stringify(assertion(cred)) }));
+          var more = { comment: form.elements['comment'].value, confirm: confirm && confirm.checked ? confirm.value : '', credential: JSON.stringify(assertion(cred)) };
+          // The optional grant fields go with the approval they were filled in for.
+          ['grant_uses', 'grant_minutes'].forEach(function (n) { if (form.elements[n]) more[n] = form.elements[n].value; });
+          return post(base, Object.assign({}, fields, more));
         })
         .then(function (done) { window.location.assign(done.redirect); }, failed(form, submitter));
     });
