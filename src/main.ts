@@ -206,6 +206,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     ...(config.console.enabled
       ? {
           passkeys: createPasskeyCeremony(() => relyingPartyOf(config.console.webauthn, config.console.origin ?? publicUrl)),
+          passkeyEnrolment: config.console.webauthn?.enrolment ?? 'any-sign-in',
           consoleUrl: (id: string) => `${publicUrl}/requests/${encodeURIComponent(id)}`,
         }
       : {}),

@@ -6,7 +6,13 @@ describe('console.webauthn', () => {
     for (const rpId of ['10.0.0.1', '::1', '[::1]', 'https://cs.example.com', 'cs.example.com/x', '']) {
       expect(webauthnSchema.safeParse({ rpId }).success, rpId).toBe(false);
     }
-    expect(webauthnSchema.parse({ rpId: 'countersign.example.com' })).toEqual({ rpId: 'countersign.example.com', rpName: 'Countersign' });
+    expect(webauthnSchema.parse({ rpId: 'countersign.example.com' })).toEqual({ rpId: 'countersign.example.com', rpName: 'Countersign', enrolment: 'any-sign-in' });
+  });
+
+  it('enrols first passkeys from any sign-in unless told `sso`; nothing else is accepted', () => {
+    expect(webauthnSchema.parse({}).enrolment).toBe('any-sign-in');
+    expect(webauthnSchema.parse({ enrolment: 'sso' }).enrolment).toBe('sso');
+    expect(webauthnSchema.safeParse({ enrolment: 'api-key' }).success).toBe(false);
   });
 
   it('derives the relying party from the public address, a loopback IP becoming localhost', () => {

@@ -23,6 +23,12 @@ export const webauthnSchema = z.strictObject({
   rpName: z.string().min(1).max(100).default('Countersign'),
   /** The origins the console is reached at (default: the console's public origin). */
   origins: z.array(origin).min(1).optional(),
+  /**
+   * Which console sign-ins may enrol a human's first passkey (always one of the last 10 minutes): `any-sign-in`
+   * (an API key or the identity provider) or `sso` (only a sign-in through the identity provider, so that a stolen
+   * API key cannot enrol the thief's authenticator for a human who has none).
+   */
+  enrolment: z.enum(['any-sign-in', 'sso']).default('any-sign-in'),
 });
 
 export type WebauthnConfig = z.output<typeof webauthnSchema>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { assertCounterAdvances, assertRecentLogin, challengeOfClientData, checkChallenge, issueChallenge, requiresStepUp, type ChallengeUse } from './step-up.ts';
-import { approveDecision, FIXTURE_TIME } from '../../test/support/fixtures.ts';
+import { assertCounterAdvances, assertEnrolmentSignIn, assertRecentLogin, challengeOfClientData, checkChallenge, issueChallenge, passkeyRemoval, requiresStepUp, type ChallengeUse } from './step-up.ts';
+import { agent, approveDecision, FIXTURE_TIME, human } from '../../test/support/fixtures.ts';
 
 const use: ChallengeUse = { human: 'alice', purpose: 'approve', requestId: 'req_a', digest: 'sha256:aa' };
 const later = (s: number) => new Date(FIXTURE_TIME.getTime() + s * 1000);
@@ -38,7 +38,43 @@ describe('step-up challenges', () => {
   });
 });
 
+describe('removing a passkey', () => {
+  const removing: ChallengeUse = { human: 'alice', purpose: 'remove-passkey', credentialId: 'cred_a' };
+  const issuedFor = issueChallenge('r'.repeat(43), removing, FIXTURE_TIME);
+
+  it('binds its challenge to the human, its own purpose and the credential being removed', () => {
+    expect(checkChallenge(issuedFor, removing, FIXTURE_TIME)).toBe(issuedFor);
+    refused(() => checkChallenge(issuedFor, { ...removing, credentialId: 'cred_b' }, FIXTURE_TIME), /remove another passkey/);
+    refused(() => checkChallenge(issuedFor, { human: 'alice', purpose: 'remove-passkey' }, FIXTURE_TIME), /remove another passkey/);
+    refused(() => checkChallenge(issuedFor, { ...removing, human: 'bob' }, FIXTURE_TIME), /someone else/);
+    refused(() => checkChallenge(issuedFor, { human: 'alice', purpose: 'confirm-register' }, FIXTURE_TIME), /another purpose \(remove-passkey\)/);
+    refused(() => checkChallenge(issuedFor, removing, later(120)), /expired/);
+    // A challenge for anything else does not remove a passkey.
+    const registering = issueChallenge('g'.repeat(43), { human: 'alice', purpose: 'confirm-register' }, FIXTURE_TIME);
+    refused(() => checkChallenge(registering, removing, FIXTURE_TIME), /another purpose \(confirm-register\)/);
+  });
+
+  it('is one’s own (with a passkey), or an administrator’s for another human; never another human’s or an agent’s', () => {
+    expect(passkeyRemoval(human('alice'), [], 'alice')).toBe('own');
+    expect(passkeyRemoval(human('root'), ['admin'], 'alice')).toBe('admin');
+    // The role does not spare an administrator the confirmation for their own passkey.
+    expect(passkeyRemoval(human('root'), ['admin'], 'root')).toBe('own');
+    expect(() => passkeyRemoval(human('bob'), [], 'alice')).toThrow(expect.objectContaining({ code: 'ROLE_REQUIRED' }));
+    expect(() => passkeyRemoval(human('audra'), ['auditor'], 'alice')).toThrow(expect.objectContaining({ code: 'ROLE_REQUIRED' }));
+    expect(() => passkeyRemoval(agent('bot', 'root'), ['admin'], 'alice')).toThrow(expect.objectContaining({ code: 'AGENT_CANNOT_SIGN_IN' }));
+    expect(() => passkeyRemoval(agent('bot', null), [], 'bot')).toThrow(expect.objectContaining({ code: 'AGENT_CANNOT_SIGN_IN' }));
+  });
+});
+
 describe('step-up rules', () => {
+  it('enrols a first passkey under `sso` only from an identity-provider sign-in; under `any-sign-in` from either', () => {
+    expect(() => assertEnrolmentSignIn('any-sign-in', 'api-key')).not.toThrow();
+    expect(() => assertEnrolmentSignIn('any-sign-in', 'oidc')).not.toThrow();
+    expect(() => assertEnrolmentSignIn('sso', 'oidc')).not.toThrow();
+    refused(() => assertEnrolmentSignIn('sso', 'api-key'), /identity provider/);
+    refused(() => assertEnrolmentSignIn('sso', ''), /identity provider/);
+  });
+
   it('applies where the decision asks for webauthn', () => {
     expect(requiresStepUp({ decision: { ...approveDecision(), stepUp: 'webauthn' } })).toBe(true);
     expect(requiresStepUp({ decision: approveDecision() })).toBe(false);

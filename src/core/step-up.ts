@@ -8,7 +8,9 @@
  * pure parts: the records, the bindings and the checks.
  */
 import { CountersignError } from './errors.ts';
+import type { Principal } from './principal.ts';
 import type { RequestRecord } from './request.ts';
+import { requireRole, type Role } from './roles.ts';
 
 /** How long a challenge may be answered. */
 export const CHALLENGE_TTL_SECONDS = 120;
@@ -17,10 +19,14 @@ export const CHALLENGE_TTL_SECONDS = 120;
 export const FIRST_PASSKEY_LOGIN_SECONDS = 600;
 
 /**
- * What a challenge is for: approving one request, breaking the glass on one request, registering a passkey, or
- * confirming that registration with one already held. An answer to a challenge for one purpose is refused for any other.
+ * What a challenge is for: approving one request, breaking the glass on one request, registering a passkey,
+ * confirming that registration with one already held, or confirming the removal of one passkey. An answer to a
+ * challenge for one purpose is refused for any other.
  */
-export type ChallengePurpose = 'approve' | 'break-glass' | 'register' | 'confirm-register';
+export type ChallengePurpose = 'approve' | 'break-glass' | 'register' | 'confirm-register' | 'remove-passkey';
+
+/** How a human's first passkey may be enrolled: from any fresh console sign-in, or only from one through the identity provider. */
+export type PasskeyEnrolment = 'any-sign-in' | 'sso';
 
 /** A passkey of one human, as the store keeps it: public material only. */
 export interface Passkey {
@@ -47,6 +53,8 @@ export interface StepUpChallenge {
   /** For `approve` and `break-glass`: the request and the digest the human saw. */
   readonly requestId: string | null;
   readonly digest: string | null;
+  /** For `remove-passkey`: the credential id to be removed (absent on challenges issued before it existed). */
+  readonly credentialId?: string | null;
   readonly expiresAt: string;
 }
 
@@ -56,6 +64,7 @@ export interface ChallengeUse {
   readonly purpose: ChallengePurpose;
   readonly requestId?: string;
   readonly digest?: string;
+  readonly credentialId?: string;
 }
 
 /** Whether approvals of this request need a step-up (and so does breaking the glass on it). */
@@ -76,6 +85,7 @@ export function issueChallenge(challenge: string, use: ChallengeUse, now: Date):
     purpose: use.purpose,
     requestId: use.requestId ?? null,
     digest: use.digest ?? null,
+    credentialId: use.credentialId ?? null,
     expiresAt: new Date(now.getTime() + CHALLENGE_TTL_SECONDS * 1000).toISOString(),
   };
 }
@@ -99,6 +109,7 @@ export function checkChallenge(stored: StepUpChallenge | undefined, use: Challen
   if (stored.purpose !== use.purpose) throw stepUpRefused(`the passkey confirmation answers a challenge for another purpose (${stored.purpose})`);
   if ((stored.requestId ?? undefined) !== use.requestId) throw stepUpRefused('the passkey confirmation answers a challenge for another request');
   if ((stored.digest ?? undefined) !== use.digest) throw stepUpRefused('the passkey confirmation answers a challenge for another version of this request');
+  if ((stored.credentialId ?? undefined) !== use.credentialId) throw stepUpRefused('the passkey confirmation answers a challenge to remove another passkey');
   return stored;
 }
 
@@ -112,6 +123,36 @@ export function assertRecentLogin(sessionCreatedAt: string, now: Date): void {
   if (now.getTime() - Date.parse(sessionCreatedAt) > FIRST_PASSKEY_LOGIN_SECONDS * 1000) {
     throw stepUpRefused(`a first passkey needs a sign-in of the last ${FIRST_PASSKEY_LOGIN_SECONDS / 60} minutes: sign out, sign in again and register it then`);
   }
+}
+
+/**
+ * Throws STEP_UP_REQUIRED when a first passkey would be enrolled from a session the enrolment rule does not accept:
+ * under `sso`, only a console session started through the identity provider (`oidc`), never one from an API key.
+ *
+ * @example
+ * assertEnrolmentSignIn('sso', 'api-key'); // throws
+ */
+export function assertEnrolmentSignIn(enrolment: PasskeyEnrolment, sessionMethod: string): void {
+  if (enrolment === 'sso' && sessionMethod !== 'oidc') {
+    throw stepUpRefused('a first passkey needs a sign-in through the identity provider (console.webauthn.enrolment: sso), not an API key: sign in with SSO and register it then');
+  }
+}
+
+/**
+ * Who may remove `human`'s passkeys, and how: the human themselves (`own`, with a confirmation by one of their
+ * passkeys), or an administrator removing another human's (`admin`, the recovery after losing every authenticator;
+ * administrators are the root of trust). An agent never; another human without the admin role never (ROLE_REQUIRED).
+ * An administrator removing their own passkey is `own`: the role does not spare them the confirmation.
+ *
+ * @example
+ * passkeyRemoval(alice, [], 'alice'); // 'own'
+ * passkeyRemoval(root, ['admin'], 'alice'); // 'admin'
+ */
+export function passkeyRemoval(by: Principal, byRoles: readonly Role[], human: string): 'own' | 'admin' {
+  if (by.kind !== 'human') throw new CountersignError('AGENT_CANNOT_SIGN_IN', `${by.id} is an agent; only humans hold and remove passkeys`);
+  if (human === by.id) return 'own';
+  requireRole(byRoles, ['admin'], "removing another human's passkeys");
+  return 'admin';
 }
 
 /**

@@ -2,6 +2,7 @@
 import type { CompiledPolicy } from '../core/policy/compile.ts';
 import type { CheckpointSigner, Clock, Connections, IdGenerator, Identity, Log, Metrics, Notifier, Store } from '../core/ports.ts';
 import type { Tracer } from '../core/tracing.ts';
+import type { PasskeyEnrolment } from '../core/step-up.ts';
 import type { PasskeyCeremony } from '../core/passkey-ceremony.ts';
 
 export interface Deps {
@@ -26,6 +27,8 @@ export interface Deps {
   readonly signer: CheckpointSigner;
   /** The WebAuthn ceremonies of step-up approvals (absent: no passkey can be registered, and step-up requests cannot be approved). */
   readonly passkeys?: PasskeyCeremony;
+  /** Which console sign-ins may enrol a human's first passkey (console.webauthn.enrolment; default `any-sign-in`). */
+  readonly passkeyEnrolment?: PasskeyEnrolment;
   /** A request's page in the console, where a step-up approval is confirmed (absent: the console is off). */
   readonly consoleUrl?: (requestId: string) => string;
   /** How often a waiter reads its request again in case a wake-up was missed (default 1000 ms). */

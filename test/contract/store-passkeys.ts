@@ -74,6 +74,10 @@ export function passkeyContract(name: string, make: () => Promise<{ store: Store
       expect(takes.filter((t) => t !== undefined)).toEqual([c]);
       expect(await store.takeChallenge(c.challenge)).toBeUndefined();
       expect(await store.takeChallenge('never-issued-aaaaaaaa')).toBeUndefined();
+      // A removal's challenge keeps the credential it is bound to.
+      const removal = issueChallenge('challenge-rm-aaaaaaaaaaaaa', { human: 'alice', purpose: 'remove-passkey', credentialId: 'cred_a' }, FIXTURE_TIME);
+      await store.insertChallenge(removal, FIXTURE_TIME);
+      expect(await store.takeChallenge(removal.challenge)).toEqual({ ...removal, credentialId: 'cred_a' });
     });
 
     it('drops challenges expired when another is stored', async () => {

@@ -2,7 +2,7 @@
  * The console meets WCAG 2.2 AA for every reviewer, checked in Chromium:
  * axe-core (tags wcag2a, wcag2aa, wcag21a, wcag21aa, wcag22aa) finds no
  * violation on any page type — sign-in, inbox, a pending and a decided
- * request, one that needs a passkey, passkeys, activity, audit, policy (with a simulation), coverage, shadow and
+ * request, one that needs a passkey, passkeys (one's own and, for an admin, another human's), activity, audit, policy (with a simulation), coverage, shadow and
  * the error pages — in the light and the dark colour scheme, with realistic
  * content (long ids, a wide rules table, an audit page full of events).
  * The keyboard-only check is in console-keyboard.test.ts.
@@ -76,7 +76,8 @@ rules:
     approvers: [{ groups: [sre], count: 2 }]
 `;
 
-const PRINCIPALS: TestPrincipal[] = DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor'] } : p));
+// An administrator too: the Passkeys page then has its field for another human's passkeys, and that view is checked.
+const PRINCIPALS: TestPrincipal[] = DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor', 'admin'] } : p));
 
 let upstream: Upstream;
 let gw: TestGateway;
@@ -201,6 +202,7 @@ const PAGES: readonly { name: string; open: (page: Page) => Promise<void> }[] = 
     },
   },
   { name: 'passkeys', open: async (p) => void (await p.goto(`${gw.url}/account/passkeys`)) },
+  { name: 'passkeys of another human', open: async (p) => void (await p.goto(`${gw.url}/account/passkeys?human=bob`)) },
   { name: 'activity', open: async (p) => void (await p.goto(`${gw.url}/activity`)) },
   { name: 'grants', open: async (p) => void (await p.goto(`${gw.url}/grants`)) },
   { name: 'audit', open: async (p) => void (await p.goto(`${gw.url}/audit`)) },

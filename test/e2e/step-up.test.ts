@@ -9,13 +9,16 @@
  * first one a recent sign-in; agents never get there. Breaking the glass on a
  * step-up request needs a passkey too: refused over REST, the CLI and the plain
  * form, run once from the console with one, and an answer to an approval's
- * challenge does not break the glass (nor the other way round).
+ * challenge does not break the glass (nor the other way round). Removing a
+ * passkey needs one too (a thief with a fresh API-key sign-in can neither
+ * remove the victim's nor enrol their own); an administrator removes another
+ * human's without one, and nobody else does.
  */
 import type { CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { manualClock } from '../support/clock.ts';
-import { postForm, postLogin, signIn, type ConsoleUser } from '../support/console.ts';
+import { getPage, postForm, postLogin, signIn, type ConsoleUser } from '../support/console.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit } from '../support/store-view.ts';
@@ -27,6 +30,7 @@ import { startUpstream, type Upstream } from '../support/upstream.ts';
 import { runCli } from '../support/run-cli.ts';
 import { breakGlass } from '../../src/service/break-glass.ts';
 import { mintStepUp } from '../../src/service/step-up-evidence.ts';
+import { passkeyRegistrationOptions, removePasskey } from '../../src/service/passkeys.ts';
 
 const EMAILS: Record<string, string> = { alice: 'alice@example.com', bob: 'bob@example.com' };
 
@@ -85,7 +89,7 @@ policy:
       stepUp: webauthn
       grant: { maxUses: 2, maxDuration: 1h, vary: [body.n] }
 `,
-    { principals: [...DEFAULT_PRINCIPALS.map((p) => (EMAILS[p.id] ? { ...p, email: EMAILS[p.id] } : p)), { id: 'erin', kind: 'human', groups: ['sre', 'oncall'] }], clock },
+    { principals: [...DEFAULT_PRINCIPALS.map((p) => (EMAILS[p.id] ? { ...p, email: EMAILS[p.id] } : p)), { id: 'erin', kind: 'human', groups: ['sre', 'oncall'] }, { id: 'root', kind: 'human', groups: [], roles: ['admin'] }], clock },
   );
   origin = gw.url.replace('127.0.0.1', 'localhost');
   browser = await launchBrowser();
@@ -173,6 +177,26 @@ async function stepUpOptions(r: Reviewer, id: string, digest: string): Promise<R
 function postAssertion(r: Reviewer, id: string, digest: string, assertion: unknown): Promise<Response> {
   return postForm(origin, r.user, `/requests/${id}/step-up`, { _csrf: r.user.csrf, digest, comment: '', credential: JSON.stringify(assertion) });
 }
+
+/** In `r`'s browser: a registration by its authenticator sent with no confirmation (a new credential stands for a thief's). */
+async function registerUnconfirmed(r: Reviewer): Promise<{ confirmAsked: boolean; status: number; body: { error: { code: string; message: string } } }> {
+  return r.page.evaluate(async (csrf) => {
+    const post = (url: string, fields: Record<string, string>) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+    const o = (await (await post('/account/passkeys/options', { _csrf: csrf })).json()) as { registration: any; confirm: unknown };
+    const buf = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
+    const text = (b: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const reg = o.registration;
+    // The authenticator's own passkey is excluded by nobody: a second, different one stands for the thief's.
+    const cred = await (globalThis as any).navigator.credentials.create({ publicKey: { ...reg, challenge: buf(reg.challenge), user: { ...reg.user, id: buf(reg.user.id) }, excludeCredentials: [] } });
+    const res = cred.response;
+    const credential = { id: cred.id, rawId: text(cred.rawId), type: cred.type, clientExtensionResults: {}, response: { clientDataJSON: text(res.clientDataJSON), attestationObject: text(res.attestationObject), transports: [] } };
+    const sent = await post('/account/passkeys', { _csrf: csrf, label: 'thief', credential: JSON.stringify(credential) });
+    return { confirmAsked: o.confirm !== null, status: sent.status, body: (await sent.json()) as { error: { code: string; message: string } } };
+  }, r.user.csrf);
+}
+
+const removedEvents = async () => (await storedAudit(gw.deps.store)).filter((e) => e.type === 'passkey.removed');
 
 async function refusedWith(res: Response, pattern: RegExp): Promise<void> {
   expect(res.status).toBe(403);
@@ -326,36 +350,68 @@ describe('step-up with a passkey', () => {
     expect(await status(pending.id)).toBe('pending');
   }, 60_000);
 
-  it('removes a passkey for its owner only, audited', async () => {
+  it('refuses removing a passkey without a confirmation by one: 403 STEP_UP_REQUIRED, still listed, nothing audited; another human’s is not found', async () => {
     const bob = reviewers['bob']!;
     const [bobs] = await gw.deps.store.passkeysOf('bob');
     const [alices] = await gw.deps.store.passkeysOf('alice');
+    const plain = await postForm(origin, bob.user, `/account/passkeys/${encodeURIComponent(bobs!.id)}/remove`, { _csrf: bob.user.csrf });
+    expect(plain.status).toBe(403);
+    expect(await plain.text()).toContain('STEP_UP_REQUIRED');
     const foreign = await postForm(origin, bob.user, `/account/passkeys/${encodeURIComponent(alices!.id)}/remove`, { _csrf: bob.user.csrf });
     expect(foreign.status).toBe(404);
+    // Options for removing someone else's passkey are not issued either.
+    expect((await postForm(origin, bob.user, `/account/passkeys/${encodeURIComponent(alices!.id)}/remove/options`, { _csrf: bob.user.csrf })).status).toBe(404);
+    expect((await gw.deps.store.passkeysOf('bob')).map((p) => p.id)).toEqual([bobs!.id]);
     expect(await gw.deps.store.passkeysOf('alice')).toHaveLength(1);
-    const own = await postForm(origin, bob.user, `/account/passkeys/${encodeURIComponent(bobs!.id)}/remove`, { _csrf: bob.user.csrf });
-    expect(own.status).toBe(303);
-    expect(await gw.deps.store.passkeysOf('bob')).toEqual([]);
-    const removed = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'passkey.removed');
-    expect(removed.map((e) => e.data)).toEqual([expect.objectContaining({ human: 'bob', credentialId: bobs!.id })]);
+    expect(await removedEvents()).toEqual([]);
   });
 
-  it('refuses a second passkey without a confirmation by the first', async () => {
+  it('stops a thief with a fresh API-key sign-in as a human who holds a passkey: removing it and enrolling their own are both refused', async () => {
     const alice = reviewers['alice']!;
-    const answer = await alice.page.evaluate(async (csrf) => {
-      const post = (url: string, fields: Record<string, string>) =>
-        fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
-      const o = (await (await post('/account/passkeys/options', { _csrf: csrf })).json()) as { registration: any; confirm: unknown };
-      const buf = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
-      const text = (b: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-      const r = o.registration;
-      // The authenticator's own passkey is excluded: a second, different one stands for the thief's.
-      const cred = await (globalThis as any).navigator.credentials.create({ publicKey: { ...r, challenge: buf(r.challenge), user: { ...r.user, id: buf(r.user.id) }, excludeCredentials: [] } });
-      const res = cred.response;
-      const credential = { id: cred.id, rawId: text(cred.rawId), type: cred.type, clientExtensionResults: {}, response: { clientDataJSON: text(res.clientDataJSON), attestationObject: text(res.attestationObject), transports: [] } };
-      const sent = await post('/account/passkeys', { _csrf: csrf, label: 'thief', credential: JSON.stringify(credential) });
-      return { confirmAsked: o.confirm !== null, status: sent.status, body: (await sent.json()) as { error: { code: string; message: string } } };
-    }, alice.user.csrf);
+    const [alices] = await gw.deps.store.passkeysOf('alice');
+    // The thief's own browser and authenticator, signed in just now with alice's API key.
+    const thief = await reviewer('alice');
+    reviewers['alice'] = alice;
+    const removal = await thief.page.evaluate(
+      async ({ csrf, id }) => {
+        const res = await fetch(`/account/passkeys/${encodeURIComponent(id)}/remove`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf }).toString() });
+        return { status: res.status, text: await res.text() };
+      },
+      { csrf: thief.user.csrf, id: alices!.id },
+    );
+    expect(removal.status).toBe(403);
+    expect(removal.text).toContain('STEP_UP_REQUIRED');
+    const enrol = await registerUnconfirmed(thief);
+    expect(enrol.confirmAsked).toBe(true);
+    expect([enrol.status, enrol.body.error.code]).toEqual([403, 'STEP_UP_REQUIRED']);
+    expect((await gw.deps.store.passkeysOf('alice')).map((p) => p.id)).toEqual([alices!.id]);
+    expect(await removedEvents()).toEqual([]);
+    await thief.page.context().close();
+  }, 60_000);
+
+  it('refuses a confirmation meant for something else: an answer to an approval’s challenge does not remove a passkey', async () => {
+    const bob = reviewers['bob']!;
+    const [bobs] = await gw.deps.store.passkeysOf('bob');
+    const { id, digest } = await hold();
+    const forApproval = await assertWith(bob, await stepUpOptions(bob, id, digest));
+    const moved = await postForm(origin, bob.user, `/account/passkeys/${encodeURIComponent(bobs!.id)}/remove`, { _csrf: bob.user.csrf, confirmation: JSON.stringify(forApproval) });
+    await refusedWith(moved, /another purpose \(approve\)/);
+    expect(await gw.deps.store.passkeysOf('bob')).toHaveLength(1);
+    expect(await status(id)).toBe('pending');
+  }, 60_000);
+
+  it('removes one’s own passkey with a confirmation by it in the console (Remove button), audited with who and how', async () => {
+    const bob = reviewers['bob']!;
+    const [bobs] = await gw.deps.store.passkeysOf('bob');
+    await bob.page.goto(`${origin}/account/passkeys`);
+    await bob.page.getByRole('button', { name: /^Remove passkey/ }).click();
+    await bob.page.waitForURL(`${origin}/account/passkeys?done=removed`);
+    expect(await gw.deps.store.passkeysOf('bob')).toEqual([]);
+    expect((await removedEvents()).map((e) => [e.actor, e.data])).toEqual([['bob', expect.objectContaining({ human: 'bob', credentialId: bobs!.id, by: 'bob', reason: 'own', confirmedWith: bobs!.id })]]);
+  }, 60_000);
+
+  it('refuses a second passkey without a confirmation by the first', async () => {
+    const answer = await registerUnconfirmed(reviewers['alice']!);
     expect(answer.confirmAsked).toBe(true);
     expect(answer.status).toBe(403);
     expect(answer.body.error).toMatchObject({ code: 'STEP_UP_REQUIRED' });
@@ -451,6 +507,49 @@ describe('step-up with a passkey', () => {
     expect(events.filter((e) => e.type === 'request.break_glass' || e.type === 'review.recorded')).toEqual([]);
     expect(upstream.calls.filter((c) => c.url === '/glass/purge')).toEqual([]);
   }, 60_000);
+
+  it('lets an administrator remove another human’s passkey without one (audited with by and reason admin); another human and an agent cannot', async () => {
+    const [erins] = await gw.deps.store.passkeysOf('erin');
+    const [alices] = await gw.deps.store.passkeysOf('alice');
+    const before = (await removedEvents()).length;
+    // A human without the admin role: neither the page nor the removal.
+    const bob = reviewers['bob']!;
+    expect((await getPage(origin, bob.user, '/account/passkeys?human=erin')).status).toBe(403);
+    const byBob = await postForm(origin, bob.user, `/account/passkeys/${encodeURIComponent(erins!.id)}/remove`, { _csrf: bob.user.csrf, human: 'erin' });
+    expect(byBob.status).toBe(403);
+    expect(await byBob.text()).toContain('ROLE_REQUIRED');
+    // An agent: no console, and the use case refuses it whatever it names.
+    await expect(removePasskey(gw.deps, { by: agent('other-bot', null), human: 'erin', id: erins!.id })).rejects.toMatchObject({ code: 'AGENT_CANNOT_SIGN_IN' });
+    await expect(removePasskey(gw.deps, { by: agent('deploy-bot', 'carol'), human: 'erin', id: erins!.id })).rejects.toMatchObject({ code: 'AGENT_CANNOT_SIGN_IN' });
+    expect(await gw.deps.store.passkeysOf('erin')).toHaveLength(1);
+    expect((await removedEvents()).length).toBe(before);
+    // The administrator: sees erin's passkeys and removes one; a passkey of alice named as erin's is not found.
+    const root = await signIn(origin, gw.keys['root']!);
+    const listing = await getPage(origin, root, '/account/passkeys?human=erin');
+    expect(listing.status).toBe(200);
+    expect((await listing.text()).replaceAll('<wbr>', '')).toContain('Remove passkey erin phone of erin');
+    const wrong = await postForm(origin, root, `/account/passkeys/${encodeURIComponent(alices!.id)}/remove`, { _csrf: root.csrf, human: 'erin' });
+    expect(wrong.status).toBe(404);
+    const done = await postForm(origin, root, `/account/passkeys/${encodeURIComponent(erins!.id)}/remove`, { _csrf: root.csrf, human: 'erin' });
+    expect(done.status).toBe(303);
+    expect(done.headers.get('location')).toBe('/account/passkeys?human=erin&done=removed');
+    expect(await gw.deps.store.passkeysOf('erin')).toEqual([]);
+    expect(await gw.deps.store.passkeysOf('alice')).toHaveLength(1);
+    const removed = (await removedEvents()).slice(before);
+    expect(removed.map((e) => [e.actor, e.data])).toEqual([['root', { human: 'erin', credentialId: erins!.id, by: 'root', reason: 'admin' }]]);
+  });
+
+  it('under enrolment: sso, enrols a first passkey only from an identity-provider sign-in, never from an API key', async () => {
+    const sso = { ...gw.deps, passkeyEnrolment: 'sso' as const };
+    const fresh = clock.now().toISOString();
+    const carol = human('carol', ['sre', 'dev']);
+    await expect(passkeyRegistrationOptions(sso, { human: carol, sessionCreatedAt: fresh, sessionMethod: 'api-key' })).rejects.toMatchObject({ code: 'STEP_UP_REQUIRED', message: expect.stringMatching(/identity provider/) });
+    const viaIdp = await passkeyRegistrationOptions(sso, { human: carol, sessionCreatedAt: fresh, sessionMethod: 'oidc' });
+    expect(viaIdp.confirm).toBeNull();
+    // The default accepts an API-key sign-in, as before.
+    expect((await passkeyRegistrationOptions(gw.deps, { human: carol, sessionCreatedAt: fresh, sessionMethod: 'api-key' })).confirm).toBeNull();
+    expect(await gw.deps.store.passkeysOf('carol')).toEqual([]);
+  });
 
   // Last: it moves the gateway's clock.
   it('refuses a first passkey from a sign-in older than ten minutes', async () => {

@@ -118,7 +118,8 @@ class ToolAcceptorsNotConfigured(CountersignError):
 
 class RoleRequired(CountersignError):
     """What was asked for (the audit trail, an export, a proof, an evidence report, the
-    coverage map or shadow decisions) needs a role the caller does not hold: `auditor`
+    coverage map or shadow decisions, removing another human’s passkeys) needs a role the caller
+    does not hold: `auditor`
     or `admin`, given to humans only.
     """
 
@@ -245,8 +246,10 @@ class StepUpRequired(CountersignError):
     """An approval or a break-glass of a request whose rules require a step-up (`stepUp: webauthn`)
     came without a fresh passkey confirmation by this human in the console (or the confirmation did
     not verify: wrong or used challenge, one for another purpose, another request, another human’s
-    passkey, no user verification); nothing was recorded and nothing ran. Registering a passkey can
-    be refused with it too, and the check before running denies with it a break-glass given without
+    passkey, no user verification); nothing was recorded and nothing ran. Registering or removing a
+    passkey can be refused with it too (removing one’s own needs a confirmation with one of one’s
+    passkeys; under `console.webauthn.enrolment: sso` a first passkey needs an identity-provider
+    sign-in), and the check before running denies with it a break-glass given without
     a passkey where the policy in force then requires one.
     """
 

@@ -1,6 +1,8 @@
 // Countersign console: passkeys (WebAuthn) for step-up approvals, on the pages that need them.
 // - a form with data-passkey-register registers a passkey (after confirming with one held already, when the
 //   server asks for it);
+// - a form with data-passkey-remove removes one of one's passkeys after confirming with one of them (its own challenge,
+//   bound to the passkey being removed);
 // - a form with data-step-up runs the confirmation when its Approve button is pressed: options from the server,
 //   the authenticator (user verification required), then the answer back to the server, which records the approval;
 // - a form with data-break-glass-step-up does the same for breaking the glass (its own challenge, the justification
@@ -99,6 +101,25 @@
     });
   }
 
+  function remove(form) {
+    form.addEventListener('submit', function (ev) {
+      if (!window.PublicKeyCredential) return;
+      ev.preventDefault();
+      var button = form.querySelector('button[type=submit]');
+      if (button) button.disabled = true;
+      var csrf = form.elements['_csrf'].value, box = document.getElementById('passkey-remove-status');
+      var show = function (text) { if (box) box.textContent = text; };
+      show('Confirm with one of your passkeys…');
+      post(form.getAttribute('data-passkey-remove'), { _csrf: csrf })
+        .then(function (o) { return navigator.credentials.get({ publicKey: requestOptions(o.options) }); })
+        .then(function (cred) { return post(form.getAttribute('action'), { _csrf: csrf, confirmation: JSON.stringify(assertion(cred)) }); })
+        .then(function (done) { window.location.assign(done.redirect); }, function (e) {
+          if (button) button.disabled = false;
+          show(e && e.name === 'NotAllowedError' ? 'The passkey prompt was cancelled or timed out; nothing was removed.' : (e && e.message) || String(e));
+        });
+    });
+  }
+
   function stepUp(form) {
     form.addEventListener('submit', function (ev) {
       var submitter = ev.submitter;
@@ -144,6 +165,8 @@
     for (var k = 0; k < b.length; k++) breakGlass(b[k]);
     var r = document.querySelectorAll('form[data-passkey-register]');
     for (var i = 0; i < r.length; i++) register(r[i]);
+    var d = document.querySelectorAll('form[data-passkey-remove]');
+    for (var m = 0; m < d.length; m++) remove(d[m]);
     var s = document.querySelectorAll('form[data-step-up]');
     for (var j = 0; j < s.length; j++) stepUp(s[j]);
   });
