@@ -11,13 +11,15 @@
  * the node bare, without the `{ RangeVar: … }` wrapper that fields typed as
  * any node carry. So RangeVars and FuncCalls are recognised by their shape.
  */
-import type * as PgQuery from 'libpg-query';
 import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
 import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, quotedName, type Invocations } from './invocations.ts';
 import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts';
 import { checkVariableSet } from './session-settings.ts';
+import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
+
+export { loadSqlParser, sqlParser } from './sql-parser.ts';
 
 /** What leaves a statement read-only on every connection; a connection's `readOnlyFunctions` add to it. */
 const BUILT_IN_READS: ReadonlySet<string> = new Set([...READ_ONLY_FUNCTIONS, ...READ_ONLY_SYNTAX]);
@@ -49,38 +51,6 @@ const NO_CTES: ReadonlySet<string> = new Set();
 /** Their `relation` is the target table; Postgres never resolves it to a CTE of the same name. */
 const DML_NODES: ReadonlySet<string> = new Set(['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
 const READ_ONLY_NODES: ReadonlySet<string> = new Set(['SelectStmt', 'VariableShowStmt', 'ExplainStmt']);
-
-let loading: Promise<void> | undefined;
-let loaded = false;
-/** The parser's module, imported on first load: a gateway without a postgres connection never holds its WASM. */
-let parser: typeof PgQuery | undefined;
-
-/** The loaded parser (after `await loadSqlParser()`). */
-export function sqlParser(): typeof PgQuery {
-  if (!parser) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
-  return parser;
-}
-
-/**
- * Loads the parser's WASM module; call once at start, before deriveSqlFacts.
- * Safe to call again: later calls share the first load.
- *
- * @example
- * await loadSqlParser();
- */
-export function loadSqlParser(): Promise<void> {
-  loading ??= import('libpg-query')
-    .then(async (m) => {
-      await m.loadModule();
-      parser = m;
-      loaded = true;
-    })
-    .catch((e: unknown) => {
-      loading = undefined; // let a later call retry
-      throw e;
-    });
-  return loading;
-}
 
 /**
  * The names a SQL string uses unqualified, which the executor must show to
@@ -142,7 +112,7 @@ export function containsNode(sql: string, node: string): boolean {
  * analyseSql('SELECT lower(name) FROM t').names; // { functions: ['lower'], operators: ['=', …], types: [], attributes: [], relations: ['t'] }
  */
 export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts: SqlFacts; names: SqlNameUses } {
-  if (!loaded) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
+  if (!isSqlParserLoaded()) throw new Error('the SQL parser is not loaded: await loadSqlParser() first');
   const allowed = options.readOnlyFunctions?.length ? new Set([...BUILT_IN_READS, ...options.readOnlyFunctions]) : BUILT_IN_READS;
   const roots = parse(sql);
   const statements: SqlStatementFacts[] = [];
