@@ -34,12 +34,28 @@ function maySeeGrant(deps: Deps, viewer: Principal, g: Grant, request: RequestRe
  * await listGrants(deps, carol, {}); // the grants carol gave, and those of requests she may see
  */
 export async function listGrants(deps: Deps, viewer: Principal, query: { requestId?: string; limit?: number } = {}): Promise<Grant[]> {
+  return (await listGrantsWithRequests(deps, viewer, query)).map((e) => e.grant);
+}
+
+/**
+ * As listGrants, each with the request that created it (undefined: gone), read once per request: for a page that
+ * shows both, and judges revocation by the request.
+ *
+ * @example
+ * for (const { grant, request } of await listGrantsWithRequests(deps, carol)) …
+ */
+export async function listGrantsWithRequests(
+  deps: Deps,
+  viewer: Principal,
+  query: { requestId?: string; limit?: number } = {},
+): Promise<{ grant: Grant; request: RequestRecord | undefined }[]> {
   const all = await deps.store.listGrants({ ...(query.requestId ? { requestId: query.requestId } : {}), limit: query.limit ?? 200 });
   const requests = new Map<string, RequestRecord | undefined>();
-  const out: Grant[] = [];
+  const out: { grant: Grant; request: RequestRecord | undefined }[] = [];
   for (const g of all) {
     if (!requests.has(g.requestId)) requests.set(g.requestId, await deps.store.getRequest(g.requestId));
-    if (maySeeGrant(deps, viewer, g, requests.get(g.requestId))) out.push(g);
+    const request = requests.get(g.requestId);
+    if (maySeeGrant(deps, viewer, g, request)) out.push({ grant: g, request });
   }
   return out;
 }

@@ -9,7 +9,7 @@ import { assertMayRevokeGrant, grantStatus, type Grant, type GrantStatus } from 
 import { CountersignError } from '../../../core/errors.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Deps } from '../../../service/deps.ts';
-import { listGrants, revokeGrant } from '../../../service/grants.ts';
+import { listGrantsWithRequests, revokeGrant } from '../../../service/grants.ts';
 import type { AppEnv } from '../context.ts';
 import { ident, scrollingTable, when } from './format.ts';
 import { consoleForm, consolePage, type Who } from './handlers.ts';
@@ -79,13 +79,12 @@ export function grantPageRoutes(deps: Deps): Hono<AppEnv> {
     '/grants',
     consolePage(deps, async (c, who) => {
       const now = deps.clock.now();
-      const grants = await listGrants(deps, who.principal);
-      const requests = new Map(await Promise.all([...new Set(grants.map((g) => g.requestId))].map(async (id) => [id, await deps.store.getRequest(id)] as const)));
+      const grants = await listGrantsWithRequests(deps, who.principal);
       const table = grants.length
         ? scrollingTable('Grants table', html`<table>
 <caption>Scoped grants, newest first</caption>
 <thead><tr><th scope="col">Grant</th><th scope="col">Status</th><th scope="col">Used</th><th scope="col">Who</th><th scope="col">Where</th><th scope="col">Until</th><th scope="col">Given by</th><th scope="col">From</th><th scope="col">Revoke</th></tr></thead>
-<tbody>${grants.map((g) => row(deps, who, g, requests.get(g.requestId), now))}</tbody></table>`)
+<tbody>${grants.map((e) => row(deps, who, e.grant, e.request, now))}</tbody></table>`)
         : html`<p class="none">No grants you may see.</p>`;
       const done = c.req.query('done') === 'revoked' ? html`<div class="notice ok" role="status"><p>The grant is revoked: the next action of its shape is held for review.</p></div>` : '';
       const body = html`<h1>Grants</h1>${done}
