@@ -12,7 +12,7 @@
  * Environment: BENCH_ROUNDS (400), DATABASE_URL (the server to make the
  * database on; pgbench -i -s 1 fills it).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -20,7 +20,7 @@ import { analyseSql, loadSqlParser } from '../src/adapters/executor/sql/facts.ts
 import { installDdlEpochSql, stateSql, verifySql } from '../src/adapters/executor/sql/guard-cache.ts';
 import { READ_ONLY_FUNCTIONS } from '../src/adapters/executor/sql/read-only-functions.ts';
 import { GUARD_SQL, guardParams } from '../src/adapters/executor/sql/session-guard.ts';
-import { createBenchDatabase, type BenchDatabase, type PgTarget } from './support/bench-database.ts';
+import { createBenchDatabase, dropBenchLeftovers, type BenchDatabase, type PgTarget } from './support/bench-database.ts';
 import { envNumber, startWatchdog } from './support/env.ts';
 import { startPgwireGateway, type PgwireGateway } from './support/pgwire-gateway.ts';
 import { killAllChildren } from './support/procs.ts';
@@ -32,12 +32,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cs-bench-roundtrip-'));
 let db: BenchDatabase | undefined;
 function cleanup(): void {
   killAllChildren();
-  try {
-    db?.drop();
-  } catch (e) {
-    log(`bench: could not drop ${db?.name}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  rmSync(dir, { recursive: true, force: true });
+  dropBenchLeftovers(db, dir, log);
 }
 const watchdog = startWatchdog(600_000 + rounds * 1000, cleanup, log);
 

@@ -28,10 +28,10 @@
  * Exits 0 when the measurement completed (a skipped Countersign included),
  * whatever the figures; 1 when it could not measure.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBenchDatabase, type BenchDatabase, type PgTarget } from './support/bench-database.ts';
+import { createBenchDatabase, dropBenchLeftovers, type BenchDatabase, type PgTarget } from './support/bench-database.ts';
 import { envNumber, startWatchdog } from './support/env.ts';
 import { pgbenchVersion, runPgbench, type PgbenchProtocol, type PgbenchScript } from './support/pgbench.ts';
 import { ensurePgbouncer, startPgbouncer } from './support/pgbouncer.ts';
@@ -61,12 +61,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cs-bench-pgwire-'));
 /** Synchronous, for the watchdog and signals as well as the normal end. */
 function cleanup(): void {
   killAllChildren();
-  try {
-    db?.drop();
-  } catch (e) {
-    log(`bench: could not drop ${db?.name}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  rmSync(dir, { recursive: true, force: true });
+  dropBenchLeftovers(db, dir, log);
 }
 
 // Per run: its length, pgbench's connect and exit, the reset; then init, apt-get and the build.

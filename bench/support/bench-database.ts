@@ -6,6 +6,7 @@
  * cleanup, which cannot wait for a promise, can drop it too.
  */
 import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -112,4 +113,20 @@ export function createBenchDatabase(scale: number, log: (line: string) => void):
     throw e;
   }
   return db;
+}
+
+/**
+ * Drops the bench's database (if made) and removes its directory, synchronously: for the watchdog and signals as well
+ * as the normal end. A database that cannot be dropped is logged, not thrown.
+ *
+ * @example
+ * function cleanup() { killAllChildren(); dropBenchLeftovers(db, dir, log); }
+ */
+export function dropBenchLeftovers(db: BenchDatabase | undefined, dir: string, log: (line: string) => void): void {
+  try {
+    db?.drop();
+  } catch (e) {
+    log(`bench: could not drop ${db?.name}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
