@@ -23,7 +23,8 @@ import type { SqlInput } from '../../../core/action.ts';
 import { CountersignError, type ErrorCode } from '../../../core/errors.ts';
 import type { WireOutcome, WirePart, WireUpstream } from '../../../core/ports.ts';
 import { noticeFields } from '../../../surfaces/pg/protocol.ts';
-import { analyseSql, containsNode } from './facts.ts';
+import { containsNode } from './facts.ts';
+import { analyseSqlCached } from './analysis-cache.ts';
 import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
 import { GUARD_ALLOWED, GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
@@ -103,7 +104,7 @@ export class WireSession {
   async run(input: SqlInput, plan: RunPlan): Promise<WireOutcome> {
     let analysed;
     try {
-      analysed = analyseSql(input.sql, { readOnlyFunctions: this.options.readOnlyFunctions });
+      analysed = analyseSqlCached(input.sql, { readOnlyFunctions: this.options.readOnlyFunctions });
     } catch (e) {
       if (!(e instanceof CountersignError)) throw e;
       return refused(e.code, e.message);
