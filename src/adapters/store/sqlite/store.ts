@@ -15,6 +15,7 @@ import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
 import type { Mutation, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
+import { escalationDueAt } from '../../../core/escalation.ts';
 import { BUSY_WAIT_MS, createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
@@ -62,11 +63,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const q = {
     insertRequest: db.prepare(
-      `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, idempotency_key, record)
-       VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @version, @digest, @term_set, @idempotency_key, @record)`,
+      `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, escalate_at, version, digest, term_set, idempotency_key, record)
+       VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @escalate_at, @version, @digest, @term_set, @idempotency_key, @record)`,
     ),
     updateRequest: db.prepare(
-      `UPDATE requests SET status = @status, updated_at = @updated_at, expires_at = @expires_at, version = @version, record = @record
+      `UPDATE requests SET status = @status, updated_at = @updated_at, expires_at = @expires_at, escalate_at = @escalate_at, version = @version, record = @record
        WHERE id = @id AND version = @previous_version`,
     ),
     setTermSet: db.prepare('UPDATE requests SET term_set = ? WHERE id = ?'),
@@ -76,6 +77,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     reviewsOf: db.prepare('SELECT request_id, record FROM reviews WHERE request_id = ? ORDER BY created_at, rowid'),
     insertReview: db.prepare('INSERT INTO reviews (request_id, reviewer, verdict, created_at, record) VALUES (?, ?, ?, ?, ?)'),
     due: db.prepare(`SELECT id FROM requests WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?`),
+    // Only pending requests have the column set; one past its time to live is the expiry's.
+    escalationsDue: db.prepare(`SELECT id FROM requests WHERE escalate_at <= @now AND (expires_at IS NULL OR expires_at > @now) ORDER BY escalate_at LIMIT @limit`),
     pending: db.prepare(`SELECT count(*) AS count, min(created_at) AS oldest FROM requests WHERE status = 'pending'`),
     head: db.prepare('SELECT seq, hash, time FROM audit_events ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -117,6 +120,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       created_at: r.createdAt,
       updated_at: r.updatedAt,
       expires_at: r.expiresAt,
+      escalate_at: escalationDueAt(r),
       version: r.version,
       digest: r.digest,
       record: recordJson(r),
@@ -282,6 +286,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async dueForExpiry(now, limit) {
       return (q.due.all(now.toISOString(), Math.max(1, limit)) as { id: string }[]).map((r) => r.id);
+    },
+    async escalationsDue(now, limit) {
+      return (q.escalationsDue.all({ now: now.toISOString(), limit: Math.max(1, limit) }) as { id: string }[]).map((r) => r.id);
     },
     async pendingSummary() {
       return q.pending.get() as { count: number; oldest: string | null };
