@@ -33,7 +33,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBenchDatabase, dropBenchLeftovers, type BenchDatabase, type PgTarget } from './support/bench-database.ts';
 import { envNumber, startWatchdog } from './support/env.ts';
-import { pgbenchVersion, runPgbench, type PgbenchProtocol, type PgbenchScript } from './support/pgbench.ts';
+import { cpuWindow } from './support/cpu.ts';
+import { pgbenchVersion, runPgbench, STATEMENTS_PER_TRANSACTION, type PgbenchProtocol, type PgbenchScript } from './support/pgbench.ts';
 import { ensurePgbouncer, startPgbouncer } from './support/pgbouncer.ts';
 import { startPgwireGateway } from './support/pgwire-gateway.ts';
 import { pgwireReport, runKey, type Measurements, type TargetName } from './support/pgwire-report.ts';
@@ -72,6 +73,8 @@ const versions: { pgbouncer?: string } = {};
 
 interface Started {
   readonly target: PgTarget;
+  /** The gateway's process (workers: 1), whose CPU per statement is reported. */
+  readonly pid?: number;
   exited(): boolean;
   stop(): Promise<void>;
 }
@@ -119,11 +122,11 @@ async function main(): Promise<number> {
     }
     const database = db;
     /** One pgbench run on each live target in turn; a target that fails once is not run again. */
-    async function eachTarget(what: (name: TargetName, target: PgTarget) => Promise<void>): Promise<void> {
+    async function eachTarget(what: (name: TargetName, target: PgTarget, pid: number | undefined) => Promise<void>): Promise<void> {
       for (const [name, started] of live) {
         try {
           database.reset();
-          await what(name, started.target);
+          await what(name, started.target, started.pid);
           if (started.exited()) throw new Error('exited during the run');
         } catch (e) {
           problems.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
@@ -139,12 +142,15 @@ async function main(): Promise<number> {
             await eachTarget((_, target) => runPgbench({ target, script, protocol, clients: 8, threads: threads(8), seconds: warmup, logDir: dir, label: 'warmup' }).then(() => undefined));
           }
           for (const clients of CLIENTS) {
-            await eachTarget(async (name, target) => {
+            await eachTarget(async (name, target, pid) => {
               log(`bench: ${name}: ${script}, ${clients} client${clients > 1 ? 's' : ''}, -M ${protocol}, ${seconds} s`);
+              const cpu = pid === undefined ? undefined : cpuWindow({ gateway: pid });
               const r = await runPgbench({ target, script, protocol, clients, threads: threads(clients), seconds, logDir: dir, label: `${name}-${protocol}-${script}-${clients}` });
+              const statements = r.transactions * STATEMENTS_PER_TRANSACTION[script];
+              const cpuUs = cpu && statements > 0 ? ((cpu.end().cpuSeconds['gateway'] ?? 0) * 1e6) / statements : undefined;
               if (r.failed > 0) problems.push(`${name} ${script} ${clients} clients -M ${protocol}: ${r.failed} failed transactions`);
-              log(`bench: ${name}: ${r.tps.toFixed(0)} tps, avg ${r.avgMs.toFixed(3)} ms, p50 ${r.p50Ms.toFixed(3)} ms`);
-              measured.set(runKey(name, protocol, script, clients), r);
+              log(`bench: ${name}: ${r.tps.toFixed(0)} tps, avg ${r.avgMs.toFixed(3)} ms, p50 ${r.p50Ms.toFixed(3)} ms${cpuUs === undefined ? '' : `, gateway CPU ${cpuUs.toFixed(0)} µs per statement`}`);
+              measured.set(runKey(name, protocol, script, clients), { ...r, ...(cpuUs === undefined ? {} : { gatewayCpuUs: cpuUs }) });
             });
           }
         }

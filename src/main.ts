@@ -135,7 +135,7 @@ export async function createDeps(
   opts: StartOptions = {},
 ): Promise<Deps & { close(): Promise<void>; channels: ConfiguredChannels; expose?: () => Promise<Exposition> }> {
   const logger = opts.logger ?? createLogger(config.log.level);
-  // Off, only the request id of the work in progress is kept (for log lines); on, the SDK is loaded now.
+  // Off, only the request id of the work in progress is kept, for log lines at debug; on, the SDK is loaded now.
   const tracing = await createTracing(config.tracing, logger);
   const log = logWithRequest(logger, tracing.currentRequest);
   const { policy, candidate, connections, identity: bareIdentity, clock } = await createPolicyDeps(config, { ...opts, ...(tracing.enabled ? { traceHeaders: tracing.outgoing } : {}) });

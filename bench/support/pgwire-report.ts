@@ -9,7 +9,8 @@ import { problemLines } from './run-main.ts';
 import { STATEMENTS_PER_TRANSACTION, type PgbenchProtocol, type PgbenchResult, type PgbenchScript } from './pgbench.ts';
 
 export type TargetName = 'direct' | 'pgbouncer' | 'countersign' | 'cs-cached';
-export type Measurements = Map<string, PgbenchResult>;
+/** A run's pgbench figures and, for a gateway, its process's CPU per statement (µs, from /proc). */
+export type Measurements = Map<string, PgbenchResult & { readonly gatewayCpuUs?: number }>;
 
 /** The key of one run in Measurements. */
 export function runKey(target: TargetName, protocol: PgbenchProtocol, script: PgbenchScript, clients: number): string {
@@ -74,12 +75,13 @@ export function pgwireReport(r: PgwireReportInput): string[] {
   out.push('  latency   avg: pgbench\'s "latency average"; p50/p99: nearest rank over every transaction in pgbench\'s');
   out.push('            per-transaction log (--log, µs). +p50/stmt (1 client): (p50 of the target − p50 direct, same script');
   out.push(`            and protocol) ÷ statements per transaction (${r.scripts.map((s) => `${s} ${STATEMENTS_PER_TRANSACTION[s]}`).join(', ')})`);
+  out.push('  cpu       CPU/stmt: µs of the gateway process\'s user + system CPU over the run (/proc), per statement run');
 
   const row = (cols: readonly string[]) => `  ${cols[0]!.padEnd(13)}${cols[1]!.padStart(7)}  ${cols[2]!.padEnd(16)}${cols.slice(3).map((c) => c.padStart(10)).join('')}`.trimEnd();
   for (const protocol of r.protocols) {
     out.push('');
     out.push(`  -M ${protocol}`);
-    out.push(row(['script', 'clients', 'target', 'tps', 'avg ms', 'p50 ms', 'p99 ms', 'x direct', '+p50/stmt']));
+    out.push(row(['script', 'clients', 'target', 'tps', 'avg ms', 'p50 ms', 'p99 ms', 'x direct', '+p50/stmt', 'CPU/stmt']));
     for (const script of r.scripts) {
       for (const clients of r.clients) {
         for (const target of r.targets) {
@@ -96,7 +98,8 @@ export function pgwireReport(r: PgwireReportInput): string[] {
           }
           const ratio = target === 'direct' ? '' : `${fmt(ratioToDirect(r.measured, target, protocol, script, clients), 2)}x`;
           const added = target === 'direct' || clients !== 1 ? '' : `${fmt(addedPerStatement(r.measured, target, protocol, script), 3)} ms`;
-          out.push(row([script, String(clients), label, fmt(m.tps), fmt(m.avgMs, 3), fmt(m.p50Ms, 3), fmt(m.p99Ms, 3), ratio, added]));
+          const cpuUs = m.gatewayCpuUs === undefined ? '' : fmt(m.gatewayCpuUs);
+          out.push(row([script, String(clients), label, fmt(m.tps), fmt(m.avgMs, 3), fmt(m.p50Ms, 3), fmt(m.p99Ms, 3), ratio, added, cpuUs]));
         }
       }
     }

@@ -47,6 +47,17 @@ export function dueRungs(r: RequestRecord, now: Date): EscalationRung[] {
   return (r.decision.escalations ?? []).filter((rung) => !fired.has(rung.key) && rungDueAt(r, rung).getTime() <= now.getTime());
 }
 
+/**
+ * When the escalation sweep must look at the request next: its next rung's time while it is pending, else null.
+ * Stores keep it in an indexed column, so a sweep reads the requests with a rung due and none of the others.
+ *
+ * @example
+ * escalationDueAt(request); // '2026-12-06T10:15:00.000Z' for a request held at 10:00 by a rule escalating after 15m
+ */
+export function escalationDueAt(r: RequestRecord): string | null {
+  return r.status === 'pending' ? nextRungAt(r) : null;
+}
+
 /** The next time one of the request's rungs falls due, or null when none is left. */
 export function nextRungAt(r: RequestRecord): string | null {
   const fired = new Set((r.escalations ?? []).map((e) => e.key));

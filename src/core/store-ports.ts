@@ -71,6 +71,8 @@ export interface RequestStore {
   listRequests(query: RequestQuery): Promise<RequestRecord[]>;
   /** Ids of pending requests whose expiry is at or before `now`. */
   dueForExpiry(now: Date, limit: number): Promise<string[]>;
+  /** Ids of pending requests, not yet due for expiry, with an escalation rung due at or before `now`, soonest first. */
+  escalationsDue(now: Date, limit: number): Promise<string[]>;
   /** How many requests are pending and when the oldest of them was created (ISO; null when none): one indexed read, for metrics. */
   pendingSummary(): Promise<{ count: number; oldest: string | null }>;
 }

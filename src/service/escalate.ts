@@ -33,30 +33,35 @@ export function escalationMutation(current: RequestRecord, now: Date): Mutation<
   };
 }
 
-/** Rows read per turn while looking for due rungs. */
+/** Requests looked at per turn. */
 const PAGE = 200;
 
 /**
- * Fires every due rung of every pending request; returns how many rungs fired.
+ * Fires every due rung of every pending request; returns how many rungs fired. The store names the requests with a
+ * rung due (an indexed column), so a sweep costs what is due, not what is pending.
  *
  * @example
  * await escalateDue(deps); // 1, fifteen minutes after a request held by a rule with `escalate: [{ after: 15m, … }]`
  */
 export async function escalateDue(deps: Deps): Promise<number> {
   let count = 0;
-  for (let before: string | undefined; ; ) {
-    const rows = await deps.store.listRequests({ status: ['pending'], limit: PAGE, ...(before ? { before } : {}) });
-    for (const row of rows) {
-      if (dueRungs(row, deps.clock.now()).length === 0) continue;
-      const before = row.escalations?.length ?? 0;
-      const r = await deps.store.mutateRequest(row.id, (current) => escalationMutation(current, deps.clock.now()));
+  const seen = new Set<string>();
+  for (;;) {
+    const ids = (await deps.store.escalationsDue(deps.clock.now(), PAGE)).filter((id) => !seen.has(id));
+    // A request whose rung did not fire (it moved on meanwhile) is not asked again in this sweep.
+    if (ids.length === 0) return count;
+    for (const id of ids) {
+      seen.add(id);
+      let before = 0;
+      const r = await deps.store.mutateRequest(id, (current) => {
+        before = current.escalations?.length ?? 0;
+        return escalationMutation(current, deps.clock.now());
+      });
       const fired = (r.escalations?.length ?? 0) - before;
       if (fired > 0) {
         count += fired;
         deps.notifier.publish(r);
       }
     }
-    if (rows.length < PAGE) return count;
-    before = rows[rows.length - 1]!.id;
   }
 }

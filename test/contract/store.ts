@@ -14,6 +14,7 @@ import { transition, type RequestRecord } from '../../src/core/request.ts';
 import { agent, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../support/fixtures.ts';
 import { allAudit, approveBy, carol, dave, submitted } from './store-fixtures.ts';
 import { storeIdempotencyContract } from './store-idempotency.ts';
+import { storeEscalationContract } from './store-escalations.ts';
 
 export interface StoreUnderTest {
   store: Store;
@@ -286,6 +287,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
     });
 
     storeIdempotencyContract(() => store);
+    storeEscalationContract(() => store);
 
     describe('tool pins', () => {
       const tool = (name: string, description: string): ToolDefinition => ({ name, description, inputSchema: { type: 'object' } });

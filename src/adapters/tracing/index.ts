@@ -27,20 +27,25 @@ export interface Tracing extends Tracer {
 
 const NO_CALL: IncomingCall = { recording: false, rename() {}, set() {}, failed() {} };
 
-/** Tracing off: no spans, no trace context read or sent; the request id still reaches log lines. */
-function scopeOnly(): Tracing {
-  const scopes = new AsyncLocalStorage<{ requestId?: string }>();
+/**
+ * Tracing off: no spans, no trace context read or sent. With `carry`, the request id of the work in progress reaches
+ * its log lines. Carrying it costs on every promise: an AsyncLocalStorage in use has Node track each promise's
+ * context (about a tenth of an allowed action's CPU, measured with `bench:pgwire`), so it is carried only when lines
+ * that need it are written (debug); warnings and errors about a request name it themselves.
+ */
+function scopeOnly(carry: boolean): Tracing {
+  const scopes = carry ? new AsyncLocalStorage<{ requestId?: string }>() : undefined;
   return {
     enabled: false,
-    serve: (_name, _attributes, _carrier, fn) => scopes.run({}, () => fn(NO_CALL)),
+    serve: (_name, _attributes, _carrier, fn) => (scopes ? scopes.run({}, () => fn(NO_CALL)) : fn(NO_CALL)),
     span: (_name, _attributes, fn) => fn(),
     annotate() {},
     request(id) {
-      const scope = scopes.getStore();
+      const scope = scopes?.getStore();
       if (scope) scope.requestId = id;
     },
     traceparent: () => undefined,
-    currentRequest: () => scopes.getStore()?.requestId,
+    currentRequest: () => scopes?.getStore()?.requestId,
     outgoing: () => ({}),
     bind: (fn) => fn,
     close: async () => {},
@@ -52,8 +57,8 @@ function scopeOnly(): Tracing {
  * const tracing = await createTracing(config.tracing, log);
  * await tracing.close(); // at shutdown: flushes what is buffered
  */
-export async function createTracing(config: TracingConfig, log: Log): Promise<Tracing> {
-  if (!config.enabled) return scopeOnly();
+export async function createTracing(config: TracingConfig, log: Log & { isLevelEnabled?: (level: string) => boolean }): Promise<Tracing> {
+  if (!config.enabled) return scopeOnly(log.isLevelEnabled?.('debug') ?? true);
   const { createOtelTracing } = await import('./otel.ts');
   return createOtelTracing(config, log);
 }

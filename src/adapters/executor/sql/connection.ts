@@ -18,7 +18,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts } from '../../../core/facts.ts';
 import type { ConnectionHandle, ExecuteOptions, ExecutionResult } from '../../../core/ports.ts';
 import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
-import { analyseSql, deriveSqlFacts } from './facts.ts';
+import { analyseSqlCached } from './analysis-cache.ts';
 import { maskSqlSecrets } from './mask.ts';
 import { previewQueue, runPreview } from './preview-run.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
@@ -117,7 +117,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
     // The names to check; the facts the policy judged were derived from this same text.
     let names;
     try {
-      names = analyseSql(input.sql, { readOnlyFunctions }).names;
+      names = analyseSqlCached(input.sql, { readOnlyFunctions }).names;
     } catch (e) {
       if (!(e instanceof CountersignError)) throw e;
       return { ok: false, output: { message: e.message }, summary: {}, error: { code: e.code, message: e.message } };
@@ -256,7 +256,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
     facts(input) {
       const sql = 'sql' in input ? input.sql : undefined;
       if (typeof sql !== 'string') throw new CountersignError('INVALID_INPUT', 'a postgres action needs { sql }');
-      const facts = deriveSqlFacts(sql, { readOnlyFunctions });
+      const { facts } = analyseSqlCached(sql, { readOnlyFunctions });
       return makeFacts('postgres', { writes: facts.writes, sql: facts });
     },
     execute: (input, opts) => execute(input as SqlInput, opts),

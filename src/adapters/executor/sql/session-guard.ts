@@ -223,6 +223,9 @@ export interface GuardRow {
   [setting: string]: unknown;
 }
 
+/** The index of the allow-list among the guard's parameters ($5). */
+export const GUARD_ALLOWED = 4;
+
 /**
  * The guard's parameters: every unqualified function for any run; operators,
  * types, attribute names, the allow-list and the relations read only for a

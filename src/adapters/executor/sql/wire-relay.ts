@@ -69,6 +69,10 @@ export class WireRelay {
   lost: Error | undefined;
   private detached = false;
   private readonly lostListeners: ((err: Error) => void)[] = [];
+  /** Messages for the upstream not yet written: what one turn of the event loop sends goes in one write. */
+  private outgoing: Buffer[] = [];
+  /** Messages for the client from one chunk of the upstream's: written together once the chunk is routed. */
+  private incoming: Buffer[] | undefined;
 
   constructor(
     private readonly upstream: RelaySocket,
@@ -89,20 +93,37 @@ export class WireRelay {
         done: (outcome) => resolve({ outcome, messages: e.messages, ...(e.error ? { error: e.error } : {}) }),
       };
       this.queue.push(e);
-      this.upstream.write(bytes);
+      this.write(bytes);
     });
   }
 
   /** Sends bytes that expect no answer (Flush, CopyData, CopyDone, CopyFail, Terminate). */
   push(bytes: Buffer): void {
-    if (!this.lost) this.upstream.write(bytes);
+    if (!this.lost) this.write(bytes);
+  }
+
+  /**
+   * Queues bytes for the upstream. A statement's flight (the gateway's Bind/Execute/Close, the client's Query, the
+   * COMMIT, the Sync) is several messages sent in one synchronous turn: one socket write for all of them, not one each.
+   */
+  private write(bytes: Buffer): void {
+    this.outgoing.push(bytes);
+    if (this.outgoing.length === 1) queueMicrotask(() => this.flushOutgoing());
+  }
+
+  private flushOutgoing(): void {
+    const out = this.outgoing;
+    if (out.length === 0) return;
+    this.outgoing = [];
+    if (this.lost || this.detached) return;
+    this.upstream.write(out.length === 1 ? out[0]! : Buffer.concat(out));
   }
 
   /** Resolves once every message sent so far is answered or skipped. */
   async settled(): Promise<void> {
     const last = this.queue.at(-1);
     if (!last) return;
-    this.upstream.write(serialize.flush());
+    this.write(serialize.flush());
     await new Promise<void>((resolve) => {
       const done = last.done;
       last.done = (o) => {
@@ -138,6 +159,8 @@ export class WireRelay {
 
   /** Stops reading the upstream (it goes back to its pool, which reads it from now on). */
   detach(): void {
+    // What was sent before detaching is the upstream's to answer, wherever it goes next.
+    this.flushOutgoing();
     this.detached = true;
     this.upstream.onData(undefined);
     this.upstream.onClose(undefined);
@@ -152,23 +175,36 @@ export class WireRelay {
       this.close(e instanceof Error ? e : new Error(String(e)));
       return;
     }
-    for (const f of frames) this.route(f.type, f.raw, f.body);
+    // Routing resolves answers, whose continuations run after this returns: the client's messages are written first.
+    const incoming: Buffer[] = (this.incoming = []);
+    try {
+      for (const f of frames) this.route(f.type, f.raw, f.body);
+    } finally {
+      this.incoming = undefined;
+      if (incoming.length > 0) this.toClient(incoming.length === 1 ? incoming[0]! : Buffer.concat(incoming));
+    }
+  }
+
+  /** A message for the client: batched while a chunk is routed, written at once otherwise. */
+  private relayToClient(raw: Buffer): void {
+    if (this.incoming) this.incoming.push(raw);
+    else this.toClient(raw);
   }
 
   private route(type: string, raw: Buffer, body: Buffer): void {
     const head = this.queue[0];
     // Asynchronous messages: a setting the server reports changed, a NOTIFY. The client's to see either way.
     if (type === 'S' || type === 'A') {
-      this.toClient(raw);
+      this.relayToClient(raw);
       return;
     }
     if (!head) {
       // Nothing asked: a notice outside any exchange (a server shutting down says so) reaches the client; anything else is a protocol fault.
-      if (type === 'N' || type === 'E') this.toClient(raw);
+      if (type === 'N' || type === 'E') this.relayToClient(raw);
       return;
     }
     if (head.owner === 'client') {
-      if (type !== 'Z') this.toClient(raw);
+      if (type !== 'Z') this.relayToClient(raw);
       if (type === 'C') this.tags.push(commandTag(body));
       if (type === 'G') this.copyIn = true;
       if (type === 'E' && !this.errorFields) this.errorFields = body;

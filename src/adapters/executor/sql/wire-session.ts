@@ -23,9 +23,10 @@ import type { SqlInput } from '../../../core/action.ts';
 import { CountersignError, type ErrorCode } from '../../../core/errors.ts';
 import type { WireOutcome, WirePart, WireUpstream } from '../../../core/ports.ts';
 import { noticeFields } from '../../../surfaces/pg/protocol.ts';
-import { analyseSql, containsNode } from './facts.ts';
+import { containsNode } from './facts.ts';
+import { analyseSqlCached } from './analysis-cache.ts';
 import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
-import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
+import { GUARD_ALLOWED, GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
 
 /** Names of the gateway's own prepared statements and portal; a client's names may not start so. */
@@ -62,6 +63,8 @@ interface Step {
 /** Statement types that drop prepared statements: the gateway's own must be prepared again after them. */
 const DROPS_PREPARED: ReadonlySet<string> = new Set(['discard', 'deallocate']);
 
+const NO_NAMES: ReadonlySet<string> = new Set();
+
 
 /**
  * @example
@@ -71,6 +74,8 @@ const DROPS_PREPARED: ReadonlySet<string> = new Set(['discard', 'deallocate']);
 export class WireSession {
   private prepared = false;
   private readonly allowed: ReadonlySet<string>;
+  /** The allow-list as the guard's text[] parameter: hundreds of names, the same for every statement of the session. */
+  private allowedLiteral: string | undefined;
   /** Verdicts of the session check (guard-cache.ts), when the connection opted in. */
   private readonly cache: GuardCache | undefined;
   /** Whether the verifier's statements are prepared here and the counter is readable ('pending': not yet tried). */
@@ -99,7 +104,7 @@ export class WireSession {
   async run(input: SqlInput, plan: RunPlan): Promise<WireOutcome> {
     let analysed;
     try {
-      analysed = analyseSql(input.sql, { readOnlyFunctions: this.options.readOnlyFunctions });
+      analysed = analyseSqlCached(input.sql, { readOnlyFunctions: this.options.readOnlyFunctions });
     } catch (e) {
       if (!(e instanceof CountersignError)) throw e;
       return refused(e.code, e.message);
@@ -128,9 +133,11 @@ export class WireSession {
       if (!this.prepared && !(await this.prepare())) return refused('SQL_SESSION_UNSAFE', 'the gateway could not prepare its session check on the upstream; nothing ran');
       const pre: string[] = status === 'I' ? [plan.readOnly ? 'begin_ro' : 'begin'] : plan.readOnly ? ['savepoint', 'read_only'] : [];
       opened = status === 'I' ? 'transaction' : plan.readOnly ? 'savepoint' : null;
-      const values = guardParams(names, plan.readOnly, this.allowed).map(arrayLiteral);
+      const values = guardParams(names, plan.readOnly, NO_NAMES).map(arrayLiteral);
+      if (plan.readOnly) values[GUARD_ALLOWED] = this.allowedLiteral ??= arrayLiteral([...this.allowed]);
       const cache = this.cache && !copies && (await this.cacheReady()) ? this.cache : undefined;
-      const key = cache ? cacheKey(plan.readOnly, values) : undefined;
+      // The cache is this session's, and so is the allow-list: the key leaves it out.
+      const key = cache ? cacheKey(plan.readOnly, values.map((v, i) => (i === GUARD_ALLOWED ? '' : v))) : undefined;
       const cached = key === undefined ? undefined : cache?.get(key);
       if (key !== undefined && cached !== undefined) {
         // The verifier goes in the statement's flight, before it: when it fails, the server skips the statement.

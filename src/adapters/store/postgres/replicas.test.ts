@@ -12,7 +12,7 @@ import { consistencyProof, hashFromHex, inclusionProof, leafHash, memorySource, 
 import type { OutboxRouter } from '../../../core/outbox.ts';
 import type { Mutation, Store } from '../../../core/ports.ts';
 import { transition, type RequestRecord } from '../../../core/request.ts';
-import { at, auditDraft, FIXTURE_TIME, requestRecord } from '../../../../test/support/fixtures.ts';
+import { approveDecision, at, auditDraft, FIXTURE_TIME, requestRecord } from '../../../../test/support/fixtures.ts';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
 import { createPostgresStore, type PostgresStoreOptions } from './index.ts';
 import { MIGRATIONS } from './schema.ts';
@@ -138,6 +138,21 @@ describe.skipIf(!db)('postgres store shared by replicas', () => {
       const winner = racing[settled.findIndex((x) => x.status === 'fulfilled')]!;
       expect(await a.findRequestByIdempotencyKey(winner.principal.id, 'k')).toEqual(winner);
       expect(await b.findRequestByIdempotencyKey(winner.principal.id, 'k')).toEqual(winner);
+    });
+
+    it('upgrades a database from before the escalation column: a pending request with a ladder is found due, others are not', async () => {
+      const fresh = (await createTestDatabase())!;
+      dropLater.push(fresh);
+      const first = await createPostgresStore({ url: fresh.url, poolSize: 2 });
+      const ladder = { ...approveDecision(), escalations: [{ key: 'prod-writes#1', rule: 'prod-writes', afterSeconds: 60, groups: ['dba'], principals: [] }] };
+      const laddered = requestRecord({ decision: ladder });
+      for (const r of [laddered, requestRecord(), requestRecord({ decision: ladder, status: 'approved' })]) await first.insertRequest(r, []);
+      await first.close();
+      await sql(fresh.url, `DROP INDEX requests_escalate_at; ALTER TABLE requests DROP COLUMN escalate_at; DELETE FROM schema_migrations WHERE version = ${MIGRATIONS.length}`);
+
+      const upgraded = await replica({}, fresh.url);
+      expect(await upgraded.escalationsDue(new Date(Date.parse(at(59))), 10)).toEqual([]);
+      expect(await upgraded.escalationsDue(new Date(Date.parse(at(60))), 10)).toEqual([laddered.id]);
     });
 
     it('refuses a schema newer than this build knows, with or without mustExist', async () => {

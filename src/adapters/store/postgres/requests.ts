@@ -12,6 +12,7 @@ import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
 import type { Mutation, RequestQuery } from '../../../core/ports.ts';
 import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
+import { escalationDueAt } from '../../../core/escalation.ts';
 import { recordJson } from '../rows.ts';
 import { termSetOf, type TermSetCache } from '../term-sets.ts';
 import type { AuditTx } from './audit.ts';
@@ -28,11 +29,11 @@ type RecordRow = { id: string; record: string; reviews: string[] | null };
 const WRITE_ROWS = {
   name: 'cs_request_write_rows',
   text: `WITH inserted AS (
-           INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::int[], ${jsonElements('$12')})),
+           INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, escalate_at, version, digest, term_set, record)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::text[], $12::int[], ${jsonElements('$13')})),
          updated AS (
-           UPDATE requests r SET status = u.status, updated_at = u.updated_at, expires_at = u.expires_at, version = u.version, record = u.record
-           FROM unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::int[], ${jsonElements('$18')}, $19::int[]) AS u(id, status, updated_at, expires_at, version, record, expected)
+           UPDATE requests r SET status = u.status, updated_at = u.updated_at, expires_at = u.expires_at, escalate_at = u.escalate_at, version = u.version, record = u.record
+           FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::int[], ${jsonElements('$20')}, $21::int[]) AS u(id, status, updated_at, expires_at, escalate_at, version, record, expected)
            WHERE r.id = u.id AND r.version = u.expected
            RETURNING r.id)
          SELECT count(*)::int AS n FROM updated`,
@@ -75,6 +76,7 @@ export function deferredRows(): RowQueue {
         ins.map((i) => i.r.createdAt),
         ins.map((i) => i.r.updatedAt),
         ins.map((i) => i.r.expiresAt),
+        ins.map((i) => escalationDueAt(i.r)),
         ins.map((i) => i.r.version),
         ins.map((i) => i.r.digest),
         ins.map((i) => i.termSet),
@@ -83,6 +85,7 @@ export function deferredRows(): RowQueue {
         upd.map((u) => u.next.status),
         upd.map((u) => u.next.updatedAt),
         upd.map((u) => u.next.expiresAt),
+        upd.map((u) => escalationDueAt(u.next)),
         upd.map((u) => u.next.version),
         jsonArray(upd.map((u) => recordJson(u.next))),
         upd.map((u) => u.current.version),
@@ -94,12 +97,12 @@ export function deferredRows(): RowQueue {
 
 const INSERT = {
   name: 'cs_request_insert',
-  text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+  text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record, idempotency_key, escalate_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 };
 const UPDATE = {
   name: 'cs_request_update',
-  text: `UPDATE requests SET status = $2, updated_at = $3, expires_at = $4, version = $5, record = $6, term_set = COALESCE($7::int, term_set)
+  text: `UPDATE requests SET status = $2, updated_at = $3, expires_at = $4, version = $5, record = $6, term_set = COALESCE($7::int, term_set), escalate_at = $9
          WHERE id = $1 AND version = $8`,
 };
 /** A request with its reviews (oldest first) in one row. */
@@ -117,6 +120,11 @@ const BY_DIGEST = {
   text: `${WITH_REVIEWS} WHERE r.principal_id = $1 AND r.digest = $2 AND r.status = ANY($3::text[]) ORDER BY r.seq DESC LIMIT 1`,
 };
 const BY_KEY = { name: 'cs_request_by_key', text: `${WITH_REVIEWS} WHERE r.principal_id = $1 AND r.idempotency_key = $2` };
+/** Only pending requests have `escalate_at` set; one past its time to live is the expiry's. */
+const ESCALATIONS_DUE = {
+  name: 'cs_request_escalations_due',
+  text: `SELECT id FROM requests WHERE escalate_at <= $1 AND (expires_at IS NULL OR expires_at > $1) ORDER BY escalate_at LIMIT $2`,
+};
 const DUE = {
   name: 'cs_request_due',
   text: `SELECT id FROM requests WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`,
@@ -151,7 +159,7 @@ export async function insertRequest(run: Run, tx: AuditTx, r: RequestRecord, ter
     return;
   }
   try {
-    await run(INSERT, [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, termSet, recordJson(r), r.idempotencyKey ?? null]);
+    await run(INSERT, [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, termSet, recordJson(r), r.idempotencyKey ?? null, escalationDueAt(r)]);
   } catch (e) {
     // Another submission under this key committed first (a racing one waited for its commit on the index).
     if ((e as { code?: string }).code === '23505' && (e as { constraint?: string }).constraint === 'requests_idempotency') throw new IdempotencyKeyTaken(r.principal.id);
@@ -171,7 +179,7 @@ async function update(run: Run, sets: TermSetCache, current: RequestRecord, n: R
     const set = termSetOf(n);
     termSet = sets.cached(set) ?? (await ensureTermSet(run, set));
   }
-  const done = await run(UPDATE, [current.id, n.status, n.updatedAt, n.expiresAt, n.version, recordJson(n), termSet, current.version]);
+  const done = await run(UPDATE, [current.id, n.status, n.updatedAt, n.expiresAt, n.version, recordJson(n), termSet, current.version, escalationDueAt(n)]);
   return done.rowCount === 1;
 }
 
@@ -239,6 +247,10 @@ export async function findRequestByIdempotencyKey(run: Run, principalId: string,
 
 export async function dueForExpiry(run: Run, now: Date, limit: number): Promise<string[]> {
   return (await run<{ id: string }>(DUE, [now.toISOString(), Math.max(1, limit)])).rows.map((r) => r.id);
+}
+
+export async function escalationsDue(run: Run, now: Date, limit: number): Promise<string[]> {
+  return (await run<{ id: string }>(ESCALATIONS_DUE, [now.toISOString(), Math.max(1, limit)])).rows.map((r) => r.id);
 }
 
 const PENDING = {

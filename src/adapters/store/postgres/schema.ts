@@ -10,6 +10,8 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { Db, Run } from './pool.ts';
 import { termSetsFromTermsColumn } from './term-sets.ts';
 import { PASSKEYS_SCHEMA } from './passkeys.ts';
+import { escalationDueAt } from '../../../core/escalation.ts';
+import type { RequestRecord } from '../../../core/request.ts';
 
 /**
  * A step is SQL, or code for what SQL alone should not do (keys made by the same function the store uses), run on
@@ -172,6 +174,16 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
    );
    CREATE INDEX grants_shape ON grants (shape);
    CREATE INDEX grants_request ON grants (request_id);`,
+  // When the escalation sweep must look at a pending request next: it reads those, not every pending request.
+  async (run) => {
+    await run(`ALTER TABLE requests ADD COLUMN escalate_at text COLLATE "C"`);
+    await run('CREATE INDEX requests_escalate_at ON requests (escalate_at) WHERE escalate_at IS NOT NULL');
+    const { rows } = await run<{ id: string; record: string }>(`SELECT id, record FROM requests WHERE status = 'pending'`);
+    for (const row of rows) {
+      const at = escalationDueAt({ ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews: [] });
+      if (at !== null) await run('UPDATE requests SET escalate_at = $1 WHERE id = $2', [at, row.id]);
+    }
+  },
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */

@@ -69,6 +69,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
     findRequestByIdempotencyKey: (principalId, key) => requests.findRequestByIdempotencyKey(q, principalId, key),
     listRequests: (query) => requests.listRequests(q, query),
     dueForExpiry: (now, limit) => requests.dueForExpiry(q, now, limit),
+    escalationsDue: (now, limit) => requests.escalationsDue(q, now, limit),
     pendingSummary: () => requests.pendingSummary(q),
 
     toolPins: (connection) => pins.read(q, connection),

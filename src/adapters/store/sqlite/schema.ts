@@ -12,6 +12,8 @@ import { PASSKEYS_SCHEMA } from './passkeys.ts';
 import { GRANTS_SCHEMA } from './grants.ts';
 import { backfillTree, TREE_SCHEMA } from './tree.ts';
 import { termSetsFromRequestTerms } from './term-sets.ts';
+import { escalationDueAt } from '../../../core/escalation.ts';
+import type { RequestRecord } from '../../../core/request.ts';
 
 /** A step is SQL, or code for what SQL cannot do (hashing the existing log). Steps never change once shipped. */
 export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[] = [
@@ -99,6 +101,16 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   PASSKEYS_SCHEMA,
   // Scoped grants: a use is a guarded UPDATE of its row in the transaction that records the request it approves.
   GRANTS_SCHEMA,
+  // When the escalation sweep must look at a pending request next: it reads those, not every pending request.
+  (db) => {
+    db.exec(`ALTER TABLE requests ADD COLUMN escalate_at TEXT;
+             CREATE INDEX requests_escalate_at ON requests (escalate_at) WHERE escalate_at IS NOT NULL;`);
+    const set = db.prepare('UPDATE requests SET escalate_at = ? WHERE id = ?');
+    for (const row of db.prepare(`SELECT id, record FROM requests WHERE status = 'pending'`).all() as { id: string; record: string }[]) {
+      const at = escalationDueAt({ ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews: [] });
+      if (at !== null) set.run(at, row.id);
+    }
+  },
 ];
 
 /**

@@ -15,7 +15,7 @@ import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { passkeyContract } from '../../../../test/contract/store-passkeys.ts';
 import { grantContract } from '../../../../test/contract/store-grants.ts';
 import { outboxContract } from '../../../../test/contract/store-outbox.ts';
-import { at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
+import { approveDecision, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createSqliteStore } from './store.ts';
 import { MIGRATIONS } from './schema.ts';
 import { TERMS_SCHEMA } from './search.ts';
@@ -201,6 +201,26 @@ describe('sqlite store on a file', () => {
     await upgraded.insertRequest(keyed, []);
     await expect(upgraded.insertRequest(requestRecord({ idempotencyKey: 'k' }), [])).rejects.toBeInstanceOf(IdempotencyKeyTaken);
     expect(await upgraded.findRequestByIdempotencyKey(keyed.principal.id, 'k')).toEqual(keyed);
+  });
+
+  it('upgrades a file from before the escalation column: a pending request with a ladder is found due, others are not', async () => {
+    const first = open();
+    const ladder = { ...approveDecision(), escalations: [{ key: 'prod-writes#1', rule: 'prod-writes', afterSeconds: 60, groups: ['dba'], principals: [] }] };
+    const laddered = requestRecord({ decision: ladder });
+    const plain = requestRecord();
+    const decided = requestRecord({ decision: ladder, status: 'approved' });
+    for (const r of [laddered, plain, decided]) await first.insertRequest(r, []);
+    await first.close();
+    // Back to the schema before the step: no column, no index, the step not applied.
+    const raw = new Database(path);
+    const step = MIGRATIONS.length;
+    raw.exec(`DROP INDEX requests_escalate_at; ALTER TABLE requests DROP COLUMN escalate_at; DELETE FROM schema_migrations WHERE version = ${step}`);
+    raw.close();
+
+    const upgraded = open();
+    expect(await upgraded.escalationsDue(new Date(Date.parse(at(59))), 10)).toEqual([]);
+    expect(await upgraded.escalationsDue(new Date(Date.parse(at(60))), 10)).toEqual([laddered.id]);
+    expect(await upgraded.getRequest(laddered.id)).toEqual(laddered);
   });
 
   it('creates the directory of a new file', async () => {

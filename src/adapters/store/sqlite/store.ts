@@ -9,12 +9,13 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { chainEvent, type AuditDraft } from '../../../core/audit.ts';
-import { auditEventOf, recordJson, type AuditRow } from '../rows.ts';
+import { auditEventOf, type AuditRow } from '../rows.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
 import type { Mutation, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
+import { INSERT_REQUEST, rowParams, UPDATE_REQUEST } from './request-rows.ts';
 import { BUSY_WAIT_MS, createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
@@ -61,14 +62,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   migrate(db);
 
   const q = {
-    insertRequest: db.prepare(
-      `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, idempotency_key, record)
-       VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @version, @digest, @term_set, @idempotency_key, @record)`,
-    ),
-    updateRequest: db.prepare(
-      `UPDATE requests SET status = @status, updated_at = @updated_at, expires_at = @expires_at, version = @version, record = @record
-       WHERE id = @id AND version = @previous_version`,
-    ),
+    insertRequest: db.prepare(INSERT_REQUEST),
+    updateRequest: db.prepare(UPDATE_REQUEST),
     setTermSet: db.prepare('UPDATE requests SET term_set = ? WHERE id = ?'),
     getRequest: db.prepare('SELECT record FROM requests WHERE id = ?'),
     idByKey: db.prepare('SELECT id FROM requests WHERE principal_id = ? AND idempotency_key = ?').pluck(),
@@ -76,6 +71,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     reviewsOf: db.prepare('SELECT request_id, record FROM reviews WHERE request_id = ? ORDER BY created_at, rowid'),
     insertReview: db.prepare('INSERT INTO reviews (request_id, reviewer, verdict, created_at, record) VALUES (?, ?, ?, ?, ?)'),
     due: db.prepare(`SELECT id FROM requests WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?`),
+    // Only pending requests have the column set; one past its time to live is the expiry's.
+    escalationsDue: db.prepare(`SELECT id FROM requests WHERE escalate_at <= @now AND (expires_at IS NULL OR expires_at > @now) ORDER BY escalate_at LIMIT @limit`),
     pending: db.prepare(`SELECT count(*) AS count, min(created_at) AS oldest FROM requests WHERE status = 'pending'`),
     head: db.prepare('SELECT seq, hash, time FROM audit_events ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -104,24 +101,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       throw new CountersignError('INVALID_REQUEST', `${what} must be an integer from 0 to the log's length (${length})`);
     }
     return size;
-  }
-
-  /** A request's row as the statements' named parameters, with `more` (the term set of an insert, the version an update expects). */
-  function rowParams(r: RequestRecord, more: { term_set: number } | { previous_version: number }): Record<string, unknown> {
-    return {
-      id: r.id,
-      status: r.status,
-      principal_id: r.principal.id,
-      acts_for: r.principal.actsFor,
-      connection: r.action.connection,
-      created_at: r.createdAt,
-      updated_at: r.updatedAt,
-      expires_at: r.expiresAt,
-      version: r.version,
-      digest: r.digest,
-      record: recordJson(r),
-      ...more,
-    };
   }
 
   /** The log's last event as this batch has written it; undefined when it must be read (see the group commit's onReset). */
@@ -282,6 +261,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async dueForExpiry(now, limit) {
       return (q.due.all(now.toISOString(), Math.max(1, limit)) as { id: string }[]).map((r) => r.id);
+    },
+    async escalationsDue(now, limit) {
+      return (q.escalationsDue.all({ now: now.toISOString(), limit: Math.max(1, limit) }) as { id: string }[]).map((r) => r.id);
     },
     async pendingSummary() {
       return q.pending.get() as { count: number; oldest: string | null };
