@@ -20,29 +20,38 @@ function fail(file: string, problems: string[]): never {
   });
 }
 
+/** A value taken from the environment by `${VAR}`, and where in the document. */
+interface Expansion {
+  readonly path: string;
+  readonly value: string;
+}
+
 /**
  * `${VAR}` from the environment, `${VAR:-fallback}` with a fallback; `$${`
  * writes a literal `${`. Only string values are touched, after YAML parsing,
  * so a secret's value can never change the document's structure.
  */
-function substitute(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[]): unknown {
+function substitute(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[], expanded: Expansion[]): unknown {
   if (typeof value === 'string') {
     return value.replace(
       /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
       (whole, escaped: string | undefined, name: string, fallback: string | undefined) => {
         if (escaped) return whole.slice(1);
         const v = env[name];
-        if (v !== undefined && v !== '') return v;
+        if (v !== undefined && v !== '') {
+          expanded.push({ path, value: v });
+          return v;
+        }
         if (fallback !== undefined) return fallback;
         problems.push(`${path}: environment variable ${name} is not set`);
         return '';
       },
     );
   }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, `${path}[${i}]`, problems));
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, `${path}[${i}]`, problems, expanded));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, substitute(v, env, path ? `${path}.${k}` : k, problems)]),
+      Object.entries(value).map(([k, v]) => [k, substitute(v, env, path ? `${path}.${k}` : k, problems, expanded)]),
     );
   }
   return value;
@@ -149,7 +158,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw) || raw === null) fail(file, ['(top level): expected a mapping of sections (server, store, principals, connections, policy)']);
   const problems: string[] = [];
-  const substituted = substitute(raw, env, '', problems) as Record<string, unknown>;
+  const expanded: Expansion[] = [];
+  const substituted = substitute(raw, env, '', problems, expanded) as Record<string, unknown>;
   if (problems.length) fail(file, problems);
   if (env['PORT'] !== undefined && env['PORT'] !== '') {
     const port = Number(env['PORT']);
@@ -188,7 +198,24 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     }
   }
   if (cross.length) fail(file, cross);
-  return deepFreeze(candidatePolicy ? { ...result.data, candidatePolicy } : result.data);
+  const connectionSecrets = secretsInCommandLines(result.data, expanded);
+  return deepFreeze({ ...result.data, ...(candidatePolicy ? { candidatePolicy } : {}), ...(connectionSecrets ? { connectionSecrets } : {}) });
+}
+
+/**
+ * What the environment put into an `mcp` connection's `args` or `url`, by connection name. A server that takes its
+ * credential on its command line (a database URL, `--api-key`) may quote it back as readily as its environment, so
+ * these values are secrets of the connection like its `env` and `headers`; text written in the file is not.
+ */
+function secretsInCommandLines(config: Config, expanded: readonly Expansion[]): Record<string, string[]> | undefined {
+  const out: Record<string, string[]> = {};
+  config.connections.forEach((c, i) => {
+    if (c.kind !== 'mcp') return;
+    const at = `connections[${i}].`;
+    const values = expanded.filter((e) => e.path === `${at}url` || e.path.startsWith(`${at}args[`)).map((e) => e.value);
+    if (values.length) out[c.name] = values;
+  });
+  return Object.keys(out).length ? out : undefined;
 }
 
 /** Reads and parses the configuration file at `file`. */

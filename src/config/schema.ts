@@ -355,7 +355,11 @@ export const configSchema = z.strictObject({
  * A loaded config: the schema's output and, when `policy.candidate` names one, the candidate policy it read
  * (its absolute path and its section), validated like the live one.
  */
-export type Config = z.output<typeof configSchema> & { readonly candidatePolicy?: { readonly file: string; readonly section: PolicySection } };
+export type Config = z.output<typeof configSchema> & {
+  readonly candidatePolicy?: { readonly file: string; readonly section: PolicySection };
+  /** Values the environment put into an mcp connection's args or url (load.ts), by connection name: its secrets too. */
+  readonly connectionSecrets?: Readonly<Record<string, readonly string[]>>;
+};
 export type PrincipalConfig = z.output<typeof principalSchema>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;
 export type McpConnectionConfig = z.output<typeof mcpConnection>;
