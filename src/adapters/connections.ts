@@ -10,7 +10,8 @@ import { createPostgresConnection, loadSqlParser } from './executor/sql/index.ts
 
 /**
  * `traceHeaders`: the W3C trace context to send with an HTTP upstream call (tracing on). `secrets`: values of an mcp
- * connection's args or url that came from the environment (Config.connectionSecrets), scrubbed like its env.
+ * connection's args or url, or an http connection's url, that came from the environment (Config.connectionSecrets),
+ * scrubbed like its env and headers.
  */
 export async function createConnections(
   configs: readonly ConnectionConfig[],
@@ -21,7 +22,7 @@ export async function createConnections(
   for (const c of configs) {
     switch (c.kind) {
       case 'http':
-        handles.set(c.name, createHttpConnection(opts.traceHeaders ? { ...c, traceHeaders: opts.traceHeaders } : c));
+        handles.set(c.name, createHttpConnection({ ...c, ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), secrets: opts.secrets?.[c.name] ?? [] }));
         break;
       case 'exec':
         handles.set(c.name, createExecConnection(c));

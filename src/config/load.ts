@@ -13,17 +13,12 @@ import { compilePolicy } from '../core/policy/compile.ts';
 import { readPolicyFile } from './candidate.ts';
 import { configSchema, type Config } from './schema.ts';
 import { ruleSpecOf } from './rule-spec.ts';
+import { targetSecrets, type Expansion } from './target-secrets.ts';
 
 function fail(file: string, problems: string[]): never {
   throw new CountersignError('CONFIG_INVALID', `${file}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
     problems,
   });
-}
-
-/** A value taken from the environment by `${VAR}`, and where in the document. */
-interface Expansion {
-  readonly path: string;
-  readonly value: string;
 }
 
 /**
@@ -198,24 +193,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     }
   }
   if (cross.length) fail(file, cross);
-  const connectionSecrets = secretsInCommandLines(result.data, expanded);
+  const connectionSecrets = targetSecrets(result.data, expanded);
   return deepFreeze({ ...result.data, ...(candidatePolicy ? { candidatePolicy } : {}), ...(connectionSecrets ? { connectionSecrets } : {}) });
-}
-
-/**
- * What the environment put into an `mcp` connection's `args` or `url`, by connection name. A server that takes its
- * credential on its command line (a database URL, `--api-key`) may quote it back as readily as its environment, so
- * these values are secrets of the connection like its `env` and `headers`; text written in the file is not.
- */
-function secretsInCommandLines(config: Config, expanded: readonly Expansion[]): Record<string, string[]> | undefined {
-  const out: Record<string, string[]> = {};
-  config.connections.forEach((c, i) => {
-    if (c.kind !== 'mcp') return;
-    const at = `connections[${i}].`;
-    const values = expanded.filter((e) => e.path === `${at}url` || e.path.startsWith(`${at}args[`)).map((e) => e.value);
-    if (values.length) out[c.name] = values;
-  });
-  return Object.keys(out).length ? out : undefined;
 }
 
 /** Reads and parses the configuration file at `file`. */

@@ -357,7 +357,7 @@ export const configSchema = z.strictObject({
  */
 export type Config = z.output<typeof configSchema> & {
   readonly candidatePolicy?: { readonly file: string; readonly section: PolicySection };
-  /** Values the environment put into an mcp connection's args or url (load.ts), by connection name: its secrets too. */
+  /** Values the environment put into an mcp connection's args or url, or an http connection's url (load.ts), by connection name: its secrets too. */
   readonly connectionSecrets?: Readonly<Record<string, readonly string[]>>;
 };
 export type PrincipalConfig = z.output<typeof principalSchema>;
