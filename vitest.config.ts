@@ -48,6 +48,8 @@ export const POSTGRES_FILES = [
   'test/e2e/undo.test.ts',
   // Scoped grants: a use is one guarded UPDATE across replicas sharing the database.
   'test/e2e/scoped-grants.test.ts',
+  // Withdrawing a request while it is decided: one guarded change wins on either store.
+  'test/e2e/decision-races.test.ts',
 ];
 
 /**
