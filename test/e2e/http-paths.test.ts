@@ -188,6 +188,8 @@ describe('method-override query parameters', () => {
     { path: '/public/admin', headers: { 'X-Script-Name': '/public' } },
     { path: '/public/admin', headers: { X_Original_URI: '/admin' } },
     { path: '/public/admin', headers: { 'X-Envoy-Original-Path': '/admin' } },
+    { path: '/public/admin', headers: { 'X-Original-Host': 'admin.internal' } },
+    { path: '/public/admin', headers: { X_Host: 'admin.internal' } },
     // PHP (Laravel, Symfony) reads a leading space as nothing and ` `, `.` or `[` in a name as `_`, and `_method[x]` as `_method`.
     { method: 'POST', path: '/items/7?.method=DELETE' },
     { method: 'POST', path: '/items/7', query: { ' _method': 'DELETE' } },

@@ -29,6 +29,9 @@ const REFUSED_HEADERS = new Set([
   'x-script-name',
   'x-original-method',
   'x-forwarded-host',
+  // IIS/ARR and some ingress set or honour these as the virtual host: another application than the connection's.
+  'x-original-host',
+  'x-host',
   'x-forwarded-prefix',
   'x-forwarded-path',
   'forwarded',
