@@ -15,7 +15,7 @@ describe('the secrets the environment puts into a connection’s args and url', 
     kind: http
     url: "https://hooks.example.com/services/T0/\${HOOK}"
   - name: whole
-    kind: http
+    kind: mcp
     url: "\${WHOLE_URL}"
   - name: by-host
     kind: http
@@ -24,7 +24,7 @@ describe('the secrets the environment puts into a connection’s args and url', 
         DATABASE_URL: 'postgres://svc:pw-Vn3xL8q@db.internal:5432/app',
         API_KEY: 'key-4Hd8s9Q2wE6r',
         HOOK: 'hk8Qz2Lx9Vb4Wn7R',
-        WHOLE_URL: 'https://hooks.example.com/services/T0B0/XXXXXXXXXXXXXXXXXXXX?sig=abc123def456&v=2',
+        WHOLE_URL: 'https://mcp.example.com/services/T0B0/XXXXXXXXXXXXXXXXXXXX?sig=abc123def456&v=2',
         API_HOST: 'billing.internal',
       },
     );
