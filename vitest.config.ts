@@ -48,6 +48,8 @@ export const POSTGRES_FILES = [
   'test/e2e/undo.test.ts',
   // Scoped grants: a use is one guarded UPDATE across replicas sharing the database.
   'test/e2e/scoped-grants.test.ts',
+  // Withdrawing a request while it is decided: one guarded change wins on either store.
+  'test/e2e/decision-races.test.ts',
 ];
 
 /**
@@ -68,6 +70,7 @@ export const SQLITE_ONLY: Readonly<Record<string, string>> = {
   'test/e2e/cli.test.ts': 'port: exports and tampers with the SQLite file through the CLI',
   'test/e2e/http-echo-secrets.test.ts': 'port: dumps every SQLite table to look for secrets',
   'test/e2e/mcp-echo-secrets.test.ts': 'port: dumps every SQLite table to look for secrets',
+  'test/e2e/target-secrets.test.ts': 'port: dumps the SQLite request and audit rows to look for secrets',
   'test/e2e/mcp-http.test.ts': 'port: reads rows from the SQLite file (mcp-scenarios.ts)',
   'test/e2e/mcp-local-cli.test.ts': 'port: reads rows from the SQLite file; writes CLI configs itself',
   'test/e2e/audit-sensitive.test.ts': 'port: reads audit rows from the SQLite file; writes a CLI config itself',

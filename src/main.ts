@@ -107,7 +107,7 @@ export function compileSection(config: Config, section: PolicySection): Compiled
 export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 'clock'> & { traceHeaders?: () => Record<string, string> } = {}) {
   const policy = compileConfiguredPolicy(config);
   const candidate = config.candidatePolicy ? compileSection(config, config.candidatePolicy.section) : undefined;
-  const connections = await createConnections(config.connections, opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {});
+  const connections = await createConnections(config.connections, { ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), ...(config.connectionSecrets ? { secrets: config.connectionSecrets } : {}) });
   const clock = opts.clock ?? systemClock;
   const identity = createIdentity({
     principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys, roles: p.roles })),

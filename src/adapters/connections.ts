@@ -8,14 +8,21 @@ import { createHttpConnection } from './executor/http/connection.ts';
 import { createMcpConnection } from './executor/mcp/connection.ts';
 import { createPostgresConnection, loadSqlParser } from './executor/sql/index.ts';
 
-/** `traceHeaders`: the W3C trace context to send with an HTTP upstream call (tracing on). */
-export async function createConnections(configs: readonly ConnectionConfig[], opts: { traceHeaders?: () => Record<string, string> } = {}): Promise<Connections & { close(): Promise<void> }> {
+/**
+ * `traceHeaders`: the W3C trace context to send with an HTTP upstream call (tracing on). `secrets`: values of an mcp
+ * connection's args or url, or an http connection's url, that came from the environment (Config.connectionSecrets),
+ * scrubbed like its env and headers.
+ */
+export async function createConnections(
+  configs: readonly ConnectionConfig[],
+  opts: { traceHeaders?: () => Record<string, string>; secrets?: Readonly<Record<string, readonly string[]>> } = {},
+): Promise<Connections & { close(): Promise<void> }> {
   if (configs.some((c) => c.kind === 'postgres')) await loadSqlParser();
   const handles = new Map<string, ConnectionHandle & { close?: () => Promise<void> }>();
   for (const c of configs) {
     switch (c.kind) {
       case 'http':
-        handles.set(c.name, createHttpConnection(opts.traceHeaders ? { ...c, traceHeaders: opts.traceHeaders } : c));
+        handles.set(c.name, createHttpConnection({ ...c, ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), secrets: opts.secrets?.[c.name] ?? [] }));
         break;
       case 'exec':
         handles.set(c.name, createExecConnection(c));
@@ -40,7 +47,7 @@ export async function createConnections(configs: readonly ConnectionConfig[], op
         break;
       case 'mcp': {
         // Nothing starts or connects here: the first listing (at the gateway's start) does.
-        const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds, acceptors: toolAcceptors(c.pinning) };
+        const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds, acceptors: toolAcceptors(c.pinning), secrets: opts.secrets?.[c.name] ?? [] };
         handles.set(
           c.name,
           createMcpConnection(c.command !== undefined ? { ...common, command: c.command, args: c.args, env: c.env, ...(c.cwd ? { cwd: c.cwd } : {}) } : { ...common, url: c.url ?? '', headers: c.headers }),

@@ -167,6 +167,14 @@ policy:
     expect(parseConfig(mcp('my_files'), 'countersign.yaml', {}).connections[0]?.name).toBe('my_files');
   });
 
+  it('refuses an http connection url with a user, password, query or fragment: the gateway would never send them', () => {
+    const http = (url: string) => `connections: [{ name: api, kind: http, url: "${url}" }]`;
+    for (const url of ['https://svc:pw@api.example.com', 'https://tok@api.example.com/v1', 'https://api.example.com/v1?key=abc', 'https://api.example.com/v1#x']) {
+      expect(problems(http(url)), url).toContain('connections[0].url: credentials go in headers');
+    }
+    expect(parseConfig(http('https://api.example.com/v1/'), 'countersign.yaml', {}).connections[0]?.name).toBe('api');
+  });
+
   it('fails the load when a rule does not compile, naming the rule', () => {
     expect(problems('policy: { rules: [{ id: broken-rule, when: "facts.x ==", effect: deny }] }')).toMatch(/policy\.rules\[0\] \(id broken-rule\): condition does not compile/);
   });

@@ -13,6 +13,7 @@ import { compilePolicy } from '../core/policy/compile.ts';
 import { readPolicyFile } from './candidate.ts';
 import { configSchema, type Config } from './schema.ts';
 import { ruleSpecOf } from './rule-spec.ts';
+import { targetSecrets, type Expansion } from './target-secrets.ts';
 
 function fail(file: string, problems: string[]): never {
   throw new CountersignError('CONFIG_INVALID', `${file}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
@@ -25,24 +26,27 @@ function fail(file: string, problems: string[]): never {
  * writes a literal `${`. Only string values are touched, after YAML parsing,
  * so a secret's value can never change the document's structure.
  */
-function substitute(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[]): unknown {
+function substitute(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[], expanded: Expansion[]): unknown {
   if (typeof value === 'string') {
     return value.replace(
       /\$(\$)?\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
       (whole, escaped: string | undefined, name: string, fallback: string | undefined) => {
         if (escaped) return whole.slice(1);
         const v = env[name];
-        if (v !== undefined && v !== '') return v;
+        if (v !== undefined && v !== '') {
+          expanded.push({ path, value: v });
+          return v;
+        }
         if (fallback !== undefined) return fallback;
         problems.push(`${path}: environment variable ${name} is not set`);
         return '';
       },
     );
   }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, `${path}[${i}]`, problems));
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, `${path}[${i}]`, problems, expanded));
   if (value && typeof value === 'object') {
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, substitute(v, env, path ? `${path}.${k}` : k, problems)]),
+      Object.entries(value).map(([k, v]) => [k, substitute(v, env, path ? `${path}.${k}` : k, problems, expanded)]),
     );
   }
   return value;
@@ -149,7 +153,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw) || raw === null) fail(file, ['(top level): expected a mapping of sections (server, store, principals, connections, policy)']);
   const problems: string[] = [];
-  const substituted = substitute(raw, env, '', problems) as Record<string, unknown>;
+  const expanded: Expansion[] = [];
+  const substituted = substitute(raw, env, '', problems, expanded) as Record<string, unknown>;
   if (problems.length) fail(file, problems);
   if (env['PORT'] !== undefined && env['PORT'] !== '') {
     const port = Number(env['PORT']);
@@ -188,7 +193,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     }
   }
   if (cross.length) fail(file, cross);
-  return deepFreeze(candidatePolicy ? { ...result.data, candidatePolicy } : result.data);
+  const connectionSecrets = targetSecrets(result.data, expanded);
+  return deepFreeze({ ...result.data, ...(candidatePolicy ? { candidatePolicy } : {}), ...(connectionSecrets ? { connectionSecrets } : {}) });
 }
 
 /** Reads and parses the configuration file at `file`. */

@@ -33,10 +33,24 @@ const tagValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string(
 const tags = z.record(z.string().min(1), tagValue).default({});
 const connectionName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a name of lower-case letters, digits, - and _');
 
+/** The parts of a URL an http connection never sends (it calls the origin and path only): a credential there would be silently lost. */
+function unsentParts(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || /[?#]/.test(u);
+  } catch {
+    return false;
+  }
+}
+
 const httpConnection = z.strictObject({
   name: connectionName,
   kind: z.literal('http'),
-  url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL'),
+  url: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL')
+    .refine((u) => !unsentParts(u), 'credentials go in headers: a user, password, query or fragment in the url is never sent'),
   headers: z.record(z.string(), z.string()).default({}),
   tags,
   timeoutMs: z.number().int().positive().default(30_000),
@@ -355,7 +369,11 @@ export const configSchema = z.strictObject({
  * A loaded config: the schema's output and, when `policy.candidate` names one, the candidate policy it read
  * (its absolute path and its section), validated like the live one.
  */
-export type Config = z.output<typeof configSchema> & { readonly candidatePolicy?: { readonly file: string; readonly section: PolicySection } };
+export type Config = z.output<typeof configSchema> & {
+  readonly candidatePolicy?: { readonly file: string; readonly section: PolicySection };
+  /** Values the environment put into an mcp connection's args or url, or an http connection's url (load.ts), by connection name: its secrets too. */
+  readonly connectionSecrets?: Readonly<Record<string, readonly string[]>>;
+};
 export type PrincipalConfig = z.output<typeof principalSchema>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;
 export type McpConnectionConfig = z.output<typeof mcpConnection>;

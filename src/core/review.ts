@@ -71,11 +71,11 @@ function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDire
   const side: HumanTraits[] = [traitsOf(principal)];
   const actsFor = new Set<string>();
   if (principal.actsFor !== null) actsFor.add(principal.actsFor);
-  if (principal.issuer === undefined) {
-    side.push(...configuredTraits(principal.id, dir));
-    const now = dir?.principal(principal.id);
-    if (now?.actsFor) actsFor.add(now.actsFor);
-  }
+  const now = dir?.principal(principal.id);
+  if (principal.issuer === undefined) side.push(...configuredTraits(principal.id, dir));
+  // The human a configured agent acts for is on its side whatever credential it came with: a token for that agent
+  // naming someone else (an `actsFor` claim) adds a human to the requester side, never takes the configured one off.
+  if (now?.actsFor) actsFor.add(now.actsFor);
   for (const a of actsFor) {
     side.push({ id: a }, ...configuredTraits(a, dir));
     const key = emailKey(a);

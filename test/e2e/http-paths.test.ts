@@ -2,7 +2,8 @@
  * HTTP policy judges the path the upstream acts on: a deny on `/admin` holds
  * against `/admin/`, `/admin//` and, on a connection declared case-insensitive,
  * `/ADMIN`. Client-address headers an agent sends (X-Forwarded-For, X-Real-IP,
- * …) never reach the upstream unless the connection allows them, and
+ * …) and headers that say who is calling (Impersonate-*, X-Remote-User, …)
+ * never reach the upstream unless the connection allows them, and
  * method-override query parameters are refused unless allowed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +20,7 @@ beforeAll(async () => {
   - { name: exact, kind: http, url: "${upstream.url}/exact" }
   - { name: anycase, kind: http, url: "${upstream.url}/anycase", paths: { caseInsensitive: true } }
   - { name: slashed, kind: http, url: "${upstream.url}/slashed", paths: { keepTrailingSlash: true } }
-  - { name: proxied, kind: http, url: "${upstream.url}/proxied", allow: { headers: [X-Forwarded-For], query: [method] } }
+  - { name: proxied, kind: http, url: "${upstream.url}/proxied", allow: { headers: [X-Forwarded-For, X-Remote-User], query: [method] } }
 policy:
   default: allow
   rules:
@@ -139,6 +140,42 @@ describe('client-address headers', () => {
   });
 });
 
+describe('identity headers', () => {
+  // What an upstream behind an authenticating proxy, or with impersonation, reads as who is calling: sent by the agent,
+  // the gateway's credential would act as whoever the agent names.
+  const asserted = {
+    'Impersonate-User': 'system:admin',
+    'Impersonate-Group': 'system:masters',
+    'X-Remote-User': 'admin',
+    'X-Remote-Group': 'admins',
+    'X-Auth-Request-Email': 'admin@example.com',
+    'X-WEBAUTH-USER': 'admin',
+    'Remote-User': 'admin',
+    'X-Authenticated-Userid': 'admin',
+    'X-Consumer-Username': 'admin',
+    'X-Ms-Client-Principal-Name': 'admin@example.com',
+    'X-Goog-Authenticated-User-Email': 'accounts.google.com:admin@example.com',
+    'X-Amzn-Oidc-Identity': 'admin',
+    'Cf-Access-Authenticated-User-Email': 'admin@example.com',
+    'X-Ssl-Client-S-Dn': 'CN=admin',
+    'X-Request-Id': 'kept',
+  };
+
+  it('are dropped before the call, spelt with underscores too', async () => {
+    const call = await lastCallFor('exact', { path: '/whoami', headers: { ...asserted, Impersonate_Uid: '0', 'Impersonate-Extra-Scopes': 'all' } });
+    for (const h of Object.keys(asserted).filter((h) => h !== 'X-Request-Id')) expect(call.headers[h.toLowerCase()], h).toBeUndefined();
+    expect(call.headers['impersonate_uid']).toBeUndefined();
+    expect(call.headers['impersonate-extra-scopes']).toBeUndefined();
+    expect(call.headers['x-request-id']).toBe('kept');
+  });
+
+  it('pass when the connection allows them, and only those', async () => {
+    const call = await lastCallFor('proxied', { path: '/whoami', headers: asserted });
+    expect(call.headers['x-remote-user']).toBe('admin');
+    expect(call.headers['impersonate-user']).toBeUndefined();
+  });
+});
+
 describe('method-override query parameters', () => {
   it.each([
     { method: 'POST', path: '/items/7', body: { _method: 'DELETE' } },
@@ -151,6 +188,8 @@ describe('method-override query parameters', () => {
     { path: '/public/admin', headers: { 'X-Script-Name': '/public' } },
     { path: '/public/admin', headers: { X_Original_URI: '/admin' } },
     { path: '/public/admin', headers: { 'X-Envoy-Original-Path': '/admin' } },
+    { path: '/public/admin', headers: { 'X-Original-Host': 'admin.internal' } },
+    { path: '/public/admin', headers: { X_Host: 'admin.internal' } },
     // PHP (Laravel, Symfony) reads a leading space as nothing and ` `, `.` or `[` in a name as `_`, and `_method[x]` as `_method`.
     { method: 'POST', path: '/items/7?.method=DELETE' },
     { method: 'POST', path: '/items/7', query: { ' _method': 'DELETE' } },

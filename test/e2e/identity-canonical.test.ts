@@ -183,6 +183,26 @@ describe('the human an agent acts for, named by another of her names', () => {
   });
 });
 
+describe('a token for a configured agent that names another human', () => {
+  it('the human the configuration says the agent acts for still cannot approve its request, nor the one the token names', async () => {
+    // deploy-bot acts for alice by the configuration; its token claims to act for bob.
+    const bot = await agents.sign({ aud: 'countersign', sub: 'deploy-bot', act: { sub: 'bob' } });
+    expect((await withToken(bot, '/v1/whoami')).body).toMatchObject({ id: 'deploy-bot', kind: 'agent', actsFor: 'bob' });
+    const submitted = await withToken(bot, '/v1/actions', { connection: 'ops-api', input: { method: 'POST', path: '/deploy/claimed-for-bob', body: {} }, reason: 'ship it' });
+    expect(submitted.status).toBe(202);
+    const id = submitted.body.id as string;
+    for (const who of ['alice', 'bob']) {
+      const res = await gw.as(who, `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } });
+      expect(res.status, who).toBe(403);
+      expect(res.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
+    }
+    const aliceToken = await token({ sub: '00u-alice', email: 'alice@example.com', email_verified: true });
+    expect((await approveWith(aliceToken, id)).status).toBe(403);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
+  });
+});
+
 describe('provider groups', () => {
   it('a raw provider group `admins` does not fill a requirement for the Countersign group admins', async () => {
     const eve = await token({ sub: 'eve', email: 'eve@example.com', email_verified: true, groups: ['admins'] });

@@ -5,9 +5,11 @@
  * any alignment, hex or HTML character references. Checked in what the agent gets, in the request rows and in the audit log.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { filesystemConnection, httpAgent } from '../support/mcp.ts';
@@ -91,6 +93,59 @@ describe('a tool definition holding the connection’s secret', () => {
       await a.close();
       await g.stop();
       await echoing.close();
+    }
+  });
+});
+
+describe('an upstream that fails with the connection’s secret in what it says', () => {
+  it('a server that prints its credential to stderr and dies: nothing of it reaches the log, the agent or the store', async () => {
+    const logs: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+    const g = await startTestGateway(
+      `connections:\n  - name: broken\n    kind: mcp\n    command: /bin/sh\n    args: ["-c", "echo \\"auth failed for API_TOKEN=$API_TOKEN (b64 $(printf %s \\"$API_TOKEN\\" | base64))\\" >&2; exit 3"]\n    env: { API_TOKEN: "${TOKEN}" }\npolicy:\n  default: allow\n`,
+      { logger },
+    );
+    const a = await httpAgent(g.url, g.keys['deploy-bot']!);
+    try {
+      // tools/list lists every upstream again; this one fails, and says why in the log.
+      await a.listTools();
+      const called = await a.callTool({ name: 'broken__anything', arguments: {} }).catch((e: unknown) => String(e));
+      const seen = [...logs, JSON.stringify(called)].join('\n');
+      expect(seen).toContain('listing an MCP upstream failed');
+      expect(seen).toContain('auth failed for API_TOKEN=');
+      expect(leaks(seen), seen.slice(0, 600)).toEqual([]);
+      expect(leaks(readDb(g.dbPath, (db) => JSON.stringify([db.prepare('SELECT * FROM requests').all(), db.prepare('SELECT body FROM audit_events').all()])))).toEqual([]);
+    } finally {
+      await a.close();
+      await g.stop();
+    }
+  });
+
+  it('an HTTP server whose refusal echoes the credential it was sent: nothing of it reaches the log', async () => {
+    const logs: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+    const server = createServer((req, res) => {
+      req.resume();
+      res.writeHead(401, { 'content-type': 'text/plain' });
+      res.end(`bad credential: ${req.headers.authorization ?? ''}`);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const g = await startTestGateway(`connections:\n  - name: refusing\n    kind: mcp\n    url: http://127.0.0.1:${port}/mcp\n    headers: { Authorization: "Bearer ${TOKEN}" }\npolicy:\n  default: allow\n`, { logger });
+    const a = await httpAgent(g.url, g.keys['deploy-bot']!);
+    try {
+      await a.listTools();
+      const seen = logs.join('\n');
+      expect(seen).toContain('listing an MCP upstream failed');
+      expect(seen).toContain('bad credential');
+      expect(leaks(seen), seen.slice(0, 600)).toEqual([]);
+    } finally {
+      await a.close();
+      await g.stop();
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
     }
   });
 });

@@ -42,6 +42,10 @@ policy:
       when: facts.writes
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
+    - id: two-sre-payouts
+      when: facts.http.path.startsWith("/payouts")
+      effect: approve
+      approvers: [{ groups: [sre], count: 2 }]
     - id: refunds
       when: facts.http.path.startsWith("/refunds")
       effect: approve
@@ -130,6 +134,23 @@ describe('a held request in Slack', () => {
     await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: id });
     await new Promise((r) => setTimeout(r, 200));
     expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
+  });
+
+  it('counts one person once across channels: an API-key approval and a Slack click by the same human are one of two', async () => {
+    const id = await hold('/payouts/1');
+    await postedFor(id);
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+    const told = slack.responses.length;
+    await slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: id });
+    // Slack is answered first; the click is judged after, and alice is told privately why it did not count.
+    await eventually(async () => (slack.responses.slice(told).some((r) => JSON.stringify(r).includes('already reviewed')) ? true : undefined));
+    expect(await status(id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+    expect(upstream.calls.filter((c) => c.url === '/payouts/1')).toHaveLength(0);
+    // A second human completes it.
+    await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: id });
+    await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined));
+    expect(upstream.calls.filter((c) => c.url === '/payouts/1')).toHaveLength(1);
   });
 
   it('refuses the human the agent acts for, a user without an email and a stranger, recording why', async () => {

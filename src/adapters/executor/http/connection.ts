@@ -21,6 +21,8 @@ export interface HttpConnectionConfig {
   readonly allow?: { readonly headers: readonly string[]; readonly query: readonly string[] };
   /** The W3C trace context of the active span (tracing on), made by the gateway: it replaces any the action's headers carry. */
   readonly traceHeaders?: () => Record<string, string>;
+  /** Values in the url that are secrets (taken from the environment): scrubbed like the headers' values. */
+  readonly secrets?: readonly string[];
 }
 
 // Hop-by-hop and routing headers are the gateway's business, never the agent's. Accept-Encoding too: the gateway
@@ -54,7 +56,7 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
   // Matched as servers match names (X_Api_Key is X-Api-Key to CGI): an agent cannot add a second copy of a configured header.
   const configured = new Set(Object.keys(config.headers).map(headerKey));
   // An upstream that echoes requests (a debug endpoint) must not hand the gateway's credentials to the agent.
-  const scrubber = createSecretScrubber(secretParts(Object.values(config.headers)));
+  const scrubber = createSecretScrubber(secretParts([...Object.values(config.headers), ...(config.secrets ?? [])]));
 
   return {
     info: { name: config.name, kind: 'http', tags: config.tags },

@@ -10,6 +10,7 @@
 import type { HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts } from '../../../core/facts.ts';
+import { isIdentityHeader } from './identity-headers.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 // TRACE echoes the request (the gateway's credentials with it); CONNECT opens a tunnel.
@@ -28,6 +29,9 @@ const REFUSED_HEADERS = new Set([
   'x-script-name',
   'x-original-method',
   'x-forwarded-host',
+  // IIS/ARR and some ingress set or honour these as the virtual host: another application than the connection's.
+  'x-original-host',
+  'x-host',
   'x-forwarded-prefix',
   'x-forwarded-path',
   'forwarded',
@@ -101,11 +105,12 @@ export const DEFAULT_HTTP_TARGET: HttpTargetOptions = { caseInsensitivePaths: fa
 
 /**
  * Whether an agent's header is dropped before the call: X-Forwarded-* and
- * the other client-address headers, and Range, unless the connection allows it.
+ * the other client-address headers, the headers that assert who is calling
+ * (identity-headers.ts), and Range, unless the connection allows it.
  */
 export function isDroppedHeader(name: string, options: HttpTargetOptions): boolean {
   const h = headerKey(name);
-  if (!(h.startsWith('x-forwarded-') || CLIENT_ADDRESS_HEADERS.has(h))) return false;
+  if (!(h.startsWith('x-forwarded-') || CLIENT_ADDRESS_HEADERS.has(h) || isIdentityHeader(h))) return false;
   return !options.allowHeaders.some((a) => headerKey(a) === h);
 }
 

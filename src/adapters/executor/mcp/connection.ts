@@ -21,6 +21,8 @@ export type McpConnectionConfig = {
   readonly waitSeconds: number;
   /** Who may accept a changed tool definition; empty: nobody. */
   readonly acceptors: ToolAcceptors;
+  /** Values in the command's args or the url that are secrets (taken from the environment): scrubbed like env and headers. */
+  readonly secrets?: readonly string[];
 } & UpstreamTarget;
 
 /**
@@ -30,8 +32,8 @@ export type McpConnectionConfig = {
  */
 export function createMcpConnection(config: McpConnectionConfig): ConnectionHandle & { catalog: ToolCatalog; close(): Promise<void> } {
   const target: UpstreamTarget = 'command' in config ? { command: config.command, args: config.args, env: config.env, ...(config.cwd ? { cwd: config.cwd } : {}) } : { url: config.url, headers: config.headers };
-  const upstream = createUpstream(config.name, target, () => catalog.notifyListChanged());
-  const scrubber = createScrubber(Object.values('command' in config ? config.env : config.headers));
+  const scrubber = createScrubber([...Object.values('command' in config ? config.env : config.headers), ...(config.secrets ?? [])]);
+  const upstream = createUpstream(config.name, target, () => catalog.notifyListChanged(), (text) => scrubber.cut(scrubber.scrubValue(text.slice(0, 65_536)), 4096));
   // Tool definitions reach agents (tools/list) and reviewers: an upstream that echoes its credentials there is scrubbed too.
   const catalog = createToolCatalog(async () => scrubber.scrubValue(await upstream.listTools()), config.waitSeconds, config.acceptors);
 

@@ -38,18 +38,21 @@ function definitionOf(t: Record<string, unknown> & { name: string; inputSchema: 
 
 /**
  * @example
- * const fs = createUpstream('fs', { command: 'npx', args: ['@modelcontextprotocol/server-filesystem', '/srv'], env: {} }, () => {});
+ * const fs = createUpstream('fs', { command: 'npx', args: ['@modelcontextprotocol/server-filesystem', '/srv'], env: {} }, () => {}, (text) => text);
  * await fs.listTools();
+ *
+ * `clean` makes what the upstream says about a failure (its stderr, an HTTP refusal's body in the SDK's message) safe
+ * to log: a server that prints its credential, or echoes the one it was sent, must not put it in the gateway's log.
  */
-export function createUpstream(name: string, target: UpstreamTarget, onListChanged: () => void): Upstream {
+export function createUpstream(name: string, target: UpstreamTarget, onListChanged: () => void, clean: (text: string) => string): Upstream {
   let current: Promise<Client> | undefined;
   let closed = false;
   let stderrTail = '';
 
   function unavailable(e: unknown): CountersignError {
     return new CountersignError('UPSTREAM_UNAVAILABLE', `the MCP server of connection ${name} could not be reached`, {
-      cause: e instanceof Error ? e.message : String(e),
-      ...(stderrTail ? { stderr: stderrTail } : {}),
+      cause: clean(e instanceof Error ? e.message : String(e)),
+      ...(stderrTail ? { stderr: clean(stderrTail) } : {}),
     });
   }
 

@@ -1,0 +1,54 @@
+/**
+ * Headers that tell an upstream who is calling, apart from the credential the
+ * gateway sends: impersonation (Kubernetes `Impersonate-*`) and the identity
+ * an authenticating proxy asserts to what stands behind it (Kubernetes
+ * front-proxy `X-Remote-*`, oauth2-proxy, Grafana's auth proxy, Kong, Azure
+ * App Service, Google IAP, AWS ALB, Cloudflare Access, Pomerium, TLS client
+ * certificates passed on). Sent by an agent, the gateway's credential would
+ * act as whoever the agent names, so they are dropped like client addresses
+ * unless a connection's `allow.headers` names them. Names as headerKey gives
+ * them: lower case, `_` read as `-`.
+ */
+
+const EXACT = new Set([
+  'remote-user',
+  'x-user',
+  'x-user-id',
+  'x-username',
+  'x-credential-identifier',
+  'x-anonymous-consumer',
+  'x-userinfo',
+  'x-jwt-assertion',
+  'x-endpoint-api-userinfo',
+  'x-apigateway-api-userinfo',
+  'ssl-client-cert',
+  'x-client-cert',
+  'x-client-cert-chain',
+  'x-client-verify',
+  'x-arr-clientcert',
+]);
+
+const PREFIXES = [
+  'impersonate-',
+  'x-remote-',
+  'x-auth-request-',
+  'x-webauth-',
+  'x-authenticated-',
+  'x-consumer-',
+  'x-ms-client-principal',
+  'x-goog-authenticated-user-',
+  'x-goog-iap-',
+  'x-amzn-oidc-',
+  'cf-access-',
+  'x-pomerium-',
+  'x-ssl-client-',
+  'ssl-client-',
+];
+
+/**
+ * @example
+ * isIdentityHeader('impersonate-group'); // true
+ */
+export function isIdentityHeader(key: string): boolean {
+  return EXACT.has(key) || PREFIXES.some((p) => key.startsWith(p));
+}

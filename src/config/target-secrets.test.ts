@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from './load.ts';
+
+const config = (connections: string, env: Record<string, string>) =>
+  parseConfig(`principals: []\nconnections:\n${connections}\npolicy: { default: deny }\n`, 'test.yaml', env);
+
+describe('the secrets the environment puts into a connection’s args and url', () => {
+  it('are the values themselves in args, the credential-bearing parts of a URL, and nothing written in the file', () => {
+    const c = config(
+      `  - name: db
+    kind: mcp
+    command: server-postgres
+    args: ["\${DATABASE_URL}", --api-key, "\${API_KEY}", "--host=\${HOST:-localhost}", plain]
+  - name: hook
+    kind: http
+    url: "https://hooks.example.com/services/T0/\${HOOK}"
+  - name: whole
+    kind: mcp
+    url: "\${WHOLE_URL}"
+  - name: by-host
+    kind: http
+    url: "https://\${API_HOST}:8443/api"`,
+      {
+        DATABASE_URL: 'postgres://svc:pw-Vn3xL8q@db.internal:5432/app',
+        API_KEY: 'key-4Hd8s9Q2wE6r',
+        HOOK: 'hk8Qz2Lx9Vb4Wn7R',
+        WHOLE_URL: 'https://mcp.example.com/services/T0B0/XXXXXXXXXXXXXXXXXXXX?sig=abc123def456&v=2',
+        API_HOST: 'billing.internal',
+      },
+    );
+    expect(c.connectionSecrets).toEqual({
+      db: ['pw-Vn3xL8q', 'key-4Hd8s9Q2wE6r'],
+      hook: ['hk8Qz2Lx9Vb4Wn7R'],
+      // Not `services` nor `T0B0`: words of the path stay readable; the host too.
+      whole: ['abc123def456', '2', 'XXXXXXXXXXXXXXXXXXXX'],
+    });
+  });
+
+  it('are absent when no connection takes anything from the environment', () => {
+    expect(config(`  - name: api\n    kind: http\n    url: https://api.example.com`, {}).connectionSecrets).toBeUndefined();
+  });
+});
