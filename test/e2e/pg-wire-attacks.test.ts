@@ -206,6 +206,31 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
   });
 
 
+  it('a Parse that fails before a Flush leaves the upstream waiting for a Sync: the session still serves the next statement', async () => {
+    const c = await Raw.open(gw);
+    try {
+      // The server skips every message after an extended-protocol error up to a Sync, and a Flush is not one.
+      c.send(serialize.parse({ text: 'SELEC nonsense' }), serialize.flush());
+      expect(errors(await c.until('error'))).toEqual(['42601']);
+      // As Postgres does, what follows up to the Sync is skipped.
+      c.send(serialize.parse({ text: 'SELECT note FROM t' }), serialize.bind({}), serialize.execute({}), serialize.sync());
+      expect((await c.until('readyForQuery')).map((m) => m.name)).toEqual(['readyForQuery']);
+      c.send(serialize.query('SELECT note FROM t'));
+      const answer = await c.until('readyForQuery');
+      expect(errors(answer)).toEqual([]);
+      expect(rowsOf(answer)).toEqual([['one']]);
+      // The same after an Execute of an empty statement whose batch failed before it.
+      c.send(serialize.parse({ name: 'dup', text: '' }), serialize.sync());
+      await c.until('readyForQuery');
+      c.send(serialize.parse({ name: 'dup', text: '' }), serialize.bind({ statement: 'dup' }), serialize.execute({}), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42P05']);
+      c.send(serialize.query('SELECT note FROM t'));
+      expect(rowsOf(await c.until('readyForQuery'))).toEqual([['one']]);
+    } finally {
+      c.end();
+    }
+  });
+
   it('a CancelRequest with a wrong key leaves a held statement alone; with the right one it withdraws it', async () => {
     const c = await Raw.open(gw);
     try {

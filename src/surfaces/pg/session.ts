@@ -122,6 +122,15 @@ export async function serveSession(
     return stray;
   };
 
+  /** Sends what is held, with a Flush: false when the upstream did not accept all of it (the batch failed there). */
+  const flushHeld = async (): Promise<boolean> => {
+    const before = held.splice(0);
+    let accepted = 0;
+    const counted = before.map((p) => ({ ...p, accepted: () => (p.accepted?.(), accepted++) }));
+    if (counted.length > 0) await upstream.sync(counted, { flush: true });
+    return accepted === counted.length;
+  };
+
   const handle = async (m: FrontendMessage): Promise<'go' | 'end'> => {
     if (m.type === 'terminate') return 'end';
     if (m.type === 'sync') {
@@ -179,11 +188,13 @@ export async function serveSession(
         else portals.delete(m.name);
         held.push({ raw: m.raw, kind: 'close' });
         return 'go';
-      case 'flush':
+      case 'flush': {
         if (unexecuted()) return 'go';
-        if (held.length > 0) await upstream.sync(held.splice(0), { flush: true });
+        // After an error the rest of the batch, up to the client's Sync, is skipped, as Postgres would.
+        if (!(await flushHeld())) skipping = true;
         settle();
         return 'go';
+      }
       case 'execute': {
         const bound = portals.get(m.portal);
         if (!bound) return (fail('34000', `portal "${m.portal.slice(0, 63)}" does not exist`), 'go');
@@ -193,12 +204,9 @@ export async function serveSession(
         // as Postgres would, after what was held: an Execute sent unjudged would run whatever the upstream holds
         // under that name (prepared again in SQL, say), not what the gateway knows.
         if (/^[\s;]*$/.test(bound.sql)) {
-          const before = held.splice(0);
-          let accepted = 0;
-          const counted = before.map((p) => ({ ...p, accepted: () => (p.accepted?.(), accepted++) }));
-          if (counted.length > 0) await upstream.sync(counted, { flush: true });
+          const ok = await flushHeld();
           settle();
-          if (accepted === counted.length) ctx.send(backend.emptyQuery());
+          if (ok) ctx.send(backend.emptyQuery());
           else skipping = true;
           return 'go';
         }
