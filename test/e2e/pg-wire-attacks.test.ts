@@ -231,6 +231,33 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     }
   });
 
+  it("a read does not run a function through a user-made operator class (ORDER BY, DISTINCT on a column of the class's type)", async () => {
+    await direct.query(`CREATE SCHEMA hidden; CREATE TYPE hidden.k AS (v int);
+      CREATE FUNCTION hidden.kcmp(a hidden.k, b hidden.k) RETURNS int LANGUAGE plpgsql AS $$
+        BEGIN RAISE NOTICE 'leak %', (SELECT s FROM secrets LIMIT 1); PERFORM pg_advisory_lock(777); RETURN btint4cmp(a.v, b.v); END $$;
+      CREATE FUNCTION hidden.klt(a hidden.k, b hidden.k) RETURNS bool LANGUAGE sql AS $$ SELECT hidden.kcmp(a, b) < 0 $$;
+      CREATE FUNCTION hidden.keq(a hidden.k, b hidden.k) RETURNS bool LANGUAGE sql AS $$ SELECT hidden.kcmp(a, b) = 0 $$;
+      CREATE OPERATOR hidden.< (LEFTARG = hidden.k, RIGHTARG = hidden.k, FUNCTION = hidden.klt);
+      CREATE OPERATOR hidden.= (LEFTARG = hidden.k, RIGHTARG = hidden.k, FUNCTION = hidden.keq);
+      CREATE OPERATOR CLASS hidden.k_ops DEFAULT FOR TYPE hidden.k USING btree
+        AS OPERATOR 1 hidden.<, OPERATOR 3 hidden.=, FUNCTION 1 hidden.kcmp(hidden.k, hidden.k);
+      CREATE TABLE kt (c hidden.k); INSERT INTO kt VALUES (ROW(2)), (ROW(1));`);
+    const c = await Raw.open(gw);
+    try {
+      // The SQL names no function and no operator of the schema: the default operator class of the column's type sorts.
+      for (const sql of ['SELECT c FROM kt ORDER BY c', 'SELECT DISTINCT c FROM kt']) {
+        c.send(serialize.query(sql));
+        const answer = await c.until('readyForQuery');
+        expect(errors(answer)).toEqual(['55000']);
+        expect(answer.filter((m) => m.name === 'notice').map((m) => m.message)).not.toContainEqual(expect.stringContaining('hunter2'));
+      }
+      expect((await direct.query("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND objid = 777")).rows).toEqual([]);
+    } finally {
+      c.end();
+      await direct.query('DROP TABLE kt; DROP SCHEMA hidden CASCADE');
+    }
+  });
+
   it('a CancelRequest with a wrong key leaves a held statement alone; with the right one it withdraws it', async () => {
     const c = await Raw.open(gw);
     try {
