@@ -95,20 +95,23 @@ const CASTS = `SELECT 'cast ' OPERATOR(pg_catalog.||) c.castsource::pg_catalog.r
  * operators) that is not allowed. ORDER BY, DISTINCT, GROUP BY, a merge join
  * or a window's frame compare a column with its type's default operator
  * class, found in any schema, without the SQL naming an operator or function;
- * so, as for casts, any such family in the database refuses the run. Those of
- * pg_catalog's functions and of installed extensions are the server's or the operator's.
+ * so, as for casts, any such family in the database refuses the run. Families
+ * of pg_catalog (only a superuser adds to them) and of installed extensions
+ * are the server's or the operator's, and so are pg_catalog's functions.
  */
-const OPERATOR_FAMILIES = `SELECT 'operator family ' OPERATOR(pg_catalog.||)
-         (SELECT fam.opfname::pg_catalog.text FROM pg_catalog.pg_opfamily fam WHERE fam.oid OPERATOR(pg_catalog.=) u.fam) OPERATOR(pg_catalog.||) ' (function ' OPERATOR(pg_catalog.||) f.q
-         OPERATOR(pg_catalog.||) ')'
-      FROM (SELECT ap.amprocfamily, ap.amproc FROM pg_catalog.pg_amproc ap
-            UNION
-            SELECT ao.amopfamily, o.oprcode FROM pg_catalog.pg_amop ao JOIN pg_catalog.pg_operator o ON o.oid OPERATOR(pg_catalog.=) ao.amopopr) u(fam, fn),
+const OPERATOR_FAMILIES = `SELECT 'operator family ' OPERATOR(pg_catalog.||) ${printed('fn.nspname')} OPERATOR(pg_catalog.||) '.'
+         OPERATOR(pg_catalog.||) ${printed('fam.opfname')} OPERATOR(pg_catalog.||) ' (function ' OPERATOR(pg_catalog.||) f.q OPERATOR(pg_catalog.||) ')'
+      FROM pg_catalog.pg_opfamily fam JOIN pg_catalog.pg_namespace fn ON fn.oid OPERATOR(pg_catalog.=) fam.opfnamespace,
+      LATERAL (SELECT ap.amproc FROM pg_catalog.pg_amproc ap WHERE ap.amprocfamily OPERATOR(pg_catalog.=) fam.oid
+               UNION
+               SELECT o.oprcode FROM pg_catalog.pg_amop ao JOIN pg_catalog.pg_operator o ON o.oid OPERATOR(pg_catalog.=) ao.amopopr
+                WHERE ao.amopfamily OPERATOR(pg_catalog.=) fam.oid) u(fn),
       LATERAL (
         SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
           FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
          WHERE p.oid OPERATOR(pg_catalog.=) u.fn AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
-     WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0 AND NOT ${member('pg_opfamily', 'u.fam')}
+     WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0
+       AND fn.nspname OPERATOR(pg_catalog.<>) 'pg_catalog' AND NOT ${member('pg_opfamily', 'fam.oid')}
        AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
 
 /**
