@@ -122,7 +122,11 @@ export class WireSession {
     const transactionControl = types.length > 0 && types.every((t) => t === 'transaction');
     const relay = this.relay;
     const status = relay.status;
-    // In a failed block only ROLLBACK (TO) runs; anything else fails on the server as it would directly.
+    // In a failed block only ROLLBACK (TO) runs; anything else fails on the server as it would directly. A string that
+    // ends the block and then goes on would run the rest with no check of the gateway's: it must end the block on its own.
+    if (status === 'E' && !transactionControl && types.includes('transaction')) {
+      return refused('SQL_SESSION_UNSAFE', 'the transaction block has failed: end it (ROLLBACK) on its own before sending what is to run after it; nothing ran');
+    }
     const wrap = !transactionControl && status !== 'E';
     let opened: Opened = null;
     // COPY FROM STDIN waits for the client's data: nothing of the gateway's may follow it in the same flight.
