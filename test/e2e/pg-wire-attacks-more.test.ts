@@ -341,6 +341,15 @@ describe.skipIf(!db)('the Postgres wire listener under attack: a failed block le
       // Sent again in the failed block, the approved string would run with no check of the gateway's around it.
       c.send(serialize.query(sql));
       expect(errors(await c.until('readyForQuery'))).toEqual(['55000']);
+      // PREPARE TRANSACTION ends a failed block too (it rolls it back), and is not transaction control to policy.
+      const prepared = "PREPARE TRANSACTION 'p'; UPDATE x SET note = lower(5) WHERE id = 1";
+      c.send(serialize.query(prepared));
+      const second = await c.until('readyForQuery');
+      expect(errors(second)).toEqual(['CS001']);
+      const next = /request (req_[a-z0-9]+)/.exec(second.find((m) => m.name === 'error')!.message!)![1]!;
+      expect((await gw.as('alice', `/v1/requests/${next}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+      c.send(serialize.query(prepared));
+      expect(errors(await c.until('readyForQuery'))).toEqual(['55000']);
     } finally {
       c.end();
     }

@@ -123,8 +123,9 @@ export class WireSession {
     const relay = this.relay;
     const status = relay.status;
     // In a failed block only ROLLBACK (TO) runs; anything else fails on the server as it would directly. A string that
-    // ends the block and then goes on would run the rest with no check of the gateway's: it must end the block on its own.
-    if (status === 'E' && !transactionControl && types.includes('transaction')) {
+    // ends the block (ROLLBACK, COMMIT, PREPARE TRANSACTION) and then goes on would run the rest with no check of the
+    // gateway's: in a failed block a string of several statements runs only when it is all transaction control.
+    if (status === 'E' && !transactionControl && types.length > 1) {
       return refused('SQL_SESSION_UNSAFE', 'the transaction block has failed: end it (ROLLBACK) on its own before sending what is to run after it; nothing ran');
     }
     const wrap = !transactionControl && status !== 'E';
