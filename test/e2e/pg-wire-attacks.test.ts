@@ -231,6 +231,21 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     }
   });
 
+  it('a Parse and a Flush leave no transaction open upstream: the locks the Parse took are let go by the Sync', async () => {
+    const c = await Raw.open(gw);
+    const locks = () => direct.query("SELECT mode FROM pg_locks WHERE relation = 't'::regclass AND pid <> pg_backend_pid()");
+    try {
+      // Parsing an UPDATE takes ROW EXCLUSIVE on its table (it blocks CREATE INDEX and DDL) until the transaction ends.
+      c.send(serialize.parse({ name: 'w', text: "UPDATE t SET note = 'x'" }), serialize.flush());
+      await c.until('parseComplete');
+      c.send(serialize.sync());
+      await c.until('readyForQuery');
+      expect((await locks()).rows).toEqual([]);
+    } finally {
+      c.end();
+    }
+  });
+
   it("a read does not run a function through a user-made operator class (ORDER BY, DISTINCT on a column of the class's type)", async () => {
     await direct.query(`CREATE SCHEMA hidden; CREATE TYPE hidden.k AS (v int);
       CREATE FUNCTION hidden.kcmp(a hidden.k, b hidden.k) RETURNS int LANGUAGE plpgsql AS $$

@@ -5,7 +5,9 @@
  *
  * Parse, Bind and Describe run nothing: they are kept and sent upstream with
  * the Execute they lead to, after the statement was judged, or with the Sync
- * when none follows. After an error in an extended-protocol batch, the rest
+ * or Flush when none follows (upstream, a Flush goes as a Sync of the
+ * gateway's: the transaction a Parse opens, and the locks it took, end with
+ * it). After an error in an extended-protocol batch, the rest
  * of it up to the Sync is skipped, as Postgres does. COPY data goes straight
  * to the upstream while it waits for it.
  */
@@ -122,12 +124,12 @@ export async function serveSession(
     return stray;
   };
 
-  /** Sends what is held, with a Flush: false when the upstream did not accept all of it (the batch failed there). */
+  /** Sends what is held, for a Flush: false when the upstream did not accept all of it (the batch failed there). */
   const flushHeld = async (): Promise<boolean> => {
     const before = held.splice(0);
     let accepted = 0;
     const counted = before.map((p) => ({ ...p, accepted: () => (p.accepted?.(), accepted++) }));
-    if (counted.length > 0) await upstream.sync(counted, { flush: true });
+    if (counted.length > 0) await upstream.sync(counted);
     return accepted === counted.length;
   };
 

@@ -88,16 +88,15 @@ export class WireSession {
   }
 
   /**
-   * Sends messages that run nothing (a Parse, Describe or Close with no Execute after it, up to the client's Sync) and
-   * the Sync, or a Flush. After an error the server skips every message up to a Sync, the gateway's too, so a Flush
-   * that met one is followed by a Sync of the gateway's: the client skips the rest of its batch itself (session.ts).
+   * Sends messages that run nothing (a Parse, Describe or Close with no Execute after it, up to the client's Sync or
+   * Flush) and a Sync of the gateway's, for a Flush too: a Parse opens a transaction that holds the locks it took (ROW
+   * EXCLUSIVE for an UPDATE) until a Sync, and after an error the server skips every message up to one, the gateway's
+   * too. The client skips the rest of a failed batch itself (session.ts).
    */
-  async sync(parts: readonly WirePart[], opts: { flush?: boolean } = {}): Promise<void> {
+  async sync(parts: readonly WirePart[]): Promise<void> {
     const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
-    if (opts.flush) this.relay.push(serialize.flush());
-    else await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    await this.relay.send(serialize.sync(), 'sync', 'gateway');
     await tell(parts, answers);
-    if (opts.flush && (await Promise.all(answers)).some((a) => a.outcome !== 'answered' || a.error)) await this.relay.send(serialize.sync(), 'sync', 'gateway');
     this.relay.takeOutcome();
   }
 
