@@ -246,6 +246,31 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     }
   });
 
+  it('statement and portal names are one name to the gateway when they are one to Postgres, which reads only their first 63 bytes', async () => {
+    const long = 'n'.repeat(63);
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.parse({ name: `${long}1`, text: 'SELECT note FROM t' }), serialize.sync());
+      await c.until('readyForQuery');
+      // To Postgres both names are the first 63 bytes: this Close drops, and this Parse replaces, the statement above.
+      c.send(serialize.close({ type: 'S', name: `${long}2` }), serialize.parse({ name: `${long}2`, text: 'SELECT s AS note FROM secrets' }), serialize.sync());
+      await c.until('readyForQuery');
+      c.send(serialize.bind({ statement: `${long}1` }), serialize.execute({}), serialize.sync());
+      const answer = await c.until('readyForQuery');
+      expect(rowsOf(answer)).not.toContainEqual(['hunter2']);
+      expect(errors(answer)).toHaveLength(1);
+      // Portals too; a name of 63 bytes is the longest, and works.
+      c.send(serialize.parse({ text: 'SELECT note FROM t' }), serialize.bind({ portal: `${long}p` }), serialize.execute({ portal: `${long}p` }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42622']);
+      c.send(serialize.parse({ name: long, text: 'SELECT note FROM t' }), serialize.bind({ portal: long, statement: long }), serialize.execute({ portal: long }), serialize.sync());
+      const fits = await c.until('readyForQuery');
+      expect(errors(fits)).toEqual([]);
+      expect(rowsOf(fits)).toEqual([['one']]);
+    } finally {
+      c.end();
+    }
+  });
+
   it("a read does not run a function through a user-made operator class (ORDER BY, DISTINCT on a column of the class's type)", async () => {
     await direct.query(`CREATE SCHEMA hidden; CREATE TYPE hidden.k AS (v int);
       CREATE FUNCTION hidden.kcmp(a hidden.k, b hidden.k) RETURNS int LANGUAGE plpgsql AS $$

@@ -39,6 +39,30 @@ const RENAMES_PORTALS: ReadonlySet<string> = new Set(['declare_cursor', 'close_p
 /** Names of the gateway's own prepared statements and portal on the upstream; a client may not use them. */
 const RESERVED = /^countersign_/;
 
+/**
+ * Postgres keys prepared statements and portals by their first 63 bytes
+ * (NAMEDATALEN - 1): two longer names that share them are one name to the
+ * server and two to the gateway, which would judge one statement and run
+ * another. Longer names are refused.
+ */
+export const MAX_NAME_BYTES = 63;
+
+/** The statement and portal names a message uses. */
+function namesOf(m: FrontendMessage): string[] {
+  switch (m.type) {
+    case 'parse':
+    case 'describe':
+    case 'close':
+      return [m.name];
+    case 'bind':
+      return [m.portal, m.statement];
+    case 'execute':
+      return [m.portal];
+    default:
+      return [];
+  }
+}
+
 interface Bound {
   readonly sql: string;
   readonly params: (string | null)[];
@@ -162,6 +186,9 @@ export async function serveSession(
       return 'go';
     }
     if (skipping) return 'go';
+    if (namesOf(m).some((n) => Buffer.byteLength(n, 'utf8') > MAX_NAME_BYTES)) {
+      return (fail('42622', `statement and portal names are at most ${MAX_NAME_BYTES} bytes: Postgres reads no more of them`), 'go');
+    }
     switch (m.type) {
       case 'parse':
         if (RESERVED.test(m.name)) return (fail('42P05', `prepared statement names starting "countersign_" are the gateway's`), 'go');
