@@ -183,6 +183,14 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
       // Two portals bound, one executed: the other's Bind would ride along unjudged.
       c.send(serialize.parse({ name: 'k', text: 'SELECT $1::checked' }), serialize.bind({ portal: 'other', statement: 'k', values: ['riding'] }), serialize.bind({ statement: 'k', values: ['judged'] }), serialize.execute({}), serialize.sync());
       expect(errors(await c.until('readyForQuery'))).toEqual(['0A000']);
+      // The same portal bound twice: the second Bind replaces the unnamed portal, and the first would ride along with
+      // the Execute of a statement judged alone (BEGIN, which runs with no check of the gateway's).
+      c.send(serialize.parse({ name: 'k', text: 'SELECT $1::checked' }), serialize.parse({ name: 'b', text: 'BEGIN' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      c.send(serialize.bind({ statement: 'k', values: ['twice'] }), serialize.bind({ statement: 'b' }), serialize.execute({}), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['0A000']);
+      c.send(serialize.query('COMMIT'));
+      await c.until('readyForQuery');
     } finally {
       c.end();
       const calls = (await direct.query('SELECT v FROM calls')).rows;

@@ -143,7 +143,8 @@ export async function serveSession(
    */
   let binds: string[] = [];
   const unexecuted = (portal?: string): boolean => {
-    const stray = binds.some((b) => b !== portal);
+    // One Bind per Execute: a second Bind of the same portal (the unnamed one replaces itself) would ride along too.
+    const stray = binds.some((b) => b !== portal) || binds.length > 1;
     if (stray) fail('0A000', 'a Bind must be followed by the Execute of its portal before any other message that sends it: the gateway judges a statement with its parameters only at its Execute');
     return stray;
   };
