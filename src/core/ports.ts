@@ -146,8 +146,8 @@ export interface WireUpstream {
    * and session check; the client sees the statement's answers only.
    */
   run(input: SqlInput, plan: { readonly parts: readonly WirePart[]; readonly readOnly: boolean }): Promise<WireOutcome>;
-  /** Sends messages that run nothing (up to the client's Sync or Flush) and then a Sync (`flush`: a Flush). */
-  sync(parts: readonly WirePart[], opts?: { flush?: boolean }): Promise<void>;
+  /** Sends messages that run nothing (up to the client's Sync or Flush) and then a Sync, for a Flush too (its answer is the gateway's). */
+  sync(parts: readonly WirePart[]): Promise<void>;
   /**
    * After the gateway answered a statement with an error without running it
    * (refused, held, a failed check) inside the client's transaction block:

@@ -304,3 +304,55 @@ describe.skipIf(!db)('the Postgres wire listener: approvals a session never clai
   }, 60_000);
 
 });
+
+describe.skipIf(!db)('the Postgres wire listener under attack: a failed block left by a statement that ends it', () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    // lower(5) runs public.lower(int): pg_catalog.lower takes no int. The session check refuses a bare name so shadowed.
+    await direct.query(`CREATE TABLE x (id int, note text); INSERT INTO x VALUES (1, 'one');
+      CREATE FUNCTION public.lower(int) RETURNS text LANGUAGE sql AS $$ SELECT 'shadow' $$;`);
+    // Writes to x held, whatever else the string holds: the reviewer reads it whole.
+    const policy = POLICY.replace('rules:\n', 'rules:\n    - id: writes-x\n      when: facts.sql.writes && facts.sql.tables.size() > 0 && facts.sql.tables.all(t, t == "x")\n      effect: approve\n      approvers: [{ groups: [sre], count: 1 }]\n');
+    gw = await startTestGateway(policy, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+  });
+
+  it('in a failed block, a string that ends the block and then writes runs only after the session check, as anywhere else', async () => {
+    const sql = 'ROLLBACK; UPDATE x SET note = lower(5) WHERE id = 1';
+    const c = await Raw.open(gw);
+    try {
+      for (const q of ['BEGIN', 'SELECT 1/0']) {
+        c.send(serialize.query(q));
+        await c.until('readyForQuery');
+      }
+      c.send(serialize.query(sql));
+      const held = await c.until('readyForQuery');
+      expect(errors(held)).toEqual(['CS001']);
+      const id = /request (req_[a-z0-9]+)/.exec(held.find((m) => m.name === 'error')!.message!)![1]!;
+      expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+      // Sent again in the failed block, the approved string would run with no check of the gateway's around it.
+      c.send(serialize.query(sql));
+      expect(errors(await c.until('readyForQuery'))).toEqual(['55000']);
+      // PREPARE TRANSACTION ends a failed block too (it rolls it back), and is not transaction control to policy.
+      const prepared = "PREPARE TRANSACTION 'p'; UPDATE x SET note = lower(5) WHERE id = 1";
+      c.send(serialize.query(prepared));
+      const second = await c.until('readyForQuery');
+      expect(errors(second)).toEqual(['CS001']);
+      const next = /request (req_[a-z0-9]+)/.exec(second.find((m) => m.name === 'error')!.message!)![1]!;
+      expect((await gw.as('alice', `/v1/requests/${next}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+      c.send(serialize.query(prepared));
+      expect(errors(await c.until('readyForQuery'))).toEqual(['55000']);
+    } finally {
+      c.end();
+    }
+    expect((await direct.query('SELECT note FROM x')).rows).toEqual([{ note: 'one' }]);
+  });
+});

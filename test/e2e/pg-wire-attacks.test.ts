@@ -183,6 +183,14 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
       // Two portals bound, one executed: the other's Bind would ride along unjudged.
       c.send(serialize.parse({ name: 'k', text: 'SELECT $1::checked' }), serialize.bind({ portal: 'other', statement: 'k', values: ['riding'] }), serialize.bind({ statement: 'k', values: ['judged'] }), serialize.execute({}), serialize.sync());
       expect(errors(await c.until('readyForQuery'))).toEqual(['0A000']);
+      // The same portal bound twice: the second Bind replaces the unnamed portal, and the first would ride along with
+      // the Execute of a statement judged alone (BEGIN, which runs with no check of the gateway's).
+      c.send(serialize.parse({ name: 'k', text: 'SELECT $1::checked' }), serialize.parse({ name: 'b', text: 'BEGIN' }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      c.send(serialize.bind({ statement: 'k', values: ['twice'] }), serialize.bind({ statement: 'b' }), serialize.execute({}), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['0A000']);
+      c.send(serialize.query('COMMIT'));
+      await c.until('readyForQuery');
     } finally {
       c.end();
       const calls = (await direct.query('SELECT v FROM calls')).rows;
@@ -205,6 +213,98 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
     expect((await direct.query('SELECT count(*)::int AS n FROM t')).rows).toEqual([{ n: 1 }]);
   });
 
+
+  it('a Parse that fails before a Flush leaves the upstream waiting for a Sync: the session still serves the next statement', async () => {
+    const c = await Raw.open(gw);
+    try {
+      // The server skips every message after an extended-protocol error up to a Sync, and a Flush is not one.
+      c.send(serialize.parse({ text: 'SELEC nonsense' }), serialize.flush());
+      expect(errors(await c.until('error'))).toEqual(['42601']);
+      // As Postgres does, what follows up to the Sync is skipped.
+      c.send(serialize.parse({ text: 'SELECT note FROM t' }), serialize.bind({}), serialize.execute({}), serialize.sync());
+      expect((await c.until('readyForQuery')).map((m) => m.name)).toEqual(['readyForQuery']);
+      c.send(serialize.query('SELECT note FROM t'));
+      const answer = await c.until('readyForQuery');
+      expect(errors(answer)).toEqual([]);
+      expect(rowsOf(answer)).toEqual([['one']]);
+      // The same after an Execute of an empty statement whose batch failed before it.
+      c.send(serialize.parse({ name: 'dup', text: '' }), serialize.sync());
+      await c.until('readyForQuery');
+      c.send(serialize.parse({ name: 'dup', text: '' }), serialize.bind({ statement: 'dup' }), serialize.execute({}), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42P05']);
+      c.send(serialize.query('SELECT note FROM t'));
+      expect(rowsOf(await c.until('readyForQuery'))).toEqual([['one']]);
+    } finally {
+      c.end();
+    }
+  });
+
+  it('a Parse and a Flush leave no transaction open upstream: the locks the Parse took are let go by the Sync', async () => {
+    const c = await Raw.open(gw);
+    const locks = () => direct.query("SELECT mode FROM pg_locks WHERE relation = 't'::regclass AND pid <> pg_backend_pid()");
+    try {
+      // Parsing an UPDATE takes ROW EXCLUSIVE on its table (it blocks CREATE INDEX and DDL) until the transaction ends.
+      c.send(serialize.parse({ name: 'w', text: "UPDATE t SET note = 'x'" }), serialize.flush());
+      await c.until('parseComplete');
+      c.send(serialize.sync());
+      await c.until('readyForQuery');
+      expect((await locks()).rows).toEqual([]);
+    } finally {
+      c.end();
+    }
+  });
+
+  it('statement and portal names are one name to the gateway when they are one to Postgres, which reads only their first 63 bytes', async () => {
+    const long = 'n'.repeat(63);
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.parse({ name: `${long}1`, text: 'SELECT note FROM t' }), serialize.sync());
+      await c.until('readyForQuery');
+      // To Postgres both names are the first 63 bytes: this Close drops, and this Parse replaces, the statement above.
+      c.send(serialize.close({ type: 'S', name: `${long}2` }), serialize.parse({ name: `${long}2`, text: 'SELECT s AS note FROM secrets' }), serialize.sync());
+      await c.until('readyForQuery');
+      c.send(serialize.bind({ statement: `${long}1` }), serialize.execute({}), serialize.sync());
+      const answer = await c.until('readyForQuery');
+      expect(rowsOf(answer)).not.toContainEqual(['hunter2']);
+      expect(errors(answer)).toHaveLength(1);
+      // Portals too; a name of 63 bytes is the longest, and works.
+      c.send(serialize.parse({ text: 'SELECT note FROM t' }), serialize.bind({ portal: `${long}p` }), serialize.execute({ portal: `${long}p` }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['42622']);
+      c.send(serialize.parse({ name: long, text: 'SELECT note FROM t' }), serialize.bind({ portal: long, statement: long }), serialize.execute({ portal: long }), serialize.sync());
+      const fits = await c.until('readyForQuery');
+      expect(errors(fits)).toEqual([]);
+      expect(rowsOf(fits)).toEqual([['one']]);
+    } finally {
+      c.end();
+    }
+  });
+
+  it("a read does not run a function through a user-made operator class (ORDER BY, DISTINCT on a column of the class's type)", async () => {
+    await direct.query(`CREATE SCHEMA hidden; CREATE TYPE hidden.k AS (v int);
+      CREATE FUNCTION hidden.kcmp(a hidden.k, b hidden.k) RETURNS int LANGUAGE plpgsql AS $$
+        BEGIN RAISE NOTICE 'leak %', (SELECT s FROM secrets LIMIT 1); PERFORM pg_advisory_lock(777); RETURN btint4cmp(a.v, b.v); END $$;
+      CREATE FUNCTION hidden.klt(a hidden.k, b hidden.k) RETURNS bool LANGUAGE sql AS $$ SELECT hidden.kcmp(a, b) < 0 $$;
+      CREATE FUNCTION hidden.keq(a hidden.k, b hidden.k) RETURNS bool LANGUAGE sql AS $$ SELECT hidden.kcmp(a, b) = 0 $$;
+      CREATE OPERATOR hidden.< (LEFTARG = hidden.k, RIGHTARG = hidden.k, FUNCTION = hidden.klt);
+      CREATE OPERATOR hidden.= (LEFTARG = hidden.k, RIGHTARG = hidden.k, FUNCTION = hidden.keq);
+      CREATE OPERATOR CLASS hidden.k_ops DEFAULT FOR TYPE hidden.k USING btree
+        AS OPERATOR 1 hidden.<, OPERATOR 3 hidden.=, FUNCTION 1 hidden.kcmp(hidden.k, hidden.k);
+      CREATE TABLE kt (c hidden.k); INSERT INTO kt VALUES (ROW(2)), (ROW(1));`);
+    const c = await Raw.open(gw);
+    try {
+      // The SQL names no function and no operator of the schema: the default operator class of the column's type sorts.
+      for (const sql of ['SELECT c FROM kt ORDER BY c', 'SELECT DISTINCT c FROM kt']) {
+        c.send(serialize.query(sql));
+        const answer = await c.until('readyForQuery');
+        expect(errors(answer)).toEqual(['55000']);
+        expect(answer.filter((m) => m.name === 'notice').map((m) => m.message)).not.toContainEqual(expect.stringContaining('hunter2'));
+      }
+      expect((await direct.query("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND objid = 777")).rows).toEqual([]);
+    } finally {
+      c.end();
+      await direct.query('DROP TABLE kt; DROP SCHEMA hidden CASCADE');
+    }
+  });
 
   it('a CancelRequest with a wrong key leaves a held statement alone; with the right one it withdraws it', async () => {
     const c = await Raw.open(gw);

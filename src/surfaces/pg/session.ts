@@ -5,7 +5,9 @@
  *
  * Parse, Bind and Describe run nothing: they are kept and sent upstream with
  * the Execute they lead to, after the statement was judged, or with the Sync
- * when none follows. After an error in an extended-protocol batch, the rest
+ * or Flush when none follows (upstream, a Flush goes as a Sync of the
+ * gateway's: the transaction a Parse opens, and the locks it took, end with
+ * it). After an error in an extended-protocol batch, the rest
  * of it up to the Sync is skipped, as Postgres does. COPY data goes straight
  * to the upstream while it waits for it.
  */
@@ -36,6 +38,30 @@ const RENAMES_PORTALS: ReadonlySet<string> = new Set(['declare_cursor', 'close_p
 
 /** Names of the gateway's own prepared statements and portal on the upstream; a client may not use them. */
 const RESERVED = /^countersign_/;
+
+/**
+ * Postgres keys prepared statements and portals by their first 63 bytes
+ * (NAMEDATALEN - 1): two longer names that share them are one name to the
+ * server and two to the gateway, which would judge one statement and run
+ * another. Longer names are refused.
+ */
+export const MAX_NAME_BYTES = 63;
+
+/** The statement and portal names a message uses. */
+function namesOf(m: FrontendMessage): string[] {
+  switch (m.type) {
+    case 'parse':
+    case 'describe':
+    case 'close':
+      return [m.name];
+    case 'bind':
+      return [m.portal, m.statement];
+    case 'execute':
+      return [m.portal];
+    default:
+      return [];
+  }
+}
 
 interface Bound {
   readonly sql: string;
@@ -117,9 +143,19 @@ export async function serveSession(
    */
   let binds: string[] = [];
   const unexecuted = (portal?: string): boolean => {
-    const stray = binds.some((b) => b !== portal);
+    // One Bind per Execute: a second Bind of the same portal (the unnamed one replaces itself) would ride along too.
+    const stray = binds.some((b) => b !== portal) || binds.length > 1;
     if (stray) fail('0A000', 'a Bind must be followed by the Execute of its portal before any other message that sends it: the gateway judges a statement with its parameters only at its Execute');
     return stray;
+  };
+
+  /** Sends what is held, for a Flush: false when the upstream did not accept all of it (the batch failed there). */
+  const flushHeld = async (): Promise<boolean> => {
+    const before = held.splice(0);
+    let accepted = 0;
+    const counted = before.map((p) => ({ ...p, accepted: () => (p.accepted?.(), accepted++) }));
+    if (counted.length > 0) await upstream.sync(counted);
+    return accepted === counted.length;
   };
 
   const handle = async (m: FrontendMessage): Promise<'go' | 'end'> => {
@@ -151,6 +187,9 @@ export async function serveSession(
       return 'go';
     }
     if (skipping) return 'go';
+    if (namesOf(m).some((n) => Buffer.byteLength(n, 'utf8') > MAX_NAME_BYTES)) {
+      return (fail('42622', `statement and portal names are at most ${MAX_NAME_BYTES} bytes: Postgres reads no more of them`), 'go');
+    }
     switch (m.type) {
       case 'parse':
         if (RESERVED.test(m.name)) return (fail('42P05', `prepared statement names starting "countersign_" are the gateway's`), 'go');
@@ -179,11 +218,13 @@ export async function serveSession(
         else portals.delete(m.name);
         held.push({ raw: m.raw, kind: 'close' });
         return 'go';
-      case 'flush':
+      case 'flush': {
         if (unexecuted()) return 'go';
-        if (held.length > 0) await upstream.sync(held.splice(0), { flush: true });
+        // After an error the rest of the batch, up to the client's Sync, is skipped, as Postgres would.
+        if (!(await flushHeld())) skipping = true;
         settle();
         return 'go';
+      }
       case 'execute': {
         const bound = portals.get(m.portal);
         if (!bound) return (fail('34000', `portal "${m.portal.slice(0, 63)}" does not exist`), 'go');
@@ -193,12 +234,9 @@ export async function serveSession(
         // as Postgres would, after what was held: an Execute sent unjudged would run whatever the upstream holds
         // under that name (prepared again in SQL, say), not what the gateway knows.
         if (/^[\s;]*$/.test(bound.sql)) {
-          const before = held.splice(0);
-          let accepted = 0;
-          const counted = before.map((p) => ({ ...p, accepted: () => (p.accepted?.(), accepted++) }));
-          if (counted.length > 0) await upstream.sync(counted, { flush: true });
+          const ok = await flushHeld();
           settle();
-          if (accepted === counted.length) ctx.send(backend.emptyQuery());
+          if (ok) ctx.send(backend.emptyQuery());
           else skipping = true;
           return 'go';
         }

@@ -249,6 +249,35 @@ describe.skipIf(!db)('read-only runs on the real server', () => {
     }
   });
 
+  it('refuses a sort, a DISTINCT or a comparison by a user-made operator class, unless its functions are allowed', async () => {
+    await admin.query(`CREATE TYPE public.k AS (v int);
+      CREATE FUNCTION public.kcmp(a public.k, b public.k) RETURNS int LANGUAGE sql AS $$ SELECT pg_catalog.btint4cmp(a.v, b.v) $$;
+      CREATE FUNCTION public.klt(a public.k, b public.k) RETURNS boolean LANGUAGE sql AS $$ SELECT public.kcmp(a, b) OPERATOR(pg_catalog.<) 0 $$;
+      CREATE FUNCTION public.keq(a public.k, b public.k) RETURNS boolean LANGUAGE sql AS $$ SELECT public.kcmp(a, b) OPERATOR(pg_catalog.=) 0 $$;
+      CREATE SCHEMA hidden;
+      CREATE OPERATOR hidden.< (LEFTARG = public.k, RIGHTARG = public.k, FUNCTION = public.klt);
+      CREATE OPERATOR hidden.= (LEFTARG = public.k, RIGHTARG = public.k, FUNCTION = public.keq);
+      CREATE OPERATOR CLASS hidden.k_ops DEFAULT FOR TYPE public.k USING btree
+        AS OPERATOR 1 hidden.<, OPERATOR 3 hidden.=, FUNCTION 1 public.kcmp(public.k, public.k);
+      CREATE TABLE public.ks (c public.k); INSERT INTO public.ks VALUES (ROW(2)), (ROW(1));`);
+    const sqls = ['SELECT c FROM ks ORDER BY c', 'SELECT DISTINCT c FROM ks', 'SELECT array_position(ARRAY[c], c) FROM ks', 'SELECT greatest(c, c) FROM ks'];
+    const refusing = createPostgresConnection({ name: 'opclass', url, tags: {} });
+    const allowing = createPostgresConnection({ name: 'opclass-allowed', url, tags: {}, readOnlyFunctions: ['public.kcmp', 'public.klt', 'public.keq'] });
+    try {
+      for (const sql of sqls) {
+        expect(deriveSqlFacts(sql).readOnly).toBe(true);
+        const r = await refusing.execute({ sql }, { readOnly: true });
+        expect(r.error).toMatchObject({ code: 'SQL_SESSION_UNSAFE' });
+        expect(r.error?.message).toContain('operator family hidden.k_ops (function public.kcmp)');
+        expect((await allowing.execute({ sql }, { readOnly: true })).error).toBeUndefined();
+      }
+    } finally {
+      await refusing.close();
+      await allowing.close();
+      await admin.query('DROP TABLE public.ks; DROP SCHEMA hidden CASCADE; DROP TYPE public.k CASCADE');
+    }
+  });
+
   // The parser's grammar (PostgreSQL 17) builds these in; an older server reads each as a call of that name on the search_path.
   it.each([
     ["SELECT json_object('{a,b}')", 'json_object(text)'],

@@ -11,8 +11,8 @@
  * a pg_catalog type of the same name hides (pg_catalog before them on the path).
  * A read-only run is also refused when what runs without being named would
  * call a function not on the allow-list: the views (and views of views) and
- * row-level-security policies of the relations it reads, any cast and any
- * domain CHECK of the database (extensions' and the server's own aside).
+ * row-level-security policies of the relations it reads, any cast, any
+ * domain CHECK and any operator family of the database (extensions' and the server's own aside).
  *
  * The query qualifies every operator and function it uses itself, so objects
  * an attacker created on the search_path cannot change its answer.
@@ -90,6 +90,31 @@ const CASTS = `SELECT 'cast ' OPERATOR(pg_catalog.||) c.castsource::pg_catalog.r
        AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
 
 /**
+ * For a read-only run ($5 not empty): a function of an operator family (an
+ * operator class's support function, or the function of one of its
+ * operators) that is not allowed. ORDER BY, DISTINCT, GROUP BY, a merge join
+ * or a window's frame compare a column with its type's default operator
+ * class, found in any schema, without the SQL naming an operator or function;
+ * so, as for casts, any such family in the database refuses the run. Families
+ * of pg_catalog (only a superuser adds to them) and of installed extensions
+ * are the server's or the operator's, and so are pg_catalog's functions.
+ */
+const OPERATOR_FAMILIES = `SELECT 'operator family ' OPERATOR(pg_catalog.||) ${printed('fn.nspname')} OPERATOR(pg_catalog.||) '.'
+         OPERATOR(pg_catalog.||) ${printed('fam.opfname')} OPERATOR(pg_catalog.||) ' (function ' OPERATOR(pg_catalog.||) f.q OPERATOR(pg_catalog.||) ')'
+      FROM pg_catalog.pg_opfamily fam JOIN pg_catalog.pg_namespace fn ON fn.oid OPERATOR(pg_catalog.=) fam.opfnamespace,
+      LATERAL (SELECT ap.amproc FROM pg_catalog.pg_amproc ap WHERE ap.amprocfamily OPERATOR(pg_catalog.=) fam.oid
+               UNION
+               SELECT o.oprcode FROM pg_catalog.pg_amop ao JOIN pg_catalog.pg_operator o ON o.oid OPERATOR(pg_catalog.=) ao.amopopr
+                WHERE ao.amopfamily OPERATOR(pg_catalog.=) fam.oid) u(fn),
+      LATERAL (
+        SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+         WHERE p.oid OPERATOR(pg_catalog.=) u.fn AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
+     WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0
+       AND fn.nspname OPERATOR(pg_catalog.<>) 'pg_catalog' AND NOT ${member('pg_opfamily', 'fam.oid')}
+       AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
+
+/**
  * The CHECK constraints of every domain but the server's and extensions',
  * for a read-only run ($5 not empty). A value is coerced to a domain, and its
  * CHECK runs, without the SQL naming the domain: `json_populate_record(r, …)`
@@ -156,7 +181,9 @@ const REACHED = `
        WHERE d.classid OPERATOR(pg_catalog.=) obj.classid AND d.objid OPERATOR(pg_catalog.=) obj.objid
     ) x WHERE x.what IS NOT NULL
     UNION ALL
-    ${CASTS}`;
+    ${CASTS}
+    UNION ALL
+    ${OPERATOR_FAMILIES}`;
 
 /** The SQL of those views, the expressions of those policies and of domain CHECKs, as the server prints them for this search_path. */
 const DEFINITIONS = `ARRAY(SELECT pg_catalog.to_jsonb(ARRAY[d.via, d.def])::pg_catalog.text FROM (
@@ -273,7 +300,7 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
     const list = [...new Set(reached)].sort().join(', ');
     return {
       settings: false,
-      message: `a view, row-level-security policy, cast or domain CHECK the SQL may reach calls what is not known free of effects (${list}); nothing ran`,
+      message: `a view, row-level-security policy, cast, domain CHECK or operator class the SQL may reach calls what is not known free of effects (${list}); nothing ran`,
     };
   }
   return undefined;

@@ -92,11 +92,15 @@ export class WireSession {
     this.cacheSql = schema === undefined ? undefined : { state: stateSql(schema), verify: verifySql(schema) };
   }
 
-  /** Sends messages that run nothing (a Parse, Describe or Close with no Execute after it, up to the client's Sync) and the Sync. */
-  async sync(parts: readonly WirePart[], opts: { flush?: boolean } = {}): Promise<void> {
+  /**
+   * Sends messages that run nothing (a Parse, Describe or Close with no Execute after it, up to the client's Sync or
+   * Flush) and a Sync of the gateway's, for a Flush too: a Parse opens a transaction that holds the locks it took (ROW
+   * EXCLUSIVE for an UPDATE) until a Sync, and after an error the server skips every message up to one, the gateway's
+   * too. The client skips the rest of a failed batch itself (session.ts).
+   */
+  async sync(parts: readonly WirePart[]): Promise<void> {
     const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
-    if (opts.flush) this.relay.push(serialize.flush());
-    else await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    await this.relay.send(serialize.sync(), 'sync', 'gateway');
     await tell(parts, answers);
     this.relay.takeOutcome();
   }
@@ -122,7 +126,12 @@ export class WireSession {
     const transactionControl = types.length > 0 && types.every((t) => t === 'transaction');
     const relay = this.relay;
     const status = relay.status;
-    // In a failed block only ROLLBACK (TO) runs; anything else fails on the server as it would directly.
+    // In a failed block only ROLLBACK (TO) runs; anything else fails on the server as it would directly. A string that
+    // ends the block (ROLLBACK, COMMIT, PREPARE TRANSACTION) and then goes on would run the rest with no check of the
+    // gateway's: in a failed block a string of several statements runs only when it is all transaction control.
+    if (status === 'E' && !transactionControl && types.length > 1) {
+      return refused('SQL_SESSION_UNSAFE', 'the transaction block has failed: end it (ROLLBACK) on its own before sending what is to run after it; nothing ran');
+    }
     const wrap = !transactionControl && status !== 'E';
     let opened: Opened = null;
     // COPY FROM STDIN waits for the client's data: nothing of the gateway's may follow it in the same flight.

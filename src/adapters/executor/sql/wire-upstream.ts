@@ -44,7 +44,7 @@ export function createWireSessions(config: WireSessionsConfig): { open(toClient:
           if (!plan.readOnly) onlyReads = false;
           return session.run(input, plan);
         },
-        sync: (parts, opts) => session.sync(parts, opts),
+        sync: (parts) => session.sync(parts),
         fail: () => session.fail(),
         copy: (raw) => relay.push(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)),
         cancel: () => upstream.cancel(),
