@@ -27,6 +27,7 @@ const accounts: Record<string, AccountClaims> = {
   dana: { email: 'dana@acme.test', groups: ['platform-oncall'] },
   frank: { email: 'frank@acme.test', groups: ['platform-oncall'] },
   gus: { email: 'gus@acme.test', groups: ['platform-oncall'] },
+  hana: { email: 'hana@acme.test', groups: [] },
 };
 const AAD: Record<string, string> = { gus: 'aaaaaaaa-0000-0000-0000-0000000000a1' };
 
@@ -39,7 +40,7 @@ let gw: TestGateway;
 beforeAll(async () => {
   op = await startTestOidcProvider();
   slack = await startFakeSlack();
-  for (const who of ['dana', 'frank', 'gus']) slack.users.set(`U${who.toUpperCase()}`, { id: `U${who.toUpperCase()}`, email: accounts[who]!.email });
+  for (const who of ['dana', 'frank', 'gus', 'hana']) slack.users.set(`U${who.toUpperCase()}`, { id: `U${who.toUpperCase()}`, email: accounts[who]!.email });
   bf = await startFakeBotFramework();
   bf.members.set(AAD['gus']!, { aadObjectId: AAD['gus']!, email: 'gus@acme.test', name: 'gus' });
   upstream = await startUpstream();
@@ -62,9 +63,14 @@ policy:
   default: deny
   rules:
     - id: deploys
-      when: facts.http.method == "POST"
+      when: facts.http.method == "POST" && facts.http.path.startsWith("/deploy")
       effect: approve
       approvers: [{ groups: [sre] }]
+      ttl: 1h
+    - id: notes
+      when: facts.http.method == "POST" && facts.http.path.startsWith("/notes")
+      effect: approve
+      approvers: [{ count: 1 }]
       ttl: 1h
 `,
     // frank is declared in sre by the config file too (by the id his sign-in names him by); dana and gus only by the provider.
@@ -167,6 +173,22 @@ describe('groups from the identity provider, remembered at sign-in, in a Slack a
     const recorded = (await events(id)).find((e) => e.type === 'review.recorded');
     expect(recorded?.data).toMatchObject({ reviewer: { id: 'frank@acme.test', groups: ['sre'] }, via: 'slack' });
     expect((await events(id)).filter((e) => e.type === 'review.refused')).toEqual([]);
+  });
+});
+
+describe('a human the config does not name, known only by an old sign-in', () => {
+  it('is refused even where any human may approve: nothing recent vouches for them; a new sign-in does', async () => {
+    await signIn('hana');
+    clock.advance(12 * HOUR + 1000);
+    const id = await hold('/notes/1');
+    await clickSlack('hana', id);
+    await replyAbout(id, 'sign in to the console again');
+    expect(await status(id)).toBe('pending');
+    expect((await events(id)).filter((e) => e.type === 'review.refused').map((e) => [e.data['code'], e.data['reviewer']])).toEqual([['IDENTITY_STALE', 'hana@acme.test']]);
+
+    await signIn('hana');
+    await clickSlack('hana', id);
+    expect(await settled(id)).toBe(true);
   });
 });
 
