@@ -53,6 +53,7 @@ beforeAll(async () => {
     scopes: [openid, email, profile, groups]
     groupMap: { platform-oncall: [sre] }
     groupsMaxAge: 12h
+console: { sessionTtl: 24h }
 channels:
 ${bf.channelYaml()}
 ${slack.channelYaml()}
@@ -85,7 +86,7 @@ afterAll(async () => {
 });
 
 /** Signs `login` in to the console through the provider's own pages, as a browser does. */
-async function signIn(login: string): Promise<void> {
+async function signIn(login: string): Promise<HttpBrowser> {
   const browser = new HttpBrowser();
   let page = await browser.follow(`${gw.url}/auth/oidc/start?next=${encodeURIComponent('/')}`);
   expect(page.url.startsWith(op.issuer), `${page.url} ${page.status}`).toBe(true);
@@ -93,6 +94,7 @@ async function signIn(login: string): Promise<void> {
   if (formsOf(page.html).some((f) => f.fields['prompt'] === 'consent')) page = await browser.submit(page);
   expect(page.url.startsWith(gw.url), `${page.url} ${page.status} ${page.html.slice(0, 300)}`).toBe(true);
   expect(page.html).toContain(accounts[login]!.email);
+  return browser;
 }
 
 async function hold(path: string): Promise<string> {
@@ -189,6 +191,18 @@ describe('a human the config does not name, known only by an old sign-in', () =>
     await signIn('hana');
     await clickSlack('hana', id);
     expect(await settled(id)).toBe(true);
+  });
+});
+
+describe('a console session signed in through the identity provider', () => {
+  it('ends once its groups are past the maximum age, even under a longer console.sessionTtl', async () => {
+    const browser = await signIn('hana');
+    clock.advance(11 * HOUR);
+    expect((await browser.follow(`${gw.url}/`)).html).toContain('hana@acme.test');
+    clock.advance(HOUR + 1000);
+    const page = await browser.follow(`${gw.url}/`);
+    expect(page.html).not.toContain('hana@acme.test');
+    expect(page.html).toContain('/auth/oidc/start');
   });
 });
 
