@@ -8,7 +8,9 @@
  * the click is refused IDENTITY_STALE, answered privately in Slack and on the
  * card in Teams, audited, and the request stays pending. Signing in again
  * reads the groups afresh (gone: still refused; back: counts). Groups the
- * config file declares for the human count whatever the age.
+ * config file declares for the human count whatever the age. A review after
+ * the fact of a break-glass, and one where any human may approve, are refused
+ * alike; a console session signed in by the provider ends by that age.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/clock.ts';
@@ -67,6 +69,12 @@ policy:
       when: facts.http.method == "POST" && facts.http.path.startsWith("/deploy")
       effect: approve
       approvers: [{ groups: [sre] }]
+      ttl: 1h
+    - id: incidents
+      when: facts.http.method == "POST" && facts.http.path.startsWith("/incident")
+      effect: approve
+      approvers: [{ groups: [sre] }]
+      breakGlass: { groups: [dev] }
       ttl: 1h
     - id: notes
       when: facts.http.method == "POST" && facts.http.path.startsWith("/notes")
@@ -147,6 +155,19 @@ describe('groups from the identity provider, remembered at sign-in, in a Slack a
     await eventually(async () => ((await events(id)).filter((e) => e.type === 'review.refused').length === 2 ? true : undefined), 15_000);
     expect((await events(id)).filter((e) => e.type === 'review.refused').map((e) => [e.data['code'], e.data['verdict']])).toEqual([['IDENTITY_STALE', 'approve'], ['IDENTITY_STALE', 'deny']]);
     expect(await status(id)).toBe('pending');
+  });
+
+  it('are refused past the maximum age for a review after the fact of a break-glass too', async () => {
+    const id = await hold('/incident/1');
+    const broken = await gw.as('dave', `/v1/requests/${id}/break-glass`, { body: { justification: 'outage, cannot wait' } });
+    expect(broken.status).toBeLessThan(300);
+    expect(await settled(id)).toBe(true);
+    await clickSlack('dana', id);
+    await replyAbout(id, 'sign in to the console again');
+    const audit = await events(id);
+    expect(audit.filter((e) => e.type === 'review.after_the_fact')).toEqual([]);
+    expect(audit.filter((e) => e.type === 'channel.refused').map((e) => e.data['reason'])).toEqual(['review.identity_stale']);
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.breakGlass.review ?? null).toBeNull();
   });
 
   it('are read afresh by signing in again: with the group gone, still refused (not an approver); with it back, the click counts', async () => {
