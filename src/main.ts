@@ -173,6 +173,7 @@ export async function createDeps(
     policy,
     ...(candidate ? { candidate } : {}),
     clock,
+    ...(config.identity.login ? { groupsMaxAgeSeconds: config.identity.login.groupsMaxAge } : {}),
     ids: opts.ids ?? randomIds,
     notifier,
     // A diagnostic knob (tests use it to prove that only the notifier woke a waiter): never needed in production.

@@ -5,6 +5,8 @@
  * Auth0, Entra ID, SPIFFE JWT-SVIDs) uses the generic form.
  */
 import { z } from 'zod';
+import { DEFAULT_GROUPS_MAX_AGE_SECONDS, MAX_GROUPS_MAX_AGE_SECONDS, MIN_GROUPS_MAX_AGE_SECONDS } from '../core/known-human.ts';
+import { duration } from './primitives.ts';
 
 /** Only asymmetric algorithms: an HMAC "key" would be the issuer's public key (algorithm confusion). */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -94,6 +96,13 @@ const loginSchema = z.strictObject({
   /** Provider group → Countersign groups; unmapped provider groups grant nothing unless `trustGroups` is true. */
   groupMap: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
   trustGroups: z.boolean().default(false),
+  /**
+   * How long the groups a sign-in brought count for a chat click (Slack, Teams) by the same human, whose chat account
+   * carries no word from the provider: older, they count for nothing until the human signs in again (IDENTITY_STALE).
+   */
+  groupsMaxAge: duration
+    .refine((s) => s >= MIN_GROUPS_MAX_AGE_SECONDS && s <= MAX_GROUPS_MAX_AGE_SECONDS, 'between 1m and 7d')
+    .default(DEFAULT_GROUPS_MAX_AGE_SECONDS),
   /** `countersign login`: the device authorization grant (RFC 8628) with this public client. */
   cli: z
     .strictObject({

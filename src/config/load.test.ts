@@ -17,6 +17,17 @@ function problems(text: string, env: NodeJS.ProcessEnv = {}): string {
 }
 
 describe('parseConfig', () => {
+  it('reads identity.login.groupsMaxAge as a duration, 12h by default, and refuses one outside 1m..7d', () => {
+    const login = (extra: string) => `identity:\n  login: { issuer: https://idp.example.com, clientId: console${extra} }\n`;
+    expect(parseConfig(login(''), 'countersign.yaml', {}).identity.login?.groupsMaxAge).toBe(12 * 3600);
+    expect(parseConfig(login(', groupsMaxAge: 8h'), 'countersign.yaml', {}).identity.login?.groupsMaxAge).toBe(8 * 3600);
+    expect(parseConfig(login(', groupsMaxAge: 7d'), 'countersign.yaml', {}).identity.login?.groupsMaxAge).toBe(7 * 86_400);
+    expect(problems(login(', groupsMaxAge: 30s'))).toContain('identity.login.groupsMaxAge');
+    expect(problems(login(', groupsMaxAge: 8d'))).toContain('between 1m and 7d');
+    expect(problems(login(', groupsMaxAge: 0'))).toContain('identity.login.groupsMaxAge');
+    expect(problems(login(', groupsMaxAge: soon'))).toContain('identity.login.groupsMaxAge');
+  });
+
   it('fills defaults: port 8700, SQLite under ./.countersign, default deny, 1h TTL', () => {
     const c = parseConfig('{}', 'countersign.yaml', {});
     expect(c.server.port).toBe(8700);

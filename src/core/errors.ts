@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   CSRF_REJECTED: 'A console form arrived without its session\'s CSRF token, or from another origin; nothing changed.',
   SELF_APPROVAL_FORBIDDEN: 'The requester, and the human an agent acts for, can never review that request.',
   NOT_AN_APPROVER: 'The reviewer is outside every approver group the request needs.',
+  IDENTITY_STALE: 'A review came through a channel that knows its human by a chat account (Slack, Teams) and only a console sign-in older than `identity.login.groupsMaxAge` vouches for their groups from the identity provider: those groups no longer count, and without them the human may not review this request (groups the config file gives them still count); nothing was recorded.',
   BREAK_GLASS_NOT_ALLOWED: 'A break-glass came from someone who may not break the glass on this request: an agent, the requester or the human it acts for, a human outside the break-glass groups of its rules, or a request whose rules name none; nothing ran.',
   GRANT_NOT_ALLOWED: 'A scoped grant was offered or revoked where it may not be: on a request whose holding rules do not all permit grants, beyond their caps (uses, duration), with a deny, or by an agent or a human who may not revoke it; nothing was recorded.',
   JUSTIFICATION_REQUIRED: 'A break-glass came without a justification (or with one longer than 2000 characters); one is required, and nothing ran.',

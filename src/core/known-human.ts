@@ -3,7 +3,15 @@
  * console through OpenID Connect with a verified email. A chat user is
  * matched to one by that email, so a person has one principal id on every
  * channel and the review rules (self-approval, groups, one vote) hold across them.
+ *
+ * The groups remembered from a sign-in are what the identity provider said
+ * then. A chat click carries no fresh word from the provider, so those groups
+ * count only while the sign-in is recent (identity.login.groupsMaxAge): someone
+ * the provider has since taken out of a group, or offboarded, stops counting
+ * as in it once that age has passed, even while their chat account lives on.
  */
+import { CountersignError } from './errors.ts';
+
 export interface KnownHuman {
   readonly id: string;
   /** Verified by the provider, as emailKey (core/human-identity.ts) gives it. */
@@ -11,6 +19,50 @@ export interface KnownHuman {
   readonly groups: readonly string[];
   readonly issuer: string | null;
   readonly subject: string | null;
+  /** When they last signed in: the time the provider last vouched for `groups`. */
   readonly seenAt: string;
 }
 
+/** How long remembered provider groups count by default: a working day and its evening, see README (Chat approvals). */
+export const DEFAULT_GROUPS_MAX_AGE_SECONDS = 12 * 3600;
+/** The bounds the config accepts for identity.login.groupsMaxAge. */
+export const MIN_GROUPS_MAX_AGE_SECONDS = 60;
+export const MAX_GROUPS_MAX_AGE_SECONDS = 7 * 86_400;
+
+/**
+ * Whether the groups remembered at `human`'s last sign-in still count at `now`. A sign-in time that cannot be read
+ * is old (fail closed); one slightly ahead of `now` (another replica's clock) is recent, one far ahead is not.
+ *
+ * @example
+ * rememberedGroupsCount({ seenAt: '2026-01-01T00:00:00Z' }, new Date('2026-01-01T11:00:00Z'), 12 * 3600); // true
+ * rememberedGroupsCount({ seenAt: '2026-01-01T00:00:00Z' }, new Date('2026-01-01T13:00:00Z'), 12 * 3600); // false
+ */
+export function rememberedGroupsCount(human: { readonly seenAt?: unknown }, now: Date, maxAgeSeconds: number): boolean {
+  if (typeof human.seenAt !== 'string') return false;
+  const at = Date.parse(human.seenAt);
+  if (!Number.isFinite(at) || !Number.isFinite(maxAgeSeconds) || maxAgeSeconds <= 0) return false;
+  const age = now.getTime() - at;
+  return Math.abs(age) <= maxAgeSeconds * 1000;
+}
+
+/** A duration in seconds as the config writes it (`12h`, `90m`, `45s`). */
+export function durationText(seconds: number): string {
+  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
+  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `${seconds / 60}m`;
+  return `${seconds}s`;
+}
+
+/**
+ * The refusal of a review by a human known only through a sign-in too old to vouch for their groups.
+ *
+ * @example
+ * throw identityStale('dana@example.com', '2026-01-01T00:00:00.000Z', 43_200, 'https://cs.example.com/requests/req_1');
+ */
+export function identityStale(id: string, signedInAt: string, maxAgeSeconds: number, url?: string): CountersignError {
+  return new CountersignError(
+    'IDENTITY_STALE',
+    `${id}'s groups from the identity provider date from their sign-in at ${signedInAt}, more than ${durationText(maxAgeSeconds)} ago, and no longer count; sign in to the console again${url ? ` at ${url}` : ''}, then review again`,
+    { signedInAt },
+  );
+}

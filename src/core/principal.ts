@@ -26,6 +26,11 @@ export interface Principal {
    * those the configuration gives: a review keeps only these, and looks the configured ones up again when counted.
    */
   readonly tokenGroups?: readonly string[];
+  /**
+   * A human known by a chat account whose groups from the identity provider were remembered at a sign-in (this time)
+   * older than identity.login.groupsMaxAge: those groups are left out of `groups` and `tokenGroups` (core/known-human.ts).
+   */
+  readonly staleSignInAt?: string;
   /** A human from a token or a login: the id its claim named, where the canonical id differs (an agent may name them by it). */
   readonly claimedId?: string;
   /** GitHub Actions tokens: the subject's parts, which policy sees as `principal.github`. */

@@ -6,21 +6,24 @@ import type { Principal } from '../core/principal.ts';
 import type { Store } from '../core/ports.ts';
 import { rememberSignedInHuman, reviewerByEmail } from './chat-reviewer.ts';
 
-const clock = { now: () => new Date('2026-01-01T00:00:00Z') };
+let t = Date.parse('2026-01-01T00:00:00Z');
+const clock = { now: () => new Date(t) };
 let store: Store;
 afterEach(async () => store?.close());
 
 function deps() {
+  t = Date.parse('2026-01-01T00:00:00Z');
   store = createSqliteStore({ path: ':memory:' });
   const identity = createIdentity({
     principals: [
       { id: 'alice', kind: 'human', actsFor: null, groups: ['sre'], email: 'Alice@Example.com', apiKeys: [] },
+      { id: 'frank@example.com', kind: 'human', actsFor: null, groups: ['dba'], email: null, apiKeys: [] },
       { id: 'bot', kind: 'agent', actsFor: null, groups: [], email: null, apiKeys: [] },
     ],
     identity: identitySchema.parse({}),
     now: clock.now,
   });
-  return { store, identity, clock };
+  return { store, identity, clock, groupsMaxAgeSeconds: 12 * 3600 };
 }
 
 const signedIn = (id: string, email: string | null, groups: string[] = []): Principal => ({
@@ -57,5 +60,34 @@ describe('a chat user resolved by email', () => {
     expect(await reviewerByEmail(d, 'mallory@example.com')).toBeUndefined();
     await rememberSignedInHuman(d, signedIn('bot', 'bot@example.com'));
     expect(await reviewerByEmail(d, 'bot@example.com')).toBeUndefined();
+  });
+
+  it('keeps the provider’s groups up to the maximum age after the sign-in, then only configured ones, marked stale', async () => {
+    const d = deps();
+    await rememberSignedInHuman(d, signedIn('dana@example.com', 'dana@example.com', ['sre']));
+    t += 12 * 3600_000;
+    const fresh = await reviewerByEmail(d, 'dana@example.com');
+    expect(fresh).toMatchObject({ groups: ['sre'], tokenGroups: ['sre'] });
+    expect(fresh?.staleSignInAt).toBeUndefined();
+    t += 1;
+    expect(await reviewerByEmail(d, 'dana@example.com')).toMatchObject({ id: 'dana@example.com', groups: [], tokenGroups: [], staleSignInAt: '2026-01-01T00:00:00.000Z' });
+    // Signing in again vouches for the groups the provider gives now.
+    await rememberSignedInHuman(d, signedIn('dana@example.com', 'dana@example.com', []));
+    const again = await reviewerByEmail(d, 'dana@example.com');
+    expect(again).toMatchObject({ groups: [], tokenGroups: [] });
+    expect(again?.staleSignInAt).toBeUndefined();
+  });
+
+  it('keeps the configured groups of a human met at sign-in after the maximum age', async () => {
+    const d = deps();
+    await rememberSignedInHuman(d, signedIn('frank@example.com', 'frank@example.com', ['sre']));
+    t += 13 * 3600_000;
+    expect(await reviewerByEmail(d, 'frank@example.com')).toMatchObject({ id: 'frank@example.com', groups: ['dba'], tokenGroups: [], staleSignInAt: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('treats a remembered human without a readable sign-in time as stale', async () => {
+    const d = deps();
+    await d.store.rememberHuman({ id: 'gina@example.com', email: 'gina@example.com', groups: ['sre'], issuer: 'https://idp.example.com', subject: 'g', seenAt: 'not a time' });
+    expect(await reviewerByEmail(d, 'gina@example.com')).toMatchObject({ groups: [], tokenGroups: [], staleSignInAt: 'not a time' });
   });
 });

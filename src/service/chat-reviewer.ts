@@ -7,8 +7,12 @@
  * lookalike characters match nobody). One
  * person is thus one principal id on every channel, and "one vote per human"
  * and "never the requester" hold across the console, the CLI and chat.
+ * The groups a sign-in brought count only while it is recent (groupsMaxAge,
+ * core/known-human.ts): after that such a human keeps their configured groups
+ * alone, and is marked so the review can tell them to sign in again.
  */
 import { emailKey } from '../core/human-identity.ts';
+import { DEFAULT_GROUPS_MAX_AGE_SECONDS, rememberedGroupsCount } from '../core/known-human.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
 
@@ -16,7 +20,7 @@ import type { Deps } from './deps.ts';
  * @example
  * const alice = await reviewerByEmail(deps, 'alice@example.com'); // undefined when nobody known has it
  */
-export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store'>, email: string): Promise<Principal | undefined> {
+export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'groupsMaxAgeSeconds'>, email: string): Promise<Principal | undefined> {
   const key = emailKey(email);
   if (key === undefined) return undefined;
   const configured = deps.identity.humanByEmail(key);
@@ -26,13 +30,16 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store'>, em
   // A configured id that is an agent never becomes a reviewer through an email.
   const byId = deps.identity.principal(known.id);
   if (byId && byId.kind !== 'human') return undefined;
+  const fresh = rememberedGroupsCount(known, deps.clock.now(), deps.groupsMaxAgeSeconds ?? DEFAULT_GROUPS_MAX_AGE_SECONDS);
+  const provided = fresh ? known.groups : [];
   return Object.freeze({
     id: known.id,
     kind: 'human',
     actsFor: null,
-    groups: Object.freeze([...new Set([...(byId?.groups ?? []), ...known.groups])].sort()),
+    groups: Object.freeze([...new Set([...(byId?.groups ?? []), ...provided])].sort()),
     email: known.email,
-    tokenGroups: Object.freeze([...known.groups].sort()),
+    tokenGroups: Object.freeze([...provided].sort()),
+    ...(fresh ? {} : { staleSignInAt: typeof known.seenAt === 'string' ? known.seenAt : 'an unknown time' }),
     ...(known.issuer && known.subject ? { issuer: known.issuer, claims: Object.freeze({ sub: known.subject, email: known.email }) } : {}),
   });
 }

@@ -31,6 +31,8 @@ export interface Deps {
   readonly passkeyEnrolment?: PasskeyEnrolment;
   /** A request's page in the console, where a step-up approval is confirmed (absent: the console is off). */
   readonly consoleUrl?: (requestId: string) => string;
+  /** How long groups remembered from a console sign-in count for a chat click (identity.login.groupsMaxAge; default 12h). */
+  readonly groupsMaxAgeSeconds?: number;
   /** How often a waiter reads its request again in case a wake-up was missed (default 1000 ms). */
   readonly waitPollMs?: number;
 }

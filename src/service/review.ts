@@ -21,6 +21,7 @@ import { requiresStepUp, stepUpRefused } from '../core/step-up.ts';
 import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
 import { assertGrantOffer, grantOfApproval, type GrantOffer } from '../core/grant.ts';
 import { grantCreatedData } from './grants.ts';
+import { DEFAULT_GROUPS_MAX_AGE_SECONDS, identityStale } from '../core/known-human.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -44,6 +45,18 @@ export interface ReviewCommand {
 
 /** What a digest looks like; anything else a client sends is kept out of the audit log. */
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * Why a reviewer known by a chat account may not review when their remembered provider groups were too old to count
+ * (Principal.staleSignInAt): given the rules' refusal `e`, when that was NOT_AN_APPROVER (without those groups they
+ * fill nothing); given none, when the configuration does not name them at all, so nothing recent vouches for them.
+ */
+function staleRefusal(deps: Deps, cmd: ReviewCommand, requestId: string, e?: unknown): CountersignError | undefined {
+  const at = cmd.reviewer.staleSignInAt;
+  if (at === undefined) return undefined;
+  if (e !== undefined ? !isCountersignError(e, 'NOT_AN_APPROVER') : deps.identity.principal(cmd.reviewer.id)?.kind === 'human') return undefined;
+  return identityStale(cmd.reviewer.id, at, deps.groupsMaxAgeSeconds ?? DEFAULT_GROUPS_MAX_AGE_SECONDS, deps.consoleUrl?.(requestId));
+}
 
 type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: CountersignError; request: RequestRecord };
 
@@ -79,7 +92,14 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
     }
     // A break-glass request that ran is reviewed after the fact: recorded, and nothing else changes.
     if (isAfterTheFact(current)) {
-      const m = afterTheFactMutation(deps, current, cmd);
+      const stale = staleRefusal(deps, cmd, current.id);
+      if (stale) throw stale;
+      let m: Mutation<RequestRecord>;
+      try {
+        m = afterTheFactMutation(deps, current, cmd);
+      } catch (e) {
+        throw staleRefusal(deps, cmd, current.id, e) ?? e;
+      }
       return { ...m, result: { ok: true, request: m.result } };
     }
     const final = FINAL[current.status];
@@ -100,9 +120,13 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
     try {
       assertMayReview(current, cmd.reviewer, deps.identity);
     } catch (e) {
+      const stale = staleRefusal(deps, cmd, current.id, e);
+      if (stale) return refuse(stale, { signedInAt: cmd.reviewer.staleSignInAt });
       if (isCountersignError(e, 'SELF_APPROVAL_FORBIDDEN') || isCountersignError(e, 'NOT_AN_APPROVER')) return refuse(e);
       throw e;
     }
+    const stale = staleRefusal(deps, cmd, current.id);
+    if (stale) return refuse(stale, { signedInAt: cmd.reviewer.staleSignInAt });
     if (cmd.digest !== undefined && cmd.digest !== current.digest) {
       // Someone approved an action other than the one stored under this request.
       return refuse(new CountersignError('DIGEST_MISMATCH', 'the request does not have the digest you reviewed'), { reviewedDigest: DIGEST.test(cmd.digest) ? cmd.digest : 'malformed' });

@@ -216,6 +216,16 @@ class NotAnApprover(CountersignError):
     code = "NOT_AN_APPROVER"
 
 
+class IdentityStale(CountersignError):
+    """A review came through a channel that knows its human by a chat account (Slack, Teams)
+    and only a console sign-in older than `identity.login.groupsMaxAge` vouches for their groups
+    from the identity provider: those groups no longer count, and without them the human may not
+    review this request (groups the config file gives them still count); nothing was recorded.
+    """
+
+    code = "IDENTITY_STALE"
+
+
 class BreakGlassNotAllowed(CountersignError):
     """A break-glass came from someone who may not break the glass on this request: an agent,
     the requester or the human it acts for, a human outside the break-glass groups of its rules,
@@ -438,6 +448,7 @@ GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _registry(
     CsrfRejected,
     SelfApprovalForbidden,
     NotAnApprover,
+    IdentityStale,
     BreakGlassNotAllowed,
     GrantNotAllowed,
     JustificationRequired,

@@ -31,6 +31,7 @@ import { endSession } from '../../../service/session-end.ts';
 import { resolveSession } from '../../../service/session-resolve.ts';
 import { startSession } from '../../../service/session-start.ts';
 import type { AppEnv } from '../context.ts';
+import { DEFAULT_GROUPS_MAX_AGE_SECONDS } from '../../../core/known-human.ts';
 
 export const SESSION_COOKIE = 'countersign_session';
 /** The name over TLS: the __Host- prefix makes browsers refuse it unless Secure, host-only and Path=/. */
@@ -75,8 +76,11 @@ export async function startConsoleSession(c: Context<AppEnv>, deps: Deps, princi
   const settings = c.get('console');
   const previous = getCookie(c, cookieName(c));
   if (previous) await endSession(deps, previous, 'replaced');
-  const { token, session } = await startSession(deps, { principal, method, ttlSeconds: settings.sessionTtlSeconds, context: clientContext(c) });
-  setCookie(c, cookieName(c), token, { path: '/', httpOnly: true, sameSite: 'Lax', secure: secureCookies(c), maxAge: settings.sessionTtlSeconds });
+  // A session holds the groups the identity provider gave at sign-in: it ends once they are too old to count in chat
+  // (identity.login.groupsMaxAge, core/known-human.ts), so the console never decides on older ones than chat may.
+  const ttlSeconds = method === 'oidc' ? Math.min(settings.sessionTtlSeconds, deps.groupsMaxAgeSeconds ?? DEFAULT_GROUPS_MAX_AGE_SECONDS) : settings.sessionTtlSeconds;
+  const { token, session } = await startSession(deps, { principal, method, ttlSeconds, context: clientContext(c) });
+  setCookie(c, cookieName(c), token, { path: '/', httpOnly: true, sameSite: 'Lax', secure: secureCookies(c), maxAge: ttlSeconds });
   return session;
 }
 
