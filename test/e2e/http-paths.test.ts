@@ -169,6 +169,25 @@ describe('identity headers', () => {
     expect(call.headers['x-request-id']).toBe('kept');
   });
 
+  it('are dropped in the spellings of Authelia and authentik too (groups, email, name, jwt)', async () => {
+    // Forward-auth proxies hand these to what stands behind them; Grafana or an app's header auth maps groups to roles.
+    const more = {
+      'Remote-Groups': 'admins',
+      'Remote-Email': 'admin@example.com',
+      'Remote-Name': 'Admin',
+      'X-authentik-username': 'admin',
+      'X-authentik-groups': 'admins',
+      'X-authentik-email': 'admin@example.com',
+      'X-authentik-jwt': 'eyJ.x.y',
+      'X-Forwarded-Groups': 'admins',
+      'X-Email': 'admin@example.com',
+      'X-Groups': 'admins',
+    };
+    const call = await lastCallFor('exact', { path: '/whoami', headers: { ...more, Remote_Groups: 'admins' } });
+    for (const h of Object.keys(more)) expect(call.headers[h.toLowerCase()], h).toBeUndefined();
+    expect(call.headers['remote_groups']).toBeUndefined();
+  });
+
   it('pass when the connection allows them, and only those', async () => {
     const call = await lastCallFor('proxied', { path: '/whoami', headers: asserted });
     expect(call.headers['x-remote-user']).toBe('admin');
