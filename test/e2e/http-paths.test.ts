@@ -140,6 +140,14 @@ describe('client-address headers', () => {
   });
 });
 
+describe('client-address headers of ingress-nginx, Azure Front Door and Google', () => {
+  it('are dropped before the call too', async () => {
+    const spoofed = { 'X-Original-Forwarded-For': '10.0.0.1', 'X-Azure-ClientIP': '10.0.0.2', 'X-Azure-SocketIP': '10.0.0.3', 'X-AppEngine-User-IP': '10.0.0.4', 'X-ProxyUser-Ip': '10.0.0.5' };
+    const call = await lastCallFor('exact', { path: '/whoami', headers: spoofed });
+    for (const h of Object.keys(spoofed)) expect(call.headers[h.toLowerCase()], h).toBeUndefined();
+  });
+});
+
 describe('identity headers', () => {
   // What an upstream behind an authenticating proxy, or with impersonation, reads as who is calling: sent by the agent,
   // the gateway's credential would act as whoever the agent names.
