@@ -36,6 +36,18 @@ describe('the secrets the environment puts into a connection’s args and url', 
     });
   });
 
+  it('count percent-encoded, as a password or token with `@`, `/` or `+` must be written in a URL: both as written and decoded', () => {
+    const c = config(
+      `  - name: db
+    kind: mcp
+    command: server-postgres
+    args: ["\${DATABASE_URL}", "postgres://svc:\${PW}@db/app", "https://h.example.com/x?token=\${TOK}", "https://h.example.com/hooks/\${SEG}"]`,
+      { DATABASE_URL: 'postgres://svc:p%40ss-Vn3xL8q@db.internal:5432/app', PW: 'q%2Fw-Zk9Lm2', TOK: 'ab%2Bcd%3Def12', SEG: 'Zq%2F8Lx9Vb4Wn7R0Tk' },
+    );
+    const secrets = c.connectionSecrets?.['db'] ?? [];
+    for (const s of ['p%40ss-Vn3xL8q', 'p@ss-Vn3xL8q', 'q%2Fw-Zk9Lm2', 'q/w-Zk9Lm2', 'ab%2Bcd%3Def12', 'ab+cd=ef12', 'Zq%2F8Lx9Vb4Wn7R0Tk', 'Zq/8Lx9Vb4Wn7R0Tk']) expect(secrets, s).toContain(s);
+  });
+
   it('are absent when no connection takes anything from the environment', () => {
     expect(config(`  - name: api\n    kind: http\n    url: https://api.example.com`, {}).connectionSecrets).toBeUndefined();
   });

@@ -41,10 +41,19 @@ function secretsOf(text: string, values: readonly string[]): string[] {
   // Not a URL with a host (a token such as `abc:def` parses as one with a scheme): the environment's values as they are.
   if (!url || !url.host) return [...values];
   const fromEnv = (part: string) => part !== '' && values.some((v) => v.includes(part) || part.includes(v));
+  // A part as written (percent-encoded, as a secret holding `@`, `/` or `+` must be in a URL) and decoded: the
+  // environment holds the one, an upstream may quote either. A part counts when either form came from the environment.
+  const forms = (raw: string) => [...new Set([raw, decoded(raw), decoded(raw.replaceAll('+', ' '))])];
+  const parts: string[] = [];
   // A user beside a password is a name (`svc:…@`); alone it may be the token itself (`https://<token>@host`).
-  const parts = [url.password || url.username, ...url.searchParams.values()].map(decoded).filter(fromEnv);
-  for (const seg of url.pathname.split('/').map(decoded)) {
-    if (values.some((v) => seg.includes(v)) || (fromEnv(seg) && seg.length >= TOKEN_SEGMENT)) parts.push(seg);
+  const query = url.search.slice(1).split('&').map((kv) => (kv.includes('=') ? kv.slice(kv.indexOf('=') + 1) : kv));
+  for (const raw of [url.password || url.username, ...query]) {
+    const each = forms(raw);
+    if (each.some(fromEnv)) parts.push(...each.filter((f) => f !== ''));
+  }
+  for (const raw of url.pathname.split('/')) {
+    const each = forms(raw);
+    if (each.some((seg) => values.some((v) => seg.includes(v)) || (fromEnv(seg) && seg.length >= TOKEN_SEGMENT))) parts.push(...each);
   }
   return parts;
 }

@@ -140,6 +140,14 @@ describe('client-address headers', () => {
   });
 });
 
+describe('client-address headers of ingress-nginx, Azure Front Door and Google', () => {
+  it('are dropped before the call too', async () => {
+    const spoofed = { 'X-Original-Forwarded-For': '10.0.0.1', 'X-Azure-ClientIP': '10.0.0.2', 'X-Azure-SocketIP': '10.0.0.3', 'X-AppEngine-User-IP': '10.0.0.4', 'X-ProxyUser-Ip': '10.0.0.5' };
+    const call = await lastCallFor('exact', { path: '/whoami', headers: spoofed });
+    for (const h of Object.keys(spoofed)) expect(call.headers[h.toLowerCase()], h).toBeUndefined();
+  });
+});
+
 describe('identity headers', () => {
   // What an upstream behind an authenticating proxy, or with impersonation, reads as who is calling: sent by the agent,
   // the gateway's credential would act as whoever the agent names.
@@ -167,6 +175,25 @@ describe('identity headers', () => {
     expect(call.headers['impersonate_uid']).toBeUndefined();
     expect(call.headers['impersonate-extra-scopes']).toBeUndefined();
     expect(call.headers['x-request-id']).toBe('kept');
+  });
+
+  it('are dropped in the spellings of Authelia and authentik too (groups, email, name, jwt)', async () => {
+    // Forward-auth proxies hand these to what stands behind them; Grafana or an app's header auth maps groups to roles.
+    const more = {
+      'Remote-Groups': 'admins',
+      'Remote-Email': 'admin@example.com',
+      'Remote-Name': 'Admin',
+      'X-authentik-username': 'admin',
+      'X-authentik-groups': 'admins',
+      'X-authentik-email': 'admin@example.com',
+      'X-authentik-jwt': 'eyJ.x.y',
+      'X-Forwarded-Groups': 'admins',
+      'X-Email': 'admin@example.com',
+      'X-Groups': 'admins',
+    };
+    const call = await lastCallFor('exact', { path: '/whoami', headers: { ...more, Remote_Groups: 'admins' } });
+    for (const h of Object.keys(more)) expect(call.headers[h.toLowerCase()], h).toBeUndefined();
+    expect(call.headers['remote_groups']).toBeUndefined();
   });
 
   it('pass when the connection allows them, and only those', async () => {

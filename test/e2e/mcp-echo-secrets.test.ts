@@ -149,3 +149,28 @@ describe('an upstream that fails with the connection’s secret in what it says'
     }
   });
 });
+
+describe('an upstream whose stderr tail begins inside the secret', () => {
+  it('the end of the secret at the start of the kept tail reaches neither the log nor the agent', async () => {
+    const logs: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+    // The secret, then just enough after it that the last 2048 characters kept begin with its last 9 (under a scrubbed fragment).
+    const script = 'printf "token %s\\n" "$API_TOKEN" >&2; printf "%2038s" "" | tr " " "x" >&2; exit 3';
+    const g = await startTestGateway(
+      `connections:\n  - name: broken\n    kind: mcp\n    command: /bin/sh\n    args: ["-c", ${JSON.stringify(script)}]\n    env: { API_TOKEN: "${TOKEN}" }\npolicy:\n  default: allow\n`,
+      { logger },
+    );
+    const a = await httpAgent(g.url, g.keys['deploy-bot']!);
+    try {
+      await a.listTools();
+      const called = await a.callTool({ name: 'broken__anything', arguments: {} }).catch((e: unknown) => String(e));
+      const seen = [...logs, JSON.stringify(called)].join('\n');
+      expect(seen).toContain('listing an MCP upstream failed');
+      expect(seen).toContain('xxxxxxxx');
+      expect(seen).not.toContain(TOKEN.slice(-9));
+    } finally {
+      await a.close();
+      await g.stop();
+    }
+  });
+});

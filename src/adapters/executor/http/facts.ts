@@ -82,6 +82,12 @@ const CLIENT_ADDRESS_HEADERS = new Set([
   'x-remote-ip',
   'x-remote-addr',
   'x-envoy-external-address',
+  // ingress-nginx keeps the client's X-Forwarded-For here; Azure Front Door, App Engine and Google's proxies their own.
+  'x-original-forwarded-for',
+  'x-azure-clientip',
+  'x-azure-socketip',
+  'x-appengine-user-ip',
+  'x-proxyuser-ip',
   'forwarded-for',
   'x-forwarded',
   // Not an address, but dropped the same way: a byte range of an echo cuts a secret into pieces too short to recognise.

@@ -3,18 +3,21 @@
  * gateway sends: impersonation (Kubernetes `Impersonate-*`) and the identity
  * an authenticating proxy asserts to what stands behind it (Kubernetes
  * front-proxy `X-Remote-*`, oauth2-proxy, Grafana's auth proxy, Kong, Azure
- * App Service, Google IAP, AWS ALB, Cloudflare Access, Pomerium, TLS client
- * certificates passed on). Sent by an agent, the gateway's credential would
+ * App Service, Google IAP, AWS ALB, Cloudflare Access, Pomerium, Authelia's
+ * `Remote-*`, authentik's `X-authentik-*`, TLS client certificates passed on). Sent by an agent, the gateway's credential would
  * act as whoever the agent names, so they are dropped like client addresses
  * unless a connection's `allow.headers` names them. Names as headerKey gives
  * them: lower case, `_` read as `-`.
  */
 
 const EXACT = new Set([
-  'remote-user',
   'x-user',
   'x-user-id',
   'x-username',
+  'x-user-email',
+  'x-user-groups',
+  'x-email',
+  'x-groups',
   'x-credential-identifier',
   'x-anonymous-consumer',
   'x-userinfo',
@@ -30,6 +33,9 @@ const EXACT = new Set([
 
 const PREFIXES = [
   'impersonate-',
+  // Remote-User, Remote-Groups, Remote-Email, Remote-Name (Authelia, and what Caddy or nginx copy from it).
+  'remote-',
+  'x-authentik-',
   'x-remote-',
   'x-auth-request-',
   'x-webauth-',

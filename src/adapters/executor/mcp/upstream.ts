@@ -4,6 +4,7 @@
  * client is shared by every call (JSON-RPC multiplexes them); if the process
  * dies or the connection drops, the next call connects again.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -24,6 +25,18 @@ export interface Upstream {
 
 const CONNECT_TIMEOUT_MS = 30_000;
 const STDERR_TAIL = 2048;
+
+/**
+ * The last `max` characters of `text`, from a line's start: a cut through a line may fall inside a secret the server
+ * printed, and leave its end, which no scrubber knows as the secret (a few characters of it match nothing). Without a
+ * line break in what is kept, nothing is kept.
+ */
+export function tailOf(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const kept = text.slice(-max);
+  const line = kept.indexOf('\n');
+  return line === -1 ? '' : kept.slice(line + 1);
+}
 
 function definitionOf(t: Record<string, unknown> & { name: string; inputSchema: Record<string, unknown> }): ToolDefinition {
   return {
@@ -71,8 +84,10 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
         ...(target.cwd ? { cwd: target.cwd } : {}),
         stderr: 'pipe',
       });
+      // One decoder for the stream: a character split between chunks is read whole, as the scrubber must see it.
+      const decoder = new StringDecoder('utf8');
       stdio.stderr?.on('data', (chunk: Buffer) => {
-        stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+        stderrTail = tailOf(stderrTail + decoder.write(chunk), STDERR_TAIL);
       });
       transport = stdio;
     } else {

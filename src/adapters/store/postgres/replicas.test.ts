@@ -155,6 +155,22 @@ describe.skipIf(!db)('postgres store shared by replicas', () => {
       expect(await upgraded.escalationsDue(new Date(Date.parse(at(60))), 10)).toEqual([laddered.id]);
     });
 
+    it('a replica that starts finds the escalations an older replica wrote without the column (a rolling upgrade)', async () => {
+      const fresh = (await createTestDatabase())!;
+      dropLater.push(fresh);
+      const first = await createPostgresStore({ url: fresh.url, poolSize: 2 });
+      const ladder = { ...approveDecision(), escalations: [{ key: 'prod-writes#1', rule: 'prod-writes', afterSeconds: 60, groups: ['dba'], principals: [] }] };
+      const heldByOld = requestRecord({ decision: ladder });
+      const decidedByOld = requestRecord({ decision: ladder });
+      for (const r of [heldByOld, decidedByOld]) await first.insertRequest(r, []);
+      await first.close();
+      // An older replica, still running, writes rows as it knows them: no escalate_at on insert, none changed on update.
+      await sql(fresh.url, `UPDATE requests SET escalate_at = NULL WHERE id = '${heldByOld.id}'; UPDATE requests SET status = 'approved', record = (record::jsonb || '{"status":"approved"}')::text WHERE id = '${decidedByOld.id}'`);
+
+      const next = await replica({}, fresh.url);
+      expect(await next.escalationsDue(new Date(Date.parse(at(60))), 10)).toEqual([heldByOld.id]);
+    });
+
     it('refuses a schema newer than this build knows, with or without mustExist', async () => {
       const fresh = (await createTestDatabase())!;
       dropLater.push(fresh);

@@ -224,6 +224,7 @@ export async function migrate(db: Db, mustExist: boolean): Promise<void> {
           throw e;
         }
       }
+      await realignEscalations(c.run);
     } finally {
       await c.run('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
       // Back to the configured timeout before the connection joins the pool.
@@ -235,6 +236,24 @@ export async function migrate(db: Db, mustExist: boolean): Promise<void> {
   } finally {
     // After a failure the session may still hold the lock or an open transaction: close it rather than pool it.
     c.done(failure !== undefined);
+  }
+}
+
+/**
+ * Brings every request's `escalate_at` in line with its record, at each start. A replica of a version before the
+ * column, still running during a rolling upgrade, inserts pending requests without it (the sweep would never escalate
+ * them) and changes requests without touching it (the sweep would look at a decided one at every pass). The last
+ * replica of the new version to start puts right whatever the old ones wrote. A row written meanwhile is left to
+ * its writer (the update names the version it read).
+ */
+export async function realignEscalations(run: Run): Promise<void> {
+  await run(`UPDATE requests SET escalate_at = NULL WHERE escalate_at IS NOT NULL AND status <> 'pending'`);
+  const { rows } = await run<{ id: string; record: string; version: number; escalate_at: string | null }>(
+    `SELECT id, record, version, escalate_at FROM requests WHERE status = 'pending'`,
+  );
+  for (const row of rows) {
+    const at = escalationDueAt({ ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews: [] });
+    if (at !== row.escalate_at) await run('UPDATE requests SET escalate_at = $1 WHERE id = $2 AND version = $3', [at, row.id, row.version]);
   }
 }
 
