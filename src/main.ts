@@ -177,6 +177,7 @@ export async function createDeps(
     notifier,
     // A diagnostic knob (tests use it to prove that only the notifier woke a waiter): never needed in production.
     ...(Number.isInteger(waitPollMs) && waitPollMs > 0 ? { waitPollMs } : {}),
+    runGraceMs: config.server.runGrace * 1000,
     log,
     tracer: tracing,
     channels,

@@ -31,6 +31,11 @@ export interface Deps {
   readonly passkeyEnrolment?: PasskeyEnrolment;
   /** A request's page in the console, where a step-up approval is confirmed (absent: the console is off). */
   readonly consoleUrl?: (requestId: string) => string;
+  /**
+   * Grace beyond a connection's time bound before another process settles a run as interrupted (server.runGrace;
+   * default RUN_GRACE_MS in execute.ts). A claimed run that cannot start within it is not started.
+   */
+  readonly runGraceMs?: number;
   /** How often a waiter reads its request again in case a wake-up was missed (default 1000 ms). */
   readonly waitPollMs?: number;
 }
