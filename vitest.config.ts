@@ -90,7 +90,11 @@ export default defineConfig({
     // Tests that spawn the CLI run dist/: build it from the current sources first.
     globalSetup: ['test/support/build-dist.ts'],
     projects: [
-      { extends: true, test: { name: 'sqlite', include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
+      // The unit tests beside the sources share a worker's modules from file to file (isolate: false): they mock no
+      // module and stub no global or environment variable, and a fresh process per file (loading the same sources
+      // again) took more time than their tests. The end-to-end files keep a process each.
+      { extends: true, test: { name: 'unit', include: ['src/**/*.test.ts'], isolate: false } },
+      { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } },
       { extends: true, test: { name: 'postgres', include: POSTGRES_FILES, env: { COUNTERSIGN_TEST_STORE: 'postgres' } } },
     ],
   },
