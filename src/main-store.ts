@@ -1,10 +1,12 @@
 /**
  * The composition root's store half: which store a config names, opened
  * with the adapter for it, and the checks that a store and its audit keys
- * belong to the config opening them. The gateway (main.ts) and the CLI's
- * store commands open stores only through here.
+ * belong to the config opening them, and the origin of the log it keeps.
+ * The gateway (main.ts) and the CLI's store commands open stores only
+ * through here.
  */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { Config } from './config/schema.ts';
 import { configIdentity } from './config/identity.ts';
@@ -99,4 +101,9 @@ export function storeLocation(config: Config): string {
   } catch {
     return 'postgres://(unparseable URL)';
   }
+}
+
+/** The log's origin: configured, else `countersign/<host name>` (a key name: no spaces or +). */
+export function auditOrigin(config: Config): string {
+  return config.audit.origin ?? `countersign/${hostname().replace(/[^A-Za-z0-9._-]/g, '-') || 'gateway'}`;
 }

@@ -1,6 +1,6 @@
 /**
- * The composition root (with main-store.ts, which opens stores, and
- * main-mcp.ts, the local MCP server): the only files that know every
+ * The composition root (with main-store.ts, which opens stores,
+ * main-policy.ts, which compiles the policy, and main-mcp.ts, the local MCP server): the only files that know every
  * adapter. It turns a validated config into a running gateway and hands
  * back a way to stop it.
  */
@@ -9,23 +9,19 @@ import type { Logger } from 'pino';
 import { createLogger } from './adapters/logger.ts';
 
 export { createLogger };
-import { builtinRules } from './config/builtin-rules.ts';
 import { coverageSubjects } from './config/coverage-subjects.ts';
-import type { Config, PolicySection } from './config/schema.ts';
-import { ruleSpecOf } from './config/rule-spec.ts';
-import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
+import type { Config } from './config/schema.ts';
+import { compileConfiguredPolicy, compileSection, createPolicyDeps } from './main-policy.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
 import { CountersignError } from './core/errors.ts';
-import { createConnections } from './adapters/connections.ts';
 import { createTracing, logWithRequest } from './adapters/tracing/index.ts';
 import { tracedIdentity, tracedStore } from './adapters/tracing/traced-ports.ts';
-import { createIdentity } from './adapters/identity/index.ts';
 import { createPasskeyCeremony } from './adapters/identity/webauthn.ts';
 import { relyingPartyOf } from './config/webauthn-schema.ts';
 import cluster from 'node:cluster';
 import { createNotifier, type ClosableNotifier } from './adapters/notifier/index.ts';
 import { createLeases } from './adapters/leases/index.ts';
-import { randomIds, systemClock } from './adapters/system.ts';
+import { randomIds } from './adapters/system.ts';
 import type { Deps } from './service/deps.ts';
 import { expireDue } from './service/expire.ts';
 import { escalateDue } from './service/escalate.ts';
@@ -37,7 +33,7 @@ import { watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
 import { IN_MEMORY_CONFIG } from './service/store-owner.ts';
-import { openOwnedStore } from './main-store.ts';
+import { auditOrigin, openOwnedStore } from './main-store.ts';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
 import { startPgListener, type PgListener } from './surfaces/pg/server.ts';
@@ -74,49 +70,7 @@ export interface StartOptions {
   readonly joinGateway?: boolean;
 }
 
-/** The log's origin: configured, else `countersign/<host name>` (a key name: no spaces or +). */
-export function auditOrigin(config: Config): string {
-  return config.audit.origin ?? `countersign/${hostname().replace(/[^A-Za-z0-9._-]/g, '-') || 'gateway'}`;
-}
-
-/** Compiles the configured policy (throws CONFIG_INVALID naming the rule that does not compile). */
-export function compileConfiguredPolicy(config: Config): CompiledPolicy {
-  return compileSection(config, config.policy);
-}
-
-/**
- * Compiles a policy section (the live one, or a candidate) with the rules the gateway derives from the
- * connections, so a candidate differs from the live policy only where its own rules do.
- */
-export function compileSection(config: Config, section: PolicySection): CompiledPolicy {
-  return compilePolicy({
-    default: section.default,
-    defaultTtlSeconds: section.defaultTtl,
-    rules: [
-      ...builtinRules(config),
-      ...section.rules.map(ruleSpecOf),
-    ],
-  });
-}
-
-/**
- * What deciding needs without running anything: identity, connections (for
- * facts; nothing connects until an action runs) and the policy. Used by
- * `countersign policy test` and `config check`, which must not touch the store.
- */
-export async function createPolicyDeps(config: Config, opts: Pick<StartOptions, 'clock'> & { traceHeaders?: () => Record<string, string> } = {}) {
-  const policy = compileConfiguredPolicy(config);
-  const candidate = config.candidatePolicy ? compileSection(config, config.candidatePolicy.section) : undefined;
-  const connections = await createConnections(config.connections, { ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), ...(config.connectionSecrets ? { secrets: config.connectionSecrets } : {}) });
-  const clock = opts.clock ?? systemClock;
-  const identity = createIdentity({
-    principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys, roles: p.roles })),
-    roleGroups: config.roles,
-    identity: config.identity,
-    now: () => clock.now(),
-  });
-  return { policy: () => policy, ...(candidate ? { candidate } : {}), connections, identity, clock };
-}
+export { auditOrigin, compileConfiguredPolicy, compileSection, createPolicyDeps };
 
 /** For a process that joins a gateway: it signs nothing, so it holds no private key. */
 function signerOfNone(origin: string): CheckpointSigner {
@@ -178,6 +132,7 @@ export async function createDeps(
     notifier,
     // A diagnostic knob (tests use it to prove that only the notifier woke a waiter): never needed in production.
     ...(Number.isInteger(waitPollMs) && waitPollMs > 0 ? { waitPollMs } : {}),
+    runGraceMs: config.server.runGrace * 1000,
     log,
     tracer: tracing,
     channels,

@@ -1,6 +1,6 @@
 /** `countersign config check`: validate a config and compile its policy without starting anything. */
 import { loadConfig } from '../config/load.ts';
-import { compileConfiguredPolicy, compileSection } from '../main.ts';
+import { compileConfiguredPolicy, compileSection } from '../main-policy.ts';
 
 export function configCheckCommand(path: string): number {
   const config = loadConfig(path);

@@ -10,7 +10,7 @@ import { loadConfig } from '../config/load.ts';
 import { coverageSubjects } from '../config/coverage-subjects.ts';
 import type { CoverageCell, CoverageMap } from '../core/policy/coverage.ts';
 import { cellSentences, cellText } from '../core/policy/coverage-text.ts';
-import { createPolicyDeps } from '../main.ts';
+import { createPolicyDeps } from '../main-policy.ts';
 import { policyCoverage } from '../service/coverage.ts';
 import { safe } from './output.ts';
 

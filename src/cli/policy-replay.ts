@@ -9,7 +9,7 @@ import { loadConfig } from '../config/load.ts';
 import { CountersignError } from '../core/errors.ts';
 import { parseSince } from '../core/since.ts';
 import { verifyBundleInParallel } from '../adapters/verify/parallel-leaves.ts';
-import { compileSection, createPolicyDeps } from '../main.ts';
+import { compileSection, createPolicyDeps } from '../main-policy.ts';
 import { openStoreForCommand } from '../main-store.ts';
 import { replayPolicy, storeSubmissions, type RecordedEvent, type ReplayReport } from '../service/policy-replay.ts';
 import { readBundle } from '../adapters/audit-bundle-files.ts';

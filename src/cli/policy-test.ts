@@ -13,7 +13,7 @@ import { CountersignError } from '../core/errors.ts';
 import type { McpInput } from '../core/action.ts';
 import type { Connections } from '../core/ports.ts';
 import { deriveMcpFacts } from '../adapters/executor/mcp/facts.ts';
-import { createPolicyDeps } from '../main.ts';
+import { createPolicyDeps } from '../main-policy.ts';
 import { simulate } from '../service/simulate.ts';
 import { safe } from './output.ts';
 

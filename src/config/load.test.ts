@@ -76,6 +76,13 @@ policy:
     expect(problems('{}', { PORT: 'eighty' })).toContain('PORT (environment)');
   });
 
+  it('takes server.runGrace as a duration of at least 5 s, 30 s by default', () => {
+    expect(parseConfig('{}', 'f', {}).server.runGrace).toBe(30);
+    expect(parseConfig('server: { runGrace: 5s }', 'f', {}).server.runGrace).toBe(5);
+    expect(parseConfig('server: { runGrace: 2m }', 'f', {}).server.runGrace).toBe(120);
+    expect(problems('server: { runGrace: 4 }')).toContain('server.runGrace: at least 5s');
+  });
+
   it('names the file, the path and what was expected', () => {
     const m = problems('principals:\n  - { id: x, kind: robot, apiKeys: ["plain-key"] }\nconnections:\n  - { name: a, kind: exec, command: kubectl }');
     expect(m).toContain('countersign.yaml');

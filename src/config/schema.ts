@@ -205,6 +205,12 @@ export const configSchema = z.strictObject({
       /** Processes serving the same port (node:cluster); 1 runs the gateway in this process. */
       workers: z.number().int().min(1).max(64).default(1),
       /**
+       * Grace beyond a connection's own time bound before any process on the store settles a run still marked
+       * executing as EXECUTION_INTERRUPTED (its claimant died). Covers the clock difference between processes and
+       * how late a timed-out run ends; a run that cannot start within it after its claim is not started.
+       */
+      runGrace: duration.refine((s) => s >= 5, 'at least 5s').default(30),
+      /**
        * A PostgreSQL wire-protocol listener: clients connect with user = principal id, password = its API key
        * (or token), database = the name of a `kind: postgres` connection; every statement is an action.
        */

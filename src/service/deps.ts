@@ -33,6 +33,11 @@ export interface Deps {
   readonly consoleUrl?: (requestId: string) => string;
   /** How long groups remembered from a console sign-in count for a chat click (identity.login.groupsMaxAge; default 12h). */
   readonly groupsMaxAgeSeconds?: number;
+  /**
+   * Grace beyond a connection's time bound before another process settles a run as interrupted (server.runGrace;
+   * default RUN_GRACE_MS in execute.ts). A claimed run that cannot start within it is not started.
+   */
+  readonly runGraceMs?: number;
   /** How often a waiter reads its request again in case a wake-up was missed (default 1000 ms). */
   readonly waitPollMs?: number;
 }

@@ -19,12 +19,21 @@ import { widened } from '../core/escalation.ts';
 import { breakGlassStands, breakGlassSteppedUp } from '../core/break-glass.ts';
 import { shapeDigest } from '../core/grant.ts';
 
-/** Grace beyond a connection's own time bound before a claim is presumed dead. */
+/**
+ * Grace beyond a connection's own time bound before a claim is presumed dead (`server.runGrace`, this by default).
+ * A run starts only within the grace of its claim (runClaimed), so its time bound ends before the deadline: the
+ * grace covers the clock difference between processes on the store and how late a timed-out run ends.
+ */
 export const RUN_GRACE_MS = 30_000;
 
-/** When a run claimed now on this connection must be over. */
-export function runDeadline(now: Date, maxRunMs: number): string {
-  return new Date(now.getTime() + maxRunMs + RUN_GRACE_MS).toISOString();
+/**
+ * When a run claimed now on this connection must be over.
+ *
+ * @example
+ * runDeadline(new Date('2026-01-01T00:00:00Z'), 3000, 5000); // '2026-01-01T00:00:08.000Z'
+ */
+export function runDeadline(now: Date, maxRunMs: number, graceMs: number = RUN_GRACE_MS): string {
+  return new Date(now.getTime() + maxRunMs + graceMs).toISOString();
 }
 
 type Claim = { claimed: true; request: RequestRecord; decision: Decision } | { claimed: false; request: RequestRecord };
@@ -124,7 +133,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
         ],
       };
     }
-    const next = transition(current, 'executing', now, { runDeadline: runDeadline(now, runner?.maxRunMs ?? handle.maxRunMs) });
+    const next = transition(current, 'executing', now, { runDeadline: runDeadline(now, runner?.maxRunMs ?? handle.maxRunMs, deps.runGraceMs) });
     // Whether it keeps an undo is the policy's in force now too: a reload that took `undo: false` away brings the capture (and its limit) back.
     const data = { by: current.breakGlass ? 'break-glass' : byGrant ? 'grant' : 'approval', policyHash: decision.policyHash, rules: decision.rules, ...(decision.noUndo ? { noUndo: decision.noUndo } : {}) };
     return {
@@ -154,6 +163,18 @@ async function revertedUndo(deps: Deps, r: RequestRecord): Promise<CapturedUndo 
   return revertSql(undo) === input.sql ? undo : undefined;
 }
 
+const NOT_STARTED: ExecutionResult = {
+  ok: false,
+  output: null,
+  summary: {},
+  error: { code: 'EXECUTION_INTERRUPTED', message: 'the run could not start within the grace of its claim; it was not run and is not retried' },
+};
+
+/** Whether a run of at most `maxRunMs` started now would end past the claim's deadline (it must not start). */
+function tooLateToStart(deps: Deps, claimed: RequestRecord, maxRunMs: number): boolean {
+  return typeof claimed.runDeadline === 'string' && deps.clock.now().getTime() + maxRunMs > Date.parse(claimed.runDeadline);
+}
+
 /**
  * Runs a request this process has claimed (status executing) and records the outcome; on `runner`, a session's, when
  * given. `decision` is the policy's in force when it was claimed (whether the write keeps an undo).
@@ -161,6 +182,8 @@ async function revertedUndo(deps: Deps, r: RequestRecord): Promise<CapturedUndo 
 export async function runClaimed(deps: Deps, claimed: RequestRecord, decision: Decision, runner?: SessionRunner): Promise<RequestRecord> {
   const handle = deps.connections.get(claimed.action.connection);
   let result: ExecutionResult;
+  // Set when the run was not started (too late): another process may have settled it already, and that stands.
+  let unstarted = false;
   if (!handle) {
     result = { ok: false, output: null, summary: {}, error: { code: 'UNKNOWN_CONNECTION', message: 'connection is no longer configured' } };
   } else {
@@ -170,7 +193,10 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, decision: D
       const reverting = readOnly ? undefined : await revertedUndo(deps, claimed);
       const opts: ExecuteOptions = { readOnly, ...(decision.noUndo ? { noUndo: decision.noUndo } : {}), ...(reverting ? { reverting } : {}) };
       const attributes = { 'countersign.connection': handle.info.name, 'countersign.connection_kind': handle.info.kind, 'countersign.runs_in': runner ? 'session' : 'gateway' };
-      result = await deps.tracer.span('execute', attributes, async () => {
+      // Checked last before it runs: a run whose time bound would end past its deadline (the claim's write or the
+      // read above stalled for longer than the grace) could still be going when another process settles it.
+      unstarted = tooLateToStart(deps, claimed, runner?.maxRunMs ?? handle.maxRunMs);
+      result = unstarted ? NOT_STARTED : await deps.tracer.span('execute', attributes, async () => {
         const r = await (runner ? runner.run(claimed.action.input, opts) : handle.execute(claimed.action.input, opts));
         deps.tracer.annotate({ 'countersign.execution.ok': r.ok });
         return r;
@@ -179,10 +205,11 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, decision: D
       deps.log.error({ requestId: claimed.id, err: e }, 'executor threw');
       result = { ok: false, output: null, summary: {}, error: { code: 'INTERNAL', message: 'the executor failed unexpectedly' } };
     }
-    deps.metrics.upstream(handle.info.kind, handle.info.name, (performance.now() - start) / 1000, result.ok);
+    if (!unstarted) deps.metrics.upstream(handle.info.kind, handle.info.name, (performance.now() - start) / 1000, result.ok);
   }
   // `claimed` is what this process wrote when it claimed the request: the store may write over it without reading it back.
   const record = deps.store.mutateRequest(claimed.id, (current) => {
+    if (unstarted && current.status !== 'executing') return { result: current, audit: [] };
     const now = deps.clock.now();
     const ran = transition(current, result.ok ? 'succeeded' : 'failed', now, {
       runDeadline: null,

@@ -204,7 +204,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
 
   // One event: request.submitted already records the allow decision (rules, policy hash), and an action allowed
   // outright starts running as it is recorded. request.executing marks the start of a run after approval.
-  const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, cmd.runner?.maxRunMs ?? handle.maxRunMs) };
+  const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, cmd.runner?.maxRunMs ?? handle.maxRunMs, deps.runGraceMs) };
   // Only the submission that recorded the request runs it: a retry that lost the race for its key never does.
   const earlier = await record(executing, [submitted, ...shadow]);
   if (earlier) return earlier;

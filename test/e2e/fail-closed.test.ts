@@ -7,6 +7,8 @@
 import Database from 'better-sqlite3';
 import { createServer, type ServerResponse, type Server } from 'node:http';
 import type { Clock } from '../../src/core/ports.ts';
+import { transition, type RequestRecord } from '../../src/core/request.ts';
+import { runClaimed, runDeadline } from '../../src/service/execute.ts';
 import { manualClock } from '../support/clock.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type TestGateway } from '../support/gateway.ts';
@@ -272,6 +274,48 @@ describe('a crash while an action runs', () => {
     clock.advance(10 * 60_000);
     await eventually(async () => (heard.includes('failed') ? true : undefined), 10_000);
     expect(requestStatus(gw.dbPath, id)).toBe('failed');
+  });
+});
+
+describe('a claimed run that could not start within the grace of its claim', () => {
+  // A claim whose write (or a read after it) stalled: started now, the run's time bound would end past its deadline,
+  // when another process may settle it as interrupted while it still runs. Claimed here through the store as execute
+  // claims it, on a connection bounded at 30 s (http's default) with the default grace of 30 s.
+  async function claimStalled(gw: TestGateway, clock: Clock, path: string): Promise<RequestRecord> {
+    const held = await submit(gw, 'POST', path);
+    expect(held.status).toBe(202);
+    return gw.deps.store.mutateRequest(held.body.id as string, (current) => {
+      const now = clock.now();
+      const next = transition(transition(current, 'approved', now), 'executing', now, { runDeadline: runDeadline(now, 30_000, 30_000) });
+      return { result: next, next, audit: [] };
+    });
+  }
+
+  it('is not started: failed EXECUTION_INTERRUPTED saying it was not run, nothing sent', async () => {
+    const clock = manualClock();
+    const gw = await start(share(), body(upstream.url), clock);
+    const claimed = await claimStalled(gw, clock, '/refunds/late');
+    // 31 s after the claim: short of the deadline (the sweep leaves it alone), too late for a 30 s run to end before it.
+    clock.advance(31_000);
+    const done = await runClaimed(gw.deps, claimed, claimed.decision);
+    expect(done).toMatchObject({ status: 'failed', error: { code: 'EXECUTION_INTERRUPTED' } });
+    expect(done.error?.message).toContain('it was not run');
+    expect(callsTo('/refunds/late')).toBe(0);
+    expect(auditEvents(gw.dbPath, claimed.id).at(-1)).toMatchObject({ type: 'request.failed', data: { error: { code: 'EXECUTION_INTERRUPTED' } } });
+  });
+
+  it('that another process settled meanwhile is left as it was settled, and still not started', async () => {
+    const clock = manualClock();
+    const gw = await start(share(), body(upstream.url), clock);
+    const claimed = await claimStalled(gw, clock, '/refunds/later');
+    // Past the deadline: the sweep settles it as interrupted before the stalled claimant gets to it.
+    clock.advance(61_000);
+    await eventually(async () => (requestStatus(gw.dbPath, claimed.id) === 'failed' ? true : undefined), 10_000);
+    const settled = auditEvents(gw.dbPath, claimed.id).length;
+    const done = await runClaimed(gw.deps, claimed, claimed.decision);
+    expect(done).toMatchObject({ status: 'failed', error: { code: 'EXECUTION_INTERRUPTED' } });
+    expect(callsTo('/refunds/later')).toBe(0);
+    expect(auditEvents(gw.dbPath, claimed.id)).toHaveLength(settled);
   });
 });
 

@@ -42,7 +42,8 @@ beforeAll(async () => {
   const file = join(dir, 'countersign.yaml');
   writeFileSync(
     file,
-    `server: { port: 0 }
+    // The shortest run grace: an action that ran while the database went is settled 2 s + 5 s after its claim.
+    `server: { port: 0, runGrace: 5s }
 store: { postgres: { url: ${JSON.stringify(url)}, poolSize: 4, connectTimeout: 2 } }
 audit: { keyDir: ${JSON.stringify(join(dir, 'keys'))} }
 log: { level: silent }

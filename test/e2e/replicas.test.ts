@@ -46,7 +46,8 @@ function principal(id: string, kind: 'agent' | 'human', extra: string): string {
 }
 
 function yaml(url: string): string {
-  return `server: { port: 0 }
+  // The shortest run grace (server.runGrace): the replica killed mid-run is settled 3 s + 5 s after the claim.
+  return `server: { port: 0, runGrace: 5s }
 store: { postgres: { url: ${JSON.stringify(url)}, poolSize: 8 } }
 audit: { keyDir: ${JSON.stringify(join(dir, 'keys'))}, checkpoint: { events: 20, seconds: 1 } }
 log: { level: silent }
@@ -211,7 +212,7 @@ describe.skipIf(!db)('two replicas on one PostgreSQL database', () => {
     const settled = await eventually(async () => {
       const r = await b.as(keys['alice'], `/v1/requests/${id}`);
       return r.body.status === 'failed' ? r.body : undefined;
-    }, 90_000); // the run deadline: the connection's 3 s timeout plus the 30 s grace any claim gets
+    }, 60_000); // the run deadline: the connection's 3 s timeout plus the 5 s grace this config gives every claim
     expect(settled.error?.code ?? settled.result?.error?.code ?? JSON.stringify(settled)).toContain('EXECUTION_INTERRUPTED');
     // Released now: the call A started ends, and nothing has asked for it a second time.
     for (const res of hanging.held.splice(0)) res.end();

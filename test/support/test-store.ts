@@ -82,12 +82,15 @@ export async function releaseTestStore(dbPath: string): Promise<void> {
   await (await db).drop();
 }
 
-async function releaseAll(): Promise<void> {
+/**
+ * Drops every database made and not yet released: after each test file (test/support/release-stores.ts, a setup
+ * file, since a worker may keep this module from one file to the next), so one a test forgot is still dropped.
+ */
+export async function releaseAllTestStores(): Promise<void> {
   await Promise.all([...databases.keys()].map((k) => releaseTestStore(k)));
 }
 
-// A database whose gateway a test forgot to stop is still dropped: after the file's tests, and (synchronously) at exit.
-if (process.env['VITEST']) (await import('vitest')).afterAll(releaseAll);
+// And (synchronously) at exit.
 process.once('exit', () => {
   const admin = process.env['DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres';
   for (const name of live) {
