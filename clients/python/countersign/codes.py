@@ -352,7 +352,7 @@ class UndoUnavailable(CountersignError):
 
 
 class ExecutionInterrupted(CountersignError):
-    """The gateway stopped while the action was running; it is not retried (at most once).
+    """The gateway stopped while the action was running, or could not start it in time after claiming it; it is not retried (at most once).
 
     """
 
