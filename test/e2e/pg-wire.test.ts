@@ -193,7 +193,8 @@ describe.skipIf(!db)('a CancelRequest reaches what the session does when it arri
     await direct.connect();
     await direct.query(`CREATE TABLE c (id int PRIMARY KEY, note text); INSERT INTO c VALUES (1, 'one'), (2, 'two');`);
     relay = await cancelRelay(db!.url);
-    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: relay.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
+    // alice reviews and reads every request (auditor).
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: relay.url }, server: 'postgres: { port: 0, holdSeconds: 30 }', principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)) });
   });
 
   afterAll(async () => {
@@ -244,6 +245,36 @@ describe.skipIf(!db)('a CancelRequest reaches what the session does when it arri
       // Both statements are over: a cancel of the gateway's would have reached the relay long before.
       expect(relay.cancels()).toBe(0);
     } finally {
+      c.end();
+    }
+  });
+
+  it('a running statement cancelled by a CancelRequest that arrives late: nothing more goes upstream until it was handled, so it cannot land on the next statement', async () => {
+    const c = await Raw.open(gw);
+    try {
+      relay.hold();
+      const first = 'SELECT pg_catalog.pg_sleep(1) IS NOT NULL AS first';
+      c.send(serialize.query(first));
+      await active(first);
+      await cancelKey(gw.postgresPort!, c.key.pid, c.key.secret);
+      // Sent on to the upstream (the statement runs there), and held on the way: the statement ends before it arrives.
+      await eventually(async () => (relay.cancels() === 1 ? true : undefined));
+      const done = await c.until('readyForQuery');
+      expect(errors(done)).toEqual([]);
+      expect(rowsOf(done)).toEqual([['t']]);
+
+      // The next statement waits for the cancel to be handled; it arrives with nothing running, and the statement runs.
+      const slow = 'SELECT pg_catalog.pg_sleep(1) IS NOT NULL AS second';
+      c.send(serialize.query(slow));
+      // Let the cancel through once the statement is recorded as running: from there on it goes upstream at once.
+      await eventually(async () => ((await gw.as('alice', '/v1/requests?limit=100&status=executing')).body.requests as { action: { input: { sql: string } } }[]).find((q) => q.action.input.sql === slow));
+      relay.release();
+      const next = await c.until('readyForQuery');
+      expect(errors(next)).toEqual([]);
+      expect(rowsOf(next)).toEqual([['t']]);
+      expect(relay.cancels()).toBe(1);
+    } finally {
+      relay.release();
       c.end();
     }
   });

@@ -17,6 +17,8 @@ export interface CancelRelay {
   cancels(): number;
   /** Lets every held CancelRequest through, and those to come. */
   release(): void;
+  /** Holds the CancelRequests to come again. */
+  hold(): void;
   close(): Promise<void>;
 }
 
@@ -26,7 +28,8 @@ export async function cancelRelay(target: string): Promise<CancelRelay> {
   const held: (() => void)[] = [];
   let holding = true;
   let cancels = 0;
-  const server = createServer((inbound) => {
+  // Half-open: a client that sent its CancelRequest and ended its side is answered by the server's close, not the relay's.
+  const server = createServer({ allowHalfOpen: true }, (inbound) => {
     sockets.add(inbound);
     inbound.on('error', () => {});
     inbound.once('close', () => sockets.delete(inbound));
@@ -67,6 +70,7 @@ export async function cancelRelay(target: string): Promise<CancelRelay> {
       holding = false;
       for (const pass of held.splice(0)) pass();
     },
+    hold: () => void (holding = true),
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((res) => server.close(() => res()));
