@@ -138,7 +138,8 @@ export default defineConfig({
     maxWorkers: 3,
     sequence: { sequencer: SlowFirst },
     // Tests that spawn the CLI run dist/: build it from the current sources first.
-    globalSetup: ['test/support/build-dist.ts'],
+    // Throwaway databases a file made and did not drop (its tests filtered out by -t, its worker gone) go at the end.
+    globalSetup: ['test/support/build-dist.ts', 'test/support/drop-databases.ts'],
     projects: [
       // The unit tests beside the sources share a worker's modules from file to file (isolate: false): a fresh
       // process per file loaded the same sources again each time, more CPU than their tests. So a unit test mocks

@@ -132,6 +132,9 @@ export type WireOutcome = ExecutionResult & { readonly relayed: boolean };
  * Postgres wire listener. Answers meant for the client go to the `toClient`
  * it was opened with, except ReadyForQuery, which the surface sends itself.
  */
+/** The abort reason of a wire client's CancelRequest (its going away is another reason, and cancels nothing). */
+export const CLIENT_CANCEL = 'canceling statement due to user request';
+
 export interface WireUpstream {
   /** ParameterStatus values the upstream sent at startup, for the client. */
   readonly parameters: ReadonlyMap<string, string>;
@@ -144,8 +147,11 @@ export interface WireUpstream {
    * held back since the last statement and then its Execute; `input` is what
    * they say, as judged. Runs it under the gateway's transaction or savepoint
    * and session check; the client sees the statement's answers only.
+   * `signal`, aborted with CLIENT_CANCEL, is the client's CancelRequest: before
+   * the statement goes upstream nothing is sent for it (REQUEST_CANCELLED);
+   * while it is there, the cancel is sent to the upstream backend.
    */
-  run(input: SqlInput, plan: { readonly parts: readonly WirePart[]; readonly readOnly: boolean }): Promise<WireOutcome>;
+  run(input: SqlInput, plan: { readonly parts: readonly WirePart[]; readonly readOnly: boolean; readonly signal?: AbortSignal }): Promise<WireOutcome>;
   /** Sends messages that run nothing (up to the client's Sync or Flush) and then a Sync, for a Flush too (its answer is the gateway's). */
   sync(parts: readonly WirePart[]): Promise<void>;
   /**
@@ -157,8 +163,6 @@ export interface WireUpstream {
   fail(): Promise<void>;
   /** COPY data, done or fail from the client, straight through. */
   copy(raw: Uint8Array): void;
-  /** Cancels what runs on the upstream now (a CancelRequest on a connection of its own). */
-  cancel(): Promise<void>;
   /** Called once if the upstream connection is lost. */
   onLost(listener: () => void): void;
   /** Back to the pool when reusable (nothing but reads ran and a reset succeeds), else closed. */

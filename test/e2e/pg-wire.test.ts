@@ -9,10 +9,14 @@ import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { cancelRelay } from '../support/cancel-relay.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { cancelRequest, client, POLICY, psql } from '../support/pg-wire-clients.ts';
+import { cancelRequest as cancelKey, errors, Raw, rowsOf } from '../support/pg-raw.ts';
 
 const db = await createTestDatabase();
+// The file's, after every describe's own afterAll, and whether or not they failed.
+afterAll(() => db?.drop());
 
 /** psql with ON_ERROR_STOP, the script on stdin. */
 const psqlScript = (gw: TestGateway, who: string, script: string) => psql(gw, who, ['-v', 'ON_ERROR_STOP=1'], script);
@@ -38,7 +42,6 @@ describe.skipIf(!db)('the Postgres wire listener (psql, node-postgres, real Post
   afterAll(async () => {
     await gw?.stop();
     await direct?.end();
-    await db?.drop();
   });
 
   it('psql: an allowed read returns the real rows, recorded as an action with surface postgres', async () => {
@@ -170,6 +173,109 @@ describe.skipIf(!db)('the Postgres wire listener (psql, node-postgres, real Post
       expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
     } finally {
       await c.end();
+    }
+  });
+});
+
+describe.skipIf(!db)('a CancelRequest reaches what the session does when it arrives, never what it does next', () => {
+  // The upstream is behind a relay that holds CancelRequests back until the test lets them through: a cancel the
+  // gateway sent for one thing lands, late, on whatever runs then.
+  let gw: TestGateway;
+  let relay: Awaited<ReturnType<typeof cancelRelay>>;
+  let direct: pg.Client;
+  const active = (text: string) =>
+    eventually(async () => ((await direct.query("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = $1", [text])).rows.length > 0 ? true : undefined));
+  const statusOf = async (id: string) => (await gw.as('alice', `/v1/requests/${id}`)).body.status as string;
+  const heldId = async (c: Raw) => /request (req_[a-z0-9]+)/.exec((await c.until('notice')).at(-1)!.message!)![1]!;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query(`CREATE TABLE c (id int PRIMARY KEY, note text); INSERT INTO c VALUES (1, 'one'), (2, 'two');`);
+    relay = await cancelRelay(db!.url);
+    // alice reviews and reads every request (auditor).
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: relay.url }, server: 'postgres: { port: 0, holdSeconds: 30 }', principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)) });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await relay?.close();
+    await direct?.end();
+  });
+
+  it('a held statement withdrawn by the client: nothing goes upstream, and neither the next statement nor an approval it resumes is cancelled', async () => {
+    // An approval waiting for its session: held in a session that went away, then approved.
+    const resumed = "UPDATE c SET note = 'resumed' WHERE id = 1 AND pg_catalog.pg_sleep(1) IS NOT NULL";
+    const gone = await Raw.open(gw);
+    gone.send(serialize.query(resumed));
+    const approved = await heldId(gone);
+    gone.socket.destroy();
+    expect((await gw.as('alice', `/v1/requests/${approved}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    await eventually(async () => ((await statusOf(approved)) === 'approved' ? true : undefined));
+
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.query("UPDATE c SET note = 'withdrawn' WHERE id = 2"));
+      const withdrawn = await heldId(c);
+      await cancelKey(gw.postgresPort!, c.key.pid, c.key.secret);
+      expect(errors(await c.until('readyForQuery'))).toEqual(['57014']);
+      expect(await statusOf(withdrawn)).toBe('cancelled');
+
+      // The next statement runs on the upstream; only then may a cancel sent for the held one arrive there.
+      const slow = 'SELECT pg_catalog.pg_sleep(1) IS NOT NULL AS slept';
+      c.send(serialize.query(slow));
+      await active(slow);
+      relay.release();
+      const next = await c.until('readyForQuery');
+      expect(errors(next)).toEqual([]);
+      expect(rowsOf(next)).toEqual([['t']]);
+
+      // Again, and then the approved statement is sent again: it runs, once, and its approval is used by it.
+      c.send(serialize.query("UPDATE c SET note = 'withdrawn again' WHERE id = 2"));
+      await heldId(c);
+      await cancelKey(gw.postgresPort!, c.key.pid, c.key.secret);
+      expect(errors(await c.until('readyForQuery'))).toEqual(['57014']);
+      c.send(serialize.query(resumed));
+      await active(resumed);
+      const ran = await c.until('readyForQuery');
+      expect(errors(ran)).toEqual([]);
+      expect(ran.find((m) => m.name === 'commandComplete')).toMatchObject({ text: 'UPDATE 1' });
+      expect(await statusOf(approved)).toBe('succeeded');
+      expect((await direct.query('SELECT note FROM c ORDER BY id')).rows).toEqual([{ note: 'resumed' }, { note: 'two' }]);
+      // Both statements are over: a cancel of the gateway's would have reached the relay long before.
+      expect(relay.cancels()).toBe(0);
+    } finally {
+      c.end();
+    }
+  });
+
+  it('a running statement cancelled by a CancelRequest that arrives late: nothing more goes upstream until it was handled, so it cannot land on the next statement', async () => {
+    const c = await Raw.open(gw);
+    try {
+      relay.hold();
+      const first = 'SELECT pg_catalog.pg_sleep(1) IS NOT NULL AS first';
+      c.send(serialize.query(first));
+      await active(first);
+      await cancelKey(gw.postgresPort!, c.key.pid, c.key.secret);
+      // Sent on to the upstream (the statement runs there), and held on the way: the statement ends before it arrives.
+      await eventually(async () => (relay.cancels() === 1 ? true : undefined));
+      const done = await c.until('readyForQuery');
+      expect(errors(done)).toEqual([]);
+      expect(rowsOf(done)).toEqual([['t']]);
+
+      // The next statement waits for the cancel to be handled; it arrives with nothing running, and the statement runs.
+      const slow = 'SELECT pg_catalog.pg_sleep(1) IS NOT NULL AS second';
+      c.send(serialize.query(slow));
+      // Let the cancel through once the statement is recorded as running: from there on it goes upstream at once.
+      await eventually(async () => ((await gw.as('alice', '/v1/requests?limit=100&status=executing')).body.requests as { action: { input: { sql: string } } }[]).find((q) => q.action.input.sql === slow));
+      relay.release();
+      const next = await c.until('readyForQuery');
+      expect(errors(next)).toEqual([]);
+      expect(rowsOf(next)).toEqual([['t']]);
+      expect(relay.cancels()).toBe(1);
+    } finally {
+      relay.release();
+      c.end();
     }
   });
 });

@@ -5,7 +5,9 @@
  * build that tested nothing.
  */
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import pg from 'pg';
+import { DATABASES_LIST } from './drop-databases.ts';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -37,6 +39,9 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   const name = `cs_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   try {
     await admin.query(`CREATE DATABASE ${name}`);
+    // For the end of the run (drop-databases.ts): this file's afterAll may never run.
+    const list = process.env[DATABASES_LIST];
+    if (list) appendFileSync(list, `${JSON.stringify({ name, admin: adminUrl })}\n`);
   } finally {
     await admin.end();
   }

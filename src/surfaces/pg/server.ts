@@ -13,7 +13,7 @@
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
-import type { WireUpstream } from '../../core/ports.ts';
+import { CLIENT_CANCEL, type WireUpstream } from '../../core/ports.ts';
 import type { Authenticate } from '../../service/authenticate.ts';
 import type { Deps } from '../../service/deps.ts';
 import { backend, FrontendReader, ProtocolError, SQLSTATE, type FrontendMessage } from './protocol.ts';
@@ -148,20 +148,16 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     }
     const pid = newPid(live);
     const secret = randomBytes(4);
-    let controller = new AbortController();
-    live.set(pid, {
-      secret,
-      cancel: () => {
-        controller.abort();
-        void upstream.cancel().catch(() => {});
-      },
-    });
+    // What a CancelRequest reaches: the statement being handled when it arrives (statement.ts and wire-cancel.ts say
+    // what it does there); between statements, nothing.
+    let current: AbortController | undefined;
+    live.set(pid, { secret, cancel: () => current?.abort(CLIENT_CANCEL) });
     upstream.onLost(() => socket.destroy());
     // A client that closed its connection waits for nothing more: a held statement stops waiting (and stays pending).
     let gone = false;
     const leave = () => {
       gone = true;
-      controller.abort(CLIENT_GONE);
+      current?.abort(CLIENT_GONE);
     };
     if (socket.destroyed) leave();
     else socket.once('close', leave);
@@ -187,8 +183,12 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
           context: { surface: 'postgres', ...(remote ? { remote } : {}), ...(application ? { application: application.slice(0, 64) } : {}) },
           maxRunMs: handle.maxRunMs,
           cancelled: () => {
-            if (controller.signal.aborted && !gone) controller = new AbortController();
-            return controller.signal;
+            current = new AbortController();
+            if (gone) current.abort(CLIENT_GONE);
+            return current.signal;
+          },
+          settled: () => {
+            current = undefined;
           },
         },
         upstream,
@@ -197,7 +197,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     } finally {
       live.delete(pid);
       release();
-      controller.abort();
+      leave();
       await upstream.release().catch(() => {});
     }
     socket.end();

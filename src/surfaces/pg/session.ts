@@ -85,7 +85,7 @@ export interface SessionOptions {
  */
 export async function serveSession(
   read: { take(): Buffer; more(): Promise<boolean> },
-  ctx: Omit<StatementContext, 'signal'> & { cancelled: () => AbortSignal },
+  ctx: Omit<StatementContext, 'signal'> & { cancelled: () => AbortSignal; settled?: () => void },
   upstream: WireUpstream,
   options: SessionOptions,
 ): Promise<void> {
@@ -122,9 +122,11 @@ export async function serveSession(
 
   const statement = async (input: SqlInput, parts: WirePart[], paramTypes: readonly number[] = []) => {
     // One server span per statement: the wire protocol carries no trace context, so each starts a trace.
-    const { failed, types } = await ctx.deps.tracer.serve('pg statement', { 'countersign.connection': ctx.connection, 'db.system.name': 'postgresql' }, undefined, () =>
-      runStatement({ ...ctx, signal: ctx.cancelled() }, input, parts, paramTypes),
-    );
+    // A CancelRequest reaches this statement from here until its answer, and nothing after it (server.ts).
+    const signal = ctx.cancelled();
+    const { failed, types } = await ctx.deps.tracer
+      .serve('pg statement', { 'countersign.connection': ctx.connection, 'db.system.name': 'postgresql' }, undefined, () => runStatement({ ...ctx, signal }, input, parts, paramTypes))
+      .finally(() => ctx.settled?.());
     for (const [kinds, map] of [[RENAMES_STATEMENTS, statements], [RENAMES_PORTALS, portals]] as const) {
       if (!types.some((t) => kinds.has(t))) continue;
       map.clear();

@@ -14,7 +14,7 @@
 import type { SqlInput } from '../../core/action.ts';
 import { CountersignError } from '../../core/errors.ts';
 import type { Principal } from '../../core/principal.ts';
-import type { SessionRunner, WireOutcome, WirePart, WireUpstream } from '../../core/ports.ts';
+import { CLIENT_CANCEL, type SessionRunner, type WireOutcome, type WirePart, type WireUpstream } from '../../core/ports.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { cancel } from '../../service/cancel.ts';
 import type { Deps } from '../../service/deps.ts';
@@ -87,7 +87,7 @@ export async function runStatement(
       if (!sameInput(stored as SqlInput, input)) {
         outcome = { ok: false, relayed: false, output: null, summary: {}, error: { code: 'DIGEST_MISMATCH', message: 'the statement does not match the request it would run' } };
       } else {
-        outcome = await ctx.upstream.run(input, { parts, readOnly: opts.readOnly });
+        outcome = await ctx.upstream.run(input, { parts, readOnly: opts.readOnly, signal: ctx.signal });
       }
       return outcome;
     },
@@ -120,7 +120,13 @@ export async function runStatement(
   }
   try {
     if (record.status === 'pending') record = await hold(ctx, record);
-    // Approved while its client was gone: it stays approved, to run once when the statement is sent again.
+    // Approved while its client was gone, or cancelled by it before the claim: it stays approved, to run once when the
+    // statement is sent again. (Cancelled after the claim, the run sends nothing upstream: REQUEST_CANCELLED.)
+    if (record.status === 'approved' && ctx.signal.reason === CLIENT_CANCEL) {
+      error(ctx, SQLSTATE.cancelled, `canceling statement due to user request (request ${record.id} is approved and was not run; send the same statement again to run it)`);
+      if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
+      return { failed: true, types: [] };
+    }
     if (record.status === 'approved' && ctx.signal.reason !== CLIENT_GONE) record = await executeApproved(ctx.deps, record.id, runner);
   } catch (e) {
     // The store failed while waiting or claiming, or the outcome of a run could not be recorded ("do not retry"): the
@@ -155,7 +161,7 @@ async function hold(ctx: StatementContext, held: RequestRecord): Promise<Request
   }
   // Cancelled by the client while held: the request is withdrawn, as a REST cancel would. A client that merely
   // went away withdrew nothing: the request stays pending for its reviewers.
-  if (current.status === 'pending' && ctx.signal.aborted && ctx.signal.reason !== CLIENT_GONE) {
+  if (current.status === 'pending' && ctx.signal.reason === CLIENT_CANCEL) {
     try {
       return await cancel(ctx.deps, { principal: ctx.principal, requestId: held.id, reason: 'cancelled by the postgres client' });
     } catch {
@@ -173,6 +179,7 @@ function answer(ctx: StatementContext, r: RequestRecord, outcome: WireOutcome | 
     case 'failed':
       // An error of the statement itself reached the client as Postgres sent it.
       if (outcome?.relayed) return true;
+      if (outcome?.error?.code === 'REQUEST_CANCELLED') return error(ctx, SQLSTATE.cancelled, `canceling statement due to user request (request ${id}: nothing ran)`);
       return error(ctx, outcome?.error?.code === 'SQL_SESSION_UNSAFE' ? SQLSTATE.unsafe : SQLSTATE.failed, `${r.error?.message ?? 'the statement failed'} (request ${id})`);
     case 'denied':
       return error(ctx, SQLSTATE.refused, `${r.error?.message ?? 'denied'} (request ${id})`, r.error?.code === 'POLICY_DENIED' ? undefined : r.error?.code);

@@ -53,8 +53,12 @@ export interface UpstreamSession {
    * undefined leaves the close for the next listener.
    */
   onClose(listener: ((err?: Error) => void) | undefined): void;
-  /** Sends a CancelRequest for this backend on a new connection (as libpq's PQcancel); never rejects. */
-  cancel(): Promise<void>;
+  /**
+   * Sends a CancelRequest for this backend on a new connection (as libpq's PQcancel); never rejects. True once the
+   * server closed that connection (it has signalled the backend by then, or refused), or when nothing was sent; false
+   * when it was sent and the server did not close it in time: it may still reach the backend later.
+   */
+  cancel(): Promise<boolean>;
   /** Sends Terminate and closes the socket. */
   close(): void;
   readonly closed: boolean;
@@ -295,8 +299,8 @@ function liveSession(socket: net.Socket, started: Started, t: UpstreamTarget, na
       if (ended) queueMicrotask(reportClose);
     },
     async cancel() {
-      if (started.pid === 0) return;
-      await sendCancel(t, started.pid, started.secret, timeoutMs);
+      if (started.pid === 0) return true;
+      return sendCancel(t, started.pid, started.secret, timeoutMs);
     },
     close() {
       if (closing || ended) return;
@@ -308,27 +312,34 @@ function liveSession(socket: net.Socket, started: Started, t: UpstreamTarget, na
   };
 }
 
-/** CancelRequest (protocol §55.2.8) on its own connection, encrypted as the session was; done when the server hangs up. */
-async function sendCancel(t: UpstreamTarget, pid: number, secret: number, timeoutMs: number): Promise<void> {
+/**
+ * CancelRequest (protocol §55.2.8) on its own connection, encrypted as the session was; done when the server hangs
+ * up, which it does after signalling the backend (true). False when the request went out and no orderly close came.
+ */
+async function sendCancel(t: UpstreamTarget, pid: number, secret: number, timeoutMs: number): Promise<boolean> {
   const signal = AbortSignal.timeout(timeoutMs);
   let socket: net.Socket | undefined;
   try {
     socket = await openTransport(t, signal);
-    const s = socket;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        signal.removeEventListener('abort', done);
-        resolve();
+  } catch {
+    // Best effort, as PQcancel: nothing was sent, so nothing can arrive late.
+    return true;
+  }
+  const s = socket;
+  try {
+    return await new Promise<boolean>((resolve) => {
+      const done = (handled: boolean) => (): void => {
+        signal.removeEventListener('abort', late);
+        resolve(handled);
       };
-      s.once('close', done);
-      s.once('error', done);
-      signal.addEventListener('abort', done, { once: true });
+      const late = done(false);
+      s.once('close', (hadError) => done(!hadError)());
+      s.once('error', done(false));
+      signal.addEventListener('abort', late, { once: true });
       s.resume();
       s.end(serialize.cancel(pid, secret));
     });
-  } catch {
-    // Best effort, as PQcancel: the caller still closes the session when it gives up waiting.
   } finally {
-    socket?.destroy();
+    s.destroy();
   }
 }

@@ -73,6 +73,8 @@ export class WireRelay {
   private outgoing: Buffer[] = [];
   /** Messages for the client from one chunk of the upstream's: written together once the chunk is routed. */
   private incoming: Buffer[] | undefined;
+  /** A CancelRequest sent upstream and not yet handled there: nothing more is written until it is (see holdFor). */
+  private gate: Promise<void> | undefined;
 
   constructor(
     private readonly upstream: RelaySocket,
@@ -108,10 +110,32 @@ export class WireRelay {
    */
   private write(bytes: Buffer): void {
     this.outgoing.push(bytes);
-    if (this.outgoing.length === 1) queueMicrotask(() => this.flushOutgoing());
+    if (this.outgoing.length === 1 && !this.gate) queueMicrotask(() => this.flushOutgoing());
+  }
+
+  /**
+   * Holds every message written from now on until `cancel` (a CancelRequest sent for what runs now) was handled by
+   * the server: a cancel acts on whatever its backend runs when it arrives, so one still on its way must not find the
+   * next statement, or the gateway's own, running. Not confirmed (`false`: sent, but the server never said it was
+   * done with it), it could still land at any time: the session is then closed, as if lost.
+   */
+  holdFor(cancel: Promise<boolean>): void {
+    const before = this.gate;
+    const gate: Promise<void> = Promise.all([before, cancel.catch(() => false)]).then(([, handled]) => {
+      if (this.gate === gate) this.gate = undefined;
+      if (!handled) this.close(new Error('a cancel sent upstream was not confirmed by the server'));
+      this.flushOutgoing();
+    });
+    this.gate = gate;
+  }
+
+  /** Resolves once no cancel sent upstream is still on its way (see holdFor). */
+  async cancelsHandled(): Promise<void> {
+    while (this.gate) await this.gate;
   }
 
   private flushOutgoing(): void {
+    if (this.gate) return; // written when the gate opens
     const out = this.outgoing;
     if (out.length === 0) return;
     this.outgoing = [];

@@ -28,6 +28,7 @@ import { analyseSqlCached } from './analysis-cache.ts';
 import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
 import { GUARD_ALLOWED, GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
+import { CANCELLED, cancelledByClient } from './wire-cancel.ts';
 
 /** Names of the gateway's own prepared statements and portal; a client's names may not start so. */
 export const RESERVED_PREFIX = 'countersign_';
@@ -65,7 +66,6 @@ const DROPS_PREPARED: ReadonlySet<string> = new Set(['discard', 'deallocate']);
 
 const NO_NAMES: ReadonlySet<string> = new Set();
 
-
 /**
  * @example
  * const session = new WireSession(relay, { readOnlyFunctions: [] });
@@ -84,7 +84,8 @@ export class WireSession {
 
   constructor(
     readonly relay: WireRelay,
-    private readonly options: { readOnlyFunctions: readonly string[]; builtIn: ReadonlySet<string>; epochSchema?: string | undefined },
+    /** `cancel` sends a CancelRequest for the upstream backend: true once the server handled it (UpstreamSession.cancel). */
+    private readonly options: { readOnlyFunctions: readonly string[]; builtIn: ReadonlySet<string>; epochSchema?: string | undefined; cancel?: () => Promise<boolean> },
   ) {
     this.allowed = new Set([...options.builtIn, ...options.readOnlyFunctions]);
     const schema = options.epochSchema;
@@ -106,6 +107,8 @@ export class WireSession {
   }
 
   async run(input: SqlInput, plan: RunPlan): Promise<WireOutcome> {
+    // Cancelled by its client before it reached the upstream: nothing is sent for it.
+    if (cancelledByClient(plan.signal)) return CANCELLED;
     let analysed;
     try {
       analysed = analyseSqlCached(input.sql, { readOnlyFunctions: this.options.readOnlyFunctions });
@@ -149,11 +152,15 @@ export class WireSession {
       const key = cache ? cacheKey(plan.readOnly, values.map((v, i) => (i === GUARD_ALLOWED ? '' : v))) : undefined;
       const cached = key === undefined ? undefined : cache?.get(key);
       if (key !== undefined && cached !== undefined) {
+        // Nothing of the gateway's was sent yet (its BEGIN goes in the flight).
+        if (cancelledByClient(plan.signal)) return CANCELLED;
         // The verifier goes in the statement's flight, before it: when it fails, the server skips the statement.
         const verify = { key: 'cache_verify', values: [cached] };
         lead = [...pre.map((k) => ({ key: k })), ...(opened === null ? [{ key: 'plan_savepoint' }, verify, { key: 'plan_release' }] : [verify])];
         const ran = await this.flight(lead, plan, opened, { copies, dropsPrepared });
         if (ran !== 'stale') return ran;
+        // The cancel the client sent during the flight may be what failed the verifier: the statement is not sent again.
+        if (cancelledByClient(plan.signal)) return CANCELLED;
         cache?.delete(key);
       }
       lead = [];
@@ -178,7 +185,13 @@ export class WireSession {
       if (fill && stateRow) fill.state = dataRowNullableText(stateRow.body);
       if (fill?.state) this.cache?.set(fill.key, fill.state);
     }
+    // A cancel that came while the gateway ran its own statements (the check) is for this statement: it is not sent.
+    if (cancelledByClient(plan.signal)) {
+      await this.undo(opened);
+      return CANCELLED;
+    }
     const ran = await this.flight(lead, plan, opened, { copies, dropsPrepared });
+    if (ran === 'stale' && cancelledByClient(plan.signal)) return CANCELLED;
     return ran === 'stale' ? refused('SQL_SESSION_UNSAFE', 'the session check failed on the upstream; nothing ran') : ran;
   }
 
@@ -195,6 +208,24 @@ export class WireSession {
     if (opts.dropsPrepared) this.prepared = false;
     const first = lead.map((s) => this.step(s));
     const query = plan.parts.length === 1 && plan.parts[0]!.kind === 'query';
+    // While the flight is on the upstream, a cancel from the client goes there: it cancels what runs (the statement, or
+    // the gateway's statements around it, which then keep nothing). Nothing more is written until the server handled it.
+    const forward = () => {
+      if (cancelledByClient(plan.signal) && this.options.cancel) relay.holdFor(this.options.cancel());
+    };
+    // Once its answers are in, what follows is the gateway's (a ROLLBACK after an error, say): a cancel then reaches nothing.
+    const landed = () => plan.signal?.removeEventListener('abort', forward);
+    plan.signal?.addEventListener('abort', forward, { once: true });
+    try {
+      return await this.flown(first, { query, lead, plan, opened, landed }, opts);
+    } finally {
+      landed();
+    }
+  }
+
+  private async flown(first: readonly Promise<Answer>[], f: { query: boolean; lead: readonly Step[]; plan: RunPlan; opened: Opened; landed: () => void }, opts: { copies: boolean }): Promise<WireOutcome | 'stale'> {
+    const { query, lead, plan, opened, landed } = f;
+    const relay = this.relay;
     if (query) {
       const sent = relay.send(bytes(plan.parts[0]!.raw), 'query', 'client');
       // The gateway's COMMIT goes with the Query (one round trip): after an error in it, COMMIT ends the failed transaction
@@ -203,6 +234,7 @@ export class WireSession {
       const commit = opened === 'transaction' && !opts.copies ? relay.send(serialize.query('COMMIT'), 'query', 'gateway') : undefined;
       if (lead.length > 0) await relay.send(serialize.sync(), 'sync', 'gateway');
       const last = await (commit ?? sent);
+      landed();
       if (await this.leadFailed(first, opened)) return 'stale';
       if (commit && last.error) relay.passError(last.error);
       if (!commit) await this.finish(opened);
@@ -211,6 +243,7 @@ export class WireSession {
       // Optimistic: the end of the gateway's transaction or savepoint goes with the statement; after an error the server skips it.
       const post = opened === 'transaction' ? [{ key: 'commit' }] : opened === 'savepoint' ? [{ key: 'undo' }, { key: 'release' }] : [];
       const ended = await this.own(post);
+      landed();
       if (await this.leadFailed(first, opened)) return 'stale';
       await tell(plan.parts, answers);
       const commitError = opened === 'transaction' ? ended[0]?.error : undefined;

@@ -33,7 +33,7 @@ export function createWireSessions(config: WireSessionsConfig): { open(toClient:
     async open(toClient) {
       const upstream = await pool.acquire();
       const relay = new WireRelay(upstream, toClient);
-      const session = new WireSession(relay, { readOnlyFunctions: config.readOnlyFunctions, builtIn: READ_ONLY_FUNCTIONS, epochSchema: config.epochSchema });
+      const session = new WireSession(relay, { readOnlyFunctions: config.readOnlyFunctions, builtIn: READ_ONLY_FUNCTIONS, epochSchema: config.epochSchema, cancel: () => upstream.cancel() });
       let onlyReads = true;
       let released = false;
       return {
@@ -47,11 +47,12 @@ export function createWireSessions(config: WireSessionsConfig): { open(toClient:
         sync: (parts) => session.sync(parts),
         fail: () => session.fail(),
         copy: (raw) => relay.push(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)),
-        cancel: () => upstream.cancel(),
         onLost: (listener) => relay.onLost(() => listener()),
         async release() {
           if (released) return;
           released = true;
+          // A cancel still on its way to the backend would land on whatever the pool runs there next.
+          await relay.cancelsHandled();
           const reusable = onlyReads && !relay.lost && relay.status === 'I';
           relay.detach();
           await pool.release(upstream, { reusable });
