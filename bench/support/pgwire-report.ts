@@ -75,7 +75,7 @@ export function pgwireReport(r: PgwireReportInput): string[] {
   out.push('  latency   avg: pgbench\'s "latency average"; p50/p99: nearest rank over every transaction in pgbench\'s');
   out.push('            per-transaction log (--log, µs). +p50/stmt (1 client): (p50 of the target − p50 direct, same script');
   out.push(`            and protocol) ÷ statements per transaction (${r.scripts.map((s) => `${s} ${STATEMENTS_PER_TRANSACTION[s]}`).join(', ')})`);
-  out.push('  cpu       CPU/stmt: µs of the gateway process\'s user + system CPU over the run (/proc), per statement run');
+  out.push('  cpu       CPU/stmt: µs of user + system CPU of the target\'s own process (gateway or pgbouncer; /proc) over the run, per statement');
 
   const row = (cols: readonly string[]) => `  ${cols[0]!.padEnd(13)}${cols[1]!.padStart(7)}  ${cols[2]!.padEnd(16)}${cols.slice(3).map((c) => c.padStart(10)).join('')}`.trimEnd();
   for (const protocol of r.protocols) {
