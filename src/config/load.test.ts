@@ -105,6 +105,19 @@ policy:
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate, breakGlass, stepUp and grant belong to rules whose effect is approve');
   });
 
+  it('asks for the email of a human an agent acts for where humans sign in through an identity provider', () => {
+    const login = 'identity: { login: { issuer: "https://idp.example.com", clientId: countersign } }\n';
+    const humanTokens = 'identity: { issuers: [{ issuer: "https://idp.example.com", audience: cs, principal: { kind: human, id: email } }] }\n';
+    const people = (alice: string) => `principals: [{ id: bot, kind: agent, actsFor: alice }, ${alice}]`;
+    for (const identity of [login, humanTokens]) {
+      expect(problems(identity + people('{ id: alice, kind: human }'))).toContain('alice has no email, and humans sign in through an identity provider');
+      expect(() => parseConfig(identity + people('{ id: alice, kind: human, email: alice@example.com }'), 'countersign.yaml', {})).not.toThrow();
+    }
+    // Without a provider's sign-in for humans, or with an id that is the email, there is nothing to match.
+    expect(() => parseConfig(people('{ id: alice, kind: human }'), 'countersign.yaml', {})).not.toThrow();
+    expect(() => parseConfig(login + 'principals: [{ id: bot, kind: agent, actsFor: alice@example.com }, { id: alice@example.com, kind: human }]', 'countersign.yaml', {})).not.toThrow();
+  });
+
   it('reads an escalation ladder with durations and break-glass groups, and refuses a rung that names nobody', () => {
     const c = parseConfig(
       'principals: [{ id: mona, kind: human }]\npolicy: { rules: [{ id: r, when: "true", effect: approve, escalate: [{ after: 15m, to: { groups: [oncall] } }, { after: 1h, to: { principals: [mona] } }], breakGlass: { groups: [oncall] } }] }',

@@ -81,6 +81,27 @@ function humanEmailProblems(config: Config): string[] {
   return problems;
 }
 
+/**
+ * Where humans sign in through an identity provider (the console and CLI login, or an issuer of human tokens), the
+ * human an agent acts for needs their email in the config: a sign-in is known as a configured human by id or by
+ * email, and with neither matching (the provider's id claim is the email by default) that human would be another
+ * person there, able to approve what the agent asks.
+ */
+function actsForWithoutEmail(config: Config): string[] {
+  const providerHumans = config.identity.login !== undefined || config.identity.issuers.some((iss) => iss.principal.kind === 'human');
+  if (!providerHumans) return [];
+  const humans = new Map(config.principals.filter((p) => p.kind === 'human').map((p) => [p.id, p]));
+  const problems: string[] = [];
+  config.principals.forEach((p, i) => {
+    const target = p.actsFor === undefined ? undefined : humans.get(p.actsFor);
+    if (!target || target.email !== undefined || emailKey(target.id) !== undefined) return;
+    problems.push(
+      `principals[${i}].actsFor: ${target.id} has no email, and humans sign in through an identity provider here: give ${target.id} their email, so that their own sign-in is known as ${target.id} and cannot approve what ${p.id} asks`,
+    );
+  });
+  return problems;
+}
+
 function crossCheck(config: Config): string[] {
   const problems: string[] = [];
   const principals = new Map(config.principals.map((p) => [p.id, p]));
@@ -107,7 +128,7 @@ function crossCheck(config: Config): string[] {
     // A role is a person's: an agent (or what acts for someone) never holds one.
     if (p.kind !== 'human' && p.roles.length > 0) problems.push(`principals[${i}].roles: only a human holds a role; ${p.id} is an agent`);
   });
-  problems.push(...humanEmailProblems(config));
+  problems.push(...humanEmailProblems(config), ...actsForWithoutEmail(config));
   const seenConnections = new Set<string>();
   config.connections.forEach((c, i) => {
     if (seenConnections.has(c.name)) problems.push(`connections[${i}].name: duplicate connection name ${c.name}`);

@@ -27,8 +27,8 @@ const PRINCIPALS: TestPrincipal[] = [
   { id: 'pat', kind: 'human', groups: ['platform'] }, // admin through the group `platform`
   { id: 'alice', kind: 'human', groups: ['sre'] },
   { id: 'bob', kind: 'human', groups: ['sre'] },
-  { id: 'carol', kind: 'human', groups: ['sre'], roles: ['auditor'] }, // deploy-bot acts for her
-  { id: 'dave', kind: 'human', groups: ['dev'] },
+  { id: 'carol', kind: 'human', email: 'carol@example.com', groups: ['sre'], roles: ['auditor'] }, // deploy-bot acts for her
+  { id: 'dave', kind: 'human', email: 'dave@example.com', groups: ['dev'] },
 ];
 
 let upstream: Upstream;

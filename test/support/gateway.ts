@@ -46,6 +46,15 @@ export const DEFAULT_PRINCIPALS: TestPrincipal[] = [
   { id: 'dave', kind: 'human', groups: ['dev'] },
 ];
 
+/**
+ * `principals` with an email for each human an agent acts for: where humans sign in through an identity provider,
+ * the config check asks for it (the sign-in must be known as that human).
+ */
+export function withActsForEmail(principals: TestPrincipal[]): TestPrincipal[] {
+  const targets = new Set(principals.map((p) => p.actsFor).filter((a) => a !== undefined));
+  return principals.map((p) => (targets.has(p.id) && p.kind === 'human' && !p.email ? { ...p, email: `${p.id}@example.com` } : p));
+}
+
 /** Builds the YAML of a config; `body` holds connections and policy. */
 export function configYaml(principals: TestPrincipal[], keys: Record<string, string>, body: string, dbPath: string, audit = '', server = ''): string {
   const ps = principals
