@@ -60,6 +60,29 @@ function forms(s: string): string[] {
 }
 const leaks = (text: string) => forms(TOKEN).filter((f) => text.includes(f));
 
+/**
+ * A gateway with one stdio MCP connection, `broken`, running `script` under /bin/sh with TOKEN in its environment:
+ * lists the tools and calls one (both fail), and hands `check` everything the agent and the debug log saw.
+ */
+async function brokenStdio(script: string, check: (seen: string, gw: TestGateway) => void): Promise<void> {
+  const logs: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const g = await startTestGateway(
+    `connections:\n  - name: broken\n    kind: mcp\n    command: /bin/sh\n    args: ["-c", ${JSON.stringify(script)}]\n    env: { API_TOKEN: "${TOKEN}" }\npolicy:\n  default: allow\n`,
+    { logger },
+  );
+  const a = await httpAgent(g.url, g.keys['deploy-bot']!);
+  try {
+    // tools/list lists every upstream again; this one fails, and says why in the log.
+    await a.listTools();
+    const called = await a.callTool({ name: 'broken__anything', arguments: {} }).catch((e: unknown) => String(e));
+    check([...logs, JSON.stringify(called)].join('\n'), g);
+  } finally {
+    await a.close();
+    await g.stop();
+  }
+}
+
 describe('a tool result holding the connection’s secret', () => {
   it.each(Object.keys(FILES))('%s: nothing of it comes back', async (file) => {
     const r = await agent.callTool({ name: 'files__read_text_file', arguments: { path: join(dir, file) } });
@@ -99,26 +122,12 @@ describe('a tool definition holding the connection’s secret', () => {
 
 describe('an upstream that fails with the connection’s secret in what it says', () => {
   it('a server that prints its credential to stderr and dies: nothing of it reaches the log, the agent or the store', async () => {
-    const logs: string[] = [];
-    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
-    const g = await startTestGateway(
-      `connections:\n  - name: broken\n    kind: mcp\n    command: /bin/sh\n    args: ["-c", "echo \\"auth failed for API_TOKEN=$API_TOKEN (b64 $(printf %s \\"$API_TOKEN\\" | base64))\\" >&2; exit 3"]\n    env: { API_TOKEN: "${TOKEN}" }\npolicy:\n  default: allow\n`,
-      { logger },
-    );
-    const a = await httpAgent(g.url, g.keys['deploy-bot']!);
-    try {
-      // tools/list lists every upstream again; this one fails, and says why in the log.
-      await a.listTools();
-      const called = await a.callTool({ name: 'broken__anything', arguments: {} }).catch((e: unknown) => String(e));
-      const seen = [...logs, JSON.stringify(called)].join('\n');
+    await brokenStdio('echo "auth failed for API_TOKEN=$API_TOKEN (b64 $(printf %s "$API_TOKEN" | base64))" >&2; exit 3', (seen, g) => {
       expect(seen).toContain('listing an MCP upstream failed');
       expect(seen).toContain('auth failed for API_TOKEN=');
       expect(leaks(seen), seen.slice(0, 600)).toEqual([]);
       expect(leaks(readDb(g.dbPath, (db) => JSON.stringify([db.prepare('SELECT * FROM requests').all(), db.prepare('SELECT body FROM audit_events').all()])))).toEqual([]);
-    } finally {
-      await a.close();
-      await g.stop();
-    }
+    });
   });
 
   it('an HTTP server whose refusal echoes the credential it was sent: nothing of it reaches the log', async () => {
@@ -152,25 +161,11 @@ describe('an upstream that fails with the connection’s secret in what it says'
 
 describe('an upstream whose stderr tail begins inside the secret', () => {
   it('the end of the secret at the start of the kept tail reaches neither the log nor the agent', async () => {
-    const logs: string[] = [];
-    const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
     // The secret, then just enough after it that the last 2048 characters kept begin with its last 9 (under a scrubbed fragment).
-    const script = 'printf "token %s\\n" "$API_TOKEN" >&2; printf "%2038s" "" | tr " " "x" >&2; exit 3';
-    const g = await startTestGateway(
-      `connections:\n  - name: broken\n    kind: mcp\n    command: /bin/sh\n    args: ["-c", ${JSON.stringify(script)}]\n    env: { API_TOKEN: "${TOKEN}" }\npolicy:\n  default: allow\n`,
-      { logger },
-    );
-    const a = await httpAgent(g.url, g.keys['deploy-bot']!);
-    try {
-      await a.listTools();
-      const called = await a.callTool({ name: 'broken__anything', arguments: {} }).catch((e: unknown) => String(e));
-      const seen = [...logs, JSON.stringify(called)].join('\n');
+    await brokenStdio('printf "token %s\\n" "$API_TOKEN" >&2; printf "%2038s" "" | tr " " "x" >&2; exit 3', (seen) => {
       expect(seen).toContain('listing an MCP upstream failed');
       expect(seen).toContain('xxxxxxxx');
       expect(seen).not.toContain(TOKEN.slice(-9));
-    } finally {
-      await a.close();
-      await g.stop();
-    }
+    });
   });
 });
