@@ -11,7 +11,7 @@ import { createLogger } from './adapters/logger.ts';
 export { createLogger };
 import { coverageSubjects } from './config/coverage-subjects.ts';
 import type { Config } from './config/schema.ts';
-import { compileConfiguredPolicy, compileSection, createPolicyDeps } from './main-policy.ts';
+import { createPolicyDeps } from './main-policy.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
 import { CountersignError } from './core/errors.ts';
 import { createTracing, logWithRequest } from './adapters/tracing/index.ts';
@@ -69,8 +69,6 @@ export interface StartOptions {
    */
   readonly joinGateway?: boolean;
 }
-
-export { auditOrigin, compileConfiguredPolicy, compileSection, createPolicyDeps };
 
 /** For a process that joins a gateway: it signs nothing, so it holds no private key. */
 function signerOfNone(origin: string): CheckpointSigner {

@@ -12,7 +12,7 @@ import { parseConfig } from '../config/load.ts';
 import type { CoverageMap } from '../core/policy/coverage.ts';
 import type { Facts } from '../core/facts.ts';
 import type { Principal } from '../core/principal.ts';
-import { createPolicyDeps } from '../main.ts';
+import { createPolicyDeps } from '../main-policy.ts';
 import { policyCoverage } from './coverage.ts';
 import { simulate } from './simulate.ts';
 
