@@ -175,15 +175,9 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
    CREATE INDEX grants_shape ON grants (shape);
    CREATE INDEX grants_request ON grants (request_id);`,
   // When the escalation sweep must look at a pending request next: it reads those, not every pending request.
-  async (run) => {
-    await run(`ALTER TABLE requests ADD COLUMN escalate_at text COLLATE "C"`);
-    await run('CREATE INDEX requests_escalate_at ON requests (escalate_at) WHERE escalate_at IS NOT NULL');
-    const { rows } = await run<{ id: string; record: string }>(`SELECT id, record FROM requests WHERE status = 'pending'`);
-    for (const row of rows) {
-      const at = escalationDueAt({ ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews: [] });
-      if (at !== null) await run('UPDATE requests SET escalate_at = $1 WHERE id = $2', [at, row.id]);
-    }
-  },
+  // Filled from the records by realignEscalations, which runs after the steps at every start.
+  `ALTER TABLE requests ADD COLUMN escalate_at text COLLATE "C";
+   CREATE INDEX requests_escalate_at ON requests (escalate_at) WHERE escalate_at IS NOT NULL;`,
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */
