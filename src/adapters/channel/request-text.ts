@@ -11,6 +11,7 @@ import { previewLines } from '../../core/preview.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { remainingApprovals } from '../../core/review.ts';
 import { approversOf, ladderOf } from '../../core/escalation.ts';
+import { durationText } from '../../core/known-human.ts';
 
 /** Longest input text a channel is given; each cuts it further to its own limits. */
 export const INPUT_TEXT_MAX = 32_768;
@@ -110,14 +111,6 @@ export function resultText(r: RequestRecord): string | null {
 
 const who = (groups: readonly string[], principals: readonly string[]) => [...groups.map((g) => `group ${g}`), ...principals].join(', ');
 
-/** `900` → `15m`. */
-function delay(seconds: number): string {
-  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
-}
-
 /**
  * The request's safety nets, one line each: every rung of its escalation ladder (fired or when due) and, once
  * someone broke the glass, who, why and whether it has been reviewed after the fact. Empty when it has none.
@@ -127,7 +120,7 @@ function delay(seconds: number): string {
  * safetyNetLines(record); // ['Escalation after 15m to group oncall: fired 2026-…', 'Break-glass by bob: db is down — …']
  */
 export function safetyNetLines(r: RequestRecord): string[] {
-  const lines = ladderOf(r).map((rung) => `Escalation after ${delay(rung.afterSeconds)} to ${who(rung.groups, rung.principals)}: ${rung.firedAt ? `fired ${rung.firedAt}` : r.status === 'pending' ? `due ${rung.dueAt}` : 'not needed'}`);
+  const lines = ladderOf(r).map((rung) => `Escalation after ${durationText(rung.afterSeconds)} to ${who(rung.groups, rung.principals)}: ${rung.firedAt ? `fired ${rung.firedAt}` : r.status === 'pending' ? `due ${rung.dueAt}` : 'not needed'}`);
   // A click here does not approve it: the reviewer confirms in the console (README, "Step-up").
   if (r.decision.stepUp === 'webauthn' && r.status === 'pending') lines.unshift('Step-up: approval needs a passkey in the console; Approve here answers with a link to it');
   const bg = r.breakGlass;
