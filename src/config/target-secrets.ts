@@ -11,6 +11,7 @@
  * long enough to be a token when the whole URL came from the environment) —
  * so a host or a path the upstream names in its answers stays readable.
  */
+import { decodeURIComponentOr } from '../core/uri-decode.ts';
 import type { Config } from './schema.ts';
 
 /** A value taken from the environment by `${VAR}`, and where in the document (`connections[2].args[1]`). */
@@ -21,14 +22,6 @@ export interface Expansion {
 
 /** A path segment that came from the environment with the rest of the URL counts when this long: a token, not a word. */
 const TOKEN_SEGMENT = 16;
-
-function decoded(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
 
 /** The secrets of one configured string (an arg, a url) that holds these environment values. */
 function secretsOf(text: string, values: readonly string[]): string[] {
@@ -43,7 +36,7 @@ function secretsOf(text: string, values: readonly string[]): string[] {
   const fromEnv = (part: string) => part !== '' && values.some((v) => v.includes(part) || part.includes(v));
   // A part as written (percent-encoded, as a secret holding `@`, `/` or `+` must be in a URL) and decoded: the
   // environment holds the one, an upstream may quote either. A part counts when either form came from the environment.
-  const forms = (raw: string) => [...new Set([raw, decoded(raw), decoded(raw.replaceAll('+', ' '))])];
+  const forms = (raw: string) => [...new Set([raw, decodeURIComponentOr(raw), decodeURIComponentOr(raw.replaceAll('+', ' '))])];
   const parts: string[] = [];
   // A user beside a password is a name (`svc:…@`); alone it may be the token itself (`https://<token>@host`).
   const query = url.search.slice(1).split('&').map((kv) => (kv.includes('=') ? kv.slice(kv.indexOf('=') + 1) : kv));

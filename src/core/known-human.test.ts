@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { durationText, identityStale, rememberedGroupsCount } from './known-human.ts';
+import { durationText } from './duration-text.ts';
+import { identityStale, rememberedGroupsCount } from './known-human.ts';
 
 const at = (iso: string) => new Date(iso);
 const TWELVE_HOURS = 12 * 3600;

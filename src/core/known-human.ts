@@ -10,6 +10,7 @@
  * the provider has since taken out of a group, or offboarded, stops counting
  * as in it once that age has passed, even while their chat account lives on.
  */
+import { durationText } from './duration-text.ts';
 import { CountersignError } from './errors.ts';
 
 export interface KnownHuman {
@@ -43,14 +44,6 @@ export function rememberedGroupsCount(human: { readonly seenAt?: unknown }, now:
   if (!Number.isFinite(at) || !Number.isFinite(maxAgeSeconds) || maxAgeSeconds <= 0) return false;
   const age = now.getTime() - at;
   return Math.abs(age) <= maxAgeSeconds * 1000;
-}
-
-/** A duration in seconds as the config writes it (`12h`, `90m`, `45s`). */
-export function durationText(seconds: number): string {
-  if (seconds % 86_400 === 0) return `${seconds / 86_400}d`;
-  if (seconds % 3600 === 0) return `${seconds / 3600}h`;
-  if (seconds % 60 === 0) return `${seconds / 60}m`;
-  return `${seconds}s`;
 }
 
 /**

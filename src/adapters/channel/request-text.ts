@@ -11,7 +11,7 @@ import { previewLines } from '../../core/preview.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { remainingApprovals } from '../../core/review.ts';
 import { approversOf, ladderOf } from '../../core/escalation.ts';
-import { durationText } from '../../core/known-human.ts';
+import { durationText } from '../../core/duration-text.ts';
 
 /** Longest input text a channel is given; each cuts it further to its own limits. */
 export const INPUT_TEXT_MAX = 32_768;

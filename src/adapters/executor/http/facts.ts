@@ -10,6 +10,7 @@
 import type { HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts } from '../../../core/facts.ts';
+import { decodeURIComponentOr } from '../../../core/uri-decode.ts';
 import { isIdentityHeader } from './identity-headers.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -59,14 +60,6 @@ function bodyKeys(body: unknown): string[] {
     // Not JSON: its form and multipart readings are above.
   }
   return keys;
-}
-
-function decodeURIComponentOr(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 // Headers that tell the upstream who the client is: an agent must not claim another address (an allow-list by IP, a rate limit) unless the connection says so.
