@@ -5,8 +5,9 @@
  * pays the transaction and WAL page writes once per batch instead of once
  * per action.
  *
- * Operations share the transaction without savepoints (three statements per
- * operation saved). When one of them throws, the batch is rolled back and each
+ * Operations share the transaction without savepoints (SAVEPOINT and RELEASE
+ * per operation saved, and the journal SQLite keeps for a savepoint's
+ * rollback). When one of them throws, the batch is rolled back and each
  * of its operations runs again in a transaction of its own, so a failing write
  * still fails alone and the others commit; running one again is safe, as
  * nothing of the first run was committed (the PostgreSQL writer does the same).
