@@ -1,7 +1,8 @@
 /**
  * The SQLite store's write batches (group-commit.ts) seen from the store:
- * writes that share a transaction fail alone, a lone write needs no
- * savepoint, the chain and the tree go on from what was kept, and another
+ * writes that share a transaction fail alone (the batch rolls back and each
+ * runs again on its own), the chain and the tree go on from what was kept,
+ * and another
  * process's write lock is waited for without stopping this one.
  */
 import Database from 'better-sqlite3';
@@ -77,7 +78,7 @@ describe('sqlite store write batches', () => {
   it('takes back a lone write that fails after appending its events, and the next write goes on from the log before it', async () => {
     const store = openRefusingBoom();
     await store.appendAudit([auditDraft('before', null)]);
-    // Alone in its batch (awaited one at a time): no savepoint, the transaction's rollback takes it back.
+    // Alone in its batch (awaited one at a time): the transaction's rollback takes it back.
     await expect(store.appendAudit([auditDraft('doomed', null), auditDraft('boom', null)])).rejects.toThrow('no route');
     const r = requestRecord();
     await expect(store.insertRequest(r, [auditDraft('request.submitted', r.id)])).resolves.toBeUndefined();
@@ -96,8 +97,8 @@ describe('sqlite store write batches', () => {
   });
 
   it('continues the chain from what the batch kept when a write fails after appending its own events', async () => {
-    // The router fails after the write's events are in the log: its savepoint takes them back, and the writes after
-    // it in the same batch must chain on the event before them, not on the rolled-back ones.
+    // The router fails after the write's events are in the log: the batch rolls back and each write runs again alone,
+    // so the writes after it must chain on the event before them, not on the rolled-back ones.
     const store = openRefusingBoom();
     const settled = await Promise.allSettled([
       store.appendAudit([auditDraft('before', null)]),
@@ -117,6 +118,25 @@ describe('sqlite store write batches', () => {
     // The tree agrees with the log: a fresh store over the same file computes the same root.
     const reopened = open();
     expect(await reopened.treeHead()).toEqual(await store.treeHead());
+  });
+
+  it('keeps the request rows and events of the other writes of a batch, and nothing of one that failed after inserting its row', async () => {
+    const store = openRefusingBoom();
+    const [a, doomed, b] = [requestRecord(), requestRecord(), requestRecord()];
+    const settled = await Promise.allSettled([
+      store.insertRequest(a, [auditDraft('request.submitted', a.id)]),
+      store.insertRequest(doomed, [auditDraft('request.submitted', doomed.id), auditDraft('boom', doomed.id)]),
+      store.insertRequest(b, [auditDraft('request.submitted', b.id)]),
+    ]);
+    expect(settled.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await store.getRequest(doomed.id)).toBeUndefined();
+    expect((await store.getRequest(a.id))?.id).toBe(a.id);
+    expect((await store.getRequest(b.id))?.id).toBe(b.id);
+    const events = await open().readAudit(1, 100);
+    expect(events.map((e) => [e.seq, e.requestId])).toEqual([
+      [1, a.id],
+      [2, b.id],
+    ]);
   });
 
   it('waits for the write lock another process holds without stopping this one: it keeps serving, then writes', async () => {

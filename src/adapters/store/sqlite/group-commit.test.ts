@@ -1,5 +1,6 @@
 /**
- * How the group commit takes the write lock when BEGIN IMMEDIATE is refused. SQLite reports "wait and try again" with
+ * How the group commit fails a write alone without savepoints, and how it takes the write lock when BEGIN IMMEDIATE
+ * is refused. SQLite reports "wait and try again" with
  * every extended code of SQLITE_BUSY (a plain lock, or another process recovering the WAL after a crash), and its
  * busy handler waits through all of them; failing the batch on one of them would, for an action that already ran,
  * lose its outcome. A refusal SQLite cannot outwait fails the batch, with the busy timeout restored.
@@ -84,5 +85,53 @@ describe('group commit: taking the write lock', () => {
     // Busy once, then free: this batch has waited a millisecond, not the time since the batch before began waiting.
     await expect(write(() => db.prepare("INSERT INTO t VALUES ('later')").run().changes)).resolves.toBe(1);
     expect(rows()).toEqual(['later']);
+  });
+});
+
+describe('group commit: a failing write fails alone', () => {
+  const insert = (v: string) => () => db.prepare('INSERT INTO t VALUES (?)').run(v).changes;
+
+  it('commits the other writes of its batch and keeps nothing of the failing one, also what it wrote before it threw', async () => {
+    const write = createGroupCommit(db, (e) => new Error(String(e)));
+    const settled = await Promise.allSettled([
+      write(insert('a')),
+      write(() => {
+        insert('half')();
+        throw new Error('refused after writing');
+      }),
+      write(insert('b')),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ message: 'refused after writing' });
+    expect(rows().sort()).toEqual(['a', 'b']);
+  });
+
+  it('fails the second of two writes of one batch that conflict, and commits the first', async () => {
+    db.exec('CREATE UNIQUE INDEX t_v ON t (v)');
+    const write = createGroupCommit(db, (e) => new Error(String(e)));
+    const settled = await Promise.allSettled([write(insert('same')), write(insert('same')), write(insert('other'))]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE' });
+    expect(rows().sort()).toEqual(['other', 'same']);
+  });
+
+  it('settles each write of a failed batch only once its own transaction has committed', async () => {
+    const write = createGroupCommit(db, (e) => new Error(String(e)));
+    const other = new Database(join(dir, 'g.db'), { readonly: true });
+    const committed = () => (other.prepare('SELECT v FROM t').pluck().all() as string[]).sort();
+    try {
+      // What another connection reads as each promise settles: the batch's first run was rolled back, so only the
+      // write's own later transaction can have put its row there.
+      const seen = await Promise.all([
+        write(insert('a')).then(committed),
+        write(() => {
+          throw new Error('no');
+        }).catch(committed),
+        write(insert('b')).then(committed),
+      ]);
+      expect(seen).toEqual([['a'], ['a'], ['a', 'b']]);
+    } finally {
+      other.close();
+    }
   });
 });

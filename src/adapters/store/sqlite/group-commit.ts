@@ -1,21 +1,26 @@
 /**
  * Group commit. Writes that arrive in the same turn of the event loop share
- * one BEGIN IMMEDIATE … COMMIT, each inside its own savepoint: an operation
- * that throws rolls back alone, and no operation's promise settles before the
+ * one BEGIN IMMEDIATE … COMMIT, and no operation's promise settles before the
  * COMMIT that makes it durable has returned. Under many concurrent agents this
  * pays the transaction and WAL page writes once per batch instead of once
- * per action; a lone write is a batch of one, without a savepoint.
+ * per action.
  *
- * Any doubt about what was written fails the batch: if a savepoint cannot be
- * rolled back, or SQLite rolled back the whole transaction itself (a full
- * disk, an I/O error), every operation in it is rejected. If even the final
- * ROLLBACK fails the connection is left unusable, and the store refuses all
- * later writes rather than let them run without a real COMMIT.
+ * Operations share the transaction without savepoints (SAVEPOINT and RELEASE
+ * per operation saved, and the journal SQLite keeps for a savepoint's
+ * rollback). When one of them throws, the batch is rolled back and each
+ * of its operations runs again in a transaction of its own, so a failing write
+ * still fails alone and the others commit; running one again is safe, as
+ * nothing of the first run was committed (the PostgreSQL writer does the same).
+ *
+ * Any doubt about what was written fails the batch: a COMMIT that failed
+ * rejects every operation in it. If even the ROLLBACK fails the connection is
+ * left unusable, and the store refuses all later writes rather than let them
+ * run without a real COMMIT.
  */
 import type Database from 'better-sqlite3';
 
-type Op = { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** `alone`: the operation was in a batch that failed, and now runs in a transaction of its own. */
+type Op = { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void; alone?: true };
 
 /** Most operations in one transaction, so one batch cannot hold the write lock for long. */
 const MAX_BATCH = 256;
@@ -36,28 +41,18 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
     begin: db.prepare('BEGIN IMMEDIATE'),
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
-    savepoint: db.prepare('SAVEPOINT op'),
-    release: db.prepare('RELEASE op'),
-    rollbackTo: db.prepare('ROLLBACK TO op'),
     // PRAGMA busy_timeout answers with the new value, so these are read with get().
     noWait: db.prepare('PRAGMA busy_timeout = 0'),
     wait: db.prepare(`PRAGMA busy_timeout = ${BUSY_WAIT_MS}`),
   };
   let busySince: number | undefined;
 
-  function runOne(op: Op): Outcome {
-    sql.savepoint.run();
-    try {
-      const value = op.run();
-      sql.release.run();
-      return { ok: true, value };
-    } catch (error) {
-      onReset();
-      if (!db.inTransaction) throw error; // SQLite rolled everything back: fail the batch
-      sql.rollbackTo.run(); // if this throws, the batch fails: its writes are in doubt
-      sql.release.run();
-      return { ok: false, error };
-    }
+  /** The next batch: an operation of a failed batch on its own, else the operations queued up to the next of those. */
+  function take(): Op[] {
+    if (queue[0]?.alone) return queue.splice(0, 1);
+    let n = 0;
+    while (n < queue.length && n < MAX_BATCH && !queue[n]!.alone) n++;
+    return queue.splice(0, n);
   }
 
   /**
@@ -100,7 +95,6 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
       return;
     }
     let ops: Op[];
-    const outcomes: Outcome[] = [];
     try {
       if (lock() === 'busy') {
         scheduled = true;
@@ -109,18 +103,19 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
       }
     } catch (error) {
       if (db.inTransaction) broken = onBroken(error);
-      ops = queue.splice(0, MAX_BATCH);
+      ops = take();
       if (queue.length > 0) schedule();
       for (const op of ops) op.reject(error);
       return;
     }
-    ops = queue.splice(0, MAX_BATCH);
+    ops = take();
     if (queue.length > 0) schedule();
+    const values: unknown[] = [];
+    let committing = false;
     try {
       try {
-        // A lone write needs no savepoint: if it fails, rolling back the transaction takes back only it.
-        if (ops.length === 1) outcomes.push({ ok: true, value: ops[0]!.run() });
-        else for (const op of ops) outcomes.push(runOne(op));
+        for (const op of ops) values.push(op.run());
+        committing = true;
         sql.commit.run();
       } catch (error) {
         onReset();
@@ -128,11 +123,18 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
         throw error;
       }
     } catch (error) {
-      if (db.inTransaction) broken = onBroken(error);
+      if (db.inTransaction) {
+        broken = onBroken(error);
+      } else if (!committing && ops.length > 1) {
+        // Nothing of the batch was committed: its operations go first, each in a transaction of its own.
+        queue.unshift(...ops.map((op): Op => ({ ...op, alone: true })));
+        if (!scheduled) schedule();
+        return;
+      }
       for (const op of ops) op.reject(error);
       return;
     }
-    outcomes.forEach((o, i) => (o.ok ? ops[i]!.resolve(o.value) : ops[i]!.reject(o.error)));
+    ops.forEach((op, i) => op.resolve(values[i]));
   }
 
   function schedule(): void {

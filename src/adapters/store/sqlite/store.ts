@@ -134,7 +134,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return { ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews };
   }
 
-  // Plain functions: the group commit runs each inside its own savepoint of the batch's transaction.
+  // Plain functions: the group commit runs them in the batch's transaction, and each alone again if the batch fails.
   const insertTx = (request: RequestRecord, termSet: number, audit: readonly AuditDraft[]): void => {
     try {
       q.insertRequest.run({ ...rowParams(request, { term_set: termSet }), idempotency_key: request.idempotencyKey ?? null });
