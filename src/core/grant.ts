@@ -16,7 +16,7 @@ import { sameIdentity, type HumanDirectory, type HumanTraits } from './human-ide
 import type { Decision } from './policy/decision.ts';
 import { canonicalIdentity, type Principal } from './principal.ts';
 import type { RequestRecord } from './request.ts';
-import { currentReviewer, fills, isRequesterSide, reviewerRecord, traitsOf, type Review, type Verdict } from './review.ts';
+import { currentReviewer, fills, isRequesterSide, quorumMet, reviewerRecord, traitsOf, type Review, type Verdict } from './review.ts';
 import { approversOf } from './escalation.ts';
 import type { Role } from './roles.ts';
 
@@ -156,6 +156,20 @@ export function grantOfApproval(request: RequestRecord, counted: readonly Review
     by: counted.map((r) => ({ id: r.reviewer.id, email: r.reviewer.email ?? null, identity: r.reviewer.identity ?? null })),
     revoked: null,
   };
+}
+
+/**
+ * Whether the approvals that made a grant would still make it under the configuration in force (`dir`): the
+ * approvals of its request that offered a grant, each counted as core/review.ts counts one now (a reviewer since
+ * removed counts for nothing, one taken out of a group no longer fills it), must still meet that request's
+ * requirements. A grant stands in for those approvals, so it approves nothing they would no longer approve.
+ *
+ * @example
+ * grantGiversCount(grantingRequest, identity); // false once the only granting reviewer left the approvers' group
+ */
+export function grantGiversCount(granting: RequestRecord, dir: HumanDirectory): boolean {
+  const offered = granting.reviews.filter((r) => r.verdict === 'approve' && r.grant !== undefined);
+  return offered.length > 0 && quorumMet(approversOf(granting), offered, granting, dir);
 }
 
 /** Where a grant stands at `now`. */
