@@ -23,7 +23,7 @@ const code = (f: () => unknown) => {
 describe('varied', () => {
   it('marks each vary path present in the input; leaves the rest, absent paths and the original alone', () => {
     const input = { sql: 'select $1', params: [1], body: { amount: 5, note: 'x' } };
-    expect(varied(input, ['params', 'body.amount', 'body.missing', 'nothing.here'])).toEqual({ sql: 'select $1', params: '\u0000vary', body: { amount: '\u0000vary', note: 'x' } });
+    expect(varied(input, ['params', 'body.amount', 'body.missing', 'nothing.here'])).toEqual({ sql: 'select $1', params: '\u0000vary array', body: { amount: '\u0000vary number', note: 'x' } });
     expect(input.params).toEqual([1]);
   });
 
@@ -31,6 +31,13 @@ describe('varied', () => {
     // The reviewer saw no amount (the target's default applies); the agent adds one of its choosing.
     expect(varied({ body: { to: 'acct_1' } }, ['body.amount'])).not.toEqual(varied({ body: { to: 'acct_1', amount: 1_000_000 } }, ['body.amount']));
     expect(varied({ sql: 'select $1' }, ['params'])).not.toEqual(varied({ sql: 'select $1', params: [1] }, ['params']));
+  });
+
+  it('keeps the kind of value a vary path holds: another number is the same shape, an object or a string in its place is not', () => {
+    const at = (amount: unknown) => varied({ body: { amount } }, ['body.amount']);
+    expect(at(5)).toEqual(at(1_000_000));
+    expect(varied({ params: [1] }, ['params'])).toEqual(varied({ params: ['x', 2, null] }, ['params']));
+    for (const other of [{ value: 5 }, [5], '5', true, null]) expect(at(other), JSON.stringify(other)).not.toEqual(at(5));
   });
 });
 

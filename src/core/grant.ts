@@ -63,12 +63,14 @@ export interface GrantUse {
 }
 
 /**
- * The input with each `vary` path's value replaced by the marker where the path is there (its parent an object
- * holding it). An absent path stays absent: a grant on an input without it does not cover one that adds it, nor the
- * other way round (the reviewer saw no amount, the target's default; the agent names one of its choosing).
+ * The input with each `vary` path's value replaced by the marker and the kind of JSON value it is, where the path is
+ * there (its parent an object holding it). The value may differ, never its kind: a reviewer who saw an amount approved
+ * other numbers, not an object, a list or a string standing in its place, which the target may read otherwise. An
+ * absent path stays absent: a grant on an input without it does not cover one that adds it, nor the other way round
+ * (the reviewer saw no amount, the target's default; the agent names one of its choosing).
  *
  * @example
- * varied({ sql: 'select $1', params: [7] }, ['params']); // { sql: 'select $1', params: '\u0000vary' }
+ * varied({ sql: 'select $1', params: [7] }, ['params']); // { sql: 'select $1', params: '\u0000vary array' }
  */
 export function varied(input: unknown, vary: readonly string[]): unknown {
   const copy: unknown = input === undefined ? undefined : JSON.parse(JSON.stringify(input));
@@ -79,9 +81,16 @@ export function varied(input: unknown, vary: readonly string[]): unknown {
       at = isObject(at) && Object.hasOwn(at, k) ? at[k] : undefined;
     }
     const last = keys[keys.length - 1]!;
-    if (isObject(at) && Object.hasOwn(at, last)) at[last] = VARY_MARKER;
+    if (isObject(at) && Object.hasOwn(at, last)) at[last] = `${VARY_MARKER} ${kindOf(at[last])}`;
   }
   return copy;
+}
+
+/** The kind of a JSON value, as a shape keeps it for a vary path. */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
