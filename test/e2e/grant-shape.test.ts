@@ -1,7 +1,8 @@
 /**
- * A grant's `vary` path lets a value differ, never what kind of value it is: a reviewer who granted the next refunds
- * "of other amounts" approved numbers, not an object, a list or a string standing where the amount stood, which the
- * target may read as something else entirely. Such an action is held for reviewers.
+ * What a grant covers, exactly. A `vary` path lets a value differ, never what kind of value it is: a reviewer who
+ * granted the next refunds "of other amounts" approved numbers, not an object, a list or a string standing where the
+ * amount stood, which the target may read as something else entirely. And the granted path is its shape as written:
+ * another spelling of it (percent-encoded, a trailing slash, a dot segment, a query) is held or denied like any action.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -32,7 +33,7 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-const refund = (amount: unknown) => ({ connection: 'billing', input: { method: 'POST', path: '/refunds', body: { amount, order: 'o-7' } }, reason: 'refund a double charge' });
+const refund = (amount: unknown, order = 'o-7', path = '/refunds') => ({ connection: 'billing', input: { method: 'POST', path, body: { amount, order } }, reason: 'refund a double charge' });
 const refunds = () => upstream.calls.filter((c) => c.url === '/billing/refunds').length;
 
 describe('a grant whose vary path held a number', () => {
@@ -55,5 +56,21 @@ describe('a grant whose vary path held a number', () => {
       expect(refunds()).toBe(before);
     }
     expect((await gw.deps.store.getGrant(grantId))?.used).toBe(1);
+  });
+
+  it('covers the granted path only as written: another spelling of it (encoded, a trailing slash, a dot segment, a query) is not its shape', async () => {
+    const held = await gw.as('deploy-bot', '/v1/actions', { body: refund(11, 'o-8') });
+    expect(held.status).toBe(202);
+    const ok = await gw.as('alice', `/v1/requests/${held.body.id}/reviews`, { body: { verdict: 'approve', grant: { uses: 9, for: '1h' } } });
+    const grantId = ok.body.grant.id as string;
+    await eventually(async () => ((await gw.deps.store.getRequest(held.body.id))?.status === 'succeeded' ? true : undefined));
+    const before = upstream.calls.length;
+    for (const path of ['/%72efunds', '/refunds/', '/./refunds', '/refunds?all=1', '//refunds']) {
+      const res = await gw.as('deploy-bot', '/v1/actions', { body: refund(12, 'o-8', path) });
+      expect(res.body.grantedBy, path).toBeUndefined();
+      expect(['pending', 'denied'], path).toContain(res.body.status ?? 'denied');
+    }
+    expect(upstream.calls.length).toBe(before);
+    expect((await gw.deps.store.getGrant(grantId))?.used).toBe(0);
   });
 });
