@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { agent, approveDecision, human, requestRecord, reviewOf } from '../../test/support/fixtures.ts';
 import { CountersignError } from './errors.ts';
-import { assertGrantOffer, assertMayRevokeGrant, grantOfApproval, grantSeconds, grantStatus, shapeDigest, varied } from './grant.ts';
+import { assertGrantOffer, assertMayRevokeGrant, grantGiversCount, grantOfApproval, grantSeconds, grantStatus, shapeDigest, varied } from './grant.ts';
 import type { HumanDirectory } from './human-identity.ts';
+import type { Principal } from './principal.ts';
 import type { Decision } from './policy/decision.ts';
 import type { RequestRecord } from './request.ts';
 
@@ -128,5 +129,28 @@ describe('assertMayRevokeGrant', () => {
     expect(code(() => assertMayRevokeGrant(g, r, agent('deploy-bot', 'carol'), ['admin'], dir))).toBe('GRANT_NOT_ALLOWED');
     expect(code(() => assertMayRevokeGrant(g, r, human('carol', ['sre']), [], dir))).toBe('GRANT_NOT_ALLOWED');
     expect(code(() => assertMayRevokeGrant(g, r, human('dave', ['dev']), ['auditor'], dir))).toBe('GRANT_NOT_ALLOWED');
+  });
+});
+
+describe('grantGiversCount', () => {
+  const configured = (...people: Principal[]): HumanDirectory => ({ principal: (id) => people.find((p) => p.id === id), humanByEmail: () => undefined });
+  const r = held();
+  const granting = (...reviews: RequestRecord['reviews']) => ({ ...r, status: 'succeeded' as const, reviews });
+  const offered = (who: Principal) => ({ ...reviewOf(r, who), grant: { uses: 2, seconds: 60 } });
+
+  it('holds while the reviewers who offered it would still approve the request', () => {
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured(human('bob', ['sre'])))).toBe(true);
+  });
+
+  it('fails once a giver left the approvers’ group or the configuration, or when no approval offered it', () => {
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured(human('bob', ['dev'])))).toBe(false);
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured())).toBe(false);
+    expect(grantGiversCount(granting(reviewOf(r, human('bob', ['sre']))), configured(human('bob', ['sre'])))).toBe(false);
+  });
+
+  it('fails once a giver is on the requester side: the human the agent acts for now', () => {
+    // The request's agent acts for alice as recorded; the configuration now has it act for bob, who gave the grant.
+    const now = configured(human('bob', ['sre']), { ...agent(r.principal.id), actsFor: 'bob' });
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), now)).toBe(false);
   });
 });
