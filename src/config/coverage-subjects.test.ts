@@ -5,7 +5,7 @@ import { parseConfig } from './load.ts';
 const config = parseConfig(
   `principals:
   - { id: deploy-bot, kind: agent, groups: [ci] }
-  - { id: alice, kind: human, groups: [sre, ci] }
+  - { id: alice, kind: human, email: alice@example.com, groups: [sre, ci] }
 roles: { auditor: [audit] }
 identity:
   issuers:

@@ -105,13 +105,18 @@ policy:
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate, breakGlass, stepUp and grant belong to rules whose effect is approve');
   });
 
-  it('asks for the email of a human an agent acts for where humans sign in through an identity provider', () => {
+  it('asks for the email of every human where humans sign in through an identity provider', () => {
     const login = 'identity: { login: { issuer: "https://idp.example.com", clientId: countersign } }\n';
     const humanTokens = 'identity: { issuers: [{ issuer: "https://idp.example.com", audience: cs, principal: { kind: human, id: email } }] }\n';
     const people = (alice: string) => `principals: [{ id: bot, kind: agent, actsFor: alice }, ${alice}]`;
     for (const identity of [login, humanTokens]) {
       expect(problems(identity + people('{ id: alice, kind: human }'))).toContain('alice has no email, and humans sign in through an identity provider');
       expect(() => parseConfig(identity + people('{ id: alice, kind: human, email: alice@example.com }'), 'countersign.yaml', {})).not.toThrow();
+    }
+    // Not only the human an agent acts for: one who submits with her own key, or an approver, is one person too.
+    for (const identity of [login, humanTokens]) {
+      expect(problems(identity + 'principals: [{ id: ops, kind: human }]')).toContain('principals[0].email: ops has no email');
+      expect(problems(identity + 'principals: [{ id: bot, kind: agent }, { id: dina, kind: human, groups: [dba] }]')).toContain('principals[1].email: dina has no email');
     }
     // Without a provider's sign-in for humans, or with an id that is the email, there is nothing to match.
     expect(() => parseConfig(people('{ id: alice, kind: human }'), 'countersign.yaml', {})).not.toThrow();

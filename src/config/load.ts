@@ -82,21 +82,21 @@ function humanEmailProblems(config: Config): string[] {
 }
 
 /**
- * Where humans sign in through an identity provider (the console and CLI login, or an issuer of human tokens), the
- * human an agent acts for needs their email in the config: a sign-in is known as a configured human by id or by
- * email, and with neither matching (the provider's id claim is the email by default) that human would be another
- * person there, able to approve what the agent asks.
+ * Where humans sign in through an identity provider (the console and CLI login, or an issuer of human tokens), every
+ * configured human needs their email in the config (unless their id is one): a sign-in is known as a configured human
+ * by id or by email, and with neither matching (the provider's id claim is the email by default) that human would be
+ * another person there: able to approve what their own API key asked, what an agent acting for them asked, and to
+ * approve a second time toward a quorum.
  */
-function actsForWithoutEmail(config: Config): string[] {
+function humansWithoutEmail(config: Config): string[] {
   const providerHumans = config.identity.login !== undefined || config.identity.issuers.some((iss) => iss.principal.kind === 'human');
   if (!providerHumans) return [];
-  const humans = new Map(config.principals.filter((p) => p.kind === 'human').map((p) => [p.id, p]));
   const problems: string[] = [];
   config.principals.forEach((p, i) => {
-    const target = p.actsFor === undefined ? undefined : humans.get(p.actsFor);
-    if (!target || target.email !== undefined || emailKey(target.id) !== undefined) return;
+    if (p.kind !== 'human' || p.email !== undefined || emailKey(p.id) !== undefined) return;
+    const agents = config.principals.filter((a) => a.actsFor === p.id).map((a) => a.id);
     problems.push(
-      `principals[${i}].actsFor: ${target.id} has no email, and humans sign in through an identity provider here: give ${target.id} their email, so that their own sign-in is known as ${target.id} and cannot approve what ${p.id} asks`,
+      `principals[${i}].email: ${p.id} has no email, and humans sign in through an identity provider here: give ${p.id} their email, so that their own sign-in is known as ${p.id} and cannot approve what ${[p.id, ...agents].join(' or ')} asks, nor approve twice`,
     );
   });
   return problems;
@@ -128,7 +128,7 @@ function crossCheck(config: Config): string[] {
     // A role is a person's: an agent (or what acts for someone) never holds one.
     if (p.kind !== 'human' && p.roles.length > 0) problems.push(`principals[${i}].roles: only a human holds a role; ${p.id} is an agent`);
   });
-  problems.push(...humanEmailProblems(config), ...actsForWithoutEmail(config));
+  problems.push(...humanEmailProblems(config), ...humansWithoutEmail(config));
   const seenConnections = new Set<string>();
   config.connections.forEach((c, i) => {
     if (seenConnections.has(c.name)) problems.push(`connections[${i}].name: duplicate connection name ${c.name}`);

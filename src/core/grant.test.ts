@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { agent, approveDecision, human, requestRecord, reviewOf } from '../../test/support/fixtures.ts';
 import { CountersignError } from './errors.ts';
-import { assertGrantOffer, assertMayRevokeGrant, grantOfApproval, grantSeconds, grantStatus, shapeDigest, varied } from './grant.ts';
+import { assertGrantOffer, assertMayRevokeGrant, grantGiversCount, grantOfApproval, grantSeconds, grantStatus, shapeDigest, varied } from './grant.ts';
 import type { HumanDirectory } from './human-identity.ts';
+import type { Principal } from './principal.ts';
 import type { Decision } from './policy/decision.ts';
 import type { RequestRecord } from './request.ts';
 
@@ -23,7 +24,7 @@ const code = (f: () => unknown) => {
 describe('varied', () => {
   it('marks each vary path present in the input; leaves the rest, absent paths and the original alone', () => {
     const input = { sql: 'select $1', params: [1], body: { amount: 5, note: 'x' } };
-    expect(varied(input, ['params', 'body.amount', 'body.missing', 'nothing.here'])).toEqual({ sql: 'select $1', params: '\u0000vary', body: { amount: '\u0000vary', note: 'x' } });
+    expect(varied(input, ['params', 'body.amount', 'body.missing', 'nothing.here'])).toEqual({ sql: 'select $1', params: '\u0000vary array', body: { amount: '\u0000vary number', note: 'x' } });
     expect(input.params).toEqual([1]);
   });
 
@@ -31,6 +32,13 @@ describe('varied', () => {
     // The reviewer saw no amount (the target's default applies); the agent adds one of its choosing.
     expect(varied({ body: { to: 'acct_1' } }, ['body.amount'])).not.toEqual(varied({ body: { to: 'acct_1', amount: 1_000_000 } }, ['body.amount']));
     expect(varied({ sql: 'select $1' }, ['params'])).not.toEqual(varied({ sql: 'select $1', params: [1] }, ['params']));
+  });
+
+  it('keeps the kind of value a vary path holds: another number is the same shape, an object or a string in its place is not', () => {
+    const at = (amount: unknown) => varied({ body: { amount } }, ['body.amount']);
+    expect(at(5)).toEqual(at(1_000_000));
+    expect(varied({ params: [1] }, ['params'])).toEqual(varied({ params: ['x', 2, null] }, ['params']));
+    for (const other of [{ value: 5 }, [5], '5', true, null]) expect(at(other), JSON.stringify(other)).not.toEqual(at(5));
   });
 });
 
@@ -121,5 +129,28 @@ describe('assertMayRevokeGrant', () => {
     expect(code(() => assertMayRevokeGrant(g, r, agent('deploy-bot', 'carol'), ['admin'], dir))).toBe('GRANT_NOT_ALLOWED');
     expect(code(() => assertMayRevokeGrant(g, r, human('carol', ['sre']), [], dir))).toBe('GRANT_NOT_ALLOWED');
     expect(code(() => assertMayRevokeGrant(g, r, human('dave', ['dev']), ['auditor'], dir))).toBe('GRANT_NOT_ALLOWED');
+  });
+});
+
+describe('grantGiversCount', () => {
+  const configured = (...people: Principal[]): HumanDirectory => ({ principal: (id) => people.find((p) => p.id === id), humanByEmail: () => undefined });
+  const r = held();
+  const granting = (...reviews: RequestRecord['reviews']) => ({ ...r, status: 'succeeded' as const, reviews });
+  const offered = (who: Principal) => ({ ...reviewOf(r, who), grant: { uses: 2, seconds: 60 } });
+
+  it('holds while the reviewers who offered it would still approve the request', () => {
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured(human('bob', ['sre'])))).toBe(true);
+  });
+
+  it('fails once a giver left the approvers’ group or the configuration, or when no approval offered it', () => {
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured(human('bob', ['dev'])))).toBe(false);
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured())).toBe(false);
+    expect(grantGiversCount(granting(reviewOf(r, human('bob', ['sre']))), configured(human('bob', ['sre'])))).toBe(false);
+  });
+
+  it('fails once a giver is on the requester side: the human the agent acts for now', () => {
+    // The request's agent acts for alice as recorded; the configuration now has it act for bob, who gave the grant.
+    const now = configured(human('bob', ['sre']), { ...agent(r.principal.id), actsFor: 'bob' });
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), now)).toBe(false);
   });
 });

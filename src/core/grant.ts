@@ -16,7 +16,7 @@ import { sameIdentity, type HumanDirectory, type HumanTraits } from './human-ide
 import type { Decision } from './policy/decision.ts';
 import { canonicalIdentity, type Principal } from './principal.ts';
 import type { RequestRecord } from './request.ts';
-import { currentReviewer, fills, isRequesterSide, reviewerRecord, traitsOf, type Review, type Verdict } from './review.ts';
+import { currentReviewer, fills, isRequesterSide, quorumMet, reviewerRecord, traitsOf, type Review, type Verdict } from './review.ts';
 import { approversOf } from './escalation.ts';
 import type { Role } from './roles.ts';
 
@@ -63,12 +63,14 @@ export interface GrantUse {
 }
 
 /**
- * The input with each `vary` path's value replaced by the marker where the path is there (its parent an object
- * holding it). An absent path stays absent: a grant on an input without it does not cover one that adds it, nor the
- * other way round (the reviewer saw no amount, the target's default; the agent names one of its choosing).
+ * The input with each `vary` path's value replaced by the marker and the kind of JSON value it is, where the path is
+ * there (its parent an object holding it). The value may differ, never its kind: a reviewer who saw an amount approved
+ * other numbers, not an object, a list or a string standing in its place, which the target may read otherwise. An
+ * absent path stays absent: a grant on an input without it does not cover one that adds it, nor the other way round
+ * (the reviewer saw no amount, the target's default; the agent names one of its choosing).
  *
  * @example
- * varied({ sql: 'select $1', params: [7] }, ['params']); // { sql: 'select $1', params: '\u0000vary' }
+ * varied({ sql: 'select $1', params: [7] }, ['params']); // { sql: 'select $1', params: '\u0000vary array' }
  */
 export function varied(input: unknown, vary: readonly string[]): unknown {
   const copy: unknown = input === undefined ? undefined : JSON.parse(JSON.stringify(input));
@@ -79,9 +81,16 @@ export function varied(input: unknown, vary: readonly string[]): unknown {
       at = isObject(at) && Object.hasOwn(at, k) ? at[k] : undefined;
     }
     const last = keys[keys.length - 1]!;
-    if (isObject(at) && Object.hasOwn(at, last)) at[last] = VARY_MARKER;
+    if (isObject(at) && Object.hasOwn(at, last)) at[last] = `${VARY_MARKER} ${kindOf(at[last])}`;
   }
   return copy;
+}
+
+/** The kind of a JSON value, as a shape keeps it for a vary path. */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -156,6 +165,20 @@ export function grantOfApproval(request: RequestRecord, counted: readonly Review
     by: counted.map((r) => ({ id: r.reviewer.id, email: r.reviewer.email ?? null, identity: r.reviewer.identity ?? null })),
     revoked: null,
   };
+}
+
+/**
+ * Whether the approvals that made a grant would still make it under the configuration in force (`dir`): the
+ * approvals of its request that offered a grant, each counted as core/review.ts counts one now (a reviewer since
+ * removed counts for nothing, one taken out of a group no longer fills it), must still meet that request's
+ * requirements. A grant stands in for those approvals, so it approves nothing they would no longer approve.
+ *
+ * @example
+ * grantGiversCount(grantingRequest, identity); // false once the only granting reviewer left the approvers' group
+ */
+export function grantGiversCount(granting: RequestRecord, dir: HumanDirectory): boolean {
+  const offered = granting.reviews.filter((r) => r.verdict === 'approve' && r.grant !== undefined);
+  return offered.length > 0 && quorumMet(approversOf(granting), offered, granting, dir);
 }
 
 /** Where a grant stands at `now`. */

@@ -1,11 +1,12 @@
 /**
  * A held action approved by a scoped grant instead of reviewers: when the policy holds it and a grant of its shape
  * still stands, one use of that grant is consumed (a compare-and-set in the store) in the same transaction that
- * records the request as approved, with `grant.used`. The request then runs through the ordinary execution path,
+ * records the request as approved, with `grant.used`; only while the approvals that made the grant would still count
+ * under the configuration in force. The request then runs through the ordinary execution path,
  * which claims it once and checks the policy again. A grant never answers a deny, nor a request run in a session.
  */
 import type { AuditDraft } from '../core/audit.ts';
-import { shapeDigest } from '../core/grant.ts';
+import { grantGiversCount, shapeDigest } from '../core/grant.ts';
 import type { RequestRecord } from '../core/request.ts';
 import type { Deps } from './deps.ts';
 
@@ -23,6 +24,10 @@ export async function approveByGrant(deps: Deps, held: RequestRecord, audit: rea
   for (const g of await deps.store.activeGrants(shape, at)) {
     // The index found it by shape; the principal is checked again by id all the same.
     if (g.shape !== shape || g.principal.id !== held.principal.id) continue;
+    // A grant stands in for the approvals that made it: only while they would still count (their reviewers still
+    // configured, still in the approvers' groups, never on the requester side).
+    const granting = await deps.store.getRequest(g.requestId);
+    if (!granting || !grantGiversCount(granting, deps.identity)) continue;
     const approved: RequestRecord = { ...held, status: 'approved' };
     const made = await deps.store.useGrant(g.id, at, approved, (after) => {
       const grantedBy = { grantId: after.id, use: after.used, of: after.uses, shape };

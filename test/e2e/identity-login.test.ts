@@ -12,7 +12,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PRINCIPALS, startTestGateway, withActsForEmail, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway, withHumanEmails, type TestGateway } from '../support/gateway.ts';
 import { postLogin } from '../support/console.ts';
 import { formsOf, HttpBrowser } from '../support/http-browser.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
@@ -85,7 +85,7 @@ policy:
       when: facts.http.method == "POST" && facts.http.path.startsWith("/rotate")
       effect: approve
       approvers: [{ groups: [sre], count: 2 }]
-`, { principals: withActsForEmail(DEFAULT_PRINCIPALS) });
+`, { principals: withHumanEmails(DEFAULT_PRINCIPALS) });
   await op.configure({
     redirectUris: [`${gw.url}/auth/oidc/callback`],
     accounts: {

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/clock.ts';
 import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-botframework.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
-import { DEFAULT_PRINCIPALS, eventually, startTestGateway, withActsForEmail, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, withHumanEmails, type TestGateway } from '../support/gateway.ts';
 import { formsOf, HttpBrowser } from '../support/http-browser.ts';
 import { startTestOidcProvider, type AccountClaims, type TestOidcProvider } from '../support/oidc-provider.ts';
 import { storedAudit } from '../support/store-view.ts';
@@ -83,7 +83,7 @@ policy:
       ttl: 1h
 `,
     // frank is declared in sre by the config file too (by the id his sign-in names him by); dana and gus only by the provider.
-    { principals: [...withActsForEmail(DEFAULT_PRINCIPALS), { id: 'frank@acme.test', kind: 'human', groups: ['sre'] }], clock },
+    { principals: [...withHumanEmails(DEFAULT_PRINCIPALS), { id: 'frank@acme.test', kind: 'human', groups: ['sre'] }], clock },
   );
   await op.configure({ redirectUris: [`${gw.url}/auth/oidc/callback`], accounts });
 });

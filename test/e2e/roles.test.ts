@@ -24,9 +24,9 @@ const PRINCIPALS: TestPrincipal[] = [
   { id: 'dave-bot', kind: 'agent', actsFor: 'dave' },
   { id: 'other-bot', kind: 'agent' },
   { id: 'audra', kind: 'human', groups: ['ops'], roles: ['auditor'], email: 'audra@example.test' },
-  { id: 'pat', kind: 'human', groups: ['platform'] }, // admin through the group `platform`
-  { id: 'alice', kind: 'human', groups: ['sre'] },
-  { id: 'bob', kind: 'human', groups: ['sre'] },
+  { id: 'pat', kind: 'human', email: 'pat@example.com', groups: ['platform'] }, // admin through the group `platform`
+  { id: 'alice', kind: 'human', email: 'alice@example.com', groups: ['sre'] },
+  { id: 'bob', kind: 'human', email: 'bob@example.com', groups: ['sre'] },
   { id: 'carol', kind: 'human', email: 'carol@example.com', groups: ['sre'], roles: ['auditor'] }, // deploy-bot acts for her
   { id: 'dave', kind: 'human', email: 'dave@example.com', groups: ['dev'] },
 ];

@@ -27,6 +27,8 @@ const AAD: Record<string, string> = { alice: 'aaaaaaaa-0000-0000-0000-0000000000
 
 const GUEST = 'aaaaaaaa-0000-0000-0000-000000000007';
 const OTHER_TENANT = 'aaaaaaaa-0000-0000-0000-000000000008';
+const NO_ROLE = 'aaaaaaaa-0000-0000-0000-000000000006';
+const NO_TENANT = 'aaaaaaaa-0000-0000-0000-000000000005';
 
 beforeAll(async () => {
   bf = await startFakeBotFramework();
@@ -35,6 +37,9 @@ beforeAll(async () => {
   // bob's address on a B2B guest account, and on a member record of another tenant.
   bf.members.set(GUEST, { aadObjectId: GUEST, email: 'bob@example.com', userRole: 'guest' });
   bf.members.set(OTHER_TENANT, { aadObjectId: OTHER_TENANT, email: 'bob@example.com', tenantId: '11111111-2222-3333-4444-555555555555' });
+  // And on records that do not say whether the account is a member, or of which tenant.
+  bf.members.set(NO_ROLE, { aadObjectId: NO_ROLE, email: 'bob@example.com', userRole: null });
+  bf.members.set(NO_TENANT, { aadObjectId: NO_TENANT, email: 'bob@example.com', tenantId: null });
   slack = await startFakeSlack();
   for (const [id, email] of Object.entries(EMAILS)) slack.users.set(`U${id.toUpperCase()}`, { id: `U${id.toUpperCase()}`, email });
   upstream = await startUpstream();
@@ -211,15 +216,19 @@ describe('a held request in Teams', () => {
     expect(await status(id)).toBe('pending');
   });
 
-  it('a configured human’s email counts only on a member (not a guest) of the configured tenant', async () => {
+  it('a configured human’s email counts only on a member (not a guest) of the configured tenant, as the record says', async () => {
     const id = await hold();
     await postedFor(id);
     answered(await click(GUEST, 'approve', id));
     answered(await click(OTHER_TENANT, 'approve', id));
+    answered(await click(NO_ROLE, 'approve', id));
+    answered(await click(NO_TENANT, 'approve', id));
     const refused = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'channel.refused');
     expect(refused.map((e) => [e.data['teamsUser'], e.data['reason']])).toEqual([
       [GUEST, 'user.no_email'],
       [OTHER_TENANT, 'user.no_email'],
+      [NO_ROLE, 'user.no_email'],
+      [NO_TENANT, 'user.no_email'],
     ]);
     expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     expect(await status(id)).toBe('pending');

@@ -29,10 +29,10 @@ export interface FakeMember {
   readonly email?: string;
   readonly userPrincipalName?: string;
   readonly name?: string;
-  /** `user` unless set: a B2B `guest`, whose mail attribute the inviting tenant sets. */
-  readonly userRole?: string;
-  /** The fake's tenant unless set. */
-  readonly tenantId?: string;
+  /** `user` unless set: a B2B `guest`, whose mail attribute the inviting tenant sets; null leaves it out of the record. */
+  readonly userRole?: string | null;
+  /** The fake's tenant unless set; null leaves it out of the record. */
+  readonly tenantId?: string | null;
 }
 
 export interface FakeBotFramework {
@@ -148,7 +148,7 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
         const found = [...members.values()].find((x) => [x.aadObjectId, x.id, x.email, x.userPrincipalName].some((v) => v?.toLowerCase() === userId));
         if (!found) return json(res, 404, { error: { code: 'MemberNotFoundInConversation', message: 'The member was not found in the conversation.' } });
         // The shape of a TeamsChannelAccount.
-        return json(res, 200, { id: found.id ?? `29:1${found.aadObjectId}`, name: found.name ?? found.email ?? '', aadObjectId: found.aadObjectId, email: found.email, userPrincipalName: found.userPrincipalName ?? found.email, tenantId: found.tenantId ?? tenantId, userRole: found.userRole ?? 'user' });
+        return json(res, 200, { id: found.id ?? `29:1${found.aadObjectId}`, name: found.name ?? found.email ?? '', aadObjectId: found.aadObjectId, email: found.email, userPrincipalName: found.userPrincipalName ?? found.email, ...(found.tenantId === null ? {} : { tenantId: found.tenantId ?? tenantId }), ...(found.userRole === null ? {} : { userRole: found.userRole ?? 'user' }) });
       }
       const m = /^\/connector\/v3\/conversations(?:\/([^/]+)\/activities(?:\/([^/]+))?)?$/.exec(path);
       if (m) {

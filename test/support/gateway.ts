@@ -47,12 +47,11 @@ export const DEFAULT_PRINCIPALS: TestPrincipal[] = [
 ];
 
 /**
- * `principals` with an email for each human an agent acts for: where humans sign in through an identity provider,
- * the config check asks for it (the sign-in must be known as that human).
+ * `principals` with an email for each human: where humans sign in through an identity provider, the config check
+ * asks for it (each sign-in must be known as the configured human, never as a second person).
  */
-export function withActsForEmail(principals: TestPrincipal[]): TestPrincipal[] {
-  const targets = new Set(principals.map((p) => p.actsFor).filter((a) => a !== undefined));
-  return principals.map((p) => (targets.has(p.id) && p.kind === 'human' && !p.email ? { ...p, email: `${p.id}@example.com` } : p));
+export function withHumanEmails(principals: TestPrincipal[]): TestPrincipal[] {
+  return principals.map((p) => (p.kind === 'human' && !p.email ? { ...p, email: `${p.id}@example.com` } : p));
 }
 
 /** Builds the YAML of a config; `body` holds connections and policy. */

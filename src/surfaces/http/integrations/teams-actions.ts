@@ -33,8 +33,9 @@ export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: 
       const member = await connector.getMember({ serviceUrl: action.conversation.serviceUrl, id: conversationIdOf(action.conversation.id) }, action.aadObjectId);
       // A record for someone else is no answer; UPN stands in for email where Entra has no mail attribute.
       if (!member || (member.aadObjectId ?? action.aadObjectId).toLowerCase() !== action.aadObjectId.toLowerCase()) return null;
-      // A guest's or another tenant's mail attribute is set by whoever invited them, not proven by the person: it names no one here.
-      if ((member.userRole !== null && member.userRole !== 'user') || (member.tenantId !== null && member.tenantId.toLowerCase() !== opts.tenantId.toLowerCase())) return null;
+      // A guest's or another tenant's mail attribute is set by whoever invited them, not proven by the person: it names no one
+      // here. So does one on a record that does not say it is a member of the configured tenant (fail closed).
+      if (member.userRole !== 'user' || member.tenantId === null || member.tenantId.toLowerCase() !== opts.tenantId.toLowerCase()) return null;
       return member.email ?? member.userPrincipalName ?? null;
     });
 
