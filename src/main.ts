@@ -36,7 +36,7 @@ import { IN_MEMORY_CONFIG } from './service/store-owner.ts';
 import { auditOrigin, openOwnedStore } from './main-store.ts';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
-import { startPgListener, type PgListener } from './surfaces/pg/server.ts';
+import type { PgListener } from './surfaces/pg/server.ts';
 import { createAuthenticator } from './service/authenticate.ts';
 import { createChannels, type ConfiguredChannels } from './adapters/channel/index.ts';
 import { startDeliveryWorker } from './service/deliver.ts';
@@ -267,6 +267,8 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   if (config.server.postgres) {
     const p = config.server.postgres;
     try {
+      // Loaded only with a listener configured: the wire protocol's modules are 5 MB of heap a gateway without one never uses.
+      const { startPgListener } = await import('./surfaces/pg/server.ts');
       pgListener = await startPgListener(deps, {
         host: p.host,
         port: p.port,

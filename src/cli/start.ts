@@ -16,6 +16,7 @@ import { DEMO_PRINCIPALS, ensureDemoConfig } from './demo/config.ts';
 import { UsageError } from './requests.ts';
 import { startDemoApi } from './demo/upstream.ts';
 import { runPrimary, WORKER_PORT_ENV } from './workers.ts';
+import { applyHeapSettings } from './heap.ts';
 
 function banner(gw: Gateway, keys: Record<string, string> | null): string {
   const k = (id: string) => (keys ? keys[id] : `<${id}'s key>`);
@@ -101,7 +102,9 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     const loaded = loadConfig(path, port === undefined ? process.env : { ...process.env, PORT: port });
     const config = opts.workers === undefined ? loaded : { ...loaded, server: { ...loaded.server, workers: opts.workers } };
     const logger = createLogger(config.log.level);
-    if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port: config.server.port, configFile: path, metrics: config.metrics.enabled });
+    if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port: config.server.port, configFile: path, metrics: config.metrics.enabled, heap: config.server.heap });
+    // Before the gateway's modules load: the process that serves sizes its own heap (a worker was started with it).
+    applyHeapSettings(config.server.heap);
     const signals = stopRequested();
     // Loaded here, not at the top: a primary of workers never serves, and so never holds the gateway's modules.
     const { startGateway } = await import('../main.ts');
@@ -129,6 +132,7 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     throw e;
   }
   const logger = createLogger(config.log.level);
+  applyHeapSettings(config.server.heap);
   const { startGateway } = await import('../main.ts');
   const gw = await startGateway(config, { configFile: DEMO_CONFIG, logger });
   signals.started();

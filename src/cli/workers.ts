@@ -12,6 +12,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { createServer } from 'node:net';
 import type { Logger } from 'pino';
 import { relayChanges } from '../adapters/notifier/index.ts';
+import type { HeapSettings } from '../config/heap-schema.ts';
+import { heapFlags } from './heap.ts';
 
 /** Set by the primary in a worker's environment: the port it listens on, whatever the config or --port say. */
 export const WORKER_PORT_ENV = 'COUNTERSIGN_WORKER_PORT';
@@ -70,8 +72,10 @@ function urlOf(host: string, port: number): string {
  * @example
  * if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port, configFile, metrics: true });
  */
-export async function runPrimary(workers: number, opts: { logger: Logger; host: string; port: number; configFile: string; metrics?: boolean }): Promise<never> {
+export async function runPrimary(workers: number, opts: { logger: Logger; host: string; port: number; configFile: string; metrics?: boolean; heap?: HeapSettings }): Promise<never> {
   const { logger } = opts;
+  // Workers start with the heap settings as node flags (after the primary's own, which they would otherwise inherit as they are).
+  if (opts.heap) cluster.setupPrimary({ execArgv: [...process.execArgv, ...heapFlags(opts.heap)] });
   const stopRelay = relayChanges(cluster);
   // Loaded only when on: prom-client is otherwise none of the primary's business.
   if (opts.metrics) (await import('../adapters/metrics/cluster.ts')).aggregateWorkerMetrics();

@@ -10,6 +10,7 @@ import { ROLES } from '../core/roles.ts';
 import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
+import { heapSchema } from './heap-schema.ts';
 import { duration, id } from './primitives.ts';
 import { approverSchema, policySectionSchema, type PolicySection } from './policy-schema.ts';
 import { webauthnSchema } from './webauthn-schema.ts';
@@ -204,6 +205,8 @@ export const configSchema = z.strictObject({
       maxWaitSeconds: z.number().int().positive().default(60),
       /** Processes serving the same port (node:cluster); 1 runs the gateway in this process. */
       workers: z.number().int().min(1).max(64).default(1),
+      /** How far each serving process lets its heap grow past what it holds live (heap-schema.ts). */
+      heap: heapSchema,
       /**
        * Grace beyond a connection's own time bound before any process on the store settles a run still marked
        * executing as EXECUTION_INTERRUPTED (its claimant died). Covers the clock difference between processes and

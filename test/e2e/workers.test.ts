@@ -9,7 +9,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, valueOf, type Family } from '../support/exposition.ts';
@@ -66,7 +66,7 @@ let url: string;
 
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ status: 200, body: { url: call.url } }));
-  shared = prepareSharedGateway({ server: { port: CONFIGURED_PORT, maxWaitSeconds: 300 } });
+  shared = prepareSharedGateway({ server: { port: CONFIGURED_PORT, maxWaitSeconds: 300, heap: { maxSemiSpaceMb: 4, oldSpaceGrowthPercent: 25 } } });
   const file = join(shared.dir, 'countersign.yaml');
   writeFileSync(file, shared.yaml(opsApiConfig(upstream.url)));
   // Waiters read their request again only every ten minutes: within a test, only the notifier wakes them.
@@ -108,6 +108,12 @@ describe('countersign start --workers 2', () => {
       return seen.size === 2 ? true : undefined;
     }, 20_000);
     expect([...seen].sort()).toEqual(['1', '2']);
+  });
+
+  it('starts its workers with server.heap as node flags, and the primary, which serves nothing, without them', () => {
+    const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    for (const pid of workerPids()) expect(cmdline(pid)).toEqual(expect.arrayContaining(['--max-semi-space-size=4', '--heap-growing-percent=25']));
+    expect(cmdline(primary.pid!)).not.toContain('--max-semi-space-size=4');
   });
 
   it('wakes a long-poll in one worker when the other handles the approval', async () => {

@@ -73,7 +73,7 @@ const CHILD_MAIN = fileURLToPath(new URL('./gateway-child.js', import.meta.url))
  * const shared = prepareSharedGateway({ server: { bodyLimitBytes: 1024 } });
  * const a = await shared.start(body); const b = await shared.start(body); // same file, same keys
  */
-export function prepareSharedGateway(opts: { principals?: TestPrincipal[]; server?: Record<string, string | number> } = {}): SharedGateway {
+export function prepareSharedGateway(opts: { principals?: TestPrincipal[]; server?: Record<string, string | number | Record<string, number>> } = {}): SharedGateway {
   const dir = mkdtempSync(join(tmpdir(), 'cs-shared-'));
   const dbPath = join(dir, 'countersign.db');
   const keys: Record<string, string> = {};

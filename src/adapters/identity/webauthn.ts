@@ -5,19 +5,16 @@
  * short reason, never the response's contents.
  */
 import { createHash } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, AuthenticatorTransportFuture, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { PasskeyCeremony, RelyingParty } from '../../core/passkey-ceremony.ts';
 import { stepUpRefused } from '../../core/step-up.ts';
 
 const TIMEOUT_MS = 120_000;
+
+// Loaded at the first ceremony, not at start: with its certificate parsers it is 4 MB of heap that a gateway whose
+// humans never register a passkey would hold for nothing.
+let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webauthn = () => (library ??= import('@simplewebauthn/server'));
 const TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
 const transportsOf = (t: readonly string[]) => t.filter((x): x is AuthenticatorTransportFuture => TRANSPORTS.has(x));
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -39,6 +36,7 @@ export function createPasskeyCeremony(relyingParty: () => RelyingParty): Passkey
     relyingParty,
     async registrationOptions(human, exclude) {
       const rp = relyingParty();
+      const { generateRegistrationOptions } = await webauthn();
       const options = await generateRegistrationOptions({
         rpName: rp.rpName,
         rpID: rp.rpId,
@@ -55,6 +53,7 @@ export function createPasskeyCeremony(relyingParty: () => RelyingParty): Passkey
     async verifyRegistration(response, challenge) {
       if (!isObject(response)) throw stepUpRefused('the passkey registration is not a credential');
       const rp = relyingParty();
+      const { verifyRegistrationResponse } = await webauthn();
       const result = await verified('registration', () =>
         verifyRegistrationResponse({
           response: response as unknown as RegistrationResponseJSON,
@@ -69,6 +68,7 @@ export function createPasskeyCeremony(relyingParty: () => RelyingParty): Passkey
       return { id: c.id, publicKey: Buffer.from(c.publicKey).toString('base64url'), counter: c.counter, transports: c.transports ?? [] };
     },
     async authenticationOptions(allow) {
+      const { generateAuthenticationOptions } = await webauthn();
       const options = await generateAuthenticationOptions({
         rpID: relyingParty().rpId,
         allowCredentials: allow.map((p) => ({ id: p.id, transports: transportsOf(p.transports) })),
@@ -80,6 +80,7 @@ export function createPasskeyCeremony(relyingParty: () => RelyingParty): Passkey
     async verifyAuthentication(response, challenge, passkey) {
       if (!isObject(response)) throw stepUpRefused('the passkey confirmation is not a credential');
       const rp = relyingParty();
+      const { verifyAuthenticationResponse } = await webauthn();
       const result = await verified('confirmation', () =>
         verifyAuthenticationResponse({
           response: response as unknown as AuthenticationResponseJSON,

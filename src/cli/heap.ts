@@ -1,0 +1,61 @@
+/**
+ * `server.heap` applied to the processes that serve. A cluster worker is
+ * started with the settings as node flags (`heapFlags`, the primary's
+ * `execArgv`). The one process of `workers: 1` is already running when it
+ * reads its config, and V8 fixes a heap's limits when the process starts
+ * (`v8.setFlagsFromString('--max-semi-space-size=…')` then changes nothing),
+ * so `applyHeapSettings` sets what V8 reads as it goes instead: the old
+ * generation's growth percent, read at every full collection, and the young
+ * generation's growth factor, steered after each collection so that the
+ * young generation grows to the configured size and no further.
+ */
+import { PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import type { HeapSettings } from '../config/heap-schema.ts';
+
+const MB = 1024 * 1024;
+
+/** The node flags that start a process with `heap` (a cluster worker's `execArgv`). */
+export function heapFlags(heap: HeapSettings): string[] {
+  return [`--max-semi-space-size=${heap.maxSemiSpaceMb}`, ...(heap.oldSpaceGrowthPercent > 0 ? [`--heap-growing-percent=${heap.oldSpaceGrowthPercent}`] : [])];
+}
+
+/** The young generation's size now: both of its semi-spaces. */
+export function youngGenerationBytes(): number {
+  return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+}
+
+/**
+ * V8 grows a semi-space to `factor` × its size, at most to its maximum; a factor of 1 stops it. The largest factor
+ * that does not pass `targetBytes` (in the young generation's terms, both semi-spaces), or 1 once there.
+ */
+export function semiSpaceGrowthFactor(youngBytes: number, targetBytes: number): number {
+  return youngBytes <= 0 ? 2 : Math.max(1, Math.floor(targetBytes / youngBytes));
+}
+
+/**
+ * Applies `heap` to this process, from now on; nothing when it was started with `heapFlags(heap)` (a worker).
+ * Call it before the heap grows: the young generation is not shrunk to the size if it is larger already.
+ *
+ * @example
+ * const heap = applyHeapSettings(config.server.heap);
+ * // ...serve...
+ * heap.stop();
+ */
+export function applyHeapSettings(heap: HeapSettings): { stop(): void } {
+  if (heapFlags(heap).every((f) => process.execArgv.includes(f))) return { stop() {} };
+  if (heap.oldSpaceGrowthPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${heap.oldSpaceGrowthPercent}`);
+  const target = heap.maxSemiSpaceMb * 2 * MB;
+  let factor = 0;
+  const steer = () => {
+    const next = semiSpaceGrowthFactor(youngGenerationBytes(), target);
+    if (next === factor) return;
+    factor = next;
+    v8.setFlagsFromString(`--semi-space-growth-factor=${factor}`);
+  };
+  steer();
+  // After every collection: V8 grows the young generation only in a scavenge that finds it too small.
+  const observer = new PerformanceObserver(steer);
+  observer.observe({ entryTypes: ['gc'] });
+  return { stop: () => observer.disconnect() };
+}
