@@ -12,7 +12,7 @@ import type { ConnectionHandle, ExecutionResult, ToolCatalog } from '../../../co
 import { createToolCatalog } from './catalog.ts';
 import { deriveMcpFacts } from './facts.ts';
 import { createScrubber, scrubbedResult } from './result.ts';
-import { createUpstream, type UpstreamTarget } from './upstream.ts';
+import type { Upstream, UpstreamTarget } from './upstream.ts';
 
 export type McpConnectionConfig = {
   readonly name: string;
@@ -25,6 +25,20 @@ export type McpConnectionConfig = {
   readonly secrets?: readonly string[];
 } & UpstreamTarget;
 
+// The MCP SDK's client (several MB of heap) loads with the first connection that talks to its upstream, not with the gateway.
+let upstreamModule: Promise<typeof import('./upstream.ts')> | undefined;
+
+/** `createUpstream`, made when first used. */
+function lazyUpstream(...args: Parameters<typeof import('./upstream.ts').createUpstream>): Upstream {
+  let made: Promise<Upstream> | undefined;
+  const upstream = () => (made ??= (upstreamModule ??= import('./upstream.ts')).then((m) => m.createUpstream(...args)));
+  return {
+    listTools: async () => (await upstream()).listTools(),
+    callTool: async (tool, args, timeoutMs) => (await upstream()).callTool(tool, args, timeoutMs),
+    close: async () => (made ? (await made).close() : undefined),
+  };
+}
+
 /**
  * @example
  * const fs = createMcpConnection({ name: 'fs', command: 'mcp-server-filesystem', args: ['/srv'], env: {}, tags: {}, timeoutMs: 60000, waitSeconds: 50, acceptors: { groups: ['sec'], principals: [] } });
@@ -33,7 +47,7 @@ export type McpConnectionConfig = {
 export function createMcpConnection(config: McpConnectionConfig): ConnectionHandle & { catalog: ToolCatalog; close(): Promise<void> } {
   const target: UpstreamTarget = 'command' in config ? { command: config.command, args: config.args, env: config.env, ...(config.cwd ? { cwd: config.cwd } : {}) } : { url: config.url, headers: config.headers };
   const scrubber = createScrubber([...Object.values('command' in config ? config.env : config.headers), ...(config.secrets ?? [])]);
-  const upstream = createUpstream(config.name, target, () => catalog.notifyListChanged(), (text) => scrubber.cut(scrubber.scrubValue(text.slice(0, 65_536)), 4096));
+  const upstream = lazyUpstream(config.name, target, () => catalog.notifyListChanged(), (text) => scrubber.cut(scrubber.scrubValue(text.slice(0, 65_536)), 4096));
   // Tool definitions reach agents (tools/list) and reviewers: an upstream that echoes its credentials there is scrubbed too.
   const catalog = createToolCatalog(async () => scrubber.scrubValue(await upstream.listTools()), config.waitSeconds, config.acceptors);
 
