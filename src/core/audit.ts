@@ -36,14 +36,15 @@ export interface AuditEvent extends AuditDraft {
 export function chainEvent(prev: { seq: number; hash: string } | null, draft: AuditDraft): AuditEvent {
   const seq = prev ? prev.seq + 1 : 1;
   const prevHash = prev ? prev.hash : GENESIS_HASH;
+  // Keys in canonical order: canonicalJson then reorders nothing at this level.
   const body = canonicalJson({
-    seq,
-    time: draft.time,
-    type: draft.type,
-    requestId: draft.requestId,
     actor: draft.actor,
     data: draft.data,
     prev: prevHash,
+    requestId: draft.requestId,
+    seq,
+    time: draft.time,
+    type: draft.type,
   });
   // An explicit literal: adding keys after a spread costs ~9 µs per event on Node 20 (bench:audit).
   return { type: draft.type, time: draft.time, requestId: draft.requestId, actor: draft.actor, data: draft.data, seq, prev: prevHash, hash: sha256Hex(body), body };

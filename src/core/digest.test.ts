@@ -117,6 +117,29 @@ describe('canonicalJson against the canonicalize package (RFC 8785 reference)', 
       ),
     })).any;
     fc.assert(fc.property(value, (v) => canonicalJson(v) === reference(v)), { numRuns: 2000 });
+    // The same values with every object's keys inserted in sorted order: the path that reorders nothing.
+    const presorted = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(presorted);
+      if (v === null || typeof v !== 'object') return v;
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) Object.defineProperty(out, k, { value: presorted((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
+      return out;
+    };
+    fc.assert(fc.property(value, (v) => canonicalJson(presorted(v)) === reference(v)), { numRuns: 2000 });
+  });
+
+  it('orders what is out of order beneath objects and arrays already in order, and leaves the value as it was', () => {
+    const value = { a: [{ b: 1, a: { d: 2, c: 3 } }, 'x'], b: { c: { f: 1, e: 2 } }, c: 1 };
+    const before = JSON.stringify(value);
+    expect(canonicalJson(value)).toBe('{"a":[{"a":{"c":3,"d":2},"b":1},"x"],"b":{"c":{"e":2,"f":1}},"c":1}');
+    expect(JSON.stringify(value)).toBe(before);
+  });
+
+  it('writes what toJSON gives, and a non-plain object by its own keys, inside objects already in order', () => {
+    const at = new Date(Date.UTC(2026, 0, 2));
+    expect(canonicalJson({ a: at, b: { toJSON: () => ({ z: 1, y: 2 }) } })).toBe('{"a":"2026-01-02T00:00:00.000Z","b":{"y":2,"z":1}}');
+    expect(canonicalJson({ a: new Map([['k', 1]]), b: Object.assign(Object.create({ inherited: 1 }) as object, { own: 2 }) })).toBe('{"a":{},"b":{"own":2}}');
+    expect(canonicalJson({ a: [1, undefined, () => 1], b: undefined, c: 'x' })).toBe('{"a":[1,null,null],"c":"x"}');
   });
 
   it('keeps an own __proto__ key from parsed input in the canonical form and the digest', () => {
@@ -127,5 +150,6 @@ describe('canonicalJson against the canonicalize package (RFC 8785 reference)', 
   it('refuses non-finite numbers like the reference does', () => {
     expect(() => canonicalJson({ a: Number.NaN })).toThrow();
     expect(() => canonicalJson([Number.POSITIVE_INFINITY])).toThrow();
+    expect(() => canonicalJson({ a: 1, b: [2, { c: Number.NEGATIVE_INFINITY }] })).toThrow(TypeError);
   });
 });

@@ -32,20 +32,61 @@ const FALLBACK = Symbol('fallback');
  */
 const MAX_CANONICAL_DEPTH = 512;
 
-/** A copy with every object's keys inserted in RFC 8785 order (UTF-16 code units). */
-function sortedCopy(v: unknown, depth = 0): unknown {
-  if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError('RFC 8785 allows only finite numbers');
+/**
+ * The value with every object's keys in RFC 8785 order (UTF-16 code units):
+ * an object or array already in that order, all the way down, is returned
+ * as it is, and only what is out of order is copied. The gateway writes the
+ * objects it hashes with their keys in that order, so on the hot path
+ * nothing is copied (bench:gateway, "Shared path" in BENCHMARKS.md). Keys are
+ * checked and values visited in the order JSON.stringify writes them, so what
+ * throws is what a full copy would throw.
+ */
+function inOrder(v: unknown, depth = 0): unknown {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new TypeError('RFC 8785 allows only finite numbers');
+    return v;
+  }
   if (v === null || typeof v !== 'object') return v;
   if (depth > MAX_CANONICAL_DEPTH) throw new RangeError(`value nests more than ${MAX_CANONICAL_DEPTH} levels`);
-  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return sortedCopy((v as { toJSON(): unknown }).toJSON(), depth + 1);
-  if (Array.isArray(v)) return v.map((x) => sortedCopy(x, depth + 1));
-  // A plain object: null-prototype ones are far slower to build and to stringify (bench:audit).
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v).sort()) {
-    if (FALLBACK_KEY(k)) throw FALLBACK;
-    out[k] = sortedCopy((v as Record<string, unknown>)[k], depth + 1);
+  if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return inOrder((v as { toJSON(): unknown }).toJSON(), depth + 1);
+  if (Array.isArray(v)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      const y = inOrder(x, depth + 1);
+      if (copy === undefined && y !== x) copy = v.slice(0, i);
+      if (copy !== undefined) copy.push(y);
+    }
+    return copy ?? v;
   }
-  return out;
+  const keys = Object.keys(v);
+  // Only a plain object is written by JSON.stringify as its own keys: any other (a Map, a boxed number) is copied as before.
+  const proto: unknown = Object.getPrototypeOf(v);
+  let sorted = proto === Object.prototype || proto === null;
+  for (let i = 1; sorted && i < keys.length; i++) sorted = keys[i - 1]! < keys[i]!;
+  const from = v as Record<string, unknown>;
+  if (!sorted) {
+    // A plain object: null-prototype ones are far slower to build and to stringify (bench:audit).
+    const out: Record<string, unknown> = {};
+    for (const k of keys.sort()) {
+      if (FALLBACK_KEY(k)) throw FALLBACK;
+      out[k] = inOrder(from[k], depth + 1);
+    }
+    return out;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (FALLBACK_KEY(k)) throw FALLBACK;
+    const x = from[k];
+    const y = inOrder(x, depth + 1);
+    if (copy === undefined && y !== x) {
+      copy = {};
+      for (let j = 0; j < i; j++) copy[keys[j]!] = from[keys[j]!];
+    }
+    if (copy !== undefined) copy[k] = y;
+  }
+  return copy ?? v;
 }
 
 /**
@@ -59,7 +100,7 @@ function sortedCopy(v: unknown, depth = 0): unknown {
 export function canonicalJson(value: unknown): string {
   let text: string | undefined;
   try {
-    text = JSON.stringify(sortedCopy(value));
+    text = JSON.stringify(inOrder(value));
   } catch (e) {
     if (e !== FALLBACK) throw e;
     // The package recurses without a bound: checked first, with a walk that cannot overflow.
@@ -79,11 +120,12 @@ export function sha256Hex(text: string): string {
  * actionDigest(principal, connection, action); // 'sha256:9f2c…'
  */
 export function actionDigest(principal: Principal, connection: ConnectionInfo, action: Action): string {
+  // Keys written in canonical order: nothing to reorder (see inOrder).
   const bound = {
-    principal: { id: principal.id, kind: principal.kind, actsFor: principal.actsFor },
-    connection: { name: connection.name, kind: connection.kind },
-    operation: action.operation,
+    connection: { kind: connection.kind, name: connection.name },
     input: action.input,
+    operation: action.operation,
+    principal: { actsFor: principal.actsFor, id: principal.id, kind: principal.kind },
   };
   return `sha256:${sha256Hex(canonicalJson(bound))}`;
 }

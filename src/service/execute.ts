@@ -230,7 +230,7 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, decision: D
           time,
           requestId: claimed.id,
           actor: null,
-          data: { summary: result.summary, ...(result.ok ? {} : { error: result.error ?? null }) },
+          data: { ...(result.ok ? {} : { error: result.error ?? null }), summary: result.summary },
         },
       ],
     };

@@ -167,7 +167,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
         requestId: base.id,
         actor: null,
         // A rule that failed to evaluate (an error, an exceeded bound) is named with why, so the log says what denied.
-        data: { by: 'policy', code, rules: decision.rules, message: denied.error?.message, ...(decision.errors.length ? { errors: decision.errors } : {}) },
+        data: { by: 'policy', code, ...(decision.errors.length ? { errors: decision.errors } : {}), message: denied.error?.message, rules: decision.rules },
       },
       ...shadow,
     ]);

@@ -10,15 +10,16 @@ import type { Decision } from '../core/policy/decision.ts';
 import type { RequestRecord } from '../core/request.ts';
 import { canonicalIdentity, type Principal } from '../core/principal.ts';
 
+/** Audit payloads below are written with their keys in canonical (RFC 8785) order, so hashing them reorders nothing. */
 export function decisionView(d: Decision): Record<string, unknown> {
   return {
-    effect: d.effect,
-    rules: d.rules,
-    message: d.message,
-    policyHash: d.policyHash,
     approvers: d.approvers,
+    effect: d.effect,
     ...(d.errors.length ? { errors: d.errors } : {}),
+    message: d.message,
     ...(d.noUndo ? { noUndo: d.noUndo } : {}),
+    policyHash: d.policyHash,
+    rules: d.rules,
   };
 }
 
@@ -70,18 +71,27 @@ export function withIdentity(p: Principal): { identity?: { issuer: string; subje
 export function submittedAuditData(deps: Pick<Deps, 'sensitive' | 'connections'>, r: RequestRecord, context: Readonly<Record<string, string>>): Record<string, unknown> {
   const input = auditInput(deps, r);
   const facts = auditFacts(deps, r, input);
+  const p = r.principal;
   return {
-    principal: { id: r.principal.id, kind: r.principal.kind, actsFor: r.principal.actsFor, groups: r.principal.groups, ...withIdentity(r.principal) },
     connection: r.connection,
-    operation: r.action.operation,
-    input,
-    reason: r.action.reason,
-    // Only the section of the action's kind: the others are neutral by construction.
-    facts: { kind: facts.kind, writes: facts.writes, [factsSection(r)]: facts[factsSection(r)] },
-    digest: r.digest,
-    decision: decisionView(r.decision),
     context,
+    decision: decisionView(r.decision),
+    digest: r.digest,
+    facts: factsView(facts, factsSection(r)),
     // Client-chosen, but bounded (255 visible ASCII characters) and no secret: scoped to this principal, it names a submission.
     ...(r.idempotencyKey !== undefined ? { idempotencyKey: r.idempotencyKey } : {}),
+    input,
+    operation: r.action.operation,
+    principal: { actsFor: p.actsFor, groups: p.groups, id: p.id, ...withIdentity(p), kind: p.kind },
+    reason: r.action.reason,
   };
+}
+
+/** Only the section of the action's kind, in canonical key order: the others are neutral by construction. */
+function factsView(facts: Facts, section: 'sql' | 'http' | 'exec' | 'mcp'): Record<string, unknown> {
+  const { kind, writes } = facts;
+  if (section === 'exec') return { exec: facts.exec, kind, writes };
+  if (section === 'http') return { http: facts.http, kind, writes };
+  if (section === 'mcp') return { kind, mcp: facts.mcp, writes };
+  return { kind, sql: facts.sql, writes };
 }

@@ -51,7 +51,7 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
     if (ruleEffect !== 'deny') undoBy[ruleEffect].push({ id: rule.spec.id, off: rule.spec.undo === false });
     if (ruleEffect === 'approve') {
       for (const a of rule.spec.approvers ?? [{}]) {
-        approvers.push({ rule: rule.spec.id, groups: a.groups ?? [], principals: a.principals ?? [], count: a.count ?? 1 });
+        approvers.push({ count: a.count ?? 1, groups: a.groups ?? [], principals: a.principals ?? [], rule: rule.spec.id });
       }
       (rule.spec.escalate ?? []).forEach((e, n) => escalations.push({ key: `${rule.spec.id}#${n + 1}`, rule: rule.spec.id, ...e }));
       const mine = new Set(rule.spec.breakGlass?.groups ?? []);
@@ -72,7 +72,7 @@ export function evaluatePolicy(policy: CompiledPolicy, vars: PolicyVariables, li
   const final = effect ?? policy.spec.default;
   if (final === 'approve' && approvers.length === 0) {
     // The default is 'approve' and no rule matched: one human, anyone but the requester.
-    approvers.push({ rule: '(default)', groups: [], principals: [], count: 1 });
+    approvers.push({ count: 1, groups: [], principals: [], rule: '(default)' });
     ttlSeconds = policy.spec.defaultTtlSeconds;
   }
   const deciding = final === 'deny' || effect === undefined ? [] : undoBy[final];

@@ -5,7 +5,7 @@
 import type { Action } from '../action.ts';
 import type { ConnectionInfo } from '../connection.ts';
 import { FACTS_TYPE, type Facts } from '../facts.ts';
-import { principalView, type GithubSubject, type Principal } from '../principal.ts';
+import { type GithubSubject, type Principal } from '../principal.ts';
 import type { PolicyVariables } from './compile.ts';
 import { BOOL, DYN, listOf, mapOf, nullable, objectType, STRING, TIMESTAMP, type FieldsOf, type VarType } from './types.ts';
 
@@ -15,8 +15,12 @@ export interface PolicyContext {
   readonly request: Readonly<Record<string, string>>;
 }
 
+/** Frozen: like the configured groups, converted for policy once (bounds.ts). */
+const NO_CLAIMS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 function principalVariable(principal: Principal) {
-  return { ...principalView(principal), claims: principal.claims ?? {}, github: principal.github ?? null };
+  // The fields of principalView (principal.ts), without its copy of the groups: policy only reads them.
+  return { id: principal.id, kind: principal.kind, actsFor: principal.actsFor, groups: principal.groups, claims: principal.claims ?? NO_CLAIMS, github: principal.github ?? null };
 }
 
 export function policyVariables(

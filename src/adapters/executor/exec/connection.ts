@@ -51,7 +51,7 @@ function scrubbed(scrubber: SecretScrubber, text: string): string {
 export function createExecConnection(config: ExecConnectionConfig): ConnectionHandle {
   const scrubber = createSecretScrubber(secretParts(Object.values(config.env)));
   return {
-    info: { name: config.name, kind: 'exec', tags: config.tags },
+    info: { kind: 'exec', name: config.name, tags: config.tags },
     maxRunMs: config.timeoutMs,
     facts(input: ActionInput) {
       const args = (input as ExecInput).args;

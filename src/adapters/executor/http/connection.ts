@@ -59,7 +59,7 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
   const scrubber = createSecretScrubber(secretParts([...Object.values(config.headers), ...(config.secrets ?? [])]));
 
   return {
-    info: { name: config.name, kind: 'http', tags: config.tags },
+    info: { kind: 'http', name: config.name, tags: config.tags },
     maxRunMs: config.timeoutMs,
     facts: (input: ActionInput) => deriveHttpFacts(input as HttpInput, target),
     async execute(input: ActionInput): Promise<ExecutionResult> {
@@ -110,7 +110,8 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
             ...(read.truncated ? { truncated: true } : {}),
             ...(read.withheld ? { bodyWithheld: read.withheld } : {}),
           },
-          summary: { status: res.statusCode, bytes: read.bytes, ...(read.withheld ? { bodyWithheld: true } : {}) },
+          // Keys in canonical order, as the audit log writes them.
+          summary: { ...(read.withheld ? { bodyWithheld: true } : {}), bytes: read.bytes, status: res.statusCode },
           ...(ok ? {} : { error: { code: 'EXECUTION_FAILED', message: `${config.name} answered HTTP ${res.statusCode}` } }),
         };
       } catch (e) {

@@ -52,7 +52,7 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
   const catalog = createToolCatalog(async () => scrubber.scrubValue(await upstream.listTools()), config.waitSeconds, config.acceptors);
 
   return {
-    info: { name: config.name, kind: 'mcp', tags: config.tags },
+    info: { kind: 'mcp', name: config.name, tags: config.tags },
     maxRunMs: config.timeoutMs,
     catalog,
     facts(input: ActionInput) {

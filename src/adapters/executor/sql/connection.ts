@@ -244,7 +244,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
   }
 
   return {
-    info: { name: config.name, kind: 'postgres', tags: config.tags },
+    info: { kind: 'postgres', name: config.name, tags: config.tags },
     maskForAudit(input, mask) {
       const sql = input as SqlInput;
       if (!config.secretColumns?.length) return input;

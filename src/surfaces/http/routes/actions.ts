@@ -31,16 +31,18 @@ export function actionRoutes(deps: Deps, opts: { readonly consoleUrl?: (id: stri
     const header = c.req.header('idempotency-key');
     const idempotencyKey = header === undefined ? undefined : parseIdempotencyKey(header);
     const body = await jsonBody(c, submitBody);
-    const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+    const remoteAddress = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
+    const userAgent = c.req.header('user-agent');
     const { request, replayed } = await submitOnce(deps, {
       principal: c.get('principal'),
       connection: body.connection,
       input: body.input,
       reason: body.reason,
+      // Keys in canonical order, as the audit log writes them.
       context: {
+        ...(remoteAddress ? { remoteAddress } : {}),
         surface: 'rest',
-        ...(incoming?.socket?.remoteAddress ? { remoteAddress: incoming.socket.remoteAddress } : {}),
-        ...(c.req.header('user-agent') ? { userAgent: c.req.header('user-agent')!.slice(0, 200) } : {}),
+        ...(userAgent ? { userAgent: userAgent.slice(0, 200) } : {}),
       },
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     });
