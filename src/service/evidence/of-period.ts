@@ -10,6 +10,7 @@ import { firstSeqAtOrAfter } from '../audit-time.ts';
 import { refuseOverLimit } from '../audit-bundle.ts';
 import { signCheckpoint } from '../checkpoint.ts';
 import { buildEvidence, type EvidenceOptions } from './report.ts';
+import { readableTreeHead, verifyPeriod } from './verify-period.ts';
 import type { EvidenceReport } from './types.ts';
 
 export interface EvidenceOfPeriodOptions extends Omit<EvidenceOptions, 'clock'> {
@@ -29,10 +30,13 @@ export async function evidenceOfPeriod(deps: { store: Store; signer: CheckpointS
     const count = (await firstSeqAtOrAfter(deps.store, o.to)) - (await firstSeqAtOrAfter(deps.store, o.from));
     refuseOverLimit(count, maxEvents, 'the period');
   }
+  await readableTreeHead(deps.store);
   let report = await buildEvidence(deps.store, options);
   if (report.coverage.lastSeq !== null && !report.coverage.covered) {
     await signCheckpoint(deps);
     report = await buildEvidence(deps.store, options);
   }
+  // Its rows are only evidence once they have the roots the log's key signed.
+  if (report.coverage.firstSeq !== null) await verifyPeriod(deps.store, deps.signer, report.coverage.firstSeq, report.coverage.checkpoints);
   return report;
 }
