@@ -2,7 +2,9 @@
  * Someone with write access to the database but not to the signing key: what
  * they change must not pass for the signed log. The evidence report is read
  * from the same rows as `audit verify`, so it refuses a log whose events no
- * longer have the roots their checkpoints signed.
+ * longer have the roots their checkpoints signed; and the indexed columns an
+ * event is found by (its request, type, actor, time) must say what its hashed
+ * body says, or an edit there hides it from a request's history unseen.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -103,4 +105,21 @@ describe('evidence report over a tampered store', () => {
     expect(r.stderr).toContain('the audit log does not verify, so no evidence is made of it');
     expect(r.code).not.toBe(0);
   }, SLOW);
+});
+
+describe('audit verify: the columns an event is found by', () => {
+  for (const [column, value] of [
+    ['request_id', 'req_someone_else'],
+    ['type', 'request.cancelled'],
+    ['actor', 'alice'],
+    ['time', '2001-01-01T00:00:00.000Z'],
+  ] as const) {
+    it(`fails when ${column} no longer says what the hashed body says`, async () => {
+      const seq = signed - 1;
+      const config = await copyStore(`column-${column}.db`, (db) => expect(db.prepare(`UPDATE audit_events SET ${column} = ? WHERE seq = ?`).run(value, seq).changes).toBe(1));
+      const r = await cli('audit', 'verify', '--config', config);
+      expect(r.stdout).toContain(`audit log BROKEN at event ${seq}: its ${column} column`);
+      expect(r.code).toBe(1);
+    }, SLOW);
+  }
 });
