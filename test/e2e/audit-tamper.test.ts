@@ -123,3 +123,20 @@ describe('audit verify: the columns an event is found by', () => {
     }, SLOW);
   }
 });
+
+describe('a checkpoint signed over history rewritten in the database', () => {
+  it('is refused: the key signs no head its last signed checkpoint is not a prefix of, even with every checkpoint row deleted', async () => {
+    const config = await copyStore('resign.db', (db) => {
+      rewrite(db, 'ticket /b', 'ticket /z');
+      db.prepare('DELETE FROM checkpoints').run();
+      db.prepare('DELETE FROM merkle_nodes').run();
+    });
+    const exported = await cli('audit', 'export', '--config', config, '--out', join(cfg.dir, 'resigned-bundle'));
+    expect(exported.stderr).toContain('the audit log does not verify');
+    expect(exported.code).not.toBe(0);
+    const verify = await cli('audit', 'verify', '--config', config);
+    expect(verify.stdout).toContain('BROKEN');
+    expect(verify.code).toBe(1);
+  }, SLOW);
+});
+

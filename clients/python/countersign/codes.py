@@ -362,7 +362,7 @@ class ExecutionInterrupted(CountersignError):
 class AuditIntegrityFailed(CountersignError):
     """The audit log's stored events do not have the roots its signed checkpoints commit
     to (an event or checkpoint was changed, deleted or inserted outside the gateway), so
-    no evidence was made of them.
+    no evidence was made of them and no checkpoint was signed over them.
     """
 
     code = "AUDIT_INTEGRITY_FAILED"
