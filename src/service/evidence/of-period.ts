@@ -24,7 +24,9 @@ export interface EvidenceOfPeriodOptions extends Omit<EvidenceOptions, 'clock'> 
  */
 export async function evidenceOfPeriod(deps: { store: Store; signer: CheckpointSigner; clock: Clock }, o: EvidenceOfPeriodOptions): Promise<EvidenceReport> {
   const { maxEvents, ...period } = o;
-  const options = { ...period, clock: deps.clock };
+  // The submissions from before the period that the report reads: each must be in the log the checkpoint signed.
+  let earlier: { seq: number; body: string }[] = [];
+  const options = { ...period, clock: deps.clock, onEarlier: (e: { seq: number; body: string }) => void earlier.push(e) };
   if (maxEvents !== undefined && o.from instanceof Date && o.to instanceof Date && o.from.getTime() < o.to.getTime()) {
     // Counted before a single event is read: seqs are dense and events are written in time order.
     const count = (await firstSeqAtOrAfter(deps.store, o.to)) - (await firstSeqAtOrAfter(deps.store, o.from));
@@ -34,9 +36,10 @@ export async function evidenceOfPeriod(deps: { store: Store; signer: CheckpointS
   let report = await buildEvidence(deps.store, options);
   if (report.coverage.lastSeq !== null && !report.coverage.covered) {
     await signCheckpoint(deps);
+    earlier = [];
     report = await buildEvidence(deps.store, options);
   }
   // Its rows are only evidence once they have the roots the log's key signed.
-  if (report.coverage.firstSeq !== null) await verifyPeriod(deps.store, deps.signer, report.coverage.firstSeq, report.coverage.checkpoints);
+  if (report.coverage.firstSeq !== null) await verifyPeriod(deps.store, deps.signer, report.coverage.firstSeq, report.coverage.checkpoints, earlier);
   return report;
 }

@@ -8,7 +8,7 @@
  * never signed; this refuses it instead (AUDIT_INTEGRITY_FAILED).
  */
 import { CountersignError } from '../../core/errors.ts';
-import { equalHash, Frontier, hashFromHex, leafHash, toHex } from '../../core/merkle/index.ts';
+import { equalHash, Frontier, hashFromHex, leafHash, toHex, verifyInclusion } from '../../core/merkle/index.ts';
 import { openNote, parseCheckpoint, parseVerifierKey } from '../../core/note.ts';
 import type { CheckpointSigner, Store } from '../../core/ports.ts';
 import type { CheckpointEntry } from './types.ts';
@@ -36,7 +36,13 @@ export async function readableTreeHead(store: Store): Promise<void> {
  * @example
  * await verifyPeriod(store, signer, report.coverage.firstSeq, report.coverage.checkpoints); // throws AUDIT_INTEGRITY_FAILED
  */
-export async function verifyPeriod(store: Store, signer: CheckpointSigner, firstSeq: number, checkpoints: readonly CheckpointEntry[]): Promise<void> {
+export async function verifyPeriod(
+  store: Store,
+  signer: CheckpointSigner,
+  firstSeq: number,
+  checkpoints: readonly CheckpointEntry[],
+  earlier: readonly { seq: number; body: string }[] = [],
+): Promise<void> {
   if (checkpoints.length === 0) return;
   const verifiers = signer.verifierKeys().map(parseVerifierKey);
   const roots = new Map<number, Uint8Array>();
@@ -53,6 +59,17 @@ export async function verifyPeriod(store: Store, signer: CheckpointSigner, first
     roots.set(cp.size, cp.rootHash);
   }
   const last = Math.max(...roots.keys());
+  // Events from before the period that the report reads: each proven in the tree the newest checkpoint signed.
+  for (const e of earlier) {
+    let proven = false;
+    try {
+      const proof = (await store.inclusionProof(e.seq - 1, last)).map(hashFromHex);
+      proven = verifyInclusion(leafHash(e.body), e.seq - 1, last, proof, roots.get(last)!);
+    } catch {
+      proven = false;
+    }
+    if (!proven) throw broken(`event ${e.seq}, from before the period and read by the report, is not the one checkpoint ${last} signed`, { seq: e.seq, checkpoint: last });
+  }
   let frontier: Frontier;
   try {
     frontier = Frontier.from({ size: firstSeq - 1, nodes: (await store.treeEdge(firstSeq - 1)).map((n) => ({ ...n, hash: hashFromHex(n.hash) })) });
