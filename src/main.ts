@@ -78,6 +78,8 @@ function signerOfNone(origin: string): CheckpointSigner {
       throw new CountersignError('INTERNAL', 'this process signs no checkpoint; the gateway serving its store does');
     },
     verifierKeys: () => [],
+    lastSigned: () => null,
+    recordSigned() {},
   };
 }
 

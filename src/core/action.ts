@@ -62,6 +62,21 @@ export interface Action {
 const SCHEMAS = { postgres: sqlInputSchema, http: httpInputSchema, exec: execInputSchema, mcp: mcpInputSchema } as const;
 
 /**
+ * The path of the first number in `value` that JSON cannot hold (`1e400`
+ * parses to Infinity): RFC 8785 has no form for it, so it could be neither
+ * digested nor chained into the audit log. Walks with its own stack.
+ */
+function nonFiniteAt(value: unknown): string | null {
+  const stack: [unknown, string][] = [[value, 'input']];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'number' && !Number.isFinite(v)) return path;
+    if (v !== null && typeof v === 'object') for (const [k, child] of Object.entries(v)) stack.push([child, `${path}.${k}`]);
+  }
+  return null;
+}
+
+/**
  * Checks an agent's raw input against the shape of its connection kind.
  *
  * @example
@@ -70,6 +85,8 @@ const SCHEMAS = { postgres: sqlInputSchema, http: httpInputSchema, exec: execInp
 export function parseInput(kind: ConnectionKind, raw: unknown): ActionInput {
   // Every surface's input passes here before any recursive step (digest, facts, masking, the audit chain).
   assertValueDepth(raw, 'the action input');
+  const infinite = nonFiniteAt(raw);
+  if (infinite !== null) throw new CountersignError('INVALID_INPUT', `input for a ${kind} connection is invalid: ${infinite}: a number too large for JSON (it would read as Infinity)`, { issues: [`${infinite}: not a finite number`] });
   const result = SCHEMAS[kind].safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`);

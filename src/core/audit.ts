@@ -52,13 +52,31 @@ export function chainEvent(prev: { seq: number; hash: string } | null, draft: Au
 
 export type ChainProblem = { seq: number; reason: string };
 
+/** What a store keeps beside an event's body to find it by; not hashed, so held to the body. */
+export interface AuditColumns {
+  readonly seq: number;
+  readonly time: string;
+  readonly type: string;
+  readonly requestId: string | null;
+  readonly actor: string | null;
+}
+
+const COLUMN_NAMES = [['time', 'time'], ['type', 'type'], ['requestId', 'request_id'], ['actor', 'actor']] as const;
+
+/** The first column of a stored row that says other than its hashed body, by its SQL name; null when all agree. */
+function columnDiffering(parsed: Record<string, unknown>, columns: AuditColumns): string | null {
+  for (const [field, column] of COLUMN_NAMES) if (parsed[field] !== columns[field]) return column;
+  return null;
+}
+
 /**
  * Verifies a chain one stored row at a time, in order, so a large log never
  * needs to fit in memory. `push` returns the first problem found (and keeps
  * returning it); `finish` reports the totals.
  */
 export function createChainVerifier(): {
-  push(row: { seq: number; body: string; hash: string }): ChainProblem | null;
+  /** `columns`, when given, are the row's stored columns: each must say what the body says. */
+  push(row: { seq: number; body: string; hash: string }, columns?: AuditColumns): ChainProblem | null;
   finish(): { ok: true; count: number; head: string } | { ok: false; count: number; problem: ChainProblem };
 } {
   let expectedSeq = 1;
@@ -66,7 +84,7 @@ export function createChainVerifier(): {
   let count = 0;
   let problem: ChainProblem | null = null;
 
-  function check(row: { seq: number; body: string; hash: string }): ChainProblem | null {
+  function check(row: { seq: number; body: string; hash: string }, columns: AuditColumns | undefined): ChainProblem | null {
     const at = expectedSeq;
     if (row.seq !== at) {
       return { seq: at, reason: row.seq > at ? `event ${at} is missing (next stored is ${row.seq})` : `event ${row.seq} is out of order or repeated` };
@@ -81,13 +99,18 @@ export function createChainVerifier(): {
     if (sha256Hex(row.body) !== row.hash) return { seq: at, reason: 'event hash does not match its body (it was edited)' };
     if (parsed['seq'] !== at) return { seq: at, reason: `event body says seq ${String(parsed['seq'])}` };
     if (parsed['prev'] !== prevHash) return { seq: at, reason: 'event does not link to the previous event (one was changed, removed or inserted before it)' };
+    if (columns) {
+      if (columns.seq !== at) return { seq: at, reason: 'its indexed columns were not read with it (the row is missing them)' };
+      const column = columnDiffering(parsed, columns);
+      if (column) return { seq: at, reason: `its ${column} column does not say what its hashed body says (the row was edited: the event is found under another ${column})` };
+    }
     return null;
   }
 
   return {
-    push(row) {
+    push(row, columns) {
       if (problem) return problem;
-      problem = check(row);
+      problem = check(row, columns);
       if (!problem) {
         count++;
         expectedSeq++;

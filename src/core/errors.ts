@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   UNDO_CONFLICT: 'A revert found rows that changed since the request it reverts ran; nothing was reverted. The message names their primary keys.',
   UNDO_UNAVAILABLE: 'The request has no undo to revert: it did not succeed, is not a captured SQL UPDATE or DELETE (or a revert of one), changed no rows, or its undo was not kept (`undo: false` on the connection or its rules).',
   EXECUTION_INTERRUPTED: 'The gateway stopped while the action was running, or could not start it in time after claiming it; it is not retried (at most once).',
+  AUDIT_INTEGRITY_FAILED: "The audit log's stored events do not have the roots its signed checkpoints commit to (an event or checkpoint was changed, deleted or inserted outside the gateway), so no evidence was made of them and no checkpoint was signed over them.",
   AUDIT_WRITE_FAILED: 'The audit event could not be written, so nothing changed and nothing ran (fail closed).',
   POLICY_NOT_IN_FORCE: "The policy of this process's config is not the one the gateway serving the same store runs (`countersign mcp --config`); nothing ran.",
   CONFIG_INVALID: 'The configuration file is missing, malformed or fails validation.',

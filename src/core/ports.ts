@@ -201,6 +201,13 @@ export interface CheckpointSigner {
   sign(text: string): { note: string; keyId: string };
   /** Verifier keys (C2SP form) of every key that ever signed, for bundles and auditors. */
   verifierKeys(): string[];
+  /**
+   * The largest checkpoint this key's holder signed, kept beside the key, out of the database's reach: a head
+   * it is not a prefix of (history rewritten, or the log cut, and the checkpoint rows deleted) is never signed.
+   */
+  lastSigned(): { size: number; root: string } | null;
+  /** Records a checkpoint just signed, unless a larger one is recorded already. */
+  recordSigned(checkpoint: { size: number; root: string }): void;
 }
 
 /**

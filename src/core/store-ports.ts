@@ -2,7 +2,7 @@
  * The store's ports: state and audit, as small ports by concept (core/ports.ts
  * re-exports them beside the other ports).
  */
-import type { AuditDraft, AuditEvent } from './audit.ts';
+import type { AuditColumns, AuditDraft, AuditEvent } from './audit.ts';
 import type { PinChange, ToolPin } from './mcp/pins.ts';
 import type { ChannelMessage } from './channel.ts';
 import type { KnownHuman } from './known-human.ts';
@@ -85,6 +85,11 @@ export interface AuditLogStore {
   readAudit(fromSeq: number, limit: number): Promise<AuditEvent[]>;
   /** The same rows as stored, unparsed: for exports and verification, which need only the bytes. */
   readAuditRaw(fromSeq: number, limit: number): Promise<{ seq: number; body: string; hash: string }[]>;
+  /**
+   * The columns the same rows are found by (a request's history, audit search, a period's start), as stored:
+   * outside the hashed body, so verification holds them to it.
+   */
+  readAuditColumns(fromSeq: number, limit: number): Promise<AuditColumns[]>;
   /** The audit log's length and its RFC 6962 Merkle root (hex); leaf i is the event with seq i + 1. */
   treeHead(): Promise<{ size: number; root: string }>;
   /**

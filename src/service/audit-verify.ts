@@ -5,20 +5,30 @@
  * whose tail (or whole body) was deleted from one that never grew, but a
  * signed checkpoint of size N proves N events existed with that root.
  */
-import { createChainVerifier } from '../core/audit.ts';
+import { createChainVerifier, type AuditColumns } from '../core/audit.ts';
 import { Frontier, equalHash, leafHash, toHex } from '../core/merkle/index.ts';
 import { openNote, parseCheckpoint, type NoteVerifier } from '../core/note.ts';
 import type { Store, StoredCheckpoint } from '../core/ports.ts';
 
 const PAGE = 5000;
 
+/** A page of stored events with the columns they are found by, keyed by seq (a row appended between the two reads has none yet). */
+async function readPage(store: Store, from: number): Promise<{ page: Awaited<ReturnType<Store['readAuditRaw']>>; columns: Map<number, AuditColumns> }> {
+  const page = await store.readAuditRaw(from, PAGE);
+  const columns = new Map((await store.readAuditColumns(from, PAGE)).map((c) => [c.seq, c]));
+  return { page, columns };
+}
+
+/** Columns missing for a row that was read: held as a mismatch, never skipped. */
+const MISSING = (seq: number): AuditColumns => ({ seq: -seq, time: '', type: '', requestId: null, actor: null });
+
 export async function verifyAudit(store: Store): Promise<ReturnType<ReturnType<typeof createChainVerifier>['finish']>> {
   const verifier = createChainVerifier();
   let from = 1;
   for (;;) {
-    const page = await store.readAuditRaw(from, PAGE);
+    const { page, columns } = await readPage(store, from);
     for (const e of page) {
-      if (verifier.push(e)) return verifier.finish();
+      if (verifier.push(e, columns.get(e.seq) ?? MISSING(e.seq))) return verifier.finish();
     }
     if (page.length < PAGE) return verifier.finish();
     from = page[page.length - 1]!.seq + 1;
@@ -69,9 +79,9 @@ export async function verifyAuditSigned(store: Store, trust: { verifiers: readon
   const frontier = new Frontier();
   const verified: number[] = [];
   for (let from = 1; ; ) {
-    const page = await store.readAuditRaw(from, PAGE);
+    const { page, columns } = await readPage(store, from);
     for (const e of page) {
-      const problem = chain.push(e);
+      const problem = chain.push(e, columns.get(e.seq) ?? MISSING(e.seq));
       if (problem) return { ok: false, count: e.seq - 1, problem };
       frontier.push(leafHash(e.body));
       const root = roots.get(frontier.size);

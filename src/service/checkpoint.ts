@@ -3,8 +3,9 @@
  * a signed note) and keep it. Once signed, any later removal, change or
  * reordering of the events it covers is provable from the note alone.
  */
+import { CountersignError } from '../core/errors.ts';
 import { formatCheckpoint } from '../core/note.ts';
-import { hashFromHex } from '../core/merkle/index.ts';
+import { hashFromHex, verifyConsistency } from '../core/merkle/index.ts';
 import type { CheckpointSigner, Clock, Store, StoredCheckpoint } from '../core/ports.ts';
 
 /**
@@ -22,9 +23,39 @@ export async function signCheckpoint(deps: { store: Store; signer: CheckpointSig
   // The root only when there is something to sign: a damaged log has a length but maybe no root, and an export of it
   // must still go on to show the damage. Read again: events appended since count too.
   const head = await deps.store.treeHead();
+  await assertExtends(deps.store, head, deps.signer.lastSigned(), latest ?? null);
   const text = formatCheckpoint({ origin: deps.signer.origin, size: head.size, rootHash: hashFromHex(head.root) });
   const { note, keyId } = deps.signer.sign(text);
   const checkpoint: StoredCheckpoint = { size: head.size, root: head.root, keyId, note, createdAt: deps.clock.now().toISOString() };
   await deps.store.insertCheckpoint(checkpoint);
+  deps.signer.recordSigned(checkpoint);
   return checkpoint;
+}
+
+/**
+ * Refuses (AUDIT_INTEGRITY_FAILED) to sign a head that the checkpoints signed
+ * before are not consistent with (RFC 9162 §2.1.4): the one recorded beside
+ * the key and the newest stored row. Without it, events rewritten in the
+ * database with every checkpoint row deleted would be signed anew, and the
+ * forged log would then verify.
+ */
+async function assertExtends(store: Store, head: { size: number; root: string }, ...anchors: ({ size: number; root: string } | null)[]): Promise<void> {
+  for (const a of anchors) {
+    if (!a) continue;
+    const [small, large] = a.size <= head.size ? [a, head] : [head, a];
+    let ok = false;
+    try {
+      const proof = small.size === large.size || small.size === 0 ? [] : await store.consistencyProof(small.size, large.size);
+      ok = small.size === 0 ? small === a : verifyConsistency(small.size, large.size, hashFromHex(small.root), hashFromHex(large.root), proof.map(hashFromHex));
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      throw new CountersignError(
+        'AUDIT_INTEGRITY_FAILED',
+        `the audit log does not verify: its head (${head.size} events) does not extend the checkpoint of ${a.size} events signed before, so no checkpoint is signed over it (\`countersign audit verify\` names what changed; if this store was replaced on purpose, remove last-checkpoint.json from the audit key directory)`,
+        { size: head.size, signed: a.size },
+      );
+    }
+  }
 }

@@ -358,6 +358,16 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(raw.map((e) => [e.body, e.hash])).toEqual((await store.readAudit(4, 3)).map((e) => [e.body, e.hash]));
       });
 
+      it('reads the columns an event is found by, as its body says them', async () => {
+        const r = await submitted(store);
+        await store.appendAudit([auditDraft('gateway.note', null, { n: 1 })]);
+        await store.mutateRequest(r.id, approveBy(carol));
+        const events = await allAudit(store);
+        expect(await store.readAuditColumns(2, 5)).toEqual(events.slice(1).map((e) => ({ seq: e.seq, time: e.time, type: e.type, requestId: e.requestId, actor: e.actor })));
+        expect(events.at(-1)!.requestId).toBe(r.id);
+        expect(events.at(-1)!.actor).not.toBeNull();
+      });
+
       it('stores a chain that the verifier accepts, read page by page', async () => {
         for (let i = 0; i < 5; i++) {
           const r = await submitted(store);

@@ -87,6 +87,11 @@ describe('a malformed submission is refused and leaves no trace', () => {
     await refused({ body: { ...valid, connection: 'echo', input: { args: [], shell: true } } }, 400, 'INVALID_INPUT');
   });
 
+  it('a number JSON cannot hold (1e400 parses to Infinity, which has no canonical form to digest) → 400 INVALID_INPUT', async () => {
+    await refused({ body: '{"connection":"api","input":{"method":"POST","path":"/x","body":{"n":1e400}},"reason":"check"}' }, 400, 'INVALID_INPUT');
+    await refused({ body: '{"connection":"api","input":{"method":"POST","path":"/x","body":[[-1e400]]},"reason":"check"}' }, 400, 'INVALID_INPUT');
+  });
+
   it('a missing or blank reason, or an unknown top-level key → 400 INVALID_REQUEST', async () => {
     const { reason: _reason, ...noReason } = valid;
     const res = await refused({ body: noReason }, 400, 'INVALID_REQUEST');

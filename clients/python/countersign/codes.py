@@ -359,6 +359,15 @@ class ExecutionInterrupted(CountersignError):
     code = "EXECUTION_INTERRUPTED"
 
 
+class AuditIntegrityFailed(CountersignError):
+    """The audit log's stored events do not have the roots its signed checkpoints commit
+    to (an event or checkpoint was changed, deleted or inserted outside the gateway), so
+    no evidence was made of them and no checkpoint was signed over them.
+    """
+
+    code = "AUDIT_INTEGRITY_FAILED"
+
+
 class AuditWriteFailed(CountersignError):
     """The audit event could not be written, so nothing changed and nothing ran (fail
     closed).
@@ -467,6 +476,7 @@ GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _registry(
     UndoConflict,
     UndoTooManyRows,
     ExecutionInterrupted,
+    AuditIntegrityFailed,
     AuditWriteFailed,
     PolicyNotInForce,
     ConfigInvalid,

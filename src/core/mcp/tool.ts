@@ -52,6 +52,30 @@ export function toolHash(def: ToolDefinition): string {
 }
 
 /**
+ * Why a listing cannot be pinned as it stands, or null. A name listed twice
+ * has two definitions and one pin: the other would reach a model or a
+ * reviewer unaccepted. Two names that are one under Unicode compatibility
+ * normalisation and case folding (`greet`, `gr\uFF45et`, `Greet`) are told
+ * apart by no reader, so neither can be said to be the pinned one.
+ *
+ * @example
+ * listingProblem([{ name: 'a', inputSchema: {} }, { name: 'a', inputSchema: {} }]); // 'lists the tool "a" twice'
+ */
+export function listingProblem(defs: readonly ToolDefinition[]): string | null {
+  const exact = new Set<string>();
+  const folded = new Map<string, string>();
+  for (const { name } of defs) {
+    if (exact.has(name)) return `lists the tool ${JSON.stringify(name)} twice`;
+    exact.add(name);
+    const key = name.normalize('NFKC').toLowerCase();
+    const other = folded.get(key);
+    if (other !== undefined) return `lists tools ${JSON.stringify(other)} and ${JSON.stringify(name)}, one name once normalised`;
+    folded.set(key, name);
+  }
+  return null;
+}
+
+/**
  * @example
  * namespacedTool('fs', 'read_file'); // 'fs__read_file'
  */

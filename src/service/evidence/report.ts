@@ -27,6 +27,8 @@ export interface EvidenceOptions {
   readonly framework: Framework;
   /** For the generation time. */
   readonly clock?: Clock;
+  /** Told of each event from before the period the report reads (a carried-over request's submission), to verify it. */
+  readonly onEarlier?: (e: { seq: number; body: string }) => void;
 }
 
 function isPrivileged(t: Trail, e: RequestEntry): boolean {
@@ -134,7 +136,10 @@ export async function buildEvidence(store: Store, o: EvidenceOptions): Promise<E
   for (const t of folded.trails.values()) {
     if (t.submitted || read.firstSeq === null) continue;
     const submitted = await findSubmitted(store, t.id, read.firstSeq);
-    if (submitted) applySubmitted(t, submitted, false);
+    if (submitted) {
+      o.onEarlier?.(submitted);
+      applySubmitted(t, submitted, false);
+    }
   }
 
   const pairs = [...folded.trails.values()].map((t) => ({ t, e: toEntry(t) }));

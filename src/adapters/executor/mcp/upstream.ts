@@ -10,7 +10,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CountersignError } from '../../../core/errors.ts';
-import type { ToolDefinition } from '../../../core/mcp/tool.ts';
+import { listingProblem, type ToolDefinition } from '../../../core/mcp/tool.ts';
 import { isolatingFetch } from './isolating-fetch.ts';
 
 export type UpstreamTarget =
@@ -24,6 +24,8 @@ export interface Upstream {
 }
 
 const CONNECT_TIMEOUT_MS = 30_000;
+/** Pages of one tools/list followed at most: a server that always sends a cursor would otherwise never let a listing end. */
+export const MAX_LIST_PAGES = 100;
 const STDERR_TAIL = 2048;
 
 /**
@@ -116,14 +118,19 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
       const tools: ToolDefinition[] = [];
       let cursor: string | undefined;
       try {
-        do {
+        for (let pages = 0; ; ) {
+          if (++pages > MAX_LIST_PAGES) throw new Error(`tools/list went on for more than ${MAX_LIST_PAGES} pages`);
           const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: CONNECT_TIMEOUT_MS });
           tools.push(...page.tools.map((t) => definitionOf(t as Parameters<typeof definitionOf>[0])));
           cursor = page.nextCursor;
-        } while (cursor);
+          if (!cursor) break;
+        }
       } catch (e) {
         throw unavailable(e);
       }
+      // Refused whole: a listing that cannot be pinned tool by tool offers none of its tools.
+      const problem = listingProblem(tools);
+      if (problem) throw unavailable(`tools/list ${problem}`);
       return tools;
     },
     async callTool(tool, args, timeoutMs) {

@@ -5,6 +5,7 @@
  * writes that touch no audit event (outbox leases, channel messages, known
  * humans, checkpoints) are single statements on the pool.
  */
+import type { AuditColumns } from '../../../core/audit.ts';
 import { auditEventOf, type AuditRow } from '../rows.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
@@ -23,6 +24,7 @@ import { ensureTermSet } from './term-sets.ts';
 import { grantPort } from './grants.ts';
 import { createTermSetCache, termSetOf } from '../term-sets.ts';
 
+const READ_AUDIT_COLUMNS = { name: 'cs_audit_columns', text: 'SELECT seq, time, type, request_id AS "requestId", actor FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2' };
 const READ_AUDIT = { name: 'cs_audit_read', text: 'SELECT seq, body, hash FROM audit_events WHERE seq >= $1 ORDER BY seq LIMIT $2' };
 const SET_META = { name: 'cs_meta_set', text: 'INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value' };
 const GET_META = { name: 'cs_meta_get', text: 'SELECT value FROM meta WHERE key = $1' };
@@ -91,6 +93,9 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
       }),
     async readAuditRaw(fromSeq, limit) {
       return (await q<AuditRow>(READ_AUDIT, [fromSeq, Math.max(0, limit)])).rows;
+    },
+    async readAuditColumns(fromSeq, limit) {
+      return (await q<AuditColumns>(READ_AUDIT_COLUMNS, [fromSeq, Math.max(0, limit)])).rows;
     },
     async readAudit(fromSeq, limit) {
       return (await q<AuditRow>(READ_AUDIT, [fromSeq, Math.max(0, limit)])).rows.map(auditEventOf);

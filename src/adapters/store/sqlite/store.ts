@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { chainEvent, type AuditDraft } from '../../../core/audit.ts';
+import { chainEvent, type AuditColumns, type AuditDraft } from '../../../core/audit.ts';
 import { auditEventOf, type AuditRow } from '../rows.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
@@ -77,6 +77,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     head: db.prepare('SELECT seq, hash, time FROM audit_events ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     readAudit: db.prepare('SELECT seq, body, hash FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?'),
+    readAuditColumns: db.prepare('SELECT seq, time, type, request_id AS requestId, actor FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?'),
     size: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM audit_events').pluck(),
     insertCheckpoint: db.prepare('INSERT OR IGNORE INTO checkpoints (size, root, key_id, note, created_at) VALUES (?, ?, ?, ?, ?)'),
     checkpointsFrom: db.prepare('SELECT size, root, key_id AS keyId, note, created_at AS createdAt FROM checkpoints WHERE size >= ? ORDER BY size LIMIT ?'),
@@ -339,6 +340,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async readAuditRaw(fromSeq, limit) {
       return q.readAudit.all(fromSeq, limit) as AuditRow[];
+    },
+    async readAuditColumns(fromSeq, limit) {
+      return q.readAuditColumns.all(fromSeq, limit) as AuditColumns[];
     },
     async readAudit(fromSeq, limit) {
       return (q.readAudit.all(fromSeq, limit) as AuditRow[]).map(auditEventOf);
