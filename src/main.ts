@@ -181,7 +181,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const sweepMs = opts.sweepMs ?? 1000;
   let leases: Leases;
   try {
-    leases = createLeases(config, { log: deps.log, everyMs: sweepMs });
+    leases = await createLeases(config, { log: deps.log, everyMs: sweepMs });
   } catch (e) {
     await deps.close();
     throw e;
