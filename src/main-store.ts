@@ -13,7 +13,6 @@ import { configIdentity } from './config/identity.ts';
 import { CountersignError } from './core/errors.ts';
 import type { OutboxRouter } from './core/outbox.ts';
 import type { Store } from './core/ports.ts';
-import { createPostgresStore } from './adapters/store/postgres/index.ts';
 import { createSqliteStore } from './adapters/store/sqlite/index.ts';
 import { claimKeyDir } from './adapters/signer/key-owner.ts';
 import { checkStoreOwner, refuseForeign } from './service/store-owner.ts';
@@ -78,6 +77,8 @@ export function storeSetting(config: Config): string {
 async function openStore(config: Config, opts: { mustExist: boolean; outbox?: OutboxRouter }): Promise<Store> {
   const pg = config.store.postgres;
   if (pg) {
+    // Loaded only here: a gateway on SQLite does not hold pg and the PostgreSQL store's modules.
+    const { createPostgresStore } = await import('./adapters/store/postgres/index.ts');
     return createPostgresStore({
       url: pg.url,
       poolSize: pg.poolSize,

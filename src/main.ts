@@ -40,7 +40,7 @@ import type { PgListener } from './surfaces/pg/server.ts';
 import { createAuthenticator } from './service/authenticate.ts';
 import { createChannels, type ConfiguredChannels } from './adapters/channel/index.ts';
 import { startDeliveryWorker } from './service/deliver.ts';
-import { createMetrics, noopMetrics, type Exposition } from './adapters/metrics/index.ts';
+import { createMetrics, noopMetrics, type ConfiguredMetrics, type Exposition } from './adapters/metrics/index.ts';
 import { meteredStore } from './service/metered-store.ts';
 
 export interface Gateway {
@@ -115,7 +115,14 @@ export async function createDeps(
   }
   const waitPollMs = Number(process.env['COUNTERSIGN_WAIT_POLL_MS']);
   // A process that joins a gateway (the local MCP server) serves no /metrics: it keeps none.
-  const telemetry = joining ? { metrics: noopMetrics } : createMetrics(config.metrics, { store, clock, channels: [...channels.channels.keys()], log });
+  let telemetry: ConfiguredMetrics;
+  try {
+    telemetry = joining ? { metrics: noopMetrics } : await createMetrics(config.metrics, { store, clock, channels: [...channels.channels.keys()], log });
+  } catch (e) {
+    await notifier.close();
+    await store.close();
+    throw e;
+  }
   return {
     signer,
     sensitive: { mask, paths: config.audit.sensitive },
@@ -181,7 +188,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
   const sweepMs = opts.sweepMs ?? 1000;
   let leases: Leases;
   try {
-    leases = createLeases(config, { log: deps.log, everyMs: sweepMs });
+    leases = await createLeases(config, { log: deps.log, everyMs: sweepMs });
   } catch (e) {
     await deps.close();
     throw e;

@@ -2,15 +2,20 @@
  * Writing and reading audit bundles: a directory, or the same files in a tar
  * (the CLI writes them from the store; the gateway writes one to serve it).
  * Reading needs nothing but the bundle: no config, no database, no network.
+ * `tar` (about 1 MB of heap) loads with the first tar written or read, so a
+ * gateway that never serves one does not hold it; a failed load fails that
+ * export or read.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tar from 'tar';
 import type { BundleFiles } from '../core/audit-bundle.ts';
 import { CountersignError } from '../core/errors.ts';
 import type { BundlePlan } from '../service/audit-bundle.ts';
+
+let library: Promise<typeof import('tar')> | undefined;
+const tarLibrary = () => (library ??= import('tar'));
 
 const README = `Countersign audit bundle
 
@@ -52,7 +57,7 @@ export async function writeBundle(plan: BundlePlan, out: string): Promise<void> 
     await writeFile(join(dir, 'README.txt'), README);
     for (const n of plan.notes) await writeFile(join(dir, n.file), n.text);
     await writeEvents(join(dir, 'events.jsonl'), plan.events());
-    if (asTar) await tar.c({ file: out, cwd: dir, portable: true }, ['manifest.json', 'events.jsonl', 'keys.txt', 'README.txt', 'checkpoints']);
+    if (asTar) await (await tarLibrary()).c({ file: out, cwd: dir, portable: true }, ['manifest.json', 'events.jsonl', 'keys.txt', 'README.txt', 'checkpoints']);
   } finally {
     if (asTar) await rm(dir, { recursive: true, force: true });
   }
@@ -60,7 +65,7 @@ export async function writeBundle(plan: BundlePlan, out: string): Promise<void> 
 
 async function readTar(path: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
-  await tar.t({
+  await (await tarLibrary()).t({
     file: path,
     onReadEntry: (entry) => {
       const name = entry.path.replace(/^\.\//, '');

@@ -1,4 +1,7 @@
-/** Builds a connection handle per configured connection, each from its kind's adapter. */
+/**
+ * Builds a connection handle per configured connection, each from its kind's adapter. The SQL executor (pg, the
+ * parser, the wire relay) loads only when a `postgres` connection is configured.
+ */
 import type { ConnectionInfo } from '../core/connection.ts';
 import { toolAcceptors } from '../core/mcp/acceptors.ts';
 import type { ConnectionHandle, Connections } from '../core/ports.ts';
@@ -6,7 +9,13 @@ import type { ConnectionConfig } from '../config/schema.ts';
 import { createExecConnection } from './executor/exec/connection.ts';
 import { createHttpConnection } from './executor/http/connection.ts';
 import { createMcpConnection } from './executor/mcp/connection.ts';
-import { createPostgresConnection, loadSqlParser } from './executor/sql/index.ts';
+
+/** The SQL executor with its parser loaded (module loads are cached, so every postgres connection shares them). */
+async function sqlExecutor(): Promise<typeof import('./executor/sql/index.ts')> {
+  const sql = await import('./executor/sql/index.ts');
+  await sql.loadSqlParser();
+  return sql;
+}
 
 /**
  * `traceHeaders`: the W3C trace context to send with an HTTP upstream call (tracing on). `secrets`: values of an mcp
@@ -17,7 +26,6 @@ export async function createConnections(
   configs: readonly ConnectionConfig[],
   opts: { traceHeaders?: () => Record<string, string>; secrets?: Readonly<Record<string, readonly string[]>> } = {},
 ): Promise<Connections & { close(): Promise<void> }> {
-  if (configs.some((c) => c.kind === 'postgres')) await loadSqlParser();
   const handles = new Map<string, ConnectionHandle & { close?: () => Promise<void> }>();
   for (const c of configs) {
     switch (c.kind) {
@@ -27,10 +35,11 @@ export async function createConnections(
       case 'exec':
         handles.set(c.name, createExecConnection(c));
         break;
-      case 'postgres':
+      case 'postgres': {
+        const sql = await sqlExecutor();
         handles.set(
           c.name,
-          createPostgresConnection({
+          sql.createPostgresConnection({
             name: c.name,
             url: c.url,
             tags: c.tags,
@@ -45,6 +54,7 @@ export async function createConnections(
           }),
         );
         break;
+      }
       case 'mcp': {
         // Nothing starts or connects here: the first listing (at the gateway's start) does.
         const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds, acceptors: toolAcceptors(c.pinning), secrets: opts.secrets?.[c.name] ?? [] };

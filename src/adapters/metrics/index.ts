@@ -1,17 +1,16 @@
 /**
  * The metrics a config calls for: prom-client's when `metrics.enabled` (the
  * default), with a scrape that covers every worker of `server.workers`;
- * else the no-op adapter and nothing to scrape.
+ * else the no-op adapter and nothing to scrape. prom-client (about 2 MB of
+ * heap with the OpenTelemetry API it pulls in) loads only when metrics are on.
  */
 import cluster from 'node:cluster';
 import type { Metrics } from '../../core/ports.ts';
-import { workerExposition } from './cluster.ts';
 import { noopMetrics } from './noop.ts';
-import { createPromMetrics, type Exposition, type PromOptions } from './prom.ts';
+import type { Exposition, PromOptions } from './prom.ts';
 
-export { aggregateWorkerMetrics } from './cluster.ts';
 export { noopMetrics } from './noop.ts';
-export { createPromMetrics, type Exposition, type PromMetrics } from './prom.ts';
+export type { Exposition, PromMetrics } from './prom.ts';
 
 export interface ConfiguredMetrics {
   readonly metrics: Metrics;
@@ -21,10 +20,12 @@ export interface ConfiguredMetrics {
 
 /**
  * @example
- * const { metrics, expose } = createMetrics({ enabled: true }, { store, clock, channels: ['slack'], log });
+ * const { metrics, expose } = await createMetrics({ enabled: true }, { store, clock, channels: ['slack'], log });
  */
-export function createMetrics(config: { readonly enabled: boolean }, o: PromOptions): ConfiguredMetrics {
+export async function createMetrics(config: { readonly enabled: boolean }, o: PromOptions): Promise<ConfiguredMetrics> {
   if (!config.enabled) return { metrics: noopMetrics };
-  const prom = createPromMetrics(o);
-  return { metrics: prom, expose: cluster.isWorker ? workerExposition(prom.registries) : () => prom.expose() };
+  const prom = (await import('./prom.ts')).createPromMetrics(o);
+  if (!cluster.isWorker) return { metrics: prom, expose: () => prom.expose() };
+  const { workerExposition } = await import('./cluster.ts');
+  return { metrics: prom, expose: workerExposition(prom.registries) };
 }

@@ -1,7 +1,8 @@
 /**
  * The notifier a config calls for: wake-ups that reach every process on its
  * store. LISTEN/NOTIFY on PostgreSQL; the primary's relay for the workers of
- * `server.workers` on SQLite; else this process only.
+ * `server.workers` on SQLite; else this process only. The PostgreSQL one (and
+ * pg) loads only when the store is PostgreSQL.
  */
 import cluster from 'node:cluster';
 import type { Config } from '../../config/schema.ts';
@@ -9,7 +10,6 @@ import type { Log } from '../../core/ports.ts';
 import { createClusterNotifier } from './cluster.ts';
 import type { ClosableNotifier, LoadRequest } from './listeners.ts';
 import { createMemoryNotifier } from './memory.ts';
-import { createPostgresNotifier } from './postgres.ts';
 
 export type { ClosableNotifier } from './listeners.ts';
 export { relayChanges } from './cluster.ts';
@@ -20,7 +20,7 @@ export { relayChanges } from './cluster.ts';
  */
 export async function createNotifier(config: Pick<Config, 'store'>, opts: { load: LoadRequest; log: Log }): Promise<ClosableNotifier> {
   const pg = config.store.postgres;
-  if (pg) return createPostgresNotifier({ url: pg.url, ...opts, connectTimeoutMs: pg.connectTimeout * 1000, ...(pg.ssl !== undefined ? { ssl: pg.ssl } : {}) });
+  if (pg) return (await import('./postgres.ts')).createPostgresNotifier({ url: pg.url, ...opts, connectTimeoutMs: pg.connectTimeout * 1000, ...(pg.ssl !== undefined ? { ssl: pg.ssl } : {}) });
   if (cluster.isWorker) return createClusterNotifier(opts);
   return { ...createMemoryNotifier(), close: async () => {} };
 }

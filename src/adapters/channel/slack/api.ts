@@ -3,9 +3,27 @@
  * at a local fake Slack). The client's own retries are off: the outbox owns
  * retrying, with backoff, across restarts. Its errors are turned into ones
  * the outbox can judge: retry, or give up when retrying cannot help.
+ *
+ * The library (about 1.3 MB of heap with its dependencies) loads with the
+ * first call, so a gateway without Slack does not hold it; concurrent first
+ * calls share one load and one client. A load that fails fails the call
+ * (the outbox keeps the delivery and retries it), and the next call loads
+ * again.
  */
-import { ErrorCode, WebClient, type WebAPICallError } from '@slack/web-api';
+import type { WebAPICallError, WebClient } from '@slack/web-api';
 import { PermanentDeliveryError } from '../../../core/channel.ts';
+
+type SlackLibrary = typeof import('@slack/web-api');
+let library: Promise<SlackLibrary> | undefined;
+
+/** The library, loaded once by whoever needs it first; a failed load is forgotten so that a later call tries again. */
+function slackLibrary(): Promise<SlackLibrary> {
+  const loading = (library ??= import('@slack/web-api'));
+  loading.catch(() => {
+    if (library === loading) library = undefined;
+  });
+  return loading;
+}
 
 /** Slack errors that no retry fixes (https://api.slack.com/methods/chat.postMessage#errors). */
 const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'account_inactive', 'token_revoked', 'no_permission', 'missing_scope', 'invalid_blocks', 'invalid_blocks_format', 'invalid_arguments', 'msg_too_long', 'users_not_found', 'user_not_found', 'message_not_found', 'cant_update_message']);
@@ -39,7 +57,7 @@ export class SlackApiError extends Error {
   }
 }
 
-function translate(method: string, e: unknown): Error {
+function translate(ErrorCode: SlackLibrary['ErrorCode'], method: string, e: unknown): Error {
   const err = e as Partial<WebAPICallError> & { message?: string };
   switch (err.code) {
     case ErrorCode.PlatformError: {
@@ -63,28 +81,40 @@ function translate(method: string, e: unknown): Error {
  * await api.call('chat.postMessage', { channel: 'C0APPROVALS', text: 'hello' });
  */
 export function createSlackApi(opts: { apiUrl: string; botToken: string; timeoutMs?: number }): SlackApi {
-  const client = new WebClient(opts.botToken, {
-    slackApiUrl: opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/`,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    timeout: opts.timeoutMs ?? 10_000,
-    // The client logs through its own logger; the gateway's log says what matters.
-    logLevel: undefined,
-  });
+  let client: Promise<{ web: WebClient; ErrorCode: SlackLibrary['ErrorCode'] }> | undefined;
+  const connect = (method: string) => {
+    const connecting = (client ??= slackLibrary().then(({ WebClient, ErrorCode }) => ({
+      web: new WebClient(opts.botToken, {
+        slackApiUrl: opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/`,
+        retryConfig: { retries: 0 },
+        rejectRateLimitedCalls: true,
+        timeout: opts.timeoutMs ?? 10_000,
+        // The client logs through its own logger; the gateway's log says what matters.
+        logLevel: undefined,
+      }),
+      ErrorCode,
+    })));
+    return connecting.catch((e: unknown) => {
+      if (client === connecting) client = undefined;
+      throw new SlackApiError(method, `the Slack client library did not load (${e instanceof Error ? e.message : String(e)})`);
+    });
+  };
   return {
     async call<T>(method: string, body: Record<string, unknown>) {
+      const { web, ErrorCode } = await connect(method);
       try {
-        return (await client.apiCall(method, body)) as unknown as T & { ok: true };
+        return (await web.apiCall(method, body)) as unknown as T & { ok: true };
       } catch (e) {
-        throw translate(method, e);
+        throw translate(ErrorCode, method, e);
       }
     },
     async userInfo(user) {
+      const { web, ErrorCode } = await connect('users.info');
       let r;
       try {
-        r = await client.users.info({ user });
+        r = await web.users.info({ user });
       } catch (e) {
-        throw translate('users.info', e);
+        throw translate(ErrorCode, 'users.info', e);
       }
       const email = r.user?.profile?.email;
       return {

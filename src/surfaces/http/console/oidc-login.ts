@@ -10,8 +10,8 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import * as oidc from 'openid-client';
-import { discoverProvider } from '../../../adapters/identity/oidc/client.ts';
+import type * as oidc from 'openid-client';
+import { discoverProvider, openidClient } from '../../../adapters/identity/oidc/client.ts';
 import type { LoginConfig } from '../../../config/identity-schema.ts';
 import { isCountersignError } from '../../../core/errors.ts';
 import { isRefusalReason } from '../../../core/refusals.ts';
@@ -65,13 +65,16 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
   app.get('/auth/oidc/start', async (c) => {
     securityHeaders(c);
     let config: oidc.Configuration;
+    let lib: Awaited<ReturnType<typeof openidClient>>;
     try {
+      // Discovery loads openid-client: once it succeeded, the library is there.
       config = await discovered();
+      lib = await openidClient();
     } catch (e) {
       deps.log.error({ traceId: c.get('traceId'), err: e }, 'OIDC discovery failed');
       return failed(c, 'The identity provider cannot be reached right now. Try again shortly.', 502);
     }
-    const flow: Flow = { state: oidc.randomState(), verifier: oidc.randomPKCECodeVerifier(), nonce: oidc.randomNonce(), next: safeNext(c.req.query('next')) };
+    const flow: Flow = { state: lib.randomState(), verifier: lib.randomPKCECodeVerifier(), nonce: lib.randomNonce(), next: safeNext(c.req.query('next')) };
     const cookie = flowCookie(c);
     setCookie(c, cookie.name, sealFlow(flowKey, flow), {
       path: cookie.path,
@@ -81,10 +84,10 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       secure: cookie.secure,
       maxAge: 600,
     });
-    const url = oidc.buildAuthorizationUrl(config, {
+    const url = lib.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri(c, login),
       scope: login.scopes.join(' '),
-      code_challenge: await oidc.calculatePKCECodeChallenge(flow.verifier),
+      code_challenge: await lib.calculatePKCECodeChallenge(flow.verifier),
       code_challenge_method: 'S256',
       state: flow.state,
       nonce: flow.nonce,
@@ -105,8 +108,9 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
     }
     try {
       const config = await discovered();
+      const lib = await openidClient();
       const current = new URL(`${redirectUri(c, login)}${new URL(c.req.url).search}`);
-      const tokens = await oidc.authorizationCodeGrant(config, current, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
+      const tokens = await lib.authorizationCodeGrant(config, current, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
       const claims = tokens.claims();
       if (!claims) throw new Error('no ID token');
       const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap, trustGroups: login.trustGroups, clockSkewSeconds: login.clockSkewSeconds }, claims);
