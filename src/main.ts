@@ -217,8 +217,9 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     const size = (await deps.store.checkpoints({ latest: true }))[0]?.size ?? 0;
     if (size !== latest.size) latest = { size, seenAt: Date.now() };
     const head = await deps.store.treeHead();
-    if (head.size <= latest.size) return;
-    if (head.size - latest.size < every.events && Date.now() - latest.seenAt < every.seconds * 1000) return;
+    if (head.size === latest.size) return;
+    // A log shorter than its newest checkpoint goes on to signCheckpoint, which refuses it: an error logged, not a silent stop.
+    if (head.size > latest.size && head.size - latest.size < every.events && Date.now() - latest.seenAt < every.seconds * 1000) return;
     const cp = await signCheckpoint(deps);
     if (cp) latest = { size: cp.size, seenAt: Date.now() };
   };

@@ -16,14 +16,19 @@ import type { CheckpointSigner, Clock, Store, StoredCheckpoint } from '../core/p
  * const cp = await signCheckpoint({ store, signer, clock }); // cp?.size === (await store.treeHead()).size
  */
 export async function signCheckpoint(deps: { store: Store; signer: CheckpointSigner; clock: Clock }): Promise<StoredCheckpoint | null> {
-  const size = await deps.store.auditSize();
+  // Read before the log's length: a checkpoint is recorded after the events it covers committed, so one read first
+  // never covers more than the length read after it, however many processes append and sign meanwhile.
+  const anchor = deps.signer.lastSigned();
   const [latest] = await deps.store.checkpoints({ latest: true });
+  const size = await deps.store.auditSize();
+  // A log shorter than a checkpoint signed before was cut, or the row was forged: skipping it in silence would stop all signing.
+  for (const a of [anchor, latest]) if (a && a.size > size) throw notExtending(size, a.size);
   if (size === 0) return null;
-  if (latest && latest.size >= size) return latest;
+  if (latest && latest.size === size) return latest;
   // The root only when there is something to sign: a damaged log has a length but maybe no root, and an export of it
   // must still go on to show the damage. Read again: events appended since count too.
   const head = await deps.store.treeHead();
-  await assertExtends(deps.store, head, deps.signer.lastSigned(), latest ?? null);
+  await assertExtends(deps.store, head, anchor, latest ?? null);
   const text = formatCheckpoint({ origin: deps.signer.origin, size: head.size, rootHash: hashFromHex(head.root) });
   const { note, keyId } = deps.signer.sign(text);
   const checkpoint: StoredCheckpoint = { size: head.size, root: head.root, keyId, note, createdAt: deps.clock.now().toISOString() };
@@ -50,12 +55,14 @@ async function assertExtends(store: Store, head: { size: number; root: string },
     } catch {
       ok = false;
     }
-    if (!ok) {
-      throw new CountersignError(
-        'AUDIT_INTEGRITY_FAILED',
-        `the audit log does not verify: its head (${head.size} events) does not extend the checkpoint of ${a.size} events signed before, so no checkpoint is signed over it (\`countersign audit verify\` names what changed; if this store was replaced on purpose, remove last-checkpoint.json from the audit key directory)`,
-        { size: head.size, signed: a.size },
-      );
-    }
+    if (!ok) throw notExtending(head.size, a.size);
   }
+}
+
+function notExtending(size: number, signed: number): CountersignError {
+  return new CountersignError(
+    'AUDIT_INTEGRITY_FAILED',
+    `the audit log does not verify: its head (${size} events) does not extend the checkpoint of ${signed} events signed before, so no checkpoint is signed over it (\`countersign audit verify\` names what changed; if this store was replaced on purpose, remove last-checkpoint.json from the audit key directory)`,
+    { size, signed },
+  );
 }

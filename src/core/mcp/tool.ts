@@ -51,12 +51,16 @@ export function toolHash(def: ToolDefinition): string {
   return `sha256:${sha256Hex(canonicalJson(pinned))}`;
 }
 
+/** Characters that show as nothing (zero-width spaces and joiners, the soft hyphen, variation selectors): NFKC keeps them. */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
+
 /**
  * Why a listing cannot be pinned as it stands, or null. A name listed twice
  * has two definitions and one pin: the other would reach a model or a
  * reviewer unaccepted. Two names that are one under Unicode compatibility
- * normalisation and case folding (`greet`, `gr\uFF45et`, `Greet`) are told
- * apart by no reader, so neither can be said to be the pinned one.
+ * normalisation and case folding, or by characters that show as nothing
+ * (`greet`, `gr\uFF45et`, `Greet`, `gre\u200Bet`), are told apart by no
+ * reader, so neither can be said to be the pinned one.
  *
  * @example
  * listingProblem([{ name: 'a', inputSchema: {} }, { name: 'a', inputSchema: {} }]); // 'lists the tool "a" twice'
@@ -67,7 +71,7 @@ export function listingProblem(defs: readonly ToolDefinition[]): string | null {
   for (const { name } of defs) {
     if (exact.has(name)) return `lists the tool ${JSON.stringify(name)} twice`;
     exact.add(name);
-    const key = name.normalize('NFKC').toLowerCase();
+    const key = name.normalize('NFKC').replace(INVISIBLE, '').toLowerCase();
     const other = folded.get(key);
     if (other !== undefined) return `lists tools ${JSON.stringify(other)} and ${JSON.stringify(name)}, one name once normalised`;
     folded.set(key, name);

@@ -9,6 +9,7 @@ import type { ActionInput, McpInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import type { ToolAcceptors } from '../../../core/mcp/acceptors.ts';
 import type { ConnectionHandle, ExecutionResult, ToolCatalog } from '../../../core/ports.ts';
+import { CountersignError } from '../../../core/errors.ts';
 import { createToolCatalog } from './catalog.ts';
 import { deriveMcpFacts } from './facts.ts';
 import { createScrubber, scrubbedResult } from './result.ts';
@@ -28,14 +29,24 @@ export type McpConnectionConfig = {
 // The MCP SDK's client (several MB of heap) loads with the first connection that talks to its upstream, not with the gateway.
 let upstreamModule: Promise<typeof import('./upstream.ts')> | undefined;
 
-/** `createUpstream`, made when first used. */
+/** `createUpstream`, made when first used; closed before that, it is never made and refuses as a closed one does. */
 function lazyUpstream(...args: Parameters<typeof import('./upstream.ts').createUpstream>): Upstream {
   let made: Promise<Upstream> | undefined;
-  const upstream = () => (made ??= (upstreamModule ??= import('./upstream.ts')).then((m) => m.createUpstream(...args)));
+  let closed = false;
+  const upstream = () => {
+    if (!made && closed) {
+      return Promise.reject(new CountersignError('UPSTREAM_UNAVAILABLE', `the MCP server of connection ${args[0]} could not be reached`, { cause: 'the connection is closed' }));
+    }
+    return (made ??= (upstreamModule ??= import('./upstream.ts')).then((m) => m.createUpstream(...args)));
+  };
   return {
     listTools: async () => (await upstream()).listTools(),
     callTool: async (tool, args, timeoutMs) => (await upstream()).callTool(tool, args, timeoutMs),
-    close: async () => (made ? (await made).close() : undefined),
+    close: async () => {
+      closed = true;
+      // An upstream that never came to be (its module failed to load) has nothing to close.
+      if (made) await made.then((u) => u.close(), () => {});
+    },
   };
 }
 

@@ -115,6 +115,37 @@ describe('group commit: a failing write fails alone', () => {
     expect(rows().sort()).toEqual(['other', 'same']);
   });
 
+  it('runs the writes of a failed batch again in at most three transactions, not one each: a refused write costs the others little', async () => {
+    const write = createGroupCommit(db, (e) => new Error(String(e)));
+    const other = new Database(join(dir, 'g.db'), { readonly: true });
+    // What another connection has seen committed as each write runs: writes sharing a transaction do not see each other there.
+    const seenBy: Record<string, string[]> = {};
+    const op = (v: string) => () => {
+      seenBy[v] = (other.prepare('SELECT v FROM t').pluck().all() as string[]).sort();
+      return insert(v)();
+    };
+    try {
+      const settled = await Promise.allSettled([
+        write(op('a1')),
+        write(op('a2')),
+        write(op('a3')),
+        write(() => {
+          throw new Error('refused');
+        }),
+        write(op('c1')),
+        write(op('c2')),
+        write(op('c3')),
+      ]);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect(rows().sort()).toEqual(['a1', 'a2', 'a3', 'c1', 'c2', 'c3']);
+      // The writes before the refused one ran again together, and those after it together.
+      expect(seenBy['a3']).toEqual([]);
+      expect(seenBy['c3']).toEqual(['a1', 'a2', 'a3']);
+    } finally {
+      other.close();
+    }
+  });
+
   it('settles each write of a failed batch only once its own transaction has committed', async () => {
     const write = createGroupCommit(db, (e) => new Error(String(e)));
     const other = new Database(join(dir, 'g.db'), { readonly: true });

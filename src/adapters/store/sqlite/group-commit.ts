@@ -7,10 +7,11 @@
  *
  * Operations share the transaction without savepoints (SAVEPOINT and RELEASE
  * per operation saved, and the journal SQLite keeps for a savepoint's
- * rollback). When one of them throws, the batch is rolled back and each
- * of its operations runs again in a transaction of its own, so a failing write
- * still fails alone and the others commit; running one again is safe, as
- * nothing of the first run was committed (the PostgreSQL writer does the same).
+ * rollback). When one of them throws, the batch is rolled back and its
+ * operations run again split where it failed (those before it together, it
+ * alone, those after it together), so a failing write still fails alone and
+ * the others commit; running one again is safe, as
+ * nothing of the first run was committed (the PostgreSQL writer runs each alone).
  *
  * Any doubt about what was written fails the batch: a COMMIT that failed
  * rejects every operation in it. If even the ROLLBACK fails the connection is
@@ -19,8 +20,8 @@
  */
 import type Database from 'better-sqlite3';
 
-/** `alone`: the operation was in a batch that failed, and now runs in a transaction of its own. */
-type Op = { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void; alone?: true };
+/** `group`: the operation was in a batch that failed, and now runs in a transaction with only the others of that group. */
+type Op = { run: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void; group?: object };
 
 /** Most operations in one transaction, so one batch cannot hold the write lock for long. */
 const MAX_BATCH = 256;
@@ -47,12 +48,26 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
   };
   let busySince: number | undefined;
 
-  /** The next batch: an operation of a failed batch on its own, else the operations queued up to the next of those. */
+  /** The next batch: a group of a failed batch, else the operations queued up to the next of those. */
   function take(): Op[] {
-    if (queue[0]?.alone) return queue.splice(0, 1);
+    const group = queue[0]?.group;
     let n = 0;
-    while (n < queue.length && n < MAX_BATCH && !queue[n]!.alone) n++;
+    while (n < queue.length && n < MAX_BATCH && queue[n]!.group === group) n++;
     return queue.splice(0, n);
+  }
+
+  /**
+   * A failed batch split where it failed: the operations before the one that threw (they ran together once, so they
+   * are run together again), that one alone, and those after it (they never ran). A group fails again only into
+   * smaller ones, so every operation ends committed or rejected alone; a refused write costs its batch two or three
+   * more transactions, not one per operation.
+   */
+  function requeue(ops: Op[], failed: number): void {
+    const parts = [ops.slice(0, failed), ops.slice(failed, failed + 1), ops.slice(failed + 1)];
+    queue.unshift(...parts.flatMap((part) => {
+      const group = {};
+      return part.map((op): Op => ({ ...op, group }));
+    }));
   }
 
   /**
@@ -126,8 +141,8 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
       if (db.inTransaction) {
         broken = onBroken(error);
       } else if (!committing && ops.length > 1) {
-        // Nothing of the batch was committed: its operations go first, each in a transaction of its own.
-        queue.unshift(...ops.map((op): Op => ({ ...op, alone: true })));
+        // Nothing of the batch was committed: its operations go first, in groups split where it failed.
+        requeue(ops, values.length);
         if (!scheduled) schedule();
         return;
       }
