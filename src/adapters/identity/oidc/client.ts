@@ -6,9 +6,7 @@
  * does not hold it.
  */
 import type * as oidc from 'openid-client';
-
-type OpenidClient = typeof import('openid-client');
-let library: Promise<OpenidClient> | undefined;
+import { lazyModule } from '../../lazy-module.ts';
 
 /**
  * openid-client, loaded once by whoever needs it first; a failed load is forgotten so that a later sign-in tries again.
@@ -16,13 +14,7 @@ let library: Promise<OpenidClient> | undefined;
  * @example
  * const { randomState } = await openidClient();
  */
-export function openidClient(): Promise<OpenidClient> {
-  const loading = (library ??= import('openid-client'));
-  loading.catch(() => {
-    if (library === loading) library = undefined;
-  });
-  return loading;
-}
+export const openidClient = lazyModule(() => import('openid-client'));
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 

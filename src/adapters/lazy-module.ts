@@ -1,0 +1,19 @@
+/** A library loaded when a feature first needs it, so a gateway whose config does not use the feature never holds it. */
+
+/**
+ * One load shared by every caller; a load that failed is forgotten, so a later call tries again.
+ *
+ * @example
+ * const slackLibrary = lazyModule(() => import('@slack/web-api'));
+ * const { WebClient } = await slackLibrary();
+ */
+export function lazyModule<M>(load: () => Promise<M>): () => Promise<M> {
+  let library: Promise<M> | undefined;
+  return () => {
+    const loading = (library ??= load());
+    loading.catch(() => {
+      if (library === loading) library = undefined;
+    });
+    return loading;
+  };
+}
