@@ -21,31 +21,40 @@
  * Exits 0 when the measurement completed, whatever the figures; 1 when it
  * could not measure (a check failed, the bundle did not verify, the run overran).
  */
-import Database from 'better-sqlite3';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { join } from 'node:path';
 import { createCheckpointSigner } from '../src/adapters/signer/checkpoint-signer.ts';
-import { createGroupCommit } from '../src/adapters/store/sqlite/group-commit.ts';
-import { migrate } from '../src/adapters/store/sqlite/schema.ts';
 import { createSqliteStore } from '../src/adapters/store/sqlite/store.ts';
 import { readBundle, writeBundle } from '../src/adapters/audit-bundle-files.ts';
-import { chainEvent, type AuditDraft } from '../src/core/audit.ts';
 import { verifyBundle, type BundleFiles } from '../src/core/audit-bundle.ts';
 import { verifyBundleInParallel } from '../src/adapters/verify/parallel-leaves.ts';
-import { canonicalJson, sha256Hex } from '../src/core/digest.ts';
-import { createFrontier, hashFromHex, leafHash } from '../src/core/merkle/index.ts';
+import { hashFromHex } from '../src/core/merkle/index.ts';
 import { formatCheckpoint } from '../src/core/note.ts';
-import type { Store } from '../src/core/ports.ts';
 import { planBundle } from '../src/service/audit-bundle.ts';
 import { verifyAudit } from '../src/service/audit-verify.ts';
+import {
+  appendPhase,
+  callSizes,
+  computeCosts,
+  count,
+  cpuUsPerEvent,
+  describeBatches,
+  openPlain,
+  perSecond,
+  plainGroupCommitPhase,
+  plainPhase,
+  plus,
+  split,
+  storedRows,
+  timed,
+  usPerEvent,
+  type Row,
+  type Timing,
+} from './support/audit-phases.ts';
 import { envNumber, startWatchdog } from './support/env.ts';
 import { problemLines } from './support/run-main.ts';
 import { benchDraft } from './support/audit-drafts.ts';
-import { cpuWindow } from './support/cpu.ts';
-import { watchTransactions, type TransactionLog } from './support/sqlite-transactions.ts';
 
 const TARGETS = { appendRatio: 0.5, verifyPerSecond: 200_000 } as const;
 
@@ -57,215 +66,15 @@ const VERIFY_RUNS = envNumber('BENCH_AUDIT_VERIFY_RUNS', 3, { integer: true, min
 const BUDGET_SECONDS = envNumber('BENCH_AUDIT_BUDGET_SECONDS', 900, { integer: true, min: 10 });
 const SYNCHRONOUS = process.env['BENCH_SQLITE_SYNCHRONOUS'] === 'full' ? 'full' : 'normal';
 const ORIGIN = 'bench.countersign.invalid/audit';
-const INSERT_SQL = 'INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
 const mb = (bytes: number) => bytes / (1024 * 1024);
 
-// A full collection between phases, so one phase's garbage is not collected on the next one's clock.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
 const root = mkdtempSync(join(tmpdir(), 'cs-bench-audit-'));
 const cleanup = () => rmSync(root, { recursive: true, force: true });
 
 const watchdog = startWatchdog(BUDGET_SECONDS * 1000, cleanup, log, 'BENCH_AUDIT_BUDGET_SECONDS');
-
-/** One measured stretch: wall time, this process's CPU time, and the CPU other processes used meanwhile. */
-interface Timing {
-  readonly events: number;
-  readonly ms: number;
-  readonly cpuMs: number;
-  readonly otherCores: number;
-}
-
-async function timed(events: number, run: () => unknown): Promise<Timing> {
-  gc();
-  const window = cpuWindow({ bench: 'self' });
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await run();
-  const ms = performance.now() - t0;
-  const cpu = process.cpuUsage(cpu0);
-  const share = window.end();
-  return { events, ms, cpuMs: (cpu.user + cpu.system) / 1000, otherCores: share.otherCpuSeconds / share.seconds };
-}
-
-/** Two stretches back to back, as one. */
-const plus = (x: Timing, y: Timing): Timing => ({
-  events: x.events,
-  ms: x.ms + y.ms,
-  cpuMs: x.cpuMs + y.cpuMs,
-  otherCores: (x.otherCores * x.ms + y.otherCores * y.ms) / (x.ms + y.ms),
-});
-
-const perSecond = (t: Timing) => (t.events / t.ms) * 1000;
-const usPerEvent = (t: Timing) => (t.ms * 1000) / t.events;
-const cpuUsPerEvent = (t: Timing) => (t.cpuMs * 1000) / t.events;
-
-type Row = [seq: number, time: string, type: string, requestId: string | null, actor: string | null, body: string, hash: string];
-
-/** A fresh file with the store's schema and pragmas, for plain inserts. */
-function openPlain(path: string): Database.Database {
-  mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${SYNCHRONOUS === 'full' ? 'FULL' : 'NORMAL'}`);
-  db.pragma('busy_timeout = 10000');
-  db.pragma('foreign_keys = ON');
-  migrate(db);
-  return db;
-}
-
-/** The rows a store wrote, exactly as stored. */
-function storedRows(path: string): Row[] {
-  const db = new Database(path, { readonly: true });
-  try {
-    return db.prepare('SELECT seq, time, type, request_id, actor, body, hash FROM audit_events ORDER BY seq').raw(true).all() as Row[];
-  } finally {
-    db.close();
-  }
-}
-
-/** Call sizes of 2, 1, 2, 1, … events (as the gateway's writes carry 1–3), summing to `total`. */
-function callSizes(total: number): number[] {
-  const sizes: number[] = [];
-  for (let left = total, i = 0; left > 0; i++) {
-    const k = Math.min(i % 2 === 0 ? 2 : 1, left);
-    sizes.push(k);
-    left -= k;
-  }
-  return sizes;
-}
-
-function split<T>(items: readonly T[], sizes: readonly number[]): T[][] {
-  const out: T[][] = [];
-  let at = 0;
-  for (const k of sizes) {
-    out.push(items.slice(at, at + k));
-    at += k;
-  }
-  return out;
-}
-
-/** `writers` concurrent loops, each awaiting one call at a time; calls are taken in order. */
-async function concurrently<T>(calls: readonly T[], writers: number, call: (item: T) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const loop = async () => {
-    for (let c = next++; c < calls.length; c = next++) await call(calls[c]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(writers, calls.length) }, loop));
-}
-
-/** Events per committed transaction, from the operations per transaction and the events per call. */
-function eventsPerCommit(tx: TransactionLog, sizes: readonly number[]): number[] {
-  let call = 0;
-  return tx.opsPerCommit.map((ops) => {
-    let events = 0;
-    for (let i = 0; i < ops; i++) events += sizes[call++] ?? 0;
-    return events;
-  });
-}
-
-function describeBatches(events: readonly number[]): string {
-  if (events.length === 0) return 'none';
-  const sorted = [...events].sort((a, b) => a - b);
-  const mean = events.reduce((a, b) => a + b, 0) / events.length;
-  return `${fmt(events.length)} transactions, events per transaction mean ${fmt(mean, 1)}, median ${sorted[Math.floor(sorted.length / 2)]}, min ${sorted[0]}, max ${sorted[sorted.length - 1]}`;
-}
-
-/** Phase A: appendAudit from concurrent writers; returns the timing and the transactions the group commit ran. */
-async function appendPhase(store: Store, calls: readonly AuditDraft[][], writers: number): Promise<{ timing: Timing; tx: TransactionLog }> {
-  const events = calls.reduce((a, c) => a + c.length, 0);
-  const watch = watchTransactions();
-  let tx: TransactionLog | undefined;
-  try {
-    const timing = await timed(events, () => concurrently(calls, writers, (drafts) => store.appendAudit(drafts)));
-    tx = watch.stop();
-    return { timing, tx };
-  } finally {
-    if (!tx) watch.stop();
-  }
-}
-
-/** Phase B: the rows in transactions of the given sizes, in a tight synchronous loop. */
-function plainPhase(db: Database.Database, rows: readonly Row[], txSizes: readonly number[]): Promise<Timing> {
-  const insert = db.prepare(INSERT_SQL);
-  return timed(rows.length, () => {
-    let r = 0;
-    for (const size of txSizes) {
-      db.exec('BEGIN IMMEDIATE');
-      for (let k = 0; k < size; k++) insert.run(...rows[r++]!);
-      db.exec('COMMIT');
-    }
-    if (r !== rows.length) throw new Error(`plain inserts wrote ${r} rows of ${rows.length}`);
-  });
-}
-
-/** Phase B': the rows through the store's own group commit, from the same writers with the same calls. */
-async function plainGroupCommitPhase(db: Database.Database, calls: readonly Row[][], writers: number): Promise<{ timing: Timing; tx: TransactionLog }> {
-  const insert = db.prepare(INSERT_SQL);
-  const write = createGroupCommit(db, (cause) => new Error(`group commit broken: ${String(cause)}`));
-  const events = calls.reduce((a, c) => a + c.length, 0);
-  const watch = watchTransactions();
-  let tx: TransactionLog | undefined;
-  try {
-    const timing = await timed(events, () =>
-      concurrently(calls, writers, (rows) =>
-        write(() => {
-          for (const row of rows) insert.run(...row);
-        }),
-      ),
-    );
-    tx = watch.stop();
-    return { timing, tx };
-  } finally {
-    if (!tx) watch.stop();
-  }
-}
-
-function count(db: Database.Database): number {
-  return db.prepare('SELECT COUNT(*) FROM audit_events').pluck().get() as number;
-}
-
-/** Where the store's per-event time goes outside SQLite: the pure computations, in memory. */
-function computeCosts(drafts: readonly AuditDraft[]): { chain: number; canonical: number; sha: number; merkle: number } {
-  const us = (ms: number) => (ms * 1000) / drafts.length;
-  const run = (fn: () => void) => {
-    fn(); // warm
-    gc();
-    const t0 = performance.now();
-    fn();
-    return us(performance.now() - t0);
-  };
-  const bodies: string[] = [];
-  let head: { seq: number; hash: string } | null = null;
-  for (const d of drafts) {
-    const e = chainEvent(head, d);
-    bodies.push(e.body);
-    head = { seq: e.seq, hash: e.hash };
-  }
-  const chain = run(() => {
-    let h: { seq: number; hash: string } | null = null;
-    for (const d of drafts) {
-      const e = chainEvent(h, d);
-      h = { seq: e.seq, hash: e.hash };
-    }
-  });
-  const canonical = run(() => {
-    let seq = 0;
-    for (const d of drafts) canonicalJson({ seq: ++seq, time: d.time, type: d.type, requestId: d.requestId, actor: d.actor, data: d.data, prev: '0'.repeat(64) });
-  });
-  const sha = run(() => {
-    for (const b of bodies) sha256Hex(b);
-  });
-  const merkle = run(() => {
-    const f = createFrontier();
-    for (const b of bodies) f.append(leafHash(b));
-  });
-  return { chain, canonical, sha, merkle };
-}
 
 async function main(): Promise<number> {
   const problems: string[] = [];
@@ -285,7 +94,7 @@ async function main(): Promise<number> {
     const ws = callSizes(warm);
     await appendPhase(w, split(drafts.slice(0, warm), ws), WRITERS);
     await w.close();
-    const wdb = openPlain(join(root, 'warm-b', 'plain.db'));
+    const wdb = openPlain(join(root, 'warm-b', 'plain.db'), SYNCHRONOUS);
     const wrows = storedRows(join(root, 'warm-a', 'countersign.db'));
     await plainPhase(wdb, wrows, ws);
     await plainGroupCommitPhase(wdb, split(wrows.map((r) => [r[0] + warm, ...r.slice(1)] as Row), ws), WRITERS);
@@ -298,7 +107,7 @@ async function main(): Promise<number> {
   log(`bench: A: appendAudit of ${fmt(N)} events from ${WRITERS} concurrent writers (${sizes.length} calls of 1–2 events)`);
   const storeA = store('a');
   const a = await appendPhase(storeA, calls, WRITERS);
-  const aTx = eventsPerCommit(a.tx, sizes);
+  const aTx = a.tx.eventsPerCommit;
   log(`bench: A: ${fmt(perSecond(a.timing))} events/s; ${describeBatches(aTx)}`);
   const head = await storeA.treeHead();
   if (head.size !== N) problems.push(`phase A: the log holds ${head.size} events, expected ${N}`);
@@ -310,16 +119,16 @@ async function main(): Promise<number> {
   const bodyBytes = rows.reduce((s, r) => s + Buffer.byteLength(r[5]), 0) / rows.length;
   const dataBytes = rows.slice(0, 1000).reduce((s, r) => s + Buffer.byteLength(JSON.stringify((JSON.parse(r[5]) as { data: unknown }).data)), 0) / Math.min(1000, rows.length);
   log(`bench: B: plain INSERTs of the same ${fmt(rows.length)} rows in the same ${fmt(aTx.length)} transactions`);
-  const dbB = openPlain(join(root, 'b', 'plain.db'));
+  const dbB = openPlain(join(root, 'b', 'plain.db'), SYNCHRONOUS);
   const b = await plainPhase(dbB, rows, aTx);
   if (count(dbB) !== N) problems.push(`phase B: ${count(dbB)} rows, expected ${N}`);
   dbB.close();
   log(`bench: B: ${fmt(perSecond(b))} events/s`);
 
   log(`bench: B': the same rows through the group commit, ${WRITERS} writers, the same calls`);
-  const dbB2 = openPlain(join(root, 'b2', 'plain.db'));
+  const dbB2 = openPlain(join(root, 'b2', 'plain.db'), SYNCHRONOUS);
   const b2 = await plainGroupCommitPhase(dbB2, split(rows, sizes), WRITERS);
-  const b2Tx = eventsPerCommit(b2.tx, sizes);
+  const b2Tx = b2.tx.eventsPerCommit;
   if (count(dbB2) !== N) problems.push(`phase B': ${count(dbB2)} rows, expected ${N}`);
   dbB2.close();
   log(`bench: B': ${fmt(perSecond(b2.timing))} events/s; ${describeBatches(b2Tx)}`);
@@ -340,7 +149,7 @@ async function main(): Promise<number> {
     await storeA1.close();
     log(`bench: A1: ${fmt(perSecond(a1))} events/s`);
     const rows1 = storedRows(join(root, 'a1', 'countersign.db'));
-    const dbB1 = openPlain(join(root, 'b1', 'plain.db'));
+    const dbB1 = openPlain(join(root, 'b1', 'plain.db'), SYNCHRONOUS);
     b1 = await plainPhase(dbB1, rows1, rows1.map(() => 1));
     if (count(dbB1) !== SEQUENTIAL) problems.push(`phase B1: ${count(dbB1)} rows, expected ${SEQUENTIAL}`);
     dbB1.close();

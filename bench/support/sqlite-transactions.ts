@@ -1,19 +1,20 @@
 /**
  * Watches the transactions the store's group commit runs, from outside the
- * store: it wraps better-sqlite3's `Database.prototype.exec` (the group
- * commit issues BEGIN IMMEDIATE, SAVEPOINT op, RELEASE op and COMMIT through
- * `exec`) for the duration of one phase, in this process only.
+ * store: it wraps better-sqlite3's `Database.prototype.exec` and the
+ * prepared statements' `run` (the group commit runs BEGIN IMMEDIATE and
+ * COMMIT, the store its row inserts) for the duration of one phase, in this
+ * process only.
  *
- * It reports how many operations (savepoints) each committed transaction
- * held and how long the write transactions lasted in all, so the plain-insert
+ * It reports how many audit event rows each committed transaction inserted
+ * and how long the write transactions lasted in all, so the plain-insert
  * baseline can replay exactly the batches the store used. The wrapper adds
- * one function call and a string comparison per `exec`: ~4 per operation.
+ * one function call and a string comparison per statement run.
  */
 import Database from 'better-sqlite3';
 
 export interface TransactionLog {
-  /** Operations (savepoints) in each committed transaction, in commit order. */
-  readonly opsPerCommit: number[];
+  /** Rows inserted into audit_events by each committed transaction, in commit order. */
+  readonly eventsPerCommit: number[];
   /** Wall milliseconds spent between BEGIN IMMEDIATE and the end of COMMIT, summed. */
   readonly inTransactionMs: number;
   /** Transactions that ended in ROLLBACK. */
@@ -24,8 +25,10 @@ export interface TransactionLog {
  * @example
  * const watch = watchTransactions();
  * await runPhase();
- * const log = watch.stop(); // log.opsPerCommit: [50, 50, 49, …]
+ * const log = watch.stop(); // log.eventsPerCommit: [74, 75, 73, …]
  */
+const INSERT_EVENT = 'INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)';
+
 export function watchTransactions(): { stop(): TransactionLog } {
   const proto = Database.prototype as unknown as { exec(this: Database.Database, sql: string): Database.Database };
   const original = proto.exec;
@@ -34,24 +37,24 @@ export function watchTransactions(): { stop(): TransactionLog } {
   const stProto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as { run(this: { source: string }, ...args: unknown[]): unknown };
   probe.close();
   const originalRun = stProto.run;
-  const opsPerCommit: number[] = [];
+  const eventsPerCommit: number[] = [];
   let inTransactionMs = 0;
   let rolledBack = 0;
-  let ops = 0;
+  let events = 0;
   let began = 0;
   function seen<T>(sql: string, call: () => T): T {
     switch (sql) {
       case 'BEGIN IMMEDIATE':
-        ops = 0;
+        events = 0;
         began = performance.now();
         return call();
-      case 'SAVEPOINT op':
-        ops++;
+      case INSERT_EVENT:
+        events++;
         return call();
       case 'COMMIT': {
         const r = call();
         inTransactionMs += performance.now() - began;
-        opsPerCommit.push(ops);
+        eventsPerCommit.push(events);
         return r;
       }
       case 'ROLLBACK':
@@ -71,7 +74,7 @@ export function watchTransactions(): { stop(): TransactionLog } {
     stop() {
       proto.exec = original;
       stProto.run = originalRun;
-      return { opsPerCommit, inTransactionMs, rolledBack };
+      return { eventsPerCommit, inTransactionMs, rolledBack };
     },
   };
 }

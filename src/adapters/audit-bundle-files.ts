@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import type { BundleFiles } from '../core/audit-bundle.ts';
 import { CountersignError } from '../core/errors.ts';
 import type { BundlePlan } from '../service/audit-bundle.ts';
+import { lazyModule } from './lazy-module.ts';
 
-let library: Promise<typeof import('tar')> | undefined;
-const tarLibrary = () => (library ??= import('tar'));
+const tarLibrary = lazyModule(() => import('tar'));
 
 const README = `Countersign audit bundle
 

@@ -8,13 +8,13 @@ import { createHash } from 'node:crypto';
 import type { AuthenticationResponseJSON, AuthenticatorTransportFuture, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { PasskeyCeremony, RelyingParty } from '../../core/passkey-ceremony.ts';
 import { stepUpRefused } from '../../core/step-up.ts';
+import { lazyModule } from '../lazy-module.ts';
 
 const TIMEOUT_MS = 120_000;
 
 // Loaded at the first ceremony, not at start: with its certificate parsers it is 4 MB of heap that a gateway whose
 // humans never register a passkey would hold for nothing.
-let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
-const webauthn = () => (library ??= import('@simplewebauthn/server'));
+const webauthn = lazyModule(() => import('@simplewebauthn/server'));
 const TRANSPORTS = new Set(['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb']);
 const transportsOf = (t: readonly string[]) => t.filter((x): x is AuthenticatorTransportFuture => TRANSPORTS.has(x));
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

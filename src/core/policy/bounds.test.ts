@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_EVALUATION_LIMITS } from './bounds.ts';
+import { DEFAULT_EVALUATION_LIMITS, Meter } from './bounds.ts';
 import { compilePolicy, type PolicyVariables } from './compile.ts';
 import { evaluatePolicy } from './evaluate.ts';
 import type { RuleSpec } from './spec.ts';
@@ -62,6 +62,33 @@ describe('evaluation bounds', () => {
       timeoutMs: 0,
     });
     expect(d).toMatchObject({ effect: 'deny', errors: [{ rule: 'slow', message: 'policy evaluation exceeded its time limit' }] });
+  });
+
+  it('times the evaluation by its CPU: a process not run for a while (a loaded host, a GC pause) is not over its limit', () => {
+    let wall = 0;
+    let cpu = 0;
+    const meter = new Meter({ maxSteps: Number.POSITIVE_INFINITY, timeoutMs: 250 }, () => wall, () => cpu);
+    for (let i = 0; i < 64; i++) meter.tick();
+    // The wall clock jumps a second while the process used no CPU: not exceeded.
+    wall += 1000;
+    for (let i = 0; i < 64; i++) meter.tick();
+    expect(meter.exceeded).toBeNull();
+    // The evaluation itself then spends its 250 ms of CPU: exceeded.
+    cpu += 251;
+    expect(() => {
+      for (let i = 0; i < 64; i++) meter.tick();
+    }).toThrow('policy evaluation exceeded its time limit');
+    expect(meter.exceeded).not.toBeNull();
+  });
+
+  it('does not trip on CPU the process spent while the wall clock stayed within the limit', () => {
+    let wall = 0;
+    let cpu = 0;
+    const meter = new Meter({ maxSteps: Number.POSITIVE_INFINITY, timeoutMs: 250 }, () => wall, () => cpu);
+    cpu += 1000; // other threads of the process (garbage collection, the thread pool) in the same 100 ms
+    wall += 100;
+    for (let i = 0; i < 64; i++) meter.tick();
+    expect(meter.exceeded).toBeNull();
   });
 
   it('does not let an exceeded bound be absorbed by || into an allow', () => {

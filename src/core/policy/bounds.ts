@@ -37,10 +37,21 @@ export class EvaluationBoundExceeded extends Error {
   override readonly name = 'EvaluationBoundExceeded';
 }
 
+/** CPU time this process has used, in milliseconds. */
+const processCpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
 /**
  * Counts the steps of one evaluation and watches its deadline. The evaluator
  * calls tick() for every node it evaluates; the clock is read every 32 steps
  * (reading it costs more than a step).
+ *
+ * The time limit is on the CPU the evaluation takes, not on the wall clock alone: a process the machine did not run
+ * for a while (a loaded host, a pause for garbage collection) held no one's actions up meanwhile, and a decision
+ * must not turn into a deny because of it. The limit trips when both the wall clock and the process's CPU time have
+ * gone past it; the CPU clock is read at the start and, after that, only once the wall clock has.
  */
 export class Meter {
   steps = 0;
@@ -48,12 +59,16 @@ export class Meter {
   exceeded: EvaluationBoundExceeded | null = null;
   readonly #maxSteps: number;
   readonly #deadline: number;
+  readonly #cpuDeadline: number;
   readonly #now: () => number;
+  readonly #cpuNow: () => number;
 
-  constructor(limits: Pick<EvaluationLimits, 'maxSteps' | 'timeoutMs'>, now: () => number = () => performance.now()) {
+  constructor(limits: Pick<EvaluationLimits, 'maxSteps' | 'timeoutMs'>, now: () => number = () => performance.now(), cpuNow: () => number = processCpuMs) {
     this.#maxSteps = limits.maxSteps;
     this.#now = now;
+    this.#cpuNow = cpuNow;
     this.#deadline = now() + limits.timeoutMs;
+    this.#cpuDeadline = Number.isFinite(limits.timeoutMs) ? cpuNow() + limits.timeoutMs : Number.POSITIVE_INFINITY;
   }
 
   /** A meter that never trips: for evaluation outside a policy decision. */
@@ -69,7 +84,7 @@ export class Meter {
       this.exceeded = new EvaluationBoundExceeded(`policy evaluation exceeded its budget of ${this.#maxSteps} steps`);
       throw this.exceeded;
     }
-    if ((before >>> 5 !== this.steps >>> 5 || cost > 1) && this.#now() > this.#deadline) {
+    if ((before >>> 5 !== this.steps >>> 5 || cost > 1) && this.#now() > this.#deadline && this.#cpuNow() > this.#cpuDeadline) {
       this.exceeded = new EvaluationBoundExceeded('policy evaluation exceeded its time limit');
       throw this.exceeded;
     }

@@ -11,9 +11,10 @@ import { Hono } from 'hono';
 import type { Deps } from '../../service/deps.ts';
 import type { AppEnv } from '../http/context.ts';
 import type { McpServerOptions } from './server.ts';
+import { lazyModule } from '../../adapters/lazy-module.ts';
 
 // The MCP SDK's server side (several MB of heap) loads with the first POST to /mcp, not with the gateway.
-let post: Promise<typeof import('./http-post.ts')> | undefined;
+const post = lazyModule(() => import('./http-post.ts'));
 
 /**
  * @example
@@ -21,7 +22,7 @@ let post: Promise<typeof import('./http-post.ts')> | undefined;
  */
 export function mcpHttpRoutes(deps: Deps, opts: Pick<McpServerOptions, 'progressEverySeconds'> = {}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.post('/', async (c) => (await (post ??= import('./http-post.ts'))).answerMcpPost(c, deps, opts));
+  app.post('/', async (c) => (await post()).answerMcpPost(c, deps, opts));
   // Without sessions there is no stream to open (GET) or session to end (DELETE): the spec's answer is 405.
   app.on(['GET', 'DELETE'], '/', (c) => {
     c.header('allow', 'POST');

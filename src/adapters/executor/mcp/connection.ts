@@ -14,6 +14,7 @@ import { createToolCatalog } from './catalog.ts';
 import { deriveMcpFacts } from './facts.ts';
 import { createScrubber, scrubbedResult } from './result.ts';
 import type { Upstream, UpstreamTarget } from './upstream.ts';
+import { lazyModule } from '../../lazy-module.ts';
 
 export type McpConnectionConfig = {
   readonly name: string;
@@ -27,7 +28,7 @@ export type McpConnectionConfig = {
 } & UpstreamTarget;
 
 // The MCP SDK's client (several MB of heap) loads with the first connection that talks to its upstream, not with the gateway.
-let upstreamModule: Promise<typeof import('./upstream.ts')> | undefined;
+const upstreamModule = lazyModule(() => import('./upstream.ts'));
 
 /** `createUpstream`, made when first used; closed before that, it is never made and refuses as a closed one does. */
 function lazyUpstream(...args: Parameters<typeof import('./upstream.ts').createUpstream>): Upstream {
@@ -37,7 +38,14 @@ function lazyUpstream(...args: Parameters<typeof import('./upstream.ts').createU
     if (!made && closed) {
       return Promise.reject(new CountersignError('UPSTREAM_UNAVAILABLE', `the MCP server of connection ${args[0]} could not be reached`, { cause: 'the connection is closed' }));
     }
-    return (made ??= (upstreamModule ??= import('./upstream.ts')).then((m) => m.createUpstream(...args)));
+    if (made) return made;
+    const making = upstreamModule().then((m) => m.createUpstream(...args));
+    made = making;
+    // A failed load is not kept: the next call tries again, as lazyModule does for the module itself.
+    making.catch(() => {
+      if (made === making) made = undefined;
+    });
+    return making;
   };
   return {
     listTools: async () => (await upstream()).listTools(),
