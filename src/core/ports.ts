@@ -191,6 +191,8 @@ export interface Identity {
   humanByEmail(email: string): Principal | undefined;
   /** The roles this principal holds (core/roles.ts): none for an agent. */
   roles(p: Principal): Role[];
+  /** Whether the configuration holds the API key `ref` names (core/session.ts apiKeyRef) for principal `id`. */
+  holdsKey(id: string, ref: string): boolean;
 }
 
 /** Signs checkpoints of the audit log; the private key never leaves the adapter. */

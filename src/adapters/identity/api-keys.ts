@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { emailKey } from '../../core/human-identity.ts';
 import type { Identity } from '../../core/ports.ts';
 import type { Principal } from '../../core/principal.ts';
+import { apiKeyRefOfHash } from '../../core/session.ts';
 
 export interface ApiKeyPrincipal extends Principal {
   readonly apiKeys: readonly string[];
@@ -31,6 +32,7 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
   const byHash = new Map<string, Principal>();
   const byId = new Map<string, Principal>();
   const byEmail = new Map<string, Principal>();
+  const keyRefs = new Map<string, Set<string>>();
   for (const p of principals) {
     const principal: Principal = Object.freeze({
       id: p.id,
@@ -44,6 +46,7 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
     // The config check refuses two humans with one email; the first stays if one slipped through.
     if (key !== undefined && !byEmail.has(key)) byEmail.set(key, principal);
     for (const h of p.apiKeys) byHash.set(h, principal);
+    keyRefs.set(p.id, new Set(p.apiKeys.map(apiKeyRefOfHash)));
   }
   return {
     async authenticate(bearer) {
@@ -60,5 +63,8 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
     },
     // Keys alone grant no role; createIdentity adds the configured ones.
     roles: () => [],
+    holdsKey(id, ref) {
+      return keyRefs.get(id)?.has(ref) === true;
+    },
   };
 }

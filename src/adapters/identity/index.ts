@@ -64,5 +64,8 @@ export function createIdentity(opts: IdentityOptions): Identity {
     roles(p) {
       return rolesOf(grants, p);
     },
+    holdsKey(id, ref) {
+      return keys.holdsKey(id, ref);
+    },
   };
 }
