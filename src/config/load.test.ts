@@ -102,6 +102,7 @@ policy:
     expect(problems('principals: [{ id: ann@example.com, kind: human }, { id: b, kind: human, email: Ann@example.com }]')).toContain('one email is one human');
     expect(problems('principals: [{ id: bot, kind: agent, actsFor: alcie }]')).toContain('alcie is not a configured human principal');
     expect(problems(`principals: [{ id: a, kind: human, apiKeys: ["${HASH}"] }, { id: b, kind: human, apiKeys: ["${HASH}"] }]`)).toContain('already used');
+    expect(problems('principals: [{ id: bot, kind: agent, issuers: ["https://idp.example.com"] }]')).toContain('principals[0].issuers[0]: https://idp.example.com is not a configured issuer');
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate, breakGlass, stepUp and grant belong to rules whose effect is approve');
   });
 

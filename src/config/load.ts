@@ -113,6 +113,7 @@ function crossCheck(config: Config): string[] {
     if (seenIssuers.has(iss.issuer)) problems.push(`identity.issuers[${i}].issuer: ${iss.issuer} is configured twice`);
     seenIssuers.add(iss.issuer);
   });
+  const tokenIssuers = new Set([...seenIssuers, ...(config.identity.login ? [config.identity.login.issuer] : [])]);
   config.principals.forEach((p, i) => {
     if (seenIds.has(p.id)) problems.push(`principals[${i}].id: duplicate principal id ${p.id}`);
     seenIds.add(p.id);
@@ -125,6 +126,9 @@ function crossCheck(config: Config): string[] {
       if (p.kind !== 'agent') problems.push(`principals[${i}].actsFor: only an agent acts for a human`);
       else if (!target || target.kind !== 'human') problems.push(`principals[${i}].actsFor: ${p.actsFor} is not a configured human principal`);
     }
+    p.issuers?.forEach((iss, j) => {
+      if (!tokenIssuers.has(iss)) problems.push(`principals[${i}].issuers[${j}]: ${iss} is not a configured issuer (identity.issuers or identity.login)`);
+    });
     // A role is a person's: an agent (or what acts for someone) never holds one.
     if (p.kind !== 'human' && p.roles.length > 0) problems.push(`principals[${i}].roles: only a human holds a role; ${p.id} is an agent`);
   });

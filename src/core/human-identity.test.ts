@@ -70,6 +70,26 @@ describe('canonicalHuman', () => {
     expect(canonicalHuman({ id: 'sub-1', verifiedEmail: 'Dana@Example.com' }, dir)).toEqual({ ok: true, id: 'dana@example.com', configured: undefined, email: 'dana@example.com' });
   });
 
+  it('refuses a token of an issuer the configured human may not be named by, by id or by email', () => {
+    const boundTo = (issuers: Record<string, string[]>, sole: boolean): HumanDirectory => ({
+      ...dir,
+      mayName: (id, issuer, by) => (issuers[id] ? issuers[id].includes(issuer) : by === 'email' || sole),
+    });
+    const a = 'https://a.example.com';
+    const b = 'https://b.example.com';
+    const d = boundTo({ alice: [a] }, false);
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, d, a)).toMatchObject({ ok: true, id: 'alice' });
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, d, b)).toEqual({ ok: false, reason: 'principal.issuer_not_allowed' });
+    expect(canonicalHuman({ id: '00u-x', verifiedEmail: 'alice@example.com' }, d, b)).toEqual({ ok: false, reason: 'principal.issuer_not_allowed' });
+    // Unlisted with several issuers: by verified email, as ever; by id, never.
+    const open = boundTo({}, false);
+    expect(canonicalHuman({ id: '00u-x', verifiedEmail: 'alice@example.com' }, open, b)).toMatchObject({ ok: true, id: 'alice' });
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, open, b)).toEqual({ ok: false, reason: 'principal.issuer_not_allowed' });
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, boundTo({}, true), b)).toMatchObject({ ok: true, id: 'alice' });
+    // No issuer (a configured credential, a chat account): not a token's word.
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, d)).toMatchObject({ ok: true, id: 'alice' });
+  });
+
   it('never resolves to an agent, by id or by an agent’s email', () => {
     expect(canonicalHuman({ id: 'bot', verifiedEmail: null }, dir)).toEqual({ ok: false, reason: 'principal.kind_mismatch' });
     expect(canonicalHuman({ id: 'sub-2', verifiedEmail: 'bot@example.com' }, dir)).toMatchObject({ ok: true, id: 'bot@example.com', configured: undefined });

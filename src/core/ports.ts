@@ -193,6 +193,8 @@ export interface Identity {
   roles(p: Principal): Role[];
   /** Whether the configuration holds the API key `ref` names (core/session.ts apiKeyRef) for principal `id`. */
   holdsKey(id: string, ref: string): boolean;
+  /** Whether a token of `issuer` may name the configured principal `id` (see core/human-identity.ts HumanDirectory). */
+  mayName(id: string, issuer: string, by: 'id' | 'email'): boolean;
 }
 
 /** Signs checkpoints of the audit log; the private key never leaves the adapter. */

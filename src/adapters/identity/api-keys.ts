@@ -10,6 +10,8 @@ import { apiKeyRefOfHash } from '../../core/session.ts';
 
 export interface ApiKeyPrincipal extends Principal {
   readonly apiKeys: readonly string[];
+  /** The token issuers that may name this principal (the config's `issuers:`; see core/human-identity.ts mayName). */
+  readonly issuers?: readonly string[];
 }
 
 /** The `sha256:<hex>` form of a key, as the config stores it. */
@@ -28,7 +30,13 @@ export function generateApiKey(): { key: string; hash: string } {
   return { key, hash: hashApiKey(key) };
 }
 
-export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Identity {
+/**
+ * @param tokenIssuers every issuer whose tokens name principals (identity.issuers and identity.login): with more than
+ * one, a configured principal that lists none of them is named by no token's id.
+ */
+export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tokenIssuers: readonly string[] = []): Identity {
+  const soleIssuer = new Set(tokenIssuers).size <= 1;
+  const issuersOf = new Map<string, ReadonlySet<string>>();
   const byHash = new Map<string, Principal>();
   const byId = new Map<string, Principal>();
   const byEmail = new Map<string, Principal>();
@@ -47,6 +55,7 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
     if (key !== undefined && !byEmail.has(key)) byEmail.set(key, principal);
     for (const h of p.apiKeys) byHash.set(h, principal);
     keyRefs.set(p.id, new Set(p.apiKeys.map(apiKeyRefOfHash)));
+    if (p.issuers) issuersOf.set(p.id, new Set(p.issuers));
   }
   return {
     async authenticate(bearer) {
@@ -65,6 +74,13 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
     roles: () => [],
     holdsKey(id, ref) {
       return keyRefs.get(id)?.has(ref) === true;
+    },
+    mayName(id, issuer, by) {
+      const listed = issuersOf.get(id);
+      if (listed) return listed.has(issuer);
+      // Unlisted: a verified email is the issuer's word (README, "One human, one identity"); an id, only where no
+      // other issuer could mint a token with the same one.
+      return by === 'email' || soleIssuer;
     },
   };
 }
