@@ -98,6 +98,7 @@ policy:
   it('refuses unknown keys, duplicate ids and dangling references', () => {
     expect(problems('serverr: {}')).toContain('serverr');
     expect(problems('principals: [{ id: a, kind: human }, { id: a, kind: human }]')).toContain('duplicate principal id a');
+    expect(problems('principals: [{ id: alice, kind: human }, { id: Alice, kind: human }]')).toContain('principals[1].id: Alice differs from alice only in case');
     expect(problems('principals: [{ id: a, kind: human, email: Ann@example.com }, { id: b, kind: human, email: ann@EXAMPLE.com }]')).toContain('one email is one human');
     expect(problems('principals: [{ id: ann@example.com, kind: human }, { id: b, kind: human, email: Ann@example.com }]')).toContain('one email is one human');
     expect(problems('principals: [{ id: bot, kind: agent, actsFor: alcie }]')).toContain('alcie is not a configured human principal');

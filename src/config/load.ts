@@ -114,9 +114,15 @@ function crossCheck(config: Config): string[] {
     seenIssuers.add(iss.issuer);
   });
   const tokenIssuers = new Set([...seenIssuers, ...(config.identity.login ? [config.identity.login.issuer] : [])]);
+  const folded = new Map<string, string>();
   config.principals.forEach((p, i) => {
     if (seenIds.has(p.id)) problems.push(`principals[${i}].id: duplicate principal id ${p.id}`);
     seenIds.add(p.id);
+    // Ids differing only in case read as one name on every card and in every log: one person would be two reviewers,
+    // or an agent would act for one while the other approves.
+    const other = folded.get(p.id.toLowerCase());
+    if (other !== undefined && other !== p.id) problems.push(`principals[${i}].id: ${p.id} differs from ${other} only in case; give them ids that differ`);
+    if (other === undefined) folded.set(p.id.toLowerCase(), p.id);
     p.apiKeys.forEach((k, j) => {
       if (seenKeys.has(k)) problems.push(`principals[${i}].apiKeys[${j}]: this key hash is already used by another principal`);
       seenKeys.add(k);
