@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { human, agent } from '../../test/support/fixtures.ts';
-import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, type HumanDirectory } from './human-identity.ts';
+import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, type HumanDirectory } from './human-identity.ts';
 import type { Principal } from './principal.ts';
 
 const alice: Principal = { ...human('alice', ['sre']), email: 'Alice@Example.com' };
@@ -88,6 +88,16 @@ describe('canonicalHuman', () => {
     expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, boundTo({}, true), b)).toMatchObject({ ok: true, id: 'alice' });
     // No issuer (a configured credential, a chat account): not a token's word.
     expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, d)).toMatchObject({ ok: true, id: 'alice' });
+  });
+
+  it('refuses an unconfigured id that reads as a configured one, or hides characters, rather than make a stranger of it', () => {
+    const d: HumanDirectory = { ...dir, principalLike: (fold) => configured.find((p) => idFold(p.id) === fold) };
+    for (const id of ['Alice', 'ALICE', '\uff41lice', 'alice\u200b', 'al ice']) {
+      expect(canonicalHuman({ id, verifiedEmail: null }, d), id).toEqual({ ok: false, reason: 'principal.id_confusable' });
+    }
+    // The same id with her verified email is her; a plain other id is someone else.
+    expect(canonicalHuman({ id: 'Alice', verifiedEmail: 'alice@example.com' }, d)).toMatchObject({ ok: true, id: 'alice' });
+    expect(canonicalHuman({ id: 'alicia', verifiedEmail: null }, d)).toMatchObject({ ok: true, id: 'alicia', configured: undefined });
   });
 
   it('never resolves to an agent, by id or by an agent’s email', () => {

@@ -147,6 +147,18 @@ export interface HumanDirectory {
    * directory without tokens), any.
    */
   mayName?(id: string, issuer: string, by: 'id' | 'email'): boolean;
+  /** The configured principal whose id has this idFold, if any. */
+  principalLike?(fold: string): Principal | undefined;
+}
+
+/**
+ * The form in which an id is compared with the configured ones for lookalikes: NFKC, lower-cased.
+ *
+ * @example
+ * idFold('Ａlice') === idFold('alice'); // true (a fullwidth A)
+ */
+export function idFold(id: string): string {
+  return id.normalize('NFKC').toLowerCase();
 }
 
 /** What a credential says about a human: its id claim, and an email only when the issuer verified it. */
@@ -157,7 +169,7 @@ export interface ClaimedHuman {
 
 export type CanonicalHuman =
   | { readonly ok: true; readonly id: string; readonly configured: Principal | undefined; readonly email: string | null }
-  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' | 'principal.email_invalid' | 'principal.issuer_not_allowed' };
+  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' | 'principal.email_invalid' | 'principal.issuer_not_allowed' | 'principal.id_confusable' };
 
 /**
  * `issuer`: the token issuer that vouched for the claim, whose right to name a configured human is checked
@@ -182,7 +194,12 @@ export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory, issue
   const byId = dir.principal(claimed.id);
   // An id that is the verified email itself names them by that email.
   if (byId) return found(byId, key !== undefined && emailKey(claimed.id) === key ? 'email' : 'id');
-  if (key === undefined) return { ok: true, id: claimed.id, configured: undefined, email: null };
+  if (key === undefined) {
+    // An id nobody configured that reads as a configured one (another case, a fullwidth letter) or hides characters
+    // would be one more person under a name the cards show as theirs: refused, never a stranger.
+    if (/[\p{Cc}\p{Cf}\p{Z}]/u.test(claimed.id) || dir.principalLike?.(idFold(claimed.id))) return { ok: false, reason: 'principal.id_confusable' };
+    return { ok: true, id: claimed.id, configured: undefined, email: null };
+  }
   const byEmail = dir.humanByEmail(key);
   if (byEmail) return found(byEmail, 'email');
   const emailAsId = dir.principal(key);

@@ -51,6 +51,8 @@ export function humanFromClaims(deps: Pick<Deps, 'identity' | 'clock'>, login: L
         ? `${id} is configured as an agent`
         : human.reason === 'principal.issuer_not_allowed'
           ? `${id} is configured to sign in through another identity provider`
+          : human.reason === 'principal.id_confusable'
+            ? 'the identity provider names you by an id that reads as someone else’s; ask for one that does not'
           : 'your verified email address cannot be compared safely; ask for a plain address';
     throw new CountersignError('UNAUTHENTICATED', why, { reason: human.reason });
   }

@@ -81,6 +81,12 @@ describe('a configured principal is named only by the issuers it lists', () => {
     expect((await whoami(await b.sign({ aud: 'countersign', sub: 'frank' }))).body.error.reason).toBe('principal.kind_mismatch');
   });
 
+  it('refuses a human token whose id reads as a configured human’s (another case, an invisible character) without her email', async () => {
+    for (const sub of ['Frank', 'ALICE', 'bob\u200b']) {
+      expect((await whoami(await people.sign({ aud: 'countersign', sub }))).body.error, sub).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'principal.id_confusable' });
+    }
+  });
+
   it('leaves unconfigured ids alone: any issuer’s token names its own agent', async () => {
     expect(await whoami(await b.sign({ aud: 'countersign', sub: 'b-worker' }))).toMatchObject({ status: 200, body: { id: 'b-worker', kind: 'agent' } });
   });

@@ -3,7 +3,7 @@
  * is hashed and looked up, so the gateway never holds a key it could leak.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { emailKey } from '../../core/human-identity.ts';
+import { emailKey, idFold } from '../../core/human-identity.ts';
 import type { Identity } from '../../core/ports.ts';
 import type { Principal } from '../../core/principal.ts';
 import { apiKeyRefOfHash } from '../../core/session.ts';
@@ -40,6 +40,7 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
   const byHash = new Map<string, Principal>();
   const byId = new Map<string, Principal>();
   const byEmail = new Map<string, Principal>();
+  const byFold = new Map<string, Principal>();
   const keyRefs = new Map<string, Set<string>>();
   for (const p of principals) {
     const principal: Principal = Object.freeze({
@@ -50,6 +51,7 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
       email: p.email,
     });
     byId.set(p.id, principal);
+    if (!byFold.has(idFold(p.id))) byFold.set(idFold(p.id), principal);
     const key = p.kind === 'human' && p.email ? emailKey(p.email) : undefined;
     // The config check refuses two humans with one email; the first stays if one slipped through.
     if (key !== undefined && !byEmail.has(key)) byEmail.set(key, principal);
@@ -74,6 +76,9 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
     roles: () => [],
     holdsKey(id, ref) {
       return keyRefs.get(id)?.has(ref) === true;
+    },
+    principalLike(fold) {
+      return byFold.get(fold);
     },
     mayName(id, issuer, by) {
       const listed = issuersOf.get(id);

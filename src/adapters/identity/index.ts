@@ -70,5 +70,8 @@ export function createIdentity(opts: IdentityOptions): Identity {
     mayName(id, issuer, by) {
       return keys.mayName(id, issuer, by);
     },
+    principalLike(fold) {
+      return keys.principalLike(fold);
+    },
   };
 }
