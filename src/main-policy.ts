@@ -47,7 +47,7 @@ export async function createPolicyDeps(config: Config, opts: { clock?: Clock; tr
   const connections = await createConnections(config.connections, { ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), ...(config.connectionSecrets ? { secrets: config.connectionSecrets } : {}) });
   const clock = opts.clock ?? systemClock;
   const identity = createIdentity({
-    principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys, roles: p.roles })),
+    principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys, roles: p.roles, ...(p.issuers ? { issuers: p.issuers } : {}) })),
     roleGroups: config.roles,
     identity: config.identity,
     now: () => clock.now(),

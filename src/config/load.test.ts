@@ -98,10 +98,12 @@ policy:
   it('refuses unknown keys, duplicate ids and dangling references', () => {
     expect(problems('serverr: {}')).toContain('serverr');
     expect(problems('principals: [{ id: a, kind: human }, { id: a, kind: human }]')).toContain('duplicate principal id a');
+    expect(problems('principals: [{ id: alice, kind: human }, { id: Alice, kind: human }]')).toContain('principals[1].id: Alice differs from alice only in case');
     expect(problems('principals: [{ id: a, kind: human, email: Ann@example.com }, { id: b, kind: human, email: ann@EXAMPLE.com }]')).toContain('one email is one human');
     expect(problems('principals: [{ id: ann@example.com, kind: human }, { id: b, kind: human, email: Ann@example.com }]')).toContain('one email is one human');
     expect(problems('principals: [{ id: bot, kind: agent, actsFor: alcie }]')).toContain('alcie is not a configured human principal');
     expect(problems(`principals: [{ id: a, kind: human, apiKeys: ["${HASH}"] }, { id: b, kind: human, apiKeys: ["${HASH}"] }]`)).toContain('already used');
+    expect(problems('principals: [{ id: bot, kind: agent, issuers: ["https://idp.example.com"] }]')).toContain('principals[0].issuers[0]: https://idp.example.com is not a configured issuer');
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate, breakGlass, stepUp and grant belong to rules whose effect is approve');
   });
 

@@ -113,9 +113,16 @@ function crossCheck(config: Config): string[] {
     if (seenIssuers.has(iss.issuer)) problems.push(`identity.issuers[${i}].issuer: ${iss.issuer} is configured twice`);
     seenIssuers.add(iss.issuer);
   });
+  const tokenIssuers = new Set([...seenIssuers, ...(config.identity.login ? [config.identity.login.issuer] : [])]);
+  const folded = new Map<string, string>();
   config.principals.forEach((p, i) => {
     if (seenIds.has(p.id)) problems.push(`principals[${i}].id: duplicate principal id ${p.id}`);
     seenIds.add(p.id);
+    // Ids differing only in case read as one name on every card and in every log: one person would be two reviewers,
+    // or an agent would act for one while the other approves.
+    const other = folded.get(p.id.toLowerCase());
+    if (other !== undefined && other !== p.id) problems.push(`principals[${i}].id: ${p.id} differs from ${other} only in case; give them ids that differ`);
+    if (other === undefined) folded.set(p.id.toLowerCase(), p.id);
     p.apiKeys.forEach((k, j) => {
       if (seenKeys.has(k)) problems.push(`principals[${i}].apiKeys[${j}]: this key hash is already used by another principal`);
       seenKeys.add(k);
@@ -125,6 +132,9 @@ function crossCheck(config: Config): string[] {
       if (p.kind !== 'agent') problems.push(`principals[${i}].actsFor: only an agent acts for a human`);
       else if (!target || target.kind !== 'human') problems.push(`principals[${i}].actsFor: ${p.actsFor} is not a configured human principal`);
     }
+    p.issuers?.forEach((iss, j) => {
+      if (!tokenIssuers.has(iss)) problems.push(`principals[${i}].issuers[${j}]: ${iss} is not a configured issuer (identity.issuers or identity.login)`);
+    });
     // A role is a person's: an agent (or what acts for someone) never holds one.
     if (p.kind !== 'human' && p.roles.length > 0) problems.push(`principals[${i}].roles: only a human holds a role; ${p.id} is an agent`);
   });

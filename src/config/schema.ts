@@ -28,6 +28,12 @@ export const principalSchema = z.strictObject({
   apiKeys: z.array(apiKeyHash).default([]),
   /** What this human may open beyond their own requests (humans only): `auditor` reads the audit trail, exports, proofs, evidence and governance views; `admin` too. */
   roles: z.array(z.enum(ROLES)).default([]),
+  /**
+   * The token issuers (`identity.issuers`, `identity.login`) whose tokens may name this principal, by its id or (a
+   * human) by a verified email. Absent: with one issuer configured, that one; with several, a token names it by
+   * verified email only, never by id (another issuer could mint a token with any id).
+   */
+  issuers: z.array(z.string().min(1)).min(1).optional(),
 });
 
 const tagValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { human, agent } from '../../test/support/fixtures.ts';
-import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, type HumanDirectory } from './human-identity.ts';
+import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, type HumanDirectory } from './human-identity.ts';
 import type { Principal } from './principal.ts';
 
 const alice: Principal = { ...human('alice', ['sre']), email: 'Alice@Example.com' };
@@ -68,6 +68,36 @@ describe('canonicalHuman', () => {
 
   it('is the normalised verified email for a human the config does not name', () => {
     expect(canonicalHuman({ id: 'sub-1', verifiedEmail: 'Dana@Example.com' }, dir)).toEqual({ ok: true, id: 'dana@example.com', configured: undefined, email: 'dana@example.com' });
+  });
+
+  it('refuses a token of an issuer the configured human may not be named by, by id or by email', () => {
+    const boundTo = (issuers: Record<string, string[]>, sole: boolean): HumanDirectory => ({
+      ...dir,
+      mayName: (id, issuer, by) => (issuers[id] ? issuers[id].includes(issuer) : by === 'email' || sole),
+    });
+    const a = 'https://a.example.com';
+    const b = 'https://b.example.com';
+    const d = boundTo({ alice: [a] }, false);
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, d, a)).toMatchObject({ ok: true, id: 'alice' });
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, d, b)).toEqual({ ok: false, reason: 'principal.issuer_not_allowed' });
+    expect(canonicalHuman({ id: '00u-x', verifiedEmail: 'alice@example.com' }, d, b)).toEqual({ ok: false, reason: 'principal.issuer_not_allowed' });
+    // Unlisted with several issuers: by verified email, as ever; by id, never.
+    const open = boundTo({}, false);
+    expect(canonicalHuman({ id: '00u-x', verifiedEmail: 'alice@example.com' }, open, b)).toMatchObject({ ok: true, id: 'alice' });
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, open, b)).toEqual({ ok: false, reason: 'principal.issuer_not_allowed' });
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, boundTo({}, true), b)).toMatchObject({ ok: true, id: 'alice' });
+    // No issuer (a configured credential, a chat account): not a token's word.
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, d)).toMatchObject({ ok: true, id: 'alice' });
+  });
+
+  it('refuses an unconfigured id that reads as a configured one, or hides characters, rather than make a stranger of it', () => {
+    const d: HumanDirectory = { ...dir, principalLike: (fold) => configured.find((p) => idFold(p.id) === fold) };
+    for (const id of ['Alice', 'ALICE', '\uff41lice', 'alice\u200b', 'al ice']) {
+      expect(canonicalHuman({ id, verifiedEmail: null }, d), id).toEqual({ ok: false, reason: 'principal.id_confusable' });
+    }
+    // The same id with her verified email is her; a plain other id is someone else.
+    expect(canonicalHuman({ id: 'Alice', verifiedEmail: 'alice@example.com' }, d)).toMatchObject({ ok: true, id: 'alice' });
+    expect(canonicalHuman({ id: 'alicia', verifiedEmail: null }, d)).toMatchObject({ ok: true, id: 'alicia', configured: undefined });
   });
 
   it('never resolves to an agent, by id or by an agent’s email', () => {

@@ -141,6 +141,24 @@ export interface HumanDirectory {
   principal(id: string): Principal | undefined;
   /** The configured human whose email has this key (see emailKey), if any. */
   humanByEmail(key: string): Principal | undefined;
+  /**
+   * Whether a token of `issuer` may name the configured principal `id`, by its id claim or (a human) by a verified
+   * email: the issuers the principal lists, else any by email and, by id, only the one issuer there is. Absent (a
+   * directory without tokens), any.
+   */
+  mayName?(id: string, issuer: string, by: 'id' | 'email'): boolean;
+  /** The configured principal whose id has this idFold, if any. */
+  principalLike?(fold: string): Principal | undefined;
+}
+
+/**
+ * The form in which an id is compared with the configured ones for lookalikes: NFKC, lower-cased.
+ *
+ * @example
+ * idFold('Ａlice') === idFold('alice'); // true (a fullwidth A)
+ */
+export function idFold(id: string): string {
+  return id.normalize('NFKC').toLowerCase();
 }
 
 /** What a credential says about a human: its id claim, and an email only when the issuer verified it. */
@@ -151,27 +169,41 @@ export interface ClaimedHuman {
 
 export type CanonicalHuman =
   | { readonly ok: true; readonly id: string; readonly configured: Principal | undefined; readonly email: string | null }
-  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' | 'principal.email_invalid' };
+  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' | 'principal.email_invalid' | 'principal.issuer_not_allowed' | 'principal.id_confusable' };
 
 /**
+ * `issuer`: the token issuer that vouched for the claim, whose right to name a configured human is checked
+ * (HumanDirectory mayName); absent for a credential of the configuration itself or a chat account.
+ *
  * @example
  * canonicalHuman({ id: '00u1abc', verifiedEmail: 'ALICE@example.com' }, directory);
  * // { ok: true, id: 'alice', configured: <alice>, email: 'alice@example.com' } when alice is configured with that email
  */
-export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory): CanonicalHuman {
+export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory, issuer?: string): CanonicalHuman {
   const key = claimed.verifiedEmail === null ? undefined : emailKey(claimed.verifiedEmail);
   // A verified address that matches nobody (quoted, lookalike, malformed) is refused: falling back to the id would
   // make the owner of a configured address one more person under an odd spelling of it.
   if (claimed.verifiedEmail !== null && key === undefined) return { ok: false, reason: 'principal.email_invalid' };
-  const found = (p: Principal): CanonicalHuman =>
-    p.kind === 'human' ? { ok: true, id: p.id, configured: p, email: p.email ?? key ?? null } : { ok: false, reason: 'principal.kind_mismatch' };
+  // A token of an issuer the configured human is not bound to is refused, never taken as someone else: it would be
+  // them under another name, or a second person with their id.
+  const found = (p: Principal, by: 'id' | 'email'): CanonicalHuman => {
+    if (p.kind !== 'human') return { ok: false, reason: 'principal.kind_mismatch' };
+    if (issuer !== undefined && dir.mayName && !dir.mayName(p.id, issuer, by)) return { ok: false, reason: 'principal.issuer_not_allowed' };
+    return { ok: true, id: p.id, configured: p, email: p.email ?? key ?? null };
+  };
   const byId = dir.principal(claimed.id);
-  if (byId) return found(byId);
-  if (key === undefined) return { ok: true, id: claimed.id, configured: undefined, email: null };
+  // An id that is the verified email itself names them by that email.
+  if (byId) return found(byId, key !== undefined && emailKey(claimed.id) === key ? 'email' : 'id');
+  if (key === undefined) {
+    // An id nobody configured that reads as a configured one (another case, a fullwidth letter) or hides characters
+    // would be one more person under a name the cards show as theirs: refused, never a stranger.
+    if (/[\p{Cc}\p{Cf}\p{Z}]/u.test(claimed.id) || dir.principalLike?.(idFold(claimed.id))) return { ok: false, reason: 'principal.id_confusable' };
+    return { ok: true, id: claimed.id, configured: undefined, email: null };
+  }
   const byEmail = dir.humanByEmail(key);
-  if (byEmail) return found(byEmail);
+  if (byEmail) return found(byEmail, 'email');
   const emailAsId = dir.principal(key);
-  if (emailAsId) return found(emailAsId);
+  if (emailAsId) return found(emailAsId, 'email');
   return { ok: true, id: key, configured: undefined, email: key };
 }
 

@@ -191,6 +191,12 @@ export interface Identity {
   humanByEmail(email: string): Principal | undefined;
   /** The roles this principal holds (core/roles.ts): none for an agent. */
   roles(p: Principal): Role[];
+  /** Whether the configuration holds the API key `ref` names (core/session.ts apiKeyRef) for principal `id`. */
+  holdsKey(id: string, ref: string): boolean;
+  /** Whether a token of `issuer` may name the configured principal `id` (see core/human-identity.ts HumanDirectory). */
+  mayName(id: string, issuer: string, by: 'id' | 'email'): boolean;
+  /** The configured principal whose id has this idFold (core/human-identity.ts), if any. */
+  principalLike(fold: string): Principal | undefined;
 }
 
 /** Signs checkpoints of the audit log; the private key never leaves the adapter. */

@@ -77,6 +77,16 @@ describe('the Approve label', () => {
     expect(approveLabel(brief, approvalStep(both, human('carol', ['sre'])))).toBe('Approve (1 of 2)');
     expect(approveLabel(brief, approvalStep(both, human('erin', ['sre', 'dba'])))).toBe(`Approve and run ${brief.action}`);
   });
+
+  it('never says "and run" to one human for two places of one rule, nor on a shared card while a rule lacks two', () => {
+    const twoPlaces = requestRecord({ decision: { ...approveDecision(['sre'], 1), approvers: [{ rule: 'a', groups: ['sre'], principals: [], count: 1 }, { rule: 'a', groups: ['dba'], principals: [], count: 1 }] } });
+    const brief = reviewBrief(twoPlaces);
+    expect(approveLabel(brief, approvalStep(twoPlaces, human('erin', ['sre', 'dba'])))).toBe('Approve (1 of 2)');
+    expect(approvalStep(twoPlaces).completes).toBe(false);
+    const oneLeft = { ...twoPlaces, reviews: [reviewOf(twoPlaces, human('erin', ['sre', 'dba']))] };
+    expect(approveLabel(brief, approvalStep(oneLeft, human('carol', ['sre'])))).toBe(`Approve and run ${brief.action}`);
+    expect(approvalStep(oneLeft).completes).toBe(true);
+  });
 });
 
 describe('a cut SQL action line', () => {

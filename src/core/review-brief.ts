@@ -192,8 +192,11 @@ export interface ApprovalStep {
 export function approvalStep(r: Pick<RequestRecord, 'id' | 'decision' | 'reviews' | 'principal' | 'digest'>, reviewer?: { id: string; groups: readonly string[] }): ApprovalStep {
   const remaining = remainingApprovals(approversOf(r), r.reviews, r).filter((x) => x.needed > 0);
   const given = new Set(r.reviews.filter((v) => v.verdict === 'approve').map((v) => v.reviewer.id)).size;
-  const most = remaining.reduce((m, x) => Math.max(m, x.needed), 0);
-  // Every requirement's count added up: exact unless one human fills two requirements, and then this approval may complete it (and says so).
+  // One human fills one place of each rule at most (core/review.ts): one approval completes only where no rule lacks more than one.
+  const lacking = new Map<string, number>();
+  for (const x of remaining) lacking.set(x.rule, (lacking.get(x.rule) ?? 0) + x.needed);
+  const most = Math.max(0, ...lacking.values());
+  // Every requirement's count added up: exact unless one human fills requirements of two rules, and then this approval may complete it (and says so).
   const total = remaining.reduce((n, x) => n + x.needed, 0);
   const counted = { nth: given + 1, of: given + Math.max(1, total) };
   if (reviewer) {

@@ -126,6 +126,31 @@ describe('remainingApprovals and quorumMet', () => {
     expect(refusal(byHuman, { ...erin, id: 'erin@example.com' })).toBe('SELF_APPROVAL_FORBIDDEN');
   });
 
+  it('fills the requirements of one rule with distinct humans: one human in both groups is one of the two people', () => {
+    // "a dba AND a security person": two people, whoever is in both groups.
+    const dbaAndSecurity = [req(['dba'], 1, [], 'schema'), req(['security'], 1, [], 'schema')];
+    const both = human('frank', ['dba', 'security']);
+    const alone = [reviewOf(request, both)];
+    expect(quorumMet(dbaAndSecurity, alone, request)).toBe(false);
+    expect(remainingApprovals(dbaAndSecurity, alone, request).map((r) => r.needed)).toEqual([0, 1]);
+    // A second human completes it: dave (a dba) takes the dba place, frank moves to security.
+    expect(quorumMet(dbaAndSecurity, [...alone, reviewOf(request, dave)], request)).toBe(true);
+    expect(remainingApprovals(dbaAndSecurity, [...alone, reviewOf(request, dave)], request).map((r) => r.needed)).toEqual([0, 0]);
+    // Counts are places too: two sre and a dba of one rule are three people.
+    const twoSreAndDba = [req(['sre'], 2, [], 'schema'), req(['dba'], 1, [], 'schema')];
+    expect(quorumMet(twoSreAndDba, [reviewOf(request, dave), reviewOf(request, carol)], request)).toBe(false);
+    expect(remainingApprovals(twoSreAndDba, [reviewOf(request, dave), reviewOf(request, carol)], request).reduce((n, r) => n + r.needed, 0)).toBe(1);
+    expect(quorumMet(twoSreAndDba, [reviewOf(request, dave), reviewOf(request, carol), reviewOf(request, human('gina', ['sre']))], request)).toBe(true);
+    // A named principal and a group of one rule: the named human is not also the group's member.
+    const namedAndGroup = [req([], 1, ['frank'], 'schema'), req(['dba'], 1, [], 'schema')];
+    expect(quorumMet(namedAndGroup, alone, request)).toBe(false);
+  });
+
+  it('keeps the rules apart: one human may meet one rule\'s requirement and another rule\'s', () => {
+    const twoRules = [req(['dba'], 1, [], 'schema'), req(['security'], 1, [], 'pii')];
+    expect(quorumMet(twoRules, [reviewOf(request, human('frank', ['dba', 'security']))], request)).toBe(true);
+  });
+
   it('is met with no requirements at all', () => {
     expect(quorumMet([], [], request)).toBe(true);
   });
@@ -191,28 +216,42 @@ function reviewsOf(w: World): Review[] {
   });
 }
 
-/** The reference: for every requirement, count distinct eligible humans who approved. */
+/**
+ * The reference, by brute force: for every rule, some way to give each place of its requirements (a requirement of
+ * count n is n places) its own distinct eligible human who approved; a human may hold a place in several rules.
+ */
 function referenceQuorum(w: World): boolean {
   const approvers = new Set<number>();
   for (const v of w.votes) {
     const id = PEOPLE[v.who] ?? '';
     if (v.approve && !isAgent(id) && id !== REQUESTER && id !== ACTS_FOR) approvers.add(v.who);
   }
-  return w.requirements.every((rq) => {
-    let n = 0;
-    for (const who of approvers) {
-      const groups = w.groupsOf[who] ?? [];
-      const anyone = rq.groups.length === 0 && rq.principals.length === 0;
-      if (anyone || rq.principals.includes(PEOPLE[who] ?? '') || rq.groups.some((g) => groups.includes(g))) n++;
-    }
-    return n >= rq.count;
+  const eligible = (rq: ApproverRequirement, who: number) => {
+    const groups = w.groupsOf[who] ?? [];
+    const anyone = rq.groups.length === 0 && rq.principals.length === 0;
+    return anyone || rq.principals.includes(PEOPLE[who] ?? '') || rq.groups.some((g) => groups.includes(g));
+  };
+  const rules = [...new Set(w.requirements.map((rq) => rq.rule))];
+  return rules.every((rule) => {
+    const places = w.requirements.filter((rq) => rq.rule === rule).flatMap((rq) => Array.from({ length: rq.count }, () => rq));
+    const place = (i: number, taken: Set<number>): boolean => {
+      if (i === places.length) return true;
+      for (const who of approvers) {
+        if (taken.has(who) || !eligible(places[i]!, who)) continue;
+        taken.add(who);
+        if (place(i + 1, taken)) return true;
+        taken.delete(who);
+      }
+      return false;
+    };
+    return places.length <= approvers.size && place(0, new Set());
   });
 }
 
 const principalOf = { principal: agent(REQUESTER, ACTS_FOR), digest: requestRecord().digest };
 
 describe('quorum properties', () => {
-  it('is met exactly when every requirement has its count of distinct eligible human approvers', () => {
+  it('is met exactly when each rule\'s places can be given to distinct eligible human approvers', () => {
     fc.assert(
       fc.property(worldArb, (w) => {
         expect(quorumMet(w.requirements, reviewsOf(w), principalOf)).toBe(referenceQuorum(w));

@@ -1,7 +1,8 @@
 /**
  * Reviews, separation of duties and quorum. A review counts once per human,
  * never from the requester, the human the agent acts for, or any agent; each
- * approver requirement needs its own count of distinct eligible humans; and
+ * approver requirement needs its own count of distinct eligible humans, and
+ * the requirements of one rule distinct humans between them; and
  * only a review given for the request's digest counts, since an approval is
  * for one exact action. Humans are compared by their canonical identity
  * (core/human-identity.ts), which every surface resolves before a review.
@@ -178,7 +179,17 @@ export function countedApprovals(reviews: readonly Review[], request: Counted, d
   return approvers;
 }
 
-/** Approvals still needed per requirement, counting only distinct eligible humans. */
+/**
+ * Approvals still needed per requirement, counting only distinct eligible humans. Within one rule its requirements
+ * are filled by distinct humans ("a dba and a security person" are two people, whoever is in both groups): each
+ * requirement of count n is n places, and the counted approvers are assigned to places, one place each, as many as
+ * can be (a bipartite matching, see fillRule); `needed` is what each requirement lacks after that assignment. Rules
+ * stay apart: a human may fill a place in every rule that holds the request.
+ *
+ * @example
+ * remainingApprovals([{ rule: 'r', groups: ['dba'], … count: 1 }, { rule: 'r', groups: ['security'], … count: 1 }], [approvalByDbaAndSecurityHuman], request);
+ * // [{ …, needed: 0 }, { …, needed: 1 }]
+ */
 export function remainingApprovals(
   requirements: readonly ApproverRequirement[],
   reviews: readonly Review[],
@@ -186,14 +197,41 @@ export function remainingApprovals(
   dir?: HumanDirectory,
 ): { rule: string; groups: readonly string[]; principals: readonly string[]; needed: number }[] {
   const approvers = countedApprovals(reviews, request, dir).map((r) => r.reviewer);
-  return requirements.map((req) => {
-    let have = 0;
-    for (const a of approvers) if (fills(req, a)) have++;
-    return { rule: req.rule, groups: req.groups, principals: req.principals, needed: Math.max(0, req.count - have) };
-  });
+  const filled = new Array<number>(requirements.length).fill(0);
+  for (const rule of new Set(requirements.map((r) => r.rule))) {
+    const mine = requirements.flatMap((r, i) => (r.rule === rule ? [i] : []));
+    const got = fillRule(mine.map((i) => requirements[i]!), approvers);
+    mine.forEach((i, k) => (filled[i] = got[k]!));
+  }
+  return requirements.map((req, i) => ({ rule: req.rule, groups: req.groups, principals: req.principals, needed: Math.max(0, req.count - filled[i]!) }));
 }
 
-/** True when every requirement has its count of distinct eligible human approvals. */
+/**
+ * How many places of each requirement (of one rule) distinct approvers fill, in a maximum assignment: each approver
+ * fills at most one place. Kuhn's augmenting paths over the places in requirement order, so earlier requirements keep
+ * the places they got; sizes are small (a count is at most the approvers there are).
+ */
+function fillRule(reqs: readonly ApproverRequirement[], approvers: readonly { id: string; groups: readonly string[] }[]): number[] {
+  const places = reqs.flatMap((req, i) => new Array<number>(Math.min(req.count, approvers.length)).fill(i));
+  const placeOf = new Array<number>(approvers.length).fill(-1);
+  const tryPlace = (place: number, visited: boolean[]): boolean => {
+    for (let a = 0; a < approvers.length; a++) {
+      if (visited[a] || !fills(reqs[places[place]!]!, approvers[a]!)) continue;
+      visited[a] = true;
+      if (placeOf[a] === -1 || tryPlace(placeOf[a]!, visited)) {
+        placeOf[a] = place;
+        return true;
+      }
+    }
+    return false;
+  };
+  for (let p = 0; p < places.length; p++) tryPlace(p, new Array<boolean>(approvers.length).fill(false));
+  const filled = new Array<number>(reqs.length).fill(0);
+  for (const p of placeOf) if (p !== -1) filled[places[p]!]!++;
+  return filled;
+}
+
+/** True when every requirement has its count of distinct eligible human approvals, distinct within each rule (see remainingApprovals). */
 export function quorumMet(
   requirements: readonly ApproverRequirement[],
   reviews: readonly Review[],

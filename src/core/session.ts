@@ -14,6 +14,12 @@ export interface Session {
   readonly principal: Principal;
   /** How the human proved who they are: `api-key`, `oidc`, … */
   readonly method: string;
+  /**
+   * For a session opened with an API key: that key, as apiKeyRef names it. The session lasts only while the
+   * configuration in force holds that key for its human (service/session-resolve.ts); one opened with a key and
+   * without this (from before keys were recorded) ends at its next use.
+   */
+  readonly credential?: string;
   /** Sent back in every state-changing form; compared in constant time. */
   readonly csrfToken: string;
   readonly createdAt: string;
@@ -34,6 +40,22 @@ export function sessionKey(token: string): string {
 /** A short name for a session in the audit log, that neither signs in nor finds the row by itself. */
 export function sessionRef(key: string): string {
   return sha256Hex(`session-ref:${key}`).slice(0, 16);
+}
+
+/**
+ * What a session keeps of the API key it was opened with: a SHA-256 of the key's configured hash (`sha256:<hex>`),
+ * so the row matches the configuration's entry without holding the key or the hash that would find it there.
+ *
+ * @example
+ * apiKeyRef('cs_…') === apiKeyRefOfHash('sha256:…'); // true for a key and its configured hash
+ */
+export function apiKeyRef(key: string): string {
+  return apiKeyRefOfHash(`sha256:${sha256Hex(key)}`);
+}
+
+/** apiKeyRef from the key's configured hash (`sha256:<hex>`), as the identity adapter holds it. */
+export function apiKeyRefOfHash(hash: string): string {
+  return sha256Hex(`session-key:${hash}`);
 }
 
 export function isSessionExpired(session: Pick<Session, 'expiresAt'>, now: Date): boolean {

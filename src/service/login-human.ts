@@ -44,9 +44,16 @@ export function humanFromClaims(deps: Pick<Deps, 'identity' | 'clock'>, login: L
   }
   // An email id is the verified email itself, whatever claim `email` names.
   const verifiedEmail = !emailVerified ? null : login.principal.id === 'email' ? id : (text(claimAt(claims, login.principal.email)) ?? null);
-  const human = canonicalHuman({ id, verifiedEmail }, deps.identity);
+  const human = canonicalHuman({ id, verifiedEmail }, deps.identity, login.issuer);
   if (!human.ok) {
-    const why = human.reason === 'principal.kind_mismatch' ? `${id} is configured as an agent` : 'your verified email address cannot be compared safely; ask for a plain address';
+    const why =
+      human.reason === 'principal.kind_mismatch'
+        ? `${id} is configured as an agent`
+        : human.reason === 'principal.issuer_not_allowed'
+          ? `${id} is configured to sign in through another identity provider`
+          : human.reason === 'principal.id_confusable'
+            ? 'the identity provider names you by an id that reads as someone else’s; ask for one that does not'
+          : 'your verified email address cannot be compared safely; ask for a plain address';
     throw new CountersignError('UNAUTHENTICATED', why, { reason: human.reason });
   }
   const raw = claimAt(claims, login.principal.groups);

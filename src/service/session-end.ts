@@ -1,12 +1,13 @@
 /**
- * Session end: sign-out, expiry, a new sign-in in the same browser, or a
- * human who is no longer who the session says. The row goes and
+ * Session end: sign-out, expiry, a new sign-in in the same browser, a
+ * human who is no longer who the session says, or an API key the
+ * configuration no longer holds for them. The row goes and
  * `session.ended` is recorded with why, once.
  */
 import { sessionKey, sessionRef } from '../core/session.ts';
 import type { Deps } from './deps.ts';
 
-export type SessionEndReason = 'logout' | 'expired' | 'replaced' | 'principal-changed';
+export type SessionEndReason = 'logout' | 'expired' | 'replaced' | 'principal-changed' | 'credential-removed';
 
 /** Ends the session stored under `key`; false when there was none (already ended). */
 export async function endSessionByKey(deps: Pick<Deps, 'store' | 'clock'>, key: string, reason: SessionEndReason): Promise<boolean> {

@@ -4,6 +4,8 @@ import { createSqliteStore } from '../adapters/store/sqlite/index.ts';
 import { identitySchema } from '../config/identity-schema.ts';
 import type { IdGenerator, Store } from '../core/ports.ts';
 import type { Principal } from '../core/principal.ts';
+import { apiKeyRef } from '../core/session.ts';
+import { generateApiKey } from '../adapters/identity/api-keys.ts';
 import { resolveSession } from './session-resolve.ts';
 import { startSession } from './session-start.ts';
 
@@ -11,11 +13,15 @@ const clock = { now: () => new Date('2026-01-01T00:00:00Z') };
 let store: Store;
 afterEach(async () => store?.close());
 
-function deps() {
+const aliceKey = generateApiKey();
+const bobKey = generateApiKey();
+
+function deps(aliceGroups: string[] = ['sre'], aliceKeys: string[] = [aliceKey.hash]) {
   store = createSqliteStore({ path: ':memory:' });
   const identity = createIdentity({
     principals: [
-      { id: 'alice', kind: 'human', actsFor: null, groups: ['sre'], email: 'alice@example.com', apiKeys: [] },
+      { id: 'alice', kind: 'human', actsFor: null, groups: aliceGroups, email: 'alice@example.com', apiKeys: aliceKeys },
+      { id: 'bob', kind: 'human', actsFor: null, groups: ['sre'], email: null, apiKeys: [bobKey.hash] },
       { id: 'ops@example.com', kind: 'agent', actsFor: null, groups: [], email: null, apiKeys: [] },
     ],
     identity: identitySchema.parse({}),
@@ -35,9 +41,42 @@ describe('a single sign-on session', () => {
     expect((await resolveSession(d, token))?.principal).toMatchObject({ id: 'alice', groups: ['sre'], issuer: 'https://idp.example.com' });
   });
 
+  it('has the groups the configuration gives its human now, beside those the provider granted at sign-in', async () => {
+    const d = deps(['dev']);
+    const signedIn: Principal = { ...fromProvider('alice', 'alice@example.com'), groups: ['okta-ops', 'sre'], tokenGroups: ['okta-ops'] };
+    const { token } = await startSession(d, { principal: signedIn, method: 'oidc', ttlSeconds: 3600 });
+    expect((await resolveSession(d, token))?.principal.groups).toEqual(['dev', 'okta-ops']);
+    // Without the provider's groups kept apart, none of the groups from sign-in count.
+    const { token: old } = await startSession(d, { principal: { ...signedIn, tokenGroups: undefined } as Principal, method: 'oidc', ttlSeconds: 3600 });
+    expect((await resolveSession(d, old))?.principal.groups).toEqual(['dev']);
+  });
+
   it('ends when its human now resolves to an agent', async () => {
     const d = deps();
     const { token } = await startSession(d, { principal: fromProvider('s-9', 'ops@example.com'), method: 'oidc', ttlSeconds: 3600 });
     expect(await resolveSession(d, token)).toBeUndefined();
+  });
+});
+
+describe('a session opened with an API key', () => {
+  const alice: Principal = { id: 'alice', kind: 'human', actsFor: null, groups: ['sre'], email: 'alice@example.com' };
+
+  it('speaks for its human as configured now while the configuration holds its key for them', async () => {
+    const d = deps(['dev']);
+    const { token } = await startSession(d, { principal: alice, method: 'api-key', credential: apiKeyRef(aliceKey.key), ttlSeconds: 3600 });
+    expect((await resolveSession(d, token))?.principal).toMatchObject({ id: 'alice', groups: ['dev'] });
+  });
+
+  it('ends, once, when the key is gone, belongs to someone else, or was never recorded', async () => {
+    const d = deps(['sre'], []);
+    const ended = async () => (await d.store.readAudit(0, 100)).filter((e) => e.type === 'session.ended').map((e) => e.data['reason']);
+    const { token } = await startSession(d, { principal: alice, method: 'api-key', credential: apiKeyRef(aliceKey.key), ttlSeconds: 3600 });
+    expect(await resolveSession(d, token)).toBeUndefined();
+    expect(await resolveSession(d, token)).toBeUndefined();
+    const { token: bobs } = await startSession(d, { principal: alice, method: 'api-key', credential: apiKeyRef(bobKey.key), ttlSeconds: 3600 });
+    expect(await resolveSession(d, bobs)).toBeUndefined();
+    const { token: unrecorded } = await startSession(d, { principal: alice, method: 'api-key', ttlSeconds: 3600 });
+    expect(await resolveSession(d, unrecorded)).toBeUndefined();
+    expect(await ended()).toEqual(['credential-removed', 'credential-removed', 'credential-removed']);
   });
 });

@@ -1,12 +1,13 @@
 /**
  * Session resolve: who a console cookie's token speaks for, now. An unknown
  * or expired token speaks for no one (an expired session is ended on the
- * spot). A principal the identity knows is taken as configured now, so a
- * human removed from a group loses that group at the next click; one it does
- * not know (a human from an OIDC issuer's claims) is the one verified at
- * sign-in, unless the session came from a credential the configuration holds.
- * A single sign-on session keeps the human as the provider vouched at
- * sign-in (groups from its claims, issuer and subject) until it ends.
+ * spot). A session opened with an API key lasts while the configuration in
+ * force holds that key for that human (a key removed or replaced ends it),
+ * and speaks for the human as configured now, so a human removed from a
+ * group loses that group at the next click. A single sign-on session keeps
+ * what the provider vouched for at sign-in (the groups its claims granted,
+ * issuer and subject) until it ends, under the one id that human has now and
+ * with the groups the configuration gives them now.
  */
 import { canonicalHuman } from '../core/human-identity.ts';
 import type { Principal } from '../core/principal.ts';
@@ -38,17 +39,26 @@ export async function resolveSession(
     await endSessionByKey(deps, key, 'principal-changed');
     return undefined;
   }
-  // Signed in through an identity provider: as it vouched at sign-in (its groups, issuer and subject), until the session ends,
-  // under the one id that human has now (a session begun before the configuration named them by email included).
+  // The key it was opened with must still be this human's: a key removed or replaced signs its sessions out, as it
+  // would a request on the API. A session without a recorded key (opened before they were recorded) ends (fail closed).
+  if (session.method === 'api-key' && (session.credential === undefined || !deps.identity.holdsKey(session.principal.id, session.credential))) {
+    await endSessionByKey(deps, key, 'credential-removed');
+    return undefined;
+  }
+  // Signed in through an identity provider: as it vouched at sign-in (the groups it granted, issuer and subject), until
+  // the session ends, under the one id that human has now (a session begun before the configuration named them by
+  // email included), with the groups the configuration gives that human now (never the ones it gave at sign-in).
   if (session.method === 'oidc') {
     const human = canonicalHuman({ id: session.principal.id, verifiedEmail: session.principal.email }, deps.identity);
     if (!human.ok) {
       await endSessionByKey(deps, key, 'principal-changed');
       return undefined;
     }
-    if (human.id === session.principal.id) return { session, principal: session.principal };
-    const groups = Object.freeze([...new Set([...(human.configured?.groups ?? []), ...session.principal.groups])].sort());
+    // A session from before the provider's groups were kept apart keeps none of them (fail closed).
+    const granted = session.principal.tokenGroups ?? [];
+    const groups = Object.freeze([...new Set([...(human.configured?.groups ?? []), ...granted])].sort());
     return { session, principal: Object.freeze({ ...session.principal, id: human.id, groups, email: human.email }) };
   }
-  return { session, principal: current ?? session.principal };
+  // An API-key session (the one other method): the human as configured now.
+  return current ? { session, principal: current } : undefined;
 }

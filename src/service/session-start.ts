@@ -16,6 +16,8 @@ export interface StartSessionCommand {
   /** How they proved it: `api-key`, `oidc`, … (kept on the session and in the audit log). */
   readonly method: string;
   readonly ttlSeconds: number;
+  /** The API key the human signed in with, as core/session.ts apiKeyRef names it (method `api-key`). */
+  readonly credential?: string;
   /** Where the sign-in came from (client address, user agent), for the audit log. */
   readonly context?: Readonly<Record<string, string>>;
 }
@@ -37,6 +39,7 @@ export async function startSession(deps: Pick<Deps, 'store' | 'clock' | 'ids'>, 
     key: sessionKey(token),
     principal: cmd.principal,
     method: cmd.method,
+    ...(cmd.credential !== undefined ? { credential: cmd.credential } : {}),
     csrfToken: deps.ids.token(),
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + cmd.ttlSeconds * 1000).toISOString(),

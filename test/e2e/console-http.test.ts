@@ -3,11 +3,16 @@
  * the security headers, CSRF and origin checks on every form, sign-out and
  * expiry — each refusal asserted by what did not change in the store.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { manualClock } from '../support/clock.ts';
 import { getPage, postForm, postLogin, signIn, type ConsoleUser } from '../support/console.ts';
-import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
+import { releaseTestStore, storeYaml } from '../support/test-store.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const body = (url: string) => `connections:
@@ -260,5 +265,70 @@ describe('session end', () => {
       ['session.started', undefined],
     ]);
     expect((await getPage(gw.url, first, '/')).status).toBe(303);
+  });
+});
+
+describe('a session opened with an API key, after the configuration changes', () => {
+  // One store, two gateways in turn: the second starts on a configuration where bob's key was replaced, frank was
+  // removed and gina moved from sre to dev. Their cookies from the first gateway are tried on the second.
+  let dir: string;
+  let second: TestGateway | undefined;
+  afterAll(async () => {
+    await second?.stop();
+    if (dir) await releaseTestStore(join(dir, 'countersign.db'));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The YAML with one principal's block replaced (or removed, with `to` empty). */
+  const edit = (yaml: string, id: string, to: (block: string) => string) =>
+    yaml.replace(new RegExp(`  - id: ${id}\\n(?:    .*\\n)+`), (block) => to(block));
+
+  it('ends when its key is gone or replaced, or its human is gone; groups are always those configured now', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-session-keys-'));
+    const keys: Record<string, string> = {};
+    const people = [...DEFAULT_PRINCIPALS, { id: 'frank', kind: 'human' as const, groups: ['sre'] }, { id: 'gina', kind: 'human' as const, groups: ['sre'] }];
+    const yaml = `${await storeYaml(configYaml(people, keys, body(upstream.url), join(dir, 'countersign.db')))}\n`;
+    const first = await startTestGateway(yaml, { dir, keys });
+    const users: Record<string, ConsoleUser> = {};
+    try {
+      for (const id of ['alice', 'bob', 'frank', 'gina']) users[id] = await signIn(first.url, keys[id]!);
+    } finally {
+      await first.stop();
+    }
+
+    const replacement = generateApiKey();
+    let changed = edit(yaml, 'bob', (b) => b.replace(/apiKeys: \[.*\]/, `apiKeys: ["${replacement.hash}"]`));
+    changed = edit(changed, 'frank', () => '');
+    changed = edit(changed, 'gina', (b) => b.replace('groups: [sre]', 'groups: [dev]'));
+    expect(changed).not.toContain('id: frank');
+    second = await startTestGateway(changed, { dir, keys: { ...keys, bob: replacement.key } });
+    const gw2 = second;
+    const held = await gw2.as('deploy-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path: '/rekeyed' }, reason: 'console test' } });
+    expect(held.status).toBe(202);
+    const { id, digest } = held.body as { id: string; digest: string };
+    const review = (who: string) => postForm(gw2.url, users[who], `/requests/${id}/review`, { verdict: 'approve', digest, confirm: 'yes', _csrf: users[who]!.csrf }, { origin: gw2.url });
+
+    // bob's session came from a key the configuration no longer holds: a form is 401, a page sends him to sign in.
+    const bob = await review('bob');
+    expect(bob.status).toBe(401);
+    expect(await bob.text()).toContain('UNAUTHENTICATED');
+    expect((await getPage(gw2.url, users['bob'], '/')).status).toBe(303);
+    // frank is no longer configured at all.
+    expect((await review('frank')).status).toBe(401);
+    // gina is signed in still, as the configuration sees her now: a dev, no approver, to whom the request is unknown.
+    expect((await getPage(gw2.url, users['gina'], '/')).status).toBe(200);
+    const gina = await review('gina');
+    expect(gina.status).toBe(404);
+    expect(await gina.text()).toContain('NOT_FOUND');
+    expect(await storedReviewers(gw2.deps.store, id)).toEqual([]);
+    expect(await storedStatus(gw2.deps.store, id)).toBe('pending');
+
+    const ended = (await storedAudit(gw2.deps.store)).filter((e) => e.type === 'session.ended');
+    expect(ended.filter((e) => e.actor === 'bob').map((e) => e.data['reason'])).toEqual(['credential-removed']);
+    expect(ended.filter((e) => e.actor === 'frank').map((e) => e.data['reason'])).toEqual(['principal-changed']);
+    // bob with his new key signs in again; alice, whose key stayed, approves with her session from before the restart.
+    expect((await getPage(gw2.url, await signIn(gw2.url, replacement.key), '/')).status).toBe(200);
+    expect((await review('alice')).status).toBe(303);
+    expect(await storedReviewers(gw2.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
   });
 });

@@ -60,7 +60,8 @@ policy:
       effect: approve
       approvers: [{ groups: [dba], count: 2 }]
 `,
-    { principals: PRINCIPALS },
+    // Two issuers: deploy-bot is named by the workload issuer's tokens only.
+    { principals: PRINCIPALS.map((p) => (p.id === 'deploy-bot' ? { ...p, issuers: [agents.issuer] } : p)) },
   );
 });
 

@@ -27,6 +27,11 @@ policy:
       effect: approve
       approvers: [{ groups: [sre], count: 2 }]
       ttl: 1h
+    - id: dba-and-security
+      when: facts.http.method == "POST" && facts.http.path.startsWith("/migrate")
+      effect: approve
+      approvers: [{ groups: [dba] }, { groups: [security] }]
+      ttl: 1h
 `;
 
 let upstream: Upstream;
@@ -34,7 +39,13 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  gw = await startTestGateway(policy(upstream.url), { principals: [...DEFAULT_PRINCIPALS, { id: 'erin', kind: 'human', groups: ['dev'], roles: ['auditor'] }] });
+  gw = await startTestGateway(policy(upstream.url), { principals: [
+      ...DEFAULT_PRINCIPALS,
+      { id: 'erin', kind: 'human', groups: ['dev'], roles: ['auditor'] },
+      { id: 'frank', kind: 'human', groups: ['dba', 'security'] },
+      { id: 'gina', kind: 'human', groups: ['dba'] },
+    ],
+  });
 });
 
 afterAll(async () => {
@@ -121,6 +132,29 @@ describe('quorum', () => {
     const types = (await storedAudit(gw.deps.store, id)).map((e) => e.type);
     expect(types.filter((t) => t === 'review.recorded')).toHaveLength(2);
     expect(types).toContain('request.approved');
+  });
+});
+
+describe('one rule, several requirements', () => {
+  it('needs a different human for each: one human in both groups leaves it pending, a second completes it', async () => {
+    const { id } = await hold('/migrate/orders');
+    const first = await approve('frank', id);
+    expect(first.status).toBe(200);
+    expect(first.body.status).toBe('pending');
+    expect(first.body.approvals.needed).toBe(1);
+    expect(first.body.approvals.remaining).toEqual([{ rule: 'dba-and-security', groups: ['security'], principals: [], needed: 1 }]);
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect(callsTo('/migrate/orders')).toBe(0);
+
+    // gina is a dba only: she takes the dba place and frank the security one.
+    const second = await approve('gina', id);
+    expect(second.status).toBe(200);
+    await eventually(async () => ((await storedStatus(gw.deps.store, id)) === 'succeeded' ? true : undefined));
+    expect(callsTo('/migrate/orders')).toBe(1);
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([
+      { reviewer: 'frank', verdict: 'approve' },
+      { reviewer: 'gina', verdict: 'approve' },
+    ]);
   });
 });
 

@@ -21,6 +21,8 @@ export interface TestPrincipal {
   email?: string;
   /** Roles of a human (`auditor`, `admin`). */
   roles?: ('auditor' | 'admin')[];
+  /** The token issuers that may name this principal (`issuers:`). */
+  issuers?: string[];
 }
 
 export interface TestGateway extends Gateway {
@@ -67,6 +69,7 @@ export function configYaml(principals: TestPrincipal[], keys: Record<string, str
         ...(p.email ? [`    email: ${p.email}`] : []),
         `    groups: [${(p.groups ?? []).join(', ')}]`,
         ...(p.roles?.length ? [`    roles: [${p.roles.join(', ')}]`] : []),
+        ...(p.issuers?.length ? [`    issuers: [${p.issuers.map((i) => JSON.stringify(i)).join(', ')}]`] : []),
         `    apiKeys: ["${hash.hash}"]`,
       ].join('\n');
     })

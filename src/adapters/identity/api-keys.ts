@@ -3,12 +3,15 @@
  * is hashed and looked up, so the gateway never holds a key it could leak.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { emailKey } from '../../core/human-identity.ts';
+import { emailKey, idFold } from '../../core/human-identity.ts';
 import type { Identity } from '../../core/ports.ts';
 import type { Principal } from '../../core/principal.ts';
+import { apiKeyRefOfHash } from '../../core/session.ts';
 
 export interface ApiKeyPrincipal extends Principal {
   readonly apiKeys: readonly string[];
+  /** The token issuers that may name this principal (the config's `issuers:`; see core/human-identity.ts mayName). */
+  readonly issuers?: readonly string[];
 }
 
 /** The `sha256:<hex>` form of a key, as the config stores it. */
@@ -27,10 +30,18 @@ export function generateApiKey(): { key: string; hash: string } {
   return { key, hash: hashApiKey(key) };
 }
 
-export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Identity {
+/**
+ * @param tokenIssuers every issuer whose tokens name principals (identity.issuers and identity.login): with more than
+ * one, a configured principal that lists none of them is named by no token's id.
+ */
+export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tokenIssuers: readonly string[] = []): Identity {
+  const soleIssuer = new Set(tokenIssuers).size <= 1;
+  const issuersOf = new Map<string, ReadonlySet<string>>();
   const byHash = new Map<string, Principal>();
   const byId = new Map<string, Principal>();
   const byEmail = new Map<string, Principal>();
+  const byFold = new Map<string, Principal>();
+  const keyRefs = new Map<string, Set<string>>();
   for (const p of principals) {
     const principal: Principal = Object.freeze({
       id: p.id,
@@ -40,10 +51,13 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
       email: p.email,
     });
     byId.set(p.id, principal);
+    if (!byFold.has(idFold(p.id))) byFold.set(idFold(p.id), principal);
     const key = p.kind === 'human' && p.email ? emailKey(p.email) : undefined;
     // The config check refuses two humans with one email; the first stays if one slipped through.
     if (key !== undefined && !byEmail.has(key)) byEmail.set(key, principal);
     for (const h of p.apiKeys) byHash.set(h, principal);
+    keyRefs.set(p.id, new Set(p.apiKeys.map(apiKeyRefOfHash)));
+    if (p.issuers) issuersOf.set(p.id, new Set(p.issuers));
   }
   return {
     async authenticate(bearer) {
@@ -60,5 +74,18 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[]): Id
     },
     // Keys alone grant no role; createIdentity adds the configured ones.
     roles: () => [],
+    holdsKey(id, ref) {
+      return keyRefs.get(id)?.has(ref) === true;
+    },
+    principalLike(fold) {
+      return byFold.get(fold);
+    },
+    mayName(id, issuer, by) {
+      const listed = issuersOf.get(id);
+      if (listed) return listed.has(issuer);
+      // Unlisted: a verified email is the issuer's word (README, "One human, one identity"); an id, only where no
+      // other issuer could mint a token with the same one.
+      return by === 'email' || soleIssuer;
+    },
   };
 }

@@ -30,7 +30,7 @@ export interface IdentityOptions {
  * const auth = await identity.authenticate(bearer); // { ok: true, principal } or { ok: false, reason }
  */
 export function createIdentity(opts: IdentityOptions): Identity {
-  const keys = createApiKeyIdentity(opts.principals);
+  const keys = createApiKeyIdentity(opts.principals, [...opts.identity.issuers.map((i) => i.issuer), ...(opts.identity.login ? [opts.identity.login.issuer] : [])]);
   const grants: RoleGrants = {
     principals: new Map(opts.principals.filter((p) => p.kind === 'human' && p.roles?.length).map((p) => [p.id, [...(p.roles ?? [])]])),
     groups: opts.roleGroups ?? {},
@@ -63,6 +63,15 @@ export function createIdentity(opts: IdentityOptions): Identity {
     },
     roles(p) {
       return rolesOf(grants, p);
+    },
+    holdsKey(id, ref) {
+      return keys.holdsKey(id, ref);
+    },
+    mayName(id, issuer, by) {
+      return keys.mayName(id, issuer, by);
+    },
+    principalLike(fold) {
+      return keys.principalLike(fold);
     },
   };
 }

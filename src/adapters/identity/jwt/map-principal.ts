@@ -38,7 +38,7 @@ export function mapPrincipal(cfg: IssuerConfig, payload: Readonly<Record<string,
   if (map.kind === 'human') {
     // A human acts for nobody.
     if (map.actsFor && stringClaim(payload, map.actsFor) !== undefined) return { ok: false, reason: 'token.claims_invalid' };
-    const human = canonicalHuman({ id: claimedId, verifiedEmail }, dir);
+    const human = canonicalHuman({ id: claimedId, verifiedEmail }, dir, cfg.issuer);
     if (!human.ok) return human;
     const groups = new Set([...(human.configured?.groups ?? []), ...granted]);
     return { ok: true, principal: { id: human.id, kind: 'human', actsFor: null, groups: Object.freeze([...groups].sort()), email: human.email, tokenGroups: Object.freeze([...new Set(granted)].sort()), ...(human.id !== claimedId ? { claimedId } : {}) } };
@@ -46,6 +46,8 @@ export function mapPrincipal(cfg: IssuerConfig, payload: Readonly<Record<string,
 
   const known = dir.principal(claimedId);
   if (known && known.kind !== 'agent') return { ok: false, reason: 'principal.kind_mismatch' };
+  // A configured agent speaks only through the issuers bound to it: another could mint a token with its id.
+  if (known && dir.mayName && !dir.mayName(known.id, cfg.issuer, 'id')) return { ok: false, reason: 'principal.issuer_not_allowed' };
   const claimedActsFor = map.actsFor ? stringClaim(payload, map.actsFor) : undefined;
   const actsFor = claimedActsFor !== undefined ? canonicalActsFor(claimedActsFor, dir) : (known?.actsFor ?? null);
   // An agent cannot act for itself, nor for another agent.

@@ -22,6 +22,8 @@ export type TokenReason =
   | 'token.jwks_unavailable'
   | 'principal.kind_mismatch'
   | 'principal.email_invalid'
+  | 'principal.issuer_not_allowed'
+  | 'principal.id_confusable'
   | 'github.repository_not_allowed'
   | 'github.workflow_not_allowed'
   | 'okta.id_token'

@@ -13,6 +13,7 @@ import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { looksLikeJwt } from '../../../core/bearer.ts';
 import { isCountersignError } from '../../../core/errors.ts';
+import { apiKeyRef } from '../../../core/session.ts';
 import type { Authenticate } from '../../../service/authenticate.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { remoteOf } from '../remote.ts';
@@ -83,7 +84,8 @@ export function loginRoutes(deps: Deps, opts: { sso: boolean; authenticate: Auth
       await authenticate.refused('principal.agent', meta);
       return loginPage(c, deps, { next, sso: opts.sso, status: 403, error: 'That is an agent’s key; only humans sign in to the console (AGENT_CANNOT_SIGN_IN).' });
     }
-    await startConsoleSession(c, deps, principal, 'api-key');
+    // The session lasts while the configuration holds this key for this human (service/session-resolve.ts).
+    await startConsoleSession(c, deps, principal, 'api-key', apiKeyRef(key));
     deleteCookie(c, LOGIN_COOKIE, { path: '/login', secure: secureCookies(c) });
     return c.redirect(next, 303);
   });

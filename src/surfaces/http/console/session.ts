@@ -69,17 +69,17 @@ export function clientContext(c: Context<AppEnv>): Record<string, string> {
  * creates a session (see the module header).
  *
  * @example
- * await startConsoleSession(c, deps, alice, 'api-key');
+ * await startConsoleSession(c, deps, alice, 'api-key', apiKeyRef(key));
  * return c.redirect('/', 303);
  */
-export async function startConsoleSession(c: Context<AppEnv>, deps: Deps, principal: Principal, method: string): Promise<Session> {
+export async function startConsoleSession(c: Context<AppEnv>, deps: Deps, principal: Principal, method: string, credential?: string): Promise<Session> {
   const settings = c.get('console');
   const previous = getCookie(c, cookieName(c));
   if (previous) await endSession(deps, previous, 'replaced');
   // A session holds the groups the identity provider gave at sign-in: it ends once they are too old to count in chat
   // (identity.login.groupsMaxAge, core/known-human.ts), so the console never decides on older ones than chat may.
   const ttlSeconds = method === 'oidc' ? Math.min(settings.sessionTtlSeconds, deps.groupsMaxAgeSeconds ?? DEFAULT_GROUPS_MAX_AGE_SECONDS) : settings.sessionTtlSeconds;
-  const { token, session } = await startSession(deps, { principal, method, ttlSeconds, context: clientContext(c) });
+  const { token, session } = await startSession(deps, { principal, method, ttlSeconds, context: clientContext(c), ...(credential !== undefined ? { credential } : {}) });
   setCookie(c, cookieName(c), token, { path: '/', httpOnly: true, sameSite: 'Lax', secure: secureCookies(c), maxAge: ttlSeconds });
   return session;
 }
