@@ -19,7 +19,7 @@ import type { RequestRecord } from '../../core/request.ts';
 import { cancel } from '../../service/cancel.ts';
 import type { Deps } from '../../service/deps.ts';
 import { executeApproved } from '../../service/execute.ts';
-import { submit } from '../../service/submit.ts';
+import { submit, UNKNOWN_STATE } from '../../service/submit.ts';
 import { waitForChange } from '../../service/wait.ts';
 import { backend, type NoticeFields } from './protocol.ts';
 
@@ -80,8 +80,14 @@ export async function runStatement(
   // so that a statement sent again resumes an approval only with the types it was submitted with.
   const typesText = (input.params ?? []).map((_, i) => paramTypes[i] ?? 0).join(',');
   const context = typesText ? { ...ctx.context, paramTypes: typesText } : ctx.context;
+  /** The session state this submission recorded with a request it held (none: it resumed one, or held nothing). */
+  let recorded: string | undefined;
   const runner: SessionRunner = {
     maxRunMs: ctx.maxRunMs,
+    async state() {
+      recorded = (await ctx.upstream.state()) ?? UNKNOWN_STATE;
+      return recorded;
+    },
     async run(stored, opts) {
       // The runner runs the client's messages: they must say exactly what was judged (and, resumed, approved).
       if (!sameInput(stored as SqlInput, input)) {
@@ -105,7 +111,7 @@ export async function runStatement(
       runner,
     });
   } catch (e) {
-    error(ctx, e instanceof CountersignError && e.code === 'INPUT_UNPARSEABLE' ? '42601' : SQLSTATE.failed, messageOf(e));
+    error(ctx, e instanceof CountersignError && e.code === 'INPUT_UNPARSEABLE' ? '42601' : e instanceof CountersignError && e.code === 'SQL_SESSION_UNSAFE' ? SQLSTATE.unsafe : SQLSTATE.failed, messageOf(e));
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
     return { failed: true, types: [] };
   }
@@ -117,6 +123,26 @@ export async function runStatement(
     error(ctx, SQLSTATE.unsafe, `request ${record.id} was submitted from a session with another ${differs === 'remote' ? 'client address' : 'set of parameter types'}; send it as, and from where, it was submitted`);
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
     return { failed: true, types: [] };
+  }
+  // Resumed: the text means what its reviewers approved only in a session whose state reads it the same way
+  // (session-state.ts): another DateStyle, TimeZone or temporary table of the same name, and it is another statement.
+  if ((record.status === 'pending' || record.status === 'approved') && recorded === undefined) {
+    let now: string | undefined;
+    try {
+      now = await ctx.upstream.state();
+    } catch {
+      now = undefined;
+    }
+    const then = record.context?.['sessionState'];
+    if (now === undefined || then === undefined || then === UNKNOWN_STATE || now !== then) {
+      error(
+        ctx,
+        SQLSTATE.unsafe,
+        `request ${record.id} was submitted from a session whose state gives the statement another meaning (its user, search_path, settings such as DateStyle or TimeZone, temporary objects or cursors differ, or could not be read); nothing ran: send it from a session as it was then`,
+      );
+      if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
+      return { failed: true, types: [] };
+    }
   }
   try {
     if (record.status === 'pending') record = await hold(ctx, record);

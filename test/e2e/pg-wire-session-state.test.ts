@@ -1,0 +1,158 @@
+/**
+ * The Postgres wire listener: an approved statement resumed in a session whose
+ * state gives its text another meaning. The same text reads dates by the
+ * session's DateStyle and times by its TimeZone, and finds a temporary table
+ * before the real one of that name; a reviewer approved it as the session it
+ * was submitted from would run it. Resumed where that state differs, it runs
+ * nothing (55000) and the approval waits for a session that matches.
+ */
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ATTACK_POLICY, errors, Raw } from '../support/pg-raw.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+
+const db = await createTestDatabase();
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+/** ATTACK_POLICY, and: the settings an action may change allowed; CREATE and DELETE held like UPDATE. */
+const POLICY = ATTACK_POLICY.replace(
+  'rules:\n',
+  'rules:\n    - id: settings\n      when: facts.sql.statements.all(s, s.type == "set")\n      effect: allow\n' +
+    '    - id: create-delete\n      when: facts.sql.statements.all(s, s.type in ["create", "delete", "drop"])\n      effect: approve\n      approvers: [{ groups: [sre], count: 1 }]\n',
+);
+
+describe.skipIf(!db)('the Postgres wire listener: an approval resumes only in a session whose state reads the statement as it was reviewed', () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query(`CREATE TABLE d (day date, note text); INSERT INTO d VALUES ('2026-01-02', 'jan2'), ('2026-02-01', 'feb1');
+      CREATE TABLE w (id int); INSERT INTO w VALUES (1), (2)`);
+    // alice reviews, and reads the audit trail (auditor).
+    const principals = DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p));
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }', principals });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+  });
+
+  const send = async (c: Raw, sql: string) => {
+    c.send(serialize.query(sql));
+    return c.until('readyForQuery');
+  };
+  const approve = async (answer: Awaited<ReturnType<Raw['until']>>) => {
+    const id = /request (req_[a-z0-9]+)/.exec(answer.find((m) => m.name === 'error')!.message!)![1]!;
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    return id;
+  };
+
+  it('DateStyle: approved as 2 January, re-sent where the same text reads 1 February, it runs nothing; where it reads as reviewed, once', async () => {
+    const sql = "UPDATE d SET note = 'hit' WHERE day = '01/02/2026'";
+    const a = await Raw.open(gw);
+    const held = await send(a, sql);
+    expect(errors(held)).toEqual(['CS001']);
+    const id = await approve(held);
+    a.end();
+    const b = await Raw.open(gw);
+    try {
+      expect(errors(await send(b, "SET DateStyle = 'ISO, DMY'"))).toEqual([]);
+      const refused = await send(b, sql);
+      expect(errors(refused)).toEqual(['55000']);
+      expect(refused.find((m) => m.name === 'error')!.message).toContain(id);
+      expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('approved');
+      expect((await direct.query('SELECT note FROM d ORDER BY day')).rows).toEqual([{ note: 'jan2' }, { note: 'feb1' }]);
+      // The same session, its setting back to what the reviewed one had: the statement runs, as reviewed.
+      expect(errors(await send(b, "SET DateStyle = 'ISO, MDY'"))).toEqual([]);
+      expect(errors(await send(b, sql))).toEqual([]);
+    } finally {
+      b.end();
+    }
+    expect((await direct.query('SELECT note FROM d ORDER BY day')).rows).toEqual([{ note: 'hit' }, { note: 'feb1' }]);
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+  });
+
+  it('a temporary table: approved where it named the session\'s own scratch table, re-sent elsewhere it would empty the real one: refused', async () => {
+    const a = await Raw.open(gw);
+    const b = await Raw.open(gw);
+    try {
+      const create = 'CREATE TEMP TABLE w (id int)';
+      await approve(await send(a, create));
+      expect(errors(await send(a, create))).toEqual([]);
+      const held = await send(a, 'DELETE FROM w');
+      expect(errors(held)).toEqual(['CS001']);
+      const id = await approve(held);
+      // Another session, where w is the real table.
+      expect(errors(await send(b, 'DELETE FROM w'))).toEqual(['55000']);
+      expect((await direct.query('SELECT count(*)::int AS n FROM w')).rows).toEqual([{ n: 2 }]);
+      expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('approved');
+      // The session it was reviewed in: it empties that session's own table, as reviewed.
+      expect(errors(await send(a, 'DELETE FROM w'))).toEqual([]);
+      expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+    } finally {
+      a.end();
+      b.end();
+    }
+    expect((await direct.query('SELECT count(*)::int AS n FROM w')).rows).toEqual([{ n: 2 }]);
+  });
+
+  it('the other way round: approved where w was the real table, re-sent where a temporary w hides it, it runs nothing', async () => {
+    const a = await Raw.open(gw);
+    const held = await send(a, 'DELETE FROM w WHERE id = 2');
+    expect(errors(held)).toEqual(['CS001']);
+    const id = await approve(held);
+    a.end();
+    const b = await Raw.open(gw);
+    try {
+      const create = 'CREATE TEMP TABLE w (id int)';
+      await approve(await send(b, create));
+      expect(errors(await send(b, create))).toEqual([]);
+      expect(errors(await send(b, 'DELETE FROM w WHERE id = 2'))).toEqual(['55000']);
+      expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('approved');
+    } finally {
+      b.end();
+    }
+    // A fresh session, as the one it was submitted from: the real table, as reviewed.
+    const c = await Raw.open(gw);
+    try {
+      expect(errors(await send(c, 'DELETE FROM w WHERE id = 2'))).toEqual([]);
+    } finally {
+      c.end();
+    }
+    expect((await direct.query('SELECT id FROM w')).rows).toEqual([{ id: 1 }]);
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+  });
+
+  it('TimeZone: the held request records the session state it was judged in (audit), and another time zone does not resume it', async () => {
+    await direct.query("CREATE TABLE e (at timestamptz, note text); INSERT INTO e VALUES ('2026-01-01 05:00+00', 'early')");
+    const sql = "UPDATE e SET note = 'gone' WHERE at < '2026-01-01 00:00'";
+    const a = await Raw.open(gw);
+    expect(errors(await send(a, "SET TimeZone = 'UTC'"))).toEqual([]);
+    const held = await send(a, sql);
+    a.end();
+    const id = await approve(held);
+    const events = (await gw.as('alice', `/v1/audit/events?request=${id}`)).body.events as { type: string; data: { context?: Record<string, string> } }[];
+    const state = events.find((e) => e.type === 'request.submitted')!.data.context!['sessionState'];
+    expect(state).toMatch(/^[0-9a-f]{64}$/);
+    const b = await Raw.open(gw);
+    try {
+      // In UTC-12 the same text means 12:00 UTC: the early row would match.
+      expect(errors(await send(b, "SET TimeZone = 'Etc/GMT+12'"))).toEqual([]);
+      expect(errors(await send(b, sql))).toEqual(['55000']);
+      expect(errors(await send(b, "SET TimeZone = 'UTC'"))).toEqual([]);
+      expect(errors(await send(b, sql))).toEqual([]);
+    } finally {
+      b.end();
+    }
+    expect((await direct.query('SELECT note FROM e')).rows).toEqual([{ note: 'early' }]);
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+  });
+});
