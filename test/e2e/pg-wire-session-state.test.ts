@@ -132,6 +132,20 @@ describe.skipIf(!db)('the Postgres wire listener: an approval resumes only in a 
     expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
   });
 
+  it('what changes where names resolve or who runs a statement is never a setting a session may change, even where policy allows SET', async () => {
+    const c = await Raw.open(gw);
+    try {
+      for (const sql of ['SET search_path = pg_temp, public', 'SET ROLE postgres', 'SET SESSION AUTHORIZATION postgres', "SELECT pg_catalog.set_config('search_path', 'pg_temp', false)", 'RESET ALL']) {
+        const answer = await send(c, sql);
+        expect({ sql, codes: errors(answer) }).toEqual({ sql, codes: ['42501'] });
+      }
+      const shown = await send(c, 'SELECT pg_catalog.current_setting($$search_path$$) AS p, current_user = session_user AS same');
+      expect(shown.filter((m) => m.name === 'dataRow').map((m) => m.fields)).toEqual([['"$user", public', 't']]);
+    } finally {
+      c.end();
+    }
+  });
+
   it('TimeZone: the held request records the session state it was judged in (audit), and another time zone does not resume it', async () => {
     await direct.query("CREATE TABLE e (at timestamptz, note text); INSERT INTO e VALUES ('2026-01-01 05:00+00', 'early')");
     const sql = "UPDATE e SET note = 'gone' WHERE at < '2026-01-01 00:00'";

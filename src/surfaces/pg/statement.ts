@@ -34,6 +34,19 @@ export const SQLSTATE = {
 } as const;
 
 /**
+ * SQLSTATEs of what submit refuses before any request is recorded, by the
+ * statement itself: it is not to be sent again as it is (58000 says the
+ * gateway failed, and a client retries it). A setting the gateway pins
+ * (`SET search_path`, `SET ROLE`) is refused as policy refuses: 42501.
+ */
+const REFUSED_AT_SUBMIT: Partial<Record<string, string>> = {
+  INPUT_UNPARSEABLE: '42601',
+  SQL_SETTING_REFUSED: SQLSTATE.refused,
+  SQL_SESSION_UNSAFE: SQLSTATE.unsafe,
+  INVALID_INPUT: '22023',
+};
+
+/**
  * The abort reason when the client's connection closed: a held statement
  * stops waiting but stays pending (no one withdrew it), and nothing runs
  * for a session that is gone; sent again from a new session once approved,
@@ -111,7 +124,7 @@ export async function runStatement(
       runner,
     });
   } catch (e) {
-    error(ctx, e instanceof CountersignError && e.code === 'INPUT_UNPARSEABLE' ? '42601' : e instanceof CountersignError && e.code === 'SQL_SESSION_UNSAFE' ? SQLSTATE.unsafe : SQLSTATE.failed, messageOf(e));
+    error(ctx, (e instanceof CountersignError ? REFUSED_AT_SUBMIT[e.code] : undefined) ?? SQLSTATE.failed, messageOf(e));
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
     return { failed: true, types: [] };
   }
