@@ -146,6 +146,39 @@ describe.skipIf(!db)('the Postgres wire listener: an approval resumes only in a 
     }
   });
 
+  it('a SELECT that calls a function with an effect is not a read: signals, settings, large objects, sequences, dblink get 42501, and nothing happened', async () => {
+    await direct.query('CREATE SEQUENCE s');
+    const victim = new pg.Client({ connectionString: db!.url });
+    await victim.connect();
+    const pid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const c = await Raw.open(gw);
+    try {
+      for (const sql of [
+        `SELECT pg_terminate_backend(${pid})`,
+        `SELECT pg_cancel_backend(${pid})`,
+        "SELECT set_config('TimeZone', 'Etc/GMT+12', false)",
+        "SELECT lo_import('/etc/hostname')",
+        'SELECT lo_create(0)',
+        "SELECT nextval('s')",
+        "SELECT setval('s', 100)",
+        "SELECT dblink_exec('dbname=postgres', 'SELECT 1')",
+        'SELECT pg_advisory_lock(1)',
+        "SELECT pg_notify('c', 'x')",
+        'SELECT 1; SELECT nextval($$s$$)',
+        "SELECT * FROM d WHERE note = E'\\'' OR nextval('s') > 0",
+      ]) {
+        expect({ sql, codes: errors(await send(c, sql)) }).toEqual({ sql, codes: ['42501'] });
+      }
+      expect(errors(await send(c, 'SELECT pg_catalog.current_setting($$TimeZone$$) AS tz'))).toEqual([]);
+    } finally {
+      c.end();
+    }
+    expect((await victim.query('SELECT 1 AS alive')).rows).toEqual([{ alive: 1 }]);
+    await victim.end();
+    expect((await direct.query('SELECT last_value, is_called FROM s')).rows).toEqual([{ last_value: '1', is_called: false }]);
+    expect((await direct.query('SELECT count(*)::int AS n FROM pg_largeobject_metadata')).rows).toEqual([{ n: 0 }]);
+  });
+
   it('TimeZone: the held request records the session state it was judged in (audit), and another time zone does not resume it', async () => {
     await direct.query("CREATE TABLE e (at timestamptz, note text); INSERT INTO e VALUES ('2026-01-01 05:00+00', 'early')");
     const sql = "UPDATE e SET note = 'gone' WHERE at < '2026-01-01 00:00'";
