@@ -132,6 +132,29 @@ describe.skipIf(!db)('the Postgres wire listener: an approval resumes only in a 
     expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
   });
 
+  it('the extended protocol, a statement parsed (unnamed) in one batch and executed in the next: reading the session state leaves it prepared', async () => {
+    const sql = "UPDATE d SET note = 'ext' WHERE note = $1";
+    const run = async () => {
+      const c = await Raw.open(gw);
+      try {
+        c.send(serialize.parse({ text: sql, types: [25] }), serialize.describe({ type: 'S' }), serialize.sync());
+        expect(errors(await c.until('readyForQuery'))).toEqual([]);
+        c.send(serialize.bind({ values: ['feb1'] }), serialize.execute({}), serialize.sync());
+        return await c.until('readyForQuery');
+      } finally {
+        c.end();
+      }
+    };
+    const held = await run();
+    expect(errors(held)).toEqual(['CS001']);
+    const id = await approve(held);
+    const resumed = await run();
+    expect(errors(resumed)).toEqual([]);
+    expect(resumed.map((m) => m.name)).toContain('commandComplete');
+    expect((await direct.query("SELECT count(*)::int AS n FROM d WHERE note = 'ext'")).rows).toEqual([{ n: 1 }]);
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+  });
+
   it('what changes where names resolve or who runs a statement is never a setting a session may change, even where policy allows SET', async () => {
     const c = await Raw.open(gw);
     try {

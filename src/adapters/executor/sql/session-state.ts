@@ -135,18 +135,31 @@ export function stateDigest(json: string): string {
   return createHash('sha256').update(json).digest('hex');
 }
 
+/** The gateway's own names (wire-session.ts RESERVED_PREFIX): a client may not use them. */
+const STATEMENT = 'countersign_state';
+const PORTAL = 'countersign_p';
+
 /**
  * Reads the state on the session's upstream connection (inside the client's
  * block, if one is open: the query only reads catalogs and settings).
  * Undefined in a failed block, where nothing runs, or when the query failed.
+ * Through the extended protocol under the gateway's own names: a simple
+ * Query would drop the client's unnamed prepared statement, which a later
+ * Bind of the client's may use.
  *
  * @example
  * await readSessionState(relay); // '3f0c…'
  */
 export async function readSessionState(relay: WireRelay): Promise<string | undefined> {
   if (relay.status === 'E' || relay.lost || relay.copyIn) return undefined;
-  const answer = await relay.send(serialize.query(SESSION_STATE_SQL), 'query', 'gateway');
-  const row = answer.messages.find((m) => m.type === 'D');
-  if (answer.outcome !== 'answered' || answer.error || !row || row.body.readInt32BE(2) < 0) return undefined;
+  void relay.send(serialize.close({ type: 'S', name: STATEMENT }), 'close', 'gateway');
+  const parsed = relay.send(serialize.parse({ name: STATEMENT, text: SESSION_STATE_SQL, types: [] }), 'parse', 'gateway');
+  void relay.send(serialize.bind({ portal: PORTAL, statement: STATEMENT, values: [] }), 'bind', 'gateway');
+  const answer = relay.send(serialize.execute({ portal: PORTAL }), 'execute', 'gateway');
+  void relay.send(serialize.close({ type: 'P', name: PORTAL }), 'close', 'gateway');
+  await relay.send(serialize.sync(), 'sync', 'gateway');
+  const [p, a] = await Promise.all([parsed, answer]);
+  const row = a.messages.find((m) => m.type === 'D');
+  if (p.error || a.outcome !== 'answered' || a.error || !row || row.body.readInt32BE(2) < 0) return undefined;
   return stateDigest(row.body.toString('utf8', 6, 6 + row.body.readInt32BE(2)));
 }
