@@ -6,6 +6,7 @@
  * was submitted from would run it. Resumed where that state differs, it runs
  * nothing (55000) and the approval waits for a session that matches.
  */
+import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -200,6 +201,30 @@ describe.skipIf(!db)('the Postgres wire listener: an approval resumes only in a 
     await victim.end();
     expect((await direct.query('SELECT last_value, is_called FROM s')).rows).toEqual([{ last_value: '1', is_called: false }]);
     expect((await direct.query('SELECT count(*)::int AS n FROM pg_largeobject_metadata')).rows).toEqual([{ n: 0 }]);
+  });
+
+  it('COPY of a file or a program on the database server is not the COPY a rule for client COPY allows: denied, nothing ran', async () => {
+    // An operator who lets agents \copy (COPY FROM STDIN, TO STDOUT) outright, as pg-wire-clients' policy does.
+    const copying = await startTestGateway(POLICY.replace('rules:\n', 'rules:\n    - id: copy\n      when: facts.sql.statements.all(s, s.type == "copy")\n      effect: allow\n'), {
+      env: { APP_DB_URL: db!.url },
+      server: 'postgres: { port: 0, holdSeconds: 0 }',
+    });
+    const marker = `/tmp/cs_copy_${process.pid}_${Date.now()}`;
+    const count = async () => (await direct.query('SELECT count(*)::int AS n FROM w')).rows;
+    const before = await count();
+    const c = await Raw.open(copying);
+    try {
+      const out = await send(c, 'COPY w TO STDOUT');
+      expect(errors(out)).toEqual([]);
+      for (const sql of [`COPY w FROM PROGRAM 'touch ${marker}'`, `COPY w TO PROGRAM 'cat > ${marker}'`, `COPY w TO '${marker}'`, "COPY w FROM '/etc/hostname'"]) {
+        expect({ sql, codes: errors(await send(c, sql)) }).toEqual({ sql, codes: ['42501'] });
+      }
+    } finally {
+      c.end();
+      await copying.stop();
+    }
+    expect(existsSync(marker)).toBe(false);
+    expect(await count()).toEqual(before);
   });
 
   it('TimeZone: the held request records the session state it was judged in (audit), and another time zone does not resume it', async () => {
