@@ -110,6 +110,13 @@ export interface SessionRunner {
   run(input: ActionInput, opts: ExecuteOptions): Promise<ExecutionResult>;
   /** The longest one run can take; bounds the claim as a connection's maxRunMs does. */
   readonly maxRunMs: number;
+  /**
+   * A digest of the session state that gives the action's text its meaning
+   * (who runs it, where names resolve, settings, the session's own objects):
+   * recorded with a held action, which then resumes only where it is the same.
+   * Undefined when the session cannot show it (a failed transaction block).
+   */
+  state?(): Promise<string | undefined>;
 }
 
 /** One message of a wire client's, as the surface hands it on: its exact bytes and what kind of answer it gets. */
@@ -167,6 +174,8 @@ export interface WireUpstream {
   onLost(listener: () => void): void;
   /** Back to the pool when reusable (nothing but reads ran and a reset succeeds), else closed. */
   release(): Promise<void>;
+  /** SessionRunner.state of this session: undefined in a failed block, or when the upstream did not answer. */
+  state(): Promise<string | undefined>;
 }
 
 export interface Connections {

@@ -60,6 +60,8 @@ const RESUMABLE = ['pending', 'approved', 'executing'] as const;
 /** Without a candidate policy, the shadow costs one comparison and no allocation per submission. */
 const NO_EVENTS: readonly AuditDraft[] = [];
 const HELD = ['pending', 'approved'] as const;
+/** `context.sessionState` of a held action whose session could not show its state: matches no session's digest. */
+export const UNKNOWN_STATE = 'unknown';
 
 /**
  * @example
@@ -131,6 +133,11 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     if (existing) return fresh(existing);
   }
 
+  // A held action that runs in a live session records what that session makes of its text, after policy decided: it
+  // resumes only where the same (statement.ts); a session that cannot show it records none, and never resumes.
+  const recorded =
+    decision.effect === 'approve' && cmd.runner?.state !== undefined ? { ...context, sessionState: (await cmd.runner.state()) ?? UNKNOWN_STATE } : context;
+
   const base: RequestRecord = {
     id: deps.ids.requestId(),
     status: 'pending',
@@ -144,7 +151,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     updatedAt: at,
     expiresAt: null,
     reviews: [],
-    context,
+    context: recorded,
     result: null,
     error: null,
     ...(session ? { runsIn: 'session' as const } : {}),
@@ -152,7 +159,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     version: 1,
   };
   deps.tracer.request(base.id);
-  const submitted = { type: 'request.submitted', time: at, requestId: base.id, actor: cmd.principal.id, data: submittedAuditData(deps, base, context) };
+  const submitted = { type: 'request.submitted', time: at, requestId: base.id, actor: cmd.principal.id, data: submittedAuditData(deps, base, recorded) };
   // The candidate policy, when one is configured, on the same inputs: its differences go with the request's events.
   const shadow = deps.candidate === undefined ? NO_EVENTS : [shadowEvent(deps, { principal: cmd.principal, action, connection: handle.info, facts, context: { time: now, request: context } }, decision, { requestId: base.id, time: at })].filter((e) => e !== undefined);
 

@@ -19,7 +19,7 @@ import type { RequestRecord } from '../../core/request.ts';
 import { cancel } from '../../service/cancel.ts';
 import type { Deps } from '../../service/deps.ts';
 import { executeApproved } from '../../service/execute.ts';
-import { submit } from '../../service/submit.ts';
+import { submit, UNKNOWN_STATE } from '../../service/submit.ts';
 import { waitForChange } from '../../service/wait.ts';
 import { backend, type NoticeFields } from './protocol.ts';
 
@@ -32,6 +32,19 @@ export const SQLSTATE = {
   unsafe: '55000',
   failed: '58000',
 } as const;
+
+/**
+ * SQLSTATEs of what submit refuses before any request is recorded, by the
+ * statement itself: it is not to be sent again as it is (58000 says the
+ * gateway failed, and a client retries it). A setting the gateway pins
+ * (`SET search_path`, `SET ROLE`) is refused as policy refuses: 42501.
+ */
+const REFUSED_AT_SUBMIT: Partial<Record<string, string>> = {
+  INPUT_UNPARSEABLE: '42601',
+  SQL_SETTING_REFUSED: SQLSTATE.refused,
+  SQL_SESSION_UNSAFE: SQLSTATE.unsafe,
+  INVALID_INPUT: '22023',
+};
 
 /**
  * The abort reason when the client's connection closed: a held statement
@@ -80,8 +93,14 @@ export async function runStatement(
   // so that a statement sent again resumes an approval only with the types it was submitted with.
   const typesText = (input.params ?? []).map((_, i) => paramTypes[i] ?? 0).join(',');
   const context = typesText ? { ...ctx.context, paramTypes: typesText } : ctx.context;
+  /** The session state this submission recorded with a request it held (none: it resumed one, or held nothing). */
+  let recorded: string | undefined;
   const runner: SessionRunner = {
     maxRunMs: ctx.maxRunMs,
+    async state() {
+      recorded = (await ctx.upstream.state()) ?? UNKNOWN_STATE;
+      return recorded;
+    },
     async run(stored, opts) {
       // The runner runs the client's messages: they must say exactly what was judged (and, resumed, approved).
       if (!sameInput(stored as SqlInput, input)) {
@@ -105,7 +124,7 @@ export async function runStatement(
       runner,
     });
   } catch (e) {
-    error(ctx, e instanceof CountersignError && e.code === 'INPUT_UNPARSEABLE' ? '42601' : SQLSTATE.failed, messageOf(e));
+    error(ctx, (e instanceof CountersignError ? REFUSED_AT_SUBMIT[e.code] : undefined) ?? SQLSTATE.failed, messageOf(e));
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
     return { failed: true, types: [] };
   }
@@ -117,6 +136,26 @@ export async function runStatement(
     error(ctx, SQLSTATE.unsafe, `request ${record.id} was submitted from a session with another ${differs === 'remote' ? 'client address' : 'set of parameter types'}; send it as, and from where, it was submitted`);
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
     return { failed: true, types: [] };
+  }
+  // Resumed: the text means what its reviewers approved only in a session whose state reads it the same way
+  // (session-state.ts): another DateStyle, TimeZone or temporary table of the same name, and it is another statement.
+  if ((record.status === 'pending' || record.status === 'approved') && recorded === undefined) {
+    let now: string | undefined;
+    try {
+      now = await ctx.upstream.state();
+    } catch {
+      now = undefined;
+    }
+    const then = record.context?.['sessionState'];
+    if (now === undefined || then === undefined || then === UNKNOWN_STATE || now !== then) {
+      error(
+        ctx,
+        SQLSTATE.unsafe,
+        `request ${record.id} was submitted from a session whose state gives the statement another meaning (its user, search_path, settings such as DateStyle or TimeZone, temporary objects or cursors differ, or could not be read); nothing ran: send it from a session as it was then`,
+      );
+      if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
+      return { failed: true, types: [] };
+    }
   }
   try {
     if (record.status === 'pending') record = await hold(ctx, record);

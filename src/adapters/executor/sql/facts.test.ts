@@ -168,6 +168,12 @@ describe('deriveSqlFacts', () => {
     ['CALL p(1)', 'call'],
     ["DO $$ BEGIN PERFORM 1; END $$", 'do'],
     ['COPY t TO STDOUT', 'copy'],
+    ['COPY t FROM STDIN', 'copy'],
+    // A file on the database server, or a program it runs: not the COPY a rule for client COPY means.
+    ["COPY t FROM PROGRAM 'id'", 'copy_server'],
+    ["COPY t TO PROGRAM 'cat'", 'copy_server'],
+    ["COPY t FROM '/etc/hostname'", 'copy_server'],
+    ["COPY (SELECT 1) TO '/tmp/x'", 'copy_server'],
     ['VACUUM t', 'vacuum'],
     ['REFRESH MATERIALIZED VIEW m', 'refresh_mat_view'],
   ])('sees %s as not read-only (%s)', (sql, type) => {

@@ -237,14 +237,14 @@ describe.skipIf(!db)('the session check cache (real PostgreSQL)', () => {
     }
   });
 
-  it('the verifier fails when the session state changes: search_path, role, the counter row', async () => {
+  it('the verifier fails when the session state changes: search_path, role, the counter row, temporary objects', async () => {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
       const state = async () => (await c.query<{ state: string | null }>(stateSql('countersign'))).rows[0]?.state;
       const verify = (s: string) => c.query(verifySql('countersign'), [s]);
       const s0 = (await state())!;
-      expect(s0).toMatch(/postgres postgres \{pg_catalog,public\} on safe_encoding UTF8$/);
+      expect(s0).toMatch(/postgres postgres \{pg_catalog,public\}  on safe_encoding UTF8$/);
       await expect(verify(s0)).resolves.toMatchObject({ rowCount: 1 });
       await c.query('SET search_path = public, pg_catalog');
       await expect(verify(s0)).rejects.toMatchObject({ code: '22P02' });
@@ -258,6 +258,16 @@ describe.skipIf(!db)('the session check cache (real PostgreSQL)', () => {
       await c.query('INSERT INTO countersign.ddl_epoch VALUES (0)');
       expect(await state()).toBeNull();
       await c.query('DELETE FROM countersign.ddl_epoch WHERE ctid IN (SELECT ctid FROM countersign.ddl_epoch LIMIT 1)');
+      // Temporary objects go without an event trigger (DISCARD TEMP, ON COMMIT DROP): the state names them itself.
+      await c.query('CREATE TEMP TABLE cs_guard_cache_t (id int)');
+      const s1 = (await state())!;
+      await expect(verify(s1)).resolves.toMatchObject({ rowCount: 1 });
+      await c.query('DISCARD TEMP');
+      await expect(verify(s1)).rejects.toMatchObject({ code: '22P02' });
+      await c.query('BEGIN; CREATE TEMP TABLE cs_guard_cache_t (id int) ON COMMIT DROP');
+      const s2 = (await state())!;
+      await c.query('COMMIT');
+      await expect(verify(s2)).rejects.toMatchObject({ code: '22P02' });
     } finally {
       await c.end();
     }

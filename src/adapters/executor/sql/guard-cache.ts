@@ -16,7 +16,9 @@
  * function replaced and restored, does not match), and what DDL in the
  * database does not signal: the current and session user, the schemas on the
  * search_path as the server resolves them (a role granted elsewhere can add
- * one), and the pinned settings. Anything else: the full check.
+ * one), the session's temporary relations and types (DISCARD TEMP and ON
+ * COMMIT DROP drop them without an event trigger), and the pinned settings.
+ * Anything else: the full check.
  *
  * Every operator and function here is schema-qualified, like the check's own
  * query: objects on the search_path cannot change the verifier's answer.
@@ -97,6 +99,13 @@ export function stateSql(schema: string): string {
        AND p.prosrc ${eq} ${literal(bumpBody(schema))}
        AND p.proconfig ${eq} ARRAY['search_path=pg_catalog']::pg_catalog.text[]
        AND p.prolang ${eq} (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname ${eq} 'plpgsql')`;
+  // The session's temporary relations and types: found before the database's own, and dropped by DISCARD TEMP or at
+  // the end of a transaction (ON COMMIT DROP) without firing an event trigger. Nothing to read before the first one.
+  const temp = 'pg_catalog.pg_my_temp_schema()';
+  const temporary = `CASE WHEN ${temp} ${eq} 0::pg_catalog.oid THEN '' ELSE pg_catalog.concat(
+      (SELECT pg_catalog.string_agg(c.oid::pg_catalog.text, ',' ORDER BY c.oid) FROM pg_catalog.pg_class c WHERE c.relnamespace ${eq} ${temp}), '/',
+      (SELECT pg_catalog.string_agg(t.oid::pg_catalog.text, ',' ORDER BY t.oid) FROM pg_catalog.pg_type t
+        WHERE t.typnamespace ${eq} ${temp} AND t.typrelid ${eq} 0::pg_catalog.oid)) END`;
   const settings = Object.keys(PINNED_SETTINGS)
     .map((s) => `pg_catalog.current_setting(${literal(s)})`)
     .join(', ');
@@ -107,7 +116,7 @@ export function stateSql(schema: string): string {
     THEN pg_catalog.concat_ws(' ',
       (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', t.oid, t.xmin, p.oid, p.xmin), ',' ORDER BY t.oid) ${triggers}),
       (SELECT pg_catalog.concat_ws(':', e.epoch, e.xmin) FROM ${ident(schema)}.ddl_epoch e),
-      pg_catalog.current_user(), pg_catalog.session_user(), pg_catalog.current_schemas(true), ${settings})
+      pg_catalog.current_user(), pg_catalog.session_user(), pg_catalog.current_schemas(true), ${temporary}, ${settings})
   END AS state`;
 }
 

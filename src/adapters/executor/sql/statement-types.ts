@@ -69,6 +69,9 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   if (node === 'TransactionStmt' && typeof payload['kind'] === 'string' && /^TRANS_STMT_(PREPARE|COMMIT_PREPARED|ROLLBACK_PREPARED)$/.test(payload['kind'])) {
     return 'prepared_transaction';
   }
+  // COPY of a file on the database server, or of a program it runs (`FROM PROGRAM 'curl … | sh'`): not the COPY
+  // FROM STDIN / TO STDOUT a rule for `copy` means to let a client load or read rows. A rule must name it to allow it.
+  if (node === 'CopyStmt' && (payload['filename'] !== undefined || payload['is_program'] === true)) return 'copy_server';
   const explicit = EXPLICIT[node];
   if (explicit) return explicit;
   // CreatedbStmt, CreateSeqStmt, AlterTableStmt, DropdbStmt, DropOwnedStmt, …

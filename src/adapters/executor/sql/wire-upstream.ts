@@ -8,6 +8,7 @@
  */
 import type { WireUpstream } from '../../../core/ports.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
+import { readSessionState } from './session-state.ts';
 import { createUpstreamPool } from './upstream-pool.ts';
 import { WireRelay } from './wire-relay.ts';
 import { WireSession } from './wire-session.ts';
@@ -46,6 +47,7 @@ export function createWireSessions(config: WireSessionsConfig): { open(toClient:
         },
         sync: (parts) => session.sync(parts),
         fail: () => session.fail(),
+        state: () => readSessionState(relay),
         copy: (raw) => relay.push(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)),
         onLost: (listener) => relay.onLost(() => listener()),
         async release() {

@@ -1,0 +1,165 @@
+/**
+ * What a wire session's state makes of a statement's text, as one digest: a
+ * held statement records it, and an approval resumes only in a session that
+ * shows the same (surfaces/pg/statement.ts). The same text means something
+ * else where this differs:
+ *
+ * - who runs it: `current_user`, `session_user`;
+ * - where names resolve: the schemas of `current_schemas(true)` (the session's
+ *   temporary schema left out: it is listed once it exists, whether it holds
+ *   anything or not), and `search_path` as set;
+ * - what literals and conversions read: every setting a role may change for
+ *   its session (pg_settings contexts `user` and `superuser`), but those that
+ *   only steer the planner, memory, logging and messages, and the state of the
+ *   transaction it happens to be in. `DateStyle` makes `'01/02/2026'` 2
+ *   January or 1 February; `TimeZone` moves every `timestamptz` literal;
+ * - the session's own objects: every relation, type, function and operator of
+ *   its temporary schema by object id (a temporary `orders` is found before
+ *   the real one, and another session's `orders` is another table), with what
+ *   runs when it is used (a view's query, triggers, rules, defaults,
+ *   constraints, row-level security, a function's body and settings);
+ * - its open cursors (`FETCH c` reads whichever `c` the session holds).
+ *
+ * Prepared statements are left out: the gateway judges a protocol Execute by
+ * the SQL it tracks, and refuses SQL-level EXECUTE.
+ *
+ * Every function and operator is schema-qualified: objects on the search_path
+ * cannot change the answer.
+ */
+import { createHash } from 'node:crypto';
+import { serialize } from 'pg-protocol';
+import type { WireRelay } from './wire-relay.ts';
+
+const EQ = 'OPERATOR(pg_catalog.=)';
+const TEMP = 'pg_catalog.pg_my_temp_schema()';
+
+/** Settings that change plans, memory, logs and messages, never what a statement reads or writes. */
+const NOT_MEANING = [
+  'client_min_messages',
+  'constraint_exclusion',
+  'cpu_index_tuple_cost',
+  'cpu_operator_cost',
+  'cpu_tuple_cost',
+  'cursor_tuple_fraction',
+  'default_statistics_target',
+  'effective_cache_size',
+  'effective_io_concurrency',
+  'from_collapse_limit',
+  'geqo',
+  'geqo_effort',
+  'geqo_generations',
+  'geqo_pool_size',
+  'geqo_seed',
+  'geqo_selection_bias',
+  'geqo_threshold',
+  'hash_mem_multiplier',
+  'jit',
+  'join_collapse_limit',
+  'lc_messages',
+  'maintenance_io_concurrency',
+  'maintenance_work_mem',
+  'max_parallel_maintenance_workers',
+  'max_parallel_workers',
+  'max_parallel_workers_per_gather',
+  'min_parallel_index_scan_size',
+  'min_parallel_table_scan_size',
+  'parallel_leader_participation',
+  'parallel_setup_cost',
+  'parallel_tuple_cost',
+  'plan_cache_mode',
+  'random_page_cost',
+  'seq_page_cost',
+  'temp_buffers',
+  'transaction_deferrable',
+  'transaction_isolation',
+  'transaction_read_only',
+  'work_mem',
+];
+
+function list(names: readonly string[]): string {
+  return `ARRAY[${names.map((n) => `'${n}'`).join(', ')}]::pg_catalog.text[]`;
+}
+
+/** Each temporary relation with a digest of what runs when it is used. */
+const RELATIONS = `SELECT pg_catalog.concat_ws(':', 'relation', c.oid, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity,
+    pg_catalog.md5(pg_catalog.concat_ws('|',
+      CASE WHEN c.relkind ${EQ} ANY (ARRAY['v', 'm']::pg_catalog."char"[]) THEN pg_catalog.pg_get_viewdef(c.oid) END,
+      (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attgenerated,
+                pg_catalog.pg_get_expr(d.adbin, d.adrelid)), ',' ORDER BY a.attnum)
+         FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid ${EQ} a.attrelid AND d.adnum ${EQ} a.attnum
+        WHERE a.attrelid ${EQ} c.oid AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped),
+      (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', t.tgenabled, pg_catalog.pg_get_triggerdef(t.oid)), ';' ORDER BY t.tgname)
+         FROM pg_catalog.pg_trigger t WHERE t.tgrelid ${EQ} c.oid),
+      (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', r.ev_enabled, pg_catalog.pg_get_ruledef(r.oid)), ';' ORDER BY r.rulename)
+         FROM pg_catalog.pg_rewrite r WHERE r.ev_class ${EQ} c.oid),
+      (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', k.conname, pg_catalog.pg_get_constraintdef(k.oid)), ';' ORDER BY k.conname)
+         FROM pg_catalog.pg_constraint k WHERE k.conrelid ${EQ} c.oid),
+      (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', p.polname, p.polcmd, p.polpermissive, p.polroles,
+                pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)), ';' ORDER BY p.polname)
+         FROM pg_catalog.pg_policy p WHERE p.polrelid ${EQ} c.oid))))
+  FROM pg_catalog.pg_class c WHERE c.relnamespace ${EQ} ${TEMP}`;
+
+/** Temporary functions, types (a domain with its constraints) and operators. */
+const OTHERS = `SELECT pg_catalog.concat_ws(':', 'function', p.oid, p.proname, p.proargtypes, p.prokind, p.prosecdef, p.provolatile,
+    pg_catalog.md5(pg_catalog.concat_ws('|', p.prolang, p.prosrc, p.probin, p.proconfig)))
+  FROM pg_catalog.pg_proc p WHERE p.pronamespace ${EQ} ${TEMP}
+  UNION ALL
+  SELECT pg_catalog.concat_ws(':', 'type', t.oid, t.typname, t.typtype, t.typbasetype, t.typdefault,
+    (SELECT pg_catalog.string_agg(pg_catalog.pg_get_constraintdef(k.oid), ';' ORDER BY k.conname) FROM pg_catalog.pg_constraint k WHERE k.contypid ${EQ} t.oid))
+  FROM pg_catalog.pg_type t WHERE t.typnamespace ${EQ} ${TEMP}
+  UNION ALL
+  SELECT pg_catalog.concat_ws(':', 'operator', o.oid, o.oprname, o.oprleft, o.oprright, o.oprcode)
+  FROM pg_catalog.pg_operator o WHERE o.oprnamespace ${EQ} ${TEMP}`;
+
+/** One row, one text column: the state, as JSON. */
+export const SESSION_STATE_SQL = `SELECT pg_catalog.json_build_array(
+  pg_catalog.current_user(), pg_catalog.session_user(),
+  pg_catalog.array_remove(pg_catalog.current_schemas(true),
+    (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid ${EQ} ${TEMP})),
+  ARRAY(SELECT s.name OPERATOR(pg_catalog.||) '=' OPERATOR(pg_catalog.||) s.setting FROM pg_catalog.pg_settings s
+         WHERE s.context ${EQ} ANY (ARRAY['user', 'superuser']::pg_catalog.text[])
+           AND NOT (s.name ${EQ} ANY (${list(NOT_MEANING)})) AND s.name OPERATOR(pg_catalog.!~) '^(enable_|log_|debug_|trace_|jit|geqo|vacuum_|wal_|tcp_|track_)'
+         ORDER BY s.name),
+  ARRAY(SELECT x FROM (${RELATIONS} UNION ALL ${OTHERS}) o(x) ORDER BY x),
+  ARRAY(SELECT pg_catalog.concat_ws(':', u.name, u.is_holdable, u.is_binary, u.is_scrollable, pg_catalog.md5(u.statement))
+          FROM pg_catalog.pg_cursors u ORDER BY u.name)
+)::pg_catalog.text`;
+
+/**
+ * The digest of what SESSION_STATE_SQL returned (hex SHA-256).
+ *
+ * @example
+ * stateDigest('["gw","gw",["pg_catalog","public"],…]'); // '3f0c…'
+ */
+export function stateDigest(json: string): string {
+  return createHash('sha256').update(json).digest('hex');
+}
+
+/** The gateway's own names (wire-session.ts RESERVED_PREFIX): a client may not use them. */
+const STATEMENT = 'countersign_state';
+const PORTAL = 'countersign_p';
+
+/**
+ * Reads the state on the session's upstream connection (inside the client's
+ * block, if one is open: the query only reads catalogs and settings).
+ * Undefined in a failed block, where nothing runs, or when the query failed.
+ * Through the extended protocol under the gateway's own names: a simple
+ * Query would drop the client's unnamed prepared statement, which a later
+ * Bind of the client's may use.
+ *
+ * @example
+ * await readSessionState(relay); // '3f0c…'
+ */
+export async function readSessionState(relay: WireRelay): Promise<string | undefined> {
+  if (relay.status === 'E' || relay.lost || relay.copyIn) return undefined;
+  void relay.send(serialize.close({ type: 'S', name: STATEMENT }), 'close', 'gateway');
+  const parsed = relay.send(serialize.parse({ name: STATEMENT, text: SESSION_STATE_SQL, types: [] }), 'parse', 'gateway');
+  void relay.send(serialize.bind({ portal: PORTAL, statement: STATEMENT, values: [] }), 'bind', 'gateway');
+  const answer = relay.send(serialize.execute({ portal: PORTAL }), 'execute', 'gateway');
+  void relay.send(serialize.close({ type: 'P', name: PORTAL }), 'close', 'gateway');
+  await relay.send(serialize.sync(), 'sync', 'gateway');
+  const [p, a] = await Promise.all([parsed, answer]);
+  const row = a.messages.find((m) => m.type === 'D');
+  if (p.error || a.outcome !== 'answered' || a.error || !row || row.body.readInt32BE(2) < 0) return undefined;
+  return stateDigest(row.body.toString('utf8', 6, 6 + row.body.readInt32BE(2)));
+}
