@@ -23,7 +23,8 @@
  *
  * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2; per target, protocol
  * and script, 8 clients), BENCH_SCALE (10), BENCH_PROTOCOLS (simple,extended),
- * DATABASE_URL (the server to make the database on).
+ * DATABASE_URL (the server to make the database on), BENCH_GATEWAY_NODE_ARGS
+ * (node flags for the gateways, e.g. `--cpu-prof --cpu-prof-dir=<dir>`).
  *
  * Exits 0 when the measurement completed (a skipped Countersign included),
  * whatever the figures; 1 when it could not measure.

@@ -44,7 +44,9 @@ export async function startPgwireGateway(
   buildIfStale(log);
   const configFile = join(dir, 'countersign.yaml');
   writeFileSync(configFile, yaml, { mode: 0o600 });
-  const gw = await startCompiledGateway({ name: opts.sessionCheckCache ? 'countersign-cached' : 'countersign', configFile, workers: 1, env: {}, log });
+  // BENCH_GATEWAY_NODE_ARGS: node flags for the gateway, as in bench:gateway (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`).
+  const nodeArgs = (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const gw = await startCompiledGateway({ name: opts.sessionCheckCache ? 'countersign-cached' : 'countersign', configFile, workers: 1, env: {}, nodeArgs, log });
   try {
     await waitForPort('127.0.0.1', port, 15_000, () => gw.exited(), 'the Countersign Postgres listener');
   } catch (e) {

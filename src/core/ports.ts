@@ -72,7 +72,7 @@ export interface ConnectionHandle {
   /** MCP connections: the upstream's tools, which facts are derived from. */
   readonly catalog?: ToolCatalog;
   /** Postgres connections: an upstream connection of its own for one wire client session. */
-  openWireSession?(toClient: (bytes: Uint8Array) => void): Promise<WireUpstream>;
+  openWireSession?(toClient: (bytes: Uint8Array, now?: boolean) => void | Promise<void>): Promise<WireUpstream>;
   /**
    * Postgres connections with preview on: runs a held write once in a transaction that is always rolled back and
    * reports what it would change, or why it was not run (an effect the rollback would not undo). Never throws.
@@ -137,7 +137,11 @@ export type WireOutcome = ExecutionResult & { readonly relayed: boolean };
 /**
  * One upstream database connection held for one client session of the
  * Postgres wire listener. Answers meant for the client go to the `toClient`
- * it was opened with, except ReadyForQuery, which the surface sends itself.
+ * it was opened with, except ReadyForQuery, which the surface sends itself;
+ * `now` marks answers the client must not wait for (a NOTICE, CopyInResponse,
+ * CopyBothResponse), which the surface writes at once instead of holding
+ * them for the ReadyForQuery. A promise back from `toClient` says the client
+ * has not read what it was sent yet: the upstream is not read until it resolves.
  */
 /** The abort reason of a wire client's CancelRequest (its going away is another reason, and cancels nothing). */
 export const CLIENT_CANCEL = 'canceling statement due to user request';

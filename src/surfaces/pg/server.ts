@@ -17,6 +17,7 @@ import { CLIENT_CANCEL, type WireUpstream } from '../../core/ports.ts';
 import type { Authenticate } from '../../service/authenticate.ts';
 import type { Deps } from '../../service/deps.ts';
 import { backend, FrontendReader, ProtocolError, SQLSTATE, type FrontendMessage } from './protocol.ts';
+import { ClientOutput } from './client-output.ts';
 import { serveSession } from './session.ts';
 import { CLIENT_GONE } from './statement.ts';
 import { Inbox, isLoopback, readOpening } from './opening.ts';
@@ -98,9 +99,22 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     const socket = inbox.current;
     const { hello } = opening;
     const remote = raw.remoteAddress;
-    const send = (bytes: Uint8Array) => {
-      if (!socket.destroyed) socket.write(bytes);
-    };
+    // A client slower than the upstream: one promise, resolved when the socket has written what it holds (or closed).
+    let draining: Promise<void> | undefined;
+    const output = new ClientOutput((bytes) => {
+      if (socket.destroyed || socket.write(bytes)) return undefined;
+      return (draining ??= new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          draining = undefined;
+          resolve();
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      }));
+    });
+    const send = output.send;
     if (!hello.tls && !isLoopback(remote)) {
       throw new ProtocolError('28000', 'a password is accepted only over TLS or from this machine: connect with sslmode=require');
     }
@@ -190,11 +204,13 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
           settled: () => {
             current = undefined;
           },
+          output,
         },
         upstream,
         { maxMessageBytes: opts.maxMessageBytes, initial: first },
       );
     } finally {
+      output.release();
       live.delete(pid);
       release();
       leave();

@@ -85,7 +85,12 @@ export interface SessionOptions {
  */
 export async function serveSession(
   read: { take(): Buffer; more(): Promise<boolean> },
-  ctx: Omit<StatementContext, 'signal'> & { cancelled: () => AbortSignal; settled?: () => void },
+  ctx: Omit<StatementContext, 'signal'> & {
+    cancelled: () => AbortSignal;
+    settled?: () => void;
+    /** The client's output (client-output.ts): held while messages are handled, written at ReadyForQuery, a Flush, or before waiting. */
+    output?: { hold(): void; flush(): void; release(): void };
+  },
   upstream: WireUpstream,
   options: SessionOptions,
 ): Promise<void> {
@@ -170,7 +175,7 @@ export async function serveSession(
       if (!skipping && parts.length > 0) await upstream.sync(parts);
       settle();
       skipping = false;
-      ctx.send(backend.readyForQuery(upstream.status()));
+      ctx.send(backend.readyForQuery(upstream.status()), true);
       return 'go';
     }
     if (m.type === 'query') {
@@ -185,7 +190,7 @@ export async function serveSession(
       portals.delete('');
       if (m.sql.trim() === '' || /^[\s;]*$/.test(m.sql)) ctx.send(backend.emptyQuery());
       else await statement({ sql: m.sql }, [{ raw: m.raw, kind: 'query' }]);
-      ctx.send(backend.readyForQuery(upstream.status()));
+      ctx.send(backend.readyForQuery(upstream.status()), true);
       return 'go';
     }
     if (skipping) return 'go';
@@ -221,10 +226,12 @@ export async function serveSession(
         held.push({ raw: m.raw, kind: 'close' });
         return 'go';
       case 'flush': {
-        if (unexecuted()) return 'go';
+        // A Flush asks for every answer so far, the gateway's own errors included.
+        if (unexecuted()) return (ctx.output?.flush(), 'go');
         // After an error the rest of the batch, up to the client's Sync, is skipped, as Postgres would.
         if (!(await flushHeld())) skipping = true;
         settle();
+        ctx.output?.flush();
         return 'go';
       }
       case 'execute': {
@@ -295,11 +302,14 @@ export async function serveSession(
   try {
     for (;;) {
       while (queue.length > 0) {
+        ctx.output?.hold();
         const m = queue.shift()!;
         queued -= m.raw.length;
         if (queued <= QUEUE_BYTES) drained?.();
         if ((await handle(m)) === 'end') return;
       }
+      // Nothing more to handle: what was answered leaves before the session waits for the client.
+      ctx.output?.release();
       if (failure) throw failure;
       if (ended) return;
       await new Promise<void>((r) => (wake = r));

@@ -62,7 +62,8 @@ export interface StatementContext {
   readonly principal: Principal;
   readonly connection: string;
   readonly upstream: WireUpstream;
-  readonly send: (bytes: Buffer) => void;
+  /** To the client; `now`: written at once with what was held (client-output.ts), not with the ReadyForQuery. */
+  readonly send: (bytes: Buffer, now?: boolean) => void;
   readonly holdSeconds: number;
   /** The request's page in the console, for the NOTICE. */
   readonly requestUrl: (id: string) => string;
@@ -241,7 +242,8 @@ function error(ctx: StatementContext, code: string, message: string, detail?: st
 }
 
 function notice(ctx: StatementContext, fields: NoticeFields): void {
-  ctx.send(backend.notice(fields));
+  // Shown while the statement waits: not held for its ReadyForQuery.
+  ctx.send(backend.notice(fields), true);
 }
 
 function messageOf(e: unknown): string {

@@ -20,7 +20,7 @@ const db = await createTestDatabase();
 /** A wire session as the listener holds one: what reached the client, and each statement's outcome. */
 async function session(handle: ReturnType<typeof createPostgresConnection>) {
   let seen: Buffer[] = [];
-  const up: WireUpstream = await handle.openWireSession!((b) => seen.push(Buffer.from(b)));
+  const up: WireUpstream = await handle.openWireSession!((b) => void seen.push(Buffer.from(b)));
   return {
     up,
     async run(sql: string): Promise<{ outcome: WireOutcome; client: Buffer }> {

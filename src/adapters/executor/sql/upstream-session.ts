@@ -53,6 +53,9 @@ export interface UpstreamSession {
    * undefined leaves the close for the next listener.
    */
   onClose(listener: ((err?: Error) => void) | undefined): void;
+  /** Stops reading the server (TCP then holds it back) until `resume`: a client slower than the server bounds what waits in memory. */
+  pause(): void;
+  resume(): void;
   /**
    * Sends a CancelRequest for this backend on a new connection (as libpq's PQcancel); never rejects. True once the
    * server closed that connection (it has signalled the backend by then, or refused), or when nothing was sent; false
@@ -297,6 +300,12 @@ function liveSession(socket: net.Socket, started: Started, t: UpstreamTarget, na
     onClose(listener) {
       closeListener = listener;
       if (ended) queueMicrotask(reportClose);
+    },
+    pause() {
+      socket.pause();
+    },
+    resume() {
+      socket.resume();
     },
     async cancel() {
       if (started.pid === 0) return true;

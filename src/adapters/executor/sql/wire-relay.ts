@@ -18,6 +18,8 @@ export interface RelaySocket {
   write(bytes: Buffer): void;
   onData(listener: ((chunk: Buffer) => void) | undefined): void;
   onClose(listener: ((err?: Error) => void) | undefined): void;
+  pause?(): void;
+  resume?(): void;
 }
 
 type Kind = 'parse' | 'bind' | 'describe' | 'execute' | 'close' | 'sync' | 'query';
@@ -42,6 +44,13 @@ const ENDS: Readonly<Record<Kind, string>> = {
   sync: 'Z',
   query: 'Z',
 };
+
+/**
+ * Messages the client must get without waiting for the statement's end: a NOTICE (shown while the statement runs),
+ * CopyInResponse and CopyBothResponse (the client sends its data only after them). The rest may be held by the
+ * surface until its ReadyForQuery.
+ */
+const URGENT = 'NGW';
 
 /** The answer to one message: what arrived, and whether the server skipped it after an earlier error. */
 export interface Answer {
@@ -73,12 +82,17 @@ export class WireRelay {
   private outgoing: Buffer[] = [];
   /** Messages for the client from one chunk of the upstream's: written together once the chunk is routed. */
   private incoming: Buffer[] | undefined;
+  /** The upstream is not read until the client has read what was written to it (deliver). */
+  private paused = false;
+  /** The chunk being routed has a message the client must see at once (URGENT). */
+  private urgent = false;
   /** A CancelRequest sent upstream and not yet handled there: nothing more is written until it is (see holdFor). */
   private gate: Promise<void> | undefined;
 
   constructor(
     private readonly upstream: RelaySocket,
-    private readonly toClient: (bytes: Buffer) => void,
+    /** A promise back: the client is slow to read; the upstream is not read until it resolves. */
+    private readonly toClient: (bytes: Buffer, now?: boolean) => void | Promise<void>,
   ) {
     upstream.onData((chunk) => this.receive(chunk));
     upstream.onClose((err) => this.close(err ?? new Error('the upstream connection closed')));
@@ -186,6 +200,11 @@ export class WireRelay {
     // What was sent before detaching is the upstream's to answer, wherever it goes next.
     this.flushOutgoing();
     this.detached = true;
+    // Its next owner reads it.
+    if (this.paused) {
+      this.paused = false;
+      this.upstream.resume?.();
+    }
     this.upstream.onData(undefined);
     this.upstream.onClose(undefined);
   }
@@ -201,34 +220,54 @@ export class WireRelay {
     }
     // Routing resolves answers, whose continuations run after this returns: the client's messages are written first.
     const incoming: Buffer[] = (this.incoming = []);
+    this.urgent = false;
     try {
       for (const f of frames) this.route(f.type, f.raw, f.body);
     } finally {
       this.incoming = undefined;
-      if (incoming.length > 0) this.toClient(incoming.length === 1 ? incoming[0]! : Buffer.concat(incoming));
+      if (incoming.length > 0) this.deliver(incoming.length === 1 ? incoming[0]! : Buffer.concat(incoming), this.urgent);
     }
   }
 
+  /**
+   * Writes to the client; while it has not read what was written (the surface's promise), the upstream is not read:
+   * a large result then waits in the server and in TCP's buffers, not in the gateway's memory.
+   */
+  private deliver(bytes: Buffer, now: boolean): void {
+    const slow = this.toClient(bytes, now);
+    if (!slow || this.paused) return;
+    this.paused = true;
+    this.upstream.pause?.();
+    void slow.then(() => {
+      if (!this.paused) return;
+      this.paused = false;
+      if (!this.detached) this.upstream.resume?.();
+    });
+  }
+
   /** A message for the client: batched while a chunk is routed, written at once otherwise. */
-  private relayToClient(raw: Buffer): void {
-    if (this.incoming) this.incoming.push(raw);
-    else this.toClient(raw);
+  private relayToClient(raw: Buffer, type: string): void {
+    const now = URGENT.includes(type);
+    if (this.incoming) {
+      this.incoming.push(raw);
+      if (now) this.urgent = true;
+    } else this.deliver(raw, now);
   }
 
   private route(type: string, raw: Buffer, body: Buffer): void {
     const head = this.queue[0];
     // Asynchronous messages: a setting the server reports changed, a NOTIFY. The client's to see either way.
     if (type === 'S' || type === 'A') {
-      this.relayToClient(raw);
+      this.relayToClient(raw, type);
       return;
     }
     if (!head) {
       // Nothing asked: a notice outside any exchange (a server shutting down says so) reaches the client; anything else is a protocol fault.
-      if (type === 'N' || type === 'E') this.relayToClient(raw);
+      if (type === 'N' || type === 'E') this.relayToClient(raw, type);
       return;
     }
     if (head.owner === 'client') {
-      if (type !== 'Z') this.relayToClient(raw);
+      if (type !== 'Z') this.relayToClient(raw, type);
       if (type === 'C') this.tags.push(commandTag(body));
       if (type === 'G') this.copyIn = true;
       if (type === 'E' && !this.errorFields) this.errorFields = body;

@@ -28,7 +28,7 @@ export interface WireSessionsConfig {
  * const wire = createWireSessions({ name: 'orders', url, readOnlyFunctions: [], statementTimeoutMs: 30_000 });
  * const upstream = await wire.open((bytes) => socket.write(bytes));
  */
-export function createWireSessions(config: WireSessionsConfig): { open(toClient: (bytes: Uint8Array) => void): Promise<WireUpstream>; close(): Promise<void> } {
+export function createWireSessions(config: WireSessionsConfig): { open(toClient: (bytes: Uint8Array, now?: boolean) => void | Promise<void>): Promise<WireUpstream>; close(): Promise<void> } {
   const pool = createUpstreamPool({ name: config.name, url: config.url, settings: { statement_timeout: String(config.statementTimeoutMs) } });
   return {
     async open(toClient) {
