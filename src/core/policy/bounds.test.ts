@@ -72,6 +72,21 @@ describe('evaluation bounds', () => {
     expect(d).toMatchObject({ effect: 'deny', errors: [{ rule: 'absorb', message: 'policy evaluation exceeded its budget of 1000000 steps' }] });
   });
 
+  it('holds a variable no condition names to the same bounds as one that is read', () => {
+    // Only `principal` is read: the others are counted, not converted, and refused alike.
+    const p = policy([{ id: 'bot', when: 'principal.id == "bot" && principal.groups.size() == 0', effect: 'deny' }]);
+    expect(evaluatePolicy(p, withInput({ a: 1 }))).toMatchObject({ effect: 'deny', rules: ['bot'], errors: [] });
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100; i++) deep = { d: deep };
+    expect(evaluatePolicy(p, withInput(deep)).errors).toEqual([{ rule: 'bot', message: 'the action is too large for policy evaluation: nested deeper than 64 levels' }]);
+    expect(evaluatePolicy(p, withInput({ wide: Array.from({ length: 200_000 }, () => 1) })).errors).toEqual([
+      { rule: 'bot', message: 'the action is too large for policy evaluation: more than 100000 values' },
+    ]);
+    expect(evaluatePolicy(p, withInput({ text: 'x'.repeat(9 * 1024 * 1024) })).errors).toEqual([
+      { rule: 'bot', message: `the action is too large for policy evaluation: more than ${8 * 1024 * 1024} characters of text` },
+    ]);
+  });
+
   it('denies an action too large or too deep to evaluate, saying so, before any rule runs', () => {
     const p = policy([{ id: 'any', when: 'action.reason == ""', effect: 'allow' }]);
     let deep: unknown = 'x';

@@ -85,17 +85,25 @@ function tooLarge(what: string): never {
  * arrays stay arrays, other values are kept. Throws EvaluationBoundExceeded
  * when they exceed the limits.
  *
+ * With `read` (the variables the policy's conditions name), only those are
+ * converted: a variable no condition names is never looked up, so building
+ * its Maps is wasted work. It is still walked and counted against the limits,
+ * in the same order, so what is refused as too large stays exactly the same.
+ *
  * @example
  * celValue({ input: { port: 443 } }, DEFAULT_EVALUATION_LIMITS); // Map { 'input' => Map { 'port' => 443 } }
  */
-export function celValue(value: unknown, limits: EvaluationLimits): unknown {
+export function celValue(value: unknown, limits: EvaluationLimits, read?: ReadonlySet<string>): unknown {
   let values = 0;
   let chars = 0;
+  const text = (s: string): void => {
+    chars += s.length;
+    if (chars > limits.maxStringChars) tooLarge(`more than ${limits.maxStringChars} characters of text`);
+  };
   const convert = (v: unknown, depth: number): unknown => {
     if (++values > limits.maxValues) tooLarge(`more than ${limits.maxValues} values`);
     if (typeof v === 'string') {
-      chars += v.length;
-      if (chars > limits.maxStringChars) tooLarge(`more than ${limits.maxStringChars} characters of text`);
+      text(v);
       return v;
     }
     if (v === null || typeof v !== 'object' || v instanceof Date || ArrayBuffer.isView(v)) return v;
@@ -106,15 +114,42 @@ export function celValue(value: unknown, limits: EvaluationLimits): unknown {
       const entries: Iterable<[unknown, unknown]> = v instanceof Map ? v.entries() : Object.entries(v);
       for (const [k, x] of entries) {
         if (x === undefined) continue;
-        if (typeof k === 'string') {
-          chars += k.length;
-          if (chars > limits.maxStringChars) tooLarge(`more than ${limits.maxStringChars} characters of text`);
-        }
-        out.set(k, convert(x, depth + 1));
+        if (typeof k === 'string') text(k);
+        if (depth === 0 && read !== undefined && !read.has(k as string)) count(x, 1);
+        else out.set(k, convert(x, depth + 1));
       }
       return out;
     }
     return v;
+  };
+  /** What convert would check of `v`, in the same order, without building anything. */
+  const count = (v: unknown, depth: number): void => {
+    if (++values > limits.maxValues) tooLarge(`more than ${limits.maxValues} values`);
+    if (typeof v === 'string') {
+      text(v);
+      return;
+    }
+    if (v === null || typeof v !== 'object' || v instanceof Date || ArrayBuffer.isView(v)) return;
+    if (depth >= limits.maxDepth) tooLarge(`nested deeper than ${limits.maxDepth} levels`);
+    if (Array.isArray(v)) {
+      v.forEach((x) => count(x, depth + 1)); // as convert's map: holes skipped
+      return;
+    }
+    if (v instanceof Map) {
+      for (const [k, x] of v) {
+        if (x === undefined) continue;
+        if (typeof k === 'string') text(k);
+        count(x, depth + 1);
+      }
+    } else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
+      const o = v as Record<string, unknown>;
+      for (const k in o) {
+        const x = o[k];
+        if (x === undefined || !Object.hasOwn(o, k)) continue;
+        text(k);
+        count(x, depth + 1);
+      }
+    }
   };
   return convert(value, 0);
 }

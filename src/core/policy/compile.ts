@@ -112,10 +112,12 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
     throw new CountersignError('CONFIG_INVALID', problems.join('\n'), { problems, rule: spec.rules.find((_r, i) => problems.some((p) => p.startsWith(`policy.rules[${i}] `)))?.id });
   }
 
+  // The variables some condition names (paths.ts): only these are made into CEL values for a run (bounds.ts).
+  const read = new Set(rules.flatMap((r) => r.paths.map((path) => path[0]!)));
   const session = (vars: PolicyVariables, limits: EvaluationLimits = DEFAULT_EVALUATION_LIMITS) => {
     let prepared: object;
     try {
-      prepared = Object.fromEntries(celValue(vars, limits) as Map<string, unknown>);
+      prepared = Object.fromEntries(celValue(vars, limits, read) as Map<string, unknown>);
     } catch (e) {
       const message = evaluationErrorText(e);
       return (): Outcome => ({ ok: false, message });
