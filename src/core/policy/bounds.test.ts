@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_EVALUATION_LIMITS, Meter } from './bounds.ts';
+import { ALL, DEFAULT_EVALUATION_LIMITS, Meter, readTree } from './bounds.ts';
 import { compilePolicy, type PolicyVariables } from './compile.ts';
 import { evaluatePolicy } from './evaluate.ts';
 import type { RuleSpec } from './spec.ts';
@@ -97,6 +97,47 @@ describe('evaluation bounds', () => {
     ]);
     const d = evaluatePolicy(p, withInput({ items: Array.from({ length: 1000 }, (_, i) => `x${i}`) }), { ...DEFAULT_EVALUATION_LIMITS, timeoutMs: Number.POSITIVE_INFINITY });
     expect(d).toMatchObject({ effect: 'deny', errors: [{ rule: 'absorb', message: 'policy evaluation exceeded its budget of 1000000 steps' }] });
+  });
+
+  it('holds a variable no condition names to the same bounds as one that is read', () => {
+    // Only `principal` is read: the others are counted, not converted, and refused alike.
+    const p = policy([{ id: 'bot', when: 'principal.id == "bot" && principal.groups.size() == 0', effect: 'deny' }]);
+    expect(evaluatePolicy(p, withInput({ a: 1 }))).toMatchObject({ effect: 'deny', rules: ['bot'], errors: [] });
+    let deep: unknown = 'x';
+    for (let i = 0; i < 100; i++) deep = { d: deep };
+    expect(evaluatePolicy(p, withInput(deep)).errors).toEqual([{ rule: 'bot', message: 'the action is too large for policy evaluation: nested deeper than 64 levels' }]);
+    expect(evaluatePolicy(p, withInput({ wide: Array.from({ length: 200_000 }, () => 1) })).errors).toEqual([
+      { rule: 'bot', message: 'the action is too large for policy evaluation: more than 100000 values' },
+    ]);
+    expect(evaluatePolicy(p, withInput({ text: 'x'.repeat(9 * 1024 * 1024) })).errors).toEqual([
+      { rule: 'bot', message: `the action is too large for policy evaluation: more than ${8 * 1024 * 1024} characters of text` },
+    ]);
+  });
+
+  it('reads all of a value a path stops at, whatever longer paths go through it', () => {
+    const tree = readTree([['facts', 'http', 'method'], ['principal'], ['principal', 'id'], ['facts', 'http', 'query'], ['facts', 'kind']]);
+    expect(tree).toEqual(new Map<string, unknown>([
+      ['facts', new Map<string, unknown>([['http', new Map([['method', ALL], ['query', ALL]])], ['kind', ALL]])],
+      ['principal', ALL],
+    ]));
+    expect(readTree([['facts', 'http', 'method'], ['facts']])).toEqual(new Map([['facts', ALL]]));
+  });
+
+  it('decides on what a condition reads, while a section it does not read is held to the bounds all the same', () => {
+    const p = policy([
+      { id: 'get', when: 'facts.http.method == "GET" && !has(facts.http.query.force)', effect: 'allow' },
+      { id: 'query', when: '"force" in facts.http.query', effect: 'deny' },
+    ]);
+    const http = (query: Record<string, string[]>) => ({ kind: 'http', writes: false, http: { method: 'GET', path: '/x', query }, sql: { statements: [] } });
+    const vars = (facts: unknown) => ({ ...withInput({}), facts });
+    expect(evaluatePolicy(p, vars(http({})))).toMatchObject({ effect: 'allow', rules: ['get'], errors: [] });
+    expect(evaluatePolicy(p, vars(http({ force: ['1'] })))).toMatchObject({ effect: 'deny', rules: ['query'], errors: [] });
+    // facts.sql is read by no condition: not converted, but counted.
+    const wide = { ...http({}), sql: { statements: Array.from({ length: 200_000 }, () => 'select 1') } };
+    expect(evaluatePolicy(p, vars(wide)).errors).toEqual([
+      { rule: 'get', message: 'the action is too large for policy evaluation: more than 100000 values' },
+      { rule: 'query', message: 'the action is too large for policy evaluation: more than 100000 values' },
+    ]);
   });
 
   it('denies an action too large or too deep to evaluate, saying so, before any rule runs', () => {

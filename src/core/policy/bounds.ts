@@ -95,41 +95,111 @@ function tooLarge(what: string): never {
   throw new EvaluationBoundExceeded(`the action is too large for policy evaluation: ${what}`);
 }
 
+/** What conditions read below a value: ALL of it, or only the keys in the map (and what each reads below it). */
+export type ReadTree = typeof ALL | ReadonlyMap<string, ReadTree>;
+export const ALL = 'all' as const;
+
+/**
+ * The tree of the keys `paths` reach (paths.ts: every path a condition reads;
+ * one that stops at a value reads all of that value).
+ *
+ * @example
+ * readTree([['facts', 'http', 'method'], ['principal']]); // Map { facts => Map { http => Map { method => 'all' } }, principal => 'all' }
+ */
+export function readTree(paths: readonly (readonly string[])[]): ReadTree {
+  const root = new Map<string, ReadTree>();
+  for (const path of paths) {
+    let at: Map<string, ReadTree> = root;
+    for (let i = 0; i < path.length; i++) {
+      const key = path[i]!;
+      const next = at.get(key);
+      if (next === ALL) break;
+      if (i === path.length - 1) {
+        at.set(key, ALL);
+      } else {
+        const below = next ?? new Map<string, ReadTree>();
+        at.set(key, below);
+        at = below as Map<string, ReadTree>;
+      }
+    }
+  }
+  return root;
+}
+
 /**
  * The variables as CEL sees them: plain objects become Maps (string keys),
  * arrays stay arrays, other values are kept. Throws EvaluationBoundExceeded
  * when they exceed the limits.
  *
+ * With `read` (what the policy's conditions read, as a tree of keys from
+ * readTree), only that is converted: a key no condition reaches is never
+ * looked up, so building its Maps is wasted work (an action's facts carry
+ * every kind's section; a condition reads its own). What is left out is still
+ * walked and counted against the limits, in the same order, so what is
+ * refused as too large stays exactly the same.
+ *
  * @example
  * celValue({ input: { port: 443 } }, DEFAULT_EVALUATION_LIMITS); // Map { 'input' => Map { 'port' => 443 } }
  */
-export function celValue(value: unknown, limits: EvaluationLimits): unknown {
+export function celValue(value: unknown, limits: EvaluationLimits, read: ReadTree = ALL): unknown {
   let values = 0;
   let chars = 0;
-  const convert = (v: unknown, depth: number): unknown => {
+  const text = (s: string): void => {
+    chars += s.length;
+    if (chars > limits.maxStringChars) tooLarge(`more than ${limits.maxStringChars} characters of text`);
+  };
+  const convert = (v: unknown, depth: number, read: ReadTree): unknown => {
     if (++values > limits.maxValues) tooLarge(`more than ${limits.maxValues} values`);
     if (typeof v === 'string') {
-      chars += v.length;
-      if (chars > limits.maxStringChars) tooLarge(`more than ${limits.maxStringChars} characters of text`);
+      text(v);
       return v;
     }
     if (v === null || typeof v !== 'object' || v instanceof Date || ArrayBuffer.isView(v)) return v;
     if (depth >= limits.maxDepth) tooLarge(`nested deeper than ${limits.maxDepth} levels`);
-    if (Array.isArray(v)) return v.map((x) => convert(x, depth + 1));
+    // A path ends at a list (an element is reached by a computed index or a macro): all of it is read.
+    if (Array.isArray(v)) return v.map((x) => convert(x, depth + 1, ALL));
     if (v instanceof Map || Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
       const out = new Map<unknown, unknown>();
       const entries: Iterable<[unknown, unknown]> = v instanceof Map ? v.entries() : Object.entries(v);
       for (const [k, x] of entries) {
         if (x === undefined) continue;
-        if (typeof k === 'string') {
-          chars += k.length;
-          if (chars > limits.maxStringChars) tooLarge(`more than ${limits.maxStringChars} characters of text`);
-        }
-        out.set(k, convert(x, depth + 1));
+        if (typeof k === 'string') text(k);
+        const below = read === ALL ? ALL : read.get(k as string);
+        if (below === undefined) count(x, depth + 1);
+        else out.set(k, convert(x, depth + 1, below));
       }
       return out;
     }
     return v;
   };
-  return convert(value, 0);
+  /** What convert would check of `v`, in the same order, without building anything. */
+  const count = (v: unknown, depth: number): void => {
+    if (++values > limits.maxValues) tooLarge(`more than ${limits.maxValues} values`);
+    if (typeof v === 'string') {
+      text(v);
+      return;
+    }
+    if (v === null || typeof v !== 'object' || v instanceof Date || ArrayBuffer.isView(v)) return;
+    if (depth >= limits.maxDepth) tooLarge(`nested deeper than ${limits.maxDepth} levels`);
+    if (Array.isArray(v)) {
+      v.forEach((x) => count(x, depth + 1)); // as convert's map: holes skipped
+      return;
+    }
+    if (v instanceof Map) {
+      for (const [k, x] of v) {
+        if (x === undefined) continue;
+        if (typeof k === 'string') text(k);
+        count(x, depth + 1);
+      }
+    } else if (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null) {
+      const o = v as Record<string, unknown>;
+      for (const k in o) {
+        const x = o[k];
+        if (x === undefined || !Object.hasOwn(o, k)) continue;
+        text(k);
+        count(x, depth + 1);
+      }
+    }
+  };
+  return convert(value, 0, read);
 }

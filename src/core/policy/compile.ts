@@ -9,7 +9,7 @@
 import { canonicalJson, sha256Hex } from '../digest.ts';
 import { CountersignError } from '../errors.ts';
 import { withoutQuotedValues } from '../quoted-values.ts';
-import { celValue, DEFAULT_EVALUATION_LIMITS, Meter, type EvaluationLimits } from './bounds.ts';
+import { celValue, DEFAULT_EVALUATION_LIMITS, Meter, readTree, type EvaluationLimits } from './bounds.ts';
 import { constructProblems, pathProblems } from './check.ts';
 import { INTERNAL_PREFIX, policyEnvironment, POLICY_VARIABLES, rewrite, type PolicyEnvironment } from './environment.ts';
 import { conditionPaths } from './paths.ts';
@@ -112,10 +112,12 @@ export function compilePolicy(spec: PolicySpec): CompiledPolicy {
     throw new CountersignError('CONFIG_INVALID', problems.join('\n'), { problems, rule: spec.rules.find((_r, i) => problems.some((p) => p.startsWith(`policy.rules[${i}] `)))?.id });
   }
 
+  // What some condition reads (paths.ts): only that is made into CEL values for a run (bounds.ts).
+  const read = readTree(rules.flatMap((r) => r.paths));
   const session = (vars: PolicyVariables, limits: EvaluationLimits = DEFAULT_EVALUATION_LIMITS) => {
     let prepared: object;
     try {
-      prepared = Object.fromEntries(celValue(vars, limits) as Map<string, unknown>);
+      prepared = Object.fromEntries(celValue(vars, limits, read) as Map<string, unknown>);
     } catch (e) {
       const message = evaluationErrorText(e);
       return (): Outcome => ({ ok: false, message });

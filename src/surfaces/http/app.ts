@@ -11,6 +11,7 @@ import { createAuthenticator } from '../../service/authenticate.ts';
 import { coverageReader } from '../../service/coverage.ts';
 import type { CoverageSubject } from '../../core/policy/coverage-subjects.ts';
 import { remoteOf } from './remote.ts';
+import { requestHeader } from './headers.ts';
 import type { Deps } from '../../service/deps.ts';
 import { consoleRoutes } from './console/index.ts';
 import type { AppEnv, ConsoleSettings } from './context.ts';
@@ -115,7 +116,7 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   if (opts.teams) app.route('/', teamsRoutes(deps, opts.teams));
 
   const bearer: MiddlewareHandler<AppEnv> = async (c, next) => {
-    const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+    const m = /^Bearer\s+(\S+)$/i.exec(requestHeader(c, 'authorization') ?? '');
     try {
       c.set('principal', await authenticate(m?.[1], { surface: c.req.path.startsWith('/mcp') ? 'mcp' : 'rest', ...remoteOf(c) }));
     } catch (e) {

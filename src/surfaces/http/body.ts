@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import { CountersignError } from '../../core/errors.ts';
 import { assertJsonTextDepth } from '../../core/json-depth.ts';
 import type { AppEnv } from './context.ts';
+import { requestHeader } from './headers.ts';
 
 function tooLarge(limit: number): CountersignError {
   return new CountersignError('PAYLOAD_TOO_LARGE', `the body is over ${limit} bytes`);
@@ -18,7 +19,7 @@ function tooLarge(limit: number): CountersignError {
 /** The raw body as text, read within `limit` bytes (PAYLOAD_TOO_LARGE past it). */
 export async function readText(c: Context<AppEnv>, limit: number): Promise<string> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  const declared = Number(c.req.header('content-length') ?? Number.NaN);
+  const declared = Number(requestHeader(c, 'content-length') ?? Number.NaN);
   if (declared > limit) throw tooLarge(limit);
   if (!incoming) {
     const text = await c.req.text();

@@ -57,4 +57,22 @@ describe('http connection', () => {
     expect(seen).toEqual(['/api/admin/users?x=1']);
     await (conn as unknown as { close(): Promise<void> }).close();
   });
+
+  it('passes a clean content type as it came, and cuts a long one without leaving the beginning of a secret', async () => {
+    const secret = 's3cr3t-token-value';
+    const types = ['application/json; charset=utf-8', `text/plain; x=${'a'.repeat(181)}${secret.slice(0, 10)}`];
+    const url = await serve((req, res) => {
+      res.writeHead(200, { 'content-type': types[Number(req.url?.slice(1))] });
+      res.end('ok');
+    });
+    const conn = createHttpConnection({ name: 'types', url, headers: { Authorization: `Bearer ${secret}` }, tags: {}, timeoutMs: 2000 });
+    const short = await conn.execute({ method: 'GET', path: '/0' }, { readOnly: true });
+    expect(short.output).toMatchObject({ contentType: 'application/json; charset=utf-8', body: 'ok' });
+    // No whole secret to scrub, but the cut at 200 characters would end in "s3cr3", the beginning of one: dropped.
+    const long = await conn.execute({ method: 'GET', path: '/1' }, { readOnly: true });
+    const contentType = (long.output as { contentType: string }).contentType;
+    expect(contentType).toBe(`text/plain; x=${'a'.repeat(181)}`);
+    expect(contentType).not.toContain('s3cr');
+    await (conn as unknown as { close(): Promise<void> }).close();
+  });
 });

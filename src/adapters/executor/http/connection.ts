@@ -91,7 +91,9 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
         const read = await readScrubbed(res.body, res.headers, scrubber);
         // Like the body: scrubbed, then cut without leaving the beginning of a secret; dropped if it will not come clean.
         const type = scrubber.scrub(String(res.headers['content-type'] ?? ''));
-        const contentType = type.clean ? scrubber.cut(type.text, 200) : '';
+        // Cut only when too long, as the body is cut only when truncated: the cut's search (every decoded view) is for the
+        // beginning of a secret that truncation leaves; a value that fits is passed whole, scrubbed like the body.
+        const contentType = !type.clean ? '' : type.text.length <= 200 ? type.text : scrubber.cut(type.text, 200);
         let parsed: unknown = read.text;
         if (read.text !== null && contentType.includes('json') && !read.truncated) {
           try {

@@ -12,6 +12,7 @@ import type { Deps } from '../../../service/deps.ts';
 import { submitOnce } from '../../../service/submit.ts';
 import { jsonBody } from '../body.ts';
 import type { AppEnv } from '../context.ts';
+import { requestHeader } from '../headers.ts';
 import { requestView } from '../views.ts';
 
 const submitBody = z.strictObject({
@@ -28,11 +29,11 @@ export function actionRoutes(deps: Deps, opts: { readonly consoleUrl?: (id: stri
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
     // Checked before the body: a bad key is refused whatever else is wrong, and nothing is recorded.
-    const header = c.req.header('idempotency-key');
+    const header = requestHeader(c, 'idempotency-key');
     const idempotencyKey = header === undefined ? undefined : parseIdempotencyKey(header);
     const body = await jsonBody(c, submitBody);
     const remoteAddress = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
-    const userAgent = c.req.header('user-agent');
+    const userAgent = requestHeader(c, 'user-agent');
     const { request, replayed } = await submitOnce(deps, {
       principal: c.get('principal'),
       connection: body.connection,
