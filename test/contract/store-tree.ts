@@ -145,16 +145,16 @@ export function treeContract(name: string, make: () => Promise<{ store: Store; c
         expect(edge, `edge at ${size}`).toEqual(rightEdge(size).map((n) => ({ ...n, hash: toHex(src.perfect(n.level, n.index)) })));
       }
       for (const size of sizes) {
-        for (let index = 0; index < size; index++) {
-          const proof = await on.inclusionProof(index, size);
+        const inclusions = await Promise.all(Array.from({ length: size }, (_, index) => on.inclusionProof(index, size)));
+        inclusions.forEach((proof, index) => {
           expect(proof, `inclusion of ${index} in ${size}`).toEqual(inclusionProof(src, index, size).map(toHex));
           expect(verifyInclusion(ls[index]!, index, size, proof.map(hashFromHex), roots[size]!)).toBe(true);
-        }
-        for (let from = 0; from <= size; from++) {
-          const proof = await on.consistencyProof(from, size);
+        });
+        const consistencies = await Promise.all(Array.from({ length: size + 1 }, (_, from) => on.consistencyProof(from, size)));
+        consistencies.forEach((proof, from) => {
           expect(proof, `consistency from ${from} to ${size}`).toEqual(consistencyProof(src, from, size).map(toHex));
           expect(verifyConsistency(from, size, roots[from]!, roots[size]!, proof.map(hashFromHex))).toBe(true);
-        }
+        });
       }
     }
 
