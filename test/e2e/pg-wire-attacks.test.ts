@@ -241,7 +241,7 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
 
   it('a Parse and a Flush leave no transaction open upstream: the locks the Parse took are let go by the Sync', async () => {
     const c = await Raw.open(gw);
-    const locks = () => direct.query("SELECT mode FROM pg_locks WHERE relation = 't'::regclass AND pid <> pg_backend_pid()");
+    const locks = () => direct.query("SELECT mode FROM pg_locks WHERE database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND relation = 't'::regclass AND pid <> pg_backend_pid()");
     try {
       // Parsing an UPDATE takes ROW EXCLUSIVE on its table (it blocks CREATE INDEX and DDL) until the transaction ends.
       c.send(serialize.parse({ name: 'w', text: "UPDATE t SET note = 'x'" }), serialize.flush());
@@ -299,7 +299,7 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
         expect(errors(answer)).toEqual(['55000']);
         expect(answer.filter((m) => m.name === 'notice').map((m) => m.message)).not.toContainEqual(expect.stringContaining('hunter2'));
       }
-      expect((await direct.query("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND objid = 777")).rows).toEqual([]);
+      expect((await direct.query("SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND objid = 777 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).rows).toEqual([]);
     } finally {
       c.end();
       await direct.query('DROP TABLE kt; DROP SCHEMA hidden CASCADE');

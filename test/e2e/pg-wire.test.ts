@@ -184,7 +184,7 @@ describe.skipIf(!db)('a CancelRequest reaches what the session does when it arri
   let relay: Awaited<ReturnType<typeof cancelRelay>>;
   let direct: pg.Client;
   const active = (text: string) =>
-    eventually(async () => ((await direct.query("SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = $1", [text])).rows.length > 0 ? true : undefined));
+    eventually(async () => ((await direct.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query = $1", [text])).rows.length > 0 ? true : undefined));
   const statusOf = async (id: string) => (await gw.as('alice', `/v1/requests/${id}`)).body.status as string;
   const heldId = async (c: Raw) => /request (req_[a-z0-9]+)/.exec((await c.until('notice')).at(-1)!.message!)![1]!;
 

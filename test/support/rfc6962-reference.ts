@@ -27,7 +27,28 @@ export function MTH(D: readonly Uint8Array[]): Uint8Array {
   const n = D.length;
   if (n === 0) return sha256();
   if (n === 1) return refLeaf(D[0] as Uint8Array);
-  return refNode(MTH(D.slice(0, k(n))), MTH(D.slice(k(n))));
+  const start = runOfLeaves(D);
+  const key = `${start}:${n}`;
+  const known = start === undefined ? undefined : mthOfRuns.get(key);
+  if (known) return known.slice();
+  const h = refNode(MTH(D.slice(0, k(n))), MTH(D.slice(k(n))));
+  if (start !== undefined) mthOfRuns.set(key, h.slice());
+  return h;
+}
+
+/**
+ * MTH of each run of the shared LEAVES, once: PATH and PROOF for every pair of sizes up to 70 ask for the same runs
+ * over and over, and rehashing them was most of the CPU of those exhaustive tests (which timed out on a loaded CI
+ * machine). Only a run of the very leaf objects of LEAVES, in order, is kept; any other array is hashed afresh.
+ */
+const mthOfRuns = new Map<string, Uint8Array>();
+let leafIndex: Map<Uint8Array, number> | undefined;
+function runOfLeaves(D: readonly Uint8Array[]): number | undefined {
+  leafIndex ??= new Map(LEAVES.map((l, i) => [l, i]));
+  const start = leafIndex.get(D[0] as Uint8Array);
+  if (start === undefined) return undefined;
+  for (let i = 1; i < D.length; i++) if (D[i] !== LEAVES[start + i]) return undefined;
+  return start;
 }
 
 export function PATH(m: number, D: readonly Uint8Array[]): Uint8Array[] {

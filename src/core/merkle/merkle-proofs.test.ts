@@ -22,6 +22,12 @@ import {
   flipBit,
 } from '../../../test/support/rfc6962-reference.ts';
 
+/**
+ * The exhaustive tests check about 2,500 proofs some 25 ways each: all CPU, 2–4 s alone, and they share two cores
+ * with the rest of the suite in CI, where a load of 17 made them several times slower than the 30 s default allows.
+ */
+const EXHAUSTIVE_MS = 120_000;
+
 describe('inclusion proofs (RFC 6962 PATH, RFC 9162 §2.1.3.2)', () => {
   it('match PATH for every leaf of every size 1..70, verify, and fail exactly when the RFC 6962 recursion says so', () => {
     const failures: string[] = [];
@@ -68,7 +74,7 @@ describe('inclusion proofs (RFC 6962 PATH, RFC 9162 §2.1.3.2)', () => {
     expect(sameShape).toBeGreaterThan(0);
     // For example leaf 0 has the same shape in trees of 3 and 4.
     expect(verifyInclusion(LEAF_HASHES[0] as Uint8Array, 0, 4, inclusionProof(SRC, 0, 3), REF_ROOTS[3] as Uint8Array)).toBe(true);
-  });
+  }, EXHAUSTIVE_MS);
 
   it('rejects every single-bit flip of every proof element (sizes 7, 8 and 13, all leaves)', () => {
     const accepted: string[] = [];
@@ -154,7 +160,7 @@ describe('consistency proofs (RFC 6962 PROOF, RFC 9162 §2.1.4.2)', () => {
     expect(sameShape).toBeGreaterThan(0);
     // For example 1→3 and 1→4 have the same shape.
     expect(verifyConsistency(1, 4, REF_ROOTS[1] as Uint8Array, REF_ROOTS[3] as Uint8Array, consistencyProof(SRC, 1, 3))).toBe(true);
-  });
+  }, EXHAUSTIVE_MS);
 
   it('rejects every single-bit flip of every proof element (all pairs up to 13)', () => {
     const accepted: string[] = [];

@@ -282,5 +282,7 @@ describe('coverage soundness', () => {
       }),
       { numRuns: 1500 },
     );
-  });
+    // 1,500 random policies, each compiled, evaluated live and judged per class: all CPU, 3–8 s alone, and several times
+    // that where the suite shares two cores in CI (a load of 17 took it past the 30 s default).
+  }, 120_000);
 });

@@ -127,8 +127,13 @@ describe.skipIf(!db)('impact preview (real PostgreSQL)', () => {
       const before = await state();
       const running = slowLocks.preview!({ sql: 'UPDATE accounts SET balance = -1 WHERE id >= 1' });
       let pid: number | undefined;
-      for (let i = 0; i < 200 && pid === undefined; i++) {
-        const r = await admin.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'countersign' AND wait_event_type = 'Lock' AND query LIKE 'UPDATE accounts SET balance = -1%'`);
+      // This database's backends only (other files' gateways run their own UPDATEs); until the preview waits on the
+      // lock, however long a loaded machine takes it to connect and get there.
+      const deadline = Date.now() + 20_000;
+      while (pid === undefined && Date.now() < deadline) {
+        const r = await admin.query(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'countersign' AND wait_event_type = 'Lock' AND query LIKE 'UPDATE accounts SET balance = -1%'`,
+        );
         pid = r.rows[0]?.pid as number | undefined;
         if (pid === undefined) await new Promise((res) => setTimeout(res, 25));
       }

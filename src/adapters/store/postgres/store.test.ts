@@ -40,14 +40,16 @@ describe.skipIf(!db)('postgres store', () => {
   async function withTables() {
     const { store, cleanup } = await fresh();
     const others: Store[] = [];
+    // One client beside the stores for the whole test: a connection per statement started a backend for each of the
+    // dozens of rows a test writes, most of its time on a loaded machine.
+    let client: Promise<pg.Client> | undefined;
     const outside = async (sql: string, values: unknown[] = []) => {
-      const c = new pg.Client({ connectionString: db!.url });
-      await c.connect();
-      try {
-        return (await c.query({ text: sql, values, rowMode: 'array' })).rows as unknown[][];
-      } finally {
-        await c.end();
-      }
+      client ??= (async () => {
+        const c = new pg.Client({ connectionString: db!.url });
+        await c.connect();
+        return c;
+      })();
+      return ((await client).query({ text: sql, values, rowMode: 'array' }).then((r) => r.rows)) as Promise<unknown[][]>;
     };
     const tables: TreeTables = {
       nodes: async () => (await outside('SELECT level, idx FROM merkle_nodes')).map((r) => [Number(r[0]), Number(r[1])]),
@@ -74,6 +76,7 @@ describe.skipIf(!db)('postgres store', () => {
       tables,
       async cleanup() {
         for (const s of others) await s.close();
+        if (client) await (await client).end();
         await cleanup();
       },
     };
