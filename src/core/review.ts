@@ -100,11 +100,14 @@ export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, revie
  *    email) must still be a configured human; their groups are the configured ones now;
  *  - a reviewer from a token keeps the groups that token granted, as recorded, plus the configured groups of
  *    the human they resolve to now (none when the configuration does not name them);
- *  - either is dropped when their id is now a configured agent.
+ *  - either is dropped when their id is now a configured agent, or when the issuer of their token may no longer
+ *    name the human they resolve to (`issuers:`, core/human-identity.ts mayName).
  * Reviews recorded before token groups were kept apart count no token group (fail closed).
  */
 export function currentReviewer(r: Review['reviewer'], dir: HumanDirectory): Review['reviewer'] | undefined {
-  const human = canonicalHuman({ id: r.id, verifiedEmail: r.email ?? null }, dir);
+  // Resolved as their credential named them, by the issuer that vouched for it: one the configuration in force no
+  // longer lets name this human (`issuers:`) makes the review no more theirs than a new token of it would be.
+  const human = canonicalHuman({ id: r.claimedId ?? r.id, verifiedEmail: r.email ?? null }, dir, r.identity?.issuer);
   if (!human.ok) return undefined;
   if (!human.configured && !r.identity) return undefined;
   const groups = [...new Set([...(human.configured?.groups ?? []), ...(r.tokenGroups ?? [])])].sort();

@@ -3,10 +3,14 @@
  * issuers it lists (`issuers:`), so issuer B cannot mint a token that speaks as an agent or a human configured for
  * issuer A, and with several issuers an unlisted configured principal is named by no token at all (fail closed).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { storedAudit } from '../support/store-view.ts';
+import { releaseTestStore, storeYaml } from '../support/test-store.ts';
 
 let a: TestIssuer;
 let b: TestIssuer;
@@ -89,5 +93,68 @@ describe('a configured principal is named only by the issuers it lists', () => {
 
   it('leaves unconfigured ids alone: any issuer’s token names its own agent', async () => {
     expect(await whoami(await b.sign({ aud: 'countersign', sub: 'b-worker' }))).toMatchObject({ status: 200, body: { id: 'b-worker', kind: 'agent' } });
+  });
+});
+
+describe('a review given through a token counts only while its issuer may still name the reviewer', () => {
+  // One store, two gateways in turn: on the second, frank is bound to another issuer (`issuers:`), as an operator
+  // binds a human once the first issuer can no longer be trusted to name them. A review his first issuer's token gave
+  // on the first gateway is then no more frank's than a new token of it would be.
+  let dir: string;
+  let second: TestGateway | undefined;
+  let other: TestIssuer | undefined;
+  afterAll(async () => {
+    await second?.stop();
+    await other?.close();
+    if (dir) await releaseTestStore(join(dir, 'countersign.db'));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('frank approved through the people issuer; once he is bound to another, that approval no longer fills a place', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-issuer-rebound-'));
+    other = await startTestIssuer('/other');
+    const body = (issuers: string) => `identity:
+  issuers:
+${issuers}connections:
+  - { name: ops-api, kind: http, url: http://127.0.0.1:9/ops }
+policy:
+  default: deny
+  rules:
+    - { id: two-sre, when: "true", effect: approve, approvers: [{ groups: [sre], count: 2 }] }
+`;
+    const peopleIssuer = `    - { issuer: ${people.issuer}, audience: countersign, principal: { kind: human, id: sub, email: email } }\n`;
+    const otherIssuer = `    - { issuer: ${other.issuer}, audience: countersign, principal: { kind: human, id: sub, email: email } }\n`;
+    const frank = { id: 'frank', kind: 'human' as const, groups: ['sre'], email: 'frank@example.com' };
+    const humans = DEFAULT_PRINCIPALS.map((p) => ({ ...p, email: p.kind === 'human' ? `${p.id}@example.com` : undefined }));
+    const keys: Record<string, string> = {};
+    const db = join(dir, 'countersign.db');
+    const first = await startTestGateway(await storeYaml(configYaml([...humans, frank], keys, body(peopleIssuer), db)), { dir, keys });
+    let id: string;
+    try {
+      const held = await first.as('deploy-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path: '/x' }, reason: 'rebound' } });
+      expect(held.status).toBe(202);
+      id = (held.body as { id: string }).id;
+      const token = await people.sign({ aud: 'countersign', sub: 'frank' });
+      const res = await fetch(`${first.url}/v1/requests/${id}/reviews`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ verdict: 'approve' }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+
+    const keys2: Record<string, string> = {};
+    // New API keys (keys2): only the review frank's token gave on the first gateway is carried over.
+    second = await startTestGateway(await storeYaml(configYaml([...humans, { ...frank, issuers: [other.issuer] }], keys2, body(peopleIssuer + otherIssuer), db)), { dir, keys: keys2 });
+    const gw2 = second;
+    // The people issuer can no longer name frank at all.
+    expect((await fetch(`${gw2.url}/v1/whoami`, { headers: { authorization: `Bearer ${await people.sign({ aud: 'countersign', sub: 'frank' })}` } })).status).toBe(401);
+    expect((await gw2.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+    // alice is one sre; frank's approval through the people issuer fills no place now.
+    expect((await gw2.as('alice', `/v1/requests/${id}`)).body).toMatchObject({ status: 'pending' });
+    expect((await gw2.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+    await eventually(async () => ((await gw2.as('alice', `/v1/requests/${id}`)).body.status !== 'pending' ? true : undefined));
   });
 });
