@@ -91,6 +91,13 @@ describe('a configured principal is named only by the issuers it lists', () => {
     }
   });
 
+  it('refuses an agent token whose id reads as a configured principal’s (another case, a fullwidth letter, an invisible character)', async () => {
+    // Issuer b may not name payments-bot; a card showing one of these would read as payments-bot all the same.
+    for (const sub of ['Payments-bot', '\uff50ayments-bot', 'payments-bot\u200b', 'ALICE']) {
+      expect((await whoami(await b.sign({ aud: 'countersign', sub }))).body.error, sub).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'principal.id_confusable' });
+    }
+  });
+
   it('leaves unconfigured ids alone: any issuer’s token names its own agent', async () => {
     expect(await whoami(await b.sign({ aud: 'countersign', sub: 'b-worker' }))).toMatchObject({ status: 200, body: { id: 'b-worker', kind: 'agent' } });
   });
