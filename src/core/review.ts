@@ -8,7 +8,7 @@
  * (core/human-identity.ts), which every surface resolves before a review.
  */
 import { CountersignError } from './errors.ts';
-import { canonicalHuman, emailKey, humanKey, sameIdentity, type HumanDirectory, type HumanTraits } from './human-identity.ts';
+import { canonicalHuman, emailKey, humanKey, identityKeys, sameIdentity, type HumanDirectory, type HumanTraits } from './human-identity.ts';
 import { canonicalIdentity } from './principal.ts';
 import type { Principal } from './principal.ts';
 import type { ApproverRequirement } from './policy/decision.ts';
@@ -167,7 +167,8 @@ export type Counted = Pick<RequestRecord, 'principal' | 'digest'> & { readonly d
  */
 export function countedApprovals(reviews: readonly Review[], request: Counted, dir?: HumanDirectory): Review[] {
   const approvers: Review[] = [];
-  const seen: HumanTraits[] = [];
+  // The identity keys of everyone counted so far: sharing one is being one of them (sameIdentity), found in one lookup.
+  const seen = new Set<string>();
   for (const r of reviews) {
     if (r.verdict !== 'approve' || r.reviewer.kind !== 'human' || r.digest !== request.digest) continue;
     // Where the rules (as judged now: at run, after a requeue) require step-up, an approval without one counts for nothing.
@@ -175,8 +176,9 @@ export function countedApprovals(reviews: readonly Review[], request: Counted, d
     const now = dir ? currentReviewer(r.reviewer, dir) : r.reviewer;
     if (!now) continue;
     if (isRequesterSide(request, r.reviewer, dir) || isRequesterSide(request, now, dir)) continue;
-    if (seen.some((s) => sameIdentity(s, r.reviewer) || sameIdentity(s, now))) continue;
-    seen.push(r.reviewer, now);
+    const keys = [...identityKeys(r.reviewer), ...identityKeys(now)];
+    if (keys.some((k) => seen.has(k))) continue;
+    for (const k of keys) seen.add(k);
     approvers.push({ ...r, reviewer: now });
   }
   return approvers;
@@ -216,10 +218,13 @@ export function remainingApprovals(
  */
 function fillRule(reqs: readonly ApproverRequirement[], approvers: readonly { id: string; groups: readonly string[] }[]): number[] {
   const places = reqs.flatMap((req, i) => new Array<number>(Math.min(req.count, approvers.length)).fill(i));
+  // Who may fill which requirement, worked out once rather than on every step of every path.
+  const can = reqs.map((req) => approvers.map((a) => fills(req, a)));
   const placeOf = new Array<number>(approvers.length).fill(-1);
   const tryPlace = (place: number, visited: boolean[]): boolean => {
+    const row = can[places[place]!]!;
     for (let a = 0; a < approvers.length; a++) {
-      if (visited[a] || !fills(reqs[places[place]!]!, approvers[a]!)) continue;
+      if (visited[a] || !row[a]) continue;
       visited[a] = true;
       if (placeOf[a] === -1 || tryPlace(placeOf[a]!, visited)) {
         placeOf[a] = place;
@@ -228,7 +233,17 @@ function fillRule(reqs: readonly ApproverRequirement[], approvers: readonly { id
     }
     return false;
   };
-  for (let p = 0; p < places.length; p++) tryPlace(p, new Array<boolean>(approvers.length).fill(false));
+  // A requirement one of whose places found no approver fills none of its later places either (they are alike, and
+  // the places already filled stay filled): those are not searched again.
+  const full = new Set<number>();
+  for (let p = 0; p < places.length; p++) {
+    const req = places[p]!;
+    if (full.has(req)) continue;
+    // A free approver first: the usual case (everyone who approved fills the place) needs no path through others' places.
+    const free = can[req]!.findIndex((ok, a) => ok && placeOf[a] === -1);
+    if (free !== -1) placeOf[free] = p;
+    else if (!tryPlace(p, new Array<boolean>(approvers.length).fill(false))) full.add(req);
+  }
   const filled = new Array<number>(reqs.length).fill(0);
   for (const p of placeOf) if (p !== -1) filled[places[p]!]!++;
   return filled;
