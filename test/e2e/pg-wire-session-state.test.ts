@@ -156,6 +156,42 @@ describe.skipIf(!db)('the Postgres wire listener: an approval resumes only in a 
     expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
   });
 
+  it('node-postgres: a parameterised statement held, then re-sent from a new connection, in a transaction block or not, runs once approved', async () => {
+    const connect = async () => {
+      const c = new pg.Client({ host: '127.0.0.1', port: gw.postgresPort, user: 'deploy-bot', password: gw.keys['deploy-bot'], database: 'app-db', ssl: false });
+      await c.connect();
+      return c;
+    };
+    for (const block of [false, true]) {
+      const sql = 'UPDATE d SET note = $1 WHERE note = $2';
+      const params = [`np-${block}`, block ? 'np-false' : 'jan2'];
+      const send = async (c: pg.Client) => {
+        if (block) await c.query('BEGIN');
+        try {
+          const r = await c.query(sql, params);
+          if (block) await c.query('COMMIT');
+          return r;
+        } catch (e) {
+          if (block) await c.query('ROLLBACK');
+          throw e;
+        }
+      };
+      const a = await connect();
+      const held = (await send(a).catch((e: unknown) => e)) as pg.DatabaseError;
+      await a.end();
+      expect(held).toMatchObject({ code: 'CS001' });
+      const id = /request (req_[a-z0-9]+)/.exec(held.message)![1]!;
+      expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+      const b = await connect();
+      try {
+        expect(await send(b)).toMatchObject({ command: 'UPDATE', rowCount: 1 });
+      } finally {
+        await b.end();
+      }
+      expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+    }
+  });
+
   it('what changes where names resolve or who runs a statement is never a setting a session may change, even where policy allows SET', async () => {
     const c = await Raw.open(gw);
     try {
