@@ -28,7 +28,7 @@ export const REFUSAL_REASONS = {
   'token.claims_invalid': "The token's claims fail a check (for example a human acting for someone, or an agent acting for itself).",
   'token.jwks_unavailable': "The issuer's key set could not be fetched or read.",
   'principal.kind_mismatch': 'The credential names a principal configured as the other kind (agent or human).',
-  'principal.issuer_not_allowed': 'The token names a configured principal (by id, or by verified email) that its issuer may not name: another issuer is bound to it (`issuers:`), or several issuers are configured and it lists none.',
+  'principal.issuer_not_allowed': 'The token names a configured principal (by id, or by verified email) that its issuer may not name: another issuer is bound to it (`issuers:`), or several issuers of its kind are configured and it lists none.',
   'principal.id_confusable': "The token names its agent, or its human without a verified email, by an id no principal configures that reads as a configured principal's (another case, compatibility characters) or holds invisible characters: it would be one more principal under that name.",
   'principal.email_invalid': 'The human\'s verified email cannot be compared safely (a quoted local part, lookalike or invisible characters, a malformed domain): it would name one more person.',
   'github.repository_not_allowed': 'The GitHub Actions token comes from a repository the issuer does not allow.',

@@ -15,16 +15,18 @@ import { releaseTestStore, storeYaml } from '../support/test-store.ts';
 let a: TestIssuer;
 let b: TestIssuer;
 let people: TestIssuer;
+let people2: TestIssuer;
 let gw: TestGateway;
 
 beforeAll(async () => {
-  [a, b, people] = await Promise.all([startTestIssuer('/a'), startTestIssuer('/b'), startTestIssuer('/people')]);
+  [a, b, people, people2] = await Promise.all([startTestIssuer('/a'), startTestIssuer('/b'), startTestIssuer('/people'), startTestIssuer('/people2')]);
   gw = await startTestGateway(
     `identity:
   issuers:
     - { issuer: ${a.issuer}, audience: countersign, principal: { kind: agent, id: sub } }
     - { issuer: ${b.issuer}, audience: countersign, principal: { kind: agent, id: sub } }
     - { issuer: ${people.issuer}, audience: countersign, principal: { kind: human, id: sub, email: email } }
+    - { issuer: ${people2.issuer}, audience: countersign, principal: { kind: human, id: sub, email: email } }
 connections:
   - { name: ops-api, kind: http, url: http://127.0.0.1:9/ops }
 policy:
@@ -43,7 +45,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
-  await Promise.all([a, b, people].map((s) => s?.close()));
+  await Promise.all([a, b, people, people2].map((s) => s?.close()));
 });
 
 const whoami = async (token: string) => {
@@ -66,7 +68,7 @@ describe('a configured principal is named only by the issuers it lists', () => {
     expect(failed).toMatchObject([{ data: { reason: 'principal.issuer_not_allowed', issuer: b.issuer } }]);
   });
 
-  it('refuses, with several issuers, any token naming a configured principal that lists none (an API-key agent, a human)', async () => {
+  it('refuses, with several issuers of its kind, any token naming a configured principal that lists none (an API-key agent, a human)', async () => {
     for (const token of [await a.sign({ aud: 'countersign', sub: 'deploy-bot' }), await b.sign({ aud: 'countersign', sub: 'other-bot' })]) {
       expect((await whoami(token)).body.error).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'principal.issuer_not_allowed' });
     }
@@ -163,5 +165,45 @@ policy:
     expect((await gw2.as('alice', `/v1/requests/${id}`)).body).toMatchObject({ status: 'pending' });
     expect((await gw2.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
     await eventually(async () => ((await gw2.as('alice', `/v1/requests/${id}`)).body.status !== 'pending' ? true : undefined));
+  });
+});
+
+describe('one issuer of agents and one of humans', () => {
+  // The common pair: a CI issuer for agents and an identity provider for people. Neither can name the other's kind
+  // (its token is refused as the wrong kind), so each is the only issuer that could mint an id of its own kind.
+  let agents: TestIssuer;
+  let humans: TestIssuer;
+  let pair: TestGateway;
+  beforeAll(async () => {
+    [agents, humans] = await Promise.all([startTestIssuer('/ci'), startTestIssuer('/idp')]);
+    pair = await startTestGateway(
+      `identity:
+  issuers:
+    - { issuer: ${agents.issuer}, audience: countersign, principal: { kind: agent, id: sub } }
+    - { issuer: ${humans.issuer}, audience: countersign, principal: { kind: human, id: sub, email: email } }
+connections:
+  - { name: ops-api, kind: http, url: http://127.0.0.1:9/ops }
+policy:
+  default: deny
+  rules: []
+`,
+      { principals: DEFAULT_PRINCIPALS.map((p) => ({ ...p, email: p.kind === 'human' ? `${p.id}@example.com` : undefined })) },
+    );
+  });
+  afterAll(async () => {
+    await pair?.stop();
+    await Promise.all([agents, humans].map((s) => s?.close()));
+  });
+
+  it('names a configured agent and a configured human by id, each through the one issuer of its kind, without issuers: listed', async () => {
+    const ask = async (token: string) => {
+      const res = await fetch(`${pair.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    expect(await ask(await agents.sign({ aud: 'countersign', sub: 'deploy-bot' }))).toMatchObject({ status: 200, body: { id: 'deploy-bot', kind: 'agent', actsFor: 'carol' } });
+    expect(await ask(await humans.sign({ aud: 'countersign', sub: 'alice' }))).toMatchObject({ status: 200, body: { id: 'alice', kind: 'human', groups: ['sre'] } });
+    // Across kinds, still refused as the wrong kind.
+    expect((await ask(await agents.sign({ aud: 'countersign', sub: 'alice' }))).body.error.reason).toBe('principal.kind_mismatch');
+    expect((await ask(await humans.sign({ aud: 'countersign', sub: 'deploy-bot' }))).body.error.reason).toBe('principal.kind_mismatch');
   });
 });
