@@ -192,6 +192,32 @@ describe.skipIf(!db)('the Postgres wire listener: an approval resumes only in a 
     }
   });
 
+  it('a finished extended-protocol statement earlier in the block (its unnamed portal, which no SQL can name) does not keep the approval from resuming', async () => {
+    const sql = "UPDATE d SET note = 'after-read' WHERE note = 'no such note'";
+    const a = await Raw.open(gw);
+    let id: string;
+    try {
+      expect(errors(await send(a, 'BEGIN'))).toEqual([]);
+      a.send(serialize.parse({ text: 'SELECT count(*) FROM d WHERE note = $1', types: [25] }), serialize.bind({ values: ['x'] }), serialize.execute({}), serialize.sync());
+      expect(errors(await a.until('readyForQuery'))).toEqual([]);
+      const held = await send(a, sql);
+      expect(errors(held)).toEqual(['CS001']);
+      id = await approve(held);
+    } finally {
+      a.end();
+    }
+    // Sent again in a block where it comes first: the same session state but for that spent portal.
+    const b = await Raw.open(gw);
+    try {
+      expect(errors(await send(b, 'BEGIN'))).toEqual([]);
+      expect(errors(await send(b, sql))).toEqual([]);
+      expect(errors(await send(b, 'COMMIT'))).toEqual([]);
+    } finally {
+      b.end();
+    }
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+  });
+
   it('what changes where names resolve or who runs a statement is never a setting a session may change, even where policy allows SET', async () => {
     const c = await Raw.open(gw);
     try {
