@@ -162,9 +162,10 @@ describe.skipIf(!db)('the Postgres wire listener: an approval resumes only in a 
       await c.connect();
       return c;
     };
+    await direct.query("INSERT INTO d VALUES ('2026-03-01', 'np-start')");
     for (const block of [false, true]) {
       const sql = 'UPDATE d SET note = $1 WHERE note = $2';
-      const params = [`np-${block}`, block ? 'np-false' : 'jan2'];
+      const params = [`np-${block}`, block ? 'np-false' : 'np-start'];
       const send = async (c: pg.Client) => {
         if (block) await c.query('BEGIN');
         try {
