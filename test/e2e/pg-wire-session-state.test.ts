@@ -219,6 +219,29 @@ describe.skipIf(!db)('the Postgres wire listener: an approval resumes only in a 
     expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
   });
 
+  it('a pending request held from a session in another state: withdrawn by its requester, the statement is held anew from this one', async () => {
+    const sql = "UPDATE d SET note = 'tz' WHERE note = 'no such note'";
+    const a = await Raw.open(gw);
+    expect(errors(await send(a, "SET TimeZone = 'UTC'"))).toEqual([]);
+    const held = await send(a, sql);
+    a.end();
+    expect(errors(held)).toEqual(['CS001']);
+    const first = /request (req_[a-z0-9]+)/.exec(held.find((m) => m.name === 'error')!.message!)![1]!;
+    const b = await Raw.open(gw);
+    try {
+      expect(errors(await send(b, "SET TimeZone = 'Etc/GMT+12'"))).toEqual([]);
+      const refused = await send(b, sql);
+      expect(errors(refused)).toEqual(['55000']);
+      expect(refused.find((m) => m.name === 'error')!.message).toContain(`/v1/requests/${first}/cancel`);
+      expect((await gw.as('deploy-bot', `/v1/requests/${first}/cancel`, { body: {} })).status).toBe(200);
+      const again = await send(b, sql);
+      expect(errors(again)).toEqual(['CS001']);
+      expect(again.find((m) => m.name === 'error')!.message).not.toContain(first);
+    } finally {
+      b.end();
+    }
+  });
+
   it('what changes where names resolve or who runs a statement is never a setting a session may change, even where policy allows SET', async () => {
     const c = await Raw.open(gw);
     try {
