@@ -104,6 +104,8 @@ policy:
     expect(problems('principals: [{ id: bot, kind: agent, actsFor: alcie }]')).toContain('alcie is not a configured human principal');
     expect(problems(`principals: [{ id: a, kind: human, apiKeys: ["${HASH}"] }, { id: b, kind: human, apiKeys: ["${HASH}"] }]`)).toContain('already used');
     expect(problems('principals: [{ id: bot, kind: agent, issuers: ["https://idp.example.com"] }]')).toContain('principals[0].issuers[0]: https://idp.example.com is not a configured issuer');
+    // Bound to the console login (it names humans only), an agent could never be named by a token.
+    expect(problems('identity: { login: { issuer: "https://idp.example.com", clientId: cs } }\nprincipals: [{ id: bot, kind: agent, issuers: ["https://idp.example.com"] }]')).toContain('principals[0].issuers[0]: https://idp.example.com names humans only; bot is an agent');
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate, breakGlass, stepUp and grant belong to rules whose effect is approve');
   });
 

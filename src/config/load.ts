@@ -114,6 +114,11 @@ function crossCheck(config: Config): string[] {
     seenIssuers.add(iss.issuer);
   });
   const tokenIssuers = new Set([...seenIssuers, ...(config.identity.login ? [config.identity.login.issuer] : [])]);
+  // The kinds of principal each issuer's tokens name (one issuer may be configured for agents and be the login too).
+  const issuerKinds = new Map<string, Set<'agent' | 'human'>>();
+  const kindOf = (issuer: string, kind: 'agent' | 'human') => issuerKinds.set(issuer, new Set([...(issuerKinds.get(issuer) ?? []), kind]));
+  config.identity.issuers.forEach((iss) => kindOf(iss.issuer, iss.principal.kind));
+  if (config.identity.login) kindOf(config.identity.login.issuer, 'human');
   const folded = new Map<string, string>();
   config.principals.forEach((p, i) => {
     if (seenIds.has(p.id)) problems.push(`principals[${i}].id: duplicate principal id ${p.id}`);
@@ -134,6 +139,8 @@ function crossCheck(config: Config): string[] {
     }
     p.issuers?.forEach((iss, j) => {
       if (!tokenIssuers.has(iss)) problems.push(`principals[${i}].issuers[${j}]: ${iss} is not a configured issuer (identity.issuers or identity.login)`);
+      // Bound only to issuers of the other kind, it could never be named by a token at all.
+      else if (!issuerKinds.get(iss)?.has(p.kind)) problems.push(`principals[${i}].issuers[${j}]: ${iss} names ${p.kind === 'agent' ? 'humans' : 'agents'} only; ${p.id} is ${p.kind === 'agent' ? 'an agent' : 'a human'}`);
     });
     // A role is a person's: an agent (or what acts for someone) never holds one.
     if (p.kind !== 'human' && p.roles.length > 0) problems.push(`principals[${i}].roles: only a human holds a role; ${p.id} is an agent`);

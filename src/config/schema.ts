@@ -30,8 +30,9 @@ export const principalSchema = z.strictObject({
   roles: z.array(z.enum(ROLES)).default([]),
   /**
    * The token issuers (`identity.issuers`, `identity.login`) whose tokens may name this principal, by its id or (a
-   * human) by a verified email. Absent: with one issuer configured, that one; with several, a token names it by
-   * verified email only, never by id (another issuer could mint a token with any id).
+   * human) by a verified email. Absent: with one issuer of its kind configured (agent or human; identity.login is of
+   * humans), that one; with several, a token names it by verified email only, never by id (another issuer could mint
+   * a token with any id).
    */
   issuers: z.array(z.string().min(1)).min(1).optional(),
 });

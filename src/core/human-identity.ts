@@ -161,6 +161,17 @@ export function idFold(id: string): string {
   return id.normalize('NFKC').toLowerCase();
 }
 
+/**
+ * Whether an id no principal configures would pass for a configured one on every card and log: it reads as one
+ * (another case, a fullwidth letter: the same idFold) or hides characters (controls, format characters, spaces).
+ *
+ * @example
+ * lookalikeId('Alice', dir); // true when alice is configured
+ */
+export function lookalikeId(id: string, dir: HumanDirectory): boolean {
+  return /[\p{Cc}\p{Cf}\p{Z}]/u.test(id) || dir.principalLike?.(idFold(id)) !== undefined;
+}
+
 /** What a credential says about a human: its id claim, and an email only when the issuer verified it. */
 export interface ClaimedHuman {
   readonly id: string;
@@ -197,7 +208,7 @@ export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory, issue
   if (key === undefined) {
     // An id nobody configured that reads as a configured one (another case, a fullwidth letter) or hides characters
     // would be one more person under a name the cards show as theirs: refused, never a stranger.
-    if (/[\p{Cc}\p{Cf}\p{Z}]/u.test(claimed.id) || dir.principalLike?.(idFold(claimed.id))) return { ok: false, reason: 'principal.id_confusable' };
+    if (lookalikeId(claimed.id, dir)) return { ok: false, reason: 'principal.id_confusable' };
     return { ok: true, id: claimed.id, configured: undefined, email: null };
   }
   const byEmail = dir.humanByEmail(key);

@@ -8,7 +8,7 @@
  * (core/human-identity.ts), which every surface resolves before a review.
  */
 import { CountersignError } from './errors.ts';
-import { canonicalHuman, emailKey, humanKey, sameIdentity, type HumanDirectory, type HumanTraits } from './human-identity.ts';
+import { canonicalHuman, emailKey, humanKey, identityKeys, sameIdentity, type HumanDirectory, type HumanTraits } from './human-identity.ts';
 import { canonicalIdentity } from './principal.ts';
 import type { Principal } from './principal.ts';
 import type { ApproverRequirement } from './policy/decision.ts';
@@ -100,11 +100,14 @@ export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, revie
  *    email) must still be a configured human; their groups are the configured ones now;
  *  - a reviewer from a token keeps the groups that token granted, as recorded, plus the configured groups of
  *    the human they resolve to now (none when the configuration does not name them);
- *  - either is dropped when their id is now a configured agent.
+ *  - either is dropped when their id is now a configured agent, or when the issuer of their token may no longer
+ *    name the human they resolve to (`issuers:`, core/human-identity.ts mayName).
  * Reviews recorded before token groups were kept apart count no token group (fail closed).
  */
 export function currentReviewer(r: Review['reviewer'], dir: HumanDirectory): Review['reviewer'] | undefined {
-  const human = canonicalHuman({ id: r.id, verifiedEmail: r.email ?? null }, dir);
+  // Resolved as their credential named them, by the issuer that vouched for it: one the configuration in force no
+  // longer lets name this human (`issuers:`) makes the review no more theirs than a new token of it would be.
+  const human = canonicalHuman({ id: r.claimedId ?? r.id, verifiedEmail: r.email ?? null }, dir, r.identity?.issuer);
   if (!human.ok) return undefined;
   if (!human.configured && !r.identity) return undefined;
   const groups = [...new Set([...(human.configured?.groups ?? []), ...(r.tokenGroups ?? [])])].sort();
@@ -164,7 +167,8 @@ export type Counted = Pick<RequestRecord, 'principal' | 'digest'> & { readonly d
  */
 export function countedApprovals(reviews: readonly Review[], request: Counted, dir?: HumanDirectory): Review[] {
   const approvers: Review[] = [];
-  const seen: HumanTraits[] = [];
+  // The identity keys of everyone counted so far: sharing one is being one of them (sameIdentity), found in one lookup.
+  const seen = new Set<string>();
   for (const r of reviews) {
     if (r.verdict !== 'approve' || r.reviewer.kind !== 'human' || r.digest !== request.digest) continue;
     // Where the rules (as judged now: at run, after a requeue) require step-up, an approval without one counts for nothing.
@@ -172,8 +176,9 @@ export function countedApprovals(reviews: readonly Review[], request: Counted, d
     const now = dir ? currentReviewer(r.reviewer, dir) : r.reviewer;
     if (!now) continue;
     if (isRequesterSide(request, r.reviewer, dir) || isRequesterSide(request, now, dir)) continue;
-    if (seen.some((s) => sameIdentity(s, r.reviewer) || sameIdentity(s, now))) continue;
-    seen.push(r.reviewer, now);
+    const keys = [...identityKeys(r.reviewer), ...identityKeys(now)];
+    if (keys.some((k) => seen.has(k))) continue;
+    for (const k of keys) seen.add(k);
     approvers.push({ ...r, reviewer: now });
   }
   return approvers;
@@ -213,10 +218,13 @@ export function remainingApprovals(
  */
 function fillRule(reqs: readonly ApproverRequirement[], approvers: readonly { id: string; groups: readonly string[] }[]): number[] {
   const places = reqs.flatMap((req, i) => new Array<number>(Math.min(req.count, approvers.length)).fill(i));
+  // Who may fill which requirement, worked out once rather than on every step of every path.
+  const can = reqs.map((req) => approvers.map((a) => fills(req, a)));
   const placeOf = new Array<number>(approvers.length).fill(-1);
   const tryPlace = (place: number, visited: boolean[]): boolean => {
+    const row = can[places[place]!]!;
     for (let a = 0; a < approvers.length; a++) {
-      if (visited[a] || !fills(reqs[places[place]!]!, approvers[a]!)) continue;
+      if (visited[a] || !row[a]) continue;
       visited[a] = true;
       if (placeOf[a] === -1 || tryPlace(placeOf[a]!, visited)) {
         placeOf[a] = place;
@@ -225,7 +233,17 @@ function fillRule(reqs: readonly ApproverRequirement[], approvers: readonly { id
     }
     return false;
   };
-  for (let p = 0; p < places.length; p++) tryPlace(p, new Array<boolean>(approvers.length).fill(false));
+  // A requirement one of whose places found no approver fills none of its later places either (they are alike, and
+  // the places already filled stay filled): those are not searched again.
+  const full = new Set<number>();
+  for (let p = 0; p < places.length; p++) {
+    const req = places[p]!;
+    if (full.has(req)) continue;
+    // A free approver first: the usual case (everyone who approved fills the place) needs no path through others' places.
+    const free = can[req]!.findIndex((ok, a) => ok && placeOf[a] === -1);
+    if (free !== -1) placeOf[free] = p;
+    else if (!tryPlace(p, new Array<boolean>(approvers.length).fill(false))) full.add(req);
+  }
   const filled = new Array<number>(reqs.length).fill(0);
   for (const p of placeOf) if (p !== -1) filled[places[p]!]!++;
   return filled;

@@ -80,3 +80,33 @@ describe('a session opened with an API key', () => {
     expect(await ended()).toEqual(['credential-removed', 'credential-removed', 'credential-removed']);
   });
 });
+
+describe('a single sign-on session of a human bound to issuers', () => {
+  const idp = 'https://idp.example.com';
+  const other = 'https://other.example.com';
+  function bound(aliceIssuers: string[] | undefined) {
+    store = createSqliteStore({ path: ':memory:' });
+    const identity = createIdentity({
+      principals: [{ id: 'alice', kind: 'human', actsFor: null, groups: ['sre'], email: 'alice@example.com', apiKeys: [], ...(aliceIssuers ? { issuers: aliceIssuers } : {}) }],
+      identity: identitySchema.parse({ issuers: [idp, other].map((issuer) => ({ issuer, audience: 'countersign', principal: { kind: 'human' } })) }),
+      now: clock.now,
+    });
+    let n = 0;
+    return { store, identity, clock, ids: { token: () => `token-${++n}-${'x'.repeat(40)}`, requestId: () => 'req_x' } };
+  }
+
+  it('ends once the configuration binds its human to other issuers than the one it came from', async () => {
+    const d = bound([other]);
+    const { token } = await startSession(d, { principal: fromProvider('alice', 'alice@example.com'), method: 'oidc', ttlSeconds: 3600 });
+    expect(await resolveSession(d, token)).toBeUndefined();
+    expect((await d.store.readAudit(0, 100)).filter((e) => e.type === 'session.ended').map((e) => e.data['reason'])).toEqual(['principal-changed']);
+    const { token: mine } = await startSession(d, { principal: { ...fromProvider('alice', 'alice@example.com'), issuer: other }, method: 'oidc', ttlSeconds: 3600 });
+    expect((await resolveSession(d, mine))?.principal).toMatchObject({ id: 'alice' });
+  });
+
+  it('goes on where its human, listing no issuer, was found by verified email among several issuers, as at sign-in', async () => {
+    const d = bound(undefined);
+    const { token } = await startSession(d, { principal: { ...fromProvider('alice', 'alice@example.com'), claimedId: '00u-alice' }, method: 'oidc', ttlSeconds: 3600 });
+    expect((await resolveSession(d, token))?.principal).toMatchObject({ id: 'alice', groups: ['sre'] });
+  });
+});

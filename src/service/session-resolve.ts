@@ -49,7 +49,8 @@ export async function resolveSession(
   // the session ends, under the one id that human has now (a session begun before the configuration named them by
   // email included), with the groups the configuration gives that human now (never the ones it gave at sign-in).
   if (session.method === 'oidc') {
-    const human = canonicalHuman({ id: session.principal.id, verifiedEmail: session.principal.email }, deps.identity);
+    // As the provider named them, checked against the issuers the configuration in force binds that human to.
+    const human = canonicalHuman({ id: session.principal.claimedId ?? session.principal.id, verifiedEmail: session.principal.email }, deps.identity, session.principal.issuer);
     if (!human.ok) {
       await endSessionByKey(deps, key, 'principal-changed');
       return undefined;

@@ -156,6 +156,92 @@ describe.skipIf(!db)('the Postgres wire listener: an approval resumes only in a 
     expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
   });
 
+  it('node-postgres: a parameterised statement held, then re-sent from a new connection, in a transaction block or not, runs once approved', async () => {
+    const connect = async () => {
+      const c = new pg.Client({ host: '127.0.0.1', port: gw.postgresPort, user: 'deploy-bot', password: gw.keys['deploy-bot'], database: 'app-db', ssl: false });
+      await c.connect();
+      return c;
+    };
+    await direct.query("INSERT INTO d VALUES ('2026-03-01', 'np-start')");
+    for (const block of [false, true]) {
+      const sql = 'UPDATE d SET note = $1 WHERE note = $2';
+      const params = [`np-${block}`, block ? 'np-false' : 'np-start'];
+      const send = async (c: pg.Client) => {
+        if (block) await c.query('BEGIN');
+        try {
+          const r = await c.query(sql, params);
+          if (block) await c.query('COMMIT');
+          return r;
+        } catch (e) {
+          if (block) await c.query('ROLLBACK');
+          throw e;
+        }
+      };
+      const a = await connect();
+      const held = (await send(a).catch((e: unknown) => e)) as pg.DatabaseError;
+      await a.end();
+      expect(held).toMatchObject({ code: 'CS001' });
+      const id = /request (req_[a-z0-9]+)/.exec(held.message)![1]!;
+      expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+      const b = await connect();
+      try {
+        expect(await send(b)).toMatchObject({ command: 'UPDATE', rowCount: 1 });
+      } finally {
+        await b.end();
+      }
+      expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+    }
+  });
+
+  it('a finished extended-protocol statement earlier in the block (its unnamed portal, which no SQL can name) does not keep the approval from resuming', async () => {
+    const sql = "UPDATE d SET note = 'after-read' WHERE note = 'no such note'";
+    const a = await Raw.open(gw);
+    let id: string;
+    try {
+      expect(errors(await send(a, 'BEGIN'))).toEqual([]);
+      a.send(serialize.parse({ text: 'SELECT count(*) FROM d WHERE note = $1', types: [25] }), serialize.bind({ values: ['x'] }), serialize.execute({}), serialize.sync());
+      expect(errors(await a.until('readyForQuery'))).toEqual([]);
+      const held = await send(a, sql);
+      expect(errors(held)).toEqual(['CS001']);
+      id = await approve(held);
+    } finally {
+      a.end();
+    }
+    // Sent again in a block where it comes first: the same session state but for that spent portal.
+    const b = await Raw.open(gw);
+    try {
+      expect(errors(await send(b, 'BEGIN'))).toEqual([]);
+      expect(errors(await send(b, sql))).toEqual([]);
+      expect(errors(await send(b, 'COMMIT'))).toEqual([]);
+    } finally {
+      b.end();
+    }
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('succeeded');
+  });
+
+  it('a pending request held from a session in another state: withdrawn by its requester, the statement is held anew from this one', async () => {
+    const sql = "UPDATE d SET note = 'tz' WHERE note = 'no such note'";
+    const a = await Raw.open(gw);
+    expect(errors(await send(a, "SET TimeZone = 'UTC'"))).toEqual([]);
+    const held = await send(a, sql);
+    a.end();
+    expect(errors(held)).toEqual(['CS001']);
+    const first = /request (req_[a-z0-9]+)/.exec(held.find((m) => m.name === 'error')!.message!)![1]!;
+    const b = await Raw.open(gw);
+    try {
+      expect(errors(await send(b, "SET TimeZone = 'Etc/GMT+12'"))).toEqual([]);
+      const refused = await send(b, sql);
+      expect(errors(refused)).toEqual(['55000']);
+      expect(refused.find((m) => m.name === 'error')!.message).toContain(`/v1/requests/${first}/cancel`);
+      expect((await gw.as('deploy-bot', `/v1/requests/${first}/cancel`, { body: {} })).status).toBe(200);
+      const again = await send(b, sql);
+      expect(errors(again)).toEqual(['CS001']);
+      expect(again.find((m) => m.name === 'error')!.message).not.toContain(first);
+    } finally {
+      b.end();
+    }
+  });
+
   it('what changes where names resolve or who runs a statement is never a setting a session may change, even where policy allows SET', async () => {
     const c = await Raw.open(gw);
     try {

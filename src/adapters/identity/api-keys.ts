@@ -31,11 +31,13 @@ export function generateApiKey(): { key: string; hash: string } {
 }
 
 /**
- * @param tokenIssuers every issuer whose tokens name principals (identity.issuers and identity.login): with more than
- * one, a configured principal that lists none of them is named by no token's id.
+ * @param tokenIssuers every issuer whose tokens name principals (identity.issuers and identity.login), with the kind of
+ * principal its tokens name: with more than one of a kind, a configured principal of that kind that lists none of them
+ * is named by no token's id. An issuer of the other kind never names it (its token is refused as the wrong kind).
  */
-export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tokenIssuers: readonly string[] = []): Identity {
-  const soleIssuer = new Set(tokenIssuers).size <= 1;
+export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tokenIssuers: readonly { issuer: string; kind: 'agent' | 'human' }[] = []): Identity {
+  const soleIssuer = (kind: 'agent' | 'human') => new Set(tokenIssuers.filter((t) => t.kind === kind).map((t) => t.issuer)).size <= 1;
+  const sole = { agent: soleIssuer('agent'), human: soleIssuer('human') };
   const issuersOf = new Map<string, ReadonlySet<string>>();
   const byHash = new Map<string, Principal>();
   const byId = new Map<string, Principal>();
@@ -84,8 +86,9 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
       const listed = issuersOf.get(id);
       if (listed) return listed.has(issuer);
       // Unlisted: a verified email is the issuer's word (README, "One human, one identity"); an id, only where no
-      // other issuer could mint a token with the same one.
-      return by === 'email' || soleIssuer;
+      // other issuer of its kind could mint a token with the same one.
+      const kind = byId.get(id)?.kind;
+      return by === 'email' || (kind !== undefined && sole[kind]);
     },
   };
 }

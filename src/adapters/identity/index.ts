@@ -30,7 +30,10 @@ export interface IdentityOptions {
  * const auth = await identity.authenticate(bearer); // { ok: true, principal } or { ok: false, reason }
  */
 export function createIdentity(opts: IdentityOptions): Identity {
-  const keys = createApiKeyIdentity(opts.principals, [...opts.identity.issuers.map((i) => i.issuer), ...(opts.identity.login ? [opts.identity.login.issuer] : [])]);
+  const keys = createApiKeyIdentity(opts.principals, [
+    ...opts.identity.issuers.map((i) => ({ issuer: i.issuer, kind: i.principal.kind })),
+    ...(opts.identity.login ? [{ issuer: opts.identity.login.issuer, kind: 'human' as const }] : []),
+  ]);
   const grants: RoleGrants = {
     principals: new Map(opts.principals.filter((p) => p.kind === 'human' && p.roles?.length).map((p) => [p.id, [...(p.roles ?? [])]])),
     groups: opts.roleGroups ?? {},

@@ -152,7 +152,7 @@ export async function runStatement(
       error(
         ctx,
         SQLSTATE.unsafe,
-        `request ${record.id} was submitted from a session whose state gives the statement another meaning (its user, search_path, settings such as DateStyle or TimeZone, temporary objects or cursors differ, or could not be read); nothing ran: send it from a session as it was then`,
+        `request ${record.id} was submitted from a session whose state gives the statement another meaning (its user, search_path, settings such as DateStyle or TimeZone, temporary objects or cursors differ, or could not be read); nothing ran: send it from a session as it was then, or, while it is pending, cancel it (POST /v1/requests/${record.id}/cancel) and send it again to have it held from this one`,
       );
       if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
       return { failed: true, types: [] };

@@ -52,9 +52,11 @@ describe.skipIf(!db)('the session state of a wire session (real PostgreSQL)', ()
     await moves("SET application_name = 'other'", 'RESET application_name');
   });
 
-  it('not what only steers the planner, memory or messages, nor the transaction it is read in', async () => {
+  it('not what only steers the planner, memory, messages or time bounds, nor the transaction it is read in', async () => {
     const before = await state();
     await c.query("SET work_mem = '64MB'; SET enable_seqscan = off; SET random_page_cost = 1; SET jit = off; SET lc_messages = 'C'");
+    // Time bounds: the connection's statementTimeoutMs, or a role's lock_timeout, may change between a hold and its resume.
+    await c.query("SET statement_timeout = '7s'; SET lock_timeout = '3s'; SET idle_in_transaction_session_timeout = '1min'");
     await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     expect(await state()).toBe(before);
     await c.query('ROLLBACK; RESET ALL');

@@ -10,8 +10,8 @@
  *   anything or not), and `search_path` as set;
  * - what literals and conversions read: every setting a role may change for
  *   its session (pg_settings contexts `user` and `superuser`), but those that
- *   only steer the planner, memory, logging and messages, and the state of the
- *   transaction it happens to be in. `DateStyle` makes `'01/02/2026'` 2
+ *   only steer the planner, memory, logging and messages or bound its time,
+ *   and the state of the transaction it happens to be in. `DateStyle` makes `'01/02/2026'` 2
  *   January or 1 February; `TimeZone` moves every `timestamptz` literal;
  * - the session's own objects: every relation, type, function and operator of
  *   its temporary schema by object id (a temporary `orders` is found before
@@ -33,7 +33,11 @@ import type { WireRelay } from './wire-relay.ts';
 const EQ = 'OPERATOR(pg_catalog.=)';
 const TEMP = 'pg_catalog.pg_my_temp_schema()';
 
-/** Settings that change plans, memory, logs and messages, never what a statement reads or writes. */
+/**
+ * Settings that change plans, memory, logs and messages, or bound how long a statement may take or wait (a client may
+ * not set those; the connection's statementTimeoutMs or a role's settings may change between a hold and its resume),
+ * never what a statement reads or writes.
+ */
 const NOT_MEANING = [
   'client_min_messages',
   'constraint_exclusion',
@@ -53,9 +57,12 @@ const NOT_MEANING = [
   'geqo_selection_bias',
   'geqo_threshold',
   'hash_mem_multiplier',
+  'idle_in_transaction_session_timeout',
+  'idle_session_timeout',
   'jit',
   'join_collapse_limit',
   'lc_messages',
+  'lock_timeout',
   'maintenance_io_concurrency',
   'maintenance_work_mem',
   'max_parallel_maintenance_workers',
@@ -69,10 +76,12 @@ const NOT_MEANING = [
   'plan_cache_mode',
   'random_page_cost',
   'seq_page_cost',
+  'statement_timeout',
   'temp_buffers',
   'transaction_deferrable',
   'transaction_isolation',
   'transaction_read_only',
+  'transaction_timeout',
   'work_mem',
 ];
 

@@ -11,7 +11,7 @@
  * They become Countersign groups through the issuer's `groupMap`, or as they
  * are when the issuer is configured with `trustGroups: true`.
  */
-import { canonicalActsFor, canonicalHuman, grantedGroups, type HumanDirectory } from '../../../core/human-identity.ts';
+import { canonicalActsFor, canonicalHuman, grantedGroups, lookalikeId, type HumanDirectory } from '../../../core/human-identity.ts';
 import type { Principal } from '../../../core/principal.ts';
 import type { IssuerConfig } from '../../../config/identity-schema.ts';
 import { groupsClaim, stringClaim } from './claims.ts';
@@ -48,6 +48,9 @@ export function mapPrincipal(cfg: IssuerConfig, payload: Readonly<Record<string,
   if (known && known.kind !== 'agent') return { ok: false, reason: 'principal.kind_mismatch' };
   // A configured agent speaks only through the issuers bound to it: another could mint a token with its id.
   if (known && dir.mayName && !dir.mayName(known.id, cfg.issuer, 'id')) return { ok: false, reason: 'principal.issuer_not_allowed' };
+  // An id nobody configured that reads as a configured one (another case, a fullwidth letter) or hides characters
+  // would show on every card as that principal (a trusted agent, a human): refused, as a human's is.
+  if (!known && lookalikeId(claimedId, dir)) return { ok: false, reason: 'principal.id_confusable' };
   const claimedActsFor = map.actsFor ? stringClaim(payload, map.actsFor) : undefined;
   const actsFor = claimedActsFor !== undefined ? canonicalActsFor(claimedActsFor, dir) : (known?.actsFor ?? null);
   // An agent cannot act for itself, nor for another agent.
