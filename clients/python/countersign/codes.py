@@ -11,8 +11,10 @@ codes_run); this one keeps the registry.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Dict, Mapping, Type
 
+from . import codes_input, codes_review, codes_run
 from .errors import CountersignError
 from .codes_input import (
     Unauthenticated,
@@ -77,65 +79,15 @@ from .codes_run import (
 )
 
 
-def _registry(*classes: Type[CountersignError]) -> Dict[str, Type[CountersignError]]:
-    return {c.code: c for c in classes}
+def _classes(*modules: ModuleType) -> Dict[str, Type[CountersignError]]:
+    """Code → class for the classes each module defines (not those it imports)."""
+    return {
+        c.code: c
+        for m in modules
+        for c in vars(m).values()
+        if isinstance(c, type) and issubclass(c, CountersignError) and c.__module__ == m.__name__
+    }
 
 
 #: Code → class, for every code of the gateway's registry.
-GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _registry(
-    Unauthenticated,
-    InvalidJson,
-    InvalidRequest,
-    InputTooDeep,
-    PayloadTooLarge,
-    UnknownConnection,
-    UnknownPrincipal,
-    InvalidInput,
-    InputUnparseable,
-    SqlSettingRefused,
-    UnknownTool,
-    UpstreamUnavailable,
-    ToolDefinitionMismatch,
-    ToolAcceptorsNotConfigured,
-    NotAToolAcceptor,
-    RoleRequired,
-    PeriodTooLarge,
-    IdempotencyKeyInvalid,
-    IdempotencyKeyReused,
-    PolicyDenied,
-    PolicyError,
-    NotFound,
-    Forbidden,
-    AgentCannotReview,
-    AgentCannotSignIn,
-    CsrfRejected,
-    SelfApprovalForbidden,
-    NotAnApprover,
-    IdentityStale,
-    BreakGlassNotAllowed,
-    GrantNotAllowed,
-    JustificationRequired,
-    StepUpRequired,
-    ConfirmationRequired,
-    AlreadyReviewed,
-    ReviewDenied,
-    RequestAlreadyDecided,
-    RequestExpired,
-    RequestCancelled,
-    RequestNotPending,
-    DigestMismatch,
-    ExecutionFailed,
-    SqlSessionUnsafe,
-    UndoUnavailable,
-    UndoConflict,
-    UndoTooManyRows,
-    ExecutionInterrupted,
-    AuditIntegrityFailed,
-    AuditWriteFailed,
-    PolicyNotInForce,
-    ConfigInvalid,
-    StoreOfAnotherConfig,
-    StoreUnavailable,
-    StoreBusy,
-    Internal,
-)
+GATEWAY_ERRORS: Mapping[str, Type[CountersignError]] = _classes(codes_input, codes_review, codes_run)
