@@ -256,10 +256,17 @@ describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgben
   }, WAIT * 2);
 
   it('psycopg (Python): a parameterised read, and a held write approved over REST while it waits', async (ctx) => {
-    const probe = await run('python3', ['-c', 'import psycopg'], {});
-    if (probe.code !== 0) {
+    // The first Python that has psycopg: the one on PATH (pip), else Debian's (apt-get install python3-psycopg).
+    let python: string | undefined;
+    for (const candidate of ['python3', '/usr/bin/python3']) {
+      if ((await run(candidate, ['-c', 'import psycopg'], {}).catch(() => ({ code: -1 }))).code === 0) {
+        python = candidate;
+        break;
+      }
+    }
+    if (!python) {
       // .ci/run installs it; on a laptop without it the case is skipped, never under CI.
-      if (process.env['CI']) throw new Error('psycopg is required under CI: python3 -m pip install psycopg');
+      if (process.env['CI']) throw new Error('psycopg is required under CI: apt-get install python3-psycopg, or pip install psycopg');
       ctx.skip();
     }
     const program = `
@@ -274,7 +281,7 @@ with psycopg.connect(host="127.0.0.1", port=int(os.environ["PORT"]), user="deplo
         cur.execute("UPDATE counters SET n = n + %s WHERE name = %s", (1, "psycopg"))
         print("updated", cur.rowcount, flush=True)
 `;
-    const running = run('python3', ['-c', program], { PORT: String(gw.postgresPort), KEY: gw.keys['deploy-bot'] });
+    const running = run(python!, ['-c', program], { PORT: String(gw.postgresPort), KEY: gw.keys['deploy-bot'] });
     let ended: Run | undefined;
     void running.then((x) => (ended = x));
     const held = await eventually(async () => {
