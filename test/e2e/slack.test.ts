@@ -285,6 +285,26 @@ describe('forged and stale callbacks', () => {
     expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ reason: 'app.mismatch' });
     expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
   });
+
+  it('records a flood of forged calls from anyone who reaches the URL at most 20 a second, counting the rest on a later event', async () => {
+    const refusedEvents = async () => (await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused' && e.data['channel'] === 'slack');
+    const before = (await refusedEvents()).length;
+    const forged = () => slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: 'req_flood' }, { secret: 'an-outsider-guess-000000000000' });
+    const SENT = 120;
+    const answers = await Promise.all(Array.from({ length: SENT }, forged));
+    expect(answers.every((r) => r.status === 401)).toBe(true);
+    // Every answer came after its refusal was recorded or counted: the log grew by far less than the flood.
+    expect((await refusedEvents()).length - before).toBeLessThan(SENT);
+    // A later refusal, once a new second has begun, carries the count of those not recorded one by one.
+    let sent = SENT;
+    const counted = await eventually(async () => {
+      sent++;
+      expect((await forged()).status).toBe(401);
+      const added = (await refusedEvents()).slice(before);
+      return added.some((e) => typeof e.data['suppressedBefore'] === 'number') && added.reduce((n, e) => n + 1 + Number(e.data['suppressedBefore'] ?? 0), 0) === sent ? added : undefined;
+    }, 15_000);
+    expect(counted.length).toBeLessThan(sent);
+  });
 });
 
 describe('readiness', () => {
