@@ -20,6 +20,11 @@ export interface KnownHuman {
   readonly groups: readonly string[];
   readonly issuer: string | null;
   readonly subject: string | null;
+  /**
+   * The id the provider's id claim named them by (a username, or the id itself): an agent may name the human it acts
+   * for by it. Absent from records of sign-ins before it was kept.
+   */
+  readonly claimedId?: string | null;
   /** When they last signed in: the time the provider last vouched for `groups`. */
   readonly seenAt: string;
 }

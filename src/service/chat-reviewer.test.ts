@@ -90,4 +90,24 @@ describe('a chat user resolved by email', () => {
     await d.store.rememberHuman({ id: 'gina@example.com', email: 'gina@example.com', groups: ['sre'], issuer: 'https://idp.example.com', subject: 'g', seenAt: 'not a time' });
     expect(await reviewerByEmail(d, 'gina@example.com')).toMatchObject({ groups: [], tokenGroups: [], staleSignInAt: 'not a time' });
   });
+
+  it('carries the names the sign-in knew them by (username, subject), configured human or not', async () => {
+    const d = deps();
+    await rememberSignedInHuman(d, { ...signedIn('hana@example.com', 'hana@example.com'), claimedId: 'hana' });
+    expect(await reviewerByEmail(d, 'hana@example.com')).toMatchObject({ id: 'hana@example.com', claimedId: 'hana', issuer: 'https://idp.example.com', claims: { sub: 'sub-hana@example.com' } });
+    await rememberSignedInHuman(d, { ...signedIn('alice', 'alice@example.com'), claimedId: 'ajones' });
+    expect(await reviewerByEmail(d, 'alice@example.com')).toMatchObject({ id: 'alice', groups: ['sre'], claimedId: 'ajones', issuer: 'https://idp.example.com', claims: { sub: 'sub-alice' } });
+  });
+
+  it('adds nothing to a configured human from a record of another id, or one that did not keep the id it was named by', async () => {
+    const d = deps();
+    await d.store.rememberHuman({ id: 'alice', email: 'alice@example.com', groups: [], issuer: 'https://idp.example.com', subject: 'a', seenAt: '2026-01-01T00:00:00Z' });
+    const old = await reviewerByEmail(d, 'alice@example.com');
+    expect(old).toMatchObject({ id: 'alice', groups: ['sre'] });
+    expect(old?.issuer).toBeUndefined();
+    await d.store.rememberHuman({ id: 'alice2', email: 'alice@example.com', groups: [], issuer: 'https://idp.example.com', subject: 'a', claimedId: 'ajones', seenAt: '2026-01-01T00:00:00Z' });
+    const other = await reviewerByEmail(d, 'alice@example.com');
+    expect(other?.claimedId).toBeUndefined();
+    expect(other?.issuer).toBeUndefined();
+  });
 });

@@ -10,9 +10,14 @@
  * The groups a sign-in brought count only while it is recent (groupsMaxAge,
  * core/known-human.ts): after that such a human keeps their configured groups
  * alone, and is marked so the review can tell them to sign in again.
+ * A click carries the names that sign-in knew them by (the provider's subject,
+ * the username its id claim gave), configured human or not: an agent may name
+ * the human it acts for by either, and that human must not approve its
+ * request from a chat account any more than from the console.
  */
 import { emailKey } from '../core/human-identity.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, rememberedGroupsCount } from '../core/known-human.ts';
+import type { KnownHuman } from '../core/known-human.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
 
@@ -24,8 +29,10 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'c
   const key = emailKey(email);
   if (key === undefined) return undefined;
   const configured = deps.identity.humanByEmail(key);
-  if (configured) return configured;
   const known = await deps.store.knownHumanByEmail(key);
+  // Only a record of this human's sign-in that kept the id it was named by: the review is then judged as that sign-in
+  // was (issuer binding included). A record of another id under this address names someone else; an older record adds nothing.
+  if (configured) return known?.id === configured.id && typeof known.claimedId === 'string' ? Object.freeze({ ...configured, ...signInNames(known) }) : configured;
   if (!known) return undefined;
   // A configured id that is an agent never becomes a reviewer through an email.
   const byId = deps.identity.principal(known.id);
@@ -40,8 +47,16 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'c
     email: known.email,
     tokenGroups: Object.freeze([...provided].sort()),
     ...(fresh ? {} : { staleSignInAt: typeof known.seenAt === 'string' ? known.seenAt : 'an unknown time' }),
-    ...(known.issuer && known.subject ? { issuer: known.issuer, claims: Object.freeze({ sub: known.subject, email: known.email }) } : {}),
+    ...signInNames(known),
   });
+}
+
+/** The names a sign-in knew a human by, as a principal carries them: the provider's subject and the id its claim gave. */
+function signInNames(known: KnownHuman): Pick<Principal, 'claimedId' | 'issuer' | 'claims'> {
+  return {
+    ...(typeof known.claimedId === 'string' && known.claimedId !== known.id ? { claimedId: known.claimedId } : {}),
+    ...(known.issuer && known.subject ? { issuer: known.issuer, claims: Object.freeze({ sub: known.subject, email: known.email }) } : {}),
+  };
 }
 
 /** Records a human who signed in with a verified email, so chat users with that email are them. */
@@ -56,6 +71,8 @@ export async function rememberSignedInHuman(deps: Pick<Deps, 'store' | 'clock'>,
     groups: [...(human.tokenGroups ?? [])],
     issuer: human.issuer ?? null,
     subject: typeof sub === 'string' ? sub : null,
+    // Kept even when it is the id: a record with it is judged as its sign-in was (see reviewerByEmail).
+    claimedId: human.claimedId ?? human.id,
     seenAt: deps.clock.now().toISOString(),
   });
 }

@@ -89,7 +89,7 @@ export function outboxContract(name: string, make: (router: OutboxRouter) => Pro
       expect((await store.channelMessages('req_1', 'slack')).map((m) => m.ref)).toEqual([{ channel: 'C1', ts: '1.2' }, { channel: 'C2', ts: '3.4' }]);
       expect(await store.channelMessages('req_2', 'slack')).toEqual([]);
 
-      const alice = { id: 'alice', email: 'alice@example.com', groups: ['sre'], issuer: 'https://idp.example.com', subject: 'u1', seenAt: at(0) };
+      const alice = { id: 'alice', email: 'alice@example.com', groups: ['sre'], issuer: 'https://idp.example.com', subject: 'u1', claimedId: 'ajones', seenAt: at(0) };
       await store.rememberHuman(alice);
       await store.rememberHuman({ ...alice, groups: ['sre', 'dba'], seenAt: at(5) });
       expect(await store.knownHumanByEmail('alice@example.com')).toEqual({ ...alice, groups: ['sre', 'dba'], seenAt: at(5) });

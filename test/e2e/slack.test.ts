@@ -26,6 +26,9 @@ beforeAll(async () => {
   // bob's address, on an account of another organisation's workspace (Slack Connect), and on one whose email Slack never confirmed.
   slack.users.set('UGUEST', { id: 'UGUEST', email: 'bob@example.com', team_id: 'T0OTHERORG' });
   slack.users.set('UUNCONFIRMED', { id: 'UUNCONFIRMED', email: 'bob@example.com', is_email_confirmed: false });
+  // A bot user (what an agent holding a bot token acts as) and a deactivated account, each with a configured human's email.
+  slack.users.set('UBOT', { id: 'UBOT', email: 'bob@example.com', is_bot: true });
+  slack.users.set('UDELETED', { id: 'UDELETED', email: 'bob@example.com', deleted: true });
   upstream = await startUpstream();
   gw = await startTestGateway(
     `channels:
@@ -166,18 +169,16 @@ describe('a held request in Slack', () => {
     expect(slack.responses.some((r) => r['response_type'] === 'ephemeral')).toBe(true);
   });
 
-  it('a configured human’s email counts only on an account of the configured workspace whose email Slack confirmed', async () => {
+  it('a configured human’s email counts only on a live, human account of the configured workspace whose email Slack confirmed', async () => {
     const id = await hold();
     await postedFor(id);
-    for (const user of ['UGUEST', 'UUNCONFIRMED']) expect((await slack.click(gw.url, { user, action: 'approve', requestId: id })).status).toBe(200);
+    const users = ['UBOT', 'UDELETED', 'UGUEST', 'UUNCONFIRMED'];
+    for (const user of users) expect((await slack.click(gw.url, { user, action: 'approve', requestId: id })).status).toBe(200);
     const refused = await eventually(async () => {
       const r = (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'channel.refused');
-      return r.length === 2 ? r : undefined;
+      return r.length === users.length ? r : undefined;
     });
-    expect(refused.map((e) => [e.data['slackUser'], e.data['reason']]).sort()).toEqual([
-      ['UGUEST', 'user.no_email'],
-      ['UUNCONFIRMED', 'user.no_email'],
-    ]);
+    expect(refused.map((e) => [e.data['slackUser'], e.data['reason']]).sort()).toEqual(users.map((u) => [u, 'user.no_email']));
     expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     expect(await status(id)).toBe('pending');
   });
@@ -283,6 +284,26 @@ describe('forged and stale callbacks', () => {
     expect(other.status).toBe(401);
     expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ reason: 'app.mismatch' });
     expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
+  });
+
+  it('records a flood of forged calls from anyone who reaches the URL at most 20 a second, counting the rest on a later event', async () => {
+    const refusedEvents = async () => (await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused' && e.data['channel'] === 'slack');
+    const before = (await refusedEvents()).length;
+    const forged = () => slack.click(gw.url, { user: 'UALICE', action: 'approve', requestId: 'req_flood' }, { secret: 'an-outsider-guess-000000000000' });
+    const SENT = 120;
+    const answers = await Promise.all(Array.from({ length: SENT }, forged));
+    expect(answers.every((r) => r.status === 401)).toBe(true);
+    // Every answer came after its refusal was recorded or counted: the log grew by far less than the flood.
+    expect((await refusedEvents()).length - before).toBeLessThan(SENT);
+    // A later refusal, once a new second has begun, carries the count of those not recorded one by one.
+    let sent = SENT;
+    const counted = await eventually(async () => {
+      sent++;
+      expect((await forged()).status).toBe(401);
+      const added = (await refusedEvents()).slice(before);
+      return added.some((e) => typeof e.data['suppressedBefore'] === 'number') && added.reduce((n, e) => n + 1 + Number(e.data['suppressedBefore'] ?? 0), 0) === sent ? added : undefined;
+    }, 15_000);
+    expect(counted.length).toBeLessThan(sent);
   });
 });
 

@@ -331,6 +331,21 @@ describe('forged tokens', () => {
     });
   }
 
+  it('records a flood of calls without a token at most 20 a second, counting the rest on a later event', async () => {
+    const refusedEvents = async () => (await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused' && e.data['channel'] === 'teams');
+    const before = (await refusedEvents()).length;
+    const forged = () => bf.send(endpoint, bf.invokeActivity({ verb: 'approve', requestId: 'req_flood', aadObjectId: AAD['alice']! }), { token: null });
+    let sent = 80;
+    expect((await Promise.all(Array.from({ length: sent }, forged))).every((r) => r.status === 401)).toBe(true);
+    expect((await refusedEvents()).length - before).toBeLessThan(sent);
+    await eventually(async () => {
+      sent++;
+      expect((await forged()).status).toBe(401);
+      const added = (await refusedEvents()).slice(before);
+      return added.reduce((n, e) => n + 1 + Number(e.data['suppressedBefore'] ?? 0), 0) === sent ? true : undefined;
+    }, 15_000);
+  });
+
   it('shows the Teams channel in /readyz', async () => {
     await drained();
     const res = await fetch(`${gw.url}/readyz`);

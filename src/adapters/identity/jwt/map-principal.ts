@@ -6,6 +6,9 @@
  * token and their console session are one reviewer. An email counts only
  * when the issuer says `email_verified: true`.
  *
+ * A human issuer's token issued to a client application, not a person
+ * (client-token.ts), is refused.
+ *
  * Groups: the provider's group names grant nothing by themselves (anyone who
  * can create a group at the provider could otherwise name it `admins`).
  * They become Countersign groups through the issuer's `groupMap`, or as they
@@ -15,6 +18,7 @@ import { canonicalActsFor, canonicalHuman, grantedGroups, lookalikeId, type Huma
 import type { Principal } from '../../../core/principal.ts';
 import type { IssuerConfig } from '../../../config/identity-schema.ts';
 import { groupsClaim, stringClaim } from './claims.ts';
+import { issuedToClient } from './client-token.ts';
 import type { TokenReason } from './reasons.ts';
 
 type Mapped = { ok: true; principal: Pick<Principal, 'id' | 'kind' | 'actsFor' | 'groups' | 'email' | 'tokenGroups' | 'claimedId'> } | { ok: false; reason: TokenReason };
@@ -36,6 +40,8 @@ export function mapPrincipal(cfg: IssuerConfig, payload: Readonly<Record<string,
   const granted = grantedGroups(idpGroups, cfg.groupMap, cfg.trustGroups);
 
   if (map.kind === 'human') {
+    // A token issued to a client application (client credentials) speaks for a program: never a human who may review.
+    if (issuedToClient(payload)) return { ok: false, reason: 'token.not_a_person' };
     // A human acts for nobody.
     if (map.actsFor && stringClaim(payload, map.actsFor) !== undefined) return { ok: false, reason: 'token.claims_invalid' };
     const human = canonicalHuman({ id: claimedId, verifiedEmail }, dir, cfg.issuer);

@@ -19,6 +19,7 @@ export type TokenReason =
   | 'token.claim_missing'
   | 'token.email_unverified'
   | 'token.claims_invalid'
+  | 'token.not_a_person'
   | 'token.jwks_unavailable'
   | 'principal.kind_mismatch'
   | 'principal.email_invalid'

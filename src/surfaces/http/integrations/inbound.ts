@@ -2,7 +2,10 @@
  * What every chat platform's callback endpoint does before it trusts a
  * byte: read the raw body within a size limit, and refuse a call that does
  * not verify with 401 and a `channel.refused` audit event (the reason and
- * the caller's address, never the credential).
+ * the caller's address, never the credential). Anyone who can reach the URL
+ * can send such calls, so at most `perSecond` refusals a second (20) are
+ * recorded one by one and the rest are counted on the next one recorded
+ * (`suppressedBefore`), as refused tokens are (service/authenticate.ts).
  */
 import type { Context } from 'hono';
 import type { Deps } from '../../../service/deps.ts';
@@ -17,12 +20,36 @@ export async function readLimitedBody(c: Context<AppEnv>, max: number): Promise<
   return body.length > max ? undefined : body;
 }
 
+export interface RefusalOptions {
+  readonly channel: string;
+  readonly reason: RefusalReason;
+  readonly message: string;
+}
+
 /**
+ * One channel endpoint's refusals: each answered 401, recorded as long as the flood gate lets it through.
+ *
  * @example
- * if (!check.ok) return refuseCall(c, deps, { channel: 'slack', reason: check.reason, message: 'the call did not verify' });
+ * const refuseCall = createCallRefusals(deps);
+ * if (!check.ok) return refuseCall(c, { channel: 'slack', reason: check.reason, message: 'the call did not verify' });
  */
-export async function refuseCall(c: Context<AppEnv>, deps: Pick<Deps, 'store' | 'clock' | 'log'>, r: { channel: string; reason: RefusalReason; message: string }): Promise<Response> {
-  await deps.store.appendAudit([{ type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: null, actor: null, data: { channel: r.channel, reason: r.reason, ...remoteOf(c) } }]);
-  deps.log.warn({ traceId: c.get('traceId'), channel: r.channel, reason: r.reason }, `${r.channel} call refused`);
-  return c.json({ error: { code: 'UNAUTHENTICATED', message: r.message, reason: r.reason, traceId: c.get('traceId') } }, 401);
+export function createCallRefusals(deps: Pick<Deps, 'store' | 'clock' | 'log'>, perSecond = 20): (c: Context<AppEnv>, r: RefusalOptions) => Promise<Response> {
+  let windowStart = 0;
+  let inWindow = 0;
+  let suppressed = 0;
+  return async (c, r) => {
+    const now = deps.clock.now();
+    if (now.getTime() - windowStart >= 1000) {
+      windowStart = now.getTime();
+      inWindow = 0;
+    }
+    if (++inWindow <= perSecond) {
+      const data: Record<string, unknown> = { channel: r.channel, reason: r.reason, ...remoteOf(c) };
+      if (suppressed > 0) data['suppressedBefore'] = suppressed;
+      suppressed = 0;
+      await deps.store.appendAudit([{ type: 'channel.refused', time: now.toISOString(), requestId: null, actor: null, data }]);
+      deps.log.warn({ traceId: c.get('traceId'), channel: r.channel, reason: r.reason }, `${r.channel} call refused`);
+    } else suppressed++;
+    return c.json({ error: { code: 'UNAUTHENTICATED', message: r.message, reason: r.reason, traceId: c.get('traceId') } }, 401);
+  };
 }

@@ -13,7 +13,7 @@ import { APPROVE_ACTION, DENY_ACTION, DENY_MODAL } from '../../../adapters/chann
 import { verifySlackSignature } from '../../../adapters/channel/slack/signature.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
-import { readLimitedBody, refuseCall } from './inbound.ts';
+import { createCallRefusals, readLimitedBody } from './inbound.ts';
 import { createSlackActions } from './slack-actions.ts';
 import type { RefusalReason } from '../../../core/refusals.ts';
 
@@ -38,10 +38,11 @@ interface Payload {
 
 export function slackRoutes(deps: Deps, slack: SlackIntegration): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const refuseCall = createCallRefusals(deps);
   const actions = createSlackActions(deps, slack.api, { responseOrigins: ['https://hooks.slack.com/', new URL(slack.config.apiUrl).origin + '/'], teamId: slack.config.teamId });
 
   app.post('/integrations/slack/interactions', async (c) => {
-    const refuse = (reason: RefusalReason) => refuseCall(c, deps, { channel: 'slack', reason, message: 'the call did not verify as coming from the configured Slack app' });
+    const refuse = (reason: RefusalReason) => refuseCall(c, { channel: 'slack', reason, message: 'the call did not verify as coming from the configured Slack app' });
     const body = await readLimitedBody(c, MAX_BODY);
     if (!body) return refuse('body.too_large');
     const check = verifySlackSignature({

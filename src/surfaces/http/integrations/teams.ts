@@ -15,7 +15,7 @@ import { errorResponse, parseCardAction } from '../../../adapters/channel/teams/
 import { createActivityVerifier } from '../../../adapters/channel/teams/verify-activity.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
-import { readLimitedBody, refuseCall } from './inbound.ts';
+import { createCallRefusals, readLimitedBody } from './inbound.ts';
 import { createTeamsActions } from './teams-actions.ts';
 import type { RefusalReason } from '../../../core/refusals.ts';
 
@@ -31,6 +31,7 @@ const MAX_BODY = 256 * 1024;
 
 export function teamsRoutes(deps: Deps, teams: TeamsIntegration): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const refuseCall = createCallRefusals(deps);
   const verifier = createActivityVerifier({
     appId: teams.config.appId,
     tenantId: teams.config.tenantId,
@@ -42,7 +43,7 @@ export function teamsRoutes(deps: Deps, teams: TeamsIntegration): Hono<AppEnv> {
   const actions = createTeamsActions(deps, teams.connector, { requestUrl: teams.requestUrl, tenantId: teams.config.tenantId });
 
   app.post('/integrations/teams/messages', async (c) => {
-    const refuse = (reason: RefusalReason) => refuseCall(c, deps, { channel: 'teams', reason, message: 'the call did not verify as coming from Bot Framework for the configured bot and tenant' });
+    const refuse = (reason: RefusalReason) => refuseCall(c, { channel: 'teams', reason, message: 'the call did not verify as coming from Bot Framework for the configured bot and tenant' });
     const raw = await readLimitedBody(c, MAX_BODY);
     if (!raw) return refuse('body.too_large');
     let body: unknown = null;

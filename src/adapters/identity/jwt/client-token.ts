@@ -1,0 +1,32 @@
+/**
+ * Whether a token was issued to a client application rather than to a
+ * person. An issuer of people's tokens usually also serves the client
+ * credentials grant, with the same issuer and audience: such a token speaks
+ * for a program (an agent holding its own client secret gets one), and must
+ * never be taken as a human who may review. The marks providers put on it:
+ *  - RFC 9068 §2.2: with no resource owner, `sub` is the client's identifier,
+ *    so it equals `client_id` (Okta: `cid`; `azp`, Entra v1 `appid`);
+ *  - Auth0: `gty: client-credentials` (and `sub` is `<client id>@clients`);
+ *  - Entra ID: the `idtyp: app` claim of an app-only token.
+ * A provider whose client tokens carry none of these (Keycloak service
+ * accounts) is configured to name humans by a verified email, which no
+ * client token has.
+ */
+
+/** The claims that name the client a token was issued through. */
+const CLIENT_CLAIMS = ['client_id', 'cid', 'azp', 'appid'] as const;
+
+/**
+ * @example
+ * issuedToClient({ sub: '0oa1bot', cid: '0oa1bot' }); // true
+ * issuedToClient({ sub: '00u1alice', cid: '0oa1cli' }); // false
+ */
+export function issuedToClient(payload: Readonly<Record<string, unknown>>): boolean {
+  if (payload['gty'] === 'client-credentials' || payload['idtyp'] === 'app') return true;
+  const sub = payload['sub'];
+  if (typeof sub !== 'string') return false;
+  return CLIENT_CLAIMS.some((c) => {
+    const client = payload[c];
+    return typeof client === 'string' && client.length > 0 && (sub === client || sub === `${client}@clients`);
+  });
+}
