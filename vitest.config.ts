@@ -52,6 +52,8 @@ export const POSTGRES_FILES = [
   'test/e2e/scoped-grants.test.ts',
   // Withdrawing a request while it is decided: one guarded change wins on either store.
   'test/e2e/decision-races.test.ts',
+  // A run that ends after another replica settled its request: the settlement stands, the outcome is logged beside it.
+  'test/e2e/late-outcome.test.ts',
   // Groups remembered at a console sign-in (known humans) count for chat approvals only while recent.
   'test/e2e/identity-stale-groups.test.ts',
 ];

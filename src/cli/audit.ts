@@ -5,7 +5,7 @@ import { exportAudit } from '../service/audit-export.ts';
 import { verifyAuditSigned } from '../service/audit-verify.ts';
 import { verifyBundleInParallel } from '../adapters/verify/parallel-leaves.ts';
 import { planBundle, type Bound } from '../service/audit-bundle.ts';
-import { createCheckpointSigner } from '../adapters/signer/checkpoint-signer.ts';
+import { createCheckpointSigner, lastSignedIn } from '../adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from '../adapters/signer/audit-hmac.ts';
 import { openKeyring, readVerifiers } from '../adapters/signer/ed25519-file.ts';
 import { pinnedKeys } from './verifier-keys.ts';
@@ -38,7 +38,9 @@ export async function auditVerifyCommand(configPath: string, o: { verifierKey?: 
       process.stdout.write(`audit log FAILED: no verifier key in ${config.audit.keyDir}/keys to check its signed checkpoints (pass --verifier-key)\n`);
       return 1;
     }
-    const r = await verifyAuditSigned(store, { verifiers, origin: auditOrigin(config) });
+    // What the key directory records having signed: a store put back to an older copy lost those checkpoints too.
+    const last = lastSignedIn(config.audit.keyDir);
+    const r = await verifyAuditSigned(store, { verifiers, origin: auditOrigin(config), ...(last ? { lastSigned: { ...last, where: config.audit.keyDir } } : {}) });
     if (r.ok) {
       const by = o.verifierKey?.length ? 'the pinned key' : `the keys in ${config.audit.keyDir}`;
       const tail = r.unsigned ? `; the ${r.unsigned} newest events are not signed yet` : '';

@@ -39,6 +39,17 @@ export type SignedAuditReport =
   | { readonly ok: true; readonly count: number; readonly head: string; readonly verifiedCheckpoints: number[]; readonly unsigned: number }
   | { readonly ok: false; readonly count: number; readonly problem: { readonly seq?: number; readonly checkpoint?: number; readonly reason: string } };
 
+/**
+ * The newest checkpoint the signing key's directory records having signed (`where` names it): the store must still
+ * hold a log of at least its size, with its root there. Checkpoint rows can be deleted with the events they cover;
+ * this record is not in the store.
+ */
+export interface LastSigned {
+  readonly size: number;
+  readonly root: string;
+  readonly where: string;
+}
+
 async function allCheckpoints(store: Store): Promise<StoredCheckpoint[]> {
   const out: StoredCheckpoint[] = [];
   for (let from = 0; ; ) {
@@ -58,7 +69,7 @@ async function allCheckpoints(store: Store): Promise<StoredCheckpoint[]> {
  * @example
  * const r = await verifyAuditSigned(store, { verifiers, origin: 'countersign.example/prod' }); // r.ok
  */
-export async function verifyAuditSigned(store: Store, trust: { verifiers: readonly NoteVerifier[]; origin: string }): Promise<SignedAuditReport> {
+export async function verifyAuditSigned(store: Store, trust: { verifiers: readonly NoteVerifier[]; origin: string; lastSigned?: LastSigned }): Promise<SignedAuditReport> {
   // Read before the events: a running gateway may append while we walk, never remove.
   // A tree whose nodes were deleted may not even read: that is for the checks below to report, not a crash.
   const treeBefore = await store.treeHead().catch(() => ({ size: 0, root: '' }));
@@ -75,6 +86,7 @@ export async function verifyAuditSigned(store: Store, trust: { verifiers: readon
     }
   }
 
+  const last = trust.lastSigned;
   const chain = createChainVerifier();
   const frontier = new Frontier();
   const verified: number[] = [];
@@ -89,6 +101,9 @@ export async function verifyAuditSigned(store: Store, trust: { verifiers: readon
         if (!equalHash(frontier.root(), root)) return { ok: false, count: frontier.size, problem: { checkpoint: frontier.size, reason: `the stored events 1–${frontier.size} do not have the root checkpoint ${frontier.size} signed (an event was changed, removed or inserted)` } };
         verified.push(frontier.size);
       }
+      if (last && frontier.size === last.size && toHex(frontier.root()) !== last.root) {
+        return { ok: false, count: frontier.size, problem: { seq: frontier.size, reason: `the stored events 1–${frontier.size} do not have the root of the checkpoint the key in ${last.where} signed at that size (an event was changed, removed or inserted)` } };
+      }
     }
     if (page.length < PAGE) break;
     from = page[page.length - 1]!.seq + 1;
@@ -101,6 +116,7 @@ export async function verifyAuditSigned(store: Store, trust: { verifiers: readon
     return { ok: false, count, problem: { reason } };
   }
   if (count < newest) return { ok: false, count, problem: { seq: count + 1, checkpoint: newest, reason: `checkpoint ${newest} signs ${newest} events, but the store holds ${count}: events ${count + 1}–${newest} were deleted` } };
+  if (last && count < last.size) return { ok: false, count, problem: { seq: count + 1, reason: `the key in ${last.where} signed a checkpoint of ${last.size} events, but the store holds ${count}: events ${count + 1}–${last.size} and the checkpoints over them were deleted (or the store was put back to an older copy)` } };
   if (count < treeBefore.size) return { ok: false, count, problem: { seq: count + 1, reason: `the store's Merkle tree has ${treeBefore.size} leaves, its log ${count} events: events ${count + 1}–${treeBefore.size} were deleted` } };
   const treeAfter = await store.treeHead().catch(() => ({ size: -1, root: '' }));
   if (treeAfter.size < 0) return { ok: false, count, problem: { reason: "the store's Merkle tree cannot be read (its nodes were deleted or changed outside the gateway)" } };

@@ -6,7 +6,7 @@
  */
 import { actionDigest } from '../core/digest.ts';
 import { CountersignError, isCountersignError, type ErrorCode } from '../core/errors.ts';
-import type { ExecuteOptions, ExecutionResult, SessionRunner } from '../core/ports.ts';
+import type { ExecuteOptions, ExecutionResult, Mutation, SessionRunner } from '../core/ports.ts';
 import { quorumMet, remainingApprovals } from '../core/review.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
 import type { Decision } from '../core/policy/decision.ts';
@@ -175,6 +175,13 @@ function tooLateToStart(deps: Deps, claimed: RequestRecord, maxRunMs: number): b
   return typeof claimed.runDeadline === 'string' && deps.clock.now().getTime() + maxRunMs > Date.parse(claimed.runDeadline);
 }
 
+/** The outcome of a run whose request another process settled while it ran: recorded, the request left as settled. */
+function lateOutcome(current: RequestRecord, result: ExecutionResult, now: Date): Mutation<RequestRecord> {
+  const settledAs = { status: current.status, code: current.error?.code ?? null };
+  const data = { ok: result.ok, settledAs, ...(result.ok ? {} : { error: result.error ?? null }), summary: result.summary };
+  return { result: current, audit: [{ type: 'request.outcome-late', time: now.toISOString(), requestId: current.id, actor: null, data }] };
+}
+
 /**
  * Runs a request this process has claimed (status executing) and records the outcome; on `runner`, a session's, when
  * given. `decision` is the policy's in force when it was claimed (whether the write keeps an undo).
@@ -207,10 +214,19 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, decision: D
     }
     if (!unstarted) deps.metrics.upstream(handle.info.kind, handle.info.name, (performance.now() - start) / 1000, result.ok);
   }
+  // Set by the mutation (the last call of it is what was written): the request was settled before this outcome came.
+  let late = false;
   // `claimed` is what this process wrote when it claimed the request: the store may write over it without reading it back.
   const record = deps.store.mutateRequest(claimed.id, (current) => {
+    late = false;
     if (unstarted && current.status !== 'executing') return { result: current, audit: [] };
     const now = deps.clock.now();
+    // Settled meanwhile by another process (as interrupted: its clock ran ahead of the grace, or the run outlived its
+    // bound). That status stands, and nothing runs again; what the run did goes in the log beside it, not nowhere.
+    if (current.status !== 'executing') {
+      late = true;
+      return lateOutcome(current, result, now);
+    }
     const ran = transition(current, result.ok ? 'succeeded' : 'failed', now, {
       runDeadline: null,
       result: result.output,
@@ -246,6 +262,10 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, decision: D
     throw new CountersignError(code, `the gateway ran the action but could not record its outcome; do not retry it (request ${claimed.id})`, {
       requestId: claimed.id,
     });
+  }
+  if (late) {
+    deps.log.warn({ requestId: final.id, status: final.status, ok: result.ok }, 'an action ended after its request was settled as interrupted elsewhere; its outcome is in the audit log only');
+    return final;
   }
   deps.notifier.publish(final);
   deps.log.debug({ requestId: final.id, status: final.status, connection: final.action.connection }, 'action executed');

@@ -18,6 +18,8 @@ let upstream: Upstream;
 let cfg: GatewayConfigFile;
 let pubFile: string;
 let signedSizes: number[];
+/** The store as it stood after the first round: what restoring an old backup of it puts back. */
+let firstRoundCopy: string;
 const SLOW = 60_000;
 const cli = (...args: string[]) => runCli(args, cfg.dir);
 
@@ -30,6 +32,12 @@ beforeAll(async () => {
       expect((await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'GET', path }, reason: `round ${round}` } })).status).toBe(200);
     }
     await gw.stop(); // signs a checkpoint
+    if (round === 1) {
+      firstRoundCopy = join(cfg.dir, 'round-1.db');
+      const db = new Database(cfg.dbPath, { readonly: true });
+      await db.backup(firstRoundCopy);
+      db.close();
+    }
   }
   const pubs = readdirSync(join(cfg.keyDir, 'keys')).filter((f) => f.endsWith('.pub'));
   expect(pubs).toHaveLength(1);
@@ -123,6 +131,31 @@ describe('audit verify --config', () => {
     });
     const r = await cli('audit', 'verify', '--config', config);
     expect(r.stdout).toContain('were deleted');
+    expect(r.code).toBe(1);
+  }, SLOW);
+
+  it('fails when the store was put back to an older backup, its later events and checkpoints gone with it', async () => {
+    // A whole, self-consistent log (chain, tree and its own signed checkpoint all agree), only shorter than what the
+    // key signed since: the key directory remembers the newest checkpoint it signed, the store no longer has it.
+    const r = await cli('audit', 'verify', '--config', cfg.withStore(firstRoundCopy));
+    expect(r.stdout).toContain(`the key in ${cfg.keyDir} signed a checkpoint of ${signedSizes.at(-1)} events, but the store holds ${signedSizes[0]}`);
+    expect(r.code).toBe(1);
+  }, SLOW);
+
+  it('fails when events past an older checkpoint were rewritten and re-chained, and the checkpoint over them deleted', async () => {
+    const config = await copyStore('rewritten.db', (db) => {
+      const rows = db.prepare('SELECT seq, body FROM audit_events ORDER BY seq').all() as { seq: number; body: string }[];
+      let prev: AuditEvent | null = null;
+      const update = db.prepare('UPDATE audit_events SET body = ?, hash = ? WHERE seq = ?');
+      for (const r of rows) {
+        const e = JSON.parse(r.body.replace('round 2', 'round Y')) as AuditEvent;
+        prev = chainEvent(prev, { type: e.type, time: e.time, requestId: e.requestId, actor: e.actor, data: e.data });
+        if (r.seq > signedSizes[0]!) update.run(prev.body, prev.hash, r.seq);
+      }
+      expect(db.prepare('DELETE FROM checkpoints WHERE size > ?').run(signedSizes[0]).changes).toBe(1);
+    });
+    const r = await cli('audit', 'verify', '--config', config);
+    expect(r.stdout).toContain(`do not have the root of the checkpoint the key in ${cfg.keyDir} signed at that size`);
     expect(r.code).toBe(1);
   }, SLOW);
 

@@ -12,7 +12,7 @@ import { openKeyring } from './ed25519-file.ts';
  */
 export function createCheckpointSigner(dir: string, origin: string): CheckpointSigner {
   const keyring = openKeyring(dir, origin);
-  const lastPath = join(dir, 'last-checkpoint.json');
+  const lastPath = lastSignedPath(dir);
   return {
     origin,
     sign(text) {
@@ -28,6 +28,19 @@ export function createCheckpointSigner(dir: string, origin: string): CheckpointS
       renameSync(tmp, lastPath);
     },
   };
+}
+
+const lastSignedPath = (dir: string): string => join(dir, 'last-checkpoint.json');
+
+/**
+ * The newest checkpoint signed with the keys in `dir`, as recorded beside them (null when none was): what `audit
+ * verify` holds a store to, so a store put back to an older backup, its later checkpoints gone too, does not verify.
+ *
+ * @example
+ * const last = lastSignedIn('./.countersign/keys'); // { size: 1234, root: '9f…' } | null
+ */
+export function lastSignedIn(dir: string): { size: number; root: string } | null {
+  return readLast(lastSignedPath(dir));
 }
 
 /** The recorded checkpoint, or null when none was recorded; a file that does not read as one is refused (fail closed). */

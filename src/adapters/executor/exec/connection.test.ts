@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createExecConnection } from './connection.ts';
 
@@ -33,4 +36,38 @@ describe('an exec connection never hands back its env values', () => {
     const { r } = await run('printf "hello %s" world');
     expect(r.output).toMatchObject({ exitCode: 0, stdout: 'hello world', stderr: '' });
   });
+});
+
+describe('an exec connection at its time bound', () => {
+  /** Whether a process of this id still runs. */
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('ends the run with everything it started: a background child holding the output open is killed too, and the run says it timed out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-exec-'));
+    try {
+      const pidFile = join(dir, 'pid');
+      const ops = createExecConnection({ name: 'ops', command: '/bin/sh', env: {}, tags: {}, timeoutMs: 500 });
+      // The background sleep inherits stdout: waiting for the output to close would wait for it, past the run's deadline.
+      const r = await ops.execute({ args: ['-c', `sleep 300 & echo $! > ${pidFile}; wait`] }, { readOnly: false });
+      expect(r).toMatchObject({ ok: false, error: { code: 'EXECUTION_FAILED', message: 'ops timed out' } });
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      for (let i = 0; alive(pid) && i < 250; i++) await new Promise((done) => setTimeout(done, 20));
+      expect(alive(pid)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('a command that exits in time leaving a child with the output open is stopped at the bound too', async () => {
+    const ops = createExecConnection({ name: 'ops', command: '/bin/sh', env: {}, tags: {}, timeoutMs: 500 });
+    const r = await ops.execute({ args: ['-c', 'sleep 300 & echo left'] }, { readOnly: false });
+    expect(r).toMatchObject({ ok: false, error: { message: 'ops timed out' } });
+  }, 30_000);
 });

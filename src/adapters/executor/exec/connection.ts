@@ -3,12 +3,12 @@
  * and never through a shell, with an environment of the config's choosing
  * (the agent's process environment is not inherited).
  */
-import { execFile } from 'node:child_process';
 import { basename } from 'node:path';
 import type { ActionInput, ExecInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import { makeFacts } from '../../../core/facts.ts';
 import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
+import { runGroup } from './run-group.ts';
 import { createSecretScrubber, secretParts, type SecretScrubber } from '../../../core/scrub.ts';
 
 export interface ExecConnectionConfig {
@@ -64,45 +64,24 @@ export function createExecConnection(config: ExecConnectionConfig): ConnectionHa
         },
       });
     },
-    execute(input: ActionInput): Promise<ExecutionResult> {
+    async execute(input: ActionInput): Promise<ExecutionResult> {
       const args = (input as ExecInput).args;
-      return new Promise((resolve) => {
-        execFile(
-          config.command,
-          args,
-          {
-            shell: false,
-            timeout: config.timeoutMs,
-            // SIGTERM can be ignored; the run deadline counts on the process being gone.
-            killSignal: 'SIGKILL',
-            maxBuffer: MAX_OUTPUT_BYTES,
-            env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...config.env },
-            ...(config.cwd ? { cwd: config.cwd } : {}),
-            windowsHide: true,
-          },
-          (error, rawStdout, rawStderr) => {
-            const stdout = scrubbed(scrubber, rawStdout);
-            const stderr = scrubbed(scrubber, rawStderr);
-            const err = error as (NodeJS.ErrnoException & { code?: string | number; killed?: boolean; signal?: string }) | null;
-            if (err && typeof err.code === 'string') {
-              const message = err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' ? 'output exceeded 1 MiB' : `could not start (${err.code})`;
-              resolve({ ok: false, output: { stdout, stderr }, summary: { error: err.code }, error: { code: 'EXECUTION_FAILED', message: `${config.name}: ${message}` } });
-              return;
-            }
-            const exitCode = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-            const signal = err?.signal ?? null;
-            const ok = exitCode === 0;
-            resolve({
-              ok,
-              output: { exitCode, signal, stdout, stderr },
-              summary: { exitCode, signal },
-              ...(ok
-                ? {}
-                : { error: { code: 'EXECUTION_FAILED', message: err?.killed ? `${config.name} timed out` : `${config.name} exited with ${exitCode ?? signal}` } }),
-            });
-          },
-        );
-      });
+      const env = { PATH: '/usr/local/bin:/usr/bin:/bin', ...config.env };
+      const r = await runGroup(config.command, args, { env, ...(config.cwd ? { cwd: config.cwd } : {}), timeoutMs: config.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES });
+      const stdout = scrubbed(scrubber, r.stdout);
+      const stderr = scrubbed(scrubber, r.stderr);
+      if (r.failure !== undefined) {
+        const message = r.failure === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' ? 'output exceeded 1 MiB' : `could not start (${r.failure})`;
+        return { ok: false, output: { stdout, stderr }, summary: { error: r.failure }, error: { code: 'EXECUTION_FAILED', message: `${config.name}: ${message}` } };
+      }
+      const { exitCode, signal } = r;
+      const ok = exitCode === 0 && !r.timedOut;
+      return {
+        ok,
+        output: { exitCode, signal, stdout, stderr },
+        summary: { exitCode, signal },
+        ...(ok ? {} : { error: { code: 'EXECUTION_FAILED', message: r.timedOut ? `${config.name} timed out` : `${config.name} exited with ${exitCode ?? signal}` } }),
+      };
     },
   };
 }

@@ -1,0 +1,82 @@
+/**
+ * One run of a binary in a process group of its own, bounded in time and
+ * output. At the bound (or past the output limit) the whole group is
+ * SIGKILLed: SIGTERM can be ignored, and killing the command alone would
+ * leave whatever it started in the background running — and holding its
+ * output open — after the run is over and its request settled.
+ * (execFile kills the command only, and cannot start it in a group of its own.)
+ */
+import { spawn } from 'node:child_process';
+
+export interface GroupRun {
+  /** The exit code, or null when a signal ended it (or it never started). */
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The run hit its time bound; its group was killed. */
+  readonly timedOut: boolean;
+  /** Why it ended without a proper exit: `ERR_CHILD_PROCESS_STDIO_MAXBUFFER`, or the error of a spawn that failed (`ENOENT`, …). */
+  readonly failure?: string;
+}
+
+export interface GroupRunOptions {
+  readonly env: Readonly<Record<string, string>>;
+  readonly cwd?: string;
+  readonly timeoutMs: number;
+  /** Bytes each of stdout and stderr may hold. */
+  readonly maxOutputBytes: number;
+}
+
+/**
+ * @example
+ * const r = await runGroup('/usr/bin/kubectl', ['get', 'pods'], { env: {}, timeoutMs: 60_000, maxOutputBytes: 1 << 20 });
+ */
+export function runGroup(command: string, args: readonly string[], opts: GroupRunOptions): Promise<GroupRun> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { shell: false, detached: true, env: opts.env, ...(opts.cwd ? { cwd: opts.cwd } : {}), stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const sizes = { out: 0, err: 0 };
+    let timedOut = false;
+    let failure: string | undefined;
+    let done = false;
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is gone already.
+      }
+    };
+    const bound = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, opts.timeoutMs);
+    const collect = (into: Buffer[], which: 'out' | 'err') => (chunk: Buffer) => {
+      const room = opts.maxOutputBytes - sizes[which];
+      if (room > 0) into.push(room >= chunk.length ? chunk : chunk.subarray(0, room));
+      sizes[which] += chunk.length;
+      if (sizes[which] > opts.maxOutputBytes && failure === undefined) {
+        failure = 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
+        killGroup();
+      }
+    };
+    child.stdout.on('data', collect(out, 'out'));
+    child.stderr.on('data', collect(err, 'err'));
+    const finish = (exitCode: number | null, signal: string | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(bound);
+      resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(failure ? { failure } : {}) });
+    };
+    child.once('error', (e: NodeJS.ErrnoException) => {
+      // Not started (ENOENT, EACCES): no close follows with certainty.
+      if (child.pid === undefined) {
+        failure ??= e.code ?? 'ERR_SPAWN';
+        finish(null, null);
+      }
+    });
+    // 'close': the command exited and its output is closed (whatever else of its group held it is gone too).
+    child.once('close', (code, signal) => finish(code, signal));
+  });
+}
