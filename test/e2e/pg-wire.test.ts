@@ -249,6 +249,27 @@ describe.skipIf(!db)('a CancelRequest reaches what the session does when it arri
     }
   });
 
+  it('a CancelRequest between statements reaches none: the statements before and after it run, on the same session', async () => {
+    const c = await Raw.open(gw);
+    try {
+      const before = relay.cancels();
+      for (let i = 0; i < 3; i++) {
+        c.send(serialize.query(`SELECT ${i} AS n`));
+        const ran = await c.until('readyForQuery');
+        expect(errors(ran)).toEqual([]);
+        expect(rowsOf(ran)).toEqual([[String(i)]]);
+        await cancelKey(gw.postgresPort!, c.key.pid, c.key.secret);
+      }
+      c.send(serialize.query('SELECT 3 AS n'));
+      const last = await c.until('readyForQuery');
+      expect(errors(last)).toEqual([]);
+      expect(rowsOf(last)).toEqual([['3']]);
+      expect(relay.cancels()).toBe(before);
+    } finally {
+      c.end();
+    }
+  });
+
   it('a running statement cancelled by a CancelRequest that arrives late: nothing more goes upstream until it was handled, so it cannot land on the next statement', async () => {
     const c = await Raw.open(gw);
     try {

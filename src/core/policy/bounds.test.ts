@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALL, DEFAULT_EVALUATION_LIMITS, Meter, readTree } from './bounds.ts';
+import { ALL, cpuBaseline, DEFAULT_EVALUATION_LIMITS, Meter, readTree } from './bounds.ts';
 import { compilePolicy, type PolicyVariables } from './compile.ts';
 import { evaluatePolicy } from './evaluate.ts';
 import type { RuleSpec } from './spec.ts';
@@ -79,6 +79,26 @@ describe('evaluation bounds', () => {
       for (let i = 0; i < 64; i++) meter.tick();
     }).toThrow('policy evaluation exceeded its time limit');
     expect(meter.exceeded).not.toBeNull();
+  });
+
+  it('starts an evaluation from a CPU reading of the last millisecond, never from a later one', () => {
+    let cpu = 10;
+    let reads = 0;
+    const startCpu = cpuBaseline(() => {
+      reads++;
+      return cpu;
+    });
+    expect(startCpu(100)).toBe(10);
+    cpu = 10.4;
+    // 0.6 ms later: the earlier reading serves; it counts the 0.4 ms between against the evaluation, never less.
+    expect(startCpu(100.6)).toBe(10);
+    expect(reads).toBe(1);
+    cpu = 12;
+    expect(startCpu(101.7)).toBe(12);
+    // A wall clock that went back (another clock injected, a reset): read again rather than trust the old reading.
+    cpu = 13;
+    expect(startCpu(50)).toBe(13);
+    expect(reads).toBe(3);
   });
 
   it('does not trip on CPU the process spent while the wall clock stayed within the limit', () => {

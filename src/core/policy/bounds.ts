@@ -44,6 +44,32 @@ const processCpuMs = (): number => {
 };
 
 /**
+ * The CPU clock at the start of an evaluation that starts at wall time `at`, from a reading at most `reuseMs` old.
+ * A reading is a system call (getrusage, about 3 µs: the largest single cost of deciding a small action), and under
+ * load many decisions start within the same millisecond. A reading taken earlier on this thread is never later than
+ * the start, so the CPU counted against the limit is never less than the evaluation's own: the limit can trip
+ * earlier, by at most the CPU the process spent in those `reuseMs` (that much per thread), never later.
+ *
+ * @example
+ * const startCpu = cpuBaseline(processCpuMs);
+ * startCpu(performance.now()); // a fresh reading, or the one taken less than 1 ms ago
+ */
+export function cpuBaseline(read: () => number, reuseMs = 1): (at: number) => number {
+  let takenAt = Number.NEGATIVE_INFINITY;
+  let cpu = 0;
+  return (at) => {
+    if (!(at >= takenAt && at - takenAt <= reuseMs)) {
+      takenAt = at;
+      cpu = read();
+    }
+    return cpu;
+  };
+}
+
+const processCpuAtStart = cpuBaseline(processCpuMs);
+const wallNow = (): number => performance.now();
+
+/**
  * Counts the steps of one evaluation and watches its deadline. The evaluator
  * calls tick() for every node it evaluates; the clock is read every 32 steps
  * (reading it costs more than a step).
@@ -51,7 +77,8 @@ const processCpuMs = (): number => {
  * The time limit is on the CPU the evaluation takes, not on the wall clock alone: a process the machine did not run
  * for a while (a loaded host, a pause for garbage collection) held no one's actions up meanwhile, and a decision
  * must not turn into a deny because of it. The limit trips when both the wall clock and the process's CPU time have
- * gone past it; the CPU clock is read at the start and, after that, only once the wall clock has.
+ * gone past it; the CPU clock is read at the start (or a reading of the last millisecond serves: cpuBaseline) and,
+ * after that, only once the wall clock has.
  */
 export class Meter {
   steps = 0;
@@ -63,12 +90,14 @@ export class Meter {
   readonly #now: () => number;
   readonly #cpuNow: () => number;
 
-  constructor(limits: Pick<EvaluationLimits, 'maxSteps' | 'timeoutMs'>, now: () => number = () => performance.now(), cpuNow: () => number = processCpuMs) {
+  constructor(limits: Pick<EvaluationLimits, 'maxSteps' | 'timeoutMs'>, now: () => number = wallNow, cpuNow: () => number = processCpuMs) {
     this.#maxSteps = limits.maxSteps;
     this.#now = now;
     this.#cpuNow = cpuNow;
-    this.#deadline = now() + limits.timeoutMs;
-    this.#cpuDeadline = Number.isFinite(limits.timeoutMs) ? cpuNow() + limits.timeoutMs : Number.POSITIVE_INFINITY;
+    const start = now();
+    this.#deadline = start + limits.timeoutMs;
+    if (!Number.isFinite(limits.timeoutMs)) this.#cpuDeadline = Number.POSITIVE_INFINITY;
+    else this.#cpuDeadline = (now === wallNow && cpuNow === processCpuMs ? processCpuAtStart(start) : cpuNow()) + limits.timeoutMs;
   }
 
   /** A meter that never trips: for evaluation outside a policy decision. */

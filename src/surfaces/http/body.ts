@@ -5,6 +5,7 @@
  * costs more CPU than the rest of a small request together.
  */
 import type { IncomingMessage } from 'node:http';
+import { finished } from 'node:stream';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { CountersignError } from '../../core/errors.ts';
@@ -26,14 +27,41 @@ export async function readText(c: Context<AppEnv>, limit: number): Promise<strin
     if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
     return text;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of incoming as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw tooLarge(limit);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return (await readBytes(incoming, limit)).toString('utf8');
+}
+
+/**
+ * The body's bytes, as `for await` over the request reads them, without its async iterator (a promise per chunk
+ * and per step): end as `finished` says (an error or a close before the end rejects, as the iterator does), and a
+ * body past `limit` destroys the request, as leaving the loop by a throw does.
+ */
+function readBytes(incoming: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        incoming.off('data', onData);
+        // As leaving a `for await` loop early does (Node's stream destroyer): the request goes, its socket stays for the answer.
+        (incoming as { socket: unknown }).socket = null;
+        incoming.destroy();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const stop = finished(incoming, { writable: false }, (err) => {
+      stop();
+      incoming.off('data', onData);
+      if (over) return;
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks, size));
+    });
+    incoming.on('data', onData);
+  });
 }
 
 export async function jsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {

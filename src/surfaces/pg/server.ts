@@ -11,6 +11,7 @@
  * nothing a client sends reaches another session.
  */
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { CLIENT_CANCEL, type WireUpstream } from '../../core/ports.ts';
@@ -165,6 +166,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     // What a CancelRequest reaches: the statement being handled when it arrives (statement.ts and wire-cancel.ts say
     // what it does there); between statements, nothing.
     let current: AbortController | undefined;
+    let spare: AbortController | undefined;
     live.set(pid, { secret, cancel: () => current?.abort(CLIENT_CANCEL) });
     upstream.onLost(() => socket.destroy());
     // A client that closed its connection waits for nothing more: a held statement stops waiting (and stays pending).
@@ -197,11 +199,15 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
           context: { surface: 'postgres', ...(remote ? { remote } : {}), ...(application ? { application: application.slice(0, 64) } : {}) },
           maxRunMs: handle.maxRunMs,
           cancelled: () => {
-            current = new AbortController();
+            current = spare ?? new AbortController();
+            spare = undefined;
             if (gone) current.abort(CLIENT_GONE);
             return current.signal;
           },
           settled: () => {
+            // The next statement takes this one's signal when nothing aborted it and nothing listens to it any more:
+            // an AbortController costs about 5 µs to make, and a CancelRequest between statements reaches neither.
+            if (current && !current.signal.aborted && getEventListeners(current.signal, 'abort').length === 0) spare = current;
             current = undefined;
           },
           output,

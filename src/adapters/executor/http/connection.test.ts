@@ -33,6 +33,19 @@ describe('http connection', () => {
     await (conn as unknown as { close(): Promise<void> }).close();
   });
 
+  it('bounds the wait for the answer too: an upstream that never answers times out', async () => {
+    let received = 0;
+    const url = await serve(() => {
+      received++;
+    });
+    const conn = createHttpConnection({ name: 'silent', url, headers: {}, tags: {}, timeoutMs: 400 });
+    const r = await conn.execute({ method: 'GET', path: '/x' }, { readOnly: true });
+    expect(r.ok).toBe(false);
+    expect(r.error?.message).toBe('silent timed out');
+    expect(received).toBe(1);
+    await (conn as unknown as { close(): Promise<void> }).close();
+  });
+
   it('never hands the gateway’s credential back, even from an upstream that echoes headers', async () => {
     const url = await serve((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

@@ -8,6 +8,7 @@ import type { ActionInput, HttpInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
 import { createSecretScrubber, secretParts } from '../../../core/scrub.ts';
+import { CallDeadline } from './deadline.ts';
 import { readScrubbed } from './response.ts';
 import { deriveHttpFacts, headerKey, isDroppedHeader, normaliseHttpTarget, type HttpTargetOptions } from './facts.ts';
 
@@ -79,14 +80,15 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
       if (!configured.has('accept-encoding')) headers['accept-encoding'] = 'identity';
       const body = encodeBody(http, headers);
       const qs = search.toString();
+      // The whole call, the body read included (deadline.ts).
+      const deadline = new CallDeadline(config.timeoutMs);
       try {
         const res = await pool.request({
           path: `${basePath}${upstreamPath}${qs ? `?${qs}` : ''}`,
           method: http.method as 'GET',
           headers,
           body,
-          // undici's own timeouts are idle timeouts; this bounds the whole call, as the run deadline assumes.
-          signal: AbortSignal.timeout(config.timeoutMs),
+          signal: deadline,
         });
         const read = await readScrubbed(res.body, res.headers, scrubber);
         // Like the body: scrubbed, then cut without leaving the beginning of a secret; dropped if it will not come clean.
@@ -125,6 +127,8 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
           summary: { error: kind },
           error: { code: 'EXECUTION_FAILED', message: `${config.name} ${kind}` },
         };
+      } finally {
+        deadline.clear();
       }
     },
     async close() {
