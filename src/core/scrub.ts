@@ -252,6 +252,16 @@ export interface SecretScrubber {
   cut(text: string, max: number): string;
 }
 
+/**
+ * `text` without its trailing run of hex digits and `x`: what `/[0-9A-Fa-fxX]+$/` removes, in linear time (that
+ * expression retries from every character of every such run in the text, so a long one took minutes).
+ */
+function withoutTrailingDigits(text: string): string {
+  let i = text.length;
+  while (i > 0 && /[0-9A-Fa-fxX]/.test(text[i - 1]!)) i--;
+  return text.slice(0, i);
+}
+
 /** The longest k >= 3 such that `hay` ends with the first k characters of `needle`; 0 if none. */
 function tailPrefix(hay: string, needle: string): number {
   // Checked first, without building a string: a tail can only match a prefix that ends in its last character.
@@ -378,7 +388,7 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
       view = decode(view);
     }
     // The last number may be cut too (`9` of `95`): look with and without it.
-    for (const v of [...byteViews(text), ...byteViews(text.replace(/[0-9A-Fa-fxX]+$/, ''))]) {
+    for (const v of [...byteViews(text), ...byteViews(withoutTrailingDigits(text))]) {
       for (const n of needles.exact) {
         const k = tailPrefix(v.text, n);
         if (k > 0) end = Math.min(end, startOf(v, v.text.length - k));
