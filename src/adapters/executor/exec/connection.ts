@@ -38,9 +38,11 @@ function subcommandOf(args: readonly string[]): string {
  * environment, or a token in base64, must not hand the agent the gateway's
  * credential. Text that a second look still finds one in is withheld whole.
  */
-function scrubbed(scrubber: SecretScrubber, text: string): string {
+function scrubbed(scrubber: SecretScrubber, text: string, cutShort: boolean): string {
   if (scrubber.empty || text === '') return text;
-  const r = scrubber.scrub(text);
+  // Output cut where it stood (over the bound, or the process killed) may end in the beginning of a secret, which
+  // the search for whole ones misses: that tail goes, as it does from an HTTP body cut at its bound.
+  const r = scrubber.scrub(cutShort ? scrubber.cut(text, text.length) : text);
   return r.clean ? r.text : '[withheld: the output holds a credential of the connection in a form that could not be removed]';
 }
 
@@ -81,9 +83,10 @@ export function createExecConnection(config: ExecConnectionConfig): ConnectionHa
             windowsHide: true,
           },
           (error, rawStdout, rawStderr) => {
-            const stdout = scrubbed(scrubber, rawStdout);
-            const stderr = scrubbed(scrubber, rawStderr);
             const err = error as (NodeJS.ErrnoException & { code?: string | number; killed?: boolean; signal?: string }) | null;
+            const cutShort = err !== null && (err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' || err.killed === true || typeof err.signal === 'string');
+            const stdout = scrubbed(scrubber, rawStdout, cutShort);
+            const stderr = scrubbed(scrubber, rawStderr, cutShort);
             if (err && typeof err.code === 'string') {
               const message = err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' ? 'output exceeded 1 MiB' : `could not start (${err.code})`;
               resolve({ ok: false, output: { stdout, stderr }, summary: { error: err.code }, error: { code: 'EXECUTION_FAILED', message: `${config.name}: ${message}` } });
