@@ -43,7 +43,20 @@ const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'http
 const METHOD_OVERRIDE_BODY = new Set([...METHOD_OVERRIDE_QUERY].filter((k) => k !== 'method' && k !== 'httpmethod'));
 
 // The field name of a multipart part: `name="x"`, `name=x` or RFC 5987 `name*=utf-8''x`, any case.
-const MULTIPART_NAME = /content-disposition:[^\r\n]*?\bname\*?\s*=\s*(?:[\w-]*'[\w-]*')?"?([^";\r\n]*)/gi;
+const PART_NAME = /\bname\*?\s*=\s*(?:[\w-]*'[\w-]*')?"?([^";\r\n]*)/gi;
+const DISPOSITION = /content-disposition:/i;
+
+/**
+ * The part names of a multipart reading: every `name=` after the first
+ * `Content-Disposition:`, which takes in each one a part header names. (One
+ * expression from each header to the name after it retried the rest of the
+ * line for every header on it: minutes on a body of headers with no name.)
+ */
+function multipartNames(text: string): string[] {
+  const from = text.search(DISPOSITION);
+  if (from === -1) return [];
+  return [...text.slice(from).matchAll(PART_NAME)].map((m) => decodeURIComponentOr(m[1]!));
+}
 
 /**
  * Top-level field names of a body, read every way the upstream might read
@@ -56,7 +69,7 @@ const MULTIPART_NAME = /content-disposition:[^\r\n]*?\bname\*?\s*=\s*(?:[\w-]*'[
 function bodyKeys(body: unknown): string[] {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   if (text === undefined) return [];
-  const keys = [...new URLSearchParams(text).keys(), ...[...text.matchAll(MULTIPART_NAME)].map((m) => decodeURIComponentOr(m[1]!))];
+  const keys = [...new URLSearchParams(text).keys(), ...multipartNames(text)];
   try {
     const parsed = JSON.parse(text) as unknown;
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) keys.push(...Object.keys(parsed));
