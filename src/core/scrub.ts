@@ -22,6 +22,8 @@
  * sends it a few characters per response, encrypts it). Pure: no I/O.
  */
 
+import { base32Aligned, base64Aligned } from './aligned-encodings.ts';
+
 export const REDACTED = '[redacted]';
 /** Shorter values (a `debug` flag, a user name) are not treated as secrets: scrubbing them would garble every answer. */
 export const MIN_SECRET_LENGTH = 6;
@@ -117,30 +119,6 @@ const byteViews = (text: string): View[] => [byteList(text, BYTE_NUMBER, 10), by
 
 const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
 const utf8AsBytes = (s: string) => Buffer.from(s, 'utf8').toString('latin1');
-
-/** The characters of base64(x) that depend on x alone, when x starts `k` bytes into the encoded data. */
-function base64Aligned(bytes: Buffer, k: number, url: boolean): string {
-  const encoded = Buffer.concat([Buffer.alloc(k), bytes]).toString(url ? 'base64url' : 'base64');
-  return encoded.slice(Math.ceil((4 * k) / 3), Math.floor((4 * (k + bytes.length)) / 3));
-}
-
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** RFC 4648 base32 of `bytes` after `k` zero bytes, keeping only the characters that depend on `bytes` alone. */
-function base32Aligned(bytes: Buffer, k: number): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of Buffer.concat([Buffer.alloc(k), bytes])) {
-    value = ((value << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return out.slice(Math.ceil((8 * k) / 5), Math.floor((8 * (k + bytes.length)) / 5));
-}
 
 interface Needles {
   /** Searched as is, in the raw text and in its decoded views. */
@@ -250,6 +228,16 @@ export interface SecretScrubber {
   scrubValue<T>(value: T): T;
   /** `text` cut to at most `max` characters, without ending in the beginning of a secret in any encoding it knows. */
   cut(text: string, max: number): string;
+}
+
+/**
+ * `text` without its trailing run of hex digits and `x`: what `/[0-9A-Fa-fxX]+$/` removes, in linear time (that
+ * expression retries from every character of every such run in the text, so a long one took minutes).
+ */
+function withoutTrailingDigits(text: string): string {
+  let i = text.length;
+  while (i > 0 && /[0-9A-Fa-fxX]/.test(text[i - 1]!)) i--;
+  return text.slice(0, i);
 }
 
 /** The longest k >= 3 such that `hay` ends with the first k characters of `needle`; 0 if none. */
@@ -378,7 +366,7 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
       view = decode(view);
     }
     // The last number may be cut too (`9` of `95`): look with and without it.
-    for (const v of [...byteViews(text), ...byteViews(text.replace(/[0-9A-Fa-fxX]+$/, ''))]) {
+    for (const v of [...byteViews(text), ...byteViews(withoutTrailingDigits(text))]) {
       for (const n of needles.exact) {
         const k = tailPrefix(v.text, n);
         if (k > 0) end = Math.min(end, startOf(v, v.text.length - k));

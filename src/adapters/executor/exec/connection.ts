@@ -38,9 +38,11 @@ function subcommandOf(args: readonly string[]): string {
  * environment, or a token in base64, must not hand the agent the gateway's
  * credential. Text that a second look still finds one in is withheld whole.
  */
-function scrubbed(scrubber: SecretScrubber, text: string): string {
+function scrubbed(scrubber: SecretScrubber, text: string, cutShort: boolean): string {
   if (scrubber.empty || text === '') return text;
-  const r = scrubber.scrub(text);
+  // Output cut where it stood (over the bound, or the process killed) may end in the beginning of a secret, which
+  // the search for whole ones misses: that tail goes, as it does from an HTTP body cut at its bound.
+  const r = scrubber.scrub(cutShort ? scrubber.cut(text, text.length) : text);
   return r.clean ? r.text : '[withheld: the output holds a credential of the connection in a form that could not be removed]';
 }
 
@@ -68,8 +70,10 @@ export function createExecConnection(config: ExecConnectionConfig): ConnectionHa
       const args = (input as ExecInput).args;
       const env = { PATH: '/usr/local/bin:/usr/bin:/bin', ...config.env };
       const r = await runGroup(config.command, args, { env, ...(config.cwd ? { cwd: config.cwd } : {}), timeoutMs: config.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES });
-      const stdout = scrubbed(scrubber, r.stdout);
-      const stderr = scrubbed(scrubber, r.stderr);
+      // Output cut where it stood: over the bound, or the process killed (its time limit or a signal).
+      const cutShort = r.failure === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' || r.timedOut || r.signal !== null;
+      const stdout = scrubbed(scrubber, r.stdout, cutShort);
+      const stderr = scrubbed(scrubber, r.stderr, cutShort);
       if (r.failure !== undefined) {
         const message = r.failure === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' ? 'output exceeded 1 MiB' : `could not start (${r.failure})`;
         return { ok: false, output: { stdout, stderr }, summary: { error: r.failure }, error: { code: 'EXECUTION_FAILED', message: `${config.name}: ${message}` } };

@@ -43,19 +43,36 @@ const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'http
 const METHOD_OVERRIDE_BODY = new Set([...METHOD_OVERRIDE_QUERY].filter((k) => k !== 'method' && k !== 'httpmethod'));
 
 // The field name of a multipart part: `name="x"`, `name=x` or RFC 5987 `name*=utf-8''x`, any case.
-const MULTIPART_NAME = /content-disposition:[^\r\n]*?\bname\*?\s*=\s*(?:[\w-]*'[\w-]*')?"?([^";\r\n]*)/gi;
+const PART_NAME = /\bname\*?\s*=\s*(?:[\w-]*'[\w-]*')?"?([^";\r\n]*)/gi;
+const DISPOSITION = /content-disposition:/i;
 
 /**
- * Top-level field names of a body, read every way the upstream might read it
- * whatever the Content-Type says: a JSON object's keys (an object, or a string
- * that parses as one), a string's form fields (name=value&…) and its
- * multipart part names.
+ * The part names of a multipart reading: every `name=` after the first
+ * `Content-Disposition:`, which takes in each one a part header names. (One
+ * expression from each header to the name after it retried the rest of the
+ * line for every header on it: minutes on a body of headers with no name.)
+ */
+function multipartNames(text: string): string[] {
+  const from = text.search(DISPOSITION);
+  if (from === -1) return [];
+  return [...text.slice(from).matchAll(PART_NAME)].map((m) => decodeURIComponentOr(m[1]!));
+}
+
+/**
+ * Top-level field names of a body, read every way the upstream might read
+ * the bytes it is sent, whatever the Content-Type says: as a JSON object's
+ * keys, as form fields (name=value&…) and as multipart part names. A body
+ * the agent gave as JSON is read as the text the gateway sends for it: under
+ * a form Content-Type the agent chose, `{"t":"&_method=DELETE"}` is a form
+ * whose fields include `_method`.
  */
 function bodyKeys(body: unknown): string[] {
-  if (typeof body !== 'string') return body && typeof body === 'object' && !Array.isArray(body) ? Object.keys(body) : [];
-  const keys = [...new URLSearchParams(body).keys(), ...[...body.matchAll(MULTIPART_NAME)].map((m) => decodeURIComponentOr(m[1]!))];
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  if (text === undefined) return [];
+  const keys = [...new URLSearchParams(text).keys(), ...multipartNames(text)];
   try {
-    keys.push(...bodyKeys(JSON.parse(body) as unknown));
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) keys.push(...Object.keys(parsed));
   } catch {
     // Not JSON: its form and multipart readings are above.
   }
@@ -185,8 +202,15 @@ function lowerCasePath(path: string): string {
  */
 export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions = DEFAULT_HTTP_TARGET): { path: string; upstreamPath: string; query: Record<string, string[]> } {
   if (REFUSED_METHODS.has(input.method)) refuse(`method ${input.method} is not allowed through the gateway`);
+  // One name on the wire, two keys to policy: which copy an upstream reads is its framework's choice, not the policy's.
+  // (Headers dropped before the call reach no upstream, in any spelling.)
+  const named = new Map<string, string>();
   for (const h of Object.keys(input.headers ?? {})) {
     if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
+    if (isDroppedHeader(h, options)) continue;
+    const earlier = named.get(headerKey(h));
+    if (earlier !== undefined) refuse(`header ${h} is given twice (also as ${earlier}): servers read header names in any case, and _ as -`);
+    named.set(headerKey(h), h);
   }
   const q = input.path.indexOf('?');
   let path = canonicalPath(q === -1 ? input.path : input.path.slice(0, q)).replace(/\/{2,}/g, '/');

@@ -1,0 +1,128 @@
+/**
+ * What the policy judges of an HTTP action is what the upstream reads, even
+ * where the upstream reads the bytes otherwise than the gateway wrote them:
+ * a JSON body sent under a form Content-Type (Rails, Laravel and Symfony read
+ * `_method` from a form body as the real method), and a header named twice in
+ * different case (one name on the wire; an upstream reads whichever copy its
+ * framework prefers, policy the one `action.input.headers` names).
+ */
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+
+interface Seen {
+  method: string;
+  effectiveMethod: string;
+  rawHeaders: string[];
+  body: string;
+}
+
+/** An upstream that reads `_method` from a form body as Rack::MethodOverride does (POST only), and records what it got. */
+async function startFormUpstream(): Promise<{ url: string; seen: Seen[]; close(): Promise<void> }> {
+  const seen: Seen[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      let effectiveMethod = req.method ?? '';
+      if (req.method === 'POST' && /^application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')) {
+        const override = new URLSearchParams(body).get('_method');
+        if (override) effectiveMethod = override.toUpperCase();
+      }
+      seen.push({ method: req.method ?? '', effectiveMethod, rawHeaders: req.rawHeaders, body });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ method: effectiveMethod }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+let upstream: Awaited<ReturnType<typeof startFormUpstream>>;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  upstream = await startFormUpstream();
+  gw = await startTestGateway(`connections:
+  - { name: shop, kind: http, url: "${upstream.url}/shop" }
+policy:
+  default: deny
+  rules:
+    - id: comments
+      when: facts.http.method == "POST" && facts.http.path == "/comments"
+      effect: allow
+    - id: staging-only
+      when: facts.http.method == "GET" && facts.http.path == "/deploy" && "X-Env" in action.input.headers && action.input.headers["X-Env"] == "staging"
+      effect: allow
+    - id: no-deletes
+      when: facts.http.method == "DELETE"
+      effect: deny
+`);
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await upstream?.close();
+});
+
+const send = (input: Record<string, unknown>) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'shop', input, reason: 'read twice' } });
+
+describe('a JSON body sent under a form Content-Type', () => {
+  it('an object whose text reads as a form carrying _method → 422 INPUT_UNPARSEABLE, nothing sent', async () => {
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    for (const input of [
+      { method: 'POST', path: '/comments', headers: form, body: { text: '&_method=DELETE&' } },
+      { method: 'POST', path: '/comments', headers: form, body: { 'x&_method=DELETE&y': 1 } },
+      { method: 'POST', path: '/comments', headers: form, body: ['&_method=delete&'] },
+      { method: 'POST', path: '/comments', headers: form, body: { nested: { deeper: '&_method=DELETE' } } },
+    ]) {
+      const before = upstream.seen.length;
+      const res = await send(input);
+      expect(res.status, JSON.stringify(input.body)).toBe(422);
+      expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+      expect(res.body.error.message).toMatch(/_method/);
+      expect(upstream.seen.length).toBe(before);
+    }
+  });
+
+  it('a body whose text holds no method field still runs, as written', async () => {
+    const res = await send({ method: 'POST', path: '/comments', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: { text: 'fish & chips', method: 'by hand' } });
+    expect(res.status).toBe(200);
+    expect(res.body.result.body).toEqual({ method: 'POST' });
+    expect(upstream.seen.at(-1)!.body).toBe('{"text":"fish & chips","method":"by hand"}');
+  });
+});
+
+describe('a header named twice in different case', () => {
+  it.each([
+    [{ 'x-env': 'production', 'X-Env': 'staging' }],
+    [{ X_Env: 'production', 'X-Env': 'staging' }],
+    [{ 'X-Env': 'staging', 'X-ENV': 'production' }],
+  ])('%j → 422 INPUT_UNPARSEABLE, nothing sent', async (headers) => {
+    const before = upstream.seen.length;
+    const res = await send({ method: 'GET', path: '/deploy', headers });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(res.body.error.message).toMatch(/X-Env/i);
+    expect(upstream.seen.length).toBe(before);
+  });
+
+  it('named once, it is judged and sent as written', async () => {
+    const res = await send({ method: 'GET', path: '/deploy', headers: { 'X-Env': 'staging' } });
+    expect(res.status).toBe(200);
+    const raw = upstream.seen.at(-1)!.rawHeaders;
+    const values = raw.filter((_v, i) => i % 2 === 1 && raw[i - 1]!.toLowerCase() === 'x-env');
+    expect(values).toEqual(['staging']);
+  });
+});
