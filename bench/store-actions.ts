@@ -9,10 +9,13 @@
  * `BENCH_STORE_IN_FLIGHT` callers at once (50; a few gives the small batches
  * of a lightly loaded gateway). It prints this process's CPU per action
  * (process.cpuUsage) for each round after a warm-up, and on PostgreSQL the
- * statements sent per action.
+ * statements sent per action. With `BENCH_STORE_TREE_B`, a second tree's
+ * store runs in the same process, its rounds alternating with the first's
+ * (A B, B A, …), so a busy machine weighs on both alike.
  *
  * Environment: BENCH_STORE_KIND (sqlite | postgres), BENCH_STORE_LOAD (allowed | held), BENCH_STORE_ACTIONS (3000),
- * BENCH_STORE_ROUNDS (3), BENCH_STORE_IN_FLIGHT (50), BENCH_STORE_TREE; DATABASE_URL names the PostgreSQL server.
+ * BENCH_STORE_ROUNDS (3), BENCH_STORE_IN_FLIGHT (50), BENCH_STORE_TREE, BENCH_STORE_TREE_B; DATABASE_URL names the
+ * PostgreSQL server.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +31,7 @@ const LOAD = process.env['BENCH_STORE_LOAD'] ?? 'allowed';
 const N = envNumber('BENCH_STORE_ACTIONS', 3000, { integer: true, min: 1 });
 const ROUNDS = envNumber('BENCH_STORE_ROUNDS', 3, { integer: true, min: 1 });
 const IN_FLIGHT = envNumber('BENCH_STORE_IN_FLIGHT', 50, { integer: true, min: 1 });
-const TREE = resolve(process.env['BENCH_STORE_TREE'] ?? '.');
+const TREES = [resolve(process.env['BENCH_STORE_TREE'] ?? '.'), ...(process.env['BENCH_STORE_TREE_B'] ? [resolve(process.env['BENCH_STORE_TREE_B'])] : [])];
 const SERVER = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 if (!['sqlite', 'postgres'].includes(KIND) || !['allowed', 'held'].includes(LOAD)) throw new Error('BENCH_STORE_KIND is sqlite or postgres, BENCH_STORE_LOAD allowed or held');
 const held = LOAD === 'held';
@@ -87,15 +90,15 @@ function action(): { r: RequestRecord; audit: AuditDraft[] } {
   return { r, audit: held ? [submitted, { type: 'request.held', time: at, requestId: id, actor: null, data: { approvers: decision.approvers, expiresAt } }] : [submitted] };
 }
 
-async function open(): Promise<{ store: Store; done(): Promise<void> }> {
+async function open(tree: string): Promise<{ store: Store; done(): Promise<void> }> {
   if (KIND === 'sqlite') {
-    const { createSqliteStore } = (await import(`${TREE}/dist/adapters/store/sqlite/index.js`)) as typeof import('../src/adapters/store/sqlite/index.ts');
+    const { createSqliteStore } = (await import(`${tree}/dist/adapters/store/sqlite/index.js`)) as typeof import('../src/adapters/store/sqlite/index.ts');
     const dir = mkdtempSync(join(tmpdir(), 'cs-store-actions-'));
     const store = createSqliteStore({ path: join(dir, 'countersign.db') });
     return { store, done: async () => (await store.close(), rmSync(dir, { recursive: true, force: true })) };
   }
-  const { createPostgresStore } = (await import(`${TREE}/dist/adapters/store/postgres/index.js`)) as typeof import('../src/adapters/store/postgres/index.ts');
-  const name = `cs_store_actions_${process.pid}_${Date.now()}`;
+  const { createPostgresStore } = (await import(`${tree}/dist/adapters/store/postgres/index.js`)) as typeof import('../src/adapters/store/postgres/index.ts');
+  const name = `cs_store_actions_${process.pid}_${Date.now()}_${counter++}`;
   const admin = new pg.Client({ connectionString: SERVER });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
@@ -131,14 +134,21 @@ async function drive(store: Store, n: number): Promise<{ cpuUs: number; statemen
   return { cpuUs: (used.user + used.system) / n, statements: statements / n };
 }
 
-const { store, done } = await open();
+const opened: { store: Store; done(): Promise<void> }[] = [];
 try {
-  await drive(store, Math.min(N, 2000));
-  const rounds: { cpuUs: number; statements: number }[] = [];
-  for (let i = 0; i < ROUNDS; i++) rounds.push(await drive(store, N));
-  const cpu = rounds.map((x) => x.cpuUs.toFixed(1)).join(' / ');
-  const sent = KIND === 'postgres' ? `; statements per action ${rounds.map((x) => x.statements.toFixed(2)).join(' / ')}` : '';
-  console.log(`store-actions ${KIND} ${LOAD}, ${IN_FLIGHT} in flight, ${N} actions per round, tree ${TREE}: CPU µs per action ${cpu}${sent}`);
+  for (const tree of TREES) opened.push(await open(tree));
+  for (const { store } of opened) await drive(store, Math.min(N, 2000));
+  const rounds = opened.map((): { cpuUs: number; statements: number }[] => []);
+  for (let i = 0; i < ROUNDS; i++) {
+    const order = i % 2 === 0 ? opened.map((_, k) => k) : opened.map((_, k) => opened.length - 1 - k);
+    for (const k of order) rounds[k]!.push(await drive(opened[k]!.store, N));
+  }
+  TREES.forEach((tree, k) => {
+    const mine = rounds[k]!;
+    const median = [...mine].sort((a, b) => a.cpuUs - b.cpuUs)[Math.floor(mine.length / 2)]!.cpuUs;
+    const sent = KIND === 'postgres' ? `; statements per action ${mine.map((x) => x.statements.toFixed(2)).join(' / ')}` : '';
+    console.log(`store-actions ${KIND} ${LOAD}, ${IN_FLIGHT} in flight, ${N} actions per round, tree ${tree}: CPU µs per action ${mine.map((x) => x.cpuUs.toFixed(1)).join(' / ')} (median ${median.toFixed(1)})${sent}`);
+  });
 } finally {
-  await done();
+  for (const { done } of opened) await done();
 }
