@@ -29,6 +29,31 @@ describe('term set keys', () => {
     expect(termSetOf(a).key).toBe(termSetOf(b).key);
     expect(termSetOf(a).key).not.toBe(termSetOf(c).key);
   });
+
+  it('follow the effect, rules and tags of each request when tags are frozen (the configuration\'s), and when they are not', () => {
+    const frozen = Object.freeze({ env: 'prod', compliance: Object.freeze(['soc2', 'gdpr']) });
+    const connection = { name: 'orders-db', kind: 'postgres' as const, tags: frozen };
+    const of = (decision: ReturnType<typeof approveDecision>) => termSetOf(requestRecord({ connection, decision }));
+    const held = of(approveDecision());
+    expect(held.terms).toEqual(expect.arrayContaining(['effect:approve', 'rule:prod-writes', 'tag:env=prod', 'tag:compliance=gdpr']));
+    expect(of(approveDecision()).key).toBe(held.key);
+    expect(of({ ...approveDecision(), effect: 'allow' }).terms).toContain('effect:allow');
+    expect(of({ ...approveDecision(), rules: ['prod-writes', 'other'] }).terms).toContain('rule:other');
+    // A rule id with a separator in it is another set, not a pair of rules.
+    expect(of({ ...approveDecision(), rules: ['a","b'] }).key).not.toBe(of({ ...approveDecision(), rules: ['a', 'b'] }).key);
+    // Tags that may change are read again on every request.
+    const open: Record<string, string | string[]> = { env: 'prod' };
+    const loose = { ...connection, tags: open };
+    expect(termSetOf(requestRecord({ connection: loose })).terms).toContain('tag:env=prod');
+    open['env'] = 'staging';
+    expect(termSetOf(requestRecord({ connection: loose })).terms).toContain('tag:env=staging');
+    // So are frozen tags with a list that is not.
+    const list = ['soc2'];
+    const half = { ...connection, tags: Object.freeze({ compliance: list }) };
+    expect(termSetOf(requestRecord({ connection: half })).terms).toContain('tag:compliance=soc2');
+    list.push('gdpr');
+    expect(termSetOf(requestRecord({ connection: half })).terms).toContain('tag:compliance=gdpr');
+  });
 });
 
 describe('the term set cache', () => {

@@ -22,7 +22,8 @@ import { jsonArray, jsonElements, type Db, type Run } from './pool.ts';
 import type { PgTree } from './tree.ts';
 
 type HeadRow = { seq: number; hash: string; time: string };
-type LockedRow = HeadRow & { edge: Buffer | null; edge_seq: number | null };
+/** The head as LOCK_HEAD (or requests.ts WRITE_ROWS_LOCK_HEAD) reads it under its lock. */
+export type LockedHeadRow = HeadRow & { edge: Buffer | null; edge_seq: number | null };
 
 /** The audit events of one write transaction, written together at its end. */
 export interface AuditTx {
@@ -30,11 +31,15 @@ export interface AuditTx {
   /** A point to come back to when the operation that follows fails. */
   mark(): number;
   restore(mark: number): void;
+  /** Whether events were appended: only then does `write` lock the head. */
+  pending(): boolean;
   /**
    * Locks the head, then writes every event appended (their nodes, deliveries and the new head); the last statement
-   * before COMMIT. Nothing to write: takes no lock.
+   * before COMMIT. Nothing to write: takes no lock. `lockHead`, when given, is asked for the head first: it writes
+   * what else the batch still holds and locks the head in the same statement, or answers null (nothing held: the head
+   * is then locked here).
    */
-  write(): Promise<void>;
+  write(lockHead?: () => Promise<LockedHeadRow | undefined | null>): Promise<void>;
 }
 
 export interface AuditLog {
@@ -70,13 +75,14 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
           drafts.push(...more);
         },
         mark: () => drafts.length,
+        pending: () => drafts.length > 0,
         restore(mark) {
           drafts = drafts.slice(0, mark);
         },
-        async write() {
+        async write(lockHead) {
           if (drafts.length === 0) return;
-          const { rows } = await run<LockedRow>(LOCK_HEAD);
-          const head = rows[0];
+          const locked = lockHead ? await lockHead() : null;
+          const head = locked === null ? (await run<LockedHeadRow>(LOCK_HEAD)).rows[0] : locked;
           if (!head) throw new Error('the audit_head row is missing: the store is damaged');
           const events: AuditEvent[] = [];
           let h: HeadRow = head;

@@ -9,7 +9,8 @@
  *
  * Request rows an operation inserts, or writes over a record it knows, wait
  * in the batch (requests.ts DeferredRows) and go in one statement, before
- * the next statement of any operation or before the head is locked.
+ * the next statement of any operation, or with the head's lock when the
+ * audit write comes next (the rows first, then the head: one round trip).
  *
  * Operations share the transaction without savepoints (two round trips per
  * operation saved). An operation that fails having only read (a refused
@@ -28,6 +29,7 @@
 import { CountersignError } from '../../../core/errors.ts';
 import type { AuditLog, AuditTx } from './audit.ts';
 import type { Conn, Db, Run, Statement } from './pool.ts';
+import type { LockedHeadRow } from './audit.ts';
 import { deferredRows, type RowQueue } from './requests.ts';
 
 /** `rows`, in a batch of several: request rows the operation may leave to the batch's one statement for them. */
@@ -52,6 +54,8 @@ interface Tracked {
   effects(): number;
   /** Writes the rows left for later now. */
   flush(): Promise<void>;
+  /** The same, and the audit head locked in that statement: its row; null when no row was left (nothing done). */
+  flushLockingHead(): Promise<LockedHeadRow | undefined | null>;
   /** The first statement that outlived its time or lock wait, if any: running the batch again would wait as long. */
   busy(): unknown;
 }
@@ -93,12 +97,21 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
         throw e;
       }
     };
+    const flushLockingHead = async (): Promise<LockedHeadRow | undefined | null> => {
+      if (!rows?.pending()) return null;
+      try {
+        return await rows.flushLockingHead(checked);
+      } catch (e) {
+        effects++;
+        throw e;
+      }
+    };
     const run: Run = async (sql, values) => {
       await flush();
       if (!reads(sql)) effects++;
       return checked(sql, values);
     };
-    return { run, flush, lost: () => lost, busy: () => busy, effects: () => effects };
+    return { run, flush, flushLockingHead, lost: () => lost, busy: () => busy, effects: () => effects };
   }
 
   async function runOne(conn: Tracked, tx: AuditTx, op: Op, rows: RowQueue | undefined): Promise<Outcome> {
@@ -133,8 +146,9 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
         for (const op of ops) outcomes.push(await runOne(conn, tx, op, rows));
         if (outcomes.some((o) => o.ok)) {
           try {
-            await conn.flush();
-            await tx.write();
+            // The batch's last rows and the audit head's lock share a round trip when there are events to write.
+            if (tx.pending()) await tx.write(conn.flushLockingHead);
+            else await conn.flush();
           } catch (error) {
             if (conn.lost() !== undefined) throw conn.lost();
             if (!alone && conn.busy() !== undefined) throw conn.busy();

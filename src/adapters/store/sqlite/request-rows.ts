@@ -2,32 +2,40 @@
  * A request as a row of the SQLite `requests` table: the record as JSON and,
  * beside it, the columns queries filter on, each derived from the record on
  * every write (so a column never disagrees with the record it sits beside).
+ * Parameters are positional: better-sqlite3 binds an array faster than it
+ * looks up each named parameter on an object (about 1.5 µs per row here).
  */
 import { escalationDueAt } from '../../../core/escalation.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { recordJson } from '../rows.ts';
 
 export const INSERT_REQUEST = `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, escalate_at, version, digest, term_set, idempotency_key, record)
-  VALUES (@id, @status, @principal_id, @acts_for, @connection, @created_at, @updated_at, @expires_at, @escalate_at, @version, @digest, @term_set, @idempotency_key, @record)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
-export const UPDATE_REQUEST = `UPDATE requests SET status = @status, updated_at = @updated_at, expires_at = @expires_at, escalate_at = @escalate_at, version = @version, record = @record
-  WHERE id = @id AND version = @previous_version`;
+export const UPDATE_REQUEST = `UPDATE requests SET status = ?, updated_at = ?, expires_at = ?, escalate_at = ?, version = ?, record = ?
+  WHERE id = ? AND version = ?`;
 
-/** A request's row as the statements' named parameters, with `more` (the term set of an insert, the version an update expects). */
-export function rowParams(r: RequestRecord, more: { term_set: number } | { previous_version: number }): Record<string, unknown> {
-  return {
-    id: r.id,
-    status: r.status,
-    principal_id: r.principal.id,
-    acts_for: r.principal.actsFor,
-    connection: r.action.connection,
-    created_at: r.createdAt,
-    updated_at: r.updatedAt,
-    expires_at: r.expiresAt,
-    escalate_at: escalationDueAt(r),
-    version: r.version,
-    digest: r.digest,
-    record: recordJson(r),
-    ...more,
-  };
+/** INSERT_REQUEST's parameters: the request's row, with the id of its term set. */
+export function insertParams(r: RequestRecord, termSet: number): unknown[] {
+  return [
+    r.id,
+    r.status,
+    r.principal.id,
+    r.principal.actsFor,
+    r.action.connection,
+    r.createdAt,
+    r.updatedAt,
+    r.expiresAt,
+    escalationDueAt(r),
+    r.version,
+    r.digest,
+    termSet,
+    r.idempotencyKey ?? null,
+    recordJson(r),
+  ];
+}
+
+/** UPDATE_REQUEST's parameters: `r` written over the stored row if that is still at `previousVersion`. */
+export function updateParams(r: RequestRecord, previousVersion: number): unknown[] {
+  return [r.status, r.updatedAt, r.expiresAt, escalationDueAt(r), r.version, recordJson(r), r.id, previousVersion];
 }

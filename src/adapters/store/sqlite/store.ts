@@ -15,7 +15,7 @@ import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
 import type { Mutation, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
-import { INSERT_REQUEST, rowParams, UPDATE_REQUEST } from './request-rows.ts';
+import { INSERT_REQUEST, insertParams, UPDATE_REQUEST, updateParams } from './request-rows.ts';
 import { BUSY_WAIT_MS, createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
@@ -138,7 +138,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // Plain functions: the group commit runs them in the batch's transaction, and each alone again if the batch fails.
   const insertTx = (request: RequestRecord, termSet: number, audit: readonly AuditDraft[]): void => {
     try {
-      q.insertRequest.run({ ...rowParams(request, { term_set: termSet }), idempotency_key: request.idempotencyKey ?? null });
+      q.insertRequest.run(insertParams(request, termSet));
     } catch (e) {
       // The unique index on (principal, key): another submission under this key inserted first.
       if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String((e as Error).message).includes('idempotency_key')) {
@@ -164,7 +164,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       } catch {
         // Refused on what the caller knew: asked again below, of what is stored.
       }
-      if (m?.next && q.updateRequest.run(rowParams(m.next, { previous_version: known.version })).changes === 1) {
+      if (m?.next && q.updateRequest.run(updateParams(m.next, known.version)).changes === 1) {
         updateTermSet(id, known, m.next);
         return finishTx(id, m);
       }
@@ -173,8 +173,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (!current) throw new CountersignError('NOT_FOUND', `no request ${id}`);
     const m = fn(current);
     if (m.next) {
-      const params = rowParams(m.next, { previous_version: current.version });
-      if (q.updateRequest.run(params).changes !== 1) throw new Error(`request ${id} changed under a write lock`);
+      if (q.updateRequest.run(updateParams(m.next, current.version)).changes !== 1) throw new Error(`request ${id} changed under a write lock`);
       updateTermSet(id, current, m.next);
     }
     return finishTx(id, m);
