@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PRINCIPALS, startTestGateway, withHumanEmails, type TestGateway } from '../support/gateway.ts';
 import { formsOf, HttpBrowser } from '../support/http-browser.ts';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { startTestOidcProvider, type TestOidcProvider } from '../support/oidc-provider.ts';
 import { storedAudit, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
@@ -20,16 +21,23 @@ const AGENT_APP = { clientId: 'deploy-bot-web', clientSecret: 'deploy-bot-web-se
 
 let upstream: Upstream;
 let op: TestOidcProvider;
+let scripts: TestIssuer;
 let gw: TestGateway;
 
 beforeAll(async () => {
   upstream = await startUpstream();
   op = await startTestOidcProvider();
+  scripts = await startTestIssuer('/scripts');
   gw = await startTestGateway(`identity:
   issuers:
     - issuer: ${op.issuer}
       audience: ${op.audience}
       principal: { kind: human, id: email, groups: groups, email: email }
+    - issuer: ${scripts.issuer}
+      jwksUri: ${scripts.jwksUri}
+      audience: countersign
+      principal: { kind: human, id: sub }
+      clients: [release-scripts, on-call-tool]
   login:
     issuer: ${op.issuer}
     clientId: ${op.clientId}
@@ -53,7 +61,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
-  await Promise.all([op?.close(), upstream?.close()]);
+  await Promise.all([op?.close(), scripts?.close(), upstream?.close()]);
 });
 
 /** What the agent does with the code its callback received: the token request, with its own secret. */
@@ -124,4 +132,24 @@ describe('a reviewer’s token issued through an application the gateway does no
     expect(JSON.stringify(failed)).not.toContain(token);
     expect(upstream.calls).toHaveLength(0);
   }, 60_000);
+});
+
+describe('an issuer’s clients:', () => {
+  const whoami = async (token: string) => {
+    const res = await fetch(`${gw.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: res.status, body: (await res.json()) as { id?: string; error?: { message: string } } };
+  };
+
+  it('takes a person’s token issued through a listed application, under any of the claims that name one', async () => {
+    expect(await whoami(await scripts.sign({ sub: 'erin', aud: 'countersign', client_id: 'release-scripts' }))).toMatchObject({ status: 200, body: { id: 'erin' } });
+    expect(await whoami(await scripts.sign({ sub: 'erin', aud: 'countersign', azp: 'on-call-tool' }))).toMatchObject({ status: 200, body: { id: 'erin' } });
+  });
+
+  it('refuses one issued through another application, or naming none (401 token.client_not_allowed)', async () => {
+    for (const claims of [{ azp: 'deploy-bot-web' }, { client_id: 'release-scripts', azp: 'deploy-bot-web' }, {}]) {
+      const res = await whoami(await scripts.sign({ sub: 'erin', aud: 'countersign', ...claims }));
+      expect(res.status, JSON.stringify(claims)).toBe(401);
+      expect(res.body.error?.message).toContain('token.client_not_allowed');
+    }
+  });
 });
