@@ -134,7 +134,7 @@ export async function createDeps(
     policy,
     ...(candidate ? { candidate } : {}),
     clock,
-    ...(config.identity.login ? { groupsMaxAgeSeconds: config.identity.login.groupsMaxAge } : {}),
+    ...(config.identity.login ? { groupsMaxAgeSeconds: config.identity.login.groupsMaxAge, signInIssuer: config.identity.login.issuer } : {}),
     ids: opts.ids ?? randomIds,
     notifier,
     // A diagnostic knob (tests use it to prove that only the notifier woke a waiter): never needed in production.

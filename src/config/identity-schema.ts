@@ -42,6 +42,11 @@ const common = {
   groupMap: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
   /** true: the provider's group names are Countersign groups as they are (only for a provider whose groups you administer). */
   trustGroups: z.boolean().default(false),
+  /**
+   * The applications (client ids) whose tokens are taken: a token must name one in `client_id`, `cid`, `azp` or
+   * `appid`. Absent: any, except at the issuer of identity.login with `cli`, whose human tokens come through the CLI's.
+   */
+  clients: z.array(z.string().min(1)).min(1).optional(),
 };
 
 const genericIssuer = z.strictObject({

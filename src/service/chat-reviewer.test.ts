@@ -23,7 +23,7 @@ function deps() {
     identity: identitySchema.parse({}),
     now: clock.now,
   });
-  return { store, identity, clock, groupsMaxAgeSeconds: 12 * 3600 };
+  return { store, identity, clock, groupsMaxAgeSeconds: 12 * 3600, signInIssuer: 'https://idp.example.com' as string | undefined };
 }
 
 const signedIn = (id: string, email: string | null, groups: string[] = []): Principal => ({
@@ -53,6 +53,16 @@ describe('a chat user resolved by email', () => {
     const d = deps();
     await rememberSignedInHuman(d, { ...signedIn('erin@example.com', 'erin@example.com', ['dba', 'sre']), tokenGroups: ['dba'] });
     expect(await reviewerByEmail(d, 'erin@example.com')).toMatchObject({ id: 'erin@example.com', groups: ['dba'], tokenGroups: ['dba'] });
+  });
+
+  it('is nobody once the provider they signed in through is no longer the configured one; a configured human stays', async () => {
+    const d = deps();
+    await rememberSignedInHuman(d, signedIn('dana@example.com', 'dana@example.com', ['dba']));
+    await rememberSignedInHuman(d, signedIn('alice', 'alice@example.com', ['dba']));
+    for (const signInIssuer of [undefined, 'https://new-idp.example.com']) {
+      expect(await reviewerByEmail({ ...d, signInIssuer }, 'dana@example.com')).toBeUndefined();
+      expect(await reviewerByEmail({ ...d, signInIssuer }, 'alice@example.com')).toMatchObject({ id: 'alice', groups: ['sre'] });
+    }
   });
 
   it('is nobody for an unknown email, and never an agent', async () => {

@@ -7,6 +7,9 @@
  * lookalike characters match nobody). One
  * person is thus one principal id on every channel, and "one vote per human"
  * and "never the requester" hold across the console, the CLI and chat.
+ * A sign-in counts only through the provider the configuration names now
+ * (identity.login.issuer): once it is removed or replaced, a human it
+ * vouched for and the configuration does not name is nobody in chat.
  * The groups a sign-in brought count only while it is recent (groupsMaxAge,
  * core/known-human.ts): after that such a human keeps their configured groups
  * alone, and is marked so the review can tell them to sign in again.
@@ -25,7 +28,7 @@ import type { Deps } from './deps.ts';
  * @example
  * const alice = await reviewerByEmail(deps, 'alice@example.com'); // undefined when nobody known has it
  */
-export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'groupsMaxAgeSeconds'>, email: string): Promise<Principal | undefined> {
+export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'groupsMaxAgeSeconds' | 'signInIssuer'>, email: string): Promise<Principal | undefined> {
   const key = emailKey(email);
   if (key === undefined) return undefined;
   const configured = deps.identity.humanByEmail(key);
@@ -33,7 +36,8 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'c
   // Only a record of this human's sign-in that kept the id it was named by: the review is then judged as that sign-in
   // was (issuer binding included). A record of another id under this address names someone else; an older record adds nothing.
   if (configured) return known?.id === configured.id && typeof known.claimedId === 'string' ? Object.freeze({ ...configured, ...signInNames(known) }) : configured;
-  if (!known) return undefined;
+  // Only a sign-in through the provider the configuration signs humans in with now: one removed or replaced vouches for no one.
+  if (!known || known.issuer !== deps.signInIssuer) return undefined;
   // A configured id that is an agent never becomes a reviewer through an email.
   const byId = deps.identity.principal(known.id);
   if (byId && byId.kind !== 'human') return undefined;

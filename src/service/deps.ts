@@ -34,6 +34,11 @@ export interface Deps {
   /** How long groups remembered from a console sign-in count for a chat click (identity.login.groupsMaxAge; default 12h). */
   readonly groupsMaxAgeSeconds?: number;
   /**
+   * The provider humans sign in through (identity.login.issuer; absent: none). A single sign-on session from any other
+   * (the provider was removed or replaced) speaks for no one.
+   */
+  readonly signInIssuer?: string;
+  /**
    * Grace beyond a connection's time bound before another process settles a run as interrupted (server.runGrace;
    * default RUN_GRACE_MS in execute.ts). A claimed run that cannot start within it is not started.
    */

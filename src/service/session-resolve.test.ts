@@ -29,7 +29,7 @@ function deps(aliceGroups: string[] = ['sre'], aliceKeys: string[] = [aliceKey.h
   });
   let n = 0;
   const ids: IdGenerator = { token: () => `token-${++n}-${'x'.repeat(40)}`, requestId: () => 'req_x' };
-  return { store, identity, clock, ids };
+  return { store, identity, clock, ids, signInIssuer: 'https://idp.example.com' as string | undefined };
 }
 
 const fromProvider = (id: string, email: string | null): Principal => ({ id, kind: 'human', actsFor: null, groups: [], email, issuer: 'https://idp.example.com', claims: { sub: 's-1' } });
@@ -81,6 +81,18 @@ describe('a session opened with an API key', () => {
   });
 });
 
+describe('a single sign-on session whose provider the configuration no longer signs in through', () => {
+  it('ends at its next use, whether identity.login is gone or names another provider', async () => {
+    for (const signInIssuer of [undefined, 'https://new-idp.example.com']) {
+      const d = { ...deps(), signInIssuer };
+      const { token } = await startSession(d, { principal: fromProvider('alice', 'alice@example.com'), method: 'oidc', ttlSeconds: 3600 });
+      expect(await resolveSession(d, token)).toBeUndefined();
+      expect(await resolveSession({ ...d, signInIssuer: 'https://idp.example.com' }, token)).toBeUndefined();
+      expect((await d.store.readAudit(0, 100)).filter((e) => e.type === 'session.ended').map((e) => e.data['reason'])).toEqual(['principal-changed']);
+    }
+  });
+});
+
 describe('a single sign-on session of a human bound to issuers', () => {
   const idp = 'https://idp.example.com';
   const other = 'https://other.example.com';
@@ -92,7 +104,7 @@ describe('a single sign-on session of a human bound to issuers', () => {
       now: clock.now,
     });
     let n = 0;
-    return { store, identity, clock, ids: { token: () => `token-${++n}-${'x'.repeat(40)}`, requestId: () => 'req_x' } };
+    return { store, identity, clock, ids: { token: () => `token-${++n}-${'x'.repeat(40)}`, requestId: () => 'req_x' }, signInIssuer: idp };
   }
 
   it('ends once the configuration binds its human to other issuers than the one it came from', async () => {
@@ -101,7 +113,7 @@ describe('a single sign-on session of a human bound to issuers', () => {
     expect(await resolveSession(d, token)).toBeUndefined();
     expect((await d.store.readAudit(0, 100)).filter((e) => e.type === 'session.ended').map((e) => e.data['reason'])).toEqual(['principal-changed']);
     const { token: mine } = await startSession(d, { principal: { ...fromProvider('alice', 'alice@example.com'), issuer: other }, method: 'oidc', ttlSeconds: 3600 });
-    expect((await resolveSession(d, mine))?.principal).toMatchObject({ id: 'alice' });
+    expect((await resolveSession({ ...d, signInIssuer: other }, mine))?.principal).toMatchObject({ id: 'alice' });
   });
 
   it('goes on where its human, listing no issuer, was found by verified email among several issuers, as at sign-in', async () => {

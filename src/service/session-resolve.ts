@@ -7,7 +7,8 @@
  * group loses that group at the next click. A single sign-on session keeps
  * what the provider vouched for at sign-in (the groups its claims granted,
  * issuer and subject) until it ends, under the one id that human has now and
- * with the groups the configuration gives them now.
+ * with the groups the configuration gives them now, and only while that
+ * provider is still the one the configuration signs humans in through.
  */
 import { canonicalHuman } from '../core/human-identity.ts';
 import type { Principal } from '../core/principal.ts';
@@ -23,7 +24,7 @@ const CONFIGURED_METHODS = new Set(['api-key']);
  * const signedIn = await resolveSession(deps, tokenFromCookie); // undefined → show the sign-in page
  */
 export async function resolveSession(
-  deps: Pick<Deps, 'store' | 'clock' | 'identity'>,
+  deps: Pick<Deps, 'store' | 'clock' | 'identity' | 'signInIssuer'>,
   token: string,
 ): Promise<{ session: Session; principal: Principal } | undefined> {
   if (token.length === 0 || token.length > 200) return undefined;
@@ -49,6 +50,11 @@ export async function resolveSession(
   // the session ends, under the one id that human has now (a session begun before the configuration named them by
   // email included), with the groups the configuration gives that human now (never the ones it gave at sign-in).
   if (session.method === 'oidc') {
+    // A provider removed from the configuration (or replaced) vouches for no one any more, as a removed key does not.
+    if (session.principal.issuer !== deps.signInIssuer) {
+      await endSessionByKey(deps, key, 'principal-changed');
+      return undefined;
+    }
     // As the provider named them, checked against the issuers the configuration in force binds that human to.
     const human = canonicalHuman({ id: session.principal.claimedId ?? session.principal.id, verifiedEmail: session.principal.email }, deps.identity, session.principal.issuer);
     if (!human.ok) {

@@ -16,10 +16,17 @@ export interface AccountClaims {
   name?: string;
 }
 
+/** Another application registered at the same provider (an agent's own web app, say): authorization code, a secret. */
+export interface OtherClient {
+  clientId: string;
+  clientSecret: string;
+  redirectUris: string[];
+}
+
 export interface TestOidcProvider {
   issuer: string;
   /** Registers the clients once the gateway's address (for redirect URIs) is known. */
-  configure(opts: { redirectUris: string[]; accounts: Record<string, AccountClaims> }): Promise<void>;
+  configure(opts: { redirectUris: string[]; accounts: Record<string, AccountClaims>; otherClients?: OtherClient[] }): Promise<void>;
   clientId: string;
   clientSecret: string;
   cliClientId: string;
@@ -50,7 +57,7 @@ export async function startTestOidcProvider(): Promise<TestOidcProvider> {
     cliClientId: 'countersign-cli',
     audience: 'countersign',
     resource: 'urn:countersign:gateway',
-    async configure({ redirectUris, accounts }) {
+    async configure({ redirectUris, accounts, otherClients = [] }) {
       const provider = new Provider(issuer, {
         clients: [
           { client_id: self.clientId, client_secret: self.clientSecret, redirect_uris: redirectUris, grant_types: ['authorization_code'], response_types: ['code'] },
@@ -61,6 +68,7 @@ export async function startTestOidcProvider(): Promise<TestOidcProvider> {
             response_types: [],
             redirect_uris: [],
           },
+          ...otherClients.map((o) => ({ client_id: o.clientId, client_secret: o.clientSecret, redirect_uris: o.redirectUris, grant_types: ['authorization_code'], response_types: ['code'] })),
         ],
         jwks: { keys: [signing] },
         cookies: { keys: ['cookie-key-for-tests-only'] },

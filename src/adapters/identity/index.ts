@@ -39,7 +39,11 @@ export function createIdentity(opts: IdentityOptions): Identity {
     groups: opts.roleGroups ?? {},
   };
   const verifiers = new Map<string, IssuerVerifier>();
-  for (const cfg of opts.identity.issuers) {
+  const login = opts.identity.login;
+  for (const listed of opts.identity.issuers) {
+    // A person's token at the sign-in provider comes through the CLI's client, unless the issuer lists its own.
+    const cli = login?.issuer === listed.issuer && listed.principal.kind === 'human' ? login.cli : undefined;
+    const cfg = !listed.clients && cli ? { ...listed, clients: [cli.clientId] } : listed;
     verifiers.set(cfg.issuer, createIssuerVerifier(cfg, { ...opts.identity.jwks, clockSkewSeconds: opts.identity.clockSkewSeconds, now: opts.now, directory: keys }));
   }
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { issuedToClient } from './client-token.ts';
+import { clientAllowed, issuedToClient } from './client-token.ts';
 
 describe('a token issued to a client application', () => {
   it('is recognised by a subject that is its client id, or by the marks providers put on it', () => {
@@ -17,5 +17,23 @@ describe('a token issued to a client application', () => {
     expect(issuedToClient({ sub: 'alice', gty: 'password', idtyp: 'user' })).toBe(false);
     expect(issuedToClient({ sub: 'alice' })).toBe(false);
     expect(issuedToClient({ sub: '', client_id: '' })).toBe(false);
+  });
+});
+
+describe('the application a token was issued through', () => {
+  const clients = ['countersign-cli', '0oa1cli'];
+
+  it('is allowed when every claim naming one names a listed client', () => {
+    expect(clientAllowed({ sub: 'alice', client_id: 'countersign-cli' }, clients)).toBe(true);
+    expect(clientAllowed({ sub: 'alice', cid: '0oa1cli' }, clients)).toBe(true);
+    expect(clientAllowed({ sub: 'alice', client_id: 'countersign-cli', azp: 'countersign-cli' }, clients)).toBe(true);
+  });
+
+  it('is refused when one names another client, is not a string, or none is named', () => {
+    expect(clientAllowed({ sub: 'alice', azp: 'agent-web-app' }, clients)).toBe(false);
+    expect(clientAllowed({ sub: 'alice', client_id: 'countersign-cli', azp: 'agent-web-app' }, clients)).toBe(false);
+    expect(clientAllowed({ sub: 'alice', client_id: ['countersign-cli'] }, clients)).toBe(false);
+    expect(clientAllowed({ sub: 'alice', appid: null }, clients)).toBe(false);
+    expect(clientAllowed({ sub: 'alice' }, clients)).toBe(false);
   });
 });

@@ -11,6 +11,13 @@
  * A provider whose client tokens carry none of these (Keycloak service
  * accounts) is configured to name humans by a verified email, which no
  * client token has.
+ *
+ * A person's token also names the application it was issued through. Any
+ * application at the provider can usually ask for a token for Countersign's
+ * audience: an agent with an application of its own there gets a reviewer's
+ * token by sending her a sign-in link for it. An issuer configured with
+ * `clients:` (by default, the people's provider: the CLI's client) takes only
+ * tokens issued through one of those (`clientAllowed`).
  */
 
 /** The claims that name the client a token was issued through. */
@@ -29,4 +36,18 @@ export function issuedToClient(payload: Readonly<Record<string, unknown>>): bool
     const client = payload[c];
     return typeof client === 'string' && client.length > 0 && (sub === client || sub === `${client}@clients`);
   });
+}
+
+/**
+ * Whether the token names the application it was issued through and every
+ * claim that names one (`client_id`, `cid`, `azp`, `appid`) is in `clients`.
+ *
+ * @example
+ * clientAllowed({ sub: 'alice', client_id: 'countersign-cli' }, ['countersign-cli']); // true
+ * clientAllowed({ sub: 'alice', azp: 'agent-web-app' }, ['countersign-cli']);          // false
+ * clientAllowed({ sub: 'alice' }, ['countersign-cli']);                                // false: names none
+ */
+export function clientAllowed(payload: Readonly<Record<string, unknown>>, clients: readonly string[]): boolean {
+  const named = CLIENT_CLAIMS.filter((c) => payload[c] !== undefined).map((c) => payload[c]);
+  return named.length > 0 && named.every((client) => typeof client === 'string' && clients.includes(client));
 }

@@ -1,8 +1,9 @@
 /**
  * One configured issuer: verifies a token's signature with the issuer's keys
  * (only the configured algorithms), its `iss` exactly, its `aud`, `exp`,
- * `nbf` and `iat` within the clock skew, then what the preset requires, and
- * maps the claims to a principal.
+ * `nbf` and `iat` within the clock skew, the application it was issued
+ * through when the issuer lists `clients`, then what the preset requires,
+ * and maps the claims to a principal.
  */
 import { jwtVerify, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose';
 import type { Authentication } from '../../../core/ports.ts';
@@ -11,6 +12,7 @@ import type { IssuerConfig } from '../../../config/identity-schema.ts';
 import type { HumanDirectory } from '../../../core/human-identity.ts';
 import { mapPrincipal } from './map-principal.ts';
 import { issuerKeys, type KeySetOptions } from './keys.ts';
+import { clientAllowed } from './client-token.ts';
 import { checkGithub, checkOkta } from './presets.ts';
 import { joseReason, type TokenReason } from './reasons.ts';
 
@@ -65,6 +67,8 @@ export function createIssuerVerifier(cfg: IssuerConfig, opts: IssuerOptions, get
       } catch (e) {
         return refuse(joseReason(e));
       }
+      // Another application at the provider may ask for a token for our audience too (client-token.ts).
+      if (cfg.clients && !clientAllowed(payload, cfg.clients)) return refuse('token.client_not_allowed');
       let github;
       if (cfg.preset === 'github-actions') {
         const gh = checkGithub(cfg, payload);

@@ -20,6 +20,7 @@ export type TokenReason =
   | 'token.email_unverified'
   | 'token.claims_invalid'
   | 'token.not_a_person'
+  | 'token.client_not_allowed'
   | 'token.jwks_unavailable'
   | 'principal.kind_mismatch'
   | 'principal.email_invalid'
