@@ -1,0 +1,104 @@
+/**
+ * The Postgres wire listener: prepared statements changed where the listener
+ * cannot see it. SQL that runs SQL of its own (a DO block, a function, a
+ * trigger) can DEALLOCATE and PREPARE on the session it runs in: a name a
+ * client prepared over the protocol, or one of the gateway's own. The name
+ * then holds another statement than the one the gateway judged; after such a
+ * statement, the listener checks the names before it uses one again.
+ */
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ATTACK_POLICY, errors, Raw, rowsOf, type Msg } from '../support/pg-raw.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+
+const db = await createTestDatabase();
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+/** ATTACK_POLICY, and: DO blocks held like UPDATE. */
+const POLICY = ATTACK_POLICY.replace(
+  'rules:\n',
+  'rules:\n    - id: do-blocks\n      when: facts.sql.statements.all(s, s.type == "do")\n      effect: approve\n      approvers: [{ groups: [sre], count: 1 }]\n',
+);
+
+describe.skipIf(!db)('the Postgres wire listener: a prepared statement changed behind it is not run as what it was judged', () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+  });
+
+  const fresh = async (table: string) => {
+    await direct.query(`DROP TABLE IF EXISTS ${table}; CREATE TABLE ${table} (id int); INSERT INTO ${table} VALUES (1), (2), (3)`);
+  };
+  const count = async (table: string) => Number((await direct.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
+  const send = async (c: Raw, sql: string) => {
+    c.send(serialize.query(sql));
+    return c.until('readyForQuery');
+  };
+  /** Sends a statement held for approval, approves it, and sends it again: it runs. */
+  const approved = async (c: Raw, sql: string) => {
+    const held = await send(c, sql);
+    const id = /request (req_[a-z0-9]+)/.exec(held.find((m) => m.name === 'error')?.message ?? '')?.[1];
+    expect(id, JSON.stringify(held.map((m) => m.message ?? m.name))).toBeDefined();
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    const ran = await send(c, sql);
+    expect(errors(ran)).toEqual([]);
+  };
+  /** The messages up to the next ReadyForQuery, or what arrived before the connection closed. */
+  const answer = async (c: Raw): Promise<Msg[] | 'closed'> => c.until('readyForQuery').catch(() => 'closed' as const);
+
+  /** One statement over the extended protocol, unnamed. */
+  const extended = async (c: Raw, sql: string) => {
+    c.send(serialize.parse({ text: sql }), serialize.bind({}), serialize.execute({}), serialize.sync());
+    return c.until('readyForQuery');
+  };
+
+  it("a client's named BEGIN, prepared again by a DO block as a DELETE, is not run as the transaction control it was judged as", async () => {
+    await fresh('hp_orders');
+    const c = await Raw.open(gw);
+    // As pgbench -M prepared and drivers do: BEGIN prepared once under a name, bound again for each transaction.
+    c.send(serialize.parse({ name: 'tx', text: 'BEGIN' }), serialize.bind({ statement: 'tx' }), serialize.execute({}), serialize.sync());
+    expect(errors(await c.until('readyForQuery'))).toEqual([]);
+    expect(errors(await send(c, 'COMMIT'))).toEqual([]);
+    await approved(c, `DO $$BEGIN EXECUTE 'DEALLOCATE tx'; EXECUTE 'PREPARE tx AS DELETE FROM hp_orders'; END$$`);
+    c.send(serialize.bind({ statement: 'tx' }), serialize.execute({}), serialize.sync());
+    const got = await answer(c);
+    expect(await count('hp_orders')).toBe(3);
+    if (got !== 'closed') expect(errors(got)).toEqual(['55000']);
+    c.end();
+  });
+
+  it("one of the gateway's own statements, prepared again by a DO block, never runs what it was made to hold", async () => {
+    await fresh('hp_items');
+    const c = await Raw.open(gw);
+    // The gateway's COMMIT after a statement sent over the extended protocol, made a DELETE.
+    await approved(c, `DO $$BEGIN EXECUTE 'DEALLOCATE countersign_commit'; EXECUTE 'PREPARE countersign_commit AS DELETE FROM hp_items'; END$$`);
+    // A reviewer approves an update of nothing but row 1.
+    const sql = 'UPDATE hp_items SET id = id WHERE id = 1';
+    const held = await extended(c, sql);
+    const id = /request (req_[a-z0-9]+)/.exec(held.find((m) => m.name === 'error')?.message ?? '')?.[1];
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    const got = await extended(c, sql).catch(() => 'closed' as const);
+    if (got !== 'closed') await send(c, 'COMMIT').catch(() => undefined);
+    expect(await count('hp_items')).toBe(3);
+    if (got !== 'closed') expect(errors(got)).toEqual(['55000']);
+    c.end();
+    // The listener goes on for other sessions.
+    const d = await Raw.open(gw);
+    expect(rowsOf(await send(d, 'SELECT count(*) FROM hp_items'))).toEqual([['3']]);
+    d.end();
+  });
+});
