@@ -119,4 +119,31 @@ describe.skipIf(!db)('the Postgres wire listener: a prepared statement changed b
     expect(rowsOf(await send(d, 'SELECT count(*) FROM hp_items'))).toEqual([['3']]);
     d.end();
   });
+  it('a Parse alone runs no effect through the input of its literals (a domain CHECK), in a block or not; the statement stays prepared', async () => {
+    await direct.query(`DROP TABLE IF EXISTS hp_hits; CREATE TABLE hp_hits (n int);
+      CREATE OR REPLACE FUNCTION hp_note(int) RETURNS bool LANGUAGE plpgsql AS $$BEGIN INSERT INTO hp_hits VALUES ($1); RETURN true; END$$;
+      DROP DOMAIN IF EXISTS hp_d CASCADE; CREATE DOMAIN hp_d AS int CHECK (hp_note(VALUE))`);
+    const c = await Raw.open(gw);
+    // '{1}'::hp_d[] is read while the statement is parsed: each element goes through the domain's CHECK.
+    c.send(serialize.parse({ name: 'lit', text: "SELECT '{1}'::hp_d[]" }), serialize.describe({ type: 'S', name: 'lit' }), serialize.sync());
+    const outside = await c.until('readyForQuery');
+    expect(await count('hp_hits')).toBe(0);
+    expect([errors(outside), outside.at(-1)?.status]).toEqual([['25006'], 'I']);
+    expect(errors(await send(c, 'BEGIN'))).toEqual([]);
+    c.send(serialize.parse({ name: 'lit2', text: "SELECT '{2}'::hp_d[]" }), serialize.sync());
+    const inside = await c.until('readyForQuery');
+    expect(await count('hp_hits')).toBe(0);
+    // As a Parse error does in Postgres, it fails the block.
+    expect([errors(inside), inside.at(-1)?.status]).toEqual([['25006'], 'E']);
+    expect(errors(await send(c, 'ROLLBACK'))).toEqual([]);
+    // A Parse without such a literal is prepared as before, and runs later.
+    c.send(serialize.parse({ name: 'plain', text: 'SELECT count(*) FROM hp_hits' }), serialize.describe({ type: 'S', name: 'plain' }), serialize.sync());
+    expect(errors(await c.until('readyForQuery'))).toEqual([]);
+    // (While the domain exists, any read is refused by the session check, as its CHECK may be reached.)
+    await direct.query('DROP DOMAIN hp_d CASCADE');
+    c.send(serialize.bind({ statement: 'plain' }), serialize.execute({}), serialize.sync());
+    const ran = await c.until('readyForQuery');
+    expect(rowsOf(ran)).toEqual([['0']]);
+    c.end();
+  });
 });

@@ -13,6 +13,7 @@
  * Outside a block the gateway's COMMIT goes in the flight of the client's Query.
  * In a client's REPEATABLE READ or SERIALIZABLE block nothing but transaction
  * control runs: the check would read the catalogs as of the block's snapshot.
+ * A Parse sent without its Execute goes in a read-only transaction or savepoint.
  *
  * The gateway's own statements are prepared once per upstream session under
  * names a client may not use (`countersign_…`), and answered to the gateway
@@ -20,7 +21,7 @@
  */
 import { serialize } from 'pg-protocol';
 import type { SqlInput } from '../../../core/action.ts';
-import { CountersignError, type ErrorCode } from '../../../core/errors.ts';
+import { CountersignError } from '../../../core/errors.ts';
 import type { WireOutcome, WirePart, WireUpstream } from '../../../core/ports.ts';
 import { noticeFields } from '../../../surfaces/pg/protocol.ts';
 import { containsNode } from './facts.ts';
@@ -28,6 +29,7 @@ import { analyseSqlCached } from './analysis-cache.ts';
 import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
 import { arrayLiteral, GUARD_ALLOWED, GUARD_SQL, guardParams, refusal, snapshotRefusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
+import { refused, tell } from './wire-outcome.ts';
 import { CANCELLED, cancelledByClient } from './wire-cancel.ts';
 import { CHECK_FAILED, checkStep, PreparedWatch } from './prepared-watch.ts';
 import { bytes, dataRowNullableText, dataRowText, sqlstate } from './upstream-frames.ts';
@@ -106,9 +108,19 @@ export class WireSession {
    * too. The client skips the rest of a failed batch itself (session.ts).
    */
   async sync(parts: readonly WirePart[]): Promise<void> {
+    // A Parse runs the input of its literals (`'{1}'::d[]`: domain d's CHECK): read-only, undone after (the statement stays).
+    const status = this.relay.status;
+    const ro = status !== 'E' && parts.some((p) => p.kind === 'parse') && (this.prepared || (await this.prepare()));
+    const check = ro && this.watch.pending ? this.step(checkStep([null, null])) : undefined;
+    if (ro) for (const key of status === 'I' ? ['begin_ro'] : ['savepoint', 'read_only']) void this.step({ key });
     const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
+    if (ro) for (const key of status === 'I' ? ['rollback'] : ['undo', 'release']) void this.step({ key });
     await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    if (check && this.checked(await check, [null, null])) return;
+    const failed = (await Promise.all(answers)).some((a) => a.outcome !== 'answered' || a.error);
     await tell(parts, answers);
+    // Failed: the gateway's transaction or savepoint is undone, and the client's block fails as it would have.
+    if (ro && failed) await this.undo(status === 'I' ? 'transaction' : 'savepoint').then(() => (status === 'T' ? this.fail() : undefined));
     this.relay.takeOutcome();
   }
 
@@ -385,16 +397,4 @@ export class WireSession {
     void this.relay.send(serialize.close({ type: 'P', name: PORTAL }), 'close', 'gateway');
     return run;
   }
-}
-
-/** Tells each part whose message the upstream answered without an error (the surface keeps its names by that). */
-async function tell(parts: readonly WirePart[], answers: readonly Promise<Answer>[]): Promise<void> {
-  const got = await Promise.all(answers);
-  got.forEach((a, i) => {
-    if (a.outcome === 'answered' && !a.error) parts[i]!.accepted?.();
-  });
-}
-
-function refused(code: ErrorCode, message: string): WireOutcome {
-  return { ok: false, relayed: false, output: { message }, summary: {}, error: { code, message } };
 }
