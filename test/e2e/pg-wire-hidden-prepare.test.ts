@@ -4,7 +4,8 @@
  * trigger) can DEALLOCATE and PREPARE on the session it runs in: a name a
  * client prepared over the protocol, or one of the gateway's own. The name
  * then holds another statement than the one the gateway judged; after such a
- * statement, the listener checks the names before it uses one again.
+ * statement, the listener checks the names before it uses one again. And a
+ * Parse on its own, which runs the input of its literals, runs read-only.
  */
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
