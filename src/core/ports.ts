@@ -123,6 +123,8 @@ export interface SessionRunner {
 export interface WirePart {
   readonly raw: Uint8Array;
   readonly kind: 'parse' | 'bind' | 'describe' | 'execute' | 'close' | 'query';
+  /** The prepared statement a Parse makes or a Bind binds ('' the unnamed one). */
+  readonly statement?: string;
   /**
    * Told, before run or sync returns, whether the upstream accepted this
    * message (answered without an error). Not called when it was never sent

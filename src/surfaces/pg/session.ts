@@ -106,12 +106,12 @@ export async function serveSession(
    * a Bind or Execute by a statement the upstream does not hold under that name.
    */
   let unconfirmed: { map: Map<string, unknown>; undo: () => void; ok: boolean }[] = [];
-  const tentatively = <T,>(map: Map<string, T>, name: string, value: T, raw: Buffer, kind: 'parse' | 'bind'): WirePart => {
+  const tentatively = <T,>(map: Map<string, T>, name: string, value: T, raw: Buffer, kind: 'parse' | 'bind', statement: string): WirePart => {
     const before = map.get(name);
     const change = { map: map as Map<string, unknown>, undo: () => (before === undefined ? map.delete(name) : map.set(name, before)), ok: false };
     unconfirmed.push(change);
     map.set(name, value);
-    return { raw, kind, accepted: () => (change.ok = true) };
+    return { raw, kind, statement, accepted: () => (change.ok = true) };
   };
   /** After parts went upstream (or were dropped): undoes, newest first, what the upstream did not accept. */
   const settle = () => {
@@ -200,7 +200,7 @@ export async function serveSession(
     switch (m.type) {
       case 'parse':
         if (RESERVED.test(m.name)) return (fail('42P05', `prepared statement names starting "countersign_" are the gateway's`), 'go');
-        held.push(tentatively(statements, m.name, { sql: m.sql, types: m.paramTypes }, m.raw, 'parse'));
+        held.push(tentatively(statements, m.name, { sql: m.sql, types: m.paramTypes }, m.raw, 'parse', m.name));
         return 'go';
       case 'bind': {
         if (RESERVED.test(m.portal) || RESERVED.test(m.statement)) return (fail('42P03', `portal and statement names starting "countersign_" are the gateway's`), 'go');
@@ -211,7 +211,7 @@ export async function serveSession(
         if (params.some((p) => p === undefined)) {
           return (fail('0A000', 'binary-format parameters are supported for bool, int2, int4, int8, float4, float8, bytea, text and varchar with their type given in Parse: send others as text'), 'go');
         }
-        held.push(tentatively(portals, m.portal, { sql: prepared.sql, params: params as (string | null)[], types: prepared.types }, m.raw, 'bind'));
+        held.push(tentatively(portals, m.portal, { sql: prepared.sql, params: params as (string | null)[], types: prepared.types }, m.raw, 'bind', m.statement));
         binds.push(m.portal);
         return 'go';
       }

@@ -321,3 +321,20 @@ function unsafeDefinition(json: string, options: SqlFactsOptions): string[] {
     return [`a definition the gateway cannot read (through ${via})`];
   }
 }
+
+/**
+ * In the client's block above READ COMMITTED the check reads the catalogs through the block's snapshot, taken at its
+ * first statement, while the server resolves the statement's names in the latest catalogs: a function created elsewhere
+ * since is invisible to the check yet is what a name calls. Outside a block the gateway's transaction starts with the check.
+ */
+export function snapshotRefusal(status: string, row: GuardRow | undefined): { message: string } | undefined {
+  if (status !== 'T' || !row || row['transaction_isolation'] === 'read committed') return undefined;
+  return {
+    message: `in a ${String(row['transaction_isolation']).toUpperCase()} transaction block the session check reads the catalogs as of the block's snapshot, not as the statement's names resolve; run it in a READ COMMITTED block or outside one; nothing ran`,
+  };
+}
+
+/** A text[] parameter in Postgres' array literal form. */
+export function arrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}

@@ -9,6 +9,7 @@
  */
 import type { BackendMessage } from 'pg-protocol/dist/messages.js';
 import { Parser } from 'pg-protocol/dist/parser.js';
+import { noticeFields } from '../../../surfaces/pg/protocol.ts';
 
 /** Bytes received and not yet taken as whole frames. */
 export class FrameBuffer {
@@ -67,4 +68,25 @@ export function decodeFrame(frame: Buffer): BackendMessage & Record<string, unkn
   });
   if (!message) throw new FrameError();
   return message as BackendMessage & Record<string, unknown>;
+}
+
+/** The one text column of a DataRow body, null for SQL NULL. */
+export function dataRowNullableText(body: Buffer): string | null {
+  return body.readInt32BE(2) < 0 ? null : dataRowText(body);
+}
+
+/** The one text column of a DataRow body. */
+export function dataRowText(body: Buffer): string {
+  const len = body.readInt32BE(2);
+  return body.toString('utf8', 6, 6 + len);
+}
+
+/** A message's bytes as a Buffer, without a copy. */
+export function bytes(raw: Uint8Array): Buffer {
+  return Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+}
+
+/** The SQLSTATE of an ErrorResponse body. */
+export function sqlstate(errorBody: Buffer): string {
+  return noticeFields(errorBody)['C'] ?? 'XX000';
 }

@@ -13,6 +13,7 @@
  * Outside a block the gateway's COMMIT goes in the flight of the client's Query.
  * In a client's REPEATABLE READ or SERIALIZABLE block nothing but transaction
  * control runs: the check would read the catalogs as of the block's snapshot.
+ * A Parse sent without its Execute goes in a read-only transaction or savepoint.
  *
  * The gateway's own statements are prepared once per upstream session under
  * names a client may not use (`countersign_…`), and answered to the gateway
@@ -20,15 +21,18 @@
  */
 import { serialize } from 'pg-protocol';
 import type { SqlInput } from '../../../core/action.ts';
-import { CountersignError, type ErrorCode } from '../../../core/errors.ts';
+import { CountersignError } from '../../../core/errors.ts';
 import type { WireOutcome, WirePart, WireUpstream } from '../../../core/ports.ts';
 import { noticeFields } from '../../../surfaces/pg/protocol.ts';
 import { containsNode } from './facts.ts';
 import { analyseSqlCached } from './analysis-cache.ts';
 import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
-import { GUARD_ALLOWED, GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
+import { arrayLiteral, GUARD_ALLOWED, GUARD_SQL, guardParams, refusal, snapshotRefusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
+import { refused, tell } from './wire-outcome.ts';
 import { CANCELLED, cancelledByClient } from './wire-cancel.ts';
+import { CHECK_FAILED, checkStep, PreparedWatch } from './prepared-watch.ts';
+import { bytes, dataRowNullableText, dataRowText, sqlstate } from './upstream-frames.ts';
 
 /** Names of the gateway's own prepared statements and portal; a client's names may not start so. */
 export const RESERVED_PREFIX = 'countersign_';
@@ -58,7 +62,9 @@ type Opened = 'transaction' | 'savepoint' | null;
 /** One of the gateway's own prepared statements, with its parameters. */
 interface Step {
   readonly key: string;
-  readonly values?: string[];
+  readonly values?: (string | null)[];
+  /** Parsed afresh before it runs (prepared-watch.ts): what the name held may have been changed. */
+  readonly parse?: { readonly text: string; readonly types: readonly number[] };
 }
 
 /** Statement types that drop prepared statements: the gateway's own must be prepared again after them. */
@@ -81,6 +87,8 @@ export class WireSession {
   /** Whether the verifier's statements are prepared here and the counter is readable ('pending': not yet tried). */
   private probe: 'pending' | 'ok' | 'off' = 'pending';
   private readonly cacheSql: { state: string; verify: string } | undefined;
+  /** Whether the session's prepared statements may have been changed by SQL run since they were last checked. */
+  private readonly watch = new PreparedWatch();
 
   constructor(
     readonly relay: WireRelay,
@@ -100,9 +108,19 @@ export class WireSession {
    * too. The client skips the rest of a failed batch itself (session.ts).
    */
   async sync(parts: readonly WirePart[]): Promise<void> {
+    // A Parse runs the input of its literals (`'{1}'::d[]`: domain d's CHECK): read-only, undone after (the statement stays).
+    const status = this.relay.status;
+    const ro = status !== 'E' && parts.some((p) => p.kind === 'parse') && (this.prepared || (await this.prepare()));
+    const check = ro && this.watch.pending ? this.step(checkStep([null, null])) : undefined;
+    if (ro) for (const key of status === 'I' ? ['begin_ro'] : ['savepoint', 'read_only']) void this.step({ key });
     const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
+    if (ro) for (const key of status === 'I' ? ['rollback'] : ['undo', 'release']) void this.step({ key });
     await this.relay.send(serialize.sync(), 'sync', 'gateway');
+    if (check && this.checked(await check, [null, null])) return;
+    const failed = (await Promise.all(answers)).some((a) => a.outcome !== 'answered' || a.error);
     await tell(parts, answers);
+    // Failed: the gateway's transaction or savepoint is undone, and the client's block fails as it would have.
+    if (ro && failed) await this.undo(status === 'I' ? 'transaction' : 'savepoint').then(() => (status === 'T' ? this.fail() : undefined));
     this.relay.takeOutcome();
   }
 
@@ -136,6 +154,13 @@ export class WireSession {
       return refused('SQL_SESSION_UNSAFE', 'the transaction block has failed: end it (ROLLBACK) on its own before sending what is to run after it; nothing ran');
     }
     const wrap = !transactionControl && status !== 'E';
+    const writes = !plan.readOnly && !transactionControl;
+    // In a failed block the server runs nothing but the end of it, and the gateway sends none of its own.
+    const check = status === 'E' ? undefined : this.watch.needed(plan.parts, input.sql, wrap);
+    if (check && !wrap) {
+      const stop = this.checked((await this.own([checkStep(check)]))[0], check);
+      if (stop) return stop;
+    }
     let opened: Opened = null;
     // COPY FROM STDIN waits for the client's data: nothing of the gateway's may follow it in the same flight.
     const copies = types.includes('copy');
@@ -154,10 +179,11 @@ export class WireSession {
       if (key !== undefined && cached !== undefined) {
         // Nothing of the gateway's was sent yet (its BEGIN goes in the flight).
         if (cancelledByClient(plan.signal)) return CANCELLED;
-        // The verifier goes in the statement's flight, before it: when it fails, the server skips the statement.
-        const verify = { key: 'cache_verify', values: [cached] };
-        lead = [...pre.map((k) => ({ key: k })), ...(opened === null ? [{ key: 'plan_savepoint' }, verify, { key: 'plan_release' }] : [verify])];
-        const ran = await this.flight(lead, plan, opened, { copies, dropsPrepared });
+        // The verifier, and the check of prepared statements, go in the statement's flight, before it: when one fails, the server skips the statement.
+        const verify = [...(check ? [checkStep(check)] : []), { key: 'cache_verify', values: [cached] }];
+        lead = [...pre.map((k) => ({ key: k })), ...(opened === null ? [{ key: 'plan_savepoint' }, ...verify, { key: 'plan_release' }] : verify)];
+        if (check) this.watch.passed(check);
+        const ran = await this.flight(lead, plan, opened, { copies, dropsPrepared, writes });
         if (ran !== 'stale') return ran;
         // The cancel the client sent during the flight may be what failed the verifier: the statement is not sent again.
         if (cancelledByClient(plan.signal)) return CANCELLED;
@@ -167,7 +193,11 @@ export class WireSession {
       fill = key === undefined ? undefined : { key, state: null };
       const state = fill ? [{ key: 'cache_state' }] : [];
       // The state is read before the check, so a change between them makes the cached state older, never newer, than the verdict.
+      // The check of the prepared statements goes first: when it fails, the server skips the rest.
+      const checking = check ? this.step(checkStep(check)) : undefined;
       const answers = await this.own([...pre.map((k) => ({ key: k })), ...state, { key: 'plan_savepoint' }, { key: 'plan_generic' }, { key: 'guard', values }, { key: 'plan_undo' }, { key: 'plan_release' }]);
+      const stop = checking && this.checked(await checking, check!);
+      if (stop) return stop;
       const guard = answers.at(-3);
       const failed = answers.find((a) => a.outcome !== 'answered' || a.error);
       if (failed && fill) this.probe = 'pending';
@@ -190,7 +220,7 @@ export class WireSession {
       await this.undo(opened);
       return CANCELLED;
     }
-    const ran = await this.flight(lead, plan, opened, { copies, dropsPrepared });
+    const ran = await this.flight(lead, plan, opened, { copies, dropsPrepared, writes });
     if (ran === 'stale' && cancelledByClient(plan.signal)) return CANCELLED;
     return ran === 'stale' ? refused('SQL_SESSION_UNSAFE', 'the session check failed on the upstream; nothing ran') : ran;
   }
@@ -201,9 +231,11 @@ export class WireSession {
    * when a lead statement failed: the server skipped the client's parts, and
    * the gateway's transaction or savepoint is undone.
    */
-  private async flight(lead: readonly Step[], plan: RunPlan, opened: Opened, opts: { copies: boolean; dropsPrepared: boolean }): Promise<WireOutcome | 'stale'> {
+  private async flight(lead: readonly Step[], plan: RunPlan, opened: Opened, opts: { copies: boolean; dropsPrepared: boolean; writes: boolean }): Promise<WireOutcome | 'stale'> {
     const relay = this.relay;
     relay.takeOutcome();
+    // What is not read-only may run SQL of its own, which may prepare names again (prepared-watch.ts).
+    if (opts.writes) this.watch.wrote();
     // Whatever it drops, the gateway's statements are prepared again before their next use.
     if (opts.dropsPrepared) this.prepared = false;
     const first = lead.map((s) => this.step(s));
@@ -266,7 +298,19 @@ export class WireSession {
       await this.relay.send(serialize.query('ROLLBACK'), 'query', 'gateway');
       return;
     }
+    // The gateway's statement that fails the block may have been prepared again since a write: checked first.
+    if (this.watch.pending && this.checked((await this.own([checkStep([null, null])]))[0], [null, null])) return;
     await this.own([{ key: 'fail' }]);
+  }
+
+  /** After the check of the prepared statements: undefined when it passed; else the session is closed, and the refusal. */
+  private checked(answer: Answer | undefined, values: readonly (string | null)[]): WireOutcome | undefined {
+    if (answer?.outcome === 'answered' && !answer.error) {
+      this.watch.passed(values);
+      return undefined;
+    }
+    this.relay.close(new Error(CHECK_FAILED));
+    return refused('SQL_SESSION_UNSAFE', CHECK_FAILED);
   }
 
   private async prepare(): Promise<boolean> {
@@ -343,57 +387,14 @@ export class WireSession {
 
   /** Sends one of the gateway's statements (Bind, Execute, Close; no Sync); the Execute's answer. */
   private step(s: Step): Promise<Answer> {
+    if (s.parse) {
+      const name = RESERVED_PREFIX + s.key;
+      void this.relay.send(serialize.close({ type: 'S', name }), 'close', 'gateway');
+      void this.relay.send(serialize.parse({ name, text: s.parse.text, types: [...s.parse.types] }), 'parse', 'gateway');
+    }
     void this.relay.send(serialize.bind({ portal: PORTAL, statement: RESERVED_PREFIX + s.key, values: s.values ?? [] }), 'bind', 'gateway');
     const run = this.relay.send(serialize.execute({ portal: PORTAL }), 'execute', 'gateway');
     void this.relay.send(serialize.close({ type: 'P', name: PORTAL }), 'close', 'gateway');
     return run;
   }
-}
-
-/** Tells each part whose message the upstream answered without an error (the surface keeps its names by that). */
-async function tell(parts: readonly WirePart[], answers: readonly Promise<Answer>[]): Promise<void> {
-  const got = await Promise.all(answers);
-  got.forEach((a, i) => {
-    if (a.outcome === 'answered' && !a.error) parts[i]!.accepted?.();
-  });
-}
-
-/**
- * In the client's block above READ COMMITTED the check reads the catalogs through the block's snapshot, taken at its
- * first statement, while the server resolves the statement's names in the latest catalogs: a function created elsewhere
- * since is invisible to the check yet is what a name calls. Outside a block the gateway's transaction starts with the check.
- */
-function snapshotRefusal(status: string, row: GuardRow | undefined): { message: string } | undefined {
-  if (status !== 'T' || !row || row['transaction_isolation'] === 'read committed') return undefined;
-  return {
-    message: `in a ${String(row['transaction_isolation']).toUpperCase()} transaction block the session check reads the catalogs as of the block's snapshot, not as the statement's names resolve; run it in a READ COMMITTED block or outside one; nothing ran`,
-  };
-}
-
-function refused(code: ErrorCode, message: string): WireOutcome {
-  return { ok: false, relayed: false, output: { message }, summary: {}, error: { code, message } };
-}
-
-function bytes(raw: Uint8Array): Buffer {
-  return Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
-}
-
-/** A text[] parameter in Postgres' array literal form. */
-function arrayLiteral(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
-}
-
-/** The one text column of a DataRow body, null for SQL NULL. */
-function dataRowNullableText(body: Buffer): string | null {
-  return body.readInt32BE(2) < 0 ? null : dataRowText(body);
-}
-
-/** The one text column of a DataRow body. */
-function dataRowText(body: Buffer): string {
-  const len = body.readInt32BE(2);
-  return body.toString('utf8', 6, 6 + len);
-}
-
-function sqlstate(errorBody: Buffer): string {
-  return noticeFields(errorBody)['C'] ?? 'XX000';
 }
