@@ -4,6 +4,7 @@ import { createSqliteStore } from '../adapters/store/sqlite/index.ts';
 import { identitySchema } from '../config/identity-schema.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Store } from '../core/ports.ts';
+import { currentReviewer, reviewerRecord } from '../core/review.ts';
 import { rememberSignedInHuman, reviewerByEmail } from './chat-reviewer.ts';
 
 let t = Date.parse('2026-01-01T00:00:00Z');
@@ -119,5 +120,20 @@ describe('a chat user resolved by email', () => {
     const other = await reviewerByEmail(d, 'alice@example.com');
     expect(other?.claimedId).toBeUndefined();
     expect(other?.issuer).toBeUndefined();
+  });
+
+  it('keeps a configured human an approver from chat when the issuer of their last sign-in may no longer name them, their configured self alone', async () => {
+    const d = deps();
+    const identity = createIdentity({
+      principals: [{ id: 'alice', kind: 'human', actsFor: null, groups: ['sre'], email: 'alice@example.com', apiKeys: [], issuers: ['https://new-idp.example.com'] }],
+      identity: identitySchema.parse({}),
+      now: clock.now,
+    });
+    await d.store.rememberHuman({ id: 'alice', email: 'alice@example.com', groups: [], issuer: 'https://idp.example.com', subject: 'a', claimedId: 'ajones', seenAt: '2026-01-01T00:00:00Z' });
+    const alice = await reviewerByEmail({ ...d, identity }, 'alice@example.com');
+    expect(alice).toMatchObject({ id: 'alice', groups: ['sre'] });
+    expect(alice?.issuer).toBeUndefined();
+    // Counted as the configuration sees her now: the Slack or Teams account vouches for her email, not that issuer's token.
+    expect(currentReviewer(reviewerRecord(alice!), identity)).toMatchObject({ id: 'alice', groups: ['sre'] });
   });
 });

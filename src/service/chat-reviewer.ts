@@ -18,7 +18,7 @@
  * the human it acts for by either, and that human must not approve its
  * request from a chat account any more than from the console.
  */
-import { emailKey } from '../core/human-identity.ts';
+import { canonicalHuman, emailKey } from '../core/human-identity.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, rememberedGroupsCount } from '../core/known-human.ts';
 import type { KnownHuman } from '../core/known-human.ts';
 import type { Principal } from '../core/principal.ts';
@@ -35,7 +35,9 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'c
   const known = await deps.store.knownHumanByEmail(key);
   // Only a record of this human's sign-in that kept the id it was named by: the review is then judged as that sign-in
   // was (issuer binding included). A record of another id under this address names someone else; an older record adds nothing.
-  if (configured) return known?.id === configured.id && typeof known.claimedId === 'string' ? Object.freeze({ ...configured, ...signInNames(known) }) : configured;
+  // Nor does one whose issuer the configuration in force no longer lets name them (`issuers:`): those names are no longer
+  // theirs, and carrying that issuer would make the review count for no one.
+  if (configured) return known?.id === configured.id && typeof known.claimedId === 'string' && stillNames(deps, known, configured.id) ? Object.freeze({ ...configured, ...signInNames(known) }) : configured;
   // Only a sign-in through the provider the configuration signs humans in with now: one removed or replaced vouches for no one.
   if (!known || known.issuer !== deps.signInIssuer) return undefined;
   // A configured id that is an agent never becomes a reviewer through an email.
@@ -53,6 +55,13 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'c
     ...(fresh ? {} : { staleSignInAt: typeof known.seenAt === 'string' ? known.seenAt : 'an unknown time' }),
     ...signInNames(known),
   });
+}
+
+/** Whether the sign-in recorded would still resolve to this configured human, its issuer allowed to name them. */
+function stillNames(deps: Pick<Deps, 'identity'>, known: KnownHuman, id: string): boolean {
+  if (!known.issuer || typeof known.claimedId !== 'string') return true;
+  const now = canonicalHuman({ id: known.claimedId, verifiedEmail: known.email }, deps.identity, known.issuer);
+  return now.ok && now.id === id;
 }
 
 /** The names a sign-in knew a human by, as a principal carries them: the provider's subject and the id its claim gave. */

@@ -71,6 +71,18 @@ const CLIENT_TOKENS: [string, Record<string, unknown>][] = [
   ['an Okta client credentials token (sub is the cid)', { sub: '0oa1notesbot', cid: '0oa1notesbot', scp: ['countersign'], ver: 1 }],
   ['an Auth0 client credentials token (gty, sub <client>@clients)', { sub: 'nb7Xq@clients', azp: 'nb7Xq', gty: 'client-credentials' }],
   ['an Entra ID app-only token (idtyp app)', { sub: '5f3c-sp', oid: '5f3c-sp', azp: 'a1b2-app', idtyp: 'app' }],
+  // idtyp is an optional claim an app registration must opt in to; without it, an app-only token is the one whose
+  // subject is its own object id (a person's subject is pairwise, never the oid), with a client authentication and no scope.
+  ['an Entra ID v2 app-only token without idtyp (sub is the oid, azpacr, no scp)', { sub: '7a9d-sp', oid: '7a9d-sp', tid: 't1', azp: 'c3d4-app', azpacr: '1', roles: ['Notes.Write'], ver: '2.0' }],
+  ['an Entra ID v1 app-only token without idtyp (sub is the oid, appidacr, no scp)', { sub: '8b0e-sp', oid: '8b0e-sp', tid: 't1', appid: 'e5f6-app', appidacr: '2', ver: '1.0' }],
+  // Keycloak: the service account's own user id as subject, with the claims of its service_account scope.
+  ['a Keycloak service account token (clientHost, clientAddress)', { sub: '3c1d9e2a-svc', azp: 'notes-agent', client_id: 'notes-agent', preferred_username: 'service-account-notes-agent', clientHost: '10.0.0.7', clientAddress: '10.0.0.7' }],
+];
+
+/** People's tokens that look like a client's in part: each is a human who approves. */
+const PERSON_TOKENS: [string, Record<string, unknown>][] = [
+  ['an Entra ID delegated token (pairwise sub, scp)', { sub: 'pw-Zk1', oid: 'u-0001', tid: 't1', azp: 'c3d4-app', azpacr: '0', scp: 'Notes.Write', email: 'erin@example.com', email_verified: true }],
+  ['an Azure AD B2C token (sub is the oid, no client authentication)', { sub: 'u-0002', oid: 'u-0002', tfp: 'B2C_1_signin', email: 'erin@example.com', email_verified: true }],
 ];
 
 describe('a token a human issuer gave to a client application', () => {
@@ -86,6 +98,15 @@ describe('a token a human issuer gave to a client application', () => {
       expect(failed.map((e) => e.data['reason'])).toEqual(['token.not_a_person']);
       expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
       expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    });
+  }
+
+  for (const [name, claims] of PERSON_TOKENS) {
+    it(`leaves a person a human who approves: ${name}`, async () => {
+      const id = await hold(`/notes/person-${encodeURIComponent(String(claims['sub']))}`);
+      const res = await call(await people.sign({ aud: 'countersign', ...claims }), `/v1/requests/${id}/reviews`, { verdict: 'approve' });
+      expect(res.status).toBe(200);
+      expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'erin@example.com', verdict: 'approve' }]);
     });
   }
 

@@ -1,7 +1,8 @@
 /** The CheckpointSigner port over the on-disk Ed25519 keyring: the key's name is the log's origin. */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { CountersignError } from '../../core/errors.ts';
 import { signNote } from '../../core/note.ts';
 import type { CheckpointSigner } from '../../core/ports.ts';
 import { openKeyring } from './ed25519-file.ts';
@@ -23,9 +24,7 @@ export function createCheckpointSigner(dir: string, origin: string): CheckpointS
     recordSigned(checkpoint) {
       const last = readLast(lastPath);
       if (last && last.size >= checkpoint.size) return;
-      const tmp = `${lastPath}.${randomBytes(6).toString('hex')}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify({ size: checkpoint.size, root: checkpoint.root })}\n`, { mode: 0o600 });
-      renameSync(tmp, lastPath);
+      writeDurably(dir, lastPath, `${JSON.stringify({ size: checkpoint.size, root: checkpoint.root })}\n`);
     },
   };
 }
@@ -43,6 +42,32 @@ export function lastSignedIn(dir: string): { size: number; root: string } | null
   return readLast(lastSignedPath(dir));
 }
 
+/**
+ * Replaces `path` whole: written to a new file, flushed, then renamed over it, the directory flushed too. Without the
+ * flushes a crash of the host soon after could leave the new name on an empty file, and nothing would sign again.
+ */
+function writeDurably(dir: string, path: string, text: string): void {
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  let d: number | undefined;
+  try {
+    d = openSync(dir, 'r');
+    fsyncSync(d);
+  } catch (e) {
+    // Windows opens no directory for a flush (EISDIR, EPERM): the rename is what it offers.
+    if (!['EISDIR', 'EPERM', 'EINVAL'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+  } finally {
+    if (d !== undefined) closeSync(d);
+  }
+}
+
 /** The recorded checkpoint, or null when none was recorded; a file that does not read as one is refused (fail closed). */
 function readLast(path: string): { size: number; root: string } | null {
   let text: string;
@@ -52,7 +77,23 @@ function readLast(path: string): { size: number; root: string } | null {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
-  const v = JSON.parse(text) as { size?: unknown; root?: unknown };
-  if (!Number.isSafeInteger(v.size) || typeof v.root !== 'string' || !/^[0-9a-f]{64}$/.test(v.root)) throw new Error(`${path} does not hold a checkpoint's size and root`);
+  const v = parsed(text);
+  if (!v || !Number.isSafeInteger(v.size) || typeof v.root !== 'string' || !/^[0-9a-f]{64}$/.test(v.root)) {
+    throw new CountersignError(
+      'AUDIT_INTEGRITY_FAILED',
+      // Named as the docs name it, not by its full path: an export over HTTP can carry this message to a client.
+      "last-checkpoint.json in the audit key directory (audit.keyDir) does not hold a checkpoint's size and root (a write cut short by a crash, or changed by hand); remove it once `countersign audit verify` passes without it: the next checkpoint signed records it again",
+    );
+  }
   return { size: v.size as number, root: v.root };
+}
+
+/** The JSON object in `text`, or null (reported by the caller with the file's name, not as a bare parse error). */
+function parsed(text: string): { size?: unknown; root?: unknown } | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? (v as { size?: unknown; root?: unknown }) : null;
+  } catch {
+    return null;
+  }
 }

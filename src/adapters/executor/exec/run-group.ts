@@ -5,8 +5,16 @@
  * leave whatever it started in the background running — and holding its
  * output open — after the run is over and its request settled.
  * (execFile kills the command only, and cannot start it in a group of its own.)
+ * The group is killed too when the command ends in time: a background child
+ * that let go of the output would otherwise outlive the run unbounded.
+ * A descendant that left the group (setsid) is out of reach of the kill; if it
+ * holds the output open, the run still ends at its bound (or output limit):
+ * the gateway stops reading, and it is left to the host's own supervision.
  */
 import { spawn } from 'node:child_process';
+
+/** How long the output of a killed group is still read: what its processes wrote before they died. */
+const LET_GO_MS = 1000;
 
 export interface GroupRun {
   /** The exit code, or null when a signal ended it (or it never started). */
@@ -48,9 +56,18 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
         // The group is gone already.
       }
     };
+    // Output a descendant outside the group holds open: once the group is dead, stop waiting for it to close.
+    let letGo: NodeJS.Timeout | undefined;
+    const stop = () => {
+      killGroup();
+      letGo ??= setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, LET_GO_MS);
+    };
     const bound = setTimeout(() => {
       timedOut = true;
-      killGroup();
+      stop();
     }, opts.timeoutMs);
     const collect = (into: Buffer[], which: 'out' | 'err') => (chunk: Buffer) => {
       const room = opts.maxOutputBytes - sizes[which];
@@ -58,7 +75,7 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
       sizes[which] += chunk.length;
       if (sizes[which] > opts.maxOutputBytes && failure === undefined) {
         failure = 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
-        killGroup();
+        stop();
       }
     };
     child.stdout.on('data', collect(out, 'out'));
@@ -67,6 +84,9 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
       if (done) return;
       done = true;
       clearTimeout(bound);
+      clearTimeout(letGo);
+      // Whatever of the group is still running (a background child that let go of the output) ends with the run.
+      killGroup();
       resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(failure ? { failure } : {}) });
     };
     child.once('error', (e: NodeJS.ErrnoException) => {

@@ -10,6 +10,9 @@ describe('a token issued to a client application', () => {
     expect(issuedToClient({ sub: 'nb7@clients', azp: 'nb7' })).toBe(true);
     expect(issuedToClient({ sub: 'x', gty: 'client-credentials' })).toBe(true);
     expect(issuedToClient({ sub: 'x', idtyp: 'app' })).toBe(true);
+    expect(issuedToClient({ sub: 'sp1', oid: 'sp1', azp: 'app', azpacr: '1' })).toBe(true);
+    expect(issuedToClient({ sub: 'sp1', oid: 'sp1', appid: 'app', appidacr: '2' })).toBe(true);
+    expect(issuedToClient({ sub: 'u-uuid', azp: 'agent', clientHost: '10.0.0.7', clientAddress: '10.0.0.7' })).toBe(true);
   });
 
   it('is not a person’s token issued through a client, nor one without a client claim', () => {
@@ -17,6 +20,10 @@ describe('a token issued to a client application', () => {
     expect(issuedToClient({ sub: 'alice', gty: 'password', idtyp: 'user' })).toBe(false);
     expect(issuedToClient({ sub: 'alice' })).toBe(false);
     expect(issuedToClient({ sub: '', client_id: '' })).toBe(false);
+    // Entra delegated (pairwise sub, scp) and Azure AD B2C (sub is the oid, no client authentication).
+    expect(issuedToClient({ sub: 'pw1', oid: 'u1', azp: 'app', azpacr: '0', scp: 'Notes.Write' })).toBe(false);
+    expect(issuedToClient({ sub: 'u1', oid: 'u1', azp: 'app', azpacr: '0', scp: 'Notes.Write' })).toBe(false);
+    expect(issuedToClient({ sub: 'u2', oid: 'u2', tfp: 'B2C_1_signin' })).toBe(false);
   });
 });
 

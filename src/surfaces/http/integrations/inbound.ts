@@ -5,7 +5,8 @@
  * the caller's address, never the credential). Anyone who can reach the URL
  * can send such calls, so at most `perSecond` refusals a second (20) are
  * recorded one by one and the rest are counted on the next one recorded
- * (`suppressedBefore`), as refused tokens are (service/authenticate.ts).
+ * (`suppressedBefore`), as refused tokens are (service/authenticate.ts); when
+ * no refusal follows within a second, the last of them is recorded with that count.
  */
 import type { Context } from 'hono';
 import type { Deps } from '../../../service/deps.ts';
@@ -37,6 +38,18 @@ export function createCallRefusals(deps: Pick<Deps, 'store' | 'clock' | 'log'>, 
   let windowStart = 0;
   let inWindow = 0;
   let suppressed = 0;
+  // The last call not recorded, and the timer that records it if no later refusal does: a flood that stops leaves its count.
+  let lastSuppressed: Record<string, unknown> = {};
+  let pending: NodeJS.Timeout | undefined;
+  const flush = () => {
+    pending = undefined;
+    if (suppressed === 0) return;
+    const data: Record<string, unknown> = { ...lastSuppressed, ...(suppressed > 1 ? { suppressedBefore: suppressed - 1 } : {}) };
+    suppressed = 0;
+    deps.store
+      .appendAudit([{ type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: null, actor: null, data }])
+      .catch((e: unknown) => deps.log.error({ err: e, channel: data['channel'] }, 'recording suppressed refusals failed'));
+  };
   return async (c, r) => {
     const now = deps.clock.now();
     if (now.getTime() - windowStart >= 1000) {
@@ -49,7 +62,11 @@ export function createCallRefusals(deps: Pick<Deps, 'store' | 'clock' | 'log'>, 
       suppressed = 0;
       await deps.store.appendAudit([{ type: 'channel.refused', time: now.toISOString(), requestId: null, actor: null, data }]);
       deps.log.warn({ traceId: c.get('traceId'), channel: r.channel, reason: r.reason }, `${r.channel} call refused`);
-    } else suppressed++;
+    } else {
+      suppressed++;
+      lastSuppressed = { channel: r.channel, reason: r.reason, ...remoteOf(c) };
+      pending ??= setTimeout(flush, 1000).unref();
+    }
     return c.json({ error: { code: 'UNAUTHENTICATED', message: r.message, reason: r.reason, traceId: c.get('traceId') } }, 401);
   };
 }
