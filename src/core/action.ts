@@ -24,12 +24,14 @@ export const httpInputSchema = z.strictObject({
     .transform((m) => m.toUpperCase()),
   path: z.string().startsWith('/', 'a path starting with /').max(8192),
   query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
-  headers: z.record(headerName, z.string().max(8192)).optional(),
+  // CR, LF and NUL cannot go on the wire (the run would fail after approval); refused here, before anything is stored.
+  headers: z.record(headerName, z.string().max(8192).regex(/^[^\r\n\0]*$/, 'a header value without CR, LF or NUL')).optional(),
   body: z.unknown().optional(),
 });
 
 export const execInputSchema = z.strictObject({
-  args: z.array(z.string().max(65_536)).max(1024),
+  // An argv entry cannot hold NUL (a C string ends there): refused at submit, not after approval.
+  args: z.array(z.string().max(65_536).regex(/^[^\0]*$/, 'an argument without NUL')).max(1024),
 });
 
 /** One MCP tool call: the upstream tool's own name (not the namespaced one) and its arguments. */
