@@ -24,8 +24,9 @@ export const httpInputSchema = z.strictObject({
     .transform((m) => m.toUpperCase()),
   path: z.string().startsWith('/', 'a path starting with /').max(8192),
   query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
-  // CR, LF and NUL cannot go on the wire (the run would fail after approval); refused here, before anything is stored.
-  headers: z.record(headerName, z.string().max(8192).regex(/^[^\r\n\0]*$/, 'a header value without CR, LF or NUL')).optional(),
+  // What the upstream call can put on the wire (undici refuses the rest: CR, LF, NUL, other controls, past U+00FF),
+  // checked here so the run does not fail after approval.
+  headers: z.record(headerName, z.string().max(8192).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'a header value of tab, printable ASCII or Latin-1 (no CR, LF, NUL or other control character)')).optional(),
   body: z.unknown().optional(),
 });
 

@@ -90,7 +90,7 @@ describe('a malformed submission is refused and leaves no trace', () => {
   it('a control character the run could not send (NUL in an argument, CR/LF/NUL in a header) → 400 INVALID_INPUT naming the field', async () => {
     const nul = await refused({ body: { ...valid, connection: 'echo', input: { args: ['ok', 'a\u0000b'] } } }, 400, 'INVALID_INPUT');
     expect(nul.body.error.message).toContain('args.1');
-    for (const value of ['a\r\nX-Injected: 1', 'a\nb', 'a\u0000b']) {
+    for (const value of ['a\r\nX-Injected: 1', 'a\nb', 'a\u0000b', 'a\u0001b', 'a\u007fb', 'a\u20acb']) {
       const res = await refused({ body: { ...valid, input: { method: 'GET', path: '/x', headers: { 'X-Note': value } } } }, 400, 'INVALID_INPUT');
       expect(res.body.error.message).toContain('headers.X-Note');
     }
