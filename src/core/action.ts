@@ -24,12 +24,15 @@ export const httpInputSchema = z.strictObject({
     .transform((m) => m.toUpperCase()),
   path: z.string().startsWith('/', 'a path starting with /').max(8192),
   query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
-  headers: z.record(headerName, z.string().max(8192)).optional(),
+  // What the upstream call can put on the wire (undici refuses the rest: CR, LF, NUL, other controls, past U+00FF),
+  // checked here so the run does not fail after approval.
+  headers: z.record(headerName, z.string().max(8192).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'a header value of tab, printable ASCII or Latin-1 (no CR, LF, NUL or other control character)')).optional(),
   body: z.unknown().optional(),
 });
 
 export const execInputSchema = z.strictObject({
-  args: z.array(z.string().max(65_536)).max(1024),
+  // An argv entry cannot hold NUL (a C string ends there): refused at submit, not after approval.
+  args: z.array(z.string().max(65_536).regex(/^[^\0]*$/, 'an argument without NUL')).max(1024),
 });
 
 /** One MCP tool call: the upstream tool's own name (not the namespaced one) and its arguments. */

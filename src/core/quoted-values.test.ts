@@ -10,4 +10,10 @@ describe('withoutQuotedValues', () => {
     expect(withoutQuotedValues('unterminated "s3cret')).toBe('unterminated "…"');
     expect(withoutQuotedValues('first line\nDETAIL: Key (id)=(7)')).toBe('first line');
   });
+
+  it('drops a key after a line break other than \\n, in linear time on a long error text', () => {
+    expect(withoutQuotedValues('Key (email)=(s3cret)\r more')).toBe('Key (…)=(…)');
+    expect(withoutQuotedValues(`${'Key ('.repeat(200_000)}\r`)).toBe('Key (…)=(…)');
+    expect(withoutQuotedValues(`x ${'Failing row contains ('.repeat(40_000)}\u2028`)).toBe('x Failing row contains (…)');
+  });
 });

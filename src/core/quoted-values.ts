@@ -18,6 +18,8 @@ export function withoutQuotedValues(text: string): string {
   return (text.split('\n')[0] ?? '')
     .replace(/"(?:[^"\\]|\\.)*"?/g, '"…"')
     .replace(/`[^`]*`?/g, '`…`')
-    .replace(/\bKey \(.*$/, 'Key (…)=(…)')
-    .replace(/\bFailing row contains \(.*$/, 'Failing row contains (…)');
+    // [\s\S]* reaches the end from the first match, so no other start is tried: `.*$` failed on a \r or \u2028 from
+    // every `Key (` before it, quadratic on a long error text, and left the value in.
+    .replace(/\bKey \([\s\S]*$/, 'Key (…)=(…)')
+    .replace(/\bFailing row contains \([\s\S]*$/, 'Failing row contains (…)');
 }

@@ -87,6 +87,17 @@ describe('a malformed submission is refused and leaves no trace', () => {
     await refused({ body: { ...valid, connection: 'echo', input: { args: [], shell: true } } }, 400, 'INVALID_INPUT');
   });
 
+  it('a control character the run could not send (NUL in an argument, CR/LF/NUL in a header) → 400 INVALID_INPUT naming the field', async () => {
+    const nul = await refused({ body: { ...valid, connection: 'echo', input: { args: ['ok', 'a\u0000b'] } } }, 400, 'INVALID_INPUT');
+    expect(nul.body.error.message).toContain('args.1');
+    for (const value of ['a\r\nX-Injected: 1', 'a\nb', 'a\u0000b', 'a\u0001b', 'a\u007fb', 'a\u20acb']) {
+      const res = await refused({ body: { ...valid, input: { method: 'GET', path: '/x', headers: { 'X-Note': value } } } }, 400, 'INVALID_INPUT');
+      expect(res.body.error.message).toContain('headers.X-Note');
+    }
+    const name = await refused({ body: { ...valid, input: { method: 'GET', path: '/x', headers: { 'X-A\r\nX-B': 'v' } } } }, 400, 'INVALID_INPUT');
+    expect(name.body.error.message).toContain('headers');
+  });
+
   it('a number JSON cannot hold (1e400 parses to Infinity, which has no canonical form to digest) → 400 INVALID_INPUT', async () => {
     await refused({ body: '{"connection":"api","input":{"method":"POST","path":"/x","body":{"n":1e400}},"reason":"check"}' }, 400, 'INVALID_INPUT');
     await refused({ body: '{"connection":"api","input":{"method":"POST","path":"/x","body":[[-1e400]]},"reason":"check"}' }, 400, 'INVALID_INPUT');

@@ -60,7 +60,9 @@ export function errorText(e: unknown): string {
  */
 export function evaluationErrorText(e: unknown): string {
   return withoutQuotedValues(errorText(e))
-    .replace(/^(No such key:|integer overflow:|Invalid regular expression:|Invalid duration string:|.*index out of range:).*$/, '$1 …');
+    // [\s\S]*$ cannot fail, so no other split is tried: `.*$` failed on a \r in an input key and retried every
+    // earlier `index out of range:` (quadratic), and left the key in.
+    .replace(/^(No such key:|integer overflow:|Invalid regular expression:|Invalid duration string:|.*index out of range:)[\s\S]*$/, '$1 …');
 }
 
 let checkEnvironment: PolicyEnvironment | undefined;

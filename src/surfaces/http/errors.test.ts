@@ -9,4 +9,10 @@ describe('withoutSecrets', () => {
     expect(withoutSecrets('PASSWORD=abc;Host=db')).toBe('PASSWORD=***;Host=db');
     expect(withoutSecrets('no route to postgres://db.internal:5432/countersign as cs')).toBe('no route to postgres://db.internal:5432/countersign as cs');
   });
+
+  it('reads a long message with no URL in it in linear time', () => {
+    const text = 'a.'.repeat(512 * 1024);
+    expect(withoutSecrets(text)).toBe(text);
+    expect(withoutSecrets(`${text}x://u:p@h`)).toBe(`${text}x://u:***@h`);
+  });
 });

@@ -162,4 +162,10 @@ describe('maskSqlSecrets', () => {
     expect(tree).toContain(`"sval":"${hmac(secret)}"`);
     expect(out.params).toEqual([hmac(secret)]);
   });
+
+  it('gives up on a parenthesised number with no closing parenthesis after it, in linear time on a long run of spaces', () => {
+    const spaces = ' '.repeat(100_000);
+    expect(masked(`UPDATE users SET password = -(5${spaces}::int)`).sql).toBe(`UPDATE users SET password = -('MASK(1)'${spaces}::int)`);
+    expect(masked(`UPDATE users SET password = -(- 5${spaces}/* c */ )`).sql).toBe("UPDATE users SET password = 'MASK(1)'");
+  });
 });

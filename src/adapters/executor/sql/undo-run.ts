@@ -45,7 +45,9 @@ function decimal(token: string): string {
   if (!m) return token;
   const frac = m[3] ?? '';
   const digits = (m[2]! + frac).replace(/^0+/, '');
-  const trimmed = digits.replace(/0+$/, '');
+  let cut = digits.length; // a scan, not /0+$/: that is quadratic on a long run of zeros inside a numeric's digits
+  while (cut > 0 && digits.charCodeAt(cut - 1) === 0x30) cut--;
+  const trimmed = digits.slice(0, cut);
   if (trimmed === '') return '0';
   return `${m[1]}${trimmed}e${Number(m[4] ?? 0) - frac.length + digits.length - trimmed.length}`;
 }
