@@ -47,7 +47,7 @@ async function local(configFile: string, key: string, opts: { cwd?: string; init
   const messages = () => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { id?: number });
   const l: Local = {
     send: (m) => p.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`),
-    answer: (id) => eventually(async () => messages().find((m) => m.id === id), 15_000),
+    answer: (id) => eventually(async () => messages().find((m) => m.id === id), WAIT),
     stdout: () => out,
     stderr: () => err,
     end: () => p.stdin.end(),
@@ -70,6 +70,12 @@ function writeConfig(gw: TestGateway, name: string, edit: (yaml: string) => stri
 
 const requestsOf = (gw: TestGateway, name: string) =>
   readDb(gw.dbPath, (db) => db.prepare('SELECT id, status FROM requests WHERE record LIKE ?').all(`%"name":"${name}"%`) as { id: string; status: string }[]);
+
+/**
+ * Each case starts `countersign mcp` as a child process: on a loaded machine its start alone took over 15 s,
+ * so waits are generous (they end as soon as what they wait for comes).
+ */
+const WAIT = 60_000;
 
 let greeter: MutableUpstream;
 let gw: TestGateway;
@@ -96,20 +102,20 @@ describe('countersign mcp --config', () => {
     expect(lines.every((l) => 'jsonrpc' in JSON.parse(l))).toBe(true);
     // The debug log did go somewhere: stderr.
     expect(p.stderr()).toContain('"service":"countersign"');
-  });
+  }, WAIT * 2);
 
   it('closed while a call runs upstream, lets it finish and records its outcome before it exits', async () => {
     const p = await local(writeConfig(gw, 'slow.yaml'), gw.keys['deploy-bot']!);
     const calls = greeter.calls.length;
     p.send({ id: 1, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'slow:800' } } });
-    await eventually(async () => (greeter.calls.length > calls ? true : undefined));
+    await eventually(async () => (greeter.calls.length > calls ? true : undefined), WAIT);
     p.end();
     expect(await p.exited).toEqual({ code: 0, signal: null });
     const [row] = requestsOf(gw, 'slow:800');
     expect(row?.status).toBe('succeeded');
     const steps = readDb(gw.dbPath, (db) => db.prepare('SELECT type FROM audit_events WHERE request_id = ? ORDER BY seq').pluck().all(row!.id));
     expect(steps).toEqual(['request.submitted', 'request.succeeded']);
-  });
+  }, WAIT * 2);
 
   it('reads relative paths from the config\'s own directory, whatever directory the client starts it in', async () => {
     const file = writeConfig(gw, 'relative.yaml', (y) => y.replace(JSON.stringify(gw.dbPath), './countersign.db').replace(JSON.stringify(join(gw.dir, 'keys')), './keys'));
@@ -125,7 +131,7 @@ describe('countersign mcp --config', () => {
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }
-  });
+  }, WAIT * 2);
 
   it('refuses a config whose store no gateway made, and creates nothing', async () => {
     const file = writeConfig(gw, 'nostore.yaml', (y) => y.replace(JSON.stringify(gw.dbPath), './nowhere/countersign.db'));
@@ -135,14 +141,14 @@ describe('countersign mcp --config', () => {
     expect(p.stderr()).toContain('start that gateway first');
     expect(p.stdout()).toBe('');
     expect(existsSync(join(gw.dir, 'nowhere'))).toBe(false);
-  });
+  }, WAIT * 2);
 
   it('refuses a config whose policy is not the one the gateway runs', async () => {
     const file = writeConfig(gw, 'looser.yaml', (y) => y.replace('default: allow', 'default: allow\n  rules: [{ id: extra, when: "true", effect: allow }]'));
     const p = await local(file, gw.keys['deploy-bot']!, { initialize: false });
     expect((await p.exited).code).not.toBe(0);
     expect(p.stderr()).toContain('is not the one the gateway serving its store runs');
-  });
+  }, WAIT * 2);
 
   it('with a key that matches no principal serves nothing, says why on stderr, and audits the refusal', async () => {
     const p = await local(writeConfig(gw, 'badkey.yaml'), 'cs_not-a-real-key', { initialize: false });
@@ -151,7 +157,7 @@ describe('countersign mcp --config', () => {
     expect(p.stderr()).toContain('the API key matches no principal');
     const refusals = readDb(gw.dbPath, (db) => db.prepare("SELECT body FROM audit_events WHERE type = 'auth.failed'").all() as { body: string }[]);
     expect(refusals.map((e) => JSON.parse(e.body).data)).toContainEqual(expect.objectContaining({ surface: 'mcp-stdio', reason: expect.stringMatching(/^key\./) }));
-  });
+  }, WAIT * 2);
 });
 
 describe('countersign mcp --config, when the gateway changes its policy', () => {
@@ -177,7 +183,7 @@ describe('countersign mcp --config, when the gateway changes its policy', () => 
       await own.stop();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, WAIT * 2);
 });
 
 describe('countersign mcp --config, when the tool pins cannot be read', () => {
@@ -191,7 +197,7 @@ describe('countersign mcp --config, when the tool pins cannot be read', () => {
     db.prepare("UPDATE tool_pins SET definition = '{not json' WHERE connection = 'greeter' AND tool = 'greet'").run();
     try {
       // The next reload of the pins fails: said on stderr with the error's stack.
-      const line = await eventually(async () => p.stderr().split('\n').find((l) => l.includes('the MCP tool pins could not be read')), 15_000);
+      const line = await eventually(async () => p.stderr().split('\n').find((l) => l.includes('the MCP tool pins could not be read')), WAIT);
       expect(JSON.parse(line)).toMatchObject({ level: 50, connection: 'greeter', err: { type: 'SyntaxError', stack: expect.stringMatching(/^SyntaxError: [^]*\n\s+at /) } });
 
       // The tool was accepted; with its pin unreadable it is not taken as accepted any more: the call is held for a human.
@@ -205,5 +211,5 @@ describe('countersign mcp --config, when the tool pins cannot be read', () => {
       p.end();
       await p.exited;
     }
-  });
+  }, WAIT * 2);
 });
