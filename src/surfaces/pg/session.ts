@@ -88,6 +88,8 @@ export async function serveSession(
   ctx: Omit<StatementContext, 'signal'> & {
     cancelled: () => AbortSignal;
     settled?: () => void;
+    /** Checks the session's credential again (server.ts); throws a ProtocolError, which ends the session, once it lapsed. */
+    credential?: () => Promise<void>;
     /** The client's output (client-output.ts): held while messages are handled, written at ReadyForQuery, a Flush, or before waiting. */
     output?: { hold(): void; flush(): void; release(): void };
   },
@@ -167,6 +169,8 @@ export async function serveSession(
 
   const handle = async (m: FrontendMessage): Promise<'go' | 'end'> => {
     if (m.type === 'terminate') return 'end';
+    // Before anything of the message is kept or sent: a lapsed credential runs nothing more, not even a Parse.
+    await ctx.credential?.();
     if (m.type === 'sync') {
       if (!skipping) unexecuted();
       const parts = held;
