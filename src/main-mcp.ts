@@ -12,6 +12,7 @@ import { createAuthenticator } from './service/authenticate.ts';
 import { mcpConnections, reloadPins, watchTools } from './service/tool-sync.ts';
 import { createGatewayMcpServer } from './surfaces/mcp/server.ts';
 import { createDeps } from './main.ts';
+import { identityHash } from './main-policy.ts';
 
 /** How often `countersign mcp --config` reads the tool pins again (acceptances happen at the gateway). */
 const PIN_RELOAD_MS = 2000;
@@ -32,9 +33,9 @@ export interface LocalMcpOptions {
  * config and serves MCP on the transport it is given (stdio in the CLI), so a
  * tool call crosses no HTTP hop on the way in. It joins the gateway that
  * serves the same config: it opens that gateway's store and audit key and
- * creates neither, holds no signing key, and serves only while its policy is
- * the one that gateway runs (checked at start and before every request, with
- * the key authenticated again each time). Reviews, approved calls,
+ * creates neither, holds no signing key, and serves only while its policy and
+ * its principals are the ones that gateway runs (checked at start and before
+ * every request, with the key authenticated again each time). Reviews, approved calls,
  * deliveries, sweeps and checkpoints stay with the gateway.
  *
  * @example
@@ -50,8 +51,18 @@ export async function startLocalMcp(config: Config, transport: Transport, opts: 
     );
   });
   const authenticate = createAuthenticator(joined);
-  /** The principal as it stands now, under the policy the gateway runs now. */
+  const principals = identityHash(config);
+  /** The principal as it stands now, under the policy and the principals the gateway runs now. */
   const recheck = async (): Promise<Principal> => {
+    // This process's principals are those of its config as it was read: a key the gateway no longer holds (rotated, or
+    // its principal removed, and the gateway restarted) is not accepted here either.
+    const whoInForce = await joined.store.getMeta('identity.hash');
+    if (whoInForce !== principals) {
+      throw new CountersignError(
+        'POLICY_NOT_IN_FORCE',
+        `the principals of ${opts.configFile} (their keys, groups, issuers) are not the ones the gateway serving its store runs${whoInForce === undefined ? ' (none recorded yet: start the gateway)' : ''}; run the config that gateway runs`,
+      );
+    }
     const principal = await authenticate(opts.key, { surface: 'mcp-stdio' });
     const inForce = await joined.store.getMeta('policy.hash');
     if (inForce !== joined.policy().hash) {

@@ -11,7 +11,7 @@ import { createLogger } from './adapters/logger.ts';
 export { createLogger };
 import { coverageSubjects } from './config/coverage-subjects.ts';
 import type { Config } from './config/schema.ts';
-import { createPolicyDeps } from './main-policy.ts';
+import { createPolicyDeps, identityHash } from './main-policy.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
 import { CountersignError } from './core/errors.ts';
 import { createTracing, logWithRequest } from './adapters/tracing/index.ts';
@@ -28,7 +28,7 @@ import { escalateDue } from './service/escalate.ts';
 import { interruptOverdue, recover, resumeApproved } from './service/recover.ts';
 import { signCheckpoint } from './service/checkpoint.ts';
 import { endExpiredSessions } from './service/session-end.ts';
-import { recordPolicyLoaded } from './service/policy-loaded.ts';
+import { recordIdentityInForce, recordPolicyLoaded } from './service/policy-loaded.ts';
 import { watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
@@ -179,6 +179,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     loadedBy: `${userInfo().username}@${hostname()}`,
     ...(config.candidatePolicy ? { candidateFile: config.candidatePolicy.file } : {}),
   });
+  await recordIdentityInForce(deps, identityHash(config));
   // Before recovery: resuming an approved MCP call derives its facts from the tool listing.
   await watchTools(deps);
   const recovered = await recover(deps);

@@ -186,6 +186,34 @@ describe('countersign mcp --config, when the gateway changes its policy', () => 
   }, WAIT * 2);
 });
 
+describe('countersign mcp --config, when the gateway no longer holds its key', () => {
+  it('refuses the next call of a process started before the key was rotated: it runs nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-local-keys-'));
+    const keys: Record<string, string> = {};
+    const dbPath = join(dir, 'countersign.db');
+    const yamlA = configYaml(DEFAULT_PRINCIPALS, keys, body(greeter.url), dbPath);
+    let own = await startTestGateway(yamlA, { dir, keys });
+    try {
+      const p = await local(writeConfig(own, 'a.yaml'), keys['deploy-bot']!);
+      p.send({ id: 1, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'before' } } });
+      expect((await p.answer(1)).result.content[0].text).toBe('hello, before');
+
+      // The operator rotates deploy-bot's key (the policy is the same) and restarts the gateway.
+      await own.stop();
+      const rotated: Record<string, string> = { ...keys, 'deploy-bot': 'cs_rotated-key-of-deploy-bot' };
+      own = await startTestGateway(configYaml(DEFAULT_PRINCIPALS, rotated, body(greeter.url), dbPath), { dir, keys: rotated });
+      p.send({ id: 2, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'after' } } });
+      expect((await p.answer(2)).error).toMatchObject({ code: -32603, data: { code: 'POLICY_NOT_IN_FORCE' } });
+      expect(requestsOf(own, 'after')).toEqual([]);
+      p.end();
+      await p.exited;
+    } finally {
+      await own.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, WAIT * 2);
+});
+
 describe('countersign mcp --config, when the tool pins cannot be read', () => {
   it('logs why with its stack, and holds calls of the tools it can no longer tell were accepted', async () => {
     const p = await local(writeConfig(gw, 'pins.yaml'), gw.keys['deploy-bot']!);

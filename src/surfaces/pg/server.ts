@@ -17,6 +17,7 @@ import { createSecureContext } from 'node:tls';
 import { CLIENT_CANCEL, type WireUpstream } from '../../core/ports.ts';
 import type { Authenticate } from '../../service/authenticate.ts';
 import type { Deps } from '../../service/deps.ts';
+import { sessionCredential } from '../../service/session-credential.ts';
 import { backend, FrontendReader, ProtocolError, SQLSTATE, type FrontendMessage } from './protocol.ts';
 import { ClientOutput } from './client-output.ts';
 import { serveSession } from './session.ts';
@@ -138,6 +139,17 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     }
     if (principal.id !== hello.user) throw new ProtocolError('28P01', `password authentication failed for user "${hello.user.slice(0, 63)}"`);
     authenticated();
+    // Checked again before each message that could run something: a token that expires, or a key the identity stops
+    // holding, ends the session there rather than at its close.
+    const recheck = sessionCredential(opts.authenticate, deps.clock, key, meta, principal);
+    const credential = async () => {
+      try {
+        await recheck();
+      } catch (e) {
+        const why = e instanceof Error ? e.message : 'refused';
+        throw new ProtocolError('28000', `the credential this session was opened with is no longer accepted (${why}): nothing ran; connect again with a valid one`);
+      }
+    };
     if ((held.get(principal.id) ?? 0) >= opts.maxSessionsPerPrincipal) {
       throw new ProtocolError('53300', `too many sessions for ${principal.id.slice(0, 63)} (server.postgres.maxSessionsPerPrincipal is ${opts.maxSessionsPerPrincipal})`);
     }
@@ -198,6 +210,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
           requestUrl: opts.requestUrl,
           context: { surface: 'postgres', ...(remote ? { remote } : {}), ...(application ? { application: application.slice(0, 64) } : {}) },
           maxRunMs: handle.maxRunMs,
+          credential,
           cancelled: () => {
             current = spare ?? new AbortController();
             spare = undefined;

@@ -88,6 +88,8 @@ export async function serveSession(
   ctx: Omit<StatementContext, 'signal'> & {
     cancelled: () => AbortSignal;
     settled?: () => void;
+    /** Checks the session's credential again (server.ts); throws a ProtocolError, which ends the session, once it lapsed. */
+    credential?: () => Promise<void>;
     /** The client's output (client-output.ts): held while messages are handled, written at ReadyForQuery, a Flush, or before waiting. */
     output?: { hold(): void; flush(): void; release(): void };
   },
@@ -125,11 +127,12 @@ export async function serveSession(
     skipping = true;
   };
 
-  const statement = async (input: SqlInput, parts: WirePart[], paramTypes: readonly number[] = []) => {
+  /** `portal`: the portal an Execute runs (kept when the statement was not read-only; see below). */
+  const statement = async (input: SqlInput, parts: WirePart[], paramTypes: readonly number[] = [], portal?: string) => {
     // One server span per statement: the wire protocol carries no trace context, so each starts a trace.
     // A CancelRequest reaches this statement from here until its answer, and nothing after it (server.ts).
     const signal = ctx.cancelled();
-    const { failed, types } = await ctx.deps.tracer
+    const { failed, types, readOnly } = await ctx.deps.tracer
       .serve('pg statement', { 'countersign.connection': ctx.connection, 'db.system.name': 'postgresql' }, undefined, () => runStatement({ ...ctx, signal }, input, parts, paramTypes))
       .finally(() => ctx.settled?.());
     for (const [kinds, map] of [[RENAMES_STATEMENTS, statements], [RENAMES_PORTALS, portals]] as const) {
@@ -138,6 +141,11 @@ export async function serveSession(
       // Nothing to put back into a map just forgotten.
       unconfirmed = unconfirmed.filter((c) => c.map !== map);
     }
+    // What is not read-only may run SQL of its own (a DO block, a trigger) that closes a portal suspended in the client's
+    // block and opens another under its name (PL/pgSQL's OPEN of a refcursor holding that name): continued, it would run
+    // what no one judged. Every other portal is forgotten (34000 at its next Execute); the statement's own portal was
+    // running meanwhile, which PostgreSQL does not let anything close.
+    if (!readOnly) for (const name of [...portals.keys()]) if (name !== portal) portals.delete(name);
     return failed;
   };
 
@@ -167,6 +175,8 @@ export async function serveSession(
 
   const handle = async (m: FrontendMessage): Promise<'go' | 'end'> => {
     if (m.type === 'terminate') return 'end';
+    // Before anything of the message is kept or sent: a lapsed credential runs nothing more, not even a Parse.
+    await ctx.credential?.();
     if (m.type === 'sync') {
       if (!skipping) unexecuted();
       const parts = held;
@@ -251,7 +261,7 @@ export async function serveSession(
         }
         const parts = [...held.splice(0), { raw: m.raw, kind: 'execute' as const }];
         const input: SqlInput = bound.params.length > 0 ? { sql: bound.sql, params: bound.params } : { sql: bound.sql };
-        if (await statement(input, parts, bound.params.length > 0 ? bound.types : [])) skipping = true;
+        if (await statement(input, parts, bound.params.length > 0 ? bound.types : [], m.portal)) skipping = true;
         settle();
         return 'go';
       }

@@ -77,8 +77,9 @@ export interface StatementContext {
 
 /**
  * Judges and (when it may) runs one statement: `failed` when the client got
- * an error (the rest of an extended-protocol batch is then skipped), and the
- * statement types the facts found (none when it could not be judged).
+ * an error (the rest of an extended-protocol batch is then skipped), the
+ * statement types the facts found (none when it could not be judged), and
+ * whether they found it read-only (true when nothing was judged, so nothing ran).
  *
  * @example
  * const { failed } = await runStatement(ctx, { sql: 'SELECT 1' }, [{ raw, kind: 'query' }]);
@@ -88,7 +89,7 @@ export async function runStatement(
   input: SqlInput,
   parts: readonly WirePart[],
   paramTypes: readonly number[] = [],
-): Promise<{ failed: boolean; types: readonly string[] }> {
+): Promise<{ failed: boolean; types: readonly string[]; readOnly: boolean }> {
   let outcome: WireOutcome | undefined;
   // The types a Parse declared choose what runs (f(int) or f(text)) but are not part of the action: kept with the request,
   // so that a statement sent again resumes an approval only with the types it was submitted with.
@@ -127,7 +128,7 @@ export async function runStatement(
   } catch (e) {
     error(ctx, (e instanceof CountersignError ? REFUSED_AT_SUBMIT[e.code] : undefined) ?? SQLSTATE.failed, messageOf(e));
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
-    return { failed: true, types: [] };
+    return { failed: true, types: [], readOnly: true };
   }
 
   // A resumed request was judged with the context of the session that submitted it (policy may look at the client's
@@ -136,7 +137,7 @@ export async function runStatement(
   if ((record.status === 'pending' || record.status === 'approved') && differs) {
     error(ctx, SQLSTATE.unsafe, `request ${record.id} was submitted from a session with another ${differs === 'remote' ? 'client address' : 'set of parameter types'}; send it as, and from where, it was submitted`);
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
-    return { failed: true, types: [] };
+    return { failed: true, types: [], readOnly: true };
   }
   // Resumed: the text means what its reviewers approved only in a session whose state reads it the same way
   // (session-state.ts): another DateStyle, TimeZone or temporary table of the same name, and it is another statement.
@@ -155,7 +156,7 @@ export async function runStatement(
         `request ${record.id} was submitted from a session whose state gives the statement another meaning (its user, search_path, settings such as DateStyle or TimeZone, temporary objects or cursors differ, or could not be read); nothing ran: send it from a session as it was then, or, while it is pending, cancel it (POST /v1/requests/${record.id}/cancel) and send it again to have it held from this one`,
       );
       if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
-      return { failed: true, types: [] };
+      return { failed: true, types: [], readOnly: true };
     }
   }
   try {
@@ -165,7 +166,7 @@ export async function runStatement(
     if (record.status === 'approved' && ctx.signal.reason === CLIENT_CANCEL) {
       error(ctx, SQLSTATE.cancelled, `canceling statement due to user request (request ${record.id} is approved and was not run; send the same statement again to run it)`);
       if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
-      return { failed: true, types: [] };
+      return { failed: true, types: [], readOnly: true };
     }
     if (record.status === 'approved' && ctx.signal.reason !== CLIENT_GONE) record = await executeApproved(ctx.deps, record.id, runner);
   } catch (e) {
@@ -173,12 +174,12 @@ export async function runStatement(
     // client is told so, and the session goes on.
     error(ctx, SQLSTATE.failed, messageOf(e));
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
-    return { failed: true, types: [] };
+    return { failed: true, types: [], readOnly: true };
   }
   const failed = answer(ctx, record, outcome);
   // Not run, inside the client's block: the block fails as it would on the statement's own error.
   if (failed && !outcome?.relayed && ctx.upstream.status() === 'T') await ctx.upstream.fail();
-  return { failed, types: record.facts.sql.statements.map((st) => st.type) };
+  return { failed, types: record.facts.sql.statements.map((st) => st.type), readOnly: record.facts.sql.readOnly };
 }
 
 /** Tells the client a statement is held, and waits for a decision while the window lasts. */

@@ -60,6 +60,14 @@ export class PreparedWatch {
     this.verified.clear();
   }
 
+  /**
+   * After code of unknown effect ran (the input of a Parse's literals) and the gateway's own statements were checked
+   * in the same flight, after it: the client's named statements are checked again before their next Bind.
+   */
+  ranCode(): void {
+    this.verified.clear();
+  }
+
   /** Whether the gateway's own statements are to be checked before their next use. */
   get pending(): boolean {
     return this.suspect;

@@ -114,10 +114,21 @@ export class WireSession {
     const check = ro && this.watch.pending ? this.step(checkStep([null, null])) : undefined;
     if (ro) for (const key of status === 'I' ? ['begin_ro'] : ['savepoint', 'read_only']) void this.step({ key });
     const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
+    // That input may be a domain CHECK that runs SQL, and PREPARE and DEALLOCATE run in a read-only transaction too: the
+    // gateway's statements are checked again before its own end of the flight uses one (the server skips the rest when
+    // the check fails).
+    const after = ro ? this.step(checkStep([null, null])) : undefined;
     if (ro) for (const key of status === 'I' ? ['rollback'] : ['undo', 'release']) void this.step({ key });
     await this.relay.send(serialize.sync(), 'sync', 'gateway');
     if (check && this.checked(await check, [null, null])) return;
     const failed = (await Promise.all(answers)).some((a) => a.outcome !== 'answered' || a.error);
+    if (after) {
+      // Failed, the client's Parse stopped the flight before the check: whatever its input ran, the names are checked
+      // before their next use. Passed, the gateway's names hold; the client's are checked again before their next Bind.
+      if (failed) this.watch.wrote();
+      else if (this.checked(await after, [null, null])) return;
+      else this.watch.ranCode();
+    }
     await tell(parts, answers);
     // Failed: the gateway's transaction or savepoint is undone, and the client's block fails as it would have.
     if (ro && failed) await this.undo(status === 'I' ? 'transaction' : 'savepoint').then(() => (status === 'T' ? this.fail() : undefined));
