@@ -187,6 +187,10 @@ describe('countersign login: the browser, a loopback redirect, PKCE', () => {
     expect(first.url.startsWith(op.issuer), first.url).toBe(true);
     const last = await reviewerSignsIn(browser, first, 'dora', (u) => u.startsWith(`${loopback.origin}/`));
     expect(last.url.startsWith(`${loopback.origin}/callback?`), last.url).toBe(true);
+    // The browser arrives at the CLI's loopback address with the code.
+    const arrived = await browser.request(last.url);
+    expect(arrived.status).toBe(200);
+    expect(arrived.html).toContain('Signed in');
     expect(await cli.exited, cli.out()).toBe(0);
     expect(cli.out()).toContain('as dora@acme.test (human)');
 
