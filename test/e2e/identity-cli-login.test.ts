@@ -154,6 +154,14 @@ describe('device-code phishing: an agent runs the device grant with the CLI’s 
   }, 60_000);
 });
 
+/** The gateway's last page of a CLI sign-in: the human confirms; its link goes to the loopback address with the code. */
+function continueLink(p: Page): string {
+  expect(p.html, p.html.slice(0, 300)).toContain('Sign in to the command line?');
+  const href = /<a [^>]*id="cli-continue"[^>]*href="([^"]+)"/.exec(p.html)?.[1];
+  expect(href).toBeTruthy();
+  return href!.replaceAll('&amp;', '&');
+}
+
 /** The compiled CLI, its output gathered as it comes. */
 function runCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcessWithoutNullStreams; out: () => string; exited: Promise<number> } {
   const child = spawn(process.execPath, ['bin/countersign.js', ...args], { env });
@@ -185,10 +193,13 @@ describe('countersign login: the browser, a loopback redirect, PKCE', () => {
     const browser = new HttpBrowser();
     const first = await browser.follow(start.href);
     expect(first.url.startsWith(op.issuer), first.url).toBe(true);
-    const last = await reviewerSignsIn(browser, first, 'dora', (u) => u.startsWith(`${loopback.origin}/`));
-    expect(last.url.startsWith(`${loopback.origin}/callback?`), last.url).toBe(true);
-    // The browser arrives at the CLI's loopback address with the code.
-    const arrived = await browser.request(last.url);
+    const confirm = await reviewerSignsIn(browser, first, 'dora', (u) => u.startsWith(`${loopback.origin}/`));
+    // The gateway asks her first: a sign-in she did not start herself is one to close.
+    expect(confirm.html).toContain('dora@acme.test');
+    const link = continueLink(confirm);
+    expect(link.startsWith(`${loopback.origin}/callback?`), link).toBe(true);
+    // She continues: the browser arrives at the CLI's loopback address with the code.
+    const arrived = await browser.request(link);
     expect(arrived.status).toBe(200);
     expect(arrived.html).toContain('Signed in');
     expect(await cli.exited, cli.out()).toBe(0);
@@ -244,7 +255,8 @@ async function codeFor(login: string, opts: { verifier?: string; redirect?: stri
   const atLoopback = (u: string) => u.startsWith(redirect);
   const first = await browser.follow(start.href, {}, atLoopback);
   const last = await reviewerSignsIn(browser, first, login, atLoopback);
-  const back = new URL(last.url);
+  const back = new URL(continueLink(last));
+  expect(back.href.startsWith(redirect)).toBe(true);
   expect(back.searchParams.get('state')).toBe(state);
   const code = back.searchParams.get('code');
   expect(code, last.url).toBeTruthy();

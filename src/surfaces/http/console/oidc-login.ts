@@ -50,6 +50,15 @@ function failed(c: Context<AppEnv>, message: string, status: 400 | 401 | 502): R
   return c.html(page({ title: 'Sign-in failed', body }).value, status);
 }
 
+/** The last step of a CLI sign-in: the human says it is hers before the code goes to the loopback address. */
+function cliConfirmPage(who: string, loopback: string) {
+  const body = html`<section class="signin"><h1>Sign in to the command line?</h1>
+<p><code>countersign login</code> on this computer asks to act as <strong>${who}</strong>: approving and denying requests from the terminal.</p>
+<div class="notice" role="note"><p>Continue only if you ran <code>countersign login</code> yourself, just now, on this computer. If someone sent you this link, or an address to open, close this page: whoever started this sign-in would act as you. Never copy the address that follows to anyone.</p></div>
+<p><a class="button" id="cli-continue" href="${loopback}">Continue to countersign login</a> <a href="/">Cancel</a></p></section>`;
+  return page({ title: 'Sign in to the command line', body });
+}
+
 export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly clockSkewSeconds: number }, authenticate: Pick<Authenticate, 'refused'>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const flowKey = flowCookieKey(login.clientSecret, deps.sensitive.mask('countersign oidc flow cookie key'));
@@ -131,11 +140,13 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       // Only an email the provider verified: humanFromClaims keeps no other from the token.
       if (claims['email_verified'] === true) await rememberSignedInHuman(deps, human);
       if (flow.cli) {
-        // Back to the CLI's loopback with a code only its verifier redeems: no session, no token in the browser.
+        // Back to the CLI's loopback with a code only its verifier redeems: no session, no token in the browser. Not
+        // silently: a provider that signs a known browser in without a prompt would otherwise take a reviewer who
+        // only clicked a link sent to her straight to a loopback address, with nothing said.
         const back = new URL(flow.cli.redirectUri);
         back.searchParams.set('code', await issueLoginCode(deps, human, flow.cli));
         back.searchParams.set('state', flow.cli.state);
-        return c.redirect(back.href, 303);
+        return c.html(cliConfirmPage(human.id, back.href).value, 200);
       }
       await startConsoleSession(c, deps, human, 'oidc');
       return c.redirect(safeNext(flow.next), 303);
