@@ -284,6 +284,13 @@ describe('the one-time code the loopback receives', () => {
     expect(JSON.stringify(failed)).not.toContain(code);
   }, 60_000);
 
+  it('redeemed twice at once, gives one credential: the other is refused (login.code_invalid)', async () => {
+    const { code, verifier, redirect } = await codeFor('bob');
+    const both = await Promise.all([1, 2].map(() => redeem({ code, code_verifier: verifier, redirect_uri: redirect })));
+    expect(both.map((r) => r.status).sort()).toEqual([200, 400]);
+    expect(both.find((r) => r.status === 400)!.body.error).toMatchObject({ code: 'LOGIN_CODE_INVALID', reason: 'login.code_invalid' });
+  }, 60_000);
+
   it('without the verifier, or with another, is refused (login.verifier_invalid) and spent: the right verifier then gets nothing', async () => {
     for (const wrong of [undefined, randomBytes(32).toString('base64url')]) {
       const { code, verifier, redirect } = await codeFor('bob');
