@@ -145,6 +145,20 @@ export const identitySchema = z
       })
       .prefault({}),
   })
+  .superRefine((c, ctx) => {
+    // Listed by hand (as configurations before the browser sign-in did), the device grant's client would keep taking
+    // the tokens anyone can have a reviewer sign in to for it, with the grant turned off: say so at start.
+    const cli = c.login?.cli;
+    if (!cli?.clientId || cli.deviceCode) return;
+    c.issuers.forEach((i, n) => {
+      if (i.issuer !== c.login?.issuer || !i.clients?.includes(cli.clientId!)) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['issuers', n, 'clients'],
+        message: `lists ${cli.clientId}, the device grant's public client (identity.login.cli.clientId): its tokens come from a grant anyone can start and send a reviewer the code of; set identity.login.cli.deviceCode: true to take them anyway, or remove it`,
+      });
+    });
+  })
   .prefault({});
 
 export type IssuerConfig = z.output<typeof issuerSchema>;

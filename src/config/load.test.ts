@@ -34,6 +34,11 @@ describe('parseConfig', () => {
     expect(parseConfig(login('{ clientId: cli }'), 'countersign.yaml', {}).identity.login?.cli).toMatchObject({ deviceCode: false, clientId: 'cli' });
     expect(parseConfig(login('{ deviceCode: true, clientId: cli }'), 'countersign.yaml', {}).identity.login?.cli).toMatchObject({ deviceCode: true, clientId: 'cli' });
     expect(problems(login('{ deviceCode: true }'))).toContain('identity.login.cli.clientId');
+    // Listed by hand on the provider's issuer, the grant's client would take its tokens with the grant off.
+    const issuer = (cli: string) => `${login(cli)}  issuers: [{ issuer: https://idp.example.com, audience: cs, principal: { kind: human, id: email }, clients: [cli, tool] }]\n`;
+    expect(problems(issuer('{ clientId: cli }'))).toContain("identity.issuers[0].clients: lists cli, the device grant's public client");
+    expect(() => parseConfig(issuer('{ deviceCode: true, clientId: cli }'), 'countersign.yaml', {})).not.toThrow();
+    expect(() => parseConfig(issuer('{}'), 'countersign.yaml', {})).not.toThrow();
   });
 
   it('fills defaults: port 8700, SQLite under ./.countersign, default deny, 1h TTL', () => {
