@@ -14,10 +14,11 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, launchBrowser } from '../support/browser.ts';
 import { DEFAULT_PRINCIPALS, startTestGateway, withHumanEmails, type TestGateway } from '../support/gateway.ts';
 import { formsOf, HttpBrowser, type Page } from '../support/http-browser.ts';
 import { startTestOidcProvider, type TestOidcProvider } from '../support/oidc-provider.ts';
@@ -192,7 +193,7 @@ describe('countersign login: the browser, a loopback redirect, PKCE', () => {
 
     const browser = new HttpBrowser();
     const first = await browser.follow(start.href);
-    expect(first.url.startsWith(op.issuer), first.url).toBe(true);
+    expect(first.url.startsWith(`${op.issuer}/`), first.url).toBe(true);
     const confirm = await reviewerSignsIn(browser, first, 'dora', (u) => u.startsWith(`${loopback.origin}/`));
     // The gateway asks her first: a sign-in she did not start herself is one to close.
     expect(confirm.html).toContain('dora@acme.test');
@@ -242,6 +243,36 @@ describe('countersign login: the browser, a loopback redirect, PKCE', () => {
     // The CLI did not take the planted code to the gateway: no redemption was tried, none refused.
     expect(await storedAudit(gw.deps.store)).toHaveLength(before);
   }, 60_000);
+});
+
+describe.skipIf(!existsSync(CHROMIUM))('countersign login in a real browser (headless Chromium)', () => {
+  it('the provider’s pages, the gateway’s confirmation, a click, and the CLI is signed in', async () => {
+    const { env } = cliEnv();
+    const cli = runCli(['login', '--url', gw.url, '--no-browser'], env);
+    await eventually(() => expect(cli.out()).toMatch(START_URL), 20_000);
+    const chromium = await launchBrowser();
+    try {
+      const { page } = await chromium.page();
+      await page.goto(START_URL.exec(cli.out())![1]!);
+      // The provider's own pages: the login, then consent (the first time).
+      await page.locator('input[name="login"]').fill('bob');
+      await page.locator('input[name="password"]').fill('any');
+      // Each submit is waited for until the browser has left the page it was on.
+      for (let i = 0; i < 3 && !page.url().startsWith(`${gw.url}/`); i++) {
+        const before = page.url();
+        await page.locator('button[type="submit"]').click();
+        await page.waitForURL((u) => u.href !== before, { timeout: 30_000 });
+      }
+      await page.getByRole('heading', { name: 'Sign in to the command line?' }).waitFor({ timeout: 30_000 });
+      await page.getByRole('link', { name: 'Continue to countersign login' }).click();
+      await page.getByText('Signed in. You can close this tab').waitFor({ timeout: 30_000 });
+      expect(await cli.exited, cli.out()).toBe(0);
+      expect(cli.out()).toContain('as bob@acme.test (human)');
+    } finally {
+      await chromium.close();
+      cli.child.kill();
+    }
+  }, 120_000);
 });
 
 /** What a CLI sends to /auth/cli/start, and the code the browser brings back to its loopback. */
