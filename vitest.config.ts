@@ -56,6 +56,8 @@ export const POSTGRES_FILES = [
   'test/e2e/late-outcome.test.ts',
   // Groups remembered at a console sign-in (known humans) count for chat approvals only while recent.
   'test/e2e/identity-stale-groups.test.ts',
+  // A CLI sign-in's one-time code is taken once from the store, whichever replica redeems it.
+  'test/e2e/identity-cli-login.test.ts',
 ];
 
 /**

@@ -75,16 +75,18 @@ program.command('config').description('configuration').command('check').descript
 
 program
   .command('login')
-  .description('sign in as a human for the CLI (OAuth device authorization); the token is saved for this gateway')
+  .description('sign in as a human for the CLI, through the browser (a loopback redirect and PKCE); the credential is saved for this gateway')
   .addOption(new Option('--url <url>', 'gateway URL').env('COUNTERSIGN_URL').default('http://127.0.0.1:8700'))
-  .option('--issuer <url>', 'OpenID Provider (default: what the gateway offers at /auth/cli)')
-  .option('--client-id <id>', 'public client for the device flow')
-  .option('--scope <scopes>', 'space-separated scopes')
-  .option('--resource <uri>', 'RFC 8707 resource indicator')
-  .action(run(async (o: { url: string; issuer?: string; clientId?: string; scope?: string; resource?: string }) => (await import('./login.ts')).loginCommand(o)));
+  .option('--no-browser', 'print the sign-in address instead of opening a browser')
+  .option('--device', 'the OAuth device authorization grant instead, for a machine without a browser (only where the gateway offers it)')
+  .option('--issuer <url>', 'with --device: OpenID Provider (default: what the gateway offers at /auth/cli)')
+  .option('--client-id <id>', 'with --device: public client of the device grant')
+  .option('--scope <scopes>', 'with --device: space-separated scopes')
+  .option('--resource <uri>', 'with --device: RFC 8707 resource indicator')
+  .action(run(async (o: { url: string; browser: boolean; device?: boolean; issuer?: string; clientId?: string; scope?: string; resource?: string }) => (await import('./login.ts')).loginCommand(o)));
 program
   .command('logout')
-  .description('forget the token `countersign login` saved for this gateway')
+  .description('end the sign-in `countersign login` saved for this gateway, and forget it')
   .addOption(new Option('--url <url>', 'gateway URL').env('COUNTERSIGN_URL').default('http://127.0.0.1:8700'))
   .action(run(async (o: { url: string }) => (await import('./login.ts')).logoutCommand(o)));
 

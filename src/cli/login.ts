@@ -1,17 +1,25 @@
 /**
- * `countersign login`: a human gets a token for the CLI by the OAuth 2.0
- * device authorization grant (RFC 8628). The gateway says which provider
- * and client to use (GET /auth/cli); flags override it. The CLI prints a
- * code and a URL, the human approves in any browser, and the access token
- * is saved for this gateway (`countersign logout` forgets it).
+ * `countersign login`: a human signs in for the CLI, through the browser by
+ * default (login-browser.ts: a loopback redirect, state and PKCE, RFC 8252;
+ * the gateway runs the sign-in at the identity provider with its own client
+ * and gives the CLI a credential of its own). `--device` uses the OAuth 2.0
+ * device authorization grant (RFC 8628) instead, for a machine without a
+ * browser, only where the gateway's operator turned it on
+ * (identity.login.cli.deviceCode): its code can be phished. The credential
+ * is saved for this gateway; `countersign logout` ends it and forgets it.
  */
 import * as oidc from 'openid-client';
 import { discoverProvider } from '../adapters/identity/oidc/client.ts';
-import { forgetToken, saveToken } from './credentials.ts';
+import { bearerFor, forgetToken, saveToken } from './credentials.ts';
+import { browserLogin, LoginRefused } from './login-browser.ts';
 import { UsageError } from './requests.ts';
 
 export interface LoginOptions {
   url: string;
+  /** The device authorization grant instead of the browser. */
+  device?: boolean;
+  /** false (`--no-browser`): print the address, open nothing. */
+  browser?: boolean;
   issuer?: string;
   clientId?: string;
   scope?: string;
@@ -19,23 +27,53 @@ export interface LoginOptions {
 }
 
 interface CliLogin {
-  issuer: string;
-  clientId: string;
-  scopes: string[];
-  resource?: string;
+  browser?: { start: string; token: string };
+  deviceCode?: { issuer: string; clientId: string; scopes: string[]; resource?: string };
 }
 
+const trim = (url: string) => url.replace(/\/$/, '');
+
 async function fromGateway(url: string): Promise<CliLogin | undefined> {
-  const res = await fetch(`${url.replace(/\/$/, '')}/auth/cli`).catch(() => undefined);
+  const res = await fetch(`${trim(url)}/auth/cli`).catch(() => undefined);
   if (!res?.ok) return undefined;
   return (await res.json()) as CliLogin;
 }
 
+/** Says who the gateway takes the credential for; 0 when it takes it. */
+async function confirm(url: string, token: string, where: string): Promise<number> {
+  const who = await fetch(`${trim(url)}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+  const body = (await who.json()) as { id?: string; kind?: string; error?: { code: string; message: string } };
+  if (!who.ok) {
+    process.stdout.write(`Signed in at ${where}, but ${url} refuses the credential: ${body.error?.code}: ${body.error?.message}\n`);
+    return 1;
+  }
+  process.stdout.write(`Signed in to ${url} as ${body.id} (${body.kind}).\n`);
+  return 0;
+}
+
 export async function loginCommand(o: LoginOptions): Promise<number> {
-  const offered = o.issuer && o.clientId ? undefined : await fromGateway(o.url);
+  if (o.device || o.issuer || o.clientId) return deviceLogin(o);
+  const offered = await fromGateway(o.url);
+  if (!offered?.browser) throw new UsageError(`${o.url} offers no CLI login (identity.login.cli in its config)`);
+  let result;
+  try {
+    result = await browserLogin(o.url, offered.browser.start, offered.browser.token, { open: o.browser !== false });
+  } catch (e) {
+    if (!(e instanceof LoginRefused)) throw e;
+    process.stdout.write(`Sign-in did not complete: ${e.code}: ${e.message}\n`);
+    return 1;
+  }
+  saveToken(o.url, { token: result.token, issuer: new URL(o.url).origin, expiresAt: result.expiresAt });
+  return confirm(o.url, result.token, o.url);
+}
+
+async function deviceLogin(o: LoginOptions): Promise<number> {
+  const offered = o.issuer && o.clientId ? undefined : (await fromGateway(o.url))?.deviceCode;
   const issuer = o.issuer ?? offered?.issuer;
   const clientId = o.clientId ?? offered?.clientId;
-  if (!issuer || !clientId) throw new UsageError(`${o.url} offers no CLI login (identity.login.cli in its config); pass --issuer and --client-id`);
+  if (!issuer || !clientId) {
+    throw new UsageError(`${o.url} does not offer the device grant (identity.login.cli.deviceCode in its config); sign in through the browser: countersign login`);
+  }
   const scope = o.scope ?? offered?.scopes.join(' ') ?? 'openid email';
   const resource = o.resource ?? offered?.resource;
   const config = await discoverProvider(issuer, clientId);
@@ -56,17 +94,15 @@ export async function loginCommand(o: LoginOptions): Promise<number> {
   }
   const expiresIn = tokens.expiresIn();
   saveToken(o.url, { token: tokens.access_token, issuer, expiresAt: expiresIn === undefined ? null : new Date(Date.now() + expiresIn * 1000).toISOString() });
-  const who = await fetch(`${o.url.replace(/\/$/, '')}/v1/whoami`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
-  const body = (await who.json()) as { id?: string; kind?: string; error?: { code: string; message: string } };
-  if (!who.ok) {
-    process.stdout.write(`Signed in at ${issuer}, but ${o.url} refuses the token: ${body.error?.code}: ${body.error?.message}\n`);
-    return 1;
-  }
-  process.stdout.write(`Signed in to ${o.url} as ${body.id} (${body.kind}).\n`);
-  return 0;
+  return confirm(o.url, tokens.access_token, issuer);
 }
 
-export function logoutCommand(o: { url: string }): number {
+export async function logoutCommand(o: { url: string }): Promise<number> {
+  // The gateway's credential ends there too; a provider's token (device grant) lasts until it expires.
+  const saved = bearerFor(o.url, undefined);
+  if (saved?.startsWith('csl_')) {
+    await fetch(`${trim(o.url)}/auth/cli/logout`, { method: 'POST', headers: { authorization: `Bearer ${saved}` } }).catch(() => undefined);
+  }
   process.stdout.write(forgetToken(o.url) ? `Signed out of ${o.url}.\n` : `No saved sign-in for ${o.url}.\n`);
   return 0;
 }

@@ -44,7 +44,8 @@ const common = {
   trustGroups: z.boolean().default(false),
   /**
    * The applications (client ids) whose tokens are taken: a token must name one in `client_id`, `cid`, `azp` or
-   * `appid`. Absent: any, except at the issuer of identity.login with `cli`, whose human tokens come through the CLI's.
+   * `appid`. Absent: any, except at the issuer of identity.login with `cli`, whose human tokens come only through the
+   * device grant's client when `cli.deviceCode` is true, else through none.
    */
   clients: z.array(z.string().min(1)).min(1).optional(),
 };
@@ -85,7 +86,7 @@ const oktaIssuer = z.strictObject({
 
 export const issuerSchema = z.discriminatedUnion('preset', [githubIssuer, oktaIssuer, genericIssuer]);
 
-/** Humans signing in: the web console by authorization code + PKCE, the CLI by device authorization. */
+/** Humans signing in: the web console and the CLI by authorization code + PKCE; the CLI by device authorization only when turned on. */
 const loginSchema = z.strictObject({
   issuer: secureUrl,
   clientId: z.string().min(1),
@@ -108,14 +109,23 @@ const loginSchema = z.strictObject({
   groupsMaxAge: duration
     .refine((s) => s >= MIN_GROUPS_MAX_AGE_SECONDS && s <= MAX_GROUPS_MAX_AGE_SECONDS, 'between 1m and 7d')
     .default(DEFAULT_GROUPS_MAX_AGE_SECONDS),
-  /** `countersign login`: the device authorization grant (RFC 8628) with this public client. */
+  /**
+   * `countersign login`: present, the CLI signs humans in through the browser, the gateway running the sign-in
+   * with the client above (authorization code + PKCE) and handing the CLI a credential of its own through a
+   * loopback redirect (RFC 8252). `deviceCode: true` also offers the device authorization grant (RFC 8628) with
+   * the public `clientId`, for machines without a browser, and takes that client's tokens: anyone may start that
+   * grant and send a reviewer its code (device-code phishing), so it is off unless the operator turns it on.
+   */
   cli: z
     .strictObject({
-      clientId: z.string().min(1),
+      deviceCode: z.boolean().default(false),
+      /** The public client of the device grant (only with `deviceCode: true`). */
+      clientId: z.string().min(1).optional(),
       scopes: z.array(z.string().min(1)).default(['openid', 'email']),
       /** RFC 8707 resource indicator, for providers that issue JWT access tokens per resource. */
       resource: z.string().min(1).optional(),
     })
+    .refine((c) => !c.deviceCode || c.clientId !== undefined, { message: 'deviceCode: true needs the public clientId of the device grant', path: ['clientId'] })
     .optional(),
 });
 
@@ -134,6 +144,20 @@ export const identitySchema = z
         timeoutMs: z.number().int().positive().default(5000),
       })
       .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    // Listed by hand (as configurations before the browser sign-in did), the device grant's client would keep taking
+    // the tokens anyone can have a reviewer sign in to for it, with the grant turned off: say so at start.
+    const cli = c.login?.cli;
+    if (!cli?.clientId || cli.deviceCode) return;
+    c.issuers.forEach((i, n) => {
+      if (i.issuer !== c.login?.issuer || !i.clients?.includes(cli.clientId!)) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['issuers', n, 'clients'],
+        message: `lists ${cli.clientId}, the device grant's public client (identity.login.cli.clientId): its tokens come from a grant anyone can start and send a reviewer the code of; set identity.login.cli.deviceCode: true to take them anyway, or remove it`,
+      });
+    });
   })
   .prefault({});
 

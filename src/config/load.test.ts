@@ -28,6 +28,19 @@ describe('parseConfig', () => {
     expect(problems(login(', groupsMaxAge: soon'))).toContain('identity.login.groupsMaxAge');
   });
 
+  it('leaves the CLI’s device grant off unless identity.login.cli.deviceCode is true, which needs the grant’s public client', () => {
+    const login = (cli: string) => `identity:\n  login: { issuer: https://idp.example.com, clientId: console, cli: ${cli} }\n`;
+    expect(parseConfig(login('{}'), 'countersign.yaml', {}).identity.login?.cli).toMatchObject({ deviceCode: false });
+    expect(parseConfig(login('{ clientId: cli }'), 'countersign.yaml', {}).identity.login?.cli).toMatchObject({ deviceCode: false, clientId: 'cli' });
+    expect(parseConfig(login('{ deviceCode: true, clientId: cli }'), 'countersign.yaml', {}).identity.login?.cli).toMatchObject({ deviceCode: true, clientId: 'cli' });
+    expect(problems(login('{ deviceCode: true }'))).toContain('identity.login.cli.clientId');
+    // Listed by hand on the provider's issuer, the grant's client would take its tokens with the grant off.
+    const issuer = (cli: string) => `${login(cli)}  issuers: [{ issuer: https://idp.example.com, audience: cs, principal: { kind: human, id: email }, clients: [cli, tool] }]\n`;
+    expect(problems(issuer('{ clientId: cli }'))).toContain("identity.issuers[0].clients: lists cli, the device grant's public client");
+    expect(() => parseConfig(issuer('{ deviceCode: true, clientId: cli }'), 'countersign.yaml', {})).not.toThrow();
+    expect(() => parseConfig(issuer('{}'), 'countersign.yaml', {})).not.toThrow();
+  });
+
   it('fills defaults: port 8700, SQLite under ./.countersign, default deny, 1h TTL', () => {
     const c = parseConfig('{}', 'countersign.yaml', {});
     expect(c.server.port).toBe(8700);

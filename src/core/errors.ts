@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   PERIOD_TOO_LARGE: 'A period asked for over the gateway (an audit bundle, an evidence report) holds more audit events than one answer may (`audit.maxExportEvents`); nothing was exported.',
   AGENT_CANNOT_REVIEW: 'Only humans review; an agent can never approve or deny.',
   AGENT_CANNOT_SIGN_IN: 'Only humans sign in to the web console; an agent uses its API key on the REST API.',
+  LOGIN_CODE_INVALID: 'A one-time code of `countersign login` was refused at the gateway: unknown, already used, expired, sent to another loopback address than the one given, or redeemed without the PKCE verifier of the sign-in that asked for it (or with another one, which spends it); `reason` says which (`login.code_invalid`, `login.verifier_invalid`). Nothing was issued.',
+  LOGIN_STATE_MISMATCH: '`countersign login` received at its loopback address an answer whose `state` is not the one it sent: a sign-in it did not start (another page, another program); it redeemed nothing and stopped.',
   CSRF_REJECTED: 'A console form arrived without its session\'s CSRF token, or from another origin; nothing changed.',
   SELF_APPROVAL_FORBIDDEN: 'The requester, and the human an agent acts for, can never review that request.',
   NOT_AN_APPROVER: 'The reviewer is outside every approver group the request needs.',

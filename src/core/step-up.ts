@@ -8,6 +8,7 @@
  * pure parts: the records, the bindings and the checks.
  */
 import { CountersignError } from './errors.ts';
+import type { LoginCodeBinding } from './cli-login.ts';
 import type { Principal } from './principal.ts';
 import type { RequestRecord } from './request.ts';
 import { requireRole, type Role } from './roles.ts';
@@ -20,10 +21,11 @@ export const FIRST_PASSKEY_LOGIN_SECONDS = 600;
 
 /**
  * What a challenge is for: approving one request, breaking the glass on one request, registering a passkey,
- * confirming that registration with one already held, or confirming the removal of one passkey. An answer to a
+ * confirming that registration with one already held, or confirming the removal of one passkey; or (`cli-login`) a
+ * one-time code of `countersign login` (core/cli-login.ts), kept in the same single-use, expiring store. An answer to a
  * challenge for one purpose is refused for any other.
  */
-export type ChallengePurpose = 'approve' | 'break-glass' | 'register' | 'confirm-register' | 'remove-passkey';
+export type ChallengePurpose = 'approve' | 'break-glass' | 'register' | 'confirm-register' | 'remove-passkey' | 'cli-login';
 
 /** How a human's first passkey may be enrolled: from any fresh console sign-in, or only from one through the identity provider. */
 export type PasskeyEnrolment = 'any-sign-in' | 'sso';
@@ -56,6 +58,8 @@ export interface StepUpChallenge {
   /** For `remove-passkey`: the credential id to be removed (absent on challenges issued before it existed). */
   readonly credentialId?: string | null;
   readonly expiresAt: string;
+  /** For `cli-login`: who signed in, and the loopback address and PKCE challenge the code is bound to. */
+  readonly login?: LoginCodeBinding;
 }
 
 /** What a challenge must match to be accepted. */

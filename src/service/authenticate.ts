@@ -5,12 +5,16 @@
  * that a flood of bad tokens cannot flood the log, at most `perSecond`
  * refusals a second are recorded one by one; the rest are counted and the
  * count rides on the next recorded one. If the audit write fails, the
- * caller is refused all the same.
+ * caller is refused all the same. A bearer `csl_…` is `countersign login`'s
+ * credential (service/cli-login.ts), looked up among the sign-ins.
  */
 import { CountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
 import type { RefusalReason } from '../core/refusals.ts';
+import { CLI_TOKEN_PREFIX } from '../core/cli-login.ts';
+import { CLI_SESSION_METHOD } from './cli-login.ts';
+import { resolveSession } from './session-resolve.ts';
 
 export interface AuthMeta {
   /** Where the credential arrived: `http`, `mcp`, `console`, … */
@@ -33,7 +37,7 @@ export interface Authenticate {
  * const authenticate = createAuthenticator(deps);
  * const principal = await authenticate(bearer, { surface: 'http', remote: '127.0.0.1' }); // or throws UNAUTHENTICATED
  */
-export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'log' | 'metrics'>, opts: { perSecond?: number } = {}): Authenticate {
+export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'log' | 'metrics' | 'signInIssuer'>, opts: { perSecond?: number } = {}): Authenticate {
   const perSecond = opts.perSecond ?? 20;
   let windowStart = 0;
   let inWindow = 0;
@@ -69,6 +73,13 @@ export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clo
 
   const authenticate = async (bearer: string | undefined, meta: AuthMeta): Promise<Principal> => {
     if (bearer === undefined) throw new CountersignError('UNAUTHENTICATED', 'send Authorization: Bearer <api key or token>');
+    if (bearer.startsWith(CLI_TOKEN_PREFIX)) {
+      // `countersign login`'s credential: a sign-in of the gateway, resolved as a console one is (never a cookie's).
+      const signedIn = await resolveSession(deps, bearer);
+      if (signedIn?.session.method === CLI_SESSION_METHOD) return signedIn.principal;
+      await refused('session.invalid', { ...meta });
+      throw new CountersignError('UNAUTHENTICATED', 'the sign-in is unknown, expired or ended: run `countersign login` again', { reason: 'session.invalid' });
+    }
     const auth = await deps.identity.authenticate(bearer);
     if (auth.ok) return auth.principal;
     await refused(auth.reason, meta, auth.issuer);

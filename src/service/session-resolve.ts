@@ -8,7 +8,8 @@
  * what the provider vouched for at sign-in (the groups its claims granted,
  * issuer and subject) until it ends, under the one id that human has now and
  * with the groups the configuration gives them now, and only while that
- * provider is still the one the configuration signs humans in through.
+ * provider is still the one the configuration signs humans in through. The
+ * CLI's sign-ins (`oidc-cli`, service/cli-login.ts) are resolved the same way.
  */
 import { canonicalHuman } from '../core/human-identity.ts';
 import type { Principal } from '../core/principal.ts';
@@ -49,7 +50,7 @@ export async function resolveSession(
   // Signed in through an identity provider: as it vouched at sign-in (the groups it granted, issuer and subject), until
   // the session ends, under the one id that human has now (a session begun before the configuration named them by
   // email included), with the groups the configuration gives that human now (never the ones it gave at sign-in).
-  if (session.method === 'oidc') {
+  if (session.method === 'oidc' || session.method === 'oidc-cli') {
     // A provider removed from the configuration (or replaced) vouches for no one any more, as a removed key does not.
     if (session.principal.issuer !== deps.signInIssuer) {
       await endSessionByKey(deps, key, 'principal-changed');

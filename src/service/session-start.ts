@@ -20,6 +20,8 @@ export interface StartSessionCommand {
   readonly credential?: string;
   /** Where the sign-in came from (client address, user agent), for the audit log. */
   readonly context?: Readonly<Record<string, string>>;
+  /** Put before the random token (`csl_` for the CLI's credential, which bearer authentication routes by it). */
+  readonly tokenPrefix?: string;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function startSession(deps: Pick<Deps, 'store' | 'clock' | 'ids'>, 
     throw new CountersignError('AGENT_CANNOT_SIGN_IN', `${cmd.principal.id} is an agent; only humans sign in to the console`);
   }
   const now = deps.clock.now();
-  const token = deps.ids.token();
+  const token = `${cmd.tokenPrefix ?? ''}${deps.ids.token()}`;
   const session: Session = {
     key: sessionKey(token),
     principal: cmd.principal,

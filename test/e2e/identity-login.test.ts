@@ -5,7 +5,8 @@
  * the `oidc-provider` package, in a real HTTP client session with cookies
  * and forms) and approves it; the audit events carry both canonical
  * identities (issuer + subject). Then the CLI signs the same human in by
- * the device authorization grant and acts with the saved token.
+ * the device authorization grant (`--device`, turned on in this config) and
+ * acts with the saved token.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -68,7 +69,8 @@ beforeAll(async () => {
     clientSecret: ${op.clientSecret}
     scopes: [openid, email, profile, groups]
     groupMap: { platform-oncall: [sre] }
-    cli: { clientId: ${op.cliClientId}, scopes: [openid, email, groups], resource: ${op.resource} }
+    # The device grant, turned on by the operator (off by default: its code can be phished).
+    cli: { deviceCode: true, clientId: ${op.cliClientId}, scopes: [openid, email, groups], resource: ${op.resource} }
 connections:
   - name: ops-api
     kind: http
@@ -201,12 +203,12 @@ describe('the console’s API-key form', () => {
   });
 });
 
-describe('countersign login (device authorization grant)', () => {
+describe('countersign login --device (device authorization grant, where the operator turned it on)', () => {
   it('signs a human in for the CLI; the saved token then reviews as that human', async () => {
     const id = await submitAsWorkflow('/deploy/2');
     const credentials = join(mkdtempSync(join(tmpdir(), 'cs-cli-')), 'credentials.json');
     const env = { ...process.env, COUNTERSIGN_CREDENTIALS: credentials, COUNTERSIGN_KEY: '' };
-    const cli = spawn(process.execPath, ['bin/countersign.js', 'login', '--url', gw.url], { env });
+    const cli = spawn(process.execPath, ['bin/countersign.js', 'login', '--device', '--url', gw.url], { env });
     let out = '';
     cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
     cli.stderr.on('data', (d: Buffer) => (out += d.toString()));

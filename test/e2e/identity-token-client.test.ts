@@ -5,8 +5,10 @@
  * link on the real provider, which signs her in without a password when she
  * already is): its callback gets a code, its secret turns the code into the
  * reviewer's access token for Countersign. The gateway takes a person's
- * token only through the applications its configuration names: the CLI's
- * (identity.login.cli) by default, or the issuer's `clients:`.
+ * token only through the applications its configuration names: at the
+ * sign-in provider none by default (the CLI gets a credential of the gateway;
+ * the device grant's client only with identity.login.cli.deviceCode), or the
+ * issuer's `clients:`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -45,6 +45,8 @@ from .codes_review import (
     AgentCannotReview,
     AgentCannotSignIn,
     CsrfRejected,
+    LoginCodeInvalid,
+    LoginStateMismatch,
     SelfApprovalForbidden,
     NotAnApprover,
     IdentityStale,

@@ -48,6 +48,22 @@ class AgentCannotSignIn(CountersignError):
     code = "AGENT_CANNOT_SIGN_IN"
 
 
+class LoginCodeInvalid(CountersignError):
+    """A one-time code of `countersign login` was refused at the gateway: unknown, already used,
+    expired, sent to another loopback address, or redeemed without (or with another) PKCE verifier.
+    """
+
+    code = "LOGIN_CODE_INVALID"
+
+
+class LoginStateMismatch(CountersignError):
+    """`countersign login` received at its loopback address an answer whose `state` is not the one
+    it sent; it redeemed nothing and stopped.
+    """
+
+    code = "LOGIN_STATE_MISMATCH"
+
+
 class CsrfRejected(CountersignError):
     """A console form arrived without its session's CSRF token, or from another origin;
     nothing changed.

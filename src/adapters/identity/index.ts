@@ -41,9 +41,12 @@ export function createIdentity(opts: IdentityOptions): Identity {
   const verifiers = new Map<string, IssuerVerifier>();
   const login = opts.identity.login;
   for (const listed of opts.identity.issuers) {
-    // A person's token at the sign-in provider comes through the CLI's client, unless the issuer lists its own.
+    // At the sign-in provider, with the CLI's sign-in on, a person's token comes only through the device grant's
+    // client, and only when the operator turned that grant on; else through none (the CLI's browser sign-in gives a
+    // credential of the gateway, no token): an agent that gets a reviewer to sign in to any application there gets
+    // nothing the gateway takes. The issuer's own `clients:` decides when it lists them.
     const cli = login?.issuer === listed.issuer && listed.principal.kind === 'human' ? login.cli : undefined;
-    const cfg = !listed.clients && cli ? { ...listed, clients: [cli.clientId] } : listed;
+    const cfg = !listed.clients && cli ? { ...listed, clients: cli.deviceCode && cli.clientId ? [cli.clientId] : [] } : listed;
     verifiers.set(cfg.issuer, createIssuerVerifier(cfg, { ...opts.identity.jwks, clockSkewSeconds: opts.identity.clockSkewSeconds, now: opts.now, directory: keys }));
   }
   return {

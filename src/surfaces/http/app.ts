@@ -14,6 +14,7 @@ import { remoteOf } from './remote.ts';
 import { requestHeader } from './headers.ts';
 import type { Deps } from '../../service/deps.ts';
 import { consoleRoutes } from './console/index.ts';
+import { cliLoginRoutes } from './console/cli-login.ts';
 import type { AppEnv, ConsoleSettings } from './context.ts';
 import { HTTP_STATUS, withoutSecrets } from './errors.ts';
 import { metricsRoutes, type Expose } from './routes/metrics.ts';
@@ -143,6 +144,8 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   app.route('/v1/evidence', evidenceRoutes(deps));
   app.route('/v1/mcp', toolRoutes(deps));
   app.route('/mcp', mcpHttpRoutes(deps, opts.mcpProgressSeconds !== undefined ? { progressEverySeconds: opts.mcpProgressSeconds } : {}));
+  // `countersign login`'s JSON endpoints, beside the console's sign-in flow they finish (answers in JSON, not pages).
+  if (consoleSettings.enabled && consoleSettings.login) app.route('/', cliLoginRoutes(deps, consoleSettings.login, authenticate));
   if (consoleSettings.enabled) app.route('/', consoleRoutes(deps, consoleSettings, authenticate, coverage));
   return app;
 }

@@ -12,12 +12,21 @@
  * finish on another, and on the same process after a restart.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isLoopbackRedirect, type CliLoginRequest } from '../../../core/cli-login.ts';
 
 export interface Flow {
   state: string;
   verifier: string;
   nonce: string;
   next: string;
+  /** A sign-in for `countersign login`: where the code goes back to, with the CLI's state and PKCE challenge. */
+  cli?: CliLoginRequest;
+}
+
+function cliRequestOk(cli: unknown): boolean {
+  if (cli === undefined) return true;
+  const r = cli as Partial<CliLoginRequest> | null;
+  return typeof r === 'object' && r !== null && typeof r.redirectUri === 'string' && isLoopbackRedirect(r.redirectUri) && typeof r.state === 'string' && typeof r.codeChallenge === 'string';
 }
 
 export const FLOW_COOKIE = 'countersign_oidc';
@@ -57,7 +66,7 @@ export function openFlow(key: Buffer, raw: string | undefined): Flow | undefined
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
   try {
     const flow = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<Flow>;
-    if (typeof flow.state !== 'string' || typeof flow.verifier !== 'string' || typeof flow.nonce !== 'string' || typeof flow.next !== 'string') return undefined;
+    if (typeof flow.state !== 'string' || typeof flow.verifier !== 'string' || typeof flow.nonce !== 'string' || typeof flow.next !== 'string' || !cliRequestOk(flow.cli)) return undefined;
     return flow as Flow;
   } catch {
     return undefined;

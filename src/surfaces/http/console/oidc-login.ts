@@ -5,7 +5,10 @@
  * over TLS (oidc-flow-cookie.ts), so no other site can plant one. The callback
  * verifies everything (state, code exchange, ID token signature, issuer,
  * audience, nonce) before a session exists; then `startConsoleSession`.
- * `GET /auth/cli` tells `countersign login` which client to use.
+ * `countersign login` signs in through the same flow (`/auth/cli/start`, with
+ * the CLI's loopback address, state and PKCE challenge): its callback ends
+ * with a one-time code sent back to that loopback (service/cli-login.ts), no
+ * console session.
  */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -24,6 +27,8 @@ import type { AppEnv } from '../context.ts';
 import { securityHeaders } from './handlers.ts';
 import { html } from './html.ts';
 import { page } from './layout.ts';
+import { parseCliLoginRequest } from '../../../core/cli-login.ts';
+import { issueLoginCode } from '../../../service/cli-login.ts';
 import { FLOW_COOKIE, SECURE_FLOW_COOKIE, flowCookieKey, openFlow, sealFlow, type Flow } from './oidc-flow-cookie.ts';
 import { safeNext, secureCookies, startConsoleSession } from './session.ts';
 
@@ -45,6 +50,15 @@ function failed(c: Context<AppEnv>, message: string, status: 400 | 401 | 502): R
   return c.html(page({ title: 'Sign-in failed', body }).value, status);
 }
 
+/** The last step of a CLI sign-in: the human says it is hers before the code goes to the loopback address. */
+function cliConfirmPage(who: string, loopback: string) {
+  const body = html`<section class="signin"><h1>Sign in to the command line?</h1>
+<p><code>countersign login</code> on this computer asks to act as <strong>${who}</strong>: approving and denying requests from the terminal.</p>
+<div class="notice" role="note"><p>Continue only if you ran <code>countersign login</code> yourself, just now, on this computer. If someone sent you this link, or an address to open, close this page: whoever started this sign-in would act as you. Never copy the address that follows to anyone.</p></div>
+<p><a class="button" id="cli-continue" href="${loopback}">Continue to countersign login</a> <a href="/">Cancel</a></p></section>`;
+  return page({ title: 'Sign in to the command line', body });
+}
+
 export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly clockSkewSeconds: number }, authenticate: Pick<Authenticate, 'refused'>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const flowKey = flowCookieKey(login.clientSecret, deps.sensitive.mask('countersign oidc flow cookie key'));
@@ -57,12 +71,8 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
     return provider;
   };
 
-  app.get('/auth/cli', (c) => {
-    if (!login.cli) return c.json({ error: { code: 'NOT_FOUND', message: 'this gateway offers no CLI login' } }, 404);
-    return c.json({ issuer: login.issuer, clientId: login.cli.clientId, scopes: login.cli.scopes, ...(login.cli.resource ? { resource: login.cli.resource } : {}) });
-  });
-
-  app.get('/auth/oidc/start', async (c) => {
+  /** Sends the browser to the provider, the flow's secrets sealed in a cookie. */
+  async function begin(c: Context<AppEnv>, extra: Pick<Flow, 'next' | 'cli'>): Promise<Response> {
     securityHeaders(c);
     let config: oidc.Configuration;
     let lib: Awaited<ReturnType<typeof openidClient>>;
@@ -74,7 +84,7 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       deps.log.error({ traceId: c.get('traceId'), err: e }, 'OIDC discovery failed');
       return failed(c, 'The identity provider cannot be reached right now. Try again shortly.', 502);
     }
-    const flow: Flow = { state: lib.randomState(), verifier: lib.randomPKCECodeVerifier(), nonce: lib.randomNonce(), next: safeNext(c.req.query('next')) };
+    const flow: Flow = { state: lib.randomState(), verifier: lib.randomPKCECodeVerifier(), nonce: lib.randomNonce(), ...extra };
     const cookie = flowCookie(c);
     setCookie(c, cookie.name, sealFlow(flowKey, flow), {
       path: cookie.path,
@@ -93,6 +103,19 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       nonce: flow.nonce,
     });
     return c.redirect(url.href, 302);
+  }
+
+  app.get('/auth/oidc/start', (c) => begin(c, { next: safeNext(c.req.query('next')) }));
+
+  // RFC 8252 §7.3: the CLI's loopback address, its state and its PKCE challenge (S256) ride in the sealed flow.
+  app.get('/auth/cli/start', (c) => {
+    if (!login.cli) return c.json({ error: { code: 'NOT_FOUND', message: 'this gateway offers no CLI login' } }, 404);
+    const parsed = parseCliLoginRequest(c.req.query());
+    if (!parsed.ok) {
+      securityHeaders(c);
+      return failed(c, `This sign-in request is not one countersign login makes (INVALID_REQUEST: ${parsed.why}).`, 400);
+    }
+    return begin(c, { next: '/', cli: parsed.request });
   });
 
   app.get(CALLBACK, async (c) => {
@@ -101,7 +124,7 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
     const raw = getCookie(c, cookie.name);
     deleteCookie(c, cookie.name, { path: cookie.path, secure: cookie.secure });
     const flow: Flow | undefined = openFlow(flowKey, raw);
-    const meta = { surface: 'console', ...remoteOf(c) };
+    const meta = { surface: flow?.cli ? 'cli' : 'console', ...remoteOf(c) };
     if (!flow) {
       await authenticate.refused('login.flow_invalid', meta, login.issuer);
       return failed(c, 'This sign-in was not started here, or took too long. Start again.', 400);
@@ -116,6 +139,15 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap, trustGroups: login.trustGroups, clockSkewSeconds: login.clockSkewSeconds }, claims);
       // Only an email the provider verified: humanFromClaims keeps no other from the token.
       if (claims['email_verified'] === true) await rememberSignedInHuman(deps, human);
+      if (flow.cli) {
+        // Back to the CLI's loopback with a code only its verifier redeems: no session, no token in the browser. Not
+        // silently: a provider that signs a known browser in without a prompt would otherwise take a reviewer who
+        // only clicked a link sent to her straight to a loopback address, with nothing said.
+        const back = new URL(flow.cli.redirectUri);
+        back.searchParams.set('code', await issueLoginCode(deps, human, flow.cli));
+        back.searchParams.set('state', flow.cli.state);
+        return c.html(cliConfirmPage(human.id, back.href).value, 200);
+      }
       await startConsoleSession(c, deps, human, 'oidc');
       return c.redirect(safeNext(flow.next), 303);
     } catch (e) {

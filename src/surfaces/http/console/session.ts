@@ -87,7 +87,9 @@ export async function startConsoleSession(c: Context<AppEnv>, deps: Deps, princi
 /** The signed-in human of this request, or undefined (no cookie, unknown, expired or ended). */
 export async function readConsoleSession(c: Context<AppEnv>, deps: Deps): Promise<SignedIn | undefined> {
   const token = getCookie(c, cookieName(c));
-  return token ? resolveSession(deps, token) : undefined;
+  const signedIn = token ? await resolveSession(deps, token) : undefined;
+  // The CLI's credential is a sign-in too, but for the API only: no console without a browser sign-in (and its CSRF token).
+  return signedIn?.session.method === 'oidc-cli' ? undefined : signedIn;
 }
 
 /** Signs out: the session ends (`session.ended`, reason logout) and the cookie is cleared. */
