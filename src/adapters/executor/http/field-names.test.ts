@@ -1,0 +1,21 @@
+import { describe, expect, it } from 'vitest';
+import { fieldClash } from './field-names.ts';
+
+describe('fieldClash', () => {
+  it.each([
+    [['user_id', 'user.id']],
+    [['user_id', 'user id']],
+    [['user_id', ' user_id']],
+    [['user_id', 'user[id']],
+    [['user_id', 'USER_ID']],
+    [['a', 'a[b]']],
+    [['a[b]', 'a']],
+    [['a[x]', 'A[x]']],
+  ])('%j read as one field', (names) => {
+    expect(fieldClash(names)).toEqual({ first: names[0], second: names[1] });
+  });
+
+  it.each([[['id', 'id']], [['tags[]', 'tags[]']], [['f[a]', 'f[b]']], [['user_id', 'user[id]']], [['a', 'b', 'ab']]])('%j are distinct', (names) => {
+    expect(fieldClash(names)).toBeNull();
+  });
+});
