@@ -6,24 +6,36 @@
  * metrics; a slot frees when its wait ends, by the client or by the request
  * becoming final; other principals keep theirs.
  */
+import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, valueOf } from '../support/exposition.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { filesystemConnection, httpAgent, textOf } from '../support/mcp.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
 let gw: TestGateway;
+let dir: string;
 
 beforeAll(async () => {
   upstream = await startUpstream();
+  dir = realpathSync(mkdtempSync(join(tmpdir(), 'cs-wait-cap-')));
   gw = await startTestGateway(
     `connections:
   - { name: api, kind: http, url: "${upstream.url}" }
+${filesystemConnection('files', dir, '    waitSeconds: 30')}
 policy:
   default: deny
   rules:
     - id: writes
       when: facts.http.method == "POST"
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+    - id: files
+      when: action.connection == "files"
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
 `,
@@ -34,6 +46,7 @@ policy:
 afterAll(async () => {
   await gw?.stop();
   await upstream?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function hold(as: string, path: string): Promise<string> {
@@ -118,5 +131,31 @@ describe('server.maxWaitsPerPrincipal', () => {
     expect(b.status).toBe(200);
     a.abort();
     b.abort();
+  });
+
+  it('over MCP: a call held past the cap answers at once with its request id, and countersign_wait is refused with TOO_MANY_WAITS', { timeout: 90_000 }, async () => {
+    const id = await hold('deploy-bot', '/cap/mcp');
+    const a = await eventually(async () => {
+      const s = await stream('deploy-bot', id);
+      return s.status === 200 ? s : undefined;
+    }, 30_000);
+    const b = await stream('deploy-bot', id);
+    expect(b.status).toBe(200);
+    const agent = await httpAgent(gw.url, gw.keys['deploy-bot']!);
+    try {
+      // The call's wait is 30 s: answered before it, held, with the id to wait on later.
+      const held = (await agent.callTool({ name: 'files__write_file', arguments: { path: join(dir, 'x.txt'), content: 'x' } })) as { _meta?: Record<string, unknown>; content?: unknown };
+      expect(held._meta?.['countersign/status']).toBe('pending');
+      const heldId = held._meta?.['countersign/requestId'] as string;
+      expect(textOf(held)).toContain(heldId);
+      const e = await agent.callTool({ name: 'countersign_wait', arguments: { requestId: heldId } }).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(McpError);
+      expect(e).toMatchObject({ data: { code: 'TOO_MANY_WAITS' } });
+      expect(valueOf(parseExposition(await (await fetch(`${gw.url}/metrics`)).text()), 'countersign_waits_refused_total', { surface: 'mcp' })).toBeGreaterThanOrEqual(2);
+    } finally {
+      await agent.close();
+      a.abort();
+      b.abort();
+    }
   });
 });
