@@ -139,3 +139,31 @@ describe('form bodies with the same rule', () => {
     expect(upstream.calls.at(-1)!.body).toBe('user_id=1&tags[]=a&tags[]=b');
   });
 });
+
+describe('a name in both the query and the body', () => {
+  // Rails' params, PHP's $_REQUEST and the servlet getParameter read query and body as one set of fields.
+  it.each([
+    [{ path: '/payments?amount=1', body: { amount: 100000 } }, /amount/],
+    [{ path: '/payments?amount=1', body: { AMOUNT: 100000 } }, /AMOUNT/],
+    [{ path: '/payments', query: { 'user.id': '1' }, headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'user_id=2' }, /user_id/],
+  ])('%j → 422, nothing sent', async (target, names) => {
+    await expectRefused({ method: 'POST', ...target }, names);
+  });
+
+  it('distinct names in query and body run', async () => {
+    const res = await send({ method: 'POST', path: '/payments?dry_run=1', body: { amount: 1 } });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('a body declared in another charset than the UTF-8 it is sent in', () => {
+  // Under charset=utf-7, "+ACIALAAi-amount+ACI-:100000" decodes to a second key.
+  it.each(['application/json; charset=utf-7', 'application/x-www-form-urlencoded; charset=UTF-16', 'text/plain;charset="utf-7"'])('%s → 422, nothing sent', async (type) => {
+    await expectRefused({ method: 'POST', path: '/payments', headers: { 'Content-Type': type }, body: { amount: 1, note: '+ACIALAAiAGEAbQBvAHUAbgB0ACIAOgAxADAAMAAwADAAMAAs-' } }, /charset/);
+  });
+
+  it('utf-8 in any spelling runs', async () => {
+    const res = await send({ method: 'POST', path: '/payments', headers: { 'Content-Type': 'application/json; charset="UTF-8"' }, body: { amount: 1 } });
+    expect(res.status).toBe(200);
+  });
+});

@@ -11,7 +11,7 @@ import type { HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts } from '../../../core/facts.ts';
 import { foldKey, jsonKeyClash, type KeyClash } from '../../../core/json-keys.ts';
-import { fieldClash, fieldKey, multipartNames } from './field-names.ts';
+import { fieldClash, fieldInBoth, fieldKey, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -76,12 +76,20 @@ const clashText = (c: KeyClash) => `${JSON.stringify(c.first.slice(0, 100))} and
  * as JSON text (where exact duplicates count too), and fields of a form or
  * multipart body, under that Content-Type, that read as one (field-names.ts).
  */
-function checkBodyNames(text: string, json: boolean, contentType: string): void {
+function checkBodyNames(text: string, json: { value: unknown } | null, contentType: string, query: readonly string[]): void {
+  const type = contentType.toLowerCase();
+  // The gateway sends UTF-8; a body declared otherwise (utf-7: `+ACI-` is `"`) reads as other fields and values upstream.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/.exec(type)?.[1];
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') refuse(`Content-Type charset ${charset.slice(0, 40)} is not allowed: the body is sent as UTF-8`);
   const keys = json ? jsonKeyClash(text, foldKey) : null;
   if (keys) refuse(`body has keys ${clashText(keys)} in one object: upstreams that match keys in any case (Go, .NET, Jackson) read them as one`);
-  const type = contentType.toLowerCase();
-  const form = type.includes('x-www-form-urlencoded') ? fieldClash(new URLSearchParams(text).keys()) : type.includes('multipart/form-data') ? fieldClash(multipartNames(text)) : null;
+  const fields = type.includes('x-www-form-urlencoded') ? [...new URLSearchParams(text).keys()] : type.includes('multipart/form-data') ? multipartNames(text) : [];
+  const form = fieldClash(fields);
   if (form) refuse(`body has form fields ${clashText(form)}, which frameworks read as one field (PHP reads . and space as _, a[b] as a; others ignore case)`);
+  const top = json?.value;
+  if (top && typeof top === 'object' && !Array.isArray(top)) fields.push(...Object.keys(top));
+  const both = fieldInBoth(query, fields);
+  if (both) refuse(`query parameter ${JSON.stringify(both.first.slice(0, 100))} is named in the body too (${JSON.stringify(both.second.slice(0, 100))}): Rails, PHP's $_REQUEST and servlets read query and body as one set of fields`);
 }
 
 // Headers that tell the upstream who the client is: an agent must not claim another address (an allow-list by IP, a rate limit) unless the connection says so.
@@ -229,7 +237,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (clash) refuse(`query has parameters ${clashText(clash)}, which frameworks read as one parameter (PHP reads . and space as _, a[b] as a; others ignore case)`);
   const text = typeof input.body === 'string' ? input.body : (JSON.stringify(input.body) as string | undefined);
   const json = text === undefined ? null : jsonReading(input.body, text);
-  if (text !== undefined) checkBodyNames(text, json !== null, Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '');
+  if (text !== undefined) checkBodyNames(text, json, Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '', Object.keys(query));
   for (const k of text === undefined ? [] : bodyKeys(text, json)) {
     const key = fieldKey(k);
     if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldClash } from './field-names.ts';
+import { fieldClash, fieldInBoth } from './field-names.ts';
 
 describe('fieldClash', () => {
   it.each([
@@ -17,5 +17,14 @@ describe('fieldClash', () => {
 
   it.each([[['id', 'id']], [['tags[]', 'tags[]']], [['f[a]', 'f[b]']], [['user_id', 'user[id]']], [['a', 'b', 'ab']]])('%j are distinct', (names) => {
     expect(fieldClash(names)).toBeNull();
+  });
+});
+
+describe('fieldInBoth', () => {
+  it('finds a field of the query named in the body, as frameworks that merge them read it', () => {
+    expect(fieldInBoth(['amount'], ['currency', 'AMOUNT'])).toEqual({ first: 'amount', second: 'AMOUNT' });
+    expect(fieldInBoth(['user.id'], ['user_id'])).toEqual({ first: 'user.id', second: 'user_id' });
+    expect(fieldInBoth(['f[a]'], ['f'])).toEqual({ first: 'f[a]', second: 'f' });
+    expect(fieldInBoth(['dry_run'], ['amount'])).toBeNull();
   });
 });

@@ -66,3 +66,21 @@ export function fieldClash(names: Iterable<string>): KeyClash | null {
   }
   return null;
 }
+
+/**
+ * A field named in both the query and the body: Rails' `params`, PHP's
+ * `$_REQUEST` and the servlet `getParameter` read both as one set of fields
+ * (one copy wins), while policy sees `facts.http.query` and the body apart.
+ *
+ * @example
+ * fieldInBoth(['amount'], ['AMOUNT']); // { first: 'amount', second: 'AMOUNT' }
+ */
+export function fieldInBoth(query: Iterable<string>, body: Iterable<string>): KeyClash | null {
+  const fields = new Map<string, string>();
+  for (const raw of query) if (!fields.has(phpName(raw).field)) fields.set(phpName(raw).field, raw);
+  for (const raw of body) {
+    const earlier = fields.get(phpName(raw).field);
+    if (earlier !== undefined) return { first: earlier, second: raw };
+  }
+  return null;
+}
