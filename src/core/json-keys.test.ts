@@ -10,6 +10,8 @@ describe('foldKey', () => {
     ['\u03c2', '\u03a3'],
     ['\u00df', '\u1e9e'],
     ['id', '\u0131d'],
+    ['a\ud800', 'a\udfff'],
+    ['a\ud800', 'a\ufffd'],
   ])('%s and %s fold alike', (a, b) => {
     expect(foldKey(a)).toBe(foldKey(b));
   });

@@ -12,6 +12,8 @@ const ASCII = /^[\x00-\x7f]*$/;
 
 /** One code point folded: simple upper then lower case (`ſ`→`s`, `K`→`k`, `ς`→`σ`, `ı`→`i`), else lower, where each maps to one code point. */
 function foldCodePoint(ch: string): string {
+  // A lone surrogate is no character: Go's decoder reads each as U+FFFD.
+  if (ch.length === 1 && ch >= '\ud800' && ch <= '\udfff') return '\ufffd';
   const upper = ch.toUpperCase();
   if ([...upper].length === 1) {
     const lower = upper.toLowerCase();
