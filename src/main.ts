@@ -27,6 +27,7 @@ import { expireDue } from './service/expire.ts';
 import { escalateDue } from './service/escalate.ts';
 import { interruptOverdue, recover, resumeApproved } from './service/recover.ts';
 import { signCheckpoint } from './service/checkpoint.ts';
+import { createWaitSlots } from './service/wait-slots.ts';
 import { endExpiredSessions } from './service/session-end.ts';
 import { recordIdentityInForce, recordPolicyLoaded } from './service/policy-loaded.ts';
 import { watchTools } from './service/tool-sync.ts';
@@ -140,6 +141,7 @@ export async function createDeps(
     // A diagnostic knob (tests use it to prove that only the notifier woke a waiter): never needed in production.
     ...(Number.isInteger(waitPollMs) && waitPollMs > 0 ? { waitPollMs } : {}),
     runGraceMs: config.server.runGrace * 1000,
+    waits: createWaitSlots(config.server.maxWaitsPerPrincipal, { metrics: telemetry.metrics, log }),
     log,
     tracer: tracing,
     channels,

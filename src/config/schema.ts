@@ -210,6 +210,8 @@ export const configSchema = z.strictObject({
       bodyLimitBytes: z.number().int().positive().default(1_048_576),
       /** How long a long-poll may wait, at most. */
       maxWaitSeconds: z.number().int().positive().default(60),
+      /** Waits (long-polls, event streams, held MCP calls) one principal may hold open at once, per serving process; more are refused with TOO_MANY_WAITS (429). */
+      maxWaitsPerPrincipal: z.number().int().min(1).max(100_000).default(32),
       /** Processes serving the same port (node:cluster); 1 runs the gateway in this process. */
       workers: z.number().int().min(1).max(64).default(1),
       /** How far each serving process lets its heap grow past what it holds live (heap-schema.ts). */

@@ -276,6 +276,8 @@ export interface Metrics {
   auditAppend(seconds: number): void;
   /** A presented credential was refused, for this reason, on this surface (`rest`, `mcp`, `console`, `postgres`). */
   authFailure(reason: RefusalReason, surface: string): void;
+  /** A wait was refused because its principal held `server.maxWaitsPerPrincipal` open, on this surface (`rest`, `mcp`). */
+  waitRefused(surface: string): void;
 }
 
 /** Where the service reports what it does not return (background failures). */

@@ -4,6 +4,7 @@ import type { CheckpointSigner, Clock, Connections, IdGenerator, Identity, Log, 
 import type { Tracer } from '../core/tracing.ts';
 import type { PasskeyEnrolment } from '../core/step-up.ts';
 import type { PasskeyCeremony } from '../core/passkey-ceremony.ts';
+import type { WaitSlots } from './wait-slots.ts';
 
 export interface Deps {
   readonly store: Store;
@@ -43,6 +44,8 @@ export interface Deps {
    * default RUN_GRACE_MS in execute.ts). A claimed run that cannot start within it is not started.
    */
   readonly runGraceMs?: number;
+  /** The waits each principal may hold open at once (server.maxWaitsPerPrincipal; absent: no cap). */
+  readonly waits?: WaitSlots;
   /** How often a waiter reads its request again in case a wake-up was missed (default 1000 ms). */
   readonly waitPollMs?: number;
 }

@@ -38,6 +38,7 @@ export function metricsContract(name: string, make: () => MetricsUnderTest, opts
       expect(() => metrics.requestSettled('billing-api', 'allow', 'succeeded')).not.toThrow();
       expect(() => metrics.policyError('broken')).not.toThrow();
       expect(() => metrics.authFailure('key.unknown', 'rest')).not.toThrow();
+      expect(() => metrics.waitRefused('rest')).not.toThrow();
     });
 
     it('moves each family by exactly what it was told' + (opts.exposes ? '' : ' (here: exposes nothing)'), async () => {
@@ -55,6 +56,8 @@ export function metricsContract(name: string, make: () => MetricsUnderTest, opts
       m.auditAppend(0.004);
       m.auditAppend(-1);
       m.authFailure('token.expired', 'mcp');
+      m.waitRefused('rest');
+      m.waitRefused('a surface no one knows');
       const after = await read(sut);
       if (!opts.exposes) return;
       const moved = (name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
@@ -74,6 +77,8 @@ export function metricsContract(name: string, make: () => MetricsUnderTest, opts
       expect(moved('countersign_audit_append_duration_seconds_sum')).toBeCloseTo(0.004, 9);
       expect(moved('countersign_audit_append_duration_seconds_bucket', { le: '0.0005' })).toBe(1);
       expect(moved('countersign_auth_failures_total', { reason: 'token.expired', surface: 'mcp' })).toBe(1);
+      expect(moved('countersign_waits_refused_total', { surface: 'rest' })).toBe(1);
+      expect(moved('countersign_waits_refused_total', { surface: 'other' })).toBe(1);
     });
   });
 }

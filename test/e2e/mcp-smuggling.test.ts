@@ -3,7 +3,8 @@
  * differs from the listed one only in case, width or an invisible character
  * is no tool (an upstream that folds names would otherwise run the real one
  * under a name policy never saw); repeated argument keys are read once, the
- * way the upstream gets them; several calls sent as one JSON-RPC batch are
+ * way the upstream gets them, and keys equal in any case are refused (an
+ * upstream on Go's encoding/json reads the last of them); several calls sent as one JSON-RPC batch are
  * each judged on their own. Sent as raw JSON-RPC over the gateway's /mcp, to
  * a real upstream that records its calls.
  */
@@ -81,6 +82,15 @@ describe('arguments as policy reads them are the arguments the upstream gets', (
     const allowed = await rpc(call(3, 'greeter__greet', '{"name":"mallory","name":"ok"}'));
     expect(allowed.body.result._meta['countersign/status']).toBe('succeeded');
     expect(upstream.calls).toEqual([{ name: 'ok' }]);
+  });
+
+  it('keys equal in any case (Go\'s encoding/json, .NET, Jackson read the last of them) are refused, the upstream not called', async () => {
+    const before = upstream.calls.length;
+    for (const [n, args] of [[5, '{"name":"ok","NAME":"mallory"}'], [6, '{"name":"ok","na\u212Ae":"x","nake":"y"}'], [7, '{"name":"ok","opts":[{"mode":"a","Mode":"b"}]}']] as const) {
+      const res = await rpc(call(n, 'greeter__greet', args));
+      expect(res.body.error, args).toMatchObject({ data: { code: 'INPUT_UNPARSEABLE' } });
+    }
+    expect(upstream.calls.length).toBe(before);
   });
 
   it('a __proto__ key neither shows policy a value nor reaches the upstream', async () => {

@@ -72,6 +72,7 @@ describe('the exposition', () => {
       countersign_policy_errors_total: 'counter',
       countersign_audit_append_duration_seconds: 'histogram',
       countersign_auth_failures_total: 'counter',
+      countersign_waits_refused_total: 'counter',
       countersign_requests_pending: 'gauge',
       countersign_requests_oldest_pending_seconds: 'gauge',
       countersign_channel_up: 'gauge',

@@ -22,6 +22,7 @@ from .codes_input import (
     InvalidRequest,
     InputTooDeep,
     PayloadTooLarge,
+    TooManyWaits,
     UnknownConnection,
     UnknownPrincipal,
     InvalidInput,

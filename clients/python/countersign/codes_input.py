@@ -45,6 +45,14 @@ class PayloadTooLarge(CountersignError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class TooManyWaits(CountersignError):
+    """One principal already holds as many waits open (long-polls, event streams, held
+    MCP calls) as the gateway allows at once (`server.maxWaitsPerPrincipal`).
+    """
+
+    code = "TOO_MANY_WAITS"
+
+
 class UnknownConnection(CountersignError):
     """The action names a connection that is not configured."""
 

@@ -14,4 +14,5 @@ export const noopMetrics: Metrics = Object.freeze({
   policyError: nothing,
   auditAppend: nothing,
   authFailure: nothing,
+  waitRefused: nothing,
 });

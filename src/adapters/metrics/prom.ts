@@ -92,6 +92,12 @@ export function createPromMetrics(o: PromOptions): PromMetrics {
     labelNames: ['reason', 'surface'] as const,
     registers,
   });
+  const waitsRefused = new Counter({
+    name: 'countersign_waits_refused_total',
+    help: 'Waits (long-polls, event streams, held MCP calls) refused because their principal held server.maxWaitsPerPrincipal open, by surface.',
+    labelNames: ['surface'] as const,
+    registers,
+  });
 
   // Read from the store at scrape time: one read of each kind per scrape, shared by the gauges it feeds
   // (prom-client asks every metric at once, so the gauges of one scrape share one promise).
@@ -145,6 +151,9 @@ export function createPromMetrics(o: PromOptions): PromMetrics {
     },
     auditAppend(s) {
       audit.observe(seconds(s));
+    },
+    waitRefused(surface) {
+      waitsRefused.inc({ surface: SURFACES.has(surface) ? surface : 'other' });
     },
     authFailure(reason, surface) {
       authFailures.inc({ reason: isRefusalReason(reason) ? reason : 'other', surface: SURFACES.has(surface) ? surface : 'other' });

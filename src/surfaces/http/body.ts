@@ -10,6 +10,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import { CountersignError } from '../../core/errors.ts';
 import { assertJsonTextDepth } from '../../core/json-depth.ts';
+import { jsonKeyClash } from '../../core/json-keys.ts';
 import type { AppEnv } from './context.ts';
 import { requestHeader } from './headers.ts';
 
@@ -74,6 +75,9 @@ export async function jsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: 
   } catch {
     throw new CountersignError('INVALID_JSON', 'the request body is not valid JSON');
   }
+  // JSON.parse keeps the last of two equal keys, where another reader of the same text (a proxy, an audit of it) keeps the first.
+  const twice = jsonKeyClash(text);
+  if (twice) throw new CountersignError('INVALID_JSON', `the request body names ${JSON.stringify(twice.first).slice(0, 200)} twice in one object`);
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`);

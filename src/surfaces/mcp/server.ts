@@ -15,6 +15,7 @@ import { splitToolName, WAIT_TOOL } from '../../core/mcp/tool.ts';
 import type { Principal } from '../../core/principal.ts';
 import { TERMINAL_STATUSES, type RequestRecord } from '../../core/request.ts';
 import { awaitOutcome } from '../../service/await-outcome.ts';
+import { waitSlots } from '../../service/wait-slots.ts';
 import type { Deps } from '../../service/deps.ts';
 import { getRequest } from '../../service/read.ts';
 import { submit } from '../../service/submit.ts';
@@ -70,8 +71,24 @@ export function createGatewayMcpServer(deps: Deps, authenticated: Principal, opt
   const current = async () => (opts.recheck ? opts.recheck() : authenticated);
 
   /** Waits for a final outcome, sending progress while it waits when the client asked for it. */
-  async function settle(principal: Principal, r: RequestRecord, progressToken: string | number | undefined, extra: Extra): Promise<CallToolResult> {
+  async function settle(principal: Principal, r: RequestRecord, progressToken: string | number | undefined, extra: Extra, asked: boolean): Promise<CallToolResult> {
     if (TERMINAL_STATUSES.has(r.status)) return outcomeResult(r);
+    // Past the principal's waits: the wait tool is refused (TOO_MANY_WAITS); a call just held answers at once, as when its wait runs out.
+    let release: () => void;
+    try {
+      release = waitSlots(deps).take(principal, 'mcp');
+    } catch (e) {
+      if (asked) throw e;
+      return outcomeResult(r);
+    }
+    try {
+      return await awaitWithProgress(principal, r, progressToken, extra);
+    } finally {
+      release();
+    }
+  }
+
+  async function awaitWithProgress(principal: Principal, r: RequestRecord, progressToken: string | number | undefined, extra: Extra): Promise<CallToolResult> {
     const seconds = waitSecondsOf(r.action.connection);
     let latest = r;
     let sent = 0;
@@ -123,7 +140,7 @@ export function createGatewayMcpServer(deps: Deps, authenticated: Principal, opt
       if (name === WAIT_TOOL) {
         const id = args['requestId'];
         if (typeof id !== 'string' || id.length === 0) throw new CountersignError('INVALID_INPUT', `${WAIT_TOOL} needs {"requestId": "req_…"}`);
-        return await settle(principal, await getRequest(deps, principal, id), progressToken, extra);
+        return await settle(principal, await getRequest(deps, principal, id), progressToken, extra, true);
       }
       const target = splitToolName(name);
       if (!target || !deps.connections.get(target.connection)?.catalog) {
@@ -139,7 +156,7 @@ export function createGatewayMcpServer(deps: Deps, authenticated: Principal, opt
         resume: true,
       });
       opts.track?.(submitted);
-      return await settle(principal, await submitted, progressToken, extra);
+      return await settle(principal, await submitted, progressToken, extra, false);
     } catch (e) {
       throw toMcpError(e, deps.log);
     }

@@ -79,7 +79,8 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
       Object.assign(headers, config.headers);
       if (!configured.has('accept-encoding')) headers['accept-encoding'] = 'identity';
       const body = encodeBody(http, headers);
-      const qs = search.toString();
+      // URLSearchParams writes a space as `+` (a `+` as %2B); servers that decode RFC 3986 escapes only would read it as a plus.
+      const qs = search.toString().replaceAll('+', '%20');
       // The whole call, the body read included (deadline.ts).
       const deadline = new CallDeadline(config.timeoutMs);
       try {

@@ -10,7 +10,8 @@
 import type { HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts } from '../../../core/facts.ts';
-import { decodeURIComponentOr } from '../../../core/uri-decode.ts';
+import { foldKey, jsonKeyClash, type KeyClash } from '../../../core/json-keys.ts';
+import { fieldClash, fieldInBoth, fieldKey, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -42,22 +43,6 @@ const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'http
 // In a form or JSON body, Rails and Laravel read these as the method too (`method` alone is too common a field to refuse there).
 const METHOD_OVERRIDE_BODY = new Set([...METHOD_OVERRIDE_QUERY].filter((k) => k !== 'method' && k !== 'httpmethod'));
 
-// The field name of a multipart part: `name="x"`, `name=x` or RFC 5987 `name*=utf-8''x`, any case.
-const PART_NAME = /\bname\*?\s*=\s*(?:[\w-]*'[\w-]*')?"?([^";\r\n]*)/gi;
-const DISPOSITION = /content-disposition:/i;
-
-/**
- * The part names of a multipart reading: every `name=` after the first
- * `Content-Disposition:`, which takes in each one a part header names. (One
- * expression from each header to the name after it retried the rest of the
- * line for every header on it: minutes on a body of headers with no name.)
- */
-function multipartNames(text: string): string[] {
-  const from = text.search(DISPOSITION);
-  if (from === -1) return [];
-  return [...text.slice(from).matchAll(PART_NAME)].map((m) => decodeURIComponentOr(m[1]!));
-}
-
 /**
  * Top-level field names of a body, read every way the upstream might read
  * the bytes it is sent, whatever the Content-Type says: as a JSON object's
@@ -66,17 +51,45 @@ function multipartNames(text: string): string[] {
  * a form Content-Type the agent chose, `{"t":"&_method=DELETE"}` is a form
  * whose fields include `_method`.
  */
-function bodyKeys(body: unknown): string[] {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  if (text === undefined) return [];
+function bodyKeys(text: string, json: { value: unknown } | null): string[] {
   const keys = [...new URLSearchParams(text).keys(), ...multipartNames(text)];
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) keys.push(...Object.keys(parsed));
-  } catch {
-    // Not JSON: its form and multipart readings are above.
-  }
+  const parsed = json?.value;
+  if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) keys.push(...Object.keys(parsed));
   return keys;
+}
+
+/** The body as JSON: the agent's value, or its text when that parses (null when it does not: its form and multipart readings stand). */
+function jsonReading(body: unknown, text: string): { value: unknown } | null {
+  if (typeof body !== 'string') return { value: body };
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return null;
+  }
+}
+
+const clashText = (c: KeyClash) => `${JSON.stringify(c.first.slice(0, 100))} and ${JSON.stringify(c.second.slice(0, 100))}`;
+
+/**
+ * Refuses a body with two names its upstream may read as one: keys of one
+ * JSON object equal in any case (json-keys.ts), in a body given as a value or
+ * as JSON text (where exact duplicates count too), and fields of a form or
+ * multipart body, under that Content-Type, that read as one (field-names.ts).
+ */
+function checkBodyNames(text: string, json: { value: unknown } | null, contentType: string, query: readonly string[]): void {
+  const type = contentType.toLowerCase();
+  // The gateway sends UTF-8; a body declared otherwise (utf-7: `+ACI-` is `"`) reads as other fields and values upstream.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/.exec(type)?.[1];
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') refuse(`Content-Type charset ${charset.slice(0, 40)} is not allowed: the body is sent as UTF-8`);
+  const keys = json ? jsonKeyClash(text, foldKey) : null;
+  if (keys) refuse(`body has keys ${clashText(keys)} in one object: upstreams that match keys in any case (Go, .NET, Jackson) read them as one`);
+  const fields = type.includes('x-www-form-urlencoded') ? [...new URLSearchParams(text).keys()] : type.includes('multipart/form-data') ? multipartNames(text) : [];
+  const form = fieldClash(fields);
+  if (form) refuse(`body has form fields ${clashText(form)}, which frameworks read as one field (PHP reads . and space as _, a[b] as a; others ignore case)`);
+  const top = json?.value;
+  if (top && typeof top === 'object' && !Array.isArray(top)) fields.push(...Object.keys(top));
+  const both = fieldInBoth(query, fields);
+  if (both) refuse(`query parameter ${JSON.stringify(both.first.slice(0, 100))} is named in the body too (${JSON.stringify(both.second.slice(0, 100))}): Rails, PHP's $_REQUEST and servlets read query and body as one set of fields`);
 }
 
 // Headers that tell the upstream who the client is: an agent must not claim another address (an allow-list by IP, a rate limit) unless the connection says so.
@@ -128,13 +141,6 @@ export function isDroppedHeader(name: string, options: HttpTargetOptions): boole
   const h = headerKey(name);
   if (!(h.startsWith('x-forwarded-') || CLIENT_ADDRESS_HEADERS.has(h) || isIdentityHeader(h))) return false;
   return !options.allowHeaders.some((a) => headerKey(a) === h);
-}
-
-/** A query or body field name as frameworks read it: any case; PHP drops leading spaces, reads ` `, `.` and `[` as `_`, and `a[b]` as field `a`. */
-function fieldKey(name: string): string {
-  const k = name.trimStart().toLowerCase();
-  const bracket = k.indexOf('[');
-  return (bracket > 0 && k.indexOf(']', bracket) !== -1 ? k.slice(0, bracket) : k).replace(/[ .[]/g, '_');
 }
 
 /** A header name as servers match it: any case, and `_` as `-` (CGI and WSGI servers read X_Forwarded_For as X-Forwarded-For). */
@@ -227,7 +233,12 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
       refuse(`query parameter ${k} is not allowed on this connection: frameworks read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
-  for (const k of bodyKeys(input.body)) {
+  const clash = fieldClash(Object.keys(query));
+  if (clash) refuse(`query has parameters ${clashText(clash)}, which frameworks read as one parameter (PHP reads . and space as _, a[b] as a; others ignore case)`);
+  const text = typeof input.body === 'string' ? input.body : (JSON.stringify(input.body) as string | undefined);
+  const json = text === undefined ? null : jsonReading(input.body, text);
+  if (text !== undefined) checkBodyNames(text, json, Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '', Object.keys(query));
+  for (const k of text === undefined ? [] : bodyKeys(text, json)) {
     const key = fieldKey(k);
     if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);

@@ -7,6 +7,7 @@
 import type { McpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts, type McpAnnotationFacts } from '../../../core/facts.ts';
+import { foldKey, jsonKeyClash } from '../../../core/json-keys.ts';
 import type { ToolAnnotations } from '../../../core/mcp/tool.ts';
 
 /** MCP spec (2025-06-18, Tool annotations): readOnly false, destructive true, idempotent false, openWorld true. */
@@ -51,6 +52,9 @@ export function deriveMcpFacts(
   tool: { annotations?: ToolAnnotations; changed: boolean; hash: string; pinnedAnnotations?: ToolAnnotations } | undefined,
 ): Facts {
   if (!tool) throw new CountersignError('UNKNOWN_TOOL', `${connection} offers no tool named ${JSON.stringify(input.tool).slice(0, 100)}`);
+  // Go's encoding/json (and .NET, Jackson) match argument keys in any case, the last match winning: policy would judge another value.
+  const clash = jsonKeyClash(JSON.stringify(input.arguments), foldKey);
+  if (clash) throw new CountersignError('INPUT_UNPARSEABLE', `arguments have keys ${JSON.stringify(clash.first.slice(0, 100))} and ${JSON.stringify(clash.second.slice(0, 100))} in one object: upstreams that match keys in any case read them as one`);
   const live = annotationFacts(tool.annotations);
   const annotations = tool.pinnedAnnotations ? strictestAnnotations(live, annotationFacts(tool.pinnedAnnotations)) : live;
   return makeFacts('mcp', {

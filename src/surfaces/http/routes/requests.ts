@@ -15,6 +15,7 @@ import { getRequest, listRequests } from '../../../service/read.ts';
 import { requestRevert } from '../../../service/revert.ts';
 import { review } from '../../../service/review.ts';
 import { waitForChange } from '../../../service/wait.ts';
+import { waitSlots } from '../../../service/wait-slots.ts';
 import { jsonBody } from '../body.ts';
 import type { AppEnv } from '../context.ts';
 import { requestView } from '../views.ts';
@@ -76,11 +77,17 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
       if (!Number.isFinite(seconds) || seconds < 0) throw new CountersignError('INVALID_REQUEST', 'wait: seconds, a number ≥ 0');
       const from = c.req.query('from');
       if (from !== undefined && !(REQUEST_STATUSES as readonly string[]).includes(from)) throw new CountersignError('INVALID_REQUEST', 'from: a request status');
-      r = await waitForChange(deps, viewer, c.req.param('id'), {
-        seconds: Math.min(seconds, opts.maxWaitSeconds),
-        ...(from ? { from: from as RequestRecord['status'] } : {}),
-        signal: c.req.raw.signal,
-      });
+      // A wait of no time holds nothing open: it is a read, whatever the principal's waits.
+      const release = seconds > 0 ? waitSlots(deps).take(viewer, 'rest') : () => {};
+      try {
+        r = await waitForChange(deps, viewer, c.req.param('id'), {
+          seconds: Math.min(seconds, opts.maxWaitSeconds),
+          ...(from ? { from: from as RequestRecord['status'] } : {}),
+          signal: c.req.raw.signal,
+        });
+      } finally {
+        release();
+      }
     } else {
       r = await getRequest(deps, viewer, c.req.param('id'));
     }
@@ -91,17 +98,23 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
     const viewer = c.get('principal');
     const id = c.req.param('id');
     const first = await getRequest(deps, viewer, id);
+    // Taken before the stream opens, so a refusal is an answer of its own (429); a final request's stream holds nothing open.
+    const release = TERMINAL_STATUSES.has(first.status) ? () => {} : waitSlots(deps).take(viewer, 'rest');
     return streamSSE(c, async (stream) => {
-      let last = first;
-      await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer)) });
-      while (!TERMINAL_STATUSES.has(last.status) && !stream.aborted) {
-        const next = await waitForChange(deps, viewer, id, { seconds: 15, from: last.status, signal: c.req.raw.signal });
-        if (next.version === last.version) {
-          await stream.writeSSE({ event: 'ping', data: '{}' });
-          continue;
-        }
-        last = next;
+      try {
+        let last = first;
         await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer)) });
+        while (!TERMINAL_STATUSES.has(last.status) && !stream.aborted) {
+          const next = await waitForChange(deps, viewer, id, { seconds: 15, from: last.status, signal: c.req.raw.signal });
+          if (next.version === last.version) {
+            await stream.writeSSE({ event: 'ping', data: '{}' });
+            continue;
+          }
+          last = next;
+          await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer)) });
+        }
+      } finally {
+        release();
       }
     });
   });

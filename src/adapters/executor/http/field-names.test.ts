@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { fieldClash, fieldInBoth } from './field-names.ts';
+
+describe('fieldClash', () => {
+  it.each([
+    [['user_id', 'user.id']],
+    [['user_id', 'user id']],
+    [['user_id', ' user_id']],
+    [['user_id', 'user[id']],
+    [['user_id', 'USER_ID']],
+    [['a', 'a[b]']],
+    [['a[b]', 'a']],
+    [['a[x]', 'A[x]']],
+  ])('%j read as one field', (names) => {
+    expect(fieldClash(names)).toEqual({ first: names[0], second: names[1] });
+  });
+
+  it.each([[['id', 'id']], [['tags[]', 'tags[]']], [['f[a]', 'f[b]']], [['user_id', 'user[id]']], [['a', 'b', 'ab']]])('%j are distinct', (names) => {
+    expect(fieldClash(names)).toBeNull();
+  });
+});
+
+describe('fieldInBoth', () => {
+  it('finds a field of the query named in the body, as frameworks that merge them read it', () => {
+    expect(fieldInBoth(['amount'], ['currency', 'AMOUNT'])).toEqual({ first: 'amount', second: 'AMOUNT' });
+    expect(fieldInBoth(['user.id'], ['user_id'])).toEqual({ first: 'user.id', second: 'user_id' });
+    expect(fieldInBoth(['f[a]'], ['f'])).toEqual({ first: 'f[a]', second: 'f' });
+    expect(fieldInBoth(['dry_run'], ['amount'])).toBeNull();
+  });
+});

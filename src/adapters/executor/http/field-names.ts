@@ -1,0 +1,86 @@
+/**
+ * Field names of a query, form or multipart body as upstream frameworks read
+ * them. Policy sees each raw name as its own key; PHP drops leading spaces,
+ * reads ` `, `.` and an unbalanced `[` in a name as `_` and `a[b]` as field
+ * `a`, and ASP.NET and others match names in any case. Two raw names one of
+ * them reads as one field are refused (`user_id=1&user.id=2` is `user_id=2`
+ * to PHP): policy would judge one value, the upstream act on the other.
+ */
+import { foldKey, type KeyClash } from '../../../core/json-keys.ts';
+import { decodeURIComponentOr } from '../../../core/uri-decode.ts';
+
+// The field name of a multipart part: `name="x"`, `name=x` or RFC 5987 `name*=utf-8''x`, any case.
+const PART_NAME = /\bname\*?\s*=\s*(?:[\w-]*'[\w-]*')?"?([^";\r\n]*)/gi;
+const DISPOSITION = /content-disposition:/i;
+
+/**
+ * The part names of a multipart reading: every `name=` after the first
+ * `Content-Disposition:`, which takes in each one a part header names. (One
+ * expression from each header to the name after it retried the rest of the
+ * line for every header on it: minutes on a body of headers with no name.)
+ */
+export function multipartNames(text: string): string[] {
+  const from = text.search(DISPOSITION);
+  if (from === -1) return [];
+  return [...text.slice(from).matchAll(PART_NAME)].map((m) => decodeURIComponentOr(m[1]!));
+}
+
+/** A query or body field name as frameworks read it: any case; PHP drops leading spaces, reads ` `, `.` and `[` as `_`, and `a[b]` as field `a`. */
+export function fieldKey(name: string): string {
+  const k = name.trimStart().toLowerCase();
+  const bracket = k.indexOf('[');
+  return (bracket > 0 && k.indexOf(']', bracket) !== -1 ? k.slice(0, bracket) : k).replace(/[ .[]/g, '_');
+}
+
+/** PHP's reading of a name, folded: the field (before a balanced `[…]`, with ` `, `.` and `[` as `_`) and what nests under it. */
+function phpName(name: string): { field: string; nested: string } {
+  const k = name.trimStart();
+  const open = k.indexOf('[');
+  const nests = open > 0 && k.indexOf(']', open) !== -1;
+  return { field: foldKey((nests ? k.slice(0, open) : k).replace(/[ .[]/g, '_')), nested: nests ? foldKey(k.slice(open)) : '' };
+}
+
+/**
+ * The first two distinct raw names that read as one field: equal once PHP's
+ * rules and case folding apply, or one a plain field and the other nested
+ * under the same field (`a=1&a[b]=2`: PHP keeps one). A name repeated as
+ * written (`tags[]=a&tags[]=b`, `id=1&id=2`) is one multi-valued key to
+ * policy, not a clash.
+ *
+ * @example
+ * fieldClash(['user_id', 'user.id']); // { first: 'user_id', second: 'user.id' }
+ */
+export function fieldClash(names: Iterable<string>): KeyClash | null {
+  const whole = new Map<string, string>();
+  const plain = new Map<string, string>();
+  const nesting = new Map<string, string>();
+  for (const raw of new Set(names)) {
+    const { field, nested } = phpName(raw);
+    const same = whole.get(field + nested);
+    if (same !== undefined) return { first: same, second: raw };
+    whole.set(field + nested, raw);
+    const other = (nested ? plain : nesting).get(field);
+    if (other !== undefined) return { first: other, second: raw };
+    const mine = nested ? nesting : plain;
+    if (!mine.has(field)) mine.set(field, raw);
+  }
+  return null;
+}
+
+/**
+ * A field named in both the query and the body: Rails' `params`, PHP's
+ * `$_REQUEST` and the servlet `getParameter` read both as one set of fields
+ * (one copy wins), while policy sees `facts.http.query` and the body apart.
+ *
+ * @example
+ * fieldInBoth(['amount'], ['AMOUNT']); // { first: 'amount', second: 'AMOUNT' }
+ */
+export function fieldInBoth(query: Iterable<string>, body: Iterable<string>): KeyClash | null {
+  const fields = new Map<string, string>();
+  for (const raw of query) if (!fields.has(phpName(raw).field)) fields.set(phpName(raw).field, raw);
+  for (const raw of body) {
+    const earlier = fields.get(phpName(raw).field);
+    if (earlier !== undefined) return { first: earlier, second: raw };
+  }
+  return null;
+}

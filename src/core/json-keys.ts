@@ -1,0 +1,93 @@
+/**
+ * Keys of one JSON object that another reader takes for one key. JavaScript
+ * keeps the last of exact duplicates; Go's encoding/json matches a struct
+ * field in any case (its own folding: `ſ` is `s`, the Kelvin sign `k`) and
+ * the last match wins; .NET (PropertyNameCaseInsensitive) and Jackson
+ * (ACCEPT_CASE_INSENSITIVE_PROPERTIES) match in any case too. A policy that
+ * read `amount` of `{"amount":1,"AMOUNT":100000}` would judge another value
+ * than such an upstream acts on, so the gateway refuses the pair.
+ */
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** One code point folded: simple upper then lower case (`ſ`→`s`, `K`→`k`, `ς`→`σ`, `ı`→`i`), else lower, where each maps to one code point. */
+function foldCodePoint(ch: string): string {
+  // A lone surrogate is no character: Go's decoder reads each as U+FFFD.
+  if (ch.length === 1 && ch >= '\ud800' && ch <= '\udfff') return '\ufffd';
+  const upper = ch.toUpperCase();
+  if ([...upper].length === 1) {
+    const lower = upper.toLowerCase();
+    if ([...lower].length === 1) return lower;
+  }
+  const lower = ch.toLowerCase();
+  return [...lower].length === 1 ? lower : ch;
+}
+
+/**
+ * A name as case-insensitive readers compare it: Unicode simple case folding,
+ * taken wider where readers differ (.NET reads `ı` as `I`), so that two
+ * names any of them equate fold alike.
+ *
+ * @example
+ * foldKey('Amount') === foldKey('AMOUNT'); // true
+ * foldKey('ta\u017Fk') === foldKey('task'); // true
+ */
+export function foldKey(name: string): string {
+  if (ASCII.test(name)) return name.toLowerCase();
+  let out = '';
+  for (const ch of name) out += foldCodePoint(ch);
+  return out;
+}
+
+/** Two keys of one object that a reader takes for one: `first` as written before `second`. */
+export interface KeyClash {
+  readonly first: string;
+  readonly second: string;
+}
+
+/**
+ * The first two keys of one object, at any depth, that are equal under
+ * `fold` (exact duplicates by default), in JSON text that parses. Scans the
+ * text once, decoding only keys that hold escapes (`"\u0061mount"` is
+ * `amount`).
+ *
+ * @example
+ * jsonKeyClash('[{"a":1,"A":2}]', foldKey); // { first: 'a', second: 'A' }
+ */
+export function jsonKeyClash(text: string, fold: (key: string) => string = (k) => k): KeyClash | null {
+  // One frame per open object (its keys by folded name) or array (null).
+  const frames: (Map<string, string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) {
+          escaped = true;
+          i++;
+        } else if (d === 0x22) break;
+      }
+      const keys = frames.at(-1);
+      if (!expectKey || !keys) continue;
+      expectKey = false;
+      const key = escaped ? (JSON.parse(text.slice(start, i + 1)) as string) : text.slice(start + 1, i);
+      const folded = fold(key);
+      const earlier = keys.get(folded);
+      if (earlier !== undefined) return { first: earlier, second: key };
+      keys.set(folded, key);
+    } else if (c === 0x7b) {
+      frames.push(new Map());
+      expectKey = true;
+    } else if (c === 0x5b) {
+      frames.push(null);
+      expectKey = false;
+    } else if (c === 0x7d || c === 0x5d) {
+      frames.pop();
+      expectKey = false;
+    } else if (c === 0x2c) expectKey = frames.at(-1) != null;
+  }
+  return null;
+}
