@@ -64,7 +64,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   // The WAL is copied back into the file inside the COMMIT that passes this many pages, with two fsyncs, on the event
   // loop. At SQLite's default (1,000) that was one commit in a hundred, 10–60 ms each, most of the store's cost per
   // action; ten times rarer, the pages an action rewrites every time (index leaves, the tree's right edge) are copied
-  // once for ten times as many actions. What a commit makes durable is unchanged (the WAL is the same file).
+  // once for ten times as many actions. What a commit makes durable is unchanged (the WAL is the same file). In a
+  // gateway the leases' own connection (adapters/leases/sqlite.ts, SQLite's default) commits once a second and so
+  // usually checkpoints first, in a timer rather than in the commit a request waits for.
   db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
   db.pragma('foreign_keys = ON');
   migrate(db);
