@@ -29,6 +29,9 @@ export function createSqliteLeases(options: SqliteLeasesOptions): Leases {
   const db = new Database(options.path, { fileMustExist: true });
   // Short: a busy file means "not leading this tick", not a stalled event loop.
   db.pragma('busy_timeout = 250');
+  // wal_autocheckpoint stays at SQLite's default (1,000 pages), below the store's: these commits, once a second, are
+  // where the WAL is usually copied back, not the commits requests wait for.
+
   const take = db.prepare(
     `INSERT INTO leases (job, holder, expires_at) VALUES (@job, @me, @until)
      ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at

@@ -1,7 +1,8 @@
 /**
  * Group commit. Writes that arrive in the same turn of the event loop share
- * one BEGIN IMMEDIATE … COMMIT, and no operation's promise settles before the
- * COMMIT that makes it durable has returned. Under many concurrent agents this
+ * one BEGIN IMMEDIATE … COMMIT (a lone write at low load goes at once: see
+ * schedule), and no operation's promise settles before the COMMIT that makes
+ * it durable has returned. Under many concurrent agents this
  * pays the transaction and WAL page writes once per batch instead of once
  * per action.
  *
@@ -36,6 +37,13 @@ export const BUSY_WAIT_MS = 10_000;
 export function createGroupCommit(db: Database.Database, onBroken: (error: unknown) => Error, onReset: () => void = () => {}): <T>(run: () => T) => Promise<T> {
   const queue: Op[] = [];
   let scheduled = false;
+  /** The last batch held more than one write: writes are arriving together, and wait for each other. */
+  let batching = false;
+  /** No write was flushed at once since the last check phase. */
+  let turnEnded = true;
+  const turnEnds = (): void => {
+    turnEnded = true;
+  };
   let broken: Error | undefined;
   // Prepared once: exec() would parse each of these again for every operation.
   const sql = {
@@ -124,6 +132,7 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
       return;
     }
     ops = take();
+    batching = ops.length > 1;
     if (queue.length > 0) schedule();
     const values: unknown[] = [];
     let committing = false;
@@ -152,9 +161,21 @@ export function createGroupCommit(db: Database.Database, onBroken: (error: unkno
     ops.forEach((op, i) => op.resolve(values[i]));
   }
 
+  /**
+   * A write alone, the first of its turn after a batch that was alone too (one agent, one action at a time), is flushed
+   * as soon as the code that queued it has run: in a microtask, not after the rest of the turn's I/O. Any more writes in
+   * that turn, and every write while batches hold more than one, wait for the check phase (setImmediate) and go
+   * together, so the batching under load is as before; a load that starts costs one batch of one per turn at most.
+   */
   function schedule(): void {
     scheduled = true;
-    setImmediate(flush);
+    if (batching || !turnEnded) {
+      setImmediate(flush);
+      return;
+    }
+    turnEnded = false;
+    setImmediate(turnEnds);
+    queueMicrotask(flush);
   }
 
   return <T>(run: () => T) =>

@@ -1,0 +1,80 @@
+// A/B of whole actions through two compiled gateways (base and branch) in child processes, one SQLite file each,
+// alternating rounds: the gateway's own CPU per action (process.cpuUsage of its process) and, at 1 connection, the
+// p50 of the answer's wall time. MODE allowed|held, CONC in flight, N actions per round, ROUNDS.
+// PROFILE_DIR=<dir> writes a .cpuprofile of each gateway under <dir>/base and <dir>/branch.
+// BASE_DIST=<base>/dist node bench/micro/gateway-ab.mjs
+import { fork } from 'node:child_process';
+import { Agent, request } from 'node:http';
+const builds = { base: process.env.BASE_DIST, branch: process.env.BRANCH_DIST ?? new URL('../../dist', import.meta.url).pathname };
+if (!builds.base) throw new Error('BASE_DIST: the dist/ of a build of the base commit');
+const MODE = process.env.MODE ?? 'allowed', CONC = Number(process.env.CONC ?? 1), N = Number(process.env.N ?? 2000), ROUNDS = Number(process.env.ROUNDS ?? 6);
+const { generateApiKey } = await import(`${builds.branch}/adapters/identity/api-keys.js`);
+const up = fork(new URL('./executor-upstream.mjs', import.meta.url));
+const port = await new Promise((r) => up.once('message', r));
+const agent = generateApiKey(), human = generateApiKey();
+const yaml = `server: { port: 0, host: 127.0.0.1 }
+store: { sqlite: { path: "@DIR@/countersign.db", synchronous: normal } }
+audit: { keyDir: "@DIR@/keys" }
+log: { level: warn }
+principals:
+  - { id: bench-bot, kind: agent, apiKeys: ["${agent.hash}"] }
+  - { id: alice, kind: human, groups: [ops], apiKeys: ["${human.hash}"] }
+connections:
+  - name: bench-api
+    kind: http
+    url: http://127.0.0.1:${port}
+    headers: { Authorization: "Bearer upstream-secret-token-123456" }
+    tags: { env: bench }
+policy:
+  default: deny
+  rules:
+    - { id: reads, when: 'facts.http.method == "GET"', effect: allow }
+    - { id: writes, when: 'facts.http.method == "POST"', effect: approve, approvers: [{ principals: [alice], count: 1 }], ttl: 1h }
+`;
+const gw = {};
+for (const [k, dist] of Object.entries(builds)) {
+  const child = fork(new URL('./gateway-child.mjs', import.meta.url), { execArgv: process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}/${k}`] : [], env: { ...process.env, GATEWAY_DIST: dist, GATEWAY_YAML: yaml } });
+  const { url } = await new Promise((r) => child.once('message', r));
+  gw[k] = { child, url: new URL(url) };
+}
+const cpu = (child) => new Promise((r) => { child.once('message', (m) => r(m.cpu.user + m.cpu.system)); child.send('cpu'); });
+const body = JSON.stringify({ connection: 'bench-api', input: MODE === 'held' ? { method: 'POST', path: '/x', body: { n: 1 } } : { method: 'GET', path: '/x' }, reason: 'bench' });
+const httpAgent = new Agent({ keepAlive: true, maxSockets: CONC });
+function one(url) {
+  return new Promise((resolve, reject) => {
+    const t = process.hrtime.bigint();
+    const req = request({ host: url.hostname, port: url.port, path: '/v1/actions', method: 'POST', agent: httpAgent, headers: { authorization: `Bearer ${agent.key}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const ok = MODE === 'held' ? res.statusCode === 202 : res.statusCode === 200;
+        if (!ok) reject(new Error(`${res.statusCode} ${Buffer.concat(chunks)}`));
+        else resolve(Number(process.hrtime.bigint() - t) / 1e3);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+async function run(k, n) {
+  let left = n;
+  const times = [];
+  const worker = async () => { while (left-- > 0) times.push(await one(gw[k].url)); };
+  await Promise.all(Array.from({ length: CONC }, worker));
+  return times.sort((a, b) => a - b)[times.length >> 1];
+}
+const res = { base: { cpu: [], p50: [] }, branch: { cpu: [], p50: [] } };
+for (const k of ['base', 'branch']) await run(k, Math.min(N, 1000));
+for (let r = 0; r < ROUNDS; r++) for (const k of r % 2 ? ['branch', 'base'] : ['base', 'branch']) {
+  const c0 = await cpu(gw[k].child);
+  const p50 = await run(k, N);
+  const c1 = await cpu(gw[k].child);
+  res[k].cpu.push((c1 - c0) / N);
+  res[k].p50.push(p50);
+}
+const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
+console.log(`${MODE}, ${CONC} in flight, ${ROUNDS} rounds × ${N}`);
+for (const k of ['base', 'branch']) console.log(k.padEnd(6), 'gateway µs/action median', med(res[k].cpu).toFixed(0), '[', res[k].cpu.map((x) => x.toFixed(0)).join(' '), '] p50 µs median', med(res[k].p50).toFixed(0), '[', res[k].p50.map((x) => x.toFixed(0)).join(' '), ']');
+for (const g of Object.values(gw)) g.child.send('close');
+up.kill();
+httpAgent.destroy();
