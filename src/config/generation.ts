@@ -1,0 +1,30 @@
+/**
+ * The generation of a config: what decides who may do what, hashed. Replicas
+ * and workers on one store must decide alike, so the one the last gateway
+ * started with is kept in the store and a process of another refuses to
+ * decide (service/config-in-force.ts). Only the sections that decide count:
+ * the policy (by its hash), the principals and roles, how tokens and sign-ins
+ * become principals and groups, and the names, kinds and tags of connections.
+ * What may differ between replicas of one file (ports, heap, the store's URL,
+ * secrets that `${VAR}` expands) does not; the login's client secret is left
+ * out, as is everything a replica only uses to reach something.
+ */
+import { canonicalJson, sha256Hex } from '../core/digest.ts';
+import type { Config } from './schema.ts';
+
+/**
+ * @example
+ * configGeneration(config, policy.hash); // 'sha256:…'
+ */
+export function configGeneration(config: Config, policyHash: string): string {
+  const login = config.identity.login ? { ...config.identity.login, clientSecret: undefined } : undefined;
+  const deciding = {
+    policy: policyHash,
+    principals: config.principals,
+    roles: config.roles,
+    identity: { ...config.identity, login },
+    connections: config.connections.map((c) => ({ name: c.name, kind: c.kind, tags: c.tags })),
+  };
+  // Through JSON first: an absent optional (undefined) is no member at all, as in the file.
+  return `sha256:${sha256Hex(canonicalJson(JSON.parse(JSON.stringify(deciding))))}`;
+}
