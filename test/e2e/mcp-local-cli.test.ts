@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startMutableUpstream, type MutableUpstream } from '../support/mcp-upstream.ts';
@@ -177,6 +178,35 @@ describe('countersign mcp --config, when the gateway changes its policy', () => 
       p.send({ id: 2, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'after' } } });
       expect((await p.answer(2)).error).toMatchObject({ code: -32603, data: { code: 'POLICY_NOT_IN_FORCE' } });
       expect(requestsOf(own, 'after')).toEqual([]);
+      p.end();
+      await p.exited;
+    } finally {
+      await own.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, WAIT * 2);
+});
+
+describe('countersign mcp --config, when the gateway changes its principals', () => {
+  it('refuses the next call of a key the gateway no longer takes, though the policy is the same', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-local-principals-'));
+    const keys: Record<string, string> = {};
+    const dbPath = join(dir, 'countersign.db');
+    const yamlA = configYaml(DEFAULT_PRINCIPALS, keys, body(greeter.url), dbPath);
+    let own = await startTestGateway(yamlA, { dir, keys });
+    try {
+      const p = await local(writeConfig(own, 'a.yaml'), keys['deploy-bot']!);
+      p.send({ id: 1, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'before-revoked' } } });
+      expect((await p.answer(1)).result.content[0].text).toBe('hello, before-revoked');
+
+      // deploy-bot's key is revoked (another in its place): only the principals changed.
+      const revoked = yamlA.replace(/(- id: deploy-bot\n(?:    .*\n)*?    apiKeys: \[)"[^"]+"/, `$1"${generateApiKey().hash}"`);
+      expect(revoked).not.toBe(yamlA);
+      await own.stop();
+      own = await startTestGateway(revoked, { dir, keys });
+      p.send({ id: 2, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'after-revoked' } } });
+      expect((await p.answer(2)).error).toMatchObject({ code: -32603, data: { code: 'POLICY_NOT_IN_FORCE' } });
+      expect(requestsOf(own, 'after-revoked')).toEqual([]);
       p.end();
       await p.exited;
     } finally {
