@@ -67,7 +67,7 @@ export async function startLocalMcp(config: Config, transport: Transport, opts: 
     if (generationInForce !== generation) {
       throw new CountersignError(
         'POLICY_NOT_IN_FORCE',
-        `the config of ${opts.configFile} (its policy, principals, roles, identity or connection tags) is not the one the gateway serving its store runs; run the config that gateway runs`,
+        `the config of ${opts.configFile} (its policy, principals, roles, identity or how its connections are judged) is not the one the gateway serving its store runs; run the config that gateway runs`,
       );
     }
     return principal;

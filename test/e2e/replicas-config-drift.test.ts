@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { eventually } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startReplica, type Replica } from '../support/replica.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
@@ -117,7 +118,7 @@ describe.skipIf(!db)('a replica still running the config the file held before', 
     // Two of sre under the new config approve on A; it runs once.
     expect((await approve(a, 'alice', id)).status).toBe(200);
     expect((await approve(a, 'carol', id)).status).toBe(200);
-    expect((await a.as(keys.bot.key, `/v1/requests/${id}?wait=30`)).body.status).toBe('succeeded');
+    await eventually(async () => ((await a.as(keys.bot.key, `/v1/requests/${id}`)).body.status === 'succeeded' ? true : undefined), 30_000);
     expect(ran('/drift/write')).toBe(1);
 
     // Restarted with the file, B serves again, under the new policy.
