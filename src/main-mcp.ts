@@ -12,7 +12,8 @@ import { createAuthenticator } from './service/authenticate.ts';
 import { mcpConnections, reloadPins, watchTools } from './service/tool-sync.ts';
 import { createGatewayMcpServer } from './surfaces/mcp/server.ts';
 import { createDeps } from './main.ts';
-import { identityHash } from './main-policy.ts';
+import { configGeneration } from './config/generation.ts';
+import { CONFIG_GENERATION_KEY } from './service/config-in-force.ts';
 
 /** How often `countersign mcp --config` reads the tool pins again (acceptances happen at the gateway). */
 const PIN_RELOAD_MS = 2000;
@@ -51,24 +52,22 @@ export async function startLocalMcp(config: Config, transport: Transport, opts: 
     );
   });
   const authenticate = createAuthenticator(joined);
-  const principals = identityHash(config);
-  /** The principal as it stands now, under the policy and the principals the gateway runs now. */
+  const generation = configGeneration(config, joined.policy().hash);
+  /** The principal as it stands now, under the policy the gateway runs now. */
   const recheck = async (): Promise<Principal> => {
-    // This process's principals are those of its config as it was read: a key the gateway no longer holds (rotated, or
-    // its principal removed, and the gateway restarted) is not accepted here either.
-    const whoInForce = await joined.store.getMeta('identity.hash');
-    if (whoInForce !== principals) {
-      throw new CountersignError(
-        'POLICY_NOT_IN_FORCE',
-        `the principals of ${opts.configFile} (their keys, groups, issuers) are not the ones the gateway serving its store runs${whoInForce === undefined ? ' (none recorded yet: start the gateway)' : ''}; run the config that gateway runs`,
-      );
-    }
     const principal = await authenticate(opts.key, { surface: 'mcp-stdio' });
-    const inForce = await joined.store.getMeta('policy.hash');
+    const [inForce, generationInForce] = await Promise.all([joined.store.getMeta('policy.hash'), joined.store.getMeta(CONFIG_GENERATION_KEY)]);
     if (inForce !== joined.policy().hash) {
       throw new CountersignError(
         'POLICY_NOT_IN_FORCE',
         `the policy of ${opts.configFile} (${joined.policy().hash}) is not the one the gateway serving its store runs (${inForce ?? 'none yet: start the gateway'}); run the config that gateway runs`,
+      );
+    }
+    // The generation too: principals (a key revoked, a group changed) decide as much as the policy does.
+    if (generationInForce !== generation) {
+      throw new CountersignError(
+        'POLICY_NOT_IN_FORCE',
+        `the config of ${opts.configFile} (its policy, principals, roles, identity or how its connections are judged) is not the one the gateway serving its store runs; run the config that gateway runs`,
       );
     }
     return principal;

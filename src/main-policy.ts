@@ -8,7 +8,6 @@ import { builtinRules } from './config/builtin-rules.ts';
 import type { Config, PolicySection } from './config/schema.ts';
 import { ruleSpecOf } from './config/rule-spec.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
-import { canonicalJson, sha256Hex } from './core/digest.ts';
 import type { Clock } from './core/ports.ts';
 import { createConnections } from './adapters/connections.ts';
 import { createIdentity } from './adapters/identity/index.ts';
@@ -32,21 +31,6 @@ export function compileSection(config: Config, section: PolicySection): Compiled
       ...section.rules.map(ruleSpecOf),
     ],
   });
-}
-
-/**
- * A digest of who may act under a config: its principals (their API key hashes, groups, issuers, roles), the role
- * groups and the identity section (token issuers, sign-in). A process that joins a gateway (`countersign mcp --config`)
- * serves only while it is the one that gateway runs, as it does for the policy: a key rotated or a principal removed
- * there is not still accepted here.
- *
- * @example
- * const hash = identityHash(loadConfig('countersign.yaml')); // 'sha256:…'
- */
-export function identityHash(config: Config): string {
-  // Through JSON: a field left undefined is absent, as canonical JSON needs.
-  const identity = JSON.parse(JSON.stringify({ principals: config.principals, roles: config.roles, identity: config.identity })) as unknown;
-  return `sha256:${sha256Hex(canonicalJson(identity))}`;
 }
 
 /**

@@ -11,7 +11,7 @@ import { createLogger } from './adapters/logger.ts';
 export { createLogger };
 import { coverageSubjects } from './config/coverage-subjects.ts';
 import type { Config } from './config/schema.ts';
-import { createPolicyDeps, identityHash } from './main-policy.ts';
+import { createPolicyDeps } from './main-policy.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
 import { CountersignError } from './core/errors.ts';
 import { createTracing, logWithRequest } from './adapters/tracing/index.ts';
@@ -29,7 +29,9 @@ import { interruptOverdue, recover, resumeApproved } from './service/recover.ts'
 import { signCheckpoint } from './service/checkpoint.ts';
 import { createWaitSlots } from './service/wait-slots.ts';
 import { endExpiredSessions } from './service/session-end.ts';
-import { recordIdentityInForce, recordPolicyLoaded } from './service/policy-loaded.ts';
+import { recordPolicyLoaded } from './service/policy-loaded.ts';
+import { configInForce, IN_FORCE_MAX_AGE_MS, takeConfigInForce } from './service/config-in-force.ts';
+import { configGeneration } from './config/generation.ts';
 import { watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
@@ -134,6 +136,8 @@ export async function createDeps(
     identity,
     policy,
     ...(candidate ? { candidate } : {}),
+    // A process that joins a gateway checks the gateway's policy itself (main-mcp.ts) and records nothing.
+    ...(joining ? {} : { inForce: configInForce(store, configGeneration(config, policy().hash)) }),
     clock,
     ...(config.identity.login ? { groupsMaxAgeSeconds: config.identity.login.groupsMaxAge, signInIssuer: config.identity.login.issuer } : {}),
     ids: opts.ids ?? randomIds,
@@ -181,7 +185,12 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
     loadedBy: `${userInfo().username}@${hostname()}`,
     ...(config.candidatePolicy ? { candidateFile: config.candidatePolicy.file } : {}),
   });
-  await recordIdentityInForce(deps, identityHash(config));
+  // This config is now the one in force. Where another was, its processes stop deciding within IN_FORCE_MAX_AGE_MS:
+  // waited out before anything is recovered or served, so that none decides under it once this one does.
+  if (deps.inForce && (await takeConfigInForce(deps.store, deps.inForce.generation))) {
+    deps.log.info({ generation: deps.inForce.generation }, 'the config changed: gateways on this store still running the one before refuse to decide until restarted with it');
+    await new Promise((r) => setTimeout(r, IN_FORCE_MAX_AGE_MS + 500));
+  }
   // Before recovery: resuming an approved MCP call derives its facts from the tool listing.
   await watchTools(deps);
   const recovered = await recover(deps);

@@ -58,7 +58,7 @@ export const ERROR_CODES = {
   EXECUTION_INTERRUPTED: 'The gateway stopped while the action was running, or could not start it in time after claiming it; it is not retried (at most once).',
   AUDIT_INTEGRITY_FAILED: "The audit log's stored events do not have the roots its signed checkpoints commit to (an event or checkpoint was changed, deleted or inserted outside the gateway), so no evidence was made of them and no checkpoint was signed over them.",
   AUDIT_WRITE_FAILED: 'The audit event could not be written, so nothing changed and nothing ran (fail closed).',
-  POLICY_NOT_IN_FORCE: "The policy or the principals (keys, groups, issuers) of this process's config are not the ones the gateway serving the same store runs (`countersign mcp --config`); nothing ran.",
+  POLICY_NOT_IN_FORCE: "This process's config is not the one in force on its store: another gateway on the store started with a newer version of the file (replicas, workers), or the gateway serving the store runs another policy (`countersign mcp --config`); nothing was decided or ran.",
   CONFIG_INVALID: 'The configuration file is missing, malformed or fails validation.',
   STORE_OF_ANOTHER_CONFIG: 'The store or the audit keys the configuration names were made for another configuration file; nothing was opened.',
   STORE_UNAVAILABLE: 'The database the gateway keeps its state and audit log in cannot be reached, or failed mid-transaction; nothing that needed it changed or ran (fail closed). The gateway reconnects by itself.',

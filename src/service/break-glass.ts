@@ -46,6 +46,8 @@ type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: Counte
  */
 export async function breakGlass(deps: Deps, cmd: BreakGlassCommand): Promise<RequestRecord> {
   const justification = checkJustification(cmd.justification);
+  // Who may break the glass is the config's in force on the store, read now (service/config-in-force.ts).
+  await deps.inForce?.check(0);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
     if (!maySee(deps, cmd.by, current)) throw notFound(cmd.requestId);
     const now = deps.clock.now();

@@ -5,6 +5,7 @@ import type { Tracer } from '../core/tracing.ts';
 import type { PasskeyEnrolment } from '../core/step-up.ts';
 import type { PasskeyCeremony } from '../core/passkey-ceremony.ts';
 import type { WaitSlots } from './wait-slots.ts';
+import type { ConfigInForce } from './config-in-force.ts';
 
 export interface Deps {
   readonly store: Store;
@@ -14,6 +15,11 @@ export interface Deps {
   readonly policy: () => CompiledPolicy;
   /** A candidate policy shadowed beside the live one (`policy.candidate`): evaluated, never enforced. */
   readonly candidate?: CompiledPolicy;
+  /**
+   * Whether this process's config is the one in force on its store (the one the last gateway started with): checked
+   * before anything is decided or run (absent: a process that joins a gateway, which checks the policy itself).
+   */
+  readonly inForce?: ConfigInForce;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly notifier: Notifier;

@@ -51,6 +51,9 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
   // Set by the mutation (the last call of it is what was written), reported once it committed.
   let policyErrors: readonly { rule: string }[] = [];
   deps.tracer.request(id);
+  // Judged again just before it runs, under the config in force on the store (read now): refused here, the request
+  // stays approved for a gateway of that config (service/config-in-force.ts).
+  await deps.inForce?.check(0);
   const claim = await deps.store.mutateRequest<Claim>(id, (current) => {
     policyErrors = [];
     if (current.status !== 'approved') return { result: { claimed: false, request: current }, audit: [] };

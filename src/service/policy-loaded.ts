@@ -39,12 +39,3 @@ export async function recordPolicyLoaded(
   );
   return true;
 }
-
-/**
- * Records the digest of the principals the gateway runs (main-policy.ts identityHash), which a process joining it
- * compares with its own before each request.
- */
-export async function recordIdentityInForce(deps: Pick<Deps, 'store'>, hash: string): Promise<void> {
-  if ((await deps.store.getMeta('identity.hash')) === hash) return;
-  await deps.store.appendAudit([], { 'identity.hash': hash });
-}

@@ -81,6 +81,8 @@ export function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRecord> {
 
 async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestRecord> {
   if (cmd.reviewer.kind !== 'human') throw new CountersignError('AGENT_CANNOT_REVIEW', `${cmd.reviewer.id} is an agent; only humans review`);
+  // Who may approve, and how many, are the config's in force on the store, read now (service/config-in-force.ts).
+  await deps.inForce?.check(0);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
     // Before any other answer (decided, expired, not an approver), each of which would tell that the request exists.
     // A chat channel's card has already shown the request to that channel: there the rules below answer.

@@ -15,6 +15,7 @@ import type { Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
 import type { SessionRunner } from '../core/ports.ts';
 import type { Deps } from './deps.ts';
+import { IN_FORCE_MAX_AGE_MS } from './config-in-force.ts';
 import { startPreview } from './preview.ts';
 import { executeApproved, runClaimed, runDeadline } from './execute.ts';
 import { approveByGrant } from './grant-use.ts';
@@ -122,6 +123,8 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     const existing = await resumable(RESUMABLE);
     if (existing) return fresh(existing);
   }
+  // Decided only under the config in force on the store (service/config-in-force.ts).
+  await deps.inForce?.check(IN_FORCE_MAX_AGE_MS);
   const now = deps.clock.now();
   const context = cmd.context ?? {};
   const decision = decideTraced(deps.tracer, deps.policy(), cmd.principal, action, handle.info, facts, { time: now, request: context });

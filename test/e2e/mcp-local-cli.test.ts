@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startMutableUpstream, type MutableUpstream } from '../support/mcp-upstream.ts';
@@ -186,25 +187,26 @@ describe('countersign mcp --config, when the gateway changes its policy', () => 
   }, WAIT * 2);
 });
 
-describe('countersign mcp --config, when the gateway no longer holds its key', () => {
-  it('refuses the next call of a process started before the key was rotated: it runs nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cs-local-keys-'));
+describe('countersign mcp --config, when the gateway changes its principals', () => {
+  it('refuses the next call of a key the gateway no longer takes, though the policy is the same', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-local-principals-'));
     const keys: Record<string, string> = {};
     const dbPath = join(dir, 'countersign.db');
     const yamlA = configYaml(DEFAULT_PRINCIPALS, keys, body(greeter.url), dbPath);
     let own = await startTestGateway(yamlA, { dir, keys });
     try {
       const p = await local(writeConfig(own, 'a.yaml'), keys['deploy-bot']!);
-      p.send({ id: 1, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'before' } } });
-      expect((await p.answer(1)).result.content[0].text).toBe('hello, before');
+      p.send({ id: 1, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'before-revoked' } } });
+      expect((await p.answer(1)).result.content[0].text).toBe('hello, before-revoked');
 
-      // The operator rotates deploy-bot's key (the policy is the same) and restarts the gateway.
+      // deploy-bot's key is revoked (another in its place): only the principals changed.
+      const revoked = yamlA.replace(/(- id: deploy-bot\n(?:    .*\n)*?    apiKeys: \[)"[^"]+"/, `$1"${generateApiKey().hash}"`);
+      expect(revoked).not.toBe(yamlA);
       await own.stop();
-      const rotated: Record<string, string> = { ...keys, 'deploy-bot': 'cs_rotated-key-of-deploy-bot' };
-      own = await startTestGateway(configYaml(DEFAULT_PRINCIPALS, rotated, body(greeter.url), dbPath), { dir, keys: rotated });
-      p.send({ id: 2, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'after' } } });
+      own = await startTestGateway(revoked, { dir, keys });
+      p.send({ id: 2, method: 'tools/call', params: { name: 'greeter__greet', arguments: { name: 'after-revoked' } } });
       expect((await p.answer(2)).error).toMatchObject({ code: -32603, data: { code: 'POLICY_NOT_IN_FORCE' } });
-      expect(requestsOf(own, 'after')).toEqual([]);
+      expect(requestsOf(own, 'after-revoked')).toEqual([]);
       p.end();
       await p.exited;
     } finally {

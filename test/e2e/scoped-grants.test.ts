@@ -286,24 +286,30 @@ describe('once time passed or the policy changed', () => {
 
   it('is no longer honoured by a policy whose rule no longer carries grant', async () => {
     const grantId = await granted('deploy-bot', refund(60, { batch: 'reload' }), { uses: 5, for: '1h' });
+    const used = await submit(a, 'deploy-bot', refund(62, { batch: 'reload' }));
+    expect(used.body.grantedBy).toEqual({ grantId, use: 1, of: 5 });
     await b.stop();
     b = await shared.start(body(idp, upstream.url, false), { clock });
     const held = await submit(b, 'deploy-bot', refund(61, { batch: 'reload' }));
     expect([held.status, held.body.status, held.body.grantedBy]).toEqual([202, 'pending', undefined]);
-    // The gateway that still runs the old policy honours it; the change is per policy in force.
-    const used = await submit(a, 'deploy-bot', refund(62, { batch: 'reload' }));
-    expect(used.body.grantedBy).toEqual({ grantId, use: 1, of: 5 });
+    // The gateway that still runs the old policy no longer decides: the policy in force is the last one started.
+    const stale = await submit(a, 'deploy-bot', refund(63, { batch: 'reload' }));
+    expect([stale.status, stale.body.error?.code]).toEqual([503, 'POLICY_NOT_IN_FORCE']);
 
     // At run time the policy in force is asked again: a request a grant approved, claimed by a gateway whose policy
     // no longer grants that shape, goes back to reviewers; one whose policy still does runs, once.
     const stored = (await a.deps.store.getRequest(used.body.id))!;
     const approvedCopy = (id: string) => ({ ...stored, id, status: 'approved' as const, result: null, error: null, runDeadline: null, version: 1 });
     const [onB, onA] = [approvedCopy(`${stored.id}_b`), approvedCopy(`${stored.id}_a`)];
-    for (const r of [onB, onA]) await a.deps.store.insertRequest(r, []);
+    await a.deps.store.insertRequest(onB, []);
     const requeued = await executeApproved(b.deps, onB.id);
     expect([requeued.status, requeued.grantedBy]).toEqual(['pending', undefined]);
     const why = (await a.deps.store.searchAudit({ requestId: onB.id, types: ['request.requeued'] }))[0];
     expect(why?.data).toMatchObject({ grantNoLongerStands: grantId });
+    // B started again with the policy that grants: A's config, the same again, is the one in force.
+    await b.stop();
+    b = await shared.start(body(idp, upstream.url), { clock });
+    await a.deps.store.insertRequest(onA, []);
     const ran = await executeApproved(a.deps, onA.id);
     expect([ran.status, ran.grantedBy?.grantId]).toEqual(['succeeded', grantId]);
     expect((await a.deps.store.searchAudit({ requestId: onA.id, types: ['request.executing'] }))[0]?.data).toMatchObject({ by: 'grant' });

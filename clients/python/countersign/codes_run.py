@@ -68,8 +68,10 @@ class AuditWriteFailed(CountersignError):
 
 
 class PolicyNotInForce(CountersignError):
-    """The policy of this process's config is not the one the gateway serving the same
-    store runs (`countersign mcp --config`); nothing ran.
+    """This process's config is not the one in force on its store: another gateway on the
+    store started with a newer version of the file (replicas, workers), or the gateway
+    serving the store runs another policy (`countersign mcp --config`); nothing was
+    decided or ran.
     """
 
     code = "POLICY_NOT_IN_FORCE"

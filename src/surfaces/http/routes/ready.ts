@@ -20,7 +20,7 @@ const UNEXPECTED = { code: 'STORE_UNAVAILABLE' as ErrorCode, message: 'the store
  * @example
  * app.route('/readyz', readyRoutes(deps, { kind: 'sqlite', channels: ['slack'] }));
  */
-export function readyRoutes(deps: Pick<Deps, 'store' | 'log'>, o: { kind: StoreKind; channels: readonly string[] }): Hono<AppEnv> {
+export function readyRoutes(deps: Pick<Deps, 'store' | 'log' | 'inForce'>, o: { kind: StoreKind; channels: readonly string[] }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/', async (c) => {
     let health: Awaited<ReturnType<Deps['store']['outboxHealth']>>;
@@ -32,6 +32,12 @@ export function readyRoutes(deps: Pick<Deps, 'store' | 'log'>, o: { kind: StoreK
       deps.log.error({ traceId, err: e }, 'readiness: the store did not answer');
       const store = isCountersignError(e) ? { code: e.code, message: withoutSecrets(e.message) } : UNEXPECTED;
       return c.json({ ok: false, store: { ok: false, kind: o.kind, ...store }, traceId }, 503);
+    }
+    try {
+      await deps.inForce?.check(0);
+    } catch (e) {
+      if (!isCountersignError(e, 'POLICY_NOT_IN_FORCE')) throw e;
+      return c.json({ ok: false, store: { ok: true, kind: o.kind }, config: { ok: false, code: e.code, message: e.message } }, 503);
     }
     const configured = new Set(o.channels);
     const mine = health.filter((h) => configured.has(h.channel));
