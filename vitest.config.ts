@@ -151,8 +151,8 @@ export default defineConfig({
     projects: [
       // Every project shares a worker's modules from file to file (isolate: false): a fresh process per file loaded
       // the gateway's sources again each time (3 to 5 s of import per end-to-end file here), more CPU than many
-      // files' tests. Shared, a quarter of the end-to-end files ran in 90 s of CPU instead of 139 s (BENCHMARKS.md,
-      // "Test suite"). So a test file mocks no module, leaves no stubbed global or environment variable behind, and
+      // files' tests. Shared, `npm test` took 511 s of CPU instead of 922 s, all passing (BENCHMARKS.md, "Test
+      // suite"). So a test file mocks no module, leaves no stubbed global or environment variable behind, and
       // stops what it started (gateways, servers, child processes, clients) in its own afterAll: an error something
       // of it raised after the file ended would land in the worker's next file. Every end-to-end file was run shared
       // with a probe that logged each unhandled error in the workers and what each file left behind: none, and no
