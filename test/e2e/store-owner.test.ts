@@ -31,6 +31,12 @@ function cli(args: string[], extra: Record<string, string> = {}): Promise<{ code
 
 const running: ChildProcess[] = [];
 
+/**
+ * Each start is a `countersign start` child process: on a loaded machine the demo's first start (its config, keys
+ * and store made) took over 30 s, so waits are generous (they end as soon as what they wait for comes).
+ */
+const WAIT = 90_000;
+
 /** `countersign start …`: its URL once it listens, or its exit code and output if it stops first. */
 async function start(args: string[]): Promise<{ url: string; out: string } | { code: number; out: string }> {
   const p = spawn(process.execPath, [BIN, 'start', ...args], { cwd: dir, env });
@@ -44,7 +50,7 @@ async function start(args: string[]): Promise<{ url: string; out: string } | { c
     const url = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
     if (url && /Stop with Ctrl-C|\(config /.test(out)) return { url, out };
     return code === null ? undefined : { code, out };
-  }, 30_000);
+  }, WAIT);
 }
 
 async function stopAll(): Promise<void> {
@@ -79,7 +85,7 @@ beforeAll(async () => {
   const agent = await cli(['demo', 'agent', '--no-wait'], { COUNTERSIGN_URL: demo.url, COUNTERSIGN_KEY: demoKeys['deploy-bot']! });
   heldId = /held for approval: (req_[a-z0-9]+)/.exec(agent.stdout)![1]!;
   await stopAll();
-}, 60_000);
+}, WAIT * 2);
 
 afterEach(stopAll);
 
@@ -106,11 +112,11 @@ describe('the demo and a config of one’s own, started in the same directory', 
     const verify = await eventually(async () => {
       const r = await cli(['audit', 'verify', '--config', 'countersign.yaml']);
       return r.code === 0 ? r : undefined;
-    }, 45_000);
+    }, WAIT);
     expect(verify.stdout).toContain('signed checkpoints verified');
     const demoHeld = await cli(['audit', 'search', '--config', '.countersign/demo/demo.yaml', '--type', 'request.held']);
     expect(demoHeld.stdout).toContain(heldId);
-  }, 120_000);
+  }, WAIT * 2);
 });
 
 describe('a config that names another config’s store or keys', () => {
@@ -145,7 +151,7 @@ describe('a config that names another config’s store or keys', () => {
     expect(joining.code).toBe(2);
     expect(joining.stdout).toBe('');
     expect(joining.stderr).toContain(`was made for the configuration ${join(dir, 'copied.yaml')}, not for ${demoYaml()}`);
-  }, 90_000);
+  }, WAIT * 3);
 
   it('refuses a signing key directory made for another config, even with a store of its own', async () => {
     const aliceKey = `cs_${randomBytes(32).toString('base64url')}`;
@@ -159,5 +165,5 @@ describe('a config that names another config’s store or keys', () => {
     const refused = await start(['--config', 'keys-only.yaml']);
     expect(refused).toMatchObject({ code: 2 });
     expect(refused.out).toContain(`the audit key directory at ${join(dir, '.countersign/keys')} was made for the configuration ${join(dir, 'countersign.yaml')}`);
-  }, 60_000);
+  }, WAIT * 2);
 });
