@@ -191,6 +191,8 @@ export async function serveSession(
     const got = await readCopyIn(next, shape, options.maxCopyBytes ?? DEFAULT_MAX_COPY_BYTES);
     if (got.kind === 'gone') return 'end';
     if (got.kind === 'failed') return refuse(got.code, got.message);
+    // The data may have taken longer than the credential lasts: checked again before anything of it is submitted.
+    await ctx.credential?.();
     await statement({ sql, copy: got.copy }, [{ raw, kind: 'query' }], [], undefined, got.frames);
     return 'go';
   };
