@@ -299,6 +299,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
         maxSessionsPerPrincipal: p.maxSessionsPerPrincipal,
         authenticationSeconds: p.authenticationSeconds,
         maxMessageBytes: p.maxMessageBytes,
+        maxCopyBytes: p.maxCopyBytes,
         ...(p.tls ? { tls: p.tls } : {}),
         authenticate: createAuthenticator(deps),
         requestUrl,

@@ -245,6 +245,11 @@ export const configSchema = z.strictObject({
           authenticationSeconds: z.number().int().min(1).max(600).default(60),
           /** The largest protocol message accepted from a client. */
           maxMessageBytes: z.number().int().min(1024).max(1_073_741_824).default(67_108_864),
+          /**
+           * The most data one COPY … FROM STDIN may send: the listener reads it all, and holds it in memory, before the
+           * statement is judged (the rows are part of the action). More is refused with 54000, and nothing runs.
+           */
+          maxCopyBytes: z.number().int().min(1024).max(1_073_741_824).default(8_388_608),
         })
         .optional(),
     })

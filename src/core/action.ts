@@ -10,10 +10,28 @@ import { assertValueDepth } from './json-depth.ts';
 
 const sqlParam = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
+/**
+ * The data a `COPY … FROM STDIN` loads, as the wire listener read it before the statement was judged: its SHA-256
+ * (so the action's digest covers every byte, and an approval is for these rows and no others), its size, its line
+ * count (text and csv: rows, but for newlines inside quoted csv values) and its start, for reviewers.
+ */
+export const copyDataSchema = z.strictObject({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in lower-case hex'),
+  bytes: z.number().int().min(0),
+  lines: z.number().int().min(0),
+  /** The first bytes (COPY_PREVIEW_BYTES) as UTF-8 text; binary format: as hex. */
+  preview: z.string().max(4096),
+});
+
 export const sqlInputSchema = z.strictObject({
   sql: z.string().min(1).max(1_000_000),
   params: z.array(sqlParam).max(10_000).optional(),
+  /** Only from the wire listener, which holds the data itself; any other surface's submission of it does not run. */
+  copy: copyDataSchema.optional(),
 });
+
+/** How many bytes of COPY data its preview shows. */
+export const COPY_PREVIEW_BYTES = 1024;
 
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a valid HTTP header name');
 

@@ -153,8 +153,6 @@ export interface WireUpstream {
   readonly parameters: ReadonlyMap<string, string>;
   /** The transaction status as of the last ReadyForQuery: idle, in a block, in a failed block. */
   status(): 'I' | 'T' | 'E';
-  /** The upstream waits for the client's COPY data. */
-  copying(): boolean;
   /**
    * Runs one statement: `parts` are the client's Query, or its Parse/Bind/Describe
    * held back since the last statement and then its Execute; `input` is what
@@ -163,8 +161,12 @@ export interface WireUpstream {
    * `signal`, aborted with CLIENT_CANCEL, is the client's CancelRequest: before
    * the statement goes upstream nothing is sent for it (REQUEST_CANCELLED);
    * while it is there, the cancel is sent to the upstream backend.
+   * `copyIn`: for a COPY FROM STDIN, the CopyData messages and CopyDone the
+   * gateway read from the client before judging it (input.copy is their
+   * digest); sent when the upstream asks for them. Without them, an upstream
+   * that asks for COPY data gets a CopyFail: no data goes upstream unjudged.
    */
-  run(input: SqlInput, plan: { readonly parts: readonly WirePart[]; readonly readOnly: boolean; readonly signal?: AbortSignal }): Promise<WireOutcome>;
+  run(input: SqlInput, plan: { readonly parts: readonly WirePart[]; readonly readOnly: boolean; readonly signal?: AbortSignal; readonly copyIn?: Uint8Array }): Promise<WireOutcome>;
   /** Sends messages that run nothing (up to the client's Sync or Flush) and then a Sync, for a Flush too (its answer is the gateway's). */
   sync(parts: readonly WirePart[]): Promise<void>;
   /**
@@ -174,8 +176,6 @@ export interface WireUpstream {
    * COMMIT cannot keep the rest of it.
    */
   fail(): Promise<void>;
-  /** COPY data, done or fail from the client, straight through. */
-  copy(raw: Uint8Array): void;
   /** Called once if the upstream connection is lost. */
   onLost(listener: () => void): void;
   /** Back to the pool when reusable (nothing but reads ran and a reset succeeds), else closed. */

@@ -7,7 +7,6 @@
  * pg-wire-bench-tls.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -16,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { approve, cancelRequest, client, POLICY, psql, requests, run, statusOf, type Run } from '../support/pg-wire-clients.ts';
+import { Raw, rowsOf } from '../support/pg-raw.ts';
 
 const db = await createTestDatabase();
 const WAIT = 60_000;
@@ -203,38 +203,22 @@ describe.skipIf(!db)('the Postgres wire listener with psql, node-postgres, pgben
     expect(await statusOf(gw, request.id)).toBe('succeeded');
   }, WAIT * 2);
 
-  it('a client killed in the middle of its COPY FROM STDIN: the COPY is aborted upstream, no row lands, the connection is let go', async () => {
-    const s = connect(gw.postgresPort!, '127.0.0.1');
-    s.on('error', () => {});
-    let got = Buffer.alloc(0);
-    const seen = (bytes: number[]) => got.includes(Buffer.from(bytes));
-    const until = (bytes: number[]) =>
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (!seen(bytes)) return;
-          s.off('data', check);
-          got = Buffer.alloc(0);
-          resolve();
-        };
-        s.on('data', check);
-        check();
-      });
-    s.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
-    s.write(serialize.startup({ user: 'deploy-bot', database: 'app-db' }));
-    await until([0x52, 0, 0, 0, 8, 0, 0, 0, 3]); // AuthenticationCleartextPassword
-    s.write(serialize.password(gw.keys['deploy-bot']!));
-    await until([0x5a, 0, 0, 0, 5, 0x49]); // ReadyForQuery, idle
-    s.write(serialize.query('COPY t FROM STDIN'));
-    await until([0x47]); // CopyInResponse
-    s.write(serialize.copyData(Buffer.from('900\thalf-way\n')));
-    const [{ pid }] = await rows("SELECT pid FROM pg_stat_activity WHERE query = 'COPY t FROM STDIN' AND state = 'active'");
-    s.destroy();
-    // PostgreSQL aborts a COPY whose client hung up; through the gateway too, well before statement_timeout (30 s).
+  it('a client killed in the middle of its COPY FROM STDIN: nothing is submitted, nothing reaches the upstream, the connection is let go', async () => {
+    const c = await Raw.open(gw);
+    // The session's upstream backend, to see it let go.
+    c.send(serialize.query('SELECT pg_backend_pid() AS pid'));
+    const pid = Number((rowsOf(await c.until('readyForQuery')) as string[][])[0]?.[0]);
+    c.send(serialize.query('COPY t FROM STDIN -- killed half-way'));
+    await c.until('copyInResponse');
+    c.send(serialize.copyData(Buffer.from('900\thalf-way\n')));
+    c.socket.destroy();
+    // The upstream goes back to its pool (DISCARD ALL) or is closed once the gateway let the session go.
     await eventually(async () => {
       const [b] = await rows('SELECT query, state FROM pg_stat_activity WHERE pid = $1', [pid]);
-      return !b || b.query !== 'COPY t FROM STDIN' || b.state !== 'active' ? true : undefined;
+      return !b || (b.query === 'DISCARD ALL' && b.state === 'idle') ? true : undefined;
     }, 20_000);
     expect(await rows('SELECT id FROM t WHERE id = 900')).toEqual([]);
+    expect((await requests(gw)).filter((q) => q.action.input.sql.includes('killed half-way'))).toEqual([]);
   }, WAIT);
 
   it('as many concurrent sessions as the server has room for (min(100, free - 30)), each with its own upstream connection, all run a read', async () => {

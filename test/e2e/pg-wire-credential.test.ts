@@ -21,10 +21,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** ATTACK_POLICY, and: inserts into cred_t allowed. */
+/** ATTACK_POLICY, and: inserts into cred_t, and COPY into it, allowed. */
 const POLICY = ATTACK_POLICY.replace(
   'rules:\n',
-  'rules:\n    - id: inserts\n      when: facts.sql.statements.all(s, s.type == "insert") && facts.sql.tables.all(t, t == "cred_t")\n      effect: allow\n',
+  'rules:\n    - id: inserts\n      when: facts.sql.statements.all(s, s.type == "insert" || s.type == "copy") && facts.sql.tables.all(t, t == "cred_t")\n      effect: allow\n',
 );
 
 describe.skipIf(!db)('the Postgres wire listener: a credential that lapses mid-session', () => {
@@ -90,6 +90,18 @@ ${POLICY}`,
     const failed = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'auth.failed').slice(before);
     expect(failed.map((e) => [e.data['reason'], e.data['surface']])).toEqual([['token.expired', 'postgres']]);
     expect(JSON.stringify(failed)).not.toContain(token);
+  });
+
+  it('nor does a COPY whose data arrives after the token expired: nothing submitted, nothing loaded', async () => {
+    const token = await tokenFor(120);
+    const c = await Raw.open(gw, 'tok-bot', undefined, token);
+    c.send(serialize.query('COPY cred_t FROM STDIN -- slow'));
+    await c.until('copyInResponse');
+    clock.advance((120 + 60 + 1) * 1000);
+    c.send(serialize.copyData(Buffer.from('40\n')), serialize.copyDone());
+    expect((await closedWith(c)).code).toBe('28000');
+    expect(await ids()).toEqual([1]);
+    expect(await submitted('COPY cred_t FROM STDIN -- slow')).toEqual([]);
   });
 
   it('nor does a Parse on its own, and the expired token opens no new session', async () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { requestRecord } from '../../../test/support/fixtures.ts';
 import type { RequestRecord } from '../../core/request.ts';
-import { factsOf } from './request-text.ts';
+import { factsOf, inputText } from './request-text.ts';
 import { outcomeDm, requestMessage } from './slack/message.ts';
 import { requestCard } from './teams/card.ts';
 import { heldRequestView } from './teams/view.ts';
@@ -45,5 +45,14 @@ describe('a rule\'s undo: false on chat cards', () => {
     expect(factsOf(requestRecord()).map((f) => f.label)).not.toContain('Undo');
     expect(JSON.stringify(requestMessage(noUndo, URL))).toContain('the policy says undo: false (rule bulk-backfill)');
     expect(JSON.stringify(requestCard(heldRequestView(noUndo), { publicUrl: 'https://countersign.example.com' }))).toContain('the policy says undo: false (rule bulk-backfill)');
+  });
+});
+
+describe('COPY data on chat cards', () => {
+  it('shows the size, line count, digest and start of the rows a COPY FROM STDIN loads', () => {
+    const copy = { sha256: 'ab'.repeat(32), bytes: 14, lines: 1, preview: '1\tharmless\n\\.\n' };
+    const r = requestRecord({ action: { connection: 'app-db', operation: 'sql.query', input: { sql: 'COPY t FROM STDIN', copy }, reason: 'load' } });
+    expect(inputText(r)).toBe(`COPY t FROM STDIN\n-- COPY data: 14 bytes, 1 lines, sha256 ${'ab'.repeat(32)}; it starts:\n1\tharmless\n\\.\n`);
+    expect(JSON.stringify(requestMessage(r, URL))).toContain('COPY data: 14 bytes');
   });
 });

@@ -33,7 +33,12 @@ const pretty = (v: unknown) => boundedJson(v, INPUT_TEXT_MAX).text;
 
 function fullInputText(r: RequestRecord): string {
   const input = redactInput(r.action.input);
-  if ('sql' in input) return input.params?.length ? `${input.sql}\n-- params: ${JSON.stringify(input.params)}` : input.sql;
+  if ('sql' in input) {
+    const sql = input.params?.length ? `${input.sql}\n-- params: ${JSON.stringify(input.params)}` : input.sql;
+    const c = input.copy;
+    // COPY FROM STDIN: the approval is for these bytes; the reviewer sees their size, digest and start.
+    return c ? `${sql}\n-- COPY data: ${c.bytes} bytes, ${c.lines} lines, sha256 ${c.sha256}; it starts:\n${c.preview}` : sql;
+  }
   if ('tool' in input) return `MCP tool ${input.tool}\n${pretty(input.arguments)}`;
   if ('args' in input) return input.args.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
   const query = input.query ? `?${new URLSearchParams(Object.entries(input.query).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]))).toString()}` : '';

@@ -33,6 +33,8 @@ export interface PgListenerOptions {
   /** From connecting to authenticated, at most; then the connection is closed (PostgreSQL's authentication_timeout). */
   readonly authenticationSeconds: number;
   readonly maxMessageBytes: number;
+  /** The most COPY FROM STDIN data one statement may carry (the listener holds it while the statement is judged). */
+  readonly maxCopyBytes: number;
   readonly tls?: { readonly cert: string; readonly key: string };
   readonly authenticate: Authenticate;
   readonly requestUrl: (id: string) => string;
@@ -226,7 +228,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
           output,
         },
         upstream,
-        { maxMessageBytes: opts.maxMessageBytes, initial: first },
+        { maxMessageBytes: opts.maxMessageBytes, maxCopyBytes: opts.maxCopyBytes, initial: first },
       );
     } finally {
       output.release();

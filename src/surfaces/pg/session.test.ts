@@ -28,7 +28,7 @@ describe('serveSession', () => {
         return b;
       },
     };
-    const upstream = { status: () => 'I', copying: () => false, sync: () => blocked } as unknown as WireUpstream;
+    const upstream = { status: () => 'I', sync: () => blocked } as unknown as WireUpstream;
     const sent: Buffer[] = [];
     const ctx = { send: (b: Buffer) => sent.push(b), upstream, cancelled: () => new AbortController().signal } as unknown as StatementContext & { cancelled: () => AbortSignal };
     const session = serveSession(read, ctx, upstream, { maxMessageBytes: 1 << 20 });

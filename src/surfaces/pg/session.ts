@@ -8,13 +8,14 @@
  * or Flush when none follows (upstream, a Flush goes as a Sync of the
  * gateway's: the transaction a Parse opens, and the locks it took, end with
  * it). After an error in an extended-protocol batch, the rest
- * of it up to the Sync is skipped, as Postgres does. COPY data goes straight
- * to the upstream while it waits for it.
+ * of it up to the Sync is skipped, as Postgres does. A COPY FROM STDIN's data
+ * is read before the statement is judged, and is part of its action (copy-in.ts).
  */
-import { serialize } from 'pg-protocol';
+import { copyInShape } from '../../adapters/executor/sql/copy-in.ts';
 import type { SqlInput } from '../../core/action.ts';
 import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
+import { copyInResponse, DEFAULT_MAX_COPY_BYTES, readCopyIn } from './copy-in.ts';
 import { paramFormat, paramText } from './params.ts';
 import { runStatement, type StatementContext } from './statement.ts';
 
@@ -72,6 +73,8 @@ interface Bound {
 
 export interface SessionOptions {
   readonly maxMessageBytes: number;
+  /** The most data one COPY FROM STDIN may carry (DEFAULT_MAX_COPY_BYTES when not given). */
+  readonly maxCopyBytes?: number;
   /** The reader of the startup phase and what it had already read past the password. */
   readonly reader?: FrontendReader;
   readonly initial?: readonly FrontendMessage[];
@@ -128,12 +131,12 @@ export async function serveSession(
   };
 
   /** `portal`: the portal an Execute runs (kept when the statement was not read-only; see below). */
-  const statement = async (input: SqlInput, parts: WirePart[], paramTypes: readonly number[] = [], portal?: string) => {
+  const statement = async (input: SqlInput, parts: WirePart[], paramTypes: readonly number[] = [], portal?: string, copyIn?: Buffer) => {
     // One server span per statement: the wire protocol carries no trace context, so each starts a trace.
     // A CancelRequest reaches this statement from here until its answer, and nothing after it (server.ts).
     const signal = ctx.cancelled();
     const { failed, types, readOnly } = await ctx.deps.tracer
-      .serve('pg statement', { 'countersign.connection': ctx.connection, 'db.system.name': 'postgresql' }, undefined, () => runStatement({ ...ctx, signal }, input, parts, paramTypes))
+      .serve('pg statement', { 'countersign.connection': ctx.connection, 'db.system.name': 'postgresql' }, undefined, () => runStatement({ ...ctx, signal }, input, parts, paramTypes, copyIn))
       .finally(() => ctx.settled?.());
     for (const [kinds, map] of [[RENAMES_STATEMENTS, statements], [RENAMES_PORTALS, portals]] as const) {
       if (!types.some((t) => kinds.has(t))) continue;
@@ -173,6 +176,27 @@ export async function serveSession(
     return accepted === counted.length;
   };
 
+  /** A simple Query; a COPY FROM STDIN's data is read first, and judged with it. 'end': the client left during its COPY. */
+  const query = async (sql: string, raw: Buffer): Promise<'go' | 'end'> => {
+    const shape = copyInShape(sql);
+    if (shape === undefined) return (await statement({ sql }, [{ raw, kind: 'query' }]), 'go');
+    /** An answer of the gateway's: nothing ran; inside the client's block, the block fails as on the statement's own error. */
+    const refuse = async (code: string, message: string) => {
+      ctx.send(backend.error({ severity: 'ERROR', code, message }));
+      if (upstream.status() === 'T') await upstream.fail();
+      return 'go' as const;
+    };
+    if (shape.statements > 1) return refuse('0A000', 'COPY FROM STDIN must be sent on its own, not in a string of several statements: its data is judged with it; nothing ran');
+    ctx.send(copyInResponse(shape), true);
+    const got = await readCopyIn(next, shape, options.maxCopyBytes ?? DEFAULT_MAX_COPY_BYTES);
+    if (got.kind === 'gone') return 'end';
+    if (got.kind === 'failed') return refuse(got.code, got.message);
+    // The data may have taken longer than the credential lasts: checked again before anything of it is submitted.
+    await ctx.credential?.();
+    await statement({ sql, copy: got.copy }, [{ raw, kind: 'query' }], [], undefined, got.frames);
+    return 'go';
+  };
+
   const handle = async (m: FrontendMessage): Promise<'go' | 'end'> => {
     if (m.type === 'terminate') return 'end';
     // Before anything of the message is kept or sent: a lapsed credential runs nothing more, not even a Parse.
@@ -199,7 +223,7 @@ export async function serveSession(
       statements.delete('');
       portals.delete('');
       if (m.sql.trim() === '' || /^[\s;]*$/.test(m.sql)) ctx.send(backend.emptyQuery());
-      else await statement({ sql: m.sql }, [{ raw: m.raw, kind: 'query' }]);
+      else if ((await query(m.sql, m.raw)) === 'end') return 'end';
       ctx.send(backend.readyForQuery(upstream.status()), true);
       return 'go';
     }
@@ -249,6 +273,8 @@ export async function serveSession(
         if (!bound) return (fail('34000', `portal "${m.portal.slice(0, 63)}" does not exist`), 'go');
         if (unexecuted(m.portal)) return 'go';
         binds = [];
+        // Its data would come after the statement was judged: COPY FROM STDIN runs as a simple Query only.
+        if (copyInShape(bound.sql)) return (fail('0A000', 'COPY FROM STDIN runs only as a simple Query (psql \\copy), where its data is judged with it; nothing ran'), 'go');
         // An empty statement: nothing to judge, so nothing goes upstream to run. The gateway answers it itself,
         // as Postgres would, after what was held: an Execute sent unjudged would run whatever the upstream holds
         // under that name (prepared again in SQL, say), not what the gateway knows.
@@ -278,7 +304,7 @@ export async function serveSession(
     }
   };
 
-  // Reading runs on its own: COPY data must reach the upstream while the statement that asked for it still runs.
+  // Reading runs on its own: a CancelRequest or the client's going away must be seen while a statement runs or is held.
   let ended = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
@@ -291,32 +317,41 @@ export async function serveSession(
         drained = undefined;
         if (!(await read.more())) break;
         for (const m of reader.push(read.take())) {
-          if ((m.type === 'copyData' || m.type === 'copyDone' || m.type === 'copyFail') && upstream.copying()) upstream.copy(m.raw);
-          else {
-            queue.push(m);
-            queued += m.raw.length;
-          }
+          queue.push(m);
+          queued += m.raw.length;
         }
         wake?.();
       }
     } catch (e) {
       failure = e;
     }
-    // Gone in the middle of a COPY FROM STDIN: the upstream would wait for the rest (as long as statement_timeout lets
-    // it, holding the connection). PostgreSQL aborts a COPY whose client hung up; so does the gateway, with CopyFail.
-    if (upstream.copying()) upstream.copy(serialize.copyFail('the client went away during COPY'));
     ended = true;
     wake?.();
   })();
+
+  /** The oldest message read and not yet handled. */
+  function shift(): FrontendMessage {
+    const m = queue.shift()!;
+    queued -= m.raw.length;
+    if (queued <= QUEUE_BYTES) drained?.();
+    return m;
+  }
+  /** The next message, waiting for the client if need be; undefined once it is gone. */
+  async function next(): Promise<FrontendMessage | undefined> {
+    for (;;) {
+      if (queue.length > 0) return shift();
+      if (failure) throw failure;
+      if (ended) return undefined;
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  }
 
   try {
     for (;;) {
       while (queue.length > 0) {
         ctx.output?.hold();
-        const m = queue.shift()!;
-        queued -= m.raw.length;
-        if (queued <= QUEUE_BYTES) drained?.();
-        if ((await handle(m)) === 'end') return;
+        if ((await handle(shift())) === 'end') return;
       }
       // Nothing more to handle: what was answered leaves before the session waits for the client.
       ctx.output?.release();

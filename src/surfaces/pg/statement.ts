@@ -89,6 +89,8 @@ export async function runStatement(
   input: SqlInput,
   parts: readonly WirePart[],
   paramTypes: readonly number[] = [],
+  /** A COPY FROM STDIN's data as the client sent it (CopyData messages and CopyDone): input.copy is its digest. */
+  copyIn?: Buffer,
 ): Promise<{ failed: boolean; types: readonly string[]; readOnly: boolean }> {
   let outcome: WireOutcome | undefined;
   // The types a Parse declared choose what runs (f(int) or f(text)) but are not part of the action: kept with the request,
@@ -108,7 +110,7 @@ export async function runStatement(
       if (!sameInput(stored as SqlInput, input)) {
         outcome = { ok: false, relayed: false, output: null, summary: {}, error: { code: 'DIGEST_MISMATCH', message: 'the statement does not match the request it would run' } };
       } else {
-        outcome = await ctx.upstream.run(input, { parts, readOnly: opts.readOnly, signal: ctx.signal });
+        outcome = await ctx.upstream.run(input, { parts, readOnly: opts.readOnly, signal: ctx.signal, ...(copyIn ? { copyIn } : {}) });
       }
       return outcome;
     },
@@ -253,5 +255,11 @@ function messageOf(e: unknown): string {
 }
 
 function sameInput(a: SqlInput, b: SqlInput): boolean {
-  return a.sql === b.sql && JSON.stringify(a.params ?? []) === JSON.stringify(b.params ?? []);
+  return a.sql === b.sql && JSON.stringify(a.params ?? []) === JSON.stringify(b.params ?? []) && sameCopy(a.copy, b.copy);
+}
+
+/** The same COPY data: its digest and what reviewers saw of it. */
+function sameCopy(a: SqlInput['copy'], b: SqlInput['copy']): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.sha256 === b.sha256 && a.bytes === b.bytes && a.lines === b.lines && a.preview === b.preview;
 }

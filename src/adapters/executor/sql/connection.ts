@@ -114,6 +114,11 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
 
   async function execute(input: SqlInput, opts: ExecuteOptions): Promise<ExecutionResult> {
     const readOnly = opts.readOnly;
+    // COPY data is held by the wire session that read it; a request carrying it runs only there.
+    if (input.copy !== undefined) {
+      const message = 'a COPY FROM STDIN with its data runs only in the postgres session that sent it; nothing ran';
+      return { ok: false, output: { message }, summary: {}, error: { code: 'INVALID_INPUT', message } };
+    }
     // The names to check; the facts the policy judged were derived from this same text.
     let names;
     try {
@@ -249,7 +254,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       const sql = input as SqlInput;
       if (!config.secretColumns?.length) return input;
       const m = maskSqlSecrets(sql.sql, sql.params, config.secretColumns, mask);
-      return m.masked ? { sql: m.sql, ...(m.params ? { params: m.params } : {}) } : input;
+      return m.masked ? { ...sql, sql: m.sql, ...(m.params ? { params: m.params } : {}) } : input;
     },
     // Connect, then at most five bounded calls (BEGIN, the check, the SQL, COMMIT/ROLLBACK, DISCARD ALL), each maybe with a cancel.
     maxRunMs: 10_000 + 5 * (timeoutMs + 5_000) + 2 * 15_000,

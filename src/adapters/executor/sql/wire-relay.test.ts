@@ -22,14 +22,15 @@ const dataRow = (text: string) => {
 function fakeUpstream() {
   let data: ((chunk: Buffer) => void) | undefined;
   const state = { paused: 0, resumed: 0 };
+  const written: Buffer[] = [];
   const socket: RelaySocket = {
-    write: () => {},
+    write: (b) => void written.push(b),
     onData: (l) => (data = l),
     onClose: () => {},
     pause: () => void state.paused++,
     resume: () => void state.resumed++,
   };
-  return { socket, state, receive: (b: Buffer) => data!(b) };
+  return { socket, state, written, receive: (b: Buffer) => data!(b) };
 }
 
 describe('WireRelay', () => {
@@ -57,14 +58,34 @@ describe('WireRelay', () => {
     expect(got.map((g) => g.now)).toEqual([false, false, false]);
   });
 
-  it('marks a NOTICE and a CopyInResponse as not to be held for the ReadyForQuery', async () => {
+  it('marks a NOTICE as not to be held for the ReadyForQuery', async () => {
     const up = fakeUpstream();
     const got: boolean[] = [];
     const relay = new WireRelay(up.socket, (_bytes, now) => void got.push(now === true));
-    void relay.send(serialize.query('COPY t FROM STDIN'), 'query', 'client');
+    void relay.send(serialize.query('SELECT 1'), 'query', 'client');
     up.receive(message('N', Buffer.from('SNOTICE\0\0')));
-    up.receive(message('G', Buffer.from([0, 0, 0])));
     up.receive(dataRow('c'));
-    expect(got).toEqual([true, true, false]);
+    expect(got).toEqual([true, false]);
+  });
+
+  it("answers the upstream's CopyInResponse with the COPY data judged with the statement, once; without any, with a CopyFail; the client sees neither", async () => {
+    const up = fakeUpstream();
+    const got: Buffer[] = [];
+    const relay = new WireRelay(up.socket, (bytes) => void got.push(bytes));
+    const data = Buffer.concat([Buffer.from(serialize.copyData(Buffer.from('1\tx\n'))), Buffer.from(serialize.copyDone())]);
+    relay.copyData = data;
+    void relay.send(serialize.query('COPY t FROM STDIN'), 'query', 'client');
+    await Promise.resolve();
+    up.written.length = 0;
+    up.receive(message('G', Buffer.from([0, 0, 0])));
+    await Promise.resolve();
+    expect(Buffer.concat(up.written)).toEqual(data);
+    expect(got).toEqual([]);
+    // A second COPY in the same run (none is judged with it) gets no data.
+    up.written.length = 0;
+    up.receive(message('G', Buffer.from([0, 0, 0])));
+    await Promise.resolve();
+    expect(Buffer.concat(up.written)[0]).toBe('f'.charCodeAt(0));
+    expect(got).toEqual([]);
   });
 });

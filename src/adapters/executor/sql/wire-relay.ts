@@ -47,8 +47,8 @@ const ENDS: Readonly<Record<Kind, string>> = {
 
 /**
  * Messages the client must get without waiting for the statement's end: a NOTICE (shown while the statement runs),
- * CopyInResponse and CopyBothResponse (the client sends its data only after them). The rest may be held by the
- * surface until its ReadyForQuery.
+ * CopyBothResponse (the client sends its data only after it). The rest may be held by the surface until its
+ * ReadyForQuery. (A CopyInResponse never reaches the client: the listener sent its own before judging the COPY.)
  */
 const URGENT = 'NGW';
 
@@ -70,8 +70,13 @@ export class WireRelay {
   private readonly framer = new BackendFramer();
   /** Transaction status as of the last ReadyForQuery. */
   status: 'I' | 'T' | 'E' = 'I';
-  /** The upstream entered COPY FROM STDIN for the client: its CopyData/CopyDone/CopyFail go straight through. */
+  /** The upstream entered COPY FROM STDIN (until its ReadyForQuery). */
   copyIn = false;
+  /**
+   * The COPY data (CopyData messages and CopyDone) judged with the statement that runs now: sent when the upstream
+   * asks for it (CopyInResponse), which the client does not see (the gateway answered its own). Set by the run only.
+   */
+  copyData: Buffer | undefined;
   /** Command tags of the client's statements since the last `takeTags()`. */
   private tags: string[] = [];
   private errorFields: Buffer | undefined;
@@ -266,10 +271,17 @@ export class WireRelay {
       if (type === 'N' || type === 'E') this.relayToClient(raw, type);
       return;
     }
+    if (head.owner === 'client' && type === 'G') {
+      // The client sent its data to the gateway before the statement was judged: it goes up now, once; without any
+      // (a COPY that was not judged with its data), the COPY fails and loads nothing.
+      this.copyIn = true;
+      this.write(this.copyData ?? Buffer.from(serialize.copyFail('COPY data reaches the server only with the statement it was judged with')));
+      this.copyData = undefined;
+      return;
+    }
     if (head.owner === 'client') {
       if (type !== 'Z') this.relayToClient(raw, type);
       if (type === 'C') this.tags.push(commandTag(body));
-      if (type === 'G') this.copyIn = true;
       if (type === 'E' && !this.errorFields) this.errorFields = body;
     } else if (type !== 'N') {
       head.messages.push({ type, body });

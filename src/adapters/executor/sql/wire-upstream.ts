@@ -40,15 +40,19 @@ export function createWireSessions(config: WireSessionsConfig): { open(toClient:
       return {
         parameters: upstream.parameters,
         status: () => relay.status,
-        copying: () => relay.copyIn,
-        run(input, plan) {
+        async run(input, plan) {
           if (!plan.readOnly) onlyReads = false;
-          return session.run(input, plan);
+          // Only this run's COPY may take its data; whatever it did not take is dropped with it.
+          relay.copyData = plan.copyIn ? Buffer.from(plan.copyIn.buffer, plan.copyIn.byteOffset, plan.copyIn.byteLength) : undefined;
+          try {
+            return await session.run(input, plan);
+          } finally {
+            relay.copyData = undefined;
+          }
         },
         sync: (parts) => session.sync(parts),
         fail: () => session.fail(),
         state: () => readSessionState(relay),
-        copy: (raw) => relay.push(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)),
         onLost: (listener) => relay.onLost(() => listener()),
         async release() {
           if (released) return;

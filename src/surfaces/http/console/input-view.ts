@@ -67,6 +67,17 @@ function inputBody(r: RequestRecord, s: Shown): Html {
     const params = input.params ?? [];
     return html`<pre class="code sql"><code>${highlightSql(short(s, input.sql, RENDER_LIMIT))}</code></pre>${
       params.length ? html`<h3>Parameters</h3>${pairs(some(s, params).map((p, i) => [`$${i + 1}`, html`<code>${short(s, JSON.stringify(p) ?? 'null')}</code>`]), 'SQL parameters')}` : ''
+    }${
+      input.copy
+        ? html`<h3>COPY data</h3>${pairs(
+            [
+              ['bytes', html`<code>${String(input.copy.bytes)}</code>`],
+              ['lines', html`<code>${String(input.copy.lines)}</code>`],
+              ['sha256', html`<code>${input.copy.sha256}</code>`],
+            ],
+            'COPY data',
+          )}<p>It starts:</p><pre class="code"><code>${short(s, input.copy.preview, RENDER_LIMIT)}</code></pre>`
+        : ''
     }`;
   }
   if ('method' in input) {

@@ -1,0 +1,49 @@
+/**
+ * Whether a statement string is a COPY … FROM STDIN, and how its data is
+ * framed: the wire listener reads that data itself, before the statement is
+ * judged, so that the rows are part of the action (surfaces/pg/copy-in.ts).
+ */
+import { sqlParser } from './sql-parser.ts';
+
+export interface CopyInShape {
+  /** Statements in the string (a COPY FROM STDIN among others is refused: its data would be no one's). */
+  readonly statements: number;
+  /** FORMAT binary (CopyInResponse's overall format 1), else text or csv (0). */
+  readonly binary: boolean;
+  /** Columns the statement names (0 when it names none: the table's, which the gateway does not look up). */
+  readonly columns: number;
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v !== null && typeof v === 'object' ? (v as Obj) : {});
+
+/**
+ * The shape of the first COPY FROM STDIN in `sql`, or undefined when it has
+ * none (or does not parse: then nothing runs, since its facts cannot be derived).
+ * Text without the letters of COPY is not parsed (keywords have no other spelling).
+ *
+ * @example
+ * copyInShape('COPY t (a, b) FROM STDIN (FORMAT csv)'); // { statements: 1, binary: false, columns: 2 }
+ */
+export function copyInShape(sql: string): CopyInShape | undefined {
+  if (!/copy/i.test(sql)) return undefined;
+  let stmts: unknown[];
+  try {
+    stmts = (sqlParser().parseSync(sql) as { stmts?: unknown[] }).stmts ?? [];
+  } catch {
+    return undefined;
+  }
+  for (const s of stmts) {
+    const copy = obj(obj(obj(s)['stmt'])['CopyStmt']);
+    // FROM STDIN: is_from with neither a file nor a program.
+    if (copy['is_from'] !== true || copy['filename'] !== undefined || copy['is_program'] === true) continue;
+    const options = Array.isArray(copy['options']) ? copy['options'] : [];
+    const binary = options.some((o) => {
+      const d = obj(obj(o)['DefElem']);
+      return d['defname'] === 'format' && String(obj(obj(d['arg'])['String'])['sval'] ?? '').toLowerCase() === 'binary';
+    });
+    const columns = Array.isArray(copy['attlist']) ? copy['attlist'].length : 0;
+    return { statements: stmts.length, binary, columns };
+  }
+  return undefined;
+}
