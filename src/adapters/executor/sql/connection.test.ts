@@ -175,3 +175,31 @@ describe.skipIf(!db)('createPostgresConnection (real PostgreSQL)', () => {
     }
   });
 });
+
+describe('maskForAudit of a COPY FROM STDIN', () => {
+  const copy = { sha256: 'a'.repeat(64), bytes: 20, lines: 1, preview: '7\talice\thunter2\n' };
+  const input = { sql: 'COPY users (id, name, password) FROM STDIN', copy };
+  const mask = (v: string) => `hmac:${v.length}`;
+
+  it('keeps no byte of the rows in the log when the connection names secret columns: the preview is an HMAC', async () => {
+    await loadSqlParser();
+    const conn = createPostgresConnection({ name: 'users-db', url: 'postgres://127.0.0.1:1/x', tags: {}, secretColumns: ['password'] });
+    try {
+      const masked = conn.maskForAudit!(input, mask) as typeof input;
+      expect(masked.copy).toEqual({ ...copy, preview: `hmac:${copy.preview.length}` });
+      expect(JSON.stringify(masked)).not.toContain('hunter2');
+      expect(input.copy.preview).toContain('hunter2');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('leaves the preview as it is where the connection names none', async () => {
+    const conn = createPostgresConnection({ name: 'plain-db', url: 'postgres://127.0.0.1:1/x', tags: {} });
+    try {
+      expect(conn.maskForAudit!(input, mask)).toEqual(input);
+    } finally {
+      await conn.close();
+    }
+  });
+});

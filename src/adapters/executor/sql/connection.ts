@@ -254,7 +254,9 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       const sql = input as SqlInput;
       if (!config.secretColumns?.length) return input;
       const m = maskSqlSecrets(sql.sql, sql.params, config.secretColumns, mask);
-      return m.masked ? { ...sql, sql: m.sql, ...(m.params ? { params: m.params } : {}) } : input;
+      // A COPY's rows are not split into columns here: with secret columns named, none of its preview is logged.
+      const copy = sql.copy ? { copy: { ...sql.copy, preview: mask(sql.copy.preview) } } : {};
+      return m.masked || sql.copy ? { ...sql, sql: m.sql, ...(m.params ? { params: m.params } : {}), ...copy } : input;
     },
     // Connect, then at most five bounded calls (BEGIN, the check, the SQL, COMMIT/ROLLBACK, DISCARD ALL), each maybe with a cancel.
     maxRunMs: 10_000 + 5 * (timeoutMs + 5_000) + 2 * 15_000,
