@@ -162,6 +162,11 @@ describe('a body declared in another charset than the UTF-8 it is sent in', () =
     await expectRefused({ method: 'POST', path: '/payments', headers: { 'Content-Type': type }, body: { amount: 1, note: '+ACIALAAiAGEAbQBvAHUAbgB0ACIAOgAxADAAMAAwADAAMAAs-' } }, /charset/);
   });
 
+  // A parser that takes the last of a repeated parameter (or the quoted one) reads utf-7 where the check read utf-8.
+  it.each(['application/json; charset=utf-8; charset=utf-7', 'application/json; x="a;charset=utf-8"; charset=utf-7', 'application/json;charset=utf-8;CHARSET=utf-16'])('%s → 422, nothing sent', async (type) => {
+    await expectRefused({ method: 'POST', path: '/payments', headers: { 'Content-Type': type }, body: { amount: 1, note: '+ACIALAAiAGEAbQBvAHUAbgB0ACIAOgAxADAAMAAwADAAMAAs-' } }, /charset/);
+  });
+
   it('utf-8 in any spelling runs', async () => {
     const res = await send({ method: 'POST', path: '/payments', headers: { 'Content-Type': 'application/json; charset="UTF-8"' }, body: { amount: 1 } });
     expect(res.status).toBe(200);

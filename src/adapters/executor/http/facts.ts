@@ -79,8 +79,10 @@ const clashText = (c: KeyClash) => `${JSON.stringify(c.first.slice(0, 100))} and
 function checkBodyNames(text: string, json: { value: unknown } | null, contentType: string, query: readonly string[]): void {
   const type = contentType.toLowerCase();
   // The gateway sends UTF-8; a body declared otherwise (utf-7: `+ACI-` is `"`) reads as other fields and values upstream.
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/.exec(type)?.[1];
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') refuse(`Content-Type charset ${charset.slice(0, 40)} is not allowed: the body is sent as UTF-8`);
+  // Every `charset=` in it, quoted or repeated: parsers differ on which of two copies counts (the last, the first, one in quotes).
+  for (const [, charset = ''] of type.matchAll(/charset\s*\*?\s*=\s*"?([^";\s,]*)/g)) {
+    if (charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') refuse(`Content-Type charset ${charset.slice(0, 40)} is not allowed: the body is sent as UTF-8`);
+  }
   const keys = json ? jsonKeyClash(text, foldKey) : null;
   if (keys) refuse(`body has keys ${clashText(keys)} in one object: upstreams that match keys in any case (Go, .NET, Jackson) read them as one`);
   const fields = type.includes('x-www-form-urlencoded') ? [...new URLSearchParams(text).keys()] : type.includes('multipart/form-data') ? multipartNames(text) : [];
