@@ -19,6 +19,7 @@ beforeAll(async () => {
   upstream = await startUpstream();
   gw = await startTestGateway(`connections:
   - { name: api, kind: http, url: "${upstream.url}" }
+  - { name: form-api, kind: http, url: "${upstream.url}", headers: { Content-Type: "application/x-www-form-urlencoded" } }
 policy:
   default: deny
   rules:
@@ -153,6 +154,21 @@ describe('a name in both the query and the body', () => {
   it('distinct names in query and body run', async () => {
     const res = await send({ method: 'POST', path: '/payments?dry_run=1', body: { amount: 1 } });
     expect(res.status).toBe(200);
+  });
+});
+
+describe('a connection that sets the Content-Type itself', () => {
+  // The configured header wins over the agent's: the body is read under it, whatever the agent declared.
+  it.each([
+    [{ 'Content-Type': 'text/plain' }, 'user_id=1&user.id=2', /user\.id/],
+    [{}, 'amount=1&AMOUNT=100000', /AMOUNT/],
+  ])('%j %j → 422, nothing sent', async (headers, body, names) => {
+    const before = upstream.calls.length;
+    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'form-api', input: { method: 'POST', path: '/forms', headers, body }, reason: 'collide' } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(res.body.error.message).toMatch(names);
+    expect(upstream.calls.length).toBe(before);
   });
 });
 

@@ -130,6 +130,8 @@ export interface HttpTargetOptions {
   readonly allowHeaders: readonly string[];
   /** Query parameter names (any case) the connection lets through although they are normally refused. */
   readonly allowQuery: readonly string[];
+  /** The Content-Type the connection's configured headers set: it wins over the agent's, so the body is read under it. */
+  readonly contentType?: string;
 }
 
 export const DEFAULT_HTTP_TARGET: HttpTargetOptions = { caseInsensitivePaths: false, allowHeaders: [], allowQuery: [] };
@@ -239,7 +241,8 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (clash) refuse(`query has parameters ${clashText(clash)}, which frameworks read as one parameter (PHP reads . and space as _, a[b] as a; others ignore case)`);
   const text = typeof input.body === 'string' ? input.body : (JSON.stringify(input.body) as string | undefined);
   const json = text === undefined ? null : jsonReading(input.body, text);
-  if (text !== undefined) checkBodyNames(text, json, Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '', Object.keys(query));
+  const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
+  if (text !== undefined) checkBodyNames(text, json, contentType, Object.keys(query));
   for (const k of text === undefined ? [] : bodyKeys(text, json)) {
     const key = fieldKey(k);
     if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
