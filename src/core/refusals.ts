@@ -45,7 +45,7 @@ export const REFUSAL_REASONS = {
   'login.callback_invalid': "The identity provider's answer to the sign-in did not verify (state, nonce, code or ID token).",
   'login.code_invalid': 'The one-time code `countersign login` brought to the gateway is unknown, already used, expired, or for another loopback address.',
   'login.verifier_invalid': 'The one-time code of `countersign login` came without the PKCE verifier of the sign-in that asked for it, or with another one (the code is spent).',
-  'session.invalid': 'A `countersign login` credential (`csl_…`) matches no live sign-in: unknown, expired, signed out, or its human is no longer who it says.',
+  'session.invalid': 'A `countersign login` credential (`csl_…`) matches no live sign-in: unknown, expired, signed out, its human is no longer who it says, or the CLI’s sign-in is no longer offered (`identity.login.cli` removed).',
   'body.too_large': 'The channel call\'s body is larger than the gateway reads.',
   'signature.missing': 'The Slack call has no signature or timestamp header.',
   'signature.version': 'The Slack signature is not of a version the gateway checks (v0).',

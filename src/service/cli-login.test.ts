@@ -18,7 +18,7 @@ function deps() {
   store = createSqliteStore({ path: ':memory:' });
   const identity = createIdentity({ principals: [], identity: identitySchema.parse({}), now: clock.now });
   let n = 0;
-  return { store, identity, clock, ids: { token: () => `token-${++n}-${'x'.repeat(40)}`, requestId: () => 'req_x' }, signInIssuer: 'https://idp.example.com' };
+  return { store, identity, clock, ids: { token: () => `token-${++n}-${'x'.repeat(40)}`, requestId: () => 'req_x' }, signInIssuer: 'https://idp.example.com', cliSignIn: true };
 }
 
 const dora: Principal = { id: 'dora@example.com', kind: 'human', actsFor: null, groups: ['sre'], tokenGroups: ['sre'], email: 'dora@example.com', issuer: 'https://idp.example.com', claims: { sub: 'dora' } };
@@ -52,6 +52,17 @@ describe('a CLI sign-in code', () => {
     const code = await issueLoginCode(d, dora, request);
     now = new Date('2026-01-01T00:01:00Z');
     expect(await refusal(redeemLoginCode(d, { code, verifier, redirectUri: request.redirectUri }, 3600))).toBe('login.code_invalid');
+  });
+
+  it('gives a credential that ends once the configuration no longer offers countersign login (identity.login.cli removed)', async () => {
+    now = new Date('2026-01-01T00:00:00Z');
+    const d = deps();
+    const code = await issueLoginCode(d, dora, request);
+    const { token, session } = await redeemLoginCode(d, { code, verifier, redirectUri: request.redirectUri }, 3600);
+    expect(await resolveSession({ ...d, cliSignIn: false }, token)).toBeUndefined();
+    expect(await store.getSession(session.key)).toBeUndefined();
+    // Ended, not only refused: turning the CLI's sign-in on again brings it back no more than a removed key does.
+    expect(await resolveSession(d, token)).toBeUndefined();
   });
 
   it('is never issued to an agent', async () => {

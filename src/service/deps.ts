@@ -46,6 +46,11 @@ export interface Deps {
    */
   readonly signInIssuer?: string;
   /**
+   * `countersign login`'s browser sign-in is offered (identity.login.cli, with the console on). Not offered (turned off,
+   * or never on), a credential it gave (`csl_…`) ends at its next use, as a removed key does.
+   */
+  readonly cliSignIn?: boolean;
+  /**
    * Grace beyond a connection's time bound before another process settles a run as interrupted (server.runGrace;
    * default RUN_GRACE_MS in execute.ts). A claimed run that cannot start within it is not started.
    */

@@ -61,6 +61,24 @@ describe('sessionCredential', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it("a countersign login credential (csl_…) is kept everyMs: the exp its sign-in's ID token had is not the credential's", async () => {
+    const clock = manualClock(Date.UTC(2026, 0, 1));
+    const seen: string[] = [];
+    // The ID token of the sign-in expired long ago; the sign-in (a session of the gateway) lasts on its own terms.
+    const dora: Principal = { id: 'dora@example.com', kind: 'human', actsFor: null, groups: [], email: 'dora@example.com', claims: { exp: Date.UTC(2025, 11, 31) / 1000 } };
+    const authenticate = Object.assign(async (bearer: string | undefined) => (seen.push(bearer ?? ''), dora), { refused: async () => {} }) as Authenticate;
+    const check = sessionCredential(authenticate, clock, `csl_${'x'.repeat(43)}`, { surface: 'postgres' }, dora, { everyMs: 1000 });
+    await check();
+    await check();
+    clock.advance(999);
+    await check();
+    expect(seen).toHaveLength(0);
+    clock.advance(1);
+    await check();
+    await check();
+    expect(seen).toHaveLength(1);
+  });
+
   it('refuses a credential that names another principal now', async () => {
     const clock = manualClock();
     const { authenticate } = keys({ bot: true });

@@ -8,8 +8,10 @@
  *
  * The verdict is kept for at most `everyMs`, and never past the token's `exp`:
  * from that instant the identity decides again, by the same rules (and clock
- * skew) as for a new connection.
+ * skew) as for a new connection. A `countersign login` credential is kept
+ * `everyMs` (its sign-in's end is seen at the next check).
  */
+import { CLI_TOKEN_PREFIX } from '../core/cli-login.ts';
 import { CountersignError } from '../core/errors.ts';
 import type { Clock } from '../core/ports.ts';
 import type { Principal } from '../core/principal.ts';
@@ -34,8 +36,11 @@ export function sessionCredential(
   opts: { everyMs?: number } = {},
 ): () => Promise<void> {
   const everyMs = opts.everyMs ?? CREDENTIAL_RECHECK_MS;
+  // A `countersign login` credential is a sign-in of the gateway: the `exp` its principal carries is the one of the ID
+  // token it began with, long past while the sign-in lasts; its own end is seen at the next check.
+  const signIn = bearer.startsWith(CLI_TOKEN_PREFIX);
   const until = (checked: number, p: Principal) => {
-    const exp = p.claims?.['exp'];
+    const exp = signIn ? undefined : p.claims?.['exp'];
     return typeof exp === 'number' ? Math.min(checked + everyMs, exp * 1000) : checked + everyMs;
   };
   let validUntil = until(clock.now().getTime(), principal);

@@ -9,7 +9,8 @@
  * issuer and subject) until it ends, under the one id that human has now and
  * with the groups the configuration gives them now, and only while that
  * provider is still the one the configuration signs humans in through. The
- * CLI's sign-ins (`oidc-cli`, service/cli-login.ts) are resolved the same way.
+ * CLI's sign-ins (`oidc-cli`, service/cli-login.ts) are resolved the same way,
+ * and only while the configuration offers that sign-in (identity.login.cli).
  */
 import { canonicalHuman } from '../core/human-identity.ts';
 import type { Principal } from '../core/principal.ts';
@@ -25,7 +26,7 @@ const CONFIGURED_METHODS = new Set(['api-key']);
  * const signedIn = await resolveSession(deps, tokenFromCookie); // undefined → show the sign-in page
  */
 export async function resolveSession(
-  deps: Pick<Deps, 'store' | 'clock' | 'identity' | 'signInIssuer'>,
+  deps: Pick<Deps, 'store' | 'clock' | 'identity' | 'signInIssuer' | 'cliSignIn'>,
   token: string,
 ): Promise<{ session: Session; principal: Principal } | undefined> {
   if (token.length === 0 || token.length > 200) return undefined;
@@ -51,6 +52,11 @@ export async function resolveSession(
   // the session ends, under the one id that human has now (a session begun before the configuration named them by
   // email included), with the groups the configuration gives that human now (never the ones it gave at sign-in).
   if (session.method === 'oidc' || session.method === 'oidc-cli') {
+    // The CLI's sign-in turned off (identity.login.cli removed, or the console off): the credentials it gave end with it.
+    if (session.method === 'oidc-cli' && deps.cliSignIn !== true) {
+      await endSessionByKey(deps, key, 'credential-removed');
+      return undefined;
+    }
     // A provider removed from the configuration (or replaced) vouches for no one any more, as a removed key does not.
     if (session.principal.issuer !== deps.signInIssuer) {
       await endSessionByKey(deps, key, 'principal-changed');

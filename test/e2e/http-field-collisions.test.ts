@@ -19,6 +19,7 @@ beforeAll(async () => {
   upstream = await startUpstream();
   gw = await startTestGateway(`connections:
   - { name: api, kind: http, url: "${upstream.url}" }
+  - { name: form-api, kind: http, url: "${upstream.url}", headers: { Content-Type: "application/x-www-form-urlencoded" } }
 policy:
   default: deny
   rules:
@@ -156,9 +157,29 @@ describe('a name in both the query and the body', () => {
   });
 });
 
+describe('a connection that sets the Content-Type itself', () => {
+  // The configured header wins over the agent's: the body is read under it, whatever the agent declared.
+  it.each([
+    [{ 'Content-Type': 'text/plain' }, 'user_id=1&user.id=2', /user\.id/],
+    [{}, 'amount=1&AMOUNT=100000', /AMOUNT/],
+  ])('%j %j → 422, nothing sent', async (headers, body, names) => {
+    const before = upstream.calls.length;
+    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'form-api', input: { method: 'POST', path: '/forms', headers, body }, reason: 'collide' } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(res.body.error.message).toMatch(names);
+    expect(upstream.calls.length).toBe(before);
+  });
+});
+
 describe('a body declared in another charset than the UTF-8 it is sent in', () => {
   // Under charset=utf-7, "+ACIALAAi-amount+ACI-:100000" decodes to a second key.
   it.each(['application/json; charset=utf-7', 'application/x-www-form-urlencoded; charset=UTF-16', 'text/plain;charset="utf-7"'])('%s → 422, nothing sent', async (type) => {
+    await expectRefused({ method: 'POST', path: '/payments', headers: { 'Content-Type': type }, body: { amount: 1, note: '+ACIALAAiAGEAbQBvAHUAbgB0ACIAOgAxADAAMAAwADAAMAAs-' } }, /charset/);
+  });
+
+  // A parser that takes the last of a repeated parameter (or the quoted one) reads utf-7 where the check read utf-8.
+  it.each(['application/json; charset=utf-8; charset=utf-7', 'application/json; x="a;charset=utf-8"; charset=utf-7', 'application/json;charset=utf-8;CHARSET=utf-16'])('%s → 422, nothing sent', async (type) => {
     await expectRefused({ method: 'POST', path: '/payments', headers: { 'Content-Type': type }, body: { amount: 1, note: '+ACIALAAiAGEAbQBvAHUAbgB0ACIAOgAxADAAMAAwADAAMAAs-' } }, /charset/);
   });
 

@@ -53,7 +53,14 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
     headersTimeout: config.timeoutMs,
     bodyTimeout: config.timeoutMs,
   });
-  const target: HttpTargetOptions = { caseInsensitivePaths: config.paths?.caseInsensitive ?? false, keepTrailingSlash: config.paths?.keepTrailingSlash ?? false, allowHeaders: config.allow?.headers ?? [], allowQuery: config.allow?.query ?? [] };
+  const contentType = Object.entries(config.headers).find(([h]) => headerKey(h) === 'content-type')?.[1];
+  const target: HttpTargetOptions = {
+    caseInsensitivePaths: config.paths?.caseInsensitive ?? false,
+    keepTrailingSlash: config.paths?.keepTrailingSlash ?? false,
+    allowHeaders: config.allow?.headers ?? [],
+    allowQuery: config.allow?.query ?? [],
+    ...(contentType !== undefined ? { contentType } : {}),
+  };
   // Matched as servers match names (X_Api_Key is X-Api-Key to CGI): an agent cannot add a second copy of a configured header.
   const configured = new Set(Object.keys(config.headers).map(headerKey));
   // An upstream that echoes requests (a debug endpoint) must not hand the gateway's credentials to the agent.

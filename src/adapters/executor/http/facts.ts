@@ -79,8 +79,10 @@ const clashText = (c: KeyClash) => `${JSON.stringify(c.first.slice(0, 100))} and
 function checkBodyNames(text: string, json: { value: unknown } | null, contentType: string, query: readonly string[]): void {
   const type = contentType.toLowerCase();
   // The gateway sends UTF-8; a body declared otherwise (utf-7: `+ACI-` is `"`) reads as other fields and values upstream.
-  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/.exec(type)?.[1];
-  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') refuse(`Content-Type charset ${charset.slice(0, 40)} is not allowed: the body is sent as UTF-8`);
+  // Every `charset=` in it, quoted or repeated: parsers differ on which of two copies counts (the last, the first, one in quotes).
+  for (const [, charset = ''] of type.matchAll(/charset\s*\*?\s*=\s*"?([^";\s,]*)/g)) {
+    if (charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') refuse(`Content-Type charset ${charset.slice(0, 40)} is not allowed: the body is sent as UTF-8`);
+  }
   const keys = json ? jsonKeyClash(text, foldKey) : null;
   if (keys) refuse(`body has keys ${clashText(keys)} in one object: upstreams that match keys in any case (Go, .NET, Jackson) read them as one`);
   const fields = type.includes('x-www-form-urlencoded') ? [...new URLSearchParams(text).keys()] : type.includes('multipart/form-data') ? multipartNames(text) : [];
@@ -128,6 +130,8 @@ export interface HttpTargetOptions {
   readonly allowHeaders: readonly string[];
   /** Query parameter names (any case) the connection lets through although they are normally refused. */
   readonly allowQuery: readonly string[];
+  /** The Content-Type the connection's configured headers set: it wins over the agent's, so the body is read under it. */
+  readonly contentType?: string;
 }
 
 export const DEFAULT_HTTP_TARGET: HttpTargetOptions = { caseInsensitivePaths: false, allowHeaders: [], allowQuery: [] };
@@ -237,7 +241,8 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (clash) refuse(`query has parameters ${clashText(clash)}, which frameworks read as one parameter (PHP reads . and space as _, a[b] as a; others ignore case)`);
   const text = typeof input.body === 'string' ? input.body : (JSON.stringify(input.body) as string | undefined);
   const json = text === undefined ? null : jsonReading(input.body, text);
-  if (text !== undefined) checkBodyNames(text, json, Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '', Object.keys(query));
+  const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
+  if (text !== undefined) checkBodyNames(text, json, contentType, Object.keys(query));
   for (const k of text === undefined ? [] : bodyKeys(text, json)) {
     const key = fieldKey(k);
     if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
