@@ -50,15 +50,18 @@ class AgentCannotSignIn(CountersignError):
 
 class LoginCodeInvalid(CountersignError):
     """A one-time code of `countersign login` was refused at the gateway: unknown, already used,
-    expired, sent to another loopback address, or redeemed without (or with another) PKCE verifier.
+    expired, sent to another loopback address than the one given, or redeemed without the PKCE
+    verifier of the sign-in that asked for it (or with another one, which spends it); `reason` says
+    which (`login.code_invalid`, `login.verifier_invalid`). Nothing was issued.
     """
 
     code = "LOGIN_CODE_INVALID"
 
 
 class LoginStateMismatch(CountersignError):
-    """`countersign login` received at its loopback address an answer whose `state` is not the one
-    it sent; it redeemed nothing and stopped.
+    """`countersign login` received at its loopback address an answer whose `state` is not the one it
+    sent: a sign-in it did not start (another page, another program); it redeemed nothing and
+    stopped.
     """
 
     code = "LOGIN_STATE_MISMATCH"
