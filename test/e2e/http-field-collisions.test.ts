@@ -71,6 +71,14 @@ describe('JSON body keys that collide in case', () => {
     }
   });
 
+  it('in JSON text a lenient reader takes (a BOM first, a comment, a trailing comma), is refused, as not strict JSON → 422, nothing sent', async () => {
+    // Jackson and .NET skip a byte-order mark; JSON5-style readers take comments and trailing commas: the keys are read all the same.
+    for (const body of ['\uFEFF{"amount":1,"AMOUNT":100000}', '{"amount":1, /* note */ "Amount":100000}', '{"amount":1,"AMOUNT":100000,}', '  \n[{"amount":1,"aMount":2},]']) {
+      // Under a rule that allows any body on /forms: only the key check stands between it and the upstream.
+      await expectRefused({ method: 'POST', path: '/forms', headers: { 'Content-Type': 'application/json' }, body }, /not strict JSON/);
+    }
+  });
+
   it('keys that differ otherwise run, sent as written', async () => {
     const res = await send({ method: 'POST', path: '/payments', body: { amount: 1, amounts: [1], currency: 'EUR', nested: [{ amount: 2 }, { amount: 3 }] } });
     expect(res.status).toBe(200);

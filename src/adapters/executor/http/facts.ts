@@ -83,6 +83,9 @@ function checkBodyNames(text: string, json: { value: unknown } | null, contentTy
   for (const [, charset = ''] of type.matchAll(/charset\s*\*?\s*=\s*"?([^";\s,]*)/g)) {
     if (charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') refuse(`Content-Type charset ${charset.slice(0, 40)} is not allowed: the body is sent as UTF-8`);
   }
+  // Text declared JSON must be JSON as the gateway reads it: lenient readers (Jackson, .NET, JSON5) take a byte-order mark,
+  // comments or trailing commas, and would read keys (and values) in it that no check here saw.
+  if (json === null && /[/+]json\b/.test(type)) refuse('body is declared JSON but is not strict JSON (RFC 8259: no byte-order mark, comments or trailing commas): an upstream that reads it leniently would see fields policy did not');
   const keys = json ? jsonKeyClash(text, foldKey) : null;
   if (keys) refuse(`body has keys ${clashText(keys)} in one object: upstreams that match keys in any case (Go, .NET, Jackson) read them as one`);
   const fields = type.includes('x-www-form-urlencoded') ? [...new URLSearchParams(text).keys()] : type.includes('multipart/form-data') ? multipartNames(text) : [];
