@@ -247,7 +247,7 @@ describe('deploy/grafana/countersign.json', () => {
   it("has a panel for every family of the gateway's own", () => {
     const queried = new Set(exprs.flatMap(metricNames).map((n) => familyOf(n)?.name));
     const own = [...families.keys()].filter((n) => n.startsWith('countersign_'));
-    expect(own.length).toBe(12);
+    expect(own.length).toBe(13);
     for (const f of own) expect(queried.has(f), f).toBe(true);
   });
 });
