@@ -144,7 +144,7 @@ export function stateDigest(json: string): string {
   return createHash('sha256').update(json).digest('hex');
 }
 
-/** The gateway's own names (wire-session.ts RESERVED_PREFIX): a client may not use them. */
+/** The gateway's own names (wire-own.ts RESERVED_PREFIX): a client may not use them. */
 const STATEMENT = 'countersign_state';
 const PORTAL = 'countersign_p';
 

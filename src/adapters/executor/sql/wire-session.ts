@@ -27,34 +27,14 @@ import { noticeFields } from '../../../surfaces/pg/protocol.ts';
 import { containsNode } from './facts.ts';
 import { analyseSqlCached } from './analysis-cache.ts';
 import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
-import { arrayLiteral, GUARD_ALLOWED, GUARD_SQL, guardParams, refusal, snapshotRefusal, type GuardRow } from './session-guard.ts';
+import { arrayLiteral, GUARD_ALLOWED, guardParams, refusal, snapshotRefusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
 import { refused, tell } from './wire-outcome.ts';
 import { CANCELLED, cancelledByClient } from './wire-cancel.ts';
 import { CHECK_FAILED, checkStep, PreparedWatch } from './prepared-watch.ts';
 import { bytes, dataRowNullableText, dataRowText, sqlstate } from './upstream-frames.ts';
+import { OWN, PORTAL, RESERVED_PREFIX } from './wire-own.ts';
 
-/** Names of the gateway's own prepared statements and portal; a client's names may not start so. */
-export const RESERVED_PREFIX = 'countersign_';
-const PORTAL = `${RESERVED_PREFIX}p`;
-const OWN: Readonly<Record<string, string>> = {
-  begin: 'BEGIN',
-  begin_ro: 'BEGIN READ ONLY',
-  commit: 'COMMIT',
-  rollback: 'ROLLBACK',
-  savepoint: `SAVEPOINT ${RESERVED_PREFIX}ro`,
-  read_only: 'SET LOCAL transaction_read_only = on',
-  undo: `ROLLBACK TO SAVEPOINT ${RESERVED_PREFIX}ro`,
-  release: `RELEASE SAVEPOINT ${RESERVED_PREFIX}ro`,
-  guard: `SELECT pg_catalog.row_to_json(g)::pg_catalog.text FROM (${GUARD_SQL}) g`,
-  // The session check is a large query: planned once (generic plan) instead of on every run, inside a savepoint so the
-  // setting goes back to what the client had.
-  plan_savepoint: `SAVEPOINT ${RESERVED_PREFIX}g`,
-  plan_generic: 'SET LOCAL plan_cache_mode = force_generic_plan',
-  plan_undo: `ROLLBACK TO SAVEPOINT ${RESERVED_PREFIX}g`,
-  plan_release: `RELEASE SAVEPOINT ${RESERVED_PREFIX}g`,
-  fail: "DO $$BEGIN RAISE EXCEPTION 'a statement of this transaction was not run by the gateway'; END$$",
-};
 const TEXT_ARRAY = 1009;
 
 type RunPlan = Parameters<WireUpstream['run']>[1];
