@@ -180,14 +180,21 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
         }
       : {}),
   };
+  const loadedBy = `${userInfo().username}@${hostname()}`;
   await recordPolicyLoaded(deps, {
     file: opts.configFile ?? IN_MEMORY_CONFIG,
-    loadedBy: `${userInfo().username}@${hostname()}`,
+    loadedBy,
     ...(config.candidatePolicy ? { candidateFile: config.candidatePolicy.file } : {}),
   });
   // This config is now the one in force. Where another was, its processes stop deciding within IN_FORCE_MAX_AGE_MS:
   // waited out before anything is recovered or served, so that none decides under it once this one does.
-  if (deps.inForce && (await takeConfigInForce(deps.store, deps.inForce.generation))) {
+  const loaded = {
+    time: deps.clock.now().toISOString(),
+    actor: loadedBy,
+    file: opts.configFile ?? IN_MEMORY_CONFIG,
+    principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, groups: p.groups })),
+  };
+  if (deps.inForce && (await takeConfigInForce(deps.store, deps.inForce.generation, loaded))) {
     deps.log.info({ generation: deps.inForce.generation }, 'the config changed: gateways on this store still running the one before refuse to decide until restarted with it');
     await new Promise((r) => setTimeout(r, IN_FORCE_MAX_AGE_MS + 500));
   }

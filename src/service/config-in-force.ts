@@ -14,6 +14,7 @@
  */
 import { CountersignError } from '../core/errors.ts';
 import type { Store } from '../core/ports.ts';
+import type { AuditDraft } from '../core/audit.ts';
 
 export const CONFIG_GENERATION_KEY = 'config.generation';
 /** How old a reading of the stored generation a submission may go by. */
@@ -79,9 +80,23 @@ export function configInForce(store: Pick<Store, 'getMeta'>, generation: string,
  * @example
  * if (await takeConfigInForce(store, generation)) await sleep(IN_FORCE_MAX_AGE_MS + 500);
  */
-export async function takeConfigInForce(store: Pick<Store, 'getMeta' | 'appendAudit'>, generation: string): Promise<boolean> {
+export async function takeConfigInForce(store: Pick<Store, 'getMeta' | 'appendAudit'>, generation: string, loaded?: ConfigLoaded): Promise<boolean> {
   const before = await store.getMeta(CONFIG_GENERATION_KEY);
   if (before === generation) return false;
-  await store.appendAudit([], { [CONFIG_GENERATION_KEY]: generation });
+  // A change (not the first start, which policy.loaded records): who may approve and what decides may have changed with
+  // the policy's hash the same, so the trail says when, by whom, and the principals now configured (never their keys).
+  const audit: AuditDraft[] =
+    before !== undefined && loaded
+      ? [{ type: 'config.loaded', time: loaded.time, requestId: null, actor: loaded.actor, data: { old: before, new: generation, file: loaded.file, principals: loaded.principals } }]
+      : [];
+  await store.appendAudit(audit, { [CONFIG_GENERATION_KEY]: generation });
   return before !== undefined;
+}
+
+/** What `config.loaded` tells of the config taking over: when, who started it, its file, its principals (id, kind, groups). */
+export interface ConfigLoaded {
+  readonly time: string;
+  readonly actor: string;
+  readonly file: string;
+  readonly principals: readonly { readonly id: string; readonly kind: string; readonly groups: readonly string[] }[];
 }
