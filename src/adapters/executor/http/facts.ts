@@ -51,12 +51,20 @@ const METHOD_OVERRIDE_BODY = new Set([...METHOD_OVERRIDE_QUERY].filter((k) => k 
  * a form Content-Type the agent chose, `{"t":"&_method=DELETE"}` is a form
  * whose fields include `_method`.
  */
-function bodyKeys(text: string, json: { value: unknown } | null): string[] {
-  const keys = [...new URLSearchParams(text).keys(), ...multipartNames(text)];
+function bodyKeys(readings: BodyReadings, json: { value: unknown } | null): string[] {
+  const keys = [...readings.form, ...readings.multipart];
   const parsed = json?.value;
   if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) keys.push(...Object.keys(parsed));
   return keys;
 }
+
+/** The body's text read as form fields and as multipart part names, once for every check that needs them. */
+interface BodyReadings {
+  readonly form: readonly string[];
+  readonly multipart: readonly string[];
+}
+
+const readingsOf = (text: string): BodyReadings => ({ form: [...new URLSearchParams(text).keys()], multipart: multipartNames(text) });
 
 /** The body as JSON: the agent's value, or its text when that parses (null when it does not: its form and multipart readings stand). */
 function jsonReading(body: unknown, text: string): { value: unknown } | null {
@@ -76,7 +84,7 @@ const clashText = (c: KeyClash) => `${JSON.stringify(c.first.slice(0, 100))} and
  * as JSON text (where exact duplicates count too), and fields of a form or
  * multipart body, under that Content-Type, that read as one (field-names.ts).
  */
-function checkBodyNames(text: string, json: { value: unknown } | null, contentType: string, query: readonly string[]): void {
+function checkBodyNames(text: string, readings: BodyReadings, json: { value: unknown } | null, contentType: string, query: readonly string[]): void {
   const type = contentType.toLowerCase();
   // The gateway sends UTF-8; a body declared otherwise (utf-7: `+ACI-` is `"`) reads as other fields and values upstream.
   // Every `charset=` in it, quoted or repeated: parsers differ on which of two copies counts (the last, the first, one in quotes).
@@ -88,7 +96,7 @@ function checkBodyNames(text: string, json: { value: unknown } | null, contentTy
   if (json === null && /[/+]json\b/.test(type)) refuse('body is declared JSON but is not strict JSON (RFC 8259: no byte-order mark, comments or trailing commas): an upstream that reads it leniently would see fields policy did not');
   const keys = json ? jsonKeyClash(text, foldKey) : null;
   if (keys) refuse(`body has keys ${clashText(keys)} in one object: upstreams that match keys in any case (Go, .NET, Jackson) read them as one`);
-  const fields = type.includes('x-www-form-urlencoded') ? [...new URLSearchParams(text).keys()] : type.includes('multipart/form-data') ? multipartNames(text) : [];
+  const fields = type.includes('x-www-form-urlencoded') ? [...readings.form] : type.includes('multipart/form-data') ? [...readings.multipart] : [];
   const form = fieldClash(fields);
   if (form) refuse(`body has form fields ${clashText(form)}, which frameworks read as one field (PHP reads . and space as _, a[b] as a; others ignore case)`);
   const top = json?.value;
@@ -245,8 +253,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const text = typeof input.body === 'string' ? input.body : (JSON.stringify(input.body) as string | undefined);
   const json = text === undefined ? null : jsonReading(input.body, text);
   const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
-  if (text !== undefined) checkBodyNames(text, json, contentType, Object.keys(query));
-  for (const k of text === undefined ? [] : bodyKeys(text, json)) {
+  const readings = text === undefined ? undefined : readingsOf(text);
+  if (text !== undefined && readings) checkBodyNames(text, readings, json, contentType, Object.keys(query));
+  for (const k of readings ? bodyKeys(readings, json) : []) {
     const key = fieldKey(k);
     if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);
