@@ -82,6 +82,25 @@ export interface Action {
 
 const SCHEMAS = { postgres: sqlInputSchema, http: httpInputSchema, exec: execInputSchema, mcp: mcpInputSchema } as const;
 
+const HTTP_METHOD = /^[A-Za-z]+$/;
+
+/**
+ * What httpInputSchema makes of the usual input, a plain object of a method, a path and maybe a body (no query, no
+ * headers), without running the schema: the same object, keys in the same order, the body the same value. Anything
+ * else, valid or not, is undefined and goes to the schema (action.test.ts holds the two together).
+ */
+function plainHttpInput(raw: unknown): HttpInput | undefined {
+  if (raw === null || typeof raw !== 'object' || Object.getPrototypeOf(raw) !== Object.prototype) return undefined;
+  const r = raw as Record<string, unknown>;
+  const { method, path } = r;
+  if (typeof method !== 'string' || typeof path !== 'string' || !Object.hasOwn(r, 'method') || !Object.hasOwn(r, 'path')) return undefined;
+  if (!HTTP_METHOD.test(method) || !path.startsWith('/') || path.length > 8192) return undefined;
+  const keys = Object.keys(r).length;
+  if (keys === 2) return { method: method.toUpperCase(), path };
+  if (keys === 3 && Object.hasOwn(r, 'body') && r.body !== undefined) return { method: method.toUpperCase(), path, body: r.body };
+  return undefined;
+}
+
 /**
  * The path of the first number in `value` that JSON cannot hold (`1e400`
  * parses to Infinity): RFC 8785 has no form for it, so it could be neither
@@ -108,6 +127,8 @@ export function parseInput(kind: ConnectionKind, raw: unknown): ActionInput {
   assertValueDepth(raw, 'the action input');
   const infinite = nonFiniteAt(raw);
   if (infinite !== null) throw new CountersignError('INVALID_INPUT', `input for a ${kind} connection is invalid: ${infinite}: a number too large for JSON (it would read as Infinity)`, { issues: [`${infinite}: not a finite number`] });
+  const plain = kind === 'http' ? plainHttpInput(raw) : undefined;
+  if (plain !== undefined) return plain;
   const result = SCHEMAS[kind].safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'input'}: ${i.message}`);

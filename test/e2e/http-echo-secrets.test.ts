@@ -120,9 +120,11 @@ describe('an upstream that echoes the request headers', () => {
     expect(upstream.calls.at(-1)!.headers.range).toBeDefined();
   });
 
-  it('response headers that echo a secret: the content type is scrubbed, other headers are not passed on', async () => {
-    const r = await get('echo', '/in-header');
-    expect(r.contentType).toContain('[redacted]');
+  it('response headers that echo a secret: the content type is scrubbed (each time it comes back), other headers are not passed on', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await get('echo', '/in-header');
+      expect(r.contentType).toContain('[redacted]');
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALL, cpuBaseline, DEFAULT_EVALUATION_LIMITS, Meter, readTree } from './bounds.ts';
+import { ALL, DEFAULT_EVALUATION_LIMITS, Meter, readTree, setCpuParallelism } from './bounds.ts';
 import { compilePolicy, type PolicyVariables } from './compile.ts';
 import { evaluatePolicy } from './evaluate.ts';
 import type { RuleSpec } from './spec.ts';
@@ -81,24 +81,34 @@ describe('evaluation bounds', () => {
     expect(meter.exceeded).not.toBeNull();
   });
 
-  it('starts an evaluation from a CPU reading of the last millisecond, never from a later one', () => {
-    let cpu = 10;
+  it('reads the CPU clock only once an evaluation has run 32 steps', () => {
     let reads = 0;
-    const startCpu = cpuBaseline(() => {
+    const meter = new Meter({ maxSteps: Number.POSITIVE_INFINITY, timeoutMs: 250 }, () => 0, () => {
       reads++;
-      return cpu;
+      return 0;
     });
-    expect(startCpu(100)).toBe(10);
-    cpu = 10.4;
-    // 0.6 ms later: the earlier reading serves; it counts the 0.4 ms between against the evaluation, never less.
-    expect(startCpu(100.6)).toBe(10);
+    for (let i = 0; i < 31; i++) meter.tick();
+    expect(reads).toBe(0);
+    meter.tick();
     expect(reads).toBe(1);
-    cpu = 12;
-    expect(startCpu(101.7)).toBe(12);
-    // A wall clock that went back (another clock injected, a reset): read again rather than trust the old reading.
-    cpu = 13;
-    expect(startCpu(50)).toBe(13);
-    expect(reads).toBe(3);
+  });
+
+  it('counts the wall time before its first CPU reading as CPU of every thread: the limit trips earlier, never later', () => {
+    setCpuParallelism(4);
+    let wall = 0;
+    let cpu = 1000;
+    const meter = new Meter({ maxSteps: Number.POSITIVE_INFINITY, timeoutMs: 250 }, () => wall, () => cpu);
+    for (let i = 0; i < 31; i++) meter.tick();
+    // 10 ms pass before the first reading: the process may have spent up to 40 ms of CPU in them, all counted.
+    wall += 10;
+    cpu += 10;
+    meter.tick();
+    wall += 300;
+    // 250 ms of CPU since the start, 30 of them before the first reading would have been taken on 4 threads: exceeded.
+    cpu += 220;
+    expect(() => {
+      for (let i = 0; i < 64; i++) meter.tick();
+    }).toThrow('policy evaluation exceeded its time limit');
   });
 
   it('does not trip on CPU the process spent while the wall clock stayed within the limit', () => {

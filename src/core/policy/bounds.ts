@@ -44,29 +44,22 @@ const processCpuMs = (): number => {
 };
 
 /**
- * The CPU clock at the start of an evaluation that starts at wall time `at`, from a reading at most `reuseMs` old.
- * A reading is a system call (getrusage, about 3 µs: the largest single cost of deciding a small action), and under
- * load many decisions start within the same millisecond. A reading taken earlier on this thread is never later than
- * the start, so the CPU counted against the limit is never less than the evaluation's own: the limit can trip
- * earlier, by at most the CPU the process spent in those `reuseMs` (that much per thread), never later.
+ * How many threads of this process can run at once: at most this many milliseconds of CPU per millisecond of wall
+ * time. Until the composition root says (setCpuParallelism, from the machine), a bound no machine it runs on exceeds.
+ */
+let cpuParallelism = 1024;
+
+/**
+ * Sets the bound above from the machine (os.availableParallelism and os.cpus, the larger): the CPU clock of an
+ * evaluation is then read only once it has run a while (Meter). Never below 1.
  *
  * @example
- * const startCpu = cpuBaseline(processCpuMs);
- * startCpu(performance.now()); // a fresh reading, or the one taken less than 1 ms ago
+ * setCpuParallelism(Math.max(availableParallelism(), cpus().length));
  */
-export function cpuBaseline(read: () => number, reuseMs = 1): (at: number) => number {
-  let takenAt = Number.NEGATIVE_INFINITY;
-  let cpu = 0;
-  return (at) => {
-    if (!(at >= takenAt && at - takenAt <= reuseMs)) {
-      takenAt = at;
-      cpu = read();
-    }
-    return cpu;
-  };
+export function setCpuParallelism(n: number): void {
+  if (Number.isFinite(n) && n >= 1) cpuParallelism = Math.ceil(n);
 }
 
-const processCpuAtStart = cpuBaseline(processCpuMs);
 const wallNow = (): number => performance.now();
 
 /**
@@ -77,16 +70,22 @@ const wallNow = (): number => performance.now();
  * The time limit is on the CPU the evaluation takes, not on the wall clock alone: a process the machine did not run
  * for a while (a loaded host, a pause for garbage collection) held no one's actions up meanwhile, and a decision
  * must not turn into a deny because of it. The limit trips when both the wall clock and the process's CPU time have
- * gone past it; the CPU clock is read at the start (or a reading of the last millisecond serves: cpuBaseline) and,
- * after that, only once the wall clock has.
+ * gone past it. The CPU clock is first read at the first check of the wall clock (32 steps in, or a costly step), not
+ * at the start: most evaluations end before it, and never read it. The CPU the process had at the start is then
+ * taken as that reading less the wall time since the start times the threads that can run at once
+ * (setCpuParallelism): never more than it was, so the limit can trip earlier by that much, never later. After that
+ * the CPU clock is read only once the wall clock has gone past the limit.
  */
 export class Meter {
   steps = 0;
   /** Set once a bound is exceeded: every later step fails too, so no error can be absorbed into a value. */
   exceeded: EvaluationBoundExceeded | null = null;
   readonly #maxSteps: number;
+  readonly #start: number;
   readonly #deadline: number;
-  readonly #cpuDeadline: number;
+  /** NaN until the CPU clock is first read (tick). */
+  #cpuDeadline = Number.NaN;
+  readonly #timeoutMs: number;
   readonly #now: () => number;
   readonly #cpuNow: () => number;
 
@@ -94,10 +93,10 @@ export class Meter {
     this.#maxSteps = limits.maxSteps;
     this.#now = now;
     this.#cpuNow = cpuNow;
-    const start = now();
-    this.#deadline = start + limits.timeoutMs;
+    this.#timeoutMs = limits.timeoutMs;
+    this.#start = now();
+    this.#deadline = this.#start + limits.timeoutMs;
     if (!Number.isFinite(limits.timeoutMs)) this.#cpuDeadline = Number.POSITIVE_INFINITY;
-    else this.#cpuDeadline = (now === wallNow && cpuNow === processCpuMs ? processCpuAtStart(start) : cpuNow()) + limits.timeoutMs;
   }
 
   /** A meter that never trips: for evaluation outside a policy decision. */
@@ -113,7 +112,13 @@ export class Meter {
       this.exceeded = new EvaluationBoundExceeded(`policy evaluation exceeded its budget of ${this.#maxSteps} steps`);
       throw this.exceeded;
     }
-    if ((before >>> 5 !== this.steps >>> 5 || cost > 1) && this.#now() > this.#deadline && this.#cpuNow() > this.#cpuDeadline) {
+    if (before >>> 5 === this.steps >>> 5 && cost <= 1) return;
+    const wall = this.#now();
+    if (Number.isNaN(this.#cpuDeadline)) {
+      const cpuThen = this.#cpuNow() - (wall - this.#start) * cpuParallelism;
+      this.#cpuDeadline = cpuThen + this.#timeoutMs;
+    }
+    if (wall > this.#deadline && this.#cpuNow() > this.#cpuDeadline) {
       this.exceeded = new EvaluationBoundExceeded('policy evaluation exceeded its time limit');
       throw this.exceeded;
     }

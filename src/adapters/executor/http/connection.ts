@@ -65,6 +65,23 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
   const configured = new Set(Object.keys(config.headers).map(headerKey));
   // An upstream that echoes requests (a debug endpoint) must not hand the gateway's credentials to the agent.
   const scrubber = createSecretScrubber(secretParts([...Object.values(config.headers), ...(config.secrets ?? [])]));
+  // Content-Type values the scrubber passed whole: an upstream sends the same few, and scrubbing one costs more than
+  // scrubbing a small body. The scrubber is a pure function of the text, so a value seen clean is clean again; a
+  // value it changed or refused is never kept (nor, so, any secret), and is scrubbed every time.
+  const cleanTypes = new Set<string>();
+  const scrubbedType = (raw: string): string => {
+    if (cleanTypes.has(raw)) return raw;
+    // Like the body: scrubbed, then cut without leaving the beginning of a secret; dropped if it will not come clean.
+    const type = scrubber.scrub(raw);
+    // Cut only when too long, as the body is cut only when truncated: the cut's search (every decoded view) is for the
+    // beginning of a secret that truncation leaves; a value that fits is passed whole, scrubbed like the body.
+    const out = !type.clean ? '' : type.text.length <= 200 ? type.text : scrubber.cut(type.text, 200);
+    if (out === raw) {
+      if (cleanTypes.size >= 64) cleanTypes.clear();
+      cleanTypes.add(raw);
+    }
+    return out;
+  };
 
   return {
     info: { kind: 'http', name: config.name, tags: config.tags },
@@ -99,11 +116,7 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
           signal: deadline,
         });
         const read = await readScrubbed(res.body, res.headers, scrubber);
-        // Like the body: scrubbed, then cut without leaving the beginning of a secret; dropped if it will not come clean.
-        const type = scrubber.scrub(String(res.headers['content-type'] ?? ''));
-        // Cut only when too long, as the body is cut only when truncated: the cut's search (every decoded view) is for the
-        // beginning of a secret that truncation leaves; a value that fits is passed whole, scrubbed like the body.
-        const contentType = !type.clean ? '' : type.text.length <= 200 ? type.text : scrubber.cut(type.text, 200);
+        const contentType = scrubbedType(String(res.headers['content-type'] ?? ''));
         let parsed: unknown = read.text;
         if (read.text !== null && contentType.includes('json') && !read.truncated) {
           try {

@@ -5,21 +5,15 @@
  * stands now, and `Idempotent-Replayed: true`; nothing is recorded or run again.
  */
 import { Hono, type Context } from 'hono';
-import { z } from 'zod';
 import { parseIdempotencyKey } from '../../../core/idempotency.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { submitOnce } from '../../../service/submit.ts';
 import { jsonBody } from '../body.ts';
+import { plainSubmitBody, submitBody } from '../submit-body.ts';
 import type { AppEnv } from '../context.ts';
 import { requestHeader } from '../headers.ts';
 import { requestView } from '../views.ts';
-
-const submitBody = z.strictObject({
-  connection: z.string().min(1).max(200),
-  input: z.unknown().refine((v) => v !== undefined, 'required'),
-  reason: z.string().trim().min(1, 'say why (it is shown to reviewers)').max(4000),
-});
 
 /**
  * @example
@@ -31,7 +25,7 @@ export function actionRoutes(deps: Deps, opts: { readonly consoleUrl?: (id: stri
     // Checked before the body: a bad key is refused whatever else is wrong, and nothing is recorded.
     const header = requestHeader(c, 'idempotency-key');
     const idempotencyKey = header === undefined ? undefined : parseIdempotencyKey(header);
-    const body = await jsonBody(c, submitBody);
+    const body = await jsonBody(c, submitBody, plainSubmitBody);
     const remoteAddress = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
     const userAgent = requestHeader(c, 'user-agent');
     const { request, replayed } = await submitOnce(deps, {
