@@ -12,7 +12,6 @@ export { createLogger };
 import { coverageSubjects } from './config/coverage-subjects.ts';
 import type { Config } from './config/schema.ts';
 import { createPolicyDeps } from './main-policy.ts';
-import { setCpuParallelism } from './core/policy/bounds.ts';
 import type { CheckpointSigner, Clock, IdGenerator, Leases } from './core/ports.ts';
 import { CountersignError } from './core/errors.ts';
 import { createTracing, logWithRequest } from './adapters/tracing/index.ts';
@@ -38,7 +37,7 @@ import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
 import { IN_MEMORY_CONFIG } from './service/store-owner.ts';
 import { auditOrigin, openOwnedStore } from './main-store.ts';
-import { availableParallelism, cpus, hostname, userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
 import type { PgListener } from './surfaces/pg/server.ts';
 import { createAuthenticator } from './service/authenticate.ts';
@@ -93,8 +92,6 @@ export async function createDeps(
   opts: StartOptions = {},
 ): Promise<Deps & { close(): Promise<void>; channels: ConfiguredChannels; expose?: () => Promise<Exposition> }> {
   const logger = opts.logger ?? createLogger(config.log.level);
-  // The policy's time limit reads the CPU clock only once an evaluation has run a while, bounding what came before by this.
-  setCpuParallelism(Math.max(availableParallelism(), cpus().length));
   // Off, only the request id of the work in progress is kept, for log lines at debug; on, the SDK is loaded now.
   const tracing = await createTracing(config.tracing, logger);
   const log = logWithRequest(logger, tracing.currentRequest);

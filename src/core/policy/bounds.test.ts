@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALL, DEFAULT_EVALUATION_LIMITS, Meter, readTree, setCpuParallelism } from './bounds.ts';
+import { ALL, DEFAULT_EVALUATION_LIMITS, Meter, readTree } from './bounds.ts';
 import { compilePolicy, type PolicyVariables } from './compile.ts';
 import { evaluatePolicy } from './evaluate.ts';
 import type { RuleSpec } from './spec.ts';
@@ -93,19 +93,22 @@ describe('evaluation bounds', () => {
     expect(reads).toBe(1);
   });
 
-  it('counts the wall time before its first CPU reading as CPU of every thread: the limit trips earlier, never later', () => {
-    setCpuParallelism(4);
+  it('counts the wall time before its first CPU reading as the evaluation\'s CPU: the limit trips earlier, never later', () => {
     let wall = 0;
     let cpu = 1000;
     const meter = new Meter({ maxSteps: Number.POSITIVE_INFINITY, timeoutMs: 250 }, () => wall, () => cpu);
     for (let i = 0; i < 31; i++) meter.tick();
-    // 10 ms pass before the first reading: the process may have spent up to 40 ms of CPU in them, all counted.
+    // 10 ms of wall time before the first reading: the evaluating thread used at most that much CPU in them.
     wall += 10;
     cpu += 10;
     meter.tick();
     wall += 300;
-    // 250 ms of CPU since the start, 30 of them before the first reading would have been taken on 4 threads: exceeded.
-    cpu += 220;
+    // 10 + 235 ms counted: under the limit.
+    cpu += 235;
+    for (let i = 0; i < 64; i++) meter.tick();
+    expect(meter.exceeded).toBeNull();
+    // 10 + 245 ms: over it.
+    cpu += 10;
     expect(() => {
       for (let i = 0; i < 64; i++) meter.tick();
     }).toThrow('policy evaluation exceeded its time limit');

@@ -43,23 +43,6 @@ const processCpuMs = (): number => {
   return (u.user + u.system) / 1000;
 };
 
-/**
- * How many threads of this process can run at once: at most this many milliseconds of CPU per millisecond of wall
- * time. Until the composition root says (setCpuParallelism, from the machine), a bound no machine it runs on exceeds.
- */
-let cpuParallelism = 1024;
-
-/**
- * Sets the bound above from the machine (os.availableParallelism and os.cpus, the larger): the CPU clock of an
- * evaluation is then read only once it has run a while (Meter). Never below 1.
- *
- * @example
- * setCpuParallelism(Math.max(availableParallelism(), cpus().length));
- */
-export function setCpuParallelism(n: number): void {
-  if (Number.isFinite(n) && n >= 1) cpuParallelism = Math.ceil(n);
-}
-
 const wallNow = (): number => performance.now();
 
 /**
@@ -71,9 +54,9 @@ const wallNow = (): number => performance.now();
  * for a while (a loaded host, a pause for garbage collection) held no one's actions up meanwhile, and a decision
  * must not turn into a deny because of it. The limit trips when both the wall clock and the process's CPU time have
  * gone past it. The CPU clock is first read at the first check of the wall clock (32 steps in, or a costly step), not
- * at the start: most evaluations end before it, and never read it. The CPU the process had at the start is then
- * taken as that reading less the wall time since the start times the threads that can run at once
- * (setCpuParallelism): never more than it was, so the limit can trip earlier by that much, never later. After that
+ * at the start: most evaluations end before it, and never read it. The evaluation runs on one thread, which cannot
+ * have used more CPU than the wall time since the start: that wall time is counted as the evaluation's CPU before the
+ * reading, so the CPU counted is never less than the evaluation's own (the limit can trip earlier, never later). After that
  * the CPU clock is read only once the wall clock has gone past the limit.
  */
 export class Meter {
@@ -115,7 +98,7 @@ export class Meter {
     if (before >>> 5 === this.steps >>> 5 && cost <= 1) return;
     const wall = this.#now();
     if (Number.isNaN(this.#cpuDeadline)) {
-      const cpuThen = this.#cpuNow() - (wall - this.#start) * cpuParallelism;
+      const cpuThen = this.#cpuNow() - (wall - this.#start);
       this.#cpuDeadline = cpuThen + this.#timeoutMs;
     }
     if (wall > this.#deadline && this.#cpuNow() > this.#cpuDeadline) {
