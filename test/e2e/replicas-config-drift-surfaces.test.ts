@@ -1,0 +1,131 @@
+/**
+ * Replicas on one PostgreSQL database whose config file changed outside the
+ * policy and the principals: the operator added an input path to
+ * `audit.sensitive` (a password an agent sends must reach the audit log only
+ * as an HMAC) and removed Slack (its workspace can no longer vouch for
+ * reviewers), then restarted replica A. Replica B still runs the file as it
+ * was. B must decide nothing under its older file: an agent's password sent
+ * through B would otherwise stay in clear in a log that cannot be rewritten,
+ * and a Slack click at B would still count as a reviewer's approval.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { eventually } from '../support/gateway.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+import { startReplica, type Replica } from '../support/replica.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+const db = await createTestDatabase();
+const SLOW = 120_000;
+const PASSWORD = 'pw-7f3c9e1d-never-in-clear';
+
+let dir: string;
+let configFile: string;
+let upstream: Upstream;
+let slack: FakeSlack;
+let sql: pg.Client;
+let a: Replica;
+let b: Replica;
+const keys = { bot: generateApiKey(), alice: generateApiKey() };
+
+/** Before: no sensitive path, reviews from Slack. After: body.password kept as an HMAC, and no Slack. */
+function yaml(version: 'before' | 'after'): string {
+  const audit = version === 'before' ? '' : ', sensitive: [body.password]';
+  const channels = version === 'before' ? `channels:\n${slack.channelYaml()}\n` : '';
+  return `server: { port: 0 }
+store: { postgres: { url: ${JSON.stringify(db!.url)}, poolSize: 4 } }
+audit: { keyDir: ${JSON.stringify(join(dir, 'keys'))}${audit} }
+log: { level: silent }
+${channels}principals:
+  - { id: deploy-bot, kind: agent, apiKeys: ["${keys.bot.hash}"] }
+  - { id: alice, kind: human, groups: [sre], email: alice@example.com, apiKeys: ["${keys.alice.hash}"] }
+connections:
+  - { name: ops-api, kind: http, url: ${JSON.stringify(upstream.url)} }
+policy:
+  default: deny
+  rules:
+    - id: logins
+      when: facts.http.path == "/login"
+      effect: allow
+    - id: writes
+      when: facts.http.method == "POST" && facts.http.path != "/login"
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      ttl: 1h
+`;
+}
+
+const submit = (r: Replica, path: string, body: Record<string, unknown>) =>
+  r.as(keys.bot.key, '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path, body }, reason: 'drift' } });
+const ran = (path: string) => upstream.calls.filter((c) => c.url === path).length;
+const inClear = async () => (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_events WHERE body LIKE $1', [`%${PASSWORD}%`])).rows[0]!.n;
+
+beforeAll(async () => {
+  if (!db) return;
+  dir = mkdtempSync(join(tmpdir(), 'cs-drift-surfaces-'));
+  upstream = await startUpstream();
+  slack = await startFakeSlack();
+  slack.users.set('UALICE', { id: 'UALICE', email: 'alice@example.com' });
+  configFile = join(dir, 'countersign.yaml');
+  writeFileSync(configFile, yaml('before'));
+  a = await startReplica(configFile);
+  b = await startReplica(configFile);
+  sql = new pg.Client(db.url);
+  await sql.connect();
+}, SLOW);
+
+afterAll(async () => {
+  await sql?.end();
+  await Promise.all([a?.stop(), b?.stop()]);
+  await upstream?.close();
+  await slack?.close();
+  await db?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, SLOW);
+
+describe.skipIf(!db)('a replica still running the file as it was before its audit and channel sections changed', () => {
+  it('keeps no password in clear and counts no Slack click once a replica with the new file serves', async () => {
+    // Under the old file: a held write whose card went to Slack.
+    const held = await submit(b, '/rotate', { n: 1 });
+    expect(held.status, JSON.stringify(held.body)).toBe(202);
+    const id = held.body.id as string;
+    await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id), 30_000);
+
+    writeFileSync(configFile, yaml('after'));
+    await a.stop();
+    a = await startReplica(configFile);
+
+    // A keeps the password as an HMAC.
+    const onA = await submit(a, '/login', { user: 'svc', password: PASSWORD });
+    expect(onA.status, JSON.stringify(onA.body)).toBe(200);
+    expect(await inClear()).toBe(0);
+
+    // B, on the old file, would keep it in clear: it takes no action at all, and nothing reaches the upstream.
+    const onB = await submit(b, '/login', { user: 'svc-b', password: PASSWORD });
+    expect(onB.status, JSON.stringify(onB.body)).toBe(503);
+    expect(onB.body.error.code).toBe('POLICY_NOT_IN_FORCE');
+    expect(await inClear()).toBe(0);
+    expect(upstream.calls.filter((c) => c.url === '/login')).toHaveLength(1);
+
+    // B, on the old file, would take the Slack click as alice's approval: it is refused and recorded as such.
+    expect((await slack.click(b.url, { user: 'UALICE', action: 'approve', requestId: id })).status).toBe(200);
+    const outcome = await eventually(async () => {
+      const { rows } = await sql.query<{ type: string; body: string }>(
+        `SELECT type, body FROM audit_events WHERE request_id = $1 AND type IN ('review.recorded', 'channel.refused') ORDER BY seq`,
+        [id],
+      );
+      return rows.length > 0 ? rows : undefined;
+    }, 30_000);
+    expect(outcome.map((r) => r.type)).toEqual(['channel.refused']);
+    expect(JSON.parse(outcome[0]!.body).data.reason).toBe('review.policy_not_in_force');
+    const after = await a.as(keys.alice.key, `/v1/requests/${id}`);
+    expect(after.body.status).toBe('pending');
+    expect(after.body.reviews ?? []).toEqual([]);
+    expect(ran('/rotate')).toBe(0);
+  }, SLOW);
+});
