@@ -1,12 +1,13 @@
 /**
- * Replicas on one PostgreSQL database whose config file changed outside the
- * policy and the principals: the operator added an input path to
- * `audit.sensitive` (a password an agent sends must reach the audit log only
- * as an HMAC) and removed Slack (its workspace can no longer vouch for
- * reviewers), then restarted replica A. Replica B still runs the file as it
- * was. B must decide nothing under its older file: an agent's password sent
- * through B would otherwise stay in clear in a log that cannot be rewritten,
- * and a Slack click at B would still count as a reviewer's approval.
+ * Replicas on one PostgreSQL database whose config file changed: the
+ * operator added an input path to `audit.sensitive` (a password an agent
+ * sends must reach the audit log only as an HMAC), removed Slack (its
+ * workspace can no longer vouch for reviewers) and an agent whose key leaked,
+ * then restarted replica A. Replica B still runs the file as it was. B must
+ * serve nothing under its older file: an agent's password sent through B
+ * would otherwise stay in clear in a log that cannot be rewritten, a Slack
+ * click at B would still count as a reviewer's approval, and the leaked key
+ * would still read what its agent's actions returned.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,9 +32,12 @@ let slack: FakeSlack;
 let sql: pg.Client;
 let a: Replica;
 let b: Replica;
-const keys = { bot: generateApiKey(), alice: generateApiKey() };
+const keys = { bot: generateApiKey(), alice: generateApiKey(), leaked: generateApiKey() };
+/** Made under the old file: a held write whose card went to Slack, and a read the leaked key ran. */
+let heldId: string;
+let readId: string;
 
-/** Before: no sensitive path, reviews from Slack. After: body.password kept as an HMAC, and no Slack. */
+/** Before: no sensitive path, reviews from Slack, the reporting bot. After: body.password kept as an HMAC, no Slack, no reporting bot. */
 function yaml(version: 'before' | 'after'): string {
   const audit = version === 'before' ? '' : ', sensitive: [body.password]';
   const channels = version === 'before' ? `channels:\n${slack.channelYaml()}\n` : '';
@@ -44,13 +48,16 @@ log: { level: silent }
 ${channels}principals:
   - { id: deploy-bot, kind: agent, apiKeys: ["${keys.bot.hash}"] }
   - { id: alice, kind: human, groups: [sre], email: alice@example.com, apiKeys: ["${keys.alice.hash}"] }
-connections:
+${version === 'before' ? `  - { id: report-bot, kind: agent, apiKeys: ["${keys.leaked.hash}"] }\n` : ''}connections:
   - { name: ops-api, kind: http, url: ${JSON.stringify(upstream.url)} }
 policy:
   default: deny
   rules:
     - id: logins
       when: facts.http.path == "/login"
+      effect: allow
+    - id: reads
+      when: facts.http.method == "GET"
       effect: allow
     - id: writes
       when: facts.http.method == "POST" && facts.http.path != "/login"
@@ -77,6 +84,18 @@ beforeAll(async () => {
   b = await startReplica(configFile);
   sql = new pg.Client(db.url);
   await sql.connect();
+
+  const held = await submit(b, '/rotate', { n: 1 });
+  expect(held.status, JSON.stringify(held.body)).toBe(202);
+  heldId = held.body.id as string;
+  await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(heldId), 30_000);
+  const read = await b.as(keys.leaked.key, '/v1/actions', { body: { connection: 'ops-api', input: { method: 'GET', path: '/report' }, reason: 'drift' } });
+  expect(read.status, JSON.stringify(read.body)).toBe(200);
+  readId = read.body.id as string;
+
+  writeFileSync(configFile, yaml('after'));
+  await a.stop();
+  a = await startReplica(configFile);
 }, SLOW);
 
 afterAll(async () => {
@@ -88,18 +107,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, SLOW);
 
-describe.skipIf(!db)('a replica still running the file as it was before its audit and channel sections changed', () => {
-  it('keeps no password in clear and counts no Slack click once a replica with the new file serves', async () => {
-    // Under the old file: a held write whose card went to Slack.
-    const held = await submit(b, '/rotate', { n: 1 });
-    expect(held.status, JSON.stringify(held.body)).toBe(202);
-    const id = held.body.id as string;
-    await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id), 30_000);
-
-    writeFileSync(configFile, yaml('after'));
-    await a.stop();
-    a = await startReplica(configFile);
-
+describe.skipIf(!db)('a replica still running the file as it was before its audit, channel and agent sections changed', () => {
+  it('keeps no password in clear: it takes no action', async () => {
     // A keeps the password as an HMAC.
     const onA = await submit(a, '/login', { user: 'svc', password: PASSWORD });
     expect(onA.status, JSON.stringify(onA.body)).toBe(200);
@@ -111,21 +120,32 @@ describe.skipIf(!db)('a replica still running the file as it was before its audi
     expect(onB.body.error.code).toBe('POLICY_NOT_IN_FORCE');
     expect(await inClear()).toBe(0);
     expect(upstream.calls.filter((c) => c.url === '/login')).toHaveLength(1);
+  }, SLOW);
 
-    // B, on the old file, would take the Slack click as alice's approval: it is refused and recorded as such.
-    expect((await slack.click(b.url, { user: 'UALICE', action: 'approve', requestId: id })).status).toBe(200);
+  it('counts no Slack click: it is refused and recorded as such', async () => {
+    expect((await slack.click(b.url, { user: 'UALICE', action: 'approve', requestId: heldId })).status).toBe(200);
     const outcome = await eventually(async () => {
       const { rows } = await sql.query<{ type: string; body: string }>(
         `SELECT type, body FROM audit_events WHERE request_id = $1 AND type IN ('review.recorded', 'channel.refused') ORDER BY seq`,
-        [id],
+        [heldId],
       );
       return rows.length > 0 ? rows : undefined;
     }, 30_000);
     expect(outcome.map((r) => r.type)).toEqual(['channel.refused']);
     expect(JSON.parse(outcome[0]!.body).data.reason).toBe('review.policy_not_in_force');
-    const after = await a.as(keys.alice.key, `/v1/requests/${id}`);
+    const after = await a.as(keys.alice.key, `/v1/requests/${heldId}`);
     expect(after.body.status).toBe('pending');
     expect(after.body.reviews ?? []).toEqual([]);
     expect(ran('/rotate')).toBe(0);
+  }, SLOW);
+
+  it('lets the removed agent’s key read nothing: not its requests, their results, nor its list', async () => {
+    expect((await a.as(keys.leaked.key, `/v1/requests/${readId}`)).status).toBe(401);
+    for (const path of [`/v1/requests/${readId}`, '/v1/requests', '/v1/grants']) {
+      const res = await b.as(keys.leaked.key, path);
+      expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(503);
+      expect(res.body.error.code).toBe('POLICY_NOT_IN_FORCE');
+      expect(JSON.stringify(res.body)).not.toContain('"ok":true');
+    }
   }, SLOW);
 });
