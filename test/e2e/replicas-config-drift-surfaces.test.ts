@@ -2,12 +2,13 @@
  * Replicas on one PostgreSQL database whose config file changed: the
  * operator added an input path to `audit.sensitive` (a password an agent
  * sends must reach the audit log only as an HMAC), removed Slack (its
- * workspace can no longer vouch for reviewers) and an agent whose key leaked,
- * then restarted replica A. Replica B still runs the file as it was. B must
- * serve nothing under its older file: an agent's password sent through B
- * would otherwise stay in clear in a log that cannot be rewritten, a Slack
- * click at B would still count as a reviewer's approval, and the leaked key
- * would still read what its agent's actions returned.
+ * workspace can no longer vouch for reviewers), an agent whose key leaked and
+ * an auditor who left, then restarted replica A. Replica B still runs the
+ * file as it was. B must serve nothing under its older file: an agent's
+ * password sent through B would otherwise stay in clear in a log that cannot
+ * be rewritten, a Slack click at B would still count as a reviewer's
+ * approval, the leaked key would still read what its agent's actions
+ * returned, and the auditor's console session would still open the log.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { signIn, type ConsoleUser } from '../support/console.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { eventually } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
@@ -32,10 +34,12 @@ let slack: FakeSlack;
 let sql: pg.Client;
 let a: Replica;
 let b: Replica;
-const keys = { bot: generateApiKey(), alice: generateApiKey(), leaked: generateApiKey() };
+const keys = { bot: generateApiKey(), alice: generateApiKey(), leaked: generateApiKey(), mallory: generateApiKey() };
 /** Made under the old file: a held write whose card went to Slack, and a read the leaked key ran. */
 let heldId: string;
 let readId: string;
+/** Mallory's console session, opened under the old file: the new one no longer names her. */
+let mallory: ConsoleUser;
 
 /** Before: no sensitive path, reviews from Slack, the reporting bot. After: body.password kept as an HMAC, no Slack, no reporting bot. */
 function yaml(version: 'before' | 'after'): string {
@@ -48,7 +52,7 @@ log: { level: silent }
 ${channels}principals:
   - { id: deploy-bot, kind: agent, apiKeys: ["${keys.bot.hash}"] }
   - { id: alice, kind: human, groups: [sre], email: alice@example.com, apiKeys: ["${keys.alice.hash}"] }
-${version === 'before' ? `  - { id: report-bot, kind: agent, apiKeys: ["${keys.leaked.hash}"] }\n` : ''}connections:
+${version === 'before' ? `  - { id: report-bot, kind: agent, apiKeys: ["${keys.leaked.hash}"] }\n  - { id: mallory, kind: human, groups: [sre], roles: [auditor], apiKeys: ["${keys.mallory.hash}"] }\n` : ''}connections:
   - { name: ops-api, kind: http, url: ${JSON.stringify(upstream.url)} }
 policy:
   default: deny
@@ -92,6 +96,7 @@ beforeAll(async () => {
   const read = await b.as(keys.leaked.key, '/v1/actions', { body: { connection: 'ops-api', input: { method: 'GET', path: '/report' }, reason: 'drift' } });
   expect(read.status, JSON.stringify(read.body)).toBe(200);
   readId = read.body.id as string;
+  mallory = await signIn(b.url, keys.mallory.key);
 
   writeFileSync(configFile, yaml('after'));
   await a.stop();
@@ -147,5 +152,18 @@ describe.skipIf(!db)('a replica still running the file as it was before its audi
       expect(res.body.error.code).toBe('POLICY_NOT_IN_FORCE');
       expect(JSON.stringify(res.body)).not.toContain('"ok":true');
     }
+  }, SLOW);
+
+  it('opens no console page to a human the new file removed, whose session began under the old one', async () => {
+    const page = (r: Replica, path: string) => fetch(`${r.url}${path}`, { headers: { cookie: mallory.cookie }, redirect: 'manual' });
+    // B, on the old file, would still show her the audit log (she was an auditor there) and the requests' pages.
+    for (const path of ['/audit', `/requests/${readId}`]) {
+      const res = await page(b, path);
+      expect(res.status, path).toBe(503);
+      expect(await res.text()).not.toContain('/report');
+    }
+    // A ends her session: the new file does not name her.
+    expect((await page(a, '/audit')).status).toBe(303);
+    expect((await page(b, '/audit')).status).toBe(503);
   }, SLOW);
 });
