@@ -15,6 +15,7 @@ import type { RefusalReason } from '../core/refusals.ts';
 import { CLI_TOKEN_PREFIX } from '../core/cli-login.ts';
 import { CLI_SESSION_METHOD } from './cli-login.ts';
 import { resolveSession } from './session-resolve.ts';
+import { IN_FORCE_MAX_AGE_MS } from './config-in-force.ts';
 
 export interface AuthMeta {
   /** Where the credential arrived: `http`, `mcp`, `console`, … */
@@ -37,7 +38,7 @@ export interface Authenticate {
  * const authenticate = createAuthenticator(deps);
  * const principal = await authenticate(bearer, { surface: 'http', remote: '127.0.0.1' }); // or throws UNAUTHENTICATED
  */
-export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'log' | 'metrics' | 'signInIssuer' | 'cliSignIn'>, opts: { perSecond?: number } = {}): Authenticate {
+export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'log' | 'metrics' | 'signInIssuer' | 'cliSignIn' | 'inForce'>, opts: { perSecond?: number } = {}): Authenticate {
   const perSecond = opts.perSecond ?? 20;
   let windowStart = 0;
   let inWindow = 0;
@@ -73,6 +74,9 @@ export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clo
 
   const authenticate = async (bearer: string | undefined, meta: AuthMeta): Promise<Principal> => {
     if (bearer === undefined) throw new CountersignError('UNAUTHENTICATED', 'send Authorization: Bearer <api key or token>');
+    // Credentials are judged only under the config in force (service/config-in-force.ts): a process on a file that
+    // another gateway replaced would still let a key the new one removed read its requests and their results.
+    await deps.inForce?.check(IN_FORCE_MAX_AGE_MS);
     if (bearer.startsWith(CLI_TOKEN_PREFIX)) {
       // `countersign login`'s credential: a sign-in of the gateway, resolved as a console one is (never a cookie's).
       const signedIn = await resolveSession(deps, bearer);

@@ -8,9 +8,11 @@
  * runs nothing (POLICY_NOT_IN_FORCE) until it is restarted with that config.
  *
  * Reviews, break-glass and runs after approval read the stored generation
- * each time; a submission trusts a reading at most IN_FORCE_MAX_AGE_MS old,
- * and a gateway that changes the generation waits longer than that before it
- * serves: once it answers, no process of another config decides anything.
+ * each time; a submission, and every call that brings a credential or a
+ * console session (a key the new config removed must not read either), trusts
+ * a reading at most IN_FORCE_MAX_AGE_MS old, and a gateway that changes the
+ * generation waits longer than that before it serves: once it answers, no
+ * process of another config decides or answers anything.
  */
 import { CountersignError } from '../core/errors.ts';
 import type { Store } from '../core/ports.ts';

@@ -56,10 +56,26 @@ export function auditInput(deps: Pick<Deps, 'sensitive' | 'connections'>, r: Req
 function auditFacts(deps: Pick<Deps, 'connections' | 'sensitive'>, r: RequestRecord, input: ActionInput): Facts {
   if (r.facts.kind === 'postgres' || deps.sensitive.paths.length === 0) return r.facts;
   try {
-    return deps.connections.get(r.action.connection)?.facts(input) ?? r.facts;
+    return deps.connections.get(r.action.connection)?.facts(input) ?? everyValueMasked(r.facts, deps.sensitive.mask);
   } catch {
-    return r.facts;
+    // The masked input reads as no request (a masked path, a JSON body masked whole): the facts of the real one would
+    // keep in clear what the configuration says the log keeps only as an HMAC.
+    return everyValueMasked(r.facts, deps.sensitive.mask);
   }
+}
+
+/** Facts with every value that came from the input as an HMAC: the path, query values, arguments. */
+function everyValueMasked(f: Facts, mask: (value: string) => string): Facts {
+  const query = Object.fromEntries(Object.entries(f.http.query).map(([k, values]) => [k, values.map(mask)]));
+  // argv[0] is the connection's command, not the agent's.
+  const argv = f.exec.argv.map((a, i) => (i === 0 ? a : mask(a)));
+  const args = Object.keys(f.mcp.arguments).length > 0 ? { '*': mask(JSON.stringify(f.mcp.arguments)) } : f.mcp.arguments;
+  return {
+    ...f,
+    http: { ...f.http, path: mask(f.http.path), query },
+    exec: { ...f.exec, argv, subcommand: f.exec.subcommand === '' ? '' : mask(f.exec.subcommand) },
+    mcp: { ...f.mcp, arguments: args },
+  };
 }
 
 /** `{ identity: { issuer, subject } }` for a principal from a token or a login, else nothing. */

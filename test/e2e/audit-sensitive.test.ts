@@ -53,6 +53,34 @@ it('sends the real values upstream and keeps HMACs in the audit log', async () =
   }
 });
 
+it('keeps no masked value in clear in the facts when the masked input no longer reads as a request (a masked path, a JSON body masked whole)', async () => {
+  const g = await startTestGateway(
+    `connections:
+  - { name: pay, kind: http, url: "${upstream.url}" }
+policy:
+  rules:
+    - { id: all, when: "true", effect: allow }
+`,
+    { audit: 'sensitive: [path, body, query.token]' },
+  );
+  try {
+    const reset = await g.as('deploy-bot', '/v1/actions', { body: { connection: 'pay', input: { method: 'POST', path: '/reset/rst-5e4d3c2b1a', body: {} }, reason: 'reset' } });
+    expect(reset.body.status).toBe('succeeded');
+    const charge = await g.as('deploy-bot', '/v1/actions', {
+      body: { connection: 'pay', input: { method: 'POST', path: '/charge', query: { token: 'tok-1a2b3c4d5e' }, headers: { 'content-type': 'application/json' }, body: { amount: 7 } }, reason: 'charge' },
+    });
+    expect(charge.body.status).toBe('succeeded');
+    expect(upstream.calls.map((c) => c.url)).toEqual(expect.arrayContaining(['/reset/rst-5e4d3c2b1a', '/charge?token=tok-1a2b3c4d5e']));
+    const db = new Database(g.dbPath, { readonly: true });
+    const bodies = (db.prepare("SELECT body FROM audit_events WHERE type = 'request.submitted'").pluck().all() as string[]).join('\n');
+    db.close();
+    expect(bodies).toMatch(/hmac-sha256:[0-9a-f]{64}/);
+    for (const secret of ['rst-5e4d3c2b1a', 'tok-1a2b3c4d5e']) expect(bodies).not.toContain(secret);
+  } finally {
+    await g.stop();
+  }
+});
+
 describe('a Postgres connection with secret columns', async () => {
   const { createTestDatabase } = await import('../support/postgres.ts');
   const db = await createTestDatabase();

@@ -32,6 +32,7 @@ import { resolveSession } from '../../../service/session-resolve.ts';
 import { startSession } from '../../../service/session-start.ts';
 import type { AppEnv } from '../context.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS } from '../../../core/known-human.ts';
+import { IN_FORCE_MAX_AGE_MS } from '../../../service/config-in-force.ts';
 
 export const SESSION_COOKIE = 'countersign_session';
 /** The name over TLS: the __Host- prefix makes browsers refuse it unless Secure, host-only and Path=/. */
@@ -87,6 +88,8 @@ export async function startConsoleSession(c: Context<AppEnv>, deps: Deps, princi
 /** The signed-in human of this request, or undefined (no cookie, unknown, expired or ended). */
 export async function readConsoleSession(c: Context<AppEnv>, deps: Deps): Promise<SignedIn | undefined> {
   const token = getCookie(c, cookieName(c));
+  // As for a bearer (service/authenticate.ts): no session is honoured under a config no longer in force.
+  if (token) await deps.inForce?.check(IN_FORCE_MAX_AGE_MS);
   const signedIn = token ? await resolveSession(deps, token) : undefined;
   // The CLI's credential is a sign-in too, but for the API only: no console without a browser sign-in (and its CSRF token).
   return signedIn?.session.method === 'oidc-cli' ? undefined : signedIn;

@@ -1,0 +1,169 @@
+/**
+ * Replicas on one PostgreSQL database whose config file changed: the
+ * operator added an input path to `audit.sensitive` (a password an agent
+ * sends must reach the audit log only as an HMAC), removed Slack (its
+ * workspace can no longer vouch for reviewers), an agent whose key leaked and
+ * an auditor who left, then restarted replica A. Replica B still runs the
+ * file as it was. B must serve nothing under its older file: an agent's
+ * password sent through B would otherwise stay in clear in a log that cannot
+ * be rewritten, a Slack click at B would still count as a reviewer's
+ * approval, the leaked key would still read what its agent's actions
+ * returned, and the auditor's console session would still open the log.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { signIn, type ConsoleUser } from '../support/console.ts';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { eventually } from '../support/gateway.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+import { startReplica, type Replica } from '../support/replica.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+const db = await createTestDatabase();
+const SLOW = 120_000;
+const PASSWORD = 'pw-7f3c9e1d-never-in-clear';
+
+let dir: string;
+let configFile: string;
+let upstream: Upstream;
+let slack: FakeSlack;
+let sql: pg.Client;
+let a: Replica;
+let b: Replica;
+const keys = { bot: generateApiKey(), alice: generateApiKey(), leaked: generateApiKey(), mallory: generateApiKey() };
+/** Made under the old file: a held write whose card went to Slack, and a read the leaked key ran. */
+let heldId: string;
+let readId: string;
+/** Mallory's console session, opened under the old file: the new one no longer names her. */
+let mallory: ConsoleUser;
+
+/** Before: no sensitive path, reviews from Slack, the reporting bot. After: body.password kept as an HMAC, no Slack, no reporting bot. */
+function yaml(version: 'before' | 'after'): string {
+  const audit = version === 'before' ? '' : ', sensitive: [body.password]';
+  const channels = version === 'before' ? `channels:\n${slack.channelYaml()}\n` : '';
+  return `server: { port: 0 }
+store: { postgres: { url: ${JSON.stringify(db!.url)}, poolSize: 4 } }
+audit: { keyDir: ${JSON.stringify(join(dir, 'keys'))}${audit} }
+log: { level: silent }
+${channels}principals:
+  - { id: deploy-bot, kind: agent, apiKeys: ["${keys.bot.hash}"] }
+  - { id: alice, kind: human, groups: [sre], email: alice@example.com, apiKeys: ["${keys.alice.hash}"] }
+${version === 'before' ? `  - { id: report-bot, kind: agent, apiKeys: ["${keys.leaked.hash}"] }\n  - { id: mallory, kind: human, groups: [sre], roles: [auditor], apiKeys: ["${keys.mallory.hash}"] }\n` : ''}connections:
+  - { name: ops-api, kind: http, url: ${JSON.stringify(upstream.url)} }
+policy:
+  default: deny
+  rules:
+    - id: logins
+      when: facts.http.path == "/login"
+      effect: allow
+    - id: reads
+      when: facts.http.method == "GET"
+      effect: allow
+    - id: writes
+      when: facts.http.method == "POST" && facts.http.path != "/login"
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      ttl: 1h
+`;
+}
+
+const submit = (r: Replica, path: string, body: Record<string, unknown>) =>
+  r.as(keys.bot.key, '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path, body }, reason: 'drift' } });
+const ran = (path: string) => upstream.calls.filter((c) => c.url === path).length;
+const inClear = async () => (await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_events WHERE body LIKE $1', [`%${PASSWORD}%`])).rows[0]!.n;
+
+beforeAll(async () => {
+  if (!db) return;
+  dir = mkdtempSync(join(tmpdir(), 'cs-drift-surfaces-'));
+  upstream = await startUpstream();
+  slack = await startFakeSlack();
+  slack.users.set('UALICE', { id: 'UALICE', email: 'alice@example.com' });
+  configFile = join(dir, 'countersign.yaml');
+  writeFileSync(configFile, yaml('before'));
+  a = await startReplica(configFile);
+  b = await startReplica(configFile);
+  sql = new pg.Client(db.url);
+  await sql.connect();
+
+  const held = await submit(b, '/rotate', { n: 1 });
+  expect(held.status, JSON.stringify(held.body)).toBe(202);
+  heldId = held.body.id as string;
+  await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(heldId), 30_000);
+  const read = await b.as(keys.leaked.key, '/v1/actions', { body: { connection: 'ops-api', input: { method: 'GET', path: '/report' }, reason: 'drift' } });
+  expect(read.status, JSON.stringify(read.body)).toBe(200);
+  readId = read.body.id as string;
+  mallory = await signIn(b.url, keys.mallory.key);
+
+  writeFileSync(configFile, yaml('after'));
+  await a.stop();
+  a = await startReplica(configFile);
+}, SLOW);
+
+afterAll(async () => {
+  await sql?.end();
+  await Promise.all([a?.stop(), b?.stop()]);
+  await upstream?.close();
+  await slack?.close();
+  await db?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, SLOW);
+
+describe.skipIf(!db)('a replica still running the file as it was before its audit, channel and agent sections changed', () => {
+  it('keeps no password in clear: it takes no action', async () => {
+    // A keeps the password as an HMAC.
+    const onA = await submit(a, '/login', { user: 'svc', password: PASSWORD });
+    expect(onA.status, JSON.stringify(onA.body)).toBe(200);
+    expect(await inClear()).toBe(0);
+
+    // B, on the old file, would keep it in clear: it takes no action at all, and nothing reaches the upstream.
+    const onB = await submit(b, '/login', { user: 'svc-b', password: PASSWORD });
+    expect(onB.status, JSON.stringify(onB.body)).toBe(503);
+    expect(onB.body.error.code).toBe('POLICY_NOT_IN_FORCE');
+    expect(await inClear()).toBe(0);
+    expect(upstream.calls.filter((c) => c.url === '/login')).toHaveLength(1);
+  }, SLOW);
+
+  it('counts no Slack click: it is refused and recorded as such', async () => {
+    expect((await slack.click(b.url, { user: 'UALICE', action: 'approve', requestId: heldId })).status).toBe(200);
+    const outcome = await eventually(async () => {
+      const { rows } = await sql.query<{ type: string; body: string }>(
+        `SELECT type, body FROM audit_events WHERE request_id = $1 AND type IN ('review.recorded', 'channel.refused') ORDER BY seq`,
+        [heldId],
+      );
+      return rows.length > 0 ? rows : undefined;
+    }, 30_000);
+    expect(outcome.map((r) => r.type)).toEqual(['channel.refused']);
+    expect(JSON.parse(outcome[0]!.body).data.reason).toBe('review.policy_not_in_force');
+    const after = await a.as(keys.alice.key, `/v1/requests/${heldId}`);
+    expect(after.body.status).toBe('pending');
+    expect(after.body.reviews ?? []).toEqual([]);
+    expect(ran('/rotate')).toBe(0);
+  }, SLOW);
+
+  it('lets the removed agent’s key read nothing: not its requests, their results, nor its list', async () => {
+    expect((await a.as(keys.leaked.key, `/v1/requests/${readId}`)).status).toBe(401);
+    for (const path of [`/v1/requests/${readId}`, '/v1/requests', '/v1/grants']) {
+      const res = await b.as(keys.leaked.key, path);
+      expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(503);
+      expect(res.body.error.code).toBe('POLICY_NOT_IN_FORCE');
+      expect(JSON.stringify(res.body)).not.toContain('"ok":true');
+    }
+  }, SLOW);
+
+  it('opens no console page to a human the new file removed, whose session began under the old one', async () => {
+    const page = (r: Replica, path: string) => fetch(`${r.url}${path}`, { headers: { cookie: mallory.cookie }, redirect: 'manual' });
+    // B, on the old file, would still show her the audit log (she was an auditor there) and the requests' pages.
+    for (const path of ['/audit', `/requests/${readId}`]) {
+      const res = await page(b, path);
+      expect(res.status, path).toBe(503);
+      expect(await res.text()).not.toContain('/report');
+    }
+    // A ends her session: the new file does not name her.
+    expect((await page(a, '/audit')).status).toBe(303);
+    expect((await page(b, '/audit')).status).toBe(503);
+  }, SLOW);
+});
