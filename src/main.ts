@@ -34,7 +34,7 @@ import { configInForce, IN_FORCE_MAX_AGE_MS, takeConfigInForce } from './service
 import { configGeneration } from './config/generation.ts';
 import { watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
-import { openAuditHmac } from './adapters/signer/audit-hmac.ts';
+import { openAuditHmac, type AuditHmac } from './adapters/signer/audit-hmac.ts';
 import { IN_MEMORY_CONFIG } from './service/store-owner.ts';
 import { auditOrigin, openOwnedStore } from './main-store.ts';
 import { hostname, userInfo } from 'node:os';
@@ -101,7 +101,7 @@ export async function createDeps(
   const joining = opts.joinGateway === true;
   const opened = await openOwnedStore(config, opts.configFile, { claim: !joining, mustExist: joining, outbox: channels.router });
   const store = tracing.enabled ? tracedStore(opened, tracing) : opened;
-  let mask: (value: string) => string;
+  let mask: AuditHmac;
   try {
     mask = openAuditHmac(config.audit.keyDir, { create: !joining });
   } catch (e) {
@@ -128,7 +128,7 @@ export async function createDeps(
   }
   return {
     signer,
-    sensitive: { mask, paths: config.audit.sensitive },
+    sensitive: { mask, paths: config.audit.sensitive, derive: mask.derive },
     store: telemetry.expose ? meteredStore(store, telemetry.metrics) : store,
     metrics: telemetry.metrics,
     ...(telemetry.expose ? { expose: telemetry.expose } : {}),

@@ -29,7 +29,7 @@ export interface Deps {
   /** Spans of the steps of a use case, and the request they are about (a no-op scope when tracing is off). */
   readonly tracer: Tracer;
   /** How sensitive values are kept in audit payloads: `mask` (an HMAC) at the input `paths` the config lists, and agent header values. */
-  readonly sensitive: { readonly mask: (value: string) => string; readonly paths: readonly string[] };
+  readonly sensitive: { readonly mask: (value: string) => string; readonly paths: readonly string[]; /** A per-deployment key for `label` (audit-hmac.ts), the same on every replica; no mask gives it away. */ readonly derive: (label: string) => Buffer };
   /** Signs checkpoints of the audit log. */
   readonly signer: CheckpointSigner;
   /** The WebAuthn ceremonies of step-up approvals (absent: no passkey can be registered, and step-up requests cannot be approved). */

@@ -2,7 +2,7 @@
  * The per-deployment key for HMACs of sensitive values in the audit log,
  * kept beside the signing keys (outside the database), made on first use.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CountersignError } from '../../core/errors.ts';
@@ -28,13 +28,26 @@ function loadOrCreate(dir: string, create: boolean): Buffer {
   return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
 }
 
+/** The audit log's masks of sensitive values, and keys derived from the same per-deployment secret. */
+export interface AuditHmac {
+  (value: string): string;
+  /**
+   * A 32-byte key for `label`, the same on every replica of the deployment. HKDF (RFC 5869) over the key, not an
+   * HMAC of the label under it: an agent can have any text masked into the log (a header value always is), so a key
+   * that were the mask of a label could be read there.
+   */
+  derive(label: string): Buffer;
+}
+
 /**
  * @example
  * const mask = openAuditHmac('./.countersign/keys'); // { create: false }: only a key that exists
  * mask('4111 1111 1111 1111'); // 'hmac-sha256:6a1f…'
+ * mask.derive('countersign oidc flow cookie'); // a 32-byte Buffer
  */
-export function openAuditHmac(dir: string, opts: { create?: boolean } = {}): (value: string) => string {
+export function openAuditHmac(dir: string, opts: { create?: boolean } = {}): AuditHmac {
   const key = loadOrCreate(dir, opts.create ?? true);
   if (key.length < 32) throw new CountersignError('CONFIG_INVALID', `${join(dir, 'audit-hmac.key')} holds no 32-byte key`);
-  return (value) => `hmac-sha256:${createHmac('sha256', key).update(value, 'utf8').digest('hex')}`;
+  const mask = (value: string) => `hmac-sha256:${createHmac('sha256', key).update(value, 'utf8').digest('hex')}`;
+  return Object.assign(mask, { derive: (label: string) => Buffer.from(hkdfSync('sha256', key, 'countersign derived key', label, 32)) });
 }

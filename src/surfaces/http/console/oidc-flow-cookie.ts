@@ -36,13 +36,13 @@ export const SECURE_FLOW_COOKIE = `__Host-${FLOW_COOKIE}`;
 /**
  * The same on every replica, so a sign-in started on one may finish on
  * another: from the client secret, else (a public client) from `shared`, a
- * secret every replica of the deployment derives alike (the audit HMAC key's
- * mask of a fixed label).
+ * secret every replica of the deployment derives alike (from the audit HMAC
+ * key, by HKDF: never a mask, which an agent can have written into the log).
  *
  * @example
- * const key = flowCookieKey(login.clientSecret, deps.sensitive.mask('countersign oidc flow cookie v1'));
+ * const key = flowCookieKey(login.clientSecret, deps.sensitive.derive('countersign oidc flow cookie'));
  */
-export function flowCookieKey(clientSecret: string | undefined, shared: string): Buffer {
+export function flowCookieKey(clientSecret: string | undefined, shared: Buffer): Buffer {
   return createHmac('sha256', clientSecret ?? shared).update('countersign oidc flow cookie v1').digest();
 }
 
