@@ -226,8 +226,12 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   // One name on the wire, two keys to policy: which copy an upstream reads is its framework's choice, not the policy's.
   // (Headers dropped before the call reach no upstream, in any spelling.)
   const named = new Map<string, string>();
-  for (const h of Object.keys(input.headers ?? {})) {
+  for (const [h, value] of Object.entries(input.headers ?? {})) {
     if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
+    // The body goes as the text judged; an upstream that inflates request bodies would read what those bytes inflate to.
+    if (headerKey(h) === 'content-encoding' && value.split(',').some((c) => !['', 'identity'].includes(c.trim().toLowerCase()))) {
+      refuse(`header ${h} declares a Content-Encoding other than identity: the body is sent as the text policy judged, and an upstream that decodes it would read another body`);
+    }
     if (isDroppedHeader(h, options)) continue;
     const earlier = named.get(headerKey(h));
     if (earlier !== undefined) refuse(`header ${h} is given twice (also as ${earlier}): servers read header names in any case, and _ as -`);
