@@ -213,12 +213,12 @@ describe('a body declared in a Content-Encoding', () => {
 
 describe('a body given as JSON and sent under a form Content-Type', () => {
   // Policy reads `amount` from the JSON value (1); a form reader of the text sent reads the field `amount` the string
-  // value smuggles in (PHP and Rails read `100000"}` as 100000). The two readings must not name one field.
+  // value smuggles in (PHP and Rails read `100000"}` as 100000). The two readings must not name one field. (A multipart
+  // reading cannot be smuggled so: JSON text escapes the line breaks a part's headers need.)
   it.each([
     ['application/x-www-form-urlencoded', { amount: 1, note: '&amount=100000' }],
     ['application/x-www-form-urlencoded', { amount: 1, note: '&AMOUNT=100000' }],
     ['application/x-www-form-urlencoded', { amount: 1, note: '&amount[x]=100000' }],
-    ['multipart/form-data; boundary=b', { amount: 1, note: '\r\n--b\r\nContent-Disposition: form-data; name="amount"\r\n\r\n100000\r\n--b--\r\n' }],
   ])('%s %j → 422, nothing sent', async (type, body) => {
     await expectRefused({ method: 'POST', path: '/payments', headers: { 'Content-Type': type }, body }, /amount/i);
   });
