@@ -64,7 +64,6 @@ export const isolatingFetch: FetchLike = async (url, init) => {
   // Only a POST's answer is bounded: the standing GET stream carries notifications for as long as it is open.
   const bounded = (init?.method ?? 'GET').toUpperCase() === 'POST';
   const stream = (res.headers.get('content-type') ?? '').toLowerCase().includes('text/event-stream');
-  const id = bounded && stream ? requestIdOf(init?.body) : undefined;
   let read = 0;
   // A stream (SSE) stays abortable until it ends; then the tie to the shared signal goes.
   const body = res.body.pipeThrough(
@@ -76,6 +75,8 @@ export const isolatingFetch: FetchLike = async (url, init) => {
           return;
         }
         release();
+        // Read only now: the request's own text is no cost to a call whose answer fits.
+        const id = stream ? requestIdOf(init?.body) : undefined;
         if (id === undefined) {
           controller.error(new Error(tooLarge));
           return;
