@@ -46,6 +46,9 @@ export async function startMutableUpstream(
         // A name like "slow:300" makes the call take that many ms, for tests of what happens meanwhile.
         const slow = /^slow:(\d+)$/.exec(name);
         if (slow) await new Promise((r) => setTimeout(r, Number(slow[1])));
+        // A name like "big:1048576" makes the answer's text that many characters long.
+        const big = /^big:(\d+)$/.exec(name);
+        if (big) return { content: [{ type: 'text', text: 'x'.repeat(Number(big[1])) }] };
         return { content: [{ type: 'text', text: `hello, ${name}` }] };
       },
     );

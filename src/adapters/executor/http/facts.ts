@@ -100,7 +100,11 @@ function checkBodyNames(text: string, readings: BodyReadings, json: { value: unk
   const form = fieldClash(fields);
   if (form) refuse(`body has form fields ${clashText(form)}, which frameworks read as one field (PHP reads . and space as _, a[b] as a; others ignore case)`);
   const top = json?.value;
-  if (top && typeof top === 'object' && !Array.isArray(top)) fields.push(...Object.keys(top));
+  const jsonKeys = top && typeof top === 'object' && !Array.isArray(top) ? Object.keys(top) : [];
+  // Policy reads a JSON body's values; a form reader reads the text sent, whose fields a string value can name.
+  const smuggled = fields.length ? fieldInBoth(fields, jsonKeys) : null;
+  if (smuggled) refuse(`body given as JSON is sent as a form whose text names field ${JSON.stringify(smuggled.first.slice(0, 100))}, which policy reads as the JSON key ${JSON.stringify(smuggled.second.slice(0, 100))}: a form reader would read another value than policy judged`);
+  fields.push(...jsonKeys);
   const both = fieldInBoth(query, fields);
   if (both) refuse(`query parameter ${JSON.stringify(both.first.slice(0, 100))} is named in the body too (${JSON.stringify(both.second.slice(0, 100))}): Rails, PHP's $_REQUEST and servlets read query and body as one set of fields`);
 }
@@ -226,8 +230,12 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   // One name on the wire, two keys to policy: which copy an upstream reads is its framework's choice, not the policy's.
   // (Headers dropped before the call reach no upstream, in any spelling.)
   const named = new Map<string, string>();
-  for (const h of Object.keys(input.headers ?? {})) {
+  for (const [h, value] of Object.entries(input.headers ?? {})) {
     if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
+    // The body goes as the text judged; an upstream that inflates request bodies would read what those bytes inflate to.
+    if (headerKey(h) === 'content-encoding' && value.split(',').some((c) => !['', 'identity'].includes(c.trim().toLowerCase()))) {
+      refuse(`header ${h} declares a Content-Encoding other than identity: the body is sent as the text policy judged, and an upstream that decodes it would read another body`);
+    }
     if (isDroppedHeader(h, options)) continue;
     const earlier = named.get(headerKey(h));
     if (earlier !== undefined) refuse(`header ${h} is given twice (also as ${earlier}): servers read header names in any case, and _ as -`);

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatingFetch } from './isolating-fetch.ts';
+import { isolatingFetch, MAX_ANSWER_BYTES } from './isolating-fetch.ts';
 
 let url = '';
 const server = createServer((req, res) => {
@@ -9,6 +9,14 @@ const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: 1\n\n');
     return; // never ends
+  }
+  if (req.url === '/huge-json' || req.url === '/huge-stream') {
+    // Past the bound, and then some: the rest is never read.
+    const stream = req.url === '/huge-stream';
+    res.writeHead(200, { 'content-type': stream ? 'text/event-stream' : 'application/json' });
+    res.write(stream ? 'event: message\ndata: {"jsonrpc":"2.0","id":7,"result":{"text":"' : '{"text":"');
+    res.end('x'.repeat(MAX_ANSWER_BYTES + 1024));
+    return;
   }
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end('{"ok":true}');
@@ -37,5 +45,17 @@ describe('isolatingFetch', () => {
     const reading = res.text();
     shared.abort();
     await expect(reading).rejects.toThrow();
+  });
+
+  it('fails a JSON answer to a POST past the bound', async () => {
+    const res = await isolatingFetch(`${url}/huge-json`, { method: 'POST', body: '{"jsonrpc":"2.0","id":7,"method":"tools/call"}' });
+    await expect(res.json()).rejects.toThrow(/larger than/);
+  });
+
+  it('ends a stream answering a POST past the bound with a JSON-RPC error for its request', async () => {
+    const res = await isolatingFetch(`${url}/huge-stream`, { method: 'POST', body: '{"jsonrpc":"2.0","id":7,"method":"tools/call"}' });
+    const text = await res.text();
+    expect(text.length).toBeLessThan(MAX_ANSWER_BYTES + 70_000);
+    expect(text.endsWith(`data: {"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"the MCP server's answer was larger than ${MAX_ANSWER_BYTES} bytes, which the gateway does not read"}}\n\n`)).toBe(true);
   });
 });

@@ -1,8 +1,10 @@
 import fc from 'fast-check';
-import { parseSync } from 'libpg-query';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSqlParser } from './facts.ts';
 import { maskSqlSecrets } from './mask.ts';
+import { sqlParser } from './sql-parser.ts';
+
+const parseSync = (sql: string): unknown => sqlParser().parseSync(sql);
 
 beforeAll(async () => {
   await loadSqlParser();

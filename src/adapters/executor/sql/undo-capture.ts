@@ -48,7 +48,7 @@ export type UndoScope = { readonly ok: true; readonly target: UndoTarget } | { r
 export function undoScope(sql: string): UndoScope {
   let tree: { stmts?: { stmt?: Obj; stmt_location?: number; stmt_len?: number }[] };
   try {
-    tree = sqlParser().parseSync(sql);
+    tree = sqlParser().parseSync(sql) as typeof tree;
   } catch {
     return { ok: false, reason: 'the SQL cannot be analysed' };
   }
