@@ -11,6 +11,9 @@
  * must be refused (55000) before it runs, as a view or a policy calling the
  * same function is.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +81,35 @@ describe.skipIf(!db)('the Postgres wire listener: a read runs no function the pl
       }
     } finally {
       c.end();
+    }
+  });
+
+  it("a foreign table: what its server runs is out of the check's sight (a loopback server's view that deletes, file_fdw's program), so a read of one is refused and nothing happened", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-fdw-'));
+    const mark = join(dir, 'ran');
+    const u = new URL(db!.url);
+    await direct.query(`CREATE EXTENSION postgres_fdw; CREATE EXTENSION file_fdw;
+      CREATE SERVER loop FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '${u.hostname}', port '${u.port || '5432'}', dbname '${u.pathname.slice(1)}');
+      CREATE USER MAPPING FOR CURRENT_USER SERVER loop OPTIONS (user '${decodeURIComponent(u.username) || 'postgres'}');
+      CREATE TABLE victim (id int); INSERT INTO victim VALUES (1), (2);
+      CREATE FUNCTION public.wipe() RETURNS int LANGUAGE plpgsql AS $$ BEGIN DELETE FROM public.victim; RETURN 1; END $$;
+      CREATE VIEW remote_v AS SELECT public.wipe() AS x;
+      CREATE FOREIGN TABLE ft (x int) SERVER loop OPTIONS (table_name 'remote_v');
+      CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+      CREATE FOREIGN TABLE ff (x text) SERVER files OPTIONS (program 'touch ${mark}; echo x')`);
+    const c = await Raw.open(gw);
+    try {
+      for (const sql of ['SELECT x FROM ft', 'SELECT x FROM ff']) {
+        c.send(serialize.query(sql));
+        const answer = await c.until('readyForQuery');
+        expect(errors(answer)).toEqual(['55000']);
+        expect(answer.find((m) => m.name === 'error')?.message).toContain('foreign table');
+      }
+      expect((await direct.query('SELECT count(*)::int AS n FROM victim')).rows).toEqual([{ n: 2 }]);
+      expect(existsSync(mark)).toBe(false);
+    } finally {
+      c.end();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
