@@ -13,7 +13,8 @@
  * call a function not on the allow-list: the views (and views of views) and
  * row-level-security policies of the relations it reads, what the planner
  * folds for them and their inheritance children (index expressions and
- * predicates, statistics expressions, CHECKs, partition keys), any cast, any
+ * predicates, statistics expressions, CHECKs, partition keys), foreign tables
+ * among them (read by their server, out of sight), any cast, any
  * domain CHECK, any range type's subtype_diff and any operator family of the
  * database (extensions' and the server's own aside).
  *
@@ -186,9 +187,10 @@ const RELS = `WITH RECURSIVE rel(oid) AS (
 /**
  * For a read-only run: every function, operator and type (a domain's CHECK)
  * of a schema other than pg_catalog that the views and row-level-security
- * policies it reads depend on, through views of views, and that domain CHECKs
- * call, must be on the allow-list or an extension's; a relation name the server cannot resolve is
- * refused too. Postgres records no dependency on its own built-ins, so those
+ * policies it reads depend on, through views of views, that what the planner
+ * folds for them calls, and that domain CHECKs call, must be on the allow-list
+ * or an extension's; a relation name the server cannot resolve, and a foreign
+ * table (its server runs what no check here sees), are refused too. Postgres records no dependency on its own built-ins, so those
  * are checked on the definitions' text (DEFINITIONS).
  */
 const REACHED = `
@@ -226,6 +228,11 @@ const REACHED = `
         LATERAL (SELECT d.refclassid, d.refobjid FROM pg_catalog.pg_depend d
                   WHERE d.classid OPERATOR(pg_catalog.=) obj.classid AND d.objid OPERATOR(pg_catalog.=) obj.objid
                     AND d.objsubid OPERATOR(pg_catalog.=) 0 OFFSET 0) d
+      UNION ALL
+      /* What a foreign table's server runs to read it (a remote view, file_fdw's program) is out of the check's sight. */
+      SELECT 'its server', 'foreign table ' OPERATOR(pg_catalog.||) rel.oid::pg_catalog.regclass::pg_catalog.text
+        FROM rel JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) rel.oid
+       WHERE fc.relkind OPERATOR(pg_catalog.=) 'f' AND NOT ${member('pg_class', 'rel.oid')}
     ) x WHERE x.what IS NOT NULL
     UNION ALL
     ${CASTS}
@@ -349,7 +356,7 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
     const list = [...new Set(reached)].sort().join(', ');
     return {
       settings: false,
-      message: `a view, row-level-security policy, cast, domain CHECK or operator class the SQL may reach calls what is not known free of effects (${list}); nothing ran`,
+      message: `a view, row-level-security policy, index, statistics object, CHECK, partition key, foreign table, cast, domain CHECK, range type or operator class the SQL may reach runs what is not known free of effects (${list}); nothing ran`,
     };
   }
   return undefined;
