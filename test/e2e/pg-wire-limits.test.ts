@@ -11,7 +11,7 @@
  */
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { ATTACK_POLICY as POLICY, errors, Raw, rowsOf } from '../support/pg-raw.ts';
 import { requests } from '../support/pg-wire-clients.ts';
 import { createTestDatabase } from '../support/postgres.ts';
@@ -26,7 +26,12 @@ describe.skipIf(!db)('the Postgres wire listener: statements over 1,000,000 char
   let gw: TestGateway;
 
   beforeAll(async () => {
-    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+    gw = await startTestGateway(POLICY, {
+      env: { APP_DB_URL: db!.url },
+      server: 'postgres: { port: 0, holdSeconds: 0 }',
+      // alice reads every request as an auditor.
+      principals: DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p)),
+    });
   });
 
   afterAll(async () => {
@@ -34,7 +39,7 @@ describe.skipIf(!db)('the Postgres wire listener: statements over 1,000,000 char
   });
 
   /** A read of one literal, `chars` long in all: cheap to parse, so only the bound refuses it. */
-  const big = (chars: number) => `SELECT '${'x'.repeat(chars - 10)}'`;
+  const big = (chars: number) => `SELECT '${'x'.repeat(chars - 9)}'`;
 
   it('a Query over the bound is refused with 54000 before it is parsed, even where it names COPY; one at the bound runs; the session goes on', async () => {
     const c = await Raw.open(gw);
