@@ -23,8 +23,11 @@ export const copyDataSchema = z.strictObject({
   preview: z.string().max(4096),
 });
 
+/** The most characters (UTF-16 code units, as a JS string counts them) an action's SQL may have. */
+export const MAX_SQL_CHARS = 1_000_000;
+
 export const sqlInputSchema = z.strictObject({
-  sql: z.string().min(1).max(1_000_000),
+  sql: z.string().min(1).max(MAX_SQL_CHARS),
   params: z.array(sqlParam).max(10_000).optional(),
   /** Only from the wire listener, which holds the data itself; any other surface's submission of it does not run. */
   copy: copyDataSchema.optional(),

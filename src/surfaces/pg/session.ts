@@ -12,7 +12,7 @@
  * is read before the statement is judged, and is part of its action (copy-in.ts).
  */
 import { copyInShape } from '../../adapters/executor/sql/copy-in.ts';
-import type { SqlInput } from '../../core/action.ts';
+import { MAX_SQL_CHARS, type SqlInput } from '../../core/action.ts';
 import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
 import { copyInResponse, DEFAULT_MAX_COPY_BYTES, readCopyIn } from './copy-in.ts';
@@ -36,6 +36,13 @@ export const QUEUE_BYTES = 1 << 20;
  */
 const RENAMES_STATEMENTS: ReadonlySet<string> = new Set(['prepare', 'deallocate', 'discard']);
 const RENAMES_PORTALS: ReadonlySet<string> = new Set(['declare_cursor', 'close_portal', 'discard']);
+
+/**
+ * Text longer than an action's SQL may be is refused before anything parses it: the parser runs on the gateway's one
+ * thread and its memory never shrinks, and a message may carry far more (maxMessageBytes).
+ */
+const overlong = (sql: string): boolean => sql.length > MAX_SQL_CHARS;
+const OVERLONG = `a statement may have at most ${MAX_SQL_CHARS} characters (as an action's SQL); nothing was judged or ran`;
 
 /** Names of the gateway's own prepared statements and portal on the upstream; a client may not use them. */
 const RESERVED = /^countersign_/;
@@ -222,7 +229,11 @@ export async function serveSession(
       skipping = false;
       statements.delete('');
       portals.delete('');
-      if (m.sql.trim() === '' || /^[\s;]*$/.test(m.sql)) ctx.send(backend.emptyQuery());
+      if (overlong(m.sql)) {
+        ctx.send(backend.error({ severity: 'ERROR', code: '54000', message: OVERLONG }));
+        // Inside the client's block, the block fails as on the statement's own error.
+        if (upstream.status() === 'T') await upstream.fail();
+      } else if (m.sql.trim() === '' || /^[\s;]*$/.test(m.sql)) ctx.send(backend.emptyQuery());
       else if ((await query(m.sql, m.raw)) === 'end') return 'end';
       ctx.send(backend.readyForQuery(upstream.status()), true);
       return 'go';
@@ -234,6 +245,7 @@ export async function serveSession(
     switch (m.type) {
       case 'parse':
         if (RESERVED.test(m.name)) return (fail('42P05', `prepared statement names starting "countersign_" are the gateway's`), 'go');
+        if (overlong(m.sql)) return (fail('54000', OVERLONG), 'go');
         held.push(tentatively(statements, m.name, { sql: m.sql, types: m.paramTypes }, m.raw, 'parse', m.name));
         return 'go';
       case 'bind': {

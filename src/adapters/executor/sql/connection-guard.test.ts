@@ -154,6 +154,26 @@ describe.skipIf(!db)('the upstream session (real PostgreSQL)', () => {
     }
   });
 
+  it("refuses a read whose table's index calls a function of a user the planner folds; runs it once the function is in readOnlyFunctions", async () => {
+    await admin.query(`CREATE FUNCTION public.ix_fn(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x $$;
+      CREATE TABLE indexed (id int); INSERT INTO indexed VALUES (1); CREATE INDEX ON indexed ((id + public.ix_fn(0)));
+      CREATE OR REPLACE FUNCTION public.ix_fn(x int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RAISE EXCEPTION 'ix_fn ran'; END $$;`);
+    const conn = createPostgresConnection({ name: 'planned', url, tags: {} });
+    const trusted = createPostgresConnection({ name: 'planned-trusted', url, tags: {}, readOnlyFunctions: ['public.ix_fn'] });
+    try {
+      const r = await conn.execute({ sql: 'SELECT count(*) FROM indexed' }, { readOnly: true });
+      expect(r.error).toMatchObject({ code: 'SQL_SESSION_UNSAFE' });
+      expect(r.error?.message).toContain('function public.ix_fn');
+      // Allowed by the operator, it runs (and here raises, which shows the planner does call it).
+      const t = await trusted.execute({ sql: 'SELECT count(*) FROM indexed' }, { readOnly: true });
+      expect(t.error?.message).toContain('ix_fn ran');
+    } finally {
+      await conn.close();
+      await trusted.close();
+      await admin.query('DROP TABLE indexed; DROP FUNCTION public.ix_fn(int)');
+    }
+  });
+
   it('cancels on the server a run that switched its own timeout off, and the pool keeps serving', async () => {
     await admin.query(`CREATE FUNCTION public.no_timeout() RETURNS text LANGUAGE sql AS $$ SELECT set_config('statement_timeout', '0', false) $$;
       GRANT EXECUTE ON FUNCTION public.no_timeout() TO ${role};`);

@@ -159,7 +159,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       // Read-only as the session default too, so an agent's own COMMIT cannot
       // leave the read-only transaction; DISCARD ALL below restores it.
       const begin = readOnly ? 'SET default_transaction_read_only = on; BEGIN READ ONLY' : scope?.ok ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
-      await call(client.query(`${begin}; SET LOCAL statement_timeout = ${timeoutMs}`));
+      // The session check's estimated cost can pass jit_above_cost: compiling it would take about a second (wire-own.ts).
+      await call(client.query(`${begin}; SET LOCAL statement_timeout = ${timeoutMs}; SET LOCAL jit = off`));
       const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(names, readOnly, allowed)));
       pid = guard.rows[0]?.pid ?? pid;
       const refused = refusal(guard.rows[0], { readOnlyFunctions });

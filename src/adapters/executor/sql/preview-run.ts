@@ -59,7 +59,7 @@ export async function runPreview(opts: PreviewRunOptions, input: SqlInput): Prom
     const idleMs = Math.max(10_000, 4 * callMs);
     await call(
       client.query(
-        `BEGIN; SET LOCAL statement_timeout = ${opts.timeoutMs}; SET LOCAL lock_timeout = ${opts.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${idleMs}`,
+        `BEGIN; SET LOCAL statement_timeout = ${opts.timeoutMs}; SET LOCAL lock_timeout = ${opts.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${idleMs}; SET LOCAL jit = off`,
       ),
     );
     const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(scope.names, true, opts.allowed)));

@@ -11,8 +11,12 @@
  * a pg_catalog type of the same name hides (pg_catalog before them on the path).
  * A read-only run is also refused when what runs without being named would
  * call a function not on the allow-list: the views (and views of views) and
- * row-level-security policies of the relations it reads, any cast, any
- * domain CHECK and any operator family of the database (extensions' and the server's own aside).
+ * row-level-security policies of the relations it reads, what the planner
+ * folds for them and their inheritance children (index expressions and
+ * predicates, statistics expressions, CHECKs, partition keys), foreign tables
+ * among them (read by their server, out of sight), any cast, any
+ * domain CHECK, any range type's subtype_diff and any operator family of the
+ * database (extensions' and the server's own aside).
  *
  * The query qualifies every operator and function it uses itself, so objects
  * an attacker created on the search_path cannot change its answer.
@@ -69,6 +73,25 @@ function definers(x: string): string {
      WHERE pol.polrelid OPERATOR(pg_catalog.=) ${x} AND pc.relrowsecurity`;
 }
 
+/**
+ * What the planner reads of relation x and folds (it runs an IMMUTABLE
+ * function with constant arguments there, whatever its body does): its index
+ * expressions and predicates, its extended statistics' expressions, its CHECK
+ * constraints (constraint exclusion), and the partition key of x and of the
+ * tables x is a partition of. A read that names only built-ins runs them.
+ */
+function planned(x: string): string {
+  return `SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) ${x}
+    UNION ALL
+    SELECT 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass, s.oid FROM pg_catalog.pg_statistic_ext s WHERE s.stxrelid OPERATOR(pg_catalog.=) ${x}
+    UNION ALL
+    SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, c.oid FROM pg_catalog.pg_constraint c
+     WHERE c.conrelid OPERATOR(pg_catalog.=) ${x} AND c.contype OPERATOR(pg_catalog.=) 'c'
+    UNION ALL
+    SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, pt.partrelid FROM pg_catalog.pg_partitioned_table pt
+     WHERE pt.partrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT a.relid FROM pg_catalog.pg_partition_ancestors(${x}) a))`;
+}
+
 const SYSTEM_REL = `EXISTS (SELECT FROM pg_catalog.pg_class sc WHERE sc.oid OPERATOR(pg_catalog.=) rel.oid
   AND sc.relnamespace OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.regnamespace[]::pg_catalog.oid[]))`;
 
@@ -115,6 +138,23 @@ const OPERATOR_FAMILIES = `SELECT 'operator family ' OPERATOR(pg_catalog.||) ${p
        AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
 
 /**
+ * For a read-only run ($5 not empty): a range type whose subtype_diff or
+ * canonical function is not allowed. The planner calls subtype_diff to
+ * estimate a range operator on a column with statistics (`r && '[3,5)'`)
+ * without the SQL naming the type or the function; as for casts, any such
+ * range type in the database refuses the run.
+ */
+const RANGES = `SELECT 'range type ' OPERATOR(pg_catalog.||) r.rngtypid::pg_catalog.regtype::pg_catalog.text OPERATOR(pg_catalog.||) ' (function '
+         OPERATOR(pg_catalog.||) f.q OPERATOR(pg_catalog.||) ')'
+      FROM pg_catalog.pg_range r, LATERAL (
+        SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+         WHERE p.oid OPERATOR(pg_catalog.=) ANY (ARRAY[r.rngsubdiff::pg_catalog.oid, r.rngcanonical::pg_catalog.oid])
+           AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
+     WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0 AND NOT ${member('pg_type', 'r.rngtypid')}
+       AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
+
+/**
  * The CHECK constraints of every domain but the server's and extensions',
  * for a read-only run ($5 not empty). A value is coerced to a domain, and its
  * CHECK runs, without the SQL naming the domain: `json_populate_record(r, …)`
@@ -130,22 +170,27 @@ function domainChecks(columns: string): string {
 }
 const DOMAIN = `'domain ' OPERATOR(pg_catalog.||) con.contypid::pg_catalog.regtype::pg_catalog.text`;
 
-/** The relations a read-only run reads ($6), and those their views and policies read, recursively. */
+/** The relations a read-only run reads ($6), those their views and policies read, and their inheritance children and partitions (planned with them), recursively. */
 const RELS = `WITH RECURSIVE rel(oid) AS (
           SELECT pg_catalog.to_regclass(r.name)::pg_catalog.oid FROM pg_catalog.unnest($6::pg_catalog.text[]) r(name)
         UNION
-          SELECT d.refobjid FROM rel, LATERAL (${definers('rel.oid')}) o(classid, objid), pg_catalog.pg_depend d
-           WHERE d.classid OPERATOR(pg_catalog.=) o.classid AND d.objid OPERATOR(pg_catalog.=) o.objid
-             AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-             AND NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+          SELECT n.oid FROM rel, LATERAL (
+              SELECT d.refobjid FROM (${definers('rel.oid')}) o(classid, objid), pg_catalog.pg_depend d
+               WHERE d.classid OPERATOR(pg_catalog.=) o.classid AND d.objid OPERATOR(pg_catalog.=) o.objid
+                 AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+              UNION ALL
+              SELECT inh.inhrelid FROM pg_catalog.pg_inherits inh WHERE inh.inhparent OPERATOR(pg_catalog.=) rel.oid
+            ) n(oid)
+           WHERE NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
       )`;
 
 /**
  * For a read-only run: every function, operator and type (a domain's CHECK)
  * of a schema other than pg_catalog that the views and row-level-security
- * policies it reads depend on, through views of views, and that domain CHECKs
- * call, must be on the allow-list or an extension's; a relation name the server cannot resolve is
- * refused too. Postgres records no dependency on its own built-ins, so those
+ * policies it reads depend on, through views of views, that what the planner
+ * folds for them calls, and that domain CHECKs call, must be on the allow-list
+ * or an extension's; a relation name the server cannot resolve, and a foreign
+ * table (its server runs what no check here sees), are refused too. Postgres records no dependency on its own built-ins, so those
  * are checked on the definitions' text (DEFINITIONS).
  */
 const REACHED = `
@@ -173,17 +218,28 @@ const REACHED = `
         END AS what
         FROM (
           SELECT rel.oid::pg_catalog.regclass::pg_catalog.text AS via, o.classid, o.objid
-            FROM rel, LATERAL (${definers('rel.oid')}) o(classid, objid)
+            FROM rel, LATERAL (${definers('rel.oid')} UNION ALL ${planned('rel.oid')}) o(classid, objid)
            WHERE NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
           UNION ALL
           ${domainChecks(`${DOMAIN}, 'pg_catalog.pg_constraint'::pg_catalog.regclass, con.oid`)}
-        ) obj, pg_catalog.pg_depend d
-       WHERE d.classid OPERATOR(pg_catalog.=) obj.classid AND d.objid OPERATOR(pg_catalog.=) obj.objid
+        ) obj,
+        /* OFFSET 0: looked up by each object's key, never a scan of all of pg_depend (which grows with the database);
+           the object as a whole, since a table's columns depend on their types, which its partition key does not call */
+        LATERAL (SELECT d.refclassid, d.refobjid FROM pg_catalog.pg_depend d
+                  WHERE d.classid OPERATOR(pg_catalog.=) obj.classid AND d.objid OPERATOR(pg_catalog.=) obj.objid
+                    AND d.objsubid OPERATOR(pg_catalog.=) 0 OFFSET 0) d
+      UNION ALL
+      /* What a foreign table's server runs to read it (a remote view, file_fdw's program) is out of the check's sight. */
+      SELECT 'its server', 'foreign table ' OPERATOR(pg_catalog.||) rel.oid::pg_catalog.regclass::pg_catalog.text
+        FROM rel JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) rel.oid
+       WHERE fc.relkind OPERATOR(pg_catalog.=) 'f' AND NOT ${member('pg_class', 'rel.oid')}
     ) x WHERE x.what IS NOT NULL
     UNION ALL
     ${CASTS}
     UNION ALL
-    ${OPERATOR_FAMILIES}`;
+    ${OPERATOR_FAMILIES}
+    UNION ALL
+    ${RANGES}`;
 
 /** The SQL of those views, the expressions of those policies and of domain CHECKs, as the server prints them for this search_path. */
 const DEFINITIONS = `ARRAY(SELECT pg_catalog.to_jsonb(ARRAY[d.via, d.def])::pg_catalog.text FROM (
@@ -300,7 +356,7 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
     const list = [...new Set(reached)].sort().join(', ');
     return {
       settings: false,
-      message: `a view, row-level-security policy, cast, domain CHECK or operator class the SQL may reach calls what is not known free of effects (${list}); nothing ran`,
+      message: `a view, row-level-security policy, index, statistics object, CHECK, partition key, foreign table, cast, domain CHECK, range type or operator class the SQL may reach runs what is not known free of effects (${list}); nothing ran`,
     };
   }
   return undefined;
