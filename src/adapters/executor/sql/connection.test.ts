@@ -52,6 +52,12 @@ describe.skipIf(!db)('createPostgresConnection (real PostgreSQL)', () => {
     expect(r.summary).toEqual({ statements: 1, rowCount: 1 });
   });
 
+  it('plans the agent\'s statement with the database\'s own JIT setting (off only for the session check)', async () => {
+    await run(`ALTER DATABASE "${url.split('/').pop() ?? ''}" SET jit = on`);
+    const r = await run("SELECT current_setting('jit')", undefined, true);
+    expect(results(r)[0]?.rows).toEqual([['on']]);
+  });
+
   it('keeps columns of the same name apart', async () => {
     const r = await run('SELECT a.id, b.id FROM items a JOIN items b ON b.id = a.id + 1 ORDER BY a.id');
     expect(results(r)[0]).toMatchObject({ fields: ['id', 'id'], rows: [[1, 2], [2, 3]] });

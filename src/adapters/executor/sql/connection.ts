@@ -160,6 +160,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       // leave the read-only transaction; DISCARD ALL below restores it.
       const begin = readOnly ? 'SET default_transaction_read_only = on; BEGIN READ ONLY' : scope?.ok ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
       // The session check's estimated cost can pass jit_above_cost: compiling it would take about a second (wire-own.ts).
+      // Off for the check only (set back to the database's default below).
       await call(client.query(`${begin}; SET LOCAL statement_timeout = ${timeoutMs}; SET LOCAL jit = off`));
       const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(names, readOnly, allowed)));
       pid = guard.rows[0]?.pid ?? pid;
@@ -169,6 +170,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
         await call(client.query('ROLLBACK'));
         return { ok: false, output: { message: refused.message }, summary: {}, error: { code: 'SQL_SESSION_UNSAFE', message: refused.message } };
       }
+      // The agent's statement plans as the database would have it: JIT was off for the check only.
+      await call(client.query('SET LOCAL jit TO DEFAULT'));
       const params = input.params ?? [];
       if (reverting) {
         const run = await runRevert(client, call, reverting, capturing ?? Number.POSITIVE_INFINITY);
