@@ -8,8 +8,9 @@ import type { RequestQuery } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
 import { hasTerm } from './term-sets.ts';
+import { recordOf } from './request-rows.ts';
 
-type RequestRow = { id: string; record: string };
+type RequestRow = { id: string; record: string; state: string | null };
 type ReviewRow = { request_id: string; record: string };
 
 export function listRequests(db: Database.Database, query: RequestQuery): RequestRecord[] {
@@ -28,7 +29,7 @@ export function listRequests(db: Database.Database, query: RequestQuery): Reques
   if (query.from) (where.push('created_at >= ?'), params.push(query.from));
   if (query.to) (where.push('created_at < ?'), params.push(query.to));
   if (query.before) (where.push('rowid < (SELECT rowid FROM requests WHERE id = ?)'), params.push(query.before));
-  const sql = `SELECT id, record FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+  const sql = `SELECT id, record, state FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                ORDER BY rowid DESC LIMIT ?`;
   const rows = db.prepare(sql).all(...params, Math.max(1, Math.min(query.limit ?? 100, 1000))) as RequestRow[];
   if (rows.length === 0) return [];
@@ -41,5 +42,5 @@ export function listRequests(db: Database.Database, query: RequestQuery): Reques
     list.push(JSON.parse(r.record) as Review);
     byId.set(r.request_id, list);
   }
-  return rows.map((r) => ({ ...(JSON.parse(r.record) as Omit<RequestRecord, 'reviews'>), reviews: byId.get(r.id) ?? [] }));
+  return rows.map((r) => ({ ...recordOf(r), reviews: byId.get(r.id) ?? [] }));
 }

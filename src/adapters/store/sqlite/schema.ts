@@ -12,6 +12,7 @@ import { PASSKEYS_SCHEMA } from './passkeys.ts';
 import { GRANTS_SCHEMA } from './grants.ts';
 import { backfillTree, TREE_SCHEMA } from './tree.ts';
 import { termSetsFromRequestTerms } from './term-sets.ts';
+import { STATE_COLUMN } from './request-rows.ts';
 import { escalationDueAt } from '../../../core/escalation.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 
@@ -111,6 +112,8 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
       if (at !== null) set.run(at, row.id);
     }
   },
+  // What a transition changes of a record (request-rows.ts), so that an outcome does not write the whole record again.
+  STATE_COLUMN,
 ];
 
 /**

@@ -7,7 +7,7 @@ import { createChainVerifier } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
 import type { Store } from '../../../core/ports.ts';
-import { transition, type RequestRecord } from '../../../core/request.ts';
+import { transition } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
 import { treeContract, type TreeTables } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
@@ -18,6 +18,7 @@ import { outboxContract } from '../../../../test/contract/store-outbox.ts';
 import { approveDecision, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createSqliteStore } from './store.ts';
 import { MIGRATIONS } from './schema.ts';
+import { recordOf } from './request-rows.ts';
 import { TERMS_SCHEMA } from './search.ts';
 import { termSetsFromRequestTerms } from './term-sets.ts';
 import { requestTerms } from '../../../core/request-terms.ts';
@@ -143,8 +144,8 @@ describe('sqlite store on a file', () => {
     expect(step).toBeGreaterThan(0);
     raw.exec(`DROP INDEX requests_term_set; ALTER TABLE requests DROP COLUMN term_set; DROP TABLE term_sets; DROP TABLE term_set_members; ${TERMS_SCHEMA}`);
     const insert = raw.prepare('INSERT INTO request_terms (term, request_id) VALUES (?, ?)');
-    for (const row of raw.prepare('SELECT id, record FROM requests').all() as { id: string; record: string }[]) {
-      for (const term of requestTerms(JSON.parse(row.record) as RequestRecord)) insert.run(term, row.id);
+    for (const row of raw.prepare('SELECT id, record, state FROM requests').all() as { id: string; record: string; state: string | null }[]) {
+      for (const term of requestTerms(recordOf(row))) insert.run(term, row.id);
     }
     insert.run('tag:legacy', 'r0');
     raw.prepare('DELETE FROM schema_migrations WHERE version = ?').run(step);
@@ -213,7 +214,8 @@ describe('sqlite store on a file', () => {
     await first.close();
     // Back to the schema before the step: no column, no index, the step not applied.
     const raw = new Database(path);
-    const step = MIGRATIONS.length;
+    const step = MIGRATIONS.findIndex((m) => typeof m === 'function' && m.toString().includes('escalate_at')) + 1;
+    expect(step).toBeGreaterThan(0);
     raw.exec(`DROP INDEX requests_escalate_at; ALTER TABLE requests DROP COLUMN escalate_at; DELETE FROM schema_migrations WHERE version = ${step}`);
     raw.close();
 
@@ -316,6 +318,46 @@ describe('sqlite store on a file', () => {
     expect(seen).toEqual(['executing', 'failed']);
     expect(await sweeper.getRequest(claimed.id)).toMatchObject({ status: 'failed', version: claimed.version + 1, error: { code: 'EXECUTION_INTERRUPTED' } });
     expect((await sweeper.readAudit(1, 10)).map((e) => e.type)).toEqual(['request.submitted', 'request.failed']);
+  });
+
+  it('writes an outcome as the state it changed, and reads back the record as it now is', async () => {
+    const store = open();
+    const claimed = { ...requestRecord({ status: 'executing', expiresAt: null }), runDeadline: at(60) };
+    await store.insertRequest(claimed, [auditDraft('request.submitted', claimed.id)]);
+    const row = () => {
+      const raw = new Database(path, { readonly: true });
+      try {
+        return raw.prepare('SELECT status, version, record, state FROM requests WHERE id = ?').get(claimed.id) as { status: string; version: number; record: string; state: string | null };
+      } finally {
+        raw.close();
+      }
+    };
+    const inserted = row();
+    expect(inserted.state).toBeNull();
+    // The outcome drops the run's deadline: a field a transition leaves out must be gone when read back.
+    const { runDeadline: _, ...rest } = transition(claimed, 'succeeded', FIXTURE_TIME, { result: { status: 200, body: { ok: true } } });
+    const done = rest as typeof claimed;
+    await store.mutateRequest(claimed.id, () => ({ result: done, next: done, audit: [auditDraft('request.succeeded', claimed.id)] }), claimed);
+    const written = row();
+    expect(written).toMatchObject({ status: 'succeeded', version: claimed.version + 1, record: inserted.record });
+    expect(JSON.parse(written.state!)).toMatchObject({ status: 'succeeded', result: { status: 200, body: { ok: true } } });
+    for (const reader of [store, open()]) {
+      const got = await reader.getRequest(claimed.id);
+      expect(got).toEqual(done);
+      expect(got && 'runDeadline' in got).toBe(false);
+      expect((await reader.listRequests({ status: ['succeeded'] }))[0]).toEqual(done);
+    }
+  });
+
+  it('writes the whole record again when a change reaches past the state (never made by a transition)', async () => {
+    const store = open();
+    const r = requestRecord();
+    await store.insertRequest(r, [auditDraft('request.submitted', r.id)]);
+    const approved = transition(r, 'approved', FIXTURE_TIME);
+    await store.mutateRequest(r.id, () => ({ result: approved, next: approved, audit: [] }));
+    const moved = { ...approved, context: { surface: 'cli' }, version: approved.version + 1 };
+    await store.mutateRequest(r.id, () => ({ result: moved, next: moved, audit: [] }), approved);
+    expect(await open().getRequest(r.id)).toEqual(moved);
   });
 
   it('keeps requests and the chain across a restart', async () => {

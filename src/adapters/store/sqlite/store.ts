@@ -15,7 +15,7 @@ import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
 import type { Mutation, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
-import { INSERT_REQUEST, insertParams, UPDATE_REQUEST, updateParams } from './request-rows.ts';
+import { INSERT_REQUEST, insertParams, recordOf, sameFixed, UPDATE_REQUEST, UPDATE_STATE, updateParams, updateStateParams } from './request-rows.ts';
 import { BUSY_WAIT_MS, createGroupCommit } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
@@ -43,7 +43,7 @@ export interface SqliteStoreOptions {
 /** Pages (4 KiB) of WAL after which a commit copies it back into the database file: at most about 40 MB of WAL. */
 const WAL_CHECKPOINT_PAGES = 10_000;
 
-type RequestRow = { record: string };
+type RequestRow = { record: string; state: string | null };
 type AuditHead = { seq: number; hash: string; time: string };
 type ReviewRow = { request_id: string; record: string };
 
@@ -74,8 +74,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const q = {
     insertRequest: db.prepare(INSERT_REQUEST),
     updateRequest: db.prepare(UPDATE_REQUEST),
+    updateState: db.prepare(UPDATE_STATE),
     setTermSet: db.prepare('UPDATE requests SET term_set = ? WHERE id = ?'),
-    getRequest: db.prepare('SELECT record FROM requests WHERE id = ?'),
+    getRequest: db.prepare('SELECT record, state FROM requests WHERE id = ?'),
     idByKey: db.prepare('SELECT id FROM requests WHERE principal_id = ? AND idempotency_key = ?').pluck(),
     idsByDigest: db.prepare('SELECT id, status FROM requests WHERE principal_id = ? AND digest = ? ORDER BY rowid DESC'),
     reviewsOf: db.prepare('SELECT request_id, record FROM reviews WHERE request_id = ? ORDER BY created_at, rowid'),
@@ -142,7 +143,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const row = q.getRequest.get(id) as RequestRow | undefined;
     if (!row) return undefined;
     const reviews = (q.reviewsOf.all(id) as ReviewRow[]).map((r) => JSON.parse(r.record) as Review);
-    return { ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews };
+    return { ...recordOf(row), reviews };
   }
 
   // Plain functions: the group commit runs them in the batch's transaction, and each alone again if the batch fails.
@@ -174,7 +175,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       } catch {
         // Refused on what the caller knew: asked again below, of what is stored.
       }
-      if (m?.next && q.updateRequest.run(updateParams(m.next, known.version)).changes === 1) {
+      if (m?.next && writeOver(m.next, known)) {
         updateTermSet(id, known, m.next);
         return finishTx(id, m);
       }
@@ -183,11 +184,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (!current) throw new CountersignError('NOT_FOUND', `no request ${id}`);
     const m = fn(current);
     if (m.next) {
-      if (q.updateRequest.run(updateParams(m.next, current.version)).changes !== 1) throw new Error(`request ${id} changed under a write lock`);
+      if (!writeOver(m.next, current)) throw new Error(`request ${id} changed under a write lock`);
       updateTermSet(id, current, m.next);
     }
     return finishTx(id, m);
   };
+
+  /** `next` over the stored row if that is still at `previous`'s version: its state part alone when the fixed part is kept. */
+  const writeOver = (next: RequestRecord, previous: RequestRecord): boolean =>
+    (sameFixed(previous, next) ? q.updateState.run(updateStateParams(next, previous.version)) : q.updateRequest.run(updateParams(next, previous.version))).changes === 1;
 
   /**
    * The terms change only when a decision is replaced (a tightened policy re-evaluated at execution). A set first seen
