@@ -47,7 +47,14 @@ class Split extends Error {}
 const reads = (sql: Statement): boolean => /^\s*SELECT\b/i.test(typeof sql === 'string' ? sql : sql.text);
 
 interface Tracked {
+  /** Statements of the transaction: BEGIN goes first, before the first of them (and the rows left for later). */
   run: Run;
+  /** A statement sent as it is, without BEGIN: on its own it is a transaction of its own. */
+  raw: Run;
+  /** Sends BEGIN now if it was not sent yet. */
+  begin(): Promise<void>;
+  /** Whether BEGIN was sent and answered: a transaction is open. */
+  begun(): boolean;
   /** The first failure of the connection itself, if any. */
   lost(): unknown;
   /** Statements that wrote or failed so far: an operation that adds none changed nothing. */
@@ -79,13 +86,21 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
     let lost: unknown;
     let busy: unknown;
     let effects = 0;
-    const checked: Run = (sql, values) =>
+    let begun = false;
+    let beginning: Promise<void> | undefined;
+    const raw: Run = (sql, values) =>
       c.run(sql, values).catch((e: unknown) => {
         effects++;
         if (lost === undefined && db.lost(e)) lost = e;
         if (busy === undefined && isBusy(e)) busy = e;
         throw e;
       }) as never;
+    // BEGIN waits for the first statement: a batch whose work was all left to its last statement needs none (below).
+    const begin = (): Promise<void> => (beginning ??= raw('BEGIN').then(() => void (begun = true)));
+    const checked: Run = async (sql, values) => {
+      await begin();
+      return raw(sql, values);
+    };
     // The rows left for later go first, so every statement sees the batch's writes in the order they were made. Their
     // write is no effect of the operation that happens to come next, unless it fails.
     const flush = async (): Promise<void> => {
@@ -111,11 +126,10 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       if (!reads(sql)) effects++;
       return checked(sql, values);
     };
-    return { run, flush, flushLockingHead, lost: () => lost, busy: () => busy, effects: () => effects };
+    return { run, raw, begin, begun: () => begun, flush, flushLockingHead, lost: () => lost, busy: () => busy, effects: () => effects };
   }
 
-  async function runOne(conn: Tracked, tx: AuditTx, op: Op, rows: RowQueue | undefined): Promise<Outcome> {
-    const alone = rows === undefined;
+  async function runOne(conn: Tracked, tx: AuditTx, op: Op, rows: RowQueue | undefined, alone: boolean): Promise<Outcome> {
     const mark = tx.mark();
     const before = conn.effects();
     try {
@@ -129,39 +143,60 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
     }
   }
 
-  async function transact(ops: Op[]): Promise<void> {
-    const alone = ops.length === 1;
+  /**
+   * One transaction for `ops`. First (`classic` false) with every operation's rows left for the batch, and BEGIN only
+   * once a statement needs it: when the operations left all their work to the end and this process knows the audit
+   * head, the rows and events then go in one statement on that head, which commits on its own (audit.ts
+   * writeOnKnownHead; one round trip for the whole write). When the head or a row had moved on meanwhile, or anything
+   * would split the batch, nothing of it was committed and it runs again the classic way: BEGIN, the operations'
+   * statements (alone, nothing left for later), the head locked and read, the append, COMMIT.
+   */
+  async function transact(ops: Op[], classic = false): Promise<void> {
+    const alone = classic && ops.length === 1;
     for (let attempt = 0; ; attempt++) {
       let c: Conn | undefined;
-      let started = false;
+      let conn: Tracked | undefined;
+      // A statement sent without BEGIN commits on its own: once sent, its outcome is unknown if its connection dies.
+      let committing = false;
       try {
         c = await db.connect();
         // Alone, nothing is deferred: an operation's statements fail in it, and it fails alone.
         const rows = alone ? undefined : deferredRows();
-        const conn = tracked(c, rows);
-        await conn.run('BEGIN');
-        started = true;
+        conn = tracked(c, rows);
+        if (classic) await conn.begin();
         const tx = log.begin(conn.run);
         const outcomes: Outcome[] = [];
-        for (const op of ops) outcomes.push(await runOne(conn, tx, op, rows));
+        for (const op of ops) outcomes.push(await runOne(conn, tx, op, rows, alone));
         if (outcomes.some((o) => o.ok)) {
           try {
-            // The batch's last rows and the audit head's lock share a round trip when there are events to write.
-            if (tx.pending()) await tx.write(conn.flushLockingHead);
-            else await conn.flush();
+            if (tx.pending()) {
+              let written: 'unknown' | 'moved' | 'written' = 'unknown';
+              if (!classic && rows) {
+                committing = !conn.begun();
+                written = await tx.writeOnKnownHead(rows, conn.raw);
+              }
+              if (written === 'moved') throw new Split();
+              // The batch's last rows and the audit head's lock share a round trip when there are events to write.
+              if (written === 'unknown') await tx.write(conn.flushLockingHead);
+            } else {
+              await conn.flush();
+            }
           } catch (error) {
+            if (error instanceof Split) throw error;
             if (conn.lost() !== undefined) throw conn.lost();
             if (!alone && conn.busy() !== undefined) throw conn.busy();
             if (!alone) throw new Split();
             outcomes[0] = { ok: false, error: db.fail(error, true) };
           }
         }
-        if (outcomes.some((o) => o.ok)) {
-          const done = await c.run('COMMIT');
-          // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error.
-          if (done.command !== 'COMMIT') throw new Error(`the transaction ended with ${done.command}, not COMMIT`);
-        } else {
-          await c.run('ROLLBACK');
+        if (conn.begun()) {
+          if (outcomes.some((o) => o.ok)) {
+            const done = await c.run('COMMIT');
+            // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error.
+            if (done.command !== 'COMMIT') throw new Error(`the transaction ended with ${done.command}, not COMMIT`);
+          } else {
+            await c.run('ROLLBACK');
+          }
         }
         c.done();
         outcomes.forEach((o, i) => (o.ok ? ops[i]!.resolve(o.value) : ops[i]!.reject(o.error)));
@@ -169,18 +204,19 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       } catch (error) {
         log.abort();
         if (error instanceof Split && c) {
-          // No COMMIT was sent, so nothing of the batch exists: each operation runs again, alone.
-          const ended = await c.run('ROLLBACK').then(() => true, () => false);
+          // Nothing of the batch was committed: a transaction still open is rolled back, and the batch runs again.
+          const ended = !conn?.begun() || (await c.run('ROLLBACK').then(() => true, () => false));
           c.done(!ended);
-          for (const op of ops) await transact([op]);
+          if (!classic) await transact(ops, true);
+          else for (const op of ops) await transact([op], true);
           return;
         }
         if (c) {
-          const ended = !db.lost(error) && (await c.run('ROLLBACK').then(() => true, () => false));
+          const ended = !db.lost(error) && (!conn?.begun() || (await c.run('ROLLBACK').then(() => true, () => false)));
           c.done(!ended);
         }
         // A connection the server killed while it sat idle fails at BEGIN, before anything ran: take another.
-        if (!started && c && db.retryable(error) && attempt < options.retries) continue;
+        if (!conn?.begun() && !committing && c && db.retryable(error) && attempt < options.retries) continue;
         const failure = db.fail(error);
         for (const op of ops) op.reject(failure);
         return;
