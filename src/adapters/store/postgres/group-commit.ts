@@ -40,6 +40,9 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** Most operations in one transaction, so one batch cannot hold row locks for long. */
 const MAX_BATCH = 64;
 
+/** Most batches run the classic way in a row after writes on the known head kept finding it moved. */
+const MAX_BACKOFF = 64;
+
 /** The batch must be rolled back and its operations run one per transaction. */
 class Split extends Error {}
 
@@ -70,6 +73,10 @@ interface Tracked {
 export function createWriter(db: Db, log: AuditLog, options: { groupCommit: boolean; retries: number }): <T>(op: TxOp<T>) => Promise<T> {
   const queue: Op[] = [];
   let inFlight = false;
+  // After a write on the known head found it moved (another replica appending), the next batches go the classic way,
+  // more of them each time it happens again in a row: replicas that take turns do not each pay a wasted round trip.
+  let classicFor = 0;
+  let backoff = 1;
 
   /**
    * `run`, remembering the first failure of the connection itself: whether an operation lost it is asked of its
@@ -175,7 +182,12 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
                 committing = !conn.begun();
                 written = await tx.writeOnKnownHead(rows, conn.raw);
               }
-              if (written === 'moved') throw new Split();
+              if (written === 'moved') {
+                classicFor = backoff;
+                backoff = Math.min(backoff * 2, MAX_BACKOFF);
+                throw new Split();
+              }
+              if (written === 'written') backoff = 1;
               // The batch's last rows and the audit head's lock share a round trip when there are events to write.
               if (written === 'unknown') await tx.write(conn.flushLockingHead);
             } else {
@@ -227,7 +239,9 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
   function flush(): void {
     if (inFlight || queue.length === 0) return;
     inFlight = true;
-    void transact(queue.splice(0, MAX_BATCH)).finally(() => {
+    const classic = classicFor > 0;
+    if (classic) classicFor--;
+    void transact(queue.splice(0, MAX_BATCH), classic).finally(() => {
       inFlight = false;
       flush();
     });
