@@ -14,6 +14,11 @@
  * waits for no other lock (its inserts have no foreign keys, and no other
  * transaction can hold the keys it inserts), so no cycle can go through it.
  * A failure of the write is AUDIT_WRITE_FAILED, and the batch rolls back.
+ *
+ * `writeOnKnownHead` skips the head's read when this process wrote the head
+ * last: it chains on the head as it wrote it, in one statement that moves
+ * the head only from that seq and hash (append-sql.ts), so a guess that
+ * another replica made stale writes nothing, and never a broken chain.
  */
 import { chainEvent, type AuditDraft, type AuditEvent } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';

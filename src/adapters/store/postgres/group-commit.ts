@@ -11,6 +11,13 @@
  * in the batch (requests.ts DeferredRows) and go in one statement, before
  * the next statement of any operation, or with the head's lock when the
  * audit write comes next (the rows first, then the head: one round trip).
+ * BEGIN waits for the first statement that needs it: when the operations
+ * left everything to the end (an action's request row, its outcome over the
+ * record it claimed) and this process wrote the head last, the rows and the
+ * append are one statement sent without BEGIN, which commits on its own and
+ * writes nothing if the head or a row moved on meanwhile (append-sql.ts
+ * KNOWN_HEAD_WRITE); the batch then runs again the classic way. Its
+ * connection dying is then a COMMIT's: the outcome is unknown.
  *
  * Operations share the transaction without savepoints (two round trips per
  * operation saved). An operation that fails having only read (a refused
