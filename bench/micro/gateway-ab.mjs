@@ -1,5 +1,5 @@
-// A/B of whole actions through two compiled gateways (base and branch) in child processes, one SQLite file each,
-// alternating rounds: the gateway's own CPU per action (process.cpuUsage of its process) and, at 1 connection, the
+// A/B of whole actions through two compiled gateways (base and branch) in child processes, one SQLite file each
+// (STORE=postgres: one throwaway PostgreSQL database each, on DATABASE_URL's server, pool of 10), alternating rounds: the gateway's own CPU per action (process.cpuUsage of its process) and, at 1 connection, the
 // p50 of the answer's wall time. MODE allowed|held, CONC in flight, N actions per round, ROUNDS.
 // PROFILE_DIR=<dir> writes a .cpuprofile of each gateway under <dir>/base and <dir>/branch.
 // BASE_DIST=<base>/dist node bench/micro/gateway-ab.mjs
@@ -12,8 +12,22 @@ const { generateApiKey } = await import(`${builds.branch}/adapters/identity/api-
 const up = fork(new URL('./executor-upstream.mjs', import.meta.url));
 const port = await new Promise((r) => up.once('message', r));
 const agent = generateApiKey(), human = generateApiKey();
-const yaml = `server: { port: 0, host: 127.0.0.1 }
-store: { sqlite: { path: "@DIR@/countersign.db", synchronous: normal } }
+const SERVER = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const databases = [];
+async function storeOf(k) {
+  if (process.env.STORE !== 'postgres') return '{ sqlite: { path: "@DIR@/countersign.db", synchronous: normal } }';
+  const pg = (await import('pg')).default;
+  const admin = new pg.Client({ connectionString: SERVER });
+  await admin.connect();
+  const name = `cs_gateway_ab_${k}_${process.pid}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  databases.push({ admin, name });
+  const url = new URL(SERVER);
+  url.pathname = `/${name}`;
+  return `{ postgres: { url: ${JSON.stringify(url.toString())}, poolSize: 10 } }`;
+}
+const yamlOf = (store) => `server: { port: 0, host: 127.0.0.1 }
+store: ${store}
 audit: { keyDir: "@DIR@/keys" }
 log: { level: warn }
 principals:
@@ -33,6 +47,7 @@ policy:
 `;
 const gw = {};
 for (const [k, dist] of Object.entries(builds)) {
+  const yaml = yamlOf(await storeOf(k));
   const child = fork(new URL('./gateway-child.mjs', import.meta.url), { execArgv: process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}/${k}`] : [], env: { ...process.env, GATEWAY_DIST: dist, GATEWAY_YAML: yaml } });
   const { url } = await new Promise((r) => child.once('message', r));
   gw[k] = { child, url: new URL(url) };
@@ -73,8 +88,12 @@ for (let r = 0; r < ROUNDS; r++) for (const k of r % 2 ? ['branch', 'base'] : ['
   res[k].p50.push(p50);
 }
 const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
-console.log(`${MODE}, ${CONC} in flight, ${ROUNDS} rounds × ${N}`);
+console.log(`${process.env.STORE ?? 'sqlite'} ${MODE}, ${CONC} in flight, ${ROUNDS} rounds × ${N}`);
 for (const k of ['base', 'branch']) console.log(k.padEnd(6), 'gateway µs/action median', med(res[k].cpu).toFixed(0), '[', res[k].cpu.map((x) => x.toFixed(0)).join(' '), '] p50 µs median', med(res[k].p50).toFixed(0), '[', res[k].p50.map((x) => x.toFixed(0)).join(' '), ']');
-for (const g of Object.values(gw)) g.child.send('close');
+await Promise.all(Object.values(gw).map((g) => new Promise((r) => { g.child.once('exit', r); g.child.send('close'); })));
 up.kill();
 httpAgent.destroy();
+for (const { admin, name } of databases) {
+  await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+  await admin.end();
+}

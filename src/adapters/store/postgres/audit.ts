@@ -14,12 +14,19 @@
  * waits for no other lock (its inserts have no foreign keys, and no other
  * transaction can hold the keys it inserts), so no cycle can go through it.
  * A failure of the write is AUDIT_WRITE_FAILED, and the batch rolls back.
+ *
+ * `writeOnKnownHead` skips the head's read when this process wrote the head
+ * last: it chains on the head as it wrote it, in one statement that moves
+ * the head only from that seq and hash (append-sql.ts), so a guess that
+ * another replica made stale writes nothing, and never a broken chain.
  */
 import { chainEvent, type AuditDraft, type AuditEvent } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import type { OutboxDraft, OutboxRouter } from '../../../core/outbox.ts';
-import { jsonArray, jsonElements, type Db, type Run } from './pool.ts';
+import { appendValues, KNOWN_HEAD_WRITE, WRITE } from './append-sql.ts';
+import type { Db, Run } from './pool.ts';
 import type { PgTree } from './tree.ts';
+import type { DeferredRows } from './requests.ts';
 
 type HeadRow = { seq: number; hash: string; time: string };
 /** The head as LOCK_HEAD (or requests.ts WRITE_ROWS_LOCK_HEAD) reads it under its lock. */
@@ -40,6 +47,14 @@ export interface AuditTx {
    * is then locked here).
    */
   write(lockHead?: () => Promise<LockedHeadRow | undefined | null>): Promise<void>;
+  /**
+   * The same without reading the head first, when this process knows it (it wrote it last): what `rows` still holds,
+   * the events chained on that head, their nodes, deliveries and the new head, in one statement that writes nothing
+   * unless the head and the rows it updates are still as known (append-sql.ts KNOWN_HEAD_WRITE). 'unknown': no head
+   * known, nothing sent; 'moved': the head or a row had moved on, nothing written; 'written'. A failure of the
+   * statement is thrown as it came. `run`: sends it as it is (on its own, it commits on its own).
+   */
+  writeOnKnownHead(rows: DeferredRows, run: Run): Promise<'unknown' | 'moved' | 'written'>;
 }
 
 export interface AuditLog {
@@ -52,21 +67,25 @@ export interface AuditLog {
 
 const LOCK_HEAD = { name: 'cs_audit_lock_head', text: 'SELECT seq, hash, time, edge, edge_seq FROM audit_head WHERE id = 1 FOR UPDATE' };
 const READ_HEAD = { name: 'cs_audit_head', text: 'SELECT seq, hash, time FROM audit_head WHERE id = 1' };
-/** Events, Merkle nodes, outbox deliveries and the head, in one round trip. */
-const WRITE = {
-  name: 'cs_audit_write',
-  text: `WITH events AS (
-           INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], ${jsonElements('$6')}, $7::text[])),
-         nodes AS (
-           INSERT INTO merkle_nodes (level, idx, hash) SELECT * FROM unnest($8::int[], $9::bigint[], $10::bytea[])),
-         deliveries AS (
-           INSERT INTO outbox (channel, event, request_id, payload, created_at, next_attempt_at)
-           SELECT c, e, r, p, t, t FROM unnest($11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) AS d(c, e, r, p, t))
-         UPDATE audit_head SET seq = $16, hash = $17, time = $18, edge = $19, edge_seq = $16 WHERE id = 1`,
-};
-
 export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): AuditLog {
+  // The head as this process last wrote it (not always committed yet): only ever a guess, which the known-head write
+  // checks on the locked row. Forgotten when a write of ours fails or does not commit.
+  let known: HeadRow | undefined;
+
+  /** The drafts chained on `head`: their events and the head after them. */
+  function chain(head: HeadRow, drafts: readonly AuditDraft[]): { events: AuditEvent[]; next: HeadRow } {
+    const events: AuditEvent[] = [];
+    let h: HeadRow = head;
+    for (const d of drafts) {
+      // Times never step back along the log (replicas' clocks differ): a period's events are one contiguous seq range.
+      const time = h.time > d.time ? h.time : d.time;
+      const e = chainEvent(h.seq === 0 ? null : h, { ...d, time });
+      events.push(e);
+      h = { seq: e.seq, hash: e.hash, time };
+    }
+    return { events, next: h };
+  }
+
   return {
     begin(run) {
       let drafts: AuditDraft[] = [];
@@ -84,49 +103,55 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
           const locked = lockHead ? await lockHead() : null;
           const head = locked === null ? (await run<LockedHeadRow>(LOCK_HEAD)).rows[0] : locked;
           if (!head) throw new Error('the audit_head row is missing: the store is damaged');
-          const events: AuditEvent[] = [];
-          let h: HeadRow = head;
-          for (const d of drafts) {
-            // Times never step back along the log (replicas' clocks differ): a period's events are one contiguous seq range.
-            const time = h.time > d.time ? h.time : d.time;
-            const e = chainEvent(h.seq === 0 ? null : h, { ...d, time });
-            events.push(e);
-            h = { seq: e.seq, hash: e.hash, time };
-          }
+          const { events, next } = chain(head, drafts);
           const deliveries: OutboxDraft[] = drafts.flatMap((d) => route(d));
           try {
             const nodes = await tree.nodes(run, { seq: head.seq, hash: head.hash, edge: head.edge, edgeSeq: head.edge_seq }, events);
-            await run(WRITE, [
-              events.map((e) => e.seq),
-              events.map((e) => e.time),
-              events.map((e) => e.type),
-              events.map((e) => e.requestId),
-              events.map((e) => e.actor),
-              jsonArray(events.map((e) => e.body)),
-              events.map((e) => e.hash),
-              nodes.levels,
-              nodes.indexes,
-              nodes.hashes,
-              deliveries.map((d) => d.channel),
-              deliveries.map((d) => d.event),
-              deliveries.map((d) => d.requestId),
-              deliveries.map((d) => JSON.stringify(d.payload)),
-              deliveries.map((d) => d.createdAt),
-              h.seq,
-              h.hash,
-              h.time,
-              nodes.edge,
-            ]);
+            await run(WRITE, [...appendValues(events, nodes, deliveries), next.seq, next.hash, next.time, nodes.edge]);
+            known = next;
           } catch (e) {
             tree.invalidate();
+            known = undefined;
             if (db.lost(e)) throw e;
             throw new CountersignError('AUDIT_WRITE_FAILED', undefined, { cause: db.redact(e instanceof Error ? e.message : String(e)) });
           }
+        },
+        async writeOnKnownHead(rows, send) {
+          const head = known;
+          if (drafts.length === 0 || head === undefined || head.seq === 0 || !tree.at(head)) return 'unknown';
+          const { events, next } = chain(head, drafts);
+          const deliveries: OutboxDraft[] = drafts.flatMap((d) => route(d));
+          try {
+            // The tree is at the head (checked above): its nodes need no read.
+            const nodes = await tree.nodes(send, { ...head, edge: null, edgeSeq: null }, events);
+            const done = await send<{ written: number }>(KNOWN_HEAD_WRITE, [
+              ...rows.values(),
+              ...appendValues(events, nodes, deliveries),
+              next.seq,
+              next.hash,
+              next.time,
+              nodes.edge,
+              head.seq,
+              head.hash,
+            ]);
+            if (done.rows[0]?.written === 1) {
+              known = next;
+              return 'written';
+            }
+          } catch (e) {
+            tree.invalidate();
+            known = undefined;
+            throw e;
+          }
+          tree.invalidate();
+          known = undefined;
+          return 'moved';
         },
       };
     },
     abort() {
       tree.invalidate();
+      known = undefined;
     },
     async head() {
       const { rows } = await db.query<HeadRow>(READ_HEAD);

@@ -194,6 +194,23 @@ describe.skipIf(!db)('postgres store failures', () => {
     expect((await store.readAudit(1, 10)).map((x) => x.requestId)).toEqual([next.id]);
   });
 
+  it('reports a write sent as one statement whose connection died at its commit as STORE_UNAVAILABLE: its outcome is unknown', async () => {
+    const store = await open();
+    // The head is known after a first write: the next one goes as one statement without BEGIN, committing on its own.
+    const first = requestRecord();
+    await store.insertRequest(first, [auditDraft('request.created', first.id)]);
+    await sql(`CREATE OR REPLACE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$;
+               CREATE CONSTRAINT TRIGGER die AFTER INSERT ON requests DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION die();`);
+    const r = requestRecord();
+    const e = await failure(store.insertRequest(r, [auditDraft('request.created', r.id)]));
+    expect(e.code).toBe('STORE_UNAVAILABLE');
+
+    await sql('DROP TRIGGER die ON requests');
+    const next = requestRecord();
+    await store.insertRequest(next, [auditDraft('request.created', next.id)]);
+    expect((await store.readAudit(1, 10)).map((x) => x.requestId)).toEqual([first.id, next.id]);
+  });
+
   it('frees the audit head within idleInTransactionTimeoutMs when a replica freezes mid-write holding it, so other replicas write again', async () => {
     const other = await open({ statementTimeoutMs: 8_000 });
     const r = requestRecord();

@@ -11,6 +11,13 @@
  * in the batch (requests.ts DeferredRows) and go in one statement, before
  * the next statement of any operation, or with the head's lock when the
  * audit write comes next (the rows first, then the head: one round trip).
+ * BEGIN waits for the first statement that needs it: when the operations
+ * left everything to the end (an action's request row, its outcome over the
+ * record it claimed) and this process wrote the head last, the rows and the
+ * append are one statement sent without BEGIN, which commits on its own and
+ * writes nothing if the head or a row moved on meanwhile (append-sql.ts
+ * KNOWN_HEAD_WRITE); the batch then runs again the classic way. Its
+ * connection dying is then a COMMIT's: the outcome is unknown.
  *
  * Operations share the transaction without savepoints (two round trips per
  * operation saved). An operation that fails having only read (a refused
@@ -40,6 +47,9 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 /** Most operations in one transaction, so one batch cannot hold row locks for long. */
 const MAX_BATCH = 64;
 
+/** Most batches run the classic way in a row after writes on the known head kept finding it moved. */
+const MAX_BACKOFF = 64;
+
 /** The batch must be rolled back and its operations run one per transaction. */
 class Split extends Error {}
 
@@ -47,7 +57,14 @@ class Split extends Error {}
 const reads = (sql: Statement): boolean => /^\s*SELECT\b/i.test(typeof sql === 'string' ? sql : sql.text);
 
 interface Tracked {
+  /** Statements of the transaction: BEGIN goes first, before the first of them (and the rows left for later). */
   run: Run;
+  /** A statement sent as it is, without BEGIN: on its own it is a transaction of its own. */
+  raw: Run;
+  /** Sends BEGIN now if it was not sent yet. */
+  begin(): Promise<void>;
+  /** Whether BEGIN was sent and answered: a transaction is open. */
+  begun(): boolean;
   /** The first failure of the connection itself, if any. */
   lost(): unknown;
   /** Statements that wrote or failed so far: an operation that adds none changed nothing. */
@@ -63,6 +80,10 @@ interface Tracked {
 export function createWriter(db: Db, log: AuditLog, options: { groupCommit: boolean; retries: number }): <T>(op: TxOp<T>) => Promise<T> {
   const queue: Op[] = [];
   let inFlight = false;
+  // After a write on the known head found it moved (another replica appending), the next batches go the classic way,
+  // more of them each time it happens again in a row: replicas that take turns do not each pay a wasted round trip.
+  let classicFor = 0;
+  let backoff = 1;
 
   /**
    * `run`, remembering the first failure of the connection itself: whether an operation lost it is asked of its
@@ -79,13 +100,21 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
     let lost: unknown;
     let busy: unknown;
     let effects = 0;
-    const checked: Run = (sql, values) =>
+    let begun = false;
+    let beginning: Promise<void> | undefined;
+    const raw: Run = (sql, values) =>
       c.run(sql, values).catch((e: unknown) => {
         effects++;
         if (lost === undefined && db.lost(e)) lost = e;
         if (busy === undefined && isBusy(e)) busy = e;
         throw e;
       }) as never;
+    // BEGIN waits for the first statement: a batch whose work was all left to its last statement needs none (below).
+    const begin = (): Promise<void> => (beginning ??= raw('BEGIN').then(() => void (begun = true)));
+    const checked: Run = async (sql, values) => {
+      await begin();
+      return raw(sql, values);
+    };
     // The rows left for later go first, so every statement sees the batch's writes in the order they were made. Their
     // write is no effect of the operation that happens to come next, unless it fails.
     const flush = async (): Promise<void> => {
@@ -111,11 +140,10 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       if (!reads(sql)) effects++;
       return checked(sql, values);
     };
-    return { run, flush, flushLockingHead, lost: () => lost, busy: () => busy, effects: () => effects };
+    return { run, raw, begin, begun: () => begun, flush, flushLockingHead, lost: () => lost, busy: () => busy, effects: () => effects };
   }
 
-  async function runOne(conn: Tracked, tx: AuditTx, op: Op, rows: RowQueue | undefined): Promise<Outcome> {
-    const alone = rows === undefined;
+  async function runOne(conn: Tracked, tx: AuditTx, op: Op, rows: RowQueue | undefined, alone: boolean): Promise<Outcome> {
     const mark = tx.mark();
     const before = conn.effects();
     try {
@@ -129,39 +157,65 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
     }
   }
 
-  async function transact(ops: Op[]): Promise<void> {
-    const alone = ops.length === 1;
+  /**
+   * One transaction for `ops`. First (`classic` false) with every operation's rows left for the batch, and BEGIN only
+   * once a statement needs it: when the operations left all their work to the end and this process knows the audit
+   * head, the rows and events then go in one statement on that head, which commits on its own (audit.ts
+   * writeOnKnownHead; one round trip for the whole write). When the head or a row had moved on meanwhile, or anything
+   * would split the batch, nothing of it was committed and it runs again the classic way: BEGIN, the operations'
+   * statements (alone, nothing left for later), the head locked and read, the append, COMMIT.
+   */
+  async function transact(ops: Op[], classic = false): Promise<void> {
+    const alone = classic && ops.length === 1;
     for (let attempt = 0; ; attempt++) {
       let c: Conn | undefined;
-      let started = false;
+      let conn: Tracked | undefined;
+      // A statement sent without BEGIN commits on its own: once sent, its outcome is unknown if its connection dies.
+      let committing = false;
       try {
         c = await db.connect();
         // Alone, nothing is deferred: an operation's statements fail in it, and it fails alone.
         const rows = alone ? undefined : deferredRows();
-        const conn = tracked(c, rows);
-        await conn.run('BEGIN');
-        started = true;
+        conn = tracked(c, rows);
+        if (classic) await conn.begin();
         const tx = log.begin(conn.run);
         const outcomes: Outcome[] = [];
-        for (const op of ops) outcomes.push(await runOne(conn, tx, op, rows));
+        for (const op of ops) outcomes.push(await runOne(conn, tx, op, rows, alone));
         if (outcomes.some((o) => o.ok)) {
           try {
-            // The batch's last rows and the audit head's lock share a round trip when there are events to write.
-            if (tx.pending()) await tx.write(conn.flushLockingHead);
-            else await conn.flush();
+            if (tx.pending()) {
+              let written: 'unknown' | 'moved' | 'written' = 'unknown';
+              if (!classic && rows) {
+                committing = !conn.begun();
+                written = await tx.writeOnKnownHead(rows, conn.raw);
+              }
+              if (written === 'moved') {
+                classicFor = backoff;
+                backoff = Math.min(backoff * 2, MAX_BACKOFF);
+                throw new Split();
+              }
+              if (written === 'written') backoff = 1;
+              // The batch's last rows and the audit head's lock share a round trip when there are events to write.
+              if (written === 'unknown') await tx.write(conn.flushLockingHead);
+            } else {
+              await conn.flush();
+            }
           } catch (error) {
+            if (error instanceof Split) throw error;
             if (conn.lost() !== undefined) throw conn.lost();
             if (!alone && conn.busy() !== undefined) throw conn.busy();
             if (!alone) throw new Split();
             outcomes[0] = { ok: false, error: db.fail(error, true) };
           }
         }
-        if (outcomes.some((o) => o.ok)) {
-          const done = await c.run('COMMIT');
-          // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error.
-          if (done.command !== 'COMMIT') throw new Error(`the transaction ended with ${done.command}, not COMMIT`);
-        } else {
-          await c.run('ROLLBACK');
+        if (conn.begun()) {
+          if (outcomes.some((o) => o.ok)) {
+            const done = await c.run('COMMIT');
+            // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error.
+            if (done.command !== 'COMMIT') throw new Error(`the transaction ended with ${done.command}, not COMMIT`);
+          } else {
+            await c.run('ROLLBACK');
+          }
         }
         c.done();
         outcomes.forEach((o, i) => (o.ok ? ops[i]!.resolve(o.value) : ops[i]!.reject(o.error)));
@@ -169,18 +223,19 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       } catch (error) {
         log.abort();
         if (error instanceof Split && c) {
-          // No COMMIT was sent, so nothing of the batch exists: each operation runs again, alone.
-          const ended = await c.run('ROLLBACK').then(() => true, () => false);
+          // Nothing of the batch was committed: a transaction still open is rolled back, and the batch runs again.
+          const ended = !conn?.begun() || (await c.run('ROLLBACK').then(() => true, () => false));
           c.done(!ended);
-          for (const op of ops) await transact([op]);
+          if (!classic) await transact(ops, true);
+          else for (const op of ops) await transact([op], true);
           return;
         }
         if (c) {
-          const ended = !db.lost(error) && (await c.run('ROLLBACK').then(() => true, () => false));
+          const ended = !db.lost(error) && (!conn?.begun() || (await c.run('ROLLBACK').then(() => true, () => false)));
           c.done(!ended);
         }
         // A connection the server killed while it sat idle fails at BEGIN, before anything ran: take another.
-        if (!started && c && db.retryable(error) && attempt < options.retries) continue;
+        if (!conn?.begun() && !committing && c && db.retryable(error) && attempt < options.retries) continue;
         const failure = db.fail(error);
         for (const op of ops) op.reject(failure);
         return;
@@ -191,7 +246,9 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
   function flush(): void {
     if (inFlight || queue.length === 0) return;
     inFlight = true;
-    void transact(queue.splice(0, MAX_BATCH)).finally(() => {
+    const classic = classicFor > 0;
+    if (classic) classicFor--;
+    void transact(queue.splice(0, MAX_BATCH), classic).finally(() => {
       inFlight = false;
       flush();
     });

@@ -22,16 +22,23 @@ import { ensureTermSet, inSets, termFilter } from './term-sets.ts';
 
 type RecordRow = { id: string; record: string; reviews: string[] | null };
 
-/** The rows' common table expressions: a batch's inserts, and its updates over known records (their ids returned). */
-const ROWS = `WITH inserted AS (
+/**
+ * The rows' common table expressions: a batch's inserts, and its updates over known records (their ids returned), over
+ * parameters $1 to $21 (DeferredRows.values). `when`: a condition both writes also need (known-head.ts).
+ */
+export function requestRowsCtes(when = 'true'): string {
+  return `inserted AS (
            INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, escalate_at, version, digest, term_set, record)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::text[], $12::int[], ${jsonElements('$13')})
+           WHERE ${when}
            RETURNING 1),
          updated AS (
            UPDATE requests r SET status = u.status, updated_at = u.updated_at, expires_at = u.expires_at, escalate_at = u.escalate_at, version = u.version, record = u.record
            FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::int[], ${jsonElements('$20')}, $21::int[]) AS u(id, status, updated_at, expires_at, escalate_at, version, record, expected)
-           WHERE r.id = u.id AND r.version = u.expected
+           WHERE r.id = u.id AND r.version = u.expected AND ${when}
            RETURNING r.id)`;
+}
+const ROWS = `WITH ${requestRowsCtes()}`;
 
 /** The request rows of a batch, in one statement; the count of rows updated comes back, so a row that moved on is noticed. */
 const WRITE_ROWS = { name: 'cs_request_write_rows', text: `${ROWS} SELECT count(*)::int AS n FROM updated` };
@@ -55,6 +62,8 @@ const WRITE_ROWS_LOCK_HEAD = {
  */
 export interface DeferredRows {
   pending(): boolean;
+  /** The rows' parameters ($1 to $21 of requestRowsCtes), taken out of the queue: the caller writes them. */
+  values(): unknown[];
   flush(run: Run): Promise<void>;
   /** The rows, then the audit head locked, in one statement: the head's row, or undefined when there is none. */
   flushLockingHead(run: Run): Promise<LockedHeadRow | undefined>;
@@ -69,11 +78,11 @@ export interface RowQueue extends DeferredRows {
 export function deferredRows(): RowQueue {
   let inserts: { r: RequestRecord; termSet: number }[] = [];
   let updates: { current: RequestRecord; next: RequestRecord }[] = [];
-  const write = async <T extends { n: number }>(run: Run, sql: { name: string; text: string }): Promise<T | undefined> => {
+  const values = (): unknown[] => {
     const [ins, upd] = [inserts, updates];
     inserts = [];
     updates = [];
-    const done = await run<T>(sql, [
+    return [
       ins.map((i) => i.r.id),
       ins.map((i) => i.r.status),
       ins.map((i) => i.r.principal.id),
@@ -95,16 +104,21 @@ export function deferredRows(): RowQueue {
       upd.map((u) => u.next.version),
       jsonArray(upd.map((u) => recordJson(u.next))),
       upd.map((u) => u.current.version),
-    ]);
+    ];
+  };
+  const write = async <T extends { n: number }>(run: Run, sql: { name: string; text: string }): Promise<T | undefined> => {
+    const expected = updates.length;
+    const done = await run<T>(sql, values());
     const row = done.rows[0];
     // No head row: the rows were written all the same (the subqueries ran), and the audit write fails on the head.
-    if (row !== undefined && row.n !== upd.length) throw new Error('a request written over a known record had moved on');
+    if (row !== undefined && row.n !== expected) throw new Error('a request written over a known record had moved on');
     return row;
   };
   return {
     insert: (r, termSet) => void inserts.push({ r, termSet }),
     update: (current, next) => void updates.push({ current, next }),
     pending: () => inserts.length > 0 || updates.length > 0,
+    values,
     async flush(run) {
       if (inserts.length === 0 && updates.length === 0) return;
       await write(run, WRITE_ROWS);

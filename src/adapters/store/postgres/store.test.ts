@@ -164,6 +164,63 @@ describe.skipIf(!db)('postgres store', () => {
       }
     });
 
+    it('applies two writes over the same known record in one batch one after the other, not one of them twice', async () => {
+      const { store, cleanup } = await fresh();
+      try {
+        const r = requestRecord();
+        await store.insertRequest(r, [auditDraft('request.created', r.id)]);
+        await store.appendAudit([auditDraft('head known', null)]);
+        const bump = (current: RequestRecord): Mutation<RequestRecord> => {
+          const next = { ...current, version: current.version + 1 };
+          return { result: next, next, audit: [auditDraft('bumped', current.id, { from: current.version })] };
+        };
+        // Same tick: one batch whose rows both name `r` at the version the caller knows; only one of them can apply to it.
+        const both = await Promise.all([store.mutateRequest(r.id, bump, r), store.mutateRequest(r.id, bump, r)]);
+        expect(both.map((x) => x.version).sort()).toEqual([r.version + 1, r.version + 2]);
+        expect(await store.getRequest(r.id)).toMatchObject({ version: r.version + 2 });
+        const events = await store.readAudit(1, 100);
+        expect(events.filter((e) => e.type === 'bumped').map((e) => e.data['from'])).toEqual([r.version, r.version + 1]);
+        const verifier = createChainVerifier();
+        for (const e of events) expect(verifier.push(e)).toBeNull();
+      } finally {
+        await cleanup();
+      }
+    });
+
+    it('chains every write on the head whichever replica moved it last, when replicas write in turn and at once', async () => {
+      const { store, cleanup } = await fresh();
+      const other = await createPostgresStore({ url: db!.url, poolSize: 4 });
+      try {
+        const written: RequestRecord[] = [];
+        const submit = async (s: Store) => {
+          const r = requestRecord();
+          await s.insertRequest(r, [auditDraft('request.created', r.id)]);
+          const done = await s.mutateRequest(r.id, (c) => ({ result: null, next: { ...c, status: 'succeeded', version: c.version + 1 } as RequestRecord, audit: [auditDraft('request.succeeded', c.id)] }), r);
+          written.push(r);
+          return done;
+        };
+        // In turn: each one's write after the other's finds the head moved from the one it wrote last.
+        for (let i = 0; i < 6; i++) await submit(i % 2 === 0 ? store : other);
+        // At once: both write batches over the same head.
+        await Promise.all(Array.from({ length: 24 }, (_, i) => submit(i % 2 === 0 ? store : other)));
+        const events = await store.readAudit(1, 1000);
+        expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+        const verifier = createChainVerifier();
+        for (const e of events) expect(verifier.push(e)).toBeNull();
+        for (const r of written) {
+          expect(events.filter((e) => e.requestId === r.id).map((e) => e.type)).toEqual(['request.created', 'request.succeeded']);
+          expect(await other.getRequest(r.id)).toMatchObject({ status: 'succeeded', version: r.version + 1 });
+        }
+        const leaves = events.map((e) => leafHash(e.body));
+        const head = { size: 60, root: toHex(rootAt(memorySource(leaves), 60)) };
+        expect(await store.treeHead()).toEqual(head);
+        expect(await other.treeHead()).toEqual(head);
+      } finally {
+        await other.close();
+        await cleanup();
+      }
+    });
+
     it('records each review once when its batch is rolled back and run again because a review beside it was a second vote', async () => {
       const { store, cleanup } = await fresh();
       try {

@@ -36,6 +36,8 @@ export interface PgTree {
    * nodes they complete at the stored levels, for the caller to write (and to call `invalidate` if that fails).
    */
   nodes(run: Run, prev: LockedHead, events: readonly { seq: number; body: string; hash: string }[]): Promise<NewNodes>;
+  /** Whether the cached edge ends at `head`: `nodes` on it then reads nothing. */
+  at(head: Head): boolean;
   /** Forgets the cached edge (a write that added leaves to it rolled back). */
   invalidate(): void;
   /** Root at `size`; `head` (the committed head when size is the log's length) lets the cached edge answer. */
@@ -115,6 +117,7 @@ export function createTree(): PgTree {
       if (events.length > 0) frontierHead = events[events.length - 1]!.hash;
       return { levels, indexes, hashes, edge: Buffer.concat(frontier.nodes().map((n) => n.hash)) };
     },
+    at: (head) => frontier !== undefined && frontier.size === head.seq && frontierHead === head.hash,
     invalidate() {
       frontier = undefined;
     },
