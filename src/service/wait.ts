@@ -4,11 +4,16 @@
  * time is up. Wake-ups come from the notifier, also for changes made by
  * another process on the same store; a slow poll covers a wake-up lost on the
  * way (a dropped connection, a process that does not announce its changes).
+ * What it resolves with is handed over only under the config in force
+ * (service/config-in-force.ts): a wait opened before another gateway replaced
+ * the file would otherwise give a key the new file removed what happened to
+ * its request since (a verdict, a result); it fails POLICY_NOT_IN_FORCE.
  */
 import { TERMINAL_STATUSES, type RequestRecord, type RequestStatus } from '../core/request.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
 import { getRequest } from './read.ts';
+import { IN_FORCE_MAX_AGE_MS } from './config-in-force.ts';
 
 const POLL_MS = 1000;
 
@@ -22,6 +27,12 @@ export async function waitForChange(
   id: string,
   opts: { seconds: number; from?: RequestStatus; signal?: AbortSignal },
 ): Promise<RequestRecord> {
+  const r = await changed(deps, viewer, id, opts);
+  await deps.inForce?.check(IN_FORCE_MAX_AGE_MS);
+  return r;
+}
+
+async function changed(deps: Deps, viewer: Principal, id: string, opts: { seconds: number; from?: RequestStatus; signal?: AbortSignal }): Promise<RequestRecord> {
   const first = await getRequest(deps, viewer, id);
   const from = opts.from ?? first.status;
   const done = (r: RequestRecord) => r.status !== from || TERMINAL_STATUSES.has(r.status);

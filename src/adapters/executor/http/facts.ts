@@ -269,6 +269,13 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
       refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
+  // A body given as JSON under a form Content-Type: policy judged the value, a form reader reads the text sent. Its text
+  // reads as one field, named by its opening `{"…`, until a string in it holds a separator, & or, for older readers
+  // (Python before 3.9.2, Go before 1.17, Perl's CGI), ;: then it names fields the JSON has not (`{"email":"a&role=admin&x="}`:
+  // policy finds no role). (Multipart needs line breaks, which JSON text escapes.)
+  if (text !== undefined && typeof input.body !== 'string' && contentType.toLowerCase().includes('x-www-form-urlencoded') && /[&;]/.test(text)) {
+    refuse('body given as JSON is sent as a form whose text holds & or ;, which a form reader splits into fields policy never saw (send the form as text, or the JSON under a JSON Content-Type)');
+  }
   return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${path}/` : path, query: { ...query } };
 }
 

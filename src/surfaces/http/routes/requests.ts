@@ -113,6 +113,9 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
           last = next;
           await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer)) });
         }
+      } catch (e) {
+        // Another gateway replaced the config this process runs: the stream ends with nothing more (a reconnect is refused).
+        if (!(e instanceof CountersignError && e.code === 'POLICY_NOT_IN_FORCE')) throw e;
       } finally {
         release();
       }
