@@ -6,6 +6,8 @@
  */
 import { PermanentDeliveryError, type Channel, type DeliveryContext } from '../core/channel.ts';
 import { backoffMs, type OutboxDelivery } from '../core/outbox.ts';
+import { isCountersignError } from '../core/errors.ts';
+import { IN_FORCE_MAX_AGE_MS } from './config-in-force.ts';
 import type { Deps } from './deps.ts';
 
 export interface DeliverOptions {
@@ -54,13 +56,26 @@ async function deliverOne(deps: Deps, opts: DeliverOptions, d: OutboxDelivery): 
   }
 }
 
+async function inForce(deps: Pick<Deps, 'inForce'>): Promise<boolean> {
+  try {
+    await deps.inForce?.check(IN_FORCE_MAX_AGE_MS);
+    return true;
+  } catch (e) {
+    if (isCountersignError(e) && e.code === 'POLICY_NOT_IN_FORCE') return false;
+    throw e;
+  }
+}
+
 /**
- * Delivers what is due; returns how many deliveries were tried.
+ * Delivers what is due; returns how many deliveries were tried (none on a process whose config is not in force).
  *
  * @example
  * await deliverDue(deps, { channels, requestUrl: (id) => `https://cs.example.com/requests/${id}` });
  */
 export async function deliverDue(deps: Deps, opts: DeliverOptions, limit = 50): Promise<number> {
+  // A process on a config another gateway replaced leases nothing: it would deliver to a channel or an address the
+  // operator removed. The rows wait for a process on the config in force (service/config-in-force.ts).
+  if (!(await inForce(deps))) return 0;
   const due = await deps.store.claimDeliveries(deps.clock.now(), limit, opts.leaseMs ?? 60_000);
   // Different requests and channels in parallel; one (channel, request) is never claimed twice at once.
   await Promise.all(due.map((d) => deliverOne(deps, opts, d)));

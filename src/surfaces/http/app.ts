@@ -8,6 +8,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { isCountersignError } from '../../core/errors.ts';
 import { createAuthenticator } from '../../service/authenticate.ts';
+import { IN_FORCE_MAX_AGE_MS } from '../../service/config-in-force.ts';
 import { coverageReader } from '../../service/coverage.ts';
 import type { CoverageSubject } from '../../core/policy/coverage-subjects.ts';
 import { remoteOf } from './remote.ts';
@@ -56,6 +57,13 @@ export interface HttpOptions {
   /** The rows of the coverage map (config/coverage-subjects.ts); none when absent. */
   readonly coverageSubjects?: readonly CoverageSubject[];
 }
+
+/**
+ * What a process on a config another gateway replaced still serves: whether it lives, why it is not ready, its metrics.
+ * Everything else would act on the file it read (a chat workspace or tenant the operator removed, a sign-in provider
+ * or group mapping replaced since), so it is refused, route by route as they come (service/config-in-force.ts).
+ */
+const SERVED_WHEN_NOT_IN_FORCE = new Set(['/healthz', '/readyz', '/readyz/', '/metrics', '/metrics/']);
 
 const DEFAULT_CONSOLE: ConsoleSettings = { enabled: true, sessionTtlSeconds: 8 * 3600, principals: [] };
 
@@ -107,6 +115,14 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
     deps.log.error({ traceId, err }, 'unhandled error');
     return c.json({ error: { code: 'INTERNAL', message: 'an unexpected error occurred; nothing ran because of it', traceId } }, 500);
   });
+
+  const inForce = deps.inForce;
+  if (inForce) {
+    app.use('*', async (c, next) => {
+      if (!SERVED_WHEN_NOT_IN_FORCE.has(c.req.path)) await inForce.check(IN_FORCE_MAX_AGE_MS);
+      await next();
+    });
+  }
 
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: 'no such route', traceId: c.get('traceId') } }, 404));
 

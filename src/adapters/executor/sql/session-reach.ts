@@ -1,0 +1,218 @@
+/**
+ * What a read-only run reaches without naming it, asked of the upstream in
+ * the session check (session-guard.ts): the views and row-level-security
+ * policies of the relations it reads, recursively, what the planner folds
+ * for them and their inheritance children, foreign tables among them, and
+ * the casts, domain CHECKs, range types' subtype_diff and operator families
+ * of the database that any read may call (extensions' and the server's own
+ * aside). REACHED lists what is refused outright; DEFINITIONS the text of
+ * views, policies and domain CHECKs, checked against the allow-list by
+ * session-guard.ts.
+ */
+import { member, NOT_CATALOG } from './guard-terms.ts';
+
+/** A name as qualifiedName() prints it: plain when lower-case letters, digits, `_` and `$`, else double-quoted. */
+function printed(name: string): string {
+  return `CASE WHEN ${name} OPERATOR(pg_catalog.~) '^[a-z_][a-z0-9_$]*$' THEN ${name}::pg_catalog.text
+    ELSE '"' OPERATOR(pg_catalog.||) pg_catalog.replace(${name}, '"', '""') OPERATOR(pg_catalog.||) '"' END`;
+}
+
+/**
+ * What runs when relation x is read, besides its rows: the rule of a view,
+ * and the policies of a table with row-level security on. Relations of
+ * pg_catalog and information_schema, and those an extension owns, are the
+ * server's or the operator's and are not looked into.
+ */
+function definers(x: string): string {
+  return `SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid FROM pg_catalog.pg_rewrite w
+      JOIN pg_catalog.pg_class vc ON vc.oid OPERATOR(pg_catalog.=) w.ev_class
+       WHERE w.ev_class OPERATOR(pg_catalog.=) ${x} AND w.ev_type OPERATOR(pg_catalog.=) '1' AND vc.relkind OPERATOR(pg_catalog.=) 'v'
+    UNION ALL
+    SELECT 'pg_catalog.pg_policy'::pg_catalog.regclass, pol.oid FROM pg_catalog.pg_policy pol
+      JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) pol.polrelid
+     WHERE pol.polrelid OPERATOR(pg_catalog.=) ${x} AND pc.relrowsecurity`;
+}
+
+/**
+ * What the planner reads of relation x and folds (it runs an IMMUTABLE
+ * function with constant arguments there, whatever its body does): its index
+ * expressions and predicates, its extended statistics' expressions, its CHECK
+ * constraints (constraint exclusion), and the partition key of x and of the
+ * tables x is a partition of. A read that names only built-ins runs them.
+ */
+function planned(x: string): string {
+  return `SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, i.indexrelid FROM pg_catalog.pg_index i WHERE i.indrelid OPERATOR(pg_catalog.=) ${x}
+    UNION ALL
+    SELECT 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass, s.oid FROM pg_catalog.pg_statistic_ext s WHERE s.stxrelid OPERATOR(pg_catalog.=) ${x}
+    UNION ALL
+    SELECT 'pg_catalog.pg_constraint'::pg_catalog.regclass, c.oid FROM pg_catalog.pg_constraint c
+     WHERE c.conrelid OPERATOR(pg_catalog.=) ${x} AND c.contype OPERATOR(pg_catalog.=) 'c'
+    UNION ALL
+    SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, pt.partrelid FROM pg_catalog.pg_partitioned_table pt
+     WHERE pt.partrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT a.relid FROM pg_catalog.pg_partition_ancestors(${x}) a))`;
+}
+
+const SYSTEM_REL = `EXISTS (SELECT FROM pg_catalog.pg_class sc WHERE sc.oid OPERATOR(pg_catalog.=) rel.oid
+  AND sc.relnamespace OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.regnamespace[]::pg_catalog.oid[]))`;
+
+/**
+ * For a read-only run ($5, the allow-list, is empty otherwise): a cast whose
+ * function is not allowed. A column of a user's type runs the cast its owner
+ * created (`m::text`, `to_json(m)`, an implicit cast in `m + 1`) without the
+ * SQL naming any function, so any such cast in the database refuses the run;
+ * casts of pg_catalog and of installed extensions are the server's or the operator's.
+ */
+const CASTS = `SELECT 'cast ' OPERATOR(pg_catalog.||) c.castsource::pg_catalog.regtype::pg_catalog.text OPERATOR(pg_catalog.||) ' AS '
+         OPERATOR(pg_catalog.||) c.casttarget::pg_catalog.regtype::pg_catalog.text OPERATOR(pg_catalog.||) ' (function ' OPERATOR(pg_catalog.||) f.q
+         OPERATOR(pg_catalog.||) ')'
+      FROM pg_catalog.pg_cast c, LATERAL (
+        SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+         WHERE p.oid OPERATOR(pg_catalog.=) c.castfunc AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
+     WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0 AND NOT ${member('pg_cast', 'c.oid')}
+       AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
+
+/**
+ * For a read-only run ($5 not empty): a function of an operator family (an
+ * operator class's support function, or the function of one of its
+ * operators) that is not allowed. ORDER BY, DISTINCT, GROUP BY, a merge join
+ * or a window's frame compare a column with its type's default operator
+ * class, found in any schema, without the SQL naming an operator or function;
+ * so, as for casts, any such family in the database refuses the run. Families
+ * of pg_catalog (only a superuser adds to them) and of installed extensions
+ * are the server's or the operator's, and so are pg_catalog's functions.
+ */
+const OPERATOR_FAMILIES = `SELECT 'operator family ' OPERATOR(pg_catalog.||) ${printed('fn.nspname')} OPERATOR(pg_catalog.||) '.'
+         OPERATOR(pg_catalog.||) ${printed('fam.opfname')} OPERATOR(pg_catalog.||) ' (function ' OPERATOR(pg_catalog.||) f.q OPERATOR(pg_catalog.||) ')'
+      FROM pg_catalog.pg_opfamily fam JOIN pg_catalog.pg_namespace fn ON fn.oid OPERATOR(pg_catalog.=) fam.opfnamespace,
+      LATERAL (SELECT ap.amproc FROM pg_catalog.pg_amproc ap WHERE ap.amprocfamily OPERATOR(pg_catalog.=) fam.oid
+               UNION
+               SELECT o.oprcode FROM pg_catalog.pg_amop ao JOIN pg_catalog.pg_operator o ON o.oid OPERATOR(pg_catalog.=) ao.amopopr
+                WHERE ao.amopfamily OPERATOR(pg_catalog.=) fam.oid) u(fn),
+      LATERAL (
+        SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+         WHERE p.oid OPERATOR(pg_catalog.=) u.fn AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
+     WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0
+       AND fn.nspname OPERATOR(pg_catalog.<>) 'pg_catalog' AND NOT ${member('pg_opfamily', 'fam.oid')}
+       AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
+
+/**
+ * For a read-only run ($5 not empty): a range type whose subtype_diff or
+ * canonical function is not allowed. The planner calls subtype_diff to
+ * estimate a range operator on a column with statistics (`r && '[3,5)'`)
+ * without the SQL naming the type or the function; as for casts, any such
+ * range type in the database refuses the run.
+ */
+const RANGES = `SELECT 'range type ' OPERATOR(pg_catalog.||) r.rngtypid::pg_catalog.regtype::pg_catalog.text OPERATOR(pg_catalog.||) ' (function '
+         OPERATOR(pg_catalog.||) f.q OPERATOR(pg_catalog.||) ')'
+      FROM pg_catalog.pg_range r, LATERAL (
+        SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
+          FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+         WHERE p.oid OPERATOR(pg_catalog.=) ANY (ARRAY[r.rngsubdiff::pg_catalog.oid, r.rngcanonical::pg_catalog.oid])
+           AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
+     WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0 AND NOT ${member('pg_type', 'r.rngtypid')}
+       AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
+
+/**
+ * The CHECK constraints of every domain but the server's and extensions',
+ * for a read-only run ($5 not empty). A value is coerced to a domain, and its
+ * CHECK runs, without the SQL naming the domain: `json_populate_record(r, …)`
+ * of a row with a domain column, `COALESCE(d, '5')`, a UNION with a literal.
+ */
+function domainChecks(columns: string): string {
+  return `SELECT ${columns}
+      FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) con.contypid
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+     WHERE con.contype OPERATOR(pg_catalog.=) 'c' AND pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0
+       AND NOT (n.nspname OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.name[]))
+       AND NOT ${member('pg_type', 't.oid')}`;
+}
+const DOMAIN = `'domain ' OPERATOR(pg_catalog.||) con.contypid::pg_catalog.regtype::pg_catalog.text`;
+
+/** The relations a read-only run reads ($6), those their views and policies read, and their inheritance children and partitions (planned with them), recursively. */
+const RELS = `WITH RECURSIVE rel(oid) AS (
+          SELECT pg_catalog.to_regclass(r.name)::pg_catalog.oid FROM pg_catalog.unnest($6::pg_catalog.text[]) r(name)
+        UNION
+          SELECT n.oid FROM rel, LATERAL (
+              SELECT d.refobjid FROM (${definers('rel.oid')}) o(classid, objid), pg_catalog.pg_depend d
+               WHERE d.classid OPERATOR(pg_catalog.=) o.classid AND d.objid OPERATOR(pg_catalog.=) o.objid
+                 AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+              UNION ALL
+              SELECT inh.inhrelid FROM pg_catalog.pg_inherits inh WHERE inh.inhparent OPERATOR(pg_catalog.=) rel.oid
+            ) n(oid)
+           WHERE NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+      )`;
+
+/**
+ * For a read-only run: every function, operator and type (a domain's CHECK)
+ * of a schema other than pg_catalog that the views and row-level-security
+ * policies it reads depend on, through views of views, that what the planner
+ * folds for them calls, and that domain CHECKs call, must be on the allow-list
+ * or an extension's; a relation name the server cannot resolve, and a foreign
+ * table (its server runs what no check here sees), are refused too. Postgres records no dependency on its own built-ins, so those
+ * are checked on the definitions' text (DEFINITIONS).
+ */
+export const REACHED = `
+    SELECT 'relation ' OPERATOR(pg_catalog.||) r.name FROM pg_catalog.unnest($6::pg_catalog.text[]) r(name)
+     WHERE pg_catalog.to_regclass(r.name) IS NULL
+    UNION ALL
+    SELECT x.what OPERATOR(pg_catalog.||) ' (through ' OPERATOR(pg_catalog.||) x.via OPERATOR(pg_catalog.||) ')' FROM (
+      ${RELS}
+      SELECT obj.via, CASE
+          WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass THEN (
+            SELECT 'function ' OPERATOR(pg_catalog.||) q FROM (
+              SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
+                FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+               WHERE p.oid OPERATOR(pg_catalog.=) d.refobjid AND NOT ${member('pg_proc', 'p.oid')}) f
+             WHERE NOT (q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[])))
+          WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass THEN (
+            SELECT 'operator ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) o.oprname
+              FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+             WHERE o.oid OPERATOR(pg_catalog.=) d.refobjid AND ${NOT_CATALOG} AND NOT ${member('pg_operator', 'o.oid')})
+          WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass THEN (
+            SELECT 'type ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.typname
+              FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+             WHERE t.oid OPERATOR(pg_catalog.=) d.refobjid AND ${NOT_CATALOG} AND NOT ${member('pg_type', 't.oid')}
+               AND NOT (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['c', 'e', 'p']::pg_catalog."char"[])))
+        END AS what
+        FROM (
+          SELECT rel.oid::pg_catalog.regclass::pg_catalog.text AS via, o.classid, o.objid
+            FROM rel, LATERAL (${definers('rel.oid')} UNION ALL ${planned('rel.oid')}) o(classid, objid)
+           WHERE NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+          UNION ALL
+          ${domainChecks(`${DOMAIN}, 'pg_catalog.pg_constraint'::pg_catalog.regclass, con.oid`)}
+        ) obj,
+        /* OFFSET 0: looked up by each object's key, never a scan of all of pg_depend (which grows with the database);
+           the object as a whole, since a table's columns depend on their types, which its partition key does not call */
+        LATERAL (SELECT d.refclassid, d.refobjid FROM pg_catalog.pg_depend d
+                  WHERE d.classid OPERATOR(pg_catalog.=) obj.classid AND d.objid OPERATOR(pg_catalog.=) obj.objid
+                    AND d.objsubid OPERATOR(pg_catalog.=) 0 OFFSET 0) d
+      UNION ALL
+      /* What a foreign table's server runs to read it (a remote view, file_fdw's program) is out of the check's sight. */
+      SELECT 'its server', 'foreign table ' OPERATOR(pg_catalog.||) rel.oid::pg_catalog.regclass::pg_catalog.text
+        FROM rel JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) rel.oid
+       WHERE fc.relkind OPERATOR(pg_catalog.=) 'f' AND NOT ${member('pg_class', 'rel.oid')}
+    ) x WHERE x.what IS NOT NULL
+    UNION ALL
+    ${CASTS}
+    UNION ALL
+    ${OPERATOR_FAMILIES}
+    UNION ALL
+    ${RANGES}`;
+
+/** The SQL of those views, the expressions of those policies and of domain CHECKs, as the server prints them for this search_path. */
+export const DEFINITIONS = `ARRAY(SELECT pg_catalog.to_jsonb(ARRAY[d.via, d.def])::pg_catalog.text FROM (
+    ${RELS}
+    SELECT rel.oid::pg_catalog.regclass::pg_catalog.text AS via, pg_catalog.pg_get_viewdef(rel.oid) AS def
+      FROM rel JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) rel.oid
+     WHERE c.relkind OPERATOR(pg_catalog.=) 'v' AND NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+    UNION ALL
+    SELECT rel.oid::pg_catalog.regclass::pg_catalog.text, 'SELECT ' OPERATOR(pg_catalog.||) e
+      FROM rel JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) rel.oid
+      JOIN pg_catalog.pg_policy pol ON pol.polrelid OPERATOR(pg_catalog.=) rel.oid,
+      LATERAL (VALUES (pg_catalog.pg_get_expr(pol.polqual, pol.polrelid)), (pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid))) v(e)
+     WHERE c.relrowsecurity AND e IS NOT NULL AND NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
+    UNION ALL
+    ${domainChecks(`${DOMAIN}, 'SELECT ' OPERATOR(pg_catalog.||) pg_catalog.pg_get_expr(con.conbin, 0)`)}
+  ) d)`;
