@@ -17,8 +17,9 @@ import { createTestDatabase } from '../support/postgres.ts';
 
 const db = await createTestDatabase();
 
-/** 999,999 characters: 111,111 statements, under the bound on an action's SQL. */
+/** 999,999 characters: 111,111 statements, under the bound on an action's SQL (one per test: none is analysed before). */
 const FLOOD = 'SELECT 1;'.repeat(111_111);
+const WIRE_FLOOD = 'SELECT 2;'.repeat(111_111);
 /** Reads a plain agent makes, one after another, while the flood is in flight; a stalled gateway answers none of them in that time. */
 const READS = 3;
 
@@ -76,7 +77,7 @@ describe.skipIf(!db)('a long SQL text is analysed while others are answered (rea
     const b = await Raw.open(gw, 'other-bot');
     try {
       let floodDone = false;
-      a.send(serialize.query(FLOOD));
+      a.send(serialize.query(WIRE_FLOOD));
       const flood = a.until('readyForQuery').finally(() => {
         floodDone = true;
       });

@@ -25,7 +25,8 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { WireOutcome, WirePart, WireUpstream } from '../../../core/ports.ts';
 import { noticeFields } from '../../../surfaces/pg/protocol.ts';
 import { containsNode } from './facts.ts';
-import { analyseSqlCached } from './analysis-cache.ts';
+import { analyseSqlAsync, analyseSqlCached, containsNodeAsync } from './analysis-cache.ts';
+import { OFFLOAD_MIN_CHARS } from './analysis-offload.ts';
 import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
 import { arrayLiteral, GUARD_ALLOWED, guardParams, refusal, snapshotRefusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
@@ -120,7 +121,8 @@ export class WireSession {
     if (cancelledByClient(plan.signal)) return CANCELLED;
     let analysed;
     try {
-      analysed = analyseSqlCached(input.sql, { readOnlyFunctions: this.options.readOnlyFunctions });
+      const options = { readOnlyFunctions: this.options.readOnlyFunctions };
+      analysed = input.sql.length > OFFLOAD_MIN_CHARS ? await analyseSqlAsync(input.sql, options) : analyseSqlCached(input.sql, options);
     } catch (e) {
       if (!(e instanceof CountersignError)) throw e;
       return refused(e.code, e.message);
@@ -129,7 +131,14 @@ export class WireSession {
     // SQL-level EXECUTE runs a statement PREPAREd earlier in the session, which this statement's facts cannot see:
     // policy would judge `EXECUTE x` without what x does. Over the protocol, Parse/Bind/Execute is judged with its SQL.
     // (The keyword cannot be spelled other than with its letters, so text without them needs no second parse.)
-    if (/execute/i.test(input.sql) && containsNode(input.sql, 'ExecuteStmt')) {
+    let executes = false;
+    try {
+      executes = /execute/i.test(input.sql) && (input.sql.length > OFFLOAD_MIN_CHARS ? await containsNodeAsync(input.sql, 'ExecuteStmt') : containsNode(input.sql, 'ExecuteStmt'));
+    } catch (e) {
+      if (!(e instanceof CountersignError)) throw e;
+      return refused(e.code, e.message);
+    }
+    if (executes) {
       return refused('SQL_SESSION_UNSAFE', 'SQL EXECUTE of a prepared statement is not run through the listener (what it runs was judged by no one): use the protocol\'s Parse/Bind/Execute, or send the statement itself; nothing ran');
     }
     const types = facts.statements.map((s) => s.type);
