@@ -56,6 +56,11 @@ export function analyseSqlCached(sql: string, options: SqlFactsOptions = {}): An
   return fresh;
 }
 
+/** Whether a long text's analysis is at hand (analyseSqlCached then answers it from memory). */
+export function isLongAnalysed(sql: string, options: SqlFactsOptions = {}): boolean {
+  return recentLong(sql, options.readOnlyFunctions?.length ? options.readOnlyFunctions : NONE) !== undefined;
+}
+
 function recentLong(sql: string, list: readonly string[]): Analysis | undefined {
   return long.find((e) => e.list === list && e.sql.length === sql.length && e.sql === sql)?.analysis;
 }

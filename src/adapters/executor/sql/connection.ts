@@ -18,7 +18,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts } from '../../../core/facts.ts';
 import type { ConnectionHandle, ExecuteOptions, ExecutionResult } from '../../../core/ports.ts';
 import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
-import { analyseSqlAsync, analyseSqlCached } from './analysis-cache.ts';
+import { analyseSqlAsync, analyseSqlCached, isLongAnalysed } from './analysis-cache.ts';
 import { OFFLOAD_MIN_CHARS } from './analysis-offload.ts';
 import { maskSqlSecrets } from './mask.ts';
 import { previewQueue, runPreview } from './preview-run.ts';
@@ -273,7 +273,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
     },
     prepareFacts(input) {
       const sql = 'sql' in input ? input.sql : undefined;
-      if (typeof sql !== 'string' || sql.length <= OFFLOAD_MIN_CHARS) return undefined;
+      if (typeof sql !== 'string' || sql.length <= OFFLOAD_MIN_CHARS || isLongAnalysed(sql, { readOnlyFunctions })) return undefined;
       return analyseSqlAsync(sql, { readOnlyFunctions }).then(() => undefined);
     },
     execute: (input, opts) => execute(input as SqlInput, opts),
