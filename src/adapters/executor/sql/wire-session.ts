@@ -120,24 +120,19 @@ export class WireSession {
     // Cancelled by its client before it reached the upstream: nothing is sent for it.
     if (cancelledByClient(plan.signal)) return CANCELLED;
     let analysed;
-    try {
-      const options = { readOnlyFunctions: this.options.readOnlyFunctions };
-      analysed = input.sql.length > OFFLOAD_MIN_CHARS ? await analyseSqlAsync(input.sql, options) : analyseSqlCached(input.sql, options);
-    } catch (e) {
-      if (!(e instanceof CountersignError)) throw e;
-      return refused(e.code, e.message);
-    }
-    const { names, facts } = analysed;
     // SQL-level EXECUTE runs a statement PREPAREd earlier in the session, which this statement's facts cannot see:
     // policy would judge `EXECUTE x` without what x does. Over the protocol, Parse/Bind/Execute is judged with its SQL.
     // (The keyword cannot be spelled other than with its letters, so text without them needs no second parse.)
     let executes = false;
     try {
-      executes = /execute/i.test(input.sql) && (input.sql.length > OFFLOAD_MIN_CHARS ? await containsNodeAsync(input.sql, 'ExecuteStmt') : containsNode(input.sql, 'ExecuteStmt'));
+      const long = input.sql.length > OFFLOAD_MIN_CHARS, options = { readOnlyFunctions: this.options.readOnlyFunctions };
+      analysed = long ? await analyseSqlAsync(input.sql, options) : analyseSqlCached(input.sql, options);
+      executes = /execute/i.test(input.sql) && (long ? await containsNodeAsync(input.sql, 'ExecuteStmt') : containsNode(input.sql, 'ExecuteStmt'));
     } catch (e) {
       if (!(e instanceof CountersignError)) throw e;
       return refused(e.code, e.message);
     }
+    const { names, facts } = analysed;
     if (executes) {
       return refused('SQL_SESSION_UNSAFE', 'SQL EXECUTE of a prepared statement is not run through the listener (what it runs was judged by no one): use the protocol\'s Parse/Bind/Execute, or send the statement itself; nothing ran');
     }
