@@ -64,6 +64,12 @@ export interface ConnectionHandle {
   readonly info: ConnectionInfo;
   /** Throws CountersignError('INPUT_UNPARSEABLE') when the input cannot be parsed. */
   facts(input: ActionInput): Facts;
+  /**
+   * Analyses off the calling thread what facts() would take long to derive on it (a long SQL text), so that facts()
+   * answers it from memory; undefined when there is nothing such. Rejects as facts() throws (INPUT_UNPARSEABLE too
+   * when the input could not be analysed in time).
+   */
+  prepareFacts?(input: ActionInput): Promise<void> | undefined;
   execute(input: ActionInput, opts: ExecuteOptions): Promise<ExecutionResult>;
   /** The input as the audit log keeps it: values this connection knows are secret, masked. */
   maskForAudit?(input: ActionInput, mask: (value: string) => string): ActionInput;

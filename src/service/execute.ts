@@ -54,7 +54,11 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
   // Judged again just before it runs, under the config in force on the store (read now): refused here, the request
   // stays approved for a gateway of that config (service/config-in-force.ts).
   await deps.inForce?.check(0);
-  const claim = await deps.store.mutateRequest<Claim>(id, (current) => {
+  // A long input (a long SQL text) is analysed off this thread first: the claim then finds its facts in memory. The
+  // attempt that finds it not analysed changes nothing; a failure to analyse it refuses the claim as facts() would.
+  let preparing: Promise<void> | undefined;
+  let prepared: { readonly failed?: unknown } | undefined;
+  const claimOnce = (current: RequestRecord): Mutation<Claim> => {
     policyErrors = [];
     if (current.status !== 'approved') return { result: { claimed: false, request: current }, audit: [] };
     if ((current.runsIn === 'session') !== (runner !== undefined)) return { result: { claimed: false, request: current }, audit: [] };
@@ -79,6 +83,13 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     const principal = current.principal.issuer !== undefined ? current.principal : (deps.identity.principal(current.principal.id) ?? current.principal);
     if (actionDigest(current.principal, current.connection, current.action) !== current.digest) {
       return refuse('DIGEST_MISMATCH', 'the stored action does not match the digest that was approved');
+    }
+    if (!prepared) {
+      preparing = handle.prepareFacts?.(current.action.input);
+      if (preparing) return { result: { claimed: false, request: current }, audit: [] };
+    } else if (prepared.failed !== undefined) {
+      const e = prepared.failed;
+      return e instanceof CountersignError && e.code === 'INPUT_UNPARSEABLE' ? refuse(e.code, e.message) : refuse('INPUT_UNPARSEABLE', 'the stored input no longer parses');
     }
     let facts;
     try {
@@ -144,7 +155,12 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
       next,
       audit: [{ type: 'request.executing', time: at, requestId: id, actor: null, data }],
     };
-  });
+  };
+  let claim = await deps.store.mutateRequest<Claim>(id, claimOnce);
+  if (preparing) {
+    prepared = await preparing.then(() => ({}), (failed: unknown) => ({ failed }));
+    claim = await deps.store.mutateRequest<Claim>(id, claimOnce);
+  }
   deps.notifier.publish(claim.request);
   for (const e of policyErrors) deps.metrics.policyError(e.rule);
   if (!claim.claimed) return claim.request;

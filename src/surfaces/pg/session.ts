@@ -11,7 +11,7 @@
  * of it up to the Sync is skipped, as Postgres does. A COPY FROM STDIN's data
  * is read before the statement is judged, and is part of its action (copy-in.ts).
  */
-import { copyInShape } from '../../adapters/executor/sql/copy-in.ts';
+import { copyInShapeSoon } from '../../adapters/executor/sql/copy-in.ts';
 import { MAX_SQL_CHARS, type SqlInput } from '../../core/action.ts';
 import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
@@ -185,7 +185,8 @@ export async function serveSession(
 
   /** A simple Query; a COPY FROM STDIN's data is read first, and judged with it. 'end': the client left during its COPY. */
   const query = async (sql: string, raw: Buffer): Promise<'go' | 'end'> => {
-    const shape = copyInShape(sql);
+    const soon = copyInShapeSoon(sql);
+    const shape = soon instanceof Promise ? await soon : soon;
     if (shape === undefined) return (await statement({ sql }, [{ raw, kind: 'query' }]), 'go');
     /** An answer of the gateway's: nothing ran; inside the client's block, the block fails as on the statement's own error. */
     const refuse = async (code: string, message: string) => {
@@ -286,7 +287,8 @@ export async function serveSession(
         if (unexecuted(m.portal)) return 'go';
         binds = [];
         // Its data would come after the statement was judged: COPY FROM STDIN runs as a simple Query only.
-        if (copyInShape(bound.sql)) return (fail('0A000', 'COPY FROM STDIN runs only as a simple Query (psql \\copy), where its data is judged with it; nothing ran'), 'go');
+        const soon = copyInShapeSoon(bound.sql);
+        if (soon instanceof Promise ? await soon : soon) return (fail('0A000', 'COPY FROM STDIN runs only as a simple Query (psql \\copy), where its data is judged with it; nothing ran'), 'go');
         // An empty statement: nothing to judge, so nothing goes upstream to run. The gateway answers it itself,
         // as Postgres would, after what was held: an Execute sent unjudged would run whatever the upstream holds
         // under that name (prepared again in SQL, say), not what the gateway knows.

@@ -18,7 +18,8 @@ import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts } from '../../../core/facts.ts';
 import type { ConnectionHandle, ExecuteOptions, ExecutionResult } from '../../../core/ports.ts';
 import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
-import { analyseSqlCached } from './analysis-cache.ts';
+import { analyseSqlAsync, analyseSqlCached, isLongAnalysed } from './analysis-cache.ts';
+import { OFFLOAD_MIN_CHARS } from './analysis-offload.ts';
 import { maskSqlSecrets } from './mask.ts';
 import { previewQueue, runPreview } from './preview-run.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
@@ -122,7 +123,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
     // The names to check; the facts the policy judged were derived from this same text.
     let names;
     try {
-      names = analyseSqlCached(input.sql, { readOnlyFunctions }).names;
+      names = (input.sql.length > OFFLOAD_MIN_CHARS ? await analyseSqlAsync(input.sql, { readOnlyFunctions }) : analyseSqlCached(input.sql, { readOnlyFunctions })).names;
     } catch (e) {
       if (!(e instanceof CountersignError)) throw e;
       return { ok: false, output: { message: e.message }, summary: {}, error: { code: e.code, message: e.message } };
@@ -269,6 +270,11 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       if (typeof sql !== 'string') throw new CountersignError('INVALID_INPUT', 'a postgres action needs { sql }');
       const { facts } = analyseSqlCached(sql, { readOnlyFunctions });
       return makeFacts('postgres', { writes: facts.writes, sql: facts });
+    },
+    prepareFacts(input) {
+      const sql = 'sql' in input ? input.sql : undefined;
+      if (typeof sql !== 'string' || sql.length <= OFFLOAD_MIN_CHARS || isLongAnalysed(sql, { readOnlyFunctions })) return undefined;
+      return analyseSqlAsync(sql, { readOnlyFunctions }).then(() => undefined);
     },
     execute: (input, opts) => execute(input as SqlInput, opts),
     openWireSession: (toClient) => wire.open(toClient),

@@ -3,6 +3,7 @@
  * framed: the wire listener reads that data itself, before the statement is
  * judged, so that the rows are part of the action (surfaces/pg/copy-in.ts).
  */
+import { OFFLOAD_MIN_CHARS, sqlOffload } from './analysis-offload.ts';
 import { sqlParser } from './sql-parser.ts';
 
 export interface CopyInShape {
@@ -46,4 +47,20 @@ export function copyInShape(sql: string): CopyInShape | undefined {
     return { statements: stmts.length, binary, columns };
   }
   return undefined;
+}
+
+/**
+ * copyInShape, at once for a short text; a long one is parsed on the worker thread (analysis-offload.ts). A long text
+ * not parsed in time has no shape here: its facts cannot be derived in time either, so nothing runs.
+ *
+ * @example
+ * const s = copyInShapeSoon(sql);
+ * const shape = s instanceof Promise ? await s : s;
+ */
+export function copyInShapeSoon(sql: string): CopyInShape | undefined | Promise<CopyInShape | undefined> {
+  if (!/copy/i.test(sql) || sql.length <= OFFLOAD_MIN_CHARS) return copyInShape(sql);
+  return sqlOffload.run({ op: 'copyIn', sql }).then(
+    (v) => (v as CopyInShape | undefined) ?? undefined,
+    () => undefined,
+  );
 }

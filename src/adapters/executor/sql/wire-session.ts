@@ -25,7 +25,8 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { WireOutcome, WirePart, WireUpstream } from '../../../core/ports.ts';
 import { noticeFields } from '../../../surfaces/pg/protocol.ts';
 import { containsNode } from './facts.ts';
-import { analyseSqlCached } from './analysis-cache.ts';
+import { analyseSqlAsync, analyseSqlCached, containsNodeAsync } from './analysis-cache.ts';
+import { OFFLOAD_MIN_CHARS } from './analysis-offload.ts';
 import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
 import { arrayLiteral, GUARD_ALLOWED, guardParams, refusal, snapshotRefusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
@@ -119,17 +120,20 @@ export class WireSession {
     // Cancelled by its client before it reached the upstream: nothing is sent for it.
     if (cancelledByClient(plan.signal)) return CANCELLED;
     let analysed;
+    // SQL-level EXECUTE runs a statement PREPAREd earlier in the session, which this statement's facts cannot see:
+    // policy would judge `EXECUTE x` without what x does. Over the protocol, Parse/Bind/Execute is judged with its SQL.
+    // (The keyword cannot be spelled other than with its letters, so text without them needs no second parse.)
+    let executes = false;
     try {
-      analysed = analyseSqlCached(input.sql, { readOnlyFunctions: this.options.readOnlyFunctions });
+      const long = input.sql.length > OFFLOAD_MIN_CHARS, options = { readOnlyFunctions: this.options.readOnlyFunctions };
+      analysed = long ? await analyseSqlAsync(input.sql, options) : analyseSqlCached(input.sql, options);
+      executes = /execute/i.test(input.sql) && (long ? await containsNodeAsync(input.sql, 'ExecuteStmt') : containsNode(input.sql, 'ExecuteStmt'));
     } catch (e) {
       if (!(e instanceof CountersignError)) throw e;
       return refused(e.code, e.message);
     }
     const { names, facts } = analysed;
-    // SQL-level EXECUTE runs a statement PREPAREd earlier in the session, which this statement's facts cannot see:
-    // policy would judge `EXECUTE x` without what x does. Over the protocol, Parse/Bind/Execute is judged with its SQL.
-    // (The keyword cannot be spelled other than with its letters, so text without them needs no second parse.)
-    if (/execute/i.test(input.sql) && containsNode(input.sql, 'ExecuteStmt')) {
+    if (executes) {
       return refused('SQL_SESSION_UNSAFE', 'SQL EXECUTE of a prepared statement is not run through the listener (what it runs was judged by no one): use the protocol\'s Parse/Bind/Execute, or send the statement itself; nothing ran');
     }
     const types = facts.statements.map((s) => s.type);

@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CountersignError } from '../../../core/errors.ts';
+import { analyseSqlAsync, containsNodeAsync } from './analysis-cache.ts';
+import { createAnalysisOffload } from './analysis-offload.ts';
+import { copyInShapeSoon } from './copy-in.ts';
+import { analyseSql, loadSqlParser } from './facts.ts';
+
+beforeAll(async () => {
+  await loadSqlParser();
+});
+
+/** Over the 16,384 characters analysed where they arrive. */
+const LONG = `SELECT lower(name) FROM orders WHERE id = 7; ${'DELETE FROM audit_copy WHERE id = 1; '.repeat(500)}`;
+
+describe('long SQL texts on the analysis thread', () => {
+  it('are analysed as on this thread, remembered for the calls that follow, and refused as this thread refuses', { timeout: 60_000 }, async () => {
+    const a = await analyseSqlAsync(LONG);
+    expect(a).toEqual(analyseSql(LONG));
+    expect(a.facts.writes).toBe(true);
+    expect(Object.isFrozen(a.facts.statements[1])).toBe(true);
+    expect(await analyseSqlAsync(LONG)).toBe(a);
+    expect(await containsNodeAsync(`${LONG} EXPLAIN EXECUTE x;`, 'ExecuteStmt')).toBe(true);
+    expect(await copyInShapeSoon(`${LONG} COPY t (a) FROM STDIN;`)).toEqual({ statements: 502, binary: false, columns: 1 });
+    const broken = analyseSqlAsync(`${LONG} SELEC 1`);
+    await expect(broken).rejects.toBeInstanceOf(CountersignError);
+    await expect(broken).rejects.toMatchObject({ code: 'INPUT_UNPARSEABLE' });
+  });
+});
+
+describe('the time limit', () => {
+  const offload = createAnalysisOffload({ timeLimitMs: 5_000 });
+  afterAll(() => offload.close());
+
+  it('refuses a text not analysed in time, and the texts after it are analysed on a new thread', { timeout: 120_000 }, async () => {
+    // 8 MB of statements: far longer to analyse than the limit.
+    const flood = offload.run({ op: 'analyse', sql: 'SELECT 1;'.repeat(900_000), readOnlyFunctions: [] });
+    await expect(flood).rejects.toMatchObject({ code: 'INPUT_UNPARSEABLE', message: expect.stringContaining('within 5 s') });
+    const next = (await offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] })) as ReturnType<typeof analyseSql>;
+    expect(next.facts.statements).toHaveLength(501);
+  });
+});
