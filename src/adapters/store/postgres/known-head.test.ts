@@ -293,4 +293,83 @@ describe.skipIf(!db)('postgres writes on the known head, three replicas at once'
       }
     }, 20_000);
   }
+
+  /**
+   * Backends of the three replicas killed at random while they insert, claim and settle requests. Whatever was
+   * killed where, each request's row and its events agree (the row is at the version its events count, and says what
+   * the last of them says), no claim ran twice, the log is one chain and one tree, and every event has its delivery.
+   */
+  it('keeps every request and its events in step, and claims once, while replicas lose connections mid-write', async () => {
+    const stores: Store[] = [];
+    for (let i = 0; i < 3; i++) stores.push(await createPostgresStore({ url: db!.url, poolSize: 3, outbox: router, connectTimeoutMs: 5_000 }));
+    const killer = new pg.Client({ connectionString: db!.url });
+    await killer.connect();
+    try {
+      const random = prng(7);
+      const pick = (): Store => stores[Math.floor(random() * stores.length)]!;
+      const ids: string[] = [];
+      const refusals: unknown[] = [];
+      const claimedBy = new Map<string, number>();
+      const settle = async <T>(p: Promise<T>): Promise<T | undefined> => p.catch((e: unknown) => void refusals.push(e));
+
+      async function life(i: number): Promise<void> {
+        const r = requestRecord({ id: `kill_${i}`, status: 'approved' });
+        ids.push(r.id);
+        const owner = stores[i % stores.length]!;
+        if ((await settle(owner.insertRequest(r, [auditDraft('request.created', r.id)]).then(() => true))) !== true) return;
+        const claims = await Promise.all(Array.from({ length: 3 }, (_, k) => settle((k === 0 ? owner : pick()).mutateRequest(r.id, claim, k === 0 ? r : undefined))));
+        const won = claims.filter((c): c is RequestRecord => c !== undefined);
+        claimedBy.set(r.id, won.length);
+        if (won.length === 1) await settle(owner.mutateRequest(r.id, outcome, won[0]));
+      }
+
+      let running = true;
+      let killed = 0;
+      const kills = (async () => {
+        while (running) {
+          const k = await killer.query<{ n: number }>(
+            `SELECT count(pg_terminate_backend(pid))::int AS n FROM (SELECT pid FROM pg_stat_activity
+               WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' ORDER BY random() LIMIT 1) k`,
+          );
+          killed += k.rows[0]!.n;
+          await new Promise((res) => setTimeout(res, 15));
+        }
+      })();
+      for (let wave = 0; wave < 4; wave++) await Promise.all(Array.from({ length: 15 }, (_, i) => life(wave * 15 + i)));
+      running = false;
+      await kills;
+      expect(killed).toBeGreaterThan(0);
+
+      // Every refusal is one a caller can act on: unknown outcome, busy, or the request already decided.
+      for (const e of refusals) expect(['STORE_UNAVAILABLE', 'STORE_BUSY', 'REQUEST_ALREADY_DECIDED', 'NOT_FOUND']).toContain((e as { code?: string }).code);
+
+      // Read with the killer gone: every store answers again on new connections.
+      await stores[0]!.appendAudit([auditDraft('after', null)]);
+      const events: AuditEvent[] = await stores[1]!.readAudit(1, 100_000);
+      expect(events.map((e) => e.seq)).toEqual(Array.from({ length: events.length }, (_, i) => i + 1));
+      const verifier = createChainVerifier();
+      for (const e of events) expect(verifier.push(e)).toBeNull();
+      const lifeOf = ['request.created', 'execution.started', 'request.succeeded'];
+      const statusOf = ['approved', 'executing', 'succeeded'];
+      for (const id of ids) {
+        const mine = events.filter((e) => e.requestId === id).map((e) => e.type);
+        const row = await stores[2]!.getRequest(id);
+        expect(mine).toEqual(lifeOf.slice(0, mine.length));
+        if (mine.length === 0) expect(row).toBeUndefined();
+        else expect(row).toMatchObject({ version: mine.length, status: statusOf[mine.length - 1] });
+        // A claim told it won is in the log; none was written twice (at most one started event, checked above).
+        if (claimedBy.get(id) === 1) expect(mine.length).toBeGreaterThanOrEqual(2);
+        expect(claimedBy.get(id) ?? 0).toBeLessThanOrEqual(1);
+      }
+      const c = await killer.query<{ k: string }>(`SELECT concat_ws('|', event, request_id, payload::jsonb::text) AS k FROM outbox`);
+      const e2 = await killer.query<{ k: string }>(`SELECT concat_ws('|', type, request_id, (body::jsonb -> 'data')::text) AS k FROM audit_events`);
+      expect(c.rows.map((x) => x.k).sort()).toEqual(e2.rows.map((x) => x.k).sort());
+      const leaves = events.map((e) => leafHash(e.body));
+      const root = toHex(rootAt(memorySource(leaves), leaves.length));
+      for (const s of stores) expect(await s.treeHead()).toEqual({ size: leaves.length, root });
+    } finally {
+      await killer.end();
+      for (const s of stores) await s.close();
+    }
+  }, 30_000);
 });
