@@ -218,7 +218,10 @@ function answer(ctx: StatementContext, r: RequestRecord, outcome: WireOutcome | 
   const id = r.id;
   switch (r.status) {
     case 'succeeded':
-      return false;
+      // Ran by this session's runner: its rows and tag went to the client. Otherwise another session of the principal
+      // claimed the approval first (an approval runs once): nothing ran here, and the client must not read success.
+      if (outcome) return false;
+      return error(ctx, SQLSTATE.held, `request ${id} already ran in another session of yours; nothing ran in this one`);
     case 'failed':
       // An error of the statement itself reached the client as Postgres sent it.
       if (outcome?.relayed) return true;
