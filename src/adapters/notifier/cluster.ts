@@ -3,7 +3,10 @@
  * announces a change to its primary over the cluster's IPC channel, and the
  * primary relays it to the other workers, which read the request back from
  * the store (SQLite in WAL mode: a committed change is visible to every
- * process on the file) and wake their waiters.
+ * process on the file) and wake their waiters. The changes of one turn of the
+ * event loop go in one message: under load a group commit settles dozens of
+ * held requests at once, and a message each cost the worker, the primary and
+ * every other worker a serialisation and a pipe write or read per request.
  */
 import { randomBytes } from 'node:crypto';
 import type { Log } from '../../core/ports.ts';
@@ -12,8 +15,16 @@ import { createLocalListeners, createRemoteReceiver, parseChange, worthAnnouncin
 /** Tags this adapter's IPC messages among whatever else travels on the channel. */
 const KIND = 'countersign.request-changed';
 
-interface Envelope extends ChangeMessage {
+/** One request's change, as a batch lists it (the origin is the batch's). */
+type Change = Pick<ChangeMessage, 'id' | 'version'>;
+
+/** One change (`id`, `version`), or the changes of one turn (`changes`), from one origin. */
+interface Envelope {
   readonly kind: typeof KIND;
+  readonly origin: string;
+  readonly id?: string;
+  readonly version?: number;
+  readonly changes?: readonly Change[];
 }
 
 /** A two-way message channel: a cluster worker's `process` by default. */
@@ -52,20 +63,38 @@ export function createClusterNotifier(options: ClusterNotifierOptions): Closable
   const receive = createRemoteReceiver(local, options.load, origin, options.log);
   const stop = port.onMessage((message) => {
     if (!isEnvelope(message)) return;
-    const change = parseChange(message);
-    if (change) receive(change);
+    const batch = message.changes;
+    if (!Array.isArray(batch)) {
+      const change = parseChange(message);
+      if (change) receive(change);
+      return;
+    }
+    for (const c of batch as unknown[]) {
+      const change = typeof c === 'object' && c !== null ? parseChange({ ...c, origin: message.origin }) : null;
+      if (change) receive(change);
+    }
   });
+  /** Changes announced this turn, sent together at its check phase (in the order they were published). */
+  let queued: Change[] = [];
+  const send = () => {
+    const changes = queued;
+    queued = [];
+    if (changes.length === 0) return;
+    const envelope: Envelope = changes.length === 1 ? { kind: KIND, origin, ...changes[0]! } : { kind: KIND, origin, changes };
+    port.send(envelope);
+  };
   return {
     publish(request) {
       local.publish(request);
       // As on PostgreSQL: an action allowed outright would cost an IPC message to the primary and one to each other worker.
       if (!worthAnnouncing(request)) return;
-      const envelope: Envelope = { kind: KIND, origin, id: request.id, version: request.version };
-      port.send(envelope);
+      queued.push({ id: request.id, version: request.version });
+      if (queued.length === 1) setImmediate(send);
     },
     subscribe: local.subscribe,
     subscribeAll: local.subscribeAll,
     async close() {
+      send();
       stop();
     },
   };

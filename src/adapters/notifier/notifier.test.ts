@@ -86,6 +86,32 @@ describe('cluster notifier', () => {
       port1.close();
     }
   });
+
+  it('sends the changes of one turn in one message, and every one of them is heard', async () => {
+    const rows = new Map<string, RequestRecord>();
+    const load = async (id: string) => rows.get(id);
+    const { port1, port2 } = new MessageChannel();
+    let sent = 0;
+    const counted: MessagePort = { ...portOf(port1), send: (m) => (sent++, port1.postMessage(m)) };
+    const a = createClusterNotifier({ load, port: counted });
+    const b = createClusterNotifier({ load, port: portOf(port2) });
+    try {
+      const held = Array.from({ length: 5 }, () => requestRecord({ status: 'pending' }));
+      const heard = new Set<string>();
+      for (const r of held) {
+        rows.set(r.id, r);
+        b.subscribe(r.id, (x) => heard.add(x.id));
+      }
+      for (const r of held) a.publish(r);
+      await eventually(async () => (heard.size === held.length ? true : undefined), 10_000);
+      expect([...heard].sort()).toEqual(held.map((r) => r.id).sort());
+      expect(sent).toBe(1);
+    } finally {
+      await a.close();
+      await b.close();
+      port1.close();
+    }
+  });
 });
 
 const db = await createTestDatabase();

@@ -23,7 +23,7 @@
  * Every operator and function here is schema-qualified, like the check's own
  * query: objects on the search_path cannot change the verifier's answer.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { PINNED_SETTINGS } from './session-settings.ts';
 
 /** The event triggers the operator installs, by name, with their event. */
@@ -161,7 +161,9 @@ export class GuardCache {
 
 /** The cache key of one check: read-only or not and its parameters, as sent (hashed: the allow-list alone is kilobytes). */
 export function cacheKey(readOnly: boolean, values: readonly string[]): string {
-  const h = createHash('sha256').update(readOnly ? 'r' : 'w');
-  for (const v of values) h.update('\u0000').update(v);
-  return h.digest('base64');
+  // One-shot over the same bytes as a Hash object fed piece by piece: the object cost more than the hashing (a few
+  // hundred bytes per statement).
+  let text = readOnly ? 'r' : 'w';
+  for (const v of values) text += `\u0000${v}`;
+  return hash('sha256', text, 'base64');
 }

@@ -2,6 +2,7 @@
  * The gateway's own statements on a wire client's upstream session (wire-session.ts): prepared once per session under
  * names a client may not use, and its portal.
  */
+import { serialize } from 'pg-protocol';
 import { GUARD_SQL } from './session-guard.ts';
 
 /** Names of the gateway's own prepared statements and portal; a client's names may not start so. */
@@ -26,3 +27,20 @@ export const OWN: Readonly<Record<string, string>> = {
   plan_release: `RELEASE SAVEPOINT ${RESERVED_PREFIX}g`,
   fail: "DO $$BEGIN RAISE EXCEPTION 'a statement of this transaction was not run by the gateway'; END$$",
 };
+
+/**
+ * The messages of a step on the gateway's portal that never change, built once: an Execute and a Close of the portal,
+ * and the Bind of a statement without parameters (a few per statement; pg-protocol shares its own empty Execute the
+ * same way). A socket write copies them or writes them as they are; nothing writes into them.
+ */
+export const EXECUTE_PORTAL = serialize.execute({ portal: PORTAL });
+export const CLOSE_PORTAL = serialize.close({ type: 'P', name: PORTAL });
+const bareBinds = new Map<string, Buffer>();
+
+/** The Bind of the gateway's statement `key` on its portal; one without values is built once per key (OWN's, a fixed few). */
+export function bindOwn(key: string, values: readonly (string | null)[] | undefined): Buffer {
+  if (values && values.length > 0) return serialize.bind({ portal: PORTAL, statement: RESERVED_PREFIX + key, values: [...values] });
+  let bytes = bareBinds.get(key);
+  if (!bytes) bareBinds.set(key, (bytes = serialize.bind({ portal: PORTAL, statement: RESERVED_PREFIX + key, values: [] })));
+  return bytes;
+}

@@ -34,7 +34,7 @@ import { refused, tell } from './wire-outcome.ts';
 import { CANCELLED, cancelledByClient } from './wire-cancel.ts';
 import { CHECK_FAILED, checkStep, PreparedWatch } from './prepared-watch.ts';
 import { bytes, dataRowNullableText, dataRowText, sqlstate } from './upstream-frames.ts';
-import { OWN, PORTAL, RESERVED_PREFIX } from './wire-own.ts';
+import { bindOwn, CLOSE_PORTAL, EXECUTE_PORTAL, OWN, RESERVED_PREFIX } from './wire-own.ts';
 
 const TEXT_ARRAY = 1009;
 
@@ -387,9 +387,9 @@ export class WireSession {
       void this.relay.send(serialize.close({ type: 'S', name }), 'close', 'gateway');
       void this.relay.send(serialize.parse({ name, text: s.parse.text, types: [...s.parse.types] }), 'parse', 'gateway');
     }
-    void this.relay.send(serialize.bind({ portal: PORTAL, statement: RESERVED_PREFIX + s.key, values: s.values ?? [] }), 'bind', 'gateway');
-    const run = this.relay.send(serialize.execute({ portal: PORTAL }), 'execute', 'gateway');
-    void this.relay.send(serialize.close({ type: 'P', name: PORTAL }), 'close', 'gateway');
+    void this.relay.send(bindOwn(s.key, s.values), 'bind', 'gateway');
+    const run = this.relay.send(EXECUTE_PORTAL, 'execute', 'gateway');
+    void this.relay.send(CLOSE_PORTAL, 'close', 'gateway');
     return run;
   }
 }
