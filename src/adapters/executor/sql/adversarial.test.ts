@@ -186,14 +186,14 @@ describe.skipIf(!db)('read-only runs on the real server', () => {
       }
     });
 
-    it('still runs a view of allowed built-ins, and the system views', async () => {
-      const conn = createPostgresConnection({ name: 'views-ok', url: roleUrl, tags: {} });
+    it('still runs a view of allowed built-ins, and the system views; one calling an off-list function where the connection allows it', async () => {
+      const conn = createPostgresConnection({ name: 'views-ok', url: roleUrl, tags: {}, readOnlyFunctions: ['pg_catalog.pg_stat_get_activity'] });
       try {
         const r = await conn.execute(
-          { sql: "SELECT l FROM plain_view WHERE nspname = 'public'; SELECT count(*) > 0 FROM pg_stat_activity" },
+          { sql: "SELECT l FROM plain_view WHERE nspname = 'public'; SELECT count(*) > 0 FROM pg_stat_activity; SELECT count(*) > 0 FROM pg_tables" },
           { readOnly: true },
         );
-        expect(r.output).toMatchObject({ results: [{ rows: [['a']] }, { rows: [[true]] }] });
+        expect(r.output).toMatchObject({ results: [{ rows: [['a']] }, { rows: [[true]] }, { rows: [[true]] }] });
       } finally {
         await conn.close();
       }
