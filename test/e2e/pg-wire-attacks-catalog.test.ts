@@ -5,8 +5,9 @@
  * so the session check finds them in the views' stored trees. A view that
  * calls a function off the allow-list (a server file read, another session's
  * SQL text) is refused as a user's view calling it is, through views of views
- * too; and the statistics catalogs, which hold values of every table's
- * columns, are not read around a policy that denies a table by name.
+ * too, and so is an extension's view calling one; and the statistics
+ * catalogs, which hold values of every table's columns, are not read around a
+ * policy that denies a table by name.
  */
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
@@ -31,6 +32,8 @@ const REFUSED: { what: string; sql: string; names: string }[] = [
   { what: 'pg_stats (the most common values of secrets)', sql: "SELECT most_common_vals::text FROM pg_stats WHERE tablename = 'secrets'", names: 'pg_catalog.pg_statistic' },
   { what: 'pg_statistic itself', sql: 'SELECT stavalues1::text FROM pg_catalog.pg_statistic', names: 'pg_catalog.pg_statistic' },
   { what: "a database user's view of pg_stats", sql: 'SELECT * FROM common', names: 'pg_catalog.pg_statistic' },
+  { what: "an extension's view (pg_stat_statements: every session's SQL)", sql: 'SELECT query FROM pg_stat_statements', names: 'public.pg_stat_statements' },
+  { what: "an extension's view (pg_buffercache: what every session reads)", sql: 'SELECT count(*) FROM pg_buffercache', names: 'public.pg_buffercache_pages' },
 ];
 
 describe.skipIf(!db)("the Postgres wire listener: a read of the server's own views runs nothing off the allow-list", () => {
@@ -41,7 +44,8 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
     direct = new pg.Client({ connectionString: db!.url });
     await direct.connect();
     await direct.query(`CREATE TABLE secrets (s text); INSERT INTO secrets SELECT 'hunter2' FROM generate_series(1, 50); ANALYZE secrets;
-      CREATE VIEW activity AS SELECT query FROM pg_stat_activity; CREATE VIEW common AS SELECT most_common_vals::text AS v FROM pg_stats`);
+      CREATE VIEW activity AS SELECT query FROM pg_stat_activity; CREATE VIEW common AS SELECT most_common_vals::text AS v FROM pg_stats;
+      CREATE EXTENSION pg_stat_statements; CREATE EXTENSION pg_buffercache`);
     gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
   });
 

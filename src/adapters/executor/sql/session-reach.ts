@@ -5,9 +5,9 @@
  * for them and their inheritance children, foreign tables among them, and
  * the casts, domain CHECKs, range types' subtype_diff and operator families
  * of the database that any read may call (extensions' and the server's own
- * aside). The server's own views are looked into by their stored trees: the
- * functions off the allow-list they call, and the catalogs holding other
- * tables' values (pg_statistic) they read. REACHED lists what is refused outright; DEFINITIONS the text of
+ * aside). The server's own views, and extensions', are looked into by their
+ * stored trees: the functions off the allow-list they call, and the catalogs
+ * holding other tables' values (pg_statistic) they read. REACHED lists what is refused outright; DEFINITIONS the text of
  * views, policies and domain CHECKs, checked against the allow-list by
  * session-guard.ts.
  */
@@ -160,12 +160,13 @@ const RELS = `WITH RECURSIVE rel(oid) AS (
               SELECT d.refobjid FROM (${definers('rel.oid')}) o(classid, objid), pg_catalog.pg_depend d
                WHERE d.classid OPERATOR(pg_catalog.=) o.classid AND d.objid OPERATOR(pg_catalog.=) o.objid
                  AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND NOT ${SYSTEM_REL}
+                 AND NOT ${member('pg_class', 'rel.oid')}
               UNION ALL
               SELECT inh.inhrelid FROM pg_catalog.pg_inherits inh WHERE inh.inhparent OPERATOR(pg_catalog.=) rel.oid AND NOT ${SYSTEM_REL}
+                AND NOT ${member('pg_class', 'rel.oid')}
               UNION ALL
               ${readIn('rel.oid')}
             ) n(oid)
-           WHERE NOT ${member('pg_class', 'rel.oid')}
       )`;
 
 /**
@@ -175,12 +176,14 @@ const RELS = `WITH RECURSIVE rel(oid) AS (
 const DATA_CATALOGS = `ARRAY['pg_catalog.pg_statistic', 'pg_catalog.pg_statistic_ext_data', 'pg_catalog.pg_largeobject']::pg_catalog.regclass[]::pg_catalog.oid[]`;
 
 /**
- * The functions a view of the server's own calls that are not on the
- * allow-list ($5): pg_hba_file_rules reads a server file, pg_stat_activity
- * other sessions' SQL. Read from the view's stored tree (a call, an
- * aggregate, a window function), since its text does not parse as the
- * gateway's facts would read it (information_schema's own types and
- * functions, which are the server's, are left aside).
+ * The functions a view of the server's own or of an installed extension
+ * calls that are not on the allow-list ($5): pg_hba_file_rules reads a server
+ * file, pg_stat_activity and pg_stat_statements other sessions' SQL. Read
+ * from the view's stored tree (a call, an aggregate, a window function),
+ * since its text does not parse as the gateway's facts would read it
+ * (information_schema's own types and functions, which are the server's, are
+ * left aside). An extension's operators and types pass, as they do in SQL;
+ * its functions, as when called by name, must be allowed.
  */
 const SYSTEM_VIEW_CALLS = `SELECT rel.oid::pg_catalog.regclass::pg_catalog.text, 'function ' OPERATOR(pg_catalog.||) f.q
         FROM rel JOIN pg_catalog.pg_class vc ON vc.oid OPERATOR(pg_catalog.=) rel.oid
@@ -190,7 +193,8 @@ const SYSTEM_VIEW_CALLS = `SELECT rel.oid::pg_catalog.regclass::pg_catalog.text,
           SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
             FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
            WHERE p.oid OPERATOR(pg_catalog.=) m[1]::pg_catalog.oid AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema') f
-       WHERE vc.relkind OPERATOR(pg_catalog.=) 'v' AND ${SYSTEM_REL} AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
+       WHERE vc.relkind OPERATOR(pg_catalog.=) 'v' AND (${SYSTEM_REL} OR ${member('pg_class', 'rel.oid')})
+         AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
 
 /**
  * For a read-only run: every function, operator and type (a domain's CHECK)
