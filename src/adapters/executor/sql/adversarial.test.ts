@@ -186,14 +186,29 @@ describe.skipIf(!db)('read-only runs on the real server', () => {
       }
     });
 
-    it('still runs a view of allowed built-ins, and the system views', async () => {
-      const conn = createPostgresConnection({ name: 'views-ok', url: roleUrl, tags: {} });
+    it.each([
+      ['SELECT query FROM pg_stat_activity', 'pg_catalog.pg_stat_get_activity'],
+      ['SELECT count(*) FROM pg_stats', 'pg_catalog.pg_statistic'],
+    ])('refuses %s in a read-only run: the server view calls a function off the allow-list, or reads other tables\' values', async (sql, named) => {
+      const conn = createPostgresConnection({ name: 'server-views', url: roleUrl, tags: {} });
+      try {
+        expect(deriveSqlFacts(sql).readOnly).toBe(true);
+        const r = await conn.execute({ sql }, { readOnly: true });
+        expect(r.error).toMatchObject({ code: 'SQL_SESSION_UNSAFE' });
+        expect(r.error?.message).toContain(named);
+      } finally {
+        await conn.close();
+      }
+    });
+
+    it('still runs a view of allowed built-ins, and the system views; one calling an off-list function where the connection allows it', async () => {
+      const conn = createPostgresConnection({ name: 'views-ok', url: roleUrl, tags: {}, readOnlyFunctions: ['pg_catalog.pg_stat_get_activity'] });
       try {
         const r = await conn.execute(
-          { sql: "SELECT l FROM plain_view WHERE nspname = 'public'; SELECT count(*) > 0 FROM pg_stat_activity" },
+          { sql: "SELECT l FROM plain_view WHERE nspname = 'public'; SELECT count(*) > 0 FROM pg_stat_activity; SELECT count(*) > 0 FROM pg_tables" },
           { readOnly: true },
         );
-        expect(r.output).toMatchObject({ results: [{ rows: [['a']] }, { rows: [[true]] }] });
+        expect(r.output).toMatchObject({ results: [{ rows: [['a']] }, { rows: [[true]] }, { rows: [[true]] }] });
       } finally {
         await conn.close();
       }

@@ -38,6 +38,9 @@ async function session(handle: ReturnType<typeof createPostgresConnection>) {
 }
 type Session = Awaited<ReturnType<typeof session>>;
 
+/** What pg_prepared_statements calls, off the built-in allow-list: the counting below reads the view through the session. */
+const COUNTING = ['pg_catalog.pg_prepared_statement'];
+
 /** How often this session's session check and verifier ran on the server. */
 async function runs(s: Session): Promise<{ guard: number; verify: number }> {
   const r = await s.run(
@@ -89,8 +92,8 @@ describe.skipIf(!db)('the session check cache (real PostgreSQL)', () => {
       CREATE TYPE mood AS ENUM ('ok');
       CREATE FUNCTION public.leak(x int) RETURNS int LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'leak ran'; RETURN x; END$$;
       CREATE FUNCTION public.mood_int(m mood) RETURNS int LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'leak ran'; RETURN 1; END$$;`);
-    cachedDb = createPostgresConnection({ name: 'cached', url, tags: {}, sessionCheckCache: { schema: 'countersign' } });
-    plainDb = createPostgresConnection({ name: 'plain', url, tags: {} });
+    cachedDb = createPostgresConnection({ name: 'cached', url, tags: {}, sessionCheckCache: { schema: 'countersign' }, readOnlyFunctions: COUNTING });
+    plainDb = createPostgresConnection({ name: 'plain', url, tags: {}, readOnlyFunctions: COUNTING });
     cached = await session(cachedDb);
     plain = await session(plainDb);
   });

@@ -101,7 +101,7 @@ const FAMILIES: readonly string[] = [
    pg_indexam_has_property pg_partition_ancestors pg_partition_root pg_partition_tree pg_relation_is_updatable
    pg_column_is_updatable pg_column_size pg_column_compression pg_relation_size pg_table_size pg_indexes_size
    pg_total_relation_size pg_database_size pg_tablespace_size pg_options_to_table pg_get_catalog_foreign_keys aclexplode
-   acldefault aclcontains makeaclitem pg_timezone_abbrevs pg_timezone_names`,
+   acldefault aclcontains makeaclitem pg_timezone_abbrevs pg_timezone_names nameconcatoid`,
   // table sampling methods (TABLESAMPLE BERNOULLI / SYSTEM)
   `bernoulli system`,
 ];

@@ -16,7 +16,9 @@
  * predicates, statistics expressions, CHECKs, partition keys), foreign tables
  * among them (read by their server, out of sight), any cast, any
  * domain CHECK, any range type's subtype_diff and any operator family of the
- * database (extensions' and the server's own aside).
+ * database (extensions' and the server's own aside), a function off the
+ * allow-list a view of the server's calls (pg_stat_activity), and the
+ * catalogs that hold other tables' values (pg_statistic, read by pg_stats).
  *
  * What a read reaches without naming it is asked by session-reach.ts.
  *
@@ -135,6 +137,14 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
   if (missing.length > 0) {
     const list = [...new Set(missing.map((r) => r.slice('relation '.length)))].sort().join(', ');
     return { settings: false, message: `no relation ${list} on this server, as the session's search_path resolves it; nothing ran` };
+  }
+  const data = row.reached.filter((r) => r.startsWith('data catalog '));
+  if (data.length > 0) {
+    const list = [...new Set(data.map((r) => r.slice('data catalog '.length).replace(/ \(through .*$/, '')))].sort().join(', ');
+    return {
+      settings: false,
+      message: `the SQL reads ${list}, which holds values of other tables' columns (pg_stats shows them) that policy did not see named; nothing ran`,
+    };
   }
   const reached = [...row.reached, ...row.definitions.flatMap((d) => unsafeDefinition(d, options))];
   if (reached.length > 0) {

@@ -5,7 +5,9 @@
  * for them and their inheritance children, foreign tables among them, and
  * the casts, domain CHECKs, range types' subtype_diff and operator families
  * of the database that any read may call (extensions' and the server's own
- * aside). REACHED lists what is refused outright; DEFINITIONS the text of
+ * aside). The server's own views, and extensions', are looked into by their
+ * stored trees: the functions off the allow-list they call, and the catalogs
+ * holding other tables' values (pg_statistic) they read. REACHED lists what is refused outright; DEFINITIONS the text of
  * views, policies and domain CHECKs, checked against the allow-list by
  * session-guard.ts.
  */
@@ -21,7 +23,8 @@ function printed(name: string): string {
  * What runs when relation x is read, besides its rows: the rule of a view,
  * and the policies of a table with row-level security on. Relations of
  * pg_catalog and information_schema, and those an extension owns, are the
- * server's or the operator's and are not looked into.
+ * server's or the operator's and are not looked into here (readIn() and
+ * SYSTEM_VIEW_CALLS look into the server's views).
  */
 function definers(x: string): string {
   return `SELECT 'pg_catalog.pg_rewrite'::pg_catalog.regclass, w.oid FROM pg_catalog.pg_rewrite w
@@ -130,19 +133,68 @@ function domainChecks(columns: string): string {
 }
 const DOMAIN = `'domain ' OPERATOR(pg_catalog.||) con.contypid::pg_catalog.regtype::pg_catalog.text`;
 
-/** The relations a read-only run reads ($6), those their views and policies read, and their inheritance children and partitions (planned with them), recursively. */
+/**
+ * The relations a view's rule or a policy's expression reads, from its stored
+ * tree (`:relid N` of each range table entry). Postgres records no dependency
+ * on its own (pinned) objects, so pg_depend shows nothing for a view of
+ * pg_stat_activity, nor for what pg_stats reads.
+ */
+function readIn(x: string): string {
+  const relids = (tree: string) => `pg_catalog.regexp_matches(${tree}::pg_catalog.text, ':relid (\\d+)', 'g')`;
+  return `SELECT m[1]::pg_catalog.oid FROM pg_catalog.pg_rewrite w, LATERAL ${relids('w.ev_action')} m
+     WHERE w.ev_class OPERATOR(pg_catalog.=) ${x} AND w.ev_type OPERATOR(pg_catalog.=) '1'
+    UNION ALL
+    SELECT m[1]::pg_catalog.oid FROM pg_catalog.pg_policy pol JOIN pg_catalog.pg_class pc ON pc.oid OPERATOR(pg_catalog.=) pol.polrelid,
+      LATERAL (VALUES (pol.polqual), (pol.polwithcheck)) e(tree), LATERAL ${relids('e.tree')} m
+     WHERE pol.polrelid OPERATOR(pg_catalog.=) ${x} AND pc.relrowsecurity`;
+}
+
+/**
+ * The relations a read-only run reads ($6), those their views and policies read (the server's views too), and their
+ * inheritance children and partitions (planned with them), recursively.
+ */
 const RELS = `WITH RECURSIVE rel(oid) AS (
           SELECT pg_catalog.to_regclass(r.name)::pg_catalog.oid FROM pg_catalog.unnest($6::pg_catalog.text[]) r(name)
         UNION
           SELECT n.oid FROM rel, LATERAL (
               SELECT d.refobjid FROM (${definers('rel.oid')}) o(classid, objid), pg_catalog.pg_depend d
                WHERE d.classid OPERATOR(pg_catalog.=) o.classid AND d.objid OPERATOR(pg_catalog.=) o.objid
-                 AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                 AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND NOT ${SYSTEM_REL}
+                 AND NOT ${member('pg_class', 'rel.oid')}
               UNION ALL
-              SELECT inh.inhrelid FROM pg_catalog.pg_inherits inh WHERE inh.inhparent OPERATOR(pg_catalog.=) rel.oid
+              SELECT inh.inhrelid FROM pg_catalog.pg_inherits inh WHERE inh.inhparent OPERATOR(pg_catalog.=) rel.oid AND NOT ${SYSTEM_REL}
+                AND NOT ${member('pg_class', 'rel.oid')}
+              UNION ALL
+              ${readIn('rel.oid')}
             ) n(oid)
-           WHERE NOT ${SYSTEM_REL} AND NOT ${member('pg_class', 'rel.oid')}
       )`;
+
+/**
+ * Catalogs that hold values of other relations' columns, not definitions: a
+ * read of them (pg_stats is one) reads tables policy never saw named.
+ */
+const DATA_CATALOGS = `ARRAY['pg_catalog.pg_statistic', 'pg_catalog.pg_statistic_ext_data', 'pg_catalog.pg_largeobject']::pg_catalog.regclass[]::pg_catalog.oid[]`;
+
+/**
+ * The functions a view of the server's own or of an installed extension
+ * calls that are not on the allow-list ($5): pg_hba_file_rules reads a server
+ * file, pg_stat_activity and pg_stat_statements other sessions' SQL. Read
+ * from the view's stored tree (a call, an aggregate, a window function),
+ * since its text does not parse as the gateway's facts would read it
+ * (information_schema's own types and functions, which are the server's, are
+ * left aside). An extension's operators and types pass, as they do in SQL;
+ * its functions, as when called by name, must be allowed.
+ */
+const SYSTEM_VIEW_CALLS = `SELECT rel.oid::pg_catalog.regclass::pg_catalog.text, 'function ' OPERATOR(pg_catalog.||) f.q
+        FROM rel JOIN pg_catalog.pg_class vc ON vc.oid OPERATOR(pg_catalog.=) rel.oid
+        JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) rel.oid AND w.ev_type OPERATOR(pg_catalog.=) '1',
+        LATERAL pg_catalog.regexp_matches(w.ev_action::pg_catalog.text, ':(?:funcid|aggfnoid|winfnoid) (\\d+)', 'g') m,
+        LATERAL (
+          SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
+            FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+           WHERE p.oid OPERATOR(pg_catalog.=) m[1]::pg_catalog.oid AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema') f
+       WHERE vc.relkind OPERATOR(pg_catalog.=) 'v' AND (${SYSTEM_REL} OR ${member('pg_class', 'rel.oid')})
+         AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
 
 /**
  * For a read-only run: every function, operator and type (a domain's CHECK)
@@ -188,6 +240,11 @@ export const REACHED = `
         LATERAL (SELECT d.refclassid, d.refobjid FROM pg_catalog.pg_depend d
                   WHERE d.classid OPERATOR(pg_catalog.=) obj.classid AND d.objid OPERATOR(pg_catalog.=) obj.objid
                     AND d.objsubid OPERATOR(pg_catalog.=) 0 OFFSET 0) d
+      UNION ALL
+      ${SYSTEM_VIEW_CALLS}
+      UNION ALL
+      SELECT 'what the SQL reads', 'data catalog pg_catalog.' OPERATOR(pg_catalog.||) dc.relname
+        FROM rel JOIN pg_catalog.pg_class dc ON dc.oid OPERATOR(pg_catalog.=) rel.oid WHERE rel.oid OPERATOR(pg_catalog.=) ANY (${DATA_CATALOGS})
       UNION ALL
       /* What a foreign table's server runs to read it (a remote view, file_fdw's program) is out of the check's sight. */
       SELECT 'its server', 'foreign table ' OPERATOR(pg_catalog.||) rel.oid::pg_catalog.regclass::pg_catalog.text

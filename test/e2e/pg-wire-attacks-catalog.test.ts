@@ -1,0 +1,91 @@
+/**
+ * The Postgres wire listener: a read that names only a view of the server's
+ * own (pg_catalog, information_schema) still runs what that view calls and
+ * reads what it reads. The server records no dependency on its own objects,
+ * so the session check finds them in the views' stored trees. A view that
+ * calls a function off the allow-list (a server file read, another session's
+ * SQL text) is refused as a user's view calling it is, through views of views
+ * too, and so is an extension's view calling one; and the statistics
+ * catalogs, which hold values of every table's columns, are not read around a
+ * policy that denies a table by name.
+ */
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { ATTACK_POLICY as POLICY, errors, Raw, rowsOf, type Msg } from '../support/pg-raw.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+
+const db = await createTestDatabase();
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+/** Reads that run an off-list function or read another table's values through the server's views, and what the refusal names. */
+const REFUSED: { what: string; sql: string; names: string }[] = [
+  { what: 'pg_hba_file_rules (reads pg_hba.conf)', sql: 'SELECT count(*) FROM pg_hba_file_rules', names: 'pg_catalog.pg_hba_file_rules' },
+  { what: 'pg_file_settings (reads postgresql.conf)', sql: 'SELECT sourcefile FROM pg_catalog.pg_file_settings', names: 'pg_catalog.pg_show_all_file_settings' },
+  { what: "pg_stat_activity (other sessions' SQL)", sql: 'SELECT query FROM pg_stat_activity', names: 'pg_catalog.pg_stat_get_activity' },
+  { what: 'a view of a view (pg_stat_user_tables over pg_stat_all_tables)', sql: 'SELECT relname FROM pg_stat_user_tables', names: 'pg_catalog.pg_stat_get_' },
+  { what: "a database user's view of pg_stat_activity", sql: 'SELECT * FROM activity', names: 'pg_catalog.pg_stat_get_activity' },
+  { what: 'pg_stats (the most common values of secrets)', sql: "SELECT most_common_vals::text FROM pg_stats WHERE tablename = 'secrets'", names: 'pg_catalog.pg_statistic' },
+  { what: 'pg_statistic itself', sql: 'SELECT stavalues1::text FROM pg_catalog.pg_statistic', names: 'pg_catalog.pg_statistic' },
+  { what: "a database user's view of pg_stats", sql: 'SELECT * FROM common', names: 'pg_catalog.pg_statistic' },
+  { what: "an extension's view (pg_stat_statements: every session's SQL)", sql: 'SELECT query FROM pg_stat_statements', names: 'public.pg_stat_statements' },
+  { what: "an extension's view (pg_buffercache: what every session reads)", sql: 'SELECT count(*) FROM pg_buffercache', names: 'public.pg_buffercache_pages' },
+];
+
+describe.skipIf(!db)("the Postgres wire listener: a read of the server's own views runs nothing off the allow-list", () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query(`CREATE TABLE secrets (s text); INSERT INTO secrets SELECT 'hunter2' FROM generate_series(1, 50); ANALYZE secrets;
+      CREATE VIEW activity AS SELECT query FROM pg_stat_activity; CREATE VIEW common AS SELECT most_common_vals::text AS v FROM pg_stats;
+      CREATE EXTENSION pg_stat_statements; CREATE EXTENSION pg_buffercache`);
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+  });
+
+  for (const { what, sql, names } of REFUSED) {
+    it(`${what}: refused (55000), nothing read`, async () => {
+      const c = await Raw.open(gw);
+      try {
+        c.send(serialize.query(sql));
+        const answer: Msg[] = await c.until('readyForQuery');
+        expect(rowsOf(answer)).toEqual([]);
+        expect(errors(answer)).toEqual(['55000']);
+        expect(answer.find((m) => m.name === 'error')?.message).toContain(names);
+      } finally {
+        c.end();
+      }
+    });
+  }
+
+  it('views of the server that call only allowed functions are still read: information_schema, pg_tables, pg_roles, pg_indexes', async () => {
+    const c = await Raw.open(gw);
+    try {
+      for (const sql of [
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'secrets'",
+        "SELECT count(*) FROM information_schema.routines WHERE routine_name = 'lower'",
+        "SELECT tablename FROM pg_tables WHERE tablename = 'secrets'",
+        'SELECT count(*) FROM pg_roles',
+        'SELECT count(*) FROM pg_indexes',
+      ]) {
+        c.send(serialize.query(sql));
+        const answer = await c.until('readyForQuery');
+        expect(errors(answer), sql).toEqual([]);
+        expect(rowsOf(answer).length, sql).toBe(1);
+      }
+    } finally {
+      c.end();
+    }
+  });
+});
