@@ -9,6 +9,7 @@ import type { ConnectionConfig } from '../config/schema.ts';
 import { createExecConnection } from './executor/exec/connection.ts';
 import { createHttpConnection } from './executor/http/connection.ts';
 import { createMcpConnection } from './executor/mcp/connection.ts';
+import { connectionTarget } from './connection-target.ts';
 
 /** The SQL executor with its parser loaded (module loads are cached, so every postgres connection shares them). */
 async function sqlExecutor(): Promise<typeof import('./executor/sql/index.ts')> {
@@ -66,6 +67,8 @@ export async function createConnections(
       }
     }
   }
+  // Each handle carries its target, which a request records at submission and must find again when it runs.
+  for (const c of configs) Object.assign(handles.get(c.name) ?? {}, { target: connectionTarget(c) });
   const infos: ConnectionInfo[] = [...handles.values()].map((h) => h.info);
   return {
     get: (name) => handles.get(name),

@@ -163,6 +163,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     error: null,
     ...(session ? { runsIn: 'session' as const } : {}),
     ...(key !== undefined ? { idempotencyKey: key } : {}),
+    ...(handle.target !== undefined ? { connectionTarget: handle.target } : {}),
     version: 1,
   };
   deps.tracer.request(base.id);
