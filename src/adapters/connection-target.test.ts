@@ -24,3 +24,14 @@ describe('connectionTarget', () => {
     expect(target({ kind: 'exec', command: '/usr/local/bin/kubectl' })).not.toBe(exec);
   });
 });
+
+describe('connectionTarget as the file writes it', () => {
+  const c = connectionSchema.parse({ name: 'db', kind: 'postgres', url: 'postgres://app:pw@db-a:5432/orders' });
+  it('keeps a ${VAR} as written: replicas whose environments put in another host or password share one target', () => {
+    const written = { url: 'postgres://app:${DB_PASSWORD}@${DB_HOST}:5432/orders' };
+    const other = connectionSchema.parse({ name: 'db', kind: 'postgres', url: 'postgres://app:other@db-b:5432/orders' });
+    expect(connectionTarget(c, written)).toBe(connectionTarget(other, written));
+    expect(connectionTarget(c, { url: 'postgres://app:${DB_PASSWORD}@db-prod:5432/orders' })).not.toBe(connectionTarget(c, written));
+    expect(connectionTarget(c, { url: 'postgres://app:literal@db-a:5432/orders' })).toBe(connectionTarget(c, { url: 'postgres://app:${PW}@db-a:5432/orders' }));
+  });
+});

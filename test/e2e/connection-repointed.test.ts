@@ -70,4 +70,35 @@ describe('a connection pointed elsewhere between hold and run', () => {
     await eventually(async () => ((await gw.as('deploy-bot', `/v1/requests/${fresh.body.id}`)).body.status === 'succeeded' ? true : undefined));
     expect(production.calls).toHaveLength(1);
   });
+
+  it('binds the target as the file writes it: a ${VAR} that each process’s environment fills (a replica’s own host) moves nothing', async () => {
+    // Replicas of one file may reach one upstream by their own addresses; what the file says is what was approved.
+    const dir2 = mkdtempSync(join(tmpdir(), 'cs-repointed-env-'));
+    const [viaA, viaB] = await Promise.all([startUpstream(), startUpstream()]);
+    const db = join(dir2, 'countersign.db');
+    const written = body('"${OPS_API_URL}"');
+    let gw: TestGateway | undefined;
+    try {
+      const keys: Record<string, string> = {};
+      const first = await startTestGateway(await storeYaml(configYaml(DEFAULT_PRINCIPALS, keys, written, db)), { dir: dir2, keys, env: { OPS_API_URL: viaA.url } });
+      let id: string;
+      try {
+        const held = await first.as('deploy-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path: '/x' }, reason: 'per-replica address' } });
+        id = held.body.id as string;
+      } finally {
+        await first.stop();
+      }
+      const keys2: Record<string, string> = {};
+      gw = await startTestGateway(await storeYaml(configYaml(DEFAULT_PRINCIPALS, keys2, written, db)), { dir: dir2, keys: keys2, env: { OPS_API_URL: viaB.url } });
+      const g = gw;
+      expect((await g.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+      await eventually(async () => ((await g.as('deploy-bot', `/v1/requests/${id}`)).body.status === 'succeeded' ? true : undefined));
+      expect(viaB.calls).toHaveLength(1);
+    } finally {
+      await gw?.stop();
+      await Promise.all([viaA.close(), viaB.close()]);
+      await releaseTestStore(db);
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
 });
