@@ -44,7 +44,7 @@ export function compileSection(config: Config, section: PolicySection): Compiled
 export async function createPolicyDeps(config: Config, opts: { clock?: Clock; traceHeaders?: () => Record<string, string> } = {}) {
   const policy = compileConfiguredPolicy(config);
   const candidate = config.candidatePolicy ? compileSection(config, config.candidatePolicy.section) : undefined;
-  const connections = await createConnections(config.connections, { ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), ...(config.connectionSecrets ? { secrets: config.connectionSecrets } : {}) });
+  const connections = await createConnections(config.connections, { ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), ...(config.connectionSecrets ? { secrets: config.connectionSecrets } : {}), ...(config.writtenTargets ? { written: config.writtenTargets } : {}) });
   const clock = opts.clock ?? systemClock;
   const identity = createIdentity({
     principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys, roles: p.roles, ...(p.issuers ? { issuers: p.issuers } : {}) })),

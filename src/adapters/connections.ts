@@ -9,6 +9,8 @@ import type { ConnectionConfig } from '../config/schema.ts';
 import { createExecConnection } from './executor/exec/connection.ts';
 import { createHttpConnection } from './executor/http/connection.ts';
 import { createMcpConnection } from './executor/mcp/connection.ts';
+import { connectionTarget } from './connection-target.ts';
+import type { WrittenTarget } from '../config/written-targets.ts';
 
 /** The SQL executor with its parser loaded (module loads are cached, so every postgres connection shares them). */
 async function sqlExecutor(): Promise<typeof import('./executor/sql/index.ts')> {
@@ -20,11 +22,11 @@ async function sqlExecutor(): Promise<typeof import('./executor/sql/index.ts')> 
 /**
  * `traceHeaders`: the W3C trace context to send with an HTTP upstream call (tracing on). `secrets`: values of an mcp
  * connection's args or url, or an http connection's url, that came from the environment (Config.connectionSecrets),
- * scrubbed like its env and headers.
+ * scrubbed like its env and headers. `written`: each connection's target fields as the file writes them (Config.writtenTargets).
  */
 export async function createConnections(
   configs: readonly ConnectionConfig[],
-  opts: { traceHeaders?: () => Record<string, string>; secrets?: Readonly<Record<string, readonly string[]>> } = {},
+  opts: { traceHeaders?: () => Record<string, string>; secrets?: Readonly<Record<string, readonly string[]>>; written?: Readonly<Record<string, WrittenTarget>> } = {},
 ): Promise<Connections & { close(): Promise<void> }> {
   const handles = new Map<string, ConnectionHandle & { close?: () => Promise<void> }>();
   for (const c of configs) {
@@ -66,6 +68,8 @@ export async function createConnections(
       }
     }
   }
+  // Each handle carries its target, which a request records at submission and must find again when it runs.
+  for (const c of configs) Object.assign(handles.get(c.name) ?? {}, { target: connectionTarget(c, opts.written?.[c.name]) });
   const infos: ConnectionInfo[] = [...handles.values()].map((h) => h.info);
   return {
     get: (name) => handles.get(name),

@@ -14,6 +14,7 @@ import { readPolicyFile } from './candidate.ts';
 import { configSchema, type Config } from './schema.ts';
 import { ruleSpecOf } from './rule-spec.ts';
 import { targetSecrets, type Expansion } from './target-secrets.ts';
+import { writtenTargets } from './written-targets.ts';
 
 function fail(file: string, problems: string[]): never {
   throw new CountersignError('CONFIG_INVALID', `${file}: invalid configuration\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
@@ -232,7 +233,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   }
   if (cross.length) fail(file, cross);
   const connectionSecrets = targetSecrets(result.data, expanded);
-  return deepFreeze({ ...result.data, ...(candidatePolicy ? { candidatePolicy } : {}), ...(connectionSecrets ? { connectionSecrets } : {}) });
+  const targets = writtenTargets(raw, result.data.connections);
+  return deepFreeze({ ...result.data, ...(candidatePolicy ? { candidatePolicy } : {}), ...(connectionSecrets ? { connectionSecrets } : {}), writtenTargets: targets });
 }
 
 /** Reads and parses the configuration file at `file`. */

@@ -2,6 +2,7 @@
  * The one configuration schema. Everything the gateway reads from its YAML
  * file is declared and defaulted here, and nothing re-checks it later.
  */
+import type { WrittenTarget } from './written-targets.ts';
 import { z } from 'zod';
 import { parseMaskPath } from '../core/mask.ts';
 import { ROLES } from '../core/roles.ts';
@@ -266,6 +267,8 @@ export type Config = z.output<typeof configSchema> & {
   readonly candidatePolicy?: { readonly file: string; readonly section: PolicySection };
   /** Values the environment put into an mcp connection's args or url, or an http connection's url (load.ts), by connection name: its secrets too. */
   readonly connectionSecrets?: Readonly<Record<string, readonly string[]>>;
+  /** Each connection's url, command and cwd as the file writes them, before `${VAR}` expansion (written-targets.ts), by name. */
+  readonly writtenTargets?: Readonly<Record<string, WrittenTarget>>;
 };
 export type PrincipalConfig = z.output<typeof principalSchema>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;

@@ -75,6 +75,11 @@ export interface ConnectionHandle {
   maskForAudit?(input: ActionInput, mask: (value: string) => string): ActionInput;
   /** The longest one run can take (the connection's own timeouts); bounds an execution claim. */
   readonly maxRunMs: number;
+  /**
+   * Where and as whom it runs, as a fingerprint that holds no secret (`sha256:…` of its URL, database or command):
+   * a request runs only on the target it was submitted, and approved, for.
+   */
+  readonly target?: string;
   /** MCP connections: the upstream's tools, which facts are derived from. */
   readonly catalog?: ToolCatalog;
   /** Postgres connections: an upstream connection of its own for one wire client session. */

@@ -90,6 +90,11 @@ export interface RequestRecord {
    * `expiresAt`. Absent: the gateway runs it itself once approved.
    */
   readonly runsIn?: 'session';
+  /**
+   * The connection's target when it was submitted (ConnectionHandle.target): its reviewers approved a run there, and
+   * it runs nowhere else. Absent: recorded before targets were, judged by name alone.
+   */
+  readonly connectionTarget?: string;
   /** W3C traceparent of the submission of a held request (tracing on): its run after approval links back to it. */
   readonly traceparent?: string;
   /**

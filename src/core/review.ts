@@ -67,13 +67,13 @@ function configuredTraits(id: string, dir: HumanDirectory | undefined): HumanTra
  * Everyone on the requester's side: the requester and the human it acts for as recorded at submission and, with the
  * configuration in force now, as configured now (their configured email; the human a configured agent acts for now).
  */
-function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDirectory | undefined): HumanTraits[] {
+function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDirectory | undefined, self: boolean): HumanTraits[] {
   const { principal } = request;
-  const side: HumanTraits[] = [traitsOf(principal)];
+  const side: HumanTraits[] = self ? [traitsOf(principal)] : [];
   const actsFor = new Set<string>();
   if (principal.actsFor !== null) actsFor.add(principal.actsFor);
   const now = dir?.principal(principal.id);
-  if (principal.issuer === undefined) side.push(...configuredTraits(principal.id, dir));
+  if (self && principal.issuer === undefined) side.push(...configuredTraits(principal.id, dir));
   // The human a configured agent acts for is on its side whatever credential it came with: a token for that agent
   // naming someone else (an `actsFor` claim) adds a human to the requester side, never takes the configured one off.
   if (now?.actsFor) actsFor.add(now.actsFor);
@@ -86,12 +86,16 @@ function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDire
   return side;
 }
 
-/** The requester (by id, email or token identity) and the human an agent acts for are never reviewers of their own request. */
-export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, reviewer: HumanTraits | string, dir?: HumanDirectory): boolean {
+/**
+ * The requester (by id, email or token identity) and the human an agent acts for are never reviewers of their own
+ * request. `self: false` leaves the requester out and asks only about the humans it acts for (whose request an
+ * agent's is, for reading and cancelling: a human whose name merely reads as the agent's is neither).
+ */
+export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, reviewer: HumanTraits | string, dir?: HumanDirectory, opts: { self?: boolean } = {}): boolean {
   const who: HumanTraits = typeof reviewer === 'string' ? { id: reviewer } : reviewer;
   // An agent may name the human it acts for by any of her names at her provider: her username, her subject.
   const names = [who.claimedId, who.identity?.subject].filter((n): n is string => typeof n === 'string').map(humanKey);
-  return requesterSide(request, dir).some((t) => sameIdentity(who, t) || (t.email == null && t.identity == null && names.includes(humanKey(t.id))));
+  return requesterSide(request, dir, opts.self ?? true).some((t) => sameIdentity(who, t) || (t.email == null && t.identity == null && names.includes(humanKey(t.id))));
 }
 
 /**

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { agent, approveDecision, human, requestRecord, reviewOf } from '../../test/support/fixtures.ts';
 import { emailKey, type HumanDirectory } from './human-identity.ts';
 import type { Principal } from './principal.ts';
-import { maySeeRequest } from './visibility.ts';
+import { isOwnSide, maySeeRequest, samePrincipal } from './visibility.ts';
 
 const configured: Principal[] = [human('alice', ['sre']), human('bob', ['sre']), human('dave', ['dev']), human('erin', []), agent('deploy-bot', 'alice')];
 const dir: HumanDirectory = {
@@ -56,5 +56,37 @@ describe('maySeeRequest', () => {
     expect(maySeeRequest(who('bob'), [], allowed, dir)).toBe(false);
     expect(maySeeRequest(who('alice'), [], allowed, dir)).toBe(true);
     expect(maySeeRequest(who('bob'), ['auditor'], allowed, dir)).toBe(true);
+  });
+});
+
+describe('samePrincipal and isOwnSide', () => {
+  const tokenAgent = (id: string, issuer: string): Principal => ({ ...agent(id), issuer, claims: { sub: id } });
+  const mine = requestRecord({ principal: tokenAgent('worker', 'https://a'), decision: approveDecision(['sre']) });
+
+  it('takes an unconfigured agent id as its issuer’s: the same id of another issuer, or with an API key, is another principal', () => {
+    expect(samePrincipal(tokenAgent('worker', 'https://a'), mine.principal, dir)).toBe(true);
+    expect(samePrincipal(tokenAgent('worker', 'https://b'), mine.principal, dir)).toBe(false);
+    expect(samePrincipal(agent('worker'), mine.principal, dir)).toBe(false);
+    expect(maySeeRequest(tokenAgent('worker', 'https://b'), [], mine, dir)).toBe(false);
+  });
+
+  it('takes a configured agent as one principal whatever credential names it', () => {
+    const r = requestRecord({ principal: tokenAgent('deploy-bot', 'https://a'), decision: approveDecision(['sre']) });
+    expect(samePrincipal(agent('deploy-bot', 'alice'), r.principal, dir)).toBe(true);
+    expect(samePrincipal(tokenAgent('deploy-bot', 'https://b'), r.principal, dir)).toBe(true);
+  });
+
+  it('never takes a principal of the other kind with the same id as the requester', () => {
+    const namesake: Principal = { id: 'worker', kind: 'human', actsFor: null, groups: [], email: null, issuer: 'https://people', claims: { sub: 'worker' } };
+    expect(isOwnSide(mine, namesake, dir)).toBe(false);
+    expect(maySeeRequest(namesake, [], mine, dir)).toBe(false);
+    const byHuman = requestRecord({ principal: namesake, decision: approveDecision(['sre']) });
+    expect(samePrincipal(tokenAgent('worker', 'https://people'), byHuman.principal, dir)).toBe(false);
+  });
+
+  it('keeps the human an agent acts for on its side', () => {
+    const r = requestRecord({ principal: agent('deploy-bot', 'alice'), decision: approveDecision(['sre']) });
+    expect(isOwnSide(r, who('alice'), dir)).toBe(true);
+    expect(isOwnSide(r, who('bob'), dir)).toBe(false);
   });
 });

@@ -23,14 +23,43 @@ import { AUDIT_READERS, hasAnyRole, type Role } from './roles.ts';
  * maySeeRequest(dave, [], r, identity); // false unless dave asked, may review, or reviewed r
  */
 export function maySeeRequest(viewer: Principal, roles: readonly Role[], r: RequestRecord, dir: HumanDirectory): boolean {
-  if (viewer.kind !== 'human') return r.principal.id === viewer.id;
+  if (viewer.kind !== 'human') return isOwnSide(r, viewer, dir);
   if (hasAnyRole(roles, AUDIT_READERS)) return true;
   const who = traitsOf(viewer);
-  if (isRequesterSide(r, who, dir)) return true;
+  if (isOwnSide(r, viewer, dir)) return true;
   if (r.reviews.some((v) => sameIdentity(v.reviewer, who))) return true;
   // Eligible as their approval would be counted now: configured groups as configured, token groups as the token granted.
   const eligible = currentReviewer(reviewerRecord(viewer), dir);
   if (eligible === undefined) return false;
   // So are the humans who may break the glass on it.
   return approversOf(r).some((req) => fills(req, eligible)) || (r.decision.breakGlass ?? []).some((g) => eligible.groups.includes(g));
+}
+
+/**
+ * Whether `requester` is `viewer` as the request's owner: the same kind and id and, for a principal the configuration
+ * does not name, the same token issuer. A configured principal is one whatever credential names it (its API key, a
+ * token of an issuer it lists); an unconfigured id is only what its issuer says, and another issuer's token with the
+ * same id is another workload in another trust domain. Humans are compared by canonical id (core/human-identity.ts):
+ * one person on every issuer by their verified email.
+ *
+ * @example
+ * samePrincipal(workerOfIssuerB, requestOfWorkerOfIssuerA.principal, dir); // false
+ */
+export function samePrincipal(viewer: Principal, requester: Principal, dir: HumanDirectory): boolean {
+  if (viewer.kind !== requester.kind || viewer.id !== requester.id) return false;
+  if (viewer.kind === 'human' || dir.principal(viewer.id) !== undefined) return true;
+  return (viewer.issuer ?? null) === (requester.issuer ?? null);
+}
+
+/**
+ * Whether `viewer` is on the side that owns `r` (reads it as theirs, may cancel it): its requester (samePrincipal),
+ * or a human the requester is or acts for (core/review.ts isRequesterSide). A human whose name merely reads as an
+ * agent requester's is not that agent: only the humans it acts for are on its side.
+ *
+ * @example
+ * isOwnSide(request, carol, dir); // true when the request's agent acts for carol
+ */
+export function isOwnSide(r: Pick<RequestRecord, 'principal'>, viewer: Principal, dir: HumanDirectory): boolean {
+  if (viewer.kind !== 'human') return samePrincipal(viewer, r.principal, dir);
+  return isRequesterSide(r, traitsOf(viewer), dir, { self: r.principal.kind === 'human' });
 }

@@ -2,7 +2,7 @@
 import { CountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
-import { isRequesterSide } from '../core/review.ts';
+import { isOwnSide } from '../core/visibility.ts';
 import type { Deps } from './deps.ts';
 import { isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
@@ -15,7 +15,7 @@ export async function cancel(deps: Deps, cmd: { principal: Principal; requestId:
   const r = await deps.store.mutateRequest(cmd.requestId, (current) => {
     // Whoever may not see the request hears what an unknown id gets; whoever may, why they cannot cancel it.
     if (!maySee(deps, cmd.principal, current)) throw notFound(cmd.requestId);
-    if (!isRequesterSide(current, cmd.principal.id)) {
+    if (!isOwnSide(current, cmd.principal, deps.identity)) {
       throw new CountersignError(cmd.principal.kind === 'human' ? 'FORBIDDEN' : 'NOT_FOUND', 'only the requester can cancel a request');
     }
     const now = deps.clock.now();

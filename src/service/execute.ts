@@ -79,6 +79,14 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
       };
     };
     if (!handle) return refuse('UNKNOWN_CONNECTION', `connection ${current.action.connection} is no longer configured`);
+    // Approved for the target it was submitted for: a connection of that name pointed elsewhere since (a restart with
+    // another URL, database or command) is another connection, whatever its tags say.
+    if (current.connectionTarget !== undefined && handle.target !== current.connectionTarget) {
+      return refuse('UNKNOWN_CONNECTION', `connection ${current.action.connection} points elsewhere than when this request was submitted (its URL, database or command changed); submit it again to have it judged there`, {
+        submittedTarget: current.connectionTarget,
+        currentTarget: handle.target ?? null,
+      });
+    }
     // A configured principal is looked up again (its groups may have changed); one from a token is as its issuer vouched at submission.
     const principal = current.principal.issuer !== undefined ? current.principal : (deps.identity.principal(current.principal.id) ?? current.principal);
     if (actionDigest(current.principal, current.connection, current.action) !== current.digest) {

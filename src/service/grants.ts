@@ -21,7 +21,8 @@ export function grantCreatedData(g: Grant): Record<string, unknown> {
 
 /** Whether `viewer` may see `g`; `request` is the request that created it (undefined: gone). */
 function maySeeGrant(deps: Deps, viewer: Principal, g: Grant, request: RequestRecord | undefined): boolean {
-  if (viewer.kind !== 'human') return g.principal.id === viewer.id && g.principal.kind === viewer.kind;
+  // An agent sees the grants of its own requests (core/visibility.ts: the same id of another issuer is not it).
+  if (viewer.kind !== 'human') return request !== undefined ? maySee(deps, viewer, request) : g.principal.id === viewer.id && g.principal.kind === viewer.kind && deps.identity.principal(viewer.id) !== undefined;
   if (hasAnyRole(deps.identity.roles(viewer), AUDIT_READERS)) return true;
   const who = traitsOf(viewer);
   return g.by.some((b) => sameIdentity(b, who)) || (request !== undefined && maySee(deps, viewer, request));

@@ -6,7 +6,9 @@
  * anything else under it is refused, so a key can never stand for two actions.
  */
 import { CountersignError } from '../core/errors.ts';
+import type { Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
+import { samePrincipal } from '../core/visibility.ts';
 import type { Deps } from './deps.ts';
 import { expireIfDue } from './expire.ts';
 
@@ -19,9 +21,14 @@ export interface Submitted {
 /**
  * @example
  * const earlier = await deps.store.findRequestByIdempotencyKey(principal.id, key);
- * if (earlier) return replay(deps, earlier, digest, reason); // { request: earlier (now), replayed: true }
+ * if (earlier) return replay(deps, principal, earlier, digest, reason); // { request: earlier (now), replayed: true }
  */
-export async function replay(deps: Deps, earlier: RequestRecord, digest: string, reason: string): Promise<Submitted> {
+export async function replay(deps: Deps, principal: Principal, earlier: RequestRecord, digest: string, reason: string): Promise<Submitted> {
+  // Keys are kept per principal id: one that another issuer's principal of the same id took (core/visibility.ts
+  // samePrincipal) is not this one's to use, and its request is not named.
+  if (!samePrincipal(principal, earlier.principal, deps.identity)) {
+    throw new CountersignError('IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key is already taken under your principal id by a credential of another issuer; use a new key');
+  }
   if (earlier.digest !== digest || earlier.action.reason !== reason) {
     throw new CountersignError(
       'IDEMPOTENCY_KEY_REUSED',

@@ -23,6 +23,7 @@ import { expireIfDue } from './expire.ts';
 import { replay, type Submitted } from './idempotent-replay.ts';
 import { shadowEvent } from './shadow.ts';
 import { submittedAuditData } from './views.ts';
+import { samePrincipal } from '../core/visibility.ts';
 
 export interface SubmitCommand {
   readonly principal: Principal;
@@ -97,14 +98,15 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   const session = cmd.runner !== undefined;
   const resumable = async (statuses: readonly RequestRecord['status'][]): Promise<RequestRecord | undefined> => {
     const existing = await deps.store.findRequestByDigest(cmd.principal.id, digest, statuses);
-    // A session's request is resumed by a session only, and a pool-run one only outside sessions.
-    if (!existing || (existing.runsIn === 'session') !== session) return undefined;
+    // A session's request is resumed by a session only, and a pool-run one only outside sessions; and only by its
+    // own principal (another issuer's token with the same id is another workload: core/visibility.ts samePrincipal).
+    if (!existing || (existing.runsIn === 'session') !== session || !samePrincipal(cmd.principal, existing.principal, deps.identity)) return undefined;
     const fresh = await expireIfDue(deps, existing);
     return (statuses as readonly string[]).includes(fresh.status) ? fresh : undefined;
   };
   if (key !== undefined) {
     const earlier = await deps.store.findRequestByIdempotencyKey(cmd.principal.id, key);
-    if (earlier) return replay(deps, earlier, digest, action.reason);
+    if (earlier) return replay(deps, cmd.principal, earlier, digest, action.reason);
   }
   /** Records the request; undefined when it was, else what the submission that took its key first made. */
   const record = (r: RequestRecord, audit: readonly AuditDraft[]) => guarded(() => deps.store.insertRequest(r, audit));
@@ -117,7 +119,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
       // Another submission under the key (a concurrent retry) recorded first: nothing of this one was written.
       const winner = await deps.store.findRequestByIdempotencyKey(cmd.principal.id, key);
       if (!winner) throw e;
-      return replay(deps, winner, digest, action.reason);
+      return replay(deps, cmd.principal, winner, digest, action.reason);
     }
   };
   const fresh = (request: RequestRecord): Submitted => ({ request, replayed: false });
@@ -161,6 +163,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     error: null,
     ...(session ? { runsIn: 'session' as const } : {}),
     ...(key !== undefined ? { idempotencyKey: key } : {}),
+    ...(handle.target !== undefined ? { connectionTarget: handle.target } : {}),
     version: 1,
   };
   deps.tracer.request(base.id);

@@ -41,6 +41,7 @@ const PARTS = {
   context: 'fixed',
   runsIn: 'fixed',
   traceparent: 'fixed',
+  connectionTarget: 'fixed',
   idempotencyKey: 'fixed',
   status: 'state',
   decision: 'state',

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { connectionSchema } from '../config/connection-schema.ts';
+import { connectionTarget } from './connection-target.ts';
+
+const target = (c: Record<string, unknown>) => connectionTarget(connectionSchema.parse({ name: 'db', ...c }));
+
+describe('connectionTarget', () => {
+  it('moves with the host, port, database, user or a host= parameter of a postgres URL, never with its password', () => {
+    const base = target({ kind: 'postgres', url: 'postgres://app:s3cret@db-staging:5432/orders' });
+    expect(target({ kind: 'postgres', url: 'postgres://app:other@db-staging:5432/orders' })).toBe(base);
+    expect(target({ kind: 'postgres', url: 'postgres://app:s3cret@db-staging:5432/orders?password=x' })).toBe(base);
+    for (const url of ['postgres://app:s3cret@db-prod:5432/orders', 'postgres://app:s3cret@db-staging:5433/orders', 'postgres://app:s3cret@db-staging:5432/billing', 'postgres://admin:s3cret@db-staging:5432/orders', 'postgres://app:s3cret@db-staging:5432/orders?host=db-prod']) {
+      expect(target({ kind: 'postgres', url }), url).not.toBe(base);
+    }
+    expect(base).not.toContain('s3cret');
+  });
+
+  it('moves with an http URL or an exec binary, not with credentials in headers', () => {
+    const http = target({ kind: 'http', url: 'https://staging.example.com/api', headers: { authorization: 'Bearer a' } });
+    expect(target({ kind: 'http', url: 'https://staging.example.com/api', headers: { authorization: 'Bearer b' } })).toBe(http);
+    expect(target({ kind: 'http', url: 'https://prod.example.com/api' })).not.toBe(http);
+    const exec = target({ kind: 'exec', command: '/usr/bin/kubectl' });
+    expect(target({ kind: 'exec', command: '/usr/bin/kubectl', cwd: '/srv/prod' })).not.toBe(exec);
+    expect(target({ kind: 'exec', command: '/usr/local/bin/kubectl' })).not.toBe(exec);
+  });
+});
+
+describe('connectionTarget as the file writes it', () => {
+  const c = connectionSchema.parse({ name: 'db', kind: 'postgres', url: 'postgres://app:pw@db-a:5432/orders' });
+  it('keeps a ${VAR} as written: replicas whose environments put in another host or password share one target', () => {
+    const written = { url: 'postgres://app:${DB_PASSWORD}@${DB_HOST}:5432/orders' };
+    const other = connectionSchema.parse({ name: 'db', kind: 'postgres', url: 'postgres://app:other@db-b:5432/orders' });
+    expect(connectionTarget(c, written)).toBe(connectionTarget(other, written));
+    expect(connectionTarget(c, { url: 'postgres://app:${DB_PASSWORD}@db-prod:5432/orders' })).not.toBe(connectionTarget(c, written));
+    expect(connectionTarget(c, { url: 'postgres://app:literal@db-a:5432/orders' })).toBe(connectionTarget(c, { url: 'postgres://app:${PW}@db-a:5432/orders' }));
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * A connection's target as a fingerprint (ConnectionHandle.target): what decides where, and as whom, its actions
+ * run. An http connection's URL; an exec connection's binary and working directory; a postgres connection's URL
+ * without its password (host, port, database, user and parameters such as `host=` stay); an mcp connection's
+ * command or URL. Each as the configuration file writes it (config/written-targets.ts): a `${VAR}` in it stays as
+ * written, so replicas whose environments put in their own host or password share one target, and an edit of the
+ * file that points the connection elsewhere makes another. Credentials (a password, header values, environment
+ * values) never enter it: the fingerprint is kept with every request and must not help anyone guess one.
+ */
+import { canonicalJson, sha256Hex } from '../core/digest.ts';
+import type { ConnectionConfig } from '../config/schema.ts';
+import type { WrittenTarget } from '../config/written-targets.ts';
+
+/** A postgres URL without the password in its user part or its parameters, as text (a `${VAR}` in it may not parse). */
+function withoutPassword(url: string): string {
+  const noUserPassword = url.replace(/^([a-z]+:\/\/[^:@/?#]*):[^@/?#]*@/i, '$1@');
+  return noUserPassword.replace(/([?&])password=[^&#]*(&?)/gi, (_m, lead: string, trail: string) => (trail ? lead : ''));
+}
+
+/**
+ * @example
+ * connectionTarget({ name: 'ops-api', kind: 'http', url: 'https://ops.example.com/api', … }); // 'sha256:…'
+ */
+export function connectionTarget(c: ConnectionConfig, written?: WrittenTarget): string {
+  const url = written?.url ?? ('url' in c ? c.url : undefined) ?? null;
+  const command = written?.command ?? ('command' in c ? c.command : undefined) ?? null;
+  const cwd = written?.cwd ?? ('cwd' in c ? c.cwd : undefined) ?? null;
+  const where =
+    c.kind === 'http'
+      ? { kind: c.kind, url }
+      : c.kind === 'exec'
+        ? { kind: c.kind, command, cwd }
+        : c.kind === 'postgres'
+          ? { kind: c.kind, url: url === null ? null : withoutPassword(url) }
+          : { kind: c.kind, command, url };
+  return `sha256:${sha256Hex(canonicalJson(where))}`;
+}
