@@ -23,6 +23,16 @@ describe('connectionTarget', () => {
     expect(target({ kind: 'exec', command: '/usr/bin/kubectl', cwd: '/srv/prod' })).not.toBe(exec);
     expect(target({ kind: 'exec', command: '/usr/local/bin/kubectl' })).not.toBe(exec);
   });
+
+  it('moves with a stdio MCP server\'s arguments and working directory, not with its environment', () => {
+    const mcp = target({ kind: 'mcp', command: 'npx', args: ['db-server', '--db', 'staging'], env: { TOKEN: 'a' } });
+    expect(target({ kind: 'mcp', command: 'npx', args: ['db-server', '--db', 'staging'], env: { TOKEN: 'b' } })).toBe(mcp);
+    expect(target({ kind: 'mcp', command: 'npx', args: ['db-server', '--db', 'prod'] })).not.toBe(mcp);
+    expect(target({ kind: 'mcp', command: 'npx', args: ['db-server', '--db', 'staging'], cwd: '/srv/prod' })).not.toBe(mcp);
+    expect(connectionTarget(connectionSchema.parse({ name: 'db', kind: 'mcp', command: 'npx', args: ['s', '--token', 'x1'] }), { command: 'npx', args: ['s', '--token', '${T}'] })).toBe(
+      connectionTarget(connectionSchema.parse({ name: 'db', kind: 'mcp', command: 'npx', args: ['s', '--token', 'x2'] }), { command: 'npx', args: ['s', '--token', '${T}'] }),
+    );
+  });
 });
 
 describe('connectionTarget as the file writes it', () => {

@@ -2,7 +2,7 @@
  * A connection's target as a fingerprint (ConnectionHandle.target): what decides where, and as whom, its actions
  * run. An http connection's URL; an exec connection's binary and working directory; a postgres connection's URL
  * without its password (host, port, database, user and parameters such as `host=` stay); an mcp connection's
- * command or URL. Each as the configuration file writes it (config/written-targets.ts): a `${VAR}` in it stays as
+ * URL, or its command with its arguments and working directory. Each as the configuration file writes it (config/written-targets.ts): a `${VAR}` in it stays as
  * written, so replicas whose environments put in their own host or password share one target, and an edit of the
  * file that points the connection elsewhere makes another. Credentials (a password, header values, environment
  * values) never enter it: the fingerprint is kept with every request and must not help anyone guess one.
@@ -32,6 +32,6 @@ export function connectionTarget(c: ConnectionConfig, written?: WrittenTarget): 
         ? { kind: c.kind, command, cwd }
         : c.kind === 'postgres'
           ? { kind: c.kind, url: url === null ? null : withoutPassword(url) }
-          : { kind: c.kind, command, url };
+          : { kind: c.kind, command, url, args: written?.args ?? ('args' in c ? c.args : []), cwd };
   return `sha256:${sha256Hex(canonicalJson(where))}`;
 }

@@ -1,5 +1,5 @@
 /**
- * Each connection's target as the configuration file writes it: its `url`, `command` and `cwd` before `${VAR}`
+ * Each connection's target as the configuration file writes it: its `url`, `command`, `cwd` and `args` before `${VAR}`
  * expansion. Replicas and workers of one file share it whatever their environment puts in (a per-replica host, a
  * password), and an edit of the file that points a connection elsewhere changes it (adapters/connection-target.ts).
  */
@@ -10,6 +10,8 @@ export interface WrittenTarget {
   readonly url?: string;
   readonly command?: string;
   readonly cwd?: string;
+  /** An mcp command's arguments: `npx server --db prod` and `--db staging` are two targets. */
+  readonly args?: readonly string[];
 }
 
 const FIELDS = ['url', 'command', 'cwd'] as const;
@@ -26,11 +28,13 @@ export function writtenTargets(raw: unknown, connections: readonly ConnectionCon
   const out: Record<string, WrittenTarget> = {};
   connections.forEach((c, i) => {
     const entry: unknown = Array.isArray(written) ? written[i] : undefined;
-    const target: Record<string, string> = {};
+    const target: { -readonly [K in keyof WrittenTarget]: WrittenTarget[K] } = {};
+    const fields = entry !== null && typeof entry === 'object' ? (entry as Record<string, unknown>) : {};
     for (const f of FIELDS) {
-      const v = entry !== null && typeof entry === 'object' ? (entry as Record<string, unknown>)[f] : undefined;
+      const v = fields[f];
       if (typeof v === 'string') target[f] = v;
     }
+    if (Array.isArray(fields['args']) && fields['args'].every((a) => typeof a === 'string')) target.args = fields['args'] as string[];
     out[c.name] = target;
   });
   return out;
