@@ -266,6 +266,8 @@ export type Config = z.output<typeof configSchema> & {
   readonly candidatePolicy?: { readonly file: string; readonly section: PolicySection };
   /** Values the environment put into an mcp connection's args or url, or an http connection's url (load.ts), by connection name: its secrets too. */
   readonly connectionSecrets?: Readonly<Record<string, readonly string[]>>;
+  /** Every value `${VAR}` took from the environment, and the environment's secret-named variables (held-secrets.ts). */
+  readonly environmentSecrets?: readonly string[];
 };
 export type PrincipalConfig = z.output<typeof principalSchema>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;
