@@ -142,7 +142,8 @@ export function parseInput(kind: ConnectionKind, raw: unknown): ActionInput {
   return result.data;
 }
 
-const VISIBLE_HEADERS = new Set(['content-type', 'accept', 'content-language', 'accept-language', 'if-match', 'if-none-match']);
+// Destination (where a connection allows it): the second path a WebDAV MOVE or COPY writes, which reviewers must see.
+const VISIBLE_HEADERS = new Set(['content-type', 'accept', 'content-language', 'accept-language', 'if-match', 'if-none-match', 'destination', 'overwrite']);
 
 /**
  * The input as it may be shown in responses, logs and audit payloads: header

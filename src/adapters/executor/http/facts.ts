@@ -38,6 +38,9 @@ const REFUSED_HEADERS = new Set([
   'x-forwarded-path',
   'forwarded',
 ]);
+// Headers that name a second resource the call writes to (WebDAV MOVE and COPY write to the Destination, and
+// servers take it as a path or an absolute URL): a path policy never judged. Refused unless allow.headers names one.
+const SECOND_TARGET_HEADERS = new Set(['destination']);
 // Query parameters that frameworks (Rails, Laravel, Symfony, Express method-override, …) read as the real method.
 const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'httpmethod', 'x-http-method-override', 'x-http-method', 'x-method-override', '_x-http-method-override']);
 // In a form or JSON body, Rails and Laravel read these as the method too (`method` alone is too common a field to refuse there).
@@ -232,6 +235,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const named = new Map<string, string>();
   for (const [h, value] of Object.entries(input.headers ?? {})) {
     if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
+    if (SECOND_TARGET_HEADERS.has(headerKey(h)) && !options.allowHeaders.some((a) => headerKey(a) === headerKey(h))) {
+      refuse(`header ${h} is not allowed on this connection: it names another resource for the call to write, whose path the policy never judged (allow it with allow.headers)`);
+    }
     // The body goes as the text judged; an upstream that inflates request bodies would read what those bytes inflate to.
     if (headerKey(h) === 'content-encoding' && value.split(',').some((c) => !['', 'identity'].includes(c.trim().toLowerCase()))) {
       refuse(`header ${h} declares a Content-Encoding other than identity: the body is sent as the text policy judged, and an upstream that decodes it would read another body`);
