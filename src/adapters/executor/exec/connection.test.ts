@@ -23,10 +23,13 @@ describe('an exec connection never hands back its env values', () => {
     ['in hex', 'printf "%s" "$API_TOKEN" | od -An -tx1 | tr -d " \\n"'],
     ['JSON-escaped', 'printf "%s" "$API_TOKEN" | sed "s/_/\\\\u005f/g"'],
     ['from printenv', 'env'],
+    ['in UTF-16 (a NUL after each character)', 'printf "%s" "$API_TOKEN" | iconv -t UTF-16LE'],
+    ['in UTF-32', 'printf "environ: %s" "$API_TOKEN" | iconv -t UTF-32BE'],
   ])('%s', async (_name, script) => {
     const { r, text } = await run(script);
     expect(r.ok).toBe(true);
     expect(text).not.toContain(SECRET);
+    expect(text.replaceAll('\\u0000', '')).not.toContain(SECRET);
     expect(text).not.toContain(Buffer.from(SECRET).toString('base64').slice(0, 20));
     expect(text).not.toContain(Buffer.from(SECRET).toString('hex').slice(0, 20));
     expect(text).toMatch(/\[redacted\]|\[withheld/);

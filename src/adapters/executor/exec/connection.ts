@@ -27,6 +27,7 @@ export interface ExecConnectionConfig {
 }
 
 const MAX_OUTPUT_BYTES = 1_048_576;
+const WITHHELD = '[withheld: the output holds a credential in a form that could not be removed]';
 
 /**
  * The first argument, when it is positional. After an option it is not
@@ -49,7 +50,16 @@ function scrubbed(scrubber: SecretScrubber, text: string, cutShort: boolean): st
   // Output cut where it stood (over the bound, or the process killed) may end in the beginning of a secret, which
   // the search for whole ones misses: that tail goes, as it does from an HTTP body cut at its bound.
   const r = scrubber.scrub(cutShort ? scrubber.cut(text, text.length) : text);
-  return r.clean ? r.text : '[withheld: the output holds a credential in a form that could not be removed]';
+  if (!r.clean) return WITHHELD;
+  // UTF-16 or UTF-32 output (`iconv -t UTF-16LE`, a file written so) decodes as text with a NUL beside each character,
+  // which no search for the secret matches. NULs are kept in the output (/proc/*/environ, find -print0 use them), but
+  // a secret seen once they are taken out withholds it whole.
+  if (r.text.includes('\u0000')) {
+    const joined = r.text.replaceAll('\u0000', '');
+    const again = scrubber.scrub(joined);
+    if (!again.clean || again.text !== joined) return WITHHELD;
+  }
+  return r.text;
 }
 
 /**
