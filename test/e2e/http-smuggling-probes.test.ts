@@ -62,6 +62,23 @@ describe('a header that names a second resource for the call to write', () => {
   });
 });
 
+describe('a header that names a second resource for the call to read', () => {
+  it.each([
+    ['X-Copy-From', '/private/secret'],
+    ['X-Copy-From-Account', 'AUTH_other'],
+    ['Destination-Account', 'AUTH_other'],
+    ['x-amz-copy-source', 'private-bucket/secret'],
+    ['x-goog-copy-source', 'private-bucket/secret'],
+    ['x-ms-copy-source', 'https://other.blob.core.windows.net/private/secret'],
+    ['x-oss-copy-source', '/private-bucket/secret'],
+  ])('a PUT under /public with %s (object stores copy from the path it names, which policy never judged) → 422, nothing sent', async (name, value) => {
+    const { res, calls } = await received({ method: 'PUT', path: '/public/copy', headers: { [name]: value } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(calls).toEqual([]);
+  });
+});
+
 describe('a connection that allows Destination', () => {
   it('sends it, and reviewers and the request record see where the call writes', async () => {
     const before = upstream.calls.length;

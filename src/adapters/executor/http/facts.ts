@@ -13,6 +13,7 @@ import { makeFacts, type Facts } from '../../../core/facts.ts';
 import { foldKey, jsonKeyClash, type KeyClash } from '../../../core/json-keys.ts';
 import { fieldClash, fieldInBoth, fieldKey, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
+import { SECOND_TARGET_HEADERS } from '../../../core/second-target-headers.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 // TRACE echoes the request (the gateway's credentials with it); CONNECT opens a tunnel.
@@ -38,9 +39,6 @@ const REFUSED_HEADERS = new Set([
   'x-forwarded-path',
   'forwarded',
 ]);
-// Headers that name a second resource the call writes to (WebDAV MOVE and COPY write to the Destination, and
-// servers take it as a path or an absolute URL): a path policy never judged. Refused unless allow.headers names one.
-const SECOND_TARGET_HEADERS = new Set(['destination']);
 // Query parameters that frameworks (Rails, Laravel, Symfony, Express method-override, …) read as the real method.
 const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'httpmethod', 'x-http-method-override', 'x-http-method', 'x-method-override', '_x-http-method-override']);
 // In a form or JSON body, Rails and Laravel read these as the method too (`method` alone is too common a field to refuse there).
@@ -236,7 +234,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   for (const [h, value] of Object.entries(input.headers ?? {})) {
     if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
     if (SECOND_TARGET_HEADERS.has(headerKey(h)) && !options.allowHeaders.some((a) => headerKey(a) === headerKey(h))) {
-      refuse(`header ${h} is not allowed on this connection: it names another resource for the call to write, whose path the policy never judged (allow it with allow.headers)`);
+      refuse(`header ${h} is not allowed on this connection: it names another resource for the call to read or write, whose path the policy never judged (allow it with allow.headers)`);
     }
     // The body goes as the text judged; an upstream that inflates request bodies would read what those bytes inflate to.
     if (headerKey(h) === 'content-encoding' && value.split(',').some((c) => !['', 'identity'].includes(c.trim().toLowerCase()))) {
