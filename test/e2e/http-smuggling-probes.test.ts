@@ -79,6 +79,18 @@ describe('a header that names a second resource for the call to read', () => {
   });
 });
 
+describe('a multipart part header written with space before its colon', () => {
+  it.each([' :', '\t:', '  :'])('Content-Disposition%s naming _method (undici’s formData, and so Hono’s method override, read it) → 422, nothing sent', async (colon) => {
+    const body = `--XX\r\nContent-Disposition${colon} form-data; name="_method"\r\n\r\nDELETE\r\n--XX--\r\n`;
+    // The upstream's own reader finds the field: what policy must see too.
+    const form = await new Response(body, { headers: { 'content-type': 'multipart/form-data; boundary=XX' } }).formData();
+    expect([...form.keys()]).toEqual(['_method']);
+    const { res, calls } = await received({ method: 'POST', path: '/public/x', headers: { 'Content-Type': 'multipart/form-data; boundary=XX' }, body });
+    expect(res.status).toBe(422);
+    expect(calls).toEqual([]);
+  });
+});
+
 describe('a connection that allows Destination', () => {
   it('sends it, and reviewers and the request record see where the call writes', async () => {
     const before = upstream.calls.length;
