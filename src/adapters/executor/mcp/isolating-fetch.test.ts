@@ -85,7 +85,7 @@ describe('isolatingFetch', () => {
         }
       }
     })();
-    expect(failed?.message).toMatch(/larger than 1048576 bytes/);
+    expect(failed?.message).toMatch(new RegExp(`larger than ${MAX_EVENT_BYTES} bytes`));
     expect(got).toBeGreaterThan(2 * MAX_EVENT_BYTES);
     const before = standingGets;
     const again = await fetchOne(`${url}/events`, { method: 'GET' });

@@ -29,8 +29,11 @@ import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 /** The most of one POST's answer read, in bytes (the SDK's own bound on a stdio server's message). */
 export const MAX_ANSWER_BYTES = 10 * 1024 * 1024;
 
-/** The most of one event of the standing GET stream read, in bytes (notifications are small). */
-export const MAX_EVENT_BYTES = 1024 * 1024;
+/**
+ * The most of one event of a GET stream read, in bytes: notifications are small, but a GET that resumes a call's
+ * stream (Last-Event-ID) carries its answer, which may be as large as one read from a POST.
+ */
+export const MAX_EVENT_BYTES = 10 * 1024 * 1024;
 
 const tooLarge = `the MCP server's answer was larger than ${MAX_ANSWER_BYTES} bytes, which the gateway does not read`;
 
