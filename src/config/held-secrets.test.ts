@@ -18,16 +18,19 @@ describe('the secrets the gateway holds', () => {
     kind: postgres
     url: postgres://svc:pw-in-url-99@127.0.0.1:5432/app
     secretColumns: [password]
+    tags: { env: "\${ENV_NAME}" }
 metrics: { token: metrics-token-0123456789 }
+log: { level: "\${LOG_LEVEL}" }
 policy: { default: deny }
 `,
       'test.yaml',
-      { TOOL_TOKEN: 'tool-token-abcdef', STRIPE_API_KEY: 'sk_live_stray', HOME: '/root' },
+      { TOOL_TOKEN: 'tool-token-abcdef', STRIPE_API_KEY: 'sk_live_stray', HOME: '/root', ENV_NAME: 'production', LOG_LEVEL: 'warn' },
     );
     const held = heldSecrets(config);
     for (const s of ['literal-key-123456', 'tool-token-abcdef', 'pw-in-url-99', 'metrics-token-0123456789', 'sk_live_stray']) expect(held, s).toContain(s);
     expect(held).not.toContain('password');
     expect(held).not.toContain('/root');
+    expect(held).not.toContain('production');
   });
 
   it('reads the environment by its names, and URL credentials in any value', () => {

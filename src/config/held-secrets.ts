@@ -49,6 +49,19 @@ function walk(value: unknown, named: boolean, out: string[]): void {
   }
 }
 
+/** Where in the file a `${VAR}` is no secret: the policy, principals, roles, the log level, a connection's tags (`env: ${ENV}`). Scrubbing their values (`production`, `warning`) would garble every output. */
+const NOT_SECRET_PLACES = /^(?:policy|principals|roles|log)\b|\.tags\b/;
+
+/**
+ * Whether a `${VAR}` expanded at this path of the file may be a secret.
+ *
+ * @example
+ * mayHoldSecret('connections[0].tags.env'); // false
+ */
+export function mayHoldSecret(path: string): boolean {
+  return !NOT_SECRET_PLACES.test(path);
+}
+
 /**
  * The values of an environment's variables named like secrets, and URL credentials in any of its values.
  *

@@ -13,7 +13,7 @@ import { compilePolicy } from '../core/policy/compile.ts';
 import { readPolicyFile } from './candidate.ts';
 import { configSchema, type Config } from './schema.ts';
 import { ruleSpecOf } from './rule-spec.ts';
-import { environmentSecrets as secretNamed } from './held-secrets.ts';
+import { environmentSecrets as secretNamed, mayHoldSecret } from './held-secrets.ts';
 import { targetSecrets, type Expansion } from './target-secrets.ts';
 
 function fail(file: string, problems: string[]): never {
@@ -234,7 +234,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (cross.length) fail(file, cross);
   const connectionSecrets = targetSecrets(result.data, expanded);
   // What a command run as the gateway's user could read of it (/proc/<pid>/environ): scrubbed from exec output.
-  const environmentSecrets = [...new Set([...expanded.map((e) => e.value), ...secretNamed(env)])];
+  const environmentSecrets = [...new Set([...expanded.filter((e) => mayHoldSecret(e.path)).map((e) => e.value), ...secretNamed(env)])];
   return deepFreeze({ ...result.data, ...(candidatePolicy ? { candidatePolicy } : {}), ...(connectionSecrets ? { connectionSecrets } : {}), environmentSecrets });
 }
 
