@@ -41,6 +41,16 @@ describe('an exec connection never hands back its env values', () => {
   });
 });
 
+describe('an exec connection’s argv', () => {
+  it('reaches the binary exactly as written, one entry each, never through a shell: metacharacters, globs, newlines and option-like text stay text', async () => {
+    const printf = createExecConnection({ name: 'p', command: '/usr/bin/printf', env: {}, tags: {}, timeoutMs: 10_000 });
+    const args = ['%s|', 'a;b', '$(id)', '`id`', '*', 'x\ny', '--help', '-exec', 'A=1'];
+    const r = await printf.execute({ args }, { readOnly: false });
+    expect(r.output).toMatchObject({ exitCode: 0, stdout: 'a;b|$(id)|`id`|*|x\ny|--help|-exec|A=1|' });
+    expect(printf.facts({ args }).exec).toEqual({ argv: ['/usr/bin/printf', ...args], command: 'printf', subcommand: '%s|' });
+  });
+});
+
 describe('an exec connection at its time bound', () => {
   /** Whether a process of this id still runs. */
   const alive = (pid: number): boolean => {
