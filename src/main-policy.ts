@@ -5,12 +5,14 @@
  * load the gateway's servers, channels and stores.
  */
 import { builtinRules } from './config/builtin-rules.ts';
+import { heldSecrets } from './config/held-secrets.ts';
 import type { Config, PolicySection } from './config/schema.ts';
 import { ruleSpecOf } from './config/rule-spec.ts';
 import { compilePolicy, type CompiledPolicy } from './core/policy/compile.ts';
 import type { Clock } from './core/ports.ts';
 import { createConnections } from './adapters/connections.ts';
 import { createIdentity } from './adapters/identity/index.ts';
+import { keyMaterial } from './adapters/signer/key-material.ts';
 import { systemClock } from './adapters/system.ts';
 
 /** Compiles the configured policy (throws CONFIG_INVALID naming the rule that does not compile). */
@@ -44,7 +46,14 @@ export function compileSection(config: Config, section: PolicySection): Compiled
 export async function createPolicyDeps(config: Config, opts: { clock?: Clock; traceHeaders?: () => Record<string, string> } = {}) {
   const policy = compileConfiguredPolicy(config);
   const candidate = config.candidatePolicy ? compileSection(config, config.candidatePolicy.section) : undefined;
-  const connections = await createConnections(config.connections, { ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), ...(config.connectionSecrets ? { secrets: config.connectionSecrets } : {}), ...(config.writtenTargets ? { written: config.writtenTargets } : {}) });
+  const held = heldSecrets(config);
+  const keys = keyMaterial(config.audit.keyDir);
+  const connections = await createConnections(config.connections, {
+    ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}),
+    ...(config.connectionSecrets ? { secrets: config.connectionSecrets } : {}),
+    ...(config.writtenTargets ? { written: config.writtenTargets } : {}),
+    heldSecrets: () => [...held, ...keys()],
+  });
   const clock = opts.clock ?? systemClock;
   const identity = createIdentity({
     principals: config.principals.map((p) => ({ id: p.id, kind: p.kind, actsFor: p.actsFor ?? null, groups: p.groups, email: p.email ?? null, apiKeys: p.apiKeys, roles: p.roles, ...(p.issuers ? { issuers: p.issuers } : {}) })),

@@ -22,11 +22,13 @@ async function sqlExecutor(): Promise<typeof import('./executor/sql/index.ts')> 
 /**
  * `traceHeaders`: the W3C trace context to send with an HTTP upstream call (tracing on). `secrets`: values of an mcp
  * connection's args or url, or an http connection's url, that came from the environment (Config.connectionSecrets),
- * scrubbed like its env and headers. `written`: each connection's target fields as the file writes them (Config.writtenTargets).
+ * scrubbed like its env and headers. `heldSecrets`: every secret the gateway holds (config/held-secrets.ts and its key
+ * files), scrubbed too from what the commands of exec connections and stdio MCP servers print, which run as the
+ * gateway's OS user and can read them. `written`: each connection's target fields as the file writes them (Config.writtenTargets).
  */
 export async function createConnections(
   configs: readonly ConnectionConfig[],
-  opts: { traceHeaders?: () => Record<string, string>; secrets?: Readonly<Record<string, readonly string[]>>; written?: Readonly<Record<string, WrittenTarget>> } = {},
+  opts: { traceHeaders?: () => Record<string, string>; secrets?: Readonly<Record<string, readonly string[]>>; heldSecrets?: () => readonly string[]; written?: Readonly<Record<string, WrittenTarget>> } = {},
 ): Promise<Connections & { close(): Promise<void> }> {
   const handles = new Map<string, ConnectionHandle & { close?: () => Promise<void> }>();
   for (const c of configs) {
@@ -35,7 +37,7 @@ export async function createConnections(
         handles.set(c.name, createHttpConnection({ ...c, ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), secrets: opts.secrets?.[c.name] ?? [] }));
         break;
       case 'exec':
-        handles.set(c.name, createExecConnection(c));
+        handles.set(c.name, createExecConnection({ ...c, ...(opts.heldSecrets ? { heldSecrets: opts.heldSecrets } : {}) }));
         break;
       case 'postgres': {
         const sql = await sqlExecutor();
@@ -62,7 +64,11 @@ export async function createConnections(
         const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds, acceptors: toolAcceptors(c.pinning), secrets: opts.secrets?.[c.name] ?? [] };
         handles.set(
           c.name,
-          createMcpConnection(c.command !== undefined ? { ...common, command: c.command, args: c.args, env: c.env, ...(c.cwd ? { cwd: c.cwd } : {}) } : { ...common, url: c.url ?? '', headers: c.headers }),
+          createMcpConnection(
+            c.command !== undefined
+              ? { ...common, command: c.command, args: c.args, env: c.env, ...(c.cwd ? { cwd: c.cwd } : {}), ...(opts.heldSecrets ? { heldSecrets: opts.heldSecrets } : {}) }
+              : { ...common, url: c.url ?? '', headers: c.headers },
+          ),
         );
         break;
       }

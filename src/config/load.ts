@@ -13,6 +13,7 @@ import { compilePolicy } from '../core/policy/compile.ts';
 import { readPolicyFile } from './candidate.ts';
 import { configSchema, type Config } from './schema.ts';
 import { ruleSpecOf } from './rule-spec.ts';
+import { environmentSecrets as secretNamed, mayHoldSecret } from './held-secrets.ts';
 import { targetSecrets, type Expansion } from './target-secrets.ts';
 import { writtenTargets } from './written-targets.ts';
 
@@ -234,7 +235,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (cross.length) fail(file, cross);
   const connectionSecrets = targetSecrets(result.data, expanded);
   const targets = writtenTargets(raw, result.data.connections);
-  return deepFreeze({ ...result.data, ...(candidatePolicy ? { candidatePolicy } : {}), ...(connectionSecrets ? { connectionSecrets } : {}), writtenTargets: targets });
+  // What a command run as the gateway's user could read of it (/proc/<pid>/environ): scrubbed from exec output.
+  const environmentSecrets = [...new Set([...expanded.filter((e) => mayHoldSecret(e.path)).map((e) => e.value), ...secretNamed(env)])];
+  return deepFreeze({ ...result.data, ...(candidatePolicy ? { candidatePolicy } : {}), ...(connectionSecrets ? { connectionSecrets } : {}), environmentSecrets, writtenTargets: targets });
 }
 
 /** Reads and parses the configuration file at `file`. */

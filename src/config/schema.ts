@@ -269,6 +269,8 @@ export type Config = z.output<typeof configSchema> & {
   readonly connectionSecrets?: Readonly<Record<string, readonly string[]>>;
   /** Each connection's url, command and cwd as the file writes them, before `${VAR}` expansion (written-targets.ts), by name. */
   readonly writtenTargets?: Readonly<Record<string, WrittenTarget>>;
+  /** Every value `${VAR}` took from the environment, and the environment's secret-named variables (held-secrets.ts). */
+  readonly environmentSecrets?: readonly string[];
 };
 export type PrincipalConfig = z.output<typeof principalSchema>;
 export type ConnectionConfig = z.output<typeof connectionSchema>;

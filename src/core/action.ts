@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ConnectionKind } from './connection.ts';
 import { CountersignError } from './errors.ts';
 import { assertValueDepth } from './json-depth.ts';
+import { SECOND_TARGET_HEADERS } from './second-target-headers.ts';
 
 const sqlParam = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
@@ -142,7 +143,8 @@ export function parseInput(kind: ConnectionKind, raw: unknown): ActionInput {
   return result.data;
 }
 
-const VISIBLE_HEADERS = new Set(['content-type', 'accept', 'content-language', 'accept-language', 'if-match', 'if-none-match']);
+// And, where a connection allows one, a header naming a second resource the call reads or writes: reviewers must see it.
+const VISIBLE_HEADERS = new Set(['content-type', 'accept', 'content-language', 'accept-language', 'if-match', 'if-none-match', 'overwrite', ...SECOND_TARGET_HEADERS]);
 
 /**
  * The input as it may be shown in responses, logs and audit payloads: header
@@ -153,6 +155,6 @@ const VISIBLE_HEADERS = new Set(['content-type', 'accept', 'content-language', '
 export function redactInput(input: ActionInput, mask: (value: string) => string = () => '[redacted]'): ActionInput {
   if (!('method' in input) || !input.headers) return input;
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(input.headers)) headers[k] = VISIBLE_HEADERS.has(k.toLowerCase()) ? v : mask(v);
+  for (const [k, v] of Object.entries(input.headers)) headers[k] = VISIBLE_HEADERS.has(k.toLowerCase().replaceAll('_', '-')) ? v : mask(v);
   return { ...input, headers };
 }

@@ -94,9 +94,27 @@ export async function watchTools(deps: Pick<Deps, 'connections' | 'store' | 'clo
     mcpConnections(deps).map(async (name) => {
       const warn = (e: unknown) => deps.log.warn({ connection: name, err: e }, 'listing an MCP upstream failed');
       await loadPins(deps, name);
-      deps.connections.get(name)?.catalog?.onListChanged(() => {
-        syncTools(deps, name).catch(warn);
-      });
+      // One sync at a time, and at most one more after it for whatever notifications came meanwhile: a server that
+      // floods list_changed must not make a pending sync (and then a store read) of each one.
+      let running = false;
+      let again = false;
+      const sync = (): void => {
+        if (running) {
+          again = true;
+          return;
+        }
+        running = true;
+        void syncTools(deps, name)
+          .catch(warn)
+          .finally(() => {
+            running = false;
+            if (again) {
+              again = false;
+              sync();
+            }
+          });
+      };
+      deps.connections.get(name)?.catalog?.onListChanged(sync);
       await syncTools(deps, name).catch(warn);
     }),
   );

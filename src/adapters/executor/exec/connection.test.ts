@@ -23,10 +23,13 @@ describe('an exec connection never hands back its env values', () => {
     ['in hex', 'printf "%s" "$API_TOKEN" | od -An -tx1 | tr -d " \\n"'],
     ['JSON-escaped', 'printf "%s" "$API_TOKEN" | sed "s/_/\\\\u005f/g"'],
     ['from printenv', 'env'],
+    ['in UTF-16 (a NUL after each character)', 'printf "%s" "$API_TOKEN" | iconv -t UTF-16LE'],
+    ['in UTF-32', 'printf "environ: %s" "$API_TOKEN" | iconv -t UTF-32BE'],
   ])('%s', async (_name, script) => {
     const { r, text } = await run(script);
     expect(r.ok).toBe(true);
     expect(text).not.toContain(SECRET);
+    expect(text.replaceAll('\\u0000', '')).not.toContain(SECRET);
     expect(text).not.toContain(Buffer.from(SECRET).toString('base64').slice(0, 20));
     expect(text).not.toContain(Buffer.from(SECRET).toString('hex').slice(0, 20));
     expect(text).toMatch(/\[redacted\]|\[withheld/);
@@ -35,6 +38,16 @@ describe('an exec connection never hands back its env values', () => {
   it('leaves output without a secret as it was', async () => {
     const { r } = await run('printf "hello %s" world');
     expect(r.output).toMatchObject({ exitCode: 0, stdout: 'hello world', stderr: '' });
+  });
+});
+
+describe('an exec connection’s argv', () => {
+  it('reaches the binary exactly as written, one entry each, never through a shell: metacharacters, globs, newlines and option-like text stay text', async () => {
+    const printf = createExecConnection({ name: 'p', command: '/usr/bin/printf', env: {}, tags: {}, timeoutMs: 10_000 });
+    const args = ['%s|', 'a;b', '$(id)', '`id`', '*', 'x\ny', '--help', '-exec', 'A=1'];
+    const r = await printf.execute({ args }, { readOnly: false });
+    expect(r.output).toMatchObject({ exitCode: 0, stdout: 'a;b|$(id)|`id`|*|x\ny|--help|-exec|A=1|' });
+    expect(printf.facts({ args }).exec).toEqual({ argv: ['/usr/bin/printf', ...args], command: 'printf', subcommand: '%s|' });
   });
 });
 

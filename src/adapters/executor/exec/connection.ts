@@ -9,7 +9,8 @@ import type { TagValue } from '../../../core/connection.ts';
 import { makeFacts } from '../../../core/facts.ts';
 import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
 import { runGroup } from './run-group.ts';
-import { createSecretScrubber, secretParts, type SecretScrubber } from '../../../core/scrub.ts';
+import type { SecretScrubber } from '../../../core/scrub.ts';
+import { heldScrubber } from '../held-scrubber.ts';
 
 export interface ExecConnectionConfig {
   readonly name: string;
@@ -18,9 +19,15 @@ export interface ExecConnectionConfig {
   readonly cwd?: string;
   readonly tags: Readonly<Record<string, TagValue>>;
   readonly timeoutMs: number;
+  /**
+   * Every other secret the gateway holds (config/held-secrets.ts, the key files): the command runs as the gateway's
+   * OS user and can read its /proc/<pid>/environ, its config file and its key directory.
+   */
+  readonly heldSecrets?: () => readonly string[];
 }
 
 const MAX_OUTPUT_BYTES = 1_048_576;
+const WITHHELD = '[withheld: the output holds a credential in a form that could not be removed]';
 
 /**
  * The first argument, when it is positional. After an option it is not
@@ -33,7 +40,7 @@ function subcommandOf(args: readonly string[]): string {
 }
 
 /**
- * Output with the connection's `env` values replaced wherever they appear, as
+ * Output with the connection's `env` values (and every secret the gateway holds) replaced wherever they appear, as
  * written or escaped or encoded (core/scrub.ts): a binary that prints its
  * environment, or a token in base64, must not hand the agent the gateway's
  * credential. Text that a second look still finds one in is withheld whole.
@@ -43,7 +50,16 @@ function scrubbed(scrubber: SecretScrubber, text: string, cutShort: boolean): st
   // Output cut where it stood (over the bound, or the process killed) may end in the beginning of a secret, which
   // the search for whole ones misses: that tail goes, as it does from an HTTP body cut at its bound.
   const r = scrubber.scrub(cutShort ? scrubber.cut(text, text.length) : text);
-  return r.clean ? r.text : '[withheld: the output holds a credential of the connection in a form that could not be removed]';
+  if (!r.clean) return WITHHELD;
+  // UTF-16 or UTF-32 output (`iconv -t UTF-16LE`, a file written so) decodes as text with a NUL beside each character,
+  // which no search for the secret matches. NULs are kept in the output (/proc/*/environ, find -print0 use them), but
+  // a secret seen once they are taken out withholds it whole.
+  if (r.text.includes('\u0000')) {
+    const joined = r.text.replaceAll('\u0000', '');
+    const again = scrubber.scrub(joined);
+    if (!again.clean || again.text !== joined) return WITHHELD;
+  }
+  return r.text;
 }
 
 /**
@@ -51,7 +67,7 @@ function scrubbed(scrubber: SecretScrubber, text: string, cutShort: boolean): st
  * const kubectl = createExecConnection({ name: 'ops-tool', command: '/usr/local/bin/kubectl', env: {}, tags: {}, timeoutMs: 60000 });
  */
 export function createExecConnection(config: ExecConnectionConfig): ConnectionHandle {
-  const scrubber = createSecretScrubber(secretParts(Object.values(config.env)));
+  const scrubberNow = heldScrubber(Object.values(config.env), config.heldSecrets);
   return {
     info: { kind: 'exec', name: config.name, tags: config.tags },
     maxRunMs: config.timeoutMs,
@@ -71,6 +87,7 @@ export function createExecConnection(config: ExecConnectionConfig): ConnectionHa
       const env = { PATH: '/usr/local/bin:/usr/bin:/bin', ...config.env };
       const r = await runGroup(config.command, args, { env, ...(config.cwd ? { cwd: config.cwd } : {}), timeoutMs: config.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES });
       // Output cut where it stood: over the bound, or the process killed (its time limit or a signal).
+      const scrubber = scrubberNow();
       const cutShort = r.failure === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' || r.timedOut || r.signal !== null;
       const stdout = scrubbed(scrubber, r.stdout, cutShort);
       const stderr = scrubbed(scrubber, r.stderr, cutShort);

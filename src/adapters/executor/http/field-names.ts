@@ -11,7 +11,8 @@ import { decodeURIComponentOr } from '../../../core/uri-decode.ts';
 
 // The field name of a multipart part: `name="x"`, `name=x` or RFC 5987 `name*=utf-8''x`, any case.
 const PART_NAME = /\bname\*?\s*=\s*(?:[\w-]*'[\w-]*')?"?([^";\r\n]*)/gi;
-const DISPOSITION = /content-disposition:/i;
+// Whitespace before the colon too: undici's formData (and so Hono's method override) reads `Content-Disposition :`.
+const DISPOSITION = /content-disposition[ \t]*:/i;
 
 /**
  * The part names of a multipart reading: every `name=` after the first

@@ -15,6 +15,9 @@ import { deriveMcpFacts } from './facts.ts';
 import { createScrubber, scrubbedResult } from './result.ts';
 import type { Upstream, UpstreamTarget } from './upstream.ts';
 import { lazyModule } from '../../lazy-module.ts';
+import { heldScrubber } from '../held-scrubber.ts';
+
+const constant = <T>(value: T) => () => value;
 
 export type McpConnectionConfig = {
   readonly name: string;
@@ -25,7 +28,7 @@ export type McpConnectionConfig = {
   readonly acceptors: ToolAcceptors;
   /** Values in the command's args or the url that are secrets (taken from the environment): scrubbed like env and headers. */
   readonly secrets?: readonly string[];
-} & UpstreamTarget;
+} & (UpstreamTarget & { readonly heldSecrets?: () => readonly string[] });
 
 // The MCP SDK's client (several MB of heap) loads with the first connection that talks to its upstream, not with the gateway.
 const upstreamModule = lazyModule(() => import('./upstream.ts'));
@@ -65,10 +68,12 @@ function lazyUpstream(...args: Parameters<typeof import('./upstream.ts').createU
  */
 export function createMcpConnection(config: McpConnectionConfig): ConnectionHandle & { catalog: ToolCatalog; close(): Promise<void> } {
   const target: UpstreamTarget = 'command' in config ? { command: config.command, args: config.args, env: config.env, ...(config.cwd ? { cwd: config.cwd } : {}) } : { url: config.url, headers: config.headers };
-  const scrubber = createScrubber([...Object.values('command' in config ? config.env : config.headers), ...(config.secrets ?? [])]);
-  const upstream = lazyUpstream(config.name, target, () => catalog.notifyListChanged(), (text) => scrubber.cut(scrubber.scrubValue(text.slice(0, 65_536)), 4096));
+  const own = [...Object.values('command' in config ? config.env : config.headers), ...(config.secrets ?? [])];
+  // A stdio server runs as the gateway's OS user and can read its environment and files: every secret it holds is scrubbed.
+  const scrubberNow = 'command' in config && config.heldSecrets ? heldScrubber(own, config.heldSecrets) : constant(createScrubber(own));
+  const upstream = lazyUpstream(config.name, target, () => catalog.notifyListChanged(), (text) => scrubberNow().cut(scrubberNow().scrubValue(text.slice(0, 65_536)), 4096));
   // Tool definitions reach agents (tools/list) and reviewers: an upstream that echoes its credentials there is scrubbed too.
-  const catalog = createToolCatalog(async () => scrubber.scrubValue(await upstream.listTools()), config.waitSeconds, config.acceptors);
+  const catalog = createToolCatalog(async () => scrubberNow().scrubValue(await upstream.listTools()), config.waitSeconds, config.acceptors);
 
   return {
     info: { kind: 'mcp', name: config.name, tags: config.tags },
@@ -84,6 +89,7 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
     },
     async execute(input: ActionInput): Promise<ExecutionResult> {
       const call = input as McpInput;
+      const scrubber = scrubberNow();
       try {
         const result = await upstream.callTool(call.tool, call.arguments, config.timeoutMs);
         const { output, bytes, truncated } = scrubbedResult(result, scrubber);

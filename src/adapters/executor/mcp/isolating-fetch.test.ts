@@ -1,10 +1,20 @@
 import { createServer } from 'node:http';
 import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isolatingFetch, MAX_ANSWER_BYTES } from './isolating-fetch.ts';
+import { createIsolatingFetch, isolatingFetch, MAX_ANSWER_BYTES, MAX_EVENT_BYTES } from './isolating-fetch.ts';
 
 let url = '';
+let standingGets = 0;
 const server = createServer((req, res) => {
+  if (req.url === '/events') {
+    // Many small events, CRLF and LF alike, well past the bound in total, then one event past it alone.
+    standingGets++;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const small = `data: ${'y'.repeat(1000)}\r\n\r\ndata: ${'z'.repeat(1000)}\n\n`;
+    res.write(small.repeat(Math.ceil((2 * MAX_EVENT_BYTES) / small.length)));
+    res.end(`data: ${'x'.repeat(MAX_EVENT_BYTES + 10)}\n\n`);
+    return;
+  }
   if (req.url === '/slow') {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: 1\n\n');
@@ -57,5 +67,32 @@ describe('isolatingFetch', () => {
     const text = await res.text();
     expect(text.length).toBeLessThan(MAX_ANSWER_BYTES + 70_000);
     expect(text.endsWith(`data: {"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"the MCP server's answer was larger than ${MAX_ANSWER_BYTES} bytes, which the gateway does not read"}}\n\n`)).toBe(true);
+  });
+
+  it('reads a standing stream of small events past the bound in total, cuts it at an event past the bound, and then answers its GETs itself', async () => {
+    const fetchOne = createIsolatingFetch();
+    const res = await fetchOne(`${url}/events`, { method: 'GET' });
+    const reader = res.body!.getReader();
+    let got = 0;
+    const failed = await (async () => {
+      for (;;) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) return null;
+          got += value.byteLength;
+        } catch (e) {
+          return e as Error;
+        }
+      }
+    })();
+    expect(failed?.message).toMatch(new RegExp(`larger than ${MAX_EVENT_BYTES} bytes`));
+    expect(got).toBeGreaterThan(2 * MAX_EVENT_BYTES);
+    const before = standingGets;
+    const again = await fetchOne(`${url}/events`, { method: 'GET' });
+    expect(again.status).toBe(405);
+    expect(standingGets).toBe(before);
+    // Another upstream's fetch is not refused: the state is its own.
+    const other = await createIsolatingFetch()(`${url}/x`, { method: 'GET' });
+    expect(await other.json()).toEqual({ ok: true });
   });
 });

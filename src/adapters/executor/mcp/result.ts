@@ -28,7 +28,26 @@ const SCRUB_MARGIN = 65_536;
 export function scrubbedResult(raw: { content?: unknown; isError?: boolean }, scrubber: SecretScrubber): { output: unknown; bytes: number; truncated: boolean } {
   const bytes = Buffer.byteLength(JSON.stringify(raw));
   const shortened = bytes <= MAX_RESULT_BYTES ? raw : shortenStrings(raw, MAX_RESULT_BYTES + SCRUB_MARGIN);
-  return boundedResult(scrubber.scrubValue(shortened), scrubber, bytes);
+  const scrubbed = scrubber.scrubValue(shortened);
+  if (hidesSecretBetweenNuls(scrubbed, scrubber)) {
+    return { output: { content: [{ type: 'text', text: WITHHELD }], isError: raw.isError === true }, bytes, truncated: false };
+  }
+  return boundedResult(scrubbed, scrubber, bytes);
+}
+
+const WITHHELD = '[withheld: the result holds a credential in a form that could not be removed]';
+
+/**
+ * Text in UTF-16 or UTF-32 read as UTF-8 (a tool that reads such a file) has a NUL beside each character, which no
+ * search for a secret matches: a secret seen once they are taken out withholds the result whole.
+ */
+function hidesSecretBetweenNuls(value: unknown, scrubber: SecretScrubber): boolean {
+  if (scrubber.empty) return false;
+  const text = JSON.stringify(value);
+  if (!text.includes('\\u0000')) return false;
+  const joined = text.replaceAll('\\u0000', '');
+  const again = scrubber.scrub(joined);
+  return !again.clean || again.text !== joined;
 }
 
 function shortenStrings<T>(value: T, max: number): T {

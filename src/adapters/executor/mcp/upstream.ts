@@ -11,7 +11,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CountersignError } from '../../../core/errors.ts';
 import { listingProblem, type ToolDefinition } from '../../../core/mcp/tool.ts';
-import { isolatingFetch } from './isolating-fetch.ts';
+import { createIsolatingFetch } from './isolating-fetch.ts';
 
 export type UpstreamTarget =
   | { readonly command: string; readonly args: readonly string[]; readonly env: Readonly<Record<string, string>>; readonly cwd?: string }
@@ -63,6 +63,8 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
   let current: Promise<Client> | undefined;
   let closed = false;
   let stderrTail = '';
+  // One per upstream, across reconnections: a standing stream it cut stays refused.
+  const upstreamFetch = createIsolatingFetch();
 
   function unavailable(e: unknown): CountersignError {
     return new CountersignError('UPSTREAM_UNAVAILABLE', `the MCP server of connection ${name} could not be reached`, {
@@ -93,7 +95,7 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
       });
       transport = stdio;
     } else {
-      transport = new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: { ...target.headers } }, fetch: isolatingFetch });
+      transport = new StreamableHTTPClientTransport(new URL(target.url), { requestInit: { headers: { ...target.headers } }, fetch: upstreamFetch });
     }
     const attempt = client.connect(transport, { timeout: CONNECT_TIMEOUT_MS }).then(
       () => client,

@@ -1,0 +1,95 @@
+/**
+ * Every secret value the gateway holds by its configuration: what `${VAR}`
+ * took from the environment (anywhere in the file), every connection's
+ * headers, env and target secrets, values under secret-named keys written in
+ * the file itself (a login's client secret, a chat token), passwords in URLs,
+ * and the values of the gateway's own environment variables named like
+ * secrets even when the file never names them. A command run by an exec
+ * connection (or a stdio MCP server) runs as the gateway's OS user and can
+ * read the gateway's /proc/<pid>/environ and its configuration file: what it
+ * prints is scrubbed of all of these, not only of its own connection's.
+ * (Key material on disk changes at rotation: adapters/signer/key-material.ts.)
+ */
+import type { Config } from './schema.ts';
+
+/** Names of keys (in the file) and environment variables whose values are credentials. */
+const SECRET_NAME = /secret|token|passw|pwd|credential|private|api[-_]?key|access[-_]?key|authorization|cookie|signing|dsn|webhook/i;
+// Names of things, not secrets: the columns whose values the audit log masks.
+const NOT_SECRETS = new Set(['secretColumns']);
+
+/** The password (or a lone user, which may be the token) of a URL, if the text is one with credentials. */
+function urlCredential(text: string): string[] {
+  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(text)) return [];
+  try {
+    const url = new URL(text);
+    const part = url.password || url.username;
+    return part ? [part, decodeURIComponentSafe(part)] : [];
+  } catch {
+    return [];
+  }
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** Strings under secret-named keys, and URL credentials anywhere, in a configuration value. */
+function walk(value: unknown, named: boolean, out: string[]): void {
+  if (typeof value === 'string') {
+    if (named) out.push(value);
+    out.push(...urlCredential(value));
+  } else if (Array.isArray(value)) {
+    for (const v of value) walk(v, named, out);
+  } else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) if (!NOT_SECRETS.has(k)) walk(v, named || SECRET_NAME.test(k), out);
+  }
+}
+
+/** Where in the file a `${VAR}` is no secret: the policy, principals, roles, the log level, a connection's tags (`env: ${ENV}`). Scrubbing their values (`production`, `warning`) would garble every output. */
+const NOT_SECRET_PLACES = /^(?:policy|principals|roles|log)\b|\.tags\b/;
+
+/**
+ * Whether a `${VAR}` expanded at this path of the file may be a secret.
+ *
+ * @example
+ * mayHoldSecret('connections[0].tags.env'); // false
+ */
+export function mayHoldSecret(path: string): boolean {
+  return !NOT_SECRET_PLACES.test(path);
+}
+
+/**
+ * The values of an environment's variables named like secrets, and URL credentials in any of its values.
+ *
+ * @example
+ * environmentSecrets({ STRIPE_API_KEY: 'sk_live_…', HOME: '/root' }); // ['sk_live_…']
+ */
+export function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (SECRET_NAME.test(name)) out.push(value);
+    out.push(...urlCredential(value));
+  }
+  return out;
+}
+
+/**
+ * @example
+ * heldSecrets(loadConfig('countersign.yaml')); // ['tok_live_…', 'hunter2', …]
+ */
+export function heldSecrets(config: Config): string[] {
+  const out: string[] = [...(config.environmentSecrets ?? [])];
+  for (const list of Object.values(config.connectionSecrets ?? {})) out.push(...list);
+  for (const c of config.connections) {
+    if ('headers' in c && c.headers) out.push(...Object.values(c.headers));
+    if ('env' in c && c.env) out.push(...Object.values(c.env));
+  }
+  const { principals: _hashes, policy: _policy, ...rest } = config;
+  walk(rest, false, out);
+  return [...new Set(out.filter((s) => s.trim() !== ''))];
+}

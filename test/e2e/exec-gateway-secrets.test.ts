@@ -1,0 +1,108 @@
+/**
+ * An exec connection runs as the gateway's own OS user: an allow-listed
+ * reader (`cat` with free arguments) can open the gateway's
+ * /proc/<pid>/environ, its configuration file and its audit key directory.
+ * What it prints is scrubbed of every secret the gateway holds, not only of
+ * its own connection's: other connections' credentials (from the
+ * environment or written in the file), the gateway's secret-named
+ * environment variables, and its key material. (Running exec connections as
+ * another OS user is what keeps the files out of reach: README.)
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareSharedGateway, type ChildGateway, type SharedGateway } from '../support/shared-gateway.ts';
+import { readDb } from '../support/sqlite.ts';
+
+const EXEC_TOKEN = 'exec-own-Tq8Lz3Vw9K';
+const BILLING_TOKEN = 'billing-env-Zk4Mx7Qp2R';
+const LITERAL_KEY = 'payroll-literal-Hn6Yt1Cs5B';
+const STRAY_SECRET = 'stray-env-Wd3Fg8Jk0L';
+
+const BODY = `connections:
+  - name: reader
+    kind: exec
+    command: /bin/cat
+    env: { TOOL_TOKEN: "\${EXEC_TOKEN}" }
+  - name: billing
+    kind: http
+    url: http://127.0.0.1:9
+    headers: { authorization: "Bearer \${BILLING_TOKEN}" }
+  - name: payroll
+    kind: http
+    url: http://127.0.0.1:9
+    headers: { x-api-key: ${LITERAL_KEY} }
+policy:
+  default: allow
+`;
+
+let shared: SharedGateway;
+let gw: ChildGateway;
+
+beforeAll(async () => {
+  shared = prepareSharedGateway();
+  // STRAY_SECRET: in the gateway's environment under a secret's name, though the config never names it.
+  gw = await shared.spawn(BODY, { EXEC_TOKEN, BILLING_TOKEN, PAYMENTS_API_SECRET: STRAY_SECRET });
+}, 60_000);
+
+afterAll(async () => {
+  await gw?.stop();
+  await shared?.remove();
+});
+
+const read = (...args: string[]) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'reader', input: { args }, reason: 'read a file' } });
+
+function stored(): string {
+  return readDb(shared.dbPath, (db) => JSON.stringify([db.prepare('SELECT * FROM requests').all(), db.prepare('SELECT body FROM audit_events').all()]));
+}
+
+function expectNoSecret(text: string, secrets: readonly string[]): void {
+  for (const s of secrets) expect(text, s).not.toContain(s);
+}
+
+describe('an allow-listed reader pointed at the gateway itself', () => {
+  it('reads /proc/<gateway pid>/environ without any secret in the answer or the stored request and audit log', async () => {
+    // The gateway's environment really holds them: the reader is what must not hand them over.
+    expect(readFileSync(`/proc/${gw.pid}/environ`, 'utf8')).toContain(BILLING_TOKEN);
+    const res = await read(`/proc/${gw.pid}/environ`);
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('succeeded');
+    expect(JSON.stringify(res.body)).toContain('EXEC_TOKEN=');
+    expectNoSecret(JSON.stringify(res.body), [EXEC_TOKEN, BILLING_TOKEN, STRAY_SECRET]);
+    expectNoSecret(stored(), [EXEC_TOKEN, BILLING_TOKEN, STRAY_SECRET]);
+  });
+
+  it('reads the configuration file without a credential written in it', async () => {
+    const file = join(shared.dir, 'child-1.yaml');
+    expect(readFileSync(file, 'utf8')).toContain(LITERAL_KEY);
+    const res = await read(file);
+    expect(res.body.status).toBe('succeeded');
+    expect(JSON.stringify(res.body)).toContain('name: payroll');
+    expectNoSecret(JSON.stringify(res.body), [LITERAL_KEY]);
+    expectNoSecret(stored(), [LITERAL_KEY]);
+  });
+
+  it('reads the audit signing key without its key material', async () => {
+    const pem = readFileSync(join(shared.dir, 'keys', 'current.key'), 'utf8');
+    const body = pem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+    const res = await read(join(shared.dir, 'keys', 'current.key'));
+    expect(res.body.status).toBe('succeeded');
+    expectNoSecret(JSON.stringify(res.body), [body]);
+    expectNoSecret(stored(), [body]);
+  });
+
+  it('a failing read (a missing file beside the environ) says nothing of them in its error, stderr or stored outcome', async () => {
+    const res = await read(`/proc/${gw.pid}/environ`, '/nonexistent/countersign');
+    expect(res.body.status).toBe('failed');
+    expect(JSON.stringify(res.body)).toMatch(/No such file/);
+    expectNoSecret(JSON.stringify(res.body), [EXEC_TOKEN, BILLING_TOKEN, STRAY_SECRET]);
+    expectNoSecret(stored(), [EXEC_TOKEN, BILLING_TOKEN, STRAY_SECRET]);
+  });
+
+  it('runs the command with only PATH and the connection’s own env: nothing of the gateway’s environment is inherited', async () => {
+    const res = await read('/proc/self/environ');
+    expect(res.body.status).toBe('succeeded');
+    const names = String(res.body.result.stdout).split('\u0000').filter(Boolean).map((kv) => kv.slice(0, kv.indexOf('=')));
+    expect(names.sort()).toEqual(['PATH', 'TOOL_TOKEN']);
+  });
+});
