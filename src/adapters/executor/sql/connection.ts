@@ -271,10 +271,10 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       const { facts } = analyseSqlCached(sql, { readOnlyFunctions });
       return makeFacts('postgres', { writes: facts.writes, sql: facts });
     },
-    prepareFacts(input) {
+    prepareFacts(input, owner) {
       const sql = 'sql' in input ? input.sql : undefined;
       if (typeof sql !== 'string' || sql.length <= OFFLOAD_MIN_CHARS || isLongAnalysed(sql, { readOnlyFunctions })) return undefined;
-      return analyseSqlAsync(sql, { readOnlyFunctions }).then(() => undefined);
+      return analyseSqlAsync(sql, { readOnlyFunctions }, owner).then(() => undefined);
     },
     execute: (input, opts) => execute(input as SqlInput, opts),
     openWireSession: (toClient) => wire.open(toClient),
