@@ -33,11 +33,23 @@ export const MAX_NESTING = 1_000;
 /** Words after which the grammar starts the next item of a flat list (a BoolExpr's args, a CASE's WHENs). */
 const SEPARATORS: ReadonlySet<string> = new Set(['and', 'or', 'when', 'then', 'else']);
 const SET_OPERATIONS: ReadonlySet<string> = new Set(['union', 'intersect', 'except']);
-/** Characters of PostgreSQL operators (scan.l `self` and `op_chars`); a run of them is one token. */
-const OPERATOR = /[+\-*/<>=~!@#%^&|`?:]/;
-const WORD_START = /[A-Za-z_\u0080-\uffff]/;
-const WORD = /[A-Za-z0-9_$\u0080-\uffff]/;
-const NUMBER = /[0-9.]/;
+/** Character classes by code (one table lookup per character: the scan runs before every parse). */
+const OP = 1, WORD_START = 2, WORD = 4, NUMBER = 8, DIGIT = 16;
+const CLASS = new Uint8Array(128);
+// Characters of PostgreSQL operators (scan.l `self` and `op_chars`); a run of them is one token.
+for (const c of '+-*/<>=~!@#%^&|`?:') CLASS[c.charCodeAt(0)]! |= OP;
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z_]/.test(ch)) CLASS[c]! |= WORD_START | WORD | NUMBER;
+  if (/[0-9]/.test(ch)) CLASS[c]! |= WORD | NUMBER | DIGIT;
+}
+CLASS[36]! |= WORD; // $ inside a name
+CLASS[46]! |= NUMBER; // .
+/** Whether the character at `i` is of class `k`; every non-ASCII character is a letter of a name. */
+const is = (sql: string, i: number, k: number): boolean => {
+  const c = sql.charCodeAt(i);
+  return c >= 128 ? (k & (WORD_START | WORD)) !== 0 : ((CLASS[c] ?? 0) & k) !== 0;
+};
 
 interface Level {
   /** The cost of the path down to this level. */
@@ -101,10 +113,10 @@ export function tooComplexForParser(sql: string): string | undefined {
     } else if (c === '"') {
       i = skipQuoted(sql, i, '"', false);
       if (term()) return tooLong();
-    } else if (c === '$' && d !== undefined && /[0-9]/.test(d)) {
+    } else if (c === '$' && d !== undefined && is(sql, i + 1, DIGIT)) {
       // A parameter ($1).
       i++;
-      while (i < n && /[0-9]/.test(sql[i]!)) i++;
+      while (i < n && is(sql, i, DIGIT)) i++;
       if (term()) return tooLong();
     } else if (c === '$') {
       const tag = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(sql.slice(i, i + 256))?.[0];
@@ -123,10 +135,10 @@ export function tooComplexForParser(sql: string): string | undefined {
       i++;
       top.count = 0;
       if (c === ';') top.setOps = 0;
-    } else if (WORD_START.test(c)) {
+    } else if (is(sql, i, WORD_START)) {
       // U&'…' and U&"…" are a word then an operator then a quoted token here: counted, never skipped wrongly.
       const start = i;
-      while (i < n && WORD.test(sql[i]!)) i++;
+      while (i < n && is(sql, i, WORD)) i++;
       const word = sql.slice(start, i).toLowerCase();
       if (SEPARATORS.has(word)) top.count = 0;
       else if (word === 'case') {
@@ -136,13 +148,13 @@ export function tooComplexForParser(sql: string): string | undefined {
       } else if (SET_OPERATIONS.has(word)) {
         if (++top.setOps + top.count + top.base > MAX_PATH_COST) return tooLong();
       } else if (term()) return tooLong();
-    } else if (NUMBER.test(c)) {
-      while (i < n && (NUMBER.test(sql[i]!) || /[A-Za-z0-9_]/.test(sql[i]!))) i++;
+    } else if (is(sql, i, DIGIT) || c === '.') {
+      while (i < n && sql.charCodeAt(i) < 128 && is(sql, i, NUMBER)) i++;
       if (term()) return tooLong();
-    } else if (OPERATOR.test(c)) {
+    } else if (is(sql, i, OP)) {
       // A run of operator characters, stopping where a comment starts.
       i++;
-      while (i < n && OPERATOR.test(sql[i]!) && !(sql[i] === '-' && sql[i + 1] === '-') && !(sql[i] === '/' && sql[i + 1] === '*')) i++;
+      while (i < n && is(sql, i, OP) && !(sql[i] === '-' && sql[i + 1] === '-') && !(sql[i] === '/' && sql[i + 1] === '*')) i++;
       if (term()) return tooLong();
     } else {
       i++;
