@@ -91,7 +91,11 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
   const release = (p: Pending) => {
     const n = (held.get(p.owner) ?? 1) - 1;
     if (n > 0) held.set(p.owner, n);
-    else held.delete(p.owner);
+    else {
+      // Nothing of its own here any more: its turn is forgotten too (the maps hold only principals with texts here).
+      held.delete(p.owner);
+      servedAt.delete(p.owner);
+    }
   };
 
   const end = () => {
