@@ -38,7 +38,8 @@ const IDLE_MS = 30_000;
 export type OffloadJob =
   | { readonly op: 'analyse'; readonly sql: string; readonly readOnlyFunctions: readonly string[] }
   | { readonly op: 'contains'; readonly sql: string; readonly node: string }
-  | { readonly op: 'copyIn'; readonly sql: string };
+  | { readonly op: 'copyIn'; readonly sql: string }
+  | { readonly op: 'maskSpans'; readonly sql: string; readonly secretColumns: readonly string[] };
 
 export interface AnalysisOffload {
   /**
@@ -111,6 +112,7 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
         typescript,
         facts: new URL(`./facts.${typescript ? 'ts' : 'js'}`, here).href,
         copyIn: new URL(`./copy-in.${typescript ? 'ts' : 'js'}`, here).href,
+        mask: new URL(`./mask.${typescript ? 'ts' : 'js'}`, here).href,
       },
     });
     // The gateway's own stop ends it; it never keeps the process alive.
