@@ -67,9 +67,10 @@ export interface ConnectionHandle {
   /**
    * Analyses off the calling thread what facts() would take long to derive on it (a long SQL text), so that facts()
    * answers it from memory; undefined when there is nothing such. Rejects as facts() throws (INPUT_UNPARSEABLE too
-   * when the input could not be analysed in time).
+   * when the input could not be analysed in time; TOO_MANY_ANALYSES when `owner`, the principal it is analysed for,
+   * already has its share of the analysing thread).
    */
-  prepareFacts?(input: ActionInput): Promise<void> | undefined;
+  prepareFacts?(input: ActionInput, owner?: string): Promise<void> | undefined;
   execute(input: ActionInput, opts: ExecuteOptions): Promise<ExecutionResult>;
   /** The input as the audit log keeps it: values this connection knows are secret, masked. */
   maskForAudit?(input: ActionInput, mask: (value: string) => string): ActionInput;

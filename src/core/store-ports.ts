@@ -137,8 +137,11 @@ export interface OutboxStore {
    * Outbox: deliveries due at `now`, at most one per (channel, request) and
    * only the oldest one owed, so a channel sees a request's events in order;
    * each is leased for `leaseMs` (its next attempt moves on) so no other worker takes it meanwhile.
+   * With `onlyIf`, none unless the meta value under `key` is `value` as the lease is taken (one statement or
+   * transaction with it; a change of that value waits for a lease in progress): a process whose config another
+   * replaced leases nothing, however recent its own reading of the config in force.
    */
-  claimDeliveries(now: Date, limit: number, leaseMs: number): Promise<OutboxDelivery[]>;
+  claimDeliveries(now: Date, limit: number, leaseMs: number, onlyIf?: { readonly key: string; readonly value: string }): Promise<OutboxDelivery[]>;
   /** Marks a delivery made; it is never tried again. */
   completeDelivery(id: string): Promise<void>;
   /** Records a failed attempt; `retryAt` null sets the delivery aside for good (dead). */

@@ -7,7 +7,7 @@
 import { PermanentDeliveryError, type Channel, type DeliveryContext } from '../core/channel.ts';
 import { backoffMs, type OutboxDelivery } from '../core/outbox.ts';
 import { isCountersignError } from '../core/errors.ts';
-import { IN_FORCE_MAX_AGE_MS } from './config-in-force.ts';
+import { CONFIG_GENERATION_KEY, IN_FORCE_MAX_AGE_MS } from './config-in-force.ts';
 import type { Deps } from './deps.ts';
 
 export interface DeliverOptions {
@@ -74,9 +74,11 @@ async function inForce(deps: Pick<Deps, 'inForce'>): Promise<boolean> {
  */
 export async function deliverDue(deps: Deps, opts: DeliverOptions, limit = 50): Promise<number> {
   // A process on a config another gateway replaced leases nothing: it would deliver to a channel or an address the
-  // operator removed. The rows wait for a process on the config in force (service/config-in-force.ts).
+  // operator removed. The rows wait for a process on the config in force (service/config-in-force.ts). The reading
+  // checked first may be a second old, so the lease itself holds only under this process's generation.
   if (!(await inForce(deps))) return 0;
-  const due = await deps.store.claimDeliveries(deps.clock.now(), limit, opts.leaseMs ?? 60_000);
+  const onlyIf = deps.inForce ? { key: CONFIG_GENERATION_KEY, value: deps.inForce.generation } : undefined;
+  const due = await deps.store.claimDeliveries(deps.clock.now(), limit, opts.leaseMs ?? 60_000, onlyIf);
   // Different requests and channels in parallel; one (channel, request) is never claimed twice at once.
   await Promise.all(due.map((d) => deliverOne(deps, opts, d)));
   return due.length;

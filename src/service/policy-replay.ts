@@ -89,11 +89,13 @@ function recordedFacts(kind: ConnectionInfo['kind'], v: unknown): Facts {
 }
 
 /** Facts derived again by the current connection of that name, or undefined when they cannot be. */
-function derivedFacts(deps: Pick<Deps, 'connections'>, connection: ConnectionInfo, input: unknown): { facts: Facts; input: ActionInput } | undefined {
+async function derivedFacts(deps: Pick<Deps, 'connections'>, connection: ConnectionInfo, input: unknown): Promise<{ facts: Facts; input: ActionInput } | undefined> {
   const handle = deps.connections.get(connection.name);
   if (!handle || handle.info.kind !== connection.kind || connection.kind === 'mcp') return undefined;
   try {
     const parsed = parseInput(connection.kind, input);
+    // A long SQL text is analysed on the analysis thread, as at submission.
+    await handle.prepareFacts?.(parsed);
     return { facts: handle.facts(parsed), input: parsed };
   } catch {
     return undefined;
@@ -104,13 +106,13 @@ function derivedFacts(deps: Pick<Deps, 'connections'>, connection: ConnectionInf
  * Decides one recorded action again; the change, or undefined when the decision stays.
  * Throws on an event that is not a readable `request.submitted`.
  */
-function replayOne(deps: Pick<Deps, 'connections'>, candidate: CompiledPolicy, e: RecordedEvent): { change?: DecisionChange; asRecorded: boolean } {
+async function replayOne(deps: Pick<Deps, 'connections'>, candidate: CompiledPolicy, e: RecordedEvent): Promise<{ change?: DecisionChange; asRecorded: boolean }> {
   const d = isObj(e.data) ? e.data : {};
   const c = d['connection'];
   if (!isObj(d['principal']) || !isObj(c) || typeof c['name'] !== 'string' || typeof c['kind'] !== 'string') throw new Error('no principal or connection recorded');
   const connection: ConnectionInfo = { name: c['name'], kind: c['kind'] as ConnectionInfo['kind'], tags: isObj(c['tags']) ? (c['tags'] as ConnectionInfo['tags']) : {} };
   const principal = recordedPrincipal(d['principal']);
-  const derived = derivedFacts(deps, connection, d['input']);
+  const derived = await derivedFacts(deps, connection, d['input']);
   const facts = derived?.facts ?? recordedFacts(connection.kind, d['facts']);
   const action: Action = { connection: connection.name, operation: String(d['operation'] ?? ''), input: (derived?.input ?? d['input']) as ActionInput, reason: String(d['reason'] ?? '') };
   const context = { time: new Date(e.time), request: isObj(d['context']) ? (Object.fromEntries(Object.entries(d['context']).filter(([, v]) => typeof v === 'string')) as Record<string, string>) : {} };
@@ -155,7 +157,7 @@ export async function replayPolicy(
   for await (const e of events) {
     if (e.type !== 'request.submitted' || e.time < since) continue;
     try {
-      const r = replayOne(deps, candidate, e);
+      const r = await replayOne(deps, candidate, e);
       replayed++;
       if (r.asRecorded) asRecorded++;
       if (r.change) changes.push(r.change);

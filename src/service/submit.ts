@@ -90,7 +90,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   const handle = deps.connections.get(cmd.connection);
   if (!handle) throw new CountersignError('UNKNOWN_CONNECTION', `no connection named ${JSON.stringify(cmd.connection).slice(0, 80)}`);
   const input = parseInput(handle.info.kind, cmd.input);
-  const preparing = handle.prepareFacts?.(input);
+  const preparing = handle.prepareFacts?.(input, cmd.principal.id);
   if (preparing) await preparing;
   const facts = deps.tracer.span('facts', { 'countersign.connection': handle.info.name, 'countersign.connection_kind': handle.info.kind }, () => handle.facts(input));
   const action: Action = { connection: handle.info.name, operation: OPERATION_BY_KIND[handle.info.kind], input, reason: cmd.reason };

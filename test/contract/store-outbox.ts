@@ -59,6 +59,19 @@ export function outboxContract(name: string, make: (router: OutboxRouter) => Pro
       expect(second.map((d) => d.event)).toEqual(['request.approved']);
     });
 
+    it('leases nothing while the meta value named is another, and what is due once it is that value', async () => {
+      const r = requestRecord();
+      await store.insertRequest(r, [auditDraft('request.held', r.id, {})]);
+      const onlyIf = { key: 'config.generation', value: 'gen-b' };
+      // No value recorded, then another's: nothing leased, the row stays owed.
+      expect(await store.claimDeliveries(later, 10, 60_000, onlyIf)).toEqual([]);
+      await store.appendAudit([], { 'config.generation': 'gen-a' });
+      expect(await store.claimDeliveries(later, 10, 60_000, onlyIf)).toEqual([]);
+      await store.appendAudit([], { 'config.generation': 'gen-b' });
+      const due = await store.claimDeliveries(later, 10, 60_000, onlyIf);
+      expect(due.map((d) => [d.channel, d.event])).toEqual([['slack', 'request.held']]);
+    });
+
     it('retries a failed delivery at the time given, counts attempts, and reports the channel failing until it is made', async () => {
       const r = requestRecord();
       await store.insertRequest(r, [auditDraft('request.held', r.id, {})]);

@@ -23,6 +23,7 @@ from .codes_input import (
     InputTooDeep,
     PayloadTooLarge,
     TooManyWaits,
+    TooManyAnalyses,
     UnknownConnection,
     UnknownPrincipal,
     InvalidInput,

@@ -53,6 +53,16 @@ class TooManyWaits(CountersignError):
     code = "TOO_MANY_WAITS"
 
 
+class TooManyAnalyses(CountersignError):
+    """One principal already has as many long SQL texts (over 16,384 characters)
+    waiting for or in analysis as the gateway allows at once (2), or its long text
+    waited 30 s for the analysis thread, busy with other principals' texts; nothing
+    was recorded and nothing ran.
+    """
+
+    code = "TOO_MANY_ANALYSES"
+
+
 class UnknownConnection(CountersignError):
     """The action names a connection that is not configured."""
 

@@ -1,6 +1,6 @@
 /** The CheckpointSigner port over the on-disk Ed25519 keyring: the key's name is the log's origin. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CountersignError } from '../../core/errors.ts';
 import { signNote } from '../../core/note.ts';
@@ -22,9 +22,13 @@ export function createCheckpointSigner(dir: string, origin: string): CheckpointS
     verifierKeys: () => keyring.verifiers().map((v) => v.verifierKey),
     lastSigned: () => readLast(lastPath),
     recordSigned(checkpoint) {
-      const last = readLast(lastPath);
-      if (last && last.size >= checkpoint.size) return;
-      writeDurably(dir, lastPath, `${JSON.stringify({ size: checkpoint.size, root: checkpoint.root })}\n`);
+      // Read, compared and replaced under a lock: two worker processes signing at once would otherwise each compare
+      // with what was there before either wrote, and the later rename could put back the smaller checkpoint.
+      withLock(`${lastPath}.lock`, () => {
+        const last = readLast(lastPath);
+        if (last && last.size >= checkpoint.size) return;
+        writeDurably(dir, lastPath, `${JSON.stringify({ size: checkpoint.size, root: checkpoint.root })}\n`);
+      });
     },
   };
 }
@@ -40,6 +44,38 @@ const lastSignedPath = (dir: string): string => join(dir, 'last-checkpoint.json'
  */
 export function lastSignedIn(dir: string): { size: number; root: string } | null {
   return readLast(lastSignedPath(dir));
+}
+
+/** A lock older than this was left by a process that stopped while holding it (a write takes milliseconds). */
+const STALE_LOCK_MS = 10_000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Runs `fn` while holding `lock`, a file only one process can create (O_EXCL), across the worker processes that share
+ * the key directory. Waits in short sleeps while another holds it; one left by a process that died is taken over.
+ */
+function withLock(lock: string, fn: () => void): void {
+  for (let tries = 0; ; tries++) {
+    let fd: number;
+    try {
+      fd = openSync(lock, 'wx', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) unlinkSync(lock);
+      } catch (gone) {
+        if ((gone as NodeJS.ErrnoException).code !== 'ENOENT') throw gone;
+      }
+      Atomics.wait(pause, 0, 0, Math.min(1 + tries, 20));
+      continue;
+    }
+    closeSync(fd);
+    try {
+      return fn();
+    } finally {
+      unlinkSync(lock);
+    }
+  }
 }
 
 /**

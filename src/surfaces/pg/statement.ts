@@ -44,6 +44,8 @@ const REFUSED_AT_SUBMIT: Partial<Record<string, string>> = {
   SQL_SETTING_REFUSED: SQLSTATE.refused,
   SQL_SESSION_UNSAFE: SQLSTATE.unsafe,
   INVALID_INPUT: '22023',
+  // Too many long texts of this principal in analysis at once: configuration_limit_exceeded, sent again later.
+  TOO_MANY_ANALYSES: '53400',
 };
 
 /**

@@ -68,17 +68,17 @@ function recentLong(sql: string, list: readonly string[]): Analysis | undefined 
 /**
  * analyseSqlCached, with a text longer than OFFLOAD_MIN_CHARS analysed on the worker thread (analysis-offload.ts)
  * and remembered for the few calls that follow. Rejects as analyseSql throws; a text not analysed within the time
- * limit is refused with INPUT_UNPARSEABLE.
+ * limit is refused with INPUT_UNPARSEABLE, one past its owner's share of the thread with TOO_MANY_ANALYSES.
  *
  * @example
  * const { facts } = await analyseSqlAsync(sql, { readOnlyFunctions });
  */
-export async function analyseSqlAsync(sql: string, options: SqlFactsOptions = {}): Promise<Analysis> {
+export async function analyseSqlAsync(sql: string, options: SqlFactsOptions = {}, owner?: string): Promise<Analysis> {
   if (sql.length <= OFFLOAD_MIN_CHARS) return analyseSqlCached(sql, options);
   const list = options.readOnlyFunctions?.length ? options.readOnlyFunctions : NONE;
   const known = recentLong(sql, list);
   if (known) return known;
-  const analysis = deepFreeze((await sqlOffload.run({ op: 'analyse', sql, readOnlyFunctions: list })) as Analysis);
+  const analysis = deepFreeze((await sqlOffload.run({ op: 'analyse', sql, readOnlyFunctions: list }, owner)) as Analysis);
   if (long.length >= MAX_LONG_ENTRIES) long.shift();
   long.push({ sql, list, analysis });
   return analysis;

@@ -39,3 +39,19 @@ describe('the time limit', () => {
     expect(next.facts.statements).toHaveLength(501);
   });
 });
+
+describe('each principal\'s share of the thread', () => {
+  const offload = createAnalysisOffload({ timeLimitMs: 20_000, waitLimitMs: 1_000, maxPerOwner: 1 });
+  afterAll(() => offload.close());
+
+  it('refuses a principal\'s text past its share at once, and one that waited too long behind others\'', { timeout: 120_000 }, async () => {
+    // Seconds of work: answered, or refused at its time limit, long after the wait limit.
+    const heavy = offload.run({ op: 'analyse', sql: 'SELECT 1;'.repeat(300_000), readOnlyFunctions: [] }, 'flooder').catch(() => undefined);
+    await expect(offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'flooder')).rejects.toMatchObject({ code: 'TOO_MANY_ANALYSES', message: expect.stringContaining('already has 1') });
+    await expect(offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'other')).rejects.toMatchObject({ code: 'TOO_MANY_ANALYSES', message: expect.stringContaining('busy for 1 s') });
+    await heavy;
+    // Its text answered (or refused), the flooder may send another.
+    const next = (await offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'flooder')) as ReturnType<typeof analyseSql>;
+    expect(next.facts.statements).toHaveLength(501);
+  });
+});

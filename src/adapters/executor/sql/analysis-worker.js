@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 if (workerData.typescript) (await import('tsx/esm/api')).register();
 const { analyseSql, containsNode, loadSqlParser } = await import(workerData.facts);
 const { copyInShape } = await import(workerData.copyIn);
+const { applySecretSpans, secretSpans, verifyParses } = await import(workerData.mask);
 await loadSqlParser();
 
 /**
@@ -33,6 +34,14 @@ const ops = {
   analyse,
   contains: (job) => containsNode(job.sql, job.node),
   copyIn: (job) => copyInShape(job.sql),
+  // Where the secret values are, checked as maskSqlSecrets checks its output: a stand-in for each mask (the same
+  // tokens as the real one, which needs the audit key this thread does not hold) and the text parsed again.
+  maskSpans: (job) => {
+    const spans = secretSpans(job.sql, job.secretColumns);
+    const out = applySecretSpans(job.sql, undefined, spans, () => 'masked');
+    if (out.sql !== job.sql) verifyParses(out.sql);
+    return spans;
+  },
 };
 
 parentPort.on('message', (job) => {

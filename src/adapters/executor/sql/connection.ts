@@ -20,7 +20,7 @@ import type { ConnectionHandle, ExecuteOptions, ExecutionResult } from '../../..
 import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
 import { analyseSqlAsync, analyseSqlCached, isLongAnalysed } from './analysis-cache.ts';
 import { OFFLOAD_MIN_CHARS } from './analysis-offload.ts';
-import { maskSqlSecrets } from './mask.ts';
+import { maskSqlSecretsPrepared, prepareSecretSpans } from './mask-soon.ts';
 import { previewQueue, runPreview } from './preview-run.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
@@ -258,7 +258,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
     maskForAudit(input, mask) {
       const sql = input as SqlInput;
       if (!config.secretColumns?.length) return input;
-      const m = maskSqlSecrets(sql.sql, sql.params, config.secretColumns, mask);
+      const m = maskSqlSecretsPrepared(sql.sql, sql.params, config.secretColumns, mask);
       // A COPY's rows are not split into columns here: with secret columns named, none of its preview is logged.
       const copy = sql.copy ? { copy: { ...sql.copy, preview: mask(sql.copy.preview) } } : {};
       return m.masked || sql.copy ? { ...sql, sql: m.sql, ...(m.params ? { params: m.params } : {}), ...copy } : input;
@@ -271,10 +271,13 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       const { facts } = analyseSqlCached(sql, { readOnlyFunctions });
       return makeFacts('postgres', { writes: facts.writes, sql: facts });
     },
-    prepareFacts(input) {
+    prepareFacts(input, owner) {
       const sql = 'sql' in input ? input.sql : undefined;
-      if (typeof sql !== 'string' || sql.length <= OFFLOAD_MIN_CHARS || isLongAnalysed(sql, { readOnlyFunctions })) return undefined;
-      return analyseSqlAsync(sql, { readOnlyFunctions }).then(() => undefined);
+      if (typeof sql !== 'string' || sql.length <= OFFLOAD_MIN_CHARS) return undefined;
+      const columns = config.secretColumns ?? [];
+      if (isLongAnalysed(sql, { readOnlyFunctions }) && columns.length === 0) return undefined;
+      // The facts, then (with secret columns) where the audit copy masks: both parses on the analysis thread.
+      return analyseSqlAsync(sql, { readOnlyFunctions }, owner).then(() => prepareSecretSpans(sql, columns, owner));
     },
     execute: (input, opts) => execute(input as SqlInput, opts),
     openWireSession: (toClient) => wire.open(toClient),

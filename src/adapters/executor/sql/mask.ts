@@ -44,42 +44,74 @@ export function maskSqlSecrets(
   secretColumns: readonly string[],
   mask: (value: string) => string,
 ): { sql: string; params?: Param[]; masked: number } {
-  const copy = params ? [...params] : undefined;
-  const result = (text: string, masked: number) => ({ sql: text, ...(copy ? { params: copy } : {}), masked });
-  if (secretColumns.length === 0 || sql.trim() === '') return result(sql, 0);
+  const spans = secretColumns.length === 0 || sql.trim() === '' ? NO_SPANS : secretSpans(sql, secretColumns);
+  const out = applySecretSpans(sql, params, spans, mask);
+  if (out.sql !== sql) verifyParses(out.sql);
+  return out;
+}
+
+/** Where the secret values of a SQL text are: `$n` parameters (1-based) and literals (byte offset, value). */
+export interface SecretSpans {
+  readonly params: readonly number[];
+  readonly consts: readonly (readonly [number, { readonly value: string; readonly numeric: boolean }])[];
+}
+
+const NO_SPANS: SecretSpans = { params: [], consts: [] };
+
+/**
+ * The secret values' places in `sql` (the parse and the walk of maskSqlSecrets, apart from the masking, so a long
+ * text's can be found on the analysis thread); none when the SQL does not parse. Throws when the parser is not loaded.
+ *
+ * @example
+ * secretSpans("UPDATE users SET password = 'x'", ['password']); // { params: [], consts: [[28, { value: 'x', numeric: false }]] }
+ */
+export function secretSpans(sql: string, secretColumns: readonly string[]): SecretSpans {
   let tree: unknown;
   try {
     tree = sqlParser().parseSync(sql);
   } catch (e) {
-    if (e instanceof sqlParser().SqlError) return result(sql, 0);
+    if (e instanceof sqlParser().SqlError) return NO_SPANS;
     throw e;
   }
   const names = secretColumns.map((c) => c.toLowerCase());
   const bare = new Set(names.filter((c) => !c.includes('.')));
   const found: Found = { bare, qualified: new Set(names.filter((c) => c.includes('.'))), consts: new Map(), params: new Set() };
   walk(tree as Json, new Map(), found);
+  return { params: [...found.params], consts: [...found.consts] };
+}
+
+/**
+ * The SQL and params with the values at `spans` masked; the SQL is not parsed again here (maskSqlSecrets does, and
+ * a long text's spans are checked on the analysis thread with a stand-in for each mask: the same tokens).
+ */
+export function applySecretSpans(sql: string, params: readonly Param[] | undefined, spans: SecretSpans, mask: (value: string) => string): { sql: string; params?: Param[]; masked: number } {
+  const copy = params ? [...params] : undefined;
+  const result = (text: string, masked: number) => ({ sql: text, ...(copy ? { params: copy } : {}), masked });
   let masked = 0;
-  for (const n of found.params) {
+  for (const n of spans.params) {
     const value = copy?.[n - 1];
     if (!copy || value === undefined || value === null) continue;
     copy[n - 1] = mask(String(value));
     masked++;
   }
-  if (found.consts.size === 0) return result(sql, masked);
+  if (spans.consts.length === 0) return result(sql, masked);
   // `location` counts UTF-8 bytes; as latin1 each byte is one char, so string indices are byte offsets.
   let text = Buffer.from(sql, 'utf8').toString('latin1');
-  for (const [start, { value, numeric }] of [...found.consts].sort((a, b) => b[0] - a[0])) {
+  for (const [start, { value, numeric }] of [...spans.consts].sort((a, b) => b[0] - a[0])) {
     const [from, to] = literalSpan(text, start, numeric);
     text = text.slice(0, from) + Buffer.from(`'${mask(value).replaceAll("'", "''")}'`).toString('latin1') + text.slice(to);
     masked++;
   }
-  const out = Buffer.from(text, 'latin1').toString('utf8');
+  return result(Buffer.from(text, 'latin1').toString('utf8'), masked);
+}
+
+/** Throws unless `sql` (masked) parses: fail closed on a literal delimited wrongly. */
+export function verifyParses(sql: string): void {
   try {
-    sqlParser().parseSync(out);
+    sqlParser().parseSync(sql);
   } catch {
     throw new Error('masking secret values produced SQL that does not parse'); // never quote the SQL: it holds secrets
   }
-  return result(out, masked);
 }
 
 /** Walks the whole tree; `scope` holds the FROM names visible where `value` sits. */

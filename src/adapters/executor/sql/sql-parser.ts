@@ -11,8 +11,12 @@
  * such texts broke every later parse ("memory access out of bounds"), so every
  * SQL action was refused until a restart. Such an instance is dropped: the
  * next parse runs on a spare made beforehand, and another spare is made.
+ * Texts that could abort it are refused before it sees them (sql-bound.ts):
+ * an instance made again costs half a second, and agents could ask for that
+ * faster than it was done.
  */
 import { createRequire } from 'node:module';
+import { tooComplexForParser } from './sql-bound.ts';
 
 /** The parser's error for SQL it does not accept (a syntax error, a grammar too deep): the instance stays fit. */
 export class SqlError extends Error {
@@ -118,6 +122,9 @@ const facade: SqlParser = {
   parseSync(sql: string): unknown {
     // As libpg-query's own parseSync: refused before the instance sees it.
     if (typeof sql !== 'string' || sql.trim() === '') throw new Error('Query cannot be empty');
+    // Refused as the grammar refuses a statement nested past its own limit: the instance never saw it.
+    const tooComplex = tooComplexForParser(sql);
+    if (tooComplex) throw new SqlError(tooComplex, { cursorPosition: 0 });
     const m = current;
     if (!m) {
       replenish();

@@ -26,6 +26,25 @@ const CLAIM = {
          RETURNING outbox.id, outbox.channel, outbox.event, outbox.request_id, outbox.payload, outbox.created_at, outbox.attempts,
                    due.next_attempt_at, outbox.last_error`,
 };
+/**
+ * The same lease, only while the meta value under $4 is $5: read in the statement, and locked FOR SHARE, so a
+ * change of it committed first is seen (READ COMMITTED rechecks a row updated meanwhile) and one made after waits
+ * for this lease to commit.
+ */
+const CLAIM_IF = {
+  name: 'cs_outbox_claim_if',
+  text: `WITH held AS (SELECT 1 FROM meta WHERE key = $4 AND value = $5 FOR SHARE),
+         due AS (
+           SELECT o.id, o.next_attempt_at FROM outbox o
+           WHERE EXISTS (SELECT 1 FROM held) AND o.state = 'pending' AND o.next_attempt_at <= $1
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.channel = o.channel AND p.request_id IS NOT DISTINCT FROM o.request_id
+                             AND p.state = 'pending' AND p.id < o.id)
+           ORDER BY o.id LIMIT $2
+           FOR UPDATE OF o SKIP LOCKED)
+         UPDATE outbox SET next_attempt_at = $3 FROM due WHERE outbox.id = due.id
+         RETURNING outbox.id, outbox.channel, outbox.event, outbox.request_id, outbox.payload, outbox.created_at, outbox.attempts,
+                   due.next_attempt_at, outbox.last_error`,
+};
 const DONE = { name: 'cs_outbox_done', text: `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE id = $1` };
 /**
  * Only a delivery still owed: a failure reported late (a replica whose lease ran out while another made the delivery,
@@ -57,9 +76,10 @@ const idOf = (id: string): string => (/^[0-9]{1,18}$/.test(id) ? id : '0');
 
 export const outbox = {
   /** One statement, so its own transaction: claimed rows are leased the moment it commits. */
-  async claim(run: Run, now: Date, limit: number, leaseMs: number): Promise<OutboxDelivery[]> {
+  async claim(run: Run, now: Date, limit: number, leaseMs: number, onlyIf?: { readonly key: string; readonly value: string }): Promise<OutboxDelivery[]> {
     const until = new Date(now.getTime() + leaseMs).toISOString();
-    const { rows } = await run<OutboxRow>(CLAIM, [now.toISOString(), Math.max(1, limit), until]);
+    const args = [now.toISOString(), Math.max(1, limit), until];
+    const { rows } = await (onlyIf ? run<OutboxRow>(CLAIM_IF, [...args, onlyIf.key, onlyIf.value]) : run<OutboxRow>(CLAIM, args));
     return rows.sort((a, b) => a.id - b.id).map(deliveryOf);
   },
   async complete(run: Run, id: string): Promise<void> {

@@ -158,7 +158,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
       }),
     expiredSessions: (now, limit) => sessions.expired(q, now, limit),
 
-    claimDeliveries: (now, limit, leaseMs) => outbox.claim(db.once, now, limit, leaseMs),
+    claimDeliveries: (now, limit, leaseMs, onlyIf) => outbox.claim(db.once, now, limit, leaseMs, onlyIf),
     completeDelivery: (id) => outbox.complete(db.once, id),
     failDelivery: (id, error, retryAt) => outbox.fail(db.once, id, error, retryAt),
     outboxHealth: () => outbox.health(q),

@@ -361,8 +361,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async readAudit(fromSeq, limit) {
       return (q.readAudit.all(fromSeq, limit) as AuditRow[]).map(auditEventOf);
     },
-    async claimDeliveries(now, limit, leaseMs) {
-      return write(() => outbox.claim(now, limit, leaseMs));
+    async claimDeliveries(now, limit, leaseMs, onlyIf) {
+      // In the write transaction of the lease: a change of the value commits before it or after it, never between.
+      return write(() => (onlyIf && q.getMeta.get(onlyIf.key) !== onlyIf.value ? [] : outbox.claim(now, limit, leaseMs)));
     },
     async completeDelivery(id) {
       await write(() => outbox.complete(id));

@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { CountersignError, isCountersignError } from '../../../core/errors.ts';
 import type { Deps } from '../../../service/deps.ts';
-import { simulate, type Simulation } from '../../../service/simulate.ts';
+import { simulateSoon, type Simulation } from '../../../service/simulate.ts';
 import type { AppEnv } from '../context.ts';
 import { HTTP_STATUS } from '../errors.ts';
 import { consoleForm, consolePage, type Who } from './handlers.ts';
@@ -89,7 +89,7 @@ export function policyPageRoutes(deps: Deps): Hono<AppEnv> {
   );
   app.post(
     '/policy/simulate',
-    consoleForm(deps, (c, who, form) => {
+    consoleForm(deps, async (c, who, form) => {
       const f: SimForm = { principal: form.get('principal') ?? who.principal.id, connection: form.get('connection') ?? '', input: form.get('input') ?? '', reason: form.get('reason') ?? '' };
       try {
         let input: unknown;
@@ -98,7 +98,7 @@ export function policyPageRoutes(deps: Deps): Hono<AppEnv> {
         } catch {
           throw new CountersignError('INVALID_JSON', 'the input is not valid JSON');
         }
-        const s = simulate(deps, { caller: who.principal, as: f.principal, connection: f.connection, input, ...(f.reason ? { reason: f.reason } : {}) });
+        const s = await simulateSoon(deps, { caller: who.principal, as: f.principal, connection: f.connection, input, ...(f.reason ? { reason: f.reason } : {}) });
         return render(deps, c, who, f, outcome(s));
       } catch (e) {
         if (!isCountersignError(e) || HTTP_STATUS[e.code] >= 500) throw e;

@@ -9,7 +9,7 @@ import type { CoverageMap } from '../../../core/policy/coverage.ts';
 import type { Principal } from '../../../core/principal.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { shadowDecisions } from '../../../service/policy-shadow.ts';
-import { simulate } from '../../../service/simulate.ts';
+import { simulateSoon } from '../../../service/simulate.ts';
 import { jsonBody } from '../body.ts';
 import type { AppEnv } from '../context.ts';
 
@@ -25,7 +25,7 @@ export function policyRoutes(deps: Deps, coverage: (caller: Principal) => Covera
   app.get('/coverage', (c) => c.json(coverage(c.get('principal'))));
   app.post('/simulate', async (c) => {
     const body = await jsonBody(c, simulateBody);
-    const s = simulate(deps, {
+    const s = await simulateSoon(deps, {
       caller: c.get('principal'),
       connection: body.connection,
       input: body.input,
