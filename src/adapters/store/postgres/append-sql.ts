@@ -52,8 +52,8 @@ export const WRITE = {
 const MOVED = 'EXISTS (SELECT 1 FROM head)';
 
 /**
- * A batch's request rows ($1–$22, DeferredRows.values), its events, nodes and deliveries ($23–$37, appendValues),
- * the new head ($38 seq, $39 hash, $40 time, $41 edge) and the head they were chained on ($42 seq, $43 hash): all of
+ * A batch's request rows ($1–$21, DeferredRows.values), its events, nodes and deliveries ($22–$36, appendValues),
+ * the new head ($37 seq, $38 hash, $39 time, $40 edge) and the head they were chained on ($41 seq, $42 hash): all of
  * it, or none of it when that is no longer the head or a row written over is no longer at its known version.
  * `written` is 1 or 0.
  */
@@ -63,11 +63,11 @@ export const KNOWN_HEAD_WRITE = {
            SELECT r.id FROM requests r JOIN unnest($14::text[], $21::int[]) AS k(id, expected) ON r.id = k.id AND r.version = k.expected
            FOR UPDATE OF r),
          head AS (
-           UPDATE audit_head SET seq = $38, hash = $39, time = $40, edge = $41, edge_seq = $38
-           WHERE id = 1 AND seq = $42 AND hash = $43 AND (SELECT count(DISTINCT id) FROM locked) = cardinality($14::text[])
+           UPDATE audit_head SET seq = $37, hash = $38, time = $39, edge = $40, edge_seq = $37
+           WHERE id = 1 AND seq = $41 AND hash = $42 AND (SELECT count(DISTINCT id) FROM locked) = cardinality($14::text[])
            RETURNING 1),
          ${requestRowsCtes(MOVED)},
-         ${appendCtes(23, MOVED)}
+         ${appendCtes(22, MOVED)}
          SELECT count(*)::int AS written FROM head`,
 };
 

@@ -222,15 +222,13 @@ function secretsOf(url: string): string[] {
  * SQL for a text[] of JSON texts (records, event bodies) sent as one JSON array parameter built by `jsonArray`: each
  * element comes back as it was written, byte for byte (the `json` type keeps its input text), in the array's order.
  * Nothing is escaped a second time, as pg's array literal (two regular-expression passes per element) or a JSON
- * array of strings would; the server checks the whole parameter is JSON, so a write whose text is not fails. With
- * `nulls`, an element that is JSON's null (never a record or a body) comes back as SQL NULL.
+ * array of strings would; the server checks the whole parameter is JSON, so a write whose text is not fails.
  *
  * @example
  * run(`INSERT INTO t (body) SELECT * FROM unnest(${jsonElements('$1')})`, [jsonArray(bodies)]);
  */
-export function jsonElements(param: string, nulls = false): string {
-  const element = nulls ? `CASE WHEN json_typeof(e) = 'null' THEN NULL ELSE e::text END` : 'e::text';
-  return `(SELECT coalesce(array_agg(${element} ORDER BY n), '{}') FROM json_array_elements(${param}::json) WITH ORDINALITY AS j(e, n))`;
+export function jsonElements(param: string): string {
+  return `(SELECT coalesce(array_agg(e::text ORDER BY n), '{}') FROM json_array_elements(${param}::json) WITH ORDINALITY AS j(e, n))`;
 }
 
 /** One JSON array of values that are each a whole JSON text already (JSON.stringify's output): joined, not escaped. */

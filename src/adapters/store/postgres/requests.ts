@@ -1,8 +1,7 @@
 /**
  * Requests and their reviews in PostgreSQL. A request row keeps its record
- * as JSON text (as inserted, with the state of its last transition beside it:
- * ../record-parts.ts) plus the columns queries filter on (its terms as the id
- * of their set: term-sets.ts); reviews are keyed by (request, reviewer), so the
+ * as JSON text plus the columns queries filter on (its terms as the id of
+ * their set: term-sets.ts); reviews are keyed by (request, reviewer), so the
  * database itself refuses a second vote by the same human. A change reads
  * the row FOR UPDATE, so of replicas racing to move one request exactly one
  * sees the state it expects.
@@ -15,20 +14,17 @@ import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
 import { escalationDueAt } from '../../../core/escalation.ts';
 import { recordJson } from '../rows.ts';
-import { recordOf, sameFixed, stateJson } from '../record-parts.ts';
 import { termSetOf, type TermSetCache } from '../term-sets.ts';
 import type { AuditTx, LockedHeadRow } from './audit.ts';
 import { insertGrant } from './grants.ts';
 import { holdsNul, jsonArray, jsonElements, statementParams, type Run } from './pool.ts';
 import { ensureTermSet, inSets, termFilter } from './term-sets.ts';
 
-type RecordRow = { id: string; record: string; state: string | null; reviews: string[] | null };
+type RecordRow = { id: string; record: string; reviews: string[] | null };
 
 /**
  * The rows' common table expressions: a batch's inserts, and its updates over known records (their ids returned), over
- * parameters $1 to $22 (DeferredRows.values). An update writes either the whole record ($20, and no state over it) or,
- * when it kept the fixed fields, only the state ($22, over the record as stored; ../record-parts.ts). `when`: a
- * condition both writes also need (known-head.ts).
+ * parameters $1 to $21 (DeferredRows.values). `when`: a condition both writes also need (known-head.ts).
  */
 export function requestRowsCtes(when = 'true'): string {
   return `inserted AS (
@@ -37,10 +33,8 @@ export function requestRowsCtes(when = 'true'): string {
            WHERE ${when}
            RETURNING 1),
          updated AS (
-           UPDATE requests r SET status = u.status, updated_at = u.updated_at, expires_at = u.expires_at, escalate_at = u.escalate_at, version = u.version,
-             record = coalesce(u.record, r.record), state = u.state
-           FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::int[], ${jsonElements('$20', true)}, $21::int[], ${jsonElements('$22', true)})
-             AS u(id, status, updated_at, expires_at, escalate_at, version, record, expected, state)
+           UPDATE requests r SET status = u.status, updated_at = u.updated_at, expires_at = u.expires_at, escalate_at = u.escalate_at, version = u.version, record = u.record
+           FROM unnest($14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::int[], ${jsonElements('$20')}, $21::int[]) AS u(id, status, updated_at, expires_at, escalate_at, version, record, expected)
            WHERE r.id = u.id AND r.version = u.expected AND ${when}
            RETURNING r.id)`;
 }
@@ -68,7 +62,7 @@ const WRITE_ROWS_LOCK_HEAD = {
  */
 export interface DeferredRows {
   pending(): boolean;
-  /** The rows' parameters ($1 to $22 of requestRowsCtes), taken out of the queue: the caller writes them. */
+  /** The rows' parameters ($1 to $21 of requestRowsCtes), taken out of the queue: the caller writes them. */
   values(): unknown[];
   flush(run: Run): Promise<void>;
   /** The rows, then the audit head locked, in one statement: the head's row, or undefined when there is none. */
@@ -83,7 +77,7 @@ export interface RowQueue extends DeferredRows {
 
 export function deferredRows(): RowQueue {
   let inserts: { r: RequestRecord; termSet: number }[] = [];
-  let updates: { current: RequestRecord; next: RequestRecord; stateOnly: boolean }[] = [];
+  let updates: { current: RequestRecord; next: RequestRecord }[] = [];
   const values = (): unknown[] => {
     const [ins, upd] = [inserts, updates];
     inserts = [];
@@ -108,9 +102,8 @@ export function deferredRows(): RowQueue {
       upd.map((u) => u.next.expiresAt),
       upd.map((u) => escalationDueAt(u.next)),
       upd.map((u) => u.next.version),
-      jsonArray(upd.map((u) => (u.stateOnly ? 'null' : recordJson(u.next)))),
+      jsonArray(upd.map((u) => recordJson(u.next))),
       upd.map((u) => u.current.version),
-      jsonArray(upd.map((u) => (u.stateOnly ? stateJson(u.next) : 'null'))),
     ];
   };
   const write = async <T extends { n: number }>(run: Run, sql: { name: string; text: string }): Promise<T | undefined> => {
@@ -123,7 +116,7 @@ export function deferredRows(): RowQueue {
   };
   return {
     insert: (r, termSet) => void inserts.push({ r, termSet }),
-    update: (current, next) => void updates.push({ current, next, stateOnly: sameFixed(current, next) }),
+    update: (current, next) => void updates.push({ current, next }),
     pending: () => inserts.length > 0 || updates.length > 0,
     values,
     async flush(run) {
@@ -142,15 +135,13 @@ const INSERT = {
   text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record, idempotency_key, escalate_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 };
-/** The whole record ($6, no state over it) or, when the transition kept the fixed fields, its state alone ($10). */
 const UPDATE = {
   name: 'cs_request_update',
-  text: `UPDATE requests SET status = $2, updated_at = $3, expires_at = $4, version = $5, record = coalesce($6, record), state = $10,
-           term_set = COALESCE($7::int, term_set), escalate_at = $9
+  text: `UPDATE requests SET status = $2, updated_at = $3, expires_at = $4, version = $5, record = $6, term_set = COALESCE($7::int, term_set), escalate_at = $9
          WHERE id = $1 AND version = $8`,
 };
 /** A request with its reviews (oldest first) in one row. */
-const WITH_REVIEWS = `SELECT r.id, r.record, r.state,
+const WITH_REVIEWS = `SELECT r.id, r.record,
   (SELECT array_agg(v.record ORDER BY v.created_at, v.n) FROM reviews v WHERE v.request_id = r.id) AS reviews FROM requests r`;
 const GET = { name: 'cs_request_get', text: `${WITH_REVIEWS} WHERE r.id = $1` };
 const GET_FOR_UPDATE = { name: 'cs_request_get_for_update', text: `${WITH_REVIEWS} WHERE r.id = $1 FOR UPDATE OF r` };
@@ -175,7 +166,7 @@ const DUE = {
 };
 
 function fromRow(row: RecordRow): RequestRecord {
-  return { ...recordOf(row), reviews: (row.reviews ?? []).map((r) => JSON.parse(r) as Review) };
+  return { ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews: (row.reviews ?? []).map((r) => JSON.parse(r) as Review) };
 }
 
 async function insertReviews(run: Run, id: string, reviews: readonly Review[]): Promise<void> {
@@ -223,8 +214,7 @@ async function update(run: Run, sets: TermSetCache, current: RequestRecord, n: R
     const set = termSetOf(n);
     termSet = sets.cached(set) ?? (await ensureTermSet(run, set));
   }
-  const stateOnly = sameFixed(current, n);
-  const done = await run(UPDATE, [current.id, n.status, n.updatedAt, n.expiresAt, n.version, stateOnly ? null : recordJson(n), termSet, current.version, escalationDueAt(n), stateOnly ? stateJson(n) : null]);
+  const done = await run(UPDATE, [current.id, n.status, n.updatedAt, n.expiresAt, n.version, recordJson(n), termSet, current.version, escalationDueAt(n)]);
   return done.rowCount === 1;
 }
 

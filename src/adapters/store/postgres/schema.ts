@@ -11,7 +11,7 @@ import type { Db, Run } from './pool.ts';
 import { termSetsFromTermsColumn } from './term-sets.ts';
 import { PASSKEYS_SCHEMA } from './passkeys.ts';
 import { escalationDueAt } from '../../../core/escalation.ts';
-import { recordOf } from '../record-parts.ts';
+import type { RequestRecord } from '../../../core/request.ts';
 
 /**
  * A step is SQL, or code for what SQL alone should not do (keys made by the same function the store uses), run on
@@ -178,8 +178,6 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
   // Filled from the records by realignEscalations, which runs after the steps at every start.
   `ALTER TABLE requests ADD COLUMN escalate_at text COLLATE "C";
    CREATE INDEX requests_escalate_at ON requests (escalate_at) WHERE escalate_at IS NOT NULL;`,
-  // What a transition changes of a record (../record-parts.ts), so that an outcome does not write the whole record again.
-  `ALTER TABLE requests ADD COLUMN state text;`,
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */
@@ -244,11 +242,11 @@ export async function migrate(db: Db, mustExist: boolean): Promise<void> {
  */
 export async function realignEscalations(run: Run): Promise<void> {
   await run(`UPDATE requests SET escalate_at = NULL WHERE escalate_at IS NOT NULL AND status <> 'pending'`);
-  const { rows } = await run<{ id: string; record: string; state: string | null; version: number; escalate_at: string | null }>(
-    `SELECT id, record, state, version, escalate_at FROM requests WHERE status = 'pending'`,
+  const { rows } = await run<{ id: string; record: string; version: number; escalate_at: string | null }>(
+    `SELECT id, record, version, escalate_at FROM requests WHERE status = 'pending'`,
   );
   for (const row of rows) {
-    const at = escalationDueAt({ ...recordOf(row), reviews: [] });
+    const at = escalationDueAt({ ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews: [] });
     if (at !== row.escalate_at) await run('UPDATE requests SET escalate_at = $1 WHERE id = $2 AND version = $3', [at, row.id, row.version]);
   }
 }
