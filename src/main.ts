@@ -37,7 +37,7 @@ import { watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac, type AuditHmac } from './adapters/signer/audit-hmac.ts';
 import { IN_MEMORY_CONFIG } from './service/store-owner.ts';
-import { auditOrigin, openOwnedStore } from './main-store.ts';
+import { openOwnedStore, storeAuditOrigin } from './main-store.ts';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
 import type { PgListener } from './surfaces/pg/server.ts';
@@ -135,7 +135,14 @@ export async function createDeps(
     await store.close();
     throw e;
   }
-  const signer = joining ? signerOfNone(auditOrigin(config)) : createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
+  let signer: CheckpointSigner;
+  try {
+    const origin = await storeAuditOrigin(config, opened, { claim: !joining });
+    signer = joining ? signerOfNone(origin) : createCheckpointSigner(config.audit.keyDir, origin);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   let notifier: ClosableNotifier;
   try {
     notifier = await createNotifier(config, { load: (id) => store.getRequest(id), log });
