@@ -104,6 +104,27 @@ export function storeLocation(config: Config): string {
   }
 }
 
+/** The store's record of the origin its log is signed under, when none is configured. */
+const ORIGIN_META = 'audit.origin';
+
+/**
+ * The origin the store's log is signed and verified under: the configured one; else the one the store keeps, taken
+ * by the first gateway on it (`claim`) — or, for a log signed before it was kept, its newest checkpoint's. The
+ * default names the host, so replicas on machines of their own signed one log under several names, and `audit
+ * verify` on any machine refused the checkpoints of every other.
+ *
+ * @example
+ * const origin = await storeAuditOrigin(config, store, { claim: true }); // 'countersign/replica-a' on every replica
+ */
+export async function storeAuditOrigin(config: Config, store: Pick<Store, 'getMeta' | 'claimMeta' | 'checkpoints'>, opts: { claim: boolean }): Promise<string> {
+  if (config.audit.origin) return config.audit.origin;
+  const kept = await store.getMeta(ORIGIN_META);
+  if (kept) return kept;
+  const [latest] = await store.checkpoints({ latest: true });
+  const origin = latest?.note.split('\n')[0] || auditOrigin(config);
+  return opts.claim ? store.claimMeta(ORIGIN_META, origin) : origin;
+}
+
 /** The log's origin: configured, else `countersign/<host name>` (a key name: no spaces or +). */
 export function auditOrigin(config: Config): string {
   return config.audit.origin ?? `countersign/${hostname().replace(/[^A-Za-z0-9._-]/g, '-') || 'gateway'}`;

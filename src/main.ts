@@ -21,7 +21,8 @@ import { relyingPartyOf } from './config/webauthn-schema.ts';
 import cluster from 'node:cluster';
 import { createNotifier, type ClosableNotifier } from './adapters/notifier/index.ts';
 import { createLeases } from './adapters/leases/index.ts';
-import { randomIds } from './adapters/system.ts';
+import { randomIds, systemClock } from './adapters/system.ts';
+import { storeClock, type StoreClock } from './adapters/store-clock.ts';
 import type { Deps } from './service/deps.ts';
 import { expireDue } from './service/expire.ts';
 import { escalateDue } from './service/escalate.ts';
@@ -36,7 +37,7 @@ import { watchTools } from './service/tool-sync.ts';
 import { createCheckpointSigner } from './adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac, type AuditHmac } from './adapters/signer/audit-hmac.ts';
 import { IN_MEMORY_CONFIG } from './service/store-owner.ts';
-import { auditOrigin, openOwnedStore } from './main-store.ts';
+import { openOwnedStore, storeAuditOrigin } from './main-store.ts';
 import { hostname, userInfo } from 'node:os';
 import { createHttpApp } from './surfaces/http/app.ts';
 import type { PgListener } from './surfaces/pg/server.ts';
@@ -59,7 +60,10 @@ export interface StartOptions {
   /** The config file's path, recorded with a policy change. */
   readonly configFile?: string;
   readonly logger?: Logger;
+  /** The time, taken as it is (tests freeze it). Without it: this machine's clock, on PostgreSQL set to the database's. */
   readonly clock?: Clock;
+  /** This machine's clock, when not the system's (a test skews it); on PostgreSQL it is set to the database's time. */
+  readonly hostClock?: Clock;
   readonly ids?: IdGenerator;
   /** How often pending requests are checked for expiry, in ms. */
   readonly sweepMs?: number;
@@ -86,6 +90,25 @@ function signerOfNone(origin: string): CheckpointSigner {
   };
 }
 
+/** Milliseconds between measurements of this machine's clock against the store's. */
+const ALIGN_EVERY_MS = 10_000;
+
+/** This machine's clock set to the store's time, measured now (and every ALIGN_EVERY_MS); a large offset is logged. */
+async function alignToStore(machine: Clock, storeTime: () => Promise<Date>, log: Pick<Deps['log'], 'warn'>): Promise<StoreClock> {
+  let warned = false;
+  const clock = storeClock(machine, storeTime, {
+    everyMs: ALIGN_EVERY_MS,
+    onError: (e) => log.warn({ err: e }, 'measuring this machine\'s clock against the database failed; the last offset stands'),
+    onOffset: (offsetMs) => {
+      if (Math.abs(offsetMs) < 1000 || warned) return;
+      warned = true;
+      log.warn({ offsetMs: Math.round(offsetMs) }, 'this machine\'s clock differs from the database\'s by more than a second; the gateway runs on the database\'s time (keep NTP running)');
+    },
+  });
+  await clock.align();
+  return clock;
+}
+
 /** Builds the service dependencies from a config (no listening socket). */
 export async function createDeps(
   config: Config,
@@ -95,12 +118,16 @@ export async function createDeps(
   // Off, only the request id of the work in progress is kept, for log lines at debug; on, the SDK is loaded now.
   const tracing = await createTracing(config.tracing, logger);
   const log = logWithRequest(logger, tracing.currentRequest);
-  const { policy, candidate, connections, identity: bareIdentity, clock } = await createPolicyDeps(config, { ...opts, ...(tracing.enabled ? { traceHeaders: tracing.outgoing } : {}) });
+  // Replicas on machines of their own judge time on the database's clock, measured once the store is open.
+  let aligned: StoreClock | undefined;
+  const shared = opts.clock ?? (config.store.postgres ? { now: () => (aligned ?? opts.hostClock ?? systemClock).now() } : (opts.hostClock ?? systemClock));
+  const { policy, candidate, connections, identity: bareIdentity, clock } = await createPolicyDeps(config, { ...opts, clock: shared, ...(tracing.enabled ? { traceHeaders: tracing.outgoing } : {}) });
   const identity = tracing.enabled ? tracedIdentity(bareIdentity, tracing) : bareIdentity;
   const channels = createChannels(config, clock);
   const joining = opts.joinGateway === true;
   const opened = await openOwnedStore(config, opts.configFile, { claim: !joining, mustExist: joining, outbox: channels.router });
   const store = tracing.enabled ? tracedStore(opened, tracing) : opened;
+  if (!opts.clock && opened.storeTime) aligned = await alignToStore(opts.hostClock ?? systemClock, opened.storeTime.bind(opened), log);
   let mask: AuditHmac;
   try {
     mask = openAuditHmac(config.audit.keyDir, { create: !joining });
@@ -108,7 +135,14 @@ export async function createDeps(
     await store.close();
     throw e;
   }
-  const signer = joining ? signerOfNone(auditOrigin(config)) : createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
+  let signer: CheckpointSigner;
+  try {
+    const origin = await storeAuditOrigin(config, opened, { claim: !joining });
+    signer = joining ? signerOfNone(origin) : createCheckpointSigner(config.audit.keyDir, origin);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   let notifier: ClosableNotifier;
   try {
     notifier = await createNotifier(config, { load: (id) => store.getRequest(id), log });
@@ -150,6 +184,7 @@ export async function createDeps(
     tracer: tracing,
     channels,
     async close() {
+      aligned?.stop();
       await connections.close();
       await notifier.close();
       await store.close();

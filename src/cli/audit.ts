@@ -10,7 +10,7 @@ import { openAuditHmac } from '../adapters/signer/audit-hmac.ts';
 import { openKeyring, readVerifiers } from '../adapters/signer/ed25519-file.ts';
 import { pinnedKeys } from './verifier-keys.ts';
 import { systemClock } from '../adapters/system.ts';
-import { auditOrigin, checkKeyOwner, openStoreForCommand } from '../main-store.ts';
+import { auditOrigin, checkKeyOwner, openStoreForCommand, storeAuditOrigin } from '../main-store.ts';
 import { readBundle, writeBundle } from '../adapters/audit-bundle-files.ts';
 import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
 import { safe } from './output.ts';
@@ -40,7 +40,7 @@ export async function auditVerifyCommand(configPath: string, o: { verifierKey?: 
     }
     // What the key directory records having signed: a store put back to an older copy lost those checkpoints too.
     const last = lastSignedIn(config.audit.keyDir);
-    const r = await verifyAuditSigned(store, { verifiers, origin: auditOrigin(config), ...(last ? { lastSigned: { ...last, where: config.audit.keyDir } } : {}) });
+    const r = await verifyAuditSigned(store, { verifiers, origin: await storeAuditOrigin(config, store, { claim: false }), ...(last ? { lastSigned: { ...last, where: config.audit.keyDir } } : {}) });
     if (r.ok) {
       const by = o.verifierKey?.length ? 'the pinned key' : `the keys in ${config.audit.keyDir}`;
       const tail = r.unsigned ? `; the ${r.unsigned} newest events are not signed yet` : '';
@@ -86,7 +86,7 @@ function bound(value: string | undefined, name: string): Bound | undefined {
 export async function auditBundleExportCommand(configPath: string, o: { out: string; from?: string; to?: string }): Promise<number> {
   const { store, config } = await openAudit(configPath);
   try {
-    const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
+    const signer = createCheckpointSigner(config.audit.keyDir, await storeAuditOrigin(config, store, { claim: false }));
     const from = bound(o.from, 'from');
     const to = bound(o.to, 'to');
     const plan = await planBundle({ store, signer, clock: systemClock }, { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });

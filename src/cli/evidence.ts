@@ -11,7 +11,7 @@ import { systemClock } from '../adapters/system.ts';
 import { loadConfig } from '../config/load.ts';
 import { CountersignError } from '../core/errors.ts';
 import { parsePeriodBound } from '../core/period-bound.ts';
-import { auditOrigin, openStoreForCommand } from '../main-store.ts';
+import { openStoreForCommand, storeAuditOrigin } from '../main-store.ts';
 import { evidenceOfPeriod, FRAMEWORKS, type EvidenceReport, type Framework } from '../service/evidence/index.ts';
 import { renderEvidenceHtml } from '../surfaces/evidence-html.ts';
 import { safe } from './output.ts';
@@ -80,7 +80,7 @@ async function fromStore(configPath: string, period: { from: Date; to: Date; fra
   const config = loadConfig(configPath);
   const store = await openStoreForCommand(config, configPath);
   try {
-    const signer = createCheckpointSigner(config.audit.keyDir, auditOrigin(config));
+    const signer = createCheckpointSigner(config.audit.keyDir, await storeAuditOrigin(config, store, { claim: false }));
     return await evidenceOfPeriod({ store, signer, clock: systemClock }, period);
   } finally {
     await store.close();

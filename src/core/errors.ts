@@ -56,7 +56,7 @@ export const ERROR_CODES = {
   UNDO_TOO_MANY_ROWS: 'The write would change more rows than the connection keeps an undo for (maxUndoRows); nothing was changed.',
   UNDO_CONFLICT: 'A revert found rows that changed since the request it reverts ran; nothing was reverted. The message names their primary keys.',
   UNDO_UNAVAILABLE: 'The request has no undo to revert: it did not succeed, is not a captured SQL UPDATE or DELETE (or a revert of one), changed no rows, or its undo was not kept (`undo: false` on the connection or its rules).',
-  EXECUTION_INTERRUPTED: 'The gateway stopped while the action was running, or could not start it in time after claiming it; it is not retried (at most once).',
+  EXECUTION_INTERRUPTED: 'The outcome of the action is unknown: no outcome was recorded by its run deadline (the gateway running it stopped, or the run outlived its time bound) and it may have had an effect, or it could not start in time after claiming it; it is not retried (at most once).',
   AUDIT_INTEGRITY_FAILED: "The audit log's stored events do not have the roots its signed checkpoints commit to (an event or checkpoint was changed, deleted or inserted outside the gateway), so no evidence was made of them and no checkpoint was signed over them.",
   AUDIT_WRITE_FAILED: 'The audit event could not be written, so nothing changed and nothing ran (fail closed).',
   POLICY_NOT_IN_FORCE: "This process's config is not the one in force on its store: another gateway on the store started with a newer version of the file (replicas, workers), or the gateway serving the store runs another policy (`countersign mcp --config`); nothing was decided or ran.",

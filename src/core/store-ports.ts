@@ -212,6 +212,12 @@ export interface GrantStore {
 
 /** Every port of one database, as the composition root opens it. */
 export interface Store extends RequestStore, AuditLogStore, SessionStore, OutboxStore, ToolPinStore, KnownHumanStore, PasskeyStore, GrantStore {
+  /**
+   * The time on the store's own clock, for a store that processes on several machines share (PostgreSQL): they take
+   * their time from it, so that time to live and run deadlines do not depend on whose machine clock judges them.
+   * Absent on a store of one machine (SQLite), whose processes share that machine's clock.
+   */
+  storeTime?(): Promise<Date>;
   close(): Promise<void>;
 }
 

@@ -11,6 +11,13 @@ import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
 import { expireDue, expireIfDue, isDue } from './expire.ts';
 
+/**
+ * What an interrupted run's record says. Its process may have died, or the run may have outlived its deadline and still
+ * be going (a slow upstream, a frozen process): it must never read as "did not run", which would invite a retry.
+ */
+export const INTERRUPTED_MESSAGE =
+  'its outcome is unknown: no outcome was recorded by its run deadline (the gateway running it stopped, or the run outlived its time bound); it may have had an effect, and it is not retried';
+
 /** Marks overdue executions as interrupted; returns how many. */
 export async function interruptOverdue(deps: Deps): Promise<number> {
   const executing = await deps.store.listRequests({ status: ['executing'], limit: 1000 });
@@ -24,7 +31,7 @@ export async function interruptOverdue(deps: Deps): Promise<number> {
       if (current.status !== 'executing' || deadline > now.getTime()) return { result: null, audit: [] };
       const next = transition(current, 'failed', now, {
         runDeadline: null,
-        error: { code: 'EXECUTION_INTERRUPTED', message: 'the gateway stopped while this action ran; it is not retried' },
+        error: { code: 'EXECUTION_INTERRUPTED', message: INTERRUPTED_MESSAGE },
       });
       return {
         result: next,

@@ -56,7 +56,11 @@ it('a run settled as interrupted by a replica whose clock is ahead keeps that st
     // A replica ten minutes ahead: past the run's deadline by its clock, it settles the request at start.
     const b = await s.start(body(url), { clock: manualClock(Date.now() + 10 * 60_000) });
     gateways.push(b);
-    expect(await b.deps.store.getRequest(id)).toMatchObject({ status: 'failed', error: { code: 'EXECUTION_INTERRUPTED' } });
+    const settled = await b.deps.store.getRequest(id);
+    expect(settled).toMatchObject({ status: 'failed', error: { code: 'EXECUTION_INTERRUPTED' } });
+    // The gateway running it did not stop: the settled record says the outcome is unknown, never that it did not run.
+    expect(settled?.error?.message).toMatch(/outcome is unknown/);
+    expect(settled?.error?.message).toMatch(/may have had an effect/);
 
     // The run on A ends after all.
     parked[0]!.writeHead(200, { 'content-type': 'application/json' }).end('{"refunded":true}');

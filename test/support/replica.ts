@@ -25,8 +25,12 @@ export interface Replica {
  * @example
  * const a = await startReplica('/tmp/x/countersign.yaml'); const b = await startReplica('/tmp/x/countersign.yaml');
  */
-export async function startReplica(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<Replica> {
-  const child: ChildProcess = spawn(process.execPath, [CHILD_MAIN, configFile], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+export async function startReplica(configFile: string, env: NodeJS.ProcessEnv = {}, opts: { host?: string } = {}): Promise<Replica> {
+  // `host`: the replica runs under a host name of its own (a UTS namespace, as root), as on another machine.
+  const [command, args] = opts.host
+    ? ['unshare', ['--uts', 'sh', '-c', 'hostname "$0" && exec "$1" "$2" "$3"', opts.host, process.execPath, CHILD_MAIN, configFile]]
+    : [process.execPath, [CHILD_MAIN, configFile]];
+  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const line = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

@@ -33,6 +33,7 @@ const CLAIM_META = {
   text: `WITH ins AS (INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value)
          SELECT value FROM ins UNION ALL SELECT value FROM meta WHERE key = $1 LIMIT 1`,
 };
+const STORE_TIME = { name: 'cs_store_time', text: 'SELECT clock_timestamp() AS now' };
 const INSERT_CHECKPOINT = {
   name: 'cs_checkpoint_insert',
   text: 'INSERT INTO checkpoints (size, root, key_id, note, created_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size) DO NOTHING',
@@ -168,6 +169,10 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
     knownHumanByEmail: (email) => outbox.byEmail(q, email),
     knownHumanById: (id) => outbox.byId(q, id),
 
+    async storeTime() {
+      const { rows } = await q<{ now: Date }>(STORE_TIME);
+      return rows[0]!.now;
+    },
     close: () => db.end(),
   };
 }
