@@ -111,7 +111,8 @@ export function requestDetails(r: RequestView): string {
     `Request ${r.id} — ${r.status}${r.status === 'pending' ? timeLeft(r.expiresAt) : ''}`,
     `  asked by    ${who}`,
     `  connection  ${r.connection.name} (${r.connection.kind})   tags: ${tagsLine(r.connection.tags)}`,
-    `  reason      ${agentLines(r.action.reason, 14)}`,
+    // The agent's own words, bound to nothing it runs: said so, and every line of them behind the gutter.
+    `  claim       the agent's words, unverified:\n${' '.repeat(14)}│ ${agentLines(r.action.reason, 14)}`,
     `  input       ${agentLines(inputShown(r), 14)}`,
     `  facts       ${factsText(r)}`,
     ...(r.preview ? [`  impact      ${previewText(r.preview)}`] : []),
@@ -137,8 +138,22 @@ export function requestDetails(r: RequestView): string {
   return safe(lines.join('\n'));
 }
 
+/** Input characters a list line shows. */
+const SUMMARY_MAX = 60;
+
+/**
+ * The input on one line: every run of whitespace (newlines too) one space, so
+ * a second statement is never hidden behind the first line's end, and a cut
+ * says how much it left out and where to read it.
+ */
+function summaryOf(r: RequestView): string {
+  const flat = inputText(r).replace(/[\t\n\r\p{Zs}]+/gu, ' ').trim();
+  const c = cutText(flat, SUMMARY_MAX);
+  return c.cut ? `${c.text}… (+${flat.length - c.text.length} characters: requests show ${r.id})` : c.text;
+}
+
 /** One line per request for lists. */
 export function requestLine(r: RequestView): string {
-  const summary = inputText(r).split('\n')[0]!.slice(0, 60);
+  const summary = summaryOf(r);
   return safe(`${r.id}  ${r.status.padEnd(9)}  ${r.principal.id}${r.principal.actsFor ? `→${r.principal.actsFor}` : ''}  ${r.connection.name}  ${summary}  needs ${r.approvals.needed}`);
 }
