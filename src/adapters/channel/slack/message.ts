@@ -17,7 +17,7 @@ import { PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
 import { guttered, visibleText } from '../../../core/visible-text.ts';
-import { approvalsNeeded, factsOf, inputText, safetyNetLines } from '../request-text.ts';
+import { approvalsNeeded, factsOf, INPUT_TEXT_MAX, inputText, safetyNetLines } from '../request-text.ts';
 import { codeBlock, fitEscaped, fitText, LIMITS, plainFit } from './fit.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
 
@@ -105,6 +105,8 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
   const p = r.principal;
   const who = `*${fitEscaped(p.id, 300).text}* (${p.kind})${p.actsFor ? ` for *${fitEscaped(p.actsFor, 300).text}*` : ''}`;
   const reason = r.action.reason || '(none given)';
+  // Already cut at INPUT_TEXT_MAX (a surrogate pair may end it one short): past that the count left out is a floor.
+  const input = inputText(r);
   // Plain text, not mrkdwn: no *bold*, link, mention or code of the agent's renders, and each of its lines
   // sits behind a gutter, so none passes for the gateway's own. 300 characters and 300 gutters fit a section.
   const claim = previewText(reason, CLAIM_PREVIEW, PREVIEW_LINES);
@@ -114,7 +116,7 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
     section(`*Risk: ${escapeMrkdwn(brief.riskLine)}*`),
     // The action line is the agent's SQL or path: plain text, so `~DELETE FROM orders~` is not struck through.
     plainSection(brief.action),
-    section(codeBlock('*Exact input*\n', inputText(r), LIMITS.sectionText, url)),
+    section(codeBlock('*Exact input*\n', input, LIMITS.sectionText, url, input.length >= INPUT_TEXT_MAX - 1)),
     {
       type: 'section',
       fields: [
