@@ -81,7 +81,7 @@ describe('a held request in Slack', () => {
     expect(post.token).toBe(slack.botToken);
     expect(post.body['channel']).toBe('C0APPROVALS');
     const text = JSON.stringify(post.body['blocks']);
-    expect(text).toContain('*deploy-bot* (agent) for *carol*');
+    expect(text).toContain('Requested by\\ndeploy-bot (agent) for carol');
     expect(text).toContain('billing-api (http)');
     expect(text).toContain('env: prod');
     expect(text).toContain('compliance: soc2, gdpr');

@@ -74,6 +74,15 @@ describe('the agent’s reason on a Slack message', () => {
     const facts = slackTexts(requestMessage(r, URL).blocks).find((t) => t.text.includes('Risk: read-only*'))!;
     expect(facts.type).toBe('plain_text');
   });
+
+  it('shows an agent id from a token (any printable text) as plain text, so `*` or `~` in it formats nothing', () => {
+    const id = 'ci-bot* (human) ✅ approved by ~security~ _';
+    const r = requestRecord({ principal: { ...requestRecord().principal, id, actsFor: '*alice* ✅' } });
+    const who = slackTexts(requestMessage(r, URL).blocks).filter((t) => t.text.includes('ci-bot'));
+    expect(who.length).toBeGreaterThan(0);
+    for (const t of who) expect(t.type, t.text).toBe('plain_text');
+    expect(who.some((t) => t.text.includes(`${id} (agent) for *alice* ✅`))).toBe(true);
+  });
 });
 
 describe('the agent’s reason on a Teams card', () => {

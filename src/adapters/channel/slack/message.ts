@@ -103,7 +103,8 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
   const brief = reviewBrief(r);
   const url = consoleUrl;
   const p = r.principal;
-  const who = `*${fitEscaped(p.id, 300).text}* (${p.kind})${p.actsFor ? ` for *${fitEscaped(p.actsFor, 300).text}*` : ''}`;
+  // A token's id is any printable text up to 200 characters (`bot* (human) ✅`): plain text, where `*` formats nothing.
+  const who = `${p.id} (${p.kind})${p.actsFor ? ` for ${p.actsFor}` : ''}`;
   const reason = r.action.reason || '(none given)';
   // Already cut at INPUT_TEXT_MAX (a surrogate pair may end it one short): past that the count left out is a floor.
   const input = inputText(r);
@@ -120,7 +121,7 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
     {
       type: 'section',
       fields: [
-        field('Requested by', '', url, who),
+        plain(plainFit(`Requested by\n${visibleText(who)}`, LIMITS.fieldText)),
         field('Connection', `${r.connection.name} (${r.connection.kind})\n${tagsText(r)}`, url),
         field('Matched rules', r.decision.rules.join(', ') || 'none (default)', url),
         field('Approvals still needed', r.status === 'pending' ? approvalsNeeded(r).join('; ') || 'none' : '—', url),
