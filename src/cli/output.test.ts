@@ -72,6 +72,14 @@ describe('requests show', () => {
   });
 });
 
+describe('a name in another script', () => {
+  it('is called out on the facts line of requests show', () => {
+    const facts = { kind: 'postgres', writes: true, sql: { statements: [{ type: 'delete' }], tables: ['public.\u043erders'], functions: [], readOnly: false } };
+    expect(requestDetails(view({ facts }))).toMatch(/ {2}facts {7}.*look-alike name \(a letter of another script or a compatibility form: check the name\)/);
+    expect(requestDetails(view())).not.toContain('look-alike');
+  });
+});
+
 describe('requests list', () => {
   it('shows the statements after a newline and says how much of a long input it left out', () => {
     const line = requestLine(view({ action: { ...view().action, input: { sql: 'SELECT 1;\n\n\nDROP TABLE orders' } } }));

@@ -5,6 +5,7 @@
  */
 import { boundedJson, cutText } from '../core/bounded-text.ts';
 import { previewLines } from '../core/preview.ts';
+import { isLookAlike } from '../core/look-alike.ts';
 import { replaceHidden } from '../core/visible-text.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
 
@@ -85,6 +86,9 @@ function factsText(r: RequestView): string {
     parts.push(`tool=${f['mcp'].tool}`, `readOnly=${a.readOnlyHint}`, `destructive=${a.destructiveHint}`, `openWorld=${a.openWorldHint}`);
     if (f['mcp'].toolChanged) parts.push('TOOL DEFINITION CHANGED since it was pinned');
   }
+  // The review brief's `look-alike name` risk, which the API view does not carry: `public.оrders` is not the orders table.
+  const names: unknown[] = f['kind'] === 'postgres' ? [...(f['sql'].tables ?? []), ...(f['sql'].functions ?? [])] : f['kind'] === 'http' ? [f['http'].path] : f['kind'] === 'mcp' ? [f['mcp'].tool] : (f['exec']?.argv ?? []);
+  if (names.some((n) => typeof n === 'string' && isLookAlike(n))) parts.push('look-alike name (a letter of another script or a compatibility form: check the name)');
   return parts.join('  ');
 }
 

@@ -116,3 +116,15 @@ describe('a reason of many short lines', () => {
     expect(walk(card).some((o) => o['title'] === 'Show more')).toBe(true);
   });
 });
+
+describe('a table name with a letter of another script (a homoglyph)', () => {
+  const tables = ['public.\u043erders'];
+  const r = requestRecord({ facts: makeFacts('postgres', { writes: true, sql: { ...makeFacts('postgres', { writes: true }).sql, tables, statements: [{ type: 'delete', tables, hasWhere: true }] } }) });
+
+  it('is named in the risk line of the Slack message and the Teams card', () => {
+    const risk = slackTexts(requestMessage(r, URL).blocks).find((t) => t.text.startsWith('*Risk:'))!;
+    expect(risk.text).toContain('look-alike name');
+    const runs = walk(requestCard(heldRequestView(r), { publicUrl: 'https://countersign.example.com' })).filter((o) => o['type'] === 'TextRun').map((o) => String(o['text']));
+    expect(runs[runs.indexOf('Risk: ') + 1]).toContain('look-alike name');
+  });
+});
