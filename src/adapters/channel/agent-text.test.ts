@@ -117,6 +117,16 @@ describe('a reason of many short lines', () => {
   });
 });
 
+describe('facts longer than a section', () => {
+  it('say how much of them the Slack message left out', () => {
+    const tables = Array.from({ length: 400 }, (_, i) => `public.table_number_${i}`);
+    const r = requestRecord({ facts: makeFacts('postgres', { writes: true, sql: { ...makeFacts('postgres', { writes: true }).sql, tables, statements: [{ type: 'delete', tables, hasWhere: true }] } }) });
+    const facts = slackTexts(requestMessage(r, URL).blocks).find((t) => t.text.startsWith('Facts: '))!;
+    expect(facts.text).toMatch(/… \(\d[\d,]* more characters: see the console\)$/);
+    expect(facts.text.length).toBeLessThanOrEqual(3000);
+  });
+});
+
 describe('a table name with a letter of another script (a homoglyph)', () => {
   const tables = ['public.\u043erders'];
   const r = requestRecord({ facts: makeFacts('postgres', { writes: true, sql: { ...makeFacts('postgres', { writes: true }).sql, tables, statements: [{ type: 'delete', tables, hasWhere: true }] } }) });

@@ -117,3 +117,17 @@ export function plainFit(text: string, limit: number): string {
   if (text.length <= limit) return text;
   return `${prefix(text, limit - 1)}…`;
 }
+
+/**
+ * Plain text for a section, cut to `limit` saying how many characters it
+ * left out: a table list or an error is never shortened without a word.
+ *
+ * @example
+ * plainCut(`Facts: ${facts}`, LIMITS.sectionText); // 'Facts: … (1,204 more characters: see the console)'
+ */
+export function plainCut(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const tail = (left: number) => `… (${left.toLocaleString('en')} more characters: see the console)`;
+  const kept = prefix(text, limit - tail(text.length).length);
+  return `${kept}${tail(text.length - kept.length)}`;
+}

@@ -18,7 +18,7 @@ import type { RequestRecord } from '../../../core/request.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
 import { guttered, visibleText } from '../../../core/visible-text.ts';
 import { approvalsNeeded, factsOf, INPUT_TEXT_MAX, inputText, safetyNetLines } from '../request-text.ts';
-import { codeBlock, fitEscaped, fitText, LIMITS, plainFit } from './fit.ts';
+import { codeBlock, fitEscaped, fitText, LIMITS, plainCut, plainFit } from './fit.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
 
 export const APPROVE_ACTION = 'countersign_approve';
@@ -130,13 +130,13 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
       ],
     },
     // Table and function names come from the agent's SQL: plain text, where `*` and `<` are only characters.
-    plainSection(plainFit(`Facts: ${factsOf(r).map((f) => f.value).join(' · ')}`, LIMITS.sectionText)),
+    plainSection(plainCut(`Facts: ${factsOf(r).map((f) => f.value).join(' · ')}`, LIMITS.sectionText)),
     section(claimHead),
     plainSection(`│ ${guttered(`${claim.text}${claim.cut ? '…' : ''}`, '')}`),
   ];
   // The justification is a person's words: plain text, like the agent's claim.
   const nets = safetyNetLines(r);
-  if (nets.length) blocks.push(plainSection(plainFit(nets.join('\n'), LIMITS.sectionText)));
+  if (nets.length) blocks.push(plainSection(plainCut(nets.join('\n'), LIMITS.sectionText)));
   if (r.status === 'pending') {
     const history = reviewsText(r, '', url);
     if (history) blocks.push(section(history));
@@ -151,7 +151,7 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
     const history = reviewsText(r, head, url);
     blocks.push(section(history ? `${head}\n${history}` : head));
     // The target's error text can quote the agent's input: plain text, after the gateway's own line.
-    if (error) blocks.push(plainSection(plainFit(`Error: ${visibleText(error)}`, LIMITS.sectionText)));
+    if (error) blocks.push(plainSection(plainCut(`Error: ${visibleText(error)}`, LIMITS.sectionText)));
   }
   // The notification text (push, screen readers): no mrkdwn, so no mention can hide in it.
   return { text: fitEscaped(`${OUTCOME[r.status]}: ${brief.action}`, LIMITS.messageText).text, blocks };
@@ -202,7 +202,7 @@ export function denyModal(requestId: string): Block {
 export function outcomeDm(r: RequestRecord, consoleUrl: string): { text: string; blocks: Block[] } {
   const head = `*${OUTCOME[r.status]}*: your request <${consoleUrl}|${fitEscaped(r.id, 200).text}> on \`${fitEscaped(r.action.connection, 200).text}\``;
   const text = fitEscaped(`${OUTCOME[r.status]}: your request ${r.id} on ${r.action.connection}`, LIMITS.messageText).text;
-  return { text, blocks: [section(head), ...(r.error?.message ? [plainSection(plainFit(`Error: ${visibleText(r.error.message)}`, LIMITS.sectionText))] : [])] };
+  return { text, blocks: [section(head), ...(r.error?.message ? [plainSection(plainCut(`Error: ${visibleText(r.error.message)}`, LIMITS.sectionText))] : [])] };
 }
 
 /**
@@ -220,6 +220,6 @@ export function announcement(r: RequestRecord, event: string, consoleUrl: string
       ? `:rotating_light: Break-glass: ${bg.by} ran this request without its approvals. It needs an after-the-fact review.`
       : `:arrow_double_up: Escalated: still waiting for approval; now asking ${rung ? [...rung.groups.map((g) => `group ${g}`), ...rung.principals].join(', ') : 'the next rung'}.`;
   const blocks: Block[] = [section(`*${escapeMrkdwn(line)}* <${consoleUrl}|open the request>`), plainSection(brief.action)];
-  if (event === 'request.break_glass' && bg) blocks.push(plainSection(plainFit(`Justification: ${visibleText(bg.justification)}`, LIMITS.sectionText)));
+  if (event === 'request.break_glass' && bg) blocks.push(plainSection(plainCut(`Justification: ${visibleText(bg.justification)}`, LIMITS.sectionText)));
   return { text: fitEscaped(`${line} ${brief.action}`, LIMITS.messageText).text, blocks };
 }
