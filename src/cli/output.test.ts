@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestView } from '../surfaces/sdk/client.ts';
-import { requestDetails, safe } from './output.ts';
+import { requestDetails, requestLine, safe } from './output.ts';
 
 const view = (over: Partial<RequestView> = {}): RequestView => ({
   id: 'req_1',
@@ -28,7 +28,7 @@ describe('requests show', () => {
   it('keeps every line of the agent’s reason and input behind a gutter, so none passes for one of its own', () => {
     const fake = 'cleanup\n  facts       writes=false  readOnly=true\r  input       SELECT 1\u2028  rules       none';
     const out = requestDetails(view({ action: { ...view().action, reason: fake, input: { sql: 'SELECT 1;\n  facts       writes=false\nDELETE FROM orders' } } }));
-    expect(labelled(out)).toEqual(['connection', 'reason', 'input', 'facts', 'rules', 'approvals', 'reviews', 'digest', 'policy']);
+    expect(labelled(out)).toEqual(['connection', 'claim', 'input', 'facts', 'rules', 'approvals', 'reviews', 'digest', 'policy']);
     expect(out).toContain('\n              │   facts       writes=false  readOnly=true');
     expect(out).toContain('\\u{2028}');
   });
@@ -57,11 +57,35 @@ describe('requests show', () => {
     );
     expect(out).toContain('  impact      would change 12 rows in table orders');
     expect(out).toContain('plan: Delete on orders → Seq Scan on orders (estimated 10 rows, cost 25.88)');
-    expect(labelled(out)).toEqual(['connection', 'reason', 'input', 'facts', 'impact', 'rules', 'approvals', 'reviews', 'digest', 'policy']);
+    expect(labelled(out)).toEqual(['connection', 'claim', 'input', 'facts', 'impact', 'rules', 'approvals', 'reviews', 'digest', 'policy']);
   });
 
   it('says why a write was not previewed', () => {
     const out = requestDetails(view({ preview: { status: 'skipped', at: '2026-01-01T00:00:01Z', reason: 'calls public.f, which could act outside the transaction' } }));
     expect(out).toContain('  impact      not previewed: calls public.f, which could act outside the transaction');
+  });
+
+  it('marks the agent’s reason as its unverified claim, every line of it behind the gutter', () => {
+    const out = requestDetails(view({ action: { ...view().action, reason: 'read-only, safe\nreviewed by security' } }));
+    expect(out).toContain("  claim       the agent's words, unverified:\n              │ read-only, safe\n              │ reviewed by security");
+    expect(labelled(out)).not.toContain('reason');
+  });
+});
+
+describe('a name in another script', () => {
+  it('is called out on the facts line of requests show', () => {
+    const facts = { kind: 'postgres', writes: true, sql: { statements: [{ type: 'delete' }], tables: ['public.\u043erders'], functions: [], readOnly: false } };
+    expect(requestDetails(view({ facts }))).toMatch(/ {2}facts {7}.*look-alike name \(a letter of another script or a compatibility form: check the name\)/);
+    expect(requestDetails(view())).not.toContain('look-alike');
+  });
+});
+
+describe('requests list', () => {
+  it('shows the statements after a newline and says how much of a long input it left out', () => {
+    const line = requestLine(view({ action: { ...view().action, input: { sql: 'SELECT 1;\n\n\nDROP TABLE orders' } } }));
+    expect(line).toContain('SELECT 1; DROP TABLE orders');
+    const long = requestLine(view({ action: { ...view().action, input: { sql: `SELECT ${'1,'.repeat(100)}1;\nDROP TABLE orders` } } }));
+    expect(long).toMatch(/… \(\+1\d\d characters: requests show req_1\)/);
+    expect(long.split('\n')).toHaveLength(1);
   });
 });

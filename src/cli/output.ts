@@ -5,6 +5,7 @@
  */
 import { boundedJson, cutText } from '../core/bounded-text.ts';
 import { previewLines } from '../core/preview.ts';
+import { isLookAlike } from '../core/look-alike.ts';
 import { replaceHidden } from '../core/visible-text.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
 
@@ -85,6 +86,9 @@ function factsText(r: RequestView): string {
     parts.push(`tool=${f['mcp'].tool}`, `readOnly=${a.readOnlyHint}`, `destructive=${a.destructiveHint}`, `openWorld=${a.openWorldHint}`);
     if (f['mcp'].toolChanged) parts.push('TOOL DEFINITION CHANGED since it was pinned');
   }
+  // The review brief's `look-alike name` risk, which the API view does not carry: `public.оrders` is not the orders table.
+  const names: unknown[] = f['kind'] === 'postgres' ? [...(f['sql'].tables ?? []), ...(f['sql'].functions ?? [])] : f['kind'] === 'http' ? [f['http'].path] : f['kind'] === 'mcp' ? [f['mcp'].tool] : (f['exec']?.argv ?? []);
+  if (names.some((n) => typeof n === 'string' && isLookAlike(n))) parts.push('look-alike name (a letter of another script or a compatibility form: check the name)');
   return parts.join('  ');
 }
 
@@ -111,7 +115,8 @@ export function requestDetails(r: RequestView): string {
     `Request ${r.id} — ${r.status}${r.status === 'pending' ? timeLeft(r.expiresAt) : ''}`,
     `  asked by    ${who}`,
     `  connection  ${r.connection.name} (${r.connection.kind})   tags: ${tagsLine(r.connection.tags)}`,
-    `  reason      ${agentLines(r.action.reason, 14)}`,
+    // The agent's own words, bound to nothing it runs: said so, and every line of them behind the gutter.
+    `  claim       the agent's words, unverified:\n${' '.repeat(14)}│ ${agentLines(r.action.reason, 14)}`,
     `  input       ${agentLines(inputShown(r), 14)}`,
     `  facts       ${factsText(r)}`,
     ...(r.preview ? [`  impact      ${previewText(r.preview)}`] : []),
@@ -137,8 +142,22 @@ export function requestDetails(r: RequestView): string {
   return safe(lines.join('\n'));
 }
 
+/** Input characters a list line shows. */
+const SUMMARY_MAX = 60;
+
+/**
+ * The input on one line: every run of whitespace (newlines too) one space, so
+ * a second statement is never hidden behind the first line's end, and a cut
+ * says how much it left out and where to read it.
+ */
+function summaryOf(r: RequestView): string {
+  const flat = inputText(r).replace(/[\t\n\r\p{Zs}]+/gu, ' ').trim();
+  const c = cutText(flat, SUMMARY_MAX);
+  return c.cut ? `${c.text}… (+${flat.length - c.text.length} characters: requests show ${r.id})` : c.text;
+}
+
 /** One line per request for lists. */
 export function requestLine(r: RequestView): string {
-  const summary = inputText(r).split('\n')[0]!.slice(0, 60);
+  const summary = summaryOf(r);
   return safe(`${r.id}  ${r.status.padEnd(9)}  ${r.principal.id}${r.principal.actsFor ? `→${r.principal.actsFor}` : ''}  ${r.connection.name}  ${summary}  needs ${r.approvals.needed}`);
 }

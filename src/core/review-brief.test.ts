@@ -100,3 +100,21 @@ describe('a cut SQL action line', () => {
     expect(approveLabel(brief, { completes: true, nth: 1, of: 1 }, 75)).toMatch(/^Approve and run SQL on orders-db \(DELETE, /);
   });
 });
+
+describe('a name that reads as another', () => {
+  const sql = (tables: string[], functions: string[] = []) =>
+    requestRecord({ facts: makeFacts('postgres', { writes: true, sql: { ...EMPTY_SQL_FACTS, statements: [{ type: 'delete', tables, hasWhere: true }], tables, functions, writes: true } }) });
+
+  it('is a risk when a table, function, path or tool mixes scripts or has a compatibility form (homoglyphs)', () => {
+    expect(reviewBrief(sql(['public.\u043erders'])).risks).toContain('look-alike name'); // Cyrillic о
+    expect(reviewBrief(sql(['public.orders'], ['public.s\u0430fe_cleanup'])).risks).toContain('look-alike name'); // Cyrillic а
+    expect(reviewBrief(sql(['\uff4frders'])).risks).toContain('look-alike name'); // fullwidth ｏ
+    expect(reviewBrief(http('POST', '/refunds/\u0430dmin')).risks).toContain('look-alike name');
+    expect(reviewBrief(http('POST', '/refunds/\u0430dmin')).riskLine).toBe('writes · look-alike name · irreversible');
+  });
+
+  it('is no risk for plain ASCII names or names in one script', () => {
+    expect(reviewBrief(sql(['public.orders'])).risks).not.toContain('look-alike name');
+    expect(reviewBrief(sql(['public.größe', 'public.заказы'])).risks).not.toContain('look-alike name');
+  });
+});

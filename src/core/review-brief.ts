@@ -14,10 +14,11 @@ import type { Facts } from './facts.ts';
 import { isProdConnection } from './policy/coverage-classes.ts';
 import type { RequestRecord } from './request.ts';
 import { flatText } from './visible-text.ts';
+import { isLookAlike } from './look-alike.ts';
 import { quorumMet, remainingApprovals, type Review } from './review.ts';
 import { approversOf } from './escalation.ts';
 
-export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'prod' | 'PII' | 'irreversible';
+export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'look-alike name' | 'prod' | 'PII' | 'irreversible';
 
 export interface ReviewBrief {
   /** The exact action in one line, flattened, controls neutralised: `POST /refunds on billing-api`. */
@@ -95,6 +96,14 @@ function factRisks(facts: Facts): RiskFlag[] {
   return out;
 }
 
+/** The names an action acts on, as the facts derived them: tables and functions, the path, the tool, the argv. */
+function namesOf(facts: Facts): readonly string[] {
+  if (facts.kind === 'postgres') return [...facts.sql.tables, ...facts.sql.functions];
+  if (facts.kind === 'http') return [facts.http.path];
+  if (facts.kind === 'mcp') return [facts.mcp.tool];
+  return facts.exec.argv;
+}
+
 /**
  * Irreversible: the gateway cannot undo it. Every HTTP write (non-safe
  * method), every SQL write, every exec, and an MCP tool unless it is
@@ -165,6 +174,7 @@ export function actionLine(r: Pick<RequestRecord, 'action' | 'facts' | 'connecti
  */
 export function reviewBrief(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'>, max = ACTION_LINE_MAX): ReviewBrief {
   const risks = factRisks(r.facts);
+  if (namesOf(r.facts).some(isLookAlike)) risks.push('look-alike name');
   const { prod, pii } = connectionRisks(r.connection);
   if (prod) risks.push('prod');
   if (pii) risks.push('PII');

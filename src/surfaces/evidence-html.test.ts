@@ -62,6 +62,12 @@ describe('renderEvidenceHtml', () => {
     expect(html).not.toContain('<b>');
   });
 
+  it('heads the reason column as the agent’s unverified claim, not as a fact', () => {
+    const html = renderEvidenceHtml(report);
+    expect(html).toContain('<th>Agent&#39;s reason (unverified)</th>');
+    expect(html).not.toContain('<th>Reason</th>');
+  });
+
   it('shows a text-direction override as an escape, not as a reordering of what follows', () => {
     const html = renderEvidenceHtml(report);
     expect(html).not.toContain('\u202e');

@@ -114,13 +114,13 @@ function actionRows(entries: readonly RequestEntry[]): string[][] {
   ]);
 }
 
-const ACTION_HEADERS = ['Request', 'Requester', 'Acting for', 'Action', 'Reason', 'Submitted', 'Decided', 'Approvers', 'Policy rule / version', 'Outcome'];
+const ACTION_HEADERS = ['Request', 'Requester', 'Acting for', 'Action', "Agent's reason (unverified)", 'Submitted', 'Decided', 'Approvers', 'Policy rule / version', 'Outcome'];
 
 function refusedRows(entries: readonly RequestEntry[], when: (e: RequestEntry) => string | null): string[][] {
   return entries.map((e) => [`<code>${esc(e.id)}</code>`, who(e), esc(e.actsFor ?? '—'), actionCell(e), esc(e.reason), submitted(e), esc(when(e) ?? '—'), list(e.rules), outcomeCell(e)]);
 }
 
-const REFUSED_HEADERS = ['Request', 'Requester', 'Acting for', 'Action', 'Reason', 'Submitted', 'Ended', 'Rules', 'Outcome'];
+const REFUSED_HEADERS = ['Request', 'Requester', 'Acting for', 'Action', "Agent's reason (unverified)", 'Submitted', 'Ended', 'Rules', 'Outcome'];
 
 function section(id: SectionId, body: string, intro = ''): string {
   return `<section id="${id}"><h2>${esc(SECTION_TITLES[id])}</h2>${intro ? `<p>${intro}</p>` : ''}${body}</section>`;

@@ -74,6 +74,15 @@ describe('the agent’s reason on a Slack message', () => {
     const facts = slackTexts(requestMessage(r, URL).blocks).find((t) => t.text.includes('Risk: read-only*'))!;
     expect(facts.type).toBe('plain_text');
   });
+
+  it('shows an agent id from a token (any printable text) as plain text, so `*` or `~` in it formats nothing', () => {
+    const id = 'ci-bot* (human) ✅ approved by ~security~ _';
+    const r = requestRecord({ principal: { ...requestRecord().principal, id, actsFor: '*alice* ✅' } });
+    const who = slackTexts(requestMessage(r, URL).blocks).filter((t) => t.text.includes('ci-bot'));
+    expect(who.length).toBeGreaterThan(0);
+    for (const t of who) expect(t.type, t.text).toBe('plain_text');
+    expect(who.some((t) => t.text.includes(`${id} (agent) for *alice* ✅`))).toBe(true);
+  });
 });
 
 describe('the agent’s reason on a Teams card', () => {
@@ -105,5 +114,27 @@ describe('a reason of many short lines', () => {
     const preview = runs[runs.findIndex((t) => t.startsWith("Agent's claim")) + 1]!;
     expect(preview.split('\n')).toHaveLength(8);
     expect(walk(card).some((o) => o['title'] === 'Show more')).toBe(true);
+  });
+});
+
+describe('facts longer than a section', () => {
+  it('say how much of them the Slack message left out', () => {
+    const tables = Array.from({ length: 400 }, (_, i) => `public.table_number_${i}`);
+    const r = requestRecord({ facts: makeFacts('postgres', { writes: true, sql: { ...makeFacts('postgres', { writes: true }).sql, tables, statements: [{ type: 'delete', tables, hasWhere: true }] } }) });
+    const facts = slackTexts(requestMessage(r, URL).blocks).find((t) => t.text.startsWith('Facts: '))!;
+    expect(facts.text).toMatch(/… \(\d[\d,]* more characters: see the console\)$/);
+    expect(facts.text.length).toBeLessThanOrEqual(3000);
+  });
+});
+
+describe('a table name with a letter of another script (a homoglyph)', () => {
+  const tables = ['public.\u043erders'];
+  const r = requestRecord({ facts: makeFacts('postgres', { writes: true, sql: { ...makeFacts('postgres', { writes: true }).sql, tables, statements: [{ type: 'delete', tables, hasWhere: true }] } }) });
+
+  it('is named in the risk line of the Slack message and the Teams card', () => {
+    const risk = slackTexts(requestMessage(r, URL).blocks).find((t) => t.text.startsWith('*Risk:'))!;
+    expect(risk.text).toContain('look-alike name');
+    const runs = walk(requestCard(heldRequestView(r), { publicUrl: 'https://countersign.example.com' })).filter((o) => o['type'] === 'TextRun').map((o) => String(o['text']));
+    expect(runs[runs.indexOf('Risk: ') + 1]).toContain('look-alike name');
   });
 });

@@ -48,9 +48,9 @@ function prefix(raw: string, n: number): string {
  * @example
  * fitEscaped('a & b', 7, escapeMrkdwn); // { text: 'a &amp;', cut: true }
  */
-export function fitEscaped(raw: string, budget: number, escape: (s: string) => string = escapeMrkdwn): { text: string; cut: boolean } {
+export function fitEscaped(raw: string, budget: number, escape: (s: string) => string = escapeMrkdwn): { text: string; cut: boolean; kept: number } {
   const whole = escape(raw);
-  if (whole.length <= budget) return { text: whole, cut: false };
+  if (whole.length <= budget) return { text: whole, cut: false, kept: raw.length };
   let lo = 0;
   let hi = raw.length;
   while (lo < hi) {
@@ -58,11 +58,17 @@ export function fitEscaped(raw: string, budget: number, escape: (s: string) => s
     if (escape(prefix(raw, mid)).length <= budget) lo = mid;
     else hi = mid - 1;
   }
-  return { text: escape(prefix(raw, lo)), cut: true };
+  const kept = prefix(raw, lo);
+  return { text: escape(kept), cut: true, kept: kept.length };
 }
 
-/** The marker a cut text ends with, linking to where the whole is. */
-export const cutMarker = (url: string) => `… _(truncated, <${url}|see the console>)_`;
+/**
+ * The marker a cut text ends with: how many characters it left out (`at
+ * least` when the text given was itself already cut), linking to where the
+ * whole is. A reviewer knows there is a tail, and how long, before approving.
+ */
+export const cutMarker = (url: string, left: number, atLeast = false) =>
+  `… _(truncated: ${atLeast ? 'at least ' : ''}${left.toLocaleString('en')} more characters, <${url}|see the console>)_`;
 
 /**
  * Escaped `raw` after a fixed (already safe) `head`, fitting `limit` with
@@ -72,21 +78,24 @@ export const cutMarker = (url: string) => `… _(truncated, <${url}|see the cons
  * fitText('*Reason*\n', reason, LIMITS.sectionText, url);
  */
 export function fitText(head: string, raw: string, limit: number, url: string, escape: (s: string) => string = escapeMrkdwn): string {
-  const marker = cutMarker(url);
+  // The marker at its longest (nothing kept), so the one written after the cut never outgrows the budget.
+  const longest = cutMarker(url, raw.length);
   const whole = escape(raw);
   if (head.length + whole.length <= limit) return head + whole;
-  return head + fitEscaped(raw, Math.max(0, limit - head.length - marker.length), escape).text + marker;
+  const fitted = fitEscaped(raw, Math.max(0, limit - head.length - longest.length), escape);
+  return head + fitted.text + cutMarker(url, raw.length - fitted.kept);
 }
 
 /**
  * A ``` code block of `raw`, escaped, fitting `limit` with its heading; a
  * backtick next to a fence is kept apart from it so the block stays closed.
+ * `atLeast`: `raw` is already a cut of a longer text, so the count left out is a floor.
  *
  * @example
  * codeBlock('*Input*\n', sql, LIMITS.sectionText, url);
  */
-export function codeBlock(head: string, raw: string, limit: number, url: string): string {
-  const marker = cutMarker(url);
+export function codeBlock(head: string, raw: string, limit: number, url: string, atLeast = false): string {
+  const marker = cutMarker(url, raw.length, atLeast);
   const safe = (s: string) => {
     const e = escapeCode(s);
     return `${e.startsWith('`') ? '\u200b' : ''}${e}${e.endsWith('`') ? '\u200b' : ''}`;
@@ -94,8 +103,8 @@ export function codeBlock(head: string, raw: string, limit: number, url: string)
   const whole = safe(raw);
   const frame = head.length + 6;
   if (frame + whole.length <= limit) return `${head}\`\`\`${whole}\`\`\``;
-  const fitted = fitEscaped(raw, Math.max(0, limit - frame - marker.length - 2), safe).text;
-  return `${head}\`\`\`${fitted}\`\`\`${marker}`;
+  const fitted = fitEscaped(raw, Math.max(0, limit - frame - marker.length - 2), safe);
+  return `${head}\`\`\`${fitted.text}\`\`\`${cutMarker(url, raw.length - fitted.kept, atLeast)}`;
 }
 
 /**
@@ -107,4 +116,18 @@ export function codeBlock(head: string, raw: string, limit: number, url: string)
 export function plainFit(text: string, limit: number): string {
   if (text.length <= limit) return text;
   return `${prefix(text, limit - 1)}…`;
+}
+
+/**
+ * Plain text for a section, cut to `limit` saying how many characters it
+ * left out: a table list or an error is never shortened without a word.
+ *
+ * @example
+ * plainCut(`Facts: ${facts}`, LIMITS.sectionText); // 'Facts: … (1,204 more characters: see the console)'
+ */
+export function plainCut(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  const tail = (left: number) => `… (${left.toLocaleString('en')} more characters: see the console)`;
+  const kept = prefix(text, limit - tail(text.length).length);
+  return `${kept}${tail(text.length - kept.length)}`;
 }

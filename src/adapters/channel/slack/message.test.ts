@@ -48,11 +48,22 @@ describe('the Slack message of a request fits Block Kit whatever the agent sent'
   it('says where text was cut and links to the console, and never splits an escape', () => {
     const r = requestRecord({ action: { ...requestRecord().action, input: { sql: `SELECT '${'&'.repeat(5000)}'` } } });
     const input = JSON.stringify(requestMessage(r, URL).blocks);
-    expect(input).toContain(`… _(truncated, <${URL}|see the console>)_`);
+    expect(input).toMatch(/… _\(truncated: [\d,]+ more characters, <https:[^|]+\|see the console>\)_/);
     for (const b of requestMessage(r, URL).blocks) {
       const t = b['text'] as { type: string; text: string } | undefined;
       if (t?.type === 'mrkdwn') expect(t.text.replace(/&(amp|lt|gt);/g, '')).not.toContain('&');
     }
+  });
+
+  it('says how many characters of the input it left out, so a tail past the cut is known to exist', () => {
+    const sql = `SELECT 1; -- ${'x'.repeat(4000)}\nDROP TABLE orders`;
+    const r = requestRecord({ action: { ...requestRecord().action, input: { sql } } });
+    const block = requestMessage(r, URL).blocks.map((b) => (b['text'] as { text?: string } | undefined)?.text ?? '').find((t) => t.startsWith('*Exact input*'))!;
+    const shown = /```([\s\S]*)```/.exec(block)![1]!;
+    const left = Number(/truncated: ([\d,]+) more characters/.exec(block)![1]!.replace(/,/g, ''));
+    expect(shown.length + left).toBe(sql.length);
+    const huge = requestRecord({ action: { ...requestRecord().action, input: { sql: `SELECT 1; -- ${'x'.repeat(40_000)}` } } });
+    expect(JSON.stringify(requestMessage(huge, URL).blocks)).toMatch(/truncated: at least [\d,]+ more characters/);
   });
 
   it('shows only the start of a long reason, as the agent’s unverified claim', () => {

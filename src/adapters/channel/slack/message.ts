@@ -17,8 +17,8 @@ import { PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
 import { guttered, visibleText } from '../../../core/visible-text.ts';
-import { approvalsNeeded, factsOf, inputText, safetyNetLines } from '../request-text.ts';
-import { codeBlock, fitEscaped, fitText, LIMITS, plainFit } from './fit.ts';
+import { approvalsNeeded, factsOf, INPUT_TEXT_MAX, inputText, safetyNetLines } from '../request-text.ts';
+import { codeBlock, fitEscaped, fitText, LIMITS, plainCut, plainFit } from './fit.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
 
 export const APPROVE_ACTION = 'countersign_approve';
@@ -103,8 +103,11 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
   const brief = reviewBrief(r);
   const url = consoleUrl;
   const p = r.principal;
-  const who = `*${fitEscaped(p.id, 300).text}* (${p.kind})${p.actsFor ? ` for *${fitEscaped(p.actsFor, 300).text}*` : ''}`;
+  // A token's id is any printable text up to 200 characters (`bot* (human) ✅`): plain text, where `*` formats nothing.
+  const who = `${p.id} (${p.kind})${p.actsFor ? ` for ${p.actsFor}` : ''}`;
   const reason = r.action.reason || '(none given)';
+  // Already cut at INPUT_TEXT_MAX (a surrogate pair may end it one short): past that the count left out is a floor.
+  const input = inputText(r);
   // Plain text, not mrkdwn: no *bold*, link, mention or code of the agent's renders, and each of its lines
   // sits behind a gutter, so none passes for the gateway's own. 300 characters and 300 gutters fit a section.
   const claim = previewText(reason, CLAIM_PREVIEW, PREVIEW_LINES);
@@ -114,11 +117,11 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
     section(`*Risk: ${escapeMrkdwn(brief.riskLine)}*`),
     // The action line is the agent's SQL or path: plain text, so `~DELETE FROM orders~` is not struck through.
     plainSection(brief.action),
-    section(codeBlock('*Exact input*\n', inputText(r), LIMITS.sectionText, url)),
+    section(codeBlock('*Exact input*\n', input, LIMITS.sectionText, url, input.length >= INPUT_TEXT_MAX - 1)),
     {
       type: 'section',
       fields: [
-        field('Requested by', '', url, who),
+        plain(plainFit(`Requested by\n${visibleText(who)}`, LIMITS.fieldText)),
         field('Connection', `${r.connection.name} (${r.connection.kind})\n${tagsText(r)}`, url),
         field('Matched rules', r.decision.rules.join(', ') || 'none (default)', url),
         field('Approvals still needed', r.status === 'pending' ? approvalsNeeded(r).join('; ') || 'none' : '—', url),
@@ -127,13 +130,13 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
       ],
     },
     // Table and function names come from the agent's SQL: plain text, where `*` and `<` are only characters.
-    plainSection(plainFit(`Facts: ${factsOf(r).map((f) => f.value).join(' · ')}`, LIMITS.sectionText)),
+    plainSection(plainCut(`Facts: ${factsOf(r).map((f) => f.value).join(' · ')}`, LIMITS.sectionText)),
     section(claimHead),
     plainSection(`│ ${guttered(`${claim.text}${claim.cut ? '…' : ''}`, '')}`),
   ];
   // The justification is a person's words: plain text, like the agent's claim.
   const nets = safetyNetLines(r);
-  if (nets.length) blocks.push(plainSection(plainFit(nets.join('\n'), LIMITS.sectionText)));
+  if (nets.length) blocks.push(plainSection(plainCut(nets.join('\n'), LIMITS.sectionText)));
   if (r.status === 'pending') {
     const history = reviewsText(r, '', url);
     if (history) blocks.push(section(history));
@@ -148,7 +151,7 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
     const history = reviewsText(r, head, url);
     blocks.push(section(history ? `${head}\n${history}` : head));
     // The target's error text can quote the agent's input: plain text, after the gateway's own line.
-    if (error) blocks.push(plainSection(plainFit(`Error: ${visibleText(error)}`, LIMITS.sectionText)));
+    if (error) blocks.push(plainSection(plainCut(`Error: ${visibleText(error)}`, LIMITS.sectionText)));
   }
   // The notification text (push, screen readers): no mrkdwn, so no mention can hide in it.
   return { text: fitEscaped(`${OUTCOME[r.status]}: ${brief.action}`, LIMITS.messageText).text, blocks };
@@ -199,7 +202,7 @@ export function denyModal(requestId: string): Block {
 export function outcomeDm(r: RequestRecord, consoleUrl: string): { text: string; blocks: Block[] } {
   const head = `*${OUTCOME[r.status]}*: your request <${consoleUrl}|${fitEscaped(r.id, 200).text}> on \`${fitEscaped(r.action.connection, 200).text}\``;
   const text = fitEscaped(`${OUTCOME[r.status]}: your request ${r.id} on ${r.action.connection}`, LIMITS.messageText).text;
-  return { text, blocks: [section(head), ...(r.error?.message ? [plainSection(plainFit(`Error: ${visibleText(r.error.message)}`, LIMITS.sectionText))] : [])] };
+  return { text, blocks: [section(head), ...(r.error?.message ? [plainSection(plainCut(`Error: ${visibleText(r.error.message)}`, LIMITS.sectionText))] : [])] };
 }
 
 /**
@@ -217,6 +220,6 @@ export function announcement(r: RequestRecord, event: string, consoleUrl: string
       ? `:rotating_light: Break-glass: ${bg.by} ran this request without its approvals. It needs an after-the-fact review.`
       : `:arrow_double_up: Escalated: still waiting for approval; now asking ${rung ? [...rung.groups.map((g) => `group ${g}`), ...rung.principals].join(', ') : 'the next rung'}.`;
   const blocks: Block[] = [section(`*${escapeMrkdwn(line)}* <${consoleUrl}|open the request>`), plainSection(brief.action)];
-  if (event === 'request.break_glass' && bg) blocks.push(plainSection(plainFit(`Justification: ${visibleText(bg.justification)}`, LIMITS.sectionText)));
+  if (event === 'request.break_glass' && bg) blocks.push(plainSection(plainCut(`Justification: ${visibleText(bg.justification)}`, LIMITS.sectionText)));
   return { text: fitEscaped(`${line} ${brief.action}`, LIMITS.messageText).text, blocks };
 }
