@@ -90,11 +90,11 @@ export function tooComplexForParser(sql: string): string | undefined {
   };
   let i = 0;
   // The last token was a lone '.': a keyword after it is a column's name (x. and, x. end), never AND or END.
-  let afterDot = false;
+  let afterDot: boolean = false;
   while (i < n) {
     const c = sql[i]!;
     const d = sql[i + 1];
-    const named = afterDot;
+    const named: boolean = afterDot;
     afterDot = false;
     if (c === ' ' || c === '\n' || c === '\t' || c === '\r' || c === '\f' || c === '\v') {
       i++;
