@@ -168,9 +168,15 @@ export function tooComplexForParser(sql: string): string | undefined {
       afterDot = i - start === 1 && c === '.';
       if (term()) return tooLong();
     } else if (is(sql, i, OP)) {
-      // A run of operator characters, stopping where a comment starts.
+      // A run of operator characters, stopping where a comment starts. scan.l cuts the + and - a run ends with off
+      // into operators of their own (`-+-+1` is four unary operators, one inside the other): each sign counts.
+      let signs = c === '+' || c === '-' ? 1 : 0;
       i++;
-      while (i < n && is(sql, i, OP) && !(sql[i] === '-' && sql[i + 1] === '-') && !(sql[i] === '/' && sql[i + 1] === '*')) i++;
+      while (i < n && is(sql, i, OP) && !(sql[i] === '-' && sql[i + 1] === '-') && !(sql[i] === '/' && sql[i + 1] === '*')) {
+        if (sql[i] === '+' || sql[i] === '-') signs++;
+        i++;
+      }
+      top.count += Math.max(0, signs - 1);
       if (term()) return tooLong();
     } else {
       i++;
