@@ -15,6 +15,12 @@ describe('connectionTarget', () => {
     expect(base).not.toContain('s3cret');
   });
 
+  it('leaves out a password with @ in it whole, as pg reads it (up to the last @ before the host)', () => {
+    const base = target({ kind: 'postgres', url: 'postgres://app:p@ss@db-staging:5432/orders' });
+    expect(target({ kind: 'postgres', url: 'postgres://app:other@db-staging:5432/orders' })).toBe(base);
+    expect(target({ kind: 'postgres', url: 'postgres://app:p@ss@db-prod:5432/orders' })).not.toBe(base);
+  });
+
   it('moves with an http URL or an exec binary, not with credentials in headers', () => {
     const http = target({ kind: 'http', url: 'https://staging.example.com/api', headers: { authorization: 'Bearer a' } });
     expect(target({ kind: 'http', url: 'https://staging.example.com/api', headers: { authorization: 'Bearer b' } })).toBe(http);

@@ -13,7 +13,8 @@ import type { WrittenTarget } from '../config/written-targets.ts';
 
 /** A postgres URL without the password in its user part or its parameters, as text (a `${VAR}` in it may not parse). */
 function withoutPassword(url: string): string {
-  const noUserPassword = url.replace(/^([a-z]+:\/\/[^:@/?#]*):[^@/?#]*@/i, '$1@');
+  // The password runs to the last @ before the host, as pg-connection-string reads it (a literal p@ss is one password).
+  const noUserPassword = url.replace(/^([a-z]+:\/\/[^:@/?#]*):[^/?#]*@/i, '$1@');
   return noUserPassword.replace(/([?&])password=[^&#]*(&?)/gi, (_m, lead: string, trail: string) => (trail ? lead : ''));
 }
 

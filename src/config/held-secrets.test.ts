@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load.ts';
 import { environmentSecrets, heldSecrets } from './held-secrets.ts';
+import { createSecretScrubber, secretParts } from '../core/scrub.ts';
 
 describe('the secrets the gateway holds', () => {
   it('takes every ${VAR} value, connection credentials written in the file, secret-named keys and URL passwords, and not the names of masked columns', () => {
@@ -31,6 +32,28 @@ policy: { default: deny }
     expect(held).not.toContain('password');
     expect(held).not.toContain('/root');
     expect(held).not.toContain('production');
+  });
+
+  it("leaves out what other connections' headers and env say of content and locale, so commands' output stays readable; their credentials stay in", () => {
+    const config = parseConfig(
+      `connections:
+  - name: gh
+    kind: http
+    url: https://api.github.com
+    headers: { Authorization: "Bearer ghp_literal123456", Accept: application/vnd.github+json, X-GitHub-Api-Version: "2022-11-28", User-Agent: "\${UA}", X-Auth-Key: cf-key-abcdef123 }
+  - name: files
+    kind: mcp
+    command: /usr/bin/mcp-files
+    env: { NODE_ENV: production, LANG: en_US.UTF-8, SERVICE_KEY: svc-key-0123456 }
+policy: { default: deny }
+`,
+      'test.yaml',
+      { UA: 'countersign-bot' },
+    );
+    const scrubber = createSecretScrubber(secretParts(heldSecrets(config)));
+    const output = '{"mimeType":"application/json","build":"production","date":"2022-11-28","agent":"countersign-bot","locale":"en_US.UTF-8"}';
+    expect(scrubber.scrub(output).text).toBe(output);
+    for (const s of ['ghp_literal123456', 'cf-key-abcdef123', 'svc-key-0123456']) expect(scrubber.scrub(`got ${s}`).text, s).not.toContain(s);
   });
 
   it('reads the environment by its names, and URL credentials in any value', () => {

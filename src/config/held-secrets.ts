@@ -49,8 +49,17 @@ function walk(value: unknown, named: boolean, out: string[]): void {
   }
 }
 
-/** Where in the file a `${VAR}` is no secret: the policy, principals, roles, the log level, a connection's tags (`env: ${ENV}`). Scrubbing their values (`production`, `warning`) would garble every output. */
+/**
+ * Header names whose values describe content, client or API version, never a credential: an `Accept:
+ * application/vnd.github+json` held as a secret took any 10 characters of it (`applicatio`) out of every output.
+ */
+const PLAIN_HEADER = /^(?:accept(?:-charset|-encoding|-language)?|content-type|content-language|user-agent|cache-control|pragma|prefer|x-requested-with|[a-z0-9-]*-version)$/i;
+/** Environment variable names of locale, mode and paths (`NODE_ENV: production`), never a credential. */
+const PLAIN_ENV = /^(?:NODE_ENV|LANG|LANGUAGE|LC_[A-Z]+|TZ|HOME|PATH|TERM|SHELL|USER|LOGNAME|TMPDIR|PWD)$/;
+
+/** Where in the file a `${VAR}` is no secret: the policy, principals, roles, the log level, a connection's tags (`env: ${ENV}`), its plain headers and env. Scrubbing their values (`production`, `warning`) would garble every output. */
 const NOT_SECRET_PLACES = /^(?:policy|principals|roles|log)\b|\.tags\b/;
+const PLAIN_PLACE = /^connections\[\d+\]\.(headers|env)\.([^.]+)$/;
 
 /**
  * Whether a `${VAR}` expanded at this path of the file may be a secret.
@@ -59,6 +68,8 @@ const NOT_SECRET_PLACES = /^(?:policy|principals|roles|log)\b|\.tags\b/;
  * mayHoldSecret('connections[0].tags.env'); // false
  */
 export function mayHoldSecret(path: string): boolean {
+  const plain = PLAIN_PLACE.exec(path);
+  if (plain && (plain[1] === 'headers' ? PLAIN_HEADER : PLAIN_ENV).test(plain[2]!)) return false;
   return !NOT_SECRET_PLACES.test(path);
 }
 
@@ -86,8 +97,9 @@ export function heldSecrets(config: Config): string[] {
   const out: string[] = [...(config.environmentSecrets ?? [])];
   for (const list of Object.values(config.connectionSecrets ?? {})) out.push(...list);
   for (const c of config.connections) {
-    if ('headers' in c && c.headers) out.push(...Object.values(c.headers));
-    if ('env' in c && c.env) out.push(...Object.values(c.env));
+    // A connection's own scrubber still takes all of its own values (adapters/executor/held-scrubber.ts `own`).
+    if ('headers' in c && c.headers) for (const [k, v] of Object.entries(c.headers)) if (!PLAIN_HEADER.test(k)) out.push(v);
+    if ('env' in c && c.env) for (const [k, v] of Object.entries(c.env)) if (!PLAIN_ENV.test(k)) out.push(v);
   }
   const { principals: _hashes, policy: _policy, ...rest } = config;
   walk(rest, false, out);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { ConnectionKind } from './connection.ts';
 import { CountersignError } from './errors.ts';
 import { assertValueDepth } from './json-depth.ts';
-import { SECOND_TARGET_HEADERS } from './second-target-headers.ts';
+import { isSecondTargetHeader, SECOND_TARGET_HEADERS } from './second-target-headers.ts';
 
 const sqlParam = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
@@ -155,6 +155,9 @@ const VISIBLE_HEADERS = new Set(['content-type', 'accept', 'content-language', '
 export function redactInput(input: ActionInput, mask: (value: string) => string = () => '[redacted]'): ActionInput {
   if (!('method' in input) || !input.headers) return input;
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(input.headers)) headers[k] = VISIBLE_HEADERS.has(k.toLowerCase().replaceAll('_', '-')) ? v : mask(v);
+  for (const [k, v] of Object.entries(input.headers)) {
+    const key = k.toLowerCase().replaceAll('_', '-');
+    headers[k] = VISIBLE_HEADERS.has(key) || isSecondTargetHeader(key) ? v : mask(v);
+  }
   return { ...input, headers };
 }

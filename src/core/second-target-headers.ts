@@ -4,7 +4,9 @@
  * `Destination` (OpenStack Swift's COPY too, in another account with
  * `Destination-Account`), and object stores copy into the path from the one
  * their copy-source header names (Swift `X-Copy-From`, S3 and S3-compatible
- * stores, Google Cloud Storage, Azure Blob, Alibaba OSS, Tencent COS). An
+ * stores, Google Cloud Storage, Azure Blob, Alibaba OSS, Tencent COS, and any
+ * other store's `x-<vendor>-copy-source`), or move it there (S3 RenameObject's
+ * `x-amz-rename-source`, ADLS Gen2's `x-ms-rename-source`). An
  * agent's copy of one is refused unless a connection's `allow.headers` names
  * it; where allowed, its value is shown to reviewers as sent. Names as
  * headerKey gives them: lower case, `_` read as `-`.
@@ -21,3 +23,16 @@ export const SECOND_TARGET_HEADERS: ReadonlySet<string> = new Set([
   'x-oss-copy-source',
   'x-cos-copy-source',
 ]);
+
+/** Any store's copy or rename source under its own prefix (`x-obs-copy-source`, `x-bce-copy-source`, `x-amz-rename-source`). */
+const VENDOR_SOURCE = /^x-[a-z0-9]+-(?:copy|rename)-source(?:-range)?$/;
+
+/**
+ * Whether the header (as headerKey gives it) names a second resource.
+ *
+ * @example
+ * isSecondTargetHeader('x-obs-copy-source'); // true
+ */
+export function isSecondTargetHeader(key: string): boolean {
+  return SECOND_TARGET_HEADERS.has(key) || VENDOR_SOURCE.test(key);
+}

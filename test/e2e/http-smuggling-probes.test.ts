@@ -71,6 +71,12 @@ describe('a header that names a second resource for the call to read', () => {
     ['x-goog-copy-source', 'private-bucket/secret'],
     ['x-ms-copy-source', 'https://other.blob.core.windows.net/private/secret'],
     ['x-oss-copy-source', '/private-bucket/secret'],
+    // S3 RenameObject and ADLS Gen2 rename move the object they name (gone from there) into the path.
+    ['x-amz-rename-source', '/private-bucket/secret'],
+    ['x-ms-rename-source', '/private/secret'],
+    // Huawei OBS, Baidu BOS: their own prefix on the same copy.
+    ['x-obs-copy-source', '/private-bucket/secret'],
+    ['X-Bce-Copy-Source', '/private-bucket/secret'],
   ])('a PUT under /public with %s (object stores copy from the path it names, which policy never judged) → 422, nothing sent', async (name, value) => {
     const { res, calls } = await received({ method: 'PUT', path: '/public/copy', headers: { [name]: value } });
     expect(res.status).toBe(422);

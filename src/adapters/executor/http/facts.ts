@@ -13,7 +13,7 @@ import { makeFacts, type Facts } from '../../../core/facts.ts';
 import { foldKey, jsonKeyClash, type KeyClash } from '../../../core/json-keys.ts';
 import { fieldClash, fieldInBoth, fieldKey, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
-import { SECOND_TARGET_HEADERS } from '../../../core/second-target-headers.ts';
+import { isSecondTargetHeader } from '../../../core/second-target-headers.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 // TRACE echoes the request (the gateway's credentials with it); CONNECT opens a tunnel.
@@ -233,7 +233,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const named = new Map<string, string>();
   for (const [h, value] of Object.entries(input.headers ?? {})) {
     if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
-    if (SECOND_TARGET_HEADERS.has(headerKey(h)) && !options.allowHeaders.some((a) => headerKey(a) === headerKey(h))) {
+    if (isSecondTargetHeader(headerKey(h)) && !options.allowHeaders.some((a) => headerKey(a) === headerKey(h))) {
       refuse(`header ${h} is not allowed on this connection: it names another resource for the call to read or write, whose path the policy never judged (allow it with allow.headers)`);
     }
     // The body goes as the text judged; an upstream that inflates request bodies would read what those bytes inflate to.

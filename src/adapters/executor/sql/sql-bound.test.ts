@@ -20,6 +20,13 @@ const DEEP: Record<string, string> = {
   'subqueries around a chain': `SELECT ${'(SELECT '.repeat(500)}1${'+1'.repeat(5_800)}${')'.repeat(500)}`,
   'nested ARRAY brackets': `SELECT ${'ARRAY['.repeat(1_100)}1${']'.repeat(1_100)}`,
   'a chain of NOT': `SELECT 1 WHERE ${'NOT '.repeat(3_000)}true`,
+  // Where the scan and PostgreSQL's lexer parted, the chain hid from the scan and aborted the parser.
+  'a chain after a line comment ended by a carriage return': `SELECT 1 --\r${'+1'.repeat(5_000)}`,
+  'a chain after a dollar quote with a tag of 300 characters': `SELECT $${'T'.repeat(300)}$ ' $${'T'.repeat(300)}$ ${'+1'.repeat(5_000)} -- '`,
+  'a chain of columns named AND (x. and)': `SELECT 1${' + x. and'.repeat(5_000)}`,
+  'a run of signs PostgreSQL splits into unary operators (-+-+…)': `SELECT ${'-+'.repeat(4_000)}1`,
+  'a binary operator then a run of unary signs': `SELECT 1 ${'+-'.repeat(4_000)} 1`,
+  'nested CASEs with a column named END (x. end)': `SELECT ${'CASE WHEN x. end THEN '.repeat(1_500)}1${' END'.repeat(1_500)}`,
 };
 
 /** SQL that people write or generate, however long: each is taken. */

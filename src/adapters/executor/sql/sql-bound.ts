@@ -33,6 +33,8 @@ export const MAX_NESTING = 1_000;
 /** Words after which the grammar starts the next item of a flat list (a BoolExpr's args, a CASE's WHENs). */
 const SEPARATORS: ReadonlySet<string> = new Set(['and', 'or', 'when', 'then', 'else']);
 const SET_OPERATIONS: ReadonlySet<string> = new Set(['union', 'intersect', 'except']);
+/** scan.l `dolqdelim`, matched where the scan stands. */
+const DOLLAR_TAG = /\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/y;
 /** Character classes by code (one table lookup per character: the scan runs before every parse). */
 const OP = 1, WORD_START = 2, WORD = 4, NUMBER = 8, DIGIT = 16;
 const CLASS = new Uint8Array(128);
@@ -87,14 +89,21 @@ export function tooComplexForParser(sql: string): string | undefined {
     return term();
   };
   let i = 0;
+  // The last token was a lone '.': a keyword after it is a column's name (x. and, x. end), never AND or END.
+  let afterDot: boolean = false;
   while (i < n) {
     const c = sql[i]!;
     const d = sql[i + 1];
+    const named: boolean = afterDot;
+    afterDot = false;
     if (c === ' ' || c === '\n' || c === '\t' || c === '\r' || c === '\f' || c === '\v') {
       i++;
+      afterDot = named;
     } else if (c === '-' && d === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end < 0 ? n : end + 1;
+      // scan.l: a line comment ends at \n or \r.
+      i += 2;
+      while (i < n && sql[i] !== '\n' && sql[i] !== '\r') i++;
+      afterDot = named;
     } else if (c === '/' && d === '*') {
       // Block comments nest in PostgreSQL.
       let depth = 1;
@@ -104,6 +113,7 @@ export function tooComplexForParser(sql: string): string | undefined {
         else if (sql[i] === '*' && sql[i + 1] === '/') (depth--, (i += 2));
         else i++;
       }
+      afterDot = named;
     } else if (c === "'") {
       i = skipQuoted(sql, i, "'", false);
       if (term()) return tooLong();
@@ -119,7 +129,9 @@ export function tooComplexForParser(sql: string): string | undefined {
       while (i < n && is(sql, i, DIGIT)) i++;
       if (term()) return tooLong();
     } else if (c === '$') {
-      const tag = /^\$(?:[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$/.exec(sql.slice(i, i + 256))?.[0];
+      // A tag of any length: scan.l sets none.
+      DOLLAR_TAG.lastIndex = i;
+      const tag = DOLLAR_TAG.exec(sql)?.[0];
       if (tag) {
         const end = sql.indexOf(tag, i + tag.length);
         i = end < 0 ? n : end + tag.length;
@@ -140,7 +152,9 @@ export function tooComplexForParser(sql: string): string | undefined {
       const start = i;
       while (i < n && is(sql, i, WORD)) i++;
       const word = sql.slice(start, i).toLowerCase();
-      if (SEPARATORS.has(word)) top.count = 0;
+      if (named) {
+        if (term()) return tooLong();
+      } else if (SEPARATORS.has(word)) top.count = 0;
       else if (word === 'case') {
         if (open('case')) return `SQL nests more deeply than the gateway analyses (${MAX_NESTING} levels, or ${MAX_PATH_COST} terms on the way down); nothing ran`;
       } else if (word === 'end' && top.opener === 'case') {
@@ -149,12 +163,20 @@ export function tooComplexForParser(sql: string): string | undefined {
         if (++top.setOps + top.count + top.base > MAX_PATH_COST) return tooLong();
       } else if (term()) return tooLong();
     } else if (is(sql, i, DIGIT) || c === '.') {
+      const start = i;
       while (i < n && sql.charCodeAt(i) < 128 && is(sql, i, NUMBER)) i++;
+      afterDot = i - start === 1 && c === '.';
       if (term()) return tooLong();
     } else if (is(sql, i, OP)) {
-      // A run of operator characters, stopping where a comment starts.
+      // A run of operator characters, stopping where a comment starts. scan.l cuts the + and - a run ends with off
+      // into operators of their own (`-+-+1` is four unary operators, one inside the other): each sign counts.
+      let signs = c === '+' || c === '-' ? 1 : 0;
       i++;
-      while (i < n && is(sql, i, OP) && !(sql[i] === '-' && sql[i + 1] === '-') && !(sql[i] === '/' && sql[i + 1] === '*')) i++;
+      while (i < n && is(sql, i, OP) && !(sql[i] === '-' && sql[i + 1] === '-') && !(sql[i] === '/' && sql[i + 1] === '*')) {
+        if (sql[i] === '+' || sql[i] === '-') signs++;
+        i++;
+      }
+      top.count += Math.max(0, signs - 1);
       if (term()) return tooLong();
     } else {
       i++;
