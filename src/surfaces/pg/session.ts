@@ -185,7 +185,7 @@ export async function serveSession(
 
   /** A simple Query; a COPY FROM STDIN's data is read first, and judged with it. 'end': the client left during its COPY. */
   const query = async (sql: string, raw: Buffer): Promise<'go' | 'end'> => {
-    const soon = copyInShapeSoon(sql);
+    const soon = copyInShapeSoon(sql, ctx.principal.id);
     const shape = soon instanceof Promise ? await soon : soon;
     if (shape === undefined) return (await statement({ sql }, [{ raw, kind: 'query' }]), 'go');
     /** An answer of the gateway's: nothing ran; inside the client's block, the block fails as on the statement's own error. */
@@ -287,7 +287,7 @@ export async function serveSession(
         if (unexecuted(m.portal)) return 'go';
         binds = [];
         // Its data would come after the statement was judged: COPY FROM STDIN runs as a simple Query only.
-        const soon = copyInShapeSoon(bound.sql);
+        const soon = copyInShapeSoon(bound.sql, ctx.principal.id);
         if (soon instanceof Promise ? await soon : soon) return (fail('0A000', 'COPY FROM STDIN runs only as a simple Query (psql \\copy), where its data is judged with it; nothing ran'), 'go');
         // An empty statement: nothing to judge, so nothing goes upstream to run. The gateway answers it itself,
         // as Postgres would, after what was held: an Execute sent unjudged would run whatever the upstream holds

@@ -55,3 +55,14 @@ describe('each principal\'s share of the thread', () => {
     expect(next.facts.statements).toHaveLength(501);
   });
 });
+
+describe('the COPY shape of a long text on the wire', () => {
+  it("takes its principal's share of the thread, as its facts do: past it, no shape (so nothing runs), and another principal's text is not held behind", { timeout: 120_000 }, async () => {
+    const copy = `COPY orders FROM STDIN; -- ${'x'.repeat(20_000)}`;
+    expect(await copyInShapeSoon(copy, 'other')).toBeDefined();
+    // Two texts of seconds each fill the flooder's share of the worker.
+    const heavy = [0, 1].map(() => analyseSqlAsync(`${'SELECT 1;'.repeat(300_000)} -- ${Math.random()}`, {}, 'flooder').catch(() => undefined));
+    expect(await copyInShapeSoon(copy, 'flooder')).toBeUndefined();
+    await Promise.all(heavy);
+  });
+});

@@ -51,15 +51,16 @@ export function copyInShape(sql: string): CopyInShape | undefined {
 
 /**
  * copyInShape, at once for a short text; a long one is parsed on the worker thread (analysis-offload.ts). A long text
- * not parsed in time has no shape here: its facts cannot be derived in time either, so nothing runs.
+ * not parsed in time has no shape here: its facts cannot be derived in time either, so nothing runs. `owner`: the
+ * principal whose share of the worker it takes (analysis-offload.ts), as its facts would.
  *
  * @example
- * const s = copyInShapeSoon(sql);
+ * const s = copyInShapeSoon(sql, principal.id);
  * const shape = s instanceof Promise ? await s : s;
  */
-export function copyInShapeSoon(sql: string): CopyInShape | undefined | Promise<CopyInShape | undefined> {
+export function copyInShapeSoon(sql: string, owner?: string): CopyInShape | undefined | Promise<CopyInShape | undefined> {
   if (!/copy/i.test(sql) || sql.length <= OFFLOAD_MIN_CHARS) return copyInShape(sql);
-  return sqlOffload.run({ op: 'copyIn', sql }).then(
+  return sqlOffload.run({ op: 'copyIn', sql }, owner).then(
     (v) => (v as CopyInShape | undefined) ?? undefined,
     () => undefined,
   );
