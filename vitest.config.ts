@@ -73,6 +73,9 @@ export const POSTGRES_FILES = [
  * test/support/store-view.ts (and then to POSTGRES_FILES).
  */
 export const SQLITE_ONLY: Readonly<Record<string, string>> = {
+  'test/e2e/exec-gateway-secrets.test.ts': 'reads the stored request and audit rows of a child gateway in its SQLite file',
+  'test/e2e/mcp-stdio-gateway-secrets.test.ts': 'reads the stored request and audit rows of a child gateway in its SQLite file',
+  'test/e2e/sql-long-mask.test.ts': 'reads the audit rows in the SQLite file',
   'test/e2e/fail-closed.test.ts': 'makes audit writes fail with a trigger on the SQLite table',
   'test/e2e/audit-bundle.test.ts': 'tampers with a copy of the SQLite file',
   'test/e2e/audit-trust.test.ts': 'tampers with a copy of the SQLite file',
