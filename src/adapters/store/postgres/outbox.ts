@@ -12,39 +12,26 @@ import type { ChannelHealth, OutboxDelivery } from '../../../core/outbox.ts';
 import { deliveryOf, type OutboxRow } from '../rows.ts';
 import type { Run } from './pool.ts';
 
-const CLAIM = {
-  name: 'cs_outbox_claim',
-  // The lease moves next_attempt_at; the delivery is returned as it stood when claimed.
-  text: `WITH due AS (
-           SELECT o.id, o.next_attempt_at FROM outbox o
-           WHERE o.state = 'pending' AND o.next_attempt_at <= $1
-             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.channel = o.channel AND p.request_id IS NOT DISTINCT FROM o.request_id
-                             AND p.state = 'pending' AND p.id < o.id)
-           ORDER BY o.id LIMIT $2
-           FOR UPDATE OF o SKIP LOCKED)
-         UPDATE outbox SET next_attempt_at = $3 FROM due WHERE outbox.id = due.id
-         RETURNING outbox.id, outbox.channel, outbox.event, outbox.request_id, outbox.payload, outbox.created_at, outbox.attempts,
-                   due.next_attempt_at, outbox.last_error`,
-};
 /**
- * The same lease, only while the meta value under $4 is $5: read in the statement, and locked FOR SHARE, so a
- * change of it committed first is seen (READ COMMITTED rechecks a row updated meanwhile) and one made after waits
- * for this lease to commit.
+ * The lease of the due deliveries: it moves next_attempt_at; the delivery is returned as it stood when claimed.
+ * `onlyIf`: only while the meta value under $4 is $5, read in the statement and locked FOR SHARE, so a change of it
+ * committed first is seen (READ COMMITTED rechecks a row updated meanwhile) and one made after waits for this lease
+ * to commit.
  */
-const CLAIM_IF = {
-  name: 'cs_outbox_claim_if',
-  text: `WITH held AS (SELECT 1 FROM meta WHERE key = $4 AND value = $5 FOR SHARE),
-         due AS (
+function claimText(onlyIf: boolean): string {
+  return `WITH ${onlyIf ? 'held AS (SELECT 1 FROM meta WHERE key = $4 AND value = $5 FOR SHARE),\n         ' : ''}due AS (
            SELECT o.id, o.next_attempt_at FROM outbox o
-           WHERE EXISTS (SELECT 1 FROM held) AND o.state = 'pending' AND o.next_attempt_at <= $1
+           WHERE ${onlyIf ? 'EXISTS (SELECT 1 FROM held) AND ' : ''}o.state = 'pending' AND o.next_attempt_at <= $1
              AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.channel = o.channel AND p.request_id IS NOT DISTINCT FROM o.request_id
                              AND p.state = 'pending' AND p.id < o.id)
            ORDER BY o.id LIMIT $2
            FOR UPDATE OF o SKIP LOCKED)
          UPDATE outbox SET next_attempt_at = $3 FROM due WHERE outbox.id = due.id
          RETURNING outbox.id, outbox.channel, outbox.event, outbox.request_id, outbox.payload, outbox.created_at, outbox.attempts,
-                   due.next_attempt_at, outbox.last_error`,
-};
+                   due.next_attempt_at, outbox.last_error`;
+}
+const CLAIM = { name: 'cs_outbox_claim', text: claimText(false) };
+const CLAIM_IF = { name: 'cs_outbox_claim_if', text: claimText(true) };
 const DONE = { name: 'cs_outbox_done', text: `UPDATE outbox SET state = 'delivered', attempts = attempts + 1, last_error = NULL WHERE id = $1` };
 /**
  * Only a delivery still owed: a failure reported late (a replica whose lease ran out while another made the delivery,
