@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { driftWebhookConfig } from '../support/drift-webhook-config.ts';
 import { eventually } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startReplica, type Replica } from '../support/replica.ts';
@@ -20,7 +21,6 @@ import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const db = await createTestDatabase();
 const SLOW = 120_000;
-const SECRET = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;
 
 let dir: string;
 let configFile: string;
@@ -35,28 +35,7 @@ let b: Replica;
 const keys = { bot: generateApiKey() };
 
 function yaml(version: 'before' | 'after'): string {
-  const path = version === 'before' ? '/old' : '/new';
-  const reads = version === 'before' ? '' : `    - id: reads\n      when: facts.http.method == "GET"\n      effect: allow\n`;
-  return `server: { port: 0 }
-store: { postgres: { url: ${JSON.stringify(db!.url)}, poolSize: 4 } }
-audit: { keyDir: ${JSON.stringify(join(dir, 'keys'))} }
-log: { level: silent }
-channels:
-  webhooks: [{ name: ops-hook, url: ${JSON.stringify(receiver.url + path)}, secret: "${SECRET}", events: [created] }]
-principals:
-  - { id: deploy-bot, kind: agent, apiKeys: ["${keys.bot.hash}"] }
-  - { id: alice, kind: human, groups: [sre], email: alice@example.com }
-connections:
-  - { name: ops-api, kind: http, url: ${JSON.stringify(upstream.url)} }
-policy:
-  default: deny
-  rules:
-${reads}    - id: writes
-      when: facts.http.method == "POST"
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-      ttl: 1h
-`;
+  return driftWebhookConfig({ dbUrl: db!.url, dir, receiverUrl: receiver.url, upstreamUrl: upstream.url, botKeyHash: keys.bot.hash }, version);
 }
 
 const rows = async () => (await sql.query<{ id: string; state: string }>(`SELECT id, state FROM outbox WHERE channel = 'webhook:ops-hook' ORDER BY id`)).rows;
