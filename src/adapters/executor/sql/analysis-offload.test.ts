@@ -45,6 +45,8 @@ describe('each principal\'s share of the thread', () => {
   afterAll(() => offload.close());
 
   it('refuses a principal\'s text past its share at once, and one that waited too long behind others\'', { timeout: 120_000 }, async () => {
+    // The worker started and ready first: its start is nobody's text, and is not counted as others' (below).
+    await offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'warm-up');
     // Seconds of work: answered, or refused at its time limit, long after the wait limit.
     const heavy = offload.run({ op: 'analyse', sql: 'SELECT 1;'.repeat(300_000), readOnlyFunctions: [] }, 'flooder').catch(() => undefined);
     await expect(offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'flooder')).rejects.toMatchObject({ code: 'TOO_MANY_ANALYSES', message: expect.stringContaining('already has 1') });
@@ -53,6 +55,17 @@ describe('each principal\'s share of the thread', () => {
     // Its text answered (or refused), the flooder may send another.
     const next = (await offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'flooder')) as ReturnType<typeof analyseSql>;
     expect(next.facts.statements).toHaveLength(501);
+  });
+});
+
+describe('a worker being started', () => {
+  // A wait limit far shorter than any start of a worker thread.
+  const offload = createAnalysisOffload({ timeLimitMs: 20_000, waitLimitMs: 1 });
+  afterAll(() => offload.close());
+
+  it('is not counted as others\' texts keeping the thread busy: the first text waits for it and is analysed', { timeout: 120_000 }, async () => {
+    const first = (await offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'first')) as ReturnType<typeof analyseSql>;
+    expect(first.facts.statements).toHaveLength(501);
   });
 });
 

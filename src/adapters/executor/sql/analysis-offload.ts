@@ -13,7 +13,12 @@
  * at once with TOO_MANY_ANALYSES), and the waiting texts are taken principals
  * in turn: the one whose principal was served longest ago goes next. A text
  * may wait up to its wait limit (refused then with TOO_MANY_ANALYSES: the
- * thread is busy with others') and be analysed for up to its time limit,
+ * thread is busy with others'), not counting the start of a new worker (on a
+ * loaded machine that took seconds, and it is nobody's text: a waiting text
+ * is refused only once its limit has run out and no worker is starting, or a
+ * start has taken longer than the larger of the two limits: one that hangs is
+ * bounded too),
+ * and be analysed for up to its time limit,
  * counted from when the worker starts it: one still being analysed then is
  * refused and its worker ended (a new one is started for the next text), a
  * refusal as the parser's own (INPUT_UNPARSEABLE): nothing was judged,
@@ -82,6 +87,8 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
   let running: Pending | undefined;
   let worker: Worker | undefined;
   let ready = false;
+  /** When the worker not yet ready was started. */
+  let startedAt = 0;
   let idle: NodeJS.Timeout | undefined;
   let nextId = 1;
 
@@ -107,6 +114,7 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
   };
 
   const start = () => {
+    startedAt = Date.now();
     const w = new Worker(new URL('./analysis-worker.js', here), {
       workerData: {
         typescript,
@@ -197,13 +205,17 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
         }
         held.set(owner, count + 1);
         const p: Pending = { id: nextId++, job, owner, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
-        p.timer = setTimeout(() => {
+        const waited = () => {
           if (running === p) return;
+          // A worker being started is nobody's text: the limit counts from its start again.
+          const starting = worker && !ready ? Math.max(waitLimitMs, opts.timeLimitMs) - (Date.now() - startedAt) : 0;
+          if (starting > 0) return void (p.timer = setTimeout(waited, starting));
           waiting.splice(waiting.indexOf(p), 1);
           release(p);
           reject(tooBusy());
           next();
-        }, waitLimitMs);
+        };
+        p.timer = setTimeout(waited, waitLimitMs);
         waiting.push(p);
         next();
       });
