@@ -60,6 +60,8 @@ const CREDENTIALS: { what: string; sql: string; names: string }[] = [
 describe.skipIf(!db)("the Postgres wire listener: a read of the server's own views runs nothing off the allow-list", () => {
   let gw: TestGateway;
   let direct: pg.Client;
+  /** The TOAST table of secrets, which holds its long values under a name no rule on `secrets` matches. */
+  let toast = '';
 
   beforeAll(async () => {
     direct = new pg.Client({ connectionString: db!.url });
@@ -72,7 +74,10 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
       CREATE USER MAPPING FOR CURRENT_USER SERVER cs_srv OPTIONS (user 'remote', password 'hunter2-fdw');
       CREATE VIEW creds AS SELECT rolname, rolpassword FROM pg_catalog.pg_authid;
       CREATE VIEW fdw_creds AS SELECT umoptions::text AS o FROM pg_catalog.pg_user_mappings;
-      CREATE VIEW people AS SELECT rolname FROM pg_catalog.pg_roles`);
+      CREATE VIEW people AS SELECT rolname FROM pg_catalog.pg_roles;
+      ALTER TABLE secrets ALTER s SET STORAGE EXTERNAL; INSERT INTO secrets VALUES (repeat('hunter2-toast ', 400))`);
+    toast = (await direct.query<{ t: string }>("SELECT reltoastrelid::regclass::text AS t FROM pg_class WHERE oid = 'secrets'::regclass")).rows[0]!.t;
+    expect(toast).toMatch(/^pg_toast\.pg_toast_\d+$/);
     gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 30 }' });
   });
 
@@ -114,6 +119,21 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
       }
     });
   }
+
+  it("a read of a table's TOAST table (its long values, under another name): refused (55000), nothing read", async () => {
+    const c = await Raw.open(gw);
+    try {
+      for (const sql of [`SELECT convert_from(chunk_data, 'UTF8') FROM ${toast}`, `SELECT count(*) FROM ${toast}`]) {
+        c.send(serialize.query(sql));
+        const answer: Msg[] = await c.until('readyForQuery');
+        expect(rowsOf(answer), sql).toEqual([]);
+        expect(errors(answer), sql).toEqual(['55000']);
+        expect(answer.find((m) => m.name === 'error')?.message, sql).toContain(toast);
+      }
+    } finally {
+      c.end();
+    }
+  });
 
   it('views of the server that show no credential are still read over the credential catalogs: pg_roles, pg_user, pg_group, privileges', async () => {
     const c = await Raw.open(gw);

@@ -152,7 +152,7 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
     const list = [...new Set(data.map((r) => r.slice('data catalog '.length).replace(/ \(through .*$/, '')))].sort().join(', ');
     return {
       settings: false,
-      message: `the SQL reads ${list}, which holds values of other tables' columns (pg_stats shows them) that policy did not see named; nothing ran`,
+      message: `the SQL reads ${list}, which holds values of other tables' columns (statistics pg_stats shows, long values in TOAST) that policy did not see named; nothing ran`,
     };
   }
   const reached = [...row.reached, ...row.definitions.flatMap((d) => unsafeDefinition(d, options))];

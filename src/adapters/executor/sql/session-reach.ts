@@ -178,7 +178,8 @@ const RELS = relations('true');
 
 /**
  * Catalogs that hold values of other relations' columns, not definitions: a
- * read of them (pg_stats is one) reads tables policy never saw named.
+ * read of them (pg_stats is one) reads tables policy never saw named. So does
+ * a read of any TOAST table (relkind 't'), refused with them.
  */
 const DATA_CATALOGS = `ARRAY['pg_catalog.pg_statistic', 'pg_catalog.pg_statistic_ext_data', 'pg_catalog.pg_largeobject']::pg_catalog.regclass[]::pg_catalog.oid[]`;
 
@@ -283,8 +284,11 @@ export const REACHED = `
       UNION ALL
       ${SYSTEM_VIEW_CALLS}
       UNION ALL
-      SELECT 'what the SQL reads', 'data catalog pg_catalog.' OPERATOR(pg_catalog.||) dc.relname
-        FROM rel JOIN pg_catalog.pg_class dc ON dc.oid OPERATOR(pg_catalog.=) rel.oid WHERE rel.oid OPERATOR(pg_catalog.=) ANY (${DATA_CATALOGS})
+      /* A TOAST table holds its table's long values under a name no rule on that table matches. */
+      SELECT 'what the SQL reads', 'data catalog ' OPERATOR(pg_catalog.||) dn.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) dc.relname
+        FROM rel JOIN pg_catalog.pg_class dc ON dc.oid OPERATOR(pg_catalog.=) rel.oid
+        JOIN pg_catalog.pg_namespace dn ON dn.oid OPERATOR(pg_catalog.=) dc.relnamespace
+       WHERE rel.oid OPERATOR(pg_catalog.=) ANY (${DATA_CATALOGS}) OR dc.relkind OPERATOR(pg_catalog.=) 't'
       UNION ALL
       /* What a foreign table's server runs to read it (a remote view, file_fdw's program) is out of the check's sight. */
       SELECT 'its server', 'foreign table ' OPERATOR(pg_catalog.||) rel.oid::pg_catalog.regclass::pg_catalog.text
