@@ -75,6 +75,7 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
       CREATE VIEW creds AS SELECT rolname, rolpassword FROM pg_catalog.pg_authid;
       CREATE VIEW fdw_creds AS SELECT umoptions::text AS o FROM pg_catalog.pg_user_mappings;
       CREATE VIEW people AS SELECT rolname FROM pg_catalog.pg_roles;
+      CREATE VIEW conninfo AS SELECT current_setting('primary_conninfo') AS c;
       ALTER TABLE secrets ALTER s SET STORAGE EXTERNAL; INSERT INTO secrets VALUES (repeat('hunter2-toast ', 400))`);
     toast = (await direct.query<{ t: string }>("SELECT reltoastrelid::regclass::text AS t FROM pg_class WHERE oid = 'secrets'::regclass")).rows[0]!.t;
     expect(toast).toMatch(/^pg_toast\.pg_toast_\d+$/);
@@ -129,6 +130,37 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
         expect(rowsOf(answer), sql).toEqual([]);
         expect(errors(answer), sql).toEqual(['55000']);
         expect(answer.find((m) => m.name === 'error')?.message, sql).toContain(toast);
+      }
+    } finally {
+      c.end();
+    }
+  });
+
+  // A standby's primary_conninfo holds the replication password; the archive and recovery commands and the TLS key's
+  // passphrase command may hold a credential too. A superuser upstream role reads them all.
+  it('settings that may hold a credential are not read under a read rule: SHOW, SHOW ALL, current_setting(), a view calling it', async () => {
+    const c = await Raw.open(gw);
+    try {
+      for (const [sql, code] of [
+        ['SHOW primary_conninfo', '42501'],
+        ['SHOW ssl_passphrase_command', '42501'],
+        ['SHOW ALL', '42501'],
+        ["SELECT current_setting('PRIMARY_CONNINFO')", '42501'],
+        ["SELECT pg_catalog.current_setting('archive_command', true)", '42501'],
+        ["SELECT current_setting('restore_' || 'command')", '42501'],
+        ['SELECT * FROM conninfo', '55000'],
+      ] as const) {
+        c.send(serialize.query(sql));
+        const answer: Msg[] = await c.until('readyForQuery');
+        expect(rowsOf(answer), sql).toEqual([]);
+        expect(errors(answer), sql).toEqual([code]);
+      }
+      // Other settings still read.
+      for (const sql of ['SHOW TimeZone', "SELECT current_setting('DateStyle')", "SELECT current_setting('server_version_num', true)"]) {
+        c.send(serialize.query(sql));
+        const answer: Msg[] = await c.until('readyForQuery');
+        expect(errors(answer), sql).toEqual([]);
+        expect(rowsOf(answer).length, sql).toBe(1);
       }
     } finally {
       c.end();
