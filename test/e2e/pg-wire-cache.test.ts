@@ -101,6 +101,30 @@ describe.skipIf(!db)('the Postgres wire listener with sessionCheckCache (real Po
       await direct.query('DROP FUNCTION IF EXISTS public.upper(varchar)');
     }
   });
+  // A credential catalog is refused by the full check, and so never gets a cached verdict; a view that showed none when
+  // its verdict was cached and is replaced by one that does is DDL, which the verifier sees.
+  it('a read of a credential catalog is refused on every try, and a cached view replaced by one over pg_authid is refused', async () => {
+    await direct.query('CREATE VIEW who AS SELECT rolname::text AS r FROM pg_catalog.pg_roles');
+    const c = client(gw);
+    await c.connect();
+    const refusal = (sql: string) => c.query(sql).then(() => undefined, (e: { code?: string; message?: string }) => e);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const refused = await refusal('SELECT rolpassword FROM pg_catalog.pg_authid');
+        expect(refused?.code).toBe('55000');
+        expect(refused?.message).toContain('pg_catalog.pg_authid, which holds credentials');
+      }
+      const sql = "SELECT count(*)::int AS n FROM who WHERE r = current_user";
+      expect((await c.query(sql)).rows).toEqual([{ n: 1 }]);
+      expect((await c.query(sql)).rows).toEqual([{ n: 1 }]);
+      await direct.query('CREATE OR REPLACE VIEW who AS SELECT rolpassword AS r FROM pg_catalog.pg_authid');
+      const refused = await refusal(sql);
+      expect(refused?.code).toBe('55000');
+      expect(refused?.message).toContain('pg_catalog.pg_authid, which holds credentials');
+    } finally {
+      await c.end();
+    }
+  });
   // The gateway's COMMIT ends the statement's transaction; when the COMMIT itself fails (a deferred constraint), nothing
   // was written and the client must hear so, not the statement's own success.
   it('a statement whose COMMIT fails is reported failed, over the simple and the extended protocol', async () => {

@@ -145,6 +145,21 @@ policy:
     expect(await count('SELECT count(*) AS c FROM pg_largeobject_metadata')).toBe(before);
   });
 
+  it.each([
+    ["SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = 'postgres'", 'pg_catalog.pg_authid'],
+    ['SELECT usename, passwd FROM pg_shadow', 'pg_catalog.pg_authid'],
+    ['SELECT umoptions FROM pg_user_mappings', 'pg_catalog.pg_user_mapping'],
+    ['SELECT subconninfo FROM pg_subscription', 'pg_catalog.pg_subscription'],
+  ])('runs nothing for %s: the superuser upstream role would read credentials', async (sql, named) => {
+    const res = await act(gw, 'app-db', sql);
+    expect(res.status).toBe(200);
+    expect(res.body.decision.rules).toEqual(['reads']);
+    expect(res.body.status).toBe('failed');
+    expect(res.body.error.code).toBe('SQL_SESSION_UNSAFE');
+    expect(res.body.error.message).toContain(`${named}, which holds credentials`);
+    expect(JSON.stringify(res.body)).not.toContain('SCRAM-SHA-256$');
+  });
+
   it('lets rules name functions schema-qualified', async () => {
     const res = await act(gw, 'app-db', 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity');
     expect(res.status).toBe(403);

@@ -186,6 +186,21 @@ describe('deriveSqlFacts', () => {
     expect(deriveSqlFacts('SHOW search_path')).toMatchObject({ readOnly: true, statements: [{ type: 'show' }] });
   });
 
+  it('sees a read of a setting that may hold a credential (or of any, by SHOW ALL or a computed name) as not read-only', () => {
+    for (const sql of [
+      'SHOW ALL',
+      'SHOW primary_conninfo',
+      'SHOW "SSL_PASSPHRASE_COMMAND"',
+      "SELECT current_setting('Primary_Conninfo')",
+      "SELECT pg_catalog.current_setting('archive_command', true)",
+      "SELECT current_setting('restore_' || 'command')",
+      "SELECT lower(x) FROM (SELECT current_setting(name) AS x FROM t) s",
+    ]) {
+      expect(deriveSqlFacts(sql).readOnly, sql).toBe(false);
+    }
+    expect(deriveSqlFacts("SELECT current_setting('TimeZone'), current_setting('server_version_num', true)").readOnly).toBe(true);
+  });
+
   it('sees SELECT … FOR UPDATE as not read-only', () => {
     expect(deriveSqlFacts('SELECT * FROM t FOR UPDATE').readOnly).toBe(false);
     expect(deriveSqlFacts('SELECT * FROM (SELECT * FROM t FOR SHARE) s').readOnly).toBe(false);

@@ -15,7 +15,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
 import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, quotedName, type Invocations } from './invocations.ts';
 import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts';
-import { checkVariableSet } from './session-settings.ts';
+import { checkVariableSet, showsCredential } from './session-settings.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
 
@@ -156,7 +156,8 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     ] as const) {
       for (const n of from) to.add(n);
     }
-    readOnly &&= isReadOnly(node, payload, found) && [...found.functions].every((f) => allowed.has(f)) && !found.foreignNames;
+    readOnly &&=
+      isReadOnly(node, payload, found) && [...found.functions].every((f) => allowed.has(f)) && !found.foreignNames && !found.credentialSetting;
     ddl ||= found.statements.some((s) => DDL_TYPES.has(s.type));
     privilege ||= found.statements.some((s) => PRIVILEGE_TYPES.has(s.type));
     unboundedWrite ||= found.unboundedWrite;
@@ -215,6 +216,7 @@ function walkStatement(node: string, payload: JsonObject): Found {
     types: new Set(),
     attributes: new Set(),
     foreignNames: false,
+    credentialSetting: false,
     statements: [],
     selectWrites: false,
     unboundedWrite: false,
@@ -351,12 +353,13 @@ function stringParts(items: readonly Json[]): string[] {
 }
 
 /**
- * A statement only reads when it is a SELECT, SHOW or EXPLAIN without
- * ANALYZE, holds no SELECT INTO or FOR UPDATE/SHARE, and nests no statement
- * but SELECTs (a DELETE in a CTE writes).
+ * A statement only reads when it is a SELECT, SHOW (not of a setting that may
+ * hold a credential) or EXPLAIN without ANALYZE, holds no SELECT INTO or FOR
+ * UPDATE/SHARE, and nests no statement but SELECTs (a DELETE in a CTE writes).
  */
 function isReadOnly(node: string, payload: JsonObject, found: Found): boolean {
   if (!READ_ONLY_NODES.has(node) || found.selectWrites) return false;
+  if (node === 'VariableShowStmt' && showsCredential(payload['name'])) return false;
   if (node === 'ExplainStmt' && explainAnalyzes(payload)) return false;
   return found.statements.slice(1).every((s) => s.node === 'SelectStmt');
 }

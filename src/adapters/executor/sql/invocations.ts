@@ -7,7 +7,7 @@
  * session's search_path holds a function (or operator, or type) of that name,
  * so the name policy saw is the function that runs.
  */
-import { checkSetConfig } from './session-settings.ts';
+import { checkSetConfig, readsCredentialSetting } from './session-settings.ts';
 
 /** What a walk collects about invoked names. */
 export interface Invocations {
@@ -23,6 +23,8 @@ export interface Invocations {
   readonly attributes: Set<string>;
   /** An operator or type of a schema other than pg_catalog (`OPERATOR(public.+)`, `::public.d`). */
   foreignNames: boolean;
+  /** `current_setting()` of a setting that may hold a credential, or of a computed name: not a read. */
+  credentialSetting: boolean;
 }
 
 const PLAIN = /^[a-z_][a-z0-9_$]*$/;
@@ -80,7 +82,7 @@ const JSON_FUNC_OPS: Readonly<Record<string, string>> = {
  */
 const GRAMMAR_QUALIFIED: ReadonlySet<string> = new Set(['json_object']);
 
-/** A function call by its name parts; `set_config` of a pinned setting is refused here. */
+/** A function call by its name parts; `set_config` of a pinned setting is refused here, `current_setting` of a credential noted. */
 export function noteCall(parts: readonly string[], args: unknown, found: Invocations, format?: string): void {
   if (parts.length === 0) return;
   const name = qualifiedName(parts);
@@ -91,6 +93,7 @@ export function noteCall(parts: readonly string[], args: unknown, found: Invocat
     found.unqualifiedFunctions.add(bare);
   }
   if (name === 'pg_catalog.set_config') checkSetConfig(args);
+  if (name === 'pg_catalog.current_setting' && readsCredentialSetting(args)) found.credentialSetting = true;
 }
 
 /** A node of SQL-standard syntax an older server may run as a bare-named call (SYNTAX_CALLS). */

@@ -17,8 +17,9 @@
  * among them (read by their server, out of sight), any cast, any
  * domain CHECK, any range type's subtype_diff and any operator family of the
  * database (extensions' and the server's own aside), a function off the
- * allow-list a view of the server's calls (pg_stat_activity), and the
- * catalogs that hold other tables' values (pg_statistic, read by pg_stats).
+ * allow-list a view of the server's calls (pg_stat_activity), the
+ * catalogs that hold other tables' values (pg_statistic, read by pg_stats),
+ * and those that hold credentials (pg_authid, read by pg_shadow).
  *
  * What a read reaches without naming it is asked by session-reach.ts.
  *
@@ -138,12 +139,20 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
     const list = [...new Set(missing.map((r) => r.slice('relation '.length)))].sort().join(', ');
     return { settings: false, message: `no relation ${list} on this server, as the session's search_path resolves it; nothing ran` };
   }
+  const credentials = row.reached.filter((r) => r.startsWith('credential catalog '));
+  if (credentials.length > 0) {
+    const list = [...new Set(credentials.map((r) => r.slice('credential catalog '.length)))].sort().join(', ');
+    return {
+      settings: false,
+      message: `the SQL reads ${list}, which holds credentials (password verifiers, user mappings' options, subscriptions' connection strings), named or through a view that shows them; nothing ran`,
+    };
+  }
   const data = row.reached.filter((r) => r.startsWith('data catalog '));
   if (data.length > 0) {
     const list = [...new Set(data.map((r) => r.slice('data catalog '.length).replace(/ \(through .*$/, '')))].sort().join(', ');
     return {
       settings: false,
-      message: `the SQL reads ${list}, which holds values of other tables' columns (pg_stats shows them) that policy did not see named; nothing ran`,
+      message: `the SQL reads ${list}, which holds values of other tables' columns (statistics pg_stats shows, long values in TOAST) that policy did not see named; nothing ran`,
     };
   }
   const reached = [...row.reached, ...row.definitions.flatMap((d) => unsafeDefinition(d, options))];

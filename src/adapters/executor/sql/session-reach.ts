@@ -7,9 +7,11 @@
  * of the database that any read may call (extensions' and the server's own
  * aside). The server's own views, and extensions', are looked into by their
  * stored trees: the functions off the allow-list they call, and the catalogs
- * holding other tables' values (pg_statistic) they read. REACHED lists what is refused outright; DEFINITIONS the text of
- * views, policies and domain CHECKs, checked against the allow-list by
- * session-guard.ts.
+ * holding other tables' values (pg_statistic) they read; and the catalogs
+ * holding credentials (pg_authid, pg_user_mapping, pg_subscription) read by
+ * name or through a view that shows them. REACHED lists what is refused
+ * outright; DEFINITIONS the text of views, policies and domain CHECKs,
+ * checked against the allow-list by session-guard.ts.
  */
 import { member, NOT_CATALOG } from './guard-terms.ts';
 
@@ -151,9 +153,11 @@ function readIn(x: string): string {
 
 /**
  * The relations a read-only run reads ($6), those their views and policies read (the server's views too), and their
- * inheritance children and partitions (planned with them), recursively.
+ * inheritance children and partitions (planned with them), recursively; `through` is what a relation must satisfy to
+ * be looked into.
  */
-const RELS = `WITH RECURSIVE rel(oid) AS (
+function relations(through: string): string {
+  return `WITH RECURSIVE rel(oid) AS (
           SELECT pg_catalog.to_regclass(r.name)::pg_catalog.oid FROM pg_catalog.unnest($6::pg_catalog.text[]) r(name)
         UNION
           SELECT n.oid FROM rel, LATERAL (
@@ -167,13 +171,50 @@ const RELS = `WITH RECURSIVE rel(oid) AS (
               UNION ALL
               ${readIn('rel.oid')}
             ) n(oid)
+           WHERE ${through}
       )`;
+}
+const RELS = relations('true');
 
 /**
  * Catalogs that hold values of other relations' columns, not definitions: a
- * read of them (pg_stats is one) reads tables policy never saw named.
+ * read of them (pg_stats is one) reads tables policy never saw named. So does
+ * a read of any TOAST table (relkind 't'), refused with them.
  */
 const DATA_CATALOGS = `ARRAY['pg_catalog.pg_statistic', 'pg_catalog.pg_statistic_ext_data', 'pg_catalog.pg_largeobject']::pg_catalog.regclass[]::pg_catalog.oid[]`;
+
+/**
+ * Catalogs that hold credentials, which an upstream role that is a superuser
+ * (or owns a user mapping) reads: every role's password verifier
+ * (pg_authid.rolpassword, shown by pg_shadow), user mappings' options (a
+ * remote password, shown by pg_user_mappings) and subscriptions' connection
+ * strings (pg_subscription.subconninfo).
+ */
+const CREDENTIAL_CATALOGS = `ARRAY['pg_catalog.pg_authid', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_subscription']::pg_catalog.regclass[]::pg_catalog.oid[]`;
+
+/**
+ * The server's views that read a credential catalog and show none of its
+ * secrets (pg_roles prints `********`; the others read it for role, server or
+ * subscription names): the walk for credentials does not look into them. Any
+ * other view of the server reading one (pg_shadow, pg_user_mappings,
+ * information_schema.user_mapping_options, a newer server's) is looked into,
+ * and so refused. Names a server lacks are left out (to_regclass).
+ */
+const SHOWING_NO_CREDENTIAL = `pg_catalog.array_remove(ARRAY(SELECT pg_catalog.to_regclass(v)::pg_catalog.oid FROM pg_catalog.unnest(ARRAY[
+    'pg_catalog.pg_roles', 'pg_catalog.pg_user', 'pg_catalog.pg_group', 'pg_catalog.pg_policies', 'pg_catalog.pg_prepared_xacts',
+    'pg_catalog.pg_seclabels', 'pg_catalog.pg_stat_activity', 'pg_catalog.pg_stat_replication', 'pg_catalog.pg_stat_subscription',
+    'pg_catalog.pg_stat_subscription_stats', 'information_schema.applicable_roles', 'information_schema.column_privileges',
+    'information_schema.enabled_roles', 'information_schema.routine_privileges', 'information_schema.schemata',
+    'information_schema.table_privileges', 'information_schema.udt_privileges', 'information_schema.usage_privileges',
+    'information_schema._pg_foreign_table_columns', 'information_schema._pg_foreign_data_wrappers',
+    'information_schema._pg_foreign_servers', 'information_schema._pg_foreign_tables', 'information_schema.user_mappings'
+  ]::pg_catalog.text[]) v), NULL)`;
+
+/** The credential catalogs a read-only run reaches, named or through views (the server's, a user's) that show their secrets. */
+const CREDENTIALS = `SELECT 'credential catalog pg_catalog.' OPERATOR(pg_catalog.||) cc.relname FROM (
+      ${relations(`NOT (rel.oid OPERATOR(pg_catalog.=) ANY (${SHOWING_NO_CREDENTIAL}))`)}
+      SELECT DISTINCT rel.oid FROM rel WHERE rel.oid OPERATOR(pg_catalog.=) ANY (${CREDENTIAL_CATALOGS})) c
+      JOIN pg_catalog.pg_class cc ON cc.oid OPERATOR(pg_catalog.=) c.oid`;
 
 /**
  * The functions a view of the server's own or of an installed extension
@@ -243,14 +284,19 @@ export const REACHED = `
       UNION ALL
       ${SYSTEM_VIEW_CALLS}
       UNION ALL
-      SELECT 'what the SQL reads', 'data catalog pg_catalog.' OPERATOR(pg_catalog.||) dc.relname
-        FROM rel JOIN pg_catalog.pg_class dc ON dc.oid OPERATOR(pg_catalog.=) rel.oid WHERE rel.oid OPERATOR(pg_catalog.=) ANY (${DATA_CATALOGS})
+      /* A TOAST table holds its table's long values under a name no rule on that table matches. */
+      SELECT 'what the SQL reads', 'data catalog ' OPERATOR(pg_catalog.||) dn.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) dc.relname
+        FROM rel JOIN pg_catalog.pg_class dc ON dc.oid OPERATOR(pg_catalog.=) rel.oid
+        JOIN pg_catalog.pg_namespace dn ON dn.oid OPERATOR(pg_catalog.=) dc.relnamespace
+       WHERE rel.oid OPERATOR(pg_catalog.=) ANY (${DATA_CATALOGS}) OR dc.relkind OPERATOR(pg_catalog.=) 't'
       UNION ALL
       /* What a foreign table's server runs to read it (a remote view, file_fdw's program) is out of the check's sight. */
       SELECT 'its server', 'foreign table ' OPERATOR(pg_catalog.||) rel.oid::pg_catalog.regclass::pg_catalog.text
         FROM rel JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) rel.oid
        WHERE fc.relkind OPERATOR(pg_catalog.=) 'f' AND NOT ${member('pg_class', 'rel.oid')}
     ) x WHERE x.what IS NOT NULL
+    UNION ALL
+    ${CREDENTIALS}
     UNION ALL
     ${CASTS}
     UNION ALL

@@ -91,6 +91,47 @@ export function checkSetConfig(args: unknown): void {
   if (name === undefined || !settable(name)) refuse(name === undefined ? 'set_config() with a computed name' : name);
 }
 
+/**
+ * Settings whose value may hold a credential: a standby's `primary_conninfo`
+ * (the replication password), the TLS key's passphrase command, and the
+ * archive and recovery commands (a storage key in the command line). A
+ * superuser upstream role reads them all, so reading one (or any, with
+ * `SHOW ALL` or a computed name) is not a read.
+ */
+const CREDENTIAL_SETTINGS: ReadonlySet<string> = new Set([
+  'primary_conninfo',
+  'ssl_passphrase_command',
+  'archive_command',
+  'archive_cleanup_command',
+  'restore_command',
+  'recovery_end_command',
+]);
+
+/**
+ * Whether `SHOW name` (`all` for SHOW ALL) may show a credential.
+ *
+ * @example
+ * showsCredential('primary_conninfo'); // true
+ * showsCredential('timezone');         // false
+ */
+export function showsCredential(name: unknown): boolean {
+  return typeof name !== 'string' || name.toLowerCase() === 'all' || CREDENTIAL_SETTINGS.has(name.toLowerCase());
+}
+
+/**
+ * Whether `current_setting(args…)` may read a credential: its name is computed, or names such a setting.
+ *
+ * @example
+ * readsCredentialSetting([{ A_Const: { sval: { sval: 'TimeZone' } } }]); // false
+ */
+export function readsCredentialSetting(args: unknown): boolean {
+  const first = Array.isArray(args) ? (args[0] as unknown) : undefined;
+  const constant = isObject(first) ? first['A_Const'] : undefined;
+  const sval = isObject(constant) ? constant['sval'] : undefined;
+  const name = isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
+  return name === undefined || showsCredential(name);
+}
+
 function refuse(what: string): never {
   throw new CountersignError(
     'SQL_SETTING_REFUSED',
