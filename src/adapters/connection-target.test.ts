@@ -30,6 +30,23 @@ describe('connectionTarget', () => {
     expect(target({ kind: 'exec', command: '/usr/local/bin/kubectl' })).not.toBe(exec);
   });
 
+  it('moves with a command\'s environment where it points the command (exec, stdio mcp), never with a credential in it', () => {
+    for (const kind of ['exec', 'mcp']) {
+      const base = target({ kind, command: '/usr/bin/kubectl', env: { KUBECONFIG: '/etc/kube/staging.yaml', KUBE_TOKEN: 'a', DATABASE_URL: 'mongodb+srv://app:pw1@db-staging/x' } });
+      expect(target({ kind, command: '/usr/bin/kubectl', env: { KUBECONFIG: '/etc/kube/prod.yaml', KUBE_TOKEN: 'a', DATABASE_URL: 'mongodb+srv://app:pw1@db-staging/x' } }), kind).not.toBe(base);
+      expect(target({ kind, command: '/usr/bin/kubectl', env: { KUBECONFIG: '/etc/kube/staging.yaml', KUBE_TOKEN: 'a', DATABASE_URL: 'mongodb+srv://app:pw1@db-prod/x' } }), kind).not.toBe(base);
+      // A credential changes nothing: a rotated token or password is the same target.
+      expect(target({ kind, command: '/usr/bin/kubectl', env: { KUBECONFIG: '/etc/kube/staging.yaml', KUBE_TOKEN: 'b', DATABASE_URL: 'mongodb+srv://app:pw2@db-staging/x' } }), kind).toBe(base);
+      // A variable added that points it: another target; one without an environment keeps its fingerprint.
+      expect(target({ kind, command: '/usr/bin/kubectl', env: { AWS_PROFILE: 'prod' } })).not.toBe(target({ kind, command: '/usr/bin/kubectl' }));
+      expect(target({ kind, command: '/usr/bin/kubectl', env: { GITHUB_TOKEN: 'x' } })).toBe(target({ kind, command: '/usr/bin/kubectl' }));
+    }
+    // As the file writes it: a ${VAR} stays as written, whatever each process's environment puts in.
+    const c = (v: string) => connectionSchema.parse({ name: 'k', kind: 'exec', command: '/usr/bin/kubectl', env: { KUBECONFIG: v } });
+    expect(connectionTarget(c('/a'), { command: '/usr/bin/kubectl', env: { KUBECONFIG: '${KCFG}' } })).toBe(connectionTarget(c('/b'), { command: '/usr/bin/kubectl', env: { KUBECONFIG: '${KCFG}' } }));
+    expect(connectionTarget(c('/a'), { command: '/usr/bin/kubectl', env: { KUBECONFIG: '/etc/kube/prod.yaml' } })).not.toBe(connectionTarget(c('/a'), { command: '/usr/bin/kubectl', env: { KUBECONFIG: '${KCFG}' } }));
+  });
+
   it('moves with a stdio MCP server\'s arguments and working directory, not with its environment', () => {
     const mcp = target({ kind: 'mcp', command: 'npx', args: ['db-server', '--db', 'staging'], env: { TOKEN: 'a' } });
     expect(target({ kind: 'mcp', command: 'npx', args: ['db-server', '--db', 'staging'], env: { TOKEN: 'b' } })).toBe(mcp);

@@ -2,20 +2,31 @@
  * A connection's target as a fingerprint (ConnectionHandle.target): what decides where, and as whom, its actions
  * run. An http connection's URL; an exec connection's binary and working directory; a postgres connection's URL
  * without its password (host, port, database, user and parameters such as `host=` stay); an mcp connection's
- * URL, or its command with its arguments and working directory. Each as the configuration file writes it (config/written-targets.ts): a `${VAR}` in it stays as
- * written, so replicas whose environments put in their own host or password share one target, and an edit of the
- * file that points the connection elsewhere makes another. Credentials (a password, header values, environment
- * values) never enter it: the fingerprint is kept with every request and must not help anyone guess one.
+ * URL, or its command with its arguments and working directory. An exec connection's or a stdio MCP server's
+ * environment too (`KUBECONFIG`, `AWS_PROFILE`, `PGHOST` point a command elsewhere as its arguments do), but only the
+ * variables not named like credentials, with any password in a URL among them left out. Each as the configuration
+ * file writes it (config/written-targets.ts): a `${VAR}` in it stays as written, so replicas whose environments put
+ * in their own host or password share one target, and an edit of the file that points the connection elsewhere makes
+ * another. Credentials (a password, header values, the values of secret-named variables) never enter it: the
+ * fingerprint is kept with every request and must not help anyone guess one.
  */
 import { canonicalJson, sha256Hex } from '../core/digest.ts';
+import { secretNamed } from '../config/held-secrets.ts';
 import type { ConnectionConfig } from '../config/schema.ts';
 import type { WrittenTarget } from '../config/written-targets.ts';
 
 /** A postgres URL without the password in its user part or its parameters, as text (a `${VAR}` in it may not parse). */
 function withoutPassword(url: string): string {
   // The password runs to the last @ before the host, as pg-connection-string reads it (a literal p@ss is one password).
-  const noUserPassword = url.replace(/^([a-z]+:\/\/[^:@/?#]*):[^/?#]*@/i, '$1@');
+  const noUserPassword = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^/?#]*@/i, '$1@');
   return noUserPassword.replace(/([?&])password=[^&#]*(&?)/gi, (_m, lead: string, trail: string) => (trail ? lead : ''));
+}
+
+/** A command's environment as it points the command: names like credentials out, passwords in URLs out; none: nothing. */
+function pointing(env: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env ?? {})) if (!secretNamed(name)) out[name] = withoutPassword(value);
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**
@@ -26,13 +37,15 @@ export function connectionTarget(c: ConnectionConfig, written?: WrittenTarget): 
   const url = written?.url ?? ('url' in c ? c.url : undefined) ?? null;
   const command = written?.command ?? ('command' in c ? c.command : undefined) ?? null;
   const cwd = written?.cwd ?? ('cwd' in c ? c.cwd : undefined) ?? null;
+  // Only when there is one: a connection without an environment keeps the fingerprint it had before this was read.
+  const env = pointing(written?.env ?? ('env' in c ? c.env : undefined));
   const where =
     c.kind === 'http'
       ? { kind: c.kind, url }
       : c.kind === 'exec'
-        ? { kind: c.kind, command, cwd }
+        ? { kind: c.kind, command, cwd, ...(env ? { env } : {}) }
         : c.kind === 'postgres'
           ? { kind: c.kind, url: url === null ? null : withoutPassword(url) }
-          : { kind: c.kind, command, url, args: written?.args ?? ('args' in c ? c.args : []), cwd };
+          : { kind: c.kind, command, url, args: written?.args ?? ('args' in c ? c.args : []), cwd, ...(env ? { env } : {}) };
   return `sha256:${sha256Hex(canonicalJson(where))}`;
 }

@@ -14,6 +14,11 @@ import type { Config } from './schema.ts';
 
 /** Names of keys (in the file) and environment variables whose values are credentials. */
 const SECRET_NAME = /secret|token|passw|pwd|credential|private|api[-_]?key|access[-_]?key|authorization|cookie|signing|dsn|webhook/i;
+/** Whether a key or environment variable of this name holds a credential. */
+export function secretNamed(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
 // Names of things, not secrets: the columns whose values the audit log masks.
 const NOT_SECRETS = new Set(['secretColumns']);
 

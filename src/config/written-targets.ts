@@ -12,6 +12,8 @@ export interface WrittenTarget {
   readonly cwd?: string;
   /** An mcp command's arguments: `npx server --db prod` and `--db staging` are two targets. */
   readonly args?: readonly string[];
+  /** A command's environment (exec, stdio mcp): `KUBECONFIG: /etc/kube/prod.yaml` points it elsewhere. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 const FIELDS = ['url', 'command', 'cwd'] as const;
@@ -35,6 +37,8 @@ export function writtenTargets(raw: unknown, connections: readonly ConnectionCon
       if (typeof v === 'string') target[f] = v;
     }
     if (Array.isArray(fields['args']) && fields['args'].every((a) => typeof a === 'string')) target.args = fields['args'] as string[];
+    const env = fields['env'];
+    if (env !== null && typeof env === 'object' && !Array.isArray(env) && Object.values(env).every((v) => typeof v === 'string')) target.env = env as Record<string, string>;
     out[c.name] = target;
   });
   return out;
