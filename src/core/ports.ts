@@ -83,8 +83,11 @@ export interface ConnectionHandle {
   readonly target?: string;
   /** MCP connections: the upstream's tools, which facts are derived from. */
   readonly catalog?: ToolCatalog;
-  /** Postgres connections: an upstream connection of its own for one wire client session. */
-  openWireSession?(toClient: (bytes: Uint8Array, now?: boolean) => void | Promise<void>): Promise<WireUpstream>;
+  /**
+   * Postgres connections: an upstream connection of its own for one wire client session. `owner` (the client's
+   * principal id) is whose share of the long-SQL analysis thread the session's runs take, as its submissions do.
+   */
+  openWireSession?(toClient: (bytes: Uint8Array, now?: boolean) => void | Promise<void>, owner?: string): Promise<WireUpstream>;
   /**
    * Postgres connections with preview on: runs a held write once in a transaction that is always rolled back and
    * reports what it would change, or why it was not run (an effect the rollback would not undo). Never throws.

@@ -170,7 +170,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     };
     let upstream: WireUpstream;
     try {
-      upstream = await handle.openWireSession(send);
+      upstream = await handle.openWireSession(send, who);
     } catch {
       release();
       throw new ProtocolError('08006', `could not connect to ${handle.info.name}`);

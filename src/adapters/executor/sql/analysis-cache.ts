@@ -85,12 +85,12 @@ export async function analyseSqlAsync(sql: string, options: SqlFactsOptions = {}
 }
 
 /**
- * containsNode (facts.ts), a long text searched on the worker thread.
+ * containsNode (facts.ts), a long text searched on the worker thread, in `owner`'s share of it (analysis-offload.ts).
  *
  * @example
  * if (/execute/i.test(sql) && (await containsNodeAsync(sql, 'ExecuteStmt'))) refuse();
  */
-export async function containsNodeAsync(sql: string, node: string): Promise<boolean> {
+export async function containsNodeAsync(sql: string, node: string, owner?: string): Promise<boolean> {
   if (sql.length <= OFFLOAD_MIN_CHARS) return containsNode(sql, node);
-  return (await sqlOffload.run({ op: 'contains', sql, node })) === true;
+  return (await sqlOffload.run({ op: 'contains', sql, node }, owner)) === true;
 }

@@ -69,13 +69,16 @@ describe('a worker being started', () => {
   });
 });
 
-describe('the COPY shape of a long text on the wire', () => {
+describe('the COPY shape of a long text on the wire, and a search for EXECUTE in it', () => {
   it("takes its principal's share of the thread, as its facts do: past it, no shape (so nothing runs), and another principal's text is not held behind", { timeout: 120_000 }, async () => {
     const copy = `COPY orders FROM STDIN; -- ${'x'.repeat(20_000)}`;
     expect(await copyInShapeSoon(copy, 'other')).toBeDefined();
     // Two texts of seconds each fill the flooder's share of the worker.
     const heavy = [0, 1].map(() => analyseSqlAsync(`${'SELECT 1;'.repeat(300_000)} -- ${Math.random()}`, {}, 'flooder').catch(() => undefined));
     expect(await copyInShapeSoon(copy, 'flooder')).toBeUndefined();
+    // So does the search for an EXECUTE in a long text just before it runs on the wire (wire-session.ts).
+    await expect(containsNodeAsync(`${LONG} EXECUTE x;`, 'ExecuteStmt', 'flooder')).rejects.toMatchObject({ code: 'TOO_MANY_ANALYSES' });
+    expect(await containsNodeAsync(`${LONG} EXECUTE x;`, 'ExecuteStmt', 'other')).toBe(true);
     await Promise.all(heavy);
   });
 });

@@ -280,7 +280,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       return analyseSqlAsync(sql, { readOnlyFunctions }, owner).then(() => prepareSecretSpans(sql, columns, owner));
     },
     execute: (input, opts) => execute(input as SqlInput, opts),
-    openWireSession: (toClient) => wire.open(toClient),
+    openWireSession: (toClient, owner) => wire.open(toClient, owner),
     ...(previewing === undefined
       ? {}
       : {

@@ -74,7 +74,14 @@ export class WireSession {
   constructor(
     readonly relay: WireRelay,
     /** `cancel` sends a CancelRequest for the upstream backend: true once the server handled it (UpstreamSession.cancel). */
-    private readonly options: { readOnlyFunctions: readonly string[]; builtIn: ReadonlySet<string>; epochSchema?: string | undefined; cancel?: () => Promise<boolean> },
+    private readonly options: {
+      readOnlyFunctions: readonly string[];
+      builtIn: ReadonlySet<string>;
+      epochSchema?: string | undefined;
+      cancel?: () => Promise<boolean>;
+      /** The client's principal: a long text's analysis at run takes its share of the thread, as at submission. */
+      owner?: string | undefined;
+    },
   ) {
     this.allowed = new Set([...options.builtIn, ...options.readOnlyFunctions]);
     const schema = options.epochSchema;
@@ -126,8 +133,9 @@ export class WireSession {
     let executes = false;
     try {
       const long = input.sql.length > OFFLOAD_MIN_CHARS, options = { readOnlyFunctions: this.options.readOnlyFunctions };
-      analysed = long ? await analyseSqlAsync(input.sql, options) : analyseSqlCached(input.sql, options);
-      executes = /execute/i.test(input.sql) && (long ? await containsNodeAsync(input.sql, 'ExecuteStmt') : containsNode(input.sql, 'ExecuteStmt'));
+      const owner = this.options.owner;
+      analysed = long ? await analyseSqlAsync(input.sql, options, owner) : analyseSqlCached(input.sql, options);
+      executes = /execute/i.test(input.sql) && (long ? await containsNodeAsync(input.sql, 'ExecuteStmt', owner) : containsNode(input.sql, 'ExecuteStmt'));
     } catch (e) {
       if (!(e instanceof CountersignError)) throw e;
       return refused(e.code, e.message);

@@ -28,13 +28,13 @@ export interface WireSessionsConfig {
  * const wire = createWireSessions({ name: 'orders', url, readOnlyFunctions: [], statementTimeoutMs: 30_000 });
  * const upstream = await wire.open((bytes) => socket.write(bytes));
  */
-export function createWireSessions(config: WireSessionsConfig): { open(toClient: (bytes: Uint8Array, now?: boolean) => void | Promise<void>): Promise<WireUpstream>; close(): Promise<void> } {
+export function createWireSessions(config: WireSessionsConfig): { open(toClient: (bytes: Uint8Array, now?: boolean) => void | Promise<void>, owner?: string): Promise<WireUpstream>; close(): Promise<void> } {
   const pool = createUpstreamPool({ name: config.name, url: config.url, settings: { statement_timeout: String(config.statementTimeoutMs) } });
   return {
-    async open(toClient) {
+    async open(toClient, owner) {
       const upstream = await pool.acquire();
       const relay = new WireRelay(upstream, toClient);
-      const session = new WireSession(relay, { readOnlyFunctions: config.readOnlyFunctions, builtIn: READ_ONLY_FUNCTIONS, epochSchema: config.epochSchema, cancel: () => upstream.cancel() });
+      const session = new WireSession(relay, { readOnlyFunctions: config.readOnlyFunctions, builtIn: READ_ONLY_FUNCTIONS, epochSchema: config.epochSchema, cancel: () => upstream.cancel(), owner });
       let onlyReads = true;
       let released = false;
       return {
