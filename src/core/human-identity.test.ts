@@ -100,6 +100,16 @@ describe('canonicalHuman', () => {
     expect(canonicalHuman({ id: 'alicia', verifiedEmail: null }, d)).toMatchObject({ ok: true, id: 'alicia', configured: undefined });
   });
 
+  it('refuses a human known by its issuer’s id claim alone where humans also come from elsewhere; takes one where that issuer is the only place', () => {
+    const only = (issuer: string): HumanDirectory => ({ ...dir, unlinkedAllowed: (i) => i === issuer });
+    const none: HumanDirectory = { ...dir, unlinkedAllowed: () => false };
+    expect(canonicalHuman({ id: '00u-dee', verifiedEmail: null }, none, 'https://two.example')).toEqual({ ok: false, reason: 'principal.unlinked' });
+    expect(canonicalHuman({ id: '00u-dee', verifiedEmail: null }, only('https://one.example'), 'https://one.example')).toMatchObject({ ok: true, id: '00u-dee' });
+    // Linked ones stay: a configured id, a verified email.
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, none, 'https://two.example')).toMatchObject({ ok: true, id: 'alice' });
+    expect(canonicalHuman({ id: '00u-dee', verifiedEmail: 'dee@example.com' }, none, 'https://two.example')).toMatchObject({ ok: true, id: 'dee@example.com' });
+  });
+
   it('never resolves to an agent, by id or by an agent’s email', () => {
     expect(canonicalHuman({ id: 'bot', verifiedEmail: null }, dir)).toEqual({ ok: false, reason: 'principal.kind_mismatch' });
     expect(canonicalHuman({ id: 'sub-2', verifiedEmail: 'bot@example.com' }, dir)).toMatchObject({ ok: true, id: 'bot@example.com', configured: undefined });

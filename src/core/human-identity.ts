@@ -11,7 +11,10 @@
  *  2. a configured human whose email is the credential's verified email;
  *  3. the verified email itself, normalised (a person the configuration does
  *     not name, known by the same address on every issuer and channel);
- *  4. the credential's id as its issuer gave it (no verified email).
+ *  4. the credential's id as its issuer gave it (no verified email), only where
+ *     that issuer is the one place humans come from (HumanDirectory
+ *     unlinkedAllowed): elsewhere nothing links it to the same person's other
+ *     accounts, and it is refused (`principal.unlinked`).
  *
  * Emails compare after NFC normalisation and lower-casing, the domain in its
  * ASCII (punycode) form without a trailing dot. Sub-addresses (`alice+ops@`)
@@ -149,6 +152,12 @@ export interface HumanDirectory {
   mayName?(id: string, issuer: string, by: 'id' | 'email'): boolean;
   /** The configured principal whose id has this idFold, if any. */
   principalLike?(fold: string): Principal | undefined;
+  /**
+   * Whether a human of `issuer` known by its id claim alone (no verified email, an id no principal configures) may be
+   * a person here: only where that issuer is the one place humans come from (the only issuer of humans, and no human
+   * in the configuration), since nothing could tell them from the same person reached another way. Absent, any.
+   */
+  unlinkedAllowed?(issuer: string): boolean;
 }
 
 /**
@@ -180,7 +189,7 @@ export interface ClaimedHuman {
 
 export type CanonicalHuman =
   | { readonly ok: true; readonly id: string; readonly configured: Principal | undefined; readonly email: string | null }
-  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' | 'principal.email_invalid' | 'principal.issuer_not_allowed' | 'principal.id_confusable' };
+  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' | 'principal.email_invalid' | 'principal.issuer_not_allowed' | 'principal.id_confusable' | 'principal.unlinked' };
 
 /**
  * `issuer`: the token issuer that vouched for the claim, whose right to name a configured human is checked
@@ -209,6 +218,9 @@ export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory, issue
     // An id nobody configured that reads as a configured one (another case, a fullwidth letter) or hides characters
     // would be one more person under a name the cards show as theirs: refused, never a stranger.
     if (lookalikeId(claimed.id, dir)) return { ok: false, reason: 'principal.id_confusable' };
+    // Known by this issuer's id claim alone: where humans also come from another issuer or the configuration, the same
+    // person there would be one more reviewer (a quorum of one, or the human an agent acts for approving it).
+    if (issuer !== undefined && dir.unlinkedAllowed && !dir.unlinkedAllowed(issuer)) return { ok: false, reason: 'principal.unlinked' };
     return { ok: true, id: claimed.id, configured: undefined, email: null };
   }
   const byEmail = dir.humanByEmail(key);

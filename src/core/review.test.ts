@@ -173,6 +173,12 @@ describe('currentReviewer: eligibility as the configuration in force sees it', (
     expect(currentReviewer({ id: 'erin@example.com', kind: 'human', email: 'erin@example.com', groups: ['sre'], identity: sso }, dir)?.groups).toEqual([]);
   });
 
+  it('a reviewer known by a token’s id claim alone counts for nothing once that issuer is no longer the one place humans come from', () => {
+    const unlinked = { id: '00u-x', kind: 'human' as const, groups: ['okta'], identity: sso, tokenGroups: ['okta'] };
+    expect(currentReviewer(unlinked, { ...dir, unlinkedAllowed: (i) => i === sso.issuer })?.groups).toEqual(['okta']);
+    expect(currentReviewer(unlinked, { ...dir, unlinkedAllowed: () => false })).toBeUndefined();
+  });
+
   it('a reviewer whose id is now a configured agent counts for nothing', () => {
     expect(currentReviewer({ id: 'dana@example.com', kind: 'human', email: 'dana@example.com', groups: [], identity: sso, tokenGroups: [] }, dir)).toBeUndefined();
   });

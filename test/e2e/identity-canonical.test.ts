@@ -116,14 +116,12 @@ describe('a human’s token is their configured identity', () => {
     expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
     expect((await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'request.approved')).toEqual([]);
 
-    // An email the provider has not verified names no one: not bob, and none of bob's groups.
+    // An email the provider has not verified names no one: not bob, and, beside configured humans, nobody at all.
     for (const claims of [{ sub: 'mallory', email: 'bob@example.com', email_verified: false }, { sub: 'mallory-2', email: 'bob@example.com' }]) {
       const mallory = await token(claims);
-      expect((await withToken(mallory, '/v1/whoami')).body).toMatchObject({ id: claims.sub, groups: [] });
-      // Not an approver, so the request is none of theirs: not found, as an unknown id.
+      expect((await withToken(mallory, '/v1/whoami')).body.error).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'principal.unlinked' });
       const res = await approveWith(mallory, id);
-      expect(res.status).toBe(404);
-      expect(res.body.error.code).toBe('NOT_FOUND');
+      expect(res.status).toBe(401);
     }
     expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
