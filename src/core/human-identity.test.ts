@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { human, agent } from '../../test/support/fixtures.ts';
-import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, type HumanDirectory } from './human-identity.ts';
+import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, mailboxOf, sameIdentity, type HumanDirectory } from './human-identity.ts';
 import type { Principal } from './principal.ts';
 
 const alice: Principal = { ...human('alice', ['sre']), email: 'Alice@Example.com' };
@@ -32,7 +32,7 @@ describe('emailKey: one mailbox, one key', () => {
     expect(emailKey('alice@example.com.')).toBe('alice@example.com');
   });
 
-  it('keeps sub-addresses, ß and ss, and dotless i apart: different mailboxes at most providers', () => {
+  it('keeps sub-addresses (other ids), ß and ss, and dotless i apart', () => {
     expect(emailKey('alice+ops@example.com')).not.toBe(emailKey('alice@example.com'));
     expect(emailKey('stra\u00dfe@example.com')).not.toBe(emailKey('strasse@example.com'));
     expect(emailKey('al\u0131ce@example.com')).not.toBe(emailKey('alice@example.com'));
@@ -42,6 +42,20 @@ describe('emailKey: one mailbox, one key', () => {
     for (const e of ['"alice"@example.com', 'alice@[127.0.0.1]', 'alice@xn--zz.com', 'alice@example.com/x', 'alice@example.com:80', 'alice@exa%6dple.com', 'alice@example..com', 'alice@.example.com', 'alice@example.com..']) {
       expect(emailKey(e), e).toBeUndefined();
     }
+  });
+});
+
+describe('sameIdentity: a sub-address is its mailbox only where that refuses', () => {
+  it('takes alice+ops@ as alice@ with { mailbox: true }, never otherwise', () => {
+    expect(mailboxOf('alice+ops@example.com')).toBe('alice@example.com');
+    expect(mailboxOf('alice@example.com')).toBe('alice@example.com');
+    expect(mailboxOf('+ops@example.com')).toBe('+ops@example.com');
+    const tagged = { id: 'alice+ops@example.com' };
+    const alice = { id: 'alice', email: 'Alice@Example.com' };
+    expect(sameIdentity(tagged, alice)).toBe(false);
+    expect(sameIdentity(tagged, alice, { mailbox: true })).toBe(true);
+    expect(sameIdentity({ id: 'x', email: 'alice+a@example.com' }, { id: 'y', email: 'alice+b@example.com' }, { mailbox: true })).toBe(true);
+    expect(sameIdentity({ id: 'alice@example.com' }, { id: 'alice@example.org' }, { mailbox: true })).toBe(false);
   });
 });
 

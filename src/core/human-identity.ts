@@ -17,8 +17,9 @@
  *     accounts, and it is refused (`principal.unlinked`).
  *
  * Emails compare after NFC normalisation and lower-casing, the domain in its
- * ASCII (punycode) form without a trailing dot. Sub-addresses (`alice+ops@`)
- * are other mailboxes at most providers and stay other people. A verified
+ * ASCII (punycode) form without a trailing dot. A sub-address (`alice+ops@`)
+ * is another id, but the same mailbox at most providers: it is one person with
+ * `alice@` wherever that only refuses (identityKeys `mailbox`). A verified
  * address that cannot be compared is refused, not ignored. An address with
  * compatibility or invisible characters (a fullwidth letter, the Kelvin sign,
  * a zero-width joiner) or a non-ASCII letter whose lower case is ASCII never
@@ -114,28 +115,56 @@ export interface HumanTraits {
 }
 
 /**
+ * The mailbox an email key delivers to at most providers (Google, Microsoft 365, Fastmail, Proton): the address
+ * without its sub-address (`alice+ops@` → `alice@`). Whoever reads that mailbox can verify an account under any
+ * `+tag` of it.
+ *
+ * @example
+ * mailboxOf('alice+ops@example.com'); // 'alice@example.com'
+ */
+export function mailboxOf(key: string): string {
+  const at = key.lastIndexOf('@');
+  const plus = key.indexOf('+');
+  return plus > 0 && plus < at ? key.slice(0, plus) + key.slice(at) : key;
+}
+
+/** How widely two traits are taken as one person: `mailbox` adds the mailbox of each address (see mailboxOf). */
+export interface SameOptions {
+  readonly mailbox?: boolean;
+}
+
+/**
  * Every key under which this person may appear: their id (an email-shaped id
  * as that email), their email, their issuer and subject. Two traits with a
  * key in common are one human, so a configuration that began naming someone
  * between two of their reviews, or a second issuer, does not make two people.
+ * With `mailbox`, also the mailbox each address delivers to: where taking two
+ * people as one only ever refuses (one vote, never one's own request), a
+ * sub-address is the same person; where it would grant (who sees what), it
+ * is not.
  *
  * @example
  * identityKeys({ id: 'alice', email: 'Alice@Example.com' }); // Set { 'id alice', 'email alice@example.com' }
  */
-export function identityKeys(t: HumanTraits): Set<string> {
+export function identityKeys(t: HumanTraits, opts: SameOptions = {}): Set<string> {
   const keys = new Set<string>();
+  const addEmail = (key: string) => {
+    keys.add(`email ${key}`);
+    if (opts.mailbox) keys.add(`mailbox ${mailboxOf(key)}`);
+  };
   const idEmail = emailKey(t.id);
-  keys.add(idEmail === undefined ? `id ${t.id}` : `email ${idEmail}`);
+  if (idEmail === undefined) keys.add(`id ${t.id}`);
+  else addEmail(idEmail);
   const email = t.email ? emailKey(t.email) : undefined;
-  if (email !== undefined) keys.add(`email ${email}`);
+  if (email !== undefined) addEmail(email);
   if (t.identity) keys.add(`sub ${t.identity.issuer} ${t.identity.subject}`);
   return keys;
 }
 
 /** Whether two traits share a key (see identityKeys). */
-export function sameIdentity(a: HumanTraits, b: HumanTraits): boolean {
-  const keys = identityKeys(a);
-  for (const k of identityKeys(b)) if (keys.has(k)) return true;
+export function sameIdentity(a: HumanTraits, b: HumanTraits, opts: SameOptions = {}): boolean {
+  const keys = identityKeys(a, opts);
+  for (const k of identityKeys(b, opts)) if (keys.has(k)) return true;
   return false;
 }
 

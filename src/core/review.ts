@@ -91,11 +91,13 @@ function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDire
  * request. `self: false` leaves the requester out and asks only about the humans it acts for (whose request an
  * agent's is, for reading and cancelling: a human whose name merely reads as the agent's is neither).
  */
-export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, reviewer: HumanTraits | string, dir?: HumanDirectory, opts: { self?: boolean } = {}): boolean {
+export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, reviewer: HumanTraits | string, dir?: HumanDirectory, opts: { self?: boolean; mailbox?: boolean } = {}): boolean {
   const who: HumanTraits = typeof reviewer === 'string' ? { id: reviewer } : reviewer;
   // An agent may name the human it acts for by any of her names at her provider: her username, her subject.
   const names = [who.claimedId, who.identity?.subject].filter((n): n is string => typeof n === 'string').map(humanKey);
-  return requesterSide(request, dir, opts.self ?? true).some((t) => sameIdentity(who, t) || (t.email == null && t.identity == null && names.includes(humanKey(t.id))));
+  // By default a sub-address of the requester's mailbox is on her side (it only ever refuses); who sees what asks exactly.
+  const same = { mailbox: opts.mailbox ?? true };
+  return requesterSide(request, dir, opts.self ?? true).some((t) => sameIdentity(who, t, same) || (t.email == null && t.identity == null && names.includes(humanKey(t.id))));
 }
 
 /**
@@ -153,7 +155,7 @@ export function assertMayReview(request: RequestRecord, reviewer: Principal, dir
     const needed = requirements.flatMap((r) => [...r.groups.map((g) => `group ${g}`), ...r.principals]);
     throw new CountersignError('NOT_AN_APPROVER', `${reviewer.id} is not an approver here; needed: ${needed.join(', ')}`);
   }
-  if (request.reviews.some((r) => sameIdentity(r.reviewer, who))) {
+  if (request.reviews.some((r) => sameIdentity(r.reviewer, who, { mailbox: true }))) {
     throw new CountersignError('ALREADY_REVIEWED', `${reviewer.id} has already reviewed this request`);
   }
 }
@@ -180,7 +182,8 @@ export function countedApprovals(reviews: readonly Review[], request: Counted, d
     const now = dir ? currentReviewer(r.reviewer, dir) : r.reviewer;
     if (!now) continue;
     if (isRequesterSide(request, r.reviewer, dir) || isRequesterSide(request, now, dir)) continue;
-    const keys = [...identityKeys(r.reviewer), ...identityKeys(now)];
+    // A sub-address of a counted reviewer's mailbox is that reviewer (core/human-identity.ts mailboxOf).
+    const keys = [...identityKeys(r.reviewer, { mailbox: true }), ...identityKeys(now, { mailbox: true })];
     if (keys.some((k) => seen.has(k))) continue;
     for (const k of keys) seen.add(k);
     approvers.push({ ...r, reviewer: now });
