@@ -121,7 +121,9 @@ describe('one identity provider beside humans the configuration names', () => {
 describe('one identity provider, the only place humans come from', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway(body([one]), { principals: [{ id: 'ci-bot', kind: 'agent' }] });
+    // Agents also come with tokens of the second issuer, which may say whom they act for.
+    const agents = `    - { issuer: ${two.issuer}, audience: countersign, principal: { kind: agent, id: sub, actsFor: on_behalf_of } }\n`;
+    gw = await startTestGateway(body([one]).replace('connections:', `${agents}connections:`), { principals: [{ id: 'ci-bot', kind: 'agent' }] });
   });
   afterAll(async () => gw?.stop());
 
@@ -132,5 +134,17 @@ describe('one identity provider, the only place humans come from', () => {
       expect(res.status).toBe(200);
     }
     await expect.poll(async () => storedStatus(gw.deps.store, id), { timeout: 10_000 }).toBe('succeeded');
+  });
+
+  it('an agent acting for a person by her email: nobody known by an id claim alone may approve its request, since she could be them', async () => {
+    const agent = await two.sign({ aud: 'countersign', sub: 'dee-bot', on_behalf_of: 'Dee@Example.com' });
+    const held = await call(gw, agent, '/v1/actions', { connection: 'ops-api', input: { method: 'POST', path: '/rotate', body: {} }, reason: 'for dee' });
+    expect(held.status).toBe(202);
+    const id = held.body.id as string;
+    const dee = await one.sign({ aud: 'countersign', sub: 'dee-sub', groups: ['idp-sre'] });
+    const res = await call(gw, dee, `/v1/requests/${id}/reviews`, { verdict: 'approve' });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
 });
