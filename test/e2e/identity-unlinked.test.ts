@@ -8,10 +8,14 @@
  * principal.unlinked), and an approval one gave while it was the only place
  * stops counting. A verified email links the same person across issuers.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
+import { configYaml, eventually, startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { storedAudit, storedStatus } from '../support/store-view.ts';
+import { releaseTestStore, storeYaml } from '../support/test-store.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -146,5 +150,41 @@ describe('one identity provider, the only place humans come from', () => {
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
     expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+  });
+});
+
+describe('an approval given while its provider was the only place humans came from', () => {
+  // One store, two gateways in turn: the second adds a second provider of humans. The approval an unlinked person
+  // gave on the first is then no more countable than a new token of theirs would be.
+  let dir: string;
+  let second: TestGateway | undefined;
+  afterAll(async () => {
+    await second?.stop();
+    if (dir) await releaseTestStore(join(dir, 'countersign.db'));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts for nothing once a second provider is configured: two more approvals are needed, not one', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cs-unlinked-'));
+    const db = join(dir, 'countersign.db');
+    const principals: TestPrincipal[] = [{ id: 'ci-bot', kind: 'agent' }];
+    const keys: Record<string, string> = {};
+    const first = await startTestGateway(await storeYaml(configYaml(principals, keys, body([one]), db)), { dir, keys });
+    let id: string;
+    try {
+      id = await hold(first);
+      const res = await call(first, await one.sign({ aud: 'countersign', sub: 'u-9', groups: ['idp-sre'] }), `/v1/requests/${id}/reviews`, { verdict: 'approve' });
+      expect(res.status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+    const keys2: Record<string, string> = {};
+    second = await startTestGateway(await storeYaml(configYaml(principals, keys2, body([one, two]), db)), { dir, keys: keys2 });
+    const gw2 = second;
+    const linked = (email: string) => two.sign({ aud: 'countersign', sub: email, email, email_verified: true, groups: ['idp-sre'] });
+    expect((await call(gw2, await linked('vic@example.com'), `/v1/requests/${id}/reviews`, { verdict: 'approve' })).status).toBe(200);
+    expect((await call(gw2, await linked('vic@example.com'), `/v1/requests/${id}`)).body).toMatchObject({ status: 'pending' });
+    expect((await call(gw2, await linked('wyn@example.com'), `/v1/requests/${id}/reviews`, { verdict: 'approve' })).status).toBe(200);
+    await eventually(async () => ((await storedStatus(gw2.deps.store, id)) !== 'pending' ? true : undefined));
   });
 });
