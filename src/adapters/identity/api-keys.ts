@@ -96,7 +96,8 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
       return by === 'email' || (kind !== undefined && sole[kind]);
     },
     unlinkedAllowed(issuer) {
-      return !configuresHumans && humanIssuers.size <= 1 && (humanIssuers.size === 0 || humanIssuers.has(issuer));
+      // An issuer no longer configured vouches for no one: an approval its token gave counts for nothing.
+      return !configuresHumans && humanIssuers.size === 1 && humanIssuers.has(issuer);
     },
   };
 }
