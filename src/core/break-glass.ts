@@ -103,7 +103,7 @@ export function assertMayReviewAfter(request: RequestRecord, who: Principal, dir
   if (isRequesterSide(request, traits, dir)) {
     throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${who.id} asked for this request (or is the human it acts for) and cannot review it`);
   }
-  if (sameIdentity(traits, { id: bg.by, email: bg.email ?? null, identity: bg.identity ?? null })) {
+  if (sameIdentity(traits, { id: bg.by, email: bg.email ?? null, identity: bg.identity ?? null }, { mailbox: true })) {
     throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${who.id} broke the glass on this request and cannot review it after the fact`);
   }
   const now = currentReviewer(reviewerRecord(who), dir);

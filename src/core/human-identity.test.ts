@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { human, agent } from '../../test/support/fixtures.ts';
-import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, type HumanDirectory } from './human-identity.ts';
+import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, mailboxOf, sameIdentity, type HumanDirectory } from './human-identity.ts';
 import type { Principal } from './principal.ts';
 
 const alice: Principal = { ...human('alice', ['sre']), email: 'Alice@Example.com' };
@@ -32,7 +32,7 @@ describe('emailKey: one mailbox, one key', () => {
     expect(emailKey('alice@example.com.')).toBe('alice@example.com');
   });
 
-  it('keeps sub-addresses, ß and ss, and dotless i apart: different mailboxes at most providers', () => {
+  it('keeps sub-addresses (other ids), ß and ss, and dotless i apart', () => {
     expect(emailKey('alice+ops@example.com')).not.toBe(emailKey('alice@example.com'));
     expect(emailKey('stra\u00dfe@example.com')).not.toBe(emailKey('strasse@example.com'));
     expect(emailKey('al\u0131ce@example.com')).not.toBe(emailKey('alice@example.com'));
@@ -42,6 +42,20 @@ describe('emailKey: one mailbox, one key', () => {
     for (const e of ['"alice"@example.com', 'alice@[127.0.0.1]', 'alice@xn--zz.com', 'alice@example.com/x', 'alice@example.com:80', 'alice@exa%6dple.com', 'alice@example..com', 'alice@.example.com', 'alice@example.com..']) {
       expect(emailKey(e), e).toBeUndefined();
     }
+  });
+});
+
+describe('sameIdentity: a sub-address is its mailbox only where that refuses', () => {
+  it('takes alice+ops@ as alice@ with { mailbox: true }, never otherwise', () => {
+    expect(mailboxOf('alice+ops@example.com')).toBe('alice@example.com');
+    expect(mailboxOf('alice@example.com')).toBe('alice@example.com');
+    expect(mailboxOf('+ops@example.com')).toBe('+ops@example.com');
+    const tagged = { id: 'alice+ops@example.com' };
+    const alice = { id: 'alice', email: 'Alice@Example.com' };
+    expect(sameIdentity(tagged, alice)).toBe(false);
+    expect(sameIdentity(tagged, alice, { mailbox: true })).toBe(true);
+    expect(sameIdentity({ id: 'x', email: 'alice+a@example.com' }, { id: 'y', email: 'alice+b@example.com' }, { mailbox: true })).toBe(true);
+    expect(sameIdentity({ id: 'alice@example.com' }, { id: 'alice@example.org' }, { mailbox: true })).toBe(false);
   });
 });
 
@@ -98,6 +112,16 @@ describe('canonicalHuman', () => {
     // The same id with her verified email is her; a plain other id is someone else.
     expect(canonicalHuman({ id: 'Alice', verifiedEmail: 'alice@example.com' }, d)).toMatchObject({ ok: true, id: 'alice' });
     expect(canonicalHuman({ id: 'alicia', verifiedEmail: null }, d)).toMatchObject({ ok: true, id: 'alicia', configured: undefined });
+  });
+
+  it('refuses a human known by its issuer’s id claim alone where humans also come from elsewhere; takes one where that issuer is the only place', () => {
+    const only = (issuer: string): HumanDirectory => ({ ...dir, unlinkedAllowed: (i) => i === issuer });
+    const none: HumanDirectory = { ...dir, unlinkedAllowed: () => false };
+    expect(canonicalHuman({ id: '00u-dee', verifiedEmail: null }, none, 'https://two.example')).toEqual({ ok: false, reason: 'principal.unlinked' });
+    expect(canonicalHuman({ id: '00u-dee', verifiedEmail: null }, only('https://one.example'), 'https://one.example')).toMatchObject({ ok: true, id: '00u-dee' });
+    // Linked ones stay: a configured id, a verified email.
+    expect(canonicalHuman({ id: 'alice', verifiedEmail: null }, none, 'https://two.example')).toMatchObject({ ok: true, id: 'alice' });
+    expect(canonicalHuman({ id: '00u-dee', verifiedEmail: 'dee@example.com' }, none, 'https://two.example')).toMatchObject({ ok: true, id: 'dee@example.com' });
   });
 
   it('never resolves to an agent, by id or by an agent’s email', () => {

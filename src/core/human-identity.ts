@@ -11,11 +11,15 @@
  *  2. a configured human whose email is the credential's verified email;
  *  3. the verified email itself, normalised (a person the configuration does
  *     not name, known by the same address on every issuer and channel);
- *  4. the credential's id as its issuer gave it (no verified email).
+ *  4. the credential's id as its issuer gave it (no verified email), only where
+ *     that issuer is the one place humans come from (HumanDirectory
+ *     unlinkedAllowed): elsewhere nothing links it to the same person's other
+ *     accounts, and it is refused (`principal.unlinked`).
  *
  * Emails compare after NFC normalisation and lower-casing, the domain in its
- * ASCII (punycode) form without a trailing dot. Sub-addresses (`alice+ops@`)
- * are other mailboxes at most providers and stay other people. A verified
+ * ASCII (punycode) form without a trailing dot. A sub-address (`alice+ops@`)
+ * is another id, but the same mailbox at most providers: it is one person with
+ * `alice@` wherever that only refuses (identityKeys `mailbox`). A verified
  * address that cannot be compared is refused, not ignored. An address with
  * compatibility or invisible characters (a fullwidth letter, the Kelvin sign,
  * a zero-width joiner) or a non-ASCII letter whose lower case is ASCII never
@@ -111,28 +115,56 @@ export interface HumanTraits {
 }
 
 /**
+ * The mailbox an email key delivers to at most providers (Google, Microsoft 365, Fastmail, Proton): the address
+ * without its sub-address (`alice+ops@` → `alice@`). Whoever reads that mailbox can verify an account under any
+ * `+tag` of it.
+ *
+ * @example
+ * mailboxOf('alice+ops@example.com'); // 'alice@example.com'
+ */
+export function mailboxOf(key: string): string {
+  const at = key.lastIndexOf('@');
+  const plus = key.indexOf('+');
+  return plus > 0 && plus < at ? key.slice(0, plus) + key.slice(at) : key;
+}
+
+/** How widely two traits are taken as one person: `mailbox` adds the mailbox of each address (see mailboxOf). */
+export interface SameOptions {
+  readonly mailbox?: boolean;
+}
+
+/**
  * Every key under which this person may appear: their id (an email-shaped id
  * as that email), their email, their issuer and subject. Two traits with a
  * key in common are one human, so a configuration that began naming someone
  * between two of their reviews, or a second issuer, does not make two people.
+ * With `mailbox`, also the mailbox each address delivers to: where taking two
+ * people as one only ever refuses (one vote, never one's own request), a
+ * sub-address is the same person; where it would grant (who sees what), it
+ * is not.
  *
  * @example
  * identityKeys({ id: 'alice', email: 'Alice@Example.com' }); // Set { 'id alice', 'email alice@example.com' }
  */
-export function identityKeys(t: HumanTraits): Set<string> {
+export function identityKeys(t: HumanTraits, opts: SameOptions = {}): Set<string> {
   const keys = new Set<string>();
+  const addEmail = (key: string) => {
+    keys.add(`email ${key}`);
+    if (opts.mailbox) keys.add(`mailbox ${mailboxOf(key)}`);
+  };
   const idEmail = emailKey(t.id);
-  keys.add(idEmail === undefined ? `id ${t.id}` : `email ${idEmail}`);
+  if (idEmail === undefined) keys.add(`id ${t.id}`);
+  else addEmail(idEmail);
   const email = t.email ? emailKey(t.email) : undefined;
-  if (email !== undefined) keys.add(`email ${email}`);
+  if (email !== undefined) addEmail(email);
   if (t.identity) keys.add(`sub ${t.identity.issuer} ${t.identity.subject}`);
   return keys;
 }
 
 /** Whether two traits share a key (see identityKeys). */
-export function sameIdentity(a: HumanTraits, b: HumanTraits): boolean {
-  const keys = identityKeys(a);
-  for (const k of identityKeys(b)) if (keys.has(k)) return true;
+export function sameIdentity(a: HumanTraits, b: HumanTraits, opts: SameOptions = {}): boolean {
+  const keys = identityKeys(a, opts);
+  for (const k of identityKeys(b, opts)) if (keys.has(k)) return true;
   return false;
 }
 
@@ -149,6 +181,12 @@ export interface HumanDirectory {
   mayName?(id: string, issuer: string, by: 'id' | 'email'): boolean;
   /** The configured principal whose id has this idFold, if any. */
   principalLike?(fold: string): Principal | undefined;
+  /**
+   * Whether a human of `issuer` known by its id claim alone (no verified email, an id no principal configures) may be
+   * a person here: only where that issuer is the one place humans come from (the only issuer of humans, and no human
+   * in the configuration), since nothing could tell them from the same person reached another way. Absent, any.
+   */
+  unlinkedAllowed?(issuer: string): boolean;
 }
 
 /**
@@ -180,7 +218,7 @@ export interface ClaimedHuman {
 
 export type CanonicalHuman =
   | { readonly ok: true; readonly id: string; readonly configured: Principal | undefined; readonly email: string | null }
-  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' | 'principal.email_invalid' | 'principal.issuer_not_allowed' | 'principal.id_confusable' };
+  | { readonly ok: false; readonly reason: 'principal.kind_mismatch' | 'principal.email_invalid' | 'principal.issuer_not_allowed' | 'principal.id_confusable' | 'principal.unlinked' };
 
 /**
  * `issuer`: the token issuer that vouched for the claim, whose right to name a configured human is checked
@@ -209,6 +247,9 @@ export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory, issue
     // An id nobody configured that reads as a configured one (another case, a fullwidth letter) or hides characters
     // would be one more person under a name the cards show as theirs: refused, never a stranger.
     if (lookalikeId(claimed.id, dir)) return { ok: false, reason: 'principal.id_confusable' };
+    // Known by this issuer's id claim alone: where humans also come from another issuer or the configuration, the same
+    // person there would be one more reviewer (a quorum of one, or the human an agent acts for approving it).
+    if (issuer !== undefined && dir.unlinkedAllowed && !dir.unlinkedAllowed(issuer)) return { ok: false, reason: 'principal.unlinked' };
     return { ok: true, id: claimed.id, configured: undefined, email: null };
   }
   const byEmail = dir.humanByEmail(key);

@@ -227,6 +227,8 @@ export interface Identity {
   mayName(id: string, issuer: string, by: 'id' | 'email'): boolean;
   /** The configured principal whose id has this idFold (core/human-identity.ts), if any. */
   principalLike(fold: string): Principal | undefined;
+  /** Whether `issuer` may name a human by its id claim alone (see core/human-identity.ts HumanDirectory). */
+  unlinkedAllowed(issuer: string): boolean;
 }
 
 /** Signs checkpoints of the audit log; the private key never leaves the adapter. */

@@ -5,7 +5,7 @@ import { CountersignError, type ErrorCode } from './errors.ts';
 import type { ApproverRequirement } from './policy/decision.ts';
 import type { Principal } from './principal.ts';
 import type { HumanDirectory } from './human-identity.ts';
-import { assertMayReview, currentReviewer, fills, quorumMet, remainingApprovals, type Review } from './review.ts';
+import { assertMayReview, currentReviewer, fills, isRequesterSide, quorumMet, remainingApprovals, type Review } from './review.ts';
 
 // The request: deploy-bot asks, acting for alice; one sre must approve.
 const request = requestRecord({ principal: agent('deploy-bot', 'alice'), decision: approveDecision(['sre'], 1) });
@@ -120,7 +120,9 @@ describe('remainingApprovals and quorumMet', () => {
     const sameEmail = { ...reviewOf(byEmail, human('e.r', ['sre'])), reviewer: { id: 'e.r', kind: 'human' as const, groups: ['sre'], email: 'ERIN@example.com' } };
     expect(remainingApprovals([req(['sre'], 2)], [first, sameToken, sameEmail], byEmail)[0]?.needed).toBe(1);
     const erin: Principal = { id: 'erin', kind: 'human', actsFor: null, groups: ['sre'], email: null, issuer: idp.issuer, claims: { sub: idp.subject } };
-    expect(refusal({ ...byEmail, reviews: [first] }, erin)).toBe('ALREADY_REVIEWED');
+    // (For a human the agent names by id: one it names by email could be erin, known by her token's id claim alone.)
+    expect(refusal({ ...byEmail, principal: agent('deploy-bot', 'alice'), reviews: [first] }, erin)).toBe('ALREADY_REVIEWED');
+    expect(refusal({ ...byEmail, reviews: [first] }, erin)).toBe('SELF_APPROVAL_FORBIDDEN');
     // A human requester who reviews under another id with the same token identity.
     const byHuman = requestRecord({ principal: erin });
     expect(refusal(byHuman, { ...erin, id: 'erin@example.com' })).toBe('SELF_APPROVAL_FORBIDDEN');
@@ -156,6 +158,22 @@ describe('remainingApprovals and quorumMet', () => {
   });
 });
 
+describe('isRequesterSide: taken widely where it only refuses', () => {
+  const sso = { issuer: 'https://idp.example.com', subject: '00u-x' };
+  const forDee = { principal: { ...agent('dee-bot', 'dee@example.com') } };
+  it('puts a person known by an issuer’s id claim alone beside a human the agent names by email, only when it refuses', () => {
+    const unlinked = { id: '00u-x', identity: sso };
+    expect(isRequesterSide(forDee, unlinked)).toBe(true);
+    expect(isRequesterSide(forDee, unlinked, undefined, { self: false, wide: false })).toBe(false);
+    // A linked person is compared exactly: another address is another person.
+    expect(isRequesterSide(forDee, { id: 'erin@example.com', email: 'erin@example.com', identity: sso })).toBe(false);
+  });
+  it('puts a sub-address of the requester side’s mailbox on that side, only when it refuses', () => {
+    expect(isRequesterSide(forDee, { id: 'dee+ops@example.com', email: 'dee+ops@example.com' })).toBe(true);
+    expect(isRequesterSide(forDee, { id: 'dee+ops@example.com', email: 'dee+ops@example.com' }, undefined, { self: false, wide: false })).toBe(false);
+  });
+});
+
 describe('currentReviewer: eligibility as the configuration in force sees it', () => {
   const configured: Principal[] = [human('carol', ['dba']), { ...agent('dana@example.com', null) }];
   const dir: HumanDirectory = { principal: (id) => configured.find((p) => p.id === id), humanByEmail: () => undefined };
@@ -171,6 +189,12 @@ describe('currentReviewer: eligibility as the configuration in force sees it', (
     expect(currentReviewer({ id: 'erin@example.com', kind: 'human', email: 'erin@example.com', groups: ['sre', 'okta'], identity: sso, tokenGroups: ['okta'] }, dir)?.groups).toEqual(['okta']);
     // Recorded before token groups were kept apart: none.
     expect(currentReviewer({ id: 'erin@example.com', kind: 'human', email: 'erin@example.com', groups: ['sre'], identity: sso }, dir)?.groups).toEqual([]);
+  });
+
+  it('a reviewer known by a token’s id claim alone counts for nothing once that issuer is no longer the one place humans come from', () => {
+    const unlinked = { id: '00u-x', kind: 'human' as const, groups: ['okta'], identity: sso, tokenGroups: ['okta'] };
+    expect(currentReviewer(unlinked, { ...dir, unlinkedAllowed: (i) => i === sso.issuer })?.groups).toEqual(['okta']);
+    expect(currentReviewer(unlinked, { ...dir, unlinkedAllowed: () => false })).toBeUndefined();
   });
 
   it('a reviewer whose id is now a configured agent counts for nothing', () => {

@@ -91,11 +91,21 @@ function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDire
  * request. `self: false` leaves the requester out and asks only about the humans it acts for (whose request an
  * agent's is, for reading and cancelling: a human whose name merely reads as the agent's is neither).
  */
-export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, reviewer: HumanTraits | string, dir?: HumanDirectory, opts: { self?: boolean } = {}): boolean {
+export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, reviewer: HumanTraits | string, dir?: HumanDirectory, opts: { self?: boolean; wide?: boolean } = {}): boolean {
   const who: HumanTraits = typeof reviewer === 'string' ? { id: reviewer } : reviewer;
   // An agent may name the human it acts for by any of her names at her provider: her username, her subject.
   const names = [who.claimedId, who.identity?.subject].filter((n): n is string => typeof n === 'string').map(humanKey);
-  return requesterSide(request, dir, opts.self ?? true).some((t) => sameIdentity(who, t) || (t.email == null && t.identity == null && names.includes(humanKey(t.id))));
+  // Taken widely by default, where being on the side only ever refuses (a review, a break-glass); who sees what asks
+  // exactly (`wide: false`): a sub-address of a side member's mailbox is them, and so may be a person known by an
+  // issuer's id claim alone (no email, not configured), to a side member named by an email that issuer did not vouch for.
+  const wide = opts.wide ?? true;
+  const unlinked = wide && who.email == null && who.identity != null && emailKey(who.id) === undefined && dir?.principal(who.id) === undefined;
+  return requesterSide(request, dir, opts.self ?? true).some(
+    (t) =>
+      sameIdentity(who, t, { mailbox: wide }) ||
+      (t.email == null && t.identity == null && names.includes(humanKey(t.id))) ||
+      (unlinked && (emailKey(t.id) !== undefined || (t.email != null && emailKey(t.email) !== undefined)) && t.identity?.issuer !== who.identity?.issuer),
+  );
 }
 
 /**
@@ -153,7 +163,7 @@ export function assertMayReview(request: RequestRecord, reviewer: Principal, dir
     const needed = requirements.flatMap((r) => [...r.groups.map((g) => `group ${g}`), ...r.principals]);
     throw new CountersignError('NOT_AN_APPROVER', `${reviewer.id} is not an approver here; needed: ${needed.join(', ')}`);
   }
-  if (request.reviews.some((r) => sameIdentity(r.reviewer, who))) {
+  if (request.reviews.some((r) => sameIdentity(r.reviewer, who, { mailbox: true }))) {
     throw new CountersignError('ALREADY_REVIEWED', `${reviewer.id} has already reviewed this request`);
   }
 }
@@ -180,7 +190,8 @@ export function countedApprovals(reviews: readonly Review[], request: Counted, d
     const now = dir ? currentReviewer(r.reviewer, dir) : r.reviewer;
     if (!now) continue;
     if (isRequesterSide(request, r.reviewer, dir) || isRequesterSide(request, now, dir)) continue;
-    const keys = [...identityKeys(r.reviewer), ...identityKeys(now)];
+    // A sub-address of a counted reviewer's mailbox is that reviewer (core/human-identity.ts mailboxOf).
+    const keys = [...identityKeys(r.reviewer, { mailbox: true }), ...identityKeys(now, { mailbox: true })];
     if (keys.some((k) => seen.has(k))) continue;
     for (const k of keys) seen.add(k);
     approvers.push({ ...r, reviewer: now });

@@ -61,5 +61,6 @@ export function samePrincipal(viewer: Principal, requester: Principal, dir: Huma
  */
 export function isOwnSide(r: Pick<RequestRecord, 'principal'>, viewer: Principal, dir: HumanDirectory): boolean {
   if (viewer.kind !== 'human') return samePrincipal(viewer, r.principal, dir);
-  return isRequesterSide(r, traitsOf(viewer), dir, { self: r.principal.kind === 'human' });
+  // Exactly: a sub-address of the requester's mailbox is kept from approving, never shown her requests.
+  return isRequesterSide(r, traitsOf(viewer), dir, { self: r.principal.kind === 'human', wide: false });
 }

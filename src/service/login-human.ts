@@ -53,6 +53,8 @@ export function humanFromClaims(deps: Pick<Deps, 'identity' | 'clock'>, login: L
           ? `${id} is configured to sign in through another identity provider`
           : human.reason === 'principal.id_confusable'
             ? 'the identity provider names you by an id that reads as someone else’s; ask for one that does not'
+            : human.reason === 'principal.unlinked'
+              ? 'the identity provider has not verified your email address, and without it you cannot be told apart from your other accounts here'
           : 'your verified email address cannot be compared safely; ask for a plain address';
     throw new CountersignError('UNAUTHENTICATED', why, { reason: human.reason });
   }

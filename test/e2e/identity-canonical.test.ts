@@ -116,14 +116,12 @@ describe('a human’s token is their configured identity', () => {
     expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
     expect((await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'request.approved')).toEqual([]);
 
-    // An email the provider has not verified names no one: not bob, and none of bob's groups.
+    // An email the provider has not verified names no one: not bob, and, beside configured humans, nobody at all.
     for (const claims of [{ sub: 'mallory', email: 'bob@example.com', email_verified: false }, { sub: 'mallory-2', email: 'bob@example.com' }]) {
       const mallory = await token(claims);
-      expect((await withToken(mallory, '/v1/whoami')).body).toMatchObject({ id: claims.sub, groups: [] });
-      // Not an approver, so the request is none of theirs: not found, as an unknown id.
+      expect((await withToken(mallory, '/v1/whoami')).body.error).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'principal.unlinked' });
       const res = await approveWith(mallory, id);
-      expect(res.status).toBe(404);
-      expect(res.body.error.code).toBe('NOT_FOUND');
+      expect(res.status).toBe(401);
     }
     expect(await storedStatus(gw.deps.store, id)).toBe('pending');
   });
@@ -153,6 +151,27 @@ describe('one mailbox under other spellings is one person', () => {
     expect(again.body.error.code).toBe('ALREADY_REVIEWED');
     expect(await storedStatus(gw.deps.store, id)).toBe('pending');
     expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'erin@xn--exmple-cua.com', verdict: 'approve' }]);
+  });
+
+  it('a sub-address (+tag) delivers to the same mailbox: no second approval toward a quorum, and no approval of her own agent’s request', async () => {
+    const id = await hold('/schema/plus');
+    const first = await token({ sub: 'gail-main', email: 'gail@example.com', email_verified: true, groups: ['okta-dba'] });
+    const second = await token({ sub: 'gail-ops', email: 'Gail+ops@example.com', email_verified: true, groups: ['okta-dba'] });
+    // Two accounts, two ids: the sub-address is not taken as her (it gets none of her configured groups or roles) ...
+    expect((await withToken(second, '/v1/whoami')).body).toMatchObject({ id: 'gail+ops@example.com' });
+    expect((await approveWith(first, id)).status).toBe(200);
+    // ... but one mailbox is one reviewer.
+    const again = await approveWith(second, id);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('ALREADY_REVIEWED');
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    // deploy-bot acts for alice (alice@example.com): alice+review@ is her mailbox too.
+    const own = await hold('/schema/plus-own');
+    const aliceTagged = await token({ sub: 'alice-tagged', email: 'alice+review@example.com', email_verified: true, groups: ['okta-dba'] });
+    const res = await approveWith(aliceTagged, own);
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('SELF_APPROVAL_FORBIDDEN');
+    expect(await storedReviewers(gw.deps.store, own)).toEqual([]);
   });
 
   it('a verified address that cannot be compared (quoted local part) is refused, not taken as a new person who may approve for her own agent', async () => {

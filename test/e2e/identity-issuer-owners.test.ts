@@ -82,8 +82,11 @@ describe('an unconfigured agent id is its issuer’s', () => {
     const held = await call(agent, '/v1/actions', { body: { ...action, reason: 'restart from ci' } });
     expect(held.status).toBe(202);
     const id = held.body.id as string;
-    const human = await people.sign({ aud: 'countersign', sub: 'ci-runner' });
-    expect((await call(human, '/v1/whoami')).body).toMatchObject({ id: 'ci-runner', kind: 'human' });
+    // Without a verified email, beside configured humans, such a token names no one (principal.unlinked); with one,
+    // the provider still names the human by the agent's id.
+    expect((await call(await people.sign({ aud: 'countersign', sub: 'ci-runner' }), '/v1/whoami')).body.error).toMatchObject({ reason: 'principal.unlinked' });
+    const human = await people.sign({ aud: 'countersign', sub: 'ci-runner', email: 'runner@example.net', email_verified: true });
+    expect((await call(human, '/v1/whoami')).body).toMatchObject({ id: 'runner@example.net', kind: 'human' });
     expect((await call(human, `/v1/requests/${id}`)).status).toBe(404);
     expect((await call(human, `/v1/requests/${id}/cancel`, { body: {} })).status).toBe(404);
     expect((await call(agent, `/v1/requests/${id}`)).body).toMatchObject({ status: 'pending' });

@@ -191,7 +191,7 @@ describe('sign in with the identity provider, then approve', () => {
 
 describe('the console’s API-key form', () => {
   it('refuses a token, even a valid human one, like a key that matches no one: tokens sign in through SSO', async () => {
-    const token = await people.sign({ sub: 'erin', aud: 'countersign', groups: ['sre'] });
+    const token = await people.sign({ sub: 'erin', aud: 'countersign', groups: ['sre'], email: 'erin@example.com', email_verified: true });
     // The token itself is good: it authenticates erin on the REST API.
     expect((await fetch(`${gw.url}/v1/requests`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     const before = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'session.started').length;

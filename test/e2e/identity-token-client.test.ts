@@ -143,8 +143,9 @@ describe('an issuer’s clients:', () => {
   };
 
   it('takes a person’s token issued through a listed application, under any of the claims that name one', async () => {
-    expect(await whoami(await scripts.sign({ sub: 'erin', aud: 'countersign', client_id: 'release-scripts' }))).toMatchObject({ status: 200, body: { id: 'erin' } });
-    expect(await whoami(await scripts.sign({ sub: 'erin', aud: 'countersign', azp: 'on-call-tool' }))).toMatchObject({ status: 200, body: { id: 'erin' } });
+    const erin = { sub: 'erin', aud: 'countersign', email: 'erin@example.com', email_verified: true };
+    expect(await whoami(await scripts.sign({ ...erin, client_id: 'release-scripts' }))).toMatchObject({ status: 200, body: { id: 'erin@example.com' } });
+    expect(await whoami(await scripts.sign({ ...erin, azp: 'on-call-tool' }))).toMatchObject({ status: 200, body: { id: 'erin@example.com' } });
   });
 
   it('refuses one issued through another application, or naming none (401 token.client_not_allowed)', async () => {

@@ -136,22 +136,23 @@ describe('the audit trail', () => {
   });
 
   it('opens to a token human whose provider group the issuer maps to an auditor group, not to one whose provider group only bears that name', async () => {
-    const mapped = await humanToken({ sub: 'ines', groups: ['idp-audit'] });
-    const unmapped = await humanToken({ sub: 'mallory', groups: ['compliance', 'platform'] });
+    const mapped = await humanToken({ sub: 'ines', email: 'ines@example.test', email_verified: true, groups: ['idp-audit'] });
+    const unmapped = await humanToken({ sub: 'mallory', email: 'mallory@example.test', email_verified: true, groups: ['compliance', 'platform'] });
     for (const path of await auditPaths()) {
       expect((await call(mapped, path)).status, path).toBe(200);
       const refused = await call(unmapped, path);
       expect(refused.status, path).toBe(403);
       expect(refused.body.error.code).toBe('ROLE_REQUIRED');
     }
-    expect((await call(mapped, '/v1/whoami')).body).toMatchObject({ id: 'ines', kind: 'human', groups: ['compliance'], roles: ['auditor'] });
-    expect((await call(unmapped, '/v1/whoami')).body).toMatchObject({ id: 'mallory', groups: [], roles: [] });
+    expect((await call(mapped, '/v1/whoami')).body).toMatchObject({ id: 'ines@example.test', kind: 'human', groups: ['compliance'], roles: ['auditor'] });
+    expect((await call(unmapped, '/v1/whoami')).body).toMatchObject({ id: 'mallory@example.test', groups: [], roles: [] });
   });
 
   it('gives no role to a token human who only claims an auditor’s email unverified', async () => {
+    // Beside configured humans, a token without a verified email names no one at all (principal.unlinked).
     const claims = await humanToken({ sub: 'imposter', email: 'audra@example.test', email_verified: false });
-    expect((await call(claims, '/v1/whoami')).body).toMatchObject({ id: 'imposter', roles: [] });
-    expect((await call(claims, '/v1/audit/events')).status).toBe(403);
+    expect((await call(claims, '/v1/whoami')).body.error).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'principal.unlinked' });
+    expect((await call(claims, '/v1/audit/events')).status).toBe(401);
   });
 
   it('is refused to the CLI of a human without a role: the exit code is not 0 and the message names ROLE_REQUIRED', async () => {

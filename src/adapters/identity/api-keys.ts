@@ -39,6 +39,10 @@ export function generateApiKey(): { key: string; hash: string } {
 export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tokenIssuers: readonly { issuer: string; kind: 'agent' | 'human' }[] = []): Identity {
   const soleIssuer = (kind: 'agent' | 'human') => new Set(tokenIssuers.filter((t) => t.kind === kind).map((t) => t.issuer)).size <= 1;
   const sole = { agent: soleIssuer('agent'), human: soleIssuer('human') };
+  const humanIssuers = new Set(tokenIssuers.filter((t) => t.kind === 'human').map((t) => t.issuer));
+  // A human the configuration names reaches the gateway by a key or a chat account too: a token that carries no
+  // verified email and not their id could be them, under another name.
+  const configuresHumans = principals.some((p) => p.kind === 'human');
   const issuersOf = new Map<string, ReadonlySet<string>>();
   const byHash = new Map<string, Principal>();
   const byId = new Map<string, Principal>();
@@ -90,6 +94,10 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
       // other issuer of its kind could mint a token with the same one.
       const kind = byId.get(id)?.kind;
       return by === 'email' || (kind !== undefined && sole[kind]);
+    },
+    unlinkedAllowed(issuer) {
+      // An issuer no longer configured vouches for no one: an approval its token gave counts for nothing.
+      return !configuresHumans && humanIssuers.size === 1 && humanIssuers.has(issuer);
     },
   };
 }

@@ -83,5 +83,8 @@ export function createIdentity(opts: IdentityOptions): Identity {
     principalLike(fold) {
       return keys.principalLike(fold);
     },
+    unlinkedAllowed(issuer) {
+      return keys.unlinkedAllowed(issuer);
+    },
   };
 }

@@ -24,6 +24,7 @@ export type TokenReason =
   | 'token.jwks_unavailable'
   | 'principal.kind_mismatch'
   | 'principal.email_invalid'
+  | 'principal.unlinked'
   | 'principal.issuer_not_allowed'
   | 'principal.id_confusable'
   | 'github.repository_not_allowed'
