@@ -98,6 +98,8 @@ function checkBodyNames(text: string, readings: BodyReadings, json: { value: unk
   const keys = json ? jsonKeyClash(text, foldKey) : null;
   if (keys) refuse(`body has keys ${clashText(keys)} in one object: upstreams that match keys in any case (Go, .NET, Jackson) read them as one`);
   const fields = type.includes('x-www-form-urlencoded') ? [...readings.form] : type.includes('multipart/form-data') ? [...readings.multipart] : [];
+  const nul = fields.find((f) => f.includes('\u0000'));
+  if (nul !== undefined) refuse(`body has a form field named ${JSON.stringify(nul.slice(0, 100))}: PHP reads a field name only up to its NUL, as another field than policy saw`);
   const form = fieldClash(fields);
   if (form) refuse(`body has form fields ${clashText(form)}, which frameworks read as one field (PHP reads . and space as _, a[b] as a; others ignore case)`);
   const top = json?.value;
@@ -255,6 +257,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (q !== -1) for (const [k, v] of new URLSearchParams(input.path.slice(q + 1))) (query[k] ??= []).push(v);
   for (const [k, v] of Object.entries(input.query ?? {})) (query[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
   for (const k of Object.keys(query)) {
+    if (k.includes('\u0000')) refuse(`query parameter ${JSON.stringify(k.slice(0, 100))} has a NUL in its name: PHP reads a name only up to it, as another parameter than policy saw`);
     const key = fieldKey(k);
     if (METHOD_OVERRIDE_QUERY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`query parameter ${k} is not allowed on this connection: frameworks read it as the method, which would change the method the policy saw (allow it with allow.query)`);

@@ -26,16 +26,25 @@ export function multipartNames(text: string): string[] {
   return [...text.slice(from).matchAll(PART_NAME)].map((m) => decodeURIComponentOr(m[1]!));
 }
 
-/** A query or body field name as frameworks read it: any case; PHP drops leading spaces, reads ` `, `.` and `[` as `_`, and `a[b]` as field `a`. */
+/**
+ * The name up to its first NUL: PHP reads a field name as a C string (main/php_variables.c, `var_len =
+ * strlen(var_name)`), so `_method%00x` is `_method` to $_GET and $_POST, and to the method override read from them.
+ */
+export function cName(name: string): string {
+  const nul = name.indexOf('\u0000');
+  return nul === -1 ? name : name.slice(0, nul);
+}
+
+/** A query or body field name as frameworks read it: any case; PHP ends it at a NUL, drops leading spaces, reads ` `, `.` and `[` as `_`, and `a[b]` as field `a`. */
 export function fieldKey(name: string): string {
-  const k = name.trimStart().toLowerCase();
+  const k = cName(name).trimStart().toLowerCase();
   const bracket = k.indexOf('[');
   return (bracket > 0 && k.indexOf(']', bracket) !== -1 ? k.slice(0, bracket) : k).replace(/[ .[]/g, '_');
 }
 
 /** PHP's reading of a name, folded: the field (before a balanced `[…]`, with ` `, `.` and `[` as `_`) and what nests under it. */
 function phpName(name: string): { field: string; nested: string } {
-  const k = name.trimStart();
+  const k = cName(name).trimStart();
   const open = k.indexOf('[');
   const nests = open > 0 && k.indexOf(']', open) !== -1;
   return { field: foldKey((nests ? k.slice(0, open) : k).replace(/[ .[]/g, '_')), nested: nests ? foldKey(k.slice(open)) : '' };
