@@ -115,6 +115,22 @@ describe('a query or form field name with a NUL in it', () => {
   });
 });
 
+describe('a field name in brackets', () => {
+  // Rack 2 (Rails 7.0 and before) reads a name by /\A[\[\]]*([^\[\]]+)\]*/: leading brackets and the closing ones after
+  // the field go, so `]_method`, `[_method]` and `_method]` are `_method` to Rack::MethodOverride, `[role]` is `role`.
+  it.each([
+    ['a method override in a form body, bracketed', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1&[_method]=DELETE' }],
+    ['a method override in a form body, closed', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '_method]=DELETE' }],
+    ['a method override in the query, opened by ]', { method: 'POST', path: '/public/x?]_method=DELETE' }],
+    ['a second copy of a query field', { method: 'GET', path: '/public/x?role=user&[role]=admin' }],
+  ])('%s → 422, nothing sent', async (_what, input) => {
+    const { res, calls } = await received(input);
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(calls).toEqual([]);
+  });
+});
+
 describe('a connection that allows Destination', () => {
   it('sends it, and reviewers and the request record see where the call writes', async () => {
     const before = upstream.calls.length;

@@ -11,7 +11,7 @@ import type { HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts } from '../../../core/facts.ts';
 import { foldKey, jsonKeyClash, type KeyClash } from '../../../core/json-keys.ts';
-import { fieldClash, fieldInBoth, fieldKey, multipartNames } from './field-names.ts';
+import { fieldClash, fieldInBoth, fieldKey, fieldKeys, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
 import { isSecondTargetHeader } from '../../../core/second-target-headers.ts';
 
@@ -258,8 +258,8 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   for (const [k, v] of Object.entries(input.query ?? {})) (query[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
   for (const k of Object.keys(query)) {
     if (k.includes('\u0000')) refuse(`query parameter ${JSON.stringify(k.slice(0, 100))} has a NUL in its name: PHP reads a name only up to it, as another parameter than policy saw`);
-    const key = fieldKey(k);
-    if (METHOD_OVERRIDE_QUERY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
+    const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_QUERY.has(f));
+    if (key !== undefined && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`query parameter ${k} is not allowed on this connection: frameworks read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
@@ -271,8 +271,8 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const readings = text === undefined ? undefined : readingsOf(text);
   if (text !== undefined && readings) checkBodyNames(text, readings, json, contentType, Object.keys(query));
   for (const k of readings ? bodyKeys(readings, json) : []) {
-    const key = fieldKey(k);
-    if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
+    const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_BODY.has(f));
+    if (key !== undefined && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldClash, fieldInBoth, fieldKey } from './field-names.ts';
+import { fieldClash, fieldInBoth, fieldKey, fieldKeys } from './field-names.ts';
 
 describe('fieldClash', () => {
   it.each([
@@ -12,6 +12,9 @@ describe('fieldClash', () => {
     [['a[b]', 'a']],
     [['a[x]', 'A[x]']],
     [['role', 'role\u0000x']],
+    [['role', '[role]']],
+    [['role', 'role]']],
+    [['a', ']a]b']],
   ])('%j read as one field', (names) => {
     expect(fieldClash(names)).toEqual({ first: names[0], second: names[1] });
   });
@@ -34,5 +37,10 @@ describe('fieldInBoth', () => {
 describe('fieldKey', () => {
   it('ends a name at its NUL, as PHP reads it', () => {
     expect(fieldKey('_Method\u0000x')).toBe('_method');
+  });
+
+  it('reads a name in brackets as Rack 2 does', () => {
+    expect(fieldKeys('[_method]')).toContain('_method');
+    expect(fieldKeys('_method]]')).toContain('_method');
   });
 });
