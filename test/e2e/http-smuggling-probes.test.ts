@@ -117,7 +117,8 @@ describe('a query or form field name with a NUL in it', () => {
 
 describe('a field name in brackets', () => {
   // Rack 2 (Rails 7.0 and before) reads a name by /\A[\[\]]*([^\[\]]+)\]*/: leading brackets and the closing ones after
-  // the field go, so `]_method`, `[_method]` and `_method]` are `_method` to Rack::MethodOverride, `[role]` is `role`.
+  // the field go, so `]_method`, `[_method]` and `_method]` are `_method` to Rack::MethodOverride, `[role]` is `role`
+  // (qs, Express's extended parser, reads `[_method]` and `[role]` so too).
   it.each([
     ['a method override in a form body, bracketed', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1&[_method]=DELETE' }],
     ['a method override in a form body, closed', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '_method]=DELETE' }],

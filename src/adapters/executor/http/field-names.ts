@@ -60,7 +60,7 @@ function phpName(name: string): FieldReading {
 // Rack 2's Rack::QueryParser#normalize_params (Rails 7.0 and before): brackets before the field and closing ones after it are dropped.
 const RACK_NAME = /^[[\]]*([^[\]]+)\]*/;
 
-/** Rack 2's reading of a name, folded: `[_method]`, `]_method` and `_method]` are field `_method`; what follows nests under it. */
+/** Rack 2's reading of a name, folded: `[_method]`, `]_method` and `_method]` are field `_method` (and `[_method]` is to qs, Express's extended parser); what follows nests under it. */
 function rackName(name: string): FieldReading {
   const m = RACK_NAME.exec(name);
   return m ? { field: foldKey(m[1]!), nested: foldKey(name.slice(m[0].length)) } : { field: foldKey(name), nested: '' };
