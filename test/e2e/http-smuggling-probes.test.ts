@@ -132,6 +132,31 @@ describe('a field name in brackets', () => {
   });
 });
 
+describe('a query of more parameters than upstreams read', () => {
+  // PHP (max_input_vars) and qs (Express's query parser, parameterLimit) keep the first 1,000 and drop the rest without
+  // a word: a `dry_run=true` policy judged at the end of a long query never reaches the upstream.
+  const filler = Array.from({ length: 1000 }, (_, i) => `f${i}=1`).join('&');
+
+  it('1,001 parameters → 422, nothing sent', async () => {
+    const { res, calls } = await received({ method: 'POST', path: `/public/deploy?${filler}&dry_run=true` });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(calls).toEqual([]);
+  });
+
+  it('1,001 values of the query object → 422, nothing sent', async () => {
+    const { res, calls } = await received({ method: 'POST', path: `/public/deploy?${filler}`, query: { dry_run: 'true' } });
+    expect(res.status).toBe(422);
+    expect(calls).toEqual([]);
+  });
+
+  it('1,000 parameters go through, every one of them', async () => {
+    const { res, calls } = await received({ method: 'GET', path: `/public/x?${filler}` });
+    expect(res.body.status).toBe('succeeded');
+    expect(new URL(calls[0]!.url, 'http://h').searchParams.size).toBe(1000);
+  });
+});
+
 describe('a connection that allows Destination', () => {
   it('sends it, and reviewers and the request record see where the call writes', async () => {
     const before = upstream.calls.length;

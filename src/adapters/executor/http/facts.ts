@@ -138,6 +138,8 @@ const CLIENT_ADDRESS_HEADERS = new Set([
   'if-range',
 ]);
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+// PHP's max_input_vars and qs's parameterLimit (Express): past it, parameters are dropped without a word.
+const MAX_QUERY_PARAMETERS = 1000;
 
 /** How a connection's upstream reads a target, and what agent-supplied parts it lets through. */
 export interface HttpTargetOptions {
@@ -263,6 +265,8 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
       refuse(`query parameter ${k} is not allowed on this connection: frameworks read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
+  const values = Object.values(query).reduce((n, vs) => n + vs.length, 0);
+  if (values > MAX_QUERY_PARAMETERS) refuse(`query has ${values} parameters: PHP (max_input_vars) and qs (Express) read only the first ${MAX_QUERY_PARAMETERS} and drop the rest, which policy would judge all the same`);
   const clash = fieldClash(Object.keys(query));
   if (clash) refuse(`query has parameters ${clashText(clash)}, which frameworks read as one parameter (PHP reads . and space as _, a[b] as a; others ignore case)`);
   const text = typeof input.body === 'string' ? input.body : (JSON.stringify(input.body) as string | undefined);
