@@ -97,15 +97,17 @@ describe('a multipart part header written with space before its colon', () => {
   });
 });
 
-describe('a query or form field name with a NUL in it', () => {
+describe('a field name or JSON key with a NUL in it', () => {
   // PHP reads a field name as a C string (main/php_variables.c: var_len = strlen(var_name)): `_method%00x` is `_method`
   // to $_GET, $_POST and so Symfony's and Laravel's method override, and `role%00x` is `role`; policy saw another name.
+  // A JSON reader that keeps keys as C strings (cJSON) reads `amount\u0000` as `amount`, and finds the first copy.
   it.each([
     ['a method override in the query', { method: 'POST', path: '/public/x?_method%00x=DELETE' }],
     ['a method override in the query object', { method: 'POST', path: '/public/x', query: { '_method\u0000': 'DELETE' } }],
     ['a second copy of a query field', { method: 'GET', path: '/public/x?role=user&role%00=admin' }],
     ['a query field policy would not know', { method: 'GET', path: '/public/x?role%00x=admin' }],
     ['a method override in a form body', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1&_method%00=DELETE' }],
+    ['a JSON body with a second copy of a key', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/json' }, body: '{"amount\\u0000":100000,"amount":1}' }],
     ['a method override as a multipart part', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'multipart/form-data; boundary=XX' }, body: '--XX\r\nContent-Disposition: form-data; name="_method\u0000x"\r\n\r\nDELETE\r\n--XX--\r\n' }],
   ])('%s → 422, nothing sent', async (_what, input) => {
     const { res, calls } = await received(input);
