@@ -273,13 +273,14 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const json = text === undefined ? null : jsonReading(input.body, text);
   const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
   const readings = text === undefined ? undefined : readingsOf(text);
-  if (text !== undefined && readings) checkBodyNames(text, readings, json, contentType, Object.keys(query));
   for (const k of readings ? bodyKeys(readings, json) : []) {
     const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_BODY.has(f));
     if (key !== undefined && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
+  // After the method: a body that names one is refused for it, whatever else its names do.
+  if (text !== undefined && readings) checkBodyNames(text, readings, json, contentType, Object.keys(query));
   // A body given as JSON under a form Content-Type: policy judged the value, a form reader reads the text sent. Its text
   // reads as one field, named by its opening `{"…`, until a string in it holds a separator, & or, for older readers
   // (Python before 3.9.2, Go before 1.17, Perl's CGI), ;: then it names fields the JSON has not (`{"email":"a&role=admin&x="}`:
