@@ -159,6 +159,27 @@ describe('a query of more parameters than upstreams read', () => {
   });
 });
 
+describe('more headers than upstreams read', () => {
+  // Node's HTTP server keeps the first 1,000 headers (maxHeadersCount: 2,000 names and values) and drops the rest without
+  // a word: an If-Match a policy required, sent after 1,000 others, never reached the upstream (nor did the connection's
+  // credential), and the write ran unconditionally.
+  it('a PUT with 1,000 headers before its If-Match → 422, nothing sent', async () => {
+    const headers: Record<string, string> = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`h${i.toString(36)}`, '']));
+    headers['If-Match'] = '"v1"';
+    const { res, calls } = await received({ method: 'PUT', path: '/public/doc', headers, body: 'new' });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(calls).toEqual([]);
+  });
+
+  it('100 headers go through, every one of them', async () => {
+    const headers: Record<string, string> = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`h${i}`, 'x']));
+    const { res, calls } = await received({ method: 'GET', path: '/public/x', headers });
+    expect(res.body.status).toBe('succeeded');
+    expect(calls[0]!.headers['h99']).toBe('x');
+  });
+});
+
 describe('a connection that allows Destination', () => {
   it('sends it, and reviewers and the request record see where the call writes', async () => {
     const before = upstream.calls.length;

@@ -140,6 +140,8 @@ const CLIENT_ADDRESS_HEADERS = new Set([
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 // PHP's max_input_vars and qs's parameterLimit (Express): past it, parameters are dropped without a word.
 const MAX_QUERY_PARAMETERS = 1000;
+// Node's HTTP server keeps 1,000 headers (maxHeadersCount counts names and values); the gateway adds its own after the agent's.
+const MAX_HEADERS = 100;
 
 /** How a connection's upstream reads a target, and what agent-supplied parts it lets through. */
 export interface HttpTargetOptions {
@@ -235,7 +237,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   // One name on the wire, two keys to policy: which copy an upstream reads is its framework's choice, not the policy's.
   // (Headers dropped before the call reach no upstream, in any spelling.)
   const named = new Map<string, string>();
-  for (const [h, value] of Object.entries(input.headers ?? {})) {
+  const given = Object.entries(input.headers ?? {});
+  if (given.length > MAX_HEADERS) refuse(`${given.length} headers are more than the ${MAX_HEADERS} an action may send: upstreams keep only so many (Node's server the first 1,000) and drop the rest, which policy would judge all the same`);
+  for (const [h, value] of given) {
     if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
     if (isSecondTargetHeader(headerKey(h)) && !options.allowHeaders.some((a) => headerKey(a) === headerKey(h))) {
       refuse(`header ${h} is not allowed on this connection: it names another resource for the call to read or write, whose path the policy never judged (allow it with allow.headers)`);
