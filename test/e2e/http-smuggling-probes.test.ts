@@ -117,7 +117,7 @@ describe('a field name or JSON key with a NUL in it', () => {
   });
 });
 
-describe('a field name in brackets', () => {
+describe('a field name in brackets, or after a ;', () => {
   // Rack 2 (Rails 7.0 and before) reads a name by /\A[\[\]]*([^\[\]]+)\]*/: leading brackets and the closing ones after
   // the field go, so `]_method`, `[_method]` and `_method]` are `_method` to Rack::MethodOverride, `[role]` is `role`
   // (qs, Express's extended parser, reads `[_method]` and `[role]` so too).
@@ -125,6 +125,8 @@ describe('a field name in brackets', () => {
     ['a method override in a form body, bracketed', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1&[_method]=DELETE' }],
     ['a method override in a form body, closed', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '_method]=DELETE' }],
     ['a method override in the query, opened by ]', { method: 'POST', path: '/public/x?]_method=DELETE' }],
+    // Readers that split a form on ; as well as & (Django before 3.2, with django-method-override; Perl's CGI and HTTP::Body; Go before 1.17).
+    ['a method override after a ; in a form body', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1;_method=DELETE' }],
     ['a second copy of a query field', { method: 'GET', path: '/public/x?role=user&[role]=admin' }],
   ])('%s → 422, nothing sent', async (_what, input) => {
     const { res, calls } = await received(input);

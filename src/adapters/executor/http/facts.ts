@@ -62,10 +62,16 @@ function bodyKeys(readings: BodyReadings, json: { value: unknown } | null): stri
 /** The body's text read as form fields and as multipart part names, once for every check that needs them. */
 interface BodyReadings {
   readonly form: readonly string[];
+  /** The form's names as readers that split at ; as well as & read them (Django before 3.2, Perl's CGI, Go before 1.17). */
+  readonly formAtSemicolons: readonly string[];
   readonly multipart: readonly string[];
 }
 
-const readingsOf = (text: string): BodyReadings => ({ form: [...new URLSearchParams(text).keys()], multipart: multipartNames(text) });
+const readingsOf = (text: string): BodyReadings => ({
+  form: [...new URLSearchParams(text).keys()],
+  formAtSemicolons: text.includes(';') ? [...new URLSearchParams(text.replaceAll(';', '&')).keys()] : [],
+  multipart: multipartNames(text),
+});
 
 /** The body as JSON: the agent's value, or its text when that parses (null when it does not: its form and multipart readings stand). */
 function jsonReading(body: unknown, text: string): { value: unknown } | null {
@@ -277,7 +283,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const json = text === undefined ? null : jsonReading(input.body, text);
   const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
   const readings = text === undefined ? undefined : readingsOf(text);
-  for (const k of readings ? bodyKeys(readings, json) : []) {
+  for (const k of readings ? [...bodyKeys(readings, json), ...readings.formAtSemicolons] : []) {
     const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_BODY.has(f));
     if (key !== undefined && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);
