@@ -12,6 +12,7 @@ describe('foldKey', () => {
     ['id', '\u0131d'],
     ['a\ud800', 'a\udfff'],
     ['a\ud800', 'a\ufffd'],
+    ['name', 'NAME\u0000x'],
   ])('%s and %s fold alike', (a, b) => {
     expect(foldKey(a)).toBe(foldKey(b));
   });

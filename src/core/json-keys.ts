@@ -25,17 +25,20 @@ function foldCodePoint(ch: string): string {
 
 /**
  * A name as case-insensitive readers compare it: Unicode simple case folding,
- * taken wider where readers differ (.NET reads `ı` as `I`), so that two
- * names any of them equate fold alike.
+ * taken wider where readers differ (.NET reads `ı` as `I`), and ended at a
+ * NUL, so that two names any of them equate fold alike.
  *
  * @example
  * foldKey('Amount') === foldKey('AMOUNT'); // true
  * foldKey('ta\u017Fk') === foldKey('task'); // true
  */
 export function foldKey(name: string): string {
-  if (ASCII.test(name)) return name.toLowerCase();
+  // Readers that keep a name as a C string (cJSON, PHP's form fields) end it at a NUL: `name\u0000x` is `name` to them.
+  const nul = name.indexOf('\u0000');
+  const key = nul === -1 ? name : name.slice(0, nul);
+  if (ASCII.test(key)) return key.toLowerCase();
   let out = '';
-  for (const ch of name) out += foldCodePoint(ch);
+  for (const ch of key) out += foldCodePoint(ch);
   return out;
 }
 

@@ -97,6 +97,91 @@ describe('a multipart part header written with space before its colon', () => {
   });
 });
 
+describe('a field name or JSON key with a NUL in it', () => {
+  // PHP reads a field name as a C string (main/php_variables.c: var_len = strlen(var_name)): `_method%00x` is `_method`
+  // to $_GET, $_POST and so Symfony's and Laravel's method override, and `role%00x` is `role`; policy saw another name.
+  // A JSON reader that keeps keys as C strings (cJSON) reads `amount\u0000` as `amount`, and finds the first copy.
+  it.each([
+    ['a method override in the query', { method: 'POST', path: '/public/x?_method%00x=DELETE' }],
+    ['a method override in the query object', { method: 'POST', path: '/public/x', query: { '_method\u0000': 'DELETE' } }],
+    ['a second copy of a query field', { method: 'GET', path: '/public/x?role=user&role%00=admin' }],
+    ['a query field policy would not know', { method: 'GET', path: '/public/x?role%00x=admin' }],
+    ['a method override in a form body', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1&_method%00=DELETE' }],
+    ['a JSON body with a second copy of a key', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/json' }, body: '{"amount\\u0000":100000,"amount":1}' }],
+    ['a method override as a multipart part', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'multipart/form-data; boundary=XX' }, body: '--XX\r\nContent-Disposition: form-data; name="_method\u0000x"\r\n\r\nDELETE\r\n--XX--\r\n' }],
+  ])('%s → 422, nothing sent', async (_what, input) => {
+    const { res, calls } = await received(input);
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('a field name in brackets, or after a ;', () => {
+  // Rack 2 (Rails 7.0 and before) reads a name by /\A[\[\]]*([^\[\]]+)\]*/: leading brackets and the closing ones after
+  // the field go, so `]_method`, `[_method]` and `_method]` are `_method` to Rack::MethodOverride, `[role]` is `role`
+  // (qs, Express's extended parser, reads `[_method]` and `[role]` so too).
+  it.each([
+    ['a method override in a form body, bracketed', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1&[_method]=DELETE' }],
+    ['a method override in a form body, closed', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '_method]=DELETE' }],
+    ['a method override in the query, opened by ]', { method: 'POST', path: '/public/x?]_method=DELETE' }],
+    // Readers that split a form on ; as well as & (Django before 3.2, with django-method-override; Perl's CGI and HTTP::Body; Go before 1.17).
+    ['a method override after a ; in a form body', { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1;_method=DELETE' }],
+    ['a second copy of a query field', { method: 'GET', path: '/public/x?role=user&[role]=admin' }],
+  ])('%s → 422, nothing sent', async (_what, input) => {
+    const { res, calls } = await received(input);
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('a query of more parameters than upstreams read', () => {
+  // PHP (max_input_vars) and qs (Express's query parser, parameterLimit) keep the first 1,000 and drop the rest without
+  // a word: a `dry_run=true` policy judged at the end of a long query never reaches the upstream.
+  const filler = Array.from({ length: 1000 }, (_, i) => `f${i}=1`).join('&');
+
+  it('1,001 parameters → 422, nothing sent', async () => {
+    const { res, calls } = await received({ method: 'POST', path: `/public/deploy?${filler}&dry_run=true` });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(calls).toEqual([]);
+  });
+
+  it('1,001 values of the query object → 422, nothing sent', async () => {
+    const { res, calls } = await received({ method: 'POST', path: `/public/deploy?${filler}`, query: { dry_run: 'true' } });
+    expect(res.status).toBe(422);
+    expect(calls).toEqual([]);
+  });
+
+  it('1,000 parameters go through, every one of them', async () => {
+    const { res, calls } = await received({ method: 'GET', path: `/public/x?${filler}` });
+    expect(res.body.status).toBe('succeeded');
+    expect(new URL(calls[0]!.url, 'http://h').searchParams.size).toBe(1000);
+  });
+});
+
+describe('more headers than upstreams read', () => {
+  // Node's HTTP server keeps the first 1,000 headers (maxHeadersCount: 2,000 names and values) and drops the rest without
+  // a word: an If-Match a policy required, sent after 1,000 others, never reached the upstream (nor did the connection's
+  // credential), and the write ran unconditionally.
+  it('a PUT with 1,000 headers before its If-Match → 422, nothing sent', async () => {
+    const headers: Record<string, string> = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`h${i.toString(36)}`, '']));
+    headers['If-Match'] = '"v1"';
+    const { res, calls } = await received({ method: 'PUT', path: '/public/doc', headers, body: 'new' });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(calls).toEqual([]);
+  });
+
+  it('100 headers go through, every one of them', async () => {
+    const headers: Record<string, string> = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`h${i}`, 'x']));
+    const { res, calls } = await received({ method: 'GET', path: '/public/x', headers });
+    expect(res.body.status).toBe('succeeded');
+    expect(calls[0]!.headers['h99']).toBe('x');
+  });
+});
+
 describe('a connection that allows Destination', () => {
   it('sends it, and reviewers and the request record see where the call writes', async () => {
     const before = upstream.calls.length;

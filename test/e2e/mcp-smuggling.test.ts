@@ -86,7 +86,8 @@ describe('arguments as policy reads them are the arguments the upstream gets', (
 
   it('keys equal in any case (Go\'s encoding/json, .NET, Jackson read the last of them) are refused, the upstream not called', async () => {
     const before = upstream.calls.length;
-    for (const [n, args] of [[5, '{"name":"ok","NAME":"mallory"}'], [6, '{"name":"ok","na\u212Ae":"x","nake":"y"}'], [7, '{"name":"ok","opts":[{"mode":"a","Mode":"b"}]}']] as const) {
+    // A key holding a NUL is the key before it to a reader that keeps keys as C strings (cJSON), which finds the first.
+    for (const [n, args] of [[5, '{"name":"ok","NAME":"mallory"}'], [6, '{"name":"ok","na\u212Ae":"x","nake":"y"}'], [7, '{"name":"ok","opts":[{"mode":"a","Mode":"b"}]}'], [8, '{"name\\u0000x":"mallory","name":"ok"}']] as const) {
       const res = await rpc(call(n, 'greeter__greet', args));
       expect(res.body.error, args).toMatchObject({ data: { code: 'INPUT_UNPARSEABLE' } });
     }

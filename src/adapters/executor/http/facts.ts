@@ -11,7 +11,7 @@ import type { HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts } from '../../../core/facts.ts';
 import { foldKey, jsonKeyClash, type KeyClash } from '../../../core/json-keys.ts';
-import { fieldClash, fieldInBoth, fieldKey, multipartNames } from './field-names.ts';
+import { fieldClash, fieldInBoth, fieldKey, fieldKeys, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
 import { isSecondTargetHeader } from '../../../core/second-target-headers.ts';
 
@@ -62,10 +62,16 @@ function bodyKeys(readings: BodyReadings, json: { value: unknown } | null): stri
 /** The body's text read as form fields and as multipart part names, once for every check that needs them. */
 interface BodyReadings {
   readonly form: readonly string[];
+  /** The form's names as readers that split at ; as well as & read them (Django before 3.2, Perl's CGI, Go before 1.17). */
+  readonly formAtSemicolons: readonly string[];
   readonly multipart: readonly string[];
 }
 
-const readingsOf = (text: string): BodyReadings => ({ form: [...new URLSearchParams(text).keys()], multipart: multipartNames(text) });
+const readingsOf = (text: string): BodyReadings => ({
+  form: [...new URLSearchParams(text).keys()],
+  formAtSemicolons: text.includes(';') ? [...new URLSearchParams(text.replaceAll(';', '&')).keys()] : [],
+  multipart: multipartNames(text),
+});
 
 /** The body as JSON: the agent's value, or its text when that parses (null when it does not: its form and multipart readings stand). */
 function jsonReading(body: unknown, text: string): { value: unknown } | null {
@@ -98,6 +104,8 @@ function checkBodyNames(text: string, readings: BodyReadings, json: { value: unk
   const keys = json ? jsonKeyClash(text, foldKey) : null;
   if (keys) refuse(`body has keys ${clashText(keys)} in one object: upstreams that match keys in any case (Go, .NET, Jackson) read them as one`);
   const fields = type.includes('x-www-form-urlencoded') ? [...readings.form] : type.includes('multipart/form-data') ? [...readings.multipart] : [];
+  const nul = fields.find((f) => f.includes('\u0000'));
+  if (nul !== undefined) refuse(`body has a form field named ${JSON.stringify(nul.slice(0, 100))}: PHP reads a field name only up to its NUL, as another field than policy saw`);
   const form = fieldClash(fields);
   if (form) refuse(`body has form fields ${clashText(form)}, which frameworks read as one field (PHP reads . and space as _, a[b] as a; others ignore case)`);
   const top = json?.value;
@@ -136,6 +144,10 @@ const CLIENT_ADDRESS_HEADERS = new Set([
   'if-range',
 ]);
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+// PHP's max_input_vars and qs's parameterLimit (Express): past it, parameters are dropped without a word.
+const MAX_QUERY_PARAMETERS = 1000;
+// Node's HTTP server keeps 1,000 headers (maxHeadersCount counts names and values); the gateway adds its own after the agent's.
+const MAX_HEADERS = 100;
 
 /** How a connection's upstream reads a target, and what agent-supplied parts it lets through. */
 export interface HttpTargetOptions {
@@ -231,7 +243,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   // One name on the wire, two keys to policy: which copy an upstream reads is its framework's choice, not the policy's.
   // (Headers dropped before the call reach no upstream, in any spelling.)
   const named = new Map<string, string>();
-  for (const [h, value] of Object.entries(input.headers ?? {})) {
+  const given = Object.entries(input.headers ?? {});
+  if (given.length > MAX_HEADERS) refuse(`${given.length} headers are more than the ${MAX_HEADERS} an action may send: upstreams keep only so many (Node's server the first 1,000) and drop the rest, which policy would judge all the same`);
+  for (const [h, value] of given) {
     if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
     if (isSecondTargetHeader(headerKey(h)) && !options.allowHeaders.some((a) => headerKey(a) === headerKey(h))) {
       refuse(`header ${h} is not allowed on this connection: it names another resource for the call to read or write, whose path the policy never judged (allow it with allow.headers)`);
@@ -255,24 +269,28 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (q !== -1) for (const [k, v] of new URLSearchParams(input.path.slice(q + 1))) (query[k] ??= []).push(v);
   for (const [k, v] of Object.entries(input.query ?? {})) (query[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
   for (const k of Object.keys(query)) {
-    const key = fieldKey(k);
-    if (METHOD_OVERRIDE_QUERY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
+    if (k.includes('\u0000')) refuse(`query parameter ${JSON.stringify(k.slice(0, 100))} has a NUL in its name: PHP reads a name only up to it, as another parameter than policy saw`);
+    const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_QUERY.has(f));
+    if (key !== undefined && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`query parameter ${k} is not allowed on this connection: frameworks read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
+  const values = Object.values(query).reduce((n, vs) => n + vs.length, 0);
+  if (values > MAX_QUERY_PARAMETERS) refuse(`query has ${values} parameters: PHP (max_input_vars) and qs (Express) read only the first ${MAX_QUERY_PARAMETERS} and drop the rest, which policy would judge all the same`);
   const clash = fieldClash(Object.keys(query));
   if (clash) refuse(`query has parameters ${clashText(clash)}, which frameworks read as one parameter (PHP reads . and space as _, a[b] as a; others ignore case)`);
   const text = typeof input.body === 'string' ? input.body : (JSON.stringify(input.body) as string | undefined);
   const json = text === undefined ? null : jsonReading(input.body, text);
   const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
   const readings = text === undefined ? undefined : readingsOf(text);
-  if (text !== undefined && readings) checkBodyNames(text, readings, json, contentType, Object.keys(query));
-  for (const k of readings ? bodyKeys(readings, json) : []) {
-    const key = fieldKey(k);
-    if (METHOD_OVERRIDE_BODY.has(key) && !options.allowQuery.some((a) => fieldKey(a) === key)) {
+  for (const k of readings ? [...bodyKeys(readings, json), ...readings.formAtSemicolons] : []) {
+    const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_BODY.has(f));
+    if (key !== undefined && !options.allowQuery.some((a) => fieldKey(a) === key)) {
       refuse(`body field ${k} is not allowed on this connection: frameworks (Rails, Laravel) read it as the method, which would change the method the policy saw (allow it with allow.query)`);
     }
   }
+  // After the method: a body that names one is refused for it, whatever else its names do.
+  if (text !== undefined && readings) checkBodyNames(text, readings, json, contentType, Object.keys(query));
   // A body given as JSON under a form Content-Type: policy judged the value, a form reader reads the text sent. Its text
   // reads as one field, named by its opening `{"…`, until a string in it holds a separator, & or, for older readers
   // (Python before 3.9.2, Go before 1.17, Perl's CGI), ;: then it names fields the JSON has not (`{"email":"a&role=admin&x="}`:

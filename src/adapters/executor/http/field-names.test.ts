@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldClash, fieldInBoth } from './field-names.ts';
+import { fieldClash, fieldInBoth, fieldKey, fieldKeys } from './field-names.ts';
 
 describe('fieldClash', () => {
   it.each([
@@ -11,6 +11,10 @@ describe('fieldClash', () => {
     [['a', 'a[b]']],
     [['a[b]', 'a']],
     [['a[x]', 'A[x]']],
+    [['role', 'role\u0000x']],
+    [['role', '[role]']],
+    [['role', 'role]']],
+    [['a', ']a]b']],
   ])('%j read as one field', (names) => {
     expect(fieldClash(names)).toEqual({ first: names[0], second: names[1] });
   });
@@ -25,6 +29,18 @@ describe('fieldInBoth', () => {
     expect(fieldInBoth(['amount'], ['currency', 'AMOUNT'])).toEqual({ first: 'amount', second: 'AMOUNT' });
     expect(fieldInBoth(['user.id'], ['user_id'])).toEqual({ first: 'user.id', second: 'user_id' });
     expect(fieldInBoth(['f[a]'], ['f'])).toEqual({ first: 'f[a]', second: 'f' });
+    expect(fieldInBoth(['_method'], ['_method\u0000'])).toEqual({ first: '_method', second: '_method\u0000' });
     expect(fieldInBoth(['dry_run'], ['amount'])).toBeNull();
+  });
+});
+
+describe('fieldKey', () => {
+  it('ends a name at its NUL, as PHP reads it', () => {
+    expect(fieldKey('_Method\u0000x')).toBe('_method');
+  });
+
+  it('reads a name in brackets as Rack 2 does', () => {
+    expect(fieldKeys('[_method]')).toContain('_method');
+    expect(fieldKeys('_method]]')).toContain('_method');
   });
 });

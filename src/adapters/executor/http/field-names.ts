@@ -2,7 +2,8 @@
  * Field names of a query, form or multipart body as upstream frameworks read
  * them. Policy sees each raw name as its own key; PHP drops leading spaces,
  * reads ` `, `.` and an unbalanced `[` in a name as `_` and `a[b]` as field
- * `a`, and ASP.NET and others match names in any case. Two raw names one of
+ * `a`, Rack 2 drops brackets before a name and closing ones after it
+ * (`[_method]` is `_method`), and ASP.NET and others match names in any case. Two raw names one of
  * them reads as one field are refused (`user_id=1&user.id=2` is `user_id=2`
  * to PHP): policy would judge one value, the upstream act on the other.
  */
@@ -26,19 +27,56 @@ export function multipartNames(text: string): string[] {
   return [...text.slice(from).matchAll(PART_NAME)].map((m) => decodeURIComponentOr(m[1]!));
 }
 
-/** A query or body field name as frameworks read it: any case; PHP drops leading spaces, reads ` `, `.` and `[` as `_`, and `a[b]` as field `a`. */
+/**
+ * The name up to its first NUL: PHP reads a field name as a C string (main/php_variables.c, `var_len =
+ * strlen(var_name)`), so `_method%00x` is `_method` to $_GET and $_POST, and to the method override read from them.
+ */
+export function cName(name: string): string {
+  const nul = name.indexOf('\u0000');
+  return nul === -1 ? name : name.slice(0, nul);
+}
+
+/** A query or body field name as frameworks read it: any case; PHP ends it at a NUL, drops leading spaces, reads ` `, `.` and `[` as `_`, and `a[b]` as field `a`. */
 export function fieldKey(name: string): string {
-  const k = name.trimStart().toLowerCase();
+  const k = cName(name).trimStart().toLowerCase();
   const bracket = k.indexOf('[');
   return (bracket > 0 && k.indexOf(']', bracket) !== -1 ? k.slice(0, bracket) : k).replace(/[ .[]/g, '_');
 }
 
+/** A field name as one framework reads it, folded: the field and what nests under it. */
+interface FieldReading {
+  readonly field: string;
+  readonly nested: string;
+}
+
 /** PHP's reading of a name, folded: the field (before a balanced `[…]`, with ` `, `.` and `[` as `_`) and what nests under it. */
-function phpName(name: string): { field: string; nested: string } {
-  const k = name.trimStart();
+function phpName(name: string): FieldReading {
+  const k = cName(name).trimStart();
   const open = k.indexOf('[');
   const nests = open > 0 && k.indexOf(']', open) !== -1;
   return { field: foldKey((nests ? k.slice(0, open) : k).replace(/[ .[]/g, '_')), nested: nests ? foldKey(k.slice(open)) : '' };
+}
+
+// Rack 2's Rack::QueryParser#normalize_params (Rails 7.0 and before): brackets before the field and closing ones after it are dropped.
+const RACK_NAME = /^[[\]]*([^[\]]+)\]*/;
+
+/** Rack 2's reading of a name, folded: `[_method]`, `]_method` and `_method]` are field `_method` (and `[_method]` is to qs, Express's extended parser); what follows nests under it. */
+function rackName(name: string): FieldReading {
+  const m = RACK_NAME.exec(name);
+  return m ? { field: foldKey(m[1]!), nested: foldKey(name.slice(m[0].length)) } : { field: foldKey(name), nested: '' };
+}
+
+const READINGS = [phpName, rackName] as const;
+
+/**
+ * Every field a name may be to some framework, as fieldKey gives them: PHP's reading and Rack 2's.
+ *
+ * @example
+ * fieldKeys('[_method]'); // ['__method]', '_method']
+ */
+export function fieldKeys(name: string): string[] {
+  const rack = RACK_NAME.exec(name)?.[1];
+  return rack === undefined ? [fieldKey(name)] : [fieldKey(name), rack.toLowerCase()];
 }
 
 /**
@@ -52,11 +90,20 @@ function phpName(name: string): { field: string; nested: string } {
  * fieldClash(['user_id', 'user.id']); // { first: 'user_id', second: 'user.id' }
  */
 export function fieldClash(names: Iterable<string>): KeyClash | null {
+  const distinct = new Set(names);
+  for (const read of READINGS) {
+    const clash = clashIn(distinct, read);
+    if (clash) return clash;
+  }
+  return null;
+}
+
+function clashIn(names: ReadonlySet<string>, read: (name: string) => FieldReading): KeyClash | null {
   const whole = new Map<string, string>();
   const plain = new Map<string, string>();
   const nesting = new Map<string, string>();
-  for (const raw of new Set(names)) {
-    const { field, nested } = phpName(raw);
+  for (const raw of names) {
+    const { field, nested } = read(raw);
     const same = whole.get(field + nested);
     if (same !== undefined) return { first: same, second: raw };
     whole.set(field + nested, raw);
@@ -77,11 +124,14 @@ export function fieldClash(names: Iterable<string>): KeyClash | null {
  * fieldInBoth(['amount'], ['AMOUNT']); // { first: 'amount', second: 'AMOUNT' }
  */
 export function fieldInBoth(query: Iterable<string>, body: Iterable<string>): KeyClash | null {
-  const fields = new Map<string, string>();
-  for (const raw of query) if (!fields.has(phpName(raw).field)) fields.set(phpName(raw).field, raw);
-  for (const raw of body) {
-    const earlier = fields.get(phpName(raw).field);
-    if (earlier !== undefined) return { first: earlier, second: raw };
+  const [q, b] = [[...query], [...body]];
+  for (const read of READINGS) {
+    const fields = new Map<string, string>();
+    for (const raw of q) if (!fields.has(read(raw).field)) fields.set(read(raw).field, raw);
+    for (const raw of b) {
+      const earlier = fields.get(read(raw).field);
+      if (earlier !== undefined) return { first: earlier, second: raw };
+    }
   }
   return null;
 }
