@@ -9,7 +9,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cs-ab-'));
 const yaml = process.env.GATEWAY_YAML.replaceAll('@DIR@', dir);
 const gateway = await startGateway(parseConfig(yaml, 'bench.yaml', process.env));
 process.on('message', (m) => {
-  if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
+  if (m === 'cpu') process.send({ cpu: process.cpuUsage(), maxRssKb: process.resourceUsage().maxRSS });
   if (m === 'close') gateway.close().then(() => {
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
