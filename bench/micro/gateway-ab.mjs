@@ -2,6 +2,8 @@
 // (STORE=postgres: one throwaway PostgreSQL database each, on DATABASE_URL's server, pool of 10), alternating rounds: the gateway's own CPU per action (process.cpuUsage of its process) and, at 1 connection, the
 // p50 of the answer's wall time. MODE allowed|held, CONC in flight, N actions per round, ROUNDS.
 // PROFILE_DIR=<dir> writes a .cpuprofile of each gateway under <dir>/base and <dir>/branch.
+// BASE_NODE_ARGS / BRANCH_NODE_ARGS: node flags for one build's gateway only. BASE_HEAP / BRANCH_HEAP: its `server.heap`
+// (JSON, e.g. '{"maxSemiSpaceMb":16}'); each gateway sizes its heap as `countersign start` does (gateway-child.mjs).
 // BASE_DIST=<base>/dist node bench/micro/gateway-ab.mjs
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -48,11 +50,13 @@ policy:
 const gw = {};
 for (const [k, dist] of Object.entries(builds)) {
   const yaml = yamlOf(await storeOf(k));
-  const child = fork(new URL('./gateway-child.mjs', import.meta.url), { execArgv: process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}/${k}`] : [], env: { ...process.env, GATEWAY_DIST: dist, GATEWAY_YAML: yaml } });
+  const child = fork(new URL('./gateway-child.mjs', import.meta.url), { execArgv: [...(process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}/${k}`] : []), ...(process.env[`${k.toUpperCase()}_NODE_ARGS`] ?? '').split(/\s+/).filter(Boolean)], env: { ...process.env, GATEWAY_DIST: dist, GATEWAY_YAML: yaml, GATEWAY_HEAP: process.env[`${k.toUpperCase()}_HEAP`] ?? '' } });
   const { url } = await new Promise((r) => child.once('message', r));
   gw[k] = { child, url: new URL(url) };
 }
-const cpu = (child) => new Promise((r) => { child.once('message', (m) => r(m.cpu.user + m.cpu.system)); child.send('cpu'); });
+const peakRss = {};
+const gcOf = {};
+const cpu = (child, k) => new Promise((r) => { child.once('message', (m) => { if (k) peakRss[k] = m.maxRssKb; gcOf[k ?? 'last'] = m.gc; r(m.cpu.user + m.cpu.system); }); child.send('cpu'); });
 const body = JSON.stringify({ connection: 'bench-api', input: MODE === 'held' ? { method: 'POST', path: '/x', body: { n: 1 } } : { method: 'GET', path: '/x' }, reason: 'bench' });
 const httpAgent = new Agent({ keepAlive: true, maxSockets: CONC });
 function one(url) {
@@ -78,18 +82,23 @@ async function run(k, n) {
   await Promise.all(Array.from({ length: CONC }, worker));
   return times.sort((a, b) => a - b)[times.length >> 1];
 }
-const res = { base: { cpu: [], p50: [] }, branch: { cpu: [], p50: [] } };
+const res = { base: { cpu: [], p50: [], gcs: [], gcMs: [] }, branch: { cpu: [], p50: [], gcs: [], gcMs: [] } };
 for (const k of ['base', 'branch']) await run(k, Math.min(N, 1000));
 for (let r = 0; r < ROUNDS; r++) for (const k of r % 2 ? ['branch', 'base'] : ['base', 'branch']) {
   const c0 = await cpu(gw[k].child);
+  const g0 = gcOf.last;
   const p50 = await run(k, N);
-  const c1 = await cpu(gw[k].child);
+  const c1 = await cpu(gw[k].child, k);
   res[k].cpu.push((c1 - c0) / N);
+  res[k].gcs.push(((gcOf[k].count - g0.count) * 1000) / N);
+  res[k].gcMs.push(((gcOf[k].ms - g0.ms) * 1000) / N);
   res[k].p50.push(p50);
 }
 const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 console.log(`${process.env.STORE ?? 'sqlite'} ${MODE}, ${CONC} in flight, ${ROUNDS} rounds × ${N}`);
-for (const k of ['base', 'branch']) console.log(k.padEnd(6), 'gateway µs/action median', med(res[k].cpu).toFixed(0), '[', res[k].cpu.map((x) => x.toFixed(0)).join(' '), '] p50 µs median', med(res[k].p50).toFixed(0), '[', res[k].p50.map((x) => x.toFixed(0)).join(' '), ']');
+for (const k of ['base', 'branch']) console.log(k.padEnd(6), 'gateway µs/action median', med(res[k].cpu).toFixed(0), '[', res[k].cpu.map((x) => x.toFixed(0)).join(' '), '] p50 µs median', med(res[k].p50).toFixed(0), '[', res[k].p50.map((x) => x.toFixed(0)).join(' '), '] peak RSS', (peakRss[k] / 1024).toFixed(1), 'MB; GCs per 1,000 actions', med(res[k].gcs).toFixed(1), ', GC pause µs/action', med(res[k].gcMs).toFixed(1));
+const ratios = res.branch.cpu.map((x, i) => x / res.base.cpu[i]);
+console.log('branch/base CPU per round: median', med(ratios).toFixed(3), '[', ratios.map((x) => x.toFixed(2)).join(' '), ']', CONC === 1 ? `p50 median ${med(res.branch.p50.map((x, i) => x / res.base.p50[i])).toFixed(3)}` : '');
 await Promise.all(Object.values(gw).map((g) => new Promise((r) => { g.child.once('exit', r); g.child.send('close'); })));
 up.kill();
 httpAgent.destroy();

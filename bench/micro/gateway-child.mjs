@@ -1,15 +1,32 @@
-// A gateway of the build in GATEWAY_DIST, in-process, for gateway-ab.mjs: reports its url, then its CPU time on request.
+// A gateway of the build in GATEWAY_DIST, in-process, for gateway-ab.mjs: reports its url, then its CPU time, peak RSS
+// and garbage collections (count, main-thread pause) on request. The heap is sized as `countersign start` sizes it
+// (`server.heap` of the config, applied before the gateway's modules load), or as GATEWAY_HEAP (JSON) says.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 const dist = process.env.GATEWAY_DIST;
 const { parseConfig } = await import(`${dist}/config/load.js`);
-const { startGateway } = await import(`${dist}/main.js`);
 const dir = mkdtempSync(join(tmpdir(), 'cs-ab-'));
 const yaml = process.env.GATEWAY_YAML.replaceAll('@DIR@', dir);
-const gateway = await startGateway(parseConfig(yaml, 'bench.yaml', process.env));
+const config = parseConfig(yaml, 'bench.yaml', process.env);
+const heap = process.env.GATEWAY_HEAP ? { ...config.server.heap, ...JSON.parse(process.env.GATEWAY_HEAP) } : config.server.heap;
+try {
+  (await import(`${dist}/cli/heap.js`)).applyHeapSettings(heap);
+} catch (e) {
+  if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e; // a build from before server.heap
+}
+const gc = { count: 0, ms: 0 };
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.count++;
+    gc.ms += e.duration;
+  }
+}).observe({ entryTypes: ['gc'] });
+const { startGateway } = await import(`${dist}/main.js`);
+const gateway = await startGateway(config);
 process.on('message', (m) => {
-  if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
+  if (m === 'cpu') process.send({ cpu: process.cpuUsage(), maxRssKb: process.resourceUsage().maxRSS, gc: { ...gc } });
   if (m === 'close') gateway.close().then(() => {
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
