@@ -16,8 +16,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createCheckpointSigner, lastSignedIn } from './checkpoint-signer.ts';
 
 const ORIGIN = 'countersign.example/audit';
-const WRITERS = 6;
-const ROUNDS = 80;
+const WRITERS = 5;
+const ROUNDS = 40;
 const dirs: string[] = [];
 
 afterEach(() => {
@@ -79,7 +79,7 @@ describe('the newest checkpoint recorded while processes that held its lock die'
     const signer = createCheckpointSigner(dir, ORIGIN);
     // Records without end, almost always inside the lock; killed once it has recorded a while.
     const doomed = recorder(dir, 1, 1, Number.MAX_SAFE_INTEGER);
-    while ((lastSignedIn(dir)?.size ?? 0) < 200) await new Promise((r) => setTimeout(r, 5));
+    while ((lastSignedIn(dir)?.size ?? 0) < 50) await new Promise((r) => setTimeout(r, 5));
     doomed.kill('SIGKILL');
     await exited(doomed);
     const next = (lastSignedIn(dir)?.size ?? 0) + 1;

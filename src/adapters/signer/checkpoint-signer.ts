@@ -49,6 +49,7 @@ export function lastSignedIn(dir: string): { size: number; root: string } | null
 
 /** How long a record waits for another process's before it fails (a record takes milliseconds). */
 const LOCK_WAIT_MS = 30_000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Runs `fn` while holding `lock` across the worker processes that share the key directory: a write transaction on a
@@ -61,9 +62,18 @@ function withLock(lock: string, fn: () => void): void {
   // Made owner-only like every file here. An empty file (what an older version's lock left) is an empty database;
   // nothing is ever written to it.
   closeSync(openSync(lock, 'a', 0o600));
-  const db = new Database(lock, { timeout: LOCK_WAIT_MS });
+  // Waited for in short sleeps of our own: SQLite's busy handler sleeps up to 100 ms at a time, long past the release.
+  const db = new Database(lock, { timeout: 0 });
   try {
-    db.exec('BEGIN IMMEDIATE');
+    for (let tries = 0, since = Date.now(); ; tries++) {
+      try {
+        db.exec('BEGIN IMMEDIATE');
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() - since > LOCK_WAIT_MS) throw e;
+        Atomics.wait(pause, 0, 0, Math.min(1 + tries, 20));
+      }
+    }
     try {
       fn();
     } finally {
