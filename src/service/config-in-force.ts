@@ -15,7 +15,7 @@
  * process of another config decides or answers anything.
  */
 import { CountersignError } from '../core/errors.ts';
-import type { Store } from '../core/ports.ts';
+import type { MetaCondition, Store } from '../core/ports.ts';
 import type { AuditDraft } from '../core/audit.ts';
 
 export const CONFIG_GENERATION_KEY = 'config.generation';
@@ -30,6 +30,11 @@ export interface ConfigInForce {
    * (0: read now).
    */
   check(maxAgeMs: number): Promise<void>;
+  /**
+   * The condition of a write that must hold only under this config (a run's claim), in the write's own transaction:
+   * a check before it leaves a moment in which another gateway takes over.
+   */
+  readonly condition: MetaCondition;
 }
 
 /**
@@ -60,6 +65,7 @@ export function configInForce(store: Pick<Store, 'getMeta'>, generation: string,
     );
   return {
     generation,
+    condition: { key: CONFIG_GENERATION_KEY, value: generation, refuse },
     async check(maxAgeMs) {
       let value: string | undefined;
       if (maxAgeMs > 0 && now() - readAt <= maxAgeMs) value = stored;
