@@ -16,7 +16,7 @@ import type { CapturedUndo, UndoOutcome } from './undo.ts';
 import type { RequestRecord, RequestStatus } from './request.ts';
 import type { Role } from './roles.ts';
 
-export type { Mutation, RequestQuery, RequestStore, AuditLogStore, SessionStore, OutboxStore, ToolPinStore, KnownHumanStore, PasskeyStore, GrantStore, Store, AuditQuery, StoredCheckpoint } from './store-ports.ts';
+export type { MetaCondition, Mutation, RequestQuery, RequestStore, AuditLogStore, SessionStore, OutboxStore, ToolPinStore, KnownHumanStore, PasskeyStore, GrantStore, Store, AuditQuery, StoredCheckpoint } from './store-ports.ts';
 
 /** Time, injected so tests can freeze it. */
 export interface Clock {

@@ -48,6 +48,14 @@ export interface RequestQuery {
  * one database, so a write of one port and its audit events share a transaction.
  */
 
+/** A write that holds only while a meta value stands (the config in force: service/config-in-force.ts). */
+export interface MetaCondition {
+  readonly key: string;
+  readonly value: string;
+  /** What is thrown when the stored value is `found` instead. */
+  refuse(found: string | undefined): Error;
+}
+
 /** Requests and their reviews. */
 export interface RequestStore {
   /**
@@ -61,8 +69,10 @@ export interface RequestStore {
    * `known`: the record as this caller last wrote it, when it likely still
    * stands; a store may call `fn` on it and write only if the stored version
    * is still `known.version` (a round trip less), else it reads as usual.
+   * `onlyIf`: written only while the meta value under its key is its value, read in the same transaction (a change of
+   * it committed first is seen; one made after waits for this write); else its refusal is thrown, nothing written.
    */
-  mutateRequest<T>(id: string, fn: (current: RequestRecord) => Mutation<T>, known?: RequestRecord): Promise<T>;
+  mutateRequest<T>(id: string, fn: (current: RequestRecord) => Mutation<T>, known?: RequestRecord, onlyIf?: MetaCondition): Promise<T>;
   getRequest(id: string): Promise<RequestRecord | undefined>;
   /** The newest request of this principal with this digest and one of these statuses (an agent's retry finds its request). */
   findRequestByDigest(principalId: string, digest: string, status: readonly RequestStatus[]): Promise<RequestRecord | undefined>;

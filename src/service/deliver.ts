@@ -45,6 +45,13 @@ async function deliverOne(deps: Deps, opts: DeliverOptions, d: OutboxDelivery): 
     requestUrl: opts.requestUrl,
   };
   try {
+    // The lease was taken under this process's config, but the request and its messages were read since: a gateway
+    // that took over meanwhile with the channel moved or removed must not see the card sent where it was. Handed back
+    // due at once, to a process on the config in force; what is already on its way cannot be called back.
+    if (!(await inForce(deps, 0))) {
+      await deps.store.failDelivery(d.id, 'not sent: another gateway took over with a newer config before it left', now().toISOString());
+      return;
+    }
     await channel.deliver(d, ctx);
     await deps.store.completeDelivery(d.id);
   } catch (e) {
@@ -56,9 +63,9 @@ async function deliverOne(deps: Deps, opts: DeliverOptions, d: OutboxDelivery): 
   }
 }
 
-async function inForce(deps: Pick<Deps, 'inForce'>): Promise<boolean> {
+async function inForce(deps: Pick<Deps, 'inForce'>, maxAgeMs = IN_FORCE_MAX_AGE_MS): Promise<boolean> {
   try {
-    await deps.inForce?.check(IN_FORCE_MAX_AGE_MS);
+    await deps.inForce?.check(maxAgeMs);
     return true;
   } catch (e) {
     if (isCountersignError(e) && e.code === 'POLICY_NOT_IN_FORCE') return false;

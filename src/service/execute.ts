@@ -164,10 +164,13 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
       audit: [{ type: 'request.executing', time: at, requestId: id, actor: null, data }],
     };
   };
-  let claim = await deps.store.mutateRequest<Claim>(id, claimOnce);
+  // And in the claim's own transaction: a gateway that took over since the check above must not see the action run
+  // under the policy it replaced (refused, the request stays approved for a gateway on the config in force).
+  const onlyIf = deps.inForce?.condition;
+  let claim = await deps.store.mutateRequest<Claim>(id, claimOnce, undefined, onlyIf);
   if (preparing) {
     prepared = await preparing.then(() => ({}), (failed: unknown) => ({ failed }));
-    claim = await deps.store.mutateRequest<Claim>(id, claimOnce);
+    claim = await deps.store.mutateRequest<Claim>(id, claimOnce, undefined, onlyIf);
   }
   deps.notifier.publish(claim.request);
   for (const e of policyErrors) deps.metrics.policyError(e.rule);

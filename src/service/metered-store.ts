@@ -8,7 +8,7 @@
  */
 import type { AuditDraft } from '../core/audit.ts';
 import type { PinChange, ToolPin } from '../core/mcp/pins.ts';
-import type { Metrics, Mutation, Store } from '../core/ports.ts';
+import type { MetaCondition, Metrics, Mutation, Store } from '../core/ports.ts';
 import { TERMINAL_STATUSES, type RequestRecord } from '../core/request.ts';
 
 // A monotonic clock for durations: the Clock port gives domain time (frozen in tests), not elapsed time.
@@ -32,7 +32,7 @@ export function meteredStore(store: Store, metrics: Metrics): Store {
       await timed(() => audit, () => store.insertRequest(request, audit));
       if (TERMINAL_STATUSES.has(request.status)) settled(request);
     },
-    async mutateRequest<T>(id: string, fn: (current: RequestRecord) => Mutation<T>, known?: RequestRecord): Promise<T> {
+    async mutateRequest<T>(id: string, fn: (current: RequestRecord) => Mutation<T>, known?: RequestRecord, onlyIf?: MetaCondition): Promise<T> {
       // A store may call `fn` more than once (on the record the caller knows, then on the stored one): the last call is what it wrote.
       let last: { current: RequestRecord; mutation: Mutation<T> } | undefined;
       const result = await timed(
@@ -46,6 +46,7 @@ export function meteredStore(store: Store, metrics: Metrics): Store {
               return mutation;
             },
             known,
+            onlyIf,
           ),
       );
       const next = last?.mutation.next;

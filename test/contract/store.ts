@@ -15,6 +15,7 @@ import { agent, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } f
 import { allAudit, approveBy, carol, dave, submitted } from './store-fixtures.ts';
 import { storeIdempotencyContract } from './store-idempotency.ts';
 import { storeEscalationContract } from './store-escalations.ts';
+import { storeConditionContract } from './store-conditions.ts';
 
 export interface StoreUnderTest {
   store: Store;
@@ -288,6 +289,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
 
     storeIdempotencyContract(() => store);
     storeEscalationContract(() => store);
+    storeConditionContract(() => store);
 
     describe('tool pins', () => {
       const tool = (name: string, description: string): ToolDefinition => ({ name, description, inputSchema: { type: 'object' } });

@@ -50,6 +50,6 @@ describe('the newest checkpoint recorded by two processes at once', () => {
     expect(await both).toEqual([0, 0]);
     expect(seen.filter((s, i) => i > 0 && s < seen[i - 1]!)).toEqual([]);
     expect(lastSignedIn(dir)).toEqual({ size: 2 * ROUNDS, root: (2 * ROUNDS).toString(16).padStart(64, '0') });
-    expect(readdirSync(dir).filter((f) => f.includes('last-checkpoint'))).toEqual(['last-checkpoint.json']);
+    expect(readdirSync(dir).filter((f) => f.includes('last-checkpoint')).sort()).toEqual(['last-checkpoint.json', 'last-checkpoint.json.lock']);
   });
 });

@@ -19,14 +19,14 @@ afterEach(() => {
 });
 
 describe('the newest checkpoint recorded beside the key', () => {
-  it('is read back as written, and its write leaves no other file behind', () => {
+  it('is read back as written, and its write leaves no file behind but the record and its lock', () => {
     const dir = keyDir();
     const signer = createCheckpointSigner(dir, ORIGIN);
     expect(lastSignedIn(dir)).toBeNull();
     signer.recordSigned({ size: 7, root: ROOT });
     signer.recordSigned({ size: 5, root: 'cd'.repeat(32) });
     expect(lastSignedIn(dir)).toEqual({ size: 7, root: ROOT });
-    expect(readdirSync(dir).filter((f) => f.includes('last-checkpoint'))).toEqual(['last-checkpoint.json']);
+    expect(readdirSync(dir).filter((f) => f.includes('last-checkpoint')).sort()).toEqual(['last-checkpoint.json', 'last-checkpoint.json.lock']);
   });
 
   it.each([

@@ -1,7 +1,8 @@
 /** The CheckpointSigner port over the on-disk Ed25519 keyring: the key's name is the log's origin. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { CountersignError } from '../../core/errors.ts';
 import { signNote } from '../../core/note.ts';
 import type { CheckpointSigner } from '../../core/ports.ts';
@@ -46,35 +47,40 @@ export function lastSignedIn(dir: string): { size: number; root: string } | null
   return readLast(lastSignedPath(dir));
 }
 
-/** A lock older than this was left by a process that stopped while holding it (a write takes milliseconds). */
-const STALE_LOCK_MS = 10_000;
+/** How long a record waits for another process's before it fails (a record takes milliseconds). */
+const LOCK_WAIT_MS = 30_000;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
- * Runs `fn` while holding `lock`, a file only one process can create (O_EXCL), across the worker processes that share
- * the key directory. Waits in short sleeps while another holds it; one left by a process that died is taken over.
+ * Runs `fn` while holding `lock` across the worker processes that share the key directory: a write transaction on a
+ * SQLite file there, so the lock is the operating system's (fcntl), held for the process and dropped when it dies.
+ * A lock file made with O_EXCL and taken over once old instead had no safe takeover: two processes that both found it
+ * left by a process that died could each remove it, one removing the lock the other had just made, and both then
+ * replaced the record at once. The file stays (removing a lock file another process has open parts the two).
  */
 function withLock(lock: string, fn: () => void): void {
-  for (let tries = 0; ; tries++) {
-    let fd: number;
-    try {
-      fd = openSync(lock, 'wx', 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  // Made owner-only like every file here. An empty file (what an older version's lock left) is an empty database;
+  // nothing is ever written to it.
+  closeSync(openSync(lock, 'a', 0o600));
+  // Waited for in short sleeps of our own: SQLite's busy handler sleeps up to 100 ms at a time, long past the release.
+  const db = new Database(lock, { timeout: 0 });
+  try {
+    for (let tries = 0, since = Date.now(); ; tries++) {
       try {
-        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) unlinkSync(lock);
-      } catch (gone) {
-        if ((gone as NodeJS.ErrnoException).code !== 'ENOENT') throw gone;
+        db.exec('BEGIN IMMEDIATE');
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() - since > LOCK_WAIT_MS) throw e;
+        Atomics.wait(pause, 0, 0, Math.min(1 + tries, 20));
       }
-      Atomics.wait(pause, 0, 0, Math.min(1 + tries, 20));
-      continue;
     }
-    closeSync(fd);
     try {
-      return fn();
+      fn();
     } finally {
-      unlinkSync(lock);
+      db.exec('ROLLBACK');
     }
+  } finally {
+    db.close();
   }
 }
 

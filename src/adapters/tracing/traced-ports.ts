@@ -16,7 +16,7 @@ export function tracedStore(store: Store, tracer: Tracing): Store {
     ...store,
     insertRequest: (request, audit) => tracer.span('store', { 'countersign.store.operation': 'insertRequest' }, () => store.insertRequest(request, audit)),
     // Group commit runs the callbacks of a batch in the context of whoever started it: each keeps its own caller's.
-    mutateRequest: (id, fn, known) => tracer.span('store', { 'countersign.store.operation': 'mutateRequest' }, () => store.mutateRequest(id, tracer.bind(fn), known)),
+    mutateRequest: (id, fn, known, onlyIf) => tracer.span('store', { 'countersign.store.operation': 'mutateRequest' }, () => store.mutateRequest(id, tracer.bind(fn), known, onlyIf)),
     appendAudit: (audit, meta) => tracer.span('store', { 'countersign.store.operation': 'appendAudit', 'countersign.audit.events': audit.length }, () => store.appendAudit(audit, meta)),
   };
 }

@@ -9,7 +9,7 @@
 import type { AuditDraft } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
-import type { Mutation, RequestQuery } from '../../../core/ports.ts';
+import type { MetaCondition, Mutation, RequestQuery } from '../../../core/ports.ts';
 import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
 import { escalationDueAt } from '../../../core/escalation.ts';
@@ -219,6 +219,12 @@ async function update(run: Run, sets: TermSetCache, current: RequestRecord, n: R
 }
 
 /**
+ * A meta value a write holds only under (MetaCondition), locked FOR SHARE to the end of its transaction: a change of it
+ * committed first is read (READ COMMITTED reads a row updated meanwhile again), one made after waits for the commit.
+ */
+const META_FOR_SHARE = { name: 'cs_meta_for_share', text: 'SELECT value FROM meta WHERE key = $1 FOR SHARE' };
+
+/**
  * Inside a write transaction: reads the request under its row lock, and writes what `fn` returns. With `known` (what
  * the caller last wrote), `fn` is tried on it first: when its write finds the stored version still known's, the
  * stored record is known, so the read is saved (an action's outcome, written by the process that claimed it).
@@ -231,7 +237,12 @@ export async function mutateRequest<T>(
   sets: TermSetCache,
   known?: RequestRecord,
   rows?: RowQueue,
+  onlyIf?: MetaCondition,
 ): Promise<T> {
+  if (onlyIf) {
+    const found = (await run<{ value: string }>(META_FOR_SHARE, [onlyIf.key])).rows[0]?.value;
+    if (found !== onlyIf.value) throw onlyIf.refuse(found);
+  }
   if (known?.id === id && !holdsNul([id])) {
     let m: Mutation<T> | undefined;
     try {

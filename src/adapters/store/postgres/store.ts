@@ -66,7 +66,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
       const termSet = await sets.committed(termSetOf(request));
       return write((run, tx, rows) => requests.insertRequest(run, tx, request, termSet, audit, rows));
     },
-    mutateRequest: (id, fn, known) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, sets, known, rows)),
+    mutateRequest: (id, fn, known, onlyIf) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, sets, known, rows, onlyIf)),
     getRequest: (id) => requests.getRequest(q, id),
     findRequestByDigest: (principalId, digest, status) => requests.findRequestByDigest(q, principalId, digest, status),
     findRequestByIdempotencyKey: (principalId, key) => requests.findRequestByIdempotencyKey(q, principalId, key),

@@ -242,8 +242,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const termSet = await termSets.committed(termSetOf(request));
       await write(() => insertTx(request, termSet, audit));
     },
-    async mutateRequest(id, fn, known) {
-      return write(() => mutateTx(id, fn, known));
+    async mutateRequest(id, fn, known, onlyIf) {
+      return write(() => {
+        if (onlyIf) {
+          const found = q.getMeta.get(onlyIf.key) as string | undefined;
+          if (found !== onlyIf.value) throw onlyIf.refuse(found);
+        }
+        return mutateTx(id, fn, known);
+      });
     },
     async getRequest(id) {
       return load(id);
