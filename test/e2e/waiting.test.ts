@@ -35,29 +35,29 @@ async function hold(path: string): Promise<string> {
 const approve = (id: string, g: TestGateway = gw) => g.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } });
 
 describe('long-poll', () => {
-  it('?wait=5 returns as soon as a review changes the status, well before the deadline', async () => {
+  it('?wait=60 returns as soon as a review changes the status, long before the deadline', async () => {
     const id = await hold('/poll/changes');
-    const started = Date.now();
-    const waiting = gw.as('deploy-bot', `/v1/requests/${id}?wait=5&from=pending`);
+    // A deadline past this test's own time limit: a wait that is not ended by the review fails the test, however
+    // slow the machine (no clock is read here).
+    const waiting = gw.as('deploy-bot', `/v1/requests/${id}?wait=60&from=pending`);
     await new Promise((r) => setTimeout(r, 100));
     expect((await approve(id)).status).toBe(200);
     const res = await waiting;
     expect(res.status).toBe(200);
     expect(res.body.status).not.toBe('pending');
-    expect(Date.now() - started).toBeLessThan(4500);
     // Settled before the next test starts a second gateway on the file (whose start recovers in-flight runs).
     await eventually(async () => ((await gw.as('deploy-bot', `/v1/requests/${id}`)).body.status === 'succeeded' ? true : undefined));
   });
 
-  it('?wait=1 with no change returns the unchanged request after about a second', async () => {
+  it('?wait=1 with no change returns the unchanged request once its second has passed', async () => {
     const id = await hold('/poll/unchanged');
     const started = Date.now();
     const res = await gw.as('deploy-bot', `/v1/requests/${id}?wait=1`);
     const took = Date.now() - started;
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id, status: 'pending' });
+    // Not before its second (how much after depends on the machine's load: no upper bound here).
     expect(took).toBeGreaterThanOrEqual(900);
-    expect(took).toBeLessThan(4000);
   });
 
   it('sees a review given through another gateway on the same file', async () => {
