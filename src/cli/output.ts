@@ -6,6 +6,7 @@
 import { boundedJson, cutText } from '../core/bounded-text.ts';
 import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
+import { lineCommentEnds } from '../core/line-comments.ts';
 import { replaceHidden } from '../core/visible-text.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
 
@@ -151,7 +152,9 @@ const SUMMARY_MAX = 60;
  * says how much it left out and where to read it.
  */
 function summaryOf(r: RequestView): string {
-  const flat = inputText(r).replace(/[\t\n\r\p{Zs}]+/gu, ' ').trim();
+  // A line comment's end is marked (core/line-comments.ts): flattened, what runs after it read as commented out.
+  const text = typeof (r.action.input as Record<string, unknown>)['sql'] === 'string' ? lineCommentEnds(inputText(r)) : inputText(r);
+  const flat = text.replace(/[\t\n\r\p{Zs}]+/gu, ' ').trim();
   const c = cutText(flat, SUMMARY_MAX);
   return c.cut ? `${c.text}… (+${flat.length - c.text.length} characters: requests show ${r.id})` : c.text;
 }

@@ -101,6 +101,18 @@ describe('a cut SQL action line', () => {
   });
 });
 
+describe('a SQL line comment on the action line', () => {
+  it('shows where it ends, since what follows the line break runs: flattened, it read as part of the comment', () => {
+    const sql = (text: string) => reviewBrief(requestRecord({ action: { ...requestRecord().action, input: { sql: text } } })).action;
+    expect(sql('DELETE FROM orders WHERE id = 1 -- checked by ops\nOR true')).toBe('SQL on orders-db: DELETE FROM orders WHERE id = 1 -- checked by ops ⏎ OR true');
+    // PostgreSQL ends a line comment at a carriage return too.
+    expect(sql('SELECT 1 -- read only\rDELETE FROM orders')).toBe('SQL on orders-db: SELECT 1 -- read only ⏎ DELETE FROM orders');
+    expect(sql('SELECT 1 -- a\r\n  -- b\n\nDELETE FROM orders')).toBe('SQL on orders-db: SELECT 1 -- a ⏎ -- b ⏎ DELETE FROM orders');
+    // Line breaks elsewhere stay spaces.
+    expect(sql('SELECT 1\nFROM t')).toBe('SQL on orders-db: SELECT 1 FROM t');
+  });
+});
+
 describe('a name that reads as another', () => {
   const sql = (tables: string[], functions: string[] = []) =>
     requestRecord({ facts: makeFacts('postgres', { writes: true, sql: { ...EMPTY_SQL_FACTS, statements: [{ type: 'delete', tables, hasWhere: true }], tables, functions, writes: true } }) });

@@ -15,6 +15,7 @@ import { isProdConnection } from './policy/coverage-classes.ts';
 import type { RequestRecord } from './request.ts';
 import { flatText } from './visible-text.ts';
 import { isLookAlike } from './look-alike.ts';
+import { lineCommentEnds } from './line-comments.ts';
 import { quorumMet, remainingApprovals, type Review } from './review.ts';
 import { approversOf } from './escalation.ts';
 
@@ -130,7 +131,7 @@ function actionText(r: Pick<RequestRecord, 'action' | 'facts'>): string {
   const mcp = mcpTool(r);
   // Bounded work and never a throw, however large or deep the arguments: the line is cut anyway.
   if (mcp) return `tool ${mcp.tool} ${boundedJson(mcp.args ?? {}, 2 * ACTION_LINE_MAX).text}`;
-  if ('sql' in input) return `SQL: ${input.sql}`;
+  if ('sql' in input) return `SQL: ${lineCommentEnds(input.sql)}`;
   if ('method' in input) return `${input.method.toUpperCase()} ${input.path}`;
   if ('args' in input) return `run: ${(r.facts.exec.argv.length ? r.facts.exec.argv : input.args).join(' ')}`;
   return boundedJson(input, 2 * ACTION_LINE_MAX).text;

@@ -18,13 +18,15 @@ const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\u115F\u1160\u3164\uF
 
 /**
  * Several lines of agent text, every hidden character shown as U+FFFD;
- * newlines (CRLF too) and tabs kept. Length never grows.
+ * newlines (CRLF, and a lone CR, as one) and tabs kept. Length never grows.
  *
  * @example
  * visibleText('ok\u2028Risk: read-only'); // 'ok\uFFFDRisk: read-only'
  */
 export function visibleText(text: string): string {
-  return replaceHidden(text.replace(/\r\n/g, '\n'), () => '\uFFFD');
+  // A lone CR breaks the line for PostgreSQL (it ends a `--` comment) and a terminal: as U+FFFD,
+  // `SELECT 1 -- x\rDELETE FROM orders` read as one commented-out line. Shown as the break it is.
+  return replaceHidden(text.replace(/\r\n?/g, '\n'), () => '\uFFFD');
 }
 
 /**
