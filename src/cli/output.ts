@@ -7,7 +7,7 @@ import { boundedJson, cutText } from '../core/bounded-text.ts';
 import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
 import { lineCommentEnds } from '../core/line-comments.ts';
-import { replaceHidden } from '../core/visible-text.ts';
+import { hasHidden, replaceHidden } from '../core/visible-text.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
 
 /**
@@ -90,6 +90,8 @@ function factsText(r: RequestView): string {
   // The review brief's `look-alike name` risk, which the API view does not carry: `public.оrders` is not the orders table.
   const names: unknown[] = f['kind'] === 'postgres' ? [...(f['sql'].tables ?? []), ...(f['sql'].functions ?? [])] : f['kind'] === 'http' ? [f['http'].path] : f['kind'] === 'mcp' ? [f['mcp'].tool] : (f['exec']?.argv ?? []);
   if (names.some((n) => typeof n === 'string' && isLookAlike(n))) parts.push('look-alike name (a letter of another script or a compatibility form: check the name)');
+  // The review brief's `hidden characters` risk: each is named above (`\u{202e}`), easy to read past in a long input.
+  if (hasHidden(r.action.input) || hasHidden(r.action.reason)) parts.push('hidden characters (controls, bidi or zero-width, named as \\u{…} above)');
   return parts.join('  ');
 }
 

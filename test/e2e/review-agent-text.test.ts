@@ -6,7 +6,9 @@
  * list) flattened the break to a space, so `WHERE id = 1 -- checked\nOR
  * true` read as a one-row delete with a commented-out tail; and the console
  * coloured everything after a `--` up to \n as comment, and showed a lone
- * \r as U+FFFD, so a DELETE after it read as part of the comment. Real
+ * \r as U+FFFD, so a DELETE after it read as part of the comment. Hidden
+ * characters (bidi overrides, zero-width, controls) flag the request on
+ * every surface, besides being shown as U+FFFD or named. Real
  * parts: the gateway, a fake Slack and a fake Bot Framework that speak
  * their protocols, the compiled CLI on pipes.
  */
@@ -124,5 +126,23 @@ describe('a statement after a line comment ended by a lone carriage return', () 
     const msg = await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id));
     // The exact input in Slack's code block: the break is there, not a U+FFFD joining the DELETE to the comment.
     expect(texts(msg.body['blocks']).join('\n')).toContain('SELECT 1; -- read only\nDELETE FROM orders');
+  });
+});
+
+describe('hidden characters in the SQL', () => {
+  it('flag the request on the console, Slack, Teams and the CLI, besides being shown as U+FFFD or named', async () => {
+    // U+202E draws the rest reversed: `'\u202Eeteled'` would read as `'deleted'` unmarked.
+    const id = await hold("UPDATE orders SET note = '\u202Eeteled' WHERE id = 1");
+    const page = await (await getPage(gw.url, alice, `/requests/${id}`)).text();
+    expect(page).toContain('<strong class="risk-flag">hidden characters</strong>');
+    expect(page).not.toContain('\u202E');
+    const msg = await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id));
+    expect(texts(msg.body['blocks'])).toContain('*Risk: writes · hidden characters · irreversible*');
+    const posted = await eventually(async () => bf.posted.find((p) => JSON.stringify(p.body).includes(id)));
+    expect(texts(posted.body)).toContain('writes · hidden characters · irreversible');
+    const cli = runCli({ url: gw.url, key: gw.keys['alice']!, credentials: join(dir, 'none.json') });
+    const show = await cli.command(['requests', 'show', id]).done;
+    expect(show.stdout).toContain("'\\u{202e}eteled'");
+    expect(show.stdout).toMatch(/ {2}facts {7}.*hidden characters/);
   });
 });
