@@ -88,4 +88,10 @@ describe('requests list', () => {
     expect(long).toMatch(/… \(\+1\d\d characters: requests show req_1\)/);
     expect(long.split('\n')).toHaveLength(1);
   });
+
+  it('shows where a SQL line comment ends: on one line, what runs after it read as part of the comment', () => {
+    const line = requestLine(view({ action: { ...view().action, input: { sql: 'DELETE FROM o WHERE id = 1 -- ok\nOR true' } } }));
+    expect(line).toContain('  DELETE FROM o WHERE id = 1 -- ok ⏎ OR true  ');
+    expect(requestLine(view({ action: { ...view().action, input: { sql: 'SELECT 1 -- ok\rDROP TABLE o' } } }))).toContain('  SELECT 1 -- ok ⏎ DROP TABLE o  ');
+  });
 });

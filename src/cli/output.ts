@@ -6,7 +6,8 @@
 import { boundedJson, cutText } from '../core/bounded-text.ts';
 import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
-import { replaceHidden } from '../core/visible-text.ts';
+import { lineCommentEnds } from '../core/line-comments.ts';
+import { hasHidden, replaceHidden } from '../core/visible-text.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
 
 /**
@@ -89,6 +90,8 @@ function factsText(r: RequestView): string {
   // The review brief's `look-alike name` risk, which the API view does not carry: `public.оrders` is not the orders table.
   const names: unknown[] = f['kind'] === 'postgres' ? [...(f['sql'].tables ?? []), ...(f['sql'].functions ?? [])] : f['kind'] === 'http' ? [f['http'].path] : f['kind'] === 'mcp' ? [f['mcp'].tool] : (f['exec']?.argv ?? []);
   if (names.some((n) => typeof n === 'string' && isLookAlike(n))) parts.push('look-alike name (a letter of another script or a compatibility form: check the name)');
+  // The review brief's `hidden characters` risk: each is named above (`\u{202e}`), easy to read past in a long input.
+  if (hasHidden(r.action.input) || hasHidden(r.action.reason)) parts.push('hidden characters (controls, bidi or zero-width, named as \\u{…} above)');
   return parts.join('  ');
 }
 
@@ -151,7 +154,9 @@ const SUMMARY_MAX = 60;
  * says how much it left out and where to read it.
  */
 function summaryOf(r: RequestView): string {
-  const flat = inputText(r).replace(/[\t\n\r\p{Zs}]+/gu, ' ').trim();
+  // A line comment's end is marked (core/line-comments.ts): flattened, what runs after it read as commented out.
+  const text = typeof (r.action.input as Record<string, unknown>)['sql'] === 'string' ? lineCommentEnds(inputText(r)) : inputText(r);
+  const flat = text.replace(/[\t\n\r\p{Zs}]+/gu, ' ').trim();
   const c = cutText(flat, SUMMARY_MAX);
   return c.cut ? `${c.text}… (+${flat.length - c.text.length} characters: requests show ${r.id})` : c.text;
 }

@@ -101,6 +101,37 @@ describe('a cut SQL action line', () => {
   });
 });
 
+describe('a SQL line comment on the action line', () => {
+  it('shows where it ends, since what follows the line break runs: flattened, it read as part of the comment', () => {
+    const sql = (text: string) => reviewBrief(requestRecord({ action: { ...requestRecord().action, input: { sql: text } } })).action;
+    expect(sql('DELETE FROM orders WHERE id = 1 -- checked by ops\nOR true')).toBe('SQL on orders-db: DELETE FROM orders WHERE id = 1 -- checked by ops ⏎ OR true');
+    // PostgreSQL ends a line comment at a carriage return too.
+    expect(sql('SELECT 1 -- read only\rDELETE FROM orders')).toBe('SQL on orders-db: SELECT 1 -- read only ⏎ DELETE FROM orders');
+    expect(sql('SELECT 1 -- a\r\n  -- b\n\nDELETE FROM orders')).toBe('SQL on orders-db: SELECT 1 -- a ⏎ -- b ⏎ DELETE FROM orders');
+    // Line breaks elsewhere stay spaces.
+    expect(sql('SELECT 1\nFROM t')).toBe('SQL on orders-db: SELECT 1 FROM t');
+  });
+});
+
+describe('hidden characters in what the agent sent', () => {
+  const withInput = (input: unknown, reason = 'r') => requestRecord({ action: { ...requestRecord().action, input: input as never, reason } });
+
+  it('are a risk when the input or the reason holds a bidi override, zero-width, line separator or control character', () => {
+    // Each is shown as U+FFFD (or named by the CLI); the flag says so where a reviewer looks first.
+    for (const c of ['\u202E', '\u2066', '\u200B', '\uFEFF', '\u2028', '\u0085', '\u001B', '\u0000']) {
+      expect(reviewBrief(withInput({ sql: `DELETE FROM orders WHERE note = '${c}'` })).risks, `U+${c.charCodeAt(0).toString(16)}`).toContain('hidden characters');
+    }
+    expect(reviewBrief(withInput({ sql: 'SELECT 1' }, 'fine\u202Eeteled')).risks).toContain('hidden characters');
+    expect(reviewBrief(withInput({ method: 'POST', path: '/x', body: { deep: [{ ['k\u2067']: 1 }] } })).riskLine).toContain('hidden characters');
+    expect(reviewBrief(withInput({ tool: 't', arguments: { a: ['ok', 'x\u200Dy'] } })).risks).toContain('hidden characters');
+    expect(reviewBrief(withInput({ args: ['echo', '\u001b[2J'] })).risks).toContain('hidden characters');
+  });
+
+  it('are no risk for newlines, tabs, carriage returns or visible text in any script', () => {
+    expect(reviewBrief(withInput({ sql: 'SELECT 1;\r\n\tSELECT \'größe 😀 日本\'\r' }, 'line one\nline two')).risks).not.toContain('hidden characters');
+  });
+});
+
 describe('a name that reads as another', () => {
   const sql = (tables: string[], functions: string[] = []) =>
     requestRecord({ facts: makeFacts('postgres', { writes: true, sql: { ...EMPTY_SQL_FACTS, statements: [{ type: 'delete', tables, hasWhere: true }], tables, functions, writes: true } }) });

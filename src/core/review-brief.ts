@@ -13,12 +13,13 @@ import type { ConnectionInfo, TagValue } from './connection.ts';
 import type { Facts } from './facts.ts';
 import { isProdConnection } from './policy/coverage-classes.ts';
 import type { RequestRecord } from './request.ts';
-import { flatText } from './visible-text.ts';
+import { flatText, hasHidden } from './visible-text.ts';
 import { isLookAlike } from './look-alike.ts';
+import { lineCommentEnds } from './line-comments.ts';
 import { quorumMet, remainingApprovals, type Review } from './review.ts';
 import { approversOf } from './escalation.ts';
 
-export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'look-alike name' | 'prod' | 'PII' | 'irreversible';
+export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'look-alike name' | 'hidden characters' | 'prod' | 'PII' | 'irreversible';
 
 export interface ReviewBrief {
   /** The exact action in one line, flattened, controls neutralised: `POST /refunds on billing-api`. */
@@ -130,7 +131,7 @@ function actionText(r: Pick<RequestRecord, 'action' | 'facts'>): string {
   const mcp = mcpTool(r);
   // Bounded work and never a throw, however large or deep the arguments: the line is cut anyway.
   if (mcp) return `tool ${mcp.tool} ${boundedJson(mcp.args ?? {}, 2 * ACTION_LINE_MAX).text}`;
-  if ('sql' in input) return `SQL: ${input.sql}`;
+  if ('sql' in input) return `SQL: ${lineCommentEnds(input.sql)}`;
   if ('method' in input) return `${input.method.toUpperCase()} ${input.path}`;
   if ('args' in input) return `run: ${(r.facts.exec.argv.length ? r.facts.exec.argv : input.args).join(' ')}`;
   return boundedJson(input, 2 * ACTION_LINE_MAX).text;
@@ -175,6 +176,8 @@ export function actionLine(r: Pick<RequestRecord, 'action' | 'facts' | 'connecti
 export function reviewBrief(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'>, max = ACTION_LINE_MAX): ReviewBrief {
   const risks = factRisks(r.facts);
   if (namesOf(r.facts).some(isLookAlike)) risks.push('look-alike name');
+  // Shown as U+FFFD on every surface, easy to take for a glitch: the flag says the agent sent them.
+  if (hasHidden(r.action.input) || hasHidden(r.action.reason)) risks.push('hidden characters');
   const { prod, pii } = connectionRisks(r.connection);
   if (prod) risks.push('prod');
   if (pii) risks.push('PII');

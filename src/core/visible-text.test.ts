@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { flatText, guttered, visibleText } from './visible-text.ts';
 
 // Characters that draw nothing, reorder text or break a line on some surface.
-const HIDDEN = ['\u202E', '\u202D', '\u2066', '\u2067', '\u2068', '\u2069', '\u200E', '\u200F', '\u061C', '\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD', '\u2028', '\u2029', '\u0085', '\u000B', '\u000C', '\u0000', '\u001B', '\r', '\u3164', '\u2800', '\uE000', '\uD800'];
+const HIDDEN = ['\u202E', '\u202D', '\u2066', '\u2067', '\u2068', '\u2069', '\u200E', '\u200F', '\u061C', '\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD', '\u2028', '\u2029', '\u0085', '\u000B', '\u000C', '\u0000', '\u001B', '\u3164', '\u2800', '\uE000', '\uD800'];
 
 describe('agent text as a reviewer sees it', () => {
   it('shows every hidden, reordering or line-breaking character as U+FFFD, keeping newlines and tabs', () => {
     for (const c of HIDDEN) expect(visibleText(`DELETE${c}orders`), `U+${c.charCodeAt(0).toString(16)}`).toBe('DELETE\uFFFDorders');
     expect(visibleText('a\r\nb\tc\nd')).toBe('a\nb\tc\nd');
+    // A lone carriage return breaks the line for PostgreSQL (it ends a -- comment) and a terminal: shown as the line break it is.
+    expect(visibleText('SELECT 1 -- x\rDELETE FROM orders')).toBe('SELECT 1 -- x\nDELETE FROM orders');
     expect(visibleText('naïve 😀 日本語 ¡olé!')).toBe('naïve 😀 日本語 ¡olé!');
   });
 

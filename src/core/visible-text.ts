@@ -18,13 +18,15 @@ const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\u115F\u1160\u3164\uF
 
 /**
  * Several lines of agent text, every hidden character shown as U+FFFD;
- * newlines (CRLF too) and tabs kept. Length never grows.
+ * newlines (CRLF, and a lone CR, as one) and tabs kept. Length never grows.
  *
  * @example
  * visibleText('ok\u2028Risk: read-only'); // 'ok\uFFFDRisk: read-only'
  */
 export function visibleText(text: string): string {
-  return replaceHidden(text.replace(/\r\n/g, '\n'), () => '\uFFFD');
+  // A lone CR breaks the line for PostgreSQL (it ends a `--` comment) and a terminal: as U+FFFD,
+  // `SELECT 1 -- x\rDELETE FROM orders` read as one commented-out line. Shown as the break it is.
+  return replaceHidden(text.replace(/\r\n?/g, '\n'), () => '\uFFFD');
 }
 
 /**
@@ -58,4 +60,30 @@ export function flatText(text: string): string {
  */
 export function guttered(text: string, indent = ''): string {
   return visibleText(text).split('\n').join(`\n${indent}│ `);
+}
+
+// HIDDEN less \t, \n and \r (shown as the breaks they are), without the global flag so test() keeps no position.
+const HIDDEN_ONE = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\u115F\u1160\u3164\uFFA0\u2800]/u;
+
+/**
+ * Whether any string in a value (keys of objects too, however deep) holds a
+ * hidden character, for the review brief's `hidden characters` risk: each
+ * is shown as U+FFFD, which a reviewer may take for a glitch.
+ *
+ * @example
+ * hasHidden({ sql: 'SELECT 1 -- \u202E' }); // true
+ */
+export function hasHidden(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (HIDDEN_ONE.test(v)) return true;
+    } else if (Array.isArray(v)) {
+      stack.push(...v);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) stack.push(k, x);
+    }
+  }
+  return false;
 }

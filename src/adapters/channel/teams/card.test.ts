@@ -77,6 +77,18 @@ describe('the Teams card for a held request', () => {
     expect(JSON.stringify(card)).not.toContain('msteams":{"entities');
   });
 
+  it('shows a {{DATE(…)}} or {{TIME(…)}} the agent wrote as written, not as the date Teams would format it into', () => {
+    // Teams' renderers format these in every TextRun and TextBlock (the reviewer read 'Sun, Dec 6, 2026' where the SQL holds the template).
+    const rendered = /\{\{(DATE|TIME)\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[-+]\d{2}:?\d{2})(,\s*(SHORT|LONG|COMPACT)\s*)?\)\}\}/;
+    const input = "UPDATE jobs SET note = '{{DATE(2026-12-06T10:00:00Z, SHORT)}}'";
+    const reason = 'runs at {{TIME(2026-12-06T10:00:00+01:00)}}';
+    const card = requestCard({ ...SAMPLE_VIEW, input, reason, action: `SQL on prod-db: ${input}` }, SAMPLE_OPTIONS);
+    for (const t of texts(card)) expect(t).not.toMatch(rendered);
+    const shown = texts(card).map((t) => t.replaceAll('\u2060', ''));
+    expect(shown).toContain(input);
+    expect(shown.join('')).toContain(reason);
+  });
+
   it('shows the outcome with who decided and when, and no buttons', () => {
     const view: HeldRequestView = {
       ...SAMPLE_VIEW,

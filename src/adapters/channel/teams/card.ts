@@ -93,6 +93,16 @@ const TITLES: Record<RequestStatusView, string> = {
 /** Statuses after which the card never changes again. */
 const FINAL = new Set<RequestStatusView>(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
 
+/**
+ * Teams' renderers format `{{DATE(2026-12-06T10:00:00Z, SHORT)}}` and `{{TIME(…)}}` in every TextRun as a local
+ * date or time: an agent's literal read as another value. A word joiner between the braces keeps it as written,
+ * as Slack's `@here` is kept inert (slack/mrkdwn.ts).
+ */
+const TEXT_FUNCTION = /\{\{(?=(?:DATE|TIME)\()/gi;
+
+/** Text with no date or time function left for Teams to format; done once, last (a second `plain` would show the joiner as U+FFFD). */
+const inert = (text: string) => text.replace(TEXT_FUNCTION, '{\u2060{');
+
 /** Untrusted text as it may appear: no hidden character (controls, bidi, zero-width, line separators) but newlines and tabs, bounded. */
 export function plain(text: string, max = 2000): string {
   const clean = visibleText(text);
@@ -114,7 +124,7 @@ export const CONFIRM_INPUT = 'confirm';
 export const CONFIRM_ON = 'true';
 
 /** A TextRun: plain text by the schema, whatever it contains. */
-const run = (text: string, style: Record<string, unknown> = {}): CardElement => ({ type: 'TextRun', text: plain(text), ...style });
+const run = (text: string, style: Record<string, unknown> = {}): CardElement => ({ type: 'TextRun', text: inert(plain(text)), ...style });
 const para = (inlines: CardElement[], extra: Record<string, unknown> = {}): CardElement => ({ type: 'RichTextBlock', inlines, ...extra });
 const labelled = (label: string, value: string): CardElement => para([run(`${label}: `, { weight: 'Bolder' }), run(value)]);
 
@@ -182,7 +192,7 @@ function claimElements(view: HeldRequestView, budget: Budget): CardElement[] {
 }
 
 function approveActions(view: HeldRequestView, data: Record<string, string>): CardElement[] {
-  const title = plain(view.approveLabel, 200);
+  const title = inert(plain(view.approveLabel, 200));
   if (!view.confirm) return [{ type: 'Action.Execute', title, verb: 'approve', data, style: 'positive', associatedInputs: 'none' }];
   // The toggle's value travels with the click; the gateway refuses an approval without it (CONFIRMATION_REQUIRED).
   return [
@@ -191,7 +201,7 @@ function approveActions(view: HeldRequestView, data: Record<string, string>): Ca
       title: 'Approve…',
       card: {
         type: 'AdaptiveCard',
-        body: [{ type: 'Input.Toggle', id: CONFIRM_INPUT, title: plain(view.confirm, 300), valueOn: CONFIRM_ON, valueOff: 'false', value: 'false', isRequired: true, errorMessage: 'Confirm to approve.', wrap: true }],
+        body: [{ type: 'Input.Toggle', id: CONFIRM_INPUT, title: inert(plain(view.confirm, 300)), valueOn: CONFIRM_ON, valueOff: 'false', value: 'false', isRequired: true, errorMessage: 'Confirm to approve.', wrap: true }],
         actions: [{ type: 'Action.Execute', title, verb: 'approve', data, style: 'positive', associatedInputs: 'auto' }],
       },
     },

@@ -25,6 +25,17 @@ describe('SQL highlighting', () => {
     ]);
   });
 
+  it('ends a line comment where PostgreSQL does, at a carriage return too: what follows runs and is not coloured as a comment', () => {
+    expect(kinds('SELECT 1 -- read only\rDELETE FROM orders')).toEqual([
+      ['keyword', 'SELECT'],
+      ['number', '1'],
+      ['comment', '-- read only'],
+      ['keyword', 'DELETE'],
+      ['keyword', 'FROM'],
+      ['word', 'orders'],
+    ]);
+  });
+
   it('keeps dollar-quoted bodies and block comments whole', () => {
     expect(kinds('do $f$ begin perform 1; end $f$ /* a\n b */')).toEqual([
       ['keyword', 'do'],

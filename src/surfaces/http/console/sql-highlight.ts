@@ -27,7 +27,8 @@ const KEYWORDS = new Set(
 // Order matters: comments and quoted forms before operators; dollar quotes before parameters.
 const RULES: readonly [SqlTokenKind, RegExp][] = [
   ['space', /\s+/y],
-  ['comment', /--[^\n]*/y],
+  // PostgreSQL's lexer ends a line comment at \r as at \n: what follows runs, and must not look commented out.
+  ['comment', /--[^\n\r]*/y],
   ['comment', /\/\*[\s\S]*?(?:\*\/|$)/y],
   ['string', /[eE]'(?:[^'\\]|\\[\s\S]|'')*(?:'|$)/y],
   ['string', /'(?:[^']|'')*(?:'|$)/y],
