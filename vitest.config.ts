@@ -108,6 +108,15 @@ export const SQLITE_ONLY: Readonly<Record<string, string>> = {
  * that order; order is all this changes.
  */
 export const SLOW_FIRST = [
+  // Files that mostly wait on other processes (replicas, the outbox's retries, the Claude CLI, CLI runs): longest
+  // in a full run of 2026-12-06 20:26 UTC under load; first, so their waits overlap the other workers' files.
+  'sqlite:test/e2e/adapter-claude-agent-sdk.test.ts',
+  'sqlite:test/e2e/replicas-config-drift-claim.test.ts',
+  'sqlite:test/e2e/audit-tamper.test.ts',
+  'sqlite:test/e2e/cli-run-impostor.test.ts',
+  'sqlite:test/e2e/replicas-config-drift-outbox.test.ts',
+  'sqlite:test/e2e/replicas-audit-origin.test.ts',
+  'sqlite:test/e2e/identity-cli-login.test.ts',
   'sqlite:test/e2e/console-a11y.test.ts',
   'sqlite:test/e2e/store-owner.test.ts',
   'sqlite:test/e2e/python-client.test.ts',
@@ -128,7 +137,10 @@ export const SLOW_FIRST = [
   'postgres:test/e2e/policy-replay.test.ts',
   'sqlite:test/e2e/replicas.test.ts',
   'sqlite:test/e2e/replicas-restart.test.ts',
-  'sqlite:test/e2e/adapter-claude-agent-sdk.test.ts',
+  'sqlite:test/e2e/sql-parse-stall.test.ts',
+  'sqlite:test/e2e/replicas-races.test.ts',
+  'sqlite:test/e2e/console-browser.test.ts',
+  'sqlite:test/e2e/cli-run-sql.test.ts',
 ];
 
 class SlowFirst extends BaseSequencer {

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { POSTGRES_FILES, SQLITE_ONLY } from '../vitest.config.ts';
+import { POSTGRES_FILES, SLOW_FIRST, SQLITE_ONLY } from '../vitest.config.ts';
 
 const E2E = 'test/e2e';
 const READS_SQLITE = /better-sqlite3|support\/sqlite\.ts|createSqliteStore/;
@@ -17,6 +17,16 @@ describe('the store projects', () => {
   it('name files that exist, each in one list', () => {
     for (const f of [...POSTGRES_FILES, ...Object.keys(SQLITE_ONLY)]) expect(existsSync(f), f).toBe(true);
     expect(POSTGRES_FILES.filter((f) => f in SQLITE_ONLY)).toEqual([]);
+  });
+
+  it('start first only files that exist, in a project that runs them (a name that went stale orders nothing)', () => {
+    for (const entry of SLOW_FIRST) {
+      const [project, file] = entry.split(':') as [string, string];
+      expect(existsSync(file), entry).toBe(true);
+      const runs = { unit: file.startsWith('src/'), sqlite: file.startsWith('test/'), postgres: POSTGRES_FILES.includes(file) }[project];
+      expect(runs, entry).toBe(true);
+    }
+    expect(new Set(SLOW_FIRST).size).toBe(SLOW_FIRST.length);
   });
 
   it('mark every end-to-end file (or test) that reads the SQLite file itself as SQLite-only, with a reason', () => {

@@ -183,9 +183,9 @@ const mcp = program
   .action(
     run(async (o: { connect?: string; config?: string; key?: string }) => {
       const key = o.key ? { key: o.key } : {};
-      if (o.config) return (await import('./mcp.ts')).mcpLocalCommand({ config: o.config, ...key });
+      if (o.config) return (await import('./mcp-serve.ts')).mcpLocalCommand({ config: o.config, ...key });
       if (!o.connect) throw new UsageError('say where the gateway is: countersign mcp --connect <url>, or --config <file> to run it in this process (or use a subcommand: tools, accept)');
-      return (await import('./mcp.ts')).mcpRelayCommand({ connect: o.connect, ...key });
+      return (await import('./mcp-serve.ts')).mcpRelayCommand({ connect: o.connect, ...key });
     }),
   );
 remote(mcp.command('tools').description('upstream tools and their pins; changed definitions side by side').option('--connection <name>').option('--changed', 'only tools whose definition changed')).action(

@@ -1,62 +1,11 @@
 /**
- * `countersign mcp`: the MCP gateway from the command line. Without a
- * subcommand it is an MCP server on stdio (what an MCP client launches) that
- * relays to a gateway (--connect) or runs the gateway's MCP side in this
- * process against a config (--config); `tools` and `accept` let a human
- * review and accept changed tool definitions.
+ * `countersign mcp tools` and `countersign mcp accept`: a human reviews and
+ * accepts changed tool definitions over the gateway's API. (Serving MCP on
+ * stdio is in mcp-serve.ts: it loads the gateway, which these two need not.)
  */
-import { dirname, resolve } from 'node:path';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { loadConfig } from '../config/load.ts';
-import type { Logger } from 'pino';
-import { createLogger } from '../main.ts';
-import { startLocalMcp } from '../main-mcp.ts';
-import { exitOnCrash } from './crash.ts';
-import { startRelay } from '../surfaces/mcp/relay.ts';
 import { createClient, type ToolPinView } from '../surfaces/sdk/client.ts';
 import { safe } from './output.ts';
 import { UsageError, type RemoteOptions } from './requests.ts';
-
-/**
- * Serves MCP on stdio until the client goes: it closes our stdin (the SDK's
- * stdio transport does not notice that by itself) or sends SIGTERM/SIGINT.
- * Either way the server is closed properly, so upstream children are
- * stopped and nothing in flight is cut off mid-write.
- */
-async function serveStdio(start: (transport: StdioServerTransport) => Promise<{ closed: Promise<void>; close(): Promise<void> }>, logger?: Logger): Promise<void> {
-  // stdout carries the protocol: nothing else may be written to it.
-  const transport = new StdioServerTransport();
-  const served = await start(transport);
-  if (logger) exitOnCrash(logger, () => served.close());
-  const end = () => void transport.close();
-  process.stdin.once('end', end);
-  process.once('SIGTERM', end);
-  process.once('SIGINT', end);
-  await served.closed;
-  await served.close();
-}
-
-export async function mcpRelayCommand(o: { connect: string; key?: string }): Promise<void> {
-  if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
-  const key = o.key;
-  await serveStdio((transport) => startRelay({ url: o.connect, key }, transport));
-}
-
-/**
- * MCP clients start commands in a directory of their own choosing: the config
- * is read as the gateway reads it when started from the config's directory,
- * so its relative paths (the store, the audit keys) name the same files.
- */
-export async function mcpLocalCommand(o: { config: string; key?: string }): Promise<void> {
-  if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
-  const file = resolve(o.config);
-  process.chdir(dirname(file));
-  const config = loadConfig(file);
-  const key = o.key;
-  // The log goes to stderr, which MCP clients keep as the server's log.
-  const logger = createLogger(config.log.level, 2);
-  await serveStdio((transport) => startLocalMcp(config, transport, { key, configFile: file, logger }), logger);
-}
 
 function definitionText(d: ToolPinView['definition']): string {
   return [

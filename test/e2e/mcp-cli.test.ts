@@ -87,7 +87,7 @@ describe('countersign mcp', () => {
 
     const again = await cli(['mcp', 'accept', 'greeter', 'greet'], gw.keys['alice']!);
     expect(again.stdout).toContain('nothing to accept');
-    // Six CLI processes, each loading the TypeScript sources: on a loaded 2-core machine that alone can pass 30 s.
+    // Seven CLI processes: on a loaded 2-core machine they alone can take 30 s.
   }, 120_000);
 
   it('without --connect, --config or a subcommand, says what it needs (exit 2); both at once are refused', async () => {

@@ -12,6 +12,12 @@
  * group mapping, and the CLI's code exchange, the passkey ceremonies and
  * chat callbacks ran. B must serve none of them: 503 POLICY_NOT_IN_FORCE,
  * as every other call to a replica on an older file.
+ *
+ * The same change also removed an agent whose key leaked. B refuses every new
+ * call with that key, but a wait the key opened on B before the change (a
+ * long-poll, an event stream) must not go on to hand it what happens to its
+ * request afterwards: the review, the result. (One pair of replicas for both:
+ * each case's requests and routes are its own.)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,10 +44,10 @@ let oldIdp: TestOidcProvider;
 let newIdp: TestOidcProvider;
 let a: Replica;
 let b: Replica;
-const keys = { bot: generateApiKey(), alice: generateApiKey() };
+const keys = { bot: generateApiKey(), alice: generateApiKey(), leaked: generateApiKey() };
 let heldId: string;
 
-/** Before: Slack, Teams, sign-on at the old provider whose `platform` group is admin. After: no chat, another provider, no admins from it. */
+/** Before: Slack, Teams, sign-on at the old provider whose `platform` group is admin, the reporting bot. After: no chat, another provider, no admins from it, no reporting bot. */
 function yaml(version: 'before' | 'after'): string {
   const idp = version === 'before' ? oldIdp : newIdp;
   const channels = version === 'before' ? `channels:\n${slack.channelYaml()}\n${bf.channelYaml()}\n` : '';
@@ -62,7 +68,7 @@ roles: { admin: [platform] }
 principals:
   - { id: deploy-bot, kind: agent, apiKeys: ["${keys.bot.hash}"] }
   - { id: alice, kind: human, groups: [sre], email: alice@example.com, apiKeys: ["${keys.alice.hash}"] }
-connections:
+${version === 'before' ? `  - { id: report-bot, kind: agent, apiKeys: ["${keys.leaked.hash}"] }\n` : ''}connections:
   - { name: ops-api, kind: http, url: ${JSON.stringify(upstream.url)} }
 policy:
   default: deny
@@ -74,6 +80,43 @@ policy:
       ttl: 1h
 `;
 }
+
+interface SseEvent {
+  event: string;
+  data: string;
+}
+
+/** The events of a stream until the server ends it (or the signal aborts the read). */
+async function readEvents(res: Response): Promise<SseEvent[]> {
+  const events: SseEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const e: SseEvent = { event: 'message', data: '' };
+        for (const line of frame.split('\n')) {
+          const [field, ...rest] = line.split(':');
+          const value = rest.join(':').replace(/^ /, '');
+          if (field === 'event') e.event = value;
+          else if (field === 'data') e.data += value;
+        }
+        events.push(e);
+      }
+    }
+  } catch {
+    // aborted by the test's own deadline: what arrived stands
+  }
+  return events;
+}
+
+let leakedId: string;
+let longPoll: Promise<{ status: number; body: string }>;
+let stream: Promise<SseEvent[]>;
 
 beforeAll(async () => {
   if (!db) return;
@@ -93,6 +136,19 @@ beforeAll(async () => {
   const held = await b.as(keys.bot.key, '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path: '/rotate' }, reason: 'drift' } });
   expect(held.status, JSON.stringify(held.body)).toBe(202);
   heldId = held.body.id as string;
+
+  const leaked = await b.as(keys.leaked.key, '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path: '/export', body: { all: true } }, reason: 'drift' } });
+  expect(leaked.status, JSON.stringify(leaked.body)).toBe(202);
+  leakedId = leaked.body.id as string;
+  // Opened on B under the old file, by the key the new file removes.
+  const headers = { authorization: `Bearer ${keys.leaked.key}` };
+  longPoll = fetch(`${b.url}/v1/requests/${leakedId}?wait=50`, { headers, signal: AbortSignal.timeout(90_000) }).then(
+    async (r) => ({ status: r.status, body: await r.text() }),
+    (e: unknown) => ({ status: 0, body: String(e) }),
+  );
+  const res = await fetch(`${b.url}/v1/requests/${leakedId}/events`, { headers, signal: AbortSignal.timeout(60_000) });
+  expect(res.status).toBe(200);
+  stream = readEvents(res);
 
   writeFileSync(configFile, yaml('after'));
   await a.stop();
@@ -117,6 +173,24 @@ const pkce = () => {
   const verifier = randomBytes(32).toString('base64url');
   return { state: randomBytes(16).toString('base64url'), code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256' };
 };
+
+// First: its waits were opened in beforeAll, and the review must come while they are still open.
+describe.skipIf(!db)('a wait the removed key opened on a replica still on the file as it was', () => {
+  it('hands it nothing that happened after the change: the long-poll is refused, the stream ends without the verdict', async () => {
+    const denied = await a.as(keys.alice.key, `/v1/requests/${leakedId}/reviews`, { body: { verdict: 'deny', comment: 'key-leak-9c1e: export refused' } });
+    expect(denied.status, JSON.stringify(denied.body)).toBe(200);
+
+    const polled = await longPoll;
+    expect(polled.body).not.toContain('key-leak-9c1e');
+    expect(polled.status, polled.body).toBe(503);
+    expect(JSON.parse(polled.body).error.code).toBe('POLICY_NOT_IN_FORCE');
+
+    const events = await stream;
+    expect(events.length).toBeGreaterThan(0); // the state as it was when the stream opened, under the old file
+    expect(events.map((e) => e.data).join('\n')).not.toContain('key-leak-9c1e');
+    expect(events.filter((e) => e.event === 'request').map((e) => JSON.parse(e.data).status as string)).toEqual(['pending']);
+  }, SLOW);
+});
 
 describe.skipIf(!db)('a replica still running the file as it was before its chat and sign-on sections changed', () => {
   it('takes no click from the Slack workspace the operator removed', async () => {
