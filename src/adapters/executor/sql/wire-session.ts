@@ -73,15 +73,11 @@ export class WireSession {
 
   constructor(
     readonly relay: WireRelay,
-    /** `cancel` sends a CancelRequest for the upstream backend: true once the server handled it (UpstreamSession.cancel). */
-    private readonly options: {
-      readOnlyFunctions: readonly string[];
-      builtIn: ReadonlySet<string>;
-      epochSchema?: string | undefined;
-      cancel?: () => Promise<boolean>;
-      /** The client's principal: a long text's analysis at run takes its share of the thread, as at submission. */
-      owner?: string | undefined;
-    },
+    /**
+     * `cancel` sends a CancelRequest for the upstream backend: true once the server handled it (UpstreamSession.cancel).
+     * `owner`, the client's principal: a long text's analysis at run takes its share of the thread, as at submission.
+     */
+    private readonly options: { readOnlyFunctions: readonly string[]; builtIn: ReadonlySet<string>; epochSchema?: string | undefined; cancel?: () => Promise<boolean>; owner?: string | undefined },
   ) {
     this.allowed = new Set([...options.builtIn, ...options.readOnlyFunctions]);
     const schema = options.epochSchema;
