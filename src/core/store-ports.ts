@@ -61,8 +61,9 @@ export interface RequestStore {
   /**
    * Throws IdempotencyKeyTaken (core/idempotency.ts), having written nothing, when the request has an
    * idempotencyKey its principal already holds a request under: of racing inserts, exactly one wins.
+   * `onlyIf`: as mutateRequest's (an action allowed outright recorded as running only under the config in force).
    */
-  insertRequest(request: RequestRecord, audit: readonly AuditDraft[]): Promise<void>;
+  insertRequest(request: RequestRecord, audit: readonly AuditDraft[], onlyIf?: MetaCondition): Promise<void>;
   /**
    * Reads the request under a lock, calls `fn` (pure, synchronous) and writes
    * what it returns atomically. If `fn` throws, nothing is written.

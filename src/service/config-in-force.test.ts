@@ -58,26 +58,6 @@ describe('configInForce', () => {
 describe('takeConfigInForce: the audit trail of a config change', () => {
   const loaded = { time: '2026-12-06T14:00:00.000Z', actor: 'ops@gw1', file: '/etc/countersign.yaml', principals: [{ id: 'bob', kind: 'human', groups: ['sre'] }] };
 
-  it('checks fresh on a reading asked for after the call: never one cached or under way from before, shared by calls that came before it', async () => {
-    const store = memoryMeta();
-    await takeConfigInForce(store, 'g1');
-    let t = 0;
-    const mine = configInForce(store, 'g1', () => t);
-    await mine.check(1000);
-    // The reading at 0 is older than this call: a write made just before the call may have been after that reading.
-    t = 1;
-    await takeConfigInForce(store, 'g2');
-    const before = store.reads();
-    await expect(mine.checkFresh()).rejects.toMatchObject({ code: 'POLICY_NOT_IN_FORCE' });
-    expect(store.reads()).toBe(before + 1);
-    // Calls at one time share the reading the first of them asked for.
-    await takeConfigInForce(store, 'g1');
-    const then = store.reads();
-    t = 2;
-    await Promise.all([mine.checkFresh(), mine.checkFresh(), mine.checkFresh()]);
-    expect(store.reads()).toBe(then + 1);
-  });
-
   it('records config.loaded (old and new generation, who, the file, the principals without keys) when another config was in force', async () => {
     const store = memoryMeta();
     await takeConfigInForce(store, 'g1', loaded);

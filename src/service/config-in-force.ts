@@ -31,12 +31,8 @@ export interface ConfigInForce {
    */
   check(maxAgeMs: number): Promise<void>;
   /**
-   * Throws POLICY_NOT_IN_FORCE unless a reading asked for at this call or later finds this process's generation
-   * (concurrent callers share one). After a write, it proves the write committed before any other gateway took over.
-   */
-  checkFresh(): Promise<void>;
-  /**
-   * The condition of a write that must hold only under this config (a run's claim), in the write's own transaction:
+   * The condition of a write that must hold only under this config (a run's claim, the record of an action allowed
+   * outright), in the write's own transaction:
    * a check before it leaves a moment in which another gateway takes over.
    */
   readonly condition: MetaCondition;
@@ -68,29 +64,9 @@ export function configInForce(store: Pick<Store, 'getMeta'>, generation: string,
         ? 'this gateway does not find its config recorded as the one in force in its store; restart it'
         : "another gateway on this store started with a newer version of the config (another policy or other principals); this one decides nothing until it is restarted with the config file as it is now",
     );
-  // The reading under way for checkFresh, and when it was asked for.
-  let fresh: { readonly started: number; readonly value: Promise<string | undefined> } | undefined;
   return {
     generation,
     condition: { key: CONFIG_GENERATION_KEY, value: generation, refuse },
-    async checkFresh() {
-      const since = now();
-      let value: string | undefined;
-      if (readAt >= since) value = stored;
-      else {
-        if (!fresh || fresh.started < since) {
-          const mine: { started: number; value: Promise<string | undefined> } = {
-            started: now(),
-            value: read().finally(() => {
-              if (fresh === mine) fresh = undefined;
-            }),
-          };
-          fresh = mine;
-        }
-        value = await fresh.value;
-      }
-      if (value !== generation) throw refuse(value);
-    },
     async check(maxAgeMs) {
       let value: string | undefined;
       if (maxAgeMs > 0 && now() - readAt <= maxAgeMs) value = stored;

@@ -28,8 +28,8 @@ export function meteredStore(store: Store, metrics: Metrics): Store {
   };
   return {
     ...store,
-    async insertRequest(request, audit) {
-      await timed(() => audit, () => store.insertRequest(request, audit));
+    async insertRequest(request, audit, onlyIf) {
+      await timed(() => audit, () => store.insertRequest(request, audit, onlyIf));
       if (TERMINAL_STATUSES.has(request.status)) settled(request);
     },
     async mutateRequest<T>(id: string, fn: (current: RequestRecord) => Mutation<T>, known?: RequestRecord, onlyIf?: MetaCondition): Promise<T> {

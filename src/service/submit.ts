@@ -7,13 +7,13 @@
  */
 import { OPERATION_BY_KIND, parseInput, type Action } from '../core/action.ts';
 import { actionDigest } from '../core/digest.ts';
-import { CountersignError, isCountersignError } from '../core/errors.ts';
+import { CountersignError } from '../core/errors.ts';
 import { decideTraced } from './decide.ts';
 import { checkIdempotencyKey, IdempotencyKeyTaken } from '../core/idempotency.ts';
 import type { AuditDraft } from '../core/audit.ts';
 import type { Principal } from '../core/principal.ts';
-import { transition, type RequestRecord } from '../core/request.ts';
-import type { SessionRunner } from '../core/ports.ts';
+import type { RequestRecord } from '../core/request.ts';
+import type { MetaCondition, SessionRunner } from '../core/ports.ts';
 import type { Deps } from './deps.ts';
 import { IN_FORCE_MAX_AGE_MS } from './config-in-force.ts';
 import { startPreview } from './preview.ts';
@@ -109,7 +109,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     if (earlier) return replay(deps, cmd.principal, earlier, digest, action.reason);
   }
   /** Records the request; undefined when it was, else what the submission that took its key first made. */
-  const record = (r: RequestRecord, audit: readonly AuditDraft[]) => guarded(() => deps.store.insertRequest(r, audit));
+  const record = (r: RequestRecord, audit: readonly AuditDraft[], onlyIf?: MetaCondition) => guarded(() => deps.store.insertRequest(r, audit, onlyIf));
   const guarded = async (insert: () => Promise<unknown>): Promise<Submitted | undefined> => {
     try {
       await insert();
@@ -220,36 +220,11 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   // One event: request.submitted already records the allow decision (rules, policy hash), and an action allowed
   // outright starts running as it is recorded. request.executing marks the start of a run after approval.
   const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, cmd.runner?.maxRunMs ?? handle.maxRunMs, deps.runGraceMs) };
-  // Only the submission that recorded the request runs it: a retry that lost the race for its key never does.
-  const earlier = await record(executing, [submitted, ...shadow]);
+  // Only the submission that recorded the request runs it: a retry that lost the race for its key never does. And
+  // only under the config in force as the record is written, read in its own transaction: the reading checked above
+  // may be a second old, and a gateway may have taken over since with a policy that denies it (refused, nothing is
+  // written and nothing runs: service/config-in-force.ts).
+  const earlier = await record(executing, [submitted, ...shadow], deps.inForce?.condition);
   if (earlier) return earlier;
-  // The reading checked above may be a second old, and the write may have waited (a full pool, a slow disk): only a
-  // reading taken after it committed that still finds this config proves no gateway took over before it, with
-  // another policy that may deny it. Else it is not run (service/config-in-force.ts).
-  try {
-    await deps.inForce?.checkFresh();
-  } catch (e) {
-    if (isCountersignError(e, 'POLICY_NOT_IN_FORCE')) await notRun(deps, executing, e);
-    throw e;
-  }
   return fresh(await runClaimed(deps, executing, decision, cmd.runner));
-}
-
-/** Settles an allowed action recorded as running, but not run: another gateway took over before its record committed. */
-async function notRun(deps: Deps, executing: RequestRecord, why: CountersignError): Promise<void> {
-  const settled = await deps.store
-    .mutateRequest(
-      executing.id,
-      (current) => {
-        if (current.status !== 'executing') return { result: current, audit: [] };
-        const now = deps.clock.now();
-        const error = { code: why.code, message: `not run: ${why.message}` };
-        const next = transition(current, 'failed', now, { runDeadline: null, error });
-        return { result: next, next, audit: [{ type: 'request.failed', time: now.toISOString(), requestId: current.id, actor: null, data: { code: why.code, notRun: true } }] };
-      },
-      executing,
-    )
-    // Unsettled, it stays running until its deadline, then reads as interrupted: never run, never run twice.
-    .catch((e: unknown) => (deps.log.error({ requestId: executing.id, err: e }, 'an action not run could not be recorded as such'), undefined));
-  if (settled) deps.notifier.publish(settled);
 }

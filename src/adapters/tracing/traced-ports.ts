@@ -14,7 +14,7 @@ import type { Tracing } from './index.ts';
 export function tracedStore(store: Store, tracer: Tracing): Store {
   return {
     ...store,
-    insertRequest: (request, audit) => tracer.span('store', { 'countersign.store.operation': 'insertRequest' }, () => store.insertRequest(request, audit)),
+    insertRequest: (request, audit, onlyIf) => tracer.span('store', { 'countersign.store.operation': 'insertRequest' }, () => store.insertRequest(request, audit, onlyIf)),
     // Group commit runs the callbacks of a batch in the context of whoever started it: each keeps its own caller's.
     mutateRequest: (id, fn, known, onlyIf) => tracer.span('store', { 'countersign.store.operation': 'mutateRequest' }, () => store.mutateRequest(id, tracer.bind(fn), known, onlyIf)),
     appendAudit: (audit, meta) => tracer.span('store', { 'countersign.store.operation': 'appendAudit', 'countersign.audit.events': audit.length }, () => store.appendAudit(audit, meta)),

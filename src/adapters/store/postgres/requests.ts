@@ -135,6 +135,21 @@ const INSERT = {
   text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record, idempotency_key, escalate_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 };
+/**
+ * INSERT, only while the meta value under $15 is $16: read FOR SHARE in the same statement, so a change of it committed
+ * first is seen (READ COMMITTED reads a row updated meanwhile again) and one made after waits for this commit. `found`:
+ * the value read; `n`: 1 when inserted, else 0.
+ */
+const INSERT_IF = {
+  name: 'cs_request_insert_if',
+  text: `WITH held AS MATERIALIZED (SELECT value FROM meta WHERE key = $15 FOR SHARE),
+         ins AS (
+           INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record, idempotency_key, escalate_at)
+           SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::int, $10::text, $11::int, $12::text, $13::text, $14::text
+           WHERE EXISTS (SELECT 1 FROM held WHERE value = $16::text)
+           RETURNING 1)
+         SELECT (SELECT value FROM held) AS found, (SELECT count(*)::int FROM ins) AS n`,
+};
 const UPDATE = {
   name: 'cs_request_update',
   text: `UPDATE requests SET status = $2, updated_at = $3, expires_at = $4, version = $5, record = $6, term_set = COALESCE($7::int, term_set), escalate_at = $9
@@ -184,17 +199,31 @@ async function insertReviews(run: Run, id: string, reviews: readonly Review[]): 
 
 /**
  * Inside a write transaction: the request, its reviews and its audit events. `termSet`: the id of its term set,
- * committed before this transaction (see ../term-sets.ts). `rows`: the batch's deferred rows.
+ * committed before this transaction (see ../term-sets.ts). `rows`: the batch's deferred rows. `onlyIf`: inserted only
+ * while the meta value stands, read FOR SHARE in the insert's own statement (INSERT_IF).
  */
-export async function insertRequest(run: Run, tx: AuditTx, r: RequestRecord, termSet: number, audit: readonly AuditDraft[], rows?: RowQueue): Promise<void> {
-  // A keyed insert is not deferred: a refusal by the key's index is then its own statement's, named below.
-  if (rows && r.reviews.length === 0 && r.idempotencyKey === undefined) {
+export async function insertRequest(
+  run: Run,
+  tx: AuditTx,
+  r: RequestRecord,
+  termSet: number,
+  audit: readonly AuditDraft[],
+  rows?: RowQueue,
+  onlyIf?: MetaCondition,
+): Promise<void> {
+  // A keyed or conditional insert is not deferred: a refusal by the key's index, or by the condition, is then its own
+  // statement's, named below.
+  if (rows && r.reviews.length === 0 && r.idempotencyKey === undefined && !onlyIf) {
     rows.insert(r, termSet);
     await tx.append(audit);
     return;
   }
+  const values = [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, termSet, recordJson(r), r.idempotencyKey ?? null, escalationDueAt(r)];
   try {
-    await run(INSERT, [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, termSet, recordJson(r), r.idempotencyKey ?? null, escalationDueAt(r)]);
+    if (onlyIf) {
+      const held = (await run<{ found: string | null; n: number }>(INSERT_IF, [...values, onlyIf.key, onlyIf.value])).rows[0];
+      if (held?.n !== 1) throw onlyIf.refuse(held?.found ?? undefined);
+    } else await run(INSERT, values);
   } catch (e) {
     // Another submission under this key committed first (a racing one waited for its commit on the index).
     if ((e as { code?: string }).code === '23505' && (e as { constraint?: string }).constraint === 'requests_idempotency') throw new IdempotencyKeyTaken(r.principal.id);

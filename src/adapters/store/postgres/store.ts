@@ -62,9 +62,9 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
   return {
     ...createPasskeyPort(write, q, db.once),
     ...grantPort(write, q, sets),
-    async insertRequest(request, audit) {
+    async insertRequest(request, audit, onlyIf) {
       const termSet = await sets.committed(termSetOf(request));
-      return write((run, tx, rows) => requests.insertRequest(run, tx, request, termSet, audit, rows));
+      return write((run, tx, rows) => requests.insertRequest(run, tx, request, termSet, audit, rows, onlyIf));
     },
     mutateRequest: (id, fn, known, onlyIf) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, sets, known, rows, onlyIf)),
     getRequest: (id) => requests.getRequest(q, id),

@@ -12,7 +12,7 @@ import { chainEvent, type AuditColumns, type AuditDraft } from '../../../core/au
 import { auditEventOf, type AuditRow } from '../rows.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
-import type { Mutation, Store, StoredCheckpoint } from '../../../core/ports.ts';
+import type { MetaCondition, Mutation, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
 import { INSERT_REQUEST, insertParams, recordOf, sameFixed, UPDATE_REQUEST, UPDATE_STATE, updateParams, updateStateParams } from './request-rows.ts';
@@ -147,6 +147,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
 
   // Plain functions: the group commit runs them in the batch's transaction, and each alone again if the batch fails.
+  /** A write's MetaCondition, read in its transaction (under the write lock): throws its refusal unless it stands. */
+  const holds = (onlyIf?: MetaCondition): void => {
+    const found = onlyIf && (q.getMeta.get(onlyIf.key) as string | undefined);
+    if (onlyIf && found !== onlyIf.value) throw onlyIf.refuse(found);
+  };
   const insertTx = (request: RequestRecord, termSet: number, audit: readonly AuditDraft[]): void => {
     try {
       q.insertRequest.run(insertParams(request, termSet));
@@ -238,18 +243,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   return {
     ...passkeys,
     ...grantPort(grants, write, insertTx, appendAuditInTx, termSets),
-    async insertRequest(request, audit) {
+    async insertRequest(request, audit, onlyIf) {
       const termSet = await termSets.committed(termSetOf(request));
-      await write(() => insertTx(request, termSet, audit));
+      await write(() => (holds(onlyIf), insertTx(request, termSet, audit)));
     },
     async mutateRequest(id, fn, known, onlyIf) {
-      return write(() => {
-        if (onlyIf) {
-          const found = q.getMeta.get(onlyIf.key) as string | undefined;
-          if (found !== onlyIf.value) throw onlyIf.refuse(found);
-        }
-        return mutateTx(id, fn, known);
-      });
+      return write(() => (holds(onlyIf), mutateTx(id, fn, known)));
     },
     async getRequest(id) {
       return load(id);
