@@ -5,9 +5,6 @@
  * events, so state and evidence commit together or not at all, and writers in
  * other processes on the same file are serialized by SQLite's own lock.
  */
-import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { chainEvent, type AuditColumns, type AuditDraft } from '../../../core/audit.ts';
 import { auditEventOf, type AuditRow } from '../rows.ts';
 import { CountersignError } from '../../../core/errors.ts';
@@ -16,7 +13,8 @@ import type { MetaCondition, Mutation, Store, StoredCheckpoint } from '../../../
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
 import { INSERT_REQUEST, insertParams, recordOf, sameFixed, UPDATE_REQUEST, UPDATE_STATE, updateParams, updateStateParams } from './request-rows.ts';
-import { BUSY_WAIT_MS, createGroupCommit } from './group-commit.ts';
+import { createGroupCommit } from './group-commit.ts';
+import { openDatabase } from './open.ts';
 import { migrate } from './schema.ts';
 import { createTreeStore } from './tree.ts';
 import { createAuditSearch } from './search.ts';
@@ -40,9 +38,6 @@ export interface SqliteStoreOptions {
   readonly mustExist?: boolean;
 }
 
-/** Pages (4 KiB) of WAL after which a commit copies it back into the database file: at most about 40 MB of WAL. */
-const WAL_CHECKPOINT_PAGES = 10_000;
-
 type RequestRow = { record: string; state: string | null };
 type AuditHead = { seq: number; hash: string; time: string };
 type ReviewRow = { request_id: string; record: string };
@@ -52,23 +47,7 @@ type ReviewRow = { request_id: string; record: string };
  * const store = createSqliteStore({ path: './.countersign/countersign.db' });
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  if (options.mustExist && (options.path === ':memory:' || !existsSync(options.path))) {
-    throw new CountersignError('CONFIG_INVALID', `no store at ${resolve(options.path)}`);
-  }
-  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-  const db = new Database(options.path, { fileMustExist: options.mustExist === true });
-  // First: processes starting together on a new file wait for each other's lock (WAL switch, migrations) instead of failing.
-  db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-  // The WAL is copied back into the file inside the COMMIT that passes this many pages, with two fsyncs, on the event
-  // loop. At SQLite's default (1,000) that was one commit in a hundred, 10–60 ms each, most of the store's cost per
-  // action; ten times rarer, the pages an action rewrites every time (index leaves, the tree's right edge) are copied
-  // once for ten times as many actions. What a commit makes durable is unchanged (the WAL is the same file). In a
-  // gateway the leases' own connection (adapters/leases/sqlite.ts, SQLite's default) commits once a second and so
-  // usually checkpoints first, in a timer rather than in the commit a request waits for.
-  db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
-  db.pragma('foreign_keys = ON');
+  const db = openDatabase(options);
   migrate(db);
 
   const q = {
