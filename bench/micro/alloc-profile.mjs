@@ -11,6 +11,7 @@ import { Agent, request } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchGatewayYaml } from './ab-config.mjs';
 const dist = process.env.DIST ?? new URL('../../dist', import.meta.url).pathname;
 const MODE = process.env.MODE ?? 'held', N = Number(process.env.N ?? 6000), CONC = Number(process.env.CONC ?? 50), TOP = Number(process.env.TOP ?? 40);
 const { parseConfig } = await import(`${dist}/config/load.js`);
@@ -20,26 +21,7 @@ const up = fork(new URL('./executor-upstream.mjs', import.meta.url));
 const port = await new Promise((r) => up.once('message', r));
 const agent = generateApiKey(), human = generateApiKey();
 const dir = mkdtempSync(join(tmpdir(), 'cs-alloc-'));
-// The config of gateway-ab.mjs.
-const yaml = `server: { port: 0, host: 127.0.0.1 }
-store: { sqlite: { path: "${dir}/countersign.db", synchronous: normal } }
-audit: { keyDir: "${dir}/keys" }
-log: { level: warn }
-principals:
-  - { id: bench-bot, kind: agent, apiKeys: ["${agent.hash}"] }
-  - { id: alice, kind: human, groups: [ops], apiKeys: ["${human.hash}"] }
-connections:
-  - name: bench-api
-    kind: http
-    url: http://127.0.0.1:${port}
-    headers: { Authorization: "Bearer upstream-secret-token-123456" }
-    tags: { env: bench }
-policy:
-  default: deny
-  rules:
-    - { id: reads, when: 'facts.http.method == "GET"', effect: allow }
-    - { id: writes, when: 'facts.http.method == "POST"', effect: approve, approvers: [{ principals: [alice], count: 1 }], ttl: 1h }
-`;
+const yaml = benchGatewayYaml({ store: `{ sqlite: { path: "${dir}/countersign.db", synchronous: normal } }`, dir, port, agentHash: agent.hash, humanHash: human.hash });
 const gateway = await startGateway(parseConfig(yaml, 'bench.yaml', process.env));
 const url = new URL(gateway.url);
 const body = JSON.stringify({ connection: 'bench-api', input: MODE === 'held' ? { method: 'POST', path: '/x', body: { n: 1 } } : { method: 'GET', path: '/x' }, reason: 'bench' });

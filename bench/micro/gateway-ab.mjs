@@ -7,6 +7,7 @@
 // BASE_DIST=<base>/dist node bench/micro/gateway-ab.mjs
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
+import { benchGatewayYaml } from './ab-config.mjs';
 const builds = { base: process.env.BASE_DIST, branch: process.env.BRANCH_DIST ?? new URL('../../dist', import.meta.url).pathname };
 if (!builds.base) throw new Error('BASE_DIST: the dist/ of a build of the base commit');
 const MODE = process.env.MODE ?? 'allowed', CONC = Number(process.env.CONC ?? 1), N = Number(process.env.N ?? 2000), ROUNDS = Number(process.env.ROUNDS ?? 6);
@@ -28,25 +29,7 @@ async function storeOf(k) {
   url.pathname = `/${name}`;
   return `{ postgres: { url: ${JSON.stringify(url.toString())}, poolSize: 10 } }`;
 }
-const yamlOf = (store) => `server: { port: 0, host: 127.0.0.1 }
-store: ${store}
-audit: { keyDir: "@DIR@/keys" }
-log: { level: warn }
-principals:
-  - { id: bench-bot, kind: agent, apiKeys: ["${agent.hash}"] }
-  - { id: alice, kind: human, groups: [ops], apiKeys: ["${human.hash}"] }
-connections:
-  - name: bench-api
-    kind: http
-    url: http://127.0.0.1:${port}
-    headers: { Authorization: "Bearer upstream-secret-token-123456" }
-    tags: { env: bench }
-policy:
-  default: deny
-  rules:
-    - { id: reads, when: 'facts.http.method == "GET"', effect: allow }
-    - { id: writes, when: 'facts.http.method == "POST"', effect: approve, approvers: [{ principals: [alice], count: 1 }], ttl: 1h }
-`;
+const yamlOf = (store) => benchGatewayYaml({ store, dir: '@DIR@', port, agentHash: agent.hash, humanHash: human.hash });
 const gw = {};
 for (const [k, dist] of Object.entries(builds)) {
   const yaml = yamlOf(await storeOf(k));
