@@ -159,11 +159,11 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // Four files at a time even on two cores: most end-to-end time is spent waiting on other processes
+    // Three files at a time even on two cores: most end-to-end time is spent waiting on other processes
     // (gateways, PostgreSQL, the CLI, Chromium); one at a time took the suite past ten minutes, and so did two
-    // once the governance and safety-net files came (11 min of tests on 2,365 cases). With three, a quiet CI run
-    // of 345 files (12-06 22:18) used 16.4 min of CPU in 12.3 min of wall: a third of the two cores idle.
-    maxWorkers: 4,
+    // once the governance and safety-net files came (11 min of tests on 2,365 cases). Four was slower: on a quiet
+    // machine, 345 files took vitest 597 s with three and 629 s with four (imports 117 s → 191 s, contending).
+    maxWorkers: 3,
     sequence: { sequencer: SlowFirst },
     // Tests that spawn the CLI run dist/: build it from the current sources first.
     // Throwaway databases a file made and did not drop (its tests filtered out by -t, its worker gone) go at the end.
