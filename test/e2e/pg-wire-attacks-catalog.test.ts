@@ -26,6 +26,24 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** Sends one query; asserts it was refused with `code` and returned no row. */
+async function refused(c: Raw, sql: string, code: string): Promise<Msg[]> {
+  c.send(serialize.query(sql));
+  const answer: Msg[] = await c.until('readyForQuery');
+  expect(rowsOf(answer), sql).toEqual([]);
+  expect(errors(answer), sql).toEqual([code]);
+  return answer;
+}
+
+/** Sends one query; asserts it ran without an error and returned one row. */
+async function readsOne(c: Raw, sql: string): Promise<Msg[]> {
+  c.send(serialize.query(sql));
+  const answer: Msg[] = await c.until('readyForQuery');
+  expect(errors(answer), sql).toEqual([]);
+  expect(rowsOf(answer).length, sql).toBe(1);
+  return answer;
+}
+
 /** Reads that run an off-list function or read another table's values through the server's views, and what the refusal names. */
 const REFUSED: { what: string; sql: string; names: string }[] = [
   { what: 'pg_hba_file_rules (reads pg_hba.conf)', sql: 'SELECT count(*) FROM pg_hba_file_rules', names: 'pg_catalog.pg_hba_file_rules' },
@@ -92,10 +110,7 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
     it(`${what}: refused (55000), nothing read`, async () => {
       const c = await Raw.open(gw);
       try {
-        c.send(serialize.query(sql));
-        const answer: Msg[] = await c.until('readyForQuery');
-        expect(rowsOf(answer)).toEqual([]);
-        expect(errors(answer)).toEqual(['55000']);
+        const answer = await refused(c, sql, '55000');
         expect(answer.find((m) => m.name === 'error')?.message).toContain(names);
       } finally {
         c.end();
@@ -107,10 +122,7 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
     it(`${what}: refused (55000), no credential read`, async () => {
       const c = await Raw.open(gw);
       try {
-        c.send(serialize.query(sql));
-        const answer: Msg[] = await c.until('readyForQuery');
-        expect(rowsOf(answer)).toEqual([]);
-        expect(errors(answer)).toEqual(['55000']);
+        const answer = await refused(c, sql, '55000');
         const message = answer.find((m) => m.name === 'error')?.message ?? '';
         expect(message).toContain(names);
         expect(message).toContain('credentials');
@@ -125,10 +137,7 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
     const c = await Raw.open(gw);
     try {
       for (const sql of [`SELECT convert_from(chunk_data, 'UTF8') FROM ${toast}`, `SELECT count(*) FROM ${toast}`]) {
-        c.send(serialize.query(sql));
-        const answer: Msg[] = await c.until('readyForQuery');
-        expect(rowsOf(answer), sql).toEqual([]);
-        expect(errors(answer), sql).toEqual(['55000']);
+        const answer = await refused(c, sql, '55000');
         expect(answer.find((m) => m.name === 'error')?.message, sql).toContain(toast);
       }
     } finally {
@@ -150,17 +159,11 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
         ["SELECT current_setting('restore_' || 'command')", '42501'],
         ['SELECT * FROM conninfo', '55000'],
       ] as const) {
-        c.send(serialize.query(sql));
-        const answer: Msg[] = await c.until('readyForQuery');
-        expect(rowsOf(answer), sql).toEqual([]);
-        expect(errors(answer), sql).toEqual([code]);
+        await refused(c, sql, code);
       }
       // Other settings still read.
       for (const sql of ['SHOW TimeZone', "SELECT current_setting('DateStyle')", "SELECT current_setting('server_version_num', true)"]) {
-        c.send(serialize.query(sql));
-        const answer: Msg[] = await c.until('readyForQuery');
-        expect(errors(answer), sql).toEqual([]);
-        expect(rowsOf(answer).length, sql).toBe(1);
+        await readsOne(c, sql);
       }
     } finally {
       c.end();
@@ -179,10 +182,7 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
         'SELECT count(*) FROM information_schema.enabled_roles',
         'SELECT count(*) FROM information_schema.user_mappings',
       ]) {
-        c.send(serialize.query(sql));
-        const answer = await c.until('readyForQuery');
-        expect(errors(answer), sql).toEqual([]);
-        expect(rowsOf(answer).length, sql).toBe(1);
+        const answer = await readsOne(c, sql);
         expect(JSON.stringify(answer), sql).not.toMatch(/hunter2|SCRAM-SHA-256\$/);
       }
     } finally {
@@ -200,10 +200,7 @@ describe.skipIf(!db)("the Postgres wire listener: a read of the server's own vie
         'SELECT count(*) FROM pg_roles',
         'SELECT count(*) FROM pg_indexes',
       ]) {
-        c.send(serialize.query(sql));
-        const answer = await c.until('readyForQuery');
-        expect(errors(answer), sql).toEqual([]);
-        expect(rowsOf(answer).length, sql).toBe(1);
+        await readsOne(c, sql);
       }
     } finally {
       c.end();
