@@ -23,11 +23,12 @@ import { ensureTermSet, inSets, termFilter } from './term-sets.ts';
 type RecordRow = { id: string; record: string; reviews: string[] | null };
 
 /**
- * True when every meta value the batch's conditional inserts were made under ($22 keys, $23 values: MetaCondition)
- * stands, read FOR SHARE (HELD, a common table expression before requestRowsCtes): a change committed first is read
- * (READ COMMITTED reads a row updated meanwhile again), one made after waits for this commit. No condition: true.
+ * The meta rows the batch's conditional inserts were made under ($22 keys; MetaCondition), read FOR SHARE once for the
+ * whole statement (a common table expression before requestRowsCtes): a change committed first is read (READ
+ * COMMITTED reads a row updated meanwhile again), one made after waits for this commit.
  */
 export const HELD = `held AS MATERIALIZED (SELECT key, value FROM meta WHERE key = ANY($22::text[]) FOR SHARE)`;
+/** True when every one of them has the value its inserts expect ($23); no condition: true. */
 export const HOLDS = `((SELECT count(*) FROM held h JOIN unnest($22::text[], $23::text[]) AS c(key, value) ON h.key = c.key AND h.value = c.value) = cardinality($22::text[]))`;
 
 /**
