@@ -88,6 +88,28 @@ export function storeConditionContract(store: () => Store): void {
       await expect(store().insertRequest(again, [auditDraft('request.submitted', again.id)], under('gen-2'))).rejects.toBeInstanceOf(IdempotencyKeyTaken);
     });
 
+    it('is refused, with nothing of it or of a write beside it, once the value changed with no event of its own after writes under it', async () => {
+      // Writes under the value first: a store that then takes the log's head for known (and writes a batch's rows
+      // and events in one statement on it) must still read the value, as the change moved no head.
+      await store().appendAudit([], { [KEY]: 'gen-1' });
+      const before = [running(), running()];
+      expect(await Promise.all(before.map((r) => insert(r, 'gen-1')))).toEqual(['inserted', 'inserted']);
+      const plain = await submitted(store());
+      await store().appendAudit([], { [KEY]: 'gen-2' });
+      const stale = [running(), running(), running()];
+      const beside = requestRecord();
+      const [outcomes, besideOutcome] = await Promise.all([
+        Promise.all(stale.map((r) => insert(r, 'gen-1'))),
+        store().insertRequest(beside, [auditDraft('request.created', beside.id)]).then(() => 'inserted'),
+      ]);
+      expect(outcomes).toEqual(['in force: gen-2', 'in force: gen-2', 'in force: gen-2']);
+      // An unconditional insert that shared the stale inserts' write still lands, alone.
+      expect(besideOutcome).toBe('inserted');
+      for (const r of stale) expect(await store().getRequest(r.id)).toBeUndefined();
+      expect((await allAudit(store())).map((e) => e.requestId).sort()).toEqual([...before, plain, beside].map((r) => r.id).sort());
+      expect(await insert(stale[0]!, 'gen-2')).toBe('inserted');
+    });
+
     it('racing a change of the value: each insert lands wholly before the change, or is refused with nothing of it written', async () => {
       await store().appendAudit([], { [KEY]: 'gen-1' });
       const rs = Array.from({ length: 12 }, (_, i) => running(i % 3 === 0 ? { idempotencyKey: `race-${i}` } : {}));

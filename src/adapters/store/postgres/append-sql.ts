@@ -8,21 +8,25 @@
  * outside BEGIN, it commits on its own, so BEGIN, the head's read, the
  * append and COMMIT (four round trips) become one. Its events were chained
  * in memory on the head as this process last wrote it, so it must write
- * nothing unless that is still the head, and nothing unless every request
- * row it writes over is still at the version known: its first step locks
- * those rows (the lock order of every write, rows first), then the head is
- * moved only if its seq and hash are the ones known and every such row was
- * found and locked (FOR UPDATE and UPDATE re-check a row another
+ * nothing unless that is still the head, nothing unless every request
+ * row it writes over is still at the version known, and nothing unless the
+ * meta values its inserts were made under (the config in force) still
+ * stand, read FOR SHARE as an insert made alone reads them (requests.ts
+ * INSERT_IF): its first steps lock that meta row FOR SHARE and those rows
+ * (the lock order of every write: rows first, the head last), then the head
+ * is moved only if its seq and hash are the ones known, the meta values
+ * stand and every such row was found and locked (FOR UPDATE and UPDATE re-check a row another
  * transaction changed meanwhile, in read committed), and every other write
  * of the statement requires that move (EXISTS over its result: evaluated
  * once, before the write's first row). So either all of it is written or
  * none of it, and the statement says which; when none (another replica
- * appended, a row moved on), the writer runs the batch again the usual way.
+ * appended, a row moved on, the config changed), the writer runs the batch
+ * again the usual way.
  */
 import type { AuditEvent } from '../../../core/audit.ts';
 import type { OutboxDraft } from '../../../core/outbox.ts';
 import { jsonArray, jsonElements } from './pool.ts';
-import { requestRowsCtes } from './requests.ts';
+import { HELD, HOLDS, requestRowsCtes } from './requests.ts';
 import type { NewNodes } from './tree.ts';
 
 /**
@@ -52,23 +56,26 @@ export const WRITE = {
 const MOVED = 'EXISTS (SELECT 1 FROM head)';
 
 /**
- * A batch's request rows ($1–$21, DeferredRows.values), its events, nodes and deliveries ($22–$36, appendValues),
- * the new head ($37 seq, $38 hash, $39 time, $40 edge) and the head they were chained on ($41 seq, $42 hash): all of
- * it, or none of it when that is no longer the head or a row written over is no longer at its known version.
- * `written` is 1 or 0.
+ * A batch's request rows and the meta values its inserts were made under ($1–$23, DeferredRows.values), its events,
+ * nodes and deliveries ($24–$38, appendValues), the new head ($39 seq, $40 hash, $41 time, $42 edge) and the head they
+ * were chained on ($43 seq, $44 hash): all of it, or none of it when that is no longer the head, a row written over is
+ * no longer at its known version, or a meta value no longer stands (read FOR SHARE before the head is locked, as the
+ * rows are: the one-time filter's subqueries run before the head's scan). `written` is 1 or 0; `held`, whether the
+ * meta values stood.
  */
 export const KNOWN_HEAD_WRITE = {
   name: 'cs_audit_write_on_known_head',
-  text: `WITH locked AS MATERIALIZED (
+  text: `WITH ${HELD},
+         locked AS MATERIALIZED (
            SELECT r.id FROM requests r JOIN unnest($14::text[], $21::int[]) AS k(id, expected) ON r.id = k.id AND r.version = k.expected
            FOR UPDATE OF r),
          head AS (
-           UPDATE audit_head SET seq = $37, hash = $38, time = $39, edge = $40, edge_seq = $37
-           WHERE id = 1 AND seq = $41 AND hash = $42 AND (SELECT count(DISTINCT id) FROM locked) = cardinality($14::text[])
+           UPDATE audit_head SET seq = $39, hash = $40, time = $41, edge = $42, edge_seq = $39
+           WHERE id = 1 AND seq = $43 AND hash = $44 AND ${HOLDS} AND (SELECT count(DISTINCT id) FROM locked) = cardinality($14::text[])
            RETURNING 1),
          ${requestRowsCtes(MOVED)},
-         ${appendCtes(22, MOVED)}
-         SELECT count(*)::int AS written FROM head`,
+         ${appendCtes(24, MOVED)}
+         SELECT count(*)::int AS written, ${HOLDS} AS held FROM head`,
 };
 
 /** The 15 parameters of the events, nodes and deliveries. */

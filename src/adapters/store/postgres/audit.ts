@@ -50,11 +50,12 @@ export interface AuditTx {
   /**
    * The same without reading the head first, when this process knows it (it wrote it last): what `rows` still holds,
    * the events chained on that head, their nodes, deliveries and the new head, in one statement that writes nothing
-   * unless the head and the rows it updates are still as known (append-sql.ts KNOWN_HEAD_WRITE). 'unknown': no head
-   * known, nothing sent; 'moved': the head or a row had moved on, nothing written; 'written'. A failure of the
+   * unless the head and the rows it updates are still as known, and the meta values its inserts were made under still
+   * stand (append-sql.ts KNOWN_HEAD_WRITE). 'unknown': no head known, nothing sent; 'moved': the head or a row had
+   * moved on, nothing written; 'refused': a meta value had changed, nothing written; 'written'. A failure of the
    * statement is thrown as it came. `run`: sends it as it is (on its own, it commits on its own).
    */
-  writeOnKnownHead(rows: DeferredRows, run: Run): Promise<'unknown' | 'moved' | 'written'>;
+  writeOnKnownHead(rows: DeferredRows, run: Run): Promise<'unknown' | 'moved' | 'refused' | 'written'>;
 }
 
 export interface AuditLog {
@@ -121,10 +122,11 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
           if (drafts.length === 0 || head === undefined || head.seq === 0 || !tree.at(head)) return 'unknown';
           const { events, next } = chain(head, drafts);
           const deliveries: OutboxDraft[] = drafts.flatMap((d) => route(d));
+          let refused = false;
           try {
             // The tree is at the head (checked above): its nodes need no read.
             const nodes = await tree.nodes(send, { ...head, edge: null, edgeSeq: null }, events);
-            const done = await send<{ written: number }>(KNOWN_HEAD_WRITE, [
+            const done = await send<{ written: number; held: boolean }>(KNOWN_HEAD_WRITE, [
               ...rows.values(),
               ...appendValues(events, nodes, deliveries),
               next.seq,
@@ -138,6 +140,7 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
               known = next;
               return 'written';
             }
+            refused = done.rows[0]?.held === false;
           } catch (e) {
             tree.invalidate();
             known = undefined;
@@ -145,7 +148,7 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
           }
           tree.invalidate();
           known = undefined;
-          return 'moved';
+          return refused ? 'refused' : 'moved';
         },
       };
     },

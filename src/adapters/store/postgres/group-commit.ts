@@ -15,8 +15,10 @@
  * left everything to the end (an action's request row, its outcome over the
  * record it claimed) and this process wrote the head last, the rows and the
  * append are one statement sent without BEGIN, which commits on its own and
- * writes nothing if the head or a row moved on meanwhile (append-sql.ts
- * KNOWN_HEAD_WRITE); the batch then runs again the classic way. Its
+ * writes nothing if the head or a row moved on meanwhile, or the config an
+ * insert was made under changed (append-sql.ts KNOWN_HEAD_WRITE); the batch
+ * then runs again the classic way (one operation at a time, for a config
+ * changed: its refusal is then each insert's own). Its
  * connection dying is then a COMMIT's: the outcome is unknown.
  *
  * Operations share the transaction without savepoints (two round trips per
@@ -50,8 +52,12 @@ const MAX_BATCH = 64;
 /** Most batches run the classic way in a row after writes on the known head kept finding it moved. */
 const MAX_BACKOFF = 64;
 
-/** The batch must be rolled back and its operations run one per transaction. */
-class Split extends Error {}
+/** The batch must be rolled back and run again; `alone`: one operation per transaction at once, not classic first. */
+class Split extends Error {
+  constructor(readonly alone = false) {
+    super();
+  }
+}
 
 /** True for a statement that only reads (its row locks aside). */
 const reads = (sql: Statement): boolean => /^\s*SELECT\b/i.test(typeof sql === 'string' ? sql : sql.text);
@@ -184,11 +190,13 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
         if (outcomes.some((o) => o.ok)) {
           try {
             if (tx.pending()) {
-              let written: 'unknown' | 'moved' | 'written' = 'unknown';
+              let written: 'unknown' | 'moved' | 'refused' | 'written' = 'unknown';
               if (!classic && rows) {
                 committing = !conn.begun();
                 written = await tx.writeOnKnownHead(rows, conn.raw);
               }
+              // A config changed: each operation alone says whose insert it refuses (no other replica's append to wait out).
+              if (written === 'refused') throw new Split(true);
               if (written === 'moved') {
                 classicFor = backoff;
                 backoff = Math.min(backoff * 2, MAX_BACKOFF);
@@ -226,7 +234,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
           // Nothing of the batch was committed: a transaction still open is rolled back, and the batch runs again.
           const ended = !conn?.begun() || (await c.run('ROLLBACK').then(() => true, () => false));
           c.done(!ended);
-          if (!classic) await transact(ops, true);
+          if (!classic && !error.alone) await transact(ops, true);
           else for (const op of ops) await transact([op], true);
           return;
         }

@@ -23,14 +23,24 @@ import { ensureTermSet, inSets, termFilter } from './term-sets.ts';
 type RecordRow = { id: string; record: string; reviews: string[] | null };
 
 /**
- * The rows' common table expressions: a batch's inserts, and its updates over known records (their ids returned), over
- * parameters $1 to $21 (DeferredRows.values). `when`: a condition both writes also need (known-head.ts).
+ * The meta rows the batch's conditional inserts were made under ($22 keys; MetaCondition), read FOR SHARE once for the
+ * whole statement (a common table expression before requestRowsCtes): a change committed first is read (READ
+ * COMMITTED reads a row updated meanwhile again), one made after waits for this commit.
+ */
+export const HELD = `held AS MATERIALIZED (SELECT key, value FROM meta WHERE key = ANY($22::text[]) FOR SHARE)`;
+/** True when every one of them has the value its inserts expect ($23); no condition: true. */
+export const HOLDS = `((SELECT count(*) FROM held h JOIN unnest($22::text[], $23::text[]) AS c(key, value) ON h.key = c.key AND h.value = c.value) = cardinality($22::text[]))`;
+
+/**
+ * The rows' common table expressions: a batch's inserts, only while their conditions hold (HOLDS), and its updates
+ * over known records (their ids returned), over parameters $1 to $23 (DeferredRows.values). `when`: a condition both
+ * writes also need (append-sql.ts KNOWN_HEAD_WRITE).
  */
 export function requestRowsCtes(when = 'true'): string {
   return `inserted AS (
            INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, escalate_at, version, digest, term_set, record)
            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::text[], $12::int[], ${jsonElements('$13')})
-           WHERE ${when}
+           WHERE ${when} AND ${HOLDS}
            RETURNING 1),
          updated AS (
            UPDATE requests r SET status = u.status, updated_at = u.updated_at, expires_at = u.expires_at, escalate_at = u.escalate_at, version = u.version, record = u.record
@@ -38,10 +48,13 @@ export function requestRowsCtes(when = 'true'): string {
            WHERE r.id = u.id AND r.version = u.expected AND ${when}
            RETURNING r.id)`;
 }
-const ROWS = `WITH ${requestRowsCtes()}`;
+const ROWS = `WITH ${HELD}, ${requestRowsCtes()}`;
 
-/** The request rows of a batch, in one statement; the count of rows updated comes back, so a row that moved on is noticed. */
-const WRITE_ROWS = { name: 'cs_request_write_rows', text: `${ROWS} SELECT count(*)::int AS n FROM updated` };
+/**
+ * The request rows of a batch, in one statement; the count of rows updated comes back, so a row that moved on is
+ * noticed, and whether the inserts' conditions held.
+ */
+const WRITE_ROWS = { name: 'cs_request_write_rows', text: `${ROWS} SELECT count(*)::int AS n, ${HOLDS} AS held FROM updated` };
 
 /**
  * The same rows, then the audit head locked (audit.ts LOCK_HEAD): the batch's last statement before the audit write,
@@ -51,18 +64,19 @@ const WRITE_ROWS = { name: 'cs_request_write_rows', text: `${ROWS} SELECT count(
  */
 const WRITE_ROWS_LOCK_HEAD = {
   name: 'cs_request_write_rows_lock_head',
-  text: `${ROWS} SELECT h.seq, h.hash, h.time, h.edge, h.edge_seq, (SELECT count(*)::int FROM updated) AS n FROM audit_head h
+  text: `${ROWS} SELECT h.seq, h.hash, h.time, h.edge, h.edge_seq, (SELECT count(*)::int FROM updated) AS n, ${HOLDS} AS held FROM audit_head h
          WHERE h.id = 1 AND (SELECT count(*) FROM inserted) + (SELECT count(*) FROM updated) >= 0 FOR UPDATE OF h`,
 };
 
 /**
  * Request rows a batch writes later, all in one statement (WRITE_ROWS): before the next statement of any operation,
- * and before the audit head is locked, so the row locks still come first. An update that finds its row moved on
- * fails the flush: the batch is then run again one operation at a time, where nothing is deferred.
+ * and before the audit head is locked, so the row locks still come first. An update that finds its row moved on, or an
+ * insert whose condition no longer holds, fails the flush: the batch is then run again one operation at a time, where
+ * nothing is deferred (and a refused condition is its insert's own: INSERT_IF).
  */
 export interface DeferredRows {
   pending(): boolean;
-  /** The rows' parameters ($1 to $21 of requestRowsCtes), taken out of the queue: the caller writes them. */
+  /** The rows' parameters ($1 to $23 of requestRowsCtes), taken out of the queue: the caller writes them. */
   values(): unknown[];
   flush(run: Run): Promise<void>;
   /** The rows, then the audit head locked, in one statement: the head's row, or undefined when there is none. */
@@ -70,18 +84,21 @@ export interface DeferredRows {
 }
 
 export interface RowQueue extends DeferredRows {
-  /** `termSet`: the id of the request's term set, committed (see ../term-sets.ts). */
-  insert(r: RequestRecord, termSet: number): void;
+  /** `termSet`: the id of the request's term set, committed (see ../term-sets.ts). `onlyIf`: inserted only under it. */
+  insert(r: RequestRecord, termSet: number, onlyIf?: MetaCondition): void;
   update(current: RequestRecord, next: RequestRecord): void;
 }
 
 export function deferredRows(): RowQueue {
   let inserts: { r: RequestRecord; termSet: number }[] = [];
   let updates: { current: RequestRecord; next: RequestRecord }[] = [];
+  // Each (key, value) once; two values of one key cannot both hold, and so fail the write.
+  let conditions = new Map<string, MetaCondition>();
   const values = (): unknown[] => {
-    const [ins, upd] = [inserts, updates];
+    const [ins, upd, held] = [inserts, updates, [...conditions.values()]];
     inserts = [];
     updates = [];
+    conditions = new Map();
     return [
       ins.map((i) => i.r.id),
       ins.map((i) => i.r.status),
@@ -104,18 +121,24 @@ export function deferredRows(): RowQueue {
       upd.map((u) => u.next.version),
       jsonArray(upd.map((u) => recordJson(u.next))),
       upd.map((u) => u.current.version),
+      held.map((c) => c.key),
+      held.map((c) => c.value),
     ];
   };
-  const write = async <T extends { n: number }>(run: Run, sql: { name: string; text: string }): Promise<T | undefined> => {
+  const write = async <T extends { n: number; held: boolean }>(run: Run, sql: { name: string; text: string }): Promise<T | undefined> => {
     const expected = updates.length;
     const done = await run<T>(sql, values());
     const row = done.rows[0];
     // No head row: the rows were written all the same (the subqueries ran), and the audit write fails on the head.
+    if (row !== undefined && !row.held) throw new Error('a meta value a request was inserted under had changed');
     if (row !== undefined && row.n !== expected) throw new Error('a request written over a known record had moved on');
     return row;
   };
   return {
-    insert: (r, termSet) => void inserts.push({ r, termSet }),
+    insert(r, termSet, onlyIf) {
+      inserts.push({ r, termSet });
+      if (onlyIf) conditions.set(`${onlyIf.key}\0${onlyIf.value}`, onlyIf);
+    },
     update: (current, next) => void updates.push({ current, next }),
     pending: () => inserts.length > 0 || updates.length > 0,
     values,
@@ -124,7 +147,7 @@ export function deferredRows(): RowQueue {
       await write(run, WRITE_ROWS);
     },
     async flushLockingHead(run) {
-      const row = await write<LockedHeadRow & { n: number }>(run, WRITE_ROWS_LOCK_HEAD);
+      const row = await write<LockedHeadRow & { n: number; held: boolean }>(run, WRITE_ROWS_LOCK_HEAD);
       return row && { seq: row.seq, hash: row.hash, time: row.time, edge: row.edge, edge_seq: row.edge_seq };
     },
   };
@@ -211,10 +234,11 @@ export async function insertRequest(
   rows?: RowQueue,
   onlyIf?: MetaCondition,
 ): Promise<void> {
-  // A keyed or conditional insert is not deferred: a refusal by the key's index, or by the condition, is then its own
-  // statement's, named below.
-  if (rows && r.reviews.length === 0 && r.idempotencyKey === undefined && !onlyIf) {
-    rows.insert(r, termSet);
+  // A keyed insert is not deferred: a refusal by the key's index is then its own statement's, named below. A
+  // conditional one is: the batch's statement inserts nothing unless the condition holds (HOLDS), and the batch then
+  // runs again one operation at a time, where the refusal is its own statement's (INSERT_IF).
+  if (rows && r.reviews.length === 0 && r.idempotencyKey === undefined) {
+    rows.insert(r, termSet, onlyIf);
     await tx.append(audit);
     return;
   }
