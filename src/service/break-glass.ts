@@ -16,7 +16,7 @@ import type { Mutation } from '../core/ports.ts';
 import type { Principal } from '../core/principal.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
 import { canonicalIdentity } from '../core/principal.ts';
-import type { Verdict } from '../core/review.ts';
+import { reviewerRecord, type Verdict } from '../core/review.ts';
 import { requiresStepUp, stepUpRefused } from '../core/step-up.ts';
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
@@ -77,10 +77,14 @@ export async function breakGlass(deps: Deps, cmd: BreakGlassCommand): Promise<Re
       return refuse(stepUpRefused(`request ${current.id} needs a passkey confirmation to break the glass${where ? '' : ' in the console'}`, where));
     }
     const stepUp = confirmed ? { method: cmd.stepUp!.method, credentialId: cmd.stepUp!.credentialId } : undefined;
+    const reviewer = reviewerRecord(cmd.by);
     const record = {
       by: cmd.by.id,
       email: cmd.by.kind === 'human' ? cmd.by.email : null,
       identity: canonicalIdentity(cmd.by),
+      // What resolves them again when it runs (core/break-glass.ts breakerStands), as a review records its reviewer.
+      claimedId: reviewer.claimedId ?? null,
+      tokenGroups: reviewer.tokenGroups ?? [],
       justification,
       at,
       groups: breakGlassGroupsOf(current, cmd.by, deps.identity),
