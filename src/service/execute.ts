@@ -15,7 +15,7 @@ import { decideTraced } from './decide.ts';
 import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
 import { expiredMutation, isDue } from './expire.ts';
-import { widened } from '../core/escalation.ts';
+import { standingEscalations, widened } from '../core/escalation.ts';
 import { breakerStands, breakGlassStands, breakGlassSteppedUp } from '../core/break-glass.ts';
 import { shapeDigest } from '../core/grant.ts';
 import { grantStillStands } from './grant-use.ts';
@@ -153,11 +153,15 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     const byGrant = shaped && grantStands?.ok === true;
     // Counted under the policy in force: a rule that came to require step-up counts only passkey-confirmed approvals.
     const judged = { ...current, decision };
-    if (decision.effect === 'approve' && !current.breakGlass && !byGrant && !quorumMet(widened(decision.approvers, current.escalations), current.reviews, judged, deps.identity)) {
+    // Widened only by the rungs the policy in force still names (a rung since taken out no longer lets its humans approve).
+    const escalations = standingEscalations(current, decision.effect === 'approve' ? decision.escalations : undefined, now);
+    const approvers = widened(decision.approvers, escalations);
+    if (decision.effect === 'approve' && !current.breakGlass && !byGrant && !quorumMet(approvers, current.reviews, judged, deps.identity)) {
       // The policy tightened after approval: the reviews given so far stand, more are needed.
       const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
       const { grantedBy: _dropped, ...requeued } = transition(current, 'pending', now, { decision, expiresAt });
-      const next: RequestRecord = requeued;
+      // Its rungs as the policy in force has them: one no longer standing may fire again as that policy says.
+      const next: RequestRecord = current.escalations ? { ...requeued, escalations } : requeued;
       return {
         result: { claimed: false, request: next },
         next,
@@ -167,7 +171,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
             time: at,
             requestId: id,
             actor: null,
-            data: { decision: decisionView(decision), remaining: remainingApprovals(widened(decision.approvers, current.escalations), current.reviews, judged, deps.identity), expiresAt, ...(current.grantedBy ? { grantNoLongerStands: current.grantedBy.grantId } : {}) },
+            data: { decision: decisionView(decision), remaining: remainingApprovals(approvers, current.reviews, judged, deps.identity), expiresAt, ...(current.grantedBy ? { grantNoLongerStands: current.grantedBy.grantId } : {}) },
           },
         ],
       };

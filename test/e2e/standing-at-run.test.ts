@@ -175,3 +175,55 @@ describe('a grant that no longer stands when the request it approved runs', () =
     });
   }
 });
+
+describe('an escalation the policy in force no longer names', () => {
+  const policy = (escalate: string) => `connections:
+  - name: ops
+    kind: http
+    url: ${upstream.url}/ops
+policy:
+  default: deny
+  rules:
+    - id: restarts
+      when: facts.http.path.startsWith("/restart")
+      effect: approve
+      approvers: [{ groups: [sre] }]
+      ttl: 2h
+${escalate}`;
+  const rungs: [string, string][] = [
+    ['taken out', ''],
+    ['sent to another group', '      escalate: [{ after: 15m, to: { groups: [managers] } }]\n'],
+    ['put later than the time it has waited', '      escalate: [{ after: 90m, to: { groups: [oncall] } }]\n'],
+  ];
+  for (const [change, escalate] of rungs) {
+    it(`does not count its rung's approval once the rung was ${change}: held again, the upstream never called`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cs-standing-'));
+      dirs.push(dir);
+      const keys: Record<string, string> = {};
+      const clock = { t: Date.now(), now() { return new Date(this.t); } };
+      const start = (yaml: string) => startTestGateway(configYaml(base, keys, yaml, join(dir, 'countersign.db')), { dir, keys, clock });
+      const path = `/restart/escalated-${rungs.findIndex((r) => r[0] === change)}`;
+      let gw = await start(policy('      escalate: [{ after: 15m, to: { groups: [oncall] } }]\n'));
+      try {
+        const held = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path }, reason: 'restart' } });
+        expect(held.status).toBe(202);
+        const id = held.body.id as string;
+        clock.t += 20 * 60_000;
+        await eventually(async () => ((await gw.deps.store.getRequest(id))?.escalations?.length ? true : undefined));
+
+        await gw.stop();
+        gw = await start(policy(escalate));
+        // Reviewed as the request was held (its recorded rules and rungs), judged at run by the policy in force.
+        const ok = await gw.as('erin', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'looks fine' } });
+        expect(ok.status, JSON.stringify(ok.body)).toBe(200);
+        expect(await settled(gw, id)).toBe('pending');
+        const types = (await storedAudit(gw.deps.store, id)).map((e) => e.type);
+        expect(types).not.toContain('request.executing');
+        expect(types).toContain('request.requeued');
+        expect(calls(path)).toBe(0);
+      } finally {
+        await gw.stop();
+      }
+    });
+  }
+});
