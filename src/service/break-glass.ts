@@ -24,6 +24,7 @@ import { expiredMutation, isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
 import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
 import { withIdentity } from './views.ts';
+import { withSignInNames } from './chat-reviewer.ts';
 
 export interface BreakGlassCommand {
   readonly by: Principal;
@@ -44,8 +45,10 @@ type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: Counte
  * @example
  * await breakGlass(deps, { by: oncall, requestId: 'req_…', justification: 'checkout is down; INC-4211' });
  */
-export async function breakGlass(deps: Deps, cmd: BreakGlassCommand): Promise<RequestRecord> {
-  const justification = checkJustification(cmd.justification);
+export async function breakGlass(deps: Deps, given: BreakGlassCommand): Promise<RequestRecord> {
+  const justification = checkJustification(given.justification);
+  // Known by every name the gateway has for them, as a review is (service/chat-reviewer.ts).
+  const cmd = { ...given, by: await withSignInNames(deps, given.by) };
   // Who may break the glass is the config's in force on the store, read now (service/config-in-force.ts).
   await deps.inForce?.check(0);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
