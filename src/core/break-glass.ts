@@ -22,6 +22,13 @@ export interface BreakGlass {
   readonly by: string;
   readonly email?: string | null;
   readonly identity?: { readonly issuer: string; readonly subject: string } | null;
+  /** The id their credential named them by, where it differs from `by` (see Principal), to resolve them again at run. */
+  readonly claimedId?: string | null;
+  /**
+   * The groups their identity provider's token granted (Review reviewer.tokenGroups): at run, they are in the groups
+   * the configuration gives them then and these. Absent (a break-glass recorded before they were kept): none (fail closed).
+   */
+  readonly tokenGroups?: readonly string[];
   readonly justification: string;
   readonly at: string;
   /** The request's break-glass groups they were in when they broke it; the run checks them against the policy in force then. */
@@ -66,6 +73,23 @@ function inBreakGlassGroups(request: RequestRecord, who: Principal, dir: HumanDi
  */
 export function breakGlassStands(bg: BreakGlass, decision: { readonly breakGlass?: readonly string[] }): boolean {
   return (bg.groups ?? []).some((g) => (decision.breakGlass ?? []).includes(g));
+}
+
+/**
+ * Whether the human who broke the glass still may, as the configuration in force when it runs (`dir`) sees them: still
+ * a human it knows (core/review.ts currentReviewer), not on the requester side (the agent may act for them now), and
+ * still in a group they broke it as that `decision` (the policy in force then) opens break-glass to. A break-glass
+ * stands in for the approvals, so it runs nothing its human could not break now, as a review by someone since taken
+ * out of the approvers counts for nothing at run.
+ *
+ * @example
+ * breakerStands(request, request.breakGlass, decisionNow, identity); // false once erin has left oncall
+ */
+export function breakerStands(request: RequestRecord, bg: BreakGlass, decision: { readonly breakGlass?: readonly string[] }, dir: HumanDirectory): boolean {
+  const recorded = { id: bg.by, kind: 'human' as const, groups: [], email: bg.email ?? null, identity: bg.identity ?? null, claimedId: bg.claimedId ?? null, tokenGroups: bg.tokenGroups ?? [] };
+  const now = currentReviewer(recorded, dir);
+  if (!now || isRequesterSide(request, recorded, dir) || isRequesterSide(request, now, dir)) return false;
+  return (bg.groups ?? []).some((g) => (decision.breakGlass ?? []).includes(g) && now.groups.includes(g));
 }
 
 /**

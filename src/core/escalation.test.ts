@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { approversOf, dueRungs, ladderOf, nextRungAt, widened } from './escalation.ts';
+import { approversOf, dueRungs, ladderOf, nextRungAt, standingEscalations, widened } from './escalation.ts';
 import type { RequestRecord } from './request.ts';
 
 const created = '2026-01-01T10:00:00.000Z';
@@ -60,5 +60,24 @@ describe('escalation', () => {
       ['refunds#1', at(15).toISOString(), at(16).toISOString()],
       ['refunds#2', at(30).toISOString(), null],
     ]);
+  });
+});
+
+describe('standingEscalations', () => {
+  const fired = [
+    { key: 'refunds#1', rule: 'refunds', groups: ['oncall', 'sre-leads'], principals: [], at: at(15).toISOString() },
+    { key: 'refunds#2', rule: 'refunds', groups: [], principals: ['mona'], at: at(30).toISOString() },
+  ];
+  const rung = (key: string, afterSeconds: number, groups: string[], principals: string[] = []) => ({ key, rule: 'refunds', afterSeconds, groups, principals });
+
+  it('keeps a fired rung the ladder in force still names, due by now, with only what it still names', () => {
+    const ladder = [rung('refunds#1', 900, ['oncall']), rung('refunds#2', 1800, [], ['mona'])];
+    expect(standingEscalations(request({ escalations: fired }), ladder, at(40))).toEqual([{ ...fired[0], groups: ['oncall'] }, fired[1]]);
+  });
+
+  it('drops a rung taken out, sent elsewhere or not yet due under the ladder in force', () => {
+    expect(standingEscalations(request({ escalations: fired }), undefined, at(40))).toEqual([]);
+    expect(standingEscalations(request({ escalations: fired }), [rung('refunds#1', 900, ['managers'])], at(40))).toEqual([]);
+    expect(standingEscalations(request({ escalations: fired }), [rung('refunds#1', 3600, ['oncall'])], at(40))).toEqual([]);
   });
 });

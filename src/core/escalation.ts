@@ -88,6 +88,26 @@ export function widened(requirements: readonly ApproverRequirement[], fired: rea
   });
 }
 
+/**
+ * The fired rungs that `rungs` (the ladder of the policy in force) still names: the same rung of the same rule, due by
+ * `now` as that ladder has it, and only with the groups and principals it still names. A rung taken out, sent
+ * elsewhere or put later no longer widens who may approve: judged again at run, as the approvers are.
+ *
+ * @example
+ * standingEscalations(request, decisionNow.escalations, clock.now()); // [] once the rule no longer escalates
+ */
+export function standingEscalations(r: Pick<RequestRecord, 'createdAt' | 'escalations'>, rungs: readonly EscalationRung[] | undefined, now: Date): FiredEscalation[] {
+  const standing: FiredEscalation[] = [];
+  for (const e of r.escalations ?? []) {
+    const rung = (rungs ?? []).find((x) => x.key === e.key && x.rule === e.rule);
+    if (!rung || rungDueAt(r, rung).getTime() > now.getTime()) continue;
+    const groups = e.groups.filter((g) => rung.groups.includes(g));
+    const principals = e.principals.filter((p) => rung.principals.includes(p));
+    if (groups.length > 0 || principals.length > 0) standing.push({ ...e, groups, principals });
+  }
+  return standing;
+}
+
 /** The approver requirements of a request as they stand: its decision's, widened by the escalations that fired. */
 export function approversOf(r: Pick<RequestRecord, 'decision' | 'escalations'>): ApproverRequirement[] {
   return widened(r.decision.approvers, r.escalations);

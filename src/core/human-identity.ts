@@ -187,6 +187,11 @@ export interface HumanDirectory {
    * in the configuration), since nothing could tell them from the same person reached another way. Absent, any.
    */
   unlinkedAllowed?(issuer: string): boolean;
+  /**
+   * Whether the configuration takes tokens of `issuer` for humans (identity.issuers of humans, identity.login). An
+   * issuer it no longer takes vouches for no one: what its tokens said of a reviewer counts for nothing. Absent, any.
+   */
+  issuesHumans?(issuer: string): boolean;
 }
 
 /**

@@ -229,6 +229,8 @@ export interface Identity {
   principalLike(fold: string): Principal | undefined;
   /** Whether `issuer` may name a human by its id claim alone (see core/human-identity.ts HumanDirectory). */
   unlinkedAllowed(issuer: string): boolean;
+  /** Whether the configuration takes tokens of `issuer` for humans (see core/human-identity.ts HumanDirectory). */
+  issuesHumans(issuer: string): boolean;
 }
 
 /** Signs checkpoints of the audit log; the private key never leaves the adapter. */

@@ -197,6 +197,12 @@ describe('currentReviewer: eligibility as the configuration in force sees it', (
     expect(currentReviewer(unlinked, { ...dir, unlinkedAllowed: () => false })).toBeUndefined();
   });
 
+  it('a reviewer from a token of an issuer no longer taken for humans keeps nothing it gave', () => {
+    const gone = { ...dir, issuesHumans: (i: string) => i !== sso.issuer };
+    expect(currentReviewer({ id: 'carol', kind: 'human', groups: ['dba', 'okta'], identity: sso, tokenGroups: ['okta'] }, gone)?.groups).toEqual(['dba']);
+    expect(currentReviewer({ id: 'erin@example.com', kind: 'human', email: 'erin@example.com', groups: ['okta'], identity: sso, tokenGroups: ['okta'] }, gone)).toBeUndefined();
+  });
+
   it('a reviewer whose id is now a configured agent counts for nothing', () => {
     expect(currentReviewer({ id: 'dana@example.com', kind: 'human', email: 'dana@example.com', groups: [], identity: sso, tokenGroups: [] }, dir)).toBeUndefined();
   });

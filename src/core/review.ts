@@ -115,7 +115,9 @@ export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, revie
  *  - a reviewer from a token keeps the groups that token granted, as recorded, plus the configured groups of
  *    the human they resolve to now (none when the configuration does not name them);
  *  - either is dropped when their id is now a configured agent, or when the issuer of their token may no longer
- *    name the human they resolve to (`issuers:`, core/human-identity.ts mayName).
+ *    name the human they resolve to (`issuers:`, core/human-identity.ts mayName);
+ *  - a reviewer from a token of an issuer the configuration no longer takes for humans keeps nothing that token
+ *    gave: a configured human counts with their configured groups alone, anyone else not at all.
  * Reviews recorded before token groups were kept apart count no token group (fail closed).
  */
 export function currentReviewer(r: Review['reviewer'], dir: HumanDirectory): Review['reviewer'] | undefined {
@@ -123,8 +125,11 @@ export function currentReviewer(r: Review['reviewer'], dir: HumanDirectory): Rev
   // longer lets name this human (`issuers:`) makes the review no more theirs than a new token of it would be.
   const human = canonicalHuman({ id: r.claimedId ?? r.id, verifiedEmail: r.email ?? null }, dir, r.identity?.issuer);
   if (!human.ok) return undefined;
-  if (!human.configured && !r.identity) return undefined;
-  const groups = [...new Set([...(human.configured?.groups ?? []), ...(r.tokenGroups ?? [])])].sort();
+  // A token of an issuer the configuration no longer takes for humans (removed: compromised, replaced) vouches for
+  // nothing more: neither a person known only through it nor the groups it granted.
+  const vouched = r.identity != null && dir.issuesHumans?.(r.identity.issuer) !== false;
+  if (!human.configured && !vouched) return undefined;
+  const groups = [...new Set([...(human.configured?.groups ?? []), ...(vouched ? (r.tokenGroups ?? []) : [])])].sort();
   return { ...r, id: human.id, groups, email: human.email ?? r.email ?? null };
 }
 

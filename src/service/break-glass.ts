@@ -16,7 +16,7 @@ import type { Mutation } from '../core/ports.ts';
 import type { Principal } from '../core/principal.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
 import { canonicalIdentity } from '../core/principal.ts';
-import type { Verdict } from '../core/review.ts';
+import { reviewerRecord, type Verdict } from '../core/review.ts';
 import { requiresStepUp, stepUpRefused } from '../core/step-up.ts';
 import type { Deps } from './deps.ts';
 import { executeApproved } from './execute.ts';
@@ -24,6 +24,7 @@ import { expiredMutation, isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
 import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
 import { withIdentity } from './views.ts';
+import { withSignInNames } from './chat-reviewer.ts';
 
 export interface BreakGlassCommand {
   readonly by: Principal;
@@ -44,8 +45,10 @@ type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: Counte
  * @example
  * await breakGlass(deps, { by: oncall, requestId: 'req_…', justification: 'checkout is down; INC-4211' });
  */
-export async function breakGlass(deps: Deps, cmd: BreakGlassCommand): Promise<RequestRecord> {
-  const justification = checkJustification(cmd.justification);
+export async function breakGlass(deps: Deps, given: BreakGlassCommand): Promise<RequestRecord> {
+  const justification = checkJustification(given.justification);
+  // Known by every name the gateway has for them, as a review is (service/chat-reviewer.ts).
+  const cmd = { ...given, by: await withSignInNames(deps, given.by) };
   // Who may break the glass is the config's in force on the store, read now (service/config-in-force.ts).
   await deps.inForce?.check(0);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
@@ -77,10 +80,14 @@ export async function breakGlass(deps: Deps, cmd: BreakGlassCommand): Promise<Re
       return refuse(stepUpRefused(`request ${current.id} needs a passkey confirmation to break the glass${where ? '' : ' in the console'}`, where));
     }
     const stepUp = confirmed ? { method: cmd.stepUp!.method, credentialId: cmd.stepUp!.credentialId } : undefined;
+    const reviewer = reviewerRecord(cmd.by);
     const record = {
       by: cmd.by.id,
       email: cmd.by.kind === 'human' ? cmd.by.email : null,
       identity: canonicalIdentity(cmd.by),
+      // What resolves them again when it runs (core/break-glass.ts breakerStands), as a review records its reviewer.
+      claimedId: reviewer.claimedId ?? null,
+      tokenGroups: reviewer.tokenGroups ?? [],
       justification,
       at,
       groups: breakGlassGroupsOf(current, cmd.by, deps.identity),

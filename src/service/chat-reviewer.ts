@@ -57,6 +57,23 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'c
   });
 }
 
+/**
+ * A configured human named by a credential of the configuration (an API key, a console session it opened), with the
+ * names their last sign-in knew them by, as a chat click of theirs carries them: an agent may name the human it acts
+ * for by either, and that human must not approve its request with a key any more than from chat. Anyone else, or a
+ * human whose credential came from a token (it carries its own names), is returned as given.
+ *
+ * @example
+ * const hank = await withSignInNames(deps, identity.principal('hank')!); // claimedId 'hjones', issuer and subject, once he signed in
+ */
+export async function withSignInNames(deps: Pick<Deps, 'identity' | 'store'>, p: Principal): Promise<Principal> {
+  if (p.kind !== 'human' || p.issuer !== undefined || !p.email) return p;
+  const key = emailKey(p.email);
+  if (key === undefined || deps.identity.humanByEmail(key)?.id !== p.id) return p;
+  const known = await deps.store.knownHumanByEmail(key);
+  return known?.id === p.id && typeof known.claimedId === 'string' && stillNames(deps, known, p.id) ? Object.freeze({ ...p, ...signInNames(known) }) : p;
+}
+
 /** Whether the sign-in recorded would still resolve to this configured human, its issuer allowed to name them. */
 function stillNames(deps: Pick<Deps, 'identity'>, known: KnownHuman, id: string): boolean {
   if (!known.issuer || typeof known.claimedId !== 'string') return true;

@@ -15,9 +15,10 @@ import { decideTraced } from './decide.ts';
 import type { Deps } from './deps.ts';
 import { decisionView } from './views.ts';
 import { expiredMutation, isDue } from './expire.ts';
-import { widened } from '../core/escalation.ts';
-import { breakGlassStands, breakGlassSteppedUp } from '../core/break-glass.ts';
+import { standingEscalations, widened } from '../core/escalation.ts';
+import { breakerStands, breakGlassStands, breakGlassSteppedUp } from '../core/break-glass.ts';
 import { shapeDigest } from '../core/grant.ts';
+import { grantStillStands } from './grant-use.ts';
 
 /**
  * Grace beyond a connection's own time bound before a claim is presumed dead (`server.runGrace`, this by default).
@@ -58,8 +59,13 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
   // attempt that finds it not analysed changes nothing; a failure to analyse it refuses the claim as facts() would.
   let preparing: Promise<void> | undefined;
   let prepared: { readonly failed?: unknown } | undefined;
+  // Whether the grant that approved it still stands (not revoked, its givers still counting), read from the store
+  // before the claim that needs it, as the facts are prepared: the claim runs inside the request's write.
+  let grantToCheck: string | undefined;
+  let grantStands: { readonly id: string; readonly ok: boolean } | undefined;
   const claimOnce = (current: RequestRecord): Mutation<Claim> => {
     policyErrors = [];
+    grantToCheck = undefined;
     if (current.status !== 'approved') return { result: { claimed: false, request: current }, audit: [] };
     if ((current.runsIn === 'session') !== (runner !== undefined)) return { result: { claimed: false, request: current }, audit: [] };
     const now = deps.clock.now();
@@ -127,20 +133,35 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     if (decision.effect === 'approve' && current.breakGlass && !breakGlassStands(current.breakGlass, decision)) {
       return refuse('BREAK_GLASS_NOT_ALLOWED', 'the policy in force now does not let this human break the glass on this request', { decision: decisionView(decision) });
     }
+    // Nor by a human who may not break it now: out of the group, out of the configuration, or now on the requester side.
+    if (decision.effect === 'approve' && current.breakGlass && !breakerStands(current, current.breakGlass, decision, deps.identity)) {
+      return refuse('BREAK_GLASS_NOT_ALLOWED', `${current.breakGlass.by}, who broke the glass, may not break it on this request under the configuration in force now`, { decision: decisionView(decision) });
+    }
     // A policy that now requires a step-up accepts only a break-glass confirmed with a passkey.
     if (decision.effect === 'approve' && current.breakGlass && !breakGlassSteppedUp(current.breakGlass, decision)) {
       return refuse('STEP_UP_REQUIRED', 'the policy in force now requires a passkey confirmation to break the glass on this request, and this one was broken without', { decision: decisionView(decision) });
     }
     // A scoped grant stands in for the approvals while the policy in force holds the action in the same shape (the same
     // rules, approvers and grant terms); otherwise the request waits for reviewers like any other.
-    const byGrant = decision.effect === 'approve' && current.grantedBy !== undefined && shapeDigest(current.principal, current.connection, current.action, facts, decision) === current.grantedBy.shape;
+    const shaped = decision.effect === 'approve' && current.grantedBy !== undefined && shapeDigest(current.principal, current.connection, current.action, facts, decision) === current.grantedBy.shape;
+    // And only while the grant stands as a new use of it would need (service/grant-use.ts): revoked, or its givers no
+    // longer counting under the configuration in force, it approves nothing that has not run.
+    if (shaped && grantStands?.id !== current.grantedBy!.grantId) {
+      grantToCheck = current.grantedBy!.grantId;
+      return { result: { claimed: false, request: current }, audit: [] };
+    }
+    const byGrant = shaped && grantStands?.ok === true;
     // Counted under the policy in force: a rule that came to require step-up counts only passkey-confirmed approvals.
     const judged = { ...current, decision };
-    if (decision.effect === 'approve' && !current.breakGlass && !byGrant && !quorumMet(widened(decision.approvers, current.escalations), current.reviews, judged, deps.identity)) {
+    // Widened only by the rungs the policy in force still names (a rung since taken out no longer lets its humans approve).
+    const escalations = standingEscalations(current, decision.effect === 'approve' ? decision.escalations : undefined, now);
+    const approvers = widened(decision.approvers, escalations);
+    if (decision.effect === 'approve' && !current.breakGlass && !byGrant && !quorumMet(approvers, current.reviews, judged, deps.identity)) {
       // The policy tightened after approval: the reviews given so far stand, more are needed.
       const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
       const { grantedBy: _dropped, ...requeued } = transition(current, 'pending', now, { decision, expiresAt });
-      const next: RequestRecord = requeued;
+      // Its rungs as the policy in force has them: one no longer standing may fire again as that policy says.
+      const next: RequestRecord = current.escalations ? { ...requeued, escalations } : requeued;
       return {
         result: { claimed: false, request: next },
         next,
@@ -150,7 +171,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
             time: at,
             requestId: id,
             actor: null,
-            data: { decision: decisionView(decision), remaining: remainingApprovals(widened(decision.approvers, current.escalations), current.reviews, judged, deps.identity), expiresAt, ...(current.grantedBy ? { grantNoLongerStands: current.grantedBy.grantId } : {}) },
+            data: { decision: decisionView(decision), remaining: remainingApprovals(approvers, current.reviews, judged, deps.identity), expiresAt, ...(current.grantedBy ? { grantNoLongerStands: current.grantedBy.grantId } : {}) },
           },
         ],
       };
@@ -168,8 +189,11 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
   // under the policy it replaced (refused, the request stays approved for a gateway on the config in force).
   const onlyIf = deps.inForce?.condition;
   let claim = await deps.store.mutateRequest<Claim>(id, claimOnce, undefined, onlyIf);
-  if (preparing) {
-    prepared = await preparing.then(() => ({}), (failed: unknown) => ({ failed }));
+  // At most one more attempt for each thing read outside the write: the facts, then the grant.
+  for (let i = 0; i < 2 && !claim.claimed; i++) {
+    if (preparing && !prepared) prepared = await preparing.then(() => ({}), (failed: unknown) => ({ failed }));
+    else if (grantToCheck !== undefined) grantStands = { id: grantToCheck, ok: await grantStillStands(deps, grantToCheck) };
+    else break;
     claim = await deps.store.mutateRequest<Claim>(id, claimOnce, undefined, onlyIf);
   }
   deps.notifier.publish(claim.request);

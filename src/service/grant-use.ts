@@ -26,8 +26,7 @@ export async function approveByGrant(deps: Deps, held: RequestRecord, audit: rea
     if (g.shape !== shape || g.principal.id !== held.principal.id) continue;
     // A grant stands in for the approvals that made it: only while they would still count (their reviewers still
     // configured, still in the approvers' groups, never on the requester side).
-    const granting = await deps.store.getRequest(g.requestId);
-    if (!granting || !grantGiversCount(granting, deps.identity)) continue;
+    if (!(await giversCount(deps, g.requestId))) continue;
     const approved: RequestRecord = { ...held, status: 'approved' };
     const made = await deps.store.useGrant(g.id, at, approved, (after) => {
       const grantedBy = { grantId: after.id, use: after.used, of: after.uses, shape };
@@ -43,4 +42,22 @@ export async function approveByGrant(deps: Deps, held: RequestRecord, audit: rea
     if (made) return made;
   }
   return undefined;
+}
+
+/** Whether the approvals of the granting request would still make the grant under the configuration in force. */
+async function giversCount(deps: Deps, grantingId: string): Promise<boolean> {
+  const granting = await deps.store.getRequest(grantingId);
+  return granting !== undefined && grantGiversCount(granting, deps.identity);
+}
+
+/**
+ * Whether a grant still stands for a request it approved that has not run yet: not revoked, and its givers would
+ * still make it (as for a new use, above). Its expiry and its uses are not asked again: the use was taken in time.
+ *
+ * @example
+ * if (!(await grantStillStands(deps, request.grantedBy.grantId))) requeue(request);
+ */
+export async function grantStillStands(deps: Deps, grantId: string): Promise<boolean> {
+  const g = await deps.store.getGrant(grantId);
+  return g !== undefined && g.revoked === null && (await giversCount(deps, g.requestId));
 }

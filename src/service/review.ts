@@ -22,6 +22,7 @@ import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
 import { assertGrantOffer, grantOfApproval, type GrantOffer } from '../core/grant.ts';
 import { grantCreatedData } from './grants.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, identityStale } from '../core/known-human.ts';
+import { withSignInNames } from './chat-reviewer.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -76,7 +77,10 @@ const FINAL: Partial<Record<RequestRecord['status'], 'REQUEST_EXPIRED' | 'REQUES
  */
 export function review(deps: Deps, cmd: ReviewCommand): Promise<RequestRecord> {
   deps.tracer.request(cmd.requestId);
-  return deps.tracer.span('review', { 'countersign.reviewer': cmd.reviewer.id, 'countersign.verdict': cmd.verdict, ...(cmd.via ? { 'countersign.via': cmd.via } : {}) }, () => recordReview(deps, cmd));
+  // Known by every name the gateway has for them, whatever credential they came with (chat-reviewer.ts).
+  return deps.tracer.span('review', { 'countersign.reviewer': cmd.reviewer.id, 'countersign.verdict': cmd.verdict, ...(cmd.via ? { 'countersign.via': cmd.via } : {}) }, async () =>
+    recordReview(deps, { ...cmd, reviewer: await withSignInNames(deps, cmd.reviewer) }),
+  );
 }
 
 async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestRecord> {

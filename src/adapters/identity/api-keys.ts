@@ -95,6 +95,9 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
       const kind = byId.get(id)?.kind;
       return by === 'email' || (kind !== undefined && sole[kind]);
     },
+    issuesHumans(issuer) {
+      return humanIssuers.has(issuer);
+    },
     unlinkedAllowed(issuer) {
       // An issuer no longer configured vouches for no one: an approval its token gave counts for nothing.
       return !configuresHumans && humanIssuers.size === 1 && humanIssuers.has(issuer);

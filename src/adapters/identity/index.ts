@@ -86,5 +86,8 @@ export function createIdentity(opts: IdentityOptions): Identity {
     unlinkedAllowed(issuer) {
       return keys.unlinkedAllowed(issuer);
     },
+    issuesHumans(issuer) {
+      return keys.issuesHumans(issuer);
+    },
   };
 }
