@@ -110,6 +110,26 @@ describe('an Expect header', () => {
   });
 });
 
+describe('an upstream that answers with a credential’s value alone', () => {
+  it('a cookie of the connection’s Cookie header, echoed by name (httpbin /cookies): its value never comes back or is kept', async () => {
+    const res = await run('session', { method: 'GET', path: '/public/cookies' });
+    expect(res.body.status).toBe('succeeded');
+    const text = JSON.stringify(res.body);
+    expect(text).toContain('theme');
+    expect(text).not.toContain(SESSION);
+    expect(JSON.stringify(await storedAudit(gw.deps.store))).not.toContain(SESSION);
+  });
+
+  it('the password of a URL the connection sends, quoted parsed: it never comes back or is kept', async () => {
+    const res = await run('dburl', { method: 'GET', path: '/public/config' });
+    expect(res.body.status).toBe('succeeded');
+    const text = JSON.stringify(res.body);
+    expect(text).toContain('"user":"svc"');
+    expect(text).not.toContain(DB_PASSWORD);
+    expect(JSON.stringify(await storedAudit(gw.deps.store))).not.toContain(DB_PASSWORD);
+  });
+});
+
 describe('an upstream that redirects (held: the gateway does not follow)', () => {
   it.each([301, 302, 303, 307, 308].flatMap((status) => ['host', 'scheme', 'denied'].map((where) => [status, where] as const)))(
     '%i to another %s: the answer is the redirect itself, its Location not passed on, and nothing is sent anywhere else',

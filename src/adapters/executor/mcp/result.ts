@@ -3,7 +3,8 @@
  * connection's secrets replaced wherever they appear, and a bound on size so
  * one large answer cannot fill the store.
  */
-import { createSecretScrubber, secretParts, type SecretScrubber } from '../../../core/scrub.ts';
+import { createSecretScrubber, type SecretScrubber } from '../../../core/scrub.ts';
+import { secretParts } from '../../../core/secret-parts.ts';
 
 const MAX_RESULT_BYTES = 1_048_576;
 
