@@ -1,0 +1,64 @@
+/**
+ * A tool result's secrets hide in more than its strings: structured content
+ * is JSON, and a tool that serialises what it read can give a credential as
+ * an array of byte values (Node's JSON of a Buffer) or, for a numeric one, as
+ * a number. Neither reaches the agent, over REST or MCP, nor the request rows
+ * or the audit log.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { httpAgent } from '../support/mcp.ts';
+import { storedAudit } from '../support/store-view.ts';
+
+const SERVER = fileURLToPath(new URL('../support/structured-echo-mcp.js', import.meta.url));
+const API_TOKEN = 'mcp_tok/7Hs9+Kq2=Wd4Lp8Xz';
+const ACCOUNT_PIN = '48213957';
+const TOKEN_BYTES = [...Buffer.from(API_TOKEN)].join(',');
+
+let gw: TestGateway;
+let agent: Client;
+
+beforeAll(async () => {
+  gw = await startTestGateway(
+    `connections:
+  - name: echoing
+    kind: mcp
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(SERVER)}]
+    env: { API_TOKEN: "\${API_TOKEN}", ACCOUNT_PIN: "\${ACCOUNT_PIN}" }
+policy:
+  default: allow
+`,
+    { env: { API_TOKEN, ACCOUNT_PIN } },
+  );
+  agent = await httpAgent(gw.url, gw.keys['deploy-bot']!);
+}, 60_000);
+
+afterAll(async () => {
+  await agent?.close();
+  await gw?.stop();
+});
+
+const leaks = (text: string) => [API_TOKEN, ACCOUNT_PIN, TOKEN_BYTES].filter((s) => text.replaceAll(' ', '').includes(s));
+
+describe('a tool whose structured content holds its credentials as a byte array and a number', () => {
+  it('over REST: nothing of them comes back', async () => {
+    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'echoing', input: { tool: 'diagnostics', arguments: {} }, reason: 'diagnostics' } });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('succeeded');
+    expect(leaks(JSON.stringify(res.body))).toEqual([]);
+  });
+
+  it('over MCP: nothing of them comes back', async () => {
+    const r = await agent.callTool({ name: 'echoing__diagnostics', arguments: {} });
+    expect(leaks(JSON.stringify(r))).toEqual([]);
+  });
+
+  it('nothing of them is kept in the audit log', async () => {
+    const events = JSON.stringify(await storedAudit(gw.deps.store));
+    expect(events).toContain('diagnostics');
+    expect(leaks(events)).toEqual([]);
+  });
+});
