@@ -3,7 +3,8 @@
  * is JSON, and a tool that serialises what it read can give a credential as
  * an array of byte values (Node's JSON of a Buffer) or, for a numeric one, as
  * a number. Neither reaches the agent, over REST or MCP, nor the request rows
- * or the audit log.
+ * or the audit log; nor, through a tool's definition (a default value), the
+ * tool listing agents and reviewers read.
  */
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -60,5 +61,21 @@ describe('a tool whose structured content holds its credentials as a byte array 
     const events = JSON.stringify(await storedAudit(gw.deps.store));
     expect(events).toContain('diagnostics');
     expect(leaks(events)).toEqual([]);
+  });
+});
+
+describe('a tool whose definition holds a numeric credential (its input default)', () => {
+  it('is left out of the listing, and a call to it is refused as unknown; the other tools are listed', async () => {
+    const { tools } = await agent.listTools();
+    expect(leaks(JSON.stringify(tools))).toEqual([]);
+    expect(tools.map((t) => t.name).filter((n) => n.startsWith('echoing__')).sort()).toEqual(['echoing__diagnostics', 'echoing__echo']);
+    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'echoing', input: { tool: 'set_pin', arguments: {} }, reason: 'set' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('UNKNOWN_TOOL');
+  });
+
+  it('a plain tool still answers as it did', async () => {
+    const r = await agent.callTool({ name: 'echoing__echo', arguments: { text: 'hello' } });
+    expect(JSON.stringify(r.content)).toContain('hello');
   });
 });

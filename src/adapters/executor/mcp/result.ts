@@ -43,9 +43,9 @@ const WITHHELD = '[withheld: the result holds a credential in a form that could 
  * numbers and arrays too, which a walk over strings never reads (a numeric secret as a number, a token as Node's
  * JSON of a Buffer, an array of byte values). And text in UTF-16 or UTF-32 read as UTF-8 (a tool that reads such a
  * file) has a NUL beside each character, which no search for a secret matches: one seen once they are taken out
- * counts too. Either withholds the result whole.
+ * counts too. Either withholds the result whole (and leaves a tool out of a listing).
  */
-function hidesSecretInText(value: unknown, scrubber: SecretScrubber): boolean {
+export function hidesSecretInText(value: unknown, scrubber: SecretScrubber): boolean {
   if (scrubber.empty) return false;
   const text = JSON.stringify(value);
   const found = (t: string) => {
