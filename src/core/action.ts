@@ -144,7 +144,22 @@ export function parseInput(kind: ConnectionKind, raw: unknown): ActionInput {
 }
 
 // And, where a connection allows one, a header naming a second resource the call reads or writes: reviewers must see it.
-const VISIBLE_HEADERS = new Set(['content-type', 'accept', 'content-language', 'accept-language', 'if-match', 'if-none-match', 'overwrite', ...SECOND_TARGET_HEADERS]);
+// So too the headers that choose the operation at one path (SOAP 1.1's SOAPAction; X-Amz-Target of AWS's JSON APIs,
+// `POST /` for DeleteTable and DescribeTable alike) or how far it reaches (WebDAV's Depth, a PUT's Content-Range).
+const VISIBLE_HEADERS = new Set([
+  'content-type',
+  'accept',
+  'content-language',
+  'accept-language',
+  'if-match',
+  'if-none-match',
+  'overwrite',
+  'soapaction',
+  'x-amz-target',
+  'depth',
+  'content-range',
+  ...SECOND_TARGET_HEADERS,
+]);
 
 /**
  * The input as it may be shown in responses, logs and audit payloads: header
