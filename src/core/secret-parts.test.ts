@@ -20,6 +20,11 @@ describe('secretParts', () => {
     expect(s.scrub('{"cookies":{"session":"sess-9Qz4Lm","theme":"dark"},"password":"pg-7Kw2x"}').text).toBe('{"cookies":{"session":"[redacted]","theme":"dark"},"password":"[redacted]"}');
   });
 
+  it('leaves out the words beside a credential (settings, not tokens), which every output would lose', () => {
+    const parts = secretParts(['postgres://svc:pg-7Kw2x@db/app?sslmode=require&application_name=countersign', 'session=sess-9Qz4Lm; locale=english']);
+    for (const word of ['require', 'countersign', 'english']) expect(parts).not.toContain(word);
+  });
+
   it('leaves base64 padding and short values out', () => {
     expect(secretParts(['Bearer YWJjZGVmZ2g=='])).toEqual(['Bearer YWJjZGVmZ2g==', 'YWJjZGVmZ2g==']);
   });

@@ -10,6 +10,12 @@ const PARAMETER = /(?:^|[;,&?\s])[^=;,&\s"]+\s*=\s*(?:"([^"]*)"|([^;,&\s"]+))/g;
 // A URL's userinfo (`postgres://user:password@host`): the password, decoded as a parser gives it.
 const USERINFO = /[a-z][a-z0-9+.-]*:\/\/([^:@/\s]*):([^@/\s]+)@/gi;
 
+/**
+ * A list's value that reads as a token (letters and digits both): most settings beside a credential are words
+ * (`sslmode=require`, `application_name=countersign`, `theme=dark`), and every output they appear in would lose them.
+ */
+const tokenLike = (s: string) => /[0-9]/.test(s) && /[A-Za-z]/.test(s);
+
 const uriDecoded = (s: string) => {
   try {
     return decodeURIComponent(s);
@@ -21,9 +27,9 @@ const uriDecoded = (s: string) => {
 /**
  * The parts of configured values that are secrets: each value, the credential
  * after a scheme (`Bearer <token>`), for `Basic` the decoded `user:password`
- * and the password alone, each value of a `name=value` list (`session=…;
- * theme=dark`: an upstream that parses its Cookie header echoes one cookie's
- * value alone) and the password of a URL's userinfo (a service that quotes
+ * and the password alone, each token-like value of a `name=value` list
+ * (`session=…; theme=dark`: an upstream that parses its Cookie header echoes
+ * one cookie's value alone) and the password of a URL's userinfo (a service that quotes
  * the database URL it was given, parsed). Values shorter than
  * MIN_SECRET_LENGTH are left out, as everywhere.
  *
@@ -44,7 +50,7 @@ export function secretParts(values: readonly string[]): string[] {
     }
     for (const m of v.matchAll(PARAMETER)) {
       const value = m[1] ?? m[2] ?? '';
-      parts.add(value).add(uriDecoded(value));
+      if (tokenLike(value)) parts.add(value).add(uriDecoded(value));
     }
     for (const m of v.matchAll(USERINFO)) {
       const password = uriDecoded(m[2]!);
