@@ -171,7 +171,8 @@ export function redactInput(input: ActionInput, mask: (value: string) => string 
   if (!('method' in input) || !input.headers) return input;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.headers)) {
-    const key = k.toLowerCase().replaceAll('_', '-');
+    // As the HTTP executor matches names (headerKey): any case, `_` and `.` as `-`.
+    const key = k.toLowerCase().replace(/[_.]/g, '-');
     headers[k] = VISIBLE_HEADERS.has(key) || isSecondTargetHeader(key) ? v : mask(v);
   }
   return { ...input, headers };

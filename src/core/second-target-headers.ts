@@ -9,7 +9,7 @@
  * `x-amz-rename-source`, ADLS Gen2's `x-ms-rename-source`). An
  * agent's copy of one is refused unless a connection's `allow.headers` names
  * it; where allowed, its value is shown to reviewers as sent. Names as
- * headerKey gives them: lower case, `_` read as `-`.
+ * headerKey gives them: lower case, `_` and `.` read as `-`.
  */
 export const SECOND_TARGET_HEADERS: ReadonlySet<string> = new Set([
   'destination',

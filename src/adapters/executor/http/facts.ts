@@ -179,9 +179,13 @@ export function isDroppedHeader(name: string, options: HttpTargetOptions): boole
   return !options.allowHeaders.some((a) => headerKey(a) === h);
 }
 
-/** A header name as servers match it: any case, and `_` as `-` (CGI and WSGI servers read X_Forwarded_For as X-Forwarded-For). */
+/**
+ * A header name as servers match it: any case, `_` as `-` (CGI and WSGI servers read X_Forwarded_For as
+ * X-Forwarded-For), and `.` as `-` (PHP turns `.` in a server variable's name into `_`, and a FastCGI front such as
+ * Caddy passes the header name with its dots: X.HTTP.Method.Override is HTTP_X_HTTP_METHOD_OVERRIDE to Symfony).
+ */
 export function headerKey(name: string): string {
-  return name.toLowerCase().replaceAll('_', '-');
+  return name.toLowerCase().replace(/[_.]/g, '-');
 }
 
 function refuse(why: string): never {
