@@ -196,7 +196,7 @@ describe('identity headers', () => {
     expect(call.headers['remote_groups']).toBeUndefined();
   });
 
-  it('are dropped in the spellings of Tailscale Serve, vouch-proxy, mod_auth_openidc and Teleport too', async () => {
+  it('are dropped in the spellings of Tailscale Serve, vouch-proxy, mod_auth_openidc, Teleport, Elasticsearch and OpenSearch too', async () => {
     // Each proxy asserts who is calling to the app behind it; the app trusts them as it trusts the proxy.
     const more = {
       'Tailscale-User-Login': 'admin@example.com',
@@ -209,6 +209,9 @@ describe('identity headers', () => {
       OIDC_access_token: 'eyJ.x.y',
       OIDC_id_token_payload: '{"sub":"admin"}',
       'Teleport-Jwt-Assertion': 'eyJ.x.y',
+      // Run-as and impersonation of Elasticsearch and OpenSearch Security: the gateway's key acting as the user named.
+      'es-security-runas-user': 'elastic',
+      opendistro_security_impersonate_as: 'admin',
     };
     const call = await lastCallFor('exact', { path: '/whoami', headers: more });
     for (const h of Object.keys(more)) expect(call.headers[h.toLowerCase()], h).toBeUndefined();

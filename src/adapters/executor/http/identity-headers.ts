@@ -30,6 +30,9 @@ const EXACT = new Set([
   'x-client-cert-chain',
   'x-client-verify',
   'x-arr-clientcert',
+  // Elasticsearch's run-as and OpenSearch Security's REST impersonation: the key acting as the user named.
+  'es-security-runas-user',
+  'opendistro-security-impersonate-as',
 ]);
 
 const PREFIXES = [
