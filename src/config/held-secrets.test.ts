@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load.ts';
 import { environmentSecrets, heldSecrets } from './held-secrets.ts';
-import { createSecretScrubber, secretParts } from '../core/scrub.ts';
+import { createSecretScrubber } from '../core/scrub.ts';
+import { secretParts } from '../core/secret-parts.ts';
 
 describe('the secrets the gateway holds', () => {
   it('takes every ${VAR} value, connection credentials written in the file, secret-named keys and URL passwords, and not the names of masked columns', () => {

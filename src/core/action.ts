@@ -144,7 +144,22 @@ export function parseInput(kind: ConnectionKind, raw: unknown): ActionInput {
 }
 
 // And, where a connection allows one, a header naming a second resource the call reads or writes: reviewers must see it.
-const VISIBLE_HEADERS = new Set(['content-type', 'accept', 'content-language', 'accept-language', 'if-match', 'if-none-match', 'overwrite', ...SECOND_TARGET_HEADERS]);
+// So too the headers that choose the operation at one path (SOAP 1.1's SOAPAction; X-Amz-Target of AWS's JSON APIs,
+// `POST /` for DeleteTable and DescribeTable alike) or how far it reaches (WebDAV's Depth, a PUT's Content-Range).
+const VISIBLE_HEADERS = new Set([
+  'content-type',
+  'accept',
+  'content-language',
+  'accept-language',
+  'if-match',
+  'if-none-match',
+  'overwrite',
+  'soapaction',
+  'x-amz-target',
+  'depth',
+  'content-range',
+  ...SECOND_TARGET_HEADERS,
+]);
 
 /**
  * The input as it may be shown in responses, logs and audit payloads: header
@@ -156,7 +171,8 @@ export function redactInput(input: ActionInput, mask: (value: string) => string 
   if (!('method' in input) || !input.headers) return input;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.headers)) {
-    const key = k.toLowerCase().replaceAll('_', '-');
+    // As the HTTP executor matches names (headerKey): any case, `_` and `.` as `-`.
+    const key = k.toLowerCase().replace(/[_.]/g, '-');
     headers[k] = VISIBLE_HEADERS.has(key) || isSecondTargetHeader(key) ? v : mask(v);
   }
   return { ...input, headers };

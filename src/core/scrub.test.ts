@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createSecretScrubber, secretParts } from './scrub.ts';
+import { createSecretScrubber } from './scrub.ts';
+import { secretParts } from './secret-parts.ts';
 
 const TOKEN = 'tok_live/Xy9+Qz7=abc123';
 const PASSWORD = 'hunter2-s3cret';

@@ -251,32 +251,8 @@ function tailPrefix(hay: string, needle: string): number {
 }
 
 /**
- * The parts of configured values that are secrets: each value, the credential
- * after a scheme (`Bearer <token>`), and for `Basic` the decoded `user:password`
- * and the password alone.
- *
  * @example
- * secretParts(['Basic dXNlcjpodW50ZXIy']); // ['Basic dXNlcjpodW50ZXIy', 'dXNlcjpodW50ZXIy', 'user:hunter2', 'hunter2']
- */
-export function secretParts(values: readonly string[]): string[] {
-  const parts = new Set<string>();
-  for (const raw of values) {
-    const v = raw.trim();
-    const token = v.slice(v.lastIndexOf(' ') + 1);
-    parts.add(v).add(token);
-    if (/^basic\s/i.test(v)) {
-      const decoded = Buffer.from(token, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      parts.add(decoded);
-      if (colon !== -1) parts.add(decoded.slice(colon + 1));
-    }
-  }
-  return [...parts].filter((p) => p.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
-}
-
-/**
- * @example
- * const s = createSecretScrubber(secretParts(['Bearer tok_live_123456']));
+ * const s = createSecretScrubber(['tok_live_123456']);
  * s.scrub('{"auth":"Bearer tok_live_123456"}').text; // '{"auth":"[redacted]"}'
  */
 export function createSecretScrubber(secrets: readonly string[]): SecretScrubber {

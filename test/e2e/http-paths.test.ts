@@ -196,6 +196,27 @@ describe('identity headers', () => {
     expect(call.headers['remote_groups']).toBeUndefined();
   });
 
+  it('are dropped in the spellings of Tailscale Serve, vouch-proxy, mod_auth_openidc, Teleport, Elasticsearch and OpenSearch too', async () => {
+    // Each proxy asserts who is calling to the app behind it; the app trusts them as it trusts the proxy.
+    const more = {
+      'Tailscale-User-Login': 'admin@example.com',
+      'Tailscale-User-Name': 'Admin',
+      'Tailscale-App-Capabilities': '{"example.com/cap/admin":[{}]}',
+      'X-Vouch-User': 'admin@example.com',
+      'X-Vouch-Idp-Claims-Groups': 'admins',
+      OIDC_CLAIM_email: 'admin@example.com',
+      OIDC_CLAIM_groups: 'admins',
+      OIDC_access_token: 'eyJ.x.y',
+      OIDC_id_token_payload: '{"sub":"admin"}',
+      'Teleport-Jwt-Assertion': 'eyJ.x.y',
+      // Run-as and impersonation of Elasticsearch and OpenSearch Security: the gateway's key acting as the user named.
+      'es-security-runas-user': 'elastic',
+      opendistro_security_impersonate_as: 'admin',
+    };
+    const call = await lastCallFor('exact', { path: '/whoami', headers: more });
+    for (const h of Object.keys(more)) expect(call.headers[h.toLowerCase()], h).toBeUndefined();
+  });
+
   it('pass when the connection allows them, and only those', async () => {
     const call = await lastCallFor('proxied', { path: '/whoami', headers: asserted });
     expect(call.headers['x-remote-user']).toBe('admin');

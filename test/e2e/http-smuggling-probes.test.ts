@@ -85,6 +85,25 @@ describe('a header that names a second resource for the call to read', () => {
   });
 });
 
+describe('a header that names the tenant the path is read in', () => {
+  it.each([
+    // Grafana Mimir, Loki, Tempo, Cortex: the tenant whose data the query reads.
+    ['X-Scope-OrgID', 'other-team'],
+    // Grafana: the organisation the API call acts in.
+    ['X-Grafana-Org-Id', '2'],
+    // Vault Enterprise and Consul Enterprise: the namespace the path is resolved in.
+    ['X-Vault-Namespace', 'other-team/'],
+    ['X-Consul-Namespace', 'other-team'],
+    // OpenSearch Security: the tenant of Dashboards objects.
+    ['securitytenant', 'global_tenant'],
+  ])('a GET under /public with %s (the same path in another tenant, which policy never judged) → 422, nothing sent', async (name, value) => {
+    const { res, calls } = await received({ method: 'GET', path: '/public/query', headers: { [name]: value } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(calls).toEqual([]);
+  });
+});
+
 describe('a multipart part header written with space before its colon', () => {
   it.each([' :', '\t:', '  :'])('Content-Disposition%s naming _method (undici’s formData, and so Hono’s method override, read it) → 422, nothing sent', async (colon) => {
     const body = `--XX\r\nContent-Disposition${colon} form-data; name="_method"\r\n\r\nDELETE\r\n--XX--\r\n`;

@@ -5,7 +5,8 @@
  * command can read the gateway's environment and files. Made again only
  * when the held secrets change (a key rotated).
  */
-import { createSecretScrubber, secretParts, type SecretScrubber } from '../../core/scrub.ts';
+import { createSecretScrubber, type SecretScrubber } from '../../core/scrub.ts';
+import { secretParts } from '../../core/secret-parts.ts';
 
 /**
  * @example

@@ -7,7 +7,8 @@ import { Pool } from 'undici';
 import type { ActionInput, HttpInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import type { ConnectionHandle, ExecutionResult } from '../../../core/ports.ts';
-import { createSecretScrubber, secretParts } from '../../../core/scrub.ts';
+import { createSecretScrubber } from '../../../core/scrub.ts';
+import { secretParts } from '../../../core/secret-parts.ts';
 import { CallDeadline } from './deadline.ts';
 import { readScrubbed } from './response.ts';
 import { deriveHttpFacts, headerKey, isDroppedHeader, normaliseHttpTarget, type HttpTargetOptions } from './facts.ts';
@@ -27,8 +28,9 @@ export interface HttpConnectionConfig {
 }
 
 // Hop-by-hop and routing headers are the gateway's business, never the agent's. Accept-Encoding too: the gateway
-// asks for what it can decode and check for secrets.
-const DROPPED = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'content-length', 'accept-encoding']);
+// asks for what it can decode and check for secrets. Expect as well: the gateway frames the call and sends the body
+// whole (undici refuses to send Expect, so an approved call carrying it failed at run).
+const DROPPED = new Set(['host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'content-length', 'accept-encoding', 'expect']);
 
 // W3C Trace Context.
 const TRACE_CONTEXT = new Set(['traceparent', 'tracestate']);

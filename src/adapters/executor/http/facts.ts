@@ -39,6 +39,10 @@ const REFUSED_HEADERS = new Set([
   'x-forwarded-path',
   'forwarded',
 ]);
+// Instructions to a mesh sidecar before the upstream: Envoy (so Istio) honours x-envoy-* from clients it counts as
+// internal (by default any private address) — x-envoy-retry-on, x-envoy-max-retries run a call again,
+// x-envoy-original-dst-host sends it to another host — and Linkerd honours l5d-dst-override from anyone.
+const MESH_HEADER = /^(?:x-envoy-|l5d-)/;
 // Query parameters that frameworks (Rails, Laravel, Symfony, Express method-override, …) read as the real method.
 const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'httpmethod', 'x-http-method-override', 'x-http-method', 'x-method-override', '_x-http-method-override']);
 // In a form or JSON body, Rails and Laravel read these as the method too (`method` alone is too common a field to refuse there).
@@ -175,9 +179,13 @@ export function isDroppedHeader(name: string, options: HttpTargetOptions): boole
   return !options.allowHeaders.some((a) => headerKey(a) === h);
 }
 
-/** A header name as servers match it: any case, and `_` as `-` (CGI and WSGI servers read X_Forwarded_For as X-Forwarded-For). */
+/**
+ * A header name as servers match it: any case, `_` as `-` (CGI and WSGI servers read X_Forwarded_For as
+ * X-Forwarded-For), and `.` as `-` (PHP turns `.` in a server variable's name into `_`, and a FastCGI front such as
+ * Caddy passes the header name with its dots: X.HTTP.Method.Override is HTTP_X_HTTP_METHOD_OVERRIDE to Symfony).
+ */
 export function headerKey(name: string): string {
-  return name.toLowerCase().replaceAll('_', '-');
+  return name.toLowerCase().replace(/[_.]/g, '-');
 }
 
 function refuse(why: string): never {
@@ -247,6 +255,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (given.length > MAX_HEADERS) refuse(`${given.length} headers are more than the ${MAX_HEADERS} an action may send: upstreams keep only so many (Node's server the first 1,000) and drop the rest, which policy would judge all the same`);
   for (const [h, value] of given) {
     if (REFUSED_HEADERS.has(headerKey(h))) refuse(`header ${h} is not allowed: it would change the path or method the policy saw`);
+    if (MESH_HEADER.test(headerKey(h)) && !CLIENT_ADDRESS_HEADERS.has(headerKey(h)) && !options.allowHeaders.some((a) => headerKey(a) === headerKey(h))) {
+      refuse(`header ${h} is not allowed on this connection: a service mesh in front of the upstream (Envoy, Istio, Linkerd) acts on it, retrying the call or routing it elsewhere (allow it with allow.headers)`);
+    }
     if (isSecondTargetHeader(headerKey(h)) && !options.allowHeaders.some((a) => headerKey(a) === headerKey(h))) {
       refuse(`header ${h} is not allowed on this connection: it names another resource for the call to read or write, whose path the policy never judged (allow it with allow.headers)`);
     }

@@ -4,10 +4,11 @@
  * an authenticating proxy asserts to what stands behind it (Kubernetes
  * front-proxy `X-Remote-*`, oauth2-proxy, Grafana's auth proxy, Kong, Azure
  * App Service, Google IAP, AWS ALB, Cloudflare Access, Pomerium, Authelia's
- * `Remote-*`, authentik's `X-authentik-*`, TLS client certificates passed on). Sent by an agent, the gateway's credential would
+ * `Remote-*`, authentik's `X-authentik-*`, Tailscale Serve, vouch-proxy,
+ * mod_auth_openidc, Teleport, TLS client certificates passed on). Sent by an agent, the gateway's credential would
  * act as whoever the agent names, so they are dropped like client addresses
  * unless a connection's `allow.headers` names them. Names as headerKey gives
- * them: lower case, `_` read as `-`.
+ * them: lower case, `_` and `.` read as `-`.
  */
 
 const EXACT = new Set([
@@ -29,6 +30,9 @@ const EXACT = new Set([
   'x-client-cert-chain',
   'x-client-verify',
   'x-arr-clientcert',
+  // Elasticsearch's run-as and OpenSearch Security's REST impersonation: the key acting as the user named.
+  'es-security-runas-user',
+  'opendistro-security-impersonate-as',
 ]);
 
 const PREFIXES = [
@@ -49,6 +53,15 @@ const PREFIXES = [
   'x-pomerium-',
   'x-ssl-client-',
   'ssl-client-',
+  // Tailscale Serve (Tailscale-User-Login, -Name, -Profile-Pic; Tailscale-App-Capabilities), vouch-proxy (X-Vouch-User,
+  // X-Vouch-Idp-Claims-*), mod_auth_openidc (OIDC_CLAIM_*, OIDC_access_token, OIDC_id_token_payload), Teleport's app access.
+  'tailscale-user-',
+  'tailscale-app-capabilities',
+  'x-vouch-',
+  'oidc-claim-',
+  'oidc-access-token',
+  'oidc-id-token',
+  'teleport-jwt-assertion',
 ];
 
 /**

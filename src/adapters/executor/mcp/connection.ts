@@ -12,7 +12,7 @@ import type { ConnectionHandle, ExecutionResult, ToolCatalog } from '../../../co
 import { CountersignError } from '../../../core/errors.ts';
 import { createToolCatalog } from './catalog.ts';
 import { deriveMcpFacts } from './facts.ts';
-import { createScrubber, scrubbedResult } from './result.ts';
+import { createScrubber, hidesSecretInText, scrubbedResult } from './result.ts';
 import type { Upstream, UpstreamTarget } from './upstream.ts';
 import { lazyModule } from '../../lazy-module.ts';
 import { heldScrubber } from '../held-scrubber.ts';
@@ -72,8 +72,13 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
   // A stdio server runs as the gateway's OS user and can read its environment and files: every secret it holds is scrubbed.
   const scrubberNow = 'command' in config && config.heldSecrets ? heldScrubber(own, config.heldSecrets) : constant(createScrubber(own));
   const upstream = lazyUpstream(config.name, target, () => catalog.notifyListChanged(), (text) => scrubberNow().cut(scrubberNow().scrubValue(text.slice(0, 65_536)), 4096));
-  // Tool definitions reach agents (tools/list) and reviewers: an upstream that echoes its credentials there is scrubbed too.
-  const catalog = createToolCatalog(async () => scrubberNow().scrubValue(await upstream.listTools()), config.waitSeconds, config.acceptors);
+  // Tool definitions reach agents (tools/list) and reviewers: an upstream that echoes its credentials there is scrubbed
+  // too, and a definition that still gives one away as JSON (a number, a byte array) is left out: an unknown tool.
+  const listed = async () => {
+    const scrubber = scrubberNow();
+    return scrubber.scrubValue(await upstream.listTools()).filter((tool) => !hidesSecretInText(tool, scrubber));
+  };
+  const catalog = createToolCatalog(listed, config.waitSeconds, config.acceptors);
 
   return {
     info: { kind: 'mcp', name: config.name, tags: config.tags },

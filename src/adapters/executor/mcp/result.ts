@@ -3,7 +3,8 @@
  * connection's secrets replaced wherever they appear, and a bound on size so
  * one large answer cannot fill the store.
  */
-import { createSecretScrubber, secretParts, type SecretScrubber } from '../../../core/scrub.ts';
+import { createSecretScrubber, type SecretScrubber } from '../../../core/scrub.ts';
+import { secretParts } from '../../../core/secret-parts.ts';
 
 const MAX_RESULT_BYTES = 1_048_576;
 
@@ -29,7 +30,7 @@ export function scrubbedResult(raw: { content?: unknown; isError?: boolean }, sc
   const bytes = Buffer.byteLength(JSON.stringify(raw));
   const shortened = bytes <= MAX_RESULT_BYTES ? raw : shortenStrings(raw, MAX_RESULT_BYTES + SCRUB_MARGIN);
   const scrubbed = scrubber.scrubValue(shortened);
-  if (hidesSecretBetweenNuls(scrubbed, scrubber)) {
+  if (hidesSecretInText(scrubbed, scrubber)) {
     return { output: { content: [{ type: 'text', text: WITHHELD }], isError: raw.isError === true }, bytes, truncated: false };
   }
   return boundedResult(scrubbed, scrubber, bytes);
@@ -38,16 +39,21 @@ export function scrubbedResult(raw: { content?: unknown; isError?: boolean }, sc
 const WITHHELD = '[withheld: the result holds a credential in a form that could not be removed]';
 
 /**
- * Text in UTF-16 or UTF-32 read as UTF-8 (a tool that reads such a file) has a NUL beside each character, which no
- * search for a secret matches: a secret seen once they are taken out withholds the result whole.
+ * Whether the result, its strings already scrubbed, still gives a secret away as JSON text: structured content holds
+ * numbers and arrays too, which a walk over strings never reads (a numeric secret as a number, a token as Node's
+ * JSON of a Buffer, an array of byte values). And text in UTF-16 or UTF-32 read as UTF-8 (a tool that reads such a
+ * file) has a NUL beside each character, which no search for a secret matches: one seen once they are taken out
+ * counts too. Either withholds the result whole (and leaves a tool out of a listing).
  */
-function hidesSecretBetweenNuls(value: unknown, scrubber: SecretScrubber): boolean {
+export function hidesSecretInText(value: unknown, scrubber: SecretScrubber): boolean {
   if (scrubber.empty) return false;
   const text = JSON.stringify(value);
-  if (!text.includes('\\u0000')) return false;
-  const joined = text.replaceAll('\\u0000', '');
-  const again = scrubber.scrub(joined);
-  return !again.clean || again.text !== joined;
+  const found = (t: string) => {
+    const again = scrubber.scrub(t);
+    return !again.clean || again.text !== t;
+  };
+  if (found(text)) return true;
+  return text.includes('\\u0000') && found(text.replaceAll('\\u0000', ''));
 }
 
 function shortenStrings<T>(value: T, max: number): T {
