@@ -123,7 +123,23 @@ describe('the unqualified names the executor checks before a run', () => {
       types: ['mytype'],
       attributes: ['name', 'total'],
       relations: ['t'],
+      credentials: [],
     });
+  });
+});
+
+describe('settings that may hold a credential, read by name', () => {
+  it.each([
+    ['SHOW primary_conninfo', ['primary_conninfo']],
+    ['SHOW ALL', ['SHOW ALL']],
+    ["COPY (SELECT current_setting('Archive_Command')) TO STDOUT", ['archive_command']],
+    ["SELECT current_setting('restore_' || 'command'), nextval('s')", ['current_setting() of a computed name']],
+    ['COPY (SELECT * FROM pg_catalog.pg_show_all_file_settings()) TO STDOUT', ['pg_catalog.pg_show_all_file_settings']],
+    ["COPY (SELECT query_to_xml('SELECT 1', true, true, ''), public.dblink('x', 'y')) TO STDOUT", ['pg_catalog.query_to_xml', 'public.dblink']],
+    ['SELECT * FROM pg_read_binary_file($1)', ['pg_catalog.pg_read_binary_file']],
+    ["SHOW TimeZone; SELECT current_setting('DateStyle')", []],
+  ])('%s: %j', (sql, credentials) => {
+    expect(analyseSql(sql).names.credentials).toEqual(credentials);
   });
 });
 
