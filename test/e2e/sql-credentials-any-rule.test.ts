@@ -80,7 +80,12 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
       CREATE USER MAPPING FOR CURRENT_USER SERVER cs_srv OPTIONS (user 'remote', password 'hunter2-fdw');
       CREATE VIEW creds AS SELECT rolname, rolpassword FROM pg_catalog.pg_authid;
       CREATE VIEW conninfo AS SELECT current_setting('primary_conninfo') AS c;
-      CREATE VIEW settings AS SELECT name, setting FROM pg_catalog.pg_show_all_settings() a;`);
+      CREATE VIEW settings AS SELECT name, setting FROM pg_catalog.pg_show_all_settings() a;
+      CREATE TABLE tenants (id int, tenant text); INSERT INTO tenants VALUES (1, 'a'), (2, 'b');
+      ALTER TABLE tenants ENABLE ROW LEVEL SECURITY; ALTER TABLE tenants FORCE ROW LEVEL SECURITY;
+      CREATE POLICY own ON tenants USING (tenant = current_setting('app.tenant', true) OR current_setting('app.tenant', true) IS NULL);`);
+    // A secret kept as a custom setting, as PostgREST keeps its JWT secret (app.settings.jwt_secret).
+    await direct.query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET app.jwt_secret = %L', current_database(), 'hunter2-jwt'); END $$`);
     toast = (await direct.query<{ t: string }>("SELECT reltoastrelid::regclass::text AS t FROM pg_class WHERE oid = 'secrets'::regclass")).rows[0]!.t;
     gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
   });
@@ -88,6 +93,7 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
   afterAll(async () => {
     await gw?.stop();
     await direct?.query(`DROP USER MAPPING IF EXISTS FOR CURRENT_USER SERVER cs_srv; DROP ROLE IF EXISTS ${role}`);
+    await direct?.query(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET ALL', current_database()); END $$`);
     await direct?.end();
   });
 
@@ -137,6 +143,27 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
       expect(body.error?.message, sql).toContain(names);
       expect(JSON.stringify(r.body), sql).not.toMatch(LEAK);
     }
+  }, 60_000);
+
+  it('a custom setting (a secret kept with ALTER DATABASE … SET app.jwt_secret) is not read, even under the read rule', async () => {
+    for (const [sql, names] of [
+      ["SELECT current_setting('app.jwt_secret')", 'app.jwt_secret'],
+      ["SELECT pg_catalog.current_setting('APP.JWT_SECRET', true) AS s", 'app.jwt_secret'],
+      ['SHOW app.jwt_secret', 'app.jwt_secret'],
+      ['SELECT setconfig FROM pg_db_role_setting', 'pg_catalog.pg_db_role_setting'],
+    ] as const) {
+      const { codes, text } = await wire(gw, sql);
+      expect(codes, sql).toEqual(['55000']);
+      expect(text, sql).toContain(names);
+      expect(text, sql).not.toMatch(LEAK);
+      const r = await act(gw, sql);
+      expect((r.body as { error?: { code: string } }).error?.code, sql).toBe('SQL_SESSION_UNSAFE');
+      expect(JSON.stringify(r.body), sql).not.toMatch(LEAK);
+    }
+    // A row-level-security policy filtering on a custom setting still reads (its value is not returned).
+    const { codes, text } = await wire(gw, 'SELECT id FROM tenants ORDER BY id');
+    expect(codes).toEqual([]);
+    expect(text).toContain('[["1"],["2"]]');
   }, 60_000);
 
   it('what reaches no credential still runs under the same rules: COPY of a table and of pg_roles, SHOW TimeZone, a SELECT calling nextval()', async () => {

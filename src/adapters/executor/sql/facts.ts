@@ -15,7 +15,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
 import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, quotedName, type Invocations } from './invocations.ts';
 import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts';
-import { checkVariableSet, showsCredential } from './session-settings.ts';
+import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
 
@@ -72,6 +72,8 @@ export interface SqlNameUses {
    * `pg_catalog.pg_show_all_settings`): the executor runs no such SQL, whatever rule allowed it.
    */
   readonly credentials: readonly string[];
+  /** Custom settings read by name (`app.jwt_secret`, by SHOW or current_setting()): refused in a run as credentials are. */
+  readonly customSettings: readonly string[];
 }
 
 /** Options of one connection. */
@@ -130,6 +132,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     attributes: new Set<string>(),
     relations: new Set<string>(),
     credentials: new Set<string>(),
+    customSettings: new Set<string>(),
   };
   let readOnly = true;
   let ddl = false;
@@ -139,6 +142,9 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     // Only a top-level SET changes this session; one inside CREATE/ALTER FUNCTION or ALTER ROLE … SET is a definition.
     if (node === 'VariableSetStmt') checkVariableSet(payload);
     const found = walkStatement(node, payload);
+    if (node === 'VariableShowStmt' && typeof payload['name'] === 'string' && isCustomSetting(payload['name'])) {
+      found.customSettings.add(payload['name'].toLowerCase());
+    }
     if (node === 'VariableShowStmt' && showsCredential(payload['name'])) {
       found.credentials.add(typeof payload['name'] === 'string' && payload['name'].toLowerCase() !== 'all' ? payload['name'].toLowerCase() : 'SHOW ALL');
     }
@@ -163,6 +169,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
       [found.attributes, names.attributes],
       [found.relations, names.relations],
       [found.credentials, names.credentials],
+      [found.customSettings, names.customSettings],
     ] as const) {
       for (const n of from) to.add(n);
     }
@@ -192,6 +199,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
       attributes: list(names.attributes),
       relations: list(names.relations),
       credentials: list(names.credentials),
+      customSettings: list(names.customSettings),
     },
   };
 }
@@ -228,6 +236,7 @@ function walkStatement(node: string, payload: JsonObject): Found {
     attributes: new Set(),
     foreignNames: false,
     credentials: new Set(),
+    customSettings: new Set(),
     statements: [],
     selectWrites: false,
     unboundedWrite: false,

@@ -7,7 +7,7 @@
  * session's search_path holds a function (or operator, or type) of that name,
  * so the name policy saw is the function that runs.
  */
-import { checkSetConfig, credentialSettingRead, CREDENTIAL_SETTING_FUNCTIONS, readsUnseen } from './session-settings.ts';
+import { checkSetConfig, credentialSettingRead, CREDENTIAL_SETTING_FUNCTIONS, customSettingRead, readsUnseen } from './session-settings.ts';
 
 /** What a walk collects about invoked names. */
 export interface Invocations {
@@ -29,6 +29,8 @@ export interface Invocations {
    * `pg_read_file`). Not a read, and refused whatever rule allows the SQL.
    */
   readonly credentials: Set<string>;
+  /** Custom settings (`app.jwt_secret`) read by name: a run is refused, yet a view or policy reading one is no write. */
+  readonly customSettings: Set<string>;
 }
 
 const PLAIN = /^[a-z_][a-z0-9_$]*$/;
@@ -99,6 +101,8 @@ export function noteCall(parts: readonly string[], args: unknown, found: Invocat
   if (name === 'pg_catalog.set_config') checkSetConfig(args);
   const setting = name === 'pg_catalog.current_setting' ? credentialSettingRead(args) : undefined;
   if (setting !== undefined) found.credentials.add(setting);
+  const custom = name === 'pg_catalog.current_setting' ? customSettingRead(args) : undefined;
+  if (custom !== undefined) found.customSettings.add(custom);
   if (CREDENTIAL_SETTING_FUNCTIONS.has(name) || readsUnseen(parts)) found.credentials.add(name);
 }
 

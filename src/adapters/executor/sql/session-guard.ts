@@ -127,9 +127,10 @@ const CREDENTIALS_HELD = "password verifiers, user mappings' options, subscripti
  * credentialRefusal(analyseSql('SHOW primary_conninfo').names); // { message: 'the SQL reads primary_conninfo, …' }
  */
 export function credentialRefusal(names: SqlNameUses): { message: string } | undefined {
-  if (names.credentials.length === 0) return undefined;
+  const read = [...names.credentials, ...names.customSettings];
+  if (read.length === 0) return undefined;
   return {
-    message: `the SQL reads or calls ${names.credentials.join(', ')}, which may read credentials (${CREDENTIALS_HELD}) out of the check's sight; nothing ran`,
+    message: `the SQL reads or calls ${read.join(', ')}, which may read credentials (${CREDENTIALS_HELD}, a secret kept as a custom setting) out of the check's sight; nothing ran`,
   };
 }
 

@@ -194,9 +194,12 @@ const DATA_CATALOGS = `ARRAY['pg_catalog.pg_statistic', 'pg_catalog.pg_statistic
  * (or owns a user mapping) reads: every role's password verifier
  * (pg_authid.rolpassword, shown by pg_shadow), user mappings' options (a
  * remote password, shown by pg_user_mappings) and subscriptions' connection
- * strings (pg_subscription.subconninfo).
+ * strings (pg_subscription.subconninfo); and the settings of ALTER ROLE and
+ * ALTER DATABASE … SET (pg_db_role_setting), which any role reads, where an
+ * application may keep a secret as a custom setting (app.jwt_secret).
  */
-const CREDENTIAL_CATALOGS = `ARRAY['pg_catalog.pg_authid', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_subscription']::pg_catalog.regclass[]::pg_catalog.oid[]`;
+const CREDENTIAL_CATALOGS = `ARRAY['pg_catalog.pg_authid', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_subscription',
+  'pg_catalog.pg_db_role_setting']::pg_catalog.regclass[]::pg_catalog.oid[]`;
 
 /**
  * The server's views that read a credential catalog and show none of its

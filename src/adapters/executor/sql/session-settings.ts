@@ -127,12 +127,49 @@ export function showsCredential(name: unknown): boolean {
  * credentialSettingRead([{ A_Const: { sval: { sval: 'primary_conninfo' } } }]); // 'primary_conninfo'
  */
 export function credentialSettingRead(args: unknown): string | undefined {
-  const first = Array.isArray(args) ? (args[0] as unknown) : undefined;
-  const constant = isObject(first) ? first['A_Const'] : undefined;
-  const sval = isObject(constant) ? constant['sval'] : undefined;
-  const name = isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
+  const name = settingNamed(args);
   if (name === undefined) return 'current_setting() of a computed name';
   return showsCredential(name) ? name.toLowerCase() : undefined;
+}
+
+/**
+ * Whether a setting is a custom one (`app.jwt_secret`, an extension's
+ * `pgaudit.log`): a name with a dot, which the server keeps as given. An
+ * application may keep a secret there (PostgREST's `app.settings.jwt_secret`),
+ * set with ALTER DATABASE or ALTER ROLE, so no run reads one by name; a view or
+ * a row-level-security policy of the database's may (`current_setting('app.tenant')`
+ * in a policy filters rows and returns no value).
+ *
+ * @example
+ * customSettingRead([{ A_Const: { sval: { sval: 'App.JWT_Secret' } } }]); // 'app.jwt_secret'
+ * customSettingRead([{ A_Const: { sval: { sval: 'TimeZone' } } }]);       // undefined
+ */
+export function customSettingRead(args: unknown): string | undefined {
+  const name = settingNamed(args);
+  return name !== undefined && isCustomSetting(name) ? name.toLowerCase() : undefined;
+}
+
+/** A setting name with a dot: a custom (placeholder) or extension setting. */
+export function isCustomSetting(name: string): boolean {
+  return name.includes('.');
+}
+
+/** Types a string constant may be cast to and keep its text, as the server prints a view's or policy's call (`'app.tenant'::text`). */
+const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'varchar', 'name']);
+
+/** The setting a call's first argument names as a string constant, bare or cast to a text type. */
+function settingNamed(args: unknown): string | undefined {
+  let first = Array.isArray(args) ? (args[0] as unknown) : undefined;
+  const cast = isObject(first) ? first['TypeCast'] : undefined;
+  if (isObject(cast) && isObject(cast['typeName'])) {
+    const names = Array.isArray(cast['typeName']['names']) ? (cast['typeName']['names'] as unknown[]) : [];
+    const parts = names.map((n) => (isObject(n) && isObject(n['String']) ? n['String']['sval'] : undefined));
+    const [schema, type] = parts.length === 1 ? ['pg_catalog', parts[0]] : parts;
+    if (schema === 'pg_catalog' && typeof type === 'string' && TEXT_TYPES.has(type) && cast['typeName']['arrayBounds'] === undefined) first = cast['arg'];
+  }
+  const constant = isObject(first) ? first['A_Const'] : undefined;
+  const sval = isObject(constant) ? constant['sval'] : undefined;
+  return isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
 }
 
 /**
