@@ -147,7 +147,8 @@ policy:
 
   it.each([
     ["SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = 'postgres'", 'pg_catalog.pg_authid'],
-    ['SELECT usename, passwd FROM pg_shadow', 'pg_catalog.pg_authid'],
+    // pg_shadow also shows each role's ALTER ROLE … SET settings (useconfig), where a secret may be kept.
+    ['SELECT usename, passwd FROM pg_shadow', 'pg_catalog.pg_authid, pg_catalog.pg_db_role_setting'],
     ['SELECT umoptions FROM pg_user_mappings', 'pg_catalog.pg_user_mapping'],
     ['SELECT subconninfo FROM pg_subscription', 'pg_catalog.pg_subscription'],
   ])('runs nothing for %s: the superuser upstream role would read credentials', async (sql, named) => {

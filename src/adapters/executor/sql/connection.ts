@@ -23,7 +23,7 @@ import { OFFLOAD_MIN_CHARS } from './analysis-offload.ts';
 import { maskSqlSecretsPrepared, prepareSecretSpans } from './mask-soon.ts';
 import { previewQueue, runPreview } from './preview-run.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
-import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
+import { credentialRefusal, GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import { PINNED_SETTINGS } from './session-settings.ts';
 import { createWireSessions } from './wire-upstream.ts';
 import { revertSql, UNDO_CONFLICT_MARKER, type UndoOutcome } from '../../../core/undo.ts';
@@ -128,6 +128,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       if (!(e instanceof CountersignError)) throw e;
       return { ok: false, output: { message: e.message }, summary: {}, error: { code: e.code, message: e.message } };
     }
+    const credential = credentialRefusal(names);
+    if (credential) return { ok: false, output: { message: credential.message }, summary: {}, error: { code: 'SQL_SESSION_UNSAFE', message: credential.message } };
     let client: PoolClient;
     try {
       client = await getPool().connect();
@@ -165,7 +167,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       await call(client.query(`${begin}; SET LOCAL statement_timeout = ${timeoutMs}; SET LOCAL jit = off`));
       const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(names, readOnly, allowed)));
       pid = guard.rows[0]?.pid ?? pid;
-      const refused = refusal(guard.rows[0], { readOnlyFunctions });
+      const refused = refusal(guard.rows[0], { readOnlyFunctions }, readOnly);
       if (refused) {
         destroy = refused.settings;
         await call(client.query('ROLLBACK'));

@@ -123,7 +123,36 @@ describe('the unqualified names the executor checks before a run', () => {
       types: ['mytype'],
       attributes: ['name', 'total'],
       relations: ['t'],
+      credentials: [],
+      customSettings: [],
     });
+  });
+});
+
+describe('settings that may hold a credential, read by name', () => {
+  it.each([
+    ['SHOW primary_conninfo', ['primary_conninfo']],
+    ['SHOW ALL', ['SHOW ALL']],
+    ["COPY (SELECT current_setting('Archive_Command')) TO STDOUT", ['archive_command']],
+    ["SELECT current_setting('restore_' || 'command'), nextval('s')", ['current_setting() of a computed name']],
+    ['COPY (SELECT * FROM pg_catalog.pg_show_all_file_settings()) TO STDOUT', ['pg_catalog.pg_show_all_file_settings']],
+    ["COPY (SELECT query_to_xml('SELECT 1', true, true, ''), public.dblink('x', 'y')) TO STDOUT", ['pg_catalog.query_to_xml', 'public.dblink']],
+    ['SELECT * FROM pg_read_binary_file($1)', ['pg_catalog.pg_read_binary_file']],
+    ["SHOW TimeZone; SELECT current_setting('DateStyle')", []],
+  ])('%s: %j', (sql, credentials) => {
+    expect(analyseSql(sql).names.credentials).toEqual(credentials);
+  });
+
+  it('a custom setting read by name is listed apart, and leaves a read a read', () => {
+    const { facts, names } = analyseSql("SELECT current_setting('App.JWT_Secret'), current_setting('TimeZone')");
+    expect(names.customSettings).toEqual(['app.jwt_secret']);
+    expect(names.credentials).toEqual([]);
+    expect(facts.readOnly).toBe(true);
+    expect(analyseSql('SHOW "app.settings.jwt_secret"').names.customSettings).toEqual(['app.settings.jwt_secret']);
+    // As the server prints a policy's call: the constant cast to text names the setting as plainly.
+    expect(analyseSql("SELECT current_setting('app.tenant'::text, true)").names).toMatchObject({ credentials: [], customSettings: ['app.tenant'] });
+    expect(analyseSql("SELECT current_setting('primary_conninfo'::pg_catalog.text)").names.credentials).toEqual(['primary_conninfo']);
+    expect(analyseSql("SELECT current_setting('TimeZone'::public.text)").names.credentials).toEqual(['current_setting() of a computed name']);
   });
 });
 

@@ -15,7 +15,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
 import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, quotedName, type Invocations } from './invocations.ts';
 import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts';
-import { checkVariableSet, showsCredential } from './session-settings.ts';
+import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
 
@@ -67,6 +67,13 @@ export interface SqlNameUses {
   readonly attributes: readonly string[];
   /** Relations as written, quoted as `to_regclass` reads them (`public."Totals"`): a view or a policy may call functions. */
   readonly relations: readonly string[];
+  /**
+   * Settings that may hold a credential the SQL reads by name (`primary_conninfo`, `SHOW ALL`, a computed name,
+   * `pg_catalog.pg_show_all_settings`): the executor runs no such SQL, whatever rule allowed it.
+   */
+  readonly credentials: readonly string[];
+  /** Custom settings read by name (`app.jwt_secret`, by SHOW or current_setting()): refused in a run as credentials are. */
+  readonly customSettings: readonly string[];
 }
 
 /** Options of one connection. */
@@ -124,6 +131,8 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     types: new Set<string>(),
     attributes: new Set<string>(),
     relations: new Set<string>(),
+    credentials: new Set<string>(),
+    customSettings: new Set<string>(),
   };
   let readOnly = true;
   let ddl = false;
@@ -133,6 +142,12 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     // Only a top-level SET changes this session; one inside CREATE/ALTER FUNCTION or ALTER ROLE … SET is a definition.
     if (node === 'VariableSetStmt') checkVariableSet(payload);
     const found = walkStatement(node, payload);
+    if (node === 'VariableShowStmt' && typeof payload['name'] === 'string' && isCustomSetting(payload['name'])) {
+      found.customSettings.add(payload['name'].toLowerCase());
+    }
+    if (node === 'VariableShowStmt' && showsCredential(payload['name'])) {
+      found.credentials.add(typeof payload['name'] === 'string' && payload['name'].toLowerCase() !== 'all' ? payload['name'].toLowerCase() : 'SHOW ALL');
+    }
     const type = statementType(node, payload);
     const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
     statements.push({ type, tables: [...found.tables], hasWhere });
@@ -153,11 +168,13 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
       [found.types, names.types],
       [found.attributes, names.attributes],
       [found.relations, names.relations],
+      [found.credentials, names.credentials],
+      [found.customSettings, names.customSettings],
     ] as const) {
       for (const n of from) to.add(n);
     }
     readOnly &&=
-      isReadOnly(node, payload, found) && [...found.functions].every((f) => allowed.has(f)) && !found.foreignNames && !found.credentialSetting;
+      isReadOnly(node, payload, found) && [...found.functions].every((f) => allowed.has(f)) && !found.foreignNames && found.credentials.size === 0;
     ddl ||= found.statements.some((s) => DDL_TYPES.has(s.type));
     privilege ||= found.statements.some((s) => PRIVILEGE_TYPES.has(s.type));
     unboundedWrite ||= found.unboundedWrite;
@@ -181,6 +198,8 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
       types: list(names.types),
       attributes: list(names.attributes),
       relations: list(names.relations),
+      credentials: list(names.credentials),
+      customSettings: list(names.customSettings),
     },
   };
 }
@@ -216,7 +235,8 @@ function walkStatement(node: string, payload: JsonObject): Found {
     types: new Set(),
     attributes: new Set(),
     foreignNames: false,
-    credentialSetting: false,
+    credentials: new Set(),
+    customSettings: new Set(),
     statements: [],
     selectWrites: false,
     unboundedWrite: false,
@@ -354,12 +374,11 @@ function stringParts(items: readonly Json[]): string[] {
 
 /**
  * A statement only reads when it is a SELECT, SHOW (not of a setting that may
- * hold a credential) or EXPLAIN without ANALYZE, holds no SELECT INTO or FOR
+ * hold a credential: analyseSql) or EXPLAIN without ANALYZE, holds no SELECT INTO or FOR
  * UPDATE/SHARE, and nests no statement but SELECTs (a DELETE in a CTE writes).
  */
 function isReadOnly(node: string, payload: JsonObject, found: Found): boolean {
   if (!READ_ONLY_NODES.has(node) || found.selectWrites) return false;
-  if (node === 'VariableShowStmt' && showsCredential(payload['name'])) return false;
   if (node === 'ExplainStmt' && explainAnalyzes(payload)) return false;
   return found.statements.slice(1).every((s) => s.node === 'SelectStmt');
 }

@@ -7,7 +7,7 @@
  * session's search_path holds a function (or operator, or type) of that name,
  * so the name policy saw is the function that runs.
  */
-import { checkSetConfig, readsCredentialSetting } from './session-settings.ts';
+import { checkSetConfig, credentialSettingRead, CREDENTIAL_SETTING_FUNCTIONS, customSettingRead, readsUnseen } from './session-settings.ts';
 
 /** What a walk collects about invoked names. */
 export interface Invocations {
@@ -23,8 +23,14 @@ export interface Invocations {
   readonly attributes: Set<string>;
   /** An operator or type of a schema other than pg_catalog (`OPERATOR(public.+)`, `::public.d`). */
   foreignNames: boolean;
-  /** `current_setting()` of a setting that may hold a credential, or of a computed name: not a read. */
-  credentialSetting: boolean;
+  /**
+   * Settings that may hold a credential the SQL reads by name: `current_setting()` of one or of a computed name, a
+   * function listing them all (`pg_show_all_settings`), or one reading SQL text or a server file (`query_to_xml`,
+   * `pg_read_file`). Not a read, and refused whatever rule allows the SQL.
+   */
+  readonly credentials: Set<string>;
+  /** Custom settings (`app.jwt_secret`) read by name: a run is refused, yet a view or policy reading one is no write. */
+  readonly customSettings: Set<string>;
 }
 
 const PLAIN = /^[a-z_][a-z0-9_$]*$/;
@@ -93,7 +99,11 @@ export function noteCall(parts: readonly string[], args: unknown, found: Invocat
     found.unqualifiedFunctions.add(bare);
   }
   if (name === 'pg_catalog.set_config') checkSetConfig(args);
-  if (name === 'pg_catalog.current_setting' && readsCredentialSetting(args)) found.credentialSetting = true;
+  const setting = name === 'pg_catalog.current_setting' ? credentialSettingRead(args) : undefined;
+  if (setting !== undefined) found.credentials.add(setting);
+  const custom = name === 'pg_catalog.current_setting' ? customSettingRead(args) : undefined;
+  if (custom !== undefined) found.customSettings.add(custom);
+  if (CREDENTIAL_SETTING_FUNCTIONS.has(name) || readsUnseen(parts)) found.credentials.add(name);
 }
 
 /** A node of SQL-standard syntax an older server may run as a bare-named call (SYNTAX_CALLS). */

@@ -19,14 +19,17 @@
  * database (extensions' and the server's own aside), a function off the
  * allow-list a view of the server's calls (pg_stat_activity), the
  * catalogs that hold other tables' values (pg_statistic, read by pg_stats),
- * and those that hold credentials (pg_authid, read by pg_shadow).
+ * and those that hold credentials (pg_authid, read by pg_shadow). Any run,
+ * whatever rule allowed it (a COPY, a SELECT calling nextval(), an approved
+ * write), is refused when it reads a credential (those catalogs, a setting
+ * that may hold one) or a TOAST or statistics catalog.
  *
  * What a read reaches without naming it is asked by session-reach.ts.
  *
  * The query qualifies every operator and function it uses itself, so objects
  * an attacker created on the search_path cannot change its answer.
  */
-import { deriveSqlFacts, type SqlFactsOptions, type SqlNameUses } from './facts.ts';
+import { analyseSql, deriveSqlFacts, type SqlFactsOptions, type SqlNameUses } from './facts.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { PINNED_SETTINGS } from './session-settings.ts';
 import { member, NOT_CATALOG } from './guard-terms.ts';
@@ -98,9 +101,11 @@ export interface GuardRow {
 export const GUARD_ALLOWED = 4;
 
 /**
- * The guard's parameters: every unqualified function for any run; operators,
- * types, attribute names, the allow-list and the relations read only for a
- * read-only one (a write was judged as one, whatever they resolve to).
+ * The guard's parameters: every unqualified function and every relation for
+ * any run (what it reads must hold no credential, whatever rule allowed it);
+ * operators, types, attribute names and the allow-list only for a read-only
+ * one (a write was judged as one, whatever they resolve to). An empty
+ * allow-list tells the check the run is not read-only.
  *
  * @example
  * guardParams(names, true, allowed); // [['lower'], ['=', …], ['mytype'], ['total'], [...allowed], ['orders']]
@@ -108,7 +113,25 @@ export const GUARD_ALLOWED = 4;
 export function guardParams(names: SqlNameUses, readOnly: boolean, allowed: ReadonlySet<string>): string[][] {
   return readOnly
     ? [[...names.functions], [...names.operators], [...names.types], [...names.attributes], [...allowed], [...names.relations]]
-    : [[...names.functions], [], [], [], [], []];
+    : [[...names.functions], [], [], [], [], [...names.relations]];
+}
+
+/** What the refusal of a credential says it protects. */
+const CREDENTIALS_HELD = "password verifiers, user mappings' options, subscriptions' connection strings, settings such as primary_conninfo";
+
+/**
+ * Why no session may run the SQL, whatever rule allowed it, before any check on
+ * the upstream: it reads a setting that may hold a credential by name.
+ *
+ * @example
+ * credentialRefusal(analyseSql('SHOW primary_conninfo').names); // { message: 'the SQL reads primary_conninfo, …' }
+ */
+export function credentialRefusal(names: SqlNameUses): { message: string } | undefined {
+  const read = [...names.credentials, ...names.customSettings];
+  if (read.length === 0) return undefined;
+  return {
+    message: `the SQL reads or calls ${read.join(', ')}, which may read credentials (${CREDENTIALS_HELD}, a secret kept as a custom setting) out of the check's sight; nothing ran`,
+  };
 }
 
 /**
@@ -119,7 +142,7 @@ export function guardParams(names: SqlNameUses, readOnly: boolean, allowed: Read
  * refusal({ pid: 1, shadows: ['function public.lower'], standard_conforming_strings: 'on', … });
  * // { settings: false, message: 'public.lower … call it schema-qualified' }
  */
-export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}): { settings: boolean; message: string } | undefined {
+export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}, readOnly = true): { settings: boolean; message: string } | undefined {
   if (!row) return { settings: true, message: 'the session check returned nothing' };
   const wrong = Object.entries(PINNED_SETTINGS).filter(([name, want]) => String(row[name]) !== want);
   if (wrong.length > 0) {
@@ -139,12 +162,15 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
     const list = [...new Set(missing.map((r) => r.slice('relation '.length)))].sort().join(', ');
     return { settings: false, message: `no relation ${list} on this server, as the session's search_path resolves it; nothing ran` };
   }
-  const credentials = row.reached.filter((r) => r.startsWith('credential catalog '));
+  const credentials = [
+    ...row.reached.filter((r) => r.startsWith('credential catalog ')).map((r) => r.slice('credential catalog '.length)),
+    ...row.definitions.flatMap(credentialDefinition),
+  ];
   if (credentials.length > 0) {
-    const list = [...new Set(credentials.map((r) => r.slice('credential catalog '.length)))].sort().join(', ');
+    const list = [...new Set(credentials)].sort().join(', ');
     return {
       settings: false,
-      message: `the SQL reads ${list}, which holds credentials (password verifiers, user mappings' options, subscriptions' connection strings), named or through a view that shows them; nothing ran`,
+      message: `the SQL reads ${list}, which holds credentials (${CREDENTIALS_HELD}), named or through a view that shows them; nothing ran`,
     };
   }
   const data = row.reached.filter((r) => r.startsWith('data catalog '));
@@ -155,6 +181,8 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
       message: `the SQL reads ${list}, which holds values of other tables' columns (statistics pg_stats shows, long values in TOAST) that policy did not see named; nothing ran`,
     };
   }
+  // A run that is not read-only was judged as what it is: only credentials and other tables' values are refused in it.
+  if (!readOnly) return undefined;
   const reached = [...row.reached, ...row.definitions.flatMap((d) => unsafeDefinition(d, options))];
   if (reached.length > 0) {
     const list = [...new Set(reached)].sort().join(', ');
@@ -164,6 +192,18 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
     };
   }
   return undefined;
+}
+
+/** The settings holding credentials a view's SQL or a policy's expression reads (`primary_conninfo (through v)`); unreadable counts. */
+function credentialDefinition(json: string): string[] {
+  let via = '?';
+  try {
+    const [relation, sql] = JSON.parse(json) as [string, string];
+    via = relation;
+    return analyseSql(sql).names.credentials.map((c) => `${c} (through ${via})`);
+  } catch {
+    return [`a definition the gateway cannot read (through ${via})`];
+  }
 }
 
 /** `[]` when a view's SQL or a policy's expression only reads and calls allowed functions; else what it calls. */

@@ -9,7 +9,10 @@
  * stored trees: the functions off the allow-list they call, and the catalogs
  * holding other tables' values (pg_statistic) they read; and the catalogs
  * holding credentials (pg_authid, pg_user_mapping, pg_subscription) read by
- * name or through a view that shows them. REACHED lists what is refused
+ * name or through a view that shows them, and views listing every setting
+ * (pg_settings). Credentials, TOAST tables and the statistics catalogs are
+ * asked for any run, whatever rule allowed it (a COPY, a write); the rest
+ * only for a read-only run (READ_ONLY_RUN). REACHED lists what is refused
  * outright; DEFINITIONS the text of views, policies and domain CHECKs,
  * checked against the allow-list by session-guard.ts.
  */
@@ -56,6 +59,9 @@ function planned(x: string): string {
     SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, pt.partrelid FROM pg_catalog.pg_partitioned_table pt
      WHERE pt.partrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT a.relid FROM pg_catalog.pg_partition_ancestors(${x}) a))`;
 }
+
+/** The run is read-only ($5, the allow-list, is empty for any other): what only a read must show is asked then only. */
+const READ_ONLY_RUN = 'pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0';
 
 const SYSTEM_REL = `EXISTS (SELECT FROM pg_catalog.pg_class sc WHERE sc.oid OPERATOR(pg_catalog.=) rel.oid
   AND sc.relnamespace OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.regnamespace[]::pg_catalog.oid[]))`;
@@ -188,9 +194,12 @@ const DATA_CATALOGS = `ARRAY['pg_catalog.pg_statistic', 'pg_catalog.pg_statistic
  * (or owns a user mapping) reads: every role's password verifier
  * (pg_authid.rolpassword, shown by pg_shadow), user mappings' options (a
  * remote password, shown by pg_user_mappings) and subscriptions' connection
- * strings (pg_subscription.subconninfo).
+ * strings (pg_subscription.subconninfo); and the settings of ALTER ROLE and
+ * ALTER DATABASE … SET (pg_db_role_setting), which any role reads, where an
+ * application may keep a secret as a custom setting (app.jwt_secret).
  */
-const CREDENTIAL_CATALOGS = `ARRAY['pg_catalog.pg_authid', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_subscription']::pg_catalog.regclass[]::pg_catalog.oid[]`;
+const CREDENTIAL_CATALOGS = `ARRAY['pg_catalog.pg_authid', 'pg_catalog.pg_user_mapping', 'pg_catalog.pg_subscription',
+  'pg_catalog.pg_db_role_setting']::pg_catalog.regclass[]::pg_catalog.oid[]`;
 
 /**
  * The server's views that read a credential catalog and show none of its
@@ -210,11 +219,31 @@ const SHOWING_NO_CREDENTIAL = `pg_catalog.array_remove(ARRAY(SELECT pg_catalog.t
     'information_schema._pg_foreign_servers', 'information_schema._pg_foreign_tables', 'information_schema.user_mappings'
   ]::pg_catalog.text[]) v), NULL)`;
 
-/** The credential catalogs a read-only run reaches, named or through views (the server's, a user's) that show their secrets. */
-const CREDENTIALS = `SELECT 'credential catalog pg_catalog.' OPERATOR(pg_catalog.||) cc.relname FROM (
+/**
+ * The server's functions that list every setting's value, those that may hold
+ * a credential too (primary_conninfo, archive_command): pg_settings and
+ * pg_file_settings call them, and so may a user's view. Both are pg_catalog's
+ * (as the refusal names them).
+ */
+const CREDENTIAL_FUNCTIONS = `ARRAY['pg_catalog.pg_show_all_settings', 'pg_catalog.pg_show_all_file_settings']::pg_catalog.regproc[]::pg_catalog.oid[]`;
+
+/**
+ * The credential catalogs any run reaches (a read, or a COPY or write a rule
+ * allowed by its type), named or through views (the server's, a user's) that
+ * show their secrets, and the views reached that call a function listing
+ * every setting (pg_settings).
+ */
+const CREDENTIALS = `SELECT 'credential catalog ' OPERATOR(pg_catalog.||) cn.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) cc.relname
+         OPERATOR(pg_catalog.||) COALESCE(' (calling ' OPERATOR(pg_catalog.||) c.calls OPERATOR(pg_catalog.||) ')', '') FROM (
       ${relations(`NOT (rel.oid OPERATOR(pg_catalog.=) ANY (${SHOWING_NO_CREDENTIAL}))`)}
-      SELECT DISTINCT rel.oid FROM rel WHERE rel.oid OPERATOR(pg_catalog.=) ANY (${CREDENTIAL_CATALOGS})) c
-      JOIN pg_catalog.pg_class cc ON cc.oid OPERATOR(pg_catalog.=) c.oid`;
+      SELECT DISTINCT rel.oid, NULL::pg_catalog.text AS calls FROM rel WHERE rel.oid OPERATOR(pg_catalog.=) ANY (${CREDENTIAL_CATALOGS})
+      UNION
+      SELECT rel.oid, 'pg_catalog.' OPERATOR(pg_catalog.||) (SELECT p.proname::pg_catalog.text FROM pg_catalog.pg_proc p WHERE p.oid OPERATOR(pg_catalog.=) m[1]::pg_catalog.oid) FROM rel
+        JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) rel.oid AND w.ev_type OPERATOR(pg_catalog.=) '1',
+        LATERAL pg_catalog.regexp_matches(w.ev_action::pg_catalog.text, ':funcid (\\d+)', 'g') m
+       WHERE m[1]::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (${CREDENTIAL_FUNCTIONS})) c
+      JOIN pg_catalog.pg_class cc ON cc.oid OPERATOR(pg_catalog.=) c.oid
+      JOIN pg_catalog.pg_namespace cn ON cn.oid OPERATOR(pg_catalog.=) cc.relnamespace`;
 
 /**
  * The functions a view of the server's own or of an installed extension
@@ -234,10 +263,11 @@ const SYSTEM_VIEW_CALLS = `SELECT rel.oid::pg_catalog.regclass::pg_catalog.text,
           SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
             FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
            WHERE p.oid OPERATOR(pg_catalog.=) m[1]::pg_catalog.oid AND n.nspname OPERATOR(pg_catalog.<>) 'information_schema') f
-       WHERE vc.relkind OPERATOR(pg_catalog.=) 'v' AND (${SYSTEM_REL} OR ${member('pg_class', 'rel.oid')})
+       WHERE ${READ_ONLY_RUN} AND vc.relkind OPERATOR(pg_catalog.=) 'v' AND (${SYSTEM_REL} OR ${member('pg_class', 'rel.oid')})
          AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
 
 /**
+ * For any run: the credential catalogs, TOAST tables and statistics catalogs it reads.
  * For a read-only run: every function, operator and type (a domain's CHECK)
  * of a schema other than pg_catalog that the views and row-level-security
  * policies it reads depend on, through views of views, that what the planner
@@ -248,7 +278,7 @@ const SYSTEM_VIEW_CALLS = `SELECT rel.oid::pg_catalog.regclass::pg_catalog.text,
  */
 export const REACHED = `
     SELECT 'relation ' OPERATOR(pg_catalog.||) r.name FROM pg_catalog.unnest($6::pg_catalog.text[]) r(name)
-     WHERE pg_catalog.to_regclass(r.name) IS NULL
+     WHERE ${READ_ONLY_RUN} AND pg_catalog.to_regclass(r.name) IS NULL
     UNION ALL
     SELECT x.what OPERATOR(pg_catalog.||) ' (through ' OPERATOR(pg_catalog.||) x.via OPERATOR(pg_catalog.||) ')' FROM (
       ${RELS}
@@ -281,6 +311,7 @@ export const REACHED = `
         LATERAL (SELECT d.refclassid, d.refobjid FROM pg_catalog.pg_depend d
                   WHERE d.classid OPERATOR(pg_catalog.=) obj.classid AND d.objid OPERATOR(pg_catalog.=) obj.objid
                     AND d.objsubid OPERATOR(pg_catalog.=) 0 OFFSET 0) d
+       WHERE ${READ_ONLY_RUN}
       UNION ALL
       ${SYSTEM_VIEW_CALLS}
       UNION ALL
@@ -293,7 +324,7 @@ export const REACHED = `
       /* What a foreign table's server runs to read it (a remote view, file_fdw's program) is out of the check's sight. */
       SELECT 'its server', 'foreign table ' OPERATOR(pg_catalog.||) rel.oid::pg_catalog.regclass::pg_catalog.text
         FROM rel JOIN pg_catalog.pg_class fc ON fc.oid OPERATOR(pg_catalog.=) rel.oid
-       WHERE fc.relkind OPERATOR(pg_catalog.=) 'f' AND NOT ${member('pg_class', 'rel.oid')}
+       WHERE ${READ_ONLY_RUN} AND fc.relkind OPERATOR(pg_catalog.=) 'f' AND NOT ${member('pg_class', 'rel.oid')}
     ) x WHERE x.what IS NOT NULL
     UNION ALL
     ${CREDENTIALS}

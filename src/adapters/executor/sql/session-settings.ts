@@ -119,17 +119,88 @@ export function showsCredential(name: unknown): boolean {
 }
 
 /**
- * Whether `current_setting(args…)` may read a credential: its name is computed, or names such a setting.
+ * The setting that `current_setting(args…)` may read a credential from: its
+ * name, or that the name is computed; undefined when it names another setting.
  *
  * @example
- * readsCredentialSetting([{ A_Const: { sval: { sval: 'TimeZone' } } }]); // false
+ * credentialSettingRead([{ A_Const: { sval: { sval: 'TimeZone' } } }]);         // undefined
+ * credentialSettingRead([{ A_Const: { sval: { sval: 'primary_conninfo' } } }]); // 'primary_conninfo'
  */
-export function readsCredentialSetting(args: unknown): boolean {
-  const first = Array.isArray(args) ? (args[0] as unknown) : undefined;
+export function credentialSettingRead(args: unknown): string | undefined {
+  const name = settingNamed(args);
+  if (name === undefined) return 'current_setting() of a computed name';
+  return showsCredential(name) ? name.toLowerCase() : undefined;
+}
+
+/**
+ * Whether a setting is a custom one (`app.jwt_secret`, an extension's
+ * `pgaudit.log`): a name with a dot, which the server keeps as given. An
+ * application may keep a secret there (PostgREST's `app.settings.jwt_secret`),
+ * set with ALTER DATABASE or ALTER ROLE, so no run reads one by name; a view or
+ * a row-level-security policy of the database's may (`current_setting('app.tenant')`
+ * in a policy filters rows and returns no value).
+ *
+ * @example
+ * customSettingRead([{ A_Const: { sval: { sval: 'App.JWT_Secret' } } }]); // 'app.jwt_secret'
+ * customSettingRead([{ A_Const: { sval: { sval: 'TimeZone' } } }]);       // undefined
+ */
+export function customSettingRead(args: unknown): string | undefined {
+  const name = settingNamed(args);
+  return name !== undefined && isCustomSetting(name) ? name.toLowerCase() : undefined;
+}
+
+/** A setting name with a dot: a custom (placeholder) or extension setting. */
+export function isCustomSetting(name: string): boolean {
+  return name.includes('.');
+}
+
+/** Types a string constant may be cast to and keep its text, as the server prints a view's or policy's call (`'app.tenant'::text`). */
+const TEXT_TYPES: ReadonlySet<string> = new Set(['text', 'varchar', 'name']);
+
+/** The setting a call's first argument names as a string constant, bare or cast to a text type. */
+function settingNamed(args: unknown): string | undefined {
+  let first = Array.isArray(args) ? (args[0] as unknown) : undefined;
+  const cast = isObject(first) ? first['TypeCast'] : undefined;
+  if (isObject(cast) && isObject(cast['typeName'])) {
+    const names = Array.isArray(cast['typeName']['names']) ? (cast['typeName']['names'] as unknown[]) : [];
+    const parts = names.map((n) => (isObject(n) && isObject(n['String']) ? n['String']['sval'] : undefined));
+    const [schema, type] = parts.length === 1 ? ['pg_catalog', parts[0]] : parts;
+    if (schema === 'pg_catalog' && typeof type === 'string' && TEXT_TYPES.has(type) && cast['typeName']['arrayBounds'] === undefined) first = cast['arg'];
+  }
   const constant = isObject(first) ? first['A_Const'] : undefined;
   const sval = isObject(constant) ? constant['sval'] : undefined;
-  const name = isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
-  return name === undefined || showsCredential(name);
+  return isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
+}
+
+/**
+ * The server's functions that list every setting with its value (pg_settings
+ * and pg_file_settings call them): a credential setting among them.
+ */
+export const CREDENTIAL_SETTING_FUNCTIONS: ReadonlySet<string> = new Set(['pg_catalog.pg_show_all_settings', 'pg_catalog.pg_show_all_file_settings']);
+
+/**
+ * Functions, by their name in any schema, that read what no check sees by
+ * name: SQL text or a relation given as a value (`query_to_xml('SELECT
+ * rolpassword FROM pg_authid', …)`, `table_to_xml('pg_authid', …)`, ts_stat,
+ * dblink's queries on a server of its own choosing) and the server's files
+ * (`pg_read_file('postgresql.auto.conf')`, where ALTER SYSTEM keeps
+ * primary_conninfo; lo_import). Each may read a credential, so no run calls
+ * one, whatever rule allowed it.
+ */
+const UNSEEN_READS =
+  /^(?:(?:query|table|schema|database)_to_xml(?:schema|_and_xmlschema)?|cursor_to_xml(?:schema)?|ts_stat|ts_rewrite|dblink(?:_exec|_open|_send_query)?|pg_read_file|pg_read_binary_file|lo_import)$/;
+
+/**
+ * Whether a function of that name (its last part) reads what no check sees by name (UNSEEN_READS).
+ *
+ * @example
+ * readsUnseen(['query_to_xml']);          // true
+ * readsUnseen(['public', 'dblink_exec']); // true
+ * readsUnseen(['lower']);                 // false
+ */
+export function readsUnseen(parts: readonly string[]): boolean {
+  const bare = parts[parts.length - 1];
+  return bare !== undefined && UNSEEN_READS.test(bare);
 }
 
 function refuse(what: string): never {

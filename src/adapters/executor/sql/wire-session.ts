@@ -28,7 +28,7 @@ import { containsNode } from './facts.ts';
 import { analyseSqlAsync, analyseSqlCached, containsNodeAsync } from './analysis-cache.ts';
 import { OFFLOAD_MIN_CHARS } from './analysis-offload.ts';
 import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
-import { arrayLiteral, GUARD_ALLOWED, guardParams, refusal, snapshotRefusal, type GuardRow } from './session-guard.ts';
+import { arrayLiteral, credentialRefusal, GUARD_ALLOWED, guardParams, refusal, snapshotRefusal, type GuardRow } from './session-guard.ts';
 import type { Answer, WireRelay } from './wire-relay.ts';
 import { refused, tell } from './wire-outcome.ts';
 import { CANCELLED, cancelledByClient } from './wire-cancel.ts';
@@ -137,6 +137,8 @@ export class WireSession {
       return refused(e.code, e.message);
     }
     const { names, facts } = analysed;
+    const credential = credentialRefusal(names);
+    if (credential) return refused('SQL_SESSION_UNSAFE', credential.message);
     if (executes) {
       return refused('SQL_SESSION_UNSAFE', 'SQL EXECUTE of a prepared statement is not run through the listener (what it runs was judged by no one): use the protocol\'s Parse/Bind/Execute, or send the statement itself; nothing ran');
     }
@@ -205,7 +207,7 @@ export class WireSession {
       if (text) row = JSON.parse(dataRowText(text.body)) as GuardRow;
       const why = failed
         ? { message: `the session check failed on the upstream${failed.error ? ` (${sqlstate(failed.error)})` : ''}; nothing ran` }
-        : (snapshotRefusal(status, row) ?? refusal(row, { readOnlyFunctions: this.options.readOnlyFunctions }));
+        : (snapshotRefusal(status, row) ?? refusal(row, { readOnlyFunctions: this.options.readOnlyFunctions }, plan.readOnly));
       if (why) {
         await this.undo(opened);
         return refused('SQL_SESSION_UNSAFE', why.message);
