@@ -11,7 +11,7 @@ import type { Principal } from './core/principal.ts';
 import { createAuthenticator } from './service/authenticate.ts';
 import { mcpConnections, reloadPins, watchTools } from './service/tool-sync.ts';
 import { createGatewayMcpServer } from './surfaces/mcp/server.ts';
-import { createDeps } from './main.ts';
+import { createDeps } from './main-deps.ts';
 import { configGeneration } from './config/generation.ts';
 import { CONFIG_GENERATION_KEY } from './service/config-in-force.ts';
 

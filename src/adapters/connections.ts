@@ -6,9 +6,6 @@ import type { ConnectionInfo } from '../core/connection.ts';
 import { toolAcceptors } from '../core/mcp/acceptors.ts';
 import type { ConnectionHandle, Connections } from '../core/ports.ts';
 import type { ConnectionConfig } from '../config/schema.ts';
-import { createExecConnection } from './executor/exec/connection.ts';
-import { createHttpConnection } from './executor/http/connection.ts';
-import { createMcpConnection } from './executor/mcp/connection.ts';
 import { connectionTarget } from './connection-target.ts';
 import type { WrittenTarget } from '../config/written-targets.ts';
 
@@ -33,12 +30,18 @@ export async function createConnections(
   const handles = new Map<string, ConnectionHandle & { close?: () => Promise<void> }>();
   for (const c of configs) {
     switch (c.kind) {
-      case 'http':
+      // Each kind's executor is loaded at its first connection (like postgres's above): a process whose config has
+      // none of a kind does not load its client (undici for http, the MCP SDK's for mcp).
+      case 'http': {
+        const { createHttpConnection } = await import('./executor/http/connection.ts');
         handles.set(c.name, createHttpConnection({ ...c, ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), secrets: opts.secrets?.[c.name] ?? [] }));
         break;
-      case 'exec':
+      }
+      case 'exec': {
+        const { createExecConnection } = await import('./executor/exec/connection.ts');
         handles.set(c.name, createExecConnection({ ...c, ...(opts.heldSecrets ? { heldSecrets: opts.heldSecrets } : {}) }));
         break;
+      }
       case 'postgres': {
         const sql = await sqlExecutor();
         handles.set(
@@ -61,6 +64,7 @@ export async function createConnections(
       }
       case 'mcp': {
         // Nothing starts or connects here: the first listing (at the gateway's start) does.
+        const { createMcpConnection } = await import('./executor/mcp/connection.ts');
         const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds, acceptors: toolAcceptors(c.pinning), secrets: opts.secrets?.[c.name] ?? [] };
         handles.set(
           c.name,

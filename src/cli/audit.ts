@@ -3,7 +3,6 @@ import { loadConfig } from '../config/load.ts';
 import type { Store } from '../core/ports.ts';
 import { exportAudit } from '../service/audit-export.ts';
 import { verifyAuditSigned } from '../service/audit-verify.ts';
-import { verifyBundleInParallel } from '../adapters/verify/parallel-leaves.ts';
 import { planBundle, type Bound } from '../service/audit-bundle.ts';
 import { createCheckpointSigner, lastSignedIn } from '../adapters/signer/checkpoint-signer.ts';
 import { openAuditHmac } from '../adapters/signer/audit-hmac.ts';
@@ -11,7 +10,7 @@ import { openKeyring, readVerifiers } from '../adapters/signer/ed25519-file.ts';
 import { pinnedKeys } from './verifier-keys.ts';
 import { systemClock } from '../adapters/system.ts';
 import { auditOrigin, checkKeyOwner, openStoreForCommand, storeAuditOrigin } from '../main-store.ts';
-import { readBundle, writeBundle } from '../adapters/audit-bundle-files.ts';
+import { writeBundle } from '../adapters/audit-bundle-files.ts';
 import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
 import { safe } from './output.ts';
 import { parseExportBound } from '../core/period-bound.ts';
@@ -97,26 +96,6 @@ export async function auditBundleExportCommand(configPath: string, o: { out: str
   } finally {
     await store.close();
   }
-}
-
-/**
- * Without a pinned key, the bundle's own keys.txt is trusted: that proves the
- * bundle is consistent, not that the log's owner signed it (anyone can re-sign
- * an edited log with a key of their own). Said loudly, on stderr.
- */
-export async function auditBundleVerifyCommand(path: string, o: { verifierKey?: string[] } = {}): Promise<number> {
-  const pinned = o.verifierKey?.length ? pinnedKeys(o.verifierKey) : undefined;
-  if (!pinned) {
-    process.stderr.write('WARNING: no --verifier-key given: the checkpoints are checked with the keys inside the bundle, which proves only that the bundle is consistent, not who signed it. Pin the log\'s verifier key (countersign audit verify <bundle> --verifier-key <key|file>).\n');
-  }
-  const report = await verifyBundleInParallel(await readBundle(path), pinned ? { verifiers: pinned } : {});
-  if (report.ok) {
-    process.stdout.write(`bundle OK: events ${report.first}–${report.last} (${report.events}) of ${report.origin}; signed checkpoints verified at sizes ${report.verifiedCheckpoints.join(', ')}${pinned ? ' with the pinned key' : " with the bundle's own keys (UNPINNED)"}\n`);
-    return 0;
-  }
-  const where = report.problem?.seq !== undefined ? `event ${report.problem.seq}` : report.problem?.checkpoint !== undefined ? `checkpoint ${report.problem.checkpoint}` : 'the bundle';
-  process.stdout.write(`bundle FAILED at ${where}: ${report.problem?.message}\n`);
-  return 1;
 }
 
 export async function auditSearchCommand(configPath: string, filters: Record<string, string | undefined>, o: { json?: boolean }): Promise<number> {

@@ -264,8 +264,8 @@ audit
   .action(
     run(async (bundle: string | undefined, o: { config?: string; verifierKey?: string[] }) => {
       const pin = o.verifierKey ? { verifierKey: o.verifierKey } : {};
-      const { auditBundleVerifyCommand, auditVerifyCommand } = await import('./audit.ts');
-      return bundle ? auditBundleVerifyCommand(bundle, pin) : auditVerifyCommand(resolveConfigPath(o.config), pin);
+      if (bundle) return (await import('./audit-bundle-verify.ts')).auditBundleVerifyCommand(bundle, pin);
+      return (await import('./audit.ts')).auditVerifyCommand(resolveConfigPath(o.config), pin);
     }),
   );
 gatewayOption(audit

@@ -5,13 +5,12 @@
  */
 import { dirname, resolve } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { loadConfig } from '../config/load.ts';
 import type { Logger } from 'pino';
-import { createLogger } from '../main.ts';
-import { startLocalMcp } from '../main-mcp.ts';
 import { exitOnCrash } from './crash.ts';
-import { startRelay } from '../surfaces/mcp/relay.ts';
-import { UsageError } from './requests.ts';
+import { UsageError } from './usage-error.ts';
+
+// Each mode imports what it runs when it runs: a relay (--connect) loads no gateway, the gateway's MCP side
+// (--config) no relay client.
 
 /**
  * Serves MCP on stdio until the client goes: it closes our stdin (the SDK's
@@ -35,6 +34,7 @@ async function serveStdio(start: (transport: StdioServerTransport) => Promise<{ 
 export async function mcpRelayCommand(o: { connect: string; key?: string }): Promise<void> {
   if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
   const key = o.key;
+  const { startRelay } = await import('../surfaces/mcp/relay.ts');
   await serveStdio((transport) => startRelay({ url: o.connect, key }, transport));
 }
 
@@ -47,6 +47,7 @@ export async function mcpLocalCommand(o: { config: string; key?: string }): Prom
   if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
   const file = resolve(o.config);
   process.chdir(dirname(file));
+  const [{ loadConfig }, { createLogger }, { startLocalMcp }] = await Promise.all([import('../config/load.ts'), import('../adapters/logger.ts'), import('../main-mcp.ts')]);
   const config = loadConfig(file);
   const key = o.key;
   // The log goes to stderr, which MCP clients keep as the server's log.

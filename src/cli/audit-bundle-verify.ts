@@ -1,0 +1,28 @@
+/**
+ * `countersign audit verify <bundle>`: a bundle verified offline, from its files alone. Apart from audit.ts, which
+ * reads the store named by a config: this command reads no config, so it does not load the config schemas, the
+ * policy engine or a store driver.
+ */
+import { verifyBundleInParallel } from '../adapters/verify/parallel-leaves.ts';
+import { readBundle } from '../adapters/audit-bundle-files.ts';
+import { pinnedKeys } from './verifier-keys.ts';
+
+/**
+ * Without a pinned key, the bundle's own keys.txt is trusted: that proves the
+ * bundle is consistent, not that the log's owner signed it (anyone can re-sign
+ * an edited log with a key of their own). Said loudly, on stderr.
+ */
+export async function auditBundleVerifyCommand(path: string, o: { verifierKey?: string[] } = {}): Promise<number> {
+  const pinned = o.verifierKey?.length ? pinnedKeys(o.verifierKey) : undefined;
+  if (!pinned) {
+    process.stderr.write('WARNING: no --verifier-key given: the checkpoints are checked with the keys inside the bundle, which proves only that the bundle is consistent, not who signed it. Pin the log\'s verifier key (countersign audit verify <bundle> --verifier-key <key|file>).\n');
+  }
+  const report = await verifyBundleInParallel(await readBundle(path), pinned ? { verifiers: pinned } : {});
+  if (report.ok) {
+    process.stdout.write(`bundle OK: events ${report.first}–${report.last} (${report.events}) of ${report.origin}; signed checkpoints verified at sizes ${report.verifiedCheckpoints.join(', ')}${pinned ? ' with the pinned key' : " with the bundle's own keys (UNPINNED)"}\n`);
+    return 0;
+  }
+  const where = report.problem?.seq !== undefined ? `event ${report.problem.seq}` : report.problem?.checkpoint !== undefined ? `checkpoint ${report.problem.checkpoint}` : 'the bundle';
+  process.stdout.write(`bundle FAILED at ${where}: ${report.problem?.message}\n`);
+  return 1;
+}
