@@ -4,13 +4,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CountersignError } from '../core/errors.ts';
-import { CountersignApiError } from '../surfaces/sdk/client.ts';
 import { resolveConfigPath } from './config-path.ts';
-import { safe } from './output.ts';
 import type { RemoteOptions } from './requests.ts';
 import { exitCodeTable, RUN_EXIT } from './run-exit.ts';
 import type { RunCommandOptions } from './run.ts';
+import { reportError } from './report-error.ts';
 import { UsageError } from './usage-error.ts';
 import type { StartCommandOptions } from './start.ts';
 
@@ -378,20 +376,5 @@ try {
   await program.parseAsync(process.argv);
   process.exitCode = exitCode;
 } catch (e) {
-  // The gateway's text (or whatever answered at the URL) is named, never sent raw to a terminal.
-  if (e instanceof CountersignApiError) {
-    process.stderr.write(`${safe(`countersign: ${e.code}: ${e.message}`)}\n`);
-    process.exitCode = e.status === 401 ? 2 : 1;
-  } else if (e instanceof CountersignError) {
-    process.stderr.write(`${safe(`countersign: ${e.message}`)}\n`);
-    process.exitCode = e.code === 'CONFIG_INVALID' || e.code === 'STORE_OF_ANOTHER_CONFIG' || e.code === 'INVALID_REQUEST' ? 2 : 1;
-  } else if (e instanceof UsageError) {
-    process.stderr.write(`countersign: ${e.message}\n`);
-    process.exitCode = 2;
-  } else if (e instanceof TypeError && /fetch failed/.test(e.message)) {
-    process.stderr.write(`countersign: cannot reach the gateway (${(e.cause as Error | undefined)?.message ?? e.message}); is it running? Set --url or COUNTERSIGN_URL.\n`);
-    process.exitCode = 1;
-  } else {
-    throw e;
-  }
+  process.exitCode = reportError(e);
 }

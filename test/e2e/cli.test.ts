@@ -216,6 +216,15 @@ describe('countersign audit', () => {
   }, 60_000);
 });
 
+describe('a file the CLI cannot read', () => {
+  it('is named with the reason, exit code 2, and no stack trace', async () => {
+    const r = await cli(['audit', 'verify', '/nonexistent/bundle.tar']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('countersign: cannot read /nonexistent/bundle.tar: ENOENT');
+    expect(r.stderr).not.toMatch(/node:internal|\n\s+at /);
+  });
+});
+
 describe('countersign keys create', () => {
   it('prints a key and the sha256 line of exactly that key', async () => {
     const r = await cli(['keys', 'create', '--json']);
