@@ -29,7 +29,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { canary, canaryValue, findLeaks, keyDirCanaries, type Canary } from '../support/canaries.ts';
-import { getPage, signIn } from '../support/console.ts';
+import { getPage, postLogin, signIn } from '../support/console.ts';
 import { formsOf, HttpBrowser } from '../support/http-browser.ts';
 import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-botframework.ts';
 import { startFakePostgres, type FakePostgres } from '../support/fake-postgres-auth.ts';
@@ -229,6 +229,10 @@ describe.skipIf(!db)('a gateway whose every secret is a canary', () => {
       keep('bad key answer', await res.text());
     }
     seenNearMiss.push(near);
+    // The console's sign-in form, with the near miss.
+    const form = await postLogin(gw.url, near);
+    expect(form.status).toBeLessThan(500);
+    keep('console sign-in refused', `${[...form.headers].join('\n')}\n${await form.text()}`);
   });
 
   it('serves MCP agents the tools and their failures', async () => {
@@ -257,7 +261,9 @@ describe.skipIf(!db)('a gateway whose every secret is a canary', () => {
     keep('pg wire SQL error', { ...(err as object), message: (err as Error).message });
     expect(String(err)).toMatch(/division by zero/);
     await ok.end();
-    for (const [where, c] of [['pg wire, upstream password refused', wire('pgbad')], ['pg wire, near-miss API key', wire('pgdb', `${gw.keys['deploy-bot']!}x`)]] as const) {
+    // A client with user and password swapped: the key arrives as the user name.
+    const swapped = new pg.Client({ host: '127.0.0.1', port: gw.postgresPort, user: gw.keys['other-bot']!, password: 'other-bot', database: 'pgdb', ssl: false });
+    for (const [where, c] of [['pg wire, upstream password refused', wire('pgbad')], ['pg wire, near-miss API key', wire('pgdb', `${gw.keys['deploy-bot']!}x`)], ['pg wire, key as user name', swapped]] as const) {
       const e = await c.connect().then(() => c.query('SELECT 1')).catch((x: unknown) => x);
       expect(e, where).toBeInstanceOf(Error);
       keep(where, { ...(e as object), message: (e as Error).message });
