@@ -221,18 +221,33 @@ describe.skipIf(!db)('a gateway whose every secret is a canary', () => {
     expect(hooks.calls.map((c) => c.url)).toContain(`/hooks/${ENV.WEBHOOK_PATH_TOKEN}`);
   }, 60_000);
 
-  it('refuses bad API keys, and says so without repeating them', async () => {
+  it('refuses bad API keys and misplaced ones, and says so without repeating them', async () => {
     const near = `${gw.keys['deploy-bot']!}x`;
-    for (const key of [near, gw.keys['deploy-bot']!.slice(0, -2), `Basic ${Buffer.from(`deploy-bot:${gw.keys['alice']!}`).toString('base64')}`]) {
-      const res = await fetch(`${gw.url}/v1/requests`, { headers: { authorization: key.startsWith('Basic') ? key : `Bearer ${key}` } });
-      expect(res.status).toBe(401);
-      keep('bad key answer', await res.text());
-    }
     seenNearMiss.push(near);
+    const other = gw.keys['other-bot']!;
+    const tries: [string, Record<string, string>][] = [
+      ['/v1/requests', { authorization: `Bearer ${near}` }],
+      ['/v1/requests', { authorization: `Bearer ${gw.keys['deploy-bot']!.slice(0, -2)}` }],
+      ['/v1/requests', { authorization: `Basic ${Buffer.from(`deploy-bot:${other}`).toString('base64')}` }],
+      ['/v1/requests', { authorization: other }],
+      ['/v1/requests', { authorization: `Token ${other}` }],
+      ['/v1/requests', { authorization: `Bearer ${other} ${other}` }],
+      ['/v1/requests', { 'x-api-key': other }],
+      ['/mcp', { authorization: `Bearer ${near}`, accept: 'application/json, text/event-stream', 'content-type': 'application/json' }],
+    ];
+    for (const [path, headers] of tries) {
+      const res = await fetch(`${gw.url}${path}`, { method: path === '/mcp' ? 'POST' : 'GET', headers, ...(path === '/mcp' ? { body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' } : {}) });
+      expect(res.status, JSON.stringify(Object.keys(headers))).toBe(401);
+      keep(`bad key answer ${path}`, `${[...res.headers].join('\n')}\n${await res.text()}`);
+    }
     // The console's sign-in form, with the near miss.
     const form = await postLogin(gw.url, near);
     expect(form.status).toBeLessThan(500);
     keep('console sign-in refused', `${[...form.headers].join('\n')}\n${await form.text()}`);
+    // The CLI, with the near miss in its environment.
+    const cli = await runCli(['requests', 'list', '--url', gw.url], { COUNTERSIGN_KEY: near });
+    expect(cli.code).not.toBe(0);
+    keep('cli refused', cli);
   });
 
   it('serves MCP agents the tools and their failures', async () => {
