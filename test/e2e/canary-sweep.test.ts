@@ -50,6 +50,8 @@ const ENV = {
   HTTP_BASIC: Buffer.from(`svc:${basicPass}`).toString('base64'),
   HTTP_HEADER_KEY: canaryValue('HtHk'),
   DOWN_TOKEN: canaryValue('DnTk'),
+  // A numeric credential (an account PIN), which a JSON upstream may echo as a number.
+  HTTP_PIN: `${1 + (randomBytes(1)[0]! % 8)}${[...randomBytes(14)].map((b) => b % 10).join('')}`,
   EXEC_SECRET: canaryValue('ExSc'),
   MCP_SECRET: canaryValue('McSc'),
   PG_PASSWORD: canaryValue('PgPw'),
@@ -96,6 +98,11 @@ function basicOf(authorization: string | undefined): { basic?: string } {
   return m ? { basic: `decoded ${Buffer.from(m[1]!, 'base64').toString('utf8')}` } : {};
 }
 
+/** What a JSON API says of a numeric credential: the number. */
+function pinOf(pin: string | string[] | undefined): { account?: { pin: number } } {
+  return typeof pin === 'string' ? { account: { pin: Number(pin) } } : {};
+}
+
 const settled = (id: string) =>
   eventually(async () => {
     const r = await gw.as('alice', `/v1/requests/${id}`);
@@ -112,7 +119,7 @@ beforeAll(async () => {
   await admin.end();
   const pgUrl = new URL(db!.url);
   // Every answer quotes the request's headers (credentials included), as a debug endpoint does; /fail with a 500.
-  upstream = await startUpstream((call) => ({ status: call.url.includes('/fail') ? 500 : 200, body: { error: call.url.includes('/fail') ? 'boom' : undefined, headers: call.headers, ...basicOf(call.headers['authorization']) } }));
+  upstream = await startUpstream((call) => ({ status: call.url.includes('/fail') ? 500 : 200, body: { error: call.url.includes('/fail') ? 'boom' : undefined, headers: call.headers, ...basicOf(call.headers['authorization']), ...pinOf(call.headers['x-account-pin']) } }));
   // The first deliveries fail with an answer quoting the path they came to (a secret in it).
   hooks = await startUpstream((call) => (hooks.calls.length <= 2 ? { status: 500, body: { error: `no receiver at ${call.url}` } } : { status: 204 }));
   slack = await startFakeSlack({ botToken: ENV.SLACK_BOT_TOKEN, signingSecret: ENV.SLACK_SIGNING_SECRET });
@@ -135,7 +142,7 @@ channels:
 connections:
   - { name: api-bearer, kind: http, url: "${upstream.url}/b", headers: { Authorization: "Bearer \${HTTP_BEARER}" } }
   - { name: api-basic, kind: http, url: "${upstream.url}/p", headers: { Authorization: "Basic \${HTTP_BASIC}" } }
-  - { name: api-header, kind: http, url: "${upstream.url}/h", headers: { X-Api-Key: "\${HTTP_HEADER_KEY}" } }
+  - { name: api-header, kind: http, url: "${upstream.url}/h", headers: { X-Api-Key: "\${HTTP_HEADER_KEY}", X-Account-Pin: "\${HTTP_PIN}" } }
   - { name: api-down, kind: http, url: "http://127.0.0.1:9/x", headers: { Authorization: "Bearer \${DOWN_TOKEN}" } }
   - { name: sh, kind: exec, command: /bin/sh, env: { TOOL_SECRET: "\${EXEC_SECRET}" } }
   - { name: tool, kind: mcp, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(MCP_SERVER)}], env: { TOOL_SECRET: "\${MCP_SECRET}" } }
@@ -169,6 +176,8 @@ describe.skipIf(!db)('a gateway whose every secret is a canary', () => {
     for (const c of ['api-bearer', 'api-basic', 'api-header']) {
       const ok = await act(`${c} get`, c, { method: 'GET', path: '/ok' });
       expect(ok.body.status, c).toBe('succeeded');
+      // Each echoed its credential back: as a header, a decoded Basic pair, a number.
+      expect(JSON.stringify(ok.body.result), c).toMatch({ 'api-bearer': /authorization/, 'api-basic': /decoded /, 'api-header': /pin\\?":/ }[c]!);
       const fail = await act(`${c} 500`, c, { method: 'GET', path: '/fail' });
       expect(fail.body.status, c).toBe('failed');
     }
