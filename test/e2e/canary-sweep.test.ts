@@ -18,17 +18,17 @@
  * cannot pass by running nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { canary, canaryValue, findLeaks, keyDirCanaries, type Canary } from '../support/canaries.ts';
+import { runCli as runCliIn } from '../support/audit-gateway.ts';
+import { canary, canaryValue, filesUnder, findLeaks, keyDirCanaries, type Canary } from '../support/canaries.ts';
 import { getPage, postLogin, signIn } from '../support/console.ts';
 import { formsOf, HttpBrowser } from '../support/http-browser.ts';
 import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-botframework.ts';
@@ -84,6 +84,10 @@ const logs: string[] = [];
 const seen: { where: string; text: string }[] = [];
 const keep = (where: string, value: unknown) => seen.push({ where, text: typeof value === 'string' ? value : JSON.stringify(value) });
 const ids: Record<string, string> = {};
+/** API keys tried that were one character off a real one. */
+const seenNearMiss: string[] = [];
+/** Console session cookies: credentials as much as a key. */
+const sessions: string[] = [];
 
 async function act(name: string, connection: string, input: unknown, reason = 'canary sweep', as = 'deploy-bot') {
   const res = await gw.as(as, '/v1/actions', { body: { connection, input, reason } });
@@ -102,6 +106,9 @@ function basicOf(authorization: string | undefined): { basic?: string } {
 function pinOf(pin: string | string[] | undefined): { account?: { pin: number } } {
   return typeof pin === 'string' ? { account: { pin: Number(pin) } } : {};
 }
+
+/** The real CLI, with the gateway's environment (its canaries too: a CLI that echoed its environment would show). */
+const runCli = (args: string[], env: Record<string, string>) => runCliIn(args, work, env);
 
 const settled = (id: string) =>
   eventually(async () => {
@@ -343,7 +350,7 @@ describe.skipIf(!db)('a gateway whose every secret is a canary', () => {
     keep('cli evidence report', ev);
     keep('evidence html', readFileSync(join(work, 'ev.html'), 'utf8'));
     keep('evidence json', readFileSync(join(work, 'ev.json'), 'utf8'));
-    for (const f of readFiles(bundle)) keep(`bundle ${f.name}`, f.text);
+    for (const f of filesUnder(bundle)) keep(`bundle ${f.name}`, f.text);
 
     const events = await storedAudit(gw.deps.store);
     expect(events.length).toBeGreaterThan(40);
@@ -380,26 +387,3 @@ describe.skipIf(!db)('a gateway whose every secret is a canary', () => {
     expect(findLeaks(`x ${ENV.HTTP_BEARER.slice(0, 9)} ${Buffer.from(ENV.PG_PASSWORD).toString('base64')}`, canaries)).toHaveLength(2);
   }, 120_000);
 });
-
-const seenNearMiss: string[] = [];
-/** Console session cookies: credentials as much as a key. */
-const sessions: string[] = [];
-
-function readFiles(dir: string): { name: string; text: string }[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((f) => f.isFile())
-    .map((f) => ({ name: f.name, text: readFileSync(join(f.parentPath, f.name), 'latin1') }));
-}
-
-/** The real CLI, with the gateway's environment (its canaries too: a CLI that echoed its environment would show). */
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const p = spawn(process.execPath, [resolve('bin/countersign.js'), ...args], { cwd: work, env: { ...process.env, COUNTERSIGN_URL: '', ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d));
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    p.once('error', fail);
-    p.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
-  });
-}

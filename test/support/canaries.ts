@@ -48,6 +48,13 @@ export function keyDirCanaries(keyDir: string): Canary[] {
   return out;
 }
 
+/** Every file under `dir`, read as bytes (latin1), by name. */
+export function filesUnder(dir: string): { name: string; text: string }[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((f) => f.isFile())
+    .map((f) => ({ name: f.name, text: readFileSync(join(f.parentPath, f.name), 'latin1') }));
+}
+
 /** Every canary form found in `text`, as `name: form`. */
 export function findLeaks(text: string, canaries: readonly Canary[]): string[] {
   const lower = text.toLowerCase();
