@@ -75,10 +75,10 @@ export async function writeGatewayConfig(
 
 const BIN = resolve('bin/countersign.js');
 
-/** Runs the real CLI in `cwd`; resolves with its exit code and output. */
-export function runCli(args: readonly string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the real CLI in `cwd` (with `env` added to this process's); resolves with its exit code and output. */
+export function runCli(args: readonly string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, COUNTERSIGN_URL: '', COUNTERSIGN_KEY: '' } });
+    const p = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, COUNTERSIGN_URL: '', COUNTERSIGN_KEY: '', ...env } });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d));

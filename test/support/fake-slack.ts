@@ -75,7 +75,7 @@ export interface SignOptions {
 
 let seq = 0;
 
-export async function startFakeSlack(opts: { teamId?: string; appId?: string; signingSecret?: string } = {}): Promise<FakeSlack> {
+export async function startFakeSlack(opts: { teamId?: string; appId?: string; signingSecret?: string; botToken?: string } = {}): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
   const refused: FakeSlack['refused'] = [];
   const refusals: { method: string; error: string; count: number; test: (body: Record<string, any>) => boolean }[] = [];
@@ -85,7 +85,7 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
   const teamId = opts.teamId ?? 'T0FAKETEAM';
   const appId = opts.appId ?? 'A0FAKEAPP';
   const signingSecret = opts.signingSecret ?? 'fake-signing-secret-0123456789abcdef';
-  const botToken = 'xoxb-fake-bot-token';
+  const botToken = opts.botToken ?? 'xoxb-fake-bot-token';
   let port = 0;
   let server: Server | undefined;
 

@@ -36,7 +36,7 @@ export interface TestOidcProvider {
   close(): Promise<void>;
 }
 
-export async function startTestOidcProvider(): Promise<TestOidcProvider> {
+export async function startTestOidcProvider(opts: { clientSecret?: string } = {}): Promise<TestOidcProvider> {
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer((req, res) => {
     if (!handler) {
@@ -53,7 +53,7 @@ export async function startTestOidcProvider(): Promise<TestOidcProvider> {
   const self: TestOidcProvider = {
     issuer,
     clientId: 'countersign-console',
-    clientSecret: 'console-secret-for-tests-only-0123456789',
+    clientSecret: opts.clientSecret ?? 'console-secret-for-tests-only-0123456789',
     cliClientId: 'countersign-cli',
     audience: 'countersign',
     resource: 'urn:countersign:gateway',

@@ -24,6 +24,12 @@ import { serveSession } from './session.ts';
 import { CLIENT_GONE } from './statement.ts';
 import { Inbox, isLoopback, readOpening } from './opening.ts';
 
+/**
+ * Unlike PostgreSQL's, the refusal does not quote the user name: a client with user and password swapped sends its
+ * API key as the user, and the message would hand it to whatever logs the client's errors (psql's output, a CI log).
+ */
+const AUTH_FAILED = 'password authentication failed: the user must be a principal id and the password its API key or token';
+
 export interface PgListenerOptions {
   readonly host: string;
   readonly port: number;
@@ -137,9 +143,9 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     try {
       principal = await opts.authenticate(key, meta);
     } catch {
-      throw new ProtocolError('28P01', `password authentication failed for user "${hello.user.slice(0, 63)}"`);
+      throw new ProtocolError('28P01', AUTH_FAILED);
     }
-    if (principal.id !== hello.user) throw new ProtocolError('28P01', `password authentication failed for user "${hello.user.slice(0, 63)}"`);
+    if (principal.id !== hello.user) throw new ProtocolError('28P01', AUTH_FAILED);
     authenticated();
     // Checked again before each message that could run something: a token that expires, or a key the identity stops
     // holding, ends the session there rather than at its close.
