@@ -148,6 +148,24 @@ describe.skipIf(!db)("other sessions' SQL, large objects and per-role settings a
     }
   }, 60_000);
 
+  it('over the extended protocol (Parse/Bind/Execute, as drivers send): refused (55000), nothing read', async () => {
+    for (const [sql, values] of [
+      ['SELECT query FROM pg_stat_activity WHERE pid <> $1::int', ['0']],
+      ['SELECT rolconfig FROM pg_roles WHERE rolname = $1', [role]],
+      ['SELECT lo_get($1::oid)', [String(lo)]],
+    ] as const) {
+      const c = await Raw.open(gw);
+      try {
+        c.send(serialize.parse({ text: sql }), serialize.bind({ values: [...values] }), serialize.execute({}), serialize.sync());
+        const answer = await c.until('readyForQuery');
+        expect(errors(answer), sql).toEqual(['55000']);
+        expect(JSON.stringify(answer), sql).not.toMatch(LEAK);
+      } finally {
+        c.end();
+      }
+    }
+  }, 60_000);
+
   it("the other columns still read: psql's \\du, role names, sessions' pids and states", async () => {
     for (const [sql, shows] of [
       [PSQL_DU, role],

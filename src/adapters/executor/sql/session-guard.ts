@@ -22,7 +22,9 @@
  * and those that hold credentials (pg_authid, read by pg_shadow). Any run,
  * whatever rule allowed it (a COPY, a SELECT calling nextval(), an approved
  * write), is refused when it reads a credential (those catalogs, a setting
- * that may hold one) or a TOAST or statistics catalog.
+ * that may hold one, a role's settings) or a TOAST or statistics catalog, or
+ * what the one upstream role sees of other agents (other sessions' SQL text:
+ * private-columns.ts) or of large objects.
  *
  * What a read reaches without naming it is asked by session-reach.ts.
  *
