@@ -52,7 +52,7 @@ export const ERROR_CODES = {
   REQUEST_NOT_PENDING: 'The request is no longer pending, so it cannot be cancelled.',
   DIGEST_MISMATCH: 'The stored action no longer matches the digest that was approved; it will not run.',
   EXECUTION_FAILED: 'The gateway ran the action and the target reported an error.',
-  SQL_SESSION_UNSAFE: "The Postgres session could not be shown to read the SQL as the gateway's parser did (standard_conforming_strings, encoding), or a name policy saw would run another schema's function, operator or type, or the SQL reads a credential (pg_authid, a user mapping, a setting such as primary_conninfo) or another table's values (TOAST, statistics), whatever rule allowed it; the SQL did not run.",
+  SQL_SESSION_UNSAFE: "The Postgres session could not be shown to read the SQL as the gateway's parser did (standard_conforming_strings, encoding), or a name policy saw would run another schema's function, operator or type, or the SQL reads a credential (pg_authid, a user mapping, a setting such as primary_conninfo, a role's settings), another table's values (TOAST, statistics, large objects) or other sessions' SQL text (pg_stat_activity.query), whatever rule allowed it; the SQL did not run.",
   UNDO_TOO_MANY_ROWS: 'The write would change more rows than the connection keeps an undo for (maxUndoRows); nothing was changed.',
   UNDO_CONFLICT: 'A revert found rows that changed since the request it reverts ran; nothing was reverted. The message names their primary keys.',
   UNDO_UNAVAILABLE: 'The request has no undo to revert: it did not succeed, is not a captured SQL UPDATE or DELETE (or a revert of one), changed no rows, or its undo was not kept (`undo: false` on the connection or its rules).',

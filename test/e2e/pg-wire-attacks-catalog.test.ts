@@ -48,13 +48,13 @@ async function readsOne(c: Raw, sql: string): Promise<Msg[]> {
 const REFUSED: { what: string; sql: string; names: string }[] = [
   { what: 'pg_hba_file_rules (reads pg_hba.conf)', sql: 'SELECT count(*) FROM pg_hba_file_rules', names: 'pg_catalog.pg_hba_file_rules' },
   { what: 'pg_file_settings (reads postgresql.conf)', sql: 'SELECT sourcefile FROM pg_catalog.pg_file_settings', names: 'pg_catalog.pg_show_all_file_settings' },
-  { what: "pg_stat_activity (other sessions' SQL)", sql: 'SELECT query FROM pg_stat_activity', names: 'pg_catalog.pg_stat_get_activity' },
+  { what: "pg_stat_activity (other sessions' SQL; its query column is refused whatever the rule)", sql: 'SELECT pid FROM pg_stat_activity', names: 'pg_catalog.pg_stat_get_activity' },
   { what: 'a view of a view (pg_stat_user_tables over pg_stat_all_tables)', sql: 'SELECT relname FROM pg_stat_user_tables', names: 'pg_catalog.pg_stat_get_' },
-  { what: "a database user's view of pg_stat_activity", sql: 'SELECT * FROM activity', names: 'pg_catalog.pg_stat_get_activity' },
+  { what: "a database user's view of pg_stat_activity", sql: 'SELECT * FROM activity', names: 'pg_stat_activity.query (through activity)' },
   { what: 'pg_stats (the most common values of secrets)', sql: "SELECT most_common_vals::text FROM pg_stats WHERE tablename = 'secrets'", names: 'pg_catalog.pg_statistic' },
   { what: 'pg_statistic itself', sql: 'SELECT stavalues1::text FROM pg_catalog.pg_statistic', names: 'pg_catalog.pg_statistic' },
   { what: "a database user's view of pg_stats", sql: 'SELECT * FROM common', names: 'pg_catalog.pg_statistic' },
-  { what: "an extension's view (pg_stat_statements: every session's SQL)", sql: 'SELECT query FROM pg_stat_statements', names: 'public.pg_stat_statements' },
+  { what: "an extension's view (pg_stat_statements: every session's SQL)", sql: 'SELECT calls FROM pg_stat_statements', names: 'public.pg_stat_statements' },
   { what: "an extension's view (pg_buffercache: what every session reads)", sql: 'SELECT count(*) FROM pg_buffercache', names: 'public.pg_buffercache_pages' },
 ];
 

@@ -16,6 +16,7 @@ import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
 import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, quotedName, type Invocations } from './invocations.ts';
 import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts';
 import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
+import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
 
@@ -243,6 +244,7 @@ function walkStatement(node: string, payload: JsonObject): Found {
   };
   try {
     visitNode(node, payload, NO_CTES, found);
+    for (const read of privateColumnReads(node, payload)) found.credentials.add(read);
   } catch (e) {
     if (e instanceof RangeError) throw new CountersignError('INPUT_UNPARSEABLE', 'SQL is nested too deeply to analyse');
     throw e;

@@ -22,7 +22,9 @@
  * and those that hold credentials (pg_authid, read by pg_shadow). Any run,
  * whatever rule allowed it (a COPY, a SELECT calling nextval(), an approved
  * write), is refused when it reads a credential (those catalogs, a setting
- * that may hold one) or a TOAST or statistics catalog.
+ * that may hold one, a role's settings) or a TOAST or statistics catalog, or
+ * what the one upstream role sees of other agents (other sessions' SQL text:
+ * private-columns.ts) or of large objects.
  *
  * What a read reaches without naming it is asked by session-reach.ts.
  *
@@ -130,7 +132,7 @@ export function credentialRefusal(names: SqlNameUses): { message: string } | und
   const read = [...names.credentials, ...names.customSettings];
   if (read.length === 0) return undefined;
   return {
-    message: `the SQL reads or calls ${read.join(', ')}, which may read credentials (${CREDENTIALS_HELD}, a secret kept as a custom setting) out of the check's sight; nothing ran`,
+    message: `the SQL reads or calls ${read.join(', ')}, which may read credentials (${CREDENTIALS_HELD}, a secret kept as a custom setting or per role) or what is not this agent's (other sessions' SQL text, large objects) out of the check's sight; nothing ran`,
   };
 }
 

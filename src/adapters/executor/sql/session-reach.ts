@@ -221,11 +221,13 @@ const SHOWING_NO_CREDENTIAL = `pg_catalog.array_remove(ARRAY(SELECT pg_catalog.t
 
 /**
  * The server's functions that list every setting's value, those that may hold
- * a credential too (primary_conninfo, archive_command): pg_settings and
- * pg_file_settings call them, and so may a user's view. Both are pg_catalog's
- * (as the refusal names them).
+ * a credential too (primary_conninfo, archive_command), and the one listing
+ * pg_hba.conf's lines with their options (an LDAP bind password, a RADIUS
+ * secret): pg_settings, pg_file_settings and pg_hba_file_rules call them, and
+ * so may a user's view. All are pg_catalog's (as the refusal names them).
  */
-const CREDENTIAL_FUNCTIONS = `ARRAY['pg_catalog.pg_show_all_settings', 'pg_catalog.pg_show_all_file_settings']::pg_catalog.regproc[]::pg_catalog.oid[]`;
+const CREDENTIAL_FUNCTIONS = `ARRAY['pg_catalog.pg_show_all_settings', 'pg_catalog.pg_show_all_file_settings',
+  'pg_catalog.pg_hba_file_rules']::pg_catalog.regproc[]::pg_catalog.oid[]`;
 
 /**
  * The credential catalogs any run reaches (a read, or a COPY or write a rule

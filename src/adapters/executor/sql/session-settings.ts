@@ -184,11 +184,16 @@ export const CREDENTIAL_SETTING_FUNCTIONS: ReadonlySet<string> = new Set(['pg_ca
  * rolpassword FROM pg_authid', …)`, `table_to_xml('pg_authid', …)`, ts_stat,
  * dblink's queries on a server of its own choosing) and the server's files
  * (`pg_read_file('postgresql.auto.conf')`, where ALTER SYSTEM keeps
- * primary_conninfo; lo_import). Each may read a credential, so no run calls
- * one, whatever rule allowed it.
+ * primary_conninfo; lo_import, pg_hba_file_rules with an LDAP bind password),
+ * large objects' contents (`lo_get`, `loread`: outside the tables a rule
+ * names), and what other sessions of the gateway's one upstream role sent
+ * (`pg_stat_get_activity`, `pg_stat_get_backend_activity`,
+ * `pg_stat_statements`, and `pg_prepared_statement`, `pg_cursor` of a pooled
+ * session). Each may read a credential or another agent's SQL, so no run
+ * calls one, whatever rule allowed it.
  */
 const UNSEEN_READS =
-  /^(?:(?:query|table|schema|database)_to_xml(?:schema|_and_xmlschema)?|cursor_to_xml(?:schema)?|ts_stat|ts_rewrite|dblink(?:_exec|_open|_send_query)?|pg_read_file|pg_read_binary_file|lo_import)$/;
+  /^(?:(?:query|table|schema|database)_to_xml(?:schema|_and_xmlschema)?|cursor_to_xml(?:schema)?|ts_stat|ts_rewrite|dblink(?:_exec|_open|_send_query)?|pg_read_file|pg_read_binary_file|lo_import|lo_get|loread|pg_stat_get_activity|pg_stat_get_backend_activity|pg_stat_statements|pg_prepared_statement|pg_cursor|pg_hba_file_rules)$/;
 
 /**
  * Whether a function of that name (its last part) reads what no check sees by name (UNSEEN_READS).
