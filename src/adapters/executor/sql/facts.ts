@@ -19,6 +19,7 @@ import { checkVariableSet, isCustomSetting, showsCredential } from './session-se
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
+import { explainAnalyzes } from './explain-analyze.ts';
 
 export { loadSqlParser, sqlParser } from './sql-parser.ts';
 
@@ -383,24 +384,6 @@ function isReadOnly(node: string, payload: JsonObject, found: Found): boolean {
   if (!READ_ONLY_NODES.has(node) || found.selectWrites) return false;
   if (node === 'ExplainStmt' && explainAnalyzes(payload)) return false;
   return found.statements.slice(1).every((s) => s.node === 'SelectStmt');
-}
-
-/** EXPLAIN ANALYZE runs the statement; `ANALYZE`, `(ANALYZE)` and `(ANALYZE on)` all do. */
-function explainAnalyzes(payload: JsonObject): boolean {
-  const options = Array.isArray(payload['options']) ? (payload['options'] as readonly Json[]) : [];
-  return options.some((o) => {
-    const def = isObject(o) ? o['DefElem'] : undefined;
-    if (!isObject(def) || def['defname'] !== 'analyze') return false;
-    return !isFalse(def['arg']);
-  });
-}
-
-/** Option values the parser gives for false: `'false'`/`'off'`/`'no'`/`'0'`, or 0 (false values are omitted). */
-function isFalse(arg: Json | undefined): boolean {
-  const { String: str, Integer: int, Boolean: bool } = isObject(arg) ? arg : {};
-  if (isObject(str)) return ['false', 'off', 'no', '0'].includes(String(str['sval']).toLowerCase());
-  if (isObject(int)) return !int['ival'];
-  return isObject(bool) && bool['boolval'] !== true;
 }
 
 function isObject(v: unknown): v is JsonObject {

@@ -52,6 +52,7 @@ interface Step {
 const DROPS_PREPARED: ReadonlySet<string> = new Set(['discard', 'deallocate']);
 
 const NO_NAMES: ReadonlySet<string> = new Set();
+const EXECUTE_REFUSED = "SQL EXECUTE of a prepared statement is not run through the listener (what it runs was judged by no one): use the protocol's Parse/Bind/Execute, or send the statement itself; nothing ran";
 
 /**
  * @example
@@ -137,11 +138,8 @@ export class WireSession {
       return refused(e.code, e.message);
     }
     const { names, facts } = analysed;
-    const credential = credentialRefusal(names);
-    if (credential) return refused('SQL_SESSION_UNSAFE', credential.message);
-    if (executes) {
-      return refused('SQL_SESSION_UNSAFE', 'SQL EXECUTE of a prepared statement is not run through the listener (what it runs was judged by no one): use the protocol\'s Parse/Bind/Execute, or send the statement itself; nothing ran');
-    }
+    const unsafe = credentialRefusal(names)?.message ?? (executes ? EXECUTE_REFUSED : undefined);
+    if (unsafe) return refused('SQL_SESSION_UNSAFE', unsafe);
     const types = facts.statements.map((s) => s.type);
     const dropsPrepared = types.some((t) => DROPS_PREPARED.has(t));
     // BEGIN, COMMIT, ROLLBACK, SAVEPOINT …: run as sent, with no transaction or check of the gateway's around them.
