@@ -17,9 +17,11 @@ class ExecutionFailed(CountersignError):
 
 class SqlSessionUnsafe(CountersignError):
     """The Postgres session could not be shown to read the SQL as the gateway's parser did
-    (standard_conforming_strings, encoding), or a name policy saw would run another
-    schema's function, operator or type; the SQL did not run.
-    """
+    (standard_conforming_strings, encoding), or a name policy saw would run another schema's
+    function, operator or type, or the SQL reads a credential (pg_authid, a user mapping, a
+    setting such as primary_conninfo, a role's settings), another table's values (TOAST,
+    statistics, large objects) or other sessions' SQL text (pg_stat_activity.query),
+    whatever rule allowed it; the SQL did not run."""
 
     code = "SQL_SESSION_UNSAFE"
 
