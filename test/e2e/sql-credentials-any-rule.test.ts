@@ -13,6 +13,7 @@
  * query_to_xml, a relation named as a value, a server file).
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,5 +193,26 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
     expect(JSON.stringify(final)).toContain('SQL_SESSION_UNSAFE');
     expect(JSON.stringify(final)).not.toMatch(LEAK);
     expect((await direct.query('SELECT note FROM t')).rows).toEqual([{ note: 'one' }]);
+  }, 60_000);
+
+  it("a function writing the server's files (lo_export) is refused whatever rule allowed the SELECT: no file written", async () => {
+    const oid = (await direct.query<{ oid: number }>("SELECT lo_from_bytea(0, 'archive_command = ''true''') AS oid")).rows[0]!.oid;
+    const path = `/tmp/cs-lo-export-${randomBytes(4).toString('hex')}`;
+    const missing = async () => (await direct.query<{ missing: boolean }>('SELECT pg_stat_file($1, true) IS NULL AS missing', [path])).rows[0]!.missing;
+    try {
+      const sql = `SELECT lo_export(${oid}, '${path}')`;
+      const { codes, text } = await wire(gw, sql);
+      expect(codes).toEqual(['55000']);
+      expect(text).toContain('lo_export');
+      const r = await act(gw, sql);
+      expect((r.body as { error?: { code: string } }).error?.code).toBe('SQL_SESSION_UNSAFE');
+      expect(await missing()).toBe(true);
+      // The same call made directly writes the file: the refusal, not a missing privilege, kept it out.
+      await direct.query(sql);
+      expect(await missing()).toBe(false);
+    } finally {
+      await direct.query('SELECT lo_unlink($1)', [oid]);
+      rmSync(path, { force: true });
+    }
   }, 60_000);
 });

@@ -20,8 +20,8 @@ class SqlSessionUnsafe(CountersignError):
     (standard_conforming_strings, encoding), or a name policy saw would run another schema's
     function, operator or type, or the SQL reads a credential (pg_authid, a user mapping, a
     setting such as primary_conninfo, a role's settings), another table's values (TOAST,
-    statistics, large objects) or other sessions' SQL text (pg_stat_activity.query),
-    whatever rule allowed it; the SQL did not run."""
+    statistics, large objects) or other sessions' SQL text (pg_stat_activity.query), or
+    writes the server's files (lo_export), whatever rule allowed it; the SQL did not run."""
 
     code = "SQL_SESSION_UNSAFE"
 

@@ -132,7 +132,7 @@ export function credentialRefusal(names: SqlNameUses): { message: string } | und
   const read = [...names.credentials, ...names.customSettings];
   if (read.length === 0) return undefined;
   return {
-    message: `the SQL reads or calls ${read.join(', ')}, which may read credentials (${CREDENTIALS_HELD}, a secret kept as a custom setting or per role) or what is not this agent's (other sessions' SQL text, large objects) out of the check's sight; nothing ran`,
+    message: `the SQL reads or calls ${read.join(', ')}, which may read credentials (${CREDENTIALS_HELD}, a secret kept as a custom setting or per role) or what is not this agent's (other sessions' SQL text, large objects) out of the check's sight, or write the server's own files; nothing ran`,
   };
 }
 

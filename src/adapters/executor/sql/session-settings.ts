@@ -205,8 +205,16 @@ const UNSEEN_READS =
  */
 export function readsUnseen(parts: readonly string[]): boolean {
   const bare = parts[parts.length - 1];
-  return bare !== undefined && UNSEEN_READS.test(bare);
+  return bare !== undefined && (UNSEEN_READS.test(bare) || SERVER_FILE_WRITES.test(bare));
 }
+
+/**
+ * Functions that write the server's own files, as `COPY … TO 'file'` does (a statement type of its own,
+ * copy_server): `lo_export` of a large object the SQL just made into postgresql.auto.conf sets an
+ * archive_command, a shell command the server runs. Inside a SELECT no statement type tells them apart,
+ * so no run calls one, whatever rule allowed it (adminpack's writers too).
+ */
+const SERVER_FILE_WRITES = /^(?:lo_export|pg_file_write|pg_file_rename|pg_file_unlink|pg_file_sync)$/;
 
 function refuse(what: string): never {
   throw new CountersignError(
