@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,9 +77,12 @@ policy:
   });
 }, 60_000);
 
+/** The CLI's credential directories this file made, removed after it. */
+const cliDirs: string[] = [];
 afterAll(async () => {
   await gw?.stop();
   await Promise.all([op?.close(), upstream?.close()]);
+  for (const d of cliDirs) rmSync(d, { recursive: true, force: true });
 });
 
 async function submitAsAgent(path: string): Promise<string> {
@@ -173,7 +176,9 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcessWi
 }
 
 function cliEnv() {
-  const credentials = join(mkdtempSync(join(tmpdir(), 'cs-cli-')), 'credentials.json');
+  const dir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
+  cliDirs.push(dir);
+  const credentials = join(dir, 'credentials.json');
   return { env: { ...process.env, COUNTERSIGN_CREDENTIALS: credentials, COUNTERSIGN_KEY: '' }, credentials };
 }
 

@@ -9,10 +9,10 @@
  * acts with the saved token.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DEFAULT_PRINCIPALS, startTestGateway, withHumanEmails, type TestGateway } from '../support/gateway.ts';
 import { postLogin } from '../support/console.ts';
 import { formsOf, HttpBrowser } from '../support/http-browser.ts';
@@ -206,7 +206,9 @@ describe('the console’s API-key form', () => {
 describe('countersign login --device (device authorization grant, where the operator turned it on)', () => {
   it('signs a human in for the CLI; the saved token then reviews as that human', async () => {
     const id = await submitAsWorkflow('/deploy/2');
-    const credentials = join(mkdtempSync(join(tmpdir(), 'cs-cli-')), 'credentials.json');
+    const dir = mkdtempSync(join(tmpdir(), 'cs-cli-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const credentials = join(dir, 'credentials.json');
     const env = { ...process.env, COUNTERSIGN_CREDENTIALS: credentials, COUNTERSIGN_KEY: '' };
     const cli = spawn(process.execPath, ['bin/countersign.js', 'login', '--device', '--url', gw.url], { env });
     let out = '';
