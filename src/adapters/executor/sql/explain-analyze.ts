@@ -1,10 +1,7 @@
 /**
  * Whether an EXPLAIN runs the statement it explains: with ANALYZE it does, so such an EXPLAIN is never a read.
  */
-type Json = null | boolean | number | string | readonly Json[] | JsonObject;
-interface JsonObject {
-  readonly [key: string]: Json;
-}
+import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
 /** EXPLAIN ANALYZE runs the statement; `ANALYZE`, `(ANALYZE)` and `(ANALYZE on)` all do. */
 export function explainAnalyzes(payload: JsonObject): boolean {
@@ -22,8 +19,4 @@ function isFalse(arg: Json | undefined): boolean {
   if (isObject(str)) return ['false', 'off', 'no', '0'].includes(String(str['sval']).toLowerCase());
   if (isObject(int)) return !int['ival'];
   return isObject(bool) && bool['boolval'] !== true;
-}
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -20,16 +20,12 @@ import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
+import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
 export { loadSqlParser, sqlParser } from './sql-parser.ts';
 
 /** What leaves a statement read-only on every connection; a connection's `readOnlyFunctions` add to it. */
 const BUILT_IN_READS: ReadonlySet<string> = new Set([...READ_ONLY_FUNCTIONS, ...READ_ONLY_SYNTAX]);
-
-type Json = null | boolean | number | string | readonly Json[] | JsonObject;
-interface JsonObject {
-  readonly [key: string]: Json;
-}
 
 /** Statement types that, nested in another statement, still write: each is listed among the facts' statements. */
 const NESTED_WRITE_TYPES: ReadonlySet<string> = new Set(['insert', 'update', 'delete', 'merge']);
@@ -386,6 +382,3 @@ function isReadOnly(node: string, payload: JsonObject, found: Found): boolean {
   return found.statements.slice(1).every((s) => s.node === 'SelectStmt');
 }
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

@@ -5,11 +5,8 @@
  * masks more, not less (tree quirks: see facts.ts).
  */
 import { sqlParser } from './facts.ts';
+import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
-type Json = null | boolean | number | string | readonly Json[] | JsonObject;
-interface JsonObject {
-  readonly [key: string]: Json;
-}
 type Param = string | number | boolean | null;
 /** Names visible at a query level: a FROM alias (or the table's own name) → the table's name. */
 type Scope = ReadonlyMap<string, string>;
@@ -305,6 +302,3 @@ function list(v: Json | undefined): readonly Json[] {
   return Array.isArray(v) ? (v as readonly Json[]) : [];
 }
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}

@@ -17,8 +17,7 @@
  * fail closed.
  */
 
-type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
-type JsonObject = { readonly [key: string]: Json };
+import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
 /** Each view's private columns, and the columns it shows that are not (Postgres 15, and those later servers add). */
 const VIEWS: Readonly<Record<string, { readonly private: readonly string[]; readonly shown: readonly string[] }>> = {
@@ -129,8 +128,4 @@ function list(v: Json | undefined): readonly Json[] {
 function str(v: Json | undefined): string | undefined {
   const s = isObject(v) ? v['String'] : undefined;
   return isObject(s) && typeof s['sval'] === 'string' ? s['sval'] : undefined;
-}
-
-function isObject(v: Json | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
