@@ -4,7 +4,7 @@
  * (policy/evaluate.ts intersects them), within its caps, and only when every counted approval offered one.
  *
  * A shape is what must stay the same between uses: the requesting principal (its id, kind, the human it acts for and
- * the identity a token vouched for), the connection, the operation, the facts, the input except the rule's `vary`
+ * the identity a token vouched for), the connection and the target it points at, the operation, the facts, the input except the rule's `vary`
  * paths, and the rules that hold it with their approvers, grant terms and step-up under the policy in force. Its digest is
  * SHA-256 over the canonical JSON of all that, the `vary` values replaced by a fixed marker.
  */
@@ -99,16 +99,19 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /**
  * The shape digest of an action as `decision` (the policy in force) holds it; undefined when that decision permits
- * no grant.
+ * no grant. `target` is the fingerprint of where the connection pointed when the request was submitted
+ * (RequestRecord.connectionTarget): a grant given for one upstream approves nothing on another the configuration
+ * has since put under the same connection name.
  *
  * @example
- * shapeDigest(principal, connection, action, facts, decision); // 'sha256:…'
+ * shapeDigest(principal, connection, action, facts, decision, request.connectionTarget); // 'sha256:…'
  */
-export function shapeDigest(principal: Principal, connection: ConnectionInfo, action: Action, facts: unknown, decision: Decision): string | undefined {
+export function shapeDigest(principal: Principal, connection: ConnectionInfo, action: Action, facts: unknown, decision: Decision, target?: string): string | undefined {
   if (decision.effect !== 'approve' || !decision.grant) return undefined;
   const shape = {
     principal: { id: principal.id, kind: principal.kind, actsFor: principal.actsFor, identity: canonicalIdentity(principal) },
-    connection: { name: connection.name, kind: connection.kind },
+    // The target only where the request recorded one (requests stored before targets were kept have none).
+    connection: { name: connection.name, kind: connection.kind, ...(target !== undefined ? { target } : {}) },
     operation: action.operation,
     facts,
     input: varied(action.input, decision.grant.vary),
@@ -143,7 +146,7 @@ export function assertGrantOffer(request: RequestRecord, verdict: Verdict, offer
  * the shortest time of the offers) and the decision still permits it.
  */
 export function grantOfApproval(request: RequestRecord, counted: readonly Review[], id: string, now: Date): Grant | undefined {
-  const shape = shapeDigest(request.principal, request.connection, request.action, request.facts, request.decision);
+  const shape = shapeDigest(request.principal, request.connection, request.action, request.facts, request.decision, request.connectionTarget);
   const terms = request.decision.grant;
   const offers = counted.map((r) => r.grant);
   if (!shape || !terms || offers.length === 0 || offers.some((o) => o === undefined)) return undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { human, agent } from '../../test/support/fixtures.ts';
-import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, mailboxOf, sameIdentity, type HumanDirectory } from './human-identity.ts';
+import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, mailboxOf, readsAs, sameIdentity, type HumanDirectory } from './human-identity.ts';
 import type { Principal } from './principal.ts';
 
 const alice: Principal = { ...human('alice', ['sre']), email: 'Alice@Example.com' };
@@ -144,5 +144,18 @@ describe('grantedGroups', () => {
     expect(grantedGroups(['admins', 'okta-dba'], { 'okta-dba': ['dba'] }, false)).toEqual(['dba']);
     expect(grantedGroups(['admins', 'okta-dba'], { 'okta-dba': ['dba'] }, true)).toEqual(['admins', 'okta-dba', 'dba']);
     expect(grantedGroups(['constructor', '__proto__'], {}, false)).toEqual([]);
+  });
+});
+
+describe('readsAs', () => {
+  const folded: HumanDirectory = { ...dir, principalLike: (fold) => configured.find((p) => idFold(p.id) === fold) };
+
+  it('finds the configured principal a name reads as: another case, compatibility or hidden characters, by id or email', () => {
+    for (const n of ['Alice', 'ALICE', '\uff41lice', 'alice\u200b', ' alice', '\uff41lice@example.com', 'ALICE@EXAMPLE.COM']) expect(readsAs(n, folded)?.id, n).toBe('alice');
+    expect(readsAs('BOT', folded)?.id).toBe('bot');
+  });
+
+  it('finds nobody for another name', () => {
+    for (const n of ['alicia', 'al1ce', 'alice+ops@example.com', 'bob@example.com']) expect(readsAs(n, folded), n).toBeUndefined();
   });
 });

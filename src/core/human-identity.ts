@@ -215,6 +215,31 @@ export function lookalikeId(id: string, dir: HumanDirectory): boolean {
   return /[\p{Cc}\p{Cf}\p{Z}]/u.test(id) || dir.principalLike?.(idFold(id)) !== undefined;
 }
 
+/**
+ * The form in which two names are one where that only refuses: idFold without hidden characters.
+ *
+ * @example
+ * nameFold('HJones\u200B') === nameFold('hjones'); // true
+ */
+export function nameFold(name: string): string {
+  return idFold(name.replace(/[\p{Cc}\p{Cf}\p{Z}]/gu, ''));
+}
+
+/**
+ * The configured principal a name reads as, where it is not exactly theirs: the same id or email after hidden
+ * characters (controls, format characters, spaces) are dropped and NFKC and case are folded (`Alice`, a fullwidth
+ * `ａlice`, `alice` with a zero-width space). For where taking the name as theirs only ever refuses: an agent's
+ * token naming the human it acts for in a provider's spelling (a GitHub `actor` of `Alice`) names her.
+ *
+ * @example
+ * readsAs('Alice', dir)?.id; // 'alice' when alice is configured
+ */
+export function readsAs(name: string, dir: HumanDirectory): Principal | undefined {
+  const fold = nameFold(name);
+  const key = emailKey(fold);
+  return dir.principalLike?.(fold) ?? (key === undefined ? undefined : (dir.humanByEmail(key) ?? dir.principal(key)));
+}
+
 /** What a credential says about a human: its id claim, and an email only when the issuer verified it. */
 export interface ClaimedHuman {
   readonly id: string;

@@ -8,7 +8,7 @@
  * (core/human-identity.ts), which every surface resolves before a review.
  */
 import { CountersignError } from './errors.ts';
-import { canonicalHuman, emailKey, humanKey, identityKeys, sameIdentity, type HumanDirectory, type HumanTraits } from './human-identity.ts';
+import { canonicalHuman, emailKey, humanKey, identityKeys, nameFold, readsAs, sameIdentity, type HumanDirectory, type HumanTraits } from './human-identity.ts';
 import { canonicalIdentity } from './principal.ts';
 import type { Principal } from './principal.ts';
 import type { ApproverRequirement } from './policy/decision.ts';
@@ -67,7 +67,7 @@ function configuredTraits(id: string, dir: HumanDirectory | undefined): HumanTra
  * Everyone on the requester's side: the requester and the human it acts for as recorded at submission and, with the
  * configuration in force now, as configured now (their configured email; the human a configured agent acts for now).
  */
-function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDirectory | undefined, self: boolean): HumanTraits[] {
+function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDirectory | undefined, self: boolean, wide: boolean): HumanTraits[] {
   const { principal } = request;
   const side: HumanTraits[] = self ? [traitsOf(principal)] : [];
   const actsFor = new Set<string>();
@@ -82,6 +82,9 @@ function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDire
     const key = emailKey(a);
     const byEmail = key === undefined ? undefined : dir?.humanByEmail(key);
     if (byEmail) side.push({ id: byEmail.id, email: byEmail.email });
+    // Named in another case or in look-alike characters of a configured id (a provider's spelling): them, where that only refuses.
+    const like = wide && dir ? readsAs(a, dir) : undefined;
+    if (like?.kind === 'human') side.push({ id: like.id, email: like.email });
   }
   return side;
 }
@@ -93,17 +96,19 @@ function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDire
  */
 export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, reviewer: HumanTraits | string, dir?: HumanDirectory, opts: { self?: boolean; wide?: boolean } = {}): boolean {
   const who: HumanTraits = typeof reviewer === 'string' ? { id: reviewer } : reviewer;
-  // An agent may name the human it acts for by any of her names at her provider: her username, her subject.
-  const names = [who.claimedId, who.identity?.subject].filter((n): n is string => typeof n === 'string').map(humanKey);
   // Taken widely by default, where being on the side only ever refuses (a review, a break-glass); who sees what asks
   // exactly (`wide: false`): a sub-address of a side member's mailbox is them, and so may be a person known by an
-  // issuer's id claim alone (no email, not configured), to a side member named by an email that issuer did not vouch for.
+  // issuer's id claim alone (no email, not configured), to a side member named by an email that issuer did not vouch for,
+  // and so is a name spelled in another case or with look-alike or hidden characters (nameFold).
   const wide = opts.wide ?? true;
+  const key = (n: string) => (wide ? nameFold(humanKey(n)) : humanKey(n));
+  // An agent may name the human it acts for by any of her names at her provider: her username, her subject.
+  const names = [who.claimedId, who.identity?.subject, wide ? who.id : undefined].filter((n): n is string => typeof n === 'string').map(key);
   const unlinked = wide && who.email == null && who.identity != null && emailKey(who.id) === undefined && dir?.principal(who.id) === undefined;
-  return requesterSide(request, dir, opts.self ?? true).some(
+  return requesterSide(request, dir, opts.self ?? true, wide).some(
     (t) =>
       sameIdentity(who, t, { mailbox: wide }) ||
-      (t.email == null && t.identity == null && names.includes(humanKey(t.id))) ||
+      (t.email == null && t.identity == null && names.includes(key(t.id))) ||
       (unlinked && (emailKey(t.id) !== undefined || (t.email != null && emailKey(t.email) !== undefined)) && t.identity?.issuer !== who.identity?.issuer),
   );
 }

@@ -143,7 +143,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     }
     // A scoped grant stands in for the approvals while the policy in force holds the action in the same shape (the same
     // rules, approvers and grant terms); otherwise the request waits for reviewers like any other.
-    const shaped = decision.effect === 'approve' && current.grantedBy !== undefined && shapeDigest(current.principal, current.connection, current.action, facts, decision) === current.grantedBy.shape;
+    const shaped = decision.effect === 'approve' && current.grantedBy !== undefined && shapeDigest(current.principal, current.connection, current.action, facts, decision, current.connectionTarget) === current.grantedBy.shape;
     // And only while the grant stands as a new use of it would need (service/grant-use.ts): revoked, or its givers no
     // longer counting under the configuration in force, it approves nothing that has not run.
     if (shaped && grantStands?.id !== current.grantedBy!.grantId) {

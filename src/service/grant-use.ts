@@ -18,7 +18,7 @@ import type { Deps } from './deps.ts';
  * const approved = await approveByGrant(deps, pending, [submitted], now);
  */
 export async function approveByGrant(deps: Deps, held: RequestRecord, audit: readonly AuditDraft[], now: Date): Promise<RequestRecord | undefined> {
-  const shape = shapeDigest(held.principal, held.connection, held.action, held.facts, held.decision);
+  const shape = shapeDigest(held.principal, held.connection, held.action, held.facts, held.decision, held.connectionTarget);
   if (shape === undefined || held.runsIn === 'session') return undefined;
   const at = now.toISOString();
   for (const g of await deps.store.activeGrants(shape, at)) {

@@ -66,7 +66,7 @@ async function signIn(sub: string): Promise<void> {
 }
 
 async function holdFor(actsFor: string, path: string): Promise<string> {
-  const token = await agents.sign({ aud: 'countersign', sub: `bot-for-${actsFor}`, act: { sub: actsFor } });
+  const token = await agents.sign({ aud: 'countersign', sub: `bot-for-${encodeURIComponent(actsFor)}`, act: { sub: actsFor } });
   const res = await fetch(`${gw.url}/v1/actions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -79,8 +79,9 @@ async function holdFor(actsFor: string, path: string): Promise<string> {
 describe('a configured human named by his provider username or subject, with his API key', () => {
   it('cannot approve or break the glass on his agent’s request; another agent’s he can approve', async () => {
     await signIn('00u-hank');
-    for (const name of ['hjones', '00u-hank']) {
-      const id = await holdFor(name, `/deploy/for-${name}`);
+    // As his provider spells them, and in another case or with a hidden character: his names all the same.
+    for (const [n, name] of ['hjones', '00u-hank', 'HJones', 'hjones\u200B', '00U-HANK'].entries()) {
+      const id = await holdFor(name, `/deploy/for-${n}`);
       const res = await gw.as('hank', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } });
       expect([res.status, res.body.error?.code], name).toEqual([403, 'SELF_APPROVAL_FORBIDDEN']);
       const glass = await gw.as('hank', `/v1/requests/${id}/break-glass`, { body: { justification: 'prod is down, INC-1' } });
