@@ -174,6 +174,11 @@ export interface HumanDirectory {
   /** The configured human whose email has this key (see emailKey), if any. */
   humanByEmail(key: string): Principal | undefined;
   /**
+   * The configured agent whose email is this key, or the address this key is a sub-address of (see mailboxOf), if
+   * any: whoever proves that mailbox is the agent, never a person. Absent, none.
+   */
+  agentByEmail?(key: string): Principal | undefined;
+  /**
    * Whether a token of `issuer` may name the configured principal `id`, by its id claim or (a human) by a verified
    * email: the issuers the principal lists, else any by email and, by id, only the one issuer there is. Absent (a
    * directory without tokens), any.
@@ -261,6 +266,9 @@ export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory, issue
   if (byEmail) return found(byEmail, 'email');
   const emailAsId = dir.principal(key);
   if (emailAsId) return found(emailAsId, 'email');
+  // An agent's configured address is the agent's: a person who proves that mailbox (the agent's own account at the
+  // provider, or whoever runs it) would be a reviewer the review rules cannot tell from it, approving its requests.
+  if (dir.agentByEmail?.(key)) return { ok: false, reason: 'principal.kind_mismatch' };
   return { ok: true, id: key, configured: undefined, email: key };
 }
 
