@@ -27,6 +27,7 @@
  * Addresses in different scripts that merely look alike stay different
  * addresses; they match nobody configured unless configured that way.
  */
+import { claimAt, isIdString } from './claim-path.ts';
 import type { Principal } from './principal.ts';
 
 /** Emails longer than RFC 5321's path limit are not addresses. */
@@ -218,6 +219,25 @@ export function idFold(id: string): string {
  */
 export function lookalikeId(id: string, dir: HumanDirectory): boolean {
   return /[\p{Cc}\p{Cf}\p{Z}]/u.test(id) || dir.principalLike?.(idFold(id)) !== undefined;
+}
+
+/**
+ * The email a token vouches for, read at the claim `path` an issuer's mapping names: only with `email_verified: true`,
+ * which is the provider's word about the `email` claim (OIDC Core §5.1) and no other. A value at another path counts
+ * only when it is that verified `email` (compared as emailKey does): whoever can set a profile attribute or a username
+ * would otherwise be any person by typing her address there.
+ *
+ * @example
+ * verifiedEmailOf({ email: 'a@x.example', email_verified: true, upn: 'b@x.example' }, 'upn'); // null
+ */
+export function verifiedEmailOf(claims: Readonly<Record<string, unknown>>, path: string): string | null {
+  if (claims['email_verified'] !== true) return null;
+  const value = claimAt(claims, path);
+  if (!isIdString(value)) return null;
+  if (path === 'email') return value;
+  const key = emailKey(value);
+  const attested = claims['email'];
+  return key !== undefined && typeof attested === 'string' && emailKey(attested) === key ? value : null;
 }
 
 /** What a credential says about a human: its id claim, and an email only when the issuer verified it. */
