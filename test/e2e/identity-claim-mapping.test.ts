@@ -4,6 +4,9 @@
  * from another claim (`principal.email`), that value names someone only when
  * it is the verified `email` itself: otherwise whoever can set it (a profile
  * attribute, a username) would be any configured human by typing her address.
+ * A groups claim that is one string is one group (providers send a lone group
+ * so), never split at its spaces: `Helpdesk Admins` is not `Admins`. Only
+ * `scp` and `scope` are space-separated lists (RFC 8693 §4.2).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
@@ -24,7 +27,8 @@ beforeAll(async () => {
   issuers:
     - issuer: ${idp.issuer}
       audience: countersign
-      principal: { kind: human, id: sub, email: profile.contact_email }
+      principal: { kind: human, id: sub, email: profile.contact_email, groups: memberOf }
+      groupMap: { Admins: [ops] }
 policy:
   default: deny
 `,
@@ -55,5 +59,20 @@ describe('a human’s email read from another claim than `email`', () => {
   it('names the configured human when it is the verified email, in any case', async () => {
     const res = await whoami({ sub: '00u-alice', email: 'alice@example.com', email_verified: true, profile: { contact_email: 'ALICE@example.com' } });
     expect(res).toMatchObject({ status: 200, body: { id: 'alice', kind: 'human', groups: ['sre'] } });
+  });
+});
+
+describe('a groups claim that is one string', () => {
+  const dana = { sub: '00u-dana', email: 'dana@example.com', email_verified: true, profile: { contact_email: 'dana@example.com' } };
+
+  it('is one group name, spaces and all: a group whose name holds a mapped one grants nothing', async () => {
+    for (const memberOf of ['Helpdesk Admins', 'Admins ', 'Not Admins Anymore']) {
+      expect(await whoami({ ...dana, memberOf }), memberOf).toMatchObject({ status: 200, body: { id: 'dana@example.com', groups: [] } });
+    }
+  });
+
+  it('grants its mapping when it is the mapped name, as a one-element list does', async () => {
+    expect(await whoami({ ...dana, memberOf: 'Admins' })).toMatchObject({ status: 200, body: { groups: ['ops'] } });
+    expect(await whoami({ ...dana, memberOf: ['Helpdesk Admins', 'Admins'] })).toMatchObject({ status: 200, body: { groups: ['ops'] } });
   });
 });
