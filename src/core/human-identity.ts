@@ -212,13 +212,17 @@ export function idFold(id: string): string {
 
 /**
  * Whether an id no principal configures would pass for a configured one on every card and log: it reads as one
- * (another case, a fullwidth letter: the same idFold) or hides characters (controls, format characters, spaces).
+ * (another case, a fullwidth letter: the same idFold), is a configured principal's email (in any spelling emailKey
+ * folds), or hides characters (controls, format characters, spaces).
  *
  * @example
  * lookalikeId('Alice', dir); // true when alice is configured
+ * lookalikeId('Alice@Example.com', dir); // true when alice is configured with that email
  */
 export function lookalikeId(id: string, dir: HumanDirectory): boolean {
-  return /[\p{Cc}\p{Cf}\p{Z}]/u.test(id) || dir.principalLike?.(idFold(id)) !== undefined;
+  if (/[\p{Cc}\p{Cf}\p{Z}]/u.test(id) || dir.principalLike?.(idFold(id)) !== undefined) return true;
+  const key = emailKey(id);
+  return key !== undefined && (dir.humanByEmail(key) !== undefined || dir.agentByEmail?.(key) !== undefined);
 }
 
 /**
