@@ -3,7 +3,8 @@
  * or a pasted token), else the token `countersign login` saved for that
  * gateway. Saved tokens live in one file readable by the user alone.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -29,11 +30,22 @@ function readAll(): Record<string, Saved> {
   }
 }
 
+/**
+ * A new file of the user's alone (created 0600, never an existing one), renamed over the old: the token is never in a
+ * file others could read, not even for the moment a chmod takes, nor written through a link planted at the path.
+ */
 function writeAll(all: Record<string, Saved>): void {
   const path = credentialsPath();
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(path, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  const fresh = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(fresh, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    chmodSync(fresh, 0o600);
+    renameSync(fresh, path);
+  } catch (e) {
+    rmSync(fresh, { force: true });
+    throw e;
+  }
 }
 
 export function saveToken(url: string, saved: Saved): void {

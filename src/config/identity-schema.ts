@@ -84,6 +84,12 @@ const oktaIssuer = z.strictObject({
   principal: principalMapping.partial({ kind: true }).default({ kind: 'agent', id: 'sub' }).transform((p) => ({ ...p, kind: p.kind ?? ('agent' as const), id: p.id ?? 'sub' })),
 });
 
+/** GitHub Actions' token issuer: github.com's, or a GitHub Enterprise Server's (`https://<host>/_services/token`). */
+function isGithubActionsIssuer(issuer: string): boolean {
+  const url = new URL(issuer);
+  return url.hostname === 'token.actions.githubusercontent.com' || /^\/_services\/token\/?$/.test(url.pathname);
+}
+
 export const issuerSchema = z.discriminatedUnion('preset', [githubIssuer, oktaIssuer, genericIssuer]);
 
 /** Humans signing in: the web console and the CLI by authorization code + PKCE; the CLI by device authorization only when turned on. */
@@ -146,6 +152,16 @@ export const identitySchema = z
       .prefault({}),
   })
   .superRefine((c, ctx) => {
+    // GitHub mints this issuer's tokens for any workflow of any repository, with whatever audience it asks for: only the
+    // preset, which pins repositories by id, tells the operator's workflows from anyone else's.
+    c.issuers.forEach((i, n) => {
+      if ((i.preset ?? 'generic') !== 'generic' || !isGithubActionsIssuer(i.issuer)) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['issuers', n, 'issuer'],
+        message: `GitHub Actions mints tokens of this issuer for every repository on GitHub (or the enterprise), with any audience a workflow asks for: use preset: github-actions, which takes only the repositories it pins by id`,
+      });
+    });
     // Listed by hand (as configurations before the browser sign-in did), the device grant's client would keep taking
     // the tokens anyone can have a reviewer sign in to for it, with the grant turned off: say so at start.
     const cli = c.login?.cli;

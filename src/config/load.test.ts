@@ -289,6 +289,20 @@ policy:
     expect(parseConfig('identity: { issuers: [{ issuer: "http://127.0.0.1:9000/idp", audience: a, principal: { kind: agent } }] }', 'x.yaml', {}).identity.issuers).toHaveLength(1);
   });
 
+  it('refuses GitHub Actions’ issuer in the generic form: every repository on GitHub gets its tokens, for any audience it asks', () => {
+    for (const issuer of ['https://token.actions.githubusercontent.com', 'https://token.actions.githubusercontent.com/', 'https://TOKEN.actions.githubusercontent.com']) {
+      for (const kind of ['agent', 'human']) {
+        const text = `identity: { issuers: [{ issuer: "${issuer}", audience: countersign, principal: { kind: ${kind}, id: repository } }] }`;
+        expect(problems(text), issuer).toContain('identity.issuers[0].issuer: GitHub Actions mints tokens of this issuer for every repository on GitHub');
+        expect(problems(text.replace('[{ issuer', '[{ preset: generic, issuer')), issuer).toContain('preset: github-actions');
+      }
+    }
+    // GitHub Enterprise Server's issuer serves every repository of the enterprise alike.
+    expect(problems('identity: { issuers: [{ issuer: "https://github.acme.example/_services/token", audience: cs, principal: { kind: agent } }] }')).toContain('preset: github-actions');
+    expect(parseConfig('identity: { issuers: [{ preset: github-actions, audience: cs, repositories: [{ id: 1 }] }] }', 'x.yaml', {}).identity.issuers).toHaveLength(1);
+    expect(parseConfig('identity: { issuers: [{ preset: github-actions, issuer: "https://github.acme.example/_services/token", audience: cs, repositories: [{ id: 1 }] }] }', 'x.yaml', {}).identity.issuers).toHaveLength(1);
+  });
+
   it('takes a Teams channel and rules that name its conversations, and refuses a name it does not have', () => {
     const teams = `channels:
   teams:

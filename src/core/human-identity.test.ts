@@ -9,6 +9,7 @@ const configured = [alice, bot];
 const dir: HumanDirectory = {
   principal: (id) => configured.find((p) => p.id === id),
   humanByEmail: (key) => configured.find((p) => p.kind === 'human' && p.email !== null && emailKey(p.email) === key),
+  agentByEmail: (key) => configured.find((p) => p.kind === 'agent' && p.email !== null && [key, mailboxOf(key)].includes(emailKey(p.email) ?? '')),
 };
 
 describe('emailKey', () => {
@@ -126,7 +127,9 @@ describe('canonicalHuman', () => {
 
   it('never resolves to an agent, by id or by an agent’s email', () => {
     expect(canonicalHuman({ id: 'bot', verifiedEmail: null }, dir)).toEqual({ ok: false, reason: 'principal.kind_mismatch' });
-    expect(canonicalHuman({ id: 'sub-2', verifiedEmail: 'bot@example.com' }, dir)).toMatchObject({ ok: true, id: 'bot@example.com', configured: undefined });
+    // Whoever proves the agent's own mailbox (or a sub-address of it) is the agent, not one more person.
+    expect(canonicalHuman({ id: 'sub-2', verifiedEmail: 'Bot@example.com' }, dir)).toEqual({ ok: false, reason: 'principal.kind_mismatch' });
+    expect(canonicalHuman({ id: 'sub-2', verifiedEmail: 'bot+ci@example.com' }, dir)).toEqual({ ok: false, reason: 'principal.kind_mismatch' });
   });
 });
 

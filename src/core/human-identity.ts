@@ -27,6 +27,7 @@
  * Addresses in different scripts that merely look alike stay different
  * addresses; they match nobody configured unless configured that way.
  */
+import { claimAt, isIdString } from './claim-path.ts';
 import type { Principal } from './principal.ts';
 
 /** Emails longer than RFC 5321's path limit are not addresses. */
@@ -174,6 +175,11 @@ export interface HumanDirectory {
   /** The configured human whose email has this key (see emailKey), if any. */
   humanByEmail(key: string): Principal | undefined;
   /**
+   * The configured agent whose email is this key, or the address this key is a sub-address of (see mailboxOf), if
+   * any: whoever proves that mailbox is the agent, never a person. Absent, none.
+   */
+  agentByEmail?(key: string): Principal | undefined;
+  /**
    * Whether a token of `issuer` may name the configured principal `id`, by its id claim or (a human) by a verified
    * email: the issuers the principal lists, else any by email and, by id, only the one issuer there is. Absent (a
    * directory without tokens), any.
@@ -206,13 +212,36 @@ export function idFold(id: string): string {
 
 /**
  * Whether an id no principal configures would pass for a configured one on every card and log: it reads as one
- * (another case, a fullwidth letter: the same idFold) or hides characters (controls, format characters, spaces).
+ * (another case, a fullwidth letter: the same idFold), is a configured principal's email (in any spelling emailKey
+ * folds), or hides characters (controls, format characters, spaces).
  *
  * @example
  * lookalikeId('Alice', dir); // true when alice is configured
+ * lookalikeId('Alice@Example.com', dir); // true when alice is configured with that email
  */
 export function lookalikeId(id: string, dir: HumanDirectory): boolean {
-  return /[\p{Cc}\p{Cf}\p{Z}]/u.test(id) || dir.principalLike?.(idFold(id)) !== undefined;
+  if (/[\p{Cc}\p{Cf}\p{Z}]/u.test(id) || dir.principalLike?.(idFold(id)) !== undefined) return true;
+  const key = emailKey(id);
+  return key !== undefined && (dir.humanByEmail(key) !== undefined || dir.agentByEmail?.(key) !== undefined);
+}
+
+/**
+ * The email a token vouches for, read at the claim `path` an issuer's mapping names: only with `email_verified: true`,
+ * which is the provider's word about the `email` claim (OIDC Core §5.1) and no other. A value at another path counts
+ * only when it is that verified `email` (compared as emailKey does): whoever can set a profile attribute or a username
+ * would otherwise be any person by typing her address there.
+ *
+ * @example
+ * verifiedEmailOf({ email: 'a@x.example', email_verified: true, upn: 'b@x.example' }, 'upn'); // null
+ */
+export function verifiedEmailOf(claims: Readonly<Record<string, unknown>>, path: string): string | null {
+  if (claims['email_verified'] !== true) return null;
+  const value = claimAt(claims, path);
+  if (!isIdString(value)) return null;
+  if (path === 'email') return value;
+  const key = emailKey(value);
+  const attested = claims['email'];
+  return key !== undefined && typeof attested === 'string' && emailKey(attested) === key ? value : null;
 }
 
 /**
@@ -286,6 +315,9 @@ export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory, issue
   if (byEmail) return found(byEmail, 'email');
   const emailAsId = dir.principal(key);
   if (emailAsId) return found(emailAsId, 'email');
+  // An agent's configured address is the agent's: a person who proves that mailbox (the agent's own account at the
+  // provider, or whoever runs it) would be a reviewer the review rules cannot tell from it, approving its requests.
+  if (dir.agentByEmail?.(key)) return { ok: false, reason: 'principal.kind_mismatch' };
   return { ok: true, id: key, configured: undefined, email: key };
 }
 

@@ -219,6 +219,8 @@ export interface Identity {
   principal(id: string): Principal | undefined;
   /** The configured human with this email (compared as core/human-identity.ts emailKey does), if any. */
   humanByEmail(email: string): Principal | undefined;
+  /** The configured agent with this email, or whose email this one is a sub-address of (core/human-identity.ts HumanDirectory). */
+  agentByEmail(email: string): Principal | undefined;
   /** The roles this principal holds (core/roles.ts): none for an agent. */
   roles(p: Principal): Role[];
   /** Whether the configuration holds the API key `ref` names (core/session.ts apiKeyRef) for principal `id`. */

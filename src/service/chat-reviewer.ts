@@ -40,9 +40,9 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'c
   if (configured) return known?.id === configured.id && typeof known.claimedId === 'string' && stillNames(deps, known, configured.id) ? Object.freeze({ ...configured, ...signInNames(known) }) : configured;
   // Only a sign-in through the provider the configuration signs humans in with now: one removed or replaced vouches for no one.
   if (!known || known.issuer !== deps.signInIssuer) return undefined;
-  // A configured id that is an agent never becomes a reviewer through an email.
+  // A configured id that is an agent never becomes a reviewer through an email, nor does an agent's own address.
   const byId = deps.identity.principal(known.id);
-  if (byId && byId.kind !== 'human') return undefined;
+  if ((byId && byId.kind !== 'human') || deps.identity.agentByEmail(key)) return undefined;
   const fresh = rememberedGroupsCount(known, deps.clock.now(), deps.groupsMaxAgeSeconds ?? DEFAULT_GROUPS_MAX_AGE_SECONDS);
   const provided = fresh ? known.groups : [];
   return Object.freeze({

@@ -30,9 +30,17 @@ describe('the human an ID token names', () => {
       email_verified: true,
       user: { name: 'alice' },
       realm_access: { roles: ['platform-oncall', 'offline_access'] },
+      email: 'Alice@acme.test',
       contact: { email: 'alice@acme.test' },
     });
     expect(human).toMatchObject({ id: 'alice', kind: 'human', email: 'alice@acme.test', groups: ['audit', 'offline_access', 'platform-oncall', 'sre'] });
+  });
+
+  it('takes an email at another claim only when it is the verified `email`, which is all email_verified speaks for', () => {
+    const login = { issuer: 'https://idp.example.com', principal: { id: 'sub', groups: 'groups', email: 'contact.email' }, groupMap: {} };
+    const mallory = { sub: '00u9', email: 'mallory@evil.example', email_verified: true, contact: { email: 'dana@example.com' } };
+    expect(humanFromClaims({ identity: solo, clock }, login, mallory)).toMatchObject({ id: '00u9', email: null });
+    expect(humanFromClaims({ identity: solo, clock }, login, { ...mallory, email: 'Dana@example.com' })).toMatchObject({ id: 'dana@example.com', email: 'dana@example.com' });
   });
 
   it('still reads a plain claim name, and refuses a path that leads nowhere', () => {

@@ -9,7 +9,7 @@
  */
 import { claimAt, isIdString } from '../core/claim-path.ts';
 import { CountersignError } from '../core/errors.ts';
-import { canonicalHuman, grantedGroups } from '../core/human-identity.ts';
+import { canonicalHuman, grantedGroups, verifiedEmailOf } from '../core/human-identity.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
 import type { RefusalReason } from '../core/refusals.ts';
@@ -43,7 +43,7 @@ export function humanFromClaims(deps: Pick<Deps, 'identity' | 'clock'>, login: L
     throw new CountersignError('UNAUTHENTICATED', 'the identity provider has not verified your email address', { reason: 'login.email_unverified' satisfies RefusalReason });
   }
   // An email id is the verified email itself, whatever claim `email` names.
-  const verifiedEmail = !emailVerified ? null : login.principal.id === 'email' ? id : (text(claimAt(claims, login.principal.email)) ?? null);
+  const verifiedEmail = !emailVerified ? null : login.principal.id === 'email' ? id : verifiedEmailOf(claims, login.principal.email);
   const human = canonicalHuman({ id, verifiedEmail }, deps.identity, login.issuer);
   if (!human.ok) {
     const why =

@@ -95,7 +95,8 @@ describe('a configured principal is named only by the issuers it lists', () => {
 
   it('refuses an agent token whose id reads as a configured principal’s (another case, a fullwidth letter, an invisible character)', async () => {
     // Issuer b may not name payments-bot; a card showing one of these would read as payments-bot all the same.
-    for (const sub of ['Payments-bot', '\uff50ayments-bot', 'payments-bot\u200b', 'ALICE']) {
+    // A configured human's email reads as her on every card too (`alice@example.com`, in any case or spelling).
+    for (const sub of ['Payments-bot', '\uff50ayments-bot', 'payments-bot\u200b', 'ALICE', 'alice@example.com', 'Alice@EXAMPLE.com', 'alice@example.com.']) {
       expect((await whoami(await b.sign({ aud: 'countersign', sub }))).body.error, sub).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'principal.id_confusable' });
     }
   });

@@ -3,7 +3,7 @@
  * is hashed and looked up, so the gateway never holds a key it could leak.
  */
 import { hash, randomBytes } from 'node:crypto';
-import { emailKey, idFold } from '../../core/human-identity.ts';
+import { emailKey, idFold, mailboxOf } from '../../core/human-identity.ts';
 import type { Identity } from '../../core/ports.ts';
 import type { Principal } from '../../core/principal.ts';
 import { apiKeyRefOfHash } from '../../core/session.ts';
@@ -47,6 +47,7 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
   const byHash = new Map<string, Principal>();
   const byId = new Map<string, Principal>();
   const byEmail = new Map<string, Principal>();
+  const agentsByEmail = new Map<string, Principal>();
   const byFold = new Map<string, Principal>();
   const keyRefs = new Map<string, Set<string>>();
   for (const p of principals) {
@@ -62,6 +63,8 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
     const key = p.kind === 'human' && p.email ? emailKey(p.email) : undefined;
     // The config check refuses two humans with one email; the first stays if one slipped through.
     if (key !== undefined && !byEmail.has(key)) byEmail.set(key, principal);
+    const agentKey = p.kind === 'agent' && p.email ? emailKey(p.email) : undefined;
+    if (agentKey !== undefined && !agentsByEmail.has(agentKey)) agentsByEmail.set(agentKey, principal);
     for (const h of p.apiKeys) byHash.set(h, principal);
     keyRefs.set(p.id, new Set(p.apiKeys.map(apiKeyRefOfHash)));
     if (p.issuers) issuersOf.set(p.id, new Set(p.issuers));
@@ -78,6 +81,10 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
     humanByEmail(email) {
       const wanted = emailKey(email);
       return wanted === undefined ? undefined : byEmail.get(wanted);
+    },
+    agentByEmail(email) {
+      const wanted = emailKey(email);
+      return wanted === undefined ? undefined : (agentsByEmail.get(wanted) ?? agentsByEmail.get(mailboxOf(wanted)));
     },
     // Keys alone grant no role; createIdentity adds the configured ones.
     roles: () => [],

@@ -71,6 +71,9 @@ export function createIdentity(opts: IdentityOptions): Identity {
     humanByEmail(email) {
       return keys.humanByEmail(email);
     },
+    agentByEmail(email) {
+      return keys.agentByEmail(email);
+    },
     roles(p) {
       return rolesOf(grants, p);
     },

@@ -8,10 +8,17 @@ export function stringClaim(payload: Readonly<Record<string, unknown>>, path: st
   return isIdString(v) ? v : undefined;
 }
 
-/** Groups: an array of strings, or one space-separated string (as `scp`/`scope` are). */
+/** The claims that are space-separated lists when they are one string (RFC 8693 §4.2, RFC 9068 §2.2.3). */
+const SPACE_LISTS = new Set(['scp', 'scope']);
+
+/**
+ * Groups: an array of strings, or one string. That string is a space-separated list only for `scp` and `scope`;
+ * elsewhere it is one group (a provider that sends a lone group as a string), whose name may hold spaces: split, a
+ * member of `Helpdesk Admins` alone would be in `Admins`.
+ */
 export function groupsClaim(payload: Readonly<Record<string, unknown>>, path: string): string[] {
   const v = claimAt(payload, path);
   if (Array.isArray(v)) return v.filter(isIdString);
-  if (typeof v === 'string') return v.split(' ').filter(isIdString);
-  return [];
+  if (typeof v !== 'string') return [];
+  return SPACE_LISTS.has(path.split('.').pop() ?? '') ? v.split(' ').filter(isIdString) : isIdString(v) ? [v] : [];
 }

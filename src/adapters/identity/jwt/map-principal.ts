@@ -4,7 +4,7 @@
  * configured principal with that id, or the configured human with that
  * verified email, else their verified email; so a person's API key, their
  * token and their console session are one reviewer. An email counts only
- * when the issuer says `email_verified: true`.
+ * when the issuer says `email_verified: true`, and only its `email` (core/human-identity.ts verifiedEmailOf).
  *
  * A human issuer's token issued to a client application, not a person
  * (client-token.ts), is refused.
@@ -14,7 +14,7 @@
  * They become Countersign groups through the issuer's `groupMap`, or as they
  * are when the issuer is configured with `trustGroups: true`.
  */
-import { canonicalActsFor, canonicalHuman, grantedGroups, lookalikeId, type HumanDirectory } from '../../../core/human-identity.ts';
+import { canonicalActsFor, canonicalHuman, grantedGroups, lookalikeId, verifiedEmailOf, type HumanDirectory } from '../../../core/human-identity.ts';
 import type { Principal } from '../../../core/principal.ts';
 import type { IssuerConfig } from '../../../config/identity-schema.ts';
 import { groupsClaim, stringClaim } from './claims.ts';
@@ -35,7 +35,7 @@ export function mapPrincipal(cfg: IssuerConfig, payload: Readonly<Record<string,
   // An email names a person only once the provider has verified it.
   if (map.id === 'email' && !verified) return { ok: false, reason: 'token.email_unverified' };
   // An email id is the verified email itself, whatever claim `email` names.
-  const verifiedEmail = !verified ? null : map.id === 'email' ? claimedId : (stringClaim(payload, map.email ?? 'email') ?? null);
+  const verifiedEmail = !verified ? null : map.id === 'email' ? claimedId : verifiedEmailOf(payload, map.email ?? 'email');
   const idpGroups = map.groups ? groupsClaim(payload, map.groups) : [];
   const granted = grantedGroups(idpGroups, cfg.groupMap, cfg.trustGroups);
 
