@@ -212,6 +212,21 @@ describe('deriveSqlFacts', () => {
     expect(f.tables).toEqual(expect.arrayContaining(['newt', 't']));
   });
 
+  it('types SELECT … INTO as the CREATE TABLE … AS it is, so a rule allowing SELECT by type or denying DDL sees a create', () => {
+    const types = (sql: string) => deriveSqlFacts(sql).statements.map((s) => s.type);
+    for (const sql of ['SELECT id INTO newt FROM t', 'SELECT * INTO TEMP newt FROM t', 'SELECT * INTO UNLOGGED TABLE newt FROM t']) {
+      expect(types(sql), sql).toEqual(['create']);
+      expect(deriveSqlFacts(sql).ddl, sql).toBe(true);
+    }
+    // EXPLAIN ANALYZE runs the CREATE TABLE … AS (or SELECT … INTO, or CREATE MATERIALIZED VIEW) it explains: listed too.
+    expect(types('EXPLAIN ANALYZE SELECT * INTO newt FROM t')).toEqual(['explain', 'create']);
+    expect(types('EXPLAIN ANALYZE CREATE TABLE newt AS SELECT * FROM t')).toEqual(['explain', 'create']);
+    expect(types('EXPLAIN (ANALYZE) CREATE MATERIALIZED VIEW mv AS SELECT 1')).toEqual(['explain', 'create']);
+    expect(deriveSqlFacts('EXPLAIN ANALYZE SELECT * INTO newt FROM t').ddl).toBe(true);
+    // A plain SELECT, and one FOR UPDATE, stay selects.
+    expect(types('SELECT * FROM t FOR UPDATE')).toEqual(['select']);
+  });
+
   it('sees EXPLAIN ANALYZE of a write as a write, and plain EXPLAIN SELECT as read-only', () => {
     expect(deriveSqlFacts('EXPLAIN ANALYZE DELETE FROM t').writes).toBe(true);
     expect(deriveSqlFacts('EXPLAIN ANALYZE DELETE FROM t').unboundedWrite).toBe(true);

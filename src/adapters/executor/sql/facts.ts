@@ -30,6 +30,12 @@ const BUILT_IN_READS: ReadonlySet<string> = new Set([...READ_ONLY_FUNCTIONS, ...
 /** Statement types that, nested in another statement, still write: each is listed among the facts' statements. */
 const NESTED_WRITE_TYPES: ReadonlySet<string> = new Set(['insert', 'update', 'delete', 'merge']);
 
+/**
+ * Nodes that, nested (in EXPLAIN ANALYZE, which runs them), make a table: CREATE TABLE … AS, CREATE MATERIALIZED VIEW
+ * and SELECT … INTO (typed `create`). Listed too; other statements nested in a DDL statement (CREATE SCHEMA's) are not.
+ */
+const NESTED_CREATES: ReadonlySet<string> = new Set(['CreateTableAsStmt', 'SelectStmt']);
+
 /** Statements whose nested statements are a body stored to run later, not run by the statement itself. */
 const DEFINITIONS: ReadonlySet<string> = new Set(['PrepareStmt', 'RuleStmt', 'CreateFunctionStmt']);
 
@@ -155,7 +161,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     // a statement judged then; it is listed as what it is.
     if (!DEFINITIONS.has(node)) {
       for (const n of found.statements.slice(1)) {
-        if (NESTED_WRITE_TYPES.has(n.type)) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
+        if (NESTED_WRITE_TYPES.has(n.type) || (n.type === 'create' && NESTED_CREATES.has(n.node))) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
       }
     }
     for (const t of found.tables) tables.add(t);

@@ -72,6 +72,8 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   // COPY of a file on the database server, or of a program it runs (`FROM PROGRAM 'curl … | sh'`): not the COPY
   // FROM STDIN / TO STDOUT a rule for `copy` means to let a client load or read rows. A rule must name it to allow it.
   if (node === 'CopyStmt' && (payload['filename'] !== undefined || payload['is_program'] === true)) return 'copy_server';
+  // SELECT … INTO is CREATE TABLE … AS by another name (the server runs it as one): it makes a table.
+  if (node === 'SelectStmt' && payload['intoClause'] !== undefined) return 'create';
   const explicit = EXPLICIT[node];
   if (explicit) return explicit;
   // CreatedbStmt, CreateSeqStmt, AlterTableStmt, DropdbStmt, DropOwnedStmt, …
