@@ -129,6 +129,13 @@ describe('deriveSqlFacts', () => {
     ['CREATE ROLE eve LOGIN', 'create_role'],
     ['DROP ROLE eve', 'drop_role'],
     ['ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO bob', 'grant'],
+    // A new owner holds every privilege on what it owns (and may grant them): an ownership change is a privilege change.
+    ['REASSIGN OWNED BY app TO bob', 'reassign_owned'],
+    ['ALTER TABLE secrets OWNER TO bob', 'alter'],
+    ['ALTER TABLE t ADD COLUMN c int, OWNER TO bob', 'alter'],
+    ['ALTER SCHEMA app OWNER TO bob', 'alter'],
+    ['ALTER FUNCTION f() OWNER TO bob', 'alter'],
+    ['ALTER DATABASE d OWNER TO bob', 'alter'],
   ])('sees %s as a privilege change (%s)', (sql, type) => {
     const f = deriveSqlFacts(sql);
     expect(f.statements[0]?.type).toBe(type);

@@ -18,7 +18,7 @@ import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts'
 import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
-import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
+import { changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
 import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
@@ -49,6 +49,8 @@ interface Found extends Invocations {
   /** SELECT … INTO or FOR UPDATE/SHARE somewhere: a "select" that writes or locks. */
   selectWrites: boolean;
   unboundedWrite: boolean;
+  /** Objects handed to another owner (changesOwner): a privilege change whatever the statement's type. */
+  ownerChange: boolean;
 }
 
 const NO_CTES: ReadonlySet<string> = new Set();
@@ -180,7 +182,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     readOnly &&=
       isReadOnly(node, payload, found) && [...found.functions].every((f) => allowed.has(f)) && !found.foreignNames && found.credentials.size === 0;
     ddl ||= found.statements.some((s) => DDL_TYPES.has(s.type));
-    privilege ||= found.statements.some((s) => PRIVILEGE_TYPES.has(s.type));
+    privilege ||= found.ownerChange || found.statements.some((s) => PRIVILEGE_TYPES.has(s.type));
     unboundedWrite ||= found.unboundedWrite;
   }
   const facts: SqlFacts = {
@@ -244,6 +246,7 @@ function walkStatement(node: string, payload: JsonObject): Found {
     statements: [],
     selectWrites: false,
     unboundedWrite: false,
+    ownerChange: false,
   };
   try {
     visitNode(node, payload, NO_CTES, found);
@@ -267,6 +270,7 @@ function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>
       for (const name of droppedNames(payload['objects'])) found.tables.add(name);
     }
   }
+  if (changesOwner(node, payload)) found.ownerChange = true;
   noteNamedNode(node, payload, found);
   walkObject(payload, scope, found, node);
 }

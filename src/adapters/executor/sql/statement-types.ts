@@ -46,6 +46,17 @@ export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop'
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
 
+/**
+ * Whether a parse node hands objects to another owner (REASSIGN OWNED, ALTER … OWNER TO, ALTER TABLE … OWNER TO): the
+ * new owner holds every privilege on them and may grant them, so the statement is a privilege change too.
+ *
+ * @example
+ * changesOwner('AlterTableCmd', { subtype: 'AT_ChangeOwner' }); // true
+ */
+export function changesOwner(node: string, payload: Readonly<Record<string, unknown>>): boolean {
+  return node === 'ReassignOwnedStmt' || node === 'AlterOwnerStmt' || (node === 'AlterTableCmd' && payload['subtype'] === 'AT_ChangeOwner');
+}
+
 /** DropStmt object kinds whose names are relations a query could read. */
 export const DROPPED_RELATION_KINDS: ReadonlySet<string> = new Set([
   'OBJECT_TABLE',
