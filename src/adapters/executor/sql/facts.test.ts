@@ -57,6 +57,9 @@ describe('deriveSqlFacts', () => {
     expect(types('CREATE TABLE x AS WITH d AS (DELETE FROM t RETURNING 1) SELECT * FROM d')).toEqual([['create', null], ['delete', false]]);
     // A definition's body runs later, judged then (an EXECUTE, an INSERT the rule rewrites): listed as what it is.
     expect(types('PREPARE p AS DELETE FROM t')).toEqual([['prepare', null]]);
+    // …but a PREPARE whose statement the same string EXECUTEs runs it now: its writes are listed.
+    expect(types('PREPARE p AS DELETE FROM t WHERE id = 1; EXECUTE p')).toEqual([['prepare', null], ['delete', true], ['execute', null]]);
+    expect(types('PREPARE p AS UPDATE t SET a = 1; EXPLAIN ANALYZE EXECUTE p')).toEqual([['prepare', null], ['update', false], ['explain', null]]);
     expect(types('CREATE RULE r AS ON INSERT TO t DO INSTEAD DELETE FROM s')).toEqual([['create', null]]);
     // Reads nested in reads stay one statement.
     expect(types('SELECT * FROM t WHERE id IN (SELECT id FROM s) UNION SELECT 1')).toEqual([['select', null]]);

@@ -110,12 +110,16 @@ export function deriveSqlFacts(sql: string, options: SqlFactsOptions = {}): SqlF
  * containsNode('EXPLAIN ANALYZE EXECUTE x', 'ExecuteStmt'); // true
  */
 export function containsNode(sql: string, node: string): boolean {
+  return holdsNode(parse(sql), node);
+}
+
+function holdsNode(roots: readonly [string, JsonObject][], node: string): boolean {
   const seen = (v: unknown): boolean => {
     if (Array.isArray(v)) return v.some(seen);
     if (!isObject(v)) return false;
     return Object.entries(v).some(([k, x]) => k === node || seen(x));
   };
-  return parse(sql).some(([name, payload]) => name === node || seen(payload));
+  return roots.some(([name, payload]) => name === node || seen(payload));
 }
 
 /**
@@ -144,6 +148,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
   let ddl = false;
   let privilege = false;
   let unboundedWrite = false;
+  const executes = holdsNode(roots, 'ExecuteStmt');
   for (const [node, payload] of roots) {
     // Only a top-level SET changes this session; one inside CREATE/ALTER FUNCTION or ALTER ROLE … SET is a definition.
     if (node === 'VariableSetStmt') checkVariableSet(payload);
@@ -160,8 +165,8 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     // A write nested in the statement (`WITH d AS (DELETE …) SELECT …`, EXPLAIN ANALYZE DELETE) is listed too, with
     // the tables of the statement it is in: a rule that looks for a delete among the statements must find one the
     // SQL runs, wherever it is written. A definition (PREPARE, CREATE RULE, CREATE FUNCTION) runs its body later, as
-    // a statement judged then; it is listed as what it is.
-    if (!DEFINITIONS.has(node)) {
+    // a statement judged then; it is listed as what it is (but a PREPARE the same string EXECUTEs runs its body now).
+    if (!DEFINITIONS.has(node) || (node === 'PrepareStmt' && executes)) {
       for (const n of found.statements.slice(1)) {
         if (NESTED_WRITE_TYPES.has(n.type) || (n.type === 'create' && NESTED_CREATES.has(n.node))) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
       }
