@@ -27,12 +27,33 @@ export const copyDataSchema = z.strictObject({
 /** The most characters (UTF-16 code units, as a JS string counts them) an action's SQL may have. */
 export const MAX_SQL_CHARS = 1_000_000;
 
-export const sqlInputSchema = z.strictObject({
-  sql: z.string().min(1).max(MAX_SQL_CHARS),
-  params: z.array(sqlParam).max(10_000).optional(),
-  /** Only from the wire listener, which holds the data itself; any other surface's submission of it does not run. */
-  copy: copyDataSchema.optional(),
-});
+/**
+ * The most characters an action's parameters may have in all, as its SQL: they are recorded with it (request, audit
+ * event, digest), and the wire listener reads a Bind of up to 64 MiB.
+ */
+export const MAX_PARAMS_CHARS = MAX_SQL_CHARS;
+
+/**
+ * The characters of bound parameters as the action records them (numbers and booleans as their text).
+ *
+ * @example
+ * paramsChars(['abc', 12, null]); // 5
+ */
+export function paramsChars(params: readonly (string | number | boolean | null)[]): number {
+  return params.reduce<number>((n, p) => n + (p === null ? 0 : String(p).length), 0);
+}
+
+export const sqlInputSchema = z
+  .strictObject({
+    sql: z.string().min(1).max(MAX_SQL_CHARS),
+    params: z.array(sqlParam).max(10_000).optional(),
+    /** Only from the wire listener, which holds the data itself; any other surface's submission of it does not run. */
+    copy: copyDataSchema.optional(),
+  })
+  .refine((i) => i.params === undefined || paramsChars(i.params) <= MAX_PARAMS_CHARS, {
+    message: `the parameters may have at most ${MAX_PARAMS_CHARS} characters in all`,
+    path: ['params'],
+  });
 
 /** How many bytes of COPY data its preview shows. */
 export const COPY_PREVIEW_BYTES = 1024;

@@ -12,7 +12,7 @@
  * is read before the statement is judged, and is part of its action (copy-in.ts).
  */
 import { copyInShapeSoon } from '../../adapters/executor/sql/copy-in.ts';
-import { MAX_SQL_CHARS, type SqlInput } from '../../core/action.ts';
+import { MAX_PARAMS_CHARS, MAX_SQL_CHARS, paramsChars, type SqlInput } from '../../core/action.ts';
 import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
 import { copyInResponse, DEFAULT_MAX_COPY_BYTES, readCopyIn } from './copy-in.ts';
@@ -257,6 +257,10 @@ export async function serveSession(
         const params = m.params.map((p, i) => (p === null ? null : paramText(p, paramFormat(m.paramFormats, i), prepared.types[i] ?? 0)));
         if (params.some((p) => p === undefined)) {
           return (fail('0A000', 'binary-format parameters are supported for bool, int2, int4, int8, float4, float8, bytea, text and varchar with their type given in Parse: send others as text'), 'go');
+        }
+        // Recorded with the action, as its SQL is: bounded as it is, before anything is judged or recorded.
+        if (paramsChars(params as (string | null)[]) > MAX_PARAMS_CHARS) {
+          return (fail('54000', `a statement's parameters may have at most ${MAX_PARAMS_CHARS} characters in all (as an action's); nothing was judged or ran`), 'go');
         }
         held.push(tentatively(portals, m.portal, { sql: prepared.sql, params: params as (string | null)[], types: prepared.types }, m.raw, 'bind', m.statement));
         binds.push(m.portal);

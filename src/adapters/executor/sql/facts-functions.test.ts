@@ -138,6 +138,12 @@ describe('settings that may hold a credential, read by name', () => {
     ['COPY (SELECT * FROM pg_catalog.pg_show_all_file_settings()) TO STDOUT', ['pg_catalog.pg_show_all_file_settings']],
     ["COPY (SELECT query_to_xml('SELECT 1', true, true, ''), public.dblink('x', 'y')) TO STDOUT", ['pg_catalog.query_to_xml', 'public.dblink']],
     ['SELECT * FROM pg_read_binary_file($1)', ['pg_catalog.pg_read_binary_file']],
+    // Extensions' readers: a relation named as a value, SQL text, pages, the WAL's contents.
+    ["SELECT * FROM connectby('secrets', 'k', 'p', 'a', 0) AS t(k text, p text, l int)", ['pg_catalog.connectby']],
+    ["SELECT ext.xslt_process('<a/>', '<xsl:stylesheet/>')", ['ext.xslt_process']],
+    ["SELECT * FROM pg_logical_slot_peek_changes('cdc', NULL, NULL)", ['pg_catalog.pg_logical_slot_peek_changes']],
+    ["SELECT block_data FROM pg_get_wal_block_info('0/0', '0/1')", ['pg_catalog.pg_get_wal_block_info']],
+    ["SELECT public.dblink_connect('host=10.0.0.1')", ['public.dblink_connect']],
     ["SHOW TimeZone; SELECT current_setting('DateStyle')", []],
   ])('%s: %j', (sql, credentials) => {
     expect(analyseSql(sql).names.credentials).toEqual(credentials);

@@ -57,6 +57,9 @@ describe('deriveSqlFacts', () => {
     expect(types('CREATE TABLE x AS WITH d AS (DELETE FROM t RETURNING 1) SELECT * FROM d')).toEqual([['create', null], ['delete', false]]);
     // A definition's body runs later, judged then (an EXECUTE, an INSERT the rule rewrites): listed as what it is.
     expect(types('PREPARE p AS DELETE FROM t')).toEqual([['prepare', null]]);
+    // …but a PREPARE whose statement the same string EXECUTEs runs it now: its writes are listed.
+    expect(types('PREPARE p AS DELETE FROM t WHERE id = 1; EXECUTE p')).toEqual([['prepare', null], ['delete', true], ['execute', null]]);
+    expect(types('PREPARE p AS UPDATE t SET a = 1; EXPLAIN ANALYZE EXECUTE p')).toEqual([['prepare', null], ['update', false], ['explain', null]]);
     expect(types('CREATE RULE r AS ON INSERT TO t DO INSTEAD DELETE FROM s')).toEqual([['create', null]]);
     // Reads nested in reads stay one statement.
     expect(types('SELECT * FROM t WHERE id IN (SELECT id FROM s) UNION SELECT 1')).toEqual([['select', null]]);
@@ -129,6 +132,13 @@ describe('deriveSqlFacts', () => {
     ['CREATE ROLE eve LOGIN', 'create_role'],
     ['DROP ROLE eve', 'drop_role'],
     ['ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO bob', 'grant'],
+    // A new owner holds every privilege on what it owns (and may grant them): an ownership change is a privilege change.
+    ['REASSIGN OWNED BY app TO bob', 'reassign_owned'],
+    ['ALTER TABLE secrets OWNER TO bob', 'alter'],
+    ['ALTER TABLE t ADD COLUMN c int, OWNER TO bob', 'alter'],
+    ['ALTER SCHEMA app OWNER TO bob', 'alter'],
+    ['ALTER FUNCTION f() OWNER TO bob', 'alter'],
+    ['ALTER DATABASE d OWNER TO bob', 'alter'],
   ])('sees %s as a privilege change (%s)', (sql, type) => {
     const f = deriveSqlFacts(sql);
     expect(f.statements[0]?.type).toBe(type);
@@ -210,6 +220,21 @@ describe('deriveSqlFacts', () => {
     const f = deriveSqlFacts('SELECT id INTO newt FROM t');
     expect(f.readOnly).toBe(false);
     expect(f.tables).toEqual(expect.arrayContaining(['newt', 't']));
+  });
+
+  it('types SELECT … INTO as the CREATE TABLE … AS it is, so a rule allowing SELECT by type or denying DDL sees a create', () => {
+    const types = (sql: string) => deriveSqlFacts(sql).statements.map((s) => s.type);
+    for (const sql of ['SELECT id INTO newt FROM t', 'SELECT * INTO TEMP newt FROM t', 'SELECT * INTO UNLOGGED TABLE newt FROM t']) {
+      expect(types(sql), sql).toEqual(['create']);
+      expect(deriveSqlFacts(sql).ddl, sql).toBe(true);
+    }
+    // EXPLAIN ANALYZE runs the CREATE TABLE … AS (or SELECT … INTO, or CREATE MATERIALIZED VIEW) it explains: listed too.
+    expect(types('EXPLAIN ANALYZE SELECT * INTO newt FROM t')).toEqual(['explain', 'create']);
+    expect(types('EXPLAIN ANALYZE CREATE TABLE newt AS SELECT * FROM t')).toEqual(['explain', 'create']);
+    expect(types('EXPLAIN (ANALYZE) CREATE MATERIALIZED VIEW mv AS SELECT 1')).toEqual(['explain', 'create']);
+    expect(deriveSqlFacts('EXPLAIN ANALYZE SELECT * INTO newt FROM t').ddl).toBe(true);
+    // A plain SELECT, and one FOR UPDATE, stay selects.
+    expect(types('SELECT * FROM t FOR UPDATE')).toEqual(['select']);
   });
 
   it('sees EXPLAIN ANALYZE of a write as a write, and plain EXPLAIN SELECT as read-only', () => {

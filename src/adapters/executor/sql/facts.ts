@@ -18,7 +18,7 @@ import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts'
 import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
-import { DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
+import { changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
 import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
@@ -29,6 +29,12 @@ const BUILT_IN_READS: ReadonlySet<string> = new Set([...READ_ONLY_FUNCTIONS, ...
 
 /** Statement types that, nested in another statement, still write: each is listed among the facts' statements. */
 const NESTED_WRITE_TYPES: ReadonlySet<string> = new Set(['insert', 'update', 'delete', 'merge']);
+
+/**
+ * Nodes that, nested (in EXPLAIN ANALYZE, which runs them), make a table: CREATE TABLE … AS, CREATE MATERIALIZED VIEW
+ * and SELECT … INTO (typed `create`). Listed too; other statements nested in a DDL statement (CREATE SCHEMA's) are not.
+ */
+const NESTED_CREATES: ReadonlySet<string> = new Set(['CreateTableAsStmt', 'SelectStmt']);
 
 /** Statements whose nested statements are a body stored to run later, not run by the statement itself. */
 const DEFINITIONS: ReadonlySet<string> = new Set(['PrepareStmt', 'RuleStmt', 'CreateFunctionStmt']);
@@ -43,6 +49,8 @@ interface Found extends Invocations {
   /** SELECT … INTO or FOR UPDATE/SHARE somewhere: a "select" that writes or locks. */
   selectWrites: boolean;
   unboundedWrite: boolean;
+  /** Objects handed to another owner (changesOwner): a privilege change whatever the statement's type. */
+  ownerChange: boolean;
 }
 
 const NO_CTES: ReadonlySet<string> = new Set();
@@ -102,12 +110,16 @@ export function deriveSqlFacts(sql: string, options: SqlFactsOptions = {}): SqlF
  * containsNode('EXPLAIN ANALYZE EXECUTE x', 'ExecuteStmt'); // true
  */
 export function containsNode(sql: string, node: string): boolean {
+  return holdsNode(parse(sql), node);
+}
+
+function holdsNode(roots: readonly [string, JsonObject][], node: string): boolean {
   const seen = (v: unknown): boolean => {
     if (Array.isArray(v)) return v.some(seen);
     if (!isObject(v)) return false;
     return Object.entries(v).some(([k, x]) => k === node || seen(x));
   };
-  return parse(sql).some(([name, payload]) => name === node || seen(payload));
+  return roots.some(([name, payload]) => name === node || seen(payload));
 }
 
 /**
@@ -136,6 +148,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
   let ddl = false;
   let privilege = false;
   let unboundedWrite = false;
+  const executes = holdsNode(roots, 'ExecuteStmt');
   for (const [node, payload] of roots) {
     // Only a top-level SET changes this session; one inside CREATE/ALTER FUNCTION or ALTER ROLE … SET is a definition.
     if (node === 'VariableSetStmt') checkVariableSet(payload);
@@ -152,10 +165,10 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     // A write nested in the statement (`WITH d AS (DELETE …) SELECT …`, EXPLAIN ANALYZE DELETE) is listed too, with
     // the tables of the statement it is in: a rule that looks for a delete among the statements must find one the
     // SQL runs, wherever it is written. A definition (PREPARE, CREATE RULE, CREATE FUNCTION) runs its body later, as
-    // a statement judged then; it is listed as what it is.
-    if (!DEFINITIONS.has(node)) {
+    // a statement judged then; it is listed as what it is (but a PREPARE the same string EXECUTEs runs its body now).
+    if (!DEFINITIONS.has(node) || (node === 'PrepareStmt' && executes)) {
       for (const n of found.statements.slice(1)) {
-        if (NESTED_WRITE_TYPES.has(n.type)) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
+        if (NESTED_WRITE_TYPES.has(n.type) || (n.type === 'create' && NESTED_CREATES.has(n.node))) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
       }
     }
     for (const t of found.tables) tables.add(t);
@@ -174,7 +187,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     readOnly &&=
       isReadOnly(node, payload, found) && [...found.functions].every((f) => allowed.has(f)) && !found.foreignNames && found.credentials.size === 0;
     ddl ||= found.statements.some((s) => DDL_TYPES.has(s.type));
-    privilege ||= found.statements.some((s) => PRIVILEGE_TYPES.has(s.type));
+    privilege ||= found.ownerChange || found.statements.some((s) => PRIVILEGE_TYPES.has(s.type));
     unboundedWrite ||= found.unboundedWrite;
   }
   const facts: SqlFacts = {
@@ -238,6 +251,7 @@ function walkStatement(node: string, payload: JsonObject): Found {
     statements: [],
     selectWrites: false,
     unboundedWrite: false,
+    ownerChange: false,
   };
   try {
     visitNode(node, payload, NO_CTES, found);
@@ -261,6 +275,7 @@ function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>
       for (const name of droppedNames(payload['objects'])) found.tables.add(name);
     }
   }
+  if (changesOwner(node, payload)) found.ownerChange = true;
   noteNamedNode(node, payload, found);
   walkObject(payload, scope, found, node);
 }

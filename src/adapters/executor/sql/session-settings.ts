@@ -205,8 +205,19 @@ const UNSEEN_READS =
  */
 export function readsUnseen(parts: readonly string[]): boolean {
   const bare = parts[parts.length - 1];
-  return bare !== undefined && (UNSEEN_READS.test(bare) || SERVER_FILE_WRITES.test(bare));
+  return bare !== undefined && (UNSEEN_READS.test(bare) || EXTENSION_READS.test(bare) || SERVER_FILE_WRITES.test(bare));
 }
+
+/**
+ * Extensions' functions of the same kind, by name in any schema: every one of dblink's (`dblink_build_sql_insert('pg_authid', …)`
+ * returns a row of the relation it names, an INSERT holding a password verifier; `dblink_connect` reaches a server of its
+ * own choosing), tablefunc's `crosstab` (SQL text) and `connectby` (a relation named as a value), xml2's `xpath_table` (a
+ * relation and a WHERE clause as text) and `xslt_process` (a stylesheet may read files), pageinspect's readers of a
+ * relation's pages by its name (`get_raw_page('pg_authid', 0)`), and the WAL's contents: logical decoding of a slot
+ * (`pg_logical_slot_peek_changes`: every table's changes) and pg_walinspect's block data.
+ */
+const EXTENSION_READS =
+  /^(?:dblink(?:_[a-z_]+)?|crosstab[0-9]*|connectby|xpath_table|xslt_process|get_raw_page|bt_page_items|pg_logical_slot_(?:get|peek)_(?:binary_)?changes|pg_get_wal_block_info)$/;
 
 /**
  * Functions that write the server's own files, as `COPY … TO 'file'` does (a statement type of its own,

@@ -46,6 +46,17 @@ export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop'
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
 
+/**
+ * Whether a parse node hands objects to another owner (REASSIGN OWNED, ALTER … OWNER TO, ALTER TABLE … OWNER TO): the
+ * new owner holds every privilege on them and may grant them, so the statement is a privilege change too.
+ *
+ * @example
+ * changesOwner('AlterTableCmd', { subtype: 'AT_ChangeOwner' }); // true
+ */
+export function changesOwner(node: string, payload: Readonly<Record<string, unknown>>): boolean {
+  return node === 'ReassignOwnedStmt' || node === 'AlterOwnerStmt' || (node === 'AlterTableCmd' && payload['subtype'] === 'AT_ChangeOwner');
+}
+
 /** DropStmt object kinds whose names are relations a query could read. */
 export const DROPPED_RELATION_KINDS: ReadonlySet<string> = new Set([
   'OBJECT_TABLE',
@@ -72,6 +83,8 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   // COPY of a file on the database server, or of a program it runs (`FROM PROGRAM 'curl … | sh'`): not the COPY
   // FROM STDIN / TO STDOUT a rule for `copy` means to let a client load or read rows. A rule must name it to allow it.
   if (node === 'CopyStmt' && (payload['filename'] !== undefined || payload['is_program'] === true)) return 'copy_server';
+  // SELECT … INTO is CREATE TABLE … AS by another name (the server runs it as one): it makes a table.
+  if (node === 'SelectStmt' && payload['intoClause'] !== undefined) return 'create';
   const explicit = EXPLICIT[node];
   if (explicit) return explicit;
   // CreatedbStmt, CreateSeqStmt, AlterTableStmt, DropdbStmt, DropOwnedStmt, …
