@@ -80,6 +80,9 @@ async function bundleCli(esbuild, dist) {
       'copy-in': join(sql, 'copy-in.js'),
       mask: join(sql, 'mask.js'),
       'leaf-worker': join(dist, 'adapters', 'verify', 'leaf-worker.js'),
+      // The gateway without the CLI, for the tests' gateway processes (test/support/gateway-child.js).
+      main: join(dist, 'main.js'),
+      'config-load': join(dist, 'config', 'load.js'),
     },
     outdir: out,
     bundle: true,
