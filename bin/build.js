@@ -72,7 +72,7 @@ async function bundleCli(esbuild, dist) {
   const { build } = await import(pathToFileURL(esbuild).href);
   const sql = join(dist, 'adapters', 'executor', 'sql');
   const out = join(dist, 'bundle');
-  await build({
+  const { metafile } = await build({
     entryPoints: {
       cli: join(dist, 'cli', 'index.js'),
       'analysis-worker': join(sql, 'analysis-worker.js'),
@@ -94,7 +94,16 @@ async function bundleCli(esbuild, dist) {
     // The CommonJS packages bundled here call require() for Node's own modules and for the packages left outside.
     banner: { js: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);" },
     logLevel: 'warning',
+    metafile: true,
   });
+  // An import() of a CommonJS module gets only its default export from the bundle, where Node gives its named
+  // exports too: our code lazy-loads such a package through a module of its own (slack/web-api.ts).
+  for (const [file, input] of Object.entries(metafile.inputs)) {
+    if (file.includes('node_modules/')) continue;
+    for (const i of input.imports) {
+      if (i.kind === 'dynamic-import' && metafile.inputs[i.path]?.format === 'cjs') throw new Error(`${file}: import() of the CommonJS module ${i.original ?? i.path} gives only its default export in the bundle: import it statically in a module of ours and import() that`);
+    }
+  }
   cpSync(join(dist, 'surfaces', 'http', 'console', 'assets'), join(out, 'assets'), { recursive: true });
 }
 
