@@ -90,7 +90,8 @@ async function bundleCli(esbuild, dist) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    external: ['better-sqlite3', 'libpg-query', 'pg-native', '@marcbachmann/cel-js'],
+    // tsx: the analysis worker imports it only when run from src/ (a dev dependency, not for the bundle).
+    external: ['better-sqlite3', 'libpg-query', 'pg-native', '@marcbachmann/cel-js', 'tsx'],
     // The CommonJS packages bundled here call require() for Node's own modules and for the packages left outside.
     banner: { js: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);" },
     logLevel: 'warning',
