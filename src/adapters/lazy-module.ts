@@ -2,9 +2,11 @@
 
 /**
  * One load shared by every caller; a load that failed is forgotten, so a later call tries again.
+ * A CommonJS package goes through a module of ours that imports it statically (slack/web-api.ts):
+ * in the CLI's bundle, an import() of the package itself gives only its default export.
  *
  * @example
- * const slackLibrary = lazyModule(() => import('@slack/web-api'));
+ * const slackLibrary = lazyModule(() => import('./web-api.ts'));
  * const { WebClient } = await slackLibrary();
  */
 export function lazyModule<M>(load: () => Promise<M>): () => Promise<M> {

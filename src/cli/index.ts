@@ -15,7 +15,7 @@ import type { StartCommandOptions } from './start.ts';
 // Each action imports its command's module when it runs, so `--help`, `--version` and a
 // small command do not load the gateway (store drivers, policy engine, MCP, Slack...).
 
-// package.json is two levels up from both src/cli/ and dist/cli/.
+// package.json is two levels up from src/cli/, dist/cli/ and the bundle in dist/bundle/.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('countersign').description('A human countersignature on the privileged actions of AI agents.').version(version, '-V, --version', 'print the version').showHelpAfterError();

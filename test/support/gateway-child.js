@@ -5,17 +5,18 @@
  * the store already chosen in that file (a SQLite path, or a PostgreSQL
  * database the parent owns and drops).
  *
- * Plain JavaScript on the compiled gateway in dist/, which the tests' global
- * setup (build-dist.ts) builds from the current sources before any test runs:
- * a child then starts in about half the time it took through the TypeScript
- * loader, which compiled the sources again in every child.
+ * Plain JavaScript on the compiled gateway, as bundled in dist/bundle/ (the
+ * CLI's bundle), which the tests' global setup (build-dist.ts) builds from the
+ * current sources before any test runs: a child then starts in about half the
+ * time it took through the TypeScript loader, which compiled the sources again
+ * in every child, and in half that again than from the unbundled dist/.
  *
  * Prints one JSON line on stdout when listening: {"url", "pid"}. Closes on
  * SIGTERM or SIGINT, or when stdin closes (its parent went away), and exits
  * within 3 s whatever happens (as child-lifecycle.ts does for the benchmarks).
  */
-import { loadConfig } from '../../dist/config/load.js';
-import { createLogger, startGateway } from '../../dist/main.js';
+import { loadConfig } from '../../dist/bundle/config-load.js';
+import { createLogger, startGateway } from '../../dist/bundle/main.js';
 
 const file = process.argv[2];
 if (!file) {

@@ -87,6 +87,7 @@ export async function hashLeavesInParallel(body: Uint8Array, opts: ParallelOptio
   const flags = new Int32Array(done);
   const hashes = new Uint8Array(out);
   const n = Math.max(1, Math.min(threads, chunks.length));
+  // Beside this module in dist/ and in the CLI bundle too (bin/build.js makes it an entry point of its own).
   const workers = Array.from({ length: n }, (_, first) => new Worker(new URL('./leaf-worker.js', import.meta.url), { workerData: { body: shared, base, length: body.length, out, done, chunks, first, step: n } }));
   // Online before the verifier blocks this thread: an error event could not reach it later.
   try {

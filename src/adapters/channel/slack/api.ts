@@ -14,8 +14,8 @@ import type { WebAPICallError, WebClient } from '@slack/web-api';
 import { PermanentDeliveryError } from '../../../core/channel.ts';
 import { lazyModule } from '../../lazy-module.ts';
 
-type SlackLibrary = typeof import('@slack/web-api');
-const slackLibrary = lazyModule(() => import('@slack/web-api'));
+type SlackLibrary = typeof import('./web-api.ts');
+const slackLibrary = lazyModule(() => import('./web-api.ts'));
 
 /** Slack errors that no retry fixes (https://api.slack.com/methods/chat.postMessage#errors). */
 const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'account_inactive', 'token_revoked', 'no_permission', 'missing_scope', 'invalid_blocks', 'invalid_blocks_format', 'invalid_arguments', 'msg_too_long', 'users_not_found', 'user_not_found', 'message_not_found', 'cant_update_message']);

@@ -67,6 +67,8 @@ interface Pending {
 
 type Answer = { ready: true } | { id: number; value?: unknown; error?: { code?: ErrorCode; message: string } };
 
+// The worker and the three modules it imports sit beside this module: in src/, in dist/, and in the CLI
+// bundle, dist/bundle/, where bin/build.js makes each an entry point (their names must stay as they are there).
 const here = import.meta.url;
 const typescript = here.endsWith('.ts');
 

@@ -1,6 +1,6 @@
 /**
  * The console's only static files: one stylesheet and two scripts (the second for passkeys), read once
- * at start from assets/ beside this module and served by the gateway itself,
+ * at start from assets/ beside this module (the CLI bundle, dist/bundle/, has its copy beside it) and served by the gateway itself,
  * as the Content-Security-Policy requires (no inline code, no other origin).
  */
 import { createHash } from 'node:crypto';
