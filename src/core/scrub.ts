@@ -323,9 +323,10 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
     return (usable.length === 0 ? value : walk(value, 0)) as T;
   }
 
-  // What the end of a cut text is cut back by: the longest secret in the widest per-character form a view decodes
-  // (`&#1114111;`, `\u{10FFFF}`: 10 characters for one), and more; at most the 64 KiB a read bound leaves past its cut.
-  const reach = Math.min(65_536, Math.max(256, 24 * Math.max(0, ...usable.map((s) => s.length))));
+  // What the end of a cut text is cut back by: 16 characters for each of the longest secret's, past the widest form a
+  // view decodes one character from (`&#1114111;`, `\u{10FFFF}`: 10) and most escapes of an escape (`%26%23116%3B`: 12);
+  // at least 256, and at most the 64 KiB a read bound leaves past its cut.
+  const reach = Math.min(65_536, Math.max(256, 16 * Math.max(0, ...usable.map((s) => s.length))));
 
   const clip = (text: string, max: number) => {
     const out = text.length > max ? text.slice(0, max) : text;
