@@ -18,6 +18,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 const TOKEN = 'tok_live_9fQx2Lm7Zr4Vb1Kc8Hd3Wy';
+const MCP_TOKEN = 'mcp-Zq8Lm2Xv4Pw7Hs';
+const SDK = join(process.cwd(), 'node_modules/@modelcontextprotocol/sdk/dist/esm');
+// A stdio MCP server whose one tool answers with a JSON-RPC error quoting its argument (as servers quote a bad value).
+const ERROR_START = 'MCP error -32602: MCP error -32602: no such key: ';
+const LOOKUP_SERVER = `
+import { Server } from ${JSON.stringify(`${SDK}/server/index.js`)};
+import { StdioServerTransport } from ${JSON.stringify(`${SDK}/server/stdio.js`)};
+import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from ${JSON.stringify(`${SDK}/types.js`)};
+const server = new Server({ name: 'lookup', version: '1.0.0' }, { capabilities: { tools: {} } });
+server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{ name: 'lookup', inputSchema: { type: 'object', properties: { key: { type: 'string' } } }, annotations: { readOnlyHint: true } }] }));
+server.setRequestHandler(CallToolRequestSchema, async (r) => { throw new McpError(-32602, 'no such key: ' + r.params.arguments.key); });
+await server.connect(new StdioServerTransport());
+`;
 const TOOL_SECRET = 'Pw0rd-4u-9z';
 const MiB = 1_048_576;
 
@@ -31,6 +44,7 @@ beforeAll(async () => {
   // Echoes its arguments, one a line, then prints its credential.
   writeFileSync(tool, '#!/bin/sh\nprintf \'%s\\n\' "$@"\nprintf \'%s\\n\' "$API_TOKEN"\n');
   chmodSync(tool, 0o755);
+  writeFileSync(join(dir, 'lookup.mjs'), LOOKUP_SERVER);
   // Sets the content type it is asked for (as httpbin's /response-headers does) and echoes `q` in its body.
   upstream = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -49,10 +63,15 @@ beforeAll(async () => {
     kind: exec
     command: ${JSON.stringify(tool)}
     env: { API_TOKEN: "\${TOOL_SECRET}" }
+  - name: lookup
+    kind: mcp
+    command: ${JSON.stringify(process.execPath)}
+    args: [${JSON.stringify(join(dir, 'lookup.mjs'))}]
+    env: { API_TOKEN: "\${MCP_TOKEN}" }
 policy:
   default: allow
 `,
-    { env: { TOKEN, TOOL_SECRET }, server: 'bodyLimitBytes: 4194304' },
+    { env: { TOKEN, TOOL_SECRET, MCP_TOKEN }, server: 'bodyLimitBytes: 4194304' },
   );
 });
 
@@ -92,6 +111,21 @@ describe('cuts and redactions that would answer a guess', () => {
     }
     // At most one character in four: past it lies a piece of the token with 4 characters it would have to guess at once.
     expect(learned).toBeLessThanOrEqual(Math.ceil((TOKEN.length - 'tok_live_'.length) / 4));
+  });
+
+  it('an MCP error cut at 500 characters: a guess of the start of the credential at the cut comes back as a wrong one does', async () => {
+    const call = async (guess: string) => {
+      // The error as the SDK words it, then the key: the guess ends at the 500th character, and more follows.
+      const key = `${'k'.repeat(500 - ERROR_START.length - guess.length)}${guess}-and-more`;
+      const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'lookup', input: { tool: 'lookup', arguments: { key } }, reason: 'probe' } });
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('failed');
+      return JSON.stringify(res.body.result);
+    };
+    const right = await call(MCP_TOKEN.slice(0, 6));
+    const wrong = await call('zzzzzz');
+    expect(right).toContain(`${ERROR_START}kkk`);
+    expect(right.length).toBe(wrong.length);
   });
 
   it('output cut at 1 MiB with the agent’s own guess at the cut: a right guess of the credential’s start comes back as a wrong one does', async () => {
