@@ -334,8 +334,8 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
   };
 
   function scrubEnded(text: string): { text: string; clean: boolean } {
+    if (usable.length === 0) return { text, clean: true };
     const end = Math.max(0, text.length - reach);
-    if (usable.length === 0) return { text: clip(text, end), clean: true };
     // Found with all of the text in view; a secret across the end is replaced up to it.
     const found = spans(text)
       .filter(([a]) => a < end)
