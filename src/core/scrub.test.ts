@@ -115,6 +115,20 @@ describe('createSecretScrubber', () => {
     expect(pieces.filter(Boolean).length).toBe(Math.ceil((TOKEN.length - 8) / 4));
   });
 
+  it('a password inside a Basic credential answers no more guesses than a token: its pieces are those of user:password', () => {
+    const password = 'Zq8Lm2Xv4Pw7Hs9Kd3Rt6Yb';
+    const basic = createSecretScrubber(secretParts([`Basic ${Buffer.from(`svc-user:${password}`).toString('base64')}`]));
+    const redacted = (t: string) => basic.scrub(`a ${t} b`).text.includes('[redacted]');
+    let learned = 0;
+    for (let known = 8; known < password.length; known++) {
+      // The 8 characters before the one it guesses: a piece, if one starts there.
+      const c = password[known]!;
+      if (redacted(password.slice(known - 8, known) + c) !== redacted(password.slice(known - 8, known) + (c === '#' ? '!' : '#'))) learned++;
+    }
+    expect(learned).toBeLessThanOrEqual(Math.ceil((password.length - 8) / 4));
+    for (let i = 0; i + 12 <= password.length; i++) expect(redacted(password.slice(i, i + 12))).toBe(true);
+  });
+
   it('sees no secret in a gzip stream: the caller must decode first', () => {
     expect(scrubber.scrub(gzipSync(TOKEN).toString('latin1')).text).not.toContain('[redacted]');
   });

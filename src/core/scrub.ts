@@ -142,9 +142,13 @@ const PIECED = 20;
 function needlesFor(secrets: readonly string[]): Needles {
   const exact = new Set<string>();
   const folded = new Set<string>();
+  const pieced = secrets.filter((s) => !/\s/.test(s) && s.length >= PIECED);
   for (const s of secrets) {
     // Pieces of a token: an upstream that answers a byte range of an echo, or cuts one, returns a piece (12 in a row hold one).
-    if (!/\s/.test(s) && s.length >= PIECED) for (let i = 0; i + PIECE <= s.length; i += PIECE_STEP) exact.add(s.slice(i, i + PIECE));
+    // Not of one inside a longer token (a Basic password in its user:password): those pieces find any 12 of it in a
+    // row already, and its own, at other places, would answer guesses between theirs.
+    const inside = pieced.some((t) => t.length > s.length && t.includes(s));
+    if (pieced.includes(s) && !inside) for (let i = 0; i + PIECE <= s.length; i += PIECE_STEP) exact.add(s.slice(i, i + PIECE));
     const forms = new Set([s, JSON.stringify(s).slice(1, -1), s.replaceAll('/', '\\/'), encodeURIComponent(s)]);
     for (const form of forms) exact.add(form);
     // Cheap to cover though rarely seen: case changed, reversed, a byte array (Node's JSON of a Buffer).
