@@ -56,7 +56,7 @@ function walk(value: unknown, named: boolean, out: string[]): void {
 
 /**
  * Header names whose values describe content, client or API version, never a credential: an `Accept:
- * application/vnd.github+json` held as a secret took any 10 characters of it (`applicatio`) out of every output.
+ * application/vnd.github+json` held as a secret took pieces of it (`applicati`) out of every output.
  */
 const PLAIN_HEADER = /^(?:accept(?:-charset|-encoding|-language)?|content-type|content-language|user-agent|cache-control|pragma|prefer|x-requested-with|[a-z0-9-]*-version)$/i;
 /** Environment variable names of locale, mode and paths (`NODE_ENV: production`), never a credential. */

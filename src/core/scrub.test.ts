@@ -86,20 +86,47 @@ describe('createSecretScrubber', () => {
     expect(JSON.stringify(out)).not.toContain(Buffer.from(PASSWORD).toString('base64'));
   });
 
-  it('a body read up to a limit that falls inside a secret keeps no more than 2 characters of its beginning, in any form', () => {
+  it('a body read up to a limit that falls inside a secret keeps none of its beginning, in any form', () => {
     const starting = ['raw', 'json', 'jsonSlash', 'unicodeEscapes', 'percent', 'percentAllUpper', 'html', 'base64', 'base64url', 'hex', 'hexUpper', 'byteListSpaced', 'hexPairs', 'octalEscapes', 'percentU'];
     const all = encodings(TOKEN);
-    const firstThree = encodings(TOKEN.slice(0, 3));
     for (const name of starting) {
       const text = `${'x'.repeat(50)}${all[name]}`;
       for (let at = 50; at <= text.length - 1; at++) {
-        // The body as read stops at `at` (the read limit): scrubbed, then cut to the bound.
-        const out = scrubber.cut(scrubber.scrub(text.slice(0, at)).text, at);
-        expect(out.startsWith('x'.repeat(50))).toBe(true);
-        const kept = out.slice(50).replace('[redacted]', '');
-        expect(kept.length, `${name} cut at ${at}: ${out.slice(50)}`).toBeLessThan(firstThree[name]!.length);
+        // The body as read stops at `at` (the read limit): scrubbed with its end cut back.
+        const out = scrubber.scrubEnded(`${'x'.repeat(5000)}${text.slice(0, at)}`).text;
+        expect(out.length).toBeGreaterThan(4000);
+        expect(out.replace(/^x*/, '').replaceAll('[redacted]', ''), `${name} cut at ${at}`).toBe('');
       }
     }
+  });
+
+  it('what a cut leaves does not depend on whether the text ends in the beginning of a secret', () => {
+    const pad = 'x'.repeat(2000);
+    for (const guess of [TOKEN.slice(0, 3), TOKEN.slice(0, 12), `Bearer ${TOKEN.slice(0, 5)}`, TOKEN.slice(4, 9)]) {
+      const wrong = guess.replace(/.$/, (c) => (c === '#' ? '!' : '#'));
+      expect(scrubber.scrubEnded(pad + guess).text.length).toBe(scrubber.scrubEnded(pad + wrong).text.length);
+      expect(scrubber.clip(pad + guess + 'more', pad.length + guess.length)).toBe(pad + guess);
+    }
+  });
+
+  it('looks for pieces of a token at every 4th character: any 12 in a row are found, a piece from elsewhere is not', () => {
+    for (let i = 0; i + 12 <= TOKEN.length; i++) expect(scrubber.scrub(`a ${TOKEN.slice(i, i + 12)} b`).text).toContain('[redacted]');
+    const pieces = Array.from({ length: TOKEN.length - 9 }, (_, i) => scrubber.scrub(TOKEN.slice(i, i + 9)).text === '[redacted]');
+    expect(pieces.filter(Boolean).length).toBe(Math.ceil((TOKEN.length - 8) / 4));
+  });
+
+  it('a password inside a Basic credential answers no more guesses than a token: its pieces are those of user:password', () => {
+    const password = 'Zq8Lm2Xv4Pw7Hs9Kd3Rt6Yb';
+    const basic = createSecretScrubber(secretParts([`Basic ${Buffer.from(`svc-user:${password}`).toString('base64')}`]));
+    const redacted = (t: string) => basic.scrub(`a ${t} b`).text.includes('[redacted]');
+    let learned = 0;
+    for (let known = 8; known < password.length; known++) {
+      // The 8 characters before the one it guesses: a piece, if one starts there.
+      const c = password[known]!;
+      if (redacted(password.slice(known - 8, known) + c) !== redacted(password.slice(known - 8, known) + (c === '#' ? '!' : '#'))) learned++;
+    }
+    expect(learned).toBeLessThanOrEqual(Math.ceil((password.length - 8) / 4));
+    for (let i = 0; i + 12 <= password.length; i++) expect(redacted(password.slice(i, i + 12))).toBe(true);
   });
 
   it('sees no secret in a gzip stream: the caller must decode first', () => {

@@ -14,8 +14,9 @@
  * - base64 and base64url at all three byte alignments (a secret in the middle
  *   of an encoded blob), base64 wrapped over lines (MIME), hex in either case,
  *   base32, each of the secret as written, JSON-escaped and percent-encoded;
- * - any 10 characters of a token in a row, the token in another case,
- *   reversed, or as a list of byte values.
+ * - pieces of a token: its 9 characters from every 4th one on (so any 12 in
+ *   a row hold one), the token in another case, reversed, or as a list of
+ *   byte values.
  *
  * Whatever matches is replaced by `[redacted]` in the original text. What it
  * cannot see: an upstream that transforms a secret on purpose (reverses it,
@@ -127,14 +128,27 @@ interface Needles {
   readonly folded: string[];
 }
 
-const FRAGMENT = 10;
+/**
+ * Pieces of a token are looked for at fixed places only, not from every character: an agent whose own text an upstream
+ * echoes learns from what is redacted whether that text is part of the token, and with a piece at every character it
+ * reads a token on one character at a time from its known start (`Bearer tok_live_`). At every 4th, a piece reaching
+ * past what it knows holds 4 characters it must guess at once (14 million calls for 4 characters of base62).
+ */
+const PIECE = 9;
+const PIECE_STEP = 4;
+/** Tokens at least this long are looked for in pieces too. */
+const PIECED = 20;
 
 function needlesFor(secrets: readonly string[]): Needles {
   const exact = new Set<string>();
   const folded = new Set<string>();
+  const pieced = secrets.filter((s) => !/\s/.test(s) && s.length >= PIECED);
   for (const s of secrets) {
-    // Any run of FRAGMENT characters of a token: an upstream that answers a byte range of an echo, or cuts one, returns a piece.
-    if (!/\s/.test(s) && s.length >= 2 * FRAGMENT) for (let i = 0; i + FRAGMENT <= s.length; i++) exact.add(s.slice(i, i + FRAGMENT));
+    // Pieces of a token: an upstream that answers a byte range of an echo, or cuts one, returns a piece (12 in a row hold one).
+    // Not of one inside a longer token (a Basic password in its user:password): those pieces find any 12 of it in a
+    // row already, and its own, at other places, would answer guesses between theirs.
+    const inside = pieced.some((t) => t.length > s.length && t.includes(s));
+    if (pieced.includes(s) && !inside) for (let i = 0; i + PIECE <= s.length; i += PIECE_STEP) exact.add(s.slice(i, i + PIECE));
     const forms = new Set([s, JSON.stringify(s).slice(1, -1), s.replaceAll('/', '\\/'), encodeURIComponent(s)]);
     for (const form of forms) exact.add(form);
     // Cheap to cover though rarely seen: case changed, reversed, a byte array (Node's JSON of a Buffer).
@@ -217,8 +231,6 @@ function wrappedBase64(text: string): [number, number][] {
   return blocks;
 }
 
-const PARTIAL_ESCAPE = /(?:\\(?:u\{?[0-9A-Fa-f]{0,5}|x[0-9A-Fa-f]?|[0-3][0-7]?)?|%(?:u[0-9A-Fa-f]{0,3}|[0-9A-Fa-f]?)|&#?[xX]?[0-9A-Za-z]{0,7}|=[0-9A-F]?)$/;
-
 export interface SecretScrubber {
   /** Nothing to scrub (no configured value is long enough). */
   readonly empty: boolean;
@@ -226,28 +238,18 @@ export interface SecretScrubber {
   scrub(text: string): { text: string; clean: boolean };
   /** Every string (object keys too) of a JSON-like value scrubbed; a string that will not come clean is replaced whole. */
   scrubValue<T>(value: T): T;
-  /** `text` cut to at most `max` characters, without ending in the beginning of a secret in any encoding it knows. */
-  cut(text: string, max: number): string;
-}
-
-/**
- * `text` without its trailing run of hex digits and `x`: what `/[0-9A-Fa-fxX]+$/` removes, in linear time (that
- * expression retries from every character of every such run in the text, so a long one took minutes).
- */
-function withoutTrailingDigits(text: string): string {
-  let i = text.length;
-  while (i > 0 && /[0-9A-Fa-fxX]/.test(text[i - 1]!)) i--;
-  return text.slice(0, i);
-}
-
-/** The longest k >= 3 such that `hay` ends with the first k characters of `needle`; 0 if none. */
-function tailPrefix(hay: string, needle: string): number {
-  // Checked first, without building a string: a tail can only match a prefix that ends in its last character.
-  const last = hay.charCodeAt(hay.length - 1);
-  for (let k = Math.min(needle.length, hay.length); k >= 3; k--) {
-    if (needle.charCodeAt(k - 1) === last && hay.endsWith(needle.slice(0, k))) return k;
-  }
-  return 0;
+  /**
+   * Scrubbed text (scrubbed with everything past `max` in view) cut to at most `max` characters, wherever that falls:
+   * a whole secret across the cut was found and replaced, and what is left does not depend on what the secrets are.
+   */
+  clip(text: string, max: number): string;
+  /**
+   * A text whose end may cut through a secret (a read that stopped at its bound, a command stopped mid-output)
+   * scrubbed with all of it in view, then without what came from its last characters (as many as any secret's
+   * longest encoding here spans), whatever they hold: a secret's beginning there goes, and so does an agent's guess,
+   * so what comes back never tells whether text at the end begins a secret.
+   */
+  scrubEnded(text: string): { text: string; clean: boolean };
 }
 
 /**
@@ -325,40 +327,26 @@ export function createSecretScrubber(secrets: readonly string[]): SecretScrubber
     return (usable.length === 0 ? value : walk(value, 0)) as T;
   }
 
-  /** Where the text must end so that no tail of 3 characters or more, in it or a decoded view, begins a secret. */
-  function safeEnd(whole: string): number {
-    // An escape cut in half hides what it encodes from every view: it goes first.
-    const text = whole.slice(0, PARTIAL_ESCAPE.exec(whole)?.index ?? whole.length);
-    let end = text.length;
-    let view: View | null = identity(text);
-    for (let pass = 0; view && pass < 3; pass++) {
-      const lower = asciiLower(view.text);
-      for (const [list, hay] of [[needles.exact, view.text], [needles.folded, lower]] as const) {
-        for (const n of list) {
-          const k = tailPrefix(hay, n);
-          if (k > 0) end = Math.min(end, startOf(view, hay.length - k));
-        }
-      }
-      view = decode(view);
-    }
-    // The last number may be cut too (`9` of `95`): look with and without it.
-    for (const v of [...byteViews(text), ...byteViews(withoutTrailingDigits(text))]) {
-      for (const n of needles.exact) {
-        const k = tailPrefix(v.text, n);
-        if (k > 0) end = Math.min(end, startOf(v, v.text.length - k));
-      }
-    }
-    return end;
+  // What the end of a cut text is cut back by: 16 characters for each of the longest secret's, past the widest form a
+  // view decodes one character from (`&#1114111;`, `\u{10FFFF}`: 10) and most escapes of an escape (`%26%23116%3B`: 12);
+  // at least 256, and at most the 64 KiB a read bound leaves past its cut.
+  const reach = Math.min(65_536, Math.max(256, 16 * Math.max(0, ...usable.map((s) => s.length))));
+
+  const clip = (text: string, max: number) => {
+    const out = text.length > max ? text.slice(0, max) : text;
+    return /[\ud800-\udbff]$/.test(out) ? out.slice(0, -1) : out;
+  };
+
+  function scrubEnded(text: string): { text: string; clean: boolean } {
+    if (usable.length === 0) return { text, clean: true };
+    const end = Math.max(0, text.length - reach);
+    // Found with all of the text in view; a secret across the end is replaced up to it.
+    const found = spans(text)
+      .filter(([a]) => a < end)
+      .map(([a, b]): [number, number] => [a, Math.min(b, end)]);
+    const once = replace(clip(text, end), found);
+    return { text: once, clean: spans(once).length === 0 };
   }
 
-  function cut(text: string, max: number): string {
-    let out = text.length > max ? text.slice(0, max) : text;
-    if (/[\ud800-\udbff]$/.test(out)) out = out.slice(0, -1);
-    if (usable.length === 0) return out;
-    // A cut through a secret leaves its beginning: drop the tail that begins one (twice: what is left may end in another).
-    for (let i = 0; i < 2; i++) out = out.slice(0, safeEnd(out));
-    return out;
-  }
-
-  return { empty: usable.length === 0, scrub, scrubValue, cut };
+  return { empty: usable.length === 0, scrub, scrubValue, clip, scrubEnded };
 }

@@ -48,8 +48,9 @@ function subcommandOf(args: readonly string[]): string {
 function scrubbed(scrubber: SecretScrubber, text: string, cutShort: boolean): string {
   if (scrubber.empty || text === '') return text;
   // Output cut where it stood (over the bound, or the process killed) may end in the beginning of a secret, which
-  // the search for whole ones misses: that tail goes, as it does from an HTTP body cut at its bound.
-  const r = scrubber.scrub(cutShort ? scrubber.cut(text, text.length) : text);
+  // the search for whole ones misses: its last characters go, whatever they hold (an echo of the agent's own guess
+  // at the cut must come back as any other text does), as from an HTTP body cut at its read bound.
+  const r = cutShort ? scrubber.scrubEnded(text) : scrubber.scrub(text);
   if (!r.clean) return WITHHELD;
   // UTF-16 or UTF-32 output (`iconv -t UTF-16LE`, a file written so) decodes as text with a NUL beside each character,
   // which no search for the secret matches. NULs are kept in the output (/proc/*/environ, find -print0 use them), but

@@ -73,11 +73,11 @@ export function createHttpConnection(config: HttpConnectionConfig): ConnectionHa
   const cleanTypes = new Set<string>();
   const scrubbedType = (raw: string): string => {
     if (cleanTypes.has(raw)) return raw;
-    // Like the body: scrubbed, then cut without leaving the beginning of a secret; dropped if it will not come clean.
+    // Like the body: scrubbed whole, then cut to 200 characters wherever that falls (a secret across the cut was seen
+    // whole and replaced; a cut that looked for a secret's beginning would tell an agent whether its own text, echoed
+    // there, begins one); dropped if it will not come clean.
     const type = scrubber.scrub(raw);
-    // Cut only when too long, as the body is cut only when truncated: the cut's search (every decoded view) is for the
-    // beginning of a secret that truncation leaves; a value that fits is passed whole, scrubbed like the body.
-    const out = !type.clean ? '' : type.text.length <= 200 ? type.text : scrubber.cut(type.text, 200);
+    const out = !type.clean ? '' : scrubber.clip(type.text, 200);
     if (out === raw) {
       if (cleanTypes.size >= 64) cleanTypes.clear();
       cleanTypes.add(raw);

@@ -3,7 +3,8 @@
  * (Content-Encoding, bounded so a small compressed bomb cannot fill memory),
  * read as text only when its type and charset say what it is, scrubbed of
  * the connection's secrets in every encoding the scrubber knows, and only
- * then cut to the bound — a cut cannot leave the beginning of a secret. A
+ * then cut to the bound — a cut cannot leave the beginning of a secret, nor
+ * answer whether the agent's own text at the cut begins one. A
  * body the gateway cannot check (binary, an unknown encoding or charset) is
  * withheld, and the result says why.
  */
@@ -119,13 +120,12 @@ export async function readScrubbed(body: Readable, headers: Readonly<Record<stri
   }
   // NUL is no part of text: UTF-16 sent without its charset decodes as "valid" UTF-8 with a NUL between the characters of a secret.
   if (text.includes('\u0000')) return withheld('the body holds NUL characters (binary, or text in an undeclared encoding such as UTF-16), so it cannot be checked for the connection\'s secrets', read.bytes.length);
-  const scrubbed = scrubber.scrub(text);
+  // A read stopped at its bound may end inside a secret: what came from its last characters goes, whatever it holds
+  // (scrubber.scrubEnded). Otherwise the whole body was in view, and a cut at the bound falls wherever it falls.
+  const scrubbed = read.truncated ? scrubber.scrubEnded(text) : scrubber.scrub(text);
   if (!scrubbed.clean) return withheld("a secret of the connection was found in the body and could not be removed", read.bytes.length);
   let out = scrubbed.text;
   const truncated = read.truncated || Buffer.byteLength(out) > MAX_BODY_BYTES;
-  if (truncated) {
-    const prefix = new TextDecoder('utf-8').decode(Buffer.from(out, 'utf8').subarray(0, MAX_BODY_BYTES), { stream: true });
-    out = scrubber.cut(prefix, prefix.length);
-  }
+  if (Buffer.byteLength(out) > MAX_BODY_BYTES) out = new TextDecoder('utf-8').decode(Buffer.from(out, 'utf8').subarray(0, MAX_BODY_BYTES), { stream: true });
   return { text: out, truncated, bytes: read.bytes.length };
 }

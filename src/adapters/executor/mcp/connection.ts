@@ -71,7 +71,7 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
   const own = [...Object.values('command' in config ? config.env : config.headers), ...(config.secrets ?? [])];
   // A stdio server runs as the gateway's OS user and can read its environment and files: every secret it holds is scrubbed.
   const scrubberNow = 'command' in config && config.heldSecrets ? heldScrubber(own, config.heldSecrets) : constant(createScrubber(own));
-  const upstream = lazyUpstream(config.name, target, () => catalog.notifyListChanged(), (text) => scrubberNow().cut(scrubberNow().scrubValue(text.slice(0, 65_536)), 4096));
+  const upstream = lazyUpstream(config.name, target, () => catalog.notifyListChanged(), (text) => scrubberNow().clip(scrubberNow().scrubValue(text.slice(0, 65_536)), 4096));
   // Tool definitions reach agents (tools/list) and reviewers: an upstream that echoes its credentials there is scrubbed
   // too, and a definition that still gives one away as JSON (a number, a byte array) is left out: an unknown tool.
   const listed = async () => {
@@ -107,7 +107,9 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
         };
       } catch (e) {
         // A JSON-RPC error (unknown tool, bad arguments, timeout) or a lost connection: the agent learns which.
-        const message = scrubber.cut(scrubber.scrubValue((e instanceof Error ? e.message : String(e)).slice(0, 65_536)), 500);
+        // Scrubbed far past the cut, then cut wherever it falls: an error that quotes the agent's arguments must not
+        // come back shorter when they end in the beginning of a secret.
+        const message = scrubber.clip(scrubber.scrubValue((e instanceof Error ? e.message : String(e)).slice(0, 65_536)), 500);
         return {
           ok: false,
           output: { content: [{ type: 'text', text: message }], isError: true },

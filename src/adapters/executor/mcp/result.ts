@@ -72,8 +72,8 @@ function boundedResult(result: { content?: unknown; isError?: boolean }, scrubbe
   const text = (Array.isArray(result.content) ? result.content : [])
     .map((c: { type?: string; text?: string }) => (c.type === 'text' && typeof c.text === 'string' ? c.text : `[${c.type ?? 'item'} left out]`))
     .join('\n');
-  // Cut where no secret can begin: the whole was scrubbed, but a cut could still leave the start of one it did not recognise.
-  const kept = scrubber.cut(text, MAX_RESULT_BYTES / 2);
+  // Each string was scrubbed whole (within the bound and its margin): a secret across the cut was replaced already.
+  const kept = scrubber.clip(text, MAX_RESULT_BYTES / 2);
   return {
     output: { content: [{ type: 'text', text: `${kept}\n[the result was ${bytes} bytes; the gateway keeps at most ${MAX_RESULT_BYTES}, so it was cut]` }], isError: result.isError === true },
     bytes,
