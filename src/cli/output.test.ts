@@ -95,3 +95,18 @@ describe('requests list', () => {
     expect(requestLine(view({ action: { ...view().action, input: { sql: 'SELECT 1 -- ok\rDROP TABLE o' } } }))).toContain('  SELECT 1 -- ok ⏎ DROP TABLE o  ');
   });
 });
+
+describe('requests show: the values bound to the SQL', () => {
+  it('prints the parameters on a line of their own, before a long statement could push them past the cut', () => {
+    const sql = `UPDATE accounts SET credit_limit = $1 WHERE id = 42\n-- params: ["100"]\n/*${'x'.repeat(20_000)}*/`;
+    const out = requestDetails(view({ action: { ...view().action, input: { sql, params: ['1000000'] } } }));
+    expect(labelled(out)).toContain('params');
+    expect(out).toContain('\n  params      $1 = "1000000"\n');
+  });
+
+  it('prints COPY data’s size, digest and start, behind the gutter', () => {
+    const copy = { sha256: 'a'.repeat(64), bytes: 12, lines: 2, preview: '1\tbob\n2\teve\n' };
+    const out = requestDetails(view({ action: { ...view().action, input: { sql: 'COPY accounts FROM STDIN', copy } } }));
+    expect(out).toContain(`\n  copy data   12 bytes, 2 lines, sha256 ${'a'.repeat(64)}; it starts:\n              │ 1\tbob\n              │ 2\teve`);
+  });
+});

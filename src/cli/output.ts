@@ -37,10 +37,8 @@ function tagsLine(tags: Record<string, unknown>): string {
 /** The exact input, as a reviewer should read it. */
 export function inputText(r: RequestView): string {
   const input = r.action.input as Record<string, unknown>;
-  if (typeof input['sql'] === 'string') {
-    const params = input['params'] as unknown[] | undefined;
-    return `${input['sql']}${params?.length ? `\nparams: ${JSON.stringify(params)}` : ''}`;
-  }
+  // The values bound to it are boundLines', on lines of their own.
+  if (typeof input['sql'] === 'string') return input['sql'];
   if (typeof input['method'] === 'string') {
     const pairs = Object.entries((input['query'] as Record<string, string | string[]> | undefined) ?? {}).flatMap(([k, v]) =>
       (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]),
@@ -61,6 +59,27 @@ export function inputText(r: RequestView): string {
 /** Agent text under a label: each further line behind a gutter, so none passes for a line of ours (`  facts  writes=false`). */
 function agentLines(text: string, by: number): string {
   return text.replace(/\r\n?/g, '\n').split('\n').join(`\n${' '.repeat(by)}│ `);
+}
+
+/**
+ * A SQL action's parameters (`$1 = "x"`, each as JSON so on one line) and COPY data (size, digest, its start behind
+ * the gutter), each under a label of ours: after the SQL, a `-- params: [100]` comment of the agent's could stand in
+ * for them, and a long statement push them past the cut.
+ */
+function boundLines(r: RequestView): string[] {
+  const input = r.action.input as Record<string, unknown>;
+  if (typeof input['sql'] !== 'string') return [];
+  const params = Array.isArray(input['params']) ? (input['params'] as unknown[]) : [];
+  const listed = params.slice(0, 100).map((p, i) => {
+    const v = cutText(JSON.stringify(p) ?? 'null', 1000);
+    return `$${i + 1} = ${v.text}${v.cut ? '…' : ''}`;
+  });
+  const more = params.length > listed.length ? [`… and ${params.length - listed.length} more: \`--json\` prints them all`] : [];
+  const copy = input['copy'] as { bytes: number; lines: number; sha256: string; preview: string } | undefined;
+  return [
+    ...(listed.length ? [`  params      ${agentLines([...listed, ...more].join('\n'), 14)}`] : []),
+    ...(copy ? [`  copy data   ${copy.bytes} bytes, ${copy.lines} lines, sha256 ${copy.sha256}; it starts:\n${' '.repeat(14)}│ ${agentLines(copy.preview.replace(/\n$/, ''), 14)}`] : []),
+  ];
 }
 
 /** The input, cut at INPUT_SHOWN characters with a line saying so. */
@@ -121,6 +140,7 @@ export function requestDetails(r: RequestView): string {
     // The agent's own words, bound to nothing it runs: said so, and every line of them behind the gutter.
     `  claim       the agent's words, unverified:\n${' '.repeat(14)}│ ${agentLines(r.action.reason, 14)}`,
     `  input       ${agentLines(inputShown(r), 14)}`,
+    ...boundLines(r),
     `  facts       ${factsText(r)}`,
     ...(r.preview ? [`  impact      ${previewText(r.preview)}`] : []),
     `  rules       ${r.decision.rules.join(', ') || '(none matched: default)'} → ${r.decision.effect}${r.decision.message ? ` — ${r.decision.message}` : ''}`,

@@ -119,3 +119,17 @@ describe('the Teams card for a held request', () => {
     expect(readFileSync(SAMPLE_FILE, 'utf8')).toBe(rendered);
   });
 });
+
+describe('the values bound to the SQL on a Teams card', () => {
+  it('are shown apart from the statement, however long it is, so a `-- params:` comment cannot stand in for them', async () => {
+    const { requestRecord } = await import('../../../../test/support/fixtures.ts');
+    const { heldRequestView } = await import('./view.ts');
+    for (const pad of [0, 5000]) {
+      const r = requestRecord({ action: { ...requestRecord().action, input: { sql: `UPDATE accounts SET credit_limit = $1 WHERE id = 42\n-- params: ["100"]\n/*${'x'.repeat(pad)}*/`, params: ['1000000'] } } });
+      const runs = texts(requestCard(heldRequestView(r), SAMPLE_OPTIONS));
+      const at = runs.indexOf('Parameters: ');
+      expect(at, `pad ${pad}`).toBeGreaterThan(-1);
+      expect(runs[at + 1]).toBe('$1 = "1000000"');
+    }
+  });
+});

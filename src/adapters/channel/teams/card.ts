@@ -40,6 +40,8 @@ export interface HeldRequestView {
   readonly confirm: string | null;
   /** The exact input as text: the SQL, `METHOD path` and body, or the argv. */
   readonly input: string;
+  /** What a SQL action binds apart from its text (request-text.ts boundInput): `Parameters`, `COPY data`. */
+  readonly bound?: readonly { readonly label: string; readonly value: string }[];
   /** Derived facts as label/value pairs, e.g. `{ label: 'tables', value: 'public.users' }`. */
   readonly facts: readonly { readonly label: string; readonly value: string }[];
   readonly reason: string;
@@ -191,6 +193,16 @@ function claimElements(view: HeldRequestView, budget: Budget): CardElement[] {
   ];
 }
 
+/** A bound value (parameters, COPY data) in monospace, cut at `max` saying how much it left out. */
+function boundElement(b: { label: string; value: string }, max: number): CardElement {
+  const shown = cutText(b.value, max);
+  return para([
+    run(`${b.label}: `, { weight: 'Bolder' }),
+    run(shown.text, { fontType: 'Monospace' }),
+    ...(shown.cut ? [run(` … ${b.value.length >= INPUT_TEXT_MAX ? 'at least ' : ''}${b.value.length - shown.text.length} more characters; open the request for all of them.`, { isSubtle: true, italic: true })] : []),
+  ]);
+}
+
 function approveActions(view: HeldRequestView, data: Record<string, string>): CardElement[] {
   const title = inert(plain(view.approveLabel, 200));
   if (!view.confirm) return [{ type: 'Action.Execute', title, verb: 'approve', data, style: 'positive', associatedInputs: 'none' }];
@@ -229,6 +241,8 @@ function buildCard(view: HeldRequestView, opts: CardOptions, budget: Budget): Ad
       ...(truncated ? [para([run(`… ${view.input.length >= INPUT_TEXT_MAX ? 'at least ' : ''}${view.input.length - max} more characters; open the request for the full input.`, { isSubtle: true, italic: true })])] : []),
     ],
   });
+  // Under a label of ours, not after the SQL, where a `-- params:` comment of the agent's could stand in for them.
+  for (const b of view.bound ?? []) body.push(boundElement(b, max));
   body.push(
     para([
       run(plain(view.requester.id, 200), { weight: 'Bolder' }),
