@@ -110,3 +110,13 @@ describe('requests show: the values bound to the SQL', () => {
     expect(out).toContain(`\n  copy data   12 bytes, 2 lines, sha256 ${'a'.repeat(64)}; it starts:\n              │ 1\tbob\n              │ 2\teve`);
   });
 });
+
+describe('requests show: a long reason', () => {
+  it('shows the start of the claim as every other surface does, so it cannot push the request\'s own lines off the screen', () => {
+    const reason = Array.from({ length: 1500 }, (_, i) => `line ${i}`).join('\n');
+    const out = requestDetails(view({ action: { ...view().action, reason } }));
+    const lines = out.split('\n');
+    expect(lines.findIndex((l) => l.startsWith('  input'))).toBeLessThan(15);
+    expect(out).toContain(`│ … ${reason.length.toLocaleString('en')} characters in all: \`--json\` prints the whole reason`);
+  });
+});

@@ -3,7 +3,7 @@
  * (ANSI escapes that could redraw the screen and fake a request) are shown
  * escaped, never interpreted.
  */
-import { boundedJson, cutText } from '../core/bounded-text.ts';
+import { boundedJson, cutText, PREVIEW_LINES, previewText as textPreview } from '../core/bounded-text.ts';
 import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
 import { lineCommentEnds } from '../core/line-comments.ts';
@@ -24,6 +24,8 @@ export function safe(text: string): string {
 
 /** Input shown before it is cut; `--json` prints all of it. */
 const INPUT_SHOWN = 16_384;
+/** Characters of the agent's reason shown, as on the console and the chat cards. */
+const CLAIM_PREVIEW = 300;
 
 function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -82,6 +84,15 @@ function boundLines(r: RequestView): string[] {
   ];
 }
 
+/**
+ * The start of the agent's reason, as much as the console and the chat cards show before "show more": 4,000
+ * characters of lines would push the request's own lines (who asked, on which connection) off the screen.
+ */
+function claimShown(reason: string): string {
+  const head = textPreview(reason, CLAIM_PREVIEW, PREVIEW_LINES);
+  return head.cut ? `${head.text}…\n… ${reason.length.toLocaleString('en')} characters in all: \`--json\` prints the whole reason` : reason;
+}
+
 /** The input, cut at INPUT_SHOWN characters with a line saying so. */
 function inputShown(r: RequestView): string {
   const c = cutText(inputText(r), INPUT_SHOWN);
@@ -138,7 +149,7 @@ export function requestDetails(r: RequestView): string {
     `  asked by    ${who}`,
     `  connection  ${r.connection.name} (${r.connection.kind})   tags: ${tagsLine(r.connection.tags)}`,
     // The agent's own words, bound to nothing it runs: said so, and every line of them behind the gutter.
-    `  claim       the agent's words, unverified:\n${' '.repeat(14)}│ ${agentLines(r.action.reason, 14)}`,
+    `  claim       the agent's words, unverified:\n${' '.repeat(14)}│ ${agentLines(claimShown(r.action.reason), 14)}`,
     `  input       ${agentLines(inputShown(r), 14)}`,
     ...boundLines(r),
     `  facts       ${factsText(r)}`,
