@@ -124,6 +124,8 @@ const COMMENT_MAX = 300;
 /** The id of the toggle an approval on production or PII carries, and its value when ticked. */
 export const CONFIRM_INPUT = 'confirm';
 export const CONFIRM_ON = 'true';
+/** The toggle's own words: no agent text (see approveActions). */
+const CONFIRM_TITLE = 'I understand, and approve the action above';
 
 /** A TextRun: plain text by the schema, whatever it contains. */
 const run = (text: string, style: Record<string, unknown> = {}): CardElement => ({ type: 'TextRun', text: inert(plain(text)), ...style });
@@ -207,13 +209,18 @@ function approveActions(view: HeldRequestView, data: Record<string, string>): Ca
   const title = inert(plain(view.approveLabel, 200));
   if (!view.confirm) return [{ type: 'Action.Execute', title, verb: 'approve', data, style: 'positive', associatedInputs: 'none' }];
   // The toggle's value travels with the click; the gateway refuses an approval without it (CONFIRMATION_REQUIRED).
+  // Teams draws a toggle's title as a TextBlock, which renders markdown (`[SELECT 1](<; DROP TABLE t>)` shows no
+  // DROP): the sentence naming the action is a plain-text run above it, the title only words of ours.
   return [
     {
       type: 'Action.ShowCard',
       title: 'Approve…',
       card: {
         type: 'AdaptiveCard',
-        body: [{ type: 'Input.Toggle', id: CONFIRM_INPUT, title: inert(plain(view.confirm, 300)), valueOn: CONFIRM_ON, valueOff: 'false', value: 'false', isRequired: true, errorMessage: 'Confirm to approve.', wrap: true }],
+        body: [
+          para([run(plain(view.confirm, 300))]),
+          { type: 'Input.Toggle', id: CONFIRM_INPUT, title: CONFIRM_TITLE, valueOn: CONFIRM_ON, valueOff: 'false', value: 'false', isRequired: true, errorMessage: 'Confirm to approve.', wrap: true },
+        ],
         actions: [{ type: 'Action.Execute', title, verb: 'approve', data, style: 'positive', associatedInputs: 'auto' }],
       },
     },
