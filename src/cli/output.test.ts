@@ -95,3 +95,28 @@ describe('requests list', () => {
     expect(requestLine(view({ action: { ...view().action, input: { sql: 'SELECT 1 -- ok\rDROP TABLE o' } } }))).toContain('  SELECT 1 -- ok ⏎ DROP TABLE o  ');
   });
 });
+
+describe('requests show: the values bound to the SQL', () => {
+  it('prints the parameters on a line of their own, before a long statement could push them past the cut', () => {
+    const sql = `UPDATE accounts SET credit_limit = $1 WHERE id = 42\n-- params: ["100"]\n/*${'x'.repeat(20_000)}*/`;
+    const out = requestDetails(view({ action: { ...view().action, input: { sql, params: ['1000000'] } } }));
+    expect(labelled(out)).toContain('params');
+    expect(out).toContain('\n  params      $1 = "1000000"\n');
+  });
+
+  it('prints COPY data’s size, digest and start, behind the gutter', () => {
+    const copy = { sha256: 'a'.repeat(64), bytes: 12, lines: 2, preview: '1\tbob\n2\teve\n' };
+    const out = requestDetails(view({ action: { ...view().action, input: { sql: 'COPY accounts FROM STDIN', copy } } }));
+    expect(out).toContain(`\n  copy data   12 bytes, 2 lines, sha256 ${'a'.repeat(64)}; it starts:\n              │ 1\tbob\n              │ 2\teve`);
+  });
+});
+
+describe('requests show: a long reason', () => {
+  it('shows the start of the claim as every other surface does, so it cannot push the request\'s own lines off the screen', () => {
+    const reason = Array.from({ length: 1500 }, (_, i) => `line ${i}`).join('\n');
+    const out = requestDetails(view({ action: { ...view().action, reason } }));
+    const lines = out.split('\n');
+    expect(lines.findIndex((l) => l.startsWith('  input'))).toBeLessThan(15);
+    expect(out).toContain(`│ … ${reason.length.toLocaleString('en')} characters in all: \`--json\` prints the whole reason`);
+  });
+});

@@ -3,7 +3,7 @@
  * (ANSI escapes that could redraw the screen and fake a request) are shown
  * escaped, never interpreted.
  */
-import { boundedJson, cutText } from '../core/bounded-text.ts';
+import { boundedJson, cutText, PREVIEW_LINES, previewText as textPreview } from '../core/bounded-text.ts';
 import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
 import { lineCommentEnds } from '../core/line-comments.ts';
@@ -24,6 +24,8 @@ export function safe(text: string): string {
 
 /** Input shown before it is cut; `--json` prints all of it. */
 const INPUT_SHOWN = 16_384;
+/** Characters of the agent's reason shown, as on the console and the chat cards. */
+const CLAIM_PREVIEW = 300;
 
 function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
@@ -37,10 +39,8 @@ function tagsLine(tags: Record<string, unknown>): string {
 /** The exact input, as a reviewer should read it. */
 export function inputText(r: RequestView): string {
   const input = r.action.input as Record<string, unknown>;
-  if (typeof input['sql'] === 'string') {
-    const params = input['params'] as unknown[] | undefined;
-    return `${input['sql']}${params?.length ? `\nparams: ${JSON.stringify(params)}` : ''}`;
-  }
+  // The values bound to it are boundLines', on lines of their own.
+  if (typeof input['sql'] === 'string') return input['sql'];
   if (typeof input['method'] === 'string') {
     const pairs = Object.entries((input['query'] as Record<string, string | string[]> | undefined) ?? {}).flatMap(([k, v]) =>
       (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]),
@@ -61,6 +61,36 @@ export function inputText(r: RequestView): string {
 /** Agent text under a label: each further line behind a gutter, so none passes for a line of ours (`  facts  writes=false`). */
 function agentLines(text: string, by: number): string {
   return text.replace(/\r\n?/g, '\n').split('\n').join(`\n${' '.repeat(by)}│ `);
+}
+
+/**
+ * A SQL action's parameters (`$1 = "x"`, each as JSON so on one line) and COPY data (size, digest, its start behind
+ * the gutter), each under a label of ours: after the SQL, a `-- params: [100]` comment of the agent's could stand in
+ * for them, and a long statement push them past the cut.
+ */
+function boundLines(r: RequestView): string[] {
+  const input = r.action.input as Record<string, unknown>;
+  if (typeof input['sql'] !== 'string') return [];
+  const params = Array.isArray(input['params']) ? (input['params'] as unknown[]) : [];
+  const listed = params.slice(0, 100).map((p, i) => {
+    const v = cutText(JSON.stringify(p) ?? 'null', 1000);
+    return `$${i + 1} = ${v.text}${v.cut ? '…' : ''}`;
+  });
+  const more = params.length > listed.length ? [`… and ${params.length - listed.length} more: \`--json\` prints them all`] : [];
+  const copy = input['copy'] as { bytes: number; lines: number; sha256: string; preview: string } | undefined;
+  return [
+    ...(listed.length ? [`  params      ${agentLines([...listed, ...more].join('\n'), 14)}`] : []),
+    ...(copy ? [`  copy data   ${copy.bytes} bytes, ${copy.lines} lines, sha256 ${copy.sha256}; it starts:\n${' '.repeat(14)}│ ${agentLines(copy.preview.replace(/\n$/, ''), 14)}`] : []),
+  ];
+}
+
+/**
+ * The start of the agent's reason, as much as the console and the chat cards show before "show more": 4,000
+ * characters of lines would push the request's own lines (who asked, on which connection) off the screen.
+ */
+function claimShown(reason: string): string {
+  const head = textPreview(reason, CLAIM_PREVIEW, PREVIEW_LINES);
+  return head.cut ? `${head.text}…\n… ${reason.length.toLocaleString('en')} characters in all: \`--json\` prints the whole reason` : reason;
 }
 
 /** The input, cut at INPUT_SHOWN characters with a line saying so. */
@@ -119,8 +149,9 @@ export function requestDetails(r: RequestView): string {
     `  asked by    ${who}`,
     `  connection  ${r.connection.name} (${r.connection.kind})   tags: ${tagsLine(r.connection.tags)}`,
     // The agent's own words, bound to nothing it runs: said so, and every line of them behind the gutter.
-    `  claim       the agent's words, unverified:\n${' '.repeat(14)}│ ${agentLines(r.action.reason, 14)}`,
+    `  claim       the agent's words, unverified:\n${' '.repeat(14)}│ ${agentLines(claimShown(r.action.reason), 14)}`,
     `  input       ${agentLines(inputShown(r), 14)}`,
+    ...boundLines(r),
     `  facts       ${factsText(r)}`,
     ...(r.preview ? [`  impact      ${previewText(r.preview)}`] : []),
     `  rules       ${r.decision.rules.join(', ') || '(none matched: default)'} → ${r.decision.effect}${r.decision.message ? ` — ${r.decision.message}` : ''}`,

@@ -123,7 +123,8 @@ describe('a held request in Teams', () => {
     expect(text).toContain('"text":"writes · prod · PII · irreversible"');
     expect(text).toContain("Agent's claim (unverified): ");
     expect(actions[0]).toMatchObject({ type: 'Action.ShowCard', title: 'Approve…' });
-    expect(actions[0]?.card?.body[0]).toMatchObject({ type: 'Input.Toggle', id: 'confirm', isRequired: true, valueOn: 'true', title: 'I understand this runs POST /invoices on billing-api on production, on personal data (PII).' });
+    expect(JSON.stringify(actions[0]?.card?.body[0])).toContain('"type":"TextRun","text":"I understand this runs POST /invoices on billing-api on production, on personal data (PII)."');
+    expect(actions[0]?.card?.body[1]).toMatchObject({ type: 'Input.Toggle', id: 'confirm', isRequired: true, valueOn: 'true', title: 'I understand, and approve the action above' });
     expect(actions[0]?.card?.actions[0]).toMatchObject({ type: 'Action.Execute', verb: 'approve', title: 'Approve and run POST /invoices on billing-api', data: { requestId: id }, associatedInputs: 'auto' });
     expect(actions[1]?.card?.actions[0]).toMatchObject({ verb: 'deny', data: { requestId: id } });
     // The card's reference is recorded once the Bot Connector has answered the post, a moment after the fake saw it.

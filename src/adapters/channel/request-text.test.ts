@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { requestRecord } from '../../../test/support/fixtures.ts';
 import type { RequestRecord } from '../../core/request.ts';
-import { factsOf, inputText } from './request-text.ts';
+import { boundInput, factsOf, inputText } from './request-text.ts';
 import { outcomeDm, requestMessage } from './slack/message.ts';
 import { requestCard } from './teams/card.ts';
 import { heldRequestView } from './teams/view.ts';
@@ -52,7 +52,10 @@ describe('COPY data on chat cards', () => {
   it('shows the size, line count, digest and start of the rows a COPY FROM STDIN loads', () => {
     const copy = { sha256: 'ab'.repeat(32), bytes: 14, lines: 1, preview: '1\tharmless\n\\.\n' };
     const r = requestRecord({ action: { connection: 'app-db', operation: 'sql.query', input: { sql: 'COPY t FROM STDIN', copy }, reason: 'load' } });
-    expect(inputText(r)).toBe(`COPY t FROM STDIN\n-- COPY data: 14 bytes, 1 lines, sha256 ${'ab'.repeat(32)}; it starts:\n1\tharmless\n\\.\n`);
-    expect(JSON.stringify(requestMessage(r, URL))).toContain('COPY data: 14 bytes');
+    // Apart from the statement, under a label of the gateway's: after it, a comment of the agent's could pass for it.
+    expect(inputText(r)).toBe('COPY t FROM STDIN');
+    expect(boundInput(r)).toEqual([{ label: 'COPY data', value: `14 bytes, 1 lines, sha256 ${'ab'.repeat(32)}; it starts:\n1\tharmless\n\\.\n` }]);
+    expect(JSON.stringify(requestMessage(r, URL))).toContain('*COPY data*\\n```14 bytes');
+    expect(JSON.stringify(requestCard(heldRequestView(r), { publicUrl: 'https://countersign.example.com' }))).toContain('"text":"14 bytes, 1 lines');
   });
 });

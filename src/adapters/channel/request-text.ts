@@ -18,7 +18,8 @@ export const INPUT_TEXT_MAX = 32_768;
 
 /**
  * The input exactly as the gateway will run it (header values of HTTP calls
- * masked, as in the audit log), at most INPUT_TEXT_MAX characters: JSON is
+ * masked, as in the audit log; a SQL action's bound values are boundInput's),
+ * at most INPUT_TEXT_MAX characters: JSON is
  * pretty-printed only as far as that, so a deeply nested input costs no more
  * than a flat one.
  *
@@ -33,18 +34,46 @@ const pretty = (v: unknown) => boundedJson(v, INPUT_TEXT_MAX).text;
 
 function fullInputText(r: RequestRecord): string {
   const input = redactInput(r.action.input);
-  if ('sql' in input) {
-    const sql = input.params?.length ? `${input.sql}\n-- params: ${JSON.stringify(input.params)}` : input.sql;
-    const c = input.copy;
-    // COPY FROM STDIN: the approval is for these bytes; the reviewer sees their size, digest and start.
-    return c ? `${sql}\n-- COPY data: ${c.bytes} bytes, ${c.lines} lines, sha256 ${c.sha256}; it starts:\n${c.preview}` : sql;
-  }
+  // The values bound to it are not part of the text: boundInput() gives them, for a place of their own.
+  if ('sql' in input) return input.sql;
   if ('tool' in input) return `MCP tool ${input.tool}\n${pretty(input.arguments)}`;
   if ('args' in input) return input.args.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
   const query = input.query ? `?${new URLSearchParams(Object.entries(input.query).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]))).toString()}` : '';
   const headers = Object.entries(input.headers ?? {}).map(([k, v]) => `${k}: ${v}`);
   const body = input.body === undefined ? [] : ['', typeof input.body === 'string' ? input.body : pretty(input.body)];
   return [`${input.method} ${input.path}${query}`, ...headers, ...body].join('\n');
+}
+
+/**
+ * The values a SQL action binds, apart from its text: its parameters (one
+ * `$n = value` line each, the value as JSON so it is one line) and its COPY
+ * data (size, digest and start). Each channel shows them under a label of
+ * its own, never after the SQL: a `-- params: [100]` comment is valid SQL,
+ * and with a long enough statement the real line would fall past the cut.
+ * Each value is at most INPUT_TEXT_MAX characters.
+ *
+ * @example
+ * boundInput(record); // [{ label: 'Parameters', value: '$1 = "shipped"\n$2 = 42' }]
+ */
+export function boundInput(r: Pick<RequestRecord, 'action'>): { label: 'Parameters' | 'COPY data'; value: string }[] {
+  const input = r.action.input;
+  if (!('sql' in input)) return [];
+  const out: { label: 'Parameters' | 'COPY data'; value: string }[] = [];
+  const params = input.params ?? [];
+  if (params.length) {
+    const lines: string[] = [];
+    let size = 0;
+    for (let i = 0; i < params.length && size <= INPUT_TEXT_MAX; i++) {
+      const line = `$${i + 1} = ${JSON.stringify(params[i]) ?? 'null'}`;
+      lines.push(line);
+      size += line.length + 1;
+    }
+    out.push({ label: 'Parameters', value: cutText(lines.join('\n'), INPUT_TEXT_MAX).text });
+  }
+  const c = input.copy;
+  // COPY FROM STDIN: the approval is for these bytes; the reviewer sees their size, digest and start.
+  if (c) out.push({ label: 'COPY data', value: `${c.bytes} bytes, ${c.lines} lines, sha256 ${c.sha256}; it starts:\n${c.preview}` });
+  return out;
 }
 
 /**

@@ -3,6 +3,13 @@ import { controlsFor } from './controls.ts';
 import { decisionTimes, inputSummary, isPersonalData } from './summary.ts';
 
 describe('inputSummary', () => {
+  it('names the statement kinds first when it shows only the first line, so a write on a later one is said', () => {
+    const facts = { kind: 'postgres', sql: { statements: [{ type: 'select' }, { type: 'delete' }] } };
+    expect(inputSummary({ sql: 'SELECT count(*) FROM orders -- read-only report\nDELETE FROM orders' }, facts)).toBe('(DELETE, SELECT) SELECT count(*) FROM orders -- read-only report …');
+    expect(inputSummary({ sql: `SELECT 1; /* ${'x'.repeat(300)} */ DELETE FROM orders` }, facts)).toMatch(/^\(DELETE, SELECT\) SELECT 1; \/\* x+…$/);
+    expect(inputSummary({ sql: 'SELECT 1' }, { kind: 'postgres', sql: { statements: [{ type: 'select' }] } })).toBe('SELECT 1');
+  });
+
   it('gives the first non-empty line of SQL, marking that more follows', () => {
     expect(inputSummary({ sql: '\n  UPDATE orders SET status = $1\n WHERE id = $2' }, { kind: 'postgres' })).toBe('UPDATE orders SET status = $1 …');
     expect(inputSummary({ sql: 'select 1' }, {})).toBe('select 1');

@@ -18,6 +18,8 @@ export function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
 
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
 export function strList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
@@ -43,8 +45,14 @@ export function inputSummary(input: unknown, facts: unknown): string {
   const i = obj(input);
   const sql = str(i['sql']);
   if (sql !== null) {
-    const lines = sql.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
-    return clip(`${lines[0] ?? ''}${lines.length > 1 ? ' …' : ''}`);
+    const lines = sql.split(/\r\n?|\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+    const line = `${lines[0] ?? ''}${lines.length > 1 ? ' …' : ''}`;
+    // Only part of it shown: the parser's statement kinds first (deleting ones leading), so a DELETE on a later line
+    // or past the cut is not read as the `SELECT … -- read-only report` it follows.
+    const types = [...new Set(arr(obj(obj(facts)['sql'])['statements']).map((st) => str(obj(st)['type'])).filter((t): t is string => t !== null))];
+    if (types.length === 0 || (lines.length <= 1 && line.length <= MAX_SUMMARY)) return clip(line);
+    const rank = (t: string) => (['delete', 'truncate', 'drop'].includes(t) ? 0 : t === 'select' ? 2 : 1);
+    return clip(`(${types.sort((a, b) => rank(a) - rank(b)).map((t) => t.toUpperCase()).join(', ')}) ${line}`);
   }
   const method = str(i['method']);
   if (method !== null) return clip(`${method.toUpperCase()} ${str(i['path']) ?? ''}`);

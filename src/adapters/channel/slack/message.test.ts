@@ -101,3 +101,27 @@ describe('the Approve button', () => {
     expect(approve['text'].text).toMatch(/^Approve and run POST \/refunds\/a+…/);
   });
 });
+
+describe('the values bound to the SQL', () => {
+  // A `-- params:` comment is valid SQL: the agent can write the gateway's own line and push the real one past the cut.
+  const spoof = (pad: number) =>
+    requestRecord({ action: { ...requestRecord().action, input: { sql: `UPDATE accounts SET credit_limit = $1 WHERE id = 42\n-- params: ["100"]\n/*${'x'.repeat(pad)}*/`, params: ['1000000'] } } });
+  const sections = (r: RequestRecord) => requestMessage(r, URL).blocks.map((b) => (b['text'] as { text?: string } | undefined)?.text ?? '');
+
+  it('are shown in a section of their own, however long the SQL before them', () => {
+    for (const pad of [0, 5000, 40_000]) {
+      const own = sections(spoof(pad)).filter((t) => t.startsWith('*Parameters*'));
+      expect(own, `pad ${pad}`).toHaveLength(1);
+      expect(own[0]).toContain('$1 = "1000000"');
+      expect(own[0]).not.toContain('"100"]');
+    }
+  });
+
+  it('and COPY data with its size, digest and start, apart from the statement', () => {
+    const copy = { sha256: 'a'.repeat(64), bytes: 12, lines: 2, preview: '1\tbob\n2\teve\n' };
+    const r = requestRecord({ action: { ...requestRecord().action, input: { sql: `COPY accounts FROM STDIN\n-- ${'x'.repeat(5000)}`, copy } } });
+    const own = sections(r).find((t) => t.startsWith('*COPY data*'))!;
+    expect(own).toContain(`12 bytes, 2 lines, sha256 ${'a'.repeat(64)}`);
+    expect(own).toContain('2\teve');
+  });
+});

@@ -17,7 +17,7 @@ import { PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
 import { guttered, visibleText } from '../../../core/visible-text.ts';
-import { approvalsNeeded, factsOf, INPUT_TEXT_MAX, inputText, safetyNetLines } from '../request-text.ts';
+import { approvalsNeeded, boundInput, factsOf, INPUT_TEXT_MAX, inputText, safetyNetLines } from '../request-text.ts';
 import { codeBlock, fitEscaped, fitText, LIMITS, plainCut, plainFit } from './fit.ts';
 import { escapeMrkdwn } from './mrkdwn.ts';
 
@@ -118,6 +118,8 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
     // The action line is the agent's SQL or path: plain text, so `~DELETE FROM orders~` is not struck through.
     plainSection(brief.action),
     section(codeBlock('*Exact input*\n', input, LIMITS.sectionText, url, input.length >= INPUT_TEXT_MAX - 1)),
+    // Under a heading of ours, never after the SQL, where a `-- params:` comment of the agent's could stand in for them.
+    ...boundInput(r).map((b) => section(codeBlock(`*${b.label}*\n`, b.value, LIMITS.sectionText, url, b.value.length >= INPUT_TEXT_MAX - 1))),
     {
       type: 'section',
       fields: [

@@ -119,3 +119,37 @@ describe('the Teams card for a held request', () => {
     expect(readFileSync(SAMPLE_FILE, 'utf8')).toBe(rendered);
   });
 });
+
+describe('the values bound to the SQL on a Teams card', () => {
+  it('are shown apart from the statement, however long it is, so a `-- params:` comment cannot stand in for them', async () => {
+    const { requestRecord } = await import('../../../../test/support/fixtures.ts');
+    const { heldRequestView } = await import('./view.ts');
+    for (const pad of [0, 5000]) {
+      const r = requestRecord({ action: { ...requestRecord().action, input: { sql: `UPDATE accounts SET credit_limit = $1 WHERE id = 42\n-- params: ["100"]\n/*${'x'.repeat(pad)}*/`, params: ['1000000'] } } });
+      const runs = texts(requestCard(heldRequestView(r), SAMPLE_OPTIONS));
+      const at = runs.indexOf('Parameters: ');
+      expect(at, `pad ${pad}`).toBeGreaterThan(-1);
+      expect(runs[at + 1]).toBe('$1 = "1000000"');
+    }
+  });
+});
+
+describe('the confirmation a Teams card asks for on production or PII', () => {
+  // Teams draws an Input.Toggle's title as a TextBlock, which renders markdown: a link's target is not shown.
+  const hidden = "SQL on prod-db: SELECT '[SELECT 1 FROM reports](<' ; DROP TABLE invoices; SELECT '>)'";
+  const view: HeldRequestView = { ...SAMPLE_VIEW, action: hidden, confirm: `I understand this runs ${hidden} on production, on personal data (PII).` };
+  const showCard = () => actionsOf(requestCard(view, SAMPLE_OPTIONS)).find((a) => a.type === 'Action.ShowCard' && a.title === 'Approve…')!.card as { body: CardElement[] };
+
+  it('keeps the agent’s text out of the toggle’s title, which Teams renders as markdown', () => {
+    const toggle = showCard().body.find((e) => e.type === 'Input.Toggle')!;
+    expect(String(toggle.title)).not.toContain('SELECT');
+    expect(toggle).toMatchObject({ id: 'confirm', isRequired: true, valueOn: 'true' });
+  });
+
+  it('says the whole sentence above the toggle, as a plain-text run', () => {
+    const body = showCard().body;
+    expect(body[0]).toMatchObject({ type: 'RichTextBlock' });
+    expect(texts(body[0])).toEqual([view.confirm]);
+    expect(body[1]).toMatchObject({ type: 'Input.Toggle' });
+  });
+});

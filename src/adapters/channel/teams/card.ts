@@ -40,6 +40,8 @@ export interface HeldRequestView {
   readonly confirm: string | null;
   /** The exact input as text: the SQL, `METHOD path` and body, or the argv. */
   readonly input: string;
+  /** What a SQL action binds apart from its text (request-text.ts boundInput): `Parameters`, `COPY data`. */
+  readonly bound?: readonly { readonly label: string; readonly value: string }[];
   /** Derived facts as label/value pairs, e.g. `{ label: 'tables', value: 'public.users' }`. */
   readonly facts: readonly { readonly label: string; readonly value: string }[];
   readonly reason: string;
@@ -122,6 +124,8 @@ const COMMENT_MAX = 300;
 /** The id of the toggle an approval on production or PII carries, and its value when ticked. */
 export const CONFIRM_INPUT = 'confirm';
 export const CONFIRM_ON = 'true';
+/** The toggle's own words: no agent text (see approveActions). */
+const CONFIRM_TITLE = 'I understand, and approve the action above';
 
 /** A TextRun: plain text by the schema, whatever it contains. */
 const run = (text: string, style: Record<string, unknown> = {}): CardElement => ({ type: 'TextRun', text: inert(plain(text)), ...style });
@@ -191,17 +195,32 @@ function claimElements(view: HeldRequestView, budget: Budget): CardElement[] {
   ];
 }
 
+/** A bound value (parameters, COPY data) in monospace, cut at `max` saying how much it left out. */
+function boundElement(b: { label: string; value: string }, max: number): CardElement {
+  const shown = cutText(b.value, max);
+  return para([
+    run(`${b.label}: `, { weight: 'Bolder' }),
+    run(shown.text, { fontType: 'Monospace' }),
+    ...(shown.cut ? [run(` … ${b.value.length >= INPUT_TEXT_MAX ? 'at least ' : ''}${b.value.length - shown.text.length} more characters; open the request for all of them.`, { isSubtle: true, italic: true })] : []),
+  ]);
+}
+
 function approveActions(view: HeldRequestView, data: Record<string, string>): CardElement[] {
   const title = inert(plain(view.approveLabel, 200));
   if (!view.confirm) return [{ type: 'Action.Execute', title, verb: 'approve', data, style: 'positive', associatedInputs: 'none' }];
   // The toggle's value travels with the click; the gateway refuses an approval without it (CONFIRMATION_REQUIRED).
+  // Teams draws a toggle's title as a TextBlock, which renders markdown (`[SELECT 1](<; DROP TABLE t>)` shows no
+  // DROP): the sentence naming the action is a plain-text run above it, the title only words of ours.
   return [
     {
       type: 'Action.ShowCard',
       title: 'Approve…',
       card: {
         type: 'AdaptiveCard',
-        body: [{ type: 'Input.Toggle', id: CONFIRM_INPUT, title: inert(plain(view.confirm, 300)), valueOn: CONFIRM_ON, valueOff: 'false', value: 'false', isRequired: true, errorMessage: 'Confirm to approve.', wrap: true }],
+        body: [
+          para([run(plain(view.confirm, 300))]),
+          { type: 'Input.Toggle', id: CONFIRM_INPUT, title: CONFIRM_TITLE, valueOn: CONFIRM_ON, valueOff: 'false', value: 'false', isRequired: true, errorMessage: 'Confirm to approve.', wrap: true },
+        ],
         actions: [{ type: 'Action.Execute', title, verb: 'approve', data, style: 'positive', associatedInputs: 'auto' }],
       },
     },
@@ -229,6 +248,8 @@ function buildCard(view: HeldRequestView, opts: CardOptions, budget: Budget): Ad
       ...(truncated ? [para([run(`… ${view.input.length >= INPUT_TEXT_MAX ? 'at least ' : ''}${view.input.length - max} more characters; open the request for the full input.`, { isSubtle: true, italic: true })])] : []),
     ],
   });
+  // Under a label of ours, not after the SQL, where a `-- params:` comment of the agent's could stand in for them.
+  for (const b of view.bound ?? []) body.push(boundElement(b, max));
   body.push(
     para([
       run(plain(view.requester.id, 200), { weight: 'Bolder' }),

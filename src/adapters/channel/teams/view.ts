@@ -5,7 +5,7 @@
  */
 import type { RequestRecord } from '../../../core/request.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
-import { approvalsNeeded, factsOf, inputText, resultText, safetyNetLines } from '../request-text.ts';
+import { approvalsNeeded, boundInput, factsOf, inputText, resultText, safetyNetLines } from '../request-text.ts';
 import type { HeldRequestView } from './card.ts';
 
 /**
@@ -29,6 +29,7 @@ export function heldRequestView(r: RequestRecord): HeldRequestView {
     approveLabel: approveLabel(brief, approvalStep(r)),
     confirm: brief.confirm ? confirmText(brief) : null,
     input: inputText(r),
+    bound: boundInput(r),
     facts: factsOf(r),
     reason: r.action.reason,
     rules: r.decision.rules,

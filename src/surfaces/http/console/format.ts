@@ -5,14 +5,10 @@
  */
 import type { ConnectionInfo } from '../../../core/connection.ts';
 import type { RequestRecord } from '../../../core/request.ts';
+import { actionLine } from '../../../core/review-brief.ts';
 import { html, type Html } from './html.ts';
 
 const ONE_LINE = 140;
-
-function clip(text: string, max = ONE_LINE): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
 
 /** An MCP tool call as a later surface records it: operation `tools/call`, input `{ name, arguments }`. */
 export function mcpCall(r: Pick<RequestRecord, 'action'>): { tool: string; args: unknown } | undefined {
@@ -22,17 +18,14 @@ export function mcpCall(r: Pick<RequestRecord, 'action'>): { tool: string; args:
 }
 
 /**
+ * The action line every channel leads with (core/review-brief.ts): a line comment's end marked, the statement
+ * kinds first when the SQL is cut, hidden characters shown.
+ *
  * @example
- * actionSummary(r); // 'POST /refunds' | 'UPDATE orders SET …' | 'kubectl rollout restart deploy/web'
+ * actionSummary(r); // 'POST /refunds on billing-api' | 'SQL on orders-db: UPDATE orders SET …'
  */
-export function actionSummary(r: Pick<RequestRecord, 'action' | 'facts'>): string {
-  const input = r.action.input;
-  const mcp = mcpCall(r);
-  if (mcp) return clip(`${mcp.tool} ${JSON.stringify(mcp.args)}`);
-  if ('sql' in input) return clip(input.sql);
-  if ('method' in input) return clip(`${input.method} ${input.path}`);
-  if ('args' in input) return clip((r.facts.exec.argv.length ? r.facts.exec.argv : input.args).join(' '));
-  return clip(JSON.stringify(input));
+export function actionSummary(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'>): string {
+  return actionLine(r, ONE_LINE);
 }
 
 export function tags(connection: ConnectionInfo): Html {
