@@ -15,10 +15,9 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
-import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { errors, Raw, rowsOf, type Msg } from '../support/pg-raw.ts';
+import { queryOnce } from '../support/pg-raw.ts';
 import { approve } from '../support/pg-wire-clients.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 
@@ -52,19 +51,6 @@ policy:
 const LEAK = /hunter2|SCRAM-SHA-256\$/;
 
 const act = (gw: TestGateway, sql: string) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'app-db', input: { sql }, reason: 'e2e' } });
-
-/** Sends one query on the wire; its answer up to ReadyForQuery, with COPY data as text. */
-async function wire(gw: TestGateway, sql: string): Promise<{ codes: (string | undefined)[]; text: string }> {
-  const c = await Raw.open(gw);
-  try {
-    c.send(serialize.query(sql));
-    const answer: Msg[] = await c.until('readyForQuery');
-    const copied = answer.filter((m) => m.name === 'copyData').map((m) => String((m as unknown as { chunk: Buffer }).chunk));
-    return { codes: errors(answer), text: JSON.stringify(rowsOf(answer)) + copied.join('') + JSON.stringify(answer.filter((m) => m.name === 'error').map((m) => m.message)) };
-  } finally {
-    c.end();
-  }
-}
 
 describe.skipIf(!db)('credentials are refused whatever rule allows the statement', () => {
   let gw: TestGateway;
@@ -126,7 +112,7 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
 
   it('over the wire listener: each refused (55000), nothing read', async () => {
     for (const { sql, names } of REFUSED()) {
-      const { codes, text } = await wire(gw, sql);
+      const { codes, text } = await queryOnce(gw, sql);
       expect(codes, sql).toEqual(['55000']);
       expect(text, sql).toContain(names);
       expect(text, sql).not.toMatch(LEAK);
@@ -153,7 +139,7 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
       ['SHOW app.jwt_secret', 'app.jwt_secret'],
       ['SELECT setconfig FROM pg_db_role_setting', 'pg_catalog.pg_db_role_setting'],
     ] as const) {
-      const { codes, text } = await wire(gw, sql);
+      const { codes, text } = await queryOnce(gw, sql);
       expect(codes, sql).toEqual(['55000']);
       expect(text, sql).toContain(names);
       expect(text, sql).not.toMatch(LEAK);
@@ -162,14 +148,14 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
       expect(JSON.stringify(r.body), sql).not.toMatch(LEAK);
     }
     // A row-level-security policy filtering on a custom setting still reads (its value is not returned).
-    const { codes, text } = await wire(gw, 'SELECT id FROM tenants ORDER BY id');
+    const { codes, text } = await queryOnce(gw, 'SELECT id FROM tenants ORDER BY id');
     expect(codes).toEqual([]);
     expect(text).toContain('[["1"],["2"]]');
   }, 60_000);
 
   it('what reaches no credential still runs under the same rules: COPY of a table and of pg_roles, SHOW TimeZone, a SELECT calling nextval()', async () => {
     for (const sql of ['COPY t TO STDOUT', `COPY (SELECT rolname, rolpassword FROM pg_roles WHERE rolname = '${role}') TO STDOUT`, 'SHOW TimeZone', "SELECT nextval('s'), note FROM t"]) {
-      const { codes, text } = await wire(gw, sql);
+      const { codes, text } = await queryOnce(gw, sql);
       expect(codes, sql).toEqual([]);
       expect(text, sql).not.toMatch(LEAK);
       const r = await act(gw, sql);
@@ -201,7 +187,7 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
     const missing = async () => (await direct.query<{ missing: boolean }>('SELECT pg_stat_file($1, true) IS NULL AS missing', [path])).rows[0]!.missing;
     try {
       const sql = `SELECT lo_export(${oid}, '${path}')`;
-      const { codes, text } = await wire(gw, sql);
+      const { codes, text } = await queryOnce(gw, sql);
       expect(codes).toEqual(['55000']);
       expect(text).toContain('lo_export');
       const r = await act(gw, sql);

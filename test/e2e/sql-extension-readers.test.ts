@@ -12,10 +12,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { errors, Raw, rowsOf, type Msg } from '../support/pg-raw.ts';
+import { queryOnce } from '../support/pg-raw.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 
 const db = await createTestDatabase();
@@ -43,17 +42,6 @@ policy:
 const LEAK = /SCRAM-SHA-256\$|hunter2/;
 
 const act = (gw: TestGateway, sql: string) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'app-db', input: { sql }, reason: 'e2e' } });
-
-async function wire(gw: TestGateway, sql: string): Promise<{ codes: (string | undefined)[]; text: string }> {
-  const c = await Raw.open(gw);
-  try {
-    c.send(serialize.query(sql));
-    const answer: Msg[] = await c.until('readyForQuery');
-    return { codes: errors(answer), text: JSON.stringify(rowsOf(answer)) + JSON.stringify(answer.filter((m) => m.name === 'error').map((m) => m.message)) };
-  } finally {
-    c.end();
-  }
-}
 
 describe.skipIf(!db)("extensions' readers of a relation named as a value or of SQL text are refused whatever rule allows the SELECT", () => {
   let gw: TestGateway;
@@ -90,7 +78,7 @@ describe.skipIf(!db)("extensions' readers of a relation named as a value or of S
 
   it('over the wire listener: each refused (55000), nothing read', async () => {
     for (const { sql, names } of REFUSED()) {
-      const { codes, text } = await wire(gw, sql);
+      const { codes, text } = await queryOnce(gw, sql);
       expect(codes, sql).toEqual(['55000']);
       expect(text, sql).toContain(names);
       expect(text, sql).not.toMatch(LEAK);
@@ -109,7 +97,7 @@ describe.skipIf(!db)("extensions' readers of a relation named as a value or of S
   }, 60_000);
 
   it('a SELECT the by-type rule allows that reads no credential still runs', async () => {
-    const { codes, text } = await wire(gw, 'SELECT id, pg_catalog.pg_backend_pid() > 0 AS up FROM t');
+    const { codes, text } = await queryOnce(gw, 'SELECT id, pg_catalog.pg_backend_pid() > 0 AS up FROM t');
     expect(codes).toEqual([]);
     expect(text).toContain('"1"');
   });

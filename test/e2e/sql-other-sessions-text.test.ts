@@ -16,7 +16,7 @@ import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { errors, Raw, rowsOf, type Msg } from '../support/pg-raw.ts';
+import { errors, queryOnce, Raw } from '../support/pg-raw.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 
 const db = await createTestDatabase();
@@ -43,18 +43,6 @@ policy:
 const LEAK = /hunter2/;
 
 const act = (gw: TestGateway, sql: string) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'app-db', input: { sql }, reason: 'e2e' } });
-
-async function wire(gw: TestGateway, sql: string): Promise<{ codes: (string | undefined)[]; text: string }> {
-  const c = await Raw.open(gw);
-  try {
-    c.send(serialize.query(sql));
-    const answer: Msg[] = await c.until('readyForQuery');
-    const copied = answer.filter((m) => m.name === 'copyData').map((m) => String((m as unknown as { chunk: Buffer }).chunk));
-    return { codes: errors(answer), text: JSON.stringify(rowsOf(answer)) + copied.join('') + JSON.stringify(answer.filter((m) => m.name === 'error').map((m) => m.message)) };
-  } finally {
-    c.end();
-  }
-}
 
 /** psql 15's `\du`, as `psql -E` prints it. */
 const PSQL_DU = `SELECT r.rolname, r.rolsuper, r.rolinherit,
@@ -131,7 +119,7 @@ describe.skipIf(!db)("other sessions' SQL, large objects and per-role settings a
 
   it('over the wire listener: each refused (55000), nothing read', async () => {
     for (const { sql, names } of REFUSED()) {
-      const { codes, text } = await wire(gw, sql);
+      const { codes, text } = await queryOnce(gw, sql);
       expect(codes, sql).toEqual(['55000']);
       expect(text, sql).toContain(names);
       expect(text, sql).not.toMatch(LEAK);
@@ -177,7 +165,7 @@ describe.skipIf(!db)("other sessions' SQL, large objects and per-role settings a
       ['COPY (SELECT state FROM activity_states WHERE pid = pg_backend_pid()) TO STDOUT', 'active'],
       ['COPY (SELECT count(*) FROM pg_prepared_statements) TO STDOUT', ''],
     ] as const) {
-      const { codes, text } = await wire(gw, sql);
+      const { codes, text } = await queryOnce(gw, sql);
       expect(codes, `${sql}: ${text}`).toEqual([]);
       expect(text, sql).toContain(shows);
       expect(text, sql).not.toMatch(LEAK);

@@ -7,10 +7,9 @@
  * create it runs, as it lists a DELETE.
  */
 import pg from 'pg';
-import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
-import { errors, Raw, type Msg } from '../support/pg-raw.ts';
+import { queryOnce } from '../support/pg-raw.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 
 const db = await createTestDatabase();
@@ -36,16 +35,7 @@ policy:
       approvers: [{ groups: [dba], count: 1 }]
 `;
 
-async function wire(gw: TestGateway, sql: string): Promise<(string | undefined)[]> {
-  const c = await Raw.open(gw);
-  try {
-    c.send(serialize.query(sql));
-    const answer: Msg[] = await c.until('readyForQuery');
-    return errors(answer);
-  } finally {
-    c.end();
-  }
-}
+const wire = async (gw: TestGateway, sql: string) => (await queryOnce(gw, sql)).codes;
 
 describe.skipIf(!db)('SELECT … INTO and EXPLAIN ANALYZE of a CREATE TABLE … AS are creates, not selects', () => {
   let gw: TestGateway;

@@ -111,3 +111,19 @@ export function cancelRequest(port: number, pid: number, secret: number): Promis
     s.on('error', reject);
   });
 }
+
+/**
+ * One simple-protocol query on a new wire session as deploy-bot: the SQLSTATEs of its errors, and one text of
+ * everything the client was sent back (rows, COPY data, error messages), for a test to search for a leak.
+ */
+export async function queryOnce(gw: TestGateway, sql: string): Promise<{ codes: (string | undefined)[]; text: string }> {
+  const c = await Raw.open(gw);
+  try {
+    c.send(serialize.query(sql));
+    const answer: Msg[] = await c.until('readyForQuery');
+    const copied = answer.filter((m) => m.name === 'copyData').map((m) => String((m as unknown as { chunk: Buffer }).chunk));
+    return { codes: errors(answer), text: JSON.stringify(rowsOf(answer)) + copied.join('') + JSON.stringify(answer.filter((m) => m.name === 'error').map((m) => m.message)) };
+  } finally {
+    c.end();
+  }
+}
