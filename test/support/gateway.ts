@@ -97,14 +97,27 @@ export async function startTestGateway(
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cs-test-'));
   const dbPath = join(dir, 'countersign.db');
   const keys: Record<string, string> = opts.keys ?? {};
-  const yaml = await storeYaml(opts.keys ? body : configYaml(opts.principals ?? DEFAULT_PRINCIPALS, keys, body, dbPath, opts.audit, opts.server));
-  const config = parseConfig(yaml, 'test.yaml', { ...process.env, ...opts.env });
+  // A config refused (what some tests assert) leaves no directory behind.
+  const dropDir = () => {
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+  };
+  let yaml: string;
+  let config: ReturnType<typeof parseConfig>;
+  try {
+    yaml = await storeYaml(opts.keys ? body : configYaml(opts.principals ?? DEFAULT_PRINCIPALS, keys, body, dbPath, opts.audit, opts.server));
+    config = parseConfig(yaml, 'test.yaml', { ...process.env, ...opts.env });
+  } catch (e) {
+    dropDir();
+    throw e;
+  }
   // A store of its own goes with the gateway; a shared one (`dir` given) stays for the next gateway on it.
   const release = async () => {
     if (!opts.dir) await releaseTestStore(dbPath);
   };
   const gw = await startGateway(config, { logger: opts.logger ?? pino({ level: 'silent' }), ...(opts.clock ? { clock: opts.clock } : {}), sweepMs: 50 }).catch(async (e: unknown) => {
+    // A gateway that refused to start (what some tests assert) leaves no directory behind either.
     await release();
+    dropDir();
     throw e;
   });
   return {
@@ -132,7 +145,7 @@ export async function startTestGateway(
     async stop() {
       await gw.close();
       await release();
-      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+      dropDir();
     },
   };
 }
