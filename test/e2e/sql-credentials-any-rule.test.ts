@@ -20,6 +20,7 @@ import { eventually, startTestGateway, type TestGateway } from '../support/gatew
 import { queryOnce } from '../support/pg-raw.ts';
 import { approve } from '../support/pg-wire-clients.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { byTypePolicy, sqlAction } from '../support/sql-by-type.ts';
 
 const db = await createTestDatabase();
 afterAll(() => db?.drop());
@@ -28,29 +29,14 @@ afterAll(() => db?.drop());
 const role = `cs_cred_${randomBytes(4).toString('hex')}`;
 
 /** Reads allowed; COPY, SELECT and SHOW allowed by statement type, whatever they call; updates held. */
-const POLICY = `connections:
-  - name: app-db
-    kind: postgres
-    url: \${APP_DB_URL}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.sql.readOnly
-      effect: allow
-    - id: by-type
-      when: facts.sql.statements.all(s, s.type == "copy" || s.type == "select" || s.type == "show")
-      effect: allow
-    - id: updates
+const POLICY = byTypePolicy(['copy', 'select', 'show'], `    - id: updates
       when: facts.sql.statements.all(s, s.type == "update")
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
-`;
+`);
 
 /** What a leak would show: the role's SCRAM verifier, the mapping's password, a TOAST chunk. */
 const LEAK = /hunter2|SCRAM-SHA-256\$/;
-
-const act = (gw: TestGateway, sql: string) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'app-db', input: { sql }, reason: 'e2e' } });
 
 describe.skipIf(!db)('credentials are refused whatever rule allows the statement', () => {
   let gw: TestGateway;
@@ -122,7 +108,7 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
 
   it('over REST: each fails with SQL_SESSION_UNSAFE, nothing read', async () => {
     for (const { sql, names } of REFUSED()) {
-      const r = await act(gw, sql);
+      const r = await sqlAction(gw, sql);
       expect(r.status, sql).toBe(200);
       const body = r.body as { status?: string; error?: { code: string; message: string } };
       expect(body.status, sql).toBe('failed');
@@ -143,7 +129,7 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
       expect(codes, sql).toEqual(['55000']);
       expect(text, sql).toContain(names);
       expect(text, sql).not.toMatch(LEAK);
-      const r = await act(gw, sql);
+      const r = await sqlAction(gw, sql);
       expect((r.body as { error?: { code: string } }).error?.code, sql).toBe('SQL_SESSION_UNSAFE');
       expect(JSON.stringify(r.body), sql).not.toMatch(LEAK);
     }
@@ -158,7 +144,7 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
       const { codes, text } = await queryOnce(gw, sql);
       expect(codes, sql).toEqual([]);
       expect(text, sql).not.toMatch(LEAK);
-      const r = await act(gw, sql);
+      const r = await sqlAction(gw, sql);
       expect(r.status, sql).toBe(200);
       expect((r.body as { status: string }).status, sql).toBe('succeeded');
     }
@@ -167,7 +153,7 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
 
   it('an approved write reading a credential catalog is refused when it runs: nothing written', async () => {
     const sql = `UPDATE t SET note = (SELECT rolpassword FROM pg_authid WHERE rolname = '${role}') WHERE id = 1`;
-    const held = await act(gw, sql);
+    const held = await sqlAction(gw, sql);
     expect(held.status).toBe(202);
     const id = (held.body as { id: string }).id;
     await approve(gw, id);
@@ -190,7 +176,7 @@ describe.skipIf(!db)('credentials are refused whatever rule allows the statement
       const { codes, text } = await queryOnce(gw, sql);
       expect(codes).toEqual(['55000']);
       expect(text).toContain('lo_export');
-      const r = await act(gw, sql);
+      const r = await sqlAction(gw, sql);
       expect((r.body as { error?: { code: string } }).error?.code).toBe('SQL_SESSION_UNSAFE');
       expect(await missing()).toBe(true);
       // The same call made directly writes the file: the refusal, not a missing privilege, kept it out.

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { queryOnce } from '../support/pg-raw.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { byTypePolicy, sqlAction } from '../support/sql-by-type.ts';
 
 const db = await createTestDatabase();
 afterAll(() => db?.drop());
@@ -24,24 +25,9 @@ afterAll(() => db?.drop());
 const role = `cs_ext_${randomBytes(4).toString('hex')}`;
 
 /** Reads allowed; SELECT allowed by statement type, whatever it calls. */
-const POLICY = `connections:
-  - name: app-db
-    kind: postgres
-    url: \${APP_DB_URL}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.sql.readOnly
-      effect: allow
-    - id: by-type
-      when: facts.sql.statements.all(s, s.type == "select")
-      effect: allow
-`;
+const POLICY = byTypePolicy(['select']);
 
 const LEAK = /SCRAM-SHA-256\$|hunter2/;
-
-const act = (gw: TestGateway, sql: string) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'app-db', input: { sql }, reason: 'e2e' } });
 
 describe.skipIf(!db)("extensions' readers of a relation named as a value or of SQL text are refused whatever rule allows the SELECT", () => {
   let gw: TestGateway;
@@ -87,7 +73,7 @@ describe.skipIf(!db)("extensions' readers of a relation named as a value or of S
 
   it('over REST: each fails with SQL_SESSION_UNSAFE, nothing read', async () => {
     for (const { sql, names } of REFUSED()) {
-      const r = await act(gw, sql);
+      const r = await sqlAction(gw, sql);
       const body = r.body as { status?: string; error?: { code: string; message: string } };
       expect(body.status, sql).toBe('failed');
       expect(body.error?.code, sql).toBe('SQL_SESSION_UNSAFE');

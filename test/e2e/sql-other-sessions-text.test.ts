@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { errors, queryOnce, Raw } from '../support/pg-raw.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { byTypePolicy, sqlAction } from '../support/sql-by-type.ts';
 
 const db = await createTestDatabase();
 afterAll(() => db?.drop());
@@ -25,24 +26,9 @@ afterAll(() => db?.drop());
 const role = `cs_conf_${randomBytes(4).toString('hex')}`;
 
 /** Reads allowed; COPY, SELECT and SHOW allowed by statement type, whatever they call. */
-const POLICY = `connections:
-  - name: app-db
-    kind: postgres
-    url: \${APP_DB_URL}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.sql.readOnly
-      effect: allow
-    - id: by-type
-      when: facts.sql.statements.all(s, s.type == "copy" || s.type == "select" || s.type == "show")
-      effect: allow
-`;
+const POLICY = byTypePolicy(['copy', 'select', 'show']);
 
 const LEAK = /hunter2/;
-
-const act = (gw: TestGateway, sql: string) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'app-db', input: { sql }, reason: 'e2e' } });
 
 /** psql 15's `\du`, as `psql -E` prints it. */
 const PSQL_DU = `SELECT r.rolname, r.rolsuper, r.rolinherit,
@@ -128,7 +114,7 @@ describe.skipIf(!db)("other sessions' SQL, large objects and per-role settings a
 
   it('over REST: each fails with SQL_SESSION_UNSAFE, nothing read', async () => {
     for (const { sql, names } of REFUSED()) {
-      const r = await act(gw, sql);
+      const r = await sqlAction(gw, sql);
       const body = r.body as { status?: string; error?: { code: string; message: string } };
       expect(body.error?.code, sql).toBe('SQL_SESSION_UNSAFE');
       expect(body.error?.message, sql).toContain(names);
@@ -169,7 +155,7 @@ describe.skipIf(!db)("other sessions' SQL, large objects and per-role settings a
       expect(codes, `${sql}: ${text}`).toEqual([]);
       expect(text, sql).toContain(shows);
       expect(text, sql).not.toMatch(LEAK);
-      const r = await act(gw, sql);
+      const r = await sqlAction(gw, sql);
       expect((r.body as { status: string }).status, `${sql}: ${JSON.stringify(r.body)}`).toBe('succeeded');
     }
   }, 60_000);

@@ -11,29 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { queryOnce } from '../support/pg-raw.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { byTypePolicy } from '../support/sql-by-type.ts';
 
 const db = await createTestDatabase();
 afterAll(() => db?.drop());
 
 /** Reads allowed; SELECT and EXPLAIN allowed by statement type; anything creating held. */
-const POLICY = `connections:
-  - name: app-db
-    kind: postgres
-    url: \${APP_DB_URL}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.sql.readOnly
-      effect: allow
-    - id: by-type
-      when: facts.sql.statements.all(s, s.type == "select" || s.type == "explain")
-      effect: allow
-    - id: creates
+const POLICY = byTypePolicy(['select', 'explain'], `    - id: creates
       when: facts.sql.statements.exists(s, s.type == "create") || facts.sql.ddl
       effect: approve
       approvers: [{ groups: [dba], count: 1 }]
-`;
+`);
 
 const wire = async (gw: TestGateway, sql: string) => (await queryOnce(gw, sql)).codes;
 
