@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
+import { executeApproved } from '../../src/service/execute.ts';
 import { manualClock } from '../support/clock.ts';
 import { storedAudit } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
@@ -90,7 +91,7 @@ describe('a grant whose giver no longer counts as an approver', () => {
 });
 
 describe('a grant whose giver could approve only through an escalation rung', () => {
-  it('approves nothing more once the policy no longer has that rung: the next action of its shape is held', async () => {
+  it('approves nothing more once the policy no longer has that rung: the next action of its shape is held, one it approved goes back to reviewers', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cs-grant-givers-'));
     dirs.push(dir);
     const keys: Record<string, string> = {};
@@ -122,6 +123,15 @@ describe('a grant whose giver could approve only through an escalation rung', ()
       expect(after.body.grantedBy).toBeUndefined();
       expect((await storedAudit(gw.deps.store, after.body.id)).map((e) => e.type)).toEqual(['request.submitted', 'request.held']);
       expect((await gw.deps.store.getGrant(grantId))?.used).toBe(1);
+      expect(refunds()).toBe(before);
+
+      // Nor does it run what it approved before the rung was taken out and had not run yet: back to reviewers.
+      const stored = (await gw.deps.store.getRequest(used.body.id))!;
+      const waiting = { ...stored, id: `${stored.id}_w`, status: 'approved' as const, result: null, error: null, runDeadline: null, version: 1 };
+      await gw.deps.store.insertRequest(waiting, []);
+      const requeued = await executeApproved(gw.deps, waiting.id);
+      expect([requeued.status, requeued.grantedBy]).toEqual(['pending', undefined]);
+      expect((await gw.deps.store.searchAudit({ requestId: waiting.id, types: ['request.requeued'] }))[0]?.data).toMatchObject({ grantNoLongerStands: grantId });
       expect(refunds()).toBe(before);
     } finally {
       await gw.stop();
