@@ -137,20 +137,31 @@ describe('grantGiversCount', () => {
   const r = held();
   const granting = (...reviews: RequestRecord['reviews']) => ({ ...r, status: 'succeeded' as const, reviews });
   const offered = (who: Principal) => ({ ...reviewOf(r, who), grant: { uses: 2, seconds: 60 } });
+  const at = new Date(Date.parse(r.createdAt) + 3600_000);
 
   it('holds while the reviewers who offered it would still approve the request', () => {
-    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured(human('bob', ['sre'])))).toBe(true);
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured(human('bob', ['sre'])), undefined, at)).toBe(true);
   });
 
   it('fails once a giver left the approvers’ group or the configuration, or when no approval offered it', () => {
-    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured(human('bob', ['dev'])))).toBe(false);
-    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured())).toBe(false);
-    expect(grantGiversCount(granting(reviewOf(r, human('bob', ['sre']))), configured(human('bob', ['sre'])))).toBe(false);
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured(human('bob', ['dev'])), undefined, at)).toBe(false);
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), configured(), undefined, at)).toBe(false);
+    expect(grantGiversCount(granting(reviewOf(r, human('bob', ['sre']))), configured(human('bob', ['sre'])), undefined, at)).toBe(false);
   });
 
   it('fails once a giver is on the requester side: the human the agent acts for now', () => {
     // The request's agent acts for alice as recorded; the configuration now has it act for bob, who gave the grant.
     const now = configured(human('bob', ['sre']), { ...agent(r.principal.id), actsFor: 'bob' });
-    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), now)).toBe(false);
+    expect(grantGiversCount(granting(offered(human('bob', ['sre']))), now, undefined, at)).toBe(false);
+  });
+
+  it('counts a giver who approved through an escalation rung only while the ladder in force still names it', () => {
+    const rung = { key: `${r.decision.rules[0]}#1`, rule: r.decision.rules[0]!, afterSeconds: 900, groups: ['oncall'], principals: [] };
+    const fired = { key: rung.key, rule: rung.rule, groups: rung.groups, principals: rung.principals, at: r.createdAt };
+    const escalated = { ...granting(offered(human('erin', ['oncall']))), escalations: [fired] };
+    const dir = configured(human('erin', ['oncall']));
+    expect(grantGiversCount(escalated, dir, [rung], at)).toBe(true);
+    expect(grantGiversCount(escalated, dir, [], at)).toBe(false);
+    expect(grantGiversCount(escalated, dir, [{ ...rung, groups: ['managers'] }], at)).toBe(false);
   });
 });

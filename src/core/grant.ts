@@ -13,11 +13,11 @@ import type { ConnectionInfo } from './connection.ts';
 import { canonicalJson, sha256Hex } from './digest.ts';
 import { CountersignError } from './errors.ts';
 import { sameIdentity, type HumanDirectory, type HumanTraits } from './human-identity.ts';
-import type { Decision } from './policy/decision.ts';
+import type { Decision, EscalationRung } from './policy/decision.ts';
 import { canonicalIdentity, type Principal } from './principal.ts';
 import type { RequestRecord } from './request.ts';
 import { currentReviewer, fills, isRequesterSide, quorumMet, reviewerRecord, traitsOf, type Review, type Verdict } from './review.ts';
-import { approversOf } from './escalation.ts';
+import { approversOf, standingEscalations, widened } from './escalation.ts';
 import type { Role } from './roles.ts';
 
 /** What a vary path's value becomes in a shape: a string no JSON input can hold (a NUL, then a name). */
@@ -171,17 +171,20 @@ export function grantOfApproval(request: RequestRecord, counted: readonly Review
 }
 
 /**
- * Whether the approvals that made a grant would still make it under the configuration in force (`dir`): the
- * approvals of its request that offered a grant, each counted as core/review.ts counts one now (a reviewer since
- * removed counts for nothing, one taken out of a group no longer fills it), must still meet that request's
- * requirements. A grant stands in for those approvals, so it approves nothing they would no longer approve.
+ * Whether the approvals that made a grant would still make it under the configuration in force (`dir`, and `rungs`,
+ * the escalation ladder of the policy in force for the action the grant would approve): the approvals of its request
+ * that offered a grant, each counted as core/review.ts counts one now (a reviewer since removed counts for nothing,
+ * one taken out of a group no longer fills it), must still meet that request's requirements, widened only by the
+ * rungs that ladder still names (a human who could approve through a rung since taken out no longer fills it, as at
+ * run: service/execute.ts). A grant stands in for those approvals, so it approves nothing they would no longer approve.
  *
  * @example
- * grantGiversCount(grantingRequest, identity); // false once the only granting reviewer left the approvers' group
+ * grantGiversCount(grantingRequest, identity, decisionNow.escalations, clock.now()); // false once the only granting reviewer left the approvers' group
  */
-export function grantGiversCount(granting: RequestRecord, dir: HumanDirectory): boolean {
+export function grantGiversCount(granting: RequestRecord, dir: HumanDirectory, rungs: readonly EscalationRung[] | undefined, now: Date): boolean {
   const offered = granting.reviews.filter((r) => r.verdict === 'approve' && r.grant !== undefined);
-  return offered.length > 0 && quorumMet(approversOf(granting), offered, granting, dir);
+  const approvers = widened(granting.decision.approvers, standingEscalations(granting, rungs, now));
+  return offered.length > 0 && quorumMet(approvers, offered, granting, dir);
 }
 
 /** Where a grant stands at `now`. */

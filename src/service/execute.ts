@@ -62,6 +62,8 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
   // Whether the grant that approved it still stands (not revoked, its givers still counting), read from the store
   // before the claim that needs it, as the facts are prepared: the claim runs inside the request's write.
   let grantToCheck: string | undefined;
+  // The escalation ladder of the policy in force at the claim: the granting approvals count through its rungs only.
+  let grantRungs: Decision['escalations'];
   let grantStands: { readonly id: string; readonly ok: boolean } | undefined;
   const claimOnce = (current: RequestRecord): Mutation<Claim> => {
     policyErrors = [];
@@ -148,6 +150,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     // longer counting under the configuration in force, it approves nothing that has not run.
     if (shaped && grantStands?.id !== current.grantedBy!.grantId) {
       grantToCheck = current.grantedBy!.grantId;
+      grantRungs = decision.effect === 'approve' ? decision.escalations : undefined;
       return { result: { claimed: false, request: current }, audit: [] };
     }
     const byGrant = shaped && grantStands?.ok === true;
@@ -192,7 +195,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
   // At most one more attempt for each thing read outside the write: the facts, then the grant.
   for (let i = 0; i < 2 && !claim.claimed; i++) {
     if (preparing && !prepared) prepared = await preparing.then(() => ({}), (failed: unknown) => ({ failed }));
-    else if (grantToCheck !== undefined) grantStands = { id: grantToCheck, ok: await grantStillStands(deps, grantToCheck) };
+    else if (grantToCheck !== undefined) grantStands = { id: grantToCheck, ok: await grantStillStands(deps, grantToCheck, grantRungs, deps.clock.now()) };
     else break;
     claim = await deps.store.mutateRequest<Claim>(id, claimOnce, undefined, onlyIf);
   }

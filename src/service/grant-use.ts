@@ -7,6 +7,7 @@
  */
 import type { AuditDraft } from '../core/audit.ts';
 import { grantGiversCount, shapeDigest } from '../core/grant.ts';
+import type { EscalationRung } from '../core/policy/decision.ts';
 import type { RequestRecord } from '../core/request.ts';
 import type { Deps } from './deps.ts';
 
@@ -25,8 +26,8 @@ export async function approveByGrant(deps: Deps, held: RequestRecord, audit: rea
     // The index found it by shape; the principal is checked again by id all the same.
     if (g.shape !== shape || g.principal.id !== held.principal.id) continue;
     // A grant stands in for the approvals that made it: only while they would still count (their reviewers still
-    // configured, still in the approvers' groups, never on the requester side).
-    if (!(await giversCount(deps, g.requestId))) continue;
+    // configured, still in the approvers' groups or a rung the policy in force still names, never on the requester side).
+    if (!(await giversCount(deps, g.requestId, held.decision.escalations, now))) continue;
     const approved: RequestRecord = { ...held, status: 'approved' };
     const made = await deps.store.useGrant(g.id, at, approved, (after) => {
       const grantedBy = { grantId: after.id, use: after.used, of: after.uses, shape };
@@ -44,20 +45,24 @@ export async function approveByGrant(deps: Deps, held: RequestRecord, audit: rea
   return undefined;
 }
 
-/** Whether the approvals of the granting request would still make the grant under the configuration in force. */
-async function giversCount(deps: Deps, grantingId: string): Promise<boolean> {
+/**
+ * Whether the approvals of the granting request would still make the grant under the configuration in force, `rungs`
+ * being the escalation ladder of the policy in force for the action it would approve.
+ */
+async function giversCount(deps: Deps, grantingId: string, rungs: readonly EscalationRung[] | undefined, now: Date): Promise<boolean> {
   const granting = await deps.store.getRequest(grantingId);
-  return granting !== undefined && grantGiversCount(granting, deps.identity);
+  return granting !== undefined && grantGiversCount(granting, deps.identity, rungs, now);
 }
 
 /**
  * Whether a grant still stands for a request it approved that has not run yet: not revoked, and its givers would
- * still make it (as for a new use, above). Its expiry and its uses are not asked again: the use was taken in time.
+ * still make it (as for a new use, above) under `rungs`, the escalation ladder of the policy in force when it runs.
+ * Its expiry and its uses are not asked again: the use was taken in time.
  *
  * @example
- * if (!(await grantStillStands(deps, request.grantedBy.grantId))) requeue(request);
+ * if (!(await grantStillStands(deps, request.grantedBy.grantId, decisionNow.escalations, clock.now()))) requeue(request);
  */
-export async function grantStillStands(deps: Deps, grantId: string): Promise<boolean> {
+export async function grantStillStands(deps: Deps, grantId: string, rungs: readonly EscalationRung[] | undefined, now: Date): Promise<boolean> {
   const g = await deps.store.getGrant(grantId);
-  return g !== undefined && g.revoked === null && (await giversCount(deps, g.requestId));
+  return g !== undefined && g.revoked === null && (await giversCount(deps, g.requestId, rungs, now));
 }
