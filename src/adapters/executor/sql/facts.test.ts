@@ -233,8 +233,15 @@ describe('deriveSqlFacts', () => {
     expect(types('EXPLAIN ANALYZE CREATE TABLE newt AS SELECT * FROM t')).toEqual(['explain', 'create']);
     expect(types('EXPLAIN (ANALYZE) CREATE MATERIALIZED VIEW mv AS SELECT 1')).toEqual(['explain', 'create']);
     expect(deriveSqlFacts('EXPLAIN ANALYZE SELECT * INTO newt FROM t').ddl).toBe(true);
-    // A plain SELECT, and one FOR UPDATE, stay selects.
+    // The server takes the INTO of a set operation's leftmost SELECT for the whole (a UNION, INTERSECT, EXCEPT).
+    for (const sql of ['SELECT id INTO newt FROM t UNION SELECT 2', '(SELECT 1 INTO newt) INTERSECT SELECT 1 EXCEPT SELECT 3']) {
+      expect(types(sql), sql).toEqual(['create']);
+      expect(deriveSqlFacts(sql).ddl, sql).toBe(true);
+    }
+    expect(types('EXPLAIN ANALYZE SELECT 1 INTO newt UNION ALL SELECT 2')).toEqual(['explain', 'create']);
+    // A plain SELECT, one FOR UPDATE, and a UNION without INTO stay selects.
     expect(types('SELECT * FROM t FOR UPDATE')).toEqual(['select']);
+    expect(types('SELECT 1 UNION SELECT 2 INTERSECT SELECT 2')).toEqual(['select']);
   });
 
   it('sees EXPLAIN ANALYZE of a write as a write, and plain EXPLAIN SELECT as read-only', () => {

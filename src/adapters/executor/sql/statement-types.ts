@@ -84,7 +84,7 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   // FROM STDIN / TO STDOUT a rule for `copy` means to let a client load or read rows. A rule must name it to allow it.
   if (node === 'CopyStmt' && (payload['filename'] !== undefined || payload['is_program'] === true)) return 'copy_server';
   // SELECT … INTO is CREATE TABLE … AS by another name (the server runs it as one): it makes a table.
-  if (node === 'SelectStmt' && payload['intoClause'] !== undefined) return 'create';
+  if (node === 'SelectStmt' && leftmostSelect(payload)['intoClause'] !== undefined) return 'create';
   const explicit = EXPLICIT[node];
   if (explicit) return explicit;
   // CreatedbStmt, CreateSeqStmt, AlterTableStmt, DropdbStmt, DropOwnedStmt, …
@@ -95,4 +95,22 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
     .replace(/Stmt$/, '')
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase();
+}
+
+/**
+ * The leftmost SELECT of a UNION, INTERSECT or EXCEPT (the statement itself when it is none): where the server looks
+ * for an INTO (transformOptionalSelectInto), so `SELECT 1 INTO t UNION SELECT 2` makes t from the whole.
+ * `larg` holds its SELECT bare, without the `{ SelectStmt: … }` wrapper.
+ *
+ * @example
+ * leftmostSelect({ op: 'SETOP_UNION', larg: { intoClause: {…} }, rarg: {…} }); // { intoClause: {…} }
+ */
+function leftmostSelect(payload: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  let select = payload;
+  for (let larg = select['larg']; isRecord(larg); larg = select['larg']) select = isRecord(larg['SelectStmt']) ? larg['SelectStmt'] : larg;
+  return select;
+}
+
+function isRecord(v: unknown): v is Readonly<Record<string, unknown>> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
