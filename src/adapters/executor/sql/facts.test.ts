@@ -239,6 +239,9 @@ describe('deriveSqlFacts', () => {
       expect(deriveSqlFacts(sql).ddl, sql).toBe(true);
     }
     expect(types('EXPLAIN ANALYZE SELECT 1 INTO newt UNION ALL SELECT 2')).toEqual(['explain', 'create']);
+    // CREATE SCHEMA runs its GRANTs with it, on any object they name: listed, as the privilege changes they are.
+    expect(types('CREATE SCHEMA s GRANT SELECT ON public.t TO PUBLIC')).toEqual(['create', 'grant']);
+    expect(types('CREATE SCHEMA s CREATE TABLE x (id int) CREATE VIEW v AS SELECT 1')).toEqual(['create']);
     // A plain SELECT, one FOR UPDATE, and a UNION without INTO stay selects.
     expect(types('SELECT * FROM t FOR UPDATE')).toEqual(['select']);
     expect(types('SELECT 1 UNION SELECT 2 INTERSECT SELECT 2')).toEqual(['select']);

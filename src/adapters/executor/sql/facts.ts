@@ -31,8 +31,9 @@ const BUILT_IN_READS: ReadonlySet<string> = new Set([...READ_ONLY_FUNCTIONS, ...
 const NESTED_WRITE_TYPES: ReadonlySet<string> = new Set(['insert', 'update', 'delete', 'merge']);
 
 /**
- * Nodes that, nested (in EXPLAIN ANALYZE, which runs them), make a table: CREATE TABLE … AS, CREATE MATERIALIZED VIEW
- * and SELECT … INTO (typed `create`). Listed too; other statements nested in a DDL statement (CREATE SCHEMA's) are not.
+ * Nodes that, nested (in EXPLAIN ANALYZE, which runs them), make a table: CREATE TABLE … AS, CREATE MATERIALIZED VIEW and
+ * SELECT … INTO (typed `create`). Listed too; other statements nested in CREATE SCHEMA are not, but for its GRANTs,
+ * which run with it on any object they name, not only the schema's own.
  */
 const NESTED_CREATES: ReadonlySet<string> = new Set(['CreateTableAsStmt', 'SelectStmt']);
 
@@ -168,7 +169,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     // a statement judged then; it is listed as what it is (but a PREPARE the same string EXECUTEs runs its body now).
     if (!DEFINITIONS.has(node) || (node === 'PrepareStmt' && executes)) {
       for (const n of found.statements.slice(1)) {
-        if (NESTED_WRITE_TYPES.has(n.type) || (n.type === 'create' && NESTED_CREATES.has(n.node))) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
+        if (NESTED_WRITE_TYPES.has(n.type) || (n.type === 'create' && NESTED_CREATES.has(n.node)) || (node === 'CreateSchemaStmt' && PRIVILEGE_TYPES.has(n.type))) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
       }
     }
     for (const t of found.tables) tables.add(t);
