@@ -242,6 +242,12 @@ describe('deriveSqlFacts', () => {
     // CREATE SCHEMA runs its GRANTs with it, on any object they name: listed, as the privilege changes they are.
     expect(types('CREATE SCHEMA s GRANT SELECT ON public.t TO PUBLIC')).toEqual(['create', 'grant']);
     expect(types('CREATE SCHEMA s CREATE TABLE x (id int) CREATE VIEW v AS SELECT 1')).toEqual(['create']);
+    // An upsert updates the rows its new ones collide with: listed as the update it runs, with the WHERE of its DO UPDATE.
+    const upsert = (sql: string) => deriveSqlFacts(sql).statements.map((s) => [s.type, s.hasWhere]);
+    expect(upsert("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 'x'")).toEqual([['insert', null], ['update', false]]);
+    expect(upsert('INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = excluded.v WHERE t.id = 1')).toEqual([['insert', null], ['update', true]]);
+    expect(upsert('WITH i AS (INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 1 RETURNING id) SELECT * FROM i')).toEqual([['select', null], ['insert', null], ['update', false]]);
+    expect(upsert('INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING')).toEqual([['insert', null]]);
     // A plain SELECT, one FOR UPDATE, and a UNION without INTO stay selects.
     expect(types('SELECT * FROM t FOR UPDATE')).toEqual(['select']);
     expect(types('SELECT 1 UNION SELECT 2 INTERSECT SELECT 2')).toEqual(['select']);

@@ -18,7 +18,7 @@ import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts'
 import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
-import { changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
+import { changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
 import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
@@ -269,9 +269,9 @@ function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>
   if (node.endsWith('Stmt')) {
     const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
     found.statements.push({ node, type: statementType(node, payload), hasWhere });
-    if ((node === 'UpdateStmt' || node === 'DeleteStmt') && payload['whereClause'] === undefined) {
-      found.unboundedWrite = true;
-    }
+    if (hasWhere === false) found.unboundedWrite = true;
+    const upsert = upsertUpdate(node, payload);
+    if (upsert) found.statements.push(upsert);
     if (node === 'DropStmt' && DROPPED_RELATION_KINDS.has(String(payload['removeType']))) {
       for (const name of droppedNames(payload['objects'])) found.tables.add(name);
     }

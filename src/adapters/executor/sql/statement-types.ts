@@ -57,6 +57,20 @@ export function changesOwner(node: string, payload: Readonly<Record<string, unkn
   return node === 'ReassignOwnedStmt' || node === 'AlterOwnerStmt' || (node === 'AlterTableCmd' && payload['subtype'] === 'AT_ChangeOwner');
 }
 
+/**
+ * The UPDATE an `INSERT … ON CONFLICT DO UPDATE` runs on the rows already there that new ones collide with (an
+ * upsert changes rows, which a rule allowing inserts means to leave alone); `hasWhere`: whether its DO UPDATE has a
+ * WHERE. Undefined for any other statement.
+ *
+ * @example
+ * upsertUpdate('InsertStmt', { onConflictClause: { action: 'ONCONFLICT_UPDATE' } }); // { node: 'OnConflictClause', type: 'update', hasWhere: false }
+ */
+export function upsertUpdate(node: string, payload: Readonly<Record<string, unknown>>): { node: string; type: string; hasWhere: boolean } | undefined {
+  const clause = node === 'InsertStmt' ? payload['onConflictClause'] : undefined;
+  if (!isRecord(clause) || clause['action'] !== 'ONCONFLICT_UPDATE') return undefined;
+  return { node: 'OnConflictClause', type: 'update', hasWhere: clause['whereClause'] !== undefined };
+}
+
 /** DropStmt object kinds whose names are relations a query could read. */
 export const DROPPED_RELATION_KINDS: ReadonlySet<string> = new Set([
   'OBJECT_TABLE',
