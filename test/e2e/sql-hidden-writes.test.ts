@@ -11,8 +11,13 @@
  *   new ones collide with. Listed as an `insert` alone, a rule allowing
  *   inserts (rows added, none changed) let an agent overwrite any row.
  *
+ * - DROP POLICY, DROP TRIGGER and DROP RULE name the table they are on, but
+ *   the facts did not list it (ALTER POLICY … ON did): a rule denying a table
+ *   did not see its row-level security policy or audit trigger dropped.
+ *
  * Now the GRANT is listed as a `grant`, and the upsert's UPDATE as an `update`,
- * as a write nested in a statement is.
+ * as a write nested in a statement is, and a dropped policy, trigger or rule
+ * lists its table.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +29,14 @@ import { byTypePolicy, sqlAction } from '../support/sql-by-type.ts';
 const db = await createTestDatabase();
 afterAll(() => db?.drop());
 
-/** Reads, and SELECT, CREATE and INSERT by statement type, allowed: agents add rows and make their own tables and schemas. */
-const POLICY = byTypePolicy(['select', 'create', 'insert']);
+/** Reads, and SELECT, CREATE, DROP and INSERT by statement type, allowed: agents add rows and make their own tables and schemas; but nothing on secrets. */
+const POLICY = byTypePolicy(
+  ['select', 'create', 'drop', 'insert'],
+  `    - id: no-secrets
+      when: facts.sql.tables.exists(t, t == "secrets" || t.endsWith(".secrets"))
+      effect: deny
+`,
+);
 
 describe.skipIf(!db)('a GRANT inside CREATE SCHEMA is a grant, and the UPDATE of an upsert an update', () => {
   let gw: TestGateway;
@@ -38,6 +49,11 @@ describe.skipIf(!db)('a GRANT inside CREATE SCHEMA is a grant, and the UPDATE of
     direct = new pg.Client({ connectionString: db!.url });
     await direct.connect();
     await direct.query("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'kept'); REVOKE ALL ON t FROM PUBLIC");
+    await direct.query(`CREATE TABLE secrets (owner text, v text); ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY own ON secrets USING (owner = current_user);
+      CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+      CREATE TRIGGER audited BEFORE UPDATE ON secrets FOR EACH ROW EXECUTE FUNCTION audit();
+      CREATE RULE keep AS ON DELETE TO secrets DO INSTEAD NOTHING`);
     gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
   });
 
@@ -61,6 +77,17 @@ describe.skipIf(!db)('a GRANT inside CREATE SCHEMA is a grant, and the UPDATE of
     const r = await sqlAction(gw, "INSERT INTO t VALUES (1, 'new') ON CONFLICT (id) DO UPDATE SET v = 'overwritten'");
     expect(r.status).toBe(403);
     expect(await rows()).toEqual([{ id: 1, v: 'kept' }]);
+  });
+
+  it('DROP POLICY, TRIGGER or RULE on the denied table, over the wire listener and REST: denied by the table\'s rule, each still there', async () => {
+    const on = async () => (await direct.query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM pg_policy WHERE polname = 'own') + (SELECT count(*) FROM pg_trigger WHERE tgname = 'audited') + (SELECT count(*) FROM pg_rewrite WHERE rulename = 'keep') AS n`,
+    )).rows[0]!.n;
+    for (const sql of ['DROP POLICY own ON secrets', 'DROP TRIGGER audited ON public.secrets', 'DROP RULE IF EXISTS keep ON secrets']) {
+      expect((await queryOnce(gw, sql)).codes, sql).toEqual(['42501']);
+      expect((await sqlAction(gw, sql)).status, sql).toBe(403);
+    }
+    expect(Number(await on())).toBe(3);
   });
 
   it('what the rule allows still runs: a CREATE SCHEMA that only creates, an INSERT, one ON CONFLICT DO NOTHING', async () => {

@@ -272,9 +272,8 @@ function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>
     if (hasWhere === false) found.unboundedWrite = true;
     const upsert = upsertUpdate(node, payload);
     if (upsert) found.statements.push(upsert);
-    if (node === 'DropStmt' && DROPPED_RELATION_KINDS.has(String(payload['removeType']))) {
-      for (const name of droppedNames(payload['objects'])) found.tables.add(name);
-    }
+    const after = node === 'DropStmt' ? DROPPED_RELATION_KINDS.get(String(payload['removeType'])) : undefined;
+    if (after !== undefined) for (const name of droppedNames(payload['objects'], after)) found.tables.add(name);
   }
   if (changesOwner(node, payload)) found.ownerChange = true;
   noteNamedNode(node, payload, found);
@@ -370,12 +369,12 @@ function asList(v: Json | undefined): readonly Json[] {
   return Array.isArray(v) ? (v as readonly Json[]) : [];
 }
 
-/** `DROP TABLE a.x, y` holds its names as lists of String nodes, not RangeVars. */
-function droppedNames(objects: Json | undefined): string[] {
+/** `DROP TABLE a.x, y` holds its names as lists of String nodes, not RangeVars; `after`: parts after the relation's (`DROP POLICY p ON t`: [t, p]). */
+function droppedNames(objects: Json | undefined, after: number): string[] {
   if (!Array.isArray(objects)) return [];
   return (objects as readonly Json[]).flatMap((o) => {
     const list = isObject(o) ? o['List'] : undefined;
-    const parts = isObject(list) && Array.isArray(list['items']) ? stringParts(list['items']) : [];
+    const parts = isObject(list) && Array.isArray(list['items']) ? stringParts(list['items']).slice(0, -after || undefined) : [];
     return parts.length ? [parts.join('.').toLowerCase()] : [];
   });
 }

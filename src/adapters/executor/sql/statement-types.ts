@@ -71,12 +71,19 @@ export function upsertUpdate(node: string, payload: Readonly<Record<string, unkn
   return { node: 'OnConflictClause', type: 'update', hasWhere: clause['whereClause'] !== undefined };
 }
 
-/** DropStmt object kinds whose names are relations a query could read. */
-export const DROPPED_RELATION_KINDS: ReadonlySet<string> = new Set([
-  'OBJECT_TABLE',
-  'OBJECT_VIEW',
-  'OBJECT_MATVIEW',
-  'OBJECT_FOREIGN_TABLE',
+/**
+ * DropStmt object kinds that name a relation a query could read, by how many parts end its name after the relation's:
+ * a table or view is its name; a policy, trigger or rule is `table.name` (`DROP POLICY p ON secrets`: secrets' row-level
+ * security, which a rule about secrets must see).
+ */
+export const DROPPED_RELATION_KINDS: ReadonlyMap<string, number> = new Map([
+  ['OBJECT_TABLE', 0],
+  ['OBJECT_VIEW', 0],
+  ['OBJECT_MATVIEW', 0],
+  ['OBJECT_FOREIGN_TABLE', 0],
+  ['OBJECT_POLICY', 1],
+  ['OBJECT_TRIGGER', 1],
+  ['OBJECT_RULE', 1],
 ]);
 
 /**
