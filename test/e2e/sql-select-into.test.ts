@@ -4,7 +4,8 @@
  * `explain` alone, so a rule allowing SELECT and EXPLAIN by statement type let
  * an agent create tables, and one holding creates or denying DDL did not see
  * them. Now SELECT … INTO is a `create` (DDL), and EXPLAIN ANALYZE lists the
- * create it runs, as it lists a DELETE.
+ * create it runs, as it lists a DELETE. So is a UNION, INTERSECT or EXCEPT whose
+ * leftmost SELECT has the INTO: the server makes the table from the whole.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +49,10 @@ describe.skipIf(!db)('SELECT … INTO and EXPLAIN ANALYZE of a CREATE TABLE … 
     ['EXPLAIN ANALYZE SELECT * INTO made3 FROM t', 'made3'],
     ['EXPLAIN ANALYZE CREATE TABLE made4 AS SELECT * FROM t', 'made4'],
     ['EXPLAIN (ANALYZE, COSTS off) CREATE MATERIALIZED VIEW made5 AS SELECT * FROM t', 'made5'],
+    // The server looks for INTO in the leftmost SELECT of a UNION, INTERSECT or EXCEPT, not on the set operation.
+    ['SELECT id INTO made6 FROM t UNION SELECT 2', 'made6'],
+    ['(SELECT id INTO made7 FROM t) INTERSECT SELECT 1 EXCEPT SELECT 3', 'made7'],
+    ['EXPLAIN ANALYZE SELECT id INTO made8 FROM t UNION ALL SELECT 2', 'made8'],
   ] as const;
 
   it('over the wire listener: each held (CS001), no table made', async () => {

@@ -233,8 +233,33 @@ describe('deriveSqlFacts', () => {
     expect(types('EXPLAIN ANALYZE CREATE TABLE newt AS SELECT * FROM t')).toEqual(['explain', 'create']);
     expect(types('EXPLAIN (ANALYZE) CREATE MATERIALIZED VIEW mv AS SELECT 1')).toEqual(['explain', 'create']);
     expect(deriveSqlFacts('EXPLAIN ANALYZE SELECT * INTO newt FROM t').ddl).toBe(true);
-    // A plain SELECT, and one FOR UPDATE, stay selects.
+    // The server takes the INTO of a set operation's leftmost SELECT for the whole (a UNION, INTERSECT, EXCEPT).
+    for (const sql of ['SELECT id INTO newt FROM t UNION SELECT 2', '(SELECT 1 INTO newt) INTERSECT SELECT 1 EXCEPT SELECT 3']) {
+      expect(types(sql), sql).toEqual(['create']);
+      expect(deriveSqlFacts(sql).ddl, sql).toBe(true);
+    }
+    expect(types('EXPLAIN ANALYZE SELECT 1 INTO newt UNION ALL SELECT 2')).toEqual(['explain', 'create']);
+    // A plain SELECT, one FOR UPDATE, and a UNION without INTO stay selects.
     expect(types('SELECT * FROM t FOR UPDATE')).toEqual(['select']);
+    expect(types('SELECT 1 UNION SELECT 2 INTERSECT SELECT 2')).toEqual(['select']);
+  });
+
+  it('lists what a statement runs or touches that its own type hides: a GRANT in CREATE SCHEMA, an upsert\'s UPDATE, the table of a dropped policy', () => {
+    const types = (sql: string) => deriveSqlFacts(sql).statements.map((s) => s.type);
+    // CREATE SCHEMA runs its GRANTs with it, on any object they name: listed, as the privilege changes they are.
+    expect(types('CREATE SCHEMA s GRANT SELECT ON public.t TO PUBLIC')).toEqual(['create', 'grant']);
+    expect(types('CREATE SCHEMA s CREATE TABLE x (id int) CREATE VIEW v AS SELECT 1')).toEqual(['create']);
+    // An upsert updates the rows its new ones collide with: listed as the update it runs, with the WHERE of its DO UPDATE.
+    const upsert = (sql: string) => deriveSqlFacts(sql).statements.map((s) => [s.type, s.hasWhere]);
+    expect(upsert("INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 'x'")).toEqual([['insert', null], ['update', false]]);
+    expect(upsert('INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = excluded.v WHERE t.id = 1')).toEqual([['insert', null], ['update', true]]);
+    expect(upsert('WITH i AS (INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE SET v = 1 RETURNING id) SELECT * FROM i')).toEqual([['select', null], ['insert', null], ['update', false]]);
+    expect(upsert('INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING')).toEqual([['insert', null]]);
+    // A policy, trigger or rule dropped lists the table it is on, as ALTER POLICY … ON does.
+    expect(deriveSqlFacts('DROP POLICY own ON secrets').tables).toEqual(['secrets']);
+    expect(deriveSqlFacts('DROP TRIGGER IF EXISTS audited ON public.secrets').tables).toEqual(['public.secrets']);
+    expect(deriveSqlFacts('DROP RULE keep ON s.secrets').tables).toEqual(['s.secrets']);
+    expect(deriveSqlFacts('DROP TABLE a.x, y').tables).toEqual(['a.x', 'y']);
   });
 
   it('sees EXPLAIN ANALYZE of a write as a write, and plain EXPLAIN SELECT as read-only', () => {

@@ -18,7 +18,7 @@ import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts'
 import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
-import { changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType } from './statement-types.ts';
+import { changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
 import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
@@ -31,8 +31,9 @@ const BUILT_IN_READS: ReadonlySet<string> = new Set([...READ_ONLY_FUNCTIONS, ...
 const NESTED_WRITE_TYPES: ReadonlySet<string> = new Set(['insert', 'update', 'delete', 'merge']);
 
 /**
- * Nodes that, nested (in EXPLAIN ANALYZE, which runs them), make a table: CREATE TABLE … AS, CREATE MATERIALIZED VIEW
- * and SELECT … INTO (typed `create`). Listed too; other statements nested in a DDL statement (CREATE SCHEMA's) are not.
+ * Nodes that, nested (in EXPLAIN ANALYZE, which runs them), make a table: CREATE TABLE … AS, CREATE MATERIALIZED VIEW and
+ * SELECT … INTO (typed `create`). Listed too; other statements nested in CREATE SCHEMA are not, but for its GRANTs,
+ * which run with it on any object they name, not only the schema's own.
  */
 const NESTED_CREATES: ReadonlySet<string> = new Set(['CreateTableAsStmt', 'SelectStmt']);
 
@@ -168,7 +169,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     // a statement judged then; it is listed as what it is (but a PREPARE the same string EXECUTEs runs its body now).
     if (!DEFINITIONS.has(node) || (node === 'PrepareStmt' && executes)) {
       for (const n of found.statements.slice(1)) {
-        if (NESTED_WRITE_TYPES.has(n.type) || (n.type === 'create' && NESTED_CREATES.has(n.node))) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
+        if (NESTED_WRITE_TYPES.has(n.type) || (n.type === 'create' && NESTED_CREATES.has(n.node)) || (node === 'CreateSchemaStmt' && PRIVILEGE_TYPES.has(n.type))) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
       }
     }
     for (const t of found.tables) tables.add(t);
@@ -268,12 +269,11 @@ function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>
   if (node.endsWith('Stmt')) {
     const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
     found.statements.push({ node, type: statementType(node, payload), hasWhere });
-    if ((node === 'UpdateStmt' || node === 'DeleteStmt') && payload['whereClause'] === undefined) {
-      found.unboundedWrite = true;
-    }
-    if (node === 'DropStmt' && DROPPED_RELATION_KINDS.has(String(payload['removeType']))) {
-      for (const name of droppedNames(payload['objects'])) found.tables.add(name);
-    }
+    if (hasWhere === false) found.unboundedWrite = true;
+    const upsert = upsertUpdate(node, payload);
+    if (upsert) found.statements.push(upsert);
+    const after = node === 'DropStmt' ? DROPPED_RELATION_KINDS.get(String(payload['removeType'])) : undefined;
+    if (after !== undefined) for (const name of droppedNames(payload['objects'], after)) found.tables.add(name);
   }
   if (changesOwner(node, payload)) found.ownerChange = true;
   noteNamedNode(node, payload, found);
@@ -369,12 +369,12 @@ function asList(v: Json | undefined): readonly Json[] {
   return Array.isArray(v) ? (v as readonly Json[]) : [];
 }
 
-/** `DROP TABLE a.x, y` holds its names as lists of String nodes, not RangeVars. */
-function droppedNames(objects: Json | undefined): string[] {
+/** `DROP TABLE a.x, y` holds its names as lists of String nodes, not RangeVars; `after`: parts after the relation's (`DROP POLICY p ON t`: [t, p]). */
+function droppedNames(objects: Json | undefined, after: number): string[] {
   if (!Array.isArray(objects)) return [];
   return (objects as readonly Json[]).flatMap((o) => {
     const list = isObject(o) ? o['List'] : undefined;
-    const parts = isObject(list) && Array.isArray(list['items']) ? stringParts(list['items']) : [];
+    const parts = isObject(list) && Array.isArray(list['items']) ? stringParts(list['items']).slice(0, -after || undefined) : [];
     return parts.length ? [parts.join('.').toLowerCase()] : [];
   });
 }

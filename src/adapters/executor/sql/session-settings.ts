@@ -214,10 +214,11 @@ export function readsUnseen(parts: readonly string[]): boolean {
  * own choosing), tablefunc's `crosstab` (SQL text) and `connectby` (a relation named as a value), xml2's `xpath_table` (a
  * relation and a WHERE clause as text) and `xslt_process` (a stylesheet may read files), pageinspect's readers of a
  * relation's pages by its name (`get_raw_page('pg_authid', 0)`), and the WAL's contents: logical decoding of a slot
- * (`pg_logical_slot_peek_changes`: every table's changes) and pg_walinspect's block data.
+ * (`pg_logical_slot_peek_changes`: every table's changes) and pg_walinspect's block data; and adminpack 1.0's
+ * `pg_file_read` (pg_read_file under another name, in pg_catalog, where a database never updated past 1.0 keeps it).
  */
 const EXTENSION_READS =
-  /^(?:dblink(?:_[a-z_]+)?|crosstab[0-9]*|connectby|xpath_table|xslt_process|get_raw_page|bt_page_items|pg_logical_slot_(?:get|peek)_(?:binary_)?changes|pg_get_wal_block_info)$/;
+  /^(?:dblink(?:_[a-z_]+)?|crosstab[0-9]*|connectby|xpath_table|xslt_process|get_raw_page|bt_page_items|pg_logical_slot_(?:get|peek)_(?:binary_)?changes|pg_get_wal_block_info|pg_file_read)$/;
 
 /**
  * Functions that write the server's own files, as `COPY … TO 'file'` does (a statement type of its own,

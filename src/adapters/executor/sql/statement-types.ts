@@ -57,12 +57,33 @@ export function changesOwner(node: string, payload: Readonly<Record<string, unkn
   return node === 'ReassignOwnedStmt' || node === 'AlterOwnerStmt' || (node === 'AlterTableCmd' && payload['subtype'] === 'AT_ChangeOwner');
 }
 
-/** DropStmt object kinds whose names are relations a query could read. */
-export const DROPPED_RELATION_KINDS: ReadonlySet<string> = new Set([
-  'OBJECT_TABLE',
-  'OBJECT_VIEW',
-  'OBJECT_MATVIEW',
-  'OBJECT_FOREIGN_TABLE',
+/**
+ * The UPDATE an `INSERT … ON CONFLICT DO UPDATE` runs on the rows already there that new ones collide with (an
+ * upsert changes rows, which a rule allowing inserts means to leave alone); `hasWhere`: whether its DO UPDATE has a
+ * WHERE. Undefined for any other statement.
+ *
+ * @example
+ * upsertUpdate('InsertStmt', { onConflictClause: { action: 'ONCONFLICT_UPDATE' } }); // { node: 'OnConflictClause', type: 'update', hasWhere: false }
+ */
+export function upsertUpdate(node: string, payload: Readonly<Record<string, unknown>>): { node: string; type: string; hasWhere: boolean } | undefined {
+  const clause = node === 'InsertStmt' ? payload['onConflictClause'] : undefined;
+  if (!isRecord(clause) || clause['action'] !== 'ONCONFLICT_UPDATE') return undefined;
+  return { node: 'OnConflictClause', type: 'update', hasWhere: clause['whereClause'] !== undefined };
+}
+
+/**
+ * DropStmt object kinds that name a relation a query could read, by how many parts end its name after the relation's:
+ * a table or view is its name; a policy, trigger or rule is `table.name` (`DROP POLICY p ON secrets`: secrets' row-level
+ * security, which a rule about secrets must see).
+ */
+export const DROPPED_RELATION_KINDS: ReadonlyMap<string, number> = new Map([
+  ['OBJECT_TABLE', 0],
+  ['OBJECT_VIEW', 0],
+  ['OBJECT_MATVIEW', 0],
+  ['OBJECT_FOREIGN_TABLE', 0],
+  ['OBJECT_POLICY', 1],
+  ['OBJECT_TRIGGER', 1],
+  ['OBJECT_RULE', 1],
 ]);
 
 /**
@@ -84,7 +105,7 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   // FROM STDIN / TO STDOUT a rule for `copy` means to let a client load or read rows. A rule must name it to allow it.
   if (node === 'CopyStmt' && (payload['filename'] !== undefined || payload['is_program'] === true)) return 'copy_server';
   // SELECT … INTO is CREATE TABLE … AS by another name (the server runs it as one): it makes a table.
-  if (node === 'SelectStmt' && payload['intoClause'] !== undefined) return 'create';
+  if (node === 'SelectStmt' && leftmostSelect(payload)['intoClause'] !== undefined) return 'create';
   const explicit = EXPLICIT[node];
   if (explicit) return explicit;
   // CreatedbStmt, CreateSeqStmt, AlterTableStmt, DropdbStmt, DropOwnedStmt, …
@@ -95,4 +116,22 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
     .replace(/Stmt$/, '')
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .toLowerCase();
+}
+
+/**
+ * The leftmost SELECT of a UNION, INTERSECT or EXCEPT (the statement itself when it is none): where the server looks
+ * for an INTO (transformOptionalSelectInto), so `SELECT 1 INTO t UNION SELECT 2` makes t from the whole.
+ * `larg` holds its SELECT bare, without the `{ SelectStmt: … }` wrapper.
+ *
+ * @example
+ * leftmostSelect({ op: 'SETOP_UNION', larg: { intoClause: {…} }, rarg: {…} }); // { intoClause: {…} }
+ */
+function leftmostSelect(payload: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  let select = payload;
+  for (let larg = select['larg']; isRecord(larg); larg = select['larg']) select = isRecord(larg['SelectStmt']) ? larg['SelectStmt'] : larg;
+  return select;
+}
+
+function isRecord(v: unknown): v is Readonly<Record<string, unknown>> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
