@@ -116,6 +116,16 @@ describe('paths an upstream would read as another path', () => {
     expect(upstream.calls.length).toBe(calls);
   });
 
+  // Java's equalsIgnoreCase (Spring, servlet filters) and other upper-casing matchers read `ı` as `i`, `İ` as `i`,
+  // `ß` as `SS`: on a connection whose upstream ignores case, `/admın` is `/admin` there, and policy folds ASCII only.
+  it.each(['/adm%C4%B1n', '/adm%C4%B0n/users', '/%C3%9Fecrets', '/%C7%B0obs'])('on a case-insensitive connection, %j → 422 INPUT_UNPARSEABLE, nothing sent', async (path) => {
+    const calls = upstream.calls.length;
+    const res = await send('anycase', { path });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(upstream.calls.length).toBe(calls);
+  });
+
   it('a space inside a segment and escaped UTF-8 letters still pass, as sent', async () => {
     expect((await lastCallFor('exact', { path: '/files/my%20doc' })).url).toBe('/exact/files/my%20doc');
     expect((await lastCallFor('exact', { path: '/caf%C3%A9' })).url).toBe('/exact/caf%C3%A9');

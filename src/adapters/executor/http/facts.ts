@@ -235,8 +235,18 @@ function checkReadsAsWritten(path: string): void {
   if (text.normalize('NFKC') !== text) refuse('path must not encode characters that Unicode normalisation changes (a fullwidth / or .)');
 }
 
-/** Lower-cases the characters of a canonical path, leaving its %XX escapes (upper-case hex) as they are. */
+/**
+ * Lower-cases the characters of a canonical path, leaving its %XX escapes (upper-case hex) as they are. Only ASCII
+ * letters fold, so a path with a letter that an upstream ignoring case may read as ASCII is refused: Java's
+ * equalsIgnoreCase (Spring, servlet filters) and matchers that upper-case the path read `ı` and `İ` as `i`, `ß` as
+ * `ss`, and `/admın` is `/admin` to them, but not to a rule on `/admin`.
+ */
 function lowerCasePath(path: string): string {
+  for (const ch of decodeURIComponent(path)) {
+    if (ch > '\u007f' && /[A-Za-z]/.test(ch.toUpperCase() + ch.toLowerCase())) {
+      refuse(`path must not hold ${JSON.stringify(ch)} on a connection whose upstream ignores case: it may read it as an ASCII letter, as another path than policy saw`);
+    }
+  }
   return path.replace(/(%[0-9A-F]{2})|[^%]+/g, (part, escape: string | undefined) => escape ?? part.toLowerCase());
 }
 
