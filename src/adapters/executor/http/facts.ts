@@ -276,8 +276,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
       refuse(`header ${h} declares a Content-Encoding other than identity: the body is sent as the text policy judged, and an upstream that decodes it would read another body`);
     }
     if (isDroppedHeader(h, options)) continue;
-    // RFC 9110 §5.5: a recipient strips the whitespace around a field value; policy reads the value as written.
-    if (/^[\t ]|[\t ]$/.test(value)) refuse(`header ${h} has whitespace at the start or end of its value, which the upstream strips: it would read another value than policy saw`);
+    // RFC 9110 §5.5: a recipient strips the whitespace around a field value; policy reads the value as written. And
+    // servers that read header bytes as Latin-1 (Node, WSGI) hand \xA0 and \x85 to apps whose trim() drops them too.
+    if (/^[\t \x85\xa0]|[\t \x85\xa0]$/.test(value)) refuse(`header ${h} has whitespace at the start or end of its value, which the upstream strips: it would read another value than policy saw`);
     const earlier = named.get(headerKey(h));
     if (earlier !== undefined) refuse(`header ${h} is given twice (also as ${earlier}): servers read header names in any case, and _ as -`);
     named.set(headerKey(h), h);
