@@ -31,6 +31,17 @@ describe('the action line', () => {
     expect(brief.risks).toEqual(['writes']);
   });
 
+  it('quotes an argument that holds a space, as the rest of the request shows it: one argument cannot pass for several', () => {
+    // `--dryrun` here is part of the exclude pattern: this removes everything but *.keep, for real.
+    const args = ['s3', 'rm', 's3://prod-bucket', '--recursive', '--exclude', "*.keep --dryrun", "it's", ''];
+    const r = requestRecord({
+      action: { connection: 'aws', operation: 'exec.run', input: { args } as never, reason: 'r' },
+      connection: { name: 'aws', kind: 'exec', tags: {} },
+      facts: makeFacts('exec', { writes: true, exec: { argv: ['/usr/bin/aws', ...args], command: 'aws', subcommand: 's3' } }),
+    });
+    expect(reviewBrief(r).action).toBe(`Run on aws: /usr/bin/aws s3 rm s3://prod-bucket --recursive --exclude '*.keep --dryrun' 'it'\\''s' ''`);
+  });
+
   it('keeps the connection when the path is cut, and neutralises controls and bidi overrides', () => {
     const line = actionLine(http('POST', `/refunds/${'a'.repeat(500)}`), 80);
     expect(line.length).toBeLessThanOrEqual(80);

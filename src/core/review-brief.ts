@@ -121,6 +121,12 @@ function mcpTool(r: Pick<RequestRecord, 'action'>): { tool: string; args: unknow
 }
 
 /**
+ * One argument as a shell would need it written, as the CLI and the request text show argv: joined by spaces alone,
+ * `['--exclude', '*.keep --dryrun']` would read as a dry run to a reviewer, and run for real.
+ */
+const shellWord = (arg: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
+
+/**
  * The exact action in one line, before the connection name is added.
  *
  * @example
@@ -133,7 +139,7 @@ function actionText(r: Pick<RequestRecord, 'action' | 'facts'>): string {
   if (mcp) return `tool ${mcp.tool} ${boundedJson(mcp.args ?? {}, 2 * ACTION_LINE_MAX).text}`;
   if ('sql' in input) return `SQL: ${lineCommentEnds(input.sql)}`;
   if ('method' in input) return `${input.method.toUpperCase()} ${input.path}`;
-  if ('args' in input) return `run: ${(r.facts.exec.argv.length ? r.facts.exec.argv : input.args).join(' ')}`;
+  if ('args' in input) return `run: ${(r.facts.exec.argv.length ? r.facts.exec.argv : input.args).map(shellWord).join(' ')}`;
   return boundedJson(input, 2 * ACTION_LINE_MAX).text;
 }
 

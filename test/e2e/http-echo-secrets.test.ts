@@ -140,6 +140,14 @@ describe('a body the gateway cannot check is withheld, saying why', () => {
     expect(r.bodyWithheld).toContain(why);
   });
 
+  it.each(['type', 'charset', 'encoding'])('saying so without the secret an upstream put in its %s', async (via) => {
+    const r = await get('echo', `/withheld-echo?via=${via}`);
+    expect(r.body).toBeNull();
+    expect(r.bodyWithheld).toBeTruthy();
+    // Content types and charsets are read in lower case.
+    expect(r.bodyWithheld!.toLowerCase()).not.toContain(API_KEY.toLowerCase().slice(4, 16));
+  });
+
   it('a compression bomb is inflated only up to the bound', async () => {
     const r = await get('echo', '/bomb');
     expect(r.truncated).toBe(true);

@@ -27,6 +27,9 @@ policy:
     - id: no-admin
       when: facts.http.path == "/admin" || facts.http.path.startsWith("/admin/")
       effect: deny
+    - id: no-cancel
+      when: facts.http.path.endsWith(":cancel")
+      effect: deny
 `);
 });
 
@@ -114,6 +117,31 @@ describe('paths an upstream would read as another path', () => {
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
     expect(upstream.calls.length).toBe(calls);
+  });
+
+  // Java's equalsIgnoreCase (Spring, servlet filters) and other upper-casing matchers read `ı` as `i`, `İ` as `i`,
+  // `ß` as `SS`: on a connection whose upstream ignores case, `/admın` is `/admin` there, and policy folds ASCII only.
+  it.each(['/adm%C4%B1n', '/adm%C4%B0n/users', '/%C3%9Fecrets', '/%C7%B0obs'])('on a case-insensitive connection, %j → 422 INPUT_UNPARSEABLE, nothing sent', async (path) => {
+    const calls = upstream.calls.length;
+    const res = await send('anycase', { path });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(upstream.calls.length).toBe(calls);
+  });
+
+  // Servers that decode the path before routing (Go's r.URL.Path, so grpc-gateway's custom verbs; Spring, Werkzeug,
+  // Django) read %3A as :, %40 as @: policy judges the path with those characters as they are, and sends it so.
+  it.each(['/jobs/7%3Acancel', '/jobs/7%3acancel', '/jobs/%37%3Acancel'])('%j is judged as /jobs/7:cancel and denied, nothing sent', async (path) => {
+    const calls = upstream.calls.length;
+    const res = await send('exact', { path });
+    expect(res.status).toBe(403);
+    expect(res.body.error.rules).toContain('no-cancel');
+    expect(upstream.calls.length).toBe(calls);
+  });
+
+  it('escapes of the other characters a path may hold as they are decode to them, as the upstream gets it; + and %2B stay apart', async () => {
+    expect((await lastCallFor('exact', { path: '/users/alice%40example.com/%21%24%26%27%28%29%2A%2C%3D' })).url).toBe("/exact/users/alice@example.com/!$&'()*,=");
+    expect((await lastCallFor('exact', { path: '/tags/c%2B%2B/c++' })).url).toBe('/exact/tags/c%2B%2B/c++');
   });
 
   it('a space inside a segment and escaped UTF-8 letters still pass, as sent', async () => {

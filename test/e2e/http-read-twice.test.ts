@@ -68,6 +68,12 @@ policy:
     - id: no-deletes
       when: facts.http.method == "DELETE"
       effect: deny
+    - id: releases
+      when: facts.http.method == "GET" && facts.http.path == "/release"
+      effect: allow
+    - id: no-production-releases
+      when: facts.http.path == "/release" && "X-Env" in action.input.headers && action.input.headers["X-Env"] == "production"
+      effect: deny
 `);
 });
 
@@ -124,5 +130,24 @@ describe('a header named twice in different case', () => {
     const raw = upstream.seen.at(-1)!.rawHeaders;
     const values = raw.filter((_v, i) => i % 2 === 1 && raw[i - 1]!.toLowerCase() === 'x-env');
     expect(values).toEqual(['staging']);
+  });
+});
+
+describe('a header value with whitespace at either end', () => {
+  // HTTP/1.1 (RFC 9110 §5.5): a recipient strips the whitespace around a field value; policy reads it as written.
+  // \xA0 and \x85 reach a Node or WSGI app as Latin-1 characters that its trim() or strip() drops.
+  it.each(['production ', ' production', 'production\t', '\tproduction', 'production\u00a0', '\u0085production'])('%j, which the upstream reads as production → 422 INPUT_UNPARSEABLE, nothing sent', async (value) => {
+    const before = upstream.seen.length;
+    const res = await send({ method: 'GET', path: '/release', headers: { 'X-Env': value } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(upstream.seen.length).toBe(before);
+  });
+
+  it('inside the value, whitespace is kept and sent as written', async () => {
+    const res = await send({ method: 'GET', path: '/release', headers: { 'X-Env': 'staging  two' } });
+    expect(res.status).toBe(200);
+    const raw = upstream.seen.at(-1)!.rawHeaders;
+    expect(raw[raw.findIndex((h) => h.toLowerCase() === 'x-env') + 1]).toBe('staging  two');
   });
 });

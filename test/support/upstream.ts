@@ -107,6 +107,13 @@ export async function startEchoUpstream(): Promise<Upstream> {
         case '/in-header':
           res.writeHead(200, { 'content-type': `application/json; echo=${Buffer.from(echo).toString('base64')}`, 'x-echo-authorization': String(req.headers.authorization ?? '') });
           return res.end('{}');
+        case '/withheld-echo': {
+          // The credential in the headers that say why a body cannot be checked: its type, its charset, its encoding.
+          const key = String(req.headers['x-api-key'] ?? '');
+          const via = url.searchParams.get('via');
+          res.writeHead(200, via === 'type' ? { 'content-type': `application/x.${key}` } : via === 'charset' ? { 'content-type': `text/plain; charset=${key}` } : { 'content-type': 'text/plain', 'content-encoding': key });
+          return res.end('x');
+        }
         case '/binary':
           return send(200, { 'content-type': 'application/octet-stream' }, Buffer.concat([Buffer.from([0, 1, 2, 255]), Buffer.from(echo)]));
         case '/zstd':

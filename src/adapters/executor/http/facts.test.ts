@@ -21,6 +21,11 @@ describe('HTTP facts', () => {
     expect(facts({ path: '/caf%c3%a9' }).http.path).toBe('/caf%C3%A9');
   });
 
+  it('decodes escapes of the sub-delimiters, : and @ too (one spelling each), but not of + (which some read as a space)', () => {
+    expect(facts({ path: '/jobs/7%3acancel/%40me' }).http.path).toBe('/jobs/7:cancel/@me');
+    expect(facts({ path: '/tags/c%2B%2B' }).http.path).toBe('/tags/c%2B%2B');
+  });
+
   it.each([
     ['/public/..;/admin', 'a ; (matrix parameters, Tomcat-style traversal)'],
     ['/a/../admin', 'a .. segment'],

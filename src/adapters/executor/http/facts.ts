@@ -2,7 +2,8 @@
  * Facts of an HTTP action: method, canonical path and query. The canonical
  * path is both what policy sees and exactly what the upstream receives, so a
  * rule on `/admin` cannot be walked around with `/%61dmin`, `/public/..;/admin`
- * or a method-override header or query parameter: such inputs are normalised
+ * or a method-override header or query parameter, nor one on `:cancel` with
+ * `%3Acancel`: such inputs are normalised
  * or refused. Repeated slashes are collapsed and a trailing slash does not
  * count (`/admin/` is `/admin` to policy); a connection whose upstream ignores
  * case (`paths.caseInsensitive`) has its paths judged and sent in lower case.
@@ -148,6 +149,10 @@ const CLIENT_ADDRESS_HEADERS = new Set([
   'if-range',
 ]);
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+// Characters a path may hold as they are (RFC 3986 sub-delims, : and @): servers that decode the path before routing
+// (Go's r.URL.Path, so grpc-gateway's `:verb`; Spring, Werkzeug, Django) read `%3A` as `:`, so policy must too. Not `+`,
+// which a path decoded as a form (Java's URLDecoder) reads as a space, and `%2B` as a plus.
+const DECODED_DELIMS = /^[!$&'()*,=:@]$/;
 // PHP's max_input_vars and qs's parameterLimit (Express): past it, parameters are dropped without a word.
 const MAX_QUERY_PARAMETERS = 1000;
 // Node's HTTP server keeps 1,000 headers (maxHeadersCount counts names and values); the gateway adds its own after the agent's.
@@ -192,14 +197,14 @@ function refuse(why: string): never {
   throw new CountersignError('INPUT_UNPARSEABLE', `HTTP ${why}`);
 }
 
-/** RFC 3986 §6.2.2 normalisation, stricter: only unreserved escapes are decoded; escapes of / . ; \ % and controls are refused. */
+/** RFC 3986 §6.2.2 normalisation, stricter: only escapes of unreserved characters and of those above are decoded; escapes of / . ; \ % and controls are refused. */
 function canonicalPath(raw: string): string {
   if (!raw.startsWith('/') || raw.startsWith('//')) refuse('path must start with a single /');
   if (/[\\;#\s\u0000-\u001f\u007f]/.test(raw)) refuse('path must not contain \\ ; # or control characters');
   const decoded = raw.replace(/%([0-9A-Fa-f]{2})|%/g, (_whole, hex: string | undefined) => {
     if (hex === undefined) refuse('path has a malformed percent-escape');
     const ch = String.fromCharCode(Number.parseInt(hex, 16));
-    if (UNRESERVED.test(ch)) return ch;
+    if (UNRESERVED.test(ch) || DECODED_DELIMS.test(ch)) return ch;
     if ('/.;\\%'.includes(ch) || ch < ' ' || ch === '\u007f') refuse(`path must not encode ${JSON.stringify(ch)}`);
     return `%${hex.toUpperCase()}`;
   });
@@ -235,8 +240,18 @@ function checkReadsAsWritten(path: string): void {
   if (text.normalize('NFKC') !== text) refuse('path must not encode characters that Unicode normalisation changes (a fullwidth / or .)');
 }
 
-/** Lower-cases the characters of a canonical path, leaving its %XX escapes (upper-case hex) as they are. */
+/**
+ * Lower-cases the characters of a canonical path, leaving its %XX escapes (upper-case hex) as they are. Only ASCII
+ * letters fold, so a path with a letter that an upstream ignoring case may read as ASCII is refused: Java's
+ * equalsIgnoreCase (Spring, servlet filters) and matchers that upper-case the path read `ı` and `İ` as `i`, `ß` as
+ * `ss`, and `/admın` is `/admin` to them, but not to a rule on `/admin`.
+ */
 function lowerCasePath(path: string): string {
+  for (const ch of decodeURIComponent(path)) {
+    if (ch > '\u007f' && /[A-Za-z]/.test(ch.toUpperCase() + ch.toLowerCase())) {
+      refuse(`path must not hold ${JSON.stringify(ch)} on a connection whose upstream ignores case: it may read it as an ASCII letter, as another path than policy saw`);
+    }
+  }
   return path.replace(/(%[0-9A-F]{2})|[^%]+/g, (part, escape: string | undefined) => escape ?? part.toLowerCase());
 }
 
@@ -266,6 +281,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
       refuse(`header ${h} declares a Content-Encoding other than identity: the body is sent as the text policy judged, and an upstream that decodes it would read another body`);
     }
     if (isDroppedHeader(h, options)) continue;
+    // RFC 9110 §5.5: a recipient strips the whitespace around a field value; policy reads the value as written. And
+    // servers that read header bytes as Latin-1 (Node, WSGI) hand \xA0 and \x85 to apps whose trim() drops them too.
+    if (/^[\t \x85\xa0]|[\t \x85\xa0]$/.test(value)) refuse(`header ${h} has whitespace at the start or end of its value, which the upstream strips: it would read another value than policy saw`);
     const earlier = named.get(headerKey(h));
     if (earlier !== undefined) refuse(`header ${h} is given twice (also as ${earlier}): servers read header names in any case, and _ as -`);
     named.set(headerKey(h), h);

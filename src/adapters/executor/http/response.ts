@@ -6,11 +6,12 @@
  * then cut to the bound — a cut cannot leave the beginning of a secret, nor
  * answer whether the agent's own text at the cut begins one. A
  * body the gateway cannot check (binary, an unknown encoding or charset) is
- * withheld, and the result says why.
+ * withheld, and the result says why, quoting the upstream's header scrubbed
+ * like the body (an upstream may echo a credential there too).
  */
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { SecretScrubber } from '../../../core/scrub.ts';
+import { REDACTED, type SecretScrubber } from '../../../core/scrub.ts';
 
 export const MAX_BODY_BYTES = 1_048_576;
 // Read past the bound by more than any encoded secret is long: a secret the read cuts lies past the final cut.
@@ -93,6 +94,12 @@ function withheld(reason: string, bytes = 0): ReadBody {
  */
 export async function readScrubbed(body: Readable, headers: Readonly<Record<string, string | string[] | undefined>>, scrubber: SecretScrubber): Promise<ReadBody> {
   const header = (name: string) => String(headers[name] ?? '');
+  // What a reason quotes of the upstream's headers: scrubbed as sent (in its case: a credential echoed there is found
+  // whole, then lower-cased with the rest), then cut; one that will not come clean is not quoted.
+  const quoted = (name: string) => {
+    const r = scrubber.scrub(header(name));
+    return r.clean ? r.text.toLowerCase() : REDACTED;
+  };
   let read: { bytes: Buffer; truncated: boolean } | null;
   try {
     read = await decoded(body, header('content-encoding'), MAX_BODY_BYTES + READ_MARGIN);
@@ -103,14 +110,21 @@ export async function readScrubbed(body: Readable, headers: Readonly<Record<stri
   }
   if (!read) {
     discard(body);
-    return withheld(`the body is in a Content-Encoding the gateway does not decode (${header('content-encoding').slice(0, 40)}), so it cannot be checked for the connection's secrets`);
+    return withheld(`the body is in a Content-Encoding the gateway does not decode (${scrubber.clip(quoted('content-encoding'), 40)}), so it cannot be checked for the connection's secrets`);
   }
   if (read.bytes.length === 0) return { text: '', truncated: false, bytes: 0 };
-  const [type = '', ...params] = header('content-type').toLowerCase().split(';').map((p) => p.trim());
-  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '') ?? 'utf-8';
-  if (type && !TEXT_TYPE.test(type)) return withheld(`the body is ${type.slice(0, 60)}, which the gateway cannot check for the connection's secrets`, read.bytes.length);
+  const typeAndCharset = (value: string) => {
+    const [type = '', ...params] = value.split(';').map((p) => p.trim());
+    return { type, charset: params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '') ?? 'utf-8' };
+  };
+  const { type, charset } = typeAndCharset(header('content-type').toLowerCase());
+  if (type && !TEXT_TYPE.test(type)) {
+    return withheld(`the body is ${scrubber.clip(typeAndCharset(quoted('content-type')).type, 60)}, which the gateway cannot check for the connection's secrets`, read.bytes.length);
+  }
   const encoding = CHARSETS.get(charset);
-  if (!encoding) return withheld(`the body's charset ${charset.slice(0, 30)} is not one the gateway can check for the connection's secrets`, read.bytes.length);
+  if (!encoding) {
+    return withheld(`the body's charset ${scrubber.clip(typeAndCharset(quoted('content-type')).charset, 30)} is not one the gateway can check for the connection's secrets`, read.bytes.length);
+  }
   let text: string;
   try {
     // Streaming: a character the read cut in half is dropped, not an error; anything else invalid is.
