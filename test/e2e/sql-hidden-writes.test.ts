@@ -15,6 +15,10 @@
  *   the facts did not list it (ALTER POLICY … ON did): a rule denying a table
  *   did not see its row-level security policy or audit trigger dropped.
  *
+ * - MERGE runs the INSERT, UPDATE and DELETE its WHEN clauses name. Listed as
+ *   a `merge` alone, a rule denying deletes by type did not see
+ *   `WHEN MATCHED THEN DELETE`.
+ *
  * Now the GRANT is listed as a `grant`, and the upsert's UPDATE as an `update`,
  * as a write nested in a statement is, and a dropped policy, trigger or rule
  * lists its table.
@@ -88,6 +92,30 @@ describe.skipIf(!db)('a GRANT inside CREATE SCHEMA is a grant, and the UPDATE of
       expect((await sqlAction(gw, sql)).status, sql).toBe(403);
     }
     expect(Number(await on())).toBe(3);
+  });
+
+  it('MERGE … WHEN MATCHED THEN DELETE under a rule allowing merges but denying deletes by type, over the wire listener and REST: denied, the rows kept', async () => {
+    const merges = byTypePolicy(
+      ['select', 'merge', 'insert'],
+      `    - id: no-deletes
+      when: facts.sql.statements.exists(s, s.type == "delete")
+      effect: deny
+`,
+    );
+    const other = await startTestGateway(merges, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+    try {
+      const del = 'MERGE INTO t USING (SELECT 1 AS id) s ON t.id = s.id WHEN MATCHED THEN DELETE';
+      expect((await queryOnce(other, del)).codes).toEqual(['42501']);
+      expect((await sqlAction(other, `${del} WHEN NOT MATCHED THEN INSERT VALUES (s.id, 'm')`)).status).toBe(403);
+      expect((await queryOnce(other, 'MERGE INTO t USING (SELECT 1 AS id) s ON t.id = s.id WHEN NOT MATCHED BY SOURCE THEN DELETE')).codes).toEqual(['42501']);
+      expect(await rows()).toEqual([{ id: 1, v: 'kept' }]);
+      // A MERGE that only inserts is what the rules allow: it runs.
+      expect((await queryOnce(other, "MERGE INTO t USING (SELECT 3 AS id) s ON t.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id, 'merged')")).codes).toEqual([]);
+      expect(await rows()).toEqual([{ id: 1, v: 'kept' }, { id: 3, v: 'merged' }]);
+      await direct.query('DELETE FROM t WHERE id = 3');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('what the rule allows still runs: a CREATE SCHEMA that only creates, an INSERT, one ON CONFLICT DO NOTHING', async () => {

@@ -284,8 +284,18 @@ describe('deriveSqlFacts', () => {
 
   it('sees MERGE target and source', () => {
     const f = deriveSqlFacts('MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE');
-    expect(f.statements).toEqual([{ type: 'merge', tables: ['t', 's'], hasWhere: null }]);
+    expect(f.statements).toEqual([
+      { type: 'merge', tables: ['t', 's'], hasWhere: null },
+      { type: 'delete', tables: ['t', 's'], hasWhere: null },
+    ]);
     expect(f.writes).toBe(true);
+  });
+
+  it('lists each kind of write the WHEN clauses of a MERGE run, once each, and none for DO NOTHING', () => {
+    const f = deriveSqlFacts('MERGE INTO t USING s ON t.id = s.id WHEN MATCHED AND s.x THEN DELETE WHEN MATCHED THEN UPDATE SET v = 1 WHEN NOT MATCHED THEN INSERT VALUES (1) WHEN NOT MATCHED BY SOURCE THEN DELETE');
+    expect(f.statements.map((s) => s.type)).toEqual(['merge', 'delete', 'update', 'insert']);
+    const nothing = deriveSqlFacts('MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DO NOTHING');
+    expect(nothing.statements.map((s) => s.type)).toEqual(['merge']);
   });
 
   it('rejects a syntax error as INPUT_UNPARSEABLE', () => {

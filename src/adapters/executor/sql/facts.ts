@@ -18,7 +18,7 @@ import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts'
 import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
-import { changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
+import { changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, mergeWrites, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
 import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
@@ -272,6 +272,7 @@ function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>
     if (hasWhere === false) found.unboundedWrite = true;
     const upsert = upsertUpdate(node, payload);
     if (upsert) found.statements.push(upsert);
+    found.statements.push(...mergeWrites(node, payload));
     const after = node === 'DropStmt' ? DROPPED_RELATION_KINDS.get(String(payload['removeType'])) : undefined;
     if (after !== undefined) for (const name of droppedNames(payload['objects'], after)) found.tables.add(name);
   }

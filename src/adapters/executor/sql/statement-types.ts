@@ -71,6 +71,29 @@ export function upsertUpdate(node: string, payload: Readonly<Record<string, unkn
   return { node: 'OnConflictClause', type: 'update', hasWhere: clause['whereClause'] !== undefined };
 }
 
+/** What each WHEN of a MERGE may run. */
+const MERGE_COMMANDS: Readonly<Record<string, string>> = { CMD_INSERT: 'insert', CMD_UPDATE: 'update', CMD_DELETE: 'delete' };
+
+/**
+ * The INSERT, UPDATE and DELETE the WHEN clauses of a MERGE run (a MERGE is all three kinds of write, which rules by
+ * statement type judge one by one: a rule denying deletes must see `WHEN MATCHED THEN DELETE`). Empty for any other
+ * statement, and for `DO NOTHING`. `hasWhere` is null: which rows a clause reaches is the join's, not a WHERE's.
+ *
+ * @example
+ * mergeWrites('MergeStmt', { mergeWhenClauses: [{ MergeWhenClause: { commandType: 'CMD_DELETE' } }] }); // [{ node: 'MergeWhenClause', type: 'delete', hasWhere: null }]
+ */
+export function mergeWrites(node: string, payload: Readonly<Record<string, unknown>>): { node: string; type: string; hasWhere: null }[] {
+  const clauses = node === 'MergeStmt' ? payload['mergeWhenClauses'] : undefined;
+  if (!Array.isArray(clauses)) return [];
+  const types = new Set<string>();
+  for (const c of clauses) {
+    const when = isRecord(c) ? c['MergeWhenClause'] : undefined;
+    const type = isRecord(when) ? MERGE_COMMANDS[String(when['commandType'])] : undefined;
+    if (type !== undefined) types.add(type);
+  }
+  return [...types].map((type) => ({ node: 'MergeWhenClause', type, hasWhere: null }));
+}
+
 /**
  * DropStmt object kinds that name a relation a query could read, by how many parts end its name after the relation's:
  * a table or view is its name; a policy, trigger or rule is `table.name` (`DROP POLICY p ON secrets`: secrets' row-level
