@@ -182,7 +182,19 @@ const UPDATE = {
 const WITH_REVIEWS = `SELECT r.id, r.record,
   (SELECT array_agg(v.record ORDER BY v.created_at, v.n) FROM reviews v WHERE v.request_id = r.id) AS reviews FROM requests r`;
 const GET = { name: 'cs_request_get', text: `${WITH_REVIEWS} WHERE r.id = $1` };
-const GET_FOR_UPDATE = { name: 'cs_request_get_for_update', text: `${WITH_REVIEWS} WHERE r.id = $1 FOR UPDATE OF r` };
+/**
+ * The row under its lock, with the version the statement's snapshot held (`seen`). A lock that waited for another
+ * transaction's commit reads the row as that commit left it, but the reviews as the snapshot had them, from before
+ * (READ COMMITTED re-checks only the locked row): `seen` then differs from the row's version, and the reviews are read
+ * again (GET, a statement with a snapshot of its own, under the lock now held). Without that, a review committed by
+ * another replica meanwhile was missed: the same person could vote again under another of their names, and the
+ * approval that met the quorum did not count the one before it.
+ */
+const GET_FOR_UPDATE = {
+  name: 'cs_request_get_for_update',
+  text: `SELECT r.id, r.record, r.version, (SELECT s.version FROM requests s WHERE s.id = r.id) AS seen,
+  (SELECT array_agg(v.record ORDER BY v.created_at, v.n) FROM reviews v WHERE v.request_id = r.id) AS reviews FROM requests r WHERE r.id = $1 FOR UPDATE OF r`,
+};
 const INSERT_REVIEWS = {
   name: 'cs_review_insert',
   text: `INSERT INTO reviews (request_id, reviewer, verdict, created_at, record)
@@ -311,7 +323,8 @@ export async function mutateRequest<T>(
     }
     if (m?.next && (await update(run, sets, known, m.next))) return finish(run, tx, id, m);
   }
-  const row = holdsNul([id]) ? undefined : (await run<RecordRow>(GET_FOR_UPDATE, [id])).rows[0];
+  const locked = holdsNul([id]) ? undefined : (await run<RecordRow & { version: number; seen: number | null }>(GET_FOR_UPDATE, [id])).rows[0];
+  const row = locked && locked.seen !== locked.version ? (await run<RecordRow>(GET, [id])).rows[0] : locked;
   if (!row) throw new CountersignError('NOT_FOUND', `no request ${id}`);
   const current = fromRow(row);
   const m = fn(current);
