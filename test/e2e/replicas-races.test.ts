@@ -4,7 +4,9 @@
  *
  * - one person approving a two-approval request at once on A and B, through
  *   an API key and an identity provider token (or two tokens of one
- *   mailbox), counts once;
+ *   mailbox, or of two sub-addresses of it), counts once;
+ * - two people approving it at once on A and B: each approval sees the
+ *   other, so the later one approves it and it runs once;
  * - an approval on one replica racing the agent's cancel on the other, or
  *   the expiry of the request, ends one way only: run once, or never;
  * - the agent retrying under its idempotency key on the other replica while
