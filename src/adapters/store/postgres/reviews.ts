@@ -17,7 +17,9 @@ export async function reviewKeysSchema(run: Run): Promise<void> {
     PRIMARY KEY (request_id, key)
   )`);
   const { rows } = await run<{ request_id: string; record: string }>('SELECT request_id, record FROM reviews ORDER BY request_id, created_at, n');
-  for (const row of rows) await insert(run, reviewKeyRows(row.request_id, [JSON.parse(row.record) as Review]), true);
+  const keys = rows.flatMap((row) => reviewKeyRows(row.request_id, [JSON.parse(row.record) as Review]));
+  // In statements of a few thousand rows: one per review would be a round trip each on a large log.
+  for (let i = 0; i < keys.length; i += 5000) await insert(run, keys.slice(i, i + 5000), true);
 }
 
 const INSERT = {
