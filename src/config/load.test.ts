@@ -122,6 +122,16 @@ policy:
     expect(problems('policy: { rules: [{ id: r, when: "true", effect: allow, approvers: [{ groups: [x] }] }] }')).toContain('approvers, ttl, escalate, breakGlass, stepUp and grant belong to rules whose effect is approve');
   });
 
+  it('refuses an agent whose email is a configured human’s mailbox: that human would approve what the agent asks', () => {
+    const refused = 'an agent’s address is never a person’s';
+    expect(problems('principals: [{ id: bot, kind: agent, email: Ops@Example.com }, { id: olga, kind: human, email: ops@example.com }]')).toContain(`principals[0].email: Ops@Example.com is the mailbox of olga; ${refused}`);
+    expect(problems('principals: [{ id: bot, kind: agent, email: olga+bot@example.com }, { id: olga, kind: human, email: olga@example.com }]')).toContain(`principals[0].email: olga+bot@example.com is the mailbox of olga; ${refused}`);
+    expect(problems('principals: [{ id: bot, kind: agent, email: ops@example.com }, { id: olga, kind: human, email: ops+olga@example.com }]')).toContain(`principals[0].email: ops@example.com is the mailbox of olga; ${refused}`);
+    expect(problems('principals: [{ id: bot, kind: agent, email: olga@example.com }, { id: olga@example.com, kind: human }]')).toContain(`principals[0].email: olga@example.com is the mailbox of olga@example.com; ${refused}`);
+    // An address of its own, acting for her, is how an agent is hers.
+    expect(() => parseConfig('principals: [{ id: bot, kind: agent, actsFor: olga, email: bot@example.com }, { id: olga, kind: human, email: olga@example.com }]', 'countersign.yaml', {})).not.toThrow();
+  });
+
   it('asks for the email of every human where humans sign in through an identity provider', () => {
     const login = 'identity: { login: { issuer: "https://idp.example.com", clientId: countersign } }\n';
     const humanTokens = 'identity: { issuers: [{ issuer: "https://idp.example.com", audience: cs, principal: { kind: human, id: email } }] }\n';

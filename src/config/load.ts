@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { CountersignError, isCountersignError } from '../core/errors.ts';
-import { emailKey } from '../core/human-identity.ts';
+import { emailKey, mailboxOf } from '../core/human-identity.ts';
 import { compilePolicy } from '../core/policy/compile.ts';
 import { readPolicyFile } from './candidate.ts';
 import { configSchema, type Config } from './schema.ts';
@@ -84,6 +84,31 @@ function humanEmailProblems(config: Config): string[] {
 }
 
 /**
+ * An agent's address is the agent's (core/human-identity.ts agentByEmail), a human's is theirs: one mailbox cannot be
+ * both. Were it, whoever reads it would be that human on every surface (a chat account, a verified token), never on
+ * the agent's side, and so approve what the agent asks. Compared by mailbox (a `+tag` delivers to the same inbox).
+ */
+function agentEmailProblems(config: Config): string[] {
+  const humans = new Map<string, string>();
+  for (const p of config.principals) {
+    if (p.kind !== 'human') continue;
+    for (const name of [p.id, p.email]) {
+      const key = name === undefined ? undefined : emailKey(name);
+      if (key !== undefined && !humans.has(mailboxOf(key))) humans.set(mailboxOf(key), p.id);
+    }
+  }
+  const problems: string[] = [];
+  config.principals.forEach((p, i) => {
+    const key = p.kind === 'agent' && p.email !== undefined ? emailKey(p.email) : undefined;
+    const human = key === undefined ? undefined : humans.get(mailboxOf(key));
+    if (human !== undefined) {
+      problems.push(`principals[${i}].email: ${p.email} is the mailbox of ${human}; an agent’s address is never a person’s: give ${p.id} an address of its own (and \`actsFor: ${human}\` if it acts for them)`);
+    }
+  });
+  return problems;
+}
+
+/**
  * Where humans sign in through an identity provider (the console and CLI login, or an issuer of human tokens), every
  * configured human needs their email in the config (unless their id is one): a sign-in is known as a configured human
  * by id or by email, and with neither matching (the provider's id claim is the email by default) that human would be
@@ -147,7 +172,7 @@ function crossCheck(config: Config): string[] {
     // A role is a person's: an agent (or what acts for someone) never holds one.
     if (p.kind !== 'human' && p.roles.length > 0) problems.push(`principals[${i}].roles: only a human holds a role; ${p.id} is an agent`);
   });
-  problems.push(...humanEmailProblems(config), ...humansWithoutEmail(config));
+  problems.push(...humanEmailProblems(config), ...agentEmailProblems(config), ...humansWithoutEmail(config));
   const seenConnections = new Set<string>();
   config.connections.forEach((c, i) => {
     if (seenConnections.has(c.name)) problems.push(`connections[${i}].name: duplicate connection name ${c.name}`);

@@ -74,6 +74,9 @@ function requesterSide(request: Pick<RequestRecord, 'principal'>, dir: HumanDire
   if (principal.actsFor !== null) actsFor.add(principal.actsFor);
   const now = dir?.principal(principal.id);
   if (self && principal.issuer === undefined) side.push(...configuredTraits(principal.id, dir));
+  // An agent whose credential vouches for a person's email (a token her provider minted for her, held by a workload)
+  // asks with her mailbox: she is on its side, as the human it acts for is. Taken only where that refuses.
+  if (self && principal.kind === 'agent' && principal.email) side.push({ id: principal.id, email: principal.email });
   // The human a configured agent acts for is on its side whatever credential it came with: a token for that agent
   // naming someone else (an `actsFor` claim) adds a human to the requester side, never takes the configured one off.
   if (now?.actsFor) actsFor.add(now.actsFor);

@@ -4,7 +4,9 @@
  *
  * - one person approving a two-approval request at once on A and B, through
  *   an API key and an identity provider token (or two tokens of one
- *   mailbox), counts once;
+ *   mailbox, or of two sub-addresses of it), counts once;
+ * - two people approving it at once on A and B: each approval sees the
+ *   other, so the later one approves it and it runs once;
  * - an approval on one replica racing the agent's cancel on the other, or
  *   the expiry of the request, ends one way only: run once, or never;
  * - the agent retrying under its idempotency key on the other replica while
@@ -175,6 +177,19 @@ describe.skipIf(!db)('one human, two credentials, two replicas, at once', () => 
     expect(upstream.calls.filter((c) => c.url.startsWith('/rotate/two-tokens'))).toEqual([]);
   }, SLOW);
 
+  it('a human the config does not name, approving as two sub-addresses of one mailbox on A and B at once, counts once', async () => {
+    for (let i = 0; i < 6; i++) {
+      const { id } = await hold(a, `/rotate/two-addresses/${i}`);
+      const [plain, tagged] = await Promise.all([
+        token({ sub: `erin-plain-${i}`, email: 'erin@example.com', groups: ['okta-sre'] }),
+        token({ sub: `erin-tagged-${i}`, email: 'erin+ops@example.com', groups: ['okta-sre'] }),
+      ]);
+      const results = await Promise.all([approve(a, { token: plain }, id), approve(b, { token: tagged }, id)]);
+      expect(results.map((r) => r.status).sort(), JSON.stringify(results.map((r) => r.body))).toEqual([200, 409]);
+      expect((await read(a, id)).reviews).toHaveLength(1);
+    }
+  }, SLOW);
+
   it('the human the agent acts for cannot add herself on either replica, by key or token, while another approves', async () => {
     const { id } = await hold(a, '/rotate/acts-for');
     const carolToken = await token({ sub: '00u-carol', email: 'carol@example.com', groups: ['okta-sre'] });
@@ -226,6 +241,21 @@ describe.skipIf(!db)('a decision on one replica racing another on the other', ()
         expect(types.filter((t) => t === 'request.expired')).toEqual([]);
         expect(types.filter((t) => t === 'request.executing')).toHaveLength(1);
       }
+    }
+  }, SLOW);
+});
+
+describe.skipIf(!db)('two people approving at once on A and B', () => {
+  it('each approval sees the other: the two-approval request is approved and runs once', async () => {
+    for (let i = 0; i < 8; i++) {
+      const path = `/rotate/two-people/${i}`;
+      const { id } = await hold(b, path);
+      const results = await Promise.all([approve(a, 'alice', id), approve(b, 'bob', id)]);
+      expect(results.map((r) => r.status), JSON.stringify(results.map((r) => r.body))).toEqual([200, 200]);
+      // Both committed: the later one counted the earlier, whichever replica read it.
+      expect(['approved', 'executing', 'succeeded']).toContain((await read(a, id)).status);
+      expect((await settled(a, id, ['succeeded', 'failed'])).status).toBe('succeeded');
+      expect(ran(path)).toBe(1);
     }
   }, SLOW);
 });

@@ -5,7 +5,7 @@
  * requester side only ever refuses, so a name that reads as hers is taken as hers. Another human approves it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway, withHumanEmails, type TestGateway } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
@@ -35,7 +35,7 @@ policy:
       breakGlass: { groups: [sre] }
       ttl: 1h
 `,
-    { principals: DEFAULT_PRINCIPALS },
+    { principals: withHumanEmails(DEFAULT_PRINCIPALS) },
   );
 });
 
@@ -44,8 +44,8 @@ afterAll(async () => {
   await Promise.all([agents?.close(), upstream?.close()]);
 });
 
-async function holdFor(actsFor: string, n: number): Promise<string> {
-  const token = await agents.sign({ aud: 'countersign', sub: `ci-run-${n}`, act: { sub: actsFor } });
+async function holdFor(actsFor: string | undefined, n: number, claims: Record<string, unknown> = {}): Promise<string> {
+  const token = await agents.sign({ aud: 'countersign', sub: `ci-run-${n}`, ...(actsFor === undefined ? {} : { act: { sub: actsFor } }), ...claims });
   const res = await fetch(`${gw.url}/v1/actions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -69,6 +69,21 @@ describe('an agent acting for a spelling of a configured human’s id', () => {
       expect(upstream.calls.filter((c) => c.url === `/deploy/${n}`)).toHaveLength(0);
       const other = await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } });
       expect(other.status).toBe(200);
+    });
+  }
+});
+
+describe('an agent whose token carries a human’s verified email, acting for nobody', () => {
+  // The workload holds her credential (a token her provider minted for her): what it asks is hers.
+  for (const [n, email] of ['Alice@Example.com', 'alice+ci@example.com'].entries()) {
+    it(`keeps alice from approving or breaking the glass when the token says ${email}; bob approves`, async () => {
+      const id = await holdFor(undefined, 100 + n, { email, email_verified: true });
+      const own = await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } });
+      expect([own.status, own.body.error?.code]).toEqual([403, 'SELF_APPROVAL_FORBIDDEN']);
+      const glass = await gw.as('alice', `/v1/requests/${id}/break-glass`, { body: { justification: 'prod is down, INC-2' } });
+      expect([glass.status, glass.body.error?.code]).toEqual([403, 'BREAK_GLASS_NOT_ALLOWED']);
+      expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+      expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
     });
   }
 });

@@ -13,8 +13,9 @@ export async function emptyStore(url: string): Promise<void> {
     const { rows } = await c.query<{ t: string }>(
       `SELECT quote_ident(tablename) AS t FROM pg_tables WHERE schemaname = 'public' AND tablename NOT IN ('schema_migrations', 'audit_head')`,
     );
-    // DELETE, not TRUNCATE: on tables this small it is several times faster. Reviews go before the requests they reference.
-    const tables = rows.map((r) => r.t).sort((a, b) => Number(b === 'reviews') - Number(a === 'reviews'));
+    // DELETE, not TRUNCATE: on tables this small it is several times faster. Reviews and their keys go before the requests they reference.
+    const first = (t: string) => Number(t === 'reviews' || t === 'review_keys');
+    const tables = rows.map((r) => r.t).sort((a, b) => first(b) - first(a));
     await c.query(`BEGIN; ${tables.map((t) => `DELETE FROM ${t};`).join(' ')} UPDATE audit_head SET seq = 0, hash = '', time = '', edge = NULL, edge_seq = NULL; COMMIT`);
   } finally {
     await c.end();

@@ -148,7 +148,7 @@ describe.skipIf(!db)('postgres store shared by replicas', () => {
       const laddered = requestRecord({ decision: ladder });
       for (const r of [laddered, requestRecord(), requestRecord({ decision: ladder, status: 'approved' })]) await first.insertRequest(r, []);
       await first.close();
-      await sql(fresh.url, `DROP INDEX requests_escalate_at; ALTER TABLE requests DROP COLUMN escalate_at; DELETE FROM schema_migrations WHERE version = ${MIGRATIONS.length}`);
+      await sql(fresh.url, `DROP INDEX requests_escalate_at; ALTER TABLE requests DROP COLUMN escalate_at; DELETE FROM schema_migrations WHERE version = ${MIGRATIONS.findIndex((m) => typeof m === 'string' && m.includes('ADD COLUMN escalate_at')) + 1}`);
 
       const upgraded = await replica({}, fresh.url);
       expect(await upgraded.escalationsDue(new Date(Date.parse(at(59))), 10)).toEqual([]);

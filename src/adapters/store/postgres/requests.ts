@@ -1,8 +1,9 @@
 /**
  * Requests and their reviews in PostgreSQL. A request row keeps its record
  * as JSON text plus the columns queries filter on (its terms as the id of
- * their set: term-sets.ts); reviews are keyed by (request, reviewer), so the
- * database itself refuses a second vote by the same human. A change reads
+ * their set: term-sets.ts); reviews and their identity keys (reviews.ts) are
+ * unique per request, so the database itself refuses a second vote by the
+ * same person under any id. A change reads
  * the row FOR UPDATE, so of replicas racing to move one request exactly one
  * sees the state it expects.
  */
@@ -17,6 +18,7 @@ import { recordJson } from '../rows.ts';
 import { termSetOf, type TermSetCache } from '../term-sets.ts';
 import type { AuditTx, LockedHeadRow } from './audit.ts';
 import { insertGrant } from './grants.ts';
+import { insertReviews } from './reviews.ts';
 import { holdsNul, jsonArray, jsonElements, statementParams, type Run } from './pool.ts';
 import { ensureTermSet, inSets, termFilter } from './term-sets.ts';
 
@@ -182,11 +184,18 @@ const UPDATE = {
 const WITH_REVIEWS = `SELECT r.id, r.record,
   (SELECT array_agg(v.record ORDER BY v.created_at, v.n) FROM reviews v WHERE v.request_id = r.id) AS reviews FROM requests r`;
 const GET = { name: 'cs_request_get', text: `${WITH_REVIEWS} WHERE r.id = $1` };
-const GET_FOR_UPDATE = { name: 'cs_request_get_for_update', text: `${WITH_REVIEWS} WHERE r.id = $1 FOR UPDATE OF r` };
-const INSERT_REVIEWS = {
-  name: 'cs_review_insert',
-  text: `INSERT INTO reviews (request_id, reviewer, verdict, created_at, record)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])`,
+/**
+ * The row under its lock, with the version the statement's snapshot held (`seen`). A lock that waited for another
+ * transaction's commit reads the row as that commit left it, but the reviews as the snapshot had them, from before
+ * (READ COMMITTED re-checks only the locked row): `seen` then differs from the row's version, and the reviews are read
+ * again (GET, a statement with a snapshot of its own, under the lock now held). Without that, a review committed by
+ * another replica meanwhile was missed: the same person could vote again under another of their names, and the
+ * approval that met the quorum did not count the one before it.
+ */
+const GET_FOR_UPDATE = {
+  name: 'cs_request_get_for_update',
+  text: `SELECT r.id, r.record, r.version, (SELECT s.version FROM requests s WHERE s.id = r.id) AS seen,
+  (SELECT array_agg(v.record ORDER BY v.created_at, v.n) FROM reviews v WHERE v.request_id = r.id) AS reviews FROM requests r WHERE r.id = $1 FOR UPDATE OF r`,
 };
 const BY_DIGEST = {
   name: 'cs_request_by_digest',
@@ -205,19 +214,6 @@ const DUE = {
 
 function fromRow(row: RecordRow): RequestRecord {
   return { ...(JSON.parse(row.record) as Omit<RequestRecord, 'reviews'>), reviews: (row.reviews ?? []).map((r) => JSON.parse(r) as Review) };
-}
-
-async function insertReviews(run: Run, id: string, reviews: readonly Review[]): Promise<void> {
-  if (reviews.length === 0) return;
-  try {
-    await run(INSERT_REVIEWS, [id, reviews.map((r) => r.reviewer.id), reviews.map((r) => r.verdict), reviews.map((r) => r.createdAt), reviews.map((r) => JSON.stringify(r))]);
-  } catch (e) {
-    // The primary key (request, reviewer) is the last line of "each human counts once".
-    if ((e as { code?: string; constraint?: string }).code === '23505' && (e as { constraint?: string }).constraint === 'reviews_pkey') {
-      throw new CountersignError('ALREADY_REVIEWED', `${reviews[0]!.reviewer.id} has already reviewed this request`);
-    }
-    throw e;
-  }
 }
 
 /**
@@ -311,7 +307,8 @@ export async function mutateRequest<T>(
     }
     if (m?.next && (await update(run, sets, known, m.next))) return finish(run, tx, id, m);
   }
-  const row = holdsNul([id]) ? undefined : (await run<RecordRow>(GET_FOR_UPDATE, [id])).rows[0];
+  const locked = holdsNul([id]) ? undefined : (await run<RecordRow & { version: number; seen: number | null }>(GET_FOR_UPDATE, [id])).rows[0];
+  const row = locked && locked.seen !== locked.version ? (await run<RecordRow>(GET, [id])).rows[0] : locked;
   if (!row) throw new CountersignError('NOT_FOUND', `no request ${id}`);
   const current = fromRow(row);
   const m = fn(current);

@@ -10,6 +10,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { Db, Run } from './pool.ts';
 import { termSetsFromTermsColumn } from './term-sets.ts';
 import { PASSKEYS_SCHEMA } from './passkeys.ts';
+import { reviewKeysSchema } from './reviews.ts';
 import { escalationDueAt } from '../../../core/escalation.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 
@@ -178,6 +179,8 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
   // Filled from the records by realignEscalations, which runs after the steps at every start.
   `ALTER TABLE requests ADD COLUMN escalate_at text COLLATE "C";
    CREATE INDEX requests_escalate_at ON requests (escalate_at) WHERE escalate_at IS NOT NULL;`,
+  // One review per person and request in the database itself, whatever id each review names them by (review-keys.ts).
+  reviewKeysSchema,
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */

@@ -12,6 +12,7 @@ import type { RequestRecord } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
 import { treeContract, type TreeTables } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
+import { reviewsContract } from '../../../../test/contract/store-reviews.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { passkeyContract } from '../../../../test/contract/store-passkeys.ts';
 import { grantContract } from '../../../../test/contract/store-grants.ts';
@@ -99,6 +100,7 @@ describe.skipIf(!db)('postgres store', () => {
   sessionContract('postgres store', () => fresh());
   passkeyContract('postgres store', () => fresh());
   grantContract('postgres store', () => fresh());
+  reviewsContract('postgres store', () => fresh());
   outboxContract('postgres store', (router) => fresh(router));
 
   describe('postgres store on its own', () => {

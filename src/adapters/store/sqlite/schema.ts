@@ -1,8 +1,9 @@
 /**
  * The SQLite schema, applied in numbered steps so an older file upgrades in place.
  * A request row keeps its record as JSON plus the columns queries filter on;
- * reviews are keyed by (request, reviewer) so the file itself refuses a second
- * vote by the same human.
+ * reviews are keyed by (request, reviewer), and their identity keys by
+ * (request, key) (review-keys.ts), so the file itself refuses a second vote
+ * by the same person under any id.
  */
 import type Database from 'better-sqlite3';
 import { backfillTerms, SEARCH_SCHEMA, TERMS_SCHEMA } from './search.ts';
@@ -13,6 +14,7 @@ import { GRANTS_SCHEMA } from './grants.ts';
 import { backfillTree, TREE_SCHEMA } from './tree.ts';
 import { termSetsFromRequestTerms } from './term-sets.ts';
 import { STATE_COLUMN } from './request-rows.ts';
+import { reviewKeysSchema } from './review-keys.ts';
 import { escalationDueAt } from '../../../core/escalation.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 
@@ -114,6 +116,8 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   },
   // What a transition changes of a record (request-rows.ts), so that an outcome does not write the whole record again.
   STATE_COLUMN,
+  // One review per person and request in the file itself, whatever id each review names them by (review-keys.ts).
+  reviewKeysSchema,
 ];
 
 /**

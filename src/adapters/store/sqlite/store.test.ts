@@ -11,6 +11,7 @@ import { transition } from '../../../core/request.ts';
 import { storeContract } from '../../../../test/contract/store.ts';
 import { treeContract, type TreeTables } from '../../../../test/contract/store-tree.ts';
 import { searchContract } from '../../../../test/contract/store-search.ts';
+import { reviewsContract } from '../../../../test/contract/store-reviews.ts';
 import { sessionContract } from '../../../../test/contract/store-sessions.ts';
 import { passkeyContract } from '../../../../test/contract/store-passkeys.ts';
 import { grantContract } from '../../../../test/contract/store-grants.ts';
@@ -79,6 +80,7 @@ searchContract('sqlite store (file)', onFile);
 sessionContract('sqlite store (file)', onFile);
 passkeyContract('sqlite store (file)', onFile);
 grantContract('sqlite store (file)', onFile);
+reviewsContract('sqlite store (file)', onFile);
 
 storeContract('sqlite store (:memory:)', async () => {
   const store = createSqliteStore({ path: ':memory:' });

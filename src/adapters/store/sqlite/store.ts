@@ -27,6 +27,7 @@ import { createOutboxTables } from './outbox.ts';
 import { createPasskeyPort } from './passkeys.ts';
 import { createGrantTable, grantPort } from './grants.ts';
 import type { OutboxRouter } from '../../../core/outbox.ts';
+import { reviewKeysWriter } from './review-keys.ts';
 
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:'. */
@@ -50,6 +51,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options);
   migrate(db);
 
+  const insertReviewKeys = reviewKeysWriter(db);
   const q = {
     insertRequest: db.prepare(INSERT_REQUEST),
     updateRequest: db.prepare(UPDATE_REQUEST),
@@ -143,6 +145,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     // The record's reviews live in their own table; without this they would be dropped.
     for (const r of request.reviews) q.insertReview.run(request.id, r.reviewer.id, r.verdict, r.createdAt, JSON.stringify(r));
+    insertReviewKeys(request.id, request.reviews);
     appendAuditInTx(audit);
   };
 
@@ -192,8 +195,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (m.review) {
       try {
         q.insertReview.run(id, m.review.reviewer.id, m.review.verdict, m.review.createdAt, JSON.stringify(m.review));
+        insertReviewKeys(id, [m.review]);
       } catch (e) {
-        // The primary key (request, reviewer) is the last line of "each human counts once".
+        // The primary keys (request, reviewer) and (request, identity key) are the last line of "each human counts once".
         if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
           throw new CountersignError('ALREADY_REVIEWED', `${m.review.reviewer.id} has already reviewed this request`);
         }
