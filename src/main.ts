@@ -6,6 +6,7 @@
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { createLogger } from './adapters/logger.ts';
+import { sqlOffload } from './adapters/executor/sql/analysis-offload.ts';
 
 export { createLogger };
 import { coverageSubjects } from './config/coverage-subjects.ts';
@@ -52,6 +53,8 @@ export interface Gateway {
  * console.log(gw.url); // http://127.0.0.1:8700
  */
 export async function startGateway(config: Config, opts: StartOptions = {}): Promise<Gateway> {
+  // Before anything is judged (recovery judges approved requests again): each long SQL text's share of the CPU.
+  sqlOffload.setTimeLimit(config.server.sqlAnalysisSeconds * 1000);
   // Known once the server listens (port 0 picks one); links in messages and the passkeys' relying party read it then.
   let publicUrl = '';
   const deps = {

@@ -83,6 +83,11 @@ export const configSchema = z.strictObject({
       maxWaitSeconds: z.number().int().positive().default(60),
       /** Waits (long-polls, event streams, held MCP calls) one principal may hold open at once, per serving process; more are refused with TOO_MANY_WAITS (429). */
       maxWaitsPerPrincipal: z.number().int().min(1).max(100_000).default(32),
+      /**
+       * How long a long SQL text (over 16,384 characters) may be analysed on the analysis thread, in seconds; past it,
+       * INPUT_UNPARSEABLE and nothing runs. It bounds the CPU one text can take; a text may wait 3 times as long for the thread.
+       */
+      sqlAnalysisSeconds: z.number().int().min(1).max(300).default(10),
       /** Processes serving the same port (node:cluster); 1 runs the gateway in this process. */
       workers: z.number().int().min(1).max(64).default(1),
       /** How far each serving process lets its heap grow past what it holds live (heap-schema.ts). */

@@ -222,26 +222,29 @@ describe.skipIf(!db)('a decision on one replica racing another on the other', ()
   }, SLOW);
 
   it('approvals on A and B as the request expires: expired and never run, or approved and run once', async () => {
-    for (let i = 0; i < 6; i++) {
-      const path = `/brief/${i}`;
-      const { id, body } = await hold(i % 2 ? a : b, path);
-      // Aimed around the expiry, a little later each round: some land before it, some after.
-      const at = Date.parse(body.expiresAt as string) - 300 + i * 120;
-      await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
-      const results = await Promise.all([approve(a, 'alice', id), approve(b, 'bob', id)]);
-      expect(results.filter((r) => r.status === 200).length, JSON.stringify(results.map((r) => r.body))).toBeLessThanOrEqual(1);
-      const end = await settled(a, id, ['expired', 'succeeded']);
-      const types = await eventTypes(id);
-      if (end.status === 'expired') {
-        expect(ran(path)).toBe(0);
-        expect(types.filter((t) => t === 'request.approved' || t === 'request.executing')).toEqual([]);
-        expect(results.every((r) => r.status !== 200)).toBe(true);
-      } else {
-        expect(ran(path)).toBe(1);
-        expect(types.filter((t) => t === 'request.expired')).toEqual([]);
-        expect(types.filter((t) => t === 'request.executing')).toHaveLength(1);
-      }
-    }
+    // Six requests, each its own round, side by side: each waits out its own 2 s, not the ones before it.
+    await Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const path = `/brief/${i}`;
+        const { id, body } = await hold(i % 2 ? a : b, path);
+        // Aimed around the expiry, a little later each round: some land before it, some after.
+        const at = Date.parse(body.expiresAt as string) - 300 + i * 120;
+        await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+        const results = await Promise.all([approve(a, 'alice', id), approve(b, 'bob', id)]);
+        expect(results.filter((r) => r.status === 200).length, JSON.stringify(results.map((r) => r.body))).toBeLessThanOrEqual(1);
+        const end = await settled(a, id, ['expired', 'succeeded']);
+        const types = await eventTypes(id);
+        if (end.status === 'expired') {
+          expect(ran(path)).toBe(0);
+          expect(types.filter((t) => t === 'request.approved' || t === 'request.executing')).toEqual([]);
+          expect(results.every((r) => r.status !== 200)).toBe(true);
+        } else {
+          expect(ran(path)).toBe(1);
+          expect(types.filter((t) => t === 'request.expired')).toEqual([]);
+          expect(types.filter((t) => t === 'request.executing')).toHaveLength(1);
+        }
+      }),
+    );
   }, SLOW);
 });
 

@@ -15,8 +15,8 @@ import { createTestDatabase } from '../support/postgres.ts';
 
 const db = await createTestDatabase();
 
-/** About 1 MB: one write of a secret, then statements enough to take seconds to parse (and few enough for policy). */
-const LONG = `UPDATE users SET password = 'long-text-secret' WHERE id = 1; ${`SELECT lower('${'x'.repeat(36)}');`.repeat(18_000)}`;
+/** About 300 KB: one write of a secret, then statements enough to take a second or more to parse and mask (and few enough for policy). */
+const LONG = `UPDATE users SET password = 'long-text-secret' WHERE id = 1; ${`SELECT lower('${'x'.repeat(36)}');`.repeat(6_000)}`;
 const READS = 3;
 
 describe.skipIf(!db)('a long SQL text on a connection with secret columns (real PostgreSQL)', () => {

@@ -10,6 +10,7 @@ import pino, { type Logger } from 'pino';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/core/ports.ts';
+import { LONG_SQL_TIME_LIMIT_MS, sqlOffload } from '../../src/adapters/executor/sql/analysis-offload.ts';
 import { startGateway, type Gateway } from '../../src/main.ts';
 import { releaseTestStore, storeYaml, testStoreKind, type TestStoreKind } from './test-store.ts';
 
@@ -144,6 +145,9 @@ export async function startTestGateway(
     },
     async stop() {
       await gw.close();
+      // The analysis thread's time limit (server.sqlAnalysisSeconds) is the process's: the files that share this
+      // worker's modules next start from the default again.
+      sqlOffload.setTimeLimit(LONG_SQL_TIME_LIMIT_MS);
       await release();
       dropDir();
     },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CountersignError } from '../../../core/errors.ts';
 import { analyseSqlAsync, containsNodeAsync } from './analysis-cache.ts';
-import { createAnalysisOffload } from './analysis-offload.ts';
+import { createAnalysisOffload, LONG_SQL_TIME_LIMIT_MS, sqlOffload } from './analysis-offload.ts';
 import { copyInShapeSoon } from './copy-in.ts';
 import { analyseSql, loadSqlParser } from './facts.ts';
 
@@ -28,29 +28,32 @@ describe('long SQL texts on the analysis thread', () => {
 });
 
 describe('the time limit', () => {
-  const offload = createAnalysisOffload({ timeLimitMs: 5_000 });
+  // Set as the gateway sets it (server.sqlAnalysisSeconds): the flood's worker is ended after 1 s, whatever its size.
+  const offload = createAnalysisOffload({ timeLimitMs: LONG_SQL_TIME_LIMIT_MS });
+  offload.setTimeLimit(1_000);
   afterAll(() => offload.close());
 
   it('refuses a text not analysed in time, and the texts after it are analysed on a new thread', { timeout: 120_000 }, async () => {
     // 8 MB of statements: far longer to analyse than the limit.
     const flood = offload.run({ op: 'analyse', sql: 'SELECT 1;'.repeat(900_000), readOnlyFunctions: [] });
-    await expect(flood).rejects.toMatchObject({ code: 'INPUT_UNPARSEABLE', message: expect.stringContaining('within 5 s') });
+    await expect(flood).rejects.toMatchObject({ code: 'INPUT_UNPARSEABLE', message: expect.stringContaining('within 1 s') });
     const next = (await offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] })) as ReturnType<typeof analyseSql>;
     expect(next.facts.statements).toHaveLength(501);
   });
 });
 
 describe('each principal\'s share of the thread', () => {
-  const offload = createAnalysisOffload({ timeLimitMs: 20_000, waitLimitMs: 1_000, maxPerOwner: 1 });
+  // The flooder's text is analysed for three times as long as another's may wait: refused at its limit, long after.
+  const offload = createAnalysisOffload({ timeLimitMs: 1_500, waitLimitMs: 500, maxPerOwner: 1 });
   afterAll(() => offload.close());
 
   it('refuses a principal\'s text past its share at once, and one that waited too long behind others\'', { timeout: 120_000 }, async () => {
     // The worker started and ready first: its start is nobody's text, and is not counted as others' (below).
     await offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'warm-up');
-    // Seconds of work: answered, or refused at its time limit, long after the wait limit.
-    const heavy = offload.run({ op: 'analyse', sql: 'SELECT 1;'.repeat(300_000), readOnlyFunctions: [] }, 'flooder').catch(() => undefined);
+    // 8 MB of statements, far longer to analyse than the time limit: the worker is busy with it until that limit.
+    const heavy = offload.run({ op: 'analyse', sql: 'SELECT 1;'.repeat(900_000), readOnlyFunctions: [] }, 'flooder').catch(() => undefined);
     await expect(offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'flooder')).rejects.toMatchObject({ code: 'TOO_MANY_ANALYSES', message: expect.stringContaining('already has 1') });
-    await expect(offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'other')).rejects.toMatchObject({ code: 'TOO_MANY_ANALYSES', message: expect.stringContaining('busy for 1 s') });
+    await expect(offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'other')).rejects.toMatchObject({ code: 'TOO_MANY_ANALYSES', message: expect.stringContaining('busy for 0.5 s') });
     await heavy;
     // Its text answered (or refused), the flooder may send another.
     const next = (await offload.run({ op: 'analyse', sql: LONG, readOnlyFunctions: [] }, 'flooder')) as ReturnType<typeof analyseSql>;
@@ -70,10 +73,15 @@ describe('a worker being started', () => {
 });
 
 describe('the COPY shape of a long text on the wire, and a search for EXECUTE in it', () => {
+  // The gateway's own offload, as a gateway configured for it sets it: each heavy text below is cut after 1.5 s.
+  // Files share modules here: the default is put back for those that follow.
+  beforeAll(() => sqlOffload.setTimeLimit(1_500));
+  afterAll(() => sqlOffload.setTimeLimit(LONG_SQL_TIME_LIMIT_MS));
+
   it("takes its principal's share of the thread, as its facts do: past it, no shape (so nothing runs), and another principal's text is not held behind", { timeout: 120_000 }, async () => {
     const copy = `COPY orders FROM STDIN; -- ${'x'.repeat(20_000)}`;
     expect(await copyInShapeSoon(copy, 'other')).toBeDefined();
-    // Two texts of seconds each fill the flooder's share of the worker.
+    // Two texts of seconds each (or cut at the time limit) fill the flooder's share of the worker.
     const heavy = [0, 1].map(() => analyseSqlAsync(`${'SELECT 1;'.repeat(300_000)} -- ${Math.random()}`, {}, 'flooder').catch(() => undefined));
     expect(await copyInShapeSoon(copy, 'flooder')).toBeUndefined();
     // So does the search for an EXECUTE in a long text just before it runs on the wire (wire-session.ts).

@@ -30,7 +30,7 @@ import { CountersignError, type ErrorCode } from '../../../core/errors.ts';
 
 /** Texts longer than this many characters are analysed on the worker. */
 export const OFFLOAD_MIN_CHARS = 16_384;
-/** How long a long text may take to be analysed, from when the worker starts it. */
+/** How long a long text may take to be analysed, from when the worker starts it (the gateway's `server.sqlAnalysisSeconds`). */
 export const LONG_SQL_TIME_LIMIT_MS = 10_000;
 /** How long a long text may wait for the worker (behind other principals' texts). */
 export const LONG_SQL_WAIT_LIMIT_MS = 30_000;
@@ -52,6 +52,11 @@ export interface AnalysisOffload {
    * `owner` (a principal's id) has at most MAX_PER_OWNER jobs here at once; more are refused with TOO_MANY_ANALYSES.
    */
   run(job: OffloadJob, owner?: string): Promise<unknown>;
+  /**
+   * Sets the time limit (and, unless one was given, the wait limit: 3 times it) for the texts sent from now on:
+   * the gateway's `server.sqlAnalysisSeconds`, set at its start.
+   */
+  setTimeLimit(ms: number): void;
   /** Ends the worker; jobs still waiting are refused. */
   close(): Promise<void>;
 }
@@ -78,7 +83,8 @@ const typescript = here.endsWith('.ts');
  * const { facts } = (await offload.run({ op: 'analyse', sql, readOnlyFunctions: [] })) as Analysis;
  */
 export function createAnalysisOffload(opts: { readonly timeLimitMs: number; readonly waitLimitMs?: number; readonly maxPerOwner?: number }): AnalysisOffload {
-  const waitLimitMs = opts.waitLimitMs ?? 3 * opts.timeLimitMs;
+  let timeLimitMs = opts.timeLimitMs;
+  let waitLimitMs = opts.waitLimitMs ?? 3 * timeLimitMs;
   const maxPerOwner = opts.maxPerOwner ?? MAX_PER_OWNER;
   const waiting: Pending[] = [];
   /** Jobs per owner, waiting or running. */
@@ -94,7 +100,7 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
   let idle: NodeJS.Timeout | undefined;
   let nextId = 1;
 
-  const tooLong = () => new CountersignError('INPUT_UNPARSEABLE', `SQL could not be analysed within ${opts.timeLimitMs / 1000} s; nothing ran`);
+  const tooLong = () => new CountersignError('INPUT_UNPARSEABLE', `SQL could not be analysed within ${timeLimitMs / 1000} s; nothing ran`);
   const tooBusy = () =>
     new CountersignError('TOO_MANY_ANALYSES', `long SQL texts of other principals kept the analysis thread busy for ${waitLimitMs / 1000} s; nothing ran, send it again later`);
   /** Forgets a job that ended (answered, refused, timed out): its owner may send another. */
@@ -193,11 +199,15 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
       release(p);
       p.reject(tooLong());
       next();
-    }, opts.timeLimitMs);
+    }, timeLimitMs);
     worker!.postMessage({ id: p.id, ...p.job });
   };
 
   return {
+    setTimeLimit(ms) {
+      timeLimitMs = ms;
+      waitLimitMs = opts.waitLimitMs ?? 3 * ms;
+    },
     run(job, owner) {
       return new Promise((resolve, reject) => {
         const count = held.get(owner) ?? 0;
@@ -210,7 +220,7 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
         const waited = () => {
           if (running === p) return;
           // A worker being started is nobody's text: the limit counts from its start again.
-          const starting = worker && !ready ? Math.max(waitLimitMs, opts.timeLimitMs) - (Date.now() - startedAt) : 0;
+          const starting = worker && !ready ? Math.max(waitLimitMs, timeLimitMs) - (Date.now() - startedAt) : 0;
           if (starting > 0) return void (p.timer = setTimeout(waited, starting));
           waiting.splice(waiting.indexOf(p), 1);
           release(p);
