@@ -19,6 +19,13 @@
  *   a `merge` alone, a rule denying deletes by type did not see
  *   `WHEN MATCHED THEN DELETE`.
  *
+ * - A CASCADE reaches objects the statement does not name: TRUNCATE of a
+ *   table empties the tables whose foreign keys point at it (secrets among
+ *   them), DROP FUNCTION … CASCADE drops the audit trigger on secrets. And
+ *   DROP OWNED drops whatever a role owns. A rule allowing drops and
+ *   truncates by type, or denying secrets by name, saw none of it: now a
+ *   CASCADE is a statement of type `cascade`, DROP OWNED a `drop_owned`.
+ *
  * Now the GRANT is listed as a `grant`, and the upsert's UPDATE as an `update`,
  * as a write nested in a statement is, and a dropped policy, trigger or rule
  * lists its table.
@@ -113,6 +120,24 @@ describe.skipIf(!db)('a GRANT inside CREATE SCHEMA is a grant, and the UPDATE of
       expect((await queryOnce(other, "MERGE INTO t USING (SELECT 3 AS id) s ON t.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id, 'merged')")).codes).toEqual([]);
       expect(await rows()).toEqual([{ id: 1, v: 'kept' }, { id: 3, v: 'merged' }]);
       await direct.query('DELETE FROM t WHERE id = 3');
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('a CASCADE past the named table, and DROP OWNED, under rules allowing drops and truncates by type: refused, secrets\' rows and trigger kept', async () => {
+    const other = await startTestGateway(byTypePolicy(['select', 'drop', 'truncate']), { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+    try {
+      await direct.query("CREATE TABLE parent (id int PRIMARY KEY); INSERT INTO parent VALUES (1); ALTER TABLE secrets ADD COLUMN pid int REFERENCES parent (id); INSERT INTO secrets VALUES ('x', 'kept', 1)");
+      const secrets = async () => (await direct.query<{ n: number }>("SELECT (SELECT count(*) FROM secrets)::int + (SELECT count(*) FROM pg_trigger WHERE tgname = 'audited')::int AS n")).rows[0]!.n;
+      expect((await queryOnce(other, 'TRUNCATE parent CASCADE')).codes).toEqual(['42501']);
+      expect((await sqlAction(other, 'TRUNCATE parent CASCADE')).status).toBe(403);
+      expect((await queryOnce(other, 'DROP FUNCTION audit() CASCADE')).codes).toEqual(['42501']);
+      expect((await queryOnce(other, 'DROP OWNED BY cs_no_such_role')).codes).toEqual(['42501']);
+      expect(await secrets()).toBe(2);
+      // Without CASCADE the server refuses what would reach further, and the rule allows the statement itself.
+      expect((await queryOnce(other, 'TRUNCATE parent')).codes).toEqual(['0A000']);
+      expect(await secrets()).toBe(2);
     } finally {
       await other.stop();
     }

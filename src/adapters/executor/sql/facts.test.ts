@@ -291,6 +291,17 @@ describe('deriveSqlFacts', () => {
     expect(f.writes).toBe(true);
   });
 
+  it('lists a CASCADE as a statement of its own, and DROP OWNED as drop_owned', () => {
+    for (const sql of ['TRUNCATE t CASCADE', 'DROP FUNCTION audit() CASCADE', 'DROP SCHEMA s CASCADE', 'ALTER TABLE t DROP COLUMN c CASCADE', 'DROP OWNED BY r CASCADE']) {
+      expect(deriveSqlFacts(sql).statements.map((s) => s.type), sql).toContain('cascade');
+    }
+    expect(deriveSqlFacts('TRUNCATE t').statements.map((s) => s.type)).toEqual(['truncate']);
+    expect(deriveSqlFacts('DROP TABLE t RESTRICT').statements.map((s) => s.type)).toEqual(['drop']);
+    const owned = deriveSqlFacts('DROP OWNED BY r');
+    expect(owned.statements.map((s) => s.type)).toEqual(['drop_owned']);
+    expect(owned.ddl).toBe(true);
+  });
+
   it('lists each kind of write the WHEN clauses of a MERGE run, once each, and none for DO NOTHING', () => {
     const f = deriveSqlFacts('MERGE INTO t USING s ON t.id = s.id WHEN MATCHED AND s.x THEN DELETE WHEN MATCHED THEN UPDATE SET v = 1 WHEN NOT MATCHED THEN INSERT VALUES (1) WHEN NOT MATCHED BY SOURCE THEN DELETE');
     expect(f.statements.map((s) => s.type)).toEqual(['merge', 'delete', 'update', 'insert']);

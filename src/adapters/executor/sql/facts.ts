@@ -18,7 +18,7 @@ import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts'
 import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
-import { changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, mergeWrites, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
+import { cascades, changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, mergeWrites, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
 import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
@@ -169,7 +169,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     // a statement judged then; it is listed as what it is (but a PREPARE the same string EXECUTEs runs its body now).
     if (!DEFINITIONS.has(node) || (node === 'PrepareStmt' && executes)) {
       for (const n of found.statements.slice(1)) {
-        if (NESTED_WRITE_TYPES.has(n.type) || (n.type === 'create' && NESTED_CREATES.has(n.node)) || (node === 'CreateSchemaStmt' && PRIVILEGE_TYPES.has(n.type))) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
+        if (NESTED_WRITE_TYPES.has(n.type) || n.type === 'cascade' || (n.type === 'create' && NESTED_CREATES.has(n.node)) || (node === 'CreateSchemaStmt' && PRIVILEGE_TYPES.has(n.type))) statements.push({ type: n.type, tables: [...found.tables], hasWhere: n.hasWhere });
       }
     }
     for (const t of found.tables) tables.add(t);
@@ -270,13 +270,12 @@ function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>
     const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
     found.statements.push({ node, type: statementType(node, payload), hasWhere });
     if (hasWhere === false) found.unboundedWrite = true;
-    const upsert = upsertUpdate(node, payload);
-    if (upsert) found.statements.push(upsert);
-    found.statements.push(...mergeWrites(node, payload));
+    found.statements.push(...[upsertUpdate(node, payload) ?? []].flat(), ...mergeWrites(node, payload));
     const after = node === 'DropStmt' ? DROPPED_RELATION_KINDS.get(String(payload['removeType'])) : undefined;
     if (after !== undefined) for (const name of droppedNames(payload['objects'], after)) found.tables.add(name);
   }
   if (changesOwner(node, payload)) found.ownerChange = true;
+  if (cascades(payload)) found.statements.push({ node: 'Cascade', type: 'cascade', hasWhere: null });
   noteNamedNode(node, payload, found);
   walkObject(payload, scope, found, node);
 }

@@ -24,6 +24,8 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   AlterObjectSchemaStmt: 'alter',
   AlterOwnerStmt: 'alter',
   DropStmt: 'drop',
+  // Drops every object a role owns (tables a rule denies among them), none of them named: not a `drop` of named objects.
+  DropOwnedStmt: 'drop_owned',
   TruncateStmt: 'truncate',
   CommentStmt: 'comment',
   CreateRoleStmt: 'create_role',
@@ -41,7 +43,7 @@ const EXPLICIT: Readonly<Record<string, string>> = {
 };
 
 /** Statement types that change the schema. */
-export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop', 'truncate', 'comment']);
+export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop', 'drop_owned', 'truncate', 'comment']);
 
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
@@ -95,6 +97,19 @@ export function mergeWrites(node: string, payload: Readonly<Record<string, unkno
 }
 
 /**
+ * A CASCADE reaches objects the statement does not name: `TRUNCATE t CASCADE` empties every table whose foreign key
+ * points at t, `DROP FUNCTION f CASCADE` drops the triggers that call it (an audit trigger on a table a rule denies),
+ * `DROP SCHEMA s CASCADE` every object in s. A rule judging the named tables, or allowing drops or truncates by type,
+ * never sees those: the CASCADE is listed as a statement of its own, type `cascade`, which a rule must name to allow.
+ *
+ * @example
+ * cascades({ behavior: 'DROP_CASCADE' }); // true
+ */
+export function cascades(payload: Readonly<Record<string, unknown>>): boolean {
+  return payload['behavior'] === 'DROP_CASCADE';
+}
+
+/**
  * DropStmt object kinds that name a relation a query could read, by how many parts end its name after the relation's:
  * a table or view is its name; a policy, trigger or rule is `table.name` (`DROP POLICY p ON secrets`: secrets' row-level
  * security, which a rule about secrets must see).
@@ -131,7 +146,7 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   if (node === 'SelectStmt' && leftmostSelect(payload)['intoClause'] !== undefined) return 'create';
   const explicit = EXPLICIT[node];
   if (explicit) return explicit;
-  // CreatedbStmt, CreateSeqStmt, AlterTableStmt, DropdbStmt, DropOwnedStmt, …
+  // CreatedbStmt, CreateSeqStmt, AlterTableStmt, DropdbStmt, …
   if (/^Create[A-Z]|^Createdb/.test(node)) return 'create';
   if (/^Alter[A-Z]/.test(node)) return 'alter';
   if (/^Drop[A-Z]|^Dropdb/.test(node)) return 'drop';
