@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { manualClock } from '../support/clock.ts';
+import { postEndless } from '../support/endless-body.ts';
 import { getPage, postForm, postLogin, signIn, type ConsoleUser } from '../support/console.ts';
 import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
@@ -107,6 +108,12 @@ describe('sign-in', () => {
       expect((await postLogin(gw.url, gw.keys['alice']!, { next })).headers.get('location')).toBe('/');
     }
   });
+
+  it('refuses a sign-in form whose body never ends once it passes the body limit, without waiting for the rest', async () => {
+    const answer = await postEndless(`${gw.url}/login`, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(answer.status).toBe(413);
+    expect(answer.body).toContain('PAYLOAD_TOO_LARGE');
+  }, 10_000);
 
   it('sends a page to the sign-in form when there is no session, and keeps where it was going', async () => {
     const res = await getPage(gw.url, undefined, '/activity?status=pending');

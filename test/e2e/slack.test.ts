@@ -7,6 +7,7 @@
  * and an audit event.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postEndless } from '../support/endless-body.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit, storedReviewers } from '../support/store-view.ts';
@@ -285,6 +286,13 @@ describe('forged and stale callbacks', () => {
     expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ reason: 'app.mismatch' });
     expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
   });
+
+  it('refuses a body that never ends once it passes 64 KB, without waiting for the rest', async () => {
+    const answer = await postEndless(`${gw.url}/integrations/slack/interactions`, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body).error.reason).toBe('body.too_large');
+    expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ channel: 'slack', reason: 'body.too_large' });
+  }, 10_000);
 
   it('records a flood of forged calls from anyone who reaches the URL at most 20 a second, counting the rest on a later event', async () => {
     const refusedEvents = async () => (await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused' && e.data['channel'] === 'slack');
