@@ -140,6 +140,32 @@ describe('a held request in Slack', () => {
     expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
   });
 
+  it('decides nothing on a click whose button names another request than the card clicked, or that comes from no card', async () => {
+    const [shown, other] = [await hold('/invoices/shown'), await hold('/invoices/other')];
+    await postedFor(shown);
+    await postedFor(other);
+    const message = slack.cardOf(shown)!;
+    const told = slack.responses.length;
+    // bob sees the card of one request; the click that reaches the gateway names the other.
+    expect((await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: other, message })).status).toBe(200);
+    expect((await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: other, message: { channel: 'C0ELSEWHERE', ts: '1.000001' } })).status).toBe(200);
+    // Deny opens its reason modal only from the request's own card.
+    const modals = slack.callsOf('views.open').length;
+    expect((await slack.click(gw.url, { user: 'UBOB', action: 'deny', requestId: other, message })).status).toBe(200);
+    const refused = await eventually(async () => {
+      const r = (await storedAudit(gw.deps.store, other)).filter((e) => e.type === 'channel.refused');
+      return r.length === 3 ? r : undefined;
+    });
+    expect(refused.map((e) => e.data)).toEqual(Array.from({ length: 3 }, () => ({ channel: 'slack', reason: 'card.elsewhere', slackUser: 'UBOB' })));
+    await eventually(async () => (slack.responses.slice(told).filter((r) => JSON.stringify(r).includes('not on this message')).length === 3 ? true : undefined));
+    expect(slack.callsOf('views.open')).toHaveLength(modals);
+    expect(await storedReviewers(gw.deps.store, other)).toEqual([]);
+    expect(await status(other)).toBe('pending');
+    // The same human on the card itself: it counts.
+    await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: other });
+    await eventually(async () => ((await status(other)) === 'succeeded' ? true : undefined));
+  });
+
   it('counts one person once across channels: an API-key approval and a Slack click by the same human are one of two', async () => {
     const id = await hold('/payouts/1');
     await postedFor(id);
