@@ -73,6 +73,7 @@ export const REFUSAL_REASONS = {
   'teams.channel_invalid': 'The activity does not come from the Teams channel.',
   'teams.tenant_mismatch': 'The activity comes from another tenant than the configured one.',
   'teams.invoke_invalid': 'The card action is not one the gateway offers.',
+  'card.elsewhere': "The chat click names a request whose card is not the message clicked (or comes from no card): it decides nothing.",
   'user.unknown_email': 'The chat user\'s email address is no configured human\'s.',
   'user.no_email': 'The chat user\'s email address could not be read, so the human is unknown.',
 } as const;

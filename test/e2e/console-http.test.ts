@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { consoleRoutes } from '../../src/surfaces/http/console/index.ts';
 import { manualClock } from '../support/clock.ts';
+import { postEndless } from '../support/endless-body.ts';
 import { getPage, postForm, postLogin, signIn, type ConsoleUser } from '../support/console.ts';
 import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
@@ -108,6 +110,12 @@ describe('sign-in', () => {
     }
   });
 
+  it('refuses a sign-in form whose body never ends once it passes the body limit, without waiting for the rest', async () => {
+    const answer = await postEndless(`${gw.url}/login`, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(answer.status).toBe(413);
+    expect(answer.body).toContain('PAYLOAD_TOO_LARGE');
+  }, 10_000);
+
   it('sends a page to the sign-in form when there is no session, and keeps where it was going', async () => {
     const res = await getPage(gw.url, undefined, '/activity?status=pending');
     expect(res.status).toBe(303);
@@ -135,6 +143,26 @@ describe('headers', () => {
     expect(refused.headers.get('cache-control')).toBe('no-store');
     const page = await (await getPage(gw.url, alice, '/')).text();
     expect(page).not.toMatch(/<script>|<script(?![^>]*src="\/assets\/console\.js")|\son[a-z]+=|style="/);
+  });
+
+  it('serves every HTML answer of every console page, including any added later, with no framing and the strict CSP', async () => {
+    const alice = await signIn(gw.url, gw.keys['alice']!);
+    const { id } = await hold('/headers/every-page');
+    const day = new Date().toISOString().slice(0, 10);
+    const pages = consoleRoutes(gw.deps).routes.filter((r) => r.method === 'GET' && !r.path.startsWith('/assets/'));
+    expect(pages.map((r) => r.path)).toContain('/requests/:id');
+    let html = 0;
+    for (const route of pages) {
+      for (const user of [alice, undefined]) {
+        const res = await getPage(gw.url, user, `${route.path.replace(':id', id)}?from=${day}&to=${day}&format=html`);
+        await res.body?.cancel();
+        if (!(res.headers.get('content-type') ?? '').startsWith('text/html')) continue;
+        html++;
+        expect({ path: route.path, csp: res.headers.get('content-security-policy') }).toEqual({ path: route.path, csp: expect.stringContaining("frame-ancestors 'none'") });
+        expect({ path: route.path, xfo: res.headers.get('x-frame-options') }).toEqual({ path: route.path, xfo: 'DENY' });
+      }
+    }
+    expect(html).toBeGreaterThan(10);
   });
 
   it('marks the cookie Secure under a __Host- name when configured for TLS in front', async () => {
@@ -175,6 +203,31 @@ describe('forms', () => {
     const site = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'approve', digest, _csrf: alice.csrf }, { 'sec-fetch-site': 'cross-site' });
     expect(site.status).toBe(403);
     expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+  });
+
+  it('every state-changing console route, including any added later, refuses a form without the token or from another site', async () => {
+    const { id, digest } = await hold('/csrf/every-route');
+    // The console's own route table: a route added later is in it, and so in this test, without anyone listing it here.
+    const routes = consoleRoutes(gw.deps).routes.filter((r) => r.method !== 'GET' && r.method !== 'ALL');
+    expect(routes.map((r) => r.path)).toContain('/requests/:id/review');
+    const audit = (await storedAudit(gw.deps.store)).length;
+    for (const route of routes) {
+      const path = route.path.replace(':id', id);
+      const fields = { verdict: 'approve', digest, confirm: 'yes', justification: 'urgent', reason: 'r', key: gw.keys['alice']! };
+      for (const [what, extra, headers] of [
+        ['no token', {}, {}],
+        ['another site', { _csrf: alice.csrf }, { 'sec-fetch-site': 'cross-site' }],
+        ['another origin', { _csrf: alice.csrf }, { origin: 'http://evil.example' }],
+        ['an opaque origin', { _csrf: alice.csrf }, { origin: 'null' }],
+      ] as const) {
+        const res = await postForm(gw.url, alice, path, { ...fields, ...extra }, headers);
+        expect({ route: `${route.method} ${route.path}`, what, status: res.status }).toEqual({ route: `${route.method} ${route.path}`, what, status: 403 });
+        expect(await res.text()).toContain('CSRF_REJECTED');
+      }
+    }
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
+    expect((await storedAudit(gw.deps.store)).length).toBe(audit);
   });
 
   it('refuses a form with no session (401), whatever it carries', async () => {

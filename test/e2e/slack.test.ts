@@ -7,6 +7,7 @@
  * and an audit event.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postEndless } from '../support/endless-body.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit, storedReviewers } from '../support/store-view.ts';
@@ -137,6 +138,32 @@ describe('a held request in Slack', () => {
     await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: id });
     await new Promise((r) => setTimeout(r, 200));
     expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
+  });
+
+  it('decides nothing on a click whose button names another request than the card clicked, or that comes from no card', async () => {
+    const [shown, other] = [await hold('/invoices/shown'), await hold('/invoices/other')];
+    await postedFor(shown);
+    await postedFor(other);
+    const message = slack.cardOf(shown)!;
+    const told = slack.responses.length;
+    // bob sees the card of one request; the click that reaches the gateway names the other.
+    expect((await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: other, message })).status).toBe(200);
+    expect((await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: other, message: { channel: 'C0ELSEWHERE', ts: '1.000001' } })).status).toBe(200);
+    // Deny opens its reason modal only from the request's own card.
+    const modals = slack.callsOf('views.open').length;
+    expect((await slack.click(gw.url, { user: 'UBOB', action: 'deny', requestId: other, message })).status).toBe(200);
+    const refused = await eventually(async () => {
+      const r = (await storedAudit(gw.deps.store, other)).filter((e) => e.type === 'channel.refused');
+      return r.length === 3 ? r : undefined;
+    });
+    expect(refused.map((e) => e.data)).toEqual(Array.from({ length: 3 }, () => ({ channel: 'slack', reason: 'card.elsewhere', slackUser: 'UBOB' })));
+    await eventually(async () => (slack.responses.slice(told).filter((r) => JSON.stringify(r).includes('not on this message')).length === 3 ? true : undefined));
+    expect(slack.callsOf('views.open')).toHaveLength(modals);
+    expect(await storedReviewers(gw.deps.store, other)).toEqual([]);
+    expect(await status(other)).toBe('pending');
+    // The same human on the card itself: it counts.
+    await slack.click(gw.url, { user: 'UBOB', action: 'approve', requestId: other });
+    await eventually(async () => ((await status(other)) === 'succeeded' ? true : undefined));
   });
 
   it('counts one person once across channels: an API-key approval and a Slack click by the same human are one of two', async () => {
@@ -285,6 +312,13 @@ describe('forged and stale callbacks', () => {
     expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ reason: 'app.mismatch' });
     expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
   });
+
+  it('refuses a body that never ends once it passes 64 KB, without waiting for the rest', async () => {
+    const answer = await postEndless(`${gw.url}/integrations/slack/interactions`, { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body).error.reason).toBe('body.too_large');
+    expect((await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused').at(-1)?.data).toMatchObject({ channel: 'slack', reason: 'body.too_large' });
+  }, 10_000);
 
   it('records a flood of forged calls from anyone who reaches the URL at most 20 a second, counting the rest on a later event', async () => {
     const refusedEvents = async () => (await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused' && e.data['channel'] === 'slack');

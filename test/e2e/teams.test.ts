@@ -10,6 +10,7 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postEndless } from '../support/endless-body.ts';
 import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-botframework.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -331,6 +332,12 @@ describe('forged tokens', () => {
       expect(await storedReviewers(gw.deps.store, id)).toEqual([]);
     });
   }
+
+  it('refuses a body that never ends once it passes 256 KB, without waiting for the rest', async () => {
+    const answer = await postEndless(endpoint, { 'content-type': 'application/json' });
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.body).error.reason).toBe('body.too_large');
+  }, 10_000);
 
   it('records a flood of calls without a token at most 20 a second, counting the rest on a later event even when no call follows', async () => {
     const refusedEvents = async () => (await storedAudit(gw.deps.store)).filter((e) => e.type === 'channel.refused' && e.data['channel'] === 'teams');

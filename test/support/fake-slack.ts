@@ -51,7 +51,9 @@ export interface FakeSlack {
   callsOf(method: string): SlackCall[];
   /** Resolves when a call of `method` matching `test` arrives (or has arrived). */
   waitFor(method: string, test?: (c: SlackCall) => boolean, timeoutMs?: number): Promise<SlackCall>;
-  /** A block_actions click on a message's button, as Slack sends it. */
+  /** The message (channel and ts, as Slack answered the post) of the last card posted for a request outside DMs. */
+  cardOf(requestId: string): { channel: string; ts: string } | undefined;
+  /** A block_actions click on a message's button, as Slack sends it: on the request's card unless `message` says which. */
   click(gatewayUrl: string, args: { user: string; action: 'approve' | 'deny'; requestId: string; message?: { channel: string; ts: string } }, opts?: SignOptions): Promise<Response>;
   /** A view_submission of the deny modal with a reason. */
   submitDeny(gatewayUrl: string, args: { user: string; requestId: string; reason: string }, opts?: SignOptions): Promise<Response>;
@@ -82,6 +84,10 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
   const responses: Record<string, any>[] = [];
   const users = new Map<string, FakeUser>();
   const waiters = new Set<() => void>();
+  /** Messages posted, where their buttons are: a click comes from one of them. */
+  const posted: { channel: string; ts: string; blocks: string }[] = [];
+  /** The last card posted for a request in a channel (not a DM): where a click on its buttons comes from. */
+  const cardOf = (requestId: string) => posted.findLast((m) => !m.channel.startsWith('D') && m.blocks.includes(JSON.stringify(requestId)));
   const teamId = opts.teamId ?? 'T0FAKETEAM';
   const appId = opts.appId ?? 'A0FAKEAPP';
   const signingSecret = opts.signingSecret ?? 'fake-signing-secret-0123456789abcdef';
@@ -158,6 +164,7 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
         calls.push({ method, token, body, at: performance.now() });
         for (const w of [...waiters]) w();
         const out = token === botToken ? answer(method, body) : { ok: false, error: 'invalid_auth' };
+        if (method === 'chat.postMessage' && out['ok'] === true) posted.push({ channel: String(out['channel']), ts: String(out['ts']), blocks: JSON.stringify(body['blocks'] ?? []) });
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
       });
     });
@@ -231,6 +238,10 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
       });
     },
     send,
+    cardOf(requestId) {
+      const m = cardOf(requestId);
+      return m ? { channel: m.channel, ts: m.ts } : undefined;
+    },
     click(gatewayUrl, a, s) {
       return send(
         gatewayUrl,
@@ -240,7 +251,7 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
           user: { id: a.user, username: a.user, team_id: teamId },
           trigger_id: `${++seq}.${Date.now()}.fake`,
           response_url: `http://127.0.0.1:${port}/response/${seq}`,
-          container: { type: 'message', ...(a.message ? { channel_id: a.message.channel, message_ts: a.message.ts } : {}) },
+          container: { type: 'message', ...((m) => (m ? { channel_id: m.channel, message_ts: m.ts } : {}))(a.message ?? cardOf(a.requestId)) },
           actions: [{ type: 'button', action_id: a.action === 'approve' ? 'countersign_approve' : 'countersign_deny', block_id: 'countersign_review', value: a.requestId, action_ts: String(Date.now() / 1000) }],
         },
         s,

@@ -20,15 +20,27 @@ function tooLarge(limit: number): CountersignError {
 
 /** The raw body as text, read within `limit` bytes (PAYLOAD_TOO_LARGE past it). */
 export async function readText(c: Context<AppEnv>, limit: number): Promise<string> {
+  return (await readBody(c, limit)).toString('utf8');
+}
+
+/**
+ * The raw body's bytes, read within `limit` bytes (PAYLOAD_TOO_LARGE past it). The limit holds as bytes arrive: a
+ * chunked body, which declares no length, is never held whole before it is judged, so an endless one from anyone
+ * who reaches a public endpoint (a chat callback, the sign-in form) cannot fill the gateway's memory.
+ *
+ * @example
+ * const raw = await readBody(c, 64 * 1024);
+ */
+export async function readBody(c: Context<AppEnv>, limit: number): Promise<Buffer> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   const declared = Number(requestHeader(c, 'content-length') ?? Number.NaN);
   if (declared > limit) throw tooLarge(limit);
   if (!incoming) {
-    const text = await c.req.text();
-    if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
-    return text;
+    const bytes = Buffer.from(await c.req.arrayBuffer());
+    if (bytes.length > limit) throw tooLarge(limit);
+    return bytes;
   }
-  return (await readBytes(incoming, limit)).toString('utf8');
+  return readBytes(incoming, limit);
 }
 
 /**

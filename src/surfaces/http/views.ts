@@ -4,6 +4,7 @@
  * connection's URL, headers or credentials — the core does not have them.
  */
 import { redactInput } from '../../core/action.ts';
+import type { HumanDirectory } from '../../core/human-identity.ts';
 import type { Principal } from '../../core/principal.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { isRequesterSide, remainingApprovals, traitsOf } from '../../core/review.ts';
@@ -11,7 +12,14 @@ import { undoSummary } from '../../core/undo.ts';
 import { reviewability } from '../../service/read.ts';
 import { approversOf, ladderOf } from '../../core/escalation.ts';
 
-export function requestView(r: RequestRecord, viewer?: Principal): Record<string, unknown> {
+/**
+ * `dir` is the configuration in force: who the requesting side is (the human a configured agent acts for, whatever
+ * its token named) is judged as the console judges it, so no surface shows that side what the console withholds.
+ *
+ * @example
+ * c.json(requestView(r, c.get('principal'), deps.identity));
+ */
+export function requestView(r: RequestRecord, viewer: Principal | undefined, dir: HumanDirectory): Record<string, unknown> {
   const remaining = remainingApprovals(approversOf(r), r.reviews, r);
   return {
     id: r.id,
@@ -45,6 +53,6 @@ export function requestView(r: RequestRecord, viewer?: Principal): Record<string
     // Reviewers only: counts of rows matching a WHERE would tell the requesting side what it may not read.
     // Whether it can be reverted and what it changed, never a row: the values are for the revert statement only.
     ...(r.undo ? { undo: undoSummary(r.undo) } : {}),
-    ...(r.preview && viewer?.kind === 'human' && !isRequesterSide(r, traitsOf(viewer)) ? { preview: r.preview } : {}),
+    ...(r.preview && viewer?.kind === 'human' && !isRequesterSide(r, traitsOf(viewer), dir) ? { preview: r.preview } : {}),
   };
 }

@@ -8,6 +8,7 @@ import type { Context, Handler } from 'hono';
 import { CountersignError, isCountersignError } from '../../../core/errors.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { listRequests } from '../../../service/read.ts';
+import { readText } from '../body.ts';
 import type { AppEnv } from '../context.ts';
 import { HTTP_STATUS } from '../errors.ts';
 import { html } from './html.ts';
@@ -57,15 +58,12 @@ export function consolePage(deps: Deps, handler: (c: Context<AppEnv>, who: Who) 
   };
 }
 
-/** Reads an urlencoded form within the body limit. */
+/** Reads an urlencoded form within the body limit (PAYLOAD_TOO_LARGE past it). */
 export async function formFields(c: Context<AppEnv>): Promise<URLSearchParams> {
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') throw new CountersignError('INVALID_REQUEST', 'send the form as application/x-www-form-urlencoded');
-  const limit = c.get('bodyLimit');
-  if (Number(c.req.header('content-length') ?? 0) > limit) throw new CountersignError('PAYLOAD_TOO_LARGE', `the form is over ${limit} bytes`);
-  const text = await c.req.text();
-  if (Buffer.byteLength(text) > limit) throw new CountersignError('PAYLOAD_TOO_LARGE', `the form is over ${limit} bytes`);
-  return new URLSearchParams(text);
+  // Read as it arrives within the limit: the sign-in form takes bodies from anyone, before any credential.
+  return new URLSearchParams(await readText(c, c.get('bodyLimit')));
 }
 
 /**

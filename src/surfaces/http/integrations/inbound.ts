@@ -9,16 +9,21 @@
  * no refusal follows within a second, the last of them is recorded with that count.
  */
 import type { Context } from 'hono';
+import { isCountersignError } from '../../../core/errors.ts';
+import { readBody } from '../body.ts';
 import type { Deps } from '../../../service/deps.ts';
 import type { AppEnv } from '../context.ts';
 import { remoteOf } from '../remote.ts';
 import type { RefusalReason } from '../../../core/refusals.ts';
 
-/** The raw body, or undefined when it is over `max` bytes (declared or actual). */
+/** The raw body, or undefined once it is over `max` bytes (declared, or as they arrive: the rest is never read). */
 export async function readLimitedBody(c: Context<AppEnv>, max: number): Promise<Buffer | undefined> {
-  if (Number(c.req.header('content-length') ?? 0) > max) return undefined;
-  const body = Buffer.from(await c.req.arrayBuffer());
-  return body.length > max ? undefined : body;
+  try {
+    return await readBody(c, max);
+  } catch (e) {
+    if (isCountersignError(e, 'PAYLOAD_TOO_LARGE')) return undefined;
+    throw e;
+  }
 }
 
 export interface RefusalOptions {

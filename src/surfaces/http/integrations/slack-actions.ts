@@ -14,12 +14,15 @@ import type { Deps } from '../../../service/deps.ts';
 import { createEmailCache } from './email-cache.ts';
 
 const UNLINKED = 'Your Slack account is not linked to a human this gateway knows (its email must match one that is configured or has signed in to the console).';
+const ELSEWHERE = 'That request’s card is not on this message, so the click decides nothing. Review it from its own card or in the console.';
 
 export interface SlackActor {
   readonly user: string;
   readonly requestId: string;
   /** Where to answer the clicking user privately (block_actions only). */
   readonly responseUrl?: string;
+  /** The message whose button was clicked (block_actions only). */
+  readonly message?: { readonly channel: string; readonly ts: string };
 }
 
 export function createSlackActions(deps: Deps, api: SlackApi, opts: { responseOrigins: readonly string[]; teamId: string }) {
@@ -49,13 +52,30 @@ export function createSlackActions(deps: Deps, api: SlackApi, opts: { responseOr
     if (!outcome.ok) await tell(actor, outcome.message);
   }
 
+  /**
+   * Whether the click came from this request's own card, a message the gateway posted and remembered for it. A button
+   * is only a request id: one naming another request than the card it sits on (or a click from no card) would decide a
+   * request whose card the human never saw, so it decides nothing and is kept in the audit log, as Teams does.
+   */
+  async function onItsCard(actor: SlackActor): Promise<boolean> {
+    const m = actor.message;
+    const posted = m ? await deps.store.channelMessages(actor.requestId, 'slack') : [];
+    if (m && posted.some((p) => p.ref['channel'] === m.channel && p.ref['ts'] === m.ts)) return true;
+    await deps.store.appendAudit([
+      { type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: actor.requestId, actor: null, data: { channel: 'slack', reason: 'card.elsewhere', slackUser: actor.user } },
+    ]);
+    await tell(actor, ELSEWHERE);
+    return false;
+  }
+
   const guard = (what: string, p: Promise<void>) =>
     p.catch((e: unknown) => deps.log.error({ channel: 'slack', what, err: e }, 'slack interaction failed'));
 
   return {
-    approve: (actor: SlackActor) => guard('approve', decide(actor, 'approve', '')),
-    /** Opens the reason modal; Slack's trigger_id lives for 3 seconds, so this runs right after the answer. */
-    askDenyReason: (actor: SlackActor, triggerId: string) => guard('deny modal', api.call('views.open', { trigger_id: triggerId, view: denyModal(actor.requestId) }).then(() => undefined)),
+    approve: (actor: SlackActor) => guard('approve', onItsCard(actor).then((ok) => (ok ? decide(actor, 'approve', '') : undefined))),
+    /** Opens the reason modal (only from the request's own card); Slack's trigger_id lives for 3 seconds, so this runs right after the answer. */
+    askDenyReason: (actor: SlackActor, triggerId: string) =>
+      guard('deny modal', onItsCard(actor).then(async (ok) => (ok ? void (await api.call('views.open', { trigger_id: triggerId, view: denyModal(actor.requestId) })) : undefined))),
     deny: (actor: SlackActor, reason: string) => guard('deny', decide(actor, 'deny', reason)),
   };
 }

@@ -33,6 +33,8 @@ interface Payload {
   trigger_id?: string;
   response_url?: string;
   actions?: { action_id?: string; value?: string }[];
+  /** The message whose button was clicked. */
+  container?: { channel_id?: string; message_ts?: string };
   view?: { callback_id?: string; private_metadata?: string; state?: { values?: Record<string, Record<string, { value?: string | null }>> } };
 }
 
@@ -68,7 +70,8 @@ export function slackRoutes(deps: Deps, slack: SlackIntegration): Hono<AppEnv> {
     if (payload.type === 'block_actions') {
       const action = payload.actions?.[0];
       const requestId = action?.value ?? '';
-      const actor = { user, requestId, ...(payload.response_url ? { responseUrl: payload.response_url } : {}) };
+      const clicked = payload.container?.channel_id && payload.container.message_ts ? { channel: payload.container.channel_id, ts: payload.container.message_ts } : undefined;
+      const actor = { user, requestId, ...(clicked ? { message: clicked } : {}), ...(payload.response_url ? { responseUrl: payload.response_url } : {}) };
       if (action?.action_id === APPROVE_ACTION && requestId) setImmediate(() => void actions.approve(actor));
       if (action?.action_id === DENY_ACTION && requestId && payload.trigger_id) {
         const trigger = payload.trigger_id;

@@ -42,7 +42,7 @@ export function actionRoutes(deps: Deps, opts: { readonly consoleUrl?: (id: stri
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     });
     if (replayed) c.header('Idempotent-Replayed', 'true');
-    return answer(c, request, opts.consoleUrl);
+    return answer(c, deps, request, opts.consoleUrl);
   });
   return app;
 }
@@ -51,8 +51,8 @@ export function actionRoutes(deps: Deps, opts: { readonly consoleUrl?: (id: stri
  * The answer for a request as it stands: 403 with the error when denied; 202 with where to wait while it is not
  * final (held, approved, running: a fresh submission is only ever held here, a replay may find any); else 200.
  */
-function answer(c: Context<AppEnv>, r: RequestRecord, consoleUrl?: (id: string) => string): Response {
-  const view = requestView(r);
+function answer(c: Context<AppEnv>, deps: Deps, r: RequestRecord, consoleUrl?: (id: string) => string): Response {
+  const view = requestView(r, undefined, deps.identity);
   if (r.status === 'denied') {
     return c.json(
       {

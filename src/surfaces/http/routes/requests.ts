@@ -62,7 +62,7 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
     // Results can be large; a list carries everything needed to review, and GET /v1/requests/:id the result.
     return c.json({
       requests: rows.map((r) => {
-        const { result: _result, ...view } = requestView(r, viewer);
+        const { result: _result, ...view } = requestView(r, viewer, deps.identity);
         return view;
       }),
     });
@@ -91,7 +91,7 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
     } else {
       r = await getRequest(deps, viewer, c.req.param('id'));
     }
-    return c.json(requestView(r, viewer));
+    return c.json(requestView(r, viewer, deps.identity));
   });
 
   app.get('/:id/events', async (c) => {
@@ -103,7 +103,7 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
     return streamSSE(c, async (stream) => {
       try {
         let last = first;
-        await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer)) });
+        await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer, deps.identity)) });
         while (!TERMINAL_STATUSES.has(last.status) && !stream.aborted) {
           const next = await waitForChange(deps, viewer, id, { seconds: 15, from: last.status, signal: c.req.raw.signal });
           if (next.version === last.version) {
@@ -111,7 +111,7 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
             continue;
           }
           last = next;
-          await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer)) });
+          await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer, deps.identity)) });
         }
       } catch (e) {
         // Another gateway replaced the config this process runs: the stream ends with nothing more (a reconnect is refused).
@@ -127,20 +127,20 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
     const reviewer = c.get('principal');
     const grant = body.grant ? { uses: body.grant.uses, seconds: grantSeconds(body.grant.for) } : undefined;
     const r = await review(deps, { reviewer, requestId: c.req.param('id'), verdict: body.verdict, comment: body.comment, ...(body.digest ? { digest: body.digest } : {}), ...(grant ? { grant } : {}) });
-    return c.json(requestView(r, reviewer));
+    return c.json(requestView(r, reviewer, deps.identity));
   });
 
   app.post('/:id/break-glass', async (c) => {
     const body = await jsonBody(c, breakGlassBody);
     const by = c.get('principal');
     const r = await breakGlass(deps, { by, requestId: c.req.param('id'), justification: body.justification ?? '' });
-    return c.json(requestView(r, by));
+    return c.json(requestView(r, by, deps.identity));
   });
 
   app.post('/:id/cancel', async (c) => {
     const body = await jsonBody(c, cancelBody);
     const r = await cancel(deps, { principal: c.get('principal'), requestId: c.req.param('id'), ...(body.reason ? { reason: body.reason } : {}) });
-    return c.json(requestView(r));
+    return c.json(requestView(r, undefined, deps.identity));
   });
 
   // A new request, by the caller, that restores the rows this one changed (service/revert.ts); 201 with it.
@@ -148,7 +148,7 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
     const body = await jsonBody(c, cancelBody);
     const principal = c.get('principal');
     const r = await requestRevert(deps, { principal, requestId: c.req.param('id'), ...(body.reason ? { reason: body.reason } : {}), context: { surface: 'rest' } });
-    return c.json(requestView(r, principal), 201);
+    return c.json(requestView(r, principal, deps.identity), 201);
   });
 
   return app;
