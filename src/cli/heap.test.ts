@@ -69,6 +69,14 @@ console.log(JSON.stringify({ majors, live: live.length }));`).majors as number;
     expect(heapFlags({ maxSemiSpaceMb: 8, oldSpaceGrowthPercent: 0 })).toEqual(['--max-semi-space-size=8']);
   }, 60_000);
 
+  it('says when the young generation had outgrown the setting already, which it cannot then hold', () => {
+    // A process run through the TypeScript loader starts with 4 MB.
+    const r = inChild(`const small = heap.applyHeapSettings({ maxSemiSpaceMb: 1, oldSpaceGrowthPercent: 0 }).outgrownBytes;\nconst large = heap.applyHeapSettings({ maxSemiSpaceMb: 16, oldSpaceGrowthPercent: 0 }).outgrownBytes;\nconsole.log(JSON.stringify({ small, large, young: heap.youngGenerationBytes() }));`);
+    expect(r.young).toBeGreaterThan(2 * MB);
+    expect(r.small).toBe(r.young);
+    expect(r.large).toBe(0);
+  }, 60_000);
+
   it('has V8 ignore a semi-space maximum set once the process runs: why the growth factor is steered instead', () => {
     const r = inChild(`import v8 from 'node:v8';\nv8.setFlagsFromString('--max-semi-space-size=2');\n${CHURN}\nconsole.log(JSON.stringify({ maxYoung }));`);
     expect(r.maxYoung).toBeGreaterThan(4 * MB);

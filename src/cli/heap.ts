@@ -35,17 +35,20 @@ export function semiSpaceGrowthFactor(youngBytes: number, targetBytes: number): 
 
 /**
  * Applies `heap` to this process, from now on; nothing when it was started with `heapFlags(heap)` (a worker).
- * Call it before the heap grows: the young generation is not shrunk to the size if it is larger already.
+ * Call it before the heap grows: the young generation is not shrunk to the size if it is larger already, and
+ * `outgrownBytes` then says how large it is (0 when it is within the setting).
  *
  * @example
  * const heap = applyHeapSettings(config.server.heap);
+ * if (heap.outgrownBytes) logger.warn(...);
  * // ...serve...
  * heap.stop();
  */
-export function applyHeapSettings(heap: HeapSettings): { stop(): void } {
-  if (heapFlags(heap).every((f) => process.execArgv.includes(f))) return { stop() {} };
+export function applyHeapSettings(heap: HeapSettings): { stop(): void; outgrownBytes: number } {
+  if (heapFlags(heap).every((f) => process.execArgv.includes(f))) return { stop() {}, outgrownBytes: 0 };
   if (heap.oldSpaceGrowthPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${heap.oldSpaceGrowthPercent}`);
   const target = heap.maxSemiSpaceMb * 2 * MB;
+  const young = youngGenerationBytes();
   let factor = 0;
   const steer = () => {
     const next = semiSpaceGrowthFactor(youngGenerationBytes(), target);
@@ -57,5 +60,5 @@ export function applyHeapSettings(heap: HeapSettings): { stop(): void } {
   // After every collection: V8 grows the young generation only in a scavenge that finds it too small.
   const observer = new PerformanceObserver(steer);
   observer.observe({ entryTypes: ['gc'] });
-  return { stop: () => observer.disconnect() };
+  return { stop: () => observer.disconnect(), outgrownBytes: young > target ? young : 0 };
 }

@@ -48,6 +48,18 @@ function banner(gw: Gateway, keys: Record<string, string> | null): string {
   return lines.join('\n');
 }
 
+/**
+ * Sizes the heap of the process that serves (server.heap), and says so when the young generation had already
+ * outgrown the setting (the CLI run other than through bin/countersign.js, or a module preloaded with --import).
+ */
+function sizeHeap(config: Config, logger: Logger): void {
+  const { outgrownBytes } = applyHeapSettings(config.server.heap);
+  if (outgrownBytes > 0) {
+    const { maxSemiSpaceMb } = config.server.heap;
+    logger.warn({ maxSemiSpaceMb, youngGenerationMb: outgrownBytes / (1024 * 1024) }, `server.heap.maxSemiSpaceMb: the young generation had outgrown it before the config was read; start node with --max-semi-space-size=${maxSemiSpaceMb} to hold it`);
+  }
+}
+
 /** The exit code of a process a signal stopped before its gateway had started (128 + the signal's number, as a shell reports it). */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -104,7 +116,7 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     const logger = createLogger(config.log.level);
     if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port: config.server.port, configFile: path, metrics: config.metrics.enabled, heap: config.server.heap });
     // Before the gateway's modules load: the process that serves sizes its own heap (a worker was started with it).
-    applyHeapSettings(config.server.heap);
+    sizeHeap(config, logger);
     const signals = stopRequested();
     // Loaded here, not at the top: a primary of workers never serves, and so never holds the gateway's modules.
     const { startGateway } = await import('../main.ts');
@@ -132,7 +144,7 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     throw e;
   }
   const logger = createLogger(config.log.level);
-  applyHeapSettings(config.server.heap);
+  sizeHeap(config, logger);
   const { startGateway } = await import('../main.ts');
   const gw = await startGateway(config, { configFile: DEMO_CONFIG, logger });
   signals.started();
