@@ -199,7 +199,7 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
 
   const apiUrl = () => `http://127.0.0.1:${port}/api/`;
 
-  return {
+  const fake: FakeSlack = {
     get apiUrl() {
       return apiUrl();
     },
@@ -242,7 +242,16 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
       const m = cardOf(requestId);
       return m ? { channel: m.channel, ts: m.ts } : undefined;
     },
-    click(gatewayUrl, a, s) {
+    async click(gatewayUrl, a, s) {
+      // A human clicks a card once Slack shows it: wait for the request's card to be posted (a click meant to come from
+      // no card at all still goes, without one, if none is posted in time).
+      const card =
+        a.message ??
+        cardOf(a.requestId) ??
+        (await fake.waitFor('chat.postMessage', (c) => !String(c.body['channel'] ?? '').startsWith('D') && JSON.stringify(c.body['blocks'] ?? []).includes(JSON.stringify(a.requestId)), 10_000).then(
+          () => cardOf(a.requestId),
+          () => undefined,
+        ));
       return send(
         gatewayUrl,
         {
@@ -251,7 +260,7 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
           user: { id: a.user, username: a.user, team_id: teamId },
           trigger_id: `${++seq}.${Date.now()}.fake`,
           response_url: `http://127.0.0.1:${port}/response/${seq}`,
-          container: { type: 'message', ...((m) => (m ? { channel_id: m.channel, message_ts: m.ts } : {}))(a.message ?? cardOf(a.requestId)) },
+          container: { type: 'message', ...(card ? { channel_id: card.channel, message_ts: card.ts } : {}) },
           actions: [{ type: 'button', action_id: a.action === 'approve' ? 'countersign_approve' : 'countersign_deny', block_id: 'countersign_review', value: a.requestId, action_ts: String(Date.now() / 1000) }],
         },
         s,
@@ -275,4 +284,5 @@ export async function startFakeSlack(opts: { teamId?: string; appId?: string; si
       if (server) await stop();
     },
   };
+  return fake;
 }

@@ -59,8 +59,14 @@ export function createSlackActions(deps: Deps, api: SlackApi, opts: { responseOr
    */
   async function onItsCard(actor: SlackActor): Promise<boolean> {
     const m = actor.message;
-    const posted = m ? await deps.store.channelMessages(actor.requestId, 'slack') : [];
-    if (m && posted.some((p) => p.ref['channel'] === m.channel && p.ref['ts'] === m.ts)) return true;
+    // The card is remembered just after Slack answered its post, and Slack shows it at once: a click in between (or
+    // on a replica that has not seen the write yet) is looked for again for up to 2 s, well inside a trigger's 3 s.
+    for (let wait = 0, waited = 0; m !== undefined; waited += wait, wait = Math.min(2 * wait || 50, 2_000 - waited)) {
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const posted = await deps.store.channelMessages(actor.requestId, 'slack');
+      if (posted.some((p) => p.ref['channel'] === m.channel && p.ref['ts'] === m.ts)) return true;
+      if (waited >= 2_000) break;
+    }
     await deps.store.appendAudit([
       { type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: actor.requestId, actor: null, data: { channel: 'slack', reason: 'card.elsewhere', slackUser: actor.user } },
     ]);
