@@ -1,0 +1,184 @@
+/**
+ * The canary sweep of failures an agent can bring about with its own key, read
+ * where an operator reads them: one compiled gateway in its own process, logging
+ * at `trace`, whose connections point where nothing good answers. An HTTP
+ * upstream whose name does not resolve, one whose certificate is not trusted,
+ * one that refuses connections; an exec program that is not there; PostgreSQL
+ * targets unreachable, unresolvable and refusing the password; MCP upstreams
+ * over HTTP that are down, untrusted, or answer 401 quoting the headers they got
+ * (a query-string key in the URL besides). Each failure is asked for over REST,
+ * MCP and the Postgres wire; then the process's whole stdout and stderr, every
+ * answer, /metrics, /readyz, /healthz and the raw OTLP export bodies are swept
+ * for every canary in its plain, URL-encoded, base64, hex and truncated forms.
+ */
+import { randomBytes } from 'node:crypto';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canary, canaryValue, findLeaks } from '../support/canaries.ts';
+import { startFakePostgres, type FakePostgres } from '../support/fake-postgres-auth.ts';
+import { configYaml, DEFAULT_PRINCIPALS, eventually } from '../support/gateway.ts';
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
+import { call } from '../support/shared-gateway.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+const CHILD_MAIN = fileURLToPath(new URL('../support/gateway-child.js', import.meta.url));
+const ENV = {
+  DNS_TOKEN: canaryValue('DnsT'),
+  TLS_KEY: canaryValue('TlsK'),
+  DOWN_TOKEN: canaryValue('DwnT'),
+  EXEC_SECRET: canaryValue('ExMs'),
+  PG_DOWN_PASSWORD: canaryValue('PgDn'),
+  PG_DNS_PASSWORD: canaryValue('PgDs'),
+  PG_WRONG_PASSWORD: canaryValue('PgWp'),
+  MCP_DOWN_TOKEN: canaryValue('McDn'),
+  MCP_TLS_TOKEN: canaryValue('McTl'),
+  MCP_401_TOKEN: canaryValue('Mc41'),
+  MCP_QUERY_KEY: canaryValue('McQk'),
+  MCP_URL_PASSWORD: canaryValue('McUp'),
+  HOOK_URL_PASSWORD: canaryValue('HkUp'),
+  WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
+  METRICS_TOKEN: canaryValue('MeTk'),
+  OTLP_TOKEN: canaryValue('OtlT'),
+};
+const CANARIES = Object.entries(ENV).map(([k, v]) => canary(k, v));
+
+let dir: string;
+let child: ChildProcess;
+let url: string;
+let wirePort: number;
+let tls: HttpsServer;
+let tlsPort: number;
+let echo401: Upstream;
+let fakePg: FakePostgres;
+let otlp: OtlpReceiver;
+const keys: Record<string, string> = {};
+const out: string[] = [];
+/** Every text an agent or operator could read, by where it came from. */
+const seen: { where: string; text: string }[] = [];
+const keep = (where: string, value: unknown) => seen.push({ where, text: typeof value === 'string' ? value : JSON.stringify(value) });
+
+async function act(connection: string, input: unknown) {
+  const res = await call(url, keys['deploy-bot'], '/v1/actions', { body: { connection, input, reason: 'failure sweep' } });
+  keep(`POST /v1/actions ${connection}`, res.body);
+  return res;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cs-canary-failures-'));
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  tls = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('{}'));
+  await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+  tlsPort = (tls.address() as { port: number }).port;
+  // An MCP endpoint that refuses, quoting what it got (its credentials and the URL with its key), as a debug build does.
+  echo401 = await startUpstream((c) => ({ status: 401, body: { error: `unauthorized: ${c.url} with ${JSON.stringify(c.headers)}` } }));
+  fakePg = await startFakePostgres({ auth: 'scram', password: 'the-right-password-1' });
+  otlp = await startOtlpReceiver();
+  const free = createNetServer();
+  await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+  wirePort = (free.address() as { port: number }).port;
+  await new Promise((r) => free.close(r));
+  const body = `tracing: { enabled: true, sampleRatio: 1, otlp: { url: "${otlp.url}", headers: { authorization: "Bearer \${OTLP_TOKEN}" } } }
+metrics: { token: "\${METRICS_TOKEN}" }
+connections:
+  - { name: api-dns, kind: http, url: "http://no-such-host.invalid/x", headers: { Authorization: "Bearer \${DNS_TOKEN}" } }
+  - { name: api-tls, kind: http, url: "https://127.0.0.1:${tlsPort}/x", headers: { X-Api-Key: "\${TLS_KEY}" } }
+  - { name: api-down, kind: http, url: "http://127.0.0.1:9/x", headers: { Authorization: "Bearer \${DOWN_TOKEN}" } }
+  - { name: missing, kind: exec, command: /no/such/program, env: { TOOL_SECRET: "\${EXEC_SECRET}" } }
+  - { name: pgdown, kind: postgres, url: "postgres://svc:\${PG_DOWN_PASSWORD}@127.0.0.1:9/app" }
+  - { name: pgdns, kind: postgres, url: "postgres://svc:\${PG_DNS_PASSWORD}@no-such-host.invalid/app" }
+  - { name: pgbad, kind: postgres, url: "postgres://svc:\${PG_WRONG_PASSWORD}@127.0.0.1:${fakePg.port}/app" }
+  - { name: mcpdown, kind: mcp, url: "http://127.0.0.1:9/mcp", headers: { Authorization: "Bearer \${MCP_DOWN_TOKEN}" } }
+  - { name: mcptls, kind: mcp, url: "https://127.0.0.1:${tlsPort}/mcp", headers: { Authorization: "Bearer \${MCP_TLS_TOKEN}" } }
+  - { name: mcp401, kind: mcp, url: "${echo401.url}/mcp?api_key=\${MCP_QUERY_KEY}", headers: { Authorization: "Bearer \${MCP_401_TOKEN}" } }
+  - { name: mcpuser, kind: mcp, url: "http://svc:\${MCP_URL_PASSWORD}@127.0.0.1:${echo401.url.split(':').pop()}/mcp" }
+channels:
+  webhooks: [{ name: ops, url: "http://hook:\${HOOK_URL_PASSWORD}@127.0.0.1:${echo401.url.split(':').pop()}/hook", secret: "\${WEBHOOK_SECRET}" }]
+policy:
+  default: allow
+  rules:
+    - { id: held, when: 'action.reason.contains("hold")', effect: approve, approvers: [{ groups: [sre], count: 1 }] }
+`;
+  const yaml = configYaml(DEFAULT_PRINCIPALS, keys, body, join(dir, 'countersign.db'), '', `postgres: { port: ${wirePort} }`).replace('log: { level: silent }', 'log: { level: trace }');
+  const file = join(dir, 'countersign.yaml');
+  writeFileSync(file, yaml);
+  child = spawn(process.execPath, [CHILD_MAIN, file], { env: { ...process.env, ...ENV, OTEL_BSP_SCHEDULE_DELAY: '100' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stderr!.on('data', (d: Buffer) => out.push(d.toString('utf8')));
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}: ${out.join('')}`)));
+  });
+  lines.on('line', (l) => out.push(l));
+  url = (JSON.parse(ready) as { url: string }).url;
+  const config = await call(url, keys['alice'], '/v1/whoami');
+  expect(config.status).toBe(200);
+}, 30_000);
+
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  await Promise.all([new Promise((r) => tls?.close(r)), echo401?.close(), fakePg?.close(), otlp?.close()]);
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('failures an agent brings about, read by an operator', () => {
+  it('fails each action over REST with the upstream out of reach', async () => {
+    for (const c of ['api-dns', 'api-tls', 'api-down']) expect((await act(c, { method: 'GET', path: '/' })).body.status, c).toBe('failed');
+    expect((await act('missing', { args: ['--version'] })).body.status).toBe('failed');
+    for (const c of ['pgdown', 'pgdns', 'pgbad']) expect((await act(c, { sql: 'SELECT 1' })).body.status, c).toBe('failed');
+    expect(fakePg.startups.length).toBeGreaterThan(0);
+    for (const c of ['mcpdown', 'mcptls', 'mcp401']) keep(`mcp ${c}`, await act(c, { tool: 'anything', arguments: {} }));
+    expect(echo401.calls.length).toBeGreaterThan(0);
+    const held = await call(url, keys['deploy-bot'], '/v1/actions', { body: { connection: 'api-down', input: { method: 'POST', path: '/' }, reason: 'hold: a write' } });
+    expect(held.status).toBe(202);
+    keep('held', held.body);
+  });
+
+  it('fails them over MCP and the Postgres wire too', async () => {
+    const agent = new Client({ name: 'failure-sweep', version: '1.0.0' });
+    await agent.connect(new StreamableHTTPClientTransport(new URL('/mcp', url), { requestInit: { headers: { authorization: `Bearer ${keys['deploy-bot']}` } } }));
+    try {
+      keep('mcp tools/list', await agent.listTools());
+      for (const name of ['mcpdown__x', 'mcp401__x', 'mcptls__x']) keep(`mcp call ${name}`, await agent.callTool({ name, arguments: {} }).catch((e: unknown) => String(e)));
+    } finally {
+      await agent.close();
+    }
+    for (const database of ['pgdown', 'pgdns', 'pgbad']) {
+      const c = new pg.Client({ host: '127.0.0.1', port: wirePort, user: 'deploy-bot', password: keys['deploy-bot'], database, ssl: false });
+      const e = await c.connect().then(() => c.query('SELECT 1')).catch((x: unknown) => x);
+      expect(e, database).toBeInstanceOf(Error);
+      keep(`pg wire ${database}`, { ...(e as object), message: (e as Error).message });
+      await c.end().catch(() => undefined);
+    }
+  });
+
+  it('keeps every canary out of the log, the answers, the probes and the traces', async () => {
+    await eventually(async () => (Object.values(((await (await fetch(`${url}/readyz`)).json()) as { channels: Record<string, { status: string }> }).channels).some((ch) => ch.status === 'failing') ? true : undefined), 8000);
+    for (const p of ['/healthz', '/readyz']) keep(p, await (await fetch(`${url}${p}`)).text());
+    const metrics = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ENV.METRICS_TOKEN}` } });
+    expect(metrics.status).toBe(200);
+    keep('/metrics', await metrics.text());
+    keep('REST requests', (await call(url, keys['alice'], '/v1/requests?status=failed&limit=100')).body);
+    await eventually(async () => (otlp.bodies.length > 0 ? true : undefined), 5000);
+    keep('otlp export bodies', otlp.bodies.join('\n'));
+    // The log at trace holds the failures (so its silence on the canaries is the gateway's doing).
+    const log = out.join('');
+    expect(log).toMatch(/"level":10|"level":20/);
+    keep('gateway stdout and stderr', log);
+    const leaks = seen.flatMap((s) => findLeaks(s.text, CANARIES).map((l) => `${s.where} → ${l}`));
+    expect(leaks).toEqual([]);
+  });
+});
