@@ -52,6 +52,8 @@ const BROKEN: Record<string, { yaml: string; says: RegExp }> = {
   'a webhook secret of the wrong shape': { yaml: `channels:\n  webhooks: [{ name: a, url: "http://127.0.0.1:9", secret: "\${BAD_VALUE}" }]\n`, says: /webhooks\[0\]\.secret/ },
   'a password in an http url': { yaml: `connections:\n  - { name: a, kind: http, url: "http://svc:\${BAD_VALUE}@127.0.0.1:9/" }\n`, says: /connections\[0\]\.url/ },
   'a misspelt key over a credential': { yaml: `connections:\n  - { name: a, kind: http, url: "http://127.0.0.1:9", headrs: { authorization: "Bearer \${BAD_VALUE}" } }\n`, says: /headrs/ },
+  'a password in a webhook url': { yaml: `channels:\n  webhooks: [{ name: a, url: "http://hook:\${BAD_VALUE}@127.0.0.1:9/", secret: "whsec_${'A'.repeat(32)}" }]\n`, says: /webhooks\[0\]\.url/ },
+  'a password in an mcp url': { yaml: `connections:\n  - { name: a, kind: mcp, url: "http://svc:\${BAD_VALUE}@127.0.0.1:9/mcp" }\n`, says: /connections\[0\]\.url/ },
   'a postgres url that is not one': { yaml: `connections:\n  - { name: a, kind: postgres, url: "\${BAD_VALUE}" }\n`, says: /connections\[0\]\.url/ },
   'a YAML error on the line of a literal secret': { yaml: `connections:\n  - name: a\n    kind: http\n    url: http://127.0.0.1:9\n    headers:\n      authorization: Bearer ${LITERAL}\n     x: [\n`, says: /line/ },
   'an unclosed quote after a literal secret': { yaml: `connections:\n  - { name: a, kind: http, url: "http://127.0.0.1:9", headers: { authorization: "Bearer ${LITERAL} }\n`, says: /invalid configuration|line/ },

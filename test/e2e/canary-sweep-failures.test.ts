@@ -6,7 +6,8 @@
  * one that refuses connections; an exec program that is not there; PostgreSQL
  * targets unreachable, unresolvable and refusing the password; MCP upstreams
  * over HTTP that are down, untrusted, or answer 401 quoting the headers they got
- * (a query-string key in the URL besides). Each failure is asked for over REST,
+ * (a query-string key in the URL besides); a webhook whose receiver refuses
+ * (a token in its path). Each failure is asked for over REST,
  * MCP and the Postgres wire; then the process's whole stdout and stderr, every
  * answer, /metrics, /readyz, /healthz and the raw OTLP export bodies are swept
  * for every canary in its plain, URL-encoded, base64, hex and truncated forms.
@@ -44,8 +45,7 @@ const ENV = {
   MCP_TLS_TOKEN: canaryValue('McTl'),
   MCP_401_TOKEN: canaryValue('Mc41'),
   MCP_QUERY_KEY: canaryValue('McQk'),
-  MCP_URL_PASSWORD: canaryValue('McUp'),
-  HOOK_URL_PASSWORD: canaryValue('HkUp'),
+  HOOK_PATH_TOKEN: canaryValue('HkPt'),
   WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
   METRICS_TOKEN: canaryValue('MeTk'),
   OTLP_TOKEN: canaryValue('OtlT'),
@@ -100,9 +100,8 @@ connections:
   - { name: mcpdown, kind: mcp, url: "http://127.0.0.1:9/mcp", headers: { Authorization: "Bearer \${MCP_DOWN_TOKEN}" } }
   - { name: mcptls, kind: mcp, url: "https://127.0.0.1:${tlsPort}/mcp", headers: { Authorization: "Bearer \${MCP_TLS_TOKEN}" } }
   - { name: mcp401, kind: mcp, url: "${echo401.url}/mcp?api_key=\${MCP_QUERY_KEY}", headers: { Authorization: "Bearer \${MCP_401_TOKEN}" } }
-  - { name: mcpuser, kind: mcp, url: "http://svc:\${MCP_URL_PASSWORD}@127.0.0.1:${echo401.url.split(':').pop()}/mcp" }
 channels:
-  webhooks: [{ name: ops, url: "http://hook:\${HOOK_URL_PASSWORD}@127.0.0.1:${echo401.url.split(':').pop()}/hook", secret: "\${WEBHOOK_SECRET}" }]
+  webhooks: [{ name: ops, url: "${echo401.url}/hooks/\${HOOK_PATH_TOKEN}", secret: "\${WEBHOOK_SECRET}" }]
 policy:
   default: allow
   rules:
