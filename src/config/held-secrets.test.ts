@@ -57,6 +57,21 @@ policy: { default: deny }
     for (const s of ['ghp_literal123456', 'cf-key-abcdef123', 'svc-key-0123456']) expect(scrubber.scrub(`got ${s}`).text, s).not.toContain(s);
   });
 
+  it('takes a credential written in a URL\'s query (an MCP endpoint keyed by ?api_key=), not the other parameters', () => {
+    const config = parseConfig(
+      `connections:
+  - { name: tools, kind: mcp, url: "https://mcp.example.com/mcp?token=tok-literal-123456&region=eu-west-1&api_key=k%2Fliteral-7890" }
+  - { name: more, kind: mcp, url: "https://mcp.example.com/mcp?key=plain-key-abcdef&sig=sig-value-fedcba&profile=default" }
+policy: { default: deny }
+`,
+      'test.yaml',
+      {},
+    );
+    const held = heldSecrets(config);
+    for (const s of ['tok-literal-123456', 'k/literal-7890', 'plain-key-abcdef', 'sig-value-fedcba']) expect(held, s).toContain(s);
+    for (const s of ['eu-west-1', 'default']) expect(held, s).not.toContain(s);
+  });
+
   it('reads the environment by its names, and URL credentials in any value', () => {
     expect(environmentSecrets({ GITHUB_TOKEN: 'ghp_x', DATABASE_URL: 'postgres://u:p%40ss@h/db', LANG: 'C.UTF-8' })).toEqual(['ghp_x', 'p%40ss', 'p@ss']);
   });

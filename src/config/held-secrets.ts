@@ -22,13 +22,26 @@ export function secretNamed(name: string): boolean {
 // Names of things, not secrets: the columns whose values the audit log masks.
 const NOT_SECRETS = new Set(['secretColumns']);
 
-/** The password (or a lone user, which may be the token) of a URL, if the text is one with credentials. */
-function urlCredential(text: string): string[] {
-  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(text)) return [];
+/** Query parameters that carry a key by convention, besides those named like a secret (`?key=`, `?sig=` of a signed URL). */
+const KEY_PARAMETER = /^(?:key|sig|signature|auth|code|apikey)$/i;
+
+/**
+ * The password (or a lone user, which may be the token) of a URL, and the values of its query parameters named like
+ * credentials (`https://mcp.example.com/mcp?api_key=…`, written in the file or not), if the text is such a URL.
+ *
+ * @example
+ * urlCredential('https://mcp.example.com/mcp?api_key=k1234567&region=eu'); // ['k1234567', 'k1234567']
+ */
+export function urlCredential(text: string): string[] {
+  const user = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(text);
+  if (!user && !/^[a-z][a-z0-9+.-]*:\/\/[^\s?]*\?/i.test(text)) return [];
   try {
     const url = new URL(text);
-    const part = url.password || url.username;
-    return part ? [part, decodeURIComponentSafe(part)] : [];
+    const out: string[] = [];
+    const part = user ? url.password || url.username : '';
+    if (part) out.push(part, decodeURIComponentSafe(part));
+    for (const [name, value] of url.searchParams) if (value !== '' && (SECRET_NAME.test(name) || KEY_PARAMETER.test(name))) out.push(value, encodeURIComponent(value));
+    return out;
   } catch {
     return [];
   }

@@ -28,6 +28,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canary, canaryValue, findLeaks } from '../support/canaries.ts';
 import { startFakePostgres, type FakePostgres } from '../support/fake-postgres-auth.ts';
 import { configYaml, DEFAULT_PRINCIPALS, eventually } from '../support/gateway.ts';
+import { startMutableUpstream, type MutableUpstream } from '../support/mcp-upstream.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
 import { call } from '../support/shared-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
@@ -50,7 +51,9 @@ const ENV = {
   METRICS_TOKEN: canaryValue('MeTk'),
   OTLP_TOKEN: canaryValue('OtlT'),
 };
-const CANARIES = Object.entries(ENV).map(([k, v]) => canary(k, v));
+/** Written in the file itself, not taken from the environment: a key in a query string. */
+const LITERAL_QUERY_KEY = canaryValue('LtQk');
+const CANARIES = [...Object.entries(ENV).map(([k, v]) => canary(k, v, v.replace(/^whsec_/, ''))), canary('LITERAL_QUERY_KEY', LITERAL_QUERY_KEY)];
 
 let dir: string;
 let child: ChildProcess;
@@ -59,6 +62,7 @@ let wirePort: number;
 let tls: HttpsServer;
 let tlsPort: number;
 let echo401: Upstream;
+let mcpEcho: MutableUpstream;
 let fakePg: FakePostgres;
 let otlp: OtlpReceiver;
 const keys: Record<string, string> = {};
@@ -81,6 +85,7 @@ beforeAll(async () => {
   tlsPort = (tls.address() as { port: number }).port;
   // An MCP endpoint that refuses, quoting what it got (its credentials and the URL with its key), as a debug build does.
   echo401 = await startUpstream((c) => ({ status: 401, body: { error: `unauthorized: ${c.url} with ${JSON.stringify(c.headers)}` } }));
+  mcpEcho = await startMutableUpstream();
   fakePg = await startFakePostgres({ auth: 'scram', password: 'the-right-password-1' });
   otlp = await startOtlpReceiver();
   const free = createNetServer();
@@ -100,6 +105,8 @@ connections:
   - { name: mcpdown, kind: mcp, url: "http://127.0.0.1:9/mcp", headers: { Authorization: "Bearer \${MCP_DOWN_TOKEN}" } }
   - { name: mcptls, kind: mcp, url: "https://127.0.0.1:${tlsPort}/mcp", headers: { Authorization: "Bearer \${MCP_TLS_TOKEN}" } }
   - { name: mcp401, kind: mcp, url: "${echo401.url}/mcp?api_key=\${MCP_QUERY_KEY}", headers: { Authorization: "Bearer \${MCP_401_TOKEN}" } }
+  - { name: mcpkey, kind: mcp, url: "${echo401.url}/mcp?token=${LITERAL_QUERY_KEY}" }
+  - { name: mcpecho, kind: mcp, url: "${mcpEcho.url}?token=${LITERAL_QUERY_KEY}" }
 channels:
   webhooks: [{ name: ops, url: "${echo401.url}/hooks/\${HOOK_PATH_TOKEN}", secret: "\${WEBHOOK_SECRET}" }]
 policy:
@@ -129,7 +136,7 @@ afterAll(async () => {
     child.kill('SIGTERM');
     await exited;
   }
-  await Promise.all([new Promise((r) => tls?.close(r)), echo401?.close(), fakePg?.close(), otlp?.close()]);
+  await Promise.all([new Promise((r) => tls?.close(r)), echo401?.close(), mcpEcho?.close(), fakePg?.close(), otlp?.close()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -141,6 +148,9 @@ describe('failures an agent brings about, read by an operator', () => {
     expect(fakePg.startups.length).toBeGreaterThan(0);
     for (const c of ['mcpdown', 'mcptls', 'mcp401']) keep(`mcp ${c}`, await act(c, { tool: 'anything', arguments: {} }));
     expect(echo401.calls.length).toBeGreaterThan(0);
+    const echoed = await act('mcpecho', { tool: 'greet', arguments: { name: 'url' } });
+    expect(echoed.body.status).toBe('succeeded');
+    expect(JSON.stringify(echoed.body.result)).toContain('hello from /mcp?token=');
     const held = await call(url, keys['deploy-bot'], '/v1/actions', { body: { connection: 'api-down', input: { method: 'POST', path: '/' }, reason: 'hold: a write' } });
     expect(held.status).toBe(202);
     keep('held', held.body);
