@@ -29,6 +29,8 @@ import { canary, canaryValue, findLeaks } from '../support/canaries.ts';
 import { startFakePostgres, type FakePostgres } from '../support/fake-postgres-auth.ts';
 import { configYaml, DEFAULT_PRINCIPALS, eventually } from '../support/gateway.ts';
 import { startMutableUpstream, type MutableUpstream } from '../support/mcp-upstream.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+import { silentRelay, type SilentRelay } from '../support/silent-relay.ts';
 import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.ts';
 import { call } from '../support/shared-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
@@ -48,6 +50,7 @@ const ENV = {
   MCP_QUERY_KEY: canaryValue('McQk'),
   HOOK_PATH_TOKEN: canaryValue('HkPt'),
   WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`,
+  STORE_PASSWORD: canaryValue('StPw'),
   METRICS_TOKEN: canaryValue('MeTk'),
   OTLP_TOKEN: canaryValue('OtlT'),
 };
@@ -55,6 +58,7 @@ const ENV = {
 const LITERAL_QUERY_KEY = canaryValue('LtQk');
 const CANARIES = [...Object.entries(ENV).map(([k, v]) => canary(k, v, v.replace(/^whsec_/, ''))), canary('LITERAL_QUERY_KEY', LITERAL_QUERY_KEY)];
 
+const db = await createTestDatabase();
 let dir: string;
 let child: ChildProcess;
 let url: string;
@@ -115,9 +119,15 @@ policy:
     - { id: held, when: 'action.reason.contains("hold")', effect: approve, approvers: [{ groups: [sre], count: 1 }] }
 `;
   const yaml = configYaml(DEFAULT_PRINCIPALS, keys, body, join(dir, 'countersign.db'), '', `postgres: { port: ${wirePort} }`).replace('log: { level: silent }', 'log: { level: trace }');
-  const file = join(dir, 'countersign.yaml');
+  ({ child, url } = await spawnGateway(join(dir, 'countersign.yaml'), yaml, out));
+  const config = await call(url, keys['alice'], '/v1/whoami');
+  expect(config.status).toBe(200);
+}, 30_000);
+
+/** The compiled gateway in a process of its own, everything it writes (its log at trace on stderr) kept in `out`. */
+async function spawnGateway(file: string, yaml: string, out: string[]): Promise<{ child: ChildProcess; url: string }> {
   writeFileSync(file, yaml);
-  child = spawn(process.execPath, [CHILD_MAIN, file], { env: { ...process.env, ...ENV, OTEL_BSP_SCHEDULE_DELAY: '100' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CHILD_MAIN, file], { env: { ...process.env, ...ENV, OTEL_BSP_SCHEDULE_DELAY: '100' }, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stderr!.on('data', (d: Buffer) => out.push(d.toString('utf8')));
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<string>((resolve, reject) => {
@@ -125,17 +135,18 @@ policy:
     child.once('exit', (code) => reject(new Error(`the gateway exited with ${code}: ${out.join('')}`)));
   });
   lines.on('line', (l) => out.push(l));
-  url = (JSON.parse(ready) as { url: string }).url;
-  const config = await call(url, keys['alice'], '/v1/whoami');
-  expect(config.status).toBe(200);
-}, 30_000);
+  return { child, url: (JSON.parse(ready) as { url: string }).url };
+}
+
+async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await stop(child);
   await Promise.all([new Promise((r) => tls?.close(r)), echo401?.close(), mcpEcho?.close(), fakePg?.close(), otlp?.close()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -190,4 +201,50 @@ describe('failures an agent brings about, read by an operator', () => {
     const leaks = seen.flatMap((s) => findLeaks(s.text, CANARIES).map((l) => `${s.where} → ${l}`));
     expect(leaks).toEqual([]);
   });
+});
+
+describe.skipIf(!db)('a gateway whose PostgreSQL store goes away, its password in the URL', () => {
+  let relay: SilentRelay;
+  let storeChild: ChildProcess;
+  let storeUrl: string;
+  const storeOut: string[] = [];
+  const storeKeys: Record<string, string> = {};
+
+  beforeAll(async () => {
+    relay = await silentRelay(db!.url);
+    const through = new URL(relay.url);
+    const store = `store: { postgres: { url: "postgres://postgres:\${STORE_PASSWORD}@${through.host}${through.pathname}", connectTimeout: 1 } }`;
+    const yaml = configYaml(DEFAULT_PRINCIPALS, storeKeys, `metrics: { token: "\${METRICS_TOKEN}" }\npolicy:\n  default: allow\n`, join(dir, 'store', 'countersign.db'))
+      .replace(/^store: .*$/m, store)
+      .replace('log: { level: silent }', 'log: { level: trace }');
+    ({ child: storeChild, url: storeUrl } = await spawnGateway(join(dir, 'store.yaml'), yaml, storeOut));
+    expect((await fetch(`${storeUrl}/readyz`)).status).toBe(200);
+  }, 30_000);
+
+  afterAll(async () => {
+    await stop(storeChild);
+    await relay?.close().catch(() => undefined);
+    await db?.drop();
+  });
+
+  it('answers the probes, the scrape and an agent without the password, and logs none', async () => {
+    await relay.close();
+    const ready = await eventually(async () => {
+      const r = await fetch(`${storeUrl}/readyz`);
+      return r.status === 503 ? r.text() : undefined;
+    }, 8000);
+    const answers = [
+      ['/readyz', ready],
+      ['/healthz', await (await fetch(`${storeUrl}/healthz`)).text()],
+      ['/metrics', await (await fetch(`${storeUrl}/metrics`, { headers: { authorization: `Bearer ${ENV.METRICS_TOKEN}` } })).text()],
+      ['POST /v1/actions', JSON.stringify((await call(storeUrl, storeKeys['deploy-bot'], '/v1/actions', { body: { connection: 'none', input: {}, reason: 'store gone' } })).body)],
+      ['GET /v1/requests', JSON.stringify((await call(storeUrl, storeKeys['alice'], '/v1/requests')).body)],
+    ];
+    // The log says the store failed (so its silence on the password is the gateway's doing).
+    await eventually(async () => (/the store did not answer/.test(storeOut.join('')) ? true : undefined), 5000);
+    await stop(storeChild);
+    answers.push(['gateway stdout and stderr', storeOut.join('')]);
+    const leaks = answers.flatMap(([where, text]) => findLeaks(text!, CANARIES).map((l) => `${where} → ${l}`));
+    expect(leaks).toEqual([]);
+  }, 30_000);
 });
