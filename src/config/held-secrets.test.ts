@@ -72,6 +72,20 @@ policy: { default: deny }
     for (const s of ['eu-west-1', 'default']) expect(held, s).not.toContain(s);
   });
 
+  it('takes credentials written on a command line after a flag named like one, not the other arguments', () => {
+    const config = parseConfig(
+      `connections:
+  - { name: files, kind: mcp, command: /usr/bin/mcp-x, args: [--api-key, literal-key-555555, "--token=tok-literal-666666", -p, literal-pw-777777, --password, "", --region, eu-west-1, --verbose] }
+policy: { default: deny }
+`,
+      'test.yaml',
+      {},
+    );
+    const held = heldSecrets(config);
+    for (const s of ['literal-key-555555', 'tok-literal-666666']) expect(held, s).toContain(s);
+    for (const s of ['eu-west-1', '--verbose', '--region', '--api-key']) expect(held, s).not.toContain(s);
+  });
+
   it('reads the environment by its names, and URL credentials in any value', () => {
     expect(environmentSecrets({ GITHUB_TOKEN: 'ghp_x', DATABASE_URL: 'postgres://u:p%40ss@h/db', LANG: 'C.UTF-8' })).toEqual(['ghp_x', 'p%40ss', 'p@ss']);
   });

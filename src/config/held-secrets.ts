@@ -2,7 +2,8 @@
  * Every secret value the gateway holds by its configuration: what `${VAR}`
  * took from the environment (anywhere in the file), every connection's
  * headers, env and target secrets, values under secret-named keys written in
- * the file itself (a login's client secret, a chat token), passwords in URLs,
+ * the file itself (a login's client secret, a chat token), passwords and
+ * secret-named query values in URLs, values of secret-named flags in args,
  * and the values of the gateway's own environment variables named like
  * secrets even when the file never names them. A command run by an exec
  * connection (or a stdio MCP server) runs as the gateway's OS user and can
@@ -108,6 +109,24 @@ export function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
 }
 
 /**
+ * Credentials written on a command line: the value of a flag named like one, `--api-key=…` or `--api-key …`
+ * (a `${VAR}` there is held already, config/target-secrets.ts; this is what the file itself spells out).
+ *
+ * @example
+ * flagCredentials(['--api-key', 'sk_live_1', '--region', 'eu']); // ['sk_live_1']
+ */
+function flagCredentials(args: readonly string[]): string[] {
+  const out: string[] = [];
+  args.forEach((arg, i) => {
+    const flag = /^--?([A-Za-z][A-Za-z0-9_.-]*)(?:=([\s\S]*))?$/.exec(arg);
+    if (!flag || !SECRET_NAME.test(flag[1]!)) return;
+    const value = flag[2] ?? args[i + 1];
+    if (value !== undefined && (flag[2] !== undefined || !value.startsWith('-'))) out.push(value);
+  });
+  return out;
+}
+
+/**
  * @example
  * heldSecrets(loadConfig('countersign.yaml')); // ['tok_live_…', 'hunter2', …]
  */
@@ -118,6 +137,7 @@ export function heldSecrets(config: Config): string[] {
     // A connection's own scrubber still takes all of its own values (adapters/executor/held-scrubber.ts `own`).
     if ('headers' in c && c.headers) for (const [k, v] of Object.entries(c.headers)) if (!PLAIN_HEADER.test(k)) out.push(v);
     if ('env' in c && c.env) for (const [k, v] of Object.entries(c.env)) if (!PLAIN_ENV.test(k)) out.push(v);
+    if ('args' in c && c.args) out.push(...flagCredentials(c.args));
   }
   const { principals: _hashes, policy: _policy, ...rest } = config;
   walk(rest, false, out);

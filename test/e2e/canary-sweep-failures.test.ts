@@ -56,7 +56,14 @@ const ENV = {
 };
 /** Written in the file itself, not taken from the environment: a key in a query string. */
 const LITERAL_QUERY_KEY = canaryValue('LtQk');
-const CANARIES = [...Object.entries(ENV).map(([k, v]) => canary(k, v, v.replace(/^whsec_/, ''))), canary('LITERAL_QUERY_KEY', LITERAL_QUERY_KEY)];
+/** Written in the file too: a stdio server's credentials on its command line, after a flag that names them. */
+const LITERAL_ARGS = { '--api-key': canaryValue('LtAk'), '--token=': canaryValue('LtTk'), '--password': canaryValue('LtPw') };
+const CANARIES = [
+  ...Object.entries(ENV).map(([k, v]) => canary(k, v, v.replace(/^whsec_/, ''))),
+  canary('LITERAL_QUERY_KEY', LITERAL_QUERY_KEY),
+  ...Object.entries(LITERAL_ARGS).map(([flag, v]) => canary(`literal ${flag}`, v)),
+];
+const ARGV_ECHO = fileURLToPath(new URL('../support/argv-echo-mcp.js', import.meta.url));
 
 const db = await createTestDatabase();
 let dir: string;
@@ -111,6 +118,7 @@ connections:
   - { name: mcp401, kind: mcp, url: "${echo401.url}/mcp?api_key=\${MCP_QUERY_KEY}", headers: { Authorization: "Bearer \${MCP_401_TOKEN}" } }
   - { name: mcpkey, kind: mcp, url: "${echo401.url}/mcp?token=${LITERAL_QUERY_KEY}" }
   - { name: mcpecho, kind: mcp, url: "${mcpEcho.url}?token=${LITERAL_QUERY_KEY}" }
+  - { name: argv, kind: mcp, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(ARGV_ECHO)}, --api-key, "${LITERAL_ARGS['--api-key']}", "--token=${LITERAL_ARGS['--token=']}", --password, "${LITERAL_ARGS['--password']}", --verbose] }
 channels:
   webhooks: [{ name: ops, url: "${echo401.url}/hooks/\${HOOK_PATH_TOKEN}", secret: "\${WEBHOOK_SECRET}" }]
 policy:
@@ -162,6 +170,9 @@ describe('failures an agent brings about, read by an operator', () => {
     const echoed = await act('mcpecho', { tool: 'greet', arguments: { name: 'url' } });
     expect(echoed.body.status).toBe('succeeded');
     expect(JSON.stringify(echoed.body.result)).toContain('hello from /mcp?token=');
+    const argv = await act('argv', { tool: 'whoami', arguments: {} });
+    expect(argv.body.status).toBe('succeeded');
+    expect(JSON.stringify(argv.body.result)).toContain('--verbose');
     const held = await call(url, keys['deploy-bot'], '/v1/actions', { body: { connection: 'api-down', input: { method: 'POST', path: '/' }, reason: 'hold: a write' } });
     expect(held.status).toBe(202);
     keep('held', held.body);
