@@ -9,7 +9,7 @@
  * or properties, and the log at `debug` or `trace` is read by operators who
  * hold none of the credentials.
  */
-import pino, { type Logger } from 'pino';
+import pino, { type Logger, type LoggerOptions } from 'pino';
 import { createSecretScrubber, REDACTED } from '../core/scrub.ts';
 import { secretParts } from '../core/secret-parts.ts';
 
@@ -21,17 +21,19 @@ import { secretParts } from '../core/secret-parts.ts';
  * const log = createLogger(config.log.level, 1, heldSecrets(config));
  */
 export function createLogger(level: string, fd: 1 | 2 = 1, secrets: readonly string[] = []): Logger {
+  return pino(loggerOptions(level, secrets), pino.destination(fd));
+}
+
+/** The options of the gateway's logger, whatever it writes to. */
+export function loggerOptions(level: string, secrets: readonly string[]): LoggerOptions {
   const scrubber = createSecretScrubber(secretParts(secrets));
-  return pino(
-    {
-      level,
-      base: { service: 'countersign' },
-      // Defence in depth: nothing logs these today, and nothing ever should.
-      redact: { paths: ['authorization', '*.authorization', 'headers', '*.headers', 'apiKeys', '*.apiKeys', 'env', '*.env', 'input.headers', '*.input.headers'], censor: '[redacted]' },
-      ...(scrubber.empty ? {} : { hooks: { streamWrite: (line: string) => scrubbed(scrubber, line) } }),
-    },
-    pino.destination(fd),
-  );
+  return {
+    level,
+    base: { service: 'countersign' },
+    // Defence in depth: nothing logs these today, and nothing ever should.
+    redact: { paths: ['authorization', '*.authorization', 'headers', '*.headers', 'apiKeys', '*.apiKeys', 'env', '*.env', 'input.headers', '*.input.headers'], censor: '[redacted]' },
+    ...(scrubber.empty ? {} : { hooks: { streamWrite: (line: string) => scrubbed(scrubber, line) } }),
+  };
 }
 
 /** The line scrubbed; one that would not come clean is replaced by a line that says so, still JSON. */
