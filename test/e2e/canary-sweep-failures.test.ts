@@ -23,6 +23,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canary, canaryValue, findLeaks } from '../support/canaries.ts';
@@ -203,6 +204,15 @@ describe('failures an agent brings about, read by an operator', () => {
     expect(metrics.status).toBe(200);
     keep('/metrics', await metrics.text());
     keep('REST requests', (await call(url, keys['alice'], '/v1/requests?status=failed&limit=100')).body);
+    // Every row of every table of the store (this gateway's own SQLite file, whichever store the suite runs on).
+    const store = new Database(join(dir, 'countersign.db'), { readonly: true, fileMustExist: true });
+    try {
+      const tables = store.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[];
+      for (const { name } of tables) keep(`store table ${name}`, store.prepare(`SELECT * FROM "${name}"`).all());
+      expect((store.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n).toBeGreaterThan(20);
+    } finally {
+      store.close();
+    }
     await eventually(async () => (otlp.bodies.length > 0 ? true : undefined), 5000);
     keep('otlp export bodies', otlp.bodies.join('\n'));
     // The log at trace holds the failures (so its silence on the canaries is the gateway's doing).
