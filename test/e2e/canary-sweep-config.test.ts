@@ -82,6 +82,8 @@ describe('a configuration refused by config check', () => {
 describe('a gateway that fails to start', () => {
   const starts: Record<string, () => string> = {
     'its store unreachable': () => `store: { postgres: { url: "postgres://svc:\${STORE_PASSWORD}@127.0.0.1:1/db", connectTimeout: 1 } }\n`,
+    'its store URL one that does not parse (a port out of range)': () => `store: { postgres: { url: "postgres://svc:\${STORE_PASSWORD}@127.0.0.1:99999/db", connectTimeout: 1 } }\n`,
+    'its store URL with a secret a URL must encode, written as it is': () => `store: { postgres: { url: "postgres://svc:\${STORE_PASSWORD}/#x@127.0.0.1:9/db", connectTimeout: 1 } }\n`,
     'its store refusing the password': () => `store: { postgres: { url: "postgres://svc:\${STORE_PASSWORD}@127.0.0.1:${fakePg.port}/db", connectTimeout: 2 } }\n`,
     'its TLS key unreadable': () =>
       `server: { port: 0, postgres: { port: 0, tls: { cert: "\${TLS_KEY}", key: "\${TLS_KEY}" } } }\nstore: { sqlite: { path: ${JSON.stringify(join(dir, 'tls.db'))} } }\naudit: { keyDir: ${JSON.stringify(join(dir, 'keys'))} }\n`,

@@ -45,6 +45,9 @@ const ENV = {
   PG_DOWN_PASSWORD: canaryValue('PgDn'),
   PG_DNS_PASSWORD: canaryValue('PgDs'),
   PG_WRONG_PASSWORD: canaryValue('PgWp'),
+  PG_URL_PASSWORD: canaryValue('PgUr'),
+  // A password with characters a URL must encode, written as it is (an operator's slip the schema lets through).
+  PG_SLASH_PASSWORD: `${canaryValue('PgSl')}/#x`,
   MCP_DOWN_TOKEN: canaryValue('McDn'),
   MCP_TLS_TOKEN: canaryValue('McTl'),
   MCP_401_TOKEN: canaryValue('Mc41'),
@@ -113,6 +116,8 @@ connections:
   - { name: missing, kind: exec, command: /no/such/program, env: { TOOL_SECRET: "\${EXEC_SECRET}" } }
   - { name: pgdown, kind: postgres, url: "postgres://svc:\${PG_DOWN_PASSWORD}@127.0.0.1:9/app" }
   - { name: pgdns, kind: postgres, url: "postgres://svc:\${PG_DNS_PASSWORD}@no-such-host.invalid/app" }
+  - { name: pgport, kind: postgres, url: "postgres://svc:\${PG_URL_PASSWORD}@127.0.0.1:99999/app" }
+  - { name: pgslash, kind: postgres, url: "postgres://svc:\${PG_SLASH_PASSWORD}@127.0.0.1:9/app" }
   - { name: pgbad, kind: postgres, url: "postgres://svc:\${PG_WRONG_PASSWORD}@127.0.0.1:${fakePg.port}/app" }
   - { name: mcpdown, kind: mcp, url: "http://127.0.0.1:9/mcp", headers: { Authorization: "Bearer \${MCP_DOWN_TOKEN}" } }
   - { name: mcptls, kind: mcp, url: "https://127.0.0.1:${tlsPort}/mcp", headers: { Authorization: "Bearer \${MCP_TLS_TOKEN}" } }
@@ -165,6 +170,7 @@ describe('failures an agent brings about, read by an operator', () => {
     for (const c of ['api-dns', 'api-tls', 'api-down']) expect((await act(c, { method: 'GET', path: '/' })).body.status, c).toBe('failed');
     expect((await act('missing', { args: ['--version'] })).body.status).toBe('failed');
     for (const c of ['pgdown', 'pgdns', 'pgbad']) expect((await act(c, { sql: 'SELECT 1' })).body.status, c).toBe('failed');
+    for (const c of ['pgport', 'pgslash']) keep(`sql ${c}`, await act(c, { sql: 'SELECT 1' }));
     expect(fakePg.startups.length).toBeGreaterThan(0);
     for (const c of ['mcpdown', 'mcptls', 'mcp401']) keep(`mcp ${c}`, await act(c, { tool: 'anything', arguments: {} }));
     expect(echo401.calls.length).toBeGreaterThan(0);
@@ -188,7 +194,7 @@ describe('failures an agent brings about, read by an operator', () => {
     } finally {
       await agent.close();
     }
-    for (const database of ['pgdown', 'pgdns', 'pgbad']) {
+    for (const database of ['pgdown', 'pgdns', 'pgbad', 'pgport', 'pgslash']) {
       const c = new pg.Client({ host: '127.0.0.1', port: wirePort, user: 'deploy-bot', password: keys['deploy-bot'], database, ssl: false });
       const e = await c.connect().then(() => c.query('SELECT 1')).catch((x: unknown) => x);
       expect(e, database).toBeInstanceOf(Error);
