@@ -86,6 +86,22 @@ policy: { default: deny }
     for (const s of ['eu-west-1', '--verbose', '--region', '--api-key']) expect(held, s).not.toContain(s);
   });
 
+  it('takes the path segments of a connection URL that look like a key, not names, hex ids or UUIDs', () => {
+    const config = parseConfig(
+      `connections:
+  - { name: zap, kind: mcp, url: "https://actions.example.com/mcp/sk-ak-Xk9fQ2mZ7pL4sR8v/sse" }
+  - { name: hook, kind: http, url: "https://hooks.example.com/services/T0123ABCD/B0123ABCD/Wq3hT8kLz2Vn5Rx7Pc4Jm9Ds" }
+  - { name: api, kind: http, url: "https://api.example.com/v1/projects/3f2a9c1e-7b4d-4e8f-9a6b-2c5d8e1f0a3b/datasets-2024-archive" }
+policy: { default: deny }
+`,
+      'test.yaml',
+      {},
+    );
+    const held = heldSecrets(config);
+    for (const s of ['sk-ak-Xk9fQ2mZ7pL4sR8v', 'Wq3hT8kLz2Vn5Rx7Pc4Jm9Ds']) expect(held, s).toContain(s);
+    for (const s of ['T0123ABCD', '3f2a9c1e-7b4d-4e8f-9a6b-2c5d8e1f0a3b', 'datasets-2024-archive', 'services', 'projects']) expect(held, s).not.toContain(s);
+  });
+
   it('reads the environment by its names, and URL credentials in any value', () => {
     expect(environmentSecrets({ GITHUB_TOKEN: 'ghp_x', DATABASE_URL: 'postgres://u:p%40ss@h/db', LANG: 'C.UTF-8' })).toEqual(['ghp_x', 'p%40ss', 'p@ss']);
   });

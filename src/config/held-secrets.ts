@@ -109,6 +109,31 @@ export function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
 }
 
 /**
+ * Path segments of a connection's URL that look like a key rather than a name, written in the file as the service
+ * handed the URL out (`https://actions.zapier.com/mcp/sk-ak-…/sse`, `https://hooks.slack.com/services/T0/B0/<token>`):
+ * 16 characters or more of digits and letters of both cases, as random keys are; not a slug (`datasets-2024-archive`),
+ * a hex id or a UUID, which an upstream names in its answers as a matter of course. As written and decoded.
+ *
+ * @example
+ * urlPathTokens('https://hooks.example.com/services/T0123/Xk9fQ2mZ7pL4sR8vW1nB'); // ['Xk9fQ2mZ7pL4sR8vW1nB']
+ */
+export function urlPathTokens(text: string | undefined): string[] {
+  if (!text || !/^https?:\/\//i.test(text)) return [];
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const raw of url.pathname.split('/')) {
+    const seg = decodeURIComponentSafe(raw);
+    if (seg.length >= 16 && /\d/.test(seg) && /[a-z]/.test(seg) && /[A-Z]/.test(seg) && !/^[0-9a-f-]+$/i.test(seg)) out.push(raw, seg);
+  }
+  return out;
+}
+
+/**
  * Credentials written on a command line: the value of a flag named like one, `--api-key=…` or `--api-key …`
  * (a `${VAR}` there is held already, config/target-secrets.ts; this is what the file itself spells out).
  *
@@ -138,6 +163,7 @@ export function heldSecrets(config: Config): string[] {
     if ('headers' in c && c.headers) for (const [k, v] of Object.entries(c.headers)) if (!PLAIN_HEADER.test(k)) out.push(v);
     if ('env' in c && c.env) for (const [k, v] of Object.entries(c.env)) if (!PLAIN_ENV.test(k)) out.push(v);
     if ('args' in c && c.args) out.push(...flagCredentials(c.args));
+    if ((c.kind === 'http' || c.kind === 'mcp') && c.url) out.push(...urlPathTokens(c.url));
   }
   const { principals: _hashes, policy: _policy, ...rest } = config;
   walk(rest, false, out);

@@ -60,12 +60,15 @@ const ENV = {
 };
 /** Written in the file itself, not taken from the environment: a key in a query string. */
 const LITERAL_QUERY_KEY = canaryValue('LtQk');
+/** Written in the file too: URLs whose path is the key, as services hand them out (an MCP endpoint, an incoming webhook). */
+const LITERAL_PATHS = { mcp: `sk-ak-${canaryValue('LtMp')}`, http: canaryValue('LtHp') + canaryValue('X') };
 /** Written in the file too: a stdio server's credentials on its command line, after a flag that names them. */
 const LITERAL_ARGS = { '--api-key': canaryValue('LtAk'), '--token=': canaryValue('LtTk'), '--password': canaryValue('LtPw') };
 const CANARIES = [
   ...Object.entries(ENV).map(([k, v]) => canary(k, v, v.replace(/^whsec_/, ''))),
   canary('LITERAL_QUERY_KEY', LITERAL_QUERY_KEY),
   ...Object.entries(LITERAL_ARGS).map(([flag, v]) => canary(`literal ${flag}`, v)),
+  ...Object.entries(LITERAL_PATHS).map(([k, v]) => canary(`literal path token ${k}`, v)),
 ];
 const ARGV_ECHO = fileURLToPath(new URL('../support/argv-echo-mcp.js', import.meta.url));
 
@@ -124,6 +127,8 @@ connections:
   - { name: mcp401, kind: mcp, url: "${echo401.url}/mcp?api_key=\${MCP_QUERY_KEY}", headers: { Authorization: "Bearer \${MCP_401_TOKEN}" } }
   - { name: mcpkey, kind: mcp, url: "${echo401.url}/mcp?token=${LITERAL_QUERY_KEY}" }
   - { name: mcpecho, kind: mcp, url: "${mcpEcho.url}?token=${LITERAL_QUERY_KEY}" }
+  - { name: mcppath, kind: mcp, url: "${mcpEcho.url.replace(/\/mcp$/, '')}/${LITERAL_PATHS.mcp}/mcp" }
+  - { name: api-path, kind: http, url: "${echo401.url}/services/T0123/${LITERAL_PATHS.http}" }
   - { name: argv, kind: mcp, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(ARGV_ECHO)}, --api-key, "${LITERAL_ARGS['--api-key']}", "--token=${LITERAL_ARGS['--token=']}", --password, "${LITERAL_ARGS['--password']}", --verbose] }
 channels:
   webhooks: [{ name: ops, url: "${echo401.url}/hooks/\${HOOK_PATH_TOKEN}", secret: "\${WEBHOOK_SECRET}" }]
@@ -177,6 +182,11 @@ describe('failures an agent brings about, read by an operator', () => {
     const echoed = await act('mcpecho', { tool: 'greet', arguments: { name: 'url' } });
     expect(echoed.body.status).toBe('succeeded');
     expect(JSON.stringify(echoed.body.result)).toContain('hello from /mcp?token=');
+    const pathEcho = await act('mcppath', { tool: 'greet', arguments: { name: 'url' } });
+    expect(pathEcho.body.status).toBe('succeeded');
+    expect(JSON.stringify(pathEcho.body.result)).toMatch(/hello from \/[^/]+\/mcp/);
+    const hook = await act('api-path', { method: 'POST', path: '/', body: {} });
+    expect(JSON.stringify(hook.body.result)).toContain('unauthorized: /services/T0123/');
     const argv = await act('argv', { tool: 'whoami', arguments: {} });
     expect(argv.body.status).toBe('succeeded');
     expect(JSON.stringify(argv.body.result)).toContain('--verbose');
