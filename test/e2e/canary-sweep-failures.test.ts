@@ -1,16 +1,21 @@
 /**
  * The canary sweep of failures an agent can bring about with its own key, read
- * where an operator reads them: one compiled gateway in its own process, logging
- * at `trace`, whose connections point where nothing good answers. An HTTP
- * upstream whose name does not resolve, one whose certificate is not trusted,
- * one that refuses connections; an exec program that is not there; PostgreSQL
- * targets unreachable, unresolvable and refusing the password; MCP upstreams
- * over HTTP that are down, untrusted, or answer 401 quoting the headers they got
- * (a query-string key in the URL besides); a webhook whose receiver refuses
- * (a token in its path). Each failure is asked for over REST,
- * MCP and the Postgres wire; then the process's whole stdout and stderr, every
- * answer, /metrics, /readyz, /healthz and the raw OTLP export bodies are swept
- * for every canary in its plain, URL-encoded, base64, hex and truncated forms.
+ * where an operator reads them: compiled gateways in processes of their own,
+ * logging at `trace`. The first has connections that point where nothing good
+ * answers: an HTTP upstream whose name does not resolve, one whose certificate
+ * is not trusted, one that refuses connections; an exec program that is not
+ * there; PostgreSQL targets unreachable, unresolvable, refusing the password,
+ * or whose URL does not parse; MCP upstreams over HTTP that are down,
+ * untrusted, or answer 401 quoting the headers and URL they got; a webhook
+ * whose receiver refuses (a token in its path). And credentials written in the
+ * file itself where upstreams quote them back: a key in an MCP URL's query or
+ * path, an incoming-webhook token in an HTTP connection's path, `--api-key`
+ * and the like on a stdio server's command line. Each failure is asked for over
+ * REST, MCP and the Postgres wire. The second has its PostgreSQL store (its
+ * password in the URL) cut away mid-run. Then the processes' whole stdout and
+ * stderr, every answer, /metrics, /readyz, /healthz, the raw OTLP export bodies
+ * and every table of the store are swept for every canary in its plain,
+ * URL-encoded, base64, hex and truncated forms.
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
