@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { createLogger } from './adapters/logger.ts';
+import { heldSecrets } from './config/held-secrets.ts';
 import type { Config } from './config/schema.ts';
 import { createPolicyDeps } from './main-policy.ts';
 import type { CheckpointSigner, Clock, IdGenerator } from './core/ports.ts';
@@ -83,7 +84,7 @@ export async function createDeps(
   config: Config,
   opts: StartOptions = {},
 ): Promise<Deps & { close(): Promise<void>; channels: ConfiguredChannels; expose?: () => Promise<Exposition> }> {
-  const logger = opts.logger ?? createLogger(config.log.level);
+  const logger = opts.logger ?? createLogger(config.log.level, 1, heldSecrets(config));
   // Off, only the request id of the work in progress is kept, for log lines at debug; on, the SDK is loaded now.
   const tracing = await createTracing(config.tracing, logger);
   const log = logWithRequest(logger, tracing.currentRequest);

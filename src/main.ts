@@ -8,7 +8,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createLogger } from './adapters/logger.ts';
 import { sqlOffload } from './adapters/executor/sql/analysis-offload.ts';
 
-export { createLogger };
+import { heldSecrets } from './config/held-secrets.ts';
+export { createLogger, heldSecrets };
 import { coverageSubjects } from './config/coverage-subjects.ts';
 import type { Config } from './config/schema.ts';
 import type { Leases } from './core/ports.ts';

@@ -2,6 +2,7 @@
  * Builds a connection handle per configured connection, each from its kind's adapter. The SQL executor (pg, the
  * parser, the wire relay) loads only when a `postgres` connection is configured.
  */
+import { urlPathTokens } from '../config/held-secrets.ts';
 import type { ConnectionInfo } from '../core/connection.ts';
 import { toolAcceptors } from '../core/mcp/acceptors.ts';
 import type { ConnectionHandle, Connections } from '../core/ports.ts';
@@ -34,7 +35,7 @@ export async function createConnections(
       // none of a kind does not load its client (undici for http, the MCP SDK's for mcp).
       case 'http': {
         const { createHttpConnection } = await import('./executor/http/connection.ts');
-        handles.set(c.name, createHttpConnection({ ...c, ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), secrets: opts.secrets?.[c.name] ?? [] }));
+        handles.set(c.name, createHttpConnection({ ...c, ...(opts.traceHeaders ? { traceHeaders: opts.traceHeaders } : {}), secrets: [...(opts.secrets?.[c.name] ?? []), ...urlPathTokens(c.url)] }));
         break;
       }
       case 'exec': {
@@ -65,7 +66,7 @@ export async function createConnections(
       case 'mcp': {
         // Nothing starts or connects here: the first listing (at the gateway's start) does.
         const { createMcpConnection } = await import('./executor/mcp/connection.ts');
-        const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds, acceptors: toolAcceptors(c.pinning), secrets: opts.secrets?.[c.name] ?? [] };
+        const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds, acceptors: toolAcceptors(c.pinning), secrets: [...(opts.secrets?.[c.name] ?? []), ...urlPathTokens(c.url)] };
         handles.set(
           c.name,
           createMcpConnection(

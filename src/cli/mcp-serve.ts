@@ -47,10 +47,10 @@ export async function mcpLocalCommand(o: { config: string; key?: string }): Prom
   if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
   const file = resolve(o.config);
   process.chdir(dirname(file));
-  const [{ loadConfig }, { createLogger }, { startLocalMcp }] = await Promise.all([import('../config/load.ts'), import('../adapters/logger.ts'), import('../main-mcp.ts')]);
+  const [{ loadConfig }, { createLogger }, { heldSecrets }, { startLocalMcp }] = await Promise.all([import('../config/load.ts'), import('../adapters/logger.ts'), import('../config/held-secrets.ts'), import('../main-mcp.ts')]);
   const config = loadConfig(file);
   const key = o.key;
   // The log goes to stderr, which MCP clients keep as the server's log.
-  const logger = createLogger(config.log.level, 2);
+  const logger = createLogger(config.log.level, 2, heldSecrets(config));
   await serveStdio((transport) => startLocalMcp(config, transport, { key, configFile: file, logger }), logger);
 }

@@ -9,6 +9,7 @@ import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from 'pino';
 import { createLogger } from '../adapters/logger.ts';
+import { heldSecrets } from '../config/held-secrets.ts';
 import type { Gateway } from '../main.ts';
 import { exitOnCrash } from './crash.ts';
 import { DEFAULT_CONFIG, DEMO_CONFIG, DEMO_DIR } from './config-path.ts';
@@ -113,7 +114,7 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     const port = (cluster.isWorker ? process.env[WORKER_PORT_ENV] : undefined) ?? (opts.port === undefined ? undefined : String(opts.port));
     const loaded = loadConfig(path, port === undefined ? process.env : { ...process.env, PORT: port });
     const config = opts.workers === undefined ? loaded : { ...loaded, server: { ...loaded.server, workers: opts.workers } };
-    const logger = createLogger(config.log.level);
+    const logger = createLogger(config.log.level, 1, heldSecrets(config));
     if (cluster.isPrimary && config.server.workers > 1) await runPrimary(config.server.workers, { logger, host: config.server.host, port: config.server.port, configFile: path, metrics: config.metrics.enabled, heap: config.server.heap });
     // Before the gateway's modules load: the process that serves sizes its own heap (a worker was started with it).
     sizeHeap(config, logger);
@@ -143,7 +144,7 @@ export async function startCommand(opts: StartCommandOptions): Promise<void> {
     await api.close();
     throw e;
   }
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, 1, heldSecrets(config));
   sizeHeap(config, logger);
   const { startGateway } = await import('../main.ts');
   const gw = await startGateway(config, { configFile: DEMO_CONFIG, logger });

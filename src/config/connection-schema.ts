@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { undoSchema } from './undo-schema.ts';
 import { sessionCheckCacheSchema } from './session-check-cache-schema.ts';
-import { id } from './primitives.ts';
+import { hasUserInfo, id } from './primitives.ts';
 import { approverSchema } from './policy-schema.ts';
 
 const tagValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]);
@@ -105,7 +105,12 @@ export const mcpConnection = z
     env: z.record(z.string(), z.string()).default({}),
     cwd: z.string().optional(),
     /** streamable HTTP: the endpoint and the headers the gateway sends (its credentials). */
-    url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL').optional(),
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL')
+      .refine((u) => !hasUserInfo(u), 'credentials go in headers: a user or password in the url is never sent')
+      .optional(),
     headers: z.record(z.string(), z.string()).default({}),
     tags,
     /** The longest one tool call may take. */

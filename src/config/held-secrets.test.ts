@@ -57,6 +57,51 @@ policy: { default: deny }
     for (const s of ['ghp_literal123456', 'cf-key-abcdef123', 'svc-key-0123456']) expect(scrubber.scrub(`got ${s}`).text, s).not.toContain(s);
   });
 
+  it('takes a credential written in a URL\'s query (an MCP endpoint keyed by ?api_key=), not the other parameters', () => {
+    const config = parseConfig(
+      `connections:
+  - { name: tools, kind: mcp, url: "https://mcp.example.com/mcp?token=tok-literal-123456&region=eu-west-1&api_key=k%2Fliteral-7890" }
+  - { name: more, kind: mcp, url: "https://mcp.example.com/mcp?key=plain-key-abcdef&sig=sig-value-fedcba&profile=default" }
+policy: { default: deny }
+`,
+      'test.yaml',
+      {},
+    );
+    const held = heldSecrets(config);
+    for (const s of ['tok-literal-123456', 'k/literal-7890', 'plain-key-abcdef', 'sig-value-fedcba']) expect(held, s).toContain(s);
+    for (const s of ['eu-west-1', 'default']) expect(held, s).not.toContain(s);
+  });
+
+  it('takes credentials written on a command line after a flag named like one, not the other arguments', () => {
+    const config = parseConfig(
+      `connections:
+  - { name: files, kind: mcp, command: /usr/bin/mcp-x, args: [--api-key, literal-key-555555, "--token=tok-literal-666666", -p, literal-pw-777777, --password, "", --region, eu-west-1, --verbose] }
+policy: { default: deny }
+`,
+      'test.yaml',
+      {},
+    );
+    const held = heldSecrets(config);
+    for (const s of ['literal-key-555555', 'tok-literal-666666']) expect(held, s).toContain(s);
+    for (const s of ['eu-west-1', '--verbose', '--region', '--api-key']) expect(held, s).not.toContain(s);
+  });
+
+  it('takes the path segments of a connection URL that look like a key, not names, hex ids or UUIDs', () => {
+    const config = parseConfig(
+      `connections:
+  - { name: zap, kind: mcp, url: "https://actions.example.com/mcp/sk-ak-Xk9fQ2mZ7pL4sR8v/sse" }
+  - { name: hook, kind: http, url: "https://hooks.example.com/services/T0123ABCD/B0123ABCD/Wq3hT8kLz2Vn5Rx7Pc4Jm9Ds" }
+  - { name: api, kind: http, url: "https://api.example.com/v1/projects/3f2a9c1e-7b4d-4e8f-9a6b-2c5d8e1f0a3b/datasets-2024-archive" }
+policy: { default: deny }
+`,
+      'test.yaml',
+      {},
+    );
+    const held = heldSecrets(config);
+    for (const s of ['sk-ak-Xk9fQ2mZ7pL4sR8v', 'Wq3hT8kLz2Vn5Rx7Pc4Jm9Ds']) expect(held, s).toContain(s);
+    for (const s of ['T0123ABCD', '3f2a9c1e-7b4d-4e8f-9a6b-2c5d8e1f0a3b', 'datasets-2024-archive', 'services', 'projects']) expect(held, s).not.toContain(s);
+  });
+
   it('reads the environment by its names, and URL credentials in any value', () => {
     expect(environmentSecrets({ GITHUB_TOKEN: 'ghp_x', DATABASE_URL: 'postgres://u:p%40ss@h/db', LANG: 'C.UTF-8' })).toEqual(['ghp_x', 'p%40ss', 'p@ss']);
   });

@@ -2,7 +2,8 @@
  * Every secret value the gateway holds by its configuration: what `${VAR}`
  * took from the environment (anywhere in the file), every connection's
  * headers, env and target secrets, values under secret-named keys written in
- * the file itself (a login's client secret, a chat token), passwords in URLs,
+ * the file itself (a login's client secret, a chat token), passwords and
+ * secret-named query values in URLs, values of secret-named flags in args,
  * and the values of the gateway's own environment variables named like
  * secrets even when the file never names them. A command run by an exec
  * connection (or a stdio MCP server) runs as the gateway's OS user and can
@@ -22,13 +23,26 @@ export function secretNamed(name: string): boolean {
 // Names of things, not secrets: the columns whose values the audit log masks.
 const NOT_SECRETS = new Set(['secretColumns']);
 
-/** The password (or a lone user, which may be the token) of a URL, if the text is one with credentials. */
-function urlCredential(text: string): string[] {
-  if (!/^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(text)) return [];
+/** Query parameters that carry a key by convention, besides those named like a secret (`?key=`, `?sig=` of a signed URL). */
+const KEY_PARAMETER = /^(?:key|sig|signature|auth|code|apikey)$/i;
+
+/**
+ * The password (or a lone user, which may be the token) of a URL, and the values of its query parameters named like
+ * credentials (`https://mcp.example.com/mcp?api_key=…`, written in the file or not), if the text is such a URL.
+ *
+ * @example
+ * urlCredential('https://mcp.example.com/mcp?api_key=k1234567&region=eu'); // ['k1234567', 'k1234567']
+ */
+export function urlCredential(text: string): string[] {
+  const user = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(text);
+  if (!user && !/^[a-z][a-z0-9+.-]*:\/\/[^\s?]*\?/i.test(text)) return [];
   try {
     const url = new URL(text);
-    const part = url.password || url.username;
-    return part ? [part, decodeURIComponentSafe(part)] : [];
+    const out: string[] = [];
+    const part = user ? url.password || url.username : '';
+    if (part) out.push(part, decodeURIComponentSafe(part));
+    for (const [name, value] of url.searchParams) if (value !== '' && (SECRET_NAME.test(name) || KEY_PARAMETER.test(name))) out.push(value, encodeURIComponent(value));
+    return out;
   } catch {
     return [];
   }
@@ -95,6 +109,49 @@ export function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
 }
 
 /**
+ * Path segments of a connection's URL that look like a key rather than a name, written in the file as the service
+ * handed the URL out (`https://actions.zapier.com/mcp/sk-ak-…/sse`, `https://hooks.slack.com/services/T0/B0/<token>`):
+ * 16 characters or more of digits and letters of both cases, as random keys are; not a slug (`datasets-2024-archive`),
+ * a hex id or a UUID, which an upstream names in its answers as a matter of course. As written and decoded.
+ *
+ * @example
+ * urlPathTokens('https://hooks.example.com/services/T0123/Xk9fQ2mZ7pL4sR8vW1nB'); // ['Xk9fQ2mZ7pL4sR8vW1nB']
+ */
+export function urlPathTokens(text: string | undefined): string[] {
+  if (!text || !/^https?:\/\//i.test(text)) return [];
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const raw of url.pathname.split('/')) {
+    const seg = decodeURIComponentSafe(raw);
+    if (seg.length >= 16 && /\d/.test(seg) && /[a-z]/.test(seg) && /[A-Z]/.test(seg) && !/^[0-9a-f-]+$/i.test(seg)) out.push(raw, seg);
+  }
+  return out;
+}
+
+/**
+ * Credentials written on a command line: the value of a flag named like one, `--api-key=…` or `--api-key …`
+ * (a `${VAR}` there is held already, config/target-secrets.ts; this is what the file itself spells out).
+ *
+ * @example
+ * flagCredentials(['--api-key', 'sk_live_1', '--region', 'eu']); // ['sk_live_1']
+ */
+function flagCredentials(args: readonly string[]): string[] {
+  const out: string[] = [];
+  args.forEach((arg, i) => {
+    const flag = /^--?([A-Za-z][A-Za-z0-9_.-]*)(?:=([\s\S]*))?$/.exec(arg);
+    if (!flag || !SECRET_NAME.test(flag[1]!)) return;
+    const value = flag[2] ?? args[i + 1];
+    if (value !== undefined && (flag[2] !== undefined || !value.startsWith('-'))) out.push(value);
+  });
+  return out;
+}
+
+/**
  * @example
  * heldSecrets(loadConfig('countersign.yaml')); // ['tok_live_…', 'hunter2', …]
  */
@@ -105,6 +162,8 @@ export function heldSecrets(config: Config): string[] {
     // A connection's own scrubber still takes all of its own values (adapters/executor/held-scrubber.ts `own`).
     if ('headers' in c && c.headers) for (const [k, v] of Object.entries(c.headers)) if (!PLAIN_HEADER.test(k)) out.push(v);
     if ('env' in c && c.env) for (const [k, v] of Object.entries(c.env)) if (!PLAIN_ENV.test(k)) out.push(v);
+    if ('args' in c && c.args) out.push(...flagCredentials(c.args));
+    if ((c.kind === 'http' || c.kind === 'mcp') && c.url) out.push(...urlPathTokens(c.url));
   }
   const { principals: _hashes, policy: _policy, ...rest } = config;
   walk(rest, false, out);

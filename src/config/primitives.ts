@@ -16,3 +16,16 @@ export const duration = z.union([
     })
     .refine((n) => n > 0, 'a positive duration'),
 ]);
+
+/**
+ * Whether an http(s) URL carries a user or password. fetch refuses such a URL, quoting it whole in its error (which
+ * the gateway keeps as a delivery's last error and logs): it could never be used, and would only spread the password.
+ */
+export function hasUserInfo(u: string): boolean {
+  try {
+    const url = new URL(u);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
+}

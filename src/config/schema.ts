@@ -10,7 +10,7 @@ import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
 import { heapSchema } from './heap-schema.ts';
-import { duration, id } from './primitives.ts';
+import { duration, hasUserInfo, id } from './primitives.ts';
 import { policySectionSchema, type PolicySection } from './policy-schema.ts';
 import { webauthnSchema } from './webauthn-schema.ts';
 import { connectionSchema, mcpConnection } from './connection-schema.ts';
@@ -53,7 +53,11 @@ const slackSchema = z.strictObject({
 
 const webhookSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a name of lower-case letters, digits, - and _'),
-  url: z.string().url().refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL'),
+  url: z
+    .string()
+    .url()
+    .refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL')
+    .refine((u) => !hasUserInfo(u), 'a user or password in the url is never sent; the receiver checks the webhook-signature instead'),
   /** Standard Webhooks secret: whsec_ + base64 of at least 24 random bytes. */
   secret: z.string().regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'whsec_ followed by base64 of at least 24 random bytes'),
   /** `escalated` (a rung of an escalation ladder fired) and `break_glass` (someone ran a held request at once) are sent by default too. */

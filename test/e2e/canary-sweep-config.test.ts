@@ -52,6 +52,8 @@ const BROKEN: Record<string, { yaml: string; says: RegExp }> = {
   'a webhook secret of the wrong shape': { yaml: `channels:\n  webhooks: [{ name: a, url: "http://127.0.0.1:9", secret: "\${BAD_VALUE}" }]\n`, says: /webhooks\[0\]\.secret/ },
   'a password in an http url': { yaml: `connections:\n  - { name: a, kind: http, url: "http://svc:\${BAD_VALUE}@127.0.0.1:9/" }\n`, says: /connections\[0\]\.url/ },
   'a misspelt key over a credential': { yaml: `connections:\n  - { name: a, kind: http, url: "http://127.0.0.1:9", headrs: { authorization: "Bearer \${BAD_VALUE}" } }\n`, says: /headrs/ },
+  'a password in a webhook url': { yaml: `channels:\n  webhooks: [{ name: a, url: "http://hook:\${BAD_VALUE}@127.0.0.1:9/", secret: "whsec_${'A'.repeat(32)}" }]\n`, says: /webhooks\[0\]\.url/ },
+  'a password in an mcp url': { yaml: `connections:\n  - { name: a, kind: mcp, url: "http://svc:\${BAD_VALUE}@127.0.0.1:9/mcp" }\n`, says: /connections\[0\]\.url/ },
   'a postgres url that is not one': { yaml: `connections:\n  - { name: a, kind: postgres, url: "\${BAD_VALUE}" }\n`, says: /connections\[0\]\.url/ },
   'a YAML error on the line of a literal secret': { yaml: `connections:\n  - name: a\n    kind: http\n    url: http://127.0.0.1:9\n    headers:\n      authorization: Bearer ${LITERAL}\n     x: [\n`, says: /line/ },
   'an unclosed quote after a literal secret': { yaml: `connections:\n  - { name: a, kind: http, url: "http://127.0.0.1:9", headers: { authorization: "Bearer ${LITERAL} }\n`, says: /invalid configuration|line/ },
@@ -80,6 +82,8 @@ describe('a configuration refused by config check', () => {
 describe('a gateway that fails to start', () => {
   const starts: Record<string, () => string> = {
     'its store unreachable': () => `store: { postgres: { url: "postgres://svc:\${STORE_PASSWORD}@127.0.0.1:1/db", connectTimeout: 1 } }\n`,
+    'its store URL one that does not parse (a port out of range)': () => `store: { postgres: { url: "postgres://svc:\${STORE_PASSWORD}@127.0.0.1:99999/db", connectTimeout: 1 } }\n`,
+    'its store URL with a secret a URL must encode, written as it is': () => `store: { postgres: { url: "postgres://svc:\${STORE_PASSWORD}/#x@127.0.0.1:9/db", connectTimeout: 1 } }\n`,
     'its store refusing the password': () => `store: { postgres: { url: "postgres://svc:\${STORE_PASSWORD}@127.0.0.1:${fakePg.port}/db", connectTimeout: 2 } }\n`,
     'its TLS key unreadable': () =>
       `server: { port: 0, postgres: { port: 0, tls: { cert: "\${TLS_KEY}", key: "\${TLS_KEY}" } } }\nstore: { sqlite: { path: ${JSON.stringify(join(dir, 'tls.db'))} } }\naudit: { keyDir: ${JSON.stringify(join(dir, 'keys'))} }\n`,

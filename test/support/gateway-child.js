@@ -16,7 +16,7 @@
  * within 3 s whatever happens (as child-lifecycle.ts does for the benchmarks).
  */
 import { loadConfig } from '../../dist/bundle/config-load.js';
-import { createLogger, startGateway } from '../../dist/bundle/main.js';
+import { createLogger, heldSecrets, startGateway } from '../../dist/bundle/main.js';
 
 const file = process.argv[2];
 if (!file) {
@@ -26,7 +26,7 @@ if (!file) {
 
 const config = loadConfig(file, process.env);
 // The log goes to stderr: stdout carries the ready line.
-const gateway = await startGateway(config, { logger: createLogger(config.log.level, 2), sweepMs: 50 });
+const gateway = await startGateway(config, { logger: createLogger(config.log.level, 2, heldSecrets(config)), sweepMs: 50 });
 process.stdout.write(`${JSON.stringify({ url: gateway.url, pid: process.pid })}\n`);
 
 let stopping = false;

@@ -32,6 +32,7 @@ export async function startMutableUpstream(
 ): Promise<MutableUpstream> {
   const calls: { name: string }[] = [];
   const headers: MutableUpstream['headers'] = [];
+  const urls: string[] = [];
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; greet: RegisteredTool }>();
   let current = description;
   let currentAnnotations = annotations;
@@ -49,6 +50,8 @@ export async function startMutableUpstream(
         // A name like "big:1048576" makes the answer's text that many characters long.
         const big = /^big:(\d+)$/.exec(name);
         if (big) return { content: [{ type: 'text', text: 'x'.repeat(Number(big[1])) }] };
+        // "url": the answer quotes the URL the call came to (its query too), as a server's debug echo would.
+        if (name === 'url') return { content: [{ type: 'text', text: `hello from ${urls.at(-1) ?? ''}` }] };
         return { content: [{ type: 'text', text: `hello, ${name}` }] };
       },
     );
@@ -57,6 +60,7 @@ export async function startMutableUpstream(
 
   const http: Server = createServer(async (req, res) => {
     headers.push(req.headers);
+    urls.push(req.url ?? '');
     const id = req.headers['mcp-session-id'];
     const known = typeof id === 'string' ? sessions.get(id) : undefined;
     if (known) {

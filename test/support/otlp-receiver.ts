@@ -31,6 +31,8 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Headers of every export request, in order. */
   exports: IncomingHttpHeaders[];
+  /** The body of every export request as received (decompressed): its events and status messages too. */
+  bodies: string[];
   /** Waits until `check` holds for the spans received (or throws after `timeoutMs`). */
   waitFor<T>(check: (spans: ReceivedSpan[]) => T | undefined, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
@@ -82,6 +84,7 @@ function decode(body: unknown): ReceivedSpan[] {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const exports: IncomingHttpHeaders[] = [];
+  const bodies: string[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -94,6 +97,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         const raw = Buffer.concat(chunks);
         const text = (req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw).toString('utf8');
         spans.push(...decode(JSON.parse(text)));
+        bodies.push(text);
         exports.push(req.headers);
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"partialSuccess":{}}');
       } catch {
@@ -108,6 +112,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}/v1/traces`,
     spans,
     exports,
+    bodies,
     async waitFor(check, timeoutMs = 20_000) {
       const end = Date.now() + timeoutMs;
       for (;;) {

@@ -5,6 +5,7 @@
  * exactly the stored arguments. What comes back is bounded in size and
  * scrubbed of the connection's secrets, in case an upstream echoes them.
  */
+import { urlCredential } from '../../../config/held-secrets.ts';
 import type { ActionInput, McpInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import type { ToolAcceptors } from '../../../core/mcp/acceptors.ts';
@@ -68,7 +69,8 @@ function lazyUpstream(...args: Parameters<typeof import('./upstream.ts').createU
  */
 export function createMcpConnection(config: McpConnectionConfig): ConnectionHandle & { catalog: ToolCatalog; close(): Promise<void> } {
   const target: UpstreamTarget = 'command' in config ? { command: config.command, args: config.args, env: config.env, ...(config.cwd ? { cwd: config.cwd } : {}) } : { url: config.url, headers: config.headers };
-  const own = [...Object.values('command' in config ? config.env : config.headers), ...(config.secrets ?? [])];
+  // An HTTP upstream's URL may carry its key (`?api_key=…`), written in the file as the service handed it out.
+  const own = [...Object.values('command' in config ? config.env : config.headers), ...('url' in config && config.url ? urlCredential(config.url) : []), ...(config.secrets ?? [])];
   // A stdio server runs as the gateway's OS user and can read its environment and files: every secret it holds is scrubbed.
   const scrubberNow = 'command' in config && config.heldSecrets ? heldScrubber(own, config.heldSecrets) : constant(createScrubber(own));
   const upstream = lazyUpstream(config.name, target, () => catalog.notifyListChanged(), (text) => scrubberNow().clip(scrubberNow().scrubValue(text.slice(0, 65_536)), 4096));

@@ -16,6 +16,9 @@ export type StoreKind = 'sqlite' | 'postgres';
 /** What an unexpected error of the store is reported as: its own text may hold paths, SQL or a URL. */
 const UNEXPECTED = { code: 'STORE_UNAVAILABLE' as ErrorCode, message: 'the store failed to answer a read; see the gateway log (trace id) for the cause' };
 
+/** A delivery's last error as this unauthenticated answer shows it: the error of a client library may quote the URL it was given, credentials and all. */
+const lastError = (text: string | null | undefined): string | null => (text ? withoutSecrets(text) : null);
+
 /**
  * @example
  * app.route('/readyz', readyRoutes(deps, { kind: 'sqlite', channels: ['slack'] }));
@@ -44,7 +47,7 @@ export function readyRoutes(deps: Pick<Deps, 'store' | 'log' | 'inForce'>, o: { 
     const channels = Object.fromEntries(
       [...configured].map((name) => {
         const h = mine.find((x) => x.channel === name);
-        return [name, { status: h?.failing ? 'failing' : 'ok', pending: h?.pending ?? 0, dead: h?.dead ?? 0, oldestPending: h?.oldest ?? null, lastError: h?.failing || (h?.dead ?? 0) > 0 ? h?.lastError ?? null : null }];
+        return [name, { status: h?.failing ? 'failing' : 'ok', pending: h?.pending ?? 0, dead: h?.dead ?? 0, oldestPending: h?.oldest ?? null, lastError: h?.failing || (h?.dead ?? 0) > 0 ? lastError(h?.lastError) : null }];
       }),
     );
     return c.json({ ok: true, store: { ok: true, kind: o.kind }, channels });
