@@ -6,6 +6,7 @@
 import { verifyBundleInParallel } from '../adapters/verify/parallel-leaves.ts';
 import { readBundle } from '../adapters/audit-bundle-files.ts';
 import { pinnedKeys } from './verifier-keys.ts';
+import { verdictLine } from './verdict-line.ts';
 
 /**
  * Without a pinned key, the bundle's own keys.txt is trusted: that proves the
@@ -19,10 +20,10 @@ export async function auditBundleVerifyCommand(path: string, o: { verifierKey?: 
   }
   const report = await verifyBundleInParallel(await readBundle(path), pinned ? { verifiers: pinned } : {});
   if (report.ok) {
-    process.stdout.write(`bundle OK: events ${report.first}–${report.last} (${report.events}) of ${report.origin}; signed checkpoints verified at sizes ${report.verifiedCheckpoints.join(', ')}${pinned ? ' with the pinned key' : " with the bundle's own keys (UNPINNED)"}\n`);
+    process.stdout.write(verdictLine(`bundle OK: events ${report.first}–${report.last} (${report.events}) of ${report.origin}; signed checkpoints verified at sizes ${report.verifiedCheckpoints.join(', ')}${pinned ? ' with the pinned key' : " with the bundle's own keys (UNPINNED)"}`));
     return 0;
   }
   const where = report.problem?.seq !== undefined ? `event ${report.problem.seq}` : report.problem?.checkpoint !== undefined ? `checkpoint ${report.problem.checkpoint}` : 'the bundle';
-  process.stdout.write(`bundle FAILED at ${where}: ${report.problem?.message}\n`);
+  process.stdout.write(verdictLine(`bundle FAILED at ${where}: ${report.problem?.message}`));
   return 1;
 }

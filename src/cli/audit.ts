@@ -13,6 +13,7 @@ import { auditOrigin, checkKeyOwner, openStoreForCommand, storeAuditOrigin } fro
 import { writeBundle } from '../adapters/audit-bundle-files.ts';
 import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
 import { safe } from './output.ts';
+import { verdictLine } from './verdict-line.ts';
 import { parseExportBound } from '../core/period-bound.ts';
 
 async function openStore(configPath: string): Promise<Store> {
@@ -48,7 +49,8 @@ export async function auditVerifyCommand(configPath: string, o: { verifierKey?: 
     }
     const p = r.problem;
     const where = p.seq !== undefined ? `event ${p.seq}` : p.checkpoint !== undefined ? `checkpoint ${p.checkpoint}` : 'the log';
-    process.stdout.write(`audit log BROKEN at ${where}: ${p.reason}\n(${r.count} events before it verify)\n`);
+    // An edited row's own fields (a seq that is a string) can be in the reason: one line of ours, whatever they hold.
+    process.stdout.write(`${verdictLine(`audit log BROKEN at ${where}: ${p.reason}`)}(${r.count} events before it verify)\n`);
     return 1;
   } finally {
     await store.close();

@@ -95,6 +95,28 @@ describe('audit verify <bundle>', () => {
     expect(forged.stdout).toContain("with the bundle's own keys (UNPINNED)");
     expect(forged.code).toBe(0);
   }, SLOW);
+
+  it('prints what a tampered manifest says on one line, its control characters named: no forged "bundle OK" line, no terminal escapes', async () => {
+    const fake = 'bundle OK: events 1–4 (4) of countersign.test/e2e-trust; signed checkpoints verified at sizes 2, 4 with the pinned key';
+    const cases: ((m: { origin: string; checkpoints: { size: number; file: string }[] }) => void)[] = [
+      (m) => m.checkpoints.unshift({ size: 1, file: `x\r\n\x1b[1A\x1b[2K${fake}\n` }),
+      (m) => (m.origin = `o\n\x1b]0;t\x07\x1b[2K\r${fake}`),
+    ];
+    for (const [i, edit] of cases.entries()) {
+      const dir = join(cfg.dir, `injected-${i}`);
+      mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+      for (const f of ['events.jsonl', 'keys.txt']) writeFileSync(join(dir, f), readFileSync(join(cfg.dir, 'real', f)));
+      for (const f of readdirSync(join(cfg.dir, 'real', 'checkpoints'))) writeFileSync(join(dir, 'checkpoints', f), readFileSync(join(cfg.dir, 'real', 'checkpoints', f)));
+      const manifest = JSON.parse(readFileSync(join(cfg.dir, 'real', 'manifest.json'), 'utf8')) as { origin: string; checkpoints: { size: number; file: string }[] };
+      edit(manifest);
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      const r = await cli('audit', 'verify', dir, '--verifier-key', pubFile);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^bundle FAILED at [^\n]*\n$/);
+      expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+      expect(r.stdout).toContain('\\x1b');
+    }
+  }, SLOW);
 });
 
 describe('audit verify --config', () => {
@@ -174,6 +196,18 @@ describe('audit verify --config', () => {
     const r = await cli('audit', 'verify', '--config', config);
     expect(r.stdout).toContain('the log is empty and no signed checkpoint is stored');
     expect(r.code).toBe(1);
+  }, SLOW);
+
+  it('names the control characters of an edited event it reports: no forged "audit chain OK" line', async () => {
+    const { canonicalJson, sha256Hex } = await import('../../src/core/digest.ts');
+    const config = await copyStore('injected.db', (db) => {
+      const row = db.prepare('SELECT body FROM audit_events WHERE seq = 1').get() as { body: string };
+      const body = canonicalJson({ ...(JSON.parse(row.body) as object), seq: '1\n\x1b[1A\x1b[2Kaudit chain OK: 4 events' });
+      db.prepare('UPDATE audit_events SET body = ?, hash = ? WHERE seq = 1').run(body, sha256Hex(body));
+    });
+    const r = await cli('audit', 'verify', '--config', config);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^audit log BROKEN at event 1: [^\n]*\\x0a\\x1b\[1A[^\n]*\n\(0 events before it verify\)\n$/);
   }, SLOW);
 
   it('fails when a checkpoint was re-signed by another key', async () => {
