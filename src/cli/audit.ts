@@ -57,8 +57,14 @@ export async function auditVerifyCommand(configPath: string, o: { verifierKey?: 
   }
 }
 
+/**
+ * One CSV cell. A cell a spreadsheet would run as a formula (OWASP "CSV injection": it starts with `=`, `+`, `-`,
+ * `@`, a tab or a CR) is written as text behind a `'`: a principal's id can come from a token claim its holder chose
+ * (`=HYPERLINK(…)`), and an auditor opens the export in a spreadsheet. The JSON lines stay exact.
+ */
 function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  const raw = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  const s = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

