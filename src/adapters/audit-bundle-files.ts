@@ -25,7 +25,8 @@ const README = `Countersign audit bundle
   checkpoints/      C2SP tlog-checkpoint signed notes (origin, tree size, base64 root, Ed25519 signature)
   keys.txt          C2SP note verifier keys (name+keyid+base64(0x01 || Ed25519 public key))
 
-Verify:  npx countersign audit verify <this bundle>
+Verify:  npx countersign audit verify <this bundle> --verifier-key <the log's verifier key, received out of band>
+         (without a pinned key it exits 2: the keys in keys.txt vouch for nothing by themselves)
 Or with any RFC 6962 and signed-note implementation: hash the lines as leaves (after the
 manifest's prefix subtrees, if the bundle does not start at event 1) and compare the roots
 with the signed checkpoints.

@@ -99,7 +99,7 @@ export async function auditBundleExportCommand(configPath: string, o: { out: str
     const plan = await planBundle({ store, signer, clock: systemClock }, { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
     await writeBundle(plan, o.out);
     const m = plan.manifest;
-    process.stdout.write(`wrote ${o.out}: events ${m.events.first}–${m.events.last} (${m.events.count}), ${m.checkpoints.length} signed checkpoints, origin ${m.origin}\nverify with: countersign audit verify ${o.out}\n`);
+    process.stdout.write(`wrote ${o.out}: events ${m.events.first}–${m.events.last} (${m.events.count}), ${m.checkpoints.length} signed checkpoints, origin ${m.origin}\nverify with: countersign audit verify ${o.out} --verifier-key ${config.audit.keyDir}/keys/<key id>.pub\n`);
     return 0;
   } finally {
     await store.close();

@@ -2,8 +2,9 @@
  * What `audit verify` trusts. A bundle edited and re-signed with another key
  * carries that key in its keys.txt: it fails once the log's real key is
  * pinned, and without a pin the CLI says loudly that it proved only internal
- * consistency. The store itself is held to its signed checkpoints: deleting
- * the newest events, or all of them, no longer verifies "OK".
+ * consistency and exits 2: nothing but a pinned key vouches for a bundle.
+ * The store itself is held to its signed checkpoints: deleting the newest
+ * events, or all of them, no longer verifies "OK".
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,12 +89,14 @@ describe('audit verify <bundle>', () => {
     expect(forged.code).toBe(1);
   }, SLOW);
 
-  it('without a pinned key: says loudly that the bundle vouches for itself', async () => {
-    const forged = await cli('audit', 'verify', join(cfg.dir, 'forged'));
-    expect(forged.stderr).toContain('WARNING: no --verifier-key given');
-    expect(forged.stderr).toContain('proves only that the bundle is consistent');
-    expect(forged.stdout).toContain("with the bundle's own keys (UNPINNED)");
-    expect(forged.code).toBe(0);
+  it('without a pinned key: a bundle that vouches for itself is not verified, forged or genuine (exit 2)', async () => {
+    for (const name of ['forged', 'real']) {
+      const r = await cli('audit', 'verify', join(cfg.dir, name));
+      expect(r.stderr, name).toContain('WARNING: no --verifier-key given');
+      expect(r.stdout, name).toMatch(/^bundle consistent, NOT AUTHENTICATED: events 1–\d+ \(\d+\) of countersign\.test\/e2e-trust; checkpoints checked only with the keys inside the bundle \(UNPINNED\)/);
+      expect(r.stdout, name).not.toContain('bundle OK');
+      expect(r.code, name).toBe(2);
+    }
   }, SLOW);
 
   it('prints what a tampered manifest says on one line, its control characters named: no forged "bundle OK" line, no terminal escapes', async () => {
