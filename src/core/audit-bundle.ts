@@ -32,6 +32,8 @@ export interface BundleFiles {
   readonly notes: ReadonlyMap<string, string>;
   /** keys.txt: C2SP verifier keys, one per line. */
   readonly keys: string;
+  /** A name the bundle's tar holds more than once: which copy a reader takes depends on the reader, so it fails. */
+  readonly twice?: string;
 }
 
 export interface BundleReport {
@@ -145,6 +147,7 @@ export interface VerifyOptions {
  */
 export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): BundleReport {
   const leafOf = opts.leafHash ?? ((_: number, line: Uint8Array) => leafHash(line));
+  if (files.twice !== undefined) return fail({}, { message: `the bundle holds ${files.twice} twice (\`tar -x\` keeps the last copy, other readers the first): not a bundle as exported` });
   let manifest: BundleManifest;
   try {
     manifest = manifestSchema.parse(JSON.parse(files.manifest));

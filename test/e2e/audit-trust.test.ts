@@ -7,6 +7,7 @@
  * events, or all of them, no longer verifies "OK".
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,6 +98,18 @@ describe('audit verify <bundle>', () => {
       expect(r.stdout, name).not.toContain('bundle OK');
       expect(r.code, name).toBe(2);
     }
+  }, SLOW);
+
+  it('a tar that holds a file twice is refused: the copy verified would not be the one every reader takes', async () => {
+    // `tar -x` keeps the last copy, `tar -xO`, a listing or a reader that stops at the first match shows the forged one.
+    const tar = join(cfg.dir, 'twice.tar');
+    execFileSync('tar', ['-cf', tar, '-C', join(cfg.dir, 'forged'), 'events.jsonl']);
+    execFileSync('tar', ['-rf', tar, '-C', join(cfg.dir, 'real'), 'manifest.json', 'events.jsonl', 'keys.txt', 'checkpoints']);
+    expect(execFileSync('tar', ['-xOf', tar, 'events.jsonl'], { encoding: 'utf8' })).toContain('round X');
+    const r = await cli('audit', 'verify', tar, '--verifier-key', pubFile);
+    expect(r.stdout).not.toContain('bundle OK');
+    expect(r.stdout).toMatch(/^bundle FAILED at the bundle: the bundle holds events.jsonl twice/);
+    expect(r.code).toBe(1);
   }, SLOW);
 
   it('prints what a tampered manifest says on one line, its control characters named: no forged "bundle OK" line, no terminal escapes', async () => {
