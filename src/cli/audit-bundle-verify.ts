@@ -21,12 +21,13 @@ export async function auditBundleVerifyCommand(path: string, o: { verifierKey?: 
     process.stderr.write('WARNING: no --verifier-key given: the checkpoints are checked with the keys inside the bundle, which proves only that the bundle is consistent, not who signed it. Pin the log\'s verifier key (countersign audit verify <bundle> --verifier-key <key|file>).\n');
   }
   const report = await verifyBundleInParallel(await readBundle(path), pinned ? { verifiers: pinned } : {});
+  const written = report.written ? `, written ${report.written.first ?? '?'} to ${report.written.last ?? '?'}` : '';
   if (report.ok && pinned) {
-    process.stdout.write(verdictLine(`bundle OK: events ${report.first}–${report.last} (${report.events}) of ${report.origin}; signed checkpoints verified at sizes ${report.verifiedCheckpoints.join(', ')} with the pinned key`));
+    process.stdout.write(verdictLine(`bundle OK: events ${report.first}–${report.last} (${report.events}) of ${report.origin}${written}; signed checkpoints verified at sizes ${report.verifiedCheckpoints.join(', ')} with the pinned key`));
     return 0;
   }
   if (report.ok) {
-    process.stdout.write(verdictLine(`bundle consistent, NOT AUTHENTICATED: events ${report.first}–${report.last} (${report.events}) of ${report.origin}; checkpoints checked only with the keys inside the bundle (UNPINNED) at sizes ${report.verifiedCheckpoints.join(', ')}: pass the log's verifier key with --verifier-key to verify it`));
+    process.stdout.write(verdictLine(`bundle consistent, NOT AUTHENTICATED: events ${report.first}–${report.last} (${report.events}) of ${report.origin}${written}; checkpoints checked only with the keys inside the bundle (UNPINNED) at sizes ${report.verifiedCheckpoints.join(', ')}: pass the log's verifier key with --verifier-key to verify it`));
     return 2;
   }
   const where = report.problem?.seq !== undefined ? `event ${report.problem.seq}` : report.problem?.checkpoint !== undefined ? `checkpoint ${report.problem.checkpoint}` : 'the bundle';

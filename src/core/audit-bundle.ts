@@ -44,6 +44,11 @@ export interface BundleReport {
   readonly last: number | null;
   /** Checkpoints whose signature and root both verified. */
   readonly verifiedCheckpoints: number[];
+  /**
+   * When the first and the last event were written (their signed `time`), on success: a bundle cut back to an
+   * earlier checkpoint verifies for what it holds, and these show where it stops against the period asked for.
+   */
+  readonly written?: { readonly first: string | null; readonly last: string | null };
   /** The first problem, naming the event (seq) or checkpoint it concerns. */
   readonly problem: { readonly seq?: number; readonly checkpoint?: number; readonly message: string } | null;
 }
@@ -109,6 +114,17 @@ function locateChange(buf: Buffer, first: number, prevHash: string, lastHash: st
   const broken = links.findIndex((linked, i) => !linked && (i > 0 || nextBroken(0)));
   if (broken === -1) return first + links.length - 1;
   return first + (nextBroken(broken) ? broken : broken - 1);
+}
+
+/** The `time` an event line says, parsed only for the first and last lines of a bundle that verified. */
+function timeOf(line: Buffer | undefined): string | null {
+  if (!line) return null;
+  try {
+    const time = (JSON.parse(line.toString('utf8')) as { time?: unknown }).time;
+    return typeof time === 'string' ? time : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Why the line at `seq` has another seq: parsed only on this path, for the message. */
@@ -193,7 +209,11 @@ export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): Bund
 
   let count = 0;
   let offset = 0;
+  let firstLine: Buffer | undefined;
+  let lastLine: Buffer | undefined;
   for (const line of buf.length ? eachLine(body) : []) {
+    firstLine ??= line;
+    lastLine = line;
     const seq = first + count;
     offset += line.length + 1;
     if (seqOf(line) !== seq) return fail(progress, { seq, message: seqMismatch(body, line, seq, offset) });
@@ -219,5 +239,6 @@ export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): Bund
     return fail(progress, { seq: Math.min(manifest.events.last, last) + 1, message: `the manifest lists events ${manifest.events.first}–${manifest.events.last}, the file has ${first}–${last}` });
   }
   if (verified.length === 0) return fail(progress, { message: 'no checkpoint in the bundle covers its events' });
-  return { ...progress, ok: true, verifiedCheckpoints: verified, problem: null, origin: manifest.origin, events: count, first, last };
+  const written = { first: timeOf(firstLine), last: timeOf(lastLine) };
+  return { ...progress, ok: true, verifiedCheckpoints: verified, problem: null, origin: manifest.origin, events: count, first, last, written };
 }

@@ -205,7 +205,7 @@ describe('a period', () => {
     expect((await exportBundle('tail.tar', { from: String(first) })).code).toBe(0);
     const verified = await verify('tail.tar');
     expect(verified.code).toBe(0);
-    expect(verified.stdout).toContain(`bundle OK: events ${first}–${last} (${last - first + 1}) of countersign.test/e2e-bundle; signed checkpoints verified at sizes ${last}`);
+    expect(verified.stdout).toContain(`bundle OK: events ${first}–${last} (${last - first + 1}) of countersign.test/e2e-bundle, written ${rows[first - 1]!.time} to ${rows[last - 1]!.time}; signed checkpoints verified at sizes ${last}`);
   }, SLOW);
 
   it('by ISO time: --to takes the events written before it, --from those at or after it', async () => {

@@ -94,10 +94,27 @@ describe('audit verify <bundle>', () => {
     for (const name of ['forged', 'real']) {
       const r = await cli('audit', 'verify', join(cfg.dir, name));
       expect(r.stderr, name).toContain('WARNING: no --verifier-key given');
-      expect(r.stdout, name).toMatch(/^bundle consistent, NOT AUTHENTICATED: events 1–\d+ \(\d+\) of countersign\.test\/e2e-trust; checkpoints checked only with the keys inside the bundle \(UNPINNED\)/);
+      expect(r.stdout, name).toMatch(/^bundle consistent, NOT AUTHENTICATED: events 1–\d+ \(\d+\) of countersign\.test\/e2e-trust, written \S+ to \S+; checkpoints checked only with the keys inside the bundle \(UNPINNED\)/);
       expect(r.stdout, name).not.toContain('bundle OK');
       expect(r.code, name).toBe(2);
     }
+  }, SLOW);
+
+  it('a bundle cut back to an earlier checkpoint verifies for what it holds, and says when its first and last events were written', async () => {
+    const cut = join(cfg.dir, 'cut');
+    const size = signedSizes[0]!;
+    const lines = readFileSync(join(cfg.dir, 'real', 'events.jsonl'), 'utf8').trim().split('\n');
+    mkdirSync(join(cut, 'checkpoints'), { recursive: true });
+    writeFileSync(join(cut, 'events.jsonl'), `${lines.slice(0, size).join('\n')}\n`);
+    writeFileSync(join(cut, 'keys.txt'), readFileSync(join(cfg.dir, 'real', 'keys.txt')));
+    const manifest = JSON.parse(readFileSync(join(cfg.dir, 'real', 'manifest.json'), 'utf8')) as { events: { last: number; count: number; lastHash: string }; checkpoints: { size: number; file: string }[] };
+    const kept = manifest.checkpoints.filter((c) => c.size <= size);
+    for (const c of kept) writeFileSync(join(cut, c.file), readFileSync(join(cfg.dir, 'real', c.file)));
+    writeFileSync(join(cut, 'manifest.json'), JSON.stringify({ ...manifest, events: { ...manifest.events, last: size, count: size, lastHash: null }, checkpoints: kept }));
+    const time = (line: string) => (JSON.parse(line) as { time: string }).time;
+    const r = await cli('audit', 'verify', cut, '--verifier-key', pubFile);
+    expect(r.stdout).toContain(`bundle OK: events 1–${size} (${size}) of countersign.test/e2e-trust, written ${time(lines[0]!)} to ${time(lines[size - 1]!)};`);
+    expect(r.code).toBe(0);
   }, SLOW);
 
   it('a tar that holds a file twice is refused: the copy verified would not be the one every reader takes', async () => {
