@@ -155,7 +155,7 @@ describe('what the auditor downloads', () => {
     writeFileSync(path, bytes);
 
     const verified = await cli('audit', 'verify', path, '--verifier-key', pinnedKey());
-    expect(verified.stdout).toMatch(/^bundle OK: events 1–\d+ \(\d+\) of countersign\.test\/e2e-exports; .* with the pinned key/);
+    expect(verified.stdout).toMatch(/^bundle OK: events 1–\d+ \(\d+\) of countersign\.test\/e2e-exports, written \S+ to \S+; .* with the pinned key/);
     expect(verified.code).toBe(0);
 
     const types = Buffer.from((await readBundle(path)).events).toString('utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
