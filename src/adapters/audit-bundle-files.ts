@@ -25,7 +25,8 @@ const README = `Countersign audit bundle
   checkpoints/      C2SP tlog-checkpoint signed notes (origin, tree size, base64 root, Ed25519 signature)
   keys.txt          C2SP note verifier keys (name+keyid+base64(0x01 || Ed25519 public key))
 
-Verify:  npx countersign audit verify <this bundle>
+Verify:  npx countersign audit verify <this bundle> --verifier-key <the log's verifier key, received out of band>
+         (without a pinned key it exits 2: the keys in keys.txt vouch for nothing by themselves)
 Or with any RFC 6962 and signed-note implementation: hash the lines as leaves (after the
 manifest's prefix subtrees, if the bundle does not start at event 1) and compare the roots
 with the signed checkpoints.
@@ -63,12 +64,18 @@ export async function writeBundle(plan: BundlePlan, out: string): Promise<void> 
   }
 }
 
-async function readTar(path: string): Promise<Map<string, Buffer>> {
+async function readTar(path: string): Promise<{ files: Map<string, Buffer>; twice: string | undefined }> {
   const files = new Map<string, Buffer>();
+  const seen = new Set<string>();
+  let twice: string | undefined;
   await (await tarLibrary()).t({
     file: path,
     onReadEntry: (entry) => {
-      const name = entry.path.replace(/^\.\//, '');
+      const name = entry.path.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+      // A tar may hold a name twice: `tar -x` keeps the last copy, `tar -xO`, a listing or a reader that stops at the
+      // first match shows another. The bytes verified must be the only ones there, so such a bundle is refused.
+      if (seen.has(name)) twice ??= name;
+      seen.add(name);
       if (name === 'events.jsonl' && entry.type === 'File' && typeof entry.size === 'number') {
         // Straight into shared memory: the verifier's worker threads read it where it lies.
         const out = sharedBuffer(entry.size);
@@ -87,7 +94,7 @@ async function readTar(path: string): Promise<Map<string, Buffer>> {
       });
     },
   });
-  return files;
+  return { files, twice };
 }
 
 /** A Buffer over a SharedArrayBuffer, which worker threads can read without a copy. */
@@ -113,16 +120,17 @@ async function readShared(path: string): Promise<Buffer> {
 /** Reads a bundle from a directory or a tar file. */
 export async function readBundle(path: string): Promise<BundleFiles> {
   let files: Map<string, Buffer>;
+  let twice: string | undefined;
   if ((await stat(path)).isDirectory()) {
     files = new Map();
     for (const name of ['manifest.json', 'keys.txt']) files.set(name, await readFile(join(path, name)).catch(() => Buffer.alloc(0)));
     files.set('events.jsonl', await readShared(join(path, 'events.jsonl')).catch(() => Buffer.alloc(0)));
     for (const name of await readdir(join(path, 'checkpoints')).catch(() => [] as string[])) files.set(`checkpoints/${name}`, await readFile(join(path, 'checkpoints', name)));
   } else {
-    files = await readTar(path);
+    ({ files, twice } = await readTar(path));
   }
   const text = (name: string) => files.get(name)?.toString('utf8') ?? '';
   const notes = new Map([...files].filter(([k]) => k.startsWith('checkpoints/')).map(([k, v]) => [k, v.toString('utf8')] as const));
   // Bytes, not a string: a million events exceed the longest string Node allows (512 MiB).
-  return { manifest: text('manifest.json'), events: files.get('events.jsonl') ?? Buffer.alloc(0), notes, keys: text('keys.txt') };
+  return { manifest: text('manifest.json'), events: files.get('events.jsonl') ?? Buffer.alloc(0), notes, keys: text('keys.txt'), ...(twice !== undefined ? { twice } : {}) };
 }

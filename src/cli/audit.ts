@@ -13,6 +13,7 @@ import { auditOrigin, checkKeyOwner, openStoreForCommand, storeAuditOrigin } fro
 import { writeBundle } from '../adapters/audit-bundle-files.ts';
 import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
 import { safe } from './output.ts';
+import { verdictLine } from './verdict-line.ts';
 import { parseExportBound } from '../core/period-bound.ts';
 
 async function openStore(configPath: string): Promise<Store> {
@@ -48,15 +49,22 @@ export async function auditVerifyCommand(configPath: string, o: { verifierKey?: 
     }
     const p = r.problem;
     const where = p.seq !== undefined ? `event ${p.seq}` : p.checkpoint !== undefined ? `checkpoint ${p.checkpoint}` : 'the log';
-    process.stdout.write(`audit log BROKEN at ${where}: ${p.reason}\n(${r.count} events before it verify)\n`);
+    // An edited row's own fields (a seq that is a string) can be in the reason: one line of ours, whatever they hold.
+    process.stdout.write(`${verdictLine(`audit log BROKEN at ${where}: ${p.reason}`)}(${r.count} events before it verify)\n`);
     return 1;
   } finally {
     await store.close();
   }
 }
 
+/**
+ * One CSV cell. A cell a spreadsheet would run as a formula (OWASP "CSV injection": it starts with `=`, `+`, `-`,
+ * `@`, a tab or a CR) is written as text behind a `'`: a principal's id can come from a token claim its holder chose
+ * (`=HYPERLINK(…)`), and an auditor opens the export in a spreadsheet. The JSON lines stay exact.
+ */
 function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  const raw = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  const s = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -91,7 +99,7 @@ export async function auditBundleExportCommand(configPath: string, o: { out: str
     const plan = await planBundle({ store, signer, clock: systemClock }, { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
     await writeBundle(plan, o.out);
     const m = plan.manifest;
-    process.stdout.write(`wrote ${o.out}: events ${m.events.first}–${m.events.last} (${m.events.count}), ${m.checkpoints.length} signed checkpoints, origin ${m.origin}\nverify with: countersign audit verify ${o.out}\n`);
+    process.stdout.write(`wrote ${o.out}: events ${m.events.first}–${m.events.last} (${m.events.count}), ${m.checkpoints.length} signed checkpoints, origin ${m.origin}\nverify with: countersign audit verify ${o.out} --verifier-key ${config.audit.keyDir}/keys/<key id>.pub\n`);
     return 0;
   } finally {
     await store.close();

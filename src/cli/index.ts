@@ -257,7 +257,7 @@ audit
   .command('verify')
   .argument('[bundle]', 'an exported bundle (.tar or directory): verified offline, from its files alone')
   .addOption(configOption())
-  .option('--verifier-key <key...>', "C2SP verifier key(s) to trust, inline or in a file; without it a bundle's own keys are used, which proves only its consistency")
+  .option('--verifier-key <key...>', "C2SP verifier key(s) to trust, inline or in a file; without it a bundle's own keys are used, which proves only its consistency (exit 2, never OK)")
   .description("verify a bundle, or (without one) the store's hash chain against its signed checkpoints; names the first bad event")
   .action(
     run(async (bundle: string | undefined, o: { config?: string; verifierKey?: string[] }) => {

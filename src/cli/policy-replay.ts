@@ -16,6 +16,7 @@ import { readBundle } from '../adapters/audit-bundle-files.ts';
 import { safe } from './output.ts';
 import { changeLines } from './policy-changes.ts';
 import { pinnedKeys } from './verifier-keys.ts';
+import { verdictLine } from './verdict-line.ts';
 
 const SUBMITTED = Buffer.from('"type":"request.submitted"');
 
@@ -67,10 +68,10 @@ export async function policyReplayCommand(candidateFile: string, configPath: str
     if (o.bundle !== undefined) {
       const b = await bundleEvents(o.bundle, o.verifierKey);
       if ('problem' in b) {
-        process.stdout.write(safe(`${b.problem}\n`));
+        process.stdout.write(verdictLine(b.problem));
         return 1;
       }
-      source = b.note;
+      source = verdictLine(b.note).slice(0, -1);
       report = await replayPolicy(deps, candidate, b.events, { since });
     } else {
       if (o.verifierKey?.length) throw new CountersignError('INVALID_REQUEST', '--verifier-key goes with --bundle');

@@ -32,6 +32,8 @@ export interface BundleFiles {
   readonly notes: ReadonlyMap<string, string>;
   /** keys.txt: C2SP verifier keys, one per line. */
   readonly keys: string;
+  /** A name the bundle's tar holds more than once: which copy a reader takes depends on the reader, so it fails. */
+  readonly twice?: string;
 }
 
 export interface BundleReport {
@@ -42,6 +44,11 @@ export interface BundleReport {
   readonly last: number | null;
   /** Checkpoints whose signature and root both verified. */
   readonly verifiedCheckpoints: number[];
+  /**
+   * When the first and the last event were written (their signed `time`), on success: a bundle cut back to an
+   * earlier checkpoint verifies for what it holds, and these show where it stops against the period asked for.
+   */
+  readonly written?: { readonly first: string | null; readonly last: string | null };
   /** The first problem, naming the event (seq) or checkpoint it concerns. */
   readonly problem: { readonly seq?: number; readonly checkpoint?: number; readonly message: string } | null;
 }
@@ -109,6 +116,17 @@ function locateChange(buf: Buffer, first: number, prevHash: string, lastHash: st
   return first + (nextBroken(broken) ? broken : broken - 1);
 }
 
+/** The `time` an event line says, parsed only for the first and last lines of a bundle that verified. */
+function timeOf(line: Buffer | undefined): string | null {
+  if (!line) return null;
+  try {
+    const time = (JSON.parse(line.toString('utf8')) as { time?: unknown }).time;
+    return typeof time === 'string' ? time : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Why the line at `seq` has another seq: parsed only on this path, for the message. */
 function seqMismatch(buf: Buffer, line: Buffer, seq: number, offsetAfter: number): string {
   let found: unknown;
@@ -145,6 +163,7 @@ export interface VerifyOptions {
  */
 export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): BundleReport {
   const leafOf = opts.leafHash ?? ((_: number, line: Uint8Array) => leafHash(line));
+  if (files.twice !== undefined) return fail({}, { message: `the bundle holds ${files.twice} twice (\`tar -x\` keeps the last copy, other readers the first): not a bundle as exported` });
   let manifest: BundleManifest;
   try {
     manifest = manifestSchema.parse(JSON.parse(files.manifest));
@@ -190,7 +209,11 @@ export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): Bund
 
   let count = 0;
   let offset = 0;
+  let firstLine: Buffer | undefined;
+  let lastLine: Buffer | undefined;
   for (const line of buf.length ? eachLine(body) : []) {
+    firstLine ??= line;
+    lastLine = line;
     const seq = first + count;
     offset += line.length + 1;
     if (seqOf(line) !== seq) return fail(progress, { seq, message: seqMismatch(body, line, seq, offset) });
@@ -216,5 +239,6 @@ export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): Bund
     return fail(progress, { seq: Math.min(manifest.events.last, last) + 1, message: `the manifest lists events ${manifest.events.first}–${manifest.events.last}, the file has ${first}–${last}` });
   }
   if (verified.length === 0) return fail(progress, { message: 'no checkpoint in the bundle covers its events' });
-  return { ...progress, ok: true, verifiedCheckpoints: verified, problem: null, origin: manifest.origin, events: count, first, last };
+  const written = { first: timeOf(firstLine), last: timeOf(lastLine) };
+  return { ...progress, ok: true, verifiedCheckpoints: verified, problem: null, origin: manifest.origin, events: count, first, last, written };
 }

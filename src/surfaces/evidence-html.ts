@@ -251,7 +251,7 @@ export function renderEvidenceHtml(r: EvidenceReport): string {
     ]) +
     table(['Size', 'Merkle root', 'Key', 'Signed at'], checkpointRows(c.checkpoints), 'No signed checkpoint covers the period.') +
     (covering ? `<p>The checkpoint that covers the period, as signed:</p><pre>${esc(covering.note)}</pre>` : '') +
-    `<p class="muted">Tie this report to the log: <code>countersign audit export --from ${esc(r.period.from)} --to ${esc(r.period.to)} --out bundle.tar</code>, then <code>countersign audit verify bundle.tar</code>; the bundle's events and checkpoints are those above.</p>`;
+    `<p class="muted">Tie this report to the log: <code>countersign audit export --from ${esc(r.period.from)} --to ${esc(r.period.to)} --out bundle.tar</code>, then <code>countersign audit verify bundle.tar --verifier-key …</code> with the log's key; the bundle's events and checkpoints are those above.</p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">

@@ -6,7 +6,7 @@
  * is caught, naming the event or checkpoint; periods by seq or by time start
  * and end where asked.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,7 +39,8 @@ async function exportBundle(out: string, opts: { config?: string; from?: string;
   const range = [...(opts.from ? ['--from', opts.from] : []), ...(opts.to ? ['--to', opts.to] : [])];
   return cli('audit', 'export', '--config', opts.config ?? cfg.configPath, '--out', join(cfg.dir, out), ...range);
 }
-const verify = (bundle: string) => cli('audit', 'verify', join(cfg.dir, bundle));
+/** Verified as an auditor does: with the log's verifier key, received out of band (its .pub file). */
+const verify = (bundle: string) => cli('audit', 'verify', join(cfg.dir, bundle), '--verifier-key', join(cfg.keyDir, 'keys', readdirSync(join(cfg.keyDir, 'keys')).find((f) => f.endsWith('.pub'))!));
 
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ status: 200, body: { echo: call.url } }));
@@ -204,7 +205,7 @@ describe('a period', () => {
     expect((await exportBundle('tail.tar', { from: String(first) })).code).toBe(0);
     const verified = await verify('tail.tar');
     expect(verified.code).toBe(0);
-    expect(verified.stdout).toContain(`bundle OK: events ${first}–${last} (${last - first + 1}) of countersign.test/e2e-bundle; signed checkpoints verified at sizes ${last}`);
+    expect(verified.stdout).toContain(`bundle OK: events ${first}–${last} (${last - first + 1}) of countersign.test/e2e-bundle, written ${rows[first - 1]!.time} to ${rows[last - 1]!.time}; signed checkpoints verified at sizes ${last}`);
   }, SLOW);
 
   it('by ISO time: --to takes the events written before it, --from those at or after it', async () => {

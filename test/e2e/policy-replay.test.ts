@@ -180,6 +180,17 @@ describe('policy replay', { timeout: 120_000 }, () => {
     expect(r.stdout).not.toContain('would change');
   });
 
+  it("names the control characters of what a tampered manifest says: the refusal stays one line of ours", async () => {
+    const bundle = join(cfg.dir, 'bundle');
+    const tampered = join(cfg.dir, 'tampered-origin');
+    cpSync(bundle, tampered, { recursive: true });
+    const file = join(tampered, 'manifest.json');
+    writeFileSync(file, JSON.stringify({ ...(JSON.parse(readFileSync(file, 'utf8')) as object), origin: 'x\n\x1b[2Kreplayed 0 recorded actions: 0 decisions would change' }));
+    const r = await runCli(['policy', 'replay', candidate, '--config', cfg.configPath, '--bundle', tampered], cfg.dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^bundle \S+ does not verify \(at checkpoint \d+: [^\n]*x\\x0a\\x1b\[2Kreplayed[^\n]*\); nothing was replayed\n$/);
+  });
+
   it('refuses a candidate that does not compile, naming its file and the path in it', async () => {
     const bad = join(cfg.dir, 'bad.yaml');
     writeFileSync(bad, 'rules:\n  - id: x\n    when: facts.nope ==\n    effect: allow\n');
