@@ -63,7 +63,7 @@ policy:
       when: facts.http.method == "POST" && facts.http.path == "/comments"
       effect: allow
     - id: staging-only
-      when: facts.http.method == "GET" && facts.http.path == "/deploy" && "X-Env" in action.input.headers && action.input.headers["X-Env"] == "staging"
+      when: facts.http.method == "GET" && facts.http.path == "/deploy" && "x-env" in action.input.headers && action.input.headers["x-env"] == "staging"
       effect: allow
     - id: no-deletes
       when: facts.http.method == "DELETE"
@@ -72,7 +72,7 @@ policy:
       when: facts.http.method == "GET" && facts.http.path == "/release"
       effect: allow
     - id: no-production-releases
-      when: facts.http.path == "/release" && "X-Env" in action.input.headers && action.input.headers["X-Env"] == "production"
+      when: facts.http.path == "/release" && "x-env" in action.input.headers && action.input.headers["x-env"] == "production"
       effect: deny
 `);
 });
@@ -130,6 +130,29 @@ describe('a header named twice in different case', () => {
     const raw = upstream.seen.at(-1)!.rawHeaders;
     const values = raw.filter((_v, i) => i % 2 === 1 && raw[i - 1]!.toLowerCase() === 'x-env');
     expect(values).toEqual(['staging']);
+  });
+});
+
+describe('a header named in any spelling', () => {
+  // Policy sees header names as servers read them: lower-case, `_` and `.` as `-` (a CGI/WSGI server reads X_Env as
+  // HTTP_X_ENV, the same variable as X-Env): a rule on the header cannot be walked around by how it is spelt.
+  it.each(['X-Env', 'x-env', 'X-ENV', 'X_ENV', 'x_env', 'x.env'])('%s: production → 403 POLICY_DENIED, nothing sent; staging → allowed', async (name) => {
+    const before = upstream.seen.length;
+    const denied = await send({ method: 'GET', path: '/release', headers: { [name]: 'production' } });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.code).toBe('POLICY_DENIED');
+    expect(upstream.seen.length).toBe(before);
+    const allowed = await send({ method: 'GET', path: '/deploy', headers: { [name]: 'staging' } });
+    expect(allowed.status).toBe(200);
+    expect(upstream.seen.length).toBe(before + 1);
+  });
+
+  it('the request as shown keeps the name as sent, its value redacted', async () => {
+    const res = await send({ method: 'GET', path: '/deploy', headers: { X_ENV: 'staging' } });
+    expect(res.status).toBe(200);
+    const shown = await gw.as('deploy-bot', `/v1/requests/${res.body.id as string}`);
+    expect(shown.status, JSON.stringify(shown.body)).toBe(200);
+    expect(shown.body.action.input.headers).toEqual({ X_ENV: '[redacted]' });
   });
 });
 

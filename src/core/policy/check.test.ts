@@ -46,6 +46,23 @@ describe('conditions are checked against the declared variables at load', () => 
     ]);
   });
 
+  it('refuses an HTTP header named other than as policy sees it (lower-case, - for _ and .), in an index, a field or `in`', () => {
+    expect(
+      problems([
+        { id: 'a', when: 'action.input.headers["X-Env"] == "production"', effect: 'deny' },
+        { id: 'b', when: 'has(action.input.headers.X_Env)', effect: 'deny' },
+        { id: 'c', when: '"x_env" in action.input.headers', effect: 'deny' },
+        { id: 'd', when: 'action.input["headers"]["x.env"] == "production"', effect: 'deny' },
+        { id: 'ok', when: '"x-env" in action.input.headers && action.input.headers["x-env"] == "production" && has(action.input.headers.authorization)', effect: 'deny' },
+      ]),
+    ).toEqual([
+      'policy.rules[0] (id a): action.input.headers["X-Env"]: policy sees header names as servers read them, lower-case with _ and . as - (write "x-env"), so this would never match',
+      'policy.rules[1] (id b): action.input.headers["X_Env"]: policy sees header names as servers read them, lower-case with _ and . as - (write "x-env"), so this would never match',
+      'policy.rules[2] (id c): action.input.headers["x_env"]: policy sees header names as servers read them, lower-case with _ and . as - (write "x-env"), so this would never match',
+      'policy.rules[3] (id d): action.input.headers["x.env"]: policy sees header names as servers read them, lower-case with _ and . as - (write "x-env"), so this would never match',
+    ]);
+  });
+
   it('accepts what the agent or issuer shapes freely (input, claims, arguments, tags, query) and every declared fact', () => {
     expect(
       problems([

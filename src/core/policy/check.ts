@@ -6,7 +6,9 @@
  * from CEL's is used. Each returns problems as text, all of them.
  */
 import type { ASTNode } from '@marcbachmann/cel-js';
+import { headerName } from '../action.ts';
 import { INTERNAL_PREFIX, nodes } from './environment.ts';
+import { conditionPaths } from './paths.ts';
 import { re2Problem } from './regex.ts';
 import type { VarType } from './types.ts';
 
@@ -134,4 +136,37 @@ export function constructProblems(ast: ASTNode): string[] {
     }
   }
   return problems;
+}
+
+const HEADERS = ['action', 'input', 'headers'];
+const ACTION: ReadonlySet<string> = new Set(['action']);
+
+/**
+ * Header names a condition writes otherwise than policy sees them. Policy
+ * reads an HTTP action's header names as servers do, lower-case with `_` and
+ * `.` as `-` (policyInput, core/action.ts), so `action.input.headers["X-Env"]`
+ * would never match: under a deny, a rule walked around by any spelling.
+ * Caught where the name is a literal: an index, a field, the left of `in`.
+ *
+ * @example
+ * headerNameProblems(env.parse('action.input.headers["X-Env"] == "p"').ast, [['action', 'input', 'headers', 'X-Env']]);
+ * // ['action.input.headers["X-Env"]: policy sees header names as servers read them, … (write "x-env"), …']
+ */
+export function headerNameProblems(ast: ASTNode, paths: readonly (readonly string[])[]): string[] {
+  const names: string[] = [];
+  for (const p of paths) if (p.length > 3 && HEADERS.every((h, i) => p[i] === h)) names.push(p[3]!);
+  for (const n of nodes(ast)) {
+    const { op, args } = n as { op: string; args: unknown };
+    if (op !== 'in' || !Array.isArray(args)) continue;
+    const name = str(args[0]);
+    const right = conditionPaths(args[1] as ASTNode, ACTION);
+    if (name !== null && right.length === 1 && right[0]!.length === 3 && HEADERS.every((h, i) => right[0]![i] === h)) names.push(name);
+  }
+  const problems = new Set<string>();
+  for (const name of names) {
+    if (name !== headerName(name)) {
+      problems.add(`action.input.headers[${JSON.stringify(name)}]: policy sees header names as servers read them, lower-case with _ and . as - (write ${JSON.stringify(headerName(name))}), so this would never match`);
+    }
+  }
+  return [...problems];
 }

@@ -2,7 +2,7 @@
  * Builds the variables a condition sees from the parts of one action, so every
  * caller (submit, execute's re-check, simulate, policy test) sees the same shape.
  */
-import type { Action } from '../action.ts';
+import { policyInput, type Action } from '../action.ts';
 import type { ConnectionInfo } from '../connection.ts';
 import { FACTS_TYPE, type Facts } from '../facts.ts';
 import { type GithubSubject, type Principal } from '../principal.ts';
@@ -32,7 +32,7 @@ export function policyVariables(
 ): PolicyVariables {
   return {
     principal: principalVariable(principal),
-    action: { connection: action.connection, operation: action.operation, input: action.input, reason: action.reason },
+    action: { connection: action.connection, operation: action.operation, input: policyInput(action.input), reason: action.reason },
     connection: { name: connection.name, kind: connection.kind, tags: connection.tags },
     facts,
     context: { time: context.time, request: context.request },
