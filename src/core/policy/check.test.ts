@@ -63,6 +63,19 @@ describe('conditions are checked against the declared variables at load', () => 
     ]);
   });
 
+  it('refuses the HTTP path and query as the agent wrote them: facts.http.path and facts.http.query are what the upstream reads', () => {
+    expect(
+      problems([
+        { id: 'a', when: 'action.input.path == "/admin/purge"', effect: 'deny' },
+        { id: 'b', when: 'action.input.query.env == "production" || has(action.input.query)', effect: 'deny' },
+        { id: 'ok', when: 'facts.http.path == "/admin/purge" && facts.http.query.env == ["production"]', effect: 'deny' },
+      ]),
+    ).toEqual([
+      'policy.rules[0] (id a): action.input.path: the path as the agent wrote it, which spelt otherwise reaches the same resource (a trailing /, //, %-escapes, a ?query); read facts.http.path, the path as the upstream reads it',
+      'policy.rules[1] (id b): action.input.query: the query as the agent wrote it, without what its path carries after ?; read facts.http.query, every parameter the upstream reads',
+    ]);
+  });
+
   it('accepts what the agent or issuer shapes freely (input, claims, arguments, tags, query) and every declared fact', () => {
     expect(
       problems([

@@ -170,3 +170,26 @@ export function headerNameProblems(ast: ASTNode, paths: readonly (readonly strin
   }
   return [...problems];
 }
+
+/** What an HTTP action's input says as the agent wrote it, where a fact says what the upstream reads. */
+const RAW_HTTP: Readonly<Record<string, string>> = Object.freeze({
+  path: 'the path as the agent wrote it, which spelt otherwise reaches the same resource (a trailing /, //, %-escapes, a ?query); read facts.http.path, the path as the upstream reads it',
+  query: 'the query as the agent wrote it, without what its path carries after ?; read facts.http.query, every parameter the upstream reads',
+});
+
+/**
+ * Reads of an HTTP action's path or query as given: a rule on them, under a
+ * deny, is walked around by another spelling of the same call
+ * (`/admin/purge/`, `/admin/purge?x`). The facts are those the call is sent with.
+ *
+ * @example
+ * rawHttpProblems([['action', 'input', 'path']]); // ['action.input.path: the path as the agent wrote it, …']
+ */
+export function rawHttpProblems(paths: readonly (readonly string[])[]): string[] {
+  const problems = new Set<string>();
+  for (const p of paths) {
+    const field = p[2];
+    if (p[0] === 'action' && p[1] === 'input' && field !== undefined && Object.hasOwn(RAW_HTTP, field)) problems.add(`action.input.${field}: ${RAW_HTTP[field]}`);
+  }
+  return [...problems];
+}
