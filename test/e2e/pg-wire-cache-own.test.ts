@@ -5,7 +5,8 @@
  * does to the counter the cache trusts (a rule or trigger that turns its
  * update into nothing, a child table holding its row, a view in its place),
  * a statement the full check refuses is refused after it, never run behind
- * a cached verdict.
+ * a cached verdict. Nor can that DDL make an object of the agent's an
+ * installed extension's, which the check leaves to the operator.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +14,7 @@ import { installDdlEpochSql } from '../../src/adapters/executor/sql/guard-cache.
 import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { client } from '../support/pg-wire-clients.ts';
-import { byTypePolicy } from '../support/sql-by-type.ts';
+import { byTypePolicy, sqlAction } from '../support/sql-by-type.ts';
 
 const db = await createTestDatabase();
 
@@ -83,4 +84,43 @@ describe.skipIf(!db)("sessionCheckCache and DDL in the agent's own session (real
       }
     });
   }
+
+  // The check leaves the casts, operator families, range types and domains of installed extensions to the operator:
+  // membership is DDL too, and the gateway's role may own an extension (plpgsql is in every database).
+  it('the agent cannot make its cast an installed extension\'s under a rule allowing alters, and a read that would run it is refused, over REST and the wire', async () => {
+    const ddl = [
+      'CREATE TYPE mood AS ENUM (\'ok\')',
+      "CREATE FUNCTION public.mood_int(m mood) RETURNS int LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'leak ran'; RETURN 1; END$$",
+      'CREATE CAST (mood AS int) WITH FUNCTION public.mood_int(mood)',
+      'CREATE TABLE moods (m mood)',
+      "INSERT INTO moods VALUES ('ok')",
+    ];
+    try {
+      for (const sql of ddl) expect((await sqlAction(gw, sql)).status, sql).toBe(200);
+      // Not an alter: a rule allowing alters by type does not let the agent make its cast an extension's.
+      const member = await sqlAction(gw, 'ALTER EXTENSION plpgsql ADD CAST (mood AS int)');
+      expect(member.status).toBe(403);
+      expect(member.body.error.code).toBe('POLICY_DENIED');
+      expect((await direct.query("SELECT count(*)::int AS n FROM pg_depend WHERE classid = 'pg_cast'::regclass AND deptype = 'e' AND objid = (SELECT oid FROM pg_cast WHERE castsource = 'mood'::regtype)")).rows).toEqual([{ n: 0 }]);
+      const rest = await sqlAction(gw, 'SELECT m::int AS n FROM moods');
+      expect(rest.status).toBe(200);
+      expect(rest.body.status).toBe('failed');
+      expect(rest.body.error.code).toBe('SQL_SESSION_UNSAFE');
+      expect(rest.body.result.message).toContain('cast mood AS integer (function public.mood_int)');
+      const c = client(gw);
+      await c.connect();
+      const notices: string[] = [];
+      c.on('notice', (m) => notices.push(m.message ?? ''));
+      try {
+        const refused = await c.query('SELECT m::int AS n FROM moods').then(() => undefined, (e: { code?: string }) => e);
+        expect(refused?.code).toBe('55000');
+        expect(notices).toEqual([]);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await direct.query('ALTER EXTENSION plpgsql DROP CAST (mood AS int)').catch(() => undefined);
+      await direct.query('DROP TABLE IF EXISTS moods; DROP CAST IF EXISTS (mood AS int); DROP FUNCTION IF EXISTS public.mood_int(mood); DROP TYPE IF EXISTS mood');
+    }
+  });
 });
