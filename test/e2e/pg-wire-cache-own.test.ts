@@ -123,4 +123,30 @@ describe.skipIf(!db)("sessionCheckCache and DDL in the agent's own session (real
       await direct.query('DROP TABLE IF EXISTS moods; DROP CAST IF EXISTS (mood AS int); DROP FUNCTION IF EXISTS public.mood_int(mood); DROP TYPE IF EXISTS mood');
     }
   });
+
+  // pg_catalog's own objects are the server's; a role that may create there (a superuser) adds objects that are not.
+  it("a function the agent creates in pg_catalog, for a cast or as an overload of a built-in, is refused on a read that would run it", async () => {
+    const ddl = [
+      "CREATE TYPE mood2 AS ENUM ('ok')",
+      "CREATE FUNCTION pg_catalog.mood2_int(m mood2) RETURNS int LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'leak ran'; RETURN 1; END$$",
+      'CREATE CAST (mood2 AS int) WITH FUNCTION pg_catalog.mood2_int(mood2)',
+      'CREATE TABLE moods2 (m mood2, v varchar)',
+      "INSERT INTO moods2 VALUES ('ok', 'x')",
+      "CREATE FUNCTION pg_catalog.upper(character varying) RETURNS text LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'leak ran'; RETURN 'X'; END$$",
+    ];
+    try {
+      for (const sql of ddl) expect((await sqlAction(gw, sql)).status, sql).toBe(200);
+      for (const [sql, what] of [
+        ['SELECT m::int AS n FROM moods2', 'pg_catalog.mood2_int'],
+        ['SELECT upper(v) AS n FROM moods2', 'pg_catalog.upper'],
+      ] as const) {
+        const rest = await sqlAction(gw, sql);
+        expect(rest.body.status, sql).toBe('failed');
+        expect(rest.body.error.code).toBe('SQL_SESSION_UNSAFE');
+        expect(rest.body.result.message).toContain(what);
+      }
+    } finally {
+      await direct.query('DROP TABLE IF EXISTS moods2; DROP CAST IF EXISTS (mood2 AS int); DROP FUNCTION IF EXISTS pg_catalog.mood2_int(mood2); DROP FUNCTION IF EXISTS pg_catalog.upper(character varying); DROP TYPE IF EXISTS mood2');
+    }
+  });
 });
