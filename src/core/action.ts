@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ConnectionKind } from './connection.ts';
 import { CountersignError } from './errors.ts';
 import { assertValueDepth } from './json-depth.ts';
+import { foldKeys } from './json-keys.ts';
 import { isSecondTargetHeader, SECOND_TARGET_HEADERS } from './second-target-headers.ts';
 
 const sqlParam = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -197,19 +198,25 @@ export function headerName(name: string): string {
 /**
  * The input as policy sees it: an HTTP action's header names as servers read
  * them (headerName), so that a rule on `action.input.headers["x-env"]` holds
- * whichever spelling the agent sent (`X-Env`, `X_ENV`, `x.env`). The action
- * stored, shown and sent keeps the names as given; two names that read as
- * one are refused before policy (http/facts.ts).
+ * whichever spelling the agent sent (`X-Env`, `X_ENV`, `x.env`), and the keys
+ * of a JSON body or of tool arguments folded (foldKey). The action stored,
+ * shown and sent keeps the names as given; two names that read as one are
+ * refused before policy (http/facts.ts, mcp/facts.ts).
  *
  * @example
  * policyInput({ method: 'GET', path: '/', headers: { X_Env: 'production' } }).headers; // { 'x-env': 'production' }
  */
 export function policyInput(input: ActionInput): ActionInput {
-  if (!('method' in input) || !input.headers) return input;
+  // Tool arguments and a JSON body, as readers that match keys in any case read them (json-keys.ts): Go's
+  // encoding/json reads {"AMOUNT": …} as the field amount. A body given as text stays text.
+  if ('tool' in input) return { ...input, arguments: foldKeys(input.arguments) as Record<string, unknown> };
+  if (!('method' in input)) return input;
+  const body = input.body !== null && typeof input.body === 'object' ? { body: foldKeys(input.body) } : {};
+  if (!input.headers) return { ...input, ...body };
   // Null prototype: a header named `__proto__` or `constructor` is a key like any other.
   const headers = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(input.headers)) headers[headerName(k)] ??= v;
-  return { ...input, headers: { ...headers } };
+  return { ...input, headers: { ...headers }, ...body };
 }
 
 /**

@@ -68,6 +68,12 @@ policy:
     - id: no-deletes
       when: facts.http.method == "DELETE"
       effect: deny
+    - id: transfers
+      when: facts.http.method == "POST" && facts.http.path == "/transfers"
+      effect: allow
+    - id: big-transfers
+      when: facts.http.path == "/transfers" && has(action.input.body.amount) && action.input.body.amount > 1000
+      effect: deny
     - id: releases
       when: facts.http.method == "GET" && facts.http.path == "/release"
       effect: allow
@@ -153,6 +159,23 @@ describe('a header named in any spelling', () => {
     const shown = await gw.as('deploy-bot', `/v1/requests/${res.body.id as string}`);
     expect(shown.status, JSON.stringify(shown.body)).toBe(200);
     expect(shown.body.action.input.headers).toEqual({ X_ENV: '[redacted]' });
+  });
+});
+
+describe('a body key named in any case', () => {
+  // Go's encoding/json, .NET and Jackson read {"AMOUNT": …} as the field amount: policy sees body keys folded so too.
+  it.each([{ AMOUNT: 100000 }, { Amount: 100000 }, { amount: 100000 }, { 'amount\u0000x': 100000 }])('%j → 403 POLICY_DENIED, nothing sent', async (body) => {
+    const before = upstream.seen.length;
+    const res = await send({ method: 'POST', path: '/transfers', headers: { 'Content-Type': 'application/json' }, body });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('POLICY_DENIED');
+    expect(upstream.seen.length).toBe(before);
+  });
+
+  it('a small amount is sent as written', async () => {
+    const res = await send({ method: 'POST', path: '/transfers', headers: { 'Content-Type': 'application/json' }, body: { Amount: 10 } });
+    expect(res.status).toBe(200);
+    expect(upstream.seen.at(-1)!.body).toBe('{"Amount":10}');
   });
 });
 

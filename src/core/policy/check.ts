@@ -7,6 +7,7 @@
  */
 import type { ASTNode } from '@marcbachmann/cel-js';
 import { headerName } from '../action.ts';
+import { foldKey } from '../json-keys.ts';
 import { INTERNAL_PREFIX, nodes } from './environment.ts';
 import { conditionPaths } from './paths.ts';
 import { re2Problem } from './regex.ts';
@@ -190,6 +191,37 @@ export function rawHttpProblems(paths: readonly (readonly string[])[]): string[]
   for (const p of paths) {
     const field = p[2];
     if (p[0] === 'action' && p[1] === 'input' && field !== undefined && Object.hasOwn(RAW_HTTP, field)) problems.add(`action.input.${field}: ${RAW_HTTP[field]}`);
+  }
+  return [...problems];
+}
+
+/** Where policy sees object keys folded (policyInput, policyVariables). */
+const FOLDED: readonly (readonly string[])[] = [
+  ['action', 'input', 'body'],
+  ['action', 'input', 'arguments'],
+  ['facts', 'mcp', 'arguments'],
+];
+
+/**
+ * Keys of a body or of tool arguments a condition writes otherwise than
+ * policy sees them: folded, as case-insensitive readers (Go's encoding/json,
+ * .NET, Jackson) read them, so `action.input.body.Amount` would never match
+ * and a deny on `amount` holds against `{"AMOUNT": …}`.
+ *
+ * @example
+ * foldedKeyProblems([['action', 'input', 'body', 'Amount']]); // ['action.input.body.Amount: … (write amount), …']
+ */
+export function foldedKeyProblems(paths: readonly (readonly string[])[]): string[] {
+  const problems = new Set<string>();
+  for (const p of paths) {
+    const root = FOLDED.find((f) => p.length > f.length && f.every((s, i) => p[i] === s));
+    if (!root) continue;
+    for (let i = root.length; i < p.length; i++) {
+      const key = p[i]!;
+      if (key === foldKey(key)) continue;
+      problems.add(`${p.slice(0, i + 1).join('.')}: policy sees the keys of a body or of tool arguments folded, as case-insensitive readers (Go, .NET, Jackson) read them (write ${foldKey(key)}), so this would never match`);
+      break;
+    }
   }
   return [...problems];
 }

@@ -5,6 +5,7 @@
 import { policyInput, type Action } from '../action.ts';
 import type { ConnectionInfo } from '../connection.ts';
 import { FACTS_TYPE, type Facts } from '../facts.ts';
+import { foldKeys } from '../json-keys.ts';
 import { type GithubSubject, type Principal } from '../principal.ts';
 import type { PolicyVariables } from './compile.ts';
 import { BOOL, DYN, listOf, mapOf, nullable, objectType, STRING, TIMESTAMP, type FieldsOf, type VarType } from './types.ts';
@@ -34,7 +35,8 @@ export function policyVariables(
     principal: principalVariable(principal),
     action: { connection: action.connection, operation: action.operation, input: policyInput(action.input), reason: action.reason },
     connection: { name: connection.name, kind: connection.kind, tags: connection.tags },
-    facts,
+    // A tool's arguments as readers that match keys in any case read them, as in action.input (policyInput).
+    facts: facts.kind === 'mcp' ? { ...facts, mcp: { ...facts.mcp, arguments: foldKeys(facts.mcp.arguments) as Record<string, unknown> } } : facts,
     context: { time: context.time, request: context.request },
   };
 }
