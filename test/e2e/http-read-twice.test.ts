@@ -71,6 +71,12 @@ policy:
     - id: transfers
       when: facts.http.method == "POST" && facts.http.path == "/transfers"
       effect: allow
+    - id: reports
+      when: facts.http.method == "GET" && facts.http.path == "/reports"
+      effect: allow
+    - id: no-production-reports
+      when: facts.http.path == "/reports" && has(facts.http.query.env) && "production" in facts.http.query.env
+      effect: deny
     - id: big-transfers
       when: facts.http.path == "/transfers" && has(action.input.body.amount) && action.input.body.amount > 1000
       effect: deny
@@ -176,6 +182,17 @@ describe('a body key named in any case', () => {
     const res = await send({ method: 'POST', path: '/transfers', headers: { 'Content-Type': 'application/json' }, body: { Amount: 10 } });
     expect(res.status).toBe(200);
     expect(upstream.seen.at(-1)!.body).toBe('{"Amount":10}');
+  });
+});
+
+describe('a query parameter named in any case', () => {
+  // ASP.NET's binding reads ?ENV= as env: policy sees query names folded so too.
+  it.each(['/reports?env=production', '/reports?ENV=production', '/reports?Env=production'])('%s → 403 POLICY_DENIED, nothing sent', async (path) => {
+    const before = upstream.seen.length;
+    const res = await send({ method: 'GET', path });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('POLICY_DENIED');
+    expect(upstream.seen.length).toBe(before);
   });
 });
 

@@ -200,10 +200,11 @@ const FOLDED: readonly (readonly string[])[] = [
   ['action', 'input', 'body'],
   ['action', 'input', 'arguments'],
   ['facts', 'mcp', 'arguments'],
+  ['facts', 'http', 'query'],
 ];
 
 /**
- * Keys of a body or of tool arguments a condition writes otherwise than
+ * Keys of a body, of tool arguments or of a query a condition writes otherwise than
  * policy sees them: folded, as case-insensitive readers (Go's encoding/json,
  * .NET, Jackson) read them, so `action.input.body.Amount` would never match
  * and a deny on `amount` holds against `{"AMOUNT": …}`.
@@ -219,7 +220,7 @@ export function foldedKeyProblems(paths: readonly (readonly string[])[]): string
     for (let i = root.length; i < p.length; i++) {
       const key = p[i]!;
       if (key === foldKey(key)) continue;
-      problems.add(`${p.slice(0, i + 1).join('.')}: policy sees the keys of a body or of tool arguments folded, as case-insensitive readers (Go, .NET, Jackson) read them (write ${foldKey(key)}), so this would never match`);
+      problems.add(`${p.slice(0, i + 1).join('.')}: policy sees the keys of a body, of tool arguments and of a query folded, as case-insensitive readers (Go, .NET, Jackson) read them (write ${foldKey(key)}), so this would never match`);
       break;
     }
   }

@@ -24,6 +24,18 @@ function principalVariable(principal: Principal) {
   return { id: principal.id, kind: principal.kind, actsFor: principal.actsFor, groups: principal.groups, claims: principal.claims ?? NO_CLAIMS, github: principal.github ?? null };
 }
 
+/**
+ * The facts as policy sees them: a tool's arguments and an HTTP call's query
+ * names folded, as readers that match names in any case read them (Go's
+ * encoding/json, ASP.NET's binding), like the body in action.input
+ * (policyInput). Two names that fold alike are refused before policy.
+ */
+function policyFacts(facts: Facts): Facts {
+  if (facts.kind === 'mcp') return { ...facts, mcp: { ...facts.mcp, arguments: foldKeys(facts.mcp.arguments) as Record<string, unknown> } };
+  if (facts.kind === 'http') return { ...facts, http: { ...facts.http, query: foldKeys(facts.http.query) as Record<string, readonly string[]> } };
+  return facts;
+}
+
 export function policyVariables(
   principal: Principal,
   action: Action,
@@ -35,8 +47,7 @@ export function policyVariables(
     principal: principalVariable(principal),
     action: { connection: action.connection, operation: action.operation, input: policyInput(action.input), reason: action.reason },
     connection: { name: connection.name, kind: connection.kind, tags: connection.tags },
-    // A tool's arguments as readers that match keys in any case read them, as in action.input (policyInput).
-    facts: facts.kind === 'mcp' ? { ...facts, mcp: { ...facts.mcp, arguments: foldKeys(facts.mcp.arguments) as Record<string, unknown> } } : facts,
+    facts: policyFacts(facts),
     context: { time: context.time, request: context.request },
   };
 }
