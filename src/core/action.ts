@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { ConnectionKind } from './connection.ts';
 import { CountersignError } from './errors.ts';
 import { assertValueDepth } from './json-depth.ts';
+import { foldKeys } from './json-keys.ts';
 import { isSecondTargetHeader, SECOND_TARGET_HEADERS } from './second-target-headers.ts';
 
 const sqlParam = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -58,7 +59,7 @@ export const sqlInputSchema = z
 /** How many bytes of COPY data its preview shows. */
 export const COPY_PREVIEW_BYTES = 1024;
 
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a valid HTTP header name');
+const headerNameSchema = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'a valid HTTP header name');
 
 export const httpInputSchema = z.strictObject({
   method: z
@@ -69,7 +70,7 @@ export const httpInputSchema = z.strictObject({
   query: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional(),
   // What the upstream call can put on the wire (undici refuses the rest: CR, LF, NUL, other controls, past U+00FF),
   // checked here so the run does not fail after approval.
-  headers: z.record(headerName, z.string().max(8192).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'a header value of tab, printable ASCII or Latin-1 (no CR, LF, NUL or other control character)')).optional(),
+  headers: z.record(headerNameSchema, z.string().max(8192).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'a header value of tab, printable ASCII or Latin-1 (no CR, LF, NUL or other control character)')).optional(),
   body: z.unknown().optional(),
 });
 
@@ -183,6 +184,42 @@ const VISIBLE_HEADERS = new Set([
 ]);
 
 /**
+ * A header name as servers read it: any case (RFC 9110 §5.1), and `_` and `.`
+ * as `-` (a CGI/WSGI server reads `X_Env` as `HTTP_X_ENV`, the variable of
+ * `X-Env`; PHP behind FastCGI reads `.` as `_`).
+ *
+ * @example
+ * headerName('X_Env'); // 'x-env'
+ */
+export function headerName(name: string): string {
+  return name.toLowerCase().replace(/[_.]/g, '-');
+}
+
+/**
+ * The input as policy sees it: an HTTP action's header names as servers read
+ * them (headerName), so that a rule on `action.input.headers["x-env"]` holds
+ * whichever spelling the agent sent (`X-Env`, `X_ENV`, `x.env`), and the keys
+ * of a JSON body or of tool arguments folded (foldKey). The action stored,
+ * shown and sent keeps the names as given; two names that read as one are
+ * refused before policy (http/facts.ts, mcp/facts.ts).
+ *
+ * @example
+ * policyInput({ method: 'GET', path: '/', headers: { X_Env: 'production' } }).headers; // { 'x-env': 'production' }
+ */
+export function policyInput(input: ActionInput): ActionInput {
+  // Tool arguments and a JSON body, as readers that match keys in any case read them (json-keys.ts): Go's
+  // encoding/json reads {"AMOUNT": …} as the field amount. A body given as text stays text.
+  if ('tool' in input) return { ...input, arguments: foldKeys(input.arguments) as Record<string, unknown> };
+  if (!('method' in input)) return input;
+  const body = input.body !== null && typeof input.body === 'object' ? { body: foldKeys(input.body) } : {};
+  if (!input.headers) return { ...input, ...body };
+  // Null prototype: a header named `__proto__` or `constructor` is a key like any other.
+  const headers = Object.create(null) as Record<string, string>;
+  for (const [k, v] of Object.entries(input.headers)) headers[headerName(k)] ??= v;
+  return { ...input, headers: { ...headers }, ...body };
+}
+
+/**
  * The input as it may be shown in responses, logs and audit payloads: header
  * values other than a few harmless ones are replaced (by `[redacted]`, or in
  * the audit log by their HMAC), so credentials an agent passes never leave
@@ -192,8 +229,7 @@ export function redactInput(input: ActionInput, mask: (value: string) => string 
   if (!('method' in input) || !input.headers) return input;
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.headers)) {
-    // As the HTTP executor matches names (headerKey): any case, `_` and `.` as `-`.
-    const key = k.toLowerCase().replace(/[_.]/g, '-');
+    const key = headerName(k);
     headers[k] = VISIBLE_HEADERS.has(key) || isSecondTargetHeader(key) ? v : mask(v);
   }
   return { ...input, headers };

@@ -94,3 +94,23 @@ export function jsonKeyClash(text: string, fold: (key: string) => string = (k) =
   }
   return null;
 }
+
+/**
+ * A JSON value with every object key folded (foldKey), at any depth: what a
+ * case-insensitive reader makes of it. Where two keys fold alike (refused
+ * before policy runs, http/facts.ts and mcp/facts.ts), the first stays.
+ *
+ * @example
+ * foldKeys({ AMOUNT: 1, items: [{ Path: '/' }] }); // { amount: 1, items: [{ path: '/' }] }
+ */
+export function foldKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(foldKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const key = foldKey(k);
+    // defineProperty: a key `__proto__` is a key like any other.
+    if (!Object.hasOwn(out, key)) Object.defineProperty(out, key, { value: foldKeys(v), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}

@@ -19,12 +19,12 @@ policy:
   default: deny
   rules:
     - id: short
-      when: facts.http.method == "POST" && action.input.path == "/short"
+      when: facts.http.method == "POST" && facts.http.path == "/short"
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
       ttl: 1s
     - id: long
-      when: facts.http.method == "POST" && action.input.path == "/long"
+      when: facts.http.method == "POST" && facts.http.path == "/long"
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
       ttl: 1h

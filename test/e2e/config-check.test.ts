@@ -40,7 +40,7 @@ describe('countersign config check', () => {
     const r = await configCheck(
       config(`    - { id: sql-reads, when: "facts.sql.read_only", effect: allow }
     - { id: gets, when: 'facts.http.methd == "GET"', effect: allow }
-    - { id: slugs, when: '!action.input.path.matches("^(?=/)")', effect: deny }
+    - { id: slugs, when: '!facts.http.path.matches("^(?=/)")', effect: deny }
 `),
     );
     expect(r.code).toBe(2);
@@ -56,7 +56,7 @@ describe('countersign config check', () => {
     const r = await configCheck(
       config(`    - { id: sql-reads, when: "facts.sql.readOnly", effect: allow }
     - { id: gets, when: 'facts.http.method == "GET"', effect: allow }
-    - { id: slugs, when: '!action.input.path.matches("^/([a-z0-9]+-?)+$")', effect: deny }
+    - { id: slugs, when: '!facts.http.path.matches("^/([a-z0-9]+-?)+$")', effect: deny }
 `),
     );
     expect(r.stderr).toBe('');

@@ -63,16 +63,28 @@ policy:
       when: facts.http.method == "POST" && facts.http.path == "/comments"
       effect: allow
     - id: staging-only
-      when: facts.http.method == "GET" && facts.http.path == "/deploy" && "X-Env" in action.input.headers && action.input.headers["X-Env"] == "staging"
+      when: facts.http.method == "GET" && facts.http.path == "/deploy" && "x-env" in action.input.headers && action.input.headers["x-env"] == "staging"
       effect: allow
     - id: no-deletes
       when: facts.http.method == "DELETE"
+      effect: deny
+    - id: transfers
+      when: facts.http.method == "POST" && facts.http.path == "/transfers"
+      effect: allow
+    - id: reports
+      when: facts.http.method == "GET" && facts.http.path == "/reports"
+      effect: allow
+    - id: no-production-reports
+      when: facts.http.path == "/reports" && has(facts.http.query.env) && "production" in facts.http.query.env
+      effect: deny
+    - id: big-transfers
+      when: facts.http.path == "/transfers" && has(action.input.body.amount) && action.input.body.amount > 1000
       effect: deny
     - id: releases
       when: facts.http.method == "GET" && facts.http.path == "/release"
       effect: allow
     - id: no-production-releases
-      when: facts.http.path == "/release" && "X-Env" in action.input.headers && action.input.headers["X-Env"] == "production"
+      when: facts.http.path == "/release" && "x-env" in action.input.headers && action.input.headers["x-env"] == "production"
       effect: deny
 `);
 });
@@ -130,6 +142,57 @@ describe('a header named twice in different case', () => {
     const raw = upstream.seen.at(-1)!.rawHeaders;
     const values = raw.filter((_v, i) => i % 2 === 1 && raw[i - 1]!.toLowerCase() === 'x-env');
     expect(values).toEqual(['staging']);
+  });
+});
+
+describe('a header named in any spelling', () => {
+  // Policy sees header names as servers read them: lower-case, `_` and `.` as `-` (a CGI/WSGI server reads X_Env as
+  // HTTP_X_ENV, the same variable as X-Env): a rule on the header cannot be walked around by how it is spelt.
+  it.each(['X-Env', 'x-env', 'X-ENV', 'X_ENV', 'x_env', 'x.env'])('%s: production → 403 POLICY_DENIED, nothing sent; staging → allowed', async (name) => {
+    const before = upstream.seen.length;
+    const denied = await send({ method: 'GET', path: '/release', headers: { [name]: 'production' } });
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.code).toBe('POLICY_DENIED');
+    expect(upstream.seen.length).toBe(before);
+    const allowed = await send({ method: 'GET', path: '/deploy', headers: { [name]: 'staging' } });
+    expect(allowed.status).toBe(200);
+    expect(upstream.seen.length).toBe(before + 1);
+  });
+
+  it('the request as shown keeps the name as sent, its value redacted', async () => {
+    const res = await send({ method: 'GET', path: '/deploy', headers: { X_ENV: 'staging' } });
+    expect(res.status).toBe(200);
+    const shown = await gw.as('deploy-bot', `/v1/requests/${res.body.id as string}`);
+    expect(shown.status, JSON.stringify(shown.body)).toBe(200);
+    expect(shown.body.action.input.headers).toEqual({ X_ENV: '[redacted]' });
+  });
+});
+
+describe('a body key named in any case', () => {
+  // Go's encoding/json, .NET and Jackson read {"AMOUNT": …} as the field amount: policy sees body keys folded so too.
+  it.each([{ AMOUNT: 100000 }, { Amount: 100000 }, { amount: 100000 }, { 'amount\u0000x': 100000 }])('%j → 403 POLICY_DENIED, nothing sent', async (body) => {
+    const before = upstream.seen.length;
+    const res = await send({ method: 'POST', path: '/transfers', headers: { 'Content-Type': 'application/json' }, body });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('POLICY_DENIED');
+    expect(upstream.seen.length).toBe(before);
+  });
+
+  it('a small amount is sent as written', async () => {
+    const res = await send({ method: 'POST', path: '/transfers', headers: { 'Content-Type': 'application/json' }, body: { Amount: 10 } });
+    expect(res.status).toBe(200);
+    expect(upstream.seen.at(-1)!.body).toBe('{"Amount":10}');
+  });
+});
+
+describe('a query parameter named in any case', () => {
+  // ASP.NET's binding reads ?ENV= as env: policy sees query names folded so too.
+  it.each(['/reports?env=production', '/reports?ENV=production', '/reports?Env=production'])('%s → 403 POLICY_DENIED, nothing sent', async (path) => {
+    const before = upstream.seen.length;
+    const res = await send({ method: 'GET', path });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('POLICY_DENIED');
+    expect(upstream.seen.length).toBe(before);
   });
 });
 

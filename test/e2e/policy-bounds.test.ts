@@ -23,7 +23,7 @@ policy:
   default: deny
   rules:
     - id: slugs-only
-      when: "!action.input.path.matches('^/([a-z0-9]+-?)+$')"
+      when: "!facts.http.path.matches('^/([a-z0-9]+-?)+$')"
       effect: deny
       message: paths are slugs
     - id: reads

@@ -18,10 +18,10 @@ const policy = (rules: RuleSpec[]) => compilePolicy({ default: 'allow', defaultT
 
 describe('evaluation bounds', () => {
   it('decides a catastrophic-backtracking pattern on an agent string (RE2 is linear): no match, no stall', () => {
-    const p = policy([{ id: 'slug', when: "has(action.input.path) && !action.input.path.matches('^([a-z0-9]+-?)+$')", effect: 'deny' }]);
-    const d = evaluatePolicy(p, withInput({ path: `${'a'.repeat(31)}!` }));
+    const p = policy([{ id: 'slug', when: "has(action.input.slug) && !action.input.slug.matches('^([a-z0-9]+-?)+$')", effect: 'deny' }]);
+    const d = evaluatePolicy(p, withInput({ slug: `${'a'.repeat(31)}!` }));
     expect(d).toMatchObject({ effect: 'deny', rules: ['slug'], errors: [] });
-    expect(evaluatePolicy(p, withInput({ path: 'abc-def' }))).toMatchObject({ effect: 'allow', errors: [] });
+    expect(evaluatePolicy(p, withInput({ slug: 'abc-def' }))).toMatchObject({ effect: 'allow', errors: [] });
   });
 
   it('refuses, before running it, a match whose program times input would exceed the budget', () => {

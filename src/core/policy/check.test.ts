@@ -46,6 +46,52 @@ describe('conditions are checked against the declared variables at load', () => 
     ]);
   });
 
+  it('refuses an HTTP header named other than as policy sees it (lower-case, - for _ and .), in an index, a field or `in`', () => {
+    expect(
+      problems([
+        { id: 'a', when: 'action.input.headers["X-Env"] == "production"', effect: 'deny' },
+        { id: 'b', when: 'has(action.input.headers.X_Env)', effect: 'deny' },
+        { id: 'c', when: '"x_env" in action.input.headers', effect: 'deny' },
+        { id: 'd', when: 'action.input["headers"]["x.env"] == "production"', effect: 'deny' },
+        { id: 'ok', when: '"x-env" in action.input.headers && action.input.headers["x-env"] == "production" && has(action.input.headers.authorization)', effect: 'deny' },
+      ]),
+    ).toEqual([
+      'policy.rules[0] (id a): action.input.headers["X-Env"]: policy sees header names as servers read them, lower-case with _ and . as - (write "x-env"), so this would never match',
+      'policy.rules[1] (id b): action.input.headers["X_Env"]: policy sees header names as servers read them, lower-case with _ and . as - (write "x-env"), so this would never match',
+      'policy.rules[2] (id c): action.input.headers["x_env"]: policy sees header names as servers read them, lower-case with _ and . as - (write "x-env"), so this would never match',
+      'policy.rules[3] (id d): action.input.headers["x.env"]: policy sees header names as servers read them, lower-case with _ and . as - (write "x-env"), so this would never match',
+    ]);
+  });
+
+  it('refuses a body or argument key written otherwise than policy sees it (folded as case-insensitive readers read it)', () => {
+    expect(
+      problems([
+        { id: 'a', when: 'action.input.body.Amount > 1000', effect: 'deny' },
+        { id: 'b', when: 'facts.mcp.arguments.dryRun == false', effect: 'deny' },
+        { id: 'c', when: 'action.input.arguments.items.exists(i, i.Path == "/")', effect: 'deny' },
+        { id: 'd', when: 'facts.http.query.pageSize == ["1000"]', effect: 'deny' },
+        { id: 'ok', when: 'action.input.body.amount > 1000 || facts.mcp.arguments.dryrun == false || facts.mcp.arguments.path.startsWith("/")', effect: 'deny' },
+      ]),
+    ).toEqual([
+      'policy.rules[0] (id a): action.input.body.Amount: policy sees the keys of a body, of tool arguments and of a query folded, as case-insensitive readers (Go, .NET, Jackson) read them (write amount), so this would never match',
+      'policy.rules[1] (id b): facts.mcp.arguments.dryRun: policy sees the keys of a body, of tool arguments and of a query folded, as case-insensitive readers (Go, .NET, Jackson) read them (write dryrun), so this would never match',
+      'policy.rules[3] (id d): facts.http.query.pageSize: policy sees the keys of a body, of tool arguments and of a query folded, as case-insensitive readers (Go, .NET, Jackson) read them (write pagesize), so this would never match',
+    ]);
+  });
+
+  it('refuses the HTTP path and query as the agent wrote them: facts.http.path and facts.http.query are what the upstream reads', () => {
+    expect(
+      problems([
+        { id: 'a', when: 'action.input.path == "/admin/purge"', effect: 'deny' },
+        { id: 'b', when: 'action.input.query.env == "production" || has(action.input.query)', effect: 'deny' },
+        { id: 'ok', when: 'facts.http.path == "/admin/purge" && facts.http.query.env == ["production"]', effect: 'deny' },
+      ]),
+    ).toEqual([
+      'policy.rules[0] (id a): action.input.path: the path as the agent wrote it, which spelt otherwise reaches the same resource (a trailing /, //, %-escapes, a ?query); read facts.http.path, the path as the upstream reads it',
+      'policy.rules[1] (id b): action.input.query: the query as the agent wrote it, without what its path carries after ?; read facts.http.query, every parameter the upstream reads',
+    ]);
+  });
+
   it('accepts what the agent or issuer shapes freely (input, claims, arguments, tags, query) and every declared fact', () => {
     expect(
       problems([

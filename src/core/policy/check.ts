@@ -6,7 +6,10 @@
  * from CEL's is used. Each returns problems as text, all of them.
  */
 import type { ASTNode } from '@marcbachmann/cel-js';
+import { headerName } from '../action.ts';
+import { foldKey } from '../json-keys.ts';
 import { INTERNAL_PREFIX, nodes } from './environment.ts';
+import { conditionPaths } from './paths.ts';
 import { re2Problem } from './regex.ts';
 import type { VarType } from './types.ts';
 
@@ -134,4 +137,92 @@ export function constructProblems(ast: ASTNode): string[] {
     }
   }
   return problems;
+}
+
+const HEADERS = ['action', 'input', 'headers'];
+const ACTION: ReadonlySet<string> = new Set(['action']);
+
+/**
+ * Header names a condition writes otherwise than policy sees them. Policy
+ * reads an HTTP action's header names as servers do, lower-case with `_` and
+ * `.` as `-` (policyInput, core/action.ts), so `action.input.headers["X-Env"]`
+ * would never match: under a deny, a rule walked around by any spelling.
+ * Caught where the name is a literal: an index, a field, the left of `in`.
+ *
+ * @example
+ * headerNameProblems(env.parse('action.input.headers["X-Env"] == "p"').ast, [['action', 'input', 'headers', 'X-Env']]);
+ * // ['action.input.headers["X-Env"]: policy sees header names as servers read them, … (write "x-env"), …']
+ */
+export function headerNameProblems(ast: ASTNode, paths: readonly (readonly string[])[]): string[] {
+  const names: string[] = [];
+  for (const p of paths) if (p.length > 3 && HEADERS.every((h, i) => p[i] === h)) names.push(p[3]!);
+  for (const n of nodes(ast)) {
+    const { op, args } = n as { op: string; args: unknown };
+    if (op !== 'in' || !Array.isArray(args)) continue;
+    const name = str(args[0]);
+    const right = conditionPaths(args[1] as ASTNode, ACTION);
+    if (name !== null && right.length === 1 && right[0]!.length === 3 && HEADERS.every((h, i) => right[0]![i] === h)) names.push(name);
+  }
+  const problems = new Set<string>();
+  for (const name of names) {
+    if (name !== headerName(name)) {
+      problems.add(`action.input.headers[${JSON.stringify(name)}]: policy sees header names as servers read them, lower-case with _ and . as - (write ${JSON.stringify(headerName(name))}), so this would never match`);
+    }
+  }
+  return [...problems];
+}
+
+/** What an HTTP action's input says as the agent wrote it, where a fact says what the upstream reads. */
+const RAW_HTTP: Readonly<Record<string, string>> = Object.freeze({
+  path: 'the path as the agent wrote it, which spelt otherwise reaches the same resource (a trailing /, //, %-escapes, a ?query); read facts.http.path, the path as the upstream reads it',
+  query: 'the query as the agent wrote it, without what its path carries after ?; read facts.http.query, every parameter the upstream reads',
+});
+
+/**
+ * Reads of an HTTP action's path or query as given: a rule on them, under a
+ * deny, is walked around by another spelling of the same call
+ * (`/admin/purge/`, `/admin/purge?x`). The facts are those the call is sent with.
+ *
+ * @example
+ * rawHttpProblems([['action', 'input', 'path']]); // ['action.input.path: the path as the agent wrote it, …']
+ */
+export function rawHttpProblems(paths: readonly (readonly string[])[]): string[] {
+  const problems = new Set<string>();
+  for (const p of paths) {
+    const field = p[2];
+    if (p[0] === 'action' && p[1] === 'input' && field !== undefined && Object.hasOwn(RAW_HTTP, field)) problems.add(`action.input.${field}: ${RAW_HTTP[field]}`);
+  }
+  return [...problems];
+}
+
+/** Where policy sees object keys folded (policyInput, policyVariables). */
+const FOLDED: readonly (readonly string[])[] = [
+  ['action', 'input', 'body'],
+  ['action', 'input', 'arguments'],
+  ['facts', 'mcp', 'arguments'],
+  ['facts', 'http', 'query'],
+];
+
+/**
+ * Keys of a body, of tool arguments or of a query a condition writes otherwise than
+ * policy sees them: folded, as case-insensitive readers (Go's encoding/json,
+ * .NET, Jackson) read them, so `action.input.body.Amount` would never match
+ * and a deny on `amount` holds against `{"AMOUNT": …}`.
+ *
+ * @example
+ * foldedKeyProblems([['action', 'input', 'body', 'Amount']]); // ['action.input.body.Amount: … (write amount), …']
+ */
+export function foldedKeyProblems(paths: readonly (readonly string[])[]): string[] {
+  const problems = new Set<string>();
+  for (const p of paths) {
+    const root = FOLDED.find((f) => p.length > f.length && f.every((s, i) => p[i] === s));
+    if (!root) continue;
+    for (let i = root.length; i < p.length; i++) {
+      const key = p[i]!;
+      if (key === foldKey(key)) continue;
+      problems.add(`${p.slice(0, i + 1).join('.')}: policy sees the keys of a body, of tool arguments and of a query folded, as case-insensitive readers (Go, .NET, Jackson) read them (write ${foldKey(key)}), so this would never match`);
+      break;
+    }
+  }
+  return [...problems];
 }

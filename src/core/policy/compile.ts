@@ -10,7 +10,7 @@ import { canonicalJson, sha256Hex } from '../digest.ts';
 import { CountersignError } from '../errors.ts';
 import { withoutQuotedValues } from '../quoted-values.ts';
 import { celValue, DEFAULT_EVALUATION_LIMITS, Meter, readTree, type EvaluationLimits } from './bounds.ts';
-import { constructProblems, pathProblems } from './check.ts';
+import { constructProblems, foldedKeyProblems, headerNameProblems, pathProblems, rawHttpProblems } from './check.ts';
 import { INTERNAL_PREFIX, policyEnvironment, POLICY_VARIABLES, rewrite, type PolicyEnvironment } from './environment.ts';
 import { conditionPaths } from './paths.ts';
 import type { PolicySpec, RuleSpec } from './spec.ts';
@@ -76,7 +76,7 @@ function compileCondition(runtime: PolicyEnvironment, when: string): { problems:
     return { problems: [`condition does not compile: ${errorText(e)}`], paths: [] };
   }
   const paths = conditionPaths(parsed.ast, ROOTS);
-  const problems = [...constructProblems(parsed.ast), ...pathProblems(paths, POLICY_VARIABLE_TYPES)];
+  const problems = [...constructProblems(parsed.ast), ...pathProblems(paths, POLICY_VARIABLE_TYPES), ...headerNameProblems(parsed.ast, paths), ...rawHttpProblems(paths), ...foldedKeyProblems(paths)];
   rewrite(parsed.ast);
   if (problems.length === 0) {
     checkEnvironment ??= policyEnvironment(POLICY_VARIABLE_TYPES);

@@ -47,7 +47,7 @@ describe('deniesAll', () => {
   });
 
   it('is false when a rule that might let a call through reads the arguments, the reason or the context', () => {
-    for (const when of ['facts.mcp.arguments.size() == 0', 'action.reason.startsWith("ticket")', 'context.request.surface == "mcp"', 'has(facts.mcp.arguments.dryRun)', 'facts[principal.id] == 1']) {
+    for (const when of ['facts.mcp.arguments.size() == 0', 'action.reason.startsWith("ticket")', 'context.request.surface == "mcp"', 'has(facts.mcp.arguments.dryrun)', 'facts[principal.id] == 1']) {
       expect(deniesAll(policy([[when, 'approve']]), write, TOOL_FIXED_PATHS)).toBe(false);
     }
   });

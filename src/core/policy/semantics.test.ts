@@ -11,7 +11,7 @@ import { evaluatePolicy } from './evaluate.ts';
 
 const vars: PolicyVariables = {
   principal: { id: 'bot', kind: 'agent', actsFor: null, groups: [], claims: { amr: ['pwd'], port: 443, ports: { '443': true } }, github: null },
-  action: { connection: 'api', operation: 'http.request', input: { port: 443, ports: { '443': true }, path: 'a\rb', big: 9007199254740993 }, reason: '' },
+  action: { connection: 'api', operation: 'http.request', input: { port: 443, ports: { '443': true }, name: 'a\rb', big: 9007199254740993 }, reason: '' },
   connection: { name: 'api', kind: 'http', tags: {} },
   facts: {},
   context: { time: new Date('2025-01-01T00:00:00Z'), request: {} },
@@ -172,20 +172,20 @@ describe('matches (RE2)', () => {
     ['"HELLO".matches("^hello$")', false],
     ['"a\\nb".matches("^a.b$")', false],
     ['"a\\nb".matches("(?s)^a.b$")', true],
-    ['action.input.path.matches("^a.b$")', true],
+    ['action.input.name.matches("^a.b$")', true],
     ['"ab\\ncd".matches("^cd$")', false],
     ['"ab\\ncd".matches("(?m)^cd$")', true],
     ['"x".matches("\\\\pL")', true],
-    ['[action.input.path].exists(p, p.matches("^a.b$"))', true],
-    ['[action.input.path].all(p, !p.matches("^a.b$"))', false],
+    ['[action.input.name].exists(p, p.matches("^a.b$"))', true],
+    ['[action.input.name].all(p, !p.matches("^a.b$"))', false],
     ['["ÀB"].map(s, s.lowerAscii()) == ["Àb"]', true],
-    ['cel.bind(p, action.input.path, p.matches("^a.b$"))', true],
+    ['cel.bind(p, action.input.name, p.matches("^a.b$"))', true],
   ])('%s is %s', (when, expected) => {
     expect(cel(when)).toBe(expected);
   });
 
   it('fails to evaluate a dynamic pattern RE2 refuses', () => {
-    expect(cel('"aa".matches(action.input.path + "(a)\\\\1")')).toBe('error');
+    expect(cel('"aa".matches(action.input.name + "(a)\\\\1")')).toBe('error');
   });
 
   it.each(['"aa".matches("(a)\\\\1")', '"ab".matches("a(?=b)")', '"ab".matches("(?<=a)b")', 'matches("x", "[")'])(

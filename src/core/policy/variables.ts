@@ -2,9 +2,10 @@
  * Builds the variables a condition sees from the parts of one action, so every
  * caller (submit, execute's re-check, simulate, policy test) sees the same shape.
  */
-import type { Action } from '../action.ts';
+import { policyInput, type Action } from '../action.ts';
 import type { ConnectionInfo } from '../connection.ts';
 import { FACTS_TYPE, type Facts } from '../facts.ts';
+import { foldKeys } from '../json-keys.ts';
 import { type GithubSubject, type Principal } from '../principal.ts';
 import type { PolicyVariables } from './compile.ts';
 import { BOOL, DYN, listOf, mapOf, nullable, objectType, STRING, TIMESTAMP, type FieldsOf, type VarType } from './types.ts';
@@ -23,6 +24,18 @@ function principalVariable(principal: Principal) {
   return { id: principal.id, kind: principal.kind, actsFor: principal.actsFor, groups: principal.groups, claims: principal.claims ?? NO_CLAIMS, github: principal.github ?? null };
 }
 
+/**
+ * The facts as policy sees them: a tool's arguments and an HTTP call's query
+ * names folded, as readers that match names in any case read them (Go's
+ * encoding/json, ASP.NET's binding), like the body in action.input
+ * (policyInput). Two names that fold alike are refused before policy.
+ */
+function policyFacts(facts: Facts): Facts {
+  if (facts.kind === 'mcp') return { ...facts, mcp: { ...facts.mcp, arguments: foldKeys(facts.mcp.arguments) as Record<string, unknown> } };
+  if (facts.kind === 'http') return { ...facts, http: { ...facts.http, query: foldKeys(facts.http.query) as Record<string, readonly string[]> } };
+  return facts;
+}
+
 export function policyVariables(
   principal: Principal,
   action: Action,
@@ -32,9 +45,9 @@ export function policyVariables(
 ): PolicyVariables {
   return {
     principal: principalVariable(principal),
-    action: { connection: action.connection, operation: action.operation, input: action.input, reason: action.reason },
+    action: { connection: action.connection, operation: action.operation, input: policyInput(action.input), reason: action.reason },
     connection: { name: connection.name, kind: connection.kind, tags: connection.tags },
-    facts,
+    facts: policyFacts(facts),
     context: { time: context.time, request: context.request },
   };
 }

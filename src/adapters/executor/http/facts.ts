@@ -8,7 +8,7 @@
  * count (`/admin/` is `/admin` to policy); a connection whose upstream ignores
  * case (`paths.caseInsensitive`) has its paths judged and sent in lower case.
  */
-import type { HttpInput } from '../../../core/action.ts';
+import { headerName, type HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts } from '../../../core/facts.ts';
 import { foldKey, jsonKeyClash, type KeyClash } from '../../../core/json-keys.ts';
@@ -190,7 +190,8 @@ export function isDroppedHeader(name: string, options: HttpTargetOptions): boole
  * Caddy passes the header name with its dots: X.HTTP.Method.Override is HTTP_X_HTTP_METHOD_OVERRIDE to Symfony).
  */
 export function headerKey(name: string): string {
-  return name.toLowerCase().replace(/[_.]/g, '-');
+  // The same reading as policy's (core/action.ts): what is dropped, refused or judged is one name.
+  return headerName(name);
 }
 
 function refuse(why: string): never {

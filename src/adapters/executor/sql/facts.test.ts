@@ -302,6 +302,15 @@ describe('deriveSqlFacts', () => {
     expect(owned.ddl).toBe(true);
   });
 
+  it('lists ALTER EXTENSION … ADD / DROP as extension_member, not an alter', () => {
+    for (const sql of ['ALTER EXTENSION plpgsql ADD CAST (mood AS int)', 'ALTER EXTENSION plpgsql DROP FUNCTION f()', 'ALTER EXTENSION "PlPgSql" ADD OPERATOR FAMILY f USING btree']) {
+      const f = deriveSqlFacts(sql);
+      expect(f.statements.map((s) => s.type), sql).toEqual(['extension_member']);
+      expect(f.ddl).toBe(true);
+    }
+    expect(deriveSqlFacts('ALTER EXTENSION plpgsql UPDATE').statements.map((s) => s.type)).toEqual(['alter']);
+  });
+
   it('lists each kind of write the WHEN clauses of a MERGE run, once each, and none for DO NOTHING', () => {
     const f = deriveSqlFacts('MERGE INTO t USING s ON t.id = s.id WHEN MATCHED AND s.x THEN DELETE WHEN MATCHED THEN UPDATE SET v = 1 WHEN NOT MATCHED THEN INSERT VALUES (1) WHEN NOT MATCHED BY SOURCE THEN DELETE');
     expect(f.statements.map((s) => s.type)).toEqual(['merge', 'delete', 'update', 'insert']);

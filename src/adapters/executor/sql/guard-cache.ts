@@ -10,7 +10,9 @@
  * raises an error, and the server skips the statement, unless the session's
  * state (`stateSql`) is what it was when the check passed. That state is the
  * counter row (its value and its row version, so a row set back by hand does
- * not match), the three event triggers as installed (enabled ALWAYS, so a
+ * not match) in the table as installed (no rule, trigger, child table or
+ * row-level security that could keep the function's update from changing
+ * it; the same table row), the three event triggers as installed (enabled ALWAYS, so a
  * session in `session_replication_role = replica` fires them too; the same
  * trigger and function rows, so a trigger dropped and made again, or its
  * function replaced and restored, does not match), and what DDL in the
@@ -106,15 +108,27 @@ export function stateSql(schema: string): string {
       (SELECT pg_catalog.string_agg(c.oid::pg_catalog.text, ',' ORDER BY c.oid) FROM pg_catalog.pg_class c WHERE c.relnamespace ${eq} ${temp}), '/',
       (SELECT pg_catalog.string_agg(t.oid::pg_catalog.text, ',' ORDER BY t.oid) FROM pg_catalog.pg_type t
         WHERE t.typnamespace ${eq} ${temp} AND t.typrelid ${eq} 0::pg_catalog.oid)) END`;
+  // The counter table as installed: a plain heap table with no rule, trigger, child table or row-level security, any
+  // of which can make the function's UPDATE change nothing (DO INSTEAD NOTHING, a BEFORE trigger returning NULL, the
+  // row moved to a child whose updates are skipped) while the row the verifier reads stays as it was. The agent's own
+  // DDL, under a rule allowing creates by type and a role that owns the table, is enough to add one.
+  const table = `pg_catalog.to_regclass(${literal(`${ident(schema)}.ddl_epoch`)})`;
+  const counter = `FROM pg_catalog.pg_class c WHERE c.oid ${eq} ${table} AND c.relkind ${eq} 'r' AND NOT c.relrowsecurity
+       AND c.relam ${eq} (SELECT a.oid FROM pg_catalog.pg_am a WHERE a.amname ${eq} 'heap')
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_rewrite w WHERE w.ev_class ${eq} c.oid)
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger g WHERE g.tgrelid ${eq} c.oid)
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhparent ${eq} c.oid)`;
   const settings = Object.keys(PINNED_SETTINGS)
     .map((s) => `pg_catalog.current_setting(${literal(s)})`)
     .join(', ');
   // Above READ COMMITTED the counter is read through the transaction's snapshot, which DDL since does not change: no state.
   return `SELECT CASE WHEN pg_catalog.current_setting('transaction_isolation') ${eq} 'read committed'
                  AND (SELECT pg_catalog.count(*) ${triggers}) ${eq} ${Object.keys(EPOCH_TRIGGERS).length}
+                 AND (SELECT pg_catalog.count(*) ${counter}) ${eq} 1
                  AND (SELECT pg_catalog.count(*) FROM ${ident(schema)}.ddl_epoch) ${eq} 1
     THEN pg_catalog.concat_ws(' ',
       (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', t.oid, t.xmin, p.oid, p.xmin), ',' ORDER BY t.oid) ${triggers}),
+      (SELECT pg_catalog.concat_ws(':', c.oid, c.xmin) ${counter}),
       (SELECT pg_catalog.concat_ws(':', e.epoch, e.xmin) FROM ${ident(schema)}.ddl_epoch e),
       pg_catalog.current_user(), pg_catalog.session_user(), pg_catalog.current_schemas(true), ${temporary}, ${settings})
   END AS state`;

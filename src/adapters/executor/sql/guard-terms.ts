@@ -4,8 +4,27 @@
  * qualified, so objects on the search_path cannot change what they mean.
  */
 
-/** The object's schema (`n`) is not pg_catalog. */
-export const NOT_CATALOG = "n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog'";
+/** PostgreSQL's FirstNormalObjectId: every object initdb made has a lower oid, every object made since a higher one. */
+const FIRST_NORMAL_OID = '16384::pg_catalog.oid';
+
+/**
+ * The object (`oid`, in schema `n`) is not the server's own: outside
+ * pg_catalog, or made there after initdb. A superuser may create functions,
+ * operators and types in pg_catalog (`CREATE FUNCTION pg_catalog.upper(varchar)`,
+ * an overload a varchar argument then resolves to), and an agent whose rule
+ * allows creates by type runs as the gateway's role.
+ *
+ * @example
+ * notCatalog('p.oid'); // "(n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog' OR p.oid OPERATOR(pg_catalog.>=) 16384::pg_catalog.oid)"
+ */
+export function notCatalog(oid: string, schema = 'n.nspname'): string {
+  return `(${schema} OPERATOR(pg_catalog.<>) 'pg_catalog' OR ${oid} OPERATOR(pg_catalog.>=) ${FIRST_NORMAL_OID})`;
+}
+
+/** The object was made after initdb (for a test on a schema other than `n`). */
+export function madeSince(oid: string): string {
+  return `${oid} OPERATOR(pg_catalog.>=) ${FIRST_NORMAL_OID}`;
+}
 
 /**
  * Whether an object belongs to an installed extension (citext's `=`, PostGIS's

@@ -16,6 +16,7 @@
  * objects on the search_path cannot change its answer.
  */
 import { deriveSqlFacts, type SqlFactsOptions } from './facts.ts';
+import { notCatalog } from './guard-terms.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 
 const EQ = 'OPERATOR(pg_catalog.=)';
@@ -75,11 +76,11 @@ SELECT ARRAY(
         UNION ALL
         SELECT 'operator ' ${CAT} n.nspname ${CAT} '.' ${CAT} o.oprname FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid ${EQ} o.oprnamespace
          WHERE d.refclassid ${EQ} 'pg_catalog.pg_operator'::pg_catalog.regclass AND o.oid ${EQ} d.refobjid
-           AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog' AND NOT ${member('pg_operator', 'o.oid')}
+           AND ${notCatalog('o.oid')} AND NOT ${member('pg_operator', 'o.oid')}
         UNION ALL
         SELECT 'operator class ' ${CAT} n.nspname ${CAT} '.' ${CAT} oc.opcname FROM pg_catalog.pg_opclass oc JOIN pg_catalog.pg_namespace n ON n.oid ${EQ} oc.opcnamespace
          WHERE d.refclassid ${EQ} 'pg_catalog.pg_opclass'::pg_catalog.regclass AND oc.oid ${EQ} d.refobjid
-           AND n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog' AND NOT ${member('pg_opclass', 'oc.oid')}
+           AND ${notCatalog('oc.oid')} AND NOT ${member('pg_opclass', 'oc.oid')}
       ) f(q)
   ) AS problems,
   ARRAY(

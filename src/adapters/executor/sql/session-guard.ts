@@ -34,7 +34,7 @@
 import { analyseSql, deriveSqlFacts, type SqlFactsOptions, type SqlNameUses } from './facts.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
 import { PINNED_SETTINGS } from './session-settings.ts';
-import { member, NOT_CATALOG } from './guard-terms.ts';
+import { member, notCatalog } from './guard-terms.ts';
 import { DEFINITIONS, REACHED } from './session-reach.ts';
 
 const IN_PATH = 'n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(true))';
@@ -59,16 +59,16 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
   ARRAY(
     SELECT 'function ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname
       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-     WHERE p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) AND ${NOT_CATALOG} AND ${IN_PATH}
+     WHERE p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) AND ${notCatalog('p.oid')} AND ${IN_PATH}
     UNION ALL
     SELECT 'operator ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) o.oprname
       FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
-     WHERE o.oprname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) AND ${NOT_CATALOG} AND ${IN_PATH}
+     WHERE o.oprname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) AND ${notCatalog('o.oid')} AND ${IN_PATH}
        AND NOT ${member('pg_operator', 'o.oid')}
     UNION ALL
     SELECT 'type ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.typname
       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
-     WHERE t.typname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]) AND ${NOT_CATALOG} AND ${IN_PATH}
+     WHERE t.typname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]) AND ${notCatalog('t.oid')} AND ${IN_PATH}
        AND NOT ${member('pg_type', 't.oid')}
        AND NOT (EXISTS (SELECT FROM pg_catalog.pg_type c WHERE c.typname OPERATOR(pg_catalog.=) t.typname
                           AND c.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace)

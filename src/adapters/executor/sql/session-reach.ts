@@ -16,7 +16,7 @@
  * outright; DEFINITIONS the text of views, policies and domain CHECKs,
  * checked against the allow-list by session-guard.ts.
  */
-import { member, NOT_CATALOG } from './guard-terms.ts';
+import { madeSince, member, notCatalog } from './guard-terms.ts';
 
 /** A name as qualifiedName() prints it: plain when lower-case letters, digits, `_` and `$`, else double-quoted. */
 function printed(name: string): string {
@@ -79,7 +79,7 @@ const CASTS = `SELECT 'cast ' OPERATOR(pg_catalog.||) c.castsource::pg_catalog.r
       FROM pg_catalog.pg_cast c, LATERAL (
         SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
           FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-         WHERE p.oid OPERATOR(pg_catalog.=) c.castfunc AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
+         WHERE p.oid OPERATOR(pg_catalog.=) c.castfunc AND ${notCatalog('p.oid')} AND NOT ${member('pg_proc', 'p.oid')}) f
      WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0 AND NOT ${member('pg_cast', 'c.oid')}
        AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
 
@@ -103,9 +103,9 @@ const OPERATOR_FAMILIES = `SELECT 'operator family ' OPERATOR(pg_catalog.||) ${p
       LATERAL (
         SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
           FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-         WHERE p.oid OPERATOR(pg_catalog.=) u.fn AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
+         WHERE p.oid OPERATOR(pg_catalog.=) u.fn AND ${notCatalog('p.oid')} AND NOT ${member('pg_proc', 'p.oid')}) f
      WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0
-       AND fn.nspname OPERATOR(pg_catalog.<>) 'pg_catalog' AND NOT ${member('pg_opfamily', 'fam.oid')}
+       AND ${notCatalog('fam.oid', 'fn.nspname')} AND NOT ${member('pg_opfamily', 'fam.oid')}
        AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
 
 /**
@@ -121,7 +121,7 @@ const RANGES = `SELECT 'range type ' OPERATOR(pg_catalog.||) r.rngtypid::pg_cata
         SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
           FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
          WHERE p.oid OPERATOR(pg_catalog.=) ANY (ARRAY[r.rngsubdiff::pg_catalog.oid, r.rngcanonical::pg_catalog.oid])
-           AND ${NOT_CATALOG} AND NOT ${member('pg_proc', 'p.oid')}) f
+           AND ${notCatalog('p.oid')} AND NOT ${member('pg_proc', 'p.oid')}) f
      WHERE pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0 AND NOT ${member('pg_type', 'r.rngtypid')}
        AND NOT (f.q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))`;
 
@@ -136,7 +136,7 @@ function domainChecks(columns: string): string {
       FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) con.contypid
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
      WHERE con.contype OPERATOR(pg_catalog.=) 'c' AND pg_catalog.cardinality($5::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0
-       AND NOT (n.nspname OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.name[]))
+       AND (NOT (n.nspname OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.name[])) OR ${madeSince('t.oid')})
        AND NOT ${member('pg_type', 't.oid')}`;
 }
 const DOMAIN = `'domain ' OPERATOR(pg_catalog.||) con.contypid::pg_catalog.regtype::pg_catalog.text`;
@@ -294,11 +294,11 @@ export const REACHED = `
           WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass THEN (
             SELECT 'operator ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) o.oprname
               FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
-             WHERE o.oid OPERATOR(pg_catalog.=) d.refobjid AND ${NOT_CATALOG} AND NOT ${member('pg_operator', 'o.oid')})
+             WHERE o.oid OPERATOR(pg_catalog.=) d.refobjid AND ${notCatalog('o.oid')} AND NOT ${member('pg_operator', 'o.oid')})
           WHEN d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass THEN (
             SELECT 'type ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.typname
               FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
-             WHERE t.oid OPERATOR(pg_catalog.=) d.refobjid AND ${NOT_CATALOG} AND NOT ${member('pg_type', 't.oid')}
+             WHERE t.oid OPERATOR(pg_catalog.=) d.refobjid AND ${notCatalog('t.oid')} AND NOT ${member('pg_type', 't.oid')}
                AND NOT (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['c', 'e', 'p']::pg_catalog."char"[])))
         END AS what
         FROM (

@@ -26,6 +26,10 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   DropStmt: 'drop',
   // Drops every object a role owns (tables a rule denies among them), none of them named: not a `drop` of named objects.
   DropOwnedStmt: 'drop_owned',
+  // Makes an object the extension's, or no longer: the session check leaves an installed extension's casts, operator
+  // families, range types and domains to the operator, so an object of the agent's made an extension's would pass
+  // unchecked. Not an `alter` a rule allowing alters by type matches.
+  AlterExtensionContentsStmt: 'extension_member',
   TruncateStmt: 'truncate',
   CommentStmt: 'comment',
   CreateRoleStmt: 'create_role',
@@ -43,7 +47,7 @@ const EXPLICIT: Readonly<Record<string, string>> = {
 };
 
 /** Statement types that change the schema. */
-export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop', 'drop_owned', 'truncate', 'comment']);
+export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop', 'drop_owned', 'extension_member', 'truncate', 'comment']);
 
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
