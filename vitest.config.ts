@@ -92,6 +92,7 @@ export const SQLITE_ONLY: Readonly<Record<string, string>> = {
   'test/e2e/mcp-echo-secrets.test.ts': 'port: dumps every SQLite table to look for secrets',
   'test/e2e/target-secrets.test.ts': 'port: dumps the SQLite request and audit rows to look for secrets',
   'test/e2e/canary-sweep.test.ts': 'port: dumps every SQLite table to look for canaries',
+  'test/e2e/canary-sweep-failures.test.ts': 'port: dumps every SQLite table of a child gateway to look for canaries (its second gateway has a PostgreSQL store of its own)',
   'test/e2e/mcp-http.test.ts': 'port: reads rows from the SQLite file (mcp-scenarios.ts)',
   'test/e2e/mcp-local-cli.test.ts': 'port: reads rows from the SQLite file; writes CLI configs itself',
   'test/e2e/audit-sensitive.test.ts': 'port: reads audit rows from the SQLite file; writes a CLI config itself',
