@@ -26,6 +26,12 @@
  *   truncates by type, or denying secrets by name, saw none of it: now a
  *   CASCADE is a statement of type `cascade`, DROP OWNED a `drop_owned`.
  *
+ * - CREATE OR REPLACE FUNCTION pg_catalog.to_hex(integer) keeps the
+ *   function's oid (initdb's, which the session check trusts as the
+ *   server's own) and swaps its body: with a superuser gateway role and a
+ *   rule allowing creates by type, any read calling to_hex() then ran the
+ *   agent's SQL unchecked. Now such a statement is also of type `catalog`.
+ *
  * Now the GRANT is listed as a `grant`, and the upsert's UPDATE as an `update`,
  * as a write nested in a statement is, and a dropped policy, trigger or rule
  * lists its table.
@@ -141,6 +147,14 @@ describe.skipIf(!db)('a GRANT inside CREATE SCHEMA is a grant, and the UPDATE of
     } finally {
       await other.stop();
     }
+  });
+
+  it('CREATE OR REPLACE of a function initdb made, over the wire listener and REST: refused by the default, the function as it was', async () => {
+    const replace = "CREATE OR REPLACE FUNCTION pg_catalog.to_hex(integer) RETURNS text LANGUAGE sql AS $$ SELECT 'replaced' $$";
+    expect((await queryOnce(gw, replace)).codes).toEqual(['42501']);
+    expect((await sqlAction(gw, replace)).status).toBe(403);
+    expect((await queryOnce(gw, 'ALTER FUNCTION pg_catalog.to_hex(integer) RENAME TO to_hex_old')).codes).toEqual(['42501']);
+    expect((await direct.query<{ h: string }>('SELECT pg_catalog.to_hex(255) AS h')).rows[0]!.h).toBe('ff');
   });
 
   it('what the rule allows still runs: a CREATE SCHEMA that only creates, an INSERT, one ON CONFLICT DO NOTHING', async () => {

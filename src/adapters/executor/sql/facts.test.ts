@@ -311,6 +311,22 @@ describe('deriveSqlFacts', () => {
     expect(deriveSqlFacts('ALTER EXTENSION plpgsql UPDATE').statements.map((s) => s.type)).toEqual(['alter']);
   });
 
+  it('lists a statement making, replacing or altering an object in a schema initdb fills as catalog too', () => {
+    for (const sql of [
+      "CREATE OR REPLACE FUNCTION pg_catalog.upper(text) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$",
+      'CREATE OR REPLACE VIEW information_schema.tables AS SELECT 1',
+      'CREATE OR REPLACE AGGREGATE pg_catalog.max(int4) (sfunc = int4larger, stype = int4)',
+      'ALTER FUNCTION "pg_catalog".upper(text) SECURITY DEFINER',
+      'CREATE OPERATOR pg_catalog.+ (leftarg = int4, rightarg = int4, function = int4pl)',
+      'CREATE RULE r AS ON INSERT TO pg_catalog.pg_class DO INSTEAD NOTHING',
+    ]) {
+      expect(deriveSqlFacts(sql).statements.map((s) => s.type), sql).toContain('catalog');
+    }
+    for (const sql of ["CREATE FUNCTION public.f(pg_catalog.int4) RETURNS pg_catalog.text LANGUAGE sql AS $$ SELECT 'x' $$", 'CREATE TABLE t (x pg_catalog.int4)', 'CREATE VIEW v AS SELECT pg_catalog.upper(relname) FROM pg_catalog.pg_class']) {
+      expect(deriveSqlFacts(sql).statements.map((s) => s.type), sql).not.toContain('catalog');
+    }
+  });
+
   it('lists each kind of write the WHEN clauses of a MERGE run, once each, and none for DO NOTHING', () => {
     const f = deriveSqlFacts('MERGE INTO t USING s ON t.id = s.id WHEN MATCHED AND s.x THEN DELETE WHEN MATCHED THEN UPDATE SET v = 1 WHEN NOT MATCHED THEN INSERT VALUES (1) WHEN NOT MATCHED BY SOURCE THEN DELETE');
     expect(f.statements.map((s) => s.type)).toEqual(['merge', 'delete', 'update', 'insert']);
