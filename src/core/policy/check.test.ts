@@ -70,12 +70,16 @@ describe('conditions are checked against the declared variables at load', () => 
         { id: 'b', when: 'facts.mcp.arguments.dryRun == false', effect: 'deny' },
         { id: 'c', when: 'action.input.arguments.items.exists(i, i.Path == "/")', effect: 'deny' },
         { id: 'd', when: 'facts.http.query.pageSize == ["1000"]', effect: 'deny' },
+        { id: 'e', when: '"ENV" in facts.http.query || "Amount" in action.input.body', effect: 'deny' },
+        { id: 'f', when: '"env" in facts.http.query && "amount" in action.input.body', effect: 'deny' },
         { id: 'ok', when: 'action.input.body.amount > 1000 || facts.mcp.arguments.dryrun == false || facts.mcp.arguments.path.startsWith("/")', effect: 'deny' },
       ]),
     ).toEqual([
       'policy.rules[0] (id a): action.input.body.Amount: policy sees the keys of a body, of tool arguments and of a query folded, as case-insensitive readers (Go, .NET, Jackson) read them (write amount), so this would never match',
       'policy.rules[1] (id b): facts.mcp.arguments.dryRun: policy sees the keys of a body, of tool arguments and of a query folded, as case-insensitive readers (Go, .NET, Jackson) read them (write dryrun), so this would never match',
       'policy.rules[3] (id d): facts.http.query.pageSize: policy sees the keys of a body, of tool arguments and of a query folded, as case-insensitive readers (Go, .NET, Jackson) read them (write pagesize), so this would never match',
+      'policy.rules[4] (id e): facts.http.query.ENV: policy sees the keys of a body, of tool arguments and of a query folded, as case-insensitive readers (Go, .NET, Jackson) read them (write env), so this would never match',
+      'policy.rules[4] (id e): action.input.body.Amount: policy sees the keys of a body, of tool arguments and of a query folded, as case-insensitive readers (Go, .NET, Jackson) read them (write amount), so this would never match',
     ]);
   });
 

@@ -195,6 +195,9 @@ export function rawHttpProblems(paths: readonly (readonly string[])[]): string[]
   return [...problems];
 }
 
+/** The roots of FOLDED, for the paths on the right of `in`. */
+const FOLDED_ROOTS: ReadonlySet<string> = new Set(['action', 'facts']);
+
 /** Where policy sees object keys folded (policyInput, policyVariables). */
 const FOLDED: readonly (readonly string[])[] = [
   ['action', 'input', 'body'],
@@ -212,9 +215,17 @@ const FOLDED: readonly (readonly string[])[] = [
  * @example
  * foldedKeyProblems([['action', 'input', 'body', 'Amount']]); // ['action.input.body.Amount: … (write amount), …']
  */
-export function foldedKeyProblems(paths: readonly (readonly string[])[]): string[] {
+export function foldedKeyProblems(paths: readonly (readonly string[])[], ast?: ASTNode): string[] {
   const problems = new Set<string>();
-  for (const p of paths) {
+  // A literal on the left of `in` names a key too (`"ENV" in facts.http.query`).
+  const named = [...paths];
+  for (const n of ast ? nodes(ast) : []) {
+    const { op, args } = n as { op: string; args: unknown };
+    const name = op === 'in' && Array.isArray(args) ? str(args[0]) : null;
+    const right = name === null ? [] : conditionPaths((args as ASTNode[])[1]!, FOLDED_ROOTS);
+    if (name !== null && right.length === 1) named.push([...right[0]!, name]);
+  }
+  for (const p of named) {
     const root = FOLDED.find((f) => p.length > f.length && f.every((s, i) => p[i] === s));
     if (!root) continue;
     for (let i = root.length; i < p.length; i++) {

@@ -76,7 +76,7 @@ function compileCondition(runtime: PolicyEnvironment, when: string): { problems:
     return { problems: [`condition does not compile: ${errorText(e)}`], paths: [] };
   }
   const paths = conditionPaths(parsed.ast, ROOTS);
-  const problems = [...constructProblems(parsed.ast), ...pathProblems(paths, POLICY_VARIABLE_TYPES), ...headerNameProblems(parsed.ast, paths), ...rawHttpProblems(paths), ...foldedKeyProblems(paths)];
+  const problems = [...constructProblems(parsed.ast), ...pathProblems(paths, POLICY_VARIABLE_TYPES), ...headerNameProblems(parsed.ast, paths), ...rawHttpProblems(paths), ...foldedKeyProblems(paths, parsed.ast)];
   rewrite(parsed.ast);
   if (problems.length === 0) {
     checkEnvironment ??= policyEnvironment(POLICY_VARIABLE_TYPES);
