@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { errors, Raw, rowsOf } from '../support/pg-raw.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { readsPolicy } from '../support/sql-by-type.ts';
 
 const db = await createTestDatabase();
 
@@ -25,17 +26,7 @@ describe.skipIf(!db)('a burst of SQL too deep for the parser (real PostgreSQL)',
 
   beforeAll(async () => {
     gw = await startTestGateway(
-      `connections:
-  - name: app-db
-    kind: postgres
-    url: \${APP_DB_URL}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.sql.readOnly
-      effect: allow
-`,
+      readsPolicy(),
       { env: { APP_DB_URL: db?.url ?? '' }, server: 'postgres: { port: 0, holdSeconds: 0 }' },
     );
   });

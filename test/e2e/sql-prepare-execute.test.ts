@@ -10,21 +10,12 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
+import { readsPolicy } from '../support/sql-by-type.ts';
 
 const db = await createTestDatabase();
 afterAll(() => db?.drop());
 
-const POLICY = `connections:
-  - name: app-db
-    kind: postgres
-    url: \${APP_DB_URL}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.sql.readOnly
-      effect: allow
-    - id: no-deletes
+const POLICY = readsPolicy(`    - id: no-deletes
       when: facts.sql.statements.exists(s, s.type == "delete")
       effect: deny
       message: agents do not delete
@@ -32,7 +23,7 @@ policy:
       when: facts.sql.writes
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
-`;
+`);
 
 describe.skipIf(!db)('a PREPARE executed in the same string is judged by what it runs', () => {
   let gw: TestGateway;

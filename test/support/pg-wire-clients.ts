@@ -10,6 +10,7 @@ import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { expect } from 'vitest';
 import type { TestGateway } from './gateway.ts';
+import { readsPolicy } from './sql-by-type.ts';
 
 export interface Run {
   code: number;
@@ -71,17 +72,7 @@ export function cancelRequest(port: number, c: pg.Client): Promise<void> {
  * The policy of the client tests: reads, transaction control, COPY (into `audited` held), pg_sleep and inserts
  * into notes allowed; deletes denied; updates held for one of sre.
  */
-export const POLICY = `connections:
-  - name: app-db
-    kind: postgres
-    url: \${APP_DB_URL}
-policy:
-  default: deny
-  rules:
-    - id: reads
-      when: facts.sql.readOnly
-      effect: allow
-    - id: transactions
+export const POLICY = readsPolicy(`    - id: transactions
       when: facts.sql.statements.all(s, s.type == "transaction")
       effect: allow
     - id: copy
@@ -106,4 +97,4 @@ policy:
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
       ttl: 1h
-`;
+`);

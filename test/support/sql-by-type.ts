@@ -8,7 +8,8 @@
  */
 import type { TestGateway } from './gateway.ts';
 
-export function byTypePolicy(types: readonly string[], moreRules = ''): string {
+/** app-db on `${APP_DB_URL}`, default deny, reads allowed by the parser's verdict, then `moreRules` (YAML list items). */
+export function readsPolicy(moreRules = ''): string {
   return `connections:
   - name: app-db
     kind: postgres
@@ -19,10 +20,14 @@ policy:
     - id: reads
       when: facts.sql.readOnly
       effect: allow
-    - id: by-type
+${moreRules}`;
+}
+
+export function byTypePolicy(types: readonly string[], moreRules = ''): string {
+  return readsPolicy(`    - id: by-type
       when: facts.sql.statements.all(s, ${types.map((t) => `s.type == "${t}"`).join(' || ')})
       effect: allow
-${moreRules}`;
+${moreRules}`);
 }
 
 /** deploy-bot's SQL on app-db over REST. */
