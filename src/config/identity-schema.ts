@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, MAX_GROUPS_MAX_AGE_SECONDS, MIN_GROUPS_MAX_AGE_SECONDS } from '../core/known-human.ts';
-import { duration } from './primitives.ts';
+import { duration, hasUserInfo, USER_INFO_REFUSED } from './primitives.ts';
 
 /** Only asymmetric algorithms: an HMAC "key" would be the issuer's public key (algorithm confusion). */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -20,7 +20,8 @@ export const secureUrl = z
   .refine((u) => {
     const url = new URL(u);
     return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
-  }, 'an https:// URL (http:// only on 127.0.0.1 or localhost)');
+  }, 'an https:// URL (http:// only on 127.0.0.1 or localhost)')
+  .refine((u) => !hasUserInfo(u), USER_INFO_REFUSED);
 
 const claimPath = z.string().regex(/^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$/, 'a claim name, or a dotted path such as act.sub');
 

@@ -29,3 +29,6 @@ export function hasUserInfo(u: string): boolean {
     return false;
   }
 }
+
+/** The refusal of a URL that carries a user or password where none is ever sent: it would only go where the URL goes. */
+export const USER_INFO_REFUSED = 'a user or password in the url is never sent and would be shown wherever the url goes (messages, links, logs): remove it';

@@ -10,7 +10,7 @@ import { teamsConfigSchema } from '../adapters/channel/teams/config.ts';
 import { identitySchema } from './identity-schema.ts';
 import { tracingSchema } from './tracing-schema.ts';
 import { heapSchema } from './heap-schema.ts';
-import { duration, hasUserInfo, id } from './primitives.ts';
+import { duration, hasUserInfo, id, USER_INFO_REFUSED } from './primitives.ts';
 import { policySectionSchema, type PolicySection } from './policy-schema.ts';
 import { webauthnSchema } from './webauthn-schema.ts';
 import { connectionSchema, mcpConnection } from './connection-schema.ts';
@@ -48,7 +48,11 @@ const slackSchema = z.strictObject({
   teamId: z.string().regex(/^[TE][A-Z0-9]+$/, 'a workspace id such as T0123ABCD'),
   /** Clicks of another Slack app (a copied signing secret) are refused. */
   appId: z.string().regex(/^A[A-Z0-9]+$/, 'an app id such as A0123ABCD'),
-  apiUrl: z.string().url().default('https://slack.com/api/'),
+  apiUrl: z
+    .string()
+    .url()
+    .refine((u) => !hasUserInfo(u), USER_INFO_REFUSED)
+    .default('https://slack.com/api/'),
 });
 
 const webhookSchema = z.strictObject({
@@ -73,7 +77,11 @@ export const channelsSchema = z
     teams: teamsConfigSchema.optional(),
     webhooks: z.array(webhookSchema).default([]),
     /** The gateway's public URL, for links to request pages in messages (default: console.origin, else the listening address). */
-    publicUrl: z.string().regex(/^https?:\/\/[^\s]+$/, 'an absolute URL').optional(),
+    publicUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s]+$/, 'an absolute URL')
+      .refine((u) => !hasUserInfo(u), USER_INFO_REFUSED)
+      .optional(),
   })
   .prefault({});
 
@@ -219,6 +227,7 @@ export const configSchema = z.strictObject({
       origin: z
         .string()
         .regex(/^https?:\/\/[^/\s]+$/, 'an origin such as https://countersign.example.com (no path)')
+        .refine((u) => !hasUserInfo(u), USER_INFO_REFUSED)
         .optional(),
       /** Passkeys for step-up approvals: `{ rpId, rpName, origins }` (webauthn-schema.ts). */
       webauthn: webauthnSchema.optional(),

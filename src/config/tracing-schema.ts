@@ -5,6 +5,7 @@
  * and takes W3C trace context from agents and hands it to HTTP upstreams.
  */
 import { z } from 'zod';
+import { hasUserInfo, USER_INFO_REFUSED } from './primitives.ts';
 
 // RFC 9110 §5.1 field names; values of printable ASCII and tabs only, so a `${VAR}` cannot add a header line.
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'a header name');
@@ -20,6 +21,7 @@ export const tracingSchema = z
           .string()
           .url()
           .refine((u) => /^https?:\/\//.test(u), 'an http:// or https:// URL')
+          .refine((u) => !hasUserInfo(u), USER_INFO_REFUSED)
           .default('http://127.0.0.1:4318/v1/traces'),
         /** Sent with every export (a collector's API key: `${OTLP_TOKEN}`). */
         headers: z.record(headerName, headerValue).default({}),

@@ -8,9 +8,13 @@
  */
 import { z } from 'zod';
 import type { RelyingParty } from '../core/passkey-ceremony.ts';
+import { hasUserInfo, USER_INFO_REFUSED } from './primitives.ts';
 
 const IP = /^(\d{1,3}(\.\d{1,3}){3}|\[?[0-9a-f:]+\]?)$/i;
-const origin = z.string().regex(/^https?:\/\/[^/\s]+$/, 'an origin such as https://countersign.example.com (no path)');
+const origin = z
+  .string()
+  .regex(/^https?:\/\/[^/\s]+$/, 'an origin such as https://countersign.example.com (no path)')
+  .refine((u) => !hasUserInfo(u), USER_INFO_REFUSED);
 
 export const webauthnSchema = z.strictObject({
   /** The host name passkeys are bound to (countersign.example.com); a passkey works on it and its subdomains' pages. */

@@ -19,10 +19,11 @@ export function isSafeUrl(value: string): boolean {
   } catch {
     return false;
   }
+  if (url.username !== '' || url.password !== '') return false;
   return url.protocol === 'https:' || (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname));
 }
 
-const safeUrl = z.string().refine(isSafeUrl, 'an https:// URL (http:// only to 127.0.0.1 or localhost)');
+const safeUrl = z.string().refine(isSafeUrl, 'an https:// URL (http:// only to 127.0.0.1 or localhost) with no user or password in it');
 
 /**
  * Where a card is posted: the Bot Connector endpoint of the region and the

@@ -111,7 +111,7 @@ export function createTeamsConnector(opts: ConnectorOptions): TeamsConnector {
   }
 
   async function call(method: 'GET' | 'POST' | 'PUT', url: string, what: string, body?: object): Promise<Record<string, unknown>> {
-    if (!isSafeUrl(url)) throw new TeamsDeliveryError(`${what}: the service URL is not https`, undefined, false);
+    if (!isSafeUrl(url)) throw new TeamsDeliveryError(`${what}: the service URL is not https, or carries a user or password`, undefined, false);
     const bearer = await token();
     let res: Response;
     try {
