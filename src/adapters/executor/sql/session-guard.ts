@@ -46,6 +46,14 @@ const IN_PATH = 'n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schema
 const CATALOG_FIRST = `pg_catalog.array_position(pg_catalog.current_schemas(true), 'pg_catalog'::pg_catalog.name)
                   OPERATOR(pg_catalog.<) pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)`;
 
+/**
+ * Parameter $n lists something. Naming no column, the test is a one-time filter in any plan, the generic one the
+ * gateway prepares too: a branch whose list is empty (no function named, no type) is skipped, not a scan of its catalog.
+ */
+function nonEmpty(n: number): string {
+  return `pg_catalog.cardinality($${n}::pg_catalog.text[]) OPERATOR(pg_catalog.>) 0`;
+}
+
 /** Argument types a row (`t` in `t.f`) can be passed as, besides a composite type. */
 const ROW_TAKING = `ARRAY['pg_catalog.record', 'pg_catalog.anyelement', 'pg_catalog.anynonarray', 'pg_catalog.anycompatible',
   'pg_catalog.anycompatiblenonarray', 'pg_catalog."any"']::pg_catalog.regtype[]::pg_catalog.oid[]`;
@@ -59,16 +67,16 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
   ARRAY(
     SELECT 'function ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname
       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-     WHERE p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) AND ${notCatalog('p.oid')} AND ${IN_PATH}
+     WHERE ${nonEmpty(1)} AND p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) AND ${notCatalog('p.oid')} AND ${IN_PATH}
     UNION ALL
     SELECT 'operator ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) o.oprname
       FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
-     WHERE o.oprname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) AND ${notCatalog('o.oid')} AND ${IN_PATH}
+     WHERE ${nonEmpty(2)} AND o.oprname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) AND ${notCatalog('o.oid')} AND ${IN_PATH}
        AND NOT ${member('pg_operator', 'o.oid')}
     UNION ALL
     SELECT 'type ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.typname
       FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
-     WHERE t.typname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]) AND ${notCatalog('t.oid')} AND ${IN_PATH}
+     WHERE ${nonEmpty(3)} AND t.typname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($3::pg_catalog.text[]) AND ${notCatalog('t.oid')} AND ${IN_PATH}
        AND NOT ${member('pg_type', 't.oid')}
        AND NOT (EXISTS (SELECT FROM pg_catalog.pg_type c WHERE c.typname OPERATOR(pg_catalog.=) t.typname
                           AND c.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace)
@@ -77,7 +85,7 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
     SELECT 'function ' OPERATOR(pg_catalog.||) q FROM (
       SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname AS q
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-       WHERE p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($4::pg_catalog.text[]) AND ${IN_PATH}
+       WHERE ${nonEmpty(4)} AND p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($4::pg_catalog.text[]) AND ${IN_PATH}
          AND NOT ${member('pg_proc', 'p.oid')}
          AND (p.pronargs OPERATOR(pg_catalog.-) p.pronargdefaults) OPERATOR(pg_catalog.<=) 1
          AND p.pronargs OPERATOR(pg_catalog.>=) 1

@@ -183,6 +183,15 @@ function relations(through: string): string {
 const RELS = relations('true');
 
 /**
+ * The view rule of each relation reached (`w`), looked up by its key. The planner, counting on a recursive walk that
+ * reaches thousands of relations, would rather hash every rule of the database and run the regular expressions of
+ * CREDENTIALS and SYSTEM_VIEW_CALLS over all of their trees (the server's 140 views: 15 ms a check); OFFSET 0 keeps the
+ * lookup inside the walk, so only the trees of the relations the statement reads are searched.
+ */
+const RULES = `LATERAL (SELECT w.ev_action FROM pg_catalog.pg_rewrite w
+       WHERE w.ev_class OPERATOR(pg_catalog.=) rel.oid AND w.ev_type OPERATOR(pg_catalog.=) '1' OFFSET 0) w`;
+
+/**
  * Catalogs that hold values of other relations' columns, not definitions: a
  * read of them (pg_stats is one) reads tables policy never saw named. So does
  * a read of any TOAST table (relkind 't'), refused with them.
@@ -240,9 +249,8 @@ const CREDENTIALS = `SELECT 'credential catalog ' OPERATOR(pg_catalog.||) cn.nsp
       ${relations(`NOT (rel.oid OPERATOR(pg_catalog.=) ANY (${SHOWING_NO_CREDENTIAL}))`)}
       SELECT DISTINCT rel.oid, NULL::pg_catalog.text AS calls FROM rel WHERE rel.oid OPERATOR(pg_catalog.=) ANY (${CREDENTIAL_CATALOGS})
       UNION
-      SELECT rel.oid, 'pg_catalog.' OPERATOR(pg_catalog.||) (SELECT p.proname::pg_catalog.text FROM pg_catalog.pg_proc p WHERE p.oid OPERATOR(pg_catalog.=) m[1]::pg_catalog.oid) FROM rel
-        JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) rel.oid AND w.ev_type OPERATOR(pg_catalog.=) '1',
-        LATERAL pg_catalog.regexp_matches(w.ev_action::pg_catalog.text, ':funcid (\\d+)', 'g') m
+      SELECT rel.oid, 'pg_catalog.' OPERATOR(pg_catalog.||) (SELECT p.proname::pg_catalog.text FROM pg_catalog.pg_proc p WHERE p.oid OPERATOR(pg_catalog.=) m[1]::pg_catalog.oid)
+        FROM rel, ${RULES}, LATERAL pg_catalog.regexp_matches(w.ev_action::pg_catalog.text, ':funcid (\\d+)', 'g') m
        WHERE m[1]::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (${CREDENTIAL_FUNCTIONS})) c
       JOIN pg_catalog.pg_class cc ON cc.oid OPERATOR(pg_catalog.=) c.oid
       JOIN pg_catalog.pg_namespace cn ON cn.oid OPERATOR(pg_catalog.=) cc.relnamespace`;
@@ -258,8 +266,7 @@ const CREDENTIALS = `SELECT 'credential catalog ' OPERATOR(pg_catalog.||) cn.nsp
  * its functions, as when called by name, must be allowed.
  */
 const SYSTEM_VIEW_CALLS = `SELECT rel.oid::pg_catalog.regclass::pg_catalog.text, 'function ' OPERATOR(pg_catalog.||) f.q
-        FROM rel JOIN pg_catalog.pg_class vc ON vc.oid OPERATOR(pg_catalog.=) rel.oid
-        JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) rel.oid AND w.ev_type OPERATOR(pg_catalog.=) '1',
+        FROM rel JOIN pg_catalog.pg_class vc ON vc.oid OPERATOR(pg_catalog.=) rel.oid, ${RULES},
         LATERAL pg_catalog.regexp_matches(w.ev_action::pg_catalog.text, ':(?:funcid|aggfnoid|winfnoid) (\\d+)', 'g') m,
         LATERAL (
           SELECT ${printed('n.nspname')} OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) ${printed('p.proname')} AS q
