@@ -14,7 +14,13 @@
  * the approval to the waiter's answer is measured over BENCH_WAKEUPS requests.
  *
  * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (50),
- * BENCH_WAKEUPS (200), DATABASE_URL (the server to make throwaway databases on).
+ * BENCH_WAKEUPS (200), DATABASE_URL (the server to make throwaway databases on),
+ * BENCH_GATEWAY_NODE_ARGS (more node flags for the gateways, as in bench:gateway),
+ * BENCH_PHASES (a,b,c: the phases to run; the ratios need all three; d, two
+ * gateways as in c but each on a database of its own, is run only when named),
+ * BENCH_PROFILE_DIR (a CPU profile of each gateway over each measured window,
+ * written there as `<phase>-<allowed|held>.<pid>.cpuprofile`, with the top
+ * self-time entries per replica on stderr).
  *
  * Exits 0 when the measurement completed, whatever the figures; 1 when it
  * could not measure (a child failed, a request failed, the run overran).
@@ -30,6 +36,8 @@ import { runLoad, type LoadResult } from './support/autocannon.ts';
 import { cpuWindow, describeShare, type CpuShare } from './support/cpu.ts';
 import { envNumber, startWatchdog } from './support/env.ts';
 import { killAllChildren, spawnTs, type Child } from './support/procs.ts';
+import { procDetail } from './support/proc-detail.ts';
+import { PROFILER_MODULE, startProfiles, stopProfiles, summariseProfiles } from './support/phase-profiles.ts';
 import { problemLines, runMain } from './support/run-main.ts';
 
 const TARGETS = { twoOverOne: 1.4, wakeupP99Ms: 100, pgOverSqliteCpu: 1.5 } as const;
@@ -38,6 +46,9 @@ const seconds = envNumber('BENCH_SECONDS', 10);
 const warmup = envNumber('BENCH_WARMUP_SECONDS', 2);
 const connections = envNumber('BENCH_CONNECTIONS', 50);
 const wakeups = envNumber('BENCH_WAKEUPS', 200);
+const gatewayNodeArgs = (process.env['BENCH_GATEWAY_NODE_ARGS'] ?? '').split(/\s+/).filter(Boolean);
+const phasesWanted = new Set((process.env['BENCH_PHASES'] || 'a,b,c').split(',').map((s) => s.trim()));
+const profileDir = process.env['BENCH_PROFILE_DIR'] || undefined;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a');
@@ -67,13 +78,26 @@ interface Measured {
 }
 
 /** Load split evenly over the replicas' URLs (one autocannon per replica), warm-up first. */
-async function load(urls: readonly string[], body: string, procs: Record<string, number | 'self'>): Promise<Measured> {
+async function load(urls: readonly string[], body: string, procs: Record<string, number | 'self'>, profileAs?: string): Promise<Measured> {
   const per = Math.max(1, Math.floor(connections / urls.length));
   const opts = (url: string, duration: number) => ({ url: `${url}/v1/actions`, connections: per, duration, method: 'POST' as const, headers: agentHeaders, body });
   if (warmup > 0) await Promise.all(urls.map((u) => runLoad(opts(u, warmup))));
+  const gateways = Object.entries(procs).filter(([k]) => k.startsWith('gateway')) as [string, number][];
+  if (profileDir && profileAs) startProfiles(profileDir, profileAs, gateways.map(([, pid]) => pid));
   const window = cpuWindow(procs);
+  const detail = procDetail(gateways.map(([, pid]) => pid));
   const results: LoadResult[] = await Promise.all(urls.map((u) => runLoad(opts(u, seconds))));
   const cpu = window.end();
+  log(`bench: ${profileAs ?? ''} gateways: ${detail.end(results.reduce((s, r) => s + r.responses - r.failures, 0))}`);
+  if (profileDir && profileAs) {
+    const files = await stopProfiles(profileDir, profileAs, gateways.map(([, pid]) => pid));
+    const ok = results.reduce((s, r) => s + r.responses - r.failures, 0);
+    gateways.forEach(([name], i) => {
+      const p = summariseProfiles([files[i]!], 25);
+      log(`bench: profile ${profileAs} ${name} (${files[i]}): ${p.busySamples} busy samples, ${fmt((p.busySamples / Math.max(1, ok)) * 1000, 1)} per 1000 actions of all replicas, idle ${fmt(p.idleShare * 100)}%`);
+      for (const e of p.top) log(`    ${fmt(e.percent, 1).padStart(5)}%  ${fmt(e.ms).padStart(6)} ms  ${e.fn}  ${e.where}${e.caller ? ` <- ${e.caller.fn} ${e.caller.where}` : ''}`);
+    });
+  }
   for (const c of children) if (c.exited()) throw new Error(`${c.name} exited during the run`);
   const responses = results.reduce((s, r) => s + r.responses, 0);
   const failures = results.reduce((s, r) => s + r.failures + r.raw.timeouts, 0);
@@ -91,13 +115,15 @@ async function load(urls: readonly string[], body: string, procs: Record<string,
   };
 }
 
-async function startReplicas(n: number, store: string, dir: string, upstreamUrl: string, token: string): Promise<Child<{ url: string; pid: number }>[]> {
+async function startReplicas(n: number, store: string, dir: string, upstreamUrl: string, token: string, first = 0): Promise<Child<{ url: string; pid: number }>[]> {
   const file = join(dir, 'countersign.yaml');
   writeFileSync(file, benchConfigYaml({ store, keyDir: join(dir, 'keys'), upstreamUrl, agentKeyHash: agent.hash, humanKeyHash: human.hash }));
   const started: Child<{ url: string; pid: number }>[] = [];
   // One after the other: the first makes the keys and migrates; the others join what it made.
-  for (let i = 0; i < n; i++) {
-    const c = await spawnTs<{ url: string; pid: number }>(`gateway-${String.fromCharCode(97 + i)}`, here('./support/replica-process.ts'), { BENCH_CONFIG: file, UPSTREAM_TOKEN: token }, { readyTimeoutMs: 60_000 });
+  for (let i = first; i < first + n; i++) {
+    const env = { BENCH_CONFIG: file, UPSTREAM_TOKEN: token, ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}) };
+    const nodeArgs = [...gatewayNodeArgs, ...(profileDir ? ['--import', PROFILER_MODULE] : [])];
+    const c = await spawnTs<{ url: string; pid: number }>(`gateway-${String.fromCharCode(97 + i)}`, here('./support/replica-process.ts'), env, { readyTimeoutMs: 60_000, nodeArgs });
     children.push(c);
     started.push(c);
   }
@@ -150,11 +176,13 @@ async function main(): Promise<number> {
 
     const phases: { name: string; replicas: number; allowed: Measured; held: Measured }[] = [];
     let wake: number[] = [];
-    const plan: { name: string; replicas: number; store: () => Promise<string> }[] = [
+    const plan: { name: string; replicas: number; store: () => Promise<string>; separate?: boolean }[] = [
       { name: 'a. SQLite, 1 process', replicas: 1, store: async () => sqliteStore(join(dirs.at(-1)!, 'countersign.db')) },
       { name: 'b. PostgreSQL, 1 replica', replicas: 1, store: pgStore },
       { name: 'c. PostgreSQL, 2 replicas', replicas: 2, store: pgStore },
-    ];
+      // Not run unless asked: c's two processes on the same cores, without sharing a database (no head, no NOTIFY between them).
+      { name: 'd. PostgreSQL, 2 gateways on 2 databases', replicas: 2, store: pgStore, separate: true },
+    ].filter((p) => phasesWanted.has(p.name[0]!));
     async function pgStore(): Promise<string> {
       const db = await createTestDatabase();
       if (!db) throw new Error('PostgreSQL is not reachable (set DATABASE_URL)');
@@ -164,22 +192,27 @@ async function main(): Promise<number> {
     for (const p of plan) {
       const dir = mkdtempSync(join(tmpdir(), 'cs-bench-replicas-'));
       dirs.push(dir);
-      const replicas = await startReplicas(p.replicas, await p.store(), dir, upstream.ready.url, token);
+      const replicas = p.separate ? [] : await startReplicas(p.replicas, await p.store(), dir, upstream.ready.url, token);
+      for (let i = 0; p.separate && i < p.replicas; i++) {
+        const own = mkdtempSync(join(tmpdir(), 'cs-bench-replicas-'));
+        dirs.push(own);
+        replicas.push(...(await startReplicas(1, await p.store(), own, upstream.ready.url, token, i)));
+      }
       log(`bench: ${p.name}: ${replicas.map((r) => `${r.name} ${r.ready.url} (pid ${r.pid})`).join(', ')}`);
       const procs: Record<string, number | 'self'> = { upstream: upstream.pid, autocannon: 'self' };
       for (const r of replicas) procs[r.name] = r.pid;
       const urls = replicas.map((r) => r.ready.url);
       log(`bench: ${p.name}: allowed`);
-      const allowed = await load(urls, allowedBody, procs);
+      const allowed = await load(urls, allowedBody, procs, `${p.name[0]}-allowed`);
       log(`bench: ${p.name}: allowed ${fmt(allowed.requestsPerSecond)}/s, ${fmt(allowed.cpuPerActionUs)} us CPU each; ${describeShare(allowed.cpu)}`);
       log(`bench: ${p.name}: held`);
-      const held = await load(urls, heldBody, procs);
+      const held = await load(urls, heldBody, procs, `${p.name[0]}-held`);
       log(`bench: ${p.name}: held ${fmt(held.requestsPerSecond)}/s, ${fmt(held.cpuPerActionUs)} us CPU each; ${describeShare(held.cpu)}`);
       for (const [what, m] of [['allowed', allowed], ['held', held]] as const) {
         if (m.failures > 0) problems.push(`${p.name} ${what}: ${m.failures} failed or timed-out requests`);
       }
       phases.push({ name: p.name, replicas: p.replicas, allowed, held });
-      if (p.replicas === 2) {
+      if (p.replicas === 2 && !p.separate) {
         log(`bench: ${p.name}: wake-up latency over ${wakeups} requests (held and awaited on A, approved on B)`);
         wake = await wakeupLatencies(urls[0]!, urls[1]!, wakeups);
       }
@@ -188,7 +221,8 @@ async function main(): Promise<number> {
       for (const r of replicas) children.splice(children.indexOf(r), 1);
     }
 
-    const [a, b, c] = phases as [(typeof phases)[0], (typeof phases)[0], (typeof phases)[0]];
+    const of = (letter: string) => phases.find((p) => p.name.startsWith(letter));
+    const [a, b, c] = [of('a'), of('b'), of('c')];
     const cpu = cpus();
     const out: string[] = [];
     out.push('');
@@ -201,7 +235,8 @@ async function main(): Promise<number> {
     out.push(`  loadavg   ${fmt(loadBefore, 2)} before the run (1 min), ${fmt(loadavg()[0] ?? 0, 2)} after`);
     out.push('');
     const row = (x: string, ...cols: string[]) => `  ${x.padEnd(40)}${cols.map((s) => s.padStart(14)).join('')}`;
-    out.push(row('', 'a. SQLite', 'b. PG x1', 'c. PG x2'));
+    const heads: Record<string, string> = { a: 'a. SQLite', b: 'b. PG x1', c: 'c. PG x2', d: 'd. PG 2 dbs' };
+    out.push(row('', ...phases.map((p) => heads[p.name[0]!]!)));
     out.push(row('allowed actions/s', ...phases.map((p) => fmt(p.allowed.requestsPerSecond))));
     out.push(row('  gateway CPU per allowed action (us)', ...phases.map((p) => fmt(p.allowed.cpuPerActionUs))));
     out.push(row('  p50 / p99 (ms)', ...phases.map((p) => `${fmt(p.allowed.p50, 1)} / ${fmt(p.allowed.p99, 1)}`)));
@@ -216,8 +251,9 @@ async function main(): Promise<number> {
     out.push(`    p50 ${fmt(pct(wake, 50), 1)} ms, p90 ${fmt(pct(wake, 90), 1)} ms, p99 ${fmt(pct(wake, 99), 1)} ms, max ${fmt(Math.max(...wake), 1)} ms`);
     out.push('    (includes B recording the review and running the approved action before or while A is woken)');
     out.push('');
-    const scale = c.allowed.requestsPerSecond / b.allowed.requestsPerSecond;
-    const cpuRatio = b.allowed.cpuPerActionUs / a.allowed.cpuPerActionUs;
+    // A phase not run (BENCH_PHASES) leaves its ratios unmeasured (n/a, and MISS).
+    const scale = (c?.allowed.requestsPerSecond ?? Number.NaN) / (b?.allowed.requestsPerSecond ?? Number.NaN);
+    const cpuRatio = (b?.allowed.cpuPerActionUs ?? Number.NaN) / (a?.allowed.cpuPerActionUs ?? Number.NaN);
     const p99 = pct(wake, 99);
     const t = (name: string, measured: string, ok: boolean) => `  ${name.padEnd(50)}${measured.padStart(12)}      ${ok ? 'PASS' : 'MISS'}`;
     out.push('  target                                                measured      result');

@@ -44,9 +44,10 @@ export interface AuditTx {
    * Locks the head, then writes every event appended (their nodes, deliveries and the new head); the last statement
    * before COMMIT. Nothing to write: takes no lock. `lockHead`, when given, is asked for the head first: it writes
    * what else the batch still holds and locks the head in the same statement, or answers null (nothing held: the head
-   * is then locked here).
+   * is then locked here). `sent`, when given, is called once the append is sent and before its answer (to send COMMIT
+   * behind it on the same connection); not called when the append is never sent.
    */
-  write(lockHead?: () => Promise<LockedHeadRow | undefined | null>): Promise<void>;
+  write(lockHead?: () => Promise<LockedHeadRow | undefined | null>, sent?: () => void): Promise<void>;
   /**
    * The same without reading the head first, when this process knows it (it wrote it last): what `rows` still holds,
    * the events chained on that head, their nodes, deliveries and the new head, in one statement that writes nothing
@@ -99,7 +100,7 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
         restore(mark) {
           drafts = drafts.slice(0, mark);
         },
-        async write(lockHead) {
+        async write(lockHead, sent) {
           if (drafts.length === 0) return;
           const locked = lockHead ? await lockHead() : null;
           const head = locked === null ? (await run<LockedHeadRow>(LOCK_HEAD)).rows[0] : locked;
@@ -108,7 +109,9 @@ export function createAuditLog(db: Db, tree: PgTree, route: OutboxRouter): Audit
           const deliveries: OutboxDraft[] = drafts.flatMap((d) => route(d));
           try {
             const nodes = await tree.nodes(run, { seq: head.seq, hash: head.hash, edge: head.edge, edgeSeq: head.edge_seq }, events);
-            await run(WRITE, [...appendValues(events, nodes, deliveries), next.seq, next.hash, next.time, nodes.edge]);
+            const written = run(WRITE, [...appendValues(events, nodes, deliveries), next.seq, next.hash, next.time, nodes.edge]);
+            sent?.();
+            await written;
             known = next;
           } catch (e) {
             tree.invalidate();

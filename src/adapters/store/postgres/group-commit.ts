@@ -71,6 +71,10 @@ interface Tracked {
   begin(): Promise<void>;
   /** Whether BEGIN was sent and answered: a transaction is open. */
   begun(): boolean;
+  /** Whether a statement may have committed on its own (BEGIN refused): the batch is then never run again. */
+  unsure(): boolean;
+  /** Whether every statement asked for was handed to the connection: one sent now goes out behind them. */
+  sent(): boolean;
   /** The first failure of the connection itself, if any. */
   lost(): unknown;
   /** Statements that wrote or failed so far: an operation that adds none changed nothing. */
@@ -107,6 +111,9 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
     let busy: unknown;
     let effects = 0;
     let begun = false;
+    let unsure = false;
+    // Statements run was asked for that wait for the rows to go first: not yet handed to the connection.
+    let held = 0;
     let beginning: Promise<void> | undefined;
     const raw: Run = (sql, values) =>
       c.run(sql, values).catch((e: unknown) => {
@@ -116,10 +123,29 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
         throw e;
       }) as never;
     // BEGIN waits for the first statement: a batch whose work was all left to its last statement needs none (below).
-    const begin = (): Promise<void> => (beginning ??= raw('BEGIN').then(() => void (begun = true)));
-    const checked: Run = async (sql, values) => {
-      await begin();
-      return raw(sql, values);
+    // It then goes out with that statement, unanswered (the pool's connections pipeline): one round trip for both.
+    // A BEGIN refused on a connection that lives (PostgreSQL has no such refusal) would leave what was sent with it
+    // committed on its own: its outcome is then unknown, never repeated (STORE_UNAVAILABLE).
+    const begin = (): Promise<void> =>
+      (beginning ??= raw('BEGIN').then(
+        () => void (begun = true),
+        (e: unknown) => {
+          if (db.lost(e)) throw e;
+          unsure = true;
+          lost ??= new CountersignError('STORE_UNAVAILABLE', 'the database refused BEGIN: what was sent with it may have been written', { cause: db.redact(e instanceof Error ? e.message : String(e)) });
+          throw lost;
+        },
+      ));
+    const checked: Run = (sql, values) => {
+      const began = begin();
+      const result = raw(sql, values);
+      return began.then(
+        () => result,
+        (e: unknown) => {
+          result.catch(() => {});
+          throw e;
+        },
+      ) as never;
     };
     // The rows left for later go first, so every statement sees the batch's writes in the order they were made. Their
     // write is no effect of the operation that happens to come next, unless it fails.
@@ -141,12 +167,24 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
         throw e;
       }
     };
-    const run: Run = async (sql, values) => {
-      await flush();
-      if (!reads(sql)) effects++;
-      return checked(sql, values);
+    // Handed to the connection before run returns when no rows wait (no await first): what the caller sends next, as
+    // COMMIT behind the append, goes out after it.
+    const run: Run = (sql, values) => {
+      const send = () => {
+        if (!reads(sql)) effects++;
+        return checked(sql, values);
+      };
+      if (!rows?.pending()) return send() as never;
+      held++;
+      return flush().then(
+        () => (held--, send()),
+        (e: unknown) => {
+          held--;
+          throw e;
+        },
+      ) as never;
     };
-    return { run, raw, begin, begun: () => begun, flush, flushLockingHead, lost: () => lost, busy: () => busy, effects: () => effects };
+    return { run, raw, begin, begun: () => begun, unsure: () => unsure, sent: () => held === 0, flush, flushLockingHead, lost: () => lost, busy: () => busy, effects: () => effects };
   }
 
   async function runOne(conn: Tracked, tx: AuditTx, op: Op, rows: RowQueue | undefined, alone: boolean): Promise<Outcome> {
@@ -178,12 +216,13 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
       let conn: Tracked | undefined;
       // A statement sent without BEGIN commits on its own: once sent, its outcome is unknown if its connection dies.
       let committing = false;
+      // COMMIT, when it went out right behind the append.
+      let commit: ReturnType<Run> | undefined;
       try {
         c = await db.connect();
         // Alone, nothing is deferred: an operation's statements fail in it, and it fails alone.
         const rows = alone ? undefined : deferredRows();
         conn = tracked(c, rows);
-        if (classic) await conn.begin();
         const tx = log.begin(conn.run);
         const outcomes: Outcome[] = [];
         for (const op of ops) outcomes.push(await runOne(conn, tx, op, rows, alone));
@@ -203,8 +242,15 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
                 throw new Split();
               }
               if (written === 'written') backoff = 1;
-              // The batch's last rows and the audit head's lock share a round trip when there are events to write.
-              if (written === 'unknown') await tx.write(conn.flushLockingHead);
+              // The batch's last rows and the audit head's lock share a round trip when there are events to write; the
+              // append and COMMIT share the next (a failed append aborts the transaction: COMMIT then says ROLLBACK).
+              if (written === 'unknown') {
+                await tx.write(conn.flushLockingHead, () => {
+                  if (!conn!.sent()) return; // the append waits behind rows: COMMIT must not pass it
+                  commit = c!.run('COMMIT');
+                  commit.catch(() => {});
+                });
+              }
             } else {
               await conn.flush();
             }
@@ -218,7 +264,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
         }
         if (conn.begun()) {
           if (outcomes.some((o) => o.ok)) {
-            const done = await c.run('COMMIT');
+            const done = await (commit ?? c.run('COMMIT'));
             // PostgreSQL answers COMMIT of a failed transaction with ROLLBACK, not an error.
             if (done.command !== 'COMMIT') throw new Error(`the transaction ended with ${done.command}, not COMMIT`);
           } else {
@@ -243,7 +289,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
           c.done(!ended);
         }
         // A connection the server killed while it sat idle fails at BEGIN, before anything ran: take another.
-        if (!conn?.begun() && !committing && c && db.retryable(error) && attempt < options.retries) continue;
+        if (!conn?.begun() && !conn?.unsure() && !committing && c && db.retryable(error) && attempt < options.retries) continue;
         const failure = db.fail(error);
         for (const op of ops) op.reject(failure);
         return;
