@@ -4,6 +4,9 @@
 // PROFILE_DIR=<dir> writes a .cpuprofile of each gateway under <dir>/base and <dir>/branch.
 // BASE_NODE_ARGS / BRANCH_NODE_ARGS: node flags for one build's gateway only. BASE_HEAP / BRANCH_HEAP: its `server.heap`
 // (JSON, e.g. '{"maxSemiSpaceMb":16}'); each gateway sizes its heap as `countersign start` does (gateway-child.mjs).
+// That steering can let the young generation grow past the setting under load (the child reports the size it ended
+// at); to compare code rather than heap sizes, pin it in both: BASE_NODE_ARGS and BRANCH_NODE_ARGS
+// '--max-semi-space-size=8 --heap-growing-percent=30' (server.heap's default, as a cluster worker gets it).
 // BASE_DIST=<base>/dist node bench/micro/gateway-ab.mjs
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';

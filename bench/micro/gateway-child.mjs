@@ -31,7 +31,7 @@ new PerformanceObserver((list) => {
 const { startGateway } = await import(`${dist}/main.js`);
 const gateway = await startGateway(config);
 process.on('message', (m) => {
-  if (m === 'cpu') process.send({ cpu: process.cpuUsage(), maxRssKb: process.resourceUsage().maxRSS, rssKb: process.memoryUsage.rss() / 1024, heapUsedKb: process.memoryUsage().heapUsed / 1024, gc: { ...gc }, youngBytes: v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0 });
+  if (m === 'cpu') process.send({ cpu: process.cpuUsage(), maxRssKb: process.resourceUsage().maxRSS, rssKb: process.memoryUsage.rss() / 1024, heapUsedKb: process.memoryUsage().heapUsed / 1024, memory: process.memoryUsage(), spaces: v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size, s.space_used_size]), gc: { ...gc }, youngBytes: v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0 });
   if (m === 'close') gateway.close().then(() => {
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
