@@ -4,6 +4,9 @@
 // PROFILE_DIR=<dir> writes a .cpuprofile of each gateway under <dir>/base and <dir>/branch.
 // BASE_NODE_ARGS / BRANCH_NODE_ARGS: node flags for one build's gateway only. BASE_HEAP / BRANCH_HEAP: its `server.heap`
 // (JSON, e.g. '{"maxSemiSpaceMb":16}'); each gateway sizes its heap as `countersign start` does (gateway-child.mjs).
+// That steering can let the young generation grow past the setting under load (the child reports the size it ended
+// at); to compare code rather than heap sizes, pin it in both: BASE_NODE_ARGS and BRANCH_NODE_ARGS
+// '--max-semi-space-size=8 --heap-growing-percent=30' (server.heap's default, as a cluster worker gets it).
 // BASE_DIST=<base>/dist node bench/micro/gateway-ab.mjs
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -39,7 +42,8 @@ for (const [k, dist] of Object.entries(builds)) {
 }
 const peakRss = {};
 const gcOf = {};
-const cpu = (child, k) => new Promise((r) => { child.once('message', (m) => { if (k) peakRss[k] = m.maxRssKb; gcOf[k ?? 'last'] = m.gc; r(m.cpu.user + m.cpu.system); }); child.send('cpu'); });
+const young = {};
+const cpu = (child, k) => new Promise((r) => { child.once('message', (m) => { if (k) { peakRss[k] = m.maxRssKb; young[k] = m.youngBytes; } gcOf[k ?? 'last'] = m.gc; r(m.cpu.user + m.cpu.system); }); child.send('cpu'); });
 const body = JSON.stringify({ connection: 'bench-api', input: MODE === 'held' ? { method: 'POST', path: '/x', body: { n: 1 } } : { method: 'GET', path: '/x' }, reason: 'bench' });
 const httpAgent = new Agent({ keepAlive: true, maxSockets: CONC });
 function one(url) {
@@ -79,7 +83,7 @@ for (let r = 0; r < ROUNDS; r++) for (const k of r % 2 ? ['branch', 'base'] : ['
 }
 const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 console.log(`${process.env.STORE ?? 'sqlite'} ${MODE}, ${CONC} in flight, ${ROUNDS} rounds × ${N}`);
-for (const k of ['base', 'branch']) console.log(k.padEnd(6), 'gateway µs/action median', med(res[k].cpu).toFixed(0), '[', res[k].cpu.map((x) => x.toFixed(0)).join(' '), '] p50 µs median', med(res[k].p50).toFixed(0), '[', res[k].p50.map((x) => x.toFixed(0)).join(' '), '] peak RSS', (peakRss[k] / 1024).toFixed(1), 'MB; GCs per 1,000 actions', med(res[k].gcs).toFixed(1), ', GC pause µs/action', med(res[k].gcMs).toFixed(1));
+for (const k of ['base', 'branch']) console.log(k.padEnd(6), 'gateway µs/action median', med(res[k].cpu).toFixed(0), '[', res[k].cpu.map((x) => x.toFixed(0)).join(' '), '] p50 µs median', med(res[k].p50).toFixed(0), '[', res[k].p50.map((x) => x.toFixed(0)).join(' '), '] peak RSS', (peakRss[k] / 1024).toFixed(1), 'MB; young generation', ((young[k] ?? 0) / 1048576).toFixed(1), 'MB; GCs per 1,000 actions', med(res[k].gcs).toFixed(1), ', GC pause µs/action', med(res[k].gcMs).toFixed(1));
 const ratios = res.branch.cpu.map((x, i) => x / res.base.cpu[i]);
 console.log('branch/base CPU per round: median', med(ratios).toFixed(3), '[', ratios.map((x) => x.toFixed(2)).join(' '), ']', CONC === 1 ? `p50 median ${med(res.branch.p50.map((x, i) => x / res.base.p50[i])).toFixed(3)}` : '');
 await Promise.all(Object.values(gw).map((g) => new Promise((r) => { g.child.once('exit', r); g.child.send('close'); })));

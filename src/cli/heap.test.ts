@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { heapFlags, semiSpaceGrowthFactor } from './heap.ts';
+import { growthFactorFor, heapFlags, semiSpaceGrowthFactor } from './heap.ts';
 
 const HEAP_TS = new URL('./heap.ts', import.meta.url).href;
 const MB = 1024 * 1024;
@@ -92,5 +92,16 @@ describe('semiSpaceGrowthFactor', () => {
     expect(semiSpaceGrowthFactor(0, 16 * MB)).toBe(2);
     // This test's own process is untouched: the settings only ever ran in the children.
     expect(v8.getHeapStatistics().heap_size_limit).toBeGreaterThan(0);
+  });
+});
+
+describe('growthFactorFor', () => {
+  it('reads one semi-space, also when only one is committed (before the first scavenge, after a shrink)', () => {
+    // As V8 11.3 (Node 20) reports a 1 MB semi-space: 2 MB of young generation once both are committed, 1 MB before.
+    const semi = { space_used_size: 0.1 * MB, space_available_size: 0.88 * MB };
+    expect(growthFactorFor({ space_size: 1 * MB, ...semi }, 8)).toBe(8);
+    expect(growthFactorFor({ space_size: 2 * MB, ...semi }, 8)).toBe(8);
+    expect(growthFactorFor({ space_size: 16 * MB, space_used_size: 5 * MB, space_available_size: 2.86 * MB }, 8)).toBe(1);
+    expect(growthFactorFor({ space_size: 8 * MB, space_used_size: 1 * MB, space_available_size: 2.93 * MB }, 8)).toBe(2);
   });
 });

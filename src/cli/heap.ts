@@ -25,9 +25,24 @@ export function youngGenerationBytes(): number {
   return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 }
 
+type NewSpaceStats = Pick<v8.HeapSpaceInfo, 'space_size' | 'space_used_size' | 'space_available_size'>;
+
+/**
+ * The growth factor that takes the young generation's semi-space to `maxSemiSpaceMb`, from V8's statistics of its
+ * new space. Read from one semi-space's capacity (used + available), not from the young generation's size: before
+ * the first scavenge, and after V8 shrank the young generation, only one semi-space is committed and the size reads
+ * half, which doubled the factor and let V8 grow the semi-spaces to twice the setting (2 × 16 MB for 8).
+ *
+ * @example
+ * growthFactorFor({ space_size: MB, space_used_size: 0, space_available_size: 0.98 * MB }, 8); // 8, not 16
+ */
+export function growthFactorFor(newSpace: NewSpaceStats, maxSemiSpaceMb: number): number {
+  return semiSpaceGrowthFactor(newSpace.space_used_size + newSpace.space_available_size, maxSemiSpaceMb * MB);
+}
+
 /**
  * V8 grows a semi-space to `factor` × its size, at most to its maximum; a factor of 1 stops it. The largest factor
- * that does not pass `targetBytes` (in the young generation's terms, both semi-spaces), or 1 once there.
+ * that does not pass `targetBytes` (in the same terms as the size: one semi-space, growthFactorFor), or 1 once there.
  */
 export function semiSpaceGrowthFactor(youngBytes: number, targetBytes: number): number {
   return youngBytes <= 0 ? 2 : Math.max(1, Math.floor(targetBytes / youngBytes));
@@ -51,7 +66,8 @@ export function applyHeapSettings(heap: HeapSettings): { stop(): void; outgrownB
   const young = youngGenerationBytes();
   let factor = 0;
   const steer = () => {
-    const next = semiSpaceGrowthFactor(youngGenerationBytes(), target);
+    const newSpace = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    const next = newSpace ? growthFactorFor(newSpace, heap.maxSemiSpaceMb) : 1;
     if (next === factor) return;
     factor = next;
     v8.setFlagsFromString(`--semi-space-growth-factor=${factor}`);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { httpInputSchema, parseInput } from './action.ts';
+import { headerName, httpInputSchema, parseInput, policyInput, type ActionInput } from './action.ts';
+import { foldKey } from './json-keys.ts';
 
 const method = fc.oneof(fc.constantFrom('GET', 'get', 'pOsT', 'DELETE', '', 'G3T', 'GET ', 'ǅ', 'ß'), fc.string({ maxLength: 4 }));
 const path = fc.oneof(fc.constantFrom('/', '/x', 'x', '', '//a', `/${'a'.repeat(8191)}`, `/${'a'.repeat(8192)}`), fc.string({ maxLength: 6 }).map((s) => `/${s}`), fc.string({ maxLength: 4 }));
@@ -33,6 +34,52 @@ describe('an HTTP action input', () => {
         expect(got['body']).toBe((parsed.data as Record<string, unknown>)['body']);
       }),
       { numRuns: 5000 },
+    );
+  });
+});
+
+describe('the input as policy sees it', () => {
+  /** policyInput as it was before it returned an input with nothing to fold as it is: always a copy, folded. */
+  function copyFold(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(copyFold);
+    if (value === null || typeof value !== 'object') return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const key = foldKey(k);
+      if (!Object.hasOwn(out, key)) Object.defineProperty(out, key, { value: copyFold(v), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  function copyingPolicyInput(input: ActionInput): ActionInput {
+    if ('tool' in input) return { ...input, arguments: copyFold(input.arguments) as Record<string, unknown> };
+    if (!('method' in input)) return input;
+    const body = input.body !== null && typeof input.body === 'object' ? { body: copyFold(input.body) } : {};
+    if (!input.headers) return { ...input, ...body };
+    const headers = Object.create(null) as Record<string, string>;
+    for (const [k, v] of Object.entries(input.headers)) headers[headerName(k)] ??= v;
+    return { ...input, headers: { ...headers }, ...body };
+  }
+  const name = fc.oneof(fc.constantFrom('amount', 'AMOUNT', 'Path', 'x-env', 'X_Env', '__proto__', 'ta\u017Fk'), fc.string({ maxLength: 4 }));
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.integer(), fc.string({ maxLength: 4 }), fc.array(tie('value'), { maxLength: 3 }), tie('object')),
+    object: fc.dictionary(name, tie('value'), { maxKeys: 4 }).map((o) => JSON.parse(JSON.stringify(o)) as unknown),
+  })).value;
+  const folded = json.map(copyFold);
+  const inputs: fc.Arbitrary<ActionInput> = fc.oneof(
+    fc.record({ method: fc.constantFrom('GET', 'POST'), path: fc.constant('/x'), body: fc.oneof(json, folded, fc.string({ maxLength: 4 })), headers: fc.dictionary(name, fc.string({ maxLength: 3 }), { maxKeys: 3 }) }, { requiredKeys: ['method', 'path'] }) as fc.Arbitrary<ActionInput>,
+    fc.record({ tool: fc.constant('t'), arguments: fc.oneof(json, folded).filter((v) => v !== null && typeof v === 'object' && !Array.isArray(v)) }) as fc.Arbitrary<ActionInput>,
+  );
+
+  it('is what the copying fold made of it, and the input itself when nothing needed folding', () => {
+    fc.assert(
+      fc.property(inputs, (input) => {
+        const got = policyInput(input), want = copyingPolicyInput(input);
+        expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+        expect(Object.keys(got)).toEqual(Object.keys(want));
+        const body = 'tool' in input ? input.arguments : 'method' in input ? input.body : undefined;
+        if (!('headers' in input && input.headers) && JSON.stringify(copyFold(body)) === JSON.stringify(body)) expect(got).toBe(input);
+      }),
+      { numRuns: 3000 },
     );
   });
 });

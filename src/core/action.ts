@@ -209,10 +209,15 @@ export function headerName(name: string): string {
 export function policyInput(input: ActionInput): ActionInput {
   // Tool arguments and a JSON body, as readers that match keys in any case read them (json-keys.ts): Go's
   // encoding/json reads {"AMOUNT": …} as the field amount. A body given as text stays text.
-  if ('tool' in input) return { ...input, arguments: foldKeys(input.arguments) as Record<string, unknown> };
+  // foldKeys returns keys already folded as they are (the usual case): then so is the input, uncopied.
+  if ('tool' in input) {
+    const args = foldKeys(input.arguments) as Record<string, unknown>;
+    return args === input.arguments ? input : { ...input, arguments: args };
+  }
   if (!('method' in input)) return input;
-  const body = input.body !== null && typeof input.body === 'object' ? { body: foldKeys(input.body) } : {};
-  if (!input.headers) return { ...input, ...body };
+  const folded = input.body !== null && typeof input.body === 'object' ? foldKeys(input.body) : input.body;
+  const body = folded !== input.body ? { body: folded } : {};
+  if (!input.headers) return folded !== input.body ? { ...input, ...body } : input;
   // Null prototype: a header named `__proto__` or `constructor` is a key like any other.
   const headers = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(input.headers)) headers[headerName(k)] ??= v;

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { foldKey, jsonKeyClash } from './json-keys.ts';
+import { foldKey, foldKeys, jsonKeyClash } from './json-keys.ts';
 
 describe('foldKey', () => {
   it.each([
@@ -33,5 +34,63 @@ describe('jsonKeyClash', () => {
     expect(jsonKeyClash('{"a":{"k":1},"b":[{"K":1}],"c":"\\"k\\":","A":0}', foldKey)).toEqual({ first: 'a', second: 'A' });
     expect(jsonKeyClash('{"a":{"k":1},"b":{"k":1},"c":["a","A"],"d":"a","e":{}}', foldKey)).toBeNull();
     expect(jsonKeyClash('{"a":1,"A":2}')).toBeNull();
+  });
+});
+
+describe('foldKeys', () => {
+  /** The copying fold, as foldKeys made it before it returned folded input as it is. */
+  function copyFold(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(copyFold);
+    if (value === null || typeof value !== 'object') return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const key = foldKey(k);
+      if (!Object.hasOwn(out, key)) Object.defineProperty(out, key, { value: copyFold(v), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  /** Equal down to own keys in order and prototypes (toStrictEqual reads a key `constructor` as the class). */
+  function same(a: unknown, b: unknown): boolean {
+    if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return Object.is(a, b);
+    if (Array.isArray(a) !== Array.isArray(b) || Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+    const ka = Reflect.ownKeys(a), kb = Reflect.ownKeys(b);
+    return ka.length === kb.length && ka.every((k, i) => k === kb[i] && same((a as Record<PropertyKey, unknown>)[k], (b as Record<PropertyKey, unknown>)[k]));
+  }
+  const keys = fc.oneof(fc.constantFrom('a', 'A', 'amount', 'AMOUNT', 'ta\u017Fk', '\u212Aind', '__proto__', 'constructor', 'x\u0000y', '\ud800'), fc.string());
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.integer(), fc.string(), fc.array(tie('value'), { maxLength: 4 }), tie('object')),
+    object: fc.dictionary(keys, tie('value'), { maxKeys: 5 }).map((o) => JSON.parse(JSON.stringify(o)) as unknown),
+  })).value;
+
+  it('folds as the copying path does, on JSON in any case', () => {
+    fc.assert(
+      fc.property(json, (v) => {
+        expect(same(foldKeys(v), copyFold(v))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('folds as the copying path does, on JSON whose keys are folded, and returns it uncopied', () => {
+    fc.assert(
+      fc.property(json.map(copyFold), (v) => {
+        expect(same(foldKeys(v), copyFold(v))).toBe(true);
+        expect(foldKeys(v)).toBe(v);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('copies what needs a fold, at any depth, and what is not a plain object', () => {
+    const inner = { list: [{ ok: 1 }, { Deep: 2 }] };
+    expect(foldKeys(inner)).toStrictEqual({ list: [{ ok: 1 }, { deep: 2 }] });
+    expect(inner.list[1]).toStrictEqual({ Deep: 2 });
+    const proto = Object.create({ inherited: 1 }) as Record<string, unknown>;
+    proto.own = 1;
+    expect(foldKeys(proto)).not.toBe(proto);
+    expect(foldKeys(proto)).toStrictEqual({ own: 1 });
+    const withProtoKey = JSON.parse('{"__proto__":{"X":1}}') as unknown;
+    expect(same(foldKeys(withProtoKey), copyFold(withProtoKey))).toBe(true);
+    expect(Object.hasOwn(foldKeys(withProtoKey) as object, '__proto__')).toBe(true);
   });
 });

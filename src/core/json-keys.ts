@@ -95,22 +95,45 @@ export function jsonKeyClash(text: string, fold: (key: string) => string = (k) =
   return null;
 }
 
-/**
- * A JSON value with every object key folded (foldKey), at any depth: what a
- * case-insensitive reader makes of it. Where two keys fold alike (refused
- * before policy runs, http/facts.ts and mcp/facts.ts), the first stays.
- *
- * @example
- * foldKeys({ AMOUNT: 1, items: [{ Path: '/' }] }); // { amount: 1, items: [{ path: '/' }] }
- */
-export function foldKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(foldKeys);
+/** Whether foldKeys would change anything of `value`: a key that folds to another, or an object that is not plain. */
+function needsFolding(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (const v of value) if (needsFolding(v)) return true;
+    return false;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return true;
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) return true;
+    if (foldKey(k) !== k || needsFolding((value as Record<string, unknown>)[k])) return true;
+  }
+  return false;
+}
+
+function foldedCopy(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(foldedCopy);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     const key = foldKey(k);
     // defineProperty: a key `__proto__` is a key like any other.
-    if (!Object.hasOwn(out, key)) Object.defineProperty(out, key, { value: foldKeys(v), enumerable: true, writable: true, configurable: true });
+    if (!Object.hasOwn(out, key)) Object.defineProperty(out, key, { value: foldedCopy(v), enumerable: true, writable: true, configurable: true });
   }
   return out;
+}
+
+/**
+ * A JSON value with every object key folded (foldKey), at any depth: what a
+ * case-insensitive reader makes of it. Where two keys fold alike (refused
+ * before policy runs, http/facts.ts and mcp/facts.ts), the first stays. A
+ * value whose keys are all folded already (the usual JSON body, query or
+ * arguments), in plain objects and arrays, is returned as it is, not copied:
+ * callers only read it.
+ *
+ * @example
+ * foldKeys({ AMOUNT: 1, items: [{ Path: '/' }] }); // { amount: 1, items: [{ path: '/' }] }
+ */
+export function foldKeys(value: unknown): unknown {
+  return needsFolding(value) ? foldedCopy(value) : value;
 }

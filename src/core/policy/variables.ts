@@ -31,8 +31,15 @@ function principalVariable(principal: Principal) {
  * (policyInput). Two names that fold alike are refused before policy.
  */
 function policyFacts(facts: Facts): Facts {
-  if (facts.kind === 'mcp') return { ...facts, mcp: { ...facts.mcp, arguments: foldKeys(facts.mcp.arguments) as Record<string, unknown> } };
-  if (facts.kind === 'http') return { ...facts, http: { ...facts.http, query: foldKeys(facts.http.query) as Record<string, readonly string[]> } };
+  // foldKeys returns names already folded as they are (the usual case): then the facts are too, uncopied.
+  if (facts.kind === 'mcp') {
+    const args = foldKeys(facts.mcp.arguments) as Record<string, unknown>;
+    return args === facts.mcp.arguments ? facts : { ...facts, mcp: { ...facts.mcp, arguments: args } };
+  }
+  if (facts.kind === 'http') {
+    const query = foldKeys(facts.http.query) as Record<string, readonly string[]>;
+    return query === facts.http.query ? facts : { ...facts, http: { ...facts.http, query } };
+  }
   return facts;
 }
 

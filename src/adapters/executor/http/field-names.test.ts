@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fieldClash, fieldInBoth, fieldKey, fieldKeys } from './field-names.ts';
 
@@ -21,6 +22,16 @@ describe('fieldClash', () => {
 
   it.each([[['id', 'id']], [['tags[]', 'tags[]']], [['f[a]', 'f[b]']], [['user_id', 'user[id]']], [['a', 'b', 'ab']]])('%j are distinct', (names) => {
     expect(fieldClash(names)).toBeNull();
+  });
+
+  it('finds no clash in fewer than two distinct names, whatever they read as', () => {
+    const name = fc.oneof(fc.string(), fc.constantFrom('a[a]', 'a]a[', '[a]', 'a\u0000a', 'A a.a', '_method', 'x[]', ']'));
+    fc.assert(
+      fc.property(name, fc.nat({ max: 3 }), (n, times) => {
+        expect(fieldClash(Array.from({ length: times }, () => n))).toBeNull();
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

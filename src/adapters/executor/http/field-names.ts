@@ -91,6 +91,8 @@ export function fieldKeys(name: string): string[] {
  */
 export function fieldClash(names: Iterable<string>): KeyClash | null {
   const distinct = new Set(names);
+  // A clash takes two distinct names (the usual query has none or one): no readings to build.
+  if (distinct.size < 2) return null;
   for (const read of READINGS) {
     const clash = clashIn(distinct, read);
     if (clash) return clash;
