@@ -113,45 +113,6 @@ export function cascades(payload: Readonly<Record<string, unknown>>): boolean {
   return payload['behavior'] === 'DROP_CASCADE';
 }
 
-/** The schemas initdb fills: what is there is the server's own to the session check (session-reach.ts). */
-const SERVER_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
-
-/** Where each defining statement names the object it makes, replaces or alters. */
-const TARGETS: Readonly<Record<string, (p: Readonly<Record<string, unknown>>) => unknown>> = {
-  CreateFunctionStmt: (p) => p['funcname'],
-  DefineStmt: (p) => p['defnames'],
-  AlterFunctionStmt: (p) => (isRecord(p['func']) ? p['func']['objname'] : undefined),
-  ViewStmt: (p) => p['view'],
-  RuleStmt: (p) => p['relation'],
-  CreateTrigStmt: (p) => p['relation'],
-  CreateStmt: (p) => p['relation'],
-  CompositeTypeStmt: (p) => p['typevar'],
-  CreateEnumStmt: (p) => p['typeName'],
-  CreateRangeStmt: (p) => p['typeName'],
-  CreateDomainStmt: (p) => p['domainname'],
-  CreateOpClassStmt: (p) => p['opclassname'],
-  CreateOpFamilyStmt: (p) => p['opfamilyname'],
-  CreateConversionStmt: (p) => p['conversion_name'],
-};
-
-/**
- * Whether the statement makes, replaces or alters an object in a schema initdb fills. The session check trusts what
- * is there as the server's own by its oid (made by initdb), and `CREATE OR REPLACE FUNCTION pg_catalog.upper(text)`
- * keeps the oid while it swaps the body for the agent's: a read calling upper() would then run it unchecked. Listed
- * as a statement of type `catalog`, which a rule allowing creates or alters by type must name too (a superuser's
- * business, never an agent's).
- *
- * @example
- * changesServerObject('CreateFunctionStmt', { funcname: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'upper' } }] }); // true
- */
-export function changesServerObject(node: string, payload: Readonly<Record<string, unknown>>): boolean {
-  const target = TARGETS[node]?.(payload);
-  if (isRecord(target)) return SERVER_SCHEMAS.has(String(target['schemaname']));
-  if (!Array.isArray(target) || target.length < 2) return false;
-  const schema = target[target.length - 2];
-  return isRecord(schema) && isRecord(schema['String']) && SERVER_SCHEMAS.has(String(schema['String']['sval']));
-}
-
 /**
  * DropStmt object kinds that name a relation a query could read, by how many parts end its name after the relation's:
  * a table or view is its name; a policy, trigger or rule is `table.name` (`DROP POLICY p ON secrets`: secrets' row-level

@@ -1,0 +1,105 @@
+/**
+ * Which statements change an object the session check trusts as the server's
+ * own (session-guard.ts, session-reach.ts): a function, operator, type or
+ * operator family of pg_catalog by its oid (initdb's, below
+ * FirstNormalObjectId), a domain of pg_catalog or information_schema by the
+ * domain's oid, a cast by its function. A statement that changes such an
+ * object in place keeps the oid, and with it the trust: `CREATE OR REPLACE
+ * FUNCTION pg_catalog.upper(text)` swaps the body, `ALTER FUNCTION
+ * pg_read_file(text) RENAME TO sha256` puts a server-file reader under an
+ * allow-listed name, `ALTER DOMAIN information_schema.cardinal_number ADD
+ * CHECK (…)` runs the agent's CHECK on every read of information_schema,
+ * `CREATE CAST (text AS oid) WITH FUNCTION lo_import(text)` makes a cast the
+ * check leaves to the server. Such a statement is also of type `catalog`,
+ * which a rule allowing creates or alters by type must name too (a
+ * superuser's business, never an agent's).
+ *
+ * A statement that makes an object names its schema or makes it in the first
+ * schema of the search_path, never pg_catalog; one that finds an object
+ * already there finds a name without a schema in pg_catalog first (it is
+ * searched before the search_path's schemas), so such a name counts as the
+ * server's: write `ALTER FUNCTION public.f(int) …`. Relations are the
+ * exception: PostgreSQL itself refuses to alter pg_catalog's (system
+ * catalogs), so only a relation written in information_schema or pg_toast counts.
+ */
+
+/** The schemas initdb fills: what is there is the server's own to the session check (session-reach.ts). */
+const SERVER_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
+
+type Payload = Readonly<Record<string, unknown>>;
+
+/** Where each defining statement names the object it makes or replaces: a name without a schema is not pg_catalog's. */
+const MADE: Readonly<Record<string, (p: Payload) => unknown>> = {
+  CreateFunctionStmt: (p) => p['funcname'],
+  DefineStmt: (p) => p['defnames'],
+  ViewStmt: (p) => p['view'],
+  RuleStmt: (p) => p['relation'],
+  CreateTrigStmt: (p) => p['relation'],
+  CreateStmt: (p) => p['relation'],
+  CompositeTypeStmt: (p) => p['typevar'],
+  CreateEnumStmt: (p) => p['typeName'],
+  CreateRangeStmt: (p) => p['typeName'],
+  CreateDomainStmt: (p) => p['domainname'],
+  CreateOpClassStmt: (p) => p['opclassname'],
+  CreateOpFamilyStmt: (p) => p['opfamilyname'],
+  CreateConversionStmt: (p) => p['conversion_name'],
+};
+
+/** Where each statement names an object it finds and changes (or, for CREATE CAST, calls): a name without a schema may be pg_catalog's. */
+const FOUND: Readonly<Record<string, (p: Payload) => unknown>> = {
+  AlterFunctionStmt: (p) => objectName(p['func']),
+  RenameStmt: (p) => p['relation'] ?? objectName(p['object']),
+  AlterObjectSchemaStmt: (p) => p['relation'] ?? objectName(p['object']),
+  AlterDomainStmt: (p) => p['typeName'],
+  AlterTypeStmt: (p) => p['typeName'],
+  AlterEnumStmt: (p) => p['typeName'],
+  AlterOperatorStmt: (p) => objectName(p['opername']),
+  AlterOpFamilyStmt: (p) => p['opfamilyname'],
+  // An operator class made into an existing family adds its functions to that family.
+  CreateOpClassStmt: (p) => p['opfamilyname'],
+  AlterTableStmt: (p) => p['relation'],
+  AlterTSConfigurationStmt: (p) => p['cfgname'],
+  AlterTSDictionaryStmt: (p) => p['dictname'],
+  // The session check trusts a cast by its function: one of pg_catalog's is the server's (WITHOUT FUNCTION and WITH INOUT call none).
+  CreateCastStmt: (p) => objectName(p['func']),
+};
+
+/**
+ * Whether the statement makes, replaces or changes an object the session check trusts as the server's (see above).
+ *
+ * @example
+ * changesServerObject('CreateFunctionStmt', { funcname: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'upper' } }] }); // true
+ * changesServerObject('RenameStmt', { renameType: 'OBJECT_FUNCTION', object: { ObjectWithArgs: { objname: [{ String: { sval: 'pg_read_file' } }] } } }); // true
+ */
+export function changesServerObject(node: string, payload: Payload): boolean {
+  if (node === 'AlterObjectSchemaStmt' && SERVER_SCHEMAS.has(String(payload['newschema']))) return true;
+  if (node === 'RenameStmt' && payload['renameType'] === 'OBJECT_SCHEMA') return SERVER_SCHEMAS.has(String(payload['subname']));
+  const made = MADE[node]?.(payload);
+  if (made !== undefined && inServerSchema(made, false)) return true;
+  const found = FOUND[node]?.(payload);
+  return found !== undefined && inServerSchema(found, true);
+}
+
+/**
+ * Whether a name (a RangeVar, or a list of String nodes) is in a schema initdb fills; `bare`: whether a name without a
+ * schema may be (an existing object found by name; a relation's never is, see above).
+ */
+function inServerSchema(name: unknown, bare: boolean): boolean {
+  if (isRecord(name)) return typeof name['schemaname'] === 'string' && SERVER_SCHEMAS.has(name['schemaname']);
+  if (!Array.isArray(name) || name.length === 0) return false;
+  if (name.length === 1) return bare;
+  const schema = name[name.length - 2];
+  return isRecord(schema) && isRecord(schema['String']) && SERVER_SCHEMAS.has(String(schema['String']['sval']));
+}
+
+/** The name list of an ObjectWithArgs (wrapped or bare) or a List of String nodes; a bare String (a language, a server) is no schema object. */
+function objectName(object: unknown): unknown {
+  if (!isRecord(object)) return undefined;
+  const inner = isRecord(object['ObjectWithArgs']) ? object['ObjectWithArgs'] : object;
+  if (Array.isArray(inner['objname'])) return inner['objname'];
+  return isRecord(object['List']) && Array.isArray(object['List']['items']) ? object['List']['items'] : undefined;
+}
+
+function isRecord(v: unknown): v is Payload {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,85 @@
+/**
+ * The session check trusts what initdb made as the server's own: a function of
+ * pg_catalog by its oid, a domain of pg_catalog or information_schema by the
+ * domain's oid, a cast by its function. A statement that changes such an
+ * object without making it anew keeps that trust, and an agent whose gateway
+ * role is a superuser, under a rule allowing alters or creates by statement
+ * type, could make a read run what no rule allows:
+ *
+ * - ALTER FUNCTION pg_catalog.pg_read_file(text) RENAME TO sha256: initdb's
+ *   oid under an allow-listed name, and `SELECT sha256('postgresql.auto.conf')`
+ *   read a server file (primary_conninfo's password) under the reads rule;
+ * - ALTER DOMAIN information_schema.cardinal_number ADD CHECK (…): a read of
+ *   information_schema.columns ran the CHECK (large objects made, a write);
+ * - CREATE CAST (text AS oid) WITH FUNCTION pg_catalog.lo_import(text): a
+ *   cast by a function of pg_catalog, so `'PG_VERSION'::text::oid` in a read
+ *   imported a server file.
+ *
+ * Each is now also of type `catalog`, as CREATE OR REPLACE of such a function
+ * is (sql-hidden-writes): a rule must name it.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { queryOnce } from '../support/pg-raw.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+import { byTypePolicy, sqlAction } from '../support/sql-by-type.ts';
+
+const db = await createTestDatabase();
+afterAll(() => db?.drop());
+
+/** Reads allowed by the parser's verdict; SELECT, CREATE and ALTER allowed by statement type. */
+const POLICY = byTypePolicy(['select', 'create', 'alter']);
+
+describe.skipIf(!db)("statements that change the server's own objects in place are catalog statements", () => {
+  let gw: TestGateway;
+  let direct: pg.Client;
+  const largeObjects = async () => (await direct.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_largeobject_metadata')).rows[0]!.n;
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await direct?.end();
+  });
+
+  it('a function initdb made renamed to an allow-listed name, over REST and the wire listener: refused, the function as it was', async () => {
+    expect((await sqlAction(gw, 'ALTER FUNCTION pg_catalog.pg_read_file(text) RENAME TO sha256')).status).toBe(403);
+    expect((await queryOnce(gw, 'ALTER FUNCTION pg_catalog.pg_read_binary_file(text) RENAME TO sha384')).codes).toEqual(['42501']);
+    expect((await queryOnce(gw, 'ALTER FUNCTION pg_catalog.pg_terminate_backend(integer, bigint) SET SCHEMA public')).codes).toEqual(['42501']);
+    const still = await direct.query<{ f: string | null; b: string | null; t: string | null }>(
+      "SELECT to_regprocedure('pg_catalog.pg_read_file(text)')::text AS f, to_regprocedure('pg_catalog.pg_read_binary_file(text)')::text AS b, to_regprocedure('pg_catalog.pg_terminate_backend(integer, bigint)')::text AS t",
+    );
+    expect(still.rows[0]).toEqual({ f: 'pg_read_file(text)', b: 'pg_read_binary_file(text)', t: 'pg_terminate_backend(integer,bigint)' });
+    // A read of the allow-listed name computes a digest, as it should.
+    const read = await sqlAction(gw, "SELECT pg_catalog.sha256('PG_VERSION'::bytea) AS h");
+    expect(read.status).toBe(200);
+  });
+
+  it("a CHECK added to an initdb domain, over REST and the wire listener: refused, and a read of information_schema makes nothing", async () => {
+    const check = "ALTER DOMAIN information_schema.cardinal_number ADD CONSTRAINT cs_lo CHECK (pg_catalog.lo_from_bytea(0, '\\x00'::bytea) IS NOT NULL)";
+    expect((await sqlAction(gw, check)).status).toBe(403);
+    expect((await queryOnce(gw, check)).codes).toEqual(['42501']);
+    const before = await largeObjects();
+    const r = await sqlAction(gw, "SELECT count(ordinal_position) FROM information_schema.columns WHERE table_name = 'pg_class'");
+    expect(r.status).toBe(200);
+    expect(await largeObjects()).toBe(before);
+  });
+
+  it('a cast by a function of pg_catalog, over REST and the wire listener: refused, and the read it would serve imports nothing', async () => {
+    const cast = 'CREATE CAST (text AS oid) WITH FUNCTION pg_catalog.lo_import(text)';
+    expect((await sqlAction(gw, cast)).status).toBe(403);
+    expect((await queryOnce(gw, 'CREATE CAST (text AS oid) WITH FUNCTION lo_import(text) AS IMPLICIT')).codes).toEqual(['42501']);
+    const before = await largeObjects();
+    await sqlAction(gw, "SELECT 'PG_VERSION'::text::oid AS o");
+    expect(await largeObjects()).toBe(before);
+    // A cast of the agent's own types by its own function is a create as before.
+    expect((await sqlAction(gw, 'CREATE TYPE mood AS ENUM (\'ok\')')).status).toBe(200);
+    expect((await sqlAction(gw, 'CREATE FUNCTION public.mood_text(mood) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT $1::text $$')).status).toBe(200);
+    expect((await sqlAction(gw, 'CREATE CAST (mood AS text) WITH FUNCTION public.mood_text(mood)')).status).toBe(200);
+  });
+});
