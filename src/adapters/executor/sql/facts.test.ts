@@ -311,6 +311,11 @@ describe('deriveSqlFacts', () => {
     expect(deriveSqlFacts('ALTER EXTENSION plpgsql UPDATE').statements.map((s) => s.type)).toEqual(['alter']);
   });
 
+  it('lists ALTER SYSTEM as alter_system, not an alter (still DDL)', () => {
+    const f = deriveSqlFacts("ALTER SYSTEM SET archive_command = 'sh -c x'");
+    expect([f.statements.map((s) => s.type), f.ddl]).toEqual([['alter_system'], true]);
+  });
+
   it('lists a statement making, replacing or altering an object in a schema initdb fills as catalog too', () => {
     for (const sql of [
       "CREATE OR REPLACE FUNCTION pg_catalog.upper(text) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$",

@@ -30,6 +30,9 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   // families, range types and domains to the operator, so an object of the agent's made an extension's would pass
   // unchecked. Not an `alter` a rule allowing alters by type matches.
   AlterExtensionContentsStmt: 'extension_member',
+  // The server's own configuration (postgresql.auto.conf: archive_command, a shell command the server runs), for every
+  // database and role: not an `alter` of a schema object, which a rule allowing alters by type means.
+  AlterSystemStmt: 'alter_system',
   TruncateStmt: 'truncate',
   CommentStmt: 'comment',
   CreateRoleStmt: 'create_role',
@@ -47,7 +50,7 @@ const EXPLICIT: Readonly<Record<string, string>> = {
 };
 
 /** Statement types that change the schema. */
-export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop', 'drop_owned', 'extension_member', 'truncate', 'comment']);
+export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'alter_system', 'drop', 'drop_owned', 'extension_member', 'truncate', 'comment']);
 
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
