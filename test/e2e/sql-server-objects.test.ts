@@ -19,7 +19,8 @@
  * is (sql-hidden-writes): a rule must name it.
  *
  * And ALTER SYSTEM, the server's own configuration (`archive_command`, a shell
- * command the server runs), was an `alter` like ALTER TABLE: now `alter_system`.
+ * command the server runs), and ALTER DATABASE … SET (every session's settings
+ * there) were an `alter` like ALTER TABLE: now `alter_system`.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,5 +92,8 @@ describe.skipIf(!db)("statements that change the server's own objects in place a
     expect(r.status).toBe(200);
     expect(r.body.effect).toBe('deny');
     expect(r.body.facts.sql.statements.map((s: { type: string }) => s.type)).toEqual(['alter_system']);
+    // ALTER DATABASE … SET: every session's settings there (triggers and foreign keys off for all of them).
+    const db2 = await gw.as('deploy-bot', '/v1/policy/simulate', { body: { connection: 'app-db', input: { sql: 'ALTER DATABASE app SET session_replication_role = replica' } } });
+    expect([db2.status, db2.body.effect]).toEqual([200, 'deny']);
   });
 });

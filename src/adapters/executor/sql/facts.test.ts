@@ -311,9 +311,12 @@ describe('deriveSqlFacts', () => {
     expect(deriveSqlFacts('ALTER EXTENSION plpgsql UPDATE').statements.map((s) => s.type)).toEqual(['alter']);
   });
 
-  it('lists ALTER SYSTEM as alter_system, not an alter (still DDL)', () => {
-    const f = deriveSqlFacts("ALTER SYSTEM SET archive_command = 'sh -c x'");
-    expect([f.statements.map((s) => s.type), f.ddl]).toEqual([['alter_system'], true]);
+  it('lists ALTER SYSTEM and ALTER DATABASE … SET as alter_system, not an alter (still DDL)', () => {
+    for (const sql of ["ALTER SYSTEM SET archive_command = 'sh -c x'", 'ALTER DATABASE app SET session_replication_role = replica', 'ALTER DATABASE app RESET ALL']) {
+      const f = deriveSqlFacts(sql);
+      expect([f.statements.map((s) => s.type), f.ddl], sql).toEqual([['alter_system'], true]);
+    }
+    expect(deriveSqlFacts('ALTER DATABASE app CONNECTION LIMIT 5').statements.map((s) => s.type)).toEqual(['alter']);
   });
 
   it('lists a statement making, replacing or altering an object in a schema initdb fills as catalog too', () => {

@@ -33,6 +33,9 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   // The server's own configuration (postgresql.auto.conf: archive_command, a shell command the server runs), for every
   // database and role: not an `alter` of a schema object, which a rule allowing alters by type means.
   AlterSystemStmt: 'alter_system',
+  // The settings of every role's sessions in a database, as ALTER ROLE … SET is a role's (session_replication_role =
+  // replica turns its triggers and foreign keys off, log_statement = none its own log of what agents run).
+  AlterDatabaseSetStmt: 'alter_system',
   TruncateStmt: 'truncate',
   CommentStmt: 'comment',
   CreateRoleStmt: 'create_role',
