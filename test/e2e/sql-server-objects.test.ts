@@ -18,6 +18,11 @@
  * Each is now also of type `catalog`, as CREATE OR REPLACE of such a function
  * is (sql-hidden-writes): a rule must name it.
  *
+ * So is a statement that makes, replaces, renames or moves a function under a
+ * name the connection's readOnlyFunctions trusts: an overload
+ * `public.report_totals(int)` of the agent's is called by that name too, and a
+ * read calling it ran what its body does (a large object made, in a read).
+ *
  * And ALTER SYSTEM, the server's own configuration (`archive_command`, a shell
  * command the server runs), and ALTER DATABASE … SET (every session's settings
  * there) were an `alter` like ALTER TABLE: now `alter_system`.
@@ -32,8 +37,8 @@ import { byTypePolicy, sqlAction } from '../support/sql-by-type.ts';
 const db = await createTestDatabase();
 afterAll(() => db?.drop());
 
-/** Reads allowed by the parser's verdict; SELECT, CREATE and ALTER allowed by statement type. */
-const POLICY = byTypePolicy(['select', 'create', 'alter']);
+/** Reads allowed by the parser's verdict; SELECT, CREATE and ALTER allowed by statement type; public.report_totals declared read-only. */
+const POLICY = byTypePolicy(['select', 'create', 'alter']).replace('url: ${APP_DB_URL}', 'url: ${APP_DB_URL}\n    readOnlyFunctions: [public.report_totals]');
 
 describe.skipIf(!db)("statements that change the server's own objects in place are catalog statements", () => {
   let gw: TestGateway;
@@ -85,6 +90,8 @@ describe.skipIf(!db)("statements that change the server's own objects in place a
     expect((await sqlAction(gw, 'CREATE TYPE mood AS ENUM (\'ok\')')).status).toBe(200);
     expect((await sqlAction(gw, 'CREATE FUNCTION public.mood_text(mood) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT $1::text $$')).status).toBe(200);
     expect((await sqlAction(gw, 'CREATE CAST (mood AS text) WITH FUNCTION public.mood_text(mood)')).status).toBe(200);
+    // While it is there, the session check refuses every read (its function is not known free of effects).
+    await direct.query('DROP CAST (mood AS text)');
   });
 
   it('ALTER SYSTEM under a rule allowing alters by type: not an alter, so the default denies it (judged by simulation: it never runs)', async () => {
@@ -95,5 +102,26 @@ describe.skipIf(!db)("statements that change the server's own objects in place a
     // ALTER DATABASE … SET: every session's settings there (triggers and foreign keys off for all of them).
     const db2 = await gw.as('deploy-bot', '/v1/policy/simulate', { body: { connection: 'app-db', input: { sql: 'ALTER DATABASE app SET session_replication_role = replica' } } });
     expect([db2.status, db2.body.effect]).toEqual([200, 'deny']);
+  });
+
+  it("a function of the agent's under a name readOnlyFunctions trusts (an overload, a replacement, a rename): refused, and a read calling the name makes nothing", async () => {
+    await direct.query('CREATE FUNCTION public.report_totals() RETURNS int LANGUAGE sql STABLE AS $$ SELECT 42 $$');
+    const body = "RETURNS oid LANGUAGE sql AS $$ SELECT pg_catalog.lo_from_bytea(0, '\\x00'::bytea) $$";
+    for (const sql of [
+      `CREATE FUNCTION public.report_totals(n int) ${body}`,
+      `CREATE FUNCTION report_totals(n bigint) ${body}`,
+      `CREATE OR REPLACE FUNCTION public.report_totals() ${body.replace('RETURNS oid', 'RETURNS int').replace('SELECT pg_catalog', 'SELECT 1 FROM pg_catalog')}`,
+    ]) {
+      expect((await sqlAction(gw, sql)).status, sql).toBe(403);
+    }
+    expect((await sqlAction(gw, `CREATE FUNCTION public.mine(n int) ${body}`)).status).toBe(200);
+    for (const sql of ['ALTER FUNCTION public.mine(int) RENAME TO report_totals', 'ALTER FUNCTION public.mine RENAME TO "report_totals"']) {
+      expect((await queryOnce(gw, sql)).codes, sql).toEqual(['42501']);
+    }
+    const before = await largeObjects();
+    const fine = await sqlAction(gw, 'SELECT public.report_totals() AS n');
+    expect(fine.body.result?.results?.[0]?.rows, JSON.stringify(fine.body.result)).toEqual([[42]]);
+    await sqlAction(gw, 'SELECT public.report_totals(1) AS n');
+    expect(await largeObjects()).toBe(before);
   });
 });

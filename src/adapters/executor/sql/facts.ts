@@ -163,7 +163,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     }
     const type = statementType(node, payload);
     const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
-    statements.push({ type, tables: [...found.tables], hasWhere }, ...(changesServerObject(node, payload) ? [{ type: 'catalog', tables: [...found.tables], hasWhere: null }] : []));
+    statements.push({ type, tables: [...found.tables], hasWhere }, ...(changesServerObject(node, payload, options.readOnlyFunctions) ? [{ type: 'catalog', tables: [...found.tables], hasWhere: null }] : []));
     // A write nested in the statement (`WITH d AS (DELETE …) SELECT …`, EXPLAIN ANALYZE DELETE) is listed too, with
     // the tables of the statement it is in: a rule that looks for a delete among the statements must find one the
     // SQL runs, wherever it is written. A definition (PREPARE, CREATE RULE, CREATE FUNCTION) runs its body later, as

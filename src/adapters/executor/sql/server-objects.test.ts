@@ -52,4 +52,24 @@ describe('statements that change an object the session check trusts as the serve
       expect(types(sql), sql).not.toContain('catalog');
     }
   });
+
+  it("makes, replaces, renames or moves a function under a name the connection's readOnlyFunctions trusts: catalog, any overload", () => {
+    const trusted = { readOnlyFunctions: ['public.report_totals', 'app."Totals"'] };
+    const of = (sql: string) => deriveSqlFacts(sql, trusted).statements.map((s) => s.type);
+    for (const sql of [
+      'CREATE FUNCTION public.report_totals(n int) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
+      'CREATE OR REPLACE FUNCTION report_totals() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
+      'CREATE FUNCTION app."Totals"() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
+      'CREATE AGGREGATE public.report_totals(int) (sfunc = int4pl, stype = int4)',
+      'ALTER FUNCTION public.report_totals() SET search_path = public',
+      'ALTER FUNCTION public.mine(int) RENAME TO report_totals',
+      'ALTER ROUTINE x.report_totals SET SCHEMA public',
+    ]) {
+      expect(of(sql), sql).toContain('catalog');
+      expect(types(sql), sql).not.toContain('catalog');
+    }
+    for (const sql of ['CREATE FUNCTION public.totals() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$', 'CREATE FUNCTION app.totals() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$', 'ALTER TABLE public.t RENAME TO report_totals']) {
+      expect(of(sql), sql).not.toContain('catalog');
+    }
+  });
 });

@@ -21,7 +21,12 @@
  * server's: write `ALTER FUNCTION public.f(int) …`. Relations are the
  * exception: PostgreSQL itself refuses to alter pg_catalog's (system
  * catalogs), so only a relation written in information_schema or pg_toast counts.
+ *
+ * The same holds of a function the connection's `readOnlyFunctions` trusts, by
+ * name (every overload): one of the agent's made, replaced, renamed or moved
+ * under that name would run on any read calling it.
  */
+import { quotedName } from './invocations.ts';
 
 /** The schemas initdb fills: what is there is the server's own to the session check (session-reach.ts). */
 const SERVER_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
@@ -65,19 +70,57 @@ const FOUND: Readonly<Record<string, (p: Payload) => unknown>> = {
 };
 
 /**
- * Whether the statement makes, replaces or changes an object the session check trusts as the server's (see above).
+ * Whether the statement makes, replaces or changes an object the session check trusts as the server's (see above), or
+ * a function under a name the connection's `readOnlyFunctions` trusts (`trusted`, as the facts name functions).
  *
  * @example
  * changesServerObject('CreateFunctionStmt', { funcname: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'upper' } }] }); // true
  * changesServerObject('RenameStmt', { renameType: 'OBJECT_FUNCTION', object: { ObjectWithArgs: { objname: [{ String: { sval: 'pg_read_file' } }] } } }); // true
  */
-export function changesServerObject(node: string, payload: Payload): boolean {
+export function changesServerObject(node: string, payload: Payload, trusted: readonly string[] = []): boolean {
   if (node === 'AlterObjectSchemaStmt' && SERVER_SCHEMAS.has(String(payload['newschema']))) return true;
   if (node === 'RenameStmt' && payload['renameType'] === 'OBJECT_SCHEMA') return SERVER_SCHEMAS.has(String(payload['subname']));
   const made = MADE[node]?.(payload);
   if (made !== undefined && inServerSchema(made, false)) return true;
   const found = FOUND[node]?.(payload);
-  return found !== undefined && inServerSchema(found, true);
+  if (found !== undefined && inServerSchema(found, true)) return true;
+  return trusted.length > 0 && functionNames(node, payload).some((name) => isTrusted(name, trusted));
+}
+
+/** Object kinds that are functions, called by name as readOnlyFunctions lists them. */
+const FUNCTION_KINDS: ReadonlySet<string> = new Set(['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_AGGREGATE']);
+
+/**
+ * The function names a statement makes, replaces or changes, and those it gives one (a rename's new name, a move's new
+ * schema): `readOnlyFunctions` trusts every overload of a name, so an agent's `public.report_totals(int)`, or its
+ * function renamed or moved to that name, would run on a read as the operator's.
+ */
+function functionNames(node: string, p: Payload): string[][] {
+  const parts = (v: unknown): string[] => (Array.isArray(v) ? v.flatMap((i) => (isRecord(i) && isRecord(i['String']) ? [String(i['String']['sval'])] : [])) : []);
+  switch (node) {
+    case 'CreateFunctionStmt':
+      return [parts(p['funcname'])];
+    case 'DefineStmt':
+      return p['kind'] === 'OBJECT_AGGREGATE' ? [parts(p['defnames'])] : [];
+    case 'AlterFunctionStmt':
+      return [parts(objectName(p['func']))];
+    case 'RenameStmt':
+    case 'AlterObjectSchemaStmt': {
+      if (!FUNCTION_KINDS.has(String(p[node === 'RenameStmt' ? 'renameType' : 'objectType']))) return [];
+      const name = parts(objectName(p['object']));
+      const to = node === 'RenameStmt' ? [...name.slice(0, -1), String(p['newname'])] : [String(p['newschema']), name[name.length - 1] ?? ''];
+      return [name, to];
+    }
+  }
+  return [];
+}
+
+/** A name without a schema may be made in, or found in, any schema of the search_path: it counts as any schema's. */
+function isTrusted(name: readonly string[], trusted: readonly string[]): boolean {
+  if (name.length === 0) return false;
+  if (name.length > 1) return trusted.includes(quotedName(name));
+  const bare = `.${quotedName(name)}`;
+  return trusted.some((t) => t.endsWith(bare));
 }
 
 /**
