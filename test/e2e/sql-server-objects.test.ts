@@ -25,7 +25,9 @@
  *
  * And ALTER SYSTEM, the server's own configuration (`archive_command`, a shell
  * command the server runs), and ALTER DATABASE … SET (every session's settings
- * there) were an `alter` like ALTER TABLE: now `alter_system`.
+ * there) were an `alter` like ALTER TABLE: now `alter_system`; CREATE
+ * SUBSCRIPTION (the database then writes whatever tables a server of the
+ * agent's choosing publishes) was a `create`: now `subscription`.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,6 +104,14 @@ describe.skipIf(!db)("statements that change the server's own objects in place a
     // ALTER DATABASE … SET: every session's settings there (triggers and foreign keys off for all of them).
     const db2 = await gw.as('deploy-bot', '/v1/policy/simulate', { body: { connection: 'app-db', input: { sql: 'ALTER DATABASE app SET session_replication_role = replica' } } });
     expect([db2.status, db2.body.effect]).toEqual([200, 'deny']);
+  });
+
+  it('CREATE SUBSCRIPTION under a rule allowing creates by type: not a create, so the default denies it (by simulation: nothing connects out)', async () => {
+    // Its apply worker would write every table the chosen server's publication lists, named nowhere in the statement.
+    const sub = "CREATE SUBSCRIPTION feed CONNECTION 'host=evil.example dbname=x' PUBLICATION everything WITH (connect = false)";
+    const r = await gw.as('deploy-bot', '/v1/policy/simulate', { body: { connection: 'app-db', input: { sql: sub } } });
+    expect([r.status, r.body.effect]).toEqual([200, 'deny']);
+    expect(r.body.facts.sql.statements.map((s: { type: string }) => s.type)).toEqual(['subscription']);
   });
 
   it("a function of the agent's under a name readOnlyFunctions trusts (an overload, a replacement, a rename): refused, and a read calling the name makes nothing", async () => {

@@ -319,6 +319,13 @@ describe('deriveSqlFacts', () => {
     expect(deriveSqlFacts('ALTER DATABASE app CONNECTION LIMIT 5').statements.map((s) => s.type)).toEqual(['alter']);
   });
 
+  it('lists CREATE and ALTER SUBSCRIPTION as subscription, not a create or an alter (still DDL)', () => {
+    for (const sql of ["CREATE SUBSCRIPTION s CONNECTION 'host=evil.example dbname=x' PUBLICATION p", "ALTER SUBSCRIPTION s CONNECTION 'host=evil.example'", 'ALTER SUBSCRIPTION s REFRESH PUBLICATION']) {
+      const f = deriveSqlFacts(sql);
+      expect([f.statements.map((s) => s.type), f.ddl], sql).toEqual([['subscription'], true]);
+    }
+  });
+
   it('lists a statement making, replacing or altering an object in a schema initdb fills as catalog too', () => {
     for (const sql of [
       "CREATE OR REPLACE FUNCTION pg_catalog.upper(text) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$",

@@ -36,6 +36,10 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   // The settings of every role's sessions in a database, as ALTER ROLE … SET is a role's (session_replication_role =
   // replica turns its triggers and foreign keys off, log_statement = none its own log of what agents run).
   AlterDatabaseSetStmt: 'alter_system',
+  // The database subscribes to a publication of a server the statement names: its apply worker then writes every table
+  // the publication lists (none of them named here), fetched from wherever the connection string points.
+  CreateSubscriptionStmt: 'subscription',
+  AlterSubscriptionStmt: 'subscription',
   TruncateStmt: 'truncate',
   CommentStmt: 'comment',
   CreateRoleStmt: 'create_role',
@@ -53,7 +57,7 @@ const EXPLICIT: Readonly<Record<string, string>> = {
 };
 
 /** Statement types that change the schema. */
-export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'alter_system', 'drop', 'drop_owned', 'extension_member', 'truncate', 'comment']);
+export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'alter_system', 'subscription', 'drop', 'drop_owned', 'extension_member', 'truncate', 'comment']);
 
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
