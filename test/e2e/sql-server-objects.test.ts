@@ -23,6 +23,12 @@
  * `public.report_totals(int)` of the agent's is called by that name too, and a
  * read calling it ran what its body does (a large object made, in a read).
  *
+ * And CREATE OR REPLACE of a function keeps what it is to whatever calls it
+ * (an installed extension's operator, a cast) and swaps what it does: the
+ * agent's `CREATE OR REPLACE FUNCTION public.citext_eq(citext, citext)` was a
+ * `create`, and every read comparing a citext column ran its body. It is now
+ * also of type `replace`.
+ *
  * And ALTER SYSTEM, the server's own configuration (`archive_command`, a shell
  * command the server runs), and ALTER DATABASE … SET (every session's settings
  * there) were an `alter` like ALTER TABLE: now `alter_system`; CREATE
@@ -133,5 +139,18 @@ describe.skipIf(!db)("statements that change the server's own objects in place a
     expect(fine.body.result?.results?.[0]?.rows, JSON.stringify(fine.body.result)).toEqual([[42]]);
     await sqlAction(gw, 'SELECT public.report_totals(1) AS n');
     expect(await largeObjects()).toBe(before);
+  });
+
+  it("CREATE OR REPLACE of an installed extension's function under a rule allowing creates: refused, and a read comparing citext makes nothing", async () => {
+    await direct.query("CREATE EXTENSION IF NOT EXISTS citext; CREATE TABLE names (n citext); INSERT INTO names VALUES ('Ann')");
+    const replace = "CREATE OR REPLACE FUNCTION public.citext_eq(citext, citext) RETURNS bool LANGUAGE sql IMMUTABLE AS $$ SELECT pg_catalog.lo_from_bytea(0, '\\x00'::bytea) IS NOT NULL $$";
+    expect((await sqlAction(gw, replace)).status).toBe(403);
+    expect((await queryOnce(gw, replace)).codes).toEqual(['42501']);
+    const before = await largeObjects();
+    const read = await sqlAction(gw, "SELECT count(*) AS n FROM names WHERE n = 'ann'");
+    expect(read.body.result?.results?.[0]?.rows, JSON.stringify(read.body.result)).toEqual([['1']]);
+    expect(await largeObjects()).toBe(before);
+    // A function of the agent's own, made new, is a create as before.
+    expect((await sqlAction(gw, 'CREATE FUNCTION public.fresh() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$')).status).toBe(200);
   });
 });

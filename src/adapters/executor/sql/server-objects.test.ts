@@ -72,4 +72,17 @@ describe('statements that change an object the session check trusts as the serve
       expect(of(sql), sql).not.toContain('catalog');
     }
   });
+
+  it('lists CREATE OR REPLACE of a function, procedure or aggregate as a replace too, a plain CREATE as before', () => {
+    for (const sql of [
+      'CREATE OR REPLACE FUNCTION public.citext_eq(citext, citext) RETURNS bool LANGUAGE sql AS $$ SELECT true $$',
+      'CREATE OR REPLACE PROCEDURE p() LANGUAGE sql AS $$ SELECT 1 $$',
+      'CREATE OR REPLACE AGGREGATE public.agg(int4) (sfunc = int4pl, stype = int4)',
+    ]) {
+      expect(types(sql), sql).toEqual(['create', 'replace']);
+    }
+    for (const sql of ['CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$', 'CREATE OR REPLACE VIEW v AS SELECT 1 AS one']) {
+      expect(types(sql), sql).toEqual(['create']);
+    }
+  });
 });

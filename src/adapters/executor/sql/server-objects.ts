@@ -87,6 +87,22 @@ export function changesServerObject(node: string, payload: Payload, trusted: rea
   return trusted.length > 0 && functionNames(node, payload).some((name) => isTrusted(name, trusted));
 }
 
+/**
+ * The statement types a statement has besides its own: `catalog` (changesServerObject), and `replace` for `CREATE OR
+ * REPLACE` of a function, procedure or aggregate that may already exist. A replacement keeps what the function is to
+ * everything that calls it (its oid, its membership of an extension, the operators and casts built on it, its name) and
+ * swaps what it does: `CREATE OR REPLACE FUNCTION public.citext_eq(citext, citext)` keeps citext's `=` an installed
+ * extension's, which the session check leaves to the operator, and any read comparing a citext column then ran the
+ * agent's body. Its body is text the facts do not see: not a `create` of something new.
+ *
+ * @example
+ * extraTypes('CreateFunctionStmt', { replace: true, funcname: [{ String: { sval: 'f' } }] }); // ['replace']
+ */
+export function extraTypes(node: string, payload: Payload, trusted: readonly string[] = []): string[] {
+  const replaces = payload['replace'] === true && (node === 'CreateFunctionStmt' || (node === 'DefineStmt' && payload['kind'] === 'OBJECT_AGGREGATE'));
+  return [...(changesServerObject(node, payload, trusted) ? ['catalog'] : []), ...(replaces ? ['replace'] : [])];
+}
+
 /** Object kinds that are functions, called by name as readOnlyFunctions lists them. */
 const FUNCTION_KINDS: ReadonlySet<string> = new Set(['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_AGGREGATE']);
 
