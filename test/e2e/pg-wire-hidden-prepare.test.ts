@@ -147,4 +147,31 @@ describe.skipIf(!db)('the Postgres wire listener: a prepared statement changed b
     expect(rowsOf(ran)).toEqual([['0']]);
     c.end();
   });
+
+  it('a Describe alone of a statement whose plan a schema change invalidated parses it again, read-only too', async () => {
+    // A CHECK that writes only where it may: the Parse (read-only) passes, a parse in a read-write transaction writes.
+    await direct.query(`DROP TABLE IF EXISTS hp_rw; CREATE TABLE hp_rw (n int);
+      CREATE OR REPLACE FUNCTION hp_rw_note(int) RETURNS bool LANGUAGE plpgsql AS
+        $$BEGIN IF current_setting('transaction_read_only') = 'off' THEN INSERT INTO hp_rw VALUES ($1); END IF; RETURN true; END$$;
+      DROP DOMAIN IF EXISTS hp_rwd CASCADE; CREATE DOMAIN hp_rwd AS int CHECK (hp_rw_note(VALUE))`);
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.parse({ name: 'again', text: "SELECT '{7}'::hp_rwd[]" }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      expect(await count('hp_rw')).toBe(0);
+      // Any schema change in the database (here a schema made elsewhere) marks every cached query for a new parse.
+      await direct.query('DROP SCHEMA IF EXISTS hp_inval; CREATE SCHEMA hp_inval');
+      for (const inBlock of [false, true]) {
+        if (inBlock) expect(errors(await send(c, 'BEGIN'))).toEqual([]);
+        c.send(serialize.describe({ type: 'S', name: 'again' }), serialize.sync());
+        await c.until('readyForQuery');
+        expect(await count('hp_rw')).toBe(0);
+        await direct.query('DROP SCHEMA hp_inval; CREATE SCHEMA hp_inval');
+      }
+      expect(errors(await send(c, 'ROLLBACK'))).toEqual([]);
+    } finally {
+      c.end();
+      await direct.query('DROP DOMAIN hp_rwd CASCADE; DROP SCHEMA IF EXISTS hp_inval');
+    }
+  });
 });

@@ -311,6 +311,21 @@ describe('deriveSqlFacts', () => {
     expect(deriveSqlFacts('ALTER EXTENSION plpgsql UPDATE').statements.map((s) => s.type)).toEqual(['alter']);
   });
 
+  it('lists ALTER SYSTEM and ALTER DATABASE … SET as alter_system, not an alter (still DDL)', () => {
+    for (const sql of ["ALTER SYSTEM SET archive_command = 'sh -c x'", 'ALTER DATABASE app SET session_replication_role = replica', 'ALTER DATABASE app RESET ALL']) {
+      const f = deriveSqlFacts(sql);
+      expect([f.statements.map((s) => s.type), f.ddl], sql).toEqual([['alter_system'], true]);
+    }
+    expect(deriveSqlFacts('ALTER DATABASE app CONNECTION LIMIT 5').statements.map((s) => s.type)).toEqual(['alter']);
+  });
+
+  it('lists CREATE and ALTER SUBSCRIPTION as subscription, not a create or an alter (still DDL)', () => {
+    for (const sql of ["CREATE SUBSCRIPTION s CONNECTION 'host=evil.example dbname=x' PUBLICATION p", "ALTER SUBSCRIPTION s CONNECTION 'host=evil.example'", 'ALTER SUBSCRIPTION s REFRESH PUBLICATION']) {
+      const f = deriveSqlFacts(sql);
+      expect([f.statements.map((s) => s.type), f.ddl], sql).toEqual([['subscription'], true]);
+    }
+  });
+
   it('lists a statement making, replacing or altering an object in a schema initdb fills as catalog too', () => {
     for (const sql of [
       "CREATE OR REPLACE FUNCTION pg_catalog.upper(text) RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$",

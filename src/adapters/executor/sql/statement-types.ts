@@ -30,6 +30,16 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   // families, range types and domains to the operator, so an object of the agent's made an extension's would pass
   // unchecked. Not an `alter` a rule allowing alters by type matches.
   AlterExtensionContentsStmt: 'extension_member',
+  // The server's own configuration (postgresql.auto.conf: archive_command, a shell command the server runs), for every
+  // database and role: not an `alter` of a schema object, which a rule allowing alters by type means.
+  AlterSystemStmt: 'alter_system',
+  // The settings of every role's sessions in a database, as ALTER ROLE … SET is a role's (session_replication_role =
+  // replica turns its triggers and foreign keys off, log_statement = none its own log of what agents run).
+  AlterDatabaseSetStmt: 'alter_system',
+  // The database subscribes to a publication of a server the statement names: its apply worker then writes every table
+  // the publication lists (none of them named here), fetched from wherever the connection string points.
+  CreateSubscriptionStmt: 'subscription',
+  AlterSubscriptionStmt: 'subscription',
   TruncateStmt: 'truncate',
   CommentStmt: 'comment',
   CreateRoleStmt: 'create_role',
@@ -47,7 +57,7 @@ const EXPLICIT: Readonly<Record<string, string>> = {
 };
 
 /** Statement types that change the schema. */
-export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop', 'drop_owned', 'extension_member', 'truncate', 'comment']);
+export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'alter_system', 'subscription', 'drop', 'drop_owned', 'extension_member', 'truncate', 'comment']);
 
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
@@ -111,45 +121,6 @@ export function mergeWrites(node: string, payload: Readonly<Record<string, unkno
  */
 export function cascades(payload: Readonly<Record<string, unknown>>): boolean {
   return payload['behavior'] === 'DROP_CASCADE';
-}
-
-/** The schemas initdb fills: what is there is the server's own to the session check (session-reach.ts). */
-const SERVER_SCHEMAS: ReadonlySet<string> = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
-
-/** Where each defining statement names the object it makes, replaces or alters. */
-const TARGETS: Readonly<Record<string, (p: Readonly<Record<string, unknown>>) => unknown>> = {
-  CreateFunctionStmt: (p) => p['funcname'],
-  DefineStmt: (p) => p['defnames'],
-  AlterFunctionStmt: (p) => (isRecord(p['func']) ? p['func']['objname'] : undefined),
-  ViewStmt: (p) => p['view'],
-  RuleStmt: (p) => p['relation'],
-  CreateTrigStmt: (p) => p['relation'],
-  CreateStmt: (p) => p['relation'],
-  CompositeTypeStmt: (p) => p['typevar'],
-  CreateEnumStmt: (p) => p['typeName'],
-  CreateRangeStmt: (p) => p['typeName'],
-  CreateDomainStmt: (p) => p['domainname'],
-  CreateOpClassStmt: (p) => p['opclassname'],
-  CreateOpFamilyStmt: (p) => p['opfamilyname'],
-  CreateConversionStmt: (p) => p['conversion_name'],
-};
-
-/**
- * Whether the statement makes, replaces or alters an object in a schema initdb fills. The session check trusts what
- * is there as the server's own by its oid (made by initdb), and `CREATE OR REPLACE FUNCTION pg_catalog.upper(text)`
- * keeps the oid while it swaps the body for the agent's: a read calling upper() would then run it unchecked. Listed
- * as a statement of type `catalog`, which a rule allowing creates or alters by type must name too (a superuser's
- * business, never an agent's).
- *
- * @example
- * changesServerObject('CreateFunctionStmt', { funcname: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'upper' } }] }); // true
- */
-export function changesServerObject(node: string, payload: Readonly<Record<string, unknown>>): boolean {
-  const target = TARGETS[node]?.(payload);
-  if (isRecord(target)) return SERVER_SCHEMAS.has(String(target['schemaname']));
-  if (!Array.isArray(target) || target.length < 2) return false;
-  const schema = target[target.length - 2];
-  return isRecord(schema) && isRecord(schema['String']) && SERVER_SCHEMAS.has(String(schema['String']['sval']));
 }
 
 /**

@@ -13,7 +13,7 @@
  * Outside a block the gateway's COMMIT goes in the flight of the client's Query.
  * In a client's REPEATABLE READ or SERIALIZABLE block nothing but transaction
  * control runs: the check would read the catalogs as of the block's snapshot.
- * A Parse sent without its Execute goes in a read-only transaction or savepoint.
+ * A Parse or Describe sent without an Execute goes in a read-only transaction or savepoint.
  *
  * The gateway's own statements are prepared once per upstream session under
  * names a client may not use (`countersign_…`), and answered to the gateway
@@ -94,8 +94,10 @@ export class WireSession {
    */
   async sync(parts: readonly WirePart[]): Promise<void> {
     // A Parse runs the input of its literals (`'{1}'::d[]`: domain d's CHECK): read-only, undone after (the statement stays).
+    // So does a Describe of a statement whose cached query a schema change anywhere in the database invalidated: the
+    // server parses it again first (CachedPlanGetTargetList), in a transaction of its own that would commit a write.
     const status = this.relay.status;
-    const ro = status !== 'E' && parts.some((p) => p.kind === 'parse') && (this.prepared || (await this.prepare()));
+    const ro = status !== 'E' && parts.some((p) => p.kind === 'parse' || p.kind === 'describe') && (this.prepared || (await this.prepare()));
     const check = ro && this.watch.pending ? this.step(checkStep([null, null])) : undefined;
     if (ro) for (const key of status === 'I' ? ['begin_ro'] : ['savepoint', 'read_only']) void this.step({ key });
     const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
