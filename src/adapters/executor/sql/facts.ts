@@ -18,7 +18,7 @@ import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts'
 import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
-import { cascades, changesOwner, changesServerObject, DDL_TYPES, DROPPED_RELATION_KINDS, mergeWrites, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
+import { cascades, changesOwner, changesServerObject, DDL_TYPES, DROPPED_RELATION_KINDS, mergeWrites, PRIVILEGE_TYPES, changesTrustedFunction, statementType, upsertUpdate } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
 import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
@@ -163,6 +163,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     const type = statementType(node, payload);
     const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
     statements.push({ type, tables: [...found.tables], hasWhere }, ...(changesServerObject(node, payload) ? [{ type: 'catalog', tables: [...found.tables], hasWhere: null }] : []));
+    if (changesTrustedFunction(node, payload, options.readOnlyFunctions)) statements.push({ type: 'read_only_function', tables: [...found.tables], hasWhere: null });
     // A write nested in the statement (`WITH d AS (DELETE …) SELECT …`, EXPLAIN ANALYZE DELETE) is listed too, with
     // the tables of the statement it is in: a rule that looks for a delete among the statements must find one the
     // SQL runs, wherever it is written. A definition (PREPARE, CREATE RULE, CREATE FUNCTION) runs its body later, as

@@ -30,6 +30,10 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   // families, range types and domains to the operator, so an object of the agent's made an extension's would pass
   // unchecked. Not an `alter` a rule allowing alters by type matches.
   AlterExtensionContentsStmt: 'extension_member',
+  // An event trigger runs its function on every later DDL of every session (another principal's approved DDL among
+  // them), and enabling one the operator left off does too: not a `create` or `alter` a rule allowing those by type matches.
+  CreateEventTrigStmt: 'event_trigger',
+  AlterEventTrigStmt: 'event_trigger',
   TruncateStmt: 'truncate',
   CommentStmt: 'comment',
   CreateRoleStmt: 'create_role',
@@ -47,7 +51,7 @@ const EXPLICIT: Readonly<Record<string, string>> = {
 };
 
 /** Statement types that change the schema. */
-export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop', 'drop_owned', 'extension_member', 'truncate', 'comment']);
+export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'drop', 'drop_owned', 'extension_member', 'event_trigger', 'truncate', 'comment']);
 
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
@@ -150,6 +154,50 @@ export function changesServerObject(node: string, payload: Readonly<Record<strin
   if (!Array.isArray(target) || target.length < 2) return false;
   const schema = target[target.length - 2];
   return isRecord(schema) && isRecord(schema['String']) && SERVER_SCHEMAS.has(String(schema['String']['sval']));
+}
+
+/** The object kinds of a function, procedure or aggregate in ALTER … RENAME / SET SCHEMA / OWNER TO. */
+const ROUTINE_KINDS: ReadonlySet<string> = new Set(['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_AGGREGATE']);
+
+/**
+ * The unqualified names of the functions (procedures, aggregates) a statement makes, replaces, alters, renames (the
+ * old name and the new), moves to another schema or hands to another owner: what changes which body a call of that
+ * name runs. Empty for any other statement.
+ *
+ * @example
+ * routinesChanged('CreateFunctionStmt', { funcname: [{ String: { sval: 'public' } }, { String: { sval: 'report_totals' } }] }); // ['report_totals']
+ * routinesChanged('RenameStmt', { renameType: 'OBJECT_FUNCTION', object: { ObjectWithArgs: { objname: [{ String: { sval: 'f' } }] } }, newname: 'g' }); // ['f', 'g']
+ */
+export function routinesChanged(node: string, payload: Readonly<Record<string, unknown>>): string[] {
+  const named: unknown[] = [];
+  if (node === 'CreateFunctionStmt') named.push(payload['funcname']);
+  else if (node === 'DefineStmt' && payload['kind'] === 'OBJECT_AGGREGATE') named.push(payload['defnames']);
+  else if (node === 'AlterFunctionStmt' && isRecord(payload['func'])) named.push(payload['func']['objname']);
+  else if ((node === 'RenameStmt' || node === 'AlterObjectSchemaStmt' || node === 'AlterOwnerStmt') && ROUTINE_KINDS.has(String(payload['renameType'] ?? payload['objectType']))) {
+    const object = isRecord(payload['object']) ? payload['object'] : {};
+    named.push(isRecord(object['ObjectWithArgs']) ? object['ObjectWithArgs']['objname'] : undefined);
+    if (node === 'RenameStmt') named.push([{ String: { sval: payload['newname'] } }]);
+  }
+  return named.flatMap((name) => {
+    const last = Array.isArray(name) ? name[name.length - 1] : undefined;
+    const sval = isRecord(last) && isRecord(last['String']) ? last['String']['sval'] : undefined;
+    return typeof sval === 'string' ? [sval.toLowerCase()] : [];
+  });
+}
+
+/**
+ * Whether the statement changes a function of a name the connection trusts as read-only (`readOnlyFunctions`,
+ * `schema.name`): made, replaced, overloaded, renamed to or from, moved or altered, in any schema (an unqualified
+ * CREATE lands in whichever schema comes first on the search_path). Every read calling that name would run the new
+ * body unchecked, so the statement is listed as one of type `read_only_function` too, which a rule must name.
+ *
+ * @example
+ * changesTrustedFunction('CreateFunctionStmt', { funcname: [{ String: { sval: 'report_totals' } }] }, ['public.report_totals']); // true
+ */
+export function changesTrustedFunction(node: string, payload: Readonly<Record<string, unknown>>, trusted: readonly string[] = []): boolean {
+  if (trusted.length === 0) return false;
+  const names = new Set(trusted.map((f) => f.slice(f.indexOf('.') + 1).toLowerCase()));
+  return routinesChanged(node, payload).some((n) => names.has(n));
 }
 
 /**
