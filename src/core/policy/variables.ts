@@ -5,6 +5,7 @@
 import { policyInput, type Action } from '../action.ts';
 import type { ConnectionInfo } from '../connection.ts';
 import { FACTS_TYPE, type Facts } from '../facts.ts';
+import { queryAsRead } from '../field-readings.ts';
 import { foldKeys } from '../json-keys.ts';
 import { type GithubSubject, type Principal } from '../principal.ts';
 import type { PolicyVariables } from './compile.ts';
@@ -32,7 +33,8 @@ function principalVariable(principal: Principal) {
  */
 function policyFacts(facts: Facts): Facts {
   if (facts.kind === 'mcp') return { ...facts, mcp: { ...facts.mcp, arguments: foldKeys(facts.mcp.arguments) as Record<string, unknown> } };
-  if (facts.kind === 'http') return { ...facts, http: { ...facts.http, query: foldKeys(facts.http.query) as Record<string, readonly string[]> } };
+  // And each query parameter under every name a framework reads it as (PHP's `user.id` is `user_id`): core/field-readings.ts.
+  if (facts.kind === 'http') return { ...facts, http: { ...facts.http, query: foldKeys(queryAsRead(facts.http.query)) as Record<string, readonly string[]> } };
   return facts;
 }
 
