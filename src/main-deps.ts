@@ -143,7 +143,7 @@ export async function createDeps(
     // A process that joins a gateway checks the gateway's policy itself (main-mcp.ts) and records nothing.
     ...(joining ? {} : { inForce: configInForce(store, configGeneration(config, policy().hash)) }),
     clock,
-    ...(config.identity.login ? { groupsMaxAgeSeconds: config.identity.login.groupsMaxAge, signInIssuer: config.identity.login.issuer, cliSignIn: config.identity.login.cli !== undefined && config.console.enabled } : {}),
+    ...(config.identity.login ? { groupsMaxAgeSeconds: config.identity.login.groupsMaxAge, signInIssuer: config.identity.login.issuer, signInGroups: { groupMap: config.identity.login.groupMap, trustGroups: config.identity.login.trustGroups === true }, cliSignIn: config.identity.login.cli !== undefined && config.console.enabled } : {}),
     ids: opts.ids ?? randomIds,
     notifier,
     // A diagnostic knob (tests use it to prove that only the notifier woke a waiter): never needed in production.

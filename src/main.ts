@@ -194,6 +194,7 @@ export async function startGateway(config: Config, opts: StartOptions = {}): Pro
         maxSessions: p.maxSessions,
         maxSessionsPerPrincipal: p.maxSessionsPerPrincipal,
         authenticationSeconds: p.authenticationSeconds,
+        maxUnauthenticated: p.maxUnauthenticated,
         maxMessageBytes: p.maxMessageBytes,
         maxCopyBytes: p.maxCopyBytes,
         ...(p.tls ? { tls: p.tls } : {}),

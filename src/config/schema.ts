@@ -127,10 +127,15 @@ export const configSchema = z.strictObject({
           /** Sessions one principal may hold at once, so that one agent cannot take every session (and upstream connection); more are refused with 53300. */
           maxSessionsPerPrincipal: z.number().int().min(1).max(10_000).default(20),
           /**
-           * How long a client may take from connecting to being authenticated (PostgreSQL's authentication_timeout):
-           * a connection that sends nothing would otherwise hold one of maxSessions for good.
+           * Connections not yet authenticated at once (anyone who can reach the port may open them), apart from
+           * maxSessions: past it, the oldest one waiting on its client gives its place, else the newcomer is refused (53300).
            */
-          authenticationSeconds: z.number().int().min(1).max(600).default(60),
+          maxUnauthenticated: z.number().int().min(1).max(10_000).default(64),
+          /**
+           * How long a client may take from connecting to being authenticated (PostgreSQL's authentication_timeout):
+           * a connection that sends nothing would otherwise hold a place among maxUnauthenticated for good.
+           */
+          authenticationSeconds: z.number().int().min(1).max(600).default(10),
           /** The largest protocol message accepted from a client. */
           maxMessageBytes: z.number().int().min(1024).max(1_073_741_824).default(67_108_864),
           /**

@@ -17,7 +17,14 @@ export interface KnownHuman {
   readonly id: string;
   /** Verified by the provider, as emailKey (core/human-identity.ts) gives it. */
   readonly email: string;
+  /** The groups the provider's groups mapped to at that sign-in: a record only, never what a click counts. */
   readonly groups: readonly string[];
+  /**
+   * The groups the provider named at that sign-in, before any mapping: a click counts them as the groupMap in force
+   * maps them (core/human-identity.ts signInGroups). Absent from records of sign-ins before they were kept: such a
+   * record vouches for no group, as one past the maximum age does not.
+   */
+  readonly providerGroups?: readonly string[];
   readonly issuer: string | null;
   readonly subject: string | null;
   /**

@@ -27,6 +27,12 @@ export interface Principal {
    */
   readonly tokenGroups?: readonly string[];
   /**
+   * A human signed in through identity.login: the groups the provider named, before any mapping. A console session
+   * and a chat click map them again with the groupMap in force (core/human-identity.ts signInGroups), so a mapping
+   * taken out of the configuration grants nothing to a sign-in it granted before.
+   */
+  readonly providerGroups?: readonly string[];
+  /**
    * A human known by a chat account whose groups from the identity provider were remembered at a sign-in (this time)
    * older than identity.login.groupsMaxAge: those groups are left out of `groups` and `tokenGroups` (core/known-human.ts).
    */

@@ -38,7 +38,7 @@ export interface Authenticate {
  * const authenticate = createAuthenticator(deps);
  * const principal = await authenticate(bearer, { surface: 'http', remote: '127.0.0.1' }); // or throws UNAUTHENTICATED
  */
-export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'log' | 'metrics' | 'signInIssuer' | 'cliSignIn' | 'inForce'>, opts: { perSecond?: number } = {}): Authenticate {
+export function createAuthenticator(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'log' | 'metrics' | 'signInIssuer' | 'signInGroups' | 'cliSignIn' | 'inForce'>, opts: { perSecond?: number } = {}): Authenticate {
   const perSecond = opts.perSecond ?? 20;
   let windowStart = 0;
   let inWindow = 0;

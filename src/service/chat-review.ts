@@ -38,7 +38,7 @@ async function refuse(deps: Pick<Deps, 'store' | 'clock'>, click: ChatClick, rea
  * @example
  * const human = await chatReviewer(deps, { channel: 'slack', field: 'slackUser', user: 'U123', requestId }, 'alice@example.com');
  */
-export async function chatReviewer(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'groupsMaxAgeSeconds' | 'signInIssuer'>, click: ChatClick, email: string | null): Promise<Principal | undefined> {
+export async function chatReviewer(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'groupsMaxAgeSeconds' | 'signInIssuer' | 'signInGroups'>, click: ChatClick, email: string | null): Promise<Principal | undefined> {
   const human = email ? await reviewerByEmail(deps, email) : undefined;
   if (!human) await refuse(deps, click, email ? 'user.unknown_email' : 'user.no_email');
   return human;

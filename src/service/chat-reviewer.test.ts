@@ -24,7 +24,9 @@ function deps() {
     identity: identitySchema.parse({}),
     now: clock.now,
   });
-  return { store, identity, clock, groupsMaxAgeSeconds: 12 * 3600, signInIssuer: 'https://idp.example.com' as string | undefined };
+  // The provider's groups map to the same names here, as the tests below give them.
+  const signInGroups = { groupMap: { sre: ['sre'], dba: ['dba'] }, trustGroups: false };
+  return { store, identity, clock, groupsMaxAgeSeconds: 12 * 3600, signInIssuer: 'https://idp.example.com' as string | undefined, signInGroups };
 }
 
 const signedIn = (id: string, email: string | null, groups: string[] = []): Principal => ({
@@ -33,6 +35,7 @@ const signedIn = (id: string, email: string | null, groups: string[] = []): Prin
   actsFor: null,
   groups,
   tokenGroups: groups,
+  providerGroups: groups,
   email,
   issuer: 'https://idp.example.com',
   claims: { sub: `sub-${id}`, email },
@@ -52,8 +55,20 @@ describe('a chat user resolved by email', () => {
 
   it('keeps only the groups the provider granted: configured ones are looked up at review time, never remembered', async () => {
     const d = deps();
-    await rememberSignedInHuman(d, { ...signedIn('erin@example.com', 'erin@example.com', ['dba', 'sre']), tokenGroups: ['dba'] });
+    await rememberSignedInHuman(d, { ...signedIn('erin@example.com', 'erin@example.com', ['dba', 'sre']), tokenGroups: ['dba'], providerGroups: ['dba'] });
     expect(await reviewerByEmail(d, 'erin@example.com')).toMatchObject({ id: 'erin@example.com', groups: ['dba'], tokenGroups: ['dba'] });
+  });
+
+  it('maps the provider’s groups with the groupMap in force, not the one of the sign-in', async () => {
+    const d = deps();
+    await rememberSignedInHuman(d, signedIn('erin@example.com', 'erin@example.com', ['dba']));
+    expect(await reviewerByEmail({ ...d, signInGroups: { groupMap: { dba: ['sre'] }, trustGroups: false } }, 'erin@example.com')).toMatchObject({ groups: ['sre'], tokenGroups: ['sre'] });
+    const unmapped = await reviewerByEmail({ ...d, signInGroups: { groupMap: {}, trustGroups: false } }, 'erin@example.com');
+    expect(unmapped).toMatchObject({ groups: [], tokenGroups: [] });
+    expect(unmapped?.staleSignInAt).toBeUndefined();
+    // A record from before the provider's groups were kept vouches for none, and is told to sign in again.
+    await d.store.rememberHuman({ id: 'erin@example.com', email: 'erin@example.com', groups: ['dba'], issuer: 'https://idp.example.com', subject: 'e', claimedId: 'erin@example.com', seenAt: '2026-01-01T00:00:00Z' });
+    expect(await reviewerByEmail(d, 'erin@example.com')).toMatchObject({ groups: [], tokenGroups: [], staleSignInAt: '2026-01-01T00:00:00Z' });
   });
 
   it('is nobody once the provider they signed in through is no longer the configured one; a configured human stays', async () => {

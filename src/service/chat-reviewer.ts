@@ -10,7 +10,8 @@
  * A sign-in counts only through the provider the configuration names now
  * (identity.login.issuer): once it is removed or replaced, a human it
  * vouched for and the configuration does not name is nobody in chat.
- * The groups a sign-in brought count only while it is recent (groupsMaxAge,
+ * The groups a sign-in brought count as the groupMap in force maps the
+ * provider's groups it kept, and only while it is recent (groupsMaxAge,
  * core/known-human.ts): after that such a human keeps their configured groups
  * alone, and is marked so the review can tell them to sign in again.
  * A click carries the names that sign-in knew them by (the provider's subject,
@@ -18,7 +19,7 @@
  * the human it acts for by either, and that human must not approve its
  * request from a chat account any more than from the console.
  */
-import { canonicalHuman, emailKey } from '../core/human-identity.ts';
+import { canonicalHuman, emailKey, signInGroups } from '../core/human-identity.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, rememberedGroupsCount } from '../core/known-human.ts';
 import type { KnownHuman } from '../core/known-human.ts';
 import type { Principal } from '../core/principal.ts';
@@ -28,7 +29,7 @@ import type { Deps } from './deps.ts';
  * @example
  * const alice = await reviewerByEmail(deps, 'alice@example.com'); // undefined when nobody known has it
  */
-export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'groupsMaxAgeSeconds' | 'signInIssuer'>, email: string): Promise<Principal | undefined> {
+export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'groupsMaxAgeSeconds' | 'signInIssuer' | 'signInGroups'>, email: string): Promise<Principal | undefined> {
   const key = emailKey(email);
   if (key === undefined) return undefined;
   const configured = deps.identity.humanByEmail(key);
@@ -43,8 +44,10 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'c
   // A configured id that is an agent never becomes a reviewer through an email, nor does an agent's own address.
   const byId = deps.identity.principal(known.id);
   if ((byId && byId.kind !== 'human') || deps.identity.agentByEmail(key)) return undefined;
-  const fresh = rememberedGroupsCount(known, deps.clock.now(), deps.groupsMaxAgeSeconds ?? DEFAULT_GROUPS_MAX_AGE_SECONDS);
-  const provided = fresh ? known.groups : [];
+  // The provider's groups mapped by the groupMap in force, never as the one at sign-in mapped them; a record that kept
+  // none (from before they were kept) vouches for no group, and is told to sign in again as a stale one is.
+  const fresh = Array.isArray(known.providerGroups) && rememberedGroupsCount(known, deps.clock.now(), deps.groupsMaxAgeSeconds ?? DEFAULT_GROUPS_MAX_AGE_SECONDS);
+  const provided = fresh ? signInGroups(known.providerGroups, deps.signInGroups) : [];
   return Object.freeze({
     id: known.id,
     kind: 'human',
@@ -99,6 +102,8 @@ export async function rememberSignedInHuman(deps: Pick<Deps, 'store' | 'clock'>,
     email: key,
     // Only what the provider granted: configured groups are looked up when the chat user reviews, never remembered.
     groups: [...(human.tokenGroups ?? [])],
+    // What the provider named, mapped again at each click with the groupMap in force.
+    providerGroups: [...(human.providerGroups ?? [])],
     issuer: human.issuer ?? null,
     subject: typeof sub === 'string' ? sub : null,
     // Kept even when it is the id: a record with it is judged as its sign-in was (see reviewerByEmail).

@@ -6,6 +6,7 @@ import type { PasskeyEnrolment } from '../core/step-up.ts';
 import type { PasskeyCeremony } from '../core/passkey-ceremony.ts';
 import type { WaitSlots } from './wait-slots.ts';
 import type { ConfigInForce } from './config-in-force.ts';
+import type { SignInGroups } from '../core/human-identity.ts';
 
 export interface Deps {
   readonly store: Store;
@@ -45,6 +46,11 @@ export interface Deps {
    * (the provider was removed or replaced) speaks for no one.
    */
   readonly signInIssuer?: string;
+  /**
+   * How the provider's groups become groups here (identity.login groupMap and trustGroups), as configured now: a
+   * sign-in's groups are mapped with it at each use (service/session-resolve.ts, chat-reviewer.ts).
+   */
+  readonly signInGroups?: SignInGroups;
   /**
    * `countersign login`'s browser sign-in is offered (identity.login.cli, with the console on). Not offered (turned off,
    * or never on), a credential it gave (`csl_…`) ends at its next use, as a removed key does.

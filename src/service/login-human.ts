@@ -62,5 +62,5 @@ export function humanFromClaims(deps: Pick<Deps, 'identity' | 'clock'>, login: L
   const idpGroups = Array.isArray(raw) ? raw.map(text).filter((g): g is string => g !== undefined) : [];
   const granted = grantedGroups(idpGroups, login.groupMap, login.trustGroups === true);
   const groups = new Set([...(human.configured?.groups ?? []), ...granted]);
-  return Object.freeze({ id: human.id, kind: 'human', actsFor: null, groups: Object.freeze([...groups].sort()), email: human.email, tokenGroups: Object.freeze([...new Set(granted)].sort()), ...(human.id !== id ? { claimedId: id } : {}), issuer: login.issuer, claims: Object.freeze({ ...claims }) });
+  return Object.freeze({ id: human.id, kind: 'human', actsFor: null, groups: Object.freeze([...groups].sort()), email: human.email, tokenGroups: Object.freeze([...new Set(granted)].sort()), providerGroups: Object.freeze([...new Set(idpGroups)].sort()), ...(human.id !== id ? { claimedId: id } : {}), issuer: login.issuer, claims: Object.freeze({ ...claims }) });
 }

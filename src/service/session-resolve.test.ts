@@ -29,7 +29,7 @@ function deps(aliceGroups: string[] = ['sre'], aliceKeys: string[] = [aliceKey.h
   });
   let n = 0;
   const ids: IdGenerator = { token: () => `token-${++n}-${'x'.repeat(40)}`, requestId: () => 'req_x' };
-  return { store, identity, clock, ids, signInIssuer: 'https://idp.example.com' as string | undefined };
+  return { store, identity, clock, ids, signInIssuer: 'https://idp.example.com' as string | undefined, signInGroups: { groupMap: { 'okta-ops': ['okta-ops'] }, trustGroups: false } };
 }
 
 const fromProvider = (id: string, email: string | null): Principal => ({ id, kind: 'human', actsFor: null, groups: [], email, issuer: 'https://idp.example.com', claims: { sub: 's-1' } });
@@ -41,13 +41,16 @@ describe('a single sign-on session', () => {
     expect((await resolveSession(d, token))?.principal).toMatchObject({ id: 'alice', groups: ['sre'], issuer: 'https://idp.example.com' });
   });
 
-  it('has the groups the configuration gives its human now, beside those the provider granted at sign-in', async () => {
+  it('has the groups the configuration gives its human now, beside those the provider’s groups map to now', async () => {
     const d = deps(['dev']);
-    const signedIn: Principal = { ...fromProvider('alice', 'alice@example.com'), groups: ['okta-ops', 'sre'], tokenGroups: ['okta-ops'] };
+    const signedIn: Principal = { ...fromProvider('alice', 'alice@example.com'), groups: ['okta-ops', 'sre'], tokenGroups: ['okta-ops'], providerGroups: ['okta-ops'] };
     const { token } = await startSession(d, { principal: signedIn, method: 'oidc', ttlSeconds: 3600 });
-    expect((await resolveSession(d, token))?.principal.groups).toEqual(['dev', 'okta-ops']);
-    // Without the provider's groups kept apart, none of the groups from sign-in count.
-    const { token: old } = await startSession(d, { principal: { ...signedIn, tokenGroups: undefined } as Principal, method: 'oidc', ttlSeconds: 3600 });
+    expect((await resolveSession(d, token))?.principal).toMatchObject({ groups: ['dev', 'okta-ops'], tokenGroups: ['okta-ops'] });
+    // A groupMap that maps the provider's group elsewhere now, or to nothing: as it maps now, never as it did at sign-in.
+    expect((await resolveSession({ ...d, signInGroups: { groupMap: { 'okta-ops': ['dba'] }, trustGroups: false } }, token))?.principal.groups).toEqual(['dba', 'dev']);
+    expect((await resolveSession({ ...d, signInGroups: { groupMap: {}, trustGroups: false } }, token))?.principal).toMatchObject({ groups: ['dev'], tokenGroups: [] });
+    // Without the provider's groups kept, none of the groups from sign-in count.
+    const { token: old } = await startSession(d, { principal: { ...signedIn, providerGroups: undefined } as Principal, method: 'oidc', ttlSeconds: 3600 });
     expect((await resolveSession(d, old))?.principal.groups).toEqual(['dev']);
   });
 

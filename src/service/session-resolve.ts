@@ -5,14 +5,14 @@
  * force holds that key for that human (a key removed or replaced ends it),
  * and speaks for the human as configured now, so a human removed from a
  * group loses that group at the next click. A single sign-on session keeps
- * what the provider vouched for at sign-in (the groups its claims granted,
- * issuer and subject) until it ends, under the one id that human has now and
+ * what the provider vouched for at sign-in (its groups, mapped by the
+ * groupMap in force at each click; issuer and subject) until it ends, under the one id that human has now and
  * with the groups the configuration gives them now, and only while that
  * provider is still the one the configuration signs humans in through. The
  * CLI's sign-ins (`oidc-cli`, service/cli-login.ts) are resolved the same way,
  * and only while the configuration offers that sign-in (identity.login.cli).
  */
-import { canonicalHuman } from '../core/human-identity.ts';
+import { canonicalHuman, signInGroups } from '../core/human-identity.ts';
 import type { Principal } from '../core/principal.ts';
 import { isSessionExpired, sessionKey, type Session } from '../core/session.ts';
 import type { Deps } from './deps.ts';
@@ -26,7 +26,7 @@ const CONFIGURED_METHODS = new Set(['api-key']);
  * const signedIn = await resolveSession(deps, tokenFromCookie); // undefined → show the sign-in page
  */
 export async function resolveSession(
-  deps: Pick<Deps, 'store' | 'clock' | 'identity' | 'signInIssuer' | 'cliSignIn'>,
+  deps: Pick<Deps, 'store' | 'clock' | 'identity' | 'signInIssuer' | 'signInGroups' | 'cliSignIn'>,
   token: string,
 ): Promise<{ session: Session; principal: Principal } | undefined> {
   if (token.length === 0 || token.length > 200) return undefined;
@@ -68,10 +68,11 @@ export async function resolveSession(
       await endSessionByKey(deps, key, 'principal-changed');
       return undefined;
     }
-    // A session from before the provider's groups were kept apart keeps none of them (fail closed).
-    const granted = session.principal.tokenGroups ?? [];
+    // The provider's groups as the groupMap in force maps them, not as the one at sign-in did: a mapping taken away
+    // grants nothing from the next click. A session from before the provider's groups were kept keeps none (fail closed).
+    const granted = signInGroups(session.principal.providerGroups, deps.signInGroups);
     const groups = Object.freeze([...new Set([...(human.configured?.groups ?? []), ...granted])].sort());
-    return { session, principal: Object.freeze({ ...session.principal, id: human.id, groups, email: human.email }) };
+    return { session, principal: Object.freeze({ ...session.principal, id: human.id, groups, tokenGroups: granted, email: human.email }) };
   }
   // An API-key session (the one other method): the human as configured now.
   return current ? { session, principal: current } : undefined;

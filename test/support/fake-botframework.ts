@@ -71,7 +71,12 @@ export interface FakeBotFramework {
   /** A channel token as Bot Framework signs it; `claims` and `header` override the defaults. */
   signToken(opts?: { claims?: JWTPayload; key?: SigningKey; header?: Record<string, unknown>; now?: Date; lifetimeSeconds?: number }): Promise<string>;
   /** An `adaptiveCard/action` invoke as Teams sends it for a click on the card. */
-  invokeActivity(opts: { verb: string; requestId: string; reason?: string; confirm?: string; aadObjectId?: string; tenantId?: string; serviceUrl?: string; replyToId?: string; conversationId?: string }): Record<string, unknown>;
+  /**
+   * An `adaptiveCard/action` invoke as Teams sends a click: `replyToId` (and the conversation's `;messageid=`) name the
+   * message holding the card, by default the card posted for `requestId` in that conversation, as Teams sets them;
+   * `replyToId: null` sends none.
+   */
+  invokeActivity(opts: { verb: string; requestId: string; reason?: string; confirm?: string; aadObjectId?: string; tenantId?: string; serviceUrl?: string; replyToId?: string | null; conversationId?: string }): Record<string, unknown>;
   /** POSTs the activity to a bot's endpoint with `Authorization: Bearer <token>` (a fresh valid one unless given). */
   send(url: string, activity: Record<string, unknown>, opts?: { token?: string | null }): Promise<{ status: number; body: unknown }>;
   close(): Promise<void>;
@@ -230,6 +235,9 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
     },
     invokeActivity(o) {
       const tenant = o.tenantId ?? tenantId;
+      const conversationId = o.conversationId ?? '19:approvals@thread.tacv2';
+      const card = posted.findLast((p) => p.conversationId === conversationId && JSON.stringify(p.body).includes(JSON.stringify(o.requestId)));
+      const replyToId = o.replyToId === undefined ? card?.activityId : o.replyToId;
       return {
         type: 'invoke',
         name: 'adaptiveCard/action',
@@ -238,9 +246,9 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
         channelId: 'msteams',
         serviceUrl: o.serviceUrl ?? self.serviceUrl,
         from: { id: '29:1fake-user', name: 'Alice Reviewer', aadObjectId: o.aadObjectId ?? 'aaaaaaaa-0000-0000-0000-000000000001' },
-        conversation: { isGroup: true, conversationType: 'channel', tenantId: tenant, id: `${o.conversationId ?? '19:approvals@thread.tacv2'};messageid=1700000000001` },
+        conversation: { isGroup: true, conversationType: 'channel', tenantId: tenant, id: `${conversationId};messageid=${replyToId ?? '1700000000001'}` },
         recipient: { id: `28:${appId}`, name: 'Countersign' },
-        ...(o.replyToId ? { replyToId: o.replyToId } : {}),
+        ...(replyToId ? { replyToId } : {}),
         channelData: { tenant: { id: tenant }, channel: { id: '19:approvals@thread.tacv2' }, source: { name: 'message' } },
         value: { action: { type: 'Action.Execute', verb: o.verb, data: { requestId: o.requestId, ...(o.reason !== undefined ? { reason: o.reason } : {}), ...(o.confirm !== undefined ? { confirm: o.confirm } : {}) } }, trigger: 'manual' },
       };

@@ -5,6 +5,7 @@
 import { policyInput, type Action } from '../action.ts';
 import type { ConnectionInfo } from '../connection.ts';
 import { FACTS_TYPE, type Facts } from '../facts.ts';
+import { queryAsRead } from '../field-readings.ts';
 import { foldKeys } from '../json-keys.ts';
 import { type GithubSubject, type Principal } from '../principal.ts';
 import type { PolicyVariables } from './compile.ts';
@@ -36,8 +37,9 @@ function policyFacts(facts: Facts): Facts {
     const args = foldKeys(facts.mcp.arguments) as Record<string, unknown>;
     return args === facts.mcp.arguments ? facts : { ...facts, mcp: { ...facts.mcp, arguments: args } };
   }
+  // And each query parameter under every name a framework reads it as (PHP's `user.id` is `user_id`): core/field-readings.ts.
   if (facts.kind === 'http') {
-    const query = foldKeys(facts.http.query) as Record<string, readonly string[]>;
+    const query = foldKeys(queryAsRead(facts.http.query)) as Record<string, readonly string[]>;
     return query === facts.http.query ? facts : { ...facts, http: { ...facts.http, query } };
   }
   return facts;

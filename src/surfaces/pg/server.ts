@@ -38,6 +38,8 @@ export interface PgListenerOptions {
   readonly maxSessionsPerPrincipal: number;
   /** From connecting to authenticated, at most; then the connection is closed (PostgreSQL's authentication_timeout). */
   readonly authenticationSeconds: number;
+  /** Connections not yet authenticated at once, apart from maxSessions (see `admit`). */
+  readonly maxUnauthenticated: number;
   readonly maxMessageBytes: number;
   /** The most COPY FROM STDIN data one statement may carry (the listener holds it while the statement is judged). */
   readonly maxCopyBytes: number;
@@ -49,6 +51,28 @@ export interface PgListenerOptions {
 export interface PgListener {
   readonly port: number;
   close(): Promise<void>;
+}
+
+/**
+ * How long a connection that has not authenticated must have waited on its client before a newcomer may take its place
+ * (PgListenerOptions.maxUnauthenticated): longer than a client takes to send its startup and password (a TLS handshake
+ * included), so a burst of clients connecting at once does not push its own out.
+ */
+const EVICT_AFTER_MS = 500;
+
+/** Where a connection is on its way to a session: the gateway checking its credential, then authenticated. */
+interface Stage {
+  checking(): void;
+  /** Throws 53300 when maxSessions sessions are open. */
+  authenticated(): void;
+}
+
+/** Ends a connection with a FATAL error on the socket the client reads now (TLS after an upgrade). */
+function close(inbox: Inbox, code: string, message: string): void {
+  const out = inbox.current;
+  if (out.destroyed) return;
+  out.end(backend.error({ severity: 'FATAL', code, message }), () => out.destroy());
+  setTimeout(() => out.destroy(), 1000).unref();
 }
 
 /** What a CancelRequest may reach: the session with that key. */
@@ -67,26 +91,61 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
   /** Open sessions per principal id. */
   const held = new Map<string, number>();
   const sockets = new Set<Socket>();
+  /** Connections not yet authenticated, oldest first: since when each has waited on its client (null: on the gateway). */
+  const opening = new Map<Socket, { inbox: Inbox; waitingSince: number | null }>();
+  /** Sessions that authenticated: what maxSessions counts. */
+  let sessions = 0;
+
+  /**
+   * Room for one more connection that has not authenticated. They have a budget of their own, apart from maxSessions,
+   * since anyone who can reach the port can open them: sockets that send nothing, renewed before authenticationSeconds
+   * closes them, would otherwise keep every agent out. Past the budget, the oldest one that has waited on its client
+   * for longer than a handshake takes (a slow or idle one, never one whose credential the gateway is checking) gives
+   * its place; without one, the newcomer is refused.
+   */
+  function admit(): boolean {
+    if (opening.size < opts.maxUnauthenticated) return true;
+    const now = performance.now();
+    for (const [socket, o] of opening) {
+      if (o.waitingSince === null || now - o.waitingSince < EVICT_AFTER_MS) continue;
+      opening.delete(socket);
+      close(o.inbox, '53300', 'too many connections authenticating at once: this one waited longest on its client');
+      return true;
+    }
+    return false;
+  }
 
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.once('close', () => sockets.delete(socket));
-    if (sockets.size > opts.maxSessions) {
+    if (!admit()) {
       socket.end(backend.error({ severity: 'FATAL', code: '53300', message: 'sorry, too many clients already' }));
       return;
     }
     const inbox = new Inbox(socket);
-    // A client that never finishes its startup would keep its place among maxSessions.
-    const timer = setTimeout(() => {
-      const out = inbox.current;
-      if (out.destroyed) return;
-      out.end(backend.error({ severity: 'FATAL', code: '57014', message: 'canceling authentication due to timeout' }), () => out.destroy());
-      setTimeout(() => out.destroy(), 1000).unref();
-    }, opts.authenticationSeconds * 1000);
+    const entry = { inbox, waitingSince: performance.now() as number | null };
+    opening.set(socket, entry);
+    // A client that never finishes its startup would keep its place among maxUnauthenticated.
+    const timer = setTimeout(() => close(inbox, '57014', 'canceling authentication due to timeout'), opts.authenticationSeconds * 1000);
     timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-    serve(inbox, () => clearTimeout(timer)).catch((e: unknown) => {
+    socket.once('close', () => {
+      clearTimeout(timer);
+      opening.delete(socket);
+    });
+    const stage: Stage = {
+      checking: () => void (entry.waitingSince = null),
+      authenticated: () => {
+        clearTimeout(timer);
+        opening.delete(socket);
+        if (sessions >= opts.maxSessions) throw new ProtocolError('53300', 'sorry, too many clients already');
+        // Gone while its credential was checked: its close has passed, and would never give the place back.
+        if (socket.destroyed) throw new ProtocolError('08006', 'the client went away');
+        sessions++;
+        socket.once('close', () => sessions--);
+      },
+    };
+    serve(inbox, stage).catch((e: unknown) => {
       const fields = e instanceof ProtocolError ? { code: e.sqlstate, message: e.message } : { code: SQLSTATE.internalError as string, message: 'internal error in the gateway' };
       if (!(e instanceof ProtocolError)) deps.log.error({ err: e }, 'postgres wire session failed');
       // On the socket the client reads now (TLS after an upgrade).
@@ -96,7 +155,7 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     });
   });
 
-  async function serve(inbox: Inbox, authenticated: () => void): Promise<void> {
+  async function serve(inbox: Inbox, stage: Stage): Promise<void> {
     const raw = inbox.current;
     const opening = await readOpening(inbox, tls);
     if (opening.kind === 'gone') return;
@@ -140,13 +199,14 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
     const key = password.data.toString('utf8').replace(/\0$/, '');
     const meta = { surface: 'postgres', ...(remote ? { remote } : {}) };
     let principal;
+    stage.checking();
     try {
       principal = await opts.authenticate(key, meta);
     } catch {
       throw new ProtocolError('28P01', AUTH_FAILED);
     }
     if (principal.id !== hello.user) throw new ProtocolError('28P01', AUTH_FAILED);
-    authenticated();
+    stage.authenticated();
     // Checked again before each message that could run something: a token that expires, or a key the identity stops
     // holding, ends the session there rather than at its close.
     const recheck = sessionCredential(opts.authenticate, deps.clock, key, meta, principal);

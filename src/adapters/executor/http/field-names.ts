@@ -7,6 +7,7 @@
  * them reads as one field are refused (`user_id=1&user.id=2` is `user_id=2`
  * to PHP): policy would judge one value, the upstream act on the other.
  */
+import { cName, fieldKey, fieldKeys, RACK_NAME } from '../../../core/field-readings.ts';
 import { foldKey, type KeyClash } from '../../../core/json-keys.ts';
 import { decodeURIComponentOr } from '../../../core/uri-decode.ts';
 
@@ -27,22 +28,6 @@ export function multipartNames(text: string): string[] {
   return [...text.slice(from).matchAll(PART_NAME)].map((m) => decodeURIComponentOr(m[1]!));
 }
 
-/**
- * The name up to its first NUL: PHP reads a field name as a C string (main/php_variables.c, `var_len =
- * strlen(var_name)`), so `_method%00x` is `_method` to $_GET and $_POST, and to the method override read from them.
- */
-export function cName(name: string): string {
-  const nul = name.indexOf('\u0000');
-  return nul === -1 ? name : name.slice(0, nul);
-}
-
-/** A query or body field name as frameworks read it: any case; PHP ends it at a NUL, drops leading spaces, reads ` `, `.` and `[` as `_`, and `a[b]` as field `a`. */
-export function fieldKey(name: string): string {
-  const k = cName(name).trimStart().toLowerCase();
-  const bracket = k.indexOf('[');
-  return (bracket > 0 && k.indexOf(']', bracket) !== -1 ? k.slice(0, bracket) : k).replace(/[ .[]/g, '_');
-}
-
 /** A field name as one framework reads it, folded: the field and what nests under it. */
 interface FieldReading {
   readonly field: string;
@@ -57,9 +42,6 @@ function phpName(name: string): FieldReading {
   return { field: foldKey((nests ? k.slice(0, open) : k).replace(/[ .[]/g, '_')), nested: nests ? foldKey(k.slice(open)) : '' };
 }
 
-// Rack 2's Rack::QueryParser#normalize_params (Rails 7.0 and before): brackets before the field and closing ones after it are dropped.
-const RACK_NAME = /^[[\]]*([^[\]]+)\]*/;
-
 /** Rack 2's reading of a name, folded: `[_method]`, `]_method` and `_method]` are field `_method` (and `[_method]` is to qs, Express's extended parser); what follows nests under it. */
 function rackName(name: string): FieldReading {
   const m = RACK_NAME.exec(name);
@@ -68,16 +50,7 @@ function rackName(name: string): FieldReading {
 
 const READINGS = [phpName, rackName] as const;
 
-/**
- * Every field a name may be to some framework, as fieldKey gives them: PHP's reading and Rack 2's.
- *
- * @example
- * fieldKeys('[_method]'); // ['__method]', '_method']
- */
-export function fieldKeys(name: string): string[] {
-  const rack = RACK_NAME.exec(name)?.[1];
-  return rack === undefined ? [fieldKey(name)] : [fieldKey(name), rack.toLowerCase()];
-}
+export { cName, fieldKey, fieldKeys };
 
 /**
  * The first two distinct raw names that read as one field: equal once PHP's

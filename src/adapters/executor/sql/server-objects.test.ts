@@ -53,7 +53,7 @@ describe('statements that change an object the session check trusts as the serve
     }
   });
 
-  it("makes, replaces, renames or moves a function under a name the connection's readOnlyFunctions trusts: catalog, any overload", () => {
+  it("makes, replaces, renames or moves a function under a name the connection's readOnlyFunctions trusts: read_only_function, any overload, any schema", () => {
     const trusted = { readOnlyFunctions: ['public.report_totals', 'app."Totals"'] };
     const of = (sql: string) => deriveSqlFacts(sql, trusted).statements.map((s) => s.type);
     for (const sql of [
@@ -64,12 +64,15 @@ describe('statements that change an object the session check trusts as the serve
       'ALTER FUNCTION public.report_totals() SET search_path = public',
       'ALTER FUNCTION public.mine(int) RENAME TO report_totals',
       'ALTER ROUTINE x.report_totals SET SCHEMA public',
+      'CREATE FUNCTION early.report_totals() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$',
+      'ALTER FUNCTION public.report_totals() OWNER TO someone',
     ]) {
-      expect(of(sql), sql).toContain('catalog');
-      expect(types(sql), sql).not.toContain('catalog');
+      expect(of(sql), sql).toContain('read_only_function');
+      expect(of(sql), sql).not.toContain('catalog');
+      expect(types(sql), sql).not.toContain('read_only_function');
     }
     for (const sql of ['CREATE FUNCTION public.totals() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$', 'CREATE FUNCTION app.totals() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$', 'ALTER TABLE public.t RENAME TO report_totals']) {
-      expect(of(sql), sql).not.toContain('catalog');
+      expect(of(sql), sql).not.toContain('read_only_function');
     }
   });
 

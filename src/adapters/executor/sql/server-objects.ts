@@ -22,9 +22,10 @@
  * exception: PostgreSQL itself refuses to alter pg_catalog's (system
  * catalogs), so only a relation written in information_schema or pg_toast counts.
  *
- * The same holds of a function the connection's `readOnlyFunctions` trusts, by
- * name (every overload): one of the agent's made, replaced, renamed or moved
- * under that name would run on any read calling it.
+ * A function the connection's `readOnlyFunctions` trusts is trusted by name
+ * (every overload, in any schema): one of the agent's made, replaced, renamed,
+ * moved or altered under that name would run on any read calling it. Such a
+ * statement is also of type `read_only_function`.
  */
 import { quotedName } from './invocations.ts';
 
@@ -70,25 +71,36 @@ const FOUND: Readonly<Record<string, (p: Payload) => unknown>> = {
 };
 
 /**
- * Whether the statement makes, replaces or changes an object the session check trusts as the server's (see above), or
- * a function under a name the connection's `readOnlyFunctions` trusts (`trusted`, as the facts name functions).
+ * Whether the statement makes, replaces or changes an object the session check trusts as the server's (see above).
  *
  * @example
  * changesServerObject('CreateFunctionStmt', { funcname: [{ String: { sval: 'pg_catalog' } }, { String: { sval: 'upper' } }] }); // true
  * changesServerObject('RenameStmt', { renameType: 'OBJECT_FUNCTION', object: { ObjectWithArgs: { objname: [{ String: { sval: 'pg_read_file' } }] } } }); // true
  */
-export function changesServerObject(node: string, payload: Payload, trusted: readonly string[] = []): boolean {
+export function changesServerObject(node: string, payload: Payload): boolean {
   if (node === 'AlterObjectSchemaStmt' && SERVER_SCHEMAS.has(String(payload['newschema']))) return true;
   if (node === 'RenameStmt' && payload['renameType'] === 'OBJECT_SCHEMA') return SERVER_SCHEMAS.has(String(payload['subname']));
   const made = MADE[node]?.(payload);
   if (made !== undefined && inServerSchema(made, false)) return true;
   const found = FOUND[node]?.(payload);
-  if (found !== undefined && inServerSchema(found, true)) return true;
+  return found !== undefined && inServerSchema(found, true);
+}
+
+/**
+ * Whether the statement makes, replaces, renames (to or from), moves, re-owns or alters a function, procedure or
+ * aggregate under a name the connection's `readOnlyFunctions` trusts (`trusted`, as the facts name functions), in any
+ * schema: the name is what is trusted.
+ *
+ * @example
+ * changesTrustedFunction('CreateFunctionStmt', { funcname: [{ String: { sval: 'early' } }, { String: { sval: 'report_totals' } }] }, ['public.report_totals']); // true
+ */
+export function changesTrustedFunction(node: string, payload: Payload, trusted: readonly string[] = []): boolean {
   return trusted.length > 0 && functionNames(node, payload).some((name) => isTrusted(name, trusted));
 }
 
 /**
- * The statement types a statement has besides its own: `catalog` (changesServerObject), and `replace` for `CREATE OR
+ * The statement types a statement has besides its own: `catalog` (changesServerObject), `read_only_function`
+ * (changesTrustedFunction), and `replace` for `CREATE OR
  * REPLACE` of a function, procedure or aggregate that may already exist. A replacement keeps what the function is to
  * everything that calls it (its oid, its membership of an extension, the operators and casts built on it, its name) and
  * swaps what it does: `CREATE OR REPLACE FUNCTION public.citext_eq(citext, citext)` keeps citext's `=` an installed
@@ -100,7 +112,7 @@ export function changesServerObject(node: string, payload: Payload, trusted: rea
  */
 export function extraTypes(node: string, payload: Payload, trusted: readonly string[] = []): string[] {
   const replaces = payload['replace'] === true && (node === 'CreateFunctionStmt' || (node === 'DefineStmt' && payload['kind'] === 'OBJECT_AGGREGATE'));
-  return [...(changesServerObject(node, payload, trusted) ? ['catalog'] : []), ...(replaces ? ['replace'] : [])];
+  return [...(changesServerObject(node, payload) ? ['catalog'] : []), ...(changesTrustedFunction(node, payload, trusted) ? ['read_only_function'] : []), ...(replaces ? ['replace'] : [])];
 }
 
 /** Object kinds that are functions, called by name as readOnlyFunctions lists them. */
@@ -120,6 +132,8 @@ function functionNames(node: string, p: Payload): string[][] {
       return p['kind'] === 'OBJECT_AGGREGATE' ? [parts(p['defnames'])] : [];
     case 'AlterFunctionStmt':
       return [parts(objectName(p['func']))];
+    case 'AlterOwnerStmt':
+      return FUNCTION_KINDS.has(String(p['objectType'])) ? [parts(objectName(p['object']))] : [];
     case 'RenameStmt':
     case 'AlterObjectSchemaStmt': {
       if (!FUNCTION_KINDS.has(String(p[node === 'RenameStmt' ? 'renameType' : 'objectType']))) return [];
@@ -131,11 +145,14 @@ function functionNames(node: string, p: Payload): string[][] {
   return [];
 }
 
-/** A name without a schema may be made in, or found in, any schema of the search_path: it counts as any schema's. */
+/**
+ * Whether a trusted entry has the name's last part, whatever its schema: a name without one may be made in, or found
+ * in, any schema of the search_path, and one in another schema is the same name to a reader of the list.
+ */
 function isTrusted(name: readonly string[], trusted: readonly string[]): boolean {
-  if (name.length === 0) return false;
-  if (name.length > 1) return trusted.includes(quotedName(name));
-  const bare = `.${quotedName(name)}`;
+  const last = name[name.length - 1];
+  if (last === undefined || last === '') return false;
+  const bare = `.${quotedName([last])}`;
   return trusted.some((t) => t.endsWith(bare));
 }
 

@@ -40,6 +40,10 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   // the publication lists (none of them named here), fetched from wherever the connection string points.
   CreateSubscriptionStmt: 'subscription',
   AlterSubscriptionStmt: 'subscription',
+  // An event trigger runs its function on every later DDL of every session (another principal's approved DDL among
+  // them), and enabling one the operator left off does too: not a `create` or `alter` a rule allowing those by type matches.
+  CreateEventTrigStmt: 'event_trigger',
+  AlterEventTrigStmt: 'event_trigger',
   TruncateStmt: 'truncate',
   CommentStmt: 'comment',
   CreateRoleStmt: 'create_role',
@@ -57,7 +61,7 @@ const EXPLICIT: Readonly<Record<string, string>> = {
 };
 
 /** Statement types that change the schema. */
-export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'alter_system', 'subscription', 'drop', 'drop_owned', 'extension_member', 'truncate', 'comment']);
+export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'alter_system', 'subscription', 'drop', 'drop_owned', 'extension_member', 'event_trigger', 'truncate', 'comment']);
 
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);

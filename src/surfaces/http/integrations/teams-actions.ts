@@ -7,7 +7,9 @@
  * human, self-approval, not an approver, already decided) is a notice on that
  * card, and kept in the audit log. An approval on a production or PII
  * connection without the card's ticked confirmation is refused with
- * CONFIRMATION_REQUIRED and records nothing.
+ * CONFIRMATION_REQUIRED and records nothing. A decision counts only from the
+ * request's own card (the activity Teams names as clicked, `replyToId`, must be
+ * the one the gateway posted for that request): any other is `card.elsewhere`.
  */
 import { requestCard } from '../../../adapters/channel/teams/card.ts';
 import type { TeamsConnector } from '../../../adapters/channel/teams/connector.ts';
@@ -21,6 +23,8 @@ import type { Deps } from '../../../service/deps.ts';
 import { createEmailCache } from './email-cache.ts';
 
 const UNLINKED = 'Your Teams account is not linked to a human this gateway knows (its email must match one that is configured or has signed in to the console).';
+
+const ELSEWHERE = 'That request’s card is not on this message, so the click decides nothing. Review it from its own card or in the console.';
 
 /** A channel conversation id as Teams sends it in an activity carries `;messageid=…`; the member look-up wants the conversation. */
 const conversationIdOf = (id: string) => id.split(';')[0] as string;
@@ -57,6 +61,15 @@ export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: 
     const posted = current ? await deps.store.channelMessages(action.requestId, 'teams') : [];
     if (!current || !posted.some((m) => m.ref['conversationId'] === here)) return errorResponse(404, 'NOT_FOUND', 'This request is not known to this gateway.');
     if (action.verb === 'refresh') return card(current);
+    // A decision counts only from this request's own card: the message Teams says was clicked (replyToId) must be one
+    // the gateway posted for it. The buttons carry only an id: one naming another request than its card (an edited
+    // card, a crafted invoke), or a click from no card, would decide a request whose card the human never saw.
+    if (action.activityId === undefined || !posted.some((m) => m.ref['conversationId'] === here && m.ref['activityId'] === action.activityId)) {
+      await deps.store.appendAudit([
+        { type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: current.id, actor: null, data: { channel: 'teams', reason: 'card.elsewhere', teamsUser: action.aadObjectId } },
+      ]);
+      return card(current, ELSEWHERE);
+    }
     if (action.verb === 'deny' && !action.reason) return card(current, 'Say why you deny, so the requester knows.');
     // Production and PII approvals carry the ticked toggle; a click without it (an old card, a forged one) records nothing.
     if (action.verb === 'approve' && !action.confirmed && reviewBrief(current).confirm) {
