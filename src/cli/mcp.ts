@@ -9,6 +9,8 @@ import { UsageError, type RemoteOptions } from './requests.ts';
 
 function definitionText(d: ToolPinView['definition']): string {
   return [
+    // Quoted, so a title that reads "(none)" is not taken for none: the hash covers it, and models are shown it.
+    `    title        ${d.title === undefined ? '(none)' : JSON.stringify(d.title)}`,
     `    description  ${(d.description ?? '').split('\n').join('\n                 ')}`,
     `    annotations  ${JSON.stringify(d.annotations ?? {})}`,
     `    inputSchema  ${JSON.stringify(d.inputSchema)}`,
