@@ -1,7 +1,7 @@
 /**
  * Reviewing changed MCP tool definitions from the command line:
  * `countersign mcp tools --changed` shows both definitions, and
- * `countersign mcp accept` makes the one shown the pin.
+ * `countersign mcp accept --hash` makes the one the human read the pin.
  */
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
