@@ -11,7 +11,8 @@ function definitionText(d: ToolPinView['definition']): string {
   return [
     // Quoted, so a title that reads "(none)" is not taken for none: the hash covers it, and models are shown it.
     `    title        ${d.title === undefined ? '(none)' : JSON.stringify(d.title)}`,
-    `    description  ${(d.description ?? '').split('\n').join('\n                 ')}`,
+    // Each further line behind a gutter: the upstream's text cannot pass for a line of ours (a second "accept it with").
+    `    description  ${(d.description ?? '').replace(/\r\n?/g, '\n').split('\n').join('\n               │ ')}`,
     `    annotations  ${JSON.stringify(d.annotations ?? {})}`,
     `    inputSchema  ${JSON.stringify(d.inputSchema)}`,
     ...(d.outputSchema ? [`    outputSchema ${JSON.stringify(d.outputSchema)}`] : []),
