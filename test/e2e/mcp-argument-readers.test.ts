@@ -1,4 +1,6 @@
 /**
+ * Arguments an upstream reads otherwise than policy does.
+ *
  * A `__proto__` key inside a tool's arguments. JSON.parse keeps it as a key
  * like any other, so policy reads `{"opts":{"__proto__":{"mode":"apply"}}}`
  * as options without a mode; but an upstream in JavaScript that copies the
@@ -7,6 +9,12 @@
  * `apply`. The gateway refuses such arguments before policy, as it refuses
  * keys that a case-insensitive reader takes for one. Sent as raw JSON-RPC
  * over /mcp and as REST, to a real upstream that copies its options so.
+ *
+ * A value of another JSON type than the tool's inputSchema declares: the
+ * Python SDK's FastMCP validates arguments with pydantic, which converts
+ * `"true"`, `1` or `"yes"` to `True` for a boolean parameter, while policy
+ * compares the string or number it was sent (`force == true` does not match
+ * `"true"`). Such arguments are refused before policy.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +25,9 @@ import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /** The mode each call of `sync` acted on. */
 const modes: string[] = [];
+/** Whether each call of `wipe` forced, as pydantic's lax mode reads a boolean. */
+const forced: boolean[] = [];
+const LAX_TRUE = new Set<unknown>([true, 1, '1', 'true', 'True', 'yes', 'on', 't', 'y']);
 let http: HttpServer;
 let gw: TestGateway;
 
@@ -27,9 +38,25 @@ async function startUpstream(): Promise<string> {
     for await (const c of req) chunks.push(c as Buffer);
     const server = new Server({ name: 'sync-upstream', version: '1.0.0' }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({
-      tools: [{ name: 'sync', description: 'Syncs; mode dry-run unless told otherwise.', inputSchema: { type: 'object', properties: { opts: { type: 'object' } } } }],
+      tools: [
+        { name: 'sync', description: 'Syncs; mode dry-run unless told otherwise.', inputSchema: { type: 'object', properties: { opts: { type: 'object' } } } },
+        // As FastMCP lists `def wipe(path: str, force: bool = False, keep: Optional[int] = None)`.
+        {
+          name: 'wipe',
+          description: 'Wipes a path.',
+          inputSchema: {
+            type: 'object',
+            properties: { path: { type: 'string' }, force: { type: 'boolean', default: false }, keep: { anyOf: [{ type: 'integer' }, { type: 'null' }], default: null } },
+            required: ['path'],
+          },
+        },
+      ],
     }));
     server.setRequestHandler(CallToolRequestSchema, async (r) => {
+      if (r.params.name === 'wipe') {
+        forced.push(LAX_TRUE.has(r.params.arguments?.['force']));
+        return { content: [{ type: 'text', text: 'wiped' }] };
+      }
       const opts = Object.assign({}, (r.params.arguments?.['opts'] ?? {}) as Record<string, unknown>);
       const mode = typeof opts['mode'] === 'string' ? opts['mode'] : 'dry-run';
       modes.push(mode);
@@ -54,6 +81,9 @@ beforeAll(async () => {
 policy:
   default: deny
   rules:
+    - id: wipes-without-force
+      when: facts.mcp.tool == "wipe" && !(has(facts.mcp.arguments.force) && facts.mcp.arguments.force == true)
+      effect: allow
     - id: dry-runs-only
       when: facts.mcp.tool == "sync" && (!has(facts.mcp.arguments.opts) || !has(facts.mcp.arguments.opts.mode) || facts.mcp.arguments.opts.mode == "dry-run")
       effect: allow
@@ -105,5 +135,26 @@ describe('a __proto__ key nested in a tool call’s arguments', () => {
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
     expect(modes).toEqual(['dry-run']);
+  });
+});
+
+describe('a value of another type than the tool declares', () => {
+  it('is refused before policy, over MCP and REST; values of the declared types run as before', async () => {
+    const ok = await rpc(`{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"ops__wipe","arguments":{"path":"/tmp/x","force":false,"keep":null}}}`);
+    expect(ok.result._meta['countersign/status']).toBe('succeeded');
+    const kept = await rpc(`{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"ops__wipe","arguments":{"path":"/tmp/x","keep":3}}}`);
+    expect(kept.result._meta['countersign/status']).toBe('succeeded');
+    for (const [n, args] of [
+      [12, '{"path":"/tmp/x","force":"true"}'],
+      [13, '{"path":"/tmp/x","force":1}'],
+      [14, '{"path":"/tmp/x","keep":"3"}'],
+    ] as const) {
+      const res = await rpc(`{"jsonrpc":"2.0","id":${n},"method":"tools/call","params":{"name":"ops__wipe","arguments":${args}}}`);
+      expect(res.error, args).toMatchObject({ code: -32602, data: { code: 'INVALID_INPUT' } });
+    }
+    const rest = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { tool: 'wipe', arguments: { path: '/tmp/x', force: 'yes' } }, reason: 'probe' } });
+    expect(rest.status).toBe(400);
+    expect(rest.body.error.code).toBe('INVALID_INPUT');
+    expect(forced).toEqual([false, false]);
   });
 });
