@@ -27,5 +27,7 @@ describe('argument types against the declared inputSchema', () => {
     expect(argumentTypeMismatch(schema, { tags: ['a', 1] })).toMatchObject({ path: 'arguments.tags[1]' });
     expect(argumentTypeMismatch(schema, { opts: { depth: true } })).toMatchObject({ path: 'arguments.opts.depth' });
     expect(argumentTypeMismatch(schema, { opts: 'all' })).toMatchObject({ path: 'arguments.opts', is: 'string' });
+    // In another case, as policy reads the name (folded) and a case-insensitive reader binds it.
+    expect(argumentTypeMismatch(schema, { FORCE: 'true' })).toMatchObject({ path: 'arguments.FORCE', declared: ['boolean'] });
   });
 });

@@ -6,8 +6,12 @@
  * rule `facts.mcp.arguments.force == true` does not match `"true"`. Only the
  * `type` the inputSchema gives a property (directly, or in every branch of an
  * `anyOf`/`oneOf`, as pydantic writes `Optional[int]`) is checked, through
- * `properties` and `items`; anything else is the upstream's to validate.
+ * `properties` (by name, or in any case as policy reads names) and `items`;
+ * anything else is the upstream's to validate. (Jackson, the JSON of Java
+ * servers, converts scalars by default too.)
  */
+
+import { foldKey } from '../../../core/json-keys.ts';
 
 type Schema = Readonly<Record<string, unknown>>;
 
@@ -70,8 +74,11 @@ export function argumentTypeMismatch(inputSchema: Schema, args: Readonly<Record<
     if (types && !fits(value, types)) return { path, is: jsonType(value), declared: [...types] };
     if (isSchema(value) && isSchema(schema['properties'])) {
       const properties = schema['properties'];
+      // By its exact name, else as a reader that matches names in any case finds it (Go, .NET, Jackson so set up).
+      let folded: Map<string, unknown> | undefined;
       for (const [k, v] of Object.entries(value)) {
-        const child = Object.hasOwn(properties, k) ? properties[k] : undefined;
+        folded ??= new Map(Object.entries(properties).map(([name, child]) => [foldKey(name), child]));
+        const child = Object.hasOwn(properties, k) ? properties[k] : folded.get(foldKey(k));
         if (isSchema(child)) stack.push([v, child, `${path}.${k}`]);
       }
     } else if (Array.isArray(value) && isSchema(schema['items'])) {
