@@ -11,7 +11,11 @@ const schema = {
     opts: { type: 'object', properties: { depth: { type: ['integer', 'string'] } } },
     free: {},
     either: { anyOf: [{ type: 'string' }, { $ref: '#/$defs/x' }] },
+    model: { $ref: '#/$defs/Opts' },
+    maybe: { anyOf: [{ $ref: '#/$defs/Opts' }, { type: 'null' }] },
+    elsewhere: { $ref: 'https://example.com/schema.json' },
   },
+  $defs: { Opts: { type: 'object', properties: { dry: { type: 'boolean' }, inner: { $ref: '#/$defs/Opts' } } } },
 };
 
 describe('argument types against the declared inputSchema', () => {
@@ -27,6 +31,12 @@ describe('argument types against the declared inputSchema', () => {
     expect(argumentTypeMismatch(schema, { tags: ['a', 1] })).toMatchObject({ path: 'arguments.tags[1]' });
     expect(argumentTypeMismatch(schema, { opts: { depth: true } })).toMatchObject({ path: 'arguments.opts.depth' });
     expect(argumentTypeMismatch(schema, { opts: 'all' })).toMatchObject({ path: 'arguments.opts', is: 'string' });
+    // A nested model by its local reference (pydantic's $defs), however deep it nests itself; null where it may be.
+    expect(argumentTypeMismatch(schema, { model: { dry: 'false' } })).toMatchObject({ path: 'arguments.model.dry', declared: ['boolean'] });
+    expect(argumentTypeMismatch(schema, { model: { inner: { inner: { dry: 1 } } } })).toMatchObject({ path: 'arguments.model.inner.inner.dry' });
+    expect(argumentTypeMismatch(schema, { model: { dry: true }, maybe: null, elsewhere: 'x' })).toBeNull();
+    expect(argumentTypeMismatch(schema, { maybe: { dry: 'yes' } })).toMatchObject({ path: 'arguments.maybe.dry', declared: ['boolean'] });
+    expect(argumentTypeMismatch(schema, { maybe: 'x' })).toMatchObject({ path: 'arguments.maybe', declared: ['object', 'null'] });
     // In another case, as policy reads the name (folded) and a case-insensitive reader binds it.
     expect(argumentTypeMismatch(schema, { FORCE: 'true' })).toMatchObject({ path: 'arguments.FORCE', declared: ['boolean'] });
   });

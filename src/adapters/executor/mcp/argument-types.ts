@@ -6,7 +6,8 @@
  * rule `facts.mcp.arguments.force == true` does not match `"true"`. Only the
  * `type` the inputSchema gives a property (directly, or in every branch of an
  * `anyOf`/`oneOf`, as pydantic writes `Optional[int]`) is checked, through
- * `properties` (by name, or in any case as policy reads names) and `items`;
+ * `properties` (by name, or in any case as policy reads names), `items` and
+ * local `$ref`s (`#/$defs/…`, pydantic's nested models);
  * anything else is the upstream's to validate. (Jackson, the JSON of Java
  * servers, converts scalars by default too.)
  */
@@ -20,7 +21,7 @@ function isSchema(v: unknown): v is Schema {
 }
 
 /** The JSON types a schema allows by its `type`, or undefined when it does not say (no check). */
-function typesOf(schema: Schema): ReadonlySet<string> | undefined {
+function typesOf(root: Schema, schema: Schema): ReadonlySet<string> | undefined {
   const own = schema['type'];
   if (typeof own === 'string') return new Set([own]);
   if (Array.isArray(own) && own.every((t) => typeof t === 'string')) return new Set(own as string[]);
@@ -29,7 +30,7 @@ function typesOf(schema: Schema): ReadonlySet<string> | undefined {
     if (!Array.isArray(branches) || branches.length === 0) continue;
     const all = new Set<string>();
     for (const b of branches) {
-      const types = isSchema(b) ? typesOf(b) : undefined;
+      const types = isSchema(b) ? typesOf(root, local(root, b)) : undefined;
       if (!types) return undefined;
       for (const t of types) all.add(t);
     }
@@ -56,6 +57,48 @@ function fits(value: unknown, types: ReadonlySet<string>): boolean {
   }
 }
 
+/** Hops of `$ref` followed to one schema: a chain longer than this is the upstream's to validate. */
+const MAX_REF_HOPS = 32;
+
+/**
+ * A schema with its local `$ref` followed (`#/$defs/Opts`, as pydantic writes a nested model), or as it is. A
+ * reference elsewhere, or one that names nothing, leaves it as it is: nothing more is checked there.
+ */
+function local(root: Schema, schema: Schema): Schema {
+  let at = schema;
+  for (let hops = 0; hops < MAX_REF_HOPS; hops++) {
+    const ref = at['$ref'];
+    if (typeof ref !== 'string' || !ref.startsWith('#/')) return at;
+    let next: unknown = root;
+    for (const raw of ref.slice(2).split('/')) {
+      const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      next = isSchema(next) && Object.hasOwn(next, key) ? next[key] : undefined;
+    }
+    if (!isSchema(next)) return at;
+    at = next;
+  }
+  return at;
+}
+
+/** The only branch of an `anyOf`/`oneOf` with `properties`, its `$ref` followed; else the schema as it is. */
+function objectBranch(root: Schema, schema: Schema): Schema {
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = schema[key];
+    if (!Array.isArray(branches)) continue;
+    const objects = branches.map((b) => (isSchema(b) ? local(root, b) : undefined)).filter((b): b is Schema => b !== undefined && isSchema(b['properties']));
+    if (objects.length === 1) return objects[0]!;
+  }
+  return schema;
+}
+
+// Once per properties object of a schema (which stays as listed), however many arguments are read by it.
+const FOLDED = new WeakMap<Schema, ReadonlyMap<string, unknown>>();
+function foldedNames(properties: Schema): ReadonlyMap<string, unknown> {
+  let names = FOLDED.get(properties);
+  if (!names) FOLDED.set(properties, (names = new Map(Object.entries(properties).map(([name, child]) => [foldKey(name), child]))));
+  return names;
+}
+
 const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
 /**
@@ -69,16 +112,17 @@ const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'arra
 export function argumentTypeMismatch(inputSchema: Schema, args: Readonly<Record<string, unknown>>): { path: string; is: string; declared: string[] } | null {
   const stack: [unknown, Schema, string][] = [[args, inputSchema, 'arguments']];
   while (stack.length) {
-    const [value, schema, path] = stack.pop()!;
-    const types = typesOf(schema);
+    const [value, at, path] = stack.pop()!;
+    const schema = local(inputSchema, at);
+    const types = typesOf(inputSchema, schema);
     if (types && !fits(value, types)) return { path, is: jsonType(value), declared: [...types] };
-    if (isSchema(value) && isSchema(schema['properties'])) {
-      const properties = schema['properties'];
+    // Optional[Model]: the one branch of an anyOf/oneOf that describes an object is the schema its value is read by.
+    const shaped = isSchema(value) && !isSchema(schema['properties']) ? objectBranch(inputSchema, schema) : schema;
+    if (isSchema(value) && isSchema(shaped['properties'])) {
+      const properties = shaped['properties'];
       // By its exact name, else as a reader that matches names in any case finds it (Go, .NET, Jackson so set up).
-      let folded: Map<string, unknown> | undefined;
       for (const [k, v] of Object.entries(value)) {
-        folded ??= new Map(Object.entries(properties).map(([name, child]) => [foldKey(name), child]));
-        const child = Object.hasOwn(properties, k) ? properties[k] : folded.get(foldKey(k));
+        const child = Object.hasOwn(properties, k) ? properties[k] : foldedNames(properties).get(foldKey(k));
         if (isSchema(child)) stack.push([v, child, `${path}.${k}`]);
       }
     } else if (Array.isArray(value) && isSchema(schema['items'])) {
