@@ -189,8 +189,15 @@ const mcp = program
 remote(mcp.command('tools').description('upstream tools and their pins; changed definitions side by side').option('--connection <name>').option('--changed', 'only tools whose definition changed')).action(
   run(async (o: RemoteOptions & { connection?: string; changed?: boolean }) => (await import('./mcp.ts')).mcpToolsCommand(o)),
 );
-remote(mcp.command('accept').argument('<connection>').argument('<tool>').description("accept a tool's changed definition (as shown by `mcp tools`)")).action(
-  run(async (connection: string, tool: string, o: RemoteOptions) => (await import('./mcp.ts')).mcpAcceptCommand(connection, tool, o)),
+remote(
+  mcp
+    .command('accept')
+    .argument('<connection>')
+    .argument('<tool>')
+    .option('--hash <sha256>', 'the hash of the changed definition you read, as `mcp tools --changed` shows it (required to accept)')
+    .description("accept a tool's changed definition, the one `mcp tools` showed you"),
+).action(
+  run(async (connection: string, tool: string, o: RemoteOptions & { hash?: string }) => (await import('./mcp.ts')).mcpAcceptCommand(connection, tool, o)),
 );
 
 const policy = program.command('policy').description('policy tools');

@@ -9,7 +9,10 @@ import { UsageError, type RemoteOptions } from './requests.ts';
 
 function definitionText(d: ToolPinView['definition']): string {
   return [
-    `    description  ${(d.description ?? '').split('\n').join('\n                 ')}`,
+    // Quoted, so a title that reads "(none)" is not taken for none: the hash covers it, and models are shown it.
+    `    title        ${d.title === undefined ? '(none)' : JSON.stringify(d.title)}`,
+    // Each further line behind a gutter: the upstream's text cannot pass for a line of ours (a second "accept it with").
+    `    description  ${(d.description ?? '').replace(/\r\n?/g, '\n').split('\n').join('\n               │ ')}`,
     `    annotations  ${JSON.stringify(d.annotations ?? {})}`,
     `    inputSchema  ${JSON.stringify(d.inputSchema)}`,
     ...(d.outputSchema ? [`    outputSchema ${JSON.stringify(d.outputSchema)}`] : []),
@@ -25,7 +28,7 @@ function pinText(p: ToolPinView): string {
     definitionText(p.definition),
     `  changed definition, seen ${p.changed.seenAt} (${p.changed.hash}):`,
     definitionText(p.changed.definition),
-    `  accept it with: countersign mcp accept ${p.connection} ${p.tool}`,
+    `  accept it with: countersign mcp accept ${p.connection} ${p.tool} --hash ${p.changed.hash}`,
   ].join('\n');
 }
 
@@ -35,8 +38,12 @@ export async function mcpToolsCommand(o: RemoteOptions & { connection?: string; 
   process.stdout.write(o.json ? `${JSON.stringify(pins, null, 2)}\n` : `${pins.length ? safe(pins.map(pinText).join('\n')) : 'No tools.'}\n`);
 }
 
-/** Accepts the change as `show` would display it now: the hash sent is the one fetched, so a newer change is refused. */
-export async function mcpAcceptCommand(connection: string, tool: string, o: RemoteOptions): Promise<void> {
+/**
+ * Accepts the change the human read: `hash` is the one `mcp tools` showed them, and the gateway refuses it
+ * (TOOL_DEFINITION_MISMATCH) if the upstream has changed the tool again since. Without it nothing is accepted: the
+ * change seen now may not be the one read, and accepting it would lift the hold on a definition nobody reviewed.
+ */
+export async function mcpAcceptCommand(connection: string, tool: string, o: RemoteOptions & { hash?: string }): Promise<void> {
   if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
   const cs = createClient({ url: o.url, key: o.key });
   const pin = (await cs.mcpTools({ connection })).find((p) => p.tool === tool);
@@ -45,6 +52,11 @@ export async function mcpAcceptCommand(connection: string, tool: string, o: Remo
     process.stdout.write(safe(`${connection}__${tool} matches its pin (${pin.hash}); nothing to accept.\n`));
     return;
   }
-  const accepted = await cs.acceptTool(connection, tool, pin.changed.hash);
+  if (o.hash === undefined) {
+    throw new UsageError(
+      safe(`name the definition you read: --hash <sha256:…> as \`countersign mcp tools --changed --connection ${connection}\` shows it (the change seen now is ${pin.changed.hash}); nothing was accepted`),
+    );
+  }
+  const accepted = await cs.acceptTool(connection, tool, o.hash);
   process.stdout.write(o.json ? `${JSON.stringify(accepted, null, 2)}\n` : safe(`Accepted the new definition of ${connection}__${tool} (${accepted.hash}).\n`));
 }

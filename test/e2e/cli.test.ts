@@ -157,7 +157,10 @@ policy:
       when: action.connection == "github" && facts.mcp.tool == "merge_pull_request"
       effect: deny
     - id: no-secrets-dir
-      when: connection.kind == "mcp" && has(facts.mcp.arguments.path) && facts.mcp.arguments.path.startsWith("/srv/shared/secrets")
+      when: >
+        action.connection == "files" && facts.mcp.arguments.exists(k,
+          (type(facts.mcp.arguments[k]) == string && facts.mcp.arguments[k].contains("secrets")) ||
+          (type(facts.mcp.arguments[k]) == list && facts.mcp.arguments[k].exists(p, type(p) == string && p.contains("secrets"))))
       effect: deny
 `,
     );
@@ -167,6 +170,8 @@ policy:
       cases,
       `- { name: reads, principal: deploy-bot, connection: files, input: ${read}, tool: { annotations: { readOnlyHint: true } }, expect: { effect: allow, rules: [mcp-reads] } }
 - { name: secrets, principal: deploy-bot, connection: files, input: { tool: read_file, arguments: { path: /srv/shared/secrets/k } }, tool: { annotations: { readOnlyHint: true } }, expect: { effect: deny, rules: [mcp-reads, no-secrets-dir] } }
+- { name: secrets by another spelling, principal: deploy-bot, connection: files, input: { tool: read_file, arguments: { path: /srv/shared/x/../secrets/k } }, tool: { annotations: { readOnlyHint: true } }, expect: { effect: deny, rules: [mcp-reads, no-secrets-dir] } }
+- { name: secrets in another argument, principal: deploy-bot, connection: files, input: { tool: read_multiple_files, arguments: { paths: [/srv/shared/notes.txt, /srv/shared//secrets/k] } }, tool: { annotations: { readOnlyHint: true } }, expect: { effect: deny, rules: [mcp-reads, no-secrets-dir] } }
 - { name: "no hints: destructive by the spec's defaults", principal: deploy-bot, connection: github, input: { tool: delete_branch, arguments: {} }, tool: {}, expect: { effect: approve, rules: [prod-destructive] } }
 - { name: merge, principal: deploy-bot, connection: github, input: { tool: merge_pull_request, arguments: { pr: 7 } }, tool: { annotations: { destructiveHint: false } }, expect: { effect: deny, rules: [no-merge] } }
 - { name: changed, principal: deploy-bot, connection: files, input: ${read}, tool: { annotations: { readOnlyHint: true }, changed: true }, expect: { effect: approve, rules: [mcp-tool-changed:files, mcp-reads] } }
@@ -174,7 +179,7 @@ policy:
 `,
     );
     const r = await cli(['policy', 'test', cases, '--config', config]);
-    expect(r.stdout).toContain('5 passed, 1 failed');
+    expect(r.stdout).toContain('7 passed, 1 failed');
     expect(r.stdout).toContain('✗ forgot the tool\n    INVALID_REQUEST: a case on mcp connection files needs tool: { annotations: {…} } (policy test starts no upstream)');
     expect(r.code).toBe(1);
   });

@@ -21,6 +21,8 @@ export interface MutableUpstream {
   setDescription(text: string): void;
   /** Changes greet's annotations in every session (each sends tools/list_changed). */
   setAnnotations(annotations: GreetAnnotations): void;
+  /** Gives greet a title in every session (each sends tools/list_changed). */
+  setTitle(text: string): void;
   close(): Promise<void>;
 }
 
@@ -36,12 +38,13 @@ export async function startMutableUpstream(
   const sessions = new Map<string, { transport: StreamableHTTPServerTransport; greet: RegisteredTool }>();
   let current = description;
   let currentAnnotations = annotations;
+  let currentTitle: string | undefined;
 
   function newSession(): { server: McpServer; greet: RegisteredTool } {
     const server = new McpServer({ name: 'mutable-upstream', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
     const greet = server.registerTool(
       'greet',
-      { description: current, inputSchema: { name: z.string() }, annotations: currentAnnotations },
+      { ...(currentTitle !== undefined ? { title: currentTitle } : {}), description: current, inputSchema: { name: z.string() }, annotations: currentAnnotations },
       async ({ name }) => {
         calls.push({ name });
         // A name like "slow:300" makes the call take that many ms, for tests of what happens meanwhile.
@@ -91,6 +94,10 @@ export async function startMutableUpstream(
     setAnnotations(next) {
       currentAnnotations = next;
       for (const s of sessions.values()) s.greet.update({ annotations: next });
+    },
+    setTitle(text) {
+      currentTitle = text;
+      for (const s of sessions.values()) s.greet.update({ title: text });
     },
     async close() {
       for (const s of sessions.values()) await s.transport.close().catch(() => {});

@@ -11,6 +11,7 @@ import type { TagValue } from '../../../core/connection.ts';
 import type { ToolAcceptors } from '../../../core/mcp/acceptors.ts';
 import type { ConnectionHandle, ExecutionResult, ToolCatalog } from '../../../core/ports.ts';
 import { CountersignError } from '../../../core/errors.ts';
+import { argumentTypeMismatch } from './argument-types.ts';
 import { createToolCatalog } from './catalog.ts';
 import { deriveMcpFacts } from './facts.ts';
 import { createScrubber, hidesSecretInText, scrubbedResult } from './result.ts';
@@ -90,6 +91,14 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
       const call = input as McpInput;
       const entry = catalog.entry(call.tool);
       if (!entry) return deriveMcpFacts(config.name, call, undefined);
+      // A value of another type than the upstream declares is one it may convert (pydantic reads "true" as True).
+      const mismatch = argumentTypeMismatch(entry.definition.inputSchema, call.arguments);
+      if (mismatch) {
+        throw new CountersignError(
+          'INVALID_INPUT',
+          `${mismatch.path.slice(0, 200)} is ${mismatch.is === 'array' || mismatch.is === 'object' ? 'an' : 'a'} ${mismatch.is}; tool ${JSON.stringify(call.tool).slice(0, 100)} declares ${mismatch.declared.join(' or ')}: send the value as that type (an upstream that converts it would act on a value policy did not judge)`,
+        );
+      }
       // An unaccepted definition may not loosen what policy sees: while it differs from its pin, each hint is the stricter of the two.
       const pinned = entry.changed && entry.pinned ? { pinnedAnnotations: entry.pinned.annotations ?? {} } : {};
       return deriveMcpFacts(config.name, call, { annotations: entry.definition.annotations ?? {}, changed: entry.changed, hash: entry.hash, ...pinned });

@@ -1,0 +1,134 @@
+/**
+ * Arguments of a JSON type the tool does not declare. Upstreams that convert
+ * types read them as another value than policy judges: the Python SDK's
+ * FastMCP validates arguments with pydantic, whose lax mode takes `"true"`,
+ * `1` or `"yes"` for the boolean `True` and `"3"` for the integer 3, while a
+ * rule `facts.mcp.arguments.force == true` does not match `"true"`. Only the
+ * `type` the inputSchema gives a property (directly, or in every branch of an
+ * `anyOf`/`oneOf`, as pydantic writes `Optional[int]`) is checked, through
+ * `properties` (by name, or in any case as policy reads names), `items` and
+ * local `$ref`s (`#/$defs/…`, pydantic's nested models);
+ * anything else is the upstream's to validate. (Jackson, the JSON of Java
+ * servers, converts scalars by default too.)
+ */
+
+import { foldKey } from '../../../core/json-keys.ts';
+
+type Schema = Readonly<Record<string, unknown>>;
+
+function isSchema(v: unknown): v is Schema {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The JSON types a schema allows by its `type`, or undefined when it does not say (no check). */
+function typesOf(root: Schema, schema: Schema): ReadonlySet<string> | undefined {
+  const own = schema['type'];
+  if (typeof own === 'string') return new Set([own]);
+  if (Array.isArray(own) && own.every((t) => typeof t === 'string')) return new Set(own as string[]);
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = schema[key];
+    if (!Array.isArray(branches) || branches.length === 0) continue;
+    const all = new Set<string>();
+    for (const b of branches) {
+      const types = isSchema(b) ? typesOf(root, local(root, b)) : undefined;
+      if (!types) return undefined;
+      for (const t of types) all.add(t);
+    }
+    return all;
+  }
+  return undefined;
+}
+
+/** The JSON type of a value as JSON Schema names it; an integral number is both `integer` and `number`. */
+function fits(value: unknown, types: ReadonlySet<string>): boolean {
+  if (value === null) return types.has('null');
+  if (Array.isArray(value)) return types.has('array');
+  switch (typeof value) {
+    case 'boolean':
+      return types.has('boolean');
+    case 'string':
+      return types.has('string');
+    case 'number':
+      return types.has('number') || (types.has('integer') && Number.isInteger(value));
+    case 'object':
+      return types.has('object');
+    default:
+      return false;
+  }
+}
+
+/** Hops of `$ref` followed to one schema: a chain longer than this is the upstream's to validate. */
+const MAX_REF_HOPS = 32;
+
+/**
+ * A schema with its local `$ref` followed (`#/$defs/Opts`, as pydantic writes a nested model), or as it is. A
+ * reference elsewhere, or one that names nothing, leaves it as it is: nothing more is checked there.
+ */
+function local(root: Schema, schema: Schema): Schema {
+  let at = schema;
+  for (let hops = 0; hops < MAX_REF_HOPS; hops++) {
+    const ref = at['$ref'];
+    if (typeof ref !== 'string' || !ref.startsWith('#/')) return at;
+    let next: unknown = root;
+    for (const raw of ref.slice(2).split('/')) {
+      const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      next = isSchema(next) && Object.hasOwn(next, key) ? next[key] : undefined;
+    }
+    if (!isSchema(next)) return at;
+    at = next;
+  }
+  return at;
+}
+
+/** The only branch of an `anyOf`/`oneOf` with `properties`, its `$ref` followed; else the schema as it is. */
+function objectBranch(root: Schema, schema: Schema): Schema {
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = schema[key];
+    if (!Array.isArray(branches)) continue;
+    const objects = branches.map((b) => (isSchema(b) ? local(root, b) : undefined)).filter((b): b is Schema => b !== undefined && isSchema(b['properties']));
+    if (objects.length === 1) return objects[0]!;
+  }
+  return schema;
+}
+
+// Once per properties object of a schema (which stays as listed), however many arguments are read by it.
+const FOLDED = new WeakMap<Schema, ReadonlyMap<string, unknown>>();
+function foldedNames(properties: Schema): ReadonlyMap<string, unknown> {
+  let names = FOLDED.get(properties);
+  if (!names) FOLDED.set(properties, (names = new Map(Object.entries(properties).map(([name, child]) => [foldKey(name), child]))));
+  return names;
+}
+
+const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
+
+/**
+ * The first argument whose JSON type its schema does not allow, with what it is and what the schema says; or null.
+ * Walks with its own stack (the arguments' depth is bounded before facts: core/json-depth.ts).
+ *
+ * @example
+ * argumentTypeMismatch({ type: 'object', properties: { force: { type: 'boolean' } } }, { force: 'true' });
+ * // { path: 'arguments.force', is: 'string', declared: ['boolean'] }
+ */
+export function argumentTypeMismatch(inputSchema: Schema, args: Readonly<Record<string, unknown>>): { path: string; is: string; declared: string[] } | null {
+  const stack: [unknown, Schema, string][] = [[args, inputSchema, 'arguments']];
+  while (stack.length) {
+    const [value, at, path] = stack.pop()!;
+    const schema = local(inputSchema, at);
+    const types = typesOf(inputSchema, schema);
+    if (types && !fits(value, types)) return { path, is: jsonType(value), declared: [...types] };
+    // Optional[Model]: the one branch of an anyOf/oneOf that describes an object is the schema its value is read by.
+    const shaped = isSchema(value) && !isSchema(schema['properties']) ? objectBranch(inputSchema, schema) : schema;
+    if (isSchema(value) && isSchema(shaped['properties'])) {
+      const properties = shaped['properties'];
+      // By its exact name, else as a reader that matches names in any case finds it (Go, .NET, Jackson so set up).
+      for (const [k, v] of Object.entries(value)) {
+        const child = Object.hasOwn(properties, k) ? properties[k] : foldedNames(properties).get(foldKey(k));
+        if (isSchema(child)) stack.push([v, child, `${path}.${k}`]);
+      }
+    } else if (Array.isArray(value) && isSchema(schema['items'])) {
+      const items = schema['items'];
+      value.forEach((v, i) => stack.push([v, items, `${path}[${i}]`]));
+    }
+  }
+  return null;
+}
