@@ -93,9 +93,8 @@ export class WireSession {
    * too. The client skips the rest of a failed batch itself (session.ts).
    */
   async sync(parts: readonly WirePart[]): Promise<void> {
-    // A Parse runs the input of its literals (`'{1}'::d[]`: domain d's CHECK): read-only, undone after (the statement stays).
-    // So does a Describe of a statement whose cached query a schema change anywhere in the database invalidated: the
-    // server parses it again first (CachedPlanGetTargetList), in a transaction of its own that would commit a write.
+    // A Parse runs the input of its literals (`'{1}'::d[]`: domain d's CHECK): read-only, undone after (the statement stays);
+    // so does a Describe of a statement a schema change invalidated (parsed again first, CachedPlanGetTargetList).
     const status = this.relay.status;
     const ro = status !== 'E' && parts.some((p) => p.kind === 'parse' || p.kind === 'describe') && (this.prepared || (await this.prepare()));
     const check = ro && this.watch.pending ? this.step(checkStep([null, null])) : undefined;
