@@ -137,3 +137,23 @@ function foldedCopy(value: unknown): unknown {
 export function foldKeys(value: unknown): unknown {
   return needsFolding(value) ? foldedCopy(value) : value;
 }
+
+/**
+ * The path of the first `__proto__` key in a JSON value (`root` names the value itself), or null. JSON.parse keeps it
+ * as a key like any other, and so does policy; but `Object.assign({}, opts)` or a `for…in` copy in an upstream in
+ * JavaScript sets the copy's prototype to what it holds, and `opts.mode` then reads a value policy saw no key for.
+ * Walks with its own stack (the depth is bounded before facts: core/json-depth.ts).
+ *
+ * @example
+ * protoKeyAt(JSON.parse('{"a":[{"__proto__":{"x":1}}]}'), 'body'); // 'body.a[0]'
+ */
+export function protoKeyAt(value: unknown, root: string): string | null {
+  const stack: [unknown, string][] = [[value, root]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) return path;
+    for (const [k, child] of Object.entries(v)) stack.push([child, Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`]);
+  }
+  return null;
+}

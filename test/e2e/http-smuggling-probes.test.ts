@@ -287,12 +287,38 @@ describe('probes that were already safe', () => {
     }
   });
 
-  it('a JSON body with a number past 2^53 or a __proto__ key goes as the stored action holds it, which is what reviewers see', async () => {
-    const raw = '{"connection":"files","input":{"method":"POST","path":"/public/x","body":{"amount":9007199254740993,"__proto__":{"admin":true}}},"reason":"probe"}';
+  it('a JSON body with a number past 2^53 goes as the stored action holds it, which is what reviewers see', async () => {
+    const raw = '{"connection":"files","input":{"method":"POST","path":"/public/x","body":{"amount":9007199254740993,"name":"x"}},"reason":"probe"}';
     const before = upstream.calls.length;
     const res = await gw.as('deploy-bot', '/v1/actions', { body: raw });
     expect(res.body.status).toBe('succeeded');
     const sent = upstream.calls[before]!.body;
     expect(JSON.stringify(res.body.action.input.body)).toBe(sent);
+  });
+
+  // Policy reads `body.role` and finds none; an upstream in JavaScript that copies the body by assignment
+  // (`Object.assign(user, req.body)`, a for…in copy) makes what `__proto__` holds the copy's prototype, and reads `role`
+  // from it. As with MCP arguments, such a body is refused before policy, at any depth, given as a value or as JSON text.
+  it('a JSON body with a __proto__ key anywhere is refused before policy, and nothing reaches the upstream', async () => {
+    const bodies = [
+      '{"name":"x","__proto__":{"role":"admin"}}',
+      '{"user":{"name":"x","__proto__":{"role":"admin"}}}',
+      '{"users":[{"name":"x"},{"\\u005f_proto__":{"role":"admin"}}]}',
+    ];
+    for (const body of bodies) {
+      const before = upstream.calls.length;
+      const asValue = await gw.as('deploy-bot', '/v1/actions', { body: `{"connection":"files","input":{"method":"POST","path":"/public/x","body":${body}},"reason":"probe"}` });
+      expect(asValue.status, body).toBe(422);
+      expect(asValue.body.error.code).toBe('INPUT_UNPARSEABLE');
+      expect(asValue.body.error.message).toContain('__proto__');
+      const asText = await gw.as('deploy-bot', '/v1/actions', {
+        body: { connection: 'files', input: { method: 'POST', path: '/public/x', headers: { 'Content-Type': 'application/json' }, body: JSON.parse(JSON.stringify(body)) }, reason: 'probe' },
+      });
+      expect(asText.status, body).toBe(422);
+      expect(asText.body.error.code).toBe('INPUT_UNPARSEABLE');
+      expect(upstream.calls.length).toBe(before);
+    }
+    const list = await gw.as('deploy-bot', '/v1/requests?limit=5');
+    expect(JSON.stringify(list.body)).not.toContain('"role":"admin"');
   });
 });

@@ -11,7 +11,7 @@
 import { headerName, type HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts } from '../../../core/facts.ts';
-import { foldKey, jsonKeyClash, type KeyClash } from '../../../core/json-keys.ts';
+import { foldKey, jsonKeyClash, protoKeyAt, type KeyClash } from '../../../core/json-keys.ts';
 import { fieldClash, fieldInBoth, fieldKey, fieldKeys, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
 import { isSecondTargetHeader } from '../../../core/second-target-headers.ts';
@@ -106,6 +106,8 @@ function checkBodyNames(text: string, readings: BodyReadings, json: { value: unk
   // Text declared JSON must be JSON as the gateway reads it: lenient readers (Jackson, .NET, JSON5) take a byte-order mark,
   // comments or trailing commas, and would read keys (and values) in it that no check here saw.
   if (json === null && /[/+]json\b/.test(type)) refuse('body is declared JSON but is not strict JSON (RFC 8259: no byte-order mark, comments or trailing commas): an upstream that reads it leniently would see fields policy did not');
+  const proto = json ? protoKeyAt(json.value, 'body') : null;
+  if (proto !== null) refuse(`body has a key "__proto__" at ${proto.slice(0, 200)}: an upstream in JavaScript that copies the object by assignment reads what it holds as the object's own values`);
   const keys = json ? jsonKeyClash(text, foldKey) : null;
   if (keys) refuse(`body has keys ${clashText(keys)} in one object: upstreams that match keys in any case (Go, .NET, Jackson) read them as one`);
   const fields = type.includes('x-www-form-urlencoded') ? [...readings.form] : type.includes('multipart/form-data') ? [...readings.multipart] : [];

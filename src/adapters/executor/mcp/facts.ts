@@ -7,25 +7,8 @@
 import type { McpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts, type McpAnnotationFacts } from '../../../core/facts.ts';
-import { foldKey, jsonKeyClash } from '../../../core/json-keys.ts';
+import { foldKey, jsonKeyClash, protoKeyAt } from '../../../core/json-keys.ts';
 import type { ToolAnnotations } from '../../../core/mcp/tool.ts';
-
-/**
- * The path of the first `__proto__` key in the arguments, or null. JSON.parse keeps it as a key like any other, and
- * so does policy; but `Object.assign({}, opts)` or a `for…in` copy in an upstream sets the copy's prototype to what
- * it holds, and `opts.mode` then reads a value policy saw no key for. Walks with its own stack (the depth is bounded
- * before facts: core/json-depth.ts).
- */
-function protoKeyAt(value: unknown): string | null {
-  const stack: [unknown, string][] = [[value, 'arguments']];
-  while (stack.length) {
-    const [v, path] = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) return path;
-    for (const [k, child] of Object.entries(v)) stack.push([child, Array.isArray(v) ? `${path}[${k}]` : `${path}.${k}`]);
-  }
-  return null;
-}
 
 /** MCP spec (2025-06-18, Tool annotations): readOnly false, destructive true, idempotent false, openWorld true. */
 export function annotationFacts(a: ToolAnnotations = {}): McpAnnotationFacts {
@@ -72,7 +55,7 @@ export function deriveMcpFacts(
   // Go's encoding/json (and .NET, Jackson) match argument keys in any case, the last match winning: policy would judge another value.
   const clash = jsonKeyClash(JSON.stringify(input.arguments), foldKey);
   if (clash) throw new CountersignError('INPUT_UNPARSEABLE', `arguments have keys ${JSON.stringify(clash.first.slice(0, 100))} and ${JSON.stringify(clash.second.slice(0, 100))} in one object: upstreams that match keys in any case read them as one`);
-  const proto = protoKeyAt(input.arguments);
+  const proto = protoKeyAt(input.arguments, 'arguments');
   if (proto !== null) throw new CountersignError('INPUT_UNPARSEABLE', `arguments have a key "__proto__" at ${proto.slice(0, 200)}: an upstream in JavaScript that copies the object by assignment reads what it holds as the object's own values`);
   const live = annotationFacts(tool.annotations);
   const annotations = tool.pinnedAnnotations ? strictestAnnotations(live, annotationFacts(tool.pinnedAnnotations)) : live;
