@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { headerName, httpInputSchema, parseInput, policyInput, type ActionInput } from './action.ts';
-import { foldKey } from './json-keys.ts';
+import { copyFold } from '../../test/support/copy-fold.ts';
 
 const method = fc.oneof(fc.constantFrom('GET', 'get', 'pOsT', 'DELETE', '', 'G3T', 'GET ', 'ǅ', 'ß'), fc.string({ maxLength: 4 }));
 const path = fc.oneof(fc.constantFrom('/', '/x', 'x', '', '//a', `/${'a'.repeat(8191)}`, `/${'a'.repeat(8192)}`), fc.string({ maxLength: 6 }).map((s) => `/${s}`), fc.string({ maxLength: 4 }));
@@ -39,17 +39,6 @@ describe('an HTTP action input', () => {
 });
 
 describe('the input as policy sees it', () => {
-  /** policyInput as it was before it returned an input with nothing to fold as it is: always a copy, folded. */
-  function copyFold(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(copyFold);
-    if (value === null || typeof value !== 'object') return value;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const key = foldKey(k);
-      if (!Object.hasOwn(out, key)) Object.defineProperty(out, key, { value: copyFold(v), enumerable: true, writable: true, configurable: true });
-    }
-    return out;
-  }
   function copyingPolicyInput(input: ActionInput): ActionInput {
     if ('tool' in input) return { ...input, arguments: copyFold(input.arguments) as Record<string, unknown> };
     if (!('method' in input)) return input;

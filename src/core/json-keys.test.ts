@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { foldKey, foldKeys, jsonKeyClash } from './json-keys.ts';
+import { copyFold } from '../../test/support/copy-fold.ts';
 
 describe('foldKey', () => {
   it.each([
@@ -38,17 +39,6 @@ describe('jsonKeyClash', () => {
 });
 
 describe('foldKeys', () => {
-  /** The copying fold, as foldKeys made it before it returned folded input as it is. */
-  function copyFold(value: unknown): unknown {
-    if (Array.isArray(value)) return value.map(copyFold);
-    if (value === null || typeof value !== 'object') return value;
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const key = foldKey(k);
-      if (!Object.hasOwn(out, key)) Object.defineProperty(out, key, { value: copyFold(v), enumerable: true, writable: true, configurable: true });
-    }
-    return out;
-  }
   /** Equal down to own keys in order and prototypes (toStrictEqual reads a key `constructor` as the class). */
   function same(a: unknown, b: unknown): boolean {
     if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return Object.is(a, b);
