@@ -18,10 +18,10 @@ function deps() {
   store = createSqliteStore({ path: ':memory:' });
   const identity = createIdentity({ principals: [], identity: identitySchema.parse({}), now: clock.now });
   let n = 0;
-  return { store, identity, clock, ids: { token: () => `token-${++n}-${'x'.repeat(40)}`, requestId: () => 'req_x' }, signInIssuer: 'https://idp.example.com', cliSignIn: true };
+  return { store, identity, clock, ids: { token: () => `token-${++n}-${'x'.repeat(40)}`, requestId: () => 'req_x' }, signInIssuer: 'https://idp.example.com', cliSignIn: true, signInGroups: { groupMap: { 'okta-sre': ['sre'] }, trustGroups: false } };
 }
 
-const dora: Principal = { id: 'dora@example.com', kind: 'human', actsFor: null, groups: ['sre'], tokenGroups: ['sre'], email: 'dora@example.com', issuer: 'https://idp.example.com', claims: { sub: 'dora' } };
+const dora: Principal = { id: 'dora@example.com', kind: 'human', actsFor: null, groups: ['sre'], tokenGroups: ['sre'], providerGroups: ['okta-sre'], email: 'dora@example.com', issuer: 'https://idp.example.com', claims: { sub: 'dora' } };
 const verifier = 'v'.repeat(43);
 const request = { redirectUri: 'http://127.0.0.1:53121/callback', state: 's'.repeat(16), codeChallenge: createHash('sha256').update(verifier).digest('base64url') };
 

@@ -64,7 +64,9 @@ async function startUpstream(): Promise<string> {
     });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
-    await transport.handleRequest(req, res, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    // A GET (a client's stream) or DELETE (the end of a session) has no body: the transport answers it as it does.
+    const text = Buffer.concat(chunks).toString('utf8');
+    await transport.handleRequest(req, res, text === '' ? undefined : JSON.parse(text));
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(http.address() as { port: number }).port}/mcp`;
