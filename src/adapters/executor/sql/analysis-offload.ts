@@ -14,12 +14,16 @@
  * in turn: the one whose principal was served longest ago goes next. A text
  * may wait up to its wait limit (refused then with TOO_MANY_ANALYSES: the
  * thread is busy with others'), not counting the start of a new worker (on a
- * loaded machine that took seconds, and it is nobody's text: a waiting text
- * is refused only once its limit has run out and no worker is starting, or a
- * start has taken longer than the larger of the two limits: one that hangs is
- * bounded too),
+ * loaded machine that took seconds, whatever the two limits, and it is
+ * nobody's text: a text whose limit runs out while a worker starts waits on,
+ * and its limit counts again from when the worker is ready; a start that
+ * hangs is bounded by a limit of its own, START_LIMIT_MS, past which that
+ * worker is ended and the texts waiting for it refused as a start that
+ * failed),
  * and be analysed for up to its time limit,
- * counted from when the worker starts it: one still being analysed then is
+ * counted from when the worker starts it (it says so: copying a long text to
+ * it, and on a loaded machine the wait for that thread to run, took over a
+ * second, and is not the text's analysis): one still being analysed then is
  * refused and its worker ended (a new one is started for the next text), a
  * refusal as the parser's own (INPUT_UNPARSEABLE): nothing was judged,
  * nothing runs. Texts without a principal (an approved request judged again
@@ -36,6 +40,12 @@ export const LONG_SQL_TIME_LIMIT_MS = 10_000;
 export const LONG_SQL_WAIT_LIMIT_MS = 30_000;
 /** Long texts one principal may have waiting or being analysed at once. */
 export const MAX_PER_OWNER = 2;
+/**
+ * How long a new worker may take to start (load its parser), or to take up a text sent to it, before it is ended as hung.
+ * Not the texts' limits: a start costs the same whatever they are, and on a loaded machine took 3-5 s, longer than a 1 s
+ * time limit's 3 s wait limit.
+ */
+const START_LIMIT_MS = 60_000;
 /** A worker with nothing to do is ended after this long (its parser's memory never shrinks). */
 const IDLE_MS = 30_000;
 
@@ -68,9 +78,13 @@ interface Pending {
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+  /** Its wait limit ran out while a worker was starting: it counts again from when the worker is ready. */
+  paused: boolean;
+  /** Refuses it as waited too long (or pauses it while a worker starts). */
+  readonly waited: () => void;
 }
 
-type Answer = { ready: true } | { id: number; value?: unknown; error?: { code?: ErrorCode; message: string } };
+type Answer = { ready: true } | { started: number } | { id: number; value?: unknown; error?: { code?: ErrorCode; message: string } };
 
 // The worker and the three modules it imports sit beside this module: in src/, in dist/, and in the CLI
 // bundle, dist/bundle/, where bin/build.js makes each an entry point (their names must stay as they are there).
@@ -95,8 +109,6 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
   let running: Pending | undefined;
   let worker: Worker | undefined;
   let ready = false;
-  /** When the worker not yet ready was started. */
-  let startedAt = 0;
   let idle: NodeJS.Timeout | undefined;
   let nextId = 1;
 
@@ -122,7 +134,6 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
   };
 
   const start = () => {
-    startedAt = Date.now();
     const w = new Worker(new URL('./analysis-worker.js', here), {
       workerData: {
         typescript,
@@ -137,9 +148,17 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
       if (w !== worker) return;
       if ('ready' in a) {
         ready = true;
+        clearTimeout(hung);
+        // The texts whose wait limit ran out during the start: a full limit from now, behind others' texts only.
+        for (const q of waiting) if (q.paused) (q.paused = false), (q.timer = setTimeout(q.waited, waitLimitMs));
         return next();
       }
       const p = running;
+      if ('started' in a) {
+        // Its time limit runs from now: what it waited (and its copy to the worker) is bounded apart.
+        if (p?.id === a.started) (clearTimeout(p.timer), (p.timer = setTimeout(() => cut(p, tooLong()), timeLimitMs)));
+        return;
+      }
       if (!p || p.id !== a.id) return;
       running = undefined;
       clearTimeout(p.timer);
@@ -150,6 +169,7 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
     });
     const failed = (e: unknown) => {
       if (w !== worker) return;
+      clearTimeout(hung);
       end();
       const p = running;
       running = undefined;
@@ -170,6 +190,18 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
     w.on('error', failed);
     w.on('exit', failed);
     worker = w;
+    // A start that hangs: the worker is ended and the texts waiting for it refused, the next text starts another.
+    const hung = setTimeout(() => (ready ? undefined : failed(new Error(`it did not start within ${START_LIMIT_MS / 1000} s`))), START_LIMIT_MS).unref();
+  };
+
+  /** Ends the worker still on `p` (a new one takes the next text) and refuses it. */
+  const cut = (p: Pending, error: Error) => {
+    if (running !== p) return;
+    running = undefined;
+    end();
+    release(p);
+    p.reject(error);
+    next();
   };
 
   const next = () => {
@@ -189,17 +221,9 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
     const p = waiting.splice(at, 1)[0]!;
     servedAt.set(p.owner, turn++);
     running = p;
-    // Its time limit runs from now: what it waited is bounded apart.
+    // Its time limit runs once the worker says it started it ('started' above); a worker that never does is hung.
     clearTimeout(p.timer);
-    p.timer = setTimeout(() => {
-      if (running !== p) return;
-      // Still being analysed: its worker is ended, a new one takes the next text.
-      running = undefined;
-      end();
-      release(p);
-      p.reject(tooLong());
-      next();
-    }, timeLimitMs);
+    p.timer = setTimeout(() => cut(p, new CountersignError('INPUT_UNPARSEABLE', `SQL could not be analysed (the analysing thread did not take it up within ${START_LIMIT_MS / 1000} s); nothing ran`)), START_LIMIT_MS);
     worker!.postMessage({ id: p.id, ...p.job });
   };
 
@@ -216,18 +240,16 @@ export function createAnalysisOffload(opts: { readonly timeLimitMs: number; read
           return;
         }
         held.set(owner, count + 1);
-        const p: Pending = { id: nextId++, job, owner, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
         const waited = () => {
           if (running === p) return;
-          // A worker being started is nobody's text: the limit counts from its start again.
-          const starting = worker && !ready ? Math.max(waitLimitMs, timeLimitMs) - (Date.now() - startedAt) : 0;
-          if (starting > 0) return void (p.timer = setTimeout(waited, starting));
+          // A worker being started is nobody's text: the text waits on, its limit counted again once it is ready.
+          if (worker && !ready) return void (p.paused = true);
           waiting.splice(waiting.indexOf(p), 1);
           release(p);
           reject(tooBusy());
           next();
         };
-        p.timer = setTimeout(waited, waitLimitMs);
+        const p: Pending = { id: nextId++, job, owner, resolve, reject, timer: setTimeout(waited, waitLimitMs), paused: false, waited };
         waiting.push(p);
         next();
       });

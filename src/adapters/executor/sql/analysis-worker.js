@@ -45,6 +45,8 @@ const ops = {
 };
 
 parentPort.on('message', (job) => {
+  // Its time limit runs from here (analysis-offload.ts), not from when it was sent: the copy of a long text took seconds.
+  parentPort.postMessage({ started: job.id });
   let answer;
   try {
     answer = { id: job.id, value: ops[job.op](job) };
