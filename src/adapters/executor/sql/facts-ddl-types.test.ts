@@ -29,7 +29,7 @@ describe('statement types a rule must name', () => {
       expect(f.statements.map((s) => s.type), sql).toEqual(['extension_member']);
       expect(f.ddl).toBe(true);
     }
-    expect(deriveSqlFacts('ALTER EXTENSION plpgsql UPDATE').statements.map((s) => s.type)).toEqual(['alter']);
+    expect(deriveSqlFacts('ALTER EXTENSION plpgsql UPDATE').statements.map((s) => s.type)).toEqual(['extension']);
   });
 
   it('lists a statement making, replacing or altering an object in a schema initdb fills as catalog too', () => {
@@ -84,6 +84,17 @@ describe('statement types a rule must name', () => {
       const f = deriveSqlFacts(sql);
       expect([f.statements.map((s) => s.type), f.ddl], sql).toEqual([['subscription'], true]);
     }
+  });
+
+  it('lists CREATE EXTENSION and ALTER EXTENSION … UPDATE as extension, not a create or an alter (still DDL)', () => {
+    // With a superuser gateway role an extension is the server's code: dblink and postgres_fdw reach other servers,
+    // file_fdw and adminpack the server's files, an untrusted language runs anything; the session check leaves an
+    // installed extension's objects to the operator.
+    for (const sql of ['CREATE EXTENSION dblink', 'CREATE EXTENSION IF NOT EXISTS plpython3u SCHEMA public', 'ALTER EXTENSION citext UPDATE TO "1.6"']) {
+      const f = deriveSqlFacts(sql);
+      expect([f.statements.map((s) => s.type), f.ddl], sql).toEqual([['extension'], true]);
+    }
+    expect(deriveSqlFacts('DROP EXTENSION citext').statements.map((s) => s.type)).toEqual(['drop']);
   });
 
   it('lists CREATE and ALTER EVENT TRIGGER as event_trigger, not a create or an alter', () => {

@@ -151,7 +151,7 @@ describe('deriveSqlFacts', () => {
     ['CREATE TABLE b AS SELECT 1', 'create'],
     ['CREATE INDEX ON a (id)', 'create'],
     ['CREATE VIEW v AS SELECT 1', 'create'],
-    ['CREATE EXTENSION pgcrypto', 'create'],
+    ['CREATE EXTENSION pgcrypto', 'extension'],
     ['ALTER TABLE a ADD COLUMN x int', 'alter'],
     ['ALTER TABLE a RENAME TO c', 'alter'],
     ['TRUNCATE a, s.b', 'truncate'],

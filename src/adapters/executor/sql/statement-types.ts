@@ -40,6 +40,11 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   // the publication lists (none of them named here), fetched from wherever the connection string points.
   CreateSubscriptionStmt: 'subscription',
   AlterSubscriptionStmt: 'subscription',
+  // An extension is the server's code run with the gateway role's rights (dblink and postgres_fdw reach other servers,
+  // file_fdw and adminpack its files, an untrusted language anything), and the session check leaves an installed
+  // extension's objects to the operator: not a `create` or `alter` a rule allowing those by type matches.
+  CreateExtensionStmt: 'extension',
+  AlterExtensionStmt: 'extension',
   // An event trigger runs its function on every later DDL of every session (another principal's approved DDL among
   // them), and enabling one the operator left off does too: not a `create` or `alter` a rule allowing those by type matches.
   CreateEventTrigStmt: 'event_trigger',
@@ -61,7 +66,7 @@ const EXPLICIT: Readonly<Record<string, string>> = {
 };
 
 /** Statement types that change the schema. */
-export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'alter_system', 'subscription', 'drop', 'drop_owned', 'extension_member', 'event_trigger', 'truncate', 'comment']);
+export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'alter_system', 'subscription', 'drop', 'drop_owned', 'extension_member', 'extension', 'event_trigger', 'truncate', 'comment']);
 
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
