@@ -56,6 +56,9 @@ describe('sameIdentity: a sub-address is its mailbox only where that refuses', (
     expect(mailboxOf('a.lice@example.com')).toBe('a.lice@example.com');
     expect(mailboxOf('...@gmail.com')).toBe('...@gmail.com');
     expect(inboxSpelling('ci.bot+x@googlemail.com')).toBe('cibot+x@gmail.com');
+    expect(mailboxOf('ops@dana.fastmail.com')).toBe('dana@fastmail.com');
+    expect(mailboxOf('dana+x@fastmail.com')).toBe('dana@fastmail.com');
+    expect(mailboxOf('ops@dana.example.com')).toBe('ops@dana.example.com');
     expect(sameIdentity({ id: 'a.lice@gmail.com' }, { id: 'x', email: 'alice@googlemail.com' }, { mailbox: true })).toBe(true);
     expect(sameIdentity({ id: 'a.lice@gmail.com' }, { id: 'x', email: 'alice@googlemail.com' })).toBe(false);
     const tagged = { id: 'alice+ops@example.com' };

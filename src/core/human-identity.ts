@@ -118,18 +118,23 @@ export interface HumanTraits {
 /** Gmail's domains: one inbox for `googlemail.com` and `gmail.com`, whose local part Gmail reads without its dots. */
 const GMAIL = new Set(['gmail.com', 'googlemail.com']);
 
+/** Fastmail's subdomain addressing: anything@<user>.fastmail.com is delivered to <user>@fastmail.com. */
+const FASTMAIL_SUBDOMAIN = /^([a-z0-9-]+)\.fastmail\.com$/;
+
 /**
  * The mailbox an email key delivers to at most providers (Google, Microsoft 365, Fastmail, Proton): the address
- * without its sub-address (`alice+ops@` → `alice@`), and at Gmail without the dots of its local part and under
- * `gmail.com` (`a.lice@googlemail.com` → `alice@gmail.com`). Whoever reads that mailbox can verify an account under
- * any of these spellings of it.
+ * without its sub-address (`alice+ops@` → `alice@`; at Fastmail, `ops@alice.fastmail.com` → `alice@fastmail.com`),
+ * and at Gmail without the dots of its local part and under `gmail.com` (`a.lice@googlemail.com` →
+ * `alice@gmail.com`). Whoever reads that mailbox can verify an account under any of these spellings of it.
  *
  * @example
  * mailboxOf('alice+ops@example.com'); // 'alice@example.com'
- * mailboxOf('A.lice+ops@googlemail.com'); // 'alice@gmail.com' (given as a key: lower case)
+ * mailboxOf('a.lice+ops@googlemail.com'); // 'alice@gmail.com'
  */
 export function mailboxOf(key: string): string {
   const at = key.lastIndexOf('@');
+  const fastmail = FASTMAIL_SUBDOMAIN.exec(key.slice(at + 1));
+  if (fastmail) return `${fastmail[1]}@fastmail.com`;
   const plus = key.indexOf('+');
   return inboxSpelling(plus > 0 && plus < at ? key.slice(0, plus) + key.slice(at) : key);
 }

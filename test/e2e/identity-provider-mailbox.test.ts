@@ -1,11 +1,12 @@
 /**
- * One Gmail mailbox under its other spellings is one person. Gmail delivers
+ * One mailbox under a provider's other spellings of it is one person. Gmail delivers
  * `g.a.i.l@gmail.com`, `gail@googlemail.com` and `gail@gmail.com` to one inbox,
  * so whoever reads it can verify an account at any provider under each of
  * them: two such accounts are two verified emails, two ids, and were two
  * reviewers (a quorum of two alone), and the human an agent acts for approved
  * its request under a dotted spelling of her address. As with a `+tag`, they
- * are one person wherever that only refuses.
+ * are one person wherever that only refuses. So are Fastmail's subdomain
+ * addresses (`anything@dana.fastmail.com` is delivered to `dana@fastmail.com`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
@@ -78,7 +79,7 @@ async function hold(path: string): Promise<string> {
 
 const approveWith = (t: string, id: string) => withToken(t, `/v1/requests/${id}/reviews`, { verdict: 'approve' });
 
-describe('one Gmail mailbox under its other spellings', () => {
+describe('one mailbox under a provider’s other spellings of it', () => {
   it('is one reviewer: dots and googlemail.com give no second approval toward a quorum of two', async () => {
     const id = await hold('/schema/gmail');
     const first = await token({ sub: 'gail-main', email: 'gail.smith@gmail.com' });
@@ -128,6 +129,16 @@ describe('one Gmail mailbox under its other spellings', () => {
     const res = await withToken(await token({ sub: 'ci-reader', email: 'cibot@googlemail.com' }), '/v1/whoami');
     expect(res.status).toBe(401);
     expect(res.body.error.reason).toBe('principal.kind_mismatch');
+  });
+
+  it('at Fastmail, a subdomain address (anything@dana.fastmail.com) is dana@fastmail.com: one reviewer', async () => {
+    const id = await hold('/schema/fastmail');
+    expect((await approveWith(await token({ sub: 'dana-main', email: 'dana@fastmail.com' }), id)).status).toBe(200);
+    const again = await approveWith(await token({ sub: 'dana-sub', email: 'reviews@Dana.Fastmail.com' }), id);
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('ALREADY_REVIEWED');
+    expect(await storedStatus(gw.deps.store, id)).toBe('pending');
+    expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'dana@fastmail.com', verdict: 'approve' }]);
   });
 
   it('leaves other domains’ dots alone: there a dot is part of the address', async () => {
