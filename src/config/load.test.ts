@@ -128,6 +128,7 @@ policy:
     expect(problems('principals: [{ id: bot, kind: agent, email: olga+bot@example.com }, { id: olga, kind: human, email: olga@example.com }]')).toContain(`principals[0].email: olga+bot@example.com is the mailbox of olga; ${refused}`);
     expect(problems('principals: [{ id: bot, kind: agent, email: ops@example.com }, { id: olga, kind: human, email: ops+olga@example.com }]')).toContain(`principals[0].email: ops@example.com is the mailbox of olga; ${refused}`);
     expect(problems('principals: [{ id: bot, kind: agent, email: olga@example.com }, { id: olga@example.com, kind: human }]')).toContain(`principals[0].email: olga@example.com is the mailbox of olga@example.com; ${refused}`);
+    expect(problems('principals: [{ id: bot, kind: agent, email: o.lga@googlemail.com }, { id: olga, kind: human, email: olga@gmail.com }]')).toContain(`principals[0].email: o.lga@googlemail.com is the mailbox of olga; ${refused}`);
     // An address of its own, acting for her, is how an agent is hers.
     expect(() => parseConfig('principals: [{ id: bot, kind: agent, actsFor: olga, email: bot@example.com }, { id: olga, kind: human, email: olga@example.com }]', 'countersign.yaml', {})).not.toThrow();
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { human, agent } from '../../test/support/fixtures.ts';
-import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, mailboxOf, readsAs, sameIdentity, type HumanDirectory } from './human-identity.ts';
+import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, inboxSpelling, mailboxOf, readsAs, sameIdentity, type HumanDirectory } from './human-identity.ts';
 import type { Principal } from './principal.ts';
 
 const alice: Principal = { ...human('alice', ['sre']), email: 'Alice@Example.com' };
@@ -51,6 +51,16 @@ describe('sameIdentity: a sub-address is its mailbox only where that refuses', (
     expect(mailboxOf('alice+ops@example.com')).toBe('alice@example.com');
     expect(mailboxOf('alice@example.com')).toBe('alice@example.com');
     expect(mailboxOf('+ops@example.com')).toBe('+ops@example.com');
+    // Gmail reads its local part without dots, and googlemail.com is gmail.com; elsewhere a dot is part of the address.
+    expect(mailboxOf('a.lice+ops@googlemail.com')).toBe('alice@gmail.com');
+    expect(mailboxOf('a.lice@example.com')).toBe('a.lice@example.com');
+    expect(mailboxOf('...@gmail.com')).toBe('...@gmail.com');
+    expect(inboxSpelling('ci.bot+x@googlemail.com')).toBe('cibot+x@gmail.com');
+    expect(mailboxOf('ops@dana.fastmail.com')).toBe('dana@fastmail.com');
+    expect(mailboxOf('dana+x@fastmail.com')).toBe('dana@fastmail.com');
+    expect(mailboxOf('ops@dana.example.com')).toBe('ops@dana.example.com');
+    expect(sameIdentity({ id: 'a.lice@gmail.com' }, { id: 'x', email: 'alice@googlemail.com' }, { mailbox: true })).toBe(true);
+    expect(sameIdentity({ id: 'a.lice@gmail.com' }, { id: 'x', email: 'alice@googlemail.com' })).toBe(false);
     const tagged = { id: 'alice+ops@example.com' };
     const alice = { id: 'alice', email: 'Alice@Example.com' };
     expect(sameIdentity(tagged, alice)).toBe(false);

@@ -115,18 +115,43 @@ export interface HumanTraits {
   readonly claimedId?: string | null;
 }
 
+/** Gmail's domains: one inbox for `googlemail.com` and `gmail.com`, whose local part Gmail reads without its dots. */
+const GMAIL = new Set(['gmail.com', 'googlemail.com']);
+
+/** Fastmail's subdomain addressing: anything@<user>.fastmail.com is delivered to <user>@fastmail.com. */
+const FASTMAIL_SUBDOMAIN = /^([a-z0-9-]+)\.fastmail\.com$/;
+
 /**
  * The mailbox an email key delivers to at most providers (Google, Microsoft 365, Fastmail, Proton): the address
- * without its sub-address (`alice+ops@` → `alice@`). Whoever reads that mailbox can verify an account under any
- * `+tag` of it.
+ * without its sub-address (`alice+ops@` → `alice@`; at Fastmail, `ops@alice.fastmail.com` → `alice@fastmail.com`),
+ * and at Gmail without the dots of its local part and under `gmail.com` (`a.lice@googlemail.com` →
+ * `alice@gmail.com`). Whoever reads that mailbox can verify an account under any of these spellings of it.
  *
  * @example
  * mailboxOf('alice+ops@example.com'); // 'alice@example.com'
+ * mailboxOf('a.lice+ops@googlemail.com'); // 'alice@gmail.com'
  */
 export function mailboxOf(key: string): string {
   const at = key.lastIndexOf('@');
+  const fastmail = FASTMAIL_SUBDOMAIN.exec(key.slice(at + 1));
+  if (fastmail) return `${fastmail[1]}@fastmail.com`;
   const plus = key.indexOf('+');
-  return plus > 0 && plus < at ? key.slice(0, plus) + key.slice(at) : key;
+  return inboxSpelling(plus > 0 && plus < at ? key.slice(0, plus) + key.slice(at) : key);
+}
+
+/**
+ * An email key as its provider spells its inbox, sub-address kept: at Gmail, without the dots of its local part and
+ * under `gmail.com`; elsewhere as it is.
+ *
+ * @example
+ * inboxSpelling('ci.bot+x@googlemail.com'); // 'cibot+x@gmail.com'
+ */
+export function inboxSpelling(key: string): string {
+  const at = key.lastIndexOf('@');
+  if (!GMAIL.has(key.slice(at + 1))) return key;
+  const local = key.slice(0, at);
+  const bare = local.replaceAll('.', '');
+  return `${bare.length > 0 ? bare : local}@gmail.com`;
 }
 
 /** How widely two traits are taken as one person: `mailbox` adds the mailbox of each address (see mailboxOf). */

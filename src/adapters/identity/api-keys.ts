@@ -3,7 +3,7 @@
  * is hashed and looked up, so the gateway never holds a key it could leak.
  */
 import { hash, randomBytes } from 'node:crypto';
-import { emailKey, idFold, mailboxOf } from '../../core/human-identity.ts';
+import { emailKey, idFold, inboxSpelling, mailboxOf } from '../../core/human-identity.ts';
 import type { Identity } from '../../core/ports.ts';
 import type { Principal } from '../../core/principal.ts';
 import { apiKeyRefOfHash } from '../../core/session.ts';
@@ -64,7 +64,8 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
     // The config check refuses two humans with one email; the first stays if one slipped through.
     if (key !== undefined && !byEmail.has(key)) byEmail.set(key, principal);
     const agentKey = p.kind === 'agent' && p.email ? emailKey(p.email) : undefined;
-    if (agentKey !== undefined && !agentsByEmail.has(agentKey)) agentsByEmail.set(agentKey, principal);
+    // Under the spelling of its inbox too (a Gmail address without its dots): whoever reads that inbox reads the agent's mail.
+    for (const k of agentKey === undefined ? [] : [agentKey, inboxSpelling(agentKey)]) if (!agentsByEmail.has(k)) agentsByEmail.set(k, principal);
     for (const h of p.apiKeys) byHash.set(h, principal);
     keyRefs.set(p.id, new Set(p.apiKeys.map(apiKeyRefOfHash)));
     if (p.issuers) issuersOf.set(p.id, new Set(p.issuers));
@@ -84,7 +85,7 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
     },
     agentByEmail(email) {
       const wanted = emailKey(email);
-      return wanted === undefined ? undefined : (agentsByEmail.get(wanted) ?? agentsByEmail.get(mailboxOf(wanted)));
+      return wanted === undefined ? undefined : (agentsByEmail.get(wanted) ?? agentsByEmail.get(inboxSpelling(wanted)) ?? agentsByEmail.get(mailboxOf(wanted)));
     },
     // Keys alone grant no role; createIdentity adds the configured ones.
     roles: () => [],
