@@ -53,6 +53,8 @@ export interface ExecuteOptions {
    * undo's revert (core/undo.ts revertSql). Its own undo is then read from what the statement wrote.
    */
   readonly reverting?: CapturedUndo;
+  /** MCP calls: the hash of the tool's definition the call was judged by (facts.mcp.definitionHash); it runs on that one only. */
+  readonly definitionHash?: string;
 }
 
 /**

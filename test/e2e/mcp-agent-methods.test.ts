@@ -18,6 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { textOf } from '../support/mcp.ts';
 
+/** The text of a tool result (the SDK's type of a call's answer also covers a task's). */
+const text = (r: unknown) => textOf(r as { content?: unknown });
+
 const SERVER = fileURLToPath(new URL('../support/asking-mcp.js', import.meta.url));
 
 let gw: TestGateway;
@@ -115,9 +118,9 @@ describe('an upstream that asks its client back', () => {
     await agent.connect(new StreamableHTTPClientTransport(new URL('/mcp', gw.url), { requestInit: { headers: { authorization: `Bearer ${gw.keys['deploy-bot']}` } } }));
     try {
       const r = await agent.callTool({ name: 'asker__ask', arguments: {}, _meta: { progressToken: 7 } });
-      const text = textOf(r);
-      for (const m of ['sampling/createMessage', 'elicitation/create', 'roots/list']) expect(text).toContain(`${m}: refused`);
-      expect(text).not.toContain('answered');
+      const answer = text(r);
+      for (const m of ['sampling/createMessage', 'elicitation/create', 'roots/list']) expect(answer).toContain(`${m}: refused`);
+      expect(answer).not.toContain('answered');
       expect(asked).toEqual([]);
     } finally {
       await agent.close();
@@ -142,7 +145,7 @@ describe('a held call cancelled by its agent and sent again', () => {
       const digest = (await gw.as('alice', `/v1/requests/${held.id}`)).body.digest;
       expect((await gw.as('alice', `/v1/requests/${held.id}/reviews`, { body: { verdict: 'approve', digest } })).status).toBe(200);
       const done = await agent.callTool({ name: 'countersign_wait', arguments: { requestId: held.id } });
-      expect(textOf(done)).toBe('hello, ada (call 1)');
+      expect(text(done)).toBe('hello, ada (call 1)');
       // Sent again once it ran: another request, held; nothing ran meanwhile.
       const later = await agent.callTool(call);
       expect(later._meta?.['countersign/requestId']).not.toBe(held.id);
@@ -150,7 +153,7 @@ describe('a held call cancelled by its agent and sent again', () => {
       const next = later._meta?.['countersign/requestId'] as string;
       const nextDigest = (await gw.as('alice', `/v1/requests/${next}`)).body.digest;
       expect((await gw.as('alice', `/v1/requests/${next}/reviews`, { body: { verdict: 'approve', digest: nextDigest } })).status).toBe(200);
-      expect(textOf(await agent.callTool({ name: 'countersign_wait', arguments: { requestId: next } }))).toBe('hello, ada (call 2)');
+      expect(text(await agent.callTool({ name: 'countersign_wait', arguments: { requestId: next } }))).toBe('hello, ada (call 2)');
     } finally {
       await agent.close();
     }
