@@ -55,7 +55,7 @@ function lazyUpstream(...args: Parameters<typeof import('./upstream.ts').createU
   };
   return {
     listTools: async () => (await upstream()).listTools(),
-    callTool: async (tool, args, timeoutMs, verify) => (await upstream()).callTool(tool, args, timeoutMs, verify),
+    callTool: async (tool, args, timeoutMs, verify, relist) => (await upstream()).callTool(tool, args, timeoutMs, verify, relist),
     close: async () => {
       closed = true;
       // An upstream that never came to be (its module failed to load) has nothing to close.
@@ -87,7 +87,7 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
   const verifying = (tool: string, hash: string) => (tools: readonly ToolDefinition[]) => {
     const now = asListed(tools).find((t) => t.name === tool);
     if (now === undefined || toolHash(now) !== hash) {
-      throw new CountersignError('TOOL_DEFINITION_MISMATCH', `the MCP server of ${config.name} was started again and defines tool ${JSON.stringify(tool).slice(0, 100)} otherwise than when this call was judged; it did not run: call it again to have it judged as it is now`);
+      throw new CountersignError('TOOL_DEFINITION_MISMATCH', `the MCP server of ${config.name} now defines tool ${JSON.stringify(tool).slice(0, 100)} otherwise than when this call was judged; it did not run: call it again to have it judged as it is now`);
     }
   };
   const catalog = createToolCatalog(listed, config.waitSeconds, config.acceptors);
@@ -116,7 +116,7 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
       const call = input as McpInput;
       const scrubber = scrubberNow();
       try {
-        const result = await upstream.callTool(call.tool, call.arguments, config.timeoutMs, opts?.definitionHash ? verifying(call.tool, opts.definitionHash) : undefined);
+        const result = await upstream.callTool(call.tool, call.arguments, config.timeoutMs, opts?.definitionHash ? verifying(call.tool, opts.definitionHash) : undefined, opts?.waited === true);
         const { output, bytes, truncated } = scrubbedResult(result, scrubber);
         const isError = result.isError === true;
         return {

@@ -22,9 +22,11 @@ export interface Upstream {
   /**
    * `verify`: given when the call must run on the definition it was judged by. A connection made since the last
    * listing (the process started again, the session made anew) may be another server, which tells nothing of what it
-   * changed: its tools are listed first, `verify` throws to stop the call, and the catalog is told to list them again.
+   * changed, and with `relist` (a call that waited for a human) any server may have changed silently meanwhile (a
+   * stateless one has no stream to say it on): its tools are then listed first, `verify` throws to stop the call,
+   * and the catalog is told to list them again.
    */
-  callTool(tool: string, args: Readonly<Record<string, unknown>>, timeoutMs: number, verify?: (tools: readonly ToolDefinition[]) => void): Promise<CallToolResult>;
+  callTool(tool: string, args: Readonly<Record<string, unknown>>, timeoutMs: number, verify?: (tools: readonly ToolDefinition[]) => void, relist?: boolean): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
@@ -148,12 +150,18 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
       listedClient = client;
       return tools;
     },
-    async callTool(tool, args, timeoutMs, verify) {
+    async callTool(tool, args, timeoutMs, verify, relist = false) {
       const client = await connect();
-      if (verify && client !== listedClient) {
+      if (verify && (relist || client !== listedClient)) {
         const tools = await listOn(client);
-        onListChanged();
-        verify(tools);
+        // A new connection, or a tool found changed, is listed again by the catalog, and the change recorded (tool-sync.ts).
+        try {
+          verify(tools);
+        } catch (e) {
+          onListChanged();
+          throw e;
+        }
+        if (client !== listedClient) onListChanged();
       }
       return (await client.callTool({ name: tool, arguments: { ...args } }, CallToolResultSchema, { timeout: timeoutMs })) as CallToolResult;
     },
