@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   SQL_SETTING_REFUSED: 'The SQL changes a session setting the gateway pins (how text is parsed, search_path, the role, a timeout, read-only mode); it is denied.',
   UNKNOWN_TOOL: "The MCP tool named is not offered by its connection. Agents see a tool as its connection's name, two underscores, then the tool's name.",
   UPSTREAM_UNAVAILABLE: 'The upstream MCP server could not be started or reached, or did not list its tools.',
-  TOOL_DEFINITION_MISMATCH: "The MCP tool definition is not the one expected: a change to accept is no longer the one the upstream shows (nothing was accepted), or an approved call's tool changed since it was submitted (it did not run).",
+  TOOL_DEFINITION_MISMATCH: "The MCP tool definition is not the one expected: a change to accept is no longer the one the upstream shows (nothing was accepted), or a call's tool changed since it was submitted, or is defined otherwise by an upstream connected anew as the call was about to run (it did not run).",
   TOOL_ACCEPTORS_NOT_CONFIGURED: "The MCP connection names no one who may accept a changed tool definition (`pinning.acceptors`), so nobody may; nothing was accepted.",
   NOT_A_TOOL_ACCEPTOR: "The caller is not among the humans the MCP connection lets accept a changed tool definition; nothing was accepted.",
   IDEMPOTENCY_KEY_INVALID: 'The Idempotency-Key header is not 1 to 255 visible ASCII characters (bare, or as a quoted string); nothing was recorded.',

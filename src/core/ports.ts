@@ -53,6 +53,10 @@ export interface ExecuteOptions {
    * undo's revert (core/undo.ts revertSql). Its own undo is then read from what the statement wrote.
    */
   readonly reverting?: CapturedUndo;
+  /** MCP calls: the hash of the tool's definition the call was judged by (facts.mcp.definitionHash); it runs on that one only. */
+  readonly definitionHash?: string;
+  /** The request waited for a decision (held for review): what it runs on is looked at again, not taken from before the wait. */
+  readonly waited?: boolean;
 }
 
 /**

@@ -255,7 +255,8 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, decision: D
     try {
       const readOnly = claimed.facts.kind === 'postgres' && claimed.facts.sql.readOnly;
       const reverting = readOnly ? undefined : await revertedUndo(deps, claimed);
-      const opts: ExecuteOptions = { readOnly, ...(decision.noUndo ? { noUndo: decision.noUndo } : {}), ...(reverting ? { reverting } : {}) };
+      const definitionHash = claimed.facts.kind === 'mcp' ? (claimed.facts.mcp.definitionHash as string | undefined) : undefined;
+      const opts: ExecuteOptions = { readOnly, ...(decision.noUndo ? { noUndo: decision.noUndo } : {}), ...(reverting ? { reverting } : {}), ...(definitionHash ? { definitionHash, waited: claimed.decision.effect === 'approve' } : {}) };
       const attributes = { 'countersign.connection': handle.info.name, 'countersign.connection_kind': handle.info.kind, 'countersign.runs_in': runner ? 'session' : 'gateway' };
       // Checked last before it runs: a run whose time bound would end past its deadline (the claim's write or the
       // read above stalled for longer than the grace) could still be going when another process settles it.

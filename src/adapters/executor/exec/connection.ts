@@ -67,8 +67,11 @@ function scrubbed(scrubber: SecretScrubber, text: string, cutShort: boolean): st
  * @example
  * const kubectl = createExecConnection({ name: 'ops-tool', command: '/usr/local/bin/kubectl', env: {}, tags: {}, timeoutMs: 60000 });
  */
-export function createExecConnection(config: ExecConnectionConfig): ConnectionHandle {
+export function createExecConnection(config: ExecConnectionConfig): ConnectionHandle & { close(): Promise<void> } {
   const scrubberNow = heldScrubber(Object.values(config.env), config.heldSecrets);
+  // Aborted when the gateway closes: every run in flight has its group killed, and none starts after.
+  const closing = new AbortController();
+  const running = new Set<Promise<unknown>>();
   return {
     info: { kind: 'exec', name: config.name, tags: config.tags },
     maxRunMs: config.timeoutMs,
@@ -86,10 +89,12 @@ export function createExecConnection(config: ExecConnectionConfig): ConnectionHa
     async execute(input: ActionInput): Promise<ExecutionResult> {
       const args = (input as ExecInput).args;
       const env = { PATH: '/usr/local/bin:/usr/bin:/bin', ...config.env };
-      const r = await runGroup(config.command, args, { env, ...(config.cwd ? { cwd: config.cwd } : {}), timeoutMs: config.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES });
+      const run = runGroup(config.command, args, { env, ...(config.cwd ? { cwd: config.cwd } : {}), timeoutMs: config.timeoutMs, maxOutputBytes: MAX_OUTPUT_BYTES, signal: closing.signal });
+      running.add(run);
+      const r = await run.finally(() => running.delete(run));
       // Output cut where it stood: over the bound, or the process killed (its time limit or a signal).
       const scrubber = scrubberNow();
-      const cutShort = r.failure === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' || r.timedOut || r.signal !== null;
+      const cutShort = r.failure === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' || r.timedOut || r.stopped === true || r.signal !== null;
       const stdout = scrubbed(scrubber, r.stdout, cutShort);
       const stderr = scrubbed(scrubber, r.stderr, cutShort);
       if (r.failure !== undefined) {
@@ -97,6 +102,9 @@ export function createExecConnection(config: ExecConnectionConfig): ConnectionHa
         return { ok: false, output: { stdout, stderr }, summary: { error: r.failure }, error: { code: 'EXECUTION_FAILED', message: `${config.name}: ${message}` } };
       }
       const { exitCode, signal } = r;
+      if (r.stopped) {
+        return { ok: false, output: { exitCode, signal, stdout, stderr }, summary: { exitCode, signal, stopped: true }, error: { code: 'EXECUTION_FAILED', message: `${config.name} was stopped: the gateway closed` } };
+      }
       const ok = exitCode === 0 && !r.timedOut;
       return {
         ok,
@@ -104,6 +112,10 @@ export function createExecConnection(config: ExecConnectionConfig): ConnectionHa
         summary: { exitCode, signal },
         ...(ok ? {} : { error: { code: 'EXECUTION_FAILED', message: r.timedOut ? `${config.name} timed out` : `${config.name} exited with ${exitCode ?? signal}` } }),
       };
+    },
+    async close() {
+      closing.abort();
+      await Promise.all(running);
     },
   };
 }

@@ -68,4 +68,18 @@ describe('a run of a process group', () => {
     expect(r).toMatchObject({ failure: 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' });
     expect(r.stdout).toHaveLength(4096);
   }, 30_000);
+
+  it('kills its whole group when its signal aborts (the gateway closing), and starts nothing once aborted', async () => {
+    const file = pidFile();
+    const closing = new AbortController();
+    const run = runGroup('/bin/sh', ['-c', `sleep 300 & echo $! > ${file}; wait`], { ...opts, timeoutMs: 60_000, signal: closing.signal });
+    const pid = await strayIn(file);
+    closing.abort();
+    expect(await run).toMatchObject({ stopped: true, timedOut: false });
+    for (let i = 0; alive(pid) && i < 500; i++) await new Promise((done) => setTimeout(done, 20));
+    expect(alive(pid)).toBe(false);
+    const later = pidFile();
+    expect(await runGroup('/bin/sh', ['-c', `echo $$ > ${later}`], { ...opts, signal: closing.signal })).toMatchObject({ stopped: true, exitCode: null });
+    expect(readFileSync(later, { encoding: 'utf8', flag: 'a+' })).toBe('');
+  }, 30_000);
 });

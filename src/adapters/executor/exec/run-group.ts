@@ -24,6 +24,8 @@ export interface GroupRun {
   readonly stderr: string;
   /** The run hit its time bound; its group was killed. */
   readonly timedOut: boolean;
+  /** `signal` aborted (the gateway closing) before the run ended; its group was killed, or it never started. */
+  readonly stopped?: boolean;
   /** Why it ended without a proper exit: `ERR_CHILD_PROCESS_STDIO_MAXBUFFER`, or the error of a spawn that failed (`ENOENT`, …). */
   readonly failure?: string;
 }
@@ -34,6 +36,8 @@ export interface GroupRunOptions {
   readonly timeoutMs: number;
   /** Bytes each of stdout and stderr may hold. */
   readonly maxOutputBytes: number;
+  /** Aborted: the group is killed (or, already aborted, nothing starts). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -42,11 +46,16 @@ export interface GroupRunOptions {
  */
 export function runGroup(command: string, args: readonly string[], opts: GroupRunOptions): Promise<GroupRun> {
   return new Promise((resolve) => {
+    if (opts.signal?.aborted) {
+      resolve({ exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, stopped: true });
+      return;
+    }
     const child = spawn(command, args, { shell: false, detached: true, env: opts.env, ...(opts.cwd ? { cwd: opts.cwd } : {}), stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const sizes = { out: 0, err: 0 };
     let timedOut = false;
+    let stopped = false;
     let failure: string | undefined;
     let done = false;
     const killGroup = () => {
@@ -69,6 +78,11 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
       timedOut = true;
       stop();
     }, opts.timeoutMs);
+    const onAbort = () => {
+      stopped = true;
+      stop();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     const collect = (into: Buffer[], which: 'out' | 'err') => (chunk: Buffer) => {
       const room = opts.maxOutputBytes - sizes[which];
       if (room > 0) into.push(room >= chunk.length ? chunk : chunk.subarray(0, room));
@@ -85,9 +99,10 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
       done = true;
       clearTimeout(bound);
       clearTimeout(letGo);
+      opts.signal?.removeEventListener('abort', onAbort);
       // Whatever of the group is still running (a background child that let go of the output) ends with the run.
       killGroup();
-      resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(failure ? { failure } : {}) });
+      resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(stopped ? { stopped } : {}), ...(failure ? { failure } : {}) });
     };
     child.once('error', (e: NodeJS.ErrnoException) => {
       // Not started (ENOENT, EACCES): no close follows with certainty.

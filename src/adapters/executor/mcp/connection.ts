@@ -9,8 +9,9 @@ import { urlCredential } from '../../../config/held-secrets.ts';
 import type { ActionInput, McpInput } from '../../../core/action.ts';
 import type { TagValue } from '../../../core/connection.ts';
 import type { ToolAcceptors } from '../../../core/mcp/acceptors.ts';
-import type { ConnectionHandle, ExecutionResult, ToolCatalog } from '../../../core/ports.ts';
-import { CountersignError } from '../../../core/errors.ts';
+import type { ConnectionHandle, ExecuteOptions, ExecutionResult, ToolCatalog } from '../../../core/ports.ts';
+import { CountersignError, isCountersignError } from '../../../core/errors.ts';
+import { toolHash, type ToolDefinition } from '../../../core/mcp/tool.ts';
 import { argumentTypeMismatch } from './argument-types.ts';
 import { createToolCatalog } from './catalog.ts';
 import { deriveMcpFacts } from './facts.ts';
@@ -54,7 +55,7 @@ function lazyUpstream(...args: Parameters<typeof import('./upstream.ts').createU
   };
   return {
     listTools: async () => (await upstream()).listTools(),
-    callTool: async (tool, args, timeoutMs) => (await upstream()).callTool(tool, args, timeoutMs),
+    callTool: async (tool, args, timeoutMs, verify, relist) => (await upstream()).callTool(tool, args, timeoutMs, verify, relist),
     close: async () => {
       closed = true;
       // An upstream that never came to be (its module failed to load) has nothing to close.
@@ -77,9 +78,17 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
   const upstream = lazyUpstream(config.name, target, () => catalog.notifyListChanged(), (text) => scrubberNow().clip(scrubberNow().scrubValue(text.slice(0, 65_536)), 4096));
   // Tool definitions reach agents (tools/list) and reviewers: an upstream that echoes its credentials there is scrubbed
   // too, and a definition that still gives one away as JSON (a number, a byte array) is left out: an unknown tool.
-  const listed = async () => {
+  const asListed = (tools: readonly ToolDefinition[]) => {
     const scrubber = scrubberNow();
-    return scrubber.scrubValue(await upstream.listTools()).filter((tool) => !hidesSecretInText(tool, scrubber));
+    return scrubber.scrubValue(tools).filter((tool) => !hidesSecretInText(tool, scrubber));
+  };
+  const listed = async () => asListed(await upstream.listTools());
+  /** Stops a call whose tool the upstream, listed anew, defines otherwise than the definition it was judged by. */
+  const verifying = (tool: string, hash: string) => (tools: readonly ToolDefinition[]) => {
+    const now = asListed(tools).find((t) => t.name === tool);
+    if (now === undefined || toolHash(now) !== hash) {
+      throw new CountersignError('TOOL_DEFINITION_MISMATCH', `the MCP server of ${config.name} now defines tool ${JSON.stringify(tool).slice(0, 100)} otherwise than when this call was judged; it did not run: call it again to have it judged as it is now`);
+    }
   };
   const catalog = createToolCatalog(listed, config.waitSeconds, config.acceptors);
 
@@ -103,11 +112,11 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
       const pinned = entry.changed && entry.pinned ? { pinnedAnnotations: entry.pinned.annotations ?? {} } : {};
       return deriveMcpFacts(config.name, call, { annotations: entry.definition.annotations ?? {}, changed: entry.changed, hash: entry.hash, ...pinned });
     },
-    async execute(input: ActionInput): Promise<ExecutionResult> {
+    async execute(input: ActionInput, opts?: ExecuteOptions): Promise<ExecutionResult> {
       const call = input as McpInput;
       const scrubber = scrubberNow();
       try {
-        const result = await upstream.callTool(call.tool, call.arguments, config.timeoutMs);
+        const result = await upstream.callTool(call.tool, call.arguments, config.timeoutMs, opts?.definitionHash ? verifying(call.tool, opts.definitionHash) : undefined, opts?.waited === true);
         const { output, bytes, truncated } = scrubbedResult(result, scrubber);
         const isError = result.isError === true;
         return {
@@ -117,6 +126,9 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
           ...(isError ? { error: { code: 'EXECUTION_FAILED', message: `tool ${call.tool} of ${config.name} reported an error` } } : {}),
         };
       } catch (e) {
+        if (isCountersignError(e, 'TOOL_DEFINITION_MISMATCH')) {
+          return { ok: false, output: { content: [{ type: 'text', text: e.message }], isError: true }, summary: { ran: false }, error: { code: e.code, message: e.message } };
+        }
         // A JSON-RPC error (unknown tool, bad arguments, timeout) or a lost connection: the agent learns which.
         // Scrubbed far past the cut, then cut wherever it falls: an error that quotes the agent's arguments must not
         // come back shorter when they end in the beginning of a secret.

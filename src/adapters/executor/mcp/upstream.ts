@@ -19,7 +19,14 @@ export type UpstreamTarget =
 
 export interface Upstream {
   listTools(): Promise<ToolDefinition[]>;
-  callTool(tool: string, args: Readonly<Record<string, unknown>>, timeoutMs: number): Promise<CallToolResult>;
+  /**
+   * `verify`: given when the call must run on the definition it was judged by. A connection made since the last
+   * listing (the process started again, the session made anew) may be another server, which tells nothing of what it
+   * changed, and with `relist` (a call that waited for a human) any server may have changed silently meanwhile (a
+   * stateless one has no stream to say it on): its tools are then listed first, `verify` throws to stop the call,
+   * and the catalog is told to list them again.
+   */
+  callTool(tool: string, args: Readonly<Record<string, unknown>>, timeoutMs: number, verify?: (tools: readonly ToolDefinition[]) => void, relist?: boolean): Promise<CallToolResult>;
   close(): Promise<void>;
 }
 
@@ -63,6 +70,8 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
   let current: Promise<Client> | undefined;
   let closed = false;
   let stderrTail = '';
+  /** The client the last complete listing (the catalog's) came from: a call on any other verifies its tool first. */
+  let listedClient: Client | undefined;
   // One per upstream, across reconnections: a standing stream it cut stays refused.
   const upstreamFetch = createIsolatingFetch();
 
@@ -114,29 +123,46 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
     return attempt;
   }
 
+  async function listOn(client: Client): Promise<ToolDefinition[]> {
+    const tools: ToolDefinition[] = [];
+    let cursor: string | undefined;
+    try {
+      for (let pages = 0; ; ) {
+        if (++pages > MAX_LIST_PAGES) throw new Error(`tools/list went on for more than ${MAX_LIST_PAGES} pages`);
+        const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: CONNECT_TIMEOUT_MS });
+        tools.push(...page.tools.map((t) => definitionOf(t as Parameters<typeof definitionOf>[0])));
+        cursor = page.nextCursor;
+        if (!cursor) break;
+      }
+    } catch (e) {
+      throw unavailable(e);
+    }
+    // Refused whole: a listing that cannot be pinned tool by tool offers none of its tools.
+    const problem = listingProblem(tools);
+    if (problem) throw unavailable(`tools/list ${problem}`);
+    return tools;
+  }
+
   return {
     async listTools() {
       const client = await connect();
-      const tools: ToolDefinition[] = [];
-      let cursor: string | undefined;
-      try {
-        for (let pages = 0; ; ) {
-          if (++pages > MAX_LIST_PAGES) throw new Error(`tools/list went on for more than ${MAX_LIST_PAGES} pages`);
-          const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: CONNECT_TIMEOUT_MS });
-          tools.push(...page.tools.map((t) => definitionOf(t as Parameters<typeof definitionOf>[0])));
-          cursor = page.nextCursor;
-          if (!cursor) break;
-        }
-      } catch (e) {
-        throw unavailable(e);
-      }
-      // Refused whole: a listing that cannot be pinned tool by tool offers none of its tools.
-      const problem = listingProblem(tools);
-      if (problem) throw unavailable(`tools/list ${problem}`);
+      const tools = await listOn(client);
+      listedClient = client;
       return tools;
     },
-    async callTool(tool, args, timeoutMs) {
+    async callTool(tool, args, timeoutMs, verify, relist = false) {
       const client = await connect();
+      if (verify && (relist || client !== listedClient)) {
+        const tools = await listOn(client);
+        // A new connection, or a tool found changed, is listed again by the catalog, and the change recorded (tool-sync.ts).
+        try {
+          verify(tools);
+        } catch (e) {
+          onListChanged();
+          throw e;
+        }
+        if (client !== listedClient) onListChanged();
+      }
       return (await client.callTool({ name: tool, arguments: { ...args } }, CallToolResultSchema, { timeout: timeoutMs })) as CallToolResult;
     },
     async close() {
