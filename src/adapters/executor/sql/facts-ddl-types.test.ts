@@ -127,6 +127,7 @@ describe("statements that reach past the database's own objects: a type of their
       'CREATE TEXT SEARCH PARSER p (start = a, gettoken = b, end = c, lextypes = d)',
       'CREATE TEXT SEARCH TEMPLATE t (lexize = public.evil_lexize)',
       'CREATE TYPE public.t (input = public.t_in, output = public.t_out)',
+      'ALTER TYPE public.t SET (receive = public.t_recv, storage = plain)',
     ]) {
       const [types, ddl] = typed(sql);
       expect(types, sql).toContain('untrusted_code');
@@ -144,6 +145,7 @@ describe("statements that reach past the database's own objects: a type of their
     ]) {
       expect(typed(sql), sql).toEqual([['create'], true]);
     }
+    expect(typed('ALTER TYPE public.t SET (storage = plain)')).toEqual([['alter'], true]);
   });
 
   it('lists foreign data wrappers, servers, user mappings and foreign tables as foreign_data, not a create or an alter', () => {

@@ -212,7 +212,8 @@ const TRUSTED_LANGUAGES: ReadonlySet<string> = new Set(['sql', 'plpgsql', 'plper
  * The type of a node whose statement reaches past the database's own objects by what it says rather than by its node:
  * a function in an untrusted language (`LANGUAGE c AS '$libdir/adminpack', 'pg_file_write_v1_1'` binds a C function of
  * any library the server has, no CREATE EXTENSION needed; plpython3u runs anything), a base type or text search parser
- * or template (C functions the server calls on every value or document), a foreign table's options (file_fdw's
+ * or template, a base type's functions set by ALTER TYPE (C functions the server calls on every value or document), a
+ * foreign table's options (file_fdw's
  * `filename`, `program`).
  */
 function reachType(node: string, payload: Readonly<Record<string, unknown>>): string | undefined {
@@ -229,6 +230,10 @@ function reachType(node: string, payload: Readonly<Record<string, unknown>>): st
     const baseType = kind === 'OBJECT_TYPE' && Array.isArray(payload['definition']) && payload['definition'].length > 0;
     return baseType || kind === 'OBJECT_TSPARSER' || kind === 'OBJECT_TSTEMPLATE' ? 'untrusted_code' : undefined;
   }
+  if (node === 'AlterTypeStmt') {
+    const options = Array.isArray(payload['options']) ? payload['options'] : [];
+    return options.some((o) => isRecord(o) && isRecord(o['DefElem']) && TYPE_FUNCTIONS.has(String(o['DefElem']['defname']))) ? 'untrusted_code' : undefined;
+  }
   if (node === 'AlterTableStmt') {
     const cmds = Array.isArray(payload['cmds']) ? payload['cmds'] : [];
     const options = cmds.some((c) => isRecord(c) && isRecord(c['AlterTableCmd']) && /^AT_(AlterColumn)?GenericOptions$/.test(String(c['AlterTableCmd']['subtype'])));
@@ -236,6 +241,9 @@ function reachType(node: string, payload: Readonly<Record<string, unknown>>): st
   }
   return undefined;
 }
+
+/** ALTER TYPE … SET options naming a base type's functions, which take `internal` (C code the server calls on every value). */
+const TYPE_FUNCTIONS: ReadonlySet<string> = new Set(['receive', 'send', 'typmod_in', 'typmod_out', 'analyze', 'subscript']);
 
 function snakeCase(node: string): string {
   return node
