@@ -12,6 +12,9 @@
  *   servers, user mappings, foreign tables, IMPORT FOREIGN SCHEMA) is now `foreign_data`.
  * - CREATE PUBLICATION … FOR ALL TABLES publishes every table, none named (a denied one too): now `publication`;
  *   tablespaces (a directory of the server's, and ALTER TABLE ALL IN TABLESPACE moves every table in one) `tablespace`.
+ * - CREATE CAST (int4 AS text) WITH FUNCTION public.leak(int4) AS ASSIGNMENT: pg_cast has no schema, so every
+ *   session's INSERT of a number into a text column ran the agent's function; a cast between two of the server's
+ *   types is now a `catalog` too (server-objects.ts).
  */
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,6 +85,19 @@ describe.skipIf(!db)('statements reaching past the database need a type of their
     for (const sql of ["CREATE SERVER elsewhere FOREIGN DATA WRAPPER file_fdw", "CREATE USER MAPPING FOR CURRENT_USER SERVER files OPTIONS (user 'u')", 'IMPORT FOREIGN SCHEMA public FROM SERVER files INTO public']) {
       expect(await types(sql), sql).toEqual([200, 'deny', ['foreign_data']]);
     }
+  });
+
+  it("a cast between two of the server's types, over REST and the wire listener: refused, so another session's insert runs nothing of the agent's", async () => {
+    // pg_cast has no schema: an assignment cast int4 -> text by the agent's function ran on every session's INSERT of a number into a text column.
+    await direct.query("CREATE TABLE notes (body text); CREATE FUNCTION public.leak(int4) RETURNS text LANGUAGE sql AS $$ SELECT pg_catalog.lo_from_bytea(0, '\\x00'::bytea)::text $$");
+    expect((await sqlAction(gw, 'CREATE CAST (int4 AS text) WITH FUNCTION public.leak(int4) AS ASSIGNMENT')).status).toBe(403);
+    expect((await queryOnce(gw, 'CREATE CAST (pg_catalog.int4 AS pg_catalog.text) WITH FUNCTION public.leak(int4) AS ASSIGNMENT')).codes).toEqual(['42501']);
+    await direct.query('INSERT INTO notes VALUES (42)');
+    expect((await direct.query('SELECT body FROM notes')).rows).toEqual([{ body: '42' }]);
+    expect((await direct.query('SELECT count(*)::int AS n FROM pg_largeobject_metadata')).rows[0]).toEqual({ n: 0 });
+    // A cast of the agent's own type, written with its schema, is still a create.
+    await direct.query("CREATE TYPE public.mood AS ENUM ('ok'); CREATE FUNCTION public.mood_int(public.mood) RETURNS int LANGUAGE sql AS 'SELECT 1'");
+    expect((await sqlAction(gw, 'CREATE CAST (public.mood AS int) WITH FUNCTION public.mood_int(public.mood)')).status).toBe(200);
   });
 
   it('a publication of every table, a language, an access method, a tablespace: denied by default, each of its own type', async () => {

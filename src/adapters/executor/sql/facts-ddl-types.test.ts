@@ -40,10 +40,15 @@ describe('statement types a rule must name', () => {
       'ALTER FUNCTION "pg_catalog".upper(text) SECURITY DEFINER',
       'CREATE OPERATOR pg_catalog.+ (leftarg = int4, rightarg = int4, function = int4pl)',
       'CREATE RULE r AS ON INSERT TO pg_catalog.pg_class DO INSTEAD NOTHING',
+      // A cast between two of the server's types: pg_cast has no schema, so it changes every session's expressions.
+      'CREATE CAST (int4 AS text) WITH FUNCTION public.leak(int4) AS ASSIGNMENT',
+      'CREATE CAST (text AS pg_catalog.int4) WITHOUT FUNCTION AS IMPLICIT',
+      'CREATE CAST (pg_catalog.int8 AS pg_catalog.bool) WITH INOUT',
+      'CREATE CAST (mood AS int) WITH FUNCTION public.mood_int(public.mood)',
     ]) {
       expect(deriveSqlFacts(sql).statements.map((s) => s.type), sql).toContain('catalog');
     }
-    for (const sql of ["CREATE FUNCTION public.f(pg_catalog.int4) RETURNS pg_catalog.text LANGUAGE sql AS $$ SELECT 'x' $$", 'CREATE TABLE t (x pg_catalog.int4)', 'CREATE VIEW v AS SELECT pg_catalog.upper(relname) FROM pg_catalog.pg_class']) {
+    for (const sql of ["CREATE FUNCTION public.f(pg_catalog.int4) RETURNS pg_catalog.text LANGUAGE sql AS $$ SELECT 'x' $$", 'CREATE TABLE t (x pg_catalog.int4)', 'CREATE VIEW v AS SELECT pg_catalog.upper(relname) FROM pg_catalog.pg_class', 'CREATE CAST (public.mood AS int) WITH FUNCTION public.mood_int(public.mood)', 'CREATE CAST (int AS public.mood) WITH INOUT']) {
       expect(deriveSqlFacts(sql).statements.map((s) => s.type), sql).not.toContain('catalog');
     }
   });
