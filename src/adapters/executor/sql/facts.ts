@@ -19,7 +19,7 @@ import { checkVariableSet, isCustomSetting, showsCredential } from './session-se
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { extraTypes } from './server-objects.ts';
-import { cascades, changesOwner, DDL_TYPES, DROPPED_RELATION_KINDS, mergeWrites, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
+import { cascades, changesOwner, countsAsDdl, DROPPED_RELATION_KINDS, mergeWrites, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
 import { isObject, type Json, type JsonObject } from './parse-tree.ts';
 
@@ -188,7 +188,7 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
     }
     readOnly &&=
       isReadOnly(node, payload, found) && [...found.functions].every((f) => allowed.has(f)) && !found.foreignNames && found.credentials.size === 0;
-    ddl ||= found.statements.some((s) => DDL_TYPES.has(s.type));
+    ddl ||= found.statements.some((s) => countsAsDdl(s.node, s.type));
     privilege ||= found.ownerChange || found.statements.some((s) => PRIVILEGE_TYPES.has(s.type));
     unboundedWrite ||= found.unboundedWrite;
   }

@@ -10,7 +10,10 @@
  * allow-listed name, `ALTER DOMAIN information_schema.cardinal_number ADD
  * CHECK (…)` runs the agent's CHECK on every read of information_schema,
  * `CREATE CAST (text AS oid) WITH FUNCTION lo_import(text)` makes a cast the
- * check leaves to the server. Such a statement is also of type `catalog`,
+ * check leaves to the server; and so does `CREATE CAST (int4 AS text) WITH
+ * FUNCTION public.leak(int4) AS ASSIGNMENT`, a cast between two of the
+ * server's types (pg_cast has no schema: every session's INSERT of a number
+ * into a text column then ran leak). Such a statement is also of type `catalog`,
  * which a rule allowing creates or alters by type must name too (a
  * superuser's business, never an agent's).
  *
@@ -80,6 +83,8 @@ const FOUND: Readonly<Record<string, (p: Payload) => unknown>> = {
 export function changesServerObject(node: string, payload: Payload): boolean {
   if (node === 'AlterObjectSchemaStmt' && SERVER_SCHEMAS.has(String(payload['newschema']))) return true;
   if (node === 'RenameStmt' && payload['renameType'] === 'OBJECT_SCHEMA') return SERVER_SCHEMAS.has(String(payload['subname']));
+  // pg_cast has no schema: a cast between two of the server's types changes every session's expressions of them.
+  if (node === 'CreateCastStmt' && [payload['sourcetype'], payload['targettype']].every((t) => isRecord(t) && inServerSchema(t['names'], true))) return true;
   const made = MADE[node]?.(payload);
   if (made !== undefined && inServerSchema(made, false)) return true;
   const found = FOUND[node]?.(payload);

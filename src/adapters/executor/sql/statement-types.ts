@@ -5,25 +5,28 @@
  * It lives apart from the tree walk because it is a vocabulary, not logic.
  */
 
-/** Node names whose type is not derived from the name's prefix. */
+/**
+ * Every statement node of the parser (libpg-query, PostgreSQL 17's grammar) reviewed for what a rule allowing its type
+ * by name lets through (statement-types.test.ts lists them all): the ones below, and those whose own snake-cased name
+ * is their type (`ClusterStmt`: `cluster`, `LoadStmt`: `load`, `SecLabelStmt`: `sec_label`), which a rule must name.
+ * A node missing here (a parser upgrade's) gets its snake-cased name too, never `create`, `alter` or `drop`: a rule
+ * allowing those by type means the schema objects reviewed as such, not whatever a new statement's name begins with.
+ */
 const EXPLICIT: Readonly<Record<string, string>> = {
   SelectStmt: 'select',
   InsertStmt: 'insert',
   UpdateStmt: 'update',
   DeleteStmt: 'delete',
   MergeStmt: 'merge',
-  // Creating schema objects whose node name does not start with Create.
-  IndexStmt: 'create',
-  ViewStmt: 'create',
-  DefineStmt: 'create',
-  CompositeTypeStmt: 'create',
-  RuleStmt: 'create',
-  ImportForeignSchemaStmt: 'create',
-  // Written as ALTER … RENAME / SET SCHEMA / OWNER TO.
-  RenameStmt: 'alter',
-  AlterObjectSchemaStmt: 'alter',
-  AlterOwnerStmt: 'alter',
-  DropStmt: 'drop',
+  // Schema objects of this database.
+  ...Object.fromEntries(
+    ['CreateStmt', 'CreateTableAsStmt', 'CreateSeqStmt', 'CreateSchemaStmt', 'CreateDomainStmt', 'CreateEnumStmt', 'CreateRangeStmt', 'CompositeTypeStmt', 'IndexStmt', 'ViewStmt', 'DefineStmt', 'RuleStmt', 'CreateTrigStmt', 'CreatePolicyStmt', 'CreateStatsStmt', 'CreateCastStmt', 'CreateConversionStmt', 'CreateOpClassStmt', 'CreateOpFamilyStmt', 'CreateFunctionStmt', 'CreatedbStmt'].map((n) => [n, 'create']),
+  ),
+  // Written as ALTER … RENAME / SET SCHEMA / OWNER TO, among the others.
+  ...Object.fromEntries(
+    ['AlterTableStmt', 'AlterSeqStmt', 'AlterDomainStmt', 'AlterEnumStmt', 'AlterTypeStmt', 'AlterFunctionStmt', 'AlterOperatorStmt', 'AlterOpFamilyStmt', 'AlterPolicyStmt', 'AlterStatsStmt', 'AlterCollationStmt', 'AlterTSConfigurationStmt', 'AlterTSDictionaryStmt', 'AlterObjectDependsStmt', 'RenameStmt', 'AlterObjectSchemaStmt', 'AlterOwnerStmt', 'AlterDatabaseStmt', 'AlterDatabaseRefreshCollStmt'].map((n) => [n, 'alter']),
+  ),
+  ...Object.fromEntries(['DropStmt', 'DropdbStmt', 'DropTableSpaceStmt', 'DropUserMappingStmt', 'DropSubscriptionStmt'].map((n) => [n, 'drop'])),
   // Drops every object a role owns (tables a rule denies among them), none of them named: not a `drop` of named objects.
   DropOwnedStmt: 'drop_owned',
   // Makes an object the extension's, or no longer: the session check leaves an installed extension's casts, operator
@@ -49,6 +52,24 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   // them), and enabling one the operator left off does too: not a `create` or `alter` a rule allowing those by type matches.
   CreateEventTrigStmt: 'event_trigger',
   AlterEventTrigStmt: 'event_trigger',
+  // Registers C code the server then runs (a procedural language's handler, a transform's, an access method's), which
+  // with a superuser gateway role is anything the server's OS user may do: not a `create` of a schema object.
+  CreatePLangStmt: 'untrusted_code',
+  CreateTransformStmt: 'untrusted_code',
+  CreateAmStmt: 'untrusted_code',
+  // Foreign data: a foreign table of file_fdw reads a server file or runs a program (`OPTIONS (program 'curl … | sh')`),
+  // one of postgres_fdw reads another server through the operator's user mapping, a server or a user mapping says where
+  // to connect and with what password, a wrapper names C handlers. Not a `create` or `alter` of this database's objects.
+  ...Object.fromEntries(
+    ['CreateFdwStmt', 'AlterFdwStmt', 'CreateForeignServerStmt', 'AlterForeignServerStmt', 'CreateUserMappingStmt', 'AlterUserMappingStmt', 'ImportForeignSchemaStmt', 'CreateForeignTableStmt'].map((n) => [n, 'foreign_data']),
+  ),
+  // Publishes tables to whoever subscribes: FOR ALL TABLES or TABLES IN SCHEMA every one of them, none named.
+  CreatePublicationStmt: 'publication',
+  AlterPublicationStmt: 'publication',
+  // A directory of the server's file system; ALTER TABLE ALL IN TABLESPACE moves every table in one, none named.
+  CreateTableSpaceStmt: 'tablespace',
+  AlterTableSpaceOptionsStmt: 'tablespace',
+  AlterTableMoveAllStmt: 'tablespace',
   TruncateStmt: 'truncate',
   CommentStmt: 'comment',
   CreateRoleStmt: 'create_role',
@@ -66,7 +87,21 @@ const EXPLICIT: Readonly<Record<string, string>> = {
 };
 
 /** Statement types that change the schema. */
-export const DDL_TYPES: ReadonlySet<string> = new Set(['create', 'alter', 'alter_system', 'subscription', 'drop', 'drop_owned', 'extension_member', 'extension', 'event_trigger', 'truncate', 'comment']);
+export const DDL_TYPES: ReadonlySet<string> = new Set([
+  ...['create', 'alter', 'alter_system', 'subscription', 'drop', 'drop_owned', 'extension_member', 'extension', 'event_trigger', 'truncate', 'comment'],
+  ...['untrusted_code', 'foreign_data', 'publication', 'tablespace'],
+]);
+
+/**
+ * Whether a statement changes the schema: its type is DDL, or its node was never reviewed (a parser upgrade's) and its
+ * name says it makes, alters or drops something.
+ *
+ * @example
+ * countsAsDdl('CreatePropertyGraphStmt', 'create_property_graph'); // true
+ */
+export function countsAsDdl(node: string, type: string): boolean {
+  return DDL_TYPES.has(type) || (EXPLICIT[node] === undefined && /^(Create|Alter|Drop)[A-Za-z]/.test(node));
+}
 
 /** Statement types that change who may do what (every privilege node maps to one of these). */
 export const PRIVILEGE_TYPES: ReadonlySet<string> = new Set(['grant', 'revoke', 'create_role', 'alter_role', 'drop_role']);
@@ -167,12 +202,50 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   if (node === 'CopyStmt' && (payload['filename'] !== undefined || payload['is_program'] === true)) return 'copy_server';
   // SELECT … INTO is CREATE TABLE … AS by another name (the server runs it as one): it makes a table.
   if (node === 'SelectStmt' && leftmostSelect(payload)['intoClause'] !== undefined) return 'create';
-  const explicit = EXPLICIT[node];
-  if (explicit) return explicit;
-  // CreatedbStmt, CreateSeqStmt, AlterTableStmt, DropdbStmt, …
-  if (/^Create[A-Z]|^Createdb/.test(node)) return 'create';
-  if (/^Alter[A-Z]/.test(node)) return 'alter';
-  if (/^Drop[A-Z]|^Dropdb/.test(node)) return 'drop';
+  return reachType(node, payload) ?? EXPLICIT[node] ?? snakeCase(node);
+}
+
+/** Languages whose functions the server runs in its sandbox (`lanpltrusted`): any other, C and internal among them, runs the server's code. */
+const TRUSTED_LANGUAGES: ReadonlySet<string> = new Set(['sql', 'plpgsql', 'plperl', 'pltcl']);
+
+/**
+ * The type of a node whose statement reaches past the database's own objects by what it says rather than by its node:
+ * a function in an untrusted language (`LANGUAGE c AS '$libdir/adminpack', 'pg_file_write_v1_1'` binds a C function of
+ * any library the server has, no CREATE EXTENSION needed; plpython3u runs anything), a base type or text search parser
+ * or template, a base type's functions set by ALTER TYPE (C functions the server calls on every value or document), a
+ * foreign table's options (file_fdw's
+ * `filename`, `program`).
+ */
+function reachType(node: string, payload: Readonly<Record<string, unknown>>): string | undefined {
+  if (node === 'CreateFunctionStmt') {
+    const options = Array.isArray(payload['options']) ? payload['options'] : [];
+    const language = options.map((o) => (isRecord(o) && isRecord(o['DefElem']) ? o['DefElem'] : {})).find((d) => d['defname'] === 'language');
+    const arg = language !== undefined && isRecord(language['arg']) && isRecord(language['arg']['String']) ? language['arg']['String']['sval'] : undefined;
+    // Without LANGUAGE, only a body written in SQL (RETURN …, BEGIN ATOMIC …) is SQL; the server refuses the rest.
+    const trusted = language === undefined ? payload['sql_body'] !== undefined : typeof arg === 'string' && TRUSTED_LANGUAGES.has(arg);
+    return trusted ? undefined : 'untrusted_code';
+  }
+  if (node === 'DefineStmt') {
+    const kind = payload['kind'];
+    const baseType = kind === 'OBJECT_TYPE' && Array.isArray(payload['definition']) && payload['definition'].length > 0;
+    return baseType || kind === 'OBJECT_TSPARSER' || kind === 'OBJECT_TSTEMPLATE' ? 'untrusted_code' : undefined;
+  }
+  if (node === 'AlterTypeStmt') {
+    const options = Array.isArray(payload['options']) ? payload['options'] : [];
+    return options.some((o) => isRecord(o) && isRecord(o['DefElem']) && TYPE_FUNCTIONS.has(String(o['DefElem']['defname']))) ? 'untrusted_code' : undefined;
+  }
+  if (node === 'AlterTableStmt') {
+    const cmds = Array.isArray(payload['cmds']) ? payload['cmds'] : [];
+    const options = cmds.some((c) => isRecord(c) && isRecord(c['AlterTableCmd']) && /^AT_(AlterColumn)?GenericOptions$/.test(String(c['AlterTableCmd']['subtype'])));
+    return options || payload['objtype'] === 'OBJECT_FOREIGN_TABLE' ? 'foreign_data' : undefined;
+  }
+  return undefined;
+}
+
+/** ALTER TYPE … SET options naming a base type's functions, which take `internal` (C code the server calls on every value). */
+const TYPE_FUNCTIONS: ReadonlySet<string> = new Set(['receive', 'send', 'typmod_in', 'typmod_out', 'analyze', 'subscript']);
+
+function snakeCase(node: string): string {
   return node
     .replace(/Stmt$/, '')
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
