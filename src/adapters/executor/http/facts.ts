@@ -70,13 +70,19 @@ interface BodyReadings {
   /** The form's names as readers that split at ; as well as & read them (Django before 3.2, Perl's CGI, Go before 1.17). */
   readonly formAtSemicolons: readonly string[];
   readonly multipart: readonly string[];
+  /** A part name given in RFC 2231 continuations (`name*0=`), which Werkzeug joins (field-names.ts). */
+  readonly multipartContinued: boolean;
 }
 
-const readingsOf = (text: string): BodyReadings => ({
-  form: [...new URLSearchParams(text).keys()],
-  formAtSemicolons: text.includes(';') ? [...new URLSearchParams(text.replaceAll(';', '&')).keys()] : [],
-  multipart: multipartNames(text),
-});
+function readingsOf(text: string): BodyReadings {
+  const parts = multipartNames(text);
+  return {
+    form: [...new URLSearchParams(text).keys()],
+    formAtSemicolons: text.includes(';') ? [...new URLSearchParams(text.replaceAll(';', '&')).keys()] : [],
+    multipart: parts.names,
+    multipartContinued: parts.continued,
+  };
+}
 
 /** The body as JSON: the agent's value, or its text when that parses (null when it does not: its form and multipart readings stand). */
 function jsonReading(body: unknown, text: string): { value: unknown } | null {
@@ -315,6 +321,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const json = text === undefined ? null : jsonReading(input.body, text);
   const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
   const readings = text === undefined ? undefined : readingsOf(text);
+  if (readings?.multipartContinued) refuse('body has a multipart part name in RFC 2231 continuations (name*0=, name*1=): Werkzeug (Flask) joins them into one name (name*0="_met"; name*1="hod" is _method) that no check here read; send the name whole');
   for (const k of readings ? [...bodyKeys(readings, json), ...readings.formAtSemicolons] : []) {
     const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_BODY.has(f));
     if (key !== undefined && !options.allowQuery.some((a) => fieldKey(a) === key)) {
