@@ -13,39 +13,20 @@
  * The upstream is a real Flask app (test/support/flask-echo-upstream.py), so
  * what it read is Werkzeug's reading, not a guess at it.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveFlask, startFlaskUpstream, type FlaskUpstream } from '../support/flask-upstream.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
-const PYTHON = process.env['COUNTERSIGN_PYTHON'] || 'python3';
-// Flask is the reader under test; without it there is nothing to compare with (field-names.test.ts still runs).
-const haveFlask = spawnSync(PYTHON, ['-c', 'import flask'], { stdio: 'ignore' }).status === 0;
-
-let flask: ChildProcess;
-let flaskUrl = '';
+// Without Flask there is no reader to compare with (field-names.test.ts still runs).
+let flask: FlaskUpstream;
 let gw: TestGateway;
-
-interface FlaskRead {
-  method: string;
-  path: string;
-  args: Record<string, string[]>;
-  form: Record<string, string[]>;
-}
-
-const calls = async (): Promise<FlaskRead[]> => (await (await fetch(`${flaskUrl}/_calls`)).json()) as FlaskRead[];
+const calls = () => flask.calls();
 
 beforeAll(async () => {
   if (!haveFlask) return;
-  flask = spawn(PYTHON, ['test/support/flask-echo-upstream.py'], { stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: process.env['PATH'], PYTHONDONTWRITEBYTECODE: '1' } });
-  const line = await new Promise<string>((resolve, reject) => {
-    flask.once('error', reject);
-    flask.once('exit', (code) => reject(new Error(`the Flask upstream exited (${code})`)));
-    createInterface({ input: flask.stdout! }).once('line', resolve);
-  });
-  flaskUrl = `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`;
+  flask = await startFlaskUpstream();
   gw = await startTestGateway(`connections:
-  - { name: accounts, kind: http, url: "${flaskUrl}" }
+  - { name: accounts, kind: http, url: "${flask.url}" }
 policy:
   default: deny
   rules:
@@ -60,7 +41,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
-  flask?.kill();
+  flask?.close();
 });
 
 /** A POST to /accounts/7 of one multipart part, its Content-Disposition parameters as given. */

@@ -1,7 +1,8 @@
 """
 A Flask (Werkzeug) upstream for end-to-end tests: every request is recorded
 and answered with what Flask read of it (the method it routed, the path, the
-query, the form fields and the method an HTML-form app takes from `_method`),
+query, the form fields, the method an HTML-form app takes from `_method`, and
+the id its int converter reads in /ledger/<int:id>),
 so a test sees the framework's own reading, not a guess at it. It prints its
 port, then serves until killed. GET /_calls lists the requests recorded.
 """
@@ -18,6 +19,14 @@ calls = []
 @app.get("/_calls")
 def list_calls():
     return jsonify(calls)
+
+
+@app.delete("/ledger/<int:id>")
+def delete_entry(id):
+    # Werkzeug's int converter: what an app that deletes entry `id` deletes.
+    read = {"method": request.method, "path": request.path, "args": {}, "form": {}, "id": id}
+    calls.append(read)
+    return jsonify(read)
 
 
 @app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

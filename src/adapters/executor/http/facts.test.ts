@@ -38,7 +38,14 @@ describe('HTTP facts', () => {
     ['/x%zz', 'a malformed escape'],
     ['/x%25', 'an encoded percent sign'],
     ['/x#frag', 'a fragment'],
+    ['/ledger/%D9%A1', 'an Arabic-Indic digit, which Python\'s int() and Java\'s parseLong read as 1'],
+    ['/ledger/1%E0%A5%A6', 'a Devanagari digit after an ASCII one'],
   ])('refuses %s (%s)', (path) => refused({ path }));
+
+  it('lets ASCII digits and other non-ASCII letters through, escaped as sent', () => {
+    expect(facts({ path: '/ledger/10' }).http.path).toBe('/ledger/10');
+    expect(facts({ path: '/wiki/%D8%B3%D9%84%D8%A7%D9%85' }).http.path).toBe('/wiki/%D8%B3%D9%84%D8%A7%D9%85');
+  });
 
   it('refuses methods and headers that would change what runs behind the policy’s back', () => {
     refused({ method: 'TRACE', path: '/x' });

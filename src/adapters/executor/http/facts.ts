@@ -226,14 +226,18 @@ function canonicalPath(raw: string): string {
 const RAW_PATH = /^[A-Za-z0-9\-._~!$&'()*+,=:@/%]*$/;
 // Characters servers strip, trim or ignore in a route (Flask \x85 and \xA0, Express \xA0, zero-width spaces): not the path policy saw.
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u;
+// Decimal digits other than ASCII's, which NFKC keeps: Python's int() (Flask's `<int:id>`) and Java's Long.parseLong
+// (Spring's `@PathVariable long id`) read Arabic-Indic `٧` or Devanagari `७` as 7.
+const FOREIGN_DIGIT = /(?![0-9])\p{Nd}/u;
 
 /**
  * The path, its escapes decoded as servers decode them (UTF-8), must read as
  * written: strict UTF-8 (no overlong `%C0%AF` for `/`), nothing a server
  * strips or trims (controls, Unicode spaces and format characters, a space at
  * either end of a segment as Spring trims, a dot at its end as IIS drops),
- * and stable under NFKC (an upstream that normalises reads a fullwidth `／`
- * or `．` as `/` or `.`).
+ * stable under NFKC (an upstream that normalises reads a fullwidth `／`
+ * or `．` as `/` or `.`), and with no decimal digits but ASCII's (a number
+ * parser reads `٧` as 7).
  */
 function checkReadsAsWritten(path: string): void {
   if (!RAW_PATH.test(path)) refuse('path must hold only ASCII letters, digits, - . _ ~ ! $ & \' ( ) * + , = : @ / and %-escapes');
@@ -247,6 +251,7 @@ function checkReadsAsWritten(path: string): void {
   // Windows servers (IIS) drop a segment's trailing dots and spaces; Spring trims spaces.
   if (text.split('/').some((s) => s !== s.trim() || s.endsWith('.'))) refuse('a path segment must not begin or end with a space, or end with a dot');
   if (text.normalize('NFKC') !== text) refuse('path must not encode characters that Unicode normalisation changes (a fullwidth / or .)');
+  if (FOREIGN_DIGIT.test(text)) refuse('path must not encode decimal digits other than ASCII 0-9: Flask (Python\'s int()) and Spring (Java\'s Long.parseLong) read `٧` as 7, as another path than policy saw');
 }
 
 /**
