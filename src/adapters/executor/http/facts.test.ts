@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { httpInputSchema } from '../../../core/action.ts';
-import { deriveHttpFacts } from './facts.ts';
+import { DEFAULT_HTTP_TARGET, deriveHttpFacts, normaliseHttpTarget } from './facts.ts';
 
 const facts = (input: Record<string, unknown>) => deriveHttpFacts(httpInputSchema.parse({ method: 'GET', ...input }));
 const refused = (input: Record<string, unknown>) => expect(() => facts(input)).toThrow(expect.objectContaining({ code: 'INPUT_UNPARSEABLE' }));
@@ -21,9 +21,10 @@ describe('HTTP facts', () => {
     expect(facts({ path: '/caf%c3%a9' }).http.path).toBe('/caf%C3%A9');
   });
 
-  it('decodes escapes of the sub-delimiters, : and @ too (one spelling each), but not of + (which some read as a space)', () => {
+  it('decodes escapes of the sub-delimiters, : and @ too (one spelling each); reads %2B as + but sends it as written (a raw + is a space to some)', () => {
     expect(facts({ path: '/jobs/7%3acancel/%40me' }).http.path).toBe('/jobs/7:cancel/@me');
-    expect(facts({ path: '/tags/c%2B%2B' }).http.path).toBe('/tags/c%2B%2B');
+    expect(facts({ path: '/tags/c%2B%2b' }).http.path).toBe('/tags/c++');
+    expect(normaliseHttpTarget(httpInputSchema.parse({ method: 'GET', path: '/tags/c%2b+/' }), { ...DEFAULT_HTTP_TARGET, keepTrailingSlash: true })).toMatchObject({ path: '/tags/c++', upstreamPath: '/tags/c%2B+/' });
   });
 
   it.each([

@@ -159,7 +159,8 @@ const CLIENT_ADDRESS_HEADERS = new Set([
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 // Characters a path may hold as they are (RFC 3986 sub-delims, : and @): servers that decode the path before routing
 // (Go's r.URL.Path, so grpc-gateway's `:verb`; Spring, Werkzeug, Django) read `%3A` as `:`, so policy must too. Not `+`,
-// which a path decoded as a form (Java's URLDecoder) reads as a space, and `%2B` as a plus.
+// which a path decoded as a form (Java's URLDecoder) reads as a space, and `%2B` as a plus: `%2B` is sent as written
+// (and judged as `+`, normaliseHttpTarget).
 const DECODED_DELIMS = /^[!$&'()*,=:@]$/;
 // PHP's max_input_vars and qs's parameterLimit (Express): past it, parameters are dropped without a word.
 const MAX_QUERY_PARAMETERS = 1000;
@@ -273,7 +274,8 @@ function lowerCasePath(path: string): string {
  * Splits the agent's path (which may carry its own `?query`) and merges the
  * query object into one multimap. `path` is what policy judges; `upstreamPath`
  * is what is sent: the same, unless the connection keeps the agent's trailing
- * slash for an upstream that tells `/items/` from `/items`.
+ * slash for an upstream that tells `/items/` from `/items`, or the path holds
+ * `%2B`, which policy reads as the `+` servers decode it to.
  */
 export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions = DEFAULT_HTTP_TARGET): { path: string; upstreamPath: string; query: Record<string, string[]> } {
   if (REFUSED_METHODS.has(input.method)) refuse(`method ${input.method} is not allowed through the gateway`);
@@ -303,10 +305,13 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
     named.set(headerKey(h), h);
   }
   const q = input.path.indexOf('?');
-  let path = canonicalPath(q === -1 ? input.path : input.path.slice(0, q)).replace(/\/{2,}/g, '/');
-  if (options.caseInsensitivePaths) path = lowerCasePath(path);
-  const trailingSlash = path.length > 1 && path.endsWith('/');
-  if (trailingSlash) path = path.slice(0, -1);
+  let sent = canonicalPath(q === -1 ? input.path : input.path.slice(0, q)).replace(/\/{2,}/g, '/');
+  if (options.caseInsensitivePaths) sent = lowerCasePath(sent);
+  const trailingSlash = sent.length > 1 && sent.endsWith('/');
+  if (trailingSlash) sent = sent.slice(0, -1);
+  // Every server that decodes the path (Werkzeug, Go, Spring) reads `%2B` as `+`: so does policy. It is sent as written,
+  // for the servers that read a raw `+` as a space (a path decoded as a form) and `%2B` as the plus.
+  const path = sent.replaceAll('%2B', '+');
   // Null prototype: a key such as "constructor" is a query key like any other.
   const query = Object.create(null) as Record<string, string[]>;
   if (q !== -1) for (const [k, v] of new URLSearchParams(input.path.slice(q + 1))) (query[k] ??= []).push(v);
@@ -342,7 +347,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (text !== undefined && typeof input.body !== 'string' && contentType.toLowerCase().includes('x-www-form-urlencoded') && /[&;]/.test(text)) {
     refuse('body given as JSON is sent as a form whose text holds & or ;, which a form reader splits into fields policy never saw (send the form as text, or the JSON under a JSON Content-Type)');
   }
-  return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${path}/` : path, query: { ...query } };
+  return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${sent}/` : sent, query: { ...query } };
 }
 
 export function deriveHttpFacts(input: HttpInput, options: HttpTargetOptions = DEFAULT_HTTP_TARGET): Facts {

@@ -1,4 +1,6 @@
 /**
+ * Paths as Flask (Werkzeug) reads them.
+ *
  * A path segment of digits other than ASCII's. Python's int() reads every
  * Unicode decimal digit (`٧`, Arabic-Indic seven; `७`, Devanagari), and so
  * does Werkzeug's `<int:id>` converter: Flask deletes entry 1 for
@@ -7,6 +9,12 @@
  * reads them too). Such digits are NFKC-stable, so the normalisation check did
  * not refuse them; they are now refused like the characters an upstream folds
  * into ASCII letters.
+ *
+ * A `+` escaped: every server that decodes the path (Werkzeug, Go, Spring)
+ * reads `%2B` as `+`, so Flask deleted user `a+b@x.com` for
+ * `DELETE /users/a%2Bb@x.com` while a rule on `/users/a+b@x.com` never saw
+ * it. Policy now reads `%2B` as `+`; the upstream still gets it as written,
+ * for servers that read a raw `+` as a space.
  *
  * The upstream is a real Flask app (test/support/flask-echo-upstream.py).
  */
@@ -30,6 +38,12 @@ policy:
       effect: allow
     - id: keep-the-opening-balance
       when: facts.http.path == "/ledger/1"
+      effect: deny
+    - id: delete-users
+      when: facts.http.method == "DELETE" && facts.http.path.startsWith("/users/")
+      effect: allow
+    - id: keep-billing
+      when: facts.http.path == "/users/a+b@x.com"
       effect: deny
 `);
 }, 60_000);
@@ -70,5 +84,23 @@ describe.skipIf(!haveFlask)('a path segment of non-ASCII decimal digits', () => 
     const ran = await remove('/ledger/2');
     expect(ran.res.body.status).toBe('succeeded');
     expect(ran.read).toEqual([{ method: 'DELETE', path: '/ledger/2', args: {}, form: {}, id: 2 }]);
+  });
+});
+
+describe.skipIf(!haveFlask)('a + escaped as %2B', () => {
+  it('is the + policy judges: /users/a%2Bb@x.com (user a+b@x.com to Flask) is denied by the rule on /users/a+b@x.com, nothing sent', async () => {
+    for (const path of ['/users/a+b@x.com', '/users/a%2Bb@x.com', '/users/a%2bb@x.com']) {
+      const { res, read } = await remove(path);
+      expect(res.status, path).toBe(403);
+      expect(res.body.error.code).toBe('POLICY_DENIED');
+      expect(res.body.error.rules).toContain('keep-billing');
+      expect(read).toEqual([]);
+    }
+  });
+
+  it('another user runs; the upstream gets the path as written, and Flask reads the +', async () => {
+    const { res, read } = await remove('/users/c%2Bd@x.com');
+    expect(res.body.status).toBe('succeeded');
+    expect(read).toEqual([{ method: 'DELETE', path: '/users/c+d@x.com', args: {}, form: {} }]);
   });
 });
