@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { httpInputSchema } from '../../../core/action.ts';
-import { deriveHttpFacts } from './facts.ts';
+import { DEFAULT_HTTP_TARGET, deriveHttpFacts, normaliseHttpTarget } from './facts.ts';
 
 const facts = (input: Record<string, unknown>) => deriveHttpFacts(httpInputSchema.parse({ method: 'GET', ...input }));
 const refused = (input: Record<string, unknown>) => expect(() => facts(input)).toThrow(expect.objectContaining({ code: 'INPUT_UNPARSEABLE' }));
@@ -21,9 +21,10 @@ describe('HTTP facts', () => {
     expect(facts({ path: '/caf%c3%a9' }).http.path).toBe('/caf%C3%A9');
   });
 
-  it('decodes escapes of the sub-delimiters, : and @ too (one spelling each), but not of + (which some read as a space)', () => {
+  it('decodes escapes of the sub-delimiters, : and @ too (one spelling each); reads %2B as + but sends it as written (a raw + is a space to some)', () => {
     expect(facts({ path: '/jobs/7%3acancel/%40me' }).http.path).toBe('/jobs/7:cancel/@me');
-    expect(facts({ path: '/tags/c%2B%2B' }).http.path).toBe('/tags/c%2B%2B');
+    expect(facts({ path: '/tags/c%2B%2b' }).http.path).toBe('/tags/c++');
+    expect(normaliseHttpTarget(httpInputSchema.parse({ method: 'GET', path: '/tags/c%2b+/' }), { ...DEFAULT_HTTP_TARGET, keepTrailingSlash: true })).toMatchObject({ path: '/tags/c++', upstreamPath: '/tags/c%2B+/' });
   });
 
   it.each([
@@ -38,7 +39,14 @@ describe('HTTP facts', () => {
     ['/x%zz', 'a malformed escape'],
     ['/x%25', 'an encoded percent sign'],
     ['/x#frag', 'a fragment'],
+    ['/ledger/%D9%A1', 'an Arabic-Indic digit, which Python\'s int() and Java\'s parseLong read as 1'],
+    ['/ledger/1%E0%A5%A6', 'a Devanagari digit after an ASCII one'],
   ])('refuses %s (%s)', (path) => refused({ path }));
+
+  it('lets ASCII digits and other non-ASCII letters through, escaped as sent', () => {
+    expect(facts({ path: '/ledger/10' }).http.path).toBe('/ledger/10');
+    expect(facts({ path: '/wiki/%D8%B3%D9%84%D8%A7%D9%85' }).http.path).toBe('/wiki/%D8%B3%D9%84%D8%A7%D9%85');
+  });
 
   it('refuses methods and headers that would change what runs behind the policy’s back', () => {
     refused({ method: 'TRACE', path: '/x' });

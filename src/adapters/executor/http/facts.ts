@@ -70,13 +70,19 @@ interface BodyReadings {
   /** The form's names as readers that split at ; as well as & read them (Django before 3.2, Perl's CGI, Go before 1.17). */
   readonly formAtSemicolons: readonly string[];
   readonly multipart: readonly string[];
+  /** A part name given in RFC 2231 continuations (`name*0=`), which Werkzeug joins (field-names.ts). */
+  readonly multipartContinued: boolean;
 }
 
-const readingsOf = (text: string): BodyReadings => ({
-  form: [...new URLSearchParams(text).keys()],
-  formAtSemicolons: text.includes(';') ? [...new URLSearchParams(text.replaceAll(';', '&')).keys()] : [],
-  multipart: multipartNames(text),
-});
+function readingsOf(text: string): BodyReadings {
+  const parts = multipartNames(text);
+  return {
+    form: [...new URLSearchParams(text).keys()],
+    formAtSemicolons: text.includes(';') ? [...new URLSearchParams(text.replaceAll(';', '&')).keys()] : [],
+    multipart: parts.names,
+    multipartContinued: parts.continued,
+  };
+}
 
 /** The body as JSON: the agent's value, or its text when that parses (null when it does not: its form and multipart readings stand). */
 function jsonReading(body: unknown, text: string): { value: unknown } | null {
@@ -153,7 +159,8 @@ const CLIENT_ADDRESS_HEADERS = new Set([
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
 // Characters a path may hold as they are (RFC 3986 sub-delims, : and @): servers that decode the path before routing
 // (Go's r.URL.Path, so grpc-gateway's `:verb`; Spring, Werkzeug, Django) read `%3A` as `:`, so policy must too. Not `+`,
-// which a path decoded as a form (Java's URLDecoder) reads as a space, and `%2B` as a plus.
+// which a path decoded as a form (Java's URLDecoder) reads as a space, and `%2B` as a plus: `%2B` is sent as written
+// (and judged as `+`, normaliseHttpTarget).
 const DECODED_DELIMS = /^[!$&'()*,=:@]$/;
 // PHP's max_input_vars and qs's parameterLimit (Express): past it, parameters are dropped without a word.
 const MAX_QUERY_PARAMETERS = 1000;
@@ -220,14 +227,18 @@ function canonicalPath(raw: string): string {
 const RAW_PATH = /^[A-Za-z0-9\-._~!$&'()*+,=:@/%]*$/;
 // Characters servers strip, trim or ignore in a route (Flask \x85 and \xA0, Express \xA0, zero-width spaces): not the path policy saw.
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]/u;
+// Decimal digits other than ASCII's, which NFKC keeps: Python's int() (Flask's `<int:id>`) and Java's Long.parseLong
+// (Spring's `@PathVariable long id`) read Arabic-Indic `٧` or Devanagari `७` as 7.
+const FOREIGN_DIGIT = /(?![0-9])\p{Nd}/u;
 
 /**
  * The path, its escapes decoded as servers decode them (UTF-8), must read as
  * written: strict UTF-8 (no overlong `%C0%AF` for `/`), nothing a server
  * strips or trims (controls, Unicode spaces and format characters, a space at
  * either end of a segment as Spring trims, a dot at its end as IIS drops),
- * and stable under NFKC (an upstream that normalises reads a fullwidth `／`
- * or `．` as `/` or `.`).
+ * stable under NFKC (an upstream that normalises reads a fullwidth `／`
+ * or `．` as `/` or `.`), and with no decimal digits but ASCII's (a number
+ * parser reads `٧` as 7).
  */
 function checkReadsAsWritten(path: string): void {
   if (!RAW_PATH.test(path)) refuse('path must hold only ASCII letters, digits, - . _ ~ ! $ & \' ( ) * + , = : @ / and %-escapes');
@@ -241,6 +252,7 @@ function checkReadsAsWritten(path: string): void {
   // Windows servers (IIS) drop a segment's trailing dots and spaces; Spring trims spaces.
   if (text.split('/').some((s) => s !== s.trim() || s.endsWith('.'))) refuse('a path segment must not begin or end with a space, or end with a dot');
   if (text.normalize('NFKC') !== text) refuse('path must not encode characters that Unicode normalisation changes (a fullwidth / or .)');
+  if (FOREIGN_DIGIT.test(text)) refuse('path must not encode decimal digits other than ASCII 0-9: Flask (Python\'s int()) and Spring (Java\'s Long.parseLong) read `٧` as 7, as another path than policy saw');
 }
 
 /**
@@ -262,7 +274,8 @@ function lowerCasePath(path: string): string {
  * Splits the agent's path (which may carry its own `?query`) and merges the
  * query object into one multimap. `path` is what policy judges; `upstreamPath`
  * is what is sent: the same, unless the connection keeps the agent's trailing
- * slash for an upstream that tells `/items/` from `/items`.
+ * slash for an upstream that tells `/items/` from `/items`, or the path holds
+ * `%2B`, which policy reads as the `+` servers decode it to.
  */
 export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions = DEFAULT_HTTP_TARGET): { path: string; upstreamPath: string; query: Record<string, string[]> } {
   if (REFUSED_METHODS.has(input.method)) refuse(`method ${input.method} is not allowed through the gateway`);
@@ -292,10 +305,13 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
     named.set(headerKey(h), h);
   }
   const q = input.path.indexOf('?');
-  let path = canonicalPath(q === -1 ? input.path : input.path.slice(0, q)).replace(/\/{2,}/g, '/');
-  if (options.caseInsensitivePaths) path = lowerCasePath(path);
-  const trailingSlash = path.length > 1 && path.endsWith('/');
-  if (trailingSlash) path = path.slice(0, -1);
+  let sent = canonicalPath(q === -1 ? input.path : input.path.slice(0, q)).replace(/\/{2,}/g, '/');
+  if (options.caseInsensitivePaths) sent = lowerCasePath(sent);
+  const trailingSlash = sent.length > 1 && sent.endsWith('/');
+  if (trailingSlash) sent = sent.slice(0, -1);
+  // Every server that decodes the path (Werkzeug, Go, Spring) reads `%2B` as `+`: so does policy. It is sent as written,
+  // for the servers that read a raw `+` as a space (a path decoded as a form) and `%2B` as the plus.
+  const path = sent.replaceAll('%2B', '+');
   // Null prototype: a key such as "constructor" is a query key like any other.
   const query = Object.create(null) as Record<string, string[]>;
   if (q !== -1) for (const [k, v] of new URLSearchParams(input.path.slice(q + 1))) (query[k] ??= []).push(v);
@@ -315,6 +331,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const json = text === undefined ? null : jsonReading(input.body, text);
   const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
   const readings = text === undefined ? undefined : readingsOf(text);
+  if (readings?.multipartContinued) refuse('body has a multipart part name in RFC 2231 continuations (name*0=, name*1=): Werkzeug (Flask) joins them into one name (name*0="_met"; name*1="hod" is _method) that no check here read; send the name whole');
   for (const k of readings ? [...bodyKeys(readings, json), ...readings.formAtSemicolons] : []) {
     const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_BODY.has(f));
     if (key !== undefined && !options.allowQuery.some((a) => fieldKey(a) === key)) {
@@ -330,7 +347,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (text !== undefined && typeof input.body !== 'string' && contentType.toLowerCase().includes('x-www-form-urlencoded') && /[&;]/.test(text)) {
     refuse('body given as JSON is sent as a form whose text holds & or ;, which a form reader splits into fields policy never saw (send the form as text, or the JSON under a JSON Content-Type)');
   }
-  return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${path}/` : path, query: { ...query } };
+  return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${sent}/` : sent, query: { ...query } };
 }
 
 export function deriveHttpFacts(input: HttpInput, options: HttpTargetOptions = DEFAULT_HTTP_TARGET): Facts {

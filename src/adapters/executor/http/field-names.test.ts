@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fieldClash, fieldInBoth, fieldKey, fieldKeys } from './field-names.ts';
+import { fieldClash, fieldInBoth, fieldKey, fieldKeys, multipartNames } from './field-names.ts';
 
 describe('fieldClash', () => {
   it.each([
@@ -53,5 +53,22 @@ describe('fieldKey', () => {
   it('reads a name in brackets as Rack 2 does', () => {
     expect(fieldKeys('[_method]')).toContain('_method');
     expect(fieldKeys('_method]]')).toContain('_method');
+  });
+});
+
+describe('multipartNames', () => {
+  const part = (disposition: string) => `--b\r\nContent-Disposition: form-data; ${disposition}\r\n\r\nx\r\n--b--\r\n`;
+
+  // Werkzeug (Flask) reads each of these as _method (test/e2e/http-multipart-names.test.ts asks Flask itself).
+  it.each(['name="_method"', 'name=_method', 'name=_method x', 'name=_method,x', 'name=_method=x', "name*=utf-8''%5Fmethod", "name*=utf-8'en.x'%5Fmethod", "name*=utf-8'a+b'_method"])('%s is among the names', (disposition) => {
+    expect(multipartNames(part(disposition))).toEqual({ names: expect.arrayContaining(['_method']), continued: false });
+  });
+
+  it.each(['name*0="_met"; name*1="hod"', "name*0*=utf-8''%5Fme; name*1=thod", 'name="_met"; name*1="hod"', 'NAME*1="_method"'])('%s is given in continuations', (disposition) => {
+    expect(multipartNames(part(disposition)).continued).toBe(true);
+  });
+
+  it('reads a quoted name whole, and nothing before the first Content-Disposition', () => {
+    expect(multipartNames(`name="a"\r\n${part('name="note x"; filename="f.txt"')}`)).toEqual({ names: ['note x'], continued: false });
   });
 });

@@ -11,21 +11,49 @@ import { cName, fieldKey, fieldKeys, RACK_NAME } from '../../../core/field-readi
 import { foldKey, type KeyClash } from '../../../core/json-keys.ts';
 import { decodeURIComponentOr } from '../../../core/uri-decode.ts';
 
-// The field name of a multipart part: `name="x"`, `name=x` or RFC 5987 `name*=utf-8''x`, any case.
-const PART_NAME = /\bname\*?\s*=\s*(?:[\w-]*'[\w-]*')?"?([^";\r\n]*)/gi;
+// A multipart part's name parameter: `name="x"`, `name=x`, RFC 2231 `name*=charset'lang'x` and continuations
+// (`name*0=`, `name*1*=`), any case; the quote, the continuation and the value up to its end or `;` apart.
+const PART_NAME = /\bname(\*\d*\*?)?\s*=\s*("?)([^";\r\n]*)/gi;
+// An RFC 2231 value's charset and language: Werkzeug takes any token characters in them (`utf-8'en.x'`), so any but '.
+const CHARSET_LANG = /^[^']*'[^']*'/;
+// What Werkzeug (Flask) and busboy read of an unquoted value: its token characters, up to the first other one.
+const TOKEN = /^[\w!#$%&'*+.^`|~-]*/;
 // Whitespace before the colon too: undici's formData (and so Hono's method override) reads `Content-Disposition :`.
 const DISPOSITION = /content-disposition[ \t]*:/i;
 
+/** The part names of a body, and whether one of them is given in RFC 2231 continuations. */
+export interface MultipartNames {
+  readonly names: readonly string[];
+  /**
+   * A `name*0=`, `name*1=`, …: Werkzeug joins the pieces (and a `name=` before them) into one name, `name*0="_met";
+   * name*1="hod"` into `_method`, which no browser or client sends and no reading here takes apart.
+   */
+  readonly continued: boolean;
+}
+
 /**
  * The part names of a multipart reading: every `name=` after the first
- * `Content-Disposition:`, which takes in each one a part header names. (One
- * expression from each header to the name after it retried the rest of the
- * line for every header on it: minutes on a body of headers with no name.)
+ * `Content-Disposition:`, which takes in each one a part header names, each
+ * as every reader takes it — the value up to `;` or its closing quote, an
+ * unquoted one only up to its first character that is not a token's
+ * (`name=_method x` is `_method` to Werkzeug), an RFC 2231 one after its
+ * charset and language — all percent-decoded. (One expression from each
+ * header to the name after it retried the rest of the line for every header
+ * on it: minutes on a body of headers with no name.)
  */
-export function multipartNames(text: string): string[] {
+export function multipartNames(text: string): MultipartNames {
   const from = text.search(DISPOSITION);
-  if (from === -1) return [];
-  return [...text.slice(from).matchAll(PART_NAME)].map((m) => decodeURIComponentOr(m[1]!));
+  if (from === -1) return { names: [], continued: false };
+  const names = new Set<string>();
+  let continued = false;
+  for (const m of text.slice(from).matchAll(PART_NAME)) {
+    if (/\d/.test(m[1] ?? '')) continued = true;
+    const value = m[3]!;
+    const readings = [value, value.replace(CHARSET_LANG, '')];
+    if (m[2] === '') readings.push(...readings.map((r) => TOKEN.exec(r)![0]));
+    for (const r of readings) names.add(decodeURIComponentOr(r));
+  }
+  return { names: [...names], continued };
 }
 
 /** A field name as one framework reads it, folded: the field and what nests under it. */

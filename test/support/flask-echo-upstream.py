@@ -1,0 +1,50 @@
+"""
+A Flask (Werkzeug) upstream for end-to-end tests: every request is recorded
+and answered with what Flask read of it (the method it routed, the path, the
+query, the form fields, the method an HTML-form app takes from `_method`, and
+the id its int converter reads in /ledger/<int:id>),
+so a test sees the framework's own reading, not a guess at it. It prints its
+port, then serves until killed. GET /_calls lists the requests recorded.
+"""
+import json
+import sys
+
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
+
+app = Flask(__name__)
+calls = []
+
+
+@app.get("/_calls")
+def list_calls():
+    return jsonify(calls)
+
+
+@app.delete("/ledger/<int:id>")
+def delete_entry(id):
+    # Werkzeug's int converter: what an app that deletes entry `id` deletes.
+    read = {"method": request.method, "path": request.path, "args": {}, "form": {}, "id": id}
+    calls.append(read)
+    return jsonify(read)
+
+
+@app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def echo(path):
+    # The usual pattern of an app whose HTML forms cannot send DELETE: the method is the form's `_method`.
+    method = request.form.get("_method", request.method).upper()
+    read = {
+        "method": method,
+        "path": request.path,
+        "args": {k: request.args.getlist(k) for k in request.args},
+        "form": {k: request.form.getlist(k) for k in request.form},
+    }
+    calls.append(read)
+    return jsonify(read)
+
+
+if __name__ == "__main__":
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    print(json.dumps({"port": server.port}), flush=True)
+    sys.stdout.flush()
+    server.serve_forever()
