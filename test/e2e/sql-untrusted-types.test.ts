@@ -15,6 +15,9 @@
  * - CREATE CAST (int4 AS text) WITH FUNCTION public.leak(int4) AS ASSIGNMENT: pg_cast has no schema, so every
  *   session's INSERT of a number into a text column ran the agent's function; a cast between two of the server's
  *   types is now a `catalog` too (server-objects.ts).
+ * - ALTER DATABASE other ALLOW_CONNECTIONS false, or RENAME, locked every client of another database on the server out
+ *   under a rule allowing alters, and DROP DATABASE (which can only name another database) dropped one under a rule
+ *   allowing drops: CREATE, ALTER and DROP of a database are now `database`.
  */
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +30,9 @@ import { createTestDatabase } from '../support/postgres.ts';
 import { byTypePolicy, sqlAction } from '../support/sql-by-type.ts';
 
 const db = await createTestDatabase();
+const other = await createTestDatabase();
 afterAll(() => db?.drop());
+afterAll(() => other?.drop());
 
 describe.skipIf(!db)('statements reaching past the database need a type of their own, not create or alter', () => {
   let gw: TestGateway;
@@ -98,6 +103,16 @@ describe.skipIf(!db)('statements reaching past the database need a type of their
     // A cast of the agent's own type, written with its schema, is still a create.
     await direct.query("CREATE TYPE public.mood AS ENUM ('ok'); CREATE FUNCTION public.mood_int(public.mood) RETURNS int LANGUAGE sql AS 'SELECT 1'");
     expect((await sqlAction(gw, 'CREATE CAST (public.mood AS int) WITH FUNCTION public.mood_int(public.mood)')).status).toBe(200);
+  });
+
+  it("another database of the server, over REST and the wire listener: neither locked, renamed nor copied under a rule allowing alters and creates", async () => {
+    const name = new URL(other!.url).pathname.slice(1);
+    expect((await sqlAction(gw, `ALTER DATABASE ${name} ALLOW_CONNECTIONS false`)).status).toBe(403);
+    expect((await queryOnce(gw, `ALTER DATABASE ${name} RENAME TO ${name}_gone`)).codes).toEqual(['42501']);
+    expect((await sqlAction(gw, `CREATE DATABASE ${name}_copy TEMPLATE ${name}`)).status).toBe(403);
+    const seen = await direct.query('SELECT datname, datallowconn FROM pg_database WHERE datname LIKE $1 ORDER BY 1', [`${name}%`]);
+    expect(seen.rows).toEqual([{ datname: name, datallowconn: true }]);
+    expect(await types(`DROP DATABASE ${name}`)).toEqual([200, 'deny', ['database']]);
   });
 
   it('a publication of every table, a language, an access method, a tablespace: denied by default, each of its own type', async () => {

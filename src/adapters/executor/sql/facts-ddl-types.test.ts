@@ -81,7 +81,17 @@ describe('statement types a rule must name', () => {
       const f = deriveSqlFacts(sql);
       expect([f.statements.map((s) => s.type), f.ddl], sql).toEqual([['alter_system'], true]);
     }
-    expect(deriveSqlFacts('ALTER DATABASE app CONNECTION LIMIT 5').statements.map((s) => s.type)).toEqual(['alter']);
+  });
+
+  it('lists CREATE, ALTER, rename, owner change and DROP of a database as database, not a create, alter or drop (still DDL)', () => {
+    // DROP DATABASE can only name another database than the session's: a rule allowing drops of this database's objects
+    // by type must not drop the server's other databases; CREATE … TEMPLATE copies one, ALTER … ALLOW_CONNECTIONS locks it.
+    for (const sql of ['DROP DATABASE other', 'DROP DATABASE IF EXISTS other WITH (FORCE)', 'CREATE DATABASE copy TEMPLATE other', 'ALTER DATABASE other ALLOW_CONNECTIONS false', 'ALTER DATABASE app CONNECTION LIMIT 5', 'ALTER DATABASE other RENAME TO gone', 'ALTER DATABASE other OWNER TO mallory', 'ALTER DATABASE other SET TABLESPACE t', 'ALTER DATABASE other REFRESH COLLATION VERSION']) {
+      const f = deriveSqlFacts(sql);
+      expect([f.statements.map((s) => s.type).filter((t) => t !== 'alter_owner'), f.ddl], sql).toEqual([['database'], true]);
+    }
+    // A rename or owner change of this database's own objects stays an alter.
+    expect(deriveSqlFacts('ALTER TABLE t RENAME TO u').statements.map((s) => s.type)).toEqual(['alter']);
   });
 
   it('lists CREATE and ALTER SUBSCRIPTION as subscription, not a create or an alter (still DDL)', () => {

@@ -20,13 +20,17 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   MergeStmt: 'merge',
   // Schema objects of this database.
   ...Object.fromEntries(
-    ['CreateStmt', 'CreateTableAsStmt', 'CreateSeqStmt', 'CreateSchemaStmt', 'CreateDomainStmt', 'CreateEnumStmt', 'CreateRangeStmt', 'CompositeTypeStmt', 'IndexStmt', 'ViewStmt', 'DefineStmt', 'RuleStmt', 'CreateTrigStmt', 'CreatePolicyStmt', 'CreateStatsStmt', 'CreateCastStmt', 'CreateConversionStmt', 'CreateOpClassStmt', 'CreateOpFamilyStmt', 'CreateFunctionStmt', 'CreatedbStmt'].map((n) => [n, 'create']),
+    ['CreateStmt', 'CreateTableAsStmt', 'CreateSeqStmt', 'CreateSchemaStmt', 'CreateDomainStmt', 'CreateEnumStmt', 'CreateRangeStmt', 'CompositeTypeStmt', 'IndexStmt', 'ViewStmt', 'DefineStmt', 'RuleStmt', 'CreateTrigStmt', 'CreatePolicyStmt', 'CreateStatsStmt', 'CreateCastStmt', 'CreateConversionStmt', 'CreateOpClassStmt', 'CreateOpFamilyStmt', 'CreateFunctionStmt'].map((n) => [n, 'create']),
   ),
   // Written as ALTER … RENAME / SET SCHEMA / OWNER TO, among the others.
   ...Object.fromEntries(
-    ['AlterTableStmt', 'AlterSeqStmt', 'AlterDomainStmt', 'AlterEnumStmt', 'AlterTypeStmt', 'AlterFunctionStmt', 'AlterOperatorStmt', 'AlterOpFamilyStmt', 'AlterPolicyStmt', 'AlterStatsStmt', 'AlterCollationStmt', 'AlterTSConfigurationStmt', 'AlterTSDictionaryStmt', 'AlterObjectDependsStmt', 'RenameStmt', 'AlterObjectSchemaStmt', 'AlterOwnerStmt', 'AlterDatabaseStmt', 'AlterDatabaseRefreshCollStmt'].map((n) => [n, 'alter']),
+    ['AlterTableStmt', 'AlterSeqStmt', 'AlterDomainStmt', 'AlterEnumStmt', 'AlterTypeStmt', 'AlterFunctionStmt', 'AlterOperatorStmt', 'AlterOpFamilyStmt', 'AlterPolicyStmt', 'AlterStatsStmt', 'AlterCollationStmt', 'AlterTSConfigurationStmt', 'AlterTSDictionaryStmt', 'AlterObjectDependsStmt', 'RenameStmt', 'AlterObjectSchemaStmt', 'AlterOwnerStmt'].map((n) => [n, 'alter']),
   ),
-  ...Object.fromEntries(['DropStmt', 'DropdbStmt', 'DropTableSpaceStmt', 'DropUserMappingStmt', 'DropSubscriptionStmt'].map((n) => [n, 'drop'])),
+  ...Object.fromEntries(['DropStmt', 'DropTableSpaceStmt', 'DropUserMappingStmt', 'DropSubscriptionStmt'].map((n) => [n, 'drop'])),
+  // A database, not an object in one: DROP DATABASE can only name another than the session's, ALTER DATABASE …
+  // ALLOW_CONNECTIONS false or RENAME locks every client of one out, CREATE DATABASE … TEMPLATE copies one. A rule
+  // allowing this database's creates, alters or drops by type means none of that (renames and owner changes below).
+  ...Object.fromEntries(['CreatedbStmt', 'AlterDatabaseStmt', 'AlterDatabaseRefreshCollStmt', 'DropdbStmt'].map((n) => [n, 'database'])),
   // Drops every object a role owns (tables a rule denies among them), none of them named: not a `drop` of named objects.
   DropOwnedStmt: 'drop_owned',
   // Makes an object the extension's, or no longer: the session check leaves an installed extension's casts, operator
@@ -89,7 +93,7 @@ const EXPLICIT: Readonly<Record<string, string>> = {
 /** Statement types that change the schema. */
 export const DDL_TYPES: ReadonlySet<string> = new Set([
   ...['create', 'alter', 'alter_system', 'subscription', 'drop', 'drop_owned', 'extension_member', 'extension', 'event_trigger', 'truncate', 'comment'],
-  ...['untrusted_code', 'foreign_data', 'publication', 'tablespace'],
+  ...['untrusted_code', 'foreign_data', 'publication', 'tablespace', 'database'],
 ]);
 
 /**
@@ -193,6 +197,7 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   // The parser omits false booleans, so a REVOKE has no is_grant key at all.
   if (node === 'GrantStmt' || node === 'GrantRoleStmt') return payload['is_grant'] === true ? 'grant' : 'revoke';
   if (node === 'RenameStmt' && payload['renameType'] === 'OBJECT_ROLE') return 'alter_role';
+  if ((node === 'RenameStmt' && payload['renameType'] === 'OBJECT_DATABASE') || (node === 'AlterOwnerStmt' && payload['objectType'] === 'OBJECT_DATABASE')) return 'database';
   // PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED: two-phase commit, which ends a transaction any session prepared.
   if (node === 'TransactionStmt' && typeof payload['kind'] === 'string' && /^TRANS_STMT_(PREPARE|COMMIT_PREPARED|ROLLBACK_PREPARED)$/.test(payload['kind'])) {
     return 'prepared_transaction';
