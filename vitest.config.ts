@@ -76,6 +76,7 @@ export const POSTGRES_FILES = [
  */
 export const SQLITE_ONLY: Readonly<Record<string, string>> = {
   'test/e2e/exec-gateway-secrets.test.ts': 'reads the stored request and audit rows of a child gateway in its SQLite file',
+  'test/e2e/exec-gateway-stop.test.ts': 'reads the stored request of a child gateway in its SQLite file',
   'test/e2e/mcp-stdio-gateway-secrets.test.ts': 'reads the stored request and audit rows of a child gateway in its SQLite file',
   'test/e2e/sql-long-mask.test.ts': 'reads the audit rows in the SQLite file',
   'test/e2e/fail-closed.test.ts': 'makes audit writes fail with a trigger on the SQLite table',
