@@ -65,10 +65,10 @@ describe('how a held statement’s session differs from a new one', () => {
       result: null,
       error: null,
       session: { settings, objects },
-    } as RequestView;
+    } as RequestView & { session?: { settings: string[]; objects: string[] } };
     const out = requestDetails(view);
     expect(out).toContain(`  session     differs from a new one:\n              │ ${settings[0]}\n              │ ${objects[0]}`);
     expect(out).toMatch(/ {2}facts {7}.*session state/);
-    expect(requestDetails({ ...view, session: undefined } as RequestView)).not.toContain('session');
+    expect(requestDetails({ ...view, session: undefined })).not.toContain('session');
   });
 });

@@ -89,8 +89,6 @@ export interface RequestView {
   grantedBy?: { grantId: string; use: number; of: number }; // the scoped grant that approved this request
   /** An approved SQL write's undo (README "Undo"): whether it can be reverted and what it changed, never a row. */
   undo?: { available: true; command: 'UPDATE' | 'DELETE'; table: string; rows: number } | { available: false; reason: string };
-  /** A wire statement's session where it differs from a new one (README "Native database clients"): `DateStyle = "ISO, DMY" (default "ISO, MDY")`, `temporary table orders`. */
-  session?: { settings: string[]; objects: string[] };
   /** Only on the answer to a submission that was held: where to follow it, and its page in the console (when the gateway runs one). */
   links?: { self: string; wait: string; events: string; console?: string };
 }

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
-import { SESSION_SHOWN_SQL, SESSION_STATE_SQL, SHOWN_OBJECTS_MAX, shownLines, stateDigest } from './session-state.ts';
+import { SESSION_READ_SQL, SESSION_SHOWN_SQL, SESSION_STATE_SQL, SHOWN_OBJECTS_MAX, shownLines, stateDigest } from './session-state.ts';
 
 const db = await createTestDatabase();
 
@@ -125,6 +125,10 @@ describe.skipIf(!db)('the session state of a wire session (real PostgreSQL)', ()
     const many = (await shown()).objects;
     expect(many).toHaveLength(SHOWN_OBJECTS_MAX + 1);
     expect(many.at(-1)).toBe('… and 5 more temporary objects or cursors');
+    // What the wire session reads, both in one query: the same state, and the same lines.
+    const both = (await c.query({ text: SESSION_READ_SQL, rowMode: 'array' })).rows[0] as [string, string];
+    expect(stateDigest(both[0])).toBe(await state());
+    expect(shownLines(both[1])).toEqual({ settings: [], objects: many });
     await c.query('DISCARD TEMP');
   });
 });

@@ -100,6 +100,9 @@ function list(names: readonly string[]): string {
 const MEANING = `s.context ${EQ} ANY (ARRAY['user', 'superuser']::pg_catalog.text[])
            AND NOT (s.name ${EQ} ANY (${list(NOT_MEANING)})) AND s.name OPERATOR(pg_catalog.!~) '^(enable_|log_|debug_|trace_|jit|geqo|vacuum_|wal_|tcp_|track_)'`;
 
+/** A session with no temporary schema yet (most) scans no catalog for its objects: a one-time filter. */
+const HAS_TEMP = `${TEMP} OPERATOR(pg_catalog.<>) 0`;
+
 /** Each temporary relation with a digest of what runs when it is used. */
 const RELATIONS = `SELECT pg_catalog.concat_ws(':', 'relation', c.oid, c.relname, c.relkind, c.relrowsecurity, c.relforcerowsecurity,
     pg_catalog.md5(pg_catalog.concat_ws('|',
@@ -117,30 +120,36 @@ const RELATIONS = `SELECT pg_catalog.concat_ws(':', 'relation', c.oid, c.relname
       (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(' ', p.polname, p.polcmd, p.polpermissive, p.polroles,
                 pg_catalog.pg_get_expr(p.polqual, p.polrelid), pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)), ';' ORDER BY p.polname)
          FROM pg_catalog.pg_policy p WHERE p.polrelid ${EQ} c.oid))))
-  FROM pg_catalog.pg_class c WHERE c.relnamespace ${EQ} ${TEMP}`;
+  FROM pg_catalog.pg_class c WHERE ${HAS_TEMP} AND c.relnamespace ${EQ} ${TEMP}`;
 
 /** Temporary functions, types (a domain with its constraints) and operators. */
 const OTHERS = `SELECT pg_catalog.concat_ws(':', 'function', p.oid, p.proname, p.proargtypes, p.prokind, p.prosecdef, p.provolatile,
     pg_catalog.md5(pg_catalog.concat_ws('|', p.prolang, p.prosrc, p.probin, p.proconfig)))
-  FROM pg_catalog.pg_proc p WHERE p.pronamespace ${EQ} ${TEMP}
+  FROM pg_catalog.pg_proc p WHERE ${HAS_TEMP} AND p.pronamespace ${EQ} ${TEMP}
   UNION ALL
   SELECT pg_catalog.concat_ws(':', 'type', t.oid, t.typname, t.typtype, t.typbasetype, t.typdefault,
     (SELECT pg_catalog.string_agg(pg_catalog.pg_get_constraintdef(k.oid), ';' ORDER BY k.conname) FROM pg_catalog.pg_constraint k WHERE k.contypid ${EQ} t.oid))
-  FROM pg_catalog.pg_type t WHERE t.typnamespace ${EQ} ${TEMP}
+  FROM pg_catalog.pg_type t WHERE ${HAS_TEMP} AND t.typnamespace ${EQ} ${TEMP}
   UNION ALL
   SELECT pg_catalog.concat_ws(':', 'operator', o.oid, o.oprname, o.oprleft, o.oprright, o.oprcode)
-  FROM pg_catalog.pg_operator o WHERE o.oprnamespace ${EQ} ${TEMP}`;
+  FROM pg_catalog.pg_operator o WHERE ${HAS_TEMP} AND o.oprnamespace ${EQ} ${TEMP}`;
 
-/** One row, one text column: the state, as JSON. */
-export const SESSION_STATE_SQL = `SELECT pg_catalog.json_build_array(
+/** The settings of MEANING with their values, as a relation. */
+const MEANING_SETTINGS = `(SELECT s.name, s.setting, s.reset_val FROM pg_catalog.pg_settings s WHERE ${MEANING})`;
+
+/** The state as JSON, its settings read from `settings` (MEANING_SETTINGS, or a CTE of it). */
+const stateSql = (settings: string) => `SELECT pg_catalog.json_build_array(
   pg_catalog.current_user(), pg_catalog.session_user(),
   pg_catalog.array_remove(pg_catalog.current_schemas(true),
     (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid ${EQ} ${TEMP})),
-  ARRAY(SELECT s.name OPERATOR(pg_catalog.||) '=' OPERATOR(pg_catalog.||) s.setting FROM pg_catalog.pg_settings s WHERE ${MEANING} ORDER BY s.name),
+  ARRAY(SELECT s.name OPERATOR(pg_catalog.||) '=' OPERATOR(pg_catalog.||) s.setting FROM ${settings} s ORDER BY s.name),
   ARRAY(SELECT x FROM (${RELATIONS} UNION ALL ${OTHERS}) o(x) ORDER BY x),
   ARRAY(SELECT pg_catalog.concat_ws(':', u.name, u.is_holdable, u.is_binary, u.is_scrollable, pg_catalog.md5(u.statement))
           FROM pg_catalog.pg_cursors u ORDER BY u.name)
 )::pg_catalog.text`;
+
+/** One row, one text column: the state, as JSON. */
+export const SESSION_STATE_SQL = stateSql(MEANING_SETTINGS);
 
 /** The settings that most often change what a literal or a name means: shown first. */
 const FIRST = ['DateStyle', 'TimeZone', 'IntervalStyle', 'search_path', 'lc_numeric', 'lc_monetary', 'lc_time', 'extra_float_digits', 'bytea_output', 'xmloption'];
@@ -165,32 +174,32 @@ const RELKIND = `CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN
  * first: a temporary `orders` is found before the real one; not indexes, row types or array types), then the open
  * cursors, each `[kind, name]`, at most SHOWN_OBJECTS_MAX, and how many there are in all.
  */
-export const SESSION_SHOWN_SQL = `SELECT pg_catalog.json_build_array(
-  ARRAY(SELECT pg_catalog.json_build_array(s.name, s.setting, s.reset_val) FROM pg_catalog.pg_settings s
-         WHERE ${MEANING} AND s.setting IS DISTINCT FROM s.reset_val ORDER BY s.name OPERATOR(pg_catalog.<>) ALL (${list(FIRST)}), s.name),
+const shownSql = (settings: string) => `WITH o(r, k, n) AS MATERIALIZED (
+    SELECT 1, 'temporary ' OPERATOR(pg_catalog.||) ${RELKIND}, c.relname::pg_catalog.text FROM pg_catalog.pg_class c
+     WHERE ${HAS_TEMP} AND c.relnamespace ${EQ} ${TEMP} AND c.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['i', 'I', 't']::pg_catalog."char"[])
+    UNION ALL
+    SELECT 2, 'temporary function', p.proname OPERATOR(pg_catalog.||) '(' OPERATOR(pg_catalog.||) pg_catalog.pg_get_function_identity_arguments(p.oid) OPERATOR(pg_catalog.||) ')'
+      FROM pg_catalog.pg_proc p WHERE ${HAS_TEMP} AND p.pronamespace ${EQ} ${TEMP}
+    UNION ALL
+    SELECT 2, 'temporary type', t.typname::pg_catalog.text FROM pg_catalog.pg_type t
+     WHERE ${HAS_TEMP} AND t.typnamespace ${EQ} ${TEMP} AND t.typrelid ${EQ} 0
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray ${EQ} t.oid)
+    UNION ALL
+    SELECT 2, 'temporary operator', o.oprname::pg_catalog.text FROM pg_catalog.pg_operator o WHERE ${HAS_TEMP} AND o.oprnamespace ${EQ} ${TEMP}
+    UNION ALL
+    SELECT 3, 'open cursor', u.name FROM pg_catalog.pg_cursors u WHERE ${CURSORS})
+  SELECT pg_catalog.json_build_array(
+  ARRAY(SELECT pg_catalog.json_build_array(s.name, s.setting, s.reset_val) FROM ${settings} s
+         WHERE s.setting IS DISTINCT FROM s.reset_val ORDER BY s.name OPERATOR(pg_catalog.<>) ALL (${list(FIRST)}), s.name),
   CASE WHEN pg_catalog.current_user() OPERATOR(pg_catalog.<>) pg_catalog.session_user() THEN pg_catalog.json_build_array(pg_catalog.current_user(), pg_catalog.session_user()) END,
-  ARRAY(SELECT pg_catalog.json_build_array(k, n) FROM (
-      SELECT 1, 'temporary ' OPERATOR(pg_catalog.||) ${RELKIND}, c.relname::pg_catalog.text FROM pg_catalog.pg_class c
-       WHERE c.relnamespace ${EQ} ${TEMP} AND c.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['i', 'I', 't']::pg_catalog."char"[])
-      UNION ALL
-      SELECT 2, 'temporary function', p.proname OPERATOR(pg_catalog.||) '(' OPERATOR(pg_catalog.||) pg_catalog.pg_get_function_identity_arguments(p.oid) OPERATOR(pg_catalog.||) ')'
-        FROM pg_catalog.pg_proc p WHERE p.pronamespace ${EQ} ${TEMP}
-      UNION ALL
-      SELECT 2, 'temporary type', t.typname::pg_catalog.text FROM pg_catalog.pg_type t
-       WHERE t.typnamespace ${EQ} ${TEMP} AND t.typrelid ${EQ} 0
-         AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray ${EQ} t.oid)
-      UNION ALL
-      SELECT 2, 'temporary operator', o.oprname::pg_catalog.text FROM pg_catalog.pg_operator o WHERE o.oprnamespace ${EQ} ${TEMP}
-      UNION ALL
-      SELECT 3, 'open cursor', u.name FROM pg_catalog.pg_cursors u WHERE ${CURSORS}
-    ) o(r, k, n) ORDER BY r, n, k LIMIT ${SHOWN_OBJECTS_MAX}),
-  (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace ${EQ} ${TEMP} AND c.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['i', 'I', 't']::pg_catalog."char"[]))
-    OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_proc p WHERE p.pronamespace ${EQ} ${TEMP})
-    OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_type t WHERE t.typnamespace ${EQ} ${TEMP} AND t.typrelid ${EQ} 0
-         AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray ${EQ} t.oid))
-    OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_operator o WHERE o.oprnamespace ${EQ} ${TEMP})
-    OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM pg_catalog.pg_cursors u WHERE ${CURSORS})
+  ARRAY(SELECT pg_catalog.json_build_array(o.k, o.n) FROM o ORDER BY o.r, o.n, o.k LIMIT ${SHOWN_OBJECTS_MAX}),
+  (SELECT pg_catalog.count(*) FROM o)
 )::pg_catalog.text`;
+
+export const SESSION_SHOWN_SQL = shownSql(MEANING_SETTINGS);
+
+/** Both, in one row of two text columns, from one read of pg_settings (the server builds every setting's row for it). */
+export const SESSION_READ_SQL = `WITH m AS MATERIALIZED ${MEANING_SETTINGS} SELECT (${stateSql('m')}), (${shownSql('m')})`;
 
 /**
  * The digest of what SESSION_STATE_SQL returned (hex SHA-256).
@@ -247,8 +256,7 @@ function shownName(name: unknown): string {
 export async function readSessionState(relay: WireRelay): Promise<SessionState | undefined> {
   if (relay.status === 'E' || relay.lost || relay.copyIn) return undefined;
   void relay.send(serialize.close({ type: 'S', name: STATEMENT }), 'close', 'gateway');
-  const text = `SELECT (${SESSION_STATE_SQL}), (${SESSION_SHOWN_SQL})`;
-  const parsed = relay.send(serialize.parse({ name: STATEMENT, text, types: [] }), 'parse', 'gateway');
+  const parsed = relay.send(serialize.parse({ name: STATEMENT, text: SESSION_READ_SQL, types: [] }), 'parse', 'gateway');
   void relay.send(serialize.bind({ portal: PORTAL, statement: STATEMENT, values: [] }), 'bind', 'gateway');
   const answer = relay.send(serialize.execute({ portal: PORTAL }), 'execute', 'gateway');
   void relay.send(serialize.close({ type: 'P', name: PORTAL }), 'close', 'gateway');
