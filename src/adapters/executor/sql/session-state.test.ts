@@ -97,6 +97,10 @@ describe.skipIf(!db)('the session state of a wire session (real PostgreSQL)', ()
       'application_name = "x" (default "")',
     ]);
     await c.query('RESET ALL');
+    // An extension's setting (a name with a dot) may hold a secret, as a custom one may: named, never its value.
+    await c.query("DO $$BEGIN END$$; SET plpgsql.variable_conflict = 'use_column'");
+    expect((await shown()).settings).toEqual(['plpgsql.variable_conflict changed (a custom setting: its value is not shown)']);
+    await c.query('RESET plpgsql.variable_conflict');
     // SET LOCAL in a block: what the block's next statement reads.
     await c.query("BEGIN; SET LOCAL IntervalStyle = 'sql_standard'");
     expect((await shown()).settings).toEqual(['IntervalStyle = "sql_standard" (default "postgres")']);
@@ -110,11 +114,12 @@ describe.skipIf(!db)('the session state of a wire session (real PostgreSQL)', ()
   it('shown: temporary objects a statement may name and open cursors, not the row and array types that come with them; bounded', async () => {
     await c.query(`CREATE TEMP TABLE orders (id serial); CREATE TEMP VIEW v AS SELECT 1 AS x;
       CREATE FUNCTION pg_temp.f(a int, b text) RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE DOMAIN pg_temp.d AS int;
-      CREATE TEMP TABLE "a b" (x int); BEGIN; DECLARE cur CURSOR FOR SELECT 1`);
+      CREATE TEMP TABLE "a b" (x int); CREATE TEMP TABLE "public.orders" (x int); BEGIN; DECLARE cur CURSOR FOR SELECT 1`);
     expect((await shown()).objects).toEqual([
       'temporary table "a b"',
       'temporary table orders',
       'temporary sequence orders_id_seq',
+      'temporary table "public.orders"',
       'temporary view v',
       'temporary type d',
       'temporary function f(a integer, b text)',

@@ -35,6 +35,7 @@ import { createHash } from 'node:crypto';
 import { serialize } from 'pg-protocol';
 import { cutText } from '../../../core/bounded-text.ts';
 import { shownText, type SessionState } from '../../../core/session-shown.ts';
+import { isCustomSetting } from './session-settings.ts';
 import type { WireRelay } from './wire-relay.ts';
 
 const EQ = 'OPERATOR(pg_catalog.=)';
@@ -228,17 +229,24 @@ const value = (v: unknown) => {
  */
 export function shownLines(json: string): Pick<SessionState, 'settings' | 'objects'> {
   const [settings, user, objects, count] = JSON.parse(json) as [unknown[][] | null, unknown[] | null, unknown[][] | null, number];
-  const lines = (settings ?? []).map(([name, now, reset]) => `${shownName(name)} = ${value(now)} (default ${value(reset)})`);
+  const lines = (settings ?? []).map(([name, now, reset]) =>
+    // A custom setting (`app.token`) may hold a secret an application function set: no run reads one by name, nor does this.
+    typeof name === 'string' && isCustomSetting(name) ? `${shownName(name, true)} changed (a custom setting: its value is not shown)` : `${shownName(name, true)} = ${value(now)} (default ${value(reset)})`,
+  );
   if (user) lines.unshift(`current_user = ${value(user[0])} (default ${value(user[1])})`);
   const named = (objects ?? []).map(([kind, name]) => `${String(kind)} ${shownName(name)}`);
   if (count > named.length) named.push(`… and ${count - named.length} more temporary objects or cursors`);
   return { settings: lines, objects: named };
 }
 
-/** A name as it is when it is a plain one (`orders`, `f(integer)`), else quoted as a value is. */
-function shownName(name: unknown): string {
+/**
+ * A name as it is when it is a plain one (`orders`, `f(integer)`; a setting's may have a dot: `plpgsql.extra_errors`),
+ * else quoted as a value is: a temporary table named `public.orders` is not the orders table.
+ */
+function shownName(name: unknown, setting = false): string {
   const text = typeof name === 'string' ? name : String(name);
-  return /^[A-Za-z_][A-Za-z0-9_$]*(\([A-Za-z0-9_ ,.[\]]*\))?$/.test(text) && text.length <= VALUE_MAX ? text : value(text);
+  const plain = setting ? /^[A-Za-z_][A-Za-z0-9_$.]*$/ : /^[A-Za-z_][A-Za-z0-9_$]*(\([A-Za-z0-9_ ,.[\]]*\))?$/;
+  return plain.test(text) && text.length <= VALUE_MAX ? text : value(text);
 }
 
 /**
