@@ -99,7 +99,7 @@ function inputShown(r: RequestView): string {
   return c.cut ? `${c.text}…\n[truncated at ${INPUT_SHOWN} characters: \`--json\` prints the whole input]` : c.text;
 }
 
-function factsText(r: RequestView): string {
+function factsText(r: RequestView & Session): string {
   const f = r.facts as Record<string, any>;
   const parts = [`writes=${f['writes']}`];
   if (f['kind'] === 'postgres') {
@@ -122,6 +122,8 @@ function factsText(r: RequestView): string {
   if (names.some((n) => typeof n === 'string' && isLookAlike(n))) parts.push('look-alike name (a letter of another script or a compatibility form: check the name)');
   // The review brief's `hidden characters` risk: each is named above (`\u{202e}`), easy to read past in a long input.
   if (hasHidden(r.action.input) || hasHidden(r.action.reason)) parts.push('hidden characters (controls, bidi or zero-width, named as \\u{…} above)');
+  // The review brief's `session state` risk.
+  if (r.session) parts.push('session state (its session reads the text otherwise than a new one: see session above)');
   return parts.join('  ');
 }
 
@@ -138,8 +140,11 @@ function previewText(p: NonNullable<RequestView['preview']>): string {
   return agentLines(previewLines(p).map((l, i) => `${l}${plans[i] ?? ''}`).join('\n'), 14);
 }
 
+/** A wire statement's session where it differs from a new one (the API's `session`, README "Native database clients"). */
+type Session = { session?: { settings: string[]; objects: string[] } };
+
 /** Everything a reviewer needs, in one screen. */
-export function requestDetails(r: RequestView): string {
+export function requestDetails(r: RequestView & Session): string {
   const who = `${r.principal.id} (${r.principal.kind})${r.principal.actsFor ? ` acting for ${r.principal.actsFor}` : ''}`;
   const remaining = r.approvals.remaining
     .map((x) => `${x.needed} from ${[...x.groups.map((g) => `group ${g}`), ...x.principals].join(' or ') || 'any human'} (rule ${x.rule})`)
@@ -152,6 +157,8 @@ export function requestDetails(r: RequestView): string {
     `  claim       the agent's words, unverified:\n${' '.repeat(14)}│ ${agentLines(claimShown(r.action.reason), 14)}`,
     `  input       ${agentLines(inputShown(r), 14)}`,
     ...boundLines(r),
+    // What the wire session changed reads the same text otherwise (DateStyle, a temporary orders): under a label of ours.
+    ...(r.session ? [`  session     differs from a new one:\n${' '.repeat(14)}│ ${agentLines([...r.session.settings, ...r.session.objects].join('\n'), 14)}`] : []),
     `  facts       ${factsText(r)}`,
     ...(r.preview ? [`  impact      ${previewText(r.preview)}`] : []),
     `  rules       ${r.decision.rules.join(', ') || '(none matched: default)'} → ${r.decision.effect}${r.decision.message ? ` — ${r.decision.message}` : ''}`,

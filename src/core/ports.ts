@@ -15,6 +15,7 @@ import type { PreviewOutcome } from './preview.ts';
 import type { CapturedUndo, UndoOutcome } from './undo.ts';
 import type { RequestRecord, RequestStatus } from './request.ts';
 import type { Role } from './roles.ts';
+import type { SessionState } from './session-shown.ts';
 
 export type { MetaCondition, Mutation, RequestQuery, RequestStore, AuditLogStore, SessionStore, OutboxStore, ToolPinStore, KnownHumanStore, PasskeyStore, GrantStore, Store, AuditQuery, StoredCheckpoint } from './store-ports.ts';
 
@@ -132,10 +133,11 @@ export interface SessionRunner {
   /**
    * A digest of the session state that gives the action's text its meaning
    * (who runs it, where names resolve, settings, the session's own objects):
-   * recorded with a held action, which then resumes only where it is the same.
+   * recorded with a held action, which then resumes only where it is the same;
+   * and what of it differs from a new session's, for its reviewers.
    * Undefined when the session cannot show it (a failed transaction block).
    */
-  state?(): Promise<string | undefined>;
+  state?(): Promise<SessionState | undefined>;
 }
 
 /** One message of a wire client's, as the surface hands it on: its exact bytes and what kind of answer it gets. */
@@ -200,7 +202,7 @@ export interface WireUpstream {
   /** Back to the pool when reusable (nothing but reads ran and a reset succeeds), else closed. */
   release(): Promise<void>;
   /** SessionRunner.state of this session: undefined in a failed block, or when the upstream did not answer. */
-  state(): Promise<string | undefined>;
+  state(): Promise<SessionState | undefined>;
 }
 
 export interface Connections {

@@ -18,8 +18,9 @@ import { isLookAlike } from './look-alike.ts';
 import { lineCommentEnds } from './line-comments.ts';
 import { quorumMet, remainingApprovals, type Review } from './review.ts';
 import { approversOf } from './escalation.ts';
+import { sessionShown } from './session-shown.ts';
 
-export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'look-alike name' | 'hidden characters' | 'prod' | 'PII' | 'irreversible';
+export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'look-alike name' | 'hidden characters' | 'session state' | 'prod' | 'PII' | 'irreversible';
 
 export interface ReviewBrief {
   /** The exact action in one line, flattened, controls neutralised: `POST /refunds on billing-api`. */
@@ -179,11 +180,14 @@ export function actionLine(r: Pick<RequestRecord, 'action' | 'facts' | 'connecti
  * @example
  * reviewBrief(r); // { action: 'POST /refunds on billing-api', risks: ['writes', 'prod', 'irreversible'], riskLine: 'writes · prod · irreversible', confirm: true }
  */
-export function reviewBrief(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'>, max = ACTION_LINE_MAX): ReviewBrief {
+export function reviewBrief(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'> & Partial<Pick<RequestRecord, 'context'>>, max = ACTION_LINE_MAX): ReviewBrief {
   const risks = factRisks(r.facts);
   if (namesOf(r.facts).some(isLookAlike)) risks.push('look-alike name');
   // Shown as U+FFFD on every surface, easy to take for a glitch: the flag says the agent sent them.
   if (hasHidden(r.action.input) || hasHidden(r.action.reason)) risks.push('hidden characters');
+  // The wire session it came from reads the text otherwise than a new one would (DateStyle, a temporary table): the
+  // lines under "Session differs from a new one" say how (core/session-shown.ts).
+  if (sessionShown(r)) risks.push('session state');
   const { prod, pii } = connectionRisks(r.connection);
   if (prod) risks.push('prod');
   if (pii) risks.push('PII');

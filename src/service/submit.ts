@@ -24,6 +24,7 @@ import { replay, type Submitted } from './idempotent-replay.ts';
 import { shadowEvent } from './shadow.ts';
 import { submittedAuditData } from './views.ts';
 import { samePrincipal } from '../core/visibility.ts';
+import { sessionContext } from '../core/session-shown.ts';
 
 export interface SubmitCommand {
   readonly principal: Principal;
@@ -141,9 +142,11 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   }
 
   // A held action that runs in a live session records what that session makes of its text, after policy decided: it
-  // resumes only where the same (statement.ts); a session that cannot show it records none, and never resumes.
+  // resumes only where the same (statement.ts); a session that cannot show it records none, and never resumes. What of
+  // that state differs from a new session's goes with it, for its reviewers (core/session-shown.ts).
+  const state = decision.effect === 'approve' && cmd.runner?.state !== undefined ? await cmd.runner.state() : undefined;
   const recorded =
-    decision.effect === 'approve' && cmd.runner?.state !== undefined ? { ...context, sessionState: (await cmd.runner.state()) ?? UNKNOWN_STATE } : context;
+    decision.effect === 'approve' && cmd.runner?.state !== undefined ? { ...context, ...(state ? sessionContext(state) : {}), sessionState: state?.digest ?? UNKNOWN_STATE } : context;
 
   const base: RequestRecord = {
     id: deps.ids.requestId(),

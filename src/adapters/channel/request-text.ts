@@ -12,6 +12,7 @@ import type { RequestRecord } from '../../core/request.ts';
 import { remainingApprovals } from '../../core/review.ts';
 import { approversOf, ladderOf } from '../../core/escalation.ts';
 import { durationText } from '../../core/duration-text.ts';
+import { SESSION_LABEL, sessionShown, sessionText } from '../../core/session-shown.ts';
 
 /** Longest input text a channel is given; each cuts it further to its own limits. */
 export const INPUT_TEXT_MAX = 32_768;
@@ -50,15 +51,18 @@ function fullInputText(r: RequestRecord): string {
  * data (size, digest and start). Each channel shows them under a label of
  * its own, never after the SQL: a `-- params: [100]` comment is valid SQL,
  * and with a long enough statement the real line would fall past the cut.
+ * Then, for a statement from a wire session, how that session differs from
+ * a new one (core/session-shown.ts): the settings and objects that give the
+ * same text another meaning.
  * Each value is at most INPUT_TEXT_MAX characters.
  *
  * @example
  * boundInput(record); // [{ label: 'Parameters', value: '$1 = "shipped"\n$2 = 42' }]
  */
-export function boundInput(r: Pick<RequestRecord, 'action'>): { label: 'Parameters' | 'COPY data'; value: string }[] {
+export function boundInput(r: Pick<RequestRecord, 'action'> & Partial<Pick<RequestRecord, 'context'>>): { label: BoundLabel; value: string }[] {
   const input = r.action.input;
   if (!('sql' in input)) return [];
-  const out: { label: 'Parameters' | 'COPY data'; value: string }[] = [];
+  const out: { label: BoundLabel; value: string }[] = [];
   const params = input.params ?? [];
   if (params.length) {
     const lines: string[] = [];
@@ -73,8 +77,13 @@ export function boundInput(r: Pick<RequestRecord, 'action'>): { label: 'Paramete
   const c = input.copy;
   // COPY FROM STDIN: the approval is for these bytes; the reviewer sees their size, digest and start.
   if (c) out.push({ label: 'COPY data', value: `${c.bytes} bytes, ${c.lines} lines, sha256 ${c.sha256}; it starts:\n${c.preview}` });
+  // What the wire session it came from changed (DateStyle, a temporary table): the same text means something else there.
+  const session = sessionShown(r);
+  if (session) out.push({ label: SESSION_LABEL, value: cutText(sessionText(session), INPUT_TEXT_MAX).text });
   return out;
 }
+
+type BoundLabel = 'Parameters' | 'COPY data' | typeof SESSION_LABEL;
 
 /**
  * The derived facts, one pair per line of a card or message.

@@ -9,6 +9,7 @@ import type { Principal } from '../../core/principal.ts';
 import type { RequestRecord } from '../../core/request.ts';
 import { isRequesterSide, remainingApprovals, traitsOf } from '../../core/review.ts';
 import { undoSummary } from '../../core/undo.ts';
+import { sessionShown } from '../../core/session-shown.ts';
 import { reviewability } from '../../service/read.ts';
 import { approversOf, ladderOf } from '../../core/escalation.ts';
 
@@ -21,6 +22,7 @@ import { approversOf, ladderOf } from '../../core/escalation.ts';
  */
 export function requestView(r: RequestRecord, viewer: Principal | undefined, dir: HumanDirectory): Record<string, unknown> {
   const remaining = remainingApprovals(approversOf(r), r.reviews, r);
+  const session = sessionShown(r);
   return {
     id: r.id,
     status: r.status,
@@ -50,6 +52,8 @@ export function requestView(r: RequestRecord, viewer: Principal | undefined, dir
     ...(r.grantedBy ? { grantedBy: { grantId: r.grantedBy.grantId, use: r.grantedBy.use, of: r.grantedBy.of } } : {}),
     ...(r.decision.grant ? { grantTerms: { maxUses: r.decision.grant.maxUses, maxDurationSeconds: r.decision.grant.maxDurationSeconds, vary: r.decision.grant.vary } } : {}),
     ...(viewer?.kind === 'human' ? { reviewable: reviewability(viewer, r) } : {}),
+    // A wire statement's session, where it reads the text otherwise than a new one (DateStyle, a temporary table).
+    ...(session ? { session } : {}),
     // Reviewers only: counts of rows matching a WHERE would tell the requesting side what it may not read.
     // Whether it can be reverted and what it changed, never a row: the values are for the revert statement only.
     ...(r.undo ? { undo: undoSummary(r.undo) } : {}),

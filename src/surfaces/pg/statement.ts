@@ -104,8 +104,9 @@ export async function runStatement(
   const runner: SessionRunner = {
     maxRunMs: ctx.maxRunMs,
     async state() {
-      recorded = (await ctx.upstream.state()) ?? UNKNOWN_STATE;
-      return recorded;
+      const state = await ctx.upstream.state();
+      recorded = state?.digest ?? UNKNOWN_STATE;
+      return state;
     },
     async run(stored, opts) {
       // The runner runs the client's messages: they must say exactly what was judged (and, resumed, approved).
@@ -148,7 +149,7 @@ export async function runStatement(
   if ((record.status === 'pending' || record.status === 'approved') && recorded === undefined) {
     let now: string | undefined;
     try {
-      now = await ctx.upstream.state();
+      now = (await ctx.upstream.state())?.digest;
     } catch {
       now = undefined;
     }

@@ -1,12 +1,13 @@
 /**
  * The session state a held wire statement records (session-state.ts), on a
  * real PostgreSQL session: each thing it says it covers changes the digest,
- * and what only steers the planner does not.
+ * and what only steers the planner does not; and what of it reviewers are
+ * shown (what differs from a new session's).
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
-import { SESSION_STATE_SQL, stateDigest } from './session-state.ts';
+import { SESSION_READ_SQL, SESSION_SHOWN_SQL, SESSION_STATE_SQL, SHOWN_OBJECTS_MAX, shownLines, stateDigest } from './session-state.ts';
 
 const db = await createTestDatabase();
 
@@ -82,5 +83,67 @@ describe.skipIf(!db)('the session state of a wire session (real PostgreSQL)', ()
     await c.query('BEGIN');
     await moves('DECLARE cur CURSOR FOR SELECT 1', 'CLOSE cur');
     await c.query('ROLLBACK');
+  });
+
+  const shown = async () => shownLines((await c.query<{ s: string }>(`SELECT (${SESSION_SHOWN_SQL}) AS s`)).rows[0]!.s);
+
+  it('shown: nothing for a session as it started; each changed setting with its default, the likeliest to mislead first', async () => {
+    expect(await shown()).toEqual({ settings: [], objects: [] });
+    const reset = (await c.query<{ d: string; t: string }>("SELECT current_setting('DateStyle') AS d, current_setting('TimeZone') AS t")).rows[0]!;
+    await c.query("SET application_name = 'x'; SET TimeZone = 'Etc/GMT+12'; SET DateStyle = 'ISO, DMY'; SET work_mem = '64MB'");
+    expect((await shown()).settings).toEqual([
+      `DateStyle = "ISO, DMY" (default ${JSON.stringify(reset.d)})`,
+      `TimeZone = "Etc/GMT+12" (default ${JSON.stringify(reset.t)})`,
+      'application_name = "x" (default "")',
+    ]);
+    await c.query('RESET ALL');
+    // An extension's setting (a name with a dot) may hold a secret, as a custom one may: named, never its value.
+    await c.query("DO $$BEGIN END$$; SET plpgsql.variable_conflict = 'use_column'");
+    expect((await shown()).settings).toEqual(['plpgsql.variable_conflict changed (a custom setting: its value is not shown)']);
+    await c.query('RESET plpgsql.variable_conflict');
+    // SET LOCAL in a block: what the block's next statement reads.
+    await c.query("BEGIN; SET LOCAL IntervalStyle = 'sql_standard'");
+    expect((await shown()).settings).toEqual(['IntervalStyle = "sql_standard" (default "postgres")']);
+    await c.query('ROLLBACK');
+    await c.query('SET ROLE cs_session_state_r');
+    expect((await shown()).settings[0]).toMatch(/^current_user = "cs_session_state_r" \(default "[^"]+"\)$/);
+    await c.query('RESET ROLE');
+    expect(await shown()).toEqual({ settings: [], objects: [] });
+  });
+
+  it('shown: temporary objects a statement may name and open cursors, not the row and array types that come with them; bounded', async () => {
+    await c.query(`CREATE TEMP TABLE orders (id serial); CREATE TEMP VIEW v AS SELECT 1 AS x;
+      CREATE FUNCTION pg_temp.f(a int, b text) RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE DOMAIN pg_temp.d AS int;
+      CREATE TEMP TABLE "a b" (x int); CREATE TEMP TABLE "public.orders" (x int); BEGIN; DECLARE cur CURSOR FOR SELECT 1`);
+    expect((await shown()).objects).toEqual([
+      'temporary table "a b"',
+      'temporary table orders',
+      'temporary sequence orders_id_seq',
+      'temporary table "public.orders"',
+      'temporary view v',
+      'temporary type d',
+      'temporary function f(a integer, b text)',
+      'open cursor cur',
+    ]);
+    await c.query('ROLLBACK; DISCARD TEMP');
+    await c.query(`DO $$BEGIN FOR i IN 1..${SHOWN_OBJECTS_MAX + 5} LOOP EXECUTE format('CREATE TEMP TABLE t%s (x int)', i); END LOOP; END$$`);
+    const many = (await shown()).objects;
+    expect(many).toHaveLength(SHOWN_OBJECTS_MAX + 1);
+    expect(many.at(-1)).toBe('… and 5 more temporary objects or cursors');
+    // What the wire session reads, both in one query: the same state, and the same lines.
+    const both = (await c.query({ text: SESSION_READ_SQL, rowMode: 'array' })).rows[0] as [string, string];
+    expect(stateDigest(both[0])).toBe(await state());
+    expect(shownLines(both[1])).toEqual({ settings: [], objects: many });
+    await c.query('DISCARD TEMP');
+  });
+});
+
+describe('what reviewers are shown of a session, whatever its values hold', () => {
+  it('every value quoted and in printable ASCII: no new line, bidi override or look-alike letter passes as it is; long values cut', () => {
+    const json = JSON.stringify([[['TimeZone', 'UTC"\n) DELETE', 'UTC'], ['lc_time', 'de_\u202eDE', 'C'], ['application_name', 'x'.repeat(500), '']], null, [['temporary table', 'оrders\u2028x']], 1]);
+    const { settings, objects } = shownLines(json);
+    expect(settings).toEqual(['TimeZone = "UTC\\"\\u{a}) DELETE" (default "UTC")', 'lc_time = "de_\\u{202e}DE" (default "C")', `application_name = "${'x'.repeat(200)}"… (default "")`]);
+    expect(objects).toEqual(['temporary table "\\u{43e}rders\\u{2028}x"']);
+    for (const l of [...settings, ...objects]) expect(l).toMatch(/^[\x20-\x7e…]+$/);
   });
 });

@@ -30,7 +30,7 @@ import { countdown, ident, requester, statusPill, tags, when } from './format.ts
 import { consoleForm, consolePage, type Who } from './handlers.ts';
 import { html, type Html } from './html.ts';
 import { approversOf } from '../../../core/escalation.ts';
-import { factsView, inputView, RENDER_LIMIT } from './input-view.ts';
+import { factsView, inputView, RENDER_LIMIT, sessionView } from './input-view.ts';
 import { csrfField, page } from './layout.ts';
 import { timeline } from './timeline.ts';
 import { hasSafetyNets, safetyNetsView } from './safety-nets.ts';
@@ -154,6 +154,7 @@ async function render(deps: Deps, who: Who, id: string, done?: string): Promise<
   <p class="meta">${statusPill(r.status)} <span class="op">${r.action.operation}</span> · asked by ${requester(r)} ${when(r.createdAt)}${r.status === 'pending' ? html` · ${countdown(r.expiresAt, now)}` : ''} · <code class="id">${r.id}</code></p>
   <h1 class="action-line"><code>${brief.action}</code></h1>
   ${riskView(brief)}
+  ${sessionView(r)}
   ${tags(r.connection)}
 </header>
 <div class="columns">
