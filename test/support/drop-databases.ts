@@ -6,6 +6,7 @@
  * worker dies. The files write each name they make to a list
  * (test/support/postgres.ts); this drops what is left on it.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +14,14 @@ import pg from 'pg';
 
 /** The environment variable naming the list: set here, inherited by the workers. */
 export const DATABASES_LIST = 'COUNTERSIGN_TEST_DATABASES';
+/** The environment variable naming the run's store template (store-template.ts): named here, made on first use. */
+export const STORE_TEMPLATE = 'COUNTERSIGN_TEST_STORE_TEMPLATE';
 
 export default function dropDatabases(): () => Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-test-dbs-'));
   const list = join(dir, 'made');
   process.env[DATABASES_LIST] = list;
+  process.env[STORE_TEMPLATE] = `cs_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   return async () => {
     let made: { name: string; admin: string }[] = [];
     try {

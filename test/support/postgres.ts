@@ -17,12 +17,13 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETU
 /**
  * Creates an empty database `cs_test_<pid>_<hex>` next to DATABASE_URL's and
  * returns its URL; undefined (after a loud warning) when no server answers outside CI.
+ * With `template`, the database is a copy of that one (test-store.ts: a migrated store).
  *
  * @example
  * const db = await createTestDatabase();
  * describe.skipIf(!db)('orders', () => { afterAll(() => db?.drop()); ... });
  */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+export async function createTestDatabase(opts: { template?: (adminUrl: string) => Promise<string | undefined> } = {}): Promise<{ url: string; drop(): Promise<void> } | undefined> {
   const adminUrl = process.env['DATABASE_URL'] || DEFAULT_ADMIN_URL;
   const parsed = new URL(adminUrl);
   const where = `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}`;
@@ -38,7 +39,8 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 
   const name = `cs_test_${process.pid}_${randomBytes(4).toString('hex')}`;
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    const template = opts.template ? await opts.template(adminUrl) : undefined;
+    await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
     // For the end of the run (drop-databases.ts): this file's afterAll may never run.
     const list = process.env[DATABASES_LIST];
     if (list) appendFileSync(list, `${JSON.stringify({ name, admin: adminUrl })}\n`);

@@ -4,12 +4,14 @@
  * configs are written with a SQLite path; `storeYaml` swaps that for a
  * throwaway database of its own per store path, so gateways meant to share
  * one store (a restart, a second replica, a child process) share one database
- * and nothing else does. Databases are dropped when released, and any left
+ * and nothing else does. Each is a copy of a migrated database made once per
+ * run (store-template.ts). Databases are dropped when released, and any left
  * at the end of the test file or the process.
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createTestDatabase } from './postgres.ts';
+import { storeTemplate } from './store-template.ts';
 
 export type TestStoreKind = 'sqlite' | 'postgres';
 
@@ -43,7 +45,7 @@ async function databaseFor(dbPath: string): Promise<Database> {
   const key = resolve(dbPath);
   let db = databases.get(key);
   if (!db) {
-    db = createTestDatabase().then((made) => {
+    db = createTestDatabase({ template: storeTemplate }).then((made) => {
       if (!made) throw new Error('COUNTERSIGN_TEST_STORE=postgres, but no PostgreSQL server answers (set DATABASE_URL)');
       const name = new URL(made.url).pathname.slice(1);
       live.add(name);
