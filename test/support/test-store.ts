@@ -10,6 +10,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import pg from 'pg';
 import { createTestDatabase } from './postgres.ts';
 import { storeTemplate } from './store-template.ts';
 
@@ -73,6 +75,31 @@ export async function storeYaml(yaml: string): Promise<string> {
   if (!m) throw new Error('COUNTERSIGN_TEST_STORE=postgres: this config names no `store: { sqlite: { path } }` line to replace');
   const db = await databaseFor(JSON.parse(m[1]!) as string);
   return yaml.replace(SQLITE_STORE, `store: { postgres: { url: ${JSON.stringify(db.url)}, poolSize: 4 } }`);
+}
+
+/**
+ * The rows of a read of the store at `dbPath` itself, on either kind: for a test that asserts what the Store port does
+ * not show (an outbox row's attempts). Write the SQL both servers read alike (quote a camel-case alias).
+ *
+ * @example
+ * const rows = await readTestStore<{ state: string }>(gw.dbPath, 'SELECT state FROM outbox');
+ */
+export async function readTestStore<T>(dbPath: string, sql: string): Promise<T[]> {
+  if (testStoreKind() === 'sqlite') {
+    const db = new Sqlite(dbPath, { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare(sql).all() as T[];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: (await databaseFor(dbPath)).url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
 }
 
 /** Drops the database of `dbPath` (when there is one): its gateways are stopped and nothing opens it again. */
