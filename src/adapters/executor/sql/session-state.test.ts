@@ -136,6 +136,16 @@ describe.skipIf(!db)('the session state of a wire session (real PostgreSQL)', ()
     expect(shownLines(both[1])).toEqual({ settings: [], objects: many });
     await c.query('DISCARD TEMP');
   });
+
+  it('shown: a temporary object that hides a real one of its name comes first, however many others it hides among', async () => {
+    // 50 decoys named before it pushed a temporary orders, which every statement naming orders then reads, off the list.
+    await c.query(`DO $$BEGIN FOR i IN 1..${SHOWN_OBJECTS_MAX} LOOP EXECUTE format('CREATE TEMP TABLE a%s (x int)', i); END LOOP; END$$`);
+    await c.query('CREATE TEMP TABLE orders (id int)');
+    const objects = (await shown()).objects;
+    expect(objects[0]).toBe('temporary table orders');
+    expect(objects.at(-1)).toBe('… and 1 more temporary objects or cursors');
+    await c.query('DISCARD TEMP');
+  });
 });
 
 describe('what reviewers are shown of a session, whatever its values hold', () => {
