@@ -116,8 +116,9 @@ describe.skipIf(!db)('the session state of a wire session (real PostgreSQL)', ()
       CREATE FUNCTION pg_temp.f(a int, b text) RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE DOMAIN pg_temp.d AS int;
       CREATE TEMP TABLE "a b" (x int); CREATE TEMP TABLE "public.orders" (x int); BEGIN; DECLARE cur CURSOR FOR SELECT 1`);
     expect((await shown()).objects).toEqual([
-      'temporary table "a b"',
+      // First: it hides the real orders.
       'temporary table orders',
+      'temporary table "a b"',
       'temporary sequence orders_id_seq',
       'temporary table "public.orders"',
       'temporary view v',
