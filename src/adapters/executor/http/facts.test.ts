@@ -63,6 +63,15 @@ describe('HTTP facts', () => {
     expect(deriveHttpFacts(httpInputSchema.parse({ method: 'GET', path: '/ADMIN/Caf%C3%A9%41' }), ci).http.path).toBe('/admin/caf%C3%A9a');
   });
 
+  it('refuses a multipart part named _method as Werkzeug 2.2 reads it (a space before *=, a quoted parameter name, another charset)', () => {
+    const multipart = { 'Content-Type': 'multipart/form-data; boundary=b' };
+    const body = (disposition: string) => `--b\r\nContent-Disposition: form-data; ${disposition}\r\n\r\nDELETE\r\n--b--\r\n`;
+    for (const d of ["name *=utf-8''_method", '"name"=_method', "name*=utf-16le''_%00m%00e%00t%00h%00o%00d%00", "name*=utf-7''+AF8-method"]) {
+      expect(() => facts({ method: 'POST', path: '/i', headers: multipart, body: body(d) }), d).toThrow(expect.objectContaining({ code: 'INPUT_UNPARSEABLE' }));
+    }
+    expect(facts({ method: 'POST', path: '/i', headers: multipart, body: body("name*=utf-8''note") }).http.path).toBe('/i');
+  });
+
   it('treats query keys named like object members as plain keys', () => {
     expect(facts({ path: '/x?constructor=1&toString=2&__proto__=3' }).http.query).toEqual({ constructor: ['1'], toString: ['2'], ['__proto__']: ['3'] });
   });

@@ -72,6 +72,8 @@ interface BodyReadings {
   readonly multipart: readonly string[];
   /** A part name given in RFC 2231 continuations (`name*0=`), which Werkzeug joins (field-names.ts). */
   readonly multipartContinued: boolean;
+  /** A part name given in RFC 2231 form in another charset than UTF-8's readings (field-names.ts). */
+  readonly multipartOtherCharset: boolean;
 }
 
 function readingsOf(text: string): BodyReadings {
@@ -81,6 +83,7 @@ function readingsOf(text: string): BodyReadings {
     formAtSemicolons: text.includes(';') ? [...new URLSearchParams(text.replaceAll(';', '&')).keys()] : [],
     multipart: parts.names,
     multipartContinued: parts.continued,
+    multipartOtherCharset: parts.otherCharset,
   };
 }
 
@@ -331,6 +334,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const json = text === undefined ? null : jsonReading(input.body, text);
   const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
   const readings = text === undefined ? undefined : readingsOf(text);
+  if (readings?.multipartOtherCharset) refuse('body has a multipart part name in RFC 2231 form (name*=) in a charset other than UTF-8 or ASCII: Werkzeug 2.2 (Flask) decodes it in that charset (name*=utf-7\'\'+AF8-method is _method), into a name no check here read; send the name whole, in UTF-8');
   if (readings?.multipartContinued) refuse('body has a multipart part name in RFC 2231 continuations (name*0=, name*1=): Werkzeug (Flask) joins them into one name (name*0="_met"; name*1="hod" is _method) that no check here read; send the name whole');
   for (const k of readings ? [...bodyKeys(readings, json), ...readings.formAtSemicolons] : []) {
     const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_BODY.has(f));

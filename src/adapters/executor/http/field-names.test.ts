@@ -61,14 +61,29 @@ describe('multipartNames', () => {
 
   // Werkzeug (Flask) reads each of these as _method (test/e2e/http-multipart-names.test.ts asks Flask itself).
   it.each(['name="_method"', 'name=_method', 'name=_method x', 'name=_method,x', 'name=_method=x', "name*=utf-8''%5Fmethod", "name*=utf-8'en.x'%5Fmethod", "name*=utf-8'a+b'_method"])('%s is among the names', (disposition) => {
-    expect(multipartNames(part(disposition))).toEqual({ names: expect.arrayContaining(['_method']), continued: false });
+    expect(multipartNames(part(disposition))).toEqual({ names: expect.arrayContaining(['_method']), continued: false, otherCharset: false });
   });
 
   it.each(['name*0="_met"; name*1="hod"', "name*0*=utf-8''%5Fme; name*1=thod", 'name="_met"; name*1="hod"', 'NAME*1="_method"'])('%s is given in continuations', (disposition) => {
     expect(multipartNames(part(disposition)).continued).toBe(true);
   });
 
+  // Werkzeug 2.2 (Debian 12's python3-werkzeug) reads each of these as _method too: a space before `*=` or `=`, and a
+  // parameter name in quotes, still name the part.
+  it.each(["name *=utf-8''_method", "name *= utf-8''%5Fmethod", '"name"=_method', '"NAME" = "_method"', "\"name\" *=utf-8''_method"])('%s is among the names', (disposition) => {
+    expect(multipartNames(part(disposition)).names).toContain('_method');
+  });
+
+  // Werkzeug 2.2 decodes an RFC 2231 name in whatever charset it gives (utf-16le, utf-7, cp037): `_%00m%00…` is _method.
+  it.each(["name*=utf-16le''_%00m%00e%00t%00h%00o%00d%00", "name*=utf-7''+AF8-method", "name *=cp037''%6D%94%85%A3%88%96%84", "name*0*=UTF-16''x", "name*=iso-8859-1''caf%E9"])('%s is in a charset this reading does not decode', (disposition) => {
+    expect(multipartNames(part(disposition)).otherCharset).toBe(true);
+  });
+
+  it.each(["name*=utf-8''%5Fmethod", "name*=UTF-8'en'note", "name*=''note", "name*=us-ascii''note", "name*=iso-8859-1''note", 'name="utf-16le\'\'x"', "name=utf-7''x"])('%s is not in another charset', (disposition) => {
+    expect(multipartNames(part(disposition)).otherCharset).toBe(false);
+  });
+
   it('reads a quoted name whole, and nothing before the first Content-Disposition', () => {
-    expect(multipartNames(`name="a"\r\n${part('name="note x"; filename="f.txt"')}`)).toEqual({ names: ['note x'], continued: false });
+    expect(multipartNames(`name="a"\r\n${part('name="note x"; filename="f.txt"')}`)).toEqual({ names: ['note x'], continued: false, otherCharset: false });
   });
 });

@@ -12,8 +12,14 @@ import { foldKey, type KeyClash } from '../../../core/json-keys.ts';
 import { decodeURIComponentOr } from '../../../core/uri-decode.ts';
 
 // A multipart part's name parameter: `name="x"`, `name=x`, RFC 2231 `name*=charset'lang'x` and continuations
-// (`name*0=`, `name*1*=`), any case; the quote, the continuation and the value up to its end or `;` apart.
-const PART_NAME = /\bname(\*\d*\*?)?\s*=\s*("?)([^";\r\n]*)/gi;
+// (`name*0=`, `name*1*=`), any case, with what Werkzeug 2.2 (Debian 12's) also reads as one: the parameter's name in
+// quotes (`"name"=x`) and spaces before `*` or `=` (`name *=utf-8''x`); the continuation, the RFC 2231 mark, the quote
+// and the value up to its end or `;` apart. (No two quantifiers here take the same characters in turn: linear.)
+const PART_NAME = /\bname"?(\*\d+)?\s*(\*\s*)?=\s*("?)([^";\r\n]*)/gi;
+// RFC 2231 charsets read as UTF-8 reads them (Werkzeug 3 decodes only these, Werkzeug 2.2 any Python codec: utf-16le or
+// utf-7 spell `_method` in other bytes); ISO 8859-1 agrees with UTF-8 on ASCII only.
+const UTF8_CHARSETS = new Set(['', 'utf-8', 'utf8', 'us-ascii', 'ascii']);
+const LATIN1_CHARSETS = new Set(['iso-8859-1', 'latin1', 'latin-1']);
 // An RFC 2231 value's charset and language: Werkzeug takes any token characters in them (`utf-8'en.x'`), so any but '.
 const CHARSET_LANG = /^[^']*'[^']*'/;
 // What Werkzeug (Flask) and busboy read of an unquoted value: its token characters, up to the first other one.
@@ -29,6 +35,11 @@ export interface MultipartNames {
    * name*1="hod"` into `_method`, which no browser or client sends and no reading here takes apart.
    */
   readonly continued: boolean;
+  /**
+   * An RFC 2231 name (`name*=`) in a charset other than UTF-8's readings (`name*=utf-16le''_%00m%00…`): Werkzeug 2.2
+   * decodes it in that charset, into a name (`_method`) no reading here takes.
+   */
+  readonly otherCharset: boolean;
 }
 
 /**
@@ -43,17 +54,26 @@ export interface MultipartNames {
  */
 export function multipartNames(text: string): MultipartNames {
   const from = text.search(DISPOSITION);
-  if (from === -1) return { names: [], continued: false };
+  if (from === -1) return { names: [], continued: false, otherCharset: false };
   const names = new Set<string>();
   let continued = false;
+  let otherCharset = false;
   for (const m of text.slice(from).matchAll(PART_NAME)) {
-    if (/\d/.test(m[1] ?? '')) continued = true;
-    const value = m[3]!;
+    if (m[1] !== undefined) continued = true;
+    const value = m[4]!;
+    if (m[2] !== undefined) otherCharset ||= isOtherCharset(value);
     const readings = [value, value.replace(CHARSET_LANG, '')];
-    if (m[2] === '') readings.push(...readings.map((r) => TOKEN.exec(r)![0]));
+    if (m[3] === '') readings.push(...readings.map((r) => TOKEN.exec(r)![0]));
     for (const r of readings) names.add(decodeURIComponentOr(r));
   }
-  return { names: [...names], continued };
+  return { names: [...names], continued, otherCharset };
+}
+
+/** Whether an RFC 2231 value's charset (`utf-16le''…`) may read its bytes otherwise than UTF-8 does. */
+function isOtherCharset(value: string): boolean {
+  const charset = /^([^']*)'[^']*'/.exec(value)?.[1]?.toLowerCase();
+  if (charset === undefined || UTF8_CHARSETS.has(charset)) return false;
+  return !(LATIN1_CHARSETS.has(charset) && !/%[89a-f]/i.test(value));
 }
 
 /** A field name as one framework reads it, folded: the field and what nests under it. */

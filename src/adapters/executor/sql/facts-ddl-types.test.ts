@@ -197,4 +197,23 @@ describe("statements that reach past the database's own objects: a type of their
       expect(typed(sql), sql).toEqual([['tablespace'], true]);
     }
   });
+
+  it("types a rename, owner change or move of such an object as its own kind, as a database's is, not an alter", () => {
+    // ALTER PUBLICATION p RENAME breaks every subscriber on other servers; ALTER SUBSCRIPTION s OWNER TO hands its apply
+    // worker and connection string to another role; ALTER TABLESPACE t RENAME breaks every database's TABLESPACE t.
+    const cases: [string, string][] = [
+      ['ALTER PUBLICATION p RENAME TO q', 'publication'], ['ALTER PUBLICATION p OWNER TO mallory', 'publication'],
+      ['ALTER SUBSCRIPTION s RENAME TO q', 'subscription'], ['ALTER SUBSCRIPTION s OWNER TO mallory', 'subscription'],
+      ['ALTER TABLESPACE t RENAME TO q', 'tablespace'], ['ALTER TABLESPACE t OWNER TO mallory', 'tablespace'],
+      ['ALTER SERVER s RENAME TO q', 'foreign_data'], ['ALTER SERVER s OWNER TO mallory', 'foreign_data'],
+      ['ALTER FOREIGN DATA WRAPPER w RENAME TO q', 'foreign_data'], ['ALTER FOREIGN DATA WRAPPER w OWNER TO mallory', 'foreign_data'],
+      ['ALTER EVENT TRIGGER e RENAME TO q', 'event_trigger'], ['ALTER EVENT TRIGGER e OWNER TO mallory', 'event_trigger'],
+      ['ALTER LANGUAGE plpython3u RENAME TO q', 'untrusted_code'], ['ALTER LANGUAGE plpython3u OWNER TO mallory', 'untrusted_code'],
+      ['ALTER EXTENSION dblink SET SCHEMA public', 'extension'],
+    ];
+    const types = (sql: string) => deriveSqlFacts(sql).statements.map((s) => s.type);
+    for (const [sql, type] of cases) expect([types(sql), deriveSqlFacts(sql).ddl], sql).toEqual([[type], true]);
+    // This database's own objects stay alters.
+    for (const sql of ['ALTER TABLE t RENAME TO u', 'ALTER FUNCTION public.f() OWNER TO r', 'ALTER TABLE t SET SCHEMA s']) expect(types(sql), sql).toEqual(['alter']);
+  });
 });

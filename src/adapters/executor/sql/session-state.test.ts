@@ -116,8 +116,9 @@ describe.skipIf(!db)('the session state of a wire session (real PostgreSQL)', ()
       CREATE FUNCTION pg_temp.f(a int, b text) RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE DOMAIN pg_temp.d AS int;
       CREATE TEMP TABLE "a b" (x int); CREATE TEMP TABLE "public.orders" (x int); BEGIN; DECLARE cur CURSOR FOR SELECT 1`);
     expect((await shown()).objects).toEqual([
-      'temporary table "a b"',
+      // First: it hides the real orders.
       'temporary table orders',
+      'temporary table "a b"',
       'temporary sequence orders_id_seq',
       'temporary table "public.orders"',
       'temporary view v',
@@ -134,6 +135,16 @@ describe.skipIf(!db)('the session state of a wire session (real PostgreSQL)', ()
     const both = (await c.query({ text: SESSION_READ_SQL, rowMode: 'array' })).rows[0] as [string, string];
     expect(stateDigest(both[0])).toBe(await state());
     expect(shownLines(both[1])).toEqual({ settings: [], objects: many });
+    await c.query('DISCARD TEMP');
+  });
+
+  it('shown: a temporary object that hides a real one of its name comes first, however many others it hides among', async () => {
+    // 50 decoys named before it pushed a temporary orders, which every statement naming orders then reads, off the list.
+    await c.query(`DO $$BEGIN FOR i IN 1..${SHOWN_OBJECTS_MAX} LOOP EXECUTE format('CREATE TEMP TABLE a%s (x int)', i); END LOOP; END$$`);
+    await c.query('CREATE TEMP TABLE orders (id int)');
+    const objects = (await shown()).objects;
+    expect(objects[0]).toBe('temporary table orders');
+    expect(objects.at(-1)).toBe('… and 1 more temporary objects or cursors');
     await c.query('DISCARD TEMP');
   });
 });

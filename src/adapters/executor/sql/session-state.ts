@@ -169,20 +169,28 @@ const RELKIND = `CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN
   WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' WHEN 'c' THEN 'type' ELSE 'relation' END`;
 
 /**
+ * 0 for a temporary object with the name of one outside the temporary schema, which a statement naming it reads
+ * instead (a temporary `orders`): listed first, so no number of decoys pushes it past SHOWN_OBJECTS_MAX; else 1.
+ */
+const SHADOWS = (catalog: string, name: string, namespace: string, own: string) =>
+  `CASE WHEN EXISTS (SELECT FROM pg_catalog.${catalog} x WHERE x.${name} ${EQ} ${own} AND x.${namespace} OPERATOR(pg_catalog.<>) ${TEMP}) THEN 0 ELSE 1 END`;
+
+/**
  * What of the state differs from a new session's, as JSON: `[[name, setting, reset value], …]` of the settings that
  * give a statement its meaning (pg_settings: the current value against the one RESET restores, what the session
  * started with), with `current_user` against `session_user`; the temporary objects a statement may name (relations
- * first: a temporary `orders` is found before the real one; not indexes, row types or array types), then the open
+ * first, and first of them one that hides a real one of its name: a temporary `orders` is found before the real one;
+ * not indexes, row types or array types), then the open
  * cursors, each `[kind, name]`, at most SHOWN_OBJECTS_MAX, and how many there are in all.
  */
 const shownSql = (settings: string) => `WITH o(r, k, n) AS MATERIALIZED (
-    SELECT 1, 'temporary ' OPERATOR(pg_catalog.||) ${RELKIND}, c.relname::pg_catalog.text FROM pg_catalog.pg_class c
+    SELECT ${SHADOWS('pg_class', 'relname', 'relnamespace', 'c.relname')}, 'temporary ' OPERATOR(pg_catalog.||) ${RELKIND}, c.relname::pg_catalog.text FROM pg_catalog.pg_class c
      WHERE ${HAS_TEMP} AND c.relnamespace ${EQ} ${TEMP} AND c.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['i', 'I', 't']::pg_catalog."char"[])
     UNION ALL
     SELECT 2, 'temporary function', p.proname OPERATOR(pg_catalog.||) '(' OPERATOR(pg_catalog.||) pg_catalog.pg_get_function_identity_arguments(p.oid) OPERATOR(pg_catalog.||) ')'
       FROM pg_catalog.pg_proc p WHERE ${HAS_TEMP} AND p.pronamespace ${EQ} ${TEMP}
     UNION ALL
-    SELECT 2, 'temporary type', t.typname::pg_catalog.text FROM pg_catalog.pg_type t
+    SELECT ${SHADOWS('pg_type', 'typname', 'typnamespace', 't.typname')} OPERATOR(pg_catalog.+) 1, 'temporary type', t.typname::pg_catalog.text FROM pg_catalog.pg_type t
      WHERE ${HAS_TEMP} AND t.typnamespace ${EQ} ${TEMP} AND t.typrelid ${EQ} 0
        AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray ${EQ} t.oid)
     UNION ALL

@@ -197,7 +197,8 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   // The parser omits false booleans, so a REVOKE has no is_grant key at all.
   if (node === 'GrantStmt' || node === 'GrantRoleStmt') return payload['is_grant'] === true ? 'grant' : 'revoke';
   if (node === 'RenameStmt' && payload['renameType'] === 'OBJECT_ROLE') return 'alter_role';
-  if ((node === 'RenameStmt' && payload['renameType'] === 'OBJECT_DATABASE') || (node === 'AlterOwnerStmt' && payload['objectType'] === 'OBJECT_DATABASE')) return 'database';
+  const moved = node === 'RenameStmt' ? payload['renameType'] : node === 'AlterOwnerStmt' || node === 'AlterObjectSchemaStmt' ? payload['objectType'] : undefined;
+  if (typeof moved === 'string' && OWN_KIND[moved] !== undefined) return OWN_KIND[moved];
   // PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED: two-phase commit, which ends a transaction any session prepared.
   if (node === 'TransactionStmt' && typeof payload['kind'] === 'string' && /^TRANS_STMT_(PREPARE|COMMIT_PREPARED|ROLLBACK_PREPARED)$/.test(payload['kind'])) {
     return 'prepared_transaction';
@@ -209,6 +210,23 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   if (node === 'SelectStmt' && leftmostSelect(payload)['intoClause'] !== undefined) return 'create';
   return reachType(node, payload) ?? EXPLICIT[node] ?? snakeCase(node);
 }
+
+/**
+ * Objects of a type of their own (not this database's schema objects), by the object kind a rename, owner change or
+ * SET SCHEMA names: ALTER … RENAME / OWNER TO / SET SCHEMA of one is that type too, not an `alter` (`ALTER PUBLICATION p
+ * RENAME` breaks every subscriber elsewhere, `ALTER TABLESPACE t RENAME` every database's `TABLESPACE t`).
+ */
+const OWN_KIND: Readonly<Record<string, string>> = {
+  OBJECT_DATABASE: 'database',
+  OBJECT_TABLESPACE: 'tablespace',
+  OBJECT_PUBLICATION: 'publication',
+  OBJECT_SUBSCRIPTION: 'subscription',
+  OBJECT_FDW: 'foreign_data',
+  OBJECT_FOREIGN_SERVER: 'foreign_data',
+  OBJECT_EVENT_TRIGGER: 'event_trigger',
+  OBJECT_LANGUAGE: 'untrusted_code',
+  OBJECT_EXTENSION: 'extension',
+};
 
 /** Languages whose functions the server runs in its sandbox (`lanpltrusted`): any other, C and internal among them, runs the server's code. */
 const TRUSTED_LANGUAGES: ReadonlySet<string> = new Set(['sql', 'plpgsql', 'plperl', 'pltcl']);
