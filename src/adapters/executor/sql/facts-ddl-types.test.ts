@@ -83,6 +83,31 @@ describe('statement types a rule must name', () => {
     }
   });
 
+  it('lists the drop of an object with a type of its own as that type, not a drop (still DDL)', () => {
+    // DROP EXTENSION pgaudit or DROP EVENT TRIGGER of the operator's DDL log turns off what records agents' DDL; a
+    // dropped publication, subscription, server or user mapping breaks replication or other roles' foreign tables.
+    const cases: [string, string][] = [
+      ['DROP EVENT TRIGGER audit_ddl', 'event_trigger'],
+      ['DROP EXTENSION pgaudit', 'extension'],
+      ['DROP EXTENSION IF EXISTS pg_stat_statements, postgres_fdw', 'extension'],
+      ['DROP PUBLICATION everything', 'publication'],
+      ['DROP SUBSCRIPTION s', 'subscription'],
+      ['DROP TABLESPACE t', 'tablespace'],
+      ['DROP SERVER files', 'foreign_data'],
+      ['DROP FOREIGN DATA WRAPPER file_fdw', 'foreign_data'],
+      ['DROP USER MAPPING FOR CURRENT_USER SERVER files', 'foreign_data'],
+      ['DROP LANGUAGE plsh', 'untrusted_code'],
+      ['DROP ACCESS METHOD evil', 'untrusted_code'],
+      ['DROP TRANSFORM FOR int LANGUAGE plsh', 'untrusted_code'],
+    ];
+    for (const [sql, type] of cases) {
+      const f = deriveSqlFacts(sql);
+      expect([f.statements.map((s) => s.type), f.ddl], sql).toEqual([[type], true]);
+    }
+    // A drop of this database's own objects stays a drop.
+    for (const sql of ['DROP TABLE t', 'DROP FOREIGN TABLE ft', 'DROP FUNCTION public.f(int)', 'DROP SCHEMA s']) expect(deriveSqlFacts(sql).statements.map((s) => s.type), sql).toEqual(['drop']);
+  });
+
   it('lists CREATE, ALTER, rename, owner change and DROP of a database as database, not a create, alter or drop (still DDL)', () => {
     // DROP DATABASE can only name another database than the session's: a rule allowing drops of this database's objects
     // by type must not drop the server's other databases; CREATE … TEMPLATE copies one, ALTER … ALLOW_CONNECTIONS locks it.
@@ -109,7 +134,7 @@ describe('statement types a rule must name', () => {
       const f = deriveSqlFacts(sql);
       expect([f.statements.map((s) => s.type), f.ddl], sql).toEqual([['extension'], true]);
     }
-    expect(deriveSqlFacts('DROP EXTENSION citext').statements.map((s) => s.type)).toEqual(['drop']);
+    expect(deriveSqlFacts('DROP EXTENSION citext').statements.map((s) => s.type)).toEqual(['extension']);
   });
 
   it('lists CREATE and ALTER EVENT TRIGGER as event_trigger, not a create or an alter', () => {
@@ -183,7 +208,8 @@ describe("statements that reach past the database's own objects: a type of their
       expect(typed(sql), sql).toEqual([['foreign_data'], true]);
     }
     expect(deriveSqlFacts("CREATE FOREIGN TABLE ff (x text) SERVER files OPTIONS (filename '/etc/passwd')").statements[0]?.tables).toEqual(['ff']);
-    for (const sql of ['DROP SERVER s', 'DROP FOREIGN TABLE ff', 'DROP USER MAPPING FOR CURRENT_USER SERVER s']) expect(typed(sql), sql).toEqual([['drop'], true]);
+    for (const sql of ['DROP SERVER s', 'DROP USER MAPPING FOR CURRENT_USER SERVER s']) expect(typed(sql), sql).toEqual([['foreign_data'], true]);
+    expect(typed('DROP FOREIGN TABLE ff')).toEqual([['drop'], true]);
     expect(typed('ALTER TABLE t ADD COLUMN y int')).toEqual([['alter'], true]);
   });
 

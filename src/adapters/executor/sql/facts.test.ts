@@ -138,7 +138,7 @@ describe('deriveSqlFacts', () => {
     ['ALTER TABLE t ADD COLUMN c int, OWNER TO bob', 'alter'],
     ['ALTER SCHEMA app OWNER TO bob', 'alter'],
     ['ALTER FUNCTION f() OWNER TO bob', 'alter'],
-    ['ALTER DATABASE d OWNER TO bob', 'alter'],
+    ['ALTER DATABASE d OWNER TO bob', 'database'],
   ])('sees %s as a privilege change (%s)', (sql, type) => {
     const f = deriveSqlFacts(sql);
     expect(f.statements[0]?.type).toBe(type);

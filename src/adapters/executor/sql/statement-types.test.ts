@@ -23,7 +23,7 @@ const REVIEWED: Readonly<Record<string, string>> = {
   AlterOpFamilyStmt: 'alter', AlterPolicyStmt: 'alter', AlterStatsStmt: 'alter', AlterCollationStmt: 'alter', AlterTSConfigurationStmt: 'alter', AlterTSDictionaryStmt: 'alter',
   AlterObjectDependsStmt: 'alter', AlterObjectSchemaStmt: 'alter', RenameStmt: 'alter', AlterOwnerStmt: 'alter',
   CreatedbStmt: 'database', AlterDatabaseStmt: 'database', AlterDatabaseRefreshCollStmt: 'database', DropdbStmt: 'database',
-  DropStmt: 'drop', DropTableSpaceStmt: 'drop', DropUserMappingStmt: 'drop', DropSubscriptionStmt: 'drop', CommentStmt: 'comment',
+  DropStmt: 'drop', DropTableSpaceStmt: 'tablespace', DropUserMappingStmt: 'foreign_data', DropSubscriptionStmt: 'subscription', CommentStmt: 'comment',
   // Reaching past what the statement names, or past the database's own objects: a rule must name each.
   DropOwnedStmt: 'drop_owned', AlterExtensionContentsStmt: 'extension_member', AlterSystemStmt: 'alter_system', AlterDatabaseSetStmt: 'alter_system',
   CreateSubscriptionStmt: 'subscription', AlterSubscriptionStmt: 'subscription', CreateExtensionStmt: 'extension', AlterExtensionStmt: 'extension',

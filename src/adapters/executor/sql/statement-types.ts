@@ -26,7 +26,12 @@ const EXPLICIT: Readonly<Record<string, string>> = {
   ...Object.fromEntries(
     ['AlterTableStmt', 'AlterSeqStmt', 'AlterDomainStmt', 'AlterEnumStmt', 'AlterTypeStmt', 'AlterFunctionStmt', 'AlterOperatorStmt', 'AlterOpFamilyStmt', 'AlterPolicyStmt', 'AlterStatsStmt', 'AlterCollationStmt', 'AlterTSConfigurationStmt', 'AlterTSDictionaryStmt', 'AlterObjectDependsStmt', 'RenameStmt', 'AlterObjectSchemaStmt', 'AlterOwnerStmt'].map((n) => [n, 'alter']),
   ),
-  ...Object.fromEntries(['DropStmt', 'DropTableSpaceStmt', 'DropUserMappingStmt', 'DropSubscriptionStmt'].map((n) => [n, 'drop'])),
+  DropStmt: 'drop',
+  // Drops of objects of a type of their own take that type (OWN_KIND for DropStmt's): a rule allowing drops of this
+  // database's objects by type means none of them.
+  DropTableSpaceStmt: 'tablespace',
+  DropUserMappingStmt: 'foreign_data',
+  DropSubscriptionStmt: 'subscription',
   // A database, not an object in one: DROP DATABASE can only name another than the session's, ALTER DATABASE …
   // ALLOW_CONNECTIONS false or RENAME locks every client of one out, CREATE DATABASE … TEMPLATE copies one. A rule
   // allowing this database's creates, alters or drops by type means none of that (renames and owner changes below).
@@ -197,7 +202,8 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
   // The parser omits false booleans, so a REVOKE has no is_grant key at all.
   if (node === 'GrantStmt' || node === 'GrantRoleStmt') return payload['is_grant'] === true ? 'grant' : 'revoke';
   if (node === 'RenameStmt' && payload['renameType'] === 'OBJECT_ROLE') return 'alter_role';
-  const moved = node === 'RenameStmt' ? payload['renameType'] : node === 'AlterOwnerStmt' || node === 'AlterObjectSchemaStmt' ? payload['objectType'] : undefined;
+  const moved =
+    node === 'RenameStmt' ? payload['renameType'] : node === 'AlterOwnerStmt' || node === 'AlterObjectSchemaStmt' ? payload['objectType'] : node === 'DropStmt' ? payload['removeType'] : undefined;
   if (typeof moved === 'string' && OWN_KIND[moved] !== undefined) return OWN_KIND[moved];
   // PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED: two-phase commit, which ends a transaction any session prepared.
   if (node === 'TransactionStmt' && typeof payload['kind'] === 'string' && /^TRANS_STMT_(PREPARE|COMMIT_PREPARED|ROLLBACK_PREPARED)$/.test(payload['kind'])) {
@@ -212,9 +218,10 @@ export function statementType(node: string, payload: Readonly<Record<string, unk
 }
 
 /**
- * Objects of a type of their own (not this database's schema objects), by the object kind a rename, owner change or
- * SET SCHEMA names: ALTER … RENAME / OWNER TO / SET SCHEMA of one is that type too, not an `alter` (`ALTER PUBLICATION p
- * RENAME` breaks every subscriber elsewhere, `ALTER TABLESPACE t RENAME` every database's `TABLESPACE t`).
+ * Objects of a type of their own (not this database's schema objects), by the object kind a rename, owner change,
+ * SET SCHEMA or drop names: ALTER … RENAME / OWNER TO / SET SCHEMA or DROP of one is that type too, not an `alter` or a
+ * `drop` (`ALTER PUBLICATION p RENAME` breaks every subscriber elsewhere, `ALTER TABLESPACE t RENAME` every database's
+ * `TABLESPACE t`, `DROP EXTENSION pgaudit` or `DROP EVENT TRIGGER` of the operator's DDL log what records agents' DDL).
  */
 const OWN_KIND: Readonly<Record<string, string>> = {
   OBJECT_DATABASE: 'database',
@@ -226,6 +233,8 @@ const OWN_KIND: Readonly<Record<string, string>> = {
   OBJECT_EVENT_TRIGGER: 'event_trigger',
   OBJECT_LANGUAGE: 'untrusted_code',
   OBJECT_EXTENSION: 'extension',
+  OBJECT_ACCESS_METHOD: 'untrusted_code',
+  OBJECT_TRANSFORM: 'untrusted_code',
 };
 
 /** Languages whose functions the server runs in its sandbox (`lanpltrusted`): any other, C and internal among them, runs the server's code. */
