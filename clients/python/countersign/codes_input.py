@@ -115,8 +115,9 @@ class UpstreamUnavailable(CountersignError):
 
 class ToolDefinitionMismatch(CountersignError):
     """The MCP tool definition is not the one expected: a change to accept is no longer the
-    one the upstream shows (nothing was accepted), or an approved call's tool changed
-    since it was submitted (it did not run).
+    one the upstream shows (nothing was accepted), or a call's tool changed since it was
+    submitted, or is defined otherwise by an upstream connected anew as the call was
+    about to run (it did not run).
     """
 
     code = "TOOL_DEFINITION_MISMATCH"
