@@ -115,7 +115,7 @@ export async function startTestGateway(
   const release = async () => {
     if (!opts.dir) await releaseTestStore(dbPath);
   };
-  const gw = await startGateway(config, { logger: opts.logger ?? pino({ level: 'silent' }), ...(opts.clock ? { clock: opts.clock } : {}), sweepMs: 50 }).catch(async (e: unknown) => {
+  const gw = await startGateway(config, { logger: opts.logger ?? pino({ level: 'silent' }), ...(opts.clock ? { clock: opts.clock } : {}), sweepMs: 100 }).catch(async (e: unknown) => {
     // A gateway that refused to start (what some tests assert) leaves no directory behind either.
     await release();
     dropDir();
