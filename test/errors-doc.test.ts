@@ -110,7 +110,7 @@ describe('docs/errors.md, refusal reasons', () => {
 
 describe('the typed client', () => {
   it('knows exactly the codes of the registry', () => {
-    const client = readFileSync(new URL('../src/surfaces/sdk/client.ts', import.meta.url), 'utf8');
+    const client = readFileSync(new URL('../src/surfaces/sdk/views.ts', import.meta.url), 'utf8');
     const union = /export type ErrorCode =([^;]*);/.exec(client)?.[1] ?? '';
     expect([...union.matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]).sort()).toEqual([...registry].sort());
   });

@@ -99,7 +99,7 @@ function inputShown(r: RequestView): string {
   return c.cut ? `${c.text}…\n[truncated at ${INPUT_SHOWN} characters: \`--json\` prints the whole input]` : c.text;
 }
 
-function factsText(r: RequestView & Session): string {
+function factsText(r: RequestView): string {
   const f = r.facts as Record<string, any>;
   const parts = [`writes=${f['writes']}`];
   if (f['kind'] === 'postgres') {
@@ -140,11 +140,8 @@ function previewText(p: NonNullable<RequestView['preview']>): string {
   return agentLines(previewLines(p).map((l, i) => `${l}${plans[i] ?? ''}`).join('\n'), 14);
 }
 
-/** A wire statement's session where it differs from a new one (the API's `session`, README "Native database clients"). */
-type Session = { session?: { settings: string[]; objects: string[] } };
-
 /** Everything a reviewer needs, in one screen. */
-export function requestDetails(r: RequestView & Session): string {
+export function requestDetails(r: RequestView): string {
   const who = `${r.principal.id} (${r.principal.kind})${r.principal.actsFor ? ` acting for ${r.principal.actsFor}` : ''}`;
   const remaining = r.approvals.remaining
     .map((x) => `${x.needed} from ${[...x.groups.map((g) => `group ${g}`), ...x.principals].join(' or ') || 'any human'} (rule ${x.rule})`)

@@ -73,6 +73,8 @@ describe('@countersign/client, packed and installed on its own', () => {
       'dist/adapters/openai-agents.js',
       'dist/client.d.ts',
       'dist/client.js',
+      'dist/views.d.ts',
+      'dist/views.js',
       'package.json',
     ]);
 
