@@ -8,6 +8,7 @@ import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
 import { lineCommentEnds } from '../core/line-comments.ts';
 import { hasHidden, replaceHidden } from '../core/visible-text.ts';
+import { sessionText } from '../core/session-shown.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
 
 /**
@@ -155,7 +156,7 @@ export function requestDetails(r: RequestView): string {
     `  input       ${agentLines(inputShown(r), 14)}`,
     ...boundLines(r),
     // What the wire session changed reads the same text otherwise (DateStyle, a temporary orders): under a label of ours.
-    ...(r.session ? [`  session     differs from a new one:\n${' '.repeat(14)}│ ${agentLines([...r.session.settings, ...r.session.objects].join('\n'), 14)}`] : []),
+    ...(r.session ? [`  session     differs from a new one:\n${' '.repeat(14)}│ ${agentLines(sessionText(r.session), 14)}`] : []),
     `  facts       ${factsText(r)}`,
     ...(r.preview ? [`  impact      ${previewText(r.preview)}`] : []),
     `  rules       ${r.decision.rules.join(', ') || '(none matched: default)'} → ${r.decision.effect}${r.decision.message ? ` — ${r.decision.message}` : ''}`,

@@ -73,10 +73,20 @@ export function sessionShown(r: { readonly context?: Readonly<Record<string, str
  * The lines under one label (`Session differs from a new one`): settings first, then objects.
  *
  * @example
+ * sessionLines({ settings: ['DateStyle = "ISO, DMY" (default "ISO, MDY")'], objects: ['temporary table orders'] }); // ['DateStyle = …', 'temporary table orders']
+ */
+export function sessionLines(shown: SessionShown): string[] {
+  return [...shown.settings, ...shown.objects];
+}
+
+/**
+ * The same lines as one text, for a channel that shows text.
+ *
+ * @example
  * sessionText({ settings: ['DateStyle = "ISO, DMY" (default "ISO, MDY")'], objects: ['temporary table orders'] }); // 'DateStyle = …\ntemporary table orders'
  */
 export function sessionText(shown: SessionShown): string {
-  return [...shown.settings, ...shown.objects].join('\n');
+  return sessionLines(shown).join('\n');
 }
 
 /** The label every channel puts over them. */

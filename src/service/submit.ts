@@ -144,9 +144,9 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   // A held action that runs in a live session records what that session makes of its text, after policy decided: it
   // resumes only where the same (statement.ts); a session that cannot show it records none, and never resumes. What of
   // that state differs from a new session's goes with it, for its reviewers (core/session-shown.ts).
-  const state = decision.effect === 'approve' && cmd.runner?.state !== undefined ? await cmd.runner.state() : undefined;
-  const recorded =
-    decision.effect === 'approve' && cmd.runner?.state !== undefined ? { ...context, ...(state ? sessionContext(state) : {}), sessionState: state?.digest ?? UNKNOWN_STATE } : context;
+  const readsState = decision.effect === 'approve' && cmd.runner?.state !== undefined;
+  const state = readsState ? await cmd.runner?.state?.() : undefined;
+  const recorded = readsState ? { ...context, ...(state ? sessionContext(state) : {}), sessionState: state?.digest ?? UNKNOWN_STATE } : context;
 
   const base: RequestRecord = {
     id: deps.ids.requestId(),

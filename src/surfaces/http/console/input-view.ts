@@ -11,7 +11,7 @@ import { boundedJson, cutText } from '../../../core/bounded-text.ts';
 import { redactInput } from '../../../core/action.ts';
 import type { Facts } from '../../../core/facts.ts';
 import type { RequestRecord } from '../../../core/request.ts';
-import { SESSION_LABEL, sessionShown } from '../../../core/session-shown.ts';
+import { SESSION_LABEL, sessionLines, sessionShown } from '../../../core/session-shown.ts';
 import { mcpCall } from './format.ts';
 import { html, type Html } from './html.ts';
 import { highlightSql } from './sql-highlight.ts';
@@ -61,7 +61,7 @@ export function sessionView(r: Pick<RequestRecord, 'context'>): Html {
   const shown = sessionShown(r);
   if (!shown) return html``;
   const s: Shown = { cut: false };
-  const lines = some(s, [...shown.settings, ...shown.objects]);
+  const lines = some(s, sessionLines(shown));
   return html`<div class="session-state" role="note"><p><strong>${SESSION_LABEL}</strong> — the statement is read as these settings and objects make it:</p>
 <ul>${lines.map((l) => html`<li><code>${short(s, l)}</code></li>`)}</ul>${s.cut ? html`<p class="small">More in the audit log (request.submitted, its context).</p>` : ''}</div>`;
 }
