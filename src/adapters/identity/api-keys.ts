@@ -114,6 +114,9 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
     issuesHumans(issuer) {
       return humanIssuers.has(issuer);
     },
+    takesTokensOf(issuer, kind) {
+      return tokenIssuers.some((t) => t.issuer === issuer && t.kind === kind);
+    },
     mapsGroup(issuer, providerGroups, group) {
       // Every mapping this issuer has for humans (an entry of identity.issuers, identity.login): any that grants it.
       return tokenIssuers.some((t) => {

@@ -95,5 +95,8 @@ export function createIdentity(opts: IdentityOptions): Identity {
     mapsGroup(issuer, providerGroups, group) {
       return keys.mapsGroup(issuer, providerGroups, group);
     },
+    takesTokensOf(issuer, kind) {
+      return keys.takesTokensOf(issuer, kind);
+    },
   };
 }
