@@ -29,6 +29,8 @@ export interface BreakGlass {
    * the configuration gives them then and these. Absent (a break-glass recorded before they were kept): none (fail closed).
    */
   readonly tokenGroups?: readonly string[];
+  /** The provider's group names behind `tokenGroups` (Review reviewer.providerGroups): a token group stands only while the mapping in force grants it. */
+  readonly providerGroups?: readonly string[];
   readonly justification: string;
   readonly at: string;
   /** The request's break-glass groups they were in when they broke it; the run checks them against the policy in force then. */
@@ -86,7 +88,7 @@ export function breakGlassStands(bg: BreakGlass, decision: { readonly breakGlass
  * breakerStands(request, request.breakGlass, decisionNow, identity); // false once erin has left oncall
  */
 export function breakerStands(request: RequestRecord, bg: BreakGlass, decision: { readonly breakGlass?: readonly string[] }, dir: HumanDirectory): boolean {
-  const recorded = { id: bg.by, kind: 'human' as const, groups: [], email: bg.email ?? null, identity: bg.identity ?? null, claimedId: bg.claimedId ?? null, tokenGroups: bg.tokenGroups ?? [] };
+  const recorded = { id: bg.by, kind: 'human' as const, groups: [], email: bg.email ?? null, identity: bg.identity ?? null, claimedId: bg.claimedId ?? null, tokenGroups: bg.tokenGroups ?? [], ...(bg.providerGroups ? { providerGroups: bg.providerGroups } : {}) };
   const now = currentReviewer(recorded, dir);
   if (!now || isRequesterSide(request, recorded, dir) || isRequesterSide(request, now, dir)) return false;
   return (bg.groups ?? []).some((g) => (decision.breakGlass ?? []).includes(g) && now.groups.includes(g));

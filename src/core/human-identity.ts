@@ -223,6 +223,15 @@ export interface HumanDirectory {
    * issuer it no longer takes vouches for no one: what its tokens said of a reviewer counts for nothing. Absent, any.
    */
   issuesHumans?(issuer: string): boolean;
+  /**
+   * Whether the group mapping in force for `issuer` (its groupMap and trustGroups; identity.login's for the sign-in
+   * provider) grants `group` to a human whose provider named `providerGroups`; with none kept (a review recorded before
+   * they were), whether it grants `group` to anyone. A recorded approval keeps a token group only while this holds,
+   * as a console session or a chat click maps the provider's groups again. Absent, any.
+   */
+  mapsGroup?(issuer: string, providerGroups: readonly string[] | undefined, group: string): boolean;
+  /** Whether the configuration takes tokens of `issuer` for principals of this kind (identity.issuers, identity.login). Absent, any. */
+  takesTokensOf?(issuer: string, kind: 'agent' | 'human'): boolean;
 }
 
 /**

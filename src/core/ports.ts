@@ -239,6 +239,10 @@ export interface Identity {
   unlinkedAllowed(issuer: string): boolean;
   /** Whether the configuration takes tokens of `issuer` for humans (see core/human-identity.ts HumanDirectory). */
   issuesHumans(issuer: string): boolean;
+  /** Whether the group mapping in force for `issuer` grants `group` (see core/human-identity.ts HumanDirectory). */
+  mapsGroup(issuer: string, providerGroups: readonly string[] | undefined, group: string): boolean;
+  /** Whether the configuration takes tokens of `issuer` for principals of `kind` (see core/human-identity.ts HumanDirectory). */
+  takesTokensOf(issuer: string, kind: 'agent' | 'human'): boolean;
 }
 
 /** Signs checkpoints of the audit log; the private key never leaves the adapter. */

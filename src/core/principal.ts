@@ -27,9 +27,10 @@ export interface Principal {
    */
   readonly tokenGroups?: readonly string[];
   /**
-   * A human signed in through identity.login: the groups the provider named, before any mapping. A console session
-   * and a chat click map them again with the groupMap in force (core/human-identity.ts signInGroups), so a mapping
-   * taken out of the configuration grants nothing to a sign-in it granted before.
+   * A human from a token or signed in through identity.login: the groups the provider named, before any mapping. A
+   * console session and a chat click map them again with the groupMap in force (core/human-identity.ts signInGroups),
+   * and a recorded approval keeps a token group only while that mapping grants it (core/review.ts currentReviewer), so
+   * a mapping taken out of the configuration grants nothing to a sign-in or an approval it granted before.
    */
   readonly providerGroups?: readonly string[];
   /**

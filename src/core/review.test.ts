@@ -203,6 +203,18 @@ describe('currentReviewer: eligibility as the configuration in force sees it', (
     expect(currentReviewer({ id: 'erin@example.com', kind: 'human', email: 'erin@example.com', groups: ['okta'], identity: sso, tokenGroups: ['okta'] }, gone)).toBeUndefined();
   });
 
+  it('a reviewer from a token keeps a token group only while the mapping in force grants it', () => {
+    // The mapping in force: the provider's idp-dba grants dba (idp-sre, which granted sre, was taken out).
+    const maps = (issuer: string, named: readonly string[] | undefined, group: string) =>
+      issuer === sso.issuer && group === 'dba' && (named === undefined || named.includes('idp-dba'));
+    const mapped = { ...dir, mapsGroup: maps };
+    const erin = { id: 'erin@example.com', kind: 'human' as const, email: 'erin@example.com', groups: ['sre', 'dba'], identity: sso, tokenGroups: ['sre', 'dba'] };
+    expect(currentReviewer({ ...erin, providerGroups: ['idp-sre', 'idp-dba'] }, mapped)?.groups).toEqual(['dba']);
+    expect(currentReviewer({ ...erin, providerGroups: ['idp-sre'] }, mapped)?.groups).toEqual([]);
+    // Recorded before the provider's names were kept: only a group the mapping still grants to someone.
+    expect(currentReviewer(erin, mapped)?.groups).toEqual(['dba']);
+  });
+
   it('a reviewer whose id is now a configured agent counts for nothing', () => {
     expect(currentReviewer({ id: 'dana@example.com', kind: 'human', email: 'dana@example.com', groups: [], identity: sso, tokenGroups: [] }, dir)).toBeUndefined();
   });

@@ -32,6 +32,11 @@ export interface Review {
      * only groups kept from review time. Configured groups are looked up again whenever approvals are counted.
      */
     readonly tokenGroups?: readonly string[];
+    /**
+     * The provider's own group names behind `tokenGroups`, before any mapping: when approvals are counted, a token
+     * group counts only while the mapping in force still grants it from these (HumanDirectory mapsGroup).
+     */
+    readonly providerGroups?: readonly string[];
     /** The id the reviewer's credential named them by, where it differs from `id` (see Principal). */
     readonly claimedId?: string | null;
   };
@@ -120,8 +125,9 @@ export function isRequesterSide(request: Pick<RequestRecord, 'principal'>, revie
  * A recorded reviewer as the configuration in force now sees them, or undefined when they no longer count:
  *  - a reviewer from the configuration (no token identity: an API key, a chat account matched to a configured
  *    email) must still be a configured human; their groups are the configured ones now;
- *  - a reviewer from a token keeps the groups that token granted, as recorded, plus the configured groups of
- *    the human they resolve to now (none when the configuration does not name them);
+ *  - a reviewer from a token keeps the groups that token granted, as recorded and as far as the group mapping in
+ *    force still grants them, plus the configured groups of the human they resolve to now (none when the
+ *    configuration does not name them);
  *  - either is dropped when their id is now a configured agent, or when the issuer of their token may no longer
  *    name the human they resolve to (`issuers:`, core/human-identity.ts mayName);
  *  - a reviewer from a token of an issuer the configuration no longer takes for humans keeps nothing that token
@@ -137,7 +143,11 @@ export function currentReviewer(r: Review['reviewer'], dir: HumanDirectory): Rev
   // nothing more: neither a person known only through it nor the groups it granted.
   const vouched = r.identity != null && dir.issuesHumans?.(r.identity.issuer) !== false;
   if (!human.configured && !vouched) return undefined;
-  const groups = [...new Set([...(human.configured?.groups ?? []), ...(vouched ? (r.tokenGroups ?? []) : [])])].sort();
+  // And only the groups the mapping in force still grants from what the provider named: a groupMap entry taken out
+  // (a provider group too wide, or anyone's to join) grants nothing to an approval it granted before.
+  const issuer = vouched ? r.identity!.issuer : undefined;
+  const mapped = issuer === undefined ? [] : (r.tokenGroups ?? []).filter((g) => dir.mapsGroup?.(issuer, r.providerGroups, g) !== false);
+  const groups = [...new Set([...(human.configured?.groups ?? []), ...mapped])].sort();
   return { ...r, id: human.id, groups, email: human.email ?? r.email ?? null };
 }
 
@@ -151,6 +161,7 @@ export function reviewerRecord(p: Principal): Review['reviewer'] {
     identity: canonicalIdentity(p),
     claimedId: p.claimedId ?? null,
     tokenGroups: p.issuer === undefined ? [] : [...(p.tokenGroups ?? [])],
+    ...(p.issuer !== undefined && p.providerGroups !== undefined ? { providerGroups: [...p.providerGroups] } : {}),
   };
 }
 

@@ -88,6 +88,7 @@ export async function breakGlass(deps: Deps, given: BreakGlassCommand): Promise<
       // What resolves them again when it runs (core/break-glass.ts breakerStands), as a review records its reviewer.
       claimedId: reviewer.claimedId ?? null,
       tokenGroups: reviewer.tokenGroups ?? [],
+      ...(reviewer.providerGroups ? { providerGroups: reviewer.providerGroups } : {}),
       justification,
       at,
       groups: breakGlassGroupsOf(current, cmd.by, deps.identity),

@@ -55,6 +55,7 @@ export async function reviewerByEmail(deps: Pick<Deps, 'identity' | 'store' | 'c
     groups: Object.freeze([...new Set([...(byId?.groups ?? []), ...provided])].sort()),
     email: known.email,
     tokenGroups: Object.freeze([...provided].sort()),
+    providerGroups: Object.freeze(fresh ? [...(known.providerGroups ?? [])] : []),
     ...(fresh ? {} : { staleSignInAt: typeof known.seenAt === 'string' ? known.seenAt : 'an unknown time' }),
     ...signInNames(known),
   });

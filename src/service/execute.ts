@@ -19,6 +19,7 @@ import { standingEscalations, widened } from '../core/escalation.ts';
 import { breakerStands, breakGlassStands, breakGlassSteppedUp } from '../core/break-glass.ts';
 import { shapeDigest } from '../core/grant.ts';
 import { grantStillStands } from './grant-use.ts';
+import { requesterGone } from '../core/requester.ts';
 
 /**
  * Grace beyond a connection's own time bound before a claim is presumed dead (`server.runGrace`, this by default).
@@ -95,6 +96,10 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
         currentTarget: handle.target ?? null,
       });
     }
+    // Only for a requester the configuration in force still knows: one taken out of it (a leaked key, a removed
+    // issuer) has nothing it asked for run, however it was approved (core/requester.ts).
+    const gone = requesterGone(current.principal, deps.identity);
+    if (gone !== undefined) return refuse('REQUESTER_NOT_CONFIGURED', `${gone}: what it asked for does not run`, { requester: current.principal.id });
     // A configured principal is looked up again (its groups may have changed); one from a token is as its issuer vouched at submission.
     const principal = current.principal.issuer !== undefined ? current.principal : (deps.identity.principal(current.principal.id) ?? current.principal);
     if (actionDigest(current.principal, current.connection, current.action) !== current.digest) {

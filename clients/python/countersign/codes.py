@@ -63,6 +63,7 @@ from .codes_review import (
     RequestExpired,
     RequestCancelled,
     RequestNotPending,
+    RequesterNotConfigured,
     DigestMismatch,
 )
 from .codes_run import (

@@ -181,6 +181,16 @@ class RequestNotPending(CountersignError):
     code = "REQUEST_NOT_PENDING"
 
 
+class RequesterNotConfigured(CountersignError):
+    """The principal that asked for the request is no longer one the configuration in force knows:
+    taken out of `principals:`, made another kind, or its token's issuer is no longer configured
+    for its kind. The request will not run.
+
+    """
+
+    code = "REQUESTER_NOT_CONFIGURED"
+
+
 class DigestMismatch(CountersignError):
     """The stored action no longer matches the digest that was approved; it will not run.
 

@@ -3,7 +3,7 @@
  * is hashed and looked up, so the gateway never holds a key it could leak.
  */
 import { hash, randomBytes } from 'node:crypto';
-import { emailKey, idFold, inboxSpelling, mailboxOf } from '../../core/human-identity.ts';
+import { emailKey, grantedGroups, idFold, inboxSpelling, mailboxOf } from '../../core/human-identity.ts';
 import type { Identity } from '../../core/ports.ts';
 import type { Principal } from '../../core/principal.ts';
 import { apiKeyRefOfHash } from '../../core/session.ts';
@@ -31,12 +31,20 @@ export function generateApiKey(): { key: string; hash: string } {
   return { key, hash: hashApiKey(key) };
 }
 
+/** An issuer whose tokens name principals, and how it maps its provider's groups (absent: it grants none). */
+export interface TokenIssuer {
+  readonly issuer: string;
+  readonly kind: 'agent' | 'human';
+  readonly groupMap?: Readonly<Record<string, readonly string[]>>;
+  readonly trustGroups?: boolean;
+}
+
 /**
  * @param tokenIssuers every issuer whose tokens name principals (identity.issuers and identity.login), with the kind of
  * principal its tokens name: with more than one of a kind, a configured principal of that kind that lists none of them
  * is named by no token's id. An issuer of the other kind never names it (its token is refused as the wrong kind).
  */
-export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tokenIssuers: readonly { issuer: string; kind: 'agent' | 'human' }[] = []): Identity {
+export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tokenIssuers: readonly TokenIssuer[] = []): Identity {
   const soleIssuer = (kind: 'agent' | 'human') => new Set(tokenIssuers.filter((t) => t.kind === kind).map((t) => t.issuer)).size <= 1;
   const sole = { agent: soleIssuer('agent'), human: soleIssuer('human') };
   const humanIssuers = new Set(tokenIssuers.filter((t) => t.kind === 'human').map((t) => t.issuer));
@@ -105,6 +113,19 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
     },
     issuesHumans(issuer) {
       return humanIssuers.has(issuer);
+    },
+    takesTokensOf(issuer, kind) {
+      return tokenIssuers.some((t) => t.issuer === issuer && t.kind === kind);
+    },
+    mapsGroup(issuer, providerGroups, group) {
+      // Every mapping this issuer has for humans (an entry of identity.issuers, identity.login): any that grants it.
+      return tokenIssuers.some((t) => {
+        if (t.issuer !== issuer || t.kind !== 'human') return false;
+        const map = t.groupMap ?? {};
+        if (providerGroups !== undefined) return grantedGroups(providerGroups, map, t.trustGroups === true).includes(group);
+        // What the provider named was not kept: only a group this mapping grants to someone still counts.
+        return t.trustGroups === true || Object.values(map).some((gs) => gs.includes(group));
+      });
     },
     unlinkedAllowed(issuer) {
       // An issuer no longer configured vouches for no one: an approval its token gave counts for nothing.

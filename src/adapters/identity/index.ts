@@ -31,8 +31,8 @@ export interface IdentityOptions {
  */
 export function createIdentity(opts: IdentityOptions): Identity {
   const keys = createApiKeyIdentity(opts.principals, [
-    ...opts.identity.issuers.map((i) => ({ issuer: i.issuer, kind: i.principal.kind })),
-    ...(opts.identity.login ? [{ issuer: opts.identity.login.issuer, kind: 'human' as const }] : []),
+    ...opts.identity.issuers.map((i) => ({ issuer: i.issuer, kind: i.principal.kind, groupMap: i.groupMap, trustGroups: i.trustGroups })),
+    ...(opts.identity.login ? [{ issuer: opts.identity.login.issuer, kind: 'human' as const, groupMap: opts.identity.login.groupMap, trustGroups: opts.identity.login.trustGroups === true }] : []),
   ]);
   const grants: RoleGrants = {
     principals: new Map(opts.principals.filter((p) => p.kind === 'human' && p.roles?.length).map((p) => [p.id, [...(p.roles ?? [])]])),
@@ -91,6 +91,12 @@ export function createIdentity(opts: IdentityOptions): Identity {
     },
     issuesHumans(issuer) {
       return keys.issuesHumans(issuer);
+    },
+    mapsGroup(issuer, providerGroups, group) {
+      return keys.mapsGroup(issuer, providerGroups, group);
+    },
+    takesTokensOf(issuer, kind) {
+      return keys.takesTokensOf(issuer, kind);
     },
   };
 }

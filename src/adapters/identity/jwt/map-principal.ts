@@ -21,7 +21,7 @@ import { groupsClaim, stringClaim } from './claims.ts';
 import { issuedToClient } from './client-token.ts';
 import type { TokenReason } from './reasons.ts';
 
-type Mapped = { ok: true; principal: Pick<Principal, 'id' | 'kind' | 'actsFor' | 'groups' | 'email' | 'tokenGroups' | 'claimedId'> } | { ok: false; reason: TokenReason };
+type Mapped = { ok: true; principal: Pick<Principal, 'id' | 'kind' | 'actsFor' | 'groups' | 'email' | 'tokenGroups' | 'providerGroups' | 'claimedId'> } | { ok: false; reason: TokenReason };
 
 /**
  * @example
@@ -47,7 +47,7 @@ export function mapPrincipal(cfg: IssuerConfig, payload: Readonly<Record<string,
     const human = canonicalHuman({ id: claimedId, verifiedEmail }, dir, cfg.issuer);
     if (!human.ok) return human;
     const groups = new Set([...(human.configured?.groups ?? []), ...granted]);
-    return { ok: true, principal: { id: human.id, kind: 'human', actsFor: null, groups: Object.freeze([...groups].sort()), email: human.email, tokenGroups: Object.freeze([...new Set(granted)].sort()), ...(human.id !== claimedId ? { claimedId } : {}) } };
+    return { ok: true, principal: { id: human.id, kind: 'human', actsFor: null, groups: Object.freeze([...groups].sort()), email: human.email, tokenGroups: Object.freeze([...new Set(granted)].sort()), providerGroups: Object.freeze([...new Set(idpGroups)].sort()), ...(human.id !== claimedId ? { claimedId } : {}) } };
   }
 
   const known = dir.principal(claimedId);
