@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { human, agent } from '../../test/support/fixtures.ts';
-import { canonicalActsFor, canonicalHuman, emailKey, grantedGroups, humanKey, idFold, inboxSpelling, mailboxOf, readsAs, sameIdentity, type HumanDirectory } from './human-identity.ts';
+import { canonicalActsFor, canonicalHuman, emailKey, humanKey, idFold, inboxSpelling, mailboxOf, readsAs, sameIdentity, type HumanDirectory } from './human-identity.ts';
+import { grantedGroups } from './group-mapping.ts';
 import type { Principal } from './principal.ts';
 
 const alice: Principal = { ...human('alice', ['sre']), email: 'Alice@Example.com' };

@@ -19,7 +19,8 @@
  * the human it acts for by either, and that human must not approve its
  * request from a chat account any more than from the console.
  */
-import { canonicalHuman, emailKey, signInGroups } from '../core/human-identity.ts';
+import { canonicalHuman, emailKey } from '../core/human-identity.ts';
+import { signInGroups } from '../core/group-mapping.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, rememberedGroupsCount } from '../core/known-human.ts';
 import type { KnownHuman } from '../core/known-human.ts';
 import type { Principal } from '../core/principal.ts';

@@ -6,7 +6,7 @@ import type { PasskeyEnrolment } from '../core/step-up.ts';
 import type { PasskeyCeremony } from '../core/passkey-ceremony.ts';
 import type { WaitSlots } from './wait-slots.ts';
 import type { ConfigInForce } from './config-in-force.ts';
-import type { SignInGroups } from '../core/human-identity.ts';
+import type { SignInGroups } from '../core/group-mapping.ts';
 
 export interface Deps {
   readonly store: Store;

@@ -9,7 +9,8 @@
  */
 import { claimAt, isIdString } from '../core/claim-path.ts';
 import { CountersignError } from '../core/errors.ts';
-import { canonicalHuman, grantedGroups, verifiedEmailOf } from '../core/human-identity.ts';
+import { canonicalHuman, verifiedEmailOf } from '../core/human-identity.ts';
+import { grantedGroups } from '../core/group-mapping.ts';
 import type { Principal } from '../core/principal.ts';
 import type { Deps } from './deps.ts';
 import type { RefusalReason } from '../core/refusals.ts';

@@ -12,7 +12,8 @@
  * CLI's sign-ins (`oidc-cli`, service/cli-login.ts) are resolved the same way,
  * and only while the configuration offers that sign-in (identity.login.cli).
  */
-import { canonicalHuman, signInGroups } from '../core/human-identity.ts';
+import { canonicalHuman } from '../core/human-identity.ts';
+import { signInGroups } from '../core/group-mapping.ts';
 import type { Principal } from '../core/principal.ts';
 import { isSessionExpired, sessionKey, type Session } from '../core/session.ts';
 import type { Deps } from './deps.ts';

@@ -3,7 +3,8 @@
  * is hashed and looked up, so the gateway never holds a key it could leak.
  */
 import { hash, randomBytes } from 'node:crypto';
-import { emailKey, grantedGroups, idFold, inboxSpelling, mailboxOf } from '../../core/human-identity.ts';
+import { emailKey, idFold, inboxSpelling, mailboxOf } from '../../core/human-identity.ts';
+import { grantedGroups } from '../../core/group-mapping.ts';
 import type { Identity } from '../../core/ports.ts';
 import type { Principal } from '../../core/principal.ts';
 import { apiKeyRefOfHash } from '../../core/session.ts';

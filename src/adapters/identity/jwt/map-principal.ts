@@ -14,7 +14,8 @@
  * They become Countersign groups through the issuer's `groupMap`, or as they
  * are when the issuer is configured with `trustGroups: true`.
  */
-import { canonicalActsFor, canonicalHuman, grantedGroups, lookalikeId, verifiedEmailOf, type HumanDirectory } from '../../../core/human-identity.ts';
+import { canonicalActsFor, canonicalHuman, lookalikeId, verifiedEmailOf, type HumanDirectory } from '../../../core/human-identity.ts';
+import { grantedGroups } from '../../../core/group-mapping.ts';
 import type { Principal } from '../../../core/principal.ts';
 import type { IssuerConfig } from '../../../config/identity-schema.ts';
 import { groupsClaim, stringClaim } from './claims.ts';
