@@ -44,8 +44,21 @@ const REFUSED_HEADERS = new Set([
 // internal (by default any private address) — x-envoy-retry-on, x-envoy-max-retries run a call again,
 // x-envoy-original-dst-host sends it to another host — and Linkerd honours l5d-dst-override from anyone.
 const MESH_HEADER = /^(?:x-envoy-|l5d-)/;
-// Query parameters that frameworks (Rails, Laravel, Symfony, Express method-override, …) read as the real method.
-const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'httpmethod', 'x-http-method-override', 'x-http-method', 'x-method-override', '_x-http-method-override']);
+// Query parameters that frameworks (Rails, Laravel, Symfony, Express method-override, …) read as the real method; and
+// `__METHOD_OVERRIDE__`, which Flask's snippet 38 (a middleware Flask apps still copy) reads on any request, a GET
+// too, and `x-tunneled-method`, Plack's MethodOverride and Catalyst's REST-for-browsers parameter.
+const METHOD_OVERRIDE_QUERY = new Set([
+  '_method',
+  'method',
+  '_httpmethod',
+  'httpmethod',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  '_x-http-method-override',
+  '__method_override__',
+  'x-tunneled-method',
+]);
 // In a form or JSON body, Rails and Laravel read these as the method too (`method` alone is too common a field to refuse there).
 const METHOD_OVERRIDE_BODY = new Set([...METHOD_OVERRIDE_QUERY].filter((k) => k !== 'method' && k !== 'httpmethod'));
 
