@@ -40,4 +40,29 @@ describe('argument types against the declared inputSchema', () => {
     // In another case, as policy reads the name (folded) and a case-insensitive reader binds it.
     expect(argumentTypeMismatch(schema, { FORCE: 'true' })).toMatchObject({ path: 'arguments.FORCE', declared: ['boolean'] });
   });
+
+  it('reads the members of mappings, tuples and optional lists as pydantic lists them', () => {
+    const containers = {
+      type: 'object',
+      properties: {
+        flags: { type: 'object', additionalProperties: { type: 'boolean' } },
+        named: { type: 'object', properties: { dry: { type: 'boolean' } }, additionalProperties: { type: 'integer' } },
+        pair: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'boolean' }], items: { type: 'integer' } },
+        legacy: { type: 'array', items: [{ type: 'string' }, { type: 'boolean' }], additionalItems: { type: 'null' } },
+        limits: { anyOf: [{ type: 'object', additionalProperties: { type: 'integer' } }, { type: 'null' }] },
+        checks: { anyOf: [{ type: 'array', items: { type: 'boolean' } }, { type: 'null' }] },
+        open: { type: 'object', additionalProperties: true },
+      },
+    };
+    expect(argumentTypeMismatch(containers, { flags: { force: true }, named: { dry: false, n: 2 }, pair: ['a', true, 3], legacy: ['a', false, null], limits: { cpu: 2 }, checks: [true], open: { x: 'y' } })).toBeNull();
+    expect(argumentTypeMismatch(containers, { flags: { force: 'true' } })).toEqual({ path: 'arguments.flags.force', is: 'string', declared: ['boolean'] });
+    expect(argumentTypeMismatch(containers, { named: { dry: 1 } })).toMatchObject({ path: 'arguments.named.dry', declared: ['boolean'] });
+    expect(argumentTypeMismatch(containers, { named: { n: '2' } })).toMatchObject({ path: 'arguments.named.n', declared: ['integer'] });
+    expect(argumentTypeMismatch(containers, { pair: ['a', 'yes'] })).toMatchObject({ path: 'arguments.pair[1]', declared: ['boolean'] });
+    expect(argumentTypeMismatch(containers, { pair: ['a', true, '3'] })).toMatchObject({ path: 'arguments.pair[2]', declared: ['integer'] });
+    expect(argumentTypeMismatch(containers, { legacy: ['a', 'on'] })).toMatchObject({ path: 'arguments.legacy[1]', declared: ['boolean'] });
+    expect(argumentTypeMismatch(containers, { legacy: ['a', true, 0] })).toMatchObject({ path: 'arguments.legacy[2]', declared: ['null'] });
+    expect(argumentTypeMismatch(containers, { limits: { cpu: '64' } })).toMatchObject({ path: 'arguments.limits.cpu', declared: ['integer'] });
+    expect(argumentTypeMismatch(containers, { checks: [true, 'no'] })).toMatchObject({ path: 'arguments.checks[1]', declared: ['boolean'] });
+  });
 });

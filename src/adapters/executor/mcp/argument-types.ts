@@ -6,8 +6,12 @@
  * rule `facts.mcp.arguments.force == true` does not match `"true"`. Only the
  * `type` the inputSchema gives a property (directly, or in every branch of an
  * `anyOf`/`oneOf`, as pydantic writes `Optional[int]`) is checked, through
- * `properties` (by name, or in any case as policy reads names), `items` and
- * local `$ref`s (`#/$defs/…`, pydantic's nested models);
+ * `properties` (by name, or in any case as policy reads names),
+ * `additionalProperties` (pydantic's `dict[str, bool]`), `items`,
+ * `prefixItems` (its `tuple[str, bool]`; and the older array form of `items`)
+ * and local `$ref`s (`#/$defs/…`, pydantic's nested models), and through the
+ * one branch of an `anyOf`/`oneOf` that describes an object or an array
+ * (`Optional[dict[str, int]]`, `Optional[list[bool]]`);
  * anything else is the upstream's to validate. (Jackson, the JSON of Java
  * servers, converts scalars by default too.)
  */
@@ -80,15 +84,34 @@ function local(root: Schema, schema: Schema): Schema {
   return at;
 }
 
-/** The only branch of an `anyOf`/`oneOf` with `properties`, its `$ref` followed; else the schema as it is. */
-function objectBranch(root: Schema, schema: Schema): Schema {
+/** Whether a schema says what the members of an object (`properties`, `additionalProperties`) or an array (`items`, `prefixItems`) are. */
+function shapes(schema: Schema, array: boolean): boolean {
+  return array ? isSchema(schema['items']) || Array.isArray(schema['items']) || Array.isArray(schema['prefixItems']) : isSchema(schema['properties']) || isSchema(schema['additionalProperties']);
+}
+
+/**
+ * The only branch of an `anyOf`/`oneOf` that says what an object's (or an array's) members are, its `$ref` followed;
+ * else the schema as it is.
+ */
+function shapedBranch(root: Schema, schema: Schema, array: boolean): Schema {
   for (const key of ['anyOf', 'oneOf'] as const) {
     const branches = schema[key];
     if (!Array.isArray(branches)) continue;
-    const objects = branches.map((b) => (isSchema(b) ? local(root, b) : undefined)).filter((b): b is Schema => b !== undefined && isSchema(b['properties']));
-    if (objects.length === 1) return objects[0]!;
+    const shaped = branches.map((b) => (isSchema(b) ? local(root, b) : undefined)).filter((b): b is Schema => b !== undefined && shapes(b, array));
+    if (shaped.length === 1) return shaped[0]!;
   }
   return schema;
+}
+
+/**
+ * The schema of item `i` of an array: JSON Schema 2020-12's `prefixItems` (pydantic's tuples), then `items` for the
+ * rest; in the older form, an array of `items` for the first ones, then `additionalItems`.
+ */
+function itemSchema(schema: Schema, i: number): unknown {
+  const prefix = Array.isArray(schema['prefixItems']) ? schema['prefixItems'] : Array.isArray(schema['items']) ? schema['items'] : undefined;
+  if (prefix === undefined) return schema['items'];
+  if (i < prefix.length) return prefix[i];
+  return Array.isArray(schema['prefixItems']) ? schema['items'] : schema['additionalItems'];
 }
 
 // Once per properties object of a schema (which stays as listed), however many arguments are read by it.
@@ -98,6 +121,8 @@ function foldedNames(properties: Schema): ReadonlyMap<string, unknown> {
   if (!names) FOLDED.set(properties, (names = new Map(Object.entries(properties).map(([name, child]) => [foldKey(name), child]))));
   return names;
 }
+
+const NO_PROPERTIES: Schema = Object.freeze({});
 
 const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
@@ -116,18 +141,24 @@ export function argumentTypeMismatch(inputSchema: Schema, args: Readonly<Record<
     const schema = local(inputSchema, at);
     const types = typesOf(inputSchema, schema);
     if (types && !fits(value, types)) return { path, is: jsonType(value), declared: [...types] };
-    // Optional[Model]: the one branch of an anyOf/oneOf that describes an object is the schema its value is read by.
-    const shaped = isSchema(value) && !isSchema(schema['properties']) ? objectBranch(inputSchema, schema) : schema;
-    if (isSchema(value) && isSchema(shaped['properties'])) {
-      const properties = shaped['properties'];
-      // By its exact name, else as a reader that matches names in any case finds it (Go, .NET, Jackson so set up).
+    // Optional[Model], Optional[list[bool]]: the one branch of an anyOf/oneOf that describes an object (an array) is
+    // the schema its value is read by.
+    const array = Array.isArray(value);
+    const shaped = (isSchema(value) || array) && !shapes(schema, array) ? shapedBranch(inputSchema, schema, array) : schema;
+    if (isSchema(value)) {
+      const properties = isSchema(shaped['properties']) ? shaped['properties'] : NO_PROPERTIES;
+      const rest = shaped['additionalProperties'];
+      // By its exact name, else as a reader that matches names in any case finds it (Go, .NET, Jackson so set up);
+      // a name the schema does not list is read by its additionalProperties (pydantic's dict[str, bool]).
       for (const [k, v] of Object.entries(value)) {
-        const child = Object.hasOwn(properties, k) ? properties[k] : foldedNames(properties).get(foldKey(k));
+        const child = Object.hasOwn(properties, k) ? properties[k] : (foldedNames(properties).get(foldKey(k)) ?? rest);
         if (isSchema(child)) stack.push([v, child, `${path}.${k}`]);
       }
-    } else if (Array.isArray(value) && isSchema(schema['items'])) {
-      const items = schema['items'];
-      value.forEach((v, i) => stack.push([v, items, `${path}[${i}]`]));
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => {
+        const item = itemSchema(shaped, i);
+        if (isSchema(item)) stack.push([v, item, `${path}[${i}]`]);
+      });
     }
   }
   return null;
