@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import type { ConnectionKind } from './connection.ts';
 import { CountersignError } from './errors.ts';
-import { assertValueDepth } from './json-depth.ts';
+import { assertValueDepth, jsonTextTooDeep } from './json-depth.ts';
 import { foldKeys } from './json-keys.ts';
 import { isSecondTargetHeader, SECOND_TARGET_HEADERS } from './second-target-headers.ts';
 
@@ -196,6 +196,25 @@ export function headerName(name: string): string {
 }
 
 /**
+ * A body given as text that is a JSON object or array, as that value: the upstream that parses it (most JSON APIs,
+ * and Go's decoder whatever the Content-Type says) reads its fields, so policy must too, or a rule guarded by
+ * `has(action.input.body.amount)` finds no field in `"{\"amount\":5000}"`. Other text (a form, a JSON scalar, text
+ * nested past the bound, which facts refuse) stays text. Its duplicate and `__proto__` keys are refused before
+ * policy (http/facts.ts), so the value is the one reading of it.
+ */
+function bodyValue(body: unknown): unknown {
+  if (typeof body !== 'string') return body;
+  const first = body.trimStart()[0];
+  if ((first !== '{' && first !== '[') || jsonTextTooDeep(body)) return body;
+  try {
+    const value = JSON.parse(body) as unknown;
+    return value !== null && typeof value === 'object' ? value : body;
+  } catch {
+    return body;
+  }
+}
+
+/**
  * The input as policy sees it: an HTTP action's header names as servers read
  * them (headerName), so that a rule on `action.input.headers["x-env"]` holds
  * whichever spelling the agent sent (`X-Env`, `X_ENV`, `x.env`), and the keys
@@ -215,7 +234,8 @@ export function policyInput(input: ActionInput): ActionInput {
     return args === input.arguments ? input : { ...input, arguments: args };
   }
   if (!('method' in input)) return input;
-  const folded = input.body !== null && typeof input.body === 'object' ? foldKeys(input.body) : input.body;
+  const value = bodyValue(input.body);
+  const folded = value !== null && typeof value === 'object' ? foldKeys(value) : input.body;
   const body = folded !== input.body ? { body: folded } : {};
   if (!input.headers) return folded !== input.body ? { ...input, ...body } : input;
   // Null prototype: a header named `__proto__` or `constructor` is a key like any other.
