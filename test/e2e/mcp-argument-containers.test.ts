@@ -4,7 +4,9 @@
  * {"type":"boolean"}}`, `target: tuple[str, bool]` as `{"type":"array",
  * "prefixItems":[{"type":"string"},{"type":"boolean"}]}` and
  * `limits: dict[str, int] | None` as an `anyOf` of such a mapping and null
- * (and `checks: list[bool] | None` so, whose items were not checked either),
+ * (and `checks: list[bool] | None` so, whose items were not checked either,
+ * nor the members of a nested model that pydantic 1 wraps in an
+ * `allOf` when the field has a description),
  * and validates a call with pydantic, whose lax mode reads `"true"`, `"on"`
  * or `1` as `True` and `"4"` as 4 there too (pydantic 2.13:
  * `{"flags":{"force":"true"},"target":["prod","yes"]}` is `force=True`,
@@ -39,8 +41,11 @@ const DEPLOY_SCHEMA = {
     target: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'boolean' }], minItems: 2, maxItems: 2, default: ['staging', false], title: 'Target' },
     limits: { anyOf: [{ type: 'object', additionalProperties: { type: 'integer' } }, { type: 'null' }], default: null, title: 'Limits' },
     checks: { anyOf: [{ type: 'array', items: { type: 'boolean' } }, { type: 'null' }], default: null, title: 'Checks' },
+    // As pydantic 1 lists `opts: Opts = Field(None, description=…)`.
+    opts: { allOf: [{ $ref: '#/$defs/Opts' }], default: null, description: 'Deploy options' },
   },
   required: ['service'],
+  $defs: { Opts: { type: 'object', properties: { force: { type: 'boolean', default: false } }, title: 'Opts' } },
 };
 
 async function startUpstream(): Promise<string> {
@@ -50,9 +55,9 @@ async function startUpstream(): Promise<string> {
     const server = new Server({ name: 'deploy-upstream', version: '1.0.0' }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{ name: 'deploy', description: 'Deploys a service.', inputSchema: DEPLOY_SCHEMA }] }));
     server.setRequestHandler(CallToolRequestSchema, async (r) => {
-      const a = (r.params.arguments ?? {}) as { flags?: Record<string, unknown>; target?: unknown[]; limits?: Record<string, unknown> | null };
+      const a = (r.params.arguments ?? {}) as { flags?: Record<string, unknown>; target?: unknown[]; limits?: Record<string, unknown> | null; opts?: Record<string, unknown> };
       const cpu = a.limits?.['cpu'];
-      runs.push({ forced: laxTrue(a.flags?.['force']), live: laxTrue(a.target?.[1]), cpu: cpu === undefined ? null : Number(cpu) });
+      runs.push({ forced: laxTrue(a.flags?.['force']) || laxTrue(a.opts?.['force']), live: laxTrue(a.target?.[1]), cpu: cpu === undefined ? null : Number(cpu) });
       return { content: [{ type: 'text', text: 'deployed' }] };
     });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
@@ -120,6 +125,7 @@ describe('a value of another type than a mapping or tuple of the tool declares',
     ['a tuple item', '{"service":"web","target":["prod","yes"]}'],
     ['a mapping value of an optional mapping', '{"service":"web","limits":{"cpu":"64"}}'],
     ['an item of an optional list', '{"service":"web","checks":[true,"no"]}'],
+    ['a member of a nested model wrapped in allOf', '{"service":"web","opts":{"force":"yes"}}'],
   ])('%s of another type → INVALID_INPUT before policy; the upstream is not called', async (_what, args) => {
     const before = runs.length;
     const res = await call(3, args);

@@ -64,5 +64,10 @@ describe('argument types against the declared inputSchema', () => {
     expect(argumentTypeMismatch(containers, { legacy: ['a', true, 0] })).toMatchObject({ path: 'arguments.legacy[2]', declared: ['null'] });
     expect(argumentTypeMismatch(containers, { limits: { cpu: '64' } })).toMatchObject({ path: 'arguments.limits.cpu', declared: ['integer'] });
     expect(argumentTypeMismatch(containers, { checks: [true, 'no'] })).toMatchObject({ path: 'arguments.checks[1]', declared: ['boolean'] });
+    // Every branch of an allOf, as older pydantic wraps a described nested model; one that refers to itself ends.
+    const wrapped = { type: 'object', properties: { opts: { allOf: [{ $ref: '#/$defs/Opts' }], description: 'options' }, loop: { $ref: '#/$defs/Loop' } }, $defs: { Opts: { type: 'object', properties: { force: { type: 'boolean' } } }, Loop: { allOf: [{ $ref: '#/$defs/Loop' }] } } };
+    expect(argumentTypeMismatch(wrapped, { opts: { force: true }, loop: { x: 1 } })).toBeNull();
+    expect(argumentTypeMismatch(wrapped, { opts: { force: 'true' } })).toMatchObject({ path: 'arguments.opts.force', declared: ['boolean'] });
+    expect(argumentTypeMismatch(wrapped, { opts: 'x' })).toMatchObject({ path: 'arguments.opts', declared: ['object'] });
   });
 });

@@ -9,7 +9,8 @@
  * `properties` (by name, or in any case as policy reads names),
  * `additionalProperties` (pydantic's `dict[str, bool]`), `items`,
  * `prefixItems` (its `tuple[str, bool]`; and the older array form of `items`)
- * and local `$ref`s (`#/$defs/…`, pydantic's nested models), and through the
+ * local `$ref`s (`#/$defs/…`, pydantic's nested models) and every branch of an
+ * `allOf` (pydantic 1's `{"allOf": [{"$ref": …}]}`), and through the
  * one branch of an `anyOf`/`oneOf` that describes an object or an array
  * (`Optional[dict[str, int]]`, `Optional[list[bool]]`);
  * anything else is the upstream's to validate. (Jackson, the JSON of Java
@@ -136,11 +137,19 @@ const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'arra
  */
 export function argumentTypeMismatch(inputSchema: Schema, args: Readonly<Record<string, unknown>>): { path: string; is: string; declared: string[] } | null {
   const stack: [unknown, Schema, string][] = [[args, inputSchema, 'arguments']];
+  // The schemas each value (by its path) was read by: an `allOf` that refers back to itself is read once.
+  const seen = new Map<Schema, Set<string>>();
   while (stack.length) {
     const [value, at, path] = stack.pop()!;
     const schema = local(inputSchema, at);
+    const paths = seen.get(schema) ?? new Set<string>();
+    if (paths.has(path)) continue;
+    seen.set(schema, paths.add(path));
     const types = typesOf(inputSchema, schema);
     if (types && !fits(value, types)) return { path, is: jsonType(value), declared: [...types] };
+    // Every branch of an allOf holds of the value: pydantic 1 (and other generators) write a nested model with a
+    // description as `{"allOf": [{"$ref": "#/$defs/Opts"}], "description": …}`.
+    if (Array.isArray(schema['allOf'])) for (const b of schema['allOf']) if (isSchema(b)) stack.push([value, b, path]);
     // Optional[Model], Optional[list[bool]]: the one branch of an anyOf/oneOf that describes an object (an array) is
     // the schema its value is read by.
     const array = Array.isArray(value);
