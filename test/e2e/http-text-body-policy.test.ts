@@ -7,6 +7,9 @@
  * object or array (whatever its Content-Type: Go's decoder, and many APIs,
  * read the bytes as JSON without looking) is now read by policy as that
  * value, its keys folded as a JSON body's are; it is still sent as written.
+ * So is a form sent under a form Content-Type (`amount=5000`, which Rails,
+ * PHP, Spring, Express and Flask read as the field amount): policy reads it
+ * as its fields, each a list of its values, as `facts.http.query`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -27,6 +30,9 @@ policy:
       effect: allow
     - id: small-payments-only
       when: has(action.input.body.amount) && action.input.body.amount > 1000
+      effect: deny
+    - id: no-refund-memos
+      when: has(action.input.body.memo) && action.input.body.memo == ["refund"]
       effect: deny
     - id: no-refund-batches
       when: type(action.input.body) == list && action.input.body.exists(p, has(p.refund))
@@ -64,6 +70,25 @@ describe('a JSON body given as text', () => {
     const { res, sent } = await pay(text, 'application/json');
     expect(res.body.status, JSON.stringify(res.body)).toBe('succeeded');
     expect(sent.map((c) => c.body)).toEqual([text]);
+  });
+
+  it('a form under a form Content-Type is judged by its fields: amount=5000 is held to the rule on amount, nothing sent', async () => {
+    for (const form of ['amount=5000', 'to=x&AMOUNT=5000', 'amount[]=5000']) {
+      const { res, sent } = await pay(form, 'application/x-www-form-urlencoded');
+      expect(res.status, `${form} ${JSON.stringify(res.body)}`).toBe(403);
+      expect(res.body.error.rules).toContain('small-payments-only');
+      expect(sent).toEqual([]);
+    }
+  });
+
+  it('a form the rules allow runs as written; its fields are lists of values to policy, as a query is', async () => {
+    const { res, sent } = await pay('to=x&memo=a&memo=b', 'application/x-www-form-urlencoded');
+    expect(res.body.status, JSON.stringify(res.body)).toBe('succeeded');
+    expect(sent.map((c) => c.body)).toEqual(['to=x&memo=a&memo=b']);
+    const memo = await pay('to=x&memo=refund', 'application/x-www-form-urlencoded');
+    expect(memo.res.status, JSON.stringify(memo.res.body)).toBe(403);
+    expect(memo.res.body.error.rules).toContain('no-refund-memos');
+    expect(memo.sent).toEqual([]);
   });
 
   it('text that is not JSON stays text to policy, as before', async () => {
