@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argumentTypeMismatch } from './argument-types.ts';
+import { argumentTypeMismatch, jsonTextArgument } from './argument-types.ts';
 
 const schema = {
   type: 'object',
@@ -69,5 +69,29 @@ describe('argument types against the declared inputSchema', () => {
     expect(argumentTypeMismatch(wrapped, { opts: { force: true }, loop: { x: 1 } })).toBeNull();
     expect(argumentTypeMismatch(wrapped, { opts: { force: 'true' } })).toMatchObject({ path: 'arguments.opts.force', declared: ['boolean'] });
     expect(argumentTypeMismatch(wrapped, { opts: 'x' })).toMatchObject({ path: 'arguments.opts', declared: ['object'] });
+  });
+
+  it('finds JSON text where the tool takes more than a plain string, as FastMCP pre-parses it', () => {
+    const fast = {
+      type: 'object',
+      properties: {
+        paths: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], title: 'Paths' },
+        filter: { anyOf: [{ type: 'string' }, { type: 'null' }], title: 'Filter' },
+        anything: { title: 'Anything' },
+        bare: { title: 'bare', type: 'string' },
+        content: { title: 'Content', type: 'string' },
+      },
+    };
+    expect(jsonTextArgument(fast, { paths: '["/a"]' })).toBe('arguments.paths');
+    expect(jsonTextArgument(fast, { paths: ' \n{"a":1}' })).toBe('arguments.paths');
+    expect(jsonTextArgument(fast, { filter: 'null' })).toBe('arguments.filter');
+    expect(jsonTextArgument(fast, { anything: '[1]' })).toBe('arguments.anything');
+    // An unannotated parameter (FastMCP titles it by its own name) takes anything; Python reads NaN in a list.
+    expect(jsonTextArgument(fast, { bare: '{"mode":"apply"}' })).toBe('arguments.bare');
+    expect(jsonTextArgument(fast, { paths: '[NaN, "/srv/s"]' })).toBe('arguments.paths');
+    // What json.loads reads as a string, a number or a boolean, or not at all, is kept by FastMCP as the string.
+    for (const text of ['/a', '"[1]"', '5', 'true', '[draft] notes', 'nothing', '{oops']) expect(jsonTextArgument(fast, { paths: text, filter: text })).toBeNull();
+    // A plain string keeps any text, and names the tool does not list are the upstream's.
+    expect(jsonTextArgument(fast, { content: '{"a":[1,null]}', other: '[1]' })).toBeNull();
   });
 });

@@ -172,3 +172,53 @@ export function argumentTypeMismatch(inputSchema: Schema, args: Readonly<Record<
   }
   return null;
 }
+
+// Python's json.loads reads these bare tokens as floats (JSON.parse does not): `[NaN, "x"]` is a list to it.
+const PYTHON_JSON_TOKENS = /"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g;
+
+/** Whether Python's json.loads reads the text as a list, an object or null (what FastMCP's pre-parse replaces a string by). */
+function readsAsJsonValue(text: string): boolean {
+  const first = text.replace(/^[ \t\n\r]+/, '')[0];
+  if (first !== '[' && first !== '{' && first !== 'n') return false;
+  for (const candidate of [text, text.replace(PYTHON_JSON_TOKENS, (whole, token: string | undefined) => (token === undefined ? whole : '0'))]) {
+    try {
+      const value = JSON.parse(candidate) as unknown;
+      return value === null || typeof value === 'object';
+    } catch {
+      // Not JSON as written: tried once more with Python's float tokens.
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether a tool's schema says an argument is a plain string, which FastMCP leaves as it is. FastMCP lists a
+ * parameter with no annotation (read as anything) as `{"title": <its name>, "type": "string"}`, a title pydantic
+ * never writes (it capitalises: `Path`), so that schema is not taken for a plain string.
+ */
+function plainString(root: Schema, name: string, schema: Schema): boolean {
+  const at = local(root, schema);
+  const types = typesOf(root, at);
+  return types !== undefined && types.size === 1 && types.has('string') && at['title'] !== name;
+}
+
+/**
+ * The first top-level argument given as a string that an upstream reads as the JSON it holds: the Python SDK's
+ * FastMCP (`FuncMetadata.pre_parse_json`) replaces the string of every parameter not annotated plain `str` by what
+ * `json.loads` reads in it when that is a list, an object or null. Policy would judge the text (`"[\"/srv/\\u0073ecrets\"]"`
+ * holds no `secrets`; `"null"` is a value), the tool act on the value. Arguments the tool declares plain strings, and
+ * names it does not list (FastMCP ignores them), keep any text. Null when there is none.
+ *
+ * @example
+ * jsonTextArgument({ type: 'object', properties: { paths: { anyOf: [{ type: 'string' }, { type: 'array' }] } } }, { paths: '["/a"]' });
+ * // 'arguments.paths'
+ */
+export function jsonTextArgument(inputSchema: Schema, args: Readonly<Record<string, unknown>>): string | null {
+  const properties = isSchema(inputSchema['properties']) ? inputSchema['properties'] : NO_PROPERTIES;
+  for (const [k, v] of Object.entries(args)) {
+    const schema = Object.hasOwn(properties, k) ? properties[k] : undefined;
+    if (typeof v !== 'string' || !isSchema(schema) || plainString(inputSchema, k, schema)) continue;
+    if (readsAsJsonValue(v)) return `arguments.${k}`;
+  }
+  return null;
+}
