@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { ConnectionKind } from './connection.ts';
 import { CountersignError } from './errors.ts';
-import { assertValueDepth } from './json-depth.ts';
+import { assertValueDepth, jsonTextTooDeep } from './json-depth.ts';
+import { queryAsRead } from './field-readings.ts';
 import { foldKeys } from './json-keys.ts';
 import { isSecondTargetHeader, SECOND_TARGET_HEADERS } from './second-target-headers.ts';
 
@@ -196,6 +197,46 @@ export function headerName(name: string): string {
 }
 
 /**
+ * A form body as frameworks read it (Rails, PHP, Spring, Express, Flask): each field a list of its values, as
+ * `facts.http.query` is, under its name as written and every name a framework reads it as (queryAsRead), so a rule
+ * guarded by `has(action.input.body.amount)` reads `amount=5000`, and `amount[]=5000` as PHP's `amount`.
+ */
+function formFields(text: string): Record<string, readonly string[]> {
+  const fields = Object.create(null) as Record<string, string[]>;
+  for (const [k, v] of new URLSearchParams(text)) (fields[k] ??= []).push(v);
+  return { ...queryAsRead(fields) };
+}
+
+/**
+ * A body given as text that is a JSON object or array, as that value: the upstream that parses it (most JSON APIs,
+ * and Go's decoder whatever the Content-Type says) reads its fields, so policy must too, or a rule guarded by
+ * `has(action.input.body.amount)` finds no field in `"{\"amount\":5000}"`. A form under a form Content-Type the
+ * agent sends is its fields (formFields). Other text (a JSON scalar, text nested past the bound, which facts refuse)
+ * stays text. Its duplicate and `__proto__` keys, and form fields read as one, are refused before policy
+ * (http/facts.ts), so the value is the one reading of it.
+ */
+function bodyValue(body: unknown, headers: Readonly<Record<string, string>> | undefined): unknown {
+  if (typeof body !== 'string') return body;
+  const json = jsonValue(body);
+  if (json !== undefined) return json;
+  // JSON text under a form type reads as one field named by its text, which no rule names: read as JSON it is.
+  const type = Object.entries(headers ?? {}).find(([k]) => headerName(k) === 'content-type')?.[1] ?? '';
+  return /application\/x-www-form-urlencoded/i.test(type) ? formFields(body) : body;
+}
+
+/** Text that is a JSON object or array (nested within the bound), as that value; else undefined. */
+function jsonValue(text: string): object | undefined {
+  const first = text.trimStart()[0];
+  if ((first !== '{' && first !== '[') || jsonTextTooDeep(text)) return undefined;
+  try {
+    const value = JSON.parse(text) as unknown;
+    return value !== null && typeof value === 'object' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The input as policy sees it: an HTTP action's header names as servers read
  * them (headerName), so that a rule on `action.input.headers["x-env"]` holds
  * whichever spelling the agent sent (`X-Env`, `X_ENV`, `x.env`), and the keys
@@ -215,7 +256,8 @@ export function policyInput(input: ActionInput): ActionInput {
     return args === input.arguments ? input : { ...input, arguments: args };
   }
   if (!('method' in input)) return input;
-  const folded = input.body !== null && typeof input.body === 'object' ? foldKeys(input.body) : input.body;
+  const value = bodyValue(input.body, input.headers);
+  const folded = value !== null && typeof value === 'object' ? foldKeys(value) : input.body;
   const body = folded !== input.body ? { body: folded } : {};
   if (!input.headers) return folded !== input.body ? { ...input, ...body } : input;
   // Null prototype: a header named `__proto__` or `constructor` is a key like any other.

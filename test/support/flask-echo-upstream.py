@@ -2,7 +2,9 @@
 A Flask (Werkzeug) upstream for end-to-end tests: every request is recorded
 and answered with what Flask read of it (the method it routed, the path, the
 query, the form fields, the method an HTML-form app takes from `_method`, and
-the id its int converter reads in /ledger/<int:id>),
+the id its int converter reads in /ledger/<int:id>), behind the method
+rewrite middleware of Flask's snippet 38 (the method named by a
+`__METHOD_OVERRIDE__` query parameter, whatever the request's own),
 so a test sees the framework's own reading, not a guess at it. It prints its
 port, then serves until killed. GET /_calls lists the requests recorded.
 """
@@ -11,9 +13,28 @@ import sys
 
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
+from werkzeug.wrappers import Request
 
 app = Flask(__name__)
 calls = []
+
+
+class MethodRewriteMiddleware:
+    """Flask snippet 38 (flask.pocoo.org/snippets/38), as apps still copy it: the query's
+    __METHOD_OVERRIDE__ is the method, on a GET as on a POST (url_decode is Request.args now)."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if "METHOD_OVERRIDE" in environ.get("QUERY_STRING", ""):
+            method = Request(environ).args.get("__METHOD_OVERRIDE__")
+            if method:
+                environ["REQUEST_METHOD"] = method
+        return self.wsgi_app(environ, start_response)
+
+
+app.wsgi_app = MethodRewriteMiddleware(app.wsgi_app)
 
 
 @app.get("/_calls")

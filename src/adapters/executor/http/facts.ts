@@ -11,6 +11,7 @@
 import { headerName, type HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts } from '../../../core/facts.ts';
+import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../../../core/json-depth.ts';
 import { foldKey, jsonKeyClash, protoKeyAt, type KeyClash } from '../../../core/json-keys.ts';
 import { fieldClash, fieldInBoth, fieldKey, fieldKeys, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
@@ -44,8 +45,21 @@ const REFUSED_HEADERS = new Set([
 // internal (by default any private address) — x-envoy-retry-on, x-envoy-max-retries run a call again,
 // x-envoy-original-dst-host sends it to another host — and Linkerd honours l5d-dst-override from anyone.
 const MESH_HEADER = /^(?:x-envoy-|l5d-)/;
-// Query parameters that frameworks (Rails, Laravel, Symfony, Express method-override, …) read as the real method.
-const METHOD_OVERRIDE_QUERY = new Set(['_method', 'method', '_httpmethod', 'httpmethod', 'x-http-method-override', 'x-http-method', 'x-method-override', '_x-http-method-override']);
+// Query parameters that frameworks (Rails, Laravel, Symfony, Express method-override, …) read as the real method; and
+// `__METHOD_OVERRIDE__`, which Flask's snippet 38 (a middleware Flask apps still copy) reads on any request, a GET
+// too, and `x-tunneled-method`, Plack's MethodOverride and Catalyst's REST-for-browsers parameter.
+const METHOD_OVERRIDE_QUERY = new Set([
+  '_method',
+  'method',
+  '_httpmethod',
+  'httpmethod',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  '_x-http-method-override',
+  '__method_override__',
+  'x-tunneled-method',
+]);
 // In a form or JSON body, Rails and Laravel read these as the method too (`method` alone is too common a field to refuse there).
 const METHOD_OVERRIDE_BODY = new Set([...METHOD_OVERRIDE_QUERY].filter((k) => k !== 'method' && k !== 'httpmethod'));
 
@@ -332,6 +346,10 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (clash) refuse(`query has parameters ${clashText(clash)}, which frameworks read as one parameter (PHP reads . and space as _, a[b] as a; others ignore case)`);
   const text = typeof input.body === 'string' ? input.body : (JSON.stringify(input.body) as string | undefined);
   const json = text === undefined ? null : jsonReading(input.body, text);
+  // Policy reads a body given as JSON text as its value (core/action.ts), bounded as any JSON an agent sends.
+  if (typeof input.body === 'string' && json !== null && jsonTextTooDeep(input.body)) {
+    throw new CountersignError('INPUT_TOO_DEEP', `HTTP body given as JSON text nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`, { maxDepth: MAX_JSON_DEPTH });
+  }
   const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
   const readings = text === undefined ? undefined : readingsOf(text);
   if (readings?.multipartOtherCharset) refuse('body has a multipart part name in RFC 2231 form (name*=) in a charset other than UTF-8 or ASCII: Werkzeug 2.2 (Flask) decodes it in that charset (name*=utf-7\'\'+AF8-method is _method), into a name no check here read; send the name whole, in UTF-8');

@@ -6,8 +6,13 @@
  * rule `facts.mcp.arguments.force == true` does not match `"true"`. Only the
  * `type` the inputSchema gives a property (directly, or in every branch of an
  * `anyOf`/`oneOf`, as pydantic writes `Optional[int]`) is checked, through
- * `properties` (by name, or in any case as policy reads names), `items` and
- * local `$ref`s (`#/$defs/…`, pydantic's nested models);
+ * `properties` (by name, or in any case as policy reads names),
+ * `additionalProperties` (pydantic's `dict[str, bool]`), `items`,
+ * `prefixItems` (its `tuple[str, bool]`; and the older array form of `items`)
+ * local `$ref`s (`#/$defs/…`, pydantic's nested models) and every branch of an
+ * `allOf` (pydantic 1's `{"allOf": [{"$ref": …}]}`), and through the
+ * one branch of an `anyOf`/`oneOf` that describes an object or an array
+ * (`Optional[dict[str, int]]`, `Optional[list[bool]]`);
  * anything else is the upstream's to validate. (Jackson, the JSON of Java
  * servers, converts scalars by default too.)
  */
@@ -80,15 +85,34 @@ function local(root: Schema, schema: Schema): Schema {
   return at;
 }
 
-/** The only branch of an `anyOf`/`oneOf` with `properties`, its `$ref` followed; else the schema as it is. */
-function objectBranch(root: Schema, schema: Schema): Schema {
+/** Whether a schema says what the members of an object (`properties`, `additionalProperties`) or an array (`items`, `prefixItems`) are. */
+function shapes(schema: Schema, array: boolean): boolean {
+  return array ? isSchema(schema['items']) || Array.isArray(schema['items']) || Array.isArray(schema['prefixItems']) : isSchema(schema['properties']) || isSchema(schema['additionalProperties']);
+}
+
+/**
+ * The only branch of an `anyOf`/`oneOf` that says what an object's (or an array's) members are, its `$ref` followed;
+ * else the schema as it is.
+ */
+function shapedBranch(root: Schema, schema: Schema, array: boolean): Schema {
   for (const key of ['anyOf', 'oneOf'] as const) {
     const branches = schema[key];
     if (!Array.isArray(branches)) continue;
-    const objects = branches.map((b) => (isSchema(b) ? local(root, b) : undefined)).filter((b): b is Schema => b !== undefined && isSchema(b['properties']));
-    if (objects.length === 1) return objects[0]!;
+    const shaped = branches.map((b) => (isSchema(b) ? local(root, b) : undefined)).filter((b): b is Schema => b !== undefined && shapes(b, array));
+    if (shaped.length === 1) return shaped[0]!;
   }
   return schema;
+}
+
+/**
+ * The schema of item `i` of an array: JSON Schema 2020-12's `prefixItems` (pydantic's tuples), then `items` for the
+ * rest; in the older form, an array of `items` for the first ones, then `additionalItems`.
+ */
+function itemSchema(schema: Schema, i: number): unknown {
+  const prefix = Array.isArray(schema['prefixItems']) ? schema['prefixItems'] : Array.isArray(schema['items']) ? schema['items'] : undefined;
+  if (prefix === undefined) return schema['items'];
+  if (i < prefix.length) return prefix[i];
+  return Array.isArray(schema['prefixItems']) ? schema['items'] : schema['additionalItems'];
 }
 
 // Once per properties object of a schema (which stays as listed), however many arguments are read by it.
@@ -98,6 +122,8 @@ function foldedNames(properties: Schema): ReadonlyMap<string, unknown> {
   if (!names) FOLDED.set(properties, (names = new Map(Object.entries(properties).map(([name, child]) => [foldKey(name), child]))));
   return names;
 }
+
+const NO_PROPERTIES: Schema = Object.freeze({});
 
 const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 
@@ -111,24 +137,88 @@ const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'arra
  */
 export function argumentTypeMismatch(inputSchema: Schema, args: Readonly<Record<string, unknown>>): { path: string; is: string; declared: string[] } | null {
   const stack: [unknown, Schema, string][] = [[args, inputSchema, 'arguments']];
+  // The schemas each value (by its path) was read by: an `allOf` that refers back to itself is read once.
+  const seen = new Map<Schema, Set<string>>();
   while (stack.length) {
     const [value, at, path] = stack.pop()!;
     const schema = local(inputSchema, at);
+    const paths = seen.get(schema) ?? new Set<string>();
+    if (paths.has(path)) continue;
+    seen.set(schema, paths.add(path));
     const types = typesOf(inputSchema, schema);
     if (types && !fits(value, types)) return { path, is: jsonType(value), declared: [...types] };
-    // Optional[Model]: the one branch of an anyOf/oneOf that describes an object is the schema its value is read by.
-    const shaped = isSchema(value) && !isSchema(schema['properties']) ? objectBranch(inputSchema, schema) : schema;
-    if (isSchema(value) && isSchema(shaped['properties'])) {
-      const properties = shaped['properties'];
-      // By its exact name, else as a reader that matches names in any case finds it (Go, .NET, Jackson so set up).
+    // Every branch of an allOf holds of the value: pydantic 1 (and other generators) write a nested model with a
+    // description as `{"allOf": [{"$ref": "#/$defs/Opts"}], "description": …}`.
+    if (Array.isArray(schema['allOf'])) for (const b of schema['allOf']) if (isSchema(b)) stack.push([value, b, path]);
+    // Optional[Model], Optional[list[bool]]: the one branch of an anyOf/oneOf that describes an object (an array) is
+    // the schema its value is read by.
+    const array = Array.isArray(value);
+    const shaped = (isSchema(value) || array) && !shapes(schema, array) ? shapedBranch(inputSchema, schema, array) : schema;
+    if (isSchema(value)) {
+      const properties = isSchema(shaped['properties']) ? shaped['properties'] : NO_PROPERTIES;
+      const rest = shaped['additionalProperties'];
+      // By its exact name, else as a reader that matches names in any case finds it (Go, .NET, Jackson so set up);
+      // a name the schema does not list is read by its additionalProperties (pydantic's dict[str, bool]).
       for (const [k, v] of Object.entries(value)) {
-        const child = Object.hasOwn(properties, k) ? properties[k] : foldedNames(properties).get(foldKey(k));
+        const child = Object.hasOwn(properties, k) ? properties[k] : (foldedNames(properties).get(foldKey(k)) ?? rest);
         if (isSchema(child)) stack.push([v, child, `${path}.${k}`]);
       }
-    } else if (Array.isArray(value) && isSchema(schema['items'])) {
-      const items = schema['items'];
-      value.forEach((v, i) => stack.push([v, items, `${path}[${i}]`]));
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => {
+        const item = itemSchema(shaped, i);
+        if (isSchema(item)) stack.push([v, item, `${path}[${i}]`]);
+      });
     }
+  }
+  return null;
+}
+
+// Python's json.loads reads these bare tokens as floats (JSON.parse does not): `[NaN, "x"]` is a list to it.
+const PYTHON_JSON_TOKENS = /"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)/g;
+
+/** Whether Python's json.loads reads the text as a list, an object or null (what FastMCP's pre-parse replaces a string by). */
+function readsAsJsonValue(text: string): boolean {
+  const first = text.replace(/^[ \t\n\r]+/, '')[0];
+  if (first !== '[' && first !== '{' && first !== 'n') return false;
+  for (const candidate of [text, text.replace(PYTHON_JSON_TOKENS, (whole, token: string | undefined) => (token === undefined ? whole : '0'))]) {
+    try {
+      const value = JSON.parse(candidate) as unknown;
+      return value === null || typeof value === 'object';
+    } catch {
+      // Not JSON as written: tried once more with Python's float tokens.
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether a tool's schema says an argument is a plain string, which FastMCP leaves as it is. FastMCP lists a
+ * parameter with no annotation (read as anything) as `{"title": <its name>, "type": "string"}`, a title pydantic
+ * never writes (it capitalises: `Path`), so that schema is not taken for a plain string.
+ */
+function plainString(root: Schema, name: string, schema: Schema): boolean {
+  const at = local(root, schema);
+  const types = typesOf(root, at);
+  return types !== undefined && types.size === 1 && types.has('string') && at['title'] !== name;
+}
+
+/**
+ * The first top-level argument given as a string that an upstream reads as the JSON it holds: the Python SDK's
+ * FastMCP (`FuncMetadata.pre_parse_json`) replaces the string of every parameter not annotated plain `str` by what
+ * `json.loads` reads in it when that is a list, an object or null. Policy would judge the text (`"[\"/srv/\\u0073ecrets\"]"`
+ * holds no `secrets`; `"null"` is a value), the tool act on the value. Arguments the tool declares plain strings, and
+ * names it does not list (FastMCP ignores them), keep any text. Null when there is none.
+ *
+ * @example
+ * jsonTextArgument({ type: 'object', properties: { paths: { anyOf: [{ type: 'string' }, { type: 'array' }] } } }, { paths: '["/a"]' });
+ * // 'arguments.paths'
+ */
+export function jsonTextArgument(inputSchema: Schema, args: Readonly<Record<string, unknown>>): string | null {
+  const properties = isSchema(inputSchema['properties']) ? inputSchema['properties'] : NO_PROPERTIES;
+  for (const [k, v] of Object.entries(args)) {
+    const schema = Object.hasOwn(properties, k) ? properties[k] : undefined;
+    if (typeof v !== 'string' || !isSchema(schema) || plainString(inputSchema, k, schema)) continue;
+    if (readsAsJsonValue(v)) return `arguments.${k}`;
   }
   return null;
 }

@@ -12,7 +12,7 @@ import type { ToolAcceptors } from '../../../core/mcp/acceptors.ts';
 import type { ConnectionHandle, ExecuteOptions, ExecutionResult, ToolCatalog } from '../../../core/ports.ts';
 import { CountersignError, isCountersignError } from '../../../core/errors.ts';
 import { toolHash, type ToolDefinition } from '../../../core/mcp/tool.ts';
-import { argumentTypeMismatch } from './argument-types.ts';
+import { argumentTypeMismatch, jsonTextArgument } from './argument-types.ts';
 import { createToolCatalog } from './catalog.ts';
 import { deriveMcpFacts } from './facts.ts';
 import { createScrubber, hidesSecretInText, scrubbedResult } from './result.ts';
@@ -106,6 +106,14 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
         throw new CountersignError(
           'INVALID_INPUT',
           `${mismatch.path.slice(0, 200)} is ${mismatch.is === 'array' || mismatch.is === 'object' ? 'an' : 'a'} ${mismatch.is}; tool ${JSON.stringify(call.tool).slice(0, 100)} declares ${mismatch.declared.join(' or ')}: send the value as that type (an upstream that converts it would act on a value policy did not judge)`,
+        );
+      }
+      // JSON text where the tool takes more than a string: FastMCP reads the value it holds, policy would judge the text.
+      const text = jsonTextArgument(entry.definition.inputSchema, call.arguments);
+      if (text) {
+        throw new CountersignError(
+          'INVALID_INPUT',
+          `${text.slice(0, 200)} is JSON text in a string, where tool ${JSON.stringify(call.tool).slice(0, 100)} takes more than a string: send the value itself (an upstream that parses the text would act on a value policy did not judge)`,
         );
       }
       // An unaccepted definition may not loosen what policy sees: while it differs from its pin, each hint is the stricter of the two.
