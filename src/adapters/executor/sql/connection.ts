@@ -164,7 +164,7 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       // leave the read-only transaction; DISCARD ALL below restores it.
       const begin = readOnly ? 'SET default_transaction_read_only = on; BEGIN READ ONLY' : scope?.ok ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
       // No schema change through the gateway commits between the check and the statement (catalog-latch.ts).
-      const latch = restLatch(!readOnly && changesCatalogs(facts, allowed) ? 'exclusive' : 'shared', !readOnly && scope?.ok === true);
+      const latch = restLatch(!readOnly && changesCatalogs(facts) ? 'exclusive' : 'shared', !readOnly && scope?.ok === true);
       if (latch.before) await call(client.query(latch.sql));
       // The session check's estimated cost can pass jit_above_cost: compiling it would take about a second (wire-own.ts).
       // Off for the check only (set back to the database's default below).
