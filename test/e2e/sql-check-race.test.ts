@@ -1,10 +1,11 @@
 /**
  * The session check and the statement it lets run are two statements on the server: in READ COMMITTED each reads the
  * catalogs as they are when it starts. A schema change another session commits between them (a view replaced by one
- * calling a function with an effect) would run under a verdict given to what was there before. An agent that may make
- * its own objects by rule, and read without a human, must not win that race: over the wire listener or REST, a read of
- * a view it keeps swapping between a harmless body and one calling lo_from_bytea (an effect a READ ONLY transaction
- * allows) is either refused or runs the harmless body, never the other.
+ * calling a function with an effect) would run under a verdict given to what was there before. A read racing a
+ * session that keeps swapping a view, through the gateway, between a harmless body and one calling lo_from_bytea (an
+ * effect a READ ONLY transaction allows) is either refused or runs the harmless body, never the other, over the wire
+ * listener and REST alike. (The swaps are the same agent's here, under a rule allowing creates by type; any principal's
+ * schema change through the gateway is latched the same way.)
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
