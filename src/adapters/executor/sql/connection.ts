@@ -23,6 +23,7 @@ import { OFFLOAD_MIN_CHARS } from './analysis-offload.ts';
 import { maskSqlSecretsPrepared, prepareSecretSpans } from './mask-soon.ts';
 import { previewQueue, runPreview } from './preview-run.ts';
 import { READ_ONLY_FUNCTIONS } from './read-only-functions.ts';
+import { changesCatalogs, restLatch } from './catalog-latch.ts';
 import { credentialRefusal, GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 import { PINNED_SETTINGS } from './session-settings.ts';
 import { createWireSessions } from './wire-upstream.ts';
@@ -121,9 +122,9 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       return { ok: false, output: { message }, summary: {}, error: { code: 'INVALID_INPUT', message } };
     }
     // The names to check; the facts the policy judged were derived from this same text.
-    let names;
+    let names, facts;
     try {
-      names = (input.sql.length > OFFLOAD_MIN_CHARS ? await analyseSqlAsync(input.sql, { readOnlyFunctions }) : analyseSqlCached(input.sql, { readOnlyFunctions })).names;
+      ({ names, facts } = input.sql.length > OFFLOAD_MIN_CHARS ? await analyseSqlAsync(input.sql, { readOnlyFunctions }) : analyseSqlCached(input.sql, { readOnlyFunctions }));
     } catch (e) {
       if (!(e instanceof CountersignError)) throw e;
       return { ok: false, output: { message: e.message }, summary: {}, error: { code: e.code, message: e.message } };
@@ -162,9 +163,12 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       // Read-only as the session default too, so an agent's own COMMIT cannot
       // leave the read-only transaction; DISCARD ALL below restores it.
       const begin = readOnly ? 'SET default_transaction_read_only = on; BEGIN READ ONLY' : scope?.ok ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
+      // No schema change through the gateway commits between the check and the statement (catalog-latch.ts).
+      const latch = restLatch(!readOnly && changesCatalogs(facts) ? 'exclusive' : 'shared', !readOnly && scope?.ok === true);
+      if (latch.before) await call(client.query(latch.sql));
       // The session check's estimated cost can pass jit_above_cost: compiling it would take about a second (wire-own.ts).
       // Off for the check only (set back to the database's default below).
-      await call(client.query(`${begin}; SET LOCAL statement_timeout = ${timeoutMs}; SET LOCAL jit = off`));
+      await call(client.query(`${begin}; SET LOCAL statement_timeout = ${timeoutMs}; SET LOCAL jit = off${latch.before ? '' : `; ${latch.sql}`}`));
       const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(names, readOnly, allowed)));
       pid = guard.rows[0]?.pid ?? pid;
       const refused = refusal(guard.rows[0], { readOnlyFunctions }, readOnly);
@@ -265,8 +269,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       const copy = sql.copy ? { copy: { ...sql.copy, preview: mask(sql.copy.preview) } } : {};
       return m.masked || sql.copy ? { ...sql, sql: m.sql, ...(m.params ? { params: m.params } : {}), ...copy } : input;
     },
-    // Connect, then at most five bounded calls (BEGIN, the check, the SQL, COMMIT/ROLLBACK, DISCARD ALL), each maybe with a cancel.
-    maxRunMs: 10_000 + 5 * (timeoutMs + 5_000) + 2 * 15_000,
+    // Connect, then at most six bounded calls (the latch, BEGIN, the check, the SQL, COMMIT/ROLLBACK, DISCARD ALL), each maybe with a cancel.
+    maxRunMs: 10_000 + 6 * (timeoutMs + 5_000) + 2 * 15_000,
     facts(input) {
       const sql = 'sql' in input ? input.sql : undefined;
       if (typeof sql !== 'string') throw new CountersignError('INVALID_INPUT', 'a postgres action needs { sql }');

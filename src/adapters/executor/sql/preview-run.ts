@@ -16,6 +16,7 @@ import type { SqlInput } from '../../../core/action.ts';
 import type { PreviewOutcome, StatementPreview } from '../../../core/preview.ts';
 import { withoutQuotedValues } from '../../../core/quoted-values.ts';
 import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
+import { LATCH_SHARED_SQL } from './catalog-latch.ts';
 import { PREVIEW_CHECK_SQL, previewRefusal, type PreviewCheckRow } from './preview-check.ts';
 import { previewScope, type PreviewTarget } from './preview-scope.ts';
 import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
@@ -59,7 +60,8 @@ export async function runPreview(opts: PreviewRunOptions, input: SqlInput): Prom
     const idleMs = Math.max(10_000, 4 * callMs);
     await call(
       client.query(
-        `BEGIN; SET LOCAL statement_timeout = ${opts.timeoutMs}; SET LOCAL lock_timeout = ${opts.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${idleMs}; SET LOCAL jit = off`,
+        // The latch (catalog-latch.ts): no schema change through the gateway commits between the checks and the statement.
+        `BEGIN; SET LOCAL statement_timeout = ${opts.timeoutMs}; SET LOCAL lock_timeout = ${opts.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${idleMs}; SET LOCAL jit = off; ${LATCH_SHARED_SQL}`,
       ),
     );
     const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(scope.names, true, opts.allowed)));

@@ -3,7 +3,10 @@
  * names a client may not use, and its portal.
  */
 import { serialize } from 'pg-protocol';
+import { LATCH_EXCLUSIVE_SQL, LATCH_SHARED_SQL } from './catalog-latch.ts';
 import { GUARD_SQL } from './session-guard.ts';
+
+export { latchStep } from './catalog-latch.ts';
 
 /** Names of the gateway's own prepared statements and portal; a client's names may not start so. */
 export const RESERVED_PREFIX = 'countersign_';
@@ -17,6 +20,9 @@ export const OWN: Readonly<Record<string, string>> = {
   read_only: 'SET LOCAL transaction_read_only = on',
   undo: `ROLLBACK TO SAVEPOINT ${RESERVED_PREFIX}ro`,
   release: `RELEASE SAVEPOINT ${RESERVED_PREFIX}ro`,
+  // Taken before the check, held until the statement it checked has ended (catalog-latch.ts).
+  latch_shared: LATCH_SHARED_SQL,
+  latch: LATCH_EXCLUSIVE_SQL,
   guard: `SELECT pg_catalog.row_to_json(g)::pg_catalog.text FROM (${GUARD_SQL}) g`,
   // The session check is a large query: planned once (generic plan) instead of on every run, inside a savepoint so the
   // settings go back to what the client had. Its estimated cost passes jit_above_cost, and compiling it takes about a

@@ -34,7 +34,7 @@ import { refused, tell } from './wire-outcome.ts';
 import { CANCELLED, cancelledByClient } from './wire-cancel.ts';
 import { CHECK_FAILED, checkStep, PreparedWatch } from './prepared-watch.ts';
 import { bytes, dataRowNullableText, dataRowText, sqlstate } from './upstream-frames.ts';
-import { bindOwn, CLOSE_PORTAL, EXECUTE_PORTAL, OWN, RESERVED_PREFIX } from './wire-own.ts';
+import { bindOwn, CLOSE_PORTAL, EXECUTE_PORTAL, latchStep, OWN, RESERVED_PREFIX } from './wire-own.ts';
 
 const TEXT_ARRAY = 1009;
 
@@ -168,7 +168,7 @@ export class WireSession {
     let fill: { key: string; state: string | null } | undefined;
     if (wrap) {
       if (!this.prepared && !(await this.prepare())) return refused('SQL_SESSION_UNSAFE', 'the gateway could not prepare its session check on the upstream; nothing ran');
-      const pre: string[] = status === 'I' ? [plan.readOnly ? 'begin_ro' : 'begin'] : plan.readOnly ? ['savepoint', 'read_only'] : [];
+      const pre: string[] = [...(status === 'I' ? [plan.readOnly ? 'begin_ro' : 'begin'] : plan.readOnly ? ['savepoint', 'read_only'] : []), latchStep(plan.readOnly, facts)]; // the latch before the check (catalog-latch.ts)
       opened = status === 'I' ? 'transaction' : plan.readOnly ? 'savepoint' : null;
       const values = guardParams(names, plan.readOnly, NO_NAMES).map(arrayLiteral);
       if (plan.readOnly) values[GUARD_ALLOWED] = this.allowedLiteral ??= arrayLiteral([...this.allowed]);
