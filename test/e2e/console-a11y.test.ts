@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axe, COLOUR_RULES, SCHEME_CHANGES_MORE_THAN_COLOURS } from '../support/axe.ts';
+import { COLOUR_RULES, SCHEME_CHANGES_MORE_THAN_COLOURS, startAxe, type Axe } from '../support/axe.ts';
 import { CHROMIUM, launchBrowser, signInWithKey, type TestBrowser } from '../support/browser.ts';
 import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
 import { storeYaml } from '../support/test-store.ts';
@@ -81,6 +81,7 @@ const PRINCIPALS: TestPrincipal[] = DEFAULT_PRINCIPALS.map((p) => (p.id === 'ali
 let upstream: Upstream;
 let gw: TestGateway;
 let browser: TestBrowser;
+let axe: Axe;
 let dir: string;
 const ids: Record<string, string> = {};
 
@@ -98,6 +99,7 @@ beforeAll(async () => {
   const yaml = (await storeYaml(configYaml(PRINCIPALS, keys, LIVE(upstream.url), join(dir, 'countersign.db')))).replace('CANDIDATE_PATH', JSON.stringify(join(dir, 'candidate.yaml')));
   gw = await startTestGateway(yaml, { dir, keys });
   browser = await launchBrowser();
+  axe = await startAxe();
 
   // Decided ones: approved and run, denied, and a read the policy allowed outright.
   const approved = await submit({ method: 'POST', path: '/refunds', body: { invoice: 'inv_1', amount: 4900 } }, 'Duplicate charge on inv_1.');
@@ -122,6 +124,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await axe?.close();
   await gw?.stop();
   await upstream?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -231,7 +234,7 @@ describe.skipIf(!haveChromium)('every console page passes axe-core (WCAG 2.2 AA)
         const r = (await page.evaluate(RENDERED_SCHEME)) as { dark: boolean; background: string };
         if (r.dark !== (colorScheme === 'dark')) painted.push(`${what}: asked for ${colorScheme}, rendered ${r.dark ? 'dark' : 'light'}`);
         backgrounds.push(r.background);
-        found.push(...(await axe(page, colorScheme === 'dark' ? COLOUR_RULES : undefined)).map((v) => `${what} (${colorScheme}): ${v}`));
+        found.push(...(await axe.run(page, colorScheme === 'dark' ? COLOUR_RULES : undefined)).map((v) => `${what} (${colorScheme}): ${v}`));
       }
       if (backgrounds[0] === backgrounds[1]) painted.push(`${what}: the same background ${backgrounds[0]} in both schemes`);
     };
@@ -253,7 +256,7 @@ describe.skipIf(!haveChromium)('every console page passes axe-core (WCAG 2.2 AA)
         await page.setViewportSize({ width: 320, height: 720 });
         for (const colorScheme of SCHEMES) {
           await page.emulateMedia({ colorScheme });
-          if (colorScheme === 'light') found.push(...(await axe(page)).map((v) => `${p.name} (320px): ${v}`));
+          if (colorScheme === 'light') found.push(...(await axe.run(page)).map((v) => `${p.name} (320px): ${v}`));
           const overflow = (await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')) as number;
           if (overflow > 0) found.push(`${p.name} (320px, ${colorScheme}): the page scrolls sideways by ${overflow}px, past it: ${await page.evaluate(WIDER_THAN_PAGE)}`);
         }
