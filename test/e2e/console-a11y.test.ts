@@ -3,8 +3,10 @@
  * axe-core (tags wcag2a, wcag2aa, wcag21a, wcag21aa, wcag22aa) finds no
  * violation on any page type — sign-in, inbox, a pending and a decided
  * request, one that needs a passkey, passkeys (one's own and, for an admin, another human's), activity, audit, policy (with a simulation), coverage, shadow and
- * the error pages — in the light and the dark colour scheme, with realistic
- * content (long ids, a wide rules table, an audit page full of events).
+ * the error pages — in the light and the dark colour scheme (where each page
+ * is first shown to change nothing but colours, so the rules that read colours
+ * are the ones run again), with realistic content (long ids, a wide rules
+ * table, an audit page full of events).
  * The keyboard-only check is in console-keyboard.test.ts.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
