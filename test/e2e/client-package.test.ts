@@ -7,7 +7,7 @@
  * this repository's node_modules, as a user's own install would provide them).
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -34,6 +34,32 @@ function pack(): Promise<Packed> {
     (packed) => (JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Packed[])[0]!,
   );
   return packing;
+}
+
+let installing: Promise<void> | undefined;
+/**
+ * The tarball installed offline into the empty project `app`, once per file: the tests that run the installed
+ * package share the one install (a user's project installs it once too). Right after it, before any test links a
+ * framework in, nothing but the client is in its node_modules.
+ */
+function install(): Promise<void> {
+  installing ??= (async () => {
+    const info = await pack();
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, info.filename)], { cwd: app });
+    // Nothing but the client came with it.
+    expect(readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['@countersign']);
+  })();
+  return installing;
+}
+
+/** Links a framework from this repository's node_modules into `app`, as the user's own install of it (once). */
+function linkFramework(name: string): void {
+  const to = join(app, 'node_modules', name);
+  if (existsSync(to)) return;
+  mkdirSync(dirname(to), { recursive: true });
+  symlinkSync(realpathSync(resolve('node_modules', name)), to, 'dir');
 }
 
 beforeAll(async () => {
@@ -78,11 +104,7 @@ describe('@countersign/client, packed and installed on its own', () => {
       'package.json',
     ]);
 
-    mkdirSync(app);
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, info.filename)], { cwd: app });
-    // Nothing but the client came with it.
-    expect(readdirSync(join(app, 'node_modules')).filter((n) => !n.startsWith('.'))).toEqual(['@countersign']);
+    await install();
 
     writeFileSync(
       join(app, 'agent.mjs'),
@@ -129,12 +151,9 @@ process.stdout.write(JSON.stringify({ me, read, held: held.status, done, refused
   }, 180_000);
 
   it('serves its framework adapters from the installed package, each with its framework as the user’s own', async () => {
-    // After the test above: the package is installed in `app`. The user installs the frameworks.
-    for (const name of ['ai', '@openai/agents', 'zod']) {
-      const to = join(app, 'node_modules', name);
-      mkdirSync(dirname(to), { recursive: true });
-      symlinkSync(realpathSync(resolve('node_modules', name)), to, 'dir');
-    }
+    // The package installed in `app`; the user installs the frameworks.
+    await install();
+    for (const name of ['ai', '@openai/agents', 'zod']) linkFramework(name);
     writeFileSync(
       join(app, 'adapters.mjs'),
       `import { createClient } from '@countersign/client';
@@ -171,12 +190,10 @@ process.stdout.write(JSON.stringify({ ai: { text: ai.text, output: ai.steps[0].t
     for (const name of ['langchain', 'claude-agent-sdk']) {
       expect(info.files.map((f) => f.path)).toEqual(expect.arrayContaining([`dist/adapters/${name}.js`, `dist/adapters/${name}.d.ts`]));
     }
-    const app = join(dir, 'adapters-app');
-    mkdirSync(join(app, 'node_modules'), { recursive: true });
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'adapters-app', private: true, type: 'module' }));
-    await run('npm', ['install', '--offline', '--no-audit', '--no-fund', join(dir, info.filename)], { cwd: app });
-    // The user's own install of the frameworks (the gateway's dev dependencies stand in for it).
-    for (const peer of ['@langchain', '@anthropic-ai', 'zod']) symlinkSync(resolve('node_modules', peer), join(app, 'node_modules', peer));
+    // The package installed in `app` from that tarball; the user's own install of the frameworks (the gateway's dev
+    // dependencies stand in for it).
+    await install();
+    for (const name of ['@langchain', '@anthropic-ai', 'zod']) linkFramework(name);
     writeFileSync(
       join(app, 'check.mjs'),
       `const lc = await import('@countersign/client/langchain');

@@ -20,7 +20,7 @@ import { outboxContract } from '../../../../test/contract/store-outbox.ts';
 import { auditDraft, human, requestRecord, reviewOf } from '../../../../test/support/fixtures.ts';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
 import { createPostgresStore } from './index.ts';
-import { emptyStore } from '../../../../test/support/postgres-store.ts';
+import { storeSide } from '../../../../test/support/postgres-store.ts';
 
 const db = await createTestDatabase();
 
@@ -29,10 +29,16 @@ describe.skipIf(!db)('postgres store', () => {
     // Migrated once; each test then starts from empty tables.
     await (await createPostgresStore({ url: db!.url })).close();
   });
-  afterAll(() => db?.drop());
+  // One connection beside the stores for the whole file: it empties the tables before each test and is the outside
+  // the tree and search cases read and change them from (a connection per use started a server backend each time).
+  const side = storeSide(db?.url ?? '');
+  afterAll(async () => {
+    await side.close();
+    await db?.drop();
+  });
 
   async function fresh(outbox?: OutboxRouter) {
-    await emptyStore(db!.url);
+    await side.empty();
     const store = await createPostgresStore({ url: db!.url, poolSize: 4, ...(outbox ? { outbox } : {}) });
     return { store, cleanup: () => store.close() };
   }
@@ -41,17 +47,7 @@ describe.skipIf(!db)('postgres store', () => {
   async function withTables() {
     const { store, cleanup } = await fresh();
     const others: Store[] = [];
-    // One client beside the stores for the whole test: a connection per statement started a backend for each of the
-    // dozens of rows a test writes, most of its time on a loaded machine.
-    let client: Promise<pg.Client> | undefined;
-    const outside = async (sql: string, values: unknown[] = []) => {
-      client ??= (async () => {
-        const c = new pg.Client({ connectionString: db!.url });
-        await c.connect();
-        return c;
-      })();
-      return ((await client).query({ text: sql, values, rowMode: 'array' }).then((r) => r.rows)) as Promise<unknown[][]>;
-    };
+    const outside = side.query;
     const tables: TreeTables = {
       nodes: async () => (await outside('SELECT level, idx FROM merkle_nodes')).map((r) => [Number(r[0]), Number(r[1])]),
       async putNode(level, index, hash) {
@@ -77,7 +73,6 @@ describe.skipIf(!db)('postgres store', () => {
       tables,
       async cleanup() {
         for (const s of others) await s.close();
-        if (client) await (await client).end();
         await cleanup();
       },
     };
@@ -87,15 +82,7 @@ describe.skipIf(!db)('postgres store', () => {
   treeContract('postgres store', withTables);
   searchContract('postgres store', async () => ({
     ...(await fresh()),
-    async rows(table: string) {
-      const c = new pg.Client({ connectionString: db!.url });
-      await c.connect();
-      try {
-        return (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n;
-      } finally {
-        await c.end();
-      }
-    },
+    rows: async (table: string) => (await side.query(`SELECT count(*)::int AS n FROM ${table}`))[0]![0] as number,
   }));
   sessionContract('postgres store', () => fresh());
   passkeyContract('postgres store', () => fresh());
