@@ -126,6 +126,7 @@ export const SLOW_FIRST = [
   'sqlite:test/e2e/audit-bundle.test.ts',
   'sqlite:test/e2e/mcp-local-cli.test.ts',
   'sqlite:test/e2e/cli-run.test.ts',
+  'sqlite:test/e2e/cli-run-restart.test.ts',
   'sqlite:test/e2e/policy-replay.test.ts',
   'sqlite:test/e2e/audit-exports.test.ts',
   'sqlite:test/e2e/workers.test.ts',
