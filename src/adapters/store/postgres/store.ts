@@ -43,15 +43,17 @@ const CHECKPOINTS_FROM = { name: 'cs_checkpoints_from', text: `SELECT ${CHECKPOI
 const LATEST_CHECKPOINT = { name: 'cs_checkpoint_latest', text: `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1` };
 
 /**
- * Requests this process inserts before it refreshes the planner's statistics of `requests` once (ANALYZE). A pool
- * connection plans each prepared statement for its own values at first, then keeps a generic plan built on the
- * table's size at that time, until the table's statistics change. On a young database that size is a few rows, and the
- * generic plan of a batch's outcome write (the rows joined to an array of ids: append-sql.ts, requests.ts) scans the
- * whole table instead of its primary key: every outcome then reads every request ever written, until autovacuum first
- * analyzes the table (a minute or more). One ANALYZE once the table is this large makes the plans index lookups, as
- * they then stay while it grows. Run in the background; refused (not the table's owner: a warning), nothing changes.
+ * Requests this process inserts before it refreshes the planner's statistics (ANALYZE) of the tables the write path
+ * and the tree join to arrays of keys. A pool connection plans each prepared statement for its own values at first,
+ * then keeps a generic plan built on the table's size at that time, until the table's statistics change. On a young
+ * database that size is a few rows, and the generic plan of a batch's outcome write (the rows joined to an array of
+ * ids: append-sql.ts, requests.ts) or of the tree's node read scans the whole table instead of its primary key: every
+ * outcome then reads every request ever written, until autovacuum first analyzes the table (a minute or more later,
+ * longer on a busy server). An ANALYZE once the tables are this large makes those plans index lookups, which they then
+ * stay as the tables grow (the second for the Merkle nodes, a sixteenth as many). Run in the background; refused (not
+ * the tables' owner: a warning), nothing changes.
  */
-const ANALYZE_AFTER = 1000;
+const ANALYZE_AT = new Set([1000, 20000]);
 
 export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCommit: boolean; poolSize: number }): Store {
   const tree = createTree();
@@ -77,7 +79,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
     async insertRequest(request, audit, onlyIf) {
       const termSet = await sets.committed(termSetOf(request));
       const done = await write((run, tx, rows) => requests.insertRequest(run, tx, request, termSet, audit, rows, onlyIf));
-      if (++inserted === ANALYZE_AFTER) void q('ANALYZE requests').catch(() => {});
+      if (ANALYZE_AT.has(++inserted)) void q('ANALYZE requests, audit_events, merkle_nodes').catch(() => {});
       return done;
     },
     mutateRequest: (id, fn, known, onlyIf) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, sets, known, rows, onlyIf)),
