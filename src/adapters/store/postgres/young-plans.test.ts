@@ -29,7 +29,7 @@ async function sql(text: string): Promise<pg.QueryResultRow[]> {
 describe.skipIf(!db)('postgres store on a young database', () => {
   afterAll(() => db?.drop());
 
-  it("analyzes the requests table once it has inserted 1,000 requests, so that the outcome write's cached plan looks rows up by id", async () => {
+  it("analyzes the requests, audit_events and merkle_nodes tables once it has inserted 1,000 requests, so that the outcome write's cached plan looks rows up by id", async () => {
     const store = await createPostgresStore({ url: db!.url, poolSize: 4 });
     try {
       for (let i = 0; i < 20; i++) {
@@ -42,7 +42,9 @@ describe.skipIf(!db)('postgres store on a young database', () => {
         );
       }
       // ANALYZE runs in the background: wait for what it leaves (only a manual ANALYZE sets last_analyze).
-      const analyzed = async () => (await sql(`SELECT last_analyze IS NOT NULL AS done, (SELECT reltuples FROM pg_class WHERE relname = 'requests') AS tuples FROM pg_stat_user_tables WHERE relname = 'requests'`))[0]!;
+      const analyzed = async () =>
+        (await sql(`SELECT count(last_analyze) = 3 AS done, (SELECT reltuples FROM pg_class WHERE relname = 'requests') AS tuples
+                    FROM pg_stat_user_tables WHERE relname IN ('requests', 'audit_events', 'merkle_nodes')`))[0]!;
       const deadline = Date.now() + 20_000;
       while (!(await analyzed())['done'] && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       const after = await analyzed();
