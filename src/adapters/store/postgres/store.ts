@@ -42,6 +42,19 @@ const CHECKPOINT_COLUMNS = 'size, root, key_id AS "keyId", note, created_at AS "
 const CHECKPOINTS_FROM = { name: 'cs_checkpoints_from', text: `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints WHERE size >= $1 ORDER BY size LIMIT $2` };
 const LATEST_CHECKPOINT = { name: 'cs_checkpoint_latest', text: `SELECT ${CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY size DESC LIMIT 1` };
 
+/**
+ * Requests this process inserts before it refreshes the planner's statistics (ANALYZE) of the tables the write path
+ * and the tree join to arrays of keys. A pool connection plans each prepared statement for its own values at first,
+ * then keeps a generic plan built on the table's size at that time, until the table's statistics change. On a young
+ * database that size is a few rows, and the generic plan of a batch's outcome write (the rows joined to an array of
+ * ids: append-sql.ts, requests.ts) or of the tree's node read scans the whole table instead of its primary key: every
+ * outcome then reads every request ever written, until autovacuum first analyzes the table (a minute or more later,
+ * longer on a busy server). An ANALYZE once the tables are this large makes those plans index lookups, which they then
+ * stay as the tables grow (the second for the Merkle nodes, a sixteenth as many). Run in the background; refused (not
+ * the tables' owner: a warning), nothing changes.
+ */
+const ANALYZE_AT = new Set([1000, 20000]);
+
 export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCommit: boolean; poolSize: number }): Store {
   const tree = createTree();
   const log = createAuditLog(db, tree, options.outbox ?? (() => []));
@@ -49,6 +62,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
   const q = db.query;
   // A set seen for the first time is created in a statement of its own, committed before a request refers to it.
   const sets = createTermSetCache((set) => ensureTermSet(db.once, set));
+  let inserted = 0;
 
   /** The log's length, checking that `size` lies within it. */
   async function within(size: number, what: string): Promise<{ seq: number; hash: string }> {
@@ -64,7 +78,9 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
     ...grantPort(write, q, sets),
     async insertRequest(request, audit, onlyIf) {
       const termSet = await sets.committed(termSetOf(request));
-      return write((run, tx, rows) => requests.insertRequest(run, tx, request, termSet, audit, rows, onlyIf));
+      const done = await write((run, tx, rows) => requests.insertRequest(run, tx, request, termSet, audit, rows, onlyIf));
+      if (ANALYZE_AT.has(++inserted)) void q('ANALYZE requests, audit_events, merkle_nodes').catch(() => {});
+      return done;
     },
     mutateRequest: (id, fn, known, onlyIf) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, sets, known, rows, onlyIf)),
     getRequest: (id) => requests.getRequest(q, id),
