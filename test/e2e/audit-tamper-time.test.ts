@@ -22,6 +22,9 @@ const cli = (...args: string[]) => runCli(args, cfg.dir);
 let start = 0;
 let from = '';
 let before = '';
+/** Where a period can end (exclusive) with three events before it: the time of event `end`, later than the one before it. */
+let end = 0;
+let to = '';
 
 beforeAll(async () => {
   upstream = await startUpstream();
@@ -41,6 +44,10 @@ beforeAll(async () => {
   start = rows[i]!.seq;
   from = times[i]!;
   before = times[i - 1]!;
+  const j = times.findLastIndex((t, k) => k >= 4 && t > times[k - 1]!);
+  expect(j).toBeGreaterThan(4);
+  end = rows[j]!.seq;
+  to = times[j]!;
 }, SLOW);
 
 afterAll(async () => {
@@ -48,17 +55,20 @@ afterAll(async () => {
   await cfg?.remove();
 });
 
-/** A copy of the store with the time column of events start…start+2 set to the time of the event before them. */
-async function movedBack(name: string): Promise<string> {
+/** A copy of the store with the time column of three events set to `time`. */
+async function moved(name: string, time: string, first: number): Promise<string> {
   const path = join(cfg.dir, name);
   const src = new Database(cfg.dbPath, { readonly: true });
   await src.backup(path);
   src.close();
   const db = new Database(path);
-  expect(db.prepare('UPDATE audit_events SET time = ? WHERE seq BETWEEN ? AND ?').run(before, start, start + 2).changes).toBe(3);
+  expect(db.prepare('UPDATE audit_events SET time = ? WHERE seq BETWEEN ? AND ?').run(time, first, first + 2).changes).toBe(3);
   db.close();
   return cfg.withStore(path);
 }
+
+/** Events start…start+2 put back to the time of the event before them. */
+const movedBack = (name: string) => moved(name, before, start);
 
 describe('a period whose first events had their time column moved back before it', () => {
   it('the untouched store gives a report that starts at the first event of the period', async () => {
@@ -83,6 +93,16 @@ describe('a period whose first events had their time column moved back before it
     const r = await cli('audit', 'export', '--config', config, '--from', from, '--out', out);
     expect(r.stderr).toContain('the audit log does not verify, so no period is read from it');
     expect(r.stderr).toContain(`event ${start + 2} was written at `);
+    expect(r.code).not.toBe(0);
+    expect(existsSync(out)).toBe(false);
+  }, SLOW);
+
+  it('a bundle whose --to falls after the last events of the period, their column moved past it, is refused too', async () => {
+    const config = await moved('moved-end.db', to, end - 3);
+    const out = join(cfg.dir, 'moved-end');
+    const r = await cli('audit', 'export', '--config', config, '--from', '1', '--to', to, '--out', out);
+    expect(r.stderr).toContain('the audit log does not verify, so no period is read from it');
+    expect(r.stderr).toContain(`event ${end - 3} was written at `);
     expect(r.code).not.toBe(0);
     expect(existsSync(out)).toBe(false);
   }, SLOW);
