@@ -99,10 +99,12 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   const digest = actionDigest(cmd.principal, handle.info, action);
   const session = cmd.runner !== undefined;
   const resumable = async (statuses: readonly RequestRecord['status'][]): Promise<RequestRecord | undefined> => {
-    const existing = await deps.store.findRequestByDigest(cmd.principal.id, digest, statuses);
-    // A session's request is resumed by a session only, and a pool-run one only outside sessions; and only by its
-    // own principal (another issuer's token with the same id is another workload: core/visibility.ts samePrincipal).
-    if (!existing || (existing.runsIn === 'session') !== session || !samePrincipal(cmd.principal, existing.principal, deps.identity)) return undefined;
+    // Only its own principal's (another issuer's token with the same id is another workload: core/visibility.ts
+    // samePrincipal), passing over any newer request of theirs with the same digest, which would else hide this one's
+    // and turn its retry into a second request.
+    const existing = await deps.store.findRequestByDigest(cmd.principal.id, digest, statuses, (r) => samePrincipal(cmd.principal, r.principal, deps.identity));
+    // A session's request is resumed by a session only, and a pool-run one only outside sessions.
+    if (!existing || (existing.runsIn === 'session') !== session) return undefined;
     const fresh = await expireIfDue(deps, existing);
     return (statuses as readonly string[]).includes(fresh.status) ? fresh : undefined;
   };
