@@ -15,10 +15,15 @@ const db = await createTestDatabase();
 /** A Bind of the unnamed portal and statement whose parameters are all sent in text format, whatever their bytes. */
 function textBind(values: Buffer[]): Buffer {
   const int16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
-  const int32 = (n: number) => { const b = Buffer.alloc(4); b.writeInt32BE(n); return b; };
+  const int32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    return b;
+  };
   const body = Buffer.concat([Buffer.from([0, 0]), int16(0), int16(values.length), ...values.flatMap((v) => [int32(v.length), v]), int16(0)]);
   return Buffer.concat([Buffer.from('B'), int32(body.length + 4), body]);
 }
+
 afterAll(() => db?.drop());
 
 describe.skipIf(!db)('a text-format parameter that is not UTF-8', () => {
