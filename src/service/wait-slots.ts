@@ -13,6 +13,7 @@ import { CountersignError } from '../core/errors.ts';
 import type { Log, Metrics } from '../core/ports.ts';
 import type { HumanDirectory } from '../core/human-identity.ts';
 import type { Principal } from '../core/principal.ts';
+import { ownerKey } from '../core/visibility.ts';
 import type { Deps } from './deps.ts';
 
 export interface WaitSlots {
@@ -31,8 +32,7 @@ export function createWaitSlots(
   report: { readonly metrics: Pick<Metrics, 'waitRefused'>; readonly log: Log; readonly identity?: Pick<HumanDirectory, 'principal'> },
 ): WaitSlots {
   const open = new Map<string, number>();
-  // Humans and configured principals are one whatever credential names them; any other id is its issuer's.
-  const ownerOf = (p: Principal) => (p.kind === 'human' || report.identity?.principal(p.id)?.kind === p.kind ? p.id : `${p.id}\n${p.kind}\n${p.issuer ?? ''}`);
+  const ownerOf = (p: Principal) => (report.identity ? ownerKey(p, report.identity) : p.id);
   return {
     take(principal, surface) {
       const owner = ownerOf(principal);

@@ -1,11 +1,18 @@
 /**
  * The waits a principal may hold open (`server.maxWaitsPerPrincipal`) are its own. Two issuers' workloads of one
  * unconfigured id are two principals (core/visibility.ts samePrincipal): counted under the id alone, one holding its
- * waits open made every wait of the other refused (429 TOO_MANY_WAITS), its held MCP calls answered at once.
+ * waits open made every wait of the other refused (429 TOO_MANY_WAITS), its held MCP calls answered at once; and so
+ * with the wire listener's sessions (`server.postgres.maxSessionsPerPrincipal`, 53300).
  */
+import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
+import { ATTACK_POLICY, Raw, rowsOf } from '../support/pg-raw.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+
+const db = await createTestDatabase();
+afterAll(() => db?.drop());
 
 let a: TestIssuer;
 let b: TestIssuer;
@@ -66,4 +73,35 @@ describe('waits held open by another issuer’s workload of the same id', () => 
       await theirWait;
     }
   });
+});
+
+describe.skipIf(!db)('wire sessions held open by another issuer’s workload of the same id', () => {
+  let pg: TestGateway;
+
+  beforeAll(async () => {
+    pg = await startTestGateway(
+      `identity:
+  issuers:
+    - { issuer: ${a.issuer}, audience: countersign, principal: { kind: agent, id: sub } }
+    - { issuer: ${b.issuer}, audience: countersign, principal: { kind: agent, id: sub } }
+${ATTACK_POLICY}`,
+      { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0, maxSessionsPerPrincipal: 1 }' },
+    );
+  });
+  afterAll(async () => pg?.stop());
+
+  it('leave this one’s own session free (server.postgres.maxSessionsPerPrincipal)', async () => {
+    const mine = await a.sign({ aud: 'countersign', sub: 'worker' });
+    const theirs = await b.sign({ aud: 'countersign', sub: 'worker' });
+    const held = await Raw.open(pg, 'worker', undefined, theirs);
+    try {
+      // Their one session is open; this one's first is its own.
+      const own = await Raw.open(pg, 'worker', undefined, mine);
+      own.send(serialize.query('SELECT 1'));
+      expect(rowsOf(await own.until('readyForQuery'))).toEqual([['1']]);
+      own.end();
+    } finally {
+      held.end();
+    }
+  }, 60_000);
 });
