@@ -7,7 +7,9 @@
  * unique index on (principal, key): the store, not a check before the insert,
  * decides which of two racing submissions made the request.
  */
+import { sha256Hex } from './digest.ts';
 import { CountersignError } from './errors.ts';
+import type { Principal } from './principal.ts';
 
 /** The longest key accepted, in characters (each one byte: keys are visible ASCII). */
 export const IDEMPOTENCY_KEY_MAX = 255;
@@ -62,6 +64,24 @@ function sfString(value: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The key as the store keeps it, beside the principal's id. A principal is one
+ * whatever credential names it when it is human or configured: its key as sent.
+ * An id the configuration does not name is only what its token's issuer says
+ * (core/visibility.ts samePrincipal): the same id from another issuer, or of
+ * another kind, is another workload, so its keys are kept apart by a suffix no
+ * sent key can hold (a space). Else one could squat or probe another's keys:
+ * a key the other had used was refused as taken, telling that it was.
+ *
+ * @example
+ * storedIdempotencyKey('restart-1', workerOfIssuerA, undefined); // 'restart-1 agent@3f2a…'
+ * storedIdempotencyKey('restart-1', deployBot, deployBot);       // 'restart-1'
+ */
+export function storedIdempotencyKey(key: string, principal: Principal, configured: Principal | undefined): string {
+  if (principal.kind === 'human' || configured?.kind === principal.kind) return key;
+  return `${key} ${principal.kind}@${sha256Hex(principal.issuer ?? '').slice(0, 32)}`;
 }
 
 /**

@@ -75,8 +75,12 @@ export interface RequestStore {
    */
   mutateRequest<T>(id: string, fn: (current: RequestRecord) => Mutation<T>, known?: RequestRecord, onlyIf?: MetaCondition): Promise<T>;
   getRequest(id: string): Promise<RequestRecord | undefined>;
-  /** The newest request of this principal with this digest and one of these statuses (an agent's retry finds its request). */
-  findRequestByDigest(principalId: string, digest: string, status: readonly RequestStatus[]): Promise<RequestRecord | undefined>;
+  /**
+   * The newest request of this principal id with this digest and one of these statuses that `mine` accepts (an
+   * agent's retry finds its request): the digest binds the id, not the token issuer, so another issuer's workload of
+   * the same id may hold newer ones, which `mine` passes over. Without `mine`, the newest.
+   */
+  findRequestByDigest(principalId: string, digest: string, status: readonly RequestStatus[], mine?: (r: RequestRecord) => boolean): Promise<RequestRecord | undefined>;
   /** The request this principal submitted under this idempotency key, if any (there is at most one). */
   findRequestByIdempotencyKey(principalId: string, key: string): Promise<RequestRecord | undefined>;
   listRequests(query: RequestQuery): Promise<RequestRecord[]>;

@@ -52,6 +52,17 @@ export function samePrincipal(viewer: Principal, requester: Principal, dir: Huma
 }
 
 /**
+ * A key naming the principal as samePrincipal tells principals apart, for what is counted or kept per principal
+ * (open waits, wire sessions): its id for a human or a configured principal, else its id, kind and token issuer.
+ *
+ * @example
+ * ownerKey(workerOfIssuerA, dir) !== ownerKey(workerOfIssuerB, dir); // true
+ */
+export function ownerKey(p: Principal, dir: Pick<HumanDirectory, 'principal'>): string {
+  return p.kind === 'human' || dir.principal(p.id)?.kind === p.kind ? p.id : `${p.id}\n${p.kind}\n${p.issuer ?? ''}`;
+}
+
+/**
  * Whether `viewer` is on the side that owns `r` (reads it as theirs, may cancel it): its requester (samePrincipal),
  * or a human the requester is or acts for (core/review.ts isRequesterSide). A human whose name merely reads as an
  * agent requester's is not that agent: only the humans it acts for are on its side.

@@ -9,7 +9,7 @@ import { OPERATION_BY_KIND, parseInput, type Action } from '../core/action.ts';
 import { actionDigest } from '../core/digest.ts';
 import { CountersignError } from '../core/errors.ts';
 import { decideTraced } from './decide.ts';
-import { checkIdempotencyKey, IdempotencyKeyTaken } from '../core/idempotency.ts';
+import { checkIdempotencyKey, IdempotencyKeyTaken, storedIdempotencyKey } from '../core/idempotency.ts';
 import type { AuditDraft } from '../core/audit.ts';
 import type { Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
@@ -82,7 +82,8 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
  * const { request, replayed } = await submitOnce(deps, { principal, connection: 'billing-api', input, reason, idempotencyKey: 'inv-7-refund' });
  */
 export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submitted> {
-  const key = cmd.idempotencyKey === undefined ? undefined : checkIdempotencyKey(cmd.idempotencyKey);
+  // Kept per principal: another issuer's workload of the same id neither finds nor blocks it (core/idempotency.ts).
+  const key = cmd.idempotencyKey === undefined ? undefined : storedIdempotencyKey(checkIdempotencyKey(cmd.idempotencyKey), cmd.principal, deps.identity.principal(cmd.principal.id));
   // A request found by digest was made without this key, and would not be found under it again: a retry under the
   // key would then make another. No surface asks for both; refuse the pair rather than half-honour it.
   if (key !== undefined && (cmd.resume || cmd.resumeHeld)) {
@@ -98,10 +99,12 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   const digest = actionDigest(cmd.principal, handle.info, action);
   const session = cmd.runner !== undefined;
   const resumable = async (statuses: readonly RequestRecord['status'][]): Promise<RequestRecord | undefined> => {
-    const existing = await deps.store.findRequestByDigest(cmd.principal.id, digest, statuses);
-    // A session's request is resumed by a session only, and a pool-run one only outside sessions; and only by its
-    // own principal (another issuer's token with the same id is another workload: core/visibility.ts samePrincipal).
-    if (!existing || (existing.runsIn === 'session') !== session || !samePrincipal(cmd.principal, existing.principal, deps.identity)) return undefined;
+    // Only its own principal's (another issuer's token with the same id is another workload: core/visibility.ts
+    // samePrincipal), passing over any newer request of theirs with the same digest, which would else hide this one's
+    // and turn its retry into a second request.
+    const existing = await deps.store.findRequestByDigest(cmd.principal.id, digest, statuses, (r) => samePrincipal(cmd.principal, r.principal, deps.identity));
+    // A session's request is resumed by a session only, and a pool-run one only outside sessions.
+    if (!existing || (existing.runsIn === 'session') !== session) return undefined;
     const fresh = await expireIfDue(deps, existing);
     return (statuses as readonly string[]).includes(fresh.status) ? fresh : undefined;
   };

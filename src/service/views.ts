@@ -94,7 +94,8 @@ export function submittedAuditData(deps: Pick<Deps, 'sensitive' | 'connections'>
     decision: decisionView(r.decision),
     digest: r.digest,
     facts: factsView(facts, factsSection(r)),
-    // Client-chosen, but bounded (255 visible ASCII characters) and no secret: scoped to this principal, it names a submission.
+    // Client-chosen, but bounded (255 visible ASCII characters, and an issuer's suffix: core/idempotency.ts) and no
+    // secret: scoped to this principal, it names a submission.
     ...(r.idempotencyKey !== undefined ? { idempotencyKey: r.idempotencyKey } : {}),
     input,
     operation: r.action.operation,

@@ -285,6 +285,15 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.findRequestByDigest('deploy-bot', digest, ['executing'])).toBeUndefined();
         expect(await store.findRequestByDigest('nobody', digest, ['pending'])).toBeUndefined();
       });
+
+      it('passes over newer requests of the same id that `mine` does not accept (another issuer’s workload)', async () => {
+        const digest = `sha256:${'d'.repeat(64)}`;
+        const own = await submitted(store, { digest });
+        const theirs = await submitted(store, { digest });
+        const mine = (r: { id: string }) => r.id !== theirs.id;
+        expect((await store.findRequestByDigest('deploy-bot', digest, ['pending'], mine))?.id).toBe(own.id);
+        expect(await store.findRequestByDigest('deploy-bot', digest, ['pending'], () => false)).toBeUndefined();
+      });
     });
 
     storeIdempotencyContract(() => store);

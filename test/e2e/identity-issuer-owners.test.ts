@@ -77,6 +77,32 @@ describe('an unconfigured agent id is its issuer’s', () => {
     expect(still.body).toMatchObject({ status: 'pending' });
   });
 
+  it('keeps each issuer’s Idempotency-Keys apart: a key the other issuer’s agent used is neither told of nor refused, and each replays its own', async () => {
+    const mine = await a.sign({ aud: 'countersign', sub: 'keyed-worker' });
+    const theirs = await b.sign({ aud: 'countersign', sub: 'keyed-worker' });
+    const body = { ...action, reason: 'restart, keyed' };
+    const held = await call(mine, '/v1/actions', { body, headers: { 'idempotency-key': 'restart-42' } });
+    expect(held.status).toBe(202);
+    // The other issuer's workload learns nothing of the key (no 422 naming it as taken) and gets a request of its own.
+    const other = await call(theirs, '/v1/actions', { body, headers: { 'idempotency-key': 'restart-42' } });
+    expect(other.status).toBe(202);
+    expect(other.headers.get('idempotent-replayed')).toBeNull();
+    expect(other.body.id).not.toBe(held.body.id);
+    // Each retry gets its own request back, never the other's.
+    const mineAgain = await call(mine, '/v1/actions', { body, headers: { 'idempotency-key': 'restart-42' } });
+    expect(mineAgain.body.id).toBe(held.body.id);
+    expect(mineAgain.headers.get('idempotent-replayed')).toBe('true');
+    const theirsAgain = await call(theirs, '/v1/actions', { body, headers: { 'idempotency-key': 'restart-42' } });
+    expect(theirsAgain.body.id).toBe(other.body.id);
+    expect(theirsAgain.headers.get('idempotent-replayed')).toBe('true');
+    // A key squatted first by the other issuer does not block this one either.
+    const squat = await call(theirs, '/v1/actions', { body, headers: { 'idempotency-key': 'restart-43' } });
+    expect(squat.status).toBe(202);
+    const late = await call(mine, '/v1/actions', { body, headers: { 'idempotency-key': 'restart-43' } });
+    expect(late.status).toBe(202);
+    expect(late.body.id).not.toBe(squat.body.id);
+  });
+
   it('a human whose provider id reads as the agent’s is not its requester: no read, no cancel', async () => {
     const agent = await a.sign({ aud: 'countersign', sub: 'ci-runner' });
     const held = await call(agent, '/v1/actions', { body: { ...action, reason: 'restart from ci' } });

@@ -21,7 +21,7 @@ const VARCHAR = 1043;
 /**
  * The text of one bound value, or undefined when its binary form is not one
  * the gateway reads (the type is unknown to it, unspecified, or the bytes do
- * not fit it).
+ * not fit it), or a text-format value is not UTF-8.
  *
  * @example
  * paramText(Buffer.from([0, 0, 0, 7]), 1, 23); // '7'
@@ -29,7 +29,9 @@ const VARCHAR = 1043;
  * paramText(Buffer.from([1, 2]), 1, 17); // '\\x0102'
  */
 export function paramText(value: Buffer, format: number, type: number): string | undefined {
-  if (format === 0) return value.toString('utf8');
+  // Strictly, as the SQL is (protocol.ts): read leniently, bytes that are not UTF-8 would all be recorded as U+FFFD,
+  // many values as one text that names none of them.
+  if (format === 0) return isUtf8(value) ? value.toString('utf8') : undefined;
   switch (type) {
     case BOOL:
       return value.length === 1 && value[0]! <= 1 ? (value[0] === 1 ? 't' : 'f') : undefined;

@@ -23,6 +23,7 @@ import { ClientOutput } from './client-output.ts';
 import { serveSession } from './session.ts';
 import { CLIENT_GONE } from './statement.ts';
 import { Inbox, isLoopback, readOpening } from './opening.ts';
+import { ownerKey } from '../../core/visibility.ts';
 
 /**
  * Unlike PostgreSQL's, the refusal does not quote the user name: a client with user and password swapped sends its
@@ -88,7 +89,7 @@ interface Live {
 export async function startPgListener(deps: Deps, opts: PgListenerOptions): Promise<PgListener> {
   const tls = opts.tls ? createSecureContext({ cert: opts.tls.cert, key: opts.tls.key }) : undefined;
   const live = new Map<number, Live>();
-  /** Open sessions per principal id. */
+  /** Open sessions per principal (core/visibility.ts ownerKey). */
   const held = new Map<string, number>();
   const sockets = new Set<Socket>();
   /** Connections not yet authenticated, oldest first: since when each has waited on its client (null: on the gateway). */
@@ -218,7 +219,9 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
         throw new ProtocolError('28000', `the credential this session was opened with is no longer accepted (${why}): nothing ran; connect again with a valid one`);
       }
     };
-    if ((held.get(principal.id) ?? 0) >= opts.maxSessionsPerPrincipal) {
+    // Counted per principal as requests are owned: another issuer's workload of the same id has sessions of its own.
+    const owner = ownerKey(principal, deps.identity);
+    if ((held.get(owner) ?? 0) >= opts.maxSessionsPerPrincipal) {
       throw new ProtocolError('53300', `too many sessions for ${principal.id.slice(0, 63)} (server.postgres.maxSessionsPerPrincipal is ${opts.maxSessionsPerPrincipal})`);
     }
     const handle = deps.connections.get(hello.database);
@@ -228,11 +231,11 @@ export async function startPgListener(deps: Deps, opts: PgListenerOptions): Prom
 
     // Counted from here, before the upstream connection it may take: the cap bounds those too.
     const who = principal.id;
-    held.set(who, (held.get(who) ?? 0) + 1);
+    held.set(owner, (held.get(owner) ?? 0) + 1);
     const release = () => {
-      const n = (held.get(who) ?? 1) - 1;
-      if (n <= 0) held.delete(who);
-      else held.set(who, n);
+      const n = (held.get(owner) ?? 1) - 1;
+      if (n <= 0) held.delete(owner);
+      else held.set(owner, n);
     };
     let upstream: WireUpstream;
     try {

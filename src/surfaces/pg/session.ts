@@ -255,6 +255,10 @@ export async function serveSession(
         if (prepared === undefined) return (fail('26000', `prepared statement "${m.statement.slice(0, 63)}" does not exist`), 'go');
         // The action records each value as text; a binary one only of a type whose text it names exactly (params.ts).
         const params = m.params.map((p, i) => (p === null ? null : paramText(p, paramFormat(m.paramFormats, i), prepared.types[i] ?? 0)));
+        // Text the client says it sends, which is not UTF-8 (client_encoding is pinned): Postgres' own answer to it.
+        if (params.some((p, i) => p === undefined && paramFormat(m.paramFormats, i) === 0)) {
+          return (fail('22021', 'a text-format parameter is not valid UTF-8; nothing was judged or ran'), 'go');
+        }
         if (params.some((p) => p === undefined)) {
           return (fail('0A000', 'binary-format parameters are supported for bool, int2, int4, int8, float4, float8, bytea, text and varchar with their type given in Parse: send others as text'), 'go');
         }

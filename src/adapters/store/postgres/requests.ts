@@ -197,9 +197,11 @@ const GET_FOR_UPDATE = {
   text: `SELECT r.id, r.record, r.version, (SELECT s.version FROM requests s WHERE s.id = r.id) AS seen,
   (SELECT array_agg(v.record ORDER BY v.created_at, v.n) FROM reviews v WHERE v.request_id = r.id) AS reviews FROM requests r WHERE r.id = $1 FOR UPDATE OF r`,
 };
+/** Live requests of one id and digest read for a retry to find its own among (others' are passed over). */
+const DIGEST_SCAN = 100;
 const BY_DIGEST = {
   name: 'cs_request_by_digest',
-  text: `${WITH_REVIEWS} WHERE r.principal_id = $1 AND r.digest = $2 AND r.status = ANY($3::text[]) ORDER BY r.seq DESC LIMIT 1`,
+  text: `${WITH_REVIEWS} WHERE r.principal_id = $1 AND r.digest = $2 AND r.status = ANY($3::text[]) ORDER BY r.seq DESC LIMIT ${DIGEST_SCAN}`,
 };
 const BY_KEY = { name: 'cs_request_by_key', text: `${WITH_REVIEWS} WHERE r.principal_id = $1 AND r.idempotency_key = $2` };
 /** Only pending requests have `escalate_at` set; one past its time to live is the expiry's. */
@@ -329,10 +331,13 @@ export async function getRequest(run: Run, id: string): Promise<RequestRecord | 
   return row ? fromRow(row) : undefined;
 }
 
-export async function findRequestByDigest(run: Run, principalId: string, digest: string, status: readonly RequestStatus[]): Promise<RequestRecord | undefined> {
+export async function findRequestByDigest(run: Run, principalId: string, digest: string, status: readonly RequestStatus[], mine?: (r: RequestRecord) => boolean): Promise<RequestRecord | undefined> {
   if (holdsNul([principalId, digest, status])) return undefined;
-  const row = (await run<RecordRow>(BY_DIGEST, [principalId, digest, status])).rows[0];
-  return row ? fromRow(row) : undefined;
+  for (const row of (await run<RecordRow>(BY_DIGEST, [principalId, digest, status])).rows) {
+    const r = fromRow(row);
+    if (!mine || mine(r)) return r;
+  }
+  return undefined;
 }
 
 export async function findRequestByIdempotencyKey(run: Run, principalId: string, key: string): Promise<RequestRecord | undefined> {

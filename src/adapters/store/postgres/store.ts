@@ -84,7 +84,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
     },
     mutateRequest: (id, fn, known, onlyIf) => write((run, tx, rows) => requests.mutateRequest(run, tx, id, fn, sets, known, rows, onlyIf)),
     getRequest: (id) => requests.getRequest(q, id),
-    findRequestByDigest: (principalId, digest, status) => requests.findRequestByDigest(q, principalId, digest, status),
+    findRequestByDigest: (principalId, digest, status, mine) => requests.findRequestByDigest(q, principalId, digest, status, mine),
     findRequestByIdempotencyKey: (principalId, key) => requests.findRequestByIdempotencyKey(q, principalId, key),
     listRequests: (query) => requests.listRequests(q, query),
     dueForExpiry: (now, limit) => requests.dueForExpiry(q, now, limit),

@@ -240,10 +240,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const id = q.idByKey.get(principalId, key) as string | undefined;
       return id === undefined ? undefined : load(id);
     },
-    async findRequestByDigest(principalId, digest, status) {
+    async findRequestByDigest(principalId, digest, status, mine) {
       const rows = q.idsByDigest.all(principalId, digest) as { id: string; status: string }[];
-      const hit = rows.find((r) => (status as readonly string[]).includes(r.status));
-      return hit ? load(hit.id) : undefined;
+      for (const row of rows) {
+        if (!(status as readonly string[]).includes(row.status)) continue;
+        const r = load(row.id);
+        if (r && (!mine || mine(r))) return r;
+      }
+      return undefined;
     },
     async toolPins(connection) {
       return pins.read(connection);
