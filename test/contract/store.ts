@@ -14,6 +14,7 @@ import { transition, type RequestRecord } from '../../src/core/request.ts';
 import { agent, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../support/fixtures.ts';
 import { allAudit, approveBy, carol, dave, submitted } from './store-fixtures.ts';
 import { storeIdempotencyContract } from './store-idempotency.ts';
+import { storeDigestContract } from './store-digest.ts';
 import { storeEscalationContract } from './store-escalations.ts';
 import { storeConditionContract } from './store-conditions.ts';
 
@@ -269,33 +270,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
       });
     });
 
-    describe('findRequestByDigest', () => {
-      it("finds the principal's newest request with that digest among the statuses asked, and nobody else's", async () => {
-        const digest = `sha256:${'e'.repeat(64)}`;
-        const older = await submitted(store, { digest });
-        const newer = await submitted(store, { digest });
-        await submitted(store, { digest, principal: agent('other-bot', null) });
-        await submitted(store, { digest: `sha256:${'f'.repeat(64)}` });
-
-        expect((await store.findRequestByDigest('deploy-bot', digest, ['pending']))?.id).toBe(newer.id);
-        await store.mutateRequest(newer.id, approveBy(carol));
-        expect((await store.findRequestByDigest('deploy-bot', digest, ['pending']))?.id).toBe(older.id);
-        expect(await store.findRequestByDigest('deploy-bot', digest, ['pending', 'approved'])).toEqual(await store.getRequest(newer.id));
-        expect((await store.findRequestByDigest('other-bot', digest, ['pending']))?.principal.id).toBe('other-bot');
-        expect(await store.findRequestByDigest('deploy-bot', digest, ['executing'])).toBeUndefined();
-        expect(await store.findRequestByDigest('nobody', digest, ['pending'])).toBeUndefined();
-      });
-
-      it('passes over newer requests of the same id that `mine` does not accept (another issuer’s workload)', async () => {
-        const digest = `sha256:${'d'.repeat(64)}`;
-        const own = await submitted(store, { digest });
-        const theirs = await submitted(store, { digest });
-        const mine = (r: { id: string }) => r.id !== theirs.id;
-        expect((await store.findRequestByDigest('deploy-bot', digest, ['pending'], mine))?.id).toBe(own.id);
-        expect(await store.findRequestByDigest('deploy-bot', digest, ['pending'], () => false)).toBeUndefined();
-      });
-    });
-
+    storeDigestContract(() => store);
     storeIdempotencyContract(() => store);
     storeEscalationContract(() => store);
     storeConditionContract(() => store);
