@@ -82,13 +82,14 @@ export async function submit(deps: Deps, cmd: SubmitCommand): Promise<RequestRec
  * const { request, replayed } = await submitOnce(deps, { principal, connection: 'billing-api', input, reason, idempotencyKey: 'inv-7-refund' });
  */
 export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submitted> {
-  // Kept per principal: another issuer's workload of the same id neither finds nor blocks it (core/idempotency.ts).
-  const key = cmd.idempotencyKey === undefined ? undefined : storedIdempotencyKey(checkIdempotencyKey(cmd.idempotencyKey), cmd.principal, deps.identity.principal(cmd.principal.id));
+  const sent = cmd.idempotencyKey === undefined ? undefined : checkIdempotencyKey(cmd.idempotencyKey);
   // A request found by digest was made without this key, and would not be found under it again: a retry under the
   // key would then make another. No surface asks for both; refuse the pair rather than half-honour it.
-  if (key !== undefined && (cmd.resume || cmd.resumeHeld)) {
+  if (sent !== undefined && (cmd.resume || cmd.resumeHeld)) {
     throw new CountersignError('INVALID_REQUEST', 'an idempotency key cannot be combined with resuming a request by its digest');
   }
+  // Kept per principal: another issuer's workload of the same id neither finds nor blocks it (core/idempotency.ts).
+  const key = sent === undefined ? undefined : storedIdempotencyKey(sent, cmd.principal, deps.identity.principal(cmd.principal.id));
   const handle = deps.connections.get(cmd.connection);
   if (!handle) throw new CountersignError('UNKNOWN_CONNECTION', `no connection named ${JSON.stringify(cmd.connection).slice(0, 80)}`);
   const input = parseInput(handle.info.kind, cmd.input);
