@@ -170,3 +170,20 @@ describe('a large input', () => {
     expect(anonymous.headers.get('location')).toMatch(/^\/login\?next=/);
   });
 });
+
+describe('a link to a request page that says a decision was recorded', () => {
+  it('says nothing was recorded that this human did not do: the notice shows only for her own review (or break-glass)', async () => {
+    const { id, digest } = await hold('staging-api', { method: 'POST', path: '/deploy', body: { v: 1 } });
+    // A link anyone can send (`?done=` is what the review form's redirect adds): the request is pending, she decided nothing.
+    for (const done of ['approve', 'deny', 'break-glass']) {
+      const page = await (await getPage(gw.url, alice, `/requests/${id}?done=${done}`)).text();
+      expect(page).not.toContain('is recorded');
+      expect(page).not.toContain('You broke the glass');
+    }
+    const res = await postForm(gw.url, alice, `/requests/${id}/review`, { verdict: 'deny', digest, comment: 'not today', _csrf: alice.csrf });
+    expect(res.status).toBe(303);
+    const after = await (await getPage(gw.url, alice, res.headers.get('location')!)).text();
+    expect(after).toContain('Your denial is recorded; the request is denied.');
+    expect(await (await getPage(gw.url, alice, `/requests/${id}?done=approve`)).text()).not.toContain('Your approval is recorded.');
+  });
+});

@@ -13,6 +13,7 @@ import { remainingApprovals } from '../../core/review.ts';
 import { approversOf, ladderOf } from '../../core/escalation.ts';
 import { durationText } from '../../core/duration-text.ts';
 import { SESSION_LABEL, sessionShown, sessionText } from '../../core/session-shown.ts';
+import { LINE_COMMENT_END } from '../../core/line-comments.ts';
 
 /** Longest input text a channel is given; each cuts it further to its own limits. */
 export const INPUT_TEXT_MAX = 32_768;
@@ -86,12 +87,20 @@ export function boundInput(r: Pick<RequestRecord, 'action'> & Partial<Pick<Reque
 type BoundLabel = 'Parameters' | 'COPY data' | typeof SESSION_LABEL;
 
 /**
- * The derived facts, one pair per line of a card or message.
+ * The derived facts, one pair per line of a card or message. A value is one
+ * line: a quoted SQL identifier may hold a line break (`"orders\nAccess:
+ * read-only"`), which would start a line of the card that reads as one of
+ * the gateway's; it is shown as ` ⏎ `, as the action line shows the end of
+ * a `--` comment.
  *
  * @example
  * factsOf(sqlRecord); // [{ label: 'Statements', value: 'update' }, { label: 'Tables', value: 'public.invoices' }, { label: 'Access', value: 'writes' }]
  */
 export function factsOf(r: RequestRecord): { label: string; value: string }[] {
+  return derivedFacts(r).map((f) => ({ label: f.label, value: f.value.replace(/\r\n?|\n/g, ` ${LINE_COMMENT_END} `) }));
+}
+
+function derivedFacts(r: RequestRecord): { label: string; value: string }[] {
   const f = r.facts;
   if (f.kind === 'postgres') {
     const flags = [f.sql.readOnly ? 'read-only' : 'writes', f.sql.ddl ? 'DDL' : '', f.sql.unboundedWrite ? 'unbounded write (no WHERE)' : '', f.sql.privilege ? 'privilege change' : ''].filter(Boolean);

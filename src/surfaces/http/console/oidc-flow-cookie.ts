@@ -10,6 +10,12 @@
  * (a public client) from the deployment's audit HMAC key, which every replica
  * mounts: either way every replica agrees, so a sign-in begun on one can
  * finish on another, and on the same process after a restart.
+ *
+ * The seal holds the time the flow began, and a flow older than
+ * FLOW_MAX_AGE_SECONDS is refused whatever the browser kept: Max-Age is the
+ * browser's to honour, and a flow's state, verifier and nonce are in clear
+ * to whoever holds the cookie, who could otherwise ask the provider for a
+ * fresh code with them at any later time.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { isLoopbackRedirect, type CliLoginRequest } from '../../../core/cli-login.ts';
@@ -19,6 +25,8 @@ export interface Flow {
   verifier: string;
   nonce: string;
   next: string;
+  /** When the flow began (ms since the epoch, the gateway's clock): it is refused after FLOW_MAX_AGE_SECONDS. */
+  at: number;
   /** A sign-in for `countersign login`: where the code goes back to, with the CLI's state and PKCE challenge. */
   cli?: CliLoginRequest;
 }
@@ -30,6 +38,10 @@ function cliRequestOk(cli: unknown): boolean {
 }
 
 export const FLOW_COOKIE = 'countersign_oidc';
+/** How long a sign-in may take from its start to the provider's answer: the cookie's Max-Age, and the seal's limit. */
+export const FLOW_MAX_AGE_SECONDS = 600;
+/** A flow sealed this far in the future (replicas whose clocks differ) still opens. */
+const FLOW_SKEW_MS = 60_000;
 /** Over TLS: Secure, host-only, Path=/ (the prefix's rules). */
 export const SECURE_FLOW_COOKIE = `__Host-${FLOW_COOKIE}`;
 
@@ -57,8 +69,8 @@ export function sealFlow(key: Buffer, flow: Flow): string {
   return `${payload}.${mac(key, payload)}`;
 }
 
-/** The flow, or undefined when the cookie is missing, malformed or not sealed with `key`. */
-export function openFlow(key: Buffer, raw: string | undefined): Flow | undefined {
+/** The flow, or undefined when the cookie is missing, malformed, not sealed with `key`, or older than FLOW_MAX_AGE_SECONDS at `now`. */
+export function openFlow(key: Buffer, raw: string | undefined, now: Date): Flow | undefined {
   const [payload, tag, ...rest] = (raw ?? '').split('.');
   if (!payload || !tag || rest.length) return undefined;
   const expected = Buffer.from(mac(key, payload));
@@ -67,6 +79,9 @@ export function openFlow(key: Buffer, raw: string | undefined): Flow | undefined
   try {
     const flow = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Partial<Flow>;
     if (typeof flow.state !== 'string' || typeof flow.verifier !== 'string' || typeof flow.nonce !== 'string' || typeof flow.next !== 'string' || !cliRequestOk(flow.cli)) return undefined;
+    const age = now.getTime() - (typeof flow.at === 'number' ? flow.at : Number.NaN);
+    // NaN (no time, from before it was sealed with one) fails both comparisons: refused.
+    if (!(age <= FLOW_MAX_AGE_SECONDS * 1000 && age >= -FLOW_SKEW_MS)) return undefined;
     return flow as Flow;
   } catch {
     return undefined;

@@ -29,7 +29,7 @@ import { html } from './html.ts';
 import { page } from './layout.ts';
 import { parseCliLoginRequest } from '../../../core/cli-login.ts';
 import { issueLoginCode } from '../../../service/cli-login.ts';
-import { FLOW_COOKIE, SECURE_FLOW_COOKIE, flowCookieKey, openFlow, sealFlow, type Flow } from './oidc-flow-cookie.ts';
+import { FLOW_COOKIE, FLOW_MAX_AGE_SECONDS, SECURE_FLOW_COOKIE, flowCookieKey, openFlow, sealFlow, type Flow } from './oidc-flow-cookie.ts';
 import { safeNext, secureCookies, startConsoleSession } from './session.ts';
 
 const CALLBACK = '/auth/oidc/callback';
@@ -84,7 +84,7 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       deps.log.error({ traceId: c.get('traceId'), err: e }, 'OIDC discovery failed');
       return failed(c, 'The identity provider cannot be reached right now. Try again shortly.', 502);
     }
-    const flow: Flow = { state: lib.randomState(), verifier: lib.randomPKCECodeVerifier(), nonce: lib.randomNonce(), ...extra };
+    const flow: Flow = { state: lib.randomState(), verifier: lib.randomPKCECodeVerifier(), nonce: lib.randomNonce(), at: deps.clock.now().getTime(), ...extra };
     const cookie = flowCookie(c);
     setCookie(c, cookie.name, sealFlow(flowKey, flow), {
       path: cookie.path,
@@ -92,7 +92,7 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       // Lax: the provider's redirect back is a top-level GET from another site.
       sameSite: 'Lax',
       secure: cookie.secure,
-      maxAge: 600,
+      maxAge: FLOW_MAX_AGE_SECONDS,
     });
     const url = lib.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri(c, login),
@@ -123,7 +123,7 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
     const cookie = flowCookie(c);
     const raw = getCookie(c, cookie.name);
     deleteCookie(c, cookie.name, { path: cookie.path, secure: cookie.secure });
-    const flow: Flow | undefined = openFlow(flowKey, raw);
+    const flow: Flow | undefined = openFlow(flowKey, raw, deps.clock.now());
     const meta = { surface: flow?.cli ? 'cli' : 'console', ...remoteOf(c) };
     if (!flow) {
       await authenticate.refused('login.flow_invalid', meta, login.issuer);

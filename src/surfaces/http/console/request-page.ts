@@ -149,7 +149,10 @@ async function render(deps: Deps, who: Who, id: string, done?: string): Promise<
   const now = deps.clock.now();
   const brief = reviewBrief(r);
   const stepUp = requiresStepUp(r) && r.status === 'pending' ? { hasPasskey: (await deps.store.passkeysOf(who.principal.id)).length > 0 } : undefined;
-  const body = html`${done && DONE[done] ? html`<div class="notice ok" role="status"><p>${DONE[done]}</p></div>` : ''}
+  // `?done=` is only where the review form's redirect lands: a link anyone sends may carry it, so the notice shows
+  // only for what this human did (her review with that verdict, her break-glass), never a decision she did not take.
+  const did = done === 'break-glass' ? r.breakGlass?.by === who.principal.id : r.reviews.some((v) => v.reviewer.id === who.principal.id && v.verdict === done);
+  const body = html`${done && DONE[done] && did ? html`<div class="notice ok" role="status"><p>${DONE[done]}</p></div>` : ''}
 <header class="request-head">
   <p class="meta">${statusPill(r.status)} <span class="op">${r.action.operation}</span> · asked by ${requester(r)} ${when(r.createdAt)}${r.status === 'pending' ? html` · ${countdown(r.expiresAt, now)}` : ''} · <code class="id">${r.id}</code></p>
   <h1 class="action-line"><code>${brief.action}</code></h1>

@@ -10,6 +10,10 @@
  * CONFIRMATION_REQUIRED and records nothing. A decision counts only from the
  * request's own card (the activity Teams names as clicked, `replyToId`, must be
  * the one the gateway posted for that request): any other is `card.elsewhere`.
+ * The clicking user is looked up at the Bot Connector the card was posted to
+ * (the configured conversation's serviceUrl), never at the one the activity
+ * names: that call carries the bot's own token, and its answer decides who
+ * approved.
  */
 import { requestCard } from '../../../adapters/channel/teams/card.ts';
 import type { TeamsConnector } from '../../../adapters/channel/teams/connector.ts';
@@ -32,9 +36,9 @@ const conversationIdOf = (id: string) => id.split(';')[0] as string;
 export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: { requestUrl: (id: string) => string; tenantId: string }) {
   const emails = createEmailCache();
 
-  const emailOf = (action: CardAction) =>
+  const emailOf = (action: CardAction, serviceUrl: string) =>
     emails.get(action.aadObjectId, async () => {
-      const member = await connector.getMember({ serviceUrl: action.conversation.serviceUrl, id: conversationIdOf(action.conversation.id) }, action.aadObjectId);
+      const member = await connector.getMember({ serviceUrl, id: conversationIdOf(action.conversation.id) }, action.aadObjectId);
       // A record for someone else is no answer; UPN stands in for email where Entra has no mail attribute.
       if (!member || (member.aadObjectId ?? action.aadObjectId).toLowerCase() !== action.aadObjectId.toLowerCase()) return null;
       // A guest's or another tenant's mail attribute is set by whoever invited them, not proven by the person: it names no one
@@ -64,7 +68,8 @@ export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: 
     // A decision counts only from this request's own card: the message Teams says was clicked (replyToId) must be one
     // the gateway posted for it. The buttons carry only an id: one naming another request than its card (an edited
     // card, a crafted invoke), or a click from no card, would decide a request whose card the human never saw.
-    if (action.activityId === undefined || !posted.some((m) => m.ref['conversationId'] === here && m.ref['activityId'] === action.activityId)) {
+    const clicked = action.activityId === undefined ? undefined : posted.find((m) => m.ref['conversationId'] === here && m.ref['activityId'] === action.activityId);
+    if (!clicked) {
       await deps.store.appendAudit([
         { type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: current.id, actor: null, data: { channel: 'teams', reason: 'card.elsewhere', teamsUser: action.aadObjectId } },
       ]);
@@ -78,7 +83,9 @@ export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: 
     const click: ChatClick = { channel: 'teams', field: 'teamsUser', user: action.aadObjectId, requestId: action.requestId };
     let human: Principal | undefined;
     try {
-      human = await chatReviewer(deps, click, await emailOf(action));
+      // Where the gateway posted this card (its configuration), not the activity's serviceUrl.
+      const serviceUrl = clicked.ref['serviceUrl'];
+      human = serviceUrl ? await chatReviewer(deps, click, await emailOf(action, serviceUrl)) : undefined;
     } catch (e) {
       deps.log.error({ channel: 'teams', requestId: action.requestId, err: e }, 'looking up a Teams user failed');
       return errorResponse(500, 'INTERNAL', 'Your Teams account could not be looked up just now; try again.');

@@ -1,0 +1,83 @@
+/**
+ * A SQL identifier may hold a line break (`DELETE FROM "orders\nApprovals
+ * still needed: none"` is valid PostgreSQL), and the table names the gateway
+ * derives go into the facts line of the Slack message and the Teams card.
+ * There the break started a line of its own, in the card's plain text, that
+ * read as one of the gateway's (`Approvals still needed: none`, `Access:
+ * read-only`). The break is shown as ` ⏎ `, as the action line shows one
+ * after a `--` comment. Real parts: the gateway, a fake Slack and a fake Bot
+ * Framework that speak their protocols.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-botframework.ts';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+
+let slack: FakeSlack;
+let bf: FakeBotFramework;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  slack = await startFakeSlack();
+  bf = await startFakeBotFramework();
+  gw = await startTestGateway(`channels:
+${bf.channelYaml()}
+${slack.channelYaml()}
+  publicUrl: https://countersign.example.com
+connections:
+  - name: orders-db
+    kind: postgres
+    url: postgres://nobody@127.0.0.1:1/orders
+policy:
+  default: deny
+  rules:
+    - id: sql-writes
+      when: facts.writes
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      ttl: 1h
+`);
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await slack?.close();
+  await bf?.close();
+});
+
+/** Every text a card or message shows, depth first. */
+function texts(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(texts);
+  if (node && typeof node === 'object') return Object.entries(node).flatMap(([k, v]) => (k === 'text' || k === 'title' ? [String(v)] : []).concat(typeof v === 'object' ? texts(v) : []));
+  return [];
+}
+
+/** Texts with a line that starts with the forged words, other than the exact input (the SQL as the agent wrote it). */
+const forgedLines = (shown: string[]) => shown.filter((t) => /(^|\n)access: read-only/i.test(t) && !t.includes('DELETE FROM "orders\nAccess: read-only'));
+
+describe('a quoted table name with a line break in it', () => {
+  const sql = 'DELETE FROM "orders\nAccess: read-only · approvals still needed: none" WHERE id = 1';
+  let id: string;
+  beforeAll(async () => {
+    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'orders-db', input: { sql }, reason: 'remove one test order' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    id = res.body.id as string;
+  });
+
+  it('forges no line of the Slack message: the facts stay on one line, the break shown as ⏎', async () => {
+    const msg = await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id));
+    const facts = texts(msg.body['blocks']).find((t) => t.startsWith('Facts: '));
+    expect(facts).toMatch(/^Facts: delete · orders ⏎ access: read-only · approvals still needed: none · writes/);
+    expect(facts).not.toContain('\n');
+    // The only line that starts with those words is in the exact input, the SQL as written.
+    expect(forgedLines(texts(msg.body['blocks']))).toEqual([]);
+  });
+
+  it('forges no line of the Teams card: the Tables fact stays on one line, the break shown as ⏎', async () => {
+    const posted = await eventually(async () => bf.posted.find((p) => JSON.stringify(p.body).includes(id)));
+    const shown = texts(posted.body);
+    const tables = shown[shown.indexOf('Tables: ') + 1];
+    expect(tables).toBe('orders ⏎ access: read-only · approvals still needed: none');
+    expect(forgedLines(shown)).toEqual([]);
+  });
+});
