@@ -92,7 +92,7 @@ describe.skipIf(!haveFlask)('part names every reader reads alike', () => {
   it.each([['name="note"'], ['name=note'], ["name*=utf-8''note"], ["name*=utf-8'en'%6Eote"]])('%s runs, and Flask reads the part note', async (disposition) => {
     const { res, read } = await post(disposition, 'hello');
     expect(res.body.status).toBe('succeeded');
-    expect(res.body.result.body).toEqual({ method: 'POST', path: '/accounts/7', args: {}, form: { note: ['hello'] } });
-    expect(read).toEqual([{ method: 'POST', path: '/accounts/7', args: {}, form: { note: ['hello'] } }]);
+    expect(res.body.result.body).toEqual({ method: 'POST', path: '/accounts/7', args: {}, form: { note: ['hello'] }, json: null });
+    expect(read).toEqual([{ method: 'POST', path: '/accounts/7', args: {}, form: { note: ['hello'] }, json: null }]);
   });
 });

@@ -50,8 +50,20 @@ def delete_entry(id):
     return jsonify(read)
 
 
+def json_reading():
+    """The body as an app that parses it as JSON whatever its Content-Type reads it (Django's
+    json.loads(request.body), Flask's get_json(force=True), FastAPI on a body without a Content-Type):
+    Python's json on the bytes, given back as JSON text (NaN stays NaN, an integer as written); None if not JSON.
+    Read before the form: the form is then parsed from the cached bytes."""
+    try:
+        return json.dumps(json.loads(request.get_data()))
+    except ValueError:
+        return None
+
+
 @app.route("/<path:path>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def echo(path):
+    as_json = json_reading()
     # The usual pattern of an app whose HTML forms cannot send DELETE: the method is the form's `_method`.
     method = request.form.get("_method", request.method).upper()
     read = {
@@ -59,6 +71,7 @@ def echo(path):
         "path": request.path,
         "args": {k: request.args.getlist(k) for k in request.args},
         "form": {k: request.form.getlist(k) for k in request.form},
+        "json": as_json,
     }
     calls.append(read)
     return jsonify(read)

@@ -20,6 +20,8 @@ export interface FlaskRead {
   args: Record<string, string[]>;
   form: Record<string, string[]>;
   id?: number;
+  /** The body as Python's json reads it, as JSON text (null: not JSON to it); absent for /ledger. */
+  json?: string | null;
 }
 
 export interface FlaskUpstream {

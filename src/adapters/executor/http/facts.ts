@@ -15,6 +15,7 @@ import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../../../core/json-depth.ts';
 import { foldKey, jsonKeyClash, protoKeyAt, type KeyClash } from '../../../core/json-keys.ts';
 import { fieldClash, fieldInBoth, fieldKey, fieldKeys, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
+import { jsonTextReadOtherwise } from './json-text.ts';
 import { isSecondTargetHeader } from '../../../core/second-target-headers.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -350,7 +351,11 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (typeof input.body === 'string' && json !== null && jsonTextTooDeep(input.body)) {
     throw new CountersignError('INPUT_TOO_DEEP', `HTTP body given as JSON text nests objects or arrays more than ${MAX_JSON_DEPTH} levels deep`, { maxDepth: MAX_JSON_DEPTH });
   }
-  const contentType = options.contentType ?? Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
+  // Text Python's json reads as JSON and policy as text (NaN, a byte-order mark, UTF-16), or with an integer policy rounds.
+  const otherwise = typeof input.body === 'string' ? jsonTextReadOtherwise(input.body, json) : null;
+  if (otherwise !== null) refuse(`body given as text ${otherwise}`);
+  const ownType = Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
+  const contentType = options.contentType ?? ownType;
   const readings = text === undefined ? undefined : readingsOf(text);
   if (readings?.multipartOtherCharset) refuse('body has a multipart part name in RFC 2231 form (name*=) in a charset other than UTF-8 or ASCII: Werkzeug 2.2 (Flask) decodes it in that charset (name*=utf-7\'\'+AF8-method is _method), into a name no check here read; send the name whole, in UTF-8');
   if (readings?.multipartContinued) refuse('body has a multipart part name in RFC 2231 continuations (name*0=, name*1=): Werkzeug (Flask) joins them into one name (name*0="_met"; name*1="hod" is _method) that no check here read; send the name whole');
@@ -362,12 +367,19 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   }
   // After the method: a body that names one is refused for it, whatever else its names do.
   if (text !== undefined && readings) checkBodyNames(text, readings, json, contentType, Object.keys(query));
+  // Policy reads form text as its fields under the action's own form Content-Type (core/action.ts); under the connection's alone, as a string.
+  const form = (t: string) => /application\/x-www-form-urlencoded/i.test(t);
+  if (typeof input.body === 'string' && !(json !== null && json.value !== null && typeof json.value === 'object') && form(contentType) && !form(ownType)) {
+    refuse('body given as text is sent under the connection\'s form Content-Type, which policy reads as form fields only where the action declares it too: add Content-Type: application/x-www-form-urlencoded to its headers');
+  }
   // A body given as JSON under a form Content-Type: policy judged the value, a form reader reads the text sent. Its text
   // reads as one field, named by its opening `{"…`, until a string in it holds a separator, & or, for older readers
   // (Python before 3.9.2, Go before 1.17, Perl's CGI), ;: then it names fields the JSON has not (`{"email":"a&role=admin&x="}`:
   // policy finds no role). (Multipart needs line breaks, which JSON text escapes.)
-  if (text !== undefined && typeof input.body !== 'string' && contentType.toLowerCase().includes('x-www-form-urlencoded') && /[&;]/.test(text)) {
-    refuse('body given as JSON is sent as a form whose text holds & or ;, which a form reader splits into fields policy never saw (send the form as text, or the JSON under a JSON Content-Type)');
+  // JSON text is read by policy as JSON too (core/action.ts), whatever the Content-Type says.
+  const judgedAsJson = typeof input.body !== 'string' || (json !== null && json.value !== null && typeof json.value === 'object');
+  if (text !== undefined && judgedAsJson && contentType.toLowerCase().includes('x-www-form-urlencoded') && /[&;]/.test(text)) {
+    refuse('body given as JSON (or as JSON text) is sent as a form whose text holds & or ;, which a form reader splits into fields policy never saw (send the form as form text, or the JSON under a JSON Content-Type)');
   }
   return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${sent}/` : sent, query: { ...query } };
 }
