@@ -9,7 +9,7 @@
  */
 import { sha256Hex } from './digest.ts';
 import { CountersignError } from './errors.ts';
-import type { Principal } from './principal.ts';
+import { knownById, type Principal } from './principal.ts';
 
 /** The longest key accepted, in characters (each one byte: keys are visible ASCII). */
 export const IDEMPOTENCY_KEY_MAX = 255;
@@ -80,7 +80,7 @@ function sfString(value: string): string | undefined {
  * storedIdempotencyKey('restart-1', deployBot, deployBot);       // 'restart-1'
  */
 export function storedIdempotencyKey(key: string, principal: Principal, configured: Principal | undefined): string {
-  if (principal.kind === 'human' || configured?.kind === principal.kind) return key;
+  if (knownById(principal, configured)) return key;
   return `${key} ${principal.kind}@${sha256Hex(principal.issuer ?? '').slice(0, 32)}`;
 }
 

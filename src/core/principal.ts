@@ -70,3 +70,17 @@ export function canonicalIdentity(p: Principal): { issuer: string; subject: stri
 export function principalView(p: Principal): { id: string; kind: PrincipalKind; actsFor: string | null; groups: string[] } {
   return { id: p.id, kind: p.kind, actsFor: p.actsFor, groups: [...p.groups] };
 }
+
+/**
+ * Whether a principal is one by its id alone, whatever credential names it: a human (one person on every issuer), or
+ * an id the configuration names (`configured`, its entry there) as this kind. Otherwise it is only what its token's
+ * issuer says, and the same id from another issuer is another workload (core/visibility.ts samePrincipal): what is
+ * kept or counted per principal (idempotency keys, open waits, wire sessions) keeps it apart by kind and issuer too.
+ *
+ * @example
+ * knownById(deployBot, deployBot);        // true
+ * knownById(workerOfIssuerA, undefined);  // false
+ */
+export function knownById(p: Principal, configured: Principal | undefined): boolean {
+  return p.kind === 'human' || configured?.kind === p.kind;
+}

@@ -11,7 +11,7 @@
 import { approversOf } from './escalation.ts';
 import type { HumanDirectory } from './human-identity.ts';
 import { sameIdentity } from './human-identity.ts';
-import type { Principal } from './principal.ts';
+import { knownById, type Principal } from './principal.ts';
 import type { RequestRecord } from './request.ts';
 import { currentReviewer, fills, isRequesterSide, reviewerRecord, traitsOf } from './review.ts';
 import { AUDIT_READERS, hasAnyRole, type Role } from './roles.ts';
@@ -59,7 +59,7 @@ export function samePrincipal(viewer: Principal, requester: Principal, dir: Huma
  * ownerKey(workerOfIssuerA, dir) !== ownerKey(workerOfIssuerB, dir); // true
  */
 export function ownerKey(p: Principal, dir: Pick<HumanDirectory, 'principal'>): string {
-  return p.kind === 'human' || dir.principal(p.id)?.kind === p.kind ? p.id : `${p.id}\n${p.kind}\n${p.issuer ?? ''}`;
+  return knownById(p, dir.principal(p.id)) ? p.id : `${p.id}\n${p.kind}\n${p.issuer ?? ''}`;
 }
 
 /**
