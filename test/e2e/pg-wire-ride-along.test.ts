@@ -6,7 +6,8 @@
  * Sent in the same batch as the Execute of another statement, they would go
  * in that statement's flight: for transaction control with no transaction of
  * the gateway's around it, for an approved write in a read-write one. The
- * listener runs nothing of such a batch.
+ * listener runs nothing of such a batch. Nor of transaction control bound
+ * with a parameter: a Bind runs the input of the type its Parse declared.
  */
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
@@ -90,6 +91,26 @@ describe.skipIf(!db)('the Postgres wire listener: a Parse or Describe riding alo
     } finally {
       c.end();
       await direct.query('DROP SCHEMA IF EXISTS ra_inval');
+    }
+  });
+
+  it('a parameter bound to transaction control, typed as the domain: refused (55000), its CHECK never runs', async () => {
+    const oid = Number((await direct.query("SELECT 'ra_d'::regtype::oid AS oid")).rows[0].oid);
+    const c = await Raw.open(gw);
+    try {
+      for (const sql of ['BEGIN', 'SAVEPOINT s']) {
+        c.send(serialize.parse({ text: sql, types: [oid] }), serialize.bind({ values: ['5'] }), serialize.execute({}), serialize.sync());
+        const got = await c.until('readyForQuery');
+        const ended = await send(c, 'COMMIT');
+        expect(await hits()).toBe(0);
+        expect([errors(got), ended.at(-1)?.status]).toEqual([['55000'], 'I']);
+      }
+      // Without one, it runs.
+      c.send(serialize.parse({ text: 'BEGIN', types: [] }), serialize.bind({}), serialize.execute({}), serialize.sync());
+      expect((await c.until('readyForQuery')).at(-1)?.status).toBe('T');
+      expect(errors(await send(c, 'ROLLBACK'))).toEqual([]);
+    } finally {
+      c.end();
     }
   });
 
