@@ -8,6 +8,8 @@
  * the gateway's around it, for an approved write in a read-write one. The
  * listener runs nothing of such a batch. Nor of transaction control bound
  * with a parameter: a Bind runs the input of the type its Parse declared.
+ * The Bind of an empty statement (whose Execute the listener answers) goes
+ * read-only, as a Parse alone does.
  */
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
@@ -109,6 +111,23 @@ describe.skipIf(!db)('the Postgres wire listener: a Parse or Describe riding alo
       c.send(serialize.parse({ text: 'BEGIN', types: [] }), serialize.bind({}), serialize.execute({}), serialize.sync());
       expect((await c.until('readyForQuery')).at(-1)?.status).toBe('T');
       expect(errors(await send(c, 'ROLLBACK'))).toEqual([]);
+    } finally {
+      c.end();
+    }
+  });
+
+  it('a parameter bound to an empty statement, typed as the domain: its CHECK never runs read-write', async () => {
+    const oid = Number((await direct.query("SELECT 'ra_d'::regtype::oid AS oid")).rows[0].oid);
+    const c = await Raw.open(gw);
+    try {
+      // Parsed on its own first: the Bind then goes without a Parse of its statement.
+      c.send(serialize.parse({ name: 'e', text: ' ; ', types: [oid] }), serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      c.send(serialize.bind({ statement: 'e', values: ['6'] }), serialize.execute({}), serialize.sync());
+      await c.until('readyForQuery');
+      const ended = await send(c, 'COMMIT');
+      expect(await hits()).toBe(0);
+      expect(ended.at(-1)?.status).toBe('I');
     } finally {
       c.end();
     }

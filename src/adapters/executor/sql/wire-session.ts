@@ -87,16 +87,16 @@ export class WireSession {
   }
 
   /**
-   * Sends messages that run nothing (a Parse, Describe or Close with no Execute after it, up to the client's Sync or
-   * Flush) and a Sync of the gateway's, for a Flush too: a Parse opens a transaction that holds the locks it took (ROW
-   * EXCLUSIVE for an UPDATE) until a Sync, and after an error the server skips every message up to one, the gateway's
-   * too. The client skips the rest of a failed batch itself (session.ts).
+   * Sends messages with no Execute after them (a Parse, Describe, Close, or an empty statement's Bind, up to the client's Sync or Flush)
+   * and a Sync of the gateway's, for a Flush too: a Parse opens a transaction that holds the locks it took (ROW EXCLUSIVE for an UPDATE)
+   * until a Sync, and after an error the server skips every message up to one, the gateway's too (the client skips the rest itself).
    */
   async sync(parts: readonly WirePart[]): Promise<void> {
-    // A Parse runs the input of its literals (`'{1}'::d[]`: domain d's CHECK): read-only, undone after (the statement stays);
-    // so does a Describe of a statement a schema change invalidated (parsed again first, CachedPlanGetTargetList).
+    // Anything but a Close runs code, read-only and undone after (the statement stays): a Parse the input of its literals (`'{1}'::d[]`:
+    // domain d's CHECK), a Describe of a statement a schema change invalidated too (parsed again first, CachedPlanGetTargetList),
+    // and the Bind of an empty statement (session.ts answers its Execute) its parameters' input, by the types its Parse declared.
     const status = this.relay.status;
-    const ro = status !== 'E' && parts.some((p) => p.kind === 'parse' || p.kind === 'describe') && (this.prepared || (await this.prepare()));
+    const ro = status !== 'E' && parts.some((p) => p.kind !== 'close') && (this.prepared || (await this.prepare()));
     const check = ro && this.watch.pending ? this.step(checkStep([null, null])) : undefined;
     if (ro) for (const key of status === 'I' ? ['begin_ro'] : ['savepoint', 'read_only']) void this.step({ key });
     const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
