@@ -144,7 +144,7 @@ export interface SessionRunner {
 export interface WirePart {
   readonly raw: Uint8Array;
   readonly kind: 'parse' | 'bind' | 'describe' | 'execute' | 'close' | 'query';
-  /** The prepared statement a Parse makes or a Bind binds ('' the unnamed one). */
+  /** The prepared statement a Parse makes, a Bind binds or a Describe describes ('' the unnamed one; none for a portal's Describe). */
   readonly statement?: string;
   /**
    * Told, before run or sync returns, whether the upstream accepted this

@@ -17,6 +17,7 @@ import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
 import { copyInResponse, DEFAULT_MAX_COPY_BYTES, readCopyIn } from './copy-in.ts';
 import { paramFormat, paramText } from './params.ts';
+import { strayPart } from './ride-along.ts';
 import { runStatement, type StatementContext } from './statement.ts';
 
 /**
@@ -272,7 +273,7 @@ export async function serveSession(
       }
       case 'describe':
         if (RESERVED.test(m.name)) return (fail('26000', `names starting "countersign_" are the gateway's`), 'go');
-        held.push({ raw: m.raw, kind: 'describe' });
+        held.push({ raw: m.raw, kind: 'describe', ...(m.kind === 'S' ? { statement: m.name } : {}) });
         return 'go';
       case 'close':
         if (RESERVED.test(m.name)) return (fail('26000', `names starting "countersign_" are the gateway's`), 'go');
@@ -305,6 +306,13 @@ export async function serveSession(
           settle();
           if (ok) ctx.send(backend.emptyQuery());
           else skipping = true;
+          return 'go';
+        }
+        // A Parse or Describe of another statement would run its literals' input in this one's flight (ride-along.ts).
+        if (strayPart(held)) {
+          fail('0A000', "a Parse or Describe of another statement than the one executed must not ride along with its Execute: send it with a Sync or Flush of its own; nothing ran");
+          // Inside the client's block, the block fails as on the statement's own error.
+          if (upstream.status() === 'T') await upstream.fail();
           return 'go';
         }
         const parts = [...held.splice(0), { raw: m.raw, kind: 'execute' as const }];

@@ -50,8 +50,8 @@ interface Step {
 
 /** Statement types that drop prepared statements: the gateway's own must be prepared again after them. */
 const DROPS_PREPARED: ReadonlySet<string> = new Set(['discard', 'deallocate']);
-
 const NO_NAMES: ReadonlySet<string> = new Set();
+const PARAMS_REFUSED = 'transaction control takes no parameters: send it without any; nothing ran';
 const EXECUTE_REFUSED = "SQL EXECUTE of a prepared statement is not run through the listener (what it runs was judged by no one): use the protocol's Parse/Bind/Execute, or send the statement itself; nothing ran";
 
 /**
@@ -87,16 +87,16 @@ export class WireSession {
   }
 
   /**
-   * Sends messages that run nothing (a Parse, Describe or Close with no Execute after it, up to the client's Sync or
-   * Flush) and a Sync of the gateway's, for a Flush too: a Parse opens a transaction that holds the locks it took (ROW
-   * EXCLUSIVE for an UPDATE) until a Sync, and after an error the server skips every message up to one, the gateway's
-   * too. The client skips the rest of a failed batch itself (session.ts).
+   * Sends messages with no Execute after them (a Parse, Describe, Close, or an empty statement's Bind, up to the client's Sync or Flush)
+   * and a Sync of the gateway's, for a Flush too: a Parse opens a transaction that holds the locks it took (ROW EXCLUSIVE for an UPDATE)
+   * until a Sync, and after an error the server skips every message up to one, the gateway's too (the client skips the rest itself).
    */
   async sync(parts: readonly WirePart[]): Promise<void> {
-    // A Parse runs the input of its literals (`'{1}'::d[]`: domain d's CHECK): read-only, undone after (the statement stays);
-    // so does a Describe of a statement a schema change invalidated (parsed again first, CachedPlanGetTargetList).
+    // Anything but a Close runs code, read-only and undone after (the statement stays): a Parse the input of its literals (`'{1}'::d[]`:
+    // domain d's CHECK), a Describe of a statement a schema change invalidated too (parsed again first, CachedPlanGetTargetList),
+    // and the Bind of an empty statement (session.ts answers its Execute) its parameters' input, by the types its Parse declared.
     const status = this.relay.status;
-    const ro = status !== 'E' && parts.some((p) => p.kind === 'parse' || p.kind === 'describe') && (this.prepared || (await this.prepare()));
+    const ro = status !== 'E' && parts.some((p) => p.kind !== 'close') && (this.prepared || (await this.prepare()));
     const check = ro && this.watch.pending ? this.step(checkStep([null, null])) : undefined;
     if (ro) for (const key of status === 'I' ? ['begin_ro'] : ['savepoint', 'read_only']) void this.step({ key });
     const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
@@ -125,9 +125,8 @@ export class WireSession {
     // Cancelled by its client before it reached the upstream: nothing is sent for it.
     if (cancelledByClient(plan.signal)) return CANCELLED;
     let analysed;
-    // SQL-level EXECUTE runs a statement PREPAREd earlier in the session, which this statement's facts cannot see:
-    // policy would judge `EXECUTE x` without what x does. Over the protocol, Parse/Bind/Execute is judged with its SQL.
-    // (The keyword cannot be spelled other than with its letters, so text without them needs no second parse.)
+    // SQL-level EXECUTE runs a statement PREPAREd earlier in the session, which this statement's facts cannot see: policy would
+    // judge `EXECUTE x` without what x does (the keyword is spelled with its letters only: text without them needs no second parse).
     let executes = false;
     try {
       const long = input.sql.length > OFFLOAD_MIN_CHARS, options = { readOnlyFunctions: this.options.readOnlyFunctions };
@@ -139,12 +138,13 @@ export class WireSession {
       return refused(e.code, e.message);
     }
     const { names, facts } = analysed;
-    const unsafe = credentialRefusal(names)?.message ?? (executes ? EXECUTE_REFUSED : undefined);
-    if (unsafe) return refused('SQL_SESSION_UNSAFE', unsafe);
     const types = facts.statements.map((s) => s.type);
-    const dropsPrepared = types.some((t) => DROPS_PREPARED.has(t));
-    // BEGIN, COMMIT, ROLLBACK, SAVEPOINT …: run as sent, with no transaction or check of the gateway's around them.
+    // BEGIN, COMMIT, ROLLBACK, SAVEPOINT …: run as sent, with no transaction or check of the gateway's around them. They
+    // take no parameter: a Bind of one would run there the input of the type its Parse declared (a domain's CHECK).
     const transactionControl = types.length > 0 && types.every((t) => t === 'transaction');
+    const unsafe = credentialRefusal(names)?.message ?? (executes ? EXECUTE_REFUSED : transactionControl && input.params?.length ? PARAMS_REFUSED : undefined);
+    if (unsafe) return refused('SQL_SESSION_UNSAFE', unsafe);
+    const dropsPrepared = types.some((t) => DROPS_PREPARED.has(t));
     const relay = this.relay;
     const status = relay.status;
     // In a failed block only ROLLBACK (TO) runs; anything else fails on the server as it would directly. A string that
