@@ -335,6 +335,8 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (q !== -1) for (const [k, v] of new URLSearchParams(input.path.slice(q + 1))) (query[k] ??= []).push(v);
   for (const [k, v] of Object.entries(input.query ?? {})) (query[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
   for (const k of Object.keys(query)) {
+    // `query: {dry_run: []}` puts the name before policy (`"dry_run" in facts.http.query`) and nothing of it on the wire.
+    if (query[k]!.length === 0) refuse(`query parameter ${JSON.stringify(k.slice(0, 100))} has no value: policy would see the name and the upstream would get nothing of it (send "" for a bare flag)`);
     if (k.includes('\u0000')) refuse(`query parameter ${JSON.stringify(k.slice(0, 100))} has a NUL in its name: PHP reads a name only up to it, as another parameter than policy saw`);
     const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_QUERY.has(f));
     if (key !== undefined && !options.allowQuery.some((a) => fieldKey(a) === key)) {
