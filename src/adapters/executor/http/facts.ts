@@ -103,6 +103,26 @@ function readingsOf(text: string): BodyReadings {
 }
 
 /** The body as JSON: the agent's value, or its text when that parses (null when it does not: its form and multipart readings stand). */
+/**
+ * Whether policy reads the body by its fields: a JSON object or array, given as a value or as text.
+ *
+ * @example
+ * bodyHasJsonFields('{"dryRun":true}'); // true
+ * bodyHasJsonFields('dryRun=true'); // false
+ */
+export function bodyHasJsonFields(body: unknown): boolean {
+  if (typeof body !== 'string') return body !== null && typeof body === 'object';
+  const first = body.trimStart()[0];
+  if (first !== '{' && first !== '[') return false;
+  const json = jsonReading(body, body);
+  return json !== null && json.value !== null && typeof json.value === 'object';
+}
+
+/** Whether a Content-Type declares JSON: application/json, or a type with the +json suffix (RFC 6839). */
+function isJsonType(contentType: string): boolean {
+  return /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/i.test(contentType.split(';')[0]!.trim());
+}
+
 function jsonReading(body: unknown, text: string): { value: unknown } | null {
   if (typeof body !== 'string') return { value: body };
   try {
@@ -374,14 +394,13 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (typeof input.body === 'string' && !(json !== null && json.value !== null && typeof json.value === 'object') && form(contentType) && !form(ownType)) {
     refuse('body given as text is sent under the connection\'s form Content-Type, which policy reads as form fields only where the action declares it too: add Content-Type: application/x-www-form-urlencoded to its headers');
   }
-  // A body given as JSON under a form Content-Type: policy judged the value, a form reader reads the text sent. Its text
-  // reads as one field, named by its opening `{"…`, until a string in it holds a separator, & or, for older readers
-  // (Python before 3.9.2, Go before 1.17, Perl's CGI), ;: then it names fields the JSON has not (`{"email":"a&role=admin&x="}`:
-  // policy finds no role). (Multipart needs line breaks, which JSON text escapes.)
-  // JSON text is read by policy as JSON too (core/action.ts), whatever the Content-Type says.
-  const judgedAsJson = typeof input.body !== 'string' || (json !== null && json.value !== null && typeof json.value === 'object');
-  if (text !== undefined && judgedAsJson && contentType.toLowerCase().includes('x-www-form-urlencoded') && /[&;]/.test(text)) {
-    refuse('body given as JSON (or as JSON text) is sent as a form whose text holds & or ;, which a form reader splits into fields policy never saw (send the form as form text, or the JSON under a JSON Content-Type)');
+  // JSON is read by policy by its fields whatever the Content-Type says (core/action.ts), for the readers that parse the
+  // bytes without looking (Go's decoder). Those that go by the Content-Type (Express's express.json(), Flask's
+  // get_json()) parse none under text/plain or a form type: a rule allowing what carries a field (`dryrun == true`)
+  // would let the app act without it. (Under a form type its text is one field, named by its opening `{"…`, or, where a
+  // string in it holds & or ;, fields the JSON has not.) Without a Content-Type it goes as application/json (connection.ts).
+  if (text !== undefined && bodyHasJsonFields(input.body) && contentType.trim() !== '' && !isJsonType(contentType)) {
+    refuse(`body is JSON, which policy reads by its fields, sent under Content-Type ${JSON.stringify(contentType.slice(0, 100))}: an upstream that goes by the Content-Type would not parse it as JSON and would act without the fields policy judged (send JSON under a JSON Content-Type, or a form as form text)`);
   }
   return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${sent}/` : sent, query: { ...query } };
 }
