@@ -11,7 +11,8 @@ import { createSecretScrubber } from '../../../core/scrub.ts';
 import { secretParts } from '../../../core/secret-parts.ts';
 import { CallDeadline } from './deadline.ts';
 import { readScrubbed } from './response.ts';
-import { bodyHasJsonFields, deriveHttpFacts, headerKey, isDroppedHeader, normaliseHttpTarget, type HttpTargetOptions } from './facts.ts';
+import { deriveHttpFacts, headerKey, isDroppedHeader, normaliseHttpTarget, type HttpTargetOptions } from './facts.ts';
+import { bodyHasJsonFields } from './json-type.ts';
 
 export interface HttpConnectionConfig {
   readonly name: string;

@@ -16,6 +16,7 @@ import { foldKey, jsonKeyClash, protoKeyAt, type KeyClash } from '../../../core/
 import { fieldClash, fieldInBoth, fieldKey, fieldKeys, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
 import { jsonTextReadOtherwise } from './json-text.ts';
+import { bodyHasJsonFields, isJsonType } from './json-type.ts';
 import { isSecondTargetHeader } from '../../../core/second-target-headers.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -103,26 +104,6 @@ function readingsOf(text: string): BodyReadings {
 }
 
 /** The body as JSON: the agent's value, or its text when that parses (null when it does not: its form and multipart readings stand). */
-/**
- * Whether policy reads the body by its fields: a JSON object or array, given as a value or as text.
- *
- * @example
- * bodyHasJsonFields('{"dryRun":true}'); // true
- * bodyHasJsonFields('dryRun=true'); // false
- */
-export function bodyHasJsonFields(body: unknown): boolean {
-  if (typeof body !== 'string') return body !== null && typeof body === 'object';
-  const first = body.trimStart()[0];
-  if (first !== '{' && first !== '[') return false;
-  const json = jsonReading(body, body);
-  return json !== null && json.value !== null && typeof json.value === 'object';
-}
-
-/** Whether a Content-Type declares JSON: application/json, or a type with the +json suffix (RFC 6839). */
-function isJsonType(contentType: string): boolean {
-  return /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/i.test(contentType.split(';')[0]!.trim());
-}
-
 function jsonReading(body: unknown, text: string): { value: unknown } | null {
   if (typeof body !== 'string') return { value: body };
   try {
