@@ -114,8 +114,12 @@ describe('a JSON body sent under a form Content-Type', () => {
     }
   });
 
-  it('a body whose text holds no method field still runs, as written', async () => {
-    const res = await send({ method: 'POST', path: '/comments', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: { text: 'fish and chips', method: 'by hand' } });
+  it('a body whose text holds no method field is refused too (JSON under a form type), and runs as written under a JSON one', async () => {
+    const before = upstream.seen.length;
+    const refused = await send({ method: 'POST', path: '/comments', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: { text: 'fish and chips', method: 'by hand' } });
+    expect([refused.status, refused.body.error?.code]).toEqual([422, 'INPUT_UNPARSEABLE']);
+    expect(upstream.seen.length).toBe(before);
+    const res = await send({ method: 'POST', path: '/comments', headers: { 'Content-Type': 'application/json' }, body: { text: 'fish and chips', method: 'by hand' } });
     expect(res.status).toBe(200);
     expect(res.body.result.body).toEqual({ method: 'POST' });
     expect(upstream.seen.at(-1)!.body).toBe('{"text":"fish and chips","method":"by hand"}');

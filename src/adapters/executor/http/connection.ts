@@ -12,6 +12,7 @@ import { secretParts } from '../../../core/secret-parts.ts';
 import { CallDeadline } from './deadline.ts';
 import { readScrubbed } from './response.ts';
 import { deriveHttpFacts, headerKey, isDroppedHeader, normaliseHttpTarget, type HttpTargetOptions } from './facts.ts';
+import { bodyHasJsonFields } from './json-type.ts';
 
 export interface HttpConnectionConfig {
   readonly name: string;
@@ -37,8 +38,14 @@ const TRACE_CONTEXT = new Set(['traceparent', 'tracestate']);
 
 function encodeBody(input: HttpInput, headers: Record<string, string>): string | undefined {
   if (input.body === undefined) return undefined;
-  if (typeof input.body === 'string') return input.body;
-  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  const typed = Object.keys(headers).some((h) => h.toLowerCase() === 'content-type');
+  // JSON text goes declared as JSON, as a JSON value does: policy read it by its fields, and so must an upstream that
+  // parses only what its Content-Type says is JSON (facts.ts refuses it under any other type).
+  if (typeof input.body === 'string') {
+    if (!typed && bodyHasJsonFields(input.body)) headers['content-type'] = 'application/json';
+    return input.body;
+  }
+  if (!typed) headers['content-type'] = 'application/json';
   return JSON.stringify(input.body);
 }
 

@@ -16,6 +16,7 @@ import { foldKey, jsonKeyClash, protoKeyAt, type KeyClash } from '../../../core/
 import { fieldClash, fieldInBoth, fieldKey, fieldKeys, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
 import { jsonTextReadOtherwise } from './json-text.ts';
+import { bodyHasJsonFields, isJsonType } from './json-type.ts';
 import { isSecondTargetHeader } from '../../../core/second-target-headers.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -335,6 +336,8 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (q !== -1) for (const [k, v] of new URLSearchParams(input.path.slice(q + 1))) (query[k] ??= []).push(v);
   for (const [k, v] of Object.entries(input.query ?? {})) (query[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
   for (const k of Object.keys(query)) {
+    // `query: {dry_run: []}` puts the name before policy (`"dry_run" in facts.http.query`) and nothing of it on the wire.
+    if (query[k]!.length === 0) refuse(`query parameter ${JSON.stringify(k.slice(0, 100))} has no value: policy would see the name and the upstream would get nothing of it (send "" for a bare flag)`);
     if (k.includes('\u0000')) refuse(`query parameter ${JSON.stringify(k.slice(0, 100))} has a NUL in its name: PHP reads a name only up to it, as another parameter than policy saw`);
     const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_QUERY.has(f));
     if (key !== undefined && !options.allowQuery.some((a) => fieldKey(a) === key)) {
@@ -372,14 +375,13 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (typeof input.body === 'string' && !(json !== null && json.value !== null && typeof json.value === 'object') && form(contentType) && !form(ownType)) {
     refuse('body given as text is sent under the connection\'s form Content-Type, which policy reads as form fields only where the action declares it too: add Content-Type: application/x-www-form-urlencoded to its headers');
   }
-  // A body given as JSON under a form Content-Type: policy judged the value, a form reader reads the text sent. Its text
-  // reads as one field, named by its opening `{"…`, until a string in it holds a separator, & or, for older readers
-  // (Python before 3.9.2, Go before 1.17, Perl's CGI), ;: then it names fields the JSON has not (`{"email":"a&role=admin&x="}`:
-  // policy finds no role). (Multipart needs line breaks, which JSON text escapes.)
-  // JSON text is read by policy as JSON too (core/action.ts), whatever the Content-Type says.
-  const judgedAsJson = typeof input.body !== 'string' || (json !== null && json.value !== null && typeof json.value === 'object');
-  if (text !== undefined && judgedAsJson && contentType.toLowerCase().includes('x-www-form-urlencoded') && /[&;]/.test(text)) {
-    refuse('body given as JSON (or as JSON text) is sent as a form whose text holds & or ;, which a form reader splits into fields policy never saw (send the form as form text, or the JSON under a JSON Content-Type)');
+  // JSON is read by policy by its fields whatever the Content-Type says (core/action.ts), for the readers that parse the
+  // bytes without looking (Go's decoder). Those that go by the Content-Type (Express's express.json(), Flask's
+  // get_json()) parse none under text/plain or a form type: a rule allowing what carries a field (`dryrun == true`)
+  // would let the app act without it. (Under a form type its text is one field, named by its opening `{"…`, or, where a
+  // string in it holds & or ;, fields the JSON has not.) Without a Content-Type it goes as application/json (connection.ts).
+  if (text !== undefined && bodyHasJsonFields(input.body) && contentType.trim() !== '' && !isJsonType(contentType)) {
+    refuse(`body is JSON, which policy reads by its fields, sent under Content-Type ${JSON.stringify(contentType.slice(0, 100))}: an upstream that goes by the Content-Type would not parse it as JSON and would act without the fields policy judged (send JSON under a JSON Content-Type, or a form as form text)`);
   }
   return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${sent}/` : sent, query: { ...query } };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argumentTypeMismatch, jsonTextArgument } from './argument-types.ts';
+import { argumentNameInOtherCase, argumentTypeMismatch, jsonTextArgument } from './argument-types.ts';
 
 const schema = {
   type: 'object',
@@ -93,5 +93,17 @@ describe('argument types against the declared inputSchema', () => {
     for (const text of ['/a', '"[1]"', '5', 'true', '[draft] notes', 'nothing', '{oops']) expect(jsonTextArgument(fast, { paths: text, filter: text })).toBeNull();
     // A plain string keeps any text, and names the tool does not list are the upstream's.
     expect(jsonTextArgument(fast, { content: '{"a":[1,null]}', other: '[1]' })).toBeNull();
+  });
+});
+
+describe('argumentNameInOtherCase', () => {
+  const schema = { type: 'object', properties: { dryRun: { type: 'boolean' }, opts: { $ref: '#/$defs/Opts' }, tags: { type: 'object', additionalProperties: { type: 'boolean' } } }, $defs: { Opts: { type: 'object', properties: { force: { type: 'boolean' } } } } };
+  it('finds a declared name written in another case, at any depth the schema describes', () => {
+    expect(argumentNameInOtherCase(schema, { DRYRUN: true })).toEqual({ path: 'arguments.DRYRUN', declared: 'dryRun' });
+    expect(argumentNameInOtherCase(schema, { dryrun: true })).toEqual({ path: 'arguments.dryrun', declared: 'dryRun' });
+    expect(argumentNameInOtherCase(schema, { dryRun: true, opts: { Force: true } })).toEqual({ path: 'arguments.opts.Force', declared: 'force' });
+  });
+  it('leaves names written as declared, and names the schema does not declare', () => {
+    expect(argumentNameInOtherCase(schema, { dryRun: false, opts: { force: true }, extra: 1, tags: { Prod: true } })).toBeNull();
   });
 });

@@ -116,10 +116,10 @@ function itemSchema(schema: Schema, i: number): unknown {
 }
 
 // Once per properties object of a schema (which stays as listed), however many arguments are read by it.
-const FOLDED = new WeakMap<Schema, ReadonlyMap<string, unknown>>();
-function foldedNames(properties: Schema): ReadonlyMap<string, unknown> {
+const FOLDED = new WeakMap<Schema, ReadonlyMap<string, { readonly name: string; readonly child: unknown }>>();
+function foldedNames(properties: Schema): ReadonlyMap<string, { readonly name: string; readonly child: unknown }> {
   let names = FOLDED.get(properties);
-  if (!names) FOLDED.set(properties, (names = new Map(Object.entries(properties).map(([name, child]) => [foldKey(name), child]))));
+  if (!names) FOLDED.set(properties, (names = new Map(Object.entries(properties).map(([name, child]) => [foldKey(name), { name, child }]))));
   return names;
 }
 
@@ -136,6 +136,27 @@ const jsonType = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'arra
  * // { path: 'arguments.force', is: 'string', declared: ['boolean'] }
  */
 export function argumentTypeMismatch(inputSchema: Schema, args: Readonly<Record<string, unknown>>): { path: string; is: string; declared: string[] } | null {
+  const found = walk(inputSchema, args, 'type');
+  return found && 'is' in found ? found : null;
+}
+
+/**
+ * The first argument named as the schema declares a property but in another case (`DRYRUN` for `dryRun`), at any
+ * depth the schema describes, with the name it declares; or null. Policy reads names folded (as Go and .NET bind
+ * them), while the official SDKs' servers (zod, pydantic) match names exactly and drop one they do not declare: the
+ * tool would run with the parameter at its default, which policy never judged.
+ *
+ * @example
+ * argumentNameInOtherCase({ type: 'object', properties: { dryRun: { type: 'boolean' } } }, { DRYRUN: true });
+ * // { path: 'arguments.DRYRUN', declared: 'dryRun' }
+ */
+export function argumentNameInOtherCase(inputSchema: Schema, args: Readonly<Record<string, unknown>>): { path: string; declared: string } | null {
+  const found = walk(inputSchema, args, 'name');
+  return found && !('is' in found) ? found : null;
+}
+
+/** The first argument of the kind asked for (a type the schema does not allow, or a declared name in another case). */
+function walk(inputSchema: Schema, args: Readonly<Record<string, unknown>>, kind: 'type' | 'name'): { path: string; is: string; declared: string[] } | { path: string; declared: string } | null {
   const stack: [unknown, Schema, string][] = [[args, inputSchema, 'arguments']];
   // The schemas each value (by its path) was read by: an `allOf` that refers back to itself is read once.
   const seen = new Map<Schema, Set<string>>();
@@ -146,7 +167,7 @@ export function argumentTypeMismatch(inputSchema: Schema, args: Readonly<Record<
     if (paths.has(path)) continue;
     seen.set(schema, paths.add(path));
     const types = typesOf(inputSchema, schema);
-    if (types && !fits(value, types)) return { path, is: jsonType(value), declared: [...types] };
+    if (kind === 'type' && types && !fits(value, types)) return { path, is: jsonType(value), declared: [...types] };
     // Every branch of an allOf holds of the value: pydantic 1 (and other generators) write a nested model with a
     // description as `{"allOf": [{"$ref": "#/$defs/Opts"}], "description": …}`.
     if (Array.isArray(schema['allOf'])) for (const b of schema['allOf']) if (isSchema(b)) stack.push([value, b, path]);
@@ -160,7 +181,9 @@ export function argumentTypeMismatch(inputSchema: Schema, args: Readonly<Record<
       // By its exact name, else as a reader that matches names in any case finds it (Go, .NET, Jackson so set up);
       // a name the schema does not list is read by its additionalProperties (pydantic's dict[str, bool]).
       for (const [k, v] of Object.entries(value)) {
-        const child = Object.hasOwn(properties, k) ? properties[k] : (foldedNames(properties).get(foldKey(k)) ?? rest);
+        const folded = Object.hasOwn(properties, k) ? undefined : foldedNames(properties).get(foldKey(k));
+        if (kind === 'name' && folded !== undefined) return { path: `${path}.${k}`, declared: folded.name };
+        const child = Object.hasOwn(properties, k) ? properties[k] : (folded?.child ?? rest);
         if (isSchema(child)) stack.push([v, child, `${path}.${k}`]);
       }
     } else if (Array.isArray(value)) {

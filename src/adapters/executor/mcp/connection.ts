@@ -12,7 +12,7 @@ import type { ToolAcceptors } from '../../../core/mcp/acceptors.ts';
 import type { ConnectionHandle, ExecuteOptions, ExecutionResult, ToolCatalog } from '../../../core/ports.ts';
 import { CountersignError, isCountersignError } from '../../../core/errors.ts';
 import { toolHash, type ToolDefinition } from '../../../core/mcp/tool.ts';
-import { argumentTypeMismatch, jsonTextArgument } from './argument-types.ts';
+import { argumentNameInOtherCase, argumentTypeMismatch, jsonTextArgument } from './argument-types.ts';
 import { createToolCatalog } from './catalog.ts';
 import { deriveMcpFacts } from './facts.ts';
 import { createScrubber, hidesSecretInText, scrubbedResult } from './result.ts';
@@ -100,6 +100,14 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
       const call = input as McpInput;
       const entry = catalog.entry(call.tool);
       if (!entry) return deriveMcpFacts(config.name, call, undefined);
+      // A declared name in another case: policy reads it as that parameter, the SDKs' servers drop it (its default runs).
+      const named = argumentNameInOtherCase(entry.definition.inputSchema, call.arguments);
+      if (named) {
+        throw new CountersignError(
+          'INPUT_UNPARSEABLE',
+          `${named.path.slice(0, 200)} names the parameter ${JSON.stringify(named.declared).slice(0, 100)} of tool ${JSON.stringify(call.tool).slice(0, 100)} in another case: send it as the tool declares it (policy reads names in any case; an upstream that matches them exactly would drop it and run with its default)`,
+        );
+      }
       // A value of another type than the upstream declares is one it may convert (pydantic reads "true" as True).
       const mismatch = argumentTypeMismatch(entry.definition.inputSchema, call.arguments);
       if (mismatch) {
