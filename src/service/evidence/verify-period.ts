@@ -15,7 +15,8 @@ import type { CheckpointEntry } from './types.ts';
 
 const PAGE = 5000;
 
-function broken(message: string, where: { seq?: number; checkpoint?: number }): CountersignError {
+/** AUDIT_INTEGRITY_FAILED for a log read for a report: `message` says what does not hold, `where` names the event or checkpoint. */
+export function broken(message: string, where: { seq?: number; checkpoint?: number }): CountersignError {
   return new CountersignError('AUDIT_INTEGRITY_FAILED', `the audit log does not verify, so no evidence is made of it: ${message} (\`countersign audit verify\` names the first event that breaks)`, where);
 }
 
