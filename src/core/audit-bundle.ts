@@ -9,7 +9,7 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { equalHash, Frontier, hashFromHex, leafHash, toHex } from './merkle/index.ts';
-import { openNote, parseCheckpoint, parseVerifierKey, type NoteVerifier } from './note.ts';
+import { openCheckpoint, parseVerifierKey, type NoteVerifier } from './note.ts';
 
 export const BUNDLE_FORMAT = 'countersign-audit-bundle/1';
 
@@ -184,7 +184,7 @@ export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): Bund
     const text = files.notes.get(entry.file);
     if (text === undefined) return fail(base, { checkpoint: entry.size, message: `${entry.file} is listed in the manifest but missing` });
     try {
-      const cp = parseCheckpoint(openNote(text, verifiers).text);
+      const cp = openCheckpoint(text, verifiers);
       if (cp.origin !== manifest.origin) return fail(base, { checkpoint: entry.size, message: `${entry.file} is for origin ${cp.origin}, not ${manifest.origin}` });
       if (cp.size !== entry.size) return fail(base, { checkpoint: entry.size, message: `${entry.file} is for size ${cp.size}, the manifest says ${entry.size}` });
       roots.set(cp.size, cp.rootHash);

@@ -9,7 +9,7 @@
  */
 import { CountersignError } from '../../core/errors.ts';
 import { equalHash, Frontier, hashFromHex, leafHash, toHex, verifyInclusion } from '../../core/merkle/index.ts';
-import { openNote, parseCheckpoint, parseVerifierKey } from '../../core/note.ts';
+import { openCheckpoint, parseVerifierKey } from '../../core/note.ts';
 import type { CheckpointSigner, Store } from '../../core/ports.ts';
 import type { CheckpointEntry } from './types.ts';
 
@@ -50,7 +50,7 @@ export async function verifyPeriod(
   for (const c of checkpoints) {
     let cp;
     try {
-      cp = parseCheckpoint(openNote(c.note, verifiers).text);
+      cp = openCheckpoint(c.note, verifiers);
     } catch (e) {
       throw broken(`checkpoint ${c.size}: its signature or format is invalid (${e instanceof Error ? e.message : String(e)})`, { checkpoint: c.size });
     }
