@@ -187,6 +187,9 @@ export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): Bund
       const cp = openCheckpoint(text, verifiers);
       if (cp.origin !== manifest.origin) return fail(base, { checkpoint: entry.size, message: `${entry.file} is for origin ${cp.origin}, not ${manifest.origin}` });
       if (cp.size !== entry.size) return fail(base, { checkpoint: entry.size, message: `${entry.file} is for size ${cp.size}, the manifest says ${entry.size}` });
+      // Both signed by the log's key: it signed two histories (a split view). Only one could be checked against the events.
+      const had = roots.get(cp.size);
+      if (had && !equalHash(had, cp.rootHash)) return fail(base, { checkpoint: entry.size, message: `two checkpoints signed for size ${cp.size} have different roots: the log's key signed two histories of it` });
       roots.set(cp.size, cp.rootHash);
     } catch (e) {
       return fail(base, { checkpoint: entry.size, message: `checkpoint ${entry.file}: signature or format invalid: ${e instanceof Error ? e.message : String(e)}` });
