@@ -4,7 +4,7 @@
  * checked with a key you pin (--key) — the gateway is not trusted for any of it.
  */
 import { hashFromHex, leafHash, verifyConsistency, verifyInclusion, equalHash } from '../core/merkle/index.ts';
-import { openNote, parseCheckpoint, parseVerifierKey, type NoteVerifier } from '../core/note.ts';
+import { openCheckpoint, parseVerifierKey, type NoteVerifier } from '../core/note.ts';
 import { pinnedKeys } from './verifier-keys.ts';
 import { CountersignError, ERROR_CODES, type ErrorCode } from '../core/errors.ts';
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
@@ -43,8 +43,7 @@ async function verifiers(o: Remote): Promise<{ keys: NoteVerifier[]; pinned: boo
 /** A checkpoint's signature against the trusted keys, and its root: the one anchor every check uses. */
 function signedRoot(cp: Checkpoint, size: number, keys: NoteVerifier[]): Uint8Array {
   if (!cp) throw new CountersignError('INVALID_REQUEST', `no signed checkpoint at size ${size}; choose a checkpointed size (GET /v1/audit/checkpoints)`);
-  const opened = openNote(cp.note, keys);
-  const parsed = parseCheckpoint(opened.text);
+  const parsed = openCheckpoint(cp.note, keys);
   if (parsed.size !== size) throw new CountersignError('INVALID_REQUEST', `the checkpoint is for size ${parsed.size}, not ${size}`);
   return parsed.rootHash;
 }

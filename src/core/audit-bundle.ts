@@ -9,7 +9,7 @@
 import { hash } from 'node:crypto';
 import { z } from 'zod';
 import { equalHash, Frontier, hashFromHex, leafHash, toHex } from './merkle/index.ts';
-import { openNote, parseCheckpoint, parseVerifierKey, type NoteVerifier } from './note.ts';
+import { openCheckpoint, parseVerifierKey, type NoteVerifier } from './note.ts';
 
 export const BUNDLE_FORMAT = 'countersign-audit-bundle/1';
 
@@ -184,9 +184,12 @@ export function verifyBundle(files: BundleFiles, opts: VerifyOptions = {}): Bund
     const text = files.notes.get(entry.file);
     if (text === undefined) return fail(base, { checkpoint: entry.size, message: `${entry.file} is listed in the manifest but missing` });
     try {
-      const cp = parseCheckpoint(openNote(text, verifiers).text);
+      const cp = openCheckpoint(text, verifiers);
       if (cp.origin !== manifest.origin) return fail(base, { checkpoint: entry.size, message: `${entry.file} is for origin ${cp.origin}, not ${manifest.origin}` });
       if (cp.size !== entry.size) return fail(base, { checkpoint: entry.size, message: `${entry.file} is for size ${cp.size}, the manifest says ${entry.size}` });
+      // Both signed by the log's key: it signed two histories (a split view). Only one could be checked against the events.
+      const had = roots.get(cp.size);
+      if (had && !equalHash(had, cp.rootHash)) return fail(base, { checkpoint: entry.size, message: `two checkpoints signed for size ${cp.size} have different roots: the log's key signed two histories of it` });
       roots.set(cp.size, cp.rootHash);
     } catch (e) {
       return fail(base, { checkpoint: entry.size, message: `checkpoint ${entry.file}: signature or format invalid: ${e instanceof Error ? e.message : String(e)}` });

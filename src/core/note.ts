@@ -272,3 +272,21 @@ export function parseCheckpoint(text: string): Checkpoint & { readonly extension
   if (rootHash === undefined || rootHash.length !== 32) throw invalid('the root hash must be canonical base64 of 32 bytes');
   return { origin, size, rootHash, extensions };
 }
+
+/**
+ * Opens a signed checkpoint: its signature by one of `verifiers` (openNote), its text (parseCheckpoint), and a
+ * signature by a key named for its origin. A log's key is named for its origin, and a note signs only its text: a key
+ * that signed another log under another name (a key directory copied, an origin renamed) has a signature that
+ * verifies relabelled with this log's key name and ID. Such a note is refused.
+ *
+ * @example
+ * openCheckpoint(note, [parseVerifierKey(vkey)]).size; // 42
+ */
+export function openCheckpoint(signedNote: string, verifiers: readonly NoteVerifier[]): ReturnType<typeof parseCheckpoint> & { readonly verifiedKeys: string[] } {
+  const opened = openNote(signedNote, verifiers);
+  const checkpoint = parseCheckpoint(opened.text);
+  if (!opened.verifiedBy.includes(checkpoint.origin)) {
+    throw invalid(`the checkpoint is for origin ${checkpoint.origin}, but no key of that name signed it (signed as ${opened.verifiedBy.join(', ')})`);
+  }
+  return { ...checkpoint, verifiedKeys: opened.verifiedKeys };
+}

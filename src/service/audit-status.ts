@@ -7,7 +7,7 @@
  */
 import { CountersignError } from '../core/errors.ts';
 import { toHex } from '../core/merkle/index.ts';
-import { openNote, parseCheckpoint, parseVerifierKey } from '../core/note.ts';
+import { openCheckpoint, parseVerifierKey } from '../core/note.ts';
 import type { CheckpointSigner, Store, StoredCheckpoint } from '../core/ports.ts';
 import { verifyAudit } from './audit-verify.ts';
 
@@ -47,8 +47,7 @@ export async function auditStatus(deps: { store: Store; signer: CheckpointSigner
     let signatureOk = false;
     let problem: string | null = null;
     try {
-      const opened = openNote(latest.note, deps.signer.verifierKeys().map(parseVerifierKey));
-      const cp = parseCheckpoint(opened.text);
+      const cp = openCheckpoint(latest.note, deps.signer.verifierKeys().map(parseVerifierKey));
       signatureOk = cp.size === latest.size && toHex(cp.rootHash) === latest.root;
       if (!signatureOk) problem = 'the signed note says another size or root than the stored checkpoint';
     } catch (e) {

@@ -7,7 +7,7 @@
  */
 import { createChainVerifier, type AuditColumns } from '../core/audit.ts';
 import { Frontier, equalHash, leafHash, toHex } from '../core/merkle/index.ts';
-import { openNote, parseCheckpoint, type NoteVerifier } from '../core/note.ts';
+import { openCheckpoint, type NoteVerifier } from '../core/note.ts';
 import type { Store, StoredCheckpoint } from '../core/ports.ts';
 
 const PAGE = 5000;
@@ -77,7 +77,7 @@ export async function verifyAuditSigned(store: Store, trust: { verifiers: readon
   const roots = new Map<number, Uint8Array>();
   for (const c of checkpoints) {
     try {
-      const cp = parseCheckpoint(openNote(c.note, trust.verifiers).text);
+      const cp = openCheckpoint(c.note, trust.verifiers);
       if (cp.origin !== trust.origin) return { ok: false, count: 0, problem: { checkpoint: c.size, reason: `checkpoint ${c.size} is for origin ${cp.origin}, not ${trust.origin}` } };
       if (cp.size !== c.size || toHex(cp.rootHash) !== c.root) return { ok: false, count: 0, problem: { checkpoint: c.size, reason: `checkpoint ${c.size}: the signed note says another size or root than the stored row` } };
       roots.set(cp.size, cp.rootHash);

@@ -8,6 +8,7 @@ import { firstSeqAtOrAfter } from '../audit-time.ts';
 import type { AuditEvent } from '../../core/audit.ts';
 import type { Store } from '../../core/ports.ts';
 import type { CheckpointEntry } from './types.ts';
+import { broken } from './verify-period.ts';
 
 const PAGE = 1000;
 
@@ -59,9 +60,17 @@ export async function readPeriod(store: Store, from: Date, to: Date, size: numbe
   };
 }
 
-/** The request.submitted event of a request that began before the period, as hash-chained (through the request index). */
+/**
+ * The request.submitted event of a request that began before the period, found through the request index. The index
+ * columns are not hashed: a genuine event of another request (it proves in the tree) indexed under this one would
+ * show that request's action as this one's, so its hashed body must say it is this request's submission, or the log
+ * does not verify (AUDIT_INTEGRITY_FAILED).
+ */
 export async function findSubmitted(store: Store, requestId: string, before: number): Promise<AuditEvent | undefined> {
   const [e] = await store.searchAudit({ requestId, types: ['request.submitted'], limit: 1 });
+  if (e && (e.requestId !== requestId || e.type !== 'request.submitted')) {
+    throw broken(`event ${e.seq} is indexed as the submission of request ${requestId}, but its hashed body says it is the ${String(e.type)} of ${String(e.requestId)} (its request_id or type column was edited)`, { seq: e.seq });
+  }
   return e && e.seq < before ? e : undefined;
 }
 

@@ -9,13 +9,14 @@
  */
 import { CountersignError } from '../../core/errors.ts';
 import { equalHash, Frontier, hashFromHex, leafHash, toHex, verifyInclusion } from '../../core/merkle/index.ts';
-import { openNote, parseCheckpoint, parseVerifierKey } from '../../core/note.ts';
+import { openCheckpoint, parseVerifierKey } from '../../core/note.ts';
 import type { CheckpointSigner, Store } from '../../core/ports.ts';
 import type { CheckpointEntry } from './types.ts';
 
 const PAGE = 5000;
 
-function broken(message: string, where: { seq?: number; checkpoint?: number }): CountersignError {
+/** AUDIT_INTEGRITY_FAILED for a log read for a report: `message` says what does not hold, `where` names the event or checkpoint. */
+export function broken(message: string, where: { seq?: number; checkpoint?: number }): CountersignError {
   return new CountersignError('AUDIT_INTEGRITY_FAILED', `the audit log does not verify, so no evidence is made of it: ${message} (\`countersign audit verify\` names the first event that breaks)`, where);
 }
 
@@ -49,7 +50,7 @@ export async function verifyPeriod(
   for (const c of checkpoints) {
     let cp;
     try {
-      cp = parseCheckpoint(openNote(c.note, verifiers).text);
+      cp = openCheckpoint(c.note, verifiers);
     } catch (e) {
       throw broken(`checkpoint ${c.size}: its signature or format is invalid (${e instanceof Error ? e.message : String(e)})`, { checkpoint: c.size });
     }
