@@ -164,8 +164,10 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
     },
     async callTool(tool, args, timeoutMs, verify, relist = false) {
       const client = await connect();
-      // Said to have changed since the catalog's listing (its next listing may not have come back yet): as for a new connection.
-      if (verify && (relist || client !== listedClient || heard !== listedHeard)) {
+      // Said to have changed since the catalog's listing was asked (its next one may not have come back yet, or was one
+      // asked before, which a sync took for its own): as for a new connection.
+      const unlisted = client !== listedClient || heard !== listedHeard;
+      if (verify && (relist || unlisted)) {
         const tools = await listOn(client);
         // A new connection, or a tool found changed, is listed again by the catalog, and the change recorded (tool-sync.ts).
         try {
@@ -174,7 +176,7 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
           onListChanged();
           throw e;
         }
-        if (client !== listedClient) onListChanged();
+        if (unlisted) onListChanged();
       }
       return (await client.callTool({ name: tool, arguments: { ...args } }, CallToolResultSchema, { timeout: timeoutMs })) as CallToolResult;
     },
