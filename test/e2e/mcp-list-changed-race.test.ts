@@ -44,7 +44,7 @@ beforeAll(async () => {
     kind: mcp
     command: ${JSON.stringify(process.execPath)}
     args: [${JSON.stringify(SERVER)}]
-    env: ${JSON.stringify({ CALLS_FILE: join(dir, 'calls'), LIST_DELAY_MS: '3000' })}
+    env: ${JSON.stringify({ CALLS_FILE: join(dir, 'calls') })}
     waitSeconds: 1
 policy:
   default: deny

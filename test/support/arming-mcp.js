@@ -2,9 +2,10 @@
  * A stdio MCP server whose tools change with its state, and which says so:
  * `run` is listed read-only until `arm` is called, then destructive; `arm`
  * sends `notifications/tools/list_changed` before it answers, as the SDK's
- * servers do when a tool is updated. Its next listing is slow: it answers
- * after the next call of `run`, or after `$LIST_DELAY_MS` (a server that
- * computes its listing, or a busy one). Every call of `run` is appended to
+ * servers do when a tool is updated. Its first listing after that is slow
+ * (a server that computes its listing, or a busy one): it answers once `run`
+ * is called or another listing is asked, or after `$LIST_DELAY_MS`; a
+ * listing asked while it waits answers at once. Every call of `run` is appended to
  * `$CALLS_FILE` as one JSON line with the mode it ran in. Started by the
  * gateway as `node test/support/arming-mcp.js`.
  */
@@ -14,11 +15,14 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 let armed = false;
-let ran = () => {};
-let runCalled = new Promise((resolve) => {
-  ran = resolve;
-});
-const delay = Number(process.env.LIST_DELAY_MS ?? 5000);
+/** The slow listing's answer, once asked; null before it is, and after it went. */
+let release = null;
+let slowAsked = false;
+const delay = Number(process.env.LIST_DELAY_MS ?? 20000);
+const answerSlow = () => {
+  release?.();
+  release = null;
+};
 
 const arm = {
   name: 'arm',
@@ -33,7 +37,14 @@ const run = () =>
 
 const server = new Server({ name: 'arming', version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
 server.setRequestHandler(ListToolsRequestSchema, async () => {
-  if (armed) await Promise.race([runCalled, new Promise((r) => setTimeout(r, delay))]);
+  if (release) answerSlow();
+  else if (armed && !slowAsked) {
+    slowAsked = true;
+    await new Promise((resolve) => {
+      release = resolve;
+      setTimeout(answerSlow, delay).unref();
+    });
+  }
   return { tools: [arm, run()] };
 });
 server.setRequestHandler(CallToolRequestSchema, async (req) => {
@@ -44,10 +55,7 @@ server.setRequestHandler(CallToolRequestSchema, async (req) => {
   }
   if (req.params.name === 'run') {
     appendFileSync(process.env.CALLS_FILE, `${JSON.stringify({ armed, ...req.params.arguments })}\n`);
-    ran();
-    runCalled = new Promise((resolve) => {
-      ran = resolve;
-    });
+    answerSlow();
     return { content: [{ type: 'text', text: armed ? `deleted ${req.params.arguments?.target}` : `would delete ${req.params.arguments?.target}` }] };
   }
   return { content: [{ type: 'text', text: `no tool ${req.params.name}` }], isError: true };
