@@ -83,12 +83,12 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
     return scrubber.scrubValue(tools).filter((tool) => !hidesSecretInText(tool, scrubber));
   };
   const listed = async () => asListed(await upstream.listTools());
+  const mismatch = (tool: string) =>
+    new CountersignError('TOOL_DEFINITION_MISMATCH', `the MCP server of ${config.name} now defines tool ${JSON.stringify(tool).slice(0, 100)} otherwise than when this call was judged; it did not run: call it again to have it judged as it is now`);
   /** Stops a call whose tool the upstream, listed anew, defines otherwise than the definition it was judged by. */
   const verifying = (tool: string, hash: string) => (tools: readonly ToolDefinition[]) => {
     const now = asListed(tools).find((t) => t.name === tool);
-    if (now === undefined || toolHash(now) !== hash) {
-      throw new CountersignError('TOOL_DEFINITION_MISMATCH', `the MCP server of ${config.name} now defines tool ${JSON.stringify(tool).slice(0, 100)} otherwise than when this call was judged; it did not run: call it again to have it judged as it is now`);
-    }
+    if (now === undefined || toolHash(now) !== hash) throw mismatch(tool);
   };
   const catalog = createToolCatalog(listed, config.waitSeconds, config.acceptors);
 
@@ -132,6 +132,8 @@ export function createMcpConnection(config: McpConnectionConfig): ConnectionHand
       const call = input as McpInput;
       const scrubber = scrubberNow();
       try {
+        // A listing that came back since the run was claimed (its facts read then) has the last word, as at the claim.
+        if (opts?.definitionHash && catalog.entry(call.tool)?.hash !== opts.definitionHash) throw mismatch(call.tool);
         const result = await upstream.callTool(call.tool, call.arguments, config.timeoutMs, opts?.definitionHash ? verifying(call.tool, opts.definitionHash) : undefined, opts?.waited === true);
         const { output, bytes, truncated } = scrubbedResult(result, scrubber);
         const isError = result.isError === true;

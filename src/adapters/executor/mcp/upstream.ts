@@ -23,8 +23,9 @@ export interface Upstream {
    * `verify`: given when the call must run on the definition it was judged by. A connection made since the last
    * listing (the process started again, the session made anew) may be another server, which tells nothing of what it
    * changed, and with `relist` (a call that waited for a human) any server may have changed silently meanwhile (a
-   * stateless one has no stream to say it on): its tools are then listed first, `verify` throws to stop the call,
-   * and the catalog is told to list them again.
+   * stateless one has no stream to say it on), and so may one that said its list changed since the catalog's last
+   * listing (the catalog's new listing may not have come back yet): its tools are then listed first, `verify`
+   * throws to stop the call, and the catalog is told to list them again.
    */
   callTool(tool: string, args: Readonly<Record<string, unknown>>, timeoutMs: number, verify?: (tools: readonly ToolDefinition[]) => void, relist?: boolean): Promise<CallToolResult>;
   close(): Promise<void>;
@@ -72,6 +73,12 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
   let stderrTail = '';
   /** The client the last complete listing (the catalog's) came from: a call on any other verifies its tool first. */
   let listedClient: Client | undefined;
+  /**
+   * tools/list_changed notifications heard, and how many had been when the catalog's last complete listing was asked:
+   * a call made while they differ was judged on definitions the upstream has said are out of date.
+   */
+  let heard = 0;
+  let listedHeard = 0;
   // One per upstream, across reconnections: a standing stream it cut stays refused.
   const upstreamFetch = createIsolatingFetch();
 
@@ -86,7 +93,10 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
     if (closed) return Promise.reject(unavailable('the connection is closed'));
     if (current) return current;
     const client = new Client({ name: 'countersign', version: '0.1.0' }, { capabilities: {} });
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => onListChanged());
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      heard += 1;
+      onListChanged();
+    });
     let transport: StdioClientTransport | StreamableHTTPClientTransport;
     if ('command' in target) {
       // Only the SDK's safe default variables (PATH, HOME, …) and the configured ones: never the gateway's own secrets.
@@ -146,13 +156,18 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
   return {
     async listTools() {
       const client = await connect();
+      const asked = heard;
       const tools = await listOn(client);
       listedClient = client;
+      listedHeard = asked;
       return tools;
     },
     async callTool(tool, args, timeoutMs, verify, relist = false) {
       const client = await connect();
-      if (verify && (relist || client !== listedClient)) {
+      // Said to have changed since the catalog's listing was asked (its next one may not have come back yet, or was one
+      // asked before, which a sync took for its own): as for a new connection.
+      const unlisted = client !== listedClient || heard !== listedHeard;
+      if (verify && (relist || unlisted)) {
         const tools = await listOn(client);
         // A new connection, or a tool found changed, is listed again by the catalog, and the change recorded (tool-sync.ts).
         try {
@@ -161,7 +176,7 @@ export function createUpstream(name: string, target: UpstreamTarget, onListChang
           onListChanged();
           throw e;
         }
-        if (client !== listedClient) onListChanged();
+        if (unlisted) onListChanged();
       }
       return (await client.callTool({ name: tool, arguments: { ...args } }, CallToolResultSchema, { timeout: timeoutMs })) as CallToolResult;
     },
