@@ -1,0 +1,101 @@
+/**
+ * A request's event stream (GET /v1/requests/:id/events) lasts as long as the
+ * request does, hours if nobody reviews it: the bearer it was opened with is
+ * checked again before each event, as a wire session's is before each
+ * statement. A workload token that expired meanwhile gets nothing more (not
+ * the approval, not the result): the stream ends.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manualClock } from '../support/clock.ts';
+import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
+import { opsApiConfig } from '../support/policies.ts';
+import { storedAudit } from '../support/store-view.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+interface SseEvent {
+  event: string;
+  data: any;
+}
+
+/** Reads a server-sent event stream; `onEvent` sees each event as it arrives. Resolves when the server ends it. */
+async function readEvents(res: Response, onEvent: (e: SseEvent) => void): Promise<SseEvent[]> {
+  const events: SseEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const e: SseEvent = { event: 'message', data: '' };
+      for (const line of frame.split('\n')) {
+        const [field, ...rest] = line.split(':');
+        const value = rest.join(':').replace(/^ /, '');
+        if (field === 'event') e.event = value;
+        else if (field === 'data') e.data += value;
+      }
+      e.data = JSON.parse(e.data as string);
+      events.push(e);
+      onEvent(e);
+    }
+  }
+  return events;
+}
+
+describe('a request event stream opened with a token that expires', () => {
+  let gw: TestGateway;
+  let idp: TestIssuer;
+  let upstream: Upstream;
+  const clock = manualClock();
+
+  beforeAll(async () => {
+    upstream = await startUpstream((call) => ({ status: 200, body: { secret: 'result-for-the-agent', url: call.url } }));
+    idp = await startTestIssuer('/idp');
+    gw = await startTestGateway(
+      `identity:
+  issuers:
+    - issuer: ${idp.issuer}
+      audience: countersign
+      principal: { kind: agent, id: sub }
+${opsApiConfig(upstream.url)}`,
+      { clock },
+    );
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await idp?.close();
+    await upstream?.close();
+  });
+
+  it('ends at the next change once the token is past exp and the clock skew: neither the approval nor the result is sent', async () => {
+    const now = Math.floor(clock.now().getTime() / 1000);
+    const token = await idp.sign({ sub: 'deploy-bot', aud: 'countersign', iat: now, exp: now + 120 }, { expiresIn: null });
+    const submit = await fetch(`${gw.url}/v1/actions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ connection: 'ops-api', input: { method: 'POST', path: '/sse/expiring' }, reason: 'held' }),
+    });
+    expect(submit.status).toBe(202);
+    const id = ((await submit.json()) as { id: string }).id;
+    const res = await fetch(`${gw.url}/v1/requests/${id}/events`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(20_000) });
+    expect(res.status).toBe(200);
+    const before = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'auth.failed').length;
+    let approved = false;
+    const events = await readEvents(res, (e) => {
+      if (!approved && e.event === 'request' && e.data.status === 'pending') {
+        approved = true;
+        clock.advance((120 + 60 + 1) * 1000);
+        void gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } });
+      }
+    });
+    expect(events.filter((e) => e.event === 'request').map((e) => e.data.status)).toEqual(['pending']);
+    expect(JSON.stringify(events)).not.toContain('result-for-the-agent');
+    // The request itself went on: alice approved it and it ran (what the stream no longer said).
+    await eventually(async () => ((await gw.as('alice', `/v1/requests/${id}`)).body.status === 'succeeded' ? true : undefined));
+    const failed = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'auth.failed').slice(before);
+    expect(failed.map((e) => e.data)).toContainEqual(expect.objectContaining({ reason: 'token.expired' }));
+  });
+});
