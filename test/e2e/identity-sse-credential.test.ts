@@ -3,7 +3,9 @@
  * request does, hours if nobody reviews it: the bearer it was opened with is
  * checked again before each event, as a wire session's is before each
  * statement. A workload token that expired meanwhile gets nothing more (not
- * the approval, not the result): the stream ends.
+ * the approval, not the result): the stream ends. A long-poll
+ * (`?wait=`, up to server.maxWaitSeconds) answers what it waited for only
+ * while its bearer is still accepted, else 401.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/clock.ts';
@@ -60,7 +62,8 @@ describe('a request event stream opened with a token that expires', () => {
       audience: countersign
       principal: { kind: agent, id: sub }
 ${opsApiConfig(upstream.url)}`,
-      { clock },
+      // One wait at a time: a second one refused (429) shows the first is open.
+      { clock, server: 'maxWaitsPerPrincipal: 1' },
     );
   });
 
@@ -70,16 +73,39 @@ ${opsApiConfig(upstream.url)}`,
     await upstream?.close();
   });
 
-  it('ends at the next change once the token is past exp and the clock skew: neither the approval nor the result is sent', async () => {
+  const tokenFor = async (seconds: number) => {
     const now = Math.floor(clock.now().getTime() / 1000);
-    const token = await idp.sign({ sub: 'deploy-bot', aud: 'countersign', iat: now, exp: now + 120 }, { expiresIn: null });
+    return idp.sign({ sub: 'deploy-bot', aud: 'countersign', iat: now, exp: now + seconds }, { expiresIn: null });
+  };
+  const hold = async (token: string, path: string) => {
     const submit = await fetch(`${gw.url}/v1/actions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ connection: 'ops-api', input: { method: 'POST', path: '/sse/expiring' }, reason: 'held' }),
+      body: JSON.stringify({ connection: 'ops-api', input: { method: 'POST', path }, reason: 'held' }),
     });
     expect(submit.status).toBe(202);
-    const id = ((await submit.json()) as { id: string }).id;
+    return ((await submit.json()) as { id: string }).id;
+  };
+
+  it('a long-poll whose token expired while it waited answers 401, not the change it waited for', async () => {
+    const token = await tokenFor(120);
+    const id = await hold(token, '/poll/expiring');
+    const waiting = fetch(`${gw.url}/v1/requests/${id}?wait=60&from=pending`, { headers: { authorization: `Bearer ${token}` } });
+    // Approved once the wait holds the principal's one wait: a second is then refused.
+    const second = async () => (await fetch(`${gw.url}/v1/requests/${id}?wait=1`, { headers: { authorization: `Bearer ${token}` } })).status;
+    await eventually(async () => ((await second()) === 429 ? true : undefined));
+    clock.advance((120 + 60 + 1) * 1000);
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+    const res = await waiting;
+    const body = (await res.json()) as { status?: string; error?: { code: string } };
+    expect([res.status, body.error?.code, body.status]).toEqual([401, 'UNAUTHENTICATED', undefined]);
+    // Settled before the next test, which approves another request of the same agent.
+    await eventually(async () => ((await gw.as('alice', `/v1/requests/${id}`)).body.status === 'succeeded' ? true : undefined), 15_000);
+  });
+
+  it('ends at the next change once the token is past exp and the clock skew: neither the approval nor the result is sent', async () => {
+    const token = await tokenFor(120);
+    const id = await hold(token, '/sse/expiring');
     const res = await fetch(`${gw.url}/v1/requests/${id}/events`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(20_000) });
     expect(res.status).toBe(200);
     const before = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'auth.failed').length;
@@ -94,7 +120,7 @@ ${opsApiConfig(upstream.url)}`,
     expect(events.filter((e) => e.event === 'request').map((e) => e.data.status)).toEqual(['pending']);
     expect(JSON.stringify(events)).not.toContain('result-for-the-agent');
     // The request itself went on: alice approved it and it ran (what the stream no longer said).
-    await eventually(async () => ((await gw.as('alice', `/v1/requests/${id}`)).body.status === 'succeeded' ? true : undefined));
+    await eventually(async () => ((await gw.as('alice', `/v1/requests/${id}`)).body.status === 'succeeded' ? true : undefined), 15_000);
     const failed = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'auth.failed').slice(before);
     expect(failed.map((e) => e.data)).toContainEqual(expect.objectContaining({ reason: 'token.expired' }));
   });
