@@ -88,6 +88,8 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
       } finally {
         release();
       }
+      // What it waited for goes only to a bearer still accepted (a token may expire while it waits): else 401.
+      await c.get('credential')();
     } else {
       r = await getRequest(deps, viewer, c.req.param('id'));
     }
