@@ -5,7 +5,8 @@
  * statement. A workload token that expired meanwhile gets nothing more (not
  * the approval, not the result): the stream ends. A long-poll
  * (`?wait=`, up to server.maxWaitSeconds) answers what it waited for only
- * while its bearer is still accepted, else 401.
+ * while its bearer is still accepted, else 401; so does MCP's wait tool
+ * (up to the connection's waitSeconds, an hour at most), with a JSON-RPC error.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manualClock } from '../support/clock.ts';
@@ -100,6 +101,33 @@ ${opsApiConfig(upstream.url)}`,
     const body = (await res.json()) as { status?: string; error?: { code: string } };
     expect([res.status, body.error?.code, body.status]).toEqual([401, 'UNAUTHENTICATED', undefined]);
     // Settled before the next test, which approves another request of the same agent.
+    await eventually(async () => ((await gw.as('alice', `/v1/requests/${id}`)).body.status === 'succeeded' ? true : undefined), 15_000);
+  });
+
+  it('MCP’s wait tool whose token expired while it waited answers UNAUTHENTICATED, not the outcome', async () => {
+    const token = await tokenFor(120);
+    const id = await hold(token, '/mcp/expiring');
+    const res = await fetch(`${gw.url}/mcp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      // With a progress token: the answer is a stream whose first progress says the wait has begun.
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'countersign_wait', arguments: { requestId: id }, _meta: { progressToken: 'p' } } }),
+    });
+    let text = '';
+    let approved = false;
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      if (!approved && text.includes('notifications/progress')) {
+        approved = true;
+        clock.advance((120 + 60 + 1) * 1000);
+        expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+      }
+    }
+    expect(approved).toBe(true);
+    expect(text).not.toContain('result-for-the-agent');
+    const answer = text.split('\n').filter((l) => l.startsWith('data: ') && l.includes('"id":1')).map((l) => JSON.parse(l.slice(6)));
+    expect(answer).toMatchObject([{ id: 1, error: { data: { code: 'UNAUTHENTICATED' } } }]);
     await eventually(async () => ((await gw.as('alice', `/v1/requests/${id}`)).body.status === 'succeeded' ? true : undefined), 15_000);
   });
 
