@@ -163,6 +163,16 @@ export const identitySchema = z
         message: `GitHub Actions mints tokens of this issuer for every repository on GitHub (or the enterprise), with any audience a workflow asks for: use preset: github-actions, which takes only the repositories it pins by id`,
       });
     });
+    // Google signs ID tokens for any audience a service account of any project asks (generateIdToken): only the
+    // applications the token names (azp: the service account's unique id, or an OAuth client) tell the operator's own.
+    c.issuers.forEach((i, n) => {
+      if (i.clients || new URL(i.issuer).hostname !== 'accounts.google.com') return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['issuers', n, 'clients'],
+        message: `any Google Cloud service account, of any project, can have Google sign a token of ${i.issuer} with audience ${i.audience}: list the applications taken (clients: the unique ids of your service accounts, or your OAuth client ids; a token's azp)`,
+      });
+    });
     // Listed by hand (as configurations before the browser sign-in did), the device grant's client would keep taking
     // the tokens anyone can have a reviewer sign in to for it, with the grant turned off: say so at start.
     const cli = c.login?.cli;

@@ -314,6 +314,18 @@ policy:
     expect(parseConfig('identity: { issuers: [{ preset: github-actions, issuer: "https://github.acme.example/_services/token", audience: cs, repositories: [{ id: 1 }] }] }', 'x.yaml', {}).identity.issuers).toHaveLength(1);
   });
 
+  it('refuses Google’s issuer without clients: any Google Cloud service account mints its ID tokens for any audience', () => {
+    for (const issuer of ['https://accounts.google.com', 'https://accounts.google.com/', 'https://ACCOUNTS.google.com']) {
+      for (const kind of ['agent', 'human']) {
+        const text = `identity: { issuers: [{ issuer: "${issuer}", audience: countersign, principal: { kind: ${kind}, id: sub } }] }`;
+        expect(problems(text), issuer).toContain('identity.issuers[0].clients: any Google Cloud service account');
+      }
+    }
+    // Its applications listed (a service account's unique id, an OAuth client's id: the token's azp), it is taken.
+    const listed = 'identity: { issuers: [{ issuer: "https://accounts.google.com", audience: countersign, clients: ["1234567890"], principal: { kind: agent, id: sub } }] }';
+    expect(parseConfig(listed, 'x.yaml', {}).identity.issuers).toHaveLength(1);
+  });
+
   it('takes a Teams channel and rules that name its conversations, and refuses a name it does not have', () => {
     const teams = `channels:
   teams:

@@ -8,6 +8,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import { isCountersignError } from '../../core/errors.ts';
 import { createAuthenticator } from '../../service/authenticate.ts';
+import { sessionCredential } from '../../service/session-credential.ts';
 import { IN_FORCE_MAX_AGE_MS } from '../../service/config-in-force.ts';
 import { coverageReader } from '../../service/coverage.ts';
 import type { CoverageSubject } from '../../core/policy/coverage-subjects.ts';
@@ -135,7 +136,11 @@ export function createHttpApp(deps: Deps, opts: HttpOptions): Hono<AppEnv> {
   const bearer: MiddlewareHandler<AppEnv> = async (c, next) => {
     const m = /^Bearer\s+(\S+)$/i.exec(requestHeader(c, 'authorization') ?? '');
     try {
-      c.set('principal', await authenticate(m?.[1], { surface: c.req.path.startsWith('/mcp') ? 'mcp' : 'rest', ...remoteOf(c) }));
+      const meta = { surface: c.req.path.startsWith('/mcp') ? 'mcp' : 'rest', ...remoteOf(c) };
+      const principal = await authenticate(m?.[1], meta);
+      c.set('principal', principal);
+      // For an answer that outlives the request (an event stream): the bearer checked again as it goes on.
+      c.set('credential', sessionCredential(authenticate, deps.clock, m?.[1] ?? '', meta, principal));
     } catch (e) {
       // RFC 6750 §3: a refused bearer gets the challenge too.
       c.header('www-authenticate', m ? 'Bearer realm="countersign", error="invalid_token"' : 'Bearer realm="countersign"');

@@ -21,6 +21,11 @@ export interface ConsoleSettings {
 export type AppEnv = {
   Variables: {
     principal: Principal;
+    /**
+     * Resolves while the request's bearer still names `principal`, throws UNAUTHENTICATED once it does not (a token
+     * past its `exp`, a key the identity no longer holds): checked again by answers that outlive the request.
+     */
+    credential: () => Promise<void>;
     traceId: string;
     /** The most bytes a JSON body may have (server.bodyLimitBytes). */
     bodyLimit: number;

@@ -26,8 +26,14 @@ function wantsProgress(body: unknown): boolean {
 export async function answerMcpPost(c: Context<AppEnv>, deps: Deps, opts: Pick<McpServerOptions, 'progressEverySeconds'>): Promise<Response> {
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   const userAgent = c.req.header('user-agent');
-  const server = createGatewayMcpServer(deps, c.get('principal'), {
+  const principal = c.get('principal');
+  const credential = c.get('credential');
+  const server = createGatewayMcpServer(deps, principal, {
     ...opts,
+    recheck: async () => {
+      await credential();
+      return principal;
+    },
     context: {
       ...(incoming?.socket?.remoteAddress ? { remoteAddress: incoming.socket.remoteAddress } : {}),
       ...(userAgent ? { userAgent: userAgent.slice(0, 200) } : {}),

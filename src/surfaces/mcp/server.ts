@@ -82,7 +82,11 @@ export function createGatewayMcpServer(deps: Deps, authenticated: Principal, opt
       return outcomeResult(r);
     }
     try {
-      return await awaitWithProgress(principal, r, progressToken, extra);
+      const outcome = await awaitWithProgress(principal, r, progressToken, extra);
+      // A wait outlives the check of the call's credential (up to the connection's waitSeconds): the outcome goes only
+      // to one still accepted (a token may have expired meanwhile).
+      await current();
+      return outcome;
     } finally {
       release();
     }

@@ -88,6 +88,8 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
       } finally {
         release();
       }
+      // What it waited for goes only to a bearer still accepted (a token may expire while it waits): else 401.
+      await c.get('credential')();
     } else {
       r = await getRequest(deps, viewer, c.req.param('id'));
     }
@@ -96,6 +98,7 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
 
   app.get('/:id/events', async (c) => {
     const viewer = c.get('principal');
+    const credential = c.get('credential');
     const id = c.req.param('id');
     const first = await getRequest(deps, viewer, id);
     // Taken before the stream opens, so a refusal is an answer of its own (429); a final request's stream holds nothing open.
@@ -106,6 +109,8 @@ export function requestRoutes(deps: Deps, opts: { maxWaitSeconds: number }): Hon
         await stream.writeSSE({ event: 'request', id: String(last.version), data: JSON.stringify(requestView(last, viewer, deps.identity)) });
         while (!TERMINAL_STATUSES.has(last.status) && !stream.aborted) {
           const next = await waitForChange(deps, viewer, id, { seconds: 15, from: last.status, signal: c.req.raw.signal });
+          // The stream lasts as long as the request: a bearer no longer accepted (a token past its exp) gets nothing more.
+          if (!(await credential().then(() => true, () => false))) break;
           if (next.version === last.version) {
             await stream.writeSSE({ event: 'ping', data: '{}' });
             continue;
