@@ -7,14 +7,19 @@
  * (execFile kills the command only, and cannot start it in a group of its own.)
  * The group is killed too when the command ends in time: a background child
  * that let go of the output would otherwise outlive the run unbounded.
- * A descendant that left the group (setsid) is out of reach of the kill; if it
+ * So is every process still in its session (session-members.ts): one that
+ * moved to a process group of its own (`set -m`, setpgid) stays in it.
+ * A descendant that left the session (setsid) is out of reach of the kill; if it
  * holds the output open, the run still ends at its bound (or output limit):
  * the gateway stops reading, and it is left to the host's own supervision.
  */
 import { spawn } from 'node:child_process';
+import { sessionMembers } from './session-members.ts';
 
 /** How long the output of a killed group is still read: what its processes wrote before they died. */
 const LET_GO_MS = 1000;
+/** How many times the session is looked through for processes still in it. */
+const SESSION_ROUNDS = 8;
 
 export interface GroupRun {
   /** The exit code, or null when a signal ended it (or it never started). */
@@ -59,16 +64,34 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
     let failure: string | undefined;
     let done = false;
     const killGroup = () => {
+      if (child.pid === undefined) return;
       try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        process.kill(-child.pid, 'SIGKILL');
       } catch {
         // The group is gone already.
+      }
+    };
+    // Those of its session that moved to a group of their own; again while any is found, for what one forked meanwhile.
+    // (Read asynchronously: a host's /proc may list thousands of processes.)
+    const killSession = async () => {
+      if (child.pid === undefined) return;
+      for (let round = 0; round < SESSION_ROUNDS; round++) {
+        const members = await sessionMembers(child.pid);
+        if (members.length === 0) return;
+        for (const pid of members) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // Gone already.
+          }
+        }
       }
     };
     // Output a descendant outside the group holds open: once the group is dead, stop waiting for it to close.
     let letGo: NodeJS.Timeout | undefined;
     const stop = () => {
       killGroup();
+      void killSession();
       letGo ??= setTimeout(() => {
         child.stdout.destroy();
         child.stderr.destroy();
@@ -102,7 +125,7 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
       opts.signal?.removeEventListener('abort', onAbort);
       // Whatever of the group is still running (a background child that let go of the output) ends with the run.
       killGroup();
-      resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(stopped ? { stopped } : {}), ...(failure ? { failure } : {}) });
+      void killSession().then(() => resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(stopped ? { stopped } : {}), ...(failure ? { failure } : {}) }));
     };
     child.once('error', (e: NodeJS.ErrnoException) => {
       // Not started (ENOENT, EACCES): no close follows with certainty.
