@@ -8,7 +8,10 @@
  * here is one of the run's own.
  * Where /proc cannot be read, none are found: the group kill is what remains.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
+
+/** Enough of /proc/<pid>/stat for its session: the pid, a comm of at most 64 bytes, four short fields. */
+const STAT_BYTES = 256;
 
 /**
  * @example
@@ -22,9 +25,16 @@ export async function sessionMembers(sid: number): Promise<number[]> {
     return [];
   }
   const inSession = async (entry: string): Promise<boolean> => {
+    // One read into a small buffer (readFile would stat and read again: /proc files report no size).
     let stat: string;
     try {
-      stat = await readFile(`/proc/${entry}/stat`, 'latin1');
+      const file = await open(`/proc/${entry}/stat`, 'r');
+      try {
+        const { buffer, bytesRead } = await file.read(Buffer.alloc(STAT_BYTES), 0, STAT_BYTES, 0);
+        stat = buffer.toString('latin1', 0, bytesRead);
+      } finally {
+        await file.close();
+      }
     } catch {
       return false; // Gone since the listing.
     }
