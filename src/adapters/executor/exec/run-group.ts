@@ -7,14 +7,14 @@
  * (execFile kills the command only, and cannot start it in a group of its own.)
  * The group is killed too when the command ends in time: a background child
  * that let go of the output would otherwise outlive the run unbounded.
- * So is every process still in its session (session-members.ts): one that
- * moved to a process group of its own (`set -m`, setpgid) stays in it.
+ * So is every group of its session (session-groups.ts): a process that moved
+ * to a group of its own (`set -m`, setpgid) stays in the session.
  * A descendant that left the session (setsid) is out of reach of the kill; if it
  * holds the output open, the run still ends at its bound (or output limit):
  * the gateway stops reading, and it is left to the host's own supervision.
  */
 import { spawn } from 'node:child_process';
-import { sessionMembers } from './session-members.ts';
+import { sessionGroups } from './session-groups.ts';
 
 /** How long the output of a killed group is still read: what its processes wrote before they died. */
 const LET_GO_MS = 1000;
@@ -71,16 +71,16 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
         // The group is gone already.
       }
     };
-    // Those of its session that moved to a group of their own; again while any is found, for what one forked meanwhile.
+    // The groups of its session, made by processes that moved to one of their own; again while any is found.
     // (Read asynchronously: a host's /proc may list thousands of processes.)
     const killSession = async () => {
       if (child.pid === undefined) return;
       for (let round = 0; round < SESSION_ROUNDS; round++) {
-        const members = await sessionMembers(child.pid);
-        if (members.length === 0) return;
-        for (const pid of members) {
+        const groups = await sessionGroups(child.pid);
+        if (groups.length === 0) return;
+        for (const pgrp of groups) {
           try {
-            process.kill(pid, 'SIGKILL');
+            process.kill(-pgrp, 'SIGKILL');
           } catch {
             // Gone already.
           }
