@@ -72,7 +72,7 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
       }
     };
     // The groups of its session, made by processes that moved to one of their own; again while any is found.
-    // (Read asynchronously: a host's /proc may list thousands of processes.)
+    // (session-groups.ts reads /proc in slices, handing the event loop back between them.)
     const killSession = async () => {
       if (child.pid === undefined) return;
       for (let round = 0; round < SESSION_ROUNDS; round++) {
