@@ -91,7 +91,7 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
     let letGo: NodeJS.Timeout | undefined;
     const stop = () => {
       killGroup();
-      void killSession();
+      killSession().catch(() => {});
       letGo ??= setTimeout(() => {
         child.stdout.destroy();
         child.stderr.destroy();
@@ -125,7 +125,9 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
       opts.signal?.removeEventListener('abort', onAbort);
       // Whatever of the group is still running (a background child that let go of the output) ends with the run.
       killGroup();
-      void killSession().then(() => resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(stopped ? { stopped } : {}), ...(failure ? { failure } : {}) }));
+      const settle = () => resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(stopped ? { stopped } : {}), ...(failure ? { failure } : {}) });
+      // Settled once the session's groups are killed; should the scan fail, the group's own kill above is what stands.
+      void killSession().then(settle, settle);
     };
     child.once('error', (e: NodeJS.ErrnoException) => {
       // Not started (ENOENT, EACCES): no close follows with certainty.
