@@ -53,6 +53,24 @@ describe('a run of a process group', () => {
     expect(alive(pid)).toBe(false);
   }, 30_000);
 
+  it('leaves nothing of its session running either: a background job a shell put in a process group of its own (set -m)', async () => {
+    const file = pidFile();
+    const run = runGroup('/bin/bash', ['-c', `set -m; sleep 300 >/dev/null 2>&1 & echo $! > ${file}`], { ...opts, timeoutMs: 20_000 });
+    const pid = await strayIn(file);
+    expect(await run).toMatchObject({ exitCode: 0, timedOut: false });
+    for (let i = 0; alive(pid) && i < 500; i++) await new Promise((done) => setTimeout(done, 20));
+    expect(alive(pid)).toBe(false);
+  }, 30_000);
+
+  it('kills, at its bound, a descendant that moved to a process group of its own but stayed in the session', async () => {
+    const file = pidFile();
+    const run = runGroup('/bin/bash', ['-c', `set -m; sleep 300 & echo $! > ${file}; wait`], opts);
+    const pid = await strayIn(file);
+    expect(await run).toMatchObject({ timedOut: true });
+    for (let i = 0; alive(pid) && i < 500; i++) await new Promise((done) => setTimeout(done, 20));
+    expect(alive(pid)).toBe(false);
+  }, 30_000);
+
   it('ends at its bound even when a descendant that left the group (setsid) holds the output open', async () => {
     const file = pidFile();
     const run = runGroup('/bin/sh', ['-c', `setsid sleep 300 & echo $! > ${file}; echo started`], opts);

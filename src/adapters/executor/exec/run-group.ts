@@ -7,14 +7,19 @@
  * (execFile kills the command only, and cannot start it in a group of its own.)
  * The group is killed too when the command ends in time: a background child
  * that let go of the output would otherwise outlive the run unbounded.
- * A descendant that left the group (setsid) is out of reach of the kill; if it
+ * So is every group of its session (session-groups.ts): a process that moved
+ * to a group of its own (`set -m`, setpgid) stays in the session.
+ * A descendant that left the session (setsid) is out of reach of the kill; if it
  * holds the output open, the run still ends at its bound (or output limit):
  * the gateway stops reading, and it is left to the host's own supervision.
  */
 import { spawn } from 'node:child_process';
+import { sessionGroups } from './session-groups.ts';
 
 /** How long the output of a killed group is still read: what its processes wrote before they died. */
 const LET_GO_MS = 1000;
+/** How many times the session is looked through for processes still in it. */
+const SESSION_ROUNDS = 8;
 
 export interface GroupRun {
   /** The exit code, or null when a signal ended it (or it never started). */
@@ -59,16 +64,34 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
     let failure: string | undefined;
     let done = false;
     const killGroup = () => {
+      if (child.pid === undefined) return;
       try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        process.kill(-child.pid, 'SIGKILL');
       } catch {
         // The group is gone already.
+      }
+    };
+    // The groups of its session, made by processes that moved to one of their own; again while any is found.
+    // (session-groups.ts reads /proc in slices, handing the event loop back between them.)
+    const killSession = async () => {
+      if (child.pid === undefined) return;
+      for (let round = 0; round < SESSION_ROUNDS; round++) {
+        const groups = await sessionGroups(child.pid);
+        if (groups.length === 0) return;
+        for (const pgrp of groups) {
+          try {
+            process.kill(-pgrp, 'SIGKILL');
+          } catch {
+            // Gone already.
+          }
+        }
       }
     };
     // Output a descendant outside the group holds open: once the group is dead, stop waiting for it to close.
     let letGo: NodeJS.Timeout | undefined;
     const stop = () => {
       killGroup();
+      killSession().catch(() => {});
       letGo ??= setTimeout(() => {
         child.stdout.destroy();
         child.stderr.destroy();
@@ -102,7 +125,9 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
       opts.signal?.removeEventListener('abort', onAbort);
       // Whatever of the group is still running (a background child that let go of the output) ends with the run.
       killGroup();
-      resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(stopped ? { stopped } : {}), ...(failure ? { failure } : {}) });
+      const settle = () => resolve({ exitCode, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), timedOut, ...(stopped ? { stopped } : {}), ...(failure ? { failure } : {}) });
+      // Settled once the session's groups are killed; should the scan fail, the group's own kill above is what stands.
+      void killSession().then(settle, settle);
     };
     child.once('error', (e: NodeJS.ErrnoException) => {
       // Not started (ENOENT, EACCES): no close follows with certainty.
