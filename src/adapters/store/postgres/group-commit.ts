@@ -206,11 +206,11 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
    * once a statement needs it: when the operations left all their work to the end and this process knows the audit
    * head, the rows and events then go in one statement on that head, which commits on its own (audit.ts
    * writeOnKnownHead; one round trip for the whole write). When the head or a row had moved on meanwhile, or anything
-   * would split the batch, nothing of it was committed and it runs again the classic way: BEGIN, the operations'
-   * statements (alone, nothing left for later), the head locked and read, the append, COMMIT.
+   * would split the batch, nothing of it was committed and it runs again the classic way: BEGIN with the rows left for
+   * the batch and the head's lock, the append with COMMIT. `alone` (an operation run again after its batch failed): its
+   * statements leave nothing for later, so what fails is its own statement's refusal.
    */
-  async function transact(ops: Op[], classic = false): Promise<void> {
-    const alone = classic && ops.length === 1;
+  async function transact(ops: Op[], classic = false, alone = false): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       let c: Conn | undefined;
       let conn: Tracked | undefined;
@@ -281,7 +281,7 @@ export function createWriter(db: Db, log: AuditLog, options: { groupCommit: bool
           const ended = !conn?.begun() || (await c.run('ROLLBACK').then(() => true, () => false));
           c.done(!ended);
           if (!classic && !error.alone) await transact(ops, true);
-          else for (const op of ops) await transact([op], true);
+          else for (const op of ops) await transact([op], true, true);
           return;
         }
         if (c) {
