@@ -146,3 +146,18 @@ describe('hidden characters in the SQL', () => {
     expect(show.stdout).toMatch(/ {2}facts {7}.*hidden characters/);
   });
 });
+
+describe('a statement PostgreSQL runs after a comment the console once read otherwise', () => {
+  // PostgreSQL nests block comments, and ends an operator before `--` or `/*`: either way the console's colouring
+  // lost step with it, and what ran after the comment was coloured as a string literal.
+  it.each([
+    ['a nested block comment', "/* checked /* */ 'read only */ DELETE FROM orders; --'"],
+    ['a line comment right after an operator', "SELECT 1 *--'\n 2; DELETE FROM orders; --'"],
+    ['a block comment right after an operator', "SELECT 1 */* '*/ 2; DELETE FROM orders; --'"],
+  ])('is coloured as code after %s', async (_, sql) => {
+    const id = await hold(sql);
+    const page = await (await getPage(gw.url, alice, `/requests/${id}`)).text();
+    expect(page).not.toMatch(/<span class="sql-(?:string|comment)">[^<]*DELETE/);
+    expect(page).toContain('<span class="sql-keyword">DELETE</span>');
+  });
+});

@@ -24,12 +24,12 @@ const KEYWORDS = new Set(
     .filter(Boolean),
 );
 
-// Order matters: comments and quoted forms before operators; dollar quotes before parameters.
+// Order matters: comments and quoted forms before operators; dollar quotes before parameters. Block comments nest,
+// which no regular expression counts: blockCommentLength.
 const RULES: readonly [SqlTokenKind, RegExp][] = [
   ['space', /\s+/y],
   // PostgreSQL's lexer ends a line comment at \r as at \n: what follows runs, and must not look commented out.
   ['comment', /--[^\n\r]*/y],
-  ['comment', /\/\*[\s\S]*?(?:\*\/|$)/y],
   ['string', /[eE]'(?:[^'\\]|\\[\s\S]|'')*(?:'|$)/y],
   ['string', /'(?:[^']|'')*(?:'|$)/y],
   ['string', /(\$[A-Za-z_][A-Za-z0-9_]*\$|\$\$)[\s\S]*?(?:\1|$)/y],
@@ -37,8 +37,32 @@ const RULES: readonly [SqlTokenKind, RegExp][] = [
   ['param', /\$\d+/y],
   ['number', /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y],
   ['word', /[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*/y],
-  ['operator', /[^\sA-Za-z0-9_'"$]+|\$/y],
+  // PostgreSQL ends an operator before `--` or `/*`: `*--'` is `*` and a comment, not an operator and a string.
+  ['operator', /(?:(?!--|\/\*)[^\sA-Za-z0-9_'"$])+|\$/y],
 ];
+
+/**
+ * The length of the block comment at `at`, as PostgreSQL reads it: nested,
+ * so `/* a /* b *\/ 'c *\/` is one comment, and what follows it runs.
+ * Unterminated, it runs to the end.
+ */
+function blockCommentLength(sql: string, at: number): number {
+  let depth = 0;
+  let i = at;
+  while (i < sql.length) {
+    if (sql.startsWith('/*', i)) {
+      depth += 1;
+      i += 2;
+    } else if (sql.startsWith('*/', i)) {
+      depth -= 1;
+      i += 2;
+      if (depth === 0) break;
+    } else {
+      i += 1;
+    }
+  }
+  return i - at;
+}
 
 /**
  * @example
@@ -48,6 +72,12 @@ export function tokenizeSql(sql: string): SqlToken[] {
   const tokens: SqlToken[] = [];
   let at = 0;
   while (at < sql.length) {
+    if (sql.startsWith('/*', at)) {
+      const text = sql.slice(at, at + blockCommentLength(sql, at));
+      tokens.push({ kind: 'comment', text });
+      at += text.length;
+      continue;
+    }
     let matched = false;
     for (const [kind, re] of RULES) {
       re.lastIndex = at;
