@@ -147,13 +147,15 @@ describe('hidden characters in the SQL', () => {
   });
 });
 
-describe('a statement PostgreSQL runs after a comment the console once read otherwise', () => {
-  // PostgreSQL nests block comments, and ends an operator before `--` or `/*`: either way the console's colouring
-  // lost step with it, and what ran after the comment was coloured as a string literal.
+describe('a statement PostgreSQL runs after a comment or quote the console once read otherwise', () => {
+  // PostgreSQL nests block comments, ends an operator before `--` or `/*`, and takes a non-ASCII letter in a dollar
+  // quote's tag: each way the console's colouring lost step with it, and what ran after was coloured as a string.
   it.each([
     ['a nested block comment', "/* checked /* */ 'read only */ DELETE FROM orders; --'"],
     ['a line comment right after an operator', "SELECT 1 *--'\n 2; DELETE FROM orders; --'"],
     ['a block comment right after an operator', "SELECT 1 */* '*/ 2; DELETE FROM orders; --'"],
+    // A dollar quote's tag may hold any letter PostgreSQL reads as one, `é` too: the quote ends at `$é$`.
+    ['a dollar quote with a tag of other letters', "SELECT $é$ ' $é$; DELETE FROM orders; --'"],
   ])('is coloured as code after %s', async (_, sql) => {
     const id = await hold(sql);
     const page = await (await getPage(gw.url, alice, `/requests/${id}`)).text();

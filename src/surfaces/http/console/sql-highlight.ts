@@ -32,7 +32,8 @@ const RULES: readonly [SqlTokenKind, RegExp][] = [
   ['comment', /--[^\n\r]*/y],
   ['string', /[eE]'(?:[^'\\]|\\[\s\S]|'')*(?:'|$)/y],
   ['string', /'(?:[^']|'')*(?:'|$)/y],
-  ['string', /(\$[A-Za-z_][A-Za-z0-9_]*\$|\$\$)[\s\S]*?(?:\1|$)/y],
+  // A tag takes the letters an identifier does, `é` too, as PostgreSQL's lexer does.
+  ['string', /(\$[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*\$|\$\$)[\s\S]*?(?:\1|$)/y],
   ['identifier', /"(?:[^"]|"")*(?:"|$)/y],
   ['param', /\$\d+/y],
   ['number', /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y],
