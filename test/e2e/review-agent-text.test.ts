@@ -156,6 +156,8 @@ describe('a statement PostgreSQL runs after a comment or quote the console once 
     ['a block comment right after an operator', "SELECT 1 */* '*/ 2; DELETE FROM orders; --'"],
     // A dollar quote's tag may hold any letter PostgreSQL reads as one, `é` too: the quote ends at `$é$`.
     ['a dollar quote with a tag of other letters', "SELECT $é$ ' $é$; DELETE FROM orders; --'"],
+    // A no-break space is no space to PostgreSQL but a letter, and `$` goes on an identifier: `\u00A0$q$` is a name.
+    ['a name that starts with a no-break space', 'SELECT 1 \u00A0$q$; DELETE FROM orders; SELECT $q$$q$'],
   ])('is coloured as code after %s', async (_, sql) => {
     const id = await hold(sql);
     const page = await (await getPage(gw.url, alice, `/requests/${id}`)).text();

@@ -27,7 +27,8 @@ const KEYWORDS = new Set(
 // Order matters: comments and quoted forms before operators; dollar quotes before parameters. Block comments nest,
 // which no regular expression counts: blockCommentLength.
 const RULES: readonly [SqlTokenKind, RegExp][] = [
-  ['space', /\s+/y],
+  // PostgreSQL's whitespace is ASCII: a no-break or other Unicode space is a letter of a name to it.
+  ['space', /[ \t\n\r\f\v]+/y],
   // PostgreSQL's lexer ends a line comment at \r as at \n: what follows runs, and must not look commented out.
   ['comment', /--[^\n\r]*/y],
   ['string', /[eE]'(?:[^'\\]|\\[\s\S]|'')*(?:'|$)/y],
