@@ -158,6 +158,8 @@ describe('a statement PostgreSQL runs after a comment or quote the console once 
     ['a dollar quote with a tag of other letters', "SELECT $é$ ' $é$; DELETE FROM orders; --'"],
     // A no-break space is no space to PostgreSQL but a letter, and `$` goes on an identifier: `\u00A0$q$` is a name.
     ['a name that starts with a no-break space', 'SELECT 1 \u00A0$q$; DELETE FROM orders; SELECT $q$$q$'],
+    // A literal goes on after a line break and a quote as the kind it began: `E'x'\n'\' '` is one escape string.
+    ['an escape string that goes on after a line break', "SELECT E'x'\n'\\' ' ; DELETE FROM orders; --'"],
   ])('is coloured as code after %s', async (_, sql) => {
     const id = await hold(sql);
     const page = await (await getPage(gw.url, alice, `/requests/${id}`)).text();

@@ -31,7 +31,6 @@ const RULES: readonly [SqlTokenKind, RegExp][] = [
   ['space', /[ \t\n\r\f\v]+/y],
   // PostgreSQL's lexer ends a line comment at \r as at \n: what follows runs, and must not look commented out.
   ['comment', /--[^\n\r]*/y],
-  ['string', /[eE]'(?:[^'\\]|\\[\s\S]|'')*(?:'|$)/y],
   ['string', /'(?:[^']|'')*(?:'|$)/y],
   // A tag takes the letters an identifier does, `é` too, as PostgreSQL's lexer does.
   ['string', /(\$[A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*\$|\$\$)[\s\S]*?(?:\1|$)/y],
@@ -66,6 +65,33 @@ function blockCommentLength(sql: string, at: number): number {
   return i - at;
 }
 
+const E_START = /^[eE]'$/;
+// PostgreSQL's quote continuation: a literal goes on, as the kind it began, after a quote that follows whitespace
+// holding a line break (line comments may stand after the break).
+const CONTINUATION = /[ \t\f]*[\n\r](?:[ \t\n\r\f\v]+|--[^\n\r]*[\n\r])*'/y;
+
+/**
+ * The length of the escape string (`E'…'`) at `at`, as PostgreSQL reads it:
+ * a backslash escapes the next character, and after a line break a further
+ * quote goes on with the same literal (`E'x'\n'\' '` is one string).
+ * Unterminated, it runs to the end.
+ */
+function escapeStringLength(sql: string, at: number): number {
+  let i = at + 2;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === '\\') i += 2;
+    else if (c !== "'") i += 1;
+    else if (sql[i + 1] === "'") i += 2;
+    else {
+      CONTINUATION.lastIndex = i + 1;
+      if (!CONTINUATION.test(sql)) return i + 1 - at;
+      i = CONTINUATION.lastIndex;
+    }
+  }
+  return Math.min(i, sql.length) - at;
+}
+
 /**
  * @example
  * tokenizeSql("select 'a'").map((t) => t.kind); // ['keyword', 'space', 'string']
@@ -74,9 +100,10 @@ export function tokenizeSql(sql: string): SqlToken[] {
   const tokens: SqlToken[] = [];
   let at = 0;
   while (at < sql.length) {
-    if (sql.startsWith('/*', at)) {
-      const text = sql.slice(at, at + blockCommentLength(sql, at));
-      tokens.push({ kind: 'comment', text });
+    const special = sql.startsWith('/*', at) ? (['comment', blockCommentLength(sql, at)] as const) : E_START.test(sql.slice(at, at + 2)) ? (['string', escapeStringLength(sql, at)] as const) : undefined;
+    if (special) {
+      const text = sql.slice(at, at + special[1]);
+      tokens.push({ kind: special[0], text });
       at += text.length;
       continue;
     }
