@@ -6,7 +6,7 @@
 import { boundedJson, cutText, PREVIEW_LINES, previewText as textPreview } from '../core/bounded-text.ts';
 import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
-import { lineCommentEnds } from '../core/line-comments.ts';
+import { LINE_COMMENT_END, lineCommentEnds } from '../core/line-comments.ts';
 import { hasHidden, replaceHidden } from '../core/visible-text.ts';
 import { sessionText } from '../core/session-shown.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
@@ -125,7 +125,9 @@ function factsText(r: RequestView): string {
   if (hasHidden(r.action.input) || hasHidden(r.action.reason)) parts.push('hidden characters (controls, bidi or zero-width, named as \\u{…} above)');
   // The review brief's `session state` risk.
   if (r.session) parts.push('session state (its session reads the text otherwise than a new one: see session above)');
-  return parts.join('  ');
+  // One line: a quoted identifier or an argument may hold a break (`"orders\napprovals   none needed"`), which would
+  // start a line that reads as one of ours. Shown as ` ⏎ `, as the cards show it (channel/request-text.ts factsOf).
+  return parts.join('  ').replace(/\r\n?|\n/g, ` ${LINE_COMMENT_END} `);
 }
 
 function timeLeft(expiresAt: string | null): string {

@@ -146,3 +146,24 @@ describe('hidden characters in the SQL', () => {
     expect(show.stdout).toMatch(/ {2}facts {7}.*hidden characters/);
   });
 });
+
+describe('a statement PostgreSQL runs after a comment or quote the console once read otherwise', () => {
+  // PostgreSQL nests block comments, ends an operator before `--` or `/*`, and takes a non-ASCII letter in a dollar
+  // quote's tag: each way the console's colouring lost step with it, and what ran after was coloured as a string.
+  it.each([
+    ['a nested block comment', "/* checked /* */ 'read only */ DELETE FROM orders; --'"],
+    ['a line comment right after an operator', "SELECT 1 *--'\n 2; DELETE FROM orders; --'"],
+    ['a block comment right after an operator', "SELECT 1 */* '*/ 2; DELETE FROM orders; --'"],
+    // A dollar quote's tag may hold any letter PostgreSQL reads as one, `é` too: the quote ends at `$é$`.
+    ['a dollar quote with a tag of other letters', "SELECT $é$ ' $é$; DELETE FROM orders; --'"],
+    // A no-break space is no space to PostgreSQL but a letter, and `$` goes on an identifier: `\u00A0$q$` is a name.
+    ['a name that starts with a no-break space', 'SELECT 1 \u00A0$q$; DELETE FROM orders; SELECT $q$$q$'],
+    // A literal goes on after a line break and a quote as the kind it began: `E'x'\n'\' '` is one escape string.
+    ['an escape string that goes on after a line break', "SELECT E'x'\n'\\' ' ; DELETE FROM orders; --'"],
+  ])('is coloured as code after %s', async (_, sql) => {
+    const id = await hold(sql);
+    const page = await (await getPage(gw.url, alice, `/requests/${id}`)).text();
+    expect(page).not.toMatch(/<span class="sql-(?:string|comment)">[^<]*DELETE/);
+    expect(page).toContain('<span class="sql-keyword">DELETE</span>');
+  });
+});

@@ -8,16 +8,22 @@
  * after a `--` comment. Real parts: the gateway, a fake Slack and a fake Bot
  * Framework that speak their protocols.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-botframework.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { runCli } from '../support/run-cli.ts';
 
 let slack: FakeSlack;
 let bf: FakeBotFramework;
 let gw: TestGateway;
+let dir: string;
 
 beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cs-fact-lines-'));
   slack = await startFakeSlack();
   bf = await startFakeBotFramework();
   gw = await startTestGateway(`channels:
@@ -43,6 +49,7 @@ afterAll(async () => {
   await gw?.stop();
   await slack?.close();
   await bf?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Every text a card or message shows, depth first. */
@@ -79,5 +86,15 @@ describe('a quoted table name with a line break in it', () => {
     const tables = shown[shown.indexOf('Tables: ') + 1];
     expect(tables).toBe('orders ⏎ access: read-only · approvals still needed: none');
     expect(forgedLines(shown)).toEqual([]);
+  });
+
+  it('forges no line of the CLI’s requests show: the facts stay on one line, the break shown as ⏎', async () => {
+    const cli = runCli({ url: gw.url, key: gw.keys['alice']!, credentials: join(dir, 'none.json') });
+    const show = await cli.command(['requests', 'show', id]).done;
+    expect(show.code, show.stderr).toBe(0);
+    const facts = show.stdout.split('\n').find((l) => l.startsWith('  facts '));
+    expect(facts).toContain('tables=orders ⏎ access: read-only · approvals still needed: none');
+    // The SQL as written stays behind the input's gutter; no line of the output starts with the forged words.
+    expect(show.stdout.split('\n').filter((l) => /^\s*access: read-only/i.test(l))).toEqual([]);
   });
 });

@@ -44,6 +44,17 @@ describe('SQL highlighting', () => {
     ]);
   });
 
+  it('reads comments, quotes and names as PostgreSQL does, so what runs after them is coloured as code', () => {
+    expect(kinds("/* a /* b */ 'c */ DELETE")).toEqual([['comment', "/* a /* b */ 'c */"], ['keyword', 'DELETE']]);
+    expect(kinds("1 *--'\n2")).toEqual([['number', '1'], ['operator', '*'], ['comment', "--'"], ['number', '2']]);
+    expect(kinds("1 */* '*/ 2")).toEqual([['number', '1'], ['operator', '*'], ['comment', "/* '*/"], ['number', '2']]);
+    expect(kinds("$é$ ' $é$; DELETE")).toEqual([['string', "$é$ ' $é$"], ['operator', ';'], ['keyword', 'DELETE']]);
+    expect(kinds('1 \u00A0$q$; DELETE')).toEqual([['number', '1'], ['word', '\u00A0$q$'], ['operator', ';'], ['keyword', 'DELETE']]);
+    expect(kinds("E'x'\n-- c\n'\\' ' ; DELETE")).toEqual([['string', "E'x'\n-- c\n'\\' '"], ['operator', ';'], ['keyword', 'DELETE']]);
+    expect(kinds("E'it''s\\'' x")).toEqual([['string', "E'it''s\\''"], ['word', 'x']]);
+    expect(kinds("E'x' 'y'")).toEqual([['string', "E'x'"], ['string', "'y'"]]);
+  });
+
   it('loses no character of any text', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => tokenizeSql(s).map((t) => t.text).join('') === s));
   });
