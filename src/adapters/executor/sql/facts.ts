@@ -296,15 +296,23 @@ function walk(value: Json, scope: ReadonlySet<string>, found: Found): void {
 function walkObject(obj: JsonObject, scope: ReadonlySet<string>, found: Found, node: string | undefined): void {
   noteShape(obj, scope, found);
   const inner = isObject(obj['withClause']) ? walkWith(obj['withClause'], scope, found) : scope;
-  for (const [key, child] of Object.entries(obj)) {
+  // for…in over a parsed JSON object is its own keys in Object.entries' order, without an array of pairs per object.
+  for (const key in obj) {
     if (key === 'withClause') continue;
+    const child = obj[key]!;
     if (key === 'intoClause' || (key === 'lockingClause' && Array.isArray(child) && child.length > 0)) {
       found.selectWrites = true;
     }
     const childScope = key === 'relation' && node !== undefined && DML_NODES.has(node) ? NO_CTES : inner;
-    if (/^[A-Z]/.test(key) && isObject(child)) visitNode(key, child, childScope, found);
+    if (isNodeName(key) && isObject(child)) visitNode(key, child, childScope, found);
     else walk(child, childScope, found);
   }
+}
+
+/** A node's name in the parse tree starts with a capital letter (A–Z), a field's does not. */
+function isNodeName(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return c >= 65 && c <= 90;
 }
 
 /**
