@@ -21,7 +21,7 @@ import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { extraTypes } from './server-objects.ts';
 import { cascades, changesOwner, countsAsDdl, DROPPED_RELATION_KINDS, mergeWrites, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
-import { isObject, type Json, type JsonObject } from './parse-tree.ts';
+import { isNodeName, isObject, type Json, type JsonObject } from './parse-tree.ts';
 
 export { loadSqlParser, sqlParser } from './sql-parser.ts';
 
@@ -296,23 +296,14 @@ function walk(value: Json, scope: ReadonlySet<string>, found: Found): void {
 function walkObject(obj: JsonObject, scope: ReadonlySet<string>, found: Found, node: string | undefined): void {
   noteShape(obj, scope, found);
   const inner = isObject(obj['withClause']) ? walkWith(obj['withClause'], scope, found) : scope;
-  // for…in over a parsed JSON object is its own keys in Object.entries' order, without an array of pairs per object.
   for (const key in obj) {
     if (key === 'withClause') continue;
     const child = obj[key]!;
-    if (key === 'intoClause' || (key === 'lockingClause' && Array.isArray(child) && child.length > 0)) {
-      found.selectWrites = true;
-    }
+    if (key === 'intoClause' || (key === 'lockingClause' && Array.isArray(child) && child.length > 0)) found.selectWrites = true;
     const childScope = key === 'relation' && node !== undefined && DML_NODES.has(node) ? NO_CTES : inner;
     if (isNodeName(key) && isObject(child)) visitNode(key, child, childScope, found);
     else walk(child, childScope, found);
   }
-}
-
-/** A node's name in the parse tree starts with a capital letter (A–Z), a field's does not. */
-function isNodeName(key: string): boolean {
-  const c = key.charCodeAt(0);
-  return c >= 65 && c <= 90;
 }
 
 /**
