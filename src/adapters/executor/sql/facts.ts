@@ -21,7 +21,7 @@ import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { extraTypes } from './server-objects.ts';
 import { cascades, changesOwner, countsAsDdl, DROPPED_RELATION_KINDS, mergeWrites, PRIVILEGE_TYPES, statementType, upsertUpdate } from './statement-types.ts';
 import { explainAnalyzes } from './explain-analyze.ts';
-import { isObject, type Json, type JsonObject } from './parse-tree.ts';
+import { isNodeName, isObject, type Json, type JsonObject } from './parse-tree.ts';
 
 export { loadSqlParser, sqlParser } from './sql-parser.ts';
 
@@ -296,13 +296,12 @@ function walk(value: Json, scope: ReadonlySet<string>, found: Found): void {
 function walkObject(obj: JsonObject, scope: ReadonlySet<string>, found: Found, node: string | undefined): void {
   noteShape(obj, scope, found);
   const inner = isObject(obj['withClause']) ? walkWith(obj['withClause'], scope, found) : scope;
-  for (const [key, child] of Object.entries(obj)) {
+  for (const key in obj) {
     if (key === 'withClause') continue;
-    if (key === 'intoClause' || (key === 'lockingClause' && Array.isArray(child) && child.length > 0)) {
-      found.selectWrites = true;
-    }
+    const child = obj[key]!;
+    if (key === 'intoClause' || (key === 'lockingClause' && Array.isArray(child) && child.length > 0)) found.selectWrites = true;
     const childScope = key === 'relation' && node !== undefined && DML_NODES.has(node) ? NO_CTES : inner;
-    if (/^[A-Z]/.test(key) && isObject(child)) visitNode(key, child, childScope, found);
+    if (isNodeName(key) && isObject(child)) visitNode(key, child, childScope, found);
     else walk(child, childScope, found);
   }
 }

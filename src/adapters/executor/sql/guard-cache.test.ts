@@ -276,6 +276,53 @@ describe.skipIf(!db)('the session check cache (real PostgreSQL)', () => {
     }
   });
 
+  // Each condition the state stands on, broken alone inside a transaction that is rolled back: no state, so no verdict
+  // is served (the verifier fails on 'no epoch').
+  const unsettled: { name: string; sql: string }[] = [
+    { name: 'row-level security on the counter', sql: 'ALTER TABLE countersign.ddl_epoch ENABLE ROW LEVEL SECURITY' },
+    { name: 'a rule on the counter', sql: 'CREATE RULE r AS ON UPDATE TO countersign.ddl_epoch DO INSTEAD NOTHING' },
+    {
+      name: 'a trigger on the counter',
+      sql: `CREATE FUNCTION public.cs_skip() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+        CREATE TRIGGER t BEFORE UPDATE ON countersign.ddl_epoch FOR EACH ROW EXECUTE FUNCTION public.cs_skip()`,
+    },
+    { name: 'a child of the counter', sql: 'CREATE TABLE countersign.child () INHERITS (countersign.ddl_epoch)' },
+    { name: 'a second counter row', sql: 'INSERT INTO countersign.ddl_epoch VALUES (0)' },
+    { name: 'no counter row', sql: 'DELETE FROM countersign.ddl_epoch' },
+    { name: 'an event trigger dropped', sql: 'DROP EVENT TRIGGER countersign_ddl_epoch_rewrite' },
+    { name: 'an event trigger disabled', sql: 'ALTER EVENT TRIGGER countersign_ddl_epoch_drop DISABLE' },
+    { name: 'an event trigger firing on origin only', sql: 'ALTER EVENT TRIGGER countersign_ddl_epoch_end ENABLE' },
+    { name: 'the function made security invoker', sql: 'ALTER FUNCTION countersign.bump_ddl_epoch() SECURITY INVOKER' },
+    { name: 'the function without its search_path', sql: 'ALTER FUNCTION countersign.bump_ddl_epoch() RESET search_path' },
+    {
+      name: 'the function body changed',
+      sql: 'CREATE OR REPLACE FUNCTION countersign.bump_ddl_epoch() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$BEGIN END$$',
+    },
+  ];
+
+  it('the state is none while any condition of the counter table, its row or the event triggers does not hold', async () => {
+    const state = async () => (await admin.query<{ state: string | null }>(stateSql('countersign'))).rows[0]?.state ?? null;
+    const s0 = await state();
+    expect(s0).not.toBeNull();
+    for (const u of unsettled) {
+      await admin.query('BEGIN');
+      try {
+        expect(await state()).toBe(s0);
+        await admin.query(u.sql);
+        expect({ [u.name]: await state() }).toEqual({ [u.name]: null });
+      } finally {
+        await admin.query('ROLLBACK');
+      }
+    }
+    await admin.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    try {
+      expect(await state()).toBeNull();
+    } finally {
+      await admin.query('ROLLBACK');
+    }
+    expect(await state()).toBe(s0);
+  });
+
   it('property: with DDL in between, the cached session answers every statement as the session without a cache', async () => {
     const statements = ['SELECT lower(note) FROM orders', 'SELECT id FROM v', 'SELECT id FROM orders', "UPDATE orders SET note = 'B' WHERE id = 2", 'SELECT 1; SELECT 1/0'];
     const ddl = [...attacks.map((a) => [a.attack, a.undo] as const)];

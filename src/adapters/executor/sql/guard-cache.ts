@@ -121,16 +121,17 @@ export function stateSql(schema: string): string {
   const settings = Object.keys(PINNED_SETTINGS)
     .map((s) => `pg_catalog.current_setting(${literal(s)})`)
     .join(', ');
+  // Each part is read once, its count beside its text: the plan is what the server sets up again on every statement, and
+  // a part written twice (once for the count, once for the text) doubled most of it. A count of one gives the row's
+  // text as the string_agg of that one row.
+  const parts = `FROM (SELECT pg_catalog.count(*) AS n, pg_catalog.string_agg(pg_catalog.concat_ws(':', t.oid, t.xmin, p.oid, p.xmin), ',' ORDER BY t.oid) AS s ${triggers}) tr,
+      (SELECT pg_catalog.count(*) AS n, pg_catalog.string_agg(pg_catalog.concat_ws(':', c.oid, c.xmin), ',') AS s ${counter}) co,
+      (SELECT pg_catalog.count(*) AS n, pg_catalog.string_agg(pg_catalog.concat_ws(':', e.epoch, e.xmin), ',') AS s FROM ${ident(schema)}.ddl_epoch e) ep`;
   // Above READ COMMITTED the counter is read through the transaction's snapshot, which DDL since does not change: no state.
-  return `SELECT CASE WHEN pg_catalog.current_setting('transaction_isolation') ${eq} 'read committed'
-                 AND (SELECT pg_catalog.count(*) ${triggers}) ${eq} ${Object.keys(EPOCH_TRIGGERS).length}
-                 AND (SELECT pg_catalog.count(*) ${counter}) ${eq} 1
-                 AND (SELECT pg_catalog.count(*) FROM ${ident(schema)}.ddl_epoch) ${eq} 1
-    THEN pg_catalog.concat_ws(' ',
-      (SELECT pg_catalog.string_agg(pg_catalog.concat_ws(':', t.oid, t.xmin, p.oid, p.xmin), ',' ORDER BY t.oid) ${triggers}),
-      (SELECT pg_catalog.concat_ws(':', c.oid, c.xmin) ${counter}),
-      (SELECT pg_catalog.concat_ws(':', e.epoch, e.xmin) FROM ${ident(schema)}.ddl_epoch e),
-      pg_catalog.current_user(), pg_catalog.session_user(), pg_catalog.current_schemas(true), ${temporary}, ${settings})
+  return `SELECT CASE WHEN pg_catalog.current_setting('transaction_isolation') ${eq} 'read committed' THEN (
+    SELECT CASE WHEN tr.n ${eq} ${Object.keys(EPOCH_TRIGGERS).length} AND co.n ${eq} 1 AND ep.n ${eq} 1
+      THEN pg_catalog.concat_ws(' ', tr.s, co.s, ep.s, pg_catalog.current_user(), pg_catalog.session_user(), pg_catalog.current_schemas(true), ${temporary}, ${settings})
+    END ${parts})
   END AS state`;
 }
 

@@ -17,24 +17,34 @@
  */
 import type { WirePart } from '../../../core/ports.ts';
 
+/** Fails (22P02) when a name of the gateway's is held by a statement prepared in SQL. */
+const OWN_INTACT = `NOT EXISTS (SELECT FROM pg_catalog.pg_prepared_statement() p
+      WHERE p.from_sql AND pg_catalog.starts_with(p.name::pg_catalog.text, 'countersign_'))`;
+// The failing branch is not a constant, which the planner would fold, and fail, whatever the case.
+const CHANGED = "pg_catalog.concat('prepared statements were changed behind the gateway: '";
+
 /**
- * $1 the client's statement name (NULL: none to check), $2 the text the
- * gateway judges it by. Fails (22P02) unless all is as the gateway knows it;
- * the failing branch is not a constant, which the planner would fold, and fail, whatever the case.
+ * $1 the client's statement name, $2 the text the gateway judges it by.
+ * Fails (22P02) unless all is as the gateway knows it. It reads the function
+ * behind the pg_prepared_statements view: the same rows, without the view to
+ * expand each time the check is parsed.
  */
-export const CHECK_SQL = `SELECT CASE WHEN NOT EXISTS (SELECT FROM pg_catalog.pg_prepared_statements p
-      WHERE p.from_sql AND pg_catalog.starts_with(p.name::pg_catalog.text, 'countersign_'))
-    AND ($1::pg_catalog.text IS NULL OR EXISTS (SELECT FROM pg_catalog.pg_prepared_statements p
+export const CHECK_SQL = `SELECT CASE WHEN ${OWN_INTACT}
+    AND EXISTS (SELECT FROM pg_catalog.pg_prepared_statement() p
       WHERE p.name::pg_catalog.text OPERATOR(pg_catalog.=) $1::pg_catalog.text AND NOT p.from_sql
-        AND p.statement OPERATOR(pg_catalog.=) $2::pg_catalog.text))
-  THEN 1 ELSE pg_catalog.concat('prepared statements were changed behind the gateway: ', $1::pg_catalog.text)::pg_catalog.int4 END`;
+        AND p.statement OPERATOR(pg_catalog.=) $2::pg_catalog.text)
+  THEN 1 ELSE ${CHANGED}, $1::pg_catalog.text)::pg_catalog.int4 END`;
+
+/** The check with no client statement to look at (the gateway's names only): half the query to parse, as it is every time. */
+export const CHECK_OWN_SQL = `SELECT CASE WHEN ${OWN_INTACT} THEN 1 ELSE ${CHANGED}, NULL::pg_catalog.text)::pg_catalog.int4 END`;
 
 /**
  * The check as one of the gateway's steps: `countersign_check` (a name no
  * client may Parse or Close), parsed afresh each time it runs, since what
- * the name held may have been changed too.
+ * the name held may have been changed too. `[null, null]`: the gateway's names only.
  */
 export function checkStep(values: [string | null, string | null]): { key: string; values: (string | null)[]; parse: { text: string; types: readonly number[] } } {
+  if (values[0] === null) return { key: 'check', values: [], parse: { text: CHECK_OWN_SQL, types: [] } };
   return { key: 'check', values, parse: { text: CHECK_SQL, types: [25, 25] } };
 }
 

@@ -117,7 +117,7 @@ function each(value: Json, visit: (key: string, obj: JsonObject) => void, key = 
     for (const item of value as readonly Json[]) each(item, visit, key);
   } else if (isObject(value)) {
     visit(key, value);
-    for (const [k, child] of Object.entries(value)) each(child, visit, k);
+    for (const k in value) each(value[k]!, visit, k);
   }
 }
 
