@@ -17,11 +17,10 @@
  * The upstream (real MCP SDK server) lists the schemas FastMCP lists and reads
  * the values as pydantic's lax mode does.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { startStatelessMcp, type StatelessMcp } from '../support/stateless-mcp.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /** pydantic 2's lax reading of a boolean from JSON (strings in any case). */
@@ -29,7 +28,7 @@ const LAX_TRUE = new Set<unknown>([true, 1, '1', 'true', 'yes', 'on', 't', 'y'])
 const laxTrue = (v: unknown) => LAX_TRUE.has(typeof v === 'string' ? v.toLowerCase() : v);
 /** What each call of `deploy` acted on, as pydantic read its arguments. */
 const runs: { forced: boolean; live: boolean; cpu: number | null }[] = [];
-let http: HttpServer;
+let upstream: StatelessMcp | undefined;
 let gw: TestGateway;
 
 // As FastMCP lists `def deploy(service: str, flags: dict[str, bool] = {}, target: tuple[str, bool] = ("staging", False), limits: dict[str, int] | None = None, checks: list[bool] | None = None)`.
@@ -49,9 +48,7 @@ const DEPLOY_SCHEMA = {
 };
 
 async function startUpstream(): Promise<string> {
-  http = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+  upstream = await startStatelessMcp(() => {
     const server = new Server({ name: 'deploy-upstream', version: '1.0.0' }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [{ name: 'deploy', description: 'Deploys a service.', inputSchema: DEPLOY_SCHEMA }] }));
     server.setRequestHandler(CallToolRequestSchema, async (r) => {
@@ -60,13 +57,9 @@ async function startUpstream(): Promise<string> {
       runs.push({ forced: laxTrue(a.flags?.['force']) || laxTrue(a.opts?.['force']), live: laxTrue(a.target?.[1]), cpu: cpu === undefined ? null : Number(cpu) });
       return { content: [{ type: 'text', text: 'deployed' }] };
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    await server.connect(transport);
-    const text = Buffer.concat(chunks).toString('utf8');
-    await transport.handleRequest(req, res, text === '' ? undefined : JSON.parse(text));
+    return server;
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(http.address() as { port: number }).port}/mcp`;
+  return upstream.url;
 }
 
 beforeAll(async () => {
@@ -97,7 +90,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
-  await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
+  await upstream?.close();
 });
 
 async function call(id: number, args: string): Promise<any> {

@@ -7,23 +7,20 @@
  * argument is refused before policy (422 INPUT_UNPARSEABLE) and the upstream is not called; the declared spelling
  * runs as policy judged it.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { startStatelessMcp, type StatelessMcp } from '../support/stateless-mcp.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /** What each call of `deploy` ran with, as the upstream's SDK parsed its arguments. */
 const deploys: { service: string; dryRun: boolean; opts: { dryRun: boolean } | undefined }[] = [];
-let http: HttpServer;
+let upstream: StatelessMcp | undefined;
 let gw: TestGateway;
 
 /** A stateless upstream on the TypeScript SDK's McpServer: `deploy(service, dryRun = false, opts?: { dryRun })`. */
 async function startUpstream(): Promise<string> {
-  http = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+  upstream = await startStatelessMcp(() => {
     const server = new McpServer({ name: 'deployer', version: '1.0.0' });
     server.registerTool(
       'deploy',
@@ -36,13 +33,9 @@ async function startUpstream(): Promise<string> {
         return { content: [{ type: 'text', text: dryRun ? `would deploy ${service}` : `deployed ${service}` }] };
       },
     );
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    await server.connect(transport);
-    const text = Buffer.concat(chunks).toString('utf8');
-    await transport.handleRequest(req, res, text === '' ? undefined : JSON.parse(text));
+    return server;
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(http.address() as { port: number }).port}/mcp`;
+  return upstream.url;
 }
 
 beforeAll(async () => {
@@ -68,7 +61,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
-  await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
+  await upstream?.close();
 });
 
 const deploy = (args: Record<string, unknown>) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { tool: 'deploy', arguments: args }, reason: 'try the release' } });

@@ -16,11 +16,10 @@
  * compares the string or number it was sent (`force == true` does not match
  * `"true"`). Such arguments are refused before policy.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { startStatelessMcp, type StatelessMcp } from '../support/stateless-mcp.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /** The mode each call of `sync` acted on. */
@@ -28,14 +27,12 @@ const modes: string[] = [];
 /** Whether each call of `wipe` forced, as pydantic's lax mode reads a boolean. */
 const forced: boolean[] = [];
 const LAX_TRUE = new Set<unknown>([true, 1, '1', 'true', 'True', 'yes', 'on', 't', 'y']);
-let http: HttpServer;
+let upstream: StatelessMcp | undefined;
 let gw: TestGateway;
 
 /** A stateless upstream with one tool, `sync`, that copies its options onto an empty object by assignment and reads `mode`. */
 async function startUpstream(): Promise<string> {
-  http = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+  upstream = await startStatelessMcp(() => {
     const server = new Server({ name: 'sync-upstream', version: '1.0.0' }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({
       tools: [
@@ -62,14 +59,9 @@ async function startUpstream(): Promise<string> {
       modes.push(mode);
       return { content: [{ type: 'text', text: `synced (${mode})` }] };
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    await server.connect(transport);
-    // A GET (a client's stream) or DELETE (the end of a session) has no body: the transport answers it as it does.
-    const text = Buffer.concat(chunks).toString('utf8');
-    await transport.handleRequest(req, res, text === '' ? undefined : JSON.parse(text));
+    return server;
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(http.address() as { port: number }).port}/mcp`;
+  return upstream.url;
 }
 
 beforeAll(async () => {
@@ -94,7 +86,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
-  await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
+  await upstream?.close();
 });
 
 async function rpc(text: string): Promise<any> {

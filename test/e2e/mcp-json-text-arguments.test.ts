@@ -16,18 +16,17 @@
  * The upstream (real MCP SDK server) lists the schemas FastMCP lists and
  * pre-parses as FastMCP does.
  */
-import { createServer, type Server as HttpServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { startStatelessMcp, type StatelessMcp } from '../support/stateless-mcp.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 
 /** What each call of `purge` acted on, after FastMCP's pre-parse. */
 const purged: { paths: unknown; filter: unknown }[] = [];
 /** What each call of `save` wrote. */
 const saved: unknown[] = [];
-let http: HttpServer;
+let upstream: StatelessMcp | undefined;
 let gw: TestGateway;
 
 // As FastMCP lists `def purge(paths: str | list[str], filter: str | None = None)` and `def save(path: str, content: str)`.
@@ -65,9 +64,7 @@ function preParse(tool: string, args: Record<string, unknown>): Record<string, u
 }
 
 async function startUpstream(): Promise<string> {
-  http = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+  upstream = await startStatelessMcp(() => {
     const server = new Server({ name: 'fastmcp-like', version: '1.0.0' }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: TOOLS }));
     server.setRequestHandler(CallToolRequestSchema, async (r) => {
@@ -76,13 +73,9 @@ async function startUpstream(): Promise<string> {
       else purged.push({ paths: a['paths'], filter: a['filter'] ?? null });
       return { content: [{ type: 'text', text: 'done' }] };
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    await server.connect(transport);
-    const text = Buffer.concat(chunks).toString('utf8');
-    await transport.handleRequest(req, res, text === '' ? undefined : JSON.parse(text));
+    return server;
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(http.address() as { port: number }).port}/mcp`;
+  return upstream.url;
 }
 
 beforeAll(async () => {
@@ -113,7 +106,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
-  await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
+  await upstream?.close();
 });
 
 async function call(tool: string, args: unknown): Promise<any> {

@@ -7,16 +7,15 @@
  * lists the tools again before it runs, and a tool defined otherwise stops
  * it (`failed`, TOOL_DEFINITION_MISMATCH: it did not run).
  */
-import { createServer, type Server as HttpServer } from 'node:http';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { httpAgent, textOf } from '../support/mcp.ts';
+import { startStatelessMcp, type StatelessMcp } from '../support/stateless-mcp.ts';
 
-let http: HttpServer;
+let upstream: StatelessMcp | undefined;
 let gw: TestGateway;
 let agent: Client;
 const calls: string[] = [];
@@ -24,9 +23,7 @@ let description = 'Greets someone by name.';
 
 /** A stateless upstream: every POST gets a server of its own, defined as `description` says now. */
 async function startUpstream(): Promise<string> {
-  http = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+  upstream = await startStatelessMcp(() => {
     const server = new Server({ name: 'silent-upstream', version: '1.0.0' }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({
       tools: [{ name: 'greet', description, inputSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } }],
@@ -35,13 +32,9 @@ async function startUpstream(): Promise<string> {
       calls.push(String(r.params.arguments?.['name']));
       return { content: [{ type: 'text', text: `hello, ${String(r.params.arguments?.['name'])}` }] };
     });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    await server.connect(transport);
-    const text = Buffer.concat(chunks).toString('utf8');
-    await transport.handleRequest(req, res, text === '' ? undefined : JSON.parse(text));
+    return server;
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(http.address() as { port: number }).port}/mcp`;
+  return upstream.url;
 }
 
 beforeAll(async () => {
@@ -64,10 +57,7 @@ policy:
 afterAll(async () => {
   await agent?.close();
   await gw?.stop();
-  await new Promise<void>((r) => {
-    http?.close(() => r());
-    http?.closeAllConnections();
-  });
+  await upstream?.close();
 });
 
 /** Holds a call of greet, lets `meanwhile` happen, approves it as alice read it, and returns the request once settled. */
