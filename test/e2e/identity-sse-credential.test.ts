@@ -15,37 +15,9 @@ import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
 import { opsApiConfig } from '../support/policies.ts';
 import { storedAudit } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
+import { readEvents } from '../support/sse.ts';
 
-interface SseEvent {
-  event: string;
-  data: any;
-}
 
-/** Reads a server-sent event stream; `onEvent` sees each event as it arrives. Resolves when the server ends it. */
-async function readEvents(res: Response, onEvent: (e: SseEvent) => void): Promise<SseEvent[]> {
-  const events: SseEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const e: SseEvent = { event: 'message', data: '' };
-      for (const line of frame.split('\n')) {
-        const [field, ...rest] = line.split(':');
-        const value = rest.join(':').replace(/^ /, '');
-        if (field === 'event') e.event = value;
-        else if (field === 'data') e.data += value;
-      }
-      e.data = JSON.parse(e.data as string);
-      events.push(e);
-      onEvent(e);
-    }
-  }
-  return events;
-}
 
 describe('a request event stream opened with a token that expires', () => {
   let gw: TestGateway;
@@ -91,10 +63,24 @@ ${opsApiConfig(upstream.url)}`,
   it('a long-poll whose token expired while it waited answers 401, not the change it waited for', async () => {
     const token = await tokenFor(120);
     const id = await hold(token, '/poll/expiring');
-    const waiting = fetch(`${gw.url}/v1/requests/${id}?wait=60&from=pending`, { headers: { authorization: `Bearer ${token}` } });
-    // Approved once the wait holds the principal's one wait: a second is then refused.
+    let answered = false;
+    const open = () => {
+      answered = false;
+      const poll = fetch(`${gw.url}/v1/requests/${id}?wait=60&from=pending`, { headers: { authorization: `Bearer ${token}` } });
+      poll.then(
+        () => (answered = true),
+        () => (answered = true),
+      );
+      return poll;
+    };
+    let waiting = open();
+    // Approved once the wait holds the principal's one wait: a second is then refused. A second that reached the
+    // gateway first took that one slot and the wait was refused (answered already): the wait is opened again.
     const second = async () => (await fetch(`${gw.url}/v1/requests/${id}?wait=1`, { headers: { authorization: `Bearer ${token}` } })).status;
-    await eventually(async () => ((await second()) === 429 ? true : undefined));
+    await eventually(async () => {
+      if (answered) waiting = open();
+      return (await second()) === 429 ? true : undefined;
+    }, 20_000);
     clock.advance((120 + 60 + 1) * 1000);
     expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
     const res = await waiting;

@@ -8,6 +8,7 @@ import { eventually, type TestGateway } from '../support/gateway.ts';
 import { prepareSharedGateway, type SharedGateway } from '../support/shared-gateway.ts';
 import { opsApiConfig } from '../support/policies.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
+import { readEvents } from '../support/sse.ts';
 
 
 let upstream: Upstream;
@@ -74,38 +75,7 @@ describe('long-poll', () => {
   });
 });
 
-interface SseEvent {
-  event: string;
-  id?: string;
-  data: any;
-}
 
-/** Reads a server-sent event stream; `onEvent` sees each event as it arrives. Resolves when the server ends it. */
-async function readEvents(res: Response, onEvent: (e: SseEvent) => void): Promise<SseEvent[]> {
-  const events: SseEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const e: SseEvent = { event: 'message', data: '' };
-      for (const line of frame.split('\n')) {
-        const [field, ...rest] = line.split(':');
-        const value = rest.join(':').replace(/^ /, '');
-        if (field === 'event') e.event = value;
-        else if (field === 'id') e.id = value;
-        else if (field === 'data') e.data += value;
-      }
-      e.data = JSON.parse(e.data as string);
-      events.push(e);
-      onEvent(e);
-    }
-  }
-  return events;
-}
 
 describe('server-sent events', () => {
   it('stream the request from pending through the approval to succeeded, then end', async () => {
