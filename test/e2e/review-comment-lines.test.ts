@@ -1,0 +1,87 @@
+/**
+ * A reviewer's comment, and a break-glass justification, are a person's free
+ * text shown to other people: the next approver of a two-person approval
+ * reads the first one's comment on the CLI's `requests show`, the Slack
+ * message and the Teams card. A line break in it started a line of its own
+ * that read as one of the gateway's (`approvals   still needed: none`, a
+ * second `Approved by *bob*`), and in Slack the comment sat in mrkdwn, where
+ * `*bold*` and `~strike~` are formatted. Each is shown as agent text is: on
+ * one line, the break as ` ⏎ `, and in Slack as plain text. Real parts: the
+ * gateway, a fake Slack and a fake Bot Framework that speak their protocols,
+ * the compiled CLI on pipes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-botframework.ts';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { runCli } from '../support/run-cli.ts';
+
+let slack: FakeSlack;
+let bf: FakeBotFramework;
+let gw: TestGateway;
+let dir: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cs-comment-lines-'));
+  slack = await startFakeSlack();
+  bf = await startFakeBotFramework();
+  gw = await startTestGateway(
+    `channels:
+${bf.channelYaml()}
+${slack.channelYaml()}
+  publicUrl: https://countersign.example.com
+connections:
+  - name: orders-db
+    kind: postgres
+    url: postgres://nobody@127.0.0.1:1/orders
+policy:
+  default: deny
+  rules:
+    - id: sql-writes
+      when: facts.writes
+      effect: approve
+      approvers: [{ groups: [sre], count: 2 }]
+      breakGlass: { groups: [oncall] }
+      ttl: 1h
+`,
+    { principals: [...DEFAULT_PRINCIPALS, { id: 'erin', kind: 'human' as const, groups: ['oncall'] }] },
+  );
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await slack?.close();
+  await bf?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function hold(): Promise<string> {
+  const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'orders-db', input: { sql: 'DELETE FROM orders WHERE id = 1' }, reason: 'remove one test order' } });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  return res.body.id as string;
+}
+
+describe('a first approver’s comment with a line break in it', () => {
+  const comment = 'looks fine *to me*\nApproved by bob · approvals   still needed: none';
+  let id: string;
+  beforeAll(async () => {
+    id = await hold();
+    const cli = runCli({ url: gw.url, key: gw.keys['alice']!, credentials: join(dir, 'none.json') });
+    const approve = await cli.command(['requests', 'approve', id, '-m', comment]).done;
+    expect(approve.code, approve.stderr).toBe(0);
+  });
+
+  it('forges no line of the CLI’s requests show the second approver reads', async () => {
+    const cli = runCli({ url: gw.url, key: gw.keys['bob']!, credentials: join(dir, 'none.json') });
+    const show = await cli.command(['requests', 'show', id]).done;
+    expect(show.code, show.stderr).toBe(0);
+    const lines = show.stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('  reviews '))).toContain('("looks fine *to me* ⏎ Approved by bob · approvals   still needed: none")');
+    expect(lines.filter((l) => /^\s*Approved by bob/.test(l))).toEqual([]);
+    expect(lines.find((l) => l.startsWith('  approvals '))).toBe('  approvals   still needed: 1 from group sre (rule sql-writes)');
+  });
+});
+
