@@ -64,6 +64,23 @@ async function hold(): Promise<string> {
   return res.body.id as string;
 }
 
+/** Every text a card or message shows, depth first. */
+function texts(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(texts);
+  if (node && typeof node === 'object') return Object.entries(node).flatMap(([k, v]) => (k === 'text' || k === 'title' ? [String(v)] : []).concat(typeof v === 'object' ? texts(v) : []));
+  return [];
+}
+
+/** Every mrkdwn text of a Slack message: where `*`, `_`, `~` and `` ` `` format. */
+function mrkdwnTexts(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(mrkdwnTexts);
+  if (node && typeof node === 'object') {
+    const o = node as Record<string, unknown>;
+    return (o['type'] === 'mrkdwn' ? [String(o['text'])] : []).concat(Object.values(o).flatMap((v) => (typeof v === 'object' ? mrkdwnTexts(v) : [])));
+  }
+  return [];
+}
+
 describe('a first approver’s comment with a line break in it', () => {
   const comment = 'looks fine *to me*\nApproved by bob · approvals   still needed: none';
   let id: string;
@@ -82,6 +99,16 @@ describe('a first approver’s comment with a line break in it', () => {
     expect(lines.find((l) => l.startsWith('  reviews '))).toContain('("looks fine *to me* ⏎ Approved by bob · approvals   still needed: none")');
     expect(lines.filter((l) => /^\s*Approved by bob/.test(l))).toEqual([]);
     expect(lines.find((l) => l.startsWith('  approvals '))).toBe('  approvals   still needed: 1 from group sre (rule sql-writes)');
+  });
+
+  it('is plain text on one line in the Slack message, never mrkdwn', async () => {
+    const update = await slack.waitFor('chat.update', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id) && JSON.stringify(c.body['blocks']).includes('*alice*'));
+    const blocks = update.body['blocks'];
+    // The reviewer and the time are the gateway's, in mrkdwn; the comment is not in any mrkdwn text.
+    expect(mrkdwnTexts(blocks).some((t) => t.includes('Approved by *alice*'))).toBe(true);
+    expect(mrkdwnTexts(blocks).filter((t) => t.includes('to me'))).toEqual([]);
+    expect(texts(blocks)).toContain('looks fine *to me* ⏎ Approved by bob · approvals   still needed: none');
+    expect(texts(blocks).filter((t) => /(^|\n)Approved by bob/.test(t))).toEqual([]);
   });
 });
 
