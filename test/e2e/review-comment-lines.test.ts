@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-botframework.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
-import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { runCli } from '../support/run-cli.ts';
 
 let slack: FakeSlack;
@@ -109,6 +109,16 @@ describe('a first approver’s comment with a line break in it', () => {
     expect(mrkdwnTexts(blocks).filter((t) => t.includes('to me'))).toEqual([]);
     expect(texts(blocks)).toContain('looks fine *to me* ⏎ Approved by bob · approvals   still needed: none');
     expect(texts(blocks).filter((t) => /(^|\n)Approved by bob/.test(t))).toEqual([]);
+  });
+
+  it('stays on one line of the Teams card', async () => {
+    // While pending the card names the reviewers only; once decided it shows their comments.
+    expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'deny', comment: 'not today\nApproved by carol' } })).status).toBe(200);
+    const update = await eventually(async () => bf.updated.find((u) => JSON.stringify(u.body).includes(id) && JSON.stringify(u.body).includes('not today')));
+    const shown = texts(update.body);
+    expect(shown).toContain('looks fine *to me* ⏎ Approved by bob · approvals   still needed: none');
+    expect(shown).toContain('not today ⏎ Approved by carol');
+    expect(shown.filter((t) => /(^|\n)Approved by (bob|carol)/.test(t))).toEqual([]);
   });
 });
 
