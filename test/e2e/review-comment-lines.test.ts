@@ -122,3 +122,33 @@ describe('a first approver’s comment with a line break in it', () => {
   });
 });
 
+describe('a break-glass justification with a line break in it', () => {
+  const justification = 'checkout is down\nEscalation after 15m to group sre: not needed';
+  let id: string;
+  beforeAll(async () => {
+    id = await hold();
+    const res = await gw.as('erin', `/v1/requests/${id}/break-glass`, { body: { justification } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  });
+
+  const forged = (shown: string[]) => shown.filter((t) => /(^|\n)Escalation after/.test(t));
+
+  it('stays on one line of the Slack message’s safety nets', async () => {
+    const update = await slack.waitFor('chat.update', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id) && JSON.stringify(c.body['blocks']).includes('Break-glass by erin'));
+    const nets = texts(update.body['blocks']).find((t) => t.startsWith('Break-glass by erin'));
+    expect(nets).toContain('checkout is down ⏎ Escalation after 15m to group sre: not needed');
+    expect(forged(texts(update.body['blocks']))).toEqual([]);
+    // The message beside the card that says the glass was broken, too.
+    const said = await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes('Justification: checkout is down'));
+    expect(texts(said.body['blocks'])).toContain('Justification: checkout is down ⏎ Escalation after 15m to group sre: not needed');
+  });
+
+  it('stays on one line of the Teams card’s safety nets', async () => {
+    const update = await eventually(async () => bf.updated.find((u) => JSON.stringify(u.body).includes(id) && JSON.stringify(u.body).includes('Break-glass by erin')));
+    expect(texts(update.body).join('\n')).toContain('checkout is down ⏎ Escalation after 15m to group sre: not needed');
+    expect(forged(texts(update.body))).toEqual([]);
+    const said = await eventually(async () => bf.posted.find((p) => JSON.stringify(p.body).includes('Justification: checkout is down')));
+    expect(texts(said.body).join('\n')).toContain('Justification: checkout is down ⏎ Escalation after 15m to group sre: not needed');
+    expect(forged(texts(said.body))).toEqual([]);
+  });
+});

@@ -225,6 +225,6 @@ export function announcement(r: RequestRecord, event: string, consoleUrl: string
       ? `:rotating_light: Break-glass: ${bg.by} ran this request without its approvals. It needs an after-the-fact review.`
       : `:arrow_double_up: Escalated: still waiting for approval; now asking ${rung ? [...rung.groups.map((g) => `group ${g}`), ...rung.principals].join(', ') : 'the next rung'}.`;
   const blocks: Block[] = [section(`*${escapeMrkdwn(line)}* <${consoleUrl}|open the request>`), plainSection(brief.action)];
-  if (event === 'request.break_glass' && bg) blocks.push(plainSection(plainCut(`Justification: ${visibleText(bg.justification)}`, LIMITS.sectionText)));
+  if (event === 'request.break_glass' && bg) blocks.push(plainSection(plainCut(`Justification: ${oneLine(visibleText(bg.justification))}`, LIMITS.sectionText)));
   return { text: fitEscaped(`${line} ${brief.action}`, LIMITS.messageText).text, blocks };
 }
