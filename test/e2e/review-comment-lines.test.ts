@@ -120,6 +120,15 @@ describe('a first approver’s comment with a line break in it', () => {
     expect(shown).toContain('not today ⏎ Approved by carol');
     expect(shown.filter((t) => /(^|\n)Approved by (bob|carol)/.test(t))).toEqual([]);
   });
+
+  it('stays on one line of the decided Slack message, its error line too', async () => {
+    // bob's deny above decided it; the deny's message quotes his comment.
+    const update = await slack.waitFor('chat.update', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id) && JSON.stringify(c.body['blocks']).includes('Denied by *bob*'));
+    const shown = texts(update.body['blocks']);
+    expect(shown).toContain('not today ⏎ Approved by carol');
+    expect(shown.find((t) => t.startsWith('Error: '))).toContain('not today ⏎ Approved by carol');
+    expect(shown.filter((t) => /(^|\n)Approved by (bob|carol)/.test(t))).toEqual([]);
+  });
 });
 
 describe('a break-glass justification with a line break in it', () => {

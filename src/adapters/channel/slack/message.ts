@@ -156,7 +156,7 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
     const head = `*${OUTCOME[r.status]}* ${slackDate(r.updatedAt)}`;
     blocks.push(section(head), ...reviewBlocks(r, url));
     // The target's error text can quote the agent's input: plain text, after the gateway's own line.
-    if (error) blocks.push(plainSection(plainCut(`Error: ${visibleText(error)}`, LIMITS.sectionText)));
+    if (error) blocks.push(plainSection(plainCut(`Error: ${errorText(r, error)}`, LIMITS.sectionText)));
   }
   // The notification text (push, screen readers): no mrkdwn, so no mention can hide in it.
   return { text: fitEscaped(`${OUTCOME[r.status]}: ${brief.action}`, LIMITS.messageText).text, blocks };
@@ -203,11 +203,17 @@ export function denyModal(requestId: string): Block {
   };
 }
 
+/**
+ * The error line's text. A deny's message quotes the reviewer's comment (`denied by bob: …`): on one line, as on its
+ * review line, so a break in it cannot start a line that reads as the gateway's. A target's error keeps its lines.
+ */
+const errorText = (r: RequestRecord, message: string) => (r.status === 'denied' ? oneLine(visibleText(message)) : visibleText(message));
+
 /** The direct message to a requester when their request reaches its outcome. */
 export function outcomeDm(r: RequestRecord, consoleUrl: string): { text: string; blocks: Block[] } {
   const head = `*${OUTCOME[r.status]}*: your request <${consoleUrl}|${fitEscaped(r.id, 200).text}> on \`${fitEscaped(r.action.connection, 200).text}\``;
   const text = fitEscaped(`${OUTCOME[r.status]}: your request ${r.id} on ${r.action.connection}`, LIMITS.messageText).text;
-  return { text, blocks: [section(head), ...(r.error?.message ? [plainSection(plainCut(`Error: ${visibleText(r.error.message)}`, LIMITS.sectionText))] : [])] };
+  return { text, blocks: [section(head), ...(r.error?.message ? [plainSection(plainCut(`Error: ${errorText(r, r.error.message)}`, LIMITS.sectionText))] : [])] };
 }
 
 /**
