@@ -6,7 +6,7 @@
 import { boundedJson, cutText, PREVIEW_LINES, previewText as textPreview } from '../core/bounded-text.ts';
 import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
-import { LINE_COMMENT_END, lineCommentEnds } from '../core/line-comments.ts';
+import { lineCommentEnds, oneLine } from '../core/line-comments.ts';
 import { hasHidden, replaceHidden } from '../core/visible-text.ts';
 import { sessionText } from '../core/session-shown.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
@@ -127,7 +127,7 @@ function factsText(r: RequestView): string {
   if (r.session) parts.push('session state (its session reads the text otherwise than a new one: see session above)');
   // One line: a quoted identifier or an argument may hold a break (`"orders\napprovals   none needed"`), which would
   // start a line that reads as one of ours. Shown as ` ⏎ `, as the cards show it (channel/request-text.ts factsOf).
-  return parts.join('  ').replace(/\r\n?|\n/g, ` ${LINE_COMMENT_END} `);
+  return oneLine(parts.join('  '));
 }
 
 function timeLeft(expiresAt: string | null): string {
@@ -164,7 +164,9 @@ export function requestDetails(r: RequestView): string {
     `  rules       ${r.decision.rules.join(', ') || '(none matched: default)'} → ${r.decision.effect}${r.decision.message ? ` — ${r.decision.message}` : ''}`,
     ...(r.status === 'pending' ? [`  approvals   ${remaining ? `still needed: ${remaining}` : 'none needed'}`] : []),
     ...(r.stepUp === 'webauthn' ? ['  step-up     each approval is confirmed with a passkey on the request\'s console page'] : []),
-    `  reviews     ${r.reviews.map((v) => `${v.verdict} by ${v.reviewer} at ${v.at}${v.comment ? ` ("${v.comment}")` : ''}`).join('\n              ') || '—'}`,
+    // A reviewer's comment is a person's words, read by the next reviewer: on one line, so a break in it cannot start
+    // a line that reads as one of ours (`  approvals   still needed: none`).
+    `  reviews     ${r.reviews.map((v) => `${v.verdict} by ${v.reviewer} at ${v.at}${v.comment ? ` ("${oneLine(v.comment)}")` : ''}`).join('\n              ') || '—'}`,
     ...(r.escalation ?? []).map((x, i) => `${i === 0 ? '  escalation  ' : '              '}after ${x.afterSeconds}s to ${[...x.groups.map((g) => `group ${g}`), ...x.principals].join(', ')}: ${x.firedAt ? `fired ${x.firedAt}` : `due ${x.dueAt}`}`),
     ...(r.breakGlass
       ? [

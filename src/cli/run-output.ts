@@ -6,6 +6,7 @@
  * escapes controls, and the hidden characters it would leave raw are escaped
  * as `\uXXXX` too.
  */
+import { oneLine } from '../core/line-comments.ts';
 import { replaceHidden } from '../core/visible-text.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
 import { safe } from './output.ts';
@@ -145,7 +146,8 @@ export function tickerText(r: RequestView, elapsedMs: number): string {
 
 function deniedBy(r: RequestView): string {
   const no = r.reviews.filter((v) => v.verdict === 'deny');
-  if (no.length) return `denied by ${no.map((v) => `${v.reviewer}${v.comment ? ` ("${v.comment}")` : ''}`).join(', ')}`;
+  // A reviewer's words on the one line: a break in them would start a `countersign: …` line of their own.
+  if (no.length) return `denied by ${no.map((v) => `${v.reviewer}${v.comment ? ` ("${oneLine(v.comment)}")` : ''}`).join(', ')}`;
   return `denied by policy${r.decision.rules.length ? ` (rules: ${r.decision.rules.join(', ')})` : ''}${r.decision.message ? `: ${r.decision.message}` : r.error ? `: ${r.error.message}` : ''}`;
 }
 

@@ -20,3 +20,16 @@ export const LINE_COMMENT_END = '⏎';
 export function lineCommentEnds(sql: string): string {
   return sql.replace(/(--[^\n\r]*)(?:\r\n?|\n)/g, `$1 ${LINE_COMMENT_END} `);
 }
+
+/**
+ * Text on one line, every line break (\n, \r\n, a lone \r) shown as ` ⏎ `: a
+ * derived fact, a reviewer's comment or a break-glass justification shown
+ * where a line of its own would read as one of the surface's (`approvals
+ * still needed: none`).
+ *
+ * @example
+ * oneLine('fine\napprovals   still needed: none'); // 'fine ⏎ approvals   still needed: none'
+ */
+export function oneLine(text: string): string {
+  return text.replace(/\r\n?|\n/g, ` ${LINE_COMMENT_END} `);
+}

@@ -13,7 +13,7 @@ import { remainingApprovals } from '../../core/review.ts';
 import { approversOf, ladderOf } from '../../core/escalation.ts';
 import { durationText } from '../../core/duration-text.ts';
 import { SESSION_LABEL, sessionShown, sessionText } from '../../core/session-shown.ts';
-import { LINE_COMMENT_END } from '../../core/line-comments.ts';
+import { oneLine } from '../../core/line-comments.ts';
 
 /** Longest input text a channel is given; each cuts it further to its own limits. */
 export const INPUT_TEXT_MAX = 32_768;
@@ -97,7 +97,7 @@ type BoundLabel = 'Parameters' | 'COPY data' | typeof SESSION_LABEL;
  * factsOf(sqlRecord); // [{ label: 'Statements', value: 'update' }, { label: 'Tables', value: 'public.invoices' }, { label: 'Access', value: 'writes' }]
  */
 export function factsOf(r: RequestRecord): { label: string; value: string }[] {
-  return derivedFacts(r).map((f) => ({ label: f.label, value: f.value.replace(/\r\n?|\n/g, ` ${LINE_COMMENT_END} `) }));
+  return derivedFacts(r).map((f) => ({ label: f.label, value: oneLine(f.value) }));
 }
 
 function derivedFacts(r: RequestRecord): { label: string; value: string }[] {
@@ -166,7 +166,8 @@ const who = (groups: readonly string[], principals: readonly string[]) => [...gr
 /**
  * The request's safety nets, one line each: every rung of its escalation ladder (fired or when due) and, once
  * someone broke the glass, who, why and whether it has been reviewed after the fact. Empty when it has none.
- * The justification and review comment are people's words: each channel shows them as plain text.
+ * The justification is a person's words: each channel shows it as plain text, and it is on one line here, its
+ * breaks shown as ` ⏎ `, so it cannot start a line that reads as another safety net (`Escalation after 15m …`).
  *
  * @example
  * safetyNetLines(record); // ['Escalation after 15m to group oncall: fired 2026-…', 'Break-glass by bob: db is down — …']
@@ -178,7 +179,7 @@ export function safetyNetLines(r: RequestRecord): string[] {
   const bg = r.breakGlass;
   if (bg) {
     const review = bg.review ? `reviewed after the fact by ${bg.review.by} (${bg.review.verdict === 'approve' ? 'warranted' : 'not warranted'})` : 'awaiting its after-the-fact review';
-    lines.push(`Break-glass by ${bg.by} at ${bg.at}: ${bg.justification} — ${review}`);
+    lines.push(`Break-glass by ${bg.by} at ${bg.at}: ${oneLine(bg.justification)} — ${review}`);
   }
   return lines;
 }
@@ -191,7 +192,7 @@ export function safetyNetLines(r: RequestRecord): string[] {
  */
 export function announcementText(r: RequestRecord, event: string): string {
   const bg = r.breakGlass;
-  if (event === 'request.break_glass' && bg) return `Break-glass: ${bg.by} ran this request without its approvals. It needs an after-the-fact review. Justification: ${bg.justification}`;
+  if (event === 'request.break_glass' && bg) return `Break-glass: ${bg.by} ran this request without its approvals. It needs an after-the-fact review. Justification: ${oneLine(bg.justification)}`;
   const rung = r.escalations?.at(-1);
   return `Escalated: still waiting for approval; now asking ${rung ? who(rung.groups, rung.principals) : 'the next rung'}.`;
 }

@@ -16,6 +16,7 @@
 import { PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
+import { oneLine } from '../../../core/line-comments.ts';
 import { guttered, visibleText } from '../../../core/visible-text.ts';
 import { approvalsNeeded, boundInput, factsOf, INPUT_TEXT_MAX, inputText, safetyNetLines } from '../request-text.ts';
 import { codeBlock, fitEscaped, fitText, LIMITS, plainCut, plainFit } from './fit.ts';
@@ -57,23 +58,27 @@ const OUTCOME: Record<RequestRecord['status'], string> = {
   cancelled: ':leftwards_arrow_with_hook: Cancelled by the requester',
 };
 
-/** The reviews so far, one line each (comments cut), newest last; the oldest give way when they do not fit. */
-function reviewsText(r: RequestRecord, head: string, url: string): string {
-  const lines = r.reviews.map((v) => {
-    const comment = v.comment ? `: ${fitEscaped(v.comment, 500).text}${fitEscaped(v.comment, 500).cut ? '…' : ''}` : '';
-    return `${v.verdict === 'approve' ? 'Approved' : 'Denied'} by *${fitEscaped(v.reviewer.id, 200).text}* ${slackDate(v.createdAt)}${comment}`;
-  });
-  const budget = LIMITS.sectionText - head.length - 120;
-  const kept: string[] = [];
-  let size = 0;
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
-    if (size + line.length + 1 > budget) break;
-    kept.unshift(line);
-    size += line.length + 1;
-  }
-  const earlier = lines.length - kept.length;
-  return [...(earlier ? [`_${earlier} earlier review${earlier === 1 ? '' : 's'}: <${url}|see the console>_`] : []), ...kept].join('\n');
+/** Reviews a message shows, newest last; the rest are in the console. */
+const REVIEWS_SHOWN = 10;
+/** Characters of a reviewer's comment shown. */
+const COMMENT_SHOWN = 500;
+
+/**
+ * The reviews so far, one context block each, newest last: who and when in mrkdwn (ours), the comment beside it as
+ * plain text on one line. A comment is a person's words read by the next reviewer: in mrkdwn its `*` and `~` would
+ * format, and a line break in it would start a line that reads as the gateway's (`Approved by *bob*`).
+ */
+function reviewBlocks(r: RequestRecord, url: string): Block[] {
+  const shown = r.reviews.slice(-REVIEWS_SHOWN);
+  const earlier = r.reviews.length - shown.length;
+  return [
+    ...(earlier ? [{ type: 'context', elements: [mrkdwn(`_${earlier} earlier review${earlier === 1 ? '' : 's'}: <${url}|see the console>_`)] }] : []),
+    ...shown.map((v): Block => {
+      const comment = v.comment ? oneLine(visibleText(v.comment)) : '';
+      const who = `${v.verdict === 'approve' ? 'Approved' : 'Denied'} by *${fitEscaped(v.reviewer.id, 200).text}* ${slackDate(v.createdAt)}${comment ? ':' : ''}`;
+      return { type: 'context', elements: [mrkdwn(who), ...(comment ? [plain(plainFit(comment, COMMENT_SHOWN))] : [])] };
+    }),
+  ];
 }
 
 function approveButton(r: RequestRecord): Block {
@@ -140,8 +145,7 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
   const nets = safetyNetLines(r);
   if (nets.length) blocks.push(plainSection(plainCut(nets.join('\n'), LIMITS.sectionText)));
   if (r.status === 'pending') {
-    const history = reviewsText(r, '', url);
-    if (history) blocks.push(section(history));
+    blocks.push(...reviewBlocks(r, url));
     blocks.push({
       type: 'actions',
       block_id: 'countersign_review',
@@ -150,10 +154,9 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
   } else {
     const error = r.status === 'denied' || r.status === 'failed' || r.status === 'expired' || r.status === 'cancelled' ? r.error?.message : undefined;
     const head = `*${OUTCOME[r.status]}* ${slackDate(r.updatedAt)}`;
-    const history = reviewsText(r, head, url);
-    blocks.push(section(history ? `${head}\n${history}` : head));
+    blocks.push(section(head), ...reviewBlocks(r, url));
     // The target's error text can quote the agent's input: plain text, after the gateway's own line.
-    if (error) blocks.push(plainSection(plainCut(`Error: ${visibleText(error)}`, LIMITS.sectionText)));
+    if (error) blocks.push(plainSection(plainCut(`Error: ${errorText(r, error)}`, LIMITS.sectionText)));
   }
   // The notification text (push, screen readers): no mrkdwn, so no mention can hide in it.
   return { text: fitEscaped(`${OUTCOME[r.status]}: ${brief.action}`, LIMITS.messageText).text, blocks };
@@ -200,11 +203,17 @@ export function denyModal(requestId: string): Block {
   };
 }
 
+/**
+ * The error line's text. A deny's message quotes the reviewer's comment (`denied by bob: …`): on one line, as on its
+ * review line, so a break in it cannot start a line that reads as the gateway's. A target's error keeps its lines.
+ */
+const errorText = (r: RequestRecord, message: string) => (r.status === 'denied' ? oneLine(visibleText(message)) : visibleText(message));
+
 /** The direct message to a requester when their request reaches its outcome. */
 export function outcomeDm(r: RequestRecord, consoleUrl: string): { text: string; blocks: Block[] } {
   const head = `*${OUTCOME[r.status]}*: your request <${consoleUrl}|${fitEscaped(r.id, 200).text}> on \`${fitEscaped(r.action.connection, 200).text}\``;
   const text = fitEscaped(`${OUTCOME[r.status]}: your request ${r.id} on ${r.action.connection}`, LIMITS.messageText).text;
-  return { text, blocks: [section(head), ...(r.error?.message ? [plainSection(plainCut(`Error: ${visibleText(r.error.message)}`, LIMITS.sectionText))] : [])] };
+  return { text, blocks: [section(head), ...(r.error?.message ? [plainSection(plainCut(`Error: ${errorText(r, r.error.message)}`, LIMITS.sectionText))] : [])] };
 }
 
 /**
@@ -222,6 +231,6 @@ export function announcement(r: RequestRecord, event: string, consoleUrl: string
       ? `:rotating_light: Break-glass: ${bg.by} ran this request without its approvals. It needs an after-the-fact review.`
       : `:arrow_double_up: Escalated: still waiting for approval; now asking ${rung ? [...rung.groups.map((g) => `group ${g}`), ...rung.principals].join(', ') : 'the next rung'}.`;
   const blocks: Block[] = [section(`*${escapeMrkdwn(line)}* <${consoleUrl}|open the request>`), plainSection(brief.action)];
-  if (event === 'request.break_glass' && bg) blocks.push(plainSection(plainCut(`Justification: ${visibleText(bg.justification)}`, LIMITS.sectionText)));
+  if (event === 'request.break_glass' && bg) blocks.push(plainSection(plainCut(`Justification: ${oneLine(visibleText(bg.justification))}`, LIMITS.sectionText)));
   return { text: fitEscaped(`${line} ${brief.action}`, LIMITS.messageText).text, blocks };
 }

@@ -17,6 +17,7 @@
 
 import { cutText, PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import { guttered, visibleText } from '../../../core/visible-text.ts';
+import { oneLine } from '../../../core/line-comments.ts';
 import { INPUT_TEXT_MAX } from '../request-text.ts';
 
 export type RequestStatusView = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'executing' | 'succeeded' | 'failed';
@@ -156,8 +157,9 @@ function outcomeLines(view: HeldRequestView, budget: Budget): CardElement[] {
   const { shown, earlier } = latestReviews(view, budget.reviews);
   const lines: CardElement[] = [...earlier];
   for (const r of shown) {
+    // A reviewer's comment on one line: a break in it would start a line that reads as the card's (`Approved by bob`).
     const verb = r.verdict === 'approve' ? 'Approved by ' : 'Denied by ';
-    lines.push(para([run(verb, { weight: 'Bolder' }), run(plain(r.reviewer, 200)), run(` at ${when(r.at)}`), ...(r.reason ? [run(': '), run(plain(r.reason, budget.comment), { italic: true })] : [])]));
+    lines.push(para([run(verb, { weight: 'Bolder' }), run(plain(r.reviewer, 200)), run(` at ${when(r.at)}`), ...(r.reason ? [run(': '), run(oneLine(plain(r.reason, budget.comment)), { italic: true })] : [])]));
   }
   if (view.result) lines.push(labelled('Result', view.result));
   if (view.error) lines.push(labelled('Error', view.error));
