@@ -78,3 +78,13 @@ it('JSON the app parses as policy read it runs as the dry run it is, with or wit
   }
   expect(deploys.map((d) => d.dryRun)).toEqual([true, true, true]);
 });
+
+it('JSON under a Content-Type header given empty is refused too: it goes as no type at all, which express.json() parses none of', async () => {
+  for (const type of ['', ' ', '\t']) {
+    const res = await gw.as('deploy-bot', '/v1/actions', {
+      body: { connection: 'deployer', input: { method: 'POST', path: '/deploy', headers: { 'Content-Type': type }, body: { dryRun: true } }, reason: 'try the release' },
+    });
+    expect([res.status, res.body.error?.code], `${JSON.stringify(type)}: ${JSON.stringify(res.body)}`).toEqual([422, 'INPUT_UNPARSEABLE']);
+  }
+  expect(deploys.filter((d) => !d.dryRun)).toEqual([]);
+});
