@@ -59,6 +59,9 @@ it('JSON under a Content-Type that is not JSON is refused before policy, and the
     ['{"dryRun":true}', 'text/plain'],
     [{ dryRun: true }, 'application/x-www-form-urlencoded'],
     ['[{"dryRun":true}]', 'application/octet-stream'],
+    // express.json() parses application/json only, not a +json type (Flask's get_json() does).
+    [{ dryRun: true }, 'application/vnd.api+json'],
+    ['{"dryRun":true}', 'application/merge-patch+json; charset=utf-8'],
   ] as const) {
     const res = await deploy(body, type);
     expect([res.status, res.body.error?.code], `${JSON.stringify(body)} ${type}: ${JSON.stringify(res.body)}`).toEqual([422, 'INPUT_UNPARSEABLE']);
