@@ -59,6 +59,9 @@ it('JSON under a Content-Type that is not JSON is refused before policy, and the
     ['{"dryRun":true}', 'text/plain'],
     [{ dryRun: true }, 'application/x-www-form-urlencoded'],
     ['[{"dryRun":true}]', 'application/octet-stream'],
+    // express.json() parses application/json only, not a +json type (Flask's get_json() does).
+    [{ dryRun: true }, 'application/vnd.api+json'],
+    ['{"dryRun":true}', 'application/merge-patch+json; charset=utf-8'],
   ] as const) {
     const res = await deploy(body, type);
     expect([res.status, res.body.error?.code], `${JSON.stringify(body)} ${type}: ${JSON.stringify(res.body)}`).toEqual([422, 'INPUT_UNPARSEABLE']);
@@ -77,4 +80,14 @@ it('JSON the app parses as policy read it runs as the dry run it is, with or wit
     expect(res.body.result.body).toEqual({ deployed: false });
   }
   expect(deploys.map((d) => d.dryRun)).toEqual([true, true, true]);
+});
+
+it('JSON under a Content-Type header given empty is refused too: it goes as no type at all, which express.json() parses none of', async () => {
+  for (const type of ['', ' ', '\t']) {
+    const res = await gw.as('deploy-bot', '/v1/actions', {
+      body: { connection: 'deployer', input: { method: 'POST', path: '/deploy', headers: { 'Content-Type': type }, body: { dryRun: true } }, reason: 'try the release' },
+    });
+    expect([res.status, res.body.error?.code], `${JSON.stringify(type)}: ${JSON.stringify(res.body)}`).toEqual([422, 'INPUT_UNPARSEABLE']);
+  }
+  expect(deploys.filter((d) => !d.dryRun)).toEqual([]);
 });

@@ -128,3 +128,50 @@ ${POLICY}`,
     c.end();
   });
 });
+
+describe.skipIf(!db)('the Postgres wire listener: a credential that lapses while a statement is held', () => {
+  let gw: TestGateway;
+  let idp: TestIssuer;
+  let direct: pg.Client;
+  const clock = manualClock();
+
+  beforeAll(async () => {
+    direct = new pg.Client({ connectionString: db!.url });
+    await direct.connect();
+    await direct.query('CREATE TABLE cred_h (id int); INSERT INTO cred_h VALUES (1)');
+    idp = await startTestIssuer('/idp');
+    gw = await startTestGateway(
+      `identity:
+  issuers:
+    - issuer: ${idp.issuer}
+      audience: countersign
+      principal: { kind: agent, id: sub }
+${ATTACK_POLICY}`,
+      { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 60 }', clock },
+    );
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+    await idp?.close();
+    await direct?.end();
+  });
+
+  it('a token that expired while its statement was held does not run it once approved: 28000, the request left approved, auth.failed recorded', async () => {
+    const now = Math.floor(clock.now().getTime() / 1000);
+    const token = await idp.sign({ sub: 'tok-bot', aud: 'countersign', iat: now, exp: now + 120 }, { expiresIn: null });
+    const c = await Raw.open(gw, 'tok-bot', undefined, token);
+    c.send(serialize.query('UPDATE cred_h SET id = 2'));
+    const notice = (await c.until('notice')).at(-1)!;
+    const id = /held for approval as request (req_[a-z0-9]+)/.exec(String(notice.message))![1]!;
+    clock.advance((120 + 60 + 1) * 1000);
+    const before = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'auth.failed').length;
+    expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    const answer = await c.until('readyForQuery').then((ms) => ms.map((m) => m.message ?? m.name), (e: unknown) => String(e));
+    expect(answer).toEqual(expect.stringMatching(/connection closed before readyForQuery: .*credential.*no longer.*token\.expired/));
+    expect((await direct.query('SELECT id FROM cred_h')).rows).toEqual([{ id: 1 }]);
+    expect((await gw.as('alice', `/v1/requests/${id}`)).body.status).toBe('approved');
+    const failed = (await storedAudit(gw.deps.store)).filter((e) => e.type === 'auth.failed').slice(before);
+    expect(failed.map((e) => [e.data['reason'], e.data['surface']])).toEqual([['token.expired', 'postgres']]);
+  });
+});

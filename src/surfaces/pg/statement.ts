@@ -75,6 +75,8 @@ export interface StatementContext {
   readonly signal: AbortSignal;
   /** The bound on one run of a statement. */
   readonly maxRunMs: number;
+  /** Checks the session's credential again (server.ts); throws a ProtocolError, which ends the session, once it lapsed. */
+  readonly credential?: () => Promise<void>;
 }
 
 /**
@@ -95,6 +97,8 @@ export async function runStatement(
   copyIn?: Buffer,
 ): Promise<{ failed: boolean; types: readonly string[]; readOnly: boolean }> {
   let outcome: WireOutcome | undefined;
+  /** The session's credential, found lapsed after a hold: the session ends with it (server.ts). */
+  let lapsed: unknown;
   // The types a Parse declared choose what runs (f(int) or f(text)) but are not part of the action: kept with the request,
   // so that a statement sent again resumes an approval only with the types it was submitted with.
   const typesText = (input.params ?? []).map((_, i) => paramTypes[i] ?? 0).join(',');
@@ -165,7 +169,14 @@ export async function runStatement(
     }
   }
   try {
-    if (record.status === 'pending') record = await hold(ctx, record);
+    if (record.status === 'pending') {
+      record = await hold(ctx, record);
+      // A hold (up to holdSeconds) outlives the check of the credential made when the statement came: what it waited for
+      // runs, and is told, only while the credential is still accepted. Otherwise the session ends (28000) and an
+      // approval stays approved, to run once when the statement is sent again from a session with a valid one.
+      lapsed = await (ctx.credential?.() ?? Promise.resolve()).then(() => undefined, (e: unknown) => e ?? new Error('credential refused'));
+      if (lapsed !== undefined) throw lapsed;
+    }
     // Approved while its client was gone, or cancelled by it before the claim: it stays approved, to run once when the
     // statement is sent again. (Cancelled after the claim, the run sends nothing upstream: REQUEST_CANCELLED.)
     if (record.status === 'approved' && ctx.signal.reason === CLIENT_CANCEL) {
@@ -175,6 +186,7 @@ export async function runStatement(
     }
     if (record.status === 'approved' && ctx.signal.reason !== CLIENT_GONE) record = await executeApproved(ctx.deps, record.id, runner);
   } catch (e) {
+    if (lapsed !== undefined) throw lapsed;
     // The store failed while waiting or claiming, or the outcome of a run could not be recorded ("do not retry"): the
     // client is told so, and the session goes on.
     error(ctx, SQLSTATE.failed, messageOf(e));

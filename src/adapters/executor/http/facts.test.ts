@@ -84,7 +84,10 @@ describe('HTTP facts', () => {
     expect(() => deriveHttpFacts(httpInputSchema.parse({ method: 'POST', path: '/i', body: { n: '&role=admin' } }), { allowHeaders: [], allowQuery: [], caseInsensitivePaths: false, contentType: 'application/x-www-form-urlencoded' })).toThrow(/would not parse it as JSON/);
     refused({ method: 'POST', path: '/i', headers: form, body: { email: 'a=b' } });
     refused({ method: 'POST', path: '/i', headers: { 'Content-Type': 'text/plain' }, body: '{"email":"a"}' });
-    expect(facts({ method: 'POST', path: '/i', headers: { 'Content-Type': 'application/vnd.api+json; charset=utf-8' }, body: '{"email":"a"}' }).http.path).toBe('/i');
+    refused({ method: 'POST', path: '/i', headers: { 'Content-Type': 'application/vnd.api+json; charset=utf-8' }, body: '{"email":"a"}' });
+    refused({ method: 'POST', path: '/i', headers: { 'Content-Type': '' }, body: { email: 'a' } });
+    expect(deriveHttpFacts(httpInputSchema.parse({ method: 'POST', path: '/i', body: '{"email":"a"}' }), { allowHeaders: [], allowQuery: [], caseInsensitivePaths: false, contentType: 'application/vnd.api+json' }).http.path).toBe('/i');
+    expect(facts({ method: 'POST', path: '/i', headers: { 'Content-Type': 'APPLICATION/JSON;charset=utf-8' }, body: '{"email":"a"}' }).http.path).toBe('/i');
     expect(facts({ method: 'POST', path: '/i', headers: { 'Content-Type': 'text/plain' }, body: 'email=a' }).http.path).toBe('/i');
     expect(facts({ method: 'POST', path: '/i', headers: form, body: 'email=a&role=member' }).http.path).toBe('/i');
     expect(facts({ method: 'POST', path: '/i', headers: { 'Content-Type': 'application/json' }, body: { email: 'a&role=admin' } }).http.path).toBe('/i');

@@ -380,7 +380,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   // get_json()) parse none under text/plain or a form type: a rule allowing what carries a field (`dryrun == true`)
   // would let the app act without it. (Under a form type its text is one field, named by its opening `{"…`, or, where a
   // string in it holds & or ;, fields the JSON has not.) Without a Content-Type it goes as application/json (connection.ts).
-  if (text !== undefined && bodyHasJsonFields(input.body) && contentType.trim() !== '' && !isJsonType(contentType)) {
+  // A Content-Type header given empty is a type given (no application/json is put in its place), which no reader takes for JSON.
+  const typed = options.contentType !== undefined || Object.keys(input.headers ?? {}).some((h) => headerKey(h) === 'content-type');
+  if (text !== undefined && bodyHasJsonFields(input.body) && typed && !isJsonType(contentType, options.contentType !== undefined)) {
     refuse(`body is JSON, which policy reads by its fields, sent under Content-Type ${JSON.stringify(contentType.slice(0, 100))}: an upstream that goes by the Content-Type would not parse it as JSON and would act without the fields policy judged (send JSON under a JSON Content-Type, or a form as form text)`);
   }
   return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${sent}/` : sent, query: { ...query } };

@@ -3,7 +3,7 @@
  * as a value or as text, by its fields whatever the Content-Type says (core/action.ts), for the readers that parse
  * the bytes without looking (Go's decoder); those that go by the Content-Type (Express's express.json(), Flask's
  * get_json()) parse it only under a JSON one. So such a body goes under a JSON Content-Type or none (then it is
- * declared application/json: connection.ts), and is refused under any other (facts.ts).
+ * declared application/json: connection.ts), and is refused under any other (facts.ts), an empty one too.
  */
 
 /**
@@ -26,12 +26,16 @@ export function bodyHasJsonFields(body: unknown): boolean {
 }
 
 /**
- * Whether a Content-Type declares JSON: application/json, or a type with the +json suffix (RFC 6839).
+ * Whether a Content-Type declares JSON: application/json; a type with the +json suffix (RFC 6839) only where the
+ * operator declared it (`suffixed`: the connection's own Content-Type). Express's express.json() parses
+ * application/json alone by default, so `application/vnd.api+json` chosen by an agent would reach such an app unparsed.
  *
  * @example
- * isJsonType('application/vnd.api+json; charset=utf-8'); // true
- * isJsonType('text/plain'); // false
+ * isJsonType('application/json; charset=utf-8'); // true
+ * isJsonType('application/vnd.api+json', true); // true
+ * isJsonType('application/vnd.api+json'); // false
  */
-export function isJsonType(contentType: string): boolean {
-  return /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/i.test(contentType.split(';')[0]!.trim());
+export function isJsonType(contentType: string, suffixed = false): boolean {
+  const type = contentType.split(';')[0]!.trim();
+  return suffixed ? /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json$/i.test(type) : /^application\/json$/i.test(type);
 }
