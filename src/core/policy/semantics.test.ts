@@ -75,7 +75,12 @@ describe('equality and ordering across int, uint and double', () => {
     ['9007199254740993 > 9007199254740992.0', true],
     ['-9223372036854775808 < -9223372036854775807.0', false],
     ['"a" == "a"', true],
-    ['dyn("1") == 1', false],
+    ['dyn("1") == dyn(1)', false],
+    // Not CEL's false: against a bool or number literal, another scalar kind is an error (an upstream may convert it).
+    ['dyn("1") == 1', 'error'],
+    ['action.input.port != true', 'error'],
+    ['dyn(null) == true', false],
+    ['dyn([1]) == 1', false],
   ])('%s is %s', (when, expected) => {
     expect(cel(when)).toBe(expected);
   });
