@@ -21,6 +21,9 @@ policy:
     - id: free-refunds-held
       when: facts.http.path == "/refund" && action.input.body.amount == 0
       effect: approve
+    - id: no-deep-wipes
+      when: facts.http.path == "/wipe" && action.input.body.level in [3, 4]
+      effect: deny
 `;
 
 let upstream: Upstream;
@@ -67,6 +70,18 @@ describe('a value of another kind than the literal a rule compares it with', () 
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('POLICY_ERROR');
     expect(callsTo('/refund')).toBe(before);
+  });
+
+  it('denies `level: "3"` against `level in [3, 4]`, and runs a level no literal names', async () => {
+    const before = callsTo('/wipe');
+    const res = await submit('/wipe', { level: '3' });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('POLICY_ERROR');
+    expect(res.body.error.rules).toContain('no-deep-wipes');
+    expect(callsTo('/wipe')).toBe(before);
+    const shallow = await submit('/wipe', { level: 1 });
+    expect(shallow.status).toBe(200);
+    expect(callsTo('/wipe')).toBe(before + 1);
   });
 
   it('still holds `force: true` by the rule itself, and runs `force: null` as CEL compares null', async () => {

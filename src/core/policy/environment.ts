@@ -233,6 +233,20 @@ const equality: Evaluate = function (ev, ast, ctx) {
 
 const EQUALITIES = new Set(['==', '!=']);
 
+/** `x in [true, 0]`, a list literal, as the equalities it stands for: not found, and a literal of another kind, errs. */
+const membership: Evaluate = function (ev, ast, ctx) {
+  const [left, right] = ast.args as [unknown, Node];
+  const l = ev.run(left, ctx);
+  const r = ev.run(right, ctx);
+  const found = (ast['handle'] as (l: unknown, r: unknown, ast: unknown, ev: unknown) => unknown)(l, r, ast, ev);
+  const kind = scalarKind(l);
+  if (found === false && kind !== null && right.op === 'list') {
+    const other = (right.args as unknown[]).find((n) => isKindLiteral(n) && scalarKind((n as Node).args) !== kind);
+    if (other) throw new CelKindError(`a ${kind} looked up by in among ${scalarKind((other as Node).args)} literals: an upstream may read one as the other (write the value in the kind the rule compares)`);
+  }
+  return found;
+};
+
 /**
  * Points a freshly parsed condition (not yet type-checked or evaluated) at
  * the spec-following functions, makes its map literals Maps, and its integer
@@ -244,6 +258,7 @@ export function rewrite(ast: ASTNode): void {
     if (ARITHMETIC.has(node.op)) node.setMeta?.('evaluate', checkedArithmetic);
     else if (RELATIONS.has(node.op)) node.setMeta?.('evaluate', relation);
     else if (EQUALITIES.has(node.op)) node.setMeta?.('evaluate', equality);
+    else if (node.op === 'in') node.setMeta?.('evaluate', membership);
     if (node.op === 'rcall' && typeof args[0] === 'string' && REPLACED_METHODS[args[0]]) args[0] = REPLACED_METHODS[args[0]];
     else if (node.op === 'call' && typeof args[0] === 'string' && REPLACED_FUNCTIONS[args[0]]) args[0] = REPLACED_FUNCTIONS[args[0]];
     else if (node.op === 'map' && args.length > 0) node.setMeta?.('evaluate', evaluateMapLiteral);
