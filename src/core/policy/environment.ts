@@ -197,6 +197,56 @@ const relation: Evaluate = function (ev, ast, ctx) {
 
 const RELATIONS = new Set(['<', '<=', '>', '>=']);
 
+class CelKindError extends Error {
+  override readonly name = 'EvaluationError';
+}
+
+/** The kind of a scalar as an upstream may convert between them: bool, number (int or double) or string; else null. */
+function scalarKind(v: unknown): 'bool' | 'number' | 'string' | null {
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number' || typeof v === 'bigint') return 'number';
+  return typeof v === 'string' ? 'string' : null;
+}
+
+/** A bool or number literal of the condition (`true`, `0`, `1000.0`), not a value computed from the input. */
+const isKindLiteral = (n: unknown): boolean => {
+  const node = n as { op?: unknown; args?: unknown };
+  return node?.op === 'value' && (typeof node.args === 'boolean' || typeof node.args === 'number' || typeof node.args === 'bigint');
+};
+
+/**
+ * `==` and `!=` against a bool or number literal error when the other side is a scalar of another kind: CEL says
+ * `"true" == true` is false, but upstreams that convert types (pydantic's lax mode in FastAPI, Jackson in Spring) read
+ * `"true"`, `"yes"` or `1` as true and `"0"` as 0, so a rule on the literal would not match what the upstream acts on.
+ * The error denies. Null, lists and maps compare as CEL says.
+ */
+const equality: Evaluate = function (ev, ast, ctx) {
+  const [left, right] = ast.args as [unknown, unknown];
+  const l = ev.run(left, ctx);
+  const r = ev.run(right, ctx);
+  const [kl, kr] = [scalarKind(l), scalarKind(r)];
+  if (kl !== null && kr !== null && kl !== kr && (isKindLiteral(left) || isKindLiteral(right))) {
+    throw new CelKindError(`a ${kl} compared with a ${kr} by ${ast.op}: an upstream may read one as the other (write the value in the kind the rule compares)`);
+  }
+  return (ast['handle'] as (l: unknown, r: unknown, ast: unknown, ev: unknown) => unknown)(l, r, ast, ev);
+};
+
+const EQUALITIES = new Set(['==', '!=']);
+
+/** `x in [true, 0]`, a list literal, as the equalities it stands for: not found, and a literal of another kind, errs. */
+const membership: Evaluate = function (ev, ast, ctx) {
+  const [left, right] = ast.args as [unknown, Node];
+  const l = ev.run(left, ctx);
+  const r = ev.run(right, ctx);
+  const found = (ast['handle'] as (l: unknown, r: unknown, ast: unknown, ev: unknown) => unknown)(l, r, ast, ev);
+  const kind = scalarKind(l);
+  if (found === false && kind !== null && right.op === 'list') {
+    const other = (right.args as unknown[]).find((n) => isKindLiteral(n) && scalarKind((n as Node).args) !== kind);
+    if (other) throw new CelKindError(`a ${kind} looked up by in among ${scalarKind((other as Node).args)} literals: an upstream may read one as the other (write the value in the kind the rule compares)`);
+  }
+  return found;
+};
+
 /**
  * Points a freshly parsed condition (not yet type-checked or evaluated) at
  * the spec-following functions, makes its map literals Maps, and its integer
@@ -207,6 +257,8 @@ export function rewrite(ast: ASTNode): void {
     const args = node.args as unknown[];
     if (ARITHMETIC.has(node.op)) node.setMeta?.('evaluate', checkedArithmetic);
     else if (RELATIONS.has(node.op)) node.setMeta?.('evaluate', relation);
+    else if (EQUALITIES.has(node.op)) node.setMeta?.('evaluate', equality);
+    else if (node.op === 'in') node.setMeta?.('evaluate', membership);
     if (node.op === 'rcall' && typeof args[0] === 'string' && REPLACED_METHODS[args[0]]) args[0] = REPLACED_METHODS[args[0]];
     else if (node.op === 'call' && typeof args[0] === 'string' && REPLACED_FUNCTIONS[args[0]]) args[0] = REPLACED_FUNCTIONS[args[0]];
     else if (node.op === 'map' && args.length > 0) node.setMeta?.('evaluate', evaluateMapLiteral);

@@ -41,7 +41,8 @@ describe('in', () => {
     ['1 in [1, 2]', true],
     ['dyn(1) in [1.0]', true],
     ['dyn(1.0) in [1]', true],
-    ['dyn("1") in [1]', false],
+    // Not CEL's false: a scalar of another kind than the bool or number literals it is not found among (environment.ts).
+    ['dyn("1") in [1]', 'error'],
     ['action.input.port in [443]', true],
     ['action.input.port in ["443"]', false],
     ['"443" in action.input.ports', true],
@@ -75,7 +76,16 @@ describe('equality and ordering across int, uint and double', () => {
     ['9007199254740993 > 9007199254740992.0', true],
     ['-9223372036854775808 < -9223372036854775807.0', false],
     ['"a" == "a"', true],
-    ['dyn("1") == 1', false],
+    ['dyn("1") == dyn(1)', false],
+    // Not CEL's false: against a bool or number literal, another scalar kind is an error (an upstream may convert it).
+    ['dyn("1") == 1', 'error'],
+    ['action.input.port != true', 'error'],
+    ['dyn(null) == true', false],
+    ['dyn([1]) == 1', false],
+    ['dyn("1") in [0, 1]', 'error'],
+    ['dyn(1) in [0, 1]', true],
+    ['dyn(5) in [0, "x"]', false],
+    ['dyn("x") in [0, "x"]', true],
   ])('%s is %s', (when, expected) => {
     expect(cel(when)).toBe(expected);
   });
