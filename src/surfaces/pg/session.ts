@@ -13,6 +13,7 @@
  */
 import { copyInShapeSoon } from '../../adapters/executor/sql/copy-in.ts';
 import { MAX_PARAMS_CHARS, MAX_SQL_CHARS, paramsChars, type SqlInput } from '../../core/action.ts';
+import { PREPARED_FULL, preparedFull } from './prepared-cap.ts';
 import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
 import { copyInResponse, DEFAULT_MAX_COPY_BYTES, readCopyIn } from './copy-in.ts';
@@ -248,6 +249,7 @@ export async function serveSession(
       case 'parse':
         if (RESERVED.test(m.name)) return (fail('42P05', `prepared statement names starting "countersign_" are the gateway's`), 'go');
         if (overlong(m.sql)) return (fail('54000', OVERLONG), 'go');
+        if (preparedFull(statements, m.name, m.sql)) return (fail('53400', PREPARED_FULL), 'go');
         held.push(tentatively(statements, m.name, { sql: m.sql, types: m.paramTypes }, m.raw, 'parse', m.name));
         return 'go';
       case 'bind': {
