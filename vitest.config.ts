@@ -34,6 +34,7 @@ export const POSTGRES_FILES = [
   'test/e2e/review-rules.test.ts',
   'test/e2e/concurrency.test.ts',
   'test/e2e/waiting.test.ts',
+  'test/e2e/pending-cap.test.ts',
   'test/e2e/console-http.test.ts',
   'test/e2e/identity-canonical.test.ts',
   'test/e2e/outbox.test.ts',

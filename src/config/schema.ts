@@ -96,6 +96,11 @@ export const configSchema = z.strictObject({
       /** Waits (long-polls, event streams, held MCP calls) one principal may hold open at once, per serving process; more are refused with TOO_MANY_WAITS (429). */
       maxWaitsPerPrincipal: z.number().int().min(1).max(100_000).default(32),
       /**
+       * Held requests one principal may have pending at once: each waits in every reviewer's inbox (the console shows
+       * 200), so one agent could bury everyone else's. More are refused with TOO_MANY_PENDING (429); nothing is recorded.
+       */
+      maxPendingPerPrincipal: z.number().int().min(1).max(100_000).default(100),
+      /**
        * How long a long SQL text (over 16,384 characters) may be analysed on the analysis thread, in seconds; past it,
        * INPUT_UNPARSEABLE and nothing runs. It bounds the CPU one text can take; a text may wait 3 times as long for the thread.
        */

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   INPUT_TOO_DEEP: 'The JSON sent (a request body, an MCP message, an action input or tool arguments) nests objects or arrays more deeply than the gateway accepts (64 levels); nothing was recorded.',
   PAYLOAD_TOO_LARGE: 'The request body is larger than the gateway accepts.',
   TOO_MANY_WAITS: 'One principal already holds as many waits open (long-polls, event streams, held MCP calls) as the gateway allows at once (`server.maxWaitsPerPrincipal`).',
+  TOO_MANY_PENDING: 'One principal already has as many held requests pending as the gateway allows at once (`server.maxPendingPerPrincipal`); nothing was recorded.',
   TOO_MANY_ANALYSES: "One principal already has as many long SQL texts (over 16,384 characters) waiting for or in analysis as the gateway allows at once (2), or its long text waited 30 s for the analysis thread, busy with other principals' texts; nothing was recorded and nothing ran.",
   UNKNOWN_CONNECTION: 'The action names a connection that is not configured.',
   UNKNOWN_PRINCIPAL: 'The principal named (for simulation or review) is not configured.',

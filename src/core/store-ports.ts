@@ -90,6 +90,8 @@ export interface RequestStore {
   escalationsDue(now: Date, limit: number): Promise<string[]>;
   /** How many requests are pending and when the oldest of them was created (ISO; null when none): one indexed read, for metrics. */
   pendingSummary(): Promise<{ count: number; oldest: string | null }>;
+  /** How many requests of this principal id are pending, counting no further than `limit` (a per-principal cap). */
+  pendingOf(principalId: string, limit: number): Promise<number>;
 }
 
 /** The audit log, its Merkle tree, its signed checkpoints and the store's own settings (meta). */

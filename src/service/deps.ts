@@ -61,6 +61,8 @@ export interface Deps {
    * default RUN_GRACE_MS in execute.ts). A claimed run that cannot start within it is not started.
    */
   readonly runGraceMs?: number;
+  /** Held requests each principal may have pending at once (server.maxPendingPerPrincipal; absent: no cap). */
+  readonly maxPendingPerPrincipal?: number;
   /** The waits each principal may hold open at once (server.maxWaitsPerPrincipal; absent: no cap). */
   readonly waits?: WaitSlots;
   /** How often a waiter reads its request again in case a wake-up was missed (default 1000 ms). */

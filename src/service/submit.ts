@@ -22,6 +22,7 @@ import { approveByGrant } from './grant-use.ts';
 import { expireIfDue } from './expire.ts';
 import { replay, type Submitted } from './idempotent-replay.ts';
 import { shadowEvent } from './shadow.ts';
+import { checkPendingCap } from './pending-cap.ts';
 import { submittedAuditData } from './views.ts';
 import { samePrincipal } from '../core/visibility.ts';
 import { sessionContext } from '../core/session-shown.ts';
@@ -211,6 +212,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
       deps.notifier.publish(granted);
       return fresh(await executeApproved(deps, granted.id));
     }
+    await checkPendingCap(deps, cmd.principal);
     const earlier = await record(pending, [
       submitted,
       { type: 'request.held', time: at, requestId: base.id, actor: null, data: { approvers: decision.approvers, expiresAt } },

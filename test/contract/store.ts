@@ -165,6 +165,18 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
         await store.mutateRequest(older.id, approveBy(carol));
         expect(await store.pendingSummary()).toEqual({ count: 1, oldest: newer.createdAt });
       });
+
+      it("counts one principal's pending requests, no further than asked (a per-principal cap)", async () => {
+        expect(await store.pendingOf('bot-a', 10)).toBe(0);
+        for (let i = 0; i < 3; i++) await submitted(store, { createdAt: at(i), principal: agent('bot-a', 'alice') });
+        const other = await submitted(store, { createdAt: at(5), principal: agent('bot-b', 'alice') });
+        await submitted(store, { createdAt: at(6), principal: agent('bot-a', 'alice'), status: 'denied' });
+        expect(await store.pendingOf('bot-a', 10)).toBe(3);
+        expect(await store.pendingOf('bot-a', 2)).toBe(2);
+        expect(await store.pendingOf('bot-b', 10)).toBe(1);
+        await store.mutateRequest(other.id, approveBy(carol));
+        expect(await store.pendingOf('bot-b', 10)).toBe(0);
+      });
     });
 
     describe('mutateRequest', () => {

@@ -24,6 +24,7 @@ from .codes_input import (
     PayloadTooLarge,
     TooManyWaits,
     TooManyAnalyses,
+    TooManyPending,
     UnknownConnection,
     UnknownPrincipal,
     InvalidInput,

@@ -63,6 +63,14 @@ class TooManyAnalyses(CountersignError):
     code = "TOO_MANY_ANALYSES"
 
 
+class TooManyPending(CountersignError):
+    """One principal already has as many held requests pending as the gateway allows
+    at once (`server.maxPendingPerPrincipal`); nothing was recorded.
+    """
+
+    code = "TOO_MANY_PENDING"
+
+
 class UnknownConnection(CountersignError):
     """The action names a connection that is not configured."""
 

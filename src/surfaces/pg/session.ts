@@ -13,6 +13,7 @@
  */
 import { copyInShapeSoon } from '../../adapters/executor/sql/copy-in.ts';
 import { MAX_PARAMS_CHARS, MAX_SQL_CHARS, paramsChars, type SqlInput } from '../../core/action.ts';
+import { heldFull, PORTALS_FULL, PREPARED_FULL } from './prepared-cap.ts';
 import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
 import { copyInResponse, DEFAULT_MAX_COPY_BYTES, readCopyIn } from './copy-in.ts';
@@ -218,6 +219,7 @@ export async function serveSession(
       if (!skipping && parts.length > 0) await upstream.sync(parts);
       settle();
       skipping = false;
+      if (upstream.status() === 'I') portals.clear(); // As Postgres: a transaction's end drops its portals.
       ctx.send(backend.readyForQuery(upstream.status()), true);
       return 'go';
     }
@@ -248,6 +250,7 @@ export async function serveSession(
       case 'parse':
         if (RESERVED.test(m.name)) return (fail('42P05', `prepared statement names starting "countersign_" are the gateway's`), 'go');
         if (overlong(m.sql)) return (fail('54000', OVERLONG), 'go');
+        if (heldFull(statements, m.name, m.sql.length, (s) => s.sql.length)) return (fail('53400', PREPARED_FULL), 'go');
         held.push(tentatively(statements, m.name, { sql: m.sql, types: m.paramTypes }, m.raw, 'parse', m.name));
         return 'go';
       case 'bind': {
@@ -267,6 +270,7 @@ export async function serveSession(
         if (paramsChars(params as (string | null)[]) > MAX_PARAMS_CHARS) {
           return (fail('54000', `a statement's parameters may have at most ${MAX_PARAMS_CHARS} characters in all (as an action's); nothing was judged or ran`), 'go');
         }
+        if (heldFull(portals, m.portal, paramsChars(params as (string | null)[]), (b) => paramsChars(b.params))) return (fail('53400', PORTALS_FULL), 'go');
         held.push(tentatively(portals, m.portal, { sql: prepared.sql, params: params as (string | null)[], types: prepared.types }, m.raw, 'bind', m.statement));
         binds.push(m.portal);
         return 'go';

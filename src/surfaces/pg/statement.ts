@@ -46,6 +46,8 @@ const REFUSED_AT_SUBMIT: Partial<Record<string, string>> = {
   INVALID_INPUT: '22023',
   // Too many long texts of this principal in analysis at once: configuration_limit_exceeded, sent again later.
   TOO_MANY_ANALYSES: '53400',
+  // Too many held requests of this principal pending at once: likewise, sent again once one of them is decided.
+  TOO_MANY_PENDING: '53400',
 };
 
 /**

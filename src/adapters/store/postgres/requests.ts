@@ -364,6 +364,15 @@ export async function pendingSummary(run: Run): Promise<{ count: number; oldest:
   return { count: row?.count ?? 0, oldest: row?.oldest ?? null };
 }
 
+const PENDING_OF = {
+  name: 'cs_request_pending_of',
+  text: `SELECT count(*)::int AS count FROM (SELECT 1 FROM requests WHERE principal_id = $1 AND status = 'pending' LIMIT $2) AS p`,
+};
+
+export async function pendingOf(run: Run, principalId: string, limit: number): Promise<number> {
+  return (await run<{ count: number }>(PENDING_OF, [principalId, limit])).rows[0]?.count ?? 0;
+}
+
 export async function listRequests(run: Run, query: RequestQuery): Promise<RequestRecord[]> {
   const where: string[] = [];
   const { params, p } = statementParams();

@@ -90,6 +90,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
     dueForExpiry: (now, limit) => requests.dueForExpiry(q, now, limit),
     escalationsDue: (now, limit) => requests.escalationsDue(q, now, limit),
     pendingSummary: () => requests.pendingSummary(q),
+    pendingOf: (principalId, limit) => requests.pendingOf(q, principalId, limit),
 
     toolPins: (connection) => pins.read(q, connection),
     mutateToolPins: (connection, fn) =>

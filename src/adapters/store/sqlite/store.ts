@@ -66,6 +66,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     // Only pending requests have the column set; one past its time to live is the expiry's.
     escalationsDue: db.prepare(`SELECT id FROM requests WHERE escalate_at <= @now AND (expires_at IS NULL OR expires_at > @now) ORDER BY escalate_at LIMIT @limit`),
     pending: db.prepare(`SELECT count(*) AS count, min(created_at) AS oldest FROM requests WHERE status = 'pending'`),
+    pendingOf: db.prepare(`SELECT count(*) FROM (SELECT 1 FROM requests WHERE principal_id = ? AND status = 'pending' LIMIT ?)`).pluck(),
     head: db.prepare('SELECT seq, hash, time FROM audit_events ORDER BY seq DESC LIMIT 1'),
     insertAudit: db.prepare('INSERT INTO audit_events (seq, time, type, request_id, actor, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     readAudit: db.prepare('SELECT seq, body, hash FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?'),
@@ -274,6 +275,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async pendingSummary() {
       return q.pending.get() as { count: number; oldest: string | null };
+    },
+    async pendingOf(principalId, limit) {
+      return q.pendingOf.get(principalId, limit) as number;
     },
     async appendAudit(audit, meta = {}) {
       await write(() => appendTx(audit, meta));
