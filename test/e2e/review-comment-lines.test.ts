@@ -14,30 +14,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeBotFramework, type FakeBotFramework } from '../support/fake-botframework.ts';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
+import type { FakeBotFramework } from '../support/fake-botframework.ts';
+import type { FakeSlack } from '../support/fake-slack.ts';
+import { startReviewChannels, type ReviewChannels } from '../support/review-channels.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { runCli } from '../support/run-cli.ts';
 
 let slack: FakeSlack;
 let bf: FakeBotFramework;
+let channels: ReviewChannels | undefined;
 let gw: TestGateway;
 let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cs-comment-lines-'));
-  slack = await startFakeSlack();
-  bf = await startFakeBotFramework();
+  channels = await startReviewChannels();
+  ({ slack, bf } = channels);
   gw = await startTestGateway(
-    `channels:
-${bf.channelYaml()}
-${slack.channelYaml()}
-  publicUrl: https://countersign.example.com
-connections:
-  - name: orders-db
-    kind: postgres
-    url: postgres://nobody@127.0.0.1:1/orders
-policy:
+    `${channels.yaml}policy:
   default: deny
   rules:
     - id: sql-writes
@@ -53,8 +47,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
-  await slack?.close();
-  await bf?.close();
+  await channels?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
