@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Clock } from '../../src/core/ports.ts';
 import { manualClock } from '../support/clock.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
@@ -27,6 +28,36 @@ const POLICY = ATTACK_POLICY.replace(
   'rules:\n    - id: inserts\n      when: facts.sql.statements.all(s, s.type == "insert" || s.type == "copy") && facts.sql.tables.all(t, t == "cred_t")\n      effect: allow\n',
 );
 
+interface TokenGateway {
+  gw: TestGateway;
+  idp: TestIssuer;
+  direct: pg.Client;
+}
+
+/** A table made by `ddl` in the test database, a test issuer, and a gateway taking its tokens, on `clock`. */
+async function startTokenGateway(clock: Clock, ddl: string, policy: string, holdSeconds: number): Promise<TokenGateway> {
+  const direct = new pg.Client({ connectionString: db!.url });
+  await direct.connect();
+  await direct.query(ddl);
+  const idp = await startTestIssuer('/idp');
+  const gw = await startTestGateway(
+    `identity:
+  issuers:
+    - issuer: ${idp.issuer}
+      audience: countersign
+      principal: { kind: agent, id: sub }
+${policy}`,
+    { env: { APP_DB_URL: db!.url }, server: `postgres: { port: 0, holdSeconds: ${holdSeconds} }`, clock },
+  );
+  return { gw, idp, direct };
+}
+
+async function stopTokenGateway(t: Partial<TokenGateway>): Promise<void> {
+  await t.gw?.stop();
+  await t.idp?.close();
+  await t.direct?.end();
+}
+
 describe.skipIf(!db)('the Postgres wire listener: a credential that lapses mid-session', () => {
   let gw: TestGateway;
   let idp: TestIssuer;
@@ -34,25 +65,11 @@ describe.skipIf(!db)('the Postgres wire listener: a credential that lapses mid-s
   const clock = manualClock();
 
   beforeAll(async () => {
-    direct = new pg.Client({ connectionString: db!.url });
-    await direct.connect();
-    await direct.query('CREATE TABLE cred_t (id int)');
-    idp = await startTestIssuer('/idp');
-    gw = await startTestGateway(
-      `identity:
-  issuers:
-    - issuer: ${idp.issuer}
-      audience: countersign
-      principal: { kind: agent, id: sub }
-${POLICY}`,
-      { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }', clock },
-    );
+    ({ gw, idp, direct } = await startTokenGateway(clock, 'CREATE TABLE cred_t (id int)', POLICY, 0));
   });
 
   afterAll(async () => {
-    await gw?.stop();
-    await idp?.close();
-    await direct?.end();
+    await stopTokenGateway({ gw, idp, direct });
   });
 
   const ids = async () => (await direct.query('SELECT coalesce(array_agg(id ORDER BY id), ARRAY[]::int[]) AS ids FROM cred_t')).rows[0].ids as number[];
@@ -136,25 +153,11 @@ describe.skipIf(!db)('the Postgres wire listener: a credential that lapses while
   const clock = manualClock();
 
   beforeAll(async () => {
-    direct = new pg.Client({ connectionString: db!.url });
-    await direct.connect();
-    await direct.query('CREATE TABLE cred_h (id int); INSERT INTO cred_h VALUES (1)');
-    idp = await startTestIssuer('/idp');
-    gw = await startTestGateway(
-      `identity:
-  issuers:
-    - issuer: ${idp.issuer}
-      audience: countersign
-      principal: { kind: agent, id: sub }
-${ATTACK_POLICY}`,
-      { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 60 }', clock },
-    );
+    ({ gw, idp, direct } = await startTokenGateway(clock, 'CREATE TABLE cred_h (id int); INSERT INTO cred_h VALUES (1)', ATTACK_POLICY, 60));
   });
 
   afterAll(async () => {
-    await gw?.stop();
-    await idp?.close();
-    await direct?.end();
+    await stopTokenGateway({ gw, idp, direct });
   });
 
   it('a token that expired while its statement was held does not run it once approved: 28000, the request left approved, auth.failed recorded', async () => {
