@@ -16,7 +16,7 @@ import { foldKey, jsonKeyClash, protoKeyAt, type KeyClash } from '../../../core/
 import { fieldClash, fieldInBoth, fieldKey, fieldKeys, multipartNames } from './field-names.ts';
 import { isIdentityHeader } from './identity-headers.ts';
 import { jsonTextReadOtherwise } from './json-text.ts';
-import { bodyHasJsonFields, isJsonType } from './json-type.ts';
+import { isJsonType } from './json-type.ts';
 import { isSecondTargetHeader } from '../../../core/second-target-headers.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -372,7 +372,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (text !== undefined && readings) checkBodyNames(text, readings, json, contentType, Object.keys(query));
   // Policy reads form text as its fields under the action's own form Content-Type (core/action.ts); under the connection's alone, as a string.
   const form = (t: string) => /application\/x-www-form-urlencoded/i.test(t);
-  if (typeof input.body === 'string' && !(json !== null && json.value !== null && typeof json.value === 'object') && form(contentType) && !form(ownType)) {
+  // A JSON object or array, given as a value or as text: what policy reads by its fields (json-type.ts bodyHasJsonFields, read here from the one parse).
+  const jsonFields = json !== null && json.value !== null && typeof json.value === 'object';
+  if (typeof input.body === 'string' && !jsonFields && form(contentType) && !form(ownType)) {
     refuse('body given as text is sent under the connection\'s form Content-Type, which policy reads as form fields only where the action declares it too: add Content-Type: application/x-www-form-urlencoded to its headers');
   }
   // JSON is read by policy by its fields whatever the Content-Type says (core/action.ts), for the readers that parse the
@@ -382,7 +384,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   // string in it holds & or ;, fields the JSON has not.) Without a Content-Type it goes as application/json (connection.ts).
   // A Content-Type header given empty is a type given (no application/json is put in its place), which no reader takes for JSON.
   const typed = options.contentType !== undefined || Object.keys(input.headers ?? {}).some((h) => headerKey(h) === 'content-type');
-  if (text !== undefined && bodyHasJsonFields(input.body) && typed && !isJsonType(contentType, options.contentType !== undefined)) {
+  if (jsonFields && typed && !isJsonType(contentType, options.contentType !== undefined)) {
     refuse(`body is JSON, which policy reads by its fields, sent under Content-Type ${JSON.stringify(contentType.slice(0, 100))}: an upstream that goes by the Content-Type would not parse it as JSON and would act without the fields policy judged (send JSON under a JSON Content-Type, or a form as form text)`);
   }
   return { path, upstreamPath: trailingSlash && options.keepTrailingSlash ? `${sent}/` : sent, query: { ...query } };
