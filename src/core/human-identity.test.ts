@@ -69,6 +69,12 @@ describe('sameIdentity: a sub-address is its mailbox only where that refuses', (
     expect(sameIdentity({ id: 'x', email: 'alice+a@example.com' }, { id: 'y', email: 'alice+b@example.com' }, { mailbox: true })).toBe(true);
     expect(sameIdentity({ id: 'alice@example.com' }, { id: 'alice@example.org' }, { mailbox: true })).toBe(false);
   });
+
+  it('takes one chat account for one person, whatever email it had at each click', () => {
+    expect(sameIdentity({ id: 'alice', chatAccount: 'slack:U1' }, { id: 'bob', chatAccount: 'slack:U1' })).toBe(true);
+    expect(sameIdentity({ id: 'alice', chatAccount: 'slack:U1' }, { id: 'bob', chatAccount: 'slack:U2' })).toBe(false);
+    expect(sameIdentity({ id: 'alice', chatAccount: 'slack:U1' }, { id: 'bob', chatAccount: 'teams:U1' })).toBe(false);
+  });
 });
 
 describe('canonicalHuman', () => {

@@ -113,6 +113,8 @@ export interface HumanTraits {
   readonly identity?: { readonly issuer: string; readonly subject: string } | null;
   /** The id the credential named them by before it was resolved (a provider username), where it differs. */
   readonly claimedId?: string | null;
+  /** The chat account a click came from (Principal chatAccount): one account is one person, whatever its email. */
+  readonly chatAccount?: string | null;
 }
 
 /** Gmail's domains: one inbox for `googlemail.com` and `gmail.com`, whose local part Gmail reads without its dots. */
@@ -161,7 +163,8 @@ export interface SameOptions {
 
 /**
  * Every key under which this person may appear: their id (an email-shaped id
- * as that email), their email, their issuer and subject. Two traits with a
+ * as that email), their email, their issuer and subject, the chat account they
+ * clicked with (whose email may change between two clicks). Two traits with a
  * key in common are one human, so a configuration that began naming someone
  * between two of their reviews, or a second issuer, does not make two people.
  * With `mailbox`, also the mailbox each address delivers to: where taking two
@@ -184,6 +187,7 @@ export function identityKeys(t: HumanTraits, opts: SameOptions = {}): Set<string
   const email = t.email ? emailKey(t.email) : undefined;
   if (email !== undefined) addEmail(email);
   if (t.identity) keys.add(`sub ${t.identity.issuer} ${t.identity.subject}`);
+  if (t.chatAccount) keys.add(`chat ${t.chatAccount}`);
   return keys;
 }
 

@@ -40,6 +40,12 @@ export interface Principal {
   readonly staleSignInAt?: string;
   /** A human from a token or a login: the id its claim named, where the canonical id differs (an agent may name them by it). */
   readonly claimedId?: string;
+  /**
+   * A human known by a chat click: the account that clicked, as the channel's signature vouches for it
+   * (`slack:U0123ABCD`, `teams:<Entra object id>`). One account is one person whatever email it has at each click
+   * (core/human-identity.ts identityKeys).
+   */
+  readonly chatAccount?: string;
   /** GitHub Actions tokens: the subject's parts, which policy sees as `principal.github`. */
   readonly github?: Readonly<GithubSubject>;
 }

@@ -59,6 +59,20 @@ describe('assertMayReview', () => {
     expect(refusal(reviewed, carol)).toBe('ALREADY_REVIEWED');
     expect(refusal(reviewed, dave)).toBe('allowed');
   });
+
+  it('counts a chat account once: after its email moved to another human, its second click is the same person', () => {
+    const byAccount = (p: Principal, chatAccount: string): Principal => ({ ...p, chatAccount });
+    const clicked = (p: Principal, chatAccount: string): Review => {
+      const r = reviewOf(request, p, 'approve');
+      return { ...r, reviewer: { ...r.reviewer, chatAccount } };
+    };
+    const reviewed = { ...request, reviews: [clicked(carol, 'slack:U1')] };
+    expect(refusal(reviewed, byAccount(dave, 'slack:U1'))).toBe('ALREADY_REVIEWED');
+    expect(refusal(reviewed, byAccount(dave, 'slack:U2'))).toBe('allowed');
+    // And when counted: two approvals from one account are one approval.
+    expect(quorumMet([req(['sre'], 2)], [clicked(carol, 'teams:a1'), clicked(dave, 'teams:a1')], request)).toBe(false);
+    expect(quorumMet([req(['sre'], 2)], [clicked(carol, 'teams:a1'), clicked(dave, 'teams:a2')], request)).toBe(true);
+  });
 });
 
 describe('fills', () => {

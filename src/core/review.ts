@@ -39,6 +39,8 @@ export interface Review {
     readonly providerGroups?: readonly string[];
     /** The id the reviewer's credential named them by, where it differs from `id` (see Principal). */
     readonly claimedId?: string | null;
+    /** The chat account a click came from (see Principal): a second click of it counts for no one else, whatever its email then. */
+    readonly chatAccount?: string | null;
   };
   readonly verdict: Verdict;
   readonly comment: string;
@@ -59,7 +61,13 @@ export function fills(req: ApproverRequirement, reviewer: { id: string; groups: 
 
 /** A principal as the traits the review rules compare (an agent's email is not a person's). */
 export function traitsOf(p: Principal): HumanTraits {
-  return { id: p.id, email: p.kind === 'human' ? p.email : null, identity: canonicalIdentity(p), claimedId: p.kind === 'human' ? (p.claimedId ?? null) : null };
+  return {
+    id: p.id,
+    email: p.kind === 'human' ? p.email : null,
+    identity: canonicalIdentity(p),
+    claimedId: p.kind === 'human' ? (p.claimedId ?? null) : null,
+    ...(p.kind === 'human' && p.chatAccount ? { chatAccount: p.chatAccount } : {}),
+  };
 }
 
 /** A configured principal's traits, for comparing with a person known under another of their names. */
@@ -160,6 +168,7 @@ export function reviewerRecord(p: Principal): Review['reviewer'] {
     email: p.email,
     identity: canonicalIdentity(p),
     claimedId: p.claimedId ?? null,
+    ...(p.chatAccount ? { chatAccount: p.chatAccount } : {}),
     tokenGroups: p.issuer === undefined ? [] : [...(p.tokenGroups ?? [])],
     ...(p.issuer !== undefined && p.providerGroups !== undefined ? { providerGroups: [...p.providerGroups] } : {}),
   };

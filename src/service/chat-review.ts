@@ -4,7 +4,9 @@
  * surface. What cannot count — an account linked to no human the gateway
  * knows, a review the rules refuse — is kept in the audit log as
  * `channel.refused`, naming the account by the channel's own id; a repeated
- * click of someone who already voted changes nothing and needs no event.
+ * click of someone who already voted changes nothing and needs no event. The
+ * reviewer carries the account that clicked: one account is one person, so a
+ * second click of it is that person again, whatever email it has by then.
  */
 import { isCountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
@@ -40,8 +42,23 @@ async function refuse(deps: Pick<Deps, 'store' | 'clock'>, click: ChatClick, rea
  */
 export async function chatReviewer(deps: Pick<Deps, 'identity' | 'store' | 'clock' | 'groupsMaxAgeSeconds' | 'signInIssuer' | 'signInGroups'>, click: ChatClick, email: string | null): Promise<Principal | undefined> {
   const human = email ? await reviewerByEmail(deps, email) : undefined;
-  if (!human) await refuse(deps, click, email ? 'user.unknown_email' : 'user.no_email');
-  return human;
+  if (!human) {
+    await refuse(deps, click, email ? 'user.unknown_email' : 'user.no_email');
+    return undefined;
+  }
+  // The account that clicked, which the channel's signature vouches for: its email may change between two clicks (or
+  // be read at another moment by another replica), the account does not, so a second click of it is no second person.
+  return Object.freeze({ ...human, chatAccount: chatAccountOf(click) });
+}
+
+/**
+ * The key of a chat account: a Slack user id as Slack writes it, an Entra object id (a GUID) in lower case.
+ *
+ * @example
+ * chatAccountOf({ channel: 'teams', user: 'AAAAAAAA-0000-…', … }); // 'teams:aaaaaaaa-0000-…'
+ */
+export function chatAccountOf(click: Pick<ChatClick, 'channel' | 'user'>): string {
+  return `${click.channel}:${click.channel === 'teams' ? click.user.toLowerCase() : click.user}`;
 }
 
 /**
