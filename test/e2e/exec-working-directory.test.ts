@@ -21,7 +21,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cs-exec-pwd-'));
   gw = await startTestGateway(
     `connections:
-  - name: pwd
+  - name: where
     kind: exec
     command: /bin/pwd
     cwd: ${JSON.stringify(dir)}
@@ -44,7 +44,7 @@ const run = (connection: string, args: string[]) => gw.as('deploy-bot', '/v1/act
 
 describe("the gateway's working directory in exec output", () => {
   it('/bin/pwd in the directory PWD names prints it', async () => {
-    const res = await run('pwd', []);
+    const res = await run('where', []);
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('succeeded');
     expect(res.body.result.stdout).toBe(`${dir}\n`);
