@@ -92,6 +92,9 @@ export function mayHoldSecret(path: string): boolean {
   return !NOT_SECRET_PLACES.test(path);
 }
 
+/** The shell's working directories: `pwd` as in `MYSQL_PWD`, but a place, which every command's output may name. */
+const PLACE_VARIABLES = new Set(['PWD', 'OLDPWD']);
+
 /**
  * The values of an environment's variables named like secrets, and URL credentials in any of its values.
  *
@@ -102,7 +105,7 @@ export function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
-    if (SECRET_NAME.test(name)) out.push(value);
+    if (SECRET_NAME.test(name) && !PLACE_VARIABLES.has(name)) out.push(value);
     out.push(...urlCredential(value));
   }
   return out;
