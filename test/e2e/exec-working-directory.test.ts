@@ -4,9 +4,11 @@
  * place, not a credential: held as secrets, they took the gateway's own
  * directory out of every exec output, so `/bin/pwd` run there answered
  * `[redacted]` (and the logs lost it too). A real secret-named variable
- * of the gateway is still scrubbed.
+ * of the gateway is still scrubbed. So too a connection whose name reads like
+ * a secret's (`token-tool`): the command and directory written for it are a
+ * place, not its credential, and were taken out of every output.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +21,7 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cs-exec-pwd-'));
+  mkdirSync(join(dir, 'sub'));
   gw = await startTestGateway(
     `connections:
   - name: where
@@ -28,6 +31,10 @@ beforeAll(async () => {
   - name: echo
     kind: exec
     command: /bin/echo
+  - name: token-tool
+    kind: exec
+    command: /bin/pwd
+    cwd: ${JSON.stringify(join(dir, 'sub'))}
 policy:
   default: allow
 `,
@@ -53,6 +60,13 @@ describe("the gateway's working directory in exec output", () => {
   it('OLDPWD is printed as written', async () => {
     const res = await run('echo', [join(dir, 'before')]);
     expect(res.body.result.stdout).toBe(`${join(dir, 'before')}\n`);
+  });
+
+  it('a connection named like a secret (token-tool) prints its directory and command', async () => {
+    const res = await run('token-tool', []);
+    expect(res.body.status).toBe('succeeded');
+    expect(res.body.result.stdout).toBe(`${join(dir, 'sub')}\n`);
+    expect((await run('echo', ['/bin/pwd'])).body.result.stdout).toBe('/bin/pwd\n');
   });
 
   it('a secret-named variable (MYSQL_PWD) is still taken out', async () => {
