@@ -168,7 +168,9 @@ export function heldSecrets(config: Config): string[] {
     if ('args' in c && c.args) out.push(...flagCredentials(c.args));
     if ((c.kind === 'http' || c.kind === 'mcp') && c.url) out.push(...urlPathTokens(c.url));
   }
-  const { principals: _hashes, policy: _policy, ...rest } = config;
+  // writtenTargets and connectionSecrets are keyed by connection name: a connection named `token-tool` is no
+  // credential, and neither are the command, directory and URL written for it (its secrets are added above).
+  const { principals: _hashes, policy: _policy, writtenTargets: _targets, connectionSecrets: _secrets, ...rest } = config;
   walk(rest, false, out);
   return [...new Set(out.filter((s) => s.trim() !== ''))];
 }
