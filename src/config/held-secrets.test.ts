@@ -105,4 +105,8 @@ policy: { default: deny }
   it('reads the environment by its names, and URL credentials in any value', () => {
     expect(environmentSecrets({ GITHUB_TOKEN: 'ghp_x', DATABASE_URL: 'postgres://u:p%40ss@h/db', LANG: 'C.UTF-8' })).toEqual(['ghp_x', 'p%40ss', 'p@ss']);
   });
+
+  it("leaves out the shell's working directories, whose names read like MYSQL_PWD's", () => {
+    expect(environmentSecrets({ PWD: '/srv/countersign', OLDPWD: '/srv', MYSQL_PWD: 'my-Pw4x9Q' })).toEqual(['my-Pw4x9Q']);
+  });
 });

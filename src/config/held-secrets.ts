@@ -92,6 +92,9 @@ export function mayHoldSecret(path: string): boolean {
   return !NOT_SECRET_PLACES.test(path);
 }
 
+/** The shell's working directories: `pwd` as in `MYSQL_PWD`, but a place, which every command's output may name. */
+const PLACE_VARIABLES = new Set(['PWD', 'OLDPWD']);
+
 /**
  * The values of an environment's variables named like secrets, and URL credentials in any of its values.
  *
@@ -102,7 +105,7 @@ export function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
-    if (SECRET_NAME.test(name)) out.push(value);
+    if (SECRET_NAME.test(name) && !PLACE_VARIABLES.has(name)) out.push(value);
     out.push(...urlCredential(value));
   }
   return out;
@@ -165,7 +168,9 @@ export function heldSecrets(config: Config): string[] {
     if ('args' in c && c.args) out.push(...flagCredentials(c.args));
     if ((c.kind === 'http' || c.kind === 'mcp') && c.url) out.push(...urlPathTokens(c.url));
   }
-  const { principals: _hashes, policy: _policy, ...rest } = config;
+  // writtenTargets and connectionSecrets are keyed by connection name: a connection named `token-tool` is no
+  // credential, and neither are the command, directory and URL written for it (its secrets are added above).
+  const { principals: _hashes, policy: _policy, writtenTargets: _targets, connectionSecrets: _secrets, ...rest } = config;
   walk(rest, false, out);
   return [...new Set(out.filter((s) => s.trim() !== ''))];
 }

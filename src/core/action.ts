@@ -75,9 +75,24 @@ export const httpInputSchema = z.strictObject({
   body: z.unknown().optional(),
 });
 
+/** Linux's bound on one argument (MAX_ARG_STRLEN, 32 pages), its closing NUL included: past it execve fails E2BIG. */
+export const MAX_ARG_BYTES = 131_071;
+
+/**
+ * One argv entry, as the binary will get it: Node hands it over in UTF-8, so what has no UTF-8 form (a lone
+ * surrogate, which JSON's `\ud800` can write) would run as U+FFFD while policy, reviewers and the audit log saw the
+ * surrogate. Each is refused at submit, not after approval, as is what execve would refuse.
+ */
+const execArgSchema = z
+  .string()
+  .max(65_536)
+  // A C string ends at NUL.
+  .regex(/^[^\0]*$/, 'an argument without NUL')
+  .refine((a) => !/\p{Cs}/u.test(a), 'an argument of well-formed Unicode (a lone surrogate has no UTF-8 form: the binary would get U+FFFD)')
+  .refine((a) => a.length * 3 <= MAX_ARG_BYTES || Buffer.byteLength(a, 'utf8') <= MAX_ARG_BYTES, `an argument of at most ${MAX_ARG_BYTES.toLocaleString('en')} bytes in UTF-8 (the most Linux passes to a binary)`);
+
 export const execInputSchema = z.strictObject({
-  // An argv entry cannot hold NUL (a C string ends there): refused at submit, not after approval.
-  args: z.array(z.string().max(65_536).regex(/^[^\0]*$/, 'an argument without NUL')).max(1024),
+  args: z.array(execArgSchema).max(1024),
 });
 
 /** One MCP tool call: the upstream tool's own name (not the namespaced one) and its arguments. */

@@ -45,6 +45,10 @@ export interface GroupRunOptions {
   readonly signal?: AbortSignal;
 }
 
+function spawnGroup(command: string, args: readonly string[], opts: GroupRunOptions) {
+  return spawn(command, args, { shell: false, detached: true, env: opts.env, ...(opts.cwd ? { cwd: opts.cwd } : {}), stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+}
+
 /**
  * @example
  * const r = await runGroup('/usr/bin/kubectl', ['get', 'pods'], { env: {}, timeoutMs: 60_000, maxOutputBytes: 1 << 20 });
@@ -55,7 +59,15 @@ export function runGroup(command: string, args: readonly string[], opts: GroupRu
       resolve({ exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, stopped: true });
       return;
     }
-    const child = spawn(command, args, { shell: false, detached: true, env: opts.env, ...(opts.cwd ? { cwd: opts.cwd } : {}), stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    let child: ReturnType<typeof spawnGroup>;
+    try {
+      child = spawnGroup(command, args, opts);
+    } catch (e) {
+      // Some failures of the spawn itself are thrown, not emitted: E2BIG, arguments and environment together past
+      // the kernel's ARG_MAX, which only the run can tell (it is a quarter of the stack limit).
+      resolve({ exitCode: null, signal: null, stdout: '', stderr: '', timedOut: false, failure: (e as NodeJS.ErrnoException).code ?? 'ERR_SPAWN' });
+      return;
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const sizes = { out: 0, err: 0 };
