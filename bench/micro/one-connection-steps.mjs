@@ -9,6 +9,7 @@
 // LOG=<the server's log file, readable>: every statement of the rounds is logged with its duration
 // (log_min_duration_statement = 0 on the throwaway database, set after the warm-up, whose connections are then closed
 // so that the pool's new ones take it) and each named statement's bind and execute times are printed.
+// At the end: the request table's inserts, updates and HOT updates, and its indexes' sizes. KEEP_DB=1 keeps the database.
 // node bench/micro/one-connection-steps.mjs
 import { execFileSync, fork, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -98,10 +99,21 @@ if (trace) {
 }
 if (logFrom !== undefined) statements(execFileSync('tail', ['-c', `+${logFrom + 1}`, process.env.LOG], { maxBuffer: 1 << 30 }).toString());
 await admin.query(`ALTER DATABASE ${name} RESET log_min_duration_statement`);
+// Whether the outcome updates were HOT (no index entry written), and the request table's indexes by size.
+{
+  const c = new pg.Client({ connectionString: url.toString() });
+  await c.connect();
+  await c.query('SELECT pg_stat_force_next_flush()').catch(() => {});
+  const t = (await c.query(`SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'requests'`)).rows[0];
+  const ix = (await c.query(`SELECT indexrelname AS i, pg_relation_size(indexrelid) AS b FROM pg_stat_user_indexes WHERE relname = 'requests' ORDER BY 1`)).rows;
+  console.log(`requests: ${t?.n_tup_ins} inserted, ${t?.n_tup_upd} updated, ${t?.n_tup_hot_upd} of them HOT; indexes (KB): ${ix.map((r) => `${r.i} ${Math.round(r.b / 1024)}`).join(', ')}`);
+  await c.end();
+}
+if (process.env.KEEP_DB) console.log(`kept database ${name}`);
 await new Promise((r) => { child.once('exit', r); child.send('close'); });
 up.kill();
 httpAgent.destroy();
-await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+if (!process.env.KEEP_DB) await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
 await admin.end();
 
 /** The steps of each action in `perf trace` lines of the gateway's socket calls. */

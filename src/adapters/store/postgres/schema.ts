@@ -181,6 +181,11 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
    CREATE INDEX requests_escalate_at ON requests (escalate_at) WHERE escalate_at IS NOT NULL;`,
   // One review per person and request in the database itself, whatever id each review names them by (review-keys.ts).
   reviewKeysSchema,
+  // Only a request made on someone's behalf has acts_for. The others (most) need no entry in its index, which each of
+  // them wrote at its insert and again at its outcome (an update that changes an indexed column, status, enters every
+  // index). Every query on the column is an equality with a value, which implies the predicate: the index still serves it.
+  `DROP INDEX requests_acts_for;
+   CREATE INDEX requests_acts_for ON requests (acts_for) WHERE acts_for IS NOT NULL;`,
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */
