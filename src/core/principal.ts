@@ -40,6 +40,12 @@ export interface Principal {
   readonly staleSignInAt?: string;
   /** A human from a token or a login: the id its claim named, where the canonical id differs (an agent may name them by it). */
   readonly claimedId?: string;
+  /**
+   * A principal that presented a configured API key: that key as apiKeyRefOfHash of its configured hash (core/session.ts),
+   * never the key. A request keeps it, so that what a key asked for runs only while the configuration in force still
+   * lists that key (core/requester.ts): rotating a leaked key stops its held requests too. Not part of the digest.
+   */
+  readonly keyRef?: string;
   /** GitHub Actions tokens: the subject's parts, which policy sees as `principal.github`. */
   readonly github?: Readonly<GithubSubject>;
 }
