@@ -51,7 +51,7 @@ export const ERROR_CODES = {
   REQUEST_EXPIRED: 'The request passed its time to live without a decision; it is final.',
   REQUEST_CANCELLED: 'The request was withdrawn by its requester; it is final.',
   REQUEST_NOT_PENDING: 'The request is no longer pending, so it cannot be cancelled.',
-  REQUESTER_NOT_CONFIGURED: "The principal that asked for the request is no longer one the configuration in force knows: taken out of `principals:`, made another kind, or its token's issuer is no longer configured for its kind. The request will not run.",
+  REQUESTER_NOT_CONFIGURED: "The principal that asked for the request is no longer one the configuration in force knows: taken out of `principals:`, made another kind, asking with an API key no longer among its `apiKeys` (rotated), or its token's issuer is no longer configured for its kind. The request will not run.",
   DIGEST_MISMATCH: 'The stored action no longer matches the digest that was approved; it will not run.',
   EXECUTION_FAILED: 'The gateway ran the action and the target reported an error.',
   SQL_SESSION_UNSAFE: "The Postgres session could not be shown to read the SQL as the gateway's parser did (standard_conforming_strings, encoding), or a name policy saw would run another schema's function, operator or type, or the SQL reads a credential (pg_authid, a user mapping, a setting such as primary_conninfo, a role's settings), another table's values (TOAST, statistics, large objects) or other sessions' SQL text (pg_stat_activity.query), or writes the server's files (lo_export), whatever rule allowed it; the SQL did not run.",

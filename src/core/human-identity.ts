@@ -234,6 +234,8 @@ export interface HumanDirectory {
    * as a console session or a chat click maps the provider's groups again. Absent, any.
    */
   mapsGroup?(issuer: string, providerGroups: readonly string[] | undefined, group: string): boolean;
+  /** Whether the configuration lists the API key `ref` names (core/session.ts apiKeyRef) for principal `id`. Absent, any. */
+  holdsKey?(id: string, ref: string): boolean;
   /** Whether the configuration takes tokens of `issuer` for principals of this kind (identity.issuers, identity.login). Absent, any. */
   takesTokensOf?(issuer: string, kind: 'agent' | 'human'): boolean;
 }

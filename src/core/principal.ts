@@ -46,6 +46,12 @@ export interface Principal {
    * (core/human-identity.ts identityKeys).
    */
   readonly chatAccount?: string;
+  /**
+   * A principal that presented a configured API key: that key as apiKeyRefOfHash of its configured hash (core/session.ts),
+   * never the key. A request keeps it, so that what a key asked for runs only while the configuration in force still
+   * lists that key (core/requester.ts): rotating a leaked key stops its held requests too. Not part of the digest.
+   */
+  readonly keyRef?: string;
   /** GitHub Actions tokens: the subject's parts, which policy sees as `principal.github`. */
   readonly github?: Readonly<GithubSubject>;
 }

@@ -10,6 +10,7 @@ describe('requesterGone: whether the configuration in force still knows who aske
     principal: (id) => configured.find((p) => p.id === id),
     humanByEmail: () => undefined,
     takesTokensOf: (issuer, kind) => issuer === 'https://ci.example.com' && kind === 'agent',
+    holdsKey: (id, ref) => id === 'deploy-bot' && ref === 'ref-new',
   };
 
   it('knows a configured principal of the same kind, and a token principal of an issuer configured for its kind', () => {
@@ -22,5 +23,10 @@ describe('requesterGone: whether the configuration in force still knows who aske
     expect(requesterGone({ ...human('deploy-bot', []) }, dir)).toMatch(/configured as an agent/);
     expect(requesterGone({ ...agent('etl-job', null), issuer: 'https://gone.example.com' }, dir)).toMatch(/no longer configured for agents/);
     expect(requesterGone({ ...human('zoe@example.com', []), issuer: 'https://ci.example.com' }, dir)).toMatch(/no longer configured for humans/);
+  });
+
+  it('does not know a key-holding principal whose key the configuration no longer lists; knows it with a listed one', () => {
+    expect(requesterGone({ ...agent('deploy-bot', 'carol'), keyRef: 'ref-new' }, dir)).toBeUndefined();
+    expect(requesterGone({ ...agent('deploy-bot', 'carol'), keyRef: 'ref-leaked' }, dir)).toMatch(/API key deploy-bot asked with is no longer one of its apiKeys/);
   });
 });

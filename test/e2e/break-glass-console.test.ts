@@ -99,10 +99,11 @@ it('does not run a request on a break-glass the policy in force has since taken 
   const held = await gw!.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path: '/restart/x' }, reason: 'restart' } });
   expect(held.status).toBe(202);
   const id = held.body.id as string;
+  const keys = gw!.keys;
   await gw!.stop();
   gw = undefined;
   // The same store, now under a policy whose rule names no break-glass group.
-  gw = await startTestGateway(config(upstream.url, ''), { principals, dir });
+  gw = await startTestGateway(config(upstream.url, ''), { principals, dir, priorKeys: keys });
   const res = await gw.as('erin', `/v1/requests/${id}/break-glass`, { body: { justification: 'checkout is down, INC-4211' } });
   expect(res.body.status).not.toBe('succeeded');
   const now = await gw.as('erin', `/v1/requests/${id}`);
@@ -137,10 +138,11 @@ it('does not run a break-glass without a passkey once the policy in force requir
   expect(held.status).toBe(202);
   const id = held.body.id as string;
   expect(held.body.stepUp ?? null).toBeNull();
+  const keys = gw.keys;
   await gw.stop();
   gw = undefined;
   // The same store, now under a policy whose rule requires a passkey for approvals and break-glass alike.
-  gw = await startTestGateway(config(upstream.url, `${withGlass}      stepUp: webauthn\n`), { principals, dir });
+  gw = await startTestGateway(config(upstream.url, `${withGlass}      stepUp: webauthn\n`), { principals, dir, priorKeys: keys });
   // Held before the step-up: breaking it is accepted without a passkey, and refused by the check just before running.
   const res = await gw.as('erin', `/v1/requests/${id}/break-glass`, { body: { justification: 'disk full, INC-9000' } });
   expect(res.body.status).not.toBe('succeeded');

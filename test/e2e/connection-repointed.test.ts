@@ -49,8 +49,7 @@ describe('a connection pointed elsewhere between hold and run', () => {
       await first.stop();
     }
 
-    const keys2: Record<string, string> = {};
-    second = await startTestGateway(await storeYaml(configYaml(DEFAULT_PRINCIPALS, keys2, body(production.url), db)), { dir, keys: keys2 });
+    second = await startTestGateway(await storeYaml(configYaml(DEFAULT_PRINCIPALS, keys, body(production.url), db)), { dir, keys });
     const gw = second;
     expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
     const settled = await eventually(async () => {
@@ -88,8 +87,7 @@ describe('a connection pointed elsewhere between hold and run', () => {
       } finally {
         await first.stop();
       }
-      const keys2: Record<string, string> = {};
-      gw = await startTestGateway(await storeYaml(configYaml(DEFAULT_PRINCIPALS, keys2, written, db)), { dir: dir2, keys: keys2, env: { OPS_API_URL: viaB.url } });
+      gw = await startTestGateway(await storeYaml(configYaml(DEFAULT_PRINCIPALS, keys, written, db)), { dir: dir2, keys, env: { OPS_API_URL: viaB.url } });
       const g = gw;
       expect((await g.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
       await eventually(async () => ((await g.as('deploy-bot', `/v1/requests/${id}`)).body.status === 'succeeded' ? true : undefined));

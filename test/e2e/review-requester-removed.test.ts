@@ -1,9 +1,10 @@
 /**
  * A request runs only for a requester the configuration in force still knows. An agent whose key leaked is taken
- * out of `principals:` (or the issuer that minted its tokens out of `identity.issuers`): what it asked for before is
- * still in every reviewer's inbox, and an approval given afterwards — by someone who never heard of the removal —
- * must not run it with the gateway's credentials. The check before running denies it REQUESTER_NOT_CONFIGURED,
- * audited, and the upstream is never called; an agent still configured runs as before.
+ * out of `principals:`, or has that key rotated out of its `apiKeys` (or the issuer that minted its tokens is taken
+ * out of `identity.issuers`): what it asked for before is still in every reviewer's inbox, and an approval given
+ * afterwards — by someone who never heard of the removal — must not run it with the gateway's credentials. The
+ * check before running denies it REQUESTER_NOT_CONFIGURED, audited, and the upstream is never called; an agent still
+ * configured, with the key it asked with, runs as before.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,13 +51,17 @@ policy:
 
 type Principals = typeof DEFAULT_PRINCIPALS;
 
-/** A gateway on a fresh store, and a restart of it on the same store with other principals or without the issuer. */
-async function gateway(): Promise<{ gw: () => TestGateway; restart: (principals: Principals, withIssuer: boolean) => Promise<void> }> {
+/**
+ * A gateway on a fresh store, and a restart of it on the same store with other principals or without the issuer.
+ * A restart keeps every principal's API key but those of `rotate`, which get a new one in place of the old.
+ */
+async function gateway(): Promise<{ gw: () => TestGateway; restart: (principals: Principals, withIssuer: boolean, rotate?: string[]) => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-requester-removed-'));
   dirs.push(dir);
   const keys: Record<string, string> = {};
   const db = join(dir, 'countersign.db');
-  const start = async (principals: Principals, withIssuer: boolean) => {
+  const start = async (principals: Principals, withIssuer: boolean, rotate?: string[]) => {
+    for (const id of rotate ?? []) delete keys[id];
     const gw = await startTestGateway(await storeYaml(configYaml(principals, keys, body(withIssuer), db)), { dir, keys });
     running.push(gw);
     return gw;
@@ -64,10 +69,10 @@ async function gateway(): Promise<{ gw: () => TestGateway; restart: (principals:
   let current = await start(DEFAULT_PRINCIPALS, true);
   return {
     gw: () => current,
-    async restart(principals, withIssuer) {
+    async restart(principals, withIssuer, rotate = []) {
       await current.stop();
       running.splice(running.indexOf(current), 1);
-      current = await start(principals, withIssuer);
+      current = await start(principals, withIssuer, rotate);
     },
   };
 }
@@ -122,4 +127,30 @@ it('a token agent whose issuer was taken out of identity.issuers: its held reque
   await g.restart(DEFAULT_PRINCIPALS, false);
   expect(await approveAndSettle(g.gw(), held.id)).toMatchObject({ status: 'denied', error: { code: 'REQUESTER_NOT_CONFIGURED' } });
   expect(calls('/issuer-gone')).toBe(0);
+});
+
+it('an agent whose key was rotated out of its apiKeys: what the old key asked for does not run; the new key and other agents run as before', async () => {
+  const g = await gateway();
+  const leaked = await g.gw().as('deploy-bot', '/v1/actions', { body: input('/leaked') });
+  expect(leaked.status).toBe(202);
+  const kept = await g.gw().as('other-bot', '/v1/actions', { body: input('/other') });
+  expect(kept.status).toBe(202);
+  const oldKey = g.gw().keys['deploy-bot'];
+  await g.restart(DEFAULT_PRINCIPALS, true, ['deploy-bot']);
+  expect(g.gw().keys['deploy-bot']).not.toBe(oldKey);
+
+  const settled = await approveAndSettle(g.gw(), leaked.body.id);
+  expect(settled).toMatchObject({ status: 'denied', error: { code: 'REQUESTER_NOT_CONFIGURED' } });
+  expect(settled.error.message).toMatch(/API key deploy-bot asked with is no longer one of its apiKeys/);
+  expect(calls('/leaked')).toBe(0);
+  const denied = (await storedAudit(g.gw().deps.store, leaked.body.id)).find((e) => e.type === 'request.denied');
+  expect(denied?.data).toMatchObject({ by: 'execute-check', code: 'REQUESTER_NOT_CONFIGURED', requester: 'deploy-bot' });
+
+  // The same agent with its new key, and another agent whose key stayed, run as before.
+  const renewed = await g.gw().as('deploy-bot', '/v1/actions', { body: input('/renewed') });
+  expect(renewed.status).toBe(202);
+  expect(await approveAndSettle(g.gw(), renewed.body.id)).toMatchObject({ status: 'succeeded' });
+  expect(calls('/renewed')).toBe(1);
+  expect(await approveAndSettle(g.gw(), kept.body.id)).toMatchObject({ status: 'succeeded' });
+  expect(calls('/other')).toBe(1);
 });

@@ -245,7 +245,7 @@ describe.skipIf(!db)('undo of an approved SQL write', () => {
     const id = res.body.id as string;
     expect((await gw.as('alice', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
     await gw.stop();
-    gw = await startTestGateway(config(false), { dir });
+    gw = await startTestGateway(config(false), { dir, priorKeys: gw.keys });
     const done = await run(id, 'bob');
     expect([done.status, done.error?.code]).toEqual(['failed', 'UNDO_TOO_MANY_ROWS']);
     expect(await bulkSum()).toBe(5000);

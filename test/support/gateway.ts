@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { generateApiKey, hashApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { Clock } from '../../src/core/ports.ts';
 import { LONG_SQL_TIME_LIMIT_MS, sqlOffload } from '../../src/adapters/executor/sql/analysis-offload.ts';
@@ -61,7 +61,10 @@ export function withHumanEmails(principals: TestPrincipal[]): TestPrincipal[] {
 export function configYaml(principals: TestPrincipal[], keys: Record<string, string>, body: string, dbPath: string, audit = '', server = ''): string {
   const ps = principals
     .map((p) => {
-      const hash = generateApiKey();
+      // A principal keeps the key `keys` already holds for it (a restart on the same map keeps every agent's key, as an
+      // operator's restart does); a new one gets a new key.
+      const given = keys[p.id];
+      const hash = given === undefined ? generateApiKey() : { key: given, hash: hashApiKey(given) };
       keys[p.id] = hash.key;
       return [
         `  - id: ${p.id}`,
@@ -87,6 +90,11 @@ export async function startTestGateway(
     clock?: Clock;
     dir?: string;
     keys?: Record<string, string>;
+    /**
+     * Without `keys`: the keys of an earlier gateway on the same store, which its principals keep (a restart, as an
+     * operator's keeps every key; a request runs only while the key that asked for it is configured).
+     */
+    priorKeys?: Record<string, string>;
     /** Extra entries of the `audit:` map, as YAML. */
     audit?: string;
     /** Extra entries of the `server:` map, as YAML (`postgres: { port: 0 }`). */
@@ -97,7 +105,7 @@ export async function startTestGateway(
 ): Promise<TestGateway> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'cs-test-'));
   const dbPath = join(dir, 'countersign.db');
-  const keys: Record<string, string> = opts.keys ?? {};
+  const keys: Record<string, string> = opts.keys ?? { ...opts.priorKeys };
   // A config refused (what some tests assert) leaves no directory behind.
   const dropDir = () => {
     if (!opts.dir) rmSync(dir, { recursive: true, force: true });

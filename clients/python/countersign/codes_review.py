@@ -183,8 +183,9 @@ class RequestNotPending(CountersignError):
 
 class RequesterNotConfigured(CountersignError):
     """The principal that asked for the request is no longer one the configuration in force knows:
-    taken out of `principals:`, made another kind, or its token's issuer is no longer configured
-    for its kind. The request will not run.
+    taken out of `principals:`, made another kind, asking with an API key no longer among its
+    `apiKeys` (rotated), or its token's issuer is no longer configured for its kind. The request
+    will not run.
 
     """
 

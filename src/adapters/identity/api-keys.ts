@@ -75,7 +75,8 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
     const agentKey = p.kind === 'agent' && p.email ? emailKey(p.email) : undefined;
     // Under the spelling of its inbox too (a Gmail address without its dots): whoever reads that inbox reads the agent's mail.
     for (const k of agentKey === undefined ? [] : [agentKey, inboxSpelling(agentKey)]) if (!agentsByEmail.has(k)) agentsByEmail.set(k, principal);
-    for (const h of p.apiKeys) byHash.set(h, principal);
+    // One principal per key, naming it: a request keeps which key asked for it (core/requester.ts).
+    for (const h of p.apiKeys) byHash.set(h, Object.freeze({ ...principal, keyRef: apiKeyRefOfHash(h) }));
     keyRefs.set(p.id, new Set(p.apiKeys.map(apiKeyRefOfHash)));
     if (p.issuers) issuersOf.set(p.id, new Set(p.issuers));
   }
