@@ -39,6 +39,12 @@ import { DEFINITIONS, REACHED } from './session-reach.ts';
 
 const IN_PATH = 'n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(true))';
 /**
+ * For a function or an operator (attribute notation `t.f` is a function call): on the search_path, but not the
+ * session's temporary schema, where PostgreSQL never looks for one called without a schema (namespace.c,
+ * FuncnameGetCandidates and OpernameGetCandidates), so a temporary `upper` hides nothing and refuses no read.
+ */
+const CALLED_IN_PATH = `${IN_PATH} AND n.oid OPERATOR(pg_catalog.<>) pg_catalog.pg_my_temp_schema()`;
+/**
  * pg_catalog comes before n's schema on the search_path, so a pg_catalog type
  * of the same name is the one a bare name finds. Only then: a role or database
  * whose search_path lists `public, pg_catalog` makes `::text` a public.text.
@@ -67,11 +73,11 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
   ARRAY(
     SELECT 'function ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname
       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-     WHERE ${nonEmpty(1)} AND p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) AND ${notCatalog('p.oid')} AND ${IN_PATH}
+     WHERE ${nonEmpty(1)} AND p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) AND ${notCatalog('p.oid')} AND ${CALLED_IN_PATH}
     UNION ALL
     SELECT 'operator ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) o.oprname
       FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
-     WHERE ${nonEmpty(2)} AND o.oprname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) AND ${notCatalog('o.oid')} AND ${IN_PATH}
+     WHERE ${nonEmpty(2)} AND o.oprname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) AND ${notCatalog('o.oid')} AND ${CALLED_IN_PATH}
        AND NOT ${member('pg_operator', 'o.oid')}
     UNION ALL
     SELECT 'type ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.typname
@@ -85,7 +91,7 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
     SELECT 'function ' OPERATOR(pg_catalog.||) q FROM (
       SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname AS q
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-       WHERE ${nonEmpty(4)} AND p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($4::pg_catalog.text[]) AND ${IN_PATH}
+       WHERE ${nonEmpty(4)} AND p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($4::pg_catalog.text[]) AND ${CALLED_IN_PATH}
          AND NOT ${member('pg_proc', 'p.oid')}
          AND (p.pronargs OPERATOR(pg_catalog.-) p.pronargdefaults) OPERATOR(pg_catalog.<=) 1
          AND p.pronargs OPERATOR(pg_catalog.>=) 1
