@@ -130,7 +130,7 @@ describe.skipIf(!db)('the Postgres wire listener under attack: the settings the 
     }
   });
 
-  it("a startup packet's parameters (options, client_encoding, search_path, replication, protocol options) never reach the database's session", async () => {
+  it("a startup packet's parameters (options, client_encoding, search_path, replication, protocol options) never reach the database's session; an unknown protocol version or option is negotiated down", async () => {
     const params: Record<string, string> = {
       user: 'deploy-bot',
       database: 'app-db',
@@ -143,7 +143,8 @@ describe.skipIf(!db)('the Postgres wire listener under attack: the settings the 
       replication: 'database',
       '_pq_.unknown_option': 'on',
     };
-    const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), ...Object.entries(params).map(([k, v]) => Buffer.from(`${k}\0${v}\0`)), Buffer.from([0])]);
+    // Protocol 3.9, newer than any there is: the gateway says which it speaks (3.2) and that it knows no `_pq_.` option.
+    const body = Buffer.concat([Buffer.from([0, 3, 0, 9]), ...Object.entries(params).map(([k, v]) => Buffer.from(`${k}\0${v}\0`)), Buffer.from([0])]);
     const length = Buffer.alloc(4);
     length.writeInt32BE(body.length + 4);
     const socket = connect({ port: gw.postgresPort!, host: '127.0.0.1' });
@@ -151,7 +152,8 @@ describe.skipIf(!db)('the Postgres wire listener under attack: the settings the 
     const got: Msg[] = [];
     const parser = new Parser();
     let wake: () => void = () => {};
-    socket.on('data', (d: Buffer) => parser.parse(d, (m) => (got.push(m as Msg), wake())));
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => (received.push(d), parser.parse(d, (m) => (got.push(m as Msg), wake()))));
     const until = async (name: string) => {
       while (!got.some((m) => m.name === name)) await new Promise<void>((r) => (wake = r));
       return got.splice(0, got.findIndex((m) => m.name === name) + 1);
@@ -159,6 +161,13 @@ describe.skipIf(!db)('the Postgres wire listener under attack: the settings the 
     try {
       socket.write(Buffer.concat([length, body]));
       await until('authenticationCleartextPassword');
+      const option = Buffer.from('_pq_.unknown_option\0');
+      const negotiated = Buffer.alloc(13);
+      negotiated.write('v');
+      negotiated.writeInt32BE(12 + option.length, 1);
+      negotiated.writeInt32BE(2, 5);
+      negotiated.writeInt32BE(1, 9);
+      expect(Buffer.concat(received).subarray(0, 13 + option.length)).toEqual(Buffer.concat([negotiated, option]));
       socket.write(serialize.password(gw.keys['deploy-bot']!));
       const opened = await until('readyForQuery');
       const status = Object.fromEntries(opened.filter((m) => m.name === 'parameterStatus').map((m) => [(m as unknown as { parameterName: string }).parameterName, (m as unknown as { parameterValue: string }).parameterValue]));
