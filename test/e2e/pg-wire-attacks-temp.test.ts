@@ -4,7 +4,9 @@
  * type named like a built-in one) tries to have a read that policy allowed
  * run them instead of what the read names. PostgreSQL finds a relation or a
  * type in the temporary schema before pg_catalog, but never a function or an
- * operator called without a schema there.
+ * operator called without a schema there. And a schema that leads the
+ * search_path: a table made there would take every session's statements
+ * naming the one it hides.
  */
 import pg from 'pg';
 import { serialize } from 'pg-protocol';
@@ -19,7 +21,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Reads allowed; making objects allowed outright (the session's scratch objects, say); the rest denied. */
+/** Reads and inserts allowed; making objects allowed outright (the session's scratch objects, say); the rest denied. */
 const POLICY = `connections:
   - name: app-db
     kind: postgres
@@ -33,6 +35,9 @@ policy:
     - id: creates
       when: facts.sql.statements.all(s, s.type == "create")
       effect: allow
+    - id: inserts
+      when: facts.sql.statements.all(s, s.type == "insert")
+      effect: allow
 `;
 
 describe.skipIf(!db)('the Postgres wire listener under attack: objects of the session\'s temporary schema', () => {
@@ -42,7 +47,7 @@ describe.skipIf(!db)('the Postgres wire listener under attack: objects of the se
   beforeAll(async () => {
     direct = new pg.Client({ connectionString: db!.url });
     await direct.connect();
-    await direct.query(`CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'one'); CREATE TABLE calls (v text)`);
+    await direct.query(`CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'one'); CREATE TABLE notes (id int, note text)`);
     gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }' });
   });
 
@@ -93,5 +98,28 @@ describe.skipIf(!db)('the Postgres wire listener under attack: objects of the se
     } finally {
       c.end();
     }
+  });
+
+  it('a table made in a schema that leads the search_path ("$user") takes no other agent\'s write or read meant for the one it hides', async () => {
+    const a = await Raw.open(gw);
+    const b = await Raw.open(gw, 'other-bot');
+    let user = '';
+    try {
+      user = String(rowsOf(await send(a, 'SELECT current_user'))[0]![0]);
+      for (const sql of [`CREATE SCHEMA "${user}"`, `CREATE TABLE "${user}".notes (id int, note text)`]) {
+        expect({ sql, codes: errors(await send(a, sql)) }).toEqual({ sql, codes: [] });
+      }
+      const write = await send(b, "INSERT INTO notes VALUES (2, 'for public.notes')");
+      expect(errors(write)).toEqual(['55000']);
+      expect(write.find((m) => m.name === 'error')!.message).toContain(`(${user}.notes and public.notes)`);
+      expect(errors(await send(b, 'SELECT count(*) FROM notes'))).toEqual(['55000']);
+      // Named with its schema, each is the table it names.
+      expect(errors(await send(b, "INSERT INTO public.notes VALUES (3, 'named')"))).toEqual([]);
+    } finally {
+      a.end();
+      b.end();
+    }
+    expect((await direct.query(`SELECT note FROM "${user}".notes`)).rows).toEqual([]);
+    expect((await direct.query('SELECT note FROM public.notes')).rows).toEqual([{ note: 'named' }]);
   });
 });

@@ -53,6 +53,20 @@ const CATALOG_FIRST = `pg_catalog.array_position(pg_catalog.current_schemas(true
                   OPERATOR(pg_catalog.<) pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)`;
 
 /**
+ * A relation named without a schema ($6) that two schemas on the search_path hold (the session's temporary schema
+ * aside, whose relations PostgreSQL finds first by design): the first one wins, so a table made in a schema earlier
+ * on the path (`CREATE SCHEMA postgres` for a role named postgres, whose `"$user"` leads the default path) takes
+ * every session's `INSERT INTO notes` meant for public.notes. One row per such relation, each schema named.
+ */
+const AMBIGUOUS_RELATIONS = `SELECT 'relation ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(DISTINCT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) c.relname, ' and ')
+      FROM pg_catalog.unnest($6::pg_catalog.text[]) r
+      JOIN pg_catalog.pg_class c ON c.relname OPERATOR(pg_catalog.=) (pg_catalog.parse_ident(r))[1]::pg_catalog.name
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE ${nonEmpty(6)} AND pg_catalog.cardinality(pg_catalog.parse_ident(r)) OPERATOR(pg_catalog.=) 1 AND ${CALLED_IN_PATH}
+       AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'v', 'm', 'f', 'p', 'S']::pg_catalog."char"[])
+     GROUP BY c.relname HAVING pg_catalog.count(DISTINCT n.oid) OPERATOR(pg_catalog.>) 1`;
+
+/**
  * Parameter $n lists something. Naming no column, the test is a one-time filter in any plan, the generic one the
  * gateway prepares too: a branch whose list is empty (no function named, no type) is skipped, not a scan of its catalog.
  */
@@ -98,6 +112,8 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
          AND (p.proargtypes[0] OPERATOR(pg_catalog.=) ANY (${ROW_TAKING})
               OR EXISTS (SELECT FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) p.proargtypes[0] AND t.typtype OPERATOR(pg_catalog.=) 'c'))
     ) a WHERE NOT (q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))
+    UNION ALL
+    ${AMBIGUOUS_RELATIONS}
   ) AS shadows,
   ARRAY(${REACHED}) AS reached,
   ${DEFINITIONS} AS definitions`;
@@ -164,6 +180,14 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
   if (wrong.length > 0) {
     const list = wrong.map(([name, want]) => `${name} is ${String(row[name])}, not ${want}`).join('; ');
     return { settings: true, message: `the session does not read SQL as the gateway's parser does (${list}); nothing ran` };
+  }
+  const ambiguous = row.shadows.filter((s) => s.startsWith('relation '));
+  if (ambiguous.length > 0) {
+    const list = [...new Set(ambiguous.map((s) => s.slice('relation '.length)))].sort().join(', ');
+    return {
+      settings: false,
+      message: `a relation the SQL names without a schema is in more than one schema on the search_path (${list}): the first one found would be used, which policy did not see named; name it schema-qualified; nothing ran`,
+    };
   }
   if (row.shadows.length > 0) {
     const list = [...new Set(row.shadows)].sort().join(', ');
