@@ -214,6 +214,28 @@ describe.skipIf(!db)('the Postgres wire listener under attack', () => {
   });
 
 
+  it('the function-call protocol (a function by its oid, no SQL) runs nothing; a second startup message mid-session ends the session, having run nothing', async () => {
+    const oid = (await direct.query<{ oid: number }>("SELECT 'pg_catalog.lo_create'::pg_catalog.regproc::oid AS oid")).rows[0]!.oid;
+    // FunctionCall: the function's oid, no format codes (all text), one argument '0', a text result.
+    const body = Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1]), Buffer.from('0'), Buffer.from([0, 0])]);
+    body.writeInt32BE(oid, 0);
+    const head = Buffer.from([0x46, 0, 0, 0, 0]);
+    head.writeInt32BE(body.length + 4, 1);
+    const c = await Raw.open(gw);
+    try {
+      c.send(head, body, serialize.sync());
+      expect(errors(await c.until('readyForQuery'))).toEqual(['0A000']);
+      c.send(serialize.query('SELECT note FROM t'));
+      expect(rowsOf(await c.until('readyForQuery'))).toEqual([['one']]);
+      c.send(serialize.startup({ user: 'deploy-bot', database: 'app-db' }), serialize.query('SELECT note FROM t'));
+      expect(errors(await c.until('error'))).toEqual(['08P01']);
+      await expect(c.until('readyForQuery')).rejects.toThrow(/connection closed/);
+    } finally {
+      c.end();
+    }
+    expect((await direct.query('SELECT count(*)::int AS n FROM pg_largeobject_metadata')).rows).toEqual([{ n: 0 }]);
+  });
+
   it('a Parse that fails before a Flush leaves the upstream waiting for a Sync: the session still serves the next statement', async () => {
     const c = await Raw.open(gw);
     try {

@@ -11,7 +11,10 @@
  */
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import { backend, ProtocolError, readStartupPacket, type StartupPacket } from './protocol.ts';
+import { backend, PROTOCOL_3_2, ProtocolError, readStartupPacket, type StartupPacket } from './protocol.ts';
+
+/** The newest minor version of protocol 3 the listener speaks (3.2: cancel keys of any length it accepts). */
+const SPOKEN_MINOR = PROTOCOL_3_2 & 0xffff;
 
 /** Bytes an Inbox holds before it pauses its socket until they are taken. */
 const INBOX_BYTES = 1 << 20;
@@ -135,6 +138,12 @@ export async function readOpening(inbox: Inbox, tls: SecureContext | undefined):
         inbox.current.write(Buffer.from('N'));
         break;
       case 'startup': {
+        // As PostgreSQL's ProcessStartupPacket: a newer minor than the gateway speaks, or `_pq_.` protocol options
+        // (none of which it knows), are answered before anything else, so the client does not go on believing
+        // they are in force.
+        const minor = packet.version & 0xffff;
+        const options = Object.keys(packet.params).filter((name) => name.startsWith('_pq_.'));
+        if (minor > SPOKEN_MINOR || options.length > 0) inbox.current.write(backend.negotiateProtocolVersion(Math.min(minor, SPOKEN_MINOR), options));
         const user = packet.params['user'];
         if (!user) throw new ProtocolError('28000', 'no user name in the startup message: connect as your principal id');
         const database = packet.params['database'] ?? user;

@@ -193,6 +193,10 @@ describe('settings the gateway pins cannot be changed by an action', () => {
     "SELECT 1 FROM t WHERE set_config('role', 'admin', false) IS NOT NULL",
     'SELECT set_config($1, $2, false)',
     "SELECT set_config(lower('STATEMENT_TIMEOUT'), '0', false)",
+    "UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'",
+    "UPDATE pg_catalog.pg_settings SET setting = 'replica' WHERE name = 'session_replication_role'",
+    "WITH u AS (UPDATE pg_settings SET setting = 'SJIS' WHERE name = 'client_encoding' RETURNING 1) SELECT * FROM u",
+    "EXPLAIN ANALYZE UPDATE pg_settings SET setting = 'evil' WHERE name = 'search_path'",
   ])('%s', (sql) => {
     expect(refusal(sql).code).toBe('SQL_SETTING_REFUSED');
   });
@@ -202,6 +206,10 @@ describe('settings the gateway pins cannot be changed by an action', () => {
       ALTER FUNCTION app.f() SET statement_timeout = 0; ALTER ROLE bot SET standard_conforming_strings = off;
       ALTER DATABASE d SET search_path = app`;
     expect(deriveSqlFacts(sql)).toMatchObject({ readOnly: false, ddl: true });
+  });
+
+  it("leaves a table of another schema named pg_settings alone: only the catalog's view calls set_config", () => {
+    expect(deriveSqlFacts("UPDATE app.pg_settings SET setting = 'x' WHERE name = 'y'").readOnly).toBe(false);
   });
 
   it('lets an action change planner, memory and display settings (as a write)', () => {

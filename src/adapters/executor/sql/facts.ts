@@ -15,7 +15,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
 import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, quotedName, type Invocations } from './invocations.ts';
 import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts';
-import { checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
+import { checkSettingsWrite, checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { extraTypes } from './server-objects.ts';
@@ -270,6 +270,7 @@ function visitNode(node: string, payload: JsonObject, scope: ReadonlySet<string>
   if (node.endsWith('Stmt')) {
     const hasWhere = node === 'UpdateStmt' || node === 'DeleteStmt' ? payload['whereClause'] !== undefined : null;
     found.statements.push({ node, type: statementType(node, payload), hasWhere });
+    if (DML_NODES.has(node)) checkSettingsWrite(payload);
     if (hasWhere === false) found.unboundedWrite = true;
     found.statements.push(...[upsertUpdate(node, payload) ?? []].flat(), ...mergeWrites(node, payload));
     const after = node === 'DropStmt' ? DROPPED_RELATION_KINDS.get(String(payload['removeType'])) : undefined;

@@ -39,12 +39,32 @@ import { DEFINITIONS, REACHED } from './session-reach.ts';
 
 const IN_PATH = 'n.nspname OPERATOR(pg_catalog.=) ANY (pg_catalog.current_schemas(true))';
 /**
+ * For a function or an operator (attribute notation `t.f` is a function call): on the search_path, but not the
+ * session's temporary schema, where PostgreSQL never looks for one called without a schema (namespace.c,
+ * FuncnameGetCandidates and OpernameGetCandidates), so a temporary `upper` hides nothing and refuses no read.
+ */
+const CALLED_IN_PATH = `${IN_PATH} AND n.oid OPERATOR(pg_catalog.<>) pg_catalog.pg_my_temp_schema()`;
+/**
  * pg_catalog comes before n's schema on the search_path, so a pg_catalog type
  * of the same name is the one a bare name finds. Only then: a role or database
  * whose search_path lists `public, pg_catalog` makes `::text` a public.text.
  */
 const CATALOG_FIRST = `pg_catalog.array_position(pg_catalog.current_schemas(true), 'pg_catalog'::pg_catalog.name)
                   OPERATOR(pg_catalog.<) pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)`;
+
+/**
+ * A relation named without a schema ($6) that two schemas on the search_path hold (the session's temporary schema
+ * aside, whose relations PostgreSQL finds first by design): the first one wins, so a table made in a schema earlier
+ * on the path (`CREATE SCHEMA postgres` for a role named postgres, whose `"$user"` leads the default path) takes
+ * every session's `INSERT INTO notes` meant for public.notes. One row per such relation, each schema named.
+ */
+const AMBIGUOUS_RELATIONS = `SELECT 'relation ' OPERATOR(pg_catalog.||) pg_catalog.string_agg(DISTINCT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) c.relname, ' and ')
+      FROM pg_catalog.unnest($6::pg_catalog.text[]) r
+      JOIN pg_catalog.pg_class c ON c.relname OPERATOR(pg_catalog.=) (pg_catalog.parse_ident(r))[1]::pg_catalog.name
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE ${nonEmpty(6)} AND pg_catalog.cardinality(pg_catalog.parse_ident(r)) OPERATOR(pg_catalog.=) 1 AND ${CALLED_IN_PATH}
+       AND c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'v', 'm', 'f', 'p', 'S']::pg_catalog."char"[])
+     GROUP BY c.relname HAVING pg_catalog.count(DISTINCT n.oid) OPERATOR(pg_catalog.>) 1`;
 
 /**
  * Parameter $n lists something. Naming no column, the test is a one-time filter in any plan, the generic one the
@@ -67,11 +87,11 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
   ARRAY(
     SELECT 'function ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname
       FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-     WHERE ${nonEmpty(1)} AND p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) AND ${notCatalog('p.oid')} AND ${IN_PATH}
+     WHERE ${nonEmpty(1)} AND p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text[]) AND ${notCatalog('p.oid')} AND ${CALLED_IN_PATH}
     UNION ALL
     SELECT 'operator ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) o.oprname
       FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
-     WHERE ${nonEmpty(2)} AND o.oprname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) AND ${notCatalog('o.oid')} AND ${IN_PATH}
+     WHERE ${nonEmpty(2)} AND o.oprname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[]) AND ${notCatalog('o.oid')} AND ${CALLED_IN_PATH}
        AND NOT ${member('pg_operator', 'o.oid')}
     UNION ALL
     SELECT 'type ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.typname
@@ -85,13 +105,15 @@ export const GUARD_SQL = `SELECT pg_catalog.pg_backend_pid() AS pid,
     SELECT 'function ' OPERATOR(pg_catalog.||) q FROM (
       SELECT n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) p.proname AS q
         FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-       WHERE ${nonEmpty(4)} AND p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($4::pg_catalog.text[]) AND ${IN_PATH}
+       WHERE ${nonEmpty(4)} AND p.proname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($4::pg_catalog.text[]) AND ${CALLED_IN_PATH}
          AND NOT ${member('pg_proc', 'p.oid')}
          AND (p.pronargs OPERATOR(pg_catalog.-) p.pronargdefaults) OPERATOR(pg_catalog.<=) 1
          AND p.pronargs OPERATOR(pg_catalog.>=) 1
          AND (p.proargtypes[0] OPERATOR(pg_catalog.=) ANY (${ROW_TAKING})
               OR EXISTS (SELECT FROM pg_catalog.pg_type t WHERE t.oid OPERATOR(pg_catalog.=) p.proargtypes[0] AND t.typtype OPERATOR(pg_catalog.=) 'c'))
     ) a WHERE NOT (q OPERATOR(pg_catalog.=) ANY ($5::pg_catalog.text[]))
+    UNION ALL
+    ${AMBIGUOUS_RELATIONS}
   ) AS shadows,
   ARRAY(${REACHED}) AS reached,
   ${DEFINITIONS} AS definitions`;
@@ -158,6 +180,14 @@ export function refusal(row: GuardRow | undefined, options: SqlFactsOptions = {}
   if (wrong.length > 0) {
     const list = wrong.map(([name, want]) => `${name} is ${String(row[name])}, not ${want}`).join('; ');
     return { settings: true, message: `the session does not read SQL as the gateway's parser does (${list}); nothing ran` };
+  }
+  const ambiguous = row.shadows.filter((s) => s.startsWith('relation '));
+  if (ambiguous.length > 0) {
+    const list = [...new Set(ambiguous.map((s) => s.slice('relation '.length)))].sort().join(', ');
+    return {
+      settings: false,
+      message: `a relation the SQL names without a schema is in more than one schema on the search_path (${list}): the first one found would be used, which policy did not see named; name it schema-qualified; nothing ran`,
+    };
   }
   if (row.shadows.length > 0) {
     const list = [...new Set(row.shadows)].sort().join(', ');

@@ -77,6 +77,22 @@ export function checkVariableSet(payload: Readonly<Record<string, unknown>>): vo
 }
 
 /**
+ * Refuses a write to `pg_settings` (`UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'`):
+ * its update rule calls set_config() for each row, so the statement is a SET of whatever setting its WHERE picks,
+ * which no check can read off the text. `payload` is an INSERT, UPDATE, DELETE or MERGE; unqualified, the name is
+ * the catalog's view (pg_catalog is on every search_path).
+ *
+ * @example
+ * checkSettingsWrite({ relation: { relname: 'pg_settings' } }); // throws SQL_SETTING_REFUSED
+ */
+export function checkSettingsWrite(payload: Readonly<Record<string, unknown>>): void {
+  const target = payload['relation'];
+  if (!isObject(target) || target['relname'] !== 'pg_settings') return;
+  const schema = target['schemaname'];
+  if (schema === undefined || schema === 'pg_catalog') refuse('settings through pg_settings (its rule calls set_config)');
+}
+
+/**
  * Refuses `set_config(name, …)` unless `name` is a string constant naming a
  * setting an action may change: a computed name could be any setting.
  *
