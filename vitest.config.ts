@@ -65,6 +65,8 @@ export const POSTGRES_FILES = [
   'test/e2e/identity-stale-groups.test.ts',
   // A CLI sign-in's one-time code is taken once from the store, whichever replica redeems it.
   'test/e2e/identity-cli-login.test.ts',
+  // A single sign-on's flow is spent by its first callback on any replica: one guarded DELETE on either store.
+  'test/e2e/identity-login-flow-once.test.ts',
   // A run's claim holds only under the config in force, read in the claim's own transaction (FOR SHARE on PostgreSQL).
   'test/e2e/config-change-claim.test.ts',
 ];

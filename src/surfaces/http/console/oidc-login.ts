@@ -2,8 +2,9 @@
  * Single sign-on for the console: OpenID Connect authorization code flow
  * with PKCE (S256), state and nonce (openid-client). The flow's secrets
  * wait in a short-lived HttpOnly cookie, sealed with an HMAC and `__Host-`
- * over TLS (oidc-flow-cookie.ts), so no other site can plant one. The callback
- * verifies everything (state, code exchange, ID token signature, issuer,
+ * over TLS (oidc-flow-cookie.ts), so no other site can plant one, and each
+ * flow is recorded in the store and spent by its first callback, on any
+ * replica (service/login-flow.ts). The callback verifies everything (state, code exchange, ID token signature, issuer,
  * audience, nonce) before a session exists; then `startConsoleSession`.
  * `countersign login` signs in through the same flow (`/auth/cli/start`, with
  * the CLI's loopback address, state and PKCE challenge): its callback ends
@@ -29,6 +30,7 @@ import { html } from './html.ts';
 import { page } from './layout.ts';
 import { parseCliLoginRequest } from '../../../core/cli-login.ts';
 import { issueLoginCode } from '../../../service/cli-login.ts';
+import { beginLoginFlow, spendLoginFlow } from '../../../service/login-flow.ts';
 import { FLOW_COOKIE, FLOW_MAX_AGE_SECONDS, SECURE_FLOW_COOKIE, flowCookieKey, openFlow, sealFlow, type Flow } from './oidc-flow-cookie.ts';
 import { safeNext, secureCookies, startConsoleSession } from './session.ts';
 
@@ -85,6 +87,8 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       return failed(c, 'The identity provider cannot be reached right now. Try again shortly.', 502);
     }
     const flow: Flow = { state: lib.randomState(), verifier: lib.randomPKCECodeVerifier(), nonce: lib.randomNonce(), at: deps.clock.now().getTime(), ...extra };
+    // Good for one callback, on any replica (service/login-flow.ts).
+    await beginLoginFlow(deps, flow.state, flow.at, FLOW_MAX_AGE_SECONDS);
     const cookie = flowCookie(c);
     setCookie(c, cookie.name, sealFlow(flowKey, flow), {
       path: cookie.path,
@@ -128,6 +132,12 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
     if (!flow) {
       await authenticate.refused('login.flow_invalid', meta, login.issuer);
       return failed(c, 'This sign-in was not started here, or took too long. Start again.', 400);
+    }
+    // Taken before the code is exchanged: a kept cookie cannot bring a second code (a fresh one from the provider,
+    // with the flow's state, nonce and PKCE challenge) to any replica, nor the captured callback itself.
+    if (!(await spendLoginFlow(deps, flow.state))) {
+      await authenticate.refused('login.flow_used', meta, login.issuer);
+      return failed(c, 'This sign-in has already been used. Start again.', 400);
     }
     try {
       const config = await discovered();
