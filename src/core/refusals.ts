@@ -29,6 +29,7 @@ export const REFUSAL_REASONS = {
   'token.jwks_unavailable': "The issuer's key set could not be fetched or read.",
   'token.not_a_person': "An issuer of humans' tokens issued this one to a client application, not a person (client credentials: its subject is the client's id, or it is marked as an app's): no program is a human.",
   'token.client_not_allowed': "The token was issued through an application (`client_id`, `cid`, `azp` or `appid`) that its issuer's `clients:` does not list (by default, at the sign-in provider with `identity.login.cli`: the device grant's client when `cli.deviceCode` is true, else none), or names none: another application at the provider cannot hand a person's token to its owner.",
+  'token.claim_not_allowed': "The token lacks a claim its issuer's `claims:` pins, or carries another value: a tenant of a shared issuer (gitlab.com, Buildkite, HCP Terraform) other than yours.",
   'principal.kind_mismatch': 'The credential names a principal configured as the other kind (agent or human).',
   'principal.issuer_not_allowed': 'The token names a configured principal (by id, or by verified email) that its issuer may not name: another issuer is bound to it (`issuers:`), or several issuers of its kind are configured and it lists none.',
   'principal.id_confusable': "The token names its agent, or its human without a verified email, by an id no principal configures that reads as a configured principal's (another case, compatibility characters) or holds invisible characters: it would be one more principal under that name.",

@@ -2,7 +2,8 @@
  * One configured issuer: verifies a token's signature with the issuer's keys
  * (only the configured algorithms), its `iss` exactly, its `aud`, `exp`,
  * `nbf` and `iat` within the clock skew, the application it was issued
- * through when the issuer lists `clients`, then what the preset requires,
+ * through when the issuer lists `clients`, the claims it pins (`claims`),
+ * then what the preset requires,
  * and maps the claims to a principal.
  */
 import { jwtVerify, type JWTVerifyGetKey, type ProtectedHeaderParameters } from 'jose';
@@ -13,6 +14,7 @@ import type { HumanDirectory } from '../../../core/human-identity.ts';
 import { mapPrincipal } from './map-principal.ts';
 import { issuerKeys, type KeySetOptions } from './keys.ts';
 import { clientAllowed } from './client-token.ts';
+import { claimsPinned } from './claims.ts';
 import { checkGithub, checkOkta } from './presets.ts';
 import { joseReason, type TokenReason } from './reasons.ts';
 
@@ -69,6 +71,8 @@ export function createIssuerVerifier(cfg: IssuerConfig, opts: IssuerOptions, get
       }
       // Another application at the provider may ask for a token for our audience too (client-token.ts).
       if (cfg.clients && !clientAllowed(payload, cfg.clients)) return refuse('token.client_not_allowed');
+      // An issuer others share (gitlab.com, Buildkite, HCP Terraform) signs every tenant's jobs: only pinned claims tell ours.
+      if (cfg.claims && !claimsPinned(payload, cfg.claims)) return refuse('token.claim_not_allowed');
       let github;
       if (cfg.preset === 'github-actions') {
         const gh = checkGithub(cfg, payload);

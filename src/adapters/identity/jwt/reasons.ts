@@ -21,6 +21,7 @@ export type TokenReason =
   | 'token.claims_invalid'
   | 'token.not_a_person'
   | 'token.client_not_allowed'
+  | 'token.claim_not_allowed'
   | 'token.jwks_unavailable'
   | 'principal.kind_mismatch'
   | 'principal.email_invalid'
