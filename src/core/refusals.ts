@@ -16,6 +16,7 @@ export const REFUSAL_REASONS = {
   'token.issuer_unknown': 'The token names an issuer (`iss`) that is not configured.',
   'token.alg_not_allowed': "The token's signature algorithm is not one its issuer allows.",
   'token.kid_invalid': "The token's key id (`kid`) is not a well-formed key id.",
+  'token.type_invalid': "The token says it is no credential: its `typ` header is not `JWT` or an access token's (`at+jwt`) — a logout token, a security event, a DPoP proof — or it carries an `events` claim (RFC 8417).",
   'token.kid_unknown': "No key of the issuer's key set matches the token's key id.",
   'token.signature_invalid': "The token's signature does not verify.",
   'token.expired': 'The token has expired.',

@@ -9,6 +9,7 @@ export type TokenReason =
   | 'token.issuer_unknown'
   | 'token.alg_not_allowed'
   | 'token.kid_invalid'
+  | 'token.type_invalid'
   | 'token.kid_unknown'
   | 'token.signature_invalid'
   | 'token.expired'
