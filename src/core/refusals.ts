@@ -45,7 +45,7 @@ export const REFUSAL_REASONS = {
   'principal.agent': "An agent's API key was given to the console sign-in, which is for humans.",
   'login.issued_in_future': "The identity provider's ID token says it was issued in the future (`iat`).",
   'login.flow_invalid': 'The single sign-on callback came without a valid sign-in flow of this browser (missing, expired or tampered state).',
-  'login.flow_used': 'The single sign-on callback came with a sign-in flow that a callback already used (a replayed callback, or a kept flow cookie brought back with a fresh code), on this replica or another: a flow signs in once.',
+  'login.flow_used': 'The single sign-on callback came with a sign-in flow that already signed someone in (its kept cookie brought back with a fresh code from the provider), on this replica or another: a flow signs in once.',
   'login.callback_invalid': "The identity provider's answer to the sign-in did not verify (state, nonce, code or ID token).",
   'login.code_invalid': 'The one-time code `countersign login` brought to the gateway is unknown, already used, expired, or for another loopback address.',
   'login.verifier_invalid': 'The one-time code of `countersign login` came without the PKCE verifier of the sign-in that asked for it, or with another one (the code is spent).',

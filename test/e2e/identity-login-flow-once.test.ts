@@ -5,9 +5,9 @@
  * Whoever kept the cookie of a finished sign-in (read in a shared browser, a
  * proxy log, a captured callback with its cookie) could take its state,
  * nonce and PKCE challenge to the provider again, get a fresh code, and
- * bring it to the callback of any replica for a second session. Each flow
- * is now recorded in the store when it begins and spent by its first
- * callback, on whichever replica it lands: a second one is refused
+ * bring it to the callback of any replica for a second session. The first
+ * callback the provider's answer verifies for now marks the flow used in the
+ * store, on whichever replica it lands: a second one is refused
  * (`login.flow_used`, 400, no session). Real parts: two gateways on one
  * store (SQLite, or PostgreSQL with COUNTERSIGN_TEST_STORE=postgres), the
  * `oidc-provider` package, an HTTP client with cookies and forms.
@@ -97,11 +97,12 @@ describe('a single sign-on flow', () => {
     expect(await sessionsStarted()).toBe(before);
     expect(await lastRefusal()).toMatchObject({ reason: 'login.flow_used', surface: 'console' });
 
-    // And on the replica that began it: the captured callback itself, with its cookie.
+    // And on the replica that began it: the captured callback itself, with its cookie. The provider takes a code
+    // once (so this one is refused before the flow is looked at); no session either way.
     const replay = await new HttpBrowser().request(callback, { headers: { cookie: `${FLOW}=${flowCookie}` } });
-    expect(replay.status).toBe(400);
+    expect(replay.status).toBe(401);
     expect(await sessionsStarted()).toBe(before);
-    expect(await lastRefusal()).toMatchObject({ reason: 'login.flow_used', surface: 'console' });
+    expect(await lastRefusal()).toMatchObject({ reason: 'login.callback_invalid', surface: 'console' });
   }, 60_000);
 
   it('begun on one replica, finishes on the other (once)', async () => {

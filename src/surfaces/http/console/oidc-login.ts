@@ -2,10 +2,11 @@
  * Single sign-on for the console: OpenID Connect authorization code flow
  * with PKCE (S256), state and nonce (openid-client). The flow's secrets
  * wait in a short-lived HttpOnly cookie, sealed with an HMAC and `__Host-`
- * over TLS (oidc-flow-cookie.ts), so no other site can plant one, and each
- * flow is recorded in the store and spent by its first callback, on any
- * replica (service/login-flow.ts). The callback verifies everything (state, code exchange, ID token signature, issuer,
- * audience, nonce) before a session exists; then `startConsoleSession`.
+ * over TLS (oidc-flow-cookie.ts), so no other site can plant one. The callback
+ * verifies everything (state, code exchange, ID token signature, issuer,
+ * audience, nonce) and marks the flow used in the store, so that it signs in
+ * once on any replica (service/login-flow.ts), before a session exists; then
+ * `startConsoleSession`.
  * `countersign login` signs in through the same flow (`/auth/cli/start`, with
  * the CLI's loopback address, state and PKCE challenge): its callback ends
  * with a one-time code sent back to that loopback (service/cli-login.ts), no
@@ -30,11 +31,13 @@ import { html } from './html.ts';
 import { page } from './layout.ts';
 import { parseCliLoginRequest } from '../../../core/cli-login.ts';
 import { issueLoginCode } from '../../../service/cli-login.ts';
-import { beginLoginFlow, spendLoginFlow } from '../../../service/login-flow.ts';
+import { spendLoginFlow } from '../../../service/login-flow.ts';
 import { FLOW_COOKIE, FLOW_MAX_AGE_SECONDS, SECURE_FLOW_COOKIE, flowCookieKey, openFlow, sealFlow, type Flow } from './oidc-flow-cookie.ts';
 import { safeNext, secureCookies, startConsoleSession } from './session.ts';
 
 const CALLBACK = '/auth/oidc/callback';
+/** How long past a flow's age limit its used-mark stays: more than the skew a flow's seal takes from replicas' clocks. */
+const FLOW_MARK_SKEW_SECONDS = 120;
 
 /** Over TLS the __Host- name, which needs Path=/; else the plain name, kept to the flow's own paths. */
 function flowCookie(c: Context<AppEnv>): { name: string; path: string; secure: boolean } {
@@ -87,8 +90,6 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       return failed(c, 'The identity provider cannot be reached right now. Try again shortly.', 502);
     }
     const flow: Flow = { state: lib.randomState(), verifier: lib.randomPKCECodeVerifier(), nonce: lib.randomNonce(), at: deps.clock.now().getTime(), ...extra };
-    // Good for one callback, on any replica (service/login-flow.ts).
-    await beginLoginFlow(deps, flow.state, flow.at, FLOW_MAX_AGE_SECONDS);
     const cookie = flowCookie(c);
     setCookie(c, cookie.name, sealFlow(flowKey, flow), {
       path: cookie.path,
@@ -133,12 +134,6 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       await authenticate.refused('login.flow_invalid', meta, login.issuer);
       return failed(c, 'This sign-in was not started here, or took too long. Start again.', 400);
     }
-    // Taken before the code is exchanged: a kept cookie cannot bring a second code (a fresh one from the provider,
-    // with the flow's state, nonce and PKCE challenge) to any replica, nor the captured callback itself.
-    if (!(await spendLoginFlow(deps, flow.state))) {
-      await authenticate.refused('login.flow_used', meta, login.issuer);
-      return failed(c, 'This sign-in has already been used. Start again.', 400);
-    }
     try {
       const config = await discovered();
       const lib = await openidClient();
@@ -146,6 +141,12 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       const tokens = await lib.authorizationCodeGrant(config, current, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
       const claims = tokens.claims();
       if (!claims) throw new Error('no ID token');
+      // One sign-in per flow, on any replica, before anything is written for this one: a kept cookie brings no second
+      // code (a fresh one from the provider, for the flow's state, nonce and PKCE challenge) to any replica.
+      if (!(await spendLoginFlow(deps, flow.state, flow.at, FLOW_MAX_AGE_SECONDS, FLOW_MARK_SKEW_SECONDS))) {
+        await authenticate.refused('login.flow_used', meta, login.issuer);
+        return failed(c, 'This sign-in has already been used. Start again.', 400);
+      }
       const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap, trustGroups: login.trustGroups, clockSkewSeconds: login.clockSkewSeconds }, claims);
       // Only an email the provider verified: humanFromClaims keeps no other from the token.
       if (claims['email_verified'] === true) await rememberSignedInHuman(deps, human);
