@@ -2,7 +2,8 @@
  * Console sessions across replicas and sign-ins: a session cookie planted in
  * a reviewer's browser before she signs in through single sign-on is ended,
  * not kept (session fixation); a sign-out on one replica ends the session on
- * every other at its next click. Real parts: two gateways on one store
+ * every other at its next click; no top-level GET (which a SameSite=Lax
+ * cookie goes with, from any site) changes anything. Real parts: two gateways on one store
  * (SQLite, or PostgreSQL with COUNTERSIGN_TEST_STORE=postgres), the
  * `oidc-provider` package, an HTTP client with cookies and forms.
  */
@@ -14,7 +15,8 @@ import { csrfOf, getPage, postForm, signIn } from '../support/console.ts';
 import { DEFAULT_PRINCIPALS, startTestGateway, withHumanEmails, type TestGateway } from '../support/gateway.ts';
 import { formsOf, HttpBrowser } from '../support/http-browser.ts';
 import { startTestOidcProvider, type TestOidcProvider } from '../support/oidc-provider.ts';
-import { storedAudit } from '../support/store-view.ts';
+import { storedAudit, storedReviewers, storedStatus } from '../support/store-view.ts';
+import { consoleRoutes } from '../../src/surfaces/http/console/index.ts';
 import { releaseTestStore } from '../support/test-store.ts';
 
 let op: TestOidcProvider;
@@ -34,7 +36,8 @@ connections:
   - { name: ops-api, kind: http, url: http://127.0.0.1:9/ops }
 policy:
   default: deny
-  rules: []
+  rules:
+    - { id: writes, when: 'facts.http.method == "POST"', effect: approve, approvers: [{ groups: [sre] }] }
 `, { principals: withHumanEmails(DEFAULT_PRINCIPALS), dir });
   b = await startTestGateway(a.yaml, { dir, keys: a.keys });
   await op.configure({ redirectUris: [`${a.url}/auth/oidc/callback`], accounts: { erin: { email: 'erin@acme.test' } } });
@@ -82,5 +85,27 @@ describe('a sign-out on one replica', () => {
     expect((await getPage(b.url, alice, '/')).status).toBe(303);
     // Nor does the other replica take a form of it.
     expect((await postForm(b.url, alice, '/logout', { _csrf: csrf })).status).toBe(401);
+  }, 60_000);
+});
+
+describe('a top-level GET from another site, which the SameSite=Lax session cookie goes with', () => {
+  it('changes nothing at any state-changing console route, whatever its query says', async () => {
+    const held = await a.as('deploy-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path: '/x' }, reason: 'lax GET' } });
+    expect(held.status).toBe(202);
+    const alice = await signIn(a.url, a.keys['alice']!);
+    const all = consoleRoutes(a.deps).routes;
+    // A path that is also a page (/login) answers that page; every other answers a GET with nothing at all.
+    const pages = new Set(all.filter((r) => r.method === 'GET' || r.method === 'ALL').map((r) => r.path));
+    const routes = all.filter((r) => r.method !== 'GET' && r.method !== 'ALL' && !pages.has(r.path));
+    expect(routes.map((r) => r.path)).toContain('/requests/:id/review');
+    const audit = (await storedAudit(a.deps.store)).length;
+    const query = new URLSearchParams({ verdict: 'approve', digest: held.body.digest, _csrf: alice.csrf, confirm: 'yes', justification: 'x' });
+    for (const route of routes) {
+      const res = await fetch(`${a.url}${route.path.replace(':id', held.body.id)}?${query}`, { redirect: 'manual', headers: { cookie: alice.cookie, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' } });
+      expect({ route: route.path, status: res.status }).toEqual({ route: route.path, status: 404 });
+    }
+    expect(await storedStatus(a.deps.store, held.body.id)).toBe('pending');
+    expect(await storedReviewers(a.deps.store, held.body.id)).toEqual([]);
+    expect((await storedAudit(a.deps.store)).length).toBe(audit);
   }, 60_000);
 });
