@@ -65,6 +65,10 @@ export const POSTGRES_FILES = [
   'test/e2e/identity-stale-groups.test.ts',
   // A CLI sign-in's one-time code is taken once from the store, whichever replica redeems it.
   'test/e2e/identity-cli-login.test.ts',
+  // A single sign-on's flow is spent by its first callback on any replica: one guarded DELETE on either store.
+  'test/e2e/identity-login-flow-once.test.ts',
+  // A sign-out on one replica ends the session on the others; a planted session ends at sign-in.
+  'test/e2e/console-session-replicas.test.ts',
   // A run's claim holds only under the config in force, read in the claim's own transaction (FOR SHARE on PostgreSQL).
   'test/e2e/config-change-claim.test.ts',
   // One chat account clicking on two replicas at once, each reading another email for it: one review key wins.

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, MAX_GROUPS_MAX_AGE_SECONDS, MIN_GROUPS_MAX_AGE_SECONDS } from '../core/known-human.ts';
 import { duration, hasUserInfo, USER_INFO_REFUSED } from './primitives.ts';
+import { pinsTenant, sharedIssuer } from './shared-issuers.ts';
 
 /** Only asymmetric algorithms: an HMAC "key" would be the issuer's public key (algorithm confusion). */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -49,6 +50,15 @@ const common = {
    * device grant's client when `cli.deviceCode` is true, else through none.
    */
   clients: z.array(z.string().min(1)).min(1).optional(),
+  /**
+   * Claims a token must carry, each with one of the listed values (a number compares as its decimal text): pins an
+   * issuer that others share to your own tenant by id (`namespace_id: [1234]`). Needed for gitlab.com, Buildkite and
+   * HCP Terraform (shared-issuers.ts).
+   */
+  claims: z
+    .record(claimPath, z.array(z.union([z.string().min(1), z.number().int()]).transform(String)).min(1))
+    .refine((m) => Object.keys(m).length > 0, 'at least one claim')
+    .optional(),
 };
 
 const genericIssuer = z.strictObject({
@@ -171,6 +181,16 @@ export const identitySchema = z
         code: 'custom',
         path: ['issuers', n, 'clients'],
         message: `any Google Cloud service account, of any project, can have Google sign a token of ${i.issuer} with audience ${i.audience}: list the applications taken (clients: the unique ids of your service accounts, or your OAuth client ids; a token's azp)`,
+      });
+    });
+    // gitlab.com, Buildkite and HCP Terraform sign every tenant's tokens with one issuer, for any audience a job asks.
+    c.issuers.forEach((i, n) => {
+      const shared = sharedIssuer(i.issuer);
+      if (!shared || pinsTenant(shared, i.claims)) return;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['issuers', n, 'claims'],
+        message: `${shared.service} signs tokens of ${i.issuer} for every one of its tenants, with any audience a job asks for (${i.audience} too): pin yours by id with claims: { ${shared.tenantIds.join(' | ')}: [<id>] } (a name such as a path or slug can be taken again once its owner deletes it)`,
       });
     });
     // Listed by hand (as configurations before the browser sign-in did), the device grant's client would keep taking

@@ -23,9 +23,10 @@ export const FIRST_PASSKEY_LOGIN_SECONDS = 600;
  * What a challenge is for: approving one request, breaking the glass on one request, registering a passkey,
  * confirming that registration with one already held, or confirming the removal of one passkey; or (`cli-login`) a
  * one-time code of `countersign login` (core/cli-login.ts), kept in the same single-use, expiring store. An answer to a
- * challenge for one purpose is refused for any other.
+ * challenge for one purpose is refused for any other. `oidc-flow`: a single sign-on begun and not yet finished
+ * (service/login-flow.ts), spent by its first callback.
  */
-export type ChallengePurpose = 'approve' | 'break-glass' | 'register' | 'confirm-register' | 'remove-passkey' | 'cli-login';
+export type ChallengePurpose = 'approve' | 'break-glass' | 'register' | 'confirm-register' | 'remove-passkey' | 'cli-login' | 'oidc-flow';
 
 /** How a human's first passkey may be enrolled: from any fresh console sign-in, or only from one through the identity provider. */
 export type PasskeyEnrolment = 'any-sign-in' | 'sso';

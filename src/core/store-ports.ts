@@ -204,6 +204,12 @@ export interface PasskeyStore {
   insertChallenge(challenge: StepUpChallenge, now: Date): Promise<void>;
   /** Removes and returns a challenge: of concurrent takes of one challenge exactly one gets it (single use). */
   takeChallenge(challenge: string): Promise<StepUpChallenge | undefined>;
+  /**
+   * Stores a challenge unless one of its key is stored, dropping the ones expired at `now` first; true when stored.
+   * Of concurrent inserts of one key, on any processes and replicas, exactly one stores it (a mark that something
+   * was used once: a single sign-on's flow, service/login-flow.ts).
+   */
+  insertChallengeOnce(challenge: StepUpChallenge, now: Date): Promise<boolean>;
 }
 
 /** Scoped grants (core/grant.ts). One is created by the request mutation that approves its request (Mutation.grant). */

@@ -80,6 +80,17 @@ export function passkeyContract(name: string, make: () => Promise<{ store: Store
       expect(await store.takeChallenge(removal.challenge)).toEqual({ ...removal, credentialId: 'cred_a' });
     });
 
+    it('stores a challenge once however many insert its key at once, and again once the first has expired', async () => {
+      const mark = (at: Date) => ({ challenge: 'oidc-flow:once-aaaaaaaaaaaa', human: '', purpose: 'oidc-flow' as const, requestId: null, digest: null, expiresAt: new Date(at.getTime() + 600_000).toISOString() });
+      const first = mark(FIXTURE_TIME);
+      const inserts = await Promise.all([1, 2, 3, 4].map(() => store.insertChallengeOnce(first, FIXTURE_TIME)));
+      expect(inserts.filter(Boolean)).toHaveLength(1);
+      expect(await store.insertChallengeOnce(first, new Date(FIXTURE_TIME.getTime() + 599_000))).toBe(false);
+      const later = new Date(FIXTURE_TIME.getTime() + 600_000);
+      expect(await store.insertChallengeOnce(mark(later), later)).toBe(true);
+      expect(await store.takeChallenge(first.challenge)).toEqual(mark(later));
+    });
+
     it('drops challenges expired when another is stored', async () => {
       const old = issueChallenge('challenge-old-aaaaaaaaaaaa', { human: 'alice', purpose: 'register' }, FIXTURE_TIME);
       await store.insertChallenge(old, FIXTURE_TIME);

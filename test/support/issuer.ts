@@ -24,6 +24,8 @@ export interface TestIssuer {
   current: SigningKey;
   /** Makes a new key current; the old one stays published unless `retire` is set. */
   rotate(opts?: { retire?: boolean }): Promise<SigningKey>;
+  /** Publishes a new key under the current key's kid in its place (an issuer that reuses a kid), and makes it current. */
+  replaceCurrent(): Promise<SigningKey>;
   sign(claims: JWTPayload, opts?: { key?: SigningKey; header?: Record<string, unknown>; expiresIn?: number | null; iss?: string }): Promise<string>;
   close(): Promise<void>;
 }
@@ -70,6 +72,13 @@ export async function startTestIssuer(path = ''): Promise<TestIssuer> {
     async rotate(opts = {}) {
       const next = await newSigningKey();
       published = opts.retire ? [next] : [...published, next];
+      self.current = next;
+      return next;
+    },
+    async replaceCurrent() {
+      const fresh = await newSigningKey(self.current.alg);
+      const next = { ...fresh, kid: self.current.kid, publicJwk: { ...fresh.publicJwk, kid: self.current.kid } };
+      published = published.map((k) => (k.kid === next.kid ? next : k));
       self.current = next;
       return next;
     },

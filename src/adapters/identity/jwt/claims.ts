@@ -22,3 +22,18 @@ export function groupsClaim(payload: Readonly<Record<string, unknown>>, path: st
   if (typeof v !== 'string') return [];
   return SPACE_LISTS.has(path.split('.').pop() ?? '') ? v.split(' ').filter(isIdString) : isIdString(v) ? [v] : [];
 }
+
+/**
+ * Whether the token carries every pinned claim with one of its values: a string, or an integer as its decimal text
+ * (GitLab's `namespace_id: 1234`). A list, an object, a boolean or a missing claim matches nothing.
+ *
+ * @example
+ * claimsPinned({ namespace_id: 1234 }, { namespace_id: ['1234'] }); // true
+ * claimsPinned({ namespace_id: 999 }, { namespace_id: ['1234'] });  // false
+ */
+export function claimsPinned(payload: Readonly<Record<string, unknown>>, pins: Readonly<Record<string, readonly string[]>>): boolean {
+  return Object.entries(pins).every(([path, values]) => {
+    const v = stringClaim(payload, path);
+    return v !== undefined && values.includes(v);
+  });
+}

@@ -32,18 +32,40 @@ async function discoverJwksUri(issuer: string, timeoutMs: number): Promise<strin
   return doc.jwks_uri;
 }
 
+/** A key set that can be fetched again on demand: after a signature that failed with a kid it holds. */
+export interface IssuerKeys extends JWTVerifyGetKey {
+  /**
+   * Fetches the set again unless it was fetched within the cooldown; true when it was. An issuer may publish a new
+   * key under a kid the gateway has cached (a kid reused, a key replaced after a compromise): without this, tokens of
+   * the new key fail and the replaced key keeps verifying until the cache is `cacheMaxAgeSeconds` old.
+   */
+  refresh(): Promise<boolean>;
+}
+
 /**
  * @example
  * const getKey = issuerKeys('https://token.actions.githubusercontent.com', undefined, opts);
  * await jwtVerify(token, getKey, { issuer, audience });
  */
-export function issuerKeys(issuer: string, jwksUri: string | undefined, opts: KeySetOptions): JWTVerifyGetKey {
+export function issuerKeys(issuer: string, jwksUri: string | undefined, opts: KeySetOptions): IssuerKeys {
   const remote = (uri: string) =>
     createRemoteJWKSet(new URL(uri), { cooldownDuration: opts.cooldownSeconds * 1000, cacheMaxAge: opts.cacheMaxAgeSeconds * 1000, timeoutDuration: opts.timeoutMs });
-  if (jwksUri) return remote(jwksUri);
-  let set: Promise<JWTVerifyGetKey> | undefined;
+  const refreshing = async (set: ReturnType<typeof remote>): Promise<boolean> => {
+    if (set.coolingDown) return false;
+    try {
+      await set.reload();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (jwksUri) {
+    const set = remote(jwksUri);
+    return Object.assign((header: Parameters<JWTVerifyGetKey>[0], token: Parameters<JWTVerifyGetKey>[1]) => set(header, token), { refresh: () => refreshing(set) });
+  }
+  let set: Promise<ReturnType<typeof remote>> | undefined;
   let failedAt = 0;
-  return async (header, token) => {
+  const getKey = async (header: Parameters<JWTVerifyGetKey>[0], token: Parameters<JWTVerifyGetKey>[1]) => {
     if (!set || (failedAt && Date.now() - failedAt > opts.cooldownSeconds * 1000)) {
       failedAt = 0;
       set = discoverJwksUri(issuer, opts.timeoutMs).then(remote);
@@ -53,4 +75,9 @@ export function issuerKeys(issuer: string, jwksUri: string | undefined, opts: Ke
     }
     return (await set)(header, token);
   };
+  const refresh = async () => {
+    const current = await set?.catch(() => undefined);
+    return current ? refreshing(current) : false;
+  };
+  return Object.assign(getKey, { refresh });
 }

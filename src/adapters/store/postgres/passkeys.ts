@@ -32,6 +32,7 @@ const REMOVE = { name: 'cs_passkey_remove', text: 'DELETE FROM passkeys WHERE hu
 const ADVANCE = { name: 'cs_passkey_advance', text: 'UPDATE passkeys SET counter = $1 WHERE id = $2 AND counter = $3' };
 const DROP_EXPIRED = { name: 'cs_challenge_drop', text: 'DELETE FROM step_up_challenges WHERE expires_at <= $1' };
 const INSERT_CHALLENGE = { name: 'cs_challenge_insert', text: 'INSERT INTO step_up_challenges (challenge, expires_at, record) VALUES ($1, $2, $3)' };
+const INSERT_CHALLENGE_ONCE = { name: 'cs_challenge_insert_once', text: 'INSERT INTO step_up_challenges (challenge, expires_at, record) VALUES ($1, $2, $3) ON CONFLICT (challenge) DO NOTHING' };
 const TAKE = { name: 'cs_challenge_take', text: 'DELETE FROM step_up_challenges WHERE challenge = $1 RETURNING record' };
 
 type Row = { record: string; counter: string | number };
@@ -67,6 +68,10 @@ export function createPasskeyPort(
     insertChallenge: async (c: StepUpChallenge, now) => {
       await once(DROP_EXPIRED, [now.toISOString()]);
       await once(INSERT_CHALLENGE, [c.challenge, c.expiresAt, JSON.stringify(c)]);
+    },
+    insertChallengeOnce: async (c: StepUpChallenge, now) => {
+      await once(DROP_EXPIRED, [now.toISOString()]);
+      return (await once(INSERT_CHALLENGE_ONCE, [c.challenge, c.expiresAt, JSON.stringify(c)])).rowCount === 1;
     },
     takeChallenge: async (challenge) => {
       const row = (await once<{ record: string }>(TAKE, [challenge])).rows[0];

@@ -42,6 +42,7 @@ export function createPasskeyPort(
     dropExpired: db.prepare('DELETE FROM step_up_challenges WHERE expires_at <= ?'),
     insertChallenge: db.prepare('INSERT INTO step_up_challenges (challenge, expires_at, record) VALUES (?, ?, ?)'),
     take: db.prepare('DELETE FROM step_up_challenges WHERE challenge = ? RETURNING record').pluck(),
+    insertOnce: db.prepare('INSERT INTO step_up_challenges (challenge, expires_at, record) VALUES (?, ?, ?) ON CONFLICT (challenge) DO NOTHING'),
   };
   return {
     insertPasskey: (p, audit) =>
@@ -65,6 +66,11 @@ export function createPasskeyPort(
       write(() => {
         q.dropExpired.run(now.toISOString());
         q.insertChallenge.run(c.challenge, c.expiresAt, JSON.stringify(c));
+      }),
+    insertChallengeOnce: (c: StepUpChallenge, now) =>
+      write(() => {
+        q.dropExpired.run(now.toISOString());
+        return q.insertOnce.run(c.challenge, c.expiresAt, JSON.stringify(c)).changes === 1;
       }),
     takeChallenge: (challenge) =>
       write(() => {

@@ -4,7 +4,9 @@
  * wait in a short-lived HttpOnly cookie, sealed with an HMAC and `__Host-`
  * over TLS (oidc-flow-cookie.ts), so no other site can plant one. The callback
  * verifies everything (state, code exchange, ID token signature, issuer,
- * audience, nonce) before a session exists; then `startConsoleSession`.
+ * audience, nonce) and marks the flow used in the store, so that it signs in
+ * once on any replica (service/login-flow.ts), before a session exists; then
+ * `startConsoleSession`.
  * `countersign login` signs in through the same flow (`/auth/cli/start`, with
  * the CLI's loopback address, state and PKCE challenge): its callback ends
  * with a one-time code sent back to that loopback (service/cli-login.ts), no
@@ -29,10 +31,13 @@ import { html } from './html.ts';
 import { page } from './layout.ts';
 import { parseCliLoginRequest } from '../../../core/cli-login.ts';
 import { issueLoginCode } from '../../../service/cli-login.ts';
+import { spendLoginFlow } from '../../../service/login-flow.ts';
 import { FLOW_COOKIE, FLOW_MAX_AGE_SECONDS, SECURE_FLOW_COOKIE, flowCookieKey, openFlow, sealFlow, type Flow } from './oidc-flow-cookie.ts';
 import { safeNext, secureCookies, startConsoleSession } from './session.ts';
 
 const CALLBACK = '/auth/oidc/callback';
+/** How long past a flow's age limit its used-mark stays: more than the skew a flow's seal takes from replicas' clocks. */
+const FLOW_MARK_SKEW_SECONDS = 120;
 
 /** Over TLS the __Host- name, which needs Path=/; else the plain name, kept to the flow's own paths. */
 function flowCookie(c: Context<AppEnv>): { name: string; path: string; secure: boolean } {
@@ -136,6 +141,12 @@ export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly cloc
       const tokens = await lib.authorizationCodeGrant(config, current, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
       const claims = tokens.claims();
       if (!claims) throw new Error('no ID token');
+      // One sign-in per flow, on any replica, before anything is written for this one: a kept cookie brings no second
+      // code (a fresh one from the provider, for the flow's state, nonce and PKCE challenge) to any replica.
+      if (!(await spendLoginFlow(deps, flow.state, flow.at, FLOW_MAX_AGE_SECONDS, FLOW_MARK_SKEW_SECONDS))) {
+        await authenticate.refused('login.flow_used', meta, login.issuer);
+        return failed(c, 'This sign-in has already been used. Start again.', 400);
+      }
       const human = humanFromClaims(deps, { issuer: login.issuer, principal: login.principal, groupMap: login.groupMap, trustGroups: login.trustGroups, clockSkewSeconds: login.clockSkewSeconds }, claims);
       // Only an email the provider verified: humanFromClaims keeps no other from the token.
       if (claims['email_verified'] === true) await rememberSignedInHuman(deps, human);
