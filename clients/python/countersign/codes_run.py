@@ -18,7 +18,8 @@ class ExecutionFailed(CountersignError):
 class SqlSessionUnsafe(CountersignError):
     """The Postgres session could not be shown to read the SQL as the gateway's parser did
     (standard_conforming_strings, encoding), or a name policy saw would run another schema's
-    function, operator or type, or the SQL reads a credential (pg_authid, a user mapping, a
+    function, operator or type, or a relation named without a schema is in two schemas on the
+    search_path, or the SQL reads a credential (pg_authid, a user mapping, a
     setting such as primary_conninfo, a role's settings), another table's values (TOAST,
     statistics, large objects) or other sessions' SQL text (pg_stat_activity.query), or
     writes the server's files (lo_export), whatever rule allowed it; the SQL did not run."""
