@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { approveDecision, human, requestRecord, reviewOf } from '../../test/support/fixtures.ts';
-import { makeFacts, EMPTY_SQL_FACTS } from './facts.ts';
+import { makeFacts, EMPTY_MCP_FACTS, EMPTY_SQL_FACTS } from './facts.ts';
 import { actionLine, approvalStep, approveLabel, oneLine, reviewBrief } from './review-brief.ts';
 import type { RequestRecord } from './request.ts';
 
@@ -60,6 +60,17 @@ describe('the risk line', () => {
     expect(reviewBrief(http('DELETE', '/invoices/1', { env: 'production', data: ['pii'] })).risks).toEqual(['writes', 'deletes', 'prod', 'PII', 'irreversible']);
     const sql = requestRecord({ facts: makeFacts('postgres', { writes: true, sql: { ...EMPTY_SQL_FACTS, statements: [{ type: 'delete', tables: ['t'], hasWhere: false }], writes: true, unboundedWrite: true } }) });
     expect(reviewBrief(sql).riskLine).toBe('writes · deletes · unbounded write · prod · irreversible');
+  });
+
+  it('says a tool\'s definition changed since it was accepted, however read-only it still calls itself', () => {
+    const tool = (toolChanged: boolean) =>
+      requestRecord({
+        action: { connection: 'greeter', operation: 'tools/call', input: { tool: 'greet', arguments: { name: 'ada' } } as never, reason: 'r' },
+        connection: { name: 'greeter', kind: 'mcp', tags: {} },
+        facts: makeFacts('mcp', { writes: false, mcp: { ...EMPTY_MCP_FACTS, tool: 'greet', annotations: { ...EMPTY_MCP_FACTS.annotations, readOnlyHint: true, destructiveHint: false }, toolChanged } }),
+      });
+    expect(reviewBrief(tool(false)).riskLine).toBe('read-only');
+    expect(reviewBrief(tool(true)).riskLine).toBe('tool changed');
   });
 
   it('asks for a confirmation on production or PII only', () => {

@@ -20,7 +20,7 @@ import { quorumMet, remainingApprovals, type Review } from './review.ts';
 import { approversOf } from './escalation.ts';
 import { sessionShown } from './session-shown.ts';
 
-export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'look-alike name' | 'hidden characters' | 'session state' | 'prod' | 'PII' | 'irreversible';
+export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'tool changed' | 'look-alike name' | 'hidden characters' | 'session state' | 'prod' | 'PII' | 'irreversible';
 
 export interface ReviewBrief {
   /** The exact action in one line, flattened, controls neutralised: `POST /refunds on billing-api`. */
@@ -91,6 +91,9 @@ function factRisks(facts: Facts): RiskFlag[] {
   }
   if (facts.kind === 'mcp') {
     if (facts.writes || !facts.mcp.annotations.readOnlyHint) out.push('writes');
+    // The upstream shows a definition nobody accepted (README, "Tool pinning"): its annotations can keep claiming
+    // read-only while the description, and what the tool does, changed. Approving runs the new definition.
+    if (facts.mcp.toolChanged) out.push('tool changed');
     return out;
   }
   // exec: what a binary does is not knowable; it counts as a write.
