@@ -7,6 +7,7 @@ import { boundedJson, cutText, PREVIEW_LINES, previewText as textPreview } from 
 import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
 import { lineCommentEnds, oneLine } from '../core/line-comments.ts';
+import { nameText } from '../core/name-text.ts';
 import { hasHidden, replaceHidden } from '../core/visible-text.ts';
 import { sessionText } from '../core/session-shown.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
@@ -105,7 +106,7 @@ function factsText(r: RequestView): string {
   const parts = [`writes=${f['writes']}`];
   if (f['kind'] === 'postgres') {
     const sql = f['sql'];
-    parts.push(`statements=${sql.statements.map((s: { type: string }) => s.type).join(',')}`, `tables=${sql.tables.join(',') || '-'}`, `readOnly=${sql.readOnly}`);
+    parts.push(`statements=${sql.statements.map((s: { type: string }) => s.type).join(',')}`, `tables=${sql.tables.map(nameText).join(',') || '-'}`, `readOnly=${sql.readOnly}`);
     if (sql.ddl) parts.push('ddl');
     if (sql.privilege) parts.push('privilege');
     if (sql.unboundedWrite) parts.push('UPDATE/DELETE without WHERE');
@@ -115,7 +116,7 @@ function factsText(r: RequestView): string {
     parts.push(`command=${f['exec'].command}`, `subcommand=${f['exec'].subcommand || '-'}`);
   } else if (f['kind'] === 'mcp') {
     const a = f['mcp'].annotations;
-    parts.push(`tool=${f['mcp'].tool}`, `readOnly=${a.readOnlyHint}`, `destructive=${a.destructiveHint}`, `openWorld=${a.openWorldHint}`);
+    parts.push(`tool=${nameText(f['mcp'].tool)}`, `readOnly=${a.readOnlyHint}`, `destructive=${a.destructiveHint}`, `openWorld=${a.openWorldHint}`);
     if (f['mcp'].toolChanged) parts.push('TOOL DEFINITION CHANGED since it was pinned');
   }
   // The review brief's `look-alike name` risk, which the API view does not carry: `public.оrders` is not the orders table.
