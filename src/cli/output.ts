@@ -56,7 +56,8 @@ export function inputText(r: RequestView): string {
     const argv = (r.facts['exec'] as { argv?: string[] } | undefined)?.argv ?? (input['args'] as string[]);
     return argv.map(shellQuote).join(' ');
   }
-  if (typeof input['tool'] === 'string') return `tool ${input['tool']}\narguments: ${boundedJson(input['arguments'] ?? {}, 2 * INPUT_SHOWN).text}`;
+  // The upstream names its tools: on its own line, quoted, a name cannot go on as arguments (channel/request-text.ts).
+  if (typeof input['tool'] === 'string') return `tool ${oneLine(nameText(input['tool']))}\narguments: ${boundedJson(input['arguments'] ?? {}, 2 * INPUT_SHOWN).text}`;
   return boundedJson(input, 2 * INPUT_SHOWN).text;
 }
 

@@ -39,7 +39,8 @@ function fullInputText(r: RequestRecord): string {
   const input = redactInput(r.action.input);
   // The values bound to it are not part of the text: boundInput() gives them, for a place of their own.
   if ('sql' in input) return input.sql;
-  if ('tool' in input) return `MCP tool ${input.tool}\n${pretty(input.arguments)}`;
+  // The upstream names its tools: a name on its own line, quoted, cannot go on as arguments of another call.
+  if ('tool' in input) return `MCP tool ${oneLine(nameText(input.tool))}\n${pretty(input.arguments)}`;
   if ('args' in input) return input.args.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
   const query = input.query ? `?${new URLSearchParams(Object.entries(input.query).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]))).toString()}` : '';
   const headers = Object.entries(input.headers ?? {}).map(([k, v]) => `${k}: ${v}`);
