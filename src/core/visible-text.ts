@@ -23,9 +23,10 @@
 // Single characters a reviewer would not see as what they are; `\n`, `\t` and `\r` handled by the callers.
 const HIDDEN_CHARS = String.raw`\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\u115F\u1160\u3164\uFFA0\u2800\u034F\u17B4\u17B5\u180B-\u180D\u180F\uFE00-\uFE0D\u{E0100}-\u{E01EF}`;
 // U+FE0E/U+FE0F chose text or emoji style for the emoji before them; anywhere else they draw nothing.
-const STRAY_SELECTOR = String.raw`(?<!\p{Emoji})[\uFE0E\uFE0F]`;
+// Each look-behind follows the character it concerns, so it runs only where that character is.
+const STRAY_SELECTOR = String.raw`[\uFE0E\uFE0F](?<!\p{Emoji}.)`;
 // The fifth and every later combining mark in a row.
-const STACKED_MARK = String.raw`(?<=\p{M}{4})\p{M}`;
+const STACKED_MARK = String.raw`\p{M}(?<=\p{M}{5})`;
 const HIDDEN = new RegExp(`[${HIDDEN_CHARS}]|${STRAY_SELECTOR}|${STACKED_MARK}`, 'gu');
 
 /**
