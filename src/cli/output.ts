@@ -7,6 +7,7 @@ import { boundedJson, cutText, PREVIEW_LINES, previewText as textPreview } from 
 import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
 import { lineCommentEnds, oneLine } from '../core/line-comments.ts';
+import { nameText } from '../core/name-text.ts';
 import { hasHidden, replaceHidden } from '../core/visible-text.ts';
 import { sessionText } from '../core/session-shown.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
@@ -55,7 +56,8 @@ export function inputText(r: RequestView): string {
     const argv = (r.facts['exec'] as { argv?: string[] } | undefined)?.argv ?? (input['args'] as string[]);
     return argv.map(shellQuote).join(' ');
   }
-  if (typeof input['tool'] === 'string') return `tool ${input['tool']}\narguments: ${boundedJson(input['arguments'] ?? {}, 2 * INPUT_SHOWN).text}`;
+  // The upstream names its tools: on its own line, quoted, a name cannot go on as arguments (channel/request-text.ts).
+  if (typeof input['tool'] === 'string') return `tool ${oneLine(nameText(input['tool']))}\narguments: ${boundedJson(input['arguments'] ?? {}, 2 * INPUT_SHOWN).text}`;
   return boundedJson(input, 2 * INPUT_SHOWN).text;
 }
 
@@ -105,7 +107,7 @@ function factsText(r: RequestView): string {
   const parts = [`writes=${f['writes']}`];
   if (f['kind'] === 'postgres') {
     const sql = f['sql'];
-    parts.push(`statements=${sql.statements.map((s: { type: string }) => s.type).join(',')}`, `tables=${sql.tables.join(',') || '-'}`, `readOnly=${sql.readOnly}`);
+    parts.push(`statements=${sql.statements.map((s: { type: string }) => s.type).join(',')}`, `tables=${sql.tables.map(nameText).join(',') || '-'}`, `readOnly=${sql.readOnly}`);
     if (sql.ddl) parts.push('ddl');
     if (sql.privilege) parts.push('privilege');
     if (sql.unboundedWrite) parts.push('UPDATE/DELETE without WHERE');
@@ -115,7 +117,7 @@ function factsText(r: RequestView): string {
     parts.push(`command=${f['exec'].command}`, `subcommand=${f['exec'].subcommand || '-'}`);
   } else if (f['kind'] === 'mcp') {
     const a = f['mcp'].annotations;
-    parts.push(`tool=${f['mcp'].tool}`, `readOnly=${a.readOnlyHint}`, `destructive=${a.destructiveHint}`, `openWorld=${a.openWorldHint}`);
+    parts.push(`tool=${nameText(f['mcp'].tool)}`, `readOnly=${a.readOnlyHint}`, `destructive=${a.destructiveHint}`, `openWorld=${a.openWorldHint}`);
     if (f['mcp'].toolChanged) parts.push('TOOL DEFINITION CHANGED since it was pinned');
   }
   // The review brief's `look-alike name` risk, which the API view does not carry: `public.оrders` is not the orders table.

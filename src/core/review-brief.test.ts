@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { approveDecision, human, requestRecord, reviewOf } from '../../test/support/fixtures.ts';
-import { makeFacts, EMPTY_SQL_FACTS } from './facts.ts';
-import { actionLine, approvalStep, approveLabel, oneLine, reviewBrief } from './review-brief.ts';
+import { makeFacts, EMPTY_MCP_FACTS, EMPTY_SQL_FACTS } from './facts.ts';
+import { actionLine, approvalStep, approveLabel, headedAction, oneLine, reviewBrief } from './review-brief.ts';
 import type { RequestRecord } from './request.ts';
 
 const http = (method: string, path: string, tags: RequestRecord['connection']['tags'] = {}): RequestRecord =>
@@ -62,6 +62,17 @@ describe('the risk line', () => {
     expect(reviewBrief(sql).riskLine).toBe('writes · deletes · unbounded write · prod · irreversible');
   });
 
+  it('says a tool\'s definition changed since it was accepted, however read-only it still calls itself', () => {
+    const tool = (toolChanged: boolean) =>
+      requestRecord({
+        action: { connection: 'greeter', operation: 'tools/call', input: { tool: 'greet', arguments: { name: 'ada' } } as never, reason: 'r' },
+        connection: { name: 'greeter', kind: 'mcp', tags: {} },
+        facts: makeFacts('mcp', { writes: false, mcp: { ...EMPTY_MCP_FACTS, tool: 'greet', annotations: { ...EMPTY_MCP_FACTS.annotations, readOnlyHint: true, destructiveHint: false }, toolChanged } }),
+      });
+    expect(reviewBrief(tool(false)).riskLine).toBe('read-only');
+    expect(reviewBrief(tool(true)).riskLine).toBe('tool changed');
+  });
+
   it('asks for a confirmation on production or PII only', () => {
     expect(reviewBrief(http('POST', '/x', { env: 'prod' })).confirm).toBe(true);
     expect(reviewBrief(http('POST', '/x', { pii: true })).confirm).toBe(true);
@@ -74,9 +85,9 @@ describe('the Approve label', () => {
 
   it('names the consequence only on an approval that completes the quorum', () => {
     const brief = reviewBrief(two);
-    expect(approveLabel(brief, approvalStep(two, human('carol', ['sre'])))).toBe('Approve (1 of 2)');
+    expect(approveLabel(two, approvalStep(two, human('carol', ['sre'])))).toBe('Approve (1 of 2)');
     const one = { ...two, reviews: [reviewOf(two, human('carol', ['sre']))] };
-    expect(approveLabel(brief, approvalStep(one, human('bob', ['sre'])))).toBe(`Approve and run ${brief.action}`);
+    expect(approveLabel(one, approvalStep(one, human('bob', ['sre'])))).toBe(`Approve and run ${brief.action}`);
     // Unknown reviewer (a shared chat card): "and run" whenever one approval could complete it.
     expect(approvalStep(two).completes).toBe(false);
     expect(approvalStep(one).completes).toBe(true);
@@ -85,17 +96,17 @@ describe('the Approve label', () => {
   it('counts every requirement when this approval fills only one of them', () => {
     const both = requestRecord({ decision: { ...approveDecision(['sre'], 1), approvers: [{ rule: 'a', groups: ['sre'], principals: [], count: 1 }, { rule: 'b', groups: ['dba'], principals: [], count: 1 }] } });
     const brief = reviewBrief(both);
-    expect(approveLabel(brief, approvalStep(both, human('carol', ['sre'])))).toBe('Approve (1 of 2)');
-    expect(approveLabel(brief, approvalStep(both, human('erin', ['sre', 'dba'])))).toBe(`Approve and run ${brief.action}`);
+    expect(approveLabel(both, approvalStep(both, human('carol', ['sre'])))).toBe('Approve (1 of 2)');
+    expect(approveLabel(both, approvalStep(both, human('erin', ['sre', 'dba'])))).toBe(`Approve and run ${brief.action}`);
   });
 
   it('never says "and run" to one human for two places of one rule, nor on a shared card while a rule lacks two', () => {
     const twoPlaces = requestRecord({ decision: { ...approveDecision(['sre'], 1), approvers: [{ rule: 'a', groups: ['sre'], principals: [], count: 1 }, { rule: 'a', groups: ['dba'], principals: [], count: 1 }] } });
     const brief = reviewBrief(twoPlaces);
-    expect(approveLabel(brief, approvalStep(twoPlaces, human('erin', ['sre', 'dba'])))).toBe('Approve (1 of 2)');
+    expect(approveLabel(twoPlaces, approvalStep(twoPlaces, human('erin', ['sre', 'dba'])))).toBe('Approve (1 of 2)');
     expect(approvalStep(twoPlaces).completes).toBe(false);
     const oneLeft = { ...twoPlaces, reviews: [reviewOf(twoPlaces, human('erin', ['sre', 'dba']))] };
-    expect(approveLabel(brief, approvalStep(oneLeft, human('carol', ['sre'])))).toBe(`Approve and run ${brief.action}`);
+    expect(approveLabel(oneLeft, approvalStep(oneLeft, human('carol', ['sre'])))).toBe(`Approve and run ${brief.action}`);
     expect(approvalStep(oneLeft).completes).toBe(true);
   });
 });
@@ -108,7 +119,22 @@ describe('a cut SQL action line', () => {
     const brief = reviewBrief(r);
     expect(brief.action).toMatch(/^SQL on orders-db \(DELETE, INSERT, UPDATE, CREATE \+2 more kinds\): SELECT 1; \/\* x+…$/);
     expect(brief.riskLine).toContain('deletes');
-    expect(approveLabel(brief, { completes: true, nth: 1, of: 1 }, 75)).toMatch(/^Approve and run SQL on orders-db \(DELETE, /);
+    expect(approveLabel(r, { completes: true, nth: 1, of: 1 }, 75)).toMatch(/^Approve and run SQL on orders-db \(DELETE, /);
+  });
+});
+
+describe('an action line in less room than its own', () => {
+  it('is made for the room left after the head, so a cut SQL line leads with its statement kinds', () => {
+    const statements = ['select', 'delete'].map((type) => ({ type, tables: [], hasWhere: true }));
+    // 150 characters: it fits the line's own 160, not a 75-character button.
+    const sql = `SELECT 1; -- ${'b'.repeat(100)}\nDELETE FROM orders`;
+    const r = requestRecord({ action: { ...requestRecord().action, input: { sql } }, facts: makeFacts('postgres', { writes: true, sql: { ...makeFacts('postgres', { writes: true }).sql, statements } }) });
+    expect(reviewBrief(r).action).toContain('⏎ DELETE FROM orders');
+    const label = approveLabel(r, { completes: true, nth: 1, of: 1 }, 75);
+    expect(label).toMatch(/^Approve and run SQL on orders-db \(DELETE, SELECT\): SELECT 1; -- b+…$/);
+    expect(label.length).toBe(75);
+    expect(headedAction(r, 'Approval needed: ', 150)).toMatch(/^Approval needed: SQL on orders-db \(DELETE, SELECT\): SELECT 1; -- b+…$/);
+    expect(approveLabel(r, { completes: true, nth: 1, of: 1 })).toBe(`Approve and run ${reviewBrief(r).action}`);
   });
 });
 

@@ -20,7 +20,7 @@ import { quorumMet, remainingApprovals, type Review } from './review.ts';
 import { approversOf } from './escalation.ts';
 import { sessionShown } from './session-shown.ts';
 
-export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'look-alike name' | 'hidden characters' | 'session state' | 'prod' | 'PII' | 'irreversible';
+export type RiskFlag = 'writes' | 'deletes' | 'DDL' | 'privilege' | 'unbounded write' | 'tool changed' | 'look-alike name' | 'hidden characters' | 'session state' | 'prod' | 'PII' | 'irreversible';
 
 export interface ReviewBrief {
   /** The exact action in one line, flattened, controls neutralised: `POST /refunds on billing-api`. */
@@ -91,6 +91,9 @@ function factRisks(facts: Facts): RiskFlag[] {
   }
   if (facts.kind === 'mcp') {
     if (facts.writes || !facts.mcp.annotations.readOnlyHint) out.push('writes');
+    // The upstream shows a definition nobody accepted (README, "Tool pinning"): its annotations can keep claiming
+    // read-only while the description, and what the tool does, changed. Approving runs the new definition.
+    if (facts.mcp.toolChanged) out.push('tool changed');
     return out;
   }
   // exec: what a binary does is not knowable; it counts as a write.
@@ -231,15 +234,30 @@ export function approvalStep(r: Pick<RequestRecord, 'id' | 'decision' | 'reviews
 }
 
 /**
- * The Approve button's words, at most `max` characters: the consequence when
- * this approval can run the action, else which approval of how many it is.
+ * The action line after a fixed head of the surface's (`Approval needed: `),
+ * at most `max` characters in all. The line is made for the room left, not
+ * cut from the 160-character one: a cut SQL line leads with its statement
+ * kinds, and a line that fits 160 but not this room would lose its tail
+ * (`SELECT 1; -- … ⏎ DELETE FROM orders` read as `SELECT 1; -- …`).
  *
  * @example
- * approveLabel(brief, step); // 'Approve and run POST /refunds on billing-api' | 'Approve (1 of 2)'
+ * headedAction(r, 'Approval needed: ', 150); // 'Approval needed: SQL on orders-db (DELETE, SELECT): SELECT 1; -- …'
  */
-export function approveLabel(brief: Pick<ReviewBrief, 'action'>, step: ApprovalStep, max = 200): string {
+export function headedAction(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'>, head: string, max: number): string {
+  return oneLine(`${head}${actionLine(r, Math.min(ACTION_LINE_MAX, Math.max(20, max - head.length)))}`, max);
+}
+
+/**
+ * The Approve button's words, at most `max` characters: the consequence when
+ * this approval can run the action (the action line made for the room the
+ * button leaves it), else which approval of how many it is.
+ *
+ * @example
+ * approveLabel(r, step); // 'Approve and run POST /refunds on billing-api' | 'Approve (1 of 2)'
+ */
+export function approveLabel(r: Pick<RequestRecord, 'action' | 'facts' | 'connection'>, step: ApprovalStep, max = 200): string {
   if (!step.completes) return `Approve (${step.nth} of ${step.of})`;
-  return oneLine(`Approve and run ${brief.action}`, max);
+  return headedAction(r, 'Approve and run ', max);
 }
 
 /**

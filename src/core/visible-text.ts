@@ -9,12 +9,25 @@
  * zero-width spaces and joiners, the BOM, soft hyphen), line and paragraph
  * separator (Zl, Zp), private-use, surrogate half or unassigned code point
  * is shown as U+FFFD, as are the few letters that render as blank space
- * (Hangul fillers, the blank Braille pattern). Newlines and tabs are kept
- * only where the text is shown as several lines.
+ * (Hangul fillers, the blank Braille pattern) and the marks that draw
+ * nothing: variation selectors (256 of them, a byte each, enough to carry a
+ * message a model downstream reads and the reviewer never sees; an emoji's
+ * own text-or-emoji selector is kept), the combining grapheme joiner, the
+ * Mongolian free variation selectors and the Khmer inherent vowels. A
+ * letter keeps four combining marks (Vietnamese and Hebrew need no more);
+ * each one after those is U+FFFD, since dozens stacked on one letter draw
+ * over the lines above and below it. Newlines and tabs are kept only where
+ * the text is shown as several lines.
  */
 
-// The characters a reviewer would not see as what they are; `\n` and `\t` handled by the callers.
-const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\u115F\u1160\u3164\uFFA0\u2800]/gu;
+// Single characters a reviewer would not see as what they are; `\n`, `\t` and `\r` handled by the callers.
+const HIDDEN_CHARS = String.raw`\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\u115F\u1160\u3164\uFFA0\u2800\u034F\u17B4\u17B5\u180B-\u180D\u180F\uFE00-\uFE0D\u{E0100}-\u{E01EF}`;
+// U+FE0E/U+FE0F chose text or emoji style for the emoji before them; anywhere else they draw nothing.
+// Each look-behind follows the character it concerns, so it runs only where that character is.
+const STRAY_SELECTOR = String.raw`[\uFE0E\uFE0F](?<!\p{Emoji}.)`;
+// The fifth and every later combining mark in a row.
+const STACKED_MARK = String.raw`\p{M}(?<=\p{M}{5})`;
+const HIDDEN = new RegExp(`[${HIDDEN_CHARS}]|${STRAY_SELECTOR}|${STACKED_MARK}`, 'gu');
 
 /**
  * Several lines of agent text, every hidden character shown as U+FFFD;
@@ -63,7 +76,7 @@ export function guttered(text: string, indent = ''): string {
 }
 
 // HIDDEN less \t, \n and \r (shown as the breaks they are), without the global flag so test() keeps no position.
-const HIDDEN_ONE = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cs}\p{Cn}\u115F\u1160\u3164\uFFA0\u2800]/u;
+const HIDDEN_ONE = new RegExp(String.raw`(?![\t\n\r])[${HIDDEN_CHARS}]|${STRAY_SELECTOR}|${STACKED_MARK}`, 'u');
 
 /**
  * Whether any string in a value (keys of objects too, however deep) holds a

@@ -5,8 +5,11 @@
  * There the break started a line of its own, in the card's plain text, that
  * read as one of the gateway's (`Approvals still needed: none`, `Access:
  * read-only`). The break is shown as ` ⏎ `, as the action line shows one
- * after a `--` comment. Real parts: the gateway, a fake Slack and a fake Bot
- * Framework that speak their protocols.
+ * after a `--` comment. A name that holds more than an identifier's
+ * characters is shown in quotes (core/name-text.ts): without a break,
+ * `"orders · read-only"` read on the facts line as a table and a fact.
+ * Real parts: the gateway, a fake Slack and a fake Bot Framework that
+ * speak their protocols, the compiled CLI.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -67,7 +70,7 @@ describe('a quoted table name with a line break in it', () => {
   it('forges no line of the Slack message: the facts stay on one line, the break shown as ⏎', async () => {
     const msg = await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id));
     const facts = texts(msg.body['blocks']).find((t) => t.startsWith('Facts: '));
-    expect(facts).toMatch(/^Facts: delete · orders ⏎ access: read-only · approvals still needed: none · writes/);
+    expect(facts).toMatch(/^Facts: delete · "orders ⏎ access: read-only · approvals still needed: none" · writes/);
     expect(facts).not.toContain('\n');
     // The only line that starts with those words is in the exact input, the SQL as written.
     expect(forgedLines(texts(msg.body['blocks']))).toEqual([]);
@@ -77,7 +80,7 @@ describe('a quoted table name with a line break in it', () => {
     const posted = await eventually(async () => bf.posted.find((p) => JSON.stringify(p.body).includes(id)));
     const shown = texts(posted.body);
     const tables = shown[shown.indexOf('Tables: ') + 1];
-    expect(tables).toBe('orders ⏎ access: read-only · approvals still needed: none');
+    expect(tables).toBe('"orders ⏎ access: read-only · approvals still needed: none"');
     expect(forgedLines(shown)).toEqual([]);
   });
 
@@ -86,8 +89,30 @@ describe('a quoted table name with a line break in it', () => {
     const show = await cli.command(['requests', 'show', id]).done;
     expect(show.code, show.stderr).toBe(0);
     const facts = show.stdout.split('\n').find((l) => l.startsWith('  facts '));
-    expect(facts).toContain('tables=orders ⏎ access: read-only · approvals still needed: none');
+    expect(facts).toContain('tables="orders ⏎ access: read-only · approvals still needed: none"');
     // The SQL as written stays behind the input's gutter; no line of the output starts with the forged words.
     expect(show.stdout.split('\n').filter((l) => /^\s*access: read-only/i.test(l))).toEqual([]);
+  });
+});
+
+describe('a quoted table name that holds the facts line’s own separator and words', () => {
+  // No line break here: on one line, `update · orders · read-only · writes` read as four facts, one of them `read-only`.
+  const sql = 'UPDATE "orders · read-only · access: read-only" SET note = 1 WHERE id = 1';
+  let id: string;
+  beforeAll(async () => {
+    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'orders-db', input: { sql }, reason: 'fix one note' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    id = res.body.id as string;
+  });
+
+  it('is shown in quotes on Slack, Teams and the CLI, so its words read as the name they are', async () => {
+    const msg = await slack.waitFor('chat.postMessage', (c) => JSON.stringify(c.body['blocks'] ?? []).includes(id));
+    expect(texts(msg.body['blocks'])).toContain('Facts: update · "orders · read-only · access: read-only" · writes');
+    const posted = await eventually(async () => bf.posted.find((p) => JSON.stringify(p.body).includes(id)));
+    const shown = texts(posted.body);
+    expect(shown[shown.indexOf('Tables: ') + 1]).toBe('"orders · read-only · access: read-only"');
+    const cli = runCli({ url: gw.url, key: gw.keys['alice']!, credentials: join(dir, 'none.json') });
+    const show = await cli.command(['requests', 'show', id]).done;
+    expect(show.stdout.split('\n').find((l) => l.startsWith('  facts '))).toContain('tables="orders · read-only · access: read-only"  ');
   });
 });

@@ -14,6 +14,7 @@ import { approversOf, ladderOf } from '../../core/escalation.ts';
 import { durationText } from '../../core/duration-text.ts';
 import { SESSION_LABEL, sessionShown, sessionText } from '../../core/session-shown.ts';
 import { oneLine } from '../../core/line-comments.ts';
+import { nameText } from '../../core/name-text.ts';
 
 /** Longest input text a channel is given; each cuts it further to its own limits. */
 export const INPUT_TEXT_MAX = 32_768;
@@ -38,7 +39,8 @@ function fullInputText(r: RequestRecord): string {
   const input = redactInput(r.action.input);
   // The values bound to it are not part of the text: boundInput() gives them, for a place of their own.
   if ('sql' in input) return input.sql;
-  if ('tool' in input) return `MCP tool ${input.tool}\n${pretty(input.arguments)}`;
+  // The upstream names its tools: a name on its own line, quoted, cannot go on as arguments of another call.
+  if ('tool' in input) return `MCP tool ${oneLine(nameText(input.tool))}\n${pretty(input.arguments)}`;
   if ('args' in input) return input.args.map((a) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
   const query = input.query ? `?${new URLSearchParams(Object.entries(input.query).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]))).toString()}` : '';
   const headers = Object.entries(input.headers ?? {}).map(([k, v]) => `${k}: ${v}`);
@@ -106,7 +108,7 @@ function derivedFacts(r: RequestRecord): { label: string; value: string }[] {
     const flags = [f.sql.readOnly ? 'read-only' : 'writes', f.sql.ddl ? 'DDL' : '', f.sql.unboundedWrite ? 'unbounded write (no WHERE)' : '', f.sql.privilege ? 'privilege change' : ''].filter(Boolean);
     return [
       { label: 'Statements', value: [...new Set(f.sql.statements.map((s) => s.type))].join(', ') || 'none' },
-      { label: 'Tables', value: f.sql.tables.join(', ') || 'no table' },
+      { label: 'Tables', value: f.sql.tables.map(nameText).join(', ') || 'no table' },
       { label: 'Access', value: flags.join(' · ') },
       ...impactOf(r),
       // Reviewers know before approving that it keeps no before-image (the policy in force when it runs decides again).
@@ -114,7 +116,7 @@ function derivedFacts(r: RequestRecord): { label: string; value: string }[] {
     ];
   }
   if (f.kind === 'http') return [{ label: 'Call', value: `${f.http.method} ${f.http.path}` }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];
-  if (f.kind === 'mcp') return [{ label: 'Tool', value: f.mcp.tool }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];
+  if (f.kind === 'mcp') return [{ label: 'Tool', value: nameText(f.mcp.tool) }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];
   return [{ label: 'Command', value: `${f.exec.command} ${f.exec.subcommand}`.trim() }, { label: 'Access', value: f.writes ? 'writes' : 'read' }];
 }
 

@@ -15,7 +15,7 @@
  */
 import { PREVIEW_LINES, previewText } from '../../../core/bounded-text.ts';
 import type { RequestRecord } from '../../../core/request.ts';
-import { approvalStep, approveLabel, confirmText, reviewBrief } from '../../../core/review-brief.ts';
+import { approvalStep, approveLabel, confirmText, headedAction, reviewBrief } from '../../../core/review-brief.ts';
 import { oneLine } from '../../../core/line-comments.ts';
 import { guttered, visibleText } from '../../../core/visible-text.ts';
 import { approvalsNeeded, boundInput, factsOf, INPUT_TEXT_MAX, inputText, safetyNetLines } from '../request-text.ts';
@@ -41,6 +41,9 @@ function tagsText(r: RequestRecord): string {
   if (tags.length === 0) return 'no tags';
   return tags.map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`).join(' · ');
 }
+
+/** The header: the action line made for the room it leaves (core/review-brief.ts headedAction), not cut from a longer one. */
+const headerText = (r: RequestRecord) => headedAction(r, `${r.status === 'pending' ? 'Approval needed' : `Approval ${r.status}`}: `, LIMITS.headerText);
 
 /** One field: a bold label (ours) and an escaped value that fits. */
 const field = (label: string, value: string, url: string, extra = '') => mrkdwn(fitText(`*${label}*\n${extra}`, value, LIMITS.fieldText, url));
@@ -83,7 +86,7 @@ function reviewBlocks(r: RequestRecord, url: string): Block[] {
 
 function approveButton(r: RequestRecord): Block {
   const brief = reviewBrief(r);
-  const button: Block = { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: plain(approveLabel(brief, approvalStep(r), LIMITS.buttonText)), value: r.id };
+  const button: Block = { type: 'button', action_id: APPROVE_ACTION, style: 'primary', text: plain(approveLabel(r, approvalStep(r), LIMITS.buttonText)), value: r.id };
   if (!brief.confirm) return button;
   // Slack shows this dialog before it sends the click; the gateway cannot see it, so it is the client's check only.
   return {
@@ -118,7 +121,7 @@ export function requestMessage(r: RequestRecord, consoleUrl: string): { text: st
   const claim = previewText(reason, CLAIM_PREVIEW, PREVIEW_LINES);
   const claimHead = `*Agent's claim (unverified)*${claim.cut ? ` — ${reason.length.toLocaleString('en')} characters, <${url}|show all in the console>` : ''}`;
   const blocks: Block[] = [
-    { type: 'header', text: plain(plainFit(`${r.status === 'pending' ? 'Approval needed' : `Approval ${r.status}`}: ${brief.action}`, LIMITS.headerText)) },
+    { type: 'header', text: plain(headerText(r)) },
     section(`*Risk: ${escapeMrkdwn(brief.riskLine)}*`),
     // The action line is the agent's SQL or path: plain text, so `~DELETE FROM orders~` is not struck through.
     plainSection(brief.action),
@@ -176,7 +179,7 @@ export function minimalMessage(r: RequestRecord, consoleUrl: string): { text: st
   return {
     text: fitEscaped(`${OUTCOME[r.status]}: ${brief.action}`, LIMITS.messageText).text,
     blocks: [
-      { type: 'header', text: plain(plainFit(`${r.status === 'pending' ? 'Approval needed' : `Approval ${r.status}`}: ${brief.action}`, LIMITS.headerText)) },
+      { type: 'header', text: plain(headerText(r)) },
       section(`*${status}* — <${consoleUrl}|open the request>\n*Risk: ${escapeMrkdwn(brief.riskLine)}*`),
       plainSection(brief.action),
     ],

@@ -11,4 +11,10 @@ describe('Slack mrkdwn escaping of agent-supplied text', () => {
   it('keeps a code block closed whatever the input holds', () => {
     expect(escapeCode('select 1; ``` *bold* <!channel>')).not.toContain('```');
   });
+
+  it.each([2, 3, 4, 5, 6, 7, 8, 11])('leaves no two backticks of a run of %i together', (n) => {
+    const out = escapeCode(`x${'`'.repeat(n)}*bold*`);
+    expect(out).not.toContain('``');
+    expect(out.replace(/\u200b/g, '')).toBe(`x${'`'.repeat(n)}*bold*`);
+  });
 });

@@ -19,9 +19,17 @@ export function escapeMrkdwn(text: string): string {
     .replace(/@(here|channel|everyone)\b/gi, '@\u2060$1');
 }
 
-/** Text inside a ``` code block: escaped, with any fence inside it broken. */
+/**
+ * Text inside a ``` code block: escaped, with any fence inside it broken.
+ * Every backtick followed by another is kept apart from it: breaking ```
+ * three at a time left the last three of a run of five whole, a fence that
+ * closed the block and let the rest render as mrkdwn.
+ *
+ * @example
+ * escapeCode('x`````'); // 'x`\u200b`\u200b`\u200b`\u200b`'
+ */
 export function escapeCode(text: string): string {
-  return escapeMrkdwn(text).replace(/```/g, '`\u200b`\u200b`');
+  return escapeMrkdwn(text).replace(/`(?=`)/g, '`\u200b');
 }
 
 /** At most `max` characters, with an ellipsis when cut. */

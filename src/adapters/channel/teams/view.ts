@@ -26,7 +26,7 @@ export function heldRequestView(r: RequestRecord): HeldRequestView {
     action: brief.action,
     riskLine: brief.riskLine,
     // The card is the same for every reviewer: it says "and run" whenever some single approval could complete the quorum.
-    approveLabel: approveLabel(brief, approvalStep(r)),
+    approveLabel: approveLabel(r, approvalStep(r)),
     confirm: brief.confirm ? confirmText(brief) : null,
     input: inputText(r),
     bound: boundInput(r),

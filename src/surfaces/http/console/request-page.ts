@@ -104,7 +104,7 @@ function reviewForm(r: RequestRecord, who: Who, brief: ReviewBrief, stepUp: { ha
   ${brief.confirm ? html`<label class="confirm"><input type="checkbox" name="${CONFIRM_FIELD}" value="${CONFIRMED}" required> ${confirmText(brief)}</label>` : ''}
   ${grantFields(r)}
   <div class="buttons">
-    <button type="submit" name="verdict" value="approve" class="approve">${approveLabel(brief, step)}</button>
+    <button type="submit" name="verdict" value="approve" class="approve">${approveLabel(r, step)}</button>
     <button type="submit" name="verdict" value="deny" class="deny" formnovalidate>Deny</button>
   </div>
 </form>`;
