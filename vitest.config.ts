@@ -20,8 +20,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * and the evidence report (evidence.test.ts builds it from either store); the
  * store methods under them (readAudit, readAuditRaw, treeEdge, checkpoints,
  * firstSeqAtOrAfter) are in the contract suites run on both adapters. And
- * step-up, the slowest of them on PostgreSQL (21 cases in Chromium with a
- * virtual authenticator): what it keeps of its own, passkeys and their
+ * the step-up files (step-up-approvals, step-up-break-glass, step-up-passkeys),
+ * the slowest of them on PostgreSQL (21 cases in Chromium with a virtual
+ * authenticator): what they keep of their own, passkeys and their
  * challenges, is in the passkeys contract suite run on both adapters (stored
  * once, removed once by its owner, the counter moved only from the value
  * seen, a challenge taken once however many race for it); the rest is

@@ -11,12 +11,11 @@
  * a fault of the assertions made here.
  */
 import { createHash, createPrivateKey, sign } from 'node:crypto';
-import type { CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { postForm, type ConsoleUser } from '../support/console.ts';
 import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { storedAudit } from '../support/store-view.ts';
+import { consoleOrigin, holdRequest, postAssertion, refusedWith as refused, registerPasskey, signInReviewer, stepUpOptions, type Reviewer } from '../support/step-up.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -24,7 +23,7 @@ let gw: TestGateway;
 let browser: TestBrowser;
 /** The console as a browser must reach it for WebAuthn: a secure context on the RP id `localhost`. */
 let origin: string;
-let alice: { page: Page; cdp: CDPSession; authenticatorId: string; user: ConsoleUser };
+let alice: Reviewer;
 /** Alice's passkey as the virtual authenticator holds it. */
 let passkey: { id: string; key: ReturnType<typeof createPrivateKey>; userHandle: string };
 
@@ -46,26 +45,11 @@ policy:
 `,
     { principals: DEFAULT_PRINCIPALS.map((p) => (p.kind === 'human' ? { ...p, email: `${p.id}@example.com` } : p)) },
   );
-  origin = gw.url.replace('127.0.0.1', 'localhost');
+  origin = consoleOrigin(gw);
   browser = await launchBrowser();
-  const { context, page } = await browser.page();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true },
-  });
-  await page.goto(`${origin}/login`);
-  await page.getByLabel('Your API key').fill(gw.keys['alice']!);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${origin}/`);
-  const session = (await context.cookies()).find((c) => c.name === 'countersign_session')!;
-  const csrf = (await page.locator('input[name=_csrf]').first().getAttribute('value'))!;
-  alice = { page, cdp, authenticatorId, user: { cookie: `${session.name}=${session.value}`, csrf, setCookie: '' } };
-  await page.goto(`${origin}/account/passkeys`);
-  await page.getByLabel(/Label/).fill('alice key');
-  await page.getByRole('button', { name: 'Register a passkey' }).click();
-  await page.waitForURL(`${origin}/account/passkeys?done=registered`);
-  const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+  alice = await signInReviewer(browser, gw, 'alice');
+  await registerPasskey(alice, 'alice key');
+  const { credentials } = await alice.cdp.send('WebAuthn.getCredentials', { authenticatorId: alice.authenticatorId });
   const held = credentials[0]!;
   passkey = {
     id: Buffer.from(held.credentialId, 'base64').toString('base64url'),
@@ -80,17 +64,9 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-async function hold(path: string): Promise<{ id: string; digest: string }> {
-  const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path }, reason: 'needed' } });
-  expect(res.status).toBe(202);
-  return { id: res.body.id as string, digest: res.body.digest as string };
-}
+const hold = (path: string) => holdRequest(gw, path);
 
-async function challengeFor(id: string, digest: string): Promise<string> {
-  const res = await postForm(origin, alice.user, `/requests/${id}/step-up/options`, { _csrf: alice.user.csrf, digest });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { options: { challenge: string } }).options.challenge;
-}
+const challengeFor = async (id: string, digest: string): Promise<string> => (await stepUpOptions(alice, id, digest)).challenge;
 
 /**
  * An assertion over `challenge` signed with alice's passkey, as an authenticator makes one (WebAuthn §6.1: RP id hash,
@@ -113,16 +89,7 @@ function assertion(challenge: string, o: { origin?: string; rpId?: string; flags
   };
 }
 
-function send(id: string, digest: string, answer: Record<string, unknown>): Promise<Response> {
-  return postForm(origin, alice.user, `/requests/${id}/step-up`, { _csrf: alice.user.csrf, digest, comment: '', credential: JSON.stringify(answer) });
-}
-
-async function refused(res: Response, pattern: RegExp): Promise<void> {
-  expect(res.status).toBe(403);
-  const body = (await res.json()) as { error: { code: string; message: string } };
-  expect(body.error.code).toBe('STEP_UP_REQUIRED');
-  expect(body.error.message).toMatch(pattern);
-}
+const send = (id: string, digest: string, answer: Record<string, unknown>): Promise<Response> => postAssertion(alice, id, digest, answer);
 
 const recorded = async (id: string) => (await storedAudit(gw.deps.store, id)).filter((e) => e.type === 'review.recorded');
 
