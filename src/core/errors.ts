@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   UNKNOWN_PRINCIPAL: 'The principal named (for simulation or review) is not configured.',
   INVALID_INPUT: "The action's input does not have the shape its connection kind expects.",
   INPUT_UNPARSEABLE: "The action's input cannot be parsed (for example SQL with a syntax error); it is denied.",
-  SQL_SETTING_REFUSED: 'The SQL changes a session setting the gateway pins (how text is parsed, search_path, the role, a timeout, read-only mode); it is denied.',
+  SQL_SETTING_REFUSED: 'The SQL changes a session setting the gateway pins (how text is parsed, search_path, the role, a timeout, read-only mode), a memory setting past its cap, or a COPY\'s ENCODING; it is denied.',
   UNKNOWN_TOOL: "The MCP tool named is not offered by its connection. Agents see a tool as its connection's name, two underscores, then the tool's name.",
   UPSTREAM_UNAVAILABLE: 'The upstream MCP server could not be started or reached, or did not list its tools.',
   TOOL_DEFINITION_MISMATCH: "The MCP tool definition is not the one expected: a change to accept is no longer the one the upstream shows (nothing was accepted), or a call's tool changed since it was submitted, or is defined otherwise by an upstream connected anew as the call was about to run (it did not run).",

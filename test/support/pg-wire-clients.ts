@@ -69,14 +69,16 @@ export function cancelRequest(port: number, c: pg.Client): Promise<void> {
 }
 
 /**
- * The policy of the client tests: reads, transaction control, COPY (into `audited` held), pg_sleep and inserts
+ * The policy of the client tests: reads, transaction control, COPY (into `audited` held; of a query calling no function), pg_sleep and inserts
  * into notes allowed; deletes denied; updates held for one of sre.
  */
 export const POLICY = readsPolicy(`    - id: transactions
       when: facts.sql.statements.all(s, s.type == "transaction")
       effect: allow
     - id: copy
-      when: facts.sql.statements.all(s, s.type == "copy") && !("audited" in facts.sql.tables)
+      when: >-
+        facts.sql.statements.exists(s, s.type == "copy") && facts.sql.statements.all(s, s.type in ["copy", "select"])
+        && facts.sql.functions.size() == 0 && !("audited" in facts.sql.tables)
       effect: allow
     - id: copy-audited
       when: facts.sql.statements.all(s, s.type == "copy") && "audited" in facts.sql.tables

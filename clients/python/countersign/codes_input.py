@@ -99,7 +99,8 @@ class InputUnparseable(CountersignError):
 
 class SqlSettingRefused(CountersignError):
     """The SQL changes a session setting the gateway pins (how text is parsed, search_path,
-    the role, a timeout, read-only mode); it is denied.
+    the role, a timeout, read-only mode), a memory setting past its cap, or a COPY's
+    ENCODING; it is denied.
     """
 
     code = "SQL_SETTING_REFUSED"

@@ -15,7 +15,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { SqlFacts, SqlStatementFacts } from '../../../core/facts.ts';
 import { noteCall, noteOperator, noteSyntaxCall, noteType, operatorName, quotedName, type Invocations } from './invocations.ts';
 import { READ_ONLY_FUNCTIONS, READ_ONLY_SYNTAX } from './read-only-functions.ts';
-import { checkSettingsWrite, checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
+import { checkCopyEncoding, checkSettingsWrite, checkVariableSet, isCustomSetting, showsCredential } from './session-settings.ts';
 import { privateColumnReads } from './private-columns.ts';
 import { isSqlParserLoaded, sqlParser } from './sql-parser.ts';
 import { extraTypes } from './server-objects.ts';
@@ -31,11 +31,9 @@ const BUILT_IN_READS: ReadonlySet<string> = new Set([...READ_ONLY_FUNCTIONS, ...
 /** Statement types that, nested in another statement, still write: each is listed among the facts' statements. */
 const NESTED_WRITE_TYPES: ReadonlySet<string> = new Set(['insert', 'update', 'delete', 'merge']);
 
-/**
- * Nodes that, nested (in EXPLAIN ANALYZE, which runs them), make a table: CREATE TABLE … AS, CREATE MATERIALIZED VIEW and
+/** Nodes that, nested (in EXPLAIN ANALYZE, which runs them), make a table: CREATE TABLE … AS, CREATE MATERIALIZED VIEW and
  * SELECT … INTO (typed `create`). Listed too; other statements nested in CREATE SCHEMA are not, but for its GRANTs,
- * which run with it on any object they name, not only the schema's own.
- */
+ * which run with it on any object they name, not only the schema's own. */
 const NESTED_CREATES: ReadonlySet<string> = new Set(['CreateTableAsStmt', 'SelectStmt']);
 
 /** Statements whose nested statements are a body stored to run later, not run by the statement itself. */
@@ -152,8 +150,9 @@ export function analyseSql(sql: string, options: SqlFactsOptions = {}): { facts:
   let unboundedWrite = false;
   const executes = holdsNode(roots, 'ExecuteStmt');
   for (const [node, payload] of roots) {
-    // Only a top-level SET changes this session; one inside CREATE/ALTER FUNCTION or ALTER ROLE … SET is a definition.
+    // Only a top-level SET changes this session (one in CREATE/ALTER FUNCTION or ALTER ROLE … SET is a definition); a COPY's ENCODING too.
     if (node === 'VariableSetStmt') checkVariableSet(payload);
+    if (node === 'CopyStmt') checkCopyEncoding(payload);
     const found = walkStatement(node, payload);
     if (node === 'VariableShowStmt' && typeof payload['name'] === 'string' && isCustomSetting(payload['name'])) {
       found.customSettings.add(payload['name'].toLowerCase());

@@ -105,7 +105,7 @@ export function changesTrustedFunction(node: string, payload: Payload, trusted: 
 
 /**
  * The statement types a statement has besides its own: `catalog` (changesServerObject), `read_only_function`
- * (changesTrustedFunction), and `replace` for `CREATE OR
+ * (changesTrustedFunction), `select` for the query of a `COPY (SELECT …) TO`, and `replace` for `CREATE OR
  * REPLACE` of a function, procedure or aggregate that may already exist. A replacement keeps what the function is to
  * everything that calls it (its oid, its membership of an extension, the operators and casts built on it, its name) and
  * swaps what it does: `CREATE OR REPLACE FUNCTION public.citext_eq(citext, citext)` keeps citext's `=` an installed
@@ -117,7 +117,16 @@ export function changesTrustedFunction(node: string, payload: Payload, trusted: 
  */
 export function extraTypes(node: string, payload: Payload, trusted: readonly string[] = []): string[] {
   const replaces = payload['replace'] === true && (node === 'CreateFunctionStmt' || (node === 'DefineStmt' && payload['kind'] === 'OBJECT_AGGREGATE'));
-  return [...(changesServerObject(node, payload) ? ['catalog'] : []), ...(changesTrustedFunction(node, payload, trusted) ? ['read_only_function'] : []), ...(replaces ? ['replace'] : [])];
+  // COPY (SELECT …) TO STDOUT runs its query: listed as the statement it is, so a rule allowing `copy` by type does
+  // not allow what the query calls (pg_terminate_backend, nextval) that no rule would allow in the SELECT alone.
+  // A nested INSERT, UPDATE, DELETE or MERGE (… RETURNING) is listed as the nested write it is (facts.ts).
+  const copied = node === 'CopyStmt' && isRecord(payload['query']) && isRecord(payload['query']['SelectStmt']);
+  return [
+    ...(changesServerObject(node, payload) ? ['catalog'] : []),
+    ...(changesTrustedFunction(node, payload, trusted) ? ['read_only_function'] : []),
+    ...(replaces ? ['replace'] : []),
+    ...(copied ? ['select'] : []),
+  ];
 }
 
 /** Object kinds that are functions, called by name as readOnlyFunctions lists them. */

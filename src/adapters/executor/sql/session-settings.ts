@@ -74,6 +74,36 @@ export function checkVariableSet(payload: Readonly<Record<string, unknown>>): vo
   if (payload['kind'] === 'VAR_RESET_ALL') refuse('RESET ALL');
   // SET TRANSACTION / SESSION CHARACTERISTICS: isolation and read-only mode are the gateway's.
   if (payload['kind'] === 'VAR_SET_MULTI' || name === undefined || !settable(name)) refuse(name ?? String(payload['kind']));
+  if (payload['kind'] === 'VAR_SET_VALUE') checkMemory(name, Array.isArray(payload['args']) ? (payload['args'][0] as unknown) : undefined);
+}
+
+/** The most a memory setting an action may change is set to, in kB: per sort or hash, per worker; 1 GB. */
+export const MEMORY_CAP_KB = 1024 * 1024;
+
+/** Memory settings an action may change, and the size in kB of their unit when the value has none (temp_buffers: 8 kB pages). */
+const MEMORY_SETTINGS: Readonly<Record<string, number>> = Object.freeze({ work_mem: 1, maintenance_work_mem: 1, temp_buffers: 8 });
+
+const MEMORY_UNITS_KB: Readonly<Record<string, number>> = Object.freeze({ B: 1 / 1024, kB: 1, MB: 1024, GB: 1024 ** 2, TB: 1024 ** 3 });
+
+/**
+ * Refuses a memory setting's value over MEMORY_CAP_KB, or one whose size the check cannot read (computed, hexadecimal,
+ * an exponent): `SET work_mem = '2000GB'` lets one sort of one statement take the database server's memory.
+ * `value` is the parse tree's constant (A_Const).
+ *
+ * @example
+ * checkMemory('work_mem', { A_Const: { sval: { sval: '64MB' } } });   // fine
+ * checkMemory('work_mem', { A_Const: { sval: { sval: '2000GB' } } }); // throws SQL_SETTING_REFUSED
+ */
+function checkMemory(name: string, value: unknown): void {
+  const unit = MEMORY_SETTINGS[name.toLowerCase()];
+  if (unit === undefined) return;
+  const c = isObject(value) && isObject(value['A_Const']) ? value['A_Const'] : {};
+  const text = [c['sval'], c['ival'], c['fval']].map((v) => (isObject(v) ? (v['sval'] ?? v['ival'] ?? v['fval']) : undefined)).find((v) => v !== undefined);
+  // An integer constant 0 has no ival in the parse tree.
+  const shown = text === undefined && isObject(c['ival']) ? '0' : String(text ?? '');
+  const m = /^\s*(\d{1,12}(?:\.\d{0,12})?)\s*(B|kB|MB|GB|TB)?\s*$/.exec(shown);
+  const kb = m ? Number(m[1]) * (m[2] ? MEMORY_UNITS_KB[m[2]]! : unit) : Infinity;
+  if (!(kb <= MEMORY_CAP_KB)) refuse(`${name.toLowerCase()} to more than 1GB, or to a size the gateway cannot read`);
 }
 
 /**
@@ -105,6 +135,25 @@ export function checkSetConfig(args: unknown): void {
   const sval = isObject(constant) ? constant['sval'] : undefined;
   const name = isObject(sval) && typeof sval['sval'] === 'string' ? sval['sval'] : undefined;
   if (name === undefined || !settable(name)) refuse(name === undefined ? 'set_config() with a computed name' : name);
+  checkMemory(name, Array.isArray(args) ? (args[1] as unknown) : undefined);
+}
+
+/**
+ * Refuses a COPY whose ENCODING is not UTF-8 (`COPY t FROM STDIN (ENCODING 'SJIS')`): the database would read its
+ * rows in that encoding, other text than the UTF-8 preview reviewers and policy see, and write a COPY TO's in it.
+ * Allowed: no ENCODING, or UTF8 / UTF-8 in any case (`payload` is a CopyStmt).
+ *
+ * @example
+ * checkCopyEncoding({ options: [{ DefElem: { defname: 'encoding', arg: { String: { sval: 'LATIN1' } } } }] }); // throws SQL_SETTING_REFUSED
+ */
+export function checkCopyEncoding(payload: Readonly<Record<string, unknown>>): void {
+  const options = Array.isArray(payload['options']) ? (payload['options'] as unknown[]) : [];
+  for (const o of options) {
+    const d = isObject(o) && isObject(o['DefElem']) ? o['DefElem'] : undefined;
+    if (d === undefined || String(d['defname']).toLowerCase() !== 'encoding') continue;
+    const arg = isObject(d['arg']) && isObject(d['arg']['String']) ? d['arg']['String']['sval'] : undefined;
+    if (typeof arg !== 'string' || !/^utf-?8$/i.test(arg)) refuse(`a COPY's ENCODING (${String(arg ?? 'computed').slice(0, 40)}): its rows would be read as other text than the UTF-8 the gateway shows`);
+  }
 }
 
 /**
