@@ -7,7 +7,7 @@
  * kind leaves the gateway as U+FFFD. One rule for all: a lone surrogate in a
  * tool call's arguments or in its reason is refused at submit (REST: 400
  * INVALID_INPUT; MCP: -32602 with data.code INVALID_INPUT), nothing recorded
- * or called. A request held before that check, approved after, is refused at
+ * or called; so is a cancel reason with one. A request held before that check, approved after, is refused at
  * its run (INPUT_UNPARSEABLE), not run.
  *
  * The upstream is a real MCP SDK server (test/support/code-units-mcp.js) that
@@ -101,6 +101,23 @@ describe('a lone surrogate in a tool call', () => {
     expect(viaMcp.result?._meta?.['countersign/status'], JSON.stringify(viaMcp).slice(0, 400)).toBe('succeeded');
     const stored = await gw.deps.store.getRequest(viaMcp.result._meta['countersign/requestId']);
     expect(stored?.action.reason).toBe('x'.repeat(3999));
+  });
+});
+
+describe('a cancel reason', () => {
+  it('with a lone surrogate → 400 INVALID_INPUT, the request still pending; a well-formed one cancels it', async () => {
+    const held = await rest({ text: 'a' }, 'count the units', 'held-units');
+    expect(held.body.status).toBe('pending');
+    const before = await storeCounts(gw.deps.store);
+    const bad = await gw.as('deploy-bot', `/v1/requests/${held.body.id}/cancel`, { body: { reason: 'not \ud800 needed' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('INVALID_INPUT');
+    expect(bad.body.error.message).toContain('reason');
+    expect(await storeCounts(gw.deps.store)).toEqual(before);
+    expect((await gw.deps.store.getRequest(held.body.id))?.status).toBe('pending');
+    const ok = await gw.as('deploy-bot', `/v1/requests/${held.body.id}/cancel`, { body: { reason: 'not needed \u{1F600}' } });
+    expect(ok.status).toBe(200);
+    expect((await gw.deps.store.getRequest(held.body.id))?.error?.message).toBe('not needed \u{1F600}');
   });
 });
 
