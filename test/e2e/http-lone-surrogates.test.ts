@@ -8,7 +8,9 @@
  * the path, query names and values, header names and values, a text body and
  * a JSON body (which JSON.stringify sends escaped, `\ud800`: Express and Flask
  * read the surrogate back, Go's encoding/json reads U+FFFD, so what runs
- * would depend on the upstream's language).
+ * would depend on the upstream's language). A body given as JSON text that
+ * escapes one (`{"text":"a\\ud800b"}`, ASCII on the wire) is refused before
+ * policy as other JSON text readers take otherwise (422 INPUT_UNPARSEABLE).
  *
  * The upstreams are real: a Node HTTP server that records the bytes it was
  * sent, and a Flask app (test/support/flask-echo-upstream.py).
@@ -96,6 +98,22 @@ describe('a lone surrogate in what an HTTP action sends', () => {
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('succeeded');
     expect(sent.slice(calls)).toEqual([{ url: '/users/a%F0%9F%98%80b?q=%F0%9F%98%80', body: Buffer.from('a\u{1F600}b').toString('hex') }]);
+  });
+});
+
+describe('JSON text with an escaped lone surrogate as the body', () => {
+  it('→ 422 INPUT_UNPARSEABLE, nothing recorded or sent: policy reads the surrogate, Go\'s encoding/json U+FFFD', async () => {
+    const before = await storeCounts(gw.deps.store);
+    const calls = sent.length;
+    const res = await call({ method: 'POST', path: '/notes', body: '{"text":"a\\ud800b"}' });
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('INPUT_UNPARSEABLE');
+    expect(res.body.error.message).toMatch(/surrogate/);
+    expect(await storeCounts(gw.deps.store)).toEqual(before);
+    // An escaped pair is one character to every reader: it goes as written.
+    const ok = await call({ method: 'POST', path: '/notes', body: '{"text":"a\\ud83d\\ude00b"}' });
+    expect(ok.body.status).toBe('succeeded');
+    expect(sent.slice(calls).map((s) => Buffer.from(s.body, 'hex').toString())).toEqual(['{"text":"a\\ud83d\\ude00b"}']);
   });
 });
 
