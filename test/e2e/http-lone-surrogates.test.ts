@@ -6,9 +6,9 @@
  * every such value matched an approval of any other. It is refused when
  * submitted (400 INVALID_INPUT naming the field), nothing recorded or sent, in
  * the path, query names and values, header names and values, a text body and
- * a JSON body (which JSON.stringify sends escaped, `\ud800`: Express and Flask
- * read the surrogate back, Go's encoding/json reads U+FFFD, so what runs
- * would depend on the upstream's language). A body given as JSON text that
+ * a JSON body (which JSON.stringify sends escaped, `\ud800`: Flask, as
+ * JavaScript's JSON.parse, reads the surrogate back, Go's encoding/json
+ * reads U+FFFD, so what runs would depend on the upstream's language). A body given as JSON text that
  * escapes one (`{"text":"a\\ud800b"}`, ASCII on the wire) is refused before
  * policy as other JSON text readers take otherwise (422 INPUT_UNPARSEABLE).
  *
