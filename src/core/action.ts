@@ -10,6 +10,7 @@ import { assertValueDepth, jsonTextTooDeep } from './json-depth.ts';
 import { queryAsRead } from './field-readings.ts';
 import { foldKeys } from './json-keys.ts';
 import { isSecondTargetHeader, SECOND_TARGET_HEADERS } from './second-target-headers.ts';
+import { illFormedAt, illFormedMessage } from './well-formed.ts';
 
 const sqlParam = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
@@ -79,16 +80,15 @@ export const httpInputSchema = z.strictObject({
 export const MAX_ARG_BYTES = 131_071;
 
 /**
- * One argv entry, as the binary will get it: Node hands it over in UTF-8, so what has no UTF-8 form (a lone
- * surrogate, which JSON's `\ud800` can write) would run as U+FFFD while policy, reviewers and the audit log saw the
- * surrogate. Each is refused at submit, not after approval, as is what execve would refuse.
+ * One argv entry, as the binary will get it: Node hands it over in UTF-8 (what has no UTF-8 form, a lone surrogate,
+ * parseInput refuses for every kind: core/well-formed.ts). What execve would refuse is refused at submit, not after
+ * approval.
  */
 const execArgSchema = z
   .string()
   .max(65_536)
   // A C string ends at NUL.
   .regex(/^[^\0]*$/, 'an argument without NUL')
-  .refine((a) => !/\p{Cs}/u.test(a), 'an argument of well-formed Unicode (a lone surrogate has no UTF-8 form: the binary would get U+FFFD)')
   .refine((a) => a.length * 3 <= MAX_ARG_BYTES || Buffer.byteLength(a, 'utf8') <= MAX_ARG_BYTES, `an argument of at most ${MAX_ARG_BYTES.toLocaleString('en')} bytes in UTF-8 (the most Linux passes to a binary)`);
 
 export const execInputSchema = z.strictObject({
@@ -169,6 +169,10 @@ export function parseInput(kind: ConnectionKind, raw: unknown): ActionInput {
   assertValueDepth(raw, 'the action input');
   const infinite = nonFiniteAt(raw);
   if (infinite !== null) throw new CountersignError('INVALID_INPUT', `input for a ${kind} connection is invalid: ${infinite}: a number too large for JSON (it would read as Infinity)`, { issues: [`${infinite}: not a finite number`] });
+  // Every kind's text leaves the gateway as UTF-8 (an argv entry, a URL, a body, SQL and its parameters, tool
+  // arguments): text that has no UTF-8 form would run as U+FFFD, not as judged and recorded.
+  const illFormed = illFormedAt(raw, 'input');
+  if (illFormed !== null) throw new CountersignError('INVALID_INPUT', `input for a ${kind} connection is invalid: ${illFormedMessage(illFormed)}`, { issues: [illFormedMessage(illFormed)] });
   const plain = kind === 'http' ? plainHttpInput(raw) : undefined;
   if (plain !== undefined) return plain;
   const result = SCHEMAS[kind].safeParse(raw);

@@ -3,6 +3,7 @@ import { CountersignError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
 import { isOwnSide } from '../core/visibility.ts';
+import { assertWellFormed } from '../core/well-formed.ts';
 import type { Deps } from './deps.ts';
 import { isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
@@ -12,6 +13,8 @@ import { maySee, notFound } from './read.ts';
  * await cancel(deps, { principal: deployBot, requestId: 'req_…', reason: 'no longer needed' });
  */
 export async function cancel(deps: Deps, cmd: { principal: Principal; requestId: string; reason?: string }): Promise<RequestRecord> {
+  // Stored and shown as the request's outcome: a lone surrogate would read as U+FFFD there.
+  if (cmd.reason !== undefined) assertWellFormed('reason', cmd.reason);
   const r = await deps.store.mutateRequest(cmd.requestId, (current) => {
     // Whoever may not see the request hears what an unknown id gets; whoever may, why they cannot cancel it.
     if (!maySee(deps, cmd.principal, current)) throw notFound(cmd.requestId);

@@ -20,6 +20,7 @@ import { breakerStands, breakGlassStands, breakGlassSteppedUp } from '../core/br
 import { shapeDigest } from '../core/grant.ts';
 import { grantStillStands } from './grant-use.ts';
 import { requesterGone } from '../core/requester.ts';
+import { illFormedAt, illFormedMessage } from '../core/well-formed.ts';
 
 /**
  * Grace beyond a connection's own time bound before a claim is presumed dead (`server.runGrace`, this by default).
@@ -105,6 +106,9 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
     if (actionDigest(current.principal, current.connection, current.action) !== current.digest) {
       return refuse('DIGEST_MISMATCH', 'the stored action does not match the digest that was approved');
     }
+    // Held from before such text was refused at submit: it would run as U+FFFD, not as approved (core/well-formed.ts).
+    const illFormed = illFormedAt(current.action.input, 'input');
+    if (illFormed !== null) return refuse('INPUT_UNPARSEABLE', `the stored ${illFormedMessage(illFormed)}; submit it again as well-formed text`);
     if (!prepared) {
       preparing = handle.prepareFacts?.(current.action.input);
       if (preparing) return { result: { claimed: false, request: current }, audit: [] };

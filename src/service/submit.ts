@@ -26,6 +26,7 @@ import { checkPendingCap } from './pending-cap.ts';
 import { submittedAuditData } from './views.ts';
 import { samePrincipal } from '../core/visibility.ts';
 import { sessionContext } from '../core/session-shown.ts';
+import { assertWellFormed } from '../core/well-formed.ts';
 
 export interface SubmitCommand {
   readonly principal: Principal;
@@ -94,6 +95,8 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   const handle = deps.connections.get(cmd.connection);
   if (!handle) throw new CountersignError('UNKNOWN_CONNECTION', `no connection named ${JSON.stringify(cmd.connection).slice(0, 80)}`);
   const input = parseInput(handle.info.kind, cmd.input);
+  // Stored, audited and shown to reviewers: a lone surrogate would read as U+FFFD on their page or card.
+  assertWellFormed('reason', cmd.reason);
   const preparing = handle.prepareFacts?.(input, cmd.principal.id);
   if (preparing) await preparing;
   const facts = deps.tracer.span('facts', { 'countersign.connection': handle.info.name, 'countersign.connection_kind': handle.info.kind }, () => handle.facts(input));

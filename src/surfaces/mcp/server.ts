@@ -10,6 +10,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type ServerNotification } from '@modelcontextprotocol/sdk/types.js';
+import { cutText } from '../../core/bounded-text.ts';
 import { CountersignError } from '../../core/errors.ts';
 import { splitToolName, WAIT_TOOL } from '../../core/mcp/tool.ts';
 import type { Principal } from '../../core/principal.ts';
@@ -150,12 +151,13 @@ export function createGatewayMcpServer(deps: Deps, authenticated: Principal, opt
       if (!target || !deps.connections.get(target.connection)?.catalog) {
         throw new CountersignError('UNKNOWN_TOOL', `no tool named ${JSON.stringify(name).slice(0, 100)}; tools are named <connection>__<tool> (see tools/list)`);
       }
+      // Cut as text (never half a surrogate pair, which submit would refuse as a reason with no UTF-8 form).
       const reason = request.params._meta?.['countersign/reason'];
       const submitted = submit(deps, {
         principal,
         connection: target.connection,
         input: { tool: target.tool, arguments: args },
-        reason: typeof reason === 'string' && reason.trim() ? reason.slice(0, 4000) : `MCP call of ${name}`,
+        reason: typeof reason === 'string' && reason.trim() ? cutText(reason, 4000).text : `MCP call of ${name}`,
         context: { surface: 'mcp', ...opts.context },
         resume: true,
       });

@@ -14,9 +14,15 @@
  *   decoder into an int64, Jackson into a long): `{"account": 9007199254740993}`
  *   is account 9007199254740992 to policy.
  *
+ * - an escaped lone surrogate (`"a\\ud800b"`): JavaScript and Python read the
+ *   surrogate, as policy does, Go's encoding/json U+FFFD (and serde_json
+ *   refuses the text), as text with one is refused at submit (core/well-formed.ts).
+ *
  * Each reads other fields or values than policy judged, so such a body is
  * refused (http/facts.ts).
  */
+import { illFormedAt } from '../../../core/well-formed.ts';
+
 
 /** The text as Python's json.loads decodes the UTF-8 bytes the gateway sends of it; null where it cannot. */
 function pythonDecoded(text: string): string | null {
@@ -119,6 +125,9 @@ const isContainer = (v: unknown) => v !== null && typeof v === 'object';
 export function jsonTextReadOtherwise(text: string, parsed: { value: unknown } | null): string | null {
   if (parsed !== null) {
     if (!isContainer(parsed.value)) return null;
+    // Only text that escapes a surrogate can hold a lone one (the text itself is well-formed: core/well-formed.ts).
+    const lone = /\\u[dD][89a-fA-F]/.test(text) ? illFormedAt(parsed.value, 'body') : null;
+    if (lone !== null) return `escapes a lone surrogate (${lone}), which JavaScript and Python read as the surrogate policy sees and Go's encoding/json as U+FFFD; send well-formed text`;
     const { inexact } = scan(text);
     return inexact === null
       ? null
