@@ -168,7 +168,7 @@ const WORD_MAX = 20;
  * @example
  * commandWords({ command: 'kubectl', argv: ['/usr/local/bin/kubectl', '--kubeconfig=/long/path', 'delete', 'pods', '--all'] }); // 'kubectl delete pods'
  */
-function commandWords(exec: Pick<Facts['exec'], 'command' | 'argv'>): string {
+export function commandWords(exec: Pick<Facts['exec'], 'command' | 'argv'>): string {
   const words = [exec.command];
   let optionsEnded = false;
   for (const arg of exec.argv.slice(1)) {

@@ -2,24 +2,31 @@
  * An exec action's line where a place has little room. The argv is the
  * agent's: long leading options (`--kubeconfig=<long path>`, `-c <long>=x`)
  * pushed the subcommand past Slack's 75-character Approve button and its
- * header, the Teams card's title and the console's list row, which read
+ * header, the Teams card's title, the console's list row and the CLI's
+ * one-line list, which read
  * `Approve and run Run on ops-k8s: kubectl --kubeconfig=/aaaa…` whatever
  * came after. A cut exec line leads with the command and the words that are
  * not options (`kubectl delete pods`), where no cut reaches them, as a cut
  * SQL line leads with its statement kinds. Real parts: the gateway, a fake
  * Slack and a fake Bot Framework that speak their protocols, the console
- * over HTTP. The commands are held for review and never run.
+ * over HTTP, the compiled CLI's `requests list`. The commands are held for review and never run.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPage, signIn, type ConsoleUser } from '../support/console.ts';
 import { startReviewChannels, type ReviewChannels } from '../support/review-channels.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { runCli } from '../support/run-cli.ts';
 
 let channels: ReviewChannels | undefined;
 let gw: TestGateway;
 let alice: ConsoleUser;
+let dir: string;
 
 beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cs-exec-lines-'));
   channels = await startReviewChannels();
   gw = await startTestGateway(`${channels.yaml}  - name: ops-k8s
     kind: exec
@@ -41,6 +48,7 @@ policy:
 afterAll(async () => {
   await gw?.stop();
   await channels?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 async function hold(connection: string, args: string[]): Promise<string> {
@@ -79,6 +87,10 @@ describe('an exec action whose leading options fill the room of a narrow place',
     expect(await teamsTitle(id)).toMatch(/^Approve and run Run on ops-k8s \(kubectl delete pods\): /);
     const inbox = await (await getPage(gw.url, alice, '/')).text();
     expect(inbox).toContain('Run on ops-k8s (kubectl delete pods): ');
+    const cli = runCli({ url: gw.url, key: gw.keys['alice']!, credentials: join(dir, 'none.json') });
+    const list = await cli.command(['requests', 'list']).done;
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout.split('\n').find((l) => l.startsWith(id))).toContain('  ops-k8s  (kubectl delete pods) /usr/local/bin/kubectl --kubeconfig=');
   });
 
   it('names git push on the Slack button when a -c value fills it', async () => {
