@@ -8,6 +8,7 @@ import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
 import { lineCommentEnds, oneLine } from '../core/line-comments.ts';
 import { nameText } from '../core/name-text.ts';
+import { commandWords } from '../core/review-brief.ts';
 import { hasHidden, replaceHidden } from '../core/visible-text.ts';
 import { sessionText } from '../core/session-shown.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
@@ -193,14 +194,19 @@ const SUMMARY_MAX = 60;
 /**
  * The input on one line: every run of whitespace (newlines too) one space, so
  * a second statement is never hidden behind the first line's end, and a cut
- * says how much it left out and where to read it.
+ * says how much it left out and where to read it. A cut command leads with
+ * the command and the words that are not options (core/review-brief.ts).
  */
 function summaryOf(r: RequestView): string {
   // A line comment's end is marked (core/line-comments.ts): flattened, what runs after it read as commented out.
   const text = typeof (r.action.input as Record<string, unknown>)['sql'] === 'string' ? lineCommentEnds(inputText(r)) : inputText(r);
   const flat = text.replace(/[\t\n\r\p{Zs}]+/gu, ' ').trim();
   const c = cutText(flat, SUMMARY_MAX);
-  return c.cut ? `${c.text}… (+${flat.length - c.text.length} characters: requests show ${r.id})` : c.text;
+  if (!c.cut) return c.text;
+  // Cut argv could end in its leading options (`--kubeconfig=<long path>`): what runs goes first, as on every channel.
+  const exec = r.facts['exec'] as { argv?: string[]; command?: string } | undefined;
+  const lead = Array.isArray((r.action.input as Record<string, unknown>)['args']) && exec?.argv?.length ? `(${commandWords({ argv: exec.argv, command: exec.command ?? '' })}) ` : '';
+  return `${lead}${c.text}… (+${flat.length - c.text.length} characters: requests show ${r.id})`;
 }
 
 /** One line per request for lists. */

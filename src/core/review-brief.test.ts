@@ -186,3 +186,25 @@ describe('a name that reads as another', () => {
     expect(reviewBrief(sql(['public.größe', 'public.заказы'])).risks).not.toContain('look-alike name');
   });
 });
+
+describe('a cut exec action line', () => {
+  const run = (args: string[]) =>
+    requestRecord({
+      action: { connection: 'ops-k8s', operation: 'exec.run', input: { args } as never, reason: 'r' },
+      connection: { name: 'ops-k8s', kind: 'exec', tags: {} },
+      facts: makeFacts('exec', { writes: true, exec: { argv: ['/usr/local/bin/kubectl', ...args], command: 'kubectl', subcommand: '' } }),
+    });
+
+  it('leads with the command and the words that are not options, every word after `--` counted', () => {
+    const line = actionLine(run([`--kubeconfig=${'a'.repeat(200)}`, 'delete', 'pods', '--all']), 60);
+    expect(line).toMatch(/^Run on ops-k8s \(kubectl delete pods\): \/usr\/local\/bin\/kub.*…$/);
+    expect(line.length).toBe(60);
+    expect(actionLine(run(['-v=9', `--token=${'t'.repeat(200)}`, 'exec', 'web', '--', 'rm', '-rf', '/data']), 80)).toMatch(/^Run on ops-k8s \(kubectl exec web rm -rf \/data\): /);
+  });
+
+  it('shows a bounded number of words, each cut, and marks what it left out', () => {
+    const line = actionLine(run([...Array.from({ length: 40 }, (_, i) => `w${i}`), `x${'y'.repeat(50)}`]), 160);
+    expect(line).toMatch(/^Run on ops-k8s \(kubectl w0 w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 …\): /);
+    expect(actionLine(run(['-n', 'z'.repeat(100), 'delete', 'ns', 'prod']), 70)).toMatch(/^Run on ops-k8s \(kubectl z{19}… delete ns prod\): /);
+  });
+});

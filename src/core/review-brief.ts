@@ -155,9 +155,36 @@ function statementKinds(statements: readonly { type: string }[]): string {
   return kinds.length > 4 ? `${kinds.slice(0, 4).join(', ')} +${kinds.length - 4} more kinds` : kinds.join(', ') || 'no statement';
 }
 
+/** How many words, and characters of each, the lead of a cut exec line shows. */
+const WORDS_SHOWN = 12;
+const WORD_MAX = 20;
+
+/**
+ * The command and the arguments that are not options (every one after `--`), in their order, each cut to WORD_MAX:
+ * what runs, whatever options come first. An option's value given as a word of its own (`-c core.x=y`) is one of
+ * them: which options take a value is the tool's grammar, not knowable here, and a word too many is safer than one
+ * missing.
+ *
+ * @example
+ * commandWords({ command: 'kubectl', argv: ['/usr/local/bin/kubectl', '--kubeconfig=/long/path', 'delete', 'pods', '--all'] }); // 'kubectl delete pods'
+ */
+export function commandWords(exec: Pick<Facts['exec'], 'command' | 'argv'>): string {
+  const words = [exec.command];
+  let optionsEnded = false;
+  for (const arg of exec.argv.slice(1)) {
+    if (words.length > WORDS_SHOWN) break;
+    if (!optionsEnded && arg === '--') optionsEnded = true;
+    else if (optionsEnded || !arg.startsWith('-')) words.push(arg);
+  }
+  const shown = words.slice(0, WORDS_SHOWN).map((w) => oneLine(shellWord(w), WORD_MAX));
+  return words.length > WORDS_SHOWN ? `${shown.join(' ')} …` : shown.join(' ');
+}
+
 /**
  * The action line with its connection: `POST /refunds on billing-api`,
- * `SQL on orders-db: DELETE FROM orders …`, cut to `max`.
+ * `SQL on orders-db: DELETE FROM orders …`, cut to `max`. A cut SQL line leads
+ * with its statement kinds, a cut exec line with its command and the words
+ * that are not options (`Run on ops-k8s (kubectl delete pods): …`).
  *
  * @example
  * actionLine(r); // 'POST /refunds on billing-api'
@@ -172,7 +199,13 @@ export function actionLine(r: Pick<RequestRecord, 'action' | 'facts' | 'connecti
     // the parser's statement kinds go first, where no cut reaches them.
     return oneLine(`SQL on ${name} (${statementKinds(r.facts.sql.statements)}): ${text.slice(5)}`, max);
   }
-  if (text.startsWith('run: ')) return oneLine(`Run on ${name}: ${text.slice(5)}`, max);
+  if (text.startsWith('run: ')) {
+    const whole = oneLine(`Run on ${name}: ${text.slice(5)}`, Infinity);
+    if (whole.length <= max || r.facts.kind !== 'exec') return oneLine(whole, max);
+    // Cut argv could end in its leading options (`--kubeconfig=<long path>`), before what runs: the command and the
+    // words that are not options go first, where no cut reaches them.
+    return oneLine(`Run on ${name} (${commandWords(r.facts.exec)}): ${text.slice(5)}`, max);
+  }
   if (text.startsWith('tool ')) return oneLine(`Tool on ${name}: ${text.slice(5)}`, max);
   // `on <connection>` must survive the cut: the path is the part that gives way.
   const suffix = ` on ${oneLine(name, 60)}`;

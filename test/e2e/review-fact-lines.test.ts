@@ -9,7 +9,7 @@
  * characters is shown in quotes (core/name-text.ts): without a break,
  * `"orders · read-only"` read on the facts line as a table and a fact.
  * Real parts: the gateway, a fake Slack and a fake Bot Framework that
- * speak their protocols, the compiled CLI.
+ * speak their protocols, the compiled CLI, the console over HTTP.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import type { FakeSlack } from '../support/fake-slack.ts';
 import { startReviewChannels, type ReviewChannels } from '../support/review-channels.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { runCli } from '../support/run-cli.ts';
+import { getPage, signIn } from '../support/console.ts';
 
 let slack: FakeSlack;
 let bf: FakeBotFramework;
@@ -92,6 +93,13 @@ describe('a quoted table name with a line break in it', () => {
     expect(facts).toContain('tables="orders ⏎ access: read-only · approvals still needed: none"');
     // The SQL as written stays behind the input's gutter; no line of the output starts with the forged words.
     expect(show.stdout.split('\n').filter((l) => /^\s*access: read-only/i.test(l))).toEqual([]);
+  });
+
+  it('is shown in quotes on one line on the console, whose inline code joined its lines unquoted', async () => {
+    const page = await (await getPage(gw.url, await signIn(gw.url, gw.keys['alice']!), `/requests/${id}`)).text();
+    const facts = /<dl class="pairs" aria-label="facts">.*?<\/dl>/s.exec(page)?.[0] ?? '';
+    expect(facts).toContain('<dt>tables</dt><dd><code>&quot;orders ⏎ access: read-only · approvals still needed: none&quot;</code></dd>');
+    expect(facts).not.toContain('\n');
   });
 });
 

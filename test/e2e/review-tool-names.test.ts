@@ -6,7 +6,8 @@
  * (`read_config` then `{ "path": "/etc/motd" }`) put those lines where the
  * call's arguments are read, and the real ones after them. The name is
  * shown on its line, in quotes, its breaks as ⏎ (core/name-text.ts), as the
- * facts show it; so does `requests show`. Real parts: a stdio MCP SDK
+ * facts show it; so do `requests show` and the console, whose inline code
+ * joined the name's lines into one unquoted line. Real parts: a stdio MCP SDK
  * server with that listing, the gateway, a fake Slack and a fake Bot
  * Framework that speak their protocols, the compiled CLI.
  */
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getPage, signIn } from '../support/console.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startReviewChannels, type ReviewChannels } from '../support/review-channels.ts';
 import { runCli } from '../support/run-cli.ts';
@@ -77,5 +79,13 @@ describe('a tool whose name goes on after a line break as the arguments of a har
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toContain(`tool ${shown}`);
     expect(show.stdout).not.toContain('\n  "path": "/etc/motd"');
+  });
+
+  it('is named on one line, in quotes, on the console page', async () => {
+    const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'configs', input: { tool: NAME, arguments: { path: '/etc/shadow' } }, reason: 'read the motd' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const page = await (await getPage(gw.url, await signIn(gw.url, gw.keys['alice']!), `/requests/${res.body.id as string}`)).text();
+    const tool = /<code class="tool">([^<]*)<\/code>/.exec(page)?.[1];
+    expect(tool).toBe('&quot;read_config ⏎ { ⏎   \\&quot;path\\&quot;: \\&quot;/etc/motd\\&quot; ⏎ } ⏎ &quot;');
   });
 });

@@ -10,6 +10,8 @@
 import { boundedJson, cutText } from '../../../core/bounded-text.ts';
 import { redactInput } from '../../../core/action.ts';
 import type { Facts } from '../../../core/facts.ts';
+import { oneLine } from '../../../core/line-comments.ts';
+import { nameText } from '../../../core/name-text.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { SESSION_LABEL, sessionLines, sessionShown } from '../../../core/session-shown.ts';
 import { mcpCall } from './format.ts';
@@ -34,6 +36,13 @@ function pairs(rows: readonly [string, Html | string][], label: string): Html {
 }
 
 const list = (xs: readonly string[]) => (xs.length ? html`${xs.slice(0, LIST_LIMIT).map((x, i) => html`${i ? ', ' : ''}<code>${cutText(x, VALUE_LIMIT).text}</code>`)}${xs.length > LIST_LIMIT ? ` and ${xs.length - LIST_LIMIT} more` : ''}` : html`<span class="none">none</span>`);
+/**
+ * A derived name (a table, a function, a tool) on one line, quoted when it is more than an identifier's characters
+ * and its breaks shown as ` ⏎ ` (core/name-text.ts), as the chat cards and the CLI show it: inline code joins a
+ * name's lines into one, so `read_config` then the lines of a harmless call's arguments read as that call.
+ */
+const nameShown = (name: string) => oneLine(nameText(name));
+const names = (xs: readonly string[]) => list(xs.map(nameShown));
 const yesNo = (b: boolean | null) => (b === null ? 'n/a' : b ? 'yes' : 'no');
 
 function short(s: Shown, text: string, max = VALUE_LIMIT): string {
@@ -75,7 +84,7 @@ function inputBody(r: RequestRecord, s: Shown): Html {
   const input = redactInput(r.action.input);
   const mcp = mcpCall(r);
   if (mcp) {
-    return html`<p>MCP tool <code class="tool">${short(s, mcp.tool)}</code> (<code>${r.action.operation}</code>) with arguments:</p>${jsonBlock(s, mcp.args)}`;
+    return html`<p>MCP tool <code class="tool">${short(s, nameShown(mcp.tool))}</code> (<code>${r.action.operation}</code>) with arguments:</p>${jsonBlock(s, mcp.args)}`;
   }
   if ('sql' in input) {
     const params = input.params ?? [];
@@ -124,13 +133,13 @@ export function factsView(facts: Facts): Html {
   if (facts.kind === 'postgres') {
     const q = facts.sql;
     rows = rows.concat([
-      ['statements', html`${some(s, q.statements).map((st, i) => html`${i ? '; ' : ''}<code>${st.type}</code> ${list(st.tables)}${st.hasWhere === false ? ' (no WHERE)' : ''}`)}${q.statements.length > LIST_LIMIT ? ` and ${q.statements.length - LIST_LIMIT} more` : ''}`],
-      ['tables', list(q.tables)],
+      ['statements', html`${some(s, q.statements).map((st, i) => html`${i ? '; ' : ''}<code>${st.type}</code> ${names(st.tables)}${st.hasWhere === false ? ' (no WHERE)' : ''}`)}${q.statements.length > LIST_LIMIT ? ` and ${q.statements.length - LIST_LIMIT} more` : ''}`],
+      ['tables', names(q.tables)],
       ['read-only', yesNo(q.readOnly)],
       ['DDL', yesNo(q.ddl)],
       ['privileges', yesNo(q.privilege)],
       ['unbounded write', yesNo(q.unboundedWrite)],
-      ['functions', list(q.functions)],
+      ['functions', names(q.functions)],
     ]);
   } else if (facts.kind === 'http') {
     rows = rows.concat([
