@@ -48,11 +48,12 @@ describe.skipIf(!db)('a held wire statement sent again after approval', () => {
     const both = await Promise.all([send(sql), send(sql)]);
     await eventually(async () => ((await statusOf(gw, held.id)) === 'succeeded' ? true : undefined));
     expect(await count()).toBe(1);
-    // One session ran it; the other's statement was a new action, held and timed out (CS001), running nothing.
+    // One session ran it. The other, by when its statement came: told the approval ran (or is running) in the other
+    // session, or, after the run had ended, held as a new action; never a second run.
     expect(both.filter((b) => b.rowCount === 1)).toHaveLength(1);
     const loser = both.find((b) => b.rowCount !== 1)!;
     expect(loser.code).toBe('CS001');
-    expect(loser.message).not.toContain(held.id);
+    expect(loser.message).toMatch(new RegExp(`^(request ${held.id} (already ran|is running) in another session of yours|held for approval as request (?!${held.id})req_)`));
 
     // After it ran: the same statement is held as a new request; the approval is used up.
     const again = await send(sql);
@@ -61,5 +62,20 @@ describe.skipIf(!db)('a held wire statement sent again after approval', () => {
     expect(mine.filter((q) => q.status === 'succeeded').map((q) => q.id)).toEqual([held.id]);
     expect(mine.filter((q) => q.status === 'pending')).toHaveLength(1);
     expect(await count()).toBe(1);
+  });
+
+  it('sent again while the approval runs in another session: told it is running there, and no second request is made', async () => {
+    const sql = 'UPDATE counter SET n = n + 10 FROM (SELECT pg_sleep(2)) AS s';
+    expect((await send(sql)).code).toBe('CS001');
+    const held = (await requests(gw, 'pending')).find((q) => q.action.input.sql === sql)!;
+    await approve(gw, held.id);
+    const first = send(sql);
+    await eventually(async () => ((await statusOf(gw, held.id)) === 'executing' ? true : undefined));
+    const during = await send(sql);
+    expect(await first).toMatchObject({ rowCount: 1 });
+    expect(during.code).toBe('CS001');
+    expect(during.message).toBe(`request ${held.id} is running in another session of yours`);
+    expect((await requests(gw)).filter((q) => q.action.input.sql === sql).map((q) => q.id)).toEqual([held.id]);
+    expect(await count()).toBe(11);
   });
 });
