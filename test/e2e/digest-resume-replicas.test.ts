@@ -95,4 +95,19 @@ describe.skipIf(!store || !app)('an approved wire statement sent again on two re
       expect((await direct.query('SELECT n FROM counter WHERE id = $1', [id])).rows[0].n).toBe(1);
     }
   }, 120_000);
+
+  it('sent again on one replica while it runs on the other: told it is running there, and no second request is made', async () => {
+    const sql = 'UPDATE counter SET n = n + 10 FROM (SELECT pg_sleep(2)) AS s WHERE id = 1';
+    expect(await send(ports[0]!, sql)).toEqual({ ran: false, code: 'CS001' });
+    const status = async (id: string) => ((await a.as(keys.alice.key, `/v1/requests/${id}`)).body as { status: string }).status;
+    const mine = async () => ((await a.as(keys.bot.key, '/v1/requests?limit=100')).body as { requests: { id: string; action: { input: { sql: string } } }[] }).requests.filter((r) => r.action.input.sql === sql);
+    const held = (await mine())[0]!;
+    expect((await b.as(keys.alice.key, `/v1/requests/${held.id}/reviews`, { body: { verdict: 'approve', comment: 'ok' } })).status).toBe(200);
+    const first = send(ports[0]!, sql);
+    await eventually(async () => ((await status(held.id)) === 'executing' ? true : undefined));
+    expect(await send(ports[1]!, sql)).toEqual({ ran: false, code: 'CS001' });
+    expect(await first).toEqual({ ran: true });
+    expect((await mine()).map((r) => r.id)).toEqual([held.id]);
+    expect((await direct.query('SELECT n FROM counter WHERE id = 1')).rows[0].n).toBe(11);
+  }, 60_000);
 });
