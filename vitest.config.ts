@@ -94,6 +94,7 @@ export const SQLITE_ONLY: Readonly<Record<string, string>> = {
   'test/e2e/audit-tamper-time.test.ts': 'tampers with a copy of the SQLite file',
   'test/e2e/audit-tamper-index.test.ts': 'tampers with a copy of the SQLite file',
   'test/e2e/recheck.test.ts': 'changes rows in the SQLite file between gateways',
+  'test/e2e/digest-stored-action.test.ts': 'changes a row in the SQLite file under a running gateway',
   'test/e2e/review-digest.test.ts': 'changes a row in the SQLite file under a running gateway',
   'test/e2e/review-eligibility.test.ts': 'changes a row in the SQLite file under a running gateway',
   'test/e2e/crash.test.ts': 'the `countersign crash` CLI with its own SQLite config',

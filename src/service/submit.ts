@@ -64,7 +64,12 @@ export interface SubmitCommand {
 const RESUMABLE = ['pending', 'approved', 'executing'] as const;
 /** Without a candidate policy, the shadow costs one comparison and no allocation per submission. */
 const NO_EVENTS: readonly AuditDraft[] = [];
-const HELD = ['pending', 'approved'] as const;
+/**
+ * What a statement sent again in a session resumes: its held request, and one another session of the principal is
+ * running (it is told so, and nothing new is recorded: a second request of one statement would ask reviewers again,
+ * and run it twice if they approved that one too). One that ended is not: sending it then is a new action.
+ */
+const HELD = ['pending', 'approved', 'executing'] as const;
 /** `context.sessionState` of a held action whose session could not show its state: matches no session's digest. */
 export const UNKNOWN_STATE = 'unknown';
 
