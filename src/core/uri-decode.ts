@@ -14,3 +14,22 @@ export function decodeURIComponentOr(s: string): string {
     return s;
   }
 }
+
+/**
+ * Whether a run of percent-escapes in the text does not decode as strict UTF-8 (`%FF`, a surrogate `%ED%A0%80`, an
+ * overlong `%C0%AE`): URLSearchParams reads such bytes as U+FFFD, qs (Express) keeps them as written, PHP gets the bytes.
+ *
+ * @example
+ * hasNonUtf8Escape('a=%C3%A9'); // false
+ * hasNonUtf8Escape('a=%FF'); // true
+ */
+export function hasNonUtf8Escape(text: string): boolean {
+  for (const [run] of text.matchAll(/(?:%[0-9A-Fa-f]{2})+/g)) {
+    try {
+      decodeURIComponent(run);
+    } catch {
+      return true;
+    }
+  }
+  return false;
+}

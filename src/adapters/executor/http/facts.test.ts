@@ -92,4 +92,18 @@ describe('HTTP facts', () => {
     expect(facts({ method: 'POST', path: '/i', headers: form, body: 'email=a&role=member' }).http.path).toBe('/i');
     expect(facts({ method: 'POST', path: '/i', headers: { 'Content-Type': 'application/json' }, body: { email: 'a&role=admin' } }).http.path).toBe('/i');
   });
+
+  it('refuses percent-escapes that do not decode as UTF-8 in a query, a form body, a path and an RFC 2231 part name', () => {
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    for (const bad of ['%FF', '%ED%A0%80', '%C0%AE', '%C3+%A9', '%C3%26%A9']) {
+      refused({ path: `/x?a=${bad}` });
+      refused({ path: `/x?${bad}=1` });
+      refused({ method: 'POST', path: '/x', headers: form, body: `a=1&b=${bad}` });
+      refused({ path: `/x/${bad}/y` });
+      const part = `--b\r\nContent-Disposition: form-data; name*=utf-8''n${bad}\r\n\r\nv\r\n--b--\r\n`;
+      refused({ method: 'POST', path: '/x', headers: { 'Content-Type': 'multipart/form-data; boundary=b' }, body: part });
+    }
+    expect(facts({ path: '/x?a=%C3%A9&b=100%' }).http.query).toEqual({ a: ['é'], b: ['100%'] });
+    expect(facts({ method: 'POST', path: '/x', headers: { 'Content-Type': 'text/plain' }, body: 'a=%FF' }).http.path).toBe('/x');
+  });
 });

@@ -18,6 +18,7 @@ import { isIdentityHeader } from './identity-headers.ts';
 import { jsonTextReadOtherwise } from './json-text.ts';
 import { isJsonType } from './json-type.ts';
 import { isSecondTargetHeader } from '../../../core/second-target-headers.ts';
+import { hasNonUtf8Escape } from '../../../core/uri-decode.ts';
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 // TRACE echoes the request (the gateway's credentials with it); CONNECT opens a tunnel.
@@ -333,6 +334,8 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const path = sent.replaceAll('%2B', '+');
   // Null prototype: a key such as "constructor" is a query key like any other.
   const query = Object.create(null) as Record<string, string[]>;
+  const nonUtf8 = (what: string) => refuse(`${what} has percent-escapes that do not decode as UTF-8 (%FF, %C0%AE, %ED%A0%80): policy would read U+FFFD where the upstream reads other text or bytes`);
+  if (q !== -1 && hasNonUtf8Escape(input.path.slice(q + 1))) nonUtf8('query');
   if (q !== -1) for (const [k, v] of new URLSearchParams(input.path.slice(q + 1))) (query[k] ??= []).push(v);
   for (const [k, v] of Object.entries(input.query ?? {})) (query[k] ??= []).push(...(Array.isArray(v) ? v : [v]));
   for (const k of Object.keys(query)) {
@@ -359,8 +362,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (otherwise !== null) refuse(`body given as text ${otherwise}`);
   const ownType = Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
   const contentType = options.contentType ?? ownType;
+  if (text !== undefined && /x-www-form-urlencoded/i.test(`${contentType} ${ownType}`) && hasNonUtf8Escape(text)) nonUtf8('form body');
   const readings = text === undefined ? undefined : readingsOf(text);
-  if (readings?.multipartOtherCharset) refuse('body has a multipart part name in RFC 2231 form (name*=) in a charset other than UTF-8 or ASCII: Werkzeug 2.2 (Flask) decodes it in that charset (name*=utf-7\'\'+AF8-method is _method), into a name no check here read; send the name whole, in UTF-8');
+  if (readings?.multipartOtherCharset) refuse('body has a multipart part name in RFC 2231 form (name*=) in a charset other than UTF-8 or ASCII, or with escapes that are not UTF-8: Werkzeug 2.2 (Flask) decodes it in that charset (name*=utf-7\'\'+AF8-method is _method), into a name no check here read; send the name whole, in UTF-8');
   if (readings?.multipartContinued) refuse('body has a multipart part name in RFC 2231 continuations (name*0=, name*1=): Werkzeug (Flask) joins them into one name (name*0="_met"; name*1="hod" is _method) that no check here read; send the name whole');
   for (const k of readings ? [...bodyKeys(readings, json), ...readings.formAtSemicolons] : []) {
     const key = fieldKeys(k).find((f) => METHOD_OVERRIDE_BODY.has(f));

@@ -9,7 +9,7 @@
  */
 import { cName, fieldKey, fieldKeys, RACK_NAME } from '../../../core/field-readings.ts';
 import { foldKey, type KeyClash } from '../../../core/json-keys.ts';
-import { decodeURIComponentOr } from '../../../core/uri-decode.ts';
+import { decodeURIComponentOr, hasNonUtf8Escape } from '../../../core/uri-decode.ts';
 
 // A multipart part's name parameter: `name="x"`, `name=x`, RFC 2231 `name*=charset'lang'x` and continuations
 // (`name*0=`, `name*1*=`), any case, with what Werkzeug 2.2 (Debian 12's) also reads as one: the parameter's name in
@@ -37,7 +37,7 @@ export interface MultipartNames {
   readonly continued: boolean;
   /**
    * An RFC 2231 name (`name*=`) in a charset other than UTF-8's readings (`name*=utf-16le''_%00m%00…`): Werkzeug 2.2
-   * decodes it in that charset, into a name (`_method`) no reading here takes.
+   * decodes it in that charset, into a name (`_method`) no reading here takes; or whose escapes are not UTF-8 (`%FF`).
    */
   readonly otherCharset: boolean;
 }
@@ -61,7 +61,8 @@ export function multipartNames(text: string): MultipartNames {
   for (const m of text.slice(from).matchAll(PART_NAME)) {
     if (m[1] !== undefined) continued = true;
     const value = m[4]!;
-    if (m[2] !== undefined) otherCharset ||= isOtherCharset(value);
+    // An RFC 2231 name is percent-decoded upstream; escapes that are not UTF-8 read there as no name read here.
+    if (m[2] !== undefined) otherCharset ||= isOtherCharset(value) || hasNonUtf8Escape(value);
     const readings = [value, value.replace(CHARSET_LANG, '')];
     if (m[3] === '') readings.push(...readings.map((r) => TOKEN.exec(r)![0]));
     for (const r of readings) names.add(decodeURIComponentOr(r));
