@@ -149,7 +149,8 @@ export async function createDeps(
     // A diagnostic knob (tests use it to prove that only the notifier woke a waiter): never needed in production.
     ...(Number.isInteger(waitPollMs) && waitPollMs > 0 ? { waitPollMs } : {}),
     runGraceMs: config.server.runGrace * 1000,
-    maxPendingPerPrincipal: config.server.maxPendingPerPrincipal,
+    // 0: no cap.
+    ...(config.server.maxPendingPerPrincipal > 0 ? { maxPendingPerPrincipal: config.server.maxPendingPerPrincipal } : {}),
     waits: createWaitSlots(config.server.maxWaitsPerPrincipal, { metrics: telemetry.metrics, log, identity }),
     log,
     tracer: tracing,

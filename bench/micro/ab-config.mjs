@@ -1,7 +1,7 @@
 // The config of the micro-benches that start a whole gateway (gateway-ab.mjs, alloc-profile.mjs): one agent, one
 // human reviewer, one http connection to a local upstream; GET allowed, POST held for the human.
 export function benchGatewayYaml({ store, dir, port, agentHash, humanHash }) {
-  return `server: { port: 0, host: 127.0.0.1, maxPendingPerPrincipal: 100000 }
+  return `server: { port: 0, host: 127.0.0.1, maxPendingPerPrincipal: 0 }
 store: ${store}
 audit: { keyDir: "${dir}/keys" }
 log: { level: warn }

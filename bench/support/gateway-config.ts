@@ -46,7 +46,7 @@ export function postgresStore(url: string, poolSize = 10): string {
  */
 export function benchConfigYaml(o: BenchConfigOptions): string {
   const workers = o.workers === undefined ? '' : `, workers: ${o.workers}`;
-  return `${o.prefix ?? ''}server: { port: 0, host: 127.0.0.1${workers}, maxPendingPerPrincipal: 100000 }
+  return `${o.prefix ?? ''}server: { port: 0, host: 127.0.0.1${workers}, maxPendingPerPrincipal: 0 }
 store: ${o.store}
 audit: { keyDir: ${JSON.stringify(o.keyDir)} }
 log: { level: ${o.logLevel ?? 'warn'} }

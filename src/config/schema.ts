@@ -98,8 +98,9 @@ export const configSchema = z.strictObject({
       /**
        * Held requests one principal may have pending at once: each waits in every reviewer's inbox (the console shows
        * 200), so one agent could bury everyone else's. More are refused with TOO_MANY_PENDING (429); nothing is recorded.
+       * 0: no cap (the benches' held-write phases, which keep tens of thousands pending; not for production).
        */
-      maxPendingPerPrincipal: z.number().int().min(1).max(100_000).default(100),
+      maxPendingPerPrincipal: z.number().int().min(0).max(100_000).default(100),
       /**
        * How long a long SQL text (over 16,384 characters) may be analysed on the analysis thread, in seconds; past it,
        * INPUT_UNPARSEABLE and nothing runs. It bounds the CPU one text can take; a text may wait 3 times as long for the thread.

@@ -11,11 +11,7 @@ import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
 let gw: TestGateway;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-  gw = await startTestGateway(
-    `connections:
+const config = () => `connections:
   - { name: api, kind: http, url: "${upstream.url}" }
 policy:
   default: deny
@@ -27,9 +23,11 @@ policy:
       when: facts.http.method == "POST"
       effect: approve
       approvers: [{ groups: [sre], count: 1 }]
-`,
-    { server: 'maxPendingPerPrincipal: 2' },
-  );
+`;
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  gw = await startTestGateway(config(), { server: 'maxPendingPerPrincipal: 2' });
 });
 
 afterAll(async () => {
@@ -60,5 +58,17 @@ describe('server.maxPendingPerPrincipal', () => {
     expect((await gw.as('alice', `/v1/requests/${first.body.id}/reviews`, { body: { verdict: 'deny' } })).status).toBe(200);
     expect((await submit('other-bot', 'POST', '/cap/4')).status).toBe(202);
     expect((await submit('other-bot', 'POST', '/cap/5')).status).toBe(429);
+  });
+
+  it('0 turns the cap off: every held action is recorded', { timeout: 60_000 }, async () => {
+    const open = await startTestGateway(config(), { server: 'maxPendingPerPrincipal: 0' });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await open.as('other-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'POST', path: `/open/${i}` }, reason: 'no cap' } })).status);
+      expect(statuses).toEqual([202, 202, 202, 202]);
+      expect((await open.as('alice', '/v1/requests?status=pending')).body.requests).toHaveLength(4);
+    } finally {
+      await open.stop();
+    }
   });
 });

@@ -60,4 +60,34 @@ describe.skipIf(!db)('postgres store: the requests table indexes', () => {
       await c.end();
     }
   }, 60_000);
+
+  it("counts a principal's pending requests through an index of pending requests only, whatever else it asked for", async () => {
+    const store = await createPostgresStore({ url: db!.url, poolSize: 2 });
+    const done = Array.from({ length: 20 }, () => requestRecord({ status: 'executing', principal: agent('busy-bot', null) }));
+    const pending = Array.from({ length: 4 }, () => requestRecord({ status: 'pending', principal: agent('busy-bot', null) }));
+    try {
+      for (const r of done) {
+        await store.insertRequest(r, [auditDraft('request.submitted', r.id)]);
+        await store.mutateRequest(r.id, (c) => ({ result: null, next: transition(c, 'succeeded', FIXTURE_TIME), audit: [auditDraft('request.succeeded', c.id)] }), r);
+      }
+      for (const r of pending) await store.insertRequest(r, [auditDraft('request.submitted', r.id)]);
+      expect(await store.pendingOf('busy-bot', 100)).toBe(4);
+      expect(await store.pendingOf('busy-bot', 3)).toBe(3);
+    } finally {
+      await store.close();
+    }
+    await sql('VACUUM requests');
+    const [entries] = await sql(`SELECT reltuples::int AS n FROM pg_class WHERE relname = 'requests_pending_principal'`);
+    expect(entries!['n']).toBe(4);
+    const c = new pg.Client({ connectionString: db!.url });
+    await c.connect();
+    try {
+      await c.query('SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off');
+      await c.query(`PREPARE pending_of(text, int) AS SELECT count(*) FROM (SELECT 1 FROM requests WHERE principal_id = $1 AND status = 'pending' LIMIT $2) AS p`);
+      const plan = (await c.query(`EXPLAIN EXECUTE pending_of('busy-bot', 100)`)).rows.map((row) => String(row['QUERY PLAN'])).join('\n');
+      expect(plan).toContain('requests_pending_principal');
+    } finally {
+      await c.end();
+    }
+  }, 60_000);
 });

@@ -186,6 +186,10 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
   // index). Every query on the column is an equality with a value, which implies the predicate: the index still serves it.
   `DROP INDEX requests_acts_for;
    CREATE INDEX requests_acts_for ON requests (acts_for) WHERE acts_for IS NOT NULL;`,
+  // The pending cap counts a principal's pending requests at each held submission (service/pending-cap.ts): without
+  // this index it read every pending request of every principal. Only pending rows have an entry, so an allowed action
+  // (inserted executing) writes none.
+  `CREATE INDEX requests_pending_principal ON requests (principal_id) WHERE status = 'pending';`,
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */

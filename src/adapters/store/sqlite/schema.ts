@@ -118,6 +118,10 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   STATE_COLUMN,
   // One review per person and request in the file itself, whatever id each review names them by (review-keys.ts).
   reviewKeysSchema,
+  // The pending cap counts a principal's pending requests at each held submission (service/pending-cap.ts): without
+  // this index it read every request the principal ever made. Only pending rows have an entry, so an allowed action
+  // (inserted executing) writes none.
+  `CREATE INDEX requests_pending_principal ON requests (principal_id) WHERE status = 'pending';`,
 ];
 
 /**
