@@ -10,7 +10,7 @@ import { assertValueDepth, jsonTextTooDeep } from './json-depth.ts';
 import { queryAsRead } from './field-readings.ts';
 import { foldKeys } from './json-keys.ts';
 import { isSecondTargetHeader, SECOND_TARGET_HEADERS } from './second-target-headers.ts';
-import { illFormedAt, illFormedMessage } from './well-formed.ts';
+import { illFormedMessage, jsonDefects } from './well-formed.ts';
 
 const sqlParam = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 
@@ -144,21 +144,6 @@ function plainHttpInput(raw: unknown): HttpInput | undefined {
 }
 
 /**
- * The path of the first number in `value` that JSON cannot hold (`1e400`
- * parses to Infinity): RFC 8785 has no form for it, so it could be neither
- * digested nor chained into the audit log. Walks with its own stack.
- */
-function nonFiniteAt(value: unknown): string | null {
-  const stack: [unknown, string][] = [[value, 'input']];
-  while (stack.length) {
-    const [v, path] = stack.pop()!;
-    if (typeof v === 'number' && !Number.isFinite(v)) return path;
-    if (v !== null && typeof v === 'object') for (const [k, child] of Object.entries(v)) stack.push([child, `${path}.${k}`]);
-  }
-  return null;
-}
-
-/**
  * Checks an agent's raw input against the shape of its connection kind.
  *
  * @example
@@ -167,11 +152,11 @@ function nonFiniteAt(value: unknown): string | null {
 export function parseInput(kind: ConnectionKind, raw: unknown): ActionInput {
   // Every surface's input passes here before any recursive step (digest, facts, masking, the audit chain).
   assertValueDepth(raw, 'the action input');
-  const infinite = nonFiniteAt(raw);
+  // One walk finds both: a number JSON cannot hold, and (every kind's text leaves the gateway as UTF-8: an argv entry,
+  // a URL, a body, SQL and its parameters, tool arguments) text that has no UTF-8 form, which would run as U+FFFD,
+  // not as judged and recorded.
+  const { nonFinite: infinite, illFormed } = jsonDefects(raw, 'input');
   if (infinite !== null) throw new CountersignError('INVALID_INPUT', `input for a ${kind} connection is invalid: ${infinite}: a number too large for JSON (it would read as Infinity)`, { issues: [`${infinite}: not a finite number`] });
-  // Every kind's text leaves the gateway as UTF-8 (an argv entry, a URL, a body, SQL and its parameters, tool
-  // arguments): text that has no UTF-8 form would run as U+FFFD, not as judged and recorded.
-  const illFormed = illFormedAt(raw, 'input');
   if (illFormed !== null) throw new CountersignError('INVALID_INPUT', `input for a ${kind} connection is invalid: ${illFormedMessage(illFormed)}`, { issues: [illFormedMessage(illFormed)] });
   const plain = kind === 'http' ? plainHttpInput(raw) : undefined;
   if (plain !== undefined) return plain;

@@ -26,28 +26,46 @@ export function wellFormed(text: string): boolean {
 }
 
 /**
- * The path of the first string, or object key, in `value` with a lone surrogate (`root.key.0`; a key is named by
- * the object that holds it); null when there is none. Walks with its own stack, as JSON.stringify visits values.
+ * What JSON text cannot carry as the gateway will send it, found in one walk of `value` (with its own stack, visiting
+ * values in document order): `illFormed`, the path of the first string or object key with a lone surrogate
+ * (`root.key.0`; a key is named by the object that holds it, its keys looked at from last to first); `nonFinite`, the
+ * path of a number JSON cannot hold (`1e400` parses to Infinity, which RFC 8785 cannot write, so it could be neither
+ * digested nor chained into the audit log): the last one in document order. Null where there is none.
+ *
+ * @example
+ * jsonDefects({ query: { name: ['ok', '\ud800'] }, n: Infinity }, 'input'); // { illFormed: 'input.query.name.1', nonFinite: 'input.n' }
+ */
+export function jsonDefects(value: unknown, root: string): { illFormed: string | null; nonFinite: string | null } {
+  let illFormed: string | null = null;
+  let nonFinite: string | null = null;
+  const stack: [unknown, string][] = [[value, root]];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (illFormed === null && LONE_SURROGATE.test(v)) illFormed = path;
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) nonFinite = path;
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [k, child] = entries[i]!;
+        if (illFormed === null && LONE_SURROGATE.test(k)) illFormed = `${path} (the name ${JSON.stringify(k)})`;
+        stack.push([child, `${path}.${k}`]);
+      }
+    }
+  }
+  return { illFormed, nonFinite };
+}
+
+/**
+ * The path of the first string, or object key, in `value` with a lone surrogate (see jsonDefects); null when there
+ * is none.
  *
  * @example
  * illFormedAt({ query: { name: ['ok', '\ud800'] } }, 'input'); // 'input.query.name.1'
  */
 export function illFormedAt(value: unknown, root: string): string | null {
-  const stack: [unknown, string][] = [[value, root]];
-  while (stack.length) {
-    const [v, path] = stack.pop()!;
-    if (typeof v === 'string') {
-      if (LONE_SURROGATE.test(v)) return path;
-    } else if (v !== null && typeof v === 'object') {
-      const entries = Object.entries(v);
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const [k, child] = entries[i]!;
-        if (LONE_SURROGATE.test(k)) return `${path} (the name ${JSON.stringify(k)})`;
-        stack.push([child, `${path}.${k}`]);
-      }
-    }
-  }
-  return null;
+  return jsonDefects(value, root).illFormed;
 }
 
 /** What INVALID_INPUT says of text with a lone surrogate at `path`. */
