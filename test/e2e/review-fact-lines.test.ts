@@ -17,35 +17,25 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeBotFramework } from '../support/fake-botframework.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
-import { startReviewChannels, type ReviewChannels } from '../support/review-channels.ts';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startReviewGateway, type ReviewGateway } from '../support/review-channels.ts';
+import { eventually, type TestGateway } from '../support/gateway.ts';
 import { runCli } from '../support/run-cli.ts';
 import { getPage, signIn } from '../support/console.ts';
 
 let slack: FakeSlack;
 let bf: FakeBotFramework;
-let channels: ReviewChannels | undefined;
+let fixture: ReviewGateway | undefined;
 let gw: TestGateway;
 let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cs-fact-lines-'));
-  channels = await startReviewChannels();
-  ({ slack, bf } = channels);
-  gw = await startTestGateway(`${channels.yaml}policy:
-  default: deny
-  rules:
-    - id: sql-writes
-      when: facts.writes
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-      ttl: 1h
-`);
+  fixture = await startReviewGateway();
+  ({ slack, bf, gw } = fixture);
 });
 
 afterAll(async () => {
-  await gw?.stop();
-  await channels?.close();
+  await fixture?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

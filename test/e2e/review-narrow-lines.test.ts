@@ -14,33 +14,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getPage, signIn, type ConsoleUser } from '../support/console.ts';
 import type { FakeBotFramework } from '../support/fake-botframework.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
-import { startReviewChannels, type ReviewChannels } from '../support/review-channels.ts';
-import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { startReviewGateway, type ReviewGateway } from '../support/review-channels.ts';
+import { eventually, type TestGateway } from '../support/gateway.ts';
 
 let slack: FakeSlack;
 let bf: FakeBotFramework;
-let channels: ReviewChannels | undefined;
+let fixture: ReviewGateway | undefined;
 let gw: TestGateway;
 let alice: ConsoleUser;
 
 beforeAll(async () => {
-  channels = await startReviewChannels();
-  ({ slack, bf } = channels);
-  gw = await startTestGateway(`${channels.yaml}policy:
-  default: deny
-  rules:
-    - id: sql-writes
-      when: facts.writes
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-      ttl: 1h
-`);
+  fixture = await startReviewGateway();
+  ({ slack, bf, gw } = fixture);
   alice = await signIn(gw.url, gw.keys['alice']!);
 });
 
 afterAll(async () => {
-  await gw?.stop();
-  await channels?.close();
+  await fixture?.close();
 });
 
 async function hold(sql: string, reason = 'fix one note'): Promise<string> {

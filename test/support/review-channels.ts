@@ -5,6 +5,7 @@
  */
 import { startFakeBotFramework, type FakeBotFramework } from './fake-botframework.ts';
 import { startFakeSlack, type FakeSlack } from './fake-slack.ts';
+import { startTestGateway, type TestGateway } from './gateway.ts';
 
 export interface ReviewChannels {
   slack: FakeSlack;
@@ -34,4 +35,43 @@ connections:
       await bf.close();
     },
   };
+}
+
+/** The policy most review tests share: every write held for one approval from sre, for an hour. */
+export const HOLD_WRITES = `policy:
+  default: deny
+  rules:
+    - id: sql-writes
+      when: facts.writes
+      effect: approve
+      approvers: [{ groups: [sre], count: 1 }]
+      ttl: 1h
+`;
+
+export interface ReviewGateway {
+  slack: FakeSlack;
+  bf: FakeBotFramework;
+  gw: TestGateway;
+  /** Stops the gateway, then the channels. */
+  close(): Promise<void>;
+}
+
+/** Review channels and a gateway on them with `policy` (default HOLD_WRITES). */
+export async function startReviewGateway(policy = HOLD_WRITES): Promise<ReviewGateway> {
+  const channels = await startReviewChannels();
+  try {
+    const gw = await startTestGateway(`${channels.yaml}${policy}`);
+    return {
+      slack: channels.slack,
+      bf: channels.bf,
+      gw,
+      async close() {
+        await gw.stop();
+        await channels.close();
+      },
+    };
+  } catch (e) {
+    await channels.close();
+    throw e;
+  }
 }
