@@ -85,6 +85,31 @@ describe('a Teams click', () => {
     expect(await storedReviewers(gw.deps.store, b.id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
   });
 
+  it('made the moment the card shows, before the gateway has remembered it, counts', async () => {
+    // Teams shows the card as soon as it has it; the gateway remembers the card once Teams answered the post.
+    let answer!: () => void;
+    bf.postAnswerGate = new Promise<void>((r) => (answer = r));
+    try {
+      const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path: '/deploy/early', body: {} }, reason: 'release' } });
+      expect(res.status).toBe(202);
+      const id = res.body.id as string;
+      await eventually(async () => bf.posted.find((p) => JSON.stringify(p.body).includes(id) && !p.conversationId.startsWith('a:')));
+      expect(await gw.deps.store.channelMessages(id, 'teams')).toEqual([]);
+      const click = bf.send(endpoint(), bf.invokeActivity({ verb: 'approve', requestId: id, aadObjectId: ALICE, confirm: 'true' }));
+      await new Promise((r) => setTimeout(r, 300));
+      answer();
+      const clicked = await click;
+      expect(clicked.status).toBe(200);
+      expect(JSON.stringify(clicked.body)).not.toContain('NOT_FOUND');
+      await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined), 15_000);
+      expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'alice', verdict: 'approve' }]);
+      expect(await elsewhere(id)).toEqual([]);
+    } finally {
+      bf.postAnswerGate = undefined;
+      answer?.();
+    }
+  });
+
   it('from no card at all (no replyToId) decides nothing either', async () => {
     const c = await hold('/deploy/c');
     const res = await bf.send(endpoint(), bf.invokeActivity({ verb: 'approve', requestId: c.id, aadObjectId: ALICE, replyToId: null, confirm: 'true' }));

@@ -66,6 +66,11 @@ export interface FakeBotFramework {
   tokenLifetimeSeconds: number;
   /** The next `count` connector calls answer `status` (to test retries). */
   failNext(status: number, count?: number): void;
+  /**
+   * While set, a posted message is recorded (and shown, as Teams does) at once, but its answer to the gateway waits
+   * for this promise: a click on the card can arrive before the gateway has remembered it.
+   */
+  postAnswerGate: Promise<void> | undefined;
   /** Publishes a further key (e.g. after a rotation); returns it. */
   publishKey(endorsements?: string[]): Promise<SigningKey>;
   /** A channel token as Bot Framework signs it; `claims` and `header` override the defaults. */
@@ -176,6 +181,7 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
         if (m[1] && !m[2] && req.method === 'POST') {
           const activityId = `1700000000${String(++serial).padStart(3, '0')}`;
           posted.push({ method: 'POST', conversationId, activityId, authorization, body, at: performance.now() });
+          if (self.postAnswerGate) await self.postAnswerGate;
           return json(res, 201, { id: activityId });
         }
         if (m[1] && m[2] && req.method === 'PUT') {
@@ -217,6 +223,7 @@ export async function startFakeBotFramework(opts: { appId?: string; appPassword?
     conversationsCreated,
     members,
     memberLookups,
+    postAnswerGate: undefined,
     tokenLifetimeSeconds: 3599,
     failNext(status, count = 1) {
       failures = { status, count };

@@ -12,6 +12,7 @@ import { denyModal } from '../../../adapters/channel/slack/message.ts';
 import { chatReviewer, reviewFromChat, type ChatClick } from '../../../service/chat-review.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { createEmailCache } from './email-cache.ts';
+import { postedCard } from './posted-card.ts';
 
 const UNLINKED = 'Your Slack account is not linked to a human this gateway knows (its email must match one that is configured or has signed in to the console).';
 const ELSEWHERE = 'That request’s card is not on this message, so the click decides nothing. Review it from its own card or in the console.';
@@ -55,18 +56,12 @@ export function createSlackActions(deps: Deps, api: SlackApi, opts: { responseOr
   /**
    * Whether the click came from this request's own card, a message the gateway posted and remembered for it. A button
    * is only a request id: one naming another request than the card it sits on (or a click from no card) would decide a
-   * request whose card the human never saw, so it decides nothing and is kept in the audit log, as Teams does.
+   * request whose card the human never saw, so it decides nothing and is kept in the audit log, as Teams does. A click
+   * just after the card appeared waits for it to be remembered (postedCard).
    */
   async function onItsCard(actor: SlackActor): Promise<boolean> {
     const m = actor.message;
-    // The card is remembered just after Slack answered its post, and Slack shows it at once: a click in between (or
-    // on a replica that has not seen the write yet) is looked for again for up to 2 s, well inside a trigger's 3 s.
-    for (let wait = 0, waited = 0; m !== undefined; waited += wait, wait = Math.min(2 * wait || 50, 2_000 - waited)) {
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const posted = await deps.store.channelMessages(actor.requestId, 'slack');
-      if (posted.some((p) => p.ref['channel'] === m.channel && p.ref['ts'] === m.ts)) return true;
-      if (waited >= 2_000) break;
-    }
+    if (m !== undefined && (await postedCard(() => deps.store.channelMessages(actor.requestId, 'slack'), (p) => p.ref['channel'] === m.channel && p.ref['ts'] === m.ts)).found) return true;
     await deps.store.appendAudit([
       { type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: actor.requestId, actor: null, data: { channel: 'slack', reason: 'card.elsewhere', slackUser: actor.user } },
     ]);

@@ -25,6 +25,7 @@ import { reviewBrief } from '../../../core/review-brief.ts';
 import { chatReviewer, reviewFromChat, type ChatClick } from '../../../service/chat-review.ts';
 import type { Deps } from '../../../service/deps.ts';
 import { createEmailCache } from './email-cache.ts';
+import { postedCard } from './posted-card.ts';
 
 const UNLINKED = 'Your Teams account is not linked to a human this gateway knows (its email must match one that is configured or has signed in to the console).';
 
@@ -62,13 +63,20 @@ export function createTeamsActions(deps: Deps, connector: TeamsConnector, opts: 
     // Only a request whose card was posted in the conversation the click comes from is shown or decided there:
     // a card with another request's id, sent from a chat the card never reached, learns nothing of it.
     const here = conversationIdOf(action.conversation.id);
-    const posted = current ? await deps.store.channelMessages(action.requestId, 'teams') : [];
-    if (!current || !posted.some((m) => m.ref['conversationId'] === here)) return errorResponse(404, 'NOT_FOUND', 'This request is not known to this gateway.');
-    if (action.verb === 'refresh') return card(current);
     // A decision counts only from this request's own card: the message Teams says was clicked (replyToId) must be one
     // the gateway posted for it. The buttons carry only an id: one naming another request than its card (an edited
-    // card, a crafted invoke), or a click from no card, would decide a request whose card the human never saw.
-    const clicked = action.activityId === undefined ? undefined : posted.find((m) => m.ref['conversationId'] === here && m.ref['activityId'] === action.activityId);
+    // card, a crafted invoke), or a click from no card, would decide a request whose card the human never saw. A click
+    // just after the card appeared waits for it to be remembered (postedCard).
+    const { found: clicked, posted } = current
+      ? await postedCard(
+          () => deps.store.channelMessages(action.requestId, 'teams'),
+          (m) => m.ref['conversationId'] === here && (action.verb === 'refresh' || m.ref['activityId'] === action.activityId),
+          // A click from no card (no replyToId) has nothing to wait for.
+          action.verb !== 'refresh' && action.activityId === undefined ? 0 : undefined,
+        )
+      : { found: undefined, posted: [] };
+    if (!current || !posted.some((m) => m.ref['conversationId'] === here)) return errorResponse(404, 'NOT_FOUND', 'This request is not known to this gateway.');
+    if (action.verb === 'refresh') return card(current);
     if (!clicked) {
       await deps.store.appendAudit([
         { type: 'channel.refused', time: deps.clock.now().toISOString(), requestId: current.id, actor: null, data: { channel: 'teams', reason: 'card.elsewhere', teamsUser: action.aadObjectId } },
