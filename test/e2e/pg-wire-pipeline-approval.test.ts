@@ -60,7 +60,7 @@ describe.skipIf(!db)('the Postgres wire listener: approvals and the shape of the
   beforeAll(async () => {
     direct = new pg.Client({ connectionString: db!.url });
     await direct.connect();
-    await direct.query('CREATE TABLE pl_log (v text); CREATE TABLE pl_c (id int PRIMARY KEY, n int NOT NULL); INSERT INTO pl_c SELECT g, 0 FROM generate_series(1, 6) g');
+    await direct.query('CREATE TABLE pl_log (v text); CREATE TABLE pl_c (id int PRIMARY KEY, n int NOT NULL); INSERT INTO pl_c SELECT g, 0 FROM generate_series(1, 7) g');
     const principals = DEFAULT_PRINCIPALS.map((p) => (p.id === 'alice' ? { ...p, roles: ['auditor' as const] } : p));
     // A held statement is answered at once (CS001): approved, it runs when it is sent again.
     gw = await startTestGateway(POLICY, { env: { APP_DB_URL: db!.url }, server: 'postgres: { port: 0, holdSeconds: 0 }', principals });
@@ -81,6 +81,32 @@ describe.skipIf(!db)('the Postgres wire listener: approvals and the shape of the
     await approve(gw, id!);
     return id!;
   };
+
+  it('held inside a block, rolled back, approved: sent again in a block of the same session, it runs once', async () => {
+    // First in the file: its upstream connection is one on which no block has failed yet. Failing the block loads PL/pgSQL on the upstream session (and with it settings of its own, at their defaults): the
+    // session's state still reads the statement as when it was held.
+    const sql = 'UPDATE pl_c SET n = n + 1 WHERE id = 7';
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.query('BEGIN'), serialize.query(sql), serialize.query('ROLLBACK'));
+      await c.until('readyForQuery');
+      const first = await c.until('readyForQuery');
+      expect(errors(first)).toEqual(['CS001']);
+      expect(tags(await c.until('readyForQuery'))).toEqual(['ROLLBACK']);
+      const id = held(first)!;
+      await approve(gw, id);
+      c.send(serialize.query('BEGIN'), serialize.query(sql), serialize.query('COMMIT'));
+      await c.until('readyForQuery');
+      const again = await c.until('readyForQuery');
+      expect(errors(again)).toEqual([]);
+      expect(tags(again)).toEqual(['UPDATE 1']);
+      expect(tags(await c.until('readyForQuery'))).toEqual(['COMMIT']);
+      expect(await statusOf(gw, id)).toBe('succeeded');
+    } finally {
+      c.end();
+    }
+    expect(await n(7)).toBe(1);
+  });
 
   it('a held or denied statement in the middle of a batch: nothing after it runs up to the Sync; inside a block, COMMIT keeps nothing', async () => {
     const c = await Raw.open(gw);
@@ -122,7 +148,7 @@ describe.skipIf(!db)('the Postgres wire listener: approvals and the shape of the
     expect(await n(4)).toBe(1);
 
     // In a block, with a row limit: the first Execute runs the UPDATE whole; the next one is a new request, and fails the block.
-    const returning = 'UPDATE pl_c SET n = n + 1 WHERE id >= 5 RETURNING id';
+    const returning = 'UPDATE pl_c SET n = n + 1 WHERE id IN (5, 6) RETURNING id';
     const again = await approved(returning);
     const b = await Raw.open(gw);
     try {
