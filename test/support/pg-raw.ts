@@ -60,12 +60,12 @@ export class Raw {
 
   /**
    * `localAddress`: another loopback address (127.0.0.2) to connect from, as a client elsewhere would look;
-   * `password`: a credential other than `who`'s API key (a token).
+   * `password`: a credential other than `who`'s API key (a token); `database`: another connection's name.
    */
-  static async open(gw: TestGateway, who = 'deploy-bot', localAddress?: string, password?: string): Promise<Raw> {
+  static async open(gw: TestGateway, who = 'deploy-bot', localAddress?: string, password?: string, database = 'app-db'): Promise<Raw> {
     const socket = connect({ port: gw.postgresPort!, host: '127.0.0.1', ...(localAddress ? { localAddress } : {}) });
     const raw = new Raw(socket);
-    socket.write(serialize.startup({ user: who, database: 'app-db' }));
+    socket.write(serialize.startup({ user: who, database }));
     await raw.until('authenticationCleartextPassword');
     socket.write(serialize.password(password ?? gw.keys[who]!));
     const key = (await raw.until('readyForQuery')).find((m) => m.name === 'backendKeyData') as unknown as { processID: number; secretKey: number };

@@ -63,6 +63,27 @@ describe.skipIf(!db)('the session state of a wire session (real PostgreSQL)', ()
     await c.query('ROLLBACK; RESET ALL');
   });
 
+  it("a library loaded (PL/pgSQL, by a DO block) adds its settings at their defaults: the same digest; one changed moves it", async () => {
+    // A session of its own: the trigger functions of other cases load PL/pgSQL into this one's.
+    const other = new pg.Client({ connectionString: db!.url });
+    await other.connect();
+    try {
+      const read = async () => stateDigest((await other.query<{ s: string }>(`SELECT (${SESSION_STATE_SQL}) AS s`)).rows[0]!.s);
+      const loaded = async () => (await other.query("SELECT count(*)::int AS n FROM pg_catalog.pg_settings WHERE name LIKE 'plpgsql.%'")).rows[0].n as number;
+      expect(await loaded()).toBe(0);
+      const before = await read();
+      await other.query('DO $$BEGIN END$$');
+      expect(await loaded()).toBeGreaterThan(0);
+      expect(await read()).toBe(before);
+      await other.query("SET plpgsql.variable_conflict = 'use_column'");
+      expect(await read()).not.toBe(before);
+      await other.query('RESET plpgsql.variable_conflict');
+      expect(await read()).toBe(before);
+    } finally {
+      await other.end();
+    }
+  });
+
   it('temporary objects: made, changed in place (same oid) or dropped; another of the same name is another object', async () => {
     await moves('CREATE TEMP TABLE orders (id int)');
     await moves('ALTER TABLE pg_temp.orders ADD COLUMN note text DEFAULT pg_catalog.now()::text');

@@ -136,14 +136,24 @@ const OTHERS = `SELECT pg_catalog.concat_ws(':', 'function', p.oid, p.proname, p
   FROM pg_catalog.pg_operator o WHERE ${HAS_TEMP} AND o.oprnamespace ${EQ} ${TEMP}`;
 
 /** The settings of MEANING with their values, as a relation. */
-const MEANING_SETTINGS = `(SELECT s.name, s.setting, s.reset_val FROM pg_catalog.pg_settings s WHERE ${MEANING})`;
+const MEANING_SETTINGS = `(SELECT s.name, s.setting, s.reset_val, s.boot_val FROM pg_catalog.pg_settings s WHERE ${MEANING})`;
+
+/**
+ * An extension's settings (a name with a dot) exist only once its library is loaded: PL/pgSQL's by the session's first
+ * DO block or PL/pgSQL function (a trigger of the database's, or the gateway's own DO that fails a client's block), and
+ * an upstream connection from the pool may have it loaded already. At its built-in default a setting reads as one not
+ * yet loaded would once it is, so it is left out: otherwise a statement held before the load would never resume after
+ * it, in the same session. Changed from the default (by ALTER ROLE, say: an action may not SET one), it counts.
+ */
+const NOT_AT_LIBRARY_DEFAULT = `(pg_catalog.strpos(s.name, '.') OPERATOR(pg_catalog.=) 0 OR s.boot_val IS NULL OR s.setting IS NULL
+           OR s.setting OPERATOR(pg_catalog.<>) s.boot_val)`;
 
 /** The state as JSON, its settings read from `settings` (MEANING_SETTINGS, or a CTE of it). */
 const stateSql = (settings: string) => `SELECT pg_catalog.json_build_array(
   pg_catalog.current_user(), pg_catalog.session_user(),
   pg_catalog.array_remove(pg_catalog.current_schemas(true),
     (SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.oid ${EQ} ${TEMP})),
-  ARRAY(SELECT s.name OPERATOR(pg_catalog.||) '=' OPERATOR(pg_catalog.||) s.setting FROM ${settings} s ORDER BY s.name),
+  ARRAY(SELECT s.name OPERATOR(pg_catalog.||) '=' OPERATOR(pg_catalog.||) s.setting FROM ${settings} s WHERE ${NOT_AT_LIBRARY_DEFAULT} ORDER BY s.name),
   ARRAY(SELECT x FROM (${RELATIONS} UNION ALL ${OTHERS}) o(x) ORDER BY x),
   ARRAY(SELECT pg_catalog.concat_ws(':', u.name, u.is_holdable, u.is_binary, u.is_scrollable, pg_catalog.md5(u.statement))
           FROM pg_catalog.pg_cursors u ORDER BY u.name)
