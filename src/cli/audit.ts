@@ -13,6 +13,7 @@ import { auditOrigin, checkKeyOwner, openStoreForCommand, storeAuditOrigin } fro
 import { writeBundle } from '../adapters/audit-bundle-files.ts';
 import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
 import { safe } from './output.ts';
+import { replaceHidden } from '../core/visible-text.ts';
 import { verdictLine } from './verdict-line.ts';
 import { parseExportBound } from '../core/period-bound.ts';
 
@@ -60,10 +61,16 @@ export async function auditVerifyCommand(configPath: string, o: { verifierKey?: 
 /**
  * One CSV cell. A cell a spreadsheet would run as a formula (OWASP "CSV injection": it starts with `=`, `+`, `-`,
  * `@`, a tab or a CR) is written as text behind a `'`: a principal's id can come from a token claim its holder chose
- * (`=HYPERLINK(…)`), and an auditor opens the export in a spreadsheet. The JSON lines stay exact.
+ * (`=HYPERLINK(…)`), and an auditor opens the export in a spreadsheet. Hidden characters (core/visible-text.ts) are
+ * not left for the spreadsheet to draw: a bidi override in an agent's reason or SQL reversed the rest of the cell.
+ * In the data cell's JSON each is a `\uXXXX` escape (the same JSON value); in a text cell it is named, as the CLI
+ * names it (`\u{202e}`). The JSON lines stay exact.
  */
 function csvCell(v: unknown): string {
-  const raw = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  const raw =
+    v === null || v === undefined ? ''
+    : typeof v === 'string' ? safe(v)
+    : replaceHidden(JSON.stringify(v), (c) => c.split('').map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''));
   const s = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
