@@ -25,6 +25,23 @@ export function safe(text: string): string {
   });
 }
 
+/**
+ * JSON with every hidden character escaped (`\u009b`, `\u202e`), so it prints harmlessly and parses back to the same
+ * value: JSON escapes C0 controls, but leaves a C1 control (U+009B, an 8-bit CSI) or a bidi override raw. `--json`
+ * output goes through it, as the text does through `safe`.
+ *
+ * @example
+ * safeJson({ reason: 'a\u202eb' }, 0); // '{"reason":"a\\u202eb"}'
+ */
+export function safeJson(value: unknown, indent = 2): string {
+  return replaceHidden(JSON.stringify(value, null, indent) ?? 'null', (c) =>
+    c
+      .split('')
+      .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .join(''),
+  );
+}
+
 /** Input shown before it is cut; `--json` prints all of it. */
 const INPUT_SHOWN = 16_384;
 /** Characters of the agent's reason shown, as on the console and the chat cards. */

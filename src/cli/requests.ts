@@ -1,6 +1,6 @@
 /** `countersign requests list|show|approve|deny|break-glass|revert`: the reviewer's side, over the REST API. */
 import { createClient, type RequestStatus, type RequestView } from '../surfaces/sdk/client.ts';
-import { requestDetails, requestLine, safe } from './output.ts';
+import { requestDetails, requestLine, safe, safeJson } from './output.ts';
 import { bearerFor } from './credentials.ts';
 import { fitRows, terminalColumns } from './terminal-rows.ts';
 import { UsageError } from './usage-error.ts';
@@ -26,7 +26,7 @@ export function client(o: Pick<RemoteOptions, 'url' | 'key'>) {
 }
 
 function print(o: RemoteOptions, value: unknown, text: () => string): void {
-  process.stdout.write(o.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+  process.stdout.write(o.json ? `${safeJson(value)}\n` : `${text()}\n`);
 }
 
 export async function listCommand(o: RemoteOptions & { status: string; all?: boolean; limit?: string }): Promise<void> {

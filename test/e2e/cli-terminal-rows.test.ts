@@ -8,6 +8,12 @@
  * further row behind the gutter, when it writes to a terminal. Real parts:
  * the gateway, the compiled CLI under util-linux `script` (a pseudo-terminal
  * set to 80 columns). The statement is held for review and never runs.
+ *
+ * And `--json`, which the text output names for the whole reason and input:
+ * JSON escapes C0 controls but leaves a C1 control (U+009B, an 8-bit CSI a
+ * terminal may act on) and a bidi override raw; they are escaped (`\u009b`),
+ * as `countersign run --json` escapes them, and the JSON parses back to the
+ * same value.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -39,6 +45,17 @@ ${HOLD_WRITES}`);
   const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'orders-db', input: { sql: SQL }, reason: REASON } });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   id = res.body.id as string;
+});
+
+/** A second held request, its reason and SQL holding a C1 CSI sequence and a bidi override. */
+const HIDDEN_REASON = 'routine \u009b2J\u009b31mcheck \u202edrow';
+const HIDDEN_SQL = "DELETE FROM orders WHERE note = '\u009d8;;https://evil.example\u009c'";
+let hiddenId: string;
+
+beforeAll(async () => {
+  const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'orders-db', input: { sql: HIDDEN_SQL }, reason: HIDDEN_REASON } });
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  hiddenId = res.body.id as string;
 });
 
 afterAll(async () => {
@@ -83,5 +100,26 @@ describe.skipIf(!hasScript)('agent text longer than the terminal is wide', () =>
     const show = await runCli({ url: gw.url, key: gw.keys['alice']!, credentials: join(dir, 'none.json') }).command(['requests', 'show', id]).done;
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toContain(`│ ${REASON}\n`);
+  });
+});
+
+describe('requests --json', () => {
+  const RAW = /[\u0080-\u009f\u202a-\u202e\u2066-\u2069]/u;
+  const cli = () => runCli({ url: gw.url, key: gw.keys['alice']!, credentials: join(dir, 'none.json') });
+
+  it('show escapes C1 controls and bidi overrides, and parses back to the same request', async () => {
+    const show = await cli().command(['requests', 'show', hiddenId, '--json']).done;
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).not.toMatch(RAW);
+    expect(show.stdout).toContain('\\u009b2J');
+    const r = JSON.parse(show.stdout);
+    expect([r.action.reason, r.action.input.sql]).toEqual([HIDDEN_REASON, HIDDEN_SQL]);
+  });
+
+  it('list escapes them too', async () => {
+    const list = await cli().command(['requests', 'list', '--json']).done;
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).not.toMatch(RAW);
+    expect(JSON.parse(list.stdout).find((r: { id: string }) => r.id === hiddenId).action.reason).toBe(HIDDEN_REASON);
   });
 });
