@@ -6,14 +6,16 @@
  * draws them: an override reverses the rest of the cell, so `DELETE FROM
  * orders` can be laid out to read as something else. The cell now carries
  * each hidden character as a `\uXXXX` escape: the same JSON value, drawn as
- * what it is. The JSON lines export stays the exact stored bytes. Real
+ * what it is. `audit search --json`, read on a terminal, escapes them too
+ * (a C1 CSI, U+009B, is a control a terminal may act on). The JSON lines
+ * export stays the exact stored bytes. Real
  * parts: the gateway records the request; the compiled CLI exports its store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 
 const SQL = 'DELETE FROM orders WHERE note = \'\u202Eyas\u202C\'';
-const REASON = 'routine\u2028cleanup\u0085done\u2066x\u2069';
+const REASON = 'routine\u2028cleanup\u0085done\u2066x\u2069 \u009b2J';
 // What a spreadsheet would draw instead of showing: C1 controls, bidi controls, line and paragraph separators, zero-width.
 const HIDDEN = /[\u0080-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/u;
 
@@ -88,5 +90,13 @@ describe('an event whose agent text holds hidden characters', { timeout: 60_000 
     const line = jsonl.stdout.split('\n').find((l) => l.includes('"request.submitted"'))!;
     expect(line).toContain('\u202E');
     expect(JSON.parse(line).data.reason).toBe(REASON);
+  });
+
+  it('is printed by audit search --json with each one escaped, the same JSON value', async () => {
+    const search = await runCli(['audit', 'search', '--config', cfg.configPath, '--request', id, '--json'], cfg.dir);
+    expect(search.code, search.stderr).toBe(0);
+    expect(search.stdout).not.toMatch(HIDDEN);
+    const submitted = search.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'request.submitted');
+    expect([submitted.data.reason, submitted.data.input.sql]).toEqual([REASON, SQL]);
   });
 });
