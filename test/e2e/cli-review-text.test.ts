@@ -14,6 +14,11 @@
  * terminal may act on) and a bidi override raw; they are escaped (`\u009b`),
  * as `countersign run --json` escapes them, and the JSON parses back to the
  * same value.
+ *
+ * And `requests list`, whose one line per request cuts the input at 60
+ * characters: a `SELECT 1;` whose DELETE was padded past the cut read as a
+ * SELECT there. A cut SQL line leads with its statement kinds, as a command's
+ * leads with what runs and as every other one-line form does.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,11 +56,17 @@ ${HOLD_WRITES}`);
 const HIDDEN_REASON = 'routine \u009b2J\u009b31mcheck \u202edrow';
 const HIDDEN_SQL = "DELETE FROM orders WHERE note = '\u009d8;;https://evil.example\u009c'";
 let hiddenId: string;
+/** A third, a DELETE padded past the list's cut behind a SELECT. */
+const PADDED_SQL = `SELECT 1; /* ${'x'.repeat(100)} */ DELETE FROM orders`;
+let paddedId: string;
 
 beforeAll(async () => {
   const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'orders-db', input: { sql: HIDDEN_SQL }, reason: HIDDEN_REASON } });
   expect(res.status, JSON.stringify(res.body)).toBe(202);
   hiddenId = res.body.id as string;
+  const padded = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'orders-db', input: { sql: PADDED_SQL }, reason: 'routine' } });
+  expect(padded.status, JSON.stringify(padded.body)).toBe(202);
+  paddedId = padded.body.id as string;
 });
 
 afterAll(async () => {
@@ -121,5 +132,14 @@ describe('requests --json', () => {
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).not.toMatch(RAW);
     expect(JSON.parse(list.stdout).find((r: { id: string }) => r.id === hiddenId).action.reason).toBe(HIDDEN_REASON);
+  });
+});
+
+describe('requests list', () => {
+  it('leads a cut SQL line with its statement kinds, DELETE first', async () => {
+    const list = await runCli({ url: gw.url, key: gw.keys['alice']!, credentials: join(dir, 'none.json') }).command(['requests', 'list']).done;
+    expect(list.code, list.stderr).toBe(0);
+    const row = list.stdout.split('\n').find((l) => l.startsWith(paddedId));
+    expect(row).toMatch(/ orders-db {2}\(DELETE, SELECT\) SELECT 1; \/\* x+… \(\+\d+ characters: requests show req_\S+\) {2}needs 1$/);
   });
 });
