@@ -13,6 +13,7 @@ import { auditOrigin, checkKeyOwner, openStoreForCommand, storeAuditOrigin } fro
 import { writeBundle } from '../adapters/audit-bundle-files.ts';
 import { parseAuditQuery, searchAudit } from '../service/audit-search.ts';
 import { safe } from './output.ts';
+import { replaceHidden } from '../core/visible-text.ts';
 import { verdictLine } from './verdict-line.ts';
 import { parseExportBound } from '../core/period-bound.ts';
 
@@ -57,13 +58,19 @@ export async function auditVerifyCommand(configPath: string, o: { verifierKey?: 
   }
 }
 
+/** JSON text with each hidden character as a `\uXXXX` escape: the same JSON value, drawn as what it is. */
+const hiddenEscaped = (json: string) => replaceHidden(json, (c) => c.split('').map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''));
+
 /**
  * One CSV cell. A cell a spreadsheet would run as a formula (OWASP "CSV injection": it starts with `=`, `+`, `-`,
  * `@`, a tab or a CR) is written as text behind a `'`: a principal's id can come from a token claim its holder chose
- * (`=HYPERLINK(…)`), and an auditor opens the export in a spreadsheet. The JSON lines stay exact.
+ * (`=HYPERLINK(…)`), and an auditor opens the export in a spreadsheet. Hidden characters (core/visible-text.ts) are
+ * not left for the spreadsheet to draw: a bidi override in an agent's reason or SQL reversed the rest of the cell.
+ * In the data cell's JSON each is a `\uXXXX` escape (the same JSON value); in a text cell it is named, as the CLI
+ * names it (`\u{202e}`). The JSON lines stay exact.
  */
 function csvCell(v: unknown): string {
-  const raw = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  const raw = v === null || v === undefined ? '' : typeof v === 'string' ? safe(v) : hiddenEscaped(JSON.stringify(v));
   const s = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -116,7 +123,9 @@ export async function auditSearchCommand(configPath: string, filters: Record<str
       const page = await searchAudit(store, { ...query, ...(after !== undefined ? { afterSeq: after } : {}) });
       for (const e of page.events) {
         shown++;
-        if (o.json) process.stdout.write(`${e.body}\n`);
+        // The stored line with its hidden characters escaped (the same JSON value): a C1 CSI or a bidi override in an
+        // agent's text is not sent raw to a terminal. `audit export` gives the exact stored lines.
+        if (o.json) process.stdout.write(`${hiddenEscaped(e.body)}\n`);
         else {
           const d = e.data as Record<string, unknown>;
           const shadow = e.type === 'policy.shadow' ? (d as { live?: { effect?: string }; candidate?: { effect?: string } }) : undefined;

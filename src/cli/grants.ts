@@ -1,6 +1,6 @@
 /** `countersign grants list|revoke`: the scoped grants the caller may see, and revoking one, over the REST API. */
 import type { GrantView } from '../surfaces/sdk/client.ts';
-import { safe } from './output.ts';
+import { safe, safeJson } from './output.ts';
 import { client, type RemoteOptions } from './requests.ts';
 
 function line(g: GrantView): string {
@@ -10,10 +10,10 @@ function line(g: GrantView): string {
 
 export async function grantsListCommand(o: RemoteOptions & { active?: boolean }): Promise<void> {
   const rows = await client(o).grants(o.active ? { active: true } : {});
-  process.stdout.write(o.json ? `${JSON.stringify(rows, null, 2)}\n` : `${rows.length ? rows.map(line).join('\n') : `No ${o.active ? 'active ' : ''}grants.`}\n`);
+  process.stdout.write(o.json ? `${safeJson(rows)}\n` : `${rows.length ? rows.map(line).join('\n') : `No ${o.active ? 'active ' : ''}grants.`}\n`);
 }
 
 export async function grantsRevokeCommand(id: string, o: RemoteOptions): Promise<void> {
   const g = await client(o).revokeGrant(id);
-  process.stdout.write(o.json ? `${JSON.stringify(g, null, 2)}\n` : `${safe(`Revoked ${g.id} (${g.used}/${g.uses} used). No further action is approved by it.`)}\n`);
+  process.stdout.write(o.json ? `${safeJson(g)}\n` : `${safe(`Revoked ${g.id} (${g.used}/${g.uses} used). No further action is approved by it.`)}\n`);
 }

@@ -319,7 +319,7 @@ remote(proof.command('consistency').requiredOption('--from <n>', 'older checkpoi
   ),
 );
 
-const search = audit.command('search').addOption(configOption()).description('find events: who approved what, where, when (reads the store)').option('--json', 'print the events as exported (JSON lines)');
+const search = audit.command('search').addOption(configOption()).description('find events: who approved what, where, when (reads the store)').option('--json', 'print the events as JSON lines (hidden characters escaped; audit export prints the exact stored lines)');
 for (const [flag, help] of [
   ['from', 'ISO time, inclusive'],
   ['to', 'ISO time, exclusive'],

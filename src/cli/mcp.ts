@@ -4,7 +4,7 @@
  * stdio is in mcp-serve.ts: it loads the gateway, which these two need not.)
  */
 import { createClient, type ToolPinView } from '../surfaces/sdk/client.ts';
-import { safe } from './output.ts';
+import { safe, safeJson } from './output.ts';
 import { UsageError, type RemoteOptions } from './requests.ts';
 
 function definitionText(d: ToolPinView['definition']): string {
@@ -35,7 +35,7 @@ function pinText(p: ToolPinView): string {
 export async function mcpToolsCommand(o: RemoteOptions & { connection?: string; changed?: boolean }): Promise<void> {
   if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
   const pins = await createClient({ url: o.url, key: o.key }).mcpTools({ ...(o.connection ? { connection: o.connection } : {}), ...(o.changed ? { changed: true } : {}) });
-  process.stdout.write(o.json ? `${JSON.stringify(pins, null, 2)}\n` : `${pins.length ? safe(pins.map(pinText).join('\n')) : 'No tools.'}\n`);
+  process.stdout.write(o.json ? `${safeJson(pins)}\n` : `${pins.length ? safe(pins.map(pinText).join('\n')) : 'No tools.'}\n`);
 }
 
 /**
@@ -58,5 +58,5 @@ export async function mcpAcceptCommand(connection: string, tool: string, o: Remo
     );
   }
   const accepted = await cs.acceptTool(connection, tool, o.hash);
-  process.stdout.write(o.json ? `${JSON.stringify(accepted, null, 2)}\n` : safe(`Accepted the new definition of ${connection}__${tool} (${accepted.hash}).\n`));
+  process.stdout.write(o.json ? `${safeJson(accepted)}\n` : safe(`Accepted the new definition of ${connection}__${tool} (${accepted.hash}).\n`));
 }

@@ -8,7 +8,7 @@ import { previewLines } from '../core/preview.ts';
 import { isLookAlike } from '../core/look-alike.ts';
 import { lineCommentEnds, oneLine } from '../core/line-comments.ts';
 import { nameText } from '../core/name-text.ts';
-import { commandWords } from '../core/review-brief.ts';
+import { commandWords, statementKinds } from '../core/review-brief.ts';
 import { hasHidden, replaceHidden } from '../core/visible-text.ts';
 import { sessionText } from '../core/session-shown.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
@@ -23,6 +23,23 @@ export function safe(text: string): string {
     const n = c.codePointAt(0) ?? 0;
     return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u{${n.toString(16)}}`;
   });
+}
+
+/**
+ * JSON with every hidden character escaped (`\u009b`, `\u202e`), so it prints harmlessly and parses back to the same
+ * value: JSON escapes C0 controls, but leaves a C1 control (U+009B, an 8-bit CSI) or a bidi override raw. `--json`
+ * output goes through it, as the text does through `safe`.
+ *
+ * @example
+ * safeJson({ reason: 'a\u202eb' }, 0); // '{"reason":"a\\u202eb"}'
+ */
+export function safeJson(value: unknown, indent = 2): string {
+  return replaceHidden(JSON.stringify(value, null, indent) ?? 'null', (c) =>
+    c
+      .split('')
+      .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      .join(''),
+  );
 }
 
 /** Input shown before it is cut; `--json` prints all of it. */
@@ -195,7 +212,8 @@ const SUMMARY_MAX = 60;
  * The input on one line: every run of whitespace (newlines too) one space, so
  * a second statement is never hidden behind the first line's end, and a cut
  * says how much it left out and where to read it. A cut command leads with
- * the command and the words that are not options (core/review-brief.ts).
+ * the command and the words that are not options, a cut statement with its
+ * kinds, deleting ones first (core/review-brief.ts).
  */
 function summaryOf(r: RequestView): string {
   // A line comment's end is marked (core/line-comments.ts): flattened, what runs after it read as commented out.
@@ -204,8 +222,14 @@ function summaryOf(r: RequestView): string {
   const c = cutText(flat, SUMMARY_MAX);
   if (!c.cut) return c.text;
   // Cut argv could end in its leading options (`--kubeconfig=<long path>`): what runs goes first, as on every channel.
+  // So do a cut statement's kinds: a `SELECT 1;` whose DELETE was padded past the cut read as a SELECT.
+  const input = r.action.input as Record<string, unknown>;
   const exec = r.facts['exec'] as { argv?: string[]; command?: string } | undefined;
-  const lead = Array.isArray((r.action.input as Record<string, unknown>)['args']) && exec?.argv?.length ? `(${commandWords({ argv: exec.argv, command: exec.command ?? '' })}) ` : '';
+  const statements = (r.facts['sql'] as { statements?: { type: string }[] } | undefined)?.statements;
+  const lead =
+    Array.isArray(input['args']) && exec?.argv?.length ? `(${commandWords({ argv: exec.argv, command: exec.command ?? '' })}) `
+    : typeof input['sql'] === 'string' && Array.isArray(statements) ? `(${statementKinds(statements)}) `
+    : '';
   return `${lead}${c.text}… (+${flat.length - c.text.length} characters: requests show ${r.id})`;
 }
 

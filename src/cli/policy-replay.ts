@@ -13,7 +13,7 @@ import { compileSection, createPolicyDeps } from '../main-policy.ts';
 import { openStoreForCommand } from '../main-store.ts';
 import { replayPolicy, storeSubmissions, type RecordedEvent, type ReplayReport } from '../service/policy-replay.ts';
 import { readBundle } from '../adapters/audit-bundle-files.ts';
-import { safe } from './output.ts';
+import { safe, safeJson } from './output.ts';
 import { changeLines } from './policy-changes.ts';
 import { pinnedKeys } from './verifier-keys.ts';
 import { verdictLine } from './verdict-line.ts';
@@ -83,7 +83,7 @@ export async function policyReplayCommand(candidateFile: string, configPath: str
       }
       source = `the audit log of ${configPath} (${config.store.postgres ? 'PostgreSQL' : config.store.sqlite.path})`;
     }
-    if (o.json) process.stdout.write(`${JSON.stringify({ candidate: candidate.hash, ...report })}\n`);
+    if (o.json) process.stdout.write(`${safeJson({ candidate: candidate.hash, ...report }, 0)}\n`);
     else print(report, `candidate ${candidate.hash} against ${source}`);
     return 0;
   } finally {

@@ -8,6 +8,7 @@ import { parseSince } from '../core/since.ts';
 import { openStoreForCommand } from '../main-store.ts';
 import { shadowSummary } from '../service/policy-shadow.ts';
 import { changeLines } from './policy-changes.ts';
+import { safeJson } from './output.ts';
 
 export async function policyShadowCommand(configPath: string, o: { since?: string; json?: boolean }): Promise<number> {
   const config = loadConfig(configPath);
@@ -16,7 +17,7 @@ export async function policyShadowCommand(configPath: string, o: { since?: strin
   try {
     const s = await shadowSummary(store, { since });
     if (o.json) {
-      process.stdout.write(`${JSON.stringify(s)}\n`);
+      process.stdout.write(`${safeJson(s, 0)}\n`);
       return 0;
     }
     const candidates = s.candidates.length ? ` (candidate ${s.candidates.join(', ')})` : '';

@@ -1,7 +1,8 @@
 /** `countersign requests list|show|approve|deny|break-glass|revert`: the reviewer's side, over the REST API. */
 import { createClient, type RequestStatus, type RequestView } from '../surfaces/sdk/client.ts';
-import { requestDetails, requestLine, safe } from './output.ts';
+import { requestDetails, requestLine, safe, safeJson } from './output.ts';
 import { bearerFor } from './credentials.ts';
+import { fitRows, terminalColumns } from './terminal-rows.ts';
 import { UsageError } from './usage-error.ts';
 
 export { UsageError };
@@ -25,18 +26,20 @@ export function client(o: Pick<RemoteOptions, 'url' | 'key'>) {
 }
 
 function print(o: RemoteOptions, value: unknown, text: () => string): void {
-  process.stdout.write(o.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+  process.stdout.write(o.json ? `${safeJson(value)}\n` : `${text()}\n`);
 }
 
 export async function listCommand(o: RemoteOptions & { status: string; all?: boolean; limit?: string }): Promise<void> {
   const status = o.status === 'any' ? undefined : (o.status.split(',') as RequestStatus[]);
   const rows = await client(o).list({ ...(status ? { status } : {}), ...(o.all ? { reviewable: false } : {}), ...(o.limit ? { limit: Number(o.limit) } : {}) });
-  print(o, rows, () => (rows.length ? rows.map(requestLine).join('\n') : `No ${o.status === 'any' ? '' : `${o.status} `}requests${o.all ? '' : ' for you to review'}.`));
+  // A row the terminal would wrap is broken here, behind a gutter: the summary's words cannot start a row that reads as another request's.
+  print(o, rows, () => (rows.length ? fitRows(rows.map(requestLine).join('\n'), terminalColumns(process.stdout), 2) : `No ${o.status === 'any' ? '' : `${o.status} `}requests${o.all ? '' : ' for you to review'}.`));
 }
 
 export async function showCommand(id: string, o: RemoteOptions): Promise<void> {
   const r = await client(o).get(id);
-  print(o, r, () => requestDetails(r));
+  // Each row the terminal would wrap is broken here, behind the gutter agent text sits behind (terminal-rows.ts).
+  print(o, r, () => fitRows(requestDetails(r), terminalColumns(process.stdout), 14));
 }
 
 export async function reviewCommand(verdict: 'approve' | 'deny', id: string, o: RemoteOptions & { comment?: string; grantUses?: string; grantFor?: string }): Promise<void> {

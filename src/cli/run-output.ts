@@ -7,24 +7,13 @@
  * as `\uXXXX` too.
  */
 import { oneLine } from '../core/line-comments.ts';
-import { replaceHidden } from '../core/visible-text.ts';
 import type { RequestView } from '../surfaces/sdk/client.ts';
-import { safe } from './output.ts';
+import { safe, safeJson } from './output.ts';
 
 /** What to write where: stdout carries the result alone, stderr the rest. */
 export interface Printed {
   stdout: string;
   stderr: string;
-}
-
-/** JSON with every hidden character escaped, so it prints harmlessly and parses back to the same value. */
-export function safeJson(value: unknown): string {
-  return replaceHidden(JSON.stringify(value, null, 2) ?? 'null', (c) =>
-    c
-      .split('')
-      .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`)
-      .join(''),
-  );
 }
 
 /** A cell on one line: newlines and tabs named, like every other control. */

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { RequestView } from '../surfaces/sdk/client.ts';
 import { RUN_EXIT, exitCodeTable } from './run-exit.ts';
 import { runAction } from './run-input.ts';
-import { heldText, resultText, safeJson, table } from './run-output.ts';
+import { heldText, resultText, table } from './run-output.ts';
+import { safeJson } from './output.ts';
 import { UsageError } from './usage-error.ts';
 
 const view = (over: Partial<RequestView> = {}): RequestView => ({

@@ -11,8 +11,8 @@ import { bearerFor } from './credentials.ts';
 import type { RemoteOptions } from './requests.ts';
 import { RUN_EXIT } from './run-exit.ts';
 import { runAction, type RunInputOptions } from './run-input.ts';
-import { heldText, outcomeText, resultText, safeJson, tickerText } from './run-output.ts';
-import { safe } from './output.ts';
+import { heldText, outcomeText, resultText, tickerText } from './run-output.ts';
+import { safe, safeJson } from './output.ts';
 import { UsageError } from './usage-error.ts';
 
 export interface RunCommandOptions extends RemoteOptions, RunInputOptions {

@@ -147,8 +147,13 @@ function actionText(r: Pick<RequestRecord, 'action' | 'facts'>): string {
   return boundedJson(input, 2 * ACTION_LINE_MAX).text;
 }
 
-/** `DELETE, SELECT`: each kind once, deleting kinds first and reads last, at most four and then how many more. */
-function statementKinds(statements: readonly { type: string }[]): string {
+/**
+ * `DELETE, SELECT`: each kind once, deleting kinds first and reads last, at most four and then how many more.
+ *
+ * @example
+ * statementKinds([{ type: 'select' }, { type: 'delete' }]); // 'DELETE, SELECT'
+ */
+export function statementKinds(statements: readonly { type: string }[]): string {
   const rank = (t: string) => (SQL_DELETES.has(t) ? 0 : t === 'select' ? 2 : 1);
   const types = [...new Set(statements.map((st) => st.type))].sort((a, b) => rank(a) - rank(b));
   const kinds = types.map((t) => oneLine(t, 20).toUpperCase());

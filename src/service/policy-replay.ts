@@ -15,6 +15,9 @@ import type { CompiledPolicy } from '../core/policy/compile.ts';
 import { decisionSide, decisionsDiffer, groupChanges, type ChangeGroup, type DecisionChange, type DecisionSide } from '../core/policy/decision-diff.ts';
 import type { Store } from '../core/ports.ts';
 import type { Principal } from '../core/principal.ts';
+import { cutText } from '../core/bounded-text.ts';
+import { lineCommentEnds } from '../core/line-comments.ts';
+import { commandWords, statementKinds } from '../core/review-brief.ts';
 import { decide } from './decide.ts';
 import type { Deps } from './deps.ts';
 
@@ -42,17 +45,34 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
-/** `select * from orders where …` / `POST /refunds` / `kubectl rollout …` / `tool read_file`: one line, at most 100 characters. */
-export function inputSummary(input: unknown): string {
+/** Characters of an input's summary. */
+const SUMMARY_MAX = 100;
+
+/**
+ * `select * from orders where …` / `POST /refunds` / `kubectl rollout …` / `tool read_file`: one line, at most
+ * SUMMARY_MAX characters. A line comment's end is marked (` ⏎ `): flattened, what runs after it read as commented
+ * out. Cut, a SQL line leads with its statement kinds and a command with the words that are not options (the
+ * facts'), as on every review surface: a `SELECT 1;` whose DELETE was padded past the cut read as a SELECT.
+ *
+ * @example
+ * inputSummary({ sql: 'select 1; -- ok\ndelete from orders' }); // 'select 1; -- ok ⏎ delete from orders'
+ */
+export function inputSummary(input: unknown, facts?: Facts): string {
   const i = isObj(input) ? input : {};
   const text =
-    typeof i['sql'] === 'string' ? i['sql']
+    typeof i['sql'] === 'string' ? lineCommentEnds(i['sql'])
     : typeof i['method'] === 'string' ? `${i['method']} ${String(i['path'] ?? '')}`
     : Array.isArray(i['args']) ? strings(i['args']).join(' ')
     : typeof i['tool'] === 'string' ? `tool ${i['tool']}`
     : JSON.stringify(input) ?? '';
   const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
+  if (line.length <= SUMMARY_MAX) return line;
+  const lead =
+    // Recorded facts are read as written (an old event may lack a field): a lead only from what is there.
+    typeof i['sql'] === 'string' && facts?.kind === 'postgres' && Array.isArray(facts.sql?.statements) ? `(${statementKinds(facts.sql.statements)}) `
+    : Array.isArray(i['args']) && facts?.kind === 'exec' && typeof facts.exec?.command === 'string' && strings(facts.exec.argv).length ? `(${commandWords({ command: facts.exec.command, argv: strings(facts.exec.argv) })}) `
+    : '';
+  return `${cutText(`${lead}${line}`, SUMMARY_MAX - 1).text}…`;
 }
 
 function recordedDecision(v: unknown): DecisionSide {
@@ -132,7 +152,7 @@ async function replayOne(deps: Pick<Deps, 'connections'>, candidate: CompiledPol
     time: e.time,
     live,
     candidate: side,
-    input: inputSummary(d['input']),
+    input: inputSummary(d['input'], facts),
     ...(asRecorded ? { factsAsRecorded: true } : {}),
   };
   return { change, asRecorded };

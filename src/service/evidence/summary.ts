@@ -6,6 +6,7 @@
  * rather than trusted.
  */
 import type { TagValue } from '../../core/connection.ts';
+import { commandWords } from '../../core/review-brief.ts';
 import type { DecisionTimes } from './types.ts';
 
 export type Json = Readonly<Record<string, unknown>>;
@@ -58,9 +59,16 @@ export function inputSummary(input: unknown, facts: unknown): string {
   if (method !== null) return clip(`${method.toUpperCase()} ${str(i['path']) ?? ''}`);
   const tool = str(i['tool']);
   if (tool !== null && typeof i['arguments'] === 'object') return clip(`${tool} ${JSON.stringify(i['arguments'])}`);
-  const argv = strList(obj(obj(facts)['exec'])['argv']);
+  const exec = obj(obj(facts)['exec']);
+  const argv = strList(exec['argv']);
   const args = argv.length ? argv : strList(i['args']);
-  if (args.length || Array.isArray(i['args'])) return clip(args.map(shellWord).join(' '));
+  if (args.length || Array.isArray(i['args'])) {
+    const line = args.map(shellWord).join(' ');
+    // Cut, it leads with the command and the words that are not options, as every review surface does: an agent's
+    // long leading options (`--kubeconfig=<long path>`) would push `delete namespace prod` past the cut.
+    const command = str(exec['command']);
+    return clip(line.length > MAX_SUMMARY && argv.length && command !== null ? `(${commandWords({ argv, command })}) ${line}` : line);
+  }
   return clip(JSON.stringify(input) ?? '');
 }
 
