@@ -92,20 +92,29 @@ export function mayHoldSecret(path: string): boolean {
   return !NOT_SECRET_PLACES.test(path);
 }
 
-/** The shell's working directories: `pwd` as in `MYSQL_PWD`, but a place, which every command's output may name. */
-const PLACE_VARIABLES = new Set(['PWD', 'OLDPWD']);
+/** The shell's working directories: `pwd` as in `MYSQL_PWD`, but a place, which every command's output may name; ssh-agent's socket likewise. */
+const PLACE_VARIABLES = new Set(['PWD', 'OLDPWD', 'SSH_AUTH_SOCK']);
 
 /**
- * The values of an environment's variables named like secrets, and URL credentials in any of its values.
+ * Environment variable names whose words (between `_` or `-`) name a credential the way deployments spell them besides
+ * SECRET_NAME's: `DB_PASS`, `SMTP_PASSPHRASE`, `OPENAI_KEY`, `GITHUB_PAT`, `PROXY_AUTH`, `JWT_HMAC`. Whole words only,
+ * so `PASSENV` or `KEYBOARD` are not. For the environment alone: in the file a `key` is a TLS key's path, and a value
+ * of the file the gateway holds already when it sits under a connection's env or headers.
+ */
+const ENV_SECRET_WORD = /(?:^|[_-])(?:pass|passphrase|key|keys|pat|auth|hmac|jwt|salt)(?:$|[_-])/i;
+
+/**
+ * The values of an environment's variables named like secrets (SECRET_NAME, or a word of ENV_SECRET_WORD), and URL
+ * credentials in any of its values.
  *
  * @example
- * environmentSecrets({ STRIPE_API_KEY: 'sk_live_…', HOME: '/root' }); // ['sk_live_…']
+ * environmentSecrets({ STRIPE_API_KEY: 'sk_live_…', DB_PASS: 'hunter22', HOME: '/root' }); // ['sk_live_…', 'hunter22']
  */
 export function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
-    if (SECRET_NAME.test(name) && !PLACE_VARIABLES.has(name)) out.push(value);
+    if ((SECRET_NAME.test(name) || ENV_SECRET_WORD.test(name)) && !PLACE_VARIABLES.has(name)) out.push(value);
     out.push(...urlCredential(value));
   }
   return out;
