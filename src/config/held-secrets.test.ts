@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load.ts';
-import { environmentSecrets, heldSecrets } from './held-secrets.ts';
+import { argCredentials, environmentSecrets, heldSecrets } from './held-secrets.ts';
 import { createSecretScrubber } from '../core/scrub.ts';
 import { secretParts } from '../core/secret-parts.ts';
 
@@ -110,6 +110,11 @@ policy: { default: deny }
     const env = { DB_PASS: 'p1', SMTP_PASSPHRASE: 'p2', OPENAI_KEY: 'p3', GITHUB_PAT: 'p4', PROXY_AUTH: 'p5', JWT_HMAC: 'p6', 'api-keys': 'p7' };
     expect(environmentSecrets(env)).toEqual(['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7']);
     expect(environmentSecrets({ TOX_TESTENV_PASSENV: 'x', KEYBOARD: 'us', PATH: '/bin', AUTHOR: 'me', SSH_AUTH_SOCK: '/tmp/ssh-x/agent.1' })).toEqual([]);
+  });
+
+  it('reads credentials on a command line: a secret-named flag, a header line, a NAME=value setting named like one', () => {
+    const args = ['--api-key', 'k-1', '--header', 'Authorization: Bearer tok_1', '--header=X-Api-Key: xk-2', '-e', 'GITHUB_PERSONAL_ACCESS_TOKEN=ghp_3', '-e', 'DB_PASS=pw-4', '-e', 'LOG_LEVEL=debug', 'Accept: application/json', 'mcp-remote'];
+    expect(argCredentials(args)).toEqual(['k-1', 'Bearer tok_1', 'xk-2', 'ghp_3', 'pw-4']);
   });
 
   it("leaves out the shell's working directories, whose names read like MYSQL_PWD's", () => {

@@ -163,6 +163,34 @@ function flagCredentials(args: readonly string[]): string[] {
   return out;
 }
 
+/** A header line as mcp-remote takes one (`--header "Authorization: Bearer …"`). */
+const HEADER_ARG = /^([A-Za-z][A-Za-z0-9_-]*)\s*:\s*(\S[\s\S]*)$/;
+/** A `NAME=value` setting as `docker run -e` or `env` takes one (`GITHUB_PERSONAL_ACCESS_TOKEN=…`). */
+const SETTING_ARG = /^([A-Za-z_][A-Za-z0-9_.-]*)=([\s\S]+)$/;
+
+/**
+ * Credentials written on a command line: a secret-named flag's value (flagCredentials), and an argument that is a header
+ * line or a `NAME=value` setting whose name reads like a credential (alone, or as a flag's `=` value:
+ * `--header=Authorization: Bearer …`), as MCP servers are commonly configured (`npx mcp-remote <url> --header …`,
+ * `docker run -e GITHUB_PERSONAL_ACCESS_TOKEN=… image`). A server that quotes its command line quotes them.
+ *
+ * @example
+ * argCredentials(['--header', 'Authorization: Bearer tok_1', '-e', 'DB_PASS=hunter22', '-e', 'LOG_LEVEL=debug']); // ['Bearer tok_1', 'hunter22']
+ */
+export function argCredentials(args: readonly string[]): string[] {
+  const out = flagCredentials(args);
+  for (const arg of args) {
+    const flagValue = /^--?[A-Za-z][A-Za-z0-9_.-]*=([\s\S]*)$/.exec(arg)?.[1];
+    for (const text of flagValue === undefined ? [arg] : [arg, flagValue]) {
+      const header = HEADER_ARG.exec(text);
+      if (header && SECRET_NAME.test(header[1]!)) out.push(header[2]!.trim());
+      const setting = SETTING_ARG.exec(text);
+      if (setting && (SECRET_NAME.test(setting[1]!) || ENV_SECRET_WORD.test(setting[1]!))) out.push(setting[2]!);
+    }
+  }
+  return out;
+}
+
 /**
  * @example
  * heldSecrets(loadConfig('countersign.yaml')); // ['tok_live_…', 'hunter2', …]
@@ -174,7 +202,7 @@ export function heldSecrets(config: Config): string[] {
     // A connection's own scrubber still takes all of its own values (adapters/executor/held-scrubber.ts `own`).
     if ('headers' in c && c.headers) for (const [k, v] of Object.entries(c.headers)) if (!PLAIN_HEADER.test(k)) out.push(v);
     if ('env' in c && c.env) for (const [k, v] of Object.entries(c.env)) if (!PLAIN_ENV.test(k)) out.push(v);
-    if ('args' in c && c.args) out.push(...flagCredentials(c.args));
+    if ('args' in c && c.args) out.push(...argCredentials(c.args));
     if ((c.kind === 'http' || c.kind === 'mcp') && c.url) out.push(...urlPathTokens(c.url));
   }
   // writtenTargets and connectionSecrets are keyed by connection name: a connection named `token-tool` is no
