@@ -102,6 +102,32 @@ policy: { default: deny }
     for (const s of ['T0123ABCD', '3f2a9c1e-7b4d-4e8f-9a6b-2c5d8e1f0a3b', 'datasets-2024-archive', 'services', 'projects']) expect(held, s).not.toContain(s);
   });
 
+  it('takes a private key written in the file as PEM text (the wire listener\'s TLS key), under whatever key: its body, whole and line by line', () => {
+    const lines = ['MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgLitKeyLine1Abcd', 'LitKeyLine2EfghIjklMnopQrstUvwxYz0123456789abcdefghijklmnopqrstu', 'LitKeyLine3'];
+    const pem = ['-----BEGIN PRIVATE KEY-----', ...lines, '-----END PRIVATE KEY-----', ''].join('\n');
+    const config = parseConfig(
+      `server:
+  port: 0
+  postgres:
+    port: 0
+    tls:
+      cert: "-----BEGIN CERTIFICATE-----\\nMIIBpublic\\n-----END CERTIFICATE-----\\n"
+      key: |
+${pem.split('\n').map((l) => `        ${l}`).join('\n')}
+policy: { default: deny }
+`,
+      'test.yaml',
+      {},
+    );
+    const held = heldSecrets(config);
+    for (const s of [lines.join(''), ...lines]) expect(held, s).toContain(s);
+    expect(held.some((s) => s.includes('MIIBpublic'))).toBe(false);
+    // The file as an exec `cat` prints it, indented as YAML writes a block: nothing of the key is left.
+    const file = `key: |\n${pem.split('\n').map((l) => `        ${l}`).join('\n')}`;
+    const out = createSecretScrubber(secretParts(held)).scrub(file).text;
+    for (const l of lines) expect(out).not.toContain(l);
+  });
+
   it('reads the environment by its names, and URL credentials in any value', () => {
     expect(environmentSecrets({ GITHUB_TOKEN: 'ghp_x', DATABASE_URL: 'postgres://u:p%40ss@h/db', LANG: 'C.UTF-8' })).toEqual(['ghp_x', 'p%40ss', 'p@ss']);
   });

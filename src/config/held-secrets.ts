@@ -2,7 +2,8 @@
  * Every secret value the gateway holds by its configuration: what `${VAR}`
  * took from the environment (anywhere in the file), every connection's
  * headers, env and target secrets, values under secret-named keys written in
- * the file itself (a login's client secret, a chat token), passwords and
+ * the file itself (a login's client secret, a chat token), PEM private keys
+ * written in it under any key (a TLS key), passwords and
  * secret-named query values in URLs, values of secret-named flags in args,
  * and the values of the gateway's own environment variables named like
  * secrets even when the file never names them. A command run by an exec
@@ -56,10 +57,23 @@ function decodeURIComponentSafe(s: string): string {
   }
 }
 
-/** Strings under secret-named keys, and URL credentials anywhere, in a configuration value. */
+/** A PEM private key (PKCS#8, RSA, EC, OpenSSH, encrypted): text the file may give under a plain `key:` (a TLS key). */
+const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
+/**
+ * The secret text of a PEM private key: its lines that are not armour, and all of them joined. A reader of the file
+ * prints the lines as YAML indents them, which the value as parsed does not match whole.
+ */
+function pemBody(text: string): string[] {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('-----') && !/^[A-Za-z-]+:/.test(l));
+  return lines.length > 1 ? [lines.join(''), ...lines] : lines;
+}
+
+/** Strings under secret-named keys, private keys and URL credentials anywhere, in a configuration value. */
 function walk(value: unknown, named: boolean, out: string[]): void {
   if (typeof value === 'string') {
     if (named) out.push(value);
+    if (PEM_PRIVATE_KEY.test(value)) out.push(value, ...pemBody(value));
     out.push(...urlCredential(value));
   } else if (Array.isArray(value)) {
     for (const v of value) walk(v, named, out);
@@ -209,5 +223,7 @@ export function heldSecrets(config: Config): string[] {
   // credential, and neither are the command, directory and URL written for it (its secrets are added above).
   const { principals: _hashes, policy: _policy, writtenTargets: _targets, connectionSecrets: _secrets, ...rest } = config;
   walk(rest, false, out);
+  // A private key from the environment too (`key: ${TLS_KEY}`), line by line as a reader of a file holding it prints it.
+  for (const s of [...out]) if (PEM_PRIVATE_KEY.test(s)) out.push(...pemBody(s));
   return [...new Set(out.filter((s) => s.trim() !== ''))];
 }
