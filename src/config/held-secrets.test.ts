@@ -140,7 +140,9 @@ policy: { default: deny }
 
   it('reads credentials on a command line: a secret-named flag, a header line, a NAME=value setting named like one', () => {
     const args = ['--api-key', 'k-1', '--header', 'Authorization: Bearer tok_1', '--header=X-Api-Key: xk-2', '-e', 'GITHUB_PERSONAL_ACCESS_TOKEN=ghp_3', '-e', 'DB_PASS=pw-4', '-e', 'LOG_LEVEL=debug', 'Accept: application/json', 'mcp-remote'];
-    expect(argCredentials(args)).toEqual(['k-1', 'Bearer tok_1', 'xk-2', 'ghp_3', 'pw-4']);
+    expect(new Set(argCredentials(args))).toEqual(new Set(['k-1', 'Bearer tok_1', 'xk-2', 'ghp_3', 'pw-4']));
+    // A libpq connection string, the password bare or quoted with escapes.
+    expect(new Set(argCredentials(['host=db user=svc password=pw-5Lq dbname=app', "--conn=host=db password='p w\\'6' sslmode=require"]))).toEqual(new Set(['pw-5Lq', "p w'6"]));
   });
 
   it("leaves out the shell's working directories, whose names read like MYSQL_PWD's", () => {

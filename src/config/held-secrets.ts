@@ -179,12 +179,14 @@ function flagCredentials(args: readonly string[]): string[] {
 
 /** A header line as mcp-remote takes one (`--header "Authorization: Bearer …"`). */
 const HEADER_ARG = /^([A-Za-z][A-Za-z0-9_-]*)\s*:\s*(\S[\s\S]*)$/;
+/** A keyword=value pair of a libpq connection string, its value single-quoted (with `\'` and `\\` escapes) or bare. */
+const CONNINFO_PAIR = /(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))/g;
 /** A `NAME=value` setting as `docker run -e` or `env` takes one (`GITHUB_PERSONAL_ACCESS_TOKEN=…`). */
 const SETTING_ARG = /^([A-Za-z_][A-Za-z0-9_.-]*)=([\s\S]+)$/;
 
 /**
  * Credentials written on a command line: a secret-named flag's value (flagCredentials), and an argument that is a header
- * line or a `NAME=value` setting whose name reads like a credential (alone, or as a flag's `=` value:
+ * line, a `NAME=value` setting or a libpq connection string's keyword whose name reads like a credential (alone, or as a flag's `=` value:
  * `--header=Authorization: Bearer …`), as MCP servers are commonly configured (`npx mcp-remote <url> --header …`,
  * `docker run -e GITHUB_PERSONAL_ACCESS_TOKEN=… image`). A server that quotes its command line quotes them.
  *
@@ -200,6 +202,8 @@ export function argCredentials(args: readonly string[]): string[] {
       if (header && SECRET_NAME.test(header[1]!)) out.push(header[2]!.trim());
       const setting = SETTING_ARG.exec(text);
       if (setting && (SECRET_NAME.test(setting[1]!) || ENV_SECRET_WORD.test(setting[1]!))) out.push(setting[2]!);
+      // A libpq connection string (`host=db user=svc password=…`): each keyword's value, quoted or not.
+      for (const m of text.matchAll(CONNINFO_PAIR)) if (SECRET_NAME.test(m[1]!)) out.push((m[2] ?? m[3]!).replace(/\\(.)/g, '$1'));
     }
   }
   return out;
