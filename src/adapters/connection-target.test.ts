@@ -58,6 +58,22 @@ describe('connectionTarget', () => {
   });
 });
 
+describe('connectionTarget of credentials written in the file', () => {
+  it('does not move with a key written in an MCP URL\'s query, an http URL\'s path or an MCP server\'s arguments: a rotated key is the same target, and the fingerprint tests no guess of one', () => {
+    const pairs: [Record<string, unknown>, Record<string, unknown>][] = [
+      [{ kind: 'mcp', url: 'https://mcp.example.com/mcp?api_key=k1-Zq8Lx2Vb&region=eu' }, { kind: 'mcp', url: 'https://mcp.example.com/mcp?api_key=k2-Wn4Rt7Hc&region=eu' }],
+      [{ kind: 'http', url: 'https://hooks.example.com/services/T0/Xk9fQ2mZ7pL4sR8vW1nB' }, { kind: 'http', url: 'https://hooks.example.com/services/T0/Yq3hT8kLz2Vn5Rx7Pc4J' }],
+      [{ kind: 'mcp', command: 'npx', args: ['s', '--token', 'tok-1Aa9'] }, { kind: 'mcp', command: 'npx', args: ['s', '--token', 'tok-2Bb8'] }],
+      [{ kind: 'mcp', command: 'npx', args: ['mcp-remote', 'https://r.example.com', '--header', 'Authorization: Bearer b1-Qw8Zx3'] }, { kind: 'mcp', command: 'npx', args: ['mcp-remote', 'https://r.example.com', '--header', 'Authorization: Bearer b2-Lp5Vn7'] }],
+      [{ kind: 'mcp', command: 'docker', args: ['run', '-e', 'GITHUB_PERSONAL_ACCESS_TOKEN=ghp_1Xa', 'img'] }, { kind: 'mcp', command: 'docker', args: ['run', '-e', 'GITHUB_PERSONAL_ACCESS_TOKEN=ghp_2Yb', 'img'] }],
+    ];
+    for (const [a, b] of pairs) expect(target(a), JSON.stringify(a)).toBe(target(b));
+    // What points the connection still moves it.
+    expect(target({ kind: 'mcp', url: 'https://mcp.example.com/mcp?api_key=k1-Zq8Lx2Vb&region=us' })).not.toBe(target(pairs[0]![0]));
+    expect(target({ kind: 'mcp', command: 'npx', args: ['mcp-remote', 'https://other.example.com', '--header', 'Authorization: Bearer b1-Qw8Zx3'] })).not.toBe(target(pairs[3]![0]));
+  });
+});
+
 describe('connectionTarget as the file writes it', () => {
   const c = connectionSchema.parse({ name: 'db', kind: 'postgres', url: 'postgres://app:pw@db-a:5432/orders' });
   it('keeps a ${VAR} as written: replicas whose environments put in another host or password share one target', () => {
