@@ -40,6 +40,7 @@ describe('connectionTarget', () => {
       // A variable added that points it: another target; one without an environment keeps its fingerprint.
       expect(target({ kind, command: '/usr/bin/kubectl', env: { AWS_PROFILE: 'prod' } })).not.toBe(target({ kind, command: '/usr/bin/kubectl' }));
       expect(target({ kind, command: '/usr/bin/kubectl', env: { GITHUB_TOKEN: 'x' } })).toBe(target({ kind, command: '/usr/bin/kubectl' }));
+      expect(target({ kind, command: '/usr/bin/kubectl', env: { DB_PASS: 'x', OPENAI_KEY: 'y' } })).toBe(target({ kind, command: '/usr/bin/kubectl' }));
     }
     // As the file writes it: a ${VAR} stays as written, whatever each process's environment puts in.
     const c = (v: string) => connectionSchema.parse({ name: 'k', kind: 'exec', command: '/usr/bin/kubectl', env: { KUBECONFIG: v } });

@@ -12,7 +12,7 @@
  * requester when a run is refused for it, and must not test anyone's guess of one.
  */
 import { canonicalJson, sha256Hex } from '../core/digest.ts';
-import { argCredentials, secretNamed, urlCredential, urlPathTokens } from '../config/held-secrets.ts';
+import { argCredentials, envSecretNamed, secretNamed, urlCredential, urlPathTokens } from '../config/held-secrets.ts';
 import type { ConnectionConfig } from '../config/schema.ts';
 import type { WrittenTarget } from '../config/written-targets.ts';
 
@@ -26,7 +26,7 @@ function withoutPassword(url: string): string {
 /** A command's environment as it points the command: names like credentials out, passwords in URLs out; none: nothing. */
 function pointing(env: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env ?? {})) if (!secretNamed(name)) out[name] = withoutPassword(value);
+  for (const [name, value] of Object.entries(env ?? {})) if (!secretNamed(name) && !envSecretNamed(name)) out[name] = withoutPassword(value);
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

@@ -118,6 +118,18 @@ const PLACE_VARIABLES = new Set(['PWD', 'OLDPWD', 'SSH_AUTH_SOCK']);
 const ENV_SECRET_WORD = /(?:^|[_-])(?:pass|passphrase|key|keys|pat|auth|hmac|jwt|salt)(?:$|[_-])/i;
 
 /**
+ * Whether an environment variable of this name holds a credential: SECRET_NAME, or a word of ENV_SECRET_WORD; not the
+ * places named like one (PLACE_VARIABLES).
+ *
+ * @example
+ * envSecretNamed('DB_PASS'); // true
+ * envSecretNamed('PWD');     // false
+ */
+export function envSecretNamed(name: string): boolean {
+  return (SECRET_NAME.test(name) || ENV_SECRET_WORD.test(name)) && !PLACE_VARIABLES.has(name);
+}
+
+/**
  * The values of an environment's variables named like secrets (SECRET_NAME, or a word of ENV_SECRET_WORD), and URL
  * credentials in any of its values.
  *
@@ -128,7 +140,7 @@ export function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
-    if ((SECRET_NAME.test(name) || ENV_SECRET_WORD.test(name)) && !PLACE_VARIABLES.has(name)) out.push(value);
+    if (envSecretNamed(name)) out.push(value);
     out.push(...urlCredential(value));
   }
   return out;
