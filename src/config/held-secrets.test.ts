@@ -132,10 +132,12 @@ policy: { default: deny }
     expect(environmentSecrets({ GITHUB_TOKEN: 'ghp_x', DATABASE_URL: 'postgres://u:p%40ss@h/db', LANG: 'C.UTF-8' })).toEqual(['ghp_x', 'p%40ss', 'p@ss']);
   });
 
-  it('reads the other usual spellings of a credential by whole words of the name, and not words that merely begin alike', () => {
+  it('reads the other usual spellings of a credential by the last whole word of the name, and not words that merely begin alike', () => {
     const env = { DB_PASS: 'p1', SMTP_PASSPHRASE: 'p2', OPENAI_KEY: 'p3', GITHUB_PAT: 'p4', PROXY_AUTH: 'p5', JWT_HMAC: 'p6', 'api-keys': 'p7' };
     expect(environmentSecrets(env)).toEqual(['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7']);
     expect(environmentSecrets({ TOX_TESTENV_PASSENV: 'x', KEYBOARD: 'us', PATH: '/bin', AUTHOR: 'me', SSH_AUTH_SOCK: '/tmp/ssh-x/agent.1' })).toEqual([]);
+    // Words that describe a credential rather than hold one: not the last word.
+    expect(environmentSecrets({ AWS_KMS_KEY_ID: 'arn:aws:kms:eu:1:key/x', AUTH_URL: 'https://auth.example.com', JWT_ISSUER: 'https://id.example.com' })).toEqual([]);
   });
 
   it('reads credentials on a command line: a secret-named flag, a header line, a NAME=value setting named like one', () => {

@@ -106,16 +106,17 @@ export function mayHoldSecret(path: string): boolean {
   return !NOT_SECRET_PLACES.test(path);
 }
 
-/** The shell's working directories: `pwd` as in `MYSQL_PWD`, but a place, which every command's output may name; ssh-agent's socket likewise. */
-const PLACE_VARIABLES = new Set(['PWD', 'OLDPWD', 'SSH_AUTH_SOCK']);
+/** The shell's working directories: `pwd` as in `MYSQL_PWD`, but a place, which every command's output may name. */
+const PLACE_VARIABLES = new Set(['PWD', 'OLDPWD']);
 
 /**
- * Environment variable names whose words (between `_` or `-`) name a credential the way deployments spell them besides
- * SECRET_NAME's: `DB_PASS`, `SMTP_PASSPHRASE`, `OPENAI_KEY`, `GITHUB_PAT`, `PROXY_AUTH`, `JWT_HMAC`. Whole words only,
- * so `PASSENV` or `KEYBOARD` are not. For the environment alone: in the file a `key` is a TLS key's path, and a value
- * of the file the gateway holds already when it sits under a connection's env or headers.
+ * Environment variable names whose last word (after `_` or `-`) names a credential the way deployments spell them
+ * besides SECRET_NAME's: `DB_PASS`, `SMTP_PASSPHRASE`, `OPENAI_KEY`, `GITHUB_PAT`, `PROXY_AUTH`, `JWT_HMAC`. The last
+ * whole word only: `KEY_ID`, `AUTH_URL`, `JWT_ISSUER` name what describes a credential, and `PASSENV` or `KEYBOARD`
+ * are other words. For the environment alone: in the file a `key` is a TLS key's path, and a value of the file the
+ * gateway holds already when it sits under a connection's env or headers.
  */
-const ENV_SECRET_WORD = /(?:^|[_-])(?:pass|passphrase|key|keys|pat|auth|hmac|jwt|salt)(?:$|[_-])/i;
+const ENV_SECRET_WORD = /(?:^|[_-])(?:pass|passphrase|key|keys|pat|auth|hmac|jwt|salt)$/i;
 
 /**
  * Whether an environment variable of this name holds a credential: SECRET_NAME, or a word of ENV_SECRET_WORD; not the
