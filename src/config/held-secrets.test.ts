@@ -128,6 +128,28 @@ policy: { default: deny }
     for (const l of lines) expect(out).not.toContain(l);
   });
 
+  it('takes every header value written for the trace exporter but the plain ones, and a key in a webhook URL\'s path', () => {
+    const config = parseConfig(
+      `tracing:
+  enabled: true
+  otlp:
+    url: https://api.honeycomb.io/v1/traces
+    headers: { x-honeycomb-team: hcLitKey7Qz2Lx9, content-type: application/x-protobuf }
+channels:
+  webhooks:
+    - name: ops
+      url: https://hooks.example.com/services/T0/Xk9fQ2mZ7pL4sR8vW1nB
+      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+policy: { default: deny }
+`,
+      'test.yaml',
+      {},
+    );
+    const held = heldSecrets(config);
+    for (const s of ['hcLitKey7Qz2Lx9', 'Xk9fQ2mZ7pL4sR8vW1nB']) expect(held, s).toContain(s);
+    expect(held).not.toContain('application/x-protobuf');
+  });
+
   it('reads the environment by its names, and URL credentials in any value', () => {
     expect(environmentSecrets({ GITHUB_TOKEN: 'ghp_x', DATABASE_URL: 'postgres://u:p%40ss@h/db', LANG: 'C.UTF-8' })).toEqual(['ghp_x', 'p%40ss', 'p@ss']);
   });

@@ -78,7 +78,13 @@ function walk(value: unknown, named: boolean, out: string[]): void {
   } else if (Array.isArray(value)) {
     for (const v of value) walk(v, named, out);
   } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) if (!NOT_SECRETS.has(k)) walk(v, named || SECRET_NAME.test(k), out);
+    for (const [k, v] of Object.entries(value)) {
+      if (NOT_SECRETS.has(k)) continue;
+      // Headers written for an exporter or a channel carry its credential under any name (Honeycomb's x-honeycomb-team).
+      if (k === 'headers' && v && typeof v === 'object' && !Array.isArray(v)) {
+        for (const [h, hv] of Object.entries(v)) if (PLAIN_HEADER.test(h)) walk(hv, false, out); else walk(hv, true, out);
+      } else walk(v, named || SECRET_NAME.test(k), out);
+    }
   }
 }
 
@@ -236,6 +242,8 @@ export function heldSecrets(config: Config): string[] {
     if ('args' in c && c.args) out.push(...argCredentials(c.args));
     if ((c.kind === 'http' || c.kind === 'mcp') && c.url) out.push(...urlPathTokens(c.url));
   }
+  // A webhook URL may be a key itself (`/services/T0/B0/<key>`), as a connection's may.
+  for (const w of config.channels?.webhooks ?? []) out.push(...urlPathTokens(w.url));
   // writtenTargets and connectionSecrets are keyed by connection name: a connection named `token-tool` is no
   // credential, and neither are the command, directory and URL written for it (its secrets are added above).
   const { principals: _hashes, policy: _policy, writtenTargets: _targets, connectionSecrets: _secrets, ...rest } = config;
