@@ -125,7 +125,7 @@ const PLACE_VARIABLES = new Set(['PWD', 'OLDPWD']);
 const ENV_SECRET_WORD = /(?:^|[_-])(?:pass|passphrase|key|keys|pat|auth|hmac|jwt|salt)$/i;
 
 /**
- * Whether an environment variable of this name holds a credential: SECRET_NAME, or a word of ENV_SECRET_WORD; not the
+ * Whether an environment variable of this name holds a credential: SECRET_NAME, or its last word ENV_SECRET_WORD; not the
  * places named like one (PLACE_VARIABLES).
  *
  * @example
@@ -137,7 +137,7 @@ export function envSecretNamed(name: string): boolean {
 }
 
 /**
- * The values of an environment's variables named like secrets (SECRET_NAME, or a word of ENV_SECRET_WORD), and URL
+ * The values of an environment's variables named like secrets (envSecretNamed), and URL
  * credentials in any of its values.
  *
  * @example
