@@ -40,6 +40,7 @@ describe('connectionTarget', () => {
       // A variable added that points it: another target; one without an environment keeps its fingerprint.
       expect(target({ kind, command: '/usr/bin/kubectl', env: { AWS_PROFILE: 'prod' } })).not.toBe(target({ kind, command: '/usr/bin/kubectl' }));
       expect(target({ kind, command: '/usr/bin/kubectl', env: { GITHUB_TOKEN: 'x' } })).toBe(target({ kind, command: '/usr/bin/kubectl' }));
+      expect(target({ kind, command: '/usr/bin/kubectl', env: { DB_PASS: 'x', OPENAI_KEY: 'y' } })).toBe(target({ kind, command: '/usr/bin/kubectl' }));
     }
     // As the file writes it: a ${VAR} stays as written, whatever each process's environment puts in.
     const c = (v: string) => connectionSchema.parse({ name: 'k', kind: 'exec', command: '/usr/bin/kubectl', env: { KUBECONFIG: v } });
@@ -55,6 +56,22 @@ describe('connectionTarget', () => {
     expect(connectionTarget(connectionSchema.parse({ name: 'db', kind: 'mcp', command: 'npx', args: ['s', '--token', 'x1'] }), { command: 'npx', args: ['s', '--token', '${T}'] })).toBe(
       connectionTarget(connectionSchema.parse({ name: 'db', kind: 'mcp', command: 'npx', args: ['s', '--token', 'x2'] }), { command: 'npx', args: ['s', '--token', '${T}'] }),
     );
+  });
+});
+
+describe('connectionTarget of credentials written in the file', () => {
+  it('does not move with a key written in an MCP URL\'s query, an http URL\'s path or an MCP server\'s arguments: a rotated key is the same target, and the fingerprint tests no guess of one', () => {
+    const pairs: [Record<string, unknown>, Record<string, unknown>][] = [
+      [{ kind: 'mcp', url: 'https://mcp.example.com/mcp?api_key=k1-Zq8Lx2Vb&region=eu' }, { kind: 'mcp', url: 'https://mcp.example.com/mcp?api_key=k2-Wn4Rt7Hc&region=eu' }],
+      [{ kind: 'http', url: 'https://hooks.example.com/services/T0/Xk9fQ2mZ7pL4sR8vW1nB' }, { kind: 'http', url: 'https://hooks.example.com/services/T0/Yq3hT8kLz2Vn5Rx7Pc4J' }],
+      [{ kind: 'mcp', command: 'npx', args: ['s', '--token', 'tok-1Aa9'] }, { kind: 'mcp', command: 'npx', args: ['s', '--token', 'tok-2Bb8'] }],
+      [{ kind: 'mcp', command: 'npx', args: ['mcp-remote', 'https://r.example.com', '--header', 'Authorization: Bearer b1-Qw8Zx3'] }, { kind: 'mcp', command: 'npx', args: ['mcp-remote', 'https://r.example.com', '--header', 'Authorization: Bearer b2-Lp5Vn7'] }],
+      [{ kind: 'mcp', command: 'docker', args: ['run', '-e', 'GITHUB_PERSONAL_ACCESS_TOKEN=ghp_1Xa', 'img'] }, { kind: 'mcp', command: 'docker', args: ['run', '-e', 'GITHUB_PERSONAL_ACCESS_TOKEN=ghp_2Yb', 'img'] }],
+    ];
+    for (const [a, b] of pairs) expect(target(a), JSON.stringify(a)).toBe(target(b));
+    // What points the connection still moves it.
+    expect(target({ kind: 'mcp', url: 'https://mcp.example.com/mcp?api_key=k1-Zq8Lx2Vb&region=us' })).not.toBe(target(pairs[0]![0]));
+    expect(target({ kind: 'mcp', command: 'npx', args: ['mcp-remote', 'https://other.example.com', '--header', 'Authorization: Bearer b1-Qw8Zx3'] })).not.toBe(target(pairs[3]![0]));
   });
 });
 

@@ -7,11 +7,12 @@
  * variables not named like credentials, with any password in a URL among them left out. Each as the configuration
  * file writes it (config/written-targets.ts): a `${VAR}` in it stays as written, so replicas whose environments put
  * in their own host or password share one target, and an edit of the file that points the connection elsewhere makes
- * another. Credentials (a password, header values, the values of secret-named variables) never enter it: the
- * fingerprint is kept with every request and must not help anyone guess one.
+ * another. Credentials (a password, header values, the values of secret-named variables, a key written in a URL's
+ * query or path or on a command line) never enter it: the fingerprint is kept with every request, is quoted to the
+ * requester when a run is refused for it, and must not test anyone's guess of one.
  */
 import { canonicalJson, sha256Hex } from '../core/digest.ts';
-import { secretNamed } from '../config/held-secrets.ts';
+import { argCredentials, envSecretNamed, secretNamed, urlCredential, urlPathTokens } from '../config/held-secrets.ts';
 import type { ConnectionConfig } from '../config/schema.ts';
 import type { WrittenTarget } from '../config/written-targets.ts';
 
@@ -25,9 +26,25 @@ function withoutPassword(url: string): string {
 /** A command's environment as it points the command: names like credentials out, passwords in URLs out; none: nothing. */
 function pointing(env: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env ?? {})) if (!secretNamed(name)) out[name] = withoutPassword(value);
+  for (const [name, value] of Object.entries(env ?? {})) if (!secretNamed(name) && !envSecretNamed(name)) out[name] = withoutPassword(value);
   return Object.keys(out).length > 0 ? out : undefined;
 }
+
+/** `text` with each of `secrets` (longest first) replaced: what a fingerprint keeps of a value a credential is written in. */
+function without(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of [...new Set(secrets)].filter((v) => v !== '').sort((a, b) => b.length - a.length)) out = out.replaceAll(s, '[credential]');
+  return out;
+}
+
+/** A URL without the credentials written in it: a query key (`?api_key=…`), a path segment that is a key (a webhook's). */
+const urlWithout = (url: string | null) => (url === null ? null : without(url, [...urlCredential(url), ...urlPathTokens(url)]));
+
+/** Arguments without the credentials written in them: a secret-named flag's value, a header line's, a NAME=value setting's. */
+const argsWithout = (args: readonly string[]) => {
+  const secrets = argCredentials(args);
+  return args.map((a) => without(a, secrets));
+};
 
 /**
  * @example
@@ -41,11 +58,11 @@ export function connectionTarget(c: ConnectionConfig, written?: WrittenTarget): 
   const env = pointing(written?.env ?? ('env' in c ? c.env : undefined));
   const where =
     c.kind === 'http'
-      ? { kind: c.kind, url }
+      ? { kind: c.kind, url: urlWithout(url) }
       : c.kind === 'exec'
         ? { kind: c.kind, command, cwd, ...(env ? { env } : {}) }
         : c.kind === 'postgres'
           ? { kind: c.kind, url: url === null ? null : withoutPassword(url) }
-          : { kind: c.kind, command, url, args: written?.args ?? ('args' in c ? c.args : []), cwd, ...(env ? { env } : {}) };
+          : { kind: c.kind, command, url: urlWithout(url), args: argsWithout(written?.args ?? ('args' in c ? c.args : [])), cwd, ...(env ? { env } : {}) };
   return `sha256:${sha256Hex(canonicalJson(where))}`;
 }

@@ -2,7 +2,7 @@
  * Builds a connection handle per configured connection, each from its kind's adapter. The SQL executor (pg, the
  * parser, the wire relay) loads only when a `postgres` connection is configured.
  */
-import { urlPathTokens } from '../config/held-secrets.ts';
+import { argCredentials, urlPathTokens } from '../config/held-secrets.ts';
 import type { ConnectionInfo } from '../core/connection.ts';
 import { toolAcceptors } from '../core/mcp/acceptors.ts';
 import type { ConnectionHandle, Connections } from '../core/ports.ts';
@@ -66,7 +66,15 @@ export async function createConnections(
       case 'mcp': {
         // Nothing starts or connects here: the first listing (at the gateway's start) does.
         const { createMcpConnection } = await import('./executor/mcp/connection.ts');
-        const common = { name: c.name, tags: c.tags, timeoutMs: c.timeoutMs, waitSeconds: c.waitSeconds, acceptors: toolAcceptors(c.pinning), secrets: [...(opts.secrets?.[c.name] ?? []), ...urlPathTokens(c.url)] };
+        const common = {
+          name: c.name,
+          tags: c.tags,
+          timeoutMs: c.timeoutMs,
+          waitSeconds: c.waitSeconds,
+          acceptors: toolAcceptors(c.pinning),
+          // A credential the file writes on the server's command line (a header line, a NAME=value setting) is its own too.
+          secrets: [...(opts.secrets?.[c.name] ?? []), ...urlPathTokens(c.url), ...argCredentials(c.args)],
+        };
         handles.set(
           c.name,
           createMcpConnection(

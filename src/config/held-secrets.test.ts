@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './load.ts';
-import { environmentSecrets, heldSecrets } from './held-secrets.ts';
+import { argCredentials, environmentSecrets, heldSecrets } from './held-secrets.ts';
 import { createSecretScrubber } from '../core/scrub.ts';
 import { secretParts } from '../core/secret-parts.ts';
 
@@ -102,8 +102,71 @@ policy: { default: deny }
     for (const s of ['T0123ABCD', '3f2a9c1e-7b4d-4e8f-9a6b-2c5d8e1f0a3b', 'datasets-2024-archive', 'services', 'projects']) expect(held, s).not.toContain(s);
   });
 
+  it('takes a private key written in the file as PEM text (the wire listener\'s TLS key), under whatever key: its body, whole and line by line', () => {
+    const lines = ['MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgLitKeyLine1Abcd', 'LitKeyLine2EfghIjklMnopQrstUvwxYz0123456789abcdefghijklmnopqrstu', 'LitKeyLine3'];
+    const pem = ['-----BEGIN PRIVATE KEY-----', ...lines, '-----END PRIVATE KEY-----', ''].join('\n');
+    const config = parseConfig(
+      `server:
+  port: 0
+  postgres:
+    port: 0
+    tls:
+      cert: "-----BEGIN CERTIFICATE-----\\nMIIBpublic\\n-----END CERTIFICATE-----\\n"
+      key: |
+${pem.split('\n').map((l) => `        ${l}`).join('\n')}
+policy: { default: deny }
+`,
+      'test.yaml',
+      {},
+    );
+    const held = heldSecrets(config);
+    for (const s of [lines.join(''), ...lines]) expect(held, s).toContain(s);
+    expect(held.some((s) => s.includes('MIIBpublic'))).toBe(false);
+    // The file as an exec `cat` prints it, indented as YAML writes a block: nothing of the key is left.
+    const file = `key: |\n${pem.split('\n').map((l) => `        ${l}`).join('\n')}`;
+    const out = createSecretScrubber(secretParts(held)).scrub(file).text;
+    for (const l of lines) expect(out).not.toContain(l);
+  });
+
+  it('takes every header value written for the trace exporter but the plain ones, and a key in a webhook URL\'s path', () => {
+    const config = parseConfig(
+      `tracing:
+  enabled: true
+  otlp:
+    url: https://api.honeycomb.io/v1/traces
+    headers: { x-honeycomb-team: hcLitKey7Qz2Lx9, content-type: application/x-protobuf }
+channels:
+  webhooks:
+    - name: ops
+      url: https://hooks.example.com/services/T0/Xk9fQ2mZ7pL4sR8vW1nB
+      secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+policy: { default: deny }
+`,
+      'test.yaml',
+      {},
+    );
+    const held = heldSecrets(config);
+    for (const s of ['hcLitKey7Qz2Lx9', 'Xk9fQ2mZ7pL4sR8vW1nB']) expect(held, s).toContain(s);
+    expect(held).not.toContain('application/x-protobuf');
+  });
+
   it('reads the environment by its names, and URL credentials in any value', () => {
     expect(environmentSecrets({ GITHUB_TOKEN: 'ghp_x', DATABASE_URL: 'postgres://u:p%40ss@h/db', LANG: 'C.UTF-8' })).toEqual(['ghp_x', 'p%40ss', 'p@ss']);
+  });
+
+  it('reads the other usual spellings of a credential by the last whole word of the name, and not words that merely begin alike', () => {
+    const env = { DB_PASS: 'p1', SMTP_PASSPHRASE: 'p2', OPENAI_KEY: 'p3', GITHUB_PAT: 'p4', PROXY_AUTH: 'p5', JWT_HMAC: 'p6', 'api-keys': 'p7' };
+    expect(environmentSecrets(env)).toEqual(['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7']);
+    expect(environmentSecrets({ TOX_TESTENV_PASSENV: 'x', KEYBOARD: 'us', PATH: '/bin', AUTHOR: 'me', SSH_AUTH_SOCK: '/tmp/ssh-x/agent.1' })).toEqual([]);
+    // Words that describe a credential rather than hold one: not the last word.
+    expect(environmentSecrets({ AWS_KMS_KEY_ID: 'arn:aws:kms:eu:1:key/x', AUTH_URL: 'https://auth.example.com', JWT_ISSUER: 'https://id.example.com' })).toEqual([]);
+  });
+
+  it('reads credentials on a command line: a secret-named flag, a header line, a NAME=value setting named like one', () => {
+    const args = ['--api-key', 'k-1', '--header', 'Authorization: Bearer tok_1', '--header=X-Api-Key: xk-2', '-e', 'GITHUB_PERSONAL_ACCESS_TOKEN=ghp_3', '-e', 'DB_PASS=pw-4', '-e', 'LOG_LEVEL=debug', 'Accept: application/json', 'mcp-remote'];
+    expect(new Set(argCredentials(args))).toEqual(new Set(['k-1', 'Bearer tok_1', 'xk-2', 'ghp_3', 'pw-4']));
+    // A libpq connection string, the password bare or quoted with escapes.
+    expect(new Set(argCredentials(['host=db user=svc password=pw-5Lq dbname=app', "--conn=host=db password='p w\\'6' sslmode=require"]))).toEqual(new Set(['pw-5Lq', "p w'6"]));
   });
 
   it("leaves out the shell's working directories, whose names read like MYSQL_PWD's", () => {

@@ -2,7 +2,8 @@
  * Every secret value the gateway holds by its configuration: what `${VAR}`
  * took from the environment (anywhere in the file), every connection's
  * headers, env and target secrets, values under secret-named keys written in
- * the file itself (a login's client secret, a chat token), passwords and
+ * the file itself (a login's client secret, a chat token), PEM private keys
+ * written in it under any key (a TLS key), passwords and
  * secret-named query values in URLs, values of secret-named flags in args,
  * and the values of the gateway's own environment variables named like
  * secrets even when the file never names them. A command run by an exec
@@ -56,15 +57,34 @@ function decodeURIComponentSafe(s: string): string {
   }
 }
 
-/** Strings under secret-named keys, and URL credentials anywhere, in a configuration value. */
+/** A PEM private key (PKCS#8, RSA, EC, OpenSSH, encrypted): text the file may give under a plain `key:` (a TLS key). */
+const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
+/**
+ * The secret text of a PEM private key: its lines that are not armour, and all of them joined. A reader of the file
+ * prints the lines as YAML indents them, which the value as parsed does not match whole.
+ */
+function pemBody(text: string): string[] {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('-----') && !/^[A-Za-z-]+:/.test(l));
+  return lines.length > 1 ? [lines.join(''), ...lines] : lines;
+}
+
+/** Strings under secret-named keys, private keys and URL credentials anywhere, in a configuration value. */
 function walk(value: unknown, named: boolean, out: string[]): void {
   if (typeof value === 'string') {
     if (named) out.push(value);
+    if (PEM_PRIVATE_KEY.test(value)) out.push(value, ...pemBody(value));
     out.push(...urlCredential(value));
   } else if (Array.isArray(value)) {
     for (const v of value) walk(v, named, out);
   } else if (value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) if (!NOT_SECRETS.has(k)) walk(v, named || SECRET_NAME.test(k), out);
+    for (const [k, v] of Object.entries(value)) {
+      if (NOT_SECRETS.has(k)) continue;
+      // Headers written for an exporter or a channel carry its credential under any name (Honeycomb's x-honeycomb-team).
+      if (k === 'headers' && v && typeof v === 'object' && !Array.isArray(v)) {
+        for (const [h, hv] of Object.entries(v)) if (PLAIN_HEADER.test(h)) walk(hv, false, out); else walk(hv, true, out);
+      } else walk(v, named || SECRET_NAME.test(k), out);
+    }
   }
 }
 
@@ -96,16 +116,38 @@ export function mayHoldSecret(path: string): boolean {
 const PLACE_VARIABLES = new Set(['PWD', 'OLDPWD']);
 
 /**
- * The values of an environment's variables named like secrets, and URL credentials in any of its values.
+ * Environment variable names whose last word (after `_` or `-`) names a credential the way deployments spell them
+ * besides SECRET_NAME's: `DB_PASS`, `SMTP_PASSPHRASE`, `OPENAI_KEY`, `GITHUB_PAT`, `PROXY_AUTH`, `JWT_HMAC`. The last
+ * whole word only: `KEY_ID`, `AUTH_URL`, `JWT_ISSUER` name what describes a credential, and `PASSENV` or `KEYBOARD`
+ * are other words. For the environment alone: in the file a `key` is a TLS key's path, and a value of the file the
+ * gateway holds already when it sits under a connection's env or headers.
+ */
+const ENV_SECRET_WORD = /(?:^|[_-])(?:pass|passphrase|key|keys|pat|auth|hmac|jwt|salt)$/i;
+
+/**
+ * Whether an environment variable of this name holds a credential: SECRET_NAME, or its last word ENV_SECRET_WORD; not the
+ * places named like one (PLACE_VARIABLES).
  *
  * @example
- * environmentSecrets({ STRIPE_API_KEY: 'sk_live_…', HOME: '/root' }); // ['sk_live_…']
+ * envSecretNamed('DB_PASS'); // true
+ * envSecretNamed('PWD');     // false
+ */
+export function envSecretNamed(name: string): boolean {
+  return (SECRET_NAME.test(name) || ENV_SECRET_WORD.test(name)) && !PLACE_VARIABLES.has(name);
+}
+
+/**
+ * The values of an environment's variables named like secrets (envSecretNamed), and URL
+ * credentials in any of its values.
+ *
+ * @example
+ * environmentSecrets({ STRIPE_API_KEY: 'sk_live_…', DB_PASS: 'hunter22', HOME: '/root' }); // ['sk_live_…', 'hunter22']
  */
 export function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
-    if (SECRET_NAME.test(name) && !PLACE_VARIABLES.has(name)) out.push(value);
+    if (envSecretNamed(name)) out.push(value);
     out.push(...urlCredential(value));
   }
   return out;
@@ -154,6 +196,38 @@ function flagCredentials(args: readonly string[]): string[] {
   return out;
 }
 
+/** A header line as mcp-remote takes one (`--header "Authorization: Bearer …"`). */
+const HEADER_ARG = /^([A-Za-z][A-Za-z0-9_-]*)\s*:\s*(\S[\s\S]*)$/;
+/** A keyword=value pair of a libpq connection string, its value single-quoted (with `\'` and `\\` escapes) or bare. */
+const CONNINFO_PAIR = /(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|([^\s']+))/g;
+/** A `NAME=value` setting as `docker run -e` or `env` takes one (`GITHUB_PERSONAL_ACCESS_TOKEN=…`). */
+const SETTING_ARG = /^([A-Za-z_][A-Za-z0-9_.-]*)=([\s\S]+)$/;
+
+/**
+ * Credentials written on a command line: a secret-named flag's value (flagCredentials), and an argument that is a header
+ * line, a `NAME=value` setting or a libpq connection string's keyword whose name reads like a credential (alone, or as a flag's `=` value:
+ * `--header=Authorization: Bearer …`), as MCP servers are commonly configured (`npx mcp-remote <url> --header …`,
+ * `docker run -e GITHUB_PERSONAL_ACCESS_TOKEN=… image`). A server that quotes its command line quotes them.
+ *
+ * @example
+ * argCredentials(['--header', 'Authorization: Bearer tok_1', '-e', 'DB_PASS=hunter22', '-e', 'LOG_LEVEL=debug']); // ['Bearer tok_1', 'hunter22']
+ */
+export function argCredentials(args: readonly string[]): string[] {
+  const out = flagCredentials(args);
+  for (const arg of args) {
+    const flagValue = /^--?[A-Za-z][A-Za-z0-9_.-]*=([\s\S]*)$/.exec(arg)?.[1];
+    for (const text of flagValue === undefined ? [arg] : [arg, flagValue]) {
+      const header = HEADER_ARG.exec(text);
+      if (header && SECRET_NAME.test(header[1]!)) out.push(header[2]!.trim());
+      const setting = SETTING_ARG.exec(text);
+      if (setting && (SECRET_NAME.test(setting[1]!) || ENV_SECRET_WORD.test(setting[1]!))) out.push(setting[2]!);
+      // A libpq connection string (`host=db user=svc password=…`): each keyword's value, quoted or not.
+      for (const m of text.matchAll(CONNINFO_PAIR)) if (SECRET_NAME.test(m[1]!)) out.push((m[2] ?? m[3]!).replace(/\\(.)/g, '$1'));
+    }
+  }
+  return out;
+}
+
 /**
  * @example
  * heldSecrets(loadConfig('countersign.yaml')); // ['tok_live_…', 'hunter2', …]
@@ -165,12 +239,16 @@ export function heldSecrets(config: Config): string[] {
     // A connection's own scrubber still takes all of its own values (adapters/executor/held-scrubber.ts `own`).
     if ('headers' in c && c.headers) for (const [k, v] of Object.entries(c.headers)) if (!PLAIN_HEADER.test(k)) out.push(v);
     if ('env' in c && c.env) for (const [k, v] of Object.entries(c.env)) if (!PLAIN_ENV.test(k)) out.push(v);
-    if ('args' in c && c.args) out.push(...flagCredentials(c.args));
+    if ('args' in c && c.args) out.push(...argCredentials(c.args));
     if ((c.kind === 'http' || c.kind === 'mcp') && c.url) out.push(...urlPathTokens(c.url));
   }
+  // A webhook URL may be a key itself (`/services/T0/B0/<key>`), as a connection's may.
+  for (const w of config.channels?.webhooks ?? []) out.push(...urlPathTokens(w.url));
   // writtenTargets and connectionSecrets are keyed by connection name: a connection named `token-tool` is no
   // credential, and neither are the command, directory and URL written for it (its secrets are added above).
   const { principals: _hashes, policy: _policy, writtenTargets: _targets, connectionSecrets: _secrets, ...rest } = config;
   walk(rest, false, out);
+  // A private key from the environment too (`key: ${TLS_KEY}`), line by line as a reader of a file holding it prints it.
+  for (const s of [...out]) if (PEM_PRIVATE_KEY.test(s)) out.push(...pemBody(s));
   return [...new Set(out.filter((s) => s.trim() !== ''))];
 }

@@ -48,6 +48,21 @@ describe('the secrets the environment puts into a connection’s args and url', 
     for (const s of ['p%40ss-Vn3xL8q', 'p@ss-Vn3xL8q', 'q%2Fw-Zk9Lm2', 'q/w-Zk9Lm2', 'ab%2Bcd%3Def12', 'ab+cd=ef12', 'Zq%2F8Lx9Vb4Wn7R0Tk', 'Zq/8Lx9Vb4Wn7R0Tk']) expect(secrets, s).toContain(s);
   });
 
+  it('count what the environment put inside a header on its own, whatever its shape; not in a header that describes content', () => {
+    const c = config(
+      `  - name: api
+    kind: http
+    url: https://api.example.com
+    headers: { Cookie: "sid=\${SID}; theme=dark", Accept: "application/\${FORMAT}" }
+  - name: tools
+    kind: mcp
+    url: https://mcp.example.com/mcp
+    headers: { X-Account: "acct \${ACCOUNT}" }`,
+      { SID: 'wordlikesession', FORMAT: 'vnd.example+json', ACCOUNT: '123456789' },
+    );
+    expect(c.connectionSecrets).toEqual({ api: ['wordlikesession'], tools: ['123456789'] });
+  });
+
   it('are absent when no connection takes anything from the environment', () => {
     expect(config(`  - name: api\n    kind: http\n    url: https://api.example.com`, {}).connectionSecrets).toBeUndefined();
   });

@@ -5,6 +5,8 @@
  * on its command line (a database URL, `--api-key`) or in its URL (a webhook's
  * `/services/T0/<secret>`, `?key=`) may quote it back as readily as a header,
  * so the executors scrub these like the connection's `env` and `headers`.
+ * Inside a header, what `${VAR}` put there counts on its own too (a cookie's
+ * value, which an upstream parsing the header echoes alone).
  *
  * In a URL only the parts that carry credentials count — the password (or a
  * user without one), query values, and path segments holding an environment value (or
@@ -12,6 +14,7 @@
  * so a host or a path the upstream names in its answers stays readable.
  */
 import { decodeURIComponentOr } from '../core/uri-decode.ts';
+import { mayHoldSecret } from './held-secrets.ts';
 import type { Config } from './schema.ts';
 
 /** A value taken from the environment by `${VAR}`, and where in the document (`connections[2].args[1]`). */
@@ -52,7 +55,8 @@ function secretsOf(text: string, values: readonly string[]): string[] {
 }
 
 /**
- * By connection name, the secrets of each `mcp` and `http` connection's args and url; undefined when there are none.
+ * By connection name, the secrets of each `mcp` and `http` connection's args and url, and what the environment put
+ * in its headers; undefined when there are none.
  *
  * @example
  * targetSecrets(config, [{ path: 'connections[0].args[1]', value: 'tok_123456' }]); // { files: ['tok_123456'] }
@@ -67,6 +71,11 @@ export function targetSecrets(config: Pick<Config, 'connections'>, expanded: rea
       const values = expanded.filter((e) => e.path === path).map((e) => e.value);
       return text === undefined || values.length === 0 ? [] : secretsOf(text, values);
     });
+    // What the environment put inside a header (`Cookie: sid=${SID}; theme=dark`): a secret on its own, whatever its
+    // shape, since an upstream that parses the header echoes that part alone (httpbin's /cookies). Not in the headers
+    // that describe content or client (mayHoldSecret).
+    const header = `${at}headers.`;
+    for (const e of expanded) if (e.path.startsWith(header) && mayHoldSecret(e.path)) secrets.push(e.value);
     if (secrets.length) out[c.name] = [...new Set(secrets)];
   });
   return Object.keys(out).length ? out : undefined;

@@ -6,6 +6,9 @@ describe('secretParts', () => {
   it('takes each long enough value of a name=value list: a Cookie header, a token parameter, a query', () => {
     expect(secretParts(['session=sess-9Qz4Lm; theme=dark'])).toEqual(expect.arrayContaining(['sess-9Qz4Lm']));
     expect(secretParts(['session=sess-9Qz4Lm; theme=dark'])).not.toContain('dark');
+    // A numeric session id, and one of letters of both cases, read as tokens too; a port or a word does not.
+    expect(secretParts(['sid=83920193746155; auth=qTrWxYzAbCdEfGhK; port=5432; mode=production'])).toEqual(expect.arrayContaining(['83920193746155', 'qTrWxYzAbCdEfGhK']));
+    expect(secretParts(['sid=83920193746155; auth=qTrWxYzAbCdEfGhK; port=5432; mode=production'])).not.toContain('production');
     expect(secretParts(['Token token="abc123xyz", realm="api"'])).toEqual(expect.arrayContaining(['abc123xyz']));
     expect(secretParts(['https://h/x?user=svc&key=k3y%2Fpart'])).toEqual(expect.arrayContaining(['k3y%2Fpart', 'k3y/part']));
   });

@@ -11,10 +11,11 @@ const PARAMETER = /(?:^|[;,&?\s])[^=;,&\s"]+\s*=\s*(?:"([^"]*)"|([^;,&\s"]+))/g;
 const USERINFO = /[a-z][a-z0-9+.-]*:\/\/([^:@/\s]*):([^@/\s]+)@/gi;
 
 /**
- * A list's value that reads as a token (letters and digits both): most settings beside a credential are words
- * (`sslmode=require`, `application_name=countersign`, `theme=dark`), and every output they appear in would lose them.
+ * A list's value that reads as a token: letters and digits both, digits only (8 or more: a numeric session id), or
+ * letters of both cases (12 or more). Most settings beside a credential are words (`sslmode=require`,
+ * `application_name=countersign`, `theme=dark`) or short numbers (`port=5432`), and every output they appear in would lose them.
  */
-const tokenLike = (s: string) => /[0-9]/.test(s) && /[A-Za-z]/.test(s);
+const tokenLike = (s: string) => (/[0-9]/.test(s) && /[A-Za-z]/.test(s)) || /^[0-9]{8,}$/.test(s) || (s.length >= 12 && /^[A-Za-z]+$/.test(s) && /[a-z]/.test(s) && /[A-Z]/.test(s));
 
 const uriDecoded = (s: string) => {
   try {

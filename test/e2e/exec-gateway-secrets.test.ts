@@ -18,6 +18,15 @@ const EXEC_TOKEN = 'exec-own-Tq8Lz3Vw9K';
 const BILLING_TOKEN = 'billing-env-Zk4Mx7Qp2R';
 const LITERAL_KEY = 'payroll-literal-Hn6Yt1Cs5B';
 const STRAY_SECRET = 'stray-env-Wd3Fg8Jk0L';
+/** Credentials under names as common as API_SECRET's, spelled the other ways deployments spell them. */
+const STRAYS: Readonly<Record<string, string>> = {
+  DB_PASS: 'stray-pass-Ue5Rb2Nc7X',
+  SMTP_PASSPHRASE: 'stray-phrase-Lp9Qv4Ts1M',
+  OPENAI_KEY: 'stray-key-Gz6Hw3Kd8Y',
+  GITHUB_PAT: 'stray-pat-Mx1Cj7Vr4P',
+  PROXY_AUTH: 'stray-auth-Bn8Sf2Wq5E',
+  JWT_HMAC: 'stray-hmac-Te4Ya9Lo3Z',
+};
 
 const BODY = `connections:
   - name: reader
@@ -42,7 +51,7 @@ let gw: ChildGateway;
 beforeAll(async () => {
   shared = prepareSharedGateway();
   // STRAY_SECRET: in the gateway's environment under a secret's name, though the config never names it.
-  gw = await shared.spawn(BODY, { EXEC_TOKEN, BILLING_TOKEN, PAYMENTS_API_SECRET: STRAY_SECRET });
+  gw = await shared.spawn(BODY, { EXEC_TOKEN, BILLING_TOKEN, PAYMENTS_API_SECRET: STRAY_SECRET, ...STRAYS });
 }, 60_000);
 
 afterAll(async () => {
@@ -70,6 +79,17 @@ describe('an allow-listed reader pointed at the gateway itself', () => {
     expect(JSON.stringify(res.body)).toContain('EXEC_TOKEN=');
     expectNoSecret(JSON.stringify(res.body), [EXEC_TOKEN, BILLING_TOKEN, STRAY_SECRET]);
     expectNoSecret(stored(), [EXEC_TOKEN, BILLING_TOKEN, STRAY_SECRET]);
+  });
+
+  it('nor the credentials its environment holds under other usual names (DB_PASS, OPENAI_KEY, GITHUB_PAT, …)', async () => {
+    const environ = readFileSync(`/proc/${gw.pid}/environ`, 'utf8');
+    for (const value of Object.values(STRAYS)) expect(environ).toContain(value);
+    const res = await read(`/proc/${gw.pid}/environ`);
+    expect(res.body.status).toBe('succeeded');
+    // The names stay readable; their values do not.
+    for (const name of Object.keys(STRAYS)) expect(JSON.stringify(res.body)).toContain(`${name}=`);
+    expectNoSecret(JSON.stringify(res.body), Object.values(STRAYS));
+    expectNoSecret(stored(), Object.values(STRAYS));
   });
 
   it('reads the configuration file without a credential written in it', async () => {

@@ -16,6 +16,9 @@ const TOKEN = 'gw-cred-Hs7Lq2Xv9P';
 // A session cookie value short enough that no 10-character piece of the whole header is looked for on its own.
 const SESSION = 'sess-9Qz4Lm';
 const DB_PASSWORD = 'pg-7Kw2x';
+// Cookie values with no digit beside a letter: a numeric session id from the environment, and one of letters only written in the file.
+const NUMERIC_SID = '83920193746155';
+const LETTERS_SID = 'qTrWxYzAbCdEfGhK';
 
 let upstream: Upstream;
 type Recorder = { url: string; seen: IncomingMessage[]; close(): Promise<void> };
@@ -69,6 +72,10 @@ beforeAll(async () => {
     kind: http
     url: ${upstream.url}
     headers: { Cookie: "session=\${SESSION}; theme=dark" }
+  - name: plain-session
+    kind: http
+    url: ${upstream.url}
+    headers: { Cookie: "sid=\${NUMERIC_SID}; auth=${LETTERS_SID}; theme=dark" }
   - name: dburl
     kind: http
     url: ${upstream.url}
@@ -84,7 +91,7 @@ policy:
       when: facts.http.path.startsWith("/public/")
       effect: allow
 `,
-    { env: { TOKEN, SESSION, DB_PASSWORD } },
+    { env: { TOKEN, SESSION, DB_PASSWORD, NUMERIC_SID } },
   );
 }, 60_000);
 
@@ -118,6 +125,17 @@ describe('an upstream that answers with a credential’s value alone', () => {
     expect(text).toContain('theme');
     expect(text).not.toContain(SESSION);
     expect(JSON.stringify(await storedAudit(gw.deps.store))).not.toContain(SESSION);
+  });
+
+  it('cookies whose values are digits only, or letters only, echoed by name: neither value comes back or is kept', async () => {
+    const res = await run('plain-session', { method: 'GET', path: '/public/cookies' });
+    expect(res.body.status).toBe('succeeded');
+    const text = JSON.stringify(res.body);
+    expect(text).toContain('"theme":"dark"');
+    for (const value of [NUMERIC_SID, LETTERS_SID]) {
+      expect(text, value).not.toContain(value);
+      expect(JSON.stringify(await storedAudit(gw.deps.store)), value).not.toContain(value);
+    }
   });
 
   it('the password of a URL the connection sends, quoted parsed: it never comes back or is kept', async () => {

@@ -19,6 +19,9 @@ const SERVER = fileURLToPath(new URL('../support/argv-echo-mcp.js', import.meta.
 const API_KEY = 'argkey_4Rt8/Lq2+Zw7Xc9';
 const DB_PASSWORD = 'pw-Vn3xL8qZ!d';
 const HOOK_SECRET = 'hk8Qz2Lx9Vb4Wn7R';
+// Written in the file itself, as MCP configurations pass them: a header for mcp-remote, an environment setting for `docker run -e`.
+const LITERAL_HEADER_TOKEN = 'lit-hdr-Qw8Zx3Lp5Vn';
+const LITERAL_ENV_TOKEN = 'ghp_litEnv7Hq2Xk9Lm4';
 
 let gw: TestGateway;
 let upstream: Upstream;
@@ -31,7 +34,7 @@ beforeAll(async () => {
   - name: echoing
     kind: mcp
     command: ${JSON.stringify(process.execPath)}
-    args: [${JSON.stringify(SERVER)}, --api-key, "\${API_KEY}", "postgres://svc:\${DB_PASSWORD}@db.internal:5432/app", --label, "plain-\${LABEL:-visible}"]
+    args: [${JSON.stringify(SERVER)}, --api-key, "\${API_KEY}", "postgres://svc:\${DB_PASSWORD}@db.internal:5432/app", --label, "plain-\${LABEL:-visible}", --header, "Authorization: Bearer ${LITERAL_HEADER_TOKEN}", -e, "GITHUB_PERSONAL_ACCESS_TOKEN=${LITERAL_ENV_TOKEN}", -e, "LOG_LEVEL=debug"]
   - name: hook
     kind: http
     url: "${upstream.url}/services/T0/\${HOOK_SECRET}"
@@ -63,10 +66,18 @@ describe('an mcp server that quotes its command line', () => {
     expect(text).toContain('plain-visible');
     expect(text).not.toContain(API_KEY);
     expect(text).not.toContain(DB_PASSWORD);
+    // A header or a NAME=value setting named like a credential, written in the file: the value goes, the name stays.
+    expect(text).toContain('--header Authorization: ');
+    expect(text).toContain('GITHUB_PERSONAL_ACCESS_TOKEN=');
+    expect(text).toContain('LOG_LEVEL=debug');
+    expect(text).not.toContain(LITERAL_HEADER_TOKEN);
+    expect(text).not.toContain(LITERAL_ENV_TOKEN);
     const kept = stored();
     expect(kept).toContain('started as:');
     expect(kept).not.toContain(API_KEY);
     expect(kept).not.toContain(DB_PASSWORD);
+    expect(kept).not.toContain(LITERAL_HEADER_TOKEN);
+    expect(kept).not.toContain(LITERAL_ENV_TOKEN);
   });
 });
 

@@ -6,25 +6,19 @@ const flow = { state: 's', verifier: 'v', nonce: 'n', next: '/', at: began };
 const now = new Date(began + 1000);
 
 describe('the OIDC flow cookie key', () => {
-  it('a public client: replicas deriving from the same shared secret open each other\'s cookies', () => {
-    const onA = flowCookieKey(undefined, Buffer.from('shared'));
-    const onB = flowCookieKey(undefined, Buffer.from('shared'));
+  it('replicas deriving from the same shared secret open each other\'s cookies', () => {
+    const onA = flowCookieKey(Buffer.from('shared'));
+    const onB = flowCookieKey(Buffer.from('shared'));
     expect(openFlow(onB, sealFlow(onA, flow), now)).toEqual(flow);
   });
 
   it('a cookie sealed under another deployment\'s secret is refused', () => {
-    expect(openFlow(flowCookieKey(undefined, Buffer.from('other')), sealFlow(flowCookieKey(undefined, Buffer.from('shared')), flow), now)).toBeUndefined();
-  });
-
-  it('a confidential client keys it by its client secret, not the shared one', () => {
-    const k = flowCookieKey('client-secret', Buffer.from('shared'));
-    expect(openFlow(flowCookieKey('client-secret', Buffer.from('different')), sealFlow(k, flow), now)).toEqual(flow);
-    expect(openFlow(flowCookieKey(undefined, Buffer.from('shared')), sealFlow(k, flow), now)).toBeUndefined();
+    expect(openFlow(flowCookieKey(Buffer.from('other')), sealFlow(flowCookieKey(Buffer.from('shared')), flow), now)).toBeUndefined();
   });
 });
 
 describe('the OIDC flow cookie’s age', () => {
-  const key = flowCookieKey('client-secret', Buffer.from('shared'));
+  const key = flowCookieKey(Buffer.from('shared'));
   it('opens up to ten minutes after the flow began, and not after, whatever the browser kept', () => {
     expect(openFlow(key, sealFlow(key, flow), new Date(began + FLOW_MAX_AGE_SECONDS * 1000))).toEqual(flow);
     expect(openFlow(key, sealFlow(key, flow), new Date(began + FLOW_MAX_AGE_SECONDS * 1000 + 1))).toBeUndefined();

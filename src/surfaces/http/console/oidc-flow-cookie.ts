@@ -6,10 +6,12 @@
  * refused; over TLS it is also named `__Host-…`, which browsers accept only
  * from this very host, so not even a genuine cookie can be planted.
  *
- * The MAC key comes from the login client's secret when there is one, else
- * (a public client) from the deployment's audit HMAC key, which every replica
- * mounts: either way every replica agrees, so a sign-in begun on one can
- * finish on another, and on the same process after a restart.
+ * The MAC key comes from the deployment's audit HMAC key, which every replica
+ * mounts: every replica agrees, so a sign-in begun on one can finish on
+ * another, and on the same process after a restart. Never from the login
+ * client's secret: anyone gets a cookie sealed for them (the start needs no
+ * credential, the payload is in clear), and a seal keyed by the client secret
+ * would test guesses at it offline, two HMACs a guess.
  *
  * The seal holds the time the flow began, and a flow older than
  * FLOW_MAX_AGE_SECONDS is refused whatever the browser kept: Max-Age is the
@@ -47,15 +49,15 @@ export const SECURE_FLOW_COOKIE = `__Host-${FLOW_COOKIE}`;
 
 /**
  * The same on every replica, so a sign-in started on one may finish on
- * another: from the client secret, else (a public client) from `shared`, a
- * secret every replica of the deployment derives alike (from the audit HMAC
- * key, by HKDF: never a mask, which an agent can have written into the log).
+ * another: from `shared`, a random secret every replica of the deployment
+ * derives alike (from the audit HMAC key, by HKDF: never a mask, which an
+ * agent can have written into the log), never from the client secret.
  *
  * @example
- * const key = flowCookieKey(login.clientSecret, deps.sensitive.derive('countersign oidc flow cookie'));
+ * const key = flowCookieKey(deps.sensitive.derive('countersign oidc flow cookie'));
  */
-export function flowCookieKey(clientSecret: string | undefined, shared: Buffer): Buffer {
-  return createHmac('sha256', clientSecret ?? shared).update('countersign oidc flow cookie v1').digest();
+export function flowCookieKey(shared: Buffer): Buffer {
+  return createHmac('sha256', shared).update('countersign oidc flow cookie v2').digest();
 }
 
 const mac = (key: Buffer, payload: string) => createHmac('sha256', key).update(payload).digest('base64url');

@@ -66,7 +66,7 @@ function cliConfirmPage(who: string, loopback: string) {
 
 export function oidcLoginRoutes(deps: Deps, login: LoginConfig & { readonly clockSkewSeconds: number }, authenticate: Pick<Authenticate, 'refused'>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const flowKey = flowCookieKey(login.clientSecret, deps.sensitive.derive('countersign oidc flow cookie'));
+  const flowKey = flowCookieKey(deps.sensitive.derive('countersign oidc flow cookie'));
   let provider: Promise<oidc.Configuration> | undefined;
   const discovered = () => {
     provider ??= discoverProvider(login.issuer, login.clientId, login.clientSecret).catch((e: unknown) => {
