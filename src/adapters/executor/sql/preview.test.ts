@@ -166,6 +166,8 @@ describe.skipIf(!db)('impact preview (real PostgreSQL)', () => {
     ['UPDATE accounts SET balance = abs(balance) WHERE id = 1', /public\.abs/],
     ['UPDATE missing_table SET n = 1 WHERE id = 1', /missing_table/],
     ['DELETE FROM accounts WHERE id > 0 RETURNING *', /RETURNING/],
+    // What no run reads, whatever rule allowed it, is not read before any approval either.
+    ["UPDATE accounts SET balance = 1 WHERE current_setting('app.jwt_secret', true) LIKE 'a%'", /reads or calls app\.jwt_secret/],
   ])('does not run %s, and says why', async (sql, why) => {
     const before = await state();
     const p = await preview(sql);
