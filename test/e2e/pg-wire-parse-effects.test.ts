@@ -91,4 +91,25 @@ describe.skipIf(!db)('the Postgres wire listener: a Parse alone runs no code tha
       c.end();
     }
   });
+
+  it('in a REPEATABLE READ block, whose snapshot hides a CHECK added since from the check: refused, the CHECK never runs', async () => {
+    const c = await Raw.open(gw);
+    try {
+      c.send(serialize.query('BEGIN ISOLATION LEVEL REPEATABLE READ'));
+      await c.until('readyForQuery');
+      c.send(serialize.parse({ name: 'a', text: 'SELECT count(*) FROM pe_items' }), serialize.sync());
+      const first = await c.until('readyForQuery');
+      // Made by another session after the block's snapshot was taken (the first check above took it, if it ran).
+      await direct.query('ALTER DOMAIN pe_d DROP CONSTRAINT pe_d_check; ALTER DOMAIN pe_d ADD CONSTRAINT pe_d_check CHECK (pe_lock(VALUE))');
+      c.send(serialize.parse({ name: 'b', text: "UPDATE pe_items SET tags = '{3}'::pe_d[] WHERE id = 1" }), serialize.sync());
+      const second = await c.until('readyForQuery');
+      expect(await holders()).toBe(0);
+      // The first is refused (the check would be blind to what changes after it), which fails the block.
+      expect([errors(first), errors(second)]).toEqual([['55000'], ['25P02']]);
+      c.send(serialize.query('ROLLBACK'));
+      await c.until('readyForQuery');
+    } finally {
+      c.end();
+    }
+  });
 });

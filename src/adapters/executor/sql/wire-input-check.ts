@@ -12,9 +12,12 @@
  * that transaction, before anything of the client's, the session check of a
  * read runs with no names (session-guard.ts): every domain CHECK, cast, range
  * type and operator family of the database must call only what the allow-list
- * holds, as for any read; else none of the messages is sent.
+ * holds, as for any read; else none of the messages is sent. In the client's
+ * block above READ COMMITTED it is refused outright: the check would read the
+ * catalogs as of the block's snapshot, blind to a CHECK added since, which the
+ * Parse finds.
  */
-import { GUARD_ALLOWED, guardParams, refusal, type GuardRow } from './session-guard.ts';
+import { GUARD_ALLOWED, guardParams, refusal, snapshotRefusal, type GuardRow } from './session-guard.ts';
 import type { SqlFactsOptions, SqlNameUses } from './facts.ts';
 import { dataRowText, sqlstate } from './upstream-frames.ts';
 import type { Answer } from './wire-relay.ts';
@@ -33,7 +36,8 @@ const NO_USES: SqlNameUses = { functions: [], operators: [], types: [], attribut
 export function inputCheckSteps(status: 'I' | 'T', allowed: string): { key: string; values?: string[] }[] {
   const values = guardParams(NO_USES, true, new Set()).map(() => '{}');
   values[GUARD_ALLOWED] = allowed;
-  const open = status === 'I' ? ['begin_ro'] : ['savepoint', 'read_only'];
+  // The latch (catalog-latch.ts) before the check: no schema change through the gateway commits between it and the Parse.
+  const open = status === 'I' ? ['begin_ro', 'latch_shared'] : ['savepoint', 'read_only', 'latch_shared'];
   return [...open.map((key) => ({ key })), { key: 'plan_savepoint' }, { key: 'plan_generic' }, { key: 'guard', values }, { key: 'plan_undo' }, { key: 'plan_release' }];
 }
 
@@ -41,13 +45,14 @@ export function inputCheckSteps(status: 'I' | 'T', allowed: string): { key: stri
  * Why the client's messages must not be sent, from the answers to inputCheckSteps; undefined when they may.
  *
  * @example
- * inputRefusal(answers, { readOnlyFunctions: [] }); // 'a view, … domain CHECK … runs what is not known free of effects (public.f (through domain pe_d)); …'
+ * inputRefusal(answers, 'I', { readOnlyFunctions: [] }); // 'a view, … domain CHECK … runs what is not known free of effects (public.f (through domain pe_d)); …'
  */
-export function inputRefusal(answers: readonly Answer[], options: SqlFactsOptions): string | undefined {
+export function inputRefusal(answers: readonly Answer[], status: 'I' | 'T', options: SqlFactsOptions): string | undefined {
   const failed = answers.find((a) => a.outcome !== 'answered' || a.error);
   if (failed) return `the session check failed on the upstream${failed.error ? ` (${sqlstate(failed.error)})` : ''}; the Parse, Describe or Bind was not sent, nothing ran`;
   const text = answers.at(-3)?.messages.find((m) => m.type === 'D');
   const row = text ? (JSON.parse(dataRowText(text.body)) as GuardRow) : undefined;
-  const why = refusal(row, { readOnlyFunctions: options.readOnlyFunctions ?? [] }, true)?.message;
+  // In a block above READ COMMITTED the check reads the catalogs as of the block's snapshot, the Parse the latest ones.
+  const why = (snapshotRefusal(status, row) ?? refusal(row, { readOnlyFunctions: options.readOnlyFunctions ?? [] }, true))?.message;
   return why?.replace(/; nothing ran$/, '; the Parse, Describe or Bind was not sent, nothing ran');
 }

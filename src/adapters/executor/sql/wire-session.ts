@@ -123,7 +123,7 @@ export class WireSession {
   /** The checks before messages with no Execute (wire-input-check.ts): when one refuses, what it opened is undone and the reason returned. */
   private async inputCheck(status: 'I' | 'T'): Promise<string | undefined> {
     if (this.watch.pending && this.checked((await this.own([checkStep([null, null])]))[0], [null, null])) return CHECK_FAILED;
-    const why = inputRefusal(await this.own(inputCheckSteps(status, (this.allowedLiteral ??= arrayLiteral([...this.allowed])))), this.options);
+    const why = inputRefusal(await this.own(inputCheckSteps(status, (this.allowedLiteral ??= arrayLiteral([...this.allowed])))), status, this.options);
     if (why) await this.undo(status === 'I' ? 'transaction' : 'savepoint').then(() => (status === 'T' ? this.fail() : undefined));
     return why;
   }
