@@ -64,7 +64,9 @@ export async function runPreview(opts: PreviewRunOptions, input: SqlInput): Prom
     await call(
       client.query(
         // The latch (catalog-latch.ts): no schema change through the gateway commits between the checks and the statement.
-        `BEGIN; SET LOCAL statement_timeout = ${opts.timeoutMs}; SET LOCAL lock_timeout = ${opts.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${idleMs}; SET LOCAL jit = off; ${LATCH_SHARED_SQL}`,
+        // READ COMMITTED whatever the database's default: above it, the first query's snapshot (taken before the latch's
+        // wait) would show the checks the catalogs as they were before a schema change the statement then runs under.
+        `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = ${opts.timeoutMs}; SET LOCAL lock_timeout = ${opts.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${idleMs}; SET LOCAL jit = off; ${LATCH_SHARED_SQL}`,
       ),
     );
     const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(scope.names, true, opts.allowed)));

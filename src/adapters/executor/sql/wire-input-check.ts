@@ -31,13 +31,13 @@ const NO_USES: SqlNameUses = { functions: [], operators: [], types: [], attribut
  * `allowed`: the allow-list as a text[] literal.
  *
  * @example
- * inputCheckSteps('I', '{"pg_catalog.lower"}'); // [{ key: 'begin_ro' }, …, { key: 'guard', values: [...] }, …]
+ * inputCheckSteps('I', '{"pg_catalog.lower"}'); // [{ key: 'begin_ro_rc' }, …, { key: 'guard', values: [...] }, …]
  */
 export function inputCheckSteps(status: 'I' | 'T', allowed: string): { key: string; values?: string[] }[] {
   const values = guardParams(NO_USES, true, new Set()).map(() => '{}');
   values[GUARD_ALLOWED] = allowed;
   // The latch (catalog-latch.ts) before the check: no schema change through the gateway commits between it and the Parse.
-  const open = status === 'I' ? ['begin_ro', 'latch_shared'] : ['savepoint', 'read_only', 'latch_shared'];
+  const open = status === 'I' ? ['begin_ro_rc', 'latch_shared'] : ['savepoint', 'read_only', 'latch_shared'];
   return [...open.map((key) => ({ key })), { key: 'plan_savepoint' }, { key: 'plan_generic' }, { key: 'guard', values }, { key: 'plan_undo' }, { key: 'plan_release' }];
 }
 
