@@ -15,7 +15,8 @@ export const PORTAL = `${RESERVED_PREFIX}p`;
 export const OWN: Readonly<Record<string, string>> = {
   begin: 'BEGIN',
   begin_ro: 'BEGIN READ ONLY',
-  // For a Parse sent alone (wire-input-check.ts): whatever the database's default, its check reads the latest catalogs.
+  // For a read, and a Parse sent alone (wire-input-check.ts): whatever the database's default, the check reads the
+  // catalogs as the statement then runs under them (above READ COMMITTED, as of the latch's snapshot, taken before its wait).
   begin_ro_rc: 'BEGIN READ ONLY ISOLATION LEVEL READ COMMITTED',
   commit: 'COMMIT',
   rollback: 'ROLLBACK',

@@ -175,7 +175,7 @@ export class WireSession {
     let fill: { key: string; state: string | null } | undefined;
     if (wrap) {
       if (!this.prepared && !(await this.prepare())) return refused('SQL_SESSION_UNSAFE', 'the gateway could not prepare its session check on the upstream; nothing ran');
-      const pre: string[] = [...(status === 'I' ? [plan.readOnly ? 'begin_ro' : 'begin'] : plan.readOnly ? ['savepoint', 'read_only'] : []), latchStep(plan.readOnly, facts)]; // the latch before the check (catalog-latch.ts)
+      const pre: string[] = [...(status === 'I' ? [plan.readOnly ? 'begin_ro_rc' : 'begin'] : plan.readOnly ? ['savepoint', 'read_only'] : []), latchStep(plan.readOnly, facts)]; // the latch before the check (catalog-latch.ts)
       opened = status === 'I' ? 'transaction' : plan.readOnly ? 'savepoint' : null;
       const values = guardParams(names, plan.readOnly, NO_NAMES).map(arrayLiteral);
       if (plan.readOnly) values[GUARD_ALLOWED] = this.allowedLiteral ??= arrayLiteral([...this.allowed]);
