@@ -188,8 +188,12 @@ export interface WireUpstream {
    * that asks for COPY data gets a CopyFail: no data goes upstream unjudged.
    */
   run(input: SqlInput, plan: { readonly parts: readonly WirePart[]; readonly readOnly: boolean; readonly signal?: AbortSignal; readonly copyIn?: Uint8Array }): Promise<WireOutcome>;
-  /** Sends messages that run nothing (up to the client's Sync or Flush) and then a Sync, for a Flush too (its answer is the gateway's). */
-  sync(parts: readonly WirePart[]): Promise<void>;
+  /**
+   * Sends messages with no Execute (up to the client's Sync or Flush) and then a Sync, for a Flush too (its answer is
+   * the gateway's), in a read-only transaction or savepoint after the session check of a read: the reason, when that
+   * check refused and none of them was sent.
+   */
+  sync(parts: readonly WirePart[]): Promise<string | undefined>;
   /**
    * After the gateway answered a statement with an error without running it
    * (refused, held, a failed check) inside the client's transaction block:

@@ -120,7 +120,7 @@ describe.skipIf(!db)('the Postgres wire listener: a prepared statement changed b
     expect(rowsOf(await send(d, 'SELECT count(*) FROM hp_items'))).toEqual([['3']]);
     d.end();
   });
-  it('a Parse alone runs no effect through the input of its literals (a domain CHECK), in a block or not; the statement stays prepared', async () => {
+  it('a Parse alone runs no effect through the input of its literals (a domain CHECK), in a block or not; a statement prepared alone stays prepared', async () => {
     await direct.query(`DROP TABLE IF EXISTS hp_hits; CREATE TABLE hp_hits (n int);
       CREATE OR REPLACE FUNCTION hp_note(int) RETURNS bool LANGUAGE plpgsql AS $$BEGIN INSERT INTO hp_hits VALUES ($1); RETURN true; END$$;
       DROP DOMAIN IF EXISTS hp_d CASCADE; CREATE DOMAIN hp_d AS int CHECK (hp_note(VALUE))`);
@@ -129,19 +129,20 @@ describe.skipIf(!db)('the Postgres wire listener: a prepared statement changed b
     c.send(serialize.parse({ name: 'lit', text: "SELECT '{1}'::hp_d[]" }), serialize.describe({ type: 'S', name: 'lit' }), serialize.sync());
     const outside = await c.until('readyForQuery');
     expect(await count('hp_hits')).toBe(0);
-    expect([errors(outside), outside.at(-1)?.status]).toEqual([['25006'], 'I']);
+    // Refused before it is sent (pg-wire-parse-effects.test.ts): the domain's CHECK calls what is not allowed.
+    expect([errors(outside), outside.at(-1)?.status]).toEqual([['55000'], 'I']);
     expect(errors(await send(c, 'BEGIN'))).toEqual([]);
     c.send(serialize.parse({ name: 'lit2', text: "SELECT '{2}'::hp_d[]" }), serialize.sync());
     const inside = await c.until('readyForQuery');
     expect(await count('hp_hits')).toBe(0);
     // As a Parse error does in Postgres, it fails the block.
-    expect([errors(inside), inside.at(-1)?.status]).toEqual([['25006'], 'E']);
+    expect([errors(inside), inside.at(-1)?.status]).toEqual([['55000'], 'E']);
     expect(errors(await send(c, 'ROLLBACK'))).toEqual([]);
-    // A Parse without such a literal is prepared as before, and runs later.
+    // While the domain exists, any read is refused by the session check, as its CHECK may be reached; so is a Parse alone.
+    await direct.query('DROP DOMAIN hp_d CASCADE');
+    // A Parse is prepared as before, and runs later.
     c.send(serialize.parse({ name: 'plain', text: 'SELECT count(*) FROM hp_hits' }), serialize.describe({ type: 'S', name: 'plain' }), serialize.sync());
     expect(errors(await c.until('readyForQuery'))).toEqual([]);
-    // (While the domain exists, any read is refused by the session check, as its CHECK may be reached.)
-    await direct.query('DROP DOMAIN hp_d CASCADE');
     c.send(serialize.bind({ statement: 'plain' }), serialize.execute({}), serialize.sync());
     const ran = await c.until('readyForQuery');
     expect(rowsOf(ran)).toEqual([['0']]);
@@ -153,11 +154,13 @@ describe.skipIf(!db)('the Postgres wire listener: a prepared statement changed b
     await direct.query(`DROP TABLE IF EXISTS hp_rw; CREATE TABLE hp_rw (n int);
       CREATE OR REPLACE FUNCTION hp_rw_note(int) RETURNS bool LANGUAGE plpgsql AS
         $$BEGIN IF current_setting('transaction_read_only') = 'off' THEN INSERT INTO hp_rw VALUES ($1); END IF; RETURN true; END$$;
-      DROP DOMAIN IF EXISTS hp_rwd CASCADE; CREATE DOMAIN hp_rwd AS int CHECK (hp_rw_note(VALUE))`);
+      DROP DOMAIN IF EXISTS hp_rwd CASCADE; CREATE DOMAIN hp_rwd AS int`);
     const c = await Raw.open(gw);
     try {
+      // Prepared while the domain has no CHECK (with one, a Parse alone is refused); the CHECK comes after.
       c.send(serialize.parse({ name: 'again', text: "SELECT '{7}'::hp_rwd[]" }), serialize.sync());
       expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      await direct.query('ALTER DOMAIN hp_rwd ADD CONSTRAINT hp_rwd_check CHECK (hp_rw_note(VALUE))');
       expect(await count('hp_rw')).toBe(0);
       // Any schema change in the database (here a schema made elsewhere) marks every cached query for a new parse.
       await direct.query('DROP SCHEMA IF EXISTS hp_inval; CREATE SCHEMA hp_inval');

@@ -91,29 +91,17 @@ describe.skipIf(!db)('the Postgres wire listener: statements and portals changed
     return got;
   };
 
-  it("a Parse alone whose literal's domain CHECK prepares the gateway's COMMIT again as a DELETE: the session is closed before the gateway uses it", async () => {
-    await fresh();
-    const c = await Raw.open(gw);
-    const got = await swapByParse(c);
-    if (got !== 'closed') await insertAndCommit(c);
-    expect(await count('hs_victim')).toBe(3);
-    expect(got).toBe('closed');
-    // The listener goes on for other sessions, whose own statements are as the gateway made them.
-    const d = await Raw.open(gw);
-    expect(await insertAndCommit(d)).not.toBe('closed');
-    expect([await count('hs_log'), await count('hs_victim')]).toEqual([1, 3]);
-    d.end();
-  });
-
-  it('the same, where the Parse then fails: the next statement checks before it uses a statement of the gateway\'s', async () => {
-    await fresh();
-    const c = await Raw.open(gw);
-    const got = await swapByParse(c, 'SELECT 1/0');
-    expect(got === 'closed' ? got : errors(got)).toEqual(['22012']);
-    expect(await insertAndCommit(c)).toBe('closed');
-    expect([await count('hs_log'), await count('hs_victim')]).toEqual([0, 3]);
-    const failed = (await requests(gw, 'failed')).find((q) => q.action.input.sql === 'INSERT INTO hs_log VALUES (1)');
-    expect(failed).toBeDefined();
+  it("a Parse alone whose literal's domain CHECK would prepare the gateway's COMMIT again as a DELETE: refused before it is sent, the session goes on", async () => {
+    // The session check a read passes runs first (pg-wire-parse-effects.test.ts): the domain's CHECK calls what is not allowed.
+    for (const then of [undefined, 'SELECT 1/0']) {
+      await fresh();
+      const c = await Raw.open(gw);
+      const got = await swapByParse(c, then);
+      expect(got === 'closed' ? got : errors(got)).toEqual(['55000']);
+      expect(await insertAndCommit(c)).not.toBe('closed');
+      expect([await count('hs_log'), await count('hs_victim')]).toEqual([1, 3]);
+      c.end();
+    }
   });
 
   it('a portal suspended in a block is judged again when continued, and one opened again as a DELETE behind the gateway is not continued', async () => {

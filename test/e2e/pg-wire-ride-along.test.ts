@@ -81,8 +81,11 @@ describe.skipIf(!db)('the Postgres wire listener: a Parse or Describe riding alo
   it('a Describe of another statement whose plan a schema change invalidated, before transaction control: refused, its CHECK never runs', async () => {
     const c = await Raw.open(gw);
     try {
+      // Prepared while the domain has no CHECK (with one, a Parse alone is refused); the CHECK comes back after.
+      await direct.query('ALTER DOMAIN ra_d DROP CONSTRAINT ra_d_check');
       c.send(serialize.parse({ name: 'again', text: "SELECT '{7}'::ra_d[]" }), serialize.sync());
       expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      await direct.query('ALTER DOMAIN ra_d ADD CONSTRAINT ra_d_check CHECK (ra_note(VALUE))');
       expect(await hits()).toBe(0);
       await direct.query('CREATE SCHEMA ra_inval');
       c.send(serialize.describe({ type: 'S', name: 'again' }), serialize.parse({ text: 'BEGIN' }), serialize.bind({}), serialize.execute({}), serialize.sync());
@@ -120,11 +123,14 @@ describe.skipIf(!db)('the Postgres wire listener: a Parse or Describe riding alo
     const oid = Number((await direct.query("SELECT 'ra_d'::regtype::oid AS oid")).rows[0].oid);
     const c = await Raw.open(gw);
     try {
-      // Parsed on its own first: the Bind then goes without a Parse of its statement.
+      // Parsed on its own first, while the domain has no CHECK: the Bind then goes without a Parse of its statement.
+      await direct.query('ALTER DOMAIN ra_d DROP CONSTRAINT ra_d_check');
       c.send(serialize.parse({ name: 'e', text: ' ; ', types: [oid] }), serialize.sync());
       expect(errors(await c.until('readyForQuery'))).toEqual([]);
+      await direct.query('ALTER DOMAIN ra_d ADD CONSTRAINT ra_d_check CHECK (ra_note(VALUE))');
       c.send(serialize.bind({ statement: 'e', values: ['6'] }), serialize.execute({}), serialize.sync());
-      await c.until('readyForQuery');
+      // Its parameter's input would run the CHECK: the session check refuses it before it is sent.
+      expect(errors(await c.until('readyForQuery'))).toEqual(['55000']);
       const ended = await send(c, 'COMMIT');
       expect(await hits()).toBe(0);
       expect(ended.at(-1)?.status).toBe('I');

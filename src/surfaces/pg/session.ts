@@ -18,8 +18,9 @@ import type { WirePart, WireUpstream } from '../../core/ports.ts';
 import { backend, FrontendReader, ProtocolError, type FrontendMessage } from './protocol.ts';
 import { copyInResponse, DEFAULT_MAX_COPY_BYTES, readCopyIn } from './copy-in.ts';
 import { paramFormat, paramText } from './params.ts';
+import { MAX_NAME_BYTES, namesOf, RESERVED } from './names.ts';
 import { strayPart } from './ride-along.ts';
-import { runStatement, type StatementContext } from './statement.ts';
+import { runStatement, SQLSTATE, type StatementContext } from './statement.ts';
 
 /**
  * How many bytes of messages may wait to be handled before the session stops
@@ -45,33 +46,6 @@ const RENAMES_PORTALS: ReadonlySet<string> = new Set(['declare_cursor', 'close_p
  */
 const overlong = (sql: string): boolean => sql.length > MAX_SQL_CHARS;
 const OVERLONG = `a statement may have at most ${MAX_SQL_CHARS} characters (as an action's SQL); nothing was judged or ran`;
-
-/** Names of the gateway's own prepared statements and portal on the upstream; a client may not use them. */
-const RESERVED = /^countersign_/;
-
-/**
- * Postgres keys prepared statements and portals by their first 63 bytes
- * (NAMEDATALEN - 1): two longer names that share them are one name to the
- * server and two to the gateway, which would judge one statement and run
- * another. Longer names are refused.
- */
-export const MAX_NAME_BYTES = 63;
-
-/** The statement and portal names a message uses. */
-function namesOf(m: FrontendMessage): string[] {
-  switch (m.type) {
-    case 'parse':
-    case 'describe':
-    case 'close':
-      return [m.name];
-    case 'bind':
-      return [m.portal, m.statement];
-    case 'execute':
-      return [m.portal];
-    default:
-      return [];
-  }
-}
 
 interface Bound {
   readonly sql: string;
@@ -176,12 +150,15 @@ export async function serveSession(
     return stray;
   };
 
+  /** The client is told when the session check kept what was held from the upstream (none of it ran). */
+  const unsent = (why?: string) => void (why === undefined || ctx.send(backend.error({ severity: 'ERROR', code: SQLSTATE.unsafe, message: why })));
+
   /** Sends what is held, for a Flush: false when the upstream did not accept all of it (the batch failed there). */
   const flushHeld = async (): Promise<boolean> => {
     const before = held.splice(0);
     let accepted = 0;
     const counted = before.map((p) => ({ ...p, accepted: () => (p.accepted?.(), accepted++) }));
-    if (counted.length > 0) await upstream.sync(counted);
+    if (counted.length > 0) unsent(await upstream.sync(counted));
     return accepted === counted.length;
   };
 
@@ -216,7 +193,7 @@ export async function serveSession(
       const parts = held;
       held = [];
       binds = [];
-      if (!skipping && parts.length > 0) await upstream.sync(parts);
+      if (!skipping && parts.length > 0) unsent(await upstream.sync(parts));
       settle();
       skipping = false;
       if (upstream.status() === 'I') portals.clear(); // As Postgres: a transaction's end drops its portals.
@@ -226,7 +203,7 @@ export async function serveSession(
     if (m.type === 'query') {
       // A simple Query ends any extended batch: what was held is sent first, as the server would have had it.
       if (!skipping) unexecuted();
-      if (held.length > 0 && !skipping) await upstream.sync(held.splice(0));
+      if (held.length > 0 && !skipping) unsent(await upstream.sync(held.splice(0)));
       held = [];
       binds = [];
       settle();

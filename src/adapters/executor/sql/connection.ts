@@ -161,8 +161,9 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
         : undefined;
     try {
       // Read-only as the session default too, so an agent's own COMMIT cannot
-      // leave the read-only transaction; DISCARD ALL below restores it.
-      const begin = readOnly ? 'SET default_transaction_read_only = on; BEGIN READ ONLY' : scope?.ok ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
+      // leave the read-only transaction; DISCARD ALL below restores it. A read is READ COMMITTED whatever the
+      // database's default: above it, the check would read the catalogs as of the latch's snapshot, taken before its wait.
+      const begin = readOnly ? 'SET default_transaction_read_only = on; BEGIN READ ONLY ISOLATION LEVEL READ COMMITTED' : scope?.ok ? 'BEGIN ISOLATION LEVEL REPEATABLE READ' : 'BEGIN';
       // No schema change through the gateway commits between the check and the statement (catalog-latch.ts).
       const latch = restLatch(!readOnly && changesCatalogs(facts) ? 'exclusive' : 'shared', !readOnly && scope?.ok === true);
       if (latch.before) await call(client.query(latch.sql));

@@ -19,7 +19,7 @@ import { bounded, StatementTimedOut, stopBackend } from './cancel.ts';
 import { LATCH_SHARED_SQL } from './catalog-latch.ts';
 import { PREVIEW_CHECK_SQL, previewRefusal, type PreviewCheckRow } from './preview-check.ts';
 import { previewScope, type PreviewTarget } from './preview-scope.ts';
-import { GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
+import { credentialRefusal, GUARD_SQL, guardParams, refusal, type GuardRow } from './session-guard.ts';
 
 export interface PreviewRunOptions {
   readonly name: string;
@@ -41,6 +41,9 @@ export interface PreviewRunOptions {
 export async function runPreview(opts: PreviewRunOptions, input: SqlInput): Promise<PreviewOutcome> {
   const scope = previewScope(input.sql, { readOnlyFunctions: opts.readOnlyFunctions });
   if (!scope.ok) return { status: 'skipped', reason: scope.reason };
+  // What no run reads, whatever rule allowed it (a credential, a custom setting by name), no preview reads before approval.
+  const unsafe = credentialRefusal(scope.names);
+  if (unsafe) return { status: 'skipped', reason: unsafe.message.replace(/; nothing ran$/, '') };
   const params = input.params ?? [];
   if (params.length > 0 && scope.targets.length > 1) return { status: 'skipped', reason: 'several statements with parameters do not run' };
   const graceMs = Math.min(5_000, Math.max(1_000, opts.timeoutMs));
@@ -61,7 +64,9 @@ export async function runPreview(opts: PreviewRunOptions, input: SqlInput): Prom
     await call(
       client.query(
         // The latch (catalog-latch.ts): no schema change through the gateway commits between the checks and the statement.
-        `BEGIN; SET LOCAL statement_timeout = ${opts.timeoutMs}; SET LOCAL lock_timeout = ${opts.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${idleMs}; SET LOCAL jit = off; ${LATCH_SHARED_SQL}`,
+        // READ COMMITTED whatever the database's default: above it, the first query's snapshot (taken before the latch's
+        // wait) would show the checks the catalogs as they were before a schema change the statement then runs under.
+        `BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = ${opts.timeoutMs}; SET LOCAL lock_timeout = ${opts.lockTimeoutMs}; SET LOCAL idle_in_transaction_session_timeout = ${idleMs}; SET LOCAL jit = off; ${LATCH_SHARED_SQL}`,
       ),
     );
     const guard = await call(client.query<GuardRow>(GUARD_SQL, guardParams(scope.names, true, opts.allowed)));

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewOutcome } from '../../../core/preview.ts';
 import { createTestDatabase } from '../../../../test/support/postgres.ts';
+import { LATCH_KEYS } from './catalog-latch.ts';
 import { createPostgresConnection } from './connection.ts';
 import { loadSqlParser } from './facts.ts';
 
@@ -166,12 +167,48 @@ describe.skipIf(!db)('impact preview (real PostgreSQL)', () => {
     ['UPDATE accounts SET balance = abs(balance) WHERE id = 1', /public\.abs/],
     ['UPDATE missing_table SET n = 1 WHERE id = 1', /missing_table/],
     ['DELETE FROM accounts WHERE id > 0 RETURNING *', /RETURNING/],
+    // What no run reads, whatever rule allowed it, is not read before any approval either.
+    ["UPDATE accounts SET balance = 1 WHERE current_setting('app.jwt_secret', true) LIKE 'a%'", /reads or calls app\.jwt_secret/],
   ])('does not run %s, and says why', async (sql, why) => {
     const before = await state();
     const p = await preview(sql);
     expect(p.status).toBe('skipped');
     expect(p.status === 'skipped' && p.reason).toMatch(why);
     expect(await state()).toBe(before);
+  });
+
+  it('checks the catalogs as the write will run, on a database whose transactions default to SERIALIZABLE', async () => {
+    const u = new URL(url);
+    u.searchParams.set('options', '-c default_transaction_isolation=serializable');
+    const serial = createPostgresConnection({ name: 'ledger', url: u.toString(), tags: {}, preview: { timeoutMs: 20_000, lockTimeoutMs: 20_000 } });
+    const ddl = new pg.Client({ connectionString: url });
+    await ddl.connect();
+    await admin.query('CREATE TABLE raced (id int PRIMARY KEY, n int); INSERT INTO raced VALUES (1, 1)');
+    try {
+      const before = await state();
+      // A schema change through the gateway holds the latch until it commits: a trigger that advances the sequence.
+      await ddl.query(`BEGIN; SELECT pg_advisory_xact_lock(${LATCH_KEYS[0]}, ${LATCH_KEYS[1]});
+        CREATE TRIGGER raced_bump BEFORE UPDATE ON raced FOR EACH ROW EXECUTE FUNCTION public.bump()`);
+      const running = serial.preview!({ sql: 'UPDATE raced SET n = 2 WHERE id = 1' });
+      // Until the preview waits on the latch (its first query, in SERIALIZABLE, took the snapshot before the wait).
+      const deadline = Date.now() + 20_000;
+      let waiting = false;
+      while (!waiting && Date.now() < deadline) {
+        const r = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock_shared%'`);
+        waiting = r.rows.length > 0;
+        if (!waiting) await new Promise((res) => setTimeout(res, 25));
+      }
+      expect(waiting).toBe(true);
+      await ddl.query('COMMIT');
+      const p = await running;
+      expect(p.status === 'skipped' && p.reason).toMatch(/trigger raced_bump on raced/);
+      expect(await state()).toBe(before);
+    } finally {
+      await ddl.query('ROLLBACK').catch(() => {});
+      await ddl.end();
+      await serial.close();
+      await admin.query('DROP TABLE raced');
+    }
   });
 
   it('runs one preview at a time on a connection, and refuses more than 8 waiting', async () => {

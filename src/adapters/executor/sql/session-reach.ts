@@ -306,7 +306,10 @@ export const REACHED = `
             SELECT 'type ' OPERATOR(pg_catalog.||) n.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) t.typname
               FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
              WHERE t.oid OPERATOR(pg_catalog.=) d.refobjid AND ${notCatalog('t.oid')} AND NOT ${member('pg_type', 't.oid')}
-               AND NOT (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['c', 'e', 'p']::pg_catalog."char"[])))
+               AND NOT (t.typtype OPERATOR(pg_catalog.=) ANY (ARRAY['c', 'e', 'p']::pg_catalog."char"[]))
+               /* A domain's CHECK depends on its domain, whose CHECK it is: what it calls is checked above and by name. */
+               AND NOT EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE obj.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
+                                 AND k.oid OPERATOR(pg_catalog.=) obj.objid AND k.contypid OPERATOR(pg_catalog.=) t.oid))
         END AS what
         FROM (
           SELECT rel.oid::pg_catalog.regclass::pg_catalog.text AS via, o.classid, o.objid

@@ -90,14 +90,19 @@ export function withoutTrailingSemicolons(text: string): string {
   return text.slice(0, end);
 }
 
-/** The table's primary key and writable columns, read in the run's transaction. */
-export const UNDO_TABLE_SQL = `SELECT c.relkind::text AS kind,
-  array(SELECT a.attname::text FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
-        JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-        WHERE i.indrelid = c.oid AND i.indisprimary ORDER BY k.n) AS keys,
-  array(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-        ORDER BY a.attnum) AS columns
-FROM pg_class c WHERE c.oid = to_regclass($1)`;
+/**
+ * The table's primary key and writable columns, read in the run's transaction. Every function, operator and
+ * catalog qualified: the session's search_path may hold a function that an unqualified call would pick over the
+ * built-in (`public.unnest(int2vector)` is an exact match for `indkey`, which `pg_catalog.unnest(anyarray)` is not).
+ */
+const EQ = 'OPERATOR(pg_catalog.=)';
+export const UNDO_TABLE_SQL = `SELECT c.relkind::pg_catalog.text AS kind,
+  ARRAY(SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_index i CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, n)
+        JOIN pg_catalog.pg_attribute a ON a.attrelid ${EQ} i.indrelid AND a.attnum ${EQ} k.attnum
+        WHERE i.indrelid ${EQ} c.oid AND i.indisprimary ORDER BY k.n) AS keys,
+  ARRAY(SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a WHERE a.attrelid ${EQ} c.oid AND a.attnum OPERATOR(pg_catalog.>) 0
+        AND NOT a.attisdropped AND a.attgenerated ${EQ} '' ORDER BY a.attnum) AS columns
+FROM pg_catalog.pg_class c WHERE c.oid ${EQ} pg_catalog.to_regclass($1::pg_catalog.text)`;
 
 export interface UndoTableRow {
   kind: string;

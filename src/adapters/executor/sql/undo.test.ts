@@ -223,4 +223,19 @@ describe.skipIf(!db)('undo of approved writes (real PostgreSQL)', () => {
     expect(await rows()).toBe(was);
     expect(await table('accounts')).not.toBe('[]');
   });
+
+  it("reads the table's key without calling a function of the search_path that shadows a built-in (public.unnest(int2vector))", async () => {
+    // Made earlier by an agent's allowed DDL: an exact match for pg_index.indkey, which wins over pg_catalog.unnest(anyarray).
+    await admin.query(`CREATE TABLE shadow_hits (n int);
+      CREATE FUNCTION public.unnest(int2vector) RETURNS SETOF int2 LANGUAGE plpgsql AS
+        $$BEGIN INSERT INTO shadow_hits VALUES (1); RETURN QUERY SELECT pg_catalog.unnest($1::int2[]); END$$`);
+    try {
+      const r = await conn.execute({ sql: "UPDATE pairs SET v = v WHERE a = 1 AND b = 'x'" }, { readOnly: false });
+      expect(r.ok).toBe(true);
+      expect(r.undo?.status).toBe('captured');
+      expect((await admin.query('SELECT count(*)::int AS c FROM shadow_hits')).rows[0].c).toBe(0);
+    } finally {
+      await admin.query('DROP FUNCTION public.unnest(int2vector); DROP TABLE shadow_hits');
+    }
+  });
 });

@@ -5,6 +5,7 @@
 import { serialize } from 'pg-protocol';
 import { LATCH_EXCLUSIVE_SQL, LATCH_SHARED_SQL } from './catalog-latch.ts';
 import { GUARD_SQL } from './session-guard.ts';
+import type { WireRelay } from './wire-relay.ts';
 
 export { latchStep } from './catalog-latch.ts';
 
@@ -14,6 +15,9 @@ export const PORTAL = `${RESERVED_PREFIX}p`;
 export const OWN: Readonly<Record<string, string>> = {
   begin: 'BEGIN',
   begin_ro: 'BEGIN READ ONLY',
+  // For a read, and a Parse sent alone (wire-input-check.ts): whatever the database's default, the check reads the
+  // catalogs as the statement then runs under them (above READ COMMITTED, as of the latch's snapshot, taken before its wait).
+  begin_ro_rc: 'BEGIN READ ONLY ISOLATION LEVEL READ COMMITTED',
   commit: 'COMMIT',
   rollback: 'ROLLBACK',
   savepoint: `SAVEPOINT ${RESERVED_PREFIX}ro`,
@@ -49,4 +53,22 @@ export function bindOwn(key: string, values: readonly (string | null)[] | undefi
   let bytes = bareBinds.get(key);
   if (!bytes) bareBinds.set(key, (bytes = serialize.bind({ portal: PORTAL, statement: RESERVED_PREFIX + key, values: [] })));
   return bytes;
+}
+
+const TEXT_ARRAY = 1009;
+
+/**
+ * Prepares every one of the gateway's statements on the session, each closed first: after a DEALLOCATE of some other
+ * name the rest still exist, and whatever holds a name now is replaced. True when the server took them all.
+ *
+ * @example
+ * if (!(await prepareOwn(relay))) return refused('SQL_SESSION_UNSAFE', '…');
+ */
+export async function prepareOwn(relay: WireRelay): Promise<boolean> {
+  const answers = Object.entries(OWN).flatMap(([key, text]) => [
+    relay.send(serialize.close({ type: 'S', name: RESERVED_PREFIX + key }), 'close', 'gateway'),
+    relay.send(serialize.parse({ name: RESERVED_PREFIX + key, text, types: key === 'guard' ? Array(6).fill(TEXT_ARRAY) : [] }), 'parse', 'gateway'),
+  ]);
+  await relay.send(serialize.sync(), 'sync', 'gateway');
+  return (await Promise.all(answers)).every((a) => a.outcome === 'answered' && !a.error);
 }

@@ -25,6 +25,7 @@ import { CountersignError } from '../../../core/errors.ts';
 import type { WireOutcome, WirePart, WireUpstream } from '../../../core/ports.ts';
 import { noticeFields } from '../../../surfaces/pg/protocol.ts';
 import { containsNode } from './facts.ts';
+import { inputCheckSteps, inputRefusal } from './wire-input-check.ts';
 import { analyseSqlAsync, analyseSqlCached, containsNodeAsync } from './analysis-cache.ts';
 import { OFFLOAD_MIN_CHARS } from './analysis-offload.ts';
 import { cacheKey, GuardCache, stateSql, verifySql } from './guard-cache.ts';
@@ -34,9 +35,7 @@ import { refused, tell } from './wire-outcome.ts';
 import { CANCELLED, cancelledByClient } from './wire-cancel.ts';
 import { CHECK_FAILED, checkStep, PreparedWatch } from './prepared-watch.ts';
 import { bytes, dataRowNullableText, dataRowText, sqlstate } from './upstream-frames.ts';
-import { bindOwn, CLOSE_PORTAL, EXECUTE_PORTAL, latchStep, OWN, RESERVED_PREFIX } from './wire-own.ts';
-
-const TEXT_ARRAY = 1009;
+import { bindOwn, CLOSE_PORTAL, EXECUTE_PORTAL, latchStep, OWN, prepareOwn, RESERVED_PREFIX } from './wire-own.ts';
 
 type RunPlan = Parameters<WireUpstream['run']>[1];
 type Opened = 'transaction' | 'savepoint' | null;
@@ -90,15 +89,16 @@ export class WireSession {
    * Sends messages with no Execute after them (a Parse, Describe, Close, or an empty statement's Bind, up to the client's Sync or Flush)
    * and a Sync of the gateway's, for a Flush too: a Parse opens a transaction that holds the locks it took (ROW EXCLUSIVE for an UPDATE)
    * until a Sync, and after an error the server skips every message up to one, the gateway's too (the client skips the rest itself).
+   * Returns why none of them was sent, when the check before them refused.
    */
-  async sync(parts: readonly WirePart[]): Promise<void> {
-    // Anything but a Close runs code, read-only and undone after (the statement stays): a Parse the input of its literals (`'{1}'::d[]`:
-    // domain d's CHECK), a Describe of a statement a schema change invalidated too (parsed again first, CachedPlanGetTargetList),
-    // and the Bind of an empty statement (session.ts answers its Execute) its parameters' input, by the types its Parse declared.
+  async sync(parts: readonly WirePart[]): Promise<string | undefined> {
+    // Anything but a Close runs code, read-only and undone after (the statement stays), once a read's check passed (wire-input-check.ts):
+    // a Parse the input of its literals (`'{1}'::d[]`: domain d's CHECK), a Describe of a statement a schema change invalidated too (parsed
+    // again first, CachedPlanGetTargetList), and the Bind of an empty statement (session.ts answers its Execute) its parameters' input.
     const status = this.relay.status;
     const ro = status !== 'E' && parts.some((p) => p.kind !== 'close') && (this.prepared || (await this.prepare()));
-    const check = ro && this.watch.pending ? this.step(checkStep([null, null])) : undefined;
-    if (ro) for (const key of status === 'I' ? ['begin_ro'] : ['savepoint', 'read_only']) void this.step({ key });
+    const why = ro ? await this.inputCheck(status) : undefined;
+    if (why) return why;
     const answers = parts.map((p) => this.relay.send(bytes(p.raw), p.kind, 'client'));
     // That input may be a domain CHECK that runs SQL, and PREPARE and DEALLOCATE run in a read-only transaction too: the
     // gateway's statements are checked again before its own end of the flight uses one (the server skips the rest when
@@ -106,19 +106,26 @@ export class WireSession {
     const after = ro ? this.step(checkStep([null, null])) : undefined;
     if (ro) for (const key of status === 'I' ? ['rollback'] : ['undo', 'release']) void this.step({ key });
     await this.relay.send(serialize.sync(), 'sync', 'gateway');
-    if (check && this.checked(await check, [null, null])) return;
     const failed = (await Promise.all(answers)).some((a) => a.outcome !== 'answered' || a.error);
     if (after) {
       // Failed, the client's Parse stopped the flight before the check: whatever its input ran, the names are checked
       // before their next use. Passed, the gateway's names hold; the client's are checked again before their next Bind.
       if (failed) this.watch.wrote();
-      else if (this.checked(await after, [null, null])) return;
+      else if (this.checked(await after, [null, null])) return undefined;
       else this.watch.ranCode();
     }
     await tell(parts, answers);
     // Failed: the gateway's transaction or savepoint is undone, and the client's block fails as it would have.
     if (ro && failed) await this.undo(status === 'I' ? 'transaction' : 'savepoint').then(() => (status === 'T' ? this.fail() : undefined));
     this.relay.takeOutcome();
+  }
+
+  /** The checks before messages with no Execute (wire-input-check.ts): when one refuses, what it opened is undone and the reason returned. */
+  private async inputCheck(status: 'I' | 'T'): Promise<string | undefined> {
+    if (this.watch.pending && this.checked((await this.own([checkStep([null, null])]))[0], [null, null])) return CHECK_FAILED;
+    const why = inputRefusal(await this.own(inputCheckSteps(status, (this.allowedLiteral ??= arrayLiteral([...this.allowed])))), status, this.options);
+    if (why) await this.undo(status === 'I' ? 'transaction' : 'savepoint').then(() => (status === 'T' ? this.fail() : undefined));
+    return why;
   }
 
   async run(input: SqlInput, plan: RunPlan): Promise<WireOutcome> {
@@ -168,7 +175,7 @@ export class WireSession {
     let fill: { key: string; state: string | null } | undefined;
     if (wrap) {
       if (!this.prepared && !(await this.prepare())) return refused('SQL_SESSION_UNSAFE', 'the gateway could not prepare its session check on the upstream; nothing ran');
-      const pre: string[] = [...(status === 'I' ? [plan.readOnly ? 'begin_ro' : 'begin'] : plan.readOnly ? ['savepoint', 'read_only'] : []), latchStep(plan.readOnly, facts)]; // the latch before the check (catalog-latch.ts)
+      const pre: string[] = [...(status === 'I' ? [plan.readOnly ? 'begin_ro_rc' : 'begin'] : plan.readOnly ? ['savepoint', 'read_only'] : []), latchStep(plan.readOnly, facts)]; // the latch before the check (catalog-latch.ts)
       opened = status === 'I' ? 'transaction' : plan.readOnly ? 'savepoint' : null;
       const values = guardParams(names, plan.readOnly, NO_NAMES).map(arrayLiteral);
       if (plan.readOnly) values[GUARD_ALLOWED] = this.allowedLiteral ??= arrayLiteral([...this.allowed]);
@@ -314,14 +321,7 @@ export class WireSession {
   }
 
   private async prepare(): Promise<boolean> {
-    // Each is closed first: after a DEALLOCATE of some other name the rest still exist, and whatever holds a name now is replaced.
-    const answers = Object.entries(OWN).flatMap(([key, text]) => [
-      this.relay.send(serialize.close({ type: 'S', name: RESERVED_PREFIX + key }), 'close', 'gateway'),
-      this.relay.send(serialize.parse({ name: RESERVED_PREFIX + key, text, types: key === 'guard' ? Array(6).fill(TEXT_ARRAY) : [] }), 'parse', 'gateway'),
-    ]);
-    await this.relay.send(serialize.sync(), 'sync', 'gateway');
-    const ok = await Promise.all(answers);
-    this.prepared = ok.every((a) => a.outcome === 'answered' && !a.error);
+    this.prepared = await prepareOwn(this.relay);
     this.probe = 'pending';
     return this.prepared;
   }
