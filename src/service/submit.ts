@@ -17,7 +17,7 @@ import type { MetaCondition, SessionRunner } from '../core/ports.ts';
 import type { Deps } from './deps.ts';
 import { IN_FORCE_MAX_AGE_MS } from './config-in-force.ts';
 import { startPreview } from './preview.ts';
-import { executeApproved, runClaimed, runDeadline } from './execute.ts';
+import { claimApproved, runClaimed, runDeadline } from './execute.ts';
 import { approveByGrant } from './grant-use.ts';
 import { expireIfDue } from './expire.ts';
 import { replay, type Submitted } from './idempotent-replay.ts';
@@ -218,7 +218,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     if (lost) return lost;
     if (granted) {
       deps.notifier.publish(granted);
-      return fresh(await executeApproved(deps, granted.id));
+      return fresh(await runGranted(deps, granted));
     }
     await checkPendingCap(deps, cmd.principal);
     const earlier = await record(pending, [
@@ -244,4 +244,21 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   const earlier = await record(executing, [submitted, ...shadow], deps.inForce?.condition);
   if (earlier) return earlier;
   return fresh(await runClaimed(deps, executing, decision, cmd.runner));
+}
+
+/**
+ * Runs a request a grant just approved. Its approval is written (the grant's use spent); the claim is a second write.
+ * If that one fails (the store went away between the two), the request stands approved and the sweep runs it once: the
+ * agent is answered with it as it stands, to wait on like any approved request, never with a store error, whose
+ * "nothing changed or ran, retry" would have it submit again and spend another use of the grant on a second run.
+ */
+async function runGranted(deps: Deps, granted: RequestRecord): Promise<RequestRecord> {
+  let claim;
+  try {
+    claim = await claimApproved(deps, granted.id);
+  } catch (e) {
+    deps.log.error({ requestId: granted.id, err: e }, 'claiming a request a grant approved failed; it stays approved for the sweep');
+    return (await deps.store.getRequest(granted.id).catch(() => undefined)) ?? granted;
+  }
+  return claim.claimed ? runClaimed(deps, claim.request, claim.decision) : claim.request;
 }

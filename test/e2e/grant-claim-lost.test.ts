@@ -1,0 +1,107 @@
+/**
+ * A held action approved by a scoped grant is recorded as approved, then claimed in a second write. When the store
+ * fails between the two (here the claim's write loses its connection, 57P01, once), the request stands approved in the
+ * store and the sweep runs it: the agent must be told so (the request, approved, to wait on), never STORE_UNAVAILABLE,
+ * whose "nothing changed or ran; retry later" would have it submit again and spend another use of the grant on a
+ * second run. Real gateway process on PostgreSQL.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { eventually } from '../support/gateway.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+import { startReplica, type Replica } from '../support/replica.ts';
+import { startUpstream, type Upstream } from '../support/upstream.ts';
+
+const db = await createTestDatabase();
+const SLOW = 120_000;
+
+let dir: string;
+let upstream: Upstream;
+let gw: Replica;
+const keys: Record<string, string> = {};
+
+async function sql(text: string): Promise<pg.QueryResultRow[]> {
+  const c = new pg.Client({ connectionString: db!.url });
+  await c.connect();
+  try {
+    return (await c.query(text)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+function principal(id: string, kind: 'agent' | 'human', extra: string): string {
+  const k = generateApiKey();
+  keys[id] = k.key;
+  return `  - { id: ${id}, kind: ${kind}, apiKeys: ["${k.hash}"]${extra} }`;
+}
+
+const refund = (amount: number) => gw.as(keys['deploy-bot'], '/v1/actions', { body: { connection: 'pay-api', input: { method: 'POST', path: '/refunds', body: { amount } }, reason: 'e2e' } });
+const runsOf = (amount: number) => upstream.calls.filter((c) => c.url === '/refunds' && c.body.includes(`"amount":${amount}`)).length;
+const statusOf = async (id: string) => (await sql(`SELECT status FROM requests WHERE id = '${id}'`))[0]?.['status'] as string | undefined;
+
+beforeAll(async () => {
+  if (!db) return;
+  dir = mkdtempSync(join(tmpdir(), 'cs-grant-claim-'));
+  upstream = await startUpstream();
+  const configFile = join(dir, 'countersign.yaml');
+  writeFileSync(
+    configFile,
+    `server: { port: 0 }
+store: { postgres: { url: ${JSON.stringify(db.url)}, poolSize: 4 } }
+audit: { keyDir: ${JSON.stringify(join(dir, 'keys'))} }
+log: { level: silent }
+principals:
+${principal('deploy-bot', 'agent', ', actsFor: carol')}
+${principal('carol', 'human', ', groups: [dev]')}
+${principal('alice', 'human', ', groups: [sre]')}
+connections:
+  - name: pay-api
+    kind: http
+    url: ${upstream.url}
+policy:
+  default: deny
+  rules:
+    - id: refunds
+      when: facts.http.path == "/refunds"
+      effect: approve
+      approvers: [{ groups: [sre] }]
+      grant: { maxUses: 5, maxDuration: 1h, vary: [body.amount] }
+`,
+  );
+  gw = await startReplica(configFile);
+}, SLOW);
+
+afterAll(async () => {
+  await gw?.stop();
+  await upstream?.close();
+  await db?.drop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, SLOW);
+
+describe.skipIf(!db)('a grant-approved action whose claim the store failed', () => {
+  it('is answered as approved (it runs once, by the sweep), not as STORE_UNAVAILABLE inviting a second submission', async () => {
+    const held = await refund(1);
+    expect([held.status, held.body.status]).toEqual([202, 'pending']);
+    const ok = await gw.as(keys['alice'], `/v1/requests/${held.body.id}/reviews`, { body: { verdict: 'approve', grant: { uses: 3, for: '30m' } } });
+    expect(ok.status).toBe(200);
+    await eventually(async () => ((await statusOf(held.body.id)) === 'succeeded' ? true : undefined), 20_000);
+
+    // The next claim (approved → executing) loses its connection once, as when the database restarts under it.
+    await sql(`CREATE SEQUENCE claim_shots;
+               CREATE FUNCTION lose_claim() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN IF nextval('claim_shots') = 1 THEN RAISE EXCEPTION 'terminating connection due to administrator command' USING ERRCODE = '57P01'; END IF; RETURN NEW; END $$;
+               CREATE TRIGGER lose_claim BEFORE INSERT OR UPDATE ON requests FOR EACH ROW WHEN (NEW.status = 'executing') EXECUTE FUNCTION lose_claim();`);
+    const res = await refund(2);
+    const id = (await sql(`SELECT id FROM requests WHERE id <> '${held.body.id}' ORDER BY created_at DESC LIMIT 1`))[0]!['id'] as string;
+    expect(Number((await sql(`SELECT last_value FROM claim_shots`))[0]!['last_value'])).toBeGreaterThanOrEqual(1);
+    expect([res.status, res.body.error?.code, res.body.id, res.body.status, res.body.grantedBy?.use]).toEqual([202, undefined, id, 'approved', 1]);
+    // The sweep claims it once the request has stood approved for a while: it runs once.
+    await eventually(async () => ((await statusOf(id)) === 'succeeded' ? true : undefined), 30_000);
+    expect(runsOf(2)).toBe(1);
+  }, SLOW);
+});
