@@ -333,11 +333,11 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, decision: D
   try {
     final = await record;
   } catch (e) {
-    // The action ran; only its outcome is lost. Saying "nothing ran" here would invite a retry,
-    // so the agent is told it ran. The request stays executing and the next start marks it interrupted.
-    deps.log.error({ requestId: claimed.id, err: e }, 'the outcome of an action that ran could not be recorded');
-    const code = isCountersignError(e, 'AUDIT_WRITE_FAILED') ? 'AUDIT_WRITE_FAILED' : 'INTERNAL';
-    throw new CountersignError(code, `the gateway ran the action but could not record its outcome; do not retry it (request ${claimed.id})`, {
+    // The action ran; only its outcome is lost. A code that means "nothing ran" (AUDIT_WRITE_FAILED, STORE_UNAVAILABLE,
+    // INTERNAL: retry) would have a client that acts on codes run it again, so it gets the one its request will show:
+    // it stays executing, and the sweep settles it as interrupted past its deadline. What failed is in the log.
+    deps.log.error({ requestId: claimed.id, err: e, code: isCountersignError(e) ? e.code : 'INTERNAL' }, 'the outcome of an action that ran could not be recorded');
+    throw new CountersignError('EXECUTION_INTERRUPTED', `the gateway ran the action but could not record its outcome; do not retry it (request ${claimed.id})`, {
       requestId: claimed.id,
     });
   }
