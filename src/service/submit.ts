@@ -7,7 +7,7 @@
  */
 import { OPERATION_BY_KIND, parseInput, type Action } from '../core/action.ts';
 import { actionDigest } from '../core/digest.ts';
-import { CountersignError } from '../core/errors.ts';
+import { CountersignError, isCountersignError } from '../core/errors.ts';
 import { decideTraced } from './decide.ts';
 import { checkIdempotencyKey, IdempotencyKeyTaken, storedIdempotencyKey } from '../core/idempotency.ts';
 import type { AuditDraft } from '../core/audit.ts';
@@ -214,7 +214,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     const pending: RequestRecord = { ...base, expiresAt, ...(traceparent ? { traceparent } : {}) };
     // A scoped grant of this shape approves it instead of reviewers (one use, consumed as it is recorded).
     let granted: RequestRecord | undefined;
-    const lost = await guarded(async () => (granted = await approveByGrant(deps, pending, [submitted, ...shadow], now)));
+    const lost = await guarded(async () => (granted = await grantOrFound(deps, pending, [submitted, ...shadow], now)));
     if (lost) return lost;
     if (granted) {
       deps.notifier.publish(granted);
@@ -261,4 +261,21 @@ async function runGranted(deps: Deps, granted: RequestRecord): Promise<RequestRe
     return (await deps.store.getRequest(granted.id).catch(() => undefined)) ?? granted;
   }
   return claim.claimed ? runClaimed(deps, claim.request, claim.decision) : claim.request;
+}
+
+/**
+ * approveByGrant, and when its write failed with its outcome unknown (the connection lost at COMMIT), the request as the
+ * store has it: that write may have committed, spending the grant's use on a request the sweep then runs. Found, it
+ * is run and answered as any the grant approved; not found, nothing was written and the failure stands.
+ */
+async function grantOrFound(deps: Deps, pending: RequestRecord, audit: readonly AuditDraft[], now: Date): Promise<RequestRecord | undefined> {
+  try {
+    return await approveByGrant(deps, pending, audit, now);
+  } catch (e) {
+    if (!isCountersignError(e, 'STORE_UNAVAILABLE')) throw e;
+    const written = await deps.store.getRequest(pending.id).catch(() => undefined);
+    if (written === undefined || written.grantedBy === undefined) throw e;
+    deps.log.warn({ requestId: pending.id }, 'the write that spent a grant use committed though its answer was lost');
+    return written;
+  }
 }

@@ -3,9 +3,12 @@
  * fails between the two (here the claim's write loses its connection, 57P01, once), the request stands approved in the
  * store and the sweep runs it: the agent must be told so (the request, approved, to wait on), never STORE_UNAVAILABLE,
  * whose "nothing changed or ran; retry later" would have it submit again and spend another use of the grant on a
- * second run. Real gateway process on PostgreSQL.
+ * second run. Likewise when the write that spends the use and records the request commits and its answer is lost (a
+ * TCP proxy between the gateway and PostgreSQL drops the connection as COMMIT's answer comes back). Real gateway
+ * process on PostgreSQL.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -22,6 +25,9 @@ const SLOW = 120_000;
 let dir: string;
 let upstream: Upstream;
 let gw: Replica;
+let proxy: Server;
+/** Set: the next connection that spends a grant's use loses its COMMIT's answer (the commit itself is durable). */
+let loseCommitOfUse = false;
 const keys: Record<string, string> = {};
 
 async function sql(text: string): Promise<pg.QueryResultRow[]> {
@@ -48,11 +54,37 @@ beforeAll(async () => {
   if (!db) return;
   dir = mkdtempSync(join(tmpdir(), 'cs-grant-claim-'));
   upstream = await startUpstream();
+  const target = new URL(db.url);
+  proxy = createServer((client) => {
+    const server = connect(Number(target.port || 5432), target.hostname);
+    let usedGrant = false;
+    let committing = false;
+    client.on('data', (b) => {
+      if (loseCommitOfUse && b.includes('cs_grant_use')) usedGrant = true;
+      if (usedGrant && b.includes('COMMIT')) committing = true;
+      server.write(b);
+    });
+    server.on('data', (b) => {
+      if (committing && b.includes('COMMIT\0')) {
+        loseCommitOfUse = false;
+        client.destroy();
+        server.destroy();
+        return;
+      }
+      client.write(b);
+    });
+    const end = () => (client.destroy(), server.destroy());
+    client.on('error', end).on('close', end);
+    server.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const via = new URL(db.url);
+  via.host = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
   const configFile = join(dir, 'countersign.yaml');
   writeFileSync(
     configFile,
     `server: { port: 0 }
-store: { postgres: { url: ${JSON.stringify(db.url)}, poolSize: 4 } }
+store: { postgres: { url: ${JSON.stringify(via.toString())}, poolSize: 4 } }
 audit: { keyDir: ${JSON.stringify(join(dir, 'keys'))} }
 log: { level: silent }
 principals:
@@ -78,6 +110,7 @@ policy:
 
 afterAll(async () => {
   await gw?.stop();
+  proxy?.close();
   await upstream?.close();
   await db?.drop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -103,5 +136,17 @@ describe.skipIf(!db)('a grant-approved action whose claim the store failed', () 
     // The sweep claims it once the request has stood approved for a while: it runs once.
     await eventually(async () => ((await statusOf(id)) === 'succeeded' ? true : undefined), 30_000);
     expect(runsOf(2)).toBe(1);
+  }, SLOW);
+
+  it('whose use committed with its answer lost: answered with the request (it runs once), not STORE_UNAVAILABLE', async () => {
+    await sql('DROP TRIGGER lose_claim ON requests');
+    loseCommitOfUse = true;
+    const res = await refund(3);
+    expect(loseCommitOfUse).toBe(false);
+    const rows = await sql(`SELECT id, status FROM requests ORDER BY created_at DESC LIMIT 1`);
+    const id = rows[0]!['id'] as string;
+    expect([res.status, res.body.error?.code, res.body.id]).toEqual([200, undefined, id]);
+    expect(res.body.status).toBe('succeeded');
+    expect(runsOf(3)).toBe(1);
   }, SLOW);
 });
