@@ -123,7 +123,11 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     if (earlier) return replay(deps, cmd.principal, earlier, digest, action.reason);
   }
   /** Records the request; undefined when it was, else what the submission that took its key first made. */
-  const record = (r: RequestRecord, audit: readonly AuditDraft[], onlyIf?: MetaCondition) => guarded(() => deps.store.insertRequest(r, audit, onlyIf));
+  // A write whose outcome is unknown (its connection lost at the commit) may have recorded it: a request the store has
+  // is answered (and run, if allowed, within its deadline) as written, never as "nothing changed, retry", which would
+  // have its agent submit it again and reviewers asked twice for one action.
+  const record = (r: RequestRecord, audit: readonly AuditDraft[], onlyIf?: MetaCondition) =>
+    guarded(() => deps.store.insertRequest(r, audit, onlyIf).catch((e: unknown) => writtenAnyway(deps, r.id, e)));
   const guarded = async (insert: () => Promise<unknown>): Promise<Submitted | undefined> => {
     try {
       await insert();
@@ -268,6 +272,13 @@ async function runGranted(deps: Deps, granted: RequestRecord): Promise<RequestRe
  * store has it: that write may have committed, spending the grant's use on a request the sweep then runs. Found, it
  * is run and answered as any the grant approved; not found, nothing was written and the failure stands.
  */
+/** Resolves when a write that failed with its outcome unknown did record request `id`; otherwise throws its failure. */
+async function writtenAnyway(deps: Deps, id: string, e: unknown): Promise<void> {
+  if (!isCountersignError(e, 'STORE_UNAVAILABLE')) throw e;
+  if ((await deps.store.getRequest(id).catch(() => undefined)) === undefined) throw e;
+  deps.log.warn({ requestId: id }, 'a request was recorded though the answer to its write was lost');
+}
+
 async function grantOrFound(deps: Deps, pending: RequestRecord, audit: readonly AuditDraft[], now: Date): Promise<RequestRecord | undefined> {
   try {
     return await approveByGrant(deps, pending, audit, now);

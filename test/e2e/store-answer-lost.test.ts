@@ -1,11 +1,12 @@
 /**
- * A held action approved by a scoped grant is recorded as approved, then claimed in a second write. When the store
- * fails between the two (here the claim's write loses its connection, 57P01, once), the request stands approved in the
- * store and the sweep runs it: the agent must be told so (the request, approved, to wait on), never STORE_UNAVAILABLE,
- * whose "nothing changed or ran; retry later" would have it submit again and spend another use of the grant on a
- * second run. Likewise when the write that spends the use and records the request commits and its answer is lost (a
- * TCP proxy between the gateway and PostgreSQL drops the connection as COMMIT's answer comes back). Real gateway
- * process on PostgreSQL.
+ * A write of submit that failed where it may have committed must not be answered STORE_UNAVAILABLE ("nothing changed
+ * or ran; retry later") when the store has it: a retry would submit the action again. A held action approved by a
+ * scoped grant is recorded as approved, then claimed in a second write: when the claim fails (its connection lost,
+ * 57P01, once) the request stands approved and the sweep runs it, so the agent gets it (approved) to wait on, not a
+ * 503 that would spend another use of the grant on a second run. Likewise when the write that spends the use commits
+ * and its answer is lost, and when a held request's record commits and its answer is lost (a retry would hold the
+ * action twice): a TCP proxy between the gateway and PostgreSQL drops the connection as that answer comes back.
+ * Real gateway process on PostgreSQL.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
@@ -28,6 +29,8 @@ let gw: Replica;
 let proxy: Server;
 /** Set: the next connection that spends a grant's use loses its COMMIT's answer (the commit itself is durable). */
 let loseCommitOfUse = false;
+/** Set: the next transaction that carries this text loses the answer that ends it (ReadyForQuery, idle: committed). */
+let loseEndOf: string | undefined;
 const keys: Record<string, string> = {};
 
 async function sql(text: string): Promise<pg.QueryResultRow[]> {
@@ -52,19 +55,27 @@ const statusOf = async (id: string) => (await sql(`SELECT status FROM requests W
 
 beforeAll(async () => {
   if (!db) return;
-  dir = mkdtempSync(join(tmpdir(), 'cs-grant-claim-'));
+  dir = mkdtempSync(join(tmpdir(), 'cs-answer-lost-'));
   upstream = await startUpstream();
   const target = new URL(db.url);
   proxy = createServer((client) => {
     const server = connect(Number(target.port || 5432), target.hostname);
     let usedGrant = false;
     let committing = false;
+    let ending = false;
     client.on('data', (b) => {
+      if (loseEndOf !== undefined && b.includes(loseEndOf)) ending = true;
       if (loseCommitOfUse && b.includes('cs_grant_use')) usedGrant = true;
       if (usedGrant && b.includes('COMMIT')) committing = true;
       server.write(b);
     });
     server.on('data', (b) => {
+      if (ending && b.includes(Buffer.from([0x5a, 0, 0, 0, 5, 0x49]))) {
+        loseEndOf = undefined;
+        client.destroy();
+        server.destroy();
+        return;
+      }
       if (committing && b.includes('COMMIT\0')) {
         loseCommitOfUse = false;
         client.destroy();
@@ -103,6 +114,13 @@ policy:
       effect: approve
       approvers: [{ groups: [sre] }]
       grant: { maxUses: 5, maxDuration: 1h, vary: [body.amount] }
+    - id: reads
+      when: facts.http.method == "GET"
+      effect: allow
+    - id: payouts
+      when: facts.http.path == "/payouts"
+      effect: approve
+      approvers: [{ groups: [sre] }]
 `,
   );
   gw = await startReplica(configFile);
@@ -148,5 +166,22 @@ describe.skipIf(!db)('a grant-approved action whose claim the store failed', () 
     expect([res.status, res.body.error?.code, res.body.id]).toEqual([200, undefined, id]);
     expect(res.body.status).toBe('succeeded');
     expect(runsOf(3)).toBe(1);
+  }, SLOW);
+
+  it('held, whose record committed with its answer lost: answered with the request, so a retry does not hold it twice', async () => {
+    loseEndOf = 'lose-this-answer';
+    const res = await gw.as(keys['deploy-bot'], '/v1/actions', { body: { connection: 'pay-api', input: { method: 'POST', path: '/payouts', body: {} }, reason: 'lose-this-answer' } });
+    expect(loseEndOf).toBeUndefined();
+    const rows = await sql(`SELECT id, status FROM requests ORDER BY created_at DESC LIMIT 1`);
+    expect(rows[0]!['status']).toBe('pending');
+    expect([res.status, res.body.error?.code, res.body.id, res.body.status]).toEqual([202, undefined, rows[0]!['id'], 'pending']);
+  }, SLOW);
+
+  it('allowed, whose record (as running) committed with its answer lost: it runs then, once, instead of never', async () => {
+    loseEndOf = 'lose-this-read';
+    const res = await gw.as(keys['deploy-bot'], '/v1/actions', { body: { connection: 'pay-api', input: { method: 'GET', path: '/balance' }, reason: 'lose-this-read' } });
+    expect(loseEndOf).toBeUndefined();
+    expect([res.status, res.body.error?.code, res.body.status]).toEqual([200, undefined, 'succeeded']);
+    expect(upstream.calls.filter((c) => c.url === '/balance')).toHaveLength(1);
   }, SLOW);
 });
