@@ -267,11 +267,6 @@ async function runGranted(deps: Deps, granted: RequestRecord): Promise<RequestRe
   return claim.claimed ? runClaimed(deps, claim.request, claim.decision) : claim.request;
 }
 
-/**
- * approveByGrant, and when its write failed with its outcome unknown (the connection lost at COMMIT), the request as the
- * store has it: that write may have committed, spending the grant's use on a request the sweep then runs. Found, it
- * is run and answered as any the grant approved; not found, nothing was written and the failure stands.
- */
 /** Resolves when a write that failed with its outcome unknown did record request `id`; otherwise throws its failure. */
 async function writtenAnyway(deps: Deps, id: string, e: unknown): Promise<void> {
   if (!isCountersignError(e, 'STORE_UNAVAILABLE')) throw e;
@@ -279,6 +274,11 @@ async function writtenAnyway(deps: Deps, id: string, e: unknown): Promise<void> 
   deps.log.warn({ requestId: id }, 'a request was recorded though the answer to its write was lost');
 }
 
+/**
+ * approveByGrant, and when its write failed with its outcome unknown (the connection lost at COMMIT), the request as the
+ * store has it: that write may have committed, spending the grant's use on a request the sweep then runs. Found, it
+ * is run and answered as any the grant approved; not found, nothing was written and the failure stands.
+ */
 async function grantOrFound(deps: Deps, pending: RequestRecord, audit: readonly AuditDraft[], now: Date): Promise<RequestRecord | undefined> {
   try {
     return await approveByGrant(deps, pending, audit, now);
