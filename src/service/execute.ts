@@ -39,7 +39,7 @@ export function runDeadline(now: Date, maxRunMs: number, graceMs: number = RUN_G
   return new Date(now.getTime() + maxRunMs + graceMs).toISOString();
 }
 
-type Claim = { claimed: true; request: RequestRecord; decision: Decision } | { claimed: false; request: RequestRecord };
+export type Claim = { claimed: true; request: RequestRecord; decision: Decision } | { claimed: false; request: RequestRecord };
 
 /**
  * Claims and runs an approved request. Returns the final record, or the record
@@ -51,6 +51,18 @@ type Claim = { claimed: true; request: RequestRecord; decision: Decision } | { c
  * const done = await executeApproved(deps, 'req_…'); // done.status: 'succeeded' | 'failed' | 'denied' | 'pending'
  */
 export async function executeApproved(deps: Deps, id: string, runner?: SessionRunner): Promise<RequestRecord> {
+  const claim = await claimApproved(deps, id, runner);
+  return claim.claimed ? runClaimed(deps, claim.request, claim.decision, runner) : claim.request;
+}
+
+/**
+ * The claim of an approved request alone (see executeApproved): claimed, it is this caller's to run with runClaimed.
+ * A throw means the claim's write failed, and the request may stand approved (it runs once, by whoever claims it next).
+ *
+ * @example
+ * const claim = await claimApproved(deps, 'req_…'); if (claim.claimed) await runClaimed(deps, claim.request, claim.decision);
+ */
+export async function claimApproved(deps: Deps, id: string, runner?: SessionRunner): Promise<Claim> {
   // Set by the mutation (the last call of it is what was written), reported once it committed.
   let policyErrors: readonly { rule: string }[] = [];
   deps.tracer.request(id);
@@ -210,8 +222,7 @@ export async function executeApproved(deps: Deps, id: string, runner?: SessionRu
   }
   deps.notifier.publish(claim.request);
   for (const e of policyErrors) deps.metrics.policyError(e.rule);
-  if (!claim.claimed) return claim.request;
-  return runClaimed(deps, claim.request, claim.decision, runner);
+  return claim;
 }
 
 /**
@@ -322,11 +333,11 @@ export async function runClaimed(deps: Deps, claimed: RequestRecord, decision: D
   try {
     final = await record;
   } catch (e) {
-    // The action ran; only its outcome is lost. Saying "nothing ran" here would invite a retry,
-    // so the agent is told it ran. The request stays executing and the next start marks it interrupted.
-    deps.log.error({ requestId: claimed.id, err: e }, 'the outcome of an action that ran could not be recorded');
-    const code = isCountersignError(e, 'AUDIT_WRITE_FAILED') ? 'AUDIT_WRITE_FAILED' : 'INTERNAL';
-    throw new CountersignError(code, `the gateway ran the action but could not record its outcome; do not retry it (request ${claimed.id})`, {
+    // The action ran; only its outcome is lost. A code that means "nothing ran" (AUDIT_WRITE_FAILED, STORE_UNAVAILABLE,
+    // INTERNAL: retry) would have a client that acts on codes run it again, so it gets the one its request will show:
+    // it stays executing, and the sweep settles it as interrupted past its deadline. What failed is in the log.
+    deps.log.error({ requestId: claimed.id, err: e, code: isCountersignError(e) ? e.code : 'INTERNAL' }, 'the outcome of an action that ran could not be recorded');
+    throw new CountersignError('EXECUTION_INTERRUPTED', `the gateway ran the action but could not record its outcome; do not retry it (request ${claimed.id})`, {
       requestId: claimed.id,
     });
   }

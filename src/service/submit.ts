@@ -7,7 +7,7 @@
  */
 import { OPERATION_BY_KIND, parseInput, type Action } from '../core/action.ts';
 import { actionDigest } from '../core/digest.ts';
-import { CountersignError } from '../core/errors.ts';
+import { CountersignError, isCountersignError } from '../core/errors.ts';
 import { decideTraced } from './decide.ts';
 import { checkIdempotencyKey, IdempotencyKeyTaken, storedIdempotencyKey } from '../core/idempotency.ts';
 import type { AuditDraft } from '../core/audit.ts';
@@ -17,7 +17,7 @@ import type { MetaCondition, SessionRunner } from '../core/ports.ts';
 import type { Deps } from './deps.ts';
 import { IN_FORCE_MAX_AGE_MS } from './config-in-force.ts';
 import { startPreview } from './preview.ts';
-import { executeApproved, runClaimed, runDeadline } from './execute.ts';
+import { claimApproved, runClaimed, runDeadline } from './execute.ts';
 import { approveByGrant } from './grant-use.ts';
 import { expireIfDue } from './expire.ts';
 import { replay, type Submitted } from './idempotent-replay.ts';
@@ -123,7 +123,11 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     if (earlier) return replay(deps, cmd.principal, earlier, digest, action.reason);
   }
   /** Records the request; undefined when it was, else what the submission that took its key first made. */
-  const record = (r: RequestRecord, audit: readonly AuditDraft[], onlyIf?: MetaCondition) => guarded(() => deps.store.insertRequest(r, audit, onlyIf));
+  // A write whose outcome is unknown (its connection lost at the commit) may have recorded it: a request the store has
+  // is answered (and run, if allowed, within its deadline) as written, never as "nothing changed, retry", which would
+  // have its agent submit it again and reviewers asked twice for one action.
+  const record = (r: RequestRecord, audit: readonly AuditDraft[], onlyIf?: MetaCondition) =>
+    guarded(() => deps.store.insertRequest(r, audit, onlyIf).catch((e: unknown) => writtenAnyway(deps, r.id, e)));
   const guarded = async (insert: () => Promise<unknown>): Promise<Submitted | undefined> => {
     try {
       await insert();
@@ -214,11 +218,11 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     const pending: RequestRecord = { ...base, expiresAt, ...(traceparent ? { traceparent } : {}) };
     // A scoped grant of this shape approves it instead of reviewers (one use, consumed as it is recorded).
     let granted: RequestRecord | undefined;
-    const lost = await guarded(async () => (granted = await approveByGrant(deps, pending, [submitted, ...shadow], now)));
+    const lost = await guarded(async () => (granted = await grantOrFound(deps, pending, [submitted, ...shadow], now)));
     if (lost) return lost;
     if (granted) {
       deps.notifier.publish(granted);
-      return fresh(await executeApproved(deps, granted.id));
+      return fresh(await runGranted(deps, granted));
     }
     await checkPendingCap(deps, cmd.principal);
     const earlier = await record(pending, [
@@ -244,4 +248,45 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   const earlier = await record(executing, [submitted, ...shadow], deps.inForce?.condition);
   if (earlier) return earlier;
   return fresh(await runClaimed(deps, executing, decision, cmd.runner));
+}
+
+/**
+ * Runs a request a grant just approved. Its approval is written (the grant's use spent); the claim is a second write.
+ * If that one fails (the store went away between the two), the request stands approved and the sweep runs it once: the
+ * agent is answered with it as it stands, to wait on like any approved request, never with a store error, whose
+ * "nothing changed or ran, retry" would have it submit again and spend another use of the grant on a second run.
+ */
+async function runGranted(deps: Deps, granted: RequestRecord): Promise<RequestRecord> {
+  let claim;
+  try {
+    claim = await claimApproved(deps, granted.id);
+  } catch (e) {
+    deps.log.error({ requestId: granted.id, err: e }, 'claiming a request a grant approved failed; it stays approved for the sweep');
+    return (await deps.store.getRequest(granted.id).catch(() => undefined)) ?? granted;
+  }
+  return claim.claimed ? runClaimed(deps, claim.request, claim.decision) : claim.request;
+}
+
+/** Resolves when a write that failed with its outcome unknown did record request `id`; otherwise throws its failure. */
+async function writtenAnyway(deps: Deps, id: string, e: unknown): Promise<void> {
+  if (!isCountersignError(e, 'STORE_UNAVAILABLE')) throw e;
+  if ((await deps.store.getRequest(id).catch(() => undefined)) === undefined) throw e;
+  deps.log.warn({ requestId: id }, 'a request was recorded though the answer to its write was lost');
+}
+
+/**
+ * approveByGrant, and when its write failed with its outcome unknown (the connection lost at COMMIT), the request as the
+ * store has it: that write may have committed, spending the grant's use on a request the sweep then runs. Found, it
+ * is run and answered as any the grant approved; not found, nothing was written and the failure stands.
+ */
+async function grantOrFound(deps: Deps, pending: RequestRecord, audit: readonly AuditDraft[], now: Date): Promise<RequestRecord | undefined> {
+  try {
+    return await approveByGrant(deps, pending, audit, now);
+  } catch (e) {
+    if (!isCountersignError(e, 'STORE_UNAVAILABLE')) throw e;
+    const written = await deps.store.getRequest(pending.id).catch(() => undefined);
+    if (written === undefined || written.grantedBy === undefined) throw e;
+    deps.log.warn({ requestId: pending.id }, 'the write that spent a grant use committed though its answer was lost');
+    return written;
+  }
 }

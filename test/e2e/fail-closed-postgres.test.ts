@@ -3,8 +3,9 @@
  * log alone cannot be written (its role lost INSERT on the table, or a
  * trigger refuses the one event), the request row beside it is not written
  * either, nothing runs, and the agent gets 503 AUDIT_WRITE_FAILED with no SQL
- * in it; an outcome that cannot be recorded after the run says so, and the
- * request is left for recovery instead of run again.
+ * in it; an outcome that cannot be recorded after the run says so (500
+ * EXECUTION_INTERRUPTED: it may have had an effect), and the request is left
+ * for recovery instead of run again.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -138,8 +139,9 @@ describe.skipIf(!db)('an audit log the gateway cannot write on PostgreSQL', () =
                CREATE TRIGGER refuse_outcome BEFORE INSERT ON audit_events FOR EACH ROW WHEN (NEW.type = 'request.succeeded') EXECUTE FUNCTION refuse_outcome();`);
     try {
       const res = await submit('GET', '/outcome-lost');
-      expect(res.status).toBe(503);
-      expect(res.body.error.code).toBe('AUDIT_WRITE_FAILED');
+      // Not AUDIT_WRITE_FAILED, whose stable meaning is "nothing ran, retry later": a client acting on the code would run it again.
+      expect(res.status).toBe(500);
+      expect(res.body.error.code).toBe('EXECUTION_INTERRUPTED');
       expect(res.body.error.message).toContain('do not retry');
       expect(JSON.stringify(res.body)).not.toContain('disk full');
       const id = (await sql(`SELECT request_id FROM audit_events WHERE type = 'request.submitted' ORDER BY seq DESC LIMIT 1`))[0]!['request_id'] as string;

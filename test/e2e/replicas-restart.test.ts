@@ -97,7 +97,7 @@ describe.skipIf(!available)('PostgreSQL restarted under load', () => {
     // Refused before anything ran: 503 with a stable code. Or, for an action already running when the database
     // went, ran but not recorded as finished: 500 saying not to retry it, naming its request, settled later.
     const refused = outcomes.slice(downFrom).filter((o) => o.status !== 200);
-    const ranUnfinished = refused.filter((o) => o.status === 500 && o.code === 'INTERNAL' && /ran the action but could not record its outcome; do not retry/.test(o.message ?? ''));
+    const ranUnfinished = refused.filter((o) => o.status === 500 && o.code === 'EXECUTION_INTERRUPTED' && /ran the action but could not record its outcome; do not retry/.test(o.message ?? ''));
     expect(refused.filter((o) => !ranUnfinished.includes(o) && !(o.status === 503 && ['STORE_UNAVAILABLE', 'STORE_BUSY'].includes(o.code ?? ''))).map((o) => `${o.status} ${o.code}`)).toEqual([]);
     expect(ranUnfinished.every((o) => typeof o.requestId === 'string')).toBe(true)
 

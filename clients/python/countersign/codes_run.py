@@ -46,7 +46,7 @@ class UndoUnavailable(CountersignError):
 
 
 class ExecutionInterrupted(CountersignError):
-    """The outcome of the action is unknown: no outcome was recorded by its run deadline (the gateway running it stopped, or the run outlived its time bound) and it may have had an effect, or it could not start in time after claiming it; it is not retried (at most once).
+    """The outcome of the action is unknown: no outcome was recorded by its run deadline (the gateway running it stopped, or the run outlived its time bound) or the gateway ran it but could not record its outcome, and it may have had an effect, or it could not start in time after claiming it; it is not retried (at most once).
 
     """
 
