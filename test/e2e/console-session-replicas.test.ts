@@ -27,12 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cs-session-replicas-'));
 beforeAll(async () => {
   op = await startTestOidcProvider();
   a = await startTestGateway(`identity:
-  login:
-    issuer: ${op.issuer}
-    clientId: ${op.clientId}
-    clientSecret: ${op.clientSecret}
-    scopes: [openid, email, profile, groups]
-connections:
+${op.loginYaml()}connections:
   - { name: ops-api, kind: http, url: http://127.0.0.1:9/ops }
 policy:
   default: deny

@@ -52,12 +52,7 @@ beforeAll(async () => {
       audience: ${op.audience}
       principal: { kind: human, id: email, groups: groups, email: email }
       groupMap: { platform-oncall: [sre] }
-  login:
-    issuer: ${op.issuer}
-    clientId: ${op.clientId}
-    clientSecret: ${op.clientSecret}
-    scopes: [openid, email, profile, groups]
-    groupMap: { platform-oncall: [sre] }
+${op.loginYaml()}    groupMap: { platform-oncall: [sre] }
     cli: { clientId: ${op.cliClientId}, scopes: [openid, email, groups], resource: ${op.resource} }
 connections:
   - name: ops-api

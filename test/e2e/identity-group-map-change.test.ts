@@ -42,12 +42,7 @@ afterAll(async () => {
 });
 
 const body = (groupMap: string) => `identity:
-  login:
-    issuer: ${op.issuer}
-    clientId: ${op.clientId}
-    clientSecret: ${op.clientSecret}
-    scopes: [openid, email, profile, groups]
-    groupMap: ${groupMap}
+${op.loginYaml()}    groupMap: ${groupMap}
 channels:
 ${slack.channelYaml()}
 connections:

@@ -25,12 +25,7 @@ const clock = manualClock();
 beforeAll(async () => {
   op = await startTestOidcProvider();
   gw = await startTestGateway(`identity:
-  login:
-    issuer: ${op.issuer}
-    clientId: ${op.clientId}
-    clientSecret: ${op.clientSecret}
-    scopes: [openid, email, profile, groups]
-    groupMap: { platform-oncall: [sre] }
+${op.loginYaml()}    groupMap: { platform-oncall: [sre] }
 connections:
   - name: ops-api
     kind: http

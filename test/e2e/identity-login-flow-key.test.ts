@@ -21,12 +21,7 @@ let gw: TestGateway;
 beforeAll(async () => {
   op = await startTestOidcProvider();
   gw = await startTestGateway(`identity:
-  login:
-    issuer: ${op.issuer}
-    clientId: ${op.clientId}
-    clientSecret: ${op.clientSecret}
-    scopes: [openid, email, profile, groups]
-connections:
+${op.loginYaml()}connections:
   - name: ops-api
     kind: http
     url: http://127.0.0.1:9/ops

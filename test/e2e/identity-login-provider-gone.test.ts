@@ -59,12 +59,7 @@ const home = (gw: TestGateway, cookie: string) => fetch(`${gw.url}/`, { redirect
 describe('a single sign-on session, once identity.login is gone from the configuration', () => {
   it('ends at its next use (session.ended, principal-changed): a page sends it to sign in', async () => {
     const keys: Record<string, string> = {};
-    const login = `  login:
-    issuer: ${op.issuer}
-    clientId: ${op.clientId}
-    clientSecret: ${op.clientSecret}
-    scopes: [openid, email, profile, groups]
-    groupMap: { platform-oncall: [sre] }`;
+    const login = `${op.loginYaml()}    groupMap: { platform-oncall: [sre] }`;
     const withLogin = await storeYaml(configYaml(withHumanEmails(DEFAULT_PRINCIPALS), keys, body(login), join(dir, 'countersign.db')));
     const first = await gateway(withLogin, keys);
     await op.configure({ redirectUris: [`${first.url}/auth/oidc/callback`], accounts: { erin: { email: 'erin@acme.test', groups: ['platform-oncall'] } } });

@@ -63,12 +63,7 @@ beforeAll(async () => {
       jwksUri: ${people.jwksUri}
       audience: countersign
       principal: { kind: human, id: sub, groups: groups }
-  login:
-    issuer: ${op.issuer}
-    clientId: ${op.clientId}
-    clientSecret: ${op.clientSecret}
-    scopes: [openid, email, profile, groups]
-    groupMap: { platform-oncall: [sre] }
+${op.loginYaml()}    groupMap: { platform-oncall: [sre] }
     # The device grant, turned on by the operator (off by default: its code can be phished).
     cli: { deviceCode: true, clientId: ${op.cliClientId}, scopes: [openid, email, groups], resource: ${op.resource} }
 connections:

@@ -48,12 +48,7 @@ beforeAll(async () => {
   upstream = await startUpstream();
   gw = await startTestGateway(
     `identity:
-  login:
-    issuer: ${op.issuer}
-    clientId: ${op.clientId}
-    clientSecret: ${op.clientSecret}
-    scopes: [openid, email, profile, groups]
-    groupMap: { platform-oncall: [sre] }
+${op.loginYaml()}    groupMap: { platform-oncall: [sre] }
     groupsMaxAge: 12h
 console: { sessionTtl: 24h }
 channels:

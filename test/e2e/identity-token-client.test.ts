@@ -40,12 +40,7 @@ beforeAll(async () => {
       audience: countersign
       principal: { kind: human, id: sub }
       clients: [release-scripts, on-call-tool]
-  login:
-    issuer: ${op.issuer}
-    clientId: ${op.clientId}
-    clientSecret: ${op.clientSecret}
-    scopes: [openid, email, profile, groups]
-    cli: { clientId: ${op.cliClientId}, scopes: [openid, email, groups], resource: ${op.resource} }
+${op.loginYaml()}    cli: { clientId: ${op.cliClientId}, scopes: [openid, email, groups], resource: ${op.resource} }
 connections:
   - name: ops-api
     kind: http

@@ -57,12 +57,7 @@ store: { postgres: { url: ${JSON.stringify(db!.url)}, poolSize: 4 } }
 audit: { keyDir: ${JSON.stringify(join(dir, 'keys'))} }
 log: { level: silent }
 ${channels}identity:
-  login:
-    issuer: ${idp.issuer}
-    clientId: ${idp.clientId}
-    clientSecret: ${idp.clientSecret}
-    scopes: [openid, email, profile, groups]
-    groupMap: ${groupMap}
+${idp.loginYaml()}    groupMap: ${groupMap}
     cli: { clientId: ${idp.cliClientId}, scopes: [openid, email, groups], resource: ${idp.resource} }
 roles: { admin: [platform] }
 principals:

@@ -29,12 +29,7 @@ beforeAll(async () => {
     - issuer: ${agents.issuer}
       audience: countersign
       principal: { kind: agent, id: sub, actsFor: act.sub }
-  login:
-    issuer: ${op.issuer}
-    clientId: ${op.clientId}
-    clientSecret: ${op.clientSecret}
-    scopes: [openid, email, profile, groups]
-    principal: { id: name }
+${op.loginYaml()}    principal: { id: name }
 connections:
   - { name: ops-api, kind: http, url: "${upstream.url}" }
 policy:

@@ -33,6 +33,8 @@ export interface TestOidcProvider {
   audience: string;
   /** The RFC 8707 resource indicator whose access tokens carry `audience`. */
   resource: string;
+  /** `identity.login` for the gateway's console sign-in at this provider, as lines under `identity:` (ends with a newline). */
+  loginYaml(): string;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export async function startTestOidcProvider(opts: { clientSecret?: string } = {}
   const signing = { ...(await exportJWK(privateKey)), kid: 'idp-1', alg: 'RS256', use: 'sig' };
   const self: TestOidcProvider = {
     issuer,
+    loginYaml: () => `  login:\n    issuer: ${issuer}\n    clientId: ${self.clientId}\n    clientSecret: ${self.clientSecret}\n    scopes: [openid, email, profile, groups]\n`,
     clientId: 'countersign-console',
     clientSecret: opts.clientSecret ?? 'console-secret-for-tests-only-0123456789',
     cliClientId: 'countersign-cli',
