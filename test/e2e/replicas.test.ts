@@ -15,13 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { runCli } from '../support/audit-gateway.ts';
 import { signIn } from '../support/console.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { eventually } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
-import { startReplica, type Replica } from '../support/replica.ts';
+import { principalLine, startReplica, type Replica } from '../support/replica.ts';
 import { READS_ALLOWED_WRITES_HELD } from '../support/policies.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
@@ -39,11 +38,7 @@ const keys: Record<string, string> = {};
 let a: Replica;
 let b: Replica;
 
-function principal(id: string, kind: 'agent' | 'human', extra: string): string {
-  const k = generateApiKey();
-  keys[id] = k.key;
-  return `  - { id: ${id}, kind: ${kind}, apiKeys: ["${k.hash}"]${extra} }`;
-}
+const principal = (id: string, kind: 'agent' | 'human', extra: string) => principalLine(keys, id, kind, extra);
 
 function yaml(url: string): string {
   // The shortest run grace (server.runGrace): the replica killed mid-run is settled 3 s + 5 s after the claim.

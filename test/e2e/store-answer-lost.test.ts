@@ -12,12 +12,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { eventually } from '../support/gateway.ts';
-import { createTestDatabase } from '../support/postgres.ts';
-import { startReplica, type Replica } from '../support/replica.ts';
+import { createTestDatabase, queryOnce } from '../support/postgres.ts';
+import { principalLine, startReplica, type Replica } from '../support/replica.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const db = await createTestDatabase();
@@ -33,21 +31,9 @@ let loseCommitOfUse = false;
 let loseEndOf: string | undefined;
 const keys: Record<string, string> = {};
 
-async function sql(text: string): Promise<pg.QueryResultRow[]> {
-  const c = new pg.Client({ connectionString: db!.url });
-  await c.connect();
-  try {
-    return (await c.query(text)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const sql = (text: string) => queryOnce(db!.url, text);
 
-function principal(id: string, kind: 'agent' | 'human', extra: string): string {
-  const k = generateApiKey();
-  keys[id] = k.key;
-  return `  - { id: ${id}, kind: ${kind}, apiKeys: ["${k.hash}"]${extra} }`;
-}
+const principal = (id: string, kind: 'agent' | 'human', extra: string) => principalLine(keys, id, kind, extra);
 
 const refund = (amount: number) => gw.as(keys['deploy-bot'], '/v1/actions', { body: { connection: 'pay-api', input: { method: 'POST', path: '/refunds', body: { amount } }, reason: 'e2e' } });
 const runsOf = (amount: number) => upstream.calls.filter((c) => c.url === '/refunds' && c.body.includes(`"amount":${amount}`)).length;

@@ -87,3 +87,19 @@ async function connect(url: string): Promise<pg.Client | Error> {
     throw e;
   }
 }
+
+/**
+ * One query on its own connection, its rows back (a test's look at, or change to, a database under a gateway).
+ *
+ * @example
+ * const [row] = await queryOnce(db.url, 'SELECT count(*)::int AS n FROM requests');
+ */
+export async function queryOnce(url: string, text: string): Promise<pg.QueryResultRow[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text)).rows;
+  } finally {
+    await c.end();
+  }
+}

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { call, type CallResult } from './shared-gateway.ts';
 
 /** Runs the compiled gateway in dist/ (built from the current sources by the tests' global setup). */
@@ -75,4 +76,16 @@ export async function startReplica(configFile: string, env: NodeJS.ProcessEnv = 
       clearTimeout(killer);
     },
   };
+}
+
+/**
+ * One `principals:` line of a replicas' config file with a new API key, kept in `keys` under the principal's id.
+ *
+ * @example
+ * const yaml = `principals:\n${principalLine(keys, 'alice', 'human', ', groups: [sre]')}`;
+ */
+export function principalLine(keys: Record<string, string>, id: string, kind: 'agent' | 'human', extra: string): string {
+  const k = generateApiKey();
+  keys[id] = k.key;
+  return `  - { id: ${id}, kind: ${kind}, apiKeys: ["${k.hash}"]${extra} }`;
 }
