@@ -4,7 +4,7 @@
  * sign-in carries the new verified email and is nobody the configuration
  * names, but the gateway has met her provider account before, under her
  * configured address: she is still the human her agent acts for, and may not
- * approve what it asks (SELF_APPROVAL_FORBIDDEN).
+ * approve what it asks (SELF_APPROVAL_FORBIDDEN) nor break the glass on it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -35,7 +35,7 @@ connections:
 policy:
   default: deny
   rules:
-    - { id: one-sre, when: "true", effect: approve, approvers: [{ groups: [sre] }] }
+    - { id: one-sre, when: "true", effect: approve, approvers: [{ groups: [sre] }], breakGlass: { groups: [sre] } }
 `,
     { principals: [{ id: 'alice', kind: 'human', email: 'alice@example.com', groups: ['sre'] }, { id: 'alice-bot', kind: 'agent', actsFor: 'alice' }] },
   );
@@ -68,10 +68,14 @@ describe('a configured human whose email changed at the provider', () => {
 
     const { browser, page } = await signIn(`/requests/${id}`);
     await browser.submit(page, { verdict: 'approve', comment: 'fine' }, { action: `/requests/${id}/review` });
-    const refused = (await storedAudit(gw.deps.store)).filter((e) => e.requestId === id && (e.type === 'review.refused' || e.type === 'review.recorded'));
-    expect({ status: await storedStatus(gw.deps.store, id), reviews: refused.map((e) => [e.type, e.data['code'] ?? null]) }).toEqual({
+    await browser.submit(page, { justification: 'it is urgent, INC-1' }, { action: `/requests/${id}/break-glass` });
+    const seen = (await storedAudit(gw.deps.store)).filter((e) => e.requestId === id && /^(review|break_glass)\./.test(e.type));
+    expect({ status: await storedStatus(gw.deps.store, id), events: seen.map((e) => [e.type, e.data['code'] ?? null]) }).toEqual({
       status: 'pending',
-      reviews: [['review.refused', 'SELF_APPROVAL_FORBIDDEN']],
+      events: [
+        ['review.refused', 'SELF_APPROVAL_FORBIDDEN'],
+        ['break_glass.refused', 'BREAK_GLASS_NOT_ALLOWED'],
+      ],
     });
     expect(upstream.calls.filter((c) => c.url === '/ops/rotate')).toHaveLength(0);
   });
