@@ -104,6 +104,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       if (stale) throw stale;
       let m: Mutation<RequestRecord>;
       try {
+        if (onSide) throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${cmd.reviewer.id} signs in with the provider account of a human this request is for, and cannot review it`);
         m = afterTheFactMutation(deps, current, cmd);
       } catch (e) {
         throw staleRefusal(deps, cmd, current.id, e) ?? e;

@@ -37,7 +37,13 @@ policy:
   rules:
     - { id: one-sre, when: "true", effect: approve, approvers: [{ groups: [sre] }], breakGlass: { groups: [sre] } }
 `,
-    { principals: [{ id: 'alice', kind: 'human', email: 'alice@example.com', groups: ['sre'] }, { id: 'alice-bot', kind: 'agent', actsFor: 'alice' }] },
+    {
+      principals: [
+        { id: 'alice', kind: 'human', email: 'alice@example.com', groups: ['sre'] },
+        { id: 'bob', kind: 'human', email: 'bob@example.com', groups: ['sre'] },
+        { id: 'alice-bot', kind: 'agent', actsFor: 'alice' },
+      ],
+    },
   );
   await op.configure({ redirectUris: [`${gw.url}/auth/oidc/callback`], accounts });
 });
@@ -78,5 +84,12 @@ describe('a configured human whose email changed at the provider', () => {
       ],
     });
     expect(upstream.calls.filter((c) => c.url === '/ops/rotate')).toHaveLength(0);
+
+    // Bob breaks the glass; she may not review that after the fact either.
+    expect((await gw.as('bob', `/v1/requests/${id}/break-glass`, { body: { justification: 'it is urgent, INC-2' } })).status).toBe(200);
+    await expect.poll(() => storedStatus(gw.deps.store, id)).toBe('succeeded');
+    await browser.submit(page, { verdict: 'approve', comment: 'warranted' }, { action: `/requests/${id}/review` });
+    expect((await gw.deps.store.getRequest(id))?.breakGlass?.review).toBeUndefined();
+    expect((await storedAudit(gw.deps.store)).filter((e) => e.requestId === id && e.type === 'review.recorded')).toHaveLength(0);
   });
 });
