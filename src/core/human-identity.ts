@@ -218,8 +218,10 @@ export interface HumanDirectory {
   principalLike?(fold: string): Principal | undefined;
   /**
    * Whether a human of `issuer` known by its id claim alone (no verified email, an id no principal configures) may be
-   * a person here: only where that issuer is the one place humans come from (the only issuer of humans, and no human
-   * in the configuration), since nothing could tell them from the same person reached another way. Absent, any.
+   * a person here: only where that issuer is the one place humans come from (the only issuer of humans, either by its
+   * API tokens or by the console's sign-in and not both, and no human in the configuration), since nothing could tell
+   * them from the same person reached another way: one provider's ID tokens and access tokens need not share a `sub`.
+   * Absent, any.
    */
   unlinkedAllowed?(issuer: string): boolean;
   /**
@@ -346,7 +348,7 @@ export function canonicalHuman(claimed: ClaimedHuman, dir: HumanDirectory, issue
     // An id nobody configured that reads as a configured one (another case, a fullwidth letter) or hides characters
     // would be one more person under a name the cards show as theirs: refused, never a stranger.
     if (lookalikeId(claimed.id, dir)) return { ok: false, reason: 'principal.id_confusable' };
-    // Known by this issuer's id claim alone: where humans also come from another issuer or the configuration, the same
+    // Known by this issuer's id claim alone: where humans also come from another issuer, the console's sign-in or the configuration, the same
     // person there would be one more reviewer (a quorum of one, or the human an agent acts for approving it).
     if (issuer !== undefined && dir.unlinkedAllowed && !dir.unlinkedAllowed(issuer)) return { ok: false, reason: 'principal.unlinked' };
     return { ok: true, id: claimed.id, configured: undefined, email: null };

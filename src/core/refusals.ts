@@ -35,7 +35,7 @@ export const REFUSAL_REASONS = {
   'principal.issuer_not_allowed': 'The token names a configured principal (by id, or by verified email) that its issuer may not name: another issuer is bound to it (`issuers:`), or several issuers of its kind are configured and it lists none.',
   'principal.id_confusable': "The token names its agent, or its human without a verified email, by an id no principal configures that reads as a configured principal's (another case, compatibility characters) or holds invisible characters: it would be one more principal under that name.",
   'principal.email_invalid': 'The human\'s verified email cannot be compared safely (a quoted local part, lookalike or invisible characters, a malformed domain): it would name one more person.',
-  'principal.unlinked': "The human's token or sign-in carries no verified email and names no configured principal, where humans also come from another issuer or the configuration: nothing links it to the same person's other accounts, so it would be one more reviewer.",
+  'principal.unlinked': "The human's token or sign-in carries no verified email and names no configured principal, where humans also come from another issuer, the console's sign-in (even at the same provider) or the configuration: nothing links it to the same person's other accounts, so it would be one more reviewer.",
   'github.repository_not_allowed': 'The GitHub Actions token comes from a repository the issuer does not allow.',
   'github.workflow_not_allowed': 'The GitHub Actions token comes from a workflow the issuer does not allow.',
   'okta.id_token': 'An Okta ID token was given where an access token is required.',

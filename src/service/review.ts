@@ -22,7 +22,7 @@ import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
 import { assertGrantOffer, grantOfApproval, type GrantOffer } from '../core/grant.ts';
 import { grantCreatedData } from './grants.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, identityStale } from '../core/known-human.ts';
-import { withSignInNames } from './chat-reviewer.ts';
+import { signsInAsRequesterSide, withSignInNames } from './chat-reviewer.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -87,6 +87,8 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
   if (cmd.reviewer.kind !== 'human') throw new CountersignError('AGENT_CANNOT_REVIEW', `${cmd.reviewer.id} is an agent; only humans review`);
   // Who may approve, and how many, are the config's in force on the store, read now (service/config-in-force.ts).
   await deps.inForce?.check(0);
+  // With the provider account a requester-side human signed in with, under another address now (chat-reviewer.ts).
+  const onSide = await signsInAsRequesterSide(deps, cmd.requestId, cmd.reviewer);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
     // Before any other answer (decided, expired, not an approver), each of which would tell that the request exists.
     // A chat channel's card has already shown the request to that channel: there the rules below answer.
@@ -102,6 +104,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       if (stale) throw stale;
       let m: Mutation<RequestRecord>;
       try {
+        if (onSide) throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${cmd.reviewer.id} signs in with the provider account of a human this request is for, and cannot review it`);
         m = afterTheFactMutation(deps, current, cmd);
       } catch (e) {
         throw staleRefusal(deps, cmd, current.id, e) ?? e;
@@ -125,6 +128,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
     });
     try {
       assertMayReview(current, cmd.reviewer, deps.identity);
+      if (onSide) throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${cmd.reviewer.id} signs in with the provider account of a human this request is for, and cannot review it`);
     } catch (e) {
       const stale = staleRefusal(deps, cmd, current.id, e);
       if (stale) return refuse(stale, { signedInAt: cmd.reviewer.staleSignInAt });

@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import Provider from 'oidc-provider';
 
 export interface AccountClaims {
@@ -35,6 +35,11 @@ export interface TestOidcProvider {
   resource: string;
   /** `identity.login` for the gateway's console sign-in at this provider, as lines under `identity:` (ends with a newline). */
   loginYaml(): string;
+  /**
+   * An access token signed with the provider's key, as one of its other grants or servers issues it (an Okta custom
+   * authorization server's `sub` is the user's login, its ID tokens' the user id; Entra's is pairwise per application).
+   */
+  sign(claims: JWTPayload): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,8 @@ export async function startTestOidcProvider(opts: { clientSecret?: string } = {}
     cliClientId: 'countersign-cli',
     audience: 'countersign',
     resource: 'urn:countersign:gateway',
+    sign: (claims) =>
+      new SignJWT({ iss: issuer, ...claims }).setProtectedHeader({ alg: 'RS256', kid: 'idp-1', typ: 'at+jwt' }).setIssuedAt().setExpirationTime('10m').sign(privateKey),
     async configure({ redirectUris, accounts, otherClients = [] }) {
       const provider = new Provider(issuer, {
         clients: [

@@ -49,6 +49,9 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
   const soleIssuer = (kind: 'agent' | 'human') => new Set(tokenIssuers.filter((t) => t.kind === kind).map((t) => t.issuer)).size <= 1;
   const sole = { agent: soleIssuer('agent'), human: soleIssuer('human') };
   const humanIssuers = new Set(tokenIssuers.filter((t) => t.kind === 'human').map((t) => t.issuer));
+  // The places humans come from: an issuer's API tokens and the console's sign-in are two even at one provider, whose
+  // ID tokens and access tokens need not name a person by the same `sub` (Okta's custom servers, Entra's pairwise ids).
+  const humanPlaces = tokenIssuers.filter((t) => t.kind === 'human').length;
   // A human the configuration names reaches the gateway by a key or a chat account too: a token that carries no
   // verified email and not their id could be them, under another name.
   const configuresHumans = principals.some((p) => p.kind === 'human');
@@ -131,7 +134,7 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
     },
     unlinkedAllowed(issuer) {
       // An issuer no longer configured vouches for no one: an approval its token gave counts for nothing.
-      return !configuresHumans && humanIssuers.size === 1 && humanIssuers.has(issuer);
+      return !configuresHumans && humanPlaces === 1 && humanIssuers.has(issuer);
     },
   };
 }
