@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, signInWithKey, type TestBrowser } from '../support/browser.ts';
+import { clickAsReader, launchBrowser, signInWithKey, type TestBrowser } from '../support/browser.ts';
 import { postForm, signIn } from '../support/console.ts';
 import { DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { releaseTestStore } from '../support/test-store.ts';
@@ -88,7 +88,7 @@ it('breaks the glass with a required justification, runs at once, and takes an a
   await other.page.goto(`${gw1.url}/requests/${id}`);
   await expect(other.page.locator('#after-review').textContent()).resolves.toContain('Not reviewed after the fact yet');
   await other.page.getByLabel(/Comment/).fill('checked the incident; fine');
-  await other.page.getByRole('button', { name: 'It was warranted' }).click();
+  await clickAsReader(other.page, other.page.getByRole('button', { name: 'It was warranted' }));
   await other.page.waitForURL(`${gw1.url}/requests/${id}?done=approve`);
   await expect(other.page.locator('#after-review').textContent()).resolves.toMatch(/Reviewed after the fact by alice .*warranted — .?checked the incident; fine/);
   const rest = await gw1.as('alice', `/v1/requests/${id}`);

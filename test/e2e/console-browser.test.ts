@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, launchBrowser, signInWithKey, type TestBrowser } from '../support/browser.ts';
+import { CHROMIUM, clickAsReader, launchBrowser, signInWithKey, type TestBrowser } from '../support/browser.ts';
 import { eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { requestStatus, reviewers } from '../support/sqlite.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
@@ -124,7 +124,7 @@ describe.skipIf(!haveChromium)('web console in Chromium', () => {
 
       // billing-api is prod and PII: the browser keeps the form until the confirmation is ticked.
       await page.getByRole('checkbox', { name: /I understand this runs POST \/refunds on billing-api on production/ }).check();
-      await page.getByRole('button', { name: 'Approve and run POST /refunds on billing-api' }).click();
+      await clickAsReader(page, page.getByRole('button', { name: 'Approve and run POST /refunds on billing-api' }));
       await page.getByText('Your approval is recorded.').waitFor();
       const done = await waiting;
       expect(done.status).toBe(200);

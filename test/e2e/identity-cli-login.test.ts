@@ -18,7 +18,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, launchBrowser } from '../support/browser.ts';
+import { CHROMIUM, clickAsReader, launchBrowser } from '../support/browser.ts';
 import { DEFAULT_PRINCIPALS, startTestGateway, withHumanEmails, type TestGateway } from '../support/gateway.ts';
 import { formsOf, HttpBrowser, type Page } from '../support/http-browser.ts';
 import { startTestOidcProvider, type TestOidcProvider } from '../support/oidc-provider.ts';
@@ -264,7 +264,7 @@ describe.skipIf(!existsSync(CHROMIUM))('countersign login in a real browser (hea
         await page.waitForURL((u) => u.href !== before, { timeout: 30_000 });
       }
       await page.getByRole('heading', { name: 'Sign in to the command line?' }).waitFor({ timeout: 30_000 });
-      await page.getByRole('link', { name: 'Continue to countersign login' }).click();
+      await clickAsReader(page, page.getByRole('link', { name: 'Continue to countersign login' }));
       await page.getByText('Signed in. You can close this tab').waitFor({ timeout: 30_000 });
       expect(await cli.exited, cli.out()).toBe(0);
       expect(cli.out()).toContain('as bob@acme.test (human)');

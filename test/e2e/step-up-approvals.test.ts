@@ -16,6 +16,7 @@ import { postForm, postLogin, signIn } from '../support/console.ts';
 import type { FakeSlack } from '../support/fake-slack.ts';
 import { eventually, type TestGateway } from '../support/gateway.ts';
 import { storedAudit } from '../support/store-view.ts';
+import { clickAsReader } from '../support/browser.ts';
 import { agent, human } from '../support/fixtures.ts';
 import { assertWith, postAssertion, refusedWith, registerPasskey, stepUpGateway, stepUpOptions } from '../support/step-up.ts';
 import type { Upstream } from '../support/upstream.ts';
@@ -50,7 +51,7 @@ describe('step-up with a passkey', () => {
     expect((await gw.as('alice', `/v1/requests/${id}`)).body.stepUp).toBe('webauthn');
     await alice.page.goto(`${origin}/requests/${id}`);
     await expect(alice.page.locator('#step-up').textContent()).resolves.toContain('Approving needs your passkey');
-    await alice.page.getByRole('button', { name: /^Approve/ }).click();
+    await clickAsReader(alice.page, alice.page.getByRole('button', { name: /^Approve/ }));
     await alice.page.waitForURL(`${origin}/requests/${id}?done=approve`);
     expect(await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined), 15_000)).toBe(true);
     expect(upstream.calls.filter((c) => c.url === '/risky/restart')).toHaveLength(1);
@@ -150,7 +151,7 @@ describe('step-up with a passkey', () => {
     await alice.page.goto(`${origin}/requests/${id}`);
     await alice.page.getByLabel(/How many more/).fill('1');
     await alice.page.getByLabel(/For how many minutes/).fill('10');
-    await alice.page.getByRole('button', { name: /^Approve/ }).click();
+    await clickAsReader(alice.page, alice.page.getByRole('button', { name: /^Approve/ }));
     await alice.page.waitForURL(`${origin}/requests/${id}?done=approve`);
     const granted = (await gw.as('alice', `/v1/requests/${id}`)).body;
     expect(granted.grant).toMatchObject({ uses: 1 });

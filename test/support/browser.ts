@@ -4,7 +4,7 @@
  * playwright gives each launch a fresh temporary profile (--user-data-dir)
  * and removes it at close.
  */
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -54,4 +54,15 @@ export async function signInWithKey(page: Page, url: string, key: string): Promi
   await page.getByLabel('Your API key').fill(key);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL(`${url}/`);
+}
+
+/**
+ * Clicks an element marked data-deliberate (Approve, the CLI sign-in's Continue) as a reader does: the pointer moves
+ * over the page, a moment passes, then the click. console.js takes no click that lands as the page appears.
+ */
+export async function clickAsReader(page: Page, target: Locator): Promise<void> {
+  await target.hover();
+  await target.hover({ position: { x: 3, y: 3 } });
+  await target.and(page.locator('[data-deliberate="armed"]')).waitFor({ timeout: 10_000 });
+  await target.click();
 }

@@ -55,12 +55,17 @@ function failed(c: Context<AppEnv>, message: string, status: 400 | 401 | 502): R
   return c.html(page({ title: 'Sign-in failed', body }).value, status);
 }
 
-/** The last step of a CLI sign-in: the human says it is hers before the code goes to the loopback address. */
+/**
+ * The last step of a CLI sign-in: the human says it is hers before the code goes to the loopback address. The link
+ * takes no click that lands as the page appears (data-deliberate, console.js): an agent that opened this page under
+ * a double-click it asked for elsewhere gets no code.
+ */
 function cliConfirmPage(who: string, loopback: string) {
   const body = html`<section class="signin"><h1>Sign in to the command line?</h1>
 <p><code>countersign login</code> on this computer asks to act as <strong>${who}</strong>: approving and denying requests from the terminal.</p>
 <div class="notice" role="note"><p>Continue only if you ran <code>countersign login</code> yourself, just now, on this computer. If someone sent you this link, or an address to open, close this page: whoever started this sign-in would act as you. Never copy the address that follows to anyone.</p></div>
-<p><a class="button" id="cli-continue" href="${loopback}">Continue to countersign login</a> <a href="/">Cancel</a></p></section>`;
+<p><a class="button" id="cli-continue" href="${loopback}" data-deliberate>Continue to countersign login</a> <a href="/">Cancel</a></p>
+<p class="small" data-deliberate-status role="status" aria-live="polite"></p></section>`;
   return page({ title: 'Sign in to the command line', body });
 }
 

@@ -94,6 +94,8 @@ function reviewForm(r: RequestRecord, who: Who, brief: ReviewBrief, stepUp: { ha
   const step = approvalStep(r, who.principal);
   // Deny needs no confirmation: formnovalidate lets it through a required box the reviewer left empty.
   // A step-up request's Approve runs the passkey confirmation (passkeys.js); the plain form is refused (STEP_UP_REQUIRED).
+  // Approve takes no click that lands as the page appears (data-deliberate, console.js): another site's page cannot
+  // open this one under the second click of a double-click it asked for and have it approve.
   return html`<form method="post" action="/requests/${r.id}/review" class="review"${stepUp ? html` data-step-up="/requests/${r.id}/step-up"` : ''}>
   ${csrfField(who.viewer)}
   <input type="hidden" name="digest" value="${r.digest}">
@@ -104,9 +106,10 @@ function reviewForm(r: RequestRecord, who: Who, brief: ReviewBrief, stepUp: { ha
   ${brief.confirm ? html`<label class="confirm"><input type="checkbox" name="${CONFIRM_FIELD}" value="${CONFIRMED}" required> ${confirmText(brief)}</label>` : ''}
   ${grantFields(r)}
   <div class="buttons">
-    <button type="submit" name="verdict" value="approve" class="approve">${approveLabel(r, step)}</button>
+    <button type="submit" name="verdict" value="approve" class="approve" data-deliberate>${approveLabel(r, step)}</button>
     <button type="submit" name="verdict" value="deny" class="deny" formnovalidate>Deny</button>
   </div>
+  <p class="small" data-deliberate-status role="status" aria-live="polite"></p>
 </form>`;
 }
 

@@ -74,9 +74,10 @@ function afterTheFactView(r: RequestRecord, who: Who, deps: Deps): Html {
   <label for="after-comment">Comment <span class="small">(kept in the audit log)</span></label>
   <textarea id="after-comment" name="comment" rows="2" maxlength="4000"></textarea>
   <div class="buttons">
-    <button type="submit" name="verdict" value="approve" class="approve">It was warranted</button>
+    <button type="submit" name="verdict" value="approve" class="approve" data-deliberate>It was warranted</button>
     <button type="submit" name="verdict" value="deny" class="deny">It was not warranted</button>
   </div>
+  <p class="small" data-deliberate-status role="status" aria-live="polite"></p>
 </form>`
       : ''
   }`;

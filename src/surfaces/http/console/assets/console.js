@@ -2,7 +2,8 @@
 // - the inbox list and its badge follow the server-sent events of /inbox/events: rows change in place, the
 //   keyboard focus stays where it was, and a live region says only what is new;
 // - countdowns tick;
-// - the simulator offers an example input for the chosen connection.
+// - the simulator offers an example input for the chosen connection;
+// - an element marked data-deliberate takes no click that lands on the page as it appears (see deliberate()).
 'use strict';
 
 (function () {
@@ -154,7 +155,54 @@
     });
   }
 
+  // Double-clickjacking: another site's window closes between the two clicks of a double-click it asked for, so
+  // the second lands on whatever of ours it had opened underneath; no frame policy helps. An element marked
+  // data-deliberate takes a click only once the pointer moved (or a key was pressed) on this page while it was in
+  // front, and a moment passed: a human who reads the page first never notices.
+  var ARM_MS = 600;
+  function deliberate() {
+    var marked = document.querySelectorAll('[data-deliberate]');
+    if (!marked.length) return;
+    var timer = null;
+    var armed = false;
+    function mark(state) {
+      for (var i = 0; i < marked.length; i++) marked[i].setAttribute('data-deliberate', state);
+    }
+    function disarm() {
+      clearTimeout(timer);
+      timer = null;
+      armed = false;
+      mark('waiting');
+    }
+    function arm(e) {
+      if (!e.isTrusted || armed || timer !== null) return;
+      // A pointer that did not move is the browser telling the page what is under it now, not the human moving it.
+      if (e.type === 'pointermove' && !e.movementX && !e.movementY) return;
+      if (document.visibilityState !== 'visible' || !document.hasFocus()) return;
+      timer = setTimeout(function () {
+        timer = null;
+        armed = true;
+        mark('armed');
+      }, ARM_MS);
+    }
+    disarm();
+    document.addEventListener('pointermove', arm, true);
+    document.addEventListener('keydown', arm, true);
+    window.addEventListener('blur', disarm);
+    window.addEventListener('pageshow', function (e) { if (e.persisted) disarm(); });
+    document.addEventListener('visibilitychange', function () { if (document.visibilityState !== 'visible') disarm(); });
+    document.addEventListener('click', function (e) {
+      var el = e.target && e.target.closest ? e.target.closest('[data-deliberate]') : null;
+      if (!el || armed) return;
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      var status = document.querySelector('[data-deliberate-status]');
+      if (status) status.textContent = 'Not yet: move the pointer over this page, read it, then click again.';
+    }, true);
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
+    deliberate();
     tick();
     setInterval(tick, 1000);
     live();
