@@ -12,7 +12,7 @@
  * requester when a run is refused for it, and must not test anyone's guess of one.
  */
 import { canonicalJson, sha256Hex } from '../core/digest.ts';
-import { argCredentials, envSecretNamed, secretNamed, urlCredential, urlPathTokens } from '../config/held-secrets.ts';
+import { argCredentialsEach, envSecretNamed, secretNamed, urlCredential, urlPathTokens } from '../config/held-secrets.ts';
 import type { ConnectionConfig } from '../config/schema.ts';
 import type { WrittenTarget } from '../config/written-targets.ts';
 
@@ -30,20 +30,32 @@ function pointing(env: Readonly<Record<string, string>> | undefined): Record<str
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/** `text` with each of `secrets` (longest first) replaced: what a fingerprint keeps of a value a credential is written in. */
+/**
+ * `text` with each of `secrets` (longest first) replaced: what a fingerprint keeps of a value a credential is written in.
+ * A credential that is a URL (`--dsn postgresql://…@db-prod/app`, `SENTRY_DSN=https://<key>@o1.ingest…`) also says
+ * where the server goes: it keeps that URL without the credentials in it, so a server re-pointed is another target.
+ */
 function without(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of [...new Set(secrets)].filter((v) => v !== '').sort((a, b) => b.length - a.length)) out = out.replaceAll(s, '[credential]');
+  for (const s of [...new Set(secrets)].filter((v) => v !== '').sort((a, b) => b.length - a.length)) out = out.replaceAll(s, URL_TEXT.test(s) ? urlKept(s) : '[credential]');
   return out;
+}
+
+const URL_TEXT = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** A URL as a fingerprint keeps it: its user part's password (a user alone, which may be the key) out, then as urlWithout. */
+function urlKept(url: string): string {
+  const userless = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_m, scheme: string, info: string) => `${scheme}${info.includes(':') ? info.slice(0, info.indexOf(':')) : ''}:[credential]@`);
+  return without(userless, [...urlCredential(userless), ...urlPathTokens(userless)].filter((v) => !v.includes('[credential]') && !v.includes('%5Bcredential%5D')));
 }
 
 /** A URL without the credentials written in it: a query key (`?api_key=…`), a path segment that is a key (a webhook's). */
 const urlWithout = (url: string | null) => (url === null ? null : without(url, [...urlCredential(url), ...urlPathTokens(url)]));
 
-/** Arguments without the credentials written in them: a secret-named flag's value, a header line's, a NAME=value setting's. */
+/** Arguments without the credentials written in each: a secret-named flag's value, a header line's, a NAME=value setting's. */
 const argsWithout = (args: readonly string[]) => {
-  const secrets = argCredentials(args);
-  return args.map((a) => without(a, secrets));
+  const each = argCredentialsEach(args);
+  return args.map((a, i) => without(a, each[i] ?? []));
 };
 
 /**
