@@ -83,6 +83,12 @@ describe('connectionTarget of a credential that also points the server', () => {
     expect(mcp('server-postgres', '--dsn=postgresql://ro:pw@staging-db/app')).not.toBe(mcp('server-postgres', '--dsn=postgresql://ro:pw@prod-db/app'));
     expect(mcp('run', '-e', 'SENTRY_DSN=https://k1@o1.ingest.sentry.io/1', 'img')).not.toBe(mcp('run', '-e', 'SENTRY_DSN=https://k1@o2.ingest.sentry.io/2', 'img'));
     expect(mcp('s', '--webhook', 'https://hooks.example.com/services/T1/B1/x')).not.toBe(mcp('s', '--webhook', 'https://hooks.example.com/services/T9/B9/x'));
+    // So does an environment variable named like a credential whose value is a URL (a DSN, a webhook's).
+    for (const kind of ['exec', 'mcp']) {
+      const env = (DATABASE_DSN: string) => target({ kind, command: '/usr/bin/tool', env: { DATABASE_DSN } });
+      expect(env('postgresql://ro:pw1@db-staging/app'), kind).not.toBe(env('postgresql://ro:pw1@db-prod/app'));
+      expect(env('postgresql://ro:pw1@db-staging/app'), kind).toBe(env('postgresql://ro:pw2@db-staging/app'));
+    }
     // Another argument that happens to spell the same text is not the credential.
     expect(mcp('s', '--auth-token', 'staging', '--db', 'staging')).not.toBe(mcp('s', '--auth-token', 'prod', '--db', 'prod'));
     // The credential in it still moves nothing: rotated, it is the same target.

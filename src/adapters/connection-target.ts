@@ -23,10 +23,16 @@ function withoutPassword(url: string): string {
   return noUserPassword.replace(/([?&])password=[^&#]*(&?)/gi, (_m, lead: string, trail: string) => (trail ? lead : ''));
 }
 
-/** A command's environment as it points the command: names like credentials out, passwords in URLs out; none: nothing. */
+/**
+ * A command's environment as it points the command: names like credentials out (a URL under one, `DATABASE_DSN`, kept
+ * without its credentials: it says where the command goes), passwords in URLs out; none: nothing.
+ */
 function pointing(env: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env ?? {})) if (!secretNamed(name) && !envSecretNamed(name)) out[name] = withoutPassword(value);
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (!secretNamed(name) && !envSecretNamed(name)) out[name] = withoutPassword(value);
+    else if (URL_TEXT.test(value)) out[name] = urlKept(value);
+  }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
