@@ -89,6 +89,10 @@ describe('connectionTarget of a credential that also points the server', () => {
       expect(env('postgresql://ro:pw1@db-staging/app'), kind).not.toBe(env('postgresql://ro:pw1@db-prod/app'));
       expect(env('postgresql://ro:pw1@db-staging/app'), kind).toBe(env('postgresql://ro:pw2@db-staging/app'));
     }
+    // A URL's key is left out where it is written, not wherever its text recurs (a host, a path).
+    expect(target({ kind: 'mcp', url: 'https://api1.example.com/v1?code=1' })).not.toBe(target({ kind: 'mcp', url: 'https://api2.example.com/v2?code=2' }));
+    expect(target({ kind: 'mcp', url: 'https://staging.example.com/mcp?key=staging' })).not.toBe(target({ kind: 'mcp', url: 'https://prod.example.com/mcp?key=prod' }));
+    expect(target({ kind: 'mcp', url: 'https://m.example.com/mcp?key=k1-Zq8L%2fx' })).toBe(target({ kind: 'mcp', url: 'https://m.example.com/mcp?key=k2-Wn4R%2Fy' }));
     // Another argument that happens to spell the same text is not the credential.
     expect(mcp('s', '--auth-token', 'staging', '--db', 'staging')).not.toBe(mcp('s', '--auth-token', 'prod', '--db', 'prod'));
     // The credential in it still moves nothing: rotated, it is the same target.

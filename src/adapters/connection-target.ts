@@ -49,14 +49,34 @@ function without(text: string, secrets: readonly string[]): string {
 
 const URL_TEXT = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-/** A URL as a fingerprint keeps it: its user part's password (a user alone, which may be the key) out, then as urlWithout. */
+/**
+ * A URL as a fingerprint keeps it: its user part's password out (a user alone, which may be the key), a query value
+ * that is a key (`?api_key=…`, however it is percent-encoded) and a path segment that is one (a webhook's), each where
+ * it is written and nowhere else its text recurs (a host, another parameter), so two URLs that differ by more than their
+ * keys stay apart.
+ */
 function urlKept(url: string): string {
-  const userless = url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i, (_m, scheme: string, info: string) => `${scheme}${info.includes(':') ? info.slice(0, info.indexOf(':')) : ''}:[credential]@`);
-  return without(userless, [...urlCredential(userless), ...urlPathTokens(userless)].filter((v) => !v.includes('[credential]') && !v.includes('%5Bcredential%5D')));
+  const parts = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^/?#]*)([^?#]*)(\?[^#]*)?([\s\S]*)$/i.exec(url);
+  const secrets = new Set([...urlCredential(url), ...urlPathTokens(url)]);
+  if (!parts) return without(url, [...secrets]);
+  const [, scheme, info, host, path, query, rest] = parts as unknown as [string, string, string | undefined, string, string, string | undefined, string];
+  const userinfo = info === undefined ? '' : `${info.includes(':') ? info.slice(0, info.indexOf(':')) : ''}:[credential]@`;
+  const isKey = (raw: string) => secrets.has(raw) || secrets.has(decoded(raw.replace(/\+/g, ' ')));
+  const keptPath = path.split('/').map((seg) => (seg !== '' && isKey(seg) ? '[credential]' : seg)).join('/');
+  const keptQuery = (query ?? '').replace(/([?&][^=&#]*=)([^&#]*)/g, (whole, lead: string, value: string) => (value !== '' && isKey(value) ? `${lead}[credential]` : whole));
+  return `${scheme}${userinfo}${host}${keptPath}${keptQuery}${rest}`;
 }
 
-/** A URL without the credentials written in it: a query key (`?api_key=…`), a path segment that is a key (a webhook's). */
-const urlWithout = (url: string | null) => (url === null ? null : without(url, [...urlCredential(url), ...urlPathTokens(url)]));
+function decoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** A URL without the credentials written in it (urlKept). */
+const urlWithout = (url: string | null) => (url === null ? null : urlKept(url));
 
 /** Arguments without the credentials written in each: a secret-named flag's value, a header line's, a NAME=value setting's. */
 const argsWithout = (args: readonly string[]) => {
