@@ -75,6 +75,33 @@ describe('connectionTarget of credentials written in the file', () => {
   });
 });
 
+describe('connectionTarget of a credential that also points the server', () => {
+  it('moves with the host of a URL written as a secret-named flag\'s or setting\'s value, and only the argument a credential is in loses it', () => {
+    const mcp = (...args: string[]) => target({ kind: 'mcp', command: 'npx', args });
+    // A DSN or webhook URL is named like a credential, and is also where the server goes: re-pointed, another target.
+    expect(mcp('server-postgres', '--dsn', 'postgresql://ro@staging-db/app')).not.toBe(mcp('server-postgres', '--dsn', 'postgresql://ro@prod-db/app'));
+    expect(mcp('server-postgres', '--dsn=postgresql://ro:pw@staging-db/app')).not.toBe(mcp('server-postgres', '--dsn=postgresql://ro:pw@prod-db/app'));
+    expect(mcp('run', '-e', 'SENTRY_DSN=https://k1@o1.ingest.sentry.io/1', 'img')).not.toBe(mcp('run', '-e', 'SENTRY_DSN=https://k1@o2.ingest.sentry.io/2', 'img'));
+    expect(mcp('s', '--webhook', 'https://hooks.example.com/services/T1/B1/x')).not.toBe(mcp('s', '--webhook', 'https://hooks.example.com/services/T9/B9/x'));
+    // So does an environment variable named like a credential whose value is a URL (a DSN, a webhook's).
+    for (const kind of ['exec', 'mcp']) {
+      const env = (DATABASE_DSN: string) => target({ kind, command: '/usr/bin/tool', env: { DATABASE_DSN } });
+      expect(env('postgresql://ro:pw1@db-staging/app'), kind).not.toBe(env('postgresql://ro:pw1@db-prod/app'));
+      expect(env('postgresql://ro:pw1@db-staging/app'), kind).toBe(env('postgresql://ro:pw2@db-staging/app'));
+    }
+    // A URL's key is left out where it is written, not wherever its text recurs (a host, a path).
+    expect(target({ kind: 'mcp', url: 'https://api1.example.com/v1?code=1' })).not.toBe(target({ kind: 'mcp', url: 'https://api2.example.com/v2?code=2' }));
+    expect(target({ kind: 'mcp', url: 'https://staging.example.com/mcp?key=staging' })).not.toBe(target({ kind: 'mcp', url: 'https://prod.example.com/mcp?key=prod' }));
+    expect(target({ kind: 'mcp', url: 'https://m.example.com/mcp?key=k1-Zq8L%2fx' })).toBe(target({ kind: 'mcp', url: 'https://m.example.com/mcp?key=k2-Wn4R%2Fy' }));
+    // Another argument that happens to spell the same text is not the credential.
+    expect(mcp('s', '--auth-token', 'staging', '--db', 'staging')).not.toBe(mcp('s', '--auth-token', 'prod', '--db', 'prod'));
+    // The credential in it still moves nothing: rotated, it is the same target.
+    expect(mcp('server-postgres', '--dsn=postgresql://ro:pw1@staging-db/app')).toBe(mcp('server-postgres', '--dsn=postgresql://ro:pw2@staging-db/app'));
+    expect(mcp('run', '-e', 'SENTRY_DSN=https://k1@o1.ingest.sentry.io/1', 'img')).toBe(mcp('run', '-e', 'SENTRY_DSN=https://k2@o1.ingest.sentry.io/1', 'img'));
+    expect(mcp('s', '--webhook', 'https://hooks.example.com/services/T1/Xk9fQ2mZ7pL4sR8vW1nB')).toBe(mcp('s', '--webhook', 'https://hooks.example.com/services/T1/Yq3hT8kLz2Vn5Rx7Pc4J'));
+  });
+});
+
 describe('connectionTarget as the file writes it', () => {
   const c = connectionSchema.parse({ name: 'db', kind: 'postgres', url: 'postgres://app:pw@db-a:5432/orders' });
   it('keeps a ${VAR} as written: replicas whose environments put in another host or password share one target', () => {

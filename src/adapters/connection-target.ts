@@ -12,7 +12,7 @@
  * requester when a run is refused for it, and must not test anyone's guess of one.
  */
 import { canonicalJson, sha256Hex } from '../core/digest.ts';
-import { argCredentials, envSecretNamed, secretNamed, urlCredential, urlPathTokens } from '../config/held-secrets.ts';
+import { argCredentialsEach, envSecretNamed, secretNamed, urlCredential, urlPathTokens } from '../config/held-secrets.ts';
 import type { ConnectionConfig } from '../config/schema.ts';
 import type { WrittenTarget } from '../config/written-targets.ts';
 
@@ -23,27 +23,65 @@ function withoutPassword(url: string): string {
   return noUserPassword.replace(/([?&])password=[^&#]*(&?)/gi, (_m, lead: string, trail: string) => (trail ? lead : ''));
 }
 
-/** A command's environment as it points the command: names like credentials out, passwords in URLs out; none: nothing. */
+/**
+ * A command's environment as it points the command: names like credentials out (a URL under one, `DATABASE_DSN`, kept
+ * without its credentials: it says where the command goes), passwords in URLs out; none: nothing.
+ */
 function pointing(env: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env ?? {})) if (!secretNamed(name) && !envSecretNamed(name)) out[name] = withoutPassword(value);
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (!secretNamed(name) && !envSecretNamed(name)) out[name] = withoutPassword(value);
+    else if (URL_TEXT.test(value)) out[name] = urlKept(value);
+  }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-/** `text` with each of `secrets` (longest first) replaced: what a fingerprint keeps of a value a credential is written in. */
+/**
+ * `text` with each of `secrets` (longest first) replaced: what a fingerprint keeps of a value a credential is written in.
+ * A credential that is a URL (`--dsn postgresql://…@db-prod/app`, `SENTRY_DSN=https://<key>@o1.ingest…`) also says
+ * where the server goes: it keeps that URL without the credentials in it, so a server re-pointed is another target.
+ */
 function without(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const s of [...new Set(secrets)].filter((v) => v !== '').sort((a, b) => b.length - a.length)) out = out.replaceAll(s, '[credential]');
+  for (const s of [...new Set(secrets)].filter((v) => v !== '').sort((a, b) => b.length - a.length)) out = out.replaceAll(s, URL_TEXT.test(s) ? urlKept(s) : '[credential]');
   return out;
 }
 
-/** A URL without the credentials written in it: a query key (`?api_key=…`), a path segment that is a key (a webhook's). */
-const urlWithout = (url: string | null) => (url === null ? null : without(url, [...urlCredential(url), ...urlPathTokens(url)]));
+const URL_TEXT = /^[a-z][a-z0-9+.-]*:\/\//i;
 
-/** Arguments without the credentials written in them: a secret-named flag's value, a header line's, a NAME=value setting's. */
+/**
+ * A URL as a fingerprint keeps it: its user part's password out (a user alone, which may be the key), a query value
+ * that is a key (`?api_key=…`, however it is percent-encoded) and a path segment that is one (a webhook's), each where
+ * it is written and nowhere else its text recurs (a host, another parameter), so two URLs that differ by more than their
+ * keys stay apart.
+ */
+function urlKept(url: string): string {
+  const parts = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*@)?([^/?#]*)([^?#]*)(\?[^#]*)?([\s\S]*)$/i.exec(url);
+  const secrets = new Set([...urlCredential(url), ...urlPathTokens(url)]);
+  if (!parts) return without(url, [...secrets]);
+  const [, scheme, info, host, path, query, rest] = parts as unknown as [string, string, string | undefined, string, string, string | undefined, string];
+  const userinfo = info === undefined ? '' : `${info.includes(':') ? info.slice(0, info.indexOf(':')) : ''}:[credential]@`;
+  const isKey = (raw: string) => secrets.has(raw) || secrets.has(decoded(raw.replace(/\+/g, ' ')));
+  const keptPath = path.split('/').map((seg) => (seg !== '' && isKey(seg) ? '[credential]' : seg)).join('/');
+  const keptQuery = (query ?? '').replace(/([?&][^=&#]*=)([^&#]*)/g, (whole, lead: string, value: string) => (value !== '' && isKey(value) ? `${lead}[credential]` : whole));
+  return `${scheme}${userinfo}${host}${keptPath}${keptQuery}${rest}`;
+}
+
+function decoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** A URL without the credentials written in it (urlKept). */
+const urlWithout = (url: string | null) => (url === null ? null : urlKept(url));
+
+/** Arguments without the credentials written in each: a secret-named flag's value, a header line's, a NAME=value setting's. */
 const argsWithout = (args: readonly string[]) => {
-  const secrets = argCredentials(args);
-  return args.map((a) => without(a, secrets));
+  const each = argCredentialsEach(args);
+  return args.map((a, i) => without(a, each[i] ?? []));
 };
 
 /**

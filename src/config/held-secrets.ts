@@ -180,18 +180,19 @@ export function urlPathTokens(text: string | undefined): string[] {
 
 /**
  * Credentials written on a command line: the value of a flag named like one, `--api-key=…` or `--api-key …`
- * (a `${VAR}` there is held already, config/target-secrets.ts; this is what the file itself spells out).
+ * (a `${VAR}` there is held already, config/target-secrets.ts; this is what the file itself spells out), by the
+ * argument each is written in.
  *
  * @example
- * flagCredentials(['--api-key', 'sk_live_1', '--region', 'eu']); // ['sk_live_1']
+ * flagCredentials(['--api-key', 'sk_live_1', '--region', 'eu']); // [[], ['sk_live_1'], [], []]
  */
-function flagCredentials(args: readonly string[]): string[] {
-  const out: string[] = [];
+function flagCredentials(args: readonly string[]): string[][] {
+  const out: string[][] = args.map(() => []);
   args.forEach((arg, i) => {
     const flag = /^--?([A-Za-z][A-Za-z0-9_.-]*)(?:=([\s\S]*))?$/.exec(arg);
     if (!flag || !SECRET_NAME.test(flag[1]!)) return;
-    const value = flag[2] ?? args[i + 1];
-    if (value !== undefined && (flag[2] !== undefined || !value.startsWith('-'))) out.push(value);
+    if (flag[2] !== undefined) out[i]!.push(flag[2]);
+    else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('-')) out[i + 1]!.push(args[i + 1]!);
   });
   return out;
 }
@@ -213,18 +214,29 @@ const SETTING_ARG = /^([A-Za-z_][A-Za-z0-9_.-]*)=([\s\S]+)$/;
  * argCredentials(['--header', 'Authorization: Bearer tok_1', '-e', 'DB_PASS=hunter22', '-e', 'LOG_LEVEL=debug']); // ['Bearer tok_1', 'hunter22']
  */
 export function argCredentials(args: readonly string[]): string[] {
+  return argCredentialsEach(args).flat();
+}
+
+/**
+ * argCredentials by the argument each is written in (a flag's separate value in that value's own argument): what a
+ * connection's fingerprint leaves out of each argument, and of no other that happens to spell the same text.
+ *
+ * @example
+ * argCredentialsEach(['--token', 'tok_1', '--db', 'tok_1']); // [[], ['tok_1'], [], []]
+ */
+export function argCredentialsEach(args: readonly string[]): string[][] {
   const out = flagCredentials(args);
-  for (const arg of args) {
+  args.forEach((arg, i) => {
     const flagValue = /^--?[A-Za-z][A-Za-z0-9_.-]*=([\s\S]*)$/.exec(arg)?.[1];
     for (const text of flagValue === undefined ? [arg] : [arg, flagValue]) {
       const header = HEADER_ARG.exec(text);
-      if (header && SECRET_NAME.test(header[1]!)) out.push(header[2]!.trim());
+      if (header && SECRET_NAME.test(header[1]!)) out[i]!.push(header[2]!.trim());
       const setting = SETTING_ARG.exec(text);
-      if (setting && (SECRET_NAME.test(setting[1]!) || ENV_SECRET_WORD.test(setting[1]!))) out.push(setting[2]!);
+      if (setting && (SECRET_NAME.test(setting[1]!) || ENV_SECRET_WORD.test(setting[1]!))) out[i]!.push(setting[2]!);
       // A libpq connection string (`host=db user=svc password=…`): each keyword's value, quoted or not.
-      for (const m of text.matchAll(CONNINFO_PAIR)) if (SECRET_NAME.test(m[1]!)) out.push((m[2] ?? m[3]!).replace(/\\(.)/g, '$1'));
+      for (const m of text.matchAll(CONNINFO_PAIR)) if (SECRET_NAME.test(m[1]!)) out[i]!.push((m[2] ?? m[3]!).replace(/\\(.)/g, '$1'));
     }
-  }
+  });
   return out;
 }
 
