@@ -27,6 +27,7 @@ import { submittedAuditData } from './views.ts';
 import { samePrincipal } from '../core/visibility.ts';
 import { sessionContext } from '../core/session-shown.ts';
 import { assertWellFormed } from '../core/well-formed.ts';
+import { takeResumeLock } from './resume-lock.ts';
 
 export interface SubmitCommand {
   readonly principal: Principal;
@@ -107,147 +108,154 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
   const facts = deps.tracer.span('facts', { 'countersign.connection': handle.info.name, 'countersign.connection_kind': handle.info.kind }, () => handle.facts(input));
   const action: Action = { connection: handle.info.name, operation: OPERATION_BY_KIND[handle.info.kind], input, reason: cmd.reason };
   const digest = actionDigest(cmd.principal, handle.info, action);
-  const session = cmd.runner !== undefined;
-  const resumable = async (statuses: readonly RequestRecord['status'][]): Promise<RequestRecord | undefined> => {
-    // Only its own principal's (another issuer's token with the same id is another workload: core/visibility.ts
-    // samePrincipal), passing over any newer request of theirs with the same digest, which would else hide this one's
-    // and turn its retry into a second request.
-    const existing = await deps.store.findRequestByDigest(cmd.principal.id, digest, statuses, (r) => samePrincipal(cmd.principal, r.principal, deps.identity));
-    // A session's request is resumed by a session only, and a pool-run one only outside sessions.
-    if (!existing || (existing.runsIn === 'session') !== session) return undefined;
-    const fresh = await expireIfDue(deps, existing);
-    return (statuses as readonly string[]).includes(fresh.status) ? fresh : undefined;
-  };
-  if (key !== undefined) {
-    const earlier = await deps.store.findRequestByIdempotencyKey(cmd.principal.id, key);
-    if (earlier) return replay(deps, cmd.principal, earlier, digest, action.reason);
-  }
-  /** Records the request; undefined when it was, else what the submission that took its key first made. */
-  // A write whose outcome is unknown (its connection lost at the commit) may have recorded it: a request the store has
-  // is answered (and run, if allowed, within its deadline) as written, never as "nothing changed, retry", which would
-  // have its agent submit it again and reviewers asked twice for one action.
-  const record = (r: RequestRecord, audit: readonly AuditDraft[], onlyIf?: MetaCondition) =>
-    guarded(() => deps.store.insertRequest(r, audit, onlyIf).catch((e: unknown) => writtenAnyway(deps, r.id, e)));
-  const guarded = async (insert: () => Promise<unknown>): Promise<Submitted | undefined> => {
-    try {
-      await insert();
-      return undefined;
-    } catch (e) {
-      if (!(e instanceof IdempotencyKeyTaken) || key === undefined) throw e;
-      // Another submission under the key (a concurrent retry) recorded first: nothing of this one was written.
-      const winner = await deps.store.findRequestByIdempotencyKey(cmd.principal.id, key);
-      if (!winner) throw e;
-      return replay(deps, cmd.principal, winner, digest, action.reason);
+  // Held from the search for a request to resume until a new one is recorded (service/resume-lock.ts).
+  const unlock = cmd.resume ? await takeResumeLock(deps, `${cmd.principal.id}\n${digest}`) : () => {};
+  try {
+    const session = cmd.runner !== undefined;
+    const resumable = async (statuses: readonly RequestRecord['status'][]): Promise<RequestRecord | undefined> => {
+      // Only its own principal's (another issuer's token with the same id is another workload: core/visibility.ts
+      // samePrincipal), passing over any newer request of theirs with the same digest, which would else hide this one's
+      // and turn its retry into a second request.
+      const existing = await deps.store.findRequestByDigest(cmd.principal.id, digest, statuses, (r) => samePrincipal(cmd.principal, r.principal, deps.identity));
+      // A session's request is resumed by a session only, and a pool-run one only outside sessions.
+      if (!existing || (existing.runsIn === 'session') !== session) return undefined;
+      const fresh = await expireIfDue(deps, existing);
+      return (statuses as readonly string[]).includes(fresh.status) ? fresh : undefined;
+    };
+    if (key !== undefined) {
+      const earlier = await deps.store.findRequestByIdempotencyKey(cmd.principal.id, key);
+      if (earlier) return replay(deps, cmd.principal, earlier, digest, action.reason);
     }
-  };
-  const fresh = (request: RequestRecord): Submitted => ({ request, replayed: false });
-  if (cmd.resume) {
-    const existing = await resumable(RESUMABLE);
-    if (existing) return fresh(existing);
-  }
-  // Decided only under the config in force on the store (service/config-in-force.ts).
-  await deps.inForce?.check(IN_FORCE_MAX_AGE_MS);
-  const now = deps.clock.now();
-  const context = cmd.context ?? {};
-  const decision = decideTraced(deps.tracer, deps.policy(), cmd.principal, action, handle.info, facts, { time: now, request: context });
-  for (const e of decision.errors) deps.metrics.policyError(e.rule);
-
-  const at = now.toISOString();
-  if (decision.effect === 'approve' && cmd.resumeHeld) {
-    const existing = await resumable(HELD);
-    if (existing) return fresh(existing);
-  }
-
-  // A held action that runs in a live session records what that session makes of its text, after policy decided: it
-  // resumes only where the same (statement.ts); a session that cannot show it records none, and never resumes. What of
-  // that state differs from a new session's goes with it, for its reviewers (core/session-shown.ts).
-  const readsState = decision.effect === 'approve' && cmd.runner?.state !== undefined;
-  const state = readsState ? await cmd.runner?.state?.() : undefined;
-  const recorded = readsState ? { ...context, ...(state ? sessionContext(state) : {}), sessionState: state?.digest ?? UNKNOWN_STATE } : context;
-
-  const base: RequestRecord = {
-    id: deps.ids.requestId(),
-    status: 'pending',
-    principal: cmd.principal,
-    action,
-    connection: handle.info,
-    facts,
-    digest,
-    decision,
-    createdAt: at,
-    updatedAt: at,
-    expiresAt: null,
-    reviews: [],
-    context: recorded,
-    result: null,
-    error: null,
-    ...(session ? { runsIn: 'session' as const } : {}),
-    ...(key !== undefined ? { idempotencyKey: key } : {}),
-    ...(handle.target !== undefined ? { connectionTarget: handle.target } : {}),
-    version: 1,
-  };
-  deps.tracer.request(base.id);
-  const submitted = { type: 'request.submitted', time: at, requestId: base.id, actor: cmd.principal.id, data: submittedAuditData(deps, base, recorded) };
-  // The candidate policy, when one is configured, on the same inputs: its differences go with the request's events.
-  const shadow = deps.candidate === undefined ? NO_EVENTS : [shadowEvent(deps, { principal: cmd.principal, action, connection: handle.info, facts, context: { time: now, request: context } }, decision, { requestId: base.id, time: at })].filter((e) => e !== undefined);
-
-  if (decision.effect === 'deny') {
-    const code = decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED';
-    const denied: RequestRecord = { ...base, status: 'denied', error: { code, message: decision.message ?? 'denied by policy' } };
-    const earlier = await record(denied, [
-      submitted,
-      {
-        type: 'request.denied',
-        time: at,
-        requestId: base.id,
-        actor: null,
-        // A rule that failed to evaluate (an error, an exceeded bound) is named with why, so the log says what denied.
-        data: { by: 'policy', code, ...(decision.errors.length ? { errors: decision.errors } : {}), message: denied.error?.message, rules: decision.rules },
-      },
-      ...shadow,
-    ]);
-    if (earlier) return earlier;
-    deps.log.debug({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action denied by policy');
-    return fresh(denied);
-  }
-
-  if (decision.effect === 'approve') {
-    const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
-    // Its run, after approval and maybe on another replica, links back to this trace.
-    const traceparent = deps.tracer.traceparent();
-    const pending: RequestRecord = { ...base, expiresAt, ...(traceparent ? { traceparent } : {}) };
-    // A scoped grant of this shape approves it instead of reviewers (one use, consumed as it is recorded).
-    let granted: RequestRecord | undefined;
-    const lost = await guarded(async () => (granted = await grantOrFound(deps, pending, [submitted, ...shadow], now)));
-    if (lost) return lost;
-    if (granted) {
-      deps.notifier.publish(granted);
-      return fresh(await runGranted(deps, granted));
+    /** Records the request; undefined when it was, else what the submission that took its key first made. */
+    // A write whose outcome is unknown (its connection lost at the commit) may have recorded it: a request the store has
+    // is answered (and run, if allowed, within its deadline) as written, never as "nothing changed, retry", which would
+    // have its agent submit it again and reviewers asked twice for one action.
+    const record = (r: RequestRecord, audit: readonly AuditDraft[], onlyIf?: MetaCondition) =>
+      guarded(() => deps.store.insertRequest(r, audit, onlyIf).catch((e: unknown) => writtenAnyway(deps, r.id, e)));
+    const guarded = async (insert: () => Promise<unknown>): Promise<Submitted | undefined> => {
+      try {
+        await insert();
+        return undefined;
+      } catch (e) {
+        if (!(e instanceof IdempotencyKeyTaken) || key === undefined) throw e;
+        // Another submission under the key (a concurrent retry) recorded first: nothing of this one was written.
+        const winner = await deps.store.findRequestByIdempotencyKey(cmd.principal.id, key);
+        if (!winner) throw e;
+        return replay(deps, cmd.principal, winner, digest, action.reason);
+      }
+    };
+    const fresh = (request: RequestRecord): Submitted => ({ request, replayed: false });
+    if (cmd.resume) {
+      const existing = await resumable(RESUMABLE);
+      if (existing) return fresh(existing);
     }
-    await checkPendingCap(deps, cmd.principal);
-    const earlier = await record(pending, [
-      submitted,
-      { type: 'request.held', time: at, requestId: base.id, actor: null, data: { approvers: decision.approvers, expiresAt } },
-      ...shadow,
-    ]);
-    if (earlier) return earlier;
-    deps.notifier.publish(pending);
-    // What the write would change, for its reviewers: after the answer, never holding it up.
-    startPreview(deps, pending);
-    deps.log.debug({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action held for approval');
-    return fresh(pending);
-  }
+    // Decided only under the config in force on the store (service/config-in-force.ts).
+    await deps.inForce?.check(IN_FORCE_MAX_AGE_MS);
+    const now = deps.clock.now();
+    const context = cmd.context ?? {};
+    const decision = decideTraced(deps.tracer, deps.policy(), cmd.principal, action, handle.info, facts, { time: now, request: context });
+    for (const e of decision.errors) deps.metrics.policyError(e.rule);
 
-  // One event: request.submitted already records the allow decision (rules, policy hash), and an action allowed
-  // outright starts running as it is recorded. request.executing marks the start of a run after approval.
-  const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, cmd.runner?.maxRunMs ?? handle.maxRunMs, deps.runGraceMs) };
-  // Only the submission that recorded the request runs it: a retry that lost the race for its key never does. And
-  // only under the config in force as the record is written, read in its own transaction: the reading checked above
-  // may be a second old, and a gateway may have taken over since with a policy that denies it (refused, nothing is
-  // written and nothing runs: service/config-in-force.ts).
-  const earlier = await record(executing, [submitted, ...shadow], deps.inForce?.condition);
-  if (earlier) return earlier;
-  return fresh(await runClaimed(deps, executing, decision, cmd.runner));
+    const at = now.toISOString();
+    if (decision.effect === 'approve' && cmd.resumeHeld) {
+      const existing = await resumable(HELD);
+      if (existing) return fresh(existing);
+    }
+
+    // A held action that runs in a live session records what that session makes of its text, after policy decided: it
+    // resumes only where the same (statement.ts); a session that cannot show it records none, and never resumes. What of
+    // that state differs from a new session's goes with it, for its reviewers (core/session-shown.ts).
+    const readsState = decision.effect === 'approve' && cmd.runner?.state !== undefined;
+    const state = readsState ? await cmd.runner?.state?.() : undefined;
+    const recorded = readsState ? { ...context, ...(state ? sessionContext(state) : {}), sessionState: state?.digest ?? UNKNOWN_STATE } : context;
+
+    const base: RequestRecord = {
+      id: deps.ids.requestId(),
+      status: 'pending',
+      principal: cmd.principal,
+      action,
+      connection: handle.info,
+      facts,
+      digest,
+      decision,
+      createdAt: at,
+      updatedAt: at,
+      expiresAt: null,
+      reviews: [],
+      context: recorded,
+      result: null,
+      error: null,
+      ...(session ? { runsIn: 'session' as const } : {}),
+      ...(key !== undefined ? { idempotencyKey: key } : {}),
+      ...(handle.target !== undefined ? { connectionTarget: handle.target } : {}),
+      version: 1,
+    };
+    deps.tracer.request(base.id);
+    const submitted = { type: 'request.submitted', time: at, requestId: base.id, actor: cmd.principal.id, data: submittedAuditData(deps, base, recorded) };
+    // The candidate policy, when one is configured, on the same inputs: its differences go with the request's events.
+    const shadow = deps.candidate === undefined ? NO_EVENTS : [shadowEvent(deps, { principal: cmd.principal, action, connection: handle.info, facts, context: { time: now, request: context } }, decision, { requestId: base.id, time: at })].filter((e) => e !== undefined);
+
+    if (decision.effect === 'deny') {
+      const code = decision.errors.length ? 'POLICY_ERROR' : 'POLICY_DENIED';
+      const denied: RequestRecord = { ...base, status: 'denied', error: { code, message: decision.message ?? 'denied by policy' } };
+      const earlier = await record(denied, [
+        submitted,
+        {
+          type: 'request.denied',
+          time: at,
+          requestId: base.id,
+          actor: null,
+          // A rule that failed to evaluate (an error, an exceeded bound) is named with why, so the log says what denied.
+          data: { by: 'policy', code, ...(decision.errors.length ? { errors: decision.errors } : {}), message: denied.error?.message, rules: decision.rules },
+        },
+        ...shadow,
+      ]);
+      if (earlier) return earlier;
+      deps.log.debug({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action denied by policy');
+      return fresh(denied);
+    }
+
+    if (decision.effect === 'approve') {
+      const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
+      // Its run, after approval and maybe on another replica, links back to this trace.
+      const traceparent = deps.tracer.traceparent();
+      const pending: RequestRecord = { ...base, expiresAt, ...(traceparent ? { traceparent } : {}) };
+      // A scoped grant of this shape approves it instead of reviewers (one use, consumed as it is recorded).
+      let granted: RequestRecord | undefined;
+      const lost = await guarded(async () => (granted = await grantOrFound(deps, pending, [submitted, ...shadow], now)));
+      if (lost) return lost;
+      if (granted) {
+        deps.notifier.publish(granted);
+        return fresh(await runGranted(deps, granted));
+      }
+      await checkPendingCap(deps, cmd.principal);
+      const earlier = await record(pending, [
+        submitted,
+        { type: 'request.held', time: at, requestId: base.id, actor: null, data: { approvers: decision.approvers, expiresAt } },
+        ...shadow,
+      ]);
+      if (earlier) return earlier;
+      deps.notifier.publish(pending);
+      // What the write would change, for its reviewers: after the answer, never holding it up.
+      startPreview(deps, pending);
+      deps.log.debug({ requestId: base.id, principal: cmd.principal.id, connection: action.connection, rules: decision.rules }, 'action held for approval');
+      return fresh(pending);
+    }
+
+    // One event: request.submitted already records the allow decision (rules, policy hash), and an action allowed
+    // outright starts running as it is recorded. request.executing marks the start of a run after approval.
+    const executing: RequestRecord = { ...base, status: 'executing', runDeadline: runDeadline(now, cmd.runner?.maxRunMs ?? handle.maxRunMs, deps.runGraceMs) };
+    // Only the submission that recorded the request runs it: a retry that lost the race for its key never does. And
+    // only under the config in force as the record is written, read in its own transaction: the reading checked above
+    // may be a second old, and a gateway may have taken over since with a policy that denies it (refused, nothing is
+    // written and nothing runs: service/config-in-force.ts).
+    const earlier = await record(executing, [submitted, ...shadow], deps.inForce?.condition);
+    if (earlier) return earlier;
+    unlock();
+    return fresh(await runClaimed(deps, executing, decision, cmd.runner));
+  } finally {
+    unlock();
+  }
 }
 
 /**
