@@ -316,6 +316,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
     if (headerKey(h) === 'content-encoding' && value.split(',').some((c) => !['', 'identity'].includes(c.trim().toLowerCase()))) {
       refuse(`header ${h} declares a Content-Encoding other than identity: the body is sent as the text policy judged, and an upstream that decodes it would read another body`);
     }
+    if (headerKey(h) === 'content-type' && h.toLowerCase() !== 'content-type') refuse(`header ${h} must be spelled Content-Type: policy reads it as the body's type, as Werkzeug does, and Node's server as another header (the body untyped)`);
     if (isDroppedHeader(h, options)) continue;
     // RFC 9110 §5.5: a recipient strips the whitespace around a field value; policy reads the value as written. And
     // servers that read header bytes as Latin-1 (Node, WSGI) hand \xA0 and \x85 to apps whose trim() drops them too.
@@ -375,8 +376,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   }
   // After the method: a body that names one is refused for it, whatever else its names do.
   if (text !== undefined && readings) checkBodyNames(text, readings, json, contentType, Object.keys(query));
-  // Policy reads form text as its fields under the action's own form Content-Type (core/action.ts); under the connection's alone, as a string.
-  // A JSON object or array, given as a value or as text: what policy reads by its fields (json-type.ts bodyHasJsonFields, read here from the one parse).
+  // Form text is fields to policy under the action's own form type (core/action.ts); JSON object or array, its fields (json-type.ts).
   const jsonFields = json !== null && json.value !== null && typeof json.value === 'object';
   if (typeof input.body === 'string' && !jsonFields && isFormType(contentType) && !isFormType(ownType)) {
     refuse('body given as text is sent under the connection\'s form Content-Type, which policy reads as form fields only where the action declares it too: add Content-Type: application/x-www-form-urlencoded to its headers');
