@@ -4,7 +4,8 @@
  * `application/x-www-form-urlencoded-v2`) had `dry_run=true&amount=5000` read as fields: a rule allowing dry runs
  * allowed it, and Flask (Werkzeug), reading the media type `text/plain`, parsed no form and ran the payout for real.
  * A form is now read as one only where the media type itself is the form type; text that reads as a form under any
- * other type is refused before policy (422 INPUT_UNPARSEABLE), nothing sent.
+ * other type is refused before policy (422 INPUT_UNPARSEABLE), nothing sent; so is a form the action declares on a
+ * connection whose own Content-Type (which wins, and which Flask reads) is another.
  *
  * The upstream is a real Flask app (test/support/flask-echo-upstream.py).
  */
@@ -20,6 +21,7 @@ beforeAll(async () => {
   flask = await startFlaskUpstream();
   gw = await startTestGateway(`connections:
   - { name: payouts, kind: http, url: "${flask.url}" }
+  - { name: text-payouts, kind: http, url: "${flask.url}", headers: { Content-Type: "text/plain" } }
 policy:
   default: deny
   rules:
@@ -34,9 +36,9 @@ afterAll(async () => {
   flask?.close();
 });
 
-const pay = (contentType: string) =>
+const pay = (contentType: string, connection = 'payouts') =>
   gw.as('deploy-bot', '/v1/actions', {
-    body: { connection: 'payouts', input: { method: 'POST', path: '/payouts', headers: { 'Content-Type': contentType }, body: 'dry_run=true&amount=5000' }, reason: 'rehearse' },
+    body: { connection, input: { method: 'POST', path: '/payouts', headers: { 'Content-Type': contentType }, body: 'dry_run=true&amount=5000' }, reason: 'rehearse' },
   });
 
 describe.skipIf(!haveFlask)('a form is read as fields only under the form type itself', () => {
@@ -46,6 +48,9 @@ describe.skipIf(!haveFlask)('a form is read as fields only under the form type i
       const res = await pay(type);
       expect([res.status, res.body.error?.code], `${type}: ${JSON.stringify(res.body)}`).toEqual([422, 'INPUT_UNPARSEABLE']);
     }
+    // The connection's own Content-Type wins, and is what Flask reads: a form the action declares goes as text/plain.
+    const res = await pay('application/x-www-form-urlencoded', 'text-payouts');
+    expect([res.status, res.body.error?.code], JSON.stringify(res.body)).toEqual([422, 'INPUT_UNPARSEABLE']);
     expect((await flask.calls()).slice(before)).toEqual([]);
   });
 

@@ -363,7 +363,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (otherwise !== null) refuse(`body given as text ${otherwise}`);
   const ownType = Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
   const contentType = options.contentType ?? ownType;
-  if (text !== undefined && /x-www-form-urlencoded/i.test(ownType) && !isFormType(ownType)) refuse(`Content-Type ${JSON.stringify(ownType.slice(0, 100))} names the form type but is not it: servers read the type it begins with and parse no form, so the fields policy read would not reach the upstream`);
+  if (text !== undefined && /x-www-form-urlencoded/i.test(ownType) && !(isFormType(ownType) && isFormType(contentType))) refuse(`body is declared a form (Content-Type ${JSON.stringify(ownType.slice(0, 100))}) but goes as ${JSON.stringify(contentType.split(';')[0]!.slice(0, 100))}, the type servers read (the one the value begins with, or the connection's own), which parses no form: the fields policy read would not reach the upstream`);
   if (text !== undefined && /x-www-form-urlencoded/i.test(`${contentType} ${ownType}`) && hasNonUtf8Escape(text)) nonUtf8('form body');
   const readings = text === undefined ? undefined : readingsOf(text);
   if (readings?.multipartOtherCharset) refuse('body has a multipart part name in RFC 2231 form (name*=) in a charset other than UTF-8 or ASCII, or with escapes that are not UTF-8: Werkzeug 2.2 (Flask) decodes it in that charset (name*=utf-7\'\'+AF8-method is _method), into a name no check here read; send the name whole, in UTF-8');
