@@ -225,7 +225,20 @@ function bodyValue(body: unknown, headers: Readonly<Record<string, string>> | un
   if (json !== undefined) return json;
   // JSON text under a form type reads as one field named by its text, which no rule names: read as JSON it is.
   const type = Object.entries(headers ?? {}).find(([k]) => headerName(k) === 'content-type')?.[1] ?? '';
-  return /application\/x-www-form-urlencoded/i.test(type) ? formFields(body) : body;
+  return isFormType(type) ? formFields(body) : body;
+}
+
+/**
+ * Whether a Content-Type's media type is the form type: its type and subtype (any case, RFC 9110 §8.3.1), before
+ * any parameter. Not a value that only names it (`text/plain; note=application/x-www-form-urlencoded`,
+ * `application/x-www-form-urlencoded-v2`), which servers read as the media type it begins with, parsing no form.
+ *
+ * @example
+ * isFormType('Application/X-WWW-Form-Urlencoded; charset=utf-8'); // true
+ * isFormType('text/plain; x=application/x-www-form-urlencoded'); // false
+ */
+export function isFormType(contentType: string): boolean {
+  return contentType.split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded';
 }
 
 /** Text that is a JSON object or array (nested within the bound), as that value; else undefined. */

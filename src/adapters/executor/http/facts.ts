@@ -8,7 +8,7 @@
  * count (`/admin/` is `/admin` to policy); a connection whose upstream ignores
  * case (`paths.caseInsensitive`) has its paths judged and sent in lower case.
  */
-import { headerName, type HttpInput } from '../../../core/action.ts';
+import { headerName, isFormType, type HttpInput } from '../../../core/action.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { makeFacts, type Facts } from '../../../core/facts.ts';
 import { jsonTextTooDeep, MAX_JSON_DEPTH } from '../../../core/json-depth.ts';
@@ -316,6 +316,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
     if (headerKey(h) === 'content-encoding' && value.split(',').some((c) => !['', 'identity'].includes(c.trim().toLowerCase()))) {
       refuse(`header ${h} declares a Content-Encoding other than identity: the body is sent as the text policy judged, and an upstream that decodes it would read another body`);
     }
+    if (headerKey(h) === 'content-type' && h.toLowerCase() !== 'content-type') refuse(`header ${h} must be spelled Content-Type: policy reads it as the body's type, as Werkzeug does, and Node's server as another header (the body untyped)`);
     if (isDroppedHeader(h, options)) continue;
     // RFC 9110 §5.5: a recipient strips the whitespace around a field value; policy reads the value as written. And
     // servers that read header bytes as Latin-1 (Node, WSGI) hand \xA0 and \x85 to apps whose trim() drops them too.
@@ -362,6 +363,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   if (otherwise !== null) refuse(`body given as text ${otherwise}`);
   const ownType = Object.entries(input.headers ?? {}).find(([h]) => headerKey(h) === 'content-type')?.[1] ?? '';
   const contentType = options.contentType ?? ownType;
+  if (text !== undefined && /x-www-form-urlencoded/i.test(ownType) && !(isFormType(ownType) && isFormType(contentType))) refuse(`body is declared a form (Content-Type ${JSON.stringify(ownType.slice(0, 100))}) but goes as ${JSON.stringify(contentType.split(';')[0]!.slice(0, 100))}, the type servers read (the one the value begins with, or the connection's own), which parses no form: the fields policy read would not reach the upstream`);
   if (text !== undefined && /x-www-form-urlencoded/i.test(`${contentType} ${ownType}`) && hasNonUtf8Escape(text)) nonUtf8('form body');
   const readings = text === undefined ? undefined : readingsOf(text);
   if (readings?.multipartOtherCharset) refuse('body has a multipart part name in RFC 2231 form (name*=) in a charset other than UTF-8 or ASCII, or with escapes that are not UTF-8: Werkzeug 2.2 (Flask) decodes it in that charset (name*=utf-7\'\'+AF8-method is _method), into a name no check here read; send the name whole, in UTF-8');
@@ -374,11 +376,9 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   }
   // After the method: a body that names one is refused for it, whatever else its names do.
   if (text !== undefined && readings) checkBodyNames(text, readings, json, contentType, Object.keys(query));
-  // Policy reads form text as its fields under the action's own form Content-Type (core/action.ts); under the connection's alone, as a string.
-  const form = (t: string) => /application\/x-www-form-urlencoded/i.test(t);
-  // A JSON object or array, given as a value or as text: what policy reads by its fields (json-type.ts bodyHasJsonFields, read here from the one parse).
+  // Form text is fields to policy under the action's own form type (core/action.ts); JSON object or array, its fields (json-type.ts).
   const jsonFields = json !== null && json.value !== null && typeof json.value === 'object';
-  if (typeof input.body === 'string' && !jsonFields && form(contentType) && !form(ownType)) {
+  if (typeof input.body === 'string' && !jsonFields && isFormType(contentType) && !isFormType(ownType)) {
     refuse('body given as text is sent under the connection\'s form Content-Type, which policy reads as form fields only where the action declares it too: add Content-Type: application/x-www-form-urlencoded to its headers');
   }
   // JSON is read by policy by its fields whatever the Content-Type says (core/action.ts), for the readers that parse the
