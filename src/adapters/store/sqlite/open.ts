@@ -13,6 +13,26 @@ import { BUSY_WAIT_MS } from './group-commit.ts';
 const WAL_CHECKPOINT_PAGES = 10_000;
 
 /**
+ * Switches the file to WAL. Where SQLite sees that waiting for a lock could deadlock (two processes switching or
+ * migrating one new file at once, each holding what the other wants), it answers SQLITE_BUSY at once, without its
+ * busy wait: seen when four workers started together on a loaded machine. The switch is tried again, pausing 5 ms to
+ * 100 ms, for up to the busy wait; any other error, or a lock still held after that, is thrown.
+ */
+function walMode(db: Database.Database): void {
+  const until = Date.now() + BUSY_WAIT_MS;
+  for (let pause = 5; ; pause = Math.min(2 * pause, 100)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw e;
+      // Start-up is synchronous: the process has nothing else to do until its store is open.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+    }
+  }
+}
+
+/**
  * @example
  * const db = openDatabase({ path: './.countersign/countersign.db' });
  */
@@ -24,7 +44,7 @@ export function openDatabase(options: { readonly path: string; readonly synchron
   const db = new Database(options.path, { fileMustExist: options.mustExist === true });
   // First: processes starting together on a new file wait for each other's lock (WAL switch, migrations) instead of failing.
   db.pragma(`busy_timeout = ${BUSY_WAIT_MS}`);
-  db.pragma('journal_mode = WAL');
+  walMode(db);
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   // The WAL is copied back into the file inside the COMMIT that passes this many pages, with two fsyncs, on the event
   // loop. At SQLite's default (1,000) that was one commit in a hundred, 10–60 ms each, most of the store's cost per
