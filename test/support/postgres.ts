@@ -103,3 +103,20 @@ export async function queryOnce(url: string, text: string): Promise<pg.QueryResu
     await c.end();
   }
 }
+
+/**
+ * Waits (up to 20 s) until a session of `admin`'s database waits on the catalog latch's shared lock: a statement of the
+ * gateway's has reached the latch that a test's uncommitted DDL holds. True once one does.
+ *
+ * @example
+ * expect(await waitingOnLatch(admin)).toBe(true);
+ */
+export async function waitingOnLatch(admin: pg.Client): Promise<boolean> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const r = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock_shared%'`);
+    if (r.rows.length > 0) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((res) => setTimeout(res, 25));
+  }
+}

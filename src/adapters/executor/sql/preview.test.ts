@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PreviewOutcome } from '../../../core/preview.ts';
-import { createTestDatabase } from '../../../../test/support/postgres.ts';
+import { createTestDatabase, waitingOnLatch } from '../../../../test/support/postgres.ts';
 import { LATCH_KEYS } from './catalog-latch.ts';
 import { createPostgresConnection } from './connection.ts';
 import { loadSqlParser } from './facts.ts';
@@ -191,14 +191,7 @@ describe.skipIf(!db)('impact preview (real PostgreSQL)', () => {
         CREATE TRIGGER raced_bump BEFORE UPDATE ON raced FOR EACH ROW EXECUTE FUNCTION public.bump()`);
       const running = serial.preview!({ sql: 'UPDATE raced SET n = 2 WHERE id = 1' });
       // Until the preview waits on the latch (its first query, in SERIALIZABLE, took the snapshot before the wait).
-      const deadline = Date.now() + 20_000;
-      let waiting = false;
-      while (!waiting && Date.now() < deadline) {
-        const r = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock_shared%'`);
-        waiting = r.rows.length > 0;
-        if (!waiting) await new Promise((res) => setTimeout(res, 25));
-      }
-      expect(waiting).toBe(true);
+      expect(await waitingOnLatch(admin)).toBe(true);
       await ddl.query('COMMIT');
       const p = await running;
       expect(p.status === 'skipped' && p.reason).toMatch(/trigger raced_bump on raced/);

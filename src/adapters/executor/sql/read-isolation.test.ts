@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../../../../test/support/postgres.ts';
+import { createTestDatabase, waitingOnLatch } from '../../../../test/support/postgres.ts';
 import { LATCH_KEYS } from './catalog-latch.ts';
 import { createPostgresConnection } from './connection.ts';
 import { loadSqlParser } from './facts.ts';
@@ -44,14 +44,7 @@ describe.skipIf(!db)('a read on a database whose transactions default to SERIALI
         CREATE OR REPLACE VIEW totals AS SELECT pg_terminate_backend(${pid})::int AS n`);
       const running = conn.execute({ sql: 'SELECT n FROM totals' }, { readOnly: true });
       // Until the read waits on the latch.
-      const deadline = Date.now() + 20_000;
-      let waiting = false;
-      while (!waiting && Date.now() < deadline) {
-        const r = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock_shared%'`);
-        waiting = r.rows.length > 0;
-        if (!waiting) await new Promise((res) => setTimeout(res, 25));
-      }
-      expect(waiting).toBe(true);
+      expect(await waitingOnLatch(admin)).toBe(true);
       await ddl.query('COMMIT');
       const r = await running;
       expect(r.error?.code).toBe('SQL_SESSION_UNSAFE');
