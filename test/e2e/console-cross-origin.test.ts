@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn, type ConsoleUser } from '../support/console.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { opsApiConfig } from '../support/policies.ts';
 import { storedReviewers, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
@@ -19,18 +20,7 @@ const EVIL = 'http://evil.example';
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  gw = await startTestGateway(`connections:
-  - name: ops-api
-    kind: http
-    url: ${upstream.url}
-policy:
-  default: deny
-  rules:
-    - id: writes
-      when: facts.http.method == "POST"
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-`);
+  gw = await startTestGateway(opsApiConfig(upstream.url));
   const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path: '/x' }, reason: 'cross-origin' } });
   expect(res.status).toBe(202);
   held = { id: res.body.id, digest: res.body.digest };

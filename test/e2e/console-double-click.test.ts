@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, launchBrowser, signInWithKey, type TestBrowser } from '../support/browser.ts';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
+import { opsApiConfig } from '../support/policies.ts';
 import { storedReviewers, storedStatus } from '../support/store-view.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
@@ -21,19 +22,7 @@ let browser: TestBrowser;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) return;
   upstream = await startUpstream();
-  gw = await startTestGateway(`connections:
-  - name: ops-api
-    kind: http
-    url: ${upstream.url}
-policy:
-  default: deny
-  rules:
-    - id: writes
-      when: facts.http.method == "POST"
-      effect: approve
-      approvers: [{ groups: [sre], count: 1 }]
-      ttl: 1h
-`);
+  gw = await startTestGateway(opsApiConfig(upstream.url));
   browser = await launchBrowser();
 }, 60_000);
 
