@@ -5,9 +5,9 @@
  */
 import type { AuditEvent } from '../../core/audit.ts';
 import { inputSummary, isPersonalData, obj, str, strList, tagsOf, type Json } from './summary.ts';
+import type { Outcome, PolicyChange, RequestEntry } from './types.ts';
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
-import type { Outcome, PolicyChange, RequestEntry } from './types.ts';
 
 export interface TrailReview {
   readonly reviewer: string | null;
