@@ -51,7 +51,7 @@ function summaryLine(r: EvidenceReport, out: string, json: string): string {
   const events = c.firstSeq === null ? 'no events in the period' : `events ${c.firstSeq}–${c.lastSeq}${covering ? `, covered by the signed checkpoint at size ${covering.size}` : ', not yet covered by a signed checkpoint'}`;
   return (
     `wrote ${out} and ${json}: ${r.frameworkTitle}, ${r.period.from} to ${r.period.to}: ` +
-    `${s.privilegedActions} privileged actions (${s.succeeded} succeeded, ${s.failed} failed), ${r.sod.approvedRequests} approved by humans, ` +
+    `${s.privilegedActions} privileged actions (${s.succeeded} succeeded, ${s.failed} failed), ${r.sod.approvedRequests - r.sod.grantApprovedRequests} approved by humans, ${r.sod.grantApprovedRequests ? `${r.sod.grantApprovedRequests} by a scoped grant, ` : ''}` +
     `${r.sod.selfApprovals} self-approvals, ${s.deniedByPolicy + s.deniedByReview + s.deniedAtExecution} denied, ${s.expired} expired, ${s.cancelled} cancelled, ` +
     `${s.policyChanges} policy changes; ${events}\n`
   );

@@ -95,6 +95,16 @@ function outcomeCell(e: RequestEntry): string {
   return `<span class="outcome ${esc(e.outcome)}">${esc(e.outcome)}</span>${detail}`;
 }
 
+/** Who approved it; for a use of a scoped grant, which grant, who gave it on which request, and which use it was. */
+function approversCell(e: RequestEntry): string {
+  if (!e.grant) return list(e.approvers);
+  const g = e.grant;
+  const by = g.by.length ? ` given by ${list(g.by)}` : '';
+  const on = g.grantedOn ? ` on <code>${esc(g.grantedOn)}</code>` : '';
+  const use = g.use !== null && g.of !== null ? ` (use ${esc(g.use)} of ${esc(g.of)})` : '';
+  return `grant <code>${esc(g.id ?? '?')}</code>${by}${on}${use}`;
+}
+
 function submitted(e: RequestEntry): string {
   return e.submittedAt ? `${esc(e.submittedAt)}${e.submittedInPeriod ? '' : '<div class="muted">before the period</div>'}` : '—';
 }
@@ -108,7 +118,7 @@ function actionRows(entries: readonly RequestEntry[]): string[][] {
     esc(e.reason),
     submitted(e),
     e.decidedAt ? `${esc(e.decidedAt)}<div class="muted">after ${esc(duration(e.timeToDecisionMs))}</div>` : '—',
-    list(e.approvers),
+    approversCell(e),
     ruleCell(e),
     outcomeCell(e),
   ]);
@@ -175,7 +185,8 @@ export function renderEvidenceHtml(r: EvidenceReport): string {
     stat('privileged actions', s.privilegedActions),
     stat('succeeded', s.succeeded),
     stat('failed', s.failed),
-    stat('approved by humans', sod.approvedRequests),
+    stat('approved by humans', sod.approvedRequests - sod.grantApprovedRequests),
+    ...(sod.grantApprovedRequests > 0 ? [stat('approved by a scoped grant', sod.grantApprovedRequests)] : []),
     stat('self-approvals', sod.selfApprovals, sod.selfApprovals > 0),
     stat('denied by policy', s.deniedByPolicy),
     stat('denied by reviewers', s.deniedByReview),
@@ -199,7 +210,7 @@ export function renderEvidenceHtml(r: EvidenceReport): string {
       ['Measure', 'Value'],
       [
         ['Requests held for approval', esc(sod.heldRequests)],
-        ['Requests approved', esc(sod.approvedRequests)],
+        ['Requests approved', `${esc(sod.approvedRequests)}${sod.grantApprovedRequests > 0 ? ` (${esc(sod.grantApprovedRequests)} by a scoped grant, without a review of their own)` : ''}`],
         ['Approving reviews / denying reviews', `${esc(sod.approvalReviews)} / ${esc(sod.denialReviews)}`],
         ['Self-approvals (requester or the human it acts for)', `<strong>${esc(sod.selfApprovals)}</strong>`],
         ['Self-approval attempts refused by the gateway', esc(sod.refusedSelfApprovals)],

@@ -7,6 +7,8 @@ import type { AuditEvent } from '../../core/audit.ts';
 import { inputSummary, isPersonalData, obj, str, strList, tagsOf, type Json } from './summary.ts';
 import type { Outcome, PolicyChange, RequestEntry } from './types.ts';
 
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) ? v : null);
+
 export interface TrailReview {
   readonly reviewer: string | null;
   readonly kind: string | null;
@@ -51,6 +53,8 @@ export interface Trail {
   /** The break-glass on it (request.break_glass) and its after-the-fact review (review.after_the_fact). */
   breakGlass: { by: string | null; justification: string; at: string } | null;
   afterReview: { by: string | null; verdict: string | null; comment: string; at: string } | null;
+  /** The scoped grant that approved it in place of reviewers (grant.used, request.approved `by: grant`). */
+  grant: { id: string | null; grantedOn: string | null; use: number | null; of: number | null } | null;
 }
 
 export function newTrail(id: string, seq: number): Trail {
@@ -76,6 +80,7 @@ export function newTrail(id: string, seq: number): Trail {
     executedUnder: null,
     breakGlass: null,
     afterReview: null,
+    grant: null,
   };
 }
 
@@ -115,6 +120,8 @@ export function applyEvent(t: Trail, e: AuditEvent): void {
       t.held = true;
       t.humanDecision = false;
       t.decidedAt = null;
+      // Nor does the grant that approved it: it no longer stood, and reviewers decide it now.
+      t.grant = null;
       setOutcome(t, 'pending', e.time);
       return;
     case 'review.recorded': {
@@ -135,13 +142,24 @@ export function applyEvent(t: Trail, e: AuditEvent): void {
     case 'review.refused':
       if (str(d['code']) === 'SELF_APPROVAL_FORBIDDEN') t.refusedSelfApprovals++;
       return;
+    case 'grant.used':
+      t.grant = { id: str(d['grantId']), grantedOn: str(d['grantedOn']), use: num(d['use']), of: num(d['of']) };
+      return;
     case 'request.approved':
       t.held = true;
       t.approvals++;
-      t.approvedBy = strList(d['approvers']);
       t.decidedAt = e.time;
-      t.humanDecision = true;
       setOutcome(t, 'approved', e.time);
+      // A use of a scoped grant: nobody reviewed this request. Its approvers are the grant's givers, on another
+      // request; counted as a human decision here, it would read as one taken on sight, by nobody named.
+      if (str(d['by']) === 'grant') {
+        t.approvedBy = [];
+        t.humanDecision = false;
+        t.grant = { id: str(d['grantId']) ?? t.grant?.id ?? null, grantedOn: t.grant?.grantedOn ?? null, use: num(d['use']) ?? t.grant?.use ?? null, of: num(d['of']) ?? t.grant?.of ?? null };
+        return;
+      }
+      t.approvedBy = strList(d['approvers']);
+      t.humanDecision = true;
       return;
     case 'request.denied': {
       const by = str(d['by']);
@@ -202,6 +220,8 @@ function policyChange(e: AuditEvent): PolicyChange {
 export interface Folded {
   readonly trails: Map<string, Trail>;
   readonly policyChanges: PolicyChange[];
+  /** Who gave each grant created in the period (grant.created `by`), by grant id. */
+  readonly grantGivers?: Map<string, string[]>;
 }
 
 /**
@@ -212,6 +232,8 @@ export function foldEvents(events: Iterable<AuditEvent>, into: Folded = { trails
   for (const e of events) {
     // A start that changed only the shadowed candidate (policy.candidate) changed nothing enforced.
     if (e.type === 'policy.loaded' && e.data['old'] !== e.data['new']) into.policyChanges.push(policyChange(e));
+    const grantId = e.type === 'grant.created' ? str(e.data['grantId']) : null;
+    if (grantId !== null) into.grantGivers?.set(grantId, strList(e.data['by']));
     if (e.requestId === null) continue;
     let t = into.trails.get(e.requestId);
     if (!t) into.trails.set(e.requestId, (t = newTrail(e.requestId, e.seq)));
@@ -227,7 +249,11 @@ export function approversOf(t: Trail): string[] {
   return [...ids];
 }
 
-export function toEntry(t: Trail): RequestEntry {
+/**
+ * @example
+ * toEntry(trail, folded.grantGivers); // { …, grant: { id: 'grt_…', grantedOn: 'req_…', by: ['alice'], use: 1, of: 2 } }
+ */
+export function toEntry(t: Trail, givers?: ReadonlyMap<string, readonly string[]>): RequestEntry {
   const s = obj(t.submitted);
   const principal = obj(s['principal']);
   const connection = obj(s['connection']);
@@ -265,6 +291,7 @@ export function toEntry(t: Trail): RequestEntry {
     deniedBy: t.deniedBy,
     code: t.code,
     message: t.message,
+    grant: t.grant ? { ...t.grant, by: t.grant.id !== null ? [...(givers?.get(t.grant.id) ?? [])] : [] } : null,
     firstSeq: t.firstSeq,
     lastSeq: t.lastSeq,
   };

@@ -75,6 +75,21 @@ export async function findSubmitted(store: Store, requestId: string, before: num
 }
 
 /**
+ * The grant.created event of grant `grantId`, written on request `requestId` before event `before`, if the log has it.
+ * Read as findSubmitted reads a submission: an event whose hashed body is not what its columns say is a broken log.
+ */
+export async function findGrantCreated(store: Store, requestId: string, grantId: string, before: number): Promise<AuditEvent | undefined> {
+  const events = await store.searchAudit({ requestId, types: ['grant.created'], limit: 10 });
+  for (const e of events) {
+    if (e.requestId !== requestId || e.type !== 'grant.created') {
+      throw broken(`event ${e.seq} is indexed as a grant.created of request ${requestId}, but its hashed body says it is the ${String(e.type)} of ${String(e.requestId)} (its request_id or type column was edited)`, { seq: e.seq });
+    }
+    if (e.data['grantId'] === grantId && e.seq < before) return e;
+  }
+  return undefined;
+}
+
+/**
  * The checkpoints from the first one that includes `firstSeq` up to the first
  * one that includes `lastSeq`; `covered` is false when none includes `lastSeq` yet.
  */

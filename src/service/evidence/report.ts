@@ -14,8 +14,8 @@ import type { Clock, Store } from '../../core/ports.ts';
 import { controlsFor, FRAMEWORK_TITLES } from './controls.ts';
 import { humanKey } from '../../core/human-identity.ts';
 import { applySubmitted, approversOf, foldEvents, identityOf, toEntry, type Folded, type Trail } from './fold.ts';
-import { obj } from './summary.ts';
-import { coveringCheckpoints, findSubmitted, readPeriod } from './period.ts';
+import { obj, strList } from './summary.ts';
+import { coveringCheckpoints, findGrantCreated, findSubmitted, readPeriod } from './period.ts';
 import { decisionTimes } from './summary.ts';
 import { FRAMEWORKS, type EvidenceReport, type Framework, type RequestEntry, type SodStats } from './types.ts';
 
@@ -94,6 +94,7 @@ function sodStats(pairs: readonly { t: Trail; e: RequestEntry }[]): SodStats {
   return {
     heldRequests: pairs.filter(({ t }) => t.held).length,
     approvedRequests: approved.length,
+    grantApprovedRequests: approved.filter(({ t }) => t.grant !== null).length,
     approvalReviews,
     denialReviews,
     selfApprovals,
@@ -131,7 +132,7 @@ export async function buildEvidence(store: Store, o: EvidenceOptions): Promise<E
   if (!FRAMEWORKS.includes(o.framework)) throw new CountersignError('INVALID_REQUEST', `framework must be one of ${FRAMEWORKS.join(', ')}`);
 
   const size = (await store.treeHead()).size;
-  const folded: Folded = { trails: new Map(), policyChanges: [] };
+  const folded: Folded = { trails: new Map(), policyChanges: [], grantGivers: new Map() };
   const read = await readPeriod(store, o.from, o.to, size, (e) => foldEvents([e], folded));
   for (const t of folded.trails.values()) {
     if (t.submitted || read.firstSeq === null) continue;
@@ -142,7 +143,17 @@ export async function buildEvidence(store: Store, o: EvidenceOptions): Promise<E
     }
   }
 
-  const pairs = [...folded.trails.values()].map((t) => ({ t, e: toEntry(t) }));
+  // A grant used in the period may have been given before it: its givers come from its grant.created event there.
+  for (const t of folded.trails.values()) {
+    if (t.grant?.id == null || t.grant.grantedOn === null || folded.grantGivers!.has(t.grant.id) || read.firstSeq === null) continue;
+    const created = await findGrantCreated(store, t.grant.grantedOn, t.grant.id, read.firstSeq);
+    if (created) {
+      o.onEarlier?.(created);
+      folded.grantGivers!.set(t.grant.id, strList(created.data['by']));
+    }
+  }
+
+  const pairs = [...folded.trails.values()].map((t) => ({ t, e: toEntry(t, folded.grantGivers) }));
   const privileged = pairs.filter(({ t, e }) => isPrivileged(t, e)).map(({ e }) => e);
   const actions = o.framework === 'gdpr' ? privileged.filter((e) => e.personalData) : privileged;
   const all = pairs.map(({ e }) => e);

@@ -83,6 +83,11 @@ export interface RequestEntry {
   /** The error code the request ended with (POLICY_DENIED, REQUEST_EXPIRED, EXECUTION_FAILED, …). */
   readonly code: string | null;
   readonly message: string | null;
+  /**
+   * The scoped grant that approved it in place of reviewers, or null: which grant, the request it was given on, who
+   * gave it (empty when its grant.created event is not in the log) and which use of how many this was.
+   */
+  readonly grant: { readonly id: string | null; readonly grantedOn: string | null; readonly by: readonly string[]; readonly use: number | null; readonly of: number | null } | null;
   readonly firstSeq: number;
   readonly lastSeq: number;
 }
@@ -100,6 +105,8 @@ export interface SodStats {
   readonly heldRequests: number;
   /** Requests that reached quorum in the period (request.approved events). */
   readonly approvedRequests: number;
+  /** Of those, the ones a scoped grant approved in place of reviewers (no review of their own: RequestEntry.grant). */
+  readonly grantApprovedRequests: number;
   /** Approving reviews recorded in the period. */
   readonly approvalReviews: number;
   readonly denialReviews: number;

@@ -46,6 +46,9 @@ export const TERMINAL: ReadonlySet<RequestStatus> = new Set(['denied', 'expired'
 /** What a model is told when Countersign did not let an action run (or it failed); names the request so a human can find it. */
 export function refusalOf(r: Pick<RequestView, 'id' | 'status' | 'error'>): string {
   const why = r.error?.message ? `: ${r.error.message}` : '';
+  // Not final: a human approved it (or may still), and the gateway runs it. Never "not run": told so, a model asks again.
+  if (r.status === 'approved' || r.status === 'executing') return `Countersign: request ${r.id} was approved and the gateway is running it; its outcome is not known yet. Do not retry it: it may have had its effect`;
+  if (r.status === 'pending') return `Countersign: request ${r.id} is still waiting for a human decision and may still be approved and run. Do not retry it`;
   if (r.status === 'expired') return `Countersign: request ${r.id} expired before an approver decided; the action was not run`;
   if (r.status === 'cancelled') return `Countersign: request ${r.id} was cancelled; the action was not run${why}`;
   if (r.status === 'failed') return `Countersign ran the action (request ${r.id}) and it failed${why}`;
@@ -265,6 +268,27 @@ export function createClient(opts: ClientOptions) {
 
 export type CountersignClient = ReturnType<typeof createClient>;
 
+/** How long the outcome of a request approved just before its withdrawal is waited for: it runs anyway. */
+const LATE_RUN_WAIT_MS = 60_000;
+
+/**
+ * Withdraws a request its caller stopped waiting for, and says how it stands. A withdrawal that lost to an approval
+ * (409: already decided) leaves a request the gateway runs anyway: its outcome is waited for (a minute at most),
+ * never taken for "not run".
+ *
+ * @example
+ * const r = await withdrawOrOutcome(cs, stillPending, 'no decision in time for the agent'); // cancelled, or the run's outcome
+ */
+export async function withdrawOrOutcome(client: CountersignClient, r: Pick<RequestView, 'id'>, reason: string): Promise<RequestView> {
+  let now: RequestView;
+  try {
+    now = await client.cancel(r.id, reason);
+  } catch {
+    now = await client.get(r.id);
+  }
+  return now.status === 'approved' || now.status === 'executing' ? client.settle(now.id, { timeoutMs: LATE_RUN_WAIT_MS }) : now;
+}
+
 /**
  * `client.run`, but a request the caller stops waiting for (timeout, abort) is
  * cancelled: nobody would see its result, so a later approval must not run it.
@@ -280,7 +304,7 @@ export async function runOrWithdraw(client: CountersignClient, action: Parameter
     await withdraw();
     // Approved just before the withdrawal: it runs anyway, so wait for its outcome.
     const now = await client.get(r.id);
-    return now.status === 'approved' || now.status === 'executing' ? await client.settle(r.id, { timeoutMs: 60_000 }) : now;
+    return now.status === 'approved' || now.status === 'executing' ? await client.settle(r.id, { timeoutMs: LATE_RUN_WAIT_MS }) : now;
   } catch (e) {
     await withdraw();
     throw e;

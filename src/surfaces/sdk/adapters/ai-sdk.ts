@@ -14,7 +14,7 @@
  * "approved" itself (or none at all) only makes it wait for the human.
  */
 import type { Tool, ToolApprovalStatus, ToolExecutionOptions, ToolSet } from 'ai';
-import { refusalOf, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
+import { refusalOf, TERMINAL, withdrawOrOutcome, type CountersignClient, type RequestView } from '../client.ts';
 
 export interface CountersignToolsOptions<TOOLS extends ToolSet> {
   /** The tools the model may call: their descriptions and input schemas. Their own `execute`, if any, is never called. */
@@ -95,11 +95,8 @@ export function countersignTools<TOOLS extends ToolSet>(client: CountersignClien
     if (TERMINAL.has(first.status)) return first;
     const r = await client.settle(first.id, { timeoutMs: opts.timeoutMs ?? 24 * 3600 * 1000, ...(signal ? { signal } : {}) });
     if (TERMINAL.has(r.status)) return r;
-    try {
-      return await client.cancel(r.id, 'no decision in time for the agent');
-    } catch {
-      return client.get(r.id);
-    }
+    // Approved as the withdrawal went out, it runs anyway: its outcome, never "not run" (a model told so asks again).
+    return withdrawOrOutcome(client, r, 'no decision in time for the agent');
   }
 
   async function toolApproval({ toolCall }: ToolApprovalCall): Promise<ToolApprovalStatus> {

@@ -118,6 +118,17 @@ function lastToolCalls(messages: BaseMessage[]) {
 const recorded = (requests: Record<string, string>, callId: string | undefined): string | undefined =>
   callId !== undefined && Object.hasOwn(requests, callId) ? requests[callId] : undefined;
 
+/**
+ * The idempotency key of one tool call's submission: SHA-256 of the graph's thread, the call id and the action, so
+ * the same call submitted again finds its request, and no other call (another thread, another action under a reused
+ * id) ever does.
+ */
+async function callKey(thread: unknown, callId: string, action: { connection: string; input: unknown; reason: string }): Promise<string> {
+  const text = JSON.stringify([typeof thread === 'string' || typeof thread === 'number' ? String(thread) : null, callId, action.connection, action.input ?? null, action.reason]);
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return `langgraph-${Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
 /** Whether an earlier call of the same message has this id: only the first call with an id becomes a request. */
 const reusedId = (calls: readonly { id?: string }[], i: number): boolean => calls.slice(0, i).some((c) => c.id === calls[i]!.id);
 
@@ -139,14 +150,18 @@ const reusedId = (calls: readonly { id?: string }[], i: number): boolean => call
 export function countersignToolNodes(client: CountersignClient, specs: CountersignToolSpec<never>[]) {
   const byName = new Map(specs.map((s) => [s.name, s as unknown as CountersignToolSpec<Record<string, unknown>>]));
 
-  async function submit(state: CountersignGraphState): Promise<Partial<CountersignGraphState>> {
+  async function submit(state: CountersignGraphState, config?: { configurable?: { thread_id?: unknown } }): Promise<Partial<CountersignGraphState>> {
     // No prototype: a call id of `__proto__` is stored as itself.
     const made: Record<string, string> = Object.create(null) as Record<string, string>;
     const calls = lastToolCalls(state.messages);
     for (const [i, call] of calls.entries()) {
       const spec = byName.get(call.name);
       if (!call.id || !spec || reusedId(calls, i) || recorded(state.countersignRequests, call.id)) continue;
-      const r = await client.submit({ connection: spec.connection, input: spec.toInput(call.args), reason: reasonOf(spec, call.args) });
+      const action = { connection: spec.connection, input: spec.toInput(call.args), reason: reasonOf(spec, call.args) };
+      // A node that failed part-way (a later call's submission lost) runs again from its start, its writes never
+      // checkpointed: under the key, an earlier call's submission answers with the request it made, instead of a
+      // second one (an allowed write run twice, a held one left pending for a reviewer to approve unseen).
+      const r = await client.submit(action, { idempotencyKey: await callKey(config?.configurable?.thread_id, call.id, action) });
       made[call.id] = r.id;
     }
     return { countersignRequests: made };

@@ -19,7 +19,7 @@
  * does, and the gateway runs it only once a human approved it there.
  */
 import { RunState, Runner, tool, type Agent, type FunctionTool, type RunContext, type RunResult, type RunToolApprovalItem, type ToolExecuteArgument, type ToolInputParameters } from '@openai/agents';
-import { isActionOf, refusalOf, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
+import { isActionOf, refusalOf, TERMINAL, withdrawOrOutcome, type CountersignClient, type RequestView } from '../client.ts';
 
 /** Where in the run's context the request id of each tool call is kept. */
 export const CONTEXT_KEY = 'countersign';
@@ -77,11 +77,8 @@ async function decided(client: CountersignClient, first: RequestView, timeoutMs:
   if (TERMINAL.has(first.status)) return first;
   const r = await client.settle(first.id, { timeoutMs, ...(signal ? { signal } : {}) });
   if (TERMINAL.has(r.status)) return r;
-  try {
-    return await client.cancel(r.id, 'no decision in time for the agent');
-  } catch {
-    return client.get(r.id);
-  }
+  // Approved as the withdrawal went out, it runs anyway: its outcome, never "not run" (a model told so asks again).
+  return withdrawOrOutcome(client, r, 'no decision in time for the agent');
 }
 
 /**
