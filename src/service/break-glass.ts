@@ -19,7 +19,7 @@ import { canonicalIdentity } from '../core/principal.ts';
 import { reviewerRecord, type Verdict } from '../core/review.ts';
 import { requiresStepUp, stepUpRefused } from '../core/step-up.ts';
 import type { Deps } from './deps.ts';
-import { executeApproved } from './execute.ts';
+import { claimApproved, runClaimed } from './execute.ts';
 import { expiredMutation, isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
 import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
@@ -116,7 +116,17 @@ export async function breakGlass(deps: Deps, given: BreakGlassCommand): Promise<
   if (!outcome.ok) throw outcome.error;
   // A request bound to a client session runs there; any other runs now, and the caller waits for it.
   if (outcome.request.runsIn === 'session') return outcome.request;
-  return executeApproved(deps, outcome.request.id);
+  // The break-glass is written; the claim is a second write. If that one fails, the request stands approved and the
+  // sweep runs it once: the human is answered with it as it stands, never with a store error, whose "nothing changed
+  // or ran, retry" would be untrue (and its retry refused as already decided).
+  let claim;
+  try {
+    claim = await claimApproved(deps, outcome.request.id);
+  } catch (e) {
+    deps.log.error({ requestId: outcome.request.id, err: e }, 'claiming a request after its break-glass failed; it stays approved for the sweep');
+    return (await deps.store.getRequest(outcome.request.id).catch(() => undefined)) ?? outcome.request;
+  }
+  return claim.claimed ? runClaimed(deps, claim.request, claim.decision) : claim.request;
 }
 
 /**

@@ -3,7 +3,9 @@
  * store is one request: an MCP call (which resumes its request by digest) and
  * a Postgres wire statement (resumed by digest when held) each sent several
  * times at once on both replicas. Two requests for one action would ask
- * reviewers twice, and approving both would run it twice.
+ * reviewers twice, and approving both would run it twice. And a break-glass
+ * whose claim cannot be written is answered as what was recorded: approved,
+ * run once by the sweep, its retry on the other replica refused.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,13 +15,14 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
+import { eventually } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startReplica, type Replica } from '../support/replica.ts';
 
 const SERVER = fileURLToPath(new URL('../support/asking-mcp.js', import.meta.url));
 const store = await createTestDatabase();
 const app = await createTestDatabase();
-const keys = { bot: generateApiKey(), alice: generateApiKey() };
+const keys = { bot: generateApiKey(), alice: generateApiKey(), erin: generateApiKey() };
 const ROUNDS = 6;
 
 let dir: string;
@@ -43,6 +46,7 @@ log: { level: silent }
 principals:
   - { id: deploy-bot, kind: agent, apiKeys: ["${keys.bot.hash}"] }
   - { id: alice, kind: human, groups: [sre], apiKeys: ["${keys.alice.hash}"] }
+  - { id: erin, kind: human, groups: [oncall], apiKeys: ["${keys.erin.hash}"] }
 connections:
   - { name: app-db, kind: postgres, url: ${JSON.stringify(app!.url)} }
   - { name: asker, kind: mcp, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(SERVER)}], waitSeconds: 0 }
@@ -50,7 +54,7 @@ policy:
   default: deny
   rules:
     - { id: greet-held, when: 'facts.mcp.tool == "greet"', effect: approve, approvers: [{ groups: [sre] }], ttl: 1h }
-    - { id: updates, when: 'facts.sql.statements.all(s, s.type == "update")', effect: approve, approvers: [{ groups: [sre] }], ttl: 1h }
+    - { id: updates, when: 'facts.sql.statements.all(s, s.type == "update")', effect: approve, approvers: [{ groups: [sre] }], ttl: 1h, breakGlass: { groups: [oncall] } }
 `;
 }
 
@@ -118,4 +122,28 @@ describe.skipIf(!store || !app)('one held action sent at once to two replicas', 
       expect(held.map((r) => r.status)).toEqual(['pending']);
     }
   }, 120_000);
+
+  it('a break-glass whose claim cannot be written is answered as recorded (approved, run once by the sweep), and its retry on the other replica runs nothing', async () => {
+    const sql = 'UPDATE counter SET n = n + 1 WHERE id = 20';
+    const held = await replicas[0]!.as(keys.bot.key, '/v1/actions', { body: { connection: 'app-db', input: { sql }, reason: 'fix it' } });
+    expect(held.body).toMatchObject({ status: 'pending' });
+    const s = new pg.Client({ connectionString: store!.url });
+    await s.connect();
+    try {
+      // The claim's audit event cannot be written: its transaction fails as on a connection lost (SQLSTATE class 08).
+      await s.query(`CREATE FUNCTION refuse_claim() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'gone' USING ERRCODE = '08006'; END $$;
+                     CREATE TRIGGER refuse_claim BEFORE INSERT ON audit_events FOR EACH ROW WHEN (NEW.type = 'request.executing') EXECUTE FUNCTION refuse_claim();`);
+      const broke = await replicas[0]!.as(keys.erin.key, `/v1/requests/${held.body.id}/break-glass`, { body: { justification: 'INC-1' } });
+      expect(broke.status).toBe(200);
+      expect(broke.body).toMatchObject({ id: held.body.id, status: 'approved', breakGlass: { by: 'erin' } });
+      const again = await replicas[1]!.as(keys.erin.key, `/v1/requests/${held.body.id}/break-glass`, { body: { justification: 'INC-1, again' } });
+      expect(again.status).toBe(409);
+      expect(again.body).toMatchObject({ error: { code: 'REQUEST_ALREADY_DECIDED' } });
+      await s.query('DROP TRIGGER refuse_claim ON audit_events; DROP FUNCTION refuse_claim();');
+    } finally {
+      await s.end();
+    }
+    await eventually(async () => ((await replicas[1]!.as(keys.alice.key, `/v1/requests/${held.body.id}`)).body.status === 'succeeded' ? true : undefined), 30_000);
+    expect((await direct.query('SELECT n FROM counter WHERE id = 20')).rows[0].n).toBe(1);
+  }, 60_000);
 });
