@@ -128,6 +128,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
       if (earlier) return replay(deps, cmd.principal, earlier, digest, action.reason);
     }
     const fresh = (request: RequestRecord): Submitted => ({ request, replayed: false });
+    const resumed = (request: RequestRecord): Submitted => ({ request, replayed: false, resumed: true });
     /** Records the request; undefined when it was, else what the submission that took its key first made. */
     // A write whose outcome is unknown (its connection lost at the commit) may have recorded it: a request the store has
     // is answered (and run, if allowed, within its deadline) as written, never as "nothing changed, retry", which would
@@ -143,7 +144,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
         // its request first: this one resumes that. One that ended meanwhile is not resumed; nothing was written.
         if (e instanceof ResumeKeyTaken) {
           const held = await resumable(HELD);
-          if (held) return fresh(held);
+          if (held) return resumed(held);
           throw new CountersignError('STORE_BUSY', 'another submission of this action was being recorded at the same moment; nothing was recorded, retry');
         }
         if (!(e instanceof IdempotencyKeyTaken) || key === undefined) throw e;
@@ -155,7 +156,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     };
     if (cmd.resume) {
       const existing = await resumable(RESUMABLE);
-      if (existing) return fresh(existing);
+      if (existing) return resumed(existing);
     }
     // Decided only under the config in force on the store (service/config-in-force.ts).
     await deps.inForce?.check(IN_FORCE_MAX_AGE_MS);
@@ -167,7 +168,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     const at = now.toISOString();
     if (decision.effect === 'approve' && cmd.resumeHeld) {
       const existing = await resumable(HELD);
-      if (existing) return fresh(existing);
+      if (existing) return resumed(existing);
     }
 
     // A held action that runs in a live session records what that session makes of its text, after policy decided: it

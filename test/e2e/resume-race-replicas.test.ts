@@ -53,6 +53,7 @@ connections:
 policy:
   default: deny
   rules:
+    - { id: settings, when: 'facts.sql.statements.all(s, s.type == "set")', effect: allow }
     - { id: greet-held, when: 'facts.mcp.tool == "greet"', effect: approve, approvers: [{ groups: [sre] }], ttl: 1h }
     - { id: updates, when: 'facts.sql.statements.all(s, s.type == "update")', effect: approve, approvers: [{ groups: [sre] }], ttl: 1h, breakGlass: { groups: [oncall] } }
 `;
@@ -120,6 +121,26 @@ describe.skipIf(!store || !app)('one held action sent at once to two replicas', 
       expect(answers).toEqual(['CS001', 'CS001', 'CS001', 'CS001']);
       const held = (await mine()).filter((r) => r.action.input.sql === sql);
       expect(held.map((r) => r.status)).toEqual(['pending']);
+    }
+  }, 120_000);
+
+  it('a wire statement sent at once from two sessions whose state reads it differently: the one that did not hold it is refused, never held on the other\'s request', async () => {
+    await direct.query('CREATE TABLE d (id int, day date, n int)');
+    for (let i = 1; i <= ROUNDS; i++) {
+      const sql = `UPDATE d SET n = ${i} WHERE day = '01/02/2026'`;
+      const sessions = await Promise.all([0, 1].map(async (r) => {
+        const c = new pg.Client({ host: '127.0.0.1', port: ports[r]!, user: 'deploy-bot', password: keys.bot.key, database: 'app-db', ssl: false });
+        await c.connect();
+        if (r === 1) await c.query("SET DateStyle = 'ISO, DMY'");
+        return c;
+      }));
+      try {
+        const answers = await Promise.all(sessions.map((c) => c.query(sql).then(() => 'ran', (e: pg.DatabaseError) => e.code)));
+        expect(answers.sort()).toEqual(['55000', 'CS001']);
+      } finally {
+        await Promise.all(sessions.map((c) => c.end()));
+      }
+      expect((await mine()).filter((r) => r.action.input.sql === sql).map((r) => r.status)).toEqual(['pending']);
     }
   }, 120_000);
 
