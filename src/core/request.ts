@@ -103,6 +103,11 @@ export interface RequestRecord {
    */
   readonly idempotencyKey?: string;
   /**
+   * Set on a request held by a submission that resumes by digest (core/resume-key.ts): the store keeps one live
+   * request per key, so submissions racing on several processes hold one. Absent: none (any number may share a digest).
+   */
+  readonly resumeKey?: string;
+  /**
    * A held SQL write's impact preview (core/preview.ts), once taken: what it would change, or why it was not run.
    * Shown to reviewers, never to the requesting side (counts of rows an agent could not read would answer it).
    */

@@ -19,7 +19,7 @@ import { canonicalIdentity } from '../core/principal.ts';
 import { reviewerRecord, type Verdict } from '../core/review.ts';
 import { requiresStepUp, stepUpRefused } from '../core/step-up.ts';
 import type { Deps } from './deps.ts';
-import { executeApproved } from './execute.ts';
+import { claimApproved, runClaimed } from './execute.ts';
 import { expiredMutation, isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
 import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
@@ -53,6 +53,8 @@ export async function breakGlass(deps: Deps, given: BreakGlassCommand): Promise<
   await deps.inForce?.check(0);
   // With the provider account a requester-side human signed in with, under another address now (chat-reviewer.ts).
   const onSide = await signsInAsRequesterSide(deps, cmd.requestId, cmd.by);
+  /** When the last call of the change below stamped the break-glass: what the store has if that write committed. */
+  let stamped: string | undefined;
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
     if (!maySee(deps, cmd.by, current)) throw notFound(cmd.requestId);
     const now = deps.clock.now();
@@ -82,6 +84,7 @@ export async function breakGlass(deps: Deps, given: BreakGlassCommand): Promise<
       const where = deps.consoleUrl?.(current.id);
       return refuse(stepUpRefused(`request ${current.id} needs a passkey confirmation to break the glass${where ? '' : ' in the console'}`, where));
     }
+    stamped = at;
     const stepUp = confirmed ? { method: cmd.stepUp!.method, credentialId: cmd.stepUp!.credentialId } : undefined;
     const reviewer = reviewerRecord(cmd.by);
     const record = {
@@ -111,12 +114,35 @@ export async function breakGlass(deps: Deps, given: BreakGlassCommand): Promise<
         },
       ],
     };
-  });
+  }).catch((e: unknown) => writtenAnyway(deps, cmd.requestId, cmd.by.id, stamped, e));
   deps.notifier.publish(outcome.request);
   if (!outcome.ok) throw outcome.error;
   // A request bound to a client session runs there; any other runs now, and the caller waits for it.
   if (outcome.request.runsIn === 'session') return outcome.request;
-  return executeApproved(deps, outcome.request.id);
+  // The break-glass is written; the claim is a second write. If that one fails, the request stands approved and the
+  // sweep runs it once: the human is answered with it as it stands, never with a store error, whose "nothing changed
+  // or ran, retry" would be untrue (and its retry refused as already decided).
+  let claim;
+  try {
+    claim = await claimApproved(deps, outcome.request.id);
+  } catch (e) {
+    deps.log.error({ requestId: outcome.request.id, err: e }, 'claiming a request after its break-glass failed; it stays approved for the sweep');
+    return (await deps.store.getRequest(outcome.request.id).catch(() => undefined)) ?? outcome.request;
+  }
+  return claim.claimed ? runClaimed(deps, claim.request, claim.decision) : claim.request;
+}
+
+/**
+ * The break-glass as the store has it, when its write failed with its outcome unknown (the connection lost at COMMIT)
+ * and it did commit: answered and run as written, never as "nothing changed, retry" (a retry is refused as decided).
+ * Otherwise the failure stands.
+ */
+async function writtenAnyway(deps: Deps, id: string, by: string, stamped: string | undefined, e: unknown): Promise<Outcome> {
+  if (!isCountersignError(e, 'STORE_UNAVAILABLE') || stamped === undefined) throw e;
+  const stored = await deps.store.getRequest(id).catch(() => undefined);
+  if (stored?.breakGlass?.by !== by || stored.breakGlass.at !== stamped) throw e;
+  deps.log.warn({ requestId: id }, 'a break-glass was recorded though the answer to its write was lost');
+  return { ok: true, request: stored };
 }
 
 /**

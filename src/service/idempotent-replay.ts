@@ -16,6 +16,8 @@ import { expireIfDue } from './expire.ts';
 export interface Submitted {
   readonly request: RequestRecord;
   readonly replayed: boolean;
+  /** The request is one found by its digest (SubmitCommand `resume`, `resumeHeld`), not one this submission recorded. */
+  readonly resumed?: boolean;
 }
 
 /**

@@ -5,7 +5,9 @@
  * action (a JSON-RPC batch that sends a held call twice, parallel retries)
  * would find none either, and hold a second request for one action: reviewers
  * asked twice, and the tool run twice if both were approved. Within one
- * process; held until the request is recorded, never through its run.
+ * process; held until the request is recorded, never through its run. Across
+ * processes (replicas, workers) the store refuses a second live request of one
+ * resume key (core/resume-key.ts), and the loser resumes the winner's.
  */
 import type { Deps } from './deps.ts';
 

@@ -28,6 +28,7 @@ import { samePrincipal } from '../core/visibility.ts';
 import { sessionContext } from '../core/session-shown.ts';
 import { assertWellFormed } from '../core/well-formed.ts';
 import { takeResumeLock } from './resume-lock.ts';
+import { resumeKey, ResumeKeyTaken } from '../core/resume-key.ts';
 
 export interface SubmitCommand {
   readonly principal: Principal;
@@ -126,6 +127,8 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
       const earlier = await deps.store.findRequestByIdempotencyKey(cmd.principal.id, key);
       if (earlier) return replay(deps, cmd.principal, earlier, digest, action.reason);
     }
+    const fresh = (request: RequestRecord): Submitted => ({ request, replayed: false });
+    const resumed = (request: RequestRecord): Submitted => ({ request, replayed: false, resumed: true });
     /** Records the request; undefined when it was, else what the submission that took its key first made. */
     // A write whose outcome is unknown (its connection lost at the commit) may have recorded it: a request the store has
     // is answered (and run, if allowed, within its deadline) as written, never as "nothing changed, retry", which would
@@ -137,6 +140,13 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
         await insert();
         return undefined;
       } catch (e) {
+        // Another submission resuming this action (on another replica or worker: resume-lock.ts is per process) held
+        // its request first: this one resumes that. One that ended meanwhile is not resumed; nothing was written.
+        if (e instanceof ResumeKeyTaken) {
+          const held = await resumable(HELD);
+          if (held) return resumed(held);
+          throw new CountersignError('STORE_BUSY', 'another submission of this action was being recorded at the same moment; nothing was recorded, retry');
+        }
         if (!(e instanceof IdempotencyKeyTaken) || key === undefined) throw e;
         // Another submission under the key (a concurrent retry) recorded first: nothing of this one was written.
         const winner = await deps.store.findRequestByIdempotencyKey(cmd.principal.id, key);
@@ -144,10 +154,9 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
         return replay(deps, cmd.principal, winner, digest, action.reason);
       }
     };
-    const fresh = (request: RequestRecord): Submitted => ({ request, replayed: false });
     if (cmd.resume) {
       const existing = await resumable(RESUMABLE);
-      if (existing) return fresh(existing);
+      if (existing) return resumed(existing);
     }
     // Decided only under the config in force on the store (service/config-in-force.ts).
     await deps.inForce?.check(IN_FORCE_MAX_AGE_MS);
@@ -159,7 +168,7 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
     const at = now.toISOString();
     if (decision.effect === 'approve' && cmd.resumeHeld) {
       const existing = await resumable(HELD);
-      if (existing) return fresh(existing);
+      if (existing) return resumed(existing);
     }
 
     // A held action that runs in a live session records what that session makes of its text, after policy decided: it
@@ -219,7 +228,9 @@ export async function submitOnce(deps: Deps, cmd: SubmitCommand): Promise<Submit
       const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
       // Its run, after approval and maybe on another replica, links back to this trace.
       const traceparent = deps.tracer.traceparent();
-      const pending: RequestRecord = { ...base, expiresAt, ...(traceparent ? { traceparent } : {}) };
+      // Held by a submission that resumes by digest: one live request per action in the store, whichever process.
+      const resuming = cmd.resume || cmd.resumeHeld ? { resumeKey: resumeKey(cmd.principal, deps.identity, digest, session) } : {};
+      const pending: RequestRecord = { ...base, expiresAt, ...(traceparent ? { traceparent } : {}), ...resuming };
       // A scoped grant of this shape approves it instead of reviewers (one use, consumed as it is recorded).
       let granted: RequestRecord | undefined;
       const lost = await guarded(async () => (granted = await grantOrFound(deps, pending, [submitted, ...shadow], now)));

@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Grant } from '../../src/core/grant.ts';
 import { IdempotencyKeyTaken } from '../../src/core/idempotency.ts';
+import { ResumeKeyTaken } from '../../src/core/resume-key.ts';
 import type { Store } from '../../src/core/ports.ts';
 import { transition, type RequestRecord } from '../../src/core/request.ts';
 import { at, auditDraft, FIXTURE_TIME, requestRecord, reviewOf } from '../support/fixtures.ts';
@@ -131,6 +132,16 @@ export function grantContract(name: string, make: () => Promise<{ store: Store; 
       await approveWithGrant(store, r, g);
       await submitted(store, { idempotencyKey: 'k-1' });
       await expect(useOf(store, g, at(120), { idempotencyKey: 'k-1' })).rejects.toBeInstanceOf(IdempotencyKeyTaken);
+      expect((await store.getGrant(g.id))?.used).toBe(0);
+      expect((await allAudit(store)).filter((e) => e.type === 'grant.used')).toEqual([]);
+    });
+
+    it('rolls a use back when its request cannot be recorded (a live request holds its resume key)', async () => {
+      const r = await submitted(store);
+      const g = grantFixture(r.id);
+      await approveWithGrant(store, r, g);
+      await submitted(store, { resumeKey: 'rk-1' });
+      await expect(useOf(store, g, at(120), { resumeKey: 'rk-1' })).rejects.toBeInstanceOf(ResumeKeyTaken);
       expect((await store.getGrant(g.id))?.used).toBe(0);
       expect((await allAudit(store)).filter((e) => e.type === 'grant.used')).toEqual([]);
     });

@@ -14,6 +14,7 @@ import { transition, type RequestRecord } from '../../src/core/request.ts';
 import { agent, at, auditDraft, FIXTURE_TIME, human, requestRecord, reviewOf } from '../support/fixtures.ts';
 import { allAudit, approveBy, carol, dave, submitted } from './store-fixtures.ts';
 import { storeIdempotencyContract } from './store-idempotency.ts';
+import { storeResumeContract } from './store-resume.ts';
 import { storeDigestContract } from './store-digest.ts';
 import { storeEscalationContract } from './store-escalations.ts';
 import { storeConditionContract } from './store-conditions.ts';
@@ -284,6 +285,7 @@ export function storeContract(name: string, make: () => Promise<StoreUnderTest>)
 
     storeDigestContract(() => store);
     storeIdempotencyContract(() => store);
+    storeResumeContract(() => store);
     storeEscalationContract(() => store);
     storeConditionContract(() => store);
 

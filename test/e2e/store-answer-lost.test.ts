@@ -5,7 +5,8 @@
  * 57P01, once) the request stands approved and the sweep runs it, so the agent gets it (approved) to wait on, not a
  * 503 that would spend another use of the grant on a second run. Likewise when the write that spends the use commits
  * and its answer is lost, and when a held request's record commits and its answer is lost (a retry would hold the
- * action twice): a TCP proxy between the gateway and PostgreSQL drops the connection as that answer comes back.
+ * action twice), and when a break-glass commits and its answer is lost (its retry is refused as decided): a TCP proxy
+ * between the gateway and PostgreSQL drops the connection as that answer comes back.
  * Real gateway process on PostgreSQL.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,6 +89,7 @@ principals:
 ${principal('deploy-bot', 'agent', ', actsFor: carol')}
 ${principal('carol', 'human', ', groups: [dev]')}
 ${principal('alice', 'human', ', groups: [sre]')}
+${principal('erin', 'human', ', groups: [oncall]')}
 connections:
   - name: pay-api
     kind: http
@@ -107,6 +109,7 @@ policy:
       when: facts.http.path == "/payouts"
       effect: approve
       approvers: [{ groups: [sre] }]
+      breakGlass: { groups: [oncall] }
 `,
   );
   gw = await startReplica(configFile);
@@ -169,5 +172,18 @@ describe.skipIf(!db)('a grant-approved action whose claim the store failed', () 
     expect(loseEndOf).toBeUndefined();
     expect([res.status, res.body.error?.code, res.body.status]).toEqual([200, undefined, 'succeeded']);
     expect(upstream.calls.filter((c) => c.url === '/balance')).toHaveLength(1);
+  }, SLOW);
+
+  it('a break-glass whose write committed with its answer lost: answered with the request it ran, once, not STORE_UNAVAILABLE; a retry runs nothing', async () => {
+    const held = await gw.as(keys['deploy-bot'], '/v1/actions', { body: { connection: 'pay-api', input: { method: 'POST', path: '/payouts', body: { to: 'x' } }, reason: 'e2e' } });
+    expect(held.body.status).toBe('pending');
+    loseEndOf = 'INC-lost-answer';
+    const res = await gw.as(keys['erin'], `/v1/requests/${held.body.id}/break-glass`, { body: { justification: 'INC-lost-answer' } });
+    expect(loseEndOf).toBeUndefined();
+    expect([res.status, res.body.error?.code, res.body.id, res.body.breakGlass?.by]).toEqual([200, undefined, held.body.id, 'erin']);
+    await eventually(async () => ((await statusOf(held.body.id)) === 'succeeded' ? true : undefined), 30_000);
+    const again = await gw.as(keys['erin'], `/v1/requests/${held.body.id}/break-glass`, { body: { justification: 'INC-lost-answer, again' } });
+    expect([again.status, again.body.error?.code]).toEqual([409, 'REQUEST_ALREADY_DECIDED']);
+    expect(upstream.calls.filter((c) => c.url === '/payouts' && c.body.includes('"to":"x"'))).toHaveLength(1);
   }, SLOW);
 });

@@ -19,7 +19,7 @@ import type { RequestRecord } from '../../core/request.ts';
 import { cancel } from '../../service/cancel.ts';
 import type { Deps } from '../../service/deps.ts';
 import { executeApproved } from '../../service/execute.ts';
-import { submit, UNKNOWN_STATE } from '../../service/submit.ts';
+import { submitOnce, UNKNOWN_STATE } from '../../service/submit.ts';
 import { waitForChange } from '../../service/wait.ts';
 import { backend, type NoticeFields } from './protocol.ts';
 
@@ -105,15 +105,9 @@ export async function runStatement(
   // so that a statement sent again resumes an approval only with the types it was submitted with.
   const typesText = (input.params ?? []).map((_, i) => paramTypes[i] ?? 0).join(',');
   const context = typesText ? { ...ctx.context, paramTypes: typesText } : ctx.context;
-  /** The session state this submission recorded with a request it held (none: it resumed one, or held nothing). */
-  let recorded: string | undefined;
   const runner: SessionRunner = {
     maxRunMs: ctx.maxRunMs,
-    async state() {
-      const state = await ctx.upstream.state();
-      recorded = state?.digest ?? UNKNOWN_STATE;
-      return state;
-    },
+    state: () => ctx.upstream.state(),
     async run(stored, opts) {
       // The runner runs the client's messages: they must say exactly what was judged (and, resumed, approved).
       if (!sameInput(stored as SqlInput, input)) {
@@ -126,8 +120,10 @@ export async function runStatement(
   };
 
   let record: RequestRecord;
+  /** The request is one another submission held (in this session or another, on any replica), not this one. */
+  let resumed: boolean;
   try {
-    record = await submit(ctx.deps, {
+    ({ request: record, resumed = false } = await submitOnce(ctx.deps, {
       principal: ctx.principal,
       connection: ctx.connection,
       input,
@@ -135,7 +131,7 @@ export async function runStatement(
       context,
       resumeHeld: true,
       runner,
-    });
+    }));
   } catch (e) {
     error(ctx, (e instanceof CountersignError ? REFUSED_AT_SUBMIT[e.code] : undefined) ?? SQLSTATE.failed, messageOf(e));
     if (ctx.upstream.status() === 'T') await ctx.upstream.fail();
@@ -152,7 +148,8 @@ export async function runStatement(
   }
   // Resumed: the text means what its reviewers approved only in a session whose state reads it the same way
   // (session-state.ts): another DateStyle, TimeZone or temporary table of the same name, and it is another statement.
-  if ((record.status === 'pending' || record.status === 'approved') && recorded === undefined) {
+  // Also where this submission found none to resume and recorded its own, but another recorded first (core/resume-key.ts).
+  if ((record.status === 'pending' || record.status === 'approved') && resumed) {
     let now: string | undefined;
     try {
       now = (await ctx.upstream.state())?.digest;

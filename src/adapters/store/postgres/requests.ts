@@ -10,6 +10,7 @@
 import type { AuditDraft } from '../../../core/audit.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
+import { ResumeKeyTaken } from '../../../core/resume-key.ts';
 import type { MetaCondition, Mutation, RequestQuery } from '../../../core/ports.ts';
 import type { RequestRecord, RequestStatus } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
@@ -157,21 +158,21 @@ export function deferredRows(): RowQueue {
 
 const INSERT = {
   name: 'cs_request_insert',
-  text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record, idempotency_key, escalate_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+  text: `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record, idempotency_key, escalate_at, resume_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 };
 /**
- * INSERT, only while the meta value under $15 is $16: read FOR SHARE in the same statement, so a change of it committed
+ * INSERT, only while the meta value under $16 is $17: read FOR SHARE in the same statement, so a change of it committed
  * first is seen (READ COMMITTED reads a row updated meanwhile again) and one made after waits for this commit. `found`:
  * the value read; `n`: 1 when inserted, else 0.
  */
 const INSERT_IF = {
   name: 'cs_request_insert_if',
-  text: `WITH held AS MATERIALIZED (SELECT value FROM meta WHERE key = $15 FOR SHARE),
+  text: `WITH held AS MATERIALIZED (SELECT value FROM meta WHERE key = $16 FOR SHARE),
          ins AS (
-           INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record, idempotency_key, escalate_at)
-           SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::int, $10::text, $11::int, $12::text, $13::text, $14::text
-           WHERE EXISTS (SELECT 1 FROM held WHERE value = $16::text)
+           INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, version, digest, term_set, record, idempotency_key, escalate_at, resume_key)
+           SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::int, $10::text, $11::int, $12::text, $13::text, $14::text, $15::text
+           WHERE EXISTS (SELECT 1 FROM held WHERE value = $17::text)
            RETURNING 1)
          SELECT (SELECT value FROM held) AS found, (SELECT count(*)::int FROM ins) AS n`,
 };
@@ -232,23 +233,25 @@ export async function insertRequest(
   rows?: RowQueue,
   onlyIf?: MetaCondition,
 ): Promise<void> {
-  // A keyed insert is not deferred: a refusal by the key's index is then its own statement's, named below. A
+  // A keyed insert (idempotency or resume key) is not deferred: a refusal by the key's index is then its own statement's, named below. A
   // conditional one is: the batch's statement inserts nothing unless the condition holds (HOLDS), and the batch then
   // runs again one operation at a time, where the refusal is its own statement's (INSERT_IF).
-  if (rows && r.reviews.length === 0 && r.idempotencyKey === undefined) {
+  if (rows && r.reviews.length === 0 && r.idempotencyKey === undefined && r.resumeKey === undefined) {
     rows.insert(r, termSet, onlyIf);
     await tx.append(audit);
     return;
   }
-  const values = [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, termSet, recordJson(r), r.idempotencyKey ?? null, escalationDueAt(r)];
+  const values = [r.id, r.status, r.principal.id, r.principal.actsFor, r.action.connection, r.createdAt, r.updatedAt, r.expiresAt, r.version, r.digest, termSet, recordJson(r), r.idempotencyKey ?? null, escalationDueAt(r), r.resumeKey ?? null];
   try {
     if (onlyIf) {
       const held = (await run<{ found: string | null; n: number }>(INSERT_IF, [...values, onlyIf.key, onlyIf.value])).rows[0];
       if (held?.n !== 1) throw onlyIf.refuse(held?.found ?? undefined);
     } else await run(INSERT, values);
   } catch (e) {
-    // Another submission under this key committed first (a racing one waited for its commit on the index).
-    if ((e as { code?: string }).code === '23505' && (e as { constraint?: string }).constraint === 'requests_idempotency') throw new IdempotencyKeyTaken(r.principal.id);
+    // Another submission under this key, or resuming this action (core/resume-key.ts), committed first (waited for).
+    const unique = (e as { code?: string }).code === '23505' ? (e as { constraint?: string }).constraint : undefined;
+    if (unique === 'requests_idempotency') throw new IdempotencyKeyTaken(r.principal.id);
+    if (unique === 'requests_resume') throw new ResumeKeyTaken(r.principal.id);
     throw e;
   }
   // The record's reviews live in their own table; without this they would be dropped.

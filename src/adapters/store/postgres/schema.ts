@@ -190,6 +190,11 @@ export const MIGRATIONS: readonly (string | ((run: Run) => Promise<void>))[] = [
   // this index it read every pending request of every principal. Only pending rows have an entry, so an allowed action
   // (inserted executing) writes none.
   `CREATE INDEX requests_pending_principal ON requests (principal_id) WHERE status = 'pending';`,
+  // Resume keys (core/resume-key.ts): one live request per key, so that of two submissions resuming one action by its
+  // digest on two replicas, each finding none, one inserts and the other waits for its commit, then fails on the index.
+  `ALTER TABLE requests ADD COLUMN resume_key text;
+   CREATE UNIQUE INDEX requests_resume ON requests (principal_id, resume_key)
+     WHERE resume_key IS NOT NULL AND status IN ('pending', 'approved', 'executing');`,
 ];
 
 /** The advisory lock key replicas take turns under while migrating ('countersign' in ASCII, as a bigint). */

@@ -14,8 +14,8 @@ import { escalationDueAt } from '../../../core/escalation.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import { recordJson } from '../rows.ts';
 
-export const INSERT_REQUEST = `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, escalate_at, version, digest, term_set, idempotency_key, record)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+export const INSERT_REQUEST = `INSERT INTO requests (id, status, principal_id, acts_for, connection, created_at, updated_at, expires_at, escalate_at, version, digest, term_set, idempotency_key, resume_key, record)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** Over a row whose fixed fields stay as they are. */
 export const UPDATE_STATE = `UPDATE requests SET status = ?, updated_at = ?, expires_at = ?, escalate_at = ?, version = ?, state = ?
@@ -43,6 +43,7 @@ const PARTS = {
   traceparent: 'fixed',
   connectionTarget: 'fixed',
   idempotencyKey: 'fixed',
+  resumeKey: 'fixed',
   status: 'state',
   decision: 'state',
   updatedAt: 'state',
@@ -107,6 +108,7 @@ export function insertParams(r: RequestRecord, termSet: number): unknown[] {
     r.digest,
     termSet,
     r.idempotencyKey ?? null,
+    r.resumeKey ?? null,
     recordJson(r),
   ];
 }

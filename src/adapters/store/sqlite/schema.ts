@@ -122,6 +122,11 @@ export const MIGRATIONS: readonly (string | ((db: Database.Database) => void))[]
   // this index it read every request the principal ever made. Only pending rows have an entry, so an allowed action
   // (inserted executing) writes none.
   `CREATE INDEX requests_pending_principal ON requests (principal_id) WHERE status = 'pending';`,
+  // Resume keys (core/resume-key.ts): one live request per key, so that of two submissions resuming one action by its
+  // digest in two worker processes, each finding none, one inserts and the other fails on the index and resumes it.
+  `ALTER TABLE requests ADD COLUMN resume_key TEXT;
+   CREATE UNIQUE INDEX requests_resume ON requests (principal_id, resume_key)
+     WHERE resume_key IS NOT NULL AND status IN ('pending', 'approved', 'executing');`,
 ];
 
 /**

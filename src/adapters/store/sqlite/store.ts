@@ -9,6 +9,7 @@ import { chainEvent, type AuditColumns, type AuditDraft } from '../../../core/au
 import { auditEventOf, type AuditRow } from '../rows.ts';
 import { CountersignError } from '../../../core/errors.ts';
 import { IdempotencyKeyTaken } from '../../../core/idempotency.ts';
+import { ResumeKeyTaken } from '../../../core/resume-key.ts';
 import type { MetaCondition, Mutation, Store, StoredCheckpoint } from '../../../core/ports.ts';
 import type { RequestRecord } from '../../../core/request.ts';
 import type { Review } from '../../../core/review.ts';
@@ -138,10 +139,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     try {
       q.insertRequest.run(insertParams(request, termSet));
     } catch (e) {
-      // The unique index on (principal, key): another submission under this key inserted first.
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && String((e as Error).message).includes('idempotency_key')) {
-        throw new IdempotencyKeyTaken(request.principal.id);
-      }
+      // The unique indexes on (principal, key) and on (principal, resume key) of live requests: another submission
+      // under this key, or of this action resuming by digest (core/resume-key.ts), inserted first.
+      const unique = (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' ? String((e as Error).message) : '';
+      if (unique.includes('idempotency_key')) throw new IdempotencyKeyTaken(request.principal.id);
+      if (unique.includes('resume_key')) throw new ResumeKeyTaken(request.principal.id);
       throw e;
     }
     // The record's reviews live in their own table; without this they would be dropped.
