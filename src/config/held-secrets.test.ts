@@ -169,6 +169,13 @@ policy: { default: deny }
     expect(new Set(argCredentials(['host=db user=svc password=pw-5Lq dbname=app', "--conn=host=db password='p w\\'6' sslmode=require"]))).toEqual(new Set(['pw-5Lq', "p w'6"]));
   });
 
+  it('holds a value that reads as a credential whatever its name, and not the words, paths, flags and addresses beside it', () => {
+    const env = { DB_PASS_PROD: 'Qe7Ry2Ut5Ix', STRIPE_SK: 'sk_live_Op4As9Df2Gh7', MIXED: 'AbCdEfGhIjKlMn', PG_CONN: 'host=db password=Cn6Wq1Er4Ty9', JDBC_URL: 'jdbc:postgresql://db/app?password=Jd2Fk7Gl0Hm3' };
+    expect(environmentSecrets(env)).toEqual(['Qe7Ry2Ut5Ix', 'sk_live_Op4As9Df2Gh7', 'AbCdEfGhIjKlMn', 'Cn6Wq1Er4Ty9', 'Jd2Fk7Gl0Hm3', 'Jd2Fk7Gl0Hm3']);
+    const plain = { APP_ENV: 'production-eu1', NODE_OPTIONS: '--max-old-space-size=4096', KUBERNETES_PORT: 'tcp://10.96.0.1:443', NODE_VERSION: '20.11.1', HOSTNAME: 'gw-7d9f8b6c5-x2k4q', CACHE_DIR: '/var/cache/cs2024', REGION: 'eu-west-1' };
+    expect(environmentSecrets(plain)).toEqual([]);
+  });
+
   it("leaves out the shell's working directories, whose names read like MYSQL_PWD's", () => {
     expect(environmentSecrets({ PWD: '/srv/countersign', OLDPWD: '/srv', MYSQL_PWD: 'my-Pw4x9Q' })).toEqual(['my-Pw4x9Q']);
   });

@@ -35,8 +35,9 @@ const KEY_PARAMETER = /^(?:key|sig|signature|auth|code|apikey)$/i;
  * urlCredential('https://mcp.example.com/mcp?api_key=k1234567&region=eu'); // ['k1234567', 'k1234567']
  */
 export function urlCredential(text: string): string[] {
-  const user = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*@/i.test(text);
-  if (!user && !/^[a-z][a-z0-9+.-]*:\/\/[^\s?]*\?/i.test(text)) return [];
+  // A scheme may lead another (`jdbc:postgresql://…`), which WHATWG's parser reads as a path with the same query.
+  const user = /^(?:[a-z][a-z0-9+.-]*:)+\/\/[^/@\s]*@/i.test(text);
+  if (!user && !/^(?:[a-z][a-z0-9+.-]*:)+\/\/[^\s?]*\?/i.test(text)) return [];
   try {
     const url = new URL(text);
     const out: string[] = [];
@@ -136,19 +137,39 @@ export function envSecretNamed(name: string): boolean {
   return (SECRET_NAME.test(name) || ENV_SECRET_WORD.test(name)) && !PLACE_VARIABLES.has(name);
 }
 
+/** Environment variables that name the host, the runtime and its versions: values that read like tokens (a pod's `HOSTNAME`), never a credential. */
+const PLAIN_ENV_NAMES = /^(?:HOSTNAME|SHLVL|OLDPWD|_|NODE_VERSION|YARN_VERSION|NPM_VERSION)$/;
+
 /**
- * The values of an environment's variables named like secrets (envSecretNamed), and URL
- * credentials in any of its values.
+ * Whether an environment value reads as a credential whatever its name: random text (10 or more characters, two
+ * letters and two digits at least, or 12 letters of both cases), as keys and passwords are generated. Not a path,
+ * a flag, a list or an address (`/usr/bin`, `--max-old-space-size=4096`, `tcp://10.0.0.1:443`, an ARN: a `:` or a
+ * leading `/`, `-` or `.`), nor a word with a number (`production-eu1`), which every output would lose.
+ */
+function credentialLike(value: string): boolean {
+  const v = value.trim();
+  if (v.length < 10 || /[\s:]/.test(v) || /^[-/.~]/.test(v)) return false;
+  const digits = v.replace(/[^0-9]/g, '').length;
+  const letters = v.replace(/[^A-Za-z]/g, '').length;
+  return (digits >= 2 && letters >= 2) || (letters >= 12 && /[a-z]/.test(v) && /[A-Z]/.test(v));
+}
+
+/**
+ * The values of an environment's variables named like secrets (envSecretNamed); any other value that reads as a
+ * credential (credentialLike): names are a deployment's to choose (`DB_PASS_PROD`, `OPENAI_KEY_2`, `STRIPE_SK`), and
+ * no list of secret words reads them all; and the credentials inside a value: a URL's (a JDBC one too), a libpq
+ * connection string's password, a header line's (argCredentials).
  *
  * @example
  * environmentSecrets({ STRIPE_API_KEY: 'sk_live_…', DB_PASS: 'hunter22', HOME: '/root' }); // ['sk_live_…', 'hunter22']
+ * environmentSecrets({ STRIPE_SK: 'sk_live_Op4As9Df2Gh7', APP_ENV: 'production-eu1' }); // ['sk_live_Op4As9Df2Gh7']
  */
 export function environmentSecrets(env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (value === undefined || value === '') continue;
-    if (envSecretNamed(name)) out.push(value);
-    out.push(...urlCredential(value));
+    if (envSecretNamed(name) || (!PLAIN_ENV.test(name) && !PLAIN_ENV_NAMES.test(name) && credentialLike(value))) out.push(value);
+    out.push(...urlCredential(value), ...argCredentials([value]));
   }
   return out;
 }

@@ -8,6 +8,7 @@ import type { ConnectionKind } from './connection.ts';
 import { CountersignError } from './errors.ts';
 import { assertValueDepth, jsonTextTooDeep } from './json-depth.ts';
 import { queryAsRead } from './field-readings.ts';
+import { isMultipartType, readMultipart } from './multipart-fields.ts';
 import { foldKeys } from './json-keys.ts';
 import { isSecondTargetHeader, SECOND_TARGET_HEADERS } from './second-target-headers.ts';
 import { illFormedMessage, jsonDefects } from './well-formed.ts';
@@ -215,7 +216,7 @@ function formFields(text: string): Record<string, readonly string[]> {
  * A body given as text that is a JSON object or array, as that value: the upstream that parses it (most JSON APIs,
  * and Go's decoder whatever the Content-Type says) reads its fields, so policy must too, or a rule guarded by
  * `has(action.input.body.amount)` finds no field in `"{\"amount\":5000}"`. A form under a form Content-Type the
- * agent sends is its fields (formFields). Other text (a JSON scalar, text nested past the bound, which facts refuse)
+ * agent sends is its fields (formFields), and so is a multipart body under the multipart type (multipart-fields.ts). Other text (a JSON scalar, text nested past the bound, which facts refuse)
  * stays text. Its duplicate and `__proto__` keys, and form fields read as one, are refused before policy
  * (http/facts.ts), so the value is the one reading of it.
  */
@@ -225,7 +226,10 @@ function bodyValue(body: unknown, headers: Readonly<Record<string, string>> | un
   if (json !== undefined) return json;
   // JSON text under a form type reads as one field named by its text, which no rule names: read as JSON it is.
   const type = Object.entries(headers ?? {}).find(([k]) => headerName(k) === 'content-type')?.[1] ?? '';
-  return isFormType(type) ? formFields(body) : body;
+  if (isFormType(type)) return formFields(body);
+  // A multipart body, its fields as a form's (a body no reader takes alike is refused before policy: http/facts.ts).
+  const parts = isMultipartType(type) ? readMultipart(body, type) : undefined;
+  return parts && 'fields' in parts ? { ...queryAsRead(parts.fields) } : body;
 }
 
 /**

@@ -27,6 +27,21 @@ const STRAYS: Readonly<Record<string, string>> = {
   PROXY_AUTH: 'stray-auth-Bn8Sf2Wq5E',
   JWT_HMAC: 'stray-hmac-Te4Ya9Lo3Z',
 };
+/**
+ * Credentials under names no list of secret words reads as one (a word after the secret's, a vendor's abbreviation), and
+ * inside values: a libpq connection string and a JDBC URL. What the gateway holds is judged by the value too.
+ */
+const UNNAMED: Readonly<Record<string, string>> = {
+  DB_PASS_PROD: 'unnamed-pass-Qe7Ry2Ut5I',
+  OPENAI_KEY_2: 'sk-proj-Vb3Nm8Kj1Hg6',
+  STRIPE_SK: 'sk_live_Op4As9Df2Gh7',
+  MASTER_SEED: 'seed-Jk5Lz0Xc3Vb8',
+};
+const IN_VALUES: Readonly<Record<string, [string, string]>> = {
+  PG_CONN: ['host=db user=svc password=Cn6Wq1Er4Ty9', 'Cn6Wq1Er4Ty9'],
+  JDBC_URL: ['jdbc:postgresql://db:5432/app?user=svc&password=Jd2Fk7Gl0Hm3', 'Jd2Fk7Gl0Hm3'],
+};
+const IN_VALUE_SECRETS = Object.values(IN_VALUES).map(([, secret]) => secret);
 
 const BODY = `connections:
   - name: reader
@@ -51,7 +66,8 @@ let gw: ChildGateway;
 beforeAll(async () => {
   shared = prepareSharedGateway();
   // STRAY_SECRET: in the gateway's environment under a secret's name, though the config never names it.
-  gw = await shared.spawn(BODY, { EXEC_TOKEN, BILLING_TOKEN, PAYMENTS_API_SECRET: STRAY_SECRET, ...STRAYS });
+  const inValues = Object.fromEntries(Object.entries(IN_VALUES).map(([name, [value]]) => [name, value]));
+  gw = await shared.spawn(BODY, { EXEC_TOKEN, BILLING_TOKEN, PAYMENTS_API_SECRET: STRAY_SECRET, ...STRAYS, ...UNNAMED, ...inValues, APP_ENV: 'production-eu1' });
 }, 60_000);
 
 afterAll(async () => {
@@ -90,6 +106,19 @@ describe('an allow-listed reader pointed at the gateway itself', () => {
     for (const name of Object.keys(STRAYS)) expect(JSON.stringify(res.body)).toContain(`${name}=`);
     expectNoSecret(JSON.stringify(res.body), Object.values(STRAYS));
     expectNoSecret(stored(), Object.values(STRAYS));
+  });
+
+  it('nor credentials under names no secret word marks, nor the password inside a connection string or JDBC URL', async () => {
+    const environ = readFileSync(`/proc/${gw.pid}/environ`, 'utf8');
+    for (const value of [...Object.values(UNNAMED), ...IN_VALUE_SECRETS]) expect(environ).toContain(value);
+    const res = await read(`/proc/${gw.pid}/environ`);
+    expect(res.body.status).toBe('succeeded');
+    const out = JSON.stringify(res.body);
+    for (const name of [...Object.keys(UNNAMED), ...Object.keys(IN_VALUES)]) expect(out).toContain(`${name}=`);
+    expectNoSecret(out, [...Object.values(UNNAMED), ...IN_VALUE_SECRETS]);
+    expectNoSecret(stored(), [...Object.values(UNNAMED), ...IN_VALUE_SECRETS]);
+    // What only describes the deployment stays readable.
+    expect(out).toContain('APP_ENV=production-eu1');
   });
 
   it('reads the configuration file without a credential written in it', async () => {

@@ -17,6 +17,7 @@ import { fieldClash, fieldInBoth, fieldKey, fieldKeys, multipartNames } from './
 import { isIdentityHeader } from './identity-headers.ts';
 import { jsonTextReadOtherwise } from './json-text.ts';
 import { isJsonType } from './json-type.ts';
+import { checkMultipart } from './multipart-check.ts';
 import { isSecondTargetHeader } from '../../../core/second-target-headers.ts';
 import { hasNonUtf8Escape } from '../../../core/uri-decode.ts';
 
@@ -223,9 +224,7 @@ export function headerKey(name: string): string {
   return headerName(name);
 }
 
-function refuse(why: string): never {
-  throw new CountersignError('INPUT_UNPARSEABLE', `HTTP ${why}`);
-}
+function refuse(why: string): never { throw new CountersignError('INPUT_UNPARSEABLE', `HTTP ${why}`); }
 
 /** RFC 3986 §6.2.2 normalisation, stricter: only escapes of unreserved characters and of those above are decoded; escapes of / . ; \ % and controls are refused. */
 function canonicalPath(raw: string): string {
@@ -365,6 +364,7 @@ export function normaliseHttpTarget(input: HttpInput, options: HttpTargetOptions
   const contentType = options.contentType ?? ownType;
   if (text !== undefined && /x-www-form-urlencoded/i.test(ownType) && !(isFormType(ownType) && isFormType(contentType))) refuse(`body is declared a form (Content-Type ${JSON.stringify(ownType.slice(0, 100))}) but goes as ${JSON.stringify(contentType.split(';')[0]!.slice(0, 100))}, the type servers read (the one the value begins with, or the connection's own), which parses no form: the fields policy read would not reach the upstream`);
   if (text !== undefined && /x-www-form-urlencoded/i.test(`${contentType} ${ownType}`) && hasNonUtf8Escape(text)) nonUtf8('form body');
+  if (typeof input.body === 'string' && json === null) checkMultipart(input.body, ownType, contentType, refuse);
   const readings = text === undefined ? undefined : readingsOf(text);
   if (readings?.multipartOtherCharset) refuse('body has a multipart part name in RFC 2231 form (name*=) in a charset other than UTF-8 or ASCII, or with escapes that are not UTF-8: Werkzeug 2.2 (Flask) decodes it in that charset (name*=utf-7\'\'+AF8-method is _method), into a name no check here read; send the name whole, in UTF-8');
   if (readings?.multipartContinued) refuse('body has a multipart part name in RFC 2231 continuations (name*0=, name*1=): Werkzeug (Flask) joins them into one name (name*0="_met"; name*1="hod" is _method) that no check here read; send the name whole');

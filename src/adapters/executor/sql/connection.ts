@@ -30,6 +30,7 @@ import { createWireSessions } from './wire-upstream.ts';
 import { revertSql, UNDO_CONFLICT_MARKER, type UndoOutcome } from '../../../core/undo.ts';
 import { undoScope } from './undo-capture.ts';
 import { runCaptured, runRevert } from './undo-run.ts';
+import { runsAsRead } from './copy-reads.ts';
 
 export interface PostgresConnectionConfig {
   name: string;
@@ -115,7 +116,6 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
   }
 
   async function execute(input: SqlInput, opts: ExecuteOptions): Promise<ExecutionResult> {
-    const readOnly = opts.readOnly;
     // COPY data is held by the wire session that read it; a request carrying it runs only there.
     if (input.copy !== undefined) {
       const message = 'a COPY FROM STDIN with its data runs only in the postgres session that sent it; nothing ran';
@@ -129,6 +129,8 @@ export function createPostgresConnection(config: PostgresConnectionConfig): Conn
       if (!(e instanceof CountersignError)) throw e;
       return { ok: false, output: { message: e.message }, summary: {}, error: { code: e.code, message: e.message } };
     }
+    // A COPY to the client that only reads runs as the read it is, checked as one (copy-reads.ts).
+    const readOnly = opts.readOnly || runsAsRead(input.sql, facts, names, allowed);
     const credential = credentialRefusal(names);
     if (credential) return { ok: false, output: { message: credential.message }, summary: {}, error: { code: 'SQL_SESSION_UNSAFE', message: credential.message } };
     let client: PoolClient;

@@ -36,6 +36,7 @@ import { CANCELLED, cancelledByClient } from './wire-cancel.ts';
 import { CHECK_FAILED, checkStep, PreparedWatch } from './prepared-watch.ts';
 import { bytes, dataRowNullableText, dataRowText, sqlstate } from './upstream-frames.ts';
 import { bindOwn, CLOSE_PORTAL, EXECUTE_PORTAL, latchStep, OWN, prepareOwn, RESERVED_PREFIX } from './wire-own.ts';
+import { runsAsRead } from './copy-reads.ts';
 
 type RunPlan = Parameters<WireUpstream['run']>[1];
 type Opened = 'transaction' | 'savepoint' | null;
@@ -48,8 +49,7 @@ interface Step {
 }
 
 /** Statement types that drop prepared statements: the gateway's own must be prepared again after them. */
-const DROPS_PREPARED: ReadonlySet<string> = new Set(['discard', 'deallocate']);
-const NO_NAMES: ReadonlySet<string> = new Set();
+const DROPS_PREPARED: ReadonlySet<string> = new Set(['discard', 'deallocate']), NO_NAMES: ReadonlySet<string> = new Set();
 const PARAMS_REFUSED = 'transaction control takes no parameters: send it without any; nothing ran';
 const EXECUTE_REFUSED = "SQL EXECUTE of a prepared statement is not run through the listener (what it runs was judged by no one): use the protocol's Parse/Bind/Execute, or send the statement itself; nothing ran";
 
@@ -136,8 +136,7 @@ export class WireSession {
     // judge `EXECUTE x` without what x does (the keyword is spelled with its letters only: text without them needs no second parse).
     let executes = false;
     try {
-      const long = input.sql.length > OFFLOAD_MIN_CHARS, options = { readOnlyFunctions: this.options.readOnlyFunctions };
-      const owner = this.options.owner;
+      const long = input.sql.length > OFFLOAD_MIN_CHARS, options = { readOnlyFunctions: this.options.readOnlyFunctions }, owner = this.options.owner;
       analysed = long ? await analyseSqlAsync(input.sql, options, owner) : analyseSqlCached(input.sql, options);
       executes = /execute/i.test(input.sql) && (long ? await containsNodeAsync(input.sql, 'ExecuteStmt', owner) : containsNode(input.sql, 'ExecuteStmt'));
     } catch (e) {
@@ -145,6 +144,7 @@ export class WireSession {
       return refused(e.code, e.message);
     }
     const { names, facts } = analysed;
+    if (!plan.readOnly && runsAsRead(input.sql, facts, names, this.allowed)) plan = { ...plan, readOnly: true }; // a COPY to the client that only reads (copy-reads.ts)
     const types = facts.statements.map((s) => s.type);
     // BEGIN, COMMIT, ROLLBACK, SAVEPOINT …: run as sent, with no transaction or check of the gateway's around them. They
     // take no parameter: a Bind of one would run there the input of the type its Parse declared (a domain's CHECK).
