@@ -22,7 +22,8 @@ import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
 import { assertGrantOffer, grantOfApproval, type GrantOffer } from '../core/grant.ts';
 import { grantCreatedData } from './grants.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, identityStale } from '../core/known-human.ts';
-import { signsInAsRequesterSide, withSignInNames } from './chat-reviewer.ts';
+import { withSignInNames } from './chat-reviewer.ts';
+import { sideError, sideRefusal } from './side-links.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -87,8 +88,8 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
   if (cmd.reviewer.kind !== 'human') throw new CountersignError('AGENT_CANNOT_REVIEW', `${cmd.reviewer.id} is an agent; only humans review`);
   // Who may approve, and how many, are the config's in force on the store, read now (service/config-in-force.ts).
   await deps.inForce?.check(0);
-  // With the provider account a requester-side human signed in with, under another address now (chat-reviewer.ts).
-  const onSide = await signsInAsRequesterSide(deps, cmd.requestId, cmd.reviewer);
+  // What sign-ins link to the requester side: a provider account or a name of a human it is for, or nothing (side-links.ts).
+  const onSide = await sideRefusal(deps, cmd.requestId, cmd.reviewer);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
     // Before any other answer (decided, expired, not an approver), each of which would tell that the request exists.
     // A chat channel's card has already shown the request to that channel: there the rules below answer.
@@ -104,7 +105,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       if (stale) throw stale;
       let m: Mutation<RequestRecord>;
       try {
-        if (onSide) throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${cmd.reviewer.id} signs in with the provider account of a human this request is for, and cannot review it`);
+        if (onSide) throw sideError(onSide);
         m = afterTheFactMutation(deps, current, cmd);
       } catch (e) {
         throw staleRefusal(deps, cmd, current.id, e) ?? e;
@@ -128,11 +129,11 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
     });
     try {
       assertMayReview(current, cmd.reviewer, deps.identity);
-      if (onSide) throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${cmd.reviewer.id} signs in with the provider account of a human this request is for, and cannot review it`);
+      if (onSide) throw sideError(onSide);
     } catch (e) {
       const stale = staleRefusal(deps, cmd, current.id, e);
       if (stale) return refuse(stale, { signedInAt: cmd.reviewer.staleSignInAt });
-      if (isCountersignError(e, 'SELF_APPROVAL_FORBIDDEN') || isCountersignError(e, 'NOT_AN_APPROVER')) return refuse(e);
+      if (isCountersignError(e, 'SELF_APPROVAL_FORBIDDEN') || isCountersignError(e, 'NOT_AN_APPROVER') || isCountersignError(e, 'IDENTITY_NOT_DISTINCT')) return refuse(e);
       throw e;
     }
     const stale = staleRefusal(deps, cmd, current.id);

@@ -385,6 +385,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async knownHumanById(id) {
       return outbox.byId(id);
     },
+    async knownHumans() {
+      return outbox.all();
+    },
     async close() {
       if (db.open) db.close();
     },
