@@ -60,6 +60,25 @@ function staleRefusal(deps: Deps, cmd: ReviewCommand, requestId: string, e?: unk
   return identityStale(cmd.reviewer.id, at, deps.groupsMaxAgeSeconds ?? DEFAULT_GROUPS_MAX_AGE_SECONDS, deps.consoleUrl?.(requestId));
 }
 
+/**
+ * The passkeys that confirmed approvals of this request and are no longer held (removed by their human or an
+ * administrator: lost, or enrolled by whoever held the human's session): their approvals of a request that needs a
+ * step-up count for nothing, or one person could make a quorum of two with a passkey enrolled in another's name.
+ */
+async function removedPasskeys(deps: Deps, requestId: string): Promise<ReadonlySet<string>> {
+  const request = await deps.store.getRequest(requestId);
+  const used = new Set((request?.reviews ?? []).flatMap((r) => (r.stepUp ? [r.stepUp.credentialId] : [])));
+  const removed = new Set<string>();
+  for (const id of used) if ((await deps.store.getPasskey(id)) === undefined) removed.add(id);
+  return removed;
+}
+
+/** A review as counted once the passkey that confirmed it is gone. */
+function withoutStepUp(r: Review): Review {
+  const { stepUp: _gone, ...rest } = r;
+  return rest;
+}
+
 type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: CountersignError; request: RequestRecord };
 
 const FINAL: Partial<Record<RequestRecord['status'], 'REQUEST_EXPIRED' | 'REQUEST_CANCELLED' | 'REQUEST_ALREADY_DECIDED'>> = {
@@ -90,6 +109,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
   await deps.inForce?.check(0);
   // What sign-ins link to the requester side: a provider account or a name of a human it is for, or nothing (side-links.ts).
   const onSide = await sideRefusal(deps, cmd.requestId, cmd.reviewer);
+  const removed = await removedPasskeys(deps, cmd.requestId);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
     // Before any other answer (decided, expired, not an approver), each of which would tell that the request exists.
     // A chat channel's card has already shown the request to that channel: there the rules below answer.
@@ -162,6 +182,8 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       ...(cmd.grant ? { grant: { uses: cmd.grant.uses, seconds: cmd.grant.seconds } } : {}),
     };
     const reviews = [...current.reviews, review];
+    // What counts: an approval whose passkey has been removed since is confirmed by nothing (removedPasskeys).
+    const counting = reviews.map((r) => (r.stepUp && removed.has(r.stepUp.credentialId) ? withoutStepUp(r) : r));
     const recorded = {
       type: 'review.recorded',
       time: at,
@@ -173,8 +195,8 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.denied', time: at, requestId: current.id, actor: cmd.reviewer.id, data: { by: 'review', code: 'REVIEW_DENIED', message: next.error?.message ?? null } }] };
     }
-    if (quorumMet(approversOf(current), reviews, current, deps.identity)) {
-      const counted = countedApprovals(reviews, current, deps.identity);
+    if (quorumMet(approversOf(current), counting, current, deps.identity)) {
+      const counted = countedApprovals(counting, current, deps.identity);
       const approvers = counted.map((r) => r.reviewer.id);
       const approved = { type: 'request.approved', time: at, requestId: current.id, actor: null, data: { approvers, digest: current.digest } };
       // The grant, when every counted approval offered one, commits with the approval.
@@ -191,7 +213,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       result: { ok: true, request: next },
       next,
       review,
-      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(approversOf(current), reviews, current, deps.identity) } }],
+      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(approversOf(current), counting, current, deps.identity) } }],
     };
   });
   deps.notifier.publish(outcome.request);
