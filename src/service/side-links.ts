@@ -4,7 +4,8 @@
  *  - a configured human on the side who signed in under her configured address: the provider account (issuer and
  *    subject) she signed in with is hers, under any address it has now;
  *  - a human the agent names by a provider's subject or username (`act.sub: 00u1alice`): the person who signed in
- *    under that name is her, with the address and account of that sign-in, whatever credential she reviews with;
+ *    under that name is her, with the address and account of that sign-in, whatever credential she reviews with
+ *    (a username only adds to the side: anyone may choose one, so only a subject links the name);
  *  - where nothing links them, the reviewer cannot be told apart from her, and the review does not count
  *    (IDENTITY_NOT_DISTINCT): a name no sign-in carried names a person at some provider, who may be anyone with an
  *    account there or elsewhere; and a configured human who never signed in may have an account under another
@@ -49,8 +50,11 @@ async function sideLinks(deps: Pick<Deps, 'identity' | 'store'>, request: Pick<R
     else if (emailKey(name) === undefined) {
       everyone ??= await deps.store.knownHumans();
       const fold = nameFold(name);
-      const signedIn = everyone.filter((k) => [k.subject, k.claimedId].some((n) => typeof n === 'string' && nameFold(n) === fold));
-      if (signedIn.length === 0) links.unlinked.push(name);
+      const named = (n: unknown) => typeof n === 'string' && nameFold(n) === fold;
+      const signedIn = everyone.filter((k) => named(k.subject) || named(k.claimedId));
+      // Linked only by a subject, which the provider assigns: a username is whatever its owner chose, and an account
+      // named after someone else's name would otherwise make the person it names one nobody recognises.
+      if (!signedIn.some((k) => named(k.subject))) links.unlinked.push(name);
       for (const k of signedIn) {
         const identity = k.issuer && k.subject ? { issuer: k.issuer, subject: k.subject } : null;
         links.people.push({ id: k.id, email: k.email, identity });
@@ -93,7 +97,7 @@ export async function sideRefusal(deps: Pick<Deps, 'identity' | 'store' | 'signI
   if (unlinked !== undefined && !namesKnown) {
     return {
       code: 'IDENTITY_NOT_DISTINCT',
-      message: `this request's agent acts for ${JSON.stringify(unlinked)}, a name no configured human or console sign-in links to a person, and ${who.id} is not known by the names a provider gives them here, so cannot be told apart from them: it counts once ${JSON.stringify(unlinked)} has signed in to the console under that name (or the agent names them by configured id or email)`,
+      message: `this request's agent acts for ${JSON.stringify(unlinked)}, a name no configured human or console sign-in links to a person, and ${who.id} is not known by the names a provider gives them here, so cannot be told apart from them: it counts once they have signed in to the console with that subject (or the agent names them by configured id or email)`,
     };
   }
   // Only where humans sign in to the console: elsewhere no sign-in ever tells the gateway a configured human's account.

@@ -4,7 +4,7 @@
  *  - an agent acting for a provider subject (`act.sub: 00u-cara`): cara's token of the other issuer has another
  *    subject. Once she signed in to the console under that subject, the gateway knows her address and refuses her
  *    (SELF_APPROVAL_FORBIDDEN); before, nobody can be told apart from her, and no approval counts
- *    (IDENTITY_NOT_DISTINCT) until she has;
+ *    (IDENTITY_NOT_DISTINCT) until she has. A username links nobody: anyone may take one at the provider;
  *  - a configured human whose address changed at the provider, who never signed in: her sign-in under the new
  *    address is a stranger's, whose provider account could be hers. A stranger's approval does not count
  *    (IDENTITY_NOT_DISTINCT) until she has signed in once; configured reviewers are told apart by the configuration.
@@ -23,8 +23,9 @@ let agents: TestIssuer;
 let people: TestIssuer;
 let gw: TestGateway;
 const accounts: Record<string, AccountClaims> = {
-  '00u-cara': { email: 'cara@example.com', groups: ['idp-sre'] },
-  '00u-alice': { email: 'alice.smith@example.com', groups: ['idp-sre'] },
+  '00u-cara': { email: 'cara@example.com', name: 'cara', groups: ['idp-sre'] },
+  '00u-alice': { email: 'alice.smith@example.com', name: 'asmith', groups: ['idp-sre'] },
+  '00u-mallory': { email: 'mallory@example.com', name: 'vera', groups: ['idp-sre'] },
 };
 
 beforeAll(async () => {
@@ -39,7 +40,7 @@ beforeAll(async () => {
       audience: countersign
       principal: { kind: human, id: sub, groups: groups, email: email }
       groupMap: { people-sre: [sre] }
-${op.loginYaml()}    principal: { id: sub }
+${op.loginYaml()}    principal: { id: name }
     groupMap: { idp-sre: [sre] }
 connections:
   - { name: ops-api, kind: http, url: ${upstream.url}/ops }
@@ -115,6 +116,19 @@ describe('an agent acting for a provider subject', () => {
     expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
     await expect.poll(() => storedStatus(gw.deps.store, id)).toBe('succeeded');
     expect(await storedReviewers(gw.deps.store, id)).toEqual([{ reviewer: 'bob', verdict: 'approve' }]);
+  });
+});
+
+describe('an agent acting for a provider username', () => {
+  it('someone who signs in under that username is on its side, but links nobody: no approval counts', async () => {
+    // mallory took the username vera at the provider; vera herself never signed in here.
+    await signIn('00u-mallory');
+    const id = await holdFor('vera', '/for-vera/1');
+    const theirs = await withToken(await people.sign({ aud: 'countersign', sub: 'p-mallory', email: 'mallory@example.com', email_verified: true, groups: ['people-sre'] }), `/v1/requests/${id}/reviews`, { verdict: 'approve' });
+    expect(theirs).toMatchObject({ status: 403, code: 'SELF_APPROVAL_FORBIDDEN' });
+    const vera = await withToken(await people.sign({ aud: 'countersign', sub: 'p-vera', email: 'vera@example.com', email_verified: true, groups: ['people-sre'] }), `/v1/requests/${id}/reviews`, { verdict: 'approve' });
+    expect(vera).toMatchObject({ status: 403, code: 'IDENTITY_NOT_DISTINCT' });
+    expect({ status: await storedStatus(gw.deps.store, id), reviewers: await storedReviewers(gw.deps.store, id) }).toEqual({ status: 'pending', reviewers: [] });
   });
 });
 
