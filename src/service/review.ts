@@ -108,7 +108,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
   // Who may approve, and how many, are the config's in force on the store, read now (service/config-in-force.ts).
   await deps.inForce?.check(0);
   // What sign-ins link to the requester side: a provider account or a name of a human it is for, or nothing (side-links.ts).
-  const onSide = await sideRefusal(deps, cmd.requestId, cmd.reviewer);
+  const onSide = await sideRefusal(deps, cmd.requestId, cmd.reviewer, cmd.verdict === 'approve');
   const removed = await removedPasskeys(deps, cmd.requestId);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
     // Before any other answer (decided, expired, not an approver), each of which would tell that the request exists.

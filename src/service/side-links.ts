@@ -12,7 +12,9 @@
  *    address by now (changed at the provider), so anyone the configuration does not name may be her (only where
  *    humans sign in to the console, the one place that learns a configured human's account). A configured reviewer
  *    is told apart from her by the configuration; and where humans come from one place only (HumanDirectory
- *    soleHumanPlace), a reviewer known by their names there is told apart from a name by those names.
+ *    soleHumanPlace), a reviewer known by their names there is told apart from a name by those names;
+ *  - for the same reason, an approval by a configured human who never signed in and one by someone the configuration
+ *    does not name may be one person's two: the second of them does not count (IDENTITY_NOT_DISTINCT).
  */
 import { CountersignError } from '../core/errors.ts';
 import { emailKey, nameFold, readsAs, sameIdentity, type HumanTraits } from '../core/human-identity.ts';
@@ -63,25 +65,52 @@ async function sideLinks(deps: Pick<Deps, 'identity' | 'store'>, request: Pick<R
     }
   }
   for (const id of humans) {
-    const configured = id === null ? undefined : deps.identity.principal(id);
-    if (configured?.kind !== 'human') continue;
-    const key = configured.email ? emailKey(configured.email) : undefined;
-    const known = key === undefined ? undefined : await deps.store.knownHumanByEmail(key);
-    if (known && known.id === configured.id && known.issuer && known.subject) links.accounts.push({ issuer: known.issuer, subject: known.subject });
-    else links.unseen.push(configured.id);
+    const account = id === null ? undefined : await accountOf(deps, id);
+    if (account === undefined) continue;
+    if (account === null) links.unseen.push(id!);
+    else links.accounts.push(account);
   }
   return links;
 }
 
 /**
+ * The provider account a configured human last signed in with under their configured address; null when they never
+ * did (the gateway knows no account of theirs); undefined for anyone the configuration does not name as a human.
+ */
+async function accountOf(deps: Pick<Deps, 'identity' | 'store'>, id: string): Promise<{ issuer: string; subject: string } | null | undefined> {
+  const configured = deps.identity.principal(id);
+  if (configured?.kind !== 'human') return undefined;
+  const key = configured.email ? emailKey(configured.email) : undefined;
+  const known = key === undefined ? undefined : await deps.store.knownHumanByEmail(key);
+  return known && known.id === configured.id && known.issuer && known.subject ? { issuer: known.issuer, subject: known.subject } : null;
+}
+
+/**
+ * An approval already given on `request` by someone `who` cannot be told apart from: a configured human who never
+ * signed in, where `who` is not named by the configuration (or the other way round). Under an address changed at the
+ * provider, that is one person approving twice.
+ */
+async function sameAsApprover(deps: Pick<Deps, 'identity' | 'store'>, request: Pick<RequestRecord, 'reviews'>, who: Principal): Promise<string | undefined> {
+  const named = (id: string) => deps.identity.principal(id)?.kind === 'human';
+  const unseen = async (id: string) => (await accountOf(deps, id)) === null;
+  const whoUnseen = named(who.id) ? await unseen(who.id) : undefined;
+  for (const r of request.reviews) {
+    if (r.verdict !== 'approve' || r.reviewer.id === who.id) continue;
+    if (whoUnseen === undefined ? named(r.reviewer.id) && (await unseen(r.reviewer.id)) : whoUnseen && !named(r.reviewer.id)) return r.reviewer.id;
+  }
+  return undefined;
+}
+
+/**
  * Whether what the gateway's records of sign-ins link to the request's requester side keeps `who` from reviewing it
  * (see the module header); undefined when they may as far as those records go (the core's rules still apply). A
- * request the store does not hold has no side here (the caller's own checks answer for it).
+ * request the store does not hold has no side here (the caller's own checks answer for it). `approving`: an approval,
+ * which must also come from someone told apart from those who approved before.
  *
  * @example
  * const refusal = await sideRefusal(deps, 'req_…', reviewer); // { code: 'IDENTITY_NOT_DISTINCT', message } or undefined
  */
-export async function sideRefusal(deps: Pick<Deps, 'identity' | 'store' | 'signInIssuer'>, requestId: string, who: Principal): Promise<SideRefusal | undefined> {
+export async function sideRefusal(deps: Pick<Deps, 'identity' | 'store' | 'signInIssuer'>, requestId: string, who: Principal, approving = false): Promise<SideRefusal | undefined> {
   if (who.kind !== 'human') return undefined;
   const request = await deps.store.getRequest(requestId);
   if (!request) return undefined;
@@ -106,6 +135,14 @@ export async function sideRefusal(deps: Pick<Deps, 'identity' | 'store' | 'signI
     return {
       code: 'IDENTITY_NOT_DISTINCT',
       message: `${who.id} is not named by the configuration, and ${unseen}, whom this request is for, has never signed in to the console: an account under another address could be theirs; a configured human may review, or anyone once ${unseen} has signed in`,
+    };
+  }
+  // Only an approval counts toward a quorum (a deny needs no one else, nor does breaking the glass).
+  const twice = !approving || deps.signInIssuer === undefined ? undefined : await sameAsApprover(deps, request, who);
+  if (twice !== undefined) {
+    return {
+      code: 'IDENTITY_NOT_DISTINCT',
+      message: `${who.id} cannot be told apart from ${twice}, who approved this request: one of you is not named by the configuration and the other has never signed in to the console, so this could be one person's second approval; it counts once the configured one has signed in, or from another approver`,
     };
   }
   return undefined;

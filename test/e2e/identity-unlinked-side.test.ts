@@ -7,7 +7,8 @@
  *    (IDENTITY_NOT_DISTINCT) until she has. A username links nobody: anyone may take one at the provider;
  *  - a configured human whose address changed at the provider, who never signed in: her sign-in under the new
  *    address is a stranger's, whose provider account could be hers. A stranger's approval does not count
- *    (IDENTITY_NOT_DISTINCT) until she has signed in once; configured reviewers are told apart by the configuration.
+ *    (IDENTITY_NOT_DISTINCT) until she has signed in once; configured reviewers are told apart by the configuration;
+ *  - likewise a configured approver who never signed in and a stranger are not two approvals toward a quorum.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -26,6 +27,7 @@ const accounts: Record<string, AccountClaims> = {
   '00u-cara': { email: 'cara@example.com', name: 'cara', groups: ['idp-sre'] },
   '00u-alice': { email: 'alice.smith@example.com', name: 'asmith', groups: ['idp-sre'] },
   '00u-mallory': { email: 'mallory@example.com', name: 'vera', groups: ['idp-sre'] },
+  '00u-bob': { email: 'robert@example.com', name: 'robert', groups: ['idp-sre'] },
 };
 
 beforeAll(async () => {
@@ -48,12 +50,14 @@ policy:
   default: deny
   rules:
     - { id: one-sre, when: "true", effect: approve, approvers: [{ groups: [sre] }], breakGlass: { groups: [sre] } }
+    - { id: two-sre, when: 'facts.http.path.startsWith("/two")', effect: approve, approvers: [{ groups: [sre], count: 2 }] }
 `,
     {
       principals: [
         { id: 'alice', kind: 'human', email: 'alice@example.com', groups: ['sre'] },
         { id: 'bob', kind: 'human', email: 'bob@example.com', groups: ['sre'] },
         { id: 'alice-bot', kind: 'agent', actsFor: 'alice' },
+        { id: 'ops-bot', kind: 'agent' },
       ],
     },
   );
@@ -147,5 +151,23 @@ describe('a configured human whose email changed at the provider before she ever
     expect(upstream.calls.filter((c) => c.url === '/ops/rotate')).toHaveLength(0);
     expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
     await expect.poll(() => storedStatus(gw.deps.store, id)).toBe('succeeded');
+  });
+});
+
+describe('a configured approver who never signed in, and a stranger', () => {
+  it('are not two approvals toward a quorum of two: the stranger’s does not count', async () => {
+    const held = await gw.as('ops-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path: '/two/payout', body: {} }, reason: 'payout' } });
+    expect(held.status).toBe(202);
+    const id = held.body.id as string;
+    expect((await gw.as('bob', `/v1/requests/${id}/reviews`, { body: { verdict: 'approve' } })).status).toBe(200);
+    // bob's address at the provider is robert@ now: his sign-in is someone the configuration does not name.
+    const { browser, page } = await signIn('00u-bob', `/requests/${id}`);
+    await browser.submit(page, { verdict: 'approve', comment: 'fine' }, { action: `/requests/${id}/review` });
+    expect({ status: await storedStatus(gw.deps.store, id), reviewers: await storedReviewers(gw.deps.store, id), refused: await refusals(id) }).toEqual({
+      status: 'pending',
+      reviewers: [{ reviewer: 'bob', verdict: 'approve' }],
+      refused: ['IDENTITY_NOT_DISTINCT'],
+    });
+    expect(upstream.calls.filter((c) => c.url === '/ops/two/payout')).toHaveLength(0);
   });
 });
