@@ -24,6 +24,7 @@ import { grantCreatedData } from './grants.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, identityStale } from '../core/known-human.ts';
 import { withSignInNames } from './chat-reviewer.ts';
 import { sideError, sideRefusal } from './side-links.ts';
+import { countingReviews, removedPasskeys } from './removed-passkeys.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -58,25 +59,6 @@ function staleRefusal(deps: Deps, cmd: ReviewCommand, requestId: string, e?: unk
   if (at === undefined) return undefined;
   if (e !== undefined ? !isCountersignError(e, 'NOT_AN_APPROVER') : deps.identity.principal(cmd.reviewer.id)?.kind === 'human') return undefined;
   return identityStale(cmd.reviewer.id, at, deps.groupsMaxAgeSeconds ?? DEFAULT_GROUPS_MAX_AGE_SECONDS, deps.consoleUrl?.(requestId));
-}
-
-/**
- * The passkeys that confirmed approvals of this request and are no longer held (removed by their human or an
- * administrator: lost, or enrolled by whoever held the human's session): their approvals of a request that needs a
- * step-up count for nothing, or one person could make a quorum of two with a passkey enrolled in another's name.
- */
-async function removedPasskeys(deps: Deps, requestId: string): Promise<ReadonlySet<string>> {
-  const request = await deps.store.getRequest(requestId);
-  const used = new Set((request?.reviews ?? []).flatMap((r) => (r.stepUp ? [r.stepUp.credentialId] : [])));
-  const removed = new Set<string>();
-  for (const id of used) if ((await deps.store.getPasskey(id)) === undefined) removed.add(id);
-  return removed;
-}
-
-/** A review as counted once the passkey that confirmed it is gone. */
-function withoutStepUp(r: Review): Review {
-  const { stepUp: _gone, ...rest } = r;
-  return rest;
 }
 
 type Outcome = { ok: true; request: RequestRecord } | { ok: false; error: CountersignError; request: RequestRecord };
@@ -182,8 +164,8 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       ...(cmd.grant ? { grant: { uses: cmd.grant.uses, seconds: cmd.grant.seconds } } : {}),
     };
     const reviews = [...current.reviews, review];
-    // What counts: an approval whose passkey has been removed since is confirmed by nothing (removedPasskeys).
-    const counting = reviews.map((r) => (r.stepUp && removed.has(r.stepUp.credentialId) ? withoutStepUp(r) : r));
+    // What counts: an approval whose passkey has been removed since is confirmed by nothing (removed-passkeys.ts).
+    const counting = countingReviews(reviews, removed);
     const recorded = {
       type: 'review.recorded',
       time: at,

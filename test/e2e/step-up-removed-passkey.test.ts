@@ -10,12 +10,15 @@ import { eventually, type TestGateway } from '../support/gateway.ts';
 import { storedAudit } from '../support/store-view.ts';
 import { assertWith, postAssertion, registerPasskey, stepUpGateway, stepUpOptions, type Reviewer } from '../support/step-up.ts';
 import type { Upstream } from '../support/upstream.ts';
+import { executeApproved } from '../../src/service/execute.ts';
 
 const steps = stepUpGateway();
 const { hold, status, reviewer } = steps;
 let gw: TestGateway;
 let upstream: Upstream;
 let origin: string;
+/** The passkey of alice's that the administrator removed. */
+let removedId: string;
 
 beforeAll(async () => {
   ({ gw, upstream, origin } = await steps.start());
@@ -34,6 +37,7 @@ describe('a passkey removed while a request it approved is pending', () => {
 
     // An administrator removes the passkey alice approved with.
     const [alices] = await gw.deps.store.passkeysOf('alice');
+    removedId = alices!.id;
     const root = await signIn(origin, gw.keys['root']!);
     const removed = await postForm(origin, root, `/account/passkeys/${encodeURIComponent(alices!.id)}/remove`, { _csrf: root.csrf, human: 'alice' });
     expect(removed.status).toBe(303);
@@ -52,4 +56,17 @@ describe('a passkey removed while a request it approved is pending', () => {
     const approved = (await storedAudit(gw.deps.store, id)).find((e) => e.type === 'request.approved');
     expect(approved?.data['approvers']).toEqual(['bob', 'erin']);
   }, 90_000);
+
+  it('an approval it confirmed of a request approved but not yet run counts for nothing at run: requeued, nothing runs', async () => {
+    const held = (await gw.deps.store.getRequest((await hold('/risky/approved')).id))!;
+    const review = { requestId: held.id, reviewer: { id: 'alice', kind: 'human' as const, groups: ['sre'], email: 'alice@example.com', identity: null }, verdict: 'approve' as const, comment: '', digest: held.digest, createdAt: held.createdAt, stepUp: { method: 'webauthn' as const, credentialId: removedId } };
+    // As the store keeps one approved with that passkey before it was removed.
+    const approved = { ...held, id: `${held.id}_approved`, status: 'approved' as const, reviews: [review], version: 1 };
+    await gw.deps.store.insertRequest(approved, []);
+    const ran = await executeApproved(gw.deps, approved.id);
+    expect(ran.status).toBe('pending');
+    expect(upstream.calls.filter((c) => c.url === '/risky/approved')).toHaveLength(0);
+    const requeued = (await storedAudit(gw.deps.store, approved.id)).find((e) => e.type === 'request.requeued');
+    expect(requeued?.data['remaining']).toEqual([{ rule: 'risky', groups: ['sre'], principals: [], needed: 1 }]);
+  });
 });
