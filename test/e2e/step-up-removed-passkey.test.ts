@@ -69,4 +69,24 @@ describe('a passkey removed while a request it approved is pending', () => {
     const requeued = (await storedAudit(gw.deps.store, approved.id)).find((e) => e.type === 'request.requeued');
     expect(requeued?.data['remaining']).toEqual([{ rule: 'risky', groups: ['sre'], principals: [], needed: 1 }]);
   });
+
+  it('a scoped grant its approval gave approves nothing once it is removed', async () => {
+    const bob = steps.reviewers['bob']!;
+    const submit = (n: number) => gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops', input: { method: 'POST', path: '/granted/payout', body: { n } }, reason: 'needed' } });
+    const first = await submit(1);
+    expect(first.status).toBe(202);
+    const { id, digest } = { id: first.body.id as string, digest: first.body.digest as string };
+    const options = await stepUpOptions(bob, id, digest);
+    const given = await postForm(bob.origin, bob.user, `/requests/${id}/step-up`, { _csrf: bob.user.csrf, digest, comment: '', grant_uses: '2', grant_minutes: '10', credential: JSON.stringify(await assertWith(bob, options)) });
+    expect(given.status).toBe(200);
+    expect(await eventually(async () => ((await status(id)) === 'succeeded' ? true : undefined), 15_000)).toBe(true);
+    expect((await submit(2)).status).toBe(200);
+
+    const [bobs] = await gw.deps.store.passkeysOf('bob');
+    const root = await signIn(origin, gw.keys['root']!);
+    expect((await postForm(origin, root, `/account/passkeys/${encodeURIComponent(bobs!.id)}/remove`, { _csrf: root.csrf, human: 'bob' })).status).toBe(303);
+    const after = await submit(3);
+    expect([after.status, after.body.status, after.body.grantedBy]).toEqual([202, 'pending', undefined]);
+    expect(upstream.calls.filter((c) => c.url === '/granted/payout' && JSON.parse(c.body).n === 3)).toHaveLength(0);
+  }, 60_000);
 });
