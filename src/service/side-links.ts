@@ -54,9 +54,10 @@ async function sideLinks(deps: Pick<Deps, 'identity' | 'store'>, request: Pick<R
       const fold = nameFold(name);
       const named = (n: unknown) => typeof n === 'string' && nameFold(n) === fold;
       const signedIn = everyone.filter((k) => named(k.subject) || named(k.claimedId));
-      // Linked only by a subject, which the provider assigns: a username is whatever its owner chose, and an account
-      // named after someone else's name would otherwise make the person it names one nobody recognises.
-      if (!signedIn.some((k) => named(k.subject))) links.unlinked.push(name);
+      // Linked only by a subject, which the provider assigns, spelled exactly (another spelling may be another
+      // account): a username is whatever its owner chose, and an account named after someone else's name would
+      // otherwise make the person it names one nobody recognises.
+      if (!signedIn.some((k) => k.subject === name)) links.unlinked.push(name);
       for (const k of signedIn) {
         const identity = k.issuer && k.subject ? { issuer: k.issuer, subject: k.subject } : null;
         links.people.push({ id: k.id, email: k.email, identity });
