@@ -225,6 +225,12 @@ export interface HumanDirectory {
    */
   unlinkedAllowed?(issuer: string): boolean;
   /**
+   * Whether `issuer` is the one place humans come from (the only issuer of humans, by its API tokens or by the
+   * console's sign-in and not both), configured humans or not: there a person's names at that issuer are all the
+   * names a provider gives them, and a name an agent acts for is told apart from them. Absent, none.
+   */
+  soleHumanPlace?(issuer: string): boolean;
+  /**
    * Whether the configuration takes tokens of `issuer` for humans (identity.issuers of humans, identity.login). An
    * issuer it no longer takes vouches for no one: what its tokens said of a reviewer counts for nothing. Absent, any.
    */

@@ -241,6 +241,8 @@ export interface Identity {
   principalLike(fold: string): Principal | undefined;
   /** Whether `issuer` may name a human by its id claim alone (see core/human-identity.ts HumanDirectory). */
   unlinkedAllowed(issuer: string): boolean;
+  /** Whether `issuer` is the one place humans come from (see core/human-identity.ts HumanDirectory). */
+  soleHumanPlace(issuer: string): boolean;
   /** Whether the configuration takes tokens of `issuer` for humans (see core/human-identity.ts HumanDirectory). */
   issuesHumans(issuer: string): boolean;
   /** Whether the group mapping in force for `issuer` grants `group` (see core/human-identity.ts HumanDirectory). */

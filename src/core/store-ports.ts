@@ -187,6 +187,12 @@ export interface KnownHumanStore {
   rememberHuman(human: KnownHuman): Promise<void>;
   knownHumanByEmail(email: string): Promise<KnownHuman | undefined>;
   knownHumanById(id: string): Promise<KnownHuman | undefined>;
+  /**
+   * Every human met at sign-in: what links a name an agent gives the human it acts for (a provider subject or
+   * username) to a person, where no index can (names compare folded, core/human-identity.ts nameFold). One row per
+   * person who ever signed in to the console.
+   */
+  knownHumans(): Promise<KnownHuman[]>;
 }
 
 /** Passkeys of humans (public material only) and the open step-up challenges (core/step-up.ts). */

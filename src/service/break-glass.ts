@@ -24,7 +24,8 @@ import { expiredMutation, isDue } from './expire.ts';
 import { maySee, notFound } from './read.ts';
 import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
 import { withIdentity } from './views.ts';
-import { signsInAsRequesterSide, withSignInNames } from './chat-reviewer.ts';
+import { withSignInNames } from './chat-reviewer.ts';
+import { sideRefusal } from './side-links.ts';
 
 export interface BreakGlassCommand {
   readonly by: Principal;
@@ -51,8 +52,8 @@ export async function breakGlass(deps: Deps, given: BreakGlassCommand): Promise<
   const cmd = { ...given, by: await withSignInNames(deps, given.by) };
   // Who may break the glass is the config's in force on the store, read now (service/config-in-force.ts).
   await deps.inForce?.check(0);
-  // With the provider account a requester-side human signed in with, under another address now (chat-reviewer.ts).
-  const onSide = await signsInAsRequesterSide(deps, cmd.requestId, cmd.by);
+  // What sign-ins link to the requester side, or cannot tell the breaker apart from (side-links.ts).
+  const onSide = await sideRefusal(deps, cmd.requestId, cmd.by);
   /** When the last call of the change below stamped the break-glass: what the store has if that write committed. */
   let stamped: string | undefined;
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
@@ -73,7 +74,7 @@ export async function breakGlass(deps: Deps, given: BreakGlassCommand): Promise<
     });
     try {
       assertMayBreakGlass(current, cmd.by, deps.identity);
-      if (onSide) throw new CountersignError('BREAK_GLASS_NOT_ALLOWED', `${cmd.by.id} may not break the glass on this request: it is their own request (or one made for them)`);
+      if (onSide) throw new CountersignError('BREAK_GLASS_NOT_ALLOWED', `${cmd.by.id} may not break the glass on this request: ${onSide.code === 'SELF_APPROVAL_FORBIDDEN' ? 'it is their own request (or one made for them)' : onSide.message}`);
     } catch (e) {
       if (!isCountersignError(e, 'BREAK_GLASS_NOT_ALLOWED')) throw e;
       return refuse(e);

@@ -20,12 +20,10 @@
  * request from a chat account any more than from the console.
  */
 import { canonicalHuman, emailKey } from '../core/human-identity.ts';
-import { canonicalIdentity } from '../core/principal.ts';
 import { signInGroups } from '../core/group-mapping.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, rememberedGroupsCount } from '../core/known-human.ts';
 import type { KnownHuman } from '../core/known-human.ts';
 import type { Principal } from '../core/principal.ts';
-import type { RequestRecord } from '../core/request.ts';
 import type { Deps } from './deps.ts';
 
 /**
@@ -79,43 +77,6 @@ export async function withSignInNames(deps: Pick<Deps, 'identity' | 'store'>, p:
   if (key === undefined || deps.identity.humanByEmail(key)?.id !== p.id) return p;
   const known = await deps.store.knownHumanByEmail(key);
   return known?.id === p.id && typeof known.claimedId === 'string' && stillNames(deps, known, p.id) ? Object.freeze({ ...p, ...signInNames(known) }) : p;
-}
-
-/**
- * The provider accounts (issuer and subject) the configured humans on a request's requester side (the requester, the
- * human it acts for as recorded and as configured now) last signed in with under their configured address. A person
- * whose address changed at the provider before the configuration followed signs in as a stranger under the new one,
- * with the same account: that account is still hers, and her agent's request is still hers. Only ever refuses.
- *
- * @example
- * const accounts = await requesterSignIns(deps, request); // [{ issuer: 'https://idp.example.com', subject: '00u1alice' }]
- */
-export async function requesterSignIns(deps: Pick<Deps, 'identity' | 'store'>, request: Pick<RequestRecord, 'principal'>): Promise<{ issuer: string; subject: string }[]> {
-  const { principal } = request;
-  const ids = new Set([principal.kind === 'human' ? principal.id : null, principal.actsFor, deps.identity.principal(principal.id)?.actsFor ?? null]);
-  const accounts: { issuer: string; subject: string }[] = [];
-  for (const id of ids) {
-    const configured = id === null ? undefined : deps.identity.principal(id);
-    const key = configured?.kind === 'human' && configured.email ? emailKey(configured.email) : undefined;
-    const known = key === undefined ? undefined : await deps.store.knownHumanByEmail(key);
-    if (known && known.id === id && known.issuer && known.subject) accounts.push({ issuer: known.issuer, subject: known.subject });
-  }
-  return accounts;
-}
-
-/**
- * Whether `who` comes with the provider account a human of the request's requester side signed in with (see
- * requesterSignIns): a request the store does not hold has no side here (the caller's own checks answer for it).
- *
- * @example
- * if (await signsInAsRequesterSide(deps, 'req_…', reviewer)) refuse('SELF_APPROVAL_FORBIDDEN');
- */
-export async function signsInAsRequesterSide(deps: Pick<Deps, 'identity' | 'store'>, requestId: string, who: Principal): Promise<boolean> {
-  const account = canonicalIdentity(who);
-  if (account === null) return false;
-  const request = await deps.store.getRequest(requestId);
-  if (!request) return false;
-  return (await requesterSignIns(deps, request)).some((a) => a.issuer === account.issuer && a.subject === account.subject);
 }
 
 /** Whether the sign-in recorded would still resolve to this configured human, its issuer allowed to name them. */

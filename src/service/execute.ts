@@ -8,6 +8,7 @@ import { actionDigest } from '../core/digest.ts';
 import { CountersignError, isCountersignError, type ErrorCode } from '../core/errors.ts';
 import type { ExecuteOptions, ExecutionResult, Mutation, SessionRunner } from '../core/ports.ts';
 import { quorumMet, remainingApprovals } from '../core/review.ts';
+import { countingReviews, removedPasskeys } from './removed-passkeys.ts';
 import { transition, type RequestRecord } from '../core/request.ts';
 import type { Decision } from '../core/policy/decision.ts';
 import { revertSql, undoAuditData, type CapturedUndo } from '../core/undo.ts';
@@ -69,6 +70,8 @@ export async function claimApproved(deps: Deps, id: string, runner?: SessionRunn
   // Judged again just before it runs, under the config in force on the store (read now): refused here, the request
   // stays approved for a gateway of that config (service/config-in-force.ts).
   await deps.inForce?.check(0);
+  // Approvals confirmed by a passkey removed since count for nothing where the policy in force asks for step-up.
+  const removed = await removedPasskeys(deps, id);
   // A long input (a long SQL text) is analysed off this thread first: the claim then finds its facts in memory. The
   // attempt that finds it not analysed changes nothing; a failure to analyse it refuses the claim as facts() would.
   let preparing: Promise<void> | undefined;
@@ -180,7 +183,7 @@ export async function claimApproved(deps: Deps, id: string, runner?: SessionRunn
     // Widened only by the rungs the policy in force still names (a rung since taken out no longer lets its humans approve).
     const escalations = standingEscalations(current, decision.effect === 'approve' ? decision.escalations : undefined, now);
     const approvers = widened(decision.approvers, escalations);
-    if (decision.effect === 'approve' && !current.breakGlass && !byGrant && !quorumMet(approvers, current.reviews, judged, deps.identity)) {
+    if (decision.effect === 'approve' && !current.breakGlass && !byGrant && !quorumMet(approvers, countingReviews(current.reviews, removed), judged, deps.identity)) {
       // The policy tightened after approval: the reviews given so far stand, more are needed.
       const expiresAt = new Date(now.getTime() + (decision.ttlSeconds ?? deps.policy().spec.defaultTtlSeconds) * 1000).toISOString();
       const { grantedBy: _dropped, ...requeued } = transition(current, 'pending', now, { decision, expiresAt });
@@ -195,7 +198,7 @@ export async function claimApproved(deps: Deps, id: string, runner?: SessionRunn
             time: at,
             requestId: id,
             actor: null,
-            data: { decision: decisionView(decision), remaining: remainingApprovals(approvers, current.reviews, judged, deps.identity), expiresAt, ...(current.grantedBy ? { grantNoLongerStands: current.grantedBy.grantId } : {}) },
+            data: { decision: decisionView(decision), remaining: remainingApprovals(approvers, countingReviews(current.reviews, removed), judged, deps.identity), expiresAt, ...(current.grantedBy ? { grantNoLongerStands: current.grantedBy.grantId } : {}) },
           },
         ],
       };

@@ -10,6 +10,7 @@ import { grantGiversCount, shapeDigest } from '../core/grant.ts';
 import type { EscalationRung } from '../core/policy/decision.ts';
 import type { RequestRecord } from '../core/request.ts';
 import type { Deps } from './deps.ts';
+import { countingReviews, removedPasskeysOf } from './removed-passkeys.ts';
 
 /**
  * The request recorded as approved by a grant, or undefined (nothing written) when no grant of its shape stands.
@@ -51,7 +52,10 @@ export async function approveByGrant(deps: Deps, held: RequestRecord, audit: rea
  */
 async function giversCount(deps: Deps, grantingId: string, rungs: readonly EscalationRung[] | undefined, now: Date): Promise<boolean> {
   const granting = await deps.store.getRequest(grantingId);
-  return granting !== undefined && grantGiversCount(granting, deps.identity, rungs, now);
+  if (granting === undefined) return false;
+  // Counted without the step-up of a passkey removed since (removed-passkeys.ts).
+  const removed = await removedPasskeysOf(deps, granting.reviews);
+  return grantGiversCount({ ...granting, reviews: countingReviews(granting.reviews, removed) }, deps.identity, rungs, now);
 }
 
 /**

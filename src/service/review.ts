@@ -22,7 +22,9 @@ import { stepUpHolds, type StepUpEvidence } from './step-up-evidence.ts';
 import { assertGrantOffer, grantOfApproval, type GrantOffer } from '../core/grant.ts';
 import { grantCreatedData } from './grants.ts';
 import { DEFAULT_GROUPS_MAX_AGE_SECONDS, identityStale } from '../core/known-human.ts';
-import { signsInAsRequesterSide, withSignInNames } from './chat-reviewer.ts';
+import { withSignInNames } from './chat-reviewer.ts';
+import { sideError, sideRefusal } from './side-links.ts';
+import { countingReviews, removedPasskeys } from './removed-passkeys.ts';
 
 export interface ReviewCommand {
   readonly reviewer: Principal;
@@ -87,8 +89,9 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
   if (cmd.reviewer.kind !== 'human') throw new CountersignError('AGENT_CANNOT_REVIEW', `${cmd.reviewer.id} is an agent; only humans review`);
   // Who may approve, and how many, are the config's in force on the store, read now (service/config-in-force.ts).
   await deps.inForce?.check(0);
-  // With the provider account a requester-side human signed in with, under another address now (chat-reviewer.ts).
-  const onSide = await signsInAsRequesterSide(deps, cmd.requestId, cmd.reviewer);
+  // What sign-ins link to the requester side: a provider account or a name of a human it is for, or nothing (side-links.ts).
+  const onSide = await sideRefusal(deps, cmd.requestId, cmd.reviewer, cmd.verdict === 'approve');
+  const removed = await removedPasskeys(deps, cmd.requestId);
   const outcome = await deps.store.mutateRequest<Outcome>(cmd.requestId, (current): Mutation<Outcome> => {
     // Before any other answer (decided, expired, not an approver), each of which would tell that the request exists.
     // A chat channel's card has already shown the request to that channel: there the rules below answer.
@@ -104,7 +107,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       if (stale) throw stale;
       let m: Mutation<RequestRecord>;
       try {
-        if (onSide) throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${cmd.reviewer.id} signs in with the provider account of a human this request is for, and cannot review it`);
+        if (onSide) throw sideError(onSide);
         m = afterTheFactMutation(deps, current, cmd);
       } catch (e) {
         throw staleRefusal(deps, cmd, current.id, e) ?? e;
@@ -128,11 +131,11 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
     });
     try {
       assertMayReview(current, cmd.reviewer, deps.identity);
-      if (onSide) throw new CountersignError('SELF_APPROVAL_FORBIDDEN', `${cmd.reviewer.id} signs in with the provider account of a human this request is for, and cannot review it`);
+      if (onSide) throw sideError(onSide);
     } catch (e) {
       const stale = staleRefusal(deps, cmd, current.id, e);
       if (stale) return refuse(stale, { signedInAt: cmd.reviewer.staleSignInAt });
-      if (isCountersignError(e, 'SELF_APPROVAL_FORBIDDEN') || isCountersignError(e, 'NOT_AN_APPROVER')) return refuse(e);
+      if (isCountersignError(e, 'SELF_APPROVAL_FORBIDDEN') || isCountersignError(e, 'NOT_AN_APPROVER') || isCountersignError(e, 'IDENTITY_NOT_DISTINCT')) return refuse(e);
       throw e;
     }
     const stale = staleRefusal(deps, cmd, current.id);
@@ -161,6 +164,8 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       ...(cmd.grant ? { grant: { uses: cmd.grant.uses, seconds: cmd.grant.seconds } } : {}),
     };
     const reviews = [...current.reviews, review];
+    // What counts: an approval whose passkey has been removed since is confirmed by nothing (removed-passkeys.ts).
+    const counting = countingReviews(reviews, removed);
     const recorded = {
       type: 'review.recorded',
       time: at,
@@ -172,8 +177,8 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       const next = { ...transition(current, 'denied', now, { error: { code: 'REVIEW_DENIED', message: `denied by ${cmd.reviewer.id}${cmd.comment ? `: ${cmd.comment}` : ''}` } }), reviews };
       return { result: { ok: true, request: next }, next, review, audit: [recorded, { type: 'request.denied', time: at, requestId: current.id, actor: cmd.reviewer.id, data: { by: 'review', code: 'REVIEW_DENIED', message: next.error?.message ?? null } }] };
     }
-    if (quorumMet(approversOf(current), reviews, current, deps.identity)) {
-      const counted = countedApprovals(reviews, current, deps.identity);
+    if (quorumMet(approversOf(current), counting, current, deps.identity)) {
+      const counted = countedApprovals(counting, current, deps.identity);
       const approvers = counted.map((r) => r.reviewer.id);
       const approved = { type: 'request.approved', time: at, requestId: current.id, actor: null, data: { approvers, digest: current.digest } };
       // The grant, when every counted approval offered one, commits with the approval.
@@ -190,7 +195,7 @@ async function recordReview(deps: Deps, cmd: ReviewCommand): Promise<RequestReco
       result: { ok: true, request: next },
       next,
       review,
-      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(approversOf(current), reviews, current, deps.identity) } }],
+      audit: [{ ...recorded, data: { ...recorded.data, remaining: remainingApprovals(approversOf(current), counting, current, deps.identity) } }],
     };
   });
   deps.notifier.publish(outcome.request);

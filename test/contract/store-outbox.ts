@@ -108,6 +108,9 @@ export function outboxContract(name: string, make: (router: OutboxRouter) => Pro
       expect(await store.knownHumanByEmail('alice@example.com')).toEqual({ ...alice, groups: ['sre', 'dba'], seenAt: at(5) });
       expect((await store.knownHumanById('alice'))?.email).toBe('alice@example.com');
       expect(await store.knownHumanByEmail('mallory@example.com')).toBeUndefined();
+      const bob = { id: 'bob@example.com', email: 'bob@example.com', groups: [], issuer: 'https://idp.example.com', subject: 'u2', seenAt: at(6) };
+      await store.rememberHuman(bob);
+      expect(await store.knownHumans()).toEqual([{ ...alice, groups: ['sre', 'dba'], seenAt: at(5) }, bob]);
     });
 
     it('never owes a delivery again once it was made, whatever failure is reported for it after (a lease that ran out)', async () => {

@@ -80,10 +80,15 @@ afterAll(async () => {
   for (const d of cliDirs) rmSync(d, { recursive: true, force: true });
 });
 
+/**
+ * A request of an agent acting for nobody: dora is someone the configuration does not name, and on a request of an
+ * agent acting for a configured human who never signed in (deploy-bot for carol) she could be that human under a new
+ * address (IDENTITY_NOT_DISTINCT, identity-unlinked-side.test.ts).
+ */
 async function submitAsAgent(path: string): Promise<string> {
   const res = await fetch(`${gw.url}/v1/actions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${gw.keys['deploy-bot']}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${gw.keys['other-bot']}`, 'content-type': 'application/json' },
     body: JSON.stringify({ connection: 'ops-api', input: { method: 'POST', path, body: {} }, reason: 'release' }),
   });
   expect(res.status).toBe(202);

@@ -69,8 +69,9 @@ async function stop(gw: TestGateway): Promise<void> {
   await gw.stop();
 }
 
+/** A request of an agent acting for nobody (one acting for carol, who never signed in, no stranger may approve: IDENTITY_NOT_DISTINCT). */
 async function hold(gw: TestGateway, path: string): Promise<string> {
-  const res = await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path, body: {} }, reason: 'release' } });
+  const res = await gw.as('other-bot', '/v1/actions', { body: { connection: 'ops-api', input: { method: 'POST', path, body: {} }, reason: 'release' } });
   expect(res.status).toBe(202);
   return res.body.id as string;
 }

@@ -53,6 +53,7 @@ from .codes_review import (
     SelfApprovalForbidden,
     NotAnApprover,
     IdentityStale,
+    IdentityNotDistinct,
     BreakGlassNotAllowed,
     GrantNotAllowed,
     JustificationRequired,

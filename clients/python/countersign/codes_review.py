@@ -97,6 +97,17 @@ class IdentityStale(CountersignError):
     code = "IDENTITY_STALE"
 
 
+class IdentityNotDistinct(CountersignError):
+    """A review or a break-glass came from someone the gateway cannot tell apart from a human
+    the request is for: the agent names that human by a provider subject or username that no
+    configured human or console sign-in links to a person, or a configured human it is for has
+    never signed in to the console and the reviewer is not named by the configuration (an account
+    under another address could be hers); nothing was recorded.
+    """
+
+    code = "IDENTITY_NOT_DISTINCT"
+
+
 class BreakGlassNotAllowed(CountersignError):
     """A break-glass came from someone who may not break the glass on this request: an agent,
     the requester or the human it acts for, a human outside the break-glass groups of its rules,

@@ -132,6 +132,9 @@ export function createApiKeyIdentity(principals: readonly ApiKeyPrincipal[], tok
         return t.trustGroups === true || Object.values(map).some((gs) => gs.includes(group));
       });
     },
+    soleHumanPlace(issuer) {
+      return humanPlaces === 1 && humanIssuers.has(issuer);
+    },
     unlinkedAllowed(issuer) {
       // An issuer no longer configured vouches for no one: an approval its token gave counts for nothing.
       return !configuresHumans && humanPlaces === 1 && humanIssuers.has(issuer);

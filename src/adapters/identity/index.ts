@@ -89,6 +89,9 @@ export function createIdentity(opts: IdentityOptions): Identity {
     unlinkedAllowed(issuer) {
       return keys.unlinkedAllowed(issuer);
     },
+    soleHumanPlace(issuer) {
+      return keys.soleHumanPlace(issuer);
+    },
     issuesHumans(issuer) {
       return keys.issuesHumans(issuer);
     },

@@ -57,6 +57,7 @@ const REMEMBER = {
 };
 const BY_EMAIL = { name: 'cs_known_human_by_email', text: 'SELECT record FROM known_humans WHERE email = $1' };
 const BY_ID = { name: 'cs_known_human_by_id', text: 'SELECT record FROM known_humans WHERE id = $1 ORDER BY n DESC LIMIT 1' };
+const ALL = { name: 'cs_known_humans', text: 'SELECT record FROM known_humans ORDER BY n' };
 
 /** A delivery id as the outbox numbers them; anything else names no delivery. */
 const idOf = (id: string): string => (/^[0-9]{1,18}$/.test(id) ? id : '0');
@@ -96,5 +97,8 @@ export const outbox = {
   async byId(run: Run, id: string): Promise<KnownHuman | undefined> {
     const row = (await run<{ record: string }>(BY_ID, [id])).rows[0];
     return row ? (JSON.parse(row.record) as KnownHuman) : undefined;
+  },
+  async all(run: Run): Promise<KnownHuman[]> {
+    return (await run<{ record: string }>(ALL, [])).rows.map((r) => JSON.parse(r.record) as KnownHuman);
   },
 };

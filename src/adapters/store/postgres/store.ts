@@ -185,6 +185,7 @@ export function createStoreOn(db: Db, options: { outbox?: OutboxRouter; groupCom
     rememberHuman: (h) => outbox.remember(db.once, h),
     knownHumanByEmail: (email) => outbox.byEmail(q, email),
     knownHumanById: (id) => outbox.byId(q, id),
+    knownHumans: () => outbox.all(q),
 
     async storeTime() {
       const { rows } = await q<{ now: Date }>(STORE_TIME);

@@ -69,6 +69,7 @@ export function createOutboxTables(db: Database.Database) {
     remember: db.prepare('INSERT INTO known_humans (email, id, record) VALUES (?, ?, ?) ON CONFLICT (email) DO UPDATE SET id = excluded.id, record = excluded.record'),
     byEmail: db.prepare('SELECT record FROM known_humans WHERE email = ?').pluck(),
     byId: db.prepare('SELECT record FROM known_humans WHERE id = ? ORDER BY rowid DESC LIMIT 1').pluck(),
+    all: db.prepare('SELECT record FROM known_humans ORDER BY rowid').pluck(),
   };
   return {
     enqueue(drafts: readonly OutboxDraft[]): void {
@@ -117,6 +118,9 @@ export function createOutboxTables(db: Database.Database) {
     byId(id: string): KnownHuman | undefined {
       const r = q.byId.get(id) as string | undefined;
       return r ? (JSON.parse(r) as KnownHuman) : undefined;
+    },
+    all(): KnownHuman[] {
+      return (q.all.all() as string[]).map((r) => JSON.parse(r) as KnownHuman);
     },
   };
 }

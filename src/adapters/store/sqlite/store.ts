@@ -387,6 +387,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async knownHumanById(id) {
       return outbox.byId(id);
     },
+    async knownHumans() {
+      return outbox.all();
+    },
     async close() {
       if (db.open) db.close();
     },
