@@ -46,7 +46,6 @@ function createProgram(io: CliIo): { program: Command; exitCode: () => number } 
     .version(version, '-V, --version', 'print the version')
     .showHelpAfterError();
 
-
   program
     .command('start')
     .description('run the gateway')
@@ -198,6 +197,7 @@ Examples:
     run(async (o: RemoteOptions & { wait: boolean }) => (await import('./demo.ts')).demoAgentCommand({ url: o.url, wait: o.wait, ...(o.key ? { key: o.key } : {}) }, io)),
   );
   demo.command('reset').description('forget the demo config, keys and store').action(run(async () => (await import('./demo.ts')).demoResetCommand(io)));
+
   return { program, exitCode: () => exitCode };
 }
 
