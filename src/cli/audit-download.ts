@@ -16,6 +16,7 @@ import { CountersignError } from '../core/errors.ts';
 import { parseExportBound } from '../core/period-bound.ts';
 import { client } from './requests.ts';
 import { safe } from './output.ts';
+import type { CliIo } from './io.ts';
 
 async function download(stream: ReadableStream<Uint8Array>, path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -34,13 +35,13 @@ async function manifestOf(file: string): Promise<BundleManifest> {
  * @example
  * await auditBundleDownloadCommand({ url: 'https://countersign.example.com', out: 'q3.tar', from: '2026-07-01', to: '2026-10-01' }); // 0
  */
-export async function auditBundleDownloadCommand(o: { url: string; key?: string; out: string; from?: string; to?: string }): Promise<number> {
+export async function auditBundleDownloadCommand(o: { url: string; key?: string; out: string; from?: string; to?: string }, io: CliIo): Promise<number> {
   // Read here as the store export reads them, so a typo is a usage error before anything is asked.
   if (o.from !== undefined) parseExportBound(o.from, '--from');
   if (o.to !== undefined) parseExportBound(o.to, '--to');
   const asTar = o.out.endsWith('.tar');
   if (!asTar && (await readdir(o.out).catch(() => [])).length) throw new CountersignError('INVALID_REQUEST', `${o.out} exists and is not empty`);
-  const stream = await client(o).auditExportStream({ ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
+  const stream = await client(o, io.env).auditExportStream({ ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
   const file = `${o.out.replace(/\/$/, '')}.${process.pid}.part`;
   try {
     await download(stream, file);
@@ -50,7 +51,7 @@ export async function auditBundleDownloadCommand(o: { url: string; key?: string;
       await mkdir(o.out, { recursive: true });
       await tar.x({ file, cwd: o.out, strict: true, filter: (p) => !p.split('/').includes('..') });
     }
-    process.stdout.write(safe(`wrote ${o.out}: events ${m.events.first}–${m.events.last} (${m.events.count}), ${m.checkpoints.length} signed checkpoints, origin ${m.origin}, from ${new URL(o.url).origin}\nverify with: countersign audit verify ${o.out} --verifier-key <the log's key, received out of band>\n`));
+    io.stdout.write(safe(`wrote ${o.out}: events ${m.events.first}–${m.events.last} (${m.events.count}), ${m.checkpoints.length} signed checkpoints, origin ${m.origin}, from ${new URL(o.url).origin}\nverify with: countersign audit verify ${o.out} --verifier-key <the log's key, received out of band>\n`));
     return 0;
   } finally {
     await rm(file, { force: true });

@@ -10,6 +10,7 @@ import { CountersignError, ERROR_CODES, type ErrorCode } from '../core/errors.ts
 import { CountersignApiError } from '../surfaces/sdk/client.ts';
 import { safe } from './output.ts';
 import { bearerFor } from './credentials.ts';
+import type { CliIo } from './io.ts';
 
 interface Remote {
   url: string;
@@ -20,8 +21,8 @@ interface Remote {
 
 type Checkpoint = { size: number; root: string; note: string } | null;
 
-async function get<T>(o: Remote, path: string): Promise<T> {
-  const key = bearerFor(o.url, o.key);
+async function get<T>(o: Remote, path: string, env: NodeJS.ProcessEnv): Promise<T> {
+  const key = bearerFor(o.url, o.key, env);
   if (!key) throw new CountersignError('UNAUTHENTICATED', 'no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
   const res = await fetch(`${o.url.replace(/\/$/, '')}${path}`, { headers: { authorization: `Bearer ${key}` } });
   const body = (await res.json()) as T & { error?: { code: string; message: string } };
@@ -34,9 +35,9 @@ async function get<T>(o: Remote, path: string): Promise<T> {
   return body;
 }
 
-async function verifiers(o: Remote): Promise<{ keys: NoteVerifier[]; pinned: boolean }> {
+async function verifiers(o: Remote, env: NodeJS.ProcessEnv): Promise<{ keys: NoteVerifier[]; pinned: boolean }> {
   if (o.pin?.length) return { keys: pinnedKeys(o.pin), pinned: true };
-  const { keys } = await get<{ keys: string[] }>(o, '/v1/audit/keys');
+  const { keys } = await get<{ keys: string[] }>(o, '/v1/audit/keys', env);
   return { keys: keys.map(parseVerifierKey), pinned: false };
 }
 
@@ -48,15 +49,15 @@ function signedRoot(cp: Checkpoint, size: number, keys: NoteVerifier[]): Uint8Ar
   return parsed.rootHash;
 }
 
-export async function proveInclusionCommand(o: Remote & { index: number; size?: number }): Promise<number> {
-  const trust = await verifiers(o);
-  const size = o.size ?? (await get<{ checkpoints: { size: number }[] }>(o, '/v1/audit/checkpoints?latest=true')).checkpoints[0]?.size;
+export async function proveInclusionCommand(o: Remote & { index: number; size?: number }, io: CliIo): Promise<number> {
+  const trust = await verifiers(o, io.env);
+  const size = o.size ?? (await get<{ checkpoints: { size: number }[] }>(o, '/v1/audit/checkpoints?latest=true', io.env)).checkpoints[0]?.size;
   if (!size) throw new CountersignError('INVALID_REQUEST', 'the log has no signed checkpoint yet');
-  const p = await get<{ event: string; rootHash: string; proof: string[]; checkpoint: Checkpoint }>(o, `/v1/audit/proofs/inclusion?index=${o.index}&size=${size}`);
+  const p = await get<{ event: string; rootHash: string; proof: string[]; checkpoint: Checkpoint }>(o, `/v1/audit/proofs/inclusion?index=${o.index}&size=${size}`, io.env);
   const root = signedRoot(p.checkpoint, size, trust.keys);
   const ok = equalHash(root, hashFromHex(p.rootHash)) && verifyInclusion(leafHash(p.event), o.index, size, p.proof.map(hashFromHex), root);
   const e = JSON.parse(p.event) as { seq: number; time: string; type: string; requestId: string | null; actor: string | null };
-  process.stdout.write(
+  io.stdout.write(
     safe(ok
       ? `OK: event ${e.seq} (${e.type}, ${e.requestId ?? '-'}, ${e.actor ?? '-'}, ${e.time}) is in the log of ${size} events signed by ${trust.pinned ? 'the pinned key' : "the gateway's own key (pin one with --verifier-key)"}\n`
       : `FAILED: the proof for index ${o.index} does not lead to the signed root of size ${size}\n`),
@@ -64,13 +65,13 @@ export async function proveInclusionCommand(o: Remote & { index: number; size?: 
   return ok ? 0 : 1;
 }
 
-export async function proveConsistencyCommand(o: Remote & { from: number; to: number }): Promise<number> {
-  const trust = await verifiers(o);
-  const p = await get<{ fromRoot: string; toRoot: string; proof: string[]; checkpoints: { from: Checkpoint; to: Checkpoint } }>(o, `/v1/audit/proofs/consistency?from=${o.from}&to=${o.to}`);
+export async function proveConsistencyCommand(o: Remote & { from: number; to: number }, io: CliIo): Promise<number> {
+  const trust = await verifiers(o, io.env);
+  const p = await get<{ fromRoot: string; toRoot: string; proof: string[]; checkpoints: { from: Checkpoint; to: Checkpoint } }>(o, `/v1/audit/proofs/consistency?from=${o.from}&to=${o.to}`, io.env);
   const fromRoot = signedRoot(p.checkpoints.from, o.from, trust.keys);
   const toRoot = signedRoot(p.checkpoints.to, o.to, trust.keys);
   const ok = verifyConsistency(o.from, o.to, fromRoot, toRoot, p.proof.map(hashFromHex));
-  process.stdout.write(
+  io.stdout.write(
     ok
       ? `OK: the signed log of ${o.to} events extends the signed log of ${o.from} events (nothing before ${o.from} was changed or removed)\n`
       : `FAILED: the signed logs of ${o.from} and ${o.to} events are not consistent\n`,

@@ -16,14 +16,15 @@ import { safe } from './output.ts';
 import { replaceHidden } from '../core/visible-text.ts';
 import { verdictLine } from './verdict-line.ts';
 import { parseExportBound } from '../core/period-bound.ts';
+import type { CliIo } from './io.ts';
 
-async function openStore(configPath: string): Promise<Store> {
-  return (await openAudit(configPath)).store;
+async function openStore(configPath: string, env: NodeJS.ProcessEnv): Promise<Store> {
+  return (await openAudit(configPath, env)).store;
 }
 
 /** The store of the config, refused when it (or its key directory) was made for another config file. */
-async function openAudit(configPath: string) {
-  const config = loadConfig(configPath);
+async function openAudit(configPath: string, env: NodeJS.ProcessEnv) {
+  const config = loadConfig(configPath, env);
   return { store: await openStoreForCommand(config, configPath), config };
 }
 
@@ -31,12 +32,12 @@ async function openAudit(configPath: string) {
  * The store's chain and its signed checkpoints, with the keys under
  * audit.keyDir (or the pinned ones): a log cut after its latest checkpoint fails.
  */
-export async function auditVerifyCommand(configPath: string, o: { verifierKey?: string[] } = {}): Promise<number> {
-  const { store, config } = await openAudit(configPath);
+export async function auditVerifyCommand(configPath: string, o: { verifierKey?: string[] }, io: CliIo): Promise<number> {
+  const { store, config } = await openAudit(configPath, io.env);
   try {
     const verifiers = o.verifierKey?.length ? pinnedKeys(o.verifierKey) : readVerifiers(config.audit.keyDir);
     if (verifiers.length === 0) {
-      process.stdout.write(`audit log FAILED: no verifier key in ${config.audit.keyDir}/keys to check its signed checkpoints (pass --verifier-key)\n`);
+      io.stdout.write(`audit log FAILED: no verifier key in ${config.audit.keyDir}/keys to check its signed checkpoints (pass --verifier-key)\n`);
       return 1;
     }
     // What the key directory records having signed: a store put back to an older copy lost those checkpoints too.
@@ -45,13 +46,13 @@ export async function auditVerifyCommand(configPath: string, o: { verifierKey?: 
     if (r.ok) {
       const by = o.verifierKey?.length ? 'the pinned key' : `the keys in ${config.audit.keyDir}`;
       const tail = r.unsigned ? `; the ${r.unsigned} newest events are not signed yet` : '';
-      process.stdout.write(`audit chain OK: ${r.count} events, head ${r.head}\nsigned checkpoints verified (${by}) at sizes ${r.verifiedCheckpoints.join(', ')}${tail}\n`);
+      io.stdout.write(`audit chain OK: ${r.count} events, head ${r.head}\nsigned checkpoints verified (${by}) at sizes ${r.verifiedCheckpoints.join(', ')}${tail}\n`);
       return 0;
     }
     const p = r.problem;
     const where = p.seq !== undefined ? `event ${p.seq}` : p.checkpoint !== undefined ? `checkpoint ${p.checkpoint}` : 'the log';
     // An edited row's own fields (a seq that is a string) can be in the reason: one line of ours, whatever they hold.
-    process.stdout.write(`${verdictLine(`audit log BROKEN at ${where}: ${p.reason}`)}(${r.count} events before it verify)\n`);
+    io.stdout.write(`${verdictLine(`audit log BROKEN at ${where}: ${p.reason}`)}(${r.count} events before it verify)\n`);
     return 1;
   } finally {
     await store.close();
@@ -75,9 +76,9 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export async function auditExportCommand(configPath: string, format: 'jsonl' | 'csv'): Promise<number> {
-  const store = await openStore(configPath);
-  const out = process.stdout;
+export async function auditExportCommand(configPath: string, format: 'jsonl' | 'csv', io: CliIo): Promise<number> {
+  const store = await openStore(configPath, io.env);
+  const out = io.stdout;
   const write = (line: string) => (out.write(line) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
   try {
     if (format === 'csv') await write('seq,time,type,request_id,actor,data,prev,hash\n');
@@ -97,8 +98,8 @@ function bound(value: string | undefined, name: string): Bound | undefined {
   return value === undefined ? undefined : parseExportBound(value, `--${name}`);
 }
 
-export async function auditBundleExportCommand(configPath: string, o: { out: string; from?: string; to?: string }): Promise<number> {
-  const { store, config } = await openAudit(configPath);
+export async function auditBundleExportCommand(configPath: string, o: { out: string; from?: string; to?: string }, io: CliIo): Promise<number> {
+  const { store, config } = await openAudit(configPath, io.env);
   try {
     const signer = createCheckpointSigner(config.audit.keyDir, await storeAuditOrigin(config, store, { claim: false }));
     const from = bound(o.from, 'from');
@@ -106,15 +107,15 @@ export async function auditBundleExportCommand(configPath: string, o: { out: str
     const plan = await planBundle({ store, signer, clock: systemClock }, { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
     await writeBundle(plan, o.out);
     const m = plan.manifest;
-    process.stdout.write(`wrote ${o.out}: events ${m.events.first}–${m.events.last} (${m.events.count}), ${m.checkpoints.length} signed checkpoints, origin ${m.origin}\nverify with: countersign audit verify ${o.out} --verifier-key ${config.audit.keyDir}/keys/<key id>.pub\n`);
+    io.stdout.write(`wrote ${o.out}: events ${m.events.first}–${m.events.last} (${m.events.count}), ${m.checkpoints.length} signed checkpoints, origin ${m.origin}\nverify with: countersign audit verify ${o.out} --verifier-key ${config.audit.keyDir}/keys/<key id>.pub\n`);
     return 0;
   } finally {
     await store.close();
   }
 }
 
-export async function auditSearchCommand(configPath: string, filters: Record<string, string | undefined>, o: { json?: boolean }): Promise<number> {
-  const store = await openStore(configPath);
+export async function auditSearchCommand(configPath: string, filters: Record<string, string | undefined>, o: { json?: boolean }, io: CliIo): Promise<number> {
+  const store = await openStore(configPath, io.env);
   try {
     const query = parseAuditQuery(filters);
     let after = query.afterSeq;
@@ -125,7 +126,7 @@ export async function auditSearchCommand(configPath: string, filters: Record<str
         shown++;
         // The stored line with its hidden characters escaped (the same JSON value): a C1 CSI or a bidi override in an
         // agent's text is not sent raw to a terminal. `audit export` gives the exact stored lines.
-        if (o.json) process.stdout.write(`${hiddenEscaped(e.body)}\n`);
+        if (o.json) io.stdout.write(`${hiddenEscaped(e.body)}\n`);
         else {
           const d = e.data as Record<string, unknown>;
           const shadow = e.type === 'policy.shadow' ? (d as { live?: { effect?: string }; candidate?: { effect?: string } }) : undefined;
@@ -134,13 +135,13 @@ export async function auditSearchCommand(configPath: string, filters: Record<str
             : e.type === 'review.recorded' ? `${String(d['verdict'])} by ${e.actor}`
             : shadow ? `live ${String(shadow.live?.effect)}, candidate ${String(shadow.candidate?.effect)}`
             : '';
-          process.stdout.write(safe(`${String(e.seq).padStart(8)}  ${e.time}  ${e.type.padEnd(18)} ${e.requestId ?? '-'}  ${e.actor ?? '-'}  ${detail}\n`));
+          io.stdout.write(safe(`${String(e.seq).padStart(8)}  ${e.time}  ${e.type.padEnd(18)} ${e.requestId ?? '-'}  ${e.actor ?? '-'}  ${detail}\n`));
         }
       }
       if (page.next === null || (filters['limit'] !== undefined && shown >= Number(filters['limit']))) break;
       after = page.next;
     }
-    if (!o.json) process.stdout.write(`${shown} events\n`);
+    if (!o.json) io.stdout.write(`${shown} events\n`);
     return 0;
   } finally {
     await store.close();
@@ -148,26 +149,26 @@ export async function auditSearchCommand(configPath: string, filters: Record<str
 }
 
 /** `countersign audit hash <value>`: the HMAC the audit log keeps for a sensitive value, to find it there. */
-export async function auditHashCommand(configPath: string, value: string): Promise<number> {
-  const config = loadConfig(configPath);
+export async function auditHashCommand(configPath: string, value: string, io: CliIo): Promise<number> {
+  const config = loadConfig(configPath, io.env);
   let v = value;
   if (value === '-') {
     const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
+    for await (const c of io.stdin) chunks.push(c as Buffer);
     v = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
   }
   checkKeyOwner(config, configPath, { claim: false });
-  process.stdout.write(`${openAuditHmac(config.audit.keyDir)(v)}\n`);
+  io.stdout.write(`${openAuditHmac(config.audit.keyDir)(v)}\n`);
   return 0;
 }
 
 /** `countersign audit rotate-key`: a new checkpoint signing key; the old public key stays, so old checkpoints still verify. */
-export function auditRotateKeyCommand(configPath: string): number {
-  const config = loadConfig(configPath);
+export function auditRotateKeyCommand(configPath: string, io: CliIo): number {
+  const config = loadConfig(configPath, io.env);
   checkKeyOwner(config, configPath, { claim: false });
   const keyring = openKeyring(config.audit.keyDir, auditOrigin(config));
   const before = keyring.current.verifierKey;
   keyring.rotate();
-  process.stdout.write(`new signing key: ${keyring.current.verifierKey}\nprevious key, kept for old checkpoints: ${before}\nrestart the gateway to sign with the new key; give auditors the new verifier key\n`);
+  io.stdout.write(`new signing key: ${keyring.current.verifierKey}\nprevious key, kept for old checkpoints: ${before}\nrestart the gateway to sign with the new key; give auditors the new verifier key\n`);
   return 0;
 }

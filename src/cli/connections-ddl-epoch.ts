@@ -9,14 +9,15 @@
 import { installDdlEpochSql } from '../adapters/executor/sql/guard-cache.ts';
 import { loadConfig } from '../config/load.ts';
 import { UsageError } from './usage-error.ts';
+import type { CliIo } from './io.ts';
 
-export function installDdlEpochCommand(path: string, name: string): number {
-  const config = loadConfig(path);
+export function installDdlEpochCommand(path: string, name: string, io: CliIo): number {
+  const config = loadConfig(path, io.env);
   const c = config.connections.find((x) => x.name === name);
   if (!c || c.kind !== 'postgres') throw new UsageError(`${name} is not a postgres connection of ${path}`);
   const schema = c.sessionCheckCache ? c.sessionCheckCache.schema : 'countersign';
   const role = decodeURIComponent(new URL(c.url).username);
   const note = c.sessionCheckCache ? '' : `-- ${name} has no sessionCheckCache yet: add \`sessionCheckCache: true\` to it after running this.\n`;
-  process.stdout.write(`-- The DDL counter of ${name}'s session check cache; run as a superuser on its database.\n${note}${installDdlEpochSql(schema, role || undefined)}\n`);
+  io.stdout.write(`-- The DDL counter of ${name}'s session check cache; run as a superuser on its database.\n${note}${installDdlEpochSql(schema, role || undefined)}\n`);
   return 0;
 }

@@ -14,14 +14,15 @@ interface Saved {
   issuer: string;
 }
 
-export function credentialsPath(): string {
-  return process.env['COUNTERSIGN_CREDENTIALS'] ?? join(process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'countersign', 'credentials.json');
+/** Where the saved tokens are: COUNTERSIGN_CREDENTIALS, else under XDG_CONFIG_HOME (~/.config), read from `env`. */
+export function credentialsPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env['COUNTERSIGN_CREDENTIALS'] ?? join(env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'), 'countersign', 'credentials.json');
 }
 
 const gatewayKey = (url: string) => new URL(url).origin;
 
-function readAll(): Record<string, Saved> {
-  const path = credentialsPath();
+function readAll(env: NodeJS.ProcessEnv): Record<string, Saved> {
+  const path = credentialsPath(env);
   if (!existsSync(path)) return {};
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as Record<string, Saved>;
@@ -34,8 +35,8 @@ function readAll(): Record<string, Saved> {
  * A new file of the user's alone (created 0600, never an existing one), renamed over the old: the token is never in a
  * file others could read, not even for the moment a chmod takes, nor written through a link planted at the path.
  */
-function writeAll(all: Record<string, Saved>): void {
-  const path = credentialsPath();
+function writeAll(all: Record<string, Saved>, env: NodeJS.ProcessEnv): void {
+  const path = credentialsPath(env);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const fresh = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
@@ -48,23 +49,23 @@ function writeAll(all: Record<string, Saved>): void {
   }
 }
 
-export function saveToken(url: string, saved: Saved): void {
-  writeAll({ ...readAll(), [gatewayKey(url)]: saved });
+export function saveToken(url: string, saved: Saved, env: NodeJS.ProcessEnv = process.env): void {
+  writeAll({ ...readAll(env), [gatewayKey(url)]: saved }, env);
 }
 
-export function forgetToken(url: string): boolean {
-  const all = readAll();
+export function forgetToken(url: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  const all = readAll(env);
   if (!all[gatewayKey(url)]) return false;
   delete all[gatewayKey(url)];
-  if (Object.keys(all).length) writeAll(all);
-  else rmSync(credentialsPath(), { force: true });
+  if (Object.keys(all).length) writeAll(all, env);
+  else rmSync(credentialsPath(env), { force: true });
   return true;
 }
 
 /** The bearer for a gateway: the explicit key or token, else a saved token that has not expired. */
-export function bearerFor(url: string, key: string | undefined): string | undefined {
+export function bearerFor(url: string, key: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (key) return key;
-  const saved = readAll()[gatewayKey(url)];
+  const saved = readAll(env)[gatewayKey(url)];
   if (!saved) return undefined;
   if (saved.expiresAt && Date.parse(saved.expiresAt) <= Date.now()) return undefined;
   return saved.token;

@@ -16,6 +16,7 @@ import { evidenceOfPeriod, FRAMEWORKS, type EvidenceReport, type Framework } fro
 import { renderEvidenceHtml } from '../surfaces/evidence-html.ts';
 import { safe } from './output.ts';
 import { client } from './requests.ts';
+import type { CliIo } from './io.ts';
 
 export interface EvidenceReportOptions {
   readonly from: string;
@@ -61,7 +62,7 @@ function summaryLine(r: EvidenceReport, out: string, json: string): string {
  * @example
  * await evidenceReportCommand('countersign.yaml', { from: '2026-07-01', to: '2026-10-01', framework: 'soc2', out: 'q3.html' }); // 0
  */
-export async function evidenceReportCommand(configPath: string, o: EvidenceReportOptions): Promise<number> {
+export async function evidenceReportCommand(configPath: string, o: EvidenceReportOptions, io: CliIo): Promise<number> {
   const from = parsePeriodBound(o.from, '--from');
   const to = parsePeriodBound(o.to, '--to');
   if (from.getTime() >= to.getTime()) throw new CountersignError('INVALID_REQUEST', '--to must be after --from (from is inclusive, to exclusive)');
@@ -69,15 +70,15 @@ export async function evidenceReportCommand(configPath: string, o: EvidenceRepor
   const json = o.json ?? defaultJsonPath(o.out);
   if (resolve(json) === resolve(o.out)) throw new CountersignError('INVALID_REQUEST', '--json and --out name the same file');
 
-  const report = o.url ? await fromGateway({ url: o.url, ...(o.key ? { key: o.key } : {}) }, { from: o.from, to: o.to, framework: o.framework }) : await fromStore(configPath, { from, to, framework: o.framework });
+  const report = o.url ? await fromGateway({ url: o.url, ...(o.key ? { key: o.key } : {}) }, { from: o.from, to: o.to, framework: o.framework }, io.env) : await fromStore(configPath, { from, to, framework: o.framework }, io.env);
   writeWhole(o.out, renderEvidenceHtml(report));
   writeWhole(json, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(safe(summaryLine(report, o.out, json)));
+  io.stdout.write(safe(summaryLine(report, o.out, json)));
   return 0;
 }
 
-async function fromStore(configPath: string, period: { from: Date; to: Date; framework: Framework }): Promise<EvidenceReport> {
-  const config = loadConfig(configPath);
+async function fromStore(configPath: string, period: { from: Date; to: Date; framework: Framework }, env: NodeJS.ProcessEnv): Promise<EvidenceReport> {
+  const config = loadConfig(configPath, env);
   const store = await openStoreForCommand(config, configPath);
   try {
     const signer = createCheckpointSigner(config.audit.keyDir, await storeAuditOrigin(config, store, { claim: false }));
@@ -88,8 +89,8 @@ async function fromStore(configPath: string, period: { from: Date; to: Date; fra
 }
 
 /** The report the gateway computes (a human with the auditor or admin role), rendered here with the same page. */
-async function fromGateway(remote: { url: string; key?: string }, period: { from: string; to: string; framework: Framework }): Promise<EvidenceReport> {
-  const report = await client(remote).evidenceReport(period);
+async function fromGateway(remote: { url: string; key?: string }, period: { from: string; to: string; framework: Framework }, env: NodeJS.ProcessEnv): Promise<EvidenceReport> {
+  const report = await client(remote, env).evidenceReport(period);
   if (report?.format !== 'countersign-evidence/1') throw new CountersignError('INVALID_REQUEST', 'the gateway did not answer with an evidence report (countersign-evidence/1)');
   return report as unknown as EvidenceReport;
 }

@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { CliIo } from './io.ts';
 
 /** How long the CLI waits for the browser. */
 const WAIT_MS = 5 * 60_000;
@@ -62,7 +63,7 @@ function openBrowser(url: string): void {
  * @example
  * const { token } = await browserLogin('https://countersign.acme.internal', '/auth/cli/start', '/auth/cli/token', { open: true });
  */
-export async function browserLogin(gateway: string, startPath: string, tokenPath: string, o: { open: boolean }): Promise<BrowserLoginResult> {
+export async function browserLogin(gateway: string, startPath: string, tokenPath: string, o: { open: boolean }, io: CliIo): Promise<BrowserLoginResult> {
   const base = `${gateway.replace(/\/$/, '')}/`;
   const state = randomBytes(32).toString('base64url');
   const verifier = randomBytes(32).toString('base64url');
@@ -89,7 +90,7 @@ export async function browserLogin(gateway: string, startPath: string, tokenPath
   const redirectUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
   const start = new URL(startPath, base);
   start.search = new URLSearchParams({ redirect_uri: redirectUri, state, code_challenge: challenge, code_challenge_method: 'S256' }).toString();
-  process.stdout.write(`${o.open ? 'Opening your browser to sign in. If it does not open, visit' : 'To sign in, open this address in a browser on this machine'}:\n  ${start.href}\nWaiting for the sign-in (${WAIT_MS / 60_000} min)…\n`);
+  io.stdout.write(`${o.open ? 'Opening your browser to sign in. If it does not open, visit' : 'To sign in, open this address in a browser on this machine'}:\n  ${start.href}\nWaiting for the sign-in (${WAIT_MS / 60_000} min)…\n`);
   if (o.open) openBrowser(start.href);
 
   const timer = setTimeout(() => settle({ refused: new LoginRefused('TIMEOUT', 'no sign-in came back in time') }), WAIT_MS);

@@ -6,6 +6,7 @@
 import { createClient, type ToolPinView } from '../surfaces/sdk/client.ts';
 import { safe, safeJson } from './output.ts';
 import { UsageError, type RemoteOptions } from './requests.ts';
+import type { CliIo } from './io.ts';
 
 function definitionText(d: ToolPinView['definition']): string {
   return [
@@ -32,10 +33,10 @@ function pinText(p: ToolPinView): string {
   ].join('\n');
 }
 
-export async function mcpToolsCommand(o: RemoteOptions & { connection?: string; changed?: boolean }): Promise<void> {
+export async function mcpToolsCommand(o: RemoteOptions & { connection?: string; changed?: boolean }, io: CliIo): Promise<void> {
   if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
   const pins = await createClient({ url: o.url, key: o.key }).mcpTools({ ...(o.connection ? { connection: o.connection } : {}), ...(o.changed ? { changed: true } : {}) });
-  process.stdout.write(o.json ? `${safeJson(pins)}\n` : `${pins.length ? safe(pins.map(pinText).join('\n')) : 'No tools.'}\n`);
+  io.stdout.write(o.json ? `${safeJson(pins)}\n` : `${pins.length ? safe(pins.map(pinText).join('\n')) : 'No tools.'}\n`);
 }
 
 /**
@@ -43,13 +44,13 @@ export async function mcpToolsCommand(o: RemoteOptions & { connection?: string; 
  * (TOOL_DEFINITION_MISMATCH) if the upstream has changed the tool again since. Without it nothing is accepted: the
  * change seen now may not be the one read, and accepting it would lift the hold on a definition nobody reviewed.
  */
-export async function mcpAcceptCommand(connection: string, tool: string, o: RemoteOptions & { hash?: string }): Promise<void> {
+export async function mcpAcceptCommand(connection: string, tool: string, o: RemoteOptions & { hash?: string }, io: CliIo): Promise<void> {
   if (!o.key) throw new UsageError('no API key: pass --key or set COUNTERSIGN_KEY');
   const cs = createClient({ url: o.url, key: o.key });
   const pin = (await cs.mcpTools({ connection })).find((p) => p.tool === tool);
   if (!pin) throw new UsageError(`no tool ${tool} has been seen on connection ${connection}`);
   if (!pin.changed) {
-    process.stdout.write(safe(`${connection}__${tool} matches its pin (${pin.hash}); nothing to accept.\n`));
+    io.stdout.write(safe(`${connection}__${tool} matches its pin (${pin.hash}); nothing to accept.\n`));
     return;
   }
   if (o.hash === undefined) {
@@ -58,5 +59,5 @@ export async function mcpAcceptCommand(connection: string, tool: string, o: Remo
     );
   }
   const accepted = await cs.acceptTool(connection, tool, o.hash);
-  process.stdout.write(o.json ? `${safeJson(accepted)}\n` : safe(`Accepted the new definition of ${connection}__${tool} (${accepted.hash}).\n`));
+  io.stdout.write(o.json ? `${safeJson(accepted)}\n` : safe(`Accepted the new definition of ${connection}__${tool} (${accepted.hash}).\n`));
 }

@@ -13,6 +13,7 @@ import { cellSentences, cellText } from '../core/policy/coverage-text.ts';
 import { createPolicyDeps } from '../main-policy.ts';
 import { policyCoverage } from '../service/coverage.ts';
 import { safe } from './output.ts';
+import type { CliIo } from './io.ts';
 
 /** The exit code when `--fail-on-unreviewed-prod` finds a cell (2 stays bad usage or configuration). */
 export const UNREVIEWED_PROD_EXIT = 1;
@@ -47,10 +48,10 @@ export function coverageText(map: CoverageMap): string {
   return `${out.join('\n')}\n`;
 }
 
-export async function policyCoverageCommand(configPath: string, opts: { json?: boolean; failOnUnreviewedProd?: boolean }): Promise<number> {
-  const config = loadConfig(configPath);
+export async function policyCoverageCommand(configPath: string, opts: { json?: boolean; failOnUnreviewedProd?: boolean }, io: CliIo): Promise<number> {
+  const config = loadConfig(configPath, io.env);
   const deps = await createPolicyDeps(config);
   const map = policyCoverage(deps, coverageSubjects(config));
-  process.stdout.write(opts.json ? `${JSON.stringify(map, null, 2)}\n` : safe(coverageText(map)));
+  io.stdout.write(opts.json ? `${JSON.stringify(map, null, 2)}\n` : safe(coverageText(map)));
   return opts.failOnUnreviewedProd && map.unreviewedProd > 0 ? UNREVIEWED_PROD_EXIT : 0;
 }

@@ -17,6 +17,7 @@ import { safe, safeJson } from './output.ts';
 import { changeLines } from './policy-changes.ts';
 import { pinnedKeys } from './verifier-keys.ts';
 import { verdictLine } from './verdict-line.ts';
+import type { CliIo } from './io.ts';
 
 const SUBMITTED = Buffer.from('"type":"request.submitted"');
 
@@ -48,16 +49,16 @@ async function bundleEvents(path: string, verifierKey: readonly string[] | undef
   return { events, note: `bundle ${path} verified: events ${report.first}–${report.last} of ${report.origin}, checkpoints checked with ${by}` };
 }
 
-function print(r: ReplayReport, source: string): void {
+function print(r: ReplayReport, source: string, io: CliIo): void {
   const out: string[] = [`${source}`, `replayed ${r.replayed} recorded action${r.replayed === 1 ? '' : 's'} since ${r.since}: ${r.changes.length} decision${r.changes.length === 1 ? '' : 's'} would change`];
   if (r.factsAsRecorded) out.push(`${r.factsAsRecorded} with the facts as recorded (the connection is gone, is mcp, or its stored input no longer parses)`);
   if (r.unreadable.length) out.push(`${r.unreadable.length} events could not be read as actions: ${r.unreadable.slice(0, 5).map((u) => `${u.requestId ?? '-'} (${u.why})`).join(', ')}`);
-  process.stdout.write(safe(`${out.join('\n')}\n`));
-  process.stdout.write(changeLines(r.groups, true));
+  io.stdout.write(safe(`${out.join('\n')}\n`));
+  io.stdout.write(changeLines(r.groups, true));
 }
 
-export async function policyReplayCommand(candidateFile: string, configPath: string, o: { since?: string; bundle?: string; verifierKey?: string[]; json?: boolean }): Promise<number> {
-  const config = loadConfig(configPath);
+export async function policyReplayCommand(candidateFile: string, configPath: string, o: { since?: string; bundle?: string; verifierKey?: string[]; json?: boolean }, io: CliIo): Promise<number> {
+  const config = loadConfig(configPath, io.env);
   const humans = new Set(config.principals.filter((p) => p.kind === 'human').map((p) => p.id));
   const candidate = compileSection(config, readPolicyFile(candidateFile, humans));
   const since = parseSince(o.since ?? '7d', new Date());
@@ -68,7 +69,7 @@ export async function policyReplayCommand(candidateFile: string, configPath: str
     if (o.bundle !== undefined) {
       const b = await bundleEvents(o.bundle, o.verifierKey);
       if ('problem' in b) {
-        process.stdout.write(verdictLine(b.problem));
+        io.stdout.write(verdictLine(b.problem));
         return 1;
       }
       source = verdictLine(b.note).slice(0, -1);
@@ -83,8 +84,8 @@ export async function policyReplayCommand(candidateFile: string, configPath: str
       }
       source = `the audit log of ${configPath} (${config.store.postgres ? 'PostgreSQL' : config.store.sqlite.path})`;
     }
-    if (o.json) process.stdout.write(`${safeJson({ candidate: candidate.hash, ...report }, 0)}\n`);
-    else print(report, `candidate ${candidate.hash} against ${source}`);
+    if (o.json) io.stdout.write(`${safeJson({ candidate: candidate.hash, ...report }, 0)}\n`);
+    else print(report, `candidate ${candidate.hash} against ${source}`, io);
     return 0;
   } finally {
     await deps.connections.close();

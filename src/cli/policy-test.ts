@@ -16,6 +16,7 @@ import { deriveMcpFacts } from '../adapters/executor/mcp/facts.ts';
 import { createPolicyDeps } from '../main-policy.ts';
 import { simulate } from '../service/simulate.ts';
 import { safe } from './output.ts';
+import type { CliIo } from './io.ts';
 
 const caseSchema = z.strictObject({
   name: z.string().min(1),
@@ -54,8 +55,8 @@ function connectionsFor(c: Case, connections: Connections): Connections {
   return { list: () => connections.list(), get: (name) => (name === c.connection ? { ...handle, facts } : connections.get(name)) };
 }
 
-export async function policyTestCommand(casesFile: string, configPath: string): Promise<number> {
-  const config = loadConfig(configPath);
+export async function policyTestCommand(casesFile: string, configPath: string, io: CliIo): Promise<number> {
+  const config = loadConfig(configPath, io.env);
   const deps = await createPolicyDeps(config);
   const parsed = fileSchema.safeParse(parse(readFileSync(casesFile, 'utf8')));
   if (!parsed.success) {
@@ -77,12 +78,12 @@ export async function policyTestCommand(casesFile: string, configPath: string): 
     }
     if (problem) {
       failed++;
-      process.stdout.write(safe(`✗ ${c.name}\n    ${problem}\n`));
+      io.stdout.write(safe(`✗ ${c.name}\n    ${problem}\n`));
     } else {
       passed++;
-      process.stdout.write(safe(`✓ ${c.name} → ${got}\n`));
+      io.stdout.write(safe(`✓ ${c.name} → ${got}\n`));
     }
   }
-  process.stdout.write(`\npolicy: ${passed} passed, ${failed} failed\n`);
+  io.stdout.write(`\npolicy: ${passed} passed, ${failed} failed\n`);
   return failed ? 1 : 0;
 }

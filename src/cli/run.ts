@@ -6,7 +6,7 @@
  * on `--cancel-on-interrupt` — withdraws its own request; it has no way to
  * review one.
  */
-import { CountersignApiError, createClient, type CountersignClient, type RequestView } from '../surfaces/sdk/client.ts';
+import { CountersignApiError, createClient, type ActionRequest, type CountersignClient, type RequestView } from '../surfaces/sdk/client.ts';
 import { bearerFor } from './credentials.ts';
 import type { RemoteOptions } from './requests.ts';
 import { RUN_EXIT } from './run-exit.ts';
@@ -14,6 +14,7 @@ import { runAction, type RunInputOptions } from './run-input.ts';
 import { heldText, outcomeText, resultText, tickerText } from './run-output.ts';
 import { safe, safeJson } from './output.ts';
 import { UsageError } from './usage-error.ts';
+import type { CliIo } from './io.ts';
 
 export interface RunCommandOptions extends RemoteOptions, RunInputOptions {
   /** Seconds to wait for a decision and a result; unset: until the request settles. */
@@ -33,8 +34,6 @@ const EXIT_BY_STATUS: Readonly<Record<RequestView['status'], number>> = {
   approved: RUN_EXIT.timedOut,
   executing: RUN_EXIT.timedOut,
 };
-
-const err = (text: string) => process.stderr.write(text);
 
 /**
  * The answer as a request, or INVALID_RESPONSE: something else at the URL (another
@@ -68,10 +67,10 @@ function clientFor(url: string, key: string): CountersignClient {
 }
 
 /** The live elapsed time on a terminal, redrawn in place each second; nothing on a pipe. */
-function ticker(tty: boolean, since: number) {
+function ticker(tty: boolean, since: number, io: CliIo) {
   let current: RequestView | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const draw = () => current && err(`\r\x1b[K${tickerText(current, Date.now() - since)}`);
+  const draw = () => current && io.stderr.write(`\r\x1b[K${tickerText(current, Date.now() - since)}`);
   return {
     start(r: RequestView) {
       current = r;
@@ -87,22 +86,22 @@ function ticker(tty: boolean, since: number) {
       if (timer) {
         clearInterval(timer);
         timer = undefined;
-        err('\r\x1b[K');
+        io.stderr.write('\r\x1b[K');
       }
     },
   };
 }
 
 /** An API refusal or an unreachable gateway, as one line (the key is never in it): exit 1. */
-function refusal(e: unknown, o: RunCommandOptions, id?: string): number {
+function refusal(e: unknown, o: RunCommandOptions, id: string | undefined, io: CliIo): number {
   const during = id ? ` (request ${id} was submitted: countersign requests show ${id})` : '';
   if (e instanceof CountersignApiError) {
-    err(`${safe(`countersign: ${e.code}: ${e.message}`)}${safe(during)}\n`);
-    if (o.json) process.stdout.write(`${safeJson({ error: { code: e.code, message: e.message }, ...(id ? { requestId: id } : {}) })}\n`);
+    io.stderr.write(`${safe(`countersign: ${e.code}: ${e.message}`)}${safe(during)}\n`);
+    if (o.json) io.stdout.write(`${safeJson({ error: { code: e.code, message: e.message }, ...(id ? { requestId: id } : {}) })}\n`);
     return RUN_EXIT.refused;
   }
   if (e instanceof TypeError && /fetch failed/.test(e.message)) {
-    err(`${safe(`countersign: cannot reach the gateway at ${o.url} (${(e.cause as Error | undefined)?.message ?? e.message})${during}; set --url or COUNTERSIGN_URL.`)}\n`);
+    io.stderr.write(`${safe(`countersign: cannot reach the gateway at ${o.url} (${(e.cause as Error | undefined)?.message ?? e.message})${during}; set --url or COUNTERSIGN_URL.`)}\n`);
     return RUN_EXIT.refused;
   }
   throw e;
@@ -140,77 +139,96 @@ async function settleThrough(cs: CountersignClient, id: string, deadline: number
 }
 
 /** Ctrl-C while waiting: the request stays pending, or is withdrawn with --cancel-on-interrupt. */
-async function interrupted(cs: CountersignClient, r: RequestView, o: RunCommandOptions): Promise<number> {
+async function interrupted(cs: CountersignClient, r: RequestView, o: RunCommandOptions, io: CliIo): Promise<number> {
   let now = r;
   if (o.cancelOnInterrupt && r.status === 'pending') {
     try {
       now = await cs.cancel(r.id, 'interrupted: countersign run was stopped (--cancel-on-interrupt)');
     } catch (e) {
       // Decided meanwhile, or the gateway is gone: say so, and how it stood when last seen.
-      err(`${safe(`countersign: could not cancel request ${r.id}: ${e instanceof CountersignApiError ? `${e.code}: ${e.message}` : 'the gateway did not answer'}`)}\n`);
+      io.stderr.write(`${safe(`countersign: could not cancel request ${r.id}: ${e instanceof CountersignApiError ? `${e.code}: ${e.message}` : 'the gateway did not answer'}`)}\n`);
       now = await cs.get(r.id).catch(() => r);
     }
   }
   const follow = `Follow it with: countersign requests show ${now.id}`;
   const line =
     now.status === 'cancelled' ? `cancelled request ${now.id} (--cancel-on-interrupt)` : now.status === 'pending' ? `request ${now.id} is still pending, waiting for its reviewers. ${follow}` : `request ${now.id} is ${now.status}. ${follow}`;
-  err(`${safe(`countersign: interrupted; ${line}`)}\n`);
-  if (o.json) process.stdout.write(`${safeJson(now)}\n`);
+  io.stderr.write(`${safe(`countersign: interrupted; ${line}`)}\n`);
+  if (o.json) io.stdout.write(`${safeJson(now)}\n`);
   return RUN_EXIT.interrupted;
 }
 
-function finish(r: RequestView, o: RunCommandOptions, held: boolean, waitedSeconds?: number): number {
+function finish(r: RequestView, o: RunCommandOptions, held: boolean, waitedSeconds: number | undefined, io: CliIo): number {
   if (o.json) {
-    process.stdout.write(`${safeJson(r)}\n`);
+    io.stdout.write(`${safeJson(r)}\n`);
   } else {
     const out = resultText(r);
-    process.stdout.write(out.stdout);
-    err(out.stderr);
+    io.stdout.write(out.stdout);
+    io.stderr.write(out.stderr);
   }
-  err(outcomeText(r, { held, ...(waitedSeconds !== undefined ? { waitedSeconds } : {}) }));
+  io.stderr.write(outcomeText(r, { held, ...(waitedSeconds !== undefined ? { waitedSeconds } : {}) }));
   return EXIT_BY_STATUS[r.status];
+}
+
+/**
+ * The action, with a body from stdin (--body @-) read from `io`: every check of the arguments comes first, as when
+ * runAction reads the body itself, and stdin is read only when the body is asked of it.
+ */
+async function actionOf(connection: string, argv: readonly string[], o: RunCommandOptions, io: CliIo): Promise<ActionRequest> {
+  const wantsStdin = Symbol('stdin');
+  try {
+    return runAction(connection, argv, o, () => {
+      throw wantsStdin;
+    });
+  } catch (e) {
+    if (e !== wantsStdin) throw e;
+  }
+  const chunks: Buffer[] = [];
+  for await (const c of io.stdin) chunks.push(typeof c === 'string' ? Buffer.from(c) : c);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return runAction(connection, argv, o, () => text);
 }
 
 /**
  * @example
  * // countersign run orders-db --sql "select count(*) from orders" --reason "daily check"
- * process.exitCode = await runCommand('orders-db', [], { url, sql: 'select count(*) from orders', reason: 'daily check' });
+ * process.exitCode = await runCommand('orders-db', [], { url, sql: 'select count(*) from orders', reason: 'daily check' }, processIo());
  */
-export async function runCommand(connection: string, argv: readonly string[], o: RunCommandOptions): Promise<number> {
-  const action = runAction(connection, argv, o);
-  const key = bearerFor(o.url, o.key);
+export async function runCommand(connection: string, argv: readonly string[], o: RunCommandOptions, io: CliIo): Promise<number> {
+  const action = await actionOf(connection, argv, o, io);
+  const key = bearerFor(o.url, o.key, io.env);
   if (!key) throw new UsageError('no credential: pass --key, set COUNTERSIGN_KEY, or run `countersign login`');
   const cs = clientFor(o.url, key);
-  const tty = process.stderr.isTTY === true;
+  const tty = io.stderr.isTTY === true;
   const since = Date.now();
 
   const ac = new AbortController();
   let submitted: RequestView | undefined;
   const onSigint = () => {
-    if (ac.signal.aborted) process.exit(RUN_EXIT.interrupted);
+    if (ac.signal.aborted) io.exit(RUN_EXIT.interrupted);
     ac.abort();
-    if (!submitted) err('\ncountersign: interrupted; waiting for the answer to the submission, to print the request id (Ctrl-C again to quit without it)\n');
+    if (!submitted) io.stderr.write('\ncountersign: interrupted; waiting for the answer to the submission, to print the request id (Ctrl-C again to quit without it)\n');
   };
-  process.on('SIGINT', onSigint);
-  const tick = ticker(tty, since);
+  const offInterrupt = io.onInterrupt(onSigint);
+  const tick = ticker(tty, since, io);
   try {
     try {
       submitted = requestOf(await cs.submit(action, o.idempotencyKey === undefined ? {} : { idempotencyKey: o.idempotencyKey }));
     } catch (e) {
-      return refusal(e, o);
+      return refusal(e, o, undefined, io);
     }
     let r = submitted;
     const held = r.status === 'pending';
-    if (held) err(heldText(r, tty));
+    if (held) io.stderr.write(heldText(r, tty));
     if (['pending', 'approved', 'executing'].includes(r.status)) {
-      if (ac.signal.aborted) return await interrupted(cs, r, o);
+      if (ac.signal.aborted) return await interrupted(cs, r, o, io);
       tick.start(r);
       // Said once per outage; on a terminal above the live line, which goes on counting.
       let lost = false;
       const onLost = (e: unknown) => {
         if (lost) return;
         lost = true;
-        err(`${tty ? '\r\x1b[K' : ''}${safe(`countersign: lost the gateway while waiting (${e instanceof CountersignApiError ? e.code : 'unreachable'}); request ${r.id} outlives it: trying again`)}\n`);
+        io.stderr.write(`${tty ? '\r\x1b[K' : ''}${safe(`countersign: lost the gateway while waiting (${e instanceof CountersignApiError ? e.code : 'unreachable'}); request ${r.id} outlives it: trying again`)}\n`);
       };
       const onChange = (next: RequestView) => {
         lost = false;
@@ -221,16 +239,16 @@ export async function runCommand(connection: string, argv: readonly string[], o:
         r = requestOf(await settleThrough(cs, r.id, deadline, ac.signal, onChange, onLost));
       } catch (e) {
         tick.stop();
-        if (ac.signal.aborted) return await interrupted(cs, r, o);
-        return refusal(e, o, r.id);
+        if (ac.signal.aborted) return await interrupted(cs, r, o, io);
+        return refusal(e, o, r.id, io);
       }
       tick.stop();
-      if (ac.signal.aborted && !['succeeded', 'failed', 'denied', 'expired', 'cancelled'].includes(r.status)) return await interrupted(cs, r, o);
-      return finish(r, o, held, o.timeout);
+      if (ac.signal.aborted && !['succeeded', 'failed', 'denied', 'expired', 'cancelled'].includes(r.status)) return await interrupted(cs, r, o, io);
+      return finish(r, o, held, o.timeout, io);
     }
-    return finish(r, o, held);
+    return finish(r, o, held, undefined, io);
   } finally {
     tick.stop();
-    process.removeListener('SIGINT', onSigint);
+    offInterrupt();
   }
 }

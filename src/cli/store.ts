@@ -14,21 +14,22 @@ import { keyDirOwner, setKeyDirOwner } from '../adapters/signer/key-owner.ts';
 import { systemClock } from '../adapters/system.ts';
 import { adoptStore } from '../service/store-owner.ts';
 import { safe } from './output.ts';
+import type { CliIo } from './io.ts';
 
-export async function storeAdoptCommand(configPath: string): Promise<number> {
-  const config = loadConfig(configPath);
+export async function storeAdoptCommand(configPath: string, io: CliIo): Promise<number> {
+  const config = loadConfig(configPath, io.env);
   const me = configIdentity(configPath);
   // Not checked for its owner: taking over another config's store is the point.
   const store = await openStoreForCommand(config, configPath, { owned: false, missing: '; there is nothing to adopt (a new store is made by starting the gateway)' });
   const where = storeLocation(config);
   try {
     const { from, changed } = await adoptStore({ store, clock: systemClock }, { config: me, by: `${userInfo().username}@${hostname()}` });
-    process.stdout.write(safe(changed ? `store ${where}: now the store of ${me} (it was made for ${from ?? 'no recorded config'}); recorded as store.adopted in its audit log\n` : `store ${where}: already the store of ${me}\n`));
+    io.stdout.write(safe(changed ? `store ${where}: now the store of ${me} (it was made for ${from ?? 'no recorded config'}); recorded as store.adopted in its audit log\n` : `store ${where}: already the store of ${me}\n`));
   } finally {
     await store.close();
   }
   const keysFrom = keyDirOwner(config.audit.keyDir);
   if (keysFrom !== me) setKeyDirOwner(config.audit.keyDir, me);
-  process.stdout.write(safe(keysFrom !== me ? `audit keys ${resolve(config.audit.keyDir)}: now the keys of ${me} (they were made for ${keysFrom ?? 'no recorded config'})\n` : `audit keys ${resolve(config.audit.keyDir)}: already the keys of ${me}\n`));
+  io.stdout.write(safe(keysFrom !== me ? `audit keys ${resolve(config.audit.keyDir)}: now the keys of ${me} (they were made for ${keysFrom ?? 'no recorded config'})\n` : `audit keys ${resolve(config.audit.keyDir)}: already the keys of ${me}\n`));
   return 0;
 }

@@ -53,6 +53,6 @@ export function fitRows(text: string, columns: number | undefined, indent: numbe
 }
 
 /** The width of the terminal `out` writes to, or undefined for a pipe or a file. */
-export function terminalColumns(out: NodeJS.WriteStream): number | undefined {
-  return out.isTTY && out.columns > 0 ? out.columns : undefined;
+export function terminalColumns(out: { readonly isTTY?: boolean; readonly columns?: number }): number | undefined {
+  return out.isTTY && out.columns !== undefined && out.columns > 0 ? out.columns : undefined;
 }

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { eventually } from '../support/gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
@@ -34,7 +34,7 @@ async function copyStore(name: string): Promise<string> {
   return path;
 }
 
-const cli = (...args: string[]) => runCli(args, cfg.dir);
+const cli = (...args: string[]) => runCliHere(args);
 async function exportBundle(out: string, opts: { config?: string; from?: string; to?: string } = {}) {
   const range = [...(opts.from ? ['--from', opts.from] : []), ...(opts.to ? ['--to', opts.to] : [])];
   return cli('audit', 'export', '--config', opts.config ?? cfg.configPath, '--out', join(cfg.dir, out), ...range);

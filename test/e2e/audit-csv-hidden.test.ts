@@ -12,7 +12,7 @@
  * parts: the gateway records the request; the compiled CLI exports its store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 
 const SQL = 'DELETE FROM orders WHERE note = \'\u202Eyas\u202C\'';
 const REASON = 'routine\u2028cleanup\u0085done\u2066x\u2069 \u009b2J';
@@ -74,7 +74,7 @@ function csvRows(text: string): string[][] {
 
 describe('an event whose agent text holds hidden characters', { timeout: 60_000 }, () => {
   it('is exported to CSV with each one escaped, its data cell the same JSON value', async () => {
-    const csv = await runCli(['audit', 'export', '--config', cfg.configPath, '--format', 'csv'], cfg.dir);
+    const csv = await runCliHere(['audit', 'export', '--config', cfg.configPath, '--format', 'csv']);
     expect(csv.code, csv.stderr).toBe(0);
     expect(csv.stdout).not.toMatch(HIDDEN);
     const submitted = csvRows(csv.stdout).find((r) => r[2] === 'request.submitted' && r[3] === id);
@@ -85,7 +85,7 @@ describe('an event whose agent text holds hidden characters', { timeout: 60_000 
   });
 
   it('is exported to JSON lines as the exact stored bytes', async () => {
-    const jsonl = await runCli(['audit', 'export', '--config', cfg.configPath, '--format', 'jsonl'], cfg.dir);
+    const jsonl = await runCliHere(['audit', 'export', '--config', cfg.configPath, '--format', 'jsonl']);
     expect(jsonl.code, jsonl.stderr).toBe(0);
     const line = jsonl.stdout.split('\n').find((l) => l.includes('"request.submitted"'))!;
     expect(line).toContain('\u202E');
@@ -93,7 +93,7 @@ describe('an event whose agent text holds hidden characters', { timeout: 60_000 
   });
 
   it('is printed by audit search --json with each one escaped, the same JSON value', async () => {
-    const search = await runCli(['audit', 'search', '--config', cfg.configPath, '--request', id, '--json'], cfg.dir);
+    const search = await runCliHere(['audit', 'search', '--config', cfg.configPath, '--request', id, '--json']);
     expect(search.code, search.stderr).toBe(0);
     expect(search.stdout).not.toMatch(HIDDEN);
     const submitted = search.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'request.submitted');

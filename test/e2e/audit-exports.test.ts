@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundle } from '../../src/adapters/audit-bundle-files.ts';
 import { CHROMIUM, launchBrowser, signInWithKey } from '../support/browser.ts';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { getPage, postLogin, signIn } from '../support/console.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
@@ -34,7 +34,7 @@ let idp: TestIssuer;
 let cfg: GatewayConfigFile;
 let gw: TestGateway;
 
-const cli = (...args: string[]) => runCli(args, cfg.dir);
+const cli = (...args: string[]) => runCliHere(args);
 const raw = (who: string | null, path: string) => fetch(`${gw.url}${path}`, { headers: who ? { authorization: `Bearer ${cfg.keys[who]}` } : {} });
 /** The log's verifier key, as an operator hands it to an auditor: its .pub file. */
 const pinnedKey = () => join(cfg.keyDir, 'keys', readdirSync(join(cfg.keyDir, 'keys')).find((f) => f.endsWith('.pub'))!);

@@ -9,7 +9,7 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const PROD = 'countersign.test/e2e-prod';
@@ -63,17 +63,17 @@ function relabel(bundle: string): void {
 describe('a bundle verified with a pinned key', () => {
   it('the prod bundle verifies with the prod key', async () => {
     const out = join(prod.dir, 'prod-bundle');
-    expect((await runCli(['audit', 'export', '--config', prod.configPath, '--out', out], prod.dir)).code).toBe(0);
-    const r = await runCli(['audit', 'verify', out, '--verifier-key', prodKey], prod.dir);
+    expect((await runCliHere(['audit', 'export', '--config', prod.configPath, '--out', out])).code).toBe(0);
+    const r = await runCliHere(['audit', 'verify', out, '--verifier-key', prodKey]);
     expect(r.stdout).toContain(`bundle OK: events 1–`);
     expect(r.code).toBe(0);
   }, SLOW);
 
   it('another log signed by the same private key, its signatures relabelled with the prod key, is refused', async () => {
     const out = join(staging.dir, 'staging-bundle');
-    expect((await runCli(['audit', 'export', '--config', staging.configPath, '--out', out], staging.dir)).code).toBe(0);
+    expect((await runCliHere(['audit', 'export', '--config', staging.configPath, '--out', out])).code).toBe(0);
     relabel(out);
-    const r = await runCli(['audit', 'verify', out, '--verifier-key', prodKey], staging.dir);
+    const r = await runCliHere(['audit', 'verify', out, '--verifier-key', prodKey]);
     expect(r.stdout).not.toContain('bundle OK');
     expect(r.stdout).toContain(`bundle FAILED at checkpoint`);
     expect(r.stdout).toContain(`is for origin ${STAGING}, but no key of that name signed it`);

@@ -1,23 +1,18 @@
 /** `countersign audit proof …` verifies a gateway's proofs locally, against checkpoints signed by a pinned key. */
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ed25519PublicKey, verifierKey } from '../../src/core/note.ts';
+import { startCliInProcess } from '../support/cli-in-process.ts';
 import { DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
 let gw: TestGateway;
 
-function cli(args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((done) => {
-    const p = spawn(process.execPath, [resolve('bin/countersign.js'), ...args], { env: { ...process.env, COUNTERSIGN_URL: gw.url, COUNTERSIGN_KEY: gw.keys['alice']! } });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d));
-    p.stderr.on('data', (d: Buffer) => (out += d));
-    p.on('close', (code) => done({ code: code ?? -1, out }));
-  });
+/** The CLI run in this process (cli-in-process.ts): its exit code, and stdout then stderr. */
+async function cli(args: string[]): Promise<{ code: number; out: string }> {
+  const r = await startCliInProcess(args, { ...process.env, COUNTERSIGN_URL: gw.url, COUNTERSIGN_KEY: gw.keys['alice']! }).done;
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 async function act(path: string): Promise<void> {

@@ -1,7 +1,7 @@
 /** A key rotation keeps every earlier checkpoint verifiable: a bundle across it verifies with both keys. */
 import { readdirSync } from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { startUpstream } from '../support/upstream.ts';
 
 let cfg: GatewayConfigFile | undefined;
@@ -18,7 +18,7 @@ it('signs with the new key after a rotation, and a bundle spanning both keys ver
     await act(a, '/before');
     await a.stop(); // signs a checkpoint with the first key
 
-    const rotated = await runCli(['audit', 'rotate-key', '--config', cfg.configPath], cfg.dir);
+    const rotated = await runCliHere(['audit', 'rotate-key', '--config', cfg.configPath]);
     expect(rotated.code).toBe(0);
     const [, fresh, old] = /new signing key: (\S+)\nprevious key, kept for old checkpoints: (\S+)/.exec(rotated.stdout) ?? [];
     expect(fresh).toBeTruthy();
@@ -30,13 +30,13 @@ it('signs with the new key after a rotation, and a bundle spanning both keys ver
 
     // A period by time (from yesterday: the whole log), so the bundle's first event is looked up by its time in the store.
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-    const exported = await runCli(['audit', 'export', '--config', cfg.configPath, '--out', `${cfg.dir}/b.tar`, '--from', yesterday], cfg.dir);
+    const exported = await runCliHere(['audit', 'export', '--config', cfg.configPath, '--out', `${cfg.dir}/b.tar`, '--from', yesterday]);
     expect(exported.code).toBe(0);
     // Both keys pinned, as the operator hands them over: the old one for the checkpoints signed before the rotation.
     const keyFiles = `${cfg.keyDir}/keys`;
     const pins = readdirSync(keyFiles).filter((f) => f.endsWith('.pub')).flatMap((f) => ['--verifier-key', `${keyFiles}/${f}`]);
     expect(pins).toHaveLength(4);
-    const verified = await runCli(['audit', 'verify', `${cfg.dir}/b.tar`, ...pins], cfg.dir);
+    const verified = await runCliHere(['audit', 'verify', `${cfg.dir}/b.tar`, ...pins]);
     expect(verified.stdout).toContain('bundle OK: events 1–');
     expect(verified.code).toBe(0);
     const { readFileSync } = await import('node:fs');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckpointSigner } from '../../src/adapters/signer/checkpoint-signer.ts';
 import { formatCheckpoint } from '../../src/core/note.ts';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const ORIGIN = 'countersign.test/e2e-split-view';
@@ -26,7 +26,7 @@ beforeAll(async () => {
   expect((await gw.as('deploy-bot', '/v1/actions', { body: { connection: 'api', input: { method: 'GET', path: '/a' }, reason: 'x' } })).status).toBe(200);
   await gw.stop(); // signs a checkpoint
   bundle = join(cfg.dir, 'bundle');
-  expect((await runCli(['audit', 'export', '--config', cfg.configPath, '--out', bundle], cfg.dir)).code).toBe(0);
+  expect((await runCliHere(['audit', 'export', '--config', cfg.configPath, '--out', bundle])).code).toBe(0);
   verifierKey = createCheckpointSigner(cfg.keyDir, ORIGIN).verifierKeys()[0]!;
 }, SLOW);
 
@@ -37,7 +37,7 @@ afterAll(async () => {
 
 describe('a bundle with two signed checkpoints of one size', () => {
   it('verifies with one', async () => {
-    const r = await runCli(['audit', 'verify', bundle, '--verifier-key', verifierKey], cfg.dir);
+    const r = await runCliHere(['audit', 'verify', bundle, '--verifier-key', verifierKey]);
     expect(r.stdout).toContain('bundle OK');
     expect(r.code).toBe(0);
   }, SLOW);
@@ -52,7 +52,7 @@ describe('a bundle with two signed checkpoints of one size', () => {
     writeFileSync(join(bundle, 'checkpoints', 'fork.note'), fork);
     manifest.checkpoints = [{ size: genuine!.size, file: 'checkpoints/fork.note' }, genuine!];
     writeFileSync(manifestPath, JSON.stringify(manifest));
-    const r = await runCli(['audit', 'verify', bundle, '--verifier-key', verifierKey], cfg.dir);
+    const r = await runCliHere(['audit', 'verify', bundle, '--verifier-key', verifierKey]);
     expect(r.stdout).not.toContain('bundle OK');
     expect(r.stdout).toContain(`bundle FAILED at checkpoint ${genuine!.size}: two checkpoints signed for size ${genuine!.size} have different roots`);
     expect(r.code).toBe(1);

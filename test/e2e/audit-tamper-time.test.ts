@@ -11,13 +11,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
 let cfg: GatewayConfigFile;
 const SLOW = 60_000;
-const cli = (...args: string[]) => runCli(args, cfg.dir);
+const cli = (...args: string[]) => runCliHere(args);
 /** The first event whose signed time is later than the one before it: a period can start exactly there. */
 let start = 0;
 let from = '';

@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainEvent, type AuditEvent } from '../../src/core/audit.ts';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
 let cfg: GatewayConfigFile;
 let signed = 0;
 const SLOW = 60_000;
-const cli = (...args: string[]) => runCli(args, cfg.dir);
+const cli = (...args: string[]) => runCliHere(args);
 
 beforeAll(async () => {
   upstream = await startUpstream();

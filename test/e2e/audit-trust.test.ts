@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainEvent, type AuditEvent } from '../../src/core/audit.ts';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import { makeBundle, newLogKey } from '../support/audit-log.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
@@ -23,7 +23,7 @@ let signedSizes: number[];
 /** The store as it stood after the first round: what restoring an old backup of it puts back. */
 let firstRoundCopy: string;
 const SLOW = 60_000;
-const cli = (...args: string[]) => runCli(args, cfg.dir);
+const cli = (...args: string[]) => runCliHere(args);
 
 beforeAll(async () => {
   upstream = await startUpstream();

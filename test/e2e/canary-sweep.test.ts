@@ -27,7 +27,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCli as runCliIn } from '../support/audit-gateway.ts';
+import { runCliHere } from '../support/audit-gateway.ts';
 import { canary, canaryValue, filesUnder, findLeaks, keyDirCanaries, type Canary } from '../support/canaries.ts';
 import { getPage, postLogin, signIn } from '../support/console.ts';
 import { formsOf, HttpBrowser } from '../support/http-browser.ts';
@@ -108,7 +108,7 @@ function pinOf(pin: string | string[] | undefined): { account?: { pin: number } 
 }
 
 /** The real CLI, with the gateway's environment (its canaries too: a CLI that echoed its environment would show). */
-const runCli = (args: string[], env: Record<string, string>) => runCliIn(args, work, env);
+const runCli = (args: string[], env: Record<string, string>) => runCliHere(args, env);
 
 const settled = (id: string) =>
   eventually(async () => {

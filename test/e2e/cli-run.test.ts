@@ -230,7 +230,7 @@ describe('a held action', () => {
   });
 
   it('Ctrl-C stops waiting with 130 and leaves the request pending; --cancel-on-interrupt withdraws it', async () => {
-    const kept = cli.start(['api', '--http', 'POST', '/refunds', '--reason', 'interrupted']);
+    const kept = cli.spawn(['api', '--http', 'POST', '/refunds', '--reason', 'interrupted']);
     const keptId = await heldId(kept, gw);
     kept.child.kill('SIGINT');
     const k = await kept.done;
@@ -238,7 +238,7 @@ describe('a held action', () => {
     expect(k.stderr).toContain(`countersign: interrupted; request ${keptId} is still pending, waiting for its reviewers. Follow it with: countersign requests show ${keptId}`);
     expect((await gw.as('alice', `/v1/requests/${keptId}`)).body.status).toBe('pending');
 
-    const withdrawn = cli.start(['api', '--http', 'POST', '/refunds', '--reason', 'interrupted, cancel', '--cancel-on-interrupt']);
+    const withdrawn = cli.spawn(['api', '--http', 'POST', '/refunds', '--reason', 'interrupted, cancel', '--cancel-on-interrupt']);
     const id = await heldId(withdrawn, gw);
     withdrawn.child.kill('SIGINT');
     const w = await withdrawn.done;
@@ -360,7 +360,7 @@ describe('what the agent cannot do with run', () => {
   });
 
   it('an agent that reads the id run printed cannot approve it with the same key: it stays pending and nothing runs', async () => {
-    const r = cli.start(['api', '--http', 'POST', '/refunds/self', '--reason', 'approve myself']);
+    const r = cli.spawn(['api', '--http', 'POST', '/refunds/self', '--reason', 'approve myself']);
     const id = await heldId(r, gw);
     const approve = await cli.command(['requests', 'approve', id]).done;
     expect(approve.code).toBe(1);

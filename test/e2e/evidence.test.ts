@@ -17,6 +17,7 @@ import { isCountersignError } from '../../src/core/errors.ts';
 import type { Store } from '../../src/core/ports.ts';
 import { buildEvidence, type EvidenceReport } from '../../src/service/evidence/index.ts';
 import { manualClock } from '../support/clock.ts';
+import { captureIo } from '../support/cli-in-process.ts';
 import { configYaml, DEFAULT_PRINCIPALS, eventually, startTestGateway, type TestGateway } from '../support/gateway.ts';
 import { releaseTestStore, storeYaml } from '../support/test-store.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
@@ -223,17 +224,9 @@ describe('the evidence report of a period the gateway logged', () => {
 describe('evidence report, the command', () => {
   it('writes the HTML and the JSON and prints a summary line', async () => {
     const out = join(dir, 'q2.html');
-    let printed = '';
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      printed += String(chunk);
-      return true;
-    });
-    let code: number;
-    try {
-      code = await evidenceReportCommand(configPath, { from: new Date(T0 - 60_000).toISOString(), to: new Date(endAt + 60_000).toISOString(), framework: 'soc2', out });
-    } finally {
-      write.mockRestore();
-    }
+    const { io, output } = captureIo(process.env);
+    const code = await evidenceReportCommand(configPath, { from: new Date(T0 - 60_000).toISOString(), to: new Date(endAt + 60_000).toISOString(), framework: 'soc2', out }, io);
+    const printed = output().stdout;
     expect(code).toBe(0);
     expect(printed).toContain(`wrote ${out} and ${join(dir, 'q2.json')}`);
     expect(printed).toContain('0 self-approvals');
@@ -254,7 +247,7 @@ describe('evidence report, the command', () => {
       const json = join(dir, 'fresh.json');
       const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
       try {
-        expect(await evidenceReportCommand(configPath, { from: '2026-01-01', to: '2027-01-01', framework: 'gdpr', out: join(dir, 'fresh.html'), json })).toBe(0);
+        expect(await evidenceReportCommand(configPath, { from: '2026-01-01', to: '2027-01-01', framework: 'gdpr', out: join(dir, 'fresh.html'), json }, captureIo(process.env).io)).toBe(0);
       } finally {
         write.mockRestore();
       }
@@ -270,9 +263,9 @@ describe('evidence report, the command', () => {
   it('refuses a bad date or an inverted period with INVALID_REQUEST and writes nothing', async () => {
     const out = join(dir, 'bad.html');
     const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (isCountersignError(e) ? e.code : String(e)));
-    expect(await code(evidenceReportCommand(configPath, { from: 'last tuesday', to: '2026-05-01', framework: 'soc2', out }))).toBe('INVALID_REQUEST');
-    expect(await code(evidenceReportCommand(configPath, { from: '2026-05-01T10:00', to: '2026-06-01', framework: 'soc2', out }))).toBe('INVALID_REQUEST');
-    expect(await code(evidenceReportCommand(configPath, { from: '2026-06-01', to: '2026-05-01', framework: 'soc2', out }))).toBe('INVALID_REQUEST');
+    expect(await code(evidenceReportCommand(configPath, { from: 'last tuesday', to: '2026-05-01', framework: 'soc2', out }, captureIo(process.env).io))).toBe('INVALID_REQUEST');
+    expect(await code(evidenceReportCommand(configPath, { from: '2026-05-01T10:00', to: '2026-06-01', framework: 'soc2', out }, captureIo(process.env).io))).toBe('INVALID_REQUEST');
+    expect(await code(evidenceReportCommand(configPath, { from: '2026-06-01', to: '2026-05-01', framework: 'soc2', out }, captureIo(process.env).io))).toBe('INVALID_REQUEST');
     expect(existsSync(out)).toBe(false);
   });
 });

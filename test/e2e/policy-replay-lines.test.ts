@@ -13,7 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 
 const LIVE = `connections:
   - name: orders-db
@@ -73,7 +73,7 @@ afterAll(async () => {
 
 describe('the examples of a replay', { timeout: 60_000 }, () => {
   it('name what runs where the line is cut, and mark where a line comment ends', async () => {
-    const r = await runCli(['policy', 'replay', candidate, '--config', cfg.configPath, '--since', '1d'], cfg.dir);
+    const r = await runCliHere(['policy', 'replay', candidate, '--config', cfg.configPath, '--since', '1d']);
     expect(r.code, r.stderr).toBe(0);
     const example = (id: string) => r.stdout.split('\n').find((l) => l.startsWith(`    ${id} `));
     expect(example(ids['padded']!)).toMatch(/^ {4}req_\S+ deploy-bot on orders-db: \(DELETE, SELECT\) SELECT 1; \/\* x+…$/);
@@ -82,7 +82,7 @@ describe('the examples of a replay', { timeout: 60_000 }, () => {
   });
 
   it('keeps each summary within 100 characters in the JSON report', async () => {
-    const r = await runCli(['policy', 'replay', candidate, '--config', cfg.configPath, '--since', '1d', '--json'], cfg.dir);
+    const r = await runCliHere(['policy', 'replay', candidate, '--config', cfg.configPath, '--since', '1d', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const changes = JSON.parse(r.stdout).changes as { requestId: string; input: string }[];
     expect(changes.map((c) => c.requestId).sort()).toEqual(Object.values(ids).sort());

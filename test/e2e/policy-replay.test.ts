@@ -9,7 +9,7 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
+import { runCliHere, writeGatewayConfig, type GatewayConfigFile } from '../support/audit-gateway.ts';
 import type { TestGateway } from '../support/gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
@@ -124,14 +124,14 @@ function expectChanges(report: any, factsAsRecorded: string[] = []) {
 
 describe('policy replay', { timeout: 120_000 }, () => {
   it('replays the store named by the config', async () => {
-    const json = await runCli(['policy', 'replay', candidate, '--config', cfg.configPath, '--since', '1d', '--json'], cfg.dir);
+    const json = await runCliHere(['policy', 'replay', candidate, '--config', cfg.configPath, '--since', '1d', '--json']);
     expect(json.stderr).toBe('');
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout);
     expectChanges(report);
     expect(report.factsAsRecorded).toBe(0);
 
-    const text = await runCli(['policy', 'replay', candidate, '--config', cfg.configPath], cfg.dir);
+    const text = await runCliHere(['policy', 'replay', candidate, '--config', cfg.configPath]);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('replayed 9 recorded actions since');
     expect(text.stdout).toContain('4 decisions would change');
@@ -143,28 +143,28 @@ describe('policy replay', { timeout: 120_000 }, () => {
 
   it('replays only what is recent enough', async () => {
     const future = new Date(Date.now() + 3_600_000).toISOString();
-    const r = await runCli(['policy', 'replay', candidate, '--config', cfg.configPath, '--since', future, '--json'], cfg.dir);
+    const r = await runCliHere(['policy', 'replay', candidate, '--config', cfg.configPath, '--since', future, '--json']);
     expect(JSON.parse(r.stdout)).toMatchObject({ replayed: 0, changes: [] });
   });
 
   it('replays a verified bundle; where the connection is gone, with the facts as recorded', async () => {
     const bundle = join(cfg.dir, 'bundle');
-    const exported = await runCli(['audit', 'export', '--config', cfg.configPath, '--out', bundle], cfg.dir);
+    const exported = await runCliHere(['audit', 'export', '--config', cfg.configPath, '--out', bundle]);
     expect(exported.code, exported.stderr).toBe(0);
 
-    const r = await runCli(['policy', 'replay', candidate, '--config', cfg.configPath, '--bundle', bundle, '--since', '1d', '--json'], cfg.dir);
+    const r = await runCliHere(['policy', 'replay', candidate, '--config', cfg.configPath, '--bundle', bundle, '--since', '1d', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expectChanges(JSON.parse(r.stdout));
 
     // A config without the echo connection: its two actions keep their recorded facts.
     const gone = join(cfg.dir, 'no-echo.yaml');
     writeFileSync(gone, readFileSync(cfg.configPath, 'utf8').replace(/  - name: echo\n    kind: exec\n    command: \/bin\/echo\n/, ''));
-    const text = await runCli(['policy', 'replay', candidate, '--config', gone, '--bundle', bundle, '--since', '1d'], cfg.dir);
+    const text = await runCliHere(['policy', 'replay', candidate, '--config', gone, '--bundle', bundle, '--since', '1d']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toContain("checkpoints checked with the bundle's own keys only (UNPINNED");
     expect(text.stdout).toContain('2 with the facts as recorded');
     expect(text.stdout).toContain(`${ids['echo']} deploy-bot on echo: hello [facts as recorded]`);
-    const asJson = await runCli(['policy', 'replay', candidate, '--config', gone, '--bundle', bundle, '--since', '1d', '--json'], cfg.dir);
+    const asJson = await runCliHere(['policy', 'replay', candidate, '--config', gone, '--bundle', bundle, '--since', '1d', '--json']);
     expectChanges(JSON.parse(asJson.stdout), [ids['echo']!]);
   });
 
@@ -174,7 +174,7 @@ describe('policy replay', { timeout: 120_000 }, () => {
     cpSync(bundle, tampered, { recursive: true });
     const events = join(tampered, 'events.jsonl');
     writeFileSync(events, readFileSync(events, 'utf8').replace('drop table orders', 'drop table orderz'));
-    const r = await runCli(['policy', 'replay', candidate, '--config', cfg.configPath, '--bundle', tampered], cfg.dir);
+    const r = await runCliHere(['policy', 'replay', candidate, '--config', cfg.configPath, '--bundle', tampered]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/does not verify .*nothing was replayed/);
     expect(r.stdout).not.toContain('would change');
@@ -186,7 +186,7 @@ describe('policy replay', { timeout: 120_000 }, () => {
     cpSync(bundle, tampered, { recursive: true });
     const file = join(tampered, 'manifest.json');
     writeFileSync(file, JSON.stringify({ ...(JSON.parse(readFileSync(file, 'utf8')) as object), origin: 'x\n\x1b[2Kreplayed 0 recorded actions: 0 decisions would change' }));
-    const r = await runCli(['policy', 'replay', candidate, '--config', cfg.configPath, '--bundle', tampered], cfg.dir);
+    const r = await runCliHere(['policy', 'replay', candidate, '--config', cfg.configPath, '--bundle', tampered]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^bundle \S+ does not verify \(at checkpoint \d+: [^\n]*x\\x0a\\x1b\[2Kreplayed[^\n]*\); nothing was replayed\n$/);
   });
@@ -194,7 +194,7 @@ describe('policy replay', { timeout: 120_000 }, () => {
   it('refuses a candidate that does not compile, naming its file and the path in it', async () => {
     const bad = join(cfg.dir, 'bad.yaml');
     writeFileSync(bad, 'rules:\n  - id: x\n    when: facts.nope ==\n    effect: allow\n');
-    const r = await runCli(['policy', 'replay', bad, '--config', cfg.configPath], cfg.dir);
+    const r = await runCliHere(['policy', 'replay', bad, '--config', cfg.configPath]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(bad);
     expect(r.stderr).toContain('rules[0]');

@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/audit-gateway.ts';
+import { runCliHere } from '../support/audit-gateway.ts';
 import { CHROMIUM, launchBrowser, signInWithKey } from '../support/browser.ts';
 import { getPage, signIn } from '../support/console.ts';
 import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway } from '../support/gateway.ts';
@@ -161,17 +161,17 @@ describe('a candidate beside the live policy', { timeout: 120_000 }, () => {
   });
 
   it('summarises by rule and transition in the CLI', async () => {
-    const r = await runCli(['policy', 'shadow', '--config', configPath, '--since', '1d'], dir);
+    const r = await runCliHere(['policy', 'shadow', '--config', configPath, '--since', '1d']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('4 actions since');
     expect(r.stdout).toContain(`rule admin-reads-deny, no longer rule reads: 2 actions allow → deny (examples: ${ids['admin']}, ${ids['opsAdmin']})`);
     expect(r.stdout).toContain(`rule refunds-two, no longer rule refunds: 1 action approve → approve (examples: ${ids['refund']})`);
     expect(r.stdout).toContain(`rule boom: 1 action allow → deny (examples: ${ids['boom']})`);
-    const search = await runCli(['audit', 'search', '--config', configPath, '--type', 'policy.shadow'], dir);
+    const search = await runCliHere(['audit', 'search', '--config', configPath, '--type', 'policy.shadow']);
     expect(search.stdout).toContain('4 events');
     expect(search.stdout).toMatch(new RegExp(`policy\\.shadow\\s+${ids['boom']}  -  live allow, candidate deny`));
-    const json = await runCli(['policy', 'shadow', '--config', configPath, '--json'], dir);
+    const json = await runCliHere(['policy', 'shadow', '--config', configPath, '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ count: 4 });
   });
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
-import { runCli } from '../support/audit-gateway.ts';
+import { runCliHere } from '../support/audit-gateway.ts';
 import { eventually } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startReplica, type Replica } from '../support/replica.ts';
@@ -88,7 +88,7 @@ describe.skipIf(!db)('replicas on two hosts without audit.origin', () => {
     const origins = await checkpointOrigins();
     expect(origins.length).toBeGreaterThanOrEqual(2);
     expect(new Set(origins)).toEqual(new Set(['countersign/replica-a']));
-    const r = await runCli(['audit', 'verify', '--config', configFile], dir);
+    const r = await runCliHere(['audit', 'verify', '--config', configFile]);
     expect(r.stdout + r.stderr).toMatch(/signed checkpoints verified/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
   }, SLOW);

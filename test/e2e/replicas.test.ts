@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/audit-gateway.ts';
+import { runCliHere } from '../support/audit-gateway.ts';
 import { signIn } from '../support/console.ts';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.ts';
 import { eventually } from '../support/gateway.ts';
@@ -231,7 +231,7 @@ describe.skipIf(!db)('two replicas on one PostgreSQL database', () => {
       const r = await a.as(keys['alice'], '/v1/audit/checkpoints');
       return r.status === 200 && (r.body.checkpoints ?? r.body).length > 0 ? true : undefined;
     }, 30_000);
-    const r = await runCli(['audit', 'verify', '--config', configFile], dir);
+    const r = await runCliHere(['audit', 'verify', '--config', configFile]);
     expect(r.stdout + r.stderr).toMatch(/verified/);
     expect(r.code, r.stdout + r.stderr).toBe(0);
   }, SLOW);

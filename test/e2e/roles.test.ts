@@ -8,11 +8,10 @@
  * GET, lists, waits, server-sent events, reviews, cancels, list cursors and
  * the console's inbox stream.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, launchBrowser, signInWithKey, type TestBrowser } from '../support/browser.ts';
+import { startCliInProcess } from '../support/cli-in-process.ts';
 import { getPage, signIn, type ConsoleUser } from '../support/console.ts';
 import { startTestGateway, type TestGateway, type TestPrincipal } from '../support/gateway.ts';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.ts';
@@ -156,14 +155,10 @@ describe('the audit trail', () => {
   });
 
   it('is refused to the CLI of a human without a role: the exit code is not 0 and the message names ROLE_REQUIRED', async () => {
-    const run = (key: string) =>
-      new Promise<{ code: number; out: string }>((done) => {
-        const p = spawn(process.execPath, [resolve('bin/countersign.js'), 'audit', 'proof', 'inclusion', '--index', '0', '--size', '1'], { env: { ...process.env, COUNTERSIGN_URL: gw.url, COUNTERSIGN_KEY: key } });
-        let out = '';
-        p.stdout.on('data', (d: Buffer) => (out += d));
-        p.stderr.on('data', (d: Buffer) => (out += d));
-        p.on('close', (code) => done({ code: code ?? -1, out }));
-      });
+    const run = async (key: string) => {
+      const r = await startCliInProcess(['audit', 'proof', 'inclusion', '--index', '0', '--size', '1'], { ...process.env, COUNTERSIGN_URL: gw.url, COUNTERSIGN_KEY: key }).done;
+      return { code: r.code, out: r.stdout + r.stderr };
+    };
     const refused = await run(gw.keys['dave']!);
     expect(refused.code).not.toBe(0);
     expect(refused.out).toContain('ROLE_REQUIRED');
@@ -236,14 +231,10 @@ describe('who sees a request', () => {
   it('the CLI’s `requests list --all --status any` and `requests show` of a human without a role leave out another’s request', async () => {
     const hidden = await hold('deploy-bot', '/sre/cli-hidden');
     const own = await hold('dave-bot', '/sre/cli-own');
-    const cli = (args: string[]) =>
-      new Promise<{ code: number; out: string }>((done) => {
-        const p = spawn(process.execPath, [resolve('bin/countersign.js'), ...args], { env: { ...process.env, COUNTERSIGN_URL: gw.url, COUNTERSIGN_KEY: gw.keys['dave']! } });
-        let out = '';
-        p.stdout.on('data', (d: Buffer) => (out += d));
-        p.stderr.on('data', (d: Buffer) => (out += d));
-        p.on('close', (code) => done({ code: code ?? -1, out }));
-      });
+    const cli = async (args: string[]) => {
+      const r = await startCliInProcess(args, { ...process.env, COUNTERSIGN_URL: gw.url, COUNTERSIGN_KEY: gw.keys['dave']! }).done;
+      return { code: r.code, out: r.stdout + r.stderr };
+    };
     const listed = await cli(['requests', 'list', '--all', '--status', 'any', '--json']);
     expect(listed.code).toBe(0);
     const ids = (JSON.parse(listed.out) as { id: string }[]).map((r) => r.id);

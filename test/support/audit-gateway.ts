@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startCliInProcess, type CliEnded } from './cli-in-process.ts';
 import { configYaml, DEFAULT_PRINCIPALS, startTestGateway, type TestGateway, type TestPrincipal } from './gateway.ts';
 import { releaseTestStore, sqliteOnly, storeYaml } from './test-store.ts';
 
@@ -86,4 +87,12 @@ export function runCli(args: readonly string[], cwd: string, env: Record<string,
     p.once('error', fail);
     p.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/**
+ * The same command run inside this process (cli-in-process.ts), with `env` added to this process's and no
+ * COUNTERSIGN_URL or COUNTERSIGN_KEY, as runCli gives it. Paths in `args` are absolute: it runs where the worker does.
+ */
+export function runCliHere(args: readonly string[], env: Record<string, string> = {}): Promise<CliEnded> {
+  return startCliInProcess(args, { ...process.env, COUNTERSIGN_URL: '', COUNTERSIGN_KEY: '', ...env }).done;
 }

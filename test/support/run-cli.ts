@@ -1,12 +1,15 @@
 /**
- * `countersign run` as a process: the compiled CLI on pipes (stdin, stdout and
- * stderr are not terminals), or under util-linux `script`, which gives it a
- * pseudo-terminal. Its environment names the gateway and the agent's key and
+ * `countersign run` and the other commands an agent or a reviewer types: run inside
+ * the test process on pipes (cli-in-process.ts: the same program and command code,
+ * stdin, stdout and stderr not terminals); as a process of the compiled CLI where the
+ * test sends it a signal (spawn), or under util-linux `script`, which gives it a
+ * pseudo-terminal (onTty). Its environment names the gateway and the agent's key and
  * inherits nothing that could stand in for them.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { expect } from 'vitest';
+import { startCliInProcess, type CliRunning } from './cli-in-process.ts';
 import { eventually, type TestGateway } from './gateway.ts';
 
 const BIN = resolve('bin/countersign.js');
@@ -18,6 +21,7 @@ export interface Ended {
   stderr: string;
 }
 
+/** A spawned CLI process. */
 export interface Running {
   child: ChildProcess;
   readonly stdout: string;
@@ -56,19 +60,21 @@ export function runCli(target: { url: string; key: string; credentials: string }
     if (key) e['COUNTERSIGN_KEY'] = key;
     return { ...e, ...extra };
   };
-  /** Any `countersign` command on pipes. */
-  const command = (args: string[], o: RunOptions = {}): Running => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: env(o.key ?? target.key, o.env), stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin!.end(o.stdin ?? '');
-    return collect(child);
-  };
-  const start = (args: string[], o: RunOptions = {}): Running => command(['run', ...args], o);
+  /** Any `countersign` command on pipes, in this process. */
+  const command = (args: string[], o: RunOptions = {}): CliRunning => startCliInProcess(args, env(o.key ?? target.key, o.env), o.stdin ?? '');
+  const start = (args: string[], o: RunOptions = {}): CliRunning => command(['run', ...args], o);
   return {
     command,
     /** `countersign run …`, still running. */
     start,
     /** `countersign run …` to its end. */
     run: (args: string[], o: RunOptions = {}) => start(args, o).done,
+    /** `countersign run …` as a process on pipes, still running: for a test that sends it a signal. */
+    spawn(args: string[], o: RunOptions = {}): Running {
+      const child = spawn(process.execPath, [BIN, 'run', ...args], { env: env(o.key ?? target.key, o.env), stdio: ['pipe', 'pipe', 'pipe'] });
+      child.stdin!.end(o.stdin ?? '');
+      return collect(child);
+    },
     /** `countersign run …` on a terminal: what it wrote to it (stdout and stderr both) comes back as stdout. */
     onTty(args: string[]): Promise<Ended> {
       const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -81,7 +87,7 @@ export function runCli(target: { url: string; key: string; credentials: string }
 export type RunCli = ReturnType<typeof runCli>;
 
 /** Waits for the held line on stderr and for the gateway to show the request pending (to a reviewer); returns its id. */
-export async function heldId(r: Running, gw: TestGateway, reviewer = 'alice'): Promise<string> {
+export async function heldId(r: { readonly stderr: string }, gw: TestGateway, reviewer = 'alice'): Promise<string> {
   const id = await eventually(async () => /held for approval as request (req_[A-Za-z0-9_-]+)/.exec(r.stderr)?.[1], 30_000);
   const seen = await eventually(async () => {
     const v = await gw.as(reviewer, `/v1/requests/${id}`);

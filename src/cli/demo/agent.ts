@@ -4,17 +4,18 @@
  */
 import { createClient, type RequestView } from '../../surfaces/sdk/client.ts';
 import { requestDetails, safe } from '../output.ts';
+import type { CliIo } from '../io.ts';
 
-export async function demoAgent(opts: { url: string; key: string | undefined; wait: boolean }): Promise<number> {
+export async function demoAgent(opts: { url: string; key: string | undefined; wait: boolean }, io: CliIo): Promise<number> {
   if (!opts.key) {
-    process.stderr.write(
+    io.stderr.write(
       'Set the agent key printed by `npm start` (deploy-bot):\n  COUNTERSIGN_KEY=cs_... npm run demo:agent\n(Lost it? `npx countersign demo reset`, then `npm start` again.)\n',
     );
     return 2;
   }
   const cs = createClient({ url: opts.url, key: opts.key });
   const me = await cs.whoami();
-  const out = (s: string) => process.stdout.write(`${safe(s)}\n`);
+  const out = (s: string) => io.stdout.write(`${safe(s)}\n`);
   out(`Playing the agent "${me.id}" (${me.kind}${me.actsFor ? `, acting for ${me.actsFor}` : ''}) against ${opts.url}\n`);
 
   out('1) Read invoices — GET /invoices on billing-api');
