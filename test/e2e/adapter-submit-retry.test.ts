@@ -60,7 +60,7 @@ describe('a tool call tried again after its submission answer was lost', { timeo
       toInput: (_n, a) => ({ method: 'GET', path: `/invoices/${(a as { id: string }).id}` }),
       reason: (_n, a, id) => `sr-ai ${(a as { id: string }).id} ${id}`,
     });
-    const exec = (args: unknown, id: string) => (tools.lookup as { execute: (a: unknown, o: unknown) => Promise<unknown> }).execute(args, { toolCallId: id, messages: [] });
+    const exec = (args: unknown, id: string) => (tools.lookup as unknown as { execute: (a: unknown, o: unknown) => Promise<unknown> }).execute(args, { toolCallId: id, messages: [] });
     await expect(exec({ id: 'inv-sr1' }, 'call_sr1')).rejects.toThrow();
     await exec({ id: 'inv-sr1' }, 'call_sr1');
     expect(upstreamHits('/api/invoices/inv-sr1')).toBe(1);
@@ -75,7 +75,7 @@ describe('a tool call tried again after its submission answer was lost', { timeo
       connection: 'billing-api',
       tools: { refund: { description: 'Refund', inputSchema: z.object({ order: z.string() }) } },
       toInput: (_n, a) => ({ method: 'POST', path: `/refunds/${(a as { order: string }).order}` }),
-      reason: (_n, a, id) => `sr-ai-held ${id}`,
+      reason: (_n, _a, id) => `sr-ai-held ${id}`,
       timeoutMs: 1_000,
     });
     const call = { toolCall: { toolName: 'refund', toolCallId: 'call_sr2', input: { order: 'o-sr2' } } };
