@@ -126,3 +126,20 @@ describe('a tool call tried again after its submission answer was lost', { timeo
     expect(ctx.isToolApproved({ toolName: 'wipe_disk', callId: 'call_sr4' })).not.toBe(true);
   });
 });
+
+describe('a Claude agent tool call tried again after its submission answer was lost', { timeout: 90_000 }, () => {
+  it('canUseTool asked again for the same tool use finds the held request instead of holding a second one', async () => {
+    const { countersignCanUseTool } = await import('../../src/surfaces/sdk/adapters/claude-agent-sdk.ts');
+    const canUseTool = countersignCanUseTool(answerLosingClient(), {
+      tools: ['mcp__billing__refund'],
+      connection: 'billing-api',
+      toInput: (_n, a) => ({ method: 'POST', path: `/refunds/${String(a.order)}` }),
+      reason: () => 'sr-claude tu_sr5',
+      timeoutMs: 1_000,
+    });
+    const ask = () => canUseTool('mcp__billing__refund', { order: 'o-sr5' }, { signal: new AbortController().signal, toolUseID: 'tu_sr5' } as Parameters<typeof canUseTool>[2]);
+    await expect(ask()).rejects.toThrow();
+    expect(await ask()).toMatchObject({ behavior: 'deny' });
+    expect((await requestsTagged('sr-claude tu_sr5')).map((r) => r.status)).toEqual(['cancelled']);
+  });
+});
