@@ -40,6 +40,20 @@ function idempotencyHeader(key: string | undefined): Record<string, string> {
   return key === undefined ? {} : { 'idempotency-key': `"${key.replace(/[\\"]/g, '\\$&')}"` };
 }
 
+/**
+ * The idempotency key of one tool call's submission: SHA-256 of where the call was made (a thread, or none), the
+ * call's id and the action, so the same call submitted again finds its request (its first answer lost, the framework
+ * retrying), and no other call (another thread, another action under a reused id) ever does.
+ *
+ * @example
+ * await cs.submit(action, { idempotencyKey: await toolCallKey('ai-sdk', null, toolCallId, action) });
+ */
+export async function toolCallKey(prefix: string, scope: string | null, callId: string, action: ActionRequest): Promise<string> {
+  const text = JSON.stringify([scope, callId, action.connection, action.input ?? null, action.reason]);
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return `${prefix}-${Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
 /** The statuses a request ends in: nothing changes it after one of them. */
 export const TERMINAL: ReadonlySet<RequestStatus> = new Set(['denied', 'expired', 'cancelled', 'succeeded', 'failed']);
 

@@ -14,7 +14,7 @@
  * "approved" itself (or none at all) only makes it wait for the human.
  */
 import type { Tool, ToolApprovalStatus, ToolExecutionOptions, ToolSet } from 'ai';
-import { refusalOf, TERMINAL, withdrawOrOutcome, type CountersignClient, type RequestView } from '../client.ts';
+import { refusalOf, TERMINAL, toolCallKey, withdrawOrOutcome, type CountersignClient, type RequestView } from '../client.ts';
 
 export interface CountersignToolsOptions<TOOLS extends ToolSet> {
   /** The tools the model may call: their descriptions and input schemas. Their own `execute`, if any, is never called. */
@@ -82,7 +82,10 @@ export function countersignTools<TOOLS extends ToolSet>(client: CountersignClien
     if (!p) {
       const connection = typeof opts.connection === 'string' ? opts.connection : opts.connection[toolName as keyof TOOLS];
       const reason = opts.reason?.(toolName, args, toolCallId) ?? `${toolName} (AI SDK tool call ${toolCallId})`;
-      p = client.submit({ connection: connection as string, input: opts.toInput ? opts.toInput(toolName, args) : args, reason });
+      const action = { connection: connection as string, input: opts.toInput ? opts.toInput(toolName, args) : args, reason };
+      // Under the call's key, a submission tried again after its answer was lost (by `execute`, the hook, or the
+      // agent running the step again) finds the request it made: never a second run, nor a second hold.
+      p = toolCallKey('ai-sdk', null, toolCallId, action).then((idempotencyKey) => client.submit(action, { idempotencyKey }));
       // A submission that failed (the gateway unreachable) may be tried again; one that answered may not.
       p.catch(() => submitted.delete(key));
       submitted.set(key, p);

@@ -28,7 +28,7 @@ import {
   type McpSdkServerConfigWithInstance,
   type PermissionResult,
 } from '@anthropic-ai/claude-agent-sdk';
-import { isActionOf, runOrWithdraw, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
+import { isActionOf, runOrWithdraw, TERMINAL, toolCallKey, type CountersignClient, type RequestView } from '../client.ts';
 
 /** One guarded tool: what the model sees and the Countersign action its call becomes. */
 export interface CountersignAgentTool<Schema extends AnyZodRawShape = AnyZodRawShape> {
@@ -103,7 +103,9 @@ export function countersignMcpServer(
       if (known && !isActionOf(known, t.connection, input)) {
         return { content: [{ type: 'text' as const, text: `Countersign request ${known.id} was for other arguments than this call; nothing ran for this call.` }], isError: true };
       }
-      const r = known ?? (await runOrWithdraw(client, { connection: t.connection, input, reason: t.reason?.(args) ?? `${t.name} tool call from a Claude agent` }, { timeoutMs: o.timeoutMs ?? DAY }));
+      const action = { connection: t.connection, input, reason: t.reason?.(args) ?? `${t.name} tool call from a Claude agent` };
+      // Under the tool use's key (the one `canUseTool` used too): a call tried again after its answer was lost finds its request.
+      const r = known ?? (await runOrWithdraw(client, action, { timeoutMs: o.timeoutMs ?? DAY, ...(useId ? { idempotencyKey: await toolCallKey('claude-agent-sdk', null, useId, action) } : {}) }));
       return r.status === 'succeeded' ? { content: [{ type: 'text' as const, text: resultText(r) }] } : { content: [{ type: 'text' as const, text: refusalOf(r) }], isError: true };
     }),
   );
@@ -149,11 +151,10 @@ export function countersignCanUseTool(client: CountersignClient, o: CountersignC
       return o.otherwise ? o.otherwise(toolName, input, options) : { behavior: 'deny', message: `${toolName} is not a Countersign-guarded tool here.` };
     }
     const connection = typeof o.connection === 'string' ? o.connection : o.connection(toolName);
-    const r = await runOrWithdraw(
-      client,
-      { connection, input: o.toInput(toolName, input), reason: o.reason?.(toolName, input) ?? `${toolName} tool call from a Claude agent` },
-      { timeoutMs: o.timeoutMs ?? DAY, signal: options.signal },
-    );
+    const action = { connection, input: o.toInput(toolName, input), reason: o.reason?.(toolName, input) ?? `${toolName} tool call from a Claude agent` };
+    // Under the tool use's key: asked again after the submission's answer was lost, it finds the request it made.
+    const key = typeof options.toolUseID === 'string' && options.toolUseID ? { idempotencyKey: await toolCallKey('claude-agent-sdk', null, options.toolUseID, action) } : {};
+    const r = await runOrWithdraw(client, action, { timeoutMs: o.timeoutMs ?? DAY, signal: options.signal, ...key });
     if (r.status !== 'succeeded') return { behavior: 'deny', message: refusalOf(r) };
     o.decided?.put(options.toolUseID, r);
     return { behavior: 'allow', updatedInput: input };

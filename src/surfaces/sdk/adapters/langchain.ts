@@ -26,7 +26,7 @@ import { ToolMessage, type AIMessage, type BaseMessage } from '@langchain/core/m
 import { tool, type DynamicStructuredTool } from '@langchain/core/tools';
 import type { InteropZodObject } from '@langchain/core/utils/types';
 import { Annotation, Command, interrupt, MessagesAnnotation } from '@langchain/langgraph';
-import { isActionOf, runOrWithdraw, TERMINAL, type CountersignClient, type RequestView } from '../client.ts';
+import { isActionOf, runOrWithdraw, TERMINAL, toolCallKey, type CountersignClient, type RequestView } from '../client.ts';
 
 /** One guarded tool: what the model sees (name, description, schema) and the Countersign action its call becomes. */
 export interface CountersignToolSpec<Args = Record<string, unknown>> {
@@ -118,16 +118,9 @@ function lastToolCalls(messages: BaseMessage[]) {
 const recorded = (requests: Record<string, string>, callId: string | undefined): string | undefined =>
   callId !== undefined && Object.hasOwn(requests, callId) ? requests[callId] : undefined;
 
-/**
- * The idempotency key of one tool call's submission: SHA-256 of the graph's thread, the call id and the action, so
- * the same call submitted again finds its request, and no other call (another thread, another action under a reused
- * id) ever does.
- */
-async function callKey(thread: unknown, callId: string, action: { connection: string; input: unknown; reason: string }): Promise<string> {
-  const text = JSON.stringify([typeof thread === 'string' || typeof thread === 'number' ? String(thread) : null, callId, action.connection, action.input ?? null, action.reason]);
-  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return `langgraph-${Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('')}`;
-}
+/** The idempotency key of one tool call's submission: its graph's thread, its id and its action (see `toolCallKey`). */
+const callKey = (thread: unknown, callId: string, action: { connection: string; input: unknown; reason: string }): Promise<string> =>
+  toolCallKey('langgraph', typeof thread === 'string' || typeof thread === 'number' ? String(thread) : null, callId, action);
 
 /** Whether an earlier call of the same message has this id: only the first call with an id becomes a request. */
 const reusedId = (calls: readonly { id?: string }[], i: number): boolean => calls.slice(0, i).some((c) => c.id === calls[i]!.id);

@@ -19,7 +19,7 @@
  * does, and the gateway runs it only once a human approved it there.
  */
 import { RunState, Runner, tool, type Agent, type FunctionTool, type RunContext, type RunResult, type RunToolApprovalItem, type ToolExecuteArgument, type ToolInputParameters } from '@openai/agents';
-import { isActionOf, refusalOf, TERMINAL, withdrawOrOutcome, type CountersignClient, type RequestView } from '../client.ts';
+import { isActionOf, refusalOf, TERMINAL, toolCallKey, withdrawOrOutcome, type CountersignClient, type RequestView } from '../client.ts';
 
 /** Where in the run's context the request id of each tool call is kept. */
 export const CONTEXT_KEY = 'countersign';
@@ -107,7 +107,10 @@ export function countersignTool<TParameters extends ToolInputParameters>(client:
       }
       return r;
     }
-    const r = await client.submit({ connection: opts.connection, input: input(args), reason: opts.reason?.(args, callId ?? '') ?? `${opts.name} (OpenAI Agents tool call ${callId ?? 'without id'})` });
+    const action = { connection: opts.connection, input: input(args), reason: opts.reason?.(args, callId ?? '') ?? `${opts.name} (OpenAI Agents tool call ${callId ?? 'without id'})` };
+    // Under the call's key, a submission tried again after its answer was lost finds the request it made (nothing was
+    // recorded in the context for it): never a second run, nor a second hold left for a reviewer to approve unseen.
+    const r = await client.submit(action, callId ? { idempotencyKey: await toolCallKey('openai-agents', null, callId, action) } : {});
     if (ids && callId) record(ids, callId, r.id);
     return r;
   }
@@ -127,7 +130,30 @@ export function countersignTool<TParameters extends ToolInputParameters>(client:
       return r.status === 'succeeded' ? r.result : refusalOf(r);
     },
   };
-  return tool(options as Parameters<typeof tool>[0]) as FunctionTool<unknown, TParameters, unknown>;
+  const made = tool(options as Parameters<typeof tool>[0]) as FunctionTool<unknown, TParameters, unknown>;
+  countersignTools.set(made, { connection: opts.connection, input: input as (args: unknown) => unknown });
+  return made;
+}
+
+/** The tools `countersignTool` made, with the action each call of theirs is: what `applyDecisions` binds a decision to. */
+const countersignTools = new WeakMap<object, { connection: string; input: (args: unknown) => unknown }>();
+
+/**
+ * Whether an interruption is the call of a Countersign tool of its agent whose action the request is: the call id is
+ * the model's to write, and another tool's call (or another input) under the same id must not take this decision.
+ */
+function isCallOf(item: RunToolApprovalItem, r: RequestView): boolean {
+  const raw = item.rawItem as { type?: unknown; name?: unknown; arguments?: unknown };
+  if (raw.type !== 'function_call' || typeof raw.name !== 'string' || typeof raw.arguments !== 'string') return false;
+  const tools = (item.agent as { tools?: unknown }).tools;
+  const t = Array.isArray(tools) ? tools.find((x: { name?: unknown }) => x?.name === raw.name && countersignTools.has(x)) : undefined;
+  if (!t) return false;
+  const spec = countersignTools.get(t)!;
+  try {
+    return isActionOf(r, spec.connection, spec.input(JSON.parse(raw.arguments)));
+  } catch {
+    return false;
+  }
 }
 
 export interface Decisions {
@@ -153,7 +179,13 @@ export async function applyDecisions(client: CountersignClient, state: RunState<
       out.others.push(item);
       continue;
     }
-    const r = await decided(client, await client.get(id), opts.timeoutMs ?? DAY, opts.signal);
+    const recorded = await client.get(id);
+    // Bound to the action, not the call id alone: another tool's call under this id is left for the caller, unapproved.
+    if (!isCallOf(item, recorded)) {
+      out.others.push(item);
+      continue;
+    }
+    const r = await decided(client, recorded, opts.timeoutMs ?? DAY, opts.signal);
     if (r.status === 'succeeded' || r.status === 'failed') {
       state.approve(item);
       out.approved.push(item);
