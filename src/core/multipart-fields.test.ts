@@ -21,6 +21,8 @@ describe('readMultipart', () => {
       [`${part("name*=utf-16le''a", '1')}--b--`, TYPE],
       [`${part("name*=utf-8''%FF", '1')}--b--`, TYPE],
       [`${part('name="a"', '1')}--b--`, 'multipart/form-data'],
+      // Werkzeug reads an unquoted boundary=b=x as b.
+      [`--b=x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b=x--`, 'multipart/form-data; boundary=b=x'],
       [`${part('name="a"', '1')}--b--`, `${TYPE}; boundary=c`],
       ['--b\r\nContent-Disposition: form-data; name="a"\r\nX-Other: 1\r\n\r\n1\r\n--b--', TYPE],
     ] as const) {
