@@ -176,6 +176,13 @@ policy: { default: deny }
     expect(environmentSecrets(plain)).toEqual([]);
   });
 
+  it('holds a user:password pair and a base64(url) key that begins with / or -, and not flags, paths or addresses so shaped', () => {
+    const env = { ELASTIC_LOGIN: 'elastic:Xk9fQ2mZ7pL4', SESSION_SEED: '/8Kx9Lq2Wm4Np7Rt+Qa1=', HOOK_SEED: '-Kx9Lq2Wm4Np7Rt3Yb6' };
+    expect(environmentSecrets(env)).toEqual(['elastic:Xk9fQ2mZ7pL4', '/8Kx9Lq2Wm4Np7Rt+Qa1=', '-Kx9Lq2Wm4Np7Rt3Yb6']);
+    const plain = { JAVA_OPTS: '-Xmx4096m', LISTEN: '0.0.0.0:8080', UPSTREAM: 'api.example.com:443', DATA_DIR: '/srv/data/app2024/v12', MODE: 'ro:z' };
+    expect(environmentSecrets(plain)).toEqual([]);
+  });
+
   it("leaves out the shell's working directories, whose names read like MYSQL_PWD's", () => {
     expect(environmentSecrets({ PWD: '/srv/countersign', OLDPWD: '/srv', MYSQL_PWD: 'my-Pw4x9Q' })).toEqual(['my-Pw4x9Q']);
   });

@@ -143,15 +143,28 @@ const PLAIN_ENV_NAMES = /^(?:HOSTNAME|SHLVL|OLDPWD|_|NODE_VERSION|YARN_VERSION|N
 /**
  * Whether an environment value reads as a credential whatever its name: random text (10 or more characters, two
  * letters and two digits at least, or 12 letters of both cases), as keys and passwords are generated. Not a path,
- * a flag, a list or an address (`/usr/bin`, `--max-old-space-size=4096`, `tcp://10.0.0.1:443`, an ARN: a `:` or a
- * leading `/`, `-` or `.`), nor a word with a number (`production-eu1`), which every output would lose.
+ * a flag, a list or an address (`/usr/bin`, `--max-old-space-size=4096`, `tcp://10.0.0.1:443`, an ARN: a leading
+ * `/`, `-` or `.`), nor a word with a number (`production-eu1`), which every output would lose. A value with a `:`
+ * is read by its parts: `elastic:Xk9fQ2mZ7pL4` is a user and a password. A base64 or base64url key begins with `/`
+ * or `-` one time in 32: such a value is one when the rest is a key's (baseKeyLike), which no path or flag is.
  */
 function credentialLike(value: string): boolean {
   const v = value.trim();
-  if (v.length < 10 || /[\s:]/.test(v) || /^[-/.~]/.test(v)) return false;
+  if (/\s/.test(v)) return false;
+  // An address (urlCredential reads the credential in it): not its parts.
+  if (/^(?:[a-z][a-z0-9+.-]*:)+\/\//i.test(v)) return false;
+  if (v.includes(':')) return v.split(':').some((part) => part !== v && credentialLike(part));
+  if (/^[-/]/.test(v)) return baseKeyLike(v);
+  if (v.length < 10 || /^[.~]/.test(v)) return false;
   const digits = v.replace(/[^0-9]/g, '').length;
   const letters = v.replace(/[^A-Za-z]/g, '').length;
   return (digits >= 2 && letters >= 2) || (letters >= 12 && /[a-z]/.test(v) && /[A-Z]/.test(v));
+}
+
+/** A base64(url) key that begins with `/` or `-`: 16 or more of its characters, no `.`, both cases and 3 digits at least (no `--flag`, no `//host`). */
+function baseKeyLike(v: string): boolean {
+  if (v.length < 16 || /^(?:--|\/\/)/.test(v) || !/^[A-Za-z0-9+/_=-]+$/.test(v)) return false;
+  return /[a-z]/.test(v) && /[A-Z]/.test(v) && v.replace(/[^0-9]/g, '').length >= 3;
 }
 
 /**

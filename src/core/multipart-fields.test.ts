@@ -21,7 +21,12 @@ describe('readMultipart', () => {
       [`${part("name*=utf-16le''a", '1')}--b--`, TYPE],
       [`${part("name*=utf-8''%FF", '1')}--b--`, TYPE],
       [`${part('name="a"', '1')}--b--`, 'multipart/form-data'],
+      // Werkzeug reads an unquoted boundary=b=x as b.
+      [`--b=x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--b=x--`, 'multipart/form-data; boundary=b=x'],
       [`${part('name="a"', '1')}--b--`, `${TYPE}; boundary=c`],
+      // Werkzeug reads boundary*= over boundary=, and joins boundary*0= to it.
+      [`${part('name="a"', '1')}--b--`, `${TYPE}; boundary*=utf-8''c`],
+      [`${part('name="a"', '1')}--b--`, `${TYPE}; Boundary *0=c`],
       ['--b\r\nContent-Disposition: form-data; name="a"\r\nX-Other: 1\r\n\r\n1\r\n--b--', TYPE],
     ] as const) {
       expect(readMultipart(body, type), JSON.stringify(body)).toHaveProperty('refused');

@@ -32,6 +32,11 @@ export function isMultipartType(contentType: string): boolean {
 
 // RFC 2046 §5.1.1: 1 to 70 characters of bchars, quoted or not.
 const BOUNDARY = /;\s*boundary\s*=\s*(?:"([^"]*)"|([^;\s"]*))/gi;
+// Unquoted, a token (RFC 9110 §5.6.2): the bchars `=?/:,()` end one, and Werkzeug reads `boundary=b=x` as `b`, whose
+// delimiter lines inside a part of `b=x` would be other parts to it. Such a boundary is read only quoted.
+const TOKEN_BOUNDARY = /^[0-9A-Za-z'+_.-]+$/;
+// A boundary in RFC 2231 form (`boundary*=utf-8''c`, `boundary*0=c`): Werkzeug reads it over (or joined to) `boundary=`.
+const EXTENDED_BOUNDARY = /;\s*boundary\s*\*/i;
 const BCHARS = /^[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]$/;
 const HEADER = /^([A-Za-z0-9-]+):[ \t]*(.*?)[ \t]*$/;
 // One parameter of a Content-Disposition: `name="x"`, `name=token`, or RFC 2231's `name*=utf-8'lang'%xx…`.
@@ -73,8 +78,10 @@ function dispositionName(value: string): string | undefined {
  * // { fields: { amount: ['5000'] } }
  */
 export function readMultipart(text: string, contentType: string): MultipartReading {
-  const boundaries = [...contentType.matchAll(BOUNDARY)].map((m) => m[1] ?? m[2] ?? '');
-  if (boundaries.length !== 1 || !BCHARS.test(boundaries[0]!)) return { refused: 'its Content-Type names no boundary, or more than one, or one RFC 2046 does not allow' };
+  const matches = [...contentType.matchAll(BOUNDARY)];
+  const boundaries = matches.map((m) => m[1] ?? m[2] ?? '');
+  const unquoted = matches.some((m) => m[2] !== undefined && !TOKEN_BOUNDARY.test(m[2]));
+  if (boundaries.length !== 1 || unquoted || EXTENDED_BOUNDARY.test(contentType) || !BCHARS.test(boundaries[0]!)) return { refused: 'its Content-Type names no boundary, or more than one, or one RFC 2046 does not allow, or one unquoted that is no token (which readers cut short), or one in RFC 2231 form (which Werkzeug reads over the plain one)' };
   const delimiter = `--${boundaries[0]!}`;
   const close = `\r\n${delimiter}--`;
   const end = text.lastIndexOf(close);

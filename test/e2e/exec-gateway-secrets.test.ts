@@ -36,6 +36,11 @@ const UNNAMED: Readonly<Record<string, string>> = {
   OPENAI_KEY_2: 'sk-proj-Vb3Nm8Kj1Hg6',
   STRIPE_SK: 'sk_live_Op4As9Df2Gh7',
   MASTER_SEED: 'seed-Jk5Lz0Xc3Vb8',
+  // A user:password pair (Elasticsearch, RabbitMQ, a proxy's basic auth): the colon made the whole value read as an address.
+  ELASTIC_LOGIN: 'elastic:Xk9fQ2mZ7pL4',
+  // Base64 and base64url keys begin with / or - one time in 32: the leading character made them read as a path or a flag.
+  SESSION_SEED: '/8Kx9Lq2Wm4Np7Rt+Qa1=',
+  WEBHOOK_SEED: '-Kx9Lq2Wm4Np7Rt3Yb6',
 };
 const IN_VALUES: Readonly<Record<string, [string, string]>> = {
   PG_CONN: ['host=db user=svc password=Cn6Wq1Er4Ty9', 'Cn6Wq1Er4Ty9'],

@@ -56,6 +56,26 @@ describe.skipIf(!haveFlask)('a multipart body is read by policy as the fields it
     expect((await flask.calls()).slice(before).map((c) => c.form)).toEqual([{ amount: ['20'], memo: ['tip'] }]);
   });
 
+  it('an unquoted boundary with a character a token cannot hold is refused: Werkzeug reads boundary=b0undary=x as b0undary', async () => {
+    const before = (await flask.calls()).length;
+    // Policy's boundary b0undary=x: one part, memo. Werkzeug's b0undary: the part amount=5000 inside memo's value.
+    const body = '--b0undary=x\r\nContent-Disposition: form-data; name="memo"\r\n\r\nx\r\n--b0undary\r\nContent-Disposition: form-data; name="amount"\r\n\r\n5000\r\n--b0undary--\r\n--b0undary=x--';
+    const res = await pay(body, 'multipart/form-data; boundary=b0undary=x');
+    expect([res.status, res.body.error?.code], JSON.stringify(res.body)).toEqual([422, 'INPUT_UNPARSEABLE']);
+    expect((await flask.calls()).slice(before)).toEqual([]);
+  });
+
+  it('a boundary also given in RFC 2231 form is refused: Werkzeug reads boundary*= (or boundary*0=) over boundary=', async () => {
+    const before = (await flask.calls()).length;
+    // Policy's boundary b0undary: one part, memo. Werkzeug's c0ntent: the part amount=5000 inside memo's value.
+    const body = `${part('memo', 'x\r\n--c0ntent\r\nContent-Disposition: form-data; name="amount"\r\n\r\n5000\r\n--c0ntent--\r\n')}--b0undary--`;
+    for (const type of ["multipart/form-data; boundary=b0undary; boundary*=utf-8''c0ntent", 'multipart/form-data; boundary=b0undary; boundary*0=c0ntent']) {
+      const res = await pay(body, type);
+      expect([res.status, res.body.error?.code], `${type}: ${JSON.stringify(res.body)}`).toEqual([422, 'INPUT_UNPARSEABLE']);
+    }
+    expect((await flask.calls()).slice(before)).toEqual([]);
+  });
+
   it('a multipart body readers may read apart is refused before policy, nothing sent', async () => {
     const before = (await flask.calls()).length;
     const bodies: [string, string?][] = [
