@@ -163,6 +163,18 @@ describe('the Python error classes', () => {
   });
 });
 
+describe('the Python tool call key', () => {
+  it('is the key the TypeScript adapters make for the same call and action', async () => {
+    const { toolCallKey } = await import('../../src/surfaces/sdk/client.ts');
+    const action = { connection: 'billing-api', input: { method: 'POST', path: '/refunds', body: { invoice: 'inv_1', amount: 500, note: 'é "q"\n\u0001', n: null } }, reason: 'refund' };
+    const py = `import json, sys, countersign\na = json.loads(sys.argv[1])\nprint(json.dumps([countersign.tool_call_key("guard", s, "call_1", a["connection"], a["input"], a["reason"]) for s in (None, "thread-9")]))`;
+    const { stdout } = await promisify(execFile)(PYTHON, ['-c', py, JSON.stringify(action)], { env: { PATH: process.env['PATH'], PYTHONPATH: 'clients/python', PYTHONDONTWRITEBYTECODE: '1' } });
+    const keys = JSON.parse(stdout) as string[];
+    expect(keys).toEqual([await toolCallKey('guard', null, 'call_1', action), await toolCallKey('guard', 'thread-9', 'call_1', action)]);
+    expect(keys[0]).not.toBe(await toolCallKey('guard', null, 'call_1', { ...action, reason: 'another' }));
+  });
+});
+
 /** Prints code → {class name, docstring with its whitespace folded, subclass of CountersignError} for the registry classes. */
 const PY_REGISTRY = `
 import json, countersign
