@@ -17,8 +17,8 @@ import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 const PYTHON = process.env['COUNTERSIGN_PYTHON'] || 'python3';
 const TESTS = 'clients/python/tests';
-/** test_audit (4), test_client (16), test_guard (7), test_transport (13): a test that stops being collected fails this count. */
-const EXPECTED_TESTS = 40;
+/** test_audit (4), test_client (16), test_guard (7), test_guard_retry (4), test_transport (13): a test that stops being collected fails this count. */
+const EXPECTED_TESTS = 44;
 const SECRET = 'upstream-tok-9f2c6d1e7a';
 
 /** Runs the Python tests; resolves with the exit code and everything they wrote. */
@@ -119,7 +119,10 @@ policy:
     // Only the approved refunds ran, each once (inv_idem was submitted three times under one key); none denied, timed
     // out, cancelled, expired, self-approved or refused for its key; no DELETE.
     const posts = upstream.calls.filter((c) => c.method === 'POST').map((c) => `${c.url} ${JSON.parse(c.body).invoice}`);
-    expect(posts.sort()).toEqual(['/api/refunds inv_guard_async', '/api/refunds inv_guard_held', '/api/refunds inv_held', '/api/refunds inv_idem']);
+    expect(posts.sort()).toEqual(['/api/refunds inv_guard_async', '/api/refunds inv_guard_held', '/api/refunds inv_guard_retry_held', '/api/refunds inv_held', '/api/refunds inv_idem']);
+    // A guarded call asked again after its submission's answer was lost ran once (test_guard_retry).
+    const gets = (invoice: string) => upstream.calls.filter((c) => c.method === 'GET' && c.url === `/api/invoices/${invoice}`).length;
+    expect(['inv_guard_retry', 'inv_guard_retry_async', 'inv_guard_explicit'].map(gets)).toEqual([1, 1, 1]);
     expect(upstream.calls.filter((c) => c.method !== 'GET' && c.method !== 'POST')).toEqual([]);
     // The approved UPDATE changed order 7 once; the held DELETE of order 3 never ran.
     const { rows } = await sql.query<{ id: number; status: string }>('SELECT id, status FROM orders ORDER BY id');
@@ -135,7 +138,7 @@ policy:
     const { code, out } = await unittest({ CI: 'true' });
     expect(code).not.toBe(0);
     expect(out).toMatch(/under CI these tests must run/);
-    expect(out).toMatch(/^FAILED \(errors=3\)$/m);
+    expect(out).toMatch(/^FAILED \(errors=4\)$/m);
   }, 120_000);
 });
 
@@ -157,6 +160,18 @@ describe('the Python error classes', () => {
     expect(/^version = "([^"]+)"$/m.exec(pyproject)?.[1]).toBe(root.version);
     expect(readFileSync('clients/python/countersign/version.py', 'utf8')).toContain(`__version__ = "${root.version}"`);
     expect(pyproject).toMatch(/^dependencies = \[\]$/m);
+  });
+});
+
+describe('the Python tool call key', () => {
+  it('is the key the TypeScript adapters make for the same call and action', async () => {
+    const { toolCallKey } = await import('../../src/surfaces/sdk/client.ts');
+    const action = { connection: 'billing-api', input: { method: 'POST', path: '/refunds', body: { invoice: 'inv_1', amount: 500, note: 'é "q"\n\u0001', n: null } }, reason: 'refund' };
+    const py = `import json, sys, countersign\na = json.loads(sys.argv[1])\nprint(json.dumps([countersign.tool_call_key("guard", s, "call_1", a["connection"], a["input"], a["reason"]) for s in (None, "thread-9")]))`;
+    const { stdout } = await promisify(execFile)(PYTHON, ['-c', py, JSON.stringify(action)], { env: { PATH: process.env['PATH'], PYTHONPATH: 'clients/python', PYTHONDONTWRITEBYTECODE: '1' } });
+    const keys = JSON.parse(stdout) as string[];
+    expect(keys).toEqual([await toolCallKey('guard', null, 'call_1', action), await toolCallKey('guard', 'thread-9', 'call_1', action)]);
+    expect(keys[0]).not.toBe(await toolCallKey('guard', null, 'call_1', { ...action, reason: 'another' }));
   });
 });
 

@@ -82,7 +82,7 @@ from .codes import (
     GATEWAY_ERRORS,
 )
 from .errors import CLIENT_ERRORS, CountersignError, GatewayUnreachable, HttpError, InvalidResponse
-from .guard import guard
+from .guard import guard, tool_call_key
 from .outcomes import ALL_OUTCOMES, Cancelled, Denied, Expired, Failed, OutcomeError, TimedOut, raise_for_outcome
 from .request import (
     Action,
@@ -128,6 +128,7 @@ __all__ = [
     "TimedOut",
     "__version__",
     "guard",
+    "tool_call_key",
     "raise_for_outcome",
     "Unauthenticated",
     "InvalidJson",
