@@ -40,3 +40,24 @@ export function countingReviews(reviews: readonly Review[], removed: ReadonlySet
     return rest;
   });
 }
+
+/** Which passkeys that confirmed approvals were looked up before a write (`checked`), and which of them are gone. */
+export interface PasskeyFacts {
+  readonly checked: ReadonlySet<string>;
+  readonly removed: ReadonlySet<string>;
+}
+
+/**
+ * The passkey facts of these reviews (read before the write), to count the row's reviews with in the write.
+ *
+ * @example
+ * const facts = await passkeyFacts(deps, request.reviews); // then uncheckedPasskey(facts, current.reviews)
+ */
+export async function passkeyFacts(deps: Pick<Deps, 'store'>, reviews: readonly Review[]): Promise<PasskeyFacts> {
+  return { checked: new Set(reviews.flatMap((r) => (r.stepUp ? [r.stepUp.credentialId] : []))), removed: await removedPasskeysOf(deps, reviews) };
+}
+
+/** Whether one of `reviews` was confirmed by a passkey the facts did not look up (an approval written since). */
+export function uncheckedPasskey(facts: PasskeyFacts, reviews: readonly Review[]): boolean {
+  return reviews.some((r) => r.stepUp !== undefined && !facts.checked.has(r.stepUp.credentialId));
+}

@@ -21,7 +21,7 @@ import { emailKey, nameFold, readsAs, sameIdentity, type HumanTraits } from '../
 import type { KnownHuman } from '../core/known-human.ts';
 import { canonicalIdentity, type Principal } from '../core/principal.ts';
 import type { RequestRecord } from '../core/request.ts';
-import { traitsOf } from '../core/review.ts';
+import { traitsOf, type Review } from '../core/review.ts';
 import type { Deps } from './deps.ts';
 
 interface SideLinks {
@@ -87,31 +87,71 @@ async function accountOf(deps: Pick<Deps, 'identity' | 'store'>, id: string): Pr
 }
 
 /**
- * An approval already given on `request` by someone `who` cannot be told apart from: a configured human who never
- * signed in, where `who` is not named by the configuration (or the other way round). Under an address changed at the
- * provider, that is one person approving twice.
+ * What the store says of whether approvers signed in, read before the review's write: the reviewer, and each configured
+ * human who had approved the request when it was read. Whether her approval is a second one of someone she cannot be
+ * told apart from is judged on the reviews of the row being written (sameAsApprover), not on these.
  */
-async function sameAsApprover(deps: Pick<Deps, 'identity' | 'store'>, request: Pick<RequestRecord, 'reviews'>, who: Principal): Promise<string | undefined> {
+export interface ApprovalFacts {
+  /** Configured humans, by id, and whether they never signed in (the gateway knows no account of theirs). */
+  readonly unseen: ReadonlyMap<string, boolean>;
+}
+
+/**
+ * The sign-in facts an approval by `who` is judged with against `reviews` (those read before the write).
+ *
+ * @example
+ * const facts = await approvalFacts(deps, request.reviews, reviewer); // then sameAsApprover(deps, facts, current.reviews, reviewer)
+ */
+export async function approvalFacts(deps: Pick<Deps, 'identity' | 'store'>, reviews: readonly Review[], who: Principal): Promise<ApprovalFacts> {
+  const unseen = new Map<string, boolean>();
+  for (const id of new Set([who.id, ...reviews.filter((r) => r.verdict === 'approve').map((r) => r.reviewer.id)])) {
+    const account = await accountOf(deps, id);
+    if (account !== undefined) unseen.set(id, account === null);
+  }
+  return { unseen };
+}
+
+/**
+ * An approval among `reviews` (the row's, in the write's transaction) by someone `who` cannot be told apart from: a
+ * configured human who never signed in, where `who` is not named by the configuration (or the other way round). Under
+ * an address changed at the provider, that is one person approving twice. `stale`: a configured human approved after
+ * the facts were read, so whether they signed in is not known here (read again, or, `closed`, judged never).
+ */
+export function sameAsApprover(deps: Pick<Deps, 'identity'>, facts: ApprovalFacts, reviews: readonly Review[], who: Principal, closed: boolean): { readonly twice: string } | 'stale' | undefined {
   const named = (id: string) => deps.identity.principal(id)?.kind === 'human';
-  const unseen = async (id: string) => (await accountOf(deps, id)) === null;
-  const whoUnseen = named(who.id) ? await unseen(who.id) : undefined;
-  for (const r of request.reviews) {
+  const whoUnseen = named(who.id) ? (facts.unseen.get(who.id) ?? true) : undefined;
+  for (const r of reviews) {
     if (r.verdict !== 'approve' || r.reviewer.id === who.id) continue;
-    if (whoUnseen === undefined ? named(r.reviewer.id) && (await unseen(r.reviewer.id)) : whoUnseen && !named(r.reviewer.id)) return r.reviewer.id;
+    if (whoUnseen !== undefined) {
+      if (whoUnseen && !named(r.reviewer.id)) return { twice: r.reviewer.id };
+      continue;
+    }
+    if (!named(r.reviewer.id)) continue;
+    const unseen = facts.unseen.get(r.reviewer.id);
+    if (unseen === undefined && !closed) return 'stale';
+    if (unseen ?? true) return { twice: r.reviewer.id };
   }
   return undefined;
+}
+
+/** The refusal of an approval by `who` that may be `twice`'s second (sameAsApprover). */
+export function twiceRefusal(who: Principal, twice: string): SideRefusal {
+  return {
+    code: 'IDENTITY_NOT_DISTINCT',
+    message: `${who.id} cannot be told apart from ${twice}, who approved this request: one of you is not named by the configuration and the other has never signed in to the console, so this could be one person's second approval; it counts once the configured one has signed in, or from another approver`,
+  };
 }
 
 /**
  * Whether what the gateway's records of sign-ins link to the request's requester side keeps `who` from reviewing it
  * (see the module header); undefined when they may as far as those records go (the core's rules still apply). A
- * request the store does not hold has no side here (the caller's own checks answer for it). `approving`: an approval,
- * which must also come from someone told apart from those who approved before.
+ * request the store does not hold has no side here (the caller's own checks answer for it). An approval must also
+ * come from someone told apart from those who approved before: judged in the review's write (sameAsApprover).
  *
  * @example
  * const refusal = await sideRefusal(deps, 'req_…', reviewer); // { code: 'IDENTITY_NOT_DISTINCT', message } or undefined
  */
-export async function sideRefusal(deps: Pick<Deps, 'identity' | 'store' | 'signInIssuer'>, requestId: string, who: Principal, approving = false): Promise<SideRefusal | undefined> {
+export async function sideRefusal(deps: Pick<Deps, 'identity' | 'store' | 'signInIssuer'>, requestId: string, who: Principal): Promise<SideRefusal | undefined> {
   if (who.kind !== 'human') return undefined;
   const request = await deps.store.getRequest(requestId);
   if (!request) return undefined;
@@ -136,14 +176,6 @@ export async function sideRefusal(deps: Pick<Deps, 'identity' | 'store' | 'signI
     return {
       code: 'IDENTITY_NOT_DISTINCT',
       message: `${who.id} is not named by the configuration, and ${unseen}, whom this request is for, has never signed in to the console: an account under another address could be theirs; a configured human may review, or anyone once ${unseen} has signed in`,
-    };
-  }
-  // Only an approval counts toward a quorum (a deny needs no one else, nor does breaking the glass).
-  const twice = !approving || deps.signInIssuer === undefined ? undefined : await sameAsApprover(deps, request, who);
-  if (twice !== undefined) {
-    return {
-      code: 'IDENTITY_NOT_DISTINCT',
-      message: `${who.id} cannot be told apart from ${twice}, who approved this request: one of you is not named by the configuration and the other has never signed in to the console, so this could be one person's second approval; it counts once the configured one has signed in, or from another approver`,
     };
   }
   return undefined;
