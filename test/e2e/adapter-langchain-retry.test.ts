@@ -10,11 +10,10 @@ import type { ToolCall } from '@langchain/core/messages/tool';
 import { FakeListChatModel, FakeStreamingChatModel } from '@langchain/core/utils/testing';
 import { END, MemorySaver, START, StateGraph } from '@langchain/langgraph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { countersignToolNodes, CountersignState, type CountersignToolSpec } from '../../src/surfaces/sdk/adapters/langchain.ts';
+import { countersignToolNodes, CountersignState } from '../../src/surfaces/sdk/adapters/langchain.ts';
 import { createClient } from '../../src/surfaces/sdk/client.ts';
 import type { TestGateway } from '../support/gateway.ts';
-import { startBillingGateway } from '../support/billing-gateway.ts';
+import { billingTools, startBillingGateway } from '../support/billing-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -46,22 +45,7 @@ function flakyClient(lose: number) {
 const hasToolCalls = (s: { messages: BaseMessage[] }) => ((s.messages.at(-1) as AIMessage).tool_calls?.length ? 'submit' : END);
 
 function build(tag: string, calls: ToolCall[]) {
-  const refund: CountersignToolSpec<{ order: string; amount: number }> = {
-    name: 'refund',
-    description: 'Refund an order',
-    schema: z.object({ order: z.string(), amount: z.number() }),
-    connection: 'billing-api',
-    toInput: (a) => ({ method: 'POST', path: `/refunds/${a.order}`, body: { amount: a.amount } }),
-    reason: (a) => `${tag}: refund ${a.order}`,
-  };
-  const lookup: CountersignToolSpec<{ id: string }> = {
-    name: 'lookup_invoice',
-    description: 'Look an invoice up',
-    schema: z.object({ id: z.string() }),
-    connection: 'billing-api',
-    toInput: (a) => ({ method: 'GET', path: `/invoices/${a.id}` }),
-    reason: (a) => `${tag}: look up ${a.id}`,
-  };
+  const { lookup, refund } = billingTools(tag);
   const nodes = countersignToolNodes(flakyClient(2), [refund, lookup]);
   const bound = [refund, lookup] as unknown as Parameters<FakeListChatModel['bindTools']>[0];
   const turns = [new FakeStreamingChatModel({ chunks: [new AIMessageChunk({ content: '', tool_calls: calls })] }).bindTools(bound), new FakeListChatModel({ responses: ['done'] }).bindTools(bound)];

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { countersignTool, countersignToolNodes, CountersignState, resumeWhenDecided, type CountersignToolSpec } from '../../src/surfaces/sdk/adapters/langchain.ts';
 import { createClient, type CountersignClient, type RequestView } from '../../src/surfaces/sdk/client.ts';
 import { eventually, type TestGateway } from '../support/gateway.ts';
-import { startBillingGateway } from '../support/billing-gateway.ts';
+import { billingTools, startBillingGateway } from '../support/billing-gateway.ts';
 import { startUpstream, type Upstream } from '../support/upstream.ts';
 
 let upstream: Upstream;
@@ -38,22 +38,7 @@ const callsTo = (method: string, path: string) => upstream.calls.filter((c) => c
 
 /** Tools by test: each call's reason carries a tag so a test finds its own requests. */
 function specs(tag: string) {
-  const lookup: CountersignToolSpec<{ id: string }> = {
-    name: 'lookup_invoice',
-    description: 'Look an invoice up',
-    schema: z.object({ id: z.string() }),
-    connection: 'billing-api',
-    toInput: (a) => ({ method: 'GET', path: `/invoices/${a.id}` }),
-    reason: (a) => `${tag}: look up ${a.id}`,
-  };
-  const refund: CountersignToolSpec<{ order: string; amount: number }> = {
-    name: 'refund',
-    description: 'Refund an order',
-    schema: z.object({ order: z.string(), amount: z.number() }),
-    connection: 'billing-api',
-    toInput: (a) => ({ method: 'POST', path: `/refunds/${a.order}`, body: { amount: a.amount } }),
-    reason: (a) => `${tag}: refund ${a.order}`,
-  };
+  const { lookup, refund } = billingTools(tag);
   const remove: CountersignToolSpec<{ id: string }> = {
     name: 'delete_customer',
     description: 'Delete a customer',
