@@ -5,7 +5,6 @@
  * store decides: one session runs it, the other's statement is a new action.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -14,6 +13,7 @@ import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { eventually } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startReplica, type Replica } from '../support/replica.ts';
+import { freePort } from '../support/own-postgres.ts';
 
 const store = await createTestDatabase();
 const app = await createTestDatabase();
@@ -24,14 +24,6 @@ let a: Replica;
 let b: Replica;
 let ports: number[];
 let direct: pg.Client;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 function yaml(pgPort: number): string {
   return `server: { port: 0, postgres: { port: ${pgPort}, holdSeconds: 1 } }

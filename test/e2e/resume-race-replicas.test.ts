@@ -8,7 +8,6 @@
  * run once by the sweep, its retry on the other replica refused.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import { generateApiKey } from '../../src/adapters/identity/api-keys.ts';
 import { eventually } from '../support/gateway.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 import { startReplica, type Replica } from '../support/replica.ts';
+import { freePort } from '../support/own-postgres.ts';
 
 const SERVER = fileURLToPath(new URL('../support/asking-mcp.js', import.meta.url));
 const store = await createTestDatabase();
@@ -29,14 +29,6 @@ let dir: string;
 let replicas: Replica[] = [];
 let ports: number[];
 let direct: pg.Client;
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 function yaml(pgPort: number): string {
   return `server: { port: 0, postgres: { port: ${pgPort}, holdSeconds: 0 } }
